@@ -1,0 +1,28 @@
+"""LightningDataModules by dataset name: ``DATAMODULES[cfg.dataset.name]``.
+
+Every datamodule takes ``batch_size`` (training), ``eval_batch_size`` (validation, test and
+attacks) and ``seed`` (for its fixed splits) plus its own options from ``cfg.dataset.params``;
+it serves images in [0, 1] (or event frames) with integer labels, and carves the validation
+split from the training data so that the test split is used for final numbers only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+
+from snnattack.data.digits import DigitsDataModule
+
+DATAMODULES: dict[str, type[L.LightningDataModule]] = {"digits": DigitsDataModule}
+
+
+def build_datamodule(
+    name: str, batch_size: int, eval_batch_size: int, seed: int, **params: Any
+) -> L.LightningDataModule:
+    """The datamodule registered as ``name``, with its options ``params``."""
+    if name not in DATAMODULES:
+        raise ValueError(f"unknown dataset {name!r}; accepted: {sorted(DATAMODULES)}")
+    return DATAMODULES[name](
+        batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, **params
+    )

@@ -1,0 +1,80 @@
+"""Input encoders: images ``[B, ...]`` in [0, 1] to ``[T, B, ...]`` network inputs (SPEC §3).
+
+Each encoder also gives its time average (``expected``), which the rate-domain RGA backward
+feeds to the network instead of the T-step input.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from snnattack.temporal import Temporal
+
+ENCODINGS = ("direct", "poisson", "frames")
+
+
+class Encoder(Temporal):
+    """Base class: ``T`` steps out, plus the time-averaged input ``[1, B, ...]``."""
+
+    def __init__(self, T: int) -> None:
+        super().__init__()
+        if int(T) != T or T < 1:
+            raise ValueError(f"T must be an integer >= 1, got {T}")
+        self.T = int(T)
+
+    def expected(self, x: torch.Tensor) -> torch.Tensor:
+        """Time average of the last encoding of ``x``, shape ``[1, B, ...]``, gradient 1."""
+        raise NotImplementedError
+
+
+class DirectEncoder(Encoder):
+    """The analog image at each of the T steps."""
+
+    def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(0).expand(self.T, *x.shape)
+
+    def expected(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(0)
+
+
+class PoissonEncoder(Encoder):
+    """Bernoulli spikes with probability = pixel intensity, straight-through gradient.
+
+    The last draw's firing rate is kept so that a second pass over the same input (the
+    rate-domain backward) sees the same spikes as the simulation.
+    """
+
+    def __init__(self, T: int) -> None:
+        super().__init__(T)
+        self.last_rate: torch.Tensor | None = None
+
+    def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        x_t = x.unsqueeze(0).expand(self.T, *x.shape)
+        spikes = (torch.rand_like(x_t) < x_t).to(x.dtype)
+        self.last_rate = spikes.mean(0).detach()
+        return x_t + (spikes - x_t).detach()
+
+    def expected(self, x: torch.Tensor) -> torch.Tensor:
+        if self.last_rate is None or self.last_rate.shape != x.shape:
+            raise RuntimeError("PoissonEncoder.expected needs a simulate() of the same input first")
+        return (x + (self.last_rate - x).detach()).unsqueeze(0)
+
+
+class FrameEncoder(Encoder):
+    """Pre-binned event frames ``[B, T, C, H, W]`` (e.g. CIFAR10-DVS) to ``[T, B, C, H, W]``."""
+
+    def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.T:
+            raise ValueError(f"input has {x.shape[1]} frames but the model runs T={self.T} steps")
+        return x.transpose(0, 1)
+
+    def expected(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(1).unsqueeze(0)
+
+
+def build_encoder(encoding: str, T: int) -> Encoder:
+    """The encoder named ``encoding`` (one of :data:`ENCODINGS`)."""
+    classes = {"direct": DirectEncoder, "poisson": PoissonEncoder, "frames": FrameEncoder}
+    if encoding not in classes:
+        raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    return classes[encoding](T)

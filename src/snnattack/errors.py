@@ -1,0 +1,20 @@
+"""User-facing errors: bad config values, missing or corrupt data and checkpoints.
+
+``run.py`` prints a :class:`UserError` as one line and exits non-zero, without a traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message names the key/path and what is accepted."""
+
+
+class ConfigError(UserError):
+    """A config value out of its accepted range."""
+
+
+class DataError(UserError):
+    """A dataset that is missing, corrupt or laid out wrongly."""
+
+
+class CheckpointError(UserError):
+    """A stored checkpoint that cannot be read or does not fit the model."""

@@ -1,0 +1,88 @@
+"""Name -> architecture registry and the common spiking-network wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from snnattack.encoding import build_encoder
+from snnattack.neurons import LIF
+
+MODELS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register(name: str) -> Callable:
+    """Decorator adding a body factory ``f(num_classes, in_channels, neuron) -> nn.Module``."""
+
+    def add(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        MODELS[name] = factory
+        return factory
+
+    return add
+
+
+class Normalize(nn.Module):
+    """Per-channel ``(x - mean) / std`` inside the model, so attacks work in [0, 1] pixels."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(-1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class SpikingNet(nn.Module):
+    """Images ``[B, ...]`` -> (normalise) -> encoder ``[T, B, ...]`` -> body -> mean over T."""
+
+    def __init__(self, encoder: nn.Module, body: nn.Module, normalize: nn.Module | None) -> None:
+        super().__init__()
+        self.normalize = normalize if normalize is not None else nn.Identity()
+        self.encoder = encoder
+        self.body = body
+
+    @property
+    def T(self) -> int:
+        """Number of simulation time steps."""
+        return self.encoder.T
+
+    @T.setter
+    def T(self, value: int) -> None:
+        self.encoder.T = int(value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.encoder(self.normalize(x))).mean(0)
+
+
+def build(
+    name: str,
+    num_classes: int,
+    in_channels: int = 3,
+    T: int = 4,
+    lam: float = 1.0,
+    theta: float = 1.0,
+    reset: str = "hard",
+    encoding: str = "direct",
+    surrogate_width: float = 1.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> SpikingNet:
+    """A spiking model taking images in [0, 1] and returning logits averaged over T.
+
+    ``mean``/``std`` normalise analog inputs inside the model (direct encoding only: Poisson
+    spikes and event frames are fed as they are).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
+
+    def neuron() -> LIF:
+        return LIF(lam=lam, theta=theta, reset=reset, width=surrogate_width)
+
+    normalize = None
+    if encoding == "direct" and mean is not None and std is not None:
+        normalize = Normalize(mean, std)
+    body = MODELS[name](num_classes=num_classes, in_channels=in_channels, neuron=neuron)
+    return SpikingNet(build_encoder(encoding, T), body, normalize)
