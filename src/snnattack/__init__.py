@@ -1,4 +1,4 @@
-"""snnattack: adversarial robustness of spiking neural networks (STBP training, STBP/RGA attacks)."""
+"""snnattack: adversarial robustness of spiking neural networks (STBP training, RGA attacks)."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -92,7 +92,7 @@ def _stbp(model: nn.Module, width: float | None = None) -> Iterator[None]:
     try:
         yield
     finally:
-        for m, w in zip(lifs, saved):
+        for m, w in zip(lifs, saved, strict=True):
             m.width = w
 
 
@@ -174,7 +174,7 @@ def _overriding(model: nn.Module, overrides: dict[type, object]) -> Iterator[Non
     try:
         yield
     finally:
-        for m, fn in zip(modules, saved):
+        for m, fn in zip(modules, saved, strict=True):
             m.override = fn
 
 
