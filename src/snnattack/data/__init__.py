@@ -12,9 +12,16 @@ from typing import Any
 
 import lightning as L
 
+from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from snnattack.data.digits import DigitsDataModule
+from snnattack.data.dvs import CIFAR10DVSDataModule
 
-DATAMODULES: dict[str, type[L.LightningDataModule]] = {"digits": DigitsDataModule}
+DATAMODULES: dict[str, type[L.LightningDataModule]] = {
+    "digits": DigitsDataModule,
+    "cifar10": CIFAR10DataModule,
+    "cifar100": CIFAR100DataModule,
+    "cifar10_dvs": CIFAR10DVSDataModule,
+}
 
 
 def build_datamodule(

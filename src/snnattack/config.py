@@ -1,0 +1,64 @@
+"""Checks of a composed config, before any work: one clear message per wrong value."""
+
+from __future__ import annotations
+
+import numbers
+
+from omegaconf import DictConfig
+
+from snnattack.encoding import ENCODINGS
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.neurons import RESETS
+
+BOXES = ("white", "black")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raises :class:`ConfigError` naming the first key whose value is out of range."""
+    lam = cfg["lambda"]
+    if not _number(lam) or not 0.0 < lam <= 1.0:
+        raise ConfigError(f"lambda={lam!r} is out of range; accepted: 0 < lambda <= 1")
+    if not _int(cfg.T) or cfg.T < 1:
+        raise ConfigError(f"T={cfg.T!r} is out of range; accepted: an integer >= 1")
+    if not _number(cfg.theta) or cfg.theta <= 0:
+        raise ConfigError(f"theta={cfg.theta!r} is out of range; accepted: theta > 0")
+    if cfg.reset not in RESETS:
+        raise ConfigError(f"reset={cfg.reset!r} is unknown; accepted: {', '.join(RESETS)}")
+    if cfg.encoding not in ENCODINGS:
+        raise ConfigError(f"encoding={cfg.encoding!r} is unknown; accepted: {', '.join(ENCODINGS)}")
+    accepted = list(cfg.dataset.encodings)
+    if cfg.encoding not in accepted:
+        raise ConfigError(
+            f"encoding={cfg.encoding!r} does not fit dataset={cfg.dataset.name}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    eps = cfg.eps
+    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
+        eps = [eps]
+    if not all(_number(e) and e >= 0 for e in eps):
+        raise ConfigError(f"eps={list(eps)!r} is out of range; accepted: a list of numbers >= 0 "
+                          "in units of 1/255, e.g. eps=[8,16]")
+    if not set(cfg.boxes) <= set(BOXES) or not len(cfg.boxes):
+        raise ConfigError(f"boxes={list(cfg.boxes)!r} is out of range; accepted: "
+                          "a non-empty subset of [white, black]")
+    if cfg.attack.grad_mode not in GRADIENT_MODES:
+        raise ConfigError(f"attack.grad_mode={cfg.attack.grad_mode!r} is unknown; "
+                          f"accepted: {', '.join(GRADIENT_MODES)}")
+    if not cfg.get("method"):
+        raise ConfigError("method is empty; accepted: one or more of fgsm, pgd, e.g. method=[pgd]")
+    for key in ("epochs", "batch_size"):
+        if not _int(cfg.train[key]) or cfg.train[key] < 1:
+            raise ConfigError(f"train.{key}={cfg.train[key]!r} is out of range; "
+                              "accepted: an integer >= 1")
+    for key in ("lr", "weight_decay", "momentum"):
+        if not _number(cfg.train[key]) or cfg.train[key] < 0:
+            raise ConfigError(f"train.{key}={cfg.train[key]!r} is out of range; accepted: >= 0")

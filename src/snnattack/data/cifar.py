@@ -1,0 +1,246 @@
+"""CIFAR-10 / CIFAR-100 datamodules on torchvision's datasets, with the paper's augmentation.
+
+Images are served in [0, 1] without normalisation (the model normalises inside, so attacks
+work in pixel space). The validation split is carved from the 50k training images with a
+fixed ``split_seed``; the official test batch is used for final numbers only.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision import transforms
+from torchvision.datasets import CIFAR10, CIFAR100
+from torchvision.datasets.utils import download_and_extract_archive
+
+from snnattack.data.transforms import Cutout
+from snnattack.errors import ConfigError, DataError
+
+# what unpickling a corrupt, truncated or foreign file raises inside torchvision's loader
+_UNREADABLE = (
+    pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError, AttributeError,
+    IndexError, ImportError,
+)
+
+
+def _without_md5(files: list[list[str]]) -> list[list[str | None]]:
+    return [[name, None] for name, _ in files]
+
+
+class _CheckedFiles:
+    """Mixin for torchvision's CIFAR classes: presence check instead of md5, DataError on failure.
+
+    torchvision accepts only files with the official md5s and raises a bare RuntimeError
+    otherwise. The subclasses below set every md5 to None, so torchvision's own integrity
+    check becomes "every file is present" and its own loader still reads the pickled batches;
+    a file that does not unpickle into what the loader expects is reported by name. Re-pickled
+    or subsampled copies (like the test fixtures) therefore load too; the downloaded archive
+    itself is still md5-checked. A missing folder, a missing file, a failed download and an
+    unreadable file each raise one :class:`DataError` naming the path and the fix.
+    """
+
+    title: str  # dataset name in messages
+    # set by torchvision's classes
+    base_folder: str
+    train_list: list[list[str | None]]
+    test_list: list[list[str | None]]
+    meta: dict[str, str | None]
+    url: str
+    filename: str
+    tgz_md5: str
+
+    def __init__(
+        self,
+        root: str | Path,
+        train: bool = True,
+        transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
+        folder = Path(root).expanduser() / self.base_folder
+        if download and self._missing(folder):
+            self._download(folder.parent)
+        missing = self._missing(folder)
+        if missing:
+            raise DataError(self._missing_message(folder, missing))
+        try:
+            super().__init__(root, train=train, transform=transform)  # type: ignore[call-arg]
+        except _UNREADABLE as err:
+            raise DataError(self._unreadable_message(folder, train, err)) from err
+
+    def _names(self) -> list[str]:
+        return [f[0] for f in self.train_list + self.test_list] + [self.meta["filename"]]
+
+    def _missing(self, folder: Path) -> list[str]:
+        return [name for name in self._names() if not (folder / name).is_file()]
+
+    def _missing_message(self, folder: Path, missing: list[str]) -> str:
+        if folder.is_dir():
+            problem = f"{self.title} folder {folder} is incomplete: missing {', '.join(missing)}"
+        else:
+            problem = f"{self.title} not found: no folder {folder}"
+        return (
+            f"{problem} (expected {', '.join(self._names())} in it); set "
+            "dataset.params.download=true to fetch it, or dataset.params.root to the folder "
+            f"holding a complete {self.base_folder}/"
+        )
+
+    def _download(self, root: Path) -> None:
+        try:
+            download_and_extract_archive(
+                self.url, str(root), filename=self.filename, md5=self.tgz_md5
+            )
+        except (OSError, RuntimeError) as err:
+            raise DataError(
+                f"could not download {self.title} from {self.url} into {root} ({err!r}); "
+                f"fetch {self.filename} by hand, extract it into {root} and set "
+                "dataset.params.download=false"
+            ) from err
+
+    def _unreadable_message(self, folder: Path, train: bool, err: Exception) -> str:
+        read = [f[0] for f in (self.train_list if train else self.test_list)]
+        paths = [folder / name for name in read + [self.meta["filename"]]]
+        bad = next((path for path in paths if not self._readable(path)), folder)
+        return (
+            f"{self.title} file {bad} is corrupt or truncated ({err!r}); delete it and set "
+            "dataset.params.download=true to download it again"
+        )
+
+    def _readable(self, path: Path) -> bool:
+        """Whether ``path`` unpickles into what torchvision's loader expects of it."""
+        try:
+            with open(path, "rb") as f:
+                entry = pickle.load(f, encoding="latin1")
+            if path.name == self.meta["filename"]:
+                return isinstance(entry[self.meta["key"]], list)
+            data = entry["data"]
+            labels = entry["labels"] if "labels" in entry else entry["fine_labels"]
+            return (
+                isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
+                and data.shape[1] == 3 * 32 * 32 and len(labels) == len(data)
+            )
+        except _UNREADABLE:
+            return False
+
+
+class CheckedCIFAR10(_CheckedFiles, CIFAR10):
+    """torchvision's CIFAR10 reading ``<root>/cifar-10-batches-py`` (see :class:`_CheckedFiles`)."""
+
+    title = "CIFAR-10"
+    train_list = _without_md5(CIFAR10.train_list)
+    test_list = _without_md5(CIFAR10.test_list)
+    meta = {**CIFAR10.meta, "md5": None}
+
+
+class CheckedCIFAR100(_CheckedFiles, CIFAR100):
+    """torchvision's CIFAR100 reading ``<root>/cifar-100-python`` (fine labels)."""
+
+    title = "CIFAR-100"
+    train_list = _without_md5(CIFAR100.train_list)
+    test_list = _without_md5(CIFAR100.test_list)
+    meta = {**CIFAR100.meta, "md5": None}
+
+
+class _CIFARDataModule(L.LightningDataModule):
+    """CIFAR in [0, 1], ``[3, 32, 32]``: train / validation (carved from train) / test splits.
+
+    The validation split is ``val_size`` training images drawn once with ``split_seed``
+    (independent of the training ``seed``), so every model of a sweep selects checkpoints on
+    the same images. Training images are augmented (random crop with ``crop_padding``,
+    horizontal flip, Cutout) when ``augment``; validation and test images never are.
+    """
+
+    dataset_cls: type[CheckedCIFAR10]
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int = 32,
+        seed: int = 0,
+        root: str = "data",
+        download: bool = True,
+        val_size: int = 5000,
+        split_seed: int = 0,
+        augment: bool = True,
+        crop_padding: int = 4,
+        cutout_holes: int = 1,
+        cutout_length: int = 16,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__()
+        for key, value, low in (
+            ("val_size", val_size, 1), ("crop_padding", crop_padding, 0),
+            ("cutout_holes", cutout_holes, 0), ("cutout_length", cutout_length, 0),
+        ):
+            if value < low:
+                raise ConfigError(f"dataset.params.{key} must be >= {low}, got {value}")
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.root, self.download = root, download
+        self.val_size, self.split_seed = val_size, split_seed
+        self.augment, self.crop_padding = augment, crop_padding
+        self.cutout_holes, self.cutout_length = cutout_holes, cutout_length
+        self.num_workers = num_workers
+
+    def prepare_data(self) -> None:
+        for train in (True, False):
+            self.dataset_cls(self.root, train=train, download=self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "train_set"):
+            return
+        train_source = self.dataset_cls(self.root, train=True, transform=self._train_transform())
+        n_train = len(train_source)
+        if self.val_size >= n_train:
+            raise ConfigError(
+                f"dataset.params.val_size={self.val_size} must be smaller than the {n_train} "
+                f"training images of {self.dataset_cls.title} in {self.root}"
+            )
+        generator = torch.Generator().manual_seed(self.split_seed)
+        order = torch.randperm(n_train, generator=generator).tolist()
+        val_source = self.dataset_cls(self.root, train=True, transform=transforms.ToTensor())
+        self.train_set = Subset(train_source, order[self.val_size :])
+        self.val_set = Subset(val_source, order[: self.val_size])
+        self.test_set = self.dataset_cls(self.root, train=False, transform=transforms.ToTensor())
+
+    def _train_transform(self) -> Callable:
+        if not self.augment:
+            return transforms.ToTensor()
+        return transforms.Compose([
+            transforms.RandomCrop(32, padding=self.crop_padding),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            Cutout(self.cutout_holes, self.cutout_length),
+        ])
+
+    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(
+            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+
+
+class CIFAR10DataModule(_CIFARDataModule):
+    """CIFAR-10 from ``<root>/cifar-10-batches-py`` (downloaded there when ``download``)."""
+
+    dataset_cls = CheckedCIFAR10
+
+
+class CIFAR100DataModule(_CIFARDataModule):
+    """CIFAR-100 (100 fine labels) from ``<root>/cifar-100-python``."""
+
+    dataset_cls = CheckedCIFAR100

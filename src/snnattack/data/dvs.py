@@ -1,0 +1,276 @@
+"""CIFAR10-DVS event recordings as cached frame tensors in [0, 1] (through tonic).
+
+Data. ``tonic.datasets.CIFAR10DVS`` reads the extracted dataset, laid out as
+``<root>/CIFAR10DVS/<class>/*.aedat4`` (10 classes, 1000 recordings each, DVS128 sensor,
+128x128 pixels, 2 polarities). Nothing is downloaded here; :func:`check_layout` says how to
+get the files when they are missing.
+
+Frames. Each recording is cut into ``frames`` equal time bins (``tonic.transforms.ToFrame``,
+``n_time_bins``), giving event counts ``[frames, 2, 128, 128]`` (polarity 0 = OFF, 1 = ON),
+resized to ``size x size`` with *area* interpolation: an output pixel is the mean count of
+the sensor pixels it covers, so every event contributes and the unit stays "events per sensor
+pixel per bin" (bilinear downsampling by 128/48 would skip pixels and alias).
+
+Threat model for attacks on frames. Frames are event counts, not intensities; the reference
+code clips perturbed count frames to [0, 1], which destroys every bin holding more than one
+event and gives ε no meaning. Here the network input is ``x = min(c, count_scale) /
+count_scale`` with ``c`` the resized count, so the [0, 1] box that the attacks enforce (they
+clamp to [0, 1]) is exactly the valid range, from no events up to the saturation count, and an
+L∞ radius ε means ``ε · count_scale`` events per pixel and bin (eps=8, i.e. 8/255, is 0.25
+events at count_scale=8). Perturbations may be fractional: as usual for frame-based DVS
+attacks, adversarial frames need not be realisable as integer event streams.
+
+Choice of ``count_scale`` (a config value, 8 by default). CIFAR10-DVS recordings hold on the
+order of 2e5 events, i.e. 2e5 / (10 bins · 2 polarities · 128²) ≈ 0.6 events per pixel and
+bin on average (area resizing keeps the mean); events crowd on the object's edges, where the
+mean over the ≈ 7 sensor pixels of one 48x48 pixel still reaches a few events per bin. A
+saturation count of 8 is estimated to clip well under 1 % of the bins while typical inputs
+stay near 0.08. This is an estimate that could not be measured here: run once with
+``count_scale=1000`` and take 1000 times the 99.9th percentile of the training frames to
+set it from the data. With fewer frames each bin holds more events: scale it by 10/frames.
+
+Splits. The complete dataset (10,000 recordings) is split 9000/1000 train/test by a
+permutation seeded with ``split_seed``, and ``val_size`` recordings of the train part are held
+out for checkpoint selection; the test part serves final numbers only. With fewer files
+(a partial copy, test fixtures) the same fractions of the files are used (``train_size/10000``
+and ``val_size/10000``). Files are sorted by path first, so the splits do not depend on the
+file system's listing order. Training batches are augmented by random horizontal flips only;
+heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
+
+Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
+``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}/<class>/<name>.pt`` (the
+folder name holds every setting that changes the frames) and later epochs only load it. Files
+are written to a temporary name in the same folder and renamed, so an interrupted run leaves
+nothing half-written; a cached tensor is served only if it holds ``frames`` time bins of
+``2 x size x size``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import tonic
+import torch
+import torch.nn.functional as F
+from tonic.transforms import ToFrame
+from torch.utils.data import DataLoader, Dataset
+
+from snnattack.errors import ConfigError, DataError
+
+FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
+
+
+def check_layout(root: str | Path) -> Path:
+    """The folder ``<root>/CIFAR10DVS`` after checking that it holds one folder per class."""
+    location = Path(root).expanduser() / "CIFAR10DVS"
+    if not location.is_dir():
+        raise DataError(
+            f"no CIFAR10-DVS data at {location} (dataset.params.root={root}); it is not "
+            f"downloaded automatically here. Get CIFAR10DVS.zip ({CIFAR10DVS.url}), or let tonic "
+            f"download it with `python -c \"import tonic; tonic.datasets.CIFAR10DVS('{root}')\"`, "
+            f"and extract it and its ten class zips so that the recordings lie at "
+            f"{location}/<class>/*.aedat4 for the classes {', '.join(CIFAR10DVS.classes)}"
+        )
+    missing = [c for c in CIFAR10DVS.classes if not any((location / c).glob("*.aedat4"))]
+    if missing:
+        raise DataError(
+            f"{location} has no .aedat4 recordings for the classes {', '.join(missing)}; "
+            f"expected {location}/<class>/*.aedat4 (extract each class zip, e.g. airplane.zip, "
+            f"inside {location})"
+        )
+    for path in location.rglob("*.aedat4"):
+        if path.parent.parent != location or path.parent.name not in CIFAR10DVS.classes:
+            raise DataError(
+                f"{path} lies outside the class folders {location}/<class>/; tonic labels a "
+                "recording by the name of its folder: move or delete it"
+            )
+    return location
+
+
+class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
+    """tonic's CIFAR10DVS over already extracted files: never downloads, files in path order.
+
+    The class keeps tonic's name because tonic derives the data folder from it
+    (``<save_to>/<class name>``).
+
+    tonic's own existence check wants the downloaded ``CIFAR10DVS.zip`` next to at least
+    1000 extracted ``.aedat4`` files and starts a download otherwise; an extracted copy
+    without the archive (or a small test copy) must not trigger that, so the check is left to
+    :func:`check_layout`. tonic lists files in the file system's order, which varies between
+    machines; sorting them keeps the seeded splits identical everywhere.
+    """
+
+    def __init__(
+        self, save_to: str, transform: Callable[[np.ndarray], torch.Tensor] | None = None
+    ) -> None:
+        super().__init__(save_to, transform=transform)
+        order = sorted(range(len(self.data)), key=self.data.__getitem__)
+        self.data = [self.data[i] for i in order]
+        self.targets = [self.targets[i] for i in order]
+
+    def _check_exists(self) -> bool:
+        return True
+
+
+def events_to_frames(
+    events: np.ndarray, frames: int, size: int, count_scale: float
+) -> torch.Tensor:
+    """Events to ``[frames, 2, size, size]``: ``min(count, count_scale) / count_scale``."""
+    counts = ToFrame(CIFAR10DVS.sensor_size, n_time_bins=frames)(events)
+    counts = torch.from_numpy(np.asarray(counts, dtype=np.float32))
+    resized = F.interpolate(counts, size=(size, size), mode="area")
+    return (resized / count_scale).clamp_(max=1.0)
+
+
+def _save_atomic(x: torch.Tensor, path: Path) -> None:
+    """Writes ``x`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(x, file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class CachedFrames(Dataset):
+    """Framed recordings ``([frames, 2, size, size] float in [0, 1], label)``, cached on disk."""
+
+    def __init__(self, recordings: CIFAR10DVS, frames: int, size: int, cache: Path) -> None:
+        self.recordings, self.frames, self.size, self.cache = recordings, frames, size, cache
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        source = Path(self.recordings.data[index])
+        path = self.cache / source.parent.name / f"{source.stem}.pt"
+        if path.exists():
+            try:
+                x = torch.load(path, weights_only=True)
+            except Exception as error:
+                raise DataError(f"cannot read the cached frames {path} ({error}); delete the "
+                                "file to decode its recording again") from error
+            self._check(x, path)
+        else:
+            try:
+                x, _ = self.recordings[index]
+            except Exception as error:
+                raise DataError(f"cannot decode {source}: {error}; expected an AEDAT4 event "
+                                "recording: extract it again from its class zip") from error
+            _save_atomic(x, path)
+        return x, self.recordings.targets[index]
+
+    def _check(self, x: object, path: Path) -> None:
+        """Refuses a cached tensor that is not ``[frames, 2, size, size]``."""
+        shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        expected = [self.frames, 2, self.size, self.size]
+        if shape != expected:
+            raise DataError(
+                f"the cached frames {path} have shape {shape} ([time bins, polarities, H, W]), "
+                f"expected {expected}: {self.frames} time bins (dataset.params.frames, which "
+                "must equal the model's T); delete the file to decode its recording again"
+            )
+
+
+class _Split(Dataset):
+    """The recordings ``indices`` of ``frames``, randomly flipped left-right if ``flip``."""
+
+    def __init__(self, frames: CachedFrames, indices: list[int], flip: bool) -> None:
+        self.frames, self.indices, self.flip = frames, indices, flip
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x, label = self.frames[self.indices[i]]
+        if self.flip and torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        return x, label
+
+
+class CIFAR10DVSDataModule(L.LightningDataModule):
+    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` in [0, 1] with fixed splits.
+
+    See the module docstring for the data layout, the frames, the threat model that
+    ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
+    """
+
+    def __init__(
+        self,
+        batch_size: int,
+        eval_batch_size: int,
+        seed: int,
+        root: str,
+        frames: int = 10,
+        size: int = 48,
+        train_size: int = 9000,
+        split_seed: int = 0,
+        val_size: int = 900,
+        augment: bool = True,
+        count_scale: float = 8.0,
+        cache_dir: str | None = None,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__()
+        if not 0 < val_size < train_size < FULL_SIZE:
+            raise ConfigError(f"dataset.params val_size={val_size}, train_size={train_size} are "
+                              f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}")
+        for key, value in (("frames", frames), ("size", size)):
+            if int(value) != value or value < 1:
+                raise ConfigError(f"dataset.params.{key}={value!r} is out of range; "
+                                  "accepted: an integer >= 1")
+        if not count_scale > 0:
+            raise ConfigError(f"dataset.params.count_scale={count_scale!r} is out of range; "
+                              "accepted: > 0")
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.root, self.frames, self.size, self.count_scale = root, frames, size, count_scale
+        self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
+        self.augment, self.num_workers = augment, num_workers
+        key = f"CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale:g}"
+        self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "train_set"):
+            return
+        location = check_layout(self.root)
+        to_frames = partial(
+            events_to_frames, frames=self.frames, size=self.size, count_scale=self.count_scale
+        )
+        self.recordings = CIFAR10DVS(self.root, transform=to_frames)
+        cached = CachedFrames(self.recordings, self.frames, self.size, self.cache)
+        n = len(self.recordings)
+        n_train = round(n * self.train_size / FULL_SIZE)
+        n_val = round(n * self.val_size / FULL_SIZE)
+        if not 0 < n_val < n_train < n:
+            raise DataError(f"only {n} recordings under {location}: too few for non-empty "
+                            "train, validation and test splits")
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
+        order = order.tolist()
+        self.val_set = _Split(cached, order[:n_val], flip=False)
+        self.train_set = _Split(cached, order[n_val:n_train], flip=self.augment)
+        self.test_set = _Split(cached, order[n_train:], flip=False)
+
+    def _loader(self, dataset: _Split, batch_size: int, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(
+            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+            num_workers=self.num_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)

@@ -1,0 +1,132 @@
+"""Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
+
+Attack success rate (SPEC §4): the share of the *originally correctly classified* test
+samples that the adversarial example makes misclassified, in %. Counts are torchmetrics
+states summed across processes, so the numbers are exact under DDP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import Metric
+
+from snnattack.attacks import build_attack
+from snnattack.gradients import gradient_mode
+
+
+class AttackCounts(Metric):
+    """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("n", "n_correct", "n_fooled", "n_adv_correct"):
+            self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, clean_correct: torch.Tensor, adv_correct: torch.Tensor) -> None:
+        self.n += clean_correct.numel()
+        self.n_correct += clean_correct.sum()
+        self.n_fooled += (clean_correct & ~adv_correct).sum()
+        self.n_adv_correct += adv_correct.sum()
+
+    def compute(self) -> dict[str, float | int]:
+        n, correct = int(self.n), int(self.n_correct)
+        return {
+            "n": n,
+            "n_correct": correct,
+            "asr": 100.0 * int(self.n_fooled) / correct if correct else float("nan"),
+            "adv_acc": 100.0 * int(self.n_adv_correct) / n if n else float("nan"),
+            "clean_acc": 100.0 * correct / n if n else float("nan"),
+        }
+
+
+def attack_success_rate(
+    clean_pred: torch.Tensor, adv_pred: torch.Tensor, labels: torch.Tensor
+) -> float:
+    """ASR in % from predictions on clean and adversarial inputs (NaN if none was correct)."""
+    counts = AttackCounts()
+    counts.update(clean_pred == labels, adv_pred == labels)
+    return counts.compute()["asr"]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One row of the results: a method at a radius, white or black box."""
+
+    method: str
+    eps: float  # [0, 1] units
+    box: str  # "white" | "black"
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
+
+
+class AttackEvaluator(L.LightningModule):
+    """Attacks ``target`` (white box) and transfers from ``source`` (black box).
+
+    Adversarial examples are crafted with the gradient mode ``grad_mode`` on the crafting
+    model and always judged on the target. Every evaluation forward of a batch (clean and
+    each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
+    same noise for the clean check and the attack.
+    """
+
+    def __init__(
+        self,
+        target: nn.Module,
+        source: nn.Module | None,
+        specs: list[AttackSpec],
+        grad_mode: str,
+        grad_params: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if any(s.box == "black" for s in specs) and source is None:
+            raise ValueError("black-box attacks need a source model")
+        self.target, self.source = target, source
+        self.specs, self.grad_mode = specs, grad_mode
+        self.grad_params = dict(grad_params or {})
+        self.seed = seed
+        self.clean = AttackCounts()
+        self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
+        self.results: list[dict[str, Any]] = []
+        self.clean_result: dict[str, Any] = {}
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def _predict(self, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        torch.manual_seed(self.seed * 1_000_003 + batch_idx)
+        with torch.no_grad():
+            return self.target(x).argmax(1)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        correct = self._predict(x, batch_idx) == y
+        self.clean.update(correct, correct)
+        for i, spec in enumerate(self.specs):
+            crafter = self.target if spec.box == "white" else self.source
+            with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
+                adv = build_attack(spec.method, crafter, spec.eps, **spec.params)(x, y)
+            self.counts[str(i)].update(correct, self._predict(adv, batch_idx) == y)
+
+    def on_test_epoch_end(self) -> None:
+        clean = self.clean.compute()
+        self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
+        self.log("clean_acc", clean["clean_acc"])
+        self.results = []
+        for i, spec in enumerate(self.specs):
+            c = self.counts[str(i)].compute()
+            self.results.append({
+                "method": spec.method, "eps": spec.eps, "eps_255": round(spec.eps * 255, 6),
+                "box": spec.box, "grad_mode": self.grad_mode,
+                "asr": c["asr"], "adv_acc": c["adv_acc"], "n_correct": c["n_correct"], "n": c["n"],
+            })
+            self.log(f"asr/{spec.name}", c["asr"])
+            self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -1,0 +1,37 @@
+"""Result records: the metrics.json file (the source of truth) and the printed table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def write_json(path: Path, record: dict[str, Any]) -> None:
+    """Writes ``record`` to ``path`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def print_table(record: dict[str, Any]) -> None:
+    """Prints clean accuracy and one row per attack."""
+    cfg = record["config"]
+    title = (
+        f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
+        f"λ={cfg['lambda']} reset={cfg['reset']}  clean acc {record['clean_acc']:.2f}%"
+    )
+    table = Table(title=title)
+    for col in ("method", "box", "eps (/255)", "grad", "ASR %", "adv acc %", "n correct"):
+        table.add_column(col, justify="right")
+    for r in record["results"]:
+        table.add_row(
+            r["method"], r["box"], f"{r['eps_255']:g}", r["grad_mode"],
+            f"{r['asr']:.2f}", f"{r['adv_acc']:.2f}", str(r["n_correct"]),
+        )
+    Console().print(table)

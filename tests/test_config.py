@@ -1,0 +1,93 @@
+"""Every config option composes and builds; bad values stop the run with one clear line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from snnattack.config import validate
+from snnattack.errors import ConfigError
+from snnattack.job import attack_specs, build_model, datamodule, training_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+GROUP_OPTIONS = [(g, o) for g in ("dataset", "model", "train", "attack", "trainer", "logger")
+                 for o in options(g)]
+
+
+@pytest.mark.parametrize("group,option", GROUP_OPTIONS)
+def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
+    cfg = composed(f"{group}={option}")
+    validate(cfg)
+    assert training_spec(cfg, 0)["seed"] == 0
+
+
+@pytest.mark.parametrize("name", options("dataset"))
+def test_every_dataset_builds_its_datamodule(name: str) -> None:
+    cfg = composed(f"dataset={name}")
+    dm = datamodule(cfg, seed=0)
+    assert dm.batch_size == cfg.train.batch_size
+
+
+def test_default_config_builds_the_digits_model() -> None:
+    cfg = composed()
+    model = build_model(cfg)
+    assert model.T == 4 and sum(p.numel() for p in model.parameters()) == 6138
+
+
+def test_method_is_a_multi_select_group() -> None:
+    assert sorted(composed().method) == ["fgsm", "pgd"]
+    assert list(composed("method=[pgd]").method) == ["pgd"]
+    cfg = composed("method=[pgd]", "eps=[8,16]", "boxes=[white]")
+    specs = attack_specs(cfg)
+    assert [(s.method, round(s.eps * 255), s.box) for s in specs] == [
+        ("pgd", 8, "white"), ("pgd", 16, "white")]
+    assert specs[0].params == {"steps": 7, "alpha": None, "eps_per_alpha": 3.1,
+                               "random_start": True}
+
+
+def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
+    base = training_spec(composed(), 0)
+    assert training_spec(composed("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) \
+        == base
+    assert training_spec(composed("lambda=0.5"), 0) != base
+    assert training_spec(composed("trainer.max_epochs=2"), 0) != base
+    assert training_spec(composed(), 1) != base
+
+
+@pytest.mark.parametrize("override,key", [
+    ("lambda=1.5", "lambda"), ("lambda=0", "lambda"), ("T=0", "T"), ("T=2.5", "T"),
+    ("theta=-1", "theta"), ("reset=sideways", "reset"), ("eps=[-8]", "eps"),
+    ("encoding=morse", "encoding"), ("boxes=[grey]", "boxes"), ("train.epochs=0", "train.epochs"),
+])
+def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{key}="):
+        validate(composed(override))
+
+
+def test_bad_value_exits_nonzero_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "lambda=1.5", f"hydra.run.dir={tmp_path}/out",
+         f"store.dir={tmp_path}/models"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1")
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "models").exists()
+    assert not list(tmp_path.rglob("metrics.json"))

@@ -1,0 +1,188 @@
+"""Gradient modes: STBP against a plainly unrolled reference, rate-domain RGA against the
+layer-wise oracle, and unchanged forward values."""
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.encoding import DirectEncoder, PoissonEncoder
+from snnattack.gradients import gradient_mode, rate_slope
+from snnattack.neurons import LIF
+from snnattack.temporal import StepWise
+
+
+class Residual(nn.Module):
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Net(nn.Module):
+    """Encoder -> body -> mean over T, as snnattack models are."""
+
+    def __init__(self, encoder: nn.Module, body: nn.Module) -> None:
+        super().__init__()
+        self.encoder, self.body = encoder, body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.encoder(x)).mean(0)
+
+
+def conv_net(lam: float, reset: str, encoder: nn.Module, theta: float = 1.0) -> nn.Module:
+    def lif() -> LIF:
+        return LIF(lam=lam, theta=theta, reset=reset)
+
+    body = nn.Sequential(
+        StepWise(nn.Conv2d(2, 6, 3, padding=1)),
+        StepWise(nn.BatchNorm2d(6)),
+        lif(),
+        Residual(nn.Sequential(StepWise(nn.Conv2d(6, 6, 3, padding=1)), lif())),
+        StepWise(nn.AvgPool2d(2)),
+        nn.Flatten(start_dim=2),
+        nn.Linear(6 * 3 * 3, 16),
+        lif(),
+        nn.Linear(16, 5),
+    )
+    net = Net(encoder, body).double()
+    with torch.no_grad():
+        bn = body[1].module
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.running_var.uniform_(0.5, 1.5)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(0.0, 0.6)
+    return net.eval()
+
+
+def input_grad(net: nn.Module, x: torch.Tensor, mode: str, seed: int = 1, **params):
+    x = x.clone().requires_grad_(True)
+    torch.manual_seed(seed)
+    with gradient_mode(net, mode, **params):
+        out = net(x)
+        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+        (out * weights).sum().backward()
+    return out.detach(), x.grad
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("lam", [1.0, 0.9, 0.5])
+@pytest.mark.parametrize("encoder", [DirectEncoder, PoissonEncoder])
+def test_rga_matches_layerwise_oracle(reset: str, lam: float, encoder: type) -> None:
+    torch.manual_seed(lam * 10)
+    net = conv_net(lam, reset, encoder(T=6))
+    x = torch.rand(4, 2, 6, 6, dtype=torch.float64)
+    out, grad = input_grad(net, x, "rga", beta=2.0, gamma=0.2)
+    out_ref, grad_ref = input_grad(net, x, "rga_layerwise", beta=2.0, gamma=0.2)
+    assert torch.equal(out, out_ref)
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, grad_ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("beta,gamma", [(1.0, 0.0), (3.0, 0.3)])
+def test_rga_matches_layerwise_oracle_on_plain_sequential(beta: float, gamma: float) -> None:
+    net = nn.Sequential(nn.Linear(7, 12), LIF(lam=0.8), nn.Linear(12, 3)).double()
+    x = torch.rand(5, 4, 7, dtype=torch.float64) * 2  # [T, B, features]
+    out, grad = input_grad(net, x, "rga", beta=beta, gamma=gamma)
+    out_ref, grad_ref = input_grad(net, x, "rga_layerwise", beta=beta, gamma=gamma)
+    assert out.shape == (5, 4, 3)
+    assert torch.equal(out, out_ref)
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, grad_ref, rtol=1e-10, atol=1e-12)
+
+
+def triangle_antiderivative(v: torch.Tensor, w: float) -> torch.Tensor:
+    left = (v + w).clamp(min=0) ** 2 / (2 * w * w)
+    right = 1 - (w - v).clamp(min=0) ** 2 / (2 * w * w)
+    return torch.where(v < 0, left.clamp(max=0.5), right.clamp(min=0.5))
+
+
+def unrolled_reference(net: nn.Module, x: torch.Tensor, width: float) -> torch.Tensor:
+    """The same network simulated with plain tensor ops; spike = H(v) + (F(v) - F(v).detach())."""
+
+    def lif_step(lif: LIF, currents: torch.Tensor) -> torch.Tensor:
+        u, out = torch.zeros_like(currents[0]), []
+        for t in range(currents.shape[0]):
+            u = lif.lam * u + currents[t]
+            v = u - lif.theta
+            f = triangle_antiderivative(v, width)
+            s = (v >= 0).to(v.dtype) + (f - f.detach())
+            u = u * (1 - s) if lif.reset == "hard" else u - lif.theta * s
+            out.append(s)
+        return torch.stack(out)
+
+    saved = {}
+    for m in net.modules():
+        if isinstance(m, LIF):
+            saved[m] = m.forward
+            m.forward = lambda c, m=m: lif_step(m, c)
+    try:
+        return net(x)
+    finally:
+        for m in saved:
+            del m.forward
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("width", [1.0, 0.5])
+def test_stbp_matches_unrolled_autograd(reset: str, width: float) -> None:
+    net = conv_net(0.9, reset, DirectEncoder(T=5))
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64)
+    out, grad = input_grad(net, x, "stbp", width=width)
+    xr = x.clone().requires_grad_(True)
+    ref = unrolled_reference(net, xr, width)
+    (ref * torch.linspace(-1, 1, ref.numel(), dtype=ref.dtype).view_as(ref)).sum().backward()
+    assert torch.equal(out, ref.detach())
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, xr.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["stbp", "rga", "rga_layerwise"])
+def test_outputs_inside_gradient_mode_equal_outputs_outside(mode: str) -> None:
+    net = conv_net(0.9, "hard", DirectEncoder(T=4))
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    plain = net(x)
+    with gradient_mode(net, mode):
+        inside = net(x)
+        with torch.no_grad():
+            inside_no_grad = net(x)
+    assert torch.equal(plain, inside)
+    assert torch.equal(plain, inside_no_grad)
+    assert all(m.override is None for m in net.modules() if hasattr(m, "override"))
+
+
+def test_stbp_width_is_restored_after_the_block() -> None:
+    net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    with gradient_mode(net, "stbp", width=0.3):
+        assert {m.width for m in net.modules() if isinstance(m, LIF)} == {0.3}
+    assert {m.width for m in net.modules() if isinstance(m, LIF)} == {1.0}
+
+
+def test_rga_refuses_training_mode_batchnorm() -> None:
+    net = conv_net(0.9, "hard", DirectEncoder(T=2)).train()
+    x = torch.rand(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="eval mode"), gradient_mode(net, "rga"):
+        net(x)
+
+
+def test_unknown_mode_and_bad_parameters_are_rejected() -> None:
+    net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    with pytest.raises(ValueError, match="accepted"), gradient_mode(net, "nope"):
+        pass
+    with pytest.raises(ValueError, match="bad parameters"), gradient_mode(net, "rga", delta=1):
+        pass
+
+
+@pytest.mark.parametrize("lam", [1.0, 0.9, 0.5])
+def test_rate_slope_uses_half_open_intervals(lam: float) -> None:
+    beta, gamma, theta = 2.0, 0.2, 1.0
+    onset = (1 - lam) * theta
+    ramp = (1 - gamma * theta + gamma * theta * lam) / ((beta + lam - 1) * theta)
+    eps = 1e-9
+    currents = torch.tensor(
+        [-eps, 0.0, onset, onset + eps, beta * theta, beta * theta + eps], dtype=torch.float64
+    )
+    slope = rate_slope(currents, lam, theta, beta, gamma)
+    expected = [0.0, gamma, gamma, ramp, ramp, 0.0]
+    torch.testing.assert_close(slope, torch.tensor(expected, dtype=torch.float64))

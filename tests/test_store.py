@@ -1,0 +1,67 @@
+"""The checkpoint store trains once per spec, reloads strictly, and reports bad files clearly."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.errors import CheckpointError
+from snnattack.store import ModelStore, spec_key
+
+
+def trainer(calls: list):
+    def train(workdir: Path):
+        calls.append(workdir)
+        model = nn.Linear(3, 2)
+        return model, {"val_acc": 90.0}
+
+    return train
+
+
+def test_model_is_trained_once_per_spec_and_reloaded(tmp_path: Path) -> None:
+    store, calls = ModelStore(tmp_path), []
+    spec = {"lambda": 0.9, "seed": 0}
+    first, rec1 = store.get_or_train(spec, lambda: nn.Linear(3, 2), trainer(calls))
+    second, rec2 = store.get_or_train(spec, lambda: nn.Linear(3, 2), trainer(calls))
+    assert len(calls) == 1
+    assert (rec1["cached"], rec2["cached"]) == (False, True)
+    assert rec2["val_acc"] == 90.0 and rec2["spec"] == spec
+    assert torch.equal(first.weight, second.weight)
+    store.get_or_train({"lambda": 0.5, "seed": 0}, lambda: nn.Linear(3, 2), trainer(calls))
+    assert len(calls) == 2
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_spec_key_ignores_key_order_but_not_values() -> None:
+    assert spec_key({"a": 1, "b": [1, 2]}) == spec_key({"b": [1, 2], "a": 1})
+    assert spec_key({"a": 1}) != spec_key({"a": 2})
+
+
+def test_failed_training_leaves_no_checkpoint(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+
+    def broken(workdir: Path):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), broken)
+    assert not (store.path({"x": 1}) / "model.pt").exists()
+    _, rec = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    assert rec["cached"] is False
+
+
+def test_corrupt_checkpoint_is_reported_with_its_path(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    path = store.path({"x": 1}) / "model.pt"
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(CheckpointError, match=str(path)):
+        store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+
+
+def test_checkpoint_of_another_shape_is_refused(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        store.get_or_train({"x": 1}, lambda: nn.Linear(4, 2), trainer([]))
