@@ -1,0 +1,186 @@
+"""CIFAR-10/100 datamodules on tiny fake folders written in the official pickle format."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+from fixtures_cifar import FakeCIFAR, write_cifar10, write_cifar100
+from omegaconf import OmegaConf
+
+import snnattack.data.cifar as cifar
+from snnattack.data import build_datamodule
+from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
+from snnattack.data.transforms import Cutout
+from snnattack.errors import ConfigError, DataError
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "dataset"
+
+
+def _module(cls: type = CIFAR10DataModule, **kwargs: object) -> CIFAR10DataModule:
+    options = {"download": False, "val_size": 10, "num_workers": 0, "eval_batch_size": 4}
+    return cls(**{**options, **kwargs})
+
+
+def _pixels(rows: np.ndarray) -> torch.Tensor:
+    """Official uint8 rows ``[N, 3072]`` as the [0, 1] tensors ``[N, 3, 32, 32]`` served."""
+    return torch.from_numpy(rows.reshape(-1, 3, 32, 32)).float() / 255
+
+
+@pytest.fixture(scope="module")
+def fake10(tmp_path_factory: pytest.TempPathFactory) -> FakeCIFAR:
+    return write_cifar10(tmp_path_factory.mktemp("c10"), n_train=50, n_test=10)
+
+
+@pytest.fixture(scope="module")
+def fake100(tmp_path_factory: pytest.TempPathFactory) -> FakeCIFAR:
+    return write_cifar100(tmp_path_factory.mktemp("c100"), n_train=30, n_test=8)
+
+
+def test_fixture_files_have_the_official_keys_and_types(fake10, fake100):
+    def load(path: Path) -> dict:
+        with open(path, "rb") as f:  # the reader on the CIFAR website
+            return pickle.load(f, encoding="bytes")
+
+    batch = load(fake10.folder / "data_batch_1")
+    assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
+    assert batch[b"data"].dtype == np.uint8 and batch[b"data"].shape == (10, 3072)
+    assert batch[b"batch_label"] == b"training batch 1 of 5"
+    assert load(fake10.folder / "batches.meta")[b"label_names"][0] == b"airplane"
+    train = load(fake100.folder / "train")
+    assert set(train) == {b"filenames", b"batch_label", b"fine_labels", b"coarse_labels", b"data"}
+    assert train[b"data"].shape == (30, 3072) and train[b"fine_labels"] == fake100.train_labels
+    meta = load(fake100.folder / "meta")
+    assert len(meta[b"fine_label_names"]) == 100 and len(meta[b"coarse_label_names"]) == 20
+
+
+def test_cifar10_serves_test_images_pixel_exactly_in_unit_range(fake10):
+    dm = _module(root=str(fake10.folder.parent))
+    dm.prepare_data()
+    dm.setup("fit")
+    x, y = next(iter(dm.test_dataloader()))
+    assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32
+    assert 0 <= x.min() and x.max() <= 1
+    assert torch.equal(x, _pixels(fake10.test_data[:4]))
+    assert y.tolist() == fake10.test_labels[:4]
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (40, 10, 10)
+
+
+def test_cifar100_serves_fine_labels(fake100):
+    dm = _module(CIFAR100DataModule, root=str(fake100.folder.parent), val_size=6)
+    dm.setup("fit")
+    x, y = next(iter(dm.test_dataloader()))
+    assert torch.equal(x, _pixels(fake100.test_data[:4]))
+    assert y.tolist() == fake100.test_labels[:4]
+    assert dm.test_set.classes[0] == "fine_00"
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (24, 6, 8)
+
+
+def test_validation_split_is_disjoint_sized_and_fixed(fake10):
+    root = str(fake10.folder.parent)
+    first, second, other = _module(root=root), _module(root=root), _module(root=root, split_seed=1)
+    for dm in (first, second, other):
+        dm.setup("fit")
+    train, val = first.train_set.indices, first.val_set.indices
+    assert len(val) == 10 and not set(train) & set(val)
+    assert sorted(train + val) == list(range(50))
+    assert (second.train_set.indices, second.val_set.indices) == (train, val)
+    assert other.val_set.indices != val
+
+
+def test_augmentation_applies_to_the_training_split_only(fake10):
+    # a Cutout square of side 64 covers any 32x32 image whatever its centre: all zeros
+    dm = _module(root=str(fake10.folder.parent), crop_padding=0, cutout_length=64)
+    dm.setup("fit")
+    train_x, _ = dm.train_set[0]
+    assert not train_x.any()
+    val_x, val_y = dm.val_set[3]
+    index = dm.val_set.indices[3]
+    assert torch.equal(val_x, _pixels(fake10.train_data[index])[0])
+    assert val_y == fake10.train_labels[index]
+    plain = _module(root=str(fake10.folder.parent), augment=False)
+    plain.setup("fit")
+    x, y = plain.train_set[0]
+    index = plain.train_set.indices[0]
+    assert torch.equal(x, _pixels(fake10.train_data[index])[0])
+    assert y == fake10.train_labels[index]
+
+
+def test_cutout_zeroes_one_square_clipped_at_the_borders():
+    for _ in range(20):
+        out = Cutout(holes=1, length=8)(torch.ones(3, 40, 40))
+        rows = (out[0] == 0).any(1).nonzero().flatten()
+        cols = (out[0] == 0).any(0).nonzero().flatten()
+        height, width = len(rows), len(cols)
+        assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
+        assert int((out[0] == 0).sum()) == height * width  # one filled rectangle
+        assert rows[-1] - rows[0] + 1 == height and cols[-1] - cols[0] + 1 == width
+        inside = 0 < rows[0] and rows[-1] < 39 and 0 < cols[0] and cols[-1] < 39
+        assert height <= 8 and width <= 8 and (not inside or height == width == 8)
+    assert not Cutout(holes=1, length=8)(torch.ones(3, 4, 4)).any()
+    assert torch.equal(Cutout(holes=0, length=8)(torch.ones(3, 8, 8)), torch.ones(3, 8, 8))
+
+
+def test_missing_dataset_without_download_names_the_folder_and_the_fix(tmp_path):
+    with pytest.raises(DataError) as info:
+        _module(root=str(tmp_path)).prepare_data()
+    message = str(info.value)
+    assert str(tmp_path / "cifar-10-batches-py") in message and "data_batch_5" in message
+    assert "dataset.params.download=true" in message and "dataset.params.root" in message
+
+
+def test_incomplete_folder_names_the_missing_files(tmp_path):
+    fake = write_cifar100(tmp_path, n_train=10, n_test=4)
+    (fake.folder / "meta").unlink()
+    with pytest.raises(DataError, match="incomplete: missing meta") as info:
+        _module(CIFAR100DataModule, root=str(tmp_path), val_size=2).setup("fit")
+    assert str(fake.folder) in str(info.value)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_content"])
+def test_corrupt_batch_file_names_the_file(tmp_path, damage):
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    path = fake.folder / "data_batch_3"
+    raw = path.read_bytes()
+    damaged = {
+        "truncate": raw[: len(raw) // 2],
+        "garbage": b"\x00not a pickle" * 10,
+        "wrong_content": pickle.dumps({"data": [1, 2, 3]}),
+    }[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(DataError, match="corrupt") as info:
+        _module(root=str(tmp_path), val_size=2).setup("fit")
+    assert str(path) in str(info.value) and "delete it" in str(info.value)
+
+
+def test_failed_download_names_the_url(tmp_path, monkeypatch):
+    def offline(url: str, *args: object, **kwargs: object) -> None:
+        raise URLError("no network")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
+    with pytest.raises(DataError, match="could not download CIFAR-100 from https://"):
+        _module(CIFAR100DataModule, root=str(tmp_path), download=True).prepare_data()
+
+
+def test_val_size_must_leave_training_images(fake10):
+    with pytest.raises(ConfigError, match="val_size=50 must be smaller than the 50"):
+        _module(root=str(fake10.folder.parent), val_size=50).setup("fit")
+    with pytest.raises(ConfigError, match="cutout_length must be >= 0"):
+        _module(root=str(fake10.folder.parent), cutout_length=-1)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_config_params_build_the_registered_datamodule(name, monkeypatch, fake10, fake100):
+    fake = {"cifar10": fake10, "cifar100": fake100}[name]
+    monkeypatch.setenv("SNNATTACK_DATA", str(fake.folder.parent))
+    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    params = OmegaConf.to_container(cfg.params, resolve=True)
+    params.update(download=False, val_size=5, num_workers=0)
+    dm = build_datamodule(cfg.name, 8, 4, 0, **params)
+    dm.setup("fit")
+    assert len(dm.test_set.classes) == cfg.num_classes
+    assert dm.test_set[0][0].shape == (cfg.in_channels, 32, 32)

@@ -1,0 +1,185 @@
+"""CIFAR10-DVS datamodule on tiny genuine .aedat4 fixtures: frames, splits, cache, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tonic.datasets.cifar10dvs
+import torch
+from fixtures_dvs import write_aedat4, write_cifar10_dvs
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from tonic.io import read_aedat4
+
+from snnattack.data import build_datamodule
+from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule, events_to_frames
+from snnattack.errors import DataError
+
+FRAMES, SIZE = 4, 16
+CLASSES = CIFAR10DVS.classes
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_cifar10_dvs(tmp_path, per_class=2, n_events=300, seed=0)
+    return tmp_path
+
+
+def datamodule(root: Path, **options) -> CIFAR10DVSDataModule:
+    options = {"batch_size": 4, "eval_batch_size": 4, "seed": 0, "frames": FRAMES, "size": SIZE,
+               "num_workers": 0, **options}
+    dm = CIFAR10DVSDataModule(root=str(root), **options)
+    dm.setup()
+    return dm
+
+
+def cache_files(dm: CIFAR10DVSDataModule) -> list[Path]:
+    return sorted(p for p in dm.cache.rglob("*") if p.is_file())
+
+
+def test_tonic_reads_fixture_recordings_with_folder_labels(tmp_path: Path) -> None:
+    t = 1_000 + np.array([0, 5, 5, 900])
+    x, y, p = np.array([0, 127, 3, 64]), np.array([127, 0, 9, 64]), np.array([1, 0, 1, 0])
+    events = read_aedat4(str(write_aedat4(tmp_path / "one.aedat4", t, x, y, p)))
+    assert events["t"].tolist() == t.tolist() and events["x"].tolist() == x.tolist()
+    assert events["y"].tolist() == y.tolist() and events["p"].tolist() == p.astype(bool).tolist()
+
+    written = write_cifar10_dvs(tmp_path / "set", per_class=2, n_events=50)
+    recordings = CIFAR10DVS(str(tmp_path / "set"))
+    assert recordings.data == sorted(str(path) for path in written)
+    assert recordings.targets == [CLASSES[Path(f).parent.name] for f in recordings.data]
+    assert len(recordings[0][0]) == 50
+
+
+def test_events_become_area_resized_counts_clipped_at_count_scale() -> None:
+    dtype = np.dtype([("t", np.uint64), ("x", np.uint16), ("y", np.uint16), ("p", bool)])
+    events = np.zeros(400, dtype)
+    events["t"], events["x"], events["p"] = np.arange(400) * 2500, 127, True
+    # 4 equal time bins hold 100, 100, 100, 99 events (tonic drops the last event) at one
+    # sensor pixel; area resizing 128 -> 16 averages 8x8 sensor pixels
+    frames = events_to_frames(events, frames=4, size=16, count_scale=2.0)
+    expected = torch.zeros(4, 2, 16, 16)
+    expected[:, 1, 0, 15] = torch.tensor([100, 100, 100, 99]) / 64 / 2.0
+    torch.testing.assert_close(frames, expected)
+    saturated = events_to_frames(events, frames=4, size=16, count_scale=1.0)
+    assert saturated[:, 1, 0, 15].tolist() == [1.0] * 4 and saturated.sum() == 4
+
+
+def test_batches_are_unit_box_frames_with_folder_labels(root: Path) -> None:
+    dm = datamodule(root)
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, FRAMES, 2, SIZE, SIZE) and x.dtype == torch.float32
+    assert y.dtype == torch.long
+    x, y = next(iter(dm.test_dataloader()))
+    assert 0 < x.sum() and x.min() >= 0 and x.max() <= 1
+    folders = [Path(dm.recordings.data[i]).parent.name for i in dm.test_set.indices]
+    assert y.tolist() == [CLASSES[name] for name in folders]
+
+
+def test_splits_are_disjoint_deterministic_and_scaled_to_the_file_count(root: Path) -> None:
+    dm = datamodule(root)
+    train, val, test = dm.train_set.indices, dm.val_set.indices, dm.test_set.indices
+    assert (len(train), len(val), len(test)) == (16, 2, 2)  # 20 files: 9000/900 of 10000
+    assert sorted(train + val + test) == list(range(20))
+    again = datamodule(root, seed=5)  # the training seed does not move the splits
+    assert (again.train_set.indices, again.val_set.indices) == (train, val)
+    other = datamodule(root, split_seed=1)
+    assert other.test_set.indices != test
+
+
+def test_random_flips_only_on_training_frames(root: Path) -> None:
+    dm = datamodule(root)
+    cached = dm.train_set.frames
+    plain = cached[dm.train_set.indices[0]][0]
+    draws = [dm.train_set[0][0] for _ in range(16)]
+    assert any(torch.equal(d, plain) for d in draws)
+    assert any(torch.equal(d, plain.flip(-1)) for d in draws)
+    assert not torch.equal(plain, plain.flip(-1))
+    for split in (dm.val_set, dm.test_set):
+        plain = cached[split.indices[0]][0]
+        assert all(torch.equal(split[0][0], plain) for _ in range(8))
+    unaugmented = datamodule(root, augment=False).train_set
+    assert all(torch.equal(unaugmented[0][0], unaugmented.frames[unaugmented.indices[0]][0])
+               for _ in range(8))
+
+
+def test_second_epoch_reads_frames_from_cache(root: Path, monkeypatch) -> None:
+    calls = []
+    reader = tonic.datasets.cifar10dvs.read_aedat4
+    monkeypatch.setattr(tonic.datasets.cifar10dvs, "read_aedat4",
+                        lambda path: calls.append(path) or reader(path))
+    dm = datamodule(root)
+    loaders = (dm.train_dataloader, dm.val_dataloader, dm.test_dataloader)
+    first = [batch for loader in loaders for batch in loader()]
+    assert len(calls) == 20 and len(set(calls)) == 20
+    assert [p.suffix for p in cache_files(dm)] == [".pt"] * 20  # no temporary files left
+    second = [batch for loader in loaders[1:] for batch in loader()]
+    assert len(calls) == 20
+    for (x1, y1), (x2, y2) in zip(first[-2:], second, strict=True):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_aedat"])
+def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) -> None:
+    path = root / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"DVS" * 50)
+    dm = datamodule(root)
+    with pytest.raises(DataError, match=str(path)):
+        dm.train_set.frames[dm.recordings.data.index(str(path))]
+    assert cache_files(dm) == []
+
+
+def test_interrupted_cache_write_leaves_no_file(root: Path, monkeypatch) -> None:
+    def save_then_fail(x: torch.Tensor, file) -> None:
+        file.write(b"half a tensor")
+        raise OSError("disk full")
+
+    dm = datamodule(root)
+    monkeypatch.setattr(torch, "save", save_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        dm.train_set[0]
+    assert cache_files(dm) == []
+
+
+def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Path) -> None:
+    with pytest.raises(DataError, match=r"no CIFAR10-DVS data at .*nowhere.*dataset.params.root"):
+        datamodule(tmp_path / "nowhere")
+    for recording in (root / "CIFAR10DVS" / "frog").iterdir():
+        recording.unlink()
+    with pytest.raises(DataError, match="no .aedat4 recordings for the classes frog"):
+        datamodule(root)
+    write_cifar10_dvs(root, per_class=1)
+    folder = root / "CIFAR10DVS"
+    stray = (folder / "cat" / "cifar10_cat_0.aedat4").rename(folder / "x.aedat4")
+    with pytest.raises(DataError, match=f"{stray} lies outside the class folders"):
+        datamodule(root)
+
+
+def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> None:
+    dm = datamodule(root)
+    source = Path(dm.recordings.data[0])
+    stale = dm.cache / source.parent.name / f"{source.stem}.pt"
+    stale.parent.mkdir(parents=True)
+    torch.save(torch.zeros(FRAMES + 1, 2, SIZE, SIZE), stale)
+    with pytest.raises(DataError, match=rf"{stale} have shape \[5, 2, 16, 16\].*expected "
+                                        r"\[4, 2, 16, 16\]: 4 time bins"):
+        dm.train_set.frames[0]
+    longer = datamodule(root, frames=FRAMES + 1)  # another T caches in another folder
+    assert longer.cache != dm.cache and longer.train_set[0][0].shape[0] == FRAMES + 1
+
+
+def test_dataset_config_builds_the_datamodule(root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SNNATTACK_DATA", str(root))
+    with initialize_config_dir(config_dir=str(CONF), version_base=None):
+        cfg = compose("config", overrides=["dataset=cifar10_dvs", "T=3"])
+    assert cfg.encoding == "frames" and cfg.dataset.encodings == ["frames"]
+    params = {**OmegaConf.to_container(cfg.dataset.params, resolve=True), "num_workers": 0}
+    assert params["root"] == str(root) and params["frames"] == 3
+    dm = build_datamodule(cfg.dataset.name, 2, 2, 0, **params)
+    dm.setup()
+    x, y = next(iter(dm.val_dataloader()))
+    assert x.shape == (2, 3, cfg.dataset.in_channels, 48, 48) and y.shape == (2,)
