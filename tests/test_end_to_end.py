@@ -1,0 +1,59 @@
+"""The main sweep through run.py in a subprocess: six jobs, each model trained once, reused."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["train.epochs=1", "eps=[32]", "method=[fgsm]"]
+
+
+def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
+    cmd = [
+        sys.executable, str(ROOT / "run.py"), "-m", "attack=rga,stbp", "lambda=0.5,0.9,1.0",
+        f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/{sweep_dir}",
+        "trainer.enable_progress_bar=false", *SMALL, *overrides,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted((tmp / sweep_dir).glob("*/metrics.json"))
+    return [json.loads(f.read_text()) for f in files]
+
+
+def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None:
+    first = sweep(tmp_path, "sweep1")
+    assert len(first) == 6
+    assert sorted((m["config"]["attack"]["grad_mode"], m["config"]["lambda"]) for m in first) \
+        == sorted((g, lam) for g in ("rga", "stbp") for lam in (0.5, 0.9, 1.0))
+    stored = sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir())
+    assert len(stored) == 6  # three λ, each with its black-box twin
+    trained = [m["models"][k] for m in first for k in ("target", "source") if
+               not m["models"][k]["cached"]]
+    assert len(trained) == 6
+    for m in first:
+        assert {m["models"]["target"]["seed"], m["models"]["source"]["seed"]} == {0, 1000}
+        assert m["models"]["target"]["key"] != m["models"]["source"]["key"]
+        assert 0 <= m["clean_acc"] <= 100
+        assert m["version"] and m["git_commit"]
+        rows = {(r["method"], r["box"], r["grad_mode"]) for r in m["results"]}
+        assert rows == {("fgsm", box, m["config"]["attack"]["grad_mode"])
+                        for box in ("white", "black")}
+        for r in m["results"]:
+            assert r["eps"] == pytest.approx(32 / 255)
+            assert 0 <= r["asr"] <= 100 and 0 <= r["adv_acc"] <= 100
+            assert r["n_correct"] == round(m["clean_acc"] * m["n"] / 100)
+
+    again = sweep(tmp_path, "sweep2")
+    assert all(m["models"][k]["cached"] for m in again for k in ("target", "source"))
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == stored
+    by_job = {(m["config"]["attack"]["grad_mode"], m["config"]["lambda"]): m for m in first}
+    for m in again:  # same models, same seeds: the same numbers
+        old = by_job[(m["config"]["attack"]["grad_mode"], m["config"]["lambda"])]
+        assert m["results"] == old["results"] and m["clean_acc"] == old["clean_acc"]
+
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "sweep1").glob("*/metrics.json")}
+    sweep(tmp_path, "sweep1")  # re-launched into the same folder: complete jobs are skipped
+    assert {p: p.stat().st_mtime_ns for p in before} == before

@@ -1,0 +1,147 @@
+"""The paper architectures (VGG-11/16, ResNet-17/19, DVS VGG): shapes, gradients, sizes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.gradients import gradient_mode
+from snnattack.models import MODELS, build
+from snnattack.models.registry import SpikingNet
+from snnattack.models.resnet import BasicBlock
+from snnattack.neurons import LIF
+from snnattack.temporal import StepWise
+
+T = 2
+BATCH = 2
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "models.md"
+
+# name -> (in_channels, encoding, input shape for a batch of BATCH)
+INPUTS = {
+    "vgg11": (3, "direct", (BATCH, 3, 32, 32)),
+    "vgg16": (3, "direct", (BATCH, 3, 32, 32)),
+    "resnet17": (3, "direct", (BATCH, 3, 32, 32)),
+    "resnet19": (3, "direct", (BATCH, 3, 32, 32)),
+    "dvs_vgg": (2, "frames", (BATCH, T, 2, 48, 48)),
+}
+PARAMETERS = {
+    ("vgg11", 10): 61_374_026,
+    ("vgg11", 100): 61_742_756,
+    ("vgg16", 10): 33_642_442,
+    ("vgg16", 100): 34_011_172,
+    ("resnet17", 10): 1_872_074,
+    ("resnet17", 100): 1_895_204,
+    ("resnet19", 10): 14_681_226,
+    ("resnet19", 100): 14_704_356,
+    ("dvs_vgg", 10): 9_268_746,
+}
+# LIF, containers, and the layers the rate-domain RGA may treat as linear time-invariant.
+ALLOWED = (
+    LIF,
+    BasicBlock,
+    nn.Conv2d,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.AvgPool2d,
+    nn.Linear,
+    nn.Flatten,
+    nn.Identity,
+    nn.Sequential,
+    StepWise,
+)
+
+
+def make(name: str, num_classes: int = 10, dtype: torch.dtype = torch.float32) -> SpikingNet:
+    in_channels, encoding, _ = INPUTS[name]
+    torch.manual_seed(0)
+    model = build(name, num_classes, in_channels=in_channels, T=T, lam=0.9, encoding=encoding)
+    return model.to(dtype)
+
+
+def batch(name: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.rand(INPUTS[name][2], generator=torch.Generator().manual_seed(1), dtype=dtype)
+
+
+def calibrate(model: SpikingNet, x: torch.Tensor) -> SpikingNet:
+    """Makes the untrained model fire, then puts it in eval mode.
+
+    BN running stats := the statistics of ``x``; linear weights He-normal (PyTorch's default
+    is too small for the hidden spiking linear layers to reach the threshold).
+    """
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=(2 / m.in_features) ** 0.5)
+    model.train()
+    with torch.no_grad():
+        model(x)
+    return model.eval()
+
+
+@functools.cache
+def calibrated(name: str) -> tuple[SpikingNet, torch.Tensor, torch.Tensor]:
+    """The calibrated float32 model, its input batch and its eval-mode output."""
+    x = batch(name)
+    model = calibrate(make(name), x)
+    with torch.no_grad():
+        return model, x, model(x)
+
+
+def input_gradient(model: SpikingNet, x: torch.Tensor, mode: str) -> tuple[torch.Tensor, ...]:
+    x = x.clone().requires_grad_(True)
+    with gradient_mode(model, mode):
+        out = model(x)
+        nn.functional.cross_entropy(out, torch.arange(len(x))).backward()
+    return out.detach(), x.grad
+
+
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_paper_model_maps_a_batch_to_logits_per_class(name):
+    _, _, out = calibrated(name)
+    assert out.shape == (BATCH, 10)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("mode", ["stbp", "rga"])
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_gradient_modes_give_finite_nonzero_input_gradients_and_keep_outputs(name, mode):
+    model, x, plain = calibrated(name)
+    out, grad = input_gradient(model, x, mode)
+    torch.testing.assert_close(out, plain, rtol=0, atol=0)
+    assert torch.isfinite(grad).all()
+    assert grad.abs().sum() > 0
+
+
+def test_rate_domain_rga_equals_layerwise_rga_through_residual_blocks():
+    name = "resnet17"
+    x = batch(name, torch.float64)
+    model = calibrate(make(name, dtype=torch.float64), x)
+    out, rate_domain = input_gradient(model, x, "rga")
+    out_layerwise, layerwise = input_gradient(model, x, "rga_layerwise")
+    assert torch.equal(out, out_layerwise)
+    assert rate_domain.abs().sum() > 0
+    torch.testing.assert_close(rate_domain, layerwise, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_bodies_hold_only_lif_and_rate_exact_layers(name):
+    model, _, _ = calibrated(name)
+    for m in model.body.modules():
+        assert isinstance(m, ALLOWED), m
+    assert any(isinstance(m, LIF) for m in model.body.modules())
+
+
+@pytest.mark.parametrize(("name", "num_classes"), sorted(PARAMETERS))
+def test_parameter_count_matches_the_documented_number(name, num_classes):
+    with torch.device("meta"):
+        model = make(name, num_classes)
+    count = sum(p.numel() for p in model.parameters())
+    assert count == PARAMETERS[name, num_classes]
+    assert f"{count:,}" in MODELS[name].__doc__
+    assert f"{count:,}" in DOCS.read_text()
