@@ -11,14 +11,14 @@ import pickle
 from collections.abc import Callable
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Subset
 from torchvision import transforms
 from torchvision.datasets import CIFAR10, CIFAR100
 from torchvision.datasets.utils import download_and_extract_archive
 
+from snnattack.data.base import SplitDataModule
 from snnattack.data.transforms import Cutout
 from snnattack.errors import ConfigError, DataError
 
@@ -146,7 +146,7 @@ class CheckedCIFAR100(_CheckedFiles, CIFAR100):
     meta = {**CIFAR100.meta, "md5": None}
 
 
-class _CIFARDataModule(L.LightningDataModule):
+class _CIFARDataModule(SplitDataModule):
     """CIFAR in [0, 1], ``[3, 32, 32]``: train / validation (carved from train) / test splits.
 
     The validation split is ``val_size`` training images drawn once with ``split_seed``
@@ -172,19 +172,17 @@ class _CIFARDataModule(L.LightningDataModule):
         cutout_length: int = 16,
         num_workers: int = 2,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, seed, num_workers)
         for key, value, low in (
             ("val_size", val_size, 1), ("crop_padding", crop_padding, 0),
             ("cutout_holes", cutout_holes, 0), ("cutout_length", cutout_length, 0),
         ):
             if value < low:
                 raise ConfigError(f"dataset.params.{key} must be >= {low}, got {value}")
-        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.root, self.download = root, download
         self.val_size, self.split_seed = val_size, split_seed
         self.augment, self.crop_padding = augment, crop_padding
         self.cutout_holes, self.cutout_length = cutout_holes, cutout_length
-        self.num_workers = num_workers
 
     def prepare_data(self) -> None:
         for train in (True, False):
@@ -216,22 +214,6 @@ class _CIFARDataModule(L.LightningDataModule):
             transforms.ToTensor(),
             Cutout(self.cutout_holes, self.cutout_length),
         ])
-
-    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
 
 
 class CIFAR10DataModule(_CIFARDataModule):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
+
+from snnattack.data.base import SplitDataModule
 
 
-class DigitsDataModule(L.LightningDataModule):
+class DigitsDataModule(SplitDataModule):
     """Digits scaled to [0, 1], ``[1, 8, 8]``, with fixed stratified train/val/test splits.
 
     The test split (``test_fraction`` of all images) and the validation split
@@ -27,11 +28,9 @@ class DigitsDataModule(L.LightningDataModule):
         split_seed: int = 0,
         num_workers: int = 0,
     ) -> None:
-        super().__init__()
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        super().__init__(batch_size, eval_batch_size, seed, num_workers)
         self.test_fraction, self.val_fraction = test_fraction, val_fraction
-        self.split_seed, self.num_workers = split_seed, num_workers
-        self.seed = seed
+        self.split_seed = split_seed
 
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
@@ -49,19 +48,3 @@ class DigitsDataModule(L.LightningDataModule):
         self.train_set, self.val_set, self.test_set = (
             TensorDataset(x[i], y[i]) for i in (train, val, test)
         )
-
-    def _loader(self, dataset: TensorDataset, batch_size: int, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=self.num_workers,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)

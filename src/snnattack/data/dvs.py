@@ -53,14 +53,14 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import tonic
 import torch
 import torch.nn.functional as F
 from tonic.transforms import ToFrame
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from snnattack.data.base import SplitDataModule
 from snnattack.errors import ConfigError, DataError
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
@@ -197,7 +197,7 @@ class _Split(Dataset):
         return x, label
 
 
-class CIFAR10DVSDataModule(L.LightningDataModule):
+class CIFAR10DVSDataModule(SplitDataModule):
     """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` in [0, 1] with fixed splits.
 
     See the module docstring for the data layout, the frames, the threat model that
@@ -220,7 +220,7 @@ class CIFAR10DVSDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         num_workers: int = 2,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, seed, num_workers)
         if not 0 < val_size < train_size < FULL_SIZE:
             raise ConfigError(f"dataset.params val_size={val_size}, train_size={train_size} are "
                               f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}")
@@ -231,10 +231,9 @@ class CIFAR10DVSDataModule(L.LightningDataModule):
         if not count_scale > 0:
             raise ConfigError(f"dataset.params.count_scale={count_scale!r} is out of range; "
                               "accepted: > 0")
-        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.root, self.frames, self.size, self.count_scale = root, frames, size, count_scale
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
-        self.augment, self.num_workers = augment, num_workers
+        self.augment = augment
         key = f"CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale:g}"
         self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
 
@@ -258,19 +257,3 @@ class CIFAR10DVSDataModule(L.LightningDataModule):
         self.val_set = _Split(cached, order[:n_val], flip=False)
         self.train_set = _Split(cached, order[n_val:n_train], flip=self.augment)
         self.test_set = _Split(cached, order[n_train:], flip=False)
-
-    def _loader(self, dataset: _Split, batch_size: int, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=self.num_workers,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
