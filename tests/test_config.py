@@ -73,10 +73,12 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     ("lambda=1.5", "lambda"), ("lambda=0", "lambda"), ("T=0", "T"), ("T=2.5", "T"),
     ("theta=-1", "theta"), ("reset=sideways", "reset"), ("eps=[-8]", "eps"),
     ("encoding=morse", "encoding"), ("boxes=[grey]", "boxes"), ("train.epochs=0", "train.epochs"),
+    ("encoding=poisson dataset=cifar10_dvs", "encoding"),
+    ("dataset=cifar10_dvs T=10 dataset.params.frames=5", "dataset.params.frames"),
 ])
 def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigError, match=f"^{key}="):
-        validate(composed(override))
+        validate(composed(*override.split()))
 
 
 def test_bad_value_exits_nonzero_with_one_line_and_writes_nothing(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
     for m in first:
         assert {m["models"]["target"]["seed"], m["models"]["source"]["seed"]} == {0, 1000}
         assert m["models"]["target"]["key"] != m["models"]["source"]["key"]
-        assert 0 <= m["clean_acc"] <= 100
+        assert 0 <= m["clean_acc"] <= 100 and 0 <= m["source_clean_acc"] <= 100
         assert m["version"] and m["git_commit"]
         rows = {(r["method"], r["box"], r["grad_mode"]) for r in m["results"]}
         assert rows == {("fgsm", box, m["config"]["attack"]["grad_mode"])
@@ -57,3 +57,14 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "sweep1").glob("*/metrics.json")}
     sweep(tmp_path, "sweep1")  # re-launched into the same folder: complete jobs are skipped
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_methods_sweep_as_separate_jobs(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "method=[fgsm],[pgd]", "boxes=[white]",
+           "train.epochs=1", "eps=[32]", f"store.dir={tmp_path}/models",
+           f"hydra.sweep.dir={tmp_path}/sweep", "trainer.enable_progress_bar=false"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/metrics.json"))]
+    assert [[r["method"] for r in m["results"]] for m in jobs] == [["fgsm"], ["pgd"]]
+    assert [m["models"]["target"]["cached"] for m in jobs] == [False, True]

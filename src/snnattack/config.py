@@ -41,6 +41,10 @@ def validate(cfg: DictConfig) -> None:
             f"encoding={cfg.encoding!r} does not fit dataset={cfg.dataset.name}; "
             f"accepted: {', '.join(accepted)}"
         )
+    frames = cfg.dataset.params.get("frames")
+    if frames is not None and frames != cfg.T:
+        raise ConfigError(f"dataset.params.frames={frames} does not match T={cfg.T}; accepted: "
+                          "frames equal to T (the default, frames: ${T})")
     eps = cfg.eps
     if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
         eps = [eps]

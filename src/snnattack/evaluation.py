@@ -94,22 +94,25 @@ class AttackEvaluator(L.LightningModule):
         self.specs, self.grad_mode = specs, grad_mode
         self.grad_params = dict(grad_params or {})
         self.seed = seed
-        self.clean = AttackCounts()
+        self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         self.results: list[dict[str, Any]] = []
         self.clean_result: dict[str, Any] = {}
         for p in self.parameters():
             p.requires_grad_(False)
 
-    def _predict(self, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def _predict(self, x: torch.Tensor, batch_idx: int, model: nn.Module | None = None):
         torch.manual_seed(self.seed * 1_000_003 + batch_idx)
         with torch.no_grad():
-            return self.target(x).argmax(1)
+            return (model or self.target)(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         correct = self._predict(x, batch_idx) == y
         self.clean.update(correct, correct)
+        if self.source is not None:
+            source_correct = self._predict(x, batch_idx, self.source) == y
+            self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
@@ -120,6 +123,10 @@ class AttackEvaluator(L.LightningModule):
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
         self.log("clean_acc", clean["clean_acc"])
+        if self.source is not None:
+            source_acc = self.source_clean.compute()["clean_acc"]
+            self.clean_result["source_clean_acc"] = source_acc
+            self.log("source_clean_acc", source_acc)
         self.results = []
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
