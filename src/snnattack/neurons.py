@@ -76,7 +76,8 @@ def static_rate(current: float, lam: float, theta: float = 1.0) -> float:
     """
     if lam == 1.0:
         return min(max(current / theta, 0.0), 1.0)
-    if current <= (1.0 - lam) * theta:
+    onset = (1.0 - lam) * theta  # u tends to I / (1 - lam): at or below onset it never fires
+    if current <= onset or math.isclose(current, onset, rel_tol=1e-12):
         return 0.0
     steps = math.log((current + theta * (lam - 1.0)) / current) / math.log(lam)
     return 1.0 / max(math.ceil(steps - 1e-12), 1)
