@@ -60,6 +60,12 @@ def test_method_is_a_multi_select_group() -> None:
                                "random_start": True}
 
 
+def test_a_single_eps_counts_as_a_list_of_one() -> None:
+    cfg = composed("eps=8", "method=[fgsm]", "boxes=[white]")
+    validate(cfg)
+    assert [round(s.eps * 255) for s in attack_specs(cfg)] == [8]
+
+
 def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     base = training_spec(composed(), 0)
     assert training_spec(composed("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) \

@@ -22,6 +22,14 @@ def _int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def eps_values(cfg: DictConfig) -> list:
+    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
+    eps = cfg.eps
+    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
+        return [eps]
+    return list(eps)
+
+
 def validate(cfg: DictConfig) -> None:
     """Raises :class:`ConfigError` naming the first key whose value is out of range."""
     lam = cfg["lambda"]
@@ -45,9 +53,7 @@ def validate(cfg: DictConfig) -> None:
     if frames is not None and frames != cfg.T:
         raise ConfigError(f"dataset.params.frames={frames} does not match T={cfg.T}; accepted: "
                           "frames equal to T (the default, frames: ${T})")
-    eps = cfg.eps
-    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
-        eps = [eps]
+    eps = eps_values(cfg)
     if not all(_number(e) and e >= 0 for e in eps):
         raise ConfigError(f"eps={list(eps)!r} is out of range; accepted: a list of numbers >= 0 "
                           "in units of 1/255, e.g. eps=[8,16]")

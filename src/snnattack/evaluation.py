@@ -101,23 +101,23 @@ class AttackEvaluator(L.LightningModule):
         for p in self.parameters():
             p.requires_grad_(False)
 
-    def _predict(self, x: torch.Tensor, batch_idx: int, model: nn.Module | None = None):
+    def _predict(self, model: nn.Module, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
         torch.manual_seed(self.seed * 1_000_003 + batch_idx)
         with torch.no_grad():
-            return (model or self.target)(x).argmax(1)
+            return model(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        correct = self._predict(x, batch_idx) == y
+        correct = self._predict(self.target, x, batch_idx) == y
         self.clean.update(correct, correct)
         if self.source is not None:
-            source_correct = self._predict(x, batch_idx, self.source) == y
+            source_correct = self._predict(self.source, x, batch_idx) == y
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
                 adv = build_attack(spec.method, crafter, spec.eps, **spec.params)(x, y)
-            self.counts[str(i)].update(correct, self._predict(adv, batch_idx) == y)
+            self.counts[str(i)].update(correct, self._predict(self.target, adv, batch_idx) == y)
 
     def on_test_epoch_end(self) -> None:
         clean = self.clean.compute()

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.config import validate
+from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 from snnattack.models import build
@@ -117,7 +117,7 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             params = {k: v for k, v in OmegaConf.to_container(method).items() if k != "name"}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
-            for eps in cfg.eps:
+            for eps in eps_values(cfg):
                 specs.append(AttackSpec(method.name, eps / 255.0, box, params))
     return specs
 
