@@ -72,3 +72,12 @@ def validate(cfg: DictConfig) -> None:
     for key in ("lr", "weight_decay", "momentum"):
         if not _number(cfg.train[key]) or cfg.train[key] < 0:
             raise ConfigError(f"train.{key}={cfg.train[key]!r} is out of range; accepted: >= 0")
+    threads = cfg.threads
+    if threads != "auto" and (not _int(threads) or threads < 1):
+        raise ConfigError(f"threads={threads!r} is out of range; accepted: an integer >= 1 or auto")
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    if "spawn" in strategy or "fork" in strategy or "notebook" in strategy:
+        raise ConfigError(
+            f"trainer.strategy={strategy} is not supported: processes started that way cannot "
+            "share the checkpoint store safely; accepted: auto, ddp (e.g. trainer=ddp_cpu)"
+        )

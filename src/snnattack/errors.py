@@ -18,3 +18,11 @@ class DataError(UserError):
 
 class CheckpointError(UserError):
     """A stored checkpoint that cannot be read or does not fit the model."""
+
+
+class Preempted(BaseException):
+    """SIGTERM (a cluster's preemption, ``kill``): stop cleanly, keep what can be resumed.
+
+    A ``BaseException`` so that no ``except Exception`` on the way turns it into a failure
+    record; ``run.py`` reports it in one line.
+    """

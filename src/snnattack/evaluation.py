@@ -75,7 +75,9 @@ class AttackEvaluator(L.LightningModule):
     Adversarial examples are crafted with the gradient mode ``grad_mode`` on the crafting
     model and always judged on the target. Every evaluation forward of a batch (clean and
     each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
-    same noise for the clean check and the attack.
+    same noise for the clean check and the attack. Seeds derive from the batch's index in the
+    whole test split (batches are dealt out whole under DDP, see ``data.base``), so random
+    starts and draws do not depend on how many processes share the work.
     """
 
     def __init__(
@@ -101,23 +103,28 @@ class AttackEvaluator(L.LightningModule):
         for p in self.parameters():
             p.requires_grad_(False)
 
-    def _predict(self, model: nn.Module, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        torch.manual_seed(self.seed * 1_000_003 + batch_idx)
+    def _seed(self, batch: int, stream: int = 0) -> None:
+        torch.manual_seed((self.seed * 1_000_003 + batch) * 1_009 + stream)
+
+    def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
+        self._seed(batch)
         with torch.no_grad():
             return model(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        correct = self._predict(self.target, x, batch_idx) == y
+        index = batch_idx * self.trainer.world_size + self.trainer.global_rank  # in the split
+        correct = self._predict(self.target, x, index) == y
         self.clean.update(correct, correct)
         if self.source is not None:
-            source_correct = self._predict(self.source, x, batch_idx) == y
+            source_correct = self._predict(self.source, x, index) == y
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
+            self._seed(index, stream=i + 1)
             with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
                 adv = build_attack(spec.method, crafter, spec.eps, **spec.params)(x, y)
-            self.counts[str(i)].update(correct, self._predict(self.target, adv, batch_idx) == y)
+            self.counts[str(i)].update(correct, self._predict(self.target, adv, index) == y)
 
     def on_test_epoch_end(self) -> None:
         clean = self.clean.compute()

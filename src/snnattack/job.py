@@ -17,11 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
+from snnattack.distributed import ddp_job, thread_share
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 from snnattack.models import build
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
-from snnattack.store import ModelStore
+from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.training import STBPClassifier
 
 log = logging.getLogger(__name__)
@@ -72,28 +73,36 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     }
 
 
-def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.nn.Module, dict]:
-    """The model trained with ``seed``: from the store, or trained now and stored."""
+def trained_model(
+    cfg: DictConfig, seed: int, store: ModelStore, trainers: list[L.Trainer]
+) -> tuple[torch.nn.Module, dict]:
+    """The model trained with ``seed``: from the store, or trained now (or resumed) and stored."""
 
     def make() -> torch.nn.Module:
         L.seed_everything(seed, workers=True, verbose=False)
         return build_model(cfg)
 
     def train(workdir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-        log.info("training model (seed %d) into %s", seed, workdir)
+        resume = workdir / RESUME_FILE
+        resumed_from = _epoch(resume) if resume.exists() else None
+        log.info("training model (seed %d) into %s%s", seed, workdir,
+                 f", resuming after epoch {resumed_from}" if resume.exists() else "")
         model = make()
         module = STBPClassifier(
             model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
             weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
         )
-        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max")
-        trainer = L.Trainer(
-            **OmegaConf.to_container(cfg.trainer, resolve=True),
-            logger=CSVLogger(workdir, name="", version=""), callbacks=[best],
-            default_root_dir=workdir,
+        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max",
+                               save_last=True)
+        trainer = job_trainer(
+            cfg, trainers, logger=CSVLogger(workdir, name="", version=""),
+            callbacks=[best, EpochSeed(seed)], default_root_dir=workdir,
         )
         start = time.time()
-        trainer.fit(module, datamodule=datamodule(cfg, seed))
+        trainer.fit(module, datamodule=datamodule(cfg, seed),
+                    ckpt_path=str(resume) if resume.exists() else None)
+        if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
+            return model, {}
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
         model.load_state_dict(
             {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
@@ -102,11 +111,35 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
         return model, {
             "seed": seed, "val_acc": float(best.best_model_score),
             "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
+            "resumed_after_epoch": resumed_from, "world_size": trainer.world_size,
             "train_seconds": round(time.time() - start, 1), **provenance(),
         }
 
     model, record = store.get_or_train(training_spec(cfg, seed), make, train)
     return model.eval(), record
+
+
+def _epoch(checkpoint: Path) -> int:
+    """The last finished epoch saved in a Lightning checkpoint."""
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+
+
+class EpochSeed(L.Callback):
+    """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
+    with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        L.seed_everything(self.seed * 100_003 + trainer.current_epoch, verbose=False)
+
+
+def job_trainer(cfg: DictConfig, trainers: list[L.Trainer], **kwargs: Any) -> L.Trainer:
+    """A Lightning Trainer with the configured ``trainer`` keys, registered with the job."""
+    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), **kwargs)
+    trainers.append(trainer)
+    return trainer
 
 
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
@@ -138,56 +171,77 @@ def loggers(cfg: DictConfig, output_dir: Path, resolved: dict) -> list[Logger]:
     return out
 
 
-def is_complete(path: Path, resolved: dict, n_rows: int) -> bool:
-    """Whether ``path`` holds the finished result of this very config."""
+def result_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
+    spec = OmegaConf.to_container(cfg, resolve=True)
+    for dotted in cfg.cosmetic_keys:
+        *parents, leaf = dotted.split(".")
+        node = spec
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return spec
+
+
+def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
+    """Whether ``path`` holds the finished result of this config (cosmetic keys aside)."""
     try:
         done = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return done.get("config") == resolved and len(done.get("results", [])) == n_rows
+    return (done.get("result_spec") == result_spec(cfg)
+            and len(done.get("results", [])) == n_rows)
 
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     validate(cfg)
+    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     resolved = OmegaConf.to_container(cfg, resolve=True)
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, resolved, len(specs)):
+    if is_complete(metrics_path, cfg, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return json.loads(metrics_path.read_text())
 
     store = ModelStore(cfg.store.dir)
-    target, target_record = trained_model(cfg, cfg.seed, store)
-    source, source_record = None, None
-    if "black" in cfg.boxes:
-        source, source_record = trained_model(cfg, cfg.seed + cfg.source_seed_offset, store)
+    with ddp_job(output_dir) as trainers:
+        target, target_record = trained_model(cfg, cfg.seed, store, trainers)
+        source, source_record = None, None
+        if "black" in cfg.boxes:
+            source, source_record = trained_model(
+                cfg, cfg.seed + cfg.source_seed_offset, store, trainers
+            )
 
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    evaluator = AttackEvaluator(
-        target, source, specs, cfg.attack.grad_mode,
-        OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
-    )
-    job_loggers = loggers(cfg, output_dir, resolved)
-    trainer = L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        logger=job_loggers or False, inference_mode=False, default_root_dir=output_dir,
-    )
-    start = time.time()
-    trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
-    record = {
-        **evaluator.clean_result,
-        "results": evaluator.results,
-        "models": {"target": target_record, "source": source_record},
-        "attack_seconds": round(time.time() - start, 1),
-        "config": resolved,
-        **provenance(),
-    }
-    if trainer.is_global_zero:
-        write_json(metrics_path, record)
-        print_table(record)
-    if cfg.logger.wandb:
-        import wandb
+        L.seed_everything(cfg.seed, workers=True, verbose=False)
+        evaluator = AttackEvaluator(
+            target, source, specs, cfg.attack.grad_mode,
+            OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
+        )
+        job_loggers = loggers(cfg, output_dir, resolved)
+        trainer = job_trainer(cfg, trainers, logger=job_loggers or False, inference_mode=False,
+                              default_root_dir=output_dir)
+        start = time.time()
+        try:
+            trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
+            record = {
+                **evaluator.clean_result,
+                "results": evaluator.results,
+                "models": {"target": target_record, "source": source_record},
+                "attack_seconds": round(time.time() - start, 1),
+                "world_size": trainer.world_size,
+                "device": str(evaluator.device),
+                "config": resolved,
+                "result_spec": result_spec(cfg),
+                **provenance(),
+            }
+            if trainer.is_global_zero:
+                write_json(metrics_path, record)
+                print_table(record)
+        finally:
+            if cfg.logger.wandb:
+                import wandb
 
-        wandb.finish()
+                wandb.finish()
     return record

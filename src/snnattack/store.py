@@ -4,6 +4,12 @@ A model is stored under the hash of everything that affects its training (data, 
 neuron, encoding, recipe, trainer limits, seed). Jobs that need the same model find it there;
 the first one trains it under a file lock, so parallel jobs never train it twice, and the
 checkpoint is written atomically, so an interrupted job leaves nothing half-written.
+
+Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
+there (``last.ckpt``), and the next job that needs the model continues from it; a work folder
+without one is cleared. A stored model is read without taking the lock, so a read-only store
+holding the needed models works. Under DDP only the writer process (rank 0) takes the lock and
+writes; the other processes train alongside it and then read what it wrote.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from snnattack.errors import CheckpointError
+from snnattack.distributed import agree, barrier, is_writer
+from snnattack.errors import CheckpointError, UserError
 
 CHECKPOINT = "model.pt"
+RESUME_FILE = "last.ckpt"
+LOCKS = ".locks"
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -40,6 +49,11 @@ class ModelStore:
     def path(self, spec: dict[str, Any]) -> Path:
         return self.root / spec_key(spec)
 
+    def workdir(self, spec: dict[str, Any]) -> Path:
+        """Where ``spec``'s model is trained (and can be resumed) before it is stored."""
+        folder = self.path(spec)
+        return folder.with_name(folder.name + ".partial")
+
     def get_or_train(
         self,
         spec: dict[str, Any],
@@ -49,25 +63,63 @@ class ModelStore:
         """The stored model for ``spec``, training it with ``train(workdir)`` if absent.
 
         ``build()`` makes an untrained model to load weights into; ``train`` returns the
-        trained model and a record (validation accuracy, epochs, ...) kept beside it.
+        trained model and a record (validation accuracy, epochs, ...) kept beside it. A
+        ``workdir`` holding :data:`RESUME_FILE` is a killed run's state for ``train`` to resume.
         """
         folder = self.path(spec)
-        self.root.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(folder) + ".lock"):
-            if (folder / CHECKPOINT).exists():
-                model = build()
-                record = self.load(folder, model)
-                return model, {**record, "cached": True}
-            workdir = folder.with_name(folder.name + ".partial")
+        if agree((folder / CHECKPOINT).exists()):
+            return self._cached(folder, build)
+        if not is_writer():  # train alongside rank 0, then read what it stored
+            train(self.workdir(spec))
+            barrier()
+            return self._cached(folder, build)
+        self._writable()
+        (self.root / LOCKS).mkdir(exist_ok=True)
+        with FileLock(str(self.root / LOCKS / f"{folder.name}.lock")):
+            if (folder / CHECKPOINT).exists():  # another job stored it while we waited
+                return self._cached(folder, build)
+            model, record = self._train(spec, folder, train)
+        barrier()
+        return model, {**record, "cached": False}
+
+    def _train(
+        self, spec: dict[str, Any], folder: Path, train: Callable
+    ) -> tuple[nn.Module, dict[str, Any]]:
+        workdir = self.workdir(spec)
+        resumable = (workdir / RESUME_FILE).exists()
+        if not resumable:
             shutil.rmtree(workdir, ignore_errors=True)
-            workdir.mkdir(parents=True)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
             model, record = train(workdir)
-            record = {**record, "spec": spec, "key": folder.name}
-            torch.save({"state_dict": model.state_dict(), "record": record}, workdir / CHECKPOINT)
-            (workdir / "record.json").write_text(json.dumps(record, indent=2, default=str))
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(workdir, folder)
-            return model, {**record, "cached": False}
+        except BaseException:
+            if not (workdir / RESUME_FILE).exists():  # nothing to resume: leave no folder
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        record = {**record, "spec": spec, "key": folder.name}
+        torch.save({"state_dict": model.state_dict(), "record": record}, workdir / CHECKPOINT)
+        (workdir / "record.json").write_text(json.dumps(record, indent=2, default=str))
+        (workdir / RESUME_FILE).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(workdir, folder)
+        return model, record
+
+    def _writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except OSError as err:
+            raise UserError(
+                f"store.dir={self.root} is not writable ({err.strerror}); a model must be trained "
+                "there: choose a writable folder with store.dir=PATH"
+            ) from None
+
+    def _cached(self, folder: Path, build: Callable[[], nn.Module]) -> tuple[nn.Module, dict]:
+        model = build()
+        record = self.load(folder, model)
+        return model, {**record, "cached": True}
 
     @staticmethod
     def load(folder: Path, model: nn.Module) -> dict[str, Any]:

@@ -6,14 +6,16 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 
 class STBPClassifier(L.LightningModule):
     """Trains ``model`` with cross-entropy on its T-averaged logits (BPTT, surrogate gradient).
 
-    ``val_acc`` (%, synchronised across processes) is logged every epoch so the best
-    checkpoint is chosen on validation data.
+    ``val_acc`` (%) and ``val_loss`` are logged every epoch so the best checkpoint is chosen on
+    validation data. Both are metric states summed across processes at the epoch's end (no
+    collective per step, so processes may hold different numbers of validation batches).
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class STBPClassifier(L.LightningModule):
         )
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_loss = MeanMetric()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -49,11 +52,13 @@ class STBPClassifier(L.LightningModule):
         x, y = batch
         logits = self.model(x)
         self.val_acc.update(logits, y)
-        self.log("val_loss", F.cross_entropy(logits, y), sync_dist=True)
+        self.val_loss.update(F.cross_entropy(logits, y, reduction="none"))
 
     def on_validation_epoch_end(self) -> None:
         self.log("val_acc", 100.0 * self.val_acc.compute(), prog_bar=True)
+        self.log("val_loss", self.val_loss.compute())
         self.val_acc.reset()
+        self.val_loss.reset()
 
     def configure_optimizers(self):
         opt = torch.optim.SGD(

@@ -1,17 +1,81 @@
-"""The loader plumbing every datamodule shares: train/val/test splits to DataLoaders."""
+"""The loader plumbing every datamodule shares: train/val/test splits to DataLoaders.
+
+Two samplers make runs reproducible across resumption and process counts:
+
+- training batches are shuffled with a permutation drawn from ``(seed, epoch)``, so an epoch
+  has the same order whether or not the run was resumed before it;
+- under DDP, validation and test batches are the *same batches* as in a single process, dealt
+  out whole to the processes (batch ``i`` to rank ``i mod world_size``): no sample is padded in
+  twice or dropped, and a batch's random draws (seeded by its global index) do not depend on
+  how many processes share the work.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random permutation per epoch, drawn from ``(seed, epoch)`` (Lightning sets the epoch)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class WholeBatchSampler(DistributedSampler):
+    """Ordered evaluation without padding: rank ``r`` gets global batches ``r, r + W, ...``.
+
+    ``max_batches`` keeps only the first batches of the whole split (Lightning's
+    ``limit_*_batches`` would otherwise apply per process and change the union).
+    """
+
+    def __init__(
+        self, dataset: Dataset, batch_size: int, num_replicas: int, rank: int,
+        max_batches: int | None = None,
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+        n = len(dataset)  # type: ignore[arg-type]
+        batches = [range(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+        if max_batches is not None:
+            batches = batches[:max_batches]
+        self.indices = [i for b in batches[rank::num_replicas] for i in b]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def global_batch_limit(limit: int | float | None, n_batches: int) -> int | None:
+    """Lightning's ``limit_*_batches`` (count or share) as a number of batches of the split."""
+    if limit is None or (isinstance(limit, float) and limit >= 1.0):
+        return None
+    if isinstance(limit, float):
+        return max(int(limit * n_batches), 1 if limit > 0 else 0)
+    return int(limit)
 
 
 class SplitDataModule(L.LightningDataModule):
     """A datamodule whose ``setup`` makes ``train_set``, ``val_set`` and ``test_set``.
 
-    Training batches are shuffled with a generator seeded by ``seed`` (the data order is part
-    of a reproducible run); validation and test batches keep their order.
+    ``batch_size`` is the *global* training batch: under DDP each of W processes loads
+    ``batch_size / W`` samples a step, so the recipe is the same at any process count.
     """
 
     train_set: Dataset
@@ -23,18 +87,35 @@ class SplitDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.seed, self.num_workers = seed, num_workers
 
-    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+    def _world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return 1, 0
+        return trainer.world_size, trainer.global_rank
+
+    def _dataloader(self, dataset: Dataset, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+            dataset, batch_size=batch_size, sampler=sampler, num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
         )
 
+    def _eval_loader(self, dataset: Dataset, limit: int | float | None) -> DataLoader:
+        world, rank = self._world()
+        n_batches = math.ceil(len(dataset) / self.eval_batch_size)  # type: ignore[arg-type]
+        sampler = WholeBatchSampler(
+            dataset, self.eval_batch_size, world, rank, global_batch_limit(limit, n_batches)
+        )
+        return self._dataloader(dataset, self.eval_batch_size, sampler)
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+        world, _ = self._world()
+        sampler = EpochShuffleSampler(len(self.train_set), self.seed)  # type: ignore[arg-type]
+        return self._dataloader(self.train_set, max(self.batch_size // world, 1), sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+        limit = self.trainer.limit_val_batches if self.trainer else None
+        return self._eval_loader(self.val_set, limit)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+        limit = self.trainer.limit_test_batches if self.trainer else None
+        return self._eval_loader(self.test_set, limit)

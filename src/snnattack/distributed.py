@@ -1,0 +1,128 @@
+"""Several processes for one job (Lightning DDP): who writes, who waits, how the others start.
+
+Lightning's ``ddp`` strategy starts ranks 1.. by re-executing the launch command. Inside a
+Hydra multirun that command is the whole sweep, so :func:`ddp_job` makes it the *job's* own
+command (its overrides, its output folder) while the job runs, and afterwards waits for those
+processes and takes the process group down, so the next job of the sweep starts clean.
+
+Only one process (global rank 0) trains and writes a model or a result; the others train
+alongside it without taking the store's lock and wait for its files (:func:`barrier`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch.distributed as dist
+from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+
+# variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
+RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
+# variables Lightning sets in the launching process when it starts the others
+LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+CONFIG_FLAGS = ("-cd", "--config-dir", "-cp", "--config-path", "-cn", "--config-name")
+
+
+def is_writer() -> bool:
+    """Whether this process is global rank 0: the one that trains into and writes files."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return all(int(os.environ.get(v) or 0) == 0 for v in RANK_ENV)
+
+
+def agree(value: Any) -> Any:
+    """Rank 0's ``value`` on every process once a process group is up; ``value`` otherwise."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def barrier() -> None:
+    """Waits for every process of the group (a no-op in a single process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _job_argv(argv: list[str], task_overrides: list[str]) -> list[str]:
+    """The launch command of this one job: the config flags of ``argv`` and the job's overrides."""
+    keep, i = [argv[0]], 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in CONFIG_FLAGS and i + 1 < len(argv):
+            keep += argv[i:i + 2]
+            i += 2
+            continue
+        if arg.split("=", 1)[0] in CONFIG_FLAGS:
+            keep.append(arg)
+        i += 1
+    return keep + list(task_overrides)
+
+
+@contextmanager
+def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
+    """Runs one job so that DDP ranks started inside it run this job only, in ``output_dir``.
+
+    Yields a list to which the job appends its Trainers; on leaving, the ranks those Trainers
+    started are awaited (or killed if the job failed) and the process group is destroyed.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import read_write
+
+    saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in LAUNCH_ENV}
+    hydra_cfg, saved_run_dir = None, None
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        saved_run_dir = hydra_cfg.run.dir
+        sys.argv = _job_argv(saved_argv, list(hydra_cfg.overrides.task))
+        with read_write(hydra_cfg):
+            hydra_cfg.run.dir = str(output_dir)
+    trainers: list[L.Trainer] = []
+    failed = True
+    try:
+        yield trainers
+        failed = False
+    finally:
+        for trainer in trainers:
+            launcher = trainer.strategy.launcher
+            if isinstance(launcher, _SubprocessScriptLauncher):
+                for proc in launcher.procs:
+                    if failed:
+                        proc.kill()
+                    proc.wait()
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        sys.argv = saved_argv
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if hydra_cfg is not None:
+            with read_write(hydra_cfg):
+                hydra_cfg.run.dir = saved_run_dir
+
+
+def thread_share(threads: int | str, trainer_cfg: Any) -> int:
+    """Torch threads for this process: ``threads``, or with ``auto`` this process's share of the
+    cores it may use, among the jobs a joblib launcher runs at once and the CPU DDP processes."""
+    if threads != "auto":
+        return int(threads)
+    from hydra.core.hydra_config import HydraConfig
+
+    cores = len(os.sched_getaffinity(0))
+    parallel = 1
+    if HydraConfig.initialized():
+        n_jobs = HydraConfig.get().launcher.get("n_jobs")
+        if isinstance(n_jobs, int):
+            parallel = cores if n_jobs < 0 else n_jobs
+    if trainer_cfg.accelerator == "cpu" and isinstance(trainer_cfg.devices, int):
+        parallel *= trainer_cfg.devices
+    return max(cores // parallel, 1)
