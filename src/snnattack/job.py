@@ -84,9 +84,9 @@ def trained_model(
 
     def train(workdir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         resume = workdir / RESUME_FILE
-        resumed_from = _epoch(resume) if resume.exists() else None
+        resumed_from = _epochs_done(resume) if resume.exists() else None
         log.info("training model (seed %d) into %s%s", seed, workdir,
-                 f", resuming after epoch {resumed_from}" if resume.exists() else "")
+                 f", resuming after {resumed_from} epochs" if resume.exists() else "")
         model = make()
         module = STBPClassifier(
             model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
@@ -111,7 +111,7 @@ def trained_model(
         return model, {
             "seed": seed, "val_acc": float(best.best_model_score),
             "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
-            "resumed_after_epoch": resumed_from, "world_size": trainer.world_size,
+            "resumed_after_epochs": resumed_from, "world_size": trainer.world_size,
             "train_seconds": round(time.time() - start, 1), **provenance(),
         }
 
@@ -119,9 +119,9 @@ def trained_model(
     return model.eval(), record
 
 
-def _epoch(checkpoint: Path) -> int:
-    """The last finished epoch saved in a Lightning checkpoint."""
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+def _epochs_done(checkpoint: Path) -> int:
+    """How many epochs a Lightning checkpoint saved at an epoch's end has finished."""
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"]) + 1
 
 
 class EpochSeed(L.Callback):

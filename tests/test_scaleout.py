@@ -1,0 +1,171 @@
+"""Scale-out: DDP on CPU without deadlock and with exact metrics, resume after a kill, SIGTERM,
+relaunches that skip finished jobs, parallel launchers, and a sweep that survives a bad job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+TINY = ["train.epochs=1", "eps=[32]", "trainer.enable_progress_bar=false"]
+
+
+def run(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    flags = [a for a in args if a == "-m"]  # Hydra takes its flags before the overrides
+    cmd = [sys.executable, str(ROOT / "run.py"), *flags, *(a for a in args if a != "-m")]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=ENV, timeout=timeout)
+
+
+def metrics(sweep: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))]
+
+
+def jobs(sweep: Path) -> dict[float, dict]:
+    return {m["config"]["lambda"]: m for m in metrics(sweep)}
+
+
+def stored(store: Path) -> list[str]:
+    return sorted(p.name for p in store.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(".partial"))
+
+
+def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: Path) -> None:
+    # 451 test samples (odd, and 15 batches of 32 with a short last one) over 2 processes
+    common = [*TINY, "-m", "lambda=0.9,1.0", "method=[fgsm,pgd]",
+              "dataset.params.test_fraction=0.2505", f"store.dir={tmp_path}/models"]
+    ddp = run(tmp_path, *common, "trainer=ddp_cpu", f"hydra.sweep.dir={tmp_path}/ddp", timeout=900)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    assert ddp.stdout.count("Launching 2 jobs") + ddp.stderr.count("Launching 2 jobs") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "models"]  # no stray folders
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir() if p.is_dir()) == ["0", "1"]
+    assert len(stored(tmp_path / "models")) == 4  # 2 λ x (target, source), each trained once
+    assert not list((tmp_path / "models").glob("*.partial"))
+
+    single = run(tmp_path, *common, f"hydra.sweep.dir={tmp_path}/single", timeout=900)
+    assert single.returncode == 0, single.stderr[-3000:]
+    ddp_jobs, single_jobs = jobs(tmp_path / "ddp"), jobs(tmp_path / "single")
+    assert sorted(ddp_jobs) == sorted(single_jobs) == [0.9, 1.0]
+    for lam, d in ddp_jobs.items():
+        s = single_jobs[lam]
+        assert d["world_size"] == 2 and s["world_size"] == 1
+        assert all(s["models"][k]["cached"] for k in ("target", "source"))
+        assert d["n"] == s["n"] == 451
+        assert d["clean_acc"] == s["clean_acc"] and d["source_clean_acc"] == s["source_clean_acc"]
+        assert [(r["method"], r["box"]) for r in d["results"]] == \
+            [(r["method"], r["box"]) for r in s["results"]]
+        for rd, rs in zip(d["results"], s["results"], strict=True):
+            assert (rd["asr"], rd["n_correct"], rd["adv_acc"]) == \
+                (rs["asr"], rs["n_correct"], rs["adv_acc"])
+
+
+def _final_weights(store: Path) -> tuple[dict, dict]:
+    (folder,) = [store / name for name in stored(store)]
+    payload = torch.load(folder / "model.pt", weights_only=True)
+    return payload["state_dict"], payload["record"]
+
+
+def _wait_for(root: Path, pattern: str, proc: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while not list(root.glob(pattern)):
+        assert proc.poll() is None, "the job ended before it could be interrupted"
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+TRAIN_ONLY = ["train.epochs=10", "eps=[32]", "method=[fgsm]", "boxes=[white]",
+              "trainer.limit_test_batches=1", "trainer.enable_progress_bar=false"]
+
+
+def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
+    ok = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/whole", f"hydra.run.dir={tmp_path}/a")
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    cmd = [sys.executable, str(ROOT / "run.py"), *TRAIN_ONLY, f"store.dir={tmp_path}/killed",
+           f"hydra.run.dir={tmp_path}/b"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _wait_for(tmp_path, "killed/*.partial/last.ckpt", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not stored(tmp_path / "killed") and not (tmp_path / "b" / "metrics.json").exists()
+
+    again = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/killed",
+                f"hydra.run.dir={tmp_path}/b")
+    assert again.returncode == 0, again.stderr[-3000:]
+    whole, whole_record = _final_weights(tmp_path / "whole")
+    resumed, record = _final_weights(tmp_path / "killed")
+    assert 1 <= record["resumed_after_epochs"] < 10 and whole_record["resumed_after_epochs"] is None
+    assert record["epochs"] == whole_record["epochs"] == 10
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
+    args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(tmp_path, "models/*.partial/last.ckpt", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1].startswith("error: stopped by signal 15; relaunch")
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+    assert list((tmp_path / "models").glob("*.partial/last.ckpt"))
+
+    again = run(tmp_path, *args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _final_weights(tmp_path / "models")[1]["resumed_after_epochs"] >= 1
+
+
+def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path) -> None:
+    args = [*TINY, "method=[fgsm]", "boxes=[white]", f"store.dir={tmp_path}/models",
+            f"hydra.run.dir={tmp_path}/out"]
+    assert run(tmp_path, *args).returncode == 0
+    metrics = tmp_path / "out" / "metrics.json"
+    before = metrics.stat().st_mtime_ns
+    cosmetic = run(tmp_path, *args, "threads=2", "trainer.enable_progress_bar=true",
+                   "trainer.log_every_n_steps=3", "logger=csv")
+    assert cosmetic.returncode == 0 and metrics.stat().st_mtime_ns == before
+    changed = run(tmp_path, *args, "eps=[16]")
+    assert changed.returncode == 0 and metrics.stat().st_mtime_ns != before
+    assert json.loads(metrics.read_text())["results"][0]["eps_255"] == 16
+
+
+def test_a_bad_job_fails_alone_and_the_sweep_reports_it(tmp_path: Path) -> None:
+    proc = run(tmp_path, *TINY, "-m", "lambda=0.9,2.0", "method=[fgsm]", "boxes=[white]",
+               f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep")
+    assert proc.returncode == 2
+    assert sorted(jobs(tmp_path / "sweep")) == [0.9]
+    assert "1 job(s) of the sweep failed:" in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("  job 1 (")]
+    assert "lambda=2.0" in line and line.endswith("accepted: 0 < lambda <= 1")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["parallel", "local_submitit"])
+def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
+    tmp_path: Path, launcher: str
+) -> None:
+    common = [*TINY, "-m", "attack=rga,stbp", "method=[fgsm]", f"store.dir={tmp_path}/models"]
+    par = run(tmp_path, *common, f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path}/par")
+    assert par.returncode == 0, par.stderr[-3000:]
+    par_jobs = metrics(tmp_path / "par")
+    assert len(par_jobs) == 2
+    # both jobs need the same two models: each is trained by exactly one of them
+    for role in ("target", "source"):
+        assert sorted(m["models"][role]["cached"] for m in par_jobs) == [False, True]
+    assert len(stored(tmp_path / "models")) == 2
+    plain = run(tmp_path, *common, f"hydra.sweep.dir={tmp_path}/plain")
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    plain_jobs = metrics(tmp_path / "plain")
+    for p, q in zip(par_jobs, plain_jobs, strict=True):
+        assert p["results"] == q["results"] and p["clean_acc"] == q["clean_acc"]
