@@ -9,15 +9,17 @@ from omegaconf import DictConfig
 
 from snnattack.errors import UserError
 from snnattack.job import run
+from snnattack.tracking import closing_runs
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    with closing_runs():
+        try:
+            run(cfg, Path(HydraConfig.get().runtime.output_dir))
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

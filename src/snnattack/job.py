@@ -11,8 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config import eps_values, validate
@@ -22,6 +21,7 @@ from snnattack.models import build
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import ModelStore
+from snnattack.tracking import attack_loggers, log_results, train_loggers
 from snnattack.training import STBPClassifier
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
         L.seed_everything(seed, workers=True, verbose=False)
         return build_model(cfg)
 
+    spec = training_spec(cfg, seed)
+
     def train(workdir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         log.info("training model (seed %d) into %s", seed, workdir)
         model = make()
@@ -89,7 +91,8 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
         best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max")
         trainer = L.Trainer(
             **OmegaConf.to_container(cfg.trainer, resolve=True),
-            logger=CSVLogger(workdir, name="", version=""), callbacks=[best],
+            logger=train_loggers(cfg, spec, workdir),
+            callbacks=[best, LearningRateMonitor(logging_interval="epoch")],
             default_root_dir=workdir,
         )
         start = time.time()
@@ -105,7 +108,7 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
             "train_seconds": round(time.time() - start, 1), **provenance(),
         }
 
-    model, record = store.get_or_train(training_spec(cfg, seed), make, train)
+    model, record = store.get_or_train(spec, make, train)
     return model.eval(), record
 
 
@@ -120,22 +123,6 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             for eps in eps_values(cfg):
                 specs.append(AttackSpec(method.name, eps / 255.0, box, params))
     return specs
-
-
-def loggers(cfg: DictConfig, output_dir: Path, resolved: dict) -> list[Logger]:
-    """The job's loggers: CSV in the output folder and, if configured, a W&B run."""
-    out: list[Logger] = []
-    if cfg.logger.csv:
-        out.append(CSVLogger(output_dir, name="csv", version=""))
-    if cfg.logger.wandb:
-        from lightning.pytorch.loggers import WandbLogger
-
-        w = cfg.logger.wandb
-        out.append(WandbLogger(
-            project=w.project, entity=w.entity, mode=w.mode, save_dir=str(output_dir),
-            group=w.group or output_dir.parent.name, name=output_dir.name, config=resolved,
-        ))
-    return out
 
 
 def is_complete(path: Path, resolved: dict, n_rows: int) -> bool:
@@ -168,7 +155,9 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         target, source, specs, cfg.attack.grad_mode,
         OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
     )
-    job_loggers = loggers(cfg, output_dir, resolved)
+    job_loggers = attack_loggers(
+        cfg, output_dir, resolved, {"target": target_record, "source": source_record}
+    )
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         logger=job_loggers or False, inference_mode=False, default_root_dir=output_dir,
@@ -186,8 +175,5 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     if trainer.is_global_zero:
         write_json(metrics_path, record)
         print_table(record)
-    if cfg.logger.wandb:
-        import wandb
-
-        wandb.finish()
+        log_results(job_loggers, record, metrics_path)
     return record
