@@ -199,3 +199,14 @@ def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> N
     loggers = tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}, "source": None})
     tracking.log_results(loggers, record, metrics_path)
     assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
+
+
+def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
+    cfg = composed("logger.wandb.mode=offline")
+    with pytest.raises(RuntimeError), tracking.closing_runs():
+        tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}})
+        raise RuntimeError("the attack failed")
+    [folder] = (tmp_path / "wandb").glob("offline-run-*")
+    run = read_run(folder)
+    assert (run["job_type"], run["exit_code"], run["config"]["store_keys"]) == (
+        "attack", 1, {"target": "k"})
