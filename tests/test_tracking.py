@@ -154,8 +154,9 @@ def composed(*overrides: str) -> DictConfig:
 def test_run_name_leaves_out_paths_and_logging_keys() -> None:
     exclude = list(composed().logger.wandb.name_exclude)
     overrides = ["attack=rga", "lambda=0.9", "store.dir=/tmp/m", "logger=wandb", "tags=[a]",
-                 "+trainer.strategy=ddp", "dataset.params.root=/data", "hydra.verbose=true"]
-    assert tracking.run_name(overrides, exclude) == "attack=rga,lambda=0.9,trainer.strategy=ddp"
+                 "+trainer.strategy=ddp", "trainer.devices=2", "++T=8",
+                 "dataset.params.root=/data", "hydra.verbose=true"]
+    assert tracking.run_name(overrides, exclude) == "attack=rga,lambda=0.9,T=8"
     assert tracking.run_name(["store.dir=/tmp/m"], exclude) == "default"
 
 
