@@ -11,25 +11,27 @@ from omegaconf import DictConfig
 from snnattack.errors import Preempted, UserError
 from snnattack.job import run
 from snnattack.lifecycle import record_failure, sigterm_as_preemption
+from snnattack.tracking import closing_runs
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
-    try:
-        with sigterm_as_preemption():
-            run(cfg, output_dir)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        if hydra_cfg.mode == RunMode.MULTIRUN:  # the sweep goes on; it ends with a summary
-            record_failure(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num,
-                           list(hydra_cfg.overrides.task), str(err))
-            return
-        raise SystemExit(2) from None
-    except Preempted as stop:
-        print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
-        raise SystemExit(143) from None
+    with closing_runs():
+        try:
+            with sigterm_as_preemption():
+                run(cfg, output_dir)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            if hydra_cfg.mode == RunMode.MULTIRUN:  # the sweep goes on; it ends with a summary
+                record_failure(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num,
+                               list(hydra_cfg.overrides.task), str(err))
+                return
+            raise SystemExit(2) from None
+        except Preempted as stop:
+            print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
+            raise SystemExit(143) from None
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config import eps_values, validate
@@ -23,6 +22,7 @@ from snnattack.models import build
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import RESUME_FILE, ModelStore
+from snnattack.tracking import attack_loggers, log_results, train_loggers
 from snnattack.training import STBPClassifier
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ def trained_model(
         L.seed_everything(seed, workers=True, verbose=False)
         return build_model(cfg)
 
+    spec = training_spec(cfg, seed)
+
     def train(workdir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         resume = workdir / RESUME_FILE
         resumed_from = _epochs_done(resume) if resume.exists() else None
@@ -95,8 +97,9 @@ def trained_model(
         best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max",
                                save_last=True)
         trainer = job_trainer(
-            cfg, trainers, logger=CSVLogger(workdir, name="", version=""),
-            callbacks=[best, EpochSeed(seed)], default_root_dir=workdir,
+            cfg, trainers, logger=train_loggers(cfg, spec, workdir),
+            callbacks=[best, EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")],
+            default_root_dir=workdir,
         )
         start = time.time()
         trainer.fit(module, datamodule=datamodule(cfg, seed),
@@ -115,7 +118,7 @@ def trained_model(
             "train_seconds": round(time.time() - start, 1), **provenance(),
         }
 
-    model, record = store.get_or_train(training_spec(cfg, seed), make, train)
+    model, record = store.get_or_train(spec, make, train)
     return model.eval(), record
 
 
@@ -153,22 +156,6 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             for eps in eps_values(cfg):
                 specs.append(AttackSpec(method.name, eps / 255.0, box, params))
     return specs
-
-
-def loggers(cfg: DictConfig, output_dir: Path, resolved: dict) -> list[Logger]:
-    """The job's loggers: CSV in the output folder and, if configured, a W&B run."""
-    out: list[Logger] = []
-    if cfg.logger.csv:
-        out.append(CSVLogger(output_dir, name="csv", version=""))
-    if cfg.logger.wandb:
-        from lightning.pytorch.loggers import WandbLogger
-
-        w = cfg.logger.wandb
-        out.append(WandbLogger(
-            project=w.project, entity=w.entity, mode=w.mode, save_dir=str(output_dir),
-            group=w.group or output_dir.parent.name, name=output_dir.name, config=resolved,
-        ))
-    return out
 
 
 def result_spec(cfg: DictConfig) -> dict[str, Any]:
@@ -219,29 +206,26 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             target, source, specs, cfg.attack.grad_mode,
             OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
         )
-        job_loggers = loggers(cfg, output_dir, resolved)
+        job_loggers = attack_loggers(
+            cfg, output_dir, resolved, {"target": target_record, "source": source_record}
+        )
         trainer = job_trainer(cfg, trainers, logger=job_loggers or False, inference_mode=False,
                               default_root_dir=output_dir)
         start = time.time()
-        try:
-            trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
-            record = {
-                **evaluator.clean_result,
-                "results": evaluator.results,
-                "models": {"target": target_record, "source": source_record},
-                "attack_seconds": round(time.time() - start, 1),
-                "world_size": trainer.world_size,
-                "device": str(evaluator.device),
-                "config": resolved,
-                "result_spec": result_spec(cfg),
-                **provenance(),
-            }
-            if trainer.is_global_zero:
-                write_json(metrics_path, record)
-                print_table(record)
-        finally:
-            if cfg.logger.wandb:
-                import wandb
-
-                wandb.finish()
+        trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
+        record = {
+            **evaluator.clean_result,
+            "results": evaluator.results,
+            "models": {"target": target_record, "source": source_record},
+            "attack_seconds": round(time.time() - start, 1),
+            "world_size": trainer.world_size,
+            "device": str(evaluator.device),
+            "config": resolved,
+            "result_spec": result_spec(cfg),
+            **provenance(),
+        }
+        if trainer.is_global_zero:
+            write_json(metrics_path, record)
+            print_table(record)
+            log_results(job_loggers, record, metrics_path)
     return record

@@ -1,0 +1,207 @@
+"""W&B dashboard of a sweep: training curves per stored model, one attack run per job, results.
+
+With ``logger=wandb`` every model trained gets a run of ``job_type=train`` named by its store
+key (the folder name in the checkpoint store), and every job a run of ``job_type=attack`` named
+from its command-line overrides, holding the results table and ``metrics.json``. All runs of a
+sweep share one group, the sweep folder's date and time (e.g. ``2026-11-23/04-17-00``), and an
+attack run's config names the store keys of the models it used (``store_keys``). Both kinds of
+run write their files under the job's output folder, so ``wandb sync <sweep>/*/wandb/offline-*``
+uploads a whole offline sweep. If W&B cannot be reached, runs go offline with one printed line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, ListConfig
+
+from snnattack.errors import ConfigError
+from snnattack.store import spec_key
+
+MODES = ("online", "offline", "disabled")
+TABLE_COLUMNS = ("method", "eps_255", "box", "grad_mode", "lambda", "T", "seed",
+                 "asr", "adv_acc", "n", "n_correct")
+
+# Why W&B could not be reached, once it could not: later runs of the process go offline at once.
+_offline_reason: str | None = None
+
+
+def job_folder() -> Path | None:
+    """The Hydra output folder of the running job (None outside Hydra)."""
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
+
+
+def sweep_group(output_dir: Path) -> str:
+    """The sweep folder's date and time, e.g. ``2026-11-23/04-17-00``.
+
+    ``multirun/<date>/<time>/<job>`` and a single run's ``outputs/<date>/<time>`` both give
+    ``<date>/<time>``.
+    """
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    folder = Path(hydra.sweep.dir) if hydra and hydra.mode == RunMode.MULTIRUN else output_dir
+    return "/".join(folder.parts[-2:])
+
+
+def run_name(overrides: list[str], exclude: list[str]) -> str:
+    """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``).
+
+    An override is left out when its key is in ``exclude`` or below one (``store`` drops
+    ``store.dir``).
+    """
+    kept = []
+    for override in overrides:
+        text = override.lstrip("+")
+        key = text.split("=", 1)[0].lstrip("~")
+        if not any(key == e or key.startswith(e + ".") for e in exclude):
+            kept.append(text)
+    return ",".join(kept) or "default"
+
+
+def run_tags(cfg: DictConfig) -> list[str]:
+    """Dataset, model and gradient mode, then the user's ``tags``."""
+    user = cfg.get("tags") or []
+    if isinstance(user, str):
+        user = [user]
+    if not isinstance(user, (list, ListConfig)) or not all(
+        isinstance(t, (str, int, float)) for t in user
+    ):
+        raise ConfigError(f"tags={user!r} is not a list of words; accepted: e.g. tags=[a,b]")
+    tags = [cfg.dataset.name, cfg.model.name, cfg.attack.grad_mode, *map(str, user)]
+    return list(dict.fromkeys(tags))
+
+
+def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
+    """A new W&B run (``wandb.init``), offline if W&B cannot be reached."""
+    import wandb
+
+    global _offline_reason
+    w = cfg.logger.wandb
+    if w.mode not in MODES:
+        raise ConfigError(f"logger.wandb.mode={w.mode!r} is unknown; accepted: {', '.join(MODES)}")
+    mode = "offline" if w.mode == "online" and _offline_reason else w.mode
+    save_dir.mkdir(parents=True, exist_ok=True)
+    kwargs = {
+        "project": w.project, "entity": w.entity, "dir": str(save_dir),
+        "reinit": "finish_previous", "settings": wandb.Settings(init_timeout=w.init_timeout),
+        **init,
+    }
+    try:
+        run = wandb.init(mode=mode, **kwargs)
+    except wandb.errors.Error as err:
+        if mode != "online":
+            raise
+        _offline_reason = str(err).strip().splitlines()[0]
+        print(f"W&B unreachable ({_offline_reason}): logging offline under {save_dir}/wandb; "
+              "upload later with `wandb sync`", file=sys.stderr)
+        run = wandb.init(mode="offline", **kwargs)
+    # Lightning's x axis, as WandbLogger sets it for the runs it creates itself
+    run.define_metric("trainer/global_step")
+    run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+    return run
+
+
+class _TrainRunLogger(WandbLogger):
+    """A W&B logger whose run ends with the training, before the next model's run starts."""
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        super().finalize(status)
+        if self._experiment is not None:
+            self._experiment.finish(exit_code=int(status == "failed"))
+
+
+def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[Logger]:
+    """Loggers of one model's training: a CSV log in the store's work folder and, with
+    ``logger=wandb``, a ``job_type=train`` run named by the store key, in the job's group."""
+    out: list[Logger] = [CSVLogger(workdir, name="", version="")]
+    if not cfg.logger.wandb:
+        return out
+    run = None
+    if rank_zero_only.rank == 0:
+        job_dir = job_folder() or workdir
+        key = spec_key(spec)
+        run = _start_run(
+            cfg, job_dir, name=key, job_type="train", tags=run_tags(cfg),
+            group=cfg.logger.wandb.group or sweep_group(job_dir),
+            config={**spec, "store_key": key},
+        )
+    out.append(_TrainRunLogger(experiment=run, save_dir=str(workdir)))
+    return out
+
+
+def attack_loggers(
+    cfg: DictConfig, output_dir: Path, resolved: dict[str, Any], models: dict[str, dict | None]
+) -> list[Logger]:
+    """The job's loggers: CSV in the output folder and, with ``logger=wandb``, its attack run.
+
+    ``models`` holds the training records of the target and source models; their store keys
+    go into the run's config as ``store_keys``, the names of their training runs.
+    """
+    out: list[Logger] = []
+    if cfg.logger.csv:
+        out.append(CSVLogger(output_dir, name="csv", version=""))
+    if not cfg.logger.wandb:
+        return out
+    run = None
+    if rank_zero_only.rank == 0:
+        w = cfg.logger.wandb
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        store_keys = {role: r.get("key") for role, r in models.items() if r}
+        run = _start_run(
+            cfg, output_dir, name=run_name(overrides, list(w.name_exclude)), job_type="attack",
+            tags=run_tags(cfg), group=w.group or sweep_group(output_dir),
+            config={**resolved, "store_keys": store_keys},
+        )
+    out.append(WandbLogger(experiment=run, save_dir=str(output_dir)))
+    return out
+
+
+def log_results(loggers: list[Logger], record: dict[str, Any], metrics_path: Path) -> None:
+    """Adds the results table, ``n``, ``n_correct``, clean accuracy and ``metrics.json`` (an
+    artifact of type ``results``) to the job's W&B run, then ends the run."""
+    import wandb
+
+    runs = [lg.experiment for lg in loggers if isinstance(lg, WandbLogger)]
+    if not runs:
+        return
+    run, cfg = runs[0], record["config"]
+    rows = [
+        [r["method"], r["eps_255"], r["box"], r["grad_mode"], cfg["lambda"], cfg["T"],
+         cfg["seed"], r["asr"], r["adv_acc"], r["n"], r["n_correct"]]
+        for r in record["results"]
+    ]
+    run.log({"results": wandb.Table(columns=list(TABLE_COLUMNS), data=rows)})
+    summary = {k: record[k] for k in ("clean_acc", "source_clean_acc", "n") if k in record}
+    if record["results"]:
+        summary["n_correct"] = record["results"][0]["n_correct"]  # the target's clean-correct
+    run.summary.update(summary)
+    artifact = wandb.Artifact(f"results-{run.id}", type="results",
+                              description=f"metrics.json of {run.name}")
+    artifact.add_file(str(metrics_path))
+    run.log_artifact(artifact)
+    run.finish()
+
+
+@contextmanager
+def closing_runs() -> Iterator[None]:
+    """Ends any W&B run the job left open, also when it fails (exit code 1)."""
+    try:
+        yield
+    except BaseException:
+        _finish(exit_code=1)
+        raise
+    _finish(exit_code=0)
+
+
+def _finish(exit_code: int) -> None:
+    wandb = sys.modules.get("wandb")  # never imported: no run to end
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(exit_code=exit_code)

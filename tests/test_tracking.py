@@ -1,0 +1,213 @@
+"""W&B as a dashboard (offline here): train runs by store key, attack runs by overrides, results.
+
+The run files are read back from disk: a ``.wandb`` file is a LevelDB-style log of
+``wandb_internal_pb2.Record`` protobufs (wandb 0.31 ships no reader for it).
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from wandb.proto import wandb_internal_pb2
+
+from snnattack import tracking
+from snnattack.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = "multirun/2026-11-23/04-17-00"  # a sweep folder as Hydra names it: <date>/<time>
+BLOCK, HEADER, FULL, LAST = 32768, 7, 1, 4  # LevelDB log: block size, header bytes, chunk types
+
+
+def records(path: Path) -> list[wandb_internal_pb2.Record]:
+    """Every record of a ``.wandb`` run file."""
+    data, pos, chunk, out = path.read_bytes(), HEADER, b"", []  # the file starts with ":W&B" + 3
+    while pos + HEADER <= len(data):
+        if BLOCK - pos % BLOCK < HEADER:  # a block's tail too short for a header is padding
+            pos += BLOCK - pos % BLOCK
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
+        chunk += data[pos + HEADER:pos + HEADER + length]
+        pos += HEADER + length
+        if kind in (FULL, LAST):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(chunk)
+            out.append(record)
+            chunk = b""
+    return out
+
+
+def read_run(folder: Path) -> dict[str, Any]:
+    """Name, group, job type, tags, config, history rows, summary, artifacts, exit code."""
+    run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "folder": folder}
+    for record in records(next(folder.glob("*.wandb"))):
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            r = record.run
+            run.update(name=r.display_name, group=r.run_group, job_type=r.job_type,
+                       tags=list(r.tags),
+                       config={u.key: json.loads(u.value_json) for u in r.config.update})
+        elif kind == "history":
+            run["history"].append({i.key or ".".join(i.nested_key): json.loads(i.value_json)
+                                   for i in record.history.item})
+        elif kind == "summary":
+            run["summary"].update({u.key or ".".join(u.nested_key): json.loads(u.value_json)
+                                   for u in record.summary.update})
+        elif kind == "artifact":
+            run["artifacts"].append((record.artifact.type, record.artifact.name))
+        elif kind == "exit":
+            run["exit_code"] = record.exit.exit_code
+    return run
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-job multirun (λ = 0.9, 1.0; white box only: one model per job) logged to W&B."""
+    tmp = tmp_path_factory.mktemp("wandb")
+    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "logger=wandb", "lambda=0.9,1.0",
+           "train.epochs=1", "eps=[32]", "method=[fgsm]", "boxes=[white]", "tags=[smoke]",
+           f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/{SWEEP}",
+           "trainer.enable_progress_bar=false"]
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp
+
+
+def job_runs(sweep: Path, job: str) -> dict[str, dict[str, Any]]:
+    """The W&B runs a sweep job wrote, by job type."""
+    runs = [read_run(f) for f in (sweep / SWEEP / job / "wandb").glob("offline-run-*")]
+    by_type = {r["job_type"]: r for r in runs}
+    assert len(by_type) == len(runs)
+    return by_type
+
+
+def metrics(sweep: Path, job: str) -> dict[str, Any]:
+    return json.loads((sweep / SWEEP / job / "metrics.json").read_text())
+
+
+def test_each_job_has_one_train_run_and_one_attack_run_in_the_sweep_group(sweep: Path) -> None:
+    ids = set()
+    for job in ("0", "1"):
+        runs = job_runs(sweep, job)
+        assert sorted(runs) == ["attack", "train"]
+        for run in runs.values():
+            assert run["group"] == "2026-11-23/04-17-00"
+            assert run["tags"] == ["digits", "digits_net", "stbp", "smoke"]
+            assert run["exit_code"] == 0
+            ids.add(run["folder"].name)
+        assert metrics(sweep, job)["config"]["logger"]["wandb"]["mode"] == "offline"
+    assert len(ids) == 4
+
+
+def test_train_run_is_named_by_store_key_and_holds_training_curves(sweep: Path) -> None:
+    for job, lam in (("0", 0.9), ("1", 1.0)):
+        train = job_runs(sweep, job)["train"]
+        key = metrics(sweep, job)["models"]["target"]["key"]
+        assert train["name"] == key == train["config"]["store_key"]
+        assert (sweep / "models" / key / "metrics.csv").exists()  # the CSV log stays
+        assert train["config"]["neuron"]["lambda"] == lam
+        logged = {k for row in train["history"] for k in row}
+        assert {"train_loss", "train_acc", "val_acc", "val_loss", "lr-SGD"} <= logged
+        val_acc = [row["val_acc"] for row in train["history"] if "val_acc" in row]
+        assert val_acc == [pytest.approx(metrics(sweep, job)["models"]["target"]["val_acc"])]
+
+
+def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) -> None:
+    for job, lam in (("0", 0.9), ("1", 1.0)):
+        attack = job_runs(sweep, job)["attack"]
+        assert attack["name"] == (
+            f"lambda={lam},train.epochs=1,eps=[32],method=[fgsm],boxes=[white]"
+        )
+        assert attack["config"]["lambda"] == lam
+        assert attack["config"]["store_keys"] == {"target": job_runs(sweep, job)["train"]["name"]}
+
+
+def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path) -> None:
+    for job, lam in (("0", 0.9), ("1", 1.0)):
+        attack, record = job_runs(sweep, job)["attack"], metrics(sweep, job)
+        [result] = record["results"]
+        assert attack["summary"]["n"] == record["n"] == 450
+        assert attack["summary"]["n_correct"] == result["n_correct"]
+        assert attack["summary"]["clean_acc"] == pytest.approx(record["clean_acc"])
+        assert attack["summary"]["results._type"] == "table-file"
+        table_path = attack["folder"] / "files" / attack["summary"]["results.path"]
+        table = json.loads(table_path.read_text())
+        assert table["columns"] == list(tracking.TABLE_COLUMNS)
+        assert table["data"] == [["fgsm", 32, "white", "stbp", lam, 4, 0, pytest.approx(
+            result["asr"]), pytest.approx(result["adv_acc"]), 450, result["n_correct"]]]
+        assert ("results", f"results-{attack['folder'].name.rsplit('-', 1)[1]}") in (
+            attack["artifacts"])
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=["logger=wandb", *overrides])
+
+
+def test_run_name_leaves_out_paths_and_logging_keys() -> None:
+    exclude = list(composed().logger.wandb.name_exclude)
+    overrides = ["attack=rga", "lambda=0.9", "store.dir=/tmp/m", "logger=wandb", "tags=[a]",
+                 "+trainer.strategy=ddp", "trainer.devices=2", "++T=8",
+                 "dataset.params.root=/data", "hydra.verbose=true"]
+    assert tracking.run_name(overrides, exclude) == "attack=rga,lambda=0.9,T=8"
+    assert tracking.run_name(["store.dir=/tmp/m"], exclude) == "default"
+
+
+def test_single_run_is_grouped_by_its_output_folders_date_and_time() -> None:
+    assert tracking.sweep_group(Path("outputs/2026-11-23/04-17-00")) == "2026-11-23/04-17-00"
+
+
+def test_user_tags_follow_dataset_model_and_gradient_mode() -> None:
+    assert tracking.run_tags(composed("attack=rga", "tags=[v2,7]")) == [
+        "digits", "digits_net", "rga", "v2", "7"]
+    assert tracking.run_tags(composed("tags=baseline"))[-1] == "baseline"
+    with pytest.raises(ConfigError, match="tags="):
+        tracking.run_tags(composed("tags=[[a,b]]"))
+
+
+def test_unreachable_wandb_falls_back_to_offline_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(tracking, "_offline_reason", None)
+    cfg = composed("logger.wandb.mode=online", "logger.wandb.init_timeout=1")
+    spec = {"seed": 0}
+    for workdir in (tmp_path / "a", tmp_path / "b"):  # the second run goes offline at once
+        [_, logger] = tracking.train_loggers(cfg, spec, workdir)
+        assert logger.experiment.settings.mode == "offline"
+        logger.finalize("success")
+    lines = capsys.readouterr().err.splitlines()
+    assert len([line for line in lines if line.startswith("W&B unreachable")]) == 1
+    assert len(list((tmp_path / "a" / "wandb").glob("offline-run-*"))) == 1
+    assert len(list((tmp_path / "b" / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> None:
+    cfg = composed("logger.wandb.mode=disabled")
+    metrics_path = tmp_path / "metrics.json"
+    metrics_path.write_text("{}")
+    record = {"config": {"lambda": 1.0, "T": 4, "seed": 0}, "clean_acc": 90.0, "n": 10,
+              "results": [{"method": "fgsm", "eps_255": 8, "box": "white", "grad_mode": "stbp",
+                           "asr": 50.0, "adv_acc": 45.0, "n": 10, "n_correct": 9}]}
+    loggers = tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}, "source": None})
+    tracking.log_results(loggers, record, metrics_path)
+    assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
+
+
+def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
+    cfg = composed("logger.wandb.mode=offline")
+    with pytest.raises(RuntimeError), tracking.closing_runs():
+        tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}})
+        raise RuntimeError("the attack failed")
+    [folder] = (tmp_path / "wandb").glob("offline-run-*")
+    run = read_run(folder)
+    assert (run["job_type"], run["exit_code"], run["config"]["store_keys"]) == (
+        "attack", 1, {"target": "k"})
