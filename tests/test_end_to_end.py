@@ -28,7 +28,8 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
     assert len(first) == 6
     assert sorted((m["config"]["attack"]["grad_mode"], m["config"]["lambda"]) for m in first) \
         == sorted((g, lam) for g in ("rga", "stbp") for lam in (0.5, 0.9, 1.0))
-    stored = sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir())
+    stored = sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()
+                    and not p.name.startswith("."))  # .locks: the store's lock files
     assert len(stored) == 6  # three λ, each with its black-box twin
     trained = [m["models"][k] for m in first for k in ("target", "source") if
                not m["models"][k]["cached"]]
@@ -48,7 +49,8 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
 
     again = sweep(tmp_path, "sweep2")
     assert all(m["models"][k]["cached"] for m in again for k in ("target", "source"))
-    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == stored
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()
+                  if p.is_dir() and not p.name.startswith(".")) == stored
     by_job = {(m["config"]["attack"]["grad_mode"], m["config"]["lambda"]): m for m in first}
     for m in again:  # same models, same seeds: the same numbers
         old = by_job[(m["config"]["attack"]["grad_mode"], m["config"]["lambda"])]

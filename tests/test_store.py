@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.errors import CheckpointError
+from snnattack.errors import CheckpointError, UserError
 from snnattack.store import ModelStore, spec_key
 
 
@@ -65,3 +65,38 @@ def test_checkpoint_of_another_shape_is_refused(tmp_path: Path) -> None:
     store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
     with pytest.raises(CheckpointError, match="does not fit"):
         store.get_or_train({"x": 1}, lambda: nn.Linear(4, 2), trainer([]))
+
+
+def test_stored_models_are_read_without_the_lock_or_any_write(tmp_path: Path, monkeypatch) -> None:
+    store = ModelStore(tmp_path)
+    store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def no_lock(*args, **kwargs):
+        raise PermissionError("read-only store")
+
+    monkeypatch.setattr("snnattack.store.FileLock", no_lock)
+    monkeypatch.setattr(ModelStore, "_writable", no_lock)
+    _, record = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    assert record["cached"] is True
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_unwritable_store_is_refused_in_one_line_before_training(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    calls: list = []
+    with pytest.raises(UserError, match=r"store.dir=.*file/models is not writable"):
+        ModelStore(tmp_path / "file" / "models").get_or_train({"x": 1}, nn.Identity, trainer(calls))
+    assert calls == []
+
+
+def test_failure_before_any_epoch_leaves_no_work_folder(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+
+    def broken(workdir: Path):
+        (workdir / "metrics.csv").write_text("epoch\n")
+        raise RuntimeError("data missing")
+
+    with pytest.raises(RuntimeError):
+        store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), broken)
+    assert not list(tmp_path.glob("*.partial"))

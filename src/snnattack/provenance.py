@@ -1,9 +1,12 @@
-"""What produced a result: package version and git commit, recorded beside every output."""
+"""What produced a result: versions, git commit and threads, recorded beside every output."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+
+import lightning
+import torch
 
 from snnattack import __version__
 
@@ -25,6 +28,9 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
-def provenance() -> dict[str, str]:
-    """``{"version": ..., "git_commit": ...}`` for result records."""
-    return {"version": __version__, "git_commit": git_commit()}
+def provenance() -> dict[str, str | int]:
+    """Package version, git commit, torch and Lightning versions and torch threads, for records."""
+    return {
+        "version": __version__, "git_commit": git_commit(), "torch": torch.__version__,
+        "lightning": lightning.__version__, "threads": torch.get_num_threads(),
+    }
