@@ -160,6 +160,8 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
     assert par.returncode == 0, par.stderr[-3000:]
     par_jobs = metrics(tmp_path / "par")
     assert len(par_jobs) == 2
+    # the sweep's results are printed where it was launched, not only in the jobs' logs
+    assert "swept" in par.stderr and "attack=rga" in par.stderr and "attack=stbp" in par.stderr
     # both jobs need the same two models: each is trained by exactly one of them
     for role in ("target", "source"):
         assert sorted(m["models"][role]["cached"] for m in par_jobs) == [False, True]

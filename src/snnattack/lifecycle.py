@@ -1,5 +1,5 @@
 """How jobs stop: SIGTERM as a clean, resumable stop; one failed job of a sweep does not stop
-the others, and the sweep ends with a summary of which jobs failed and why."""
+the others; the sweep ends, where it was launched, with its results and the failed jobs."""
 
 from __future__ import annotations
 
@@ -48,11 +48,42 @@ def failures(sweep_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def print_results(sweep_dir: Path) -> None:
+    """One table of every job's results, printed in the launching process (also when the jobs
+    ran elsewhere, e.g. on a cluster, and printed their own tables into their logs)."""
+    import yaml
+    from rich.console import Console
+    from rich.table import Table
+
+    jobs = []
+    for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: (len(p.parent.name), p)):
+        try:
+            record = json.loads(path.read_text())
+            overrides = yaml.safe_load((path.parent / ".hydra" / "overrides.yaml").read_text())
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        jobs.append((path.parent.name, list(overrides or []), record))
+    shared = set.intersection(*(set(o) for _, o, _ in jobs)) if jobs else set()
+    table = Table(title=f"sweep {sweep_dir}")
+    for col in ("job", "swept", "clean %", "method", "box", "eps", "grad", "ASR %"):
+        table.add_column(col, justify="right")
+    for name, overrides, record in jobs:
+        swept = " ".join(o for o in overrides if o not in shared)
+        for r in record.get("results", []):
+            table.add_row(name, swept, f"{record.get('clean_acc', float('nan')):.2f}",
+                          r["method"], r["box"], f"{r['eps_255']:g}", r["grad_mode"],
+                          f"{r['asr']:.2f}")
+    if table.row_count:
+        Console(stderr=True).print(table)
+
+
 class SweepSummary(Callback):
-    """At the end of a multirun: one line per failed job, and exit code 2 if any failed."""
+    """At the end of a multirun: all results, one line per failed job, exit code 2 if any."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        failed = failures(Path(config.hydra.sweep.dir))
+        sweep_dir = Path(config.hydra.sweep.dir)
+        print_results(sweep_dir)
+        failed = failures(sweep_dir)
         if not failed:
             return
         print(f"{len(failed)} job(s) of the sweep failed:", file=sys.stderr)
