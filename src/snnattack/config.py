@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
 
 from omegaconf import DictConfig
 
@@ -81,3 +82,8 @@ def validate(cfg: DictConfig) -> None:
             f"trainer.strategy={strategy} is not supported: processes started that way cannot "
             "share the checkpoint store safely; accepted: auto, ddp (e.g. trainer=ddp_cpu)"
         )
+    for key in ("checkpoint", "source_checkpoint"):
+        path = cfg.get(key)
+        if path is not None and not Path(str(path)).is_file():
+            raise ConfigError(f"{key}={path} does not exist; accepted: the path of a model file "
+                              "(a store model.pt, a Lightning .ckpt or a reference state dict)")

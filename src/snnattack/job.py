@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
@@ -145,6 +146,13 @@ def job_trainer(cfg: DictConfig, trainers: list[L.Trainer], **kwargs: Any) -> L.
     return trainer
 
 
+def model_from_file(cfg: DictConfig, path: str) -> tuple[torch.nn.Module, dict]:
+    """The configured model with the weights of ``path`` (``checkpoint=``, any format of
+    :mod:`snnattack.checkpoints`) instead of one from the store."""
+    model = build_model(cfg)
+    return model.eval(), load_model_file(path, model)
+
+
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     """Every (method, eps, box) the config asks for, eps converted to [0, 1] units."""
     specs = []
@@ -194,9 +202,14 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
 
     store = ModelStore(cfg.store.dir)
     with ddp_job(output_dir) as trainers:
-        target, target_record = trained_model(cfg, cfg.seed, store, trainers)
+        if cfg.checkpoint:
+            target, target_record = model_from_file(cfg, cfg.checkpoint)
+        else:
+            target, target_record = trained_model(cfg, cfg.seed, store, trainers)
         source, source_record = None, None
-        if "black" in cfg.boxes:
+        if "black" in cfg.boxes and cfg.source_checkpoint:
+            source, source_record = model_from_file(cfg, cfg.source_checkpoint)
+        elif "black" in cfg.boxes:
             source, source_record = trained_model(
                 cfg, cfg.seed + cfg.source_seed_offset, store, trainers
             )

@@ -1,0 +1,157 @@
+"""Models from files: this project's store and Lightning files and the RGA reference code's
+state dicts load into the configured model with the same logits; misfits are refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from snnattack.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
+from snnattack.errors import CheckpointError
+from snnattack.models import build
+
+# The reference code's module names (putshua/SNN_attack_RGA, models/VGG.py and ResNet.py)
+REF_VGG11 = [[64, "A"], [128, 256, "A"], [512, 512, 512, "A"], [512, 512], []]
+
+
+def reference_vgg_names() -> list[tuple[str, str]]:
+    """(kind, prefix) of every parametrised layer of the reference VGG-11, in its order."""
+    names = []
+    for i, layer in enumerate(REF_VGG11, start=1):
+        j = 0
+        for item in layer:
+            if item == "A":
+                j += 1
+                continue
+            names += [("conv", f"layer{i}.{j}"), ("bn", f"layer{i}.{j + 1}")]
+            j += 3  # conv, BN, LIFSpike
+    return names + [("linear", f"classifier.{k}") for k in (1, 3, 5)]
+
+
+def reference_resnet17_names() -> list[tuple[str, str]]:
+    names = [("conv", "pre_conv.fwd.0"), ("bn", "pre_conv.fwd.1")]
+    for stage, blocks in (("layer1", 3), ("layer2", 4)):
+        for b in range(blocks):
+            convs = ["conv1", "conv2"] + (["right"] if b == 0 else [])
+            for c in convs:
+                names += [("conv", f"{stage}.{b}.{c}.fwd.0"), ("bn", f"{stage}.{b}.{c}.fwd.1")]
+    return names + [("linear", "fc1.0"), ("bn", "fc1.1"), ("linear", "fc2")]
+
+
+def spiking_model(name: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = build(name, num_classes=10, in_channels=3, T=2, mean=[0.5] * 3, std=[0.25] * 3)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.bias.data.fill_(1.0)
+        elif isinstance(m, torch.nn.Linear):
+            m.bias.data.uniform_(0.5, 1.5)
+    return model.double().eval()
+
+
+def as_reference(model: torch.nn.Module, names: list[tuple[str, str]], conv_bias: bool) -> dict:
+    """The model's weights under the reference's names; VGG convs get a bias folded out of BN."""
+    ours = [(k, v) for k, v in model.state_dict().items() if not k.startswith("normalize.")]
+    layers: dict[str, dict] = {}
+    for key, value in ours:
+        prefix, _, leaf = key.rpartition(".")
+        layers.setdefault(prefix, {})[leaf] = value.clone()
+    assert len(layers) == len(names)
+    out, bias = {}, None
+    for (kind, ref), group in zip(names, layers.values(), strict=True):
+        if kind == "conv" and conv_bias:
+            bias = torch.randn(group["weight"].shape[0], dtype=group["weight"].dtype)
+            group["bias"] = bias
+        if kind == "bn" and bias is not None:
+            group["running_mean"] = group["running_mean"] + bias
+            bias = None
+        out.update({f"{ref}.{leaf}": v for leaf, v in group.items()})
+    return out
+
+
+@pytest.mark.parametrize("name, names, conv_bias", [
+    ("vgg11", reference_vgg_names(), True),
+    ("resnet17", reference_resnet17_names(), False),
+])
+def test_reference_state_dict_gives_the_same_logits(tmp_path: Path, name, names, conv_bias) -> None:
+    model = spiking_model(name)
+    path = tmp_path / "ref.pth"
+    torch.save({f"module.{k}": v for k, v in as_reference(model, names, conv_bias).items()}, path)
+    loaded = spiking_model(name)
+    for p in loaded.parameters():
+        p.data.zero_()
+    record = load_model_file(path, loaded)
+    assert record["format"] == "reference" and record["normalization"]["std"] == REFERENCE_STD
+    model.normalize.mean.copy_(torch.tensor(REFERENCE_MEAN).view(-1, 1, 1))
+    model.normalize.std.copy_(torch.tensor(REFERENCE_STD).view(-1, 1, 1))
+    x = torch.rand(4, 3, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        expected, got = model(x), loaded.double()(x)
+    assert expected.std(0).sum() > 0  # the logits depend on the input: spikes reach the read-out
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-9)
+
+
+def test_store_and_lightning_files_load_strictly(tmp_path: Path) -> None:
+    model = build("digits_net", num_classes=10, in_channels=1, T=2)
+    state = model.state_dict()
+    torch.save({"state_dict": state, "record": {"seed": 3}}, tmp_path / "model.pt")
+    torch.save({"state_dict": {f"model.{k}": v for k, v in state.items()},
+                "pytorch-lightning_version": "2.6.0", "epoch": 1}, tmp_path / "best.ckpt")
+    for file, kind in (("model.pt", "store"), ("best.ckpt", "lightning")):
+        fresh = build("digits_net", num_classes=10, in_channels=1, T=2)
+        record = load_model_file(tmp_path / file, fresh)
+        assert record["format"] == kind
+        assert all(torch.equal(fresh.state_dict()[k], v) for k, v in state.items())
+    assert load_model_file(tmp_path / "model.pt", model)["seed"] == 3
+
+
+def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path) -> None:
+    names = reference_vgg_names()
+    state = as_reference(spiking_model("vgg11"), names, conv_bias=True)
+    state["layer2.0.weight"] = torch.zeros(7, 64, 3, 3, dtype=torch.float64)
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match=r"key layer2\.0\.weight \(\(7, 64, 3, 3\)\)"):
+        load_model_file(tmp_path / "bad.pth", spiking_model("vgg11"))
+    digits = build("digits_net", num_classes=10, in_channels=1, T=2)
+    torch.save({"state_dict": {"extra.weight": torch.zeros(1)}, "record": {}}, tmp_path / "x.pt")
+    with pytest.raises(CheckpointError, match=r"missing key 'body\.0\.module\.weight'"):
+        load_model_file(tmp_path / "x.pt", digits)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"checkpoint=.*junk\.pt is missing, corrupt"):
+        load_model_file(tmp_path / "junk.pt", digits)
+
+
+def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    common = [sys.executable, str(root / "run.py"), "train.epochs=1", "eps=[32]", "method=[fgsm]",
+              "boxes=[white]", "trainer.enable_progress_bar=false"]
+    first = subprocess.run([*common, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/a"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    (model_file,) = (tmp_path / "models").glob("*/model.pt")
+    again = subprocess.run([*common, f"checkpoint={model_file}", f"store.dir={tmp_path}/empty",
+                            f"hydra.run.dir={tmp_path}/b"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
+    assert b["results"] == a["results"] and b["clean_acc"] == a["clean_acc"]
+    assert b["models"]["target"]["format"] == "store"
+    assert b["models"]["target"]["checkpoint"] == str(model_file)
+    assert not (tmp_path / "empty").exists()  # nothing trained
+    missing = subprocess.run([*common, "checkpoint=/nonexistent/model.pt",
+                              f"hydra.run.dir={tmp_path}/c"],
+                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "error: checkpoint=/nonexistent/model.pt does not exist; accepted: the path of a model "
+        "file (a store model.pt, a Lightning .ckpt or a reference state dict)")
