@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.analysis import run_analyses
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.evaluation import AttackEvaluator, AttackSpec
@@ -183,6 +184,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "config": resolved,
         **provenance(),
     }
+    record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
     if trainer.is_global_zero:
         write_json(metrics_path, record)
         print_table(record)

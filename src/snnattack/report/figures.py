@@ -1,0 +1,134 @@
+"""The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, rate-current, β/γ, cost."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.tables import fmt, mean_std  # noqa: E402
+
+DPI = 110
+SHORT = {"lambda": "λ", "eps_255": "ε", "attack.params.beta": "β", "attack.params.gamma": "γ"}
+
+
+def _label(key: str) -> str:
+    return SHORT.get(key, key.rsplit(".", 1)[-1])
+
+
+def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted({(r["method"], r["box"]) for r in rows if r.get("method") and r.get("box")})
+
+
+def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
+    """ASR (mean ± std over seeds) against ``x``, one panel per (method, box), one line per
+    gradient mode and setting of ``series_keys``. None when ``x`` takes fewer than 2 values."""
+    if len({r.get(x) for r in rows if r.get(x) is not None}) < 2:
+        return None
+    panels = _panels(rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (method, box) in zip(axes[0], panels, strict=True):
+        series: dict[tuple, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            if r.get("method") == method and r.get("box") == box and r.get(x) is not None:
+                key = (r.get("grad_mode"), *(r.get(k) for k in series_keys))
+                series[key][r[x]].append(r.get("asr"))
+        for key, points in sorted(series.items(), key=lambda kv: str(kv[0])):
+            xs = sorted(points)
+            stats = [mean_std(points[v]) or (float("nan"), 0.0, 0) for v in xs]
+            label = " ".join([str(key[0]), *(f"{_label(k)}={fmt(v)}" for k, v in
+                                             zip(series_keys, key[1:], strict=True))])
+            ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o",
+                        capsize=3, label=label)
+        ax.set_title(f"{method.upper()}, {box} box")
+        ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
+        ax.set_ylabel("ASR (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def rate_current(jobs: list[Job], path: Path) -> Path | None:
+    """Actual (scatter) and static (line) rate-current curves, one panel per trained model."""
+    curves = {}
+    for j in jobs:
+        rc = (j.metrics.get("analyses") or {}).get("rate_current")
+        if rc:
+            key = (j.metrics.get("models") or {}).get("target", {}).get("key", j.name)
+            curves.setdefault(key, (j, rc))
+    if not curves:
+        return None
+    items = sorted(curves.values(), key=lambda jr: (str(jr[0].setting("lambda")), jr[0].name))
+    fig, axes = plt.subplots(1, len(items), figsize=(3.8 * len(items), 3.4), squeeze=False)
+    for ax, (j, rc) in zip(axes[0], items, strict=True):
+        actual, static = rc.get("actual") or {}, rc.get("static") or {}
+        ax.scatter(actual.get("current", []), actual.get("rate", []), s=3, alpha=0.3,
+                   label="actual (validation)")
+        ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
+        ax.set_title(f"{j.setting('model')} λ={fmt(j.setting('lambda'))} T={j.setting('T')} "
+                     f"seed {j.setting('seed')}, layer {actual.get('layer')}", fontsize=8)
+        ax.set_xlabel("mean input current")
+        ax.set_ylabel("firing rate")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Heat maps of mean ASR over (β, γ), one per (λ, method, box), for the RGA rows."""
+    beta, gamma = "attack.params.beta", "attack.params.gamma"
+    rga = [r for r in rows if r.get(beta) is not None or r.get(gamma) is not None]
+    if not rga:
+        return None
+    panels = sorted({(r.get("lambda"), r["method"], r["box"]) for r in rga}, key=str)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    for ax, (lam, method, box) in zip(axes[0], panels, strict=True):
+        cell = [r for r in rga if (r.get("lambda"), r["method"], r["box"]) == (lam, method, box)]
+        bs = sorted({r.get(beta) for r in cell}, key=lambda v: (v is None, v))
+        gs = sorted({r.get(gamma) for r in cell}, key=lambda v: (v is None, v))
+        grid = [[(mean_std(r.get("asr") for r in cell if (r.get(beta), r.get(gamma)) == (b, g))
+                  or (float("nan"), 0, 0))[0] for b in bs] for g in gs]
+        image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        for gi, line in enumerate(grid):
+            for bi, value in enumerate(line):
+                ax.text(bi, gi, f"{value:.1f}", ha="center", va="center", color="w", fontsize=7)
+        ax.set_xticks(range(len(bs)), [fmt(b) for b in bs])
+        ax.set_yticks(range(len(gs)), [fmt(g) for g in gs])
+        ax.set_xlabel("β")
+        ax.set_ylabel("γ")
+        ax.set_title(f"RGA {method.upper()} {box}, λ={fmt(lam)}", fontsize=9)
+        fig.colorbar(image, ax=ax, label="ASR (%)")
+    return _save(fig, path)
+
+
+def cost_bars(jobs: list[Job], path: Path) -> Path | None:
+    """Bars of median time and peak memory of the forward and each mode's attack step."""
+    measured = [(j, (j.metrics.get("analyses") or {}).get("cost")) for j in jobs]
+    measured = [(j, c) for j, c in measured if c and c.get("modes")]
+    if not measured:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    width = 0.8 / len(measured)
+    for i, (j, cost) in enumerate(measured):
+        modes = [m for m, v in cost["modes"].items() if "error" not in v]
+        label = f"{j.setting('model')} T={j.setting('T')} λ={fmt(j.setting('lambda'))}"
+        for ax, field, scale in ((axes[0], "seconds", 1e3), (axes[1], "peak_mb", 1.0)):
+            values = [(cost["modes"][m].get(field) or 0.0) * scale for m in modes]
+            ax.bar([k + i * width for k in range(len(modes))], values, width, label=label)
+            ax.set_xticks([k + 0.4 - width / 2 for k in range(len(modes))], modes)
+    axes[0].set_ylabel("time per step (ms)")
+    axes[1].set_ylabel("peak memory (MB)")
+    axes[0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
