@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import fmt, mean_std  # noqa: E402
+from snnattack.report.tables import fmt, mean_std, mode_order  # noqa: E402
 
 DPI = 110
 SHORT = {"lambda": "λ", "eps_255": "ε", "attack.params.beta": "β", "attack.params.gamma": "γ"}
@@ -22,33 +22,41 @@ def _label(key: str) -> str:
     return SHORT.get(key, key.rsplit(".", 1)[-1])
 
 
-def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return sorted({(r["method"], r["box"]) for r in rows if r.get("method") and r.get("box")})
-
-
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
-    """ASR (mean ± std over seeds) against ``x``, one panel per (method, box), one line per
-    gradient mode and setting of ``series_keys``. None when ``x`` takes fewer than 2 values."""
-    if len({r.get(x) for r in rows if r.get(x) is not None}) < 2:
+    """ASR (mean ± std over seeds) against ``x``: a panel per method (rows) and box (columns),
+    a colour per gradient mode, a line style per setting of ``series_keys``. None when ``x``
+    takes fewer than 2 values."""
+    rows = [r for r in rows if r.get(x) is not None and r.get("method") and r.get("box")]
+    if len({r[x] for r in rows}) < 2:
         return None
-    panels = _panels(rows)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, (method, box) in zip(axes[0], panels, strict=True):
-        series: dict[tuple, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
-        for r in rows:
-            if r.get("method") == method and r.get("box") == box and r.get(x) is not None:
-                key = (r.get("grad_mode"), *(r.get(k) for k in series_keys))
-                series[key][r[x]].append(r.get("asr"))
-        for key, points in sorted(series.items(), key=lambda kv: str(kv[0])):
-            xs = sorted(points)
-            stats = [mean_std(points[v]) or (float("nan"), 0.0, 0) for v in xs]
-            label = " ".join([str(key[0]), *(f"{_label(k)}={fmt(v)}" for k, v in
-                                             zip(series_keys, key[1:], strict=True))])
-            ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o",
-                        capsize=3, label=label)
+    methods = sorted({r["method"] for r in rows})
+    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white")
+    modes = sorted({r.get("grad_mode") for r in rows}, key=mode_order)
+    others = sorted({tuple(r.get(k) for k in series_keys) for r in rows}, key=str)
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(len(methods), len(boxes), figsize=(4.4 * len(boxes),
+                             3.3 * len(methods)), squeeze=False)
+    for (i, method), (k, box) in ((a, b) for a in enumerate(methods) for b in enumerate(boxes)):
+        ax = axes[i][k]
+        for m, mode in enumerate(modes):
+            for o, other in enumerate(others):
+                points: dict[Any, list] = defaultdict(list)
+                for r in rows:
+                    if (r["method"], r["box"], r.get("grad_mode")) == (method, box, mode) and \
+                            tuple(r.get(key) for key in series_keys) == other:
+                        points[r[x]].append(r.get("asr"))
+                if not points:
+                    continue
+                xs = sorted(points)
+                stats = [mean_std(points[v]) or (float("nan"), 0.0, 0) for v in xs]
+                label = " ".join([str(mode), *(f"{_label(key)}={fmt(v)}" for key, v in
+                                               zip(series_keys, other, strict=True))])
+                ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o",
+                            capsize=3, color=f"C{m}", linestyle=styles[o % len(styles)],
+                            label=label)
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
-        ax.set_ylabel("ASR (%)")
+        ax.set_ylabel("ASR (%, mean ± std over seeds)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _save(fig, path)

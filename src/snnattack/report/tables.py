@@ -66,6 +66,12 @@ def matching(paper_rows: list[dict], ours: dict[str, Any]) -> dict | None:
     return None
 
 
+def mode_order(mode: str | None) -> tuple:
+    """STBP first, then RGA, then any other gradient mode by name (the paper's order)."""
+    known = ("stbp", "rga")
+    return (known.index(mode) if mode in known else len(known), str(mode))
+
+
 def _group(items: Iterable[tuple[tuple, Any]]) -> dict[tuple, list]:
     groups: dict[tuple, list] = defaultdict(list)
     for key, value in items:
@@ -81,7 +87,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     if not rows:
         return None
     keys = [*SETTING, *extra, "method", "eps_255"]
-    modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")})
+    modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = _group((tuple(r.get(k) for k in keys), r) for r in rows)
     columns = [*("λ" if k == "lambda" else "ε (/255)" if k == "eps_255" else k for k in keys),
