@@ -1,4 +1,4 @@
-"""``python -m snnattack.bench``: every field at a tiny size; RGA cheaper than STBP at a moderate one."""
+"""`python -m snnattack.bench`: all fields at a tiny size; RGA cheaper than STBP at a larger one."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""The report: from metrics.json files (hand-made and from the digits sweeps) to tables and figures."""
+"""The report: from metrics.json files (hand-made and from digits sweeps) to tables and figures."""
 
 import csv
 import json
