@@ -121,7 +121,8 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
 
 
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
-    "digits_table1": (["seed=0", "lambda=0.5,1.0"], {"rate_current"}, {"Table 1", "Table 2"}),
+    "digits_table1": (["seed=0", "lambda=0.5,1.0"], {"rate_current", "asr_vs_lambda"},
+                      {"Table 1", "Table 2"}),
     "digits_table2": (["seed=0,1", "lambda=1.0"], {"asr_vs_eps"}, {"Table 2"}),
     "digits_eps": (["seed=0,1", "eps=[16,48]"], {"asr_vs_eps"}, {"Table 2"}),
     "digits_lambda": (["seed=0", "lambda=0.5,1.0"], {"asr_vs_lambda"}, {"Table 2"}),

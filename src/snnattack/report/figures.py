@@ -104,7 +104,9 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
         image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
         for gi, line in enumerate(grid):
             for bi, value in enumerate(line):
-                ax.text(bi, gi, f"{value:.1f}", ha="center", va="center", color="w", fontsize=7)
+                shade = image.cmap(image.norm(value))
+                ink = "k" if 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 0.5 else "w"
+                ax.text(bi, gi, f"{value:.1f}", ha="center", va="center", color=ink, fontsize=7)
         ax.set_xticks(range(len(bs)), [fmt(b) for b in bs])
         ax.set_yticks(range(len(gs)), [fmt(g) for g in gs])
         ax.set_xlabel("β")
