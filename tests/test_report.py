@@ -114,10 +114,12 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
                     in markdown
     assert "| WB stbp | WB rga | BB stbp | BB rga | seeds |" in markdown
     assert "| fgsm (paper) |" in markdown
-    runs = list((sweep / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1  # the report's own run, beside the jobs' runs in their folders
-    log = next(runs[0].glob("*.wandb")).read_bytes()
-    assert b"report" in log and sweep_group(sweep).encode() in log
+    group = sweep_group(sweep).encode()  # "<parent>/sweep"
+    logs = [p.read_bytes() for p in sweep.rglob("offline-run-*/*.wandb")]
+    report_runs = [log for log in logs if b"report " + group in log]  # the run's name
+    assert len(report_runs) == 1  # the report's own run, beside one run per job
+    assert len(logs) == len(list(sweep.glob("*/metrics.json"))) + 1
+    assert b":\x06report" in report_runs[0]  # job_type "report" in the run record
 
 
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
