@@ -51,7 +51,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
     return {
-        "settings": {k: v for k, v in vars(args).items()},
+        "settings": dict(vars(args)),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "modes": measure_cost(model, x, y, args.modes, args.repeats),
