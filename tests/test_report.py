@@ -13,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from snnattack.report import write_report
+from snnattack.report.__main__ import main as report_main
 from snnattack.report.callback import ReportCallback, sweep_group
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,16 @@ def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("report: not written")
     assert sweep_group(tmp_path / "2026-11-23" / "04-17-00") == "2026-11-23/04-17-00"
+
+
+def test_report_of_a_folder_without_results_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        report_main([str(tmp_path)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: no metrics.json under {tmp_path}; accepted: a job or sweep folder"]
 
 
 def run_experiment(tmp: Path, name: str, *overrides: str, env: dict | None = None) -> Path:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snnattack.errors import UserError
 from snnattack.report import figures
 from snnattack.report.collect import (
     SETTING_KEYS,
@@ -45,7 +46,7 @@ def build_report(folder: Path) -> Report:
     folder = Path(folder)
     jobs = load_jobs(folder)
     if not jobs:
-        raise FileNotFoundError(f"no metrics.json under {folder}")
+        raise UserError(f"no metrics.json under {folder}; accepted: a job or sweep folder")
     columns, rows = result_rows(jobs)
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
