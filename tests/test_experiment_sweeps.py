@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.job import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
@@ -53,12 +55,16 @@ def composed(name: str, part: str) -> dict:
     return yaml.safe_load(proc.stdout)
 
 
-def composed_in_process(name: str) -> tuple[dict, dict]:
-    """The job config and sweeper params of ``experiments/NAME`` (Hydra's compose API)."""
+def composed_config(name: str, *overrides: str) -> DictConfig:
+    """``experiments/NAME`` composed with Hydra's compose API (hydra node included)."""
     with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
-        cfg = compose(name, overrides=[f"hydra.searchpath=[file://{ROOT}/conf]"],
-                      return_hydra_config=True)
-    job = OmegaConf.to_container(cfg, resolve=False)
+        return compose(name, overrides=[f"hydra.searchpath=[file://{ROOT}/conf]", *overrides],
+                       return_hydra_config=True)
+
+
+def composed_in_process(name: str) -> tuple[dict, dict]:
+    """The job config and sweeper params of ``experiments/NAME``."""
+    job = OmegaConf.to_container(composed_config(name), resolve=False)
     return job, job.pop("hydra")["sweeper"]["params"]
 
 
@@ -90,3 +96,14 @@ def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:
     for name in ("figs1_beta_cifar10_vgg16", "figs1_gamma_cifar10_vgg16"):
         job, _ = composed_in_process(name)
         assert (job["model"]["name"], job["T"], job["attack"]["grad_mode"]) == ("vgg16", 8, "rga")
+
+
+def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
+    with_paper = composed_config("digits_table1", "store.dir=x")
+    assert with_paper.paper.table1 and set(with_paper.analysis) == {"shuffle", "rate_current"}
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        plain = compose("config", overrides=["store.dir=x", "method=[fgsm]"],
+                        return_hydra_config=True)
+    for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
+        del cfg.hydra
+    assert training_spec(with_paper, 0) == training_spec(plain, 0)
