@@ -63,27 +63,40 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
 
 
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
-    """Actual (scatter) and static (line) rate-current curves, one panel per trained model."""
-    curves = {}
+    """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
+    per setting (model, T, λ, reset), at most four panels a row."""
+    models: dict[Any, tuple[Job, dict]] = {}
     for j in jobs:
         rc = (j.metrics.get("analyses") or {}).get("rate_current")
         if rc:
             key = (j.metrics.get("models") or {}).get("target", {}).get("key", j.name)
-            curves.setdefault(key, (j, rc))
-    if not curves:
+            models.setdefault(key, (j, rc))  # attack-only differences share one model
+    if not models:
         return None
-    items = sorted(curves.values(), key=lambda jr: (str(jr[0].setting("lambda")), jr[0].name))
-    fig, axes = plt.subplots(1, len(items), figsize=(3.8 * len(items), 3.4), squeeze=False)
-    for ax, (j, rc) in zip(axes[0], items, strict=True):
-        actual, static = rc.get("actual") or {}, rc.get("static") or {}
-        ax.scatter(actual.get("current", []), actual.get("rate", []), s=3, alpha=0.3,
-                   label="actual (validation)")
+    panels: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
+    for j, rc in models.values():
+        setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
+        panels[setting].append((j, rc))
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((_, model, T, lam, reset), members) in zip(
+            axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False):
+        for j, rc in members:
+            actual = rc.get("actual") or {}
+            ax.scatter(actual.get("current", []), actual.get("rate", []), s=3, alpha=0.2,
+                       color="C0", label=f"actual, seed {j.setting('seed')}")
+        static = members[0][1].get("static") or {}
         ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
-        ax.set_title(f"{j.setting('model')} λ={fmt(j.setting('lambda'))} T={j.setting('T')} "
-                     f"seed {j.setting('seed')}, layer {actual.get('layer')}", fontsize=8)
+        layer = (members[0][1].get("actual") or {}).get("layer")
+        ax.set_title(f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}", fontsize=8)
         ax.set_xlabel("mean input current")
         ax.set_ylabel("firing rate")
-        ax.legend(fontsize=7)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[-1:] + handles[:1], ["static", f"actual ({len(members)} model(s), "
+                                               "validation)"], fontsize=7, loc="lower right")
     return _save(fig, path)
 
 
