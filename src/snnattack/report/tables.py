@@ -141,6 +141,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
 def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table S2: time and peak memory of one attack step per gradient mode."""
     out = []
+    stbp = matching(paper, {"mode": "stbp"}) or {}
     for j in jobs:
         cost = (j.metrics.get("analyses") or {}).get("cost")
         if not cost:
@@ -152,14 +153,21 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
             ref = matching(paper, {"mode": mode}) or {}
             out.append([j.name, setting, mode, *(_num(m.get(k), s) for k, s in (
                 ("seconds", 1e3), ("time_vs_forward", 1), ("time_vs_stbp", 1), ("peak_mb", 1),
-                ("memory_vs_stbp", 1))), fmt(ref.get("seconds")), fmt(ref.get("peak_mb"))])
+                ("memory_vs_stbp", 1))), fmt(ref.get("seconds")), fmt(ref.get("peak_mb")),
+                *(_num(_paper_ratio(ref, stbp, k), 1) for k in ("seconds", "peak_mb"))])
     if not out:
         return None
     columns = ["job", "model", "step", "time (ms)", "× forward", "× stbp", "peak MB",
-               "mem × stbp", "paper s", "paper MB"]
+               "mem × stbp", "paper s", "paper MB", "paper × stbp", "paper mem × stbp"]
     return Table("Table S2: cost of one attack step (input gradient)", columns, out,
                  "Median over repeats, interleaved in one process; peak memory above the memory "
                  "in use before the step (CPU: resident set, CUDA: allocated).", "cost")
+
+
+def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:
+    if row.get(key) is None or not stbp.get(key):
+        return None
+    return row[key] / stbp[key]
 
 
 def _num(value: float | None, scale: float) -> str:
