@@ -12,14 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import fmt, mean_std, mode_order  # noqa: E402
+from snnattack.report.tables import SHORT, fmt, mean_std, mode_order  # noqa: E402
 
 DPI = 110
-SHORT = {"lambda": "λ", "eps_255": "ε", "attack.params.beta": "β", "attack.params.gamma": "γ"}
-
-
 def _label(key: str) -> str:
-    return SHORT.get(key, key.rsplit(".", 1)[-1])
+    return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
 
 
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:

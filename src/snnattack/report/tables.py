@@ -13,6 +13,8 @@ from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
 
 BOXES = (("white", "WB"), ("black", "BB"))
+SHORT = {"lambda": "λ", "eps_255": "ε (/255)", "attack.params.beta": "β",
+         "attack.params.gamma": "γ"}  # column names of well-known keys
 
 
 @dataclass
@@ -90,7 +92,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = _group((tuple(r.get(k) for k in keys), r) for r in rows)
-    columns = [*("λ" if k == "lambda" else "ε (/255)" if k == "eps_255" else k for k in keys),
+    columns = [*(SHORT.get(k, k) for k in keys),
                "clean", *(f"{label} {m}" for _, label in boxes for m in modes), "seeds"]
     out = []
     for key, members in groups.items():
@@ -131,7 +133,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         ref = matching(paper, dict(zip(SETTING, key, strict=True))) or {}
         out.append([*(fmt(v) for v in key), fmt_stat(clean), fmt_stat(shuffled), fmt_stat(delta),
                     str(len(members)), fmt(ref.get("clean")), fmt(ref.get("shuffled"))])
-    columns = [*("λ" if k == "lambda" else k for k in SETTING), "clean", "shuffled", "Δ",
+    columns = [*(SHORT.get(k, k) for k in SETTING), "clean", "shuffled", "Δ",
                "models", "paper clean", "paper shuffled"]
     return Table("Table 1: accuracy (%) before and after spike shuffle", columns, out,
                  "Each neuron's spike train permuted over time at every spiking layer; "
