@@ -1,4 +1,5 @@
-"""Each paper-artifact sweep in experiments/ composes on top of conf/ and names its sweep."""
+"""Each paper-artifact sweep in experiments/ composes on top of conf/, names its sweep and
+states the paper's numbers in a machine-readable ``paper:`` block the report reads."""
 
 import subprocess
 import sys
@@ -6,9 +7,44 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.job import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
+MODES = {"attack": {"rga", "stbp"}}
+# file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
+EXPECTED = {
+    "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
+    "digits_table1": ({"lambda": {"0.5", "0.9", "1.0"}, "reset": {"hard", "soft"}},
+                      {"shuffle", "rate_current"}, {"table1"}),
+    "digits_table2": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}, "seed": {"0", "1", "2"}},
+                      set(), {"table2"}),
+    "digits_eps": ({**MODES, "seed": {"0", "1", "2"}}, set(), {"table2"}),
+    "digits_lambda": ({**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}}, set(),
+                      {"table2"}),
+    "digits_beta_gamma": ({"attack.params.beta": {"1", "2", "3", "4"},
+                           "attack.params.gamma": {"0", "0.1", "0.2", "0.3"}}, set(), set()),
+    "digits_cost": ({"T": {"4", "8", "16"}}, {"cost"}, {"cost"}),
+    "table1_shuffle_cifar10_vgg11": ({"lambda": {"1.0", "0.9", "0.5"}, "reset": {"hard", "soft"}},
+                                     {"shuffle", "rate_current"}, {"table1"}),
+    "table1_shuffle_cifar10dvs_vgg": ({}, {"shuffle", "rate_current"}, {"table1"}),
+    "table2_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
+    "table2_cifar10_vgg11_poisson": (MODES, set(), {"table2"}),
+    "table2_cifar10_resnet17": (MODES, set(), {"table2"}),
+    "table2_cifar100_vgg11": (MODES, set(), {"table2"}),
+    "table2_cifar10dvs_vgg": (MODES, set(), {"table2"}),
+    "asr_vs_eps_cifar10_vgg11": (MODES, set(), {"table2"}),
+    "asr_vs_lambda_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9",
+                                                          "1.0"}}, set(), {"table2"}),
+    "figs1_beta_cifar10_vgg16": ({"attack.params.beta": {"1", "2", "3", "4"},
+                                  "lambda": {"1.0", "0.5"}}, set(), set()),
+    "figs1_gamma_cifar10_vgg16": ({"attack.params.gamma": {"0", "0.1", "0.2", "0.3"},
+                                   "lambda": {"0.9", "0.5"}}, set(), set()),
+    "tables2_cost_cifar10_vgg11": ({}, {"cost"}, {"cost"}),
+}
 
 
 def composed(name: str, part: str) -> dict:
@@ -19,15 +55,55 @@ def composed(name: str, part: str) -> dict:
     return yaml.safe_load(proc.stdout)
 
 
+def composed_config(name: str, *overrides: str) -> DictConfig:
+    """``experiments/NAME`` composed with Hydra's compose API (hydra node included)."""
+    with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
+        return compose(name, overrides=[f"hydra.searchpath=[file://{ROOT}/conf]", *overrides],
+                       return_hydra_config=True)
+
+
+def composed_in_process(name: str) -> tuple[dict, dict]:
+    """The job config and sweeper params of ``experiments/NAME``."""
+    job = OmegaConf.to_container(composed_config(name), resolve=False)
+    return job, job.pop("hydra")["sweeper"]["params"]
+
+
+def test_every_experiment_file_has_expectations() -> None:
+    assert set(EXPECTED) == set(SWEEPS)
+
+
 @pytest.mark.parametrize("name", SWEEPS)
-def test_experiment_sweep_composes_with_its_sweep_parameters(name: str) -> None:
-    job = composed(name, "job")
+def test_experiment_sweep_composes_with_its_sweep_parameters_and_paper_block(name: str) -> None:
+    sweeps, analyses, tables = EXPECTED[name]
+    job, params = composed_in_process(name)
     assert {"T", "lambda", "dataset", "model", "attack", "method"} <= set(job)
-    params = composed(name, "hydra")["hydra"]["sweeper"]["params"]
-    assert set(params["attack"].split(",")) == {"rga", "stbp"}
+    for key, values in sweeps.items():
+        assert set(str(params[key]).split(",")) == values, key
+    assert set(job["analysis"]) == analyses
+    assert job["paper"]["notes"]
+    assert {k for k in job["paper"] if k != "notes"} == tables
+    for row in job["paper"].get("table2", []):
+        assert {"clean", "white", "black"} <= set(row) and {"stbp", "rga"} <= set(row["white"])
 
 
 def test_table2_sweep_uses_the_paper_setting() -> None:
     job = composed("table2_cifar10_vgg11", "job")
     assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == ("cifar10", "vgg11", 8)
     assert job["train"]["epochs"] == 200 and job["eps"] == [8]
+
+
+def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:
+    for name in ("figs1_beta_cifar10_vgg16", "figs1_gamma_cifar10_vgg16"):
+        job, _ = composed_in_process(name)
+        assert (job["model"]["name"], job["T"], job["attack"]["grad_mode"]) == ("vgg16", 8, "rga")
+
+
+def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
+    with_paper = composed_config("digits_table1", "store.dir=x")
+    assert with_paper.paper.table1 and set(with_paper.analysis) == {"shuffle", "rate_current"}
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        plain = compose("config", overrides=["store.dir=x", "method=[fgsm]"],
+                        return_hydra_config=True)
+    for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
+        del cfg.hydra
+    assert training_spec(with_paper, 0) == training_spec(plain, 0)

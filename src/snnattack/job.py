@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.analysis import run_analyses
 from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
@@ -238,6 +239,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             **provenance(),
         }
         if trainer.is_global_zero:
+            record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
             write_json(metrics_path, record)
             print_table(record)
             log_results(job_loggers, record, metrics_path)

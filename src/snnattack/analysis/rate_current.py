@@ -1,0 +1,70 @@
+"""Rate-current curves (RGA Fig. 2, Supp. §1): how a spiking layer turns current into rate.
+
+The *static* curve is the closed-form firing rate of one neuron fed a constant current
+(:func:`snnattack.neurons.static_rate`). The *actual* curve is the scatter of (time-averaged
+input current, firing rate) of the neurons of one spiking layer of a trained network on
+validation data; RGA's backward assumes the actual points lie near the static curve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from snnattack.analysis.batches import limited
+from snnattack.neurons import LIF, static_rate
+from snnattack.temporal import temporal_modules
+
+
+def static_curve(lam: float, theta: float = 1.0, i_max: float = 3.0, points: int = 301) -> dict:
+    """The static curve on ``points`` currents evenly spaced in ``[0, i_max * theta]``."""
+    currents = torch.linspace(0.0, i_max * theta, points).tolist()
+    return {"current": currents, "rate": [static_rate(i, lam, theta) for i in currents]}
+
+
+def spiking_layer(model: nn.Module, layer: int) -> LIF:
+    """The ``layer``-th LIF of ``model`` (0-based, in registration order)."""
+    lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
+    if not 0 <= layer < len(lifs):
+        raise ValueError(f"layer={layer} is out of range; the model has {len(lifs)} spiking "
+                         f"layers (0 to {len(lifs) - 1})")
+    return lifs[layer]
+
+
+@torch.no_grad()
+def actual_curve(
+    model: nn.Module, loader: Iterable, layer: int = 1, n_points: int = 8000, seed: int = 0,
+    limit_batches: float | None = None, device: torch.device | str = "cpu",
+) -> dict:
+    """``n_points`` (mean current, rate) pairs of layer ``layer``'s neurons over ``loader``.
+
+    Each point is one neuron on one sample. Every batch keeps at most ``n_points`` random
+    points and the union is subsampled to ``n_points`` (seeded); when the data has no more
+    points than that, all are returned in order (sample-major, then neuron).
+    """
+    lif = spiking_layer(model, layer)
+    generator = torch.Generator().manual_seed(seed)
+    kept: list[torch.Tensor] = []
+    saved = lif.override
+
+    def record(module: LIF, current: torch.Tensor) -> torch.Tensor:
+        spikes = module.simulate(current)
+        pairs = torch.stack([current.mean(0).flatten(), spikes.mean(0).flatten()], 1).cpu()
+        if len(pairs) > n_points:
+            pairs = pairs[torch.randperm(len(pairs), generator=generator)[:n_points]]
+        kept.append(pairs)
+        return spikes
+
+    lif.override = record
+    try:
+        for x, _ in limited(loader, limit_batches):
+            model(x.to(device))
+    finally:
+        lif.override = saved
+    points = torch.cat(kept)
+    if len(points) > n_points:
+        points = points[torch.randperm(len(points), generator=generator)[:n_points]]
+    return {"current": points[:, 0].tolist(), "rate": points[:, 1].tolist(), "layer": layer,
+            "lam": lif.lam, "theta": lif.theta, "reset": lif.reset}

@@ -1,0 +1,64 @@
+"""Writes the report at the end of every multirun (a Hydra callback), and logs it to W&B.
+
+Registered in ``conf/config.yaml`` under ``hydra.callbacks.report``. With ``logger=wandb``,
+the report's tables and figures go to one W&B run of ``job_type=report`` in the sweep's group
+(``<date>/<time>``, the sweep folder's parent and own name, unless ``logger.wandb.group`` is
+set). A failure prints one line and leaves the sweep's exit status alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.report import Report, write_report
+
+
+def sweep_group(folder: Path) -> str:
+    """The W&B group of a sweep folder: ``<parent name>/<folder name>``."""
+    return f"{folder.parent.name}/{folder.name}"
+
+
+def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
+    """Logs ``report``'s tables and figures to a W&B run of ``job_type=report``."""
+    import wandb
+
+    folder = report.folder
+    run = wandb.init(
+        project=wandb_cfg.get("project"), entity=wandb_cfg.get("entity"),
+        mode=wandb_cfg.get("mode"), group=wandb_cfg.get("group") or sweep_group(folder),
+        job_type="report", name=f"report {sweep_group(folder)}", dir=str(folder),
+        reinit="create_new",
+    )
+    try:
+        run.log({"results": wandb.Table(
+            columns=report.columns, data=[[_cell(r.get(c)) for c in report.columns]
+                                          for r in report.rows])})
+        for table in report.tables:
+            run.log({table.key or table.title: wandb.Table(columns=table.columns,
+                                                           data=table.rows)})
+        run.log({p.stem: wandb.Image(str(p)) for p in report.figures})
+    finally:
+        run.finish()
+
+
+def _cell(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
+
+
+class ReportCallback(Callback):
+    """Hydra callback: the report of the sweep folder once every job has finished."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        folder = Path(config.hydra.sweep.dir)
+        try:
+            report = write_report(folder)
+            wandb_cfg = OmegaConf.select(config, "logger.wandb")
+            if wandb_cfg:
+                log_to_wandb(report, OmegaConf.to_container(wandb_cfg, resolve=True))
+            print(f"report: {report.files['html']}")
+        except Exception as err:  # the sweep's results stand whatever happens to the report
+            print(f"report: not written for {folder} ({type(err).__name__}: {err})")

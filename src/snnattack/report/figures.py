@@ -1,0 +1,154 @@
+"""The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, rate-current, β/γ, cost."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.tables import SHORT, fmt, mean_std, mode_order  # noqa: E402
+
+DPI = 110
+def _label(key: str) -> str:
+    return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
+
+
+def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
+    """ASR (mean ± std over seeds) against ``x``: a panel per method (rows) and box (columns),
+    a colour per gradient mode, a line style per setting of ``series_keys``. None when ``x``
+    takes fewer than 2 values."""
+    rows = [r for r in rows if r.get(x) is not None and r.get("method") and r.get("box")]
+    if len({r[x] for r in rows}) < 2:
+        return None
+    methods = sorted({r["method"] for r in rows})
+    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white")
+    modes = sorted({r.get("grad_mode") for r in rows}, key=mode_order)
+    others = sorted({tuple(r.get(k) for k in series_keys) for r in rows}, key=str)
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(len(methods), len(boxes), figsize=(4.4 * len(boxes),
+                             3.3 * len(methods)), squeeze=False)
+    for (i, method), (k, box) in ((a, b) for a in enumerate(methods) for b in enumerate(boxes)):
+        ax = axes[i][k]
+        for m, mode in enumerate(modes):
+            for o, other in enumerate(others):
+                points: dict[Any, list] = defaultdict(list)
+                for r in rows:
+                    if (r["method"], r["box"], r.get("grad_mode")) == (method, box, mode) and \
+                            tuple(r.get(key) for key in series_keys) == other:
+                        points[r[x]].append(r.get("asr"))
+                if not points:
+                    continue
+                xs = sorted(points)
+                stats = [mean_std(points[v]) or (float("nan"), 0.0, 0) for v in xs]
+                label = " ".join([str(mode), *(f"{_label(key)}={fmt(v)}" for key, v in
+                                               zip(series_keys, other, strict=True))])
+                ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o",
+                            capsize=3, color=f"C{m}", linestyle=styles[o % len(styles)],
+                            label=label)
+        ax.set_title(f"{method.upper()}, {box} box")
+        ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
+        ax.set_ylabel("ASR (%, mean ± std over seeds)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def rate_current(jobs: list[Job], path: Path) -> Path | None:
+    """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
+    per setting (model, T, λ, reset), at most four panels a row."""
+    models: dict[Any, tuple[Job, dict]] = {}
+    for j in jobs:
+        rc = (j.metrics.get("analyses") or {}).get("rate_current")
+        if rc:
+            key = (j.metrics.get("models") or {}).get("target", {}).get("key", j.name)
+            models.setdefault(key, (j, rc))  # attack-only differences share one model
+    if not models:
+        return None
+    panels: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
+    for j, rc in models.values():
+        setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
+        panels[setting].append((j, rc))
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((_, model, T, lam, reset), members) in zip(
+            axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False):
+        for j, rc in members:
+            actual = rc.get("actual") or {}
+            ax.scatter(actual.get("current", []), actual.get("rate", []), s=3, alpha=0.2,
+                       color="C0", label=f"actual, seed {j.setting('seed')}")
+        static = members[0][1].get("static") or {}
+        ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
+        layer = (members[0][1].get("actual") or {}).get("layer")
+        ax.set_title(f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}", fontsize=8)
+        ax.set_xlabel("mean input current")
+        ax.set_ylabel("firing rate")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[-1:] + handles[:1], ["static", f"actual ({len(members)} model(s), "
+                                               "validation)"], fontsize=7, loc="lower right")
+    return _save(fig, path)
+
+
+def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Heat maps of mean ASR over (β, γ), one per (λ, method, box), for the RGA rows."""
+    beta, gamma = "attack.params.beta", "attack.params.gamma"
+    rga = [r for r in rows if r.get(beta) is not None or r.get(gamma) is not None]
+    if not rga:
+        return None
+    panels = sorted({(r.get("lambda"), r["method"], r["box"]) for r in rga}, key=str)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    for ax, (lam, method, box) in zip(axes[0], panels, strict=True):
+        cell = [r for r in rga if (r.get("lambda"), r["method"], r["box"]) == (lam, method, box)]
+        bs = sorted({r.get(beta) for r in cell}, key=lambda v: (v is None, v))
+        gs = sorted({r.get(gamma) for r in cell}, key=lambda v: (v is None, v))
+        grid = [[(mean_std(r.get("asr") for r in cell if (r.get(beta), r.get(gamma)) == (b, g))
+                  or (float("nan"), 0, 0))[0] for b in bs] for g in gs]
+        image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        for gi, line in enumerate(grid):
+            for bi, value in enumerate(line):
+                shade = image.cmap(image.norm(value))
+                ink = "k" if 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 0.5 else "w"
+                ax.text(bi, gi, f"{value:.1f}", ha="center", va="center", color=ink, fontsize=7)
+        ax.set_xticks(range(len(bs)), [fmt(b) for b in bs])
+        ax.set_yticks(range(len(gs)), [fmt(g) for g in gs])
+        ax.set_xlabel("β")
+        ax.set_ylabel("γ")
+        ax.set_title(f"RGA {method.upper()} {box}, λ={fmt(lam)}", fontsize=9)
+        fig.colorbar(image, ax=ax, label="ASR (%)")
+    return _save(fig, path)
+
+
+def cost_bars(jobs: list[Job], path: Path) -> Path | None:
+    """Bars of median time and peak memory of the forward and each mode's attack step."""
+    measured = [(j, (j.metrics.get("analyses") or {}).get("cost")) for j in jobs]
+    measured = [(j, c) for j, c in measured if c and c.get("modes")]
+    if not measured:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    width = 0.8 / len(measured)
+    for i, (j, cost) in enumerate(measured):
+        modes = [m for m, v in cost["modes"].items() if "error" not in v]
+        label = f"{j.setting('model')} T={j.setting('T')} λ={fmt(j.setting('lambda'))}"
+        for ax, field, scale in ((axes[0], "seconds", 1e3), (axes[1], "peak_mb", 1.0)):
+            values = [(cost["modes"][m].get(field) or 0.0) * scale for m in modes]
+            ax.bar([k + i * width for k in range(len(modes))], values, width, label=label)
+            ax.set_xticks([k + 0.4 - width / 2 for k in range(len(modes))], modes)
+    axes[0].set_ylabel("time per step (ms)")
+    axes[1].set_ylabel("peak memory (MB)")
+    axes[0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

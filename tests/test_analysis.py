@@ -1,0 +1,110 @@
+"""Spike shuffle and rate-current curves, on hand-made currents and a trained digits model."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from torch import nn
+
+from snnattack.analysis import run_analyses
+from snnattack.analysis.rate_current import actual_curve, static_curve
+from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
+from snnattack.job import datamodule, trained_model
+from snnattack.neurons import LIF
+from snnattack.store import ModelStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """A digits SNN (T=4, λ=0.9) trained for 8 epochs, its config and datamodule."""
+    store = tmp_path_factory.mktemp("models")
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "train.epochs=8", "lambda=0.9", f"store.dir={store}", "trainer.accelerator=cpu",
+            "trainer.enable_progress_bar=false",
+            "analysis=[shuffle,rate_current]"])
+    model, _ = trained_model(cfg, 0, ModelStore(store))
+    dm = datamodule(cfg, 0)
+    dm.setup()
+    return model, cfg, dm
+
+
+def test_shuffle_keeps_each_neurons_spike_count_and_changes_the_order() -> None:
+    net = nn.Sequential(LIF(lam=0.9))
+    current = torch.rand(16, 8, 50) * 1.5
+    true = net(current)
+    with spike_shuffle(net, seed=3):
+        shuffled = net(current)
+    with spike_shuffle(net, seed=3):
+        again = net(current)
+    assert torch.equal(shuffled.sum(0), true.sum(0))
+    assert not torch.equal(shuffled, true)
+    changed = (shuffled != true).any(0).float().mean()
+    assert changed > 0.5  # most neurons with mixed spikes/silences get a new order
+    assert torch.equal(shuffled, again)  # seeded
+    assert torch.equal(net(current), true)  # the switch is undone on exit
+
+
+def test_shuffle_moves_a_rate_coded_digits_models_accuracy_little(trained) -> None:
+    model, _, dm = trained
+    result = shuffle_test(model, dm.test_dataloader(), seed=0)
+    assert result["n"] == 450
+    assert result["clean_acc"] > 85
+    assert abs(result["shuffled_acc"] - result["clean_acc"]) < SHUFFLE_TOLERANCE
+
+
+def test_static_curve_equals_the_closed_form() -> None:
+    theta = 1.0
+    for lam in (1.0, 0.9, 0.5):
+        curve = static_curve(lam, theta, i_max=3.0, points=61)
+        for i, r in zip(curve["current"], curve["rate"], strict=True):
+            if lam == 1.0:
+                expected = min(i / theta, 1.0)
+            elif i <= (1 - lam) * theta + 1e-9:
+                expected = 0.0
+            else:
+                expected = 1.0 / math.ceil(math.log((i + theta * (lam - 1)) / i, lam) - 1e-9)
+            assert r == pytest.approx(expected), (lam, i)
+
+
+def _manual_points(model, loader) -> torch.Tensor:
+    """(mean current, rate) of the second LIF of digits_net, by hand, for every val sample."""
+    body = model.body
+    points = []
+    with torch.no_grad():
+        for x, _ in loader:
+            current = body[:6](model.encoder(model.normalize(x)))
+            spikes = body[6].simulate(current)
+            points.append(torch.stack([current.mean(0).flatten(), spikes.mean(0).flatten()], 1))
+    return torch.cat(points)
+
+
+def test_actual_curve_points_equal_a_manual_forward_pass(trained) -> None:
+    model, _, dm = trained
+    manual = _manual_points(model, dm.val_dataloader())
+    every = actual_curve(model, dm.val_dataloader(), layer=1, n_points=10**9)
+    got = torch.tensor([every["current"], every["rate"]]).T
+    assert torch.allclose(got, manual, atol=1e-6)
+    assert {r * 4 for r in every["rate"]} <= set(range(5))  # T=4: rates are k/4
+
+    sample = actual_curve(model, dm.val_dataloader(), layer=1, n_points=500, seed=1)
+    points = torch.tensor([sample["current"], sample["rate"]]).T
+    assert len(points) == 500
+    distance = torch.cdist(points, manual).min(1).values
+    assert distance.max() < 1e-6  # every sampled point is one of the manual points
+    assert sample == actual_curve(model, dm.val_dataloader(), layer=1, n_points=500, seed=1)
+
+
+def test_job_analyses_record_shuffle_and_rate_current_results(trained) -> None:
+    model, cfg, dm = trained
+    out = run_analyses(cfg, model, dm)
+    assert set(out) == {"shuffle", "rate_current"}
+    assert out["shuffle"]["n"] == 450
+    assert len(out["rate_current"]["actual"]["current"]) == 8000
+    assert out["rate_current"]["actual"]["lam"] == 0.9
+    assert out["rate_current"]["static"]["rate"][-1] == 1.0

@@ -1,0 +1,158 @@
+"""The report: from metrics.json files (hand-made and from digits sweeps) to tables and figures."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+from omegaconf import OmegaConf
+
+from snnattack.report import write_report
+from snnattack.report.__main__ import main as report_main
+from snnattack.report.callback import ReportCallback, sweep_group
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["train.epochs=1", "trainer.limit_test_batches=2"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _job(folder: Path, seed: int, mode: str, asr: float, **extra) -> None:
+    folder.mkdir(parents=True)
+    config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": 4,
+              "lambda": 1.0, "reset": "hard", "encoding": "direct", "seed": seed,
+              "attack": {"grad_mode": mode}, "new_key_from_another_agent": {"x": 1},
+              "paper": {"table2": [{"lambda": 1.0, "method": "fgsm", "clean": 93.06,
+                                    "white": {"stbp": 86.28, "rga": 93.74}}]}}
+    record = {"clean_acc": 90.0 + seed, "n": 100, "config": config, "some_new_field": [1, 2],
+              "results": [{"method": "fgsm", "eps": 48 / 255, "eps_255": 48.0, "box": "white",
+                           "grad_mode": mode, "asr": asr, "adv_acc": 10.0, "n_correct": 90}],
+              **extra}
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(
+    tmp_path: Path,
+) -> None:
+    for i, (seed, mode, asr) in enumerate([(0, "stbp", 80.0), (1, "stbp", 90.0),
+                                           (0, "rga", 85.0), (1, "rga", 95.0)]):
+        _job(tmp_path / "sweep" / str(i), seed, mode, asr)  # no source_clean_acc: robust
+    report = write_report(tmp_path / "sweep")
+    table = report.tables[0]
+    assert table.columns[-4:] == ["clean", "WB stbp", "WB rga", "seeds"]
+    ours, paper = table.rows
+    assert ours[-4:] == ["90.50 ± 0.71", "85.00 ± 7.07", "90.00 ± 7.07", "2"]
+    assert paper[-4:] == ["93.06", "86.28", "93.74", ""] and paper[6] == "fgsm (paper)"
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["job"], r["seed"], r["grad_mode"], r["asr"]) for r in rows] == [
+        ("0", "0", "stbp", "80.0"), ("1", "1", "stbp", "90.0"), ("2", "0", "rga", "85.0"),
+        ("3", "1", "rga", "95.0")]
+    assert rows[0]["source_clean_acc"] == ""
+    assert "| digits | digits_net | 4 | 1 | hard | direct | fgsm | 48 | 90.50 ± 0.71 |" in \
+        (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "2026-11-23" / "x")}}})
+    ReportCallback().on_multirun_end(config)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("report: not written")
+    assert sweep_group(tmp_path / "2026-11-23" / "04-17-00") == "2026-11-23/04-17-00"
+
+
+def test_report_of_a_folder_without_results_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        report_main([str(tmp_path)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: no metrics.json under {tmp_path}; accepted: a job or sweep folder"]
+
+
+def run_experiment(tmp: Path, name: str, *overrides: str, env: dict | None = None) -> Path:
+    """Runs ``experiments/NAME`` as a multirun into ``tmp/sweep``; returns the sweep folder."""
+    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "-cd", str(ROOT / "experiments"), "-cn",
+           name, f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/sweep",
+           "trainer.enable_progress_bar=false", *SMALL, *overrides]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=1200,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "report: " + str(tmp / "sweep" / "report.html") in proc.stdout
+    return tmp / "sweep"
+
+
+def check_report(sweep: Path, figures: set[str], sections: set[str]) -> None:
+    """Every attack row in results.csv, the figures valid PNGs, the HTML self-contained."""
+    jobs = [json.loads(p.read_text()) for p in sweep.glob("*/metrics.json")]
+    with open(sweep / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == sum(len(j["results"]) for j in jobs)
+    assert {(r["grad_mode"], r["method"], r["box"], float(r["eps_255"]), float(r["lambda"]))
+            for r in rows} == {(r["grad_mode"], r["method"], r["box"], r["eps_255"],
+                                j["config"]["lambda"]) for j in jobs for r in j["results"]}
+    pngs = {p.stem for p in sweep.glob("*.png")}
+    assert pngs == figures
+    for name in pngs:
+        data = (sweep / f"{name}.png").read_bytes()
+        assert data.startswith(PNG_MAGIC)
+        height, width = matplotlib.image.imread(sweep / f"{name}.png").shape[:2]
+        assert height > 200 and width > 200
+    page = (sweep / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(pngs)
+    assert re.findall(r'(?:src|href)="(?!data:)', page) == []  # nothing outside the page
+    markdown = (sweep / "report.md").read_text()
+    for section in sections:
+        assert f"## {section}" in markdown
+
+
+def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) -> None:
+    sweep = run_experiment(tmp_path, "digits_table2", "seed=0", "lambda=0.9,1.0",
+                           "logger=wandb", env={"WANDB_MODE": "offline"})
+    check_report(sweep, {"asr_vs_eps", "asr_vs_lambda"}, {"Table 2"})
+    markdown = (sweep / "report.md").read_text()
+    for lam in ("0.9", "1"):
+        for method in ("fgsm", "pgd"):
+            for eps in ("32", "48"):
+                assert f"| digits | digits_net | 4 | {lam} | hard | direct | {method} | {eps} |" \
+                    in markdown
+    assert "| WB stbp | WB rga | BB stbp | BB rga | seeds |" in markdown
+    assert "| fgsm (paper) |" in markdown
+    group = sweep_group(sweep).encode()  # "<parent>/sweep"
+    logs = [p.read_bytes() for p in sweep.rglob("offline-run-*/*.wandb")]
+    report_runs = [log for log in logs if b"report " + group in log]  # the run's name
+    assert len(report_runs) == 1  # the report's own run, beside one run per job
+    assert len(logs) == len(list(sweep.glob("*/metrics.json"))) + 1
+    assert b":\x06report" in report_runs[0]  # job_type "report" in the run record
+
+
+DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
+    "digits_table1": (["seed=0", "lambda=0.5,1.0"], {"rate_current", "asr_vs_lambda"},
+                      {"Table 1", "Table 2"}),
+    "digits_table2": (["seed=0,1", "lambda=1.0"], {"asr_vs_eps"}, {"Table 2"}),
+    "digits_eps": (["seed=0,1", "eps=[16,48]"], {"asr_vs_eps"}, {"Table 2"}),
+    "digits_lambda": (["seed=0", "lambda=0.5,1.0"], {"asr_vs_lambda"}, {"Table 2"}),
+    "digits_beta_gamma": (["attack.params.beta=1,2", "attack.params.gamma=0,0.2", "lambda=1.0"],
+                          {"beta_gamma"}, {"Table 2"}),
+    "digits_cost": (["T=2,4", "analysis.cost.repeats=1"], {"cost"}, {"Table 2", "Table S2"}),
+    "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
+}
+
+
+def test_every_digits_experiment_is_covered() -> None:
+    assert set(DIGITS) == {p.stem for p in (ROOT / "experiments").glob("digits_*.yaml")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DIGITS))
+def test_digits_experiment_runs_and_reports(name: str, tmp_path: Path) -> None:
+    overrides, figures, sections = DIGITS[name]
+    sweep = run_experiment(tmp_path, name, *overrides)
+    check_report(sweep, figures, sections)
