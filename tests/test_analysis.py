@@ -28,7 +28,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
             "train.epochs=8", "lambda=0.9", f"store.dir={store}", "trainer.accelerator=cpu",
             "trainer.enable_progress_bar=false",
             "analysis=[shuffle,rate_current]"])
-    model, _ = trained_model(cfg, 0, ModelStore(store))
+    model, _ = trained_model(cfg, 0, ModelStore(store), [])
     dm = datamodule(cfg, 0)
     dm.setup()
     return model, cfg, dm

@@ -128,8 +128,11 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
     group = sweep_group(sweep).encode()  # "<parent>/sweep"
     logs = [p.read_bytes() for p in sweep.rglob("offline-run-*/*.wandb")]
     report_runs = [log for log in logs if b"report " + group in log]  # the run's name
-    assert len(report_runs) == 1  # the report's own run, beside one run per job
-    assert len(logs) == len(list(sweep.glob("*/metrics.json"))) + 1
+    assert len(report_runs) == 1  # the report's own run, beside one attack run per job
+    attack_runs = [log for log in logs if b":\x06attack" in log]
+    train_runs = [log for log in logs if b":\x05train" in log]
+    assert len(attack_runs) == len(list(sweep.glob("*/metrics.json")))
+    assert len(logs) == len(attack_runs) + len(train_runs) + 1
     assert b":\x06report" in report_runs[0]  # job_type "report" in the run record
 
 
