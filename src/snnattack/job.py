@@ -149,7 +149,7 @@ def is_complete(path: Path, resolved: dict, n_rows: int) -> bool:
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
-    validate(cfg)
+    validate(cfg, output_dir)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
