@@ -99,3 +99,9 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except HydraException as err:
         print(f"error: {_hydra_line(err)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"error: cannot write {err.filename} ({err.strerror}); accepted: a writable "
+              "folder with free space", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR) from None

@@ -127,6 +127,14 @@ RULES: dict[str, Rule] = {
     "source_seed_offset": Rule(lambda v: _is_int(v) and 1 <= v <= MAX_SEED, "an integer in "
                                f"[1, {MAX_SEED}] (0 makes the black-box source the target itself)"),
     "seed": SEED,
+    # training recipe
+    "train.epochs": integer(1),
+    "train.batch_size": integer(1),
+    "train.lr": real(0, lo_open=True),
+    "train.momentum": real(0, 1),
+    "train.weight_decay": real(0),
+    "train.nesterov": BOOL,
+    "train.surrogate_width": real(0, lo_open=True),
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
     "attack.params.beta": real(0, lo_open=True),
@@ -138,14 +146,6 @@ RULES: dict[str, Rule] = {
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
     "method.*.random_start": BOOL,
-    # training recipe
-    "train.epochs": integer(1),
-    "train.batch_size": integer(1),
-    "train.lr": real(0, lo_open=True),
-    "train.momentum": real(0, 1),
-    "train.weight_decay": real(0),
-    "train.nesterov": BOOL,
-    "train.surrogate_width": real(0, lo_open=True),
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),
@@ -423,7 +423,9 @@ def writable(path: Path, what: str, must_exist: bool = True) -> None:
     probe = path
     while not must_exist and not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    if (not must_exist and probe == path) or os.access(probe, os.W_OK | os.X_OK):
+    if not must_exist and probe == path and path.is_dir():
         return
-    raise ConfigError(f"{what}={str(path)!r} cannot be written (no write permission in "
-                      f"{probe}); accepted: a folder you can write")
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        return
+    raise ConfigError(f"{what}={str(path)!r} cannot be written ({probe} is not a folder this "
+                      "user can write); accepted: a writable folder")

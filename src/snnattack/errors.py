@@ -18,3 +18,7 @@ class DataError(UserError):
 
 class CheckpointError(UserError):
     """A stored checkpoint that cannot be read or does not fit the model."""
+
+
+class TrainingError(UserError):
+    """Training that cannot give a usable model (a diverging, non-finite loss)."""

@@ -86,7 +86,7 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
             model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
             weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
         )
-        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max")
+        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max")
         trainer = L.Trainer(
             **OmegaConf.to_container(cfg.trainer, resolve=True),
             logger=CSVLogger(workdir, name="", version=""), callbacks=[best],
@@ -100,7 +100,7 @@ def trained_model(cfg: DictConfig, seed: int, store: ModelStore) -> tuple[torch.
         )
         os.remove(best.best_model_path)
         return model, {
-            "seed": seed, "val_acc": float(best.best_model_score),
+            "seed": seed, **module.validation_record(int(state["epoch"])),
             "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
             "train_seconds": round(time.time() - start, 1), **provenance(),
         }
