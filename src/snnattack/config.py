@@ -91,15 +91,6 @@ def optional(rule: Rule) -> Rule:
     return Rule(lambda v: v is None or rule.test(v), f"null or {rule.accepted}", rule.problem)
 
 
-def each(rule: Rule, *, nonempty: bool = True) -> Rule:
-    """A (non-empty) list whose every item the rule accepts."""
-    return Rule(
-        lambda v: isinstance(v, list) and (bool(v) or not nonempty) and all(map(rule.test, v)),
-        f"a {'non-empty ' if nonempty else ''}list of values each {rule.accepted}, "
-        "e.g. [1, 2]".replace("{key}", "x"),
-    )
-
-
 def either(a: Rule, b: Rule) -> Rule:
     """A value that one of two rules accepts."""
     return Rule(lambda v: a.test(v) or b.test(v), f"{a.accepted}, or {b.accepted}", a.problem)
@@ -127,7 +118,7 @@ RULES: dict[str, Rule] = {
     "source_seed_offset": Rule(lambda v: _is_int(v) and 1 <= v <= MAX_SEED, "an integer in "
                                f"[1, {MAX_SEED}] (0 makes the black-box source the target itself)"),
     "seed": SEED,
-    # training recipe
+    # training recipe (before attack.*: attack.params.width defaults to train.surrogate_width)
     "train.epochs": integer(1),
     "train.batch_size": integer(1),
     "train.lr": real(0, lo_open=True),
@@ -135,6 +126,7 @@ RULES: dict[str, Rule] = {
     "train.weight_decay": real(0),
     "train.nesterov": BOOL,
     "train.surrogate_width": real(0, lo_open=True),
+    # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
     "attack.params.beta": real(0, lo_open=True),
