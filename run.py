@@ -8,10 +8,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from snnattack import cli
 from snnattack.errors import Preempted, UserError
 from snnattack.job import run
 from snnattack.lifecycle import record_failure, sigterm_as_preemption
 from snnattack.tracking import closing_runs
+
+CONF = Path(__file__).resolve().parent / "conf"
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
@@ -23,16 +26,16 @@ def main(cfg: DictConfig) -> None:
             with sigterm_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            if hydra_cfg.mode == RunMode.MULTIRUN:  # the sweep goes on; it ends with a summary
-                record_failure(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num,
-                               list(hydra_cfg.overrides.task), str(err))
-                return
-            raise SystemExit(2) from None
+            if hydra_cfg.mode != RunMode.MULTIRUN:
+                cli.refuse(err, output_dir)
+            print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
+            record_failure(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num,
+                           list(hydra_cfg.overrides.task), cli.one_line(err))
+            cli.discard_job_folder(output_dir)
         except Preempted as stop:
             print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
             raise SystemExit(143) from None
 
 
 if __name__ == "__main__":
-    main()
+    cli.main(main, CONF)

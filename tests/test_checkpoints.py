@@ -153,5 +153,5 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(tmp_path:
                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines()[-1] == (
-        "error: checkpoint=/nonexistent/model.pt does not exist; accepted: the path of a model "
-        "file (a store model.pt, a Lightning .ckpt or a reference state dict)")
+        "error: checkpoint='/nonexistent/model.pt' is not a file; accepted: null or the path of "
+        "a model file (a store model.pt, a Lightning .ckpt or a reference state dict)")

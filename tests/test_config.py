@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -29,10 +30,21 @@ GROUP_OPTIONS = [(g, o) for g in ("dataset", "model", "train", "attack", "traine
                  for o in options(g)]
 
 
+FITS = {"cifar10": "resnet17", "cifar100": "resnet17", "cifar10_dvs": "dvs_vgg",
+                 "vgg11": "cifar10", "vgg16": "cifar10", "resnet17": "cifar10",
+                 "resnet19": "cifar10", "dvs_vgg": "cifar10_dvs"}
+
+
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
-    cfg = composed(f"{group}={option}")
-    validate(cfg)
+    other = {"dataset": "model", "model": "dataset"}.get(group)
+    partner = [f"{other}={FITS[option]}"] if option in FITS else []
+    cfg = composed(f"{group}={option}", *partner)
+    if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="^trainer.accelerator=gpu but this machine has no"):
+            validate(cfg)
+    else:
+        validate(cfg)
     assert training_spec(cfg, 0)["seed"] == 0
 
 

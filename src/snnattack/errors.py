@@ -20,6 +20,10 @@ class CheckpointError(UserError):
     """A stored checkpoint that cannot be read or does not fit the model."""
 
 
+class TrainingError(UserError):
+    """Training that cannot give a usable model (a diverging, non-finite loss)."""
+
+
 class Preempted(BaseException):
     """SIGTERM (a cluster's preemption, ``kill``): stop cleanly, keep what can be resumed.
 

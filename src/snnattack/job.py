@@ -96,7 +96,7 @@ def trained_model(
             model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
             weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
         )
-        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_acc", mode="max",
+        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max",
                                save_last=True)
         trainer = job_trainer(
             cfg, trainers, logger=train_loggers(cfg, spec, workdir),
@@ -114,7 +114,7 @@ def trained_model(
         )
         os.remove(best.best_model_path)
         return model, {
-            "seed": seed, "val_acc": float(best.best_model_score),
+            "seed": seed, **module.validation_record(int(state["epoch"])),
             "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
             "resumed_after_epochs": resumed_from, "world_size": trainer.world_size,
             "train_seconds": round(time.time() - start, 1), **provenance(),
@@ -192,7 +192,7 @@ def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
-    validate(cfg)
+    validate(cfg, output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     resolved = OmegaConf.to_container(cfg, resolve=True)
     specs = attack_specs(cfg)

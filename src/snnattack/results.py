@@ -12,11 +12,18 @@ from rich.table import Table
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:
-    """Writes ``record`` to ``path`` atomically (a reader never sees half a file)."""
+    """Writes ``record`` to ``path`` atomically (a reader never sees half a file).
+
+    A failed write (disk full, ...) leaves the previous file as it was and no temporary file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def print_table(record: dict[str, Any]) -> None:

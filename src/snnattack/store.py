@@ -133,6 +133,7 @@ class ModelStore:
                 f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); "
                 f"delete the folder {folder} to retrain it"
             ) from None
+        _check_trusted(path, folder, state, record)
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as err:
@@ -142,3 +143,26 @@ class ModelStore:
                 f"delete the folder {folder} to retrain it"
             ) from None
         return record
+
+
+def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
+    """Refuses a readable checkpoint that is not this folder's model, or has non-finite weights.
+
+    The folder is named after the hash of the training spec, so the record's key and the hash
+    of the record's spec must both be the folder's name: another model's ``model.pt`` copied
+    here (e.g. the black-box source into the target's folder) is caught.
+    """
+    spec = record.get("spec") if isinstance(record, dict) else None
+    key = record.get("key") if isinstance(record, dict) else None
+    if spec is None or key != folder.name or spec_key(spec) != folder.name:
+        raise CheckpointError(
+            f"checkpoint {path} holds another model (its record's key is {key!r}, not the "
+            f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
+        )
+    bad = [name for name, t in state.items()
+           if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(
+            f"checkpoint {path} has non-finite (NaN or inf) weights in {bad[0]}; delete the "
+            f"folder {folder} to retrain it"
+        )

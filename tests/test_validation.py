@@ -1,0 +1,197 @@
+"""Every bad value a user may set stops the job before any work: one line, exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from snnattack.cli import check_group_choices, discard_job_folder, one_line
+from snnattack.config import RULES, validate, writable
+from snnattack.errors import ConfigError, DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+# (overrides, the start of the one-line message: key=value and what is wrong)
+BAD = [
+    ("lambda=1.5", "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+    ("lambda=0", "lambda=0 is out of range"),
+    ("lambda=nan", "lambda=nan is out of range"),
+    ("T=0", "T=0 is out of range; accepted: an integer >= 1"),
+    ("T=2.5", "T=2.5 is out of range"),
+    ("T=inf", "T=inf is out of range"),
+    ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
+    ("theta=inf", "theta=inf is out of range"),
+    ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
+    ("encoding=morse", "encoding='morse' is unknown; accepted: direct, poisson, frames"),
+    ("eps=[-8]", "eps=[-8] is out of range"),
+    ("eps=[300]", "eps=[300] is out of range"),
+    ("eps=[nan]", "eps=[nan] is out of range"),
+    ("eps=[0]", "eps=[0] makes every attack a no-op"),
+    ("boxes=[grey]", "boxes=['grey'] is out of range"),
+    ("boxes=[]", "boxes=[] is out of range"),
+    ("seed=xyz", "seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
+    ("seed=-1", "seed=-1 is out of range"),
+    ("source_seed_offset=0", "source_seed_offset=0 is out of range"),
+    ("eval_batch_size=0", "eval_batch_size=0 is out of range"),
+    ("train.batch_size=0", "train.batch_size=0 is out of range"),
+    ("train.epochs=0", "train.epochs=0 is out of range"),
+    ("train.lr=0", "train.lr=0 is out of range; accepted: 0 < train.lr"),
+    ("train.lr=inf", "train.lr=inf is out of range"),
+    ("train.momentum=1.5", "train.momentum=1.5 is out of range; accepted: 0 <= train.momentum"),
+    ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
+    ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),
+    ("train.nesterov=maybe", "train.nesterov='maybe' is out of range; accepted: true or false"),
+    ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
+    ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),
+    ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
+    ("method.pgd.random_start=2", "method.pgd.random_start=2 is out of range"),
+    ("+method.pgd.decay=1", "method.pgd.decay=1 is unknown; accepted: steps, alpha, "),
+    ("attack=rga attack.params.beta=0", "attack.params.beta=0 is out of range"),
+    ("attack=rga attack.params.gamma=-0.1", "attack.params.gamma=-0.1 is out of range"),
+    ("attack.params.width=0", "attack.params.width=0 is out of range"),
+    ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
+    ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
+    ("trainer.devices=0", "trainer.devices=0 is out of range"),
+    ("trainer.limit_test_batches=0", "trainer.limit_test_batches=0 is out of range"),
+    ("trainer.limit_train_batches=1.5", "trainer.limit_train_batches=1.5 is out of range"),
+    ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps=0 is out of range"),
+    ("trainer.precision=17", "trainer.precision=17 is unknown; accepted: 64-true"),
+    ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is unknown; accepted: auto"),
+    ("trainer.deterministic=sometimes", "trainer.deterministic='sometimes' is out of range"),
+    ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); "
+                    "accepted: digits_net"),
+    ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
+    ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),
+    ("dataset=cifar10_dvs encoding=poisson", "encoding='poisson' does not fit "
+                                             "dataset=cifar10_dvs; accepted: frames"),
+    ("dataset=cifar10_dvs T=10 model=dvs_vgg dataset.params.frames=5",
+     "dataset.params.frames=5 does not match T=10"),
+    ("T=100000", "T=100000 with train.batch_size=64 needs about "),
+    ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
+    ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
+    ("+dataset.params.colour=1", "dataset.params.colour=1 is unknown; accepted: test_fraction"),
+    ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
+        overrides: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(composed(*overrides.split()))
+    line = str(err.value)
+    assert line.startswith(message)
+    assert "\n" not in line and "accepted: " in line
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, dvs_vgg, resnet17"),
+    (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
+    (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: rga, rga_layerwise, stbp"),
+    (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: fgsm, pgd"),
+])
+def test_unknown_group_choice_is_refused_with_the_choices(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[")):
+        check_group_choices(argv, CONF)
+
+
+def test_known_group_choices_and_sweeps_pass() -> None:
+    check_group_choices(["-m", "attack=rga,stbp", "method=[fgsm],[pgd]", "experiment=cifar10_vgg11",
+                         "lambda=0.5,0.9", "hydra.run.dir=x"], CONF)
+
+
+def test_every_rule_key_exists_in_some_config_or_is_reserved() -> None:
+    """A renamed key must not leave its rule behind, checking nothing."""
+    reserved = {"attack.time_extension", "attack.eot_samples", "threads", "trainer.num_nodes",
+                "trainer.accumulate_grad_batches", "trainer.gradient_clip_val"}
+    text = "\n".join(p.read_text() for p in CONF.rglob("*.yaml"))
+    for key in set(RULES) - reserved:
+        assert key.split(".")[-1] + ":" in text, key
+
+
+def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
+    cfg = composed()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match=f"^the output folder='{blocker}/out' cannot be written"):
+        validate(cfg, blocker / "out")
+    with pytest.raises(ConfigError, match=f"^store.dir='{blocker}/models' cannot be written"):
+        writable(blocker / "models", "store.dir", must_exist=False)
+    writable(tmp_path / "new" / "models", "store.dir", must_exist=False)  # can be created
+
+
+def test_read_only_output_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("snnattack.config.os.access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(ConfigError, match=f"^the output folder='{tmp_path}' cannot be written"):
+        writable(tmp_path, "the output folder")
+
+
+def test_refused_job_folder_with_only_hydra_files_is_removed(tmp_path: Path) -> None:
+    (tmp_path / "job" / ".hydra").mkdir(parents=True)
+    (tmp_path / "job" / "run.log").write_text("")
+    discard_job_folder(tmp_path / "job")
+    assert not (tmp_path / "job").exists()
+    (tmp_path / "done" / ".hydra").mkdir(parents=True)
+    (tmp_path / "done" / "metrics.json").write_text("{}")
+    discard_job_folder(tmp_path / "done")
+    assert (tmp_path / "done" / "metrics.json").read_text() == "{}"
+
+
+def test_data_error_from_a_loader_worker_is_the_original_line() -> None:
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    class Broken(Dataset):
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, i: int) -> torch.Tensor:
+            raise DataError("cannot read /data/x.pt (truncated); delete the file")
+
+    with pytest.raises(DataError) as err:
+        next(iter(DataLoader(Broken(), num_workers=1)))
+    assert "Original Traceback" in str(err.value)
+    assert one_line(err.value) == "cannot read /data/x.pt (truncated); delete the file"
+
+
+# Through run.py itself: Hydra's own errors, exit code 2, no traceback, nothing left behind
+SUBPROCESS = [
+    ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
+    ("model=vgg12", "error: model=vgg12 is unknown; accepted: digits_net, dvs_vgg, resnet17, "
+                    "resnet19, vgg11, vgg16"),
+    ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
+    ("lambd=1", "error: Could not override 'lambd'. (Key 'lambd' is not in struct) "),
+    ("trainer.max_epochs=-1", "error: trainer.max_epochs=-1 is out of range; "),
+    ("+attack.params.gamma=0.3", "error: attack.params.gamma=0.3 is unknown; accepted: width"),
+]
+
+
+@pytest.mark.parametrize("override,line", SUBPROCESS, ids=[s[0] for s in SUBPROCESS])
+def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
+        tmp_path: Path, override: str, line: str) -> None:
+    store = tmp_path / "models"
+    store.mkdir()
+    (store / "kept.txt").write_bytes(b"model bytes")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), override, f"hydra.run.dir={tmp_path}/out",
+         f"store.dir={store}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), proc.stderr
+    assert "accepted: " in lines[0] or "use +" in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+    assert [p.name for p in store.iterdir()] == ["kept.txt"]
+    assert (store / "kept.txt").read_bytes() == b"model bytes"
