@@ -365,12 +365,12 @@ def _fits_in_memory(cfg: dict[str, Any]) -> None:
 def _devices_exist(cfg: dict[str, Any]) -> None:
     trainer = cfg["trainer"]
     devices = trainer.get("devices")
-    if trainer.get("accelerator") in ("gpu", "cuda") and _is_int(devices):
+    if trainer.get("accelerator") in ("gpu", "cuda"):
         have = torch.cuda.device_count()
         if have == 0:
             raise ConfigError(f"trainer.accelerator={trainer['accelerator']} but this machine has "
                               "no GPU; accepted: trainer=cpu or trainer=default (auto)")
-        if devices > have:
+        if _is_int(devices) and devices > have:
             raise ConfigError(f"trainer.devices={devices} is more than this machine's {have} "
                               f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)")
 
