@@ -25,7 +25,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from snnattack.attacks import METHODS
+from snnattack.attacks import METHODS, takes_eot
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
 from snnattack.errors import ConfigError
@@ -138,6 +138,14 @@ RULES: dict[str, Rule] = {
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
     "method.*.random_start": BOOL,
+    "method.*.decay": real(0),
+    "method.*.n_restarts": integer(1),
+    "method.*.loss": one_of("ce", "dlr"),
+    "method.*.rho": real(0, 1, lo_open=True),
+    "method.*.n_queries": integer(1),
+    "method.*.p_init": real(0, 1, lo_open=True),
+    "method.*.n_classes": integer(2),
+    "method.*.seed": SEED,
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),
@@ -235,11 +243,19 @@ def _method_params(cfg: dict[str, Any]) -> None:
         raise ConfigError("method={} is empty; accepted: one or more of "
                           f"{', '.join(METHODS)}, e.g. method=[pgd]")
     for key, method in cfg["method"].items():
-        if method.get("name") != key:
-            raise ConfigError(f"method.{key}.name={method.get('name')!r} does not match its "
-                              f"key; accepted: {key!r} (one file per method in conf/method)")
         params = {k: v for k, v in method.items() if k != "name"}
-        _params_known(f"method.{key}", params, METHODS[key], skip=2)
+        _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
+        if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+            accepted = ", ".join(m for m in METHODS if takes_eot(m))
+            raise ConfigError(f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
+                              f"apply to method={key}; accepted: 1, or the methods {accepted}")
+
+
+def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
+    if cfg["attack"].get("time_extension", 1) > 1 and cfg["encoding"] == "frames":
+        raise ConfigError(f"attack.time_extension={cfg['attack']['time_extension']} has no "
+                          "meaning for encoding=frames (the event frames are binned into T "
+                          "steps by the data); accepted: 1")
 
 
 def _encoding_fits_dataset(cfg: dict[str, Any]) -> None:
@@ -385,7 +401,8 @@ def _checkpoint_exists(cfg: dict[str, Any]) -> None:
 
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
-    _method_params, _gradient_params, _encoding_fits_dataset, _frames_match_T,
+    _method_params, _time_extension_fits_encoding, _gradient_params, _encoding_fits_dataset,
+    _frames_match_T,
     _attack_takes_a_step, _source_is_another_model, _datamodule_options, _devices_exist,
     _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
 ]

@@ -15,25 +15,39 @@ import torch
 from torch import nn
 from torchmetrics import Metric
 
-from snnattack.attacks import build_attack
-from snnattack.gradients import gradient_mode
+from snnattack.crafting import craft, grad_mode_of
 
 
 class AttackCounts(Metric):
-    """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct."""
+    """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct,
+    and sums of the perturbations' L-infinity and L2 norms and of the model queries."""
 
     full_state_update = False
 
     def __init__(self) -> None:
         super().__init__()
-        for name in ("n", "n_correct", "n_fooled", "n_adv_correct"):
+        for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries"):
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
+        for name in ("linf_sum", "l2_sum"):
+            self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64),
+                           dist_reduce_fx="sum")
 
-    def update(self, clean_correct: torch.Tensor, adv_correct: torch.Tensor) -> None:
+    def update(
+        self,
+        clean_correct: torch.Tensor,
+        adv_correct: torch.Tensor,
+        delta: torch.Tensor | None = None,
+        queries: int = 0,
+    ) -> None:
         self.n += clean_correct.numel()
         self.n_correct += clean_correct.sum()
         self.n_fooled += (clean_correct & ~adv_correct).sum()
         self.n_adv_correct += adv_correct.sum()
+        self.queries += queries
+        if delta is not None:
+            flat = delta.flatten(1).double()
+            self.linf_sum += flat.abs().amax(1).sum()
+            self.l2_sum += flat.norm(dim=1).sum()
 
     def compute(self) -> dict[str, float | int]:
         n, correct = int(self.n), int(self.n_correct)
@@ -43,6 +57,9 @@ class AttackCounts(Metric):
             "asr": 100.0 * int(self.n_fooled) / correct if correct else float("nan"),
             "adv_acc": 100.0 * int(self.n_adv_correct) / n if n else float("nan"),
             "clean_acc": 100.0 * correct / n if n else float("nan"),
+            "linf": float(self.linf_sum) / n if n else float("nan"),
+            "l2": float(self.l2_sum) / n if n else float("nan"),
+            "queries": int(self.queries) / n if n else float("nan"),
         }
 
 
@@ -59,10 +76,16 @@ def attack_success_rate(
 class AttackSpec:
     """One row of the results: a method at a radius, white or black box."""
 
-    method: str
+    method: str  # the row's name (the config node, e.g. apgd_dlr)
     eps: float  # [0, 1] units
     box: str  # "white" | "black"
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
+
+    @property
+    def attack(self) -> str:
+        """The attack algorithm (``attacks.METHODS`` key) this row runs."""
+        return self.algorithm or self.method
 
     @property
     def name(self) -> str:
@@ -88,6 +111,8 @@ class AttackEvaluator(L.LightningModule):
         grad_mode: str,
         grad_params: dict[str, Any] | None = None,
         seed: int = 0,
+        time_extension: int = 1,
+        eot_samples: int = 1,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -95,7 +120,7 @@ class AttackEvaluator(L.LightningModule):
         self.target, self.source = target, source
         self.specs, self.grad_mode = specs, grad_mode
         self.grad_params = dict(grad_params or {})
-        self.seed = seed
+        self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         self.results: list[dict[str, Any]] = []
@@ -122,9 +147,13 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             self._seed(index, stream=i + 1)
-            with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
-                adv = build_attack(spec.method, crafter, spec.eps, **spec.params)(x, y)
-            self.counts[str(i)].update(correct, self._predict(self.target, adv, index) == y)
+            adv, queries = craft(
+                spec.attack, crafter, x, y, spec.eps, spec.params, self.grad_mode,
+                self.grad_params, self.time_extension, self.eot_samples,
+            )
+            self.counts[str(i)].update(
+                correct, self._predict(self.target, adv, index) == y, adv - x, queries
+            )
 
     def on_test_epoch_end(self) -> None:
         clean = self.clean.compute()
@@ -139,8 +168,10 @@ class AttackEvaluator(L.LightningModule):
             c = self.counts[str(i)].compute()
             self.results.append({
                 "method": spec.method, "eps": spec.eps, "eps_255": round(spec.eps * 255, 6),
-                "box": spec.box, "grad_mode": self.grad_mode,
+                "box": spec.box, "grad_mode": grad_mode_of(spec.attack, self.grad_mode),
                 "asr": c["asr"], "adv_acc": c["adv_acc"], "n_correct": c["n_correct"], "n": c["n"],
+                "linf": c["linf"], "l2": c["l2"], "queries": c["queries"],
+                "time_extension": self.time_extension, "eot_samples": self.eot_samples,
             })
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

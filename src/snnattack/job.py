@@ -158,12 +158,12 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     """Every (method, eps, box) the config asks for, eps converted to [0, 1] units."""
     specs = []
     for box in cfg.boxes:
-        for method in cfg.method.values():
+        for key, method in cfg.method.items():
             params = {k: v for k, v in OmegaConf.to_container(method).items() if k != "name"}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             for eps in eps_values(cfg):
-                specs.append(AttackSpec(method.name, eps / 255.0, box, params))
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
 
 
@@ -219,6 +219,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         evaluator = AttackEvaluator(
             target, source, specs, cfg.attack.grad_mode,
             OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
+            time_extension=cfg.attack.time_extension, eot_samples=cfg.attack.eot_samples,
         )
         job_loggers = attack_loggers(
             cfg, output_dir, resolved, {"target": target_record, "source": source_record}

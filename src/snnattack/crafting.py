@@ -1,0 +1,78 @@
+"""How one adversarial batch is crafted: the gradient mode, the time extension, the queries.
+
+- The gradient mode (``attack=``) sets how the crafting model's spiking layers differentiate;
+  a gradient-free method (Square) only reads outputs, so it runs without one (``none``).
+- The time-extended attack (RGA paper, ``attack.time_extension=k``) crafts with the model
+  simulated for ``k * T`` steps; the example is then judged at ``T`` as usual.
+- Every call of the crafting model is counted (samples passed through it), so results can
+  report the queries an attack needed per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+
+from snnattack.attacks import GRADIENT_FREE, build_attack
+from snnattack.gradients import gradient_mode
+
+
+@contextmanager
+def time_extended(model: nn.Module, k: int) -> Iterator[nn.Module]:
+    """Within the block ``model`` simulates ``k`` times its T steps (``model.T`` restored)."""
+    if k == 1:
+        yield model
+        return
+    T = model.T
+    model.T = k * T
+    try:
+        yield model
+    finally:
+        model.T = T
+
+
+@contextmanager
+def counting_queries(model: nn.Module) -> Iterator[list[int]]:
+    """Counts the samples passed through ``model`` in the block (``box[0]``)."""
+    box = [0]
+
+    def count(module: nn.Module, args: tuple) -> None:
+        box[0] += args[0].shape[0]
+
+    handle = model.register_forward_pre_hook(count)
+    try:
+        yield box
+    finally:
+        handle.remove()
+
+
+def grad_mode_of(method: str, grad_mode: str) -> str:
+    """The gradient mode a result row records: ``none`` for a gradient-free method."""
+    return "none" if method in GRADIENT_FREE else grad_mode
+
+
+def craft(
+    algorithm: str,
+    crafter: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    params: dict[str, Any],
+    grad_mode: str,
+    grad_params: dict[str, Any],
+    time_extension: int = 1,
+    eot_samples: int = 1,
+) -> tuple[torch.Tensor, int]:
+    """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
+    mode = grad_mode_of(algorithm, grad_mode)
+    differentiation = nullcontext() if mode == "none" else \
+        gradient_mode(crafter, grad_mode, **grad_params)
+    attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
+    with time_extended(crafter, time_extension), counting_queries(crafter) as queries, \
+            torch.enable_grad(), differentiation:
+        adv = attack(x, y)
+    return adv.detach(), queries[0]
