@@ -159,7 +159,8 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     specs = []
     for box in cfg.boxes:
         for key, method in cfg.method.items():
-            params = {k: v for k, v in OmegaConf.to_container(method).items() if k != "name"}
+            params = {k: v for k, v in OmegaConf.to_container(method, resolve=True).items()
+                      if k != "name"}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             for eps in eps_values(cfg):

@@ -1,0 +1,216 @@
+"""Attack methods on a trained digits SNN under each gradient mode, the time-extended attack,
+expectation over transformation with Poisson inputs, and the shared Poisson draws of a check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from snnattack.attacks import GRADIENT_FREE, METHODS
+from snnattack.crafting import craft
+from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.job import datamodule, trained_model
+from snnattack.neurons import LIF
+from snnattack.store import ModelStore
+
+ROOT = Path(__file__).resolve().parents[1]
+EPS = 32 / 255
+FAST = {"fgsm": {}, "pgd": {}, "bim": {}, "mifgsm": {}, "apgd": {"steps": 5},
+        "square": {"n_queries": 50}}  # small settings: the contract, not the strength
+
+
+def trained(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
+    store = tmp_path_factory.mktemp("models")
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "train.epochs=4", f"store.dir={store}", "trainer.accelerator=cpu",
+            "trainer.enable_progress_bar=false", *overrides])
+    model, _ = trained_model(cfg, 0, ModelStore(store), [])
+    dm = datamodule(cfg, 0)
+    dm.setup()
+    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
+    return model, x, y
+
+
+@pytest.fixture(scope="module")
+def direct(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def poisson(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory, "encoding=poisson")
+
+
+COMBINATIONS = [(m, mode) for m in sorted(FAST) if m not in GRADIENT_FREE
+                for mode in sorted(GRADIENT_MODES)] + [(m, "none") for m in sorted(GRADIENT_FREE)]
+
+
+@pytest.mark.parametrize("method,mode", COMBINATIONS)
+def test_every_method_runs_under_every_gradient_mode_inside_the_ball(direct, method, mode):
+    model, x, y = direct
+    x, y = x[:16], y[:16]
+    torch.manual_seed(0)
+    adv, queries = craft(method, model, x, y, EPS, FAST[method], mode, {})
+    delta = adv - x
+    assert delta.abs().max() <= EPS + 1e-6
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert queries >= len(x)
+    if method not in GRADIENT_FREE:  # Square returns only the examples that fooled the model
+        assert delta.abs().max() > 0
+
+
+def test_autoattack_runs_and_keeps_to_the_ball(direct):
+    model, x, y = direct
+    x, y = x[:4], y[:4]
+    adv, _ = craft("autoattack", model, x, y, 48 / 255, {"n_classes": 10}, "stbp", {})
+    assert (adv - x).abs().max() <= 48 / 255 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+
+
+def _asr(model, x, y, method, params):
+    torch.manual_seed(0)
+    adv, _ = craft(method, model, x, y, EPS, params, "stbp", {})
+    with torch.no_grad():
+        clean, fooled = model(x).argmax(1) == y, model(adv).argmax(1) != y
+    return 100.0 * (clean & fooled).sum().item() / clean.sum().item()
+
+
+def test_apgd_is_at_least_as_strong_as_pgd(direct):
+    model, x, y = direct
+    pgd = _asr(model, x, y, "pgd", {"steps": 7})
+    apgd = _asr(model, x, y, "apgd", {"steps": 10})
+    assert 0 < pgd < 100
+    assert apgd >= pgd - 1.0
+
+
+def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
+    model, x, y = direct
+    specs = [AttackSpec("square", EPS, "white", {"n_queries": 20}),
+             AttackSpec("fgsm", EPS, "white", {})]
+    evaluator = AttackEvaluator(model, None, specs, "rga", {})
+    loader = torch.utils.data.DataLoader(list(zip(x[:40], y[:40], strict=True)), batch_size=20)
+    L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+              inference_mode=False).test(
+        evaluator, loader, verbose=False)
+    square, fgsm = evaluator.results
+    assert square["grad_mode"] == "none" and fgsm["grad_mode"] == "rga"
+    assert 1 < square["queries"] <= 21  # one query for the start, at most one per iteration
+    assert fgsm["queries"] == 1  # one gradient, one call
+    assert fgsm["linf"] == pytest.approx(EPS, abs=1e-6)
+    assert 0 < square["linf"] <= EPS + 1e-6 and square["l2"] > 0
+
+
+def test_time_extended_attack_simulates_k_times_t_while_crafting_and_t_when_judging(direct):
+    model, x, y = direct
+    steps: list[int] = []
+    hooks = [m.register_forward_pre_hook(lambda mod, args: steps.append(args[0].shape[0]))
+             for m in model.modules() if isinstance(m, LIF)]
+    try:
+        craft("pgd", model, x[:8], y[:8], EPS, {"steps": 2}, "stbp", {}, time_extension=3)
+        crafting = set(steps)
+        steps.clear()
+        with torch.no_grad():
+            model(x[:8])
+    finally:
+        for h in hooks:
+            h.remove()
+    assert crafting == {3 * model.T} and set(steps) == {model.T} and model.T == 4
+
+
+def _sign_disagreement(model, x, y, eot: int) -> float:
+    """Share of pixels whose FGSM step differs between two calls (other Poisson draws)."""
+    steps = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        adv, _ = craft("fgsm", model, x, y, EPS, {}, "stbp", {}, eot_samples=eot)
+        steps.append(torch.sign(adv - x))
+    return (steps[0] != steps[1]).float().mean().item()
+
+
+def test_eot_averaging_steadies_the_gradient_of_poisson_inputs(poisson):
+    model, x, y = poisson
+    x, y = x[:64], y[:64]
+    single, averaged = _sign_disagreement(model, x, y, 1), _sign_disagreement(model, x, y, 16)
+    assert single > 0.05  # one Poisson draw gives a noisy gradient
+    assert averaged < 0.6 * single
+
+
+def test_poisson_clean_and_adversarial_checks_see_the_same_draws(poisson):
+    model, x, y = poisson
+    x, y = x[:64], y[:64]
+    with torch.no_grad():  # the same input under two other draws: some predictions change
+        torch.manual_seed(1)
+        first = model(x).argmax(1)
+        torch.manual_seed(2)
+        assert (model(x).argmax(1) != first).any()
+    # eps = 0: the "adversarial" input is the clean one; with the same draws nothing flips
+    evaluator = AttackEvaluator(model, None, [AttackSpec("fgsm", 0.0, "white", {})], "stbp", {})
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=16)
+    L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+              inference_mode=False).test(
+        evaluator, loader, verbose=False)
+    (row,) = evaluator.results
+    assert row["asr"] == 0.0
+    assert row["adv_acc"] == pytest.approx(evaluator.clean_result["clean_acc"])
+
+
+def test_attack_counts_average_norms_and_queries_per_sample() -> None:
+    counts = AttackCounts()
+    delta = torch.tensor([[0.1, -0.2], [0.0, 0.3]])
+    counts.update(torch.tensor([True, True]), torch.tensor([False, True]), delta, queries=10)
+    c = counts.compute()
+    assert c["linf"] == pytest.approx((0.2 + 0.3) / 2)
+    assert c["l2"] == pytest.approx((0.05 ** 0.5 + 0.3) / 2)
+    assert c["queries"] == 5.0
+
+
+def test_every_method_has_a_config_file() -> None:
+    files = {p.stem for p in (ROOT / "conf" / "method").glob("*.yaml")}
+    assert set(METHODS) <= files
+
+
+def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
+    from snnattack.job import attack_specs
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        paper = compose("config", overrides=["experiment=cifar10_vgg11"])
+        quick = compose("config")
+    (pgd,) = [s for s in attack_specs(paper) if s.method == "pgd" and s.box == "white"]
+    assert pgd.params["alpha"] == pytest.approx(0.01) and pgd.params["steps"] == 7
+    assert all(s.params["alpha"] is None for s in attack_specs(quick) if s.method == "pgd")
+
+
+@pytest.mark.slow
+def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    common = ["train.epochs=1", "eps=[32]", "boxes=[white]", "trainer.limit_test_batches=2",
+              "trainer.enable_progress_bar=false", f"store.dir={tmp_path}/models"]
+    runs = {
+        "te": ["-m", "attack=rga,stbp", "method=[fgsm,apgd,square]", "attack.time_extension=2"],
+        "eot": ["encoding=poisson", "method=[fgsm,pgd]", "attack.eot_samples=4"],
+    }
+    for name, args in runs.items():
+        where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
+        proc = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, *common,
+                               f"{where}={tmp_path}/{name}"],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    te = [json.loads(p.read_text()) for p in sorted((tmp_path / "te").glob("*/metrics.json"))]
+    assert [[(r["method"], r["grad_mode"]) for r in m["results"]] for m in te] == [
+        [("fgsm", "rga"), ("apgd", "rga"), ("square", "none")],
+        [("fgsm", "stbp"), ("apgd", "stbp"), ("square", "none")]]
+    assert all(r["time_extension"] == 2 and r["linf"] <= 32 / 255 + 1e-6
+               for m in te for r in m["results"])
+    eot = json.loads((tmp_path / "eot" / "metrics.json").read_text())
+    assert [(r["method"], r["eot_samples"]) for r in eot["results"]] == [("fgsm", 4), ("pgd", 4)]
+    assert eot["config"]["encoding"] == "poisson"
