@@ -251,6 +251,13 @@ def _method_params(cfg: dict[str, Any]) -> None:
                               f"apply to method={key}; accepted: 1, or the methods {accepted}")
 
 
+def _surrogate_width_positive(cfg: dict[str, Any]) -> None:
+    gamma = cfg["attack"].get("params", {}).get("gamma")
+    if cfg["attack"]["grad_mode"] == "hart" and gamma is not None and not gamma > 0:
+        raise ConfigError(f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
+                          "surrogate's half-width); accepted: gamma > 0")
+
+
 def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
     if cfg["attack"].get("time_extension", 1) > 1 and cfg["encoding"] == "frames":
         raise ConfigError(f"attack.time_extension={cfg['attack']['time_extension']} has no "
@@ -401,10 +408,9 @@ def _checkpoint_exists(cfg: dict[str, Any]) -> None:
 
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
-    _method_params, _time_extension_fits_encoding, _gradient_params, _encoding_fits_dataset,
-    _frames_match_T,
-    _attack_takes_a_step, _source_is_another_model, _datamodule_options, _devices_exist,
-    _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
+    _method_params, _time_extension_fits_encoding, _surrogate_width_positive, _gradient_params,
+    _encoding_fits_dataset, _frames_match_T, _attack_takes_a_step, _source_is_another_model,
+    _datamodule_options, _devices_exist, _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
 ]
 
 

@@ -1,0 +1,36 @@
+"""What every gradient mode shares: installing a forward on the spiking layers of a model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from torch import nn
+
+from snnattack.temporal import temporal_modules
+
+
+@contextmanager
+def overriding(model: nn.Module, overrides: dict[type, object]) -> Iterator[None]:
+    """Installs ``overrides[type]`` as the forward of every temporal module of that type."""
+    modules = temporal_modules(model)
+    saved = [m.override for m in modules]
+    for m in modules:
+        for cls, fn in overrides.items():
+            if isinstance(m, cls):
+                m.override = fn
+    try:
+        yield
+    finally:
+        for m, fn in zip(modules, saved, strict=True):
+            m.override = fn
+
+
+def require_eval(model: nn.Module, mode: str) -> None:
+    """Refuses BN or dropout in training mode: ``mode`` needs time-invariant layers."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.Dropout) and m.training:
+            raise RuntimeError(
+                f"gradient mode {mode!r} needs the model in eval mode (call model.eval()): "
+                f"{type(m).__name__} in training mode is not time-invariant"
+            )

@@ -1,0 +1,152 @@
+"""Rate gradient approximation (Bu et al., CVPR 2023), in the rate domain and layer by layer.
+
+``rga`` runs in the rate domain: the network is simulated once without autograd, then one
+differentiable pass runs on time-averaged tensors ``[1, B, ...]`` in which each spiking layer
+returns its true firing rate with the derivative of the static rate-current curve at its mean
+input current. All other layers must be linear and time-invariant (conv, BN in eval, average
+pooling, linear, residual add, flatten), so this gives the layer-wise RGA gradient at about
+1/T the cost. ``rga_layerwise`` applies the same gradient layer by layer on ``[T, B, ...]``
+tensors, as the reference code does: the test oracle and the cost baseline.
+:func:`rate_domain` is the machinery, shared with other proxies that act on mean currents.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from snnattack.encoding import Encoder
+from snnattack.gradients.base import overriding, require_eval
+from snnattack.neurons import LIF
+
+# (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output
+RateLayer = Callable[[LIF, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def rate_slope(
+    current: torch.Tensor, lam: float, theta: float, beta: float = 2.0, gamma: float = 0.2
+) -> torch.Tensor:
+    """Derivative of the RGA rate-current curve at mean current ``current`` (SPEC §4, Eq. S8).
+
+    ``gamma`` on ``[0, (1 - lam) theta]``, the linear ramp's slope on ``((1 - lam) theta,
+    beta theta]``, 0 elsewhere; the intervals are half-open so no current counts twice.
+    """
+    low, high = (1.0 - lam) * theta, beta * theta
+    ramp = (1.0 - gamma * theta + gamma * theta * lam) / ((beta + lam - 1.0) * theta)
+    slope = torch.zeros_like(current)
+    slope = torch.where((current >= 0) & (current <= low), gamma, slope)
+    return torch.where((current > low) & (current <= high), ramp, slope)
+
+
+class _RateGrad(torch.autograd.Function):
+    """Returns the recorded firing rate; backward multiplies by the rate-current slope."""
+
+    @staticmethod
+    def forward(ctx, mean_current, rate, lam, theta, beta, gamma):  # type: ignore[override]
+        ctx.save_for_backward(rate_slope(mean_current, lam, theta, beta, gamma))
+        return rate
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (slope,) = ctx.saved_tensors
+        return grad * slope, None, None, None, None, None
+
+
+class _LayerwiseRateGrad(torch.autograd.Function):
+    """True spikes forward; backward spreads ``slope(mean_t I) * mean_t grad`` over steps."""
+
+    @staticmethod
+    def forward(ctx, current, lif, beta, gamma):  # type: ignore[override]
+        with torch.no_grad():
+            spikes = lif.simulate(current)
+        ctx.save_for_backward(rate_slope(current.mean(0), lif.lam, lif.theta, beta, gamma))
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (slope,) = ctx.saved_tensors
+        return (slope * grad.mean(0)).expand_as(grad).contiguous(), None, None, None
+
+
+def check_rga_params(beta: float, gamma: float) -> None:
+    if beta <= 0:
+        raise ValueError(f"rga: beta must be > 0, got {beta}")
+    if gamma < 0:
+        raise ValueError(f"rga: gamma must be >= 0, got {gamma}")
+
+
+@contextmanager
+def rga_layerwise(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
+    check_rga_params(beta, gamma)
+
+    def lif_backward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
+        return _LayerwiseRateGrad.apply(current, lif, beta, gamma)
+
+    with overriding(model, {LIF: lif_backward}):
+        yield
+
+
+@contextmanager
+def rate_domain(model: nn.Module, name: str, layer: RateLayer) -> Iterator[None]:
+    """The model's output values with the gradient of one pass over time-averaged tensors.
+
+    With gradients enabled, a call of ``model`` first simulates it without autograd (keeping
+    each spiking layer's firing rate), then runs it on ``[1, B, ...]`` tensors (the encoder's
+    time average) where each spiking layer returns ``layer(lif, mean current, rate, T)``; the
+    call returns the true output plus that pass's zero-valued gradient path.
+    """
+    rates: dict[int, deque] = defaultdict(deque)
+    phase = {"now": "record"}
+
+    def lif_rate(lif: LIF, current: torch.Tensor) -> torch.Tensor:
+        if phase["now"] != "rate":
+            spikes = lif.simulate(current)
+            if phase["now"] == "record":
+                rates[id(lif)].append((spikes.mean(0, keepdim=True), current.shape[0]))
+            return spikes
+        rate, steps = rates[id(lif)].popleft()
+        return layer(lif, current.mean(0, keepdim=True), rate, steps)
+
+    def encoder_rate(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
+        return encoder.expected(x) if phase["now"] == "rate" else encoder.simulate(x)
+
+    def simulate_first(module: nn.Module, args: tuple) -> None:
+        rates.clear()
+        if not torch.is_grad_enabled():  # no backward will follow: one plain simulation
+            phase["now"] = "simulate"
+            return
+        require_eval(module, name)
+        phase["now"] = "record"
+        with torch.no_grad():
+            phase["true_output"] = module.forward(*args)
+        phase["now"] = "rate"
+
+    def combine(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        if phase["now"] == "simulate":
+            return output
+        true_output = phase.pop("true_output")
+        return true_output + (output - output.detach())
+
+    with overriding(model, {LIF: lif_rate, Encoder: encoder_rate}):
+        pre = model.register_forward_pre_hook(simulate_first)
+        post = model.register_forward_hook(combine)
+        try:
+            yield
+        finally:
+            pre.remove()
+            post.remove()
+
+
+@contextmanager
+def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
+    check_rga_params(beta, gamma)
+
+    def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:
+        return _RateGrad.apply(mean_current, rate, lif.lam, lif.theta, beta, gamma)
+
+    with rate_domain(model, "rga", layer):
+        yield

@@ -1,0 +1,123 @@
+"""BPTR, HART and the ANN proxy: each backward equals its formula on a tiny hand-checked
+network (float64), the forward values stay the SNN's, and the modes differ where they should."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.encoding import DirectEncoder
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.gradients.ann import quantised_relu
+from snnattack.neurons import LIF
+
+T, B, F = 6, 4, 5
+
+
+def current() -> torch.Tensor:
+    torch.manual_seed(0)
+    return (torch.rand(T, B, F, dtype=torch.float64) * 1.6 - 0.5).requires_grad_(True)
+
+
+def weights() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randn(T, B, F, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("lam,reset", [(1.0, "hard"), (0.8, "soft")])
+def test_bptr_passes_each_steps_spike_gradient_where_the_neuron_fired(lam, reset) -> None:
+    lif, x, w = nn.Sequential(LIF(lam=lam, reset=reset)), current(), weights()
+    with gradient_mode(lif, "bptr"):
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+    fired = (spikes.mean(0, keepdim=True) > 0).to(x.dtype)
+    assert 0 < fired.mean() < 1  # some neurons silent: the gate matters
+    torch.testing.assert_close(x.grad, w * fired, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam,reset,width", [(1.0, "hard", 1.0), (0.7, "soft", 0.5)])
+def test_hart_gives_every_step_the_mean_surrogate_gradient_without_temporal_path(
+    lam, reset, width
+) -> None:
+    lif, x, w = nn.Sequential(LIF(lam=lam, reset=reset)), current(), weights()
+    with gradient_mode(lif, "hart", gamma=width):
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+    u, per_step = torch.zeros(B, F, dtype=x.dtype), []  # by hand: membrane, surrogate slope
+    with torch.no_grad():
+        for t in range(T):
+            u = lam * u + x[t]
+            per_step.append(w[t] * (width - (u - 1.0).abs()).clamp(min=0) / width**2)
+            s = (u >= 1.0).to(x.dtype)
+            u = u * (1 - s) if reset == "hard" else u - s
+    expected = torch.stack(per_step).mean(0, keepdim=True).expand(T, B, F)
+    torch.testing.assert_close(x.grad, expected, rtol=0, atol=1e-12)
+
+
+def test_ann_proxy_is_the_gradient_of_the_quantised_relu_network() -> None:
+    torch.manual_seed(2)
+    first, second = nn.Linear(F, 7).double(), nn.Linear(7, 3).double()
+    lif = LIF(lam=0.9, theta=0.8)
+    net = nn.Sequential(first, lif, second)
+    x, w = current(), torch.randn(T, B, 3, dtype=torch.float64)
+    with gradient_mode(net, "ann"):
+        out = net(x)
+        (w * out).sum().backward()
+    torch.testing.assert_close(out, net(x.detach()))  # the SNN's values
+    xa = x.detach().clone().requires_grad_(True)  # by hand: the ANN on the mean input
+    proxy = second(quantised_relu(first(xa).mean(0, keepdim=True), 0.8, T))
+    (w.sum(0, keepdim=True) * proxy).sum().backward()
+    torch.testing.assert_close(x.grad, xa.grad, rtol=0, atol=1e-12)
+    assert x.grad.abs().sum() > 0
+
+
+def test_quantised_relu_has_t_levels_and_a_straight_through_floor() -> None:
+    i = torch.linspace(-0.5, 1.5, 41, dtype=torch.float64, requires_grad=True)
+    y = quantised_relu(i, theta=1.0, levels=4)
+    assert set(y.tolist()) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+    y.sum().backward()
+    inside = (i > 0) & (i < 1)
+    assert torch.all(i.grad[inside] == 1.0) and torch.all(i.grad[(i < 0) | (i > 1)] == 0)
+
+
+def spiking_net() -> nn.Module:
+    torch.manual_seed(3)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = DirectEncoder(T)
+            self.body = nn.Sequential(nn.Linear(F, 16), LIF(lam=0.9), nn.Linear(16, 16),
+                                      LIF(lam=0.9), nn.Linear(16, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(self.encoder(x)).mean(0)
+
+    net = Net().double().eval()
+    for m in net.body:
+        if isinstance(m, nn.Linear):
+            nn.init.uniform_(m.bias, 0.2, 0.8)
+    return net
+
+
+def test_the_modes_give_different_input_gradients_and_the_same_outputs() -> None:
+    net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
+    y = torch.arange(8) % 3
+    grads, outputs = {}, {}
+    for mode in GRADIENT_MODES:
+        xi = x.clone().requires_grad_(True)
+        with gradient_mode(net, mode):
+            out = net(xi)
+            nn.functional.cross_entropy(out, y).backward()
+        grads[mode], outputs[mode] = xi.grad, out.detach()
+    for mode in GRADIENT_MODES:
+        torch.testing.assert_close(outputs[mode], outputs["stbp"])
+        assert grads[mode].abs().sum() > 0
+    torch.testing.assert_close(grads["rga"], grads["rga_layerwise"])  # one gradient, two ways
+    distinct = ["stbp", "rga", "bptr", "hart", "ann"]
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1:]:
+            assert not torch.allclose(grads[a], grads[b]), (a, b)
