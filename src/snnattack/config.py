@@ -10,6 +10,9 @@ from snnattack.encoding import ENCODINGS
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.neurons import RESETS
+from snnattack.training import STRATEGIES
+from snnattack.training.ann import INPUT_ENCODINGS
+from snnattack.training.conversion import CONVERTIBLE_MODELS
 
 BOXES = ("white", "black")
 
@@ -72,6 +75,7 @@ def validate(cfg: DictConfig) -> None:
     for key in ("lr", "weight_decay", "momentum"):
         if not _number(cfg.train[key]) or cfg.train[key] < 0:
             raise ConfigError(f"train.{key}={cfg.train[key]!r} is out of range; accepted: >= 0")
+    _validate_kinds(cfg)
     threads = cfg.threads
     if threads != "auto" and (not _int(threads) or threads < 1):
         raise ConfigError(f"threads={threads!r} is out of range; accepted: an integer >= 1 or auto")
@@ -81,3 +85,36 @@ def validate(cfg: DictConfig) -> None:
             f"trainer.strategy={strategy} is not supported: processes started that way cannot "
             "share the checkpoint store safely; accepted: auto, ddp (e.g. trainer=ddp_cpu)"
         )
+
+
+def _validate_kinds(cfg: DictConfig) -> None:
+    """Checks of ``train.kind``, ``source_train``, ``encoding_levels`` and the kinds' settings."""
+    kinds = ", ".join(STRATEGIES)
+    if cfg.train.kind not in STRATEGIES:
+        raise ConfigError(f"train.kind={cfg.train.kind!r} is unknown; accepted: {kinds}")
+    source = cfg.get("source_train")
+    if source is not None and source not in STRATEGIES:
+        raise ConfigError(f"source_train={source!r} is unknown; accepted: null or {kinds}")
+    levels = cfg.get("encoding_levels")
+    if levels is not None and (not _int(levels) or levels < 2):
+        raise ConfigError(f"encoding_levels={levels!r} is out of range; "
+                          "accepted: null (off) or an integer >= 2")
+    used = {cfg.train.kind} | ({source} if source and "black" in cfg.boxes else set())
+    if used - {"stbp"} and cfg.encoding not in INPUT_ENCODINGS:
+        raise ConfigError(f"encoding={cfg.encoding} has no ANN counterpart (train kinds "
+                          f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}")
+    if used & {"conversion", "hybrid"} and cfg.model.name not in CONVERTIBLE_MODELS:
+        raise ConfigError(f"model={cfg.model.name} cannot be converted (train kinds "
+                          f"{sorted(used)}); accepted: {', '.join(CONVERTIBLE_MODELS)}")
+    p = cfg.train.conversion.percentile
+    if not _number(p) or not 0 < p <= 100:
+        raise ConfigError(f"train.conversion.percentile={p!r} is out of range; "
+                          "accepted: 0 < percentile <= 100")
+    for key in ("conversion.batches", "hybrid.epochs"):
+        block, leaf = key.split(".")
+        if not _int(cfg.train[block][leaf]) or cfg.train[block][leaf] < 1:
+            raise ConfigError(f"train.{key}={cfg.train[block][leaf]!r} is out of range; "
+                              "accepted: an integer >= 1")
+    if not _number(cfg.train.hybrid.lr) or cfg.train.hybrid.lr < 0:
+        raise ConfigError(f"train.hybrid.lr={cfg.train.hybrid.lr!r} is out of range; "
+                          "accepted: >= 0")

@@ -7,6 +7,7 @@ states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,14 @@ from torchmetrics import Metric
 
 from snnattack.attacks import build_attack
 from snnattack.gradients import gradient_mode
+from snnattack.neurons import LIF
+
+ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an ANN (plain autograd)
+
+
+def spiking(model: nn.Module) -> bool:
+    """Whether ``model`` has spiking layers (else it is an ANN, differentiated as it is)."""
+    return any(isinstance(m, LIF) for m in model.modules())
 
 
 class AttackCounts(Metric):
@@ -122,7 +131,9 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             self._seed(index, stream=i + 1)
-            with torch.enable_grad(), gradient_mode(crafter, self.grad_mode, **self.grad_params):
+            mode = (gradient_mode(crafter, self.grad_mode, **self.grad_params)
+                    if spiking(crafter) else nullcontext())
+            with torch.enable_grad(), mode:
                 adv = build_attack(spec.method, crafter, spec.eps, **spec.params)(x, y)
             self.counts[str(i)].update(correct, self._predict(self.target, adv, index) == y)
 
@@ -137,9 +148,11 @@ class AttackEvaluator(L.LightningModule):
         self.results = []
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
+            crafter = self.target if spec.box == "white" else self.source
             self.results.append({
                 "method": spec.method, "eps": spec.eps, "eps_255": round(spec.eps * 255, 6),
-                "box": spec.box, "grad_mode": self.grad_mode,
+                "box": spec.box,
+                "grad_mode": self.grad_mode if spiking(crafter) else ANN_GRAD_MODE,
                 "asr": c["asr"], "adv_acc": c["adv_acc"], "n_correct": c["n_correct"], "n": c["n"],
             })
             self.log(f"asr/{spec.name}", c["asr"])

@@ -1,4 +1,4 @@
-"""STBP training of a spiking classifier: SGD with momentum, cosine-annealed learning rate."""
+"""STBP training of a classifier (the Lightning module every kind fits with): SGD, cosine."""
 
 from __future__ import annotations
 
