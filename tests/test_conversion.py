@@ -12,12 +12,16 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.config import validate
-from snnattack.encoding import Quantize
+from snnattack.encoding import Quantize, build_encoder
 from snnattack.errors import ConfigError
 from snnattack.job import datamodule, trained_model, training_spec
 from snnattack.models import build
+from snnattack.models.registry import SpikingNet
+from snnattack.models.vgg import vgg_body
+from snnattack.neurons import LIF
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
+from snnattack.training.conversion import activation_scales, convert
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = (4, 8, 16, 32, 64)
@@ -131,3 +135,26 @@ def test_cross_kind_transfer_is_recorded_with_source_and_target(
     assert all(r["grad_mode"] == "ann-autograd" for r in ann_rows)
     assert all(r["grad_mode"] == "stbp" for r in rows.values() if r["source_kind"] != "ann")
     assert metrics["n"] == 64 and 0 <= rows["black"]["asr"] <= 100
+
+
+def small_vgg(neuron: type[torch.nn.Module], T: int) -> SpikingNet:
+    """A VGG body (conv-BN-neuron, pooling, hidden linear-neuron) small enough for a test."""
+    body = vgg_body((8, "A", 16, "A"), (32,), 10, 3, 8, neuron)
+    return SpikingNet(build_encoder("direct", T), body, None)
+
+
+def test_vgg_converts_layer_by_layer_and_resnet_is_refused() -> None:
+    ann = small_vgg(torch.nn.ReLU, 1).eval()
+    snn = small_vgg(lambda: LIF(reset="soft"), 64)
+    scales = activation_scales(ann, [torch.rand(4, 3, 8, 8)], 99.9)
+    assert len(scales) == 3 and all(s > 0 for s in scales)  # 2 conv + 1 hidden linear layer
+    bn, hidden = ann.body[0].module[1].weight.clone(), ann.body[-3].weight.clone()
+    convert(ann, snn, scales)
+    assert torch.allclose(snn.body[0].module[1].weight, bn / scales[0])
+    assert torch.allclose(snn.body[-3].weight, hidden * scales[1] / scales[2])
+    x = torch.rand(4, 3, 8, 8)
+    with torch.no_grad():
+        error = (snn.eval()(x) - ann(x)).abs().mean() / ann(x).abs().mean()
+    assert error < 0.15  # rates approximate the ANN's activations (to ~1/T, clipped at 99.9 %)
+    with pytest.raises(ValueError, match="only sequential"):
+        convert(build("resnet17", 10, activation="relu", T=1), build("resnet17", 10), [1.0])
