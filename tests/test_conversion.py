@@ -158,3 +158,27 @@ def test_vgg_converts_layer_by_layer_and_resnet_is_refused() -> None:
     assert error < 0.15  # rates approximate the ANN's activations (to ~1/T, clipped at 99.9 %)
     with pytest.raises(ValueError, match="only sequential"):
         convert(build("resnet17", 10, activation="relu", T=1), build("resnet17", 10), [1.0])
+
+
+@pytest.mark.slow
+def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures_cifar import write_cifar10
+
+    write_cifar10(tmp_path / "data")
+    cmd = [sys.executable, str(ROOT / "run.py"), "-cd", str(ROOT / "experiments"),
+           "-cn", "table1_conversion_cifar10_vgg11", "trainer.max_epochs=1",
+           "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+           "trainer.limit_test_batches=1", "train.conversion.batches=1", "train.batch_size=4",
+           "eval_batch_size=4", "dataset.params.val_size=10", "dataset.params.download=false",
+           "dataset.params.num_workers=0", "method=[fgsm]", *QUIET,
+           f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
+    env = {**os.environ, "SNNATTACK_DATA": str(tmp_path / "data")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["config"]["T"] == 16 and metrics["config"]["reset"] == "soft"
+    assert metrics["models"]["target"]["kind"] == "conversion"
+    assert len(metrics["models"]["target"]["scales"]) == 10  # VGG-11: 8 conv + 2 hidden
+    assert metrics["config"]["paper"][0]["clean_acc"] == 93.25
