@@ -15,6 +15,9 @@ from snnattack.job import training_spec
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
 MODES = {"attack": {"rga", "stbp"}}
+KINDS = {"train.kind": {"ann", "conversion", "hybrid"},
+         "source_train": {"ann", "conversion", "hybrid"}}
+LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
 # file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
 EXPECTED = {
     "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
@@ -44,6 +47,15 @@ EXPECTED = {
     "figs1_gamma_cifar10_vgg16": ({"attack.params.gamma": {"0", "0.1", "0.2", "0.3"},
                                    "lambda": {"0.9", "0.5"}}, set(), set()),
     "tables2_cost_cifar10_vgg11": ({}, {"cost"}, {"cost"}),
+    # the second paper (Sharmin et al., ECCV 2020) and RGA Table 1's conversion row
+    "digits_eccv_kinds": (KINDS, set(), set()),
+    "eccv_kinds_cifar10_vgg11": (KINDS, set(), set()),
+    "digits_eccv_T_quantisation": ({"T": {"4", "8", "16"}, **LEVELS}, set(), set()),
+    "eccv_T_quantisation_cifar10_vgg11": ({"T": {"4", "8", "16", "32"}, **LEVELS}, set(), set()),
+    "digits_eccv_leak": ({"lambda": {"0.5", "0.9", "0.99", "1.0"}}, set(), set()),
+    "eccv_leak_cifar10_vgg11": ({"lambda": {"0.9", "0.95", "0.99", "1.0"}}, set(), set()),
+    "digits_eccv_table1_conversion": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
+    "table1_conversion_cifar10_vgg11": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
 }
 
 

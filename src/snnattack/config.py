@@ -32,6 +32,9 @@ from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.neurons import RESETS
+from snnattack.training import STRATEGIES
+from snnattack.training.ann import INPUT_ENCODINGS
+from snnattack.training.conversion import CONVERTIBLE_MODELS
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
@@ -126,6 +129,13 @@ RULES: dict[str, Rule] = {
     "train.weight_decay": real(0),
     "train.nesterov": BOOL,
     "train.surrogate_width": real(0, lo_open=True),
+    "train.kind": one_of(*STRATEGIES),
+    "train.conversion.percentile": real(0, 100, lo_open=True),
+    "train.conversion.batches": integer(1),
+    "train.hybrid.epochs": integer(1),
+    "train.hybrid.lr": real(0, lo_open=True),
+    "source_train": optional(one_of(*STRATEGIES)),
+    "encoding_levels": optional(integer(2)),
     # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
@@ -256,6 +266,17 @@ def _surrogate_width_positive(cfg: dict[str, Any]) -> None:
     if cfg["attack"]["grad_mode"] == "hart" and gamma is not None and not gamma > 0:
         raise ConfigError(f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
                           "surrogate's half-width); accepted: gamma > 0")
+
+
+def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
+    source = cfg.get("source_train")
+    used = {cfg["train"]["kind"]} | ({source} if source and "black" in cfg["boxes"] else set())
+    if used - {"stbp"} and cfg["encoding"] not in INPUT_ENCODINGS:
+        raise ConfigError(f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
+                          f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}")
+    if used & {"conversion", "hybrid"} and cfg["model"]["name"] not in CONVERTIBLE_MODELS:
+        raise ConfigError(f"model={cfg['model']['name']} cannot be converted (train kinds "
+                          f"{sorted(used)}); accepted: {', '.join(CONVERTIBLE_MODELS)}")
 
 
 def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
@@ -411,6 +432,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params, _time_extension_fits_encoding, _surrogate_width_positive, _gradient_params,
     _encoding_fits_dataset, _frames_match_T, _attack_takes_a_step, _source_is_another_model,
     _datamodule_options, _devices_exist, _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
+    _kinds_fit_model_and_encoding,
 ]
 
 

@@ -1,7 +1,8 @@
 """How one adversarial batch is crafted: the gradient mode, the time extension, the queries.
 
 - The gradient mode (``attack=``) sets how the crafting model's spiking layers differentiate;
-  a gradient-free method (Square) only reads outputs, so it runs without one (``none``).
+  a gradient-free method (Square) only reads outputs, so it runs without one (``none``), and
+  an ANN (``train.kind=ann``) is differentiated as it is (``ann-autograd``).
 - The time-extended attack (RGA paper, ``attack.time_extension=k``) crafts with the model
   simulated for ``k * T`` steps; the example is then judged at ``T`` as usual.
 - Every call of the crafting model is counted (samples passed through it), so results can
@@ -19,6 +20,14 @@ from torch import nn
 
 from snnattack.attacks import GRADIENT_FREE, build_attack
 from snnattack.gradients import gradient_mode
+from snnattack.neurons import LIF
+
+ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an ANN
+
+
+def spiking(model: nn.Module) -> bool:
+    """Whether ``model`` has spiking layers (else it is an ANN, differentiated as it is)."""
+    return any(isinstance(m, LIF) for m in model.modules())
 
 
 @contextmanager
@@ -50,9 +59,12 @@ def counting_queries(model: nn.Module) -> Iterator[list[int]]:
         handle.remove()
 
 
-def grad_mode_of(method: str, grad_mode: str) -> str:
-    """The gradient mode a result row records: ``none`` for a gradient-free method."""
-    return "none" if method in GRADIENT_FREE else grad_mode
+def grad_mode_of(method: str, grad_mode: str, crafter: nn.Module) -> str:
+    """The gradient mode a result row records: ``none`` for a gradient-free method,
+    ``ann-autograd`` for an ANN crafting model, else ``grad_mode``."""
+    if method in GRADIENT_FREE:
+        return "none"
+    return grad_mode if spiking(crafter) else ANN_GRAD_MODE
 
 
 def craft(
@@ -68,11 +80,12 @@ def craft(
     eot_samples: int = 1,
 ) -> tuple[torch.Tensor, int]:
     """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
-    mode = grad_mode_of(algorithm, grad_mode)
-    differentiation = nullcontext() if mode == "none" else \
-        gradient_mode(crafter, grad_mode, **grad_params)
+    mode = grad_mode_of(algorithm, grad_mode, crafter)
+    differentiation = gradient_mode(crafter, grad_mode, **grad_params) if mode == grad_mode \
+        else nullcontext()
+    extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
     attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
-    with time_extended(crafter, time_extension), counting_queries(crafter) as queries, \
+    with extension, counting_queries(crafter) as queries, \
             torch.enable_grad(), differentiation:
         adv = attack(x, y)
     return adv.detach(), queries[0]

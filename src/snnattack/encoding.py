@@ -72,6 +72,25 @@ class FrameEncoder(Encoder):
         return x.mean(1).unsqueeze(0)
 
 
+class Quantize(torch.nn.Module):
+    """Rounds images in [0, 1] to ``levels`` evenly spaced values (ECCV 2020 input
+    pre-quantisation), with a straight-through gradient so attacks act on the analog image."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        if int(levels) != levels or levels < 2:
+            raise ValueError(f"levels must be an integer >= 2, got {levels}")
+        self.levels = int(levels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.levels - 1
+        quantised = torch.round(x.clamp(0.0, 1.0) * steps) / steps
+        return x + (quantised - x).detach()
+
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}"
+
+
 def build_encoder(encoding: str, T: int) -> Encoder:
     """The encoder named ``encoding`` (one of :data:`ENCODINGS`)."""
     classes = {"direct": DirectEncoder, "poisson": PoissonEncoder, "frames": FrameEncoder}

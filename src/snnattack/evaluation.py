@@ -166,9 +166,10 @@ class AttackEvaluator(L.LightningModule):
         self.results = []
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
+            crafter = self.target if spec.box == "white" else self.source
             self.results.append({
                 "method": spec.method, "eps": spec.eps, "eps_255": round(spec.eps * 255, 6),
-                "box": spec.box, "grad_mode": grad_mode_of(spec.attack, self.grad_mode),
+                "box": spec.box, "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
                 "asr": c["asr"], "adv_acc": c["adv_acc"], "n_correct": c["n_correct"], "n": c["n"],
                 "linf": c["linf"], "l2": c["l2"], "queries": c["queries"],
                 "time_extension": self.time_extension, "eot_samples": self.eot_samples,

@@ -20,31 +20,19 @@ from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.evaluation import AttackEvaluator, AttackSpec
-from snnattack.models import build
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
-from snnattack.training import STBPClassifier
+from snnattack.training import KIND_BLOCKS, STRATEGIES, STBPClassifier, TrainContext
+from snnattack.training.base import with_train
 
 log = logging.getLogger(__name__)
 
 
 def build_model(cfg: DictConfig) -> torch.nn.Module:
-    """The untrained spiking model the config describes."""
-    return build(
-        cfg.model.name,
-        num_classes=cfg.dataset.num_classes,
-        in_channels=cfg.dataset.in_channels,
-        T=cfg.T,
-        lam=cfg["lambda"],
-        theta=cfg.theta,
-        reset=cfg.reset,
-        encoding=cfg.encoding,
-        surrogate_width=cfg.train.surrogate_width,
-        mean=cfg.dataset.mean,
-        std=cfg.dataset.std,
-    )
+    """The untrained model the config describes (its kind of training decides which)."""
+    return STRATEGIES[cfg.train.kind].build(cfg)
 
 
 def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
@@ -59,69 +47,100 @@ def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
 
 
 def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
-    """Everything that affects a trained model: the key of the checkpoint store."""
+    """Everything that affects a trained model: the key of the checkpoint store.
+
+    Includes the kind of training (``train.kind``) and, for a kind that starts from another
+    model (conversion, hybrid), that model's key (``base``).
+    """
+    strategy = STRATEGIES[cfg.train.kind]
     c = OmegaConf.to_container(cfg, resolve=True)
     ignore = set(cfg.store.ignore_dataset_params)
     dataset = {k: v for k, v in c["dataset"].items() if k not in ("params", "encodings")}
     dataset["params"] = {k: v for k, v in c["dataset"]["params"].items() if k not in ignore}
-    return {
+    train = {k: v for k, v in c["train"].items()
+             if k not in KIND_BLOCKS or k in strategy.blocks}
+    spec = {
         "dataset": dataset,
         "model": c["model"],
         "neuron": {k: c[k] for k in ("T", "lambda", "reset", "theta")},
         "encoding": c["encoding"],
-        "train": c["train"],
+        "encoding_levels": c.get("encoding_levels"),
+        "train": train,
         "trainer": {k: c["trainer"].get(k) for k in cfg.store.trainer_keys},
         "seed": seed,
     }
+    base = strategy.base(cfg)
+    if base is not None:
+        spec["base"] = training_spec(base, seed)
+    return strategy.key(spec)
 
 
 def trained_model(
     cfg: DictConfig, seed: int, store: ModelStore, trainers: list[L.Trainer]
 ) -> tuple[torch.nn.Module, dict]:
-    """The model trained with ``seed``: from the store, or trained now (or resumed) and stored."""
+    """The model trained with ``seed``: from the store, or trained now (or resumed) and stored.
+
+    How it is trained is the strategy of its kind (``train.kind``); ``record["kind"]`` says it.
+    """
+    strategy = STRATEGIES[cfg.train.kind]
 
     def make() -> torch.nn.Module:
         L.seed_everything(seed, workers=True, verbose=False)
-        return build_model(cfg)
+        return strategy.build(cfg)
 
     spec = training_spec(cfg, seed)
+    context = TrainContext(
+        seed=seed,
+        fit=lambda recipe, model, workdir: fit(recipe, seed, spec, trainers, model, workdir),
+        trained=lambda other: trained_model(other, seed, store, trainers),
+        datamodule=lambda conf: datamodule(conf, seed),
+    )
 
     def train(workdir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-        resume = workdir / RESUME_FILE
-        resumed_from = _epochs_done(resume) if resume.exists() else None
-        log.info("training model (seed %d) into %s%s", seed, workdir,
-                 f", resuming after {resumed_from} epochs" if resume.exists() else "")
-        model = make()
-        module = STBPClassifier(
-            model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
-            weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
-        )
-        best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max",
-                               save_last=True)
-        trainer = job_trainer(
-            cfg, trainers, logger=train_loggers(cfg, spec, workdir),
-            callbacks=[best, EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")],
-            default_root_dir=workdir,
-        )
-        start = time.time()
-        trainer.fit(module, datamodule=datamodule(cfg, seed),
-                    ckpt_path=str(resume) if resume.exists() else None)
-        if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
-            return model, {}
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(
-            {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
-        )
-        os.remove(best.best_model_path)
-        return model, {
-            "seed": seed, **module.validation_record(int(state["epoch"])),
-            "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
-            "resumed_after_epochs": resumed_from, "world_size": trainer.world_size,
-            "train_seconds": round(time.time() - start, 1), **provenance(),
-        }
+        L.seed_everything(seed, workers=True, verbose=False)
+        return strategy.train(cfg, workdir, context)
 
     model, record = store.get_or_train(spec, make, train)
-    return model.eval(), record
+    return model.eval(), {**record, "kind": cfg.train.kind}
+
+
+def fit(
+    cfg: DictConfig, seed: int, spec: dict[str, Any], trainers: list[L.Trainer],
+    model: torch.nn.Module, workdir: Path,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Lightning-fits ``model`` with ``cfg.train``'s recipe in ``workdir`` (resuming from
+    its ``last.ckpt`` if there is one); the best validation checkpoint's weights are kept."""
+    resume = workdir / RESUME_FILE
+    resumed_from = _epochs_done(resume) if resume.exists() else None
+    log.info("training model (seed %d) into %s%s", seed, workdir,
+             f", resuming after {resumed_from} epochs" if resume.exists() else "")
+    module = STBPClassifier(
+        model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
+        weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
+    )
+    best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max",
+                           save_last=True)
+    trainer = job_trainer(
+        cfg, trainers, logger=train_loggers(cfg, spec, workdir),
+        callbacks=[best, EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")],
+        default_root_dir=workdir,
+    )
+    start = time.time()
+    trainer.fit(module, datamodule=datamodule(cfg, seed),
+                ckpt_path=str(resume) if resume.exists() else None)
+    if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
+        return model, {}
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(
+        {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
+    )
+    os.remove(best.best_model_path)
+    return model, {
+        "seed": seed, **module.validation_record(int(state["epoch"])),
+        "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
+        "resumed_after_epochs": resumed_from, "world_size": trainer.world_size,
+        "train_seconds": round(time.time() - start, 1), **provenance(),
+    }
 
 
 def _epochs_done(checkpoint: Path) -> int:
@@ -152,6 +171,22 @@ def model_from_file(cfg: DictConfig, path: str) -> tuple[torch.nn.Module, dict]:
     :mod:`snnattack.checkpoints`) instead of one from the store."""
     model = build_model(cfg)
     return model.eval(), load_model_file(path, model)
+
+
+def source_config(cfg: DictConfig) -> DictConfig:
+    """The black-box source's config: the target's, trained as ``source_train`` (null: the
+    target's own kind). Its seed is the target's plus ``source_seed_offset``."""
+    kind = cfg.get("source_train")
+    if kind is None or kind == cfg.train.kind:
+        return cfg
+    return with_train(cfg, kind=kind)
+
+
+def with_kinds(rows: list[dict], target: dict, source: dict | None) -> list[dict]:
+    """Result rows with the target's kind and the crafting model's kind (white box: target)."""
+    return [{**r, "target_kind": target["kind"],
+             "source_kind": target["kind"] if r["box"] == "white" else source["kind"]}
+            for r in rows]
 
 
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
@@ -213,7 +248,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             source, source_record = model_from_file(cfg, cfg.source_checkpoint)
         elif "black" in cfg.boxes:
             source, source_record = trained_model(
-                cfg, cfg.seed + cfg.source_seed_offset, store, trainers
+                source_config(cfg), cfg.seed + cfg.source_seed_offset, store, trainers
             )
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -231,7 +266,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
         record = {
             **evaluator.clean_result,
-            "results": evaluator.results,
+            "results": with_kinds(evaluator.results, target_record, source_record),
             "models": {"target": target_record, "source": source_record},
             "attack_seconds": round(time.time() - start, 1),
             "world_size": trainer.world_size,

@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from snnattack.encoding import build_encoder
+from snnattack.encoding import Quantize, build_encoder
 from snnattack.neurons import LIF
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
+ACTIVATIONS = ("lif", "relu")  # spiking model, or its ANN counterpart (ReLU, one time step)
 
 
 def register(name: str) -> Callable:
@@ -36,10 +37,18 @@ class Normalize(nn.Module):
 
 
 class SpikingNet(nn.Module):
-    """Images ``[B, ...]`` -> (normalise) -> encoder ``[T, B, ...]`` -> body -> mean over T."""
+    """Images ``[B, ...]`` -> (quantise) -> (normalise) -> encoder ``[T, B, ...]`` -> body ->
+    mean over T."""
 
-    def __init__(self, encoder: nn.Module, body: nn.Module, normalize: nn.Module | None) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        body: nn.Module,
+        normalize: nn.Module | None,
+        quantize: nn.Module | None = None,
+    ) -> None:
         super().__init__()
+        self.quantize = quantize if quantize is not None else nn.Identity()
         self.normalize = normalize if normalize is not None else nn.Identity()
         self.encoder = encoder
         self.body = body
@@ -54,7 +63,7 @@ class SpikingNet(nn.Module):
         self.encoder.T = int(value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.encoder(self.normalize(x))).mean(0)
+        return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
 
 
 def build(
@@ -69,20 +78,30 @@ def build(
     surrogate_width: float = 1.0,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
+    activation: str = "lif",
+    levels: int | None = None,
 ) -> SpikingNet:
     """A spiking model taking images in [0, 1] and returning logits averaged over T.
 
     ``mean``/``std`` normalise analog inputs inside the model (direct encoding only: Poisson
-    spikes and event frames are fed as they are).
+    spikes and event frames are fed as they are). ``activation="relu"`` gives the ANN
+    counterpart: the same layers (same parameter names) with every LIF replaced by a ReLU.
+    ``levels`` quantises the analog image to that many values before encoding (None: off).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
 
-    def neuron() -> LIF:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+    def neuron() -> nn.Module:
+        if activation == "relu":
+            return nn.ReLU()
         return LIF(lam=lam, theta=theta, reset=reset, width=surrogate_width)
 
     normalize = None
     if encoding == "direct" and mean is not None and std is not None:
         normalize = Normalize(mean, std)
     body = MODELS[name](num_classes=num_classes, in_channels=in_channels, neuron=neuron)
-    return SpikingNet(build_encoder(encoding, T), body, normalize)
+    quantize = Quantize(levels) if levels is not None else None
+    return SpikingNet(build_encoder(encoding, T), body, normalize, quantize)

@@ -1,4 +1,4 @@
-"""STBP training of a spiking classifier: SGD with momentum, cosine-annealed learning rate.
+"""STBP training of a classifier (the Lightning module every kind fits with): SGD, cosine.
 
 Checkpoint selection (:data:`SELECTION`): the epoch with the highest validation accuracy, and
 among epochs of equal accuracy the one with the lowest validation loss. A small validation

@@ -1,0 +1,19 @@
+"""Kinds of training, chosen by ``train.kind``: each a :class:`Strategy` in its own module.
+
+``stbp`` (surrogate-gradient BPTT), ``ann`` (the ReLU counterpart), ``conversion`` (ANN ->
+SNN, no gradient training), ``hybrid`` (conversion, then STBP fine-tuning).
+"""
+
+from snnattack.training.ann import ANN
+from snnattack.training.base import Strategy, TrainContext, build_net
+from snnattack.training.conversion import Conversion
+from snnattack.training.hybrid import Hybrid
+from snnattack.training.stbp import STBPClassifier
+
+STRATEGIES: dict[str, Strategy] = {
+    "stbp": Strategy(), "ann": ANN(), "conversion": Conversion(), "hybrid": Hybrid(),
+}
+KIND_BLOCKS = ("conversion", "hybrid")  # train sub-blocks read by some kinds only
+
+__all__ = ["STRATEGIES", "KIND_BLOCKS", "STBPClassifier", "Strategy", "TrainContext",
+           "build_net"]

@@ -1,0 +1,35 @@
+"""The ANN counterpart of a spiking model (``train.kind=ann``): every LIF replaced by a ReLU.
+
+Same layers and parameter names as the SNN, one time step, the analog image as input (so
+``T``, ``lambda``, ``theta`` and ``reset`` do not enter its store key). A plain ReLU, not a
+clipped one: the conversion normalises each layer by a percentile of its activations
+(:mod:`snnattack.training.conversion`), which handles unbounded activations. Under Poisson
+encoding the ANN sees the un-normalised image in [0, 1], the expected value of the Poisson
+spikes, so its converted SNN receives inputs on the same scale it was trained on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+from torch import nn
+
+from snnattack.training.base import Strategy, build_net
+
+INPUT_ENCODINGS = ("direct", "poisson")  # encodings whose analog image an ANN can take
+
+
+class ANN(Strategy):
+    """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
+
+    def build(self, cfg: DictConfig) -> nn.Module:
+        normalised = cfg.encoding == "direct"
+        return build_net(
+            cfg, activation="relu", T=1, encoding="direct",
+            mean=cfg.dataset.mean if normalised else None,
+            std=cfg.dataset.std if normalised else None,
+        )
+
+    def key(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in spec.items() if k != "neuron"}

@@ -1,0 +1,73 @@
+"""The interface every kind of training (``train.kind``) implements, and the shared model build."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.models import build
+
+Trained = tuple[nn.Module, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """What a strategy may use while training one model (provided by ``job.trained_model``).
+
+    ``fit(cfg, model, workdir)``: Lightning-fits ``model`` with ``cfg.train``'s recipe (SGD,
+    cosine, best checkpoint on validation accuracy, resume, loggers). ``trained(cfg)``: another
+    model (same seed) from the checkpoint store, trained first if absent. ``datamodule(cfg)``:
+    the configured data.
+    """
+
+    seed: int
+    fit: Callable[[DictConfig, nn.Module, Path], Trained]
+    trained: Callable[[DictConfig], Trained]
+    datamodule: Callable[[DictConfig], L.LightningDataModule]
+
+
+class Strategy:
+    """One kind of training. Subclasses override what differs from plain STBP training."""
+
+    blocks: tuple[str, ...] = ()  # sub-blocks of ``train`` this kind reads (part of its key)
+
+    def build(self, cfg: DictConfig) -> nn.Module:
+        """The untrained model of this kind (weights are loaded into it from the store)."""
+        return build_net(cfg)
+
+    def base(self, cfg: DictConfig) -> DictConfig | None:
+        """The config of the model this kind starts from (its store key joins ours), or None."""
+        return None
+
+    def key(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The store key from the common training spec: drop what this kind does not read."""
+        return spec
+
+    def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
+        """Trains the model in ``workdir`` and returns it with a record of how it went."""
+        return ctx.fit(cfg, self.build(cfg), workdir)
+
+
+def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
+    """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``."""
+    args = dict(
+        num_classes=cfg.dataset.num_classes, in_channels=cfg.dataset.in_channels, T=cfg.T,
+        lam=cfg["lambda"], theta=cfg.theta, reset=cfg.reset, encoding=cfg.encoding,
+        surrogate_width=cfg.train.surrogate_width, mean=cfg.dataset.mean, std=cfg.dataset.std,
+        levels=cfg.get("encoding_levels"),
+    )
+    return build(cfg.model.name, **{**args, **overrides})
+
+
+def with_train(cfg: DictConfig, **train: Any) -> DictConfig:
+    """A copy of ``cfg`` whose ``train`` keys are replaced by ``train`` (e.g. ``kind="ann"``)."""
+    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    for key, value in train.items():
+        copy.train[key] = value
+    return copy

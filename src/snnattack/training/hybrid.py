@@ -1,0 +1,31 @@
+"""Hybrid training (``train.kind=hybrid``): conversion as initialisation, then STBP fine-tuning.
+
+The ECCV 2020 "backpropagated SNN" (Rathi et al., ICLR 2020 hybrid training): the converted
+SNN of the same seed is fine-tuned with STBP at the configured ``T`` (small, e.g. 4-8) for
+``train.hybrid.epochs`` epochs at learning rate ``train.hybrid.lr`` (cosine-annealed, the
+rest of the recipe as in ``train``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from snnattack.training.base import Strategy, TrainContext, Trained, with_train
+
+
+class Hybrid(Strategy):
+    """STBP fine-tuning of the converted model; its key includes the conversion's."""
+
+    blocks = ("conversion", "hybrid")
+
+    def base(self, cfg: DictConfig) -> DictConfig:
+        return with_train(cfg, kind="conversion")
+
+    def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
+        converted, record = ctx.trained(self.base(cfg))
+        recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
+        model, fitted = ctx.fit(recipe, converted.train(), workdir)
+        return model, {**fitted, "ann_val_acc": record.get("ann_val_acc"),
+                       "converted_key": record.get("key")}

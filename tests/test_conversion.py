@@ -1,0 +1,184 @@
+"""ANN, ANN -> SNN conversion, hybrid fine-tuning and input quantisation on the digits."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from snnattack.config import validate
+from snnattack.encoding import Quantize, build_encoder
+from snnattack.errors import ConfigError
+from snnattack.job import datamodule, trained_model, training_spec
+from snnattack.models import build
+from snnattack.models.registry import SpikingNet
+from snnattack.models.vgg import vgg_body
+from snnattack.neurons import LIF
+from snnattack.store import ModelStore
+from snnattack.training.base import with_train
+from snnattack.training.conversion import activation_scales, convert
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = (4, 8, 16, 32, 64)
+QUIET = ["trainer.enable_progress_bar=false", "logger=csv"]
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=[*QUIET, *overrides])
+
+
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return 100.0 * (model(x).argmax(1) == y).float().mean().item()
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 5-epoch ANN, its conversion at several T, and a 2-epoch hybrid fine-tuning at T=2."""
+    store = ModelStore(tmp_path_factory.mktemp("models"))
+    cfg = composed("train.kind=ann", "train.epochs=5", "reset=soft", "train.hybrid.epochs=2")
+    data = datamodule(cfg, 0)
+    data.setup("test")
+    x, y = (torch.cat(t) for t in zip(*data.test_dataloader(), strict=True))
+    ann, ann_record = trained_model(cfg, 0, store, [])
+    converted = {}
+    for T in (2, *STEPS):
+        model, record = trained_model(with_train(cfg, kind="conversion"), 0, store, [])
+        model.T = T
+        converted[T] = accuracy(model, x, y)
+    hybrid_cfg = with_train(cfg, kind="hybrid")
+    hybrid_cfg.T = 2
+    hybrid, hybrid_record = trained_model(hybrid_cfg, 0, store, [])
+    return {"ann": accuracy(ann, x, y), "converted": converted, "conversion": record,
+            "hybrid": accuracy(hybrid, x, y), "hybrid_record": hybrid_record,
+            "ann_record": ann_record}
+
+
+def test_converted_snn_approaches_the_ann_at_large_T(digits: dict) -> None:
+    assert digits["ann"] > 95.0
+    assert abs(digits["converted"][STEPS[-1]] - digits["ann"]) <= 2.0
+    assert digits["conversion"]["ann_key"] == digits["ann_record"]["key"]
+
+
+def test_conversion_accuracy_rises_with_T_within_noise(digits: dict) -> None:
+    acc = [digits["converted"][T] for T in STEPS]
+    assert all(later >= earlier - 1.5 for earlier, later in zip(acc, acc[1:], strict=False))
+    assert acc[-1] - acc[0] > 10.0
+
+
+def test_hybrid_fine_tuning_beats_conversion_alone_at_low_T(digits: dict) -> None:
+    assert digits["hybrid"] > digits["converted"][2] + 20.0
+    assert digits["hybrid_record"]["kind"] == "hybrid" and digits["hybrid_record"]["epochs"] == 2
+
+
+def test_store_keys_hold_the_kind_and_the_base_model() -> None:
+    ann = training_spec(composed("train.kind=ann"), 0)
+    assert ann == training_spec(composed("train.kind=ann", "T=8", "lambda=0.5"), 0)
+    conv = training_spec(composed("train.kind=conversion"), 0)
+    assert conv["base"] == ann and conv["train"]["kind"] == "conversion"
+    assert conv == training_spec(composed("train.kind=conversion", "T=32"), 0)
+    assert conv != training_spec(composed("train.kind=conversion", "train.epochs=3"), 0)
+    hybrid = training_spec(composed("train.kind=hybrid"), 0)
+    assert hybrid["base"] == conv and "hybrid" in hybrid["train"]
+    assert "conversion" not in training_spec(composed(), 0)["train"]
+    assert training_spec(composed("encoding_levels=4"), 0) != training_spec(composed(), 0)
+
+
+@pytest.mark.parametrize("levels", [2, 4, 16])
+def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -> None:
+    x = torch.rand(8, 1, 8, 8, dtype=torch.float64, requires_grad=True)
+    q = Quantize(levels)(x)
+    assert len(torch.unique(q.detach())) <= levels
+    assert torch.allclose(q * (levels - 1), torch.round(q * (levels - 1)))
+    model = build("digits_net", 10, in_channels=1, T=2, encoding="poisson", levels=levels)
+    model.double().train()  # train-mode BN: an untrained net fires in train mode
+    model(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("override,key", [
+    ("train.kind=adversarial", "train.kind"), ("source_train=svm", "source_train"),
+    ("encoding_levels=1", "encoding_levels"), ("encoding_levels=2.5", "encoding_levels"),
+    ("train.kind=conversion model=resnet17", "model"),
+    ("train.conversion.percentile=0", "train.conversion.percentile"),
+    ("train.hybrid.epochs=0", "train.hybrid.epochs"),
+])
+def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{key}="):
+        validate(composed(*override.split()))
+
+
+@pytest.mark.parametrize("target,source", [("hybrid", "conversion"), ("ann", "stbp")])
+def test_cross_kind_transfer_is_recorded_with_source_and_target(
+    target: str, source: str, tmp_path: Path
+) -> None:
+    cmd = [sys.executable, str(ROOT / "run.py"), f"train.kind={target}", f"source_train={source}",
+           "train.epochs=2", "train.hybrid.epochs=1", "reset=soft", "eps=[32]", "method=[fgsm]",
+           "trainer.limit_test_batches=2", *QUIET,
+           f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                          env=os.environ)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["models"]["target"]["kind"] == target
+    assert metrics["models"]["source"]["kind"] == source
+    rows = {r["box"]: r for r in metrics["results"]}
+    assert (rows["white"]["target_kind"], rows["white"]["source_kind"]) == (target, target)
+    assert (rows["black"]["target_kind"], rows["black"]["source_kind"]) == (target, source)
+    ann_rows = [r for r in rows.values() if r["source_kind"] == "ann"]
+    assert all(r["grad_mode"] == "ann-autograd" for r in ann_rows)
+    assert all(r["grad_mode"] == "stbp" for r in rows.values() if r["source_kind"] != "ann")
+    assert metrics["n"] == 64 and 0 <= rows["black"]["asr"] <= 100
+
+
+def small_vgg(neuron: type[torch.nn.Module], T: int) -> SpikingNet:
+    """A VGG body (conv-BN-neuron, pooling, hidden linear-neuron) small enough for a test."""
+    body = vgg_body((8, "A", 16, "A"), (32,), 10, 3, 8, neuron)
+    return SpikingNet(build_encoder("direct", T), body, None)
+
+
+def test_vgg_converts_layer_by_layer_and_resnet_is_refused() -> None:
+    ann = small_vgg(torch.nn.ReLU, 1).eval()
+    snn = small_vgg(lambda: LIF(reset="soft"), 64)
+    scales = activation_scales(ann, [torch.rand(4, 3, 8, 8)], 99.9)
+    assert len(scales) == 3 and all(s > 0 for s in scales)  # 2 conv + 1 hidden linear layer
+    bn, hidden = ann.body[0].module[1].weight.clone(), ann.body[-3].weight.clone()
+    convert(ann, snn, scales)
+    assert torch.allclose(snn.body[0].module[1].weight, bn / scales[0])
+    assert torch.allclose(snn.body[-3].weight, hidden * scales[1] / scales[2])
+    x = torch.rand(4, 3, 8, 8)
+    with torch.no_grad():
+        error = (snn.eval()(x) - ann(x)).abs().mean() / ann(x).abs().mean()
+    assert error < 0.15  # rates approximate the ANN's activations (to ~1/T, clipped at 99.9 %)
+    with pytest.raises(ValueError, match="only sequential"):
+        convert(build("resnet17", 10, activation="relu", T=1), build("resnet17", 10), [1.0])
+
+
+@pytest.mark.slow
+def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures_cifar import write_cifar10
+
+    write_cifar10(tmp_path / "data")
+    cmd = [sys.executable, str(ROOT / "run.py"), "-cd", str(ROOT / "experiments"),
+           "-cn", "table1_conversion_cifar10_vgg11", "trainer.max_epochs=1",
+           "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+           "trainer.limit_test_batches=1", "train.conversion.batches=1", "train.batch_size=4",
+           "eval_batch_size=4", "dataset.params.val_size=10", "dataset.params.download=false",
+           "dataset.params.num_workers=0", "method=[fgsm]", *QUIET,
+           f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
+    env = {**os.environ, "SNNATTACK_DATA": str(tmp_path / "data")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["config"]["T"] == 16 and metrics["config"]["reset"] == "soft"
+    assert metrics["models"]["target"]["kind"] == "conversion"
+    assert len(metrics["models"]["target"]["scales"]) == 10  # VGG-11: 8 conv + 2 hidden
+    assert metrics["config"]["paper"][0]["clean_acc"] == 93.25
