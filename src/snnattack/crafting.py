@@ -80,8 +80,8 @@ def craft(
     eot_samples: int = 1,
 ) -> tuple[torch.Tensor, int]:
     """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
-    mode = grad_mode_of(algorithm, grad_mode, crafter)
-    differentiation = gradient_mode(crafter, grad_mode, **grad_params) if mode == grad_mode \
+    uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
+    differentiation = gradient_mode(crafter, grad_mode, **grad_params) if uses_mode \
         else nullcontext()
     extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
     attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
