@@ -350,7 +350,7 @@ def _fits_in_memory(cfg: dict[str, Any]) -> None:
     free, where = _free_memory(cfg)
     for key in ("train.batch_size", "eval_batch_size"):
         batch = cfg["train"]["batch_size"] if key == "train.batch_size" else cfg[key]
-        need = per_step * cfg["T"] * batch * 4 * checks.get("memory_factor", 3.0)
+        need = per_step * cfg["T"] * batch * 4 * checks.get("memory_factor", 2.0)
         if need > free:
             raise ConfigError(
                 f"T={cfg['T']} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
