@@ -22,7 +22,7 @@ from snnattack.models import build
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import ModelStore
-from snnattack.training import STBPClassifier
+from snnattack.training import SELECTION, STBPClassifier
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
         "train": c["train"],
         "trainer": {k: c["trainer"].get(k) for k in cfg.store.trainer_keys},
         "seed": seed,
+        "selection": SELECTION,
     }
 
 
