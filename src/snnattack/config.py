@@ -391,14 +391,14 @@ def _available_ram() -> int:
 
 
 def _fits_in_memory(cfg: dict[str, Any]) -> None:
-    checks = cfg.get("checks") or {}
-    if not checks.get("memory", True) or "image_size" not in cfg["dataset"]:
+    checks = cfg.get("checks")
+    if not checks or not checks["memory"] or "image_size" not in cfg["dataset"]:
         return
     per_step = _layer_outputs(_meta_model(cfg, cfg["model"]["name"]), _input_shape(cfg))
     free, where = _free_memory(cfg)
     for key in ("train.batch_size", "eval_batch_size"):
         batch = cfg["train"]["batch_size"] if key == "train.batch_size" else cfg[key]
-        need = per_step * cfg["T"] * batch * 4 * checks.get("memory_factor", 3.0)
+        need = per_step * cfg["T"] * batch * 4 * checks["memory_factor"]
         if need > free:
             raise ConfigError(
                 f"T={cfg['T']} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "

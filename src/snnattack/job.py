@@ -24,7 +24,7 @@ from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
-from snnattack.training import KIND_BLOCKS, STRATEGIES, STBPClassifier, TrainContext
+from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES, STBPClassifier, TrainContext
 from snnattack.training.base import with_train
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
         "train": train,
         "trainer": {k: c["trainer"].get(k) for k in cfg.store.trainer_keys},
         "seed": seed,
+        "selection": SELECTION,
     }
     base = strategy.base(cfg)
     if base is not None:

@@ -8,12 +8,12 @@ from snnattack.training.ann import ANN
 from snnattack.training.base import Strategy, TrainContext, build_net
 from snnattack.training.conversion import Conversion
 from snnattack.training.hybrid import Hybrid
-from snnattack.training.stbp import STBPClassifier
+from snnattack.training.stbp import SELECTION, STBPClassifier
 
 STRATEGIES: dict[str, Strategy] = {
     "stbp": Strategy(), "ann": ANN(), "conversion": Conversion(), "hybrid": Hybrid(),
 }
 KIND_BLOCKS = ("conversion", "hybrid")  # train sub-blocks read by some kinds only
 
-__all__ = ["STRATEGIES", "KIND_BLOCKS", "STBPClassifier", "Strategy", "TrainContext",
+__all__ = ["STRATEGIES", "KIND_BLOCKS", "SELECTION", "STBPClassifier", "Strategy", "TrainContext",
            "build_net"]

@@ -1,0 +1,115 @@
+"""Faults at run time: wrong checkpoints refused, divergence stores nothing, atomic writes."""
+
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from torch import nn
+
+from snnattack.errors import CheckpointError, TrainingError
+from snnattack.job import trained_model
+from snnattack.results import write_json
+from snnattack.store import CHECKPOINT, ModelStore
+from snnattack.training import SELECTION, selection_score
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+TINY = ["trainer.enable_progress_bar=false", "trainer.accelerator=cpu", "logger=csv",
+        "trainer.limit_train_batches=3", "trainer.limit_val_batches=2"]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def linear_store(tmp_path: Path) -> tuple[ModelStore, dict, dict]:
+    store = ModelStore(tmp_path / "models")
+    a, b = {"seed": 0}, {"seed": 1000}
+    for spec in (a, b):
+        store.get_or_train(spec, lambda: nn.Linear(3, 2), lambda _: (nn.Linear(3, 2), {}))
+    return store, a, b
+
+
+def truncate(store: ModelStore, a: dict, b: dict) -> None:
+    path = store.path(a) / CHECKPOINT
+    path.write_bytes(path.read_bytes()[:50])
+
+
+def copy_other(store: ModelStore, a: dict, b: dict) -> None:
+    shutil.copy(store.path(b) / CHECKPOINT, store.path(a) / CHECKPOINT)
+
+
+def nan_weights(store: ModelStore, a: dict, b: dict) -> None:
+    path = store.path(a) / CHECKPOINT
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["weight"][0, 0] = float("nan")
+    torch.save(payload, path)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (truncate, "is corrupt or unreadable"),
+    (copy_other, "holds another model"),
+    (nan_weights, "has non-finite (NaN or inf) weights in weight"),
+])
+def test_wrong_checkpoint_is_refused_naming_its_path_and_kept(
+        tmp_path: Path, damage, message: str) -> None:
+    store, a, b = linear_store(tmp_path)
+    damage(store, a, b)
+    before = snapshot(store.root)
+    path = store.path(a) / CHECKPOINT
+    with pytest.raises(CheckpointError) as err:
+        store.get_or_train(a, lambda: nn.Linear(3, 2), lambda _: pytest.fail("retrained"))
+    assert str(err.value).startswith(f"checkpoint {path} ") and message in str(err.value)
+    assert snapshot(store.root) == before
+    store.get_or_train(b, lambda: nn.Linear(3, 2), lambda _: pytest.fail("retrained"))
+
+
+def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(
+        tmp_path: Path) -> None:
+    store, _, _ = linear_store(tmp_path)
+    before = snapshot(store.root)
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[*TINY, "train.epochs=2", "train.lr=1e30"])
+    with pytest.raises(TrainingError, match=r"^training diverged: the loss is (nan|inf) at "
+                                            r"epoch 0, step \d+ of the epoch"):
+        trained_model(cfg, 0, store)
+    after = snapshot(store.root)
+    assert {k: after[k] for k in before} == before
+    assert not [k for k in set(after) - set(before) if k.endswith(CHECKPOINT)]
+
+
+def test_trained_model_records_its_selection_rule_and_validation_numbers(tmp_path: Path) -> None:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[*TINY, "train.epochs=2"])
+    _, record = trained_model(cfg, 0, ModelStore(tmp_path))
+    assert record["selection"] == SELECTION
+    assert 0 <= record["val_acc"] <= 100 and record["val_loss"] > 0
+    assert record["best_epoch"] in (0, 1)
+
+
+def test_selection_prefers_accuracy_then_lower_loss() -> None:
+    n = 135
+    one_sample = 100 / n
+    assert selection_score(90 + one_sample, 50.0, n) > selection_score(90, 0.0, n)
+    assert selection_score(90, 0.1, n) > selection_score(90, 0.2, n)
+    assert selection_score(90, float("nan"), n) < selection_score(90, 100.0, n)
+
+
+def test_disk_full_during_write_keeps_the_previous_file(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "metrics.json"
+    write_json(path, {"clean_acc": 98.0})
+    before = path.read_bytes()
+
+    def half_then_full(self: Path, text: str, *args, **kwargs) -> int:
+        with open(self, "w") as f:
+            f.write(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    with pytest.raises(OSError) as err:
+        write_json(path, {"clean_acc": 12.0, "results": [1, 2, 3]})
+    assert err.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
