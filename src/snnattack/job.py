@@ -19,6 +19,7 @@ from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
+from snnattack.errors import UserError
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
@@ -265,6 +266,10 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
                               default_root_dir=output_dir)
         start = time.time()
         trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
+        if not evaluator.clean_result.get("n"):
+            raise UserError(f"no test sample was attacked (trainer.limit_test_batches="
+                            f"{cfg.trainer.limit_test_batches}); accepted: a limit that leaves "
+                            "at least one batch, or null")
         record = {
             **evaluator.clean_result,
             "results": with_kinds(evaluator.results, target_record, source_record),
