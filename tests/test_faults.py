@@ -13,7 +13,7 @@ from snnattack.errors import CheckpointError, TrainingError
 from snnattack.job import trained_model
 from snnattack.results import write_json
 from snnattack.store import CHECKPOINT, ModelStore
-from snnattack.training import SELECTION, selection_score
+from snnattack.training.stbp import SELECTION, selection_score
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["trainer.enable_progress_bar=false", "trainer.accelerator=cpu", "logger=csv",
