@@ -135,6 +135,9 @@ RULES: dict[str, Rule] = {
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
     "source_train": optional(one_of(*STRATEGIES)),
+    "source_lambda": optional(real(0, 1, lo_open=True)),
+    "source_T": optional(integer(1)),
+    "source_model": optional(one_of(*MODELS)),
     "encoding_levels": optional(integer(2)),
     # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
@@ -277,6 +280,17 @@ def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
     if used & {"conversion", "hybrid"} and cfg["model"]["name"] not in CONVERTIBLE_MODELS:
         raise ConfigError(f"model={cfg['model']['name']} cannot be converted (train kinds "
                           f"{sorted(used)}); accepted: {', '.join(CONVERTIBLE_MODELS)}")
+
+
+def _source_settings_fit(cfg: dict[str, Any]) -> None:
+    if cfg.get("source_T") is not None and cfg["encoding"] == "frames":
+        raise ConfigError(f"source_T={cfg['source_T']} has no meaning for encoding=frames (the "
+                          "event frames are binned into the target's T steps); accepted: null")
+    name = cfg.get("source_model")
+    if name is not None and "image_size" in cfg["dataset"] and \
+            _layer_outputs(_meta_model(cfg, name), _input_shape(cfg)) is None:
+        raise ConfigError(f"source_model={name} does not fit dataset={cfg['dataset']['name']}; "
+                          "accepted: a model that fits the dataset's input (see model=)")
 
 
 def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
@@ -432,7 +446,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params, _time_extension_fits_encoding, _surrogate_width_positive, _gradient_params,
     _encoding_fits_dataset, _frames_match_T, _attack_takes_a_step, _source_is_another_model,
     _datamodule_options, _devices_exist, _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
-    _kinds_fit_model_and_encoding,
+    _kinds_fit_model_and_encoding, _source_settings_fit,
 ]
 
 

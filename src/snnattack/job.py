@@ -175,20 +175,38 @@ def model_from_file(cfg: DictConfig, path: str) -> tuple[torch.nn.Module, dict]:
     return model.eval(), load_model_file(path, model)
 
 
+SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
+
+
 def source_config(cfg: DictConfig) -> DictConfig:
     """The black-box source's config: the target's, trained as ``source_train`` (null: the
-    target's own kind). Its seed is the target's plus ``source_seed_offset``."""
+    target's own kind) and with the ``source_lambda``, ``source_T`` and ``source_model`` that
+    are set. Its seed is the target's plus ``source_seed_offset``."""
     kind = cfg.get("source_train")
-    if kind is None or kind == cfg.train.kind:
-        return cfg
-    return with_train(cfg, kind=kind)
+    source = cfg if kind is None or kind == cfg.train.kind else with_train(cfg, kind=kind)
+    changes = {key: cfg[option] for option, key in SOURCE_SETTINGS.items()
+               if cfg.get(option) is not None}
+    if not changes:
+        return source
+    source = OmegaConf.create(OmegaConf.to_container(source, resolve=False))
+    for key, value in changes.items():
+        OmegaConf.update(source, key, value)
+    return source
 
 
-def with_kinds(rows: list[dict], target: dict, source: dict | None) -> list[dict]:
-    """Result rows with the target's kind and the crafting model's kind (white box: target)."""
-    return [{**r, "target_kind": target["kind"],
-             "source_kind": target["kind"] if r["box"] == "white" else source["kind"]}
-            for r in rows]
+def with_kinds(
+    rows: list[dict], target: dict, source: dict | None, crafting: dict[str, DictConfig]
+) -> list[dict]:
+    """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
+    (white box: the target's; black box: the source's)."""
+    out = []
+    for r in rows:
+        model = crafting[r["box"]]
+        out.append({**r, "target_kind": target["kind"],
+                    "source_kind": target["kind"] if r["box"] == "white" else source["kind"],
+                    "source_model": model.model.name, "source_lambda": model["lambda"],
+                    "source_T": model.T})
+    return out
 
 
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
@@ -272,7 +290,8 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
                             "at least one batch, or null")
         record = {
             **evaluator.clean_result,
-            "results": with_kinds(evaluator.results, target_record, source_record),
+            "results": with_kinds(evaluator.results, target_record, source_record,
+                                  {"white": cfg, "black": source_config(cfg)}),
             "models": {"target": target_record, "source": source_record},
             "attack_seconds": round(time.time() - start, 1),
             "world_size": trainer.world_size,
