@@ -74,7 +74,7 @@ def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(
         cfg = compose("config", overrides=[*TINY, "train.epochs=2", "train.lr=1e30"])
     with pytest.raises(TrainingError, match=r"^training diverged: the loss is (nan|inf) at "
                                             r"epoch 0, step \d+ of the epoch"):
-        trained_model(cfg, 0, store)
+        trained_model(cfg, 0, store, [])
     after = snapshot(store.root)
     assert {k: after[k] for k in before} == before
     assert not [k for k in set(after) - set(before) if k.endswith(CHECKPOINT)]
@@ -83,7 +83,7 @@ def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(
 def test_trained_model_records_its_selection_rule_and_validation_numbers(tmp_path: Path) -> None:
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[*TINY, "train.epochs=2"])
-    _, record = trained_model(cfg, 0, ModelStore(tmp_path))
+    _, record = trained_model(cfg, 0, ModelStore(tmp_path), [])
     assert record["selection"] == SELECTION
     assert 0 <= record["val_acc"] <= 100 and record["val_loss"] > 0
     assert record["best_epoch"] in (0, 1)

@@ -136,6 +136,7 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
     assert b":\x06report" in report_runs[0]  # job_type "report" in the run record
 
 
+ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
     "digits_table1": (["seed=0", "lambda=0.5,1.0"], {"rate_current", "asr_vs_lambda"},
                       {"Table 1", "Table 2"}),
@@ -146,6 +147,14 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
                           {"beta_gamma"}, {"Table 2"}),
     "digits_cost": (["T=2,4", "analysis.cost.repeats=1"], {"cost"}, {"Table 2", "Table S2"}),
     "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
+    "digits_eccv_kinds": (["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL], set(),
+                          {"Table 2"}),
+    "digits_eccv_T_quantisation": (["T=2,4", "encoding_levels=null,4", *ECCV_SMALL], set(),
+                                   {"Table 2"}),
+    "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"},
+                         {"Table 2"}),
+    "digits_eccv_table1_conversion": (["T=8,16", "eps=[32]", "method=[fgsm]"], set(),
+                                      {"Table 1", "Table 2"}),
 }
 
 

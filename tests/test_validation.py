@@ -97,7 +97,7 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
 @pytest.mark.parametrize("argv,message", [
     (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, dvs_vgg, resnet17"),
     (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-    (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: rga, rga_layerwise, stbp"),
+    (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
     (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
 ])
 def test_unknown_group_choice_is_refused_with_the_choices(argv: list[str], message: str) -> None:

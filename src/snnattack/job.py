@@ -172,7 +172,7 @@ def model_from_file(cfg: DictConfig, path: str) -> tuple[torch.nn.Module, dict]:
     """The configured model with the weights of ``path`` (``checkpoint=``, any format of
     :mod:`snnattack.checkpoints`) instead of one from the store."""
     model = build_model(cfg)
-    return model.eval(), load_model_file(path, model)
+    return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}
 
 
 SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
