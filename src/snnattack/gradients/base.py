@@ -11,19 +11,26 @@ from snnattack.temporal import temporal_modules
 
 
 @contextmanager
-def overriding(model: nn.Module, overrides: dict[type, object]) -> Iterator[None]:
-    """Installs ``overrides[type]`` as the forward of every temporal module of that type."""
-    modules = temporal_modules(model)
-    saved = [m.override for m in modules]
-    for m in modules:
-        for cls, fn in overrides.items():
-            if isinstance(m, cls):
-                m.override = fn
+def temporarily(modules: list[nn.Module], attr: str, values: list[object]) -> Iterator[None]:
+    """Sets ``module.attr`` to ``values[i]`` for each module within the block, then restores."""
+    saved = [getattr(m, attr) for m in modules]
+    for m, value in zip(modules, values, strict=True):
+        setattr(m, attr, value)
     try:
         yield
     finally:
-        for m, fn in zip(modules, saved, strict=True):
-            m.override = fn
+        for m, value in zip(modules, saved, strict=True):
+            setattr(m, attr, value)
+
+
+def overriding(model: nn.Module, overrides: dict[type, object]):
+    """Installs ``overrides[type]`` as the forward of every temporal module of that type."""
+    modules = temporal_modules(model)
+
+    def override(m: nn.Module) -> object:
+        return next((fn for cls, fn in overrides.items() if isinstance(m, cls)), m.override)
+
+    return temporarily(modules, "override", [override(m) for m in modules])
 
 
 def require_eval(model: nn.Module, mode: str) -> None:
