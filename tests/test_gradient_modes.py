@@ -121,3 +121,25 @@ def test_the_modes_give_different_input_gradients_and_the_same_outputs() -> None
     for i, a in enumerate(distinct):
         for b in distinct[i + 1:]:
             assert not torch.allclose(grads[a], grads[b]), (a, b)
+
+
+def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=["attack=rga", "attack.params.beta=3",
+                                           "attack.params.gamma=0.1"])
+    params = OmegaConf.to_container(cfg.attack.params, resolve=True)
+    assert params == {"beta": 3.0, "gamma": 0.1}
+    net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
+    grads = []
+    for p in (params, {"beta": 2.0, "gamma": 0.2}):
+        xi = x.clone().requires_grad_(True)
+        with gradient_mode(net, "rga", **p):
+            nn.functional.cross_entropy(net(xi), torch.arange(8) % 3).backward()
+        grads.append(xi.grad)
+    assert not torch.allclose(grads[0], grads[1])

@@ -108,6 +108,10 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) ->
 
 
 def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
+    other = run(tmp_path, *TINY, "boxes=[white]", "method=[fgsm]", "lambda=0.5",
+                f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/other")
+    assert other.returncode == 0, other.stderr[-2000:]
+    before = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -119,10 +123,14 @@ def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert not (tmp_path / "out" / "metrics.json").exists()
     assert list((tmp_path / "models").glob("*.partial/last.ckpt"))
+    assert all(p.read_bytes() == data for p, data in before.items())  # stored files untouched
 
     again = run(tmp_path, *args)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert _final_weights(tmp_path / "models")[1]["resumed_after_epochs"] >= 1
+    old = {p.parent.name for p in before}
+    (new,) = [name for name in stored(tmp_path / "models") if name not in old]
+    record = torch.load(tmp_path / "models" / new / "model.pt", weights_only=True)["record"]
+    assert record["resumed_after_epochs"] >= 1
 
 
 def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path) -> None:
@@ -140,10 +148,11 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
 
 
 def test_a_bad_job_fails_alone_and_the_sweep_reports_it(tmp_path: Path) -> None:
-    proc = run(tmp_path, *TINY, "-m", "lambda=0.9,2.0", "method=[fgsm]", "boxes=[white]",
+    proc = run(tmp_path, *TINY, "-m", "lambda=0.9,2.0,1.0", "method=[fgsm]", "boxes=[white]",
                f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep")
     assert proc.returncode == 2
-    assert sorted(jobs(tmp_path / "sweep")) == [0.9]
+    assert sorted(jobs(tmp_path / "sweep")) == [0.9, 1.0]  # the other two jobs ran
+    assert not (tmp_path / "sweep" / "1").exists()  # the refused job left no folder
     assert "1 job(s) of the sweep failed:" in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("  job 1 (")]
     assert "lambda=2.0" in line and line.endswith("accepted: 0 < lambda <= 1")
