@@ -263,12 +263,12 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             target, target_record = model_from_file(cfg, cfg.checkpoint)
         else:
             target, target_record = trained_model(cfg, cfg.seed, store, trainers)
-        source, source_record = None, None
+        source, source_record, source_cfg = None, None, source_config(cfg)
         if "black" in cfg.boxes and cfg.source_checkpoint:
             source, source_record = model_from_file(cfg, cfg.source_checkpoint)
         elif "black" in cfg.boxes:
             source, source_record = trained_model(
-                source_config(cfg), cfg.seed + cfg.source_seed_offset, store, trainers
+                source_cfg, cfg.seed + cfg.source_seed_offset, store, trainers
             )
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -291,7 +291,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         record = {
             **evaluator.clean_result,
             "results": with_kinds(evaluator.results, target_record, source_record,
-                                  {"white": cfg, "black": source_config(cfg)}),
+                                  {"white": cfg, "black": source_cfg}),
             "models": {"target": target_record, "source": source_record},
             "attack_seconds": round(time.time() - start, 1),
             "world_size": trainer.world_size,
