@@ -14,14 +14,14 @@ from omegaconf import DictConfig
 from snnattack.config import validate
 from snnattack.encoding import Quantize, build_encoder
 from snnattack.errors import ConfigError
-from snnattack.job import datamodule, trained_model, training_spec
+from snnattack.job import datamodule, source_config, trained_model, training_spec
 from snnattack.models import build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.vgg import vgg_body
 from snnattack.neurons import LIF
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
-from snnattack.training.conversion import activation_scales, convert
+from snnattack.training.conversion import activation_scales, convert, shared_scales
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = (4, 8, 16, 32, 64)
@@ -38,11 +38,13 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return 100.0 * (model(x).argmax(1) == y).float().mean().item()
 
 
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A 5-epoch ANN, its conversion at several T, and a 2-epoch hybrid fine-tuning at T=2."""
+@pytest.fixture(scope="module", params=["digits_net", "digits_resnet"])
+def digits(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 5-epoch ANN, its conversion at several T, and a 2-epoch hybrid fine-tuning at T=2,
+    for the plain and the residual digits network (reset: the kinds' defaults)."""
     store = ModelStore(tmp_path_factory.mktemp("models"))
-    cfg = composed("train.kind=ann", "train.epochs=5", "reset=soft", "train.hybrid.epochs=2")
+    cfg = composed("train.kind=ann", "train.epochs=5", f"model={request.param}",
+                   "train.hybrid.epochs=2")
     data = datamodule(cfg, 0)
     data.setup("test")
     x, y = (torch.cat(t) for t in zip(*data.test_dataloader(), strict=True))
@@ -105,7 +107,9 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
 @pytest.mark.parametrize("override,key", [
     ("train.kind=adversarial", "train.kind"), ("source_train=svm", "source_train"),
     ("encoding_levels=1", "encoding_levels"), ("encoding_levels=2.5", "encoding_levels"),
-    ("train.kind=conversion model=resnet17", "model"),
+    ("train.kind=conversion model=digits_resnet theta=0.5", "theta"),
+    ("source_train=hybrid model=digits_resnet theta=2", "theta"),
+    ("train.resets.conversion=subtract", "train.resets.conversion"),
     ("train.conversion.percentile=0", "train.conversion.percentile"),
     ("train.hybrid.epochs=0", "train.hybrid.epochs"),
 ])
@@ -119,7 +123,7 @@ def test_cross_kind_transfer_is_recorded_with_source_and_target(
     target: str, source: str, tmp_path: Path
 ) -> None:
     cmd = [sys.executable, str(ROOT / "run.py"), f"train.kind={target}", f"source_train={source}",
-           "train.epochs=2", "train.hybrid.epochs=1", "reset=soft", "eps=[32]", "method=[fgsm]",
+           "train.epochs=2", "train.hybrid.epochs=1", "eps=[32]", "method=[fgsm]",
            "trainer.limit_test_batches=2", *QUIET,
            f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600,
@@ -143,7 +147,7 @@ def small_vgg(neuron: type[torch.nn.Module], T: int) -> SpikingNet:
     return SpikingNet(build_encoder("direct", T), body, None)
 
 
-def test_vgg_converts_layer_by_layer_and_resnet_is_refused() -> None:
+def test_vgg_converts_layer_by_layer() -> None:
     ann = small_vgg(torch.nn.ReLU, 1).eval()
     snn = small_vgg(lambda: LIF(reset="soft"), 64)
     scales = activation_scales(ann, [torch.rand(4, 3, 8, 8)], 99.9)
@@ -156,8 +160,38 @@ def test_vgg_converts_layer_by_layer_and_resnet_is_refused() -> None:
     with torch.no_grad():
         error = (snn.eval()(x) - ann(x)).abs().mean() / ann(x).abs().mean()
     assert error < 0.15  # rates approximate the ANN's activations (to ~1/T, clipped at 99.9 %)
-    with pytest.raises(ValueError, match="only sequential"):
-        convert(build("resnet17", 10, activation="relu", T=1), build("resnet17", 10), [1.0])
+
+
+def test_resnet_converts_with_one_scale_across_each_identity_shortcut() -> None:
+    torch.manual_seed(0)
+    ann = build("digits_resnet", 10, in_channels=1, T=1, activation="relu").eval()
+    # stem, then per block (mid, out): block 2's and 4's outputs share their input's scale
+    assert shared_scales(ann) == [0, 1, 2, 3, 2, 5, 6, 7, 6]
+    x = torch.rand(64, 1, 8, 8)
+    scales = activation_scales(ann, [x], 99.9)
+    assert scales[4] == scales[2] and scales[8] == scales[6] and scales[2] != scales[3]
+    projection = ann.body[4].shortcut.module
+    conv, bn = projection[0].weight.clone(), projection[1].weight.clone()
+    errors = []
+    for T in (16, 64, 256):
+        snn = convert(ann, build("digits_resnet", 10, in_channels=1, T=T, reset="soft"), scales)
+        shortcut = snn.body[4].shortcut.module  # stage 2's projection: input = block 2's output
+        assert torch.allclose(shortcut[0].weight, conv * scales[4])
+        assert torch.allclose(shortcut[1].weight, bn / scales[8])
+        with torch.no_grad():
+            errors.append(float((snn.eval()(x) - ann(x)).abs().mean() / ann(x).abs().mean()))
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.02  # logits -> the ANN's
+    with pytest.raises(ValueError, match="theta=1"):
+        convert(ann, build("digits_resnet", 10, in_channels=1, theta=0.5), scales)
+
+
+@pytest.mark.parametrize("kind,reset", [("stbp", "hard"), ("ann", "hard"),
+                                        ("conversion", "soft"), ("hybrid", "soft")])
+def test_each_kind_has_its_default_reset_and_reset_overrides_it(kind: str, reset: str) -> None:
+    assert composed(f"train.kind={kind}").reset == reset
+    assert composed(f"train.kind={kind}", "reset=hard").reset == "hard"
+    source = source_config(composed(f"source_train={kind}"))
+    assert source.reset == reset and composed(f"source_train={kind}").reset == "hard"
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ INPUTS = {
     "resnet17": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet19": (3, "direct", (BATCH, 3, 32, 32)),
     "dvs_vgg": (2, "frames", (BATCH, T, 2, 48, 48)),
+    "digits_resnet": (1, "direct", (BATCH, 1, 8, 8)),
 }
 PARAMETERS = {
     ("vgg11", 10): 61_374_026,
@@ -37,6 +38,7 @@ PARAMETERS = {
     ("resnet17", 100): 1_895_204,
     ("resnet19", 10): 14_681_226,
     ("resnet19", 100): 14_704_356,
+    ("digits_resnet", 10): 79_002,
     ("dvs_vgg", 10): 9_268_746,
 }
 # LIF, containers, and the layers the rate-domain RGA may treat as linear time-invariant.

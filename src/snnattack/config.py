@@ -34,9 +34,10 @@ from snnattack.models import MODELS, build
 from snnattack.neurons import RESETS
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
-from snnattack.training.conversion import CONVERTIBLE_MODELS
+from snnattack.training.conversion import shared_scales
 
 BOXES = ("white", "black")
+CONVERTED = ("conversion", "hybrid")  # kinds whose model is converted from an ANN
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 PRECISIONS = ("64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
@@ -130,6 +131,7 @@ RULES: dict[str, Rule] = {
     "train.nesterov": BOOL,
     "train.surrogate_width": real(0, lo_open=True),
     "train.kind": one_of(*STRATEGIES),
+    "train.resets.*": one_of(*RESETS),
     "train.conversion.percentile": real(0, 100, lo_open=True),
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
@@ -277,9 +279,14 @@ def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
     if used - {"stbp"} and cfg["encoding"] not in INPUT_ENCODINGS:
         raise ConfigError(f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
                           f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}")
-    if used & {"conversion", "hybrid"} and cfg["model"]["name"] not in CONVERTIBLE_MODELS:
-        raise ConfigError(f"model={cfg['model']['name']} cannot be converted (train kinds "
-                          f"{sorted(used)}); accepted: {', '.join(CONVERTIBLE_MODELS)}")
+    converted = {cfg["model"]["name"]} if cfg["train"]["kind"] in CONVERTED else set()
+    if source in CONVERTED and "black" in cfg["boxes"]:
+        converted.add(cfg.get("source_model") or cfg["model"]["name"])
+    for name in sorted(converted if cfg["theta"] != 1 else ()):
+        if any(g != i for i, g in enumerate(shared_scales(_meta_model(cfg, name)))):
+            raise ConfigError(f"theta={cfg['theta']} cannot convert model={name}: its identity "
+                              "shortcuts add spikes of unit size to the block's output; "
+                              "accepted: theta=1")
 
 
 def _source_settings_fit(cfg: dict[str, Any]) -> None:

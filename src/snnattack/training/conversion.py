@@ -5,21 +5,24 @@ Event-Driven Networks for Image Classification* (Front. Neurosci. 2017), "robust
 normalisation": on a few training batches, each ReLU layer's scale ``s_l`` is the
 ``train.conversion.percentile``-th percentile (99.9 by default) of its non-zero activations
 (as snntoolbox does). The ANN's weights are copied into the SNN and rescaled so that each
-spiking layer's firing rate approximates its ANN activation divided by ``s_l``:
-the weights of a conv/linear layer are multiplied by the previous layer's scale, and the
-affine layer just before each LIF (the BN, or the conv/linear itself) is divided by
-``s_l / theta``. The read-out layer keeps its scale, so the T-averaged logits approach the
-ANN's as T grows. Soft reset (subtract θ) keeps the residual charge and converts best:
-the conversion experiment files set ``reset: soft``.
+spiking layer's firing rate approximates its ANN activation divided by ``s_l``: the weights
+of a conv/linear layer fed by spikes are multiplied by their layer's scale, and the affine
+layers just before each LIF (the BN, or the conv/linear itself) are divided by
+``s_l / theta``. The read-out keeps the ANN's units, so the T-averaged logits approach the
+ANN's as T grows. Soft reset (subtract θ) keeps the residual charge and converts best; it is
+the default reset of the conversion and hybrid kinds (``train.resets``).
 
-Only sequential bodies (conv/BN/pool/linear/LIF in a row: ``digits_net``, ``vgg11``,
-``vgg16``) are converted; residual networks would need a shared scale at each addition.
+Residual networks (Hu et al., *Spiking Deep Residual Networks*, IEEE TNNLS 2021): both
+branches of a block are rescaled from the block's input scale and divided by the output
+layer's. An identity shortcut adds the input spikes unscaled, so a block with one shares its
+output scale with its input layer (one percentile over both layers' activations) and needs
+``theta = 1``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +30,45 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.models.resnet import BasicBlock
 from snnattack.neurons import LIF
 from snnattack.temporal import StepWise
 from snnattack.training.base import Strategy, TrainContext, Trained, with_train
 
 log = logging.getLogger(__name__)
 
-CONVERTIBLE_MODELS = ("digits_net", "vgg11", "vgg16")
 MAX_SAMPLES = 1 << 24  # activations per layer kept for the percentile (a random subsample)
 _PASS = (nn.Sequential, StepWise, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout)
-_AFFINE = (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)
+
+
+def spiking_layers(model: nn.Module) -> list[nn.Module]:
+    """The model's neuron layers (LIF, or ReLU in its ANN counterpart) in forward order."""
+    return [m for m in model.modules() if isinstance(m, LIF | nn.ReLU)]
+
+
+def shared_scales(model: nn.Module) -> list[int]:
+    """For each neuron layer, the first layer it shares its scale with (itself if none).
+
+    An identity shortcut adds a block's input spikes to its output current as they are, so
+    the block's output layer must have its input layer's scale.
+    """
+    index = {id(m): i for i, m in enumerate(spiking_layers(model))}
+    group, last = list(range(len(index))), None
+    for m in model.modules():
+        if id(m) in index:
+            last = index[id(m)]
+        elif isinstance(m, BasicBlock) and isinstance(m.shortcut, nn.Identity):
+            if last is None:
+                raise ValueError("convert: a residual block without a spiking layer before it")
+            group[index[id(m.spike)]] = group[last]
+    return group
 
 
 @torch.no_grad()
 def activation_scales(ann: nn.Module, images: Iterable[torch.Tensor], percentile: float) -> list:
-    """The ``percentile``-th percentile of each ReLU layer's non-zero outputs over ``images``."""
-    relus = [m for m in ann.modules() if isinstance(m, nn.ReLU)]
+    """The ``percentile``-th percentile of each ReLU layer's non-zero outputs over ``images``
+    (pooled over the layers that share a scale, :func:`shared_scales`)."""
+    relus = spiking_layers(ann)
     seen: list[list[torch.Tensor]] = [[] for _ in relus]
     hooks = [r.register_forward_hook(lambda _m, _i, out, i=i: seen[i].append(
         out[out > 0].flatten())) for i, r in enumerate(relus)]
@@ -56,43 +82,63 @@ def activation_scales(ann: nn.Module, images: Iterable[torch.Tensor], percentile
             h.remove()
         ann.train(was_training)
     generator = torch.Generator().manual_seed(0)
-    scales = []
-    for values in seen:
-        v = torch.cat(values)
+    groups = shared_scales(ann)
+    scale: dict[int, float] = {}
+    for g in dict.fromkeys(groups):
+        v = torch.cat([t for i, values in enumerate(seen) if groups[i] == g for t in values])
         if v.numel() == 0:
-            scales.append(1.0)  # a dead layer: any scale works
+            scale[g] = 1.0  # a dead layer: any scale works
             continue
         if v.numel() > MAX_SAMPLES:
             v = v[torch.randperm(v.numel(), generator=generator)[:MAX_SAMPLES]]
         k = max(1, min(v.numel(), round(percentile / 100.0 * v.numel())))
-        scales.append(float(v.kthvalue(k).values))
-    return scales
+        scale[g] = float(v.kthvalue(k).values)
+    return [scale[g] for g in groups]
+
+
+def _rescale(m: nn.Module, previous: float, pending: list[nn.Module],
+             scales: Iterator[float]) -> tuple[float, list[nn.Module]]:
+    """Rescales ``m`` fed by values of scale ``previous`` (1: the ANN's units); returns the
+    scale of its output and the affine layers still to be divided by the next LIF's scale."""
+    if isinstance(m, BasicBlock):
+        _, residual = _rescale(m.residual, previous, [], scales)
+        _, shortcut = _rescale(m.shortcut, previous, [], scales)
+        return _rescale(m.spike, 1.0, residual + shortcut, scales)
+    if isinstance(m, nn.Conv2d | nn.Linear):
+        m.weight.mul_(previous)
+        return 1.0, [m]
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        return previous, [m]
+    if isinstance(m, LIF):
+        scale = next(scales)
+        if not pending:
+            raise ValueError("convert: a LIF without an affine layer before it")
+        for affine in pending:
+            affine.weight.div_(scale / m.theta)
+            if affine.bias is not None:
+                affine.bias.div_(scale / m.theta)
+        return scale, []
+    if not isinstance(m, _PASS):
+        raise ValueError(f"convert: {type(m).__name__} is not supported; accepted: models of "
+                         "conv/linear/BN/pooling/LIF layers and residual blocks")
+    for child in m.children():
+        previous, pending = _rescale(child, previous, pending, scales)
+    return previous, pending
 
 
 @torch.no_grad()
 def convert(ann: nn.Module, snn: nn.Module, scales: list[float]) -> nn.Module:
     """Copies ``ann``'s weights into ``snn`` (same layers, LIF for ReLU) and rescales them."""
+    layers = spiking_layers(snn)
+    if len(layers) != len(scales):
+        raise ValueError(f"convert: {len(scales)} ANN layers but {len(layers)} spiking layers")
+    groups = shared_scales(snn)
+    if any(scales[i] != scales[g] for i, g in enumerate(groups)):
+        raise ValueError("convert: layers joined by an identity shortcut need one scale")
+    if any(g != i and layers[i].theta != 1.0 for i, g in enumerate(groups)):
+        raise ValueError("convert: identity shortcuts carry unit spikes; accepted: theta=1")
     snn.load_state_dict(ann.state_dict(), strict=True)
-    previous, last, layer = 1.0, None, 0
-    for m in snn.body.modules():
-        if isinstance(m, nn.Conv2d | nn.Linear):
-            m.weight.mul_(previous)
-            last = m
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            last = m
-        elif isinstance(m, LIF):
-            if last is None or layer >= len(scales):
-                raise ValueError("convert: a LIF without an affine layer before it or a scale")
-            factor = scales[layer] / m.theta
-            last.weight.div_(factor)
-            if last.bias is not None:
-                last.bias.div_(factor)
-            previous, last, layer = scales[layer], None, layer + 1
-        elif not isinstance(m, _PASS):
-            raise ValueError(f"convert: {type(m).__name__} is not supported; only sequential "
-                             f"models convert ({', '.join(CONVERTIBLE_MODELS)})")
-    if layer != len(scales):
-        raise ValueError(f"convert: {len(scales)} ANN layers but {layer} spiking layers")
+    _rescale(snn.body, 1.0, [], iter(scales))
     return snn
 
 
