@@ -12,7 +12,7 @@ import matplotlib.image
 import pytest
 from omegaconf import OmegaConf
 
-from snnattack.report import write_report
+from snnattack.report import figures, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.callback import ReportCallback, sweep_group
 
@@ -55,6 +55,91 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
     assert rows[0]["source_clean_acc"] == ""
     assert "| digits | digits_net | 4 | 1 | hard | direct | fgsm | 48 | 90.50 ± 0.71 |" in \
         (tmp_path / "sweep" / "report.md").read_text()
+
+
+def _eccv_job(folder: Path, seed: int, T: int, levels: int | None, kind: str,
+              results: list[tuple[str, str | None, float]]) -> None:
+    """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy)."""
+    folder.mkdir(parents=True)
+    config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": T,
+              "lambda": 1.0, "reset": "soft", "encoding": "poisson", "seed": seed,
+              "encoding_levels": levels, "train": {"kind": kind}, "attack": {"grad_mode": "stbp"}}
+    record = {"clean_acc": 90.0 + seed + T, "n": 100, "config": config, "results": [
+        {"method": "fgsm", "eps_255": 32.0, "box": box, "grad_mode": "stbp", "asr": 99.0,
+         "adv_acc": acc, "n_correct": 90, "target_kind": kind, "source_kind": source or kind}
+        for box, source, acc in results]}
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def drawn_axes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """The Axes of every figure the report draws, by file name (kept before they are closed)."""
+    kept: dict[str, list] = {}
+    save = figures._save
+
+    def keep(fig, path):
+        kept[path.stem] = fig.axes
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    return kept
+
+
+def legend_data(ax) -> dict[str, list[float]]:
+    """Each labelled line's y values (an error-bar line's data line)."""
+    out = {}
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        line = handle.lines[0] if hasattr(handle, "lines") else handle
+        out[label] = [float(y) for y in line.get_ydata()]
+    return out
+
+
+def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    i = 0
+    for seed in (0, 1):
+        for T in (4, 8):
+            for levels in (None, 2):
+                acc = 10.0 * T / 4 + (40.0 if levels else 0.0) + 2.0 * seed
+                _eccv_job(tmp_path / "sweep" / str(i), seed, T, levels, "hybrid",
+                          [("white", None, acc), ("black", None, acc + 5.0)])
+                i += 1
+    report = write_report(tmp_path / "sweep")
+    assert {p.stem for p in report.figures} == {"adv_acc_vs_T"}
+    white, black = kept["adv_acc_vs_T"]  # one method and ε: a row of two panels
+    lines = legend_data(white)
+    assert lines["analog"] == [11.0, 21.0] and lines["2 levels"] == [51.0, 61.0]  # seed mean
+    assert lines["analog, clean"] == [94.5, 98.5]  # each job's clean accuracy once
+    assert black.get_title() == "FGSM ε=32/255, black box"
+    assert legend_data(black)["analog"] == [16.0, 26.0]
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        assert {r["target_kind"] for r in csv.DictReader(f)} == {"hybrid"}
+
+
+def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    for i, (kind, seed) in enumerate([(k, s) for k in ("hybrid", "ann") for s in (0, 1)]):
+        base = 20.0 if kind == "ann" else 50.0
+        _eccv_job(tmp_path / "sweep" / str(i), seed, 16, None, kind,
+                  [("white", None, base + seed), ("black", "ann", base + 10),
+                   ("black", "conversion", base + 20)])
+    report = write_report(tmp_path / "sweep")
+    assert {p.stem for p in report.figures} == {"kinds"}
+    (ax,) = kept["kinds"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ANN", "hybrid (backprop) SNN"]
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ["clean", "white box", "black box from ANN", "black box from converted SNN"]
+    heights = [[bar.get_height() for bar in h.patches] for h in handles]
+    assert heights == [[106.5, 106.5], [20.5, 50.5], [30.0, 60.0], [40.0, 70.0]]
+
+
+def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:
+    _eccv_job(tmp_path / "sweep" / "0", 0, 4, None, "stbp", [("white", None, 10.0)])
+    _eccv_job(tmp_path / "sweep" / "1", 1, 4, 4, "stbp", [("white", None, 12.0)])
+    assert write_report(tmp_path / "sweep").figures == []
 
 
 def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
@@ -145,16 +230,17 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
     "digits_lambda": (["seed=0", "lambda=0.5,1.0"], {"asr_vs_lambda"}, {"Table 2"}),
     "digits_beta_gamma": (["attack.params.beta=1,2", "attack.params.gamma=0,0.2", "lambda=1.0"],
                           {"beta_gamma"}, {"Table 2"}),
-    "digits_cost": (["T=2,4", "analysis.cost.repeats=1"], {"cost"}, {"Table 2", "Table S2"}),
+    "digits_cost": (["T=2,4", "analysis.cost.repeats=1"], {"cost", "adv_acc_vs_T"},
+                    {"Table 2", "Table S2"}),
     "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
-    "digits_eccv_kinds": (["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL], set(),
+    "digits_eccv_kinds": (["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL], {"kinds"},
                           {"Table 2"}),
-    "digits_eccv_T_quantisation": (["T=2,4", "encoding_levels=null,4", *ECCV_SMALL], set(),
-                                   {"Table 2"}),
+    "digits_eccv_T_quantisation": (["T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
+                                   {"adv_acc_vs_T"}, {"Table 2"}),
     "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"},
                          {"Table 2"}),
-    "digits_eccv_table1_conversion": (["T=8,16", "eps=[32]", "method=[fgsm]"], set(),
-                                      {"Table 1", "Table 2"}),
+    "digits_eccv_table1_conversion": (["T=8,16", "eps=[32]", "method=[fgsm]"],
+                                      {"adv_acc_vs_T"}, {"Table 1", "Table 2"}),
 }
 
 

@@ -15,8 +15,10 @@ IGNORED_PREFIXES = ("paper", "store", "logger", "hydra", "analysis", "trainer.en
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # result-row columns taken from the job (its config and clean accuracies) and the attack record
-STANDARD = (*SETTING_KEYS, "seed", "grad_mode", "method", "box", "eps_255", "asr", "adv_acc",
-            "clean_acc", "source_clean_acc", "n_correct", "n")
+STANDARD = (*SETTING_KEYS, "seed", "target_kind", "source_kind", "grad_mode", "method", "box",
+            "eps_255", "asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n")
+RECORD_KEYS = ("target_kind", "source_kind", "grad_mode", "method", "box", "eps_255", "asr",
+               "adv_acc", "n_correct")  # result-row columns taken from the attack record
 # swept config keys already shown by a standard column
 COVERED = {"dataset.name", "model.name", "T", "lambda", "reset", "encoding", "seed",
            "attack.grad_mode", "eps", "boxes"}
@@ -108,8 +110,7 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         base.update({k: job.setting(k) for k in (*SETTING_KEYS, "seed", "grad_mode")})
         base.update({k: job.metrics.get(k) for k in ("clean_acc", "source_clean_acc", "n")})
         for r in job.metrics.get("results") or []:
-            row = {**base, **{k: r.get(k) for k in ("grad_mode", "method", "box", "eps_255",
-                                                        "asr", "adv_acc", "n_correct")}}
+            row = {**base, **{k: r.get(k) for k in RECORD_KEYS}}
             row["grad_mode"] = row["grad_mode"] or base.get("grad_mode")
             if r.get("n") is not None:
                 row["n"] = r["n"]

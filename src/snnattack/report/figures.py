@@ -1,4 +1,6 @@
-"""The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, rate-current, β/γ, cost."""
+"""The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, adversarial accuracy vs T per
+input quantisation and per network kind (the ECCV 2020 study's figures), rate-current, β/γ,
+cost."""
 
 from __future__ import annotations
 
@@ -19,6 +21,25 @@ def _label(key: str) -> str:
     return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
 
 
+def seed_stat(rows: list[dict[str, Any]], y: str) -> tuple[float, float]:
+    """``y``'s mean and std over the rows (seeds), each job's clean accuracy counted once (it
+    repeats in all the job's rows); NaN when no row has a value."""
+    values = ({r.get("job"): r.get(y) for r in rows}.values() if y == "clean_acc"
+              else [r.get(y) for r in rows])
+    mean, std, _ = mean_std(values) or (float("nan"), 0.0, 0)
+    return mean, std
+
+
+def curve(rows: list[dict[str, Any]], x: str, y: str) -> tuple[list, list, list]:
+    """``x``'s values (sorted) with ``y``'s mean and std over seeds at each (:func:`seed_stat`)."""
+    groups: dict[Any, list] = defaultdict(list)
+    for r in rows:
+        groups[r[x]].append(r)
+    xs = sorted(groups)
+    stats = [seed_stat(groups[v], y) for v in xs]
+    return xs, [m for m, _ in stats], [d for _, d in stats]
+
+
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
     """ASR (mean ± std over seeds) against ``x``: a panel per method (rows) and box (columns),
     a colour per gradient mode, a line style per setting of ``series_keys``. None when ``x``
@@ -37,25 +58,109 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
         ax = axes[i][k]
         for m, mode in enumerate(modes):
             for o, other in enumerate(others):
-                points: dict[Any, list] = defaultdict(list)
-                for r in rows:
-                    if (r["method"], r["box"], r.get("grad_mode")) == (method, box, mode) and \
-                            tuple(r.get(key) for key in series_keys) == other:
-                        points[r[x]].append(r.get("asr"))
-                if not points:
+                xs, means, stds = curve([
+                    r for r in rows
+                    if (r["method"], r["box"], r.get("grad_mode")) == (method, box, mode)
+                    and tuple(r.get(key) for key in series_keys) == other], x, "asr")
+                if not xs:
                     continue
-                xs = sorted(points)
-                stats = [mean_std(points[v]) or (float("nan"), 0.0, 0) for v in xs]
                 label = " ".join([str(mode), *(f"{_label(key)}={fmt(v)}" for key, v in
                                                zip(series_keys, other, strict=True))])
-                ax.errorbar(xs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o",
-                            capsize=3, color=f"C{m}", linestyle=styles[o % len(styles)],
-                            label=label)
+                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{m}",
+                            linestyle=styles[o % len(styles)], label=label)
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
         ax.set_ylabel("ASR (%, mean ± std over seeds)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _panels(rows: list[dict[str, Any]], per_eps: bool) -> list[tuple]:
+    """(method, ε) panels in the order of the rows' methods and radii (ε None: all radii)."""
+    return sorted({(r["method"], r.get("eps_255") if per_eps else None) for r in rows}, key=str)
+
+
+def adv_acc_vs_T(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
+    level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
+    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. None
+    when T takes fewer than 2 values."""
+    rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
+    if len({r["T"] for r in rows}) < 2:
+        return None
+    panels = _panels(rows, per_eps=True)
+    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white")
+    levels = sorted({r.get("encoding_levels") for r in rows}, key=lambda v: (v is None, v))
+    fig, axes = plt.subplots(len(panels), len(boxes), figsize=(4.4 * len(boxes),
+                             3.3 * len(panels)), squeeze=False)
+    for (i, (method, eps)), (k, box) in ((a, b) for a in enumerate(panels)
+                                         for b in enumerate(boxes)):
+        ax = axes[i][k]
+        for c, level in enumerate(levels):
+            cell = [r for r in rows if (r["method"], r.get("eps_255"), r["box"],
+                                        r.get("encoding_levels")) == (method, eps, box, level)]
+            if not cell:
+                continue
+            name = "analog" if level is None else f"{level} levels"
+            xs, means, stds = curve(cell, "T", "adv_acc")
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
+            xs, means, _ = curve(cell, "T", "clean_acc")
+            ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean")
+        ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
+        ax.set_xlabel("time steps T")
+        ax.set_ylabel("accuracy (%, mean ± std over seeds)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path)
+
+
+KIND_NAMES = {"ann": "ANN", "conversion": "converted SNN", "hybrid": "hybrid (backprop) SNN",
+              "stbp": "STBP SNN"}  # the order and names of network kinds in the figures
+
+
+def _kind_order(kind: Any) -> tuple:
+    return (list(KIND_NAMES).index(kind) if kind in KIND_NAMES else len(KIND_NAMES), str(kind))
+
+
+def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Grouped bars per target network kind: clean accuracy, white-box and black-box (per
+    source kind) adversarial accuracy, mean ± std over seeds; a panel per method and ε (the
+    ECCV 2020 study's ANN / converted / backpropagated comparison). None when fewer than 2
+    target kinds are present."""
+    rows = [r for r in rows if r.get("target_kind") and r.get("method") and r.get("box")]
+    targets = sorted({r["target_kind"] for r in rows}, key=_kind_order)
+    if len(targets) < 2:
+        return None
+    bars = [("clean", None), ("white", None)] + [
+        ("black", s) for s in sorted({r.get("source_kind") for r in rows if r["box"] == "black"},
+                                     key=_kind_order)]
+    panels = _panels(rows, per_eps=True)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(1.1 + 1.3 * len(targets) * len(bars) / 2.5,
+                             3.2 * len(panels)), squeeze=False)
+    width = 0.8 / len(bars)
+    for ax, (method, eps) in zip(axes[:, 0], panels, strict=True):
+        for b, (what, source) in enumerate(bars):
+            means, stds = [], []
+            for target in targets:
+                cell = [r for r in rows if (r["method"], r.get("eps_255"), r["target_kind"]) ==
+                        (method, eps, target) and (what == "clean" or r["box"] == what)
+                        and (source is None or r.get("source_kind") == source)]
+                mean, std = seed_stat(cell, "clean_acc" if what == "clean" else "adv_acc")
+                means.append(mean)
+                stds.append(std)
+            label = {"clean": "clean", "white": "white box"}.get(
+                what, f"black box from {KIND_NAMES.get(source, source)}")
+            ax.bar([t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))], means,
+                   width, yerr=stds, capsize=2, label=label,
+                   color="0.75" if what == "clean" else f"C{b - 1}")
+        ax.set_xticks(range(len(targets)), [KIND_NAMES.get(t, t) for t in targets])
+        ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
+        ax.set_ylabel("accuracy (%, mean ± std over seeds)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
 
 
