@@ -194,26 +194,45 @@ def test_each_kind_has_its_default_reset_and_reset_overrides_it(kind: str, reset
     assert source.reset == reset and composed(f"source_train={kind}").reset == "hard"
 
 
-@pytest.mark.slow
-def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: Path) -> None:
+def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
+    """``experiments/NAME`` as one job on a CIFAR-10 fixture, a few batches; its metrics."""
     sys.path.insert(0, str(ROOT / "tests"))
     from fixtures_cifar import write_cifar10
 
     write_cifar10(tmp_path / "data")
     cmd = [sys.executable, str(ROOT / "run.py"), "-cd", str(ROOT / "experiments"),
-           "-cn", "table1_conversion_cifar10_vgg11", "trainer.max_epochs=1",
+           "-cn", name, "trainer.max_epochs=1",
            "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
            "trainer.limit_test_batches=1", "train.conversion.batches=1", "train.batch_size=4",
            "eval_batch_size=4", "dataset.params.val_size=10", "dataset.params.download=false",
-           "dataset.params.num_workers=0", "method=[fgsm]", *QUIET,
+           "dataset.params.num_workers=0", "method=[fgsm]", *QUIET, *overrides,
            f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
     env = {**os.environ, "SNNATTACK_DATA": str(tmp_path / "data")}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    return json.loads((tmp_path / "out" / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: Path) -> None:
+    metrics = run_on_cifar_fixtures(tmp_path, "table1_conversion_cifar10_vgg11")
     assert metrics["config"]["T"] == 16 and metrics["config"]["reset"] == "soft"
     assert metrics["models"]["target"]["kind"] == "conversion"
     assert len(metrics["models"]["target"]["scales"]) == 10  # VGG-11: 8 conv + 2 hidden
     assert metrics["config"]["paper"]["table1"][0]["clean"] == 93.25
     assert 0 <= metrics["analyses"]["shuffle"]["shuffled_acc"] <= 100  # Table 1's other column
+
+
+@pytest.mark.slow
+def test_eccv_vgg5_file_attacks_a_hybrid_snn_from_its_ann_on_fixtures(tmp_path: Path) -> None:
+    metrics = run_on_cifar_fixtures(tmp_path, "eccv_kinds_cifar10_vgg5", "train.kind=hybrid",
+                                    "source_train=ann", "T=4", "train.hybrid.epochs=1",
+                                    "method=[fgsm,pgd]", "method.pgd.steps=2")
+    config = metrics["config"]
+    assert (config["model"]["name"], config["lambda"], config["reset"]) == ("vgg5", 0.99, "soft")
+    assert config["method"]["pgd"]["alpha"] == 2 and config["eps"] == [8]
+    target = metrics["models"]["target"]
+    assert target["kind"] == "hybrid" and target["epochs"] == 1 and target["converted_key"]
+    assert {(r["box"], r["target_kind"], r["source_kind"]) for r in metrics["results"]} == {
+        ("white", "hybrid", "hybrid"), ("black", "hybrid", "ann")}

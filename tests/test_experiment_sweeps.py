@@ -50,6 +50,7 @@ EXPECTED = {
     # the second paper (Sharmin et al., ECCV 2020) and RGA Table 1's conversion row
     "digits_eccv_kinds": (KINDS, set(), set()),
     "eccv_kinds_cifar10_vgg11": (KINDS, set(), set()),
+    "eccv_kinds_cifar10_vgg5": (KINDS, set(), set()),
     "digits_eccv_T_quantisation": ({"T": {"4", "8", "16"}, **LEVELS}, set(), set()),
     "eccv_T_quantisation_cifar10_vgg11": ({"T": {"4", "8", "16", "32"}, **LEVELS}, set(), set()),
     "digits_eccv_leak": ({"lambda": {"0.5", "0.9", "0.99", "1.0"}}, set(), set()),

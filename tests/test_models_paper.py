@@ -24,6 +24,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "models.md"
 INPUTS = {
     "vgg11": (3, "direct", (BATCH, 3, 32, 32)),
     "vgg16": (3, "direct", (BATCH, 3, 32, 32)),
+    "vgg5": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet17": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet19": (3, "direct", (BATCH, 3, 32, 32)),
     "dvs_vgg": (2, "frames", (BATCH, T, 2, 48, 48)),
@@ -39,6 +40,8 @@ PARAMETERS = {
     ("resnet19", 10): 14_681_226,
     ("resnet19", 100): 14_704_356,
     ("digits_resnet", 10): 79_002,
+    ("vgg5", 10): 9_673_034,
+    ("vgg5", 100): 9_765_284,
     ("dvs_vgg", 10): 9_268_746,
 }
 # LIF, containers, and the layers the rate-domain RGA may treat as linear time-invariant.

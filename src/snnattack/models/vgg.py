@@ -26,6 +26,7 @@ from snnattack.temporal import StepWise
 POOL = "A"
 VGG11 = (64, POOL, 128, 256, POOL, 512, 512, 512, POOL, 512, 512)
 VGG16 = (64, 64, POOL, 128, 128, POOL, 256, 256, 256, POOL) + (512, 512, 512, POOL) * 2
+VGG5 = (64, POOL, 128, 128, POOL)
 VGG_DVS = (64, 128, POOL, 256, 256, POOL, 512, 512, POOL, 512, 512, POOL)
 
 
@@ -107,3 +108,17 @@ def dvs_vgg(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module])
     Parameters: 9,268,746 for 2 input channels (event polarities) and 10 classes.
     """
     return vgg_body(VGG_DVS, (), num_classes, in_channels, 48, neuron)
+
+
+@register("vgg5")
+def vgg5(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
+    """Sharmin et al.'s (ECCV 2020) VGG-5 for 32x32 CIFAR images (3 conv + 3 linear layers).
+
+    The layer list of their reference code (``ssharmin/spikingNN-adversarial-attack``,
+    ``nn_models.py``, ``cfg['VGG5']``): conv64 - A - conv128 x2 - A, flatten (128x8x8) -
+    linear 1024 - LIF - linear 1024 - LIF - linear ``num_classes``. Here each conv has a BN
+    (theirs has none, and no dropout at test time) and the linears a bias, like the other VGGs.
+
+    Parameters (3 input channels): 9,673,034 for 10 classes, 9,765,284 for 100 classes.
+    """
+    return vgg_body(VGG5, (1024, 1024), num_classes, in_channels, 32, neuron)
