@@ -1,5 +1,6 @@
 """Every bad value a user may set stops the job before any work: one line, exit code 2."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,9 +100,11 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
     (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
     (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
+    (["train=conversion"], "train=conversion is unknown (a kind of training, not a recipe: "
+                           "train.kind=conversion); accepted: digits, paper"),
 ])
 def test_unknown_group_choice_is_refused_with_the_choices(argv: list[str], message: str) -> None:
-    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[")):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
         check_group_choices(argv, CONF)
 
 

@@ -55,11 +55,22 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         if override.is_delete() or override.key_or_group.startswith("hydra") or \
                 not group.is_dir():
             continue
-        choices = sorted(p.stem for p in group.glob("*.yaml"))
+        choices = sorted(p.stem for p in group.glob("*.yaml") if not p.stem.startswith("_"))
         for name in _names(override.value()):
             if name not in choices and name != "null":
-                raise ConfigError(f"{override.key_or_group}={name} is unknown; "
+                hint = _hint(override.key_or_group, name)
+                raise ConfigError(f"{override.key_or_group}={name} is unknown{hint}; "
                                   f"accepted: {', '.join(choices)}")
+
+
+def _hint(group: str, name: str) -> str:
+    """What a user most likely meant by an unknown group choice ("" if nothing)."""
+    if group == "train":
+        from snnattack.training import STRATEGIES  # only here: it imports torch
+
+        if name in STRATEGIES:
+            return f" (a kind of training, not a recipe: train.kind={name})"
+    return ""
 
 
 def _hydra_line(err: HydraException) -> str:
