@@ -31,7 +31,7 @@ GROUP_OPTIONS = [(g, o) for g in ("dataset", "model", "train", "attack", "traine
 
 
 FITS = {"cifar10": "resnet17", "cifar100": "resnet17", "cifar10_dvs": "dvs_vgg",
-                 "vgg11": "cifar10", "vgg16": "cifar10", "resnet17": "cifar10",
+                 "vgg5": "cifar10", "vgg11": "cifar10", "vgg16": "cifar10", "resnet17": "cifar10",
                  "resnet19": "cifar10", "dvs_vgg": "cifar10_dvs"}
 
 
