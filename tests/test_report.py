@@ -117,23 +117,37 @@ def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
         assert {r["target_kind"] for r in csv.DictReader(f)} == {"hybrid"}
 
 
+def bar_data(ax) -> dict[str, list[tuple[float, float]]]:
+    """Each labelled bar series' (height, error bar half-length) per group."""
+    out = {}
+    for bars, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        (segments,) = [c.get_segments() for c in bars.errorbar.lines[2]]
+        out[label] = [(round(bar.get_height(), 3), round((top[1] - bottom[1]) / 2, 3))
+                      for bar, (bottom, top) in zip(bars.patches, segments, strict=True)]
+    return out
+
+
 def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = drawn_axes(monkeypatch)
-    for i, (kind, seed) in enumerate([(k, s) for k in ("hybrid", "ann") for s in (0, 1)]):
-        base = 20.0 if kind == "ann" else 50.0
-        _eccv_job(tmp_path / "sweep" / str(i), seed, 16, None, kind,
-                  [("white", None, base + seed), ("black", "ann", base + 10),
-                   ("black", "conversion", base + 20)])
+    jobs = [(k, s, seed) for k in ("hybrid", "ann") for s in ("ann", "conversion")
+            for seed in (0, 1)]  # as a sweep: a job per target and source kind, each seed
+    for i, (kind, source, seed) in enumerate(jobs):
+        base = 20.0 if kind == "ann" else 50.0  # the white-box attack repeats in each job
+        black = base + (10.0 if source == "ann" else 20.0) + 2.0 * seed
+        _eccv_job(tmp_path / "sweep" / str(i), seed, 4, None, kind,
+                  [("white", None, base + 4.0 * seed), ("black", source, black)])
     report = write_report(tmp_path / "sweep")
     assert {p.stem for p in report.figures} == {"kinds"}
+    assert (tmp_path / "sweep" / "kinds.png").read_bytes().startswith(PNG_MAGIC)
     (ax,) = kept["kinds"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ANN", "hybrid (backprop) SNN"]
-    handles, labels = ax.get_legend_handles_labels()
-    assert labels == ["clean", "white box", "black box from ANN", "black box from converted SNN"]
-    heights = [[bar.get_height() for bar in h.patches] for h in handles]
-    assert heights == [[106.5, 106.5], [20.5, 50.5], [30.0, 60.0], [40.0, 70.0]]
+    # mean and std over the 2 seeds (a seed's repeated rows count once), adversarial accuracy
+    assert bar_data(ax) == {"clean": [(94.5, 0.707), (94.5, 0.707)],
+                            "white box": [(22.0, 2.828), (52.0, 2.828)],
+                            "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
+                            "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)]}
 
 
 def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import SHORT, fmt, mean_std, mode_order  # noqa: E402
+from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order  # noqa: E402
 
 DPI = 110
 def _label(key: str) -> str:
@@ -22,19 +22,18 @@ def _label(key: str) -> str:
 
 
 def seed_stat(rows: list[dict[str, Any]], y: str) -> tuple[float, float]:
-    """``y``'s mean and std over the rows (seeds), each job's clean accuracy counted once (it
-    repeats in all the job's rows); NaN when no row has a value."""
-    values = ({r.get("job"): r.get(y) for r in rows}.values() if y == "clean_acc"
-              else [r.get(y) for r in rows])
-    mean, std, _ = mean_std(values) or (float("nan"), 0.0, 0)
+    """``y``'s mean and std over seeds: the rows of one seed are averaged first, since they
+    repeat one model's number (a job's clean accuracy is in each of its rows; a kinds sweep
+    attacks the same target white box once per source kind). NaN when no row has a value."""
+    per_seed = group((r.get("seed"), r.get(y)) for r in rows)
+    seed_means = [(mean_std(values) or (None,))[0] for values in per_seed.values()]
+    mean, std, _ = mean_std(seed_means) or (float("nan"), 0.0, 0)
     return mean, std
 
 
 def curve(rows: list[dict[str, Any]], x: str, y: str) -> tuple[list, list, list]:
     """``x``'s values (sorted) with ``y``'s mean and std over seeds at each (:func:`seed_stat`)."""
-    groups: dict[Any, list] = defaultdict(list)
-    for r in rows:
-        groups[r[x]].append(r)
+    groups = group((r[x], r) for r in rows)
     xs = sorted(groups)
     stats = [seed_stat(groups[v], y) for v in xs]
     return xs, [m for m, _ in stats], [d for _, d in stats]
