@@ -98,15 +98,18 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
     return _save(fig, path)
 
 
-def adv_acc_vs_T(rows: list[dict[str, Any]], path: Path) -> Path | None:
+def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path) -> Path | None:
     """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
     level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
-    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. None
-    when T takes fewer than 2 values."""
+    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. Gradient
+    modes and the other varying ``series_keys`` get lines of their own rather than being
+    averaged as if they were seeds. None when T takes fewer than 2 values."""
     rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
-    if len({r["T"] for r in rows}) < 2:
+    ts = sorted({r["T"] for r in rows})
+    if len(ts) < 2:
         return None
-    keys = ("encoding_levels",)
+    others = [k for k in ("grad_mode", *series_keys) if k not in ("encoding_levels", "eps_255")]
+    keys = ("encoding_levels", *(k for k in others if len({r.get(k) for r in rows}) > 1))
     lines = list(split(rows, keys))  # a colour per line, the same in every panel
     fig, panels = _grid(rows, ("method", "eps_255"), by_box=True)
     for ax, (method, eps), box, cell in panels:
@@ -115,8 +118,9 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], path: Path) -> Path | None:
         for c, line in enumerate(lines):
             if line not in cells:
                 continue
-            (level,) = line
-            name = "analog" if level is None else f"{level} levels"
+            level, *rest = line
+            name = " ".join(["analog" if level is None else f"{level} levels",
+                             *(_setting(k, v) for k, v in zip(keys[1:], rest, strict=True))])
             xs, means, stds = curve(cells[line], "T", "adv_acc")
             adversarial.append(ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3,
                                            color=f"C{c}", label=name))
@@ -124,6 +128,9 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], path: Path) -> Path | None:
             clean += ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6,
                              label=f"{name}, clean")
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
+        ax.minorticks_off()
         ax.set_xlabel("time steps T")
         ax.set_ylabel("accuracy (%, mean ± std over seeds)")
         ax.set_ylim(0, 100)
