@@ -58,14 +58,14 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
 
 
 def _eccv_job(folder: Path, seed: int, T: int, levels: int | None, kind: str,
-              results: list[tuple[str, str | None, float]]) -> None:
+              results: list[tuple[str, str | None, float]], mode: str = "stbp") -> None:
     """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy)."""
     folder.mkdir(parents=True)
     config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": T,
               "lambda": 1.0, "reset": "soft", "encoding": "poisson", "seed": seed,
-              "encoding_levels": levels, "train": {"kind": kind}, "attack": {"grad_mode": "stbp"}}
+              "encoding_levels": levels, "train": {"kind": kind}, "attack": {"grad_mode": mode}}
     record = {"clean_acc": 90.0 + seed + T, "n": 100, "config": config, "results": [
-        {"method": "fgsm", "eps_255": 32.0, "box": box, "grad_mode": "stbp", "asr": 99.0,
+        {"method": "fgsm", "eps_255": 32.0, "box": box, "grad_mode": mode, "asr": 99.0,
          "adv_acc": acc, "n_correct": 90, "target_kind": kind, "source_kind": source or kind}
         for box, source, acc in results]}
     (folder / "metrics.json").write_text(json.dumps(record))
@@ -93,6 +93,12 @@ def legend_data(ax) -> dict[str, list[float]]:
     return out
 
 
+def half_errors(errorbar) -> list[float]:
+    """The half-lengths of an error-bar container's bars (the std drawn)."""
+    (segments,) = [bars.get_segments() for bars in errorbar.lines[2]]
+    return [round(float(top[1] - bottom[1]) / 2, 3) for bottom, top in segments]
+
+
 def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,27 +119,58 @@ def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
     assert lines["analog, clean"] == [94.5, 98.5]  # each job's clean accuracy once
     assert black.get_title() == "FGSM ε=32/255, black box"
     assert legend_data(black)["analog"] == [16.0, 26.0]
+    assert [t.get_text() for t in black.get_xticklabels()] == ["4", "8"]
     with open(tmp_path / "sweep" / "results.csv") as f:
         assert {r["target_kind"] for r in csv.DictReader(f)} == {"hybrid"}
+
+
+def test_adversarial_accuracy_vs_T_keeps_gradient_modes_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    jobs = [(mode, T, seed) for mode in ("stbp", "rga") for T in (4, 8) for seed in (0, 1)]
+    for i, (mode, T, seed) in enumerate(jobs):  # e.g. attack=rga,stbp: not 2 more "seeds"
+        acc = (30.0 if mode == "rga" else 10.0) + T + 2.0 * seed
+        _eccv_job(tmp_path / "sweep" / str(i), seed, T, None, "hybrid", [("white", None, acc)],
+                  mode=mode)
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["adv_acc_vs_T"]
+    lines = legend_data(ax)
+    assert lines["analog stbp"] == [15.0, 19.0] and lines["analog rga"] == [35.0, 39.0]
+    assert lines["analog stbp, clean"] == [94.5, 98.5]
+    errors = {label: half_errors(handle) for handle, label in
+              zip(*ax.get_legend_handles_labels(), strict=True) if hasattr(handle, "lines")}
+    assert errors == {"analog rga": [1.414, 1.414], "analog stbp": [1.414, 1.414]}  # seeds only
+
+
+def bar_data(ax) -> dict[str, list[tuple[float, float]]]:
+    """Each labelled bar series' (height, error bar half-length) per group."""
+    return {label: list(zip([round(bar.get_height(), 3) for bar in bars.patches],
+                            half_errors(bars.errorbar), strict=True))
+            for bars, label in zip(*ax.get_legend_handles_labels(), strict=True)}
 
 
 def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = drawn_axes(monkeypatch)
-    for i, (kind, seed) in enumerate([(k, s) for k in ("hybrid", "ann") for s in (0, 1)]):
-        base = 20.0 if kind == "ann" else 50.0
-        _eccv_job(tmp_path / "sweep" / str(i), seed, 16, None, kind,
-                  [("white", None, base + seed), ("black", "ann", base + 10),
-                   ("black", "conversion", base + 20)])
+    jobs = [(k, s, seed) for k in ("hybrid", "ann") for s in ("ann", "conversion")
+            for seed in (0, 1)]  # as a sweep: a job per target and source kind, each seed
+    for i, (kind, source, seed) in enumerate(jobs):
+        base = 20.0 if kind == "ann" else 50.0  # the white-box attack repeats in each job
+        black = base + (10.0 if source == "ann" else 20.0) + 2.0 * seed
+        _eccv_job(tmp_path / "sweep" / str(i), seed, 4, None, kind,
+                  [("white", None, base + 4.0 * seed), ("black", source, black)])
     report = write_report(tmp_path / "sweep")
     assert {p.stem for p in report.figures} == {"kinds"}
+    assert (tmp_path / "sweep" / "kinds.png").read_bytes().startswith(PNG_MAGIC)
     (ax,) = kept["kinds"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ANN", "hybrid (backprop) SNN"]
-    handles, labels = ax.get_legend_handles_labels()
-    assert labels == ["clean", "white box", "black box from ANN", "black box from converted SNN"]
-    heights = [[bar.get_height() for bar in h.patches] for h in handles]
-    assert heights == [[106.5, 106.5], [20.5, 50.5], [30.0, 60.0], [40.0, 70.0]]
+    # mean and std over the 2 seeds (a seed's repeated rows count once), adversarial accuracy
+    assert bar_data(ax) == {"clean": [(94.5, 0.707), (94.5, 0.707)],
+                            "white box": [(22.0, 2.828), (52.0, 2.828)],
+                            "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
+                            "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)]}
 
 
 def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:

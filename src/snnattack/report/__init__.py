@@ -64,7 +64,7 @@ def build_report(folder: Path) -> Report:
     drawn = (
         figures.asr_vs(rows, "eps_255", series("eps_255"), folder / "asr_vs_eps.png"),
         figures.asr_vs(rows, "lambda", series("lambda"), folder / "asr_vs_lambda.png"),
-        figures.adv_acc_vs_T(rows, folder / "adv_acc_vs_T.png"),
+        figures.adv_acc_vs_T(rows, series("T"), folder / "adv_acc_vs_T.png"),
         figures.kinds_bars(rows, folder / "kinds.png"),
         figures.rate_current(jobs, folder / "rate_current.png"),
         figures.beta_gamma(rows, folder / "beta_gamma.png"),

@@ -14,30 +14,58 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import SHORT, fmt, mean_std, mode_order  # noqa: E402
+from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order  # noqa: E402
 
 DPI = 110
 def _label(key: str) -> str:
     return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
 
 
+def _setting(key: str, value: Any) -> str:
+    """A legend's name of a setting: the gradient mode bare, any other as key=value."""
+    return fmt(value) if key == "grad_mode" else f"{_label(key)}={fmt(value)}"
+
+
+def _order(setting: tuple) -> tuple:
+    """Sort key of a tuple of setting values: numbers by value, then names, None last."""
+    return tuple((v is None, isinstance(v, str), "" if v is None else v) for v in setting)
+
+
+def split(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, list[dict[str, Any]]]:
+    """The rows per setting of ``keys`` (a tuple of their values), settings in sorted order."""
+    groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
+    return dict(sorted(groups.items(), key=lambda kv: _order(kv[0])))
+
+
 def seed_stat(rows: list[dict[str, Any]], y: str) -> tuple[float, float]:
-    """``y``'s mean and std over the rows (seeds), each job's clean accuracy counted once (it
-    repeats in all the job's rows); NaN when no row has a value."""
-    values = ({r.get("job"): r.get(y) for r in rows}.values() if y == "clean_acc"
-              else [r.get(y) for r in rows])
-    mean, std, _ = mean_std(values) or (float("nan"), 0.0, 0)
+    """``y``'s mean and std over seeds: the rows of one seed are averaged first, since they
+    repeat one model's number (a job's clean accuracy is in each of its rows; a kinds sweep
+    attacks the same target white box once per source kind). NaN when no row has a value."""
+    per_seed = group((r.get("seed"), r.get(y)) for r in rows)
+    seed_means = [(mean_std(values) or (None,))[0] for values in per_seed.values()]
+    mean, std, _ = mean_std(seed_means) or (float("nan"), 0.0, 0)
     return mean, std
 
 
 def curve(rows: list[dict[str, Any]], x: str, y: str) -> tuple[list, list, list]:
     """``x``'s values (sorted) with ``y``'s mean and std over seeds at each (:func:`seed_stat`)."""
-    groups: dict[Any, list] = defaultdict(list)
-    for r in rows:
-        groups[r[x]].append(r)
+    groups = group((r[x], r) for r in rows)
     xs = sorted(groups)
     stats = [seed_stat(groups[v], y) for v in xs]
     return xs, [m for m, _ in stats], [d for _, d in stats]
+
+
+def _grid(rows: list[dict[str, Any]], keys: tuple[str, ...], by_box: bool,
+          size: tuple[float, float] = (4.4, 3.3)) -> tuple[plt.Figure, list[tuple]]:
+    """A figure of ``size``-d panels, a row per setting of ``keys`` and, when ``by_box``, a
+    column per box (white first); each panel as (Axes, setting, box or None, its rows)."""
+    settings = split(rows, keys)
+    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white") if by_box else [None]
+    fig, axes = plt.subplots(len(settings), len(boxes), squeeze=False,
+                             figsize=(size[0] * len(boxes), size[1] * len(settings)))
+    return fig, [(axes[i][k], setting, box, [r for r in members if box in (None, r["box"])])
+                 for i, (setting, members) in enumerate(settings.items())
+                 for k, box in enumerate(boxes)]
 
 
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
@@ -47,25 +75,19 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
     rows = [r for r in rows if r.get(x) is not None and r.get("method") and r.get("box")]
     if len({r[x] for r in rows}) < 2:
         return None
-    methods = sorted({r["method"] for r in rows})
-    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white")
     modes = sorted({r.get("grad_mode") for r in rows}, key=mode_order)
-    others = sorted({tuple(r.get(k) for k in series_keys) for r in rows}, key=str)
+    others = list(split(rows, tuple(series_keys)))
     styles = ("-", "--", ":", "-.")
-    fig, axes = plt.subplots(len(methods), len(boxes), figsize=(4.4 * len(boxes),
-                             3.3 * len(methods)), squeeze=False)
-    for (i, method), (k, box) in ((a, b) for a in enumerate(methods) for b in enumerate(boxes)):
-        ax = axes[i][k]
+    fig, panels = _grid(rows, ("method",), by_box=True)
+    for ax, (method,), box, cell in panels:
+        lines = split(cell, ("grad_mode", *series_keys))
         for m, mode in enumerate(modes):
             for o, other in enumerate(others):
-                xs, means, stds = curve([
-                    r for r in rows
-                    if (r["method"], r["box"], r.get("grad_mode")) == (method, box, mode)
-                    and tuple(r.get(key) for key in series_keys) == other], x, "asr")
-                if not xs:
+                if (mode, *other) not in lines:
                     continue
-                label = " ".join([str(mode), *(f"{_label(key)}={fmt(v)}" for key, v in
-                                               zip(series_keys, other, strict=True))])
+                xs, means, stds = curve(lines[(mode, *other)], x, "asr")
+                label = " ".join(_setting(key, v) for key, v in
+                                 zip(("grad_mode", *series_keys), (mode, *other), strict=True))
                 ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{m}",
                             linestyle=styles[o % len(styles)], label=label)
         ax.set_title(f"{method.upper()}, {box} box")
@@ -76,43 +98,44 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
     return _save(fig, path)
 
 
-def _panels(rows: list[dict[str, Any]], per_eps: bool) -> list[tuple]:
-    """(method, ε) panels in the order of the rows' methods and radii (ε None: all radii)."""
-    return sorted({(r["method"], r.get("eps_255") if per_eps else None) for r in rows}, key=str)
-
-
-def adv_acc_vs_T(rows: list[dict[str, Any]], path: Path) -> Path | None:
+def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path) -> Path | None:
     """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
     level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
-    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. None
-    when T takes fewer than 2 values."""
+    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. Gradient
+    modes and the other varying ``series_keys`` get lines of their own rather than being
+    averaged as if they were seeds. None when T takes fewer than 2 values."""
     rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
-    if len({r["T"] for r in rows}) < 2:
+    ts = sorted({r["T"] for r in rows})
+    if len(ts) < 2:
         return None
-    panels = _panels(rows, per_eps=True)
-    boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white")
-    levels = sorted({r.get("encoding_levels") for r in rows}, key=lambda v: (v is None, v))
-    fig, axes = plt.subplots(len(panels), len(boxes), figsize=(4.4 * len(boxes),
-                             3.3 * len(panels)), squeeze=False)
-    for (i, (method, eps)), (k, box) in ((a, b) for a in enumerate(panels)
-                                         for b in enumerate(boxes)):
-        ax = axes[i][k]
-        for c, level in enumerate(levels):
-            cell = [r for r in rows if (r["method"], r.get("eps_255"), r["box"],
-                                        r.get("encoding_levels")) == (method, eps, box, level)]
-            if not cell:
+    others = [k for k in ("grad_mode", *series_keys) if k not in ("encoding_levels", "eps_255")]
+    keys = ("encoding_levels", *(k for k in others if len({r.get(k) for r in rows}) > 1))
+    lines = list(split(rows, keys))  # a colour per line, the same in every panel
+    fig, panels = _grid(rows, ("method", "eps_255"), by_box=True)
+    for ax, (method, eps), box, cell in panels:
+        cells = split(cell, keys)
+        adversarial, clean = [], []
+        for c, line in enumerate(lines):
+            if line not in cells:
                 continue
-            name = "analog" if level is None else f"{level} levels"
-            xs, means, stds = curve(cell, "T", "adv_acc")
-            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
-            xs, means, _ = curve(cell, "T", "clean_acc")
-            ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean")
+            level, *rest = line
+            name = " ".join(["analog" if level is None else f"{level} levels",
+                             *(_setting(k, v) for k, v in zip(keys[1:], rest, strict=True))])
+            xs, means, stds = curve(cells[line], "T", "adv_acc")
+            adversarial.append(ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3,
+                                           color=f"C{c}", label=name))
+            xs, means, _ = curve(cells[line], "T", "clean_acc")
+            clean += ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6,
+                             label=f"{name}, clean")
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
+        ax.minorticks_off()
         ax.set_xlabel("time steps T")
         ax.set_ylabel("accuracy (%, mean ± std over seeds)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, ncol=2)
+        ax.legend(handles=[*adversarial, *clean], fontsize=6, ncol=2)
     return _save(fig, path)
 
 
@@ -136,25 +159,20 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     bars = [("clean", None), ("white", None)] + [
         ("black", s) for s in sorted({r.get("source_kind") for r in rows if r["box"] == "black"},
                                      key=_kind_order)]
-    panels = _panels(rows, per_eps=True)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(1.1 + 1.3 * len(targets) * len(bars) / 2.5,
-                             3.2 * len(panels)), squeeze=False)
     width = 0.8 / len(bars)
-    for ax, (method, eps) in zip(axes[:, 0], panels, strict=True):
+    fig, panels = _grid(rows, ("method", "eps_255"), by_box=False,
+                        size=(1.1 + 0.52 * len(targets) * len(bars), 3.2))
+    for ax, (method, eps), _, cell in panels:
+        per_target = split(cell, ("target_kind",))
         for b, (what, source) in enumerate(bars):
-            means, stds = [], []
-            for target in targets:
-                cell = [r for r in rows if (r["method"], r.get("eps_255"), r["target_kind"]) ==
-                        (method, eps, target) and (what == "clean" or r["box"] == what)
-                        and (source is None or r.get("source_kind") == source)]
-                mean, std = seed_stat(cell, "clean_acc" if what == "clean" else "adv_acc")
-                means.append(mean)
-                stds.append(std)
+            stats = [seed_stat([r for r in per_target.get((target,), []) if what == "clean" or (
+                r["box"] == what and source in (None, r.get("source_kind")))],
+                "clean_acc" if what == "clean" else "adv_acc") for target in targets]
             label = {"clean": "clean", "white": "white box"}.get(
                 what, f"black box from {KIND_NAMES.get(source, source)}")
-            ax.bar([t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))], means,
-                   width, yerr=stds, capsize=2, label=label,
-                   color="0.75" if what == "clean" else f"C{b - 1}")
+            ax.bar([t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))],
+                   [m for m, _ in stats], width, yerr=[d for _, d in stats], capsize=2,
+                   label=label, color="0.75" if what == "clean" else f"C{b - 1}")
         ax.set_xticks(range(len(targets)), [KIND_NAMES.get(t, t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
         ax.set_ylabel("accuracy (%, mean ± std over seeds)")

@@ -74,8 +74,9 @@ def mode_order(mode: str | None) -> tuple:
     return (known.index(mode) if mode in known else len(known), str(mode))
 
 
-def _group(items: Iterable[tuple[tuple, Any]]) -> dict[tuple, list]:
-    groups: dict[tuple, list] = defaultdict(list)
+def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
+    """The values of (key, value) pairs gathered per key, keys in order of first appearance."""
+    groups: dict[Any, list] = defaultdict(list)
     for key, value in items:
         groups[key].append(value)
     return groups
@@ -91,7 +92,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     keys = [*SETTING, *extra, "method", "eps_255"]
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
-    groups = _group((tuple(r.get(k) for k in keys), r) for r in rows)
+    groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
     columns = [*(SHORT.get(k, k) for k in keys),
                "clean", *(f"{label} {m}" for _, label in boxes for m in modes), "seeds"]
     out = []
@@ -123,7 +124,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         return None
     per_model = {(j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
                  for j, s in found}  # attack-only differences share one model: count it once
-    groups = _group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
+    groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
     out = []
     for key, members in groups.items():
         clean = mean_std(s.get("clean_acc") for _, s in members)
