@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order  # noqa: E402
+from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order, ranked  # noqa: E402
 
 DPI = 110
 def _label(key: str) -> str:
@@ -144,7 +144,7 @@ KIND_NAMES = {"ann": "ANN", "conversion": "converted SNN", "hybrid": "hybrid (ba
 
 
 def _kind_order(kind: Any) -> tuple:
-    return (list(KIND_NAMES).index(kind) if kind in KIND_NAMES else len(KIND_NAMES), str(kind))
+    return ranked(tuple(KIND_NAMES), kind)
 
 
 def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +68,14 @@ def matching(paper_rows: list[dict], ours: dict[str, Any]) -> dict | None:
     return None
 
 
+def ranked(known: Sequence[str], name: Any) -> tuple:
+    """Sort key: the ``known`` names in their order, then any other name alphabetically."""
+    return (list(known).index(name) if name in known else len(known), str(name))
+
+
 def mode_order(mode: str | None) -> tuple:
     """STBP first, then RGA, then any other gradient mode by name (the paper's order)."""
-    known = ("stbp", "rga")
-    return (known.index(mode) if mode in known else len(known), str(mode))
+    return ranked(("stbp", "rga"), mode)
 
 
 def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
