@@ -37,9 +37,10 @@ from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
 
 BOXES = ("white", "black")
-CONVERTED = ("conversion", "hybrid")  # kinds whose model is converted from an ANN
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+# kinds whose model is converted from an ANN (they read train.conversion)
+CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
 PRECISIONS = ("64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
               "16-true", "bf16-true", "transformer-engine", "transformer-engine-float16")
 
