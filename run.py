@@ -29,8 +29,12 @@ def main(cfg: DictConfig) -> None:
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 cli.refuse(err, output_dir)
             print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
-            record_failure(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num,
-                           list(hydra_cfg.overrides.task), cli.one_line(err))
+            record_failure(
+                Path(hydra_cfg.sweep.dir),
+                hydra_cfg.job.num,
+                list(hydra_cfg.overrides.task),
+                cli.one_line(err),
+            )
             cli.discard_job_folder(output_dir)
         except Preempted as stop:
             print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)

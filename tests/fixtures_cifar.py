@@ -17,7 +17,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 ]
 
 
@@ -82,17 +91,32 @@ def write_cifar10(
     test_data, test_labels = _images(rng, n_test, 10)
     bounds = np.linspace(0, n_train, 6).astype(int)
     for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True), start=1):
-        _dump(folder / f"data_batch_{b}", {
-            "batch_label": f"training batch {b} of 5", "labels": train_labels[lo:hi],
-            "data": train_data[lo:hi], "filenames": _filenames(f"train{b}", hi - lo),
-        })
-    _dump(folder / "test_batch", {
-        "batch_label": "testing batch 1 of 1", "labels": test_labels, "data": test_data,
-        "filenames": _filenames("test", n_test),
-    })
-    _dump(folder / "batches.meta", {
-        "num_cases_per_batch": 10000, "label_names": CIFAR10_CLASSES, "num_vis": 3072,
-    })
+        _dump(
+            folder / f"data_batch_{b}",
+            {
+                "batch_label": f"training batch {b} of 5",
+                "labels": train_labels[lo:hi],
+                "data": train_data[lo:hi],
+                "filenames": _filenames(f"train{b}", hi - lo),
+            },
+        )
+    _dump(
+        folder / "test_batch",
+        {
+            "batch_label": "testing batch 1 of 1",
+            "labels": test_labels,
+            "data": test_data,
+            "filenames": _filenames("test", n_test),
+        },
+    )
+    _dump(
+        folder / "batches.meta",
+        {
+            "num_cases_per_batch": 10000,
+            "label_names": CIFAR10_CLASSES,
+            "num_vis": 3072,
+        },
+    )
     return FakeCIFAR(folder, train_data, train_labels, test_data, test_labels)
 
 
@@ -109,12 +133,21 @@ def write_cifar100(
         ("train", train_data, train_labels, "training batch 1 of 1"),
         ("test", test_data, test_labels, "testing batch 1 of 1"),
     ):
-        _dump(folder / name, {
-            "filenames": _filenames(name, len(data)), "batch_label": label,
-            "fine_labels": labels, "coarse_labels": [y // 5 for y in labels], "data": data,
-        })
-    _dump(folder / "meta", {
-        "fine_label_names": [f"fine_{i:02d}" for i in range(100)],
-        "coarse_label_names": [f"coarse_{i:02d}" for i in range(20)],
-    })
+        _dump(
+            folder / name,
+            {
+                "filenames": _filenames(name, len(data)),
+                "batch_label": label,
+                "fine_labels": labels,
+                "coarse_labels": [y // 5 for y in labels],
+                "data": data,
+            },
+        )
+    _dump(
+        folder / "meta",
+        {
+            "fine_label_names": [f"fine_{i:02d}" for i in range(100)],
+            "coarse_label_names": [f"coarse_{i:02d}" for i in range(20)],
+        },
+    )
     return FakeCIFAR(folder, train_data, train_labels, test_data, test_labels)

@@ -24,10 +24,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     """A digits SNN (T=4, λ=0.9) trained for 8 epochs, its config and datamodule."""
     store = tmp_path_factory.mktemp("models")
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "train.epochs=8", "lambda=0.9", f"store.dir={store}", "trainer.accelerator=cpu",
-            "trainer.enable_progress_bar=false",
-            "analysis=[shuffle,rate_current]"])
+        cfg = compose(
+            "config",
+            overrides=[
+                "train.epochs=8",
+                "lambda=0.9",
+                f"store.dir={store}",
+                "trainer.accelerator=cpu",
+                "trainer.enable_progress_bar=false",
+                "analysis=[shuffle,rate_current]",
+            ],
+        )
     model, _ = trained_model(cfg, 0, ModelStore(store), [])
     dm = datamodule(cfg, 0)
     dm.setup()

@@ -7,14 +7,23 @@ import sys
 from snnattack.bench import bench, parse_args
 from snnattack.gradients import GRADIENT_MODES
 
-FIELDS = {"seconds", "peak_mb", "time_vs_forward", "time_vs_stbp", "memory_vs_forward",
-          "memory_vs_stbp"}
+FIELDS = {
+    "seconds",
+    "peak_mb",
+    "time_vs_forward",
+    "time_vs_stbp",
+    "memory_vs_forward",
+    "memory_vs_stbp",
+}
 
 
 def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "snnattack.bench", "--batch", "2", "--T", "2", "--repeats", "1"],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads(proc.stdout)
     assert record["settings"]["batch"] == 2 and record["settings"]["T"] == 2
@@ -30,8 +39,9 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
 
 
 def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size() -> None:
-    record = bench(parse_args(["--batch", "256", "--T", "8", "--repeats", "3",
-                               "--modes", "stbp", "rga"]))
+    record = bench(
+        parse_args(["--batch", "256", "--T", "8", "--repeats", "3", "--modes", "stbp", "rga"])
+    )
     rga = record["modes"]["rga"]
     assert rga["time_vs_stbp"] < 0.8
     assert rga["memory_vs_stbp"] < 0.8

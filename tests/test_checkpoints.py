@@ -73,10 +73,13 @@ def as_reference(model: torch.nn.Module, names: list[tuple[str, str]], conv_bias
     return out
 
 
-@pytest.mark.parametrize("name, names, conv_bias", [
-    ("vgg11", reference_vgg_names(), True),
-    ("resnet17", reference_resnet17_names(), False),
-])
+@pytest.mark.parametrize(
+    "name, names, conv_bias",
+    [
+        ("vgg11", reference_vgg_names(), True),
+        ("resnet17", reference_resnet17_names(), False),
+    ],
+)
 def test_reference_state_dict_gives_the_same_logits(tmp_path: Path, name, names, conv_bias) -> None:
     model = spiking_model(name)
     path = tmp_path / "ref.pth"
@@ -99,8 +102,14 @@ def test_store_and_lightning_files_load_strictly(tmp_path: Path) -> None:
     model = build("digits_net", num_classes=10, in_channels=1, T=2)
     state = model.state_dict()
     torch.save({"state_dict": state, "record": {"seed": 3}}, tmp_path / "model.pt")
-    torch.save({"state_dict": {f"model.{k}": v for k, v in state.items()},
-                "pytorch-lightning_version": "2.6.0", "epoch": 1}, tmp_path / "best.ckpt")
+    torch.save(
+        {
+            "state_dict": {f"model.{k}": v for k, v in state.items()},
+            "pytorch-lightning_version": "2.6.0",
+            "epoch": 1,
+        },
+        tmp_path / "best.ckpt",
+    )
     for file, kind in (("model.pt", "store"), ("best.ckpt", "lightning")):
         fresh = build("digits_net", num_classes=10, in_channels=1, T=2)
         record = load_model_file(tmp_path / file, fresh)
@@ -133,25 +142,54 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(tmp_path:
 
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    common = [sys.executable, str(root / "run.py"), "train.epochs=1", "eps=[32]", "method=[fgsm]",
-              "boxes=[white]", "trainer.enable_progress_bar=false"]
-    first = subprocess.run([*common, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/a"],
-                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    common = [
+        sys.executable,
+        str(root / "run.py"),
+        "train.epochs=1",
+        "eps=[32]",
+        "method=[fgsm]",
+        "boxes=[white]",
+        "trainer.enable_progress_bar=false",
+    ]
+    first = subprocess.run(
+        [*common, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/a"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     (model_file,) = (tmp_path / "models").glob("*/model.pt")
-    again = subprocess.run([*common, f"checkpoint={model_file}", f"store.dir={tmp_path}/empty",
-                            f"hydra.run.dir={tmp_path}/b"],
-                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    again = subprocess.run(
+        [
+            *common,
+            f"checkpoint={model_file}",
+            f"store.dir={tmp_path}/empty",
+            f"hydra.run.dir={tmp_path}/b",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
     assert b["results"] == a["results"] and b["clean_acc"] == a["clean_acc"]
     assert b["models"]["target"]["format"] == "store"
     assert b["models"]["target"]["checkpoint"] == str(model_file)
     assert not (tmp_path / "empty").exists()  # nothing trained
-    missing = subprocess.run([*common, "checkpoint=/nonexistent/model.pt",
-                              f"hydra.run.dir={tmp_path}/c"],
-                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    missing = subprocess.run(
+        [*common, "checkpoint=/nonexistent/model.pt", f"hydra.run.dir={tmp_path}/c"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines()[-1] == (
         "error: checkpoint='/nonexistent/model.pt' is not a file; accepted: null or the path of "
-        "a model file (a store model.pt, a Lightning .ckpt or a reference state dict)")
+        "a model file (a store model.pt, a Lightning .ckpt or a reference state dict)"
+    )

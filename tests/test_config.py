@@ -26,13 +26,22 @@ def composed(*overrides: str) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
-GROUP_OPTIONS = [(g, o) for g in ("dataset", "model", "train", "attack", "trainer", "logger")
-                 for o in options(g)]
+GROUP_OPTIONS = [
+    (g, o) for g in ("dataset", "model", "train", "attack", "trainer", "logger") for o in options(g)
+]
 
 
-FITS = {"cifar10": "resnet17", "cifar100": "resnet17", "cifar10_dvs": "dvs_vgg",
-                 "vgg5": "cifar10", "vgg11": "cifar10", "vgg16": "cifar10", "resnet17": "cifar10",
-                 "resnet19": "cifar10", "dvs_vgg": "cifar10_dvs"}
+FITS = {
+    "cifar10": "resnet17",
+    "cifar100": "resnet17",
+    "cifar10_dvs": "dvs_vgg",
+    "vgg5": "cifar10",
+    "vgg11": "cifar10",
+    "vgg16": "cifar10",
+    "resnet17": "cifar10",
+    "resnet19": "cifar10",
+    "dvs_vgg": "cifar10_dvs",
+}
 
 
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
@@ -67,9 +76,15 @@ def test_method_is_a_multi_select_group() -> None:
     cfg = composed("method=[pgd]", "eps=[8,16]", "boxes=[white]")
     specs = attack_specs(cfg)
     assert [(s.method, round(s.eps * 255), s.box) for s in specs] == [
-        ("pgd", 8, "white"), ("pgd", 16, "white")]
-    assert specs[0].params == {"steps": 7, "alpha": None, "eps_per_alpha": 3.1,
-                               "random_start": True}
+        ("pgd", 8, "white"),
+        ("pgd", 16, "white"),
+    ]
+    assert specs[0].params == {
+        "steps": 7,
+        "alpha": None,
+        "eps_per_alpha": 3.1,
+        "random_start": True,
+    }
 
 
 def test_a_single_eps_counts_as_a_list_of_one() -> None:
@@ -80,20 +95,31 @@ def test_a_single_eps_counts_as_a_list_of_one() -> None:
 
 def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     base = training_spec(composed(), 0)
-    assert training_spec(composed("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) \
-        == base
+    assert (
+        training_spec(composed("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) == base
+    )
     assert training_spec(composed("lambda=0.5"), 0) != base
     assert training_spec(composed("trainer.max_epochs=2"), 0) != base
     assert training_spec(composed(), 1) != base
 
 
-@pytest.mark.parametrize("override,key", [
-    ("lambda=1.5", "lambda"), ("lambda=0", "lambda"), ("T=0", "T"), ("T=2.5", "T"),
-    ("theta=-1", "theta"), ("reset=sideways", "reset"), ("eps=[-8]", "eps"),
-    ("encoding=morse", "encoding"), ("boxes=[grey]", "boxes"), ("train.epochs=0", "train.epochs"),
-    ("encoding=poisson dataset=cifar10_dvs", "encoding"),
-    ("dataset=cifar10_dvs T=10 dataset.params.frames=5", "dataset.params.frames"),
-])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("lambda=1.5", "lambda"),
+        ("lambda=0", "lambda"),
+        ("T=0", "T"),
+        ("T=2.5", "T"),
+        ("theta=-1", "theta"),
+        ("reset=sideways", "reset"),
+        ("eps=[-8]", "eps"),
+        ("encoding=morse", "encoding"),
+        ("boxes=[grey]", "boxes"),
+        ("train.epochs=0", "train.epochs"),
+        ("encoding=poisson dataset=cifar10_dvs", "encoding"),
+        ("dataset=cifar10_dvs T=10 dataset.params.frames=5", "dataset.params.frames"),
+    ],
+)
 def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigError, match=f"^{key}="):
         validate(composed(*override.split()))
@@ -101,13 +127,22 @@ def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
 
 def test_bad_value_exits_nonzero_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "lambda=1.5", f"hydra.run.dir={tmp_path}/out",
-         f"store.dir={tmp_path}/models"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "lambda=1.5",
+            f"hydra.run.dir={tmp_path}/out",
+            f"store.dir={tmp_path}/models",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
-        "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1")
+        "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"
+    )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "models").exists()
     assert not list(tmp_path.rglob("metrics.json"))

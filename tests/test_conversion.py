@@ -43,8 +43,9 @@ def digits(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """A 5-epoch ANN, its conversion at several T, and a 2-epoch hybrid fine-tuning at T=2,
     for the plain and the residual digits network (reset: the kinds' defaults)."""
     store = ModelStore(tmp_path_factory.mktemp("models"))
-    cfg = composed("train.kind=ann", "train.epochs=5", f"model={request.param}",
-                   "train.hybrid.epochs=2")
+    cfg = composed(
+        "train.kind=ann", "train.epochs=5", f"model={request.param}", "train.hybrid.epochs=2"
+    )
     data = datamodule(cfg, 0)
     data.setup("test")
     x, y = (torch.cat(t) for t in zip(*data.test_dataloader(), strict=True))
@@ -57,9 +58,14 @@ def digits(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     hybrid_cfg = with_train(cfg, kind="hybrid")
     hybrid_cfg.T = 2
     hybrid, hybrid_record = trained_model(hybrid_cfg, 0, store, [])
-    return {"ann": accuracy(ann, x, y), "converted": converted, "conversion": record,
-            "hybrid": accuracy(hybrid, x, y), "hybrid_record": hybrid_record,
-            "ann_record": ann_record}
+    return {
+        "ann": accuracy(ann, x, y),
+        "converted": converted,
+        "conversion": record,
+        "hybrid": accuracy(hybrid, x, y),
+        "hybrid_record": hybrid_record,
+        "ann_record": ann_record,
+    }
 
 
 def test_converted_snn_approaches_the_ann_at_large_T(digits: dict) -> None:
@@ -104,15 +110,20 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("override,key", [
-    ("train.kind=adversarial", "train.kind"), ("source_train=svm", "source_train"),
-    ("encoding_levels=1", "encoding_levels"), ("encoding_levels=2.5", "encoding_levels"),
-    ("train.kind=conversion model=digits_resnet theta=0.5", "theta"),
-    ("source_train=hybrid model=digits_resnet theta=2", "theta"),
-    ("train.resets.conversion=subtract", "train.resets.conversion"),
-    ("train.conversion.percentile=0", "train.conversion.percentile"),
-    ("train.hybrid.epochs=0", "train.hybrid.epochs"),
-])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("train.kind=adversarial", "train.kind"),
+        ("source_train=svm", "source_train"),
+        ("encoding_levels=1", "encoding_levels"),
+        ("encoding_levels=2.5", "encoding_levels"),
+        ("train.kind=conversion model=digits_resnet theta=0.5", "theta"),
+        ("source_train=hybrid model=digits_resnet theta=2", "theta"),
+        ("train.resets.conversion=subtract", "train.resets.conversion"),
+        ("train.conversion.percentile=0", "train.conversion.percentile"),
+        ("train.hybrid.epochs=0", "train.hybrid.epochs"),
+    ],
+)
 def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigError, match=f"^{key}="):
         validate(composed(*override.split()))
@@ -122,12 +133,23 @@ def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:
 def test_cross_kind_transfer_is_recorded_with_source_and_target(
     target: str, source: str, tmp_path: Path
 ) -> None:
-    cmd = [sys.executable, str(ROOT / "run.py"), f"train.kind={target}", f"source_train={source}",
-           "train.epochs=2", "train.hybrid.epochs=1", "eps=[32]", "method=[fgsm]",
-           "trainer.limit_test_batches=2", *QUIET,
-           f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600,
-                          env=os.environ)
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        f"train.kind={target}",
+        f"source_train={source}",
+        "train.epochs=2",
+        "train.hybrid.epochs=1",
+        "eps=[32]",
+        "method=[fgsm]",
+        "trainer.limit_test_batches=2",
+        *QUIET,
+        f"store.dir={tmp_path}/models",
+        f"hydra.run.dir={tmp_path}/out",
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600, env=os.environ
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["models"]["target"]["kind"] == target
@@ -185,8 +207,9 @@ def test_resnet_converts_with_one_scale_across_each_identity_shortcut() -> None:
         convert(ann, build("digits_resnet", 10, in_channels=1, theta=0.5), scales)
 
 
-@pytest.mark.parametrize("kind,reset", [("stbp", "hard"), ("ann", "hard"),
-                                        ("conversion", "soft"), ("hybrid", "soft")])
+@pytest.mark.parametrize(
+    "kind,reset", [("stbp", "hard"), ("ann", "hard"), ("conversion", "soft"), ("hybrid", "soft")]
+)
 def test_each_kind_has_its_default_reset_and_reset_overrides_it(kind: str, reset: str) -> None:
     assert composed(f"train.kind={kind}").reset == reset
     assert composed(f"train.kind={kind}", "reset=hard").reset == "hard"
@@ -200,16 +223,31 @@ def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
     from fixtures_cifar import write_cifar10
 
     write_cifar10(tmp_path / "data")
-    cmd = [sys.executable, str(ROOT / "run.py"), "-cd", str(ROOT / "experiments"),
-           "-cn", name, "trainer.max_epochs=1",
-           "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-           "trainer.limit_test_batches=1", "train.conversion.batches=1", "train.batch_size=4",
-           "eval_batch_size=4", "dataset.params.val_size=10", "dataset.params.download=false",
-           "dataset.params.num_workers=0", "method=[fgsm]", *QUIET, *overrides,
-           f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-cd",
+        str(ROOT / "experiments"),
+        "-cn",
+        name,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1",
+        "train.conversion.batches=1",
+        "train.batch_size=4",
+        "eval_batch_size=4",
+        "dataset.params.val_size=10",
+        "dataset.params.download=false",
+        "dataset.params.num_workers=0",
+        "method=[fgsm]",
+        *QUIET,
+        *overrides,
+        f"store.dir={tmp_path}/models",
+        f"hydra.run.dir={tmp_path}/out",
+    ]
     env = {**os.environ, "SNNATTACK_DATA": str(tmp_path / "data")}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=900)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((tmp_path / "out" / "metrics.json").read_text())
 
@@ -226,13 +264,22 @@ def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: 
 
 @pytest.mark.slow
 def test_eccv_vgg5_file_attacks_a_hybrid_snn_from_its_ann_on_fixtures(tmp_path: Path) -> None:
-    metrics = run_on_cifar_fixtures(tmp_path, "eccv_kinds_cifar10_vgg5", "train.kind=hybrid",
-                                    "source_train=ann", "T=4", "train.hybrid.epochs=1",
-                                    "method=[fgsm,pgd]", "method.pgd.steps=2")
+    metrics = run_on_cifar_fixtures(
+        tmp_path,
+        "eccv_kinds_cifar10_vgg5",
+        "train.kind=hybrid",
+        "source_train=ann",
+        "T=4",
+        "train.hybrid.epochs=1",
+        "method=[fgsm,pgd]",
+        "method.pgd.steps=2",
+    )
     config = metrics["config"]
     assert (config["model"]["name"], config["lambda"], config["reset"]) == ("vgg5", 0.99, "soft")
     assert config["method"]["pgd"]["alpha"] == 2 and config["eps"] == [8]
     target = metrics["models"]["target"]
     assert target["kind"] == "hybrid" and target["epochs"] == 1 and target["converted_key"]
     assert {(r["box"], r["target_kind"], r["source_kind"]) for r in metrics["results"]} == {
-        ("white", "hybrid", "hybrid"), ("black", "hybrid", "ann")}
+        ("white", "hybrid", "hybrid"),
+        ("black", "hybrid", "ann"),
+    }

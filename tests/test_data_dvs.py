@@ -29,8 +29,15 @@ def root(tmp_path: Path) -> Path:
 
 
 def datamodule(root: Path, **options) -> CIFAR10DVSDataModule:
-    options = {"batch_size": 4, "eval_batch_size": 4, "seed": 0, "frames": FRAMES, "size": SIZE,
-               "num_workers": 0, **options}
+    options = {
+        "batch_size": 4,
+        "eval_batch_size": 4,
+        "seed": 0,
+        "frames": FRAMES,
+        "size": SIZE,
+        "num_workers": 0,
+        **options,
+    }
     dm = CIFAR10DVSDataModule(root=str(root), **options)
     dm.setup()
     return dm
@@ -102,15 +109,18 @@ def test_random_flips_only_on_training_frames(root: Path) -> None:
         plain = cached[split.indices[0]][0]
         assert all(torch.equal(split[0][0], plain) for _ in range(8))
     unaugmented = datamodule(root, augment=False).train_set
-    assert all(torch.equal(unaugmented[0][0], unaugmented.frames[unaugmented.indices[0]][0])
-               for _ in range(8))
+    assert all(
+        torch.equal(unaugmented[0][0], unaugmented.frames[unaugmented.indices[0]][0])
+        for _ in range(8)
+    )
 
 
 def test_second_epoch_reads_frames_from_cache(root: Path, monkeypatch) -> None:
     calls = []
     reader = tonic.datasets.cifar10dvs.read_aedat4
-    monkeypatch.setattr(tonic.datasets.cifar10dvs, "read_aedat4",
-                        lambda path: calls.append(path) or reader(path))
+    monkeypatch.setattr(
+        tonic.datasets.cifar10dvs, "read_aedat4", lambda path: calls.append(path) or reader(path)
+    )
     dm = datamodule(root)
     loaders = (dm.train_dataloader, dm.val_dataloader, dm.test_dataloader)
     first = [batch for loader in loaders for batch in loader()]
@@ -165,8 +175,11 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
     stale = dm.cache / source.parent.name / f"{source.stem}.pt"
     stale.parent.mkdir(parents=True)
     torch.save(torch.zeros(FRAMES + 1, 2, SIZE, SIZE), stale)
-    with pytest.raises(DataError, match=rf"{stale} have shape \[5, 2, 16, 16\].*expected "
-                                        r"\[4, 2, 16, 16\]: 4 time bins"):
+    with pytest.raises(
+        DataError,
+        match=rf"{stale} have shape \[5, 2, 16, 16\].*expected "
+        r"\[4, 2, 16, 16\]: 4 time bins",
+    ):
         dm.train_set.frames[0]
     longer = datamodule(root, frames=FRAMES + 1)  # another T caches in another folder
     assert longer.cache != dm.cache and longer.train_set[0][0].shape[0] == FRAMES + 1

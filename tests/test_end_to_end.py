@@ -13,9 +13,16 @@ SMALL = ["train.epochs=1", "eps=[32]", "method=[fgsm]"]
 
 def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
     cmd = [
-        sys.executable, str(ROOT / "run.py"), "-m", "attack=rga,stbp", "lambda=0.5,0.9,1.0",
-        f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/{sweep_dir}",
-        "trainer.enable_progress_bar=false", *SMALL, *overrides,
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-m",
+        "attack=rga,stbp",
+        "lambda=0.5,0.9,1.0",
+        f"store.dir={tmp}/models",
+        f"hydra.sweep.dir={tmp}/{sweep_dir}",
+        "trainer.enable_progress_bar=false",
+        *SMALL,
+        *overrides,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -26,13 +33,16 @@ def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
 def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None:
     first = sweep(tmp_path, "sweep1")
     assert len(first) == 6
-    assert sorted((m["config"]["attack"]["grad_mode"], m["config"]["lambda"]) for m in first) \
-        == sorted((g, lam) for g in ("rga", "stbp") for lam in (0.5, 0.9, 1.0))
-    stored = sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()
-                    and not p.name.startswith("."))  # .locks: the store's lock files
+    assert sorted(
+        (m["config"]["attack"]["grad_mode"], m["config"]["lambda"]) for m in first
+    ) == sorted((g, lam) for g in ("rga", "stbp") for lam in (0.5, 0.9, 1.0))
+    stored = sorted(
+        p.name for p in (tmp_path / "models").iterdir() if p.is_dir() and not p.name.startswith(".")
+    )  # .locks: the store's lock files
     assert len(stored) == 6  # three λ, each with its black-box twin
-    trained = [m["models"][k] for m in first for k in ("target", "source") if
-               not m["models"][k]["cached"]]
+    trained = [
+        m["models"][k] for m in first for k in ("target", "source") if not m["models"][k]["cached"]
+    ]
     assert len(trained) == 6
     for m in first:
         assert {m["models"]["target"]["seed"], m["models"]["source"]["seed"]} == {0, 1000}
@@ -40,8 +50,9 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
         assert 0 <= m["clean_acc"] <= 100 and 0 <= m["source_clean_acc"] <= 100
         assert m["version"] and m["git_commit"]
         rows = {(r["method"], r["box"], r["grad_mode"]) for r in m["results"]}
-        assert rows == {("fgsm", box, m["config"]["attack"]["grad_mode"])
-                        for box in ("white", "black")}
+        assert rows == {
+            ("fgsm", box, m["config"]["attack"]["grad_mode"]) for box in ("white", "black")
+        }
         for r in m["results"]:
             assert r["eps"] == pytest.approx(32 / 255)
             assert 0 <= r["asr"] <= 100 and 0 <= r["adv_acc"] <= 100
@@ -49,8 +60,14 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
 
     again = sweep(tmp_path, "sweep2")
     assert all(m["models"][k]["cached"] for m in again for k in ("target", "source"))
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()
-                  if p.is_dir() and not p.name.startswith(".")) == stored
+    assert (
+        sorted(
+            p.name
+            for p in (tmp_path / "models").iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        )
+        == stored
+    )
     by_job = {(m["config"]["attack"]["grad_mode"], m["config"]["lambda"]): m for m in first}
     for m in again:  # same models, same seeds: the same numbers
         old = by_job[(m["config"]["attack"]["grad_mode"], m["config"]["lambda"])]
@@ -62,9 +79,18 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
 
 
 def test_methods_sweep_as_separate_jobs(tmp_path: Path) -> None:
-    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "method=[fgsm],[pgd]", "boxes=[white]",
-           "train.epochs=1", "eps=[32]", f"store.dir={tmp_path}/models",
-           f"hydra.sweep.dir={tmp_path}/sweep", "trainer.enable_progress_bar=false"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-m",
+        "method=[fgsm],[pgd]",
+        "boxes=[white]",
+        "train.epochs=1",
+        "eps=[32]",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        "trainer.enable_progress_bar=false",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/metrics.json"))]

@@ -15,24 +15,44 @@ from snnattack.job import training_spec
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
 MODES = {"attack": {"rga", "stbp"}}
-KINDS = {"train.kind": {"ann", "conversion", "hybrid"},
-         "source_train": {"ann", "conversion", "hybrid"}}
+KINDS = {
+    "train.kind": {"ann", "conversion", "hybrid"},
+    "source_train": {"ann", "conversion", "hybrid"},
+}
 LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
 # file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
 EXPECTED = {
     "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
-    "digits_table1": ({"lambda": {"0.5", "0.9", "1.0"}, "reset": {"hard", "soft"}},
-                      {"shuffle", "rate_current"}, {"table1"}),
-    "digits_table2": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}, "seed": {"0", "1", "2"}},
-                      set(), {"table2"}),
+    "digits_table1": (
+        {"lambda": {"0.5", "0.9", "1.0"}, "reset": {"hard", "soft"}},
+        {"shuffle", "rate_current"},
+        {"table1"},
+    ),
+    "digits_table2": (
+        {**MODES, "lambda": {"0.5", "0.9", "1.0"}, "seed": {"0", "1", "2"}},
+        set(),
+        {"table2"},
+    ),
     "digits_eps": ({**MODES, "seed": {"0", "1", "2"}}, set(), {"table2"}),
-    "digits_lambda": ({**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}}, set(),
-                      {"table2"}),
-    "digits_beta_gamma": ({"attack.params.beta": {"1", "2", "3", "4"},
-                           "attack.params.gamma": {"0", "0.1", "0.2", "0.3"}}, set(), set()),
+    "digits_lambda": (
+        {**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}},
+        set(),
+        {"table2"},
+    ),
+    "digits_beta_gamma": (
+        {
+            "attack.params.beta": {"1", "2", "3", "4"},
+            "attack.params.gamma": {"0", "0.1", "0.2", "0.3"},
+        },
+        set(),
+        set(),
+    ),
     "digits_cost": ({"T": {"4", "8", "16"}}, {"cost"}, {"cost"}),
-    "table1_shuffle_cifar10_vgg11": ({"lambda": {"1.0", "0.9", "0.5"}, "reset": {"hard", "soft"}},
-                                     {"shuffle", "rate_current"}, {"table1"}),
+    "table1_shuffle_cifar10_vgg11": (
+        {"lambda": {"1.0", "0.9", "0.5"}, "reset": {"hard", "soft"}},
+        {"shuffle", "rate_current"},
+        {"table1"},
+    ),
     "table1_shuffle_cifar10dvs_vgg": ({}, {"shuffle", "rate_current"}, {"table1"}),
     "table2_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
     "table2_cifar10_vgg11_poisson": (MODES, set(), {"table2"}),
@@ -40,12 +60,21 @@ EXPECTED = {
     "table2_cifar100_vgg11": (MODES, set(), {"table2"}),
     "table2_cifar10dvs_vgg": (MODES, set(), {"table2"}),
     "asr_vs_eps_cifar10_vgg11": (MODES, set(), {"table2"}),
-    "asr_vs_lambda_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9",
-                                                          "1.0"}}, set(), {"table2"}),
-    "figs1_beta_cifar10_vgg16": ({"attack.params.beta": {"1", "2", "3", "4"},
-                                  "lambda": {"1.0", "0.5"}}, set(), set()),
-    "figs1_gamma_cifar10_vgg16": ({"attack.params.gamma": {"0", "0.1", "0.2", "0.3"},
-                                   "lambda": {"0.9", "0.5"}}, set(), set()),
+    "asr_vs_lambda_cifar10_vgg11": (
+        {**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}},
+        set(),
+        {"table2"},
+    ),
+    "figs1_beta_cifar10_vgg16": (
+        {"attack.params.beta": {"1", "2", "3", "4"}, "lambda": {"1.0", "0.5"}},
+        set(),
+        set(),
+    ),
+    "figs1_gamma_cifar10_vgg16": (
+        {"attack.params.gamma": {"0", "0.1", "0.2", "0.3"}, "lambda": {"0.9", "0.5"}},
+        set(),
+        set(),
+    ),
     "tables2_cost_cifar10_vgg11": ({}, {"cost"}, {"cost"}),
     # the second paper (Sharmin et al., ECCV 2020) and RGA Table 1's conversion row
     "digits_eccv_kinds": (KINDS, set(), set()),
@@ -62,8 +91,21 @@ EXPECTED = {
 
 def composed(name: str, part: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "-cd", str(ROOT / "experiments"), "-cn", name,
-         "--cfg", part], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "-cd",
+            str(ROOT / "experiments"),
+            "-cn",
+            name,
+            "--cfg",
+            part,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return yaml.safe_load(proc.stdout)
 
@@ -71,8 +113,11 @@ def composed(name: str, part: str) -> dict:
 def composed_config(name: str, *overrides: str) -> DictConfig:
     """``experiments/NAME`` composed with Hydra's compose API (hydra node included)."""
     with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
-        return compose(name, overrides=[f"hydra.searchpath=[file://{ROOT}/conf]", *overrides],
-                       return_hydra_config=True)
+        return compose(
+            name,
+            overrides=[f"hydra.searchpath=[file://{ROOT}/conf]", *overrides],
+            return_hydra_config=True,
+        )
 
 
 def composed_in_process(name: str) -> tuple[dict, dict]:
@@ -115,8 +160,9 @@ def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
     with_paper = composed_config("digits_table1", "store.dir=x")
     assert with_paper.paper.table1 and set(with_paper.analysis) == {"shuffle", "rate_current"}
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        plain = compose("config", overrides=["store.dir=x", "method=[fgsm]"],
-                        return_hydra_config=True)
+        plain = compose(
+            "config", overrides=["store.dir=x", "method=[fgsm]"], return_hydra_config=True
+        )
     for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
         del cfg.hydra
     assert training_spec(with_paper, 0) == training_spec(plain, 0)

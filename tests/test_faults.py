@@ -16,8 +16,13 @@ from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.stbp import SELECTION, selection_score
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TINY = ["trainer.enable_progress_bar=false", "trainer.accelerator=cpu", "logger=csv",
-        "trainer.limit_train_batches=3", "trainer.limit_val_batches=2"]
+TINY = [
+    "trainer.enable_progress_bar=false",
+    "trainer.accelerator=cpu",
+    "logger=csv",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=2",
+]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -48,13 +53,17 @@ def nan_weights(store: ModelStore, a: dict, b: dict) -> None:
     torch.save(payload, path)
 
 
-@pytest.mark.parametrize("damage,message", [
-    (truncate, "is corrupt or unreadable"),
-    (copy_other, "holds another model"),
-    (nan_weights, "has non-finite (NaN or inf) weights in weight"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (truncate, "is corrupt or unreadable"),
+        (copy_other, "holds another model"),
+        (nan_weights, "has non-finite (NaN or inf) weights in weight"),
+    ],
+)
 def test_wrong_checkpoint_is_refused_naming_its_path_and_kept(
-        tmp_path: Path, damage, message: str) -> None:
+    tmp_path: Path, damage, message: str
+) -> None:
     store, a, b = linear_store(tmp_path)
     damage(store, a, b)
     before = snapshot(store.root)
@@ -66,14 +75,16 @@ def test_wrong_checkpoint_is_refused_naming_its_path_and_kept(
     store.get_or_train(b, lambda: nn.Linear(3, 2), lambda _: pytest.fail("retrained"))
 
 
-def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(
-        tmp_path: Path) -> None:
+def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(tmp_path: Path) -> None:
     store, _, _ = linear_store(tmp_path)
     before = snapshot(store.root)
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[*TINY, "train.epochs=2", "train.lr=1e30"])
-    with pytest.raises(TrainingError, match=r"^training diverged: the loss is (nan|inf) at "
-                                            r"epoch 0, step \d+ of the epoch"):
+    with pytest.raises(
+        TrainingError,
+        match=r"^training diverged: the loss is (nan|inf) at "
+        r"epoch 0, step \d+ of the epoch",
+    ):
         trained_model(cfg, 0, store, [])
     after = snapshot(store.root)
     assert {k: after[k] for k in before} == before

@@ -90,8 +90,9 @@ def spiking_net() -> nn.Module:
         def __init__(self) -> None:
             super().__init__()
             self.encoder = DirectEncoder(T)
-            self.body = nn.Sequential(nn.Linear(F, 16), LIF(lam=0.9), nn.Linear(16, 16),
-                                      LIF(lam=0.9), nn.Linear(16, 3))
+            self.body = nn.Sequential(
+                nn.Linear(F, 16), LIF(lam=0.9), nn.Linear(16, 16), LIF(lam=0.9), nn.Linear(16, 3)
+            )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.body(self.encoder(x)).mean(0)
@@ -119,7 +120,7 @@ def test_the_modes_give_different_input_gradients_and_the_same_outputs() -> None
     torch.testing.assert_close(grads["rga"], grads["rga_layerwise"])  # one gradient, two ways
     distinct = ["stbp", "rga", "bptr", "hart", "ann"]
     for i, a in enumerate(distinct):
-        for b in distinct[i + 1:]:
+        for b in distinct[i + 1 :]:
             assert not torch.allclose(grads[a], grads[b]), (a, b)
 
 
@@ -131,8 +132,9 @@ def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
 
     conf = Path(__file__).resolve().parents[1] / "conf"
     with initialize_config_dir(str(conf), version_base="1.3"):
-        cfg = compose("config", overrides=["attack=rga", "attack.params.beta=3",
-                                           "attack.params.gamma=0.1"])
+        cfg = compose(
+            "config", overrides=["attack=rga", "attack.params.beta=3", "attack.params.gamma=0.1"]
+        )
     params = OmegaConf.to_container(cfg.attack.params, resolve=True)
     assert params == {"beta": 3.0, "gamma": 0.1}
     net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)

@@ -12,9 +12,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_default_sweep_reaches_accuracy_and_rga_beats_stbp(tmp_path: Path) -> None:
-    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "attack=rga,stbp", "lambda=0.5,0.9,1.0",
-           f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep",
-           "trainer.enable_progress_bar=false"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-m",
+        "attack=rga,stbp",
+        "lambda=0.5,0.9,1.0",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        "trainer.enable_progress_bar=false",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=3000)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/metrics.json")]
@@ -23,8 +30,11 @@ def test_default_sweep_reaches_accuracy_and_rga_beats_stbp(tmp_path: Path) -> No
     for m in runs:
         assert m["clean_acc"] >= 95.0 and m["source_clean_acc"] >= 95.0
         top = max(m["config"]["eps"])
-        row = next(r for r in m["results"]
-                   if (r["method"], r["box"], r["eps_255"]) == ("fgsm", "white", top))
+        row = next(
+            r
+            for r in m["results"]
+            if (r["method"], r["box"], r["eps_255"]) == ("fgsm", "white", top)
+        )
         asr[(m["config"]["attack"]["grad_mode"], m["config"]["lambda"])] = row["asr"]
     for lam in (1.0, 0.9):
         assert asr[("rga", lam)] > asr[("stbp", lam)], asr

@@ -20,16 +20,29 @@ from snnattack.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
-FAST = {"fgsm": {}, "pgd": {}, "bim": {}, "mifgsm": {}, "apgd": {"steps": 5},
-        "square": {"n_queries": 50}}  # small settings: the contract, not the strength
+FAST = {
+    "fgsm": {},
+    "pgd": {},
+    "bim": {},
+    "mifgsm": {},
+    "apgd": {"steps": 5},
+    "square": {"n_queries": 50},
+}  # small settings: the contract, not the strength
 
 
 def trained(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
     store = tmp_path_factory.mktemp("models")
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "train.epochs=4", f"store.dir={store}", "trainer.accelerator=cpu",
-            "trainer.enable_progress_bar=false", *overrides])
+        cfg = compose(
+            "config",
+            overrides=[
+                "train.epochs=4",
+                f"store.dir={store}",
+                "trainer.accelerator=cpu",
+                "trainer.enable_progress_bar=false",
+                *overrides,
+            ],
+        )
     model, _ = trained_model(cfg, 0, ModelStore(store), [])
     dm = datamodule(cfg, 0)
     dm.setup()
@@ -47,8 +60,9 @@ def poisson(tmp_path_factory: pytest.TempPathFactory):
     return trained(tmp_path_factory, "encoding=poisson")
 
 
-COMBINATIONS = [(m, mode) for m in sorted(FAST) if m not in GRADIENT_FREE
-                for mode in sorted(GRADIENT_MODES)] + [(m, "none") for m in sorted(GRADIENT_FREE)]
+COMBINATIONS = [
+    (m, mode) for m in sorted(FAST) if m not in GRADIENT_FREE for mode in sorted(GRADIENT_MODES)
+] + [(m, "none") for m in sorted(GRADIENT_FREE)]
 
 
 @pytest.mark.parametrize("method,mode", COMBINATIONS)
@@ -90,13 +104,15 @@ def test_apgd_is_at_least_as_strong_as_pgd(direct):
 
 def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
     model, x, y = direct
-    specs = [AttackSpec("square", EPS, "white", {"n_queries": 20}),
-             AttackSpec("fgsm", EPS, "white", {})]
+    specs = [
+        AttackSpec("square", EPS, "white", {"n_queries": 20}),
+        AttackSpec("fgsm", EPS, "white", {}),
+    ]
     evaluator = AttackEvaluator(model, None, specs, "rga", {})
     loader = torch.utils.data.DataLoader(list(zip(x[:40], y[:40], strict=True)), batch_size=20)
-    L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
-              inference_mode=False).test(
-        evaluator, loader, verbose=False)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
     square, fgsm = evaluator.results
     assert square["grad_mode"] == "none" and fgsm["grad_mode"] == "rga"
     assert 1 < square["queries"] <= 21  # one query for the start, at most one per iteration
@@ -108,8 +124,11 @@ def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
 def test_time_extended_attack_simulates_k_times_t_while_crafting_and_t_when_judging(direct):
     model, x, y = direct
     steps: list[int] = []
-    hooks = [m.register_forward_pre_hook(lambda mod, args: steps.append(args[0].shape[0]))
-             for m in model.modules() if isinstance(m, LIF)]
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: steps.append(args[0].shape[0]))
+        for m in model.modules()
+        if isinstance(m, LIF)
+    ]
     try:
         craft("pgd", model, x[:8], y[:8], EPS, {"steps": 2}, "stbp", {}, time_extension=3)
         crafting = set(steps)
@@ -151,9 +170,9 @@ def test_poisson_clean_and_adversarial_checks_see_the_same_draws(poisson):
     # eps = 0: the "adversarial" input is the clean one; with the same draws nothing flips
     evaluator = AttackEvaluator(model, None, [AttackSpec("fgsm", 0.0, "white", {})], "stbp", {})
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=16)
-    L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
-              inference_mode=False).test(
-        evaluator, loader, verbose=False)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
     (row,) = evaluator.results
     assert row["asr"] == 0.0
     assert row["adv_acc"] == pytest.approx(evaluator.clean_result["clean_acc"])
@@ -165,7 +184,7 @@ def test_attack_counts_average_norms_and_queries_per_sample() -> None:
     counts.update(torch.tensor([True, True]), torch.tensor([False, True]), delta, queries=10)
     c = counts.compute()
     assert c["linf"] == pytest.approx((0.2 + 0.3) / 2)
-    assert c["l2"] == pytest.approx((0.05 ** 0.5 + 0.3) / 2)
+    assert c["l2"] == pytest.approx((0.05**0.5 + 0.3) / 2)
     assert c["queries"] == 5.0
 
 
@@ -193,24 +212,37 @@ def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(tmp_path:
     import sys
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    common = ["train.epochs=1", "eps=[32]", "boxes=[white]", "trainer.limit_test_batches=2",
-              "trainer.enable_progress_bar=false", f"store.dir={tmp_path}/models"]
+    common = [
+        "train.epochs=1",
+        "eps=[32]",
+        "boxes=[white]",
+        "trainer.limit_test_batches=2",
+        "trainer.enable_progress_bar=false",
+        f"store.dir={tmp_path}/models",
+    ]
     runs = {
         "te": ["-m", "attack=rga,stbp", "method=[fgsm,apgd,square]", "attack.time_extension=2"],
         "eot": ["encoding=poisson", "method=[fgsm,pgd]", "attack.eot_samples=4"],
     }
     for name, args in runs.items():
         where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
-        proc = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, *common,
-                               f"{where}={tmp_path}/{name}"],
-                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), *args, *common, f"{where}={tmp_path}/{name}"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
     te = [json.loads(p.read_text()) for p in sorted((tmp_path / "te").glob("*/metrics.json"))]
     assert [[(r["method"], r["grad_mode"]) for r in m["results"]] for m in te] == [
         [("fgsm", "rga"), ("apgd", "rga"), ("square", "none")],
-        [("fgsm", "stbp"), ("apgd", "stbp"), ("square", "none")]]
-    assert all(r["time_extension"] == 2 and r["linf"] <= 32 / 255 + 1e-6
-               for m in te for r in m["results"])
+        [("fgsm", "stbp"), ("apgd", "stbp"), ("square", "none")],
+    ]
+    assert all(
+        r["time_extension"] == 2 and r["linf"] <= 32 / 255 + 1e-6 for m in te for r in m["results"]
+    )
     eot = json.loads((tmp_path / "eot" / "metrics.json").read_text())
     assert [(r["method"], r["eot_samples"]) for r in eot["results"]] == [("fgsm", 4), ("pgd", 4)]
     assert eot["config"]["encoding"] == "poisson"

@@ -23,23 +23,55 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _job(folder: Path, seed: int, mode: str, asr: float, **extra) -> None:
     folder.mkdir(parents=True)
-    config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": 4,
-              "lambda": 1.0, "reset": "hard", "encoding": "direct", "seed": seed,
-              "attack": {"grad_mode": mode}, "new_key_from_another_agent": {"x": 1},
-              "paper": {"table2": [{"lambda": 1.0, "method": "fgsm", "clean": 93.06,
-                                    "white": {"stbp": 86.28, "rga": 93.74}}]}}
-    record = {"clean_acc": 90.0 + seed, "n": 100, "config": config, "some_new_field": [1, 2],
-              "results": [{"method": "fgsm", "eps": 48 / 255, "eps_255": 48.0, "box": "white",
-                           "grad_mode": mode, "asr": asr, "adv_acc": 10.0, "n_correct": 90}],
-              **extra}
+    config = {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "T": 4,
+        "lambda": 1.0,
+        "reset": "hard",
+        "encoding": "direct",
+        "seed": seed,
+        "attack": {"grad_mode": mode},
+        "new_key_from_another_agent": {"x": 1},
+        "paper": {
+            "table2": [
+                {
+                    "lambda": 1.0,
+                    "method": "fgsm",
+                    "clean": 93.06,
+                    "white": {"stbp": 86.28, "rga": 93.74},
+                }
+            ]
+        },
+    }
+    record = {
+        "clean_acc": 90.0 + seed,
+        "n": 100,
+        "config": config,
+        "some_new_field": [1, 2],
+        "results": [
+            {
+                "method": "fgsm",
+                "eps": 48 / 255,
+                "eps_255": 48.0,
+                "box": "white",
+                "grad_mode": mode,
+                "asr": asr,
+                "adv_acc": 10.0,
+                "n_correct": 90,
+            }
+        ],
+        **extra,
+    }
     (folder / "metrics.json").write_text(json.dumps(record))
 
 
 def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(
     tmp_path: Path,
 ) -> None:
-    for i, (seed, mode, asr) in enumerate([(0, "stbp", 80.0), (1, "stbp", 90.0),
-                                           (0, "rga", 85.0), (1, "rga", 95.0)]):
+    for i, (seed, mode, asr) in enumerate(
+        [(0, "stbp", 80.0), (1, "stbp", 90.0), (0, "rga", 85.0), (1, "rga", 95.0)]
+    ):
         _job(tmp_path / "sweep" / str(i), seed, mode, asr)  # no source_clean_acc: robust
     report = write_report(tmp_path / "sweep")
     table = report.tables[0]
@@ -50,24 +82,60 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
     with open(tmp_path / "sweep" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["job"], r["seed"], r["grad_mode"], r["asr"]) for r in rows] == [
-        ("0", "0", "stbp", "80.0"), ("1", "1", "stbp", "90.0"), ("2", "0", "rga", "85.0"),
-        ("3", "1", "rga", "95.0")]
+        ("0", "0", "stbp", "80.0"),
+        ("1", "1", "stbp", "90.0"),
+        ("2", "0", "rga", "85.0"),
+        ("3", "1", "rga", "95.0"),
+    ]
     assert rows[0]["source_clean_acc"] == ""
-    assert "| digits | digits_net | 4 | 1 | hard | direct | fgsm | 48 | 90.50 ± 0.71 |" in \
-        (tmp_path / "sweep" / "report.md").read_text()
+    assert (
+        "| digits | digits_net | 4 | 1 | hard | direct | fgsm | 48 | 90.50 ± 0.71 |"
+        in (tmp_path / "sweep" / "report.md").read_text()
+    )
 
 
-def _eccv_job(folder: Path, seed: int, T: int, levels: int | None, kind: str,
-              results: list[tuple[str, str | None, float]], mode: str = "stbp") -> None:
+def _eccv_job(
+    folder: Path,
+    seed: int,
+    T: int,
+    levels: int | None,
+    kind: str,
+    results: list[tuple[str, str | None, float]],
+    mode: str = "stbp",
+) -> None:
     """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy)."""
     folder.mkdir(parents=True)
-    config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": T,
-              "lambda": 1.0, "reset": "soft", "encoding": "poisson", "seed": seed,
-              "encoding_levels": levels, "train": {"kind": kind}, "attack": {"grad_mode": mode}}
-    record = {"clean_acc": 90.0 + seed + T, "n": 100, "config": config, "results": [
-        {"method": "fgsm", "eps_255": 32.0, "box": box, "grad_mode": mode, "asr": 99.0,
-         "adv_acc": acc, "n_correct": 90, "target_kind": kind, "source_kind": source or kind}
-        for box, source, acc in results]}
+    config = {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "T": T,
+        "lambda": 1.0,
+        "reset": "soft",
+        "encoding": "poisson",
+        "seed": seed,
+        "encoding_levels": levels,
+        "train": {"kind": kind},
+        "attack": {"grad_mode": mode},
+    }
+    record = {
+        "clean_acc": 90.0 + seed + T,
+        "n": 100,
+        "config": config,
+        "results": [
+            {
+                "method": "fgsm",
+                "eps_255": 32.0,
+                "box": box,
+                "grad_mode": mode,
+                "asr": 99.0,
+                "adv_acc": acc,
+                "n_correct": 90,
+                "target_kind": kind,
+                "source_kind": source or kind,
+            }
+            for box, source, acc in results
+        ],
+    }
     (folder / "metrics.json").write_text(json.dumps(record))
 
 
@@ -108,8 +176,14 @@ def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
         for T in (4, 8):
             for levels in (None, 2):
                 acc = 10.0 * T / 4 + (40.0 if levels else 0.0) + 2.0 * seed
-                _eccv_job(tmp_path / "sweep" / str(i), seed, T, levels, "hybrid",
-                          [("white", None, acc), ("black", None, acc + 5.0)])
+                _eccv_job(
+                    tmp_path / "sweep" / str(i),
+                    seed,
+                    T,
+                    levels,
+                    "hybrid",
+                    [("white", None, acc), ("black", None, acc + 5.0)],
+                )
                 i += 1
     report = write_report(tmp_path / "sweep")
     assert {p.stem for p in report.figures} == {"adv_acc_vs_T"}
@@ -131,46 +205,66 @@ def test_adversarial_accuracy_vs_T_keeps_gradient_modes_apart(
     jobs = [(mode, T, seed) for mode in ("stbp", "rga") for T in (4, 8) for seed in (0, 1)]
     for i, (mode, T, seed) in enumerate(jobs):  # e.g. attack=rga,stbp: not 2 more "seeds"
         acc = (30.0 if mode == "rga" else 10.0) + T + 2.0 * seed
-        _eccv_job(tmp_path / "sweep" / str(i), seed, T, None, "hybrid", [("white", None, acc)],
-                  mode=mode)
+        _eccv_job(
+            tmp_path / "sweep" / str(i), seed, T, None, "hybrid", [("white", None, acc)], mode=mode
+        )
     write_report(tmp_path / "sweep")
     (ax,) = kept["adv_acc_vs_T"]
     lines = legend_data(ax)
     assert lines["analog stbp"] == [15.0, 19.0] and lines["analog rga"] == [35.0, 39.0]
     assert lines["analog stbp, clean"] == [94.5, 98.5]
-    errors = {label: half_errors(handle) for handle, label in
-              zip(*ax.get_legend_handles_labels(), strict=True) if hasattr(handle, "lines")}
+    errors = {
+        label: half_errors(handle)
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
+        if hasattr(handle, "lines")
+    }
     assert errors == {"analog rga": [1.414, 1.414], "analog stbp": [1.414, 1.414]}  # seeds only
 
 
 def bar_data(ax) -> dict[str, list[tuple[float, float]]]:
     """Each labelled bar series' (height, error bar half-length) per group."""
-    return {label: list(zip([round(bar.get_height(), 3) for bar in bars.patches],
-                            half_errors(bars.errorbar), strict=True))
-            for bars, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    return {
+        label: list(
+            zip(
+                [round(bar.get_height(), 3) for bar in bars.patches],
+                half_errors(bars.errorbar),
+                strict=True,
+            )
+        )
+        for bars, label in zip(*ax.get_legend_handles_labels(), strict=True)
+    }
 
 
 def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = drawn_axes(monkeypatch)
-    jobs = [(k, s, seed) for k in ("hybrid", "ann") for s in ("ann", "conversion")
-            for seed in (0, 1)]  # as a sweep: a job per target and source kind, each seed
+    jobs = [
+        (k, s, seed) for k in ("hybrid", "ann") for s in ("ann", "conversion") for seed in (0, 1)
+    ]  # as a sweep: a job per target and source kind, each seed
     for i, (kind, source, seed) in enumerate(jobs):
         base = 20.0 if kind == "ann" else 50.0  # the white-box attack repeats in each job
         black = base + (10.0 if source == "ann" else 20.0) + 2.0 * seed
-        _eccv_job(tmp_path / "sweep" / str(i), seed, 4, None, kind,
-                  [("white", None, base + 4.0 * seed), ("black", source, black)])
+        _eccv_job(
+            tmp_path / "sweep" / str(i),
+            seed,
+            4,
+            None,
+            kind,
+            [("white", None, base + 4.0 * seed), ("black", source, black)],
+        )
     report = write_report(tmp_path / "sweep")
     assert {p.stem for p in report.figures} == {"kinds"}
     assert (tmp_path / "sweep" / "kinds.png").read_bytes().startswith(PNG_MAGIC)
     (ax,) = kept["kinds"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ANN", "hybrid (backprop) SNN"]
     # mean and std over the 2 seeds (a seed's repeated rows count once), adversarial accuracy
-    assert bar_data(ax) == {"clean": [(94.5, 0.707), (94.5, 0.707)],
-                            "white box": [(22.0, 2.828), (52.0, 2.828)],
-                            "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
-                            "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)]}
+    assert bar_data(ax) == {
+        "clean": [(94.5, 0.707), (94.5, 0.707)],
+        "white box": [(22.0, 2.828), (52.0, 2.828)],
+        "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
+        "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)],
+    }
 
 
 def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:
@@ -201,11 +295,28 @@ def test_report_of_a_folder_without_results_exits_2_with_one_line(
 
 def run_experiment(tmp: Path, name: str, *overrides: str, env: dict | None = None) -> Path:
     """Runs ``experiments/NAME`` as a multirun into ``tmp/sweep``; returns the sweep folder."""
-    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "-cd", str(ROOT / "experiments"), "-cn",
-           name, f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/sweep",
-           "trainer.enable_progress_bar=false", *SMALL, *overrides]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=1200,
-                          env={**os.environ, **(env or {})})
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-m",
+        "-cd",
+        str(ROOT / "experiments"),
+        "-cn",
+        name,
+        f"store.dir={tmp}/models",
+        f"hydra.sweep.dir={tmp}/sweep",
+        "trainer.enable_progress_bar=false",
+        *SMALL,
+        *overrides,
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        timeout=1200,
+        env={**os.environ, **(env or {})},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "report: " + str(tmp / "sweep" / "report.html") in proc.stdout
     return tmp / "sweep"
@@ -217,9 +328,14 @@ def check_report(sweep: Path, figures: set[str], sections: set[str]) -> None:
     with open(sweep / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(len(j["results"]) for j in jobs)
-    assert {(r["grad_mode"], r["method"], r["box"], float(r["eps_255"]), float(r["lambda"]))
-            for r in rows} == {(r["grad_mode"], r["method"], r["box"], r["eps_255"],
-                                j["config"]["lambda"]) for j in jobs for r in j["results"]}
+    assert {
+        (r["grad_mode"], r["method"], r["box"], float(r["eps_255"]), float(r["lambda"]))
+        for r in rows
+    } == {
+        (r["grad_mode"], r["method"], r["box"], r["eps_255"], j["config"]["lambda"])
+        for j in jobs
+        for r in j["results"]
+    }
     pngs = {p.stem for p in sweep.glob("*.png")}
     assert pngs == figures
     for name in pngs:
@@ -236,15 +352,23 @@ def check_report(sweep: Path, figures: set[str], sections: set[str]) -> None:
 
 
 def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) -> None:
-    sweep = run_experiment(tmp_path, "digits_table2", "seed=0", "lambda=0.9,1.0",
-                           "logger=wandb", env={"WANDB_MODE": "offline"})
+    sweep = run_experiment(
+        tmp_path,
+        "digits_table2",
+        "seed=0",
+        "lambda=0.9,1.0",
+        "logger=wandb",
+        env={"WANDB_MODE": "offline"},
+    )
     check_report(sweep, {"asr_vs_eps", "asr_vs_lambda"}, {"Table 2"})
     markdown = (sweep / "report.md").read_text()
     for lam in ("0.9", "1"):
         for method in ("fgsm", "pgd"):
             for eps in ("32", "48"):
-                assert f"| digits | digits_net | 4 | {lam} | hard | direct | {method} | {eps} |" \
+                assert (
+                    f"| digits | digits_net | 4 | {lam} | hard | direct | {method} | {eps} |"
                     in markdown
+                )
     assert "| WB stbp | WB rga | BB stbp | BB rga | seeds |" in markdown
     assert "| fgsm (paper) |" in markdown
     group = sweep_group(sweep).encode()  # "<parent>/sweep"
@@ -260,24 +384,41 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
 
 ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
-    "digits_table1": (["seed=0", "lambda=0.5,1.0"], {"rate_current", "asr_vs_lambda"},
-                      {"Table 1", "Table 2"}),
+    "digits_table1": (
+        ["seed=0", "lambda=0.5,1.0"],
+        {"rate_current", "asr_vs_lambda"},
+        {"Table 1", "Table 2"},
+    ),
     "digits_table2": (["seed=0,1", "lambda=1.0"], {"asr_vs_eps"}, {"Table 2"}),
     "digits_eps": (["seed=0,1", "eps=[16,48]"], {"asr_vs_eps"}, {"Table 2"}),
     "digits_lambda": (["seed=0", "lambda=0.5,1.0"], {"asr_vs_lambda"}, {"Table 2"}),
-    "digits_beta_gamma": (["attack.params.beta=1,2", "attack.params.gamma=0,0.2", "lambda=1.0"],
-                          {"beta_gamma"}, {"Table 2"}),
-    "digits_cost": (["T=2,4", "analysis.cost.repeats=1"], {"cost", "adv_acc_vs_T"},
-                    {"Table 2", "Table S2"}),
+    "digits_beta_gamma": (
+        ["attack.params.beta=1,2", "attack.params.gamma=0,0.2", "lambda=1.0"],
+        {"beta_gamma"},
+        {"Table 2"},
+    ),
+    "digits_cost": (
+        ["T=2,4", "analysis.cost.repeats=1"],
+        {"cost", "adv_acc_vs_T"},
+        {"Table 2", "Table S2"},
+    ),
     "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
-    "digits_eccv_kinds": (["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL], {"kinds"},
-                          {"Table 2"}),
-    "digits_eccv_T_quantisation": (["T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
-                                   {"adv_acc_vs_T"}, {"Table 2"}),
-    "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"},
-                         {"Table 2"}),
-    "digits_eccv_table1_conversion": (["T=8,16", "eps=[32]", "method=[fgsm]"],
-                                      {"adv_acc_vs_T"}, {"Table 1", "Table 2"}),
+    "digits_eccv_kinds": (
+        ["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL],
+        {"kinds"},
+        {"Table 2"},
+    ),
+    "digits_eccv_T_quantisation": (
+        ["T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
+        {"adv_acc_vs_T"},
+        {"Table 2"},
+    ),
+    "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"}, {"Table 2"}),
+    "digits_eccv_table1_conversion": (
+        ["T=8,16", "eps=[32]", "method=[fgsm]"],
+        {"adv_acc_vs_T"},
+        {"Table 1", "Table 2"},
+    ),
 }
 
 

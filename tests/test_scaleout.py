@@ -34,14 +34,23 @@ def jobs(sweep: Path) -> dict[float, dict]:
 
 
 def stored(store: Path) -> list[str]:
-    return sorted(p.name for p in store.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(".partial"))
+    return sorted(
+        p.name
+        for p in store.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(".partial")
+    )
 
 
 def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: Path) -> None:
     # 451 test samples (odd, and 15 batches of 32 with a short last one) over 2 processes
-    common = [*TINY, "-m", "lambda=0.9,1.0", "method=[fgsm,pgd]",
-              "dataset.params.test_fraction=0.2505", f"store.dir={tmp_path}/models"]
+    common = [
+        *TINY,
+        "-m",
+        "lambda=0.9,1.0",
+        "method=[fgsm,pgd]",
+        "dataset.params.test_fraction=0.2505",
+        f"store.dir={tmp_path}/models",
+    ]
     ddp = run(tmp_path, *common, "trainer=ddp_cpu", f"hydra.sweep.dir={tmp_path}/ddp", timeout=900)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert ddp.stdout.count("Launching 2 jobs") + ddp.stderr.count("Launching 2 jobs") == 1
@@ -60,11 +69,15 @@ def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: P
         assert all(s["models"][k]["cached"] for k in ("target", "source"))
         assert d["n"] == s["n"] == 451
         assert d["clean_acc"] == s["clean_acc"] and d["source_clean_acc"] == s["source_clean_acc"]
-        assert [(r["method"], r["box"]) for r in d["results"]] == \
-            [(r["method"], r["box"]) for r in s["results"]]
+        assert [(r["method"], r["box"]) for r in d["results"]] == [
+            (r["method"], r["box"]) for r in s["results"]
+        ]
         for rd, rs in zip(d["results"], s["results"], strict=True):
-            assert (rd["asr"], rd["n_correct"], rd["adv_acc"]) == \
-                (rs["asr"], rs["n_correct"], rs["adv_acc"])
+            assert (rd["asr"], rd["n_correct"], rd["adv_acc"]) == (
+                rs["asr"],
+                rs["n_correct"],
+                rs["adv_acc"],
+            )
 
 
 def _final_weights(store: Path) -> tuple[dict, dict]:
@@ -81,24 +94,37 @@ def _wait_for(root: Path, pattern: str, proc: subprocess.Popen, timeout: float =
         time.sleep(0.05)
 
 
-TRAIN_ONLY = ["train.epochs=10", "eps=[32]", "method=[fgsm]", "boxes=[white]",
-              "trainer.limit_test_batches=1", "trainer.enable_progress_bar=false"]
+TRAIN_ONLY = [
+    "train.epochs=10",
+    "eps=[32]",
+    "method=[fgsm]",
+    "boxes=[white]",
+    "trainer.limit_test_batches=1",
+    "trainer.enable_progress_bar=false",
+]
 
 
 def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
     ok = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/whole", f"hydra.run.dir={tmp_path}/a")
     assert ok.returncode == 0, ok.stderr[-3000:]
-    cmd = [sys.executable, str(ROOT / "run.py"), *TRAIN_ONLY, f"store.dir={tmp_path}/killed",
-           f"hydra.run.dir={tmp_path}/b"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        *TRAIN_ONLY,
+        f"store.dir={tmp_path}/killed",
+        f"hydra.run.dir={tmp_path}/b",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _wait_for(tmp_path, "killed/*.partial/last.ckpt", proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not stored(tmp_path / "killed") and not (tmp_path / "b" / "metrics.json").exists()
 
-    again = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/killed",
-                f"hydra.run.dir={tmp_path}/b")
+    again = run(
+        tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/killed", f"hydra.run.dir={tmp_path}/b"
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     whole, whole_record = _final_weights(tmp_path / "whole")
     resumed, record = _final_weights(tmp_path / "killed")
@@ -108,13 +134,26 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) ->
 
 
 def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
-    other = run(tmp_path, *TINY, "boxes=[white]", "method=[fgsm]", "lambda=0.5",
-                f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/other")
+    other = run(
+        tmp_path,
+        *TINY,
+        "boxes=[white]",
+        "method=[fgsm]",
+        "lambda=0.5",
+        f"store.dir={tmp_path}/models",
+        f"hydra.run.dir={tmp_path}/other",
+    )
     assert other.returncode == 0, other.stderr[-2000:]
     before = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(tmp_path, "models/*.partial/last.ckpt", proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -134,13 +173,24 @@ def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
 
 
 def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path) -> None:
-    args = [*TINY, "method=[fgsm]", "boxes=[white]", f"store.dir={tmp_path}/models",
-            f"hydra.run.dir={tmp_path}/out"]
+    args = [
+        *TINY,
+        "method=[fgsm]",
+        "boxes=[white]",
+        f"store.dir={tmp_path}/models",
+        f"hydra.run.dir={tmp_path}/out",
+    ]
     assert run(tmp_path, *args).returncode == 0
     metrics = tmp_path / "out" / "metrics.json"
     before = metrics.stat().st_mtime_ns
-    cosmetic = run(tmp_path, *args, "threads=2", "trainer.enable_progress_bar=true",
-                   "trainer.log_every_n_steps=3", "logger=csv")
+    cosmetic = run(
+        tmp_path,
+        *args,
+        "threads=2",
+        "trainer.enable_progress_bar=true",
+        "trainer.log_every_n_steps=3",
+        "logger=csv",
+    )
     assert cosmetic.returncode == 0 and metrics.stat().st_mtime_ns == before
     changed = run(tmp_path, *args, "eps=[16]")
     assert changed.returncode == 0 and metrics.stat().st_mtime_ns != before
@@ -148,8 +198,16 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
 
 
 def test_a_bad_job_fails_alone_and_the_sweep_reports_it(tmp_path: Path) -> None:
-    proc = run(tmp_path, *TINY, "-m", "lambda=0.9,2.0,1.0", "method=[fgsm]", "boxes=[white]",
-               f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep")
+    proc = run(
+        tmp_path,
+        *TINY,
+        "-m",
+        "lambda=0.9,2.0,1.0",
+        "method=[fgsm]",
+        "boxes=[white]",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    )
     assert proc.returncode == 2
     assert sorted(jobs(tmp_path / "sweep")) == [0.9, 1.0]  # the other two jobs ran
     assert not (tmp_path / "sweep" / "1").exists()  # the refused job left no folder

@@ -9,6 +9,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,8 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
         if BLOCK - pos % BLOCK < HEADER:  # a block's tail too short for a header is padding
             pos += BLOCK - pos % BLOCK
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
-        chunk += data[pos + HEADER:pos + HEADER + length]
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        chunk += data[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind in (FULL, LAST):
             record = wandb_internal_pb2.Record()
@@ -43,22 +44,46 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
     return out
 
 
+def finished_records(folder: Path, timeout: float = 60.0) -> list[wandb_internal_pb2.Record]:
+    """The records of a run's file once its exit record is on disk (W&B writes it after finish)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = records(next(folder.glob("*.wandb")))
+        if any(r.WhichOneof("record_type") == "exit" for r in found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{folder} has no exit record after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 def read_run(folder: Path) -> dict[str, Any]:
     """Name, group, job type, tags, config, history rows, summary, artifacts, exit code."""
     run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "folder": folder}
-    for record in records(next(folder.glob("*.wandb"))):
+    for record in finished_records(folder):
         kind = record.WhichOneof("record_type")
         if kind == "run":
             r = record.run
-            run.update(name=r.display_name, group=r.run_group, job_type=r.job_type,
-                       tags=list(r.tags),
-                       config={u.key: json.loads(u.value_json) for u in r.config.update})
+            run.update(
+                name=r.display_name,
+                group=r.run_group,
+                job_type=r.job_type,
+                tags=list(r.tags),
+                config={u.key: json.loads(u.value_json) for u in r.config.update},
+            )
         elif kind == "history":
-            run["history"].append({i.key or ".".join(i.nested_key): json.loads(i.value_json)
-                                   for i in record.history.item})
+            run["history"].append(
+                {
+                    i.key or ".".join(i.nested_key): json.loads(i.value_json)
+                    for i in record.history.item
+                }
+            )
         elif kind == "summary":
-            run["summary"].update({u.key or ".".join(u.nested_key): json.loads(u.value_json)
-                                   for u in record.summary.update})
+            run["summary"].update(
+                {
+                    u.key or ".".join(u.nested_key): json.loads(u.value_json)
+                    for u in record.summary.update
+                }
+            )
         elif kind == "artifact":
             run["artifacts"].append((record.artifact.type, record.artifact.name))
         elif kind == "exit":
@@ -70,10 +95,21 @@ def read_run(folder: Path) -> dict[str, Any]:
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-job multirun (λ = 0.9, 1.0; white box only: one model per job) logged to W&B."""
     tmp = tmp_path_factory.mktemp("wandb")
-    cmd = [sys.executable, str(ROOT / "run.py"), "-m", "logger=wandb", "lambda=0.9,1.0",
-           "train.epochs=1", "eps=[32]", "method=[fgsm]", "boxes=[white]", "tags=[smoke]",
-           f"store.dir={tmp}/models", f"hydra.sweep.dir={tmp}/{SWEEP}",
-           "trainer.enable_progress_bar=false"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "-m",
+        "logger=wandb",
+        "lambda=0.9,1.0",
+        "train.epochs=1",
+        "eps=[32]",
+        "method=[fgsm]",
+        "boxes=[white]",
+        "tags=[smoke]",
+        f"store.dir={tmp}/models",
+        f"hydra.sweep.dir={tmp}/{SWEEP}",
+        "trainer.enable_progress_bar=false",
+    ]
     env = {**os.environ, "WANDB_MODE": "offline"}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -140,10 +176,24 @@ def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path)
         table_path = attack["folder"] / "files" / attack["summary"]["results.path"]
         table = json.loads(table_path.read_text())
         assert table["columns"] == list(tracking.TABLE_COLUMNS)
-        assert table["data"] == [["fgsm", 32, "white", "stbp", lam, 4, 0, pytest.approx(
-            result["asr"]), pytest.approx(result["adv_acc"]), 450, result["n_correct"]]]
+        assert table["data"] == [
+            [
+                "fgsm",
+                32,
+                "white",
+                "stbp",
+                lam,
+                4,
+                0,
+                pytest.approx(result["asr"]),
+                pytest.approx(result["adv_acc"]),
+                450,
+                result["n_correct"],
+            ]
+        ]
         assert ("results", f"results-{attack['folder'].name.rsplit('-', 1)[1]}") in (
-            attack["artifacts"])
+            attack["artifacts"]
+        )
 
 
 def composed(*overrides: str) -> DictConfig:
@@ -153,9 +203,18 @@ def composed(*overrides: str) -> DictConfig:
 
 def test_run_name_leaves_out_paths_and_logging_keys() -> None:
     exclude = list(composed().logger.wandb.name_exclude)
-    overrides = ["attack=rga", "lambda=0.9", "store.dir=/tmp/m", "logger=wandb", "tags=[a]",
-                 "+trainer.strategy=ddp", "trainer.devices=2", "++T=8",
-                 "dataset.params.root=/data", "hydra.verbose=true"]
+    overrides = [
+        "attack=rga",
+        "lambda=0.9",
+        "store.dir=/tmp/m",
+        "logger=wandb",
+        "tags=[a]",
+        "+trainer.strategy=ddp",
+        "trainer.devices=2",
+        "++T=8",
+        "dataset.params.root=/data",
+        "hydra.verbose=true",
+    ]
     assert tracking.run_name(overrides, exclude) == "attack=rga,lambda=0.9,T=8"
     assert tracking.run_name(["store.dir=/tmp/m"], exclude) == "default"
 
@@ -166,7 +225,12 @@ def test_single_run_is_grouped_by_its_output_folders_date_and_time() -> None:
 
 def test_user_tags_follow_dataset_model_and_gradient_mode() -> None:
     assert tracking.run_tags(composed("attack=rga", "tags=[v2,7]")) == [
-        "digits", "digits_net", "rga", "v2", "7"]
+        "digits",
+        "digits_net",
+        "rga",
+        "v2",
+        "7",
+    ]
     assert tracking.run_tags(composed("tags=baseline"))[-1] == "baseline"
     with pytest.raises(ConfigError, match="tags="):
         tracking.run_tags(composed("tags=[[a,b]]"))
@@ -194,9 +258,23 @@ def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> N
     cfg = composed("logger.wandb.mode=disabled")
     metrics_path = tmp_path / "metrics.json"
     metrics_path.write_text("{}")
-    record = {"config": {"lambda": 1.0, "T": 4, "seed": 0}, "clean_acc": 90.0, "n": 10,
-              "results": [{"method": "fgsm", "eps_255": 8, "box": "white", "grad_mode": "stbp",
-                           "asr": 50.0, "adv_acc": 45.0, "n": 10, "n_correct": 9}]}
+    record = {
+        "config": {"lambda": 1.0, "T": 4, "seed": 0},
+        "clean_acc": 90.0,
+        "n": 10,
+        "results": [
+            {
+                "method": "fgsm",
+                "eps_255": 8,
+                "box": "white",
+                "grad_mode": "stbp",
+                "asr": 50.0,
+                "adv_acc": 45.0,
+                "n": 10,
+                "n_correct": 9,
+            }
+        ],
+    }
     loggers = tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}, "source": None})
     tracking.log_results(loggers, record, metrics_path)
     assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
@@ -210,4 +288,7 @@ def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
     [folder] = (tmp_path / "wandb").glob("offline-run-*")
     run = read_run(folder)
     assert (run["job_type"], run["exit_code"], run["config"]["store_keys"]) == (
-        "attack", 1, {"target": "k"})
+        "attack",
+        1,
+        {"target": "k"},
+    )

@@ -69,14 +69,17 @@ BAD = [
     ("trainer.precision=17", "trainer.precision=17 is unknown; accepted: 64-true"),
     ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is unknown; accepted: auto"),
     ("trainer.deterministic=sometimes", "trainer.deterministic='sometimes' is out of range"),
-    ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); "
-                    "accepted: digits_net"),
+    ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); accepted: digits_net"),
     ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
     ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),
-    ("dataset=cifar10_dvs encoding=poisson", "encoding='poisson' does not fit "
-                                             "dataset=cifar10_dvs; accepted: frames"),
-    ("dataset=cifar10_dvs T=10 model=dvs_vgg dataset.params.frames=5",
-     "dataset.params.frames=5 does not match T=10"),
+    (
+        "dataset=cifar10_dvs encoding=poisson",
+        "encoding='poisson' does not fit dataset=cifar10_dvs; accepted: frames",
+    ),
+    (
+        "dataset=cifar10_dvs T=10 model=dvs_vgg dataset.params.frames=5",
+        "dataset.params.frames=5 does not match T=10",
+    ),
     ("T=100000", "T=100000 with train.batch_size=64 needs about "),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
@@ -87,7 +90,8 @@ BAD = [
 
 @pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
 def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
-        overrides: str, message: str) -> None:
+    overrides: str, message: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         validate(composed(*overrides.split()))
     line = str(err.value)
@@ -95,28 +99,49 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     assert "\n" not in line and "accepted: " in line
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
-    (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-    (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
-    (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
-    (["train=conversion"], "train=conversion is unknown (a kind of training, not a recipe: "
-                           "train.kind=conversion); accepted: digits, paper"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
+        (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
+        (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
+        (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
+        (
+            ["train=conversion"],
+            "train=conversion is unknown (a kind of training, not a recipe: "
+            "train.kind=conversion); accepted: digits, paper",
+        ),
+    ],
+)
 def test_unknown_group_choice_is_refused_with_the_choices(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(message)):
         check_group_choices(argv, CONF)
 
 
 def test_known_group_choices_and_sweeps_pass() -> None:
-    check_group_choices(["-m", "attack=rga,stbp", "method=[fgsm],[pgd]", "experiment=cifar10_vgg11",
-                         "lambda=0.5,0.9", "hydra.run.dir=x"], CONF)
+    check_group_choices(
+        [
+            "-m",
+            "attack=rga,stbp",
+            "method=[fgsm],[pgd]",
+            "experiment=cifar10_vgg11",
+            "lambda=0.5,0.9",
+            "hydra.run.dir=x",
+        ],
+        CONF,
+    )
 
 
 def test_every_rule_key_exists_in_some_config_or_is_reserved() -> None:
     """A renamed key must not leave its rule behind, checking nothing."""
-    reserved = {"attack.time_extension", "attack.eot_samples", "threads", "trainer.num_nodes",
-                "trainer.accumulate_grad_batches", "trainer.gradient_clip_val"}
+    reserved = {
+        "attack.time_extension",
+        "attack.eot_samples",
+        "threads",
+        "trainer.num_nodes",
+        "trainer.accumulate_grad_batches",
+        "trainer.gradient_clip_val",
+    }
     text = "\n".join(p.read_text() for p in CONF.rglob("*.yaml"))
     for key in set(RULES) - reserved:
         assert [part for part in key.split(".") if part != "*"][-1] + ":" in text, key
@@ -170,8 +195,11 @@ def test_data_error_from_a_loader_worker_is_the_original_line() -> None:
 # Through run.py itself: Hydra's own errors, exit code 2, no traceback, nothing left behind
 SUBPROCESS = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
-    ("model=vgg12", "error: model=vgg12 is unknown; accepted: digits_net, digits_resnet, "
-                    "dvs_vgg, resnet17, resnet19, vgg11, vgg16"),
+    (
+        "model=vgg12",
+        "error: model=vgg12 is unknown; accepted: digits_net, digits_resnet, "
+        "dvs_vgg, resnet17, resnet19, vgg11, vgg16",
+    ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
     ("lambd=1", "error: Could not override 'lambd'. (Key 'lambd' is not in struct) "),
     ("trainer.max_epochs=-1", "error: trainer.max_epochs=-1 is out of range; "),
@@ -181,14 +209,23 @@ SUBPROCESS = [
 
 @pytest.mark.parametrize("override,line", SUBPROCESS, ids=[s[0] for s in SUBPROCESS])
 def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
-        tmp_path: Path, override: str, line: str) -> None:
+    tmp_path: Path, override: str, line: str
+) -> None:
     store = tmp_path / "models"
     store.mkdir()
     (store / "kept.txt").write_bytes(b"model bytes")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), override, f"hydra.run.dir={tmp_path}/out",
-         f"store.dir={store}"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            override,
+            f"hydra.run.dir={tmp_path}/out",
+            f"store.dir={store}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()

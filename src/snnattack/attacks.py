@@ -35,8 +35,9 @@ def _step(eps: float, alpha: float | None, eps_per_alpha: float) -> float:
 
 def _fgsm(model: nn.Module, eps: float, eot_samples: int = 1) -> torchattacks.Attack:
     if eot_samples > 1:
-        return torchattacks.EOTPGD(model, eps=eps, alpha=eps, steps=1, eot_iter=eot_samples,
-                                   random_start=False)
+        return torchattacks.EOTPGD(
+            model, eps=eps, alpha=eps, steps=1, eot_iter=eot_samples, random_start=False
+        )
     return torchattacks.FGSM(model, eps=eps)
 
 
@@ -52,8 +53,14 @@ def _pgd(
     """PGD; ``alpha=None`` takes ``eps / eps_per_alpha`` so every eps-ball's edge is reached."""
     alpha = _step(eps, alpha, eps_per_alpha)
     if eot_samples > 1:
-        return torchattacks.EOTPGD(model, eps=eps, alpha=alpha, steps=steps,
-                                   eot_iter=eot_samples, random_start=random_start)
+        return torchattacks.EOTPGD(
+            model,
+            eps=eps,
+            alpha=alpha,
+            steps=steps,
+            eot_iter=eot_samples,
+            random_start=random_start,
+        )
     return torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=random_start)
 
 
@@ -66,8 +73,9 @@ def _bim(
     eot_samples: int = 1,
 ) -> torchattacks.Attack:
     """Basic iterative method: PGD from the clean image."""
-    return _pgd(model, eps, steps, alpha, eps_per_alpha, random_start=False,
-                eot_samples=eot_samples)
+    return _pgd(
+        model, eps, steps, alpha, eps_per_alpha, random_start=False, eot_samples=eot_samples
+    )
 
 
 def _mifgsm(
@@ -96,8 +104,17 @@ def _apgd(
     """APGD-CE (``loss="ce"``) or APGD-DLR (``loss="dlr"``)."""
     if loss not in ("ce", "dlr"):
         raise ConfigError(f"method.apgd.loss={loss!r} is unknown; accepted: ce, dlr")
-    return torchattacks.APGD(model, norm="Linf", eps=eps, steps=steps, n_restarts=n_restarts,
-                             seed=seed, loss=loss, eot_iter=eot_samples, rho=rho)
+    return torchattacks.APGD(
+        model,
+        norm="Linf",
+        eps=eps,
+        steps=steps,
+        n_restarts=n_restarts,
+        seed=seed,
+        loss=loss,
+        eot_iter=eot_samples,
+        rho=rho,
+    )
 
 
 def _square(
@@ -109,21 +126,34 @@ def _square(
     seed: int = 0,
 ) -> torchattacks.Attack:
     """Square attack (Andriushchenko et al. 2020): random square updates, outputs only."""
-    return torchattacks.Square(model, norm="Linf", eps=eps, n_queries=n_queries,
-                               n_restarts=n_restarts, p_init=p_init, seed=seed)
+    return torchattacks.Square(
+        model,
+        norm="Linf",
+        eps=eps,
+        n_queries=n_queries,
+        n_restarts=n_restarts,
+        p_init=p_init,
+        seed=seed,
+    )
 
 
 def _autoattack(
     model: nn.Module, eps: float, n_classes: int = 10, seed: int = 0
 ) -> torchattacks.Attack:
     """Standard L-infinity AutoAttack (Croce & Hein 2020)."""
-    return torchattacks.AutoAttack(model, norm="Linf", eps=eps, version="standard",
-                                   n_classes=n_classes, seed=seed)
+    return torchattacks.AutoAttack(
+        model, norm="Linf", eps=eps, version="standard", n_classes=n_classes, seed=seed
+    )
 
 
 METHODS = {
-    "fgsm": _fgsm, "pgd": _pgd, "bim": _bim, "mifgsm": _mifgsm, "apgd": _apgd,
-    "square": _square, "autoattack": _autoattack,
+    "fgsm": _fgsm,
+    "pgd": _pgd,
+    "bim": _bim,
+    "mifgsm": _mifgsm,
+    "apgd": _apgd,
+    "square": _square,
+    "autoattack": _autoattack,
 }
 
 
@@ -141,8 +171,10 @@ def build_attack(
     if eot_samples > 1:
         if not takes_eot(method):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
-            raise ConfigError(f"attack.eot_samples={eot_samples} does not apply to "
-                              f"method={method}; accepted: 1, or the methods {accepted}")
+            raise ConfigError(
+                f"attack.eot_samples={eot_samples} does not apply to "
+                f"method={method}; accepted: 1, or the methods {accepted}"
+            )
         params["eot_samples"] = eot_samples
     try:
         return METHODS[method](model, eps, **params)

@@ -23,11 +23,19 @@ from snnattack.models import build
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m snnattack.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m snnattack.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--model", default="digits_net", help="model registry name")
-    parser.add_argument("--input-shape", type=int, nargs="+", default=[1, 8, 8],
-                        help="C H W of one image (vgg11: 3 32 32)")
+    parser.add_argument(
+        "--input-shape",
+        type=int,
+        nargs="+",
+        default=[1, 8, 8],
+        help="C H W of one image (vgg11: 3 32 32)",
+    )
     parser.add_argument("--num-classes", type=int, default=10, help="output classes")
     parser.add_argument("--batch", type=int, default=32, help="images per step (paper: 32)")
     parser.add_argument("--T", type=int, default=4, help="simulation time steps")
@@ -35,8 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reset", default="hard", help="hard | soft")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per mode")
-    parser.add_argument("--modes", nargs="+", default=None,
-                        help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=None,
+        help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     return parser.parse_args(argv)
 
@@ -45,8 +57,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     """The measurement record for the parsed options."""
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    model = build(args.model, num_classes=args.num_classes, in_channels=args.input_shape[0],
-                  T=args.T, lam=args.lam, reset=args.reset).to(device)
+    model = build(
+        args.model,
+        num_classes=args.num_classes,
+        in_channels=args.input_shape[0],
+        T=args.T,
+        lam=args.lam,
+        reset=args.reset,
+    ).to(device)
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
@@ -61,8 +79,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
     """A rich table of a :func:`measure_cost` result."""
     table = Table(title=title)
-    for col in ("step", "time (ms)", "× forward", "× stbp", "peak MB", "mem × forward",
-                "mem × stbp"):
+    for col in (
+        "step",
+        "time (ms)",
+        "× forward",
+        "× stbp",
+        "peak MB",
+        "mem × forward",
+        "mem × stbp",
+    ):
         table.add_column(col, justify="right")
 
     def fmt(v: float | None, spec: str) -> str:
@@ -72,17 +97,25 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
         if "error" in m:
             table.add_row(name, m["error"], *[""] * 5)
             continue
-        table.add_row(name, fmt(m["seconds"] * 1e3, ".2f"), fmt(m["time_vs_forward"], ".2f"),
-                      fmt(m["time_vs_stbp"], ".2f"), fmt(m["peak_mb"], ".1f"),
-                      fmt(m["memory_vs_forward"], ".2f"), fmt(m["memory_vs_stbp"], ".2f"))
+        table.add_row(
+            name,
+            fmt(m["seconds"] * 1e3, ".2f"),
+            fmt(m["time_vs_forward"], ".2f"),
+            fmt(m["time_vs_stbp"], ".2f"),
+            fmt(m["peak_mb"], ".1f"),
+            fmt(m["memory_vs_forward"], ".2f"),
+            fmt(m["memory_vs_stbp"], ".2f"),
+        )
     return table
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     record = bench(args)
-    title = (f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-             f"median of {args.repeats}")
+    title = (
+        f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
+        f"median of {args.repeats}"
+    )
     Console(stderr=True).print(cost_table(record["modes"], title))
     json.dump(record, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -116,8 +116,9 @@ def load_model_file(path: str | Path, model: nn.Module) -> dict[str, Any]:
         except CheckpointError as err:
             raise CheckpointError(f"checkpoint={path}: {err}") from None
         normalize = getattr(model, "normalize", None)
-        if isinstance(getattr(normalize, "mean", None), torch.Tensor) and \
-                normalize.mean.numel() == len(REFERENCE_MEAN):
+        if isinstance(
+            getattr(normalize, "mean", None), torch.Tensor
+        ) and normalize.mean.numel() == len(REFERENCE_MEAN):
             state["normalize.mean"] = torch.tensor(REFERENCE_MEAN).view(-1, 1, 1)
             state["normalize.std"] = torch.tensor(REFERENCE_STD).view(-1, 1, 1)
             record["normalization"] = {"mean": REFERENCE_MEAN, "std": REFERENCE_STD}
@@ -125,8 +126,9 @@ def load_model_file(path: str | Path, model: nn.Module) -> dict[str, Any]:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # a tensor of another shape
         first = str(err).strip().splitlines()[-1].strip()
-        raise CheckpointError(f"checkpoint={path} does not fit the configured model: {first}") \
-            from None
+        raise CheckpointError(
+            f"checkpoint={path} does not fit the configured model: {first}"
+        ) from None
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"

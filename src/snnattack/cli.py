@@ -52,15 +52,16 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     parsed: list[Override] = OverridesParser.create().parse_overrides(overrides)
     for override in parsed:
         group = conf_dir / override.key_or_group
-        if override.is_delete() or override.key_or_group.startswith("hydra") or \
-                not group.is_dir():
+        if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
             continue
         choices = sorted(p.stem for p in group.glob("*.yaml") if not p.stem.startswith("_"))
         for name in _names(override.value()):
             if name not in choices and name != "null":
                 hint = _hint(override.key_or_group, name)
-                raise ConfigError(f"{override.key_or_group}={name} is unknown{hint}; "
-                                  f"accepted: {', '.join(choices)}")
+                raise ConfigError(
+                    f"{override.key_or_group}={name} is unknown{hint}; "
+                    f"accepted: {', '.join(choices)}"
+                )
 
 
 def _hint(group: str, name: str) -> str:
@@ -113,6 +114,9 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except OSError as err:
         if err.filename is None:
             raise
-        print(f"error: cannot write {err.filename} ({err.strerror}); accepted: a writable "
-              "folder with free space", file=sys.stderr)
+        print(
+            f"error: cannot write {err.filename} ({err.strerror}); accepted: a writable "
+            "folder with free space",
+            file=sys.stderr,
+        )
         raise SystemExit(EXIT_USER_ERROR) from None

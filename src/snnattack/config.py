@@ -41,8 +41,20 @@ MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
-PRECISIONS = ("64-true", "64", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16",
-              "16-true", "bf16-true", "transformer-engine", "transformer-engine-float16")
+PRECISIONS = (
+    "64-true",
+    "64",
+    "32-true",
+    "32",
+    "16-mixed",
+    "16",
+    "bf16-mixed",
+    "bf16",
+    "16-true",
+    "bf16-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,7 @@ def _is_int(value: object) -> bool:
 
 
 def _is_real(value: object) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def integer(lo: int, hi: int | None = None) -> Rule:
@@ -80,8 +91,7 @@ def real(lo: float, hi: float | None = None, *, lo_open: bool = False) -> Rule:
     text = low if hi is None else f"{low} <= {hi:g}"
 
     def test(v: Any) -> bool:
-        return (_is_real(v) and (v > lo if lo_open else v >= lo)
-                and (hi is None or v <= hi))
+        return _is_real(v) and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
 
     return Rule(test, text)
 
@@ -115,13 +125,19 @@ RULES: dict[str, Rule] = {
     "reset": one_of(*RESETS),
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
-    "eps": Rule(lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),
-                "a list of numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]"),
-    "boxes": Rule(lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES),
-                  "a non-empty subset of [white, black]"),
+    "eps": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),
+        "a list of numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
+    ),
+    "boxes": Rule(
+        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES),
+        "a non-empty subset of [white, black]",
+    ),
     "eval_batch_size": integer(1),
-    "source_seed_offset": Rule(lambda v: _is_int(v) and 1 <= v <= MAX_SEED, "an integer in "
-                               f"[1, {MAX_SEED}] (0 makes the black-box source the target itself)"),
+    "source_seed_offset": Rule(
+        lambda v: _is_int(v) and 1 <= v <= MAX_SEED,
+        f"an integer in [1, {MAX_SEED}] (0 makes the black-box source the target itself)",
+    ),
     "seed": SEED,
     # training recipe (before attack.*: attack.params.width defaults to train.surrogate_width)
     "train.epochs": integer(1),
@@ -198,10 +214,12 @@ RULES: dict[str, Rule] = {
     "logger.wandb.mode": one_of("online", "offline", "disabled"),
     "store.dir": NAME,
     "threads": either(integer(1), one_of("auto")),
-    "trainer.strategy": Rule(lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),
-                             "auto or ddp (e.g. trainer=ddp, trainer=ddp_cpu); ddp_spawn is "
-                             "refused: spawned processes cannot share the checkpoint store",
-                             "is not supported"),
+    "trainer.strategy": Rule(
+        lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),
+        "auto or ddp (e.g. trainer=ddp, trainer=ddp_cpu); ddp_spawn is "
+        "refused: spawned processes cannot share the checkpoint store",
+        "is not supported",
+    ),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
 }
@@ -230,11 +248,14 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "config"
         first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"{key} cannot be resolved ({first}); accepted: a value or an "
-                          "interpolation that resolves, e.g. ${{oc.env:NAME,default}}") from None
+        raise ConfigError(
+            f"{key} cannot be resolved ({first}); accepted: a value or an "
+            "interpolation that resolves, e.g. ${{oc.env:NAME,default}}"
+        ) from None
 
 
 # --- checks of several keys at once ---------------------------------------------------------
+
 
 def _accepted_params(func: Callable, skip: int) -> list[str]:
     return list(inspect.signature(func).parameters)[skip:]
@@ -244,94 +265,124 @@ def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int)
     accepted = _accepted_params(func, skip)
     for name, value in params.items():
         if name not in accepted:
-            raise ConfigError(f"{group}.{name}={value!r} is unknown; accepted: "
-                              f"{', '.join(accepted) or 'no parameters'}")
+            raise ConfigError(
+                f"{group}.{name}={value!r} is unknown; accepted: "
+                f"{', '.join(accepted) or 'no parameters'}"
+            )
 
 
 def _gradient_params(cfg: dict[str, Any]) -> None:
     attack = cfg["attack"]
-    _params_known("attack.params", attack.get("params") or {},
-                  GRADIENT_MODES[attack["grad_mode"]], skip=1)
+    _params_known(
+        "attack.params", attack.get("params") or {}, GRADIENT_MODES[attack["grad_mode"]], skip=1
+    )
 
 
 def _method_params(cfg: dict[str, Any]) -> None:
     if not cfg.get("method"):
-        raise ConfigError("method={} is empty; accepted: one or more of "
-                          f"{', '.join(METHODS)}, e.g. method=[pgd]")
+        raise ConfigError(
+            "method={} is empty; accepted: one or more of "
+            f"{', '.join(METHODS)}, e.g. method=[pgd]"
+        )
     for key, method in cfg["method"].items():
         params = {k: v for k, v in method.items() if k != "name"}
         _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
         if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
-            raise ConfigError(f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
-                              f"apply to method={key}; accepted: 1, or the methods {accepted}")
+            raise ConfigError(
+                f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
+                f"apply to method={key}; accepted: 1, or the methods {accepted}"
+            )
 
 
 def _surrogate_width_positive(cfg: dict[str, Any]) -> None:
     gamma = cfg["attack"].get("params", {}).get("gamma")
     if cfg["attack"]["grad_mode"] == "hart" and gamma is not None and not gamma > 0:
-        raise ConfigError(f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
-                          "surrogate's half-width); accepted: gamma > 0")
+        raise ConfigError(
+            f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
+            "surrogate's half-width); accepted: gamma > 0"
+        )
 
 
 def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
     source = cfg.get("source_train")
     used = {cfg["train"]["kind"]} | ({source} if source and "black" in cfg["boxes"] else set())
     if used - {"stbp"} and cfg["encoding"] not in INPUT_ENCODINGS:
-        raise ConfigError(f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
-                          f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}")
+        raise ConfigError(
+            f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
+            f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}"
+        )
     converted = {cfg["model"]["name"]} if cfg["train"]["kind"] in CONVERTED else set()
     if source in CONVERTED and "black" in cfg["boxes"]:
         converted.add(cfg.get("source_model") or cfg["model"]["name"])
     for name in sorted(converted if cfg["theta"] != 1 else ()):
         if any(g != i for i, g in enumerate(shared_scales(_meta_model(cfg, name)))):
-            raise ConfigError(f"theta={cfg['theta']} cannot convert model={name}: its identity "
-                              "shortcuts add spikes of unit size to the block's output; "
-                              "accepted: theta=1")
+            raise ConfigError(
+                f"theta={cfg['theta']} cannot convert model={name}: its identity "
+                "shortcuts add spikes of unit size to the block's output; "
+                "accepted: theta=1"
+            )
 
 
 def _source_settings_fit(cfg: dict[str, Any]) -> None:
     if cfg.get("source_T") is not None and cfg["encoding"] == "frames":
-        raise ConfigError(f"source_T={cfg['source_T']} has no meaning for encoding=frames (the "
-                          "event frames are binned into the target's T steps); accepted: null")
+        raise ConfigError(
+            f"source_T={cfg['source_T']} has no meaning for encoding=frames (the "
+            "event frames are binned into the target's T steps); accepted: null"
+        )
     name = cfg.get("source_model")
-    if name is not None and "image_size" in cfg["dataset"] and \
-            _layer_outputs(_meta_model(cfg, name), _input_shape(cfg)) is None:
-        raise ConfigError(f"source_model={name} does not fit dataset={cfg['dataset']['name']}; "
-                          "accepted: a model that fits the dataset's input (see model=)")
+    if (
+        name is not None
+        and "image_size" in cfg["dataset"]
+        and _layer_outputs(_meta_model(cfg, name), _input_shape(cfg)) is None
+    ):
+        raise ConfigError(
+            f"source_model={name} does not fit dataset={cfg['dataset']['name']}; "
+            "accepted: a model that fits the dataset's input (see model=)"
+        )
 
 
 def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
     if cfg["attack"].get("time_extension", 1) > 1 and cfg["encoding"] == "frames":
-        raise ConfigError(f"attack.time_extension={cfg['attack']['time_extension']} has no "
-                          "meaning for encoding=frames (the event frames are binned into T "
-                          "steps by the data); accepted: 1")
+        raise ConfigError(
+            f"attack.time_extension={cfg['attack']['time_extension']} has no "
+            "meaning for encoding=frames (the event frames are binned into T "
+            "steps by the data); accepted: 1"
+        )
 
 
 def _encoding_fits_dataset(cfg: dict[str, Any]) -> None:
     accepted = list(cfg["dataset"].get("encodings") or ENCODINGS)
     if cfg["encoding"] not in accepted:
-        raise ConfigError(f"encoding={cfg['encoding']!r} does not fit "
-                          f"dataset={cfg['dataset']['name']}; accepted: {', '.join(accepted)}")
+        raise ConfigError(
+            f"encoding={cfg['encoding']!r} does not fit "
+            f"dataset={cfg['dataset']['name']}; accepted: {', '.join(accepted)}"
+        )
 
 
 def _frames_match_T(cfg: dict[str, Any]) -> None:
     frames = cfg["dataset"].get("params", {}).get("frames")
     if frames is not None and frames != cfg["T"]:
-        raise ConfigError(f"dataset.params.frames={frames} does not match T={cfg['T']}; "
-                          "accepted: frames equal to T (the default, frames: ${T})")
+        raise ConfigError(
+            f"dataset.params.frames={frames} does not match T={cfg['T']}; "
+            "accepted: frames equal to T (the default, frames: ${T})"
+        )
 
 
 def _attack_takes_a_step(cfg: dict[str, Any]) -> None:
     if all(e == 0 for e in cfg["eps"]):
-        raise ConfigError(f"eps={cfg['eps']} makes every attack a no-op (clean accuracy is "
-                          "reported with any attack); accepted: at least one eps > 0")
+        raise ConfigError(
+            f"eps={cfg['eps']} makes every attack a no-op (clean accuracy is "
+            "reported with any attack); accepted: at least one eps > 0"
+        )
 
 
 def _source_is_another_model(cfg: dict[str, Any]) -> None:
     if "black" in cfg["boxes"] and cfg["seed"] + cfg["source_seed_offset"] > MAX_SEED:
-        raise ConfigError(f"seed + source_seed_offset = {cfg['seed'] + cfg['source_seed_offset']}"
-                          f" is out of range; accepted: a sum <= {MAX_SEED}")
+        raise ConfigError(
+            f"seed + source_seed_offset = {cfg['seed'] + cfg['source_seed_offset']}"
+            f" is out of range; accepted: a sum <= {MAX_SEED}"
+        )
 
 
 def _datamodule_options(cfg: dict[str, Any]) -> None:
@@ -339,8 +390,12 @@ def _datamodule_options(cfg: dict[str, Any]) -> None:
     cls = DATAMODULES[dataset["name"]]
     params = dict(dataset.get("params") or {})
     _params_known("dataset.params", params, cls.__init__, skip=4)
-    cls(batch_size=cfg["train"]["batch_size"], eval_batch_size=cfg["eval_batch_size"],
-        seed=cfg["seed"], **params)  # its own range checks; no file is read here
+    cls(
+        batch_size=cfg["train"]["batch_size"],
+        eval_batch_size=cfg["eval_batch_size"],
+        seed=cfg["seed"],
+        **params,
+    )  # its own range checks; no file is read here
 
 
 def _input_shape(cfg: dict[str, Any]) -> tuple[int, ...]:
@@ -354,9 +409,18 @@ def _meta_model(cfg: dict[str, Any], name: str) -> torch.nn.Module:
     """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
     d = cfg["dataset"]
     with torch.device("meta"):
-        return build(name, num_classes=d["num_classes"], in_channels=d["in_channels"], T=1,
-                     lam=cfg["lambda"], theta=cfg["theta"], reset=cfg["reset"],
-                     encoding=cfg["encoding"], mean=d.get("mean"), std=d.get("std")).eval()
+        return build(
+            name,
+            num_classes=d["num_classes"],
+            in_channels=d["in_channels"],
+            T=1,
+            lam=cfg["lambda"],
+            theta=cfg["theta"],
+            reset=cfg["reset"],
+            encoding=cfg["encoding"],
+            mean=d.get("mean"),
+            std=d.get("std"),
+        ).eval()
 
 
 def _layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
@@ -389,7 +453,8 @@ def _model_fits_dataset(cfg: dict[str, Any]) -> None:
         fitting = [n for n in MODELS if _layer_outputs(_meta_model(cfg, n), shape) is not None]
         raise ConfigError(
             f"model={cfg['model']['name']} does not fit dataset={cfg['dataset']['name']} "
-            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}")
+            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"
+        )
 
 
 def _free_memory(cfg: dict[str, Any]) -> tuple[int, str]:
@@ -425,7 +490,8 @@ def _fits_in_memory(cfg: dict[str, Any]) -> None:
             raise ConfigError(
                 f"T={cfg['T']} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
                 f"activations of one forward/backward pass, more than the {free / 2**30:.1f} "
-                f"GiB of {where}; accepted: a smaller T or {key}")
+                f"GiB of {where}; accepted: a smaller T or {key}"
+            )
 
 
 def _devices_exist(cfg: dict[str, Any]) -> None:
@@ -434,27 +500,44 @@ def _devices_exist(cfg: dict[str, Any]) -> None:
     if trainer.get("accelerator") in ("gpu", "cuda"):
         have = torch.cuda.device_count()
         if have == 0:
-            raise ConfigError(f"trainer.accelerator={trainer['accelerator']} but this machine has "
-                              "no GPU; accepted: trainer=cpu or trainer=default (auto)")
+            raise ConfigError(
+                f"trainer.accelerator={trainer['accelerator']} but this machine has "
+                "no GPU; accepted: trainer=cpu or trainer=default (auto)"
+            )
         if _is_int(devices) and devices > have:
-            raise ConfigError(f"trainer.devices={devices} is more than this machine's {have} "
-                              f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)")
+            raise ConfigError(
+                f"trainer.devices={devices} is more than this machine's {have} "
+                f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)"
+            )
 
 
 def _checkpoint_exists(cfg: dict[str, Any]) -> None:
     for key in ("checkpoint", "source_checkpoint"):
         path = cfg.get(key)
         if path is not None and not Path(path).is_file():
-            raise ConfigError(f"{key}={path!r} is not a file; accepted: null or the path of a "
-                              "model file (a store model.pt, a Lightning .ckpt or a reference "
-                              "state dict)")
+            raise ConfigError(
+                f"{key}={path!r} is not a file; accepted: null or the path of a "
+                "model file (a store model.pt, a Lightning .ckpt or a reference "
+                "state dict)"
+            )
 
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
-    _method_params, _time_extension_fits_encoding, _surrogate_width_positive, _gradient_params,
-    _encoding_fits_dataset, _frames_match_T, _attack_takes_a_step, _source_is_another_model,
-    _datamodule_options, _devices_exist, _checkpoint_exists, _model_fits_dataset, _fits_in_memory,
-    _kinds_fit_model_and_encoding, _source_settings_fit,
+    _method_params,
+    _time_extension_fits_encoding,
+    _surrogate_width_positive,
+    _gradient_params,
+    _encoding_fits_dataset,
+    _frames_match_T,
+    _attack_takes_a_step,
+    _source_is_another_model,
+    _datamodule_options,
+    _devices_exist,
+    _checkpoint_exists,
+    _model_fits_dataset,
+    _fits_in_memory,
+    _kinds_fit_model_and_encoding,
+    _source_settings_fit,
 ]
 
 
@@ -492,5 +575,7 @@ def writable(path: Path, what: str, must_exist: bool = True) -> None:
         return
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         return
-    raise ConfigError(f"{what}={str(path)!r} cannot be written ({probe} is not a folder this "
-                      "user can write); accepted: a writable folder")
+    raise ConfigError(
+        f"{what}={str(path)!r} cannot be written ({probe} is not a folder this "
+        "user can write); accepted: a writable folder"
+    )

@@ -81,11 +81,11 @@ def craft(
 ) -> tuple[torch.Tensor, int]:
     """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
     uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
-    differentiation = gradient_mode(crafter, grad_mode, **grad_params) if uses_mode \
-        else nullcontext()
+    differentiation = (
+        gradient_mode(crafter, grad_mode, **grad_params) if uses_mode else nullcontext()
+    )
     extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
     attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
-    with extension, counting_queries(crafter) as queries, \
-            torch.enable_grad(), differentiation:
+    with extension, counting_queries(crafter) as queries, torch.enable_grad(), differentiation:
         adv = attack(x, y)
     return adv.detach(), queries[0]

@@ -57,7 +57,7 @@ def _job_argv(argv: list[str], task_overrides: list[str]) -> list[str]:
     while i < len(argv):
         arg = argv[i]
         if arg in CONFIG_FLAGS and i + 1 < len(argv):
-            keep += argv[i:i + 2]
+            keep += argv[i : i + 2]
             i += 2
             continue
         if arg.split("=", 1)[0] in CONFIG_FLAGS:

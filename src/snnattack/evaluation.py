@@ -29,8 +29,9 @@ class AttackCounts(Metric):
         for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries"):
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
         for name in ("linf_sum", "l2_sum"):
-            self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64),
-                           dist_reduce_fx="sum")
+            self.add_state(
+                name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
+            )
 
     def update(
         self,
@@ -148,8 +149,16 @@ class AttackEvaluator(L.LightningModule):
             crafter = self.target if spec.box == "white" else self.source
             self._seed(index, stream=i + 1)
             adv, queries = craft(
-                spec.attack, crafter, x, y, spec.eps, spec.params, self.grad_mode,
-                self.grad_params, self.time_extension, self.eot_samples,
+                spec.attack,
+                crafter,
+                x,
+                y,
+                spec.eps,
+                spec.params,
+                self.grad_mode,
+                self.grad_params,
+                self.time_extension,
+                self.eot_samples,
             )
             self.counts[str(i)].update(
                 correct, self._predict(self.target, adv, index) == y, adv - x, queries
@@ -167,12 +176,23 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
             crafter = self.target if spec.box == "white" else self.source
-            self.results.append({
-                "method": spec.method, "eps": spec.eps, "eps_255": round(spec.eps * 255, 6),
-                "box": spec.box, "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
-                "asr": c["asr"], "adv_acc": c["adv_acc"], "n_correct": c["n_correct"], "n": c["n"],
-                "linf": c["linf"], "l2": c["l2"], "queries": c["queries"],
-                "time_extension": self.time_extension, "eot_samples": self.eot_samples,
-            })
+            self.results.append(
+                {
+                    "method": spec.method,
+                    "eps": spec.eps,
+                    "eps_255": round(spec.eps * 255, 6),
+                    "box": spec.box,
+                    "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
+                    "asr": c["asr"],
+                    "adv_acc": c["adv_acc"],
+                    "n_correct": c["n_correct"],
+                    "n": c["n"],
+                    "linf": c["linf"],
+                    "l2": c["l2"],
+                    "queries": c["queries"],
+                    "time_extension": self.time_extension,
+                    "eot_samples": self.eot_samples,
+                }
+            )
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -58,8 +58,7 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     ignore = set(cfg.store.ignore_dataset_params)
     dataset = {k: v for k, v in c["dataset"].items() if k not in ("params", "encodings")}
     dataset["params"] = {k: v for k, v in c["dataset"]["params"].items() if k not in ignore}
-    train = {k: v for k, v in c["train"].items()
-             if k not in KIND_BLOCKS or k in strategy.blocks}
+    train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
     spec = {
         "dataset": dataset,
         "model": c["model"],
@@ -107,29 +106,45 @@ def trained_model(
 
 
 def fit(
-    cfg: DictConfig, seed: int, spec: dict[str, Any], trainers: list[L.Trainer],
-    model: torch.nn.Module, workdir: Path,
+    cfg: DictConfig,
+    seed: int,
+    spec: dict[str, Any],
+    trainers: list[L.Trainer],
+    model: torch.nn.Module,
+    workdir: Path,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Lightning-fits ``model`` with ``cfg.train``'s recipe in ``workdir`` (resuming from
     its ``last.ckpt`` if there is one); the best validation checkpoint's weights are kept."""
     resume = workdir / RESUME_FILE
     resumed_from = _epochs_done(resume) if resume.exists() else None
-    log.info("training model (seed %d) into %s%s", seed, workdir,
-             f", resuming after {resumed_from} epochs" if resume.exists() else "")
-    module = STBPClassifier(
-        model, cfg.dataset.num_classes, lr=cfg.train.lr, momentum=cfg.train.momentum,
-        weight_decay=cfg.train.weight_decay, nesterov=cfg.train.nesterov,
+    log.info(
+        "training model (seed %d) into %s%s",
+        seed,
+        workdir,
+        f", resuming after {resumed_from} epochs" if resume.exists() else "",
     )
-    best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max",
-                           save_last=True)
+    module = STBPClassifier(
+        model,
+        cfg.dataset.num_classes,
+        lr=cfg.train.lr,
+        momentum=cfg.train.momentum,
+        weight_decay=cfg.train.weight_decay,
+        nesterov=cfg.train.nesterov,
+    )
+    best = ModelCheckpoint(
+        dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
+    )
     trainer = job_trainer(
-        cfg, trainers, logger=train_loggers(cfg, spec, workdir),
+        cfg,
+        trainers,
+        logger=train_loggers(cfg, spec, workdir),
         callbacks=[best, EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")],
         default_root_dir=workdir,
     )
     start = time.time()
-    trainer.fit(module, datamodule=datamodule(cfg, seed),
-                ckpt_path=str(resume) if resume.exists() else None)
+    trainer.fit(
+        module, datamodule=datamodule(cfg, seed), ckpt_path=str(resume) if resume.exists() else None
+    )
     if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
         return model, {}
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
@@ -138,10 +153,14 @@ def fit(
     )
     os.remove(best.best_model_path)
     return model, {
-        "seed": seed, **module.validation_record(int(state["epoch"])),
-        "best_epoch": int(state["epoch"]), "epochs": trainer.current_epoch,
-        "resumed_after_epochs": resumed_from, "world_size": trainer.world_size,
-        "train_seconds": round(time.time() - start, 1), **provenance(),
+        "seed": seed,
+        **module.validation_record(int(state["epoch"])),
+        "best_epoch": int(state["epoch"]),
+        "epochs": trainer.current_epoch,
+        "resumed_after_epochs": resumed_from,
+        "world_size": trainer.world_size,
+        "train_seconds": round(time.time() - start, 1),
+        **provenance(),
     }
 
 
@@ -184,8 +203,9 @@ def source_config(cfg: DictConfig) -> DictConfig:
     are set. Its seed is the target's plus ``source_seed_offset``."""
     kind = cfg.get("source_train")
     source = cfg if kind is None or kind == cfg.train.kind else with_train(cfg, kind=kind)
-    changes = {key: cfg[option] for option, key in SOURCE_SETTINGS.items()
-               if cfg.get(option) is not None}
+    changes = {
+        key: cfg[option] for option, key in SOURCE_SETTINGS.items() if cfg.get(option) is not None
+    }
     if not changes:
         return source
     source = OmegaConf.create(OmegaConf.to_container(source, resolve=False))
@@ -202,10 +222,16 @@ def with_kinds(
     out = []
     for r in rows:
         model = crafting[r["box"]]
-        out.append({**r, "target_kind": target["kind"],
-                    "source_kind": target["kind"] if r["box"] == "white" else source["kind"],
-                    "source_model": model.model.name, "source_lambda": model["lambda"],
-                    "source_T": model.T})
+        out.append(
+            {
+                **r,
+                "target_kind": target["kind"],
+                "source_kind": target["kind"] if r["box"] == "white" else source["kind"],
+                "source_model": model.model.name,
+                "source_lambda": model["lambda"],
+                "source_T": model.T,
+            }
+        )
     return out
 
 
@@ -214,8 +240,9 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     specs = []
     for box in cfg.boxes:
         for key, method in cfg.method.items():
-            params = {k: v for k, v in OmegaConf.to_container(method, resolve=True).items()
-                      if k != "name"}
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             for eps in eps_values(cfg):
@@ -242,8 +269,7 @@ def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
         done = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return (done.get("result_spec") == result_spec(cfg)
-            and len(done.get("results", [])) == n_rows)
+    return done.get("result_spec") == result_spec(cfg) and len(done.get("results", [])) == n_rows
 
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
@@ -273,25 +299,38 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         evaluator = AttackEvaluator(
-            target, source, specs, cfg.attack.grad_mode,
-            OmegaConf.to_container(cfg.attack.params, resolve=True), seed=cfg.seed,
-            time_extension=cfg.attack.time_extension, eot_samples=cfg.attack.eot_samples,
+            target,
+            source,
+            specs,
+            cfg.attack.grad_mode,
+            OmegaConf.to_container(cfg.attack.params, resolve=True),
+            seed=cfg.seed,
+            time_extension=cfg.attack.time_extension,
+            eot_samples=cfg.attack.eot_samples,
         )
         job_loggers = attack_loggers(
             cfg, output_dir, resolved, {"target": target_record, "source": source_record}
         )
-        trainer = job_trainer(cfg, trainers, logger=job_loggers or False, inference_mode=False,
-                              default_root_dir=output_dir)
+        trainer = job_trainer(
+            cfg,
+            trainers,
+            logger=job_loggers or False,
+            inference_mode=False,
+            default_root_dir=output_dir,
+        )
         start = time.time()
         trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
         if not evaluator.clean_result.get("n"):
-            raise UserError(f"no test sample was attacked (trainer.limit_test_batches="
-                            f"{cfg.trainer.limit_test_batches}); accepted: a limit that leaves "
-                            "at least one batch, or null")
+            raise UserError(
+                f"no test sample was attacked (trainer.limit_test_batches="
+                f"{cfg.trainer.limit_test_batches}); accepted: a limit that leaves "
+                "at least one batch, or null"
+            )
         record = {
             **evaluator.clean_result,
-            "results": with_kinds(evaluator.results, target_record, source_record,
-                                  {"white": cfg, "black": source_cfg}),
+            "results": with_kinds(
+                evaluator.results, target_record, source_record, {"white": cfg, "black": source_cfg}
+            ),
             "models": {"target": target_record, "source": source_record},
             "attack_seconds": round(time.time() - start, 1),
             "world_size": trainer.world_size,

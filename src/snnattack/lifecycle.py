@@ -70,9 +70,16 @@ def print_results(sweep_dir: Path) -> None:
     for name, overrides, record in jobs:
         swept = " ".join(o for o in overrides if o not in shared)
         for r in record.get("results", []):
-            table.add_row(name, swept, f"{record.get('clean_acc', float('nan')):.2f}",
-                          r["method"], r["box"], f"{r['eps_255']:g}", r["grad_mode"],
-                          f"{r['asr']:.2f}")
+            table.add_row(
+                name,
+                swept,
+                f"{record.get('clean_acc', float('nan')):.2f}",
+                r["method"],
+                r["box"],
+                f"{r['eps_255']:g}",
+                r["grad_mode"],
+                f"{r['asr']:.2f}",
+            )
     if table.row_count:
         Console(stderr=True).print(table)
 

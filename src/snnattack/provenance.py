@@ -31,6 +31,9 @@ def git_commit() -> str:
 def provenance() -> dict[str, str | int]:
     """Package version, git commit, torch and Lightning versions and torch threads, for records."""
     return {
-        "version": __version__, "git_commit": git_commit(), "torch": str(torch.__version__),
-        "lightning": lightning.__version__, "threads": torch.get_num_threads(),
+        "version": __version__,
+        "git_commit": git_commit(),
+        "torch": str(torch.__version__),
+        "lightning": lightning.__version__,
+        "threads": torch.get_num_threads(),
     }

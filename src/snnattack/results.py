@@ -38,7 +38,12 @@ def print_table(record: dict[str, Any]) -> None:
         table.add_column(col, justify="right")
     for r in record["results"]:
         table.add_row(
-            r["method"], r["box"], f"{r['eps_255']:g}", r["grad_mode"],
-            f"{r['asr']:.2f}", f"{r['adv_acc']:.2f}", str(r["n_correct"]),
+            r["method"],
+            r["box"],
+            f"{r['eps_255']:g}",
+            r["grad_mode"],
+            f"{r['asr']:.2f}",
+            f"{r['adv_acc']:.2f}",
+            str(r["n_correct"]),
         )
     Console().print(table)

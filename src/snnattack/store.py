@@ -159,8 +159,11 @@ def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
             f"checkpoint {path} holds another model (its record's key is {key!r}, not the "
             f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
         )
-    bad = [name for name, t in state.items()
-           if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()]
+    bad = [
+        name
+        for name, t in state.items()
+        if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()
+    ]
     if bad:
         raise CheckpointError(
             f"checkpoint {path} has non-finite (NaN or inf) weights in {bad[0]}; delete the "

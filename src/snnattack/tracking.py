@@ -27,8 +27,19 @@ from snnattack.errors import ConfigError
 from snnattack.store import spec_key
 
 MODES = ("online", "offline", "disabled")
-TABLE_COLUMNS = ("method", "eps_255", "box", "grad_mode", "lambda", "T", "seed",
-                 "asr", "adv_acc", "n", "n_correct")
+TABLE_COLUMNS = (
+    "method",
+    "eps_255",
+    "box",
+    "grad_mode",
+    "lambda",
+    "T",
+    "seed",
+    "asr",
+    "adv_acc",
+    "n",
+    "n_correct",
+)
 
 # Why W&B could not be reached, once it could not: later runs of the process go offline at once.
 _offline_reason: str | None = None
@@ -89,8 +100,11 @@ def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
     mode = "offline" if w.mode == "online" and _offline_reason else w.mode
     save_dir.mkdir(parents=True, exist_ok=True)
     kwargs = {
-        "project": w.project, "entity": w.entity, "dir": str(save_dir),
-        "reinit": "finish_previous", "settings": wandb.Settings(init_timeout=w.init_timeout),
+        "project": w.project,
+        "entity": w.entity,
+        "dir": str(save_dir),
+        "reinit": "finish_previous",
+        "settings": wandb.Settings(init_timeout=w.init_timeout),
         **init,
     }
     try:
@@ -99,8 +113,11 @@ def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
         if mode != "online":
             raise
         _offline_reason = str(err).strip().splitlines()[0]
-        print(f"W&B unreachable ({_offline_reason}): logging offline under {save_dir}/wandb; "
-              "upload later with `wandb sync`", file=sys.stderr)
+        print(
+            f"W&B unreachable ({_offline_reason}): logging offline under {save_dir}/wandb; "
+            "upload later with `wandb sync`",
+            file=sys.stderr,
+        )
         run = wandb.init(mode="offline", **kwargs)
     # Lightning's x axis, as WandbLogger sets it for the runs it creates itself
     run.define_metric("trainer/global_step")
@@ -129,7 +146,11 @@ def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[
         job_dir = job_folder() or workdir
         key = spec_key(spec)
         run = _start_run(
-            cfg, job_dir, name=key, job_type="train", tags=run_tags(cfg),
+            cfg,
+            job_dir,
+            name=key,
+            job_type="train",
+            tags=run_tags(cfg),
             group=cfg.logger.wandb.group or sweep_group(job_dir),
             config={**spec, "store_key": key},
         )
@@ -156,8 +177,12 @@ def attack_loggers(
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
         store_keys = {role: r.get("key") for role, r in models.items() if r}
         run = _start_run(
-            cfg, output_dir, name=run_name(overrides, list(w.name_exclude)), job_type="attack",
-            tags=run_tags(cfg), group=w.group or sweep_group(output_dir),
+            cfg,
+            output_dir,
+            name=run_name(overrides, list(w.name_exclude)),
+            job_type="attack",
+            tags=run_tags(cfg),
+            group=w.group or sweep_group(output_dir),
             config={**resolved, "store_keys": store_keys},
         )
     out.append(WandbLogger(experiment=run, save_dir=str(output_dir)))
@@ -174,8 +199,19 @@ def log_results(loggers: list[Logger], record: dict[str, Any], metrics_path: Pat
         return
     run, cfg = runs[0], record["config"]
     rows = [
-        [r["method"], r["eps_255"], r["box"], r["grad_mode"], cfg["lambda"], cfg["T"],
-         cfg["seed"], r["asr"], r["adv_acc"], r["n"], r["n_correct"]]
+        [
+            r["method"],
+            r["eps_255"],
+            r["box"],
+            r["grad_mode"],
+            cfg["lambda"],
+            cfg["T"],
+            cfg["seed"],
+            r["asr"],
+            r["adv_acc"],
+            r["n"],
+            r["n_correct"],
+        ]
         for r in record["results"]
     ]
     run.log({"results": wandb.Table(columns=list(TABLE_COLUMNS), data=rows)})
@@ -183,8 +219,9 @@ def log_results(loggers: list[Logger], record: dict[str, Any], metrics_path: Pat
     if record["results"]:
         summary["n_correct"] = record["results"][0]["n_correct"]  # the target's clean-correct
     run.summary.update(summary)
-    artifact = wandb.Artifact(f"results-{run.id}", type="results",
-                              description=f"metrics.json of {run.name}")
+    artifact = wandb.Artifact(
+        f"results-{run.id}", type="results", description=f"metrics.json of {run.name}"
+    )
     artifact.add_file(str(metrics_path))
     run.log_artifact(artifact)
     run.finish()

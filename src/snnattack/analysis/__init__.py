@@ -25,22 +25,45 @@ from snnattack.analysis.shuffle import shuffle_test
 from snnattack.errors import ConfigError
 
 
-def _shuffle(cfg: DictConfig, opts: DictConfig, model: nn.Module, dm: L.LightningDataModule,
-             device: torch.device) -> dict[str, Any]:
-    return shuffle_test(model, dm.test_dataloader(), seed=opts.seed,
-                        limit_batches=opts.limit_batches, device=device)
+def _shuffle(
+    cfg: DictConfig,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
+    return shuffle_test(
+        model, dm.test_dataloader(), seed=opts.seed, limit_batches=opts.limit_batches, device=device
+    )
 
 
-def _rate_current(cfg: DictConfig, opts: DictConfig, model: nn.Module,
-                  dm: L.LightningDataModule, device: torch.device) -> dict[str, Any]:
-    actual = actual_curve(model, dm.val_dataloader(), layer=opts.layer, n_points=opts.n_points,
-                          seed=opts.seed, limit_batches=opts.limit_batches, device=device)
+def _rate_current(
+    cfg: DictConfig,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
+    actual = actual_curve(
+        model,
+        dm.val_dataloader(),
+        layer=opts.layer,
+        n_points=opts.n_points,
+        seed=opts.seed,
+        limit_batches=opts.limit_batches,
+        device=device,
+    )
     static = static_curve(cfg["lambda"], cfg.theta, opts.static_max, opts.static_points)
     return {"actual": actual, "static": static}
 
 
-def _cost(cfg: DictConfig, opts: DictConfig, model: nn.Module, dm: L.LightningDataModule,
-          device: torch.device) -> dict[str, Any]:
+def _cost(
+    cfg: DictConfig,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
     xs, ys, n = [], [], 0
     for x, y in dm.test_dataloader():
         xs.append(x)
@@ -50,13 +73,19 @@ def _cost(cfg: DictConfig, opts: DictConfig, model: nn.Module, dm: L.LightningDa
             break
     x = torch.cat(xs)[: opts.batch_size].to(device)
     y = torch.cat(ys)[: opts.batch_size].to(device)
-    return {"batch_size": len(y), "repeats": opts.repeats, "device": str(device),
-            "threads": torch.get_num_threads(),
-            "modes": measure_cost(model, x, y, repeats=opts.repeats)}
+    return {
+        "batch_size": len(y),
+        "repeats": opts.repeats,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "modes": measure_cost(model, x, y, repeats=opts.repeats),
+    }
 
 
 ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
-    "shuffle": _shuffle, "rate_current": _rate_current, "cost": _cost,
+    "shuffle": _shuffle,
+    "rate_current": _rate_current,
+    "cost": _cost,
 }
 
 

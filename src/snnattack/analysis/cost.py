@@ -112,7 +112,10 @@ def attack_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str) -
 
 
 def measure_cost(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, modes: Iterable[str] | None = None,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    modes: Iterable[str] | None = None,
     repeats: int = 5,
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
@@ -156,8 +159,10 @@ def measure_cost(
     out: dict[str, dict[str, Any]] = {}
     for name in steps:
         known = [p for p in peaks[name] if p is not None]
-        out[name] = {"seconds": statistics.median(times[name]),
-                     "peak_mb": statistics.median(known) / MB if known else None}
+        out[name] = {
+            "seconds": statistics.median(times[name]),
+            "peak_mb": statistics.median(known) / MB if known else None,
+        }
     for entry in out.values():
         for ref in ("forward", "stbp"):
             base = out.get(ref)

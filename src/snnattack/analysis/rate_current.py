@@ -28,15 +28,22 @@ def spiking_layer(model: nn.Module, layer: int) -> LIF:
     """The ``layer``-th LIF of ``model`` (0-based, in registration order)."""
     lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
     if not 0 <= layer < len(lifs):
-        raise ValueError(f"layer={layer} is out of range; the model has {len(lifs)} spiking "
-                         f"layers (0 to {len(lifs) - 1})")
+        raise ValueError(
+            f"layer={layer} is out of range; the model has {len(lifs)} spiking "
+            f"layers (0 to {len(lifs) - 1})"
+        )
     return lifs[layer]
 
 
 @torch.no_grad()
 def actual_curve(
-    model: nn.Module, loader: Iterable, layer: int = 1, n_points: int = 8000, seed: int = 0,
-    limit_batches: float | None = None, device: torch.device | str = "cpu",
+    model: nn.Module,
+    loader: Iterable,
+    layer: int = 1,
+    n_points: int = 8000,
+    seed: int = 0,
+    limit_batches: float | None = None,
+    device: torch.device | str = "cpu",
 ) -> dict:
     """``n_points`` (mean current, rate) pairs of layer ``layer``'s neurons over ``loader``.
 
@@ -66,5 +73,11 @@ def actual_curve(
     points = torch.cat(kept)
     if len(points) > n_points:
         points = points[torch.randperm(len(points), generator=generator)[:n_points]]
-    return {"current": points[:, 0].tolist(), "rate": points[:, 1].tolist(), "layer": layer,
-            "lam": lif.lam, "theta": lif.theta, "reset": lif.reset}
+    return {
+        "current": points[:, 0].tolist(),
+        "rate": points[:, 1].tolist(),
+        "layer": layer,
+        "lam": lif.lam,
+        "theta": lif.theta,
+        "reset": lif.reset,
+    }

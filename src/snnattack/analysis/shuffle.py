@@ -58,7 +58,10 @@ def accuracy(model: nn.Module, batches: Iterable, device: torch.device | str = "
 
 
 def shuffle_test(
-    model: nn.Module, loader: Iterable, seed: int = 0, limit_batches: float | None = None,
+    model: nn.Module,
+    loader: Iterable,
+    seed: int = 0,
+    limit_batches: float | None = None,
     device: torch.device | str = "cpu",
 ) -> dict[str, float | int]:
     """Clean and spike-shuffled accuracy (%) on ``loader`` (up to ``limit_batches``)."""

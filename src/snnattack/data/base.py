@@ -45,7 +45,11 @@ class WholeBatchSampler(DistributedSampler):
     """
 
     def __init__(
-        self, dataset: Dataset, batch_size: int, num_replicas: int, rank: int,
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        num_replicas: int,
+        rank: int,
         max_batches: int | None = None,
     ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
@@ -95,7 +99,10 @@ class SplitDataModule(L.LightningDataModule):
 
     def _dataloader(self, dataset: Dataset, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
-            dataset, batch_size=batch_size, sampler=sampler, num_workers=self.num_workers,
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 

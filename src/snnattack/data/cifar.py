@@ -24,8 +24,14 @@ from snnattack.errors import ConfigError, DataError
 
 # what unpickling a corrupt, truncated or foreign file raises inside torchvision's loader
 _UNREADABLE = (
-    pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError, AttributeError,
-    IndexError, ImportError,
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    ImportError,
 )
 
 
@@ -121,8 +127,11 @@ class _CheckedFiles:
             data = entry["data"]
             labels = entry["labels"] if "labels" in entry else entry["fine_labels"]
             return (
-                isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
-                and data.shape[1] == 3 * 32 * 32 and len(labels) == len(data)
+                isinstance(data, np.ndarray)
+                and data.dtype == np.uint8
+                and data.ndim == 2
+                and data.shape[1] == 3 * 32 * 32
+                and len(labels) == len(data)
             )
         except _UNREADABLE:
             return False
@@ -174,8 +183,10 @@ class _CIFARDataModule(SplitDataModule):
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
         for key, value, low in (
-            ("val_size", val_size, 1), ("crop_padding", crop_padding, 0),
-            ("cutout_holes", cutout_holes, 0), ("cutout_length", cutout_length, 0),
+            ("val_size", val_size, 1),
+            ("crop_padding", crop_padding, 0),
+            ("cutout_holes", cutout_holes, 0),
+            ("cutout_length", cutout_length, 0),
         ):
             if value < low:
                 raise ConfigError(f"dataset.params.{key} must be >= {low}, got {value}")
@@ -208,12 +219,14 @@ class _CIFARDataModule(SplitDataModule):
     def _train_transform(self) -> Callable:
         if not self.augment:
             return transforms.ToTensor()
-        return transforms.Compose([
-            transforms.RandomCrop(32, padding=self.crop_padding),
-            transforms.RandomHorizontalFlip(),
-            transforms.ToTensor(),
-            Cutout(self.cutout_holes, self.cutout_length),
-        ])
+        return transforms.Compose(
+            [
+                transforms.RandomCrop(32, padding=self.crop_padding),
+                transforms.RandomHorizontalFlip(),
+                transforms.ToTensor(),
+                Cutout(self.cutout_holes, self.cutout_length),
+            ]
+        )
 
 
 class CIFAR10DataModule(_CIFARDataModule):

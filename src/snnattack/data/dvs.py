@@ -157,15 +157,19 @@ class CachedFrames(Dataset):
             try:
                 x = torch.load(path, weights_only=True)
             except Exception as error:
-                raise DataError(f"cannot read the cached frames {path} ({error}); delete the "
-                                "file to decode its recording again") from error
+                raise DataError(
+                    f"cannot read the cached frames {path} ({error}); delete the "
+                    "file to decode its recording again"
+                ) from error
             self._check(x, path)
         else:
             try:
                 x, _ = self.recordings[index]
             except Exception as error:
-                raise DataError(f"cannot decode {source}: {error}; expected an AEDAT4 event "
-                                "recording: extract it again from its class zip") from error
+                raise DataError(
+                    f"cannot decode {source}: {error}; expected an AEDAT4 event "
+                    "recording: extract it again from its class zip"
+                ) from error
             _save_atomic(x, path)
         return x, self.recordings.targets[index]
 
@@ -222,15 +226,19 @@ class CIFAR10DVSDataModule(SplitDataModule):
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
         if not 0 < val_size < train_size < FULL_SIZE:
-            raise ConfigError(f"dataset.params val_size={val_size}, train_size={train_size} are "
-                              f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}")
+            raise ConfigError(
+                f"dataset.params val_size={val_size}, train_size={train_size} are "
+                f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}"
+            )
         for key, value in (("frames", frames), ("size", size)):
             if int(value) != value or value < 1:
-                raise ConfigError(f"dataset.params.{key}={value!r} is out of range; "
-                                  "accepted: an integer >= 1")
+                raise ConfigError(
+                    f"dataset.params.{key}={value!r} is out of range; accepted: an integer >= 1"
+                )
         if not count_scale > 0:
-            raise ConfigError(f"dataset.params.count_scale={count_scale!r} is out of range; "
-                              "accepted: > 0")
+            raise ConfigError(
+                f"dataset.params.count_scale={count_scale!r} is out of range; accepted: > 0"
+            )
         self.root, self.frames, self.size, self.count_scale = root, frames, size, count_scale
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
         self.augment = augment
@@ -250,8 +258,10 @@ class CIFAR10DVSDataModule(SplitDataModule):
         n_train = round(n * self.train_size / FULL_SIZE)
         n_val = round(n * self.val_size / FULL_SIZE)
         if not 0 < n_val < n_train < n:
-            raise DataError(f"only {n} recordings under {location}: too few for non-empty "
-                            "train, validation and test splits")
+            raise DataError(
+                f"only {n} recordings under {location}: too few for non-empty "
+                "train, validation and test splits"
+            )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
         order = order.tolist()
         self.val_set = _Split(cached, order[:n_val], flip=False)

@@ -28,7 +28,11 @@ from snnattack.gradients.stbp import stbp
 from snnattack.temporal import Temporal
 
 GRADIENT_MODES = {
-    "stbp": stbp, "rga": rga, "rga_layerwise": rga_layerwise, "bptr": bptr, "hart": hart,
+    "stbp": stbp,
+    "rga": rga,
+    "rga_layerwise": rga_layerwise,
+    "bptr": bptr,
+    "hart": hart,
     "ann": ann,
 }
 

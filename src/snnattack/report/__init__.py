@@ -51,11 +51,15 @@ def build_report(folder: Path) -> Report:
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
     report = Report(folder, jobs, columns, rows)
-    report.tables = [t for t in (
-        table2(rows, extra, paper.get("table2") or []),
-        table1(jobs, paper.get("table1") or []),
-        cost_table(jobs, paper.get("cost") or []),
-    ) if t is not None]
+    report.tables = [
+        t
+        for t in (
+            table2(rows, extra, paper.get("table2") or []),
+            table1(jobs, paper.get("table1") or []),
+            cost_table(jobs, paper.get("cost") or []),
+        )
+        if t is not None
+    ]
 
     def series(x: str) -> list[str]:
         keys = [k for k in (*SETTING_KEYS, *extra, "eps_255") if k not in (x, "seed")]
@@ -76,15 +80,23 @@ def build_report(folder: Path) -> Report:
 
 def markdown(report: Report) -> str:
     """The report as Markdown (figures linked as files beside it)."""
-    lines = [f"# Report: {report.folder.name}", "",
-             f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
-             f"{', '.join(_swept(report)) or 'nothing'}.", ""]
+    lines = [
+        f"# Report: {report.folder.name}",
+        "",
+        f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
+        f"{', '.join(_swept(report)) or 'nothing'}.",
+        "",
+    ]
     notes = paper_block(report.jobs).get("notes")
     if notes:
         lines += [f"Paper: {notes}", ""]
     for t in report.tables:
-        lines += [f"## {t.title}", "", "| " + " | ".join(t.columns) + " |",
-                  "|" + "---|" * len(t.columns)]
+        lines += [
+            f"## {t.title}",
+            "",
+            "| " + " | ".join(t.columns) + " |",
+            "|" + "---|" * len(t.columns),
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in t.rows]
         lines += ["", t.note, ""]
     for p in report.figures:
@@ -95,33 +107,47 @@ def markdown(report: Report) -> str:
 def html_page(report: Report) -> str:
     """The report as one self-contained HTML page (figures embedded as base64 PNG)."""
     e = html.escape
-    parts = [f"<h1>Report: {e(report.folder.name)}</h1>",
-             f"<p>{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
-             f"{e(', '.join(_swept(report)) or 'nothing')}.</p>"]
+    parts = [
+        f"<h1>Report: {e(report.folder.name)}</h1>",
+        f"<p>{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
+        f"{e(', '.join(_swept(report)) or 'nothing')}.</p>",
+    ]
     notes = paper_block(report.jobs).get("notes")
     if notes:
         parts.append(f"<p>Paper: {e(str(notes))}</p>")
     for t in report.tables:
         head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
-        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                       for row in t.rows)
-        parts.append(f"<h2>{e(t.title)}</h2><table><tr>{head}</tr>{body}</table>"
-                     f"<p><small>{e(t.note)}</small></p>")
+        body = "".join(
+            "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in t.rows
+        )
+        parts.append(
+            f"<h2>{e(t.title)}</h2><table><tr>{head}</tr>{body}</table>"
+            f"<p><small>{e(t.note)}</small></p>"
+        )
     for p in report.figures:
         data = base64.b64encode(p.read_bytes()).decode()
-        parts.append(f'<h2>{e(p.stem)}</h2><img alt="{e(p.stem)}" '
-                     f'src="data:image/png;base64,{data}">')
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-            f"{e(report.folder.name)}</title><style>{style}</style></head><body>"
-            + "\n".join(parts) + "</body></html>\n")
+        parts.append(
+            f'<h2>{e(p.stem)}</h2><img alt="{e(p.stem)}" src="data:image/png;base64,{data}">'
+        )
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}"
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+        f"{e(report.folder.name)}</title><style>{style}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
 
 
 def _swept(report: Report) -> list[str]:
-    return [c for c in report.columns[1:]
-            if len({str(r.get(c)) for r in report.rows}) > 1 and c not in
-            ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")]
+    return [
+        c
+        for c in report.columns[1:]
+        if len({str(r.get(c)) for r in report.rows}) > 1
+        and c not in ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
+    ]
 
 
 def write_report(folder: Path) -> Report:
@@ -134,7 +160,10 @@ def write_report(folder: Path) -> Report:
         writer.writerows(report.rows)
     (folder / "report.md").write_text(markdown(report))
     (folder / "report.html").write_text(html_page(report))
-    report.files = {"md": folder / "report.md", "csv": folder / "results.csv",
-                    "html": folder / "report.html",
-                    **{p.stem: p for p in report.figures}}
+    report.files = {
+        "md": folder / "report.md",
+        "csv": folder / "results.csv",
+        "html": folder / "report.html",
+        **{p.stem: p for p in report.figures},
+    }
     return report

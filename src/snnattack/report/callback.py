@@ -28,18 +28,26 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
 
     folder = report.folder
     run = wandb.init(
-        project=wandb_cfg.get("project"), entity=wandb_cfg.get("entity"),
-        mode=wandb_cfg.get("mode"), group=wandb_cfg.get("group") or sweep_group(folder),
-        job_type="report", name=f"report {sweep_group(folder)}", dir=str(folder),
+        project=wandb_cfg.get("project"),
+        entity=wandb_cfg.get("entity"),
+        mode=wandb_cfg.get("mode"),
+        group=wandb_cfg.get("group") or sweep_group(folder),
+        job_type="report",
+        name=f"report {sweep_group(folder)}",
+        dir=str(folder),
         reinit="create_new",
     )
     try:
-        run.log({"results": wandb.Table(
-            columns=report.columns, data=[[_cell(r.get(c)) for c in report.columns]
-                                          for r in report.rows])})
+        run.log(
+            {
+                "results": wandb.Table(
+                    columns=report.columns,
+                    data=[[_cell(r.get(c)) for c in report.columns] for r in report.rows],
+                )
+            }
+        )
         for table in report.tables:
-            run.log({table.key or table.title: wandb.Table(columns=table.columns,
-                                                           data=table.rows)})
+            run.log({table.key or table.title: wandb.Table(columns=table.columns, data=table.rows)})
         run.log({p.stem: wandb.Image(str(p)) for p in report.figures})
     finally:
         run.finish()

@@ -8,20 +8,62 @@ from pathlib import Path
 from typing import Any
 
 # configuration sub-trees that never describe the experiment (paths, logging, paper numbers)
-IGNORED_PREFIXES = ("paper", "store", "logger", "hydra", "analysis", "trainer.enable_progress_bar",
-                    "trainer.log_every_n_steps", "dataset.params.root",
-                    "dataset.params.num_workers", "dataset.params.cache_dir",
-                    "dataset.params.download")
+IGNORED_PREFIXES = (
+    "paper",
+    "store",
+    "logger",
+    "hydra",
+    "analysis",
+    "trainer.enable_progress_bar",
+    "trainer.log_every_n_steps",
+    "dataset.params.root",
+    "dataset.params.num_workers",
+    "dataset.params.cache_dir",
+    "dataset.params.download",
+)
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # result-row columns taken from the job (its config and clean accuracies) and the attack record
-STANDARD = (*SETTING_KEYS, "seed", "target_kind", "source_kind", "grad_mode", "method", "box",
-            "eps_255", "asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n")
-RECORD_KEYS = ("target_kind", "source_kind", "grad_mode", "method", "box", "eps_255", "asr",
-               "adv_acc", "n_correct")  # result-row columns taken from the attack record
+STANDARD = (
+    *SETTING_KEYS,
+    "seed",
+    "target_kind",
+    "source_kind",
+    "grad_mode",
+    "method",
+    "box",
+    "eps_255",
+    "asr",
+    "adv_acc",
+    "clean_acc",
+    "source_clean_acc",
+    "n_correct",
+    "n",
+)
+RECORD_KEYS = (
+    "target_kind",
+    "source_kind",
+    "grad_mode",
+    "method",
+    "box",
+    "eps_255",
+    "asr",
+    "adv_acc",
+    "n_correct",
+)  # result-row columns taken from the attack record
 # swept config keys already shown by a standard column
-COVERED = {"dataset.name", "model.name", "T", "lambda", "reset", "encoding", "seed",
-           "attack.grad_mode", "eps", "boxes"}
+COVERED = {
+    "dataset.name",
+    "model.name",
+    "T",
+    "lambda",
+    "reset",
+    "encoding",
+    "seed",
+    "attack.grad_mode",
+    "eps",
+    "boxes",
+}
 
 
 @dataclass
@@ -39,8 +81,11 @@ class Job:
     def setting(self, key: str) -> Any:
         """A standard column's value from the config (``None`` if absent)."""
         cfg = self.config
-        nested = {"dataset": ("dataset", "name"), "model": ("model", "name"),
-                  "grad_mode": ("attack", "grad_mode")}
+        nested = {
+            "dataset": ("dataset", "name"),
+            "model": ("model", "name"),
+            "grad_mode": ("attack", "grad_mode"),
+        }
         if key in nested:
             outer, inner = nested[key]
             return (cfg.get(outer) or {}).get(inner)
@@ -69,8 +114,11 @@ def load_jobs(root: Path) -> list[Job]:
         if not isinstance(metrics, dict):
             continue
         name = str(path.parent.relative_to(root)) if path.parent != root else "."
-        flat = {k: v for k, v in flatten(metrics.get("config") or {}).items()
-                if not k.startswith(IGNORED_PREFIXES)}
+        flat = {
+            k: v
+            for k, v in flatten(metrics.get("config") or {}).items()
+            if not k.startswith(IGNORED_PREFIXES)
+        }
         jobs.append(Job(name, metrics, flat))
     return jobs
 
@@ -96,8 +144,9 @@ def mode_params(jobs: list[Job]) -> list[str]:
 
 def extra_keys(jobs: list[Job]) -> list[str]:
     """Swept keys that get their own column beside the standard ones."""
-    return [k for k in swept_keys(jobs)
-            if k not in COVERED and not k.startswith(("method.", "attack."))] + mode_params(jobs)
+    return [
+        k for k in swept_keys(jobs) if k not in COVERED and not k.startswith(("method.", "attack."))
+    ] + mode_params(jobs)
 
 
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -17,6 +17,8 @@ from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order, ranked  # noqa: E402
 
 DPI = 110
+
+
 def _label(key: str) -> str:
     return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
 
@@ -55,17 +57,27 @@ def curve(rows: list[dict[str, Any]], x: str, y: str) -> tuple[list, list, list]
     return xs, [m for m, _ in stats], [d for _, d in stats]
 
 
-def _grid(rows: list[dict[str, Any]], keys: tuple[str, ...], by_box: bool,
-          size: tuple[float, float] = (4.4, 3.3)) -> tuple[plt.Figure, list[tuple]]:
+def _grid(
+    rows: list[dict[str, Any]],
+    keys: tuple[str, ...],
+    by_box: bool,
+    size: tuple[float, float] = (4.4, 3.3),
+) -> tuple[plt.Figure, list[tuple]]:
     """A figure of ``size``-d panels, a row per setting of ``keys`` and, when ``by_box``, a
     column per box (white first); each panel as (Axes, setting, box or None, its rows)."""
     settings = split(rows, keys)
     boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white") if by_box else [None]
-    fig, axes = plt.subplots(len(settings), len(boxes), squeeze=False,
-                             figsize=(size[0] * len(boxes), size[1] * len(settings)))
-    return fig, [(axes[i][k], setting, box, [r for r in members if box in (None, r["box"])])
-                 for i, (setting, members) in enumerate(settings.items())
-                 for k, box in enumerate(boxes)]
+    fig, axes = plt.subplots(
+        len(settings),
+        len(boxes),
+        squeeze=False,
+        figsize=(size[0] * len(boxes), size[1] * len(settings)),
+    )
+    return fig, [
+        (axes[i][k], setting, box, [r for r in members if box in (None, r["box"])])
+        for i, (setting, members) in enumerate(settings.items())
+        for k, box in enumerate(boxes)
+    ]
 
 
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
@@ -86,10 +98,20 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                 if (mode, *other) not in lines:
                     continue
                 xs, means, stds = curve(lines[(mode, *other)], x, "asr")
-                label = " ".join(_setting(key, v) for key, v in
-                                 zip(("grad_mode", *series_keys), (mode, *other), strict=True))
-                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{m}",
-                            linestyle=styles[o % len(styles)], label=label)
+                label = " ".join(
+                    _setting(key, v)
+                    for key, v in zip(("grad_mode", *series_keys), (mode, *other), strict=True)
+                )
+                ax.errorbar(
+                    xs,
+                    means,
+                    yerr=stds,
+                    marker="o",
+                    capsize=3,
+                    color=f"C{m}",
+                    linestyle=styles[o % len(styles)],
+                    label=label,
+                )
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
         ax.set_ylabel("ASR (%, mean ± std over seeds)")
@@ -119,14 +141,20 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
             if line not in cells:
                 continue
             level, *rest = line
-            name = " ".join(["analog" if level is None else f"{level} levels",
-                             *(_setting(k, v) for k, v in zip(keys[1:], rest, strict=True))])
+            name = " ".join(
+                [
+                    "analog" if level is None else f"{level} levels",
+                    *(_setting(k, v) for k, v in zip(keys[1:], rest, strict=True)),
+                ]
+            )
             xs, means, stds = curve(cells[line], "T", "adv_acc")
-            adversarial.append(ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3,
-                                           color=f"C{c}", label=name))
+            adversarial.append(
+                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
+            )
             xs, means, _ = curve(cells[line], "T", "clean_acc")
-            clean += ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6,
-                             label=f"{name}, clean")
+            clean += ax.plot(
+                xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean"
+            )
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
@@ -139,8 +167,12 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
     return _save(fig, path)
 
 
-KIND_NAMES = {"ann": "ANN", "conversion": "converted SNN", "hybrid": "hybrid (backprop) SNN",
-              "stbp": "STBP SNN"}  # the order and names of network kinds in the figures
+KIND_NAMES = {
+    "ann": "ANN",
+    "conversion": "converted SNN",
+    "hybrid": "hybrid (backprop) SNN",
+    "stbp": "STBP SNN",
+}  # the order and names of network kinds in the figures
 
 
 def _kind_order(kind: Any) -> tuple:
@@ -157,22 +189,42 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     if len(targets) < 2:
         return None
     bars = [("clean", None), ("white", None)] + [
-        ("black", s) for s in sorted({r.get("source_kind") for r in rows if r["box"] == "black"},
-                                     key=_kind_order)]
+        ("black", s)
+        for s in sorted(
+            {r.get("source_kind") for r in rows if r["box"] == "black"}, key=_kind_order
+        )
+    ]
     width = 0.8 / len(bars)
-    fig, panels = _grid(rows, ("method", "eps_255"), by_box=False,
-                        size=(1.1 + 0.52 * len(targets) * len(bars), 3.2))
+    fig, panels = _grid(
+        rows, ("method", "eps_255"), by_box=False, size=(1.1 + 0.52 * len(targets) * len(bars), 3.2)
+    )
     for ax, (method, eps), _, cell in panels:
         per_target = split(cell, ("target_kind",))
         for b, (what, source) in enumerate(bars):
-            stats = [seed_stat([r for r in per_target.get((target,), []) if what == "clean" or (
-                r["box"] == what and source in (None, r.get("source_kind")))],
-                "clean_acc" if what == "clean" else "adv_acc") for target in targets]
+            stats = [
+                seed_stat(
+                    [
+                        r
+                        for r in per_target.get((target,), [])
+                        if what == "clean"
+                        or (r["box"] == what and source in (None, r.get("source_kind")))
+                    ],
+                    "clean_acc" if what == "clean" else "adv_acc",
+                )
+                for target in targets
+            ]
             label = {"clean": "clean", "white": "white box"}.get(
-                what, f"black box from {KIND_NAMES.get(source, source)}")
-            ax.bar([t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))],
-                   [m for m, _ in stats], width, yerr=[d for _, d in stats], capsize=2,
-                   label=label, color="0.75" if what == "clean" else f"C{b - 1}")
+                what, f"black box from {KIND_NAMES.get(source, source)}"
+            )
+            ax.bar(
+                [t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))],
+                [m for m, _ in stats],
+                width,
+                yerr=[d for _, d in stats],
+                capsize=2,
+                label=label,
+                color="0.75" if what == "clean" else f"C{b - 1}",
+            )
         ax.set_xticks(range(len(targets)), [KIND_NAMES.get(t, t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
         ax.set_ylabel("accuracy (%, mean ± std over seeds)")
@@ -200,14 +252,21 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, ((_, model, T, lam, reset), members) in zip(
-            axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False):
+        axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False
+    ):
         for j, rc in members:
             actual = rc.get("actual") or {}
-            ax.scatter(actual.get("current", []), actual.get("rate", []), s=3, alpha=0.2,
-                       color="C0", label=f"actual, seed {j.setting('seed')}")
+            ax.scatter(
+                actual.get("current", []),
+                actual.get("rate", []),
+                s=3,
+                alpha=0.2,
+                color="C0",
+                label=f"actual, seed {j.setting('seed')}",
+            )
         static = members[0][1].get("static") or {}
         ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
         layer = (members[0][1].get("actual") or {}).get("layer")
@@ -215,8 +274,12 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
         ax.set_xlabel("mean input current")
         ax.set_ylabel("firing rate")
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles[-1:] + handles[:1], ["static", f"actual ({len(members)} model(s), "
-                                               "validation)"], fontsize=7, loc="lower right")
+        ax.legend(
+            handles[-1:] + handles[:1],
+            ["static", f"actual ({len(members)} model(s), validation)"],
+            fontsize=7,
+            loc="lower right",
+        )
     return _save(fig, path)
 
 
@@ -232,8 +295,16 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
         cell = [r for r in rga if (r.get("lambda"), r["method"], r["box"]) == (lam, method, box)]
         bs = sorted({r.get(beta) for r in cell}, key=lambda v: (v is None, v))
         gs = sorted({r.get(gamma) for r in cell}, key=lambda v: (v is None, v))
-        grid = [[(mean_std(r.get("asr") for r in cell if (r.get(beta), r.get(gamma)) == (b, g))
-                  or (float("nan"), 0, 0))[0] for b in bs] for g in gs]
+        grid = [
+            [
+                (
+                    mean_std(r.get("asr") for r in cell if (r.get(beta), r.get(gamma)) == (b, g))
+                    or (float("nan"), 0, 0)
+                )[0]
+                for b in bs
+            ]
+            for g in gs
+        ]
         image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
         for gi, line in enumerate(grid):
             for bi, value in enumerate(line):

@@ -13,8 +13,12 @@ from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
 
 BOXES = (("white", "WB"), ("black", "BB"))
-SHORT = {"lambda": "λ", "eps_255": "ε (/255)", "attack.params.beta": "β",
-         "attack.params.gamma": "γ"}  # column names of well-known keys
+SHORT = {
+    "lambda": "λ",
+    "eps_255": "ε (/255)",
+    "attack.params.beta": "β",
+    "attack.params.gamma": "γ",
+}  # column names of well-known keys
 
 
 @dataclass
@@ -97,52 +101,99 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
-    columns = [*(SHORT.get(k, k) for k in keys),
-               "clean", *(f"{label} {m}" for _, label in boxes for m in modes), "seeds"]
+    columns = [
+        *(SHORT.get(k, k) for k in keys),
+        "clean",
+        *(f"{label} {m}" for _, label in boxes for m in modes),
+        "seeds",
+    ]
     out = []
     for key, members in groups.items():
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
         cells = [fmt_stat(mean_std(clean.values()))]
         for box, _ in boxes:
             for m in modes:
-                cells.append(fmt_stat(mean_std(
-                    r.get("asr") for r in members if r.get("box") == box and r["grad_mode"] == m)))
+                cells.append(
+                    fmt_stat(
+                        mean_std(
+                            r.get("asr")
+                            for r in members
+                            if r.get("box") == box and r["grad_mode"] == m
+                        )
+                    )
+                )
         seeds = len({r.get("seed") for r in members})
         out.append([*(fmt(v) for v in key), *cells, str(seeds)])
         ref = matching(paper, dict(zip(keys, key, strict=True)))
         if ref:
             theirs = [fmt(ref.get("clean"))] + [
-                fmt((ref.get(box) or {}).get(m)) for box, _ in boxes for m in modes]
-            out.append([*(fmt(v) for v in key[:-2]), f"{key[-2]} (paper)", fmt(key[-1]),
-                        *theirs, ""])
-    return Table("Table 2: attack success rate (%), white box (WB) and black box (BB)", columns,
-                 out, "ASR = share of correctly classified test samples the attack fools; "
-                 "mean ± std over seeds; clean = clean test accuracy (%).", "table2")
+                fmt((ref.get(box) or {}).get(m)) for box, _ in boxes for m in modes
+            ]
+            out.append(
+                [*(fmt(v) for v in key[:-2]), f"{key[-2]} (paper)", fmt(key[-1]), *theirs, ""]
+            )
+    return Table(
+        "Table 2: attack success rate (%), white box (WB) and black box (BB)",
+        columns,
+        out,
+        "ASR = share of correctly classified test samples the attack fools; "
+        "mean ± std over seeds; clean = clean test accuracy (%).",
+        "table2",
+    )
 
 
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model, over seeds."""
-    found = [(j, j.metrics["analyses"]["shuffle"]) for j in jobs
-             if "shuffle" in (j.metrics.get("analyses") or {})]
+    found = [
+        (j, j.metrics["analyses"]["shuffle"])
+        for j in jobs
+        if "shuffle" in (j.metrics.get("analyses") or {})
+    ]
     if not found:
         return None
-    per_model = {(j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
-                 for j, s in found}  # attack-only differences share one model: count it once
+    per_model = {
+        (j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
+        for j, s in found
+    }  # attack-only differences share one model: count it once
     groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
     out = []
     for key, members in groups.items():
         clean = mean_std(s.get("clean_acc") for _, s in members)
         shuffled = mean_std(s.get("shuffled_acc") for _, s in members)
-        delta = mean_std(s["shuffled_acc"] - s["clean_acc"] for _, s in members
-                         if s.get("shuffled_acc") is not None and s.get("clean_acc") is not None)
+        delta = mean_std(
+            s["shuffled_acc"] - s["clean_acc"]
+            for _, s in members
+            if s.get("shuffled_acc") is not None and s.get("clean_acc") is not None
+        )
         ref = matching(paper, dict(zip(SETTING, key, strict=True))) or {}
-        out.append([*(fmt(v) for v in key), fmt_stat(clean), fmt_stat(shuffled), fmt_stat(delta),
-                    str(len(members)), fmt(ref.get("clean")), fmt(ref.get("shuffled"))])
-    columns = [*(SHORT.get(k, k) for k in SETTING), "clean", "shuffled", "Δ",
-               "models", "paper clean", "paper shuffled"]
-    return Table("Table 1: accuracy (%) before and after spike shuffle", columns, out,
-                 "Each neuron's spike train permuted over time at every spiking layer; "
-                 "a small Δ means the network is rate-coded.", "table1")
+        out.append(
+            [
+                *(fmt(v) for v in key),
+                fmt_stat(clean),
+                fmt_stat(shuffled),
+                fmt_stat(delta),
+                str(len(members)),
+                fmt(ref.get("clean")),
+                fmt(ref.get("shuffled")),
+            ]
+        )
+    columns = [
+        *(SHORT.get(k, k) for k in SETTING),
+        "clean",
+        "shuffled",
+        "Δ",
+        "models",
+        "paper clean",
+        "paper shuffled",
+    ]
+    return Table(
+        "Table 1: accuracy (%) before and after spike shuffle",
+        columns,
+        out,
+        "Each neuron's spike train permuted over time at every spiking layer; "
+        "a small Δ means the network is rate-coded.",
+        "table1",
+    )
 
 
 def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
@@ -158,17 +209,50 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
             if "error" in m:
                 continue
             ref = matching(paper, {"mode": mode}) or {}
-            out.append([j.name, setting, mode, *(_num(m.get(k), s) for k, s in (
-                ("seconds", 1e3), ("time_vs_forward", 1), ("time_vs_stbp", 1), ("peak_mb", 1),
-                ("memory_vs_stbp", 1))), fmt(ref.get("seconds")), fmt(ref.get("peak_mb")),
-                *(_num(_paper_ratio(ref, stbp, k), 1) for k in ("seconds", "peak_mb"))])
+            out.append(
+                [
+                    j.name,
+                    setting,
+                    mode,
+                    *(
+                        _num(m.get(k), s)
+                        for k, s in (
+                            ("seconds", 1e3),
+                            ("time_vs_forward", 1),
+                            ("time_vs_stbp", 1),
+                            ("peak_mb", 1),
+                            ("memory_vs_stbp", 1),
+                        )
+                    ),
+                    fmt(ref.get("seconds")),
+                    fmt(ref.get("peak_mb")),
+                    *(_num(_paper_ratio(ref, stbp, k), 1) for k in ("seconds", "peak_mb")),
+                ]
+            )
     if not out:
         return None
-    columns = ["job", "model", "step", "time (ms)", "× forward", "× stbp", "peak MB",
-               "mem × stbp", "paper s", "paper MB", "paper × stbp", "paper mem × stbp"]
-    return Table("Table S2: cost of one attack step (input gradient)", columns, out,
-                 "Median over repeats, interleaved in one process; peak memory above the memory "
-                 "in use before the step (CPU: resident set, CUDA: allocated).", "cost")
+    columns = [
+        "job",
+        "model",
+        "step",
+        "time (ms)",
+        "× forward",
+        "× stbp",
+        "peak MB",
+        "mem × stbp",
+        "paper s",
+        "paper MB",
+        "paper × stbp",
+        "paper mem × stbp",
+    ]
+    return Table(
+        "Table S2: cost of one attack step (input gradient)",
+        columns,
+        out,
+        "Median over repeats, interleaved in one process; peak memory above the memory "
+        "in use before the step (CPU: resident set, CUDA: allocated).",
+        "cost",
+    )
 
 
 def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:

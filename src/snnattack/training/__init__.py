@@ -11,9 +11,19 @@ from snnattack.training.hybrid import Hybrid
 from snnattack.training.stbp import SELECTION, STBPClassifier
 
 STRATEGIES: dict[str, Strategy] = {
-    "stbp": Strategy(), "ann": ANN(), "conversion": Conversion(), "hybrid": Hybrid(),
+    "stbp": Strategy(),
+    "ann": ANN(),
+    "conversion": Conversion(),
+    "hybrid": Hybrid(),
 }
 KIND_BLOCKS = ("conversion", "hybrid")  # train sub-blocks read by some kinds only
 
-__all__ = ["STRATEGIES", "KIND_BLOCKS", "SELECTION", "STBPClassifier", "Strategy", "TrainContext",
-           "build_net"]
+__all__ = [
+    "STRATEGIES",
+    "KIND_BLOCKS",
+    "SELECTION",
+    "STBPClassifier",
+    "Strategy",
+    "TrainContext",
+    "build_net",
+]

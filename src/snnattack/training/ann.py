@@ -26,7 +26,10 @@ class ANN(Strategy):
     def build(self, cfg: DictConfig) -> nn.Module:
         normalised = cfg.encoding == "direct"
         return build_net(
-            cfg, activation="relu", T=1, encoding="direct",
+            cfg,
+            activation="relu",
+            T=1,
+            encoding="direct",
             mean=cfg.dataset.mean if normalised else None,
             std=cfg.dataset.std if normalised else None,
         )

@@ -57,9 +57,16 @@ class Strategy:
 def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
     """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``."""
     args = dict(
-        num_classes=cfg.dataset.num_classes, in_channels=cfg.dataset.in_channels, T=cfg.T,
-        lam=cfg["lambda"], theta=cfg.theta, reset=cfg.reset, encoding=cfg.encoding,
-        surrogate_width=cfg.train.surrogate_width, mean=cfg.dataset.mean, std=cfg.dataset.std,
+        num_classes=cfg.dataset.num_classes,
+        in_channels=cfg.dataset.in_channels,
+        T=cfg.T,
+        lam=cfg["lambda"],
+        theta=cfg.theta,
+        reset=cfg.reset,
+        encoding=cfg.encoding,
+        surrogate_width=cfg.train.surrogate_width,
+        mean=cfg.dataset.mean,
+        std=cfg.dataset.std,
         levels=cfg.get("encoding_levels"),
     )
     return build(cfg.model.name, **{**args, **overrides})

@@ -70,8 +70,10 @@ def activation_scales(ann: nn.Module, images: Iterable[torch.Tensor], percentile
     (pooled over the layers that share a scale, :func:`shared_scales`)."""
     relus = spiking_layers(ann)
     seen: list[list[torch.Tensor]] = [[] for _ in relus]
-    hooks = [r.register_forward_hook(lambda _m, _i, out, i=i: seen[i].append(
-        out[out > 0].flatten())) for i, r in enumerate(relus)]
+    hooks = [
+        r.register_forward_hook(lambda _m, _i, out, i=i: seen[i].append(out[out > 0].flatten()))
+        for i, r in enumerate(relus)
+    ]
     was_training = ann.training
     ann.eval()
     try:
@@ -96,8 +98,9 @@ def activation_scales(ann: nn.Module, images: Iterable[torch.Tensor], percentile
     return [scale[g] for g in groups]
 
 
-def _rescale(m: nn.Module, previous: float, pending: list[nn.Module],
-             scales: Iterator[float]) -> tuple[float, list[nn.Module]]:
+def _rescale(
+    m: nn.Module, previous: float, pending: list[nn.Module], scales: Iterator[float]
+) -> tuple[float, list[nn.Module]]:
     """Rescales ``m`` fed by values of scale ``previous`` (1: the ANN's units); returns the
     scale of its output and the affine layers still to be divided by the next LIF's scale."""
     if isinstance(m, BasicBlock):
@@ -119,8 +122,10 @@ def _rescale(m: nn.Module, previous: float, pending: list[nn.Module],
                 affine.bias.div_(scale / m.theta)
         return scale, []
     if not isinstance(m, _PASS):
-        raise ValueError(f"convert: {type(m).__name__} is not supported; accepted: models of "
-                         "conv/linear/BN/pooling/LIF layers and residual blocks")
+        raise ValueError(
+            f"convert: {type(m).__name__} is not supported; accepted: models of "
+            "conv/linear/BN/pooling/LIF layers and residual blocks"
+        )
     for child in m.children():
         previous, pending = _rescale(child, previous, pending, scales)
     return previous, pending
@@ -160,8 +165,9 @@ class Conversion(Strategy):
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         if cfg.reset != "soft":
-            log.warning("converting with reset=%s; soft reset converts best (reset=soft)",
-                        cfg.reset)
+            log.warning(
+                "converting with reset=%s; soft reset converts best (reset=soft)", cfg.reset
+            )
         ann, ann_record = ctx.trained(self.base(cfg))
         settings = cfg.train.conversion
         data = ctx.datamodule(cfg)
@@ -170,5 +176,9 @@ class Conversion(Strategy):
         images = (x for i, (x, _) in zip(range(settings.batches), loader, strict=False))
         scales = activation_scales(ann, images, settings.percentile)
         model = convert(ann, self.build(cfg), scales)
-        return model, {"seed": ctx.seed, "ann_val_acc": ann_record.get("val_acc"),
-                       "ann_key": ann_record.get("key"), "scales": scales}
+        return model, {
+            "seed": ctx.seed,
+            "ann_val_acc": ann_record.get("val_acc"),
+            "ann_key": ann_record.get("key"),
+            "scales": scales,
+        }

@@ -27,5 +27,8 @@ class Hybrid(Strategy):
         converted, record = ctx.trained(self.base(cfg))
         recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
         model, fitted = ctx.fit(recipe, converted.train(), workdir)
-        return model, {**fitted, "ann_val_acc": record.get("ann_val_acc"),
-                       "converted_key": record.get("key")}
+        return model, {
+            **fitted,
+            "ann_val_acc": record.get("ann_val_acc"),
+            "converted_key": record.get("key"),
+        }

@@ -45,7 +45,10 @@ class STBPClassifier(L.LightningModule):
         super().__init__()
         self.model = model
         self.lr, self.momentum, self.weight_decay, self.nesterov = (
-            lr, momentum, weight_decay, nesterov
+            lr,
+            momentum,
+            weight_decay,
+            nesterov,
         )
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
@@ -65,7 +68,8 @@ class STBPClassifier(L.LightningModule):
                 f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
                 f"step {step} of the epoch (global step {self.global_step}); nothing was "
                 "stored; accepted: a smaller train.lr (or a gradient clip, "
-                "trainer.gradient_clip_val)")
+                "trainer.gradient_clip_val)"
+            )
         self.train_acc(logits, y)
         self.log("train_loss", loss, prog_bar=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
@@ -100,8 +104,11 @@ class STBPClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         opt = torch.optim.SGD(
-            self.parameters(), lr=self.lr, momentum=self.momentum,
-            weight_decay=self.weight_decay, nesterov=self.nesterov,
+            self.parameters(),
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            nesterov=self.nesterov,
         )
         epochs = max(int(self.trainer.max_epochs or 1), 1)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
