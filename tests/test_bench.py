@@ -4,7 +4,9 @@ import json
 import subprocess
 import sys
 
-from snnattack.bench import bench, parse_args
+import pytest
+
+from snnattack.bench import bench, parse_args, sweep
 from snnattack.gradients import GRADIENT_MODES
 
 FIELDS = {
@@ -45,3 +47,22 @@ def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size
     rga = record["modes"]["rga"]
     assert rga["time_vs_stbp"] < 0.8
     assert rga["memory_vs_stbp"] < 0.8
+
+
+def test_bench_sweeps_T_with_a_training_step_and_folded_bn() -> None:
+    args = parse_args(
+        ["--batch", "2", "--repeats", "1", "--modes", "stbp", "--train", "--fold-bn"]
+        + ["--sweep", "T=2,3"]
+    )
+    records = sweep(args)
+    assert [r["settings"]["T"] for r in records] == [2, 3]
+    for record in records:
+        assert set(record["modes"]) == {"forward", "stbp", "train"}
+        assert record["modes"]["train"]["seconds"] > 0
+
+
+@pytest.mark.parametrize("bad", [["--sweep", "depth=1,2"], ["--sweep", "T=4,x"], ["--sweep", "T="]])
+def test_a_bad_sweep_is_a_usage_error(bad: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(bad)
+    assert exit_.value.code == 2 and "--sweep" in capsys.readouterr().err

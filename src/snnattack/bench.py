@@ -17,9 +17,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, training_step
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import build
+from snnattack.models.fold import folded
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,7 +51,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--train", action="store_true", help="also time an STBP training step (weights)"
+    )
+    parser.add_argument(
+        "--fold-bn", action="store_true", help="attack a copy with BN folded into its convs"
+    )
+    parser.add_argument(
+        "--channels-last", action="store_true", help="model and input in channels_last layout"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="attack a torch.compile'd model (slow warm-up)"
+    )
+    parser.add_argument(
+        "--sweep",
+        metavar="KEY=V1,V2,...",
+        help=f"one measurement per value of one of {', '.join(SWEEPABLE)}, e.g. T=4,8,16",
+    )
+    args = parser.parse_args(argv)
+    args.sweep_values = _sweep(parser, args.sweep)
+    return args
+
+
+SWEEPABLE = ("T", "batch", "lam")
+
+
+def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list[Any]] | None:
+    """``"T=4,8,16"`` as ``("T", [4, 8, 16])``; a usage error (exit 2) if malformed."""
+    if text is None:
+        return None
+    key, _, values = text.partition("=")
+    if key not in SWEEPABLE or not values:
+        parser.error(f"--sweep: expected KEY=V1,V2,... with KEY one of {SWEEPABLE}, got {text!r}")
+    cast = float if key == "lam" else int
+    try:
+        return key, [cast(v) for v in values.split(",")]
+    except ValueError:
+        parser.error(f"--sweep {key}: values must be {cast.__name__}s, got {values!r}")
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,13 +104,29 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     ).to(device)
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     calibrate_batchnorm(model, x)
+    extra = {"train": training_step(model, x, y)} if args.train else {}
+    attacked = folded(model) if args.fold_bn else model
+    if args.compile:
+        attacked = torch.compile(attacked)
+    settings = {k: v for k, v in vars(args).items() if k != "sweep_values"}
     return {
-        "settings": dict(vars(args)),
+        "settings": settings,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, args.modes, args.repeats),
+        "modes": measure_cost(attacked, x, y, args.modes, args.repeats, extra),
     }
+
+
+def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One :func:`bench` record per value of ``--sweep`` (just one without it)."""
+    if args.sweep_values is None:
+        return [bench(args)]
+    key, values = args.sweep_values
+    return [bench(argparse.Namespace(**{**vars(args), key: value})) for value in values]
 
 
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
@@ -111,13 +164,16 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    record = bench(args)
-    title = (
-        f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats}"
-    )
-    Console(stderr=True).print(cost_table(record["modes"], title))
-    json.dump(record, sys.stdout, indent=2)
+    records = sweep(args)
+    console = Console(stderr=True)
+    for record in records:
+        s = record["settings"]
+        title = (
+            f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
+            f"median of {s['repeats']}"
+        )
+        console.print(cost_table(record["modes"], title))
+    json.dump(records[0] if args.sweep is None else records, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 

@@ -14,6 +14,7 @@ Peak memory is the step's peak *above* the memory in use when it starts:
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import statistics
 import time
@@ -111,18 +112,36 @@ def attack_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str) -
         return torch.autograd.grad(loss, x)[0]
 
 
+def training_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    """One STBP training step (train-mode forward, backward to the weights, SGD update) of a
+    copy of ``model``, so that timing it leaves ``model`` as it was."""
+    trained = copy.deepcopy(model).train()
+    for p in trained.parameters():
+        p.requires_grad_(True)
+    optimizer = torch.optim.SGD(trained.parameters(), lr=1e-6)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(trained(x), y).backward()
+        optimizer.step()
+
+    return step
+
+
 def measure_cost(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
     modes: Iterable[str] | None = None,
     repeats: int = 5,
+    extra: dict[str, Callable[[], object]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
-    ``model`` must be in eval mode on ``x``'s device. Each entry also holds its ratios to
-    the forward and to ``stbp`` (when measured); a mode that cannot run on this model is
-    reported with its ``error`` instead.
+    ``model`` must be in eval mode on ``x``'s device. ``extra`` names further steps to time
+    alongside (e.g. ``{"train": training_step(model, x, y)}``). Each entry also holds its
+    ratios to the forward and to ``stbp`` (when measured); a mode that cannot run on this
+    model is reported with its ``error`` instead.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -145,6 +164,9 @@ def measure_cost(
             steps[mode] = lambda mode=mode: attack_step(model, x, y, mode)
         except (ValueError, RuntimeError, TypeError) as err:
             errors[mode] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    for name, fn in (extra or {}).items():
+        fn()  # warm-up
+        steps[name] = fn
     forward()
     times: dict[str, list[float]] = {name: [] for name in steps}
     peaks: dict[str, list[float | None]] = {name: [] for name in steps}
