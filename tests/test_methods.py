@@ -12,11 +12,12 @@ from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import GRADIENT_FREE, METHODS
 from snnattack.crafting import craft
+from snnattack.data import datamodule
 from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.job import datamodule, trained_model
 from snnattack.neurons import LIF
 from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
@@ -194,7 +195,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.job import attack_specs
+    from snnattack.evaluation import attack_specs
 
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         paper = compose("config", overrides=["experiment=cifar10_vgg11"])

@@ -12,9 +12,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
+from snnattack.config import eps_values
 from snnattack.crafting import craft, grad_mode_of
 
 
@@ -91,6 +93,21 @@ class AttackSpec:
     @property
     def name(self) -> str:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
+
+
+def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    specs = []
+    for box in cfg.boxes:
+        for key, method in cfg.method.items():
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
+            if params.get("alpha") is not None:
+                params["alpha"] = params["alpha"] / 255.0
+            for eps in eps_values(cfg):
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
+    return specs
 
 
 class AttackEvaluator(L.LightningModule):

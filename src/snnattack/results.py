@@ -1,4 +1,5 @@
-"""Result records: the metrics.json file (the source of truth) and the printed table."""
+"""Result records: the metrics.json file (the source of truth), whether it is complete, and
+the printed table."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +26,29 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def result_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
+    spec = OmegaConf.to_container(cfg, resolve=True)
+    for dotted in cfg.cosmetic_keys:
+        *parents, leaf = dotted.split(".")
+        node = spec
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return spec
+
+
+def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
+    """Whether ``path`` holds the finished result of this config (cosmetic keys aside), so a
+    relaunched job can skip it."""
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return done.get("result_spec") == result_spec(cfg) and len(done.get("results", [])) == n_rows
 
 
 def print_table(record: dict[str, Any]) -> None:
