@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -17,10 +15,17 @@ from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
-from snnattack.evaluation import AttackEvaluator, attack_specs
+from snnattack.evaluation import AttackEvaluator, attack_settings, attack_specs
 from snnattack.provenance import provenance
-from snnattack.results import is_complete, print_table, result_spec, write_json
-from snnattack.source import source_config, source_model, with_kinds
+from snnattack.results import (
+    JobRecord,
+    is_complete,
+    print_job,
+    read_record,
+    result_spec,
+    write_json,
+)
+from snnattack.source import crafting_configs, source_model, with_kinds
 from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
@@ -29,7 +34,7 @@ from snnattack.training.trained import target_model
 log = logging.getLogger(__name__)
 
 
-def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     validate(cfg, output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
@@ -37,7 +42,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, cfg, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
-        return json.loads(metrics_path.read_text())
+        return read_record(metrics_path)
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     store = ModelStore(cfg.store.dir)
@@ -47,16 +52,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         models = {"target": target_record, "source": source_record}
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
-        evaluator = AttackEvaluator(
-            target,
-            source,
-            specs,
-            cfg.attack.grad_mode,
-            OmegaConf.to_container(cfg.attack.params, resolve=True),
-            seed=cfg.seed,
-            time_extension=cfg.attack.time_extension,
-            eot_samples=cfg.attack.eot_samples,
-        )
+        evaluator = AttackEvaluator(target, source, specs, **attack_settings(cfg))
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
             cfg,
@@ -65,29 +61,37 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             inference_mode=False,
             default_root_dir=output_dir,
         )
-        start = time.time()
-        trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
-        if not evaluator.clean_result.get("n"):
-            raise UserError(
-                f"no test sample was attacked (trainer.limit_test_batches="
-                f"{cfg.trainer.limit_test_batches}); accepted: a limit that leaves "
-                "at least one batch, or null"
-            )
-        crafting = {"white": cfg, "black": source_config(cfg)}
-        record = {
+        seconds = attack(cfg, trainer, evaluator)
+
+        record = JobRecord(
             **evaluator.clean_result,
-            "results": with_kinds(evaluator.results, target_record, source_record, crafting),
-            "models": models,
-            "attack_seconds": round(time.time() - start, 1),
-            "world_size": trainer.world_size,
-            "device": str(evaluator.device),
-            "config": resolved,
-            "result_spec": result_spec(cfg),
+            results=with_kinds(
+                evaluator.results, target_record, source_record, crafting_configs(cfg)
+            ),
+            models=models,
+            attack_seconds=seconds,
+            world_size=trainer.world_size,
+            device=str(evaluator.device),
+            config=resolved,
+            result_spec=result_spec(cfg),
             **provenance(),
-        }
+        )
         if trainer.is_global_zero:
-            record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
-            write_json(metrics_path, record)
-            print_table(record)
+            record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+            write_json(metrics_path, record.to_json())
+            print_job(record)
             log_results(loggers, record, metrics_path)
     return record
+
+
+def attack(cfg: DictConfig, trainer: L.Trainer, evaluator: AttackEvaluator) -> float:
+    """Runs every attack on the test split; the seconds it took. Refuses a split left empty."""
+    start = time.time()
+    trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
+    if not evaluator.clean_result.get("n"):
+        raise UserError(
+            f"no test sample was attacked (trainer.limit_test_batches="
+            f"{cfg.trainer.limit_test_batches}); accepted: a limit that leaves "
+            "at least one batch, or null"
+        )
+    return round(time.time() - start, 1)

@@ -7,10 +7,13 @@ the model file ``source_checkpoint=``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from snnattack.results import AttackRow
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
 from snnattack.training.trained import model_from_file, trained_model
@@ -46,22 +49,27 @@ def source_model(
     return trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, store, trainers)
 
 
+def crafting_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """The config of the model each box crafts on: white, the target's; black, the source's."""
+    return {"white": cfg, "black": source_config(cfg)}
+
+
 def with_kinds(
-    rows: list[dict], target: dict, source: dict | None, crafting: dict[str, DictConfig]
-) -> list[dict]:
+    rows: list[AttackRow], target: dict, source: dict | None, crafting: dict[str, DictConfig]
+) -> list[AttackRow]:
     """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
     (white box: the target's; black box: the source's)."""
     out = []
     for r in rows:
-        model = crafting[r["box"]]
+        model = crafting[r.box]
         out.append(
-            {
-                **r,
-                "target_kind": target["kind"],
-                "source_kind": target["kind"] if r["box"] == "white" else source["kind"],
-                "source_model": model.model.name,
-                "source_lambda": model["lambda"],
-                "source_T": model.T,
-            }
+            replace(
+                r,
+                target_kind=target["kind"],
+                source_kind=target["kind"] if r.box == "white" else source["kind"],
+                source_model=model.model.name,
+                source_lambda=model["lambda"],
+                source_T=model.T,
+            )
         )
     return out
