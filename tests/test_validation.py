@@ -159,7 +159,7 @@ def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
 
 
 def test_read_only_output_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("snnattack.config.os.access", lambda path, mode: Path(path) != tmp_path)
+    monkeypatch.setattr("snnattack.config.preflight.os.access", lambda path, mode: Path(path) != tmp_path)
     with pytest.raises(ConfigError, match=f"^the output folder='{tmp_path}' cannot be written"):
         writable(tmp_path, "the output folder")
 
