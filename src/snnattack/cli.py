@@ -19,6 +19,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
 
+from snnattack.config.keys import canonical, experiment_hint, is_known, unknown_key_error
 from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
@@ -46,11 +47,28 @@ def _names(value: object) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def _overrides(argv: list[str]) -> list[Override]:
+    return OverridesParser.create().parse_overrides(
+        [a for a in argv if "=" in a and not a.startswith("-")]
+    )
+
+
+def check_override_keys(argv: list[str], conf_dir: Path) -> None:
+    """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
+    config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
+    before Hydra composes anything."""
+    for override in _overrides(argv):
+        key = override.key_or_group
+        if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
+            continue
+        if not is_known(key, conf_dir):
+            names = _names(override.value())
+            raise unknown_key_error(key, names[0] if names else None, conf_dir)
+
+
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``."""
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
-    parsed: list[Override] = OverridesParser.create().parse_overrides(overrides)
-    for override in parsed:
+    for override in _overrides(argv):
         group = conf_dir / override.key_or_group
         if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
             continue
@@ -66,6 +84,8 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
 
 def _hint(group: str, name: str) -> str:
     """What a user most likely meant by an unknown group choice ("" if nothing)."""
+    if group == "experiment":
+        return experiment_hint(name)
     if group == "train":
         from snnattack.training import STRATEGIES  # only here: it imports torch
 
@@ -104,7 +124,9 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
     try:
+        sys.argv[1:] = canonical(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
+        check_override_keys(sys.argv[1:], conf_dir)
         hydra_main()
     except UserError as err:
         refuse(err)

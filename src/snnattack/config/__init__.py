@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.combinations import COMBINATIONS
+from snnattack.config.keys import check_keys
 from snnattack.config.preflight import PREFLIGHT, writable
 from snnattack.config.rules import RULES, Rule, check_rules
 from snnattack.errors import ConfigError
@@ -54,10 +55,11 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
-    Each key's own rule first, then the checks of several keys together, then the machine
-    and the files, then (with ``output_dir``) that the output folder and the store can be
-    written.
+    Unknown keys first, then each key's own rule, then the checks of several keys together,
+    then the machine and the files, then (with ``output_dir``) that the output folder and the
+    store can be written.
     """
+    check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
     if not isinstance(resolved.get("eps"), list):
         resolved["eps"] = [resolved.get("eps")]  # eps=8 counts as a list of one
