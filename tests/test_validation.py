@@ -85,6 +85,20 @@ BAD = [
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.augment=true", "dataset.params.augment=True is unknown; accepted: test_fr"),
     ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
+    ("tags=[a," + "x" * 65 + "]", "tags=['a', 'xxxxxxxx"),
+    ("analysis=[cost] analysis.cost.device=tpu", "analysis.cost.device='tpu' is unknown; accepted"),
+    (
+        "analysis=[cost] analysis.cost.device=cuda:99",
+        "analysis.cost.device=cuda:99 but this machine",
+    ),
+    ("analysis=[cost] analysis.cost.repeats=0", "analysis.cost.repeats=0 is out of range"),
+    ("analysis=[shuffle] analysis.shuffle.limit_batches=0", "analysis.shuffle.limit_batches=0 is"),
+    (
+        "analysis=[rate_current] analysis.rate_current.layer=9",
+        "analysis.rate_current.layer=9 is out of range: model=digits_net (train.kind=stbp) has 2 "
+        "spiking layers; accepted: an integer in [0, 1]",
+    ),
+    ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
 ]
 
 

@@ -9,17 +9,18 @@ its exceptions passed through and turns the ones a user can fix into one line.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
 
-from snnattack.config.keys import canonical, experiment_hint, is_known, unknown_key_error
 from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
@@ -57,6 +58,8 @@ def check_override_keys(argv: list[str], conf_dir: Path) -> None:
     """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
     config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
     before Hydra composes anything."""
+    from snnattack.config.keys import is_known, unknown_key_error  # it imports torch
+
     for override in _overrides(argv):
         key = override.key_or_group
         if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
@@ -85,6 +88,8 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
 def _hint(group: str, name: str) -> str:
     """What a user most likely meant by an unknown group choice ("" if nothing)."""
     if group == "experiment":
+        from snnattack.config.keys import experiment_hint  # only here: it imports torch
+
         return experiment_hint(name)
     if group == "train":
         from snnattack.training import STRATEGIES  # only here: it imports torch
@@ -120,10 +125,20 @@ def refuse(err: UserError, output_dir: Path | None = None) -> None:
     raise SystemExit(EXIT_USER_ERROR)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse for this project's other commands: a refused argument is one line and exit
+    code 2, like ``run.py`` (argparse itself prints its usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        refuse(ConfigError(f"{message}; accepted: see {self.prog} --help"))
+
+
 def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
     try:
+        from snnattack.config.keys import canonical  # only here: it imports torch
+
         sys.argv[1:] = canonical(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)

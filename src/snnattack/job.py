@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,15 @@ def trained_model(
 
     model, record = store.get_or_train(spec, make, train)
     return model.eval(), {**record, "kind": cfg.train.kind}
+
+
+def check_stored(cfg: DictConfig, store: ModelStore) -> None:
+    """Refuses, before any training, an unusable stored model that the job will read (the
+    target's or the black-box source's)."""
+    wanted = [] if cfg.checkpoint else [(cfg, cfg.seed)]
+    if "black" in cfg.boxes and not cfg.source_checkpoint:
+        wanted.append((source_config(cfg), cfg.seed + cfg.source_seed_offset))
+    store.check([(training_spec(c, seed), partial(build_model, c)) for c, seed in wanted])
 
 
 def fit(
@@ -284,6 +294,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         return json.loads(metrics_path.read_text())
 
     store = ModelStore(cfg.store.dir)
+    check_stored(cfg, store)
     with ddp_job(output_dir) as trainers:
         if cfg.checkpoint:
             target, target_record = model_from_file(cfg, cfg.checkpoint)

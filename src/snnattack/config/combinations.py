@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 
+from snnattack.analysis.rate_current import spiking_layers
 from snnattack.attacks import METHODS, takes_eot
 from snnattack.config.rules import MAX_SEED
 from snnattack.data import DATAMODULES
@@ -229,6 +231,22 @@ def _model_fits_dataset(cfg: dict[str, Any]) -> None:
         )
 
 
+def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
+    opts = (cfg.get("analysis") or {}).get("rate_current")
+    if not opts:
+        return
+    with torch.device("meta"):
+        model = STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg))
+    count = len(spiking_layers(model))
+    if not opts["layer"] < count:
+        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
+        raise ConfigError(
+            f"analysis.rate_current.layer={opts['layer']} is out of range: "
+            f"model={cfg['model']['name']} (train.kind={cfg['train']['kind']}) has {count} "
+            f"spiking layers; accepted: {accepted}"
+        )
+
+
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
     _time_extension_fits_encoding,
@@ -242,4 +260,5 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _model_fits_dataset,
     _kinds_fit_model_and_encoding,
     _source_settings_fit,
+    _analysis_layer_exists,
 ]

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 
+from snnattack.checkpoints import load_model_file
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.rules import is_int
 from snnattack.errors import ConfigError
+from snnattack.training import STRATEGIES
 
 
 def _free_memory(cfg: dict[str, Any]) -> tuple[int, str]:
@@ -73,20 +76,45 @@ def _devices_exist(cfg: dict[str, Any]) -> None:
             )
 
 
-def _checkpoint_exists(cfg: dict[str, Any]) -> None:
+def _model_files_load(cfg: dict[str, Any]) -> None:
+    """``checkpoint`` and ``source_checkpoint`` exist and load into the configured model (as
+    the job loads them: the target's architecture), so that a bad file is refused before any
+    model is trained."""
     for key in ("checkpoint", "source_checkpoint"):
         path = cfg.get(key)
-        if path is not None and not Path(path).is_file():
+        if path is None:
+            continue
+        if not Path(path).is_file():
             raise ConfigError(
                 f"{key}={path!r} is not a file; accepted: null or the path of a "
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
+        load_model_file(path, STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg)), key)
+
+
+def device_exists(key: str, device: str) -> None:
+    """Refuses a ``cuda`` or ``cuda:N`` device that this machine does not have (``auto`` and
+    ``gpu`` fall back to the CPU)."""
+    if not device.startswith("cuda"):
+        return
+    have = torch.cuda.device_count()
+    if int(device.partition(":")[2] or 0) >= have:
+        raise ConfigError(
+            f"{key}={device} but this machine has {have} GPUs; accepted: "
+            + (f"cuda:0 to cuda:{have - 1}, auto or cpu" if have else "auto or cpu")
+        )
+
+
+def _analysis_devices_exist(cfg: dict[str, Any]) -> None:
+    for name, opts in (cfg.get("analysis") or {}).items():
+        device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
 
 
 PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [
     _devices_exist,
-    _checkpoint_exists,
+    _model_files_load,
+    _analysis_devices_exist,
     _fits_in_memory,
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,17 @@ NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
 SEED = integer(0, MAX_SEED)
 BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
 EPS_255 = real(0, 255)
+MAX_TAG = 64  # W&B's longest tag
+DEVICES = Rule(
+    lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
+    "auto, cpu, cuda or cuda:N",
+    "is unknown",
+)
+
+
+def _is_tag(value: object) -> bool:
+    return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
+
 
 RULES: dict[str, Rule] = {
     # neuron and simulation
@@ -205,6 +217,20 @@ RULES: dict[str, Rule] = {
         "refused: spawned processes cannot share the checkpoint store",
         "is not supported",
     ),
+    "tags": Rule(
+        lambda v: _is_tag(v) or (isinstance(v, list) and all(map(_is_tag, v))),
+        f"a list of words of 1 to {MAX_TAG} characters, e.g. tags=[baseline,v2]",
+    ),
+    # analyses (analysis=[...]; conf/analysis/)
+    "analysis.*.device": DEVICES,
+    "analysis.*.batch_size": integer(1),
+    "analysis.*.repeats": integer(1),
+    "analysis.*.layer": integer(0),
+    "analysis.*.n_points": integer(1),
+    "analysis.*.seed": SEED,
+    "analysis.*.limit_batches": BATCHES,
+    "analysis.*.static_max": real(0, lo_open=True),
+    "analysis.*.static_points": integer(2),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
 }
