@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.analysis import run_analyses
 from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
+from snnattack.cosmetic import without_cosmetic
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
@@ -26,10 +27,17 @@ from snnattack.provenance import provenance
 from snnattack.results import print_table, write_json
 from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
-from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES, STBPClassifier, TrainContext
+from snnattack.training import (
+    KIND_BLOCKS,
+    STRATEGIES,
+    TRAINING_VERSION,
+    STBPClassifier,
+    TrainContext,
+)
 from snnattack.training.base import with_train
 
 log = logging.getLogger(__name__)
+TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 
 
 def build_model(cfg: DictConfig) -> torch.nn.Module:
@@ -51,14 +59,14 @@ def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
 def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     """Everything that affects a trained model: the key of the checkpoint store.
 
-    Includes the kind of training (``train.kind``) and, for a kind that starts from another
-    model (conversion, hybrid), that model's key (``base``).
+    Includes the kind of training (``train.kind``), the version of how models are trained and
+    selected (:data:`TRAINING_VERSION`) and, for a kind that starts from another model
+    (conversion, hybrid), that model's key (``base``). Leaves out the ``cosmetic_keys`` and
+    the trainer keys that only the attacks read (:data:`TEST_ONLY`).
     """
     strategy = STRATEGIES[cfg.train.kind]
-    c = OmegaConf.to_container(cfg, resolve=True)
-    ignore = set(cfg.store.ignore_dataset_params)
-    dataset = {k: v for k, v in c["dataset"].items() if k not in ("params", "encodings")}
-    dataset["params"] = {k: v for k, v in c["dataset"]["params"].items() if k not in ignore}
+    c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+    dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
     train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
     spec = {
         "dataset": dataset,
@@ -67,9 +75,9 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
         "encoding": c["encoding"],
         "encoding_levels": c.get("encoding_levels"),
         "train": train,
-        "trainer": {k: c["trainer"].get(k) for k in cfg.store.trainer_keys},
+        "trainer": {k: v for k, v in c["trainer"].items() if k not in TEST_ONLY},
         "seed": seed,
-        "selection": SELECTION,
+        "version": TRAINING_VERSION,
     }
     base = strategy.base(cfg)
     if base is not None:
@@ -262,15 +270,7 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
 
 def result_spec(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
-    spec = OmegaConf.to_container(cfg, resolve=True)
-    for dotted in cfg.cosmetic_keys:
-        *parents, leaf = dotted.split(".")
-        node = spec
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    return spec
+    return without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
 
 
 def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:

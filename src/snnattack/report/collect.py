@@ -7,20 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# configuration sub-trees that never describe the experiment (paths, logging, paper numbers)
-IGNORED_PREFIXES = (
-    "paper",
-    "store",
-    "logger",
-    "hydra",
-    "analysis",
-    "trainer.enable_progress_bar",
-    "trainer.log_every_n_steps",
-    "dataset.params.root",
-    "dataset.params.num_workers",
-    "dataset.params.cache_dir",
-    "dataset.params.download",
-)
+from snnattack.cosmetic import is_cosmetic
+
+# besides a job's cosmetic_keys, the keys that are no column: the analyses' options and the list
+REPORT_IGNORED = ("analysis", "cosmetic_keys")
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # result-row columns taken from the job (its config and clean accuracies) and the attack record
@@ -114,11 +104,9 @@ def load_jobs(root: Path) -> list[Job]:
         if not isinstance(metrics, dict):
             continue
         name = str(path.parent.relative_to(root)) if path.parent != root else "."
-        flat = {
-            k: v
-            for k, v in flatten(metrics.get("config") or {}).items()
-            if not k.startswith(IGNORED_PREFIXES)
-        }
+        config = metrics.get("config") or {}
+        ignored = (*REPORT_IGNORED, *config.get("cosmetic_keys", ()))
+        flat = {k: v for k, v in flatten(config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, metrics, flat))
     return jobs
 
