@@ -196,7 +196,7 @@ def composed(*overrides: str) -> DictConfig:
 
 
 def test_run_name_leaves_out_paths_and_logging_keys() -> None:
-    exclude = list(composed().logger.wandb.name_exclude)
+    exclude = list(composed().cosmetic_keys)
     overrides = [
         "attack=rga",
         "lambda=0.9",

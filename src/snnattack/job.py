@@ -25,7 +25,7 @@ from snnattack.results import (
     result_spec,
     write_json,
 )
-from snnattack.source import crafting_configs, source_model, with_kinds
+from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
 from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
@@ -46,6 +46,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     store = ModelStore(cfg.store.dir)
+    check_stored(cfg, store)
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(cfg, store, trainers)
         source, source_record = source_model(cfg, store, trainers)

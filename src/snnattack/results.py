@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
 
 SCHEMA = 2  # the layout of metrics.json this code writes
@@ -167,15 +168,7 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
 
 def result_spec(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
-    spec = OmegaConf.to_container(cfg, resolve=True)
-    for dotted in cfg.cosmetic_keys:
-        *parents, leaf = dotted.split(".")
-        node = spec
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    return spec
+    return without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
 
 
 def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:

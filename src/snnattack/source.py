@@ -8,6 +8,7 @@ the model file ``source_checkpoint=``.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
@@ -16,7 +17,8 @@ from torch import nn
 from snnattack.results import AttackRow
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
-from snnattack.training.trained import model_from_file, trained_model
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import build_model, model_from_file, trained_model
 
 SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
 
@@ -73,3 +75,12 @@ def with_kinds(
             )
         )
     return out
+
+
+def check_stored(cfg: DictConfig, store: ModelStore) -> None:
+    """Refuses, before any training, an unusable stored model that the job will read (the
+    target's or the black-box source's)."""
+    wanted = [] if cfg.checkpoint else [(cfg, cfg.seed)]
+    if "black" in cfg.boxes and not cfg.source_checkpoint:
+        wanted.append((source_config(cfg), cfg.seed + cfg.source_seed_offset))
+    store.check([(training_spec(c, seed), partial(build_model, c)) for c, seed in wanted])

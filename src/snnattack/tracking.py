@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, ListConfig
 
+from snnattack.cosmetic import is_cosmetic
 from snnattack.errors import ConfigError
 from snnattack.results import ROW_FIELDS, JobRecord
 from snnattack.store import spec_key
@@ -51,17 +52,17 @@ def sweep_group(output_dir: Path) -> str:
     return "/".join(folder.parts[-2:])
 
 
-def run_name(overrides: list[str], exclude: list[str]) -> str:
+def run_name(overrides: list[str], cosmetic: list[str]) -> str:
     """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``).
 
-    An override is left out when its key is in ``exclude`` or below one (``store`` drops
-    ``store.dir``).
+    An override is left out when its key is one of the ``cosmetic_keys`` or below one
+    (``store`` drops ``store.dir``).
     """
     kept = []
     for override in overrides:
         text = override.lstrip("+")
         key = text.split("=", 1)[0].lstrip("~")
-        if not any(key == e or key.startswith(e + ".") for e in exclude):
+        if not is_cosmetic(key, cosmetic):
             kept.append(text)
     return ",".join(kept) or "default"
 
@@ -169,7 +170,7 @@ def attack_loggers(
         run = _start_run(
             cfg,
             output_dir,
-            name=run_name(overrides, list(w.name_exclude)),
+            name=run_name(overrides, list(cfg.cosmetic_keys)),
             job_type="attack",
             tags=run_tags(cfg),
             group=w.group or sweep_group(output_dir),

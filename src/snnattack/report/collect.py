@@ -7,22 +7,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snnattack.cosmetic import is_cosmetic
 from snnattack.results import ROW_FIELDS, JobRecord, read_record
 
-# configuration sub-trees that never describe the experiment (paths, logging, paper numbers)
-IGNORED_PREFIXES = (
-    "paper",
-    "store",
-    "logger",
-    "hydra",
-    "analysis",
-    "trainer.enable_progress_bar",
-    "trainer.log_every_n_steps",
-    "dataset.params.root",
-    "dataset.params.num_workers",
-    "dataset.params.cache_dir",
-    "dataset.params.download",
-)
+# besides a job's cosmetic_keys, the keys that are no column: the analyses' options and the list
+REPORT_IGNORED = ("analysis", "cosmetic_keys")
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # results.csv's standard columns: the setting and the most read fields first, then every other
@@ -106,9 +95,8 @@ def load_jobs(root: Path) -> list[Job]:
         except (OSError, ValueError):
             continue
         name = str(path.parent.relative_to(root)) if path.parent != root else "."
-        flat = {
-            k: v for k, v in flatten(record.config).items() if not k.startswith(IGNORED_PREFIXES)
-        }
+        ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
+        flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
     return jobs
 

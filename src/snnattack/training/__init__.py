@@ -8,7 +8,7 @@ from snnattack.training.ann import ANN
 from snnattack.training.base import Strategy, TrainContext, build_net
 from snnattack.training.conversion import Conversion
 from snnattack.training.hybrid import Hybrid
-from snnattack.training.stbp import SELECTION, STBPClassifier
+from snnattack.training.stbp import SELECTION, TRAINING_VERSION, STBPClassifier
 
 STRATEGIES: dict[str, Strategy] = {
     "stbp": Strategy(),
@@ -23,6 +23,7 @@ __all__ = [
     "STRATEGIES",
     "KIND_BLOCKS",
     "SELECTION",
+    "TRAINING_VERSION",
     "STBPClassifier",
     "Strategy",
     "TrainContext",

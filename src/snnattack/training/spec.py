@@ -6,20 +6,23 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES
+from snnattack.cosmetic import without_cosmetic
+from snnattack.training import KIND_BLOCKS, STRATEGIES, TRAINING_VERSION
+
+TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 
 
 def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     """Everything that affects the model ``cfg`` trains with ``seed``: its store key.
 
-    Includes the kind of training (``train.kind``) and, for a kind that starts from another
-    model (conversion, hybrid), that model's key (``base``).
+    Includes the kind of training (``train.kind``), the version of how models are trained and
+    selected (:data:`TRAINING_VERSION`) and, for a kind that starts from another model
+    (conversion, hybrid), that model's key (``base``). Leaves out the ``cosmetic_keys`` and
+    the trainer keys that only the attacks read (:data:`TEST_ONLY`).
     """
     strategy = STRATEGIES[cfg.train.kind]
-    c = OmegaConf.to_container(cfg, resolve=True)
-    ignore = set(cfg.store.ignore_dataset_params)
-    dataset = {k: v for k, v in c["dataset"].items() if k not in ("params", "encodings")}
-    dataset["params"] = {k: v for k, v in c["dataset"]["params"].items() if k not in ignore}
+    c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+    dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
     train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
     spec = {
         "dataset": dataset,
@@ -28,9 +31,9 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
         "encoding": c["encoding"],
         "encoding_levels": c.get("encoding_levels"),
         "train": train,
-        "trainer": {k: c["trainer"].get(k) for k in cfg.store.trainer_keys},
+        "trainer": {k: v for k, v in c["trainer"].items() if k not in TEST_ONLY},
         "seed": seed,
-        "selection": SELECTION,
+        "version": TRAINING_VERSION,
     }
     base = strategy.base(cfg)
     if base is not None:
