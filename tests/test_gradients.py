@@ -152,11 +152,17 @@ def test_outputs_inside_gradient_mode_equal_outputs_outside(mode: str) -> None:
     assert all(m.override is None for m in net.modules() if hasattr(m, "override"))
 
 
-def test_stbp_width_is_restored_after_the_block() -> None:
+def test_stbp_surrogate_is_set_within_the_block_and_restored_after() -> None:
     net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    lifs = [m for m in net.modules() if isinstance(m, LIF)]
+    trained = [m.surrogate for m in lifs]
     with gradient_mode(net, "stbp", width=0.3):
-        assert {m.width for m in net.modules() if isinstance(m, LIF)} == {0.3}
-    assert {m.width for m in net.modules() if isinstance(m, LIF)} == {1.0}
+        assert {(m.surrogate.name, m.surrogate.width) for m in lifs} == {("triangle", 0.3)}
+    with gradient_mode(net, "stbp", surrogate="atan", alpha=3.0):
+        assert {(m.surrogate.name, m.surrogate.alpha) for m in lifs} == {("atan", 3.0)}
+    with gradient_mode(net, "stbp"):
+        assert [m.surrogate for m in lifs] == trained  # the trained width, not a default
+    assert [m.surrogate for m in lifs] == trained
 
 
 def test_rga_refuses_training_mode_batchnorm() -> None:

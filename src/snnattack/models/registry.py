@@ -9,6 +9,7 @@ from torch import nn
 
 from snnattack.encoding import Quantize, build_encoder
 from snnattack.neurons import LIF
+from snnattack.surrogates import Triangle
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 ACTIVATIONS = ("lif", "relu")  # spiking model, or its ANN counterpart (ReLU, one time step)
@@ -97,7 +98,7 @@ def build(
     def neuron() -> nn.Module:
         if activation == "relu":
             return nn.ReLU()
-        return LIF(lam=lam, theta=theta, reset=reset, width=surrogate_width)
+        return LIF(lam=lam, theta=theta, reset=reset, surrogate=Triangle(surrogate_width))
 
     normalize = None
     if encoding == "direct" and mean is not None and std is not None:
