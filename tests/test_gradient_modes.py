@@ -145,3 +145,25 @@ def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
             nn.functional.cross_entropy(net(xi), torch.arange(8) % 3).backward()
         grads.append(xi.grad)
     assert not torch.allclose(grads[0], grads[1])
+
+
+def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=["attack.params.surrogate=atan", "attack.params.alpha=3"])
+    params = OmegaConf.to_container(cfg.attack.params, resolve=True)
+    assert params == {"surrogate": "atan", "width": 1.0, "alpha": 3.0}
+    net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
+    grads = []
+    for p in (params, {**params, "alpha": 2.0}, {**params, "surrogate": "triangle"}):
+        xi = x.clone().requires_grad_(True)
+        with gradient_mode(net, "stbp", **p):
+            nn.functional.cross_entropy(net(xi), torch.arange(8) % 3).backward()
+        grads.append(xi.grad)
+    assert not torch.allclose(grads[0], grads[1])
+    assert not torch.allclose(grads[0], grads[2])

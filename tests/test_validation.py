@@ -61,6 +61,11 @@ BAD = [
     ("attack=rga attack.params.gamma=-0.1", "attack.params.gamma=-0.1 is out of range"),
     ("attack.params.width=0", "attack.params.width=0 is out of range"),
     ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
+    (
+        "attack.params.surrogate=gauss",
+        "attack.params.surrogate='gauss' is unknown; accepted: triangle",
+    ),
+    ("attack.params.alpha=0", "attack.params.alpha=0 is out of range"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),
     ("trainer.limit_test_batches=0", "trainer.limit_test_batches=0 is out of range"),

@@ -32,6 +32,7 @@ from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.neurons import RESETS
+from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
@@ -161,6 +162,8 @@ RULES: dict[str, Rule] = {
     # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
+    "attack.params.surrogate": one_of(*SURROGATES),
+    "attack.params.alpha": optional(real(0, lo_open=True)),
     "attack.params.beta": real(0, lo_open=True),
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
