@@ -65,6 +65,7 @@ BAD = [
         "attack.params.surrogate=gauss",
         "attack.params.surrogate='gauss' is unknown; accepted: triangle",
     ),
+    ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
     ("attack.params.alpha=0", "attack.params.alpha=0 is out of range"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),

@@ -31,7 +31,7 @@ from snnattack.encoding import ENCODINGS
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
-from snnattack.neurons import RESETS
+from snnattack.neurons import IMPLS, RESETS
 from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
@@ -125,6 +125,7 @@ RULES: dict[str, Rule] = {
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
     "encoding": one_of(*ENCODINGS),
+    "neuron_impl": one_of(*IMPLS),
     # attack evaluation
     "eps": Rule(
         lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),

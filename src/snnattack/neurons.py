@@ -10,7 +10,10 @@ differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
 - ``detach_membrane``: no gradient along the membrane from one step to the next (HART).
 
 The default backward, every setting at its default, is STBP: backprop through time with the
-triangle surrogate, the gradient flowing through the reset. See ``docs/neuron.md``.
+triangle surrogate, the gradient flowing through the reset. ``impl`` says how that backward is
+computed: ``fused`` (:class:`snnattack.multistep.MultiStepLIF`, one autograd node saving only
+the membrane) or ``unrolled`` (plain autograd through the loop, the reference); both give the
+same values and gradients. See ``docs/neuron.md``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import math
 
 import torch
 
+from snnattack.multistep import MultiStepLIF
 from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
 
 RESETS = ("hard", "soft")
+IMPLS = ("fused", "unrolled")
 
 
 class LIF(Temporal):
@@ -40,6 +45,7 @@ class LIF(Temporal):
         surrogate: Surrogate | None = None,
         detach_reset: bool = False,
         detach_membrane: bool = False,
+        impl: str = "fused",
     ) -> None:
         super().__init__()
         if not 0.0 < lam <= 1.0:
@@ -48,9 +54,12 @@ class LIF(Temporal):
             raise ValueError(f"theta must be > 0, got {theta}")
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         self.lam, self.theta, self.reset = lam, theta, reset
         self.surrogate = surrogate if surrogate is not None else Triangle()
         self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
+        self.impl = impl
 
     def charge(self, u: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
         """The membrane before firing, ``h_t = lam * u_{t-1} + I_t``."""
@@ -70,6 +79,12 @@ class LIF(Temporal):
         return h * (1.0 - s) if self.reset == "hard" else h - self.theta * s
 
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        if self.impl == "fused" and torch.is_grad_enabled() and x.requires_grad:
+            return MultiStepLIF.apply(x, self)
+        return self.unrolled(x)
+
+    def unrolled(self, x: torch.Tensor) -> torch.Tensor:
+        """The T loop step by step; differentiable by plain autograd (the reference)."""
         self.surrogate.start()
         u = torch.zeros_like(x[0])
         spikes = []
@@ -85,6 +100,7 @@ class LIF(Temporal):
         return ", ".join(
             [f"lam={self.lam}, theta={self.theta}, reset={self.reset}", repr(self.surrogate)]
             + flags
+            + [f"impl={self.impl}"]
         )
 
 

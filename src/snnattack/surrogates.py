@@ -115,6 +115,11 @@ def make_surrogate(name: str, width: float | None = None, alpha: float | None = 
     return SURROGATES[name](**({own[0]: own[1]} if own[1] is not None else {}))
 
 
+def heaviside(v: torch.Tensor) -> torch.Tensor:
+    """The spike ``1[v >= 0]`` in ``v``'s dtype."""
+    return (v >= 0).to(v.dtype)
+
+
 class Spike(torch.autograd.Function):
     """``H(v) = 1[v >= 0]`` forward; ``surrogate.grad`` backward."""
 
@@ -122,7 +127,7 @@ class Spike(torch.autograd.Function):
     def forward(ctx, v: torch.Tensor, surrogate: Surrogate, seen: Any) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(v)
         ctx.surrogate, ctx.seen = surrogate, seen
-        return (v >= 0).to(v.dtype)
+        return heaviside(v)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]

@@ -81,6 +81,7 @@ def build(
     std: Sequence[float] | None = None,
     activation: str = "lif",
     levels: int | None = None,
+    neuron_impl: str = "fused",
 ) -> SpikingNet:
     """A spiking model taking images in [0, 1] and returning logits averaged over T.
 
@@ -88,6 +89,8 @@ def build(
     spikes and event frames are fed as they are). ``activation="relu"`` gives the ANN
     counterpart: the same layers (same parameter names) with every LIF replaced by a ReLU.
     ``levels`` quantises the analog image to that many values before encoding (None: off).
+    ``neuron_impl`` is how the neurons' STBP backward is computed (``fused`` or ``unrolled``,
+    same gradients; :class:`snnattack.neurons.LIF`).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
@@ -98,7 +101,13 @@ def build(
     def neuron() -> nn.Module:
         if activation == "relu":
             return nn.ReLU()
-        return LIF(lam=lam, theta=theta, reset=reset, surrogate=Triangle(surrogate_width))
+        return LIF(
+            lam=lam,
+            theta=theta,
+            reset=reset,
+            surrogate=Triangle(surrogate_width),
+            impl=neuron_impl,
+        )
 
     normalize = None
     if encoding == "direct" and mean is not None and std is not None:
