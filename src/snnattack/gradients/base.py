@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from torch import nn
 
@@ -12,8 +13,9 @@ from snnattack.temporal import temporal_modules
 
 
 @contextmanager
-def temporarily(modules: list[nn.Module], attr: str, values: list[object]) -> Iterator[None]:
-    """Sets ``module.attr`` to ``values[i]`` for each module within the block, then restores."""
+def temporarily(modules: list[Any], attr: str, values: list[object]) -> Iterator[None]:
+    """Sets ``module.attr`` to ``values[i]`` for each module (or parameter) within the block,
+    then restores."""
     saved = [getattr(m, attr) for m in modules]
     for m, value in zip(modules, values, strict=True):
         setattr(m, attr, value)
