@@ -25,12 +25,12 @@ from snnattack.surrogates import heaviside
 
 
 class MultiStepLIF(torch.autograd.Function):
-    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.neurons.LIF`) fed ``x``."""
+    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.neurons.LIF`) fed ``x``; the
+    caller has started ``lif.surrogate`` for this pass."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, lif: Any) -> torch.Tensor:  # type: ignore[override]
         surrogate = lif.surrogate
-        surrogate.start()
         u = torch.zeros_like(x[0])
         h_all, spikes, seen = torch.empty_like(x), torch.empty_like(x), []
         for t in range(x.shape[0]):

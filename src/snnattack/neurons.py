@@ -79,13 +79,15 @@ class LIF(Temporal):
         return h * (1.0 - s) if self.reset == "hard" else h - self.theta * s
 
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
-        if self.impl == "fused" and torch.is_grad_enabled() and x.requires_grad:
+        recording = torch.is_grad_enabled() and x.requires_grad
+        self.surrogate.start(recording)
+        if self.impl == "fused" and recording:
             return MultiStepLIF.apply(x, self)
         return self.unrolled(x)
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:
-        """The T loop step by step; differentiable by plain autograd (the reference)."""
-        self.surrogate.start()
+        """The T loop step by step, differentiable by plain autograd (the reference); called by
+        :meth:`simulate`, which starts the surrogate."""
         u = torch.zeros_like(x[0])
         spikes = []
         for t in range(x.shape[0]):

@@ -11,7 +11,8 @@ surrogate here is one small object with its width or sharpness (see ``docs/neuro
 
 A surrogate may also look at the membrane while the neuron runs (``observe``, called once per
 time step in the forward pass) and use what it saw in the backward pass; the
-potential-dependent and adaptive surrogates of the gradient modes do.
+potential-dependent and adaptive-sharpness surrogates of the gradient modes ``pdsg`` and
+``assg`` do.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ class Surrogate:
 
     name = ""
 
-    def start(self) -> None:
-        """Called before the first step of every simulation (stateful surrogates reset here)."""
+    def start(self, recording: bool) -> None:
+        """Called before the first step of every simulation; ``recording``: autograd records
+        this pass (a backward may follow). Stateful surrogates reset or advance here."""
 
     def observe(self, v: torch.Tensor, t: int) -> Any:
         """What the backward of step ``t`` needs beyond ``v`` (computed in the forward pass)."""
