@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
@@ -60,6 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure every step with each neuron implementation (default: the model's, fused)",
     )
     parser.add_argument("--train", action="store_true", help="also measure an STBP training step")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     return parser.parse_args(argv)
 
@@ -79,7 +86,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
-    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train)
+    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
     record = {
         "settings": dict(vars(args)),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -129,10 +136,10 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
     for name, m in modes.items():
         if "error" in m:
-            table.add_row(name, m["error"], *[""] * 5)
+            table.add_row(escape(name), m["error"], *[""] * 5)
             continue
         table.add_row(
-            name,
+            escape(name),
             fmt(m["seconds"] * 1e3, ".2f"),
             fmt(m["time_vs_forward"], ".2f"),
             fmt(m["time_vs_stbp"], ".2f"),
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     record = bench(args)
     title = (
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats}"
+        f"median of {args.repeats} ({args.clock} time)"
     )
     Console(stderr=True).print(cost_table(record["modes"], title))
     json.dump(record, sys.stdout, indent=2)

@@ -82,14 +82,20 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _timed(fn: Callable[[], object], device: torch.device, clock: str = "wall") -> float:
+    """Seconds ``fn`` takes on ``clock``: ``wall``, or ``cpu`` (this process's CPU time, all
+    threads summed: steadier than wall time on a machine shared with other jobs)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    start = time.perf_counter()
+    now = CLOCKS[clock]
+    start = now()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    return now() - start
 
 
 def calibrate_batchnorm(model: nn.Module, x: torch.Tensor) -> None:
@@ -160,13 +166,15 @@ def measure_cost(
     repeats: int = 5,
     impls: Iterable[str] | None = None,
     train: bool = False,
+    clock: str = "wall",
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
     ``model`` must be in eval mode on ``x``'s device. Each entry also holds its ratios to
     the forward and to ``stbp`` (when measured); a mode that cannot run on this model is
     reported with its ``error`` instead. ``impls``: measure each step with each neuron
-    implementation (named ``mode[impl]``); ``train``: add the training step (``train``).
+    implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
+    ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -203,7 +211,7 @@ def measure_cost(
     try:
         for _ in range(repeats):
             for name, fn in steps.items():
-                times[name].append(_timed(fn, device))
+                times[name].append(_timed(fn, device, clock))
                 peaks[name].append(memory.measure(fn))
     finally:
         for p, flag in frozen:
