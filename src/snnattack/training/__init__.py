@@ -16,7 +16,8 @@ STRATEGIES: dict[str, Strategy] = {
     "conversion": Conversion(),
     "hybrid": Hybrid(),
 }
-KIND_BLOCKS = ("conversion", "hybrid")  # train sub-blocks read by some kinds only
+# train sub-blocks read by some kinds only (each kind's store key keeps only the ones it reads)
+KIND_BLOCKS = tuple(dict.fromkeys(b for s in STRATEGIES.values() for b in s.blocks))
 
 __all__ = [
     "STRATEGIES",
