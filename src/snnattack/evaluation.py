@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torchmetrics import Metric
 
+from snnattack.console import describe_test
 from snnattack.crafting import craft, grad_mode_of
 
 
@@ -147,6 +148,7 @@ class AttackEvaluator(L.LightningModule):
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
+            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
             adv, queries = craft(
                 spec.attack,

@@ -17,12 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.analysis import run_analyses
 from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
+from snnattack.console import quiet_libraries
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 from snnattack.provenance import provenance
-from snnattack.results import print_table, write_json
+from snnattack.results import table_text, write_json
 from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
 from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES, STBPClassifier, TrainContext
@@ -102,6 +103,13 @@ def trained_model(
         return strategy.train(cfg, workdir, context)
 
     model, record = store.get_or_train(spec, make, train)
+    log.info(
+        "%s model %s (%s, seed %d)",
+        "reused" if record.get("cached") else "trained",
+        record.get("key"),
+        cfg.train.kind,
+        seed,
+    )
     return model.eval(), {**record, "kind": cfg.train.kind}
 
 
@@ -191,6 +199,7 @@ def model_from_file(cfg: DictConfig, path: str) -> tuple[torch.nn.Module, dict]:
     """The configured model with the weights of ``path`` (``checkpoint=``, any format of
     :mod:`snnattack.checkpoints`) instead of one from the store."""
     model = build_model(cfg)
+    log.info("model from file %s", path)
     return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}
 
 
@@ -274,7 +283,10 @@ def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
+    quiet_libraries()
+    started = time.time()
     validate(cfg, output_dir)
+    log.info("job folder %s", output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     resolved = OmegaConf.to_container(cfg, resolve=True)
     specs = attack_specs(cfg)
@@ -342,6 +354,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         if trainer.is_global_zero:
             record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
             write_json(metrics_path, record)
-            print_table(record)
+            log.info("results\n%s", table_text(record))
             log_results(job_loggers, record, metrics_path)
+            log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
     return record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -26,8 +27,9 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
         raise
 
 
-def print_table(record: dict[str, Any]) -> None:
-    """Prints clean accuracy and one row per attack."""
+def table_text(record: dict[str, Any]) -> str:
+    """Clean accuracy and one row per attack, as the text of a table (for the console and
+    the job's ``run.log`` alike)."""
     cfg = record["config"]
     title = (
         f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
@@ -46,4 +48,6 @@ def print_table(record: dict[str, Any]) -> None:
             f"{r['adv_acc']:.2f}",
             str(r["n_correct"]),
         )
-    Console().print(table)
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(table)
+    return console.file.getvalue().rstrip()
