@@ -165,6 +165,7 @@ RULES: dict[str, Rule] = {
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
+    "attack.save_examples": BOOL,
     "method.*.name": one_of(*METHODS),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),

@@ -115,6 +115,7 @@ class AttackEvaluator(L.LightningModule):
         seed: int = 0,
         time_extension: int = 1,
         eot_samples: int = 1,
+        save_examples: bool = False,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -127,6 +128,9 @@ class AttackEvaluator(L.LightningModule):
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         self.results: list[dict[str, Any]] = []
         self.clean_result: dict[str, Any] = {}
+        self.save_examples = save_examples
+        # per spec, this process's batches of adversarial examples (attack.save_examples)
+        self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -162,11 +166,30 @@ class AttackEvaluator(L.LightningModule):
                 self.time_extension,
                 self.eot_samples,
             )
-            self.counts[str(i)].update(
-                correct, self._predict(self.target, adv, index) == y, adv - x, queries
-            )
+            adv_pred = self._predict(self.target, adv, index)
+            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            if self.save_examples:
+                first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+                self.examples[i].append(
+                    {
+                        "adv": adv.detach().cpu(),
+                        "labels": y.cpu(),
+                        "preds": adv_pred.cpu(),
+                        "indices": first + torch.arange(len(y)),
+                    }
+                )
+
+    def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
+        """Every process's saved examples per spec (a collective call under DDP)."""
+        if self.trainer.world_size == 1:
+            return self.examples
+        everyone: list[Any] = [None] * self.trainer.world_size
+        torch.distributed.all_gather_object(everyone, self.examples)
+        return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
     def on_test_epoch_end(self) -> None:
+        if self.save_examples:
+            self.examples = self.gathered_examples()
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
         self.log("clean_acc", clean["clean_acc"])

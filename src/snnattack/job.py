@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack import examples
 from snnattack.analysis import run_analyses
 from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
@@ -319,6 +320,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             seed=cfg.seed,
             time_extension=cfg.attack.time_extension,
             eot_samples=cfg.attack.eot_samples,
+            save_examples=cfg.attack.save_examples,
         )
         job_loggers = attack_loggers(
             cfg, output_dir, resolved, {"target": target_record, "source": source_record}
@@ -353,6 +355,9 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         }
         if trainer.is_global_zero:
             record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+            if cfg.attack.save_examples:
+                for row, parts in zip(record["results"], evaluator.examples, strict=True):
+                    row["examples"] = examples.save(output_dir, row, parts)
             write_json(metrics_path, record)
             log.info("results\n%s", table_text(record))
             log_results(job_loggers, record, metrics_path)

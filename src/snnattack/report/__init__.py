@@ -182,12 +182,15 @@ def html_page(report: Report) -> str:
     )
 
 
+RESULT_COLUMNS = ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
+
+
 def _swept(report: Report) -> list[str]:
+    """The columns other than results (and the examples' files) that vary between rows."""
     return [
         c
         for c in report.columns[1:]
-        if len({str(r.get(c)) for r in report.rows}) > 1
-        and c not in ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
+        if len({str(r.get(c)) for r in report.rows}) > 1 and c not in (*RESULT_COLUMNS, "examples")
     ]
 
 

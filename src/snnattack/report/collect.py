@@ -163,7 +163,11 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
             row["grad_mode"] = row["grad_mode"] or base.get("grad_mode")
             if r.get("n") is not None:
                 row["n"] = r["n"]
+            if r.get("examples"):  # attack.save_examples: the file, from the report's folder
+                row["examples"] = str(Path(job.name) / r["examples"])
             rows.append(row)
+    if any("examples" in row for row in rows):
+        columns.append("examples")
     return columns, rows
 
 
