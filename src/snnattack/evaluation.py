@@ -1,8 +1,8 @@
 """Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
 
-Attack success rate (SPEC §4): the share of the *originally correctly classified* test
-samples that the adversarial example makes misclassified, in %. Counts are torchmetrics
-states summed across processes, so the numbers are exact under DDP.
+Attack success rate (the README's *What a job does*): the share of the *originally correctly
+classified* test samples that the adversarial example makes misclassified, in %. Counts are
+torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
 from __future__ import annotations

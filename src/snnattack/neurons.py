@@ -1,8 +1,9 @@
 """Leaky integrate-and-fire neurons on ``[T, B, ...]`` currents, trained with STBP.
 
-Dynamics (SPEC §1): ``u_t = lam * u_{t-1} + I_t``; spike when ``u_t >= theta``; hard reset
-``u <- u * (1 - s)`` or soft reset ``u <- u - theta * s``. The default backward is STBP:
-backprop through time with the triangle surrogate, the gradient flowing through the reset.
+Dynamics (Bu et al., CVPR 2023; keys in the README's *Configuration*):
+``u_t = lam * u_{t-1} + I_t``; spike when ``u_t >= theta``; hard reset ``u <- u * (1 - s)``
+or soft reset ``u <- u - theta * s``. The default backward is STBP: backprop through time
+with the triangle surrogate, the gradient flowing through the reset.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class LIF(Temporal):
 
 
 def static_rate(current: float, lam: float, theta: float = 1.0) -> float:
-    """Firing rate of one neuron fed a constant ``current`` from rest (SPEC §4, Supp. §1).
+    """Firing rate of one neuron fed a constant ``current`` from rest (Bu et al., CVPR 2023,
+    Supp. §1).
 
     IF (``lam = 1``): ``I / theta`` clipped to [0, 1] (the long-run soft-reset rate).
     LIF (``lam < 1``): one spike per ``ceil(log_lam((I + theta (lam - 1)) / I))`` steps, the
