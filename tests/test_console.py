@@ -36,3 +36,16 @@ def test_a_digits_job_prints_its_path_models_table_and_time_without_library_nois
         assert f"wrote {out / 'metrics.json'} in " in text
     lines = [line for line in console.splitlines() if line.strip()]
     assert len(lines) < 40, console  # table and progress bar included
+
+
+def test_help_shows_three_examples_and_the_groups_without_internal_files() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("  python run.py ")]) == 3
+    assert "  train: digits, paper" in lines  # not conf/train/_kinds.yaml
+    assert " _kinds" not in proc.stdout
+    assert "  attack: ann, bptr, hart, rga, rga_layerwise, stbp" in lines
+    assert any("digits_table2" in line for line in lines)  # the experiments
