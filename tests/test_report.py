@@ -224,6 +224,27 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     )
 
 
+@pytest.mark.parametrize("seeds", [(80.0,), (80.0, 84.0)])
+def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds: tuple[float, ...]
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    _lambda_sweep(
+        tmp_path / "sweep", {(lam, m): seeds for lam in (0.5, 1.0) for m in ("stbp", "rga")}
+    )
+    report = write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    assert ax.get_legend() is None and len(ax.figure.legends) == 1  # outside the panel
+    assert [t.get_text() for t in ax.figure.legends[0].get_texts()] == ["stbp", "rga"]
+    expected = "ASR (%, mean ± std over 2 seeds)" if len(seeds) == 2 else "ASR (%)"
+    assert ax.get_ylabel() == expected
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert "**Figure 1.** Attack success rate against the membrane leak λ" in markdown
+    assert report.tables[0].note.endswith(
+        "mean ± std over seeds." if len(seeds) == 2 else "one seed."
+    )
+
+
 def test_report_html_tables_scroll_instead_of_being_clipped(tmp_path: Path) -> None:
     """Rendered in headless Chromium at 600 px: the page fits the window and the wide table
     scrolls inside its box (see docs/report.md)."""

@@ -296,7 +296,7 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     for ax, ((_, model, T, lam, reset), members) in zip(
         axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False
     ):
-        for j, rc in members:
+        for _, rc in members:
             actual = rc.get("actual") or {}
             ax.scatter(
                 actual.get("current", []),
@@ -304,21 +304,18 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
                 s=3,
                 alpha=0.2,
                 color="C0",
-                label=f"actual, seed {j.setting('seed')}",
+                label="actual (validation data, each model)",
             )
         static = members[0][1].get("static") or {}
         ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
         layer = (members[0][1].get("actual") or {}).get("layer")
-        ax.set_title(f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}", fontsize=8)
+        ax.set_title(
+            f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, {len(members)} model(s)",
+            fontsize=8,
+        )
         ax.set_xlabel("mean input current")
         ax.set_ylabel("firing rate")
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(
-            handles[-1:] + handles[:1],
-            ["static", f"actual ({len(members)} model(s), validation)"],
-            fontsize=7,
-            loc="lower right",
-        )
+    shared_legend(fig)
     return _save(fig, path)
 
 

@@ -346,9 +346,14 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "paper clean",
         "paper shuffled",
     ]
+    span = (
+        f"{deltas[0]:+.2f}"
+        if len(set(deltas)) == 1
+        else f"{min(deltas):+.2f} to {max(deltas):+.2f}"
+    )
     summary = (
-        f"Shuffling each neuron's spikes over time changes test accuracy by "
-        f"{min(deltas):+.2f} to {max(deltas):+.2f} points (mean over models per setting)."
+        f"Shuffling each neuron's spikes over time changes test accuracy by {span} points "
+        "(mean over the models of a setting)."
         if deltas
         else ""
     )
