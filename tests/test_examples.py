@@ -52,7 +52,8 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
         assert accuracy == row["adv_acc"]  # evaluated again: the recorded number
         (x, y), *_ = Attack.load(str(tmp_path / "job" / row["examples"]))
         assert torch.equal(x, saved["adv_inputs"][: len(x)]) and torch.equal(y, saved["labels"])
-    write_report(tmp_path / "job")
+    report = write_report(tmp_path / "job")
+    assert "Adversarial examples saved for 2 row(s)" in report.files["md"].read_text()
     with open(tmp_path / "job" / "results.csv") as f:
         assert [r["examples"] for r in csv.DictReader(f)] == [
             "adv_fgsm_32_white.pt",

@@ -90,6 +90,15 @@ def _header(report: Report) -> list[tuple[str, str]]:
             f"{', '.join(_swept(report)) or 'nothing'}.",
         ),
     ]
+    saved = sum(1 for r in report.rows if r.get("examples"))
+    if saved:
+        lines.append(
+            (
+                "text",
+                f"Adversarial examples saved for {saved} row(s): the files are in results.csv's "
+                "examples column (format: docs/examples.md in the snnattack repository).",
+            )
+        )
     notes = paper_block(report.jobs).get("notes")
     if notes:
         lines.append(("text", f"Paper: {notes}"))
