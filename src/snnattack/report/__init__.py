@@ -148,10 +148,9 @@ def html_page(report: Report) -> str:
     for kind, text in _header(report):
         if kind == "origin":
             o = report.origin
-            commits = ", ".join(c[:12] for c in o.commits) or "unknown"
             parts.append(
-                f"<p>Command: <code>{e(o.command)}</code> · commit {e(commits)} · results of "
-                f"{e(o.date)}</p>"
+                f"<p>Command: <code>{e(o.command)}</code> · commit {e(o.commit_text())} · "
+                f"results of {e(o.date)}</p>"
             )
         else:
             parts.append(f"<p>{e(text)}</p>")

@@ -32,12 +32,14 @@ class Origin:
     commits: tuple[str, ...]
     date: str
 
+    def commit_text(self) -> str:
+        """The commits, shortened to 12 characters (``+dirty`` kept), or ``unknown``."""
+        short = [c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in self.commits]
+        return ", ".join(short) or "unknown"
+
     def line(self) -> str:
         """One line for the top of the report: command, commit(s) and date."""
-        commits = ", ".join(
-            c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in self.commits
-        )
-        return f"`{self.command}` · commit {commits or 'unknown'} · results of {self.date}"
+        return f"`{self.command}` · commit {self.commit_text()} · results of {self.date}"
 
 
 def _hydra_node(folder: Path) -> dict | None:
