@@ -13,7 +13,7 @@ import matplotlib.image
 import pytest
 from omegaconf import OmegaConf
 
-from snnattack.report import figures, write_report
+from snnattack.report import figures, tables, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.callback import ReportCallback, sweep_group
 
@@ -194,6 +194,22 @@ def test_the_finding_names_stbp_when_stbp_wins_and_counts_differences_within_the
     )
     stbp = table.columns.index("WB ASR STBP")
     assert table.bold == {(0, stbp), (1, stbp)}  # STBP's ASR marked in both rows
+
+
+def test_the_finding_counts_wins_per_attack_when_there_are_several() -> None:
+    deltas = {
+        "rga": [
+            ("FGSM WB", (3.0, 1.0, 2)),
+            ("FGSM BB", (2.0, 3.0, 2)),  # within the spread
+            ("PGD WB", (-1.0, 0.5, 2)),
+            ("PGD BB", (0.5, 0.1, 2)),
+        ]
+    }
+    assert tables.comparison_sentence(deltas, "stbp") == (
+        "RGA gives a higher ASR than STBP in 3 of 4 comparisons (FGSM WB 1 of 1, FGSM BB 1 of "
+        "1, PGD WB 0 of 1, PGD BB 1 of 1; RGA − STBP: -1.00 to +3.00 points, mean +1.12); 1 of "
+        "4 differences are within one standard deviation over seeds."
+    )
 
 
 def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> None:

@@ -142,24 +142,31 @@ def fmt_delta(stat: tuple[float, float, int] | None) -> str:
     return f"{mean:+.2f} ± {std:.2f}" if n > 1 else f"{mean:+.2f}"
 
 
-def comparison_sentence(deltas: dict[str, list[tuple[float, float, int]]], base: str) -> str:
+def comparison_sentence(
+    deltas: dict[str, list[tuple[str, tuple[float, float, int]]]], base: str
+) -> str:
     """One sentence on which gradient mode gives the higher ASR, over all comparisons (rows ×
-    boxes) of each mode with ``base``, with how many differences are within the seed spread."""
+    boxes) of each mode with ``base``: how often, per attack (its label, e.g. ``FGSM WB``) when
+    there are several, the range of the differences, and how many are within the seed spread.
+    ``deltas[mode]`` holds (attack label, (mean, std, seeds)) of each comparison."""
     clauses = []
-    for mode, stats in deltas.items():
-        if not stats:
+    for mode, found in deltas.items():
+        if not found:
             continue
         a, b = mode_name(mode), mode_name(base)
+        stats = [stat for _, stat in found]
         means = [m for m, _, _ in stats]
         higher = sum(m > 0.005 for m in means)
         lower = sum(m < -0.005 for m in means)
         total = len(stats)
+        sign = 1 if higher >= lower else -1
         if higher > lower:
             lead = f"{a} gives a higher ASR than {b} in {_of(higher, total)}"
         elif lower > higher:
             lead = f"{b} gives a higher ASR than {a} in {_of(lower, total)}"
         else:
             lead = f"neither {a} nor {b} gives the higher ASR more often ({higher} each of {total})"
+        per_attack = group((label, sign * stat[0] > 0.005) for label, stat in found)
         spread = [(m, s) for m, s, n in stats if n > 1]
         if spread:
             within = sum(abs(m) <= s for m, s in spread)
@@ -175,7 +182,13 @@ def comparison_sentence(deltas: dict[str, list[tuple[float, float, int]]], base:
             else f"{min(means):+.2f} to {max(means):+.2f} points, mean "
             f"{statistics.fmean(means):+.2f}"
         )
-        clauses.append(f"{lead} ({a} − {b}: {span}); {judged}")
+        breakdown = ""
+        if len(per_attack) > 1 and higher != lower:
+            breakdown = (
+                ", ".join(f"{label} {sum(won)} of {len(won)}" for label, won in per_attack.items())
+                + "; "
+            )
+        clauses.append(f"{lead} ({breakdown}{a} − {b}: {span}); {judged}")
     if not clauses:
         return ""
     text = "; ".join(clauses)
@@ -239,7 +252,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             if (ref := matching(paper, dict(zip(keys, key, strict=True))))
             else None
         )
-        for box, _ in boxes:
+        for box, box_label in boxes:
             cell = {
                 m: [r for r in members if r.get("box") == box and r["grad_mode"] == m]
                 for m in modes
@@ -259,7 +272,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             for m in modes[1:]:
                 delta = paired_delta(asr[m], asr[modes[0]])
                 if delta is not None:
-                    deltas[m].append(delta)
+                    deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
                 cells.append(fmt_delta(delta))
             cells += [fmt_stat(mean_std(per_seed(cell[m], "adv_acc").values())) for m in modes]
             if theirs is not None:
