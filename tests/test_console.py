@@ -1,9 +1,14 @@
 """What a job prints: its folder, its models, its results and its time, not the libraries'
 banners. Through run.py in a subprocess: the console is the process boundary under test."""
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from snnattack.console import LIGHTNING_LOGGERS, quiet_libraries
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = [
@@ -49,3 +54,23 @@ def test_help_shows_three_examples_and_the_groups_without_internal_files() -> No
     assert " _kinds" not in proc.stdout
     assert "  attack: ann, bptr, hart, rga, rga_layerwise, stbp" in lines
     assert any("digits_table2" in line for line in lines)  # the experiments
+
+
+def test_lightnings_banners_are_dropped_and_its_other_lines_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quiet_libraries()
+    quiet_libraries()  # idempotent: one filter per logger
+    for name in LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        assert len(logger.filters) == 1
+        with caplog.at_level(logging.INFO, logger=name):
+            for line in (
+                "GPU available: True (cuda), used: True",
+                "💡 Tip: For seamless cloud logging ...",
+                "You are using a CUDA device ('NVIDIA H100') that has Tensor Cores. To properly",
+                "Restoring states from the checkpoint path at last.ckpt",
+            ):
+                logger.info(line)
+    kept = [r.getMessage() for r in caplog.records]
+    assert kept == ["Restoring states from the checkpoint path at last.ckpt"] * 2

@@ -21,8 +21,8 @@ from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 NOISE = re.compile(
     r"^(GPU available|TPU available|HPU available|💡 Tip:|`Trainer\(limit_\w+=[\d.]+\)` was "
     r"configured so|`Trainer.fit` stopped: `max_epochs=\d+` reached|LOCAL_RANK: \d+ - "
-    r"CUDA_VISIBLE_DEVICES)"
-)
+    r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores)"
+)  # the last: advice to trade float32 precision for speed, which attacks must not take
 # warnings (message start) that the libraries raise about each other, not about our code
 KNOWN_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
 LIGHTNING_LOGGERS = (
