@@ -20,10 +20,13 @@ encodings (direct, frames).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from snnattack.results import AttackRow
 
 
 def file_name(method: str, eps_255: float, box: str) -> str:
@@ -31,10 +34,10 @@ def file_name(method: str, eps_255: float, box: str) -> str:
     return f"adv_{method}_{eps_255:g}_{box}.pt"
 
 
-def save(folder: Path, row: dict[str, Any], parts: list[dict[str, torch.Tensor]]) -> str:
+def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
     ``indices``) into ``folder`` atomically; returns the file name."""
-    name = file_name(row["method"], row["eps_255"], row["box"])
+    name = file_name(row.method, row.eps_255, row.box)
     order = torch.cat([p["indices"] for p in parts]).argsort()
     data = {
         "adv_inputs": torch.cat([p["adv"] for p in parts])[order],
@@ -42,7 +45,7 @@ def save(folder: Path, row: dict[str, Any], parts: list[dict[str, torch.Tensor]]
         "preds": torch.cat([p["preds"] for p in parts])[order],
         "indices": torch.cat([p["indices"] for p in parts])[order],
         "save_type": "float",
-        **{k: row[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
+        **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
     }
     tmp = folder / (name + ".tmp")
     try:

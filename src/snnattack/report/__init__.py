@@ -27,6 +27,7 @@ from snnattack.report.collect import (
 )
 from snnattack.report.origin import Origin, origin
 from snnattack.report.tables import Table, cost_table, table1, table2
+from snnattack.results import MEASURES
 
 
 @dataclass
@@ -190,15 +191,14 @@ def html_page(report: Report) -> str:
     )
 
 
-RESULT_COLUMNS = ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
-
-
 def _swept(report: Report) -> list[str]:
-    """The columns other than results (and the examples' files) that vary between rows."""
+    """The columns other than results (and the examples' files) that vary between rows (eps:
+    shown as eps_255)."""
     return [
         c
         for c in report.columns[1:]
-        if len({str(r.get(c)) for r in report.rows}) > 1 and c not in (*RESULT_COLUMNS, "examples")
+        if len({str(r.get(c)) for r in report.rows}) > 1
+        and c not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", *MEASURES)
     ]
 
 

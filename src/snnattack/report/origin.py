@@ -91,9 +91,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         title = name + (f": {' '.join(what)}" if what else "")
     else:
         title = " ".join(what) or ("defaults" if hydra else folder.name)
-    commits = tuple(
-        dict.fromkeys(str(j.metrics["git_commit"]) for j in jobs if j.metrics.get("git_commit"))
-    )
+    commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     paths = [folder / j.name / "metrics.json" for j in jobs]
     stamps = [p.stat().st_mtime for p in paths if p.exists()]
     date = (

@@ -313,16 +313,11 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
 
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model, over seeds."""
-    found = [
-        (j, j.metrics["analyses"]["shuffle"])
-        for j in jobs
-        if "shuffle" in (j.metrics.get("analyses") or {})
-    ]
+    found = [(j, j.record.analyses["shuffle"]) for j in jobs if "shuffle" in j.record.analyses]
     if not found:
         return None
     per_model = {
-        (j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
-        for j, s in found
+        (j.record.models.get("target") or {}).get("key", j.name): (j, s) for j, s in found
     }  # attack-only differences share one model: count it once
     groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
     constant, settings = constant_keys(SETTING, groups)
@@ -387,7 +382,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     out = []
     stbp = matching(paper, {"mode": "stbp"}) or {}
     for j in jobs:
-        cost = (j.metrics.get("analyses") or {}).get("cost")
+        cost = j.record.analyses.get("cost")
         if not cost:
             continue
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
@@ -448,9 +443,7 @@ def _cost_sentence(jobs: list[Job]) -> str:
     the measured models."""
     ratios: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for j in jobs:
-        for mode, m in (
-            ((j.metrics.get("analyses") or {}).get("cost") or {}).get("modes", {}).items()
-        ):
+        for mode, m in (j.record.analyses.get("cost") or {}).get("modes", {}).items():
             if mode != "stbp" and m.get("time_vs_stbp") is not None:
                 ratios[mode].append((m["time_vs_stbp"], m.get("memory_vs_stbp") or float("nan")))
     parts = []
