@@ -8,9 +8,11 @@ from hydra import compose, initialize_config_dir
 from torchattacks.attack import Attack
 
 from snnattack import examples
-from snnattack.job import datamodule, run, trained_model
+from snnattack.data import datamodule
+from snnattack.job import run
 from snnattack.report import write_report
 from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +40,9 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
     model, _ = trained_model(cfg, 0, ModelStore(tmp_path / "models"), [])
     dm = datamodule(cfg, 0)
     dm.setup("test")
-    for row in record["results"]:
-        assert row["examples"] == f"adv_{row['method']}_32_white.pt"
-        saved = examples.load(tmp_path / "job" / row["examples"])
+    for row in record.results:
+        assert row.examples == f"adv_{row.method}_32_white.pt"
+        saved = examples.load(tmp_path / "job" / row.examples)
         assert saved["indices"].tolist() == list(range(60))  # 3 batches of 20, in order
         assert saved["labels"].tolist() == [int(dm.test_set[i][1]) for i in range(60)]
         clean = torch.stack([dm.test_set[i][0] for i in range(60)])
@@ -49,8 +51,8 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
             preds = model(saved["adv_inputs"]).argmax(1)
         assert torch.equal(preds, saved["preds"])
         accuracy = 100.0 * int((preds == saved["labels"]).sum()) / len(preds)
-        assert accuracy == row["adv_acc"]  # evaluated again: the recorded number
-        (x, y), *_ = Attack.load(str(tmp_path / "job" / row["examples"]))
+        assert accuracy == row.adv_acc  # evaluated again: the recorded number
+        (x, y), *_ = Attack.load(str(tmp_path / "job" / row.examples))
         assert torch.equal(x, saved["adv_inputs"][: len(x)]) and torch.equal(y, saved["labels"])
     report = write_report(tmp_path / "job")
     assert "Adversarial examples saved for 2 row(s)" in report.files["md"].read_text()
