@@ -52,6 +52,10 @@ BAD = [
     ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
     ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),
     ("train.nesterov=maybe", "train.nesterov='maybe' is out of range; accepted: true or false"),
+    (
+        "attack.save_examples=maybe",
+        "attack.save_examples='maybe' is out of range; accepted: true or false",
+    ),
     ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
     ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
