@@ -52,6 +52,10 @@ BAD = [
     ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
     ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),
     ("train.nesterov=maybe", "train.nesterov='maybe' is out of range; accepted: true or false"),
+    (
+        "attack.save_examples=maybe",
+        "attack.save_examples='maybe' is out of range; accepted: true or false",
+    ),
     ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
     ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
@@ -125,10 +129,16 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
+        (["model=vgg12"], "model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, "),
         (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-        (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
-        (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
+        (
+            ["-m", "attack=rga,stbbp"],
+            "attack=stbbp is unknown (did you mean stbp?); accepted: ann, ",
+        ),
+        (
+            ["method=[fgsm,pgdd]"],
+            "method=pgdd is unknown (did you mean pgd?); accepted: apgd, apgd_dlr, ",
+        ),
         (
             ["train=conversion"],
             "train=conversion is unknown (a kind of training, not a recipe: "
@@ -222,7 +232,7 @@ SUBPROCESS = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
     (
         "model=vgg12",
-        "error: model=vgg12 is unknown; accepted: digits_net, digits_resnet, "
+        "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
         "dvs_vgg, resnet17, resnet19, vgg11, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),

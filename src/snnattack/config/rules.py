@@ -170,6 +170,7 @@ RULES: dict[str, Rule] = {
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
+    "attack.save_examples": BOOL,
     "method.*.name": one_of(*METHODS),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
@@ -217,6 +218,7 @@ RULES: dict[str, Rule] = {
     # loggers and the store
     "logger.csv": BOOL,
     "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "logger.wandb.quiet": BOOL,
     "store.dir": NAME,
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(
