@@ -122,6 +122,7 @@ RULES: dict[str, Rule] = {
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
     "neuron_impl": one_of(*IMPLS),
+    "compile": BOOL,
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
     "eps": Rule(
@@ -171,6 +172,7 @@ RULES: dict[str, Rule] = {
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
     "attack.save_examples": BOOL,
+    "attack.fold_bn": BOOL,
     "method.*.name": one_of(*METHODS),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),

@@ -65,6 +65,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         momentum=cfg.train.momentum,
         weight_decay=cfg.train.weight_decay,
         nesterov=cfg.train.nesterov,
+        compile=cfg.compile,
     )
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True

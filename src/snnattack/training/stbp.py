@@ -46,9 +46,13 @@ class STBPClassifier(L.LightningModule):
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         nesterov: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
+        # the call every step runs: torch.compile'd (``compile=true``) or plain; a bound method,
+        # not a module, so checkpoints keep the plain ``model.`` keys (no ``_orig_mod.``)
+        self.run_model = torch.compile(model.forward) if compile else model.__call__
         self.lr, self.momentum, self.weight_decay, self.nesterov = (
             lr,
             momentum,
@@ -62,11 +66,11 @@ class STBPClassifier(L.LightningModule):
         self.history: dict[int, dict[str, float]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.run_model(x)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> torch.Tensor:
         x, y = batch
-        logits = self.model(x)
+        logits = self.run_model(x)
         loss = F.cross_entropy(logits, y)
         if not torch.isfinite(loss):
             raise TrainingError(
@@ -82,7 +86,7 @@ class STBPClassifier(L.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         x, y = batch
-        logits = self.model(x)
+        logits = self.run_model(x)
         self.val_acc.update(logits, y)
         self.val_loss.update(F.cross_entropy(logits, y), weight=len(y))
         self.val_n.update(len(y))
