@@ -5,17 +5,22 @@ that it spikes), then measures, in one process and interleaved, a plain forward 
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
 ``--impls fused unrolled`` measures each step with each neuron implementation and adds their
 ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Prints JSON on stdout
-and a table on stderr.
+and a table on stderr. On a CUDA device the record also holds (``paper``) the absolute times
+and peak memory beside the RGA paper's Table S2 (``paper:`` of ``--paper``, by default
+experiments/tables2_cost_cifar10_vgg11.yaml).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -76,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument(
+        "--paper",
+        type=Path,
+        default=PAPER_FILE,
+        help="experiment file whose paper.cost a CUDA measurement is shown beside",
+    )
     layout = parser.add_argument_group("evaluation-time speed-ups (attack steps only)")
     layout.add_argument(
         "--fold-bn", action="store_true", help="attack a copy with BN folded into its convs"
@@ -99,6 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 SWEEPABLE = ("T", "batch", "lam")
+PAPER_FILE = Path(__file__).resolve().parents[2] / "experiments/tables2_cost_cifar10_vgg11.yaml"
 
 
 def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list[Any]] | None:
@@ -175,7 +187,68 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
         record["fused_vs_unrolled"] = impl_ratios(modes)
+    if device.type == "cuda":
+        record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
+
+
+def paper_block(path: Path) -> dict[str, Any]:
+    """The ``paper:`` block of an experiment file (empty if the file has none)."""
+    if not path.is_file():
+        raise ConfigError(f"--paper={str(path)!r} is not a file; accepted: an experiment file")
+    paper = OmegaConf.to_container(OmegaConf.load(path)).get("paper") or {}
+    if not isinstance(paper.get("cost", []), list):
+        raise ConfigError(f"--paper={str(path)!r}: paper.cost is not a list of {{mode: ...}} rows")
+    return paper
+
+
+def paper_rows(
+    modes: dict[str, dict[str, Any]], batch: int, paper: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each measured step beside the paper's row of its mode (Table S2 times one attack pass
+    over ``paper.images`` images per entry: ours is the step time × the number of batches)."""
+    images = paper.get("images")
+    steps = math.ceil(images / batch) if images else None
+    reference = {row["mode"]: row for row in paper.get("cost", [])}
+    rows = []
+    for name, m in modes.items():
+        if "error" in m:
+            continue
+        ref = reference.get(name.split("[")[0], {})
+        rows.append(
+            {
+                "step": name,
+                "step_ms": m["seconds"] * 1e3,
+                "seconds": m["seconds"] * steps if steps else None,
+                "paper_seconds": ref.get("seconds"),
+                "peak_mb": m["peak_mb"],
+                "paper_peak_mb": ref.get("peak_mb"),
+            }
+        )
+    return rows
+
+
+def paper_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """A rich table of :func:`paper_rows`."""
+    table = Table(title=title)
+    columns = {
+        "step": "step",
+        "step_ms": "ms / step",
+        "seconds": "s / pass",
+        "paper_seconds": "paper s",
+        "peak_mb": "peak MB",
+        "paper_peak_mb": "paper MB",
+    }
+    for col in columns.values():
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(
+            *(
+                escape(str(row[k])) if k == "step" else "–" if row[k] is None else f"{row[k]:.1f}"
+                for k in columns
+            )
+        )
+    return table
 
 
 def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -253,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
             f"median of {s['repeats']} ({s['clock']} time)"
         )
         console.print(cost_table(record["modes"], title))
+        if "paper" in record:
+            notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"
+            console.print(paper_table(record["paper"], escape(notes)))
     json.dump(records[0] if args.sweep is None else records, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

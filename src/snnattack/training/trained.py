@@ -3,8 +3,8 @@ from a model file (``checkpoint=``)."""
 
 from __future__ import annotations
 
-import logging
 import copy
+import logging
 from pathlib import Path
 
 import lightning as L
