@@ -1,4 +1,4 @@
-"""LIF dynamics against the equations of SPEC §1 and the static rate curves of SPEC §4."""
+"""LIF dynamics against their equations and the static rate curves of RGA (Bu et al., CVPR 2023)."""
 
 import math
 

@@ -1,6 +1,6 @@
 """Leaky integrate-and-fire neurons on ``[T, B, ...]`` currents, split into charge, fire, reset.
 
-Dynamics: charge ``h_t = lam * u_{t-1} + I_t``; fire
+Dynamics (Bu et al., CVPR 2023): charge ``h_t = lam * u_{t-1} + I_t``; fire
 ``s_t = H(h_t - theta)``; reset ``u_t = h_t * (1 - s_t)`` (hard) or ``u_t = h_t - theta * s_t``
 (soft). The forward values depend only on ``lam``, ``theta`` and the reset. How the neuron is
 differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
@@ -107,7 +107,8 @@ class LIF(Temporal):
 
 
 def static_rate(current: float, lam: float, theta: float = 1.0) -> float:
-    """Firing rate of one neuron fed a constant ``current`` from rest (SPEC §4, Supp. §1).
+    """Firing rate of one neuron fed a constant ``current`` from rest (Bu et al., CVPR 2023,
+    Supp. §1).
 
     IF (``lam = 1``): ``I / theta`` clipped to [0, 1] (the long-run soft-reset rate).
     LIF (``lam < 1``): one spike per ``ceil(log_lam((I + theta (lam - 1)) / I))`` steps, the

@@ -1,5 +1,5 @@
 """HART-style gradient (Hao et al., ICLR 2024, "Threaten SNNs through combining rate and
-temporal information"; SPEC §4).
+temporal information"; the README's *Gradient modes*).
 
 Forward values unchanged. Backward: the membrane carried to the next step is detached (the
 neuron's ``detach_membrane`` setting: no temporal gradient path), each spike's surrogate is
