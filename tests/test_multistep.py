@@ -82,3 +82,18 @@ def saved_elements(impl: str) -> int:
 def test_fused_saves_only_the_membrane_before_firing() -> None:
     assert saved_elements("fused") == 8 * 4 * 16  # h_t, one tensor of the input's size
     assert saved_elements("unrolled") >= 3 * 8 * 4 * 16
+
+
+@pytest.mark.parametrize("impl", ["fused", "unrolled"])
+def test_neuron_impl_from_the_config_reaches_every_neuron_of_the_built_model(impl: str) -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from snnattack.training import build_net
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=[f"neuron_impl={impl}"])
+    lifs = [m for m in build_net(cfg).modules() if isinstance(m, LIF)]
+    assert lifs and {m.impl for m in lifs} == {impl}
