@@ -26,6 +26,7 @@ FAST = {
     "bim": {},
     "mifgsm": {},
     "apgd": {"steps": 5},
+    "sapgd": {"steps": 5},
     "square": {"n_queries": 50},
 }  # small settings: the contract, not the strength
 
@@ -100,6 +101,29 @@ def test_apgd_is_at_least_as_strong_as_pgd(direct):
     apgd = _asr(model, x, y, "apgd", {"steps": 10})
     assert 0 < pgd < 100
     assert apgd >= pgd - 1.0
+
+
+def test_sapgd_asr_does_not_fall_from_10_to_100_steps(direct):
+    model, x, y = direct
+    x, y = x[:48], y[:48]
+    short = _asr(model, x, y, "sapgd", {"steps": 10})
+    long = _asr(model, x, y, "sapgd", {"steps": 100})
+    assert 0 < short < 100
+    assert long >= short
+
+
+def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
+    model, x, y = direct
+    x, y = x[:8], y[:8]
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(5)
+        adv, queries = craft("sapgd", model, x, y, EPS, {"steps": 3, "seed": 1}, "stbp", {})
+        runs.append((adv, torch.rand(1), queries))
+    torch.testing.assert_close(runs[0][0], runs[1][0])
+    torch.manual_seed(5)
+    assert runs[0][1] == torch.rand(1)  # the attack drew nothing from the global stream
+    assert runs[0][2] == 4 * len(x)  # the start and one gradient per step
 
 
 def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
