@@ -126,6 +126,31 @@ def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
     assert runs[0][2] == 4 * len(x)  # the start and one gradient per step
 
 
+def _evaluate(model, x, y, specs, mode="stbp", **kwargs) -> AttackEvaluator:
+    evaluator = AttackEvaluator(model, None, specs, mode, {}, **kwargs)
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=len(x))
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    return evaluator
+
+
+@pytest.mark.parametrize("method", ["pgd", "apgd", "sapgd"])
+def test_steps_curve_records_the_running_best_at_each_count_in_one_run(direct, method):
+    model, x, y = direct
+    x, y = x[:48], y[:48]
+    specs = [AttackSpec(method, 16 / 255, "white", {"steps": 10}), AttackSpec("fgsm", EPS, "white")]
+    (row, fgsm) = _evaluate(model, x, y, specs, steps_curve=(1, 3, 10, 50)).results
+    assert "asr_curve" not in fgsm  # a method without iterations has no curve
+    steps = [p["steps"] for p in row["asr_curve"]]
+    asr = [p["asr"] for p in row["asr_curve"]]
+    assert steps == [1, 3, 10]  # 50 is beyond the attack's 10 steps
+    assert asr == sorted(asr) and asr[-1] >= row["asr"] and asr[-1] > 0
+    # the first 3 iterates of the 10-step run are those of a 3-step run with the same seed
+    (short,) = _evaluate(model, x, y, [AttackSpec(method, 16 / 255, "white", {"steps": 3})]).results
+    assert asr[1] >= short["asr"]
+
+
 def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
     model, x, y = direct
     specs = [

@@ -432,3 +432,24 @@ def test_digits_experiment_runs_and_reports(name: str, tmp_path: Path) -> None:
     overrides, figures, sections = DIGITS[name]
     sweep = run_experiment(tmp_path, name, *overrides)
     check_report(sweep, figures, sections)
+
+
+def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    for i, (seed, mode) in enumerate([(0, "stbp"), (1, "stbp"), (0, "rga")]):
+        curve = [{"steps": k, "asr": a + 10.0 * seed} for k, a in ((5, 20.0), (10, 40.0))]
+        _job(tmp_path / "sweep" / str(i), seed, mode, 50.0)
+        path = tmp_path / "sweep" / str(i) / "metrics.json"
+        record = json.loads(path.read_text())
+        record["results"][0].update(method="pgd", asr_curve=curve)
+        path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    assert "convergence" in {p.stem for p in report.figures}
+    (ax,) = kept["convergence"]
+    assert ax.get_title() == "PGD, white box"
+    lines = legend_data(ax)
+    assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
+    assert lines["rga ε=48"] == [20.0, 40.0]
+    assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]

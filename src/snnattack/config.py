@@ -165,6 +165,10 @@ RULES: dict[str, Rule] = {
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
+    "attack.steps_curve": Rule(
+        lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
+        "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+    ),
     "method.*.name": one_of(*METHODS),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 from torchmetrics import Metric
 
-from snnattack.crafting import craft, grad_mode_of
+from snnattack.convergence import curve_counts
+from snnattack.crafting import craft_tracked, grad_mode_of
 
 
 class AttackCounts(Metric):
@@ -62,6 +63,32 @@ class AttackCounts(Metric):
             "l2": float(self.l2_sum) / n if n else float("nan"),
             "queries": int(self.queries) / n if n else float("nan"),
         }
+
+
+class CurveCounts(Metric):
+    """Samples fooled (correct -> wrong) by the running best example at each curve count."""
+
+    full_state_update = False
+
+    def __init__(self, counts: list[int]) -> None:
+        super().__init__()
+        self.steps = counts
+        self.add_state(
+            "fooled", default=torch.zeros(len(counts), dtype=torch.long), dist_reduce_fx="sum"
+        )
+
+    def update(self, fooled: torch.Tensor) -> None:
+        self.fooled += fooled.to(self.fooled.device)
+
+    def compute(self) -> torch.Tensor:
+        return self.fooled
+
+    def curve(self, n_correct: int) -> list[dict[str, float]]:
+        """ASR (%) at each count, among the ``n_correct`` clean-correct samples."""
+        return [
+            {"steps": k, "asr": 100.0 * int(f) / n_correct if n_correct else float("nan")}
+            for k, f in zip(self.steps, self.compute(), strict=True)
+        ]
 
 
 def attack_success_rate(
@@ -114,6 +141,7 @@ class AttackEvaluator(L.LightningModule):
         seed: int = 0,
         time_extension: int = 1,
         eot_samples: int = 1,
+        steps_curve: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -124,6 +152,8 @@ class AttackEvaluator(L.LightningModule):
         self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
+        curves = {i: curve_counts(s.attack, s.params, steps_curve) for i, s in enumerate(specs)}
+        self.curves = nn.ModuleDict({str(i): CurveCounts(c) for i, c in curves.items() if c})
         self.results: list[dict[str, Any]] = []
         self.clean_result: dict[str, Any] = {}
         for p in self.parameters():
@@ -148,7 +178,7 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             self._seed(index, stream=i + 1)
-            adv, queries = craft(
+            adv, queries, snapshots = craft_tracked(
                 spec.attack,
                 crafter,
                 x,
@@ -159,10 +189,20 @@ class AttackEvaluator(L.LightningModule):
                 self.grad_params,
                 self.time_extension,
                 self.eot_samples,
+                tuple(self.curves[str(i)].steps) if str(i) in self.curves else (),
             )
             self.counts[str(i)].update(
                 correct, self._predict(self.target, adv, index) == y, adv - x, queries
             )
+            if snapshots:
+                self.curves[str(i)].update(
+                    torch.stack(
+                        [
+                            (correct & (self._predict(self.target, snapshots[k], index) != y)).sum()
+                            for k in self.curves[str(i)].steps
+                        ]
+                    )
+                )
 
     def on_test_epoch_end(self) -> None:
         clean = self.clean.compute()
@@ -194,5 +234,7 @@ class AttackEvaluator(L.LightningModule):
                     "eot_samples": self.eot_samples,
                 }
             )
+            if str(i) in self.curves:
+                self.results[-1]["asr_curve"] = self.curves[str(i)].curve(c["n_correct"])
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -307,6 +307,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             seed=cfg.seed,
             time_extension=cfg.attack.time_extension,
             eot_samples=cfg.attack.eot_samples,
+            steps_curve=tuple(cfg.attack.steps_curve),
         )
         job_loggers = attack_loggers(
             cfg, output_dir, resolved, {"target": target_record, "source": source_record}

@@ -73,6 +73,7 @@ def build_report(folder: Path) -> Report:
         figures.rate_current(jobs, folder / "rate_current.png"),
         figures.beta_gamma(rows, folder / "beta_gamma.png"),
         figures.cost_bars(jobs, folder / "cost.png"),
+        figures.convergence(jobs, folder / "convergence.png"),
     )
     report.figures = [p for p in drawn if p is not None]
     return report
