@@ -8,15 +8,14 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from fixtures_digits import trained
 from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import GRADIENT_FREE, METHODS
 from snnattack.crafting import craft
 from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.job import datamodule, trained_model
 from snnattack.neurons import LIF
-from snnattack.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
@@ -29,26 +28,6 @@ FAST = {
     "sapgd": {"steps": 5},
     "square": {"n_queries": 50},
 }  # small settings: the contract, not the strength
-
-
-def trained(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
-    store = tmp_path_factory.mktemp("models")
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "train.epochs=4",
-                f"store.dir={store}",
-                "trainer.accelerator=cpu",
-                "trainer.enable_progress_bar=false",
-                *overrides,
-            ],
-        )
-    model, _ = trained_model(cfg, 0, ModelStore(store), [])
-    dm = datamodule(cfg, 0)
-    dm.setup()
-    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
-    return model, x, y
 
 
 @pytest.fixture(scope="module")

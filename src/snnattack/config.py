@@ -28,6 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.attacks import METHODS, takes_eot
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
+from snnattack.ensemble import ENSEMBLE, components
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
@@ -169,7 +170,8 @@ RULES: dict[str, Rule] = {
         lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
     ),
-    "method.*.name": one_of(*METHODS),
+    "method.*.name": one_of(*METHODS, ENSEMBLE),
+    "method.*.poisson_eot_samples": integer(1),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
@@ -294,6 +296,9 @@ def _method_params(cfg: dict[str, Any]) -> None:
             f"{', '.join(METHODS)}, e.g. method=[pgd]"
         )
     for key, method in cfg["method"].items():
+        if method["name"] == ENSEMBLE:
+            _ensemble_params(cfg, key)
+            continue
         params = {k: v for k, v in method.items() if k != "name"}
         _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
         if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
@@ -301,6 +306,22 @@ def _method_params(cfg: dict[str, Any]) -> None:
             raise ConfigError(
                 f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
                 f"apply to method={key}; accepted: 1, or the methods {accepted}"
+            )
+
+
+def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
+    """Every component of an ensemble names an attack= and a method= that exist, with
+    parameters their functions accept."""
+    for part in components(OmegaConf.create(cfg), key):
+        _params_known(
+            f"method.{key}.components.{part.name}", part.params, METHODS[part.algorithm], skip=2
+        )
+        if part.attack is not None:
+            _params_known(
+                f"method.{key}.components.{part.name}.attack_params",
+                part.grad_params,
+                GRADIENT_MODES[part.grad_mode],
+                skip=1,
             )
 
 

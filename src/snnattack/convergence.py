@@ -31,8 +31,10 @@ from snnattack.attacks import GRADIENT_FREE, METHODS
 def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[int]) -> list[int]:
     """The counts of ``steps_curve`` an attack reaches: ``[]`` for a method without
     iterations (``steps``), else those up to its ``steps`` times ``n_restarts``."""
+    if algorithm not in METHODS or algorithm in GRADIENT_FREE:
+        return []  # the ensemble's components have their own iterations
     signature = inspect.signature(METHODS[algorithm]).parameters
-    if algorithm in GRADIENT_FREE or "steps" not in signature:
+    if "steps" not in signature:
         return []
 
     def setting(name: str) -> int:

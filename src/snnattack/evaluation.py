@@ -17,6 +17,7 @@ from torchmetrics import Metric
 
 from snnattack.convergence import curve_counts
 from snnattack.crafting import craft_tracked, grad_mode_of
+from snnattack.ensemble import ENSEMBLE, worst_case
 
 
 class AttackCounts(Metric):
@@ -65,16 +66,17 @@ class AttackCounts(Metric):
         }
 
 
-class CurveCounts(Metric):
-    """Samples fooled (correct -> wrong) by the running best example at each curve count."""
+class FooledCounts(Metric):
+    """Samples fooled (correct -> wrong) per label: by the running best example at each curve
+    count (``attack.steps_curve``), or first by each component of an ensemble."""
 
     full_state_update = False
 
-    def __init__(self, counts: list[int]) -> None:
+    def __init__(self, labels: list) -> None:
         super().__init__()
-        self.steps = counts
+        self.labels = labels
         self.add_state(
-            "fooled", default=torch.zeros(len(counts), dtype=torch.long), dist_reduce_fx="sum"
+            "fooled", default=torch.zeros(len(labels), dtype=torch.long), dist_reduce_fx="sum"
         )
 
     def update(self, fooled: torch.Tensor) -> None:
@@ -87,7 +89,7 @@ class CurveCounts(Metric):
         """ASR (%) at each count, among the ``n_correct`` clean-correct samples."""
         return [
             {"steps": k, "asr": 100.0 * int(f) / n_correct if n_correct else float("nan")}
-            for k, f in zip(self.steps, self.compute(), strict=True)
+            for k, f in zip(self.labels, self.compute(), strict=True)
         ]
 
 
@@ -109,6 +111,8 @@ class AttackSpec:
     box: str  # "white" | "black"
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
+    # the gradient mode's parameters for this row (a tuned value); None = the job's
+    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def attack(self) -> str:
@@ -118,6 +122,21 @@ class AttackSpec:
     @property
     def name(self) -> str:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
+
+
+def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
+    """An ensemble row's components: what each ran and how many samples it fooled first."""
+    return [
+        {
+            "name": part.name,
+            "method": part.method,
+            "grad_mode": part.grad_mode if part.attack is not None else "none",
+            "grad_params": part.grad_params if part.attack is not None else {},
+            "eot_samples": part.eot_samples,
+            "first_successes": int(n),
+        }
+        for part, n in zip(parts, firsts.compute(), strict=True)
+    ]
 
 
 class AttackEvaluator(L.LightningModule):
@@ -153,7 +172,14 @@ class AttackEvaluator(L.LightningModule):
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         curves = {i: curve_counts(s.attack, s.params, steps_curve) for i, s in enumerate(specs)}
-        self.curves = nn.ModuleDict({str(i): CurveCounts(c) for i, c in curves.items() if c})
+        self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
+        self.firsts = nn.ModuleDict(
+            {
+                str(i): FooledCounts([c.name for c in s.params["components"]])
+                for i, s in enumerate(specs)
+                if s.attack == ENSEMBLE
+            }
+        )
         self.results: list[dict[str, Any]] = []
         self.clean_result: dict[str, Any] = {}
         for p in self.parameters():
@@ -178,31 +204,56 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
             self._seed(index, stream=i + 1)
-            adv, queries, snapshots = craft_tracked(
-                spec.attack,
-                crafter,
-                x,
-                y,
-                spec.eps,
-                spec.params,
-                self.grad_mode,
-                self.grad_params,
-                self.time_extension,
-                self.eot_samples,
-                tuple(self.curves[str(i)].steps) if str(i) in self.curves else (),
-            )
+            if spec.attack == ENSEMBLE:
+                adv, queries, firsts = worst_case(
+                    spec.params["components"],
+                    crafter,
+                    lambda batch: self._predict(self.target, batch, index),
+                    x,
+                    y,
+                    correct,
+                    spec.eps,
+                    self.time_extension,
+                )
+                self.firsts[str(i)].update(firsts)
+            else:
+                adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
             self.counts[str(i)].update(
                 correct, self._predict(self.target, adv, index) == y, adv - x, queries
             )
-            if snapshots:
-                self.curves[str(i)].update(
-                    torch.stack(
-                        [
-                            (correct & (self._predict(self.target, snapshots[k], index) != y)).sum()
-                            for k in self.curves[str(i)].steps
-                        ]
-                    )
-                )
+
+    def _craft(
+        self,
+        i: int,
+        spec: AttackSpec,
+        crafter: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        correct: torch.Tensor,
+        index: int,
+    ) -> tuple[torch.Tensor, int]:
+        """Spec ``i``'s adversarial batch and queries; its curve counts are updated."""
+        curve = self.curves[str(i)] if str(i) in self.curves else None
+        adv, queries, snapshots = craft_tracked(
+            spec.attack,
+            crafter,
+            x,
+            y,
+            spec.eps,
+            spec.params,
+            self.grad_mode,
+            self.grad_params if spec.grad_params is None else spec.grad_params,
+            self.time_extension,
+            self.eot_samples,
+            tuple(curve.labels) if curve is not None else (),
+        )
+        if curve is not None:
+            fooled = [
+                (correct & (self._predict(self.target, snapshots[k], index) != y)).sum()
+                for k in curve.labels
+            ]
+            curve.update(torch.stack(fooled))
+        return adv, queries
 
     def on_test_epoch_end(self) -> None:
         clean = self.clean.compute()
@@ -234,7 +285,13 @@ class AttackEvaluator(L.LightningModule):
                     "eot_samples": self.eot_samples,
                 }
             )
+            row = self.results[-1]
             if str(i) in self.curves:
-                self.results[-1]["asr_curve"] = self.curves[str(i)].curve(c["n_correct"])
+                row["asr_curve"] = self.curves[str(i)].curve(c["n_correct"])
+            if spec.attack == ENSEMBLE:
+                row["grad_mode"] = ENSEMBLE
+                row["components"] = component_rows(spec.params["components"], self.firsts[str(i)])
+            if spec.grad_params is not None:
+                row["grad_params"] = spec.grad_params
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

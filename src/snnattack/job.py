@@ -19,6 +19,7 @@ from snnattack.checkpoints import load_model_file
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
+from snnattack.ensemble import ENSEMBLE, components
 from snnattack.errors import UserError
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 from snnattack.provenance import provenance
@@ -243,6 +244,8 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             params = {
                 k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
             }
+            if method.name == ENSEMBLE:
+                params = {"components": components(cfg, key)}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             for eps in eps_values(cfg):
