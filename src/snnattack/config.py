@@ -36,6 +36,7 @@ from snnattack.neurons import RESETS
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
+from snnattack.tuning import grid
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
@@ -166,6 +167,8 @@ RULES: dict[str, Rule] = {
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
+    "attack.tune.enabled": BOOL,
+    "attack.tune.val_size": integer(1),
     "attack.steps_curve": Rule(
         lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
@@ -316,6 +319,8 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
         _params_known(
             f"method.{key}.components.{part.name}", part.params, METHODS[part.algorithm], skip=2
         )
+        if part.tune:
+            _tune_grid(cfg, part.grad_mode)
         if part.attack is not None:
             _params_known(
                 f"method.{key}.components.{part.name}.attack_params",
@@ -323,6 +328,17 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
                 GRADIENT_MODES[part.grad_mode],
                 skip=1,
             )
+
+
+def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
+    """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes."""
+    for point in grid(cfg["attack"].get("tune") or {}, mode)[:1]:
+        _params_known(f"attack.tune.grids.{mode}", point, GRADIENT_MODES[mode], skip=1)
+
+
+def _tuned_mode_has_grid(cfg: dict[str, Any]) -> None:
+    if (cfg["attack"].get("tune") or {}).get("enabled"):
+        _tune_grid(cfg, cfg["attack"]["grad_mode"])
 
 
 def _surrogate_width_positive(cfg: dict[str, Any]) -> None:
@@ -554,6 +570,7 @@ def _checkpoint_exists(cfg: dict[str, Any]) -> None:
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
+    _tuned_mode_has_grid,
     _time_extension_fits_encoding,
     _surrogate_width_positive,
     _gradient_params,

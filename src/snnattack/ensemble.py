@@ -41,6 +41,7 @@ class Component:
     algorithm: str  # the attacks.METHODS entry, e.g. apgd
     params: dict[str, Any] = field(hash=False)
     eot_samples: int = 1
+    tune: bool = False  # its gradient mode's parameters are chosen on validation data
 
 
 def names(group: str) -> list[str]:
@@ -78,11 +79,11 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
     out = []
     for i, entry in enumerate(listed):
         where = f"method.{key}.components[{i}]"
-        unknown = set(entry) - {"attack", "method", "params", "attack_params"}
+        unknown = set(entry) - {"attack", "method", "params", "attack_params", "tune"}
         if unknown:
             raise ConfigError(
                 f"{where}.{sorted(unknown)[0]} is unknown; accepted: attack, method, "
-                "params, attack_params"
+                "params, attack_params, tune"
             )
         if not entry.get("method"):
             raise ConfigError(f"{where}.method is missing; accepted: one of {names('method')}")
@@ -118,6 +119,7 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
                 algorithm=algorithm,
                 params=params,
                 eot_samples=eot,
+                tune=bool(entry.get("tune", False)) and not gradient_free,
             )
         )
     return out

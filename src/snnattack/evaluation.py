@@ -113,6 +113,8 @@ class AttackSpec:
     algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
     # the gradient mode's parameters for this row (a tuned value); None = the job's
     grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
+    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def attack(self) -> str:
@@ -133,6 +135,7 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
             "grad_mode": part.grad_mode if part.attack is not None else "none",
             "grad_params": part.grad_params if part.attack is not None else {},
             "eot_samples": part.eot_samples,
+            "tuned": part.tune,
             "first_successes": int(n),
         }
         for part, n in zip(parts, firsts.compute(), strict=True)
@@ -293,5 +296,7 @@ class AttackEvaluator(L.LightningModule):
                 row["components"] = component_rows(spec.params["components"], self.firsts[str(i)])
             if spec.grad_params is not None:
                 row["grad_params"] = spec.grad_params
+            if spec.tuned is not None:
+                row["tuned"] = spec.tuned
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -28,6 +28,7 @@ from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
 from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES, STBPClassifier, TrainContext
 from snnattack.training.base import with_train
+from snnattack.tuning import tune_specs
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +302,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             )
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
+        specs = tune_specs(cfg, specs, target, source, datamodule(cfg, cfg.seed))
         evaluator = AttackEvaluator(
             target,
             source,
