@@ -453,3 +453,24 @@ def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
     assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
     assert lines["rga ε=48"] == [20.0, 40.0]
     assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
+
+
+def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
+    flagged = {
+        "flagged": ["unbounded_eps"],
+        "checks": [
+            {"name": "zero_gradients", "flagged": False, "detail": "no"},
+            {"name": "unbounded_eps", "flagged": True, "detail": "PGD at eps=1: 40.0 % ASR"},
+        ],
+    }
+    clean = {
+        "flagged": [],
+        "checks": [{"name": "zero_gradients", "flagged": False, "detail": "no"}],
+    }
+    _job(tmp_path / "sweep" / "0", 0, "stbp", 50.0, masking=flagged)
+    _job(tmp_path / "sweep" / "1", 1, "stbp", 50.0, masking=clean)
+    report = write_report(tmp_path / "sweep")
+    (table,) = [t for t in report.tables if t.key == "masking"]
+    assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
+    assert "1 of 2 job(s) flagged" in table.note
+    assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()

@@ -236,6 +236,12 @@ RULES: dict[str, Rule] = {
     ),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
+    "checks.masking.enabled": BOOL,
+    "checks.masking.probe_size": integer(1),
+    "checks.masking.zero_grad_share": real(0, 1),
+    "checks.masking.unbounded_steps": integer(1),
+    "checks.masking.unbounded_asr": real(0, 100),
+    "checks.masking.tolerance": real(0),
 }
 
 

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.analysis import run_analyses
 from snnattack.checkpoints import load_model_file
+from snnattack.checks import job_checks
 from snnattack.config import eps_values, validate
 from snnattack.data import build_datamodule
 from snnattack.distributed import ddp_job, thread_share
@@ -347,6 +348,16 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         }
         if trainer.is_global_zero:
             record["analyses"] = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+            if cfg.checks.masking.enabled:
+                record["masking"] = job_checks(
+                    OmegaConf.to_container(cfg.checks.masking, resolve=True),
+                    target,
+                    datamodule(cfg, cfg.seed),
+                    record["results"],
+                    cfg.attack.grad_mode,
+                    OmegaConf.to_container(cfg.attack.params, resolve=True),
+                    cfg.attack.eot_samples,
+                )
             write_json(metrics_path, record)
             print_table(record)
             log_results(job_loggers, record, metrics_path)

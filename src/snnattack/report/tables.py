@@ -255,6 +255,34 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     )
 
 
+def masking_table(jobs: list[Job]) -> Table | None:
+    """The gradient-masking checks per job (``checks.masking``): flagged ones with their
+    details, ``none`` for a job with no flag. None when no job ran the checks."""
+    checked = [j for j in jobs if j.metrics.get("masking")]
+    if not checked:
+        return None
+    rows = []
+    for job in checked:
+        masking = job.metrics["masking"]
+        flagged = [c for c in masking["checks"] if c["flagged"]]
+        rows.append(
+            [
+                job.name,
+                ", ".join(c["name"] for c in flagged) or "none",
+                "; ".join(c["detail"] for c in flagged),
+            ]
+        )
+    n = sum(1 for j in checked if j.metrics["masking"]["flagged"])
+    return Table(
+        "Gradient-masking checks",
+        ["job", "flagged", "details"],
+        rows,
+        f"{n} of {len(checked)} job(s) flagged. A flag is a warning that the attacks may "
+        "underestimate the attack success rate (docs/evaluation.md).",
+        key="masking",
+    )
+
+
 def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:
     if row.get(key) is None or not stbp.get(key):
         return None
