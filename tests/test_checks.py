@@ -103,3 +103,5 @@ def test_apgd_weaker_than_pgd_is_flagged() -> None:
     check = apgd_weaker_than_pgd(rows, 1.0)
     assert check["flagged"] and "eps 8" in check["detail"] and "eps 16" not in check["detail"]
     assert not apgd_weaker_than_pgd([_row("pgd", 8, 60.0), _row("apgd", 8, 60.0)], 1.0)["flagged"]
+    black = [{**r, "box": "black"} for r in rows]  # a transfer: APGD returns unfooled clean
+    assert not apgd_weaker_than_pgd(black, 1.0)["flagged"]

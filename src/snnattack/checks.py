@@ -10,9 +10,10 @@ An evaluation that reports high robustness may only show that its gradients are 
   Poisson inputs) but a gradient attack averaged no draws (``eot_samples`` 1);
 - ``black_box_stronger``: a gradient-free (Square) or black-box attack beats every white-box
   gradient attack at the same ε;
-- ``asr_falls``: ASR falls as ε grows (same method, box, mode) or along an ``asr_curve``;
+- ``asr_falls``: ASR falls as ε grows (same method, box, mode) or along a white-box
+  ``asr_curve``;
 - ``unbounded_eps``: PGD at ε = 1 (any image reachable) stays below ~100 % ASR;
-- ``apgd_weaker_than_pgd``: APGD-CE below PGD at the same ε, box and mode.
+- ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode.
 
 The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
 images; the comparisons read the job's result rows. ``tolerance`` (ASR points) absorbs noise.
@@ -127,7 +128,8 @@ def asr_falls(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     series = defaultdict(list)
     for r in rows:
         series[(r["method"], r["box"], r.get("grad_mode"))].append((r["eps_255"], r["asr"]))
-        curve = [(p["steps"], p["asr"]) for p in r.get("asr_curve") or []]
+        white = r["box"] == "white"  # a transfer's running best is the source's, not monotone
+        curve = [(p["steps"], p["asr"]) for p in r.get("asr_curve") or [] if white]
         found += [
             f"{r['method']}/{r.get('grad_mode')} eps {r['eps_255']:g}: {a:.1f} % at {s} steps "
             f"< {b:.1f} % at {t}"
@@ -145,7 +147,9 @@ def asr_falls(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
 
 
 def apgd_weaker_than_pgd(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
-    """Flags APGD-CE (row ``apgd``) below PGD (row ``pgd``) at the same ε, box and mode."""
+    """Flags white-box APGD-CE (row ``apgd``) below PGD (row ``pgd``) at the same ε and mode
+    (black box: APGD returns unfooled samples clean, so it transfers less by design)."""
+    rows = [r for r in rows if r["box"] == "white"]
     pgd = {
         (r["eps_255"], r["box"], r.get("grad_mode")): r["asr"] for r in rows if r["method"] == "pgd"
     }
