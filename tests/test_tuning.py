@@ -79,19 +79,27 @@ def test_without_tuning_specs_are_unchanged(model) -> None:
     assert tune_specs(cfg, specs, model, None, None) == specs
 
 
+def test_a_mode_without_parameters_is_left_untuned(model) -> None:
+    cfg = config("attack=bptr")
+    validate(cfg)
+    dm = datamodule(cfg, 0)
+    (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
+    assert spec.grad_params is None and spec.tuned is None
+
+
 @pytest.mark.parametrize(
     "override,message",
     [
         ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={'start'"),
         ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart is missing"),
         ("+attack.tune.grids.hart.width=[1.0]", "attack.tune.grids.hart.width=1.0 is unknown"),
-        ("attack=bptr", "attack.tune.grids.bptr is missing"),
+        ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
         ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
     ],
 )
 def test_a_bad_tuning_setting_is_one_config_error(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        validate(config(override))
+        validate(config(*override.split()))
 
 
 def test_grid_ranges_include_both_ends() -> None:

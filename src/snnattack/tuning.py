@@ -4,7 +4,8 @@ A gradient mode's parameters (HART's surrogate half-width γ, RGA's β and γ, .
 strong an attack is. HART's authors pick γ per attack on a grid from 0.10 to 2.45 in steps of
 0.05 (``hzc1208/HART_Attack``); they choose it on the test loader, which overstates the attack.
 Here each row (method, ε, box) tries every point of the mode's grid
-(``attack.tune.grids.<mode>``, the product of its parameters' values) on the first
+(``attack.tune.grids.<mode>``, the product of its parameters' values; a mode without
+parameters, ``bptr`` or ``ann``, is left as it is) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
 (the first such point on ties). The rows record the chosen values. Ensemble components with
 ``tune: true`` are tuned the same way, each with its own method.
@@ -13,6 +14,7 @@ Here each row (method, ε, box) tries every point of the mode's grid
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 from typing import Any
 
@@ -25,6 +27,7 @@ from snnattack.distributed import agree
 from snnattack.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
 from snnattack.evaluation import AttackSpec
+from snnattack.gradients import GRADIENT_MODES
 
 RANGE_KEYS = {"start", "stop", "step"}
 
@@ -42,10 +45,18 @@ def grid_values(key: str, spec: Any) -> list[float]:
     )
 
 
+def tunable(mode: str) -> bool:
+    """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
+    return len(inspect.signature(GRADIENT_MODES[mode]).parameters) > 1
+
+
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
-    """Every point of ``mode``'s grid (the product of its parameters' values)."""
+    """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
+    mode without parameters."""
     if isinstance(tune, DictConfig):
         tune = OmegaConf.to_container(tune, resolve=True)
+    if not tunable(mode):
+        return [{}]
     axes = (tune.get("grids") or {}).get(mode)
     if not axes:
         accepted = ", ".join(sorted(tune.get("grids") or {})) or "none"
@@ -158,7 +169,11 @@ def tune_specs(
                 for p in spec.params["components"]
             ]
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
-        elif tunes_job and grad_mode_of(spec.attack, cfg.attack.grad_mode, crafter) == mode:
+        elif (
+            tunes_job
+            and tunable(mode)
+            and grad_mode_of(spec.attack, cfg.attack.grad_mode, crafter) == mode
+        ):
             chosen, val_asr = agree(
                 best_point(
                     grid(tune, mode),
