@@ -474,3 +474,43 @@ def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
     assert "1 of 2 job(s) flagged" in table.note
     assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
+    tmp_path: Path,
+) -> None:
+    parts = [
+        {"name": "apgd/stbp", "grad_mode": "stbp", "grad_params": {}, "first_successes": 7},
+        {
+            "name": "apgd/hart",
+            "grad_mode": "hart",
+            "grad_params": {"gamma": 0.35},
+            "first_successes": 2,
+            "tuned": True,
+        },
+    ]
+    _job(tmp_path / "sweep" / "0", 0, "hart", 80.0)
+    path = tmp_path / "sweep" / "0" / "metrics.json"
+    record = json.loads(path.read_text())
+    single = record["results"][0]
+    single.update(tuned={"params": {"gamma": 0.4}, "val_asr": 81.5, "val_n": 200})
+    record["results"].append(
+        {
+            **single,
+            "method": "ensemble",
+            "grad_mode": "ensemble",
+            "adv_acc": 4.0,
+            "components": parts,
+            "tuned": None,
+        }
+    )
+    path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    tables = {t.key: t for t in report.tables}
+    assert tables["ensemble"].rows == [
+        ["0", "white", "48", "4.00", "10.00 (fgsm/hart)", "yes", "apgd/stbp 7, apgd/hart 2"]
+    ]
+    assert tables["tuning"].rows == [
+        ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
+        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
+    ]

@@ -25,7 +25,15 @@ from snnattack.report.collect import (
     paper_block,
     result_rows,
 )
-from snnattack.report.tables import Table, cost_table, masking_table, table1, table2
+from snnattack.report.tables import (
+    Table,
+    cost_table,
+    ensemble_table,
+    masking_table,
+    table1,
+    table2,
+    tuning_table,
+)
 
 
 @dataclass
@@ -57,6 +65,8 @@ def build_report(folder: Path) -> Report:
             table2(rows, extra, paper.get("table2") or []),
             table1(jobs, paper.get("table1") or []),
             cost_table(jobs, paper.get("cost") or []),
+            ensemble_table(rows, jobs, extra),
+            tuning_table(jobs),
             masking_table(jobs),
         )
         if t is not None
