@@ -383,6 +383,19 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
 
 
 ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
+RELIABLE_SMALL = [
+    "attack=stbp,hart",
+    "eps=[32]",
+    "attack.steps_curve=[1,3]",
+    "method.pgd.steps=3",
+    "method.apgd.steps=3",
+    "method.sapgd.steps=3",
+    "attack.tune.val_size=20",
+    "attack.tune.grids.hart.gamma.step=1.175",
+    "method.ensemble.components=[{attack: stbp, method: apgd, params: {steps: 3}},"
+    "{attack: hart, method: apgd, tune: true, params: {steps: 3}},"
+    "{method: square, params: {n_queries: 20}}]",
+]
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
     "digits_table1": (
         ["seed=0", "lambda=0.5,1.0"],
@@ -414,6 +427,11 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2"},
     ),
     "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"}, {"Table 2"}),
+    "digits_reliable_eval": (
+        RELIABLE_SMALL,
+        {"convergence"},
+        {"Worst-case ensemble", "Tuned gradient-mode parameters", "Gradient-masking checks"},
+    ),
     "digits_eccv_table1_conversion": (
         ["T=8,16", "eps=[32]", "method=[fgsm]"],
         {"adv_acc_vs_T"},
