@@ -8,8 +8,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from snnattack.job import datamodule, trained_model
+from snnattack.data import datamodule
 from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,6 +3,8 @@ on a plain digits SNN attacked properly."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import lightning as L
 import pytest
 import torch
@@ -49,7 +51,7 @@ def rows_of(model, x, y, specs=SPECS, eot: int = 1) -> list[dict]:
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
-    return evaluator.results
+    return [asdict(r) for r in evaluator.results]
 
 
 def flags(model, x, y, rows, eot: int = 1) -> list[str]:

@@ -15,8 +15,7 @@ from snnattack.config import validate
 from snnattack.crafting import craft
 from snnattack.ensemble import components, worst_case
 from snnattack.errors import ConfigError
-from snnattack.evaluation import AttackEvaluator
-from snnattack.job import attack_specs
+from snnattack.evaluation import AttackEvaluator, attack_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 16 / 255
@@ -106,13 +105,13 @@ def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> Non
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
     (row,) = evaluator.results
-    assert row["method"] == "ensemble" and row["grad_mode"] == "ensemble"
-    assert [c["name"] for c in row["components"]] == [
+    assert row.method == "ensemble" and row.grad_mode == "ensemble"
+    assert [c["name"] for c in row.components] == [
         "fgsm/stbp",
         "bim/rga",
         "mifgsm/hart",
         "bim/bptr",
     ]
-    fooled = sum(c["first_successes"] for c in row["components"])
-    assert fooled == round(row["asr"] * row["n_correct"] / 100)
-    assert row["components"][0]["first_successes"] > 0
+    fooled = sum(c["first_successes"] for c in row.components)
+    assert fooled == round(row.asr * row.n_correct / 100)
+    assert row.components[0]["first_successes"] > 0

@@ -120,14 +120,14 @@ def test_steps_curve_records_the_running_best_at_each_count_in_one_run(direct, m
     x, y = x[:48], y[:48]
     specs = [AttackSpec(method, 16 / 255, "white", {"steps": 10}), AttackSpec("fgsm", EPS, "white")]
     (row, fgsm) = _evaluate(model, x, y, specs, steps_curve=(1, 3, 10, 50)).results
-    assert "asr_curve" not in fgsm  # a method without iterations has no curve
-    steps = [p["steps"] for p in row["asr_curve"]]
-    asr = [p["asr"] for p in row["asr_curve"]]
+    assert fgsm.asr_curve is None  # a method without iterations has no curve
+    steps = [p["steps"] for p in row.asr_curve]
+    asr = [p["asr"] for p in row.asr_curve]
     assert steps == [1, 3, 10]  # 50 is beyond the attack's 10 steps
-    assert asr == sorted(asr) and asr[-1] >= row["asr"] and asr[-1] > 0
+    assert asr == sorted(asr) and asr[-1] >= row.asr and asr[-1] > 0
     # the first 3 iterates of the 10-step run are those of a 3-step run with the same seed
     (short,) = _evaluate(model, x, y, [AttackSpec(method, 16 / 255, "white", {"steps": 3})]).results
-    assert asr[1] >= short["asr"]
+    assert asr[1] >= short.asr
 
 
 def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
@@ -142,11 +142,11 @@ def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
     square, fgsm = evaluator.results
-    assert square["grad_mode"] == "none" and fgsm["grad_mode"] == "rga"
-    assert 1 < square["queries"] <= 21  # one query for the start, at most one per iteration
-    assert fgsm["queries"] == 1  # one gradient, one call
-    assert fgsm["linf"] == pytest.approx(EPS, abs=1e-6)
-    assert 0 < square["linf"] <= EPS + 1e-6 and square["l2"] > 0
+    assert square.grad_mode == "none" and fgsm.grad_mode == "rga"
+    assert 1 < square.queries <= 21  # one query for the start, at most one per iteration
+    assert fgsm.queries == 1  # one gradient, one call
+    assert fgsm.linf == pytest.approx(EPS, abs=1e-6)
+    assert 0 < square.linf <= EPS + 1e-6 and square.l2 > 0
 
 
 def test_time_extended_attack_simulates_k_times_t_while_crafting_and_t_when_judging(direct):
@@ -202,8 +202,8 @@ def test_poisson_clean_and_adversarial_checks_see_the_same_draws(poisson):
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
     (row,) = evaluator.results
-    assert row["asr"] == 0.0
-    assert row["adv_acc"] == pytest.approx(evaluator.clean_result["clean_acc"])
+    assert row.asr == 0.0
+    assert row.adv_acc == pytest.approx(evaluator.clean_result["clean_acc"])
 
 
 def test_attack_counts_average_norms_and_queries_per_sample() -> None:
@@ -222,7 +222,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.job import attack_specs
+    from snnattack.evaluation import attack_specs
 
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         paper = compose("config", overrides=["experiment=cifar10_vgg11"])

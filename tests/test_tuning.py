@@ -10,8 +10,9 @@ from fixtures_digits import trained
 from hydra import compose, initialize_config_dir
 
 from snnattack.config import validate
+from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.job import attack_specs, datamodule
+from snnattack.evaluation import attack_specs
 from snnattack.tuning import _asr, grid, grid_values, tune_specs, validation_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,7 @@ def test_a_mode_without_parameters_is_left_untuned(model) -> None:
     [
         ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={'start'"),
         ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart is missing"),
-        ("+attack.tune.grids.hart.width=[1.0]", "attack.tune.grids.hart.width=1.0 is unknown"),
+        ("+attack.tune.grids.hart.width=[1.0]", "unknown key 'attack.tune.grids.hart.width'"),
         ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
         ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
     ],

@@ -21,15 +21,18 @@ images; the comparisons read the job's result rows. ``tolerance`` (ASR points) a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.crafting import craft, spiking
+from snnattack.data import datamodule
 from snnattack.ensemble import ENSEMBLE
 from snnattack.gradients import gradient_mode
 
@@ -214,24 +217,22 @@ def masking_checks(
     return {"flagged": flagged, "checks": checks}
 
 
-def job_checks(
-    settings: dict[str, Any],
-    model: nn.Module,
-    datamodule: Any,
-    rows: list[dict[str, Any]],
-    mode: str,
-    params: dict[str, Any],
-    eot: int,
-) -> dict[str, Any]:
-    """:func:`masking_checks` of a job: probes on the first ``probe_size`` test images with the
-    job's gradient mode (``mode``, ``params``) and every ensemble component's."""
-    datamodule.setup("test")
-    loader = torch.utils.data.DataLoader(datamodule.test_set, batch_size=settings["probe_size"])
+def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[str, Any]:
+    """:func:`masking_checks` of a job (``cfg.checks.masking``): probes on the first
+    ``probe_size`` test images with the job's gradient mode and every ensemble component's;
+    ``results`` are the job's rows (:class:`~snnattack.results.AttackRow`)."""
+    settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
+    rows = [dataclasses.asdict(r) for r in results]
+    dm = datamodule(cfg, cfg.seed)
+    dm.setup("test")
+    loader = torch.utils.data.DataLoader(dm.test_set, batch_size=settings["probe_size"])
     x, y = next(iter(loader))
     device = next(model.parameters()).device
-    modes = {mode: params}
+    modes = {cfg.attack.grad_mode: OmegaConf.to_container(cfg.attack.params, resolve=True)}
     for r in rows:
         for c in r.get("components") or []:
             if c["grad_mode"] != GRADIENT_FREE_MODE:
                 modes.setdefault(c["grad_mode"], c["grad_params"])
-    return masking_checks(settings, model.eval(), x.to(device), y.to(device), rows, modes, eot)
+    return masking_checks(
+        settings, model.eval(), x.to(device), y.to(device), rows, modes, cfg.attack.eot_samples
+    )

@@ -12,12 +12,15 @@ from typing import Any
 
 import lightning as L
 import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
+from snnattack.config import eps_values
 from snnattack.convergence import curve_counts
 from snnattack.crafting import craft_tracked, grad_mode_of
-from snnattack.ensemble import ENSEMBLE, worst_case
+from snnattack.ensemble import ENSEMBLE, components, worst_case
+from snnattack.results import AttackRow
 
 
 class AttackCounts(Metric):
@@ -142,6 +145,35 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
     ]
 
 
+def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    specs = []
+    for box in cfg.boxes:
+        for key, method in cfg.method.items():
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
+            if method.name == ENSEMBLE:
+                params = {"components": components(cfg, key)}
+            if params.get("alpha") is not None:
+                params["alpha"] = params["alpha"] / 255.0
+            for eps in eps_values(cfg):
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
+    return specs
+
+
+def attack_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The :class:`AttackEvaluator` arguments the config's ``attack`` block and seed give."""
+    return {
+        "grad_mode": cfg.attack.grad_mode,
+        "grad_params": OmegaConf.to_container(cfg.attack.params, resolve=True),
+        "seed": cfg.seed,
+        "time_extension": cfg.attack.time_extension,
+        "eot_samples": cfg.attack.eot_samples,
+        "steps_curve": tuple(cfg.attack.steps_curve),
+    }
+
+
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
@@ -183,7 +215,7 @@ class AttackEvaluator(L.LightningModule):
                 if s.attack == ENSEMBLE
             }
         )
-        self.results: list[dict[str, Any]] = []
+        self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         for p in self.parameters():
             p.requires_grad_(False)
@@ -270,33 +302,33 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
             crafter = self.target if spec.box == "white" else self.source
+            ensemble = spec.attack == ENSEMBLE
+            curve = self.curves[str(i)] if str(i) in self.curves else None
             self.results.append(
-                {
-                    "method": spec.method,
-                    "eps": spec.eps,
-                    "eps_255": round(spec.eps * 255, 6),
-                    "box": spec.box,
-                    "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
-                    "asr": c["asr"],
-                    "adv_acc": c["adv_acc"],
-                    "n_correct": c["n_correct"],
-                    "n": c["n"],
-                    "linf": c["linf"],
-                    "l2": c["l2"],
-                    "queries": c["queries"],
-                    "time_extension": self.time_extension,
-                    "eot_samples": self.eot_samples,
-                }
+                AttackRow(
+                    method=spec.method,
+                    eps=spec.eps,
+                    eps_255=round(spec.eps * 255, 6),
+                    box=spec.box,
+                    grad_mode=ENSEMBLE
+                    if ensemble
+                    else grad_mode_of(spec.attack, self.grad_mode, crafter),
+                    asr=c["asr"],
+                    adv_acc=c["adv_acc"],
+                    n_correct=c["n_correct"],
+                    n=c["n"],
+                    linf=c["linf"],
+                    l2=c["l2"],
+                    queries=c["queries"],
+                    time_extension=self.time_extension,
+                    eot_samples=self.eot_samples,
+                    asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
+                    components=component_rows(spec.params["components"], self.firsts[str(i)])
+                    if ensemble
+                    else None,
+                    grad_params=spec.grad_params,
+                    tuned=spec.tuned,
+                )
             )
-            row = self.results[-1]
-            if str(i) in self.curves:
-                row["asr_curve"] = self.curves[str(i)].curve(c["n_correct"])
-            if spec.attack == ENSEMBLE:
-                row["grad_mode"] = ENSEMBLE
-                row["components"] = component_rows(spec.params["components"], self.firsts[str(i)])
-            if spec.grad_params is not None:
-                row["grad_params"] = spec.grad_params
-            if spec.tuned is not None:
-                row["tuned"] = spec.tuned
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -26,8 +26,10 @@ from snnattack.crafting import craft, grad_mode_of
 from snnattack.distributed import agree
 from snnattack.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
-from snnattack.evaluation import AttackSpec
 from snnattack.gradients import GRADIENT_MODES
+
+if TYPE_CHECKING:
+    from snnattack.evaluation import AttackSpec
 
 RANGE_KEYS = {"start", "stop", "step"}
 

@@ -34,6 +34,7 @@ from snnattack.report.tables import (
     table2,
     tuning_table,
 )
+from snnattack.results import MEASURES
 
 
 @dataclass
@@ -158,7 +159,7 @@ def _swept(report: Report) -> list[str]:
         c
         for c in report.columns[1:]
         if len({str(r.get(c)) for r in report.rows}) > 1
-        and c not in ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
+        and c not in ("clean_acc", "source_clean_acc", "job", "eps", *MEASURES)  # eps: eps_255
     ]
 
 

@@ -6,7 +6,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from snnattack.report.collect import SETTING_KEYS as SETTING
@@ -144,16 +144,11 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
 
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model, over seeds."""
-    found = [
-        (j, j.metrics["analyses"]["shuffle"])
-        for j in jobs
-        if "shuffle" in (j.metrics.get("analyses") or {})
-    ]
+    found = [(j, j.record.analyses["shuffle"]) for j in jobs if "shuffle" in j.record.analyses]
     if not found:
         return None
     per_model = {
-        (j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
-        for j, s in found
+        (j.record.models.get("target") or {}).get("key", j.name): (j, s) for j, s in found
     }  # attack-only differences share one model: count it once
     groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
     out = []
@@ -201,7 +196,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     out = []
     stbp = matching(paper, {"mode": "stbp"}) or {}
     for j in jobs:
-        cost = (j.metrics.get("analyses") or {}).get("cost")
+        cost = j.record.analyses.get("cost")
         if not cost:
             continue
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
@@ -260,7 +255,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
     per tuned ensemble component. None when nothing was tuned."""
     rows = []
     for job in jobs:
-        for r in job.metrics.get("results") or []:
+        for r in map(asdict, job.record.results):
             where = [job.name, r["box"], fmt(r["eps_255"])]
             if r.get("tuned"):
                 t = r["tuned"]
@@ -302,7 +297,7 @@ def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]
     firsts = {
         (job.name, r["box"], r["eps_255"]): r.get("components") or []
         for job in jobs
-        for r in job.metrics.get("results") or []
+        for r in map(asdict, job.record.results)
     }
     out = []
     for members in groups.values():
@@ -347,12 +342,12 @@ def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]
 def masking_table(jobs: list[Job]) -> Table | None:
     """The gradient-masking checks per job (``checks.masking``): flagged ones with their
     details, ``none`` for a job with no flag. None when no job ran the checks."""
-    checked = [j for j in jobs if j.metrics.get("masking")]
+    checked = [j for j in jobs if j.record.masking]
     if not checked:
         return None
     rows = []
     for job in checked:
-        masking = job.metrics["masking"]
+        masking = job.record.masking
         flagged = [c for c in masking["checks"] if c["flagged"]]
         rows.append(
             [
@@ -361,7 +356,7 @@ def masking_table(jobs: list[Job]) -> Table | None:
                 "; ".join(c["detail"] for c in flagged),
             ]
         )
-    n = sum(1 for j in checked if j.metrics["masking"]["flagged"])
+    n = sum(1 for j in checked if j.record.masking["flagged"])
     return Table(
         "Gradient-masking checks",
         ["job", "flagged", "details"],
