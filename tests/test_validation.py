@@ -99,6 +99,17 @@ BAD = [
         "spiking layers; accepted: an integer in [0, 1]",
     ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
+    ("attack.steps_curve=[0,5]", "attack.steps_curve=[0, 5] is out of range; accepted: a list"),
+    ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
+    ("attack.tune.enabled=maybe", "attack.tune.enabled='maybe' is out of range"),
+    ("checks.masking.unbounded_asr=101", "checks.masking.unbounded_asr=101 is out of range"),
+    ("checks.masking.probe_size=0", "checks.masking.probe_size=0 is out of range"),
+    ("method=[sapgd] method.sapgd.momentum=2", "method.sapgd.momentum=2 is out of range"),
+    ("method=[sapgd] method.sapgd.loss=l2", "method.sapgd.loss='l2' is unknown; accepted: ce"),
+    (
+        "method=[ensemble] method.ensemble.poisson_eot_samples=0",
+        "method.ensemble.poisson_eot_samples=0 is out of range",
+    ),
 ]
 
 
