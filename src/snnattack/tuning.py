@@ -125,7 +125,8 @@ def tune_specs(
     chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR)."""
     tune = OmegaConf.to_container(cfg.attack.tune, resolve=True)
     tunes_job = tune.get("enabled", False)
-    if not tunes_job and not any(s.attack == ENSEMBLE for s in specs):
+    tuned_parts = any(p.tune for s in specs if s.attack == ENSEMBLE for p in s.params["components"])
+    if not tunes_job and not tuned_parts:
         return specs
     x, y = validation_batch(datamodule, tune["val_size"])
     torch.manual_seed(cfg.seed)
