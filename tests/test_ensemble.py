@@ -46,14 +46,18 @@ def test_default_components_name_existing_modes_and_methods() -> None:
         "apgd/stbp",
         "apgd/rga",
         "apgd/hart",
+        "apgd/pdsg",
+        "apgd/assg",
         "apgd_dlr/stbp",
+        "sapgd/assg",
         "square",
     ]
-    assert parts[3].params["loss"] == "dlr" and parts[4].params["n_queries"] == 5000
-    assert parts[0].grad_params == {"width": cfg.train.surrogate_width}  # interpolation resolved
+    assert parts[5].params["loss"] == "dlr" and parts[7].params["n_queries"] == 5000
+    assert parts[2].tune and not parts[0].tune
+    assert parts[0].grad_params["width"] == cfg.train.surrogate_width  # interpolation resolved
     assert all(p.eot_samples == 1 for p in parts)
     poisson = components(config("encoding=poisson"), "ensemble")
-    assert [p.eot_samples for p in poisson] == [8, 8, 8, 8, 1]  # Square takes no EOT
+    assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ KINDS = {
     "train.kind": {"ann", "conversion", "hybrid"},
     "source_train": {"ann", "conversion", "hybrid"},
 }
-EVERY_MODE = {"attack": {"stbp", "rga", "bptr", "hart", "ann"}}
+EVERY_MODE = {"attack": {"stbp", "rga", "bptr", "hart", "ann", "pdsg", "assg"}}
 LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
 # file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
 EXPECTED = {

@@ -3,7 +3,9 @@
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
-Prints JSON on stdout and a table on stderr.
+``--impls fused unrolled`` measures each step with each neuron implementation and adds their
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Prints JSON on stdout
+and a table on stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis import resolve_device
@@ -26,7 +29,7 @@ from snnattack.config.rules import DEVICES, RULES, SEED, integer
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
-from snnattack.neurons import RESETS
+from snnattack.neurons import IMPLS, RESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +59,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         choices=GRADIENT_MODES,
         help="gradient modes (default: all)",
+    )
+    parser.add_argument(
+        "--impls",
+        nargs="+",
+        choices=IMPLS,
+        default=None,
+        help="measure every step with each neuron implementation (default: the model's, fused)",
+    )
+    parser.add_argument("--train", action="store_true", help="also measure an STBP training step")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     return parser.parse_args(argv)
@@ -105,12 +122,35 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
-    return {
+    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
+    record = {
         "settings": dict(vars(args)),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, args.modes, args.repeats),
+        "modes": modes,
     }
+    if args.impls and {"fused", "unrolled"} <= set(args.impls):
+        record["fused_vs_unrolled"] = impl_ratios(modes)
+    return record
+
+
+def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``."""
+    out = {}
+    for name, fused in modes.items():
+        step = name.removesuffix("[fused]")
+        unrolled = modes.get(f"{step}[unrolled]")
+        if step == name or unrolled is None or "error" in fused or "error" in unrolled:
+            continue
+        out[step] = {
+            "time": fused["seconds"] / unrolled["seconds"],
+            "memory": (
+                fused["peak_mb"] / unrolled["peak_mb"]
+                if fused["peak_mb"] is not None and unrolled["peak_mb"]
+                else None
+            ),
+        }
+    return out
 
 
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
@@ -132,10 +172,10 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
     for name, m in modes.items():
         if "error" in m:
-            table.add_row(name, m["error"], *[""] * 5)
+            table.add_row(escape(name), m["error"], *[""] * 5)
             continue
         table.add_row(
-            name,
+            escape(name),
             fmt(m["seconds"] * 1e3, ".2f"),
             fmt(m["time_vs_forward"], ".2f"),
             fmt(m["time_vs_stbp"], ".2f"),
@@ -155,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         refuse(err)
     title = (
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats}"
+        f"median of {args.repeats} ({args.clock} time)"
     )
     Console(stderr=True).print(cost_table(record["modes"], title))
     json.dump(record, sys.stdout, indent=2)

@@ -1,8 +1,8 @@
 """Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
 
-Attack success rate (SPEC §4): the share of the *originally correctly classified* test
-samples that the adversarial example makes misclassified, in %. Counts are torchmetrics
-states summed across processes, so the numbers are exact under DDP.
+Attack success rate (the README's *What a job does*): the share of the *originally correctly
+classified* test samples that the adversarial example makes misclassified, in %. Counts are
+torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from snnattack.config import eps_values
+from snnattack.console import describe_test
 from snnattack.convergence import curve_counts
 from snnattack.crafting import craft_tracked, grad_mode_of
 from snnattack.ensemble import ENSEMBLE, components, worst_case
@@ -171,6 +172,7 @@ def attack_settings(cfg: DictConfig) -> dict[str, Any]:
         "time_extension": cfg.attack.time_extension,
         "eot_samples": cfg.attack.eot_samples,
         "steps_curve": tuple(cfg.attack.steps_curve),
+        "save_examples": cfg.attack.save_examples,
     }
 
 
@@ -196,6 +198,7 @@ class AttackEvaluator(L.LightningModule):
         time_extension: int = 1,
         eot_samples: int = 1,
         steps_curve: tuple[int, ...] = (),
+        save_examples: bool = False,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -217,6 +220,9 @@ class AttackEvaluator(L.LightningModule):
         )
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
+        self.save_examples = save_examples
+        # per spec, this process's batches of adversarial examples (attack.save_examples)
+        self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -238,6 +244,7 @@ class AttackEvaluator(L.LightningModule):
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
+            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
             if spec.attack == ENSEMBLE:
                 adv, queries, firsts = worst_case(
@@ -253,9 +260,26 @@ class AttackEvaluator(L.LightningModule):
                 self.firsts[str(i)].update(firsts)
             else:
                 adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
-            self.counts[str(i)].update(
-                correct, self._predict(self.target, adv, index) == y, adv - x, queries
-            )
+            adv_pred = self._predict(self.target, adv, index)
+            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            if self.save_examples:
+                first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+                self.examples[i].append(
+                    {
+                        "adv": adv.detach().cpu(),
+                        "labels": y.cpu(),
+                        "preds": adv_pred.cpu(),
+                        "indices": first + torch.arange(len(y)),
+                    }
+                )
+
+    def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
+        """Every process's saved examples per spec (a collective call under DDP)."""
+        if self.trainer.world_size == 1:
+            return self.examples
+        everyone: list[Any] = [None] * self.trainer.world_size
+        torch.distributed.all_gather_object(everyone, self.examples)
+        return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
     def _craft(
         self,
@@ -291,6 +315,8 @@ class AttackEvaluator(L.LightningModule):
         return adv, queries
 
     def on_test_epoch_end(self) -> None:
+        if self.save_examples:
+            self.examples = self.gathered_examples()
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
         self.log("clean_acc", clean["clean_acc"])

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack import examples
 from snnattack.analysis import run_analyses
 from snnattack.checks import job_checks
 from snnattack.config import validate
+from snnattack.console import quiet_libraries
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
@@ -21,7 +24,7 @@ from snnattack.provenance import provenance
 from snnattack.results import (
     JobRecord,
     is_complete,
-    print_job,
+    job_table,
     read_record,
     result_spec,
     write_json,
@@ -38,7 +41,10 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
+    quiet_libraries()
+    started = time.time()
     validate(cfg, output_dir)
+    log.info("job folder %s", output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
@@ -82,11 +88,17 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         )
         if trainer.is_global_zero:
             record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+            if cfg.attack.save_examples:
+                record.results = [
+                    replace(row, examples=examples.save(output_dir, row, parts))
+                    for row, parts in zip(record.results, evaluator.examples, strict=True)
+                ]
             if cfg.checks.masking.enabled:
                 record.masking = job_checks(cfg, target, record.results)
             write_json(metrics_path, record.to_json())
-            print_job(record)
+            log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)
+            log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
     return record
 
 

@@ -13,6 +13,7 @@ without ``schema``, and its rows may lack the fields added over time (read as nu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -67,6 +68,7 @@ class AttackRow:
     components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
     tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
+    examples: str | None = None  # attack.save_examples: the file of its adversarial examples
 
 
 @dataclass(kw_only=True)
@@ -190,11 +192,9 @@ def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
     )
 
 
-def print_table(
-    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
-) -> None:
-    """Prints one line per attack row: its leading cells (e.g. the job and what it swept),
-    then the row's shown fields (:data:`SHOWN`)."""
+def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:
+    """One line per attack row: its leading cells (e.g. the job and what it swept), then the
+    row's shown fields (:data:`SHOWN`)."""
     lead = list(dict.fromkeys(k for cells, _ in rows for k in cells))
     table = Table(title=title)
     for label in (*lead, *(f.metadata["column"] for f in SHOWN)):
@@ -202,10 +202,21 @@ def print_table(
     for cells, row in rows:
         shown = [f.metadata["format"].format(getattr(row, f.name)) for f in SHOWN]
         table.add_row(*(cells.get(k, "") for k in lead), *shown)
+    return table
+
+
+def print_table(
+    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
+) -> None:
+    """Prints :func:`render_table` (nothing when there is no row)."""
+    table = render_table(title, rows)
     if table.row_count:
         Console(stderr=stderr).print(table)
 
 
-def print_job(record: JobRecord) -> None:
-    """Prints a job's table: its setting and clean accuracy, then one line per attack."""
-    print_table(record.title(), [({}, r) for r in record.results])
+def job_table(record: JobRecord) -> str:
+    """A job's table as text: its setting and clean accuracy, then one line per attack (the
+    job logs it, so it reaches the console and the job's ``run.log`` alike)."""
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(render_table(record.title(), [({}, r) for r in record.results]))
+    return console.file.getvalue().rstrip()

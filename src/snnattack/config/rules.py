@@ -20,7 +20,8 @@ from snnattack.encoding import ENCODINGS
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS
-from snnattack.neurons import RESETS
+from snnattack.neurons import IMPLS, RESETS
+from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
 
 BOXES = ("white", "black")
@@ -120,6 +121,7 @@ RULES: dict[str, Rule] = {
     "lambda": real(0, 1, lo_open=True),
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
+    "neuron_impl": one_of(*IMPLS),
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
     "eps": Rule(
@@ -158,6 +160,12 @@ RULES: dict[str, Rule] = {
     # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
+    "attack.params.surrogate": one_of(*SURROGATES),
+    "attack.params.alpha": optional(real(0, lo_open=True)),
+    "attack.params.a": Rule(lambda v: is_real(v) and 0 < v < 0.5, "0 < {key} < 0.5"),
+    "attack.params.relax": real(0),
+    "attack.params.beta_1": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
+    "attack.params.beta_2": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
     "attack.params.beta": real(0, lo_open=True),
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
@@ -175,6 +183,7 @@ RULES: dict[str, Rule] = {
     "method.*.first_halving": real(0, 1, lo_open=True),
     "method.*.halving_shrink": real(0, 1),
     "method.*.min_halving": real(0, 1, lo_open=True),
+    "attack.save_examples": BOOL,
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
@@ -221,6 +230,7 @@ RULES: dict[str, Rule] = {
     # loggers and the store
     "logger.csv": BOOL,
     "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "logger.wandb.quiet": BOOL,
     "store.dir": NAME,
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(

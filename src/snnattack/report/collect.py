@@ -142,6 +142,8 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
+            if attack.examples:  # attack.save_examples: the file, from the report's folder
+                row["examples"] = str(Path(job.name) / attack.examples)
             rows.append(row)
     return columns, rows
 
