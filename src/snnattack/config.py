@@ -33,6 +33,7 @@ from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.neurons import RESETS
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
 
@@ -153,6 +154,17 @@ RULES: dict[str, Rule] = {
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
+    "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
+    "train.adversary.eps": real(0, 255, lo_open=True),
+    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.steps": integer(1),
+    "train.adversary.beta": real(0),
+    "train.adversary.grad_mode": one_of(*GRADIENT_MODES),
+    "train.adversary.params.width": optional(real(0, lo_open=True)),
+    "train.adversary.params.beta": real(0, lo_open=True),
+    "train.adversary.params.gamma": real(0),
+    "train.adversary.reg": real(0),
+    "train.adversary.ramp_epochs": integer(0),
     "source_train": optional(one_of(*STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
@@ -276,6 +288,13 @@ def _gradient_params(cfg: dict[str, Any]) -> None:
     _params_known(
         "attack.params", attack.get("params") or {}, GRADIENT_MODES[attack["grad_mode"]], skip=1
     )
+
+
+def _adversary_params(cfg: dict[str, Any]) -> None:
+    adversary = cfg["train"].get("adversary") or {}
+    if adversary.get("method") is not None:
+        mode = GRADIENT_MODES[adversary["grad_mode"]]
+        _params_known("train.adversary.params", adversary.get("params") or {}, mode, skip=1)
 
 
 def _method_params(cfg: dict[str, Any]) -> None:
@@ -527,6 +546,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _time_extension_fits_encoding,
     _surrogate_width_positive,
     _gradient_params,
+    _adversary_params,
     _encoding_fits_dataset,
     _frames_match_T,
     _attack_takes_a_step,

@@ -26,6 +26,7 @@ from snnattack.results import print_table, write_json
 from snnattack.store import RESUME_FILE, ModelStore
 from snnattack.tracking import attack_loggers, log_results, train_loggers
 from snnattack.training import KIND_BLOCKS, SELECTION, STRATEGIES, STBPClassifier, TrainContext
+from snnattack.training.adversary import Adversary, adversary_spec
 from snnattack.training.base import with_train
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
 def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     """Everything that affects a trained model: the key of the checkpoint store.
 
-    Includes the kind of training (``train.kind``) and, for a kind that starts from another
-    model (conversion, hybrid), that model's key (``base``).
+    Includes the kind of training (``train.kind``), the adversary of adversarial training
+    (only the settings its method reads; none for standard training) and, for a kind that
+    starts from another model (conversion, hybrid), that model's key (``base``).
     """
     strategy = STRATEGIES[cfg.train.kind]
     c = OmegaConf.to_container(cfg, resolve=True)
@@ -59,6 +61,9 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     dataset = {k: v for k, v in c["dataset"].items() if k not in ("params", "encodings")}
     dataset["params"] = {k: v for k, v in c["dataset"]["params"].items() if k not in ignore}
     train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
+    adversary = adversary_spec(train.pop("adversary", None))
+    if adversary is not None:
+        train["adversary"] = adversary
     spec = {
         "dataset": dataset,
         "model": c["model"],
@@ -130,6 +135,7 @@ def fit(
         momentum=cfg.train.momentum,
         weight_decay=cfg.train.weight_decay,
         nesterov=cfg.train.nesterov,
+        adversary=Adversary.from_config(cfg.train.get("adversary")),
     )
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
@@ -160,6 +166,7 @@ def fit(
         "resumed_after_epochs": resumed_from,
         "world_size": trainer.world_size,
         "train_seconds": round(time.time() - start, 1),
+        **module.cost_record(trainer.current_epoch),
         **provenance(),
     }
 
