@@ -124,19 +124,27 @@ class Adversary:
             return FGSM_RS_STEP * eps
         return PGD_STEP * eps / self.steps
 
-    def craft(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int = 0):
-        """Adversarial examples of ``(x, y)`` crafted on ``model`` in eval mode (module doc)."""
+    def craft(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epoch: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Adversarial examples of ``(x, y)`` crafted on ``model`` in eval mode (module doc);
+        the random start is drawn from ``generator`` (on ``x``'s device; None: torch's)."""
         eps = self.radius(epoch)
         alpha = self.step_size(eps)
         with evaluating(model), torch.enable_grad(), self.differentiation(model):
             if self.method == "trades":
                 with torch.no_grad():
                     clean = F.softmax(model(x), dim=1)
-                start = TRADES_START * torch.randn_like(x)
+                start = TRADES_START * torch.empty_like(x).normal_(generator=generator)
             elif self.method == "fgsm":
                 start = torch.zeros_like(x)
             else:
-                start = torch.empty_like(x).uniform_(-eps, eps)
+                start = torch.empty_like(x).uniform_(-eps, eps, generator=generator)
             adv = (x + start).clamp(0, 1)
             for _ in range(self.n_steps):
                 adv.requires_grad_(True)
@@ -171,10 +179,10 @@ class Adversary:
         robust = kl_divergence(model(adv), F.softmax(clean, dim=1))
         return F.cross_entropy(clean, y) + self.beta * robust, clean
 
-    def regularise(self, model: nn.Module) -> None:
+    def regularise(self, model: nn.Module, generator: torch.Generator | None = None) -> None:
         """The RAT retraction after an optimiser step (nothing when ``reg`` is 0)."""
         if self.reg > 0:
-            parseval_retraction(model, self.reg)
+            parseval_retraction(model, self.reg, generator)
 
 
 def kl_divergence(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -194,19 +202,22 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @torch.no_grad()
-def parseval_retraction(model: nn.Module, beta: float) -> None:
+def parseval_retraction(
+    model: nn.Module, beta: float, generator: torch.Generator | None = None
+) -> None:
     """``W <- (1 + β) W - β W Wᵀ W`` on every conv/linear weight (rows: output units).
 
     As SNN-RAT's ``orthogonal_retraction``: a conv's kernel is flattened per output channel; a
     linear layer with :data:`RAT_SAMPLED_ROWS` rows or more retracts a random
-    :data:`RAT_ROW_SHARE` of its rows (drawn from torch's generator).
+    :data:`RAT_ROW_SHARE` of its rows (drawn on the CPU from ``generator``; None: torch's).
     """
     for m in model.modules():
         if not isinstance(m, nn.Conv2d | nn.Linear):
             continue
         w = m.weight.reshape(m.weight.shape[0], -1)
         if isinstance(m, nn.Linear) and w.shape[0] >= RAT_SAMPLED_ROWS:
-            rows = torch.randperm(w.shape[0], device=w.device)[: int(w.shape[0] * RAT_ROW_SHARE)]
+            order = torch.randperm(w.shape[0], generator=generator).to(w.device)
+            rows = order[: int(w.shape[0] * RAT_ROW_SHARE)]
         else:
             rows = torch.arange(w.shape[0], device=w.device)
         part = w[rows]

@@ -77,7 +77,7 @@ class STBPClassifier(L.LightningModule):
             loss = F.cross_entropy(logits, y)
         else:
             start = self._now()
-            adv = self.adversary.craft(self.model, x, y, self.current_epoch)
+            adv = self.adversary.craft(self.model, x, y, self.current_epoch, self._random(x))
             self.cost["craft_seconds"] += self._now() - start
             self.cost["adversary_gradients"] += self.adversary.n_steps * len(x)
             loss, logits = self.adversary.loss(self.model, x, adv, y)
@@ -104,7 +104,13 @@ class STBPClassifier(L.LightningModule):
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
         if self.adversary is not None:
-            self.adversary.regularise(self.model)
+            self.adversary.regularise(self.model, self._random(torch.zeros(())))
+
+    def _random(self, like: torch.Tensor) -> torch.Generator:
+        """A generator on ``like``'s device for this step's adversary draws, seeded from the
+        epoch's seed (``EpochSeed``) and the step: a resumed run draws the same numbers."""
+        generator = torch.Generator(device=like.device)
+        return generator.manual_seed(hash((torch.initial_seed(), self.global_step)) % 2**63)
 
     def _now(self) -> float:
         """Wall-clock seconds, after the device's queued work (so CUDA time is counted)."""
