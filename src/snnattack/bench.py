@@ -2,7 +2,9 @@
 
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes), then measures, in one process and interleaved, a plain forward and one
-attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
+attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`), and
+one adversarial training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode,
+then the loss's backward) per gradient mode of its adversary, as a ratio to a standard step.
 Prints JSON on stdout and a table on stderr.
 """
 
@@ -17,9 +19,11 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import build
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
+from snnattack.training.adversary import Adversary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument(
+        "--adversary",
+        default="pgd",
+        choices=ADVERSARY_METHODS,
+        help="method of the adversarial training step timed per gradient mode",
+    )
+    parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
+    parser.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
     return parser.parse_args(argv)
 
 
@@ -73,6 +85,20 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "modes": measure_cost(model, x, y, args.modes, args.repeats),
+        "training": measure_training_cost(model, x, y, adversaries(args), args.repeats),
+    }
+
+
+def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
+    """The adversary of the timed training step, once per gradient mode (``method@mode``)."""
+    return {
+        f"{args.adversary}@{mode}": Adversary(
+            method=args.adversary,
+            eps=args.adversary_eps / 255.0,
+            steps=args.adversary_steps,
+            grad_mode=mode,
+        )
+        for mode in args.modes or GRADIENT_MODES
     }
 
 
@@ -109,6 +135,21 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
     return table
 
 
+def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
+    """A rich table of a :func:`measure_training_cost` result."""
+    table = Table(title=title)
+    for col in ("step", "time (ms)", "× standard"):
+        table.add_column(col, justify="right")
+    for name, m in steps.items():
+        if "error" in m:
+            table.add_row(name, m["error"], "")
+        else:
+            table.add_row(
+                name, format(m["seconds"] * 1e3, ".2f"), format(m["time_vs_standard"], ".2f")
+            )
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     record = bench(args)
@@ -116,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
         f"median of {args.repeats}"
     )
-    Console(stderr=True).print(cost_table(record["modes"], title))
+    console = Console(stderr=True)
+    console.print(cost_table(record["modes"], title))
+    console.print(training_table(record["training"], f"one {args.adversary} training step"))
     json.dump(record, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -1,4 +1,5 @@
-"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory.
+"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory; and
+of an adversarial training step per gradient mode of its adversary (:func:`measure_training_cost`).
 
 One process, interleaved: every repetition runs a plain forward (no autograd) and then one
 attack gradient step per gradient mode (forward + backward to the *input* only, parameters
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.training.adversary import Adversary
 
 MB = 2**20
 
@@ -174,3 +176,55 @@ def measure_cost(
 
 def _ratio(value: float | None, base: float | None) -> float | None:
     return value / base if value is not None and base else None
+
+
+def training_step(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversary: Adversary | None
+) -> None:
+    """One training step's gradient work without the optimiser's update: the adversary's
+    examples (crafted in eval mode), then the loss's backward to the parameters."""
+    model.train()
+    if adversary is None:
+        loss = F.cross_entropy(model(x), y)
+    else:
+        loss, _ = adversary.loss(model, x, adversary.craft(model, x, y), y)
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    model.eval()
+
+
+def measure_training_cost(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    adversaries: dict[str, Adversary],
+    repeats: int = 5,
+) -> dict[str, dict[str, Any]]:
+    """Median time (s) of a standard training step and of each adversary's, interleaved.
+
+    Each entry holds its ratio to the standard step (``time_vs_standard``); an adversary whose
+    gradient mode cannot run on this model is reported with its ``error``. BatchNorm's running
+    statistics move towards ``x``'s in the training passes (calibrate them on ``x`` first, and
+    they stay put).
+    """
+    steps: dict[str, Callable[[], object]] = {"standard": lambda: training_step(model, x, y, None)}
+    errors: dict[str, str] = {}
+    for name, adversary in adversaries.items():
+        try:
+            training_step(model, x, y, adversary)  # warm-up, and a check that it runs here
+            steps[name] = lambda a=adversary: training_step(model, x, y, a)
+        except (ValueError, RuntimeError, TypeError) as err:
+            errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            times[name].append(_timed(fn, x.device))
+    out: dict[str, dict[str, Any]] = {}
+    for name in steps:
+        seconds = statistics.median(times[name])
+        out[name] = {
+            "seconds": seconds,
+            "time_vs_standard": seconds / statistics.median(times["standard"]),
+        }
+    out.update({name: {"error": msg} for name, msg in errors.items()})
+    return out
