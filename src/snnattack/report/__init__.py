@@ -17,6 +17,7 @@ from typing import Any
 
 from snnattack.errors import UserError
 from snnattack.report import figures
+from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -57,6 +58,7 @@ def build_report(folder: Path) -> Report:
             table2(rows, extra, paper.get("table2") or []),
             table1(jobs, paper.get("table1") or []),
             cost_table(jobs, paper.get("cost") or []),
+            adversarial_table(jobs, paper.get("adversarial") or []),
         )
         if t is not None
     ]
@@ -73,6 +75,7 @@ def build_report(folder: Path) -> Report:
         figures.rate_current(jobs, folder / "rate_current.png"),
         figures.beta_gamma(rows, folder / "beta_gamma.png"),
         figures.cost_bars(jobs, folder / "cost.png"),
+        robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
     )
     report.figures = [p for p in drawn if p is not None]
     return report
