@@ -15,11 +15,12 @@ from torch import nn
 import snnattack.gradients as gradients
 from snnattack import job
 from snnattack.analysis.cost import calibrate_batchnorm
-from snnattack.job import trained_model, training_spec
 from snnattack.models import build
 from snnattack.store import ModelStore
-from snnattack.training import STRATEGIES
+from snnattack.training import STRATEGIES, fit
 from snnattack.training.adversary import METHODS, Adversary, parseval_retraction
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["trainer.limit_train_batches=4", "trainer.enable_progress_bar=false"]
@@ -163,7 +164,7 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
         "train.adversary.reg=0.004",
     ]  # fmt: skip
     whole, whole_record = trained_model(composed(*overrides), 0, ModelStore(tmp_path / "a"), [])
-    start = job.EpochSeed.on_train_epoch_start
+    start = fit.EpochSeed.on_train_epoch_start
 
     def kill_at_epoch_two(self, trainer, module) -> None:
         if trainer.current_epoch == 2:
@@ -171,10 +172,10 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
         start(self, trainer, module)
 
     store = ModelStore(tmp_path / "b")
-    monkeypatch.setattr(job.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
     with pytest.raises(Killed):
         trained_model(composed(*overrides), 0, store, [])
-    monkeypatch.setattr(job.EpochSeed, "on_train_epoch_start", start)
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
     resumed, record = trained_model(composed(*overrides), 0, store, [])
     assert record["resumed_after_epochs"] == 2 and whole_record["resumed_after_epochs"] is None
     assert record["adversary_gradients_per_epoch"] == whole_record["adversary_gradients_per_epoch"]
