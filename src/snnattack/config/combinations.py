@@ -54,6 +54,13 @@ def _gradient_params(cfg: dict[str, Any]) -> None:
     )
 
 
+def _adversary_params(cfg: dict[str, Any]) -> None:
+    adversary = cfg["train"].get("adversary") or {}
+    if adversary.get("method") is not None:
+        mode = GRADIENT_MODES[adversary["grad_mode"]]
+        _params_known("train.adversary.params", adversary.get("params") or {}, mode, skip=1)
+
+
 def _method_params(cfg: dict[str, Any]) -> None:
     if not cfg.get("method"):
         raise ConfigError(
@@ -287,6 +294,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _time_extension_fits_encoding,
     _hart_gamma_positive,
     _gradient_params,
+    _adversary_params,
     _encoding_fits_dataset,
     _frames_match_T,
     _attack_takes_a_step,

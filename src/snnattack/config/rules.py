@@ -23,6 +23,7 @@ from snnattack.models import MODELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
@@ -152,6 +153,14 @@ RULES: dict[str, Rule] = {
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
+    "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
+    "train.adversary.eps": real(0, 255, lo_open=True),
+    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.steps": integer(1),
+    "train.adversary.beta": real(0),
+    "train.adversary.grad_mode": one_of(*GRADIENT_MODES),
+    "train.adversary.reg": real(0),
+    "train.adversary.ramp_epochs": integer(0),
     "source_train": optional(one_of(*STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
@@ -262,6 +271,14 @@ RULES: dict[str, Rule] = {
     "checks.masking.unbounded_asr": real(0, 100),
     "checks.masking.tolerance": real(0),
 }
+# the adversary's gradient-mode parameters (train.adversary.params) follow attack.params' rules
+RULES.update(
+    {
+        key.replace("attack.", "train.adversary.", 1): rule
+        for key, rule in RULES.items()
+        if key.startswith("attack.params.")
+    }
+)
 
 
 def matches(key: str, pattern: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from snnattack.errors import UserError
 from snnattack.report import figures
+from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -71,6 +72,7 @@ def build_report(folder: Path) -> Report:
             ensemble_table(rows, jobs, extra),
             tuning_table(jobs),
             masking_table(jobs),
+            adversarial_table(jobs, paper.get("adversarial") or []),
         )
         if t is not None
     ]
@@ -88,6 +90,7 @@ def build_report(folder: Path) -> Report:
         figures.beta_gamma(rows, folder / "beta_gamma.png"),
         figures.cost_bars(jobs, folder / "cost.png"),
         figures.convergence(jobs, folder / "convergence.png"),
+        robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
     )
     report.figures = [p for p in drawn if p is not None]
     return report
