@@ -131,7 +131,10 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     [
         (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
         (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-        (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
+        (
+            ["-m", "attack=rga,stbbp"],
+            "attack=stbbp is unknown; accepted: ann, assg, bptr, hart, pdsg, rga",
+        ),
         (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
         (
             ["train=conversion"],
