@@ -49,6 +49,11 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
     stbp = record["modes"]["stbp"]
     assert stbp["time_vs_forward"] == stbp["seconds"] / record["modes"]["forward"]["seconds"]
     assert "time (ms)" in proc.stderr  # the table goes to stderr, JSON alone to stdout
+    training = record["training"]  # one PGD-7 adversarial training step per adversary mode
+    assert set(training) == {"standard", *(f"pgd@{mode}" for mode in GRADIENT_MODES)}
+    assert training["standard"]["time_vs_standard"] == 1.0
+    assert all(training[f"pgd@{mode}"]["time_vs_standard"] > 2 for mode in GRADIENT_MODES)
+    assert "× standard" in proc.stderr
 
 
 def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size() -> None:

@@ -52,6 +52,23 @@ BAD = [
     ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
     ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),
     ("train.nesterov=maybe", "train.nesterov='maybe' is out of range; accepted: true or false"),
+    ("train.adversary.method=pgdd", "train.adversary.method='pgdd' is unknown; accepted: null or"),
+    ("train.adversary.eps=0", "train.adversary.eps=0 is out of range; accepted: 0 < train.adv"),
+    ("train.adversary.eps=-2", "train.adversary.eps=-2 is out of range"),
+    ("train.adversary.steps=0", "train.adversary.steps=0 is out of range; accepted: an integer"),
+    ("train.adversary.beta=-1", "train.adversary.beta=-1 is out of range; accepted: 0 <= train"),
+    ("train.adversary.alpha=0", "train.adversary.alpha=0 is out of range"),
+    ("train.adversary.grad_mode=rgb", "train.adversary.grad_mode='rgb' is unknown; accepted: stbp"),
+    ("train.adversary.reg=-0.1", "train.adversary.reg=-0.1 is out of range"),
+    ("train.adversary.ramp_epochs=-1", "train.adversary.ramp_epochs=-1 is out of range"),
+    (
+        "train.adversary.method=pgd train.adversary.grad_mode=rga +train.adversary.params.width=1",
+        "train.adversary.params.width=1 is unknown; accepted: beta, gamma",
+    ),
+    (
+        "train.adversary.grad_mode=rga +train.adversary.params.beta=0",
+        "train.adversary.params.beta=0 is out of range",
+    ),
     (
         "attack.save_examples=maybe",
         "attack.save_examples='maybe' is out of range; accepted: true or false",
@@ -114,6 +131,17 @@ BAD = [
         "spiking layers; accepted: an integer in [0, 1]",
     ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
+    ("attack.steps_curve=[0,5]", "attack.steps_curve=[0, 5] is out of range; accepted: a list"),
+    ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
+    ("attack.tune.enabled=maybe", "attack.tune.enabled='maybe' is out of range"),
+    ("checks.masking.unbounded_asr=101", "checks.masking.unbounded_asr=101 is out of range"),
+    ("checks.masking.probe_size=0", "checks.masking.probe_size=0 is out of range"),
+    ("method=[sapgd] method.sapgd.momentum=2", "method.sapgd.momentum=2 is out of range"),
+    ("method=[sapgd] method.sapgd.loss=l2", "method.sapgd.loss='l2' is unknown; accepted: ce"),
+    (
+        "method=[ensemble] method.ensemble.poisson_eot_samples=0",
+        "method.ensemble.poisson_eot_samples=0 is out of range",
+    ),
 ]
 
 

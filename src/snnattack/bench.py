@@ -4,10 +4,12 @@ Builds the named model (untrained, BatchNorm statistics calibrated on the random
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
 ``--impls fused unrolled`` measures each step with each neuron implementation and adds their
-ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Prints JSON on stdout
-and a table on stderr. On a CUDA device the record also holds (``paper``) the absolute times
-and peak memory beside the RGA paper's Table S2 (``paper:`` of ``--paper``, by default
-experiments/tables2_cost_cifar10_vgg11.yaml).
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Then one adversarial
+training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
+parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
+step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA device the record
+also holds (``paper``) the absolute times and peak memory beside the RGA paper's Table S2
+(``paper:`` of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis import resolve_device
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
 from snnattack.cli import ArgumentParser, refuse
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
@@ -36,6 +38,8 @@ from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.neurons import IMPLS, RESETS
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
+from snnattack.training.adversary import Adversary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,10 +87,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     parser.add_argument(
         "--paper",
-        type=Path,
         default=PAPER_FILE,
         help="experiment file whose paper.cost a CUDA measurement is shown beside",
     )
+    parser.add_argument(
+        "--adversary",
+        default="pgd",
+        choices=ADVERSARY_METHODS,
+        help="method of the adversarial training step timed per gradient mode",
+    )
+    parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
+    parser.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
     layout = parser.add_argument_group("evaluation-time speed-ups (attack steps only)")
     layout.add_argument(
         "--fold-bn", action="store_true", help="attack a copy with BN folded into its convs"
@@ -110,7 +121,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 SWEEPABLE = ("T", "batch", "lam")
-PAPER_FILE = Path(__file__).resolve().parents[2] / "experiments/tables2_cost_cifar10_vgg11.yaml"
+PAPER_FILE = str(
+    Path(__file__).resolve().parents[2] / "experiments/tables2_cost_cifar10_vgg11.yaml"
+)
 
 
 def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list[Any]] | None:
@@ -138,6 +151,8 @@ def check(args: argparse.Namespace) -> None:
         ("num_classes", integer(2)),
         ("seed", SEED),
         ("device", DEVICES),
+        ("adversary_steps", RULES["train.adversary.steps"]),
+        ("adversary_eps", RULES["train.adversary.eps"]),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
@@ -174,16 +189,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     calibrate_batchnorm(model, x)
-    if args.fold_bn:
-        model = folded(model)
+    attacked = folded(model) if args.fold_bn else model
     if args.compile:
-        model = torch.compile(model)
-    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
+        attacked = torch.compile(attacked)
+    modes = measure_cost(
+        attacked, x, y, args.modes, args.repeats, args.impls, args.train, args.clock
+    )
     record = {
         "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "modes": modes,
+        "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
         record["fused_vs_unrolled"] = impl_ratios(modes)
@@ -192,9 +209,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     return record
 
 
-def paper_block(path: Path) -> dict[str, Any]:
+def paper_block(path: str | Path) -> dict[str, Any]:
     """The ``paper:`` block of an experiment file (empty if the file has none)."""
-    if not path.is_file():
+    if not Path(path).is_file():
         raise ConfigError(f"--paper={str(path)!r} is not a file; accepted: an experiment file")
     paper = OmegaConf.to_container(OmegaConf.load(path)).get("paper") or {}
     if not isinstance(paper.get("cost", []), list):
@@ -259,6 +276,19 @@ def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [bench(argparse.Namespace(**{**vars(args), key: value})) for value in values]
 
 
+def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
+    """The adversary of the timed training step, once per gradient mode (``method@mode``)."""
+    return {
+        f"{args.adversary}@{mode}": Adversary(
+            method=args.adversary,
+            eps=args.adversary_eps / 255.0,
+            steps=args.adversary_steps,
+            grad_mode=mode,
+        )
+        for mode in args.modes or GRADIENT_MODES
+    }
+
+
 def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``."""
     out = {}
@@ -311,6 +341,20 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
     return table
 
 
+def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
+    """A rich table of a :func:`measure_training_cost` result."""
+    table = Table(title=title)
+    for col in ("step", "time (ms)", "× standard"):
+        table.add_column(col, justify="right")
+    for name, m in steps.items():
+        if "error" in m:
+            table.add_row(escape(name), m["error"], "")
+        else:
+            seconds, ratio = m["seconds"] * 1e3, m["time_vs_standard"]
+            table.add_row(escape(name), format(seconds, ".2f"), format(ratio, ".2f"))
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
@@ -326,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             f"median of {s['repeats']} ({s['clock']} time)"
         )
         console.print(cost_table(record["modes"], title))
+        console.print(training_table(record["training"], f"one {s['adversary']} training step"))
         if "paper" in record:
             notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"
             console.print(paper_table(record["paper"], escape(notes)))
