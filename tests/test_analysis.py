@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from harness import compose
 from torch import nn
 
 from snnattack.analysis import run_analyses
@@ -15,27 +15,21 @@ from snnattack.job import datamodule, trained_model
 from snnattack.neurons import LIF
 from snnattack.store import ModelStore
 
-ROOT = Path(__file__).resolve().parents[1]
 SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory):
+def trained(digits_store: Path):
     """A digits SNN (T=4, λ=0.9) trained for 8 epochs, its config and datamodule."""
-    store = tmp_path_factory.mktemp("models")
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "train.epochs=8",
-                "lambda=0.9",
-                f"store.dir={store}",
-                "trainer.accelerator=cpu",
-                "trainer.enable_progress_bar=false",
-                "analysis=[shuffle,rate_current]",
-            ],
-        )
-    model, _ = trained_model(cfg, 0, ModelStore(store), [])
+    cfg = compose(
+        "train.epochs=8",
+        "lambda=0.9",
+        f"store.dir={digits_store}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "analysis=[shuffle,rate_current]",
+    )
+    model, _ = trained_model(cfg, 0, ModelStore(digits_store), [])
     dm = datamodule(cfg, 0)
     dm.setup()
     return model, cfg, dm
