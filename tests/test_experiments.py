@@ -1,17 +1,14 @@
 """Every paper preset trains a step and attacks a batch through run.py on real-format fixtures."""
 
-import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures_cifar import write_cifar10, write_cifar100
 from fixtures_dvs import write_cifar10_dvs
+from harness import CONF
 
-ROOT = Path(__file__).resolve().parents[1]
-PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 LIMITS = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
@@ -42,30 +39,22 @@ def test_presets_cover_the_paper_settings() -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_trains_and_attacks_on_fixtures(
-    preset: str, data_root: Path, tmp_path: Path
+    preset: str, data_root: Path, run_job: Callable
 ) -> None:
     cifar = (
         []
         if preset.startswith("cifar10dvs")
         else ["dataset.params.val_size=10", "dataset.params.download=false"]
     )
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    metrics = run_job(
         f"experiment={preset}",
         *LIMITS,
         *cifar,
         "train.batch_size=4",
         "eval_batch_size=4",
         "dataset.params.num_workers=0",
-        "trainer.enable_progress_bar=false",
-        f"store.dir={tmp_path}/models",
-        f"hydra.run.dir={tmp_path}/out",
-    ]
-    env = {**os.environ, "SNNATTACK_DATA": str(data_root)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+        env={"SNNATTACK_DATA": str(data_root)},
+    )
     cfg = metrics["config"]
     assert cfg["train"]["epochs"] == 200 and cfg["train"]["lr"] == 0.1
     assert cfg["trainer"]["max_epochs"] == 1 and cfg["trainer"]["limit_train_batches"] == 2
