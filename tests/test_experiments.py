@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 from fixtures_cifar import write_cifar10, write_cifar100
 from fixtures_dvs import write_cifar10_dvs
-from harness import CONF
+from harness import CONF, compose
+
+from snnattack.config import eps_values
+from snnattack.job import attack_specs
 
 PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 LIMITS = [
@@ -37,30 +40,60 @@ def test_presets_cover_the_paper_settings() -> None:
     } <= set(PRESETS)
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_preset_trains_and_attacks_on_fixtures(
-    preset: str, data_root: Path, run_job: Callable
-) -> None:
+def preset_overrides(preset: str) -> list[str]:
+    """``experiment=PRESET`` cut to one epoch of 2 batches and one test batch of 4 fixtures."""
     cifar = (
         []
         if preset.startswith("cifar10dvs")
         else ["dataset.params.val_size=10", "dataset.params.download=false"]
     )
-    metrics = run_job(
+    return [
         f"experiment={preset}",
         *LIMITS,
         *cifar,
         "train.batch_size=4",
         "eval_batch_size=4",
         "dataset.params.num_workers=0",
+    ]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_asks_for_fgsm_and_pgd_at_8_in_both_boxes_after_200_epochs(preset: str) -> None:
+    cfg = compose(f"experiment={preset}")
+    assert cfg.train.epochs == 200 and cfg.train.lr == 0.1
+    assert {(s.method, s.box) for s in attack_specs(cfg)} == {
+        (m, b) for m in ("fgsm", "pgd") for b in ("white", "black")
+    }
+    assert list(eps_values(cfg)) == [8]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_trains_a_step_and_attacks_a_batch_on_fixtures(
+    preset: str, data_root: Path, run_job: Callable
+) -> None:
+    """One model, FGSM white box: the preset's data, model and training run end to end."""
+    metrics = run_job(
+        *preset_overrides(preset),
+        "method=[fgsm]",
+        "boxes=[white]",
         env={"SNNATTACK_DATA": str(data_root)},
     )
     cfg = metrics["config"]
-    assert cfg["train"]["epochs"] == 200 and cfg["train"]["lr"] == 0.1
     assert cfg["trainer"]["max_epochs"] == 1 and cfg["trainer"]["limit_train_batches"] == 2
     assert metrics["n"] == 4  # one test batch
+    assert [(r["method"], r["box"], r["eps_255"]) for r in metrics["results"]] == [
+        ("fgsm", "white", 8)
+    ]
+    assert metrics["models"]["target"]["epochs"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_runs_every_attack_of_the_paper_on_fixtures(
+    preset: str, data_root: Path, run_job: Callable
+) -> None:
+    metrics = run_job(*preset_overrides(preset), env={"SNNATTACK_DATA": str(data_root)})
     assert {(r["method"], r["box"]) for r in metrics["results"]} == {
         (m, b) for m in ("fgsm", "pgd") for b in ("white", "black")
     }
     assert all(r["eps_255"] == 8 for r in metrics["results"])
-    assert metrics["models"]["target"]["epochs"] == 1
