@@ -69,6 +69,11 @@ def _restored_process_state(cwd: Path, env: dict[str, str] | None) -> Iterator[N
         root.handlers[:], root.level = handlers, level
 
 
+def _argv(args: tuple[str, ...]) -> list[str]:
+    """``args`` with ``-m`` first: Hydra's parser takes no flag after the first override."""
+    return [*(a for a in args if a == "-m"), *(a for a in args if a != "-m")]
+
+
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python run.py ARGS`` run in this process: Hydra, the job or sweep, the callbacks and
     the exit code as on the command line, with stdout and stderr captured. An exception that
@@ -76,7 +81,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0
     with _restored_process_state(cwd, env):
-        sys.argv = [str(RUN_PY), *args]
+        sys.argv = [str(RUN_PY), *_argv(args)]
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 runpy.run_path(str(RUN_PY), run_name="__main__")
@@ -92,7 +97,7 @@ def run_py(
     """``python run.py ARGS`` in a child process (one thread, W&B offline): for tests of the
     process boundary itself."""
     return subprocess.run(
-        [sys.executable, str(RUN_PY), *args],
+        [sys.executable, str(RUN_PY), *_argv(args)],
         capture_output=True,
         text=True,
         cwd=cwd,
