@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from snnattack.bench import main
+from snnattack.bench import bench, main, parse_args
 from snnattack.gradients import GRADIENT_MODES
 
 FIELDS = {
@@ -52,3 +52,14 @@ def test_ratios_are_quotients_of_the_measured_time_and_memory(
             assert entry[f"time_vs_{base}"] == entry["seconds"] / modes[base]["seconds"]
             if modes[base]["peak_mb"]:
                 assert entry[f"memory_vs_{base}"] == entry["peak_mb"] / modes[base]["peak_mb"]
+
+
+def test_bench_compares_neuron_implementations_and_measures_a_training_step() -> None:
+    args = ["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "stbp", "hart"]
+    record = bench(parse_args([*args, "--impls", "fused", "unrolled", "--train"]))
+    steps = {f"{s}[{i}]" for s in ("stbp", "hart", "train") for i in ("fused", "unrolled")}
+    assert set(record["modes"]) == {"forward", *steps}
+    assert set(record["fused_vs_unrolled"]) == {"stbp", "hart", "train"}
+    for step, ratio in record["fused_vs_unrolled"].items():
+        fused, unrolled = record["modes"][f"{step}[fused]"], record["modes"][f"{step}[unrolled]"]
+        assert ratio["time"] == fused["seconds"] / unrolled["seconds"]

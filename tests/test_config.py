@@ -7,8 +7,11 @@ import torch
 from harness import CONF, compose, run_py
 
 from snnattack.config import validate
+from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.job import attack_specs, build_model, datamodule, training_spec
+from snnattack.evaluation import attack_specs
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import build_model
 
 
 def options(group: str) -> list[str]:

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from snnattack.attacks import METHODS
 from snnattack.config import validate
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.job import training_spec
+from snnattack.training.spec import training_spec
 
 SWEEPS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
 ANALYSES = {p.stem for p in (CONF / "analysis").glob("*.yaml")}

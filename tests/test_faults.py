@@ -10,10 +10,10 @@ from harness import compose
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError
-from snnattack.job import trained_model
 from snnattack.results import write_json
 from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.stbp import SELECTION, selection_score
+from snnattack.training.trained import trained_model
 
 TINY = [
     "trainer.enable_progress_bar=false",

@@ -10,7 +10,8 @@ from harness import QUICK, compose
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
-from snnattack.job import source_config, training_spec
+from snnattack.source import source_config
+from snnattack.training.spec import training_spec
 
 
 def test_source_settings_change_only_the_source() -> None:

@@ -3,7 +3,9 @@
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
-Prints JSON on stdout and a table on stderr.
+``--impls fused unrolled`` measures each step with each neuron implementation and adds their
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Prints JSON on stdout
+and a table on stderr.
 """
 
 from __future__ import annotations
@@ -15,20 +17,28 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.cli import ArgumentParser, refuse
+from snnattack.config.combinations import layer_outputs
+from snnattack.config.preflight import device_exists
+from snnattack.config.rules import DEVICES, RULES, SEED, integer
+from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.models import build
+from snnattack.models import MODELS, build
+from snnattack.neurons import IMPLS, RESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m snnattack.bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", default="digits_net", help="model registry name")
+    parser.add_argument("--model", default="digits_net", choices=MODELS, help="model name")
     parser.add_argument(
         "--input-shape",
         type=int,
@@ -40,23 +50,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=32, help="images per step (paper: 32)")
     parser.add_argument("--T", type=int, default=4, help="simulation time steps")
     parser.add_argument("--lam", type=float, default=1.0, help="membrane leak λ in (0, 1]")
-    parser.add_argument("--reset", default="hard", help="hard | soft")
-    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    parser.add_argument("--reset", default="hard", choices=RESETS, help="reset after a spike")
+    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per mode")
     parser.add_argument(
         "--modes",
         nargs="+",
         default=None,
-        help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})",
+        choices=GRADIENT_MODES,
+        help="gradient modes (default: all)",
+    )
+    parser.add_argument(
+        "--impls",
+        nargs="+",
+        choices=IMPLS,
+        default=None,
+        help="measure every step with each neuron implementation (default: the model's, fused)",
+    )
+    parser.add_argument("--train", action="store_true", help="also measure an STBP training step")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     return parser.parse_args(argv)
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuses an option out of its range, a missing GPU, or a model that does not fit the
+    input shape, before any measurement (:class:`ConfigError`)."""
+    for flag, rule in (
+        ("T", RULES["T"]),
+        ("lam", RULES["lambda"]),
+        ("batch", integer(1)),
+        ("repeats", integer(1)),
+        ("num_classes", integer(2)),
+        ("seed", SEED),
+        ("device", DEVICES),
+    ):
+        rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
+    if len(args.input_shape) != 3 or min(args.input_shape) < 1:
+        raise ConfigError(
+            f"--input-shape={args.input_shape} is out of range; accepted: three positive "
+            "integers C H W, e.g. 3 32 32"
+        )
+    device_exists("--device", args.device)
+    with torch.device("meta"):
+        model = build(args.model, num_classes=args.num_classes, in_channels=args.input_shape[0])
+    if layer_outputs(model.eval(), tuple(args.input_shape)) is None:
+        raise ConfigError(
+            f"--model={args.model} does not fit --input-shape "
+            f"{' '.join(map(str, args.input_shape))}; accepted: the model's input, e.g. "
+            "digits_net 1 8 8, vgg11 3 32 32"
+        )
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     """The measurement record for the parsed options."""
     torch.manual_seed(args.seed)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     model = build(
         args.model,
         num_classes=args.num_classes,
@@ -68,12 +122,35 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
-    return {
+    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
+    record = {
         "settings": dict(vars(args)),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, args.modes, args.repeats),
+        "modes": modes,
     }
+    if args.impls and {"fused", "unrolled"} <= set(args.impls):
+        record["fused_vs_unrolled"] = impl_ratios(modes)
+    return record
+
+
+def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``."""
+    out = {}
+    for name, fused in modes.items():
+        step = name.removesuffix("[fused]")
+        unrolled = modes.get(f"{step}[unrolled]")
+        if step == name or unrolled is None or "error" in fused or "error" in unrolled:
+            continue
+        out[step] = {
+            "time": fused["seconds"] / unrolled["seconds"],
+            "memory": (
+                fused["peak_mb"] / unrolled["peak_mb"]
+                if fused["peak_mb"] is not None and unrolled["peak_mb"]
+                else None
+            ),
+        }
+    return out
 
 
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
@@ -95,10 +172,10 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
     for name, m in modes.items():
         if "error" in m:
-            table.add_row(name, m["error"], *[""] * 5)
+            table.add_row(escape(name), m["error"], *[""] * 5)
             continue
         table.add_row(
-            name,
+            escape(name),
             fmt(m["seconds"] * 1e3, ".2f"),
             fmt(m["time_vs_forward"], ".2f"),
             fmt(m["time_vs_stbp"], ".2f"),
@@ -111,10 +188,14 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    record = bench(args)
+    try:
+        check(args)
+        record = bench(args)
+    except UserError as err:
+        refuse(err)
     title = (
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats}"
+        f"median of {args.repeats} ({args.clock} time)"
     )
     Console(stderr=True).print(cost_table(record["modes"], title))
     json.dump(record, sys.stdout, indent=2)

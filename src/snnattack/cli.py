@@ -4,16 +4,20 @@ Hydra composes the config before the job function runs, so a mistyped group choi
 (``model=vgg12``, ``experiment=typo``, which Hydra would silently skip because the group is
 optional) or an unknown key would otherwise print Hydra's several lines and exit 1.
 :func:`main` checks group choices against the config folder first, then runs Hydra with
-its exceptions passed through and turns the ones a user can fix into one line.
+its exceptions passed through and turns the ones a user can fix into one line. ``--help``
+prints :func:`help_text` instead of Hydra's stock page.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
@@ -46,15 +50,80 @@ def _names(value: object) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def group_choices(folder: Path) -> list[str]:
+    """The choices of a config group: its YAML files, without the internal ``_*`` ones."""
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+EXAMPLES = (
+    ("python run.py -m attack=rga,stbp lambda=0.5,0.9,1.0", "STBP vs RGA at three leaks (digits)"),
+    ("python run.py -m -cd experiments -cn digits_table2", "a paper table's sweep and its report"),
+    ("python run.py experiment=cifar10_vgg11 trainer=gpu", "a paper setting on CIFAR-10, one GPU"),
+)  # the commands --help shows first
+
+
+def help_text(conf_dir: Path) -> str:
+    """``python run.py --help``: what it does, three example commands, the config groups and
+    their choices (internal ``_*`` files left out) and the experiment files."""
+    width = max(len(cmd) for cmd, _ in EXAMPLES)
+    lines = [
+        "Train (or reuse) spiking networks and attack them; every setting is a key=value.",
+        "",
+        "Examples:",
+        *(f"  {cmd:<{width}}  # {what}" for cmd, what in EXAMPLES),
+        "",
+        "Config groups (group=choice; -m sweeps comma-separated choices):",
+    ]
+    folders = sorted(p for p in conf_dir.rglob("*") if p.is_dir() and group_choices(p))
+    for folder in folders:
+        group = folder.relative_to(conf_dir).as_posix()
+        lines += _wrapped(f"{group}: ", group_choices(folder))
+    experiments = conf_dir.parent / "experiments"
+    if experiments.is_dir():
+        lines += ["", "Experiments (python run.py -m -cd experiments -cn NAME):"]
+        lines += _wrapped("", group_choices(experiments))
+    lines += [
+        "",
+        "Every key and its default: python run.py --cfg job (each has a comment in conf/).",
+        "Errors and what to do: docs/errors.md. Hydra's own options: python run.py --hydra-help",
+    ]
+    return "\n".join(lines)
+
+
+def _wrapped(head: str, names: list[str]) -> list[str]:
+    return textwrap.wrap(
+        head + ", ".join(names), width=96, initial_indent="  ", subsequent_indent="    "
+    )
+
+
+def _overrides(argv: list[str]) -> list[Override]:
+    return OverridesParser.create().parse_overrides(
+        [a for a in argv if "=" in a and not a.startswith("-")]
+    )
+
+
+def check_override_keys(argv: list[str], conf_dir: Path) -> None:
+    """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
+    config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
+    before Hydra composes anything."""
+    from snnattack.config.keys import is_known, unknown_key_error  # it imports torch
+
+    for override in _overrides(argv):
+        key = override.key_or_group
+        if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
+            continue
+        if not is_known(key, conf_dir):
+            names = _names(override.value())
+            raise unknown_key_error(key, names[0] if names else None, conf_dir)
+
+
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``."""
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
-    parsed: list[Override] = OverridesParser.create().parse_overrides(overrides)
-    for override in parsed:
+    for override in _overrides(argv):
         group = conf_dir / override.key_or_group
         if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
             continue
-        choices = sorted(p.stem for p in group.glob("*.yaml") if not p.stem.startswith("_"))
+        choices = group_choices(group)
         for name in _names(override.value()):
             if name not in choices and name != "null":
                 hint = _hint(override.key_or_group, name)
@@ -66,6 +135,10 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
 
 def _hint(group: str, name: str) -> str:
     """What a user most likely meant by an unknown group choice ("" if nothing)."""
+    if group == "experiment":
+        from snnattack.config.keys import experiment_hint  # only here: it imports torch
+
+        return experiment_hint(name)
     if group == "train":
         from snnattack.training import STRATEGIES  # only here: it imports torch
 
@@ -100,11 +173,26 @@ def refuse(err: UserError, output_dir: Path | None = None) -> None:
     raise SystemExit(EXIT_USER_ERROR)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse for this project's other commands: a refused argument is one line and exit
+    code 2, like ``run.py`` (argparse itself prints its usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        refuse(ConfigError(f"{message}; accepted: see {self.prog} --help"))
+
+
 def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
+    if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        print(help_text(conf_dir))
+        raise SystemExit(0)
     try:
+        from snnattack.config.keys import canonical  # only here: it imports torch
+
+        sys.argv[1:] = canonical(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
+        check_override_keys(sys.argv[1:], conf_dir)
         hydra_main()
     except UserError as err:
         refuse(err)

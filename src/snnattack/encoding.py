@@ -1,4 +1,5 @@
-"""Input encoders: images ``[B, ...]`` in [0, 1] to ``[T, B, ...]`` network inputs (SPEC §3).
+"""Input encoders: images ``[B, ...]`` in [0, 1] to ``[T, B, ...]`` network inputs (the
+README's ``encoding`` key).
 
 Each encoder also gives its time average (``expected``), which the rate-domain RGA backward
 feeds to the network instead of the T-step input.

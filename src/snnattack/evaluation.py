@@ -1,8 +1,8 @@
 """Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
 
-Attack success rate (SPEC §4): the share of the *originally correctly classified* test
-samples that the adversarial example makes misclassified, in %. Counts are torchmetrics
-states summed across processes, so the numbers are exact under DDP.
+Attack success rate (the README's *What a job does*): the share of the *originally correctly
+classified* test samples that the adversarial example makes misclassified, in %. Counts are
+torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from typing import Any
 
 import lightning as L
 import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
+from snnattack.config import eps_values
+from snnattack.console import describe_test
 from snnattack.crafting import craft, grad_mode_of
+from snnattack.results import AttackRow
 
 
 class AttackCounts(Metric):
@@ -93,6 +97,33 @@ class AttackSpec:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
 
+def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    specs = []
+    for box in cfg.boxes:
+        for key, method in cfg.method.items():
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
+            if params.get("alpha") is not None:
+                params["alpha"] = params["alpha"] / 255.0
+            for eps in eps_values(cfg):
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
+    return specs
+
+
+def attack_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The :class:`AttackEvaluator` arguments the config's ``attack`` block and seed give."""
+    return {
+        "grad_mode": cfg.attack.grad_mode,
+        "grad_params": OmegaConf.to_container(cfg.attack.params, resolve=True),
+        "seed": cfg.seed,
+        "time_extension": cfg.attack.time_extension,
+        "eot_samples": cfg.attack.eot_samples,
+        "save_examples": cfg.attack.save_examples,
+    }
+
+
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
@@ -114,6 +145,7 @@ class AttackEvaluator(L.LightningModule):
         seed: int = 0,
         time_extension: int = 1,
         eot_samples: int = 1,
+        save_examples: bool = False,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -124,8 +156,11 @@ class AttackEvaluator(L.LightningModule):
         self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
-        self.results: list[dict[str, Any]] = []
+        self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
+        self.save_examples = save_examples
+        # per spec, this process's batches of adversarial examples (attack.save_examples)
+        self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -147,6 +182,7 @@ class AttackEvaluator(L.LightningModule):
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
+            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
             adv, queries = craft(
                 spec.attack,
@@ -160,11 +196,30 @@ class AttackEvaluator(L.LightningModule):
                 self.time_extension,
                 self.eot_samples,
             )
-            self.counts[str(i)].update(
-                correct, self._predict(self.target, adv, index) == y, adv - x, queries
-            )
+            adv_pred = self._predict(self.target, adv, index)
+            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            if self.save_examples:
+                first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+                self.examples[i].append(
+                    {
+                        "adv": adv.detach().cpu(),
+                        "labels": y.cpu(),
+                        "preds": adv_pred.cpu(),
+                        "indices": first + torch.arange(len(y)),
+                    }
+                )
+
+    def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
+        """Every process's saved examples per spec (a collective call under DDP)."""
+        if self.trainer.world_size == 1:
+            return self.examples
+        everyone: list[Any] = [None] * self.trainer.world_size
+        torch.distributed.all_gather_object(everyone, self.examples)
+        return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
     def on_test_epoch_end(self) -> None:
+        if self.save_examples:
+            self.examples = self.gathered_examples()
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
         self.log("clean_acc", clean["clean_acc"])
@@ -177,22 +232,22 @@ class AttackEvaluator(L.LightningModule):
             c = self.counts[str(i)].compute()
             crafter = self.target if spec.box == "white" else self.source
             self.results.append(
-                {
-                    "method": spec.method,
-                    "eps": spec.eps,
-                    "eps_255": round(spec.eps * 255, 6),
-                    "box": spec.box,
-                    "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
-                    "asr": c["asr"],
-                    "adv_acc": c["adv_acc"],
-                    "n_correct": c["n_correct"],
-                    "n": c["n"],
-                    "linf": c["linf"],
-                    "l2": c["l2"],
-                    "queries": c["queries"],
-                    "time_extension": self.time_extension,
-                    "eot_samples": self.eot_samples,
-                }
+                AttackRow(
+                    method=spec.method,
+                    eps=spec.eps,
+                    eps_255=round(spec.eps * 255, 6),
+                    box=spec.box,
+                    grad_mode=grad_mode_of(spec.attack, self.grad_mode, crafter),
+                    asr=c["asr"],
+                    adv_acc=c["adv_acc"],
+                    n_correct=c["n_correct"],
+                    n=c["n"],
+                    linf=c["linf"],
+                    l2=c["l2"],
+                    queries=c["queries"],
+                    time_extension=self.time_extension,
+                    eot_samples=self.eot_samples,
+                )
             )
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from snnattack.training.base import Strategy, TrainContext, Trained, with_train
+from snnattack.training.base import Strategy, with_train
+from snnattack.training.fit import TrainContext, Trained, fit
 
 
 class Hybrid(Strategy):
@@ -24,9 +25,9 @@ class Hybrid(Strategy):
         return with_train(cfg, kind="conversion")
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
-        converted, record = ctx.trained(self.base(cfg))
+        converted, record = ctx.base
         recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
-        model, fitted = ctx.fit(recipe, converted.train(), workdir)
+        model, fitted = fit(recipe, converted.train(), workdir, ctx)
         return model, {
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),
