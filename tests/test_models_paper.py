@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 import torch
+from harness import ROOT
 from torch import nn
 
 from snnattack.gradients import gradient_mode
@@ -18,7 +18,7 @@ from snnattack.temporal import StepWise
 
 T = 2
 BATCH = 2
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "models.md"
+DOCS = ROOT / "docs" / "models.md"
 
 # name -> (in_channels, encoding, input shape for a batch of BATCH)
 INPUTS = {
