@@ -14,8 +14,6 @@ Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of import
   exit codes, stdout and stderr), in ``tmp_path``; returns a ``CompletedProcess``.
 - ``digits_store``: the session's model store folder, shared by every test that only needs
   *a* trained model (a model is trained once per training spec, then read back).
-- ``digits_job``: a finished quick digits job (1 epoch, FGSM at 32/255, white and black box)
-  with its models in ``digits_store``: ``{"metrics": ..., "folder": ...}``.
 
 For the process boundary itself (signals, DDP, launchers) use ``harness.run_py`` (a real child
 process). Module-level code imports ``ROOT``, ``CONF``, ``QUICK``, ``compose`` from ``harness``.
@@ -69,10 +67,3 @@ def cli(tmp_path: Path) -> Callable[..., Any]:
         return harness.cli(*args, cwd=tmp_path, env=env)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def digits_job(tmp_path_factory: pytest.TempPathFactory, digits_store: Path) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("digits_job") / "out"
-    metrics = harness.run_job(*harness.QUICK, output_dir=folder, store=digits_store)
-    return {"metrics": metrics, "folder": folder}
