@@ -39,6 +39,12 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode(
     assert record["modes"]["forward"]["time_vs_forward"] == 1.0
     assert record["modes"]["stbp"]["time_vs_stbp"] == 1.0
     assert "time (ms)" in table  # the table goes to stderr, JSON alone to stdout
+    training = record["training"]  # one PGD-7 adversarial training step per adversary mode
+    assert set(training) == {"standard", *(f"pgd@{mode}" for mode in GRADIENT_MODES)}
+    standard = training["standard"]["seconds"]
+    for step in training.values():
+        assert step["seconds"] > 0 and step["time_vs_standard"] == step["seconds"] / standard
+    assert "× standard" in table
 
 
 def test_ratios_are_quotients_of_the_measured_time_and_memory(

@@ -98,6 +98,17 @@ def test_table2_sweep_uses_the_paper_setting() -> None:
     assert job["train"]["epochs"] == 200 and job["eps"] == [8]
 
 
+def test_rat_sweeps_use_the_snn_rat_protocol() -> None:
+    for name, dataset in (("rat_cifar10_vgg11", "cifar10"), ("rat_cifar100_vgg11", "cifar100")):
+        job, _ = sweep(name)
+        assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == (dataset, "vgg11", 8)
+        assert (job["train"]["epochs"], job["train"]["lr"], job["eps"]) == (200, 0.1, [8])
+        adversary = job["train"]["adversary"]
+        assert (adversary["method"], adversary["eps"], adversary["reg"]) == ("fgsm", 2, 0.004)
+        assert job["train"]["weight_decay"] == 0 and set(job["method"]) == {"pgd", "apgd"}
+        assert job["method"]["pgd"]["steps"] == 7 and job["pgd_alpha"] == 2.55  # α = 0.01
+
+
 def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:
     for name in ("figs1_beta_cifar10_vgg16", "figs1_gamma_cifar10_vgg16"):
         job, _ = sweep(name)

@@ -4,8 +4,10 @@ Builds the named model (untrained, BatchNorm statistics calibrated on the random
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
 ``--impls fused unrolled`` measures each step with each neuron implementation and adds their
-ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Prints JSON on stdout
-and a table on stderr.
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Then one adversarial
+training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
+parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
+step (``training``). Prints JSON on stdout and tables on stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis import resolve_device
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
 from snnattack.cli import ArgumentParser, refuse
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
@@ -30,6 +32,8 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.neurons import IMPLS, RESETS
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
+from snnattack.training.adversary import Adversary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,6 +79,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument(
+        "--adversary",
+        default="pgd",
+        choices=ADVERSARY_METHODS,
+        help="method of the adversarial training step timed per gradient mode",
+    )
+    parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
+    parser.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
     return parser.parse_args(argv)
 
 
@@ -89,6 +101,8 @@ def check(args: argparse.Namespace) -> None:
         ("num_classes", integer(2)),
         ("seed", SEED),
         ("device", DEVICES),
+        ("adversary_steps", RULES["train.adversary.steps"]),
+        ("adversary_eps", RULES["train.adversary.eps"]),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
@@ -128,10 +142,24 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "modes": modes,
+        "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
         record["fused_vs_unrolled"] = impl_ratios(modes)
     return record
+
+
+def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
+    """The adversary of the timed training step, once per gradient mode (``method@mode``)."""
+    return {
+        f"{args.adversary}@{mode}": Adversary(
+            method=args.adversary,
+            eps=args.adversary_eps / 255.0,
+            steps=args.adversary_steps,
+            grad_mode=mode,
+        )
+        for mode in args.modes or GRADIENT_MODES
+    }
 
 
 def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -186,6 +214,20 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
     return table
 
 
+def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
+    """A rich table of a :func:`measure_training_cost` result."""
+    table = Table(title=title)
+    for col in ("step", "time (ms)", "× standard"):
+        table.add_column(col, justify="right")
+    for name, m in steps.items():
+        if "error" in m:
+            table.add_row(escape(name), m["error"], "")
+        else:
+            seconds, ratio = m["seconds"] * 1e3, m["time_vs_standard"]
+            table.add_row(escape(name), format(seconds, ".2f"), format(ratio, ".2f"))
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
@@ -197,7 +239,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
         f"median of {args.repeats} ({args.clock} time)"
     )
-    Console(stderr=True).print(cost_table(record["modes"], title))
+    console = Console(stderr=True)
+    console.print(cost_table(record["modes"], title))
+    console.print(training_table(record["training"], f"one {args.adversary} training step"))
     json.dump(record, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

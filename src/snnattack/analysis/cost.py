@@ -1,4 +1,5 @@
-"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory.
+"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory; and
+of an adversarial training step per gradient mode of its adversary (:func:`measure_training_cost`).
 
 One process, interleaved: every repetition runs a plain forward (no autograd) and then one
 attack gradient step per gradient mode (forward + backward to the *input* only, parameters
@@ -34,6 +35,7 @@ from torch import nn
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
 from snnattack.neurons import LIF
+from snnattack.training.adversary import Adversary
 
 MB = 2**20
 
@@ -136,13 +138,19 @@ def attack_step(
 
 
 def train_step(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, impl: str | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    impl: str | None = None,
+    adversary: Adversary | None = None,
 ) -> list[torch.Tensor]:
-    """One training gradient (STBP): forward in train mode, backward to every parameter.
+    """One training gradient (STBP): forward in train mode, backward to every parameter; with
+    an ``adversary``, on the examples it crafts (in eval mode) with its loss.
 
     BatchNorm normalises with the batch's statistics but keeps its running ones (momentum 0),
     so repeated steps measure the same model.
     """
+    adv = None if adversary is None else adversary.craft(model, x, y)
     params = list(model.parameters())
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     model.train()
@@ -153,7 +161,11 @@ def train_step(
             temporarily(bns, "momentum", [0.0] * len(bns)),
             temporarily(params, "requires_grad", [True] * len(params)),
         ):
-            return list(torch.autograd.grad(F.cross_entropy(model(x), y), params))
+            if adversary is None:
+                loss = F.cross_entropy(model(x), y)
+            else:
+                loss, _ = adversary.loss(model, x, adv, y)
+            return list(torch.autograd.grad(loss, params))
     finally:
         model.eval()
 
@@ -234,3 +246,38 @@ def measure_cost(
 
 def _ratio(value: float | None, base: float | None) -> float | None:
     return value / base if value is not None and base else None
+
+
+def measure_training_cost(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    adversaries: dict[str, Adversary],
+    repeats: int = 5,
+    clock: str = "wall",
+) -> dict[str, dict[str, Any]]:
+    """Median time (s) of a standard training step and of each adversary's (crafting, then
+    the parameters' gradient: :func:`train_step`), interleaved as :func:`measure_cost` does.
+
+    Each entry holds its ratio to the standard step (``time_vs_standard``); an adversary whose
+    gradient mode cannot run on this model is reported with its ``error``.
+    """
+    steps: dict[str, Callable[[], object]] = {"standard": lambda: train_step(model, x, y)}
+    errors: dict[str, str] = {}
+    for name, adversary in adversaries.items():
+        try:
+            train_step(model, x, y, adversary=adversary)  # warm-up, and a check that it runs
+            steps[name] = lambda a=adversary: train_step(model, x, y, adversary=a)
+        except (ValueError, RuntimeError, TypeError) as err:
+            errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            times[name].append(_timed(fn, x.device, clock))
+    standard = statistics.median(times["standard"])
+    out: dict[str, dict[str, Any]] = {
+        name: {"seconds": statistics.median(t), "time_vs_standard": statistics.median(t) / standard}
+        for name, t in times.items()
+    }
+    out.update({name: {"error": msg} for name, msg in errors.items()})
+    return out

@@ -23,6 +23,7 @@ from snnattack.models import MODELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
@@ -152,6 +153,14 @@ RULES: dict[str, Rule] = {
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
+    "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
+    "train.adversary.eps": real(0, 255, lo_open=True),
+    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.steps": integer(1),
+    "train.adversary.beta": real(0),
+    "train.adversary.grad_mode": one_of(*GRADIENT_MODES),
+    "train.adversary.reg": real(0),
+    "train.adversary.ramp_epochs": integer(0),
     "source_train": optional(one_of(*STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
@@ -170,8 +179,20 @@ RULES: dict[str, Rule] = {
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
+    "attack.tune.enabled": BOOL,
+    "attack.tune.val_size": integer(1),
+    "attack.steps_curve": Rule(
+        lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
+        "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+    ),
+    "method.*.name": one_of(*METHODS, "ensemble"),
+    "method.*.poisson_eot_samples": integer(1),
+    "method.*.momentum": real(0, 1),
+    "method.*.second_moment": real(0, 1),
+    "method.*.first_halving": real(0, 1, lo_open=True),
+    "method.*.halving_shrink": real(0, 1),
+    "method.*.min_halving": real(0, 1, lo_open=True),
     "attack.save_examples": BOOL,
-    "method.*.name": one_of(*METHODS),
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
@@ -243,7 +264,21 @@ RULES: dict[str, Rule] = {
     "analysis.*.static_points": integer(2),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
+    "checks.masking.enabled": BOOL,
+    "checks.masking.probe_size": integer(1),
+    "checks.masking.zero_grad_share": real(0, 1),
+    "checks.masking.unbounded_steps": integer(1),
+    "checks.masking.unbounded_asr": real(0, 100),
+    "checks.masking.tolerance": real(0),
 }
+# the adversary's gradient-mode parameters (train.adversary.params) follow attack.params' rules
+RULES.update(
+    {
+        key.replace("attack.", "train.adversary.", 1): rule
+        for key, rule in RULES.items()
+        if key.startswith("attack.params.")
+    }
+)
 
 
 def matches(key: str, pattern: str) -> bool:

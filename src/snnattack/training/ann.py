@@ -18,6 +18,7 @@ from torch import nn
 from snnattack.training.base import Strategy, build_net
 
 INPUT_ENCODINGS = ("direct", "poisson")  # encodings whose analog image an ANN can take
+GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not read
 
 
 class ANN(Strategy):
@@ -35,4 +36,9 @@ class ANN(Strategy):
         )
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in spec.items() if k != "neuron"}
+        """No neuron settings, nor an adversary's gradient mode: an ANN has one gradient."""
+        train = dict(spec["train"])
+        if "adversary" in train:
+            adversary = train["adversary"]
+            train["adversary"] = {k: v for k, v in adversary.items() if k not in GRADIENT_KEYS}
+        return {k: v for k, v in spec.items() if k != "neuron"} | {"train": train}

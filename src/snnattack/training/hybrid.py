@@ -3,7 +3,8 @@
 The ECCV 2020 "backpropagated SNN" (Rathi et al., ICLR 2020 hybrid training): the converted
 SNN of the same seed is fine-tuned with STBP at the configured ``T`` (small, e.g. 4-8) for
 ``train.hybrid.epochs`` epochs at learning rate ``train.hybrid.lr`` (cosine-annealed, the
-rest of the recipe as in ``train``).
+rest of the recipe as in ``train``). Adversarial training (``train.adversary``) applies to the
+fine-tuning only: the converted model it starts from is the standard one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Hybrid(Strategy):
     blocks = ("conversion", "hybrid")
 
     def base(self, cfg: DictConfig) -> DictConfig:
-        return with_train(cfg, kind="conversion")
+        """The standard conversion: an adversary (``train.adversary``) acts in fine-tuning."""
+        return with_train(cfg, kind="conversion", adversary=None)
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base

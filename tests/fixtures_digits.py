@@ -1,0 +1,29 @@
+"""A digits SNN (4 epochs) from the session's shared store and its test images: trained once
+per test session, whichever module asks first (pass the ``digits_store`` fixture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from harness import compose
+
+from snnattack.data import datamodule
+from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
+
+
+def trained(store: Path, *overrides: str):
+    """The trained model and the first 200 test images and labels of the digits config."""
+    cfg = compose(
+        "train.epochs=4",
+        f"store.dir={store}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        *overrides,
+    )
+    model, _ = trained_model(cfg, 0, ModelStore(store), [])
+    dm = datamodule(cfg, 0)
+    dm.setup()
+    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
+    return model, x, y
