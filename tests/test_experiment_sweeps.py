@@ -19,6 +19,7 @@ KINDS = {
     "train.kind": {"ann", "conversion", "hybrid"},
     "source_train": {"ann", "conversion", "hybrid"},
 }
+EVERY_MODE = {"attack": {"stbp", "rga", "bptr", "hart", "ann", "pdsg", "assg"}}
 DEFENCES = {
     "defense": {"standard", "fgsm_at", "rat"},
     "train.adversary.grad_mode": {"stbp", "rga"},
@@ -91,6 +92,9 @@ EXPECTED = {
     "eccv_leak_cifar10_vgg11": ({"lambda": {"0.9", "0.95", "0.99", "1.0"}}, set(), set()),
     "digits_eccv_table1_conversion": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
     "table1_conversion_cifar10_vgg11": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
+    # reliable evaluation: every mode, PGD/APGD/SA-PGD, the ensemble, convergence, tuning
+    "digits_reliable_eval": (EVERY_MODE, set(), set()),
+    "reliable_eval_cifar10_vgg11": (EVERY_MODE, set(), {"table2"}),
     # adversarial training (train.adversary; experiments/defense/ holds the SNN-RAT recipes)
     "digits_adversarial": (
         {

@@ -594,6 +594,19 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
 
 
 ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
+RELIABLE_SMALL = [
+    "attack=stbp,hart",
+    "eps=[32]",
+    "attack.steps_curve=[1,3]",
+    "method.pgd.steps=3",
+    "method.apgd.steps=3",
+    "method.sapgd.steps=3",
+    "attack.tune.val_size=20",
+    "attack.tune.grids.hart.gamma.step=1.175",
+    "method.ensemble.components=[{attack: stbp, method: apgd, params: {steps: 3}},"
+    "{attack: hart, method: apgd, tune: true, params: {steps: 3}},"
+    "{method: square, params: {n_queries: 20}}]",
+]
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
     "digits_table1": (
         ["seed=0", "lambda=0.5,1.0"],
@@ -625,6 +638,11 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2"},
     ),
     "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"}, {"Table 2"}),
+    "digits_reliable_eval": (
+        RELIABLE_SMALL,
+        {"convergence"},
+        {"Worst-case ensemble", "Tuned gradient-mode parameters", "Gradient-masking checks"},
+    ),
     "digits_eccv_table1_conversion": (
         ["T=8,16", "eps=[32]", "method=[fgsm]"],
         {"adv_acc_vs_T"},
@@ -643,3 +661,85 @@ def test_digits_experiment_runs_and_reports(name: str, tmp_path: Path) -> None:
     overrides, figures, sections = DIGITS[name]
     sweep = run_experiment(tmp_path, name, *overrides)
     check_report(sweep, figures, sections)
+
+
+def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    for i, (seed, mode) in enumerate([(0, "stbp"), (1, "stbp"), (0, "rga")]):
+        curve = [{"steps": k, "asr": a + 10.0 * seed} for k, a in ((5, 20.0), (10, 40.0))]
+        _job(tmp_path / "sweep" / str(i), seed, mode, 50.0)
+        path = tmp_path / "sweep" / str(i) / "metrics.json"
+        record = json.loads(path.read_text())
+        record["results"][0].update(method="pgd", asr_curve=curve)
+        path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    assert "convergence" in {p.stem for p in report.figures}
+    (ax,) = kept["convergence"]
+    assert ax.get_title() == "PGD, white box"
+    lines = legend_data(ax)
+    assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
+    assert lines["rga ε=48"] == [20.0, 40.0]
+    assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
+
+
+def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
+    flagged = {
+        "flagged": ["unbounded_eps"],
+        "checks": [
+            {"name": "zero_gradients", "flagged": False, "detail": "no"},
+            {"name": "unbounded_eps", "flagged": True, "detail": "PGD at eps=1: 40.0 % ASR"},
+        ],
+    }
+    clean = {
+        "flagged": [],
+        "checks": [{"name": "zero_gradients", "flagged": False, "detail": "no"}],
+    }
+    _job(tmp_path / "sweep" / "0", 0, "stbp", 50.0, masking=flagged)
+    _job(tmp_path / "sweep" / "1", 1, "stbp", 50.0, masking=clean)
+    report = write_report(tmp_path / "sweep")
+    (table,) = [t for t in report.tables if t.key == "masking"]
+    assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
+    assert "1 of 2 job(s) flagged" in table.note
+    assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
+    tmp_path: Path,
+) -> None:
+    parts = [
+        {"name": "apgd/stbp", "grad_mode": "stbp", "grad_params": {}, "first_successes": 7},
+        {
+            "name": "apgd/hart",
+            "grad_mode": "hart",
+            "grad_params": {"gamma": 0.35},
+            "first_successes": 2,
+            "tuned": True,
+        },
+    ]
+    _job(tmp_path / "sweep" / "0", 0, "hart", 80.0)
+    path = tmp_path / "sweep" / "0" / "metrics.json"
+    record = json.loads(path.read_text())
+    single = record["results"][0]
+    single.update(tuned={"params": {"gamma": 0.4}, "val_asr": 81.5, "val_n": 200})
+    record["results"].append(
+        {
+            **single,
+            "method": "ensemble",
+            "grad_mode": "ensemble",
+            "adv_acc": 4.0,
+            "components": parts,
+            "tuned": None,
+        }
+    )
+    path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    tables = {t.key: t for t in report.tables}
+    assert tables["ensemble"].rows == [
+        ["0", "white", "48", "4.00", "10.00 (fgsm/hart)", "yes", "apgd/stbp 7, apgd/hart 2"]
+    ]
+    assert tables["tuning"].rows == [
+        ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
+        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
+    ]

@@ -129,6 +129,17 @@ BAD = [
         "spiking layers; accepted: an integer in [0, 1]",
     ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
+    ("attack.steps_curve=[0,5]", "attack.steps_curve=[0, 5] is out of range; accepted: a list"),
+    ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
+    ("attack.tune.enabled=maybe", "attack.tune.enabled='maybe' is out of range"),
+    ("checks.masking.unbounded_asr=101", "checks.masking.unbounded_asr=101 is out of range"),
+    ("checks.masking.probe_size=0", "checks.masking.probe_size=0 is out of range"),
+    ("method=[sapgd] method.sapgd.momentum=2", "method.sapgd.momentum=2 is out of range"),
+    ("method=[sapgd] method.sapgd.loss=l2", "method.sapgd.loss='l2' is unknown; accepted: ce"),
+    (
+        "method=[ensemble] method.ensemble.poisson_eot_samples=0",
+        "method.ensemble.poisson_eot_samples=0 is out of range",
+    ),
 ]
 
 
@@ -146,10 +157,16 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
+        (["model=vgg12"], "model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, "),
         (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-        (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
-        (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
+        (
+            ["-m", "attack=rga,stbbp"],
+            "attack=stbbp is unknown (did you mean stbp?); accepted: ann, ",
+        ),
+        (
+            ["method=[fgsm,pgdd]"],
+            "method=pgdd is unknown (did you mean pgd?); accepted: apgd, apgd_dlr, ",
+        ),
         (
             ["train=conversion"],
             "train=conversion is unknown (a kind of training, not a recipe: "
@@ -243,7 +260,7 @@ SUBPROCESS = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
     (
         "model=vgg12",
-        "error: model=vgg12 is unknown; accepted: digits_net, digits_resnet, "
+        "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
         "dvs_vgg, resnet17, resnet19, vgg11, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),

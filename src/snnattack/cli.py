@@ -11,6 +11,7 @@ prints :func:`help_text` instead of Hydra's stock page.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shutil
 import sys
@@ -126,15 +127,16 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         choices = group_choices(group)
         for name in _names(override.value()):
             if name not in choices and name != "null":
-                hint = _hint(override.key_or_group, name)
+                hint = _hint(override.key_or_group, name, choices)
                 raise ConfigError(
                     f"{override.key_or_group}={name} is unknown{hint}; "
                     f"accepted: {', '.join(choices)}"
                 )
 
 
-def _hint(group: str, name: str) -> str:
-    """What a user most likely meant by an unknown group choice ("" if nothing)."""
+def _hint(group: str, name: str, choices: list[str]) -> str:
+    """What a user most likely meant by an unknown group choice ("" if nothing): a sweep of
+    ``experiments/``, a kind of training, or the most similar choice."""
     if group == "experiment":
         from snnattack.config.keys import experiment_hint  # only here: it imports torch
 
@@ -144,7 +146,8 @@ def _hint(group: str, name: str) -> str:
 
         if name in STRATEGIES:
             return f" (a kind of training, not a recipe: train.kind={name})"
-    return ""
+    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]}?)" if near else ""
 
 
 def _hydra_line(err: HydraException) -> str:

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack import examples
 from snnattack.analysis import run_analyses
+from snnattack.checks import job_checks
 from snnattack.config import validate
 from snnattack.console import quiet_libraries
 from snnattack.data import datamodule
@@ -33,6 +34,7 @@ from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
 from snnattack.training.trained import target_model
+from snnattack.tuning import tune_specs
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         models = {"target": target_record, "source": source_record}
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
+        specs = tune_specs(cfg, specs, target, source, datamodule(cfg, cfg.seed))
         evaluator = AttackEvaluator(target, source, specs, **attack_settings(cfg))
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
@@ -90,6 +93,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
                     replace(row, examples=examples.save(output_dir, row, parts))
                     for row, parts in zip(record.results, evaluator.examples, strict=True)
                 ]
+            if cfg.checks.masking.enabled:
+                record.masking = job_checks(cfg, target, record.results)
             write_json(metrics_path, record.to_json())
             log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)

@@ -27,6 +27,7 @@ from rich.table import Table
 from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
 
+LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 
@@ -64,6 +65,10 @@ class AttackRow:
     source_model: str | None = None  # the crafting model's architecture
     source_lambda: float | None = None  # the crafting model's leak factor
     source_T: int | None = None  # the crafting model's time steps
+    asr_curve: list[dict[str, float]] | None = measured()  # ASR after attack.steps_curve counts
+    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
+    grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
+    tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
 
 
@@ -88,6 +93,7 @@ class JobRecord:
     lightning: str | None = None
     threads: int | None = None
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
+    masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""
@@ -206,12 +212,15 @@ def print_table(
     """Prints :func:`render_table` (nothing when there is no row)."""
     table = render_table(title, rows)
     if table.row_count:
-        Console(stderr=stderr).print(table)
+        console = Console(stderr=stderr)
+        if not console.is_terminal:  # a log file or pipe: one line per row, headers unwrapped
+            console.width = LOG_WIDTH
+        console.print(table)
 
 
 def job_table(record: JobRecord) -> str:
     """A job's table as text: its setting and clean accuracy, then one line per attack (the
     job logs it, so it reaches the console and the job's ``run.log`` alike)."""
-    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console = Console(file=io.StringIO(), width=LOG_WIDTH, color_system=None)
     console.print(render_table(record.title(), [({}, r) for r in record.results]))
     return console.file.getvalue().rstrip()

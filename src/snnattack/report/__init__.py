@@ -27,7 +27,15 @@ from snnattack.report.collect import (
     result_rows,
 )
 from snnattack.report.origin import Origin, origin
-from snnattack.report.tables import Table, cost_table, table1, table2
+from snnattack.report.tables import (
+    Table,
+    cost_table,
+    ensemble_table,
+    masking_table,
+    table1,
+    table2,
+    tuning_table,
+)
 from snnattack.results import MEASURES
 
 
@@ -61,6 +69,9 @@ def build_report(folder: Path) -> Report:
             table2(rows, extra, paper.get("table2") or []),
             table1(jobs, paper.get("table1") or []),
             cost_table(jobs, paper.get("cost") or []),
+            ensemble_table(rows, jobs, extra),
+            tuning_table(jobs),
+            masking_table(jobs),
             adversarial_table(jobs, paper.get("adversarial") or []),
         )
         if t is not None
@@ -78,6 +89,7 @@ def build_report(folder: Path) -> Report:
         figures.rate_current(jobs, folder / "rate_current.png"),
         figures.beta_gamma(rows, folder / "beta_gamma.png"),
         figures.cost_bars(jobs, folder / "cost.png"),
+        figures.convergence(jobs, folder / "convergence.png"),
         robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
     )
     report.figures = [p for p in drawn if p is not None]

@@ -1,10 +1,11 @@
 """The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, adversarial accuracy vs T per
 input quantisation and per network kind (the ECCV 2020 study's figures), rate-current, β/γ,
-cost."""
+cost, and ASR vs attack iterations (convergence)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -374,6 +375,50 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     axes[0].set_ylabel("time per step (ms)")
     axes[1].set_ylabel("peak memory (MB)")
     shared_legend(fig)
+    return _save(fig, path)
+
+
+def convergence(jobs: list[Job], path: Path) -> Path | None:
+    """ASR against attack iterations (``attack.steps_curve``, running best per sample): a panel
+    per method and box, a colour per gradient mode, a line style per ε; mean over the jobs
+    (seeds) of one setting. None when no row has a curve."""
+    points = group(
+        ((r["method"], r["box"], r.get("grad_mode"), r.get("eps_255"), p["steps"]), p["asr"])
+        for job in jobs
+        for r in map(asdict, job.record.results)
+        for p in r.get("asr_curve") or []
+    )
+    if not points:
+        return None
+    panels = sorted({k[:2] for k in points}, key=lambda k: (k[1] != "white", k[0]))
+    modes = sorted({k[2] for k in points}, key=mode_order)
+    epss = sorted({k[3] for k in points}, key=lambda e: (e is None, e or 0))
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(4.4 * len(panels), 3.3))
+    for ax, (method, box) in zip(axes[0], panels, strict=True):
+        for m, mode in enumerate(modes):
+            for e, eps in enumerate(epss):
+                line = sorted(
+                    (k[4], (mean_std(v) or (float("nan"),))[0])
+                    for k, v in points.items()
+                    if k[:4] == (method, box, mode, eps)
+                )
+                if not line:
+                    continue
+                ax.plot(
+                    [s for s, _ in line],
+                    [a for _, a in line],
+                    marker="o",
+                    color=f"C{m}",
+                    linestyle=styles[e % len(styles)],
+                    label=f"{fmt(mode)} ε={fmt(eps)}",
+                )
+        ax.set_xscale("log")
+        ax.set_title(f"{method.upper()}, {box} box")
+        ax.set_xlabel("attack iterations")
+        ax.set_ylabel("ASR (%, running best)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 

@@ -6,7 +6,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from snnattack.report.collect import SETTING_KEYS as SETTING
@@ -435,6 +435,123 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         "in use before the step (CPU: resident set, CUDA: allocated).",
         "cost",
         summary=summary,
+    )
+
+
+def tuning_table(jobs: list[Job]) -> Table | None:
+    """The gradient-mode parameters chosen on validation data (``attack.tune``): per row, and
+    per tuned ensemble component. None when nothing was tuned."""
+    rows = []
+    for job in jobs:
+        for r in map(asdict, job.record.results):
+            where = [job.name, r["box"], fmt(r["eps_255"])]
+            if r.get("tuned"):
+                t = r["tuned"]
+                chosen = ", ".join(f"{k}={fmt(v)}" for k, v in t["params"].items())
+                rows.append(
+                    [
+                        *where,
+                        r["grad_mode"],
+                        r["method"],
+                        chosen,
+                        f"{t['val_asr']:.2f}",
+                        str(t["val_n"]),
+                    ]
+                )
+            for c in r.get("components") or []:
+                if c.get("tuned"):
+                    chosen = ", ".join(f"{k}={fmt(v)}" for k, v in c["grad_params"].items())
+                    rows.append(
+                        [*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, "–", "–"]
+                    )
+    if not rows:
+        return None
+    return Table(
+        "Tuned gradient-mode parameters",
+        ["job", "box", "ε (/255)", "mode", "method", "chosen", "val ASR %", "val n"],
+        rows,
+        "Chosen per row by the highest ASR on validation images (never test); "
+        "HART's γ on its authors' grid 0.10..2.45.",
+        key="tuning",
+    )
+
+
+def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]) -> Table | None:
+    """The worst-case ensemble's robust accuracy beside the lowest adversarial accuracy of any
+    single attack on the same model (setting, seed, box, ε), and which component fooled how
+    many samples first. None without ensemble rows."""
+    keys = (*SETTING, "seed", *extra, "box", "eps_255")
+    groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
+    firsts = {
+        (job.name, r["box"], r["eps_255"]): r.get("components") or []
+        for job in jobs
+        for r in map(asdict, job.record.results)
+    }
+    out = []
+    for members in groups.values():
+        singles = [r for r in members if r.get("grad_mode") != "ensemble"]
+        # a sweep over attack= repeats the ensemble (which does not read it) in each job: once
+        for e in [r for r in members if r.get("grad_mode") == "ensemble"][:1]:
+            best = min(singles, key=lambda r: r["adv_acc"]) if singles else None
+            parts = firsts.get((e["job"], e["box"], e["eps_255"]), [])
+            out.append(
+                [
+                    e["job"],
+                    e["box"],
+                    fmt(e["eps_255"]),
+                    f"{e['adv_acc']:.2f}",
+                    f"{best['adv_acc']:.2f} ({best['method']}/{best['grad_mode']})"
+                    if best
+                    else "–",
+                    ("yes" if e["adv_acc"] <= best["adv_acc"] + 1e-9 else "NO") if best else "–",
+                    ", ".join(f"{c['name']} {c['first_successes']}" for c in parts),
+                ]
+            )
+    if not out:
+        return None
+    return Table(
+        "Worst-case ensemble",
+        [
+            "job",
+            "box",
+            "ε (/255)",
+            "robust acc %",
+            "lowest single attack %",
+            "ensemble ≤ all",
+            "first successes per component",
+        ],
+        out,
+        "Robust accuracy: the share of test samples that survive every component. The lowest "
+        "single attack is taken over the other rows on the same model, box and ε.",
+        key="ensemble",
+    )
+
+
+def masking_table(jobs: list[Job]) -> Table | None:
+    """The gradient-masking checks per job (``checks.masking``): flagged ones with their
+    details, ``none`` for a job with no flag. None when no job ran the checks."""
+    checked = [j for j in jobs if j.record.masking]
+    if not checked:
+        return None
+    rows = []
+    for job in checked:
+        masking = job.record.masking
+        flagged = [c for c in masking["checks"] if c["flagged"]]
+        rows.append(
+            [
+                job.name,
+                ", ".join(c["name"] for c in flagged) or "none",
+                "; ".join(c["detail"] for c in flagged),
+            ]
+        )
+    n = sum(1 for j in checked if j.record.masking["flagged"])
+    return Table(
+        "Gradient-masking checks",
+        ["job", "flagged", "details"],
+        rows,
+        f"{n} of {len(checked)} job(s) flagged. A flag is a warning that the attacks may "
+        "underestimate the attack success rate (docs/evaluation.md).",
+        key="masking",
     )
 
 
