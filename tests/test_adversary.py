@@ -186,6 +186,6 @@ def test_pgd_training_raises_white_box_pgd_accuracy_at_its_eps(tmp_path) -> None
     accuracy = {}
     for method in ("null", "pgd"):
         cfg = compose(*common, f"train.adversary.method={method}")
-        record = job.run(cfg, tmp_path / method)
-        accuracy[method] = record["results"][0]["adv_acc"]
+        (tmp_path / method).mkdir()
+        accuracy[method] = job.run(cfg, tmp_path / method).results[0].adv_acc
     assert accuracy["pgd"] > accuracy["null"] + 5, accuracy
