@@ -3,10 +3,22 @@ quotients. Which mode is faster is the bench's output to read, not an assertion 
 wall-clock ratio depends on the machine and on what else runs on it."""
 
 import json
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from snnattack.bench import bench, main, parse_args
+from snnattack.bench import (
+    PAPER_FILE,
+    bench,
+    main,
+    paper_block,
+    paper_rows,
+    paper_table,
+    parse_args,
+    sweep,
+)
+from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 
 FIELDS = {
@@ -69,3 +81,59 @@ def test_bench_compares_neuron_implementations_and_measures_a_training_step() ->
     for step, ratio in record["fused_vs_unrolled"].items():
         fused, unrolled = record["modes"][f"{step}[fused]"], record["modes"][f"{step}[unrolled]"]
         assert ratio["time"] == fused["seconds"] / unrolled["seconds"]
+
+
+def test_bench_sweeps_T_attacking_a_folded_model() -> None:
+    args = ["--batch", "2", "--repeats", "1", "--modes", "stbp", "--fold-bn", "--sweep", "T=2,3"]
+    records = sweep(parse_args(args))
+    assert [r["settings"]["T"] for r in records] == [2, 3]
+    for record in records:
+        assert set(record["modes"]) == {"forward", "stbp"}
+        assert record["modes"]["stbp"]["seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--sweep", "depth=1,2"], ["--sweep", "T=4,x"], ["--sweep", "T="], ["--train", "--fold-bn"]],
+)
+def test_bad_sweeps_and_combinations_are_usage_errors(
+    bad: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(bad)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and bad[0] in err and "Traceback" not in err
+
+
+def test_a_cuda_record_stands_beside_table_s2(capsys: pytest.CaptureFixture) -> None:
+    """The table logic on a fake CUDA measurement (no GPU needed)."""
+    modes = {
+        "forward": {"seconds": 0.01, "peak_mb": 100.0},
+        "rga[fused]": {"seconds": 0.02, "peak_mb": 300.0},
+        "stbp[fused]": {"seconds": 0.03, "peak_mb": 900.0},
+        "hart": {"error": "not measured"},
+    }
+    paper = paper_block(PAPER_FILE)
+    rows = {r["step"]: r for r in paper_rows(modes, 32, paper)}
+    assert set(rows) == {"forward", "rga[fused]", "stbp[fused]"}
+    steps = 313  # 10 000 CIFAR-10 test images in batches of 32
+    assert rows["rga[fused]"] == {
+        "step": "rga[fused]",
+        "step_ms": 20.0,
+        "seconds": pytest.approx(0.02 * steps),
+        "paper_seconds": 6.273,
+        "peak_mb": 300.0,
+        "paper_peak_mb": 3299,
+    }
+    assert rows["stbp[fused]"]["paper_seconds"] == 10.683
+    assert rows["forward"]["paper_seconds"] is None  # the paper times no plain forward
+    Console(width=200).print(paper_table(list(rows.values()), "fake"))
+    out = capsys.readouterr().out
+    assert "6.3" in out and "6.273" not in out and "3299.0" in out and "–" in out
+
+
+def test_a_cpu_record_has_no_paper_rows_and_a_bad_paper_file_is_refused(tmp_path: Path) -> None:
+    args = parse_args(["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "rga"])
+    assert "paper" not in bench(args)
+    with pytest.raises(ConfigError, match="--paper"):
+        paper_block(tmp_path / "missing.yaml")

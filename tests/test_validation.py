@@ -62,6 +62,8 @@ BAD = [
         "attack.save_examples=maybe",
         "attack.save_examples='maybe' is out of range; accepted: true or false",
     ),
+    ("attack.fold_bn=1", "attack.fold_bn=1 is out of range; accepted: true or false"),
+    ("compile=yes_please", "compile='yes_please' is out of range; accepted: true or false"),
     ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
     ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),

@@ -7,17 +7,22 @@ attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.
 ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Then one adversarial
 training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
 parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
-step (``training``). Prints JSON on stdout and tables on stderr.
+step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA device the record
+also holds (``paper``) the absolute times and peak memory beside the RGA paper's Table S2
+(``paper:`` of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -31,6 +36,7 @@ from snnattack.config.rules import DEVICES, RULES, SEED, integer
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
+from snnattack.models.fold import folded
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.training.adversary import Adversary
@@ -80,6 +86,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     parser.add_argument(
+        "--paper",
+        default=PAPER_FILE,
+        help="experiment file whose paper.cost a CUDA measurement is shown beside",
+    )
+    parser.add_argument(
         "--adversary",
         default="pgd",
         choices=ADVERSARY_METHODS,
@@ -87,7 +98,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
     parser.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
-    return parser.parse_args(argv)
+    layout = parser.add_argument_group("evaluation-time speed-ups (attack steps only)")
+    layout.add_argument(
+        "--fold-bn", action="store_true", help="attack a copy with BN folded into its convs"
+    )
+    layout.add_argument(
+        "--channels-last", action="store_true", help="model and input in channels_last layout"
+    )
+    layout.add_argument(
+        "--compile", action="store_true", help="attack a torch.compile'd model (slow warm-up)"
+    )
+    parser.add_argument(
+        "--sweep",
+        metavar="KEY=V1,V2,...",
+        help=f"one measurement per value of one of {', '.join(SWEEPABLE)}, e.g. T=4,8,16",
+    )
+    args = parser.parse_args(argv)
+    if args.train and (args.fold_bn or args.compile):
+        parser.error("--train measures the model as trained: not with --fold-bn or --compile")
+    args.sweep_values = _sweep(parser, args.sweep)
+    return args
+
+
+SWEEPABLE = ("T", "batch", "lam")
+PAPER_FILE = str(
+    Path(__file__).resolve().parents[2] / "experiments/tables2_cost_cifar10_vgg11.yaml"
+)
+
+
+def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list[Any]] | None:
+    """``"T=4,8,16"`` as ``("T", [4, 8, 16])``; a usage error (exit 2) if malformed."""
+    if text is None:
+        return None
+    key, _, values = text.partition("=")
+    if key not in SWEEPABLE or not values:
+        parser.error(f"--sweep: expected KEY=V1,V2,... with KEY one of {SWEEPABLE}, got {text!r}")
+    cast = float if key == "lam" else int
+    try:
+        return key, [cast(v) for v in values.split(",")]
+    except ValueError:
+        parser.error(f"--sweep {key}: values must be {cast.__name__}s, got {values!r}")
 
 
 def check(args: argparse.Namespace) -> None:
@@ -135,10 +185,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     ).to(device)
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     calibrate_batchnorm(model, x)
-    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
+    attacked = folded(model) if args.fold_bn else model
+    if args.compile:
+        attacked = torch.compile(attacked)
+    modes = measure_cost(
+        attacked, x, y, args.modes, args.repeats, args.impls, args.train, args.clock
+    )
     record = {
-        "settings": dict(vars(args)),
+        "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "modes": modes,
@@ -146,7 +204,76 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
         record["fused_vs_unrolled"] = impl_ratios(modes)
+    if device.type == "cuda":
+        record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
+
+
+def paper_block(path: str | Path) -> dict[str, Any]:
+    """The ``paper:`` block of an experiment file (empty if the file has none)."""
+    if not Path(path).is_file():
+        raise ConfigError(f"--paper={str(path)!r} is not a file; accepted: an experiment file")
+    paper = OmegaConf.to_container(OmegaConf.load(path)).get("paper") or {}
+    if not isinstance(paper.get("cost", []), list):
+        raise ConfigError(f"--paper={str(path)!r}: paper.cost is not a list of {{mode: ...}} rows")
+    return paper
+
+
+def paper_rows(
+    modes: dict[str, dict[str, Any]], batch: int, paper: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each measured step beside the paper's row of its mode (Table S2 times one attack pass
+    over ``paper.images`` images per entry: ours is the step time × the number of batches)."""
+    images = paper.get("images")
+    steps = math.ceil(images / batch) if images else None
+    reference = {row["mode"]: row for row in paper.get("cost", [])}
+    rows = []
+    for name, m in modes.items():
+        if "error" in m:
+            continue
+        ref = reference.get(name.split("[")[0], {})
+        rows.append(
+            {
+                "step": name,
+                "step_ms": m["seconds"] * 1e3,
+                "seconds": m["seconds"] * steps if steps else None,
+                "paper_seconds": ref.get("seconds"),
+                "peak_mb": m["peak_mb"],
+                "paper_peak_mb": ref.get("peak_mb"),
+            }
+        )
+    return rows
+
+
+def paper_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """A rich table of :func:`paper_rows`."""
+    table = Table(title=title)
+    columns = {
+        "step": "step",
+        "step_ms": "ms / step",
+        "seconds": "s / pass",
+        "paper_seconds": "paper s",
+        "peak_mb": "peak MB",
+        "paper_peak_mb": "paper MB",
+    }
+    for col in columns.values():
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(
+            *(
+                escape(str(row[k])) if k == "step" else "–" if row[k] is None else f"{row[k]:.1f}"
+                for k in columns
+            )
+        )
+    return table
+
+
+def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One :func:`bench` record per value of ``--sweep`` (just one without it)."""
+    if args.sweep_values is None:
+        return [bench(args)]
+    key, values = args.sweep_values
+    return [bench(argparse.Namespace(**{**vars(args), key: value})) for value in values]
 
 
 def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
@@ -232,17 +359,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         check(args)
-        record = bench(args)
+        records = sweep(args)
     except UserError as err:
         refuse(err)
-    title = (
-        f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats} ({args.clock} time)"
-    )
     console = Console(stderr=True)
-    console.print(cost_table(record["modes"], title))
-    console.print(training_table(record["training"], f"one {args.adversary} training step"))
-    json.dump(record, sys.stdout, indent=2)
+    for record in records:
+        s = record["settings"]
+        title = (
+            f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
+            f"median of {s['repeats']} ({s['clock']} time)"
+        )
+        console.print(cost_table(record["modes"], title))
+        console.print(training_table(record["training"], f"one {s['adversary']} training step"))
+        if "paper" in record:
+            notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"
+            console.print(paper_table(record["paper"], escape(notes)))
+    json.dump(records[0] if args.sweep is None else records, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 

@@ -33,7 +33,7 @@ from snnattack.source import check_stored, crafting_configs, source_model, with_
 from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
-from snnattack.training.trained import target_model
+from snnattack.training.trained import attacked_models, target_model
 from snnattack.tuning import tune_specs
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         models = {"target": target_record, "source": source_record}
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
-        specs = tune_specs(cfg, specs, target, source, datamodule(cfg, cfg.seed))
-        evaluator = AttackEvaluator(target, source, specs, **attack_settings(cfg))
+        attacked = attacked_models(cfg, target, source)
+        specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed))
+        evaluator = AttackEvaluator(*attacked, specs, **attack_settings(cfg))
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
             cfg,

@@ -32,19 +32,69 @@ class Temporal(nn.Module):
 
 
 class StepWise(nn.Module):
-    """Applies a per-sample module (conv, BN, pooling) to every time step of ``[T, B, ...]``."""
+    """Applies a per-sample module (conv, BN, pooling) to every time step of ``[T, B, ...]``.
+
+    A time-constant input (direct encoding: the image repeated T times, a view with time
+    stride 0) goes through the module's leading deterministic per-sample layers once, and
+    their output is broadcast over T: the same numbers up to float rounding, T times fewer
+    operations. Layers that would see the copies differently (BatchNorm computing batch
+    statistics, Dropout in training) and everything after them still run on every step.
+    """
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        T, B = x.shape[:2]
-        y = self.module(x.reshape(T * B, *x.shape[2:]))
-        return y.reshape(T, B, *y.shape[1:])
+        if not time_constant(x):
+            return per_step(self.module, x)
+        layers = list(self.module) if isinstance(self.module, nn.Sequential) else [self.module]
+        y = x[0]
+        for i, layer in enumerate(layers):
+            if not _per_sample(layer):
+                x = y.unsqueeze(0).expand(x.shape[0], *y.shape)
+                for rest in layers[i:]:
+                    x = per_step(rest, x)
+                return x
+            y = layer(y)
+        return y.unsqueeze(0).expand(x.shape[0], *y.shape)
 
     def extra_repr(self) -> str:
         return "per time step"
+
+
+PER_SAMPLE = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.Linear,
+    nn.AvgPool2d,
+    nn.MaxPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.Flatten,
+    nn.Identity,
+)
+
+
+def _per_sample(layer: nn.Module) -> bool:
+    """Whether ``layer`` maps each sample by itself, deterministically (so once is enough)."""
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        return not layer.training and layer.running_mean is not None
+    if isinstance(layer, nn.Dropout):
+        return not layer.training
+    return isinstance(layer, PER_SAMPLE)
+
+
+def time_constant(x: torch.Tensor) -> bool:
+    """Whether ``x`` ``[T, B, ...]`` is one tensor broadcast over T (time stride 0, T > 1)."""
+    return x.dim() > 1 and x.shape[0] > 1 and x.stride(0) == 0
+
+
+def per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch."""
+    T, B = x.shape[:2]
+    y = module(x.reshape(T * B, *x.shape[2:]))
+    return y.reshape(T, B, *y.shape[1:])
 
 
 def temporal_modules(model: nn.Module) -> list[Temporal]:

@@ -123,6 +123,7 @@ RULES: dict[str, Rule] = {
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
     "neuron_impl": one_of(*IMPLS),
+    "compile": BOOL,
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
     "eps": Rule(
@@ -193,6 +194,7 @@ RULES: dict[str, Rule] = {
     "method.*.halving_shrink": real(0, 1),
     "method.*.min_halving": real(0, 1, lo_open=True),
     "attack.save_examples": BOOL,
+    "attack.fold_bn": BOOL,
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),

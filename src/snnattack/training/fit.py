@@ -66,6 +66,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         momentum=cfg.train.momentum,
         weight_decay=cfg.train.weight_decay,
         nesterov=cfg.train.nesterov,
+        compile=cfg.compile,
         adversary=Adversary.from_config(cfg.train.get("adversary")),
     )
     best = ModelCheckpoint(

@@ -53,10 +53,15 @@ class STBPClassifier(L.LightningModule):
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         nesterov: bool = False,
+        compile: bool = False,
         adversary: Adversary | None = None,
     ) -> None:
         super().__init__()
         self.model = model
+        # the call of standard training and validation steps: torch.compile'd (``compile=true``)
+        # or plain (an adversary uses ``model``); a bound method, not a module, so checkpoints
+        # keep the plain ``model.`` keys (no ``_orig_mod.``)
+        self.run_model = torch.compile(model.forward) if compile else model.__call__
         self.lr, self.momentum, self.weight_decay, self.nesterov = (
             lr,
             momentum,
@@ -73,12 +78,12 @@ class STBPClassifier(L.LightningModule):
         self._batch_start = (0.0, 0.0)  # (time, craft_seconds) at the batch's start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.run_model(x)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> torch.Tensor:
         x, y = batch
         if self.adversary is None:
-            logits = self.model(x)
+            logits = self.run_model(x)
             loss = F.cross_entropy(logits, y)
         else:
             start = self._now()
@@ -125,7 +130,7 @@ class STBPClassifier(L.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         x, y = batch
-        logits = self.model(x)
+        logits = self.run_model(x)
         self.val_acc.update(logits, y)
         self.val_loss.update(F.cross_entropy(logits, y), weight=len(y))
         self.val_n.update(len(y))

@@ -3,6 +3,7 @@ from a model file (``checkpoint=``)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.checkpoints import load_model_file
+from snnattack.models.fold import folded
 from snnattack.store import ModelStore
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
@@ -70,3 +72,20 @@ def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) 
     if cfg.checkpoint:
         return model_from_file(cfg, cfg.checkpoint)
     return trained_model(cfg, cfg.seed, store, trainers)
+
+
+def attacked_models(
+    cfg: DictConfig, target: nn.Module, source: nn.Module | None
+) -> tuple[nn.Module, nn.Module | None]:
+    """The copies of the trained target and source that the attacks run: with their BNs
+    folded into the convs (``attack.fold_bn``) and ``torch.compile``'d (``compile``), each
+    only where the config asks. The trained models themselves stay as they are (analyses and
+    the store use them)."""
+
+    def prepare(model: nn.Module) -> nn.Module:
+        out = folded(model) if cfg.attack.fold_bn else copy.deepcopy(model)
+        if cfg.compile:
+            out.compile()  # in place: the module keeps its attributes and state_dict keys
+        return out
+
+    return prepare(target), None if source is None else prepare(source)

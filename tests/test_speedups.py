@@ -1,0 +1,84 @@
+"""The job's speed-ups (``attack.fold_bn``, ``compile``): the same clean accuracy, plain
+checkpoints, and the trained models left as they were."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from torch import nn
+
+from snnattack.job import run
+from snnattack.models import build
+from snnattack.training.stbp import STBPClassifier
+from snnattack.training.trained import attacked_models
+
+ROOT = Path(__file__).resolve().parents[1]
+BN = nn.modules.batchnorm._BatchNorm
+# clean accuracy (percentage points) a speed-up may move on the digits test batches: float32
+# rounding can flip a spike of a sample near its threshold, and so at most one sample's
+# prediction in the 64 attacked here (docs/performance.md)
+CLEAN_BOUND = 100 / 64
+
+
+def job_cfg(store: Path, *overrides: str):
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose(
+            "config",
+            overrides=[
+                "train.epochs=3",
+                "lambda=0.9",
+                f"store.dir={store}",
+                "trainer.accelerator=cpu",
+                "trainer.enable_progress_bar=false",
+                "trainer.limit_test_batches=2",
+                "boxes=[white]",
+                "method=[fgsm]",
+                "eps=[16]",
+                *overrides,
+            ],
+        )
+
+
+def test_a_compiled_classifier_saves_plain_checkpoint_keys() -> None:
+    model = build("digits_net", num_classes=10, in_channels=1, T=2)
+    plain = STBPClassifier(model, 10).state_dict()
+    compiled = STBPClassifier(model, 10, compile=True).state_dict()
+    assert list(compiled) == list(plain)
+    assert all(k.startswith("model.") and "_orig_mod" not in k for k in compiled)
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_attacked_models_are_prepared_copies(compile_: bool, tmp_path: Path) -> None:
+    cfg = job_cfg(tmp_path, "attack.fold_bn=true", f"compile={str(compile_).lower()}")
+    target = build("digits_net", num_classes=10, in_channels=1, T=2).eval()
+    keys = list(target.state_dict())
+    attacked, source = attacked_models(cfg, target, None)
+    assert source is None
+    assert attacked is not target
+    assert any(isinstance(m, BN) for m in target.modules())  # the trained model keeps its BNs
+    assert not any(isinstance(m, BN) for m in attacked.modules())
+    assert not any("_orig_mod" in k for k in attacked.state_dict())
+    assert list(target.state_dict()) == keys
+
+
+def clean_accuracy(tmp_path: Path, *overrides: str) -> float:
+    out = tmp_path / "_".join(overrides).replace("=", "-")
+    out.mkdir(parents=True)
+    return run(job_cfg(tmp_path / "models", *overrides), out).clean_acc
+
+
+def test_a_digits_job_with_folded_bn_has_the_same_clean_accuracy(tmp_path: Path) -> None:
+    off = clean_accuracy(tmp_path, "attack.fold_bn=false")
+    on = clean_accuracy(tmp_path, "attack.fold_bn=true")
+    assert off > 50  # a model that learned something, so the comparison means something
+    assert abs(on - off) <= CLEAN_BOUND
+
+
+@pytest.mark.slow
+def test_a_compiled_digits_job_has_the_same_clean_accuracy(tmp_path: Path) -> None:
+    torch._dynamo.reset()
+    off = clean_accuracy(tmp_path / "off", "compile=false")
+    on = clean_accuracy(tmp_path / "on", "compile=true")
+    assert off > 50
+    assert abs(on - off) <= CLEAN_BOUND
