@@ -33,7 +33,10 @@ BAD = [
     ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
     ("theta=inf", "theta=inf is out of range"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
-    ("encoding=morse", "encoding='morse' is unknown; accepted: direct, poisson, frames"),
+    (
+        "encoding=morse",
+        "encoding='morse' is unknown; accepted: direct, poisson, poisson_signed, frames",
+    ),
     ("eps=[-8]", "eps=[-8] is out of range"),
     ("eps=[300]", "eps=[300] is out of range"),
     ("eps=[nan]", "eps=[nan] is out of range"),

@@ -153,6 +153,7 @@ RULES: dict[str, Rule] = {
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
+    "train.hybrid.threshold_scale": real(0, lo_open=True),
     "source_train": optional(one_of(*STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),

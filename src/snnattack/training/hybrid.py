@@ -3,7 +3,11 @@
 The ECCV 2020 "backpropagated SNN" (Rathi et al., ICLR 2020 hybrid training): the converted
 SNN of the same seed is fine-tuned with STBP at the configured ``T`` (small, e.g. 4-8) for
 ``train.hybrid.epochs`` epochs at learning rate ``train.hybrid.lr`` (cosine-annealed, the
-rest of the recipe as in ``train``).
+rest of the recipe as in ``train``). Before the fine-tuning every spiking layer's threshold is
+multiplied by ``train.hybrid.threshold_scale`` (the converted weights are kept): Rathi et al.
+lower the converted thresholds so that the network fires enough in few steps, and Sharmin et
+al.'s backpropagated SNN runs with its conversion thresholds scaled by 0.7
+(``ssharmin/spikingNN-adversarial-attack``, ``model_loader.py``: ``scaling_threshold=0.7``).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from omegaconf import DictConfig
+from torch import nn
 
-from snnattack.training.base import Strategy, TrainContext, Trained, with_train
+from snnattack.training.base import Strategy, TrainContext, Trained, build_net, with_train
 
 
 class Hybrid(Strategy):
@@ -20,13 +25,18 @@ class Hybrid(Strategy):
 
     blocks = ("conversion", "hybrid")
 
+    def build(self, cfg: DictConfig) -> nn.Module:
+        return build_net(cfg, theta=cfg.theta * cfg.train.hybrid.threshold_scale)
+
     def base(self, cfg: DictConfig) -> DictConfig:
         return with_train(cfg, kind="conversion")
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.trained(self.base(cfg))
+        scaled = self.build(cfg)  # the converted weights under the scaled thresholds
+        scaled.load_state_dict(converted.state_dict())
         recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
-        model, fitted = ctx.fit(recipe, converted.train(), workdir)
+        model, fitted = ctx.fit(recipe, scaled.train(), workdir)
         return model, {
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),
