@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from test_experiment_sweeps import ROOT, composed_config
 
 from snnattack.encoding import SignedPoissonEncoder, build_encoder
+from snnattack.job import source_config
 from snnattack.models import build
 from snnattack.neurons import LIF
 from snnattack.training import STRATEGIES
@@ -37,7 +39,7 @@ def test_signed_poisson_model_normalises_with_mean_and_std_one_half() -> None:
     torch.testing.assert_close(model.normalize(x)[:, 0, 0, 0], torch.tensor([-1.0, -0.5, 1.0]))
 
 
-def kind_cfg(kind: str, **top: object) -> OmegaConf:
+def kind_cfg(kind: str, **top: object) -> DictConfig:
     return OmegaConf.create(
         {
             "T": 4,
@@ -66,3 +68,92 @@ def test_hybrid_snn_runs_with_its_thresholds_scaled(kind: str, theta: float) -> 
     model = STRATEGIES[kind].build(kind_cfg(kind))
     thetas = [m.theta for m in model.modules() if isinstance(m, LIF)]
     assert thetas and thetas == pytest.approx([theta] * len(thetas))
+
+
+# --- the ECCV experiment files, composed and read back per kind -----------------------------
+
+ECCV_CODE = {  # ssharmin/spikingNN-adversarial-attack, model_loader.py, load()
+    "conversion": {"T": 2000, "lambda": 1.0},
+    "hybrid": {"T": 175, "lambda": 0.99},
+}
+
+
+def eccv(name: str, *overrides: str) -> DictConfig:
+    """``experiments/NAME`` composed, hydra node removed (its interpolations need a run)."""
+    cfg = composed_config(name, *overrides)
+    del cfg.hydra
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("eccv_kinds_cifar10_vgg5", "vgg5"), ("eccv_kinds_cifar10_vgg11", "vgg11_eccv")],
+)
+@pytest.mark.parametrize("kind", ["conversion", "hybrid"])
+def test_eccv_kinds_files_run_each_kind_as_the_eccv_code(name: str, model: str, kind: str) -> None:
+    cfg = eccv(name, f"train.kind={kind}")
+    assert (cfg.T, cfg["lambda"]) == tuple(ECCV_CODE[kind].values())
+    assert cfg.model.name == model and cfg.reset == "soft" and cfg.encoding == "poisson_signed"
+    assert cfg.train.hybrid.threshold_scale == 0.7 and cfg.eps == [8]
+    pgd = cfg.method.pgd
+    assert (pgd.alpha, pgd.steps, pgd.random_start) == (2, 7, True)
+    built = STRATEGIES[kind].build(cfg)
+    thetas = {m.theta for m in built.modules() if isinstance(m, LIF)}
+    assert thetas == {0.7 if kind == "hybrid" else 1.0}
+
+
+@pytest.mark.parametrize("source", ["conversion", "hybrid"])
+def test_eccv_black_box_source_runs_at_its_own_kinds_settings(source: str) -> None:
+    cfg = eccv("eccv_kinds_cifar10_vgg5", "train.kind=ann", f"source_train={source}")
+    assert cfg.T == 1
+    src = source_config(cfg)
+    assert (src.train.kind, src.T, src["lambda"]) == (source, *ECCV_CODE[source].values())
+
+
+STEPS = ("full", "half", "quarter", "eighth")
+KINDS_FILE = {  # each T x quantisation file and the kinds file whose settings it takes
+    "eccv_T_quantisation_cifar10_vgg11": "eccv_kinds_cifar10_vgg11",
+    "digits_eccv_T_quantisation": "digits_eccv_kinds",
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINDS_FILE))
+@pytest.mark.parametrize("kind", ["conversion", "hybrid"])
+def test_t_quantisation_study_runs_each_arm_down_from_its_kinds_t(name: str, kind: str) -> None:
+    base = eccv(KINDS_FILE[name], f"train.kind={kind}")
+    grid = [eccv(name, f"train.kind={kind}", f"T_step={step}").T for step in STEPS]
+    assert grid[0] == base.T and grid == sorted(set(grid), reverse=True)
+    assert abs(grid[-1] * 8 - base.T) <= 8  # down to about an eighth
+    cfg = eccv(name, f"train.kind={kind}")
+    assert (cfg["lambda"], cfg.encoding, cfg.train.hybrid) == (
+        base["lambda"],
+        base.encoding,
+        base.train.hybrid,
+    )
+
+
+def test_digits_eccv_files_keep_the_eccv_settings_but_a_cpu_sized_t() -> None:
+    header = (ROOT / "experiments" / "digits_eccv_kinds.yaml").read_text().split("defaults:")[0]
+    steps = {}
+    for kind in ("conversion", "hybrid"):
+        digits = eccv("digits_eccv_kinds", f"train.kind={kind}")
+        cifar = eccv("eccv_kinds_cifar10_vgg5", f"train.kind={kind}")
+        assert (digits["lambda"], digits.reset, digits.encoding) == (
+            cifar["lambda"],
+            cifar.reset,
+            cifar.encoding,
+        )
+        assert digits.train.hybrid.threshold_scale == cifar.train.hybrid.threshold_scale
+        assert digits.T < cifar.T and f"T = {digits.T}" in header  # the header says which T
+        steps[kind] = digits.T
+    assert steps["conversion"] > steps["hybrid"]  # the converted SNN still runs the most steps
+
+
+def test_leak_files_sweep_the_hybrid_snn_at_its_kinds_t() -> None:
+    for name, kinds in (
+        ("eccv_leak_cifar10_vgg11", "eccv_kinds_cifar10_vgg11"),
+        ("digits_eccv_leak", "digits_eccv_kinds"),
+    ):
+        cfg, base = eccv(name, "lambda=0.9"), eccv(kinds, "train.kind=hybrid")
+        assert (cfg.train.kind, cfg["lambda"]) == ("hybrid", 0.9)
+        assert (cfg.T, cfg.train.hybrid, cfg.encoding) == (base.T, base.train.hybrid, base.encoding)

@@ -20,6 +20,11 @@ KINDS = {
     "source_train": {"ann", "conversion", "hybrid"},
 }
 LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
+ARMS = {  # the ECCV T x quantisation study: both arms, each over its own T grid
+    "train.kind": {"conversion", "hybrid"},
+    "T_step": {"full", "half", "quarter", "eighth"},
+    **LEVELS,
+}
 # file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
 EXPECTED = {
     "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
@@ -80,8 +85,8 @@ EXPECTED = {
     "digits_eccv_kinds": (KINDS, set(), set()),
     "eccv_kinds_cifar10_vgg11": (KINDS, set(), set()),
     "eccv_kinds_cifar10_vgg5": (KINDS, set(), set()),
-    "digits_eccv_T_quantisation": ({"T": {"4", "8", "16"}, **LEVELS}, set(), set()),
-    "eccv_T_quantisation_cifar10_vgg11": ({"T": {"4", "8", "16", "32"}, **LEVELS}, set(), set()),
+    "digits_eccv_T_quantisation": (ARMS, set(), set()),
+    "eccv_T_quantisation_cifar10_vgg11": (ARMS, set(), set()),
     "digits_eccv_leak": ({"lambda": {"0.5", "0.9", "0.99", "1.0"}}, set(), set()),
     "eccv_leak_cifar10_vgg11": ({"lambda": {"0.9", "0.95", "0.99", "1.0"}}, set(), set()),
     "digits_eccv_table1_conversion": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),

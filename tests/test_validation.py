@@ -84,6 +84,7 @@ BAD = [
         "dataset.params.frames=5 does not match T=10",
     ),
     ("T=100000", "T=100000 with train.batch_size=64 needs about "),
+    ("train.kind=conversion T=10000000", "T=10000000 with eval_batch_size=32 needs about "),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.colour=1", "dataset.params.colour=1 is unknown; accepted: test_fraction"),

@@ -26,6 +26,8 @@ INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN ca
 class ANN(Strategy):
     """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
 
+    trains_at_T = False  # one step
+
     def build(self, cfg: DictConfig) -> nn.Module:
         mean, std = (
             (cfg.dataset.mean, cfg.dataset.std) if cfg.encoding == "direct" else (None, None)
