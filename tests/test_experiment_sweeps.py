@@ -15,6 +15,7 @@ from snnattack.job import training_spec
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
 MODES = {"attack": {"rga", "stbp"}}
+TE = {"attack.time_extension": {"1", "2"}}  # RGA Table 2's time-extended rows beside the plain
 KINDS = {
     "train.kind": {"ann", "conversion", "hybrid"},
     "source_train": {"ann", "conversion", "hybrid"},
@@ -59,8 +60,13 @@ EXPECTED = {
         {"table1"},
     ),
     "table1_shuffle_cifar10dvs_vgg": ({}, {"shuffle", "rate_current"}, {"table1"}),
-    "table2_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
-    "table2_cifar10_vgg11_poisson": (MODES, set(), {"table2"}),
+    "table2_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}, **TE}, set(), {"table2"}),
+    "table2_cifar10_vgg11_poisson": ({**MODES, **TE}, set(), {"table2"}),
+    "digits_table2_te": (
+        {**MODES, **TE, "encoding": {"direct", "poisson"}, "seed": {"0", "1", "2"}},
+        set(),
+        {"table2"},
+    ),
     "table2_cifar10_resnet17": (MODES, set(), {"table2"}),
     "table2_cifar100_vgg11": (MODES, set(), {"table2"}),
     "table2_cifar10dvs_vgg": (MODES, set(), {"table2"}),
@@ -147,6 +153,21 @@ def test_experiment_sweep_composes_with_its_sweep_parameters_and_paper_block(nam
     assert {k for k in job["paper"] if k != "notes"} == tables
     for row in job["paper"].get("table2", []):
         assert {"clean", "white", "black"} <= set(row) and {"stbp", "rga"} <= set(row["white"])
+        assert row.get("time_extension", 1) in (1, 2)
+
+
+@pytest.mark.parametrize("name", [n for n in SWEEPS if "time_extension" in str(EXPECTED[n][0])])
+def test_te_sweeps_state_the_papers_te_row_where_it_has_one(name: str) -> None:
+    job, _ = composed_in_process(name)
+    te_rows = [r for r in job["paper"]["table2"] if r.get("time_extension") == 2]
+    header = (ROOT / "experiments" / f"{name}.yaml").read_text().split("defaults:")[0]
+    assert te_rows or "not transcribed" in header  # a TE row, or the header says why none
+    for row in te_rows:  # the paper's TE row sits beside a plain row of the same setting
+        plain = {k: v for k, v in row.items() if k not in ("time_extension", "white", "black")}
+        assert any(
+            r.get("time_extension", 1) == 1 and all(r.get(k) == v for k, v in plain.items())
+            for r in job["paper"]["table2"]
+        )
 
 
 def test_table2_sweep_uses_the_paper_setting() -> None:

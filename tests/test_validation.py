@@ -89,6 +89,10 @@ BAD = [
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.colour=1", "dataset.params.colour=1 is unknown; accepted: test_fraction"),
     ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
+    (
+        "analysis=[shuffle] analysis.shuffle.mode=time",
+        "analysis.shuffle.mode='time' is unknown; accepted: layer, neuron",
+    ),
 ]
 
 

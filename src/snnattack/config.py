@@ -25,6 +25,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks import METHODS, takes_eot
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
@@ -222,6 +223,7 @@ RULES: dict[str, Rule] = {
         "is not supported",
     ),
     "checks.memory": BOOL,
+    "analysis.shuffle.mode": one_of(*SHUFFLE_MODES),
     "checks.memory_factor": real(0, lo_open=True),
 }
 

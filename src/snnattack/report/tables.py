@@ -16,6 +16,7 @@ BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {
     "lambda": "λ",
     "eps_255": "ε (/255)",
+    "time_extension": "TE",
     "attack.params.beta": "β",
     "attack.params.gamma": "γ",
 }  # column names of well-known keys
@@ -72,6 +73,16 @@ def matching(paper_rows: list[dict], ours: dict[str, Any]) -> dict | None:
     return None
 
 
+def with_defaults(paper_rows: list[dict], defaults: dict[str, Any]) -> list[dict]:
+    """Paper rows with ``defaults`` for the settings they leave out (e.g. no time extension)."""
+    return [{**defaults, **row} for row in paper_rows or []]
+
+
+def not_run(paper_rows: list[dict], matched: list[dict]) -> list[dict]:
+    """The paper rows no row of ours matched, in the paper's order: listed as "not run"."""
+    return [row for row in paper_rows if not any(row is m for m in matched)]
+
+
 def ranked(known: Sequence[str], name: Any) -> tuple:
     """Sort key: the ``known`` names in their order, then any other name alphabetically."""
     return (list(known).index(name) if name in known else len(known), str(name))
@@ -93,11 +104,17 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
 def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> Table | None:
     """RGA Table 2: per setting, method and ε, clean accuracy and ASR per box and grad mode.
 
-    Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports.
+    Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports, and
+    the paper's rows none of ours matches close the table as "not run". The time extension
+    (``TE``, RGA's time-extended attack) gets a column when a row has one; paper rows without
+    ``time_extension`` are rows without it.
     """
     if not rows:
         return None
-    keys = [*SETTING, *extra, "method", "eps_255"]
+    rows = [{**r, "time_extension": r.get("time_extension") or 1} for r in rows]
+    te = ["time_extension"] if any(r["time_extension"] != 1 for r in rows) else []
+    keys = [*SETTING, *extra, *te, "method", "eps_255"]
+    paper = with_defaults(paper, {"time_extension": 1})
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
@@ -107,7 +124,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         *(f"{label} {m}" for _, label in boxes for m in modes),
         "seeds",
     ]
-    out = []
+    out, matched = [], []
     for key, members in groups.items():
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
         cells = [fmt_stat(mean_std(clean.values()))]
@@ -124,14 +141,12 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 )
         seeds = len({r.get("seed") for r in members})
         out.append([*(fmt(v) for v in key), *cells, str(seeds)])
-        ref = matching(paper, dict(zip(keys, key, strict=True)))
+        ref = matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})
         if ref:
-            theirs = [fmt(ref.get("clean"))] + [
-                fmt((ref.get(box) or {}).get(m)) for box, _ in boxes for m in modes
-            ]
-            out.append(
-                [*(fmt(v) for v in key[:-2]), f"{key[-2]} (paper)", fmt(key[-1]), *theirs, ""]
-            )
+            matched.append(ref)
+            out.append(_paper_table2_row(ref, [fmt(v) for v in key], boxes, modes, ""))
+    for ref in not_run(paper, matched):
+        out.append(_paper_table2_row(ref, [fmt(ref.get(k)) for k in keys], boxes, modes, "not run"))
     return Table(
         "Table 2: attack success rate (%), white box (WB) and black box (BB)",
         columns,
@@ -142,8 +157,20 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     )
 
 
+def _paper_table2_row(
+    ref: dict, key: list[str], boxes: list, modes: list[str], seeds: str
+) -> list[str]:
+    """A Table 2 row of the paper's numbers; ``key`` are the setting cells it is shown with."""
+    theirs = [fmt(ref.get("clean"))] + [
+        fmt((ref.get(box) or {}).get(m)) for box, _ in boxes for m in modes
+    ]
+    return [*key[:-2], f"{key[-2]} (paper)", key[-1], *theirs, seeds]
+
+
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
-    """RGA Table 1: clean and spike-shuffled accuracy per trained model, over seeds."""
+    """RGA Table 1: clean and spike-shuffled accuracy per trained model and shuffle mode, over
+    seeds. The paper's numbers sit beside the ``layer`` shuffle (its references'); its rows
+    none of ours matches close the table as "not run"."""
     found = [
         (j, j.metrics["analyses"]["shuffle"])
         for j in jobs
@@ -152,11 +179,19 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     if not found:
         return None
     per_model = {
-        (j.metrics.get("models") or {}).get("target", {}).get("key", j.name): (j, s)
+        (
+            (j.metrics.get("models") or {}).get("target", {}).get("key", j.name),
+            s.get("mode", "neuron"),  # results from before the modes shuffled per neuron
+        ): (j, s)
         for j, s in found
-    }  # attack-only differences share one model: count it once
-    groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
-    out = []
+    }  # attack-only differences share one model: count it once per shuffle mode
+    groups = group(
+        ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
+        for j, s in per_model.values()
+    )
+    keys = [*SETTING, "shuffle"]
+    paper = with_defaults(paper, {"shuffle": "layer"})
+    out, matched = [], []
     for key, members in groups.items():
         clean = mean_std(s.get("clean_acc") for _, s in members)
         shuffled = mean_std(s.get("shuffled_acc") for _, s in members)
@@ -165,7 +200,8 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
             for _, s in members
             if s.get("shuffled_acc") is not None and s.get("clean_acc") is not None
         )
-        ref = matching(paper, dict(zip(SETTING, key, strict=True))) or {}
+        ref = matching(paper, dict(zip(keys, key, strict=True))) or {}
+        matched.append(ref)
         out.append(
             [
                 *(fmt(v) for v in key),
@@ -177,8 +213,13 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
                 fmt(ref.get("shuffled")),
             ]
         )
+    for ref in not_run(paper, matched):
+        cells = [fmt(ref.get(k)) for k in keys]
+        out.append(
+            [*cells, "–", "–", "–", "not run", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
+        )
     columns = [
-        *(SHORT.get(k, k) for k in SETTING),
+        *(SHORT.get(k, k) for k in keys),
         "clean",
         "shuffled",
         "Δ",
@@ -190,8 +231,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "Table 1: accuracy (%) before and after spike shuffle",
         columns,
         out,
-        "Each neuron's spike train permuted over time at every spiking layer; "
-        "a small Δ means the network is rate-coded.",
+        "Spike trains permuted over time at every spiking layer (shuffle: layer = one order "
+        "per layer, as the paper's code; neuron = one per neuron); a small Δ means the "
+        "network is rate-coded.",
         "table1",
     )
 
