@@ -30,7 +30,11 @@ ARMS = {  # the ECCV T x quantisation study: both arms, each over its own T grid
 EXPECTED = {
     "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
     "digits_table1": (
-        {"lambda": {"0.5", "0.9", "1.0"}, "reset": {"hard", "soft"}},
+        {
+            "lambda": {"0.5", "0.9", "1.0"},
+            "reset": {"hard", "soft"},
+            "analysis.shuffle.mode": {"layer", "neuron"},
+        },
         {"shuffle", "rate_current"},
         {"table1"},
     ),
@@ -168,6 +172,25 @@ def test_te_sweeps_state_the_papers_te_row_where_it_has_one(name: str) -> None:
             r.get("time_extension", 1) == 1 and all(r.get(k) == v for k, v in plain.items())
             for r in job["paper"]["table2"]
         )
+
+
+def header(name: str) -> str:
+    """The comment block above ``defaults:`` of ``experiments/NAME``."""
+    return (ROOT / "experiments" / f"{name}.yaml").read_text().split("defaults:")[0]
+
+
+@pytest.mark.parametrize("name", [n for n in SWEEPS if "table1" in EXPECTED[n][2]])
+def test_table1_files_shuffle_one_time_order_per_layer_as_the_reference_code(name: str) -> None:
+    job, params = composed_in_process(name)
+    assert job["analysis"]["shuffle"]["mode"] == "layer"
+    assert "layer" in str(params.get("analysis.shuffle.mode", "layer")).split(",")
+    assert "models/layers.py" in header(name)  # the reference line it comes from
+
+
+@pytest.mark.parametrize("name", [n for n in SWEEPS if n.startswith("eccv_")])
+def test_eccv_files_state_their_reference_lines(name: str) -> None:
+    text = header(name)
+    assert ("model_loader.py" in text and "T = 2000" in text) or "eccv_kinds_cifar10_vgg5" in text
 
 
 def test_table2_sweep_uses_the_paper_setting() -> None:
