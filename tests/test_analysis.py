@@ -11,9 +11,10 @@ from torch import nn
 from snnattack.analysis import run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
-from snnattack.job import datamodule, trained_model
+from snnattack.data import datamodule
 from snnattack.neurons import LIF
 from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled

@@ -10,8 +10,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.config import validate
+from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.job import attack_specs, build_model, datamodule, training_spec
+from snnattack.evaluation import attack_specs
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

@@ -12,16 +12,19 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.config import validate
+from snnattack.data import datamodule
 from snnattack.encoding import Quantize, build_encoder
 from snnattack.errors import ConfigError
-from snnattack.job import datamodule, source_config, trained_model, training_spec
 from snnattack.models import build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.vgg import vgg_body
 from snnattack.neurons import LIF
+from snnattack.source import source_config
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
 from snnattack.training.conversion import activation_scales, convert, shared_scales
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = (4, 8, 16, 32, 64)

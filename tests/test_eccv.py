@@ -9,9 +9,9 @@ from omegaconf import DictConfig, OmegaConf
 from test_experiment_sweeps import ROOT, composed_config
 
 from snnattack.encoding import SignedPoissonEncoder, build_encoder
-from snnattack.job import source_config
 from snnattack.models import build
 from snnattack.neurons import LIF
+from snnattack.source import source_config
 from snnattack.training import STRATEGIES
 
 
@@ -121,7 +121,7 @@ KINDS_FILE = {  # each T x quantisation file and the kinds file whose settings i
 @pytest.mark.parametrize("kind", ["conversion", "hybrid"])
 def test_t_quantisation_study_runs_each_arm_down_from_its_kinds_t(name: str, kind: str) -> None:
     base = eccv(KINDS_FILE[name], f"train.kind={kind}")
-    grid = [eccv(name, f"train.kind={kind}", f"T_step={step}").T for step in STEPS]
+    grid = [eccv(name, f"train.kind={kind}", f"kinds.step={step}").T for step in STEPS]
     assert grid[0] == base.T and grid == sorted(set(grid), reverse=True)
     assert abs(grid[-1] * 8 - base.T) <= 8  # down to about an eighth
     cfg = eccv(name, f"train.kind={kind}")

@@ -48,7 +48,7 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
         assert {m["models"]["target"]["seed"], m["models"]["source"]["seed"]} == {0, 1000}
         assert m["models"]["target"]["key"] != m["models"]["source"]["key"]
         assert 0 <= m["clean_acc"] <= 100 and 0 <= m["source_clean_acc"] <= 100
-        assert m["version"] and m["git_commit"]
+        assert m["version"] and m["git_commit"] and m["schema"] == 2
         rows = {(r["method"], r["box"], r["grad_mode"]) for r in m["results"]}
         assert rows == {
             ("fgsm", box, m["config"]["attack"]["grad_mode"]) for box in ("white", "black")

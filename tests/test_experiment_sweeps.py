@@ -10,7 +10,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.job import training_spec
+from snnattack.training.spec import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
@@ -23,7 +23,7 @@ KINDS = {
 LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
 ARMS = {  # the ECCV T x quantisation study: both arms, each over its own T grid
     "train.kind": {"conversion", "hybrid"},
-    "T_step": {"full", "half", "quarter", "eighth"},
+    "kinds.step": {"full", "half", "quarter", "eighth"},
     **LEVELS,
 }
 # file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)

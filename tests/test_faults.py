@@ -10,10 +10,10 @@ from hydra import compose, initialize_config_dir
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError
-from snnattack.job import trained_model
 from snnattack.results import write_json
 from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.stbp import SELECTION, selection_score
+from snnattack.training.trained import trained_model
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [

@@ -12,11 +12,12 @@ from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import GRADIENT_FREE, METHODS
 from snnattack.crafting import craft
+from snnattack.data import datamodule
 from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.job import datamodule, trained_model
 from snnattack.neurons import LIF
 from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
@@ -114,11 +115,11 @@ def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
     square, fgsm = evaluator.results
-    assert square["grad_mode"] == "none" and fgsm["grad_mode"] == "rga"
-    assert 1 < square["queries"] <= 21  # one query for the start, at most one per iteration
-    assert fgsm["queries"] == 1  # one gradient, one call
-    assert fgsm["linf"] == pytest.approx(EPS, abs=1e-6)
-    assert 0 < square["linf"] <= EPS + 1e-6 and square["l2"] > 0
+    assert square.grad_mode == "none" and fgsm.grad_mode == "rga"
+    assert 1 < square.queries <= 21  # one query for the start, at most one per iteration
+    assert fgsm.queries == 1  # one gradient, one call
+    assert fgsm.linf == pytest.approx(EPS, abs=1e-6)
+    assert 0 < square.linf <= EPS + 1e-6 and square.l2 > 0
 
 
 def test_time_extended_attack_simulates_k_times_t_while_crafting_and_t_when_judging(direct):
@@ -174,8 +175,8 @@ def test_poisson_clean_and_adversarial_checks_see_the_same_draws(poisson):
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
     ).test(evaluator, loader, verbose=False)
     (row,) = evaluator.results
-    assert row["asr"] == 0.0
-    assert row["adv_acc"] == pytest.approx(evaluator.clean_result["clean_acc"])
+    assert row.asr == 0.0
+    assert row.adv_acc == pytest.approx(evaluator.clean_result["clean_acc"])
 
 
 def test_attack_counts_average_norms_and_queries_per_sample() -> None:
@@ -194,7 +195,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.job import attack_specs
+    from snnattack.evaluation import attack_specs
 
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         paper = compose("config", overrides=["experiment=cifar10_vgg11"])

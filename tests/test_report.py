@@ -410,7 +410,7 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2"},
     ),
     "digits_eccv_T_quantisation": (
-        ["train.kind=hybrid", "T_step=full", "T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
+        ["train.kind=hybrid", "kinds.step=full", "T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
         {"adv_acc_vs_T"},
         {"Table 2"},
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from snnattack.report.collect import Job
 from snnattack.report.tables import table1, table2
+from snnattack.results import JobRecord
 
 SETTING = {
     "dataset": "cifar10",
@@ -67,11 +68,14 @@ def test_without_te_runs_the_table_has_no_te_column_and_lists_the_te_row_as_not_
 def shuffle_job(name: str, mode: str, clean: float, shuffled: float) -> Job:
     config = {**SETTING, "dataset": {"name": "cifar10"}, "model": {"name": "vgg11"}}
     metrics = {
+        "clean_acc": clean,
+        "n": 100,
+        "results": [],
         "config": config,
         "models": {"target": {"key": "model-a"}},
         "analyses": {"shuffle": {"clean_acc": clean, "shuffled_acc": shuffled, "mode": mode}},
     }
-    return Job(name, metrics)
+    return Job(name, JobRecord.from_json(metrics))
 
 
 def test_table1_shows_both_shuffle_modes_with_the_paper_beside_the_layer_mode() -> None:

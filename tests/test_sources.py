@@ -14,7 +14,8 @@ from hydra import compose, initialize_config_dir
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
-from snnattack.job import source_config, training_spec
+from snnattack.source import source_config
+from snnattack.training.spec import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

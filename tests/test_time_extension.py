@@ -30,7 +30,7 @@ def test_digits_te_attack_crafts_other_examples_with_the_same_clean_accuracy(
         runs[k] = (evaluator.clean_result, evaluator.results[0], adv)
     (clean1, row1, adv1), (clean2, row2, adv2) = runs[1], runs[2]
     assert clean1 == clean2 and clean1["clean_acc"] > 50
-    assert (row1["time_extension"], row2["time_extension"]) == (1, 2)
+    assert (row1.time_extension, row2.time_extension) == (1, 2)
     changed = (torch.sign(adv1 - x) != torch.sign(adv2 - x)).float().mean()
     assert changed > 0.01  # the extended simulation gives other gradient signs
     assert (adv2 - x).abs().max() <= EPS + 1e-6

@@ -17,18 +17,25 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.cli import ArgumentParser, refuse
+from snnattack.config.combinations import layer_outputs
+from snnattack.config.preflight import device_exists
+from snnattack.config.rules import DEVICES, RULES, SEED, integer
+from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.models import build
+from snnattack.models import MODELS, build
+from snnattack.neurons import RESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m snnattack.bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", default="digits_net", help="model registry name")
+    parser.add_argument("--model", default="digits_net", choices=MODELS, help="model name")
     parser.add_argument(
         "--input-shape",
         type=int,
@@ -40,23 +47,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=32, help="images per step (paper: 32)")
     parser.add_argument("--T", type=int, default=4, help="simulation time steps")
     parser.add_argument("--lam", type=float, default=1.0, help="membrane leak λ in (0, 1]")
-    parser.add_argument("--reset", default="hard", help="hard | soft")
-    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    parser.add_argument("--reset", default="hard", choices=RESETS, help="reset after a spike")
+    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per mode")
     parser.add_argument(
         "--modes",
         nargs="+",
         default=None,
-        help=f"gradient modes (default: all, {', '.join(GRADIENT_MODES)})",
+        choices=GRADIENT_MODES,
+        help="gradient modes (default: all)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     return parser.parse_args(argv)
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuses an option out of its range, a missing GPU, or a model that does not fit the
+    input shape, before any measurement (:class:`ConfigError`)."""
+    for flag, rule in (
+        ("T", RULES["T"]),
+        ("lam", RULES["lambda"]),
+        ("batch", integer(1)),
+        ("repeats", integer(1)),
+        ("num_classes", integer(2)),
+        ("seed", SEED),
+        ("device", DEVICES),
+    ):
+        rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
+    if len(args.input_shape) != 3 or min(args.input_shape) < 1:
+        raise ConfigError(
+            f"--input-shape={args.input_shape} is out of range; accepted: three positive "
+            "integers C H W, e.g. 3 32 32"
+        )
+    device_exists("--device", args.device)
+    with torch.device("meta"):
+        model = build(args.model, num_classes=args.num_classes, in_channels=args.input_shape[0])
+    if layer_outputs(model.eval(), tuple(args.input_shape)) is None:
+        raise ConfigError(
+            f"--model={args.model} does not fit --input-shape "
+            f"{' '.join(map(str, args.input_shape))}; accepted: the model's input, e.g. "
+            "digits_net 1 8 8, vgg11 3 32 32"
+        )
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     """The measurement record for the parsed options."""
     torch.manual_seed(args.seed)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     model = build(
         args.model,
         num_classes=args.num_classes,
@@ -111,7 +148,11 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    record = bench(args)
+    try:
+        check(args)
+        record = bench(args)
+    except UserError as err:
+        refuse(err)
     title = (
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
         f"median of {args.repeats}"

@@ -93,17 +93,19 @@ def _file_format(payload: Any) -> str:
     raise CheckpointError("not a store file, a Lightning checkpoint or a reference state dict")
 
 
-def load_model_file(path: str | Path, model: nn.Module) -> dict[str, Any]:
-    """Loads the weights of ``path`` (any format above) into ``model``; returns its record."""
+def load_model_file(path: str | Path, model: nn.Module, key: str = "checkpoint") -> dict[str, Any]:
+    """Loads the weights of ``path`` (any format above) into ``model``; returns its record.
+
+    ``key`` is the config key that named the file, for the messages."""
     path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         kind = _file_format(payload)
     except CheckpointError as err:
-        raise CheckpointError(f"checkpoint={path}: {err}") from None
+        raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
         raise CheckpointError(
-            f"checkpoint={path} is missing, corrupt or unreadable ({type(err).__name__})"
+            f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__})"
         ) from None
     record: dict[str, Any] = {}
     if kind == "store":
@@ -114,7 +116,7 @@ def load_model_file(path: str | Path, model: nn.Module) -> dict[str, Any]:
         try:
             state = from_reference(payload, model)
         except CheckpointError as err:
-            raise CheckpointError(f"checkpoint={path}: {err}") from None
+            raise CheckpointError(f"{key}={path}: {err}") from None
         normalize = getattr(model, "normalize", None)
         if isinstance(
             getattr(normalize, "mean", None), torch.Tensor
@@ -126,14 +128,12 @@ def load_model_file(path: str | Path, model: nn.Module) -> dict[str, Any]:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # a tensor of another shape
         first = str(err).strip().splitlines()[-1].strip()
-        raise CheckpointError(
-            f"checkpoint={path} does not fit the configured model: {first}"
-        ) from None
+        raise CheckpointError(f"{key}={path} does not fit the configured model: {first}") from None
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"
         raise CheckpointError(
-            f"checkpoint={path} does not fit the configured model: {what} key {problems[0]!r}"
+            f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}"
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}

@@ -9,11 +9,13 @@ its exceptions passed through and turns the ones a user can fix into one line.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
@@ -46,11 +48,30 @@ def _names(value: object) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def _overrides(argv: list[str]) -> list[Override]:
+    return OverridesParser.create().parse_overrides(
+        [a for a in argv if "=" in a and not a.startswith("-")]
+    )
+
+
+def check_override_keys(argv: list[str], conf_dir: Path) -> None:
+    """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
+    config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
+    before Hydra composes anything."""
+    from snnattack.config.keys import is_known, unknown_key_error  # it imports torch
+
+    for override in _overrides(argv):
+        key = override.key_or_group
+        if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
+            continue
+        if not is_known(key, conf_dir):
+            names = _names(override.value())
+            raise unknown_key_error(key, names[0] if names else None, conf_dir)
+
+
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``."""
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
-    parsed: list[Override] = OverridesParser.create().parse_overrides(overrides)
-    for override in parsed:
+    for override in _overrides(argv):
         group = conf_dir / override.key_or_group
         if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
             continue
@@ -66,6 +87,10 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
 
 def _hint(group: str, name: str) -> str:
     """What a user most likely meant by an unknown group choice ("" if nothing)."""
+    if group == "experiment":
+        from snnattack.config.keys import experiment_hint  # only here: it imports torch
+
+        return experiment_hint(name)
     if group == "train":
         from snnattack.training import STRATEGIES  # only here: it imports torch
 
@@ -100,11 +125,23 @@ def refuse(err: UserError, output_dir: Path | None = None) -> None:
     raise SystemExit(EXIT_USER_ERROR)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse for this project's other commands: a refused argument is one line and exit
+    code 2, like ``run.py`` (argparse itself prints its usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        refuse(ConfigError(f"{message}; accepted: see {self.prog} --help"))
+
+
 def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
     try:
+        from snnattack.config.keys import canonical  # only here: it imports torch
+
+        sys.argv[1:] = canonical(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
+        check_override_keys(sys.argv[1:], conf_dir)
         hydra_main()
     except UserError as err:
         refuse(err)

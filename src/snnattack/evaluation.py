@@ -12,10 +12,13 @@ from typing import Any
 
 import lightning as L
 import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
+from snnattack.config import eps_values
 from snnattack.crafting import craft, grad_mode_of
+from snnattack.results import AttackRow
 
 
 class AttackCounts(Metric):
@@ -93,6 +96,32 @@ class AttackSpec:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
 
+def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    specs = []
+    for box in cfg.boxes:
+        for key, method in cfg.method.items():
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
+            if params.get("alpha") is not None:
+                params["alpha"] = params["alpha"] / 255.0
+            for eps in eps_values(cfg):
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
+    return specs
+
+
+def attack_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The :class:`AttackEvaluator` arguments the config's ``attack`` block and seed give."""
+    return {
+        "grad_mode": cfg.attack.grad_mode,
+        "grad_params": OmegaConf.to_container(cfg.attack.params, resolve=True),
+        "seed": cfg.seed,
+        "time_extension": cfg.attack.time_extension,
+        "eot_samples": cfg.attack.eot_samples,
+    }
+
+
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
@@ -124,7 +153,7 @@ class AttackEvaluator(L.LightningModule):
         self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
-        self.results: list[dict[str, Any]] = []
+        self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         for p in self.parameters():
             p.requires_grad_(False)
@@ -177,22 +206,22 @@ class AttackEvaluator(L.LightningModule):
             c = self.counts[str(i)].compute()
             crafter = self.target if spec.box == "white" else self.source
             self.results.append(
-                {
-                    "method": spec.method,
-                    "eps": spec.eps,
-                    "eps_255": round(spec.eps * 255, 6),
-                    "box": spec.box,
-                    "grad_mode": grad_mode_of(spec.attack, self.grad_mode, crafter),
-                    "asr": c["asr"],
-                    "adv_acc": c["adv_acc"],
-                    "n_correct": c["n_correct"],
-                    "n": c["n"],
-                    "linf": c["linf"],
-                    "l2": c["l2"],
-                    "queries": c["queries"],
-                    "time_extension": self.time_extension,
-                    "eot_samples": self.eot_samples,
-                }
+                AttackRow(
+                    method=spec.method,
+                    eps=spec.eps,
+                    eps_255=round(spec.eps * 255, 6),
+                    box=spec.box,
+                    grad_mode=grad_mode_of(spec.attack, self.grad_mode, crafter),
+                    asr=c["asr"],
+                    adv_acc=c["adv_acc"],
+                    n_correct=c["n_correct"],
+                    n=c["n"],
+                    linf=c["linf"],
+                    l2=c["l2"],
+                    queries=c["queries"],
+                    time_extension=self.time_extension,
+                    eot_samples=self.eot_samples,
+                )
             )
             self.log(f"asr/{spec.name}", c["asr"])
             self.log(f"adv_acc/{spec.name}", c["adv_acc"])

@@ -14,7 +14,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from snnattack.errors import Preempted
+from snnattack.errors import Preempted, UserError
+from snnattack.results import print_table, read_record
 
 FAILURES = "failures.jsonl"
 
@@ -52,36 +53,22 @@ def print_results(sweep_dir: Path) -> None:
     """One table of every job's results, printed in the launching process (also when the jobs
     ran elsewhere, e.g. on a cluster, and printed their own tables into their logs)."""
     import yaml
-    from rich.console import Console
-    from rich.table import Table
 
     jobs = []
     for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: (len(p.parent.name), p)):
         try:
-            record = json.loads(path.read_text())
+            record = read_record(path)
             overrides = yaml.safe_load((path.parent / ".hydra" / "overrides.yaml").read_text())
-        except (OSError, ValueError, yaml.YAMLError):
+        except (OSError, ValueError, UserError, yaml.YAMLError):
             continue
         jobs.append((path.parent.name, list(overrides or []), record))
     shared = set.intersection(*(set(o) for _, o, _ in jobs)) if jobs else set()
-    table = Table(title=f"sweep {sweep_dir}")
-    for col in ("job", "swept", "clean %", "method", "box", "eps", "grad", "ASR %"):
-        table.add_column(col, justify="right")
+    rows = []
     for name, overrides, record in jobs:
         swept = " ".join(o for o in overrides if o not in shared)
-        for r in record.get("results", []):
-            table.add_row(
-                name,
-                swept,
-                f"{record.get('clean_acc', float('nan')):.2f}",
-                r["method"],
-                r["box"],
-                f"{r['eps_255']:g}",
-                r["grad_mode"],
-                f"{r['asr']:.2f}",
-            )
-    if table.row_count:
-        Console(stderr=True).print(table)
+        cells = {"job": name, "swept": swept, "clean %": f"{record.clean_acc:.2f}"}
+        rows += [(cells, r) for r in record.results]
+    print_table(f"sweep {sweep_dir}", rows, stderr=True)
 
 
 class SweepSummary(Callback):

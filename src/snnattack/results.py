@@ -1,14 +1,154 @@
-"""Result records: the metrics.json file (the source of truth) and the printed table."""
+"""Result records: the typed rows and job record of ``metrics.json`` (the source of truth),
+reading it back across schema versions, whether it is complete, and the printed table.
+
+``metrics.json`` holds one :class:`JobRecord` whose ``results`` are :class:`AttackRow` s. Every
+writer and reader (the evaluation, the job, W&B, the sweep summary, the report) goes through
+these two classes, so a new field is added in one place: a field here, with a default (files
+written before it lack it), a ``column(...)`` if it belongs in the printed tables, and
+``measured()`` if it is a measurement rather than a setting (the report does not group by it).
+
+Schemas: 2 writes ``schema: 2``; 1 (before the version was written) has the same layout,
+without ``schema``, and its rows may lack the fields added over time (read as null).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
+
+from snnattack.cosmetic import without_cosmetic
+from snnattack.errors import UserError
+
+SCHEMA = 2  # the layout of metrics.json this code writes
+READABLE = (1, 2)  # the layouts it reads
+
+
+def column(label: str, fmt: str = "{}", measure: bool = False) -> Any:
+    """A required row field, shown in the printed tables under ``label`` as ``fmt`` puts it."""
+    return field(metadata={"column": label, "format": fmt, "measure": measure})
+
+
+def measured() -> Any:
+    """An optional row field that is a measurement (not a setting of the attack)."""
+    return field(default=None, metadata={"measure": True})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttackRow:
+    """One attack's result: a method at a radius, white or black box, judged on the target."""
+
+    method: str = column("method")  # the method's config node (e.g. apgd_dlr)
+    eps: float | None = None  # the radius in [0, 1] units
+    eps_255: float = column("eps (/255)", "{:g}")  # the radius in 1/255 units
+    box: str = column("box")  # white (crafted on the target) or black (on the source)
+    grad_mode: str = column("grad")  # the crafting model's gradient ("none": gradient-free)
+    asr: float = column("ASR %", "{:.2f}", measure=True)  # % of clean-correct samples fooled
+    adv_acc: float = column("adv acc %", "{:.2f}", measure=True)  # % of all samples still right
+    n_correct: int = column("n correct", measure=True)  # the target's clean-correct samples
+    n: int | None = measured()  # test samples attacked
+    linf: float | None = measured()  # mean L-infinity norm of the perturbations
+    l2: float | None = measured()  # mean L2 norm of the perturbations
+    queries: float | None = measured()  # mean model calls per sample while crafting
+    time_extension: int | None = None  # the crafting simulation's length in units of T
+    eot_samples: int | None = None  # draws averaged per gradient (expectation over transformation)
+    target_kind: str | None = None  # the target's kind of training (train.kind)
+    source_kind: str | None = None  # the crafting model's kind of training
+    source_model: str | None = None  # the crafting model's architecture
+    source_lambda: float | None = None  # the crafting model's leak factor
+    source_T: int | None = None  # the crafting model's time steps
+
+
+@dataclass(kw_only=True)
+class JobRecord:
+    """One job's ``metrics.json``: clean accuracy, one row per attack, and how it was made."""
+
+    schema: int = SCHEMA
+    clean_acc: float  # % of the test samples the target classifies right
+    n: int  # test samples
+    source_clean_acc: float | None = None  # the black-box source's clean accuracy
+    results: list[AttackRow]
+    models: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # training records
+    attack_seconds: float | None = None
+    world_size: int | None = None  # processes that shared the attacks
+    device: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)  # the resolved config
+    result_spec: dict[str, Any] | None = None  # the config without cosmetic keys
+    version: str | None = None  # snnattack's version, then the provenance of the numbers
+    git_commit: str | None = None
+    torch: str | None = None
+    lightning: str | None = None
+    threads: int | None = None
+    analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as metrics.json holds it."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> JobRecord:
+        """The record of a metrics.json of any readable schema (unknown keys are ignored).
+
+        Raises ``UserError`` for a schema newer than this code reads, ``ValueError`` for a
+        file that is not a job record.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("not a job record (a JSON object)")
+        schema = data.get("schema", 1)
+        if schema not in READABLE:
+            raise UserError(
+                f"metrics.json schema={schema!r} is unknown; accepted: "
+                f"{', '.join(map(str, READABLE))} (a newer snnattack wrote it: update this one)"
+            )
+        rows = data.get("results") or []
+        if not isinstance(rows, list):
+            raise ValueError("its results are not a list")
+        values = _known(cls, data)
+        values["results"] = [AttackRow(**_known(AttackRow, r)) for r in rows]
+        values["schema"] = schema
+        return cls(**values)
+
+    def title(self) -> str:
+        """One line naming the setting and the clean accuracy."""
+        cfg = self.config
+        return (
+            f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
+            f"λ={cfg['lambda']} reset={cfg['reset']}  clean acc {self.clean_acc:.2f}%"
+        )
+
+
+def _known(cls: type, data: Any) -> dict[str, Any]:
+    """The keys of ``data`` that are fields of ``cls``; ValueError if a required one is missing."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a {cls.__name__} (a JSON object)")
+    names = {f.name for f in fields(cls)}
+    required = {
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    }
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValueError(f"a {cls.__name__} without {', '.join(missing)}")
+    return {k: v for k, v in data.items() if k in names}
+
+
+ROW_FIELDS = tuple(f.name for f in fields(AttackRow))
+SHOWN = tuple(f for f in fields(AttackRow) if "column" in f.metadata)  # the printed columns
+MEASURES = tuple(f.name for f in fields(AttackRow) if f.metadata.get("measure"))
+
+
+def read_record(path: Path) -> JobRecord:
+    """The job record in ``path`` (OSError if unreadable, ValueError if not a record,
+    UserError if a newer schema)."""
+    try:
+        return JobRecord.from_json(json.loads(path.read_text()))
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:
@@ -26,24 +166,41 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
         raise
 
 
-def print_table(record: dict[str, Any]) -> None:
-    """Prints clean accuracy and one row per attack."""
-    cfg = record["config"]
-    title = (
-        f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
-        f"λ={cfg['lambda']} reset={cfg['reset']}  clean acc {record['clean_acc']:.2f}%"
+def result_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
+    return without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+
+
+def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
+    """Whether ``path`` holds the finished result of this config (cosmetic keys aside) in the
+    current schema, so a relaunched job can skip it."""
+    try:
+        done = read_record(path)
+    except (OSError, ValueError, UserError):
+        return False
+    return (
+        done.schema == SCHEMA
+        and done.result_spec == result_spec(cfg)
+        and len(done.results) == n_rows
     )
+
+
+def print_table(
+    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
+) -> None:
+    """Prints one line per attack row: its leading cells (e.g. the job and what it swept),
+    then the row's shown fields (:data:`SHOWN`)."""
+    lead = list(dict.fromkeys(k for cells, _ in rows for k in cells))
     table = Table(title=title)
-    for col in ("method", "box", "eps (/255)", "grad", "ASR %", "adv acc %", "n correct"):
-        table.add_column(col, justify="right")
-    for r in record["results"]:
-        table.add_row(
-            r["method"],
-            r["box"],
-            f"{r['eps_255']:g}",
-            r["grad_mode"],
-            f"{r['asr']:.2f}",
-            f"{r['adv_acc']:.2f}",
-            str(r["n_correct"]),
-        )
-    Console().print(table)
+    for label in (*lead, *(f.metadata["column"] for f in SHOWN)):
+        table.add_column(label, justify="right")
+    for cells, row in rows:
+        shown = [f.metadata["format"].format(getattr(row, f.name)) for f in SHOWN]
+        table.add_row(*(cells.get(k, "") for k in lead), *shown)
+    if table.row_count:
+        Console(stderr=stderr).print(table)
+
+
+def print_job(record: JobRecord) -> None:
+    """Prints a job's table: its setting and clean accuracy, then one line per attack."""
+    print_table(record.title(), [({}, r) for r in record.results])

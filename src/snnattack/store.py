@@ -82,6 +82,20 @@ class ModelStore:
         barrier()
         return model, {**record, "cached": False}
 
+    def has(self, spec: dict[str, Any]) -> bool:
+        """Whether ``spec``'s model is stored."""
+        return (self.path(spec) / CHECKPOINT).exists()
+
+    def check(self, specs: list[tuple[dict[str, Any], Callable[[], nn.Module]]]) -> None:
+        """Loads the stored ones of ``specs`` (each with its model builder) when any of them
+        must still be trained: an unusable stored model is refused before another is
+        trained. When all are stored, loading them is the job's first step anyway."""
+        if all(self.has(spec) for spec, _ in specs):
+            return
+        for spec, build in specs:
+            if self.has(spec):
+                self.load(self.path(spec), build())
+
     def _train(
         self, spec: dict[str, Any], folder: Path, train: Callable
     ) -> tuple[nn.Module, dict[str, Any]]:

@@ -23,23 +23,14 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, ListConfig
 
+from snnattack.cosmetic import is_cosmetic
 from snnattack.errors import ConfigError
+from snnattack.results import ROW_FIELDS, JobRecord
 from snnattack.store import spec_key
 
 MODES = ("online", "offline", "disabled")
-TABLE_COLUMNS = (
-    "method",
-    "eps_255",
-    "box",
-    "grad_mode",
-    "lambda",
-    "T",
-    "seed",
-    "asr",
-    "adv_acc",
-    "n",
-    "n_correct",
-)
+CONFIG_COLUMNS = ("lambda", "T", "seed")  # config values beside each row in the results table
+TABLE_COLUMNS = (*CONFIG_COLUMNS, *ROW_FIELDS)
 
 # Why W&B could not be reached, once it could not: later runs of the process go offline at once.
 _offline_reason: str | None = None
@@ -61,17 +52,17 @@ def sweep_group(output_dir: Path) -> str:
     return "/".join(folder.parts[-2:])
 
 
-def run_name(overrides: list[str], exclude: list[str]) -> str:
+def run_name(overrides: list[str], cosmetic: list[str]) -> str:
     """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``).
 
-    An override is left out when its key is in ``exclude`` or below one (``store`` drops
-    ``store.dir``).
+    An override is left out when its key is one of the ``cosmetic_keys`` or below one
+    (``store`` drops ``store.dir``).
     """
     kept = []
     for override in overrides:
         text = override.lstrip("+")
         key = text.split("=", 1)[0].lstrip("~")
-        if not any(key == e or key.startswith(e + ".") for e in exclude):
+        if not is_cosmetic(key, cosmetic):
             kept.append(text)
     return ",".join(kept) or "default"
 
@@ -179,7 +170,7 @@ def attack_loggers(
         run = _start_run(
             cfg,
             output_dir,
-            name=run_name(overrides, list(w.name_exclude)),
+            name=run_name(overrides, list(cfg.cosmetic_keys)),
             job_type="attack",
             tags=run_tags(cfg),
             group=w.group or sweep_group(output_dir),
@@ -189,35 +180,25 @@ def attack_loggers(
     return out
 
 
-def log_results(loggers: list[Logger], record: dict[str, Any], metrics_path: Path) -> None:
-    """Adds the results table, ``n``, ``n_correct``, clean accuracy and ``metrics.json`` (an
-    artifact of type ``results``) to the job's W&B run, then ends the run."""
+def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) -> None:
+    """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
+    ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run."""
     import wandb
 
     runs = [lg.experiment for lg in loggers if isinstance(lg, WandbLogger)]
     if not runs:
         return
-    run, cfg = runs[0], record["config"]
-    rows = [
-        [
-            r["method"],
-            r["eps_255"],
-            r["box"],
-            r["grad_mode"],
-            cfg["lambda"],
-            cfg["T"],
-            cfg["seed"],
-            r["asr"],
-            r["adv_acc"],
-            r["n"],
-            r["n_correct"],
-        ]
-        for r in record["results"]
-    ]
-    run.log({"results": wandb.Table(columns=list(TABLE_COLUMNS), data=rows)})
-    summary = {k: record[k] for k in ("clean_acc", "source_clean_acc", "n") if k in record}
-    if record["results"]:
-        summary["n_correct"] = record["results"][0]["n_correct"]  # the target's clean-correct
+    run = runs[0]
+    setting = [record.config[k] for k in CONFIG_COLUMNS]
+    rows = [[*setting, *(getattr(r, k) for k in ROW_FIELDS)] for r in record.results]
+    run.log(
+        {"results": wandb.Table(columns=list(TABLE_COLUMNS), data=rows, allow_mixed_types=True)}
+    )
+    summary = {"clean_acc": record.clean_acc, "n": record.n}
+    if record.source_clean_acc is not None:
+        summary["source_clean_acc"] = record.source_clean_acc
+    if record.results:
+        summary["n_correct"] = record.results[0].n_correct  # the target's clean-correct
     run.summary.update(summary)
     artifact = wandb.Artifact(
         f"results-{run.id}", type="results", description=f"metrics.json of {run.name}"

@@ -94,7 +94,8 @@ ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-def _device(choice: str) -> torch.device:
+def resolve_device(choice: str) -> torch.device:
+    """The torch device of a device option: ``auto`` and ``gpu`` are the GPU if present."""
     if choice in ("auto", "gpu"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cpu" or choice.startswith("cuda"):
@@ -113,7 +114,7 @@ def run_analyses(cfg: DictConfig, model: nn.Module, dm: L.LightningDataModule) -
     dm.setup("test")
     results = {}
     for name, opts in selected.items():
-        device = _device(opts.get("device", cfg.trainer.accelerator))
+        device = resolve_device(opts.get("device", cfg.trainer.accelerator))
         model = model.to(device).eval()
         results[name] = ANALYSES[name](cfg, opts, model, dm, device)
     return results

@@ -24,9 +24,14 @@ def static_curve(lam: float, theta: float = 1.0, i_max: float = 3.0, points: int
     return {"current": currents, "rate": [static_rate(i, lam, theta) for i in currents]}
 
 
+def spiking_layers(model: nn.Module) -> list[LIF]:
+    """The LIF layers of ``model``, in registration order."""
+    return [m for m in temporal_modules(model) if isinstance(m, LIF)]
+
+
 def spiking_layer(model: nn.Module, layer: int) -> LIF:
     """The ``layer``-th LIF of ``model`` (0-based, in registration order)."""
-    lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
+    lifs = spiking_layers(model)
     if not 0 <= layer < len(lifs):
         raise ValueError(
             f"layer={layer} is out of range; the model has {len(lifs)} spiking "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from snnattack.data.digits import DigitsDataModule
@@ -32,4 +33,15 @@ def build_datamodule(
         raise ValueError(f"unknown dataset {name!r}; accepted: {sorted(DATAMODULES)}")
     return DATAMODULES[name](
         batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, **params
+    )
+
+
+def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
+    """The datamodule a job's config describes; ``seed`` sets its training-data order."""
+    return build_datamodule(
+        cfg.dataset.name,
+        batch_size=cfg.train.batch_size,
+        eval_batch_size=cfg.eval_batch_size,
+        seed=seed,
+        **OmegaConf.to_container(cfg.dataset.params, resolve=True),
     )

@@ -26,6 +26,7 @@ from snnattack.report.collect import (
     result_rows,
 )
 from snnattack.report.tables import Table, cost_table, table1, table2
+from snnattack.results import MEASURES
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _swept(report: Report) -> list[str]:
         c
         for c in report.columns[1:]
         if len({str(r.get(c)) for r in report.rows}) > 1
-        and c not in ("asr", "adv_acc", "clean_acc", "source_clean_acc", "n_correct", "n", "job")
+        and c not in ("clean_acc", "source_clean_acc", "job", "eps", *MEASURES)  # eps: eps_255
     ]
 
 

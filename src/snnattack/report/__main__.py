@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-from snnattack.errors import UserError
+from snnattack.cli import ArgumentParser, refuse
+from snnattack.errors import ConfigError, UserError
 from snnattack.report import write_report
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m snnattack.report", description=__doc__)
+    parser = ArgumentParser(prog="python -m snnattack.report", description=__doc__)
     parser.add_argument("folder", type=Path, help="a job or sweep folder (metrics.json below it)")
     args = parser.parse_args(argv)
     try:
+        if not args.folder.is_dir():
+            raise ConfigError(
+                f"folder={str(args.folder)!r} is not a folder; accepted: a job or sweep folder"
+            )
         report = write_report(args.folder)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        refuse(err)
     for path in report.files.values():
         print(path)
 

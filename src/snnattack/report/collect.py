@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# configuration sub-trees that never describe the experiment (paths, logging, paper numbers)
-IGNORED_PREFIXES = (
-    "paper",
-    "store",
-    "logger",
-    "hydra",
-    "analysis",
-    "trainer.enable_progress_bar",
-    "trainer.log_every_n_steps",
-    "dataset.params.root",
-    "dataset.params.num_workers",
-    "dataset.params.cache_dir",
-    "dataset.params.download",
-)
+from snnattack.cosmetic import is_cosmetic
+from snnattack.results import ROW_FIELDS, JobRecord, read_record
+
+# besides a job's cosmetic_keys, the keys that are no column: the analyses' options and the list
+REPORT_IGNORED = ("analysis", "cosmetic_keys")
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
-# result-row columns taken from the job (its config and clean accuracies) and the attack record
-STANDARD = (
+# results.csv's standard columns: the setting and the most read fields first, then every other
+# field of an attack row (results.AttackRow)
+FIRST = (
     *SETTING_KEYS,
     "seed",
     "target_kind",
@@ -41,18 +33,7 @@ STANDARD = (
     "n_correct",
     "n",
 )
-RECORD_KEYS = (
-    "target_kind",
-    "source_kind",
-    "grad_mode",
-    "method",
-    "box",
-    "eps_255",
-    "time_extension",
-    "asr",
-    "adv_acc",
-    "n_correct",
-)  # result-row columns taken from the attack record
+STANDARD = (*FIRST, *(k for k in ROW_FIELDS if k not in FIRST))
 # swept config keys already shown by a standard column
 COVERED = {
     "dataset.name",
@@ -70,15 +51,15 @@ COVERED = {
 
 @dataclass
 class Job:
-    """One job's folder (relative to the report root) and its metrics.json content."""
+    """One job's folder (relative to the report root) and its metrics.json record."""
 
     name: str
-    metrics: dict[str, Any]
+    record: JobRecord
     flat: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.metrics.get("config") or {}
+        return self.record.config
 
     def setting(self, key: str) -> Any:
         """A standard column's value from the config (``None`` if absent)."""
@@ -106,22 +87,18 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def load_jobs(root: Path) -> list[Job]:
-    """Every readable ``metrics.json`` under ``root`` (itself included), sorted by folder."""
+    """Every readable ``metrics.json`` under ``root`` (itself included), sorted by folder; any
+    schema :mod:`snnattack.results` reads (a newer one stops the report with one line)."""
     jobs = []
     for path in sorted(root.rglob("metrics.json"), key=lambda p: _natural(p.parent, root)):
         try:
-            metrics = json.loads(path.read_text())
+            record = read_record(path)
         except (OSError, ValueError):
             continue
-        if not isinstance(metrics, dict):
-            continue
         name = str(path.parent.relative_to(root)) if path.parent != root else "."
-        flat = {
-            k: v
-            for k, v in flatten(metrics.get("config") or {}).items()
-            if not k.startswith(IGNORED_PREFIXES)
-        }
-        jobs.append(Job(name, metrics, flat))
+        ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
+        flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
+        jobs.append(Job(name, record, flat))
     return jobs
 
 
@@ -152,19 +129,20 @@ def extra_keys(jobs: list[Job]) -> list[str]:
 
 
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Columns and rows of results.csv: one row per job and attack record."""
+    """Columns and rows of results.csv: one row per job and attack record.
+
+    A swept config key named like a row field (``source_lambda``) keeps the config's value.
+    """
     extra = extra_keys(jobs)
-    columns = ["job", *extra, *STANDARD]
+    columns = ["job", *extra, *(k for k in STANDARD if k not in extra)]
     rows = []
     for job in jobs:
-        base = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
-        base.update({k: job.setting(k) for k in (*SETTING_KEYS, "seed", "grad_mode")})
-        base.update({k: job.metrics.get(k) for k in ("clean_acc", "source_clean_acc", "n")})
-        for r in job.metrics.get("results") or []:
-            row = {**base, **{k: r.get(k) for k in RECORD_KEYS}}
-            row["grad_mode"] = row["grad_mode"] or base.get("grad_mode")
-            if r.get("n") is not None:
-                row["n"] = r["n"]
+        r = job.record
+        base = {k: job.setting(k) for k in (*SETTING_KEYS, "seed", "grad_mode")}
+        base.update(clean_acc=r.clean_acc, source_clean_acc=r.source_clean_acc, n=r.n)
+        swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
+        for attack in r.results:
+            row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
             rows.append(row)
     return columns, rows
 

@@ -239,9 +239,9 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     per setting (model, T, λ, reset), at most four panels a row."""
     models: dict[Any, tuple[Job, dict]] = {}
     for j in jobs:
-        rc = (j.metrics.get("analyses") or {}).get("rate_current")
+        rc = j.record.analyses.get("rate_current")
         if rc:
-            key = (j.metrics.get("models") or {}).get("target", {}).get("key", j.name)
+            key = (j.record.models.get("target") or {}).get("key", j.name)
             models.setdefault(key, (j, rc))  # attack-only differences share one model
     if not models:
         return None
@@ -322,7 +322,7 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
 
 def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     """Bars of median time and peak memory of the forward and each mode's attack step."""
-    measured = [(j, (j.metrics.get("analyses") or {}).get("cost")) for j in jobs]
+    measured = [(j, j.record.analyses.get("cost")) for j in jobs]
     measured = [(j, c) for j, c in measured if c and c.get("modes")]
     if not measured:
         return None

@@ -171,16 +171,12 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model and shuffle mode, over
     seeds. The paper's numbers sit beside the ``layer`` shuffle (its references'); its rows
     none of ours matches close the table as "not run"."""
-    found = [
-        (j, j.metrics["analyses"]["shuffle"])
-        for j in jobs
-        if "shuffle" in (j.metrics.get("analyses") or {})
-    ]
+    found = [(j, j.record.analyses["shuffle"]) for j in jobs if "shuffle" in j.record.analyses]
     if not found:
         return None
     per_model = {
         (
-            (j.metrics.get("models") or {}).get("target", {}).get("key", j.name),
+            (j.record.models.get("target") or {}).get("key", j.name),
             s.get("mode", "neuron"),  # results from before the modes shuffled per neuron
         ): (j, s)
         for j, s in found
@@ -243,7 +239,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     out = []
     stbp = matching(paper, {"mode": "stbp"}) or {}
     for j in jobs:
-        cost = (j.metrics.get("analyses") or {}).get("cost")
+        cost = j.record.analyses.get("cost")
         if not cost:
             continue
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"

@@ -8,7 +8,7 @@ from snnattack.training.ann import ANN
 from snnattack.training.base import Strategy, TrainContext, build_net
 from snnattack.training.conversion import Conversion
 from snnattack.training.hybrid import Hybrid
-from snnattack.training.stbp import SELECTION, STBPClassifier
+from snnattack.training.stbp import SELECTION, TRAINING_VERSION, STBPClassifier
 
 STRATEGIES: dict[str, Strategy] = {
     "stbp": Strategy(),
@@ -16,12 +16,14 @@ STRATEGIES: dict[str, Strategy] = {
     "conversion": Conversion(),
     "hybrid": Hybrid(),
 }
-KIND_BLOCKS = ("conversion", "hybrid")  # train sub-blocks read by some kinds only
+# train sub-blocks read by some kinds only (each kind's store key keeps only the ones it reads)
+KIND_BLOCKS = tuple(dict.fromkeys(b for s in STRATEGIES.values() for b in s.blocks))
 
 __all__ = [
     "STRATEGIES",
     "KIND_BLOCKS",
     "SELECTION",
+    "TRAINING_VERSION",
     "STBPClassifier",
     "Strategy",
     "TrainContext",

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.models import build
-
-Trained = tuple[nn.Module, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class TrainContext:
-    """What a strategy may use while training one model (provided by ``job.trained_model``).
-
-    ``fit(cfg, model, workdir)``: Lightning-fits ``model`` with ``cfg.train``'s recipe (SGD,
-    cosine, best checkpoint on validation accuracy, resume, loggers). ``trained(cfg)``: another
-    model (same seed) from the checkpoint store, trained first if absent. ``datamodule(cfg)``:
-    the configured data.
-    """
-
-    seed: int
-    fit: Callable[[DictConfig, nn.Module, Path], Trained]
-    trained: Callable[[DictConfig], Trained]
-    datamodule: Callable[[DictConfig], L.LightningDataModule]
+from snnattack.training.fit import TrainContext, Trained, fit
 
 
 class Strategy:
@@ -43,7 +23,8 @@ class Strategy:
         return build_net(cfg)
 
     def base(self, cfg: DictConfig) -> DictConfig | None:
-        """The config of the model this kind starts from (its store key joins ours), or None."""
+        """The config of the model this kind starts from, or None. Its store key joins ours,
+        and it is in ``ctx.base`` when :meth:`train` runs."""
         return None
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +33,7 @@ class Strategy:
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         """Trains the model in ``workdir`` and returns it with a record of how it went."""
-        return ctx.fit(cfg, self.build(cfg), workdir)
+        return fit(cfg, self.build(cfg), workdir, ctx)
 
 
 def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:

@@ -30,10 +30,12 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.data import datamodule
 from snnattack.models.resnet import BasicBlock
 from snnattack.neurons import LIF
 from snnattack.temporal import StepWise
-from snnattack.training.base import Strategy, TrainContext, Trained, with_train
+from snnattack.training.base import Strategy, with_train
+from snnattack.training.fit import TrainContext, Trained
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +171,9 @@ class Conversion(Strategy):
             log.warning(
                 "converting with reset=%s; soft reset converts best (reset=soft)", cfg.reset
             )
-        ann, ann_record = ctx.trained(self.base(cfg))
+        ann, ann_record = ctx.base
         settings = cfg.train.conversion
-        data = ctx.datamodule(cfg)
+        data = datamodule(cfg, ctx.seed)
         data.setup("fit")
         loader = data.train_dataloader()
         images = (x for i, (x, _) in zip(range(settings.batches), loader, strict=False))

@@ -17,7 +17,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.training.base import Strategy, TrainContext, Trained, build_net, with_train
+from snnattack.training.base import Strategy, build_net, with_train
+from snnattack.training.fit import TrainContext, Trained, fit
 
 
 class Hybrid(Strategy):
@@ -32,11 +33,11 @@ class Hybrid(Strategy):
         return with_train(cfg, kind="conversion")
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
-        converted, record = ctx.trained(self.base(cfg))
+        converted, record = ctx.base
         scaled = self.build(cfg)  # the converted weights under the scaled thresholds
         scaled.load_state_dict(converted.state_dict())
         recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
-        model, fitted = ctx.fit(recipe, scaled.train(), workdir)
+        model, fitted = fit(recipe, scaled.train(), workdir, ctx)
         return model, {
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),

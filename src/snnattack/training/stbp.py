@@ -23,6 +23,11 @@ from torchmetrics.classification import MulticlassAccuracy
 from snnattack.errors import TrainingError
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
+# How models are trained and selected, in the store key (not SELECTION's wording, which would
+# retrain every model when reworded): raise it when the training code or the selection rule
+# changes what a stored model is, so that older models are trained again. 1 was the key that
+# held the SELECTION sentence itself; its models are trained once more under 2.
+TRAINING_VERSION = 2
 
 
 class STBPClassifier(L.LightningModule):

@@ -1,0 +1,71 @@
+"""Checks of a composed config, before any work: one clear line per wrong value.
+
+In order: every key is one the project reads (:mod:`.keys`), each key's value passes its rule
+(:mod:`.rules`), the keys fit together (:mod:`.combinations`), and the machine and the files
+can do the job (:mod:`.preflight`). :func:`validate` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from snnattack.config.combinations import COMBINATIONS
+from snnattack.config.keys import check_keys
+from snnattack.config.preflight import PREFLIGHT, writable
+from snnattack.config.rules import RULES, Rule, check_rules
+from snnattack.errors import ConfigError
+
+__all__ = ["COMBINATIONS", "PREFLIGHT", "RULES", "Rule", "eps_values", "validate", "writable"]
+
+
+def eps_values(cfg: DictConfig) -> list:
+    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
+    eps = cfg.eps
+    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
+        return [eps]
+    return list(eps)
+
+
+def _flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted key, value) of a resolved config; lists are values, dicts are walked."""
+    for k, v in node.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield prefix + k, v
+
+
+def _resolved(cfg: DictConfig) -> dict[str, Any]:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "config"
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(
+            f"{key} cannot be resolved ({first}); accepted: a value or an "
+            "interpolation that resolves, e.g. ${{oc.env:NAME,default}}"
+        ) from None
+
+
+def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
+    """Raises :class:`ConfigError` naming the first key whose value is not accepted.
+
+    Unknown keys first, then each key's own rule, then the checks of several keys together,
+    then the machine and the files, then (with ``output_dir``) that the output folder and the
+    store can be written.
+    """
+    check_keys(OmegaConf.to_container(cfg, resolve=False))
+    resolved = _resolved(cfg)
+    if not isinstance(resolved.get("eps"), list):
+        resolved["eps"] = [resolved.get("eps")]  # eps=8 counts as a list of one
+    check_rules(_flat(resolved))
+    for check in (*COMBINATIONS, *PREFLIGHT):
+        check(resolved)
+    if output_dir is not None:
+        writable(Path(output_dir), "the output folder")
+        writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)

@@ -1,0 +1,264 @@
+"""Checks of several keys at once, before any work: one clear line per wrong combination.
+
+An encoding the dataset cannot give, a model that does not fit the dataset's input (checked
+by a forward pass on PyTorch's meta device, without memory), parameters that a gradient mode,
+an attack method or a datamodule does not take (checked against the names its function
+accepts), ... Each check is a function of the resolved config in :data:`COMBINATIONS`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from snnattack.analysis.rate_current import spiking_layers
+from snnattack.attacks import METHODS, takes_eot
+from snnattack.config.rules import MAX_SEED
+from snnattack.data import DATAMODULES
+from snnattack.encoding import ENCODINGS
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.models import MODELS, build
+from snnattack.training import STRATEGIES
+from snnattack.training.ann import INPUT_ENCODINGS
+from snnattack.training.conversion import shared_scales
+
+# kinds whose model is converted from an ANN (they read train.conversion)
+CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
+
+
+def _accepted_params(func: Callable, skip: int) -> list[str]:
+    return list(inspect.signature(func).parameters)[skip:]
+
+
+def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:
+    accepted = _accepted_params(func, skip)
+    for name, value in params.items():
+        if name not in accepted:
+            raise ConfigError(
+                f"{group}.{name}={value!r} is unknown; accepted: "
+                f"{', '.join(accepted) or 'no parameters'}"
+            )
+
+
+def _gradient_params(cfg: dict[str, Any]) -> None:
+    attack = cfg["attack"]
+    _params_known(
+        "attack.params", attack.get("params") or {}, GRADIENT_MODES[attack["grad_mode"]], skip=1
+    )
+
+
+def _method_params(cfg: dict[str, Any]) -> None:
+    if not cfg.get("method"):
+        raise ConfigError(
+            "method={} is empty; accepted: one or more of "
+            f"{', '.join(METHODS)}, e.g. method=[pgd]"
+        )
+    for key, method in cfg["method"].items():
+        params = {k: v for k, v in method.items() if k != "name"}
+        _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
+        if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+            accepted = ", ".join(m for m in METHODS if takes_eot(m))
+            raise ConfigError(
+                f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
+                f"apply to method={key}; accepted: 1, or the methods {accepted}"
+            )
+
+
+def _hart_gamma_positive(cfg: dict[str, Any]) -> None:
+    gamma = cfg["attack"].get("params", {}).get("gamma")
+    if cfg["attack"]["grad_mode"] == "hart" and gamma is not None and not gamma > 0:
+        raise ConfigError(
+            f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
+            "surrogate's half-width); accepted: gamma > 0"
+        )
+
+
+def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
+    source = cfg.get("source_train")
+    used = {cfg["train"]["kind"]} | ({source} if source and "black" in cfg["boxes"] else set())
+    if used - {"stbp"} and cfg["encoding"] not in INPUT_ENCODINGS:
+        raise ConfigError(
+            f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
+            f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}"
+        )
+    converted = {cfg["model"]["name"]} if cfg["train"]["kind"] in CONVERTED else set()
+    if source in CONVERTED and "black" in cfg["boxes"]:
+        converted.add(cfg.get("source_model") or cfg["model"]["name"])
+    for name in sorted(converted if cfg["theta"] != 1 else ()):
+        if any(g != i for i, g in enumerate(shared_scales(meta_model(cfg, name)))):
+            raise ConfigError(
+                f"theta={cfg['theta']} cannot convert model={name}: its identity "
+                "shortcuts add spikes of unit size to the block's output; "
+                "accepted: theta=1"
+            )
+
+
+def _source_settings_fit(cfg: dict[str, Any]) -> None:
+    if cfg.get("source_T") is not None and cfg["encoding"] == "frames":
+        raise ConfigError(
+            f"source_T={cfg['source_T']} has no meaning for encoding=frames (the "
+            "event frames are binned into the target's T steps); accepted: null"
+        )
+    name = cfg.get("source_model")
+    if (
+        name is not None
+        and "image_size" in cfg["dataset"]
+        and layer_outputs(meta_model(cfg, name), input_shape(cfg)) is None
+    ):
+        raise ConfigError(
+            f"source_model={name} does not fit dataset={cfg['dataset']['name']}; "
+            "accepted: a model that fits the dataset's input (see model=)"
+        )
+
+
+def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
+    if cfg["attack"].get("time_extension", 1) > 1 and cfg["encoding"] == "frames":
+        raise ConfigError(
+            f"attack.time_extension={cfg['attack']['time_extension']} has no "
+            "meaning for encoding=frames (the event frames are binned into T "
+            "steps by the data); accepted: 1"
+        )
+
+
+def _encoding_fits_dataset(cfg: dict[str, Any]) -> None:
+    accepted = list(cfg["dataset"].get("encodings") or ENCODINGS)
+    if cfg["encoding"] not in accepted:
+        raise ConfigError(
+            f"encoding={cfg['encoding']!r} does not fit "
+            f"dataset={cfg['dataset']['name']}; accepted: {', '.join(accepted)}"
+        )
+
+
+def _frames_match_T(cfg: dict[str, Any]) -> None:
+    frames = cfg["dataset"].get("params", {}).get("frames")
+    if frames is not None and frames != cfg["T"]:
+        raise ConfigError(
+            f"dataset.params.frames={frames} does not match T={cfg['T']}; "
+            "accepted: frames equal to T (the default, frames: ${T})"
+        )
+
+
+def _attack_takes_a_step(cfg: dict[str, Any]) -> None:
+    if all(e == 0 for e in cfg["eps"]):
+        raise ConfigError(
+            f"eps={cfg['eps']} makes every attack a no-op (clean accuracy is "
+            "reported with any attack); accepted: at least one eps > 0"
+        )
+
+
+def _source_seed_in_range(cfg: dict[str, Any]) -> None:
+    if "black" in cfg["boxes"] and cfg["seed"] + cfg["source_seed_offset"] > MAX_SEED:
+        raise ConfigError(
+            f"seed + source_seed_offset = {cfg['seed'] + cfg['source_seed_offset']}"
+            f" is out of range; accepted: a sum <= {MAX_SEED}"
+        )
+
+
+def _datamodule_options(cfg: dict[str, Any]) -> None:
+    dataset = cfg["dataset"]
+    cls = DATAMODULES[dataset["name"]]
+    params = dict(dataset.get("params") or {})
+    _params_known("dataset.params", params, cls.__init__, skip=4)
+    cls(
+        batch_size=cfg["train"]["batch_size"],
+        eval_batch_size=cfg["eval_batch_size"],
+        seed=cfg["seed"],
+        **params,
+    )  # its own range checks; no file is read here
+
+
+def input_shape(cfg: dict[str, Any]) -> tuple[int, ...]:
+    """One sample as the model sees it, T = 1: ``[C, H, W]`` (``[1, C, H, W]`` for frames)."""
+    d = cfg["dataset"]
+    shape = (d["in_channels"], d["image_size"], d["image_size"])
+    return (1, *shape) if cfg["encoding"] == "frames" else shape
+
+
+def meta_model(cfg: dict[str, Any], name: str) -> torch.nn.Module:
+    """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
+    d = cfg["dataset"]
+    with torch.device("meta"):
+        return build(
+            name,
+            num_classes=d["num_classes"],
+            in_channels=d["in_channels"],
+            T=1,
+            lam=cfg["lambda"],
+            theta=cfg["theta"],
+            reset=cfg["reset"],
+            encoding=cfg["encoding"],
+            mean=d.get("mean"),
+            std=d.get("std"),
+        ).eval()
+
+
+def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
+    """Elements of every layer's output for one sample and one time step; None if it fails."""
+    total = 0
+
+    def count(_m: torch.nn.Module, _i: Any, out: Any) -> None:
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *shape, device="meta"))
+    except (RuntimeError, ValueError):
+        return None
+    finally:
+        for h in hooks:
+            h.remove()
+    return total
+
+
+def _model_fits_dataset(cfg: dict[str, Any]) -> None:
+    if "image_size" not in cfg["dataset"]:
+        return
+    shape = input_shape(cfg)
+    if layer_outputs(meta_model(cfg, cfg["model"]["name"]), shape) is None:
+        fitting = [n for n in MODELS if layer_outputs(meta_model(cfg, n), shape) is not None]
+        raise ConfigError(
+            f"model={cfg['model']['name']} does not fit dataset={cfg['dataset']['name']} "
+            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"
+        )
+
+
+def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
+    opts = (cfg.get("analysis") or {}).get("rate_current")
+    if not opts:
+        return
+    with torch.device("meta"):
+        model = STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg))
+    count = len(spiking_layers(model))
+    if not opts["layer"] < count:
+        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
+        raise ConfigError(
+            f"analysis.rate_current.layer={opts['layer']} is out of range: "
+            f"model={cfg['model']['name']} (train.kind={cfg['train']['kind']}) has {count} "
+            f"spiking layers; accepted: {accepted}"
+        )
+
+
+COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
+    _method_params,
+    _time_extension_fits_encoding,
+    _hart_gamma_positive,
+    _gradient_params,
+    _encoding_fits_dataset,
+    _frames_match_T,
+    _attack_takes_a_step,
+    _source_seed_in_range,
+    _datamodule_options,
+    _model_fits_dataset,
+    _kinds_fit_model_and_encoding,
+    _source_settings_fit,
+    _analysis_layer_exists,
+]

@@ -1,0 +1,169 @@
+"""Known keys: a key that no part of the project reads is refused, with the nearest known key.
+
+The known keys are not listed by hand: they are the keys of ``conf/`` itself, the primary
+config (``config.yaml``) and every option of every config group, each under its package (a
+group's folder, or its ``# @package`` line). An option packaged as ``<group>.<option>`` (the
+multi-select groups ``method`` and ``analysis``) stands for any option: ``method.*.steps``.
+A node that is an empty dict wherever it appears and has no known key below it (``paper: {}``)
+is free-form. ``hydra`` is Hydra's own and left to it.
+
+``experiments/`` (the paper sweeps) is not part of this schema: its files only set known keys,
+and a typo there is refused like one on the command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from snnattack.config.rules import matches
+from snnattack.errors import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+# other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
+ALIASES = {"ckpt_path": "checkpoint"}
+HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
+LISTING = "accepted: the keys that python run.py --cfg job lists"
+_PACKAGE = re.compile(r"^#\s*@package\s+(\S+)", re.MULTILINE)
+
+
+def _package(path: Path, conf_dir: Path) -> str:
+    """The dotted node a group option's keys go under ("" for ``_global_``)."""
+    group = path.parent.relative_to(conf_dir).as_posix().replace("/", ".")
+    if path.parent == conf_dir:
+        return ""
+    header = _PACKAGE.search(path.read_text())
+    package = header.group(1) if header else "_group_"
+    package = package.replace("_group_", group).replace("_name_", path.stem)
+    if package == f"{group}.{path.stem}":  # one node per selected option: any option
+        return f"{group}.*"
+    return "" if package == "_global_" else package.removeprefix("_global_.")
+
+
+def _nodes(tree: Any, prefix: str) -> dict[str, bool]:
+    """Every dotted node below ``prefix`` in ``tree``, each with whether it is an empty dict."""
+    out: dict[str, bool] = {}
+    if not isinstance(tree, dict):
+        return out
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        out[dotted] = value == {}
+        out.update(_nodes(value, dotted + "."))
+    return out
+
+
+@cache
+def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
+    empty: dict[str, bool] = {}
+    groups = set()
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        package = _package(path, conf_dir)
+        if path.parent != conf_dir:
+            groups.add(path.parent.relative_to(conf_dir).as_posix())
+        tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        tree.pop("defaults", None)  # the file's defaults list: choices, not keys
+        prefix = f"{package}." if package else ""
+        levels = package.split(".") if package else []
+        nodes = {".".join(levels[: i + 1]): False for i in range(len(levels))}
+        nodes.update(_nodes(tree, prefix))
+        for key, is_empty in nodes.items():
+            empty[key] = empty.get(key, True) and is_empty
+    keys = frozenset(empty)
+    free = frozenset(
+        k for k, e in empty.items() if e and not any(o.startswith(k + ".") for o in keys)
+    )
+    return keys, free | {HYDRA}, frozenset(groups)
+
+
+def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
+    """Whether the dotted ``key`` is a key of the schema, or below a free-form node."""
+    keys, free, _ = schema(conf_dir)
+    parts = key.split(".")
+    if any(".".join(parts[:i]) in free for i in range(1, len(parts))):
+        return True
+    return any(matches(key, pattern) for pattern in keys)
+
+
+def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
+    """The known key (or group, or alias) most like ``key``: a sibling with a similar name,
+    else any key with a similar last part, else (below an unknown node) the most similar
+    dotted key."""
+    keys, _, groups = schema(conf_dir)
+    parts = key.split(".")
+    concrete = {_instance(p, parts) for p in keys} | groups | set(ALIASES)
+    concrete.discard(None)
+    parent, leaf = ".".join(parts[:-1]), parts[-1]
+    siblings = {k.rpartition(".")[2]: k for k in concrete if k.rpartition(".")[0] == parent}
+    leaves = {k.rpartition(".")[2]: k for k in concrete}
+    for names, cutoff in ((siblings, 0.6), (leaves, 0.8)):
+        found = difflib.get_close_matches(leaf, list(names), n=1, cutoff=cutoff)
+        if found:
+            return names[found[0]]
+    if parent in concrete or not parent:
+        return None
+    found = difflib.get_close_matches(key, sorted(concrete), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _instance(pattern: str, parts: list[str]) -> str | None:
+    """``pattern`` with its ``*`` levels taken from the key ``parts`` (``method.*.steps`` for
+    ``method.pgd.stepz`` is ``method.pgd.steps``); None where the levels before differ."""
+    wanted = pattern.split(".")
+    if "*" not in wanted:
+        return pattern
+    star = wanted.index("*")
+    if len(parts) <= star or parts[:star] != wanted[:star]:
+        return None
+    return ".".join(parts[i] if w == "*" else w for i, w in enumerate(wanted))
+
+
+def unknown_key_error(key: str, value: Any = None, conf_dir: Path = CONF_DIR) -> ConfigError:
+    """The one-line refusal of ``key``: the nearest known key, and for a value naming a file
+    of ``experiments/``, how to run that sweep."""
+    near = nearest(key, conf_dir)
+    line = f"unknown key {key!r}"
+    if near is not None:
+        line += f"; did you mean {ALIASES.get(near, near)!r}?"
+    line += experiment_hint(value, conf_dir)
+    return ConfigError(f"{line}{' ' if line.endswith('?') else '; '}{LISTING}")
+
+
+def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
+    """How to run ``name`` if it is a sweep file of ``experiments/`` ("" if it is not)."""
+    if isinstance(name, str) and (conf_dir.parent / "experiments" / f"{name}.yaml").is_file():
+        return f" ({name} is a sweep of experiments/: python run.py -m -cd experiments -cn {name})"
+    return ""
+
+
+def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
+    """Refuses the first key of a composed config that the schema does not know."""
+    for key, value in _walk(tree, ""):
+        if not is_known(key, conf_dir):
+            raise unknown_key_error(key, value, conf_dir)
+
+
+def _walk(tree: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every node of ``tree``, each parent before its children."""
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        yield dotted, value
+        if isinstance(value, dict):
+            yield from _walk(value, dotted + ".")
+
+
+def canonical(argv: list[str]) -> list[str]:
+    """Command-line arguments with each alias replaced by its key (``ckpt_path=X`` and
+    ``+ckpt_path=X`` become ``checkpoint=X``)."""
+    out = []
+    for arg in argv:
+        key, eq, rest = arg.partition("=")
+        name = key.lstrip("+")
+        out.append(f"{ALIASES[name]}={rest}" if eq and name in ALIASES else arg)
+    return out

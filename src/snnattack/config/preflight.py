@@ -1,0 +1,139 @@
+"""Checks of the machine and the files a job needs, before any work.
+
+Free memory for the activations, the GPUs asked for, the model files to attack, and the
+folders to write: each check is a function of the resolved config in :data:`PREFLIGHT`
+(folders: :func:`writable`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from snnattack.checkpoints import load_model_file
+from snnattack.config.combinations import input_shape, layer_outputs, meta_model
+from snnattack.config.rules import is_int
+from snnattack.errors import ConfigError
+from snnattack.training import STRATEGIES
+
+
+def _free_memory(cfg: dict[str, Any]) -> tuple[int, str]:
+    """Bytes free where the job will run: the first GPU if it uses one, else the RAM."""
+    accelerator = cfg["trainer"].get("accelerator", "auto")
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        if torch.cuda.is_available():
+            return torch.cuda.mem_get_info()[0], "free GPU memory"
+    return _available_ram(), "available RAM"
+
+
+def _available_ram() -> int:
+    """Bytes of RAM available to a new process (Linux's MemAvailable; free pages elsewhere)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _fits_in_memory(cfg: dict[str, Any]) -> None:
+    checks = cfg.get("checks")
+    if not checks or not checks["memory"] or "image_size" not in cfg["dataset"]:
+        return
+    per_step = layer_outputs(meta_model(cfg, cfg["model"]["name"]), input_shape(cfg))
+    free, where = _free_memory(cfg)
+    trains_at_T = STRATEGIES[cfg["train"]["kind"]].trains_at_T  # a converted SNN: T=2000 is fine
+    for key in ("train.batch_size", "eval_batch_size")[0 if trains_at_T else 1 :]:
+        batch = cfg["train"]["batch_size"] if key == "train.batch_size" else cfg[key]
+        need = per_step * cfg["T"] * batch * 4 * checks["memory_factor"]
+        if need > free:
+            raise ConfigError(
+                f"T={cfg['T']} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
+                f"activations of one forward/backward pass, more than the {free / 2**30:.1f} "
+                f"GiB of {where}; accepted: a smaller T or {key}"
+            )
+
+
+def _devices_exist(cfg: dict[str, Any]) -> None:
+    trainer = cfg["trainer"]
+    devices = trainer.get("devices")
+    if trainer.get("accelerator") in ("gpu", "cuda"):
+        have = torch.cuda.device_count()
+        if have == 0:
+            raise ConfigError(
+                f"trainer.accelerator={trainer['accelerator']} but this machine has "
+                "no GPU; accepted: trainer=cpu or trainer=default (auto)"
+            )
+        if is_int(devices) and devices > have:
+            raise ConfigError(
+                f"trainer.devices={devices} is more than this machine's {have} "
+                f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)"
+            )
+
+
+def _model_files_load(cfg: dict[str, Any]) -> None:
+    """``checkpoint`` and ``source_checkpoint`` exist and load into the configured model (as
+    the job loads them: the target's architecture), so that a bad file is refused before any
+    model is trained."""
+    for key in ("checkpoint", "source_checkpoint"):
+        path = cfg.get(key)
+        if path is None:
+            continue
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"{key}={path!r} is not a file; accepted: null or the path of a "
+                "model file (a store model.pt, a Lightning .ckpt or a reference "
+                "state dict)"
+            )
+        load_model_file(path, STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg)), key)
+
+
+def device_exists(key: str, device: str) -> None:
+    """Refuses a ``cuda`` or ``cuda:N`` device that this machine does not have (``auto`` and
+    ``gpu`` fall back to the CPU)."""
+    if not device.startswith("cuda"):
+        return
+    have = torch.cuda.device_count()
+    if int(device.partition(":")[2] or 0) >= have:
+        raise ConfigError(
+            f"{key}={device} but this machine has {have} GPUs; accepted: "
+            + (f"cuda:0 to cuda:{have - 1}, auto or cpu" if have else "auto or cpu")
+        )
+
+
+def _analysis_devices_exist(cfg: dict[str, Any]) -> None:
+    for name, opts in (cfg.get("analysis") or {}).items():
+        device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
+
+
+PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [
+    _devices_exist,
+    _model_files_load,
+    _analysis_devices_exist,
+    _fits_in_memory,
+]
+
+
+def writable(path: Path, what: str, must_exist: bool = True) -> None:
+    """Refuses a folder that cannot be written or, if absent, created.
+
+    An existing folder with ``must_exist=False`` (the store) passes: a read-only store may
+    hold every model a job needs.
+    """
+    probe = path
+    while not must_exist and not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not must_exist and probe == path and path.is_dir():
+        return
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        return
+    raise ConfigError(
+        f"{what}={str(path)!r} cannot be written ({probe} is not a folder this "
+        "user can write); accepted: a writable folder"
+    )

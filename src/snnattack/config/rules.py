@@ -1,0 +1,256 @@
+"""Per-key rules: each key a user may set, its test and the accepted values.
+
+Every key has one rule in :data:`RULES` (a dotted key, ``*`` matching any one level, e.g.
+``method.*.steps``). Rules of keys that a config does not hold are skipped, so a new key needs
+one line here and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from snnattack.analysis.shuffle import SHUFFLE_MODES
+from snnattack.attacks import METHODS
+from snnattack.data import DATAMODULES
+from snnattack.encoding import ENCODINGS
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.models import MODELS
+from snnattack.neurons import RESETS
+from snnattack.training import STRATEGIES
+
+BOXES = ("white", "black")
+MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+# kinds whose model is converted from an ANN (they read train.conversion)
+PRECISIONS = (
+    "64-true",
+    "64",
+    "32-true",
+    "32",
+    "16-mixed",
+    "16",
+    "bf16-mixed",
+    "bf16",
+    "16-true",
+    "bf16-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value's test and the accepted values as the user reads them (``{key}`` = the key)."""
+
+    test: Callable[[Any], bool]
+    accepted: str
+    problem: str = "is out of range"
+
+    def check(self, key: str, value: Any) -> None:
+        if not self.test(value):
+            accepted = self.accepted.format(key=key)
+            raise ConfigError(f"{key}={value!r} {self.problem}; accepted: {accepted}")
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def integer(lo: int, hi: int | None = None) -> Rule:
+    """An integer in ``[lo, hi]``."""
+    text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+    return Rule(lambda v: is_int(v) and v >= lo and (hi is None or v <= hi), text)
+
+
+def real(lo: float, hi: float | None = None, *, lo_open: bool = False) -> Rule:
+    """A finite number ``lo <= x`` (``lo < x`` if ``lo_open``) and ``x <= hi``."""
+    low = f"{lo:g} {'<' if lo_open else '<='} {{key}}"
+    text = low if hi is None else f"{low} <= {hi:g}"
+
+    def test(v: Any) -> bool:
+        return is_real(v) and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
+
+    return Rule(test, text)
+
+
+def one_of(*names: str) -> Rule:
+    """One of the given names."""
+    return Rule(lambda v: v in names, ", ".join(names), "is unknown")
+
+
+def optional(rule: Rule) -> Rule:
+    """``null`` or a value the rule accepts."""
+    return Rule(lambda v: v is None or rule.test(v), f"null or {rule.accepted}", rule.problem)
+
+
+def either(a: Rule, b: Rule) -> Rule:
+    """A value that one of two rules accepts."""
+    return Rule(lambda v: a.test(v) or b.test(v), f"{a.accepted}, or {b.accepted}", a.problem)
+
+
+BOOL = Rule(lambda v: isinstance(v, bool), "true or false")
+NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
+SEED = integer(0, MAX_SEED)
+BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
+EPS_255 = real(0, 255)
+MAX_TAG = 64  # W&B's longest tag
+DEVICES = Rule(
+    lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
+    "auto, cpu, cuda or cuda:N",
+    "is unknown",
+)
+
+
+def _is_tag(value: object) -> bool:
+    return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
+
+
+RULES: dict[str, Rule] = {
+    # neuron and simulation
+    "T": integer(1),
+    "lambda": real(0, 1, lo_open=True),
+    "theta": real(0, lo_open=True),
+    "reset": one_of(*RESETS),
+    "encoding": one_of(*ENCODINGS),
+    # attack evaluation
+    "eps": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),
+        "a list of numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
+    ),
+    "boxes": Rule(
+        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES),
+        "a non-empty subset of [white, black]",
+    ),
+    "eval_batch_size": integer(1),
+    "source_seed_offset": Rule(
+        lambda v: is_int(v) and 1 <= v <= MAX_SEED,
+        f"an integer in [1, {MAX_SEED}] (0 makes the black-box source the target itself)",
+    ),
+    "seed": SEED,
+    # training recipe (before attack.*: attack.params.width defaults to train.surrogate_width)
+    "train.epochs": integer(1),
+    "train.batch_size": integer(1),
+    "train.lr": real(0, lo_open=True),
+    "train.momentum": real(0, 1),
+    "train.weight_decay": real(0),
+    "train.nesterov": BOOL,
+    "train.surrogate_width": real(0, lo_open=True),
+    "train.kind": one_of(*STRATEGIES),
+    "train.resets.*": one_of(*RESETS),
+    "train.conversion.percentile": real(0, 100, lo_open=True),
+    "train.conversion.batches": integer(1),
+    "train.hybrid.epochs": integer(1),
+    "train.hybrid.lr": real(0, lo_open=True),
+    "train.hybrid.threshold_scale": real(0, lo_open=True),
+    "source_train": optional(one_of(*STRATEGIES)),
+    "source_lambda": optional(real(0, 1, lo_open=True)),
+    "source_T": optional(integer(1)),
+    "source_model": optional(one_of(*MODELS)),
+    "encoding_levels": optional(integer(2)),
+    # attack: gradient mode and methods (any method's parameters by pattern)
+    "attack.grad_mode": one_of(*GRADIENT_MODES),
+    "attack.params.width": optional(real(0, lo_open=True)),
+    "attack.params.beta": real(0, lo_open=True),
+    "attack.params.gamma": real(0),
+    "attack.time_extension": integer(1),
+    "attack.eot_samples": integer(1),
+    "method.*.name": one_of(*METHODS),
+    "method.*.steps": integer(1),
+    "method.*.alpha": optional(real(0, 255, lo_open=True)),
+    "method.*.eps_per_alpha": real(0, lo_open=True),
+    "method.*.random_start": BOOL,
+    "method.*.decay": real(0),
+    "method.*.n_restarts": integer(1),
+    "method.*.loss": one_of("ce", "dlr"),
+    "method.*.rho": real(0, 1, lo_open=True),
+    "method.*.n_queries": integer(1),
+    "method.*.p_init": real(0, 1, lo_open=True),
+    "method.*.n_classes": integer(2),
+    "method.*.seed": SEED,
+    # data
+    "dataset.name": one_of(*DATAMODULES),
+    "dataset.num_classes": integer(2),
+    "dataset.in_channels": integer(1),
+    "dataset.image_size": integer(1),
+    "dataset.params.num_workers": integer(0),
+    "dataset.params.split_seed": SEED,
+    "dataset.params.test_fraction": real(0, 1, lo_open=True),
+    "dataset.params.val_fraction": real(0, 1, lo_open=True),
+    "dataset.params.val_size": integer(1),
+    "dataset.params.train_size": integer(1),
+    "dataset.params.frames": integer(1),
+    "dataset.params.size": integer(1),
+    "dataset.params.count_scale": real(0, lo_open=True),
+    "dataset.params.download": BOOL,
+    "dataset.params.augment": BOOL,
+    "model.name": one_of(*MODELS),
+    # Lightning Trainer (Lightning reads some values in its own way: max_epochs=-1 = forever)
+    "trainer.accelerator": one_of(*ACCELERATORS),
+    "trainer.devices": either(integer(1), one_of("auto")),
+    "trainer.num_nodes": integer(1),
+    "trainer.precision": Rule(lambda v: str(v) in PRECISIONS, ", ".join(PRECISIONS), "is unknown"),
+    "trainer.max_epochs": integer(1),
+    "trainer.limit_train_batches": BATCHES,
+    "trainer.limit_val_batches": BATCHES,
+    "trainer.limit_test_batches": BATCHES,
+    "trainer.deterministic": BOOL,
+    "trainer.enable_progress_bar": BOOL,
+    "trainer.log_every_n_steps": integer(1),
+    "trainer.accumulate_grad_batches": integer(1),
+    "trainer.gradient_clip_val": optional(real(0)),
+    # loggers and the store
+    "logger.csv": BOOL,
+    "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "store.dir": NAME,
+    "threads": either(integer(1), one_of("auto")),
+    "trainer.strategy": Rule(
+        lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),
+        "auto or ddp (e.g. trainer=ddp, trainer=ddp_cpu); ddp_spawn is "
+        "refused: spawned processes cannot share the checkpoint store",
+        "is not supported",
+    ),
+    "tags": Rule(
+        lambda v: _is_tag(v) or (isinstance(v, list) and all(map(_is_tag, v))),
+        f"a list of words of 1 to {MAX_TAG} characters, e.g. tags=[baseline,v2]",
+    ),
+    # analyses (analysis=[...]; conf/analysis/)
+    "analysis.*.device": DEVICES,
+    "analysis.*.batch_size": integer(1),
+    "analysis.*.repeats": integer(1),
+    "analysis.*.layer": integer(0),
+    "analysis.*.n_points": integer(1),
+    "analysis.*.seed": SEED,
+    "analysis.*.limit_batches": BATCHES,
+    "analysis.*.static_max": real(0, lo_open=True),
+    "analysis.*.static_points": integer(2),
+    "analysis.shuffle.mode": one_of(*SHUFFLE_MODES),
+    "checks.memory": BOOL,
+    "checks.memory_factor": real(0, lo_open=True),
+}
+
+
+def matches(key: str, pattern: str) -> bool:
+    """Whether a dotted ``key`` matches ``pattern``, whose ``*`` stands for one level."""
+    parts, wanted = key.split("."), pattern.split(".")
+    if len(parts) != len(wanted):
+        return False
+    return all(w in ("*", p) for p, w in zip(parts, wanted, strict=True))
+
+
+def check_rules(values: Iterable[tuple[str, Any]]) -> None:
+    """Checks every (dotted key, value) against the rules whose pattern it matches."""
+    values = list(values)
+    for pattern, rule in RULES.items():
+        for key, value in values:
+            if matches(key, pattern):
+                rule.check(key, value)

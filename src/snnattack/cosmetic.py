@@ -1,0 +1,30 @@
+"""Keys that do not change a result: one list, ``cosmetic_keys`` in ``conf/config.yaml``.
+
+Everything that must leave them out derives from that list: the relaunch check (the result
+spec), the checkpoint store's key, W&B run names and the report's columns. An entry is a
+dotted key and covers the keys below it (``logger`` covers ``logger.wandb.project``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+
+def is_cosmetic(key: str, cosmetic: Iterable[str]) -> bool:
+    """Whether the dotted ``key`` is one of ``cosmetic`` or below one of them."""
+    return any(key == c or key.startswith(c + ".") for c in cosmetic)
+
+
+def without_cosmetic(tree: dict[str, Any], cosmetic: Iterable[str]) -> dict[str, Any]:
+    """A copy of a config ``tree`` (plain dicts) without its ``cosmetic`` keys."""
+    out = copy.deepcopy(tree)
+    for dotted in cosmetic:
+        *parents, leaf = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return out

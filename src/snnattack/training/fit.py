@@ -1,0 +1,124 @@
+"""Lightning fitting of one model with ``cfg.train``'s recipe: the step every trained kind shares.
+
+SGD with cosine annealing (:class:`~snnattack.training.stbp.STBPClassifier`), the best
+validation checkpoint kept (its rule is :data:`~snnattack.training.stbp.SELECTION`), resume
+from the store's work folder, every RNG reseeded at each epoch's start, and the job's loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.data import datamodule
+from snnattack.provenance import provenance
+from snnattack.store import RESUME_FILE
+from snnattack.tracking import train_loggers
+from snnattack.training.stbp import STBPClassifier
+
+log = logging.getLogger(__name__)
+
+Trained = tuple[nn.Module, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """What a strategy gets to train one model (from ``training.trained.trained_model``).
+
+    ``seed``: the model's seed. ``spec``: its store key (it names the model's W&B run).
+    ``trainers``: the job's list every Trainer joins (so DDP ranks are awaited at the end).
+    ``base``: the model this kind starts from (``Strategy.base``), from the store or trained
+    first, with its record; None for a kind that starts from scratch.
+    """
+
+    seed: int
+    spec: dict[str, Any]
+    trainers: list[L.Trainer]
+    base: Trained | None = None
+
+
+def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> Trained:
+    """Lightning-fits ``model`` with ``cfg.train``'s recipe in ``workdir`` (resuming from
+    its ``last.ckpt`` if there is one); the best validation checkpoint's weights are kept."""
+    resume = workdir / RESUME_FILE
+    resumed_from = _epochs_done(resume) if resume.exists() else None
+    log.info(
+        "training model (seed %d) into %s%s",
+        ctx.seed,
+        workdir,
+        f", resuming after {resumed_from} epochs" if resume.exists() else "",
+    )
+    module = STBPClassifier(
+        model,
+        cfg.dataset.num_classes,
+        lr=cfg.train.lr,
+        momentum=cfg.train.momentum,
+        weight_decay=cfg.train.weight_decay,
+        nesterov=cfg.train.nesterov,
+    )
+    best = ModelCheckpoint(
+        dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
+    )
+    trainer = job_trainer(
+        cfg,
+        ctx.trainers,
+        logger=train_loggers(cfg, ctx.spec, workdir),
+        callbacks=[best, EpochSeed(ctx.seed), LearningRateMonitor(logging_interval="epoch")],
+        default_root_dir=workdir,
+    )
+    start = time.time()
+    trainer.fit(
+        module,
+        datamodule=datamodule(cfg, ctx.seed),
+        ckpt_path=str(resume) if resume.exists() else None,
+    )
+    if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
+        return model, {}
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(
+        {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
+    )
+    os.remove(best.best_model_path)
+    return model, {
+        "seed": ctx.seed,
+        **module.validation_record(int(state["epoch"])),
+        "best_epoch": int(state["epoch"]),
+        "epochs": trainer.current_epoch,
+        "resumed_after_epochs": resumed_from,
+        "world_size": trainer.world_size,
+        "train_seconds": round(time.time() - start, 1),
+        **provenance(),
+    }
+
+
+def _epochs_done(checkpoint: Path) -> int:
+    """How many epochs a Lightning checkpoint saved at an epoch's end has finished."""
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"]) + 1
+
+
+class EpochSeed(L.Callback):
+    """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
+    with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        L.seed_everything(self.seed * 100_003 + trainer.current_epoch, verbose=False)
+
+
+def job_trainer(cfg: DictConfig, trainers: list[L.Trainer], **kwargs: Any) -> L.Trainer:
+    """A Lightning Trainer with the configured ``trainer`` keys, registered with the job."""
+    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), **kwargs)
+    trainers.append(trainer)
+    return trainer

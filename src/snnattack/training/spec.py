@@ -1,0 +1,41 @@
+"""The training spec: everything that affects a trained model, and so the checkpoint store's key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.cosmetic import without_cosmetic
+from snnattack.training import KIND_BLOCKS, STRATEGIES, TRAINING_VERSION
+
+TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
+
+
+def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
+    """Everything that affects the model ``cfg`` trains with ``seed``: its store key.
+
+    Includes the kind of training (``train.kind``), the version of how models are trained and
+    selected (:data:`TRAINING_VERSION`) and, for a kind that starts from another model
+    (conversion, hybrid), that model's key (``base``). Leaves out the ``cosmetic_keys`` and
+    the trainer keys that only the attacks read (:data:`TEST_ONLY`).
+    """
+    strategy = STRATEGIES[cfg.train.kind]
+    c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+    dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
+    train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
+    spec = {
+        "dataset": dataset,
+        "model": c["model"],
+        "neuron": {k: c[k] for k in ("T", "lambda", "reset", "theta")},
+        "encoding": c["encoding"],
+        "encoding_levels": c.get("encoding_levels"),
+        "train": train,
+        "trainer": {k: v for k, v in c["trainer"].items() if k not in TEST_ONLY},
+        "seed": seed,
+        "version": TRAINING_VERSION,
+    }
+    base = strategy.base(cfg)
+    if base is not None:
+        spec["base"] = training_spec(base, seed)
+    return strategy.key(spec)

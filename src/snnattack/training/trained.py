@@ -1,0 +1,61 @@
+"""A job's models: trained once per training spec and kept in the checkpoint store, or read
+from a model file (``checkpoint=``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from omegaconf import DictConfig
+from torch import nn
+
+from snnattack.checkpoints import load_model_file
+from snnattack.store import ModelStore
+from snnattack.training import STRATEGIES
+from snnattack.training.fit import TrainContext, Trained
+from snnattack.training.spec import training_spec
+
+
+def build_model(cfg: DictConfig) -> nn.Module:
+    """The untrained model the config describes (its kind of training decides which)."""
+    return STRATEGIES[cfg.train.kind].build(cfg)
+
+
+def trained_model(
+    cfg: DictConfig, seed: int, store: ModelStore, trainers: list[L.Trainer]
+) -> Trained:
+    """The model trained with ``seed``: from the store, or trained now (or resumed) and stored.
+
+    How it is trained is the strategy of its kind (``train.kind``); ``record["kind"]`` says it.
+    A kind that starts from another model (``Strategy.base``) gets that one first, with the
+    same seed, from the store or trained.
+    """
+    strategy = STRATEGIES[cfg.train.kind]
+    spec = training_spec(cfg, seed)
+
+    def make() -> nn.Module:
+        L.seed_everything(seed, workers=True, verbose=False)
+        return strategy.build(cfg)
+
+    def train(workdir: Path) -> Trained:
+        L.seed_everything(seed, workers=True, verbose=False)
+        base_cfg = strategy.base(cfg)
+        base = None if base_cfg is None else trained_model(base_cfg, seed, store, trainers)
+        return strategy.train(cfg, workdir, TrainContext(seed, spec, trainers, base))
+
+    model, record = store.get_or_train(spec, make, train)
+    return model.eval(), {**record, "kind": cfg.train.kind}
+
+
+def model_from_file(cfg: DictConfig, path: str) -> Trained:
+    """The configured model with the weights of ``path`` (``checkpoint=``, any format of
+    :mod:`snnattack.checkpoints`) instead of one from the store."""
+    model = build_model(cfg)
+    return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}
+
+
+def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) -> Trained:
+    """The attacked model: the file ``checkpoint=`` names, else the one of ``seed``."""
+    if cfg.checkpoint:
+        return model_from_file(cfg, cfg.checkpoint)
+    return trained_model(cfg, cfg.seed, store, trainers)

@@ -1,0 +1,57 @@
+"""One list of keys that do not change a result (cosmetic_keys); everything else derives from it."""
+
+import json
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from snnattack.cosmetic import is_cosmetic, without_cosmetic
+from snnattack.job import result_spec, training_spec
+from snnattack.report.collect import load_jobs
+from snnattack.tracking import run_name
+from snnattack.training import SELECTION, TRAINING_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def test_entries_cover_the_keys_below_them() -> None:
+    assert is_cosmetic("store.dir", ["store"]) and is_cosmetic("store", ["store"])
+    assert not is_cosmetic("store_dir", ["store"]) and not is_cosmetic("lambda", ["store"])
+    tree = {"a": {"b": 1, "c": 2}, "d": 3}
+    assert without_cosmetic(tree, ["a.b", "d", "x.y"]) == {"a": {"c": 2}}
+    assert tree == {"a": {"b": 1, "c": 2}, "d": 3}  # a copy
+
+
+def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_path: Path) -> None:
+    """Make ``train.lr`` cosmetic: every consumer then leaves it out, with no other list."""
+    plain, marked = composed(), composed("cosmetic_keys=[logger,train.lr]")
+    lr = composed("cosmetic_keys=[logger,train.lr]", "train.lr=0.5")
+    assert training_spec(lr, 0) == training_spec(marked, 0) != training_spec(plain, 0)
+    assert result_spec(lr) == result_spec(marked)
+    assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
+    for name, config in (("a", {"train": {"lr": 0.1}}), ("b", {"train": {"lr": 0.5}})):
+        (tmp_path / name).mkdir()
+        metrics = {"config": {**config, "cosmetic_keys": ["train.lr"]}, "results": []}
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+    jobs = load_jobs(tmp_path)
+    assert len(jobs) == 2 and all("train.lr" not in job.flat for job in jobs)
+
+
+def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
+    base = composed()
+    moved = composed("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
+    assert training_spec(moved, 0) == training_spec(base, 0)
+    assert result_spec(moved) == result_spec(base)
+    assert training_spec(composed("trainer.limit_test_batches=2"), 0) == training_spec(base, 0)
+    assert result_spec(composed("trainer.limit_test_batches=2")) != result_spec(base)
+
+
+def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
+    spec = training_spec(composed(), 0)
+    assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)

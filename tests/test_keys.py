@@ -1,0 +1,111 @@
+"""A key that no part of the project reads is refused before any work, with the nearest key."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.cli import check_group_choices, check_override_keys
+from snnattack.config import validate
+from snnattack.config.keys import canonical, check_keys, is_known
+from snnattack.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+# (command-line override, the start of the refusal)
+UNKNOWN = [
+    ("lamda=0.9", "unknown key 'lamda'; did you mean 'lambda'? accepted: "),
+    ("+lamda=0.9", "unknown key 'lamda'; did you mean 'lambda'? accepted: "),
+    ("+ckpt_pth=x", "unknown key 'ckpt_pth'; did you mean 'checkpoint'? accepted: "),
+    (
+        "+experiments=digits_table2",
+        f"unknown key 'experiments'; did you mean 'experiment'? {SWEEP_HINT}digits_table2); ",
+    ),
+    ("trainer.max_epoch=3", "unknown key 'trainer.max_epoch'; did you mean 'trainer.max_epochs'?"),
+    ("+method.pgd.stepz=3", "unknown key 'method.pgd.stepz'; did you mean 'method.pgd.steps'?"),
+    ("+analysis.cost.devise=cpu", "unknown key 'analysis.cost.devise'; did you mean 'analysis."),
+    ("+train.lamda=0.9", "unknown key 'train.lamda'; did you mean 'lambda'?"),
+    ("+zzz=1", "unknown key 'zzz'; accepted: the keys that python run.py --cfg job lists"),
+]
+
+
+@pytest.mark.parametrize("override,message", UNKNOWN, ids=[u[0] for u in UNKNOWN])
+def test_unknown_key_on_the_command_line_is_refused_with_the_nearest_key(
+    override: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_override_keys([override], CONF)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override", [u[0] for u in UNKNOWN if u[0].startswith("+")], ids=lambda o: o
+)
+def test_unknown_key_in_a_composed_config_is_refused_by_validate(override: str) -> None:
+    """The same refusal in-process: ``+key`` composes, validation refuses it."""
+    key = override.lstrip("+").split("=")[0]
+    with pytest.raises(ConfigError, match=f"^unknown key '{key}'"):
+        validate(composed(override))
+    validate(composed())  # and the config without it passes
+
+
+def test_known_keys_and_free_form_nodes_pass() -> None:
+    check_override_keys(
+        [
+            "-m",
+            "lambda=0.5,0.9",
+            "attack=rga",
+            "method=[pgd]",
+            "+method.pgd.decay=1",  # a method parameter: the method's signature judges it
+            "+pgd_alpha=2",  # read by conf/method/pgd.yaml
+            "+paper.notes=x",  # free-form: the report's paper numbers
+            "hydra.run.dir=x",
+            "checkpoint=m.pt",
+            "~tags",
+        ],
+        CONF,
+    )
+    assert is_known("analysis.cost.device") and is_known("trainer.max_epochs")
+    assert not is_known("analysis.cost.devise") and not is_known("train.lamda")
+
+
+def test_every_experiment_and_preset_holds_only_known_keys() -> None:
+    """experiments/ and conf/experiment/ only set keys of the schema (no silent typos)."""
+    for preset in sorted((CONF / "experiment").glob("*.yaml")):
+        check_keys(OmegaConf.to_container(composed(f"experiment={preset.stem}")))
+    for path in sorted((ROOT / "experiments").glob("*.yaml")):
+        with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
+            cfg = compose(path.stem, overrides=[f"hydra.searchpath=[file://{CONF}]"])
+        check_keys(OmegaConf.to_container(cfg))
+    with pytest.raises(ConfigError, match="^unknown key 'paper_notes'"):
+        check_keys({**OmegaConf.to_container(composed()), "paper_notes": "x"})
+
+
+def test_ckpt_path_is_an_alias_of_checkpoint() -> None:
+    argv = ["ckpt_path=a.pt", "+ckpt_path=b.pt", "++ckpt_path=c.pt", "-m", "lambda=1"]
+    assert canonical(argv) == [
+        "checkpoint=a.pt",
+        "checkpoint=b.pt",
+        "checkpoint=c.pt",
+        "-m",
+        "lambda=1",
+    ]
+    check_override_keys(canonical(["+ckpt_path=m.pt"]), CONF)
+    assert composed(*canonical(["+ckpt_path=m.pt"])).checkpoint == "m.pt"
+
+
+def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
+    with pytest.raises(ConfigError) as err:
+        check_group_choices(["experiment=digits_table2"], CONF)
+    line = str(err.value)
+    assert line.startswith(f"experiment=digits_table2 is unknown {SWEEP_HINT}digits_table2);")
+    assert "accepted: cifar100_resnet17" in line

@@ -1,0 +1,99 @@
+"""Every file and setting is checked before any training; the other commands refuse in one line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from snnattack import bench
+from snnattack.errors import CheckpointError
+from snnattack.job import run, source_config, training_spec
+from snnattack.report.__main__ import main as report_main
+from snnattack.store import CHECKPOINT, ModelStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def models_in(store: Path) -> list[str]:
+    return (
+        sorted(p.name for p in store.iterdir() if not p.name.startswith("."))
+        if store.exists()
+        else []
+    )
+
+
+def test_corrupt_source_checkpoint_is_refused_before_the_target_is_trained(tmp_path: Path) -> None:
+    corrupt = tmp_path / "source.pt"
+    corrupt.write_bytes(b"not a model")
+    cfg = composed(
+        *TINY, "boxes=[black]", f"source_checkpoint={corrupt}", f"store.dir={tmp_path}/m"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(CheckpointError, match=f"^source_checkpoint={corrupt} is missing, corrupt"):
+        run(cfg, out)
+    assert models_in(tmp_path / "m") == [] and list(out.iterdir()) == []
+
+
+def test_unusable_stored_source_is_refused_before_the_target_is_trained(tmp_path: Path) -> None:
+    cfg = composed(*TINY, "boxes=[black]", f"store.dir={tmp_path}/m")
+    spec = training_spec(source_config(cfg), cfg.seed + cfg.source_seed_offset)
+    folder = ModelStore(tmp_path / "m").path(spec)
+    folder.mkdir(parents=True)
+    torch.save({"state_dict": {}, "record": {}}, folder / CHECKPOINT)  # not this spec's model
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(CheckpointError, match="holds another model"):
+        run(cfg, out)
+    assert models_in(tmp_path / "m") == [folder.name] and list(out.iterdir()) == []
+
+
+BENCH = [
+    (["--model", "vgg99"], "error: argument --model: invalid choice: 'vgg99' (choose from "),
+    (["--modes", "stbp", "rgaa"], "error: argument --modes: invalid choice: 'rgaa' (choose from"),
+    (["--lam", "1.5"], "error: --lam=1.5 is out of range; accepted: 0 < --lam <= 1"),
+    (["--device", "cuda:99"], "error: --device=cuda:99 but this machine has "),
+    (["--model", "vgg11"], "error: --model=vgg11 does not fit --input-shape 1 8 8; accepted: "),
+]
+
+
+@pytest.mark.parametrize("argv,line", BENCH, ids=[" ".join(b[0]) for b in BENCH])
+def test_bench_refuses_bad_options_in_one_line_with_exit_2(argv, line, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        bench.main(argv)
+    err = capsys.readouterr()
+    assert stop.value.code == 2 and err.out == ""
+    assert err.err.count("\n") == 1 and err.err.startswith(line), err.err
+
+
+def test_report_refuses_a_missing_folder_in_one_line_with_exit_2(tmp_path: Path, capsys) -> None:
+    for argv, line in (
+        ([str(tmp_path / "nope")], f"error: folder='{tmp_path}/nope' is not a folder; accepted: "),
+        ([str(tmp_path)], f"error: no metrics.json under {tmp_path}; accepted: "),
+        ([], "error: the following arguments are required: folder; accepted: "),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            report_main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(line), err
+
+
+@pytest.mark.parametrize(
+    "argv", [["snnattack.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
+)
+def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")

@@ -1,0 +1,115 @@
+"""The typed result record: metrics.json round trip, its schema, and the previous schema read."""
+
+import csv
+import json
+import shutil
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from snnattack.errors import UserError
+from snnattack.lifecycle import print_results
+from snnattack.report import write_report
+from snnattack.results import (
+    SCHEMA,
+    AttackRow,
+    JobRecord,
+    is_complete,
+    print_job,
+    read_record,
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+SCHEMA1 = DATA / "metrics_schema1.json"  # written by the code before the schema version
+
+
+def test_a_schema_1_file_reads_as_a_record_with_every_row() -> None:
+    raw = json.loads(SCHEMA1.read_text())
+    assert "schema" not in raw
+    record = read_record(SCHEMA1)
+    assert record.schema == 1
+    assert record.clean_acc == raw["clean_acc"] and record.n == raw["n"]
+    assert record.source_clean_acc == raw["source_clean_acc"]
+    assert record.models == raw["models"] and record.config == raw["config"]
+    assert [(r.method, r.box, r.eps_255, r.asr) for r in record.results] == [
+        (r["method"], r["box"], r["eps_255"], r["asr"]) for r in raw["results"]
+    ]
+    assert record.results[-1].source_kind == "stbp" and record.git_commit == raw["git_commit"]
+
+
+def test_the_report_reads_the_previous_schema_beside_the_current_one(tmp_path: Path) -> None:
+    old = tmp_path / "sweep" / "0"
+    old.mkdir(parents=True)
+    shutil.copy(SCHEMA1, old / "metrics.json")
+    raw = json.loads(SCHEMA1.read_text())
+    current = JobRecord.from_json({**raw, "schema": SCHEMA})
+    current.config = {**current.config, "lambda": 0.5}  # another job of the sweep
+    (tmp_path / "sweep" / "1").mkdir()
+    (tmp_path / "sweep" / "1" / "metrics.json").write_text(json.dumps(current.to_json()))
+
+    report = write_report(tmp_path / "sweep")
+    assert [j.record.schema for j in report.jobs] == [1, SCHEMA]
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * len(raw["results"])
+    assert [float(r["asr"]) for r in rows[: len(raw["results"])]] == [
+        r["asr"] for r in raw["results"]
+    ]
+    assert {r["lambda"] for r in rows} == {"1.0", "0.5"}
+    assert "Table 2" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_a_record_round_trips_through_metrics_json_with_its_schema(tmp_path: Path) -> None:
+    record = read_record(SCHEMA1)
+    record.schema = SCHEMA
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(record.to_json()))
+    assert json.loads(path.read_text())["schema"] == SCHEMA == 2
+    assert read_record(path) == record
+
+
+def test_a_newer_schema_is_refused_with_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({**json.loads(SCHEMA1.read_text()), "schema": 99}))
+    with pytest.raises(UserError, match=rf"{path}: metrics.json schema=99 is unknown; accepted"):
+        read_record(path)
+    with pytest.raises(UserError, match="schema=99"):
+        write_report(tmp_path)
+
+
+def test_a_row_without_a_required_field_is_not_a_record() -> None:
+    raw = json.loads(SCHEMA1.read_text())
+    del raw["results"][0]["asr"]
+    with pytest.raises(ValueError, match="AttackRow without asr"):
+        JobRecord.from_json(raw)
+
+
+def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Path) -> None:
+    """A relaunch skips only a file of the current schema: the old one is brought up to date."""
+    from omegaconf import OmegaConf
+
+    raw = json.loads(SCHEMA1.read_text())
+    cfg = OmegaConf.create({**raw["config"], "cosmetic_keys": []})
+    path = tmp_path / "metrics.json"
+    spec = OmegaConf.to_container(cfg, resolve=True)
+    path.write_text(json.dumps({**raw, "result_spec": spec}))
+    assert not is_complete(path, cfg, len(raw["results"]))
+    path.write_text(json.dumps({**raw, "result_spec": spec, "schema": SCHEMA}))
+    assert is_complete(path, cfg, len(raw["results"]))
+
+
+def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    print_job(read_record(SCHEMA1))
+    job = capsys.readouterr().out
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    shutil.copy(SCHEMA1, tmp_path / "0" / "metrics.json")
+    (tmp_path / "0" / ".hydra" / "overrides.yaml").write_text("- lambda=1.0\n")
+    print_results(tmp_path)
+    sweep = capsys.readouterr().err
+    shown = [f.metadata["column"] for f in fields(AttackRow) if "column" in f.metadata]
+    for label in shown:
+        assert label in job and label in sweep
+    assert "clean acc 68.75%" in job and "swept" in sweep and "68.75" in sweep
