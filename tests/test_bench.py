@@ -36,6 +36,11 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
     stbp = record["modes"]["stbp"]
     assert stbp["time_vs_forward"] == stbp["seconds"] / record["modes"]["forward"]["seconds"]
     assert "time (ms)" in proc.stderr  # the table goes to stderr, JSON alone to stdout
+    training = record["training"]  # one PGD-7 adversarial training step per adversary mode
+    assert set(training) == {"standard", *(f"pgd@{mode}" for mode in GRADIENT_MODES)}
+    assert training["standard"]["time_vs_standard"] == 1.0
+    assert all(training[f"pgd@{mode}"]["time_vs_standard"] > 2 for mode in GRADIENT_MODES)
+    assert "× standard" in proc.stderr
 
 
 def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size() -> None:
@@ -45,3 +50,14 @@ def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size
     rga = record["modes"]["rga"]
     assert rga["time_vs_stbp"] < 0.8
     assert rga["memory_vs_stbp"] < 0.8
+
+
+def test_bench_compares_neuron_implementations_and_measures_a_training_step() -> None:
+    args = ["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "stbp", "hart"]
+    record = bench(parse_args([*args, "--impls", "fused", "unrolled", "--train"]))
+    steps = {f"{s}[{i}]" for s in ("stbp", "hart", "train") for i in ("fused", "unrolled")}
+    assert set(record["modes"]) == {"forward", *steps}
+    assert set(record["fused_vs_unrolled"]) == {"stbp", "hart", "train"}
+    for step, ratio in record["fused_vs_unrolled"].items():
+        fused, unrolled = record["modes"][f"{step}[fused]"], record["modes"][f"{step}[unrolled]"]
+        assert ratio["time"] == fused["seconds"] / unrolled["seconds"]

@@ -211,6 +211,36 @@ def test_resnet_converts_with_one_scale_across_each_identity_shortcut() -> None:
         convert(ann, build("digits_resnet", 10, in_channels=1, theta=0.5), scales)
 
 
+class OtherResidual(torch.nn.Module):
+    """A residual block of another architecture: the conversion knows it by its shape only
+    (``residual``, ``shortcut``, ``spike``), not by its class."""
+
+    def __init__(self, neuron: type[torch.nn.Module]) -> None:
+        super().__init__()
+        self.residual = torch.nn.Sequential(torch.nn.Linear(6, 6), neuron(), torch.nn.Linear(6, 6))
+        self.shortcut = torch.nn.Identity()
+        self.spike = neuron()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.spike(self.residual(x) + self.shortcut(x))
+
+
+def test_any_block_with_residual_shortcut_and_spike_converts_as_a_residual_block() -> None:
+    def net(neuron: type[torch.nn.Module], T: int) -> SpikingNet:
+        body = torch.nn.Sequential(torch.nn.Linear(4, 6), neuron(), OtherResidual(neuron))
+        return SpikingNet(build_encoder("direct", T), body, None)
+
+    torch.manual_seed(0)
+    ann = net(torch.nn.ReLU, 1).eval()
+    assert shared_scales(ann) == [0, 1, 0]  # the block's output shares the stem's scale
+    x = torch.rand(256, 4)
+    scales = activation_scales(ann, [x], 99.9)
+    snn = convert(ann, net(lambda: LIF(reset="soft"), 256), scales)
+    with torch.no_grad():
+        error = (snn.eval()(x) - ann(x)).abs().mean() / ann(x).abs().mean()
+    assert error < 0.05
+
+
 @pytest.mark.parametrize(
     "kind,reset", [("stbp", "hard"), ("ann", "hard"), ("conversion", "soft"), ("hybrid", "soft")]
 )

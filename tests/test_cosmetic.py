@@ -7,10 +7,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.cosmetic import is_cosmetic, without_cosmetic
-from snnattack.job import result_spec, training_spec
 from snnattack.report.collect import load_jobs
+from snnattack.results import result_spec
 from snnattack.tracking import run_name
 from snnattack.training import SELECTION, TRAINING_VERSION
+from snnattack.training.spec import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,9 +36,11 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
     assert training_spec(lr, 0) == training_spec(marked, 0) != training_spec(plain, 0)
     assert result_spec(lr) == result_spec(marked)
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
-    for name, config in (("a", {"train": {"lr": 0.1}}), ("b", {"train": {"lr": 0.5}})):
+    metrics = json.loads((ROOT / "tests" / "data" / "metrics_schema1.json").read_text())
+    for name, value in (("a", 0.1), ("b", 0.5)):
+        metrics["config"]["train"]["lr"] = value
+        metrics["config"]["cosmetic_keys"] = ["train.lr"]
         (tmp_path / name).mkdir()
-        metrics = {"config": {**config, "cosmetic_keys": ["train.lr"]}, "results": []}
         (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
     jobs = load_jobs(tmp_path)
     assert len(jobs) == 2 and all("train.lr" not in job.flat for job in jobs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from omegaconf import DictConfig, OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 from test_experiment_sweeps import ROOT, composed_config
 
 from snnattack.encoding import SignedPoissonEncoder, build_encoder
@@ -39,21 +40,17 @@ def test_signed_poisson_model_normalises_with_mean_and_std_one_half() -> None:
     torch.testing.assert_close(model.normalize(x)[:, 0, 0, 0], torch.tensor([-1.0, -0.5, 1.0]))
 
 
-def kind_cfg(kind: str, **top: object) -> DictConfig:
-    return OmegaConf.create(
-        {
-            "T": 4,
-            "lambda": 1.0,
-            "theta": 1.0,
-            "reset": "soft",
-            "encoding": "poisson_signed",
-            "encoding_levels": None,
-            "model": {"name": "digits_net"},
-            "dataset": {"num_classes": 10, "in_channels": 1, "mean": [0.3], "std": [0.4]},
-            "train": {"kind": kind, "surrogate_width": 1.0, "hybrid": {"threshold_scale": 0.7}},
-            **top,
-        }
-    )
+def kind_cfg(kind: str) -> DictConfig:
+    """The digits config of ``kind`` with signed Poisson input and thresholds scaled by 0.7."""
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose(
+            "config",
+            overrides=[
+                f"train.kind={kind}",
+                "encoding=poisson_signed",
+                "train.hybrid.threshold_scale=0.7",
+            ],
+        )
 
 
 def test_the_ann_of_a_signed_poisson_snn_sees_the_spikes_expected_value() -> None:

@@ -20,6 +20,12 @@ KINDS = {
     "train.kind": {"ann", "conversion", "hybrid"},
     "source_train": {"ann", "conversion", "hybrid"},
 }
+EVERY_MODE = {"attack": {"stbp", "rga", "bptr", "hart", "ann", "pdsg", "assg"}}
+DEFENCES = {
+    "defense": {"standard", "fgsm_at", "rat"},
+    "train.adversary.grad_mode": {"stbp", "rga"},
+    **MODES,
+}
 LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
 ARMS = {  # the ECCV T x quantisation study: both arms, each over its own T grid
     "train.kind": {"conversion", "hybrid"},
@@ -101,6 +107,22 @@ EXPECTED = {
     "eccv_leak_cifar10_vgg11": ({"lambda": {"0.9", "0.95", "0.99", "1.0"}}, set(), set()),
     "digits_eccv_table1_conversion": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
     "table1_conversion_cifar10_vgg11": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
+    # reliable evaluation: every mode, PGD/APGD/SA-PGD, the ensemble, convergence, tuning
+    "digits_reliable_eval": (EVERY_MODE, set(), set()),
+    "reliable_eval_cifar10_vgg11": (EVERY_MODE, set(), {"table2"}),
+    # adversarial training (train.adversary; experiments/defense/ holds the SNN-RAT recipes)
+    "digits_adversarial": (
+        {
+            "train.adversary.method": {"null", "fgsm_rs", "pgd", "trades"},
+            "train.adversary.grad_mode": {"stbp", "rga"},
+            "attack": {"stbp", "rga", "bptr", "hart"},
+            "seed": {"0", "1", "2"},
+        },
+        set(),
+        set(),
+    ),
+    "rat_cifar10_vgg11": (DEFENCES, set(), set()),
+    "rat_cifar100_vgg11": (DEFENCES, set(), {"adversarial"}),
 }
 
 
@@ -197,6 +219,17 @@ def test_table2_sweep_uses_the_paper_setting() -> None:
     job = composed("table2_cifar10_vgg11", "job")
     assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == ("cifar10", "vgg11", 8)
     assert job["train"]["epochs"] == 200 and job["eps"] == [8]
+
+
+def test_rat_sweeps_use_the_snn_rat_protocol() -> None:
+    for name, dataset in (("rat_cifar10_vgg11", "cifar10"), ("rat_cifar100_vgg11", "cifar100")):
+        job, _ = composed_in_process(name)
+        assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == (dataset, "vgg11", 8)
+        assert (job["train"]["epochs"], job["train"]["lr"], job["eps"]) == (200, 0.1, [8])
+        adversary = job["train"]["adversary"]
+        assert (adversary["method"], adversary["eps"], adversary["reg"]) == ("fgsm", 2, 0.004)
+        assert job["train"]["weight_decay"] == 0 and set(job["method"]) == {"pgd", "apgd"}
+        assert job["method"]["pgd"]["steps"] == 7 and job["pgd_alpha"] == 2.55  # α = 0.01
 
 
 def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:

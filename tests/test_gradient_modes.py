@@ -3,6 +3,8 @@ network (float64), the forward values stay the SNN's, and the modes differ where
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -145,3 +147,109 @@ def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
             nn.functional.cross_entropy(net(xi), torch.arange(8) % 3).backward()
         grads.append(xi.grad)
     assert not torch.allclose(grads[0], grads[1])
+
+
+def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=["attack.params.surrogate=atan", "attack.params.alpha=3"])
+    params = OmegaConf.to_container(cfg.attack.params, resolve=True)
+    assert params == {"surrogate": "atan", "width": 1.0, "alpha": 3.0}
+    net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
+    grads = []
+    for p in (params, {**params, "alpha": 2.0}, {**params, "surrogate": "triangle"}):
+        xi = x.clone().requires_grad_(True)
+        with gradient_mode(net, "stbp", **p):
+            nn.functional.cross_entropy(net(xi), torch.arange(8) % 3).backward()
+        grads.append(xi.grad)
+    assert not torch.allclose(grads[0], grads[1])
+    assert not torch.allclose(grads[0], grads[2])
+
+
+def reference_lif(lif: LIF, x: torch.Tensor, spike) -> torch.Tensor:
+    """The LIF by hand; ``spike(v, t, history)`` returns the step's spike with its gradient."""
+    u, out, history = torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        h = lif.lam * u + x[t]
+        history.append(h.detach())
+        s = spike(h - lif.theta, t, history)
+        u = h * (1 - s) if lif.reset == "hard" else h - lif.theta * s
+        out.append(s)
+    return torch.stack(out)
+
+
+def with_slope_of(v: torch.Tensor, antiderivative: torch.Tensor) -> torch.Tensor:
+    """H(v) forward, d antiderivative / dv backward."""
+    return (v >= 0).to(v.dtype) + (antiderivative - antiderivative.detach())
+
+
+@pytest.mark.parametrize("shape", [(T, 3, 2, 4, 4), (T, B, F)])
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("impl", ["fused", "unrolled"])
+def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, impl) -> None:
+    torch.manual_seed(3)
+    x = (torch.rand(*shape, dtype=torch.float64) * 1.6 - 0.4).requires_grad_(True)
+    w = torch.randn(*shape, dtype=torch.float64)
+    lif = LIF(lam=0.8, reset=reset, impl=impl)
+    with gradient_mode(nn.Sequential(lif), "pdsg"):
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+
+    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
+        keep = 2  # the channel (conv) or unit (linear) dimension of [t, B, C, ...]
+        dims = [d for d in range(v.dim() + 1) if d != keep]
+        sigma = torch.stack(history).std(dim=dims, keepdim=True).squeeze(0)  # reference's std
+        sigma = torch.where(sigma == 0, torch.ones_like(sigma), sigma)
+        gaussian_cdf = 0.5 * (1 + torch.erf((v - sigma / 2) / (math.sqrt(2) * sigma)))
+        return with_slope_of(v, gaussian_cdf)
+
+    xr = x.detach().clone().requires_grad_(True)
+    (w * reference_lif(lif, xr, spike)).sum().backward()
+    assert x.grad.abs().sum() > 0
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("impl", ["fused", "unrolled"])
+def test_assg_sharpness_follows_moving_moments_over_recording_passes(reset, impl) -> None:
+    a, relax, b1, b2 = 0.4, 1.5, 0.9, 0.8
+    torch.manual_seed(4)
+    passes = [torch.rand(T, B, F, dtype=torch.float64) * 1.6 - 0.4 for _ in range(3)]
+    w = torch.randn(T, B, F, dtype=torch.float64)
+    lif = LIF(lam=0.9, reset=reset, impl=impl)
+    with gradient_mode(nn.Sequential(lif), "assg", a=a, relax=relax, beta_1=b1, beta_2=b2):
+        for x in passes[:2]:
+            lif(x.clone().requires_grad_(True))  # attack iterations: the moments move
+            with torch.no_grad():
+                lif(x + 0.3)  # a pass without gradient leaves them as they are
+        x = passes[2].clone().requires_grad_(True)
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+
+    moments = {
+        t: (torch.ones(B, F, dtype=torch.float64), torch.zeros(B, F, dtype=torch.float64))
+        for t in range(T)
+    }
+
+    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
+        m, d = moments[t]
+        m = b1 * m + (1 - b1) * v.detach().abs()
+        d = b2 * d + (1 - b2) * (v.detach().abs() - m).abs()
+        moments[t] = (m, d)
+        alpha = (2 * math.tan(math.pi * a) / math.pi) / (m + relax * d + 1e-4)
+        return with_slope_of(v, torch.atan(math.pi / 2 * alpha * v) / math.pi + 0.5)
+
+    for x_pass in passes[:2]:
+        with torch.no_grad():
+            reference_lif(lif, x_pass, spike)
+    xr = passes[2].clone().requires_grad_(True)
+    (w * reference_lif(lif, xr, spike)).sum().backward()
+    assert x.grad.abs().sum() > 0
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)

@@ -1,6 +1,8 @@
 """Gradient modes: STBP against a plainly unrolled reference, rate-domain RGA against the
 layer-wise oracle, and unchanged forward values."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -98,7 +100,26 @@ def triangle_antiderivative(v: torch.Tensor, w: float) -> torch.Tensor:
     return torch.where(v < 0, left.clamp(max=0.5), right.clamp(min=0.5))
 
 
-def unrolled_reference(net: nn.Module, x: torch.Tensor, width: float) -> torch.Tensor:
+# each surrogate's antiderivative F (its slope is the surrogate), written from the formulas
+ANTIDERIVATIVES = {
+    "triangle": lambda v, p: triangle_antiderivative(v, p),
+    "rectangle": lambda v, p: ((v + p) / (2 * p)).clamp(0, 1),
+    "sigmoid": lambda v, p: torch.sigmoid(p * v),
+    "atan": lambda v, p: torch.atan(math.pi / 2 * p * v) / math.pi + 0.5,
+}
+# the surrogate's slope g(v) written out by hand
+SLOPES = {
+    "triangle": lambda v, p: torch.clamp(p - v.abs(), min=0) / p**2,
+    "rectangle": lambda v, p: (v.abs() < p).double() / (2 * p),
+    "sigmoid": lambda v, p: p * torch.exp(-p * v) / (1 + torch.exp(-p * v)) ** 2,
+    "atan": lambda v, p: p / (2 * (1 + (math.pi * p * v / 2) ** 2)),
+}
+SHARPNESS = {"triangle": "width", "rectangle": "width", "sigmoid": "alpha", "atan": "alpha"}
+
+
+def unrolled_reference(
+    net: nn.Module, x: torch.Tensor, param: float, surrogate: str = "triangle"
+) -> torch.Tensor:
     """The same network simulated with plain tensor ops; spike = H(v) + (F(v) - F(v).detach())."""
 
     def lif_step(lif: LIF, currents: torch.Tensor) -> torch.Tensor:
@@ -106,7 +127,7 @@ def unrolled_reference(net: nn.Module, x: torch.Tensor, width: float) -> torch.T
         for t in range(currents.shape[0]):
             u = lif.lam * u + currents[t]
             v = u - lif.theta
-            f = triangle_antiderivative(v, width)
+            f = ANTIDERIVATIVES[surrogate](v, param)
             s = (v >= 0).to(v.dtype) + (f - f.detach())
             u = u * (1 - s) if lif.reset == "hard" else u - lif.theta * s
             out.append(s)
@@ -138,6 +159,46 @@ def test_stbp_matches_unrolled_autograd(reset: str, width: float) -> None:
     torch.testing.assert_close(grad, xr.grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "surrogate,param", [("triangle", 0.7), ("rectangle", 0.6), ("sigmoid", 3.0), ("atan", 2.5)]
+)
+def test_each_stbp_surrogate_has_its_formula_as_the_spike_slope(surrogate: str, param: float):
+    """One step (no temporal path): d s / d I = g(I - theta) element by element."""
+    lif, theta = nn.Sequential(LIF(theta=0.8)), 0.8
+    x = torch.linspace(-1.5, 3.0, 91, dtype=torch.float64).view(1, 1, -1).requires_grad_(True)
+    with gradient_mode(lif, "stbp", surrogate=surrogate, **{SHARPNESS[surrogate]: param}):
+        spikes = lif(x)
+        spikes.sum().backward()
+    assert torch.equal(spikes, (x.detach() >= theta).double())
+    expected = SLOPES[surrogate](x.detach() - theta, param)
+    assert expected.count_nonzero() > 10
+    torch.testing.assert_close(x.grad, expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("surrogate,param", [("rectangle", 0.6), ("sigmoid", 3.0), ("atan", 2.5)])
+def test_each_stbp_surrogate_matches_unrolled_autograd(
+    surrogate: str, param: float, reset: str
+) -> None:
+    net = conv_net(0.9, reset, DirectEncoder(T=5))
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64)
+    out, grad = input_grad(net, x, "stbp", surrogate=surrogate, **{SHARPNESS[surrogate]: param})
+    xr = x.clone().requires_grad_(True)
+    ref = unrolled_reference(net, xr, param, surrogate)
+    (ref * torch.linspace(-1, 1, ref.numel(), dtype=ref.dtype).view_as(ref)).sum().backward()
+    assert torch.equal(out, ref.detach())
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, xr.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_stbp_refuses_unknown_surrogates_and_bad_sharpness() -> None:
+    net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    with pytest.raises(ValueError, match="accepted"), gradient_mode(net, "stbp", surrogate="x"):
+        pass
+    with pytest.raises(ValueError, match="alpha"), gradient_mode(net, "stbp", alpha=0.0):
+        pass
+
+
 @pytest.mark.parametrize("mode", ["stbp", "rga", "rga_layerwise"])
 def test_outputs_inside_gradient_mode_equal_outputs_outside(mode: str) -> None:
     net = conv_net(0.9, "hard", DirectEncoder(T=4))
@@ -152,11 +213,17 @@ def test_outputs_inside_gradient_mode_equal_outputs_outside(mode: str) -> None:
     assert all(m.override is None for m in net.modules() if hasattr(m, "override"))
 
 
-def test_stbp_width_is_restored_after_the_block() -> None:
+def test_stbp_surrogate_is_set_within_the_block_and_restored_after() -> None:
     net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    lifs = [m for m in net.modules() if isinstance(m, LIF)]
+    trained = [m.surrogate for m in lifs]
     with gradient_mode(net, "stbp", width=0.3):
-        assert {m.width for m in net.modules() if isinstance(m, LIF)} == {0.3}
-    assert {m.width for m in net.modules() if isinstance(m, LIF)} == {1.0}
+        assert {(m.surrogate.name, m.surrogate.width) for m in lifs} == {("triangle", 0.3)}
+    with gradient_mode(net, "stbp", surrogate="atan", alpha=3.0):
+        assert {(m.surrogate.name, m.surrogate.alpha) for m in lifs} == {("atan", 3.0)}
+    with gradient_mode(net, "stbp"):
+        assert [m.surrogate for m in lifs] == trained  # the trained width, not a default
+    assert [m.surrogate for m in lifs] == trained
 
 
 def test_rga_refuses_training_mode_batchnorm() -> None:

@@ -8,16 +8,14 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from fixtures_digits import trained
 from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import GRADIENT_FREE, METHODS
 from snnattack.crafting import craft
-from snnattack.data import datamodule
 from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.neurons import LIF
-from snnattack.store import ModelStore
-from snnattack.training.trained import trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
@@ -27,28 +25,9 @@ FAST = {
     "bim": {},
     "mifgsm": {},
     "apgd": {"steps": 5},
+    "sapgd": {"steps": 5},
     "square": {"n_queries": 50},
 }  # small settings: the contract, not the strength
-
-
-def trained(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
-    store = tmp_path_factory.mktemp("models")
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "train.epochs=4",
-                f"store.dir={store}",
-                "trainer.accelerator=cpu",
-                "trainer.enable_progress_bar=false",
-                *overrides,
-            ],
-        )
-    model, _ = trained_model(cfg, 0, ModelStore(store), [])
-    dm = datamodule(cfg, 0)
-    dm.setup()
-    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
-    return model, x, y
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +80,54 @@ def test_apgd_is_at_least_as_strong_as_pgd(direct):
     apgd = _asr(model, x, y, "apgd", {"steps": 10})
     assert 0 < pgd < 100
     assert apgd >= pgd - 1.0
+
+
+def test_sapgd_asr_does_not_fall_from_10_to_100_steps(direct):
+    model, x, y = direct
+    x, y = x[:48], y[:48]
+    short = _asr(model, x, y, "sapgd", {"steps": 10})
+    long = _asr(model, x, y, "sapgd", {"steps": 100})
+    assert 0 < short < 100
+    assert long >= short
+
+
+def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
+    model, x, y = direct
+    x, y = x[:8], y[:8]
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(5)
+        adv, queries = craft("sapgd", model, x, y, EPS, {"steps": 3, "seed": 1}, "stbp", {})
+        runs.append((adv, torch.rand(1), queries))
+    torch.testing.assert_close(runs[0][0], runs[1][0])
+    torch.manual_seed(5)
+    assert runs[0][1] == torch.rand(1)  # the attack drew nothing from the global stream
+    assert runs[0][2] == 4 * len(x)  # the start and one gradient per step
+
+
+def _evaluate(model, x, y, specs, mode="stbp", **kwargs) -> AttackEvaluator:
+    evaluator = AttackEvaluator(model, None, specs, mode, {}, **kwargs)
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=len(x))
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    return evaluator
+
+
+@pytest.mark.parametrize("method", ["pgd", "apgd", "sapgd"])
+def test_steps_curve_records_the_running_best_at_each_count_in_one_run(direct, method):
+    model, x, y = direct
+    x, y = x[:48], y[:48]
+    specs = [AttackSpec(method, 16 / 255, "white", {"steps": 10}), AttackSpec("fgsm", EPS, "white")]
+    (row, fgsm) = _evaluate(model, x, y, specs, steps_curve=(1, 3, 10, 50)).results
+    assert fgsm.asr_curve is None  # a method without iterations has no curve
+    steps = [p["steps"] for p in row.asr_curve]
+    asr = [p["asr"] for p in row.asr_curve]
+    assert steps == [1, 3, 10]  # 50 is beyond the attack's 10 steps
+    assert asr == sorted(asr) and asr[-1] >= row.asr and asr[-1] > 0
+    # the first 3 iterates of the 10-step run are those of a 3-step run with the same seed
+    (short,) = _evaluate(model, x, y, [AttackSpec(method, 16 / 255, "white", {"steps": 3})]).results
+    assert asr[1] >= short.asr
 
 
 def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):

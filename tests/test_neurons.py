@@ -1,4 +1,4 @@
-"""LIF dynamics against the equations of SPEC §1 and the static rate curves of SPEC §4."""
+"""LIF dynamics against their equations and the static rate curves of RGA (Bu et al., CVPR 2023)."""
 
 import math
 
@@ -70,3 +70,33 @@ def test_static_rate_formula_values() -> None:
 def test_lif_rejects_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         LIF(**kwargs)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("setting", ["none", "detach_reset", "detach_membrane"])
+def test_backward_settings_cut_the_paths_they_name(reset: str, setting: str) -> None:
+    """Two steps by hand: d(s0 + s1)/dx0 = g(v0) + g(v1) lam du0/dh0, with du0/dh0 the reset's
+    derivative (hard: 1 - s0 - h0 g(v0); soft: 1 - theta g(v0)); detach_reset drops the g
+    term, detach_membrane the whole second term."""
+    lam, theta = 0.8, 1.0
+    x = torch.tensor([[0.3, 0.9, 1.2, 1.7], [0.5, 0.6, 0.4, 0.9]], dtype=torch.float64)
+    x.requires_grad_(True)
+    flags = {
+        "detach_reset": setting == "detach_reset",
+        "detach_membrane": setting == "detach_membrane",
+    }
+    LIF(lam=lam, theta=theta, reset=reset, **flags)(x).sum().backward()
+    with torch.no_grad():
+        g = lambda v: (1 - v.abs()).clamp(min=0)  # noqa: E731  triangle, width 1
+        h0 = x[0]
+        s0 = (h0 >= theta).double()
+        reset_path = 0 if setting == "detach_reset" else 1
+        if reset == "hard":
+            u0, du0 = h0 * (1 - s0), 1 - s0 - reset_path * h0 * g(h0 - theta)
+        else:
+            u0, du0 = h0 - theta * s0, 1 - reset_path * theta * g(h0 - theta)
+        v1 = lam * u0 + x[1] - theta
+        temporal = 0 if setting == "detach_membrane" else 1
+        expected0 = g(h0 - theta) + temporal * g(v1) * lam * du0
+    torch.testing.assert_close(x.grad[0], expected0, rtol=0, atol=1e-15)
+    torch.testing.assert_close(x.grad[1], g(v1), rtol=0, atol=1e-15)

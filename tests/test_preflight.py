@@ -11,9 +11,11 @@ from omegaconf import DictConfig
 
 from snnattack import bench
 from snnattack.errors import CheckpointError
-from snnattack.job import run, source_config, training_spec
+from snnattack.job import run
 from snnattack.report.__main__ import main as report_main
+from snnattack.source import source_config
 from snnattack.store import CHECKPOINT, ModelStore
+from snnattack.training.spec import training_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]

@@ -16,7 +16,7 @@ from snnattack.results import (
     AttackRow,
     JobRecord,
     is_complete,
-    print_job,
+    job_table,
     read_record,
 )
 
@@ -100,10 +100,10 @@ def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Pat
 
 
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    print_job(read_record(SCHEMA1))
-    job = capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for unwrapped headers
+    job = job_table(read_record(SCHEMA1))
     (tmp_path / "0" / ".hydra").mkdir(parents=True)
     shutil.copy(SCHEMA1, tmp_path / "0" / "metrics.json")
     (tmp_path / "0" / ".hydra" / "overrides.yaml").write_text("- lambda=1.0\n")

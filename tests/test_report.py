@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import matplotlib.image
 import pytest
 from omegaconf import OmegaConf
 
-from snnattack.report import figures, write_report
+from snnattack.report import figures, tables, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.callback import ReportCallback, sweep_group
 
@@ -75,10 +76,32 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
         _job(tmp_path / "sweep" / str(i), seed, mode, asr)  # no source_clean_acc: robust
     report = write_report(tmp_path / "sweep")
     table = report.tables[0]
-    assert table.columns[-4:] == ["clean", "WB stbp", "WB rga", "seeds"]
+    assert table.columns == [
+        "method",
+        "clean",
+        "WB ASR STBP",
+        "WB ASR RGA",
+        "WB Δ RGA − STBP",
+        "WB robust STBP",
+        "WB robust RGA",
+        "n",
+        "seeds",
+    ]  # dataset, model, T, λ, reset, encoding and ε never vary: the settings line says them
+    assert table.settings.startswith("dataset = digits, model = digits_net, T = 4, λ = 1")
     ours, paper = table.rows
-    assert ours[-4:] == ["90.50 ± 0.71", "85.00 ± 7.07", "90.00 ± 7.07", "2"]
-    assert paper[-4:] == ["93.06", "86.28", "93.74", ""] and paper[6] == "fgsm (paper)"
+    assert ours == [
+        "fgsm",
+        "90.50 ± 0.71",
+        "85.00 ± 7.07",
+        "90.00 ± 7.07",
+        "+5.00 ± 0.00",  # paired by seed: each seed's RGA job attacks the STBP job's model
+        "10.00 ± 0.00",
+        "10.00 ± 0.00",
+        "100",
+        "2",
+    ]
+    assert table.bold == {(0, 3)}  # the higher ASR
+    assert paper == ["fgsm (paper)", "93.06", "86.28", "93.74", "+7.46", "–", "–", "", ""]
     with open(tmp_path / "sweep" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["job"], r["seed"], r["grad_mode"], r["asr"]) for r in rows] == [
@@ -89,9 +112,191 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
     ]
     assert rows[0]["source_clean_acc"] == ""
     assert (
-        "| digits | digits_net | 4 | 1 | hard | direct | fgsm | 48 | 90.50 ± 0.71 |"
+        "| fgsm | 90.50 ± 0.71 | 85.00 ± 7.07 | **90.00 ± 7.07** | +5.00 ± 0.00 |"
         in (tmp_path / "sweep" / "report.md").read_text()
     )
+
+
+def _lambda_job(folder: Path, lam: float, seed: int, mode: str, asr: float) -> None:
+    """A job of a 2-λ sweep: one white-box FGSM row, robust accuracy 100 − asr of 90 %."""
+    folder.mkdir(parents=True)
+    config = {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "T": 4,
+        "lambda": lam,
+        "reset": "hard",
+        "encoding": "direct",
+        "seed": seed,
+        "attack": {"grad_mode": mode},
+    }
+    row = {"method": "fgsm", "eps_255": 32.0, "box": "white", "grad_mode": mode, "asr": asr}
+    row.update(adv_acc=90.0 * (1 - asr / 100), n_correct=90, n=100)
+    record = {"clean_acc": 90.0, "n": 100, "config": config, "results": [row]}
+    record["git_commit"] = "0123456789abcdef0123"
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def _lambda_sweep(folder: Path, asr: dict[tuple[float, str], tuple[float, float]]) -> None:
+    """Jobs of a sweep over λ × gradient mode × seeds 0, 1; ``asr[λ, mode]`` per seed."""
+    i = 0
+    for (lam, mode), values in asr.items():
+        for seed, value in enumerate(values):
+            _lambda_job(folder / str(i), lam, seed, mode, value)
+            i += 1
+
+
+def test_report_of_a_lambda_sweep_states_delta_robust_accuracy_n_and_its_finding(
+    tmp_path: Path,
+) -> None:
+    _lambda_sweep(
+        tmp_path / "sweep",
+        {
+            (0.5, "stbp"): (80.0, 84.0),
+            (0.5, "rga"): (88.0, 93.0),
+            (1.0, "stbp"): (60.0, 70.0),
+            (1.0, "rga"): (70.0, 79.0),
+        },
+    )
+    report = write_report(tmp_path / "sweep")
+    table = report.tables[0]
+    assert table.columns[:1] == ["λ"] and "WB Δ RGA − STBP" in table.columns
+    assert "n" in table.columns and "WB robust RGA" in table.columns
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["0.5"]["WB Δ RGA − STBP"] == "+8.50 ± 0.71"
+    assert rows["1"]["WB Δ RGA − STBP"] == "+9.50 ± 0.71"
+    assert rows["1"]["WB robust RGA"] == "22.95 ± 5.73" and rows["1"]["n"] == "100"
+    assert table.summary == (
+        "RGA gives a higher ASR than STBP in all 2 comparisons (RGA − STBP: +8.50 to +9.50 "
+        "points, mean +9.00); 0 of 2 differences are within one standard deviation over seeds."
+    )
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert f"**Finding.** {table.summary}" in markdown
+    assert "commit 0123456789ab" in markdown
+
+
+def test_the_finding_names_stbp_when_stbp_wins_and_counts_differences_within_the_spread(
+    tmp_path: Path,
+) -> None:
+    _lambda_sweep(
+        tmp_path / "sweep",
+        {
+            (0.5, "stbp"): (80.0, 84.0),
+            (0.5, "rga"): (70.0, 75.0),  # RGA − STBP per seed: −10, −9
+            (1.0, "stbp"): (60.0, 70.0),
+            (1.0, "rga"): (62.0, 65.0),  # +2, −5: mean −1.5, std 4.95
+        },
+    )
+    table = write_report(tmp_path / "sweep").tables[0]
+    assert table.summary == (
+        "STBP gives a higher ASR than RGA in all 2 comparisons (RGA − STBP: -9.50 to -1.50 "
+        "points, mean -5.50); 1 of 2 differences are within one standard deviation over seeds."
+    )
+    stbp = table.columns.index("WB ASR STBP")
+    assert table.bold == {(0, stbp), (1, stbp)}  # STBP's ASR marked in both rows
+
+
+def test_the_finding_counts_wins_per_attack_when_there_are_several() -> None:
+    deltas = {
+        "rga": [
+            ("FGSM WB", (3.0, 1.0, 2)),
+            ("FGSM BB", (2.0, 3.0, 2)),  # within the spread
+            ("PGD WB", (-1.0, 0.5, 2)),
+            ("PGD BB", (0.5, 0.1, 2)),
+        ]
+    }
+    assert tables.comparison_sentence(deltas, "stbp") == (
+        "RGA gives a higher ASR than STBP in 3 of 4 comparisons (FGSM WB 1 of 1, FGSM BB 1 of "
+        "1, PGD WB 0 of 1, PGD BB 1 of 1; RGA − STBP: -1.00 to +3.00 points, mean +1.12); 1 of "
+        "4 differences are within one standard deviation over seeds."
+    )
+
+
+def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> None:
+    _lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "stbp"): (70.0,)})
+    hydra = {
+        "mode": "MULTIRUN",
+        "overrides": {
+            "hydra": ["hydra.sweep.dir=out", "hydra.mode=MULTIRUN"],
+            "task": ["store.dir=/tmp/models", "seed=0", "lambda=0.5,1.0"],
+        },
+        "job": {"config_name": "digits_table2"},
+        "runtime": {
+            "cwd": "/repo",
+            "config_sources": [{"provider": "main", "path": "/repo/experiments"}],
+        },
+    }
+    (tmp_path / "sweep" / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+    report = write_report(tmp_path / "sweep")
+    assert report.origin.title == "digits_table2: seed=0 lambda=0.5,1.0"
+    assert report.origin.command == (
+        "python run.py -m -cd experiments -cn digits_table2 store.dir=/tmp/models seed=0 "
+        "lambda=0.5,1.0 hydra.sweep.dir=out"
+    )
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert markdown.startswith("# digits_table2: seed=0 lambda=0.5,1.0\n")
+    assert report.tables[0].summary == (  # one gradient mode: nothing to compare
+        "White-box ASR ranges from 70.00 to 80.00 % (robust accuracy 18.00 to 27.00 %)."
+    )
+
+
+@pytest.mark.parametrize("seeds", [(80.0,), (80.0, 84.0)])
+def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds: tuple[float, ...]
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    _lambda_sweep(
+        tmp_path / "sweep", {(lam, m): seeds for lam in (0.5, 1.0) for m in ("stbp", "rga")}
+    )
+    report = write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    assert ax.get_legend() is None and len(ax.figure.legends) == 1  # outside the panel
+    assert [t.get_text() for t in ax.figure.legends[0].get_texts()] == ["stbp", "rga"]
+    expected = "ASR (%, mean ± std over 2 seeds)" if len(seeds) == 2 else "ASR (%)"
+    assert ax.get_ylabel() == expected
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert "**Figure 1.** Attack success rate against the membrane leak λ" in markdown
+    assert report.tables[0].note.endswith(
+        "mean ± std over seeds." if len(seeds) == 2 else "one seed."
+    )
+
+
+def test_report_html_tables_scroll_instead_of_being_clipped(tmp_path: Path) -> None:
+    """Rendered in headless Chromium at 600 px: the page fits the window and the wide table
+    scrolls inside its box (see docs/report.md)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    _lambda_sweep(
+        tmp_path / "sweep", {(lam, m): (80.0, 81.0) for lam in (0.5, 1.0) for m in ("stbp", "rga")}
+    )
+    page = (write_report(tmp_path / "sweep").files["html"]).read_text()
+    probe = (
+        "<script>addEventListener('DOMContentLoaded',()=>{const box=document.querySelector"
+        "('.scroll');document.body.dataset.probe=[document.documentElement.scrollWidth,"
+        "innerWidth,box.scrollWidth,box.clientWidth].join(' ')})</script>"
+    )
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=600,800",
+            "--dump-dom",
+            (tmp_path / "probe.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    page_width, window, table_width, box_width = map(
+        int, re.search(r'data-probe="([\d ]+)"', dom)[1].split()
+    )
+    assert page_width <= window  # nothing sticks out of the window
+    assert table_width > box_width  # the table is wider than its box: it scrolls there
 
 
 def _eccv_job(
@@ -365,12 +570,18 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
     for lam in ("0.9", "1"):
         for method in ("fgsm", "pgd"):
             for eps in ("32", "48"):
-                assert (
-                    f"| digits | digits_net | 4 | {lam} | hard | direct | {method} | {eps} |"
-                    in markdown
-                )
-    assert "| WB stbp | WB rga | BB stbp | BB rga | seeds |" in markdown
-    assert "| fgsm (paper) |" in markdown
+                assert f"\n| {lam} | {method} | {eps} | " in markdown  # only what varies
+    assert "Settings: dataset = digits, model = digits_net, T = 4, reset = hard" in markdown
+    assert "| WB ASR STBP | WB ASR RGA | WB Δ RGA − STBP | WB robust STBP | WB robust RGA |" in (
+        markdown
+    )
+    assert "| 1 | fgsm (paper) | 32 |" in markdown
+    assert "**Finding.** " in markdown and "one seed each" in markdown
+    title = markdown.splitlines()[0]  # the experiment and the overrides that change results
+    assert (
+        title
+        == "# digits_table2: train.epochs=1 trainer.limit_test_batches=2 seed=0 lambda=0.9,1.0"
+    )
     group = sweep_group(sweep).encode()  # "<parent>/sweep"
     logs = [p.read_bytes() for p in sweep.rglob("offline-run-*/*.wandb")]
     report_runs = [log for log in logs if b"report " + group in log]  # the run's name
@@ -383,6 +594,19 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
 
 
 ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
+RELIABLE_SMALL = [
+    "attack=stbp,hart",
+    "eps=[32]",
+    "attack.steps_curve=[1,3]",
+    "method.pgd.steps=3",
+    "method.apgd.steps=3",
+    "method.sapgd.steps=3",
+    "attack.tune.val_size=20",
+    "attack.tune.grids.hart.gamma.step=1.175",
+    "method.ensemble.components=[{attack: stbp, method: apgd, params: {steps: 3}},"
+    "{attack: hart, method: apgd, tune: true, params: {steps: 3}},"
+    "{method: square, params: {n_queries: 20}}]",
+]
 DIGITS = {  # file: (overrides that keep it small, expected figures, expected report sections)
     "digits_table1": (
         ["seed=0", "lambda=0.5,1.0"],
@@ -415,6 +639,11 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2"},
     ),
     "digits_eccv_leak": (["lambda=0.5,1.0", "T=4", *ECCV_SMALL], {"asr_vs_lambda"}, {"Table 2"}),
+    "digits_reliable_eval": (
+        RELIABLE_SMALL,
+        {"convergence"},
+        {"Worst-case ensemble", "Tuned gradient-mode parameters", "Gradient-masking checks"},
+    ),
     "digits_eccv_table1_conversion": (
         ["T=8,16", "eps=[32]", "method=[fgsm]"],
         {"adv_acc_vs_T"},
@@ -433,3 +662,85 @@ def test_digits_experiment_runs_and_reports(name: str, tmp_path: Path) -> None:
     overrides, figures, sections = DIGITS[name]
     sweep = run_experiment(tmp_path, name, *overrides)
     check_report(sweep, figures, sections)
+
+
+def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    for i, (seed, mode) in enumerate([(0, "stbp"), (1, "stbp"), (0, "rga")]):
+        curve = [{"steps": k, "asr": a + 10.0 * seed} for k, a in ((5, 20.0), (10, 40.0))]
+        _job(tmp_path / "sweep" / str(i), seed, mode, 50.0)
+        path = tmp_path / "sweep" / str(i) / "metrics.json"
+        record = json.loads(path.read_text())
+        record["results"][0].update(method="pgd", asr_curve=curve)
+        path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    assert "convergence" in {p.stem for p in report.figures}
+    (ax,) = kept["convergence"]
+    assert ax.get_title() == "PGD, white box"
+    lines = legend_data(ax)
+    assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
+    assert lines["rga ε=48"] == [20.0, 40.0]
+    assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
+
+
+def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
+    flagged = {
+        "flagged": ["unbounded_eps"],
+        "checks": [
+            {"name": "zero_gradients", "flagged": False, "detail": "no"},
+            {"name": "unbounded_eps", "flagged": True, "detail": "PGD at eps=1: 40.0 % ASR"},
+        ],
+    }
+    clean = {
+        "flagged": [],
+        "checks": [{"name": "zero_gradients", "flagged": False, "detail": "no"}],
+    }
+    _job(tmp_path / "sweep" / "0", 0, "stbp", 50.0, masking=flagged)
+    _job(tmp_path / "sweep" / "1", 1, "stbp", 50.0, masking=clean)
+    report = write_report(tmp_path / "sweep")
+    (table,) = [t for t in report.tables if t.key == "masking"]
+    assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
+    assert "1 of 2 job(s) flagged" in table.note
+    assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
+    tmp_path: Path,
+) -> None:
+    parts = [
+        {"name": "apgd/stbp", "grad_mode": "stbp", "grad_params": {}, "first_successes": 7},
+        {
+            "name": "apgd/hart",
+            "grad_mode": "hart",
+            "grad_params": {"gamma": 0.35},
+            "first_successes": 2,
+            "tuned": True,
+        },
+    ]
+    _job(tmp_path / "sweep" / "0", 0, "hart", 80.0)
+    path = tmp_path / "sweep" / "0" / "metrics.json"
+    record = json.loads(path.read_text())
+    single = record["results"][0]
+    single.update(tuned={"params": {"gamma": 0.4}, "val_asr": 81.5, "val_n": 200})
+    record["results"].append(
+        {
+            **single,
+            "method": "ensemble",
+            "grad_mode": "ensemble",
+            "adv_acc": 4.0,
+            "components": parts,
+            "tuned": None,
+        }
+    )
+    path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    tables = {t.key: t for t in report.tables}
+    assert tables["ensemble"].rows == [
+        ["0", "white", "48", "4.00", "10.00 (fgsm/hart)", "yes", "apgd/stbp 7, apgd/hart 2"]
+    ]
+    assert tables["tuning"].rows == [
+        ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
+        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
+    ]

@@ -238,3 +238,34 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
     plain_jobs = metrics(tmp_path / "plain")
     for p, q in zip(par_jobs, plain_jobs, strict=True):
         assert p["results"] == q["results"] and p["clean_acc"] == q["clean_acc"]
+
+
+@pytest.mark.slow
+def test_ddp_cpu_ensemble_curve_and_tuning_equal_single_process_exactly(tmp_path: Path) -> None:
+    common = [
+        *TINY,
+        "boxes=[white]",
+        "attack=hart",
+        "attack.tune.enabled=true",
+        "attack.tune.val_size=20",
+        "attack.tune.grids.hart.gamma.step=1.175",
+        "attack.steps_curve=[1,3]",
+        "method=[pgd,ensemble]",
+        "method.pgd.steps=3",
+        "method.ensemble.components=[{attack: stbp, method: fgsm},"
+        "{attack: hart, method: apgd, tune: true, params: {steps: 3}},"
+        "{method: square, params: {n_queries: 20}}]",
+        "dataset.params.test_fraction=0.2505",
+        f"store.dir={tmp_path}/models",
+    ]
+    ddp = run(tmp_path, *common, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}/ddp", timeout=900)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    single = run(tmp_path, *common, f"hydra.run.dir={tmp_path}/single", timeout=900)
+    assert single.returncode == 0, single.stderr[-3000:]
+    d, s = (json.loads((tmp_path / k / "metrics.json").read_text()) for k in ("ddp", "single"))
+    assert d["world_size"] == 2 and s["world_size"] == 1 and d["n"] == s["n"] == 451
+    keys = ("method", "asr", "adv_acc", "n_correct", "asr_curve", "components", "tuned")
+    assert [{k: r.get(k) for k in keys} for r in d["results"]] == [
+        {k: r.get(k) for k in keys} for r in s["results"]
+    ]
+    assert d["results"][0]["asr_curve"] and d["results"][1]["components"][1]["tuned"]

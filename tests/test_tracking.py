@@ -6,6 +6,7 @@ The run files are read back from disk: a ``.wandb`` file is a LevelDB-style log 
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -114,7 +115,23 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "WANDB_MODE": "offline"}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (tmp / "console.txt").write_text(proc.stdout + proc.stderr)
     return tmp
+
+
+def test_wandb_is_quiet_but_says_where_each_run_is(sweep: Path) -> None:
+    console = (sweep / "console.txt").read_text().splitlines()
+    assert [line for line in console if line.startswith("wandb:")] == []
+    where = [line for line in console if "W&B train run '" in line or "W&B attack run '" in line]
+    assert len(where) == 4 and all("(offline): " in line for line in where)
+
+
+def test_readmes_sync_command_covers_every_run_of_the_sweep(sweep: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    [paths] = re.findall(r"`wandb sync (multirun/[^`]+)`", readme)
+    synced = {p for pattern in paths.split() for p in sweep.glob(pattern)}
+    runs = {p.parent for p in sweep.rglob("offline-run-*/*.wandb")}
+    assert synced == runs and len(runs) == 5  # 2 train, 2 attack runs and the report's
 
 
 def job_runs(sweep: Path, job: str) -> dict[str, dict[str, Any]]:
@@ -136,24 +153,38 @@ def test_each_job_has_one_train_run_and_one_attack_run_in_the_sweep_group(sweep:
         assert sorted(runs) == ["attack", "train"]
         for run in runs.values():
             assert run["group"] == "2026-11-23/04-17-00"
-            assert run["tags"] == ["digits", "digits_net", "stbp", "smoke"]
             assert run["exit_code"] == 0
             ids.add(run["folder"].name)
+        assert runs["attack"]["tags"] == ["digits", "digits_net", "stbp", "smoke"]
+        assert runs["train"]["tags"] == ["digits", "digits_net", "target", "smoke"]  # no mode
         assert metrics(sweep, job)["config"]["logger"]["wandb"]["mode"] == "offline"
     assert len(ids) == 4
 
 
-def test_train_run_is_named_by_store_key_and_holds_training_curves(sweep: Path) -> None:
+def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: Path) -> None:
     for job, lam in (("0", 0.9), ("1", 1.0)):
         train = job_runs(sweep, job)["train"]
         key = metrics(sweep, job)["models"]["target"]["key"]
-        assert train["name"] == key == train["config"]["store_key"]
+        assert train["name"] == f"train λ={lam} T=4 seed 0 [target] ({key[:8]}…)"
+        assert train["config"]["store_key"] == key
         assert (sweep / "models" / key / "metrics.csv").exists()  # the CSV log stays
         assert train["config"]["neuron"]["lambda"] == lam
         logged = {k for row in train["history"] for k in row}
         assert {"train_loss", "train_acc", "val_acc", "val_loss", "lr-SGD"} <= logged
         val_acc = [row["val_acc"] for row in train["history"] if "val_acc" in row]
         assert val_acc == [pytest.approx(metrics(sweep, job)["models"]["target"]["val_acc"])]
+
+
+def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None:
+    spec = {"train": {"kind": "ann"}, "neuron": {"lambda": 0.5, "T": 8}, "seed": 1000}
+    name = tracking.train_run_name(spec, "6bcdfe40848a5e13", "source")
+    assert name == "train ann λ=0.5 T=8 seed 1000 [source] (6bcdfe40…)"
+    assert tracking.train_tags(composed("attack=rga", "tags=[v2]"), "source") == [
+        "digits",
+        "digits_net",
+        "source",
+        "v2",
+    ]
 
 
 def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) -> None:
@@ -163,7 +194,9 @@ def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) ->
             f"lambda={lam},train.epochs=1,eps=[32],method=[fgsm],boxes=[white]"
         )
         assert attack["config"]["lambda"] == lam
-        assert attack["config"]["store_keys"] == {"target": job_runs(sweep, job)["train"]["name"]}
+        assert attack["config"]["store_keys"] == {
+            "target": job_runs(sweep, job)["train"]["config"]["store_key"]
+        }
 
 
 def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path) -> None:
@@ -173,6 +206,8 @@ def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path)
         assert attack["summary"]["n"] == record["n"] == 450
         assert attack["summary"]["n_correct"] == result["n_correct"]
         assert attack["summary"]["clean_acc"] == pytest.approx(record["clean_acc"])
+        assert attack["summary"]["asr/fgsm/white/eps32"] == pytest.approx(result["asr"])
+        assert attack["summary"]["adv_acc/fgsm/white/eps32"] == pytest.approx(result["adv_acc"])
         assert attack["summary"]["results._type"] == "table-file"
         table_path = attack["folder"] / "files" / attack["summary"]["results.path"]
         table = json.loads(table_path.read_text())

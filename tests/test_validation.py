@@ -55,6 +55,27 @@ BAD = [
     ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
     ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),
     ("train.nesterov=maybe", "train.nesterov='maybe' is out of range; accepted: true or false"),
+    ("train.adversary.method=pgdd", "train.adversary.method='pgdd' is unknown; accepted: null or"),
+    ("train.adversary.eps=0", "train.adversary.eps=0 is out of range; accepted: 0 < train.adv"),
+    ("train.adversary.eps=-2", "train.adversary.eps=-2 is out of range"),
+    ("train.adversary.steps=0", "train.adversary.steps=0 is out of range; accepted: an integer"),
+    ("train.adversary.beta=-1", "train.adversary.beta=-1 is out of range; accepted: 0 <= train"),
+    ("train.adversary.alpha=0", "train.adversary.alpha=0 is out of range"),
+    ("train.adversary.grad_mode=rgb", "train.adversary.grad_mode='rgb' is unknown; accepted: stbp"),
+    ("train.adversary.reg=-0.1", "train.adversary.reg=-0.1 is out of range"),
+    ("train.adversary.ramp_epochs=-1", "train.adversary.ramp_epochs=-1 is out of range"),
+    (
+        "train.adversary.method=pgd train.adversary.grad_mode=rga +train.adversary.params.width=1",
+        "train.adversary.params.width=1 is unknown; accepted: beta, gamma",
+    ),
+    (
+        "train.adversary.grad_mode=rga +train.adversary.params.beta=0",
+        "train.adversary.params.beta=0 is out of range",
+    ),
+    (
+        "attack.save_examples=maybe",
+        "attack.save_examples='maybe' is out of range; accepted: true or false",
+    ),
     ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
     ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
@@ -64,6 +85,15 @@ BAD = [
     ("attack=rga attack.params.gamma=-0.1", "attack.params.gamma=-0.1 is out of range"),
     ("attack.params.width=0", "attack.params.width=0 is out of range"),
     ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
+    (
+        "attack.params.surrogate=gauss",
+        "attack.params.surrogate='gauss' is unknown; accepted: triangle",
+    ),
+    ("attack=assg attack.params.a=0.5", "attack.params.a=0.5 is out of range; accepted: 0 <"),
+    ("attack=assg attack.params.beta_1=1", "attack.params.beta_1=1 is out of range"),
+    ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: no param"),
+    ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
+    ("attack.params.alpha=0", "attack.params.alpha=0 is out of range"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),
     ("trainer.limit_test_batches=0", "trainer.limit_test_batches=0 is out of range"),
@@ -107,6 +137,17 @@ BAD = [
         "spiking layers; accepted: an integer in [0, 1]",
     ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
+    ("attack.steps_curve=[0,5]", "attack.steps_curve=[0, 5] is out of range; accepted: a list"),
+    ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
+    ("attack.tune.enabled=maybe", "attack.tune.enabled='maybe' is out of range"),
+    ("checks.masking.unbounded_asr=101", "checks.masking.unbounded_asr=101 is out of range"),
+    ("checks.masking.probe_size=0", "checks.masking.probe_size=0 is out of range"),
+    ("method=[sapgd] method.sapgd.momentum=2", "method.sapgd.momentum=2 is out of range"),
+    ("method=[sapgd] method.sapgd.loss=l2", "method.sapgd.loss='l2' is unknown; accepted: ce"),
+    (
+        "method=[ensemble] method.ensemble.poisson_eot_samples=0",
+        "method.ensemble.poisson_eot_samples=0 is out of range",
+    ),
 ]
 
 
@@ -124,10 +165,16 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["model=vgg12"], "model=vgg12 is unknown; accepted: digits_net, digits_resnet, dvs_vgg"),
+        (["model=vgg12"], "model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, "),
         (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
-        (["-m", "attack=rga,stbbp"], "attack=stbbp is unknown; accepted: ann, bptr, hart, rga"),
-        (["method=[fgsm,pgdd]"], "method=pgdd is unknown; accepted: apgd, apgd_dlr, autoattack"),
+        (
+            ["-m", "attack=rga,stbbp"],
+            "attack=stbbp is unknown (did you mean stbp?); accepted: ann, ",
+        ),
+        (
+            ["method=[fgsm,pgdd]"],
+            "method=pgdd is unknown (did you mean pgd?); accepted: apgd, apgd_dlr, ",
+        ),
         (
             ["train=conversion"],
             "train=conversion is unknown (a kind of training, not a recipe: "
@@ -221,7 +268,7 @@ SUBPROCESS = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
     (
         "model=vgg12",
-        "error: model=vgg12 is unknown; accepted: digits_net, digits_resnet, "
+        "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
         "dvs_vgg, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),

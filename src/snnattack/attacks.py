@@ -7,6 +7,8 @@ Each method is one function in :data:`METHODS` and one ``conf/method/<name>.yaml
   ``eps / eps_per_alpha``.
 - ``apgd``: APGD (Croce & Hein 2020) with the cross-entropy (``loss: ce``, APGD-CE) or the
   difference-of-logits-ratio loss (``loss: dlr``, APGD-DLR; ``conf/method/apgd_dlr.yaml``).
+- ``sapgd``: SA-PGD (Wang et al. 2025), PGD with L1-normalised momentum and adaptive, clipped
+  steps (:mod:`snnattack.sapgd`).
 - ``square``: the Square attack, score-based and gradient-free (:data:`GRADIENT_FREE`): it
   only queries the model's outputs, so no gradient mode applies (recorded as ``none``).
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
@@ -14,7 +16,8 @@ Each method is one function in :data:`METHODS` and one ``conf/method/<name>.yaml
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.
 FGSM, PGD and BIM then run as torchattacks' EOT-PGD (FGSM = one step of size eps from the
-clean image, BIM = PGD without random start: the same updates), APGD with its ``eot_iter``.
+clean image, BIM = PGD without random start: the same updates), APGD and SA-PGD with their
+``eot_iter``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import torchattacks
 from torch import nn
 
 from snnattack.errors import ConfigError
+from snnattack.sapgd import SAPGD
 
 GRADIENT_FREE = frozenset({"square"})
 
@@ -117,6 +121,39 @@ def _apgd(
     )
 
 
+def _sapgd(
+    model: nn.Module,
+    eps: float,
+    steps: int = 100,
+    n_restarts: int = 1,
+    loss: str = "ce",
+    momentum: float = 0.5,
+    second_moment: float = 0.8,
+    first_halving: float = 0.22,
+    halving_shrink: float = 0.03,
+    min_halving: float = 0.06,
+    seed: int = 0,
+    eot_samples: int = 1,
+) -> torchattacks.Attack:
+    """SA-PGD (Wang et al. 2025) with the CE or DLR loss."""
+    if loss not in ("ce", "dlr"):
+        raise ConfigError(f"method.sapgd.loss={loss!r} is unknown; accepted: ce, dlr")
+    return SAPGD(
+        model,
+        eps=eps,
+        steps=steps,
+        n_restarts=n_restarts,
+        loss=loss,
+        momentum=momentum,
+        second_moment=second_moment,
+        first_halving=first_halving,
+        halving_shrink=halving_shrink,
+        min_halving=min_halving,
+        seed=seed,
+        eot_iter=eot_samples,
+    )
+
+
 def _square(
     model: nn.Module,
     eps: float,
@@ -152,6 +189,7 @@ METHODS = {
     "bim": _bim,
     "mifgsm": _mifgsm,
     "apgd": _apgd,
+    "sapgd": _sapgd,
     "square": _square,
     "autoattack": _autoattack,
 }

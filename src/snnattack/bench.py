@@ -3,7 +3,11 @@
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
-Prints JSON on stdout and a table on stderr.
+``--impls fused unrolled`` measures each step with each neuron implementation and adds their
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Then one adversarial
+training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
+parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
+step (``training``). Prints JSON on stdout and tables on stderr.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis import resolve_device
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost
+from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
 from snnattack.cli import ArgumentParser, refuse
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
@@ -26,7 +31,9 @@ from snnattack.config.rules import DEVICES, RULES, SEED, integer
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
-from snnattack.neurons import RESETS
+from snnattack.neurons import IMPLS, RESETS
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
+from snnattack.training.adversary import Adversary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,7 +64,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=GRADIENT_MODES,
         help="gradient modes (default: all)",
     )
+    parser.add_argument(
+        "--impls",
+        nargs="+",
+        choices=IMPLS,
+        default=None,
+        help="measure every step with each neuron implementation (default: the model's, fused)",
+    )
+    parser.add_argument("--train", action="store_true", help="also measure an STBP training step")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument(
+        "--adversary",
+        default="pgd",
+        choices=ADVERSARY_METHODS,
+        help="method of the adversarial training step timed per gradient mode",
+    )
+    parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
+    parser.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
     return parser.parse_args(argv)
 
 
@@ -72,6 +101,8 @@ def check(args: argparse.Namespace) -> None:
         ("num_classes", integer(2)),
         ("seed", SEED),
         ("device", DEVICES),
+        ("adversary_steps", RULES["train.adversary.steps"]),
+        ("adversary_eps", RULES["train.adversary.eps"]),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
@@ -105,12 +136,49 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
     calibrate_batchnorm(model, x)
-    return {
+    modes = measure_cost(model, x, y, args.modes, args.repeats, args.impls, args.train, args.clock)
+    record = {
         "settings": dict(vars(args)),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, args.modes, args.repeats),
+        "modes": modes,
+        "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
+    if args.impls and {"fused", "unrolled"} <= set(args.impls):
+        record["fused_vs_unrolled"] = impl_ratios(modes)
+    return record
+
+
+def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
+    """The adversary of the timed training step, once per gradient mode (``method@mode``)."""
+    return {
+        f"{args.adversary}@{mode}": Adversary(
+            method=args.adversary,
+            eps=args.adversary_eps / 255.0,
+            steps=args.adversary_steps,
+            grad_mode=mode,
+        )
+        for mode in args.modes or GRADIENT_MODES
+    }
+
+
+def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``."""
+    out = {}
+    for name, fused in modes.items():
+        step = name.removesuffix("[fused]")
+        unrolled = modes.get(f"{step}[unrolled]")
+        if step == name or unrolled is None or "error" in fused or "error" in unrolled:
+            continue
+        out[step] = {
+            "time": fused["seconds"] / unrolled["seconds"],
+            "memory": (
+                fused["peak_mb"] / unrolled["peak_mb"]
+                if fused["peak_mb"] is not None and unrolled["peak_mb"]
+                else None
+            ),
+        }
+    return out
 
 
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
@@ -132,10 +200,10 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
 
     for name, m in modes.items():
         if "error" in m:
-            table.add_row(name, m["error"], *[""] * 5)
+            table.add_row(escape(name), m["error"], *[""] * 5)
             continue
         table.add_row(
-            name,
+            escape(name),
             fmt(m["seconds"] * 1e3, ".2f"),
             fmt(m["time_vs_forward"], ".2f"),
             fmt(m["time_vs_stbp"], ".2f"),
@@ -143,6 +211,20 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
             fmt(m["memory_vs_forward"], ".2f"),
             fmt(m["memory_vs_stbp"], ".2f"),
         )
+    return table
+
+
+def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
+    """A rich table of a :func:`measure_training_cost` result."""
+    table = Table(title=title)
+    for col in ("step", "time (ms)", "× standard"):
+        table.add_column(col, justify="right")
+    for name, m in steps.items():
+        if "error" in m:
+            table.add_row(escape(name), m["error"], "")
+        else:
+            seconds, ratio = m["seconds"] * 1e3, m["time_vs_standard"]
+            table.add_row(escape(name), format(seconds, ".2f"), format(ratio, ".2f"))
     return table
 
 
@@ -155,9 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         refuse(err)
     title = (
         f"{args.model} batch={args.batch} T={args.T} λ={args.lam} on {record['device']}, "
-        f"median of {args.repeats}"
+        f"median of {args.repeats} ({args.clock} time)"
     )
-    Console(stderr=True).print(cost_table(record["modes"], title))
+    console = Console(stderr=True)
+    console.print(cost_table(record["modes"], title))
+    console.print(training_table(record["training"], f"one {args.adversary} training step"))
     json.dump(record, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -4,15 +4,18 @@ Hydra composes the config before the job function runs, so a mistyped group choi
 (``model=vgg12``, ``experiment=typo``, which Hydra would silently skip because the group is
 optional) or an unknown key would otherwise print Hydra's several lines and exit 1.
 :func:`main` checks group choices against the config folder first, then runs Hydra with
-its exceptions passed through and turns the ones a user can fix into one line.
+its exceptions passed through and turns the ones a user can fix into one line. ``--help``
+prints :func:`help_text` instead of Hydra's stock page.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -48,6 +51,52 @@ def _names(value: object) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def group_choices(folder: Path) -> list[str]:
+    """The choices of a config group: its YAML files, without the internal ``_*`` ones."""
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+EXAMPLES = (
+    ("python run.py -m attack=rga,stbp lambda=0.5,0.9,1.0", "STBP vs RGA at three leaks (digits)"),
+    ("python run.py -m -cd experiments -cn digits_table2", "a paper table's sweep and its report"),
+    ("python run.py experiment=cifar10_vgg11 trainer=gpu", "a paper setting on CIFAR-10, one GPU"),
+)  # the commands --help shows first
+
+
+def help_text(conf_dir: Path) -> str:
+    """``python run.py --help``: what it does, three example commands, the config groups and
+    their choices (internal ``_*`` files left out) and the experiment files."""
+    width = max(len(cmd) for cmd, _ in EXAMPLES)
+    lines = [
+        "Train (or reuse) spiking networks and attack them; every setting is a key=value.",
+        "",
+        "Examples:",
+        *(f"  {cmd:<{width}}  # {what}" for cmd, what in EXAMPLES),
+        "",
+        "Config groups (group=choice; -m sweeps comma-separated choices):",
+    ]
+    folders = sorted(p for p in conf_dir.rglob("*") if p.is_dir() and group_choices(p))
+    for folder in folders:
+        group = folder.relative_to(conf_dir).as_posix()
+        lines += _wrapped(f"{group}: ", group_choices(folder))
+    experiments = conf_dir.parent / "experiments"
+    if experiments.is_dir():
+        lines += ["", "Experiments (python run.py -m -cd experiments -cn NAME):"]
+        lines += _wrapped("", group_choices(experiments))
+    lines += [
+        "",
+        "Every key and its default: python run.py --cfg job (each has a comment in conf/).",
+        "Errors and what to do: docs/errors.md. Hydra's own options: python run.py --hydra-help",
+    ]
+    return "\n".join(lines)
+
+
+def _wrapped(head: str, names: list[str]) -> list[str]:
+    return textwrap.wrap(
+        head + ", ".join(names), width=96, initial_indent="  ", subsequent_indent="    "
+    )
+
+
 def _overrides(argv: list[str]) -> list[Override]:
     return OverridesParser.create().parse_overrides(
         [a for a in argv if "=" in a and not a.startswith("-")]
@@ -75,18 +124,19 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         group = conf_dir / override.key_or_group
         if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
             continue
-        choices = sorted(p.stem for p in group.glob("*.yaml") if not p.stem.startswith("_"))
+        choices = group_choices(group)
         for name in _names(override.value()):
             if name not in choices and name != "null":
-                hint = _hint(override.key_or_group, name)
+                hint = _hint(override.key_or_group, name, choices)
                 raise ConfigError(
                     f"{override.key_or_group}={name} is unknown{hint}; "
                     f"accepted: {', '.join(choices)}"
                 )
 
 
-def _hint(group: str, name: str) -> str:
-    """What a user most likely meant by an unknown group choice ("" if nothing)."""
+def _hint(group: str, name: str, choices: list[str]) -> str:
+    """What a user most likely meant by an unknown group choice ("" if nothing): a sweep of
+    ``experiments/``, a kind of training, or the most similar choice."""
     if group == "experiment":
         from snnattack.config.keys import experiment_hint  # only here: it imports torch
 
@@ -96,7 +146,8 @@ def _hint(group: str, name: str) -> str:
 
         if name in STRATEGIES:
             return f" (a kind of training, not a recipe: train.kind={name})"
-    return ""
+    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]}?)" if near else ""
 
 
 def _hydra_line(err: HydraException) -> str:
@@ -136,6 +187,9 @@ class ArgumentParser(argparse.ArgumentParser):
 def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
+    if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        print(help_text(conf_dir))
+        raise SystemExit(0)
     try:
         from snnattack.config.keys import canonical  # only here: it imports torch
 

@@ -7,6 +7,8 @@
   simulated for ``k * T`` steps; the example is then judged at ``T`` as usual.
 - Every call of the crafting model is counted (samples passed through it), so results can
   report the queries an attack needed per sample.
+- With ``steps_curve`` counts, the running best example after each count is kept as well
+  (:mod:`snnattack.convergence`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks import GRADIENT_FREE, build_attack
+from snnattack.convergence import tracking
 from snnattack.gradients import gradient_mode
 from snnattack.neurons import LIF
 
@@ -80,12 +83,48 @@ def craft(
     eot_samples: int = 1,
 ) -> tuple[torch.Tensor, int]:
     """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
+    adv, queries, _ = craft_tracked(
+        algorithm,
+        crafter,
+        x,
+        y,
+        eps,
+        params,
+        grad_mode,
+        grad_params,
+        time_extension,
+        eot_samples,
+    )
+    return adv, queries
+
+
+def craft_tracked(
+    algorithm: str,
+    crafter: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    params: dict[str, Any],
+    grad_mode: str,
+    grad_params: dict[str, Any],
+    time_extension: int = 1,
+    eot_samples: int = 1,
+    steps_curve: tuple[int, ...] = (),
+) -> tuple[torch.Tensor, int, dict[int, torch.Tensor]]:
+    """:func:`craft`, and the running best examples after each of ``steps_curve``'s counts."""
     uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
     differentiation = (
         gradient_mode(crafter, grad_mode, **grad_params) if uses_mode else nullcontext()
     )
     extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
     attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
-    with extension, counting_queries(crafter) as queries, torch.enable_grad(), differentiation:
+    with (
+        extension,
+        counting_queries(crafter) as queries,
+        tracking(crafter, attack, x, y, steps_curve, eot_samples) as tracker,
+        torch.enable_grad(),
+        differentiation,
+    ):
         adv = attack(x, y)
-    return adv.detach(), queries[0]
+    snapshots = tracker.finish(adv.detach()) if tracker is not None else {}
+    return adv.detach(), queries[0], snapshots

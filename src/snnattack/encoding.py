@@ -1,4 +1,5 @@
-"""Input encoders: images ``[B, ...]`` to ``[T, B, ...]`` network inputs.
+"""Input encoders: images ``[B, ...]`` to ``[T, B, ...]`` network inputs (the README's
+``encoding`` key).
 
 Each encoder also gives its time average (``expected``), which the rate-domain RGA backward
 feeds to the network instead of the T-step input. ``direct``, ``poisson`` and ``frames`` take

@@ -1,8 +1,8 @@
 """Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
 
-Attack success rate (SPEC §4): the share of the *originally correctly classified* test
-samples that the adversarial example makes misclassified, in %. Counts are torchmetrics
-states summed across processes, so the numbers are exact under DDP.
+Attack success rate (the README's *What a job does*): the share of the *originally correctly
+classified* test samples that the adversarial example makes misclassified, in %. Counts are
+torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from torch import nn
 from torchmetrics import Metric
 
 from snnattack.config import eps_values
-from snnattack.crafting import craft, grad_mode_of
+from snnattack.console import describe_test
+from snnattack.convergence import curve_counts
+from snnattack.crafting import craft_tracked, grad_mode_of
+from snnattack.ensemble import ENSEMBLE, components, worst_case
 from snnattack.results import AttackRow
 
 
@@ -67,6 +70,33 @@ class AttackCounts(Metric):
         }
 
 
+class FooledCounts(Metric):
+    """Samples fooled (correct -> wrong) per label: by the running best example at each curve
+    count (``attack.steps_curve``), or first by each component of an ensemble."""
+
+    full_state_update = False
+
+    def __init__(self, labels: list) -> None:
+        super().__init__()
+        self.labels = labels
+        self.add_state(
+            "fooled", default=torch.zeros(len(labels), dtype=torch.long), dist_reduce_fx="sum"
+        )
+
+    def update(self, fooled: torch.Tensor) -> None:
+        self.fooled += fooled.to(self.fooled.device)
+
+    def compute(self) -> torch.Tensor:
+        return self.fooled
+
+    def curve(self, n_correct: int) -> list[dict[str, float]]:
+        """ASR (%) at each count, among the ``n_correct`` clean-correct samples."""
+        return [
+            {"steps": k, "asr": 100.0 * int(f) / n_correct if n_correct else float("nan")}
+            for k, f in zip(self.labels, self.compute(), strict=True)
+        ]
+
+
 def attack_success_rate(
     clean_pred: torch.Tensor, adv_pred: torch.Tensor, labels: torch.Tensor
 ) -> float:
@@ -85,6 +115,10 @@ class AttackSpec:
     box: str  # "white" | "black"
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
+    # the gradient mode's parameters for this row (a tuned value); None = the job's
+    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
+    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def attack(self) -> str:
@@ -96,6 +130,22 @@ class AttackSpec:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
 
+def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
+    """An ensemble row's components: what each ran and how many samples it fooled first."""
+    return [
+        {
+            "name": part.name,
+            "method": part.method,
+            "grad_mode": part.grad_mode if part.attack is not None else "none",
+            "grad_params": part.grad_params if part.attack is not None else {},
+            "eot_samples": part.eot_samples,
+            "tuned": part.tune,
+            "first_successes": int(n),
+        }
+        for part, n in zip(parts, firsts.compute(), strict=True)
+    ]
+
+
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
     specs = []
@@ -104,6 +154,8 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             params = {
                 k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
             }
+            if method.name == ENSEMBLE:
+                params = {"components": components(cfg, key)}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             for eps in eps_values(cfg):
@@ -119,6 +171,8 @@ def attack_settings(cfg: DictConfig) -> dict[str, Any]:
         "seed": cfg.seed,
         "time_extension": cfg.attack.time_extension,
         "eot_samples": cfg.attack.eot_samples,
+        "steps_curve": tuple(cfg.attack.steps_curve),
+        "save_examples": cfg.attack.save_examples,
     }
 
 
@@ -143,6 +197,8 @@ class AttackEvaluator(L.LightningModule):
         seed: int = 0,
         time_extension: int = 1,
         eot_samples: int = 1,
+        steps_curve: tuple[int, ...] = (),
+        save_examples: bool = False,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -153,8 +209,20 @@ class AttackEvaluator(L.LightningModule):
         self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
+        curves = {i: curve_counts(s.attack, s.params, steps_curve) for i, s in enumerate(specs)}
+        self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
+        self.firsts = nn.ModuleDict(
+            {
+                str(i): FooledCounts([c.name for c in s.params["components"]])
+                for i, s in enumerate(specs)
+                if s.attack == ENSEMBLE
+            }
+        )
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
+        self.save_examples = save_examples
+        # per spec, this process's batches of adversarial examples (attack.save_examples)
+        self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -176,24 +244,79 @@ class AttackEvaluator(L.LightningModule):
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
             crafter = self.target if spec.box == "white" else self.source
+            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
-            adv, queries = craft(
-                spec.attack,
-                crafter,
-                x,
-                y,
-                spec.eps,
-                spec.params,
-                self.grad_mode,
-                self.grad_params,
-                self.time_extension,
-                self.eot_samples,
-            )
-            self.counts[str(i)].update(
-                correct, self._predict(self.target, adv, index) == y, adv - x, queries
-            )
+            if spec.attack == ENSEMBLE:
+                adv, queries, firsts = worst_case(
+                    spec.params["components"],
+                    crafter,
+                    lambda batch: self._predict(self.target, batch, index),
+                    x,
+                    y,
+                    correct,
+                    spec.eps,
+                    self.time_extension,
+                )
+                self.firsts[str(i)].update(firsts)
+            else:
+                adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
+            adv_pred = self._predict(self.target, adv, index)
+            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            if self.save_examples:
+                first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+                self.examples[i].append(
+                    {
+                        "adv": adv.detach().cpu(),
+                        "labels": y.cpu(),
+                        "preds": adv_pred.cpu(),
+                        "indices": first + torch.arange(len(y)),
+                    }
+                )
+
+    def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
+        """Every process's saved examples per spec (a collective call under DDP)."""
+        if self.trainer.world_size == 1:
+            return self.examples
+        everyone: list[Any] = [None] * self.trainer.world_size
+        torch.distributed.all_gather_object(everyone, self.examples)
+        return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
+
+    def _craft(
+        self,
+        i: int,
+        spec: AttackSpec,
+        crafter: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        correct: torch.Tensor,
+        index: int,
+    ) -> tuple[torch.Tensor, int]:
+        """Spec ``i``'s adversarial batch and queries; its curve counts are updated."""
+        curve = self.curves[str(i)] if str(i) in self.curves else None
+        adv, queries, snapshots = craft_tracked(
+            spec.attack,
+            crafter,
+            x,
+            y,
+            spec.eps,
+            spec.params,
+            self.grad_mode,
+            self.grad_params if spec.grad_params is None else spec.grad_params,
+            self.time_extension,
+            self.eot_samples,
+            tuple(curve.labels) if curve is not None else (),
+        )
+        if curve is not None:
+            fooled = [
+                (correct & (self._predict(self.target, snapshots[k], index) != y)).sum()
+                for k in curve.labels
+            ]
+            curve.update(torch.stack(fooled))
+        return adv, queries
 
     def on_test_epoch_end(self) -> None:
+        if self.save_examples:
+            self.examples = self.gathered_examples()
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
         self.log("clean_acc", clean["clean_acc"])
@@ -205,13 +328,17 @@ class AttackEvaluator(L.LightningModule):
         for i, spec in enumerate(self.specs):
             c = self.counts[str(i)].compute()
             crafter = self.target if spec.box == "white" else self.source
+            ensemble = spec.attack == ENSEMBLE
+            curve = self.curves[str(i)] if str(i) in self.curves else None
             self.results.append(
                 AttackRow(
                     method=spec.method,
                     eps=spec.eps,
                     eps_255=round(spec.eps * 255, 6),
                     box=spec.box,
-                    grad_mode=grad_mode_of(spec.attack, self.grad_mode, crafter),
+                    grad_mode=ENSEMBLE
+                    if ensemble
+                    else grad_mode_of(spec.attack, self.grad_mode, crafter),
                     asr=c["asr"],
                     adv_acc=c["adv_acc"],
                     n_correct=c["n_correct"],
@@ -221,6 +348,12 @@ class AttackEvaluator(L.LightningModule):
                     queries=c["queries"],
                     time_extension=self.time_extension,
                     eot_samples=self.eot_samples,
+                    asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
+                    components=component_rows(spec.params["components"], self.firsts[str(i)])
+                    if ensemble
+                    else None,
+                    grad_params=spec.grad_params,
+                    tuned=spec.tuned,
                 )
             )
             self.log(f"asr/{spec.name}", c["asr"])

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack import examples
 from snnattack.analysis import run_analyses
+from snnattack.checks import job_checks
 from snnattack.config import validate
+from snnattack.console import quiet_libraries
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
@@ -20,7 +24,7 @@ from snnattack.provenance import provenance
 from snnattack.results import (
     JobRecord,
     is_complete,
-    print_job,
+    job_table,
     read_record,
     result_spec,
     write_json,
@@ -30,13 +34,17 @@ from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
 from snnattack.training.trained import target_model
+from snnattack.tuning import tune_specs
 
 log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
+    quiet_libraries()
+    started = time.time()
     validate(cfg, output_dir)
+    log.info("job folder %s", output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
@@ -53,6 +61,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         models = {"target": target_record, "source": source_record}
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
+        specs = tune_specs(cfg, specs, target, source, datamodule(cfg, cfg.seed))
         evaluator = AttackEvaluator(target, source, specs, **attack_settings(cfg))
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
@@ -79,9 +88,17 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         )
         if trainer.is_global_zero:
             record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+            if cfg.attack.save_examples:
+                record.results = [
+                    replace(row, examples=examples.save(output_dir, row, parts))
+                    for row, parts in zip(record.results, evaluator.examples, strict=True)
+                ]
+            if cfg.checks.masking.enabled:
+                record.masking = job_checks(cfg, target, record.results)
             write_json(metrics_path, record.to_json())
-            print_job(record)
+            log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)
+            log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
     return record
 
 

@@ -1,8 +1,19 @@
-"""Leaky integrate-and-fire neurons on ``[T, B, ...]`` currents, trained with STBP.
+"""Leaky integrate-and-fire neurons on ``[T, B, ...]`` currents, split into charge, fire, reset.
 
-Dynamics (SPEC §1): ``u_t = lam * u_{t-1} + I_t``; spike when ``u_t >= theta``; hard reset
-``u <- u * (1 - s)`` or soft reset ``u <- u - theta * s``. The default backward is STBP:
-backprop through time with the triangle surrogate, the gradient flowing through the reset.
+Dynamics (Bu et al., CVPR 2023): charge ``h_t = lam * u_{t-1} + I_t``; fire
+``s_t = H(h_t - theta)``; reset ``u_t = h_t * (1 - s_t)`` (hard) or ``u_t = h_t - theta * s_t``
+(soft). The forward values depend only on ``lam``, ``theta`` and the reset. How the neuron is
+differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
+
+- ``surrogate``: the spike's backward slope (:mod:`snnattack.surrogates`, triangle by default);
+- ``detach_reset``: no gradient through the spike inside the reset;
+- ``detach_membrane``: no gradient along the membrane from one step to the next (HART).
+
+The default backward, every setting at its default, is STBP: backprop through time with the
+triangle surrogate, the gradient flowing through the reset. ``impl`` says how that backward is
+computed: ``fused`` (:class:`snnattack.multistep.MultiStepLIF`, one autograd node saving only
+the membrane) or ``unrolled`` (plain autograd through the loop, the reference); both give the
+same values and gradients. See ``docs/neuron.md``.
 """
 
 from __future__ import annotations
@@ -11,36 +22,30 @@ import math
 
 import torch
 
+from snnattack.multistep import MultiStepLIF
+from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
 
 RESETS = ("hard", "soft")
-
-
-class TriangleSpike(torch.autograd.Function):
-    """Heaviside spike ``1[v >= 0]`` whose backward is the triangle ``max(0, w - |v|) / w**2``."""
-
-    @staticmethod
-    def forward(ctx, v: torch.Tensor, width: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(v)
-        ctx.width = width
-        return (v >= 0).to(v.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (v,) = ctx.saved_tensors
-        w = ctx.width
-        return grad * (w - v.abs()).clamp_(min=0) / (w * w), None
+IMPLS = ("fused", "unrolled")
 
 
 class LIF(Temporal):
     """Multi-step LIF layer: input currents ``[T, B, ...]`` to spikes ``[T, B, ...]`` (0/1).
 
-    ``lam = 1`` is the IF neuron. ``width`` is the STBP triangle surrogate's half-width
-    (unit area, so ``width = 1`` gives ``max(0, 1 - |u - theta|)``).
+    ``lam = 1`` is the IF neuron. ``surrogate`` defaults to the unit-area triangle of
+    half-width 1, ``max(0, 1 - |u - theta|)``.
     """
 
     def __init__(
-        self, lam: float = 1.0, theta: float = 1.0, reset: str = "hard", width: float = 1.0
+        self,
+        lam: float = 1.0,
+        theta: float = 1.0,
+        reset: str = "hard",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        detach_membrane: bool = False,
+        impl: str = "fused",
     ) -> None:
         super().__init__()
         if not 0.0 < lam <= 1.0:
@@ -49,26 +54,61 @@ class LIF(Temporal):
             raise ValueError(f"theta must be > 0, got {theta}")
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-        if width <= 0:
-            raise ValueError(f"surrogate width must be > 0, got {width}")
-        self.lam, self.theta, self.reset, self.width = lam, theta, reset, width
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        self.lam, self.theta, self.reset = lam, theta, reset
+        self.surrogate = surrogate if surrogate is not None else Triangle()
+        self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
+        self.impl = impl
+
+    def charge(self, u: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        """The membrane before firing, ``h_t = lam * u_{t-1} + I_t``."""
+        if self.detach_membrane:
+            u = u.detach()
+        return self.lam * u + current
+
+    def fire(self, h: torch.Tensor, t: int) -> torch.Tensor:
+        """The spike ``H(h - theta)`` of step ``t``, differentiated by the surrogate."""
+        v = h - self.theta
+        return Spike.apply(v, self.surrogate, self.surrogate.observe(v.detach(), t))
+
+    def reset_membrane(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The membrane after the spike: ``h (1 - s)`` (hard) or ``h - theta s`` (soft)."""
+        if self.detach_reset:
+            s = s.detach()
+        return h * (1.0 - s) if self.reset == "hard" else h - self.theta * s
 
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        recording = torch.is_grad_enabled() and x.requires_grad
+        self.surrogate.start(recording)
+        if self.impl == "fused" and recording:
+            return MultiStepLIF.apply(x, self)
+        return self.unrolled(x)
+
+    def unrolled(self, x: torch.Tensor) -> torch.Tensor:
+        """The T loop step by step, differentiable by plain autograd (the reference); called by
+        :meth:`simulate`, which starts the surrogate."""
         u = torch.zeros_like(x[0])
         spikes = []
         for t in range(x.shape[0]):
-            u = self.lam * u + x[t]
-            s = TriangleSpike.apply(u - self.theta, self.width)
-            u = u * (1.0 - s) if self.reset == "hard" else u - self.theta * s
+            h = self.charge(u, x[t])
+            s = self.fire(h, t)
+            u = self.reset_membrane(h, s)
             spikes.append(s)
         return torch.stack(spikes)
 
     def extra_repr(self) -> str:
-        return f"lam={self.lam}, theta={self.theta}, reset={self.reset}, width={self.width}"
+        flags = [f for f in ("detach_reset", "detach_membrane") if getattr(self, f)]
+        return ", ".join(
+            [f"lam={self.lam}, theta={self.theta}, reset={self.reset}", repr(self.surrogate)]
+            + flags
+            + [f"impl={self.impl}"]
+        )
 
 
 def static_rate(current: float, lam: float, theta: float = 1.0) -> float:
-    """Firing rate of one neuron fed a constant ``current`` from rest (SPEC §4, Supp. §1).
+    """Firing rate of one neuron fed a constant ``current`` from rest (Bu et al., CVPR 2023,
+    Supp. §1).
 
     IF (``lam = 1``): ``I / theta`` clipped to [0, 1] (the long-run soft-reset rate).
     LIF (``lam < 1``): one spike per ``ceil(log_lam((I + theta (lam - 1)) / I))`` steps, the

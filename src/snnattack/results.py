@@ -13,6 +13,7 @@ without ``schema``, and its rows may lack the fields added over time (read as nu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -26,6 +27,7 @@ from rich.table import Table
 from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
 
+LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 
@@ -63,6 +65,11 @@ class AttackRow:
     source_model: str | None = None  # the crafting model's architecture
     source_lambda: float | None = None  # the crafting model's leak factor
     source_T: int | None = None  # the crafting model's time steps
+    asr_curve: list[dict[str, float]] | None = measured()  # ASR after attack.steps_curve counts
+    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
+    grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
+    tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
+    examples: str | None = None  # attack.save_examples: the file of its adversarial examples
 
 
 @dataclass(kw_only=True)
@@ -86,6 +93,7 @@ class JobRecord:
     lightning: str | None = None
     threads: int | None = None
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
+    masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""
@@ -185,11 +193,9 @@ def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
     )
 
 
-def print_table(
-    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
-) -> None:
-    """Prints one line per attack row: its leading cells (e.g. the job and what it swept),
-    then the row's shown fields (:data:`SHOWN`)."""
+def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:
+    """One line per attack row: its leading cells (e.g. the job and what it swept), then the
+    row's shown fields (:data:`SHOWN`)."""
     lead = list(dict.fromkeys(k for cells, _ in rows for k in cells))
     table = Table(title=title)
     for label in (*lead, *(f.metadata["column"] for f in SHOWN)):
@@ -197,10 +203,24 @@ def print_table(
     for cells, row in rows:
         shown = [f.metadata["format"].format(getattr(row, f.name)) for f in SHOWN]
         table.add_row(*(cells.get(k, "") for k in lead), *shown)
+    return table
+
+
+def print_table(
+    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
+) -> None:
+    """Prints :func:`render_table` (nothing when there is no row)."""
+    table = render_table(title, rows)
     if table.row_count:
-        Console(stderr=stderr).print(table)
+        console = Console(stderr=stderr)
+        if not console.is_terminal:  # a log file or pipe: one line per row, headers unwrapped
+            console.width = LOG_WIDTH
+        console.print(table)
 
 
-def print_job(record: JobRecord) -> None:
-    """Prints a job's table: its setting and clean accuracy, then one line per attack."""
-    print_table(record.title(), [({}, r) for r in record.results])
+def job_table(record: JobRecord) -> str:
+    """A job's table as text: its setting and clean accuracy, then one line per attack (the
+    job logs it, so it reaches the console and the job's ``run.log`` alike)."""
+    console = Console(file=io.StringIO(), width=LOG_WIDTH, color_system=None)
+    console.print(render_table(record.title(), [({}, r) for r in record.results]))
+    return console.file.getvalue().rstrip()

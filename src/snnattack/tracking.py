@@ -1,16 +1,20 @@
 """W&B dashboard of a sweep: training curves per stored model, one attack run per job, results.
 
-With ``logger=wandb`` every model trained gets a run of ``job_type=train`` named by its store
-key (the folder name in the checkpoint store), and every job a run of ``job_type=attack`` named
-from its command-line overrides, holding the results table and ``metrics.json``. All runs of a
-sweep share one group, the sweep folder's date and time (e.g. ``2026-11-23/04-17-00``), and an
-attack run's config names the store keys of the models it used (``store_keys``). Both kinds of
-run write their files under the job's output folder, so ``wandb sync <sweep>/*/wandb/offline-*``
-uploads a whole offline sweep. If W&B cannot be reached, runs go offline with one printed line.
+With ``logger=wandb`` every model trained gets a run of ``job_type=train`` named from its
+settings and role (``train λ=0.5 T=4 seed 0 [target] (6bcdfe40…)``, :func:`train_run_name`),
+and every job a run of ``job_type=attack`` named from its command-line overrides, holding the
+results table, the attack numbers in its summary and ``metrics.json``. All runs of a sweep
+share one group, the sweep folder's date and time (e.g. ``2026-11-23/04-17-00``), and an
+attack run's config names the store keys of the models it used (``store_keys``). Both kinds
+of run write their files under the job's output folder and the report's run under the sweep
+folder, so ``wandb sync <sweep>/wandb/offline-* <sweep>/*/wandb/offline-*`` uploads a whole
+offline sweep. W&B's own console lines are off unless ``logger.wandb.quiet=false``; one logged
+line per run says where it is. If W&B cannot be reached, runs go offline with one printed line.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +35,8 @@ from snnattack.store import spec_key
 MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # config values beside each row in the results table
 TABLE_COLUMNS = (*CONFIG_COLUMNS, *ROW_FIELDS)
+
+log = logging.getLogger(__name__)
 
 # Why W&B could not be reached, once it could not: later runs of the process go offline at once.
 _offline_reason: str | None = None
@@ -67,8 +73,19 @@ def run_name(overrides: list[str], cosmetic: list[str]) -> str:
     return ",".join(kept) or "default"
 
 
-def run_tags(cfg: DictConfig) -> list[str]:
-    """Dataset, model and gradient mode, then the user's ``tags``."""
+def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
+    """A training run's name from its settings, e.g. ``train λ=0.5 T=4 seed 0 [target]
+    (6bcdfe40…)``: the kind of training when not STBP, then leak, time steps and seed, whether
+    the job trained it as its target or black-box source, and the start of its store key."""
+    kind = (spec.get("train") or {}).get("kind")
+    neuron = spec.get("neuron") or {}
+    words = ["train", *([kind] if kind and kind != "stbp" else [])]
+    words += [f"λ={neuron.get('lambda')}", f"T={neuron.get('T')}", f"seed {spec.get('seed')}"]
+    return " ".join([*words, f"[{role}]", f"({key[:8]}…)"])
+
+
+def user_tags(cfg: DictConfig) -> list[str]:
+    """The user's ``tags`` (a word or a list of words)."""
     user = cfg.get("tags") or []
     if isinstance(user, str):
         user = [user]
@@ -76,8 +93,19 @@ def run_tags(cfg: DictConfig) -> list[str]:
         isinstance(t, (str, int, float)) for t in user
     ):
         raise ConfigError(f"tags={user!r} is not a list of words; accepted: e.g. tags=[a,b]")
-    tags = [cfg.dataset.name, cfg.model.name, cfg.attack.grad_mode, *map(str, user)]
+    return [str(t) for t in user]
+
+
+def run_tags(cfg: DictConfig) -> list[str]:
+    """An attack run's tags: dataset, model and gradient mode, then the user's ``tags``."""
+    tags = [cfg.dataset.name, cfg.model.name, cfg.attack.grad_mode, *user_tags(cfg)]
     return list(dict.fromkeys(tags))
+
+
+def train_tags(cfg: DictConfig, role: str) -> list[str]:
+    """A training run's tags: dataset, model and ``target`` or ``source``, then the user's
+    ``tags`` (no gradient mode: a stored model serves every mode's jobs)."""
+    return list(dict.fromkeys([cfg.dataset.name, cfg.model.name, role, *user_tags(cfg)]))
 
 
 def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
@@ -95,7 +123,7 @@ def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
         "entity": w.entity,
         "dir": str(save_dir),
         "reinit": "finish_previous",
-        "settings": wandb.Settings(init_timeout=w.init_timeout),
+        "settings": wandb.Settings(init_timeout=w.init_timeout, silent=w.quiet),
         **init,
     }
     try:
@@ -110,6 +138,10 @@ def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
             file=sys.stderr,
         )
         run = wandb.init(mode="offline", **kwargs)
+    if mode != "disabled":
+        offline = run.settings.mode == "offline"
+        where = Path(run.dir).parent if offline else run.url  # offline: for `wandb sync`
+        log.info("W&B %s run '%s' (%s): %s", init["job_type"], run.name, run.settings.mode, where)
     # Lightning's x axis, as WandbLogger sets it for the runs it creates itself
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
@@ -128,7 +160,8 @@ class _TrainRunLogger(WandbLogger):
 
 def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[Logger]:
     """Loggers of one model's training: a CSV log in the store's work folder and, with
-    ``logger=wandb``, a ``job_type=train`` run named by the store key, in the job's group."""
+    ``logger=wandb``, a ``job_type=train`` run named from its settings (:func:`train_run_name`)
+    in the job's group. The model is the job's ``source`` when its seed is not the job's."""
     out: list[Logger] = [CSVLogger(workdir, name="", version="")]
     if not cfg.logger.wandb:
         return out
@@ -136,12 +169,13 @@ def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[
     if rank_zero_only.rank == 0:
         job_dir = job_folder() or workdir
         key = spec_key(spec)
+        role = "target" if spec.get("seed") == cfg.seed else "source"
         run = _start_run(
             cfg,
             job_dir,
-            name=key,
+            name=train_run_name(spec, key, role),
             job_type="train",
-            tags=run_tags(cfg),
+            tags=train_tags(cfg, role),
             group=cfg.logger.wandb.group or sweep_group(job_dir),
             config={**spec, "store_key": key},
         )
@@ -199,6 +233,9 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
         summary["source_clean_acc"] = record.source_clean_acc
     if record.results:
         summary["n_correct"] = record.results[0].n_correct  # the target's clean-correct
+    for r in record.results:
+        name = f"{r.method}/{r.box}/eps{r.eps_255:g}"
+        summary.update({f"asr/{name}": r.asr, f"adv_acc/{name}": r.adv_acc})
     run.summary.update(summary)
     artifact = wandb.Artifact(
         f"results-{run.id}", type="results", description=f"metrics.json of {run.name}"

@@ -1,8 +1,14 @@
-"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory.
+"""Cost of an attack step per gradient mode (RGA Table S2): median time and peak memory; and
+of an adversarial training step per gradient mode of its adversary (:func:`measure_training_cost`).
 
 One process, interleaved: every repetition runs a plain forward (no autograd) and then one
 attack gradient step per gradient mode (forward + backward to the *input* only, parameters
 frozen, as in an attack), so drifts of the machine hit every mode alike. Times are medians.
+
+With ``impls``, every step is measured once per neuron implementation (``stbp[fused]``,
+``stbp[unrolled]``, see :class:`snnattack.neurons.LIF`); with ``train``, a training step
+(forward in train mode and backward to the parameters, BN statistics left as they are) is
+measured too.
 
 Peak memory is the step's peak *above* the memory in use when it starts:
 - CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``.
@@ -17,7 +23,8 @@ from __future__ import annotations
 import ctypes
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.gradients.base import temporarily
+from snnattack.neurons import LIF
+from snnattack.training.adversary import Adversary
 
 MB = 2**20
 
@@ -74,14 +84,20 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _timed(fn: Callable[[], object], device: torch.device, clock: str = "wall") -> float:
+    """Seconds ``fn`` takes on ``clock``: ``wall``, or ``cpu`` (this process's CPU time, all
+    threads summed: steadier than wall time on a machine shared with other jobs)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    start = time.perf_counter()
+    now = CLOCKS[clock]
+    start = now()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    return now() - start
 
 
 def calibrate_batchnorm(model: nn.Module, x: torch.Tensor) -> None:
@@ -103,12 +119,55 @@ def calibrate_batchnorm(model: nn.Module, x: torch.Tensor) -> None:
         m.momentum = momentum
 
 
-def attack_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str) -> torch.Tensor:
+@contextmanager
+def neuron_impl(model: nn.Module, impl: str | None) -> Iterator[None]:
+    """Within the block every LIF of ``model`` runs ``impl`` (``None``: as it is)."""
+    lifs = [m for m in model.modules() if isinstance(m, LIF)] if impl is not None else []
+    with temporarily(lifs, "impl", [impl] * len(lifs)):
+        yield
+
+
+def attack_step(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str, impl: str | None = None
+) -> torch.Tensor:
     """One attack gradient: the loss gradient w.r.t. the input under ``mode``."""
     x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad(), gradient_mode(model, mode):
+    with torch.enable_grad(), gradient_mode(model, mode), neuron_impl(model, impl):
         loss = F.cross_entropy(model(x), y)
         return torch.autograd.grad(loss, x)[0]
+
+
+def train_step(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    impl: str | None = None,
+    adversary: Adversary | None = None,
+) -> list[torch.Tensor]:
+    """One training gradient (STBP): forward in train mode, backward to every parameter; with
+    an ``adversary``, on the examples it crafts (in eval mode) with its loss.
+
+    BatchNorm normalises with the batch's statistics but keeps its running ones (momentum 0),
+    so repeated steps measure the same model.
+    """
+    adv = None if adversary is None else adversary.craft(model, x, y)
+    params = list(model.parameters())
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    model.train()
+    try:
+        with (
+            torch.enable_grad(),
+            neuron_impl(model, impl),
+            temporarily(bns, "momentum", [0.0] * len(bns)),
+            temporarily(params, "requires_grad", [True] * len(params)),
+        ):
+            if adversary is None:
+                loss = F.cross_entropy(model(x), y)
+            else:
+                loss, _ = adversary.loss(model, x, adv, y)
+            return list(torch.autograd.grad(loss, params))
+    finally:
+        model.eval()
 
 
 def measure_cost(
@@ -117,12 +176,17 @@ def measure_cost(
     y: torch.Tensor,
     modes: Iterable[str] | None = None,
     repeats: int = 5,
+    impls: Iterable[str] | None = None,
+    train: bool = False,
+    clock: str = "wall",
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
     ``model`` must be in eval mode on ``x``'s device. Each entry also holds its ratios to
     the forward and to ``stbp`` (when measured); a mode that cannot run on this model is
-    reported with its ``error`` instead.
+    reported with its ``error`` instead. ``impls``: measure each step with each neuron
+    implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
+    ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -139,19 +203,27 @@ def measure_cost(
 
     steps: dict[str, Callable[[], object]] = {"forward": forward}
     errors: dict[str, str] = {}
-    for mode in modes:
-        try:
-            attack_step(model, x, y, mode)  # warm-up, and a check that the mode runs here
-            steps[mode] = lambda mode=mode: attack_step(model, x, y, mode)
-        except (ValueError, RuntimeError, TypeError) as err:
-            errors[mode] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    for impl in [None] if impls is None else list(impls):
+        suffix = "" if impl is None else f"[{impl}]"
+        candidates = {
+            mode + suffix: lambda mode=mode, impl=impl: attack_step(model, x, y, mode, impl)
+            for mode in modes
+        }
+        if train:
+            candidates["train" + suffix] = lambda impl=impl: train_step(model, x, y, impl)
+        for name, fn in candidates.items():
+            try:
+                fn()  # warm-up, and a check that the step runs here
+                steps[name] = fn
+            except (ValueError, RuntimeError, TypeError) as err:
+                errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
     forward()
     times: dict[str, list[float]] = {name: [] for name in steps}
     peaks: dict[str, list[float | None]] = {name: [] for name in steps}
     try:
         for _ in range(repeats):
             for name, fn in steps.items():
-                times[name].append(_timed(fn, device))
+                times[name].append(_timed(fn, device, clock))
                 peaks[name].append(memory.measure(fn))
     finally:
         for p, flag in frozen:
@@ -174,3 +246,38 @@ def measure_cost(
 
 def _ratio(value: float | None, base: float | None) -> float | None:
     return value / base if value is not None and base else None
+
+
+def measure_training_cost(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    adversaries: dict[str, Adversary],
+    repeats: int = 5,
+    clock: str = "wall",
+) -> dict[str, dict[str, Any]]:
+    """Median time (s) of a standard training step and of each adversary's (crafting, then
+    the parameters' gradient: :func:`train_step`), interleaved as :func:`measure_cost` does.
+
+    Each entry holds its ratio to the standard step (``time_vs_standard``); an adversary whose
+    gradient mode cannot run on this model is reported with its ``error``.
+    """
+    steps: dict[str, Callable[[], object]] = {"standard": lambda: train_step(model, x, y)}
+    errors: dict[str, str] = {}
+    for name, adversary in adversaries.items():
+        try:
+            train_step(model, x, y, adversary=adversary)  # warm-up, and a check that it runs
+            steps[name] = lambda a=adversary: train_step(model, x, y, adversary=a)
+        except (ValueError, RuntimeError, TypeError) as err:
+            errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            times[name].append(_timed(fn, x.device, clock))
+    standard = statistics.median(times["standard"])
+    out: dict[str, dict[str, Any]] = {
+        name: {"seconds": statistics.median(t), "time_vs_standard": statistics.median(t) / standard}
+        for name, t in times.items()
+    }
+    out.update({name: {"error": msg} for name, msg in errors.items()})
+    return out

@@ -20,12 +20,14 @@ from snnattack.attacks import METHODS, takes_eot
 from snnattack.config.rules import MAX_SEED
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
+from snnattack.ensemble import ENSEMBLE, components
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
+from snnattack.tuning import grid
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
@@ -52,6 +54,13 @@ def _gradient_params(cfg: dict[str, Any]) -> None:
     )
 
 
+def _adversary_params(cfg: dict[str, Any]) -> None:
+    adversary = cfg["train"].get("adversary") or {}
+    if adversary.get("method") is not None:
+        mode = GRADIENT_MODES[adversary["grad_mode"]]
+        _params_known("train.adversary.params", adversary.get("params") or {}, mode, skip=1)
+
+
 def _method_params(cfg: dict[str, Any]) -> None:
     if not cfg.get("method"):
         raise ConfigError(
@@ -59,6 +68,9 @@ def _method_params(cfg: dict[str, Any]) -> None:
             f"{', '.join(METHODS)}, e.g. method=[pgd]"
         )
     for key, method in cfg["method"].items():
+        if method["name"] == ENSEMBLE:
+            _ensemble_params(cfg, key)
+            continue
         params = {k: v for k, v in method.items() if k != "name"}
         _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
         if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
@@ -67,6 +79,35 @@ def _method_params(cfg: dict[str, Any]) -> None:
                 f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
                 f"apply to method={key}; accepted: 1, or the methods {accepted}"
             )
+
+
+def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
+    """Every component of an ensemble names an attack= and a method= that exist, with
+    parameters their functions accept."""
+    for part in components(OmegaConf.create(cfg), key):
+        _params_known(
+            f"method.{key}.components.{part.name}", part.params, METHODS[part.algorithm], skip=2
+        )
+        if part.tune:
+            _tune_grid(cfg, part.grad_mode)
+        if part.attack is not None:
+            _params_known(
+                f"method.{key}.components.{part.name}.attack_params",
+                part.grad_params,
+                GRADIENT_MODES[part.grad_mode],
+                skip=1,
+            )
+
+
+def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
+    """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes."""
+    for point in grid(cfg["attack"].get("tune") or {}, mode)[:1]:
+        _params_known(f"attack.tune.grids.{mode}", point, GRADIENT_MODES[mode], skip=1)
+
+
+def _tuned_mode_has_grid(cfg: dict[str, Any]) -> None:
+    if (cfg["attack"].get("tune") or {}).get("enabled"):
+        _tune_grid(cfg, cfg["attack"]["grad_mode"])
 
 
 def _hart_gamma_positive(cfg: dict[str, Any]) -> None:
@@ -249,9 +290,11 @@ def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
+    _tuned_mode_has_grid,
     _time_extension_fits_encoding,
     _hart_gamma_positive,
     _gradient_params,
+    _adversary_params,
     _encoding_fits_dataset,
     _frames_match_T,
     _attack_takes_a_step,

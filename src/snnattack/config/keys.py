@@ -35,9 +35,9 @@ _PACKAGE = re.compile(r"^#\s*@package\s+(\S+)", re.MULTILINE)
 
 def _package(path: Path, conf_dir: Path) -> str:
     """The dotted node a group option's keys go under ("" for ``_global_``)."""
-    group = path.parent.relative_to(conf_dir).as_posix().replace("/", ".")
     if path.parent == conf_dir:
         return ""
+    group = path.parent.relative_to(conf_dir).as_posix().replace("/", ".")
     header = _PACKAGE.search(path.read_text())
     package = header.group(1) if header else "_group_"
     package = package.replace("_group_", group).replace("_name_", path.stem)
@@ -61,6 +61,11 @@ def _nodes(tree: Any, prefix: str) -> dict[str, bool]:
 @cache
 def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
+    if not (conf_dir / "config.yaml").is_file():  # the package runs from its checkout
+        raise ConfigError(
+            f"{conf_dir} holds no config.yaml; accepted: the repository's conf/ folder "
+            '(install the checkout with pip install -e ".[test]")'
+        )
     empty: dict[str, bool] = {}
     groups = set()
     for path in sorted(conf_dir.rglob("*.yaml")):

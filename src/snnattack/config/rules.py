@@ -21,8 +21,10 @@ from snnattack.encoding import ENCODINGS
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS
-from snnattack.neurons import RESETS
+from snnattack.neurons import IMPLS, RESETS
+from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
@@ -121,6 +123,7 @@ RULES: dict[str, Rule] = {
     "lambda": real(0, 1, lo_open=True),
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
+    "neuron_impl": one_of(*IMPLS),
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
     "eps": Rule(
@@ -152,6 +155,14 @@ RULES: dict[str, Rule] = {
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
     "train.hybrid.threshold_scale": real(0, lo_open=True),
+    "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
+    "train.adversary.eps": real(0, 255, lo_open=True),
+    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.steps": integer(1),
+    "train.adversary.beta": real(0),
+    "train.adversary.grad_mode": one_of(*GRADIENT_MODES),
+    "train.adversary.reg": real(0),
+    "train.adversary.ramp_epochs": integer(0),
     "source_train": optional(one_of(*STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
@@ -160,11 +171,30 @@ RULES: dict[str, Rule] = {
     # attack: gradient mode and methods (any method's parameters by pattern)
     "attack.grad_mode": one_of(*GRADIENT_MODES),
     "attack.params.width": optional(real(0, lo_open=True)),
+    "attack.params.surrogate": one_of(*SURROGATES),
+    "attack.params.alpha": optional(real(0, lo_open=True)),
+    "attack.params.a": Rule(lambda v: is_real(v) and 0 < v < 0.5, "0 < {key} < 0.5"),
+    "attack.params.relax": real(0),
+    "attack.params.beta_1": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
+    "attack.params.beta_2": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
     "attack.params.beta": real(0, lo_open=True),
     "attack.params.gamma": real(0),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
-    "method.*.name": one_of(*METHODS),
+    "attack.tune.enabled": BOOL,
+    "attack.tune.val_size": integer(1),
+    "attack.steps_curve": Rule(
+        lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
+        "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+    ),
+    "method.*.name": one_of(*METHODS, "ensemble"),
+    "method.*.poisson_eot_samples": integer(1),
+    "method.*.momentum": real(0, 1),
+    "method.*.second_moment": real(0, 1),
+    "method.*.first_halving": real(0, 1, lo_open=True),
+    "method.*.halving_shrink": real(0, 1),
+    "method.*.min_halving": real(0, 1, lo_open=True),
+    "attack.save_examples": BOOL,
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),
     "method.*.eps_per_alpha": real(0, lo_open=True),
@@ -211,6 +241,7 @@ RULES: dict[str, Rule] = {
     # loggers and the store
     "logger.csv": BOOL,
     "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "logger.wandb.quiet": BOOL,
     "store.dir": NAME,
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(
@@ -236,7 +267,21 @@ RULES: dict[str, Rule] = {
     "analysis.shuffle.mode": one_of(*SHUFFLE_MODES),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
+    "checks.masking.enabled": BOOL,
+    "checks.masking.probe_size": integer(1),
+    "checks.masking.zero_grad_share": real(0, 1),
+    "checks.masking.unbounded_steps": integer(1),
+    "checks.masking.unbounded_asr": real(0, 100),
+    "checks.masking.tolerance": real(0),
 }
+# the adversary's gradient-mode parameters (train.adversary.params) follow attack.params' rules
+RULES.update(
+    {
+        key.replace("attack.", "train.adversary.", 1): rule
+        for key, rule in RULES.items()
+        if key.startswith("attack.params.")
+    }
+)
 
 
 def matches(key: str, pattern: str) -> bool:

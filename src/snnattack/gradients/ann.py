@@ -1,4 +1,4 @@
-"""The ANN counterpart as the gradient proxy (SPEC §4).
+"""The ANN counterpart as the gradient proxy (the README's *Gradient modes*).
 
 Forward values are the SNN's. The gradient is that of the network's ANN counterpart, run on
 the time-averaged input: each LIF becomes a clipped, quantised ReLU of its mean input current,

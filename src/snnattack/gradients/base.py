@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from torch import nn
 
+from snnattack.neurons import LIF
 from snnattack.temporal import temporal_modules
 
 
 @contextmanager
-def temporarily(modules: list[nn.Module], attr: str, values: list[object]) -> Iterator[None]:
-    """Sets ``module.attr`` to ``values[i]`` for each module within the block, then restores."""
+def temporarily(modules: list[Any], attr: str, values: list[object]) -> Iterator[None]:
+    """Sets ``module.attr`` to ``values[i]`` for each module (or parameter) within the block,
+    then restores."""
     saved = [getattr(m, attr) for m in modules]
     for m, value in zip(modules, values, strict=True):
         setattr(m, attr, value)
@@ -21,6 +24,17 @@ def temporarily(modules: list[nn.Module], attr: str, values: list[object]) -> It
     finally:
         for m, value in zip(modules, saved, strict=True):
             setattr(m, attr, value)
+
+
+@contextmanager
+def neuron_settings(model: nn.Module, **settings: Callable[[LIF], object]) -> Iterator[None]:
+    """Within the block, every LIF of ``model`` has ``setting = make(lif)`` for each
+    ``setting=make`` (e.g. ``surrogate=lambda lif: Triangle(0.5)``); restored afterwards."""
+    lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
+    with ExitStack() as stack:
+        for attr, make in settings.items():
+            stack.enter_context(temporarily(lifs, attr, [make(lif) for lif in lifs]))
+        yield
 
 
 def overriding(model: nn.Module, overrides: dict[type, object]):

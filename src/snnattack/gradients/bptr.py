@@ -1,4 +1,4 @@
-"""BPTR, backpropagation through rates (Ding et al., NeurIPS 2022; SPEC §4).
+"""BPTR, backpropagation through rates (Ding et al., NeurIPS 2022; the README's *Gradient modes*).
 
 Forward: the true spikes. Backward: each step's input current gets the gradient of that
 step's spike, passed only where the neuron fired at all in the window:

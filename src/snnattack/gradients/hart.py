@@ -1,10 +1,10 @@
 """HART-style gradient (Hao et al., ICLR 2024, "Threaten SNNs through combining rate and
-temporal information"; SPEC §4).
+temporal information"; the README's *Gradient modes*).
 
-Forward values unchanged. Backward: the membrane carried to the next step is detached (no
-temporal gradient path), each spike's surrogate is the triangle of half-width ``gamma``
-(unit area), and the gradient of each step's input current is replaced by its mean over the
-T steps (the rate part of the information).
+Forward values unchanged. Backward: the membrane carried to the next step is detached (the
+neuron's ``detach_membrane`` setting: no temporal gradient path), each spike's surrogate is
+the triangle of half-width ``gamma`` (unit area), and the gradient of each step's input
+current is replaced by its mean over the T steps (the rate part of the information).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from snnattack.gradients.base import overriding
-from snnattack.neurons import LIF, TriangleSpike
+from snnattack.gradients.base import neuron_settings, overriding
+from snnattack.neurons import LIF
+from snnattack.surrogates import Triangle
 
 
 class _TimeMeanGrad(torch.autograd.Function):
@@ -31,24 +32,16 @@ class _TimeMeanGrad(torch.autograd.Function):
         return grad.mean(0, keepdim=True).expand_as(grad).contiguous()
 
 
-def _detached_membrane(lif: LIF, current: torch.Tensor, width: float) -> torch.Tensor:
-    u = torch.zeros_like(current[0])
-    spikes = []
-    for t in range(current.shape[0]):
-        u = lif.lam * u.detach() + current[t]
-        s = TriangleSpike.apply(u - lif.theta, width)
-        u = u * (1.0 - s) if lif.reset == "hard" else u - lif.theta * s
-        spikes.append(s)
-    return torch.stack(spikes)
-
-
 @contextmanager
 def hart(model: nn.Module, gamma: float = 1.0) -> Iterator[None]:
     if gamma <= 0:
         raise ValueError(f"hart: gamma must be > 0, got {gamma}")
 
     def lif_forward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
-        return _detached_membrane(lif, _TimeMeanGrad.apply(current), gamma)
+        return lif.simulate(_TimeMeanGrad.apply(current))
 
-    with overriding(model, {LIF: lif_forward}):
+    settings = neuron_settings(
+        model, surrogate=lambda _: Triangle(gamma), detach_membrane=lambda _: True
+    )
+    with settings, overriding(model, {LIF: lif_forward}):
         yield

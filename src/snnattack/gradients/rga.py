@@ -30,7 +30,8 @@ RateLayer = Callable[[LIF, torch.Tensor, torch.Tensor, int], torch.Tensor]
 def rate_slope(
     current: torch.Tensor, lam: float, theta: float, beta: float = 2.0, gamma: float = 0.2
 ) -> torch.Tensor:
-    """Derivative of the RGA rate-current curve at mean current ``current`` (SPEC §4, Eq. S8).
+    """Derivative of the RGA rate-current curve at mean current ``current`` (Bu et al.,
+    CVPR 2023, Eq. S8).
 
     ``gamma`` on ``[0, (1 - lam) theta]``, the linear ramp's slope on ``((1 - lam) theta,
     beta theta]``, 0 elsewhere; the intervals are half-open so no current counts twice.

@@ -9,6 +9,7 @@ from torch import nn
 
 from snnattack.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.neurons import LIF
+from snnattack.surrogates import Triangle
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 ACTIVATIONS = ("lif", "relu")  # spiking model, or its ANN counterpart (ReLU, one time step)
@@ -80,6 +81,7 @@ def build(
     std: Sequence[float] | None = None,
     activation: str = "lif",
     levels: int | None = None,
+    neuron_impl: str = "fused",
 ) -> SpikingNet:
     """A spiking model taking images in [0, 1] and returning logits averaged over T.
 
@@ -89,6 +91,8 @@ def build(
     ``activation="relu"`` gives the ANN counterpart: the same layers (same parameter names)
     with every LIF replaced by a ReLU.
     ``levels`` quantises the analog image to that many values before encoding (None: off).
+    ``neuron_impl`` is how the neurons' STBP backward is computed (``fused`` or ``unrolled``,
+    same gradients; :class:`snnattack.neurons.LIF`).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
@@ -99,7 +103,13 @@ def build(
     def neuron() -> nn.Module:
         if activation == "relu":
             return nn.ReLU()
-        return LIF(lam=lam, theta=theta, reset=reset, width=surrogate_width)
+        return LIF(
+            lam=lam,
+            theta=theta,
+            reset=reset,
+            surrogate=Triangle(surrogate_width),
+            impl=neuron_impl,
+        )
 
     normalize = None
     if encoding in FIXED_NORMALISATION:

@@ -17,6 +17,7 @@ from typing import Any
 
 from snnattack.errors import UserError
 from snnattack.report import figures
+from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -25,7 +26,16 @@ from snnattack.report.collect import (
     paper_block,
     result_rows,
 )
-from snnattack.report.tables import Table, cost_table, table1, table2
+from snnattack.report.origin import Origin, origin
+from snnattack.report.tables import (
+    Table,
+    cost_table,
+    ensemble_table,
+    masking_table,
+    table1,
+    table2,
+    tuning_table,
+)
 from snnattack.results import MEASURES
 
 
@@ -37,6 +47,7 @@ class Report:
     jobs: list[Job]
     columns: list[str]
     rows: list[dict[str, Any]]
+    origin: Origin
     tables: list[Table] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -51,13 +62,17 @@ def build_report(folder: Path) -> Report:
     columns, rows = result_rows(jobs)
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
-    report = Report(folder, jobs, columns, rows)
+    report = Report(folder, jobs, columns, rows, origin(folder, jobs))
     report.tables = [
         t
         for t in (
             table2(rows, extra, paper.get("table2") or []),
             table1(jobs, paper.get("table1") or []),
             cost_table(jobs, paper.get("cost") or []),
+            ensemble_table(rows, jobs, extra),
+            tuning_table(jobs),
+            masking_table(jobs),
+            adversarial_table(jobs, paper.get("adversarial") or []),
         )
         if t is not None
     ]
@@ -74,80 +89,131 @@ def build_report(folder: Path) -> Report:
         figures.rate_current(jobs, folder / "rate_current.png"),
         figures.beta_gamma(rows, folder / "beta_gamma.png"),
         figures.cost_bars(jobs, folder / "cost.png"),
+        figures.convergence(jobs, folder / "convergence.png"),
+        robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
     )
     report.figures = [p for p in drawn if p is not None]
     return report
 
 
-def markdown(report: Report) -> str:
-    """The report as Markdown (figures linked as files beside it)."""
+def _header(report: Report) -> list[tuple[str, str]]:
+    """The report's opening lines as (kind, text): what produced it and what it holds."""
     lines = [
-        f"# Report: {report.folder.name}",
-        "",
-        f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
-        f"{', '.join(_swept(report)) or 'nothing'}.",
-        "",
+        ("origin", report.origin.line()),
+        (
+            "text",
+            f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
+            f"{', '.join(_swept(report)) or 'nothing'}.",
+        ),
     ]
+    saved = sum(1 for r in report.rows if r.get("examples"))
+    if saved:
+        lines.append(
+            (
+                "text",
+                f"Adversarial examples saved for {saved} row(s): the files are in results.csv's "
+                "examples column (format: docs/examples.md in the snnattack repository).",
+            )
+        )
     notes = paper_block(report.jobs).get("notes")
     if notes:
-        lines += [f"Paper: {notes}", ""]
+        lines.append(("text", f"Paper: {notes}"))
+    return lines
+
+
+def _md_cell(table: Table, i: int, k: int, text: str) -> str:
+    return f"**{text}**" if (i, k) in table.bold else text
+
+
+def markdown(report: Report) -> str:
+    """The report as Markdown (figures linked as files beside it)."""
+    lines = [f"# {report.origin.title}", ""]
+    for kind, text in _header(report):
+        lines += [f"Command: {text}" if kind == "origin" else text, ""]
     for t in report.tables:
+        lines += [f"## {t.title}", ""]
+        if t.summary:
+            lines += [f"**Finding.** {t.summary}", ""]
+        if t.settings:
+            lines += [f"Settings: {t.settings}.", ""]
+        lines += ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
         lines += [
-            f"## {t.title}",
-            "",
-            "| " + " | ".join(t.columns) + " |",
-            "|" + "---|" * len(t.columns),
+            "| " + " | ".join(_md_cell(t, i, k, c) for k, c in enumerate(row)) + " |"
+            for i, row in enumerate(t.rows)
         ]
-        lines += ["| " + " | ".join(row) + " |" for row in t.rows]
         lines += ["", t.note, ""]
-    for p in report.figures:
-        lines += [f"![{p.stem}]({p.name})", ""]
+    for number, p in enumerate(report.figures, 1):
+        caption = figures.caption(p.stem)
+        lines += [f"**Figure {number}.** {caption}", "", f"![{caption}]({p.name})", ""]
     return "\n".join(lines)
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:100%}"
+    ".scroll{overflow-x:auto;max-width:100%}"
+    "table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}"
+    "img{max-width:100%;height:auto}figure{margin:1em 0}code{white-space:pre-wrap}"
+)  # wide tables scroll inside their box instead of being clipped by the window
 
 
 def html_page(report: Report) -> str:
     """The report as one self-contained HTML page (figures embedded as base64 PNG)."""
     e = html.escape
-    parts = [
-        f"<h1>Report: {e(report.folder.name)}</h1>",
-        f"<p>{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
-        f"{e(', '.join(_swept(report)) or 'nothing')}.</p>",
-    ]
-    notes = paper_block(report.jobs).get("notes")
-    if notes:
-        parts.append(f"<p>Paper: {e(str(notes))}</p>")
+    parts = [f"<h1>{e(report.origin.title)}</h1>"]
+    for kind, text in _header(report):
+        if kind == "origin":
+            o = report.origin
+            parts.append(
+                f"<p>Command: <code>{e(o.command)}</code> · commit {e(o.commit_text())} · "
+                f"results of {e(o.date)}</p>"
+            )
+        else:
+            parts.append(f"<p>{e(text)}</p>")
     for t in report.tables:
         head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in t.rows
+            "<tr>"
+            + "".join(
+                f"<td><b>{e(c)}</b></td>" if (i, k) in t.bold else f"<td>{e(c)}</td>"
+                for k, c in enumerate(row)
+            )
+            + "</tr>"
+            for i, row in enumerate(t.rows)
         )
+        parts.append(f"<h2>{e(t.title)}</h2>")
+        if t.summary:
+            parts.append(f"<p><b>Finding.</b> {e(t.summary)}</p>")
+        if t.settings:
+            parts.append(f"<p>Settings: {e(t.settings)}.</p>")
         parts.append(
-            f"<h2>{e(t.title)}</h2><table><tr>{head}</tr>{body}</table>"
+            f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
             f"<p><small>{e(t.note)}</small></p>"
         )
-    for p in report.figures:
+    for number, p in enumerate(report.figures, 1):
         data = base64.b64encode(p.read_bytes()).decode()
+        caption = figures.caption(p.stem)
         parts.append(
-            f'<h2>{e(p.stem)}</h2><img alt="{e(p.stem)}" src="data:image/png;base64,{data}">'
+            f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption><b>Figure {number}.</b> {e(caption)}</figcaption></figure>"
         )
-    style = (
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}"
-    )
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-        f"{e(report.folder.name)}</title><style>{style}</style></head><body>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>"
+        f"{e(report.origin.title)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>\n"
     )
 
 
 def _swept(report: Report) -> list[str]:
+    """The columns other than results (and the examples' files) that vary between rows (eps:
+    shown as eps_255)."""
     return [
         c
         for c in report.columns[1:]
         if len({str(r.get(c)) for r in report.rows}) > 1
-        and c not in ("clean_acc", "source_clean_acc", "job", "eps", *MEASURES)  # eps: eps_255
+        and c not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", *MEASURES)
     ]
 
 

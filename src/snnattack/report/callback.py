@@ -36,6 +36,7 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
         name=f"report {sweep_group(folder)}",
         dir=str(folder),
         reinit="create_new",
+        settings=wandb.Settings(silent=bool(wandb_cfg.get("quiet"))),
     )
     try:
         run.log(

@@ -10,8 +10,9 @@ from typing import Any
 from snnattack.cosmetic import is_cosmetic
 from snnattack.results import ROW_FIELDS, JobRecord, read_record
 
-# besides a job's cosmetic_keys, the keys that are no column: the analyses' options and the list
-REPORT_IGNORED = ("analysis", "cosmetic_keys")
+# besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
+# and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
+REPORT_IGNORED = ("analysis", "cosmetic_keys", "kinds")
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # results.csv's standard columns: the setting and the most read fields first, then every other
@@ -143,6 +144,8 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
+            if attack.examples:  # attack.save_examples: the file, from the report's folder
+                row["examples"] = str(Path(job.name) / attack.examples)
             rows.append(row)
     return columns, rows
 

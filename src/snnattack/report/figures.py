@@ -1,10 +1,11 @@
 """The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, adversarial accuracy vs T per
 input quantisation and per network kind (the ECCV 2020 study's figures), rate-current, β/γ,
-cost."""
+cost, and ASR vs attack iterations (convergence)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,50 @@ from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order, ranked  # noqa: E402
 
 DPI = 110
+CAPTIONS = {
+    "asr_vs_eps": "Attack success rate against the perturbation radius ε: a panel per attack "
+    "method and box, a colour per gradient mode.",
+    "asr_vs_lambda": "Attack success rate against the membrane leak λ: a panel per attack "
+    "method and box, a colour per gradient mode.",
+    "adv_acc_vs_T": "Accuracy under attack against the number of time steps T, a line per "
+    "input quantisation (clean accuracy dashed): a panel per method, ε and box.",
+    "kinds": "Clean, white-box and black-box accuracy of each kind of network (ANN, converted "
+    "SNN, backpropagated SNN): a panel per method and ε.",
+    "rate_current": "Firing rate against mean input current of one spiking layer: measured on "
+    "validation data (points) and the static rate–current curve (line), per trained model.",
+    "beta_gamma": "Attack success rate of RGA over its parameters β and γ, per λ, method and box.",
+    "cost": "Time and peak memory of one attack step per gradient mode.",
+}  # what each figure shows, in words (its caption in the report)
+
+
+def caption(stem: str) -> str:
+    """The report's caption of the figure file ``stem``.png."""
+    return CAPTIONS.get(stem, stem.replace("_", " "))
+
+
+def spread_label(rows: list[dict[str, Any]]) -> str:
+    """``, mean ± std over N seeds`` when the rows hold more than one seed, else nothing."""
+    seeds = len({r.get("seed") for r in rows})
+    return f", mean ± std over {seeds} seeds" if seeds > 1 else ""
+
+
+def shared_legend(fig: plt.Figure, title: str | None = None) -> None:
+    """One legend for all panels, right of them (each label once, in order of appearance)."""
+    seen: dict[str, Any] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(
+            list(seen.values()),
+            list(seen),
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7,
+            title=title,
+            title_fontsize=7,
+            frameon=False,
+        )
 
 
 def _label(key: str) -> str:
@@ -114,9 +159,9 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                 )
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
-        ax.set_ylabel("ASR (%, mean ± std over seeds)")
+        ax.set_ylabel(f"ASR (%{spread_label(rows)})")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    shared_legend(fig)
     return _save(fig, path)
 
 
@@ -136,7 +181,6 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
     fig, panels = _grid(rows, ("method", "eps_255"), by_box=True)
     for ax, (method, eps), box, cell in panels:
         cells = split(cell, keys)
-        adversarial, clean = [], []
         for c, line in enumerate(lines):
             if line not in cells:
                 continue
@@ -148,22 +192,18 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
                 ]
             )
             xs, means, stds = curve(cells[line], "T", "adv_acc")
-            adversarial.append(
-                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
-            )
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
             xs, means, _ = curve(cells[line], "T", "clean_acc")
-            clean += ax.plot(
-                xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean"
-            )
+            ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean")
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
         ax.minorticks_off()
         ax.set_xlabel("time steps T")
-        ax.set_ylabel("accuracy (%, mean ± std over seeds)")
+        ax.set_ylabel(f"accuracy (%{spread_label(rows)})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(handles=[*adversarial, *clean], fontsize=6, ncol=2)
+    shared_legend(fig)
     return _save(fig, path)
 
 
@@ -227,10 +267,10 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
             )
         ax.set_xticks(range(len(targets)), [KIND_NAMES.get(t, t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
-        ax.set_ylabel("accuracy (%, mean ± std over seeds)")
+        ax.set_ylabel(f"accuracy (%{spread_label(rows)})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    shared_legend(fig)
     return _save(fig, path)
 
 
@@ -257,7 +297,7 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     for ax, ((_, model, T, lam, reset), members) in zip(
         axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False
     ):
-        for j, rc in members:
+        for _, rc in members:
             actual = rc.get("actual") or {}
             ax.scatter(
                 actual.get("current", []),
@@ -265,21 +305,18 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
                 s=3,
                 alpha=0.2,
                 color="C0",
-                label=f"actual, seed {j.setting('seed')}",
+                label="actual (validation data, each model)",
             )
         static = members[0][1].get("static") or {}
         ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
         layer = (members[0][1].get("actual") or {}).get("layer")
-        ax.set_title(f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}", fontsize=8)
+        ax.set_title(
+            f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, {len(members)} model(s)",
+            fontsize=8,
+        )
         ax.set_xlabel("mean input current")
         ax.set_ylabel("firing rate")
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(
-            handles[-1:] + handles[:1],
-            ["static", f"actual ({len(members)} model(s), validation)"],
-            fontsize=7,
-            loc="lower right",
-        )
+    shared_legend(fig)
     return _save(fig, path)
 
 
@@ -337,12 +374,56 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
             ax.set_xticks([k + 0.4 - width / 2 for k in range(len(modes))], modes)
     axes[0].set_ylabel("time per step (ms)")
     axes[1].set_ylabel("peak memory (MB)")
-    axes[0].legend(fontsize=7)
+    shared_legend(fig)
+    return _save(fig, path)
+
+
+def convergence(jobs: list[Job], path: Path) -> Path | None:
+    """ASR against attack iterations (``attack.steps_curve``, running best per sample): a panel
+    per method and box, a colour per gradient mode, a line style per ε; mean over the jobs
+    (seeds) of one setting. None when no row has a curve."""
+    points = group(
+        ((r["method"], r["box"], r.get("grad_mode"), r.get("eps_255"), p["steps"]), p["asr"])
+        for job in jobs
+        for r in map(asdict, job.record.results)
+        for p in r.get("asr_curve") or []
+    )
+    if not points:
+        return None
+    panels = sorted({k[:2] for k in points}, key=lambda k: (k[1] != "white", k[0]))
+    modes = sorted({k[2] for k in points}, key=mode_order)
+    epss = sorted({k[3] for k in points}, key=lambda e: (e is None, e or 0))
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(4.4 * len(panels), 3.3))
+    for ax, (method, box) in zip(axes[0], panels, strict=True):
+        for m, mode in enumerate(modes):
+            for e, eps in enumerate(epss):
+                line = sorted(
+                    (k[4], (mean_std(v) or (float("nan"),))[0])
+                    for k, v in points.items()
+                    if k[:4] == (method, box, mode, eps)
+                )
+                if not line:
+                    continue
+                ax.plot(
+                    [s for s, _ in line],
+                    [a for _, a in line],
+                    marker="o",
+                    color=f"C{m}",
+                    linestyle=styles[e % len(styles)],
+                    label=f"{fmt(mode)} ε={fmt(eps)}",
+                )
+        ax.set_xscale("log")
+        ax.set_title(f"{method.upper()}, {box} box")
+        ax.set_xlabel("attack iterations")
+        ax.set_ylabel("ASR (%, running best)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # the shared legend outside included
     plt.close(fig)
     return path

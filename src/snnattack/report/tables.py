@@ -6,7 +6,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from snnattack.report.collect import SETTING_KEYS as SETTING
@@ -24,13 +24,17 @@ SHORT = {
 
 @dataclass
 class Table:
-    """A titled table of strings (numbers already formatted); ``note`` is one line below it."""
+    """A titled table of strings (numbers already formatted); ``note`` is one line below it,
+    ``settings`` one line above it, and ``summary`` the sentence that says what it shows."""
 
     title: str
     columns: list[str]
     rows: list[list[str]]
     note: str = ""
     key: str = field(default="")
+    settings: str = ""  # what every row shares, one line above the table
+    summary: str = ""  # one sentence: what the numbers show
+    bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of marked cells
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float, float, int] | None:
@@ -78,9 +82,15 @@ def with_defaults(paper_rows: list[dict], defaults: dict[str, Any]) -> list[dict
     return [{**defaults, **row} for row in paper_rows or []]
 
 
-def not_run(paper_rows: list[dict], matched: list[dict]) -> list[dict]:
+def not_run(paper_rows: list[dict], matched: Iterable[dict | None]) -> list[dict]:
     """The paper rows no row of ours matched, in the paper's order: listed as "not run"."""
+    matched = [m for m in matched if m is not None]
     return [row for row in paper_rows if not any(row is m for m in matched)]
+
+
+def paper_settings(refs: list[dict], keys: Sequence[str], ours: tuple) -> list[tuple]:
+    """The settings of paper rows as key tuples; a key a row leaves out takes ``ours``'s value."""
+    return [tuple(ref.get(k, o) for k, o in zip(keys, ours, strict=True)) for ref in refs]
 
 
 def ranked(known: Sequence[str], name: Any) -> tuple:
@@ -101,70 +111,243 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
     return groups
 
 
+MODE_NAMES = {
+    "stbp": "STBP",
+    "rga": "RGA",
+    "rga_layerwise": "RGA (layer-wise)",
+    "bptr": "BPTR",
+    "hart": "HART",
+    "ann": "ANN proxy",
+}  # how tables and sentences name the gradient modes
+
+
+def mode_name(mode: str) -> str:
+    return MODE_NAMES.get(mode, str(mode))
+
+
+def constant_keys(
+    keys: Sequence[str], settings: Iterable[tuple], keep: Sequence[str] = ()
+) -> tuple[list[str], str]:
+    """The ``keys`` (other than ``keep``) that take one value over ``settings`` (tuples of the
+    keys' values), and the settings line that states them, e.g. ``dataset = digits, T = 4``."""
+    settings = list(settings)
+    if not settings:
+        return [], ""
+    constant = [
+        k for i, k in enumerate(keys) if k not in keep and len({fmt(s[i]) for s in settings}) == 1
+    ]
+    text = ", ".join(f"{SHORT.get(k, k)} = {fmt(settings[0][keys.index(k)])}" for k in constant)
+    return constant, text
+
+
+def per_seed(rows: Iterable[dict[str, Any]], y: str) -> dict[Any, float]:
+    """``y`` per seed, a seed's rows averaged first (they repeat one model's number)."""
+    values = group((r.get("seed"), r.get(y)) for r in rows)
+    return {seed: stat[0] for seed, v in values.items() if (stat := mean_std(v)) is not None}
+
+
+def paired_delta(a: dict[Any, float], b: dict[Any, float]) -> tuple[float, float, int] | None:
+    """``a − b`` per seed that both have (each seed's jobs attack the same models), as
+    (mean, std, seeds); None when they share no seed."""
+    return mean_std(a[s] - b[s] for s in a if s in b)
+
+
+def fmt_delta(stat: tuple[float, float, int] | None) -> str:
+    if stat is None:
+        return "–"
+    mean, std, n = stat
+    return f"{mean:+.2f} ± {std:.2f}" if n > 1 else f"{mean:+.2f}"
+
+
+def comparison_sentence(
+    deltas: dict[str, list[tuple[str, tuple[float, float, int]]]], base: str
+) -> str:
+    """One sentence on which gradient mode gives the higher ASR, over all comparisons (rows ×
+    boxes) of each mode with ``base``: how often, per attack (its label, e.g. ``FGSM WB``) when
+    there are several, the range of the differences, and how many are within the seed spread.
+    ``deltas[mode]`` holds (attack label, (mean, std, seeds)) of each comparison."""
+    clauses = []
+    for mode, found in deltas.items():
+        if not found:
+            continue
+        a, b = mode_name(mode), mode_name(base)
+        stats = [stat for _, stat in found]
+        means = [m for m, _, _ in stats]
+        higher = sum(m > 0.005 for m in means)
+        lower = sum(m < -0.005 for m in means)
+        total = len(stats)
+        sign = 1 if higher >= lower else -1
+        if higher > lower:
+            lead = f"{a} gives a higher ASR than {b} in {_of(higher, total)}"
+        elif lower > higher:
+            lead = f"{b} gives a higher ASR than {a} in {_of(lower, total)}"
+        else:
+            lead = f"neither {a} nor {b} gives the higher ASR more often ({higher} each of {total})"
+        per_attack = group((label, sign * stat[0] > 0.005) for label, stat in found)
+        spread = [(m, s) for m, s, n in stats if n > 1]
+        if spread:
+            within = sum(abs(m) <= s for m, s in spread)
+            judged = (
+                f"{within} of {len(spread)} differences are within one standard deviation "
+                "over seeds"
+            )
+        else:
+            judged = "one seed each, so there is no spread over seeds to judge the differences by"
+        span = (
+            f"{means[0]:+.2f} points"
+            if total == 1
+            else f"{min(means):+.2f} to {max(means):+.2f} points, mean "
+            f"{statistics.fmean(means):+.2f}"
+        )
+        breakdown = ""
+        if len(per_attack) > 1 and higher != lower:
+            breakdown = (
+                ", ".join(f"{label} {sum(won)} of {len(won)}" for label, won in per_attack.items())
+                + "; "
+            )
+        clauses.append(f"{lead} ({breakdown}{a} − {b}: {span}); {judged}")
+    if not clauses:
+        return ""
+    text = "; ".join(clauses)
+    return text[0].upper() + text[1:] + "."
+
+
+def _of(k: int, total: int) -> str:
+    if total == 1:
+        return "the only comparison"
+    return f"all {total} comparisons" if k == total else f"{k} of {total} comparisons"
+
+
+def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> str:
+    """One sentence with the range of ASR and robust accuracy per box (one gradient mode)."""
+    parts = []
+    for box, _ in boxes:
+        asr = [r["asr"] for r in rows if r.get("box") == box and r.get("asr") is not None]
+        acc = [r["adv_acc"] for r in rows if r.get("box") == box and r.get("adv_acc") is not None]
+        if asr:
+            parts.append(
+                f"{box}-box ASR ranges from {min(asr):.2f} to {max(asr):.2f} % "
+                f"(robust accuracy {min(acc):.2f} to {max(acc):.2f} %)"
+                if acc
+                else f"{box}-box ASR ranges from {min(asr):.2f} to {max(asr):.2f} %"
+            )
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> Table | None:
-    """RGA Table 2: per setting, method and ε, clean accuracy and ASR per box and grad mode.
+    """RGA Table 2: per setting, method and ε, clean accuracy, then per box each gradient
+    mode's ASR (the highest marked), its difference to the first mode (paired by seed) and
+    its robust accuracy, and the number of test samples.
 
     Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports, and
-    the paper's rows none of ours matches close the table as "not run". The time extension
-    (``TE``, RGA's time-extended attack) gets a column when a row has one; paper rows without
-    ``time_extension`` are rows without it.
+    the paper's rows none of ours matches close the table as "not run". Keys that never vary
+    go to the settings line instead of the table (the method always stays). The time
+    extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper rows
+    without ``time_extension`` are rows without it.
     """
     if not rows:
         return None
     rows = [{**r, "time_extension": r.get("time_extension") or 1} for r in rows]
     te = ["time_extension"] if any(r["time_extension"] != 1 for r in rows) else []
     keys = [*SETTING, *extra, *te, "method", "eps_255"]
-    paper = with_defaults(paper, {"time_extension": 1})
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
-    columns = [
-        *(SHORT.get(k, k) for k in keys),
-        "clean",
-        *(f"{label} {m}" for _, label in boxes for m in modes),
-        "seeds",
-    ]
-    out, matched = [], []
+    paper = with_defaults(paper, {"time_extension": 1})
+    refs = {
+        key: matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})
+        for key in groups
+    }
+    unrun = not_run(paper, refs.values())
+    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
+    shown = [i for i, k in enumerate(keys) if k not in constant]
+    columns = [*(SHORT.get(keys[i], keys[i]) for i in shown), "clean"]
+    for _, label in boxes:
+        columns += [f"{label} ASR {mode_name(m)}" for m in modes]
+        columns += [f"{label} Δ {mode_name(m)} − {mode_name(modes[0])}" for m in modes[1:]]
+        columns += [f"{label} robust {mode_name(m)}" for m in modes]
+    columns += ["n", "seeds"]
+    out, bold = [], set()
+    deltas: dict[str, list] = {m: [] for m in modes[1:]}
     for key, members in groups.items():
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
         cells = [fmt_stat(mean_std(clean.values()))]
-        for box, _ in boxes:
+        ref = refs[key]
+        for box, box_label in boxes:
+            cell = {
+                m: [r for r in members if r.get("box") == box and r["grad_mode"] == m]
+                for m in modes
+            }
+            asr = {m: per_seed(cell[m], "asr") for m in modes}
+            stats = {m: mean_std(asr[m].values()) for m in modes}
+            means = {m: round(s[0], 2) for m, s in stats.items() if s is not None}
+            best = max(means.values(), default=None)
             for m in modes:
-                cells.append(
-                    fmt_stat(
-                        mean_std(
-                            r.get("asr")
-                            for r in members
-                            if r.get("box") == box and r["grad_mode"] == m
-                        )
-                    )
-                )
+                if (
+                    len(means) > 1
+                    and means.get(m) == best
+                    and list(means.values()).count(best) == 1
+                ):
+                    bold.add((len(out), len(shown) + len(cells)))
+                cells.append(fmt_stat(stats[m]))
+            for m in modes[1:]:
+                delta = paired_delta(asr[m], asr[modes[0]])
+                if delta is not None:
+                    deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
+                cells.append(fmt_delta(delta))
+            cells += [fmt_stat(mean_std(per_seed(cell[m], "adv_acc").values())) for m in modes]
+        ns = sorted({r.get("n") for r in members if r.get("n") is not None})
+        n = "–" if not ns else str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
         seeds = len({r.get("seed") for r in members})
-        out.append([*(fmt(v) for v in key), *cells, str(seeds)])
-        ref = matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})
-        if ref:
-            matched.append(ref)
-            out.append(_paper_table2_row(ref, [fmt(v) for v in key], boxes, modes, ""))
-    for ref in not_run(paper, matched):
-        out.append(_paper_table2_row(ref, [fmt(ref.get(k)) for k in keys], boxes, modes, "not run"))
+        out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
+        if ref is not None:
+            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, ""))
+    for ref, key in zip(unrun, unrun_keys, strict=True):
+        out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, "not run"))
+    if modes[1:]:
+        summary = comparison_sentence(deltas, modes[0])
+    else:
+        summary = range_sentence(rows, boxes)
+    seeds = len({r.get("seed") for r in rows})
     return Table(
         "Table 2: attack success rate (%), white box (WB) and black box (BB)",
         columns,
         out,
-        "ASR = share of correctly classified test samples the attack fools; "
-        "mean ± std over seeds; clean = clean test accuracy (%).",
+        "ASR = share of the correctly classified test samples that the attack fools (higher: "
+        "stronger attack, the highest marked); robust = accuracy (%) on all adversarial "
+        "samples; Δ = difference in ASR, paired by seed; clean = clean test accuracy (%); n = "
+        "test samples" + ("; mean ± std over seeds." if seeds > 1 else "; one seed."),
         "table2",
+        settings=settings,
+        summary=summary,
+        bold=bold,
     )
 
 
 def _paper_table2_row(
-    ref: dict, key: list[str], boxes: list, modes: list[str], seeds: str
+    ref: dict,
+    key: tuple,
+    keys: list[str],
+    shown: list[int],
+    boxes: list[tuple[str, str]],
+    modes: list[str],
+    seeds: str,
 ) -> list[str]:
-    """A Table 2 row of the paper's numbers; ``key`` are the setting cells it is shown with."""
-    theirs = [fmt(ref.get("clean"))] + [
-        fmt((ref.get(box) or {}).get(m)) for box, _ in boxes for m in modes
-    ]
-    return [*key[:-2], f"{key[-2]} (paper)", key[-1], *theirs, seeds]
+    """A Table 2 row of the paper's numbers, shown with the setting ``key``."""
+    label = [fmt(key[i]) + (" (paper)" if keys[i] == "method" else "") for i in shown]
+    theirs = [fmt(ref.get("clean"))]
+    for box, _ in boxes:
+        values = [(ref.get(box) or {}).get(m) for m in modes]
+        theirs += [fmt(v) for v in values]
+        theirs += [
+            "–" if v is None or values[0] is None else f"{v - values[0]:+.2f}" for v in values[1:]
+        ]
+        theirs += ["–"] * len(modes)
+    return [*label, *theirs, "", seeds]
 
 
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
@@ -181,13 +364,18 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         ): (j, s)
         for j, s in found
     }  # attack-only differences share one model: count it once per shuffle mode
+    keys = [*SETTING, "shuffle"]
     groups = group(
         ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
         for j, s in per_model.values()
     )
-    keys = [*SETTING, "shuffle"]
     paper = with_defaults(paper, {"shuffle": "layer"})
-    out, matched = [], []
+    refs = {key: matching(paper, dict(zip(keys, key, strict=True))) for key in groups}
+    unrun = not_run(paper, refs.values())
+    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    constant, settings = constant_keys(keys, [*groups, *unrun_keys])
+    shown = [i for i, k in enumerate(keys) if k not in constant]
+    out, deltas = [], []
     for key, members in groups.items():
         clean = mean_std(s.get("clean_acc") for _, s in members)
         shuffled = mean_std(s.get("shuffled_acc") for _, s in members)
@@ -196,11 +384,12 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
             for _, s in members
             if s.get("shuffled_acc") is not None and s.get("clean_acc") is not None
         )
-        ref = matching(paper, dict(zip(keys, key, strict=True))) or {}
-        matched.append(ref)
+        if delta is not None:
+            deltas.append(delta[0])
+        ref = refs[key] or {}
         out.append(
             [
-                *(fmt(v) for v in key),
+                *(fmt(key[i]) for i in shown),
                 fmt_stat(clean),
                 fmt_stat(shuffled),
                 fmt_stat(delta),
@@ -209,13 +398,13 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
                 fmt(ref.get("shuffled")),
             ]
         )
-    for ref in not_run(paper, matched):
-        cells = [fmt(ref.get(k)) for k in keys]
+    for ref, key in zip(unrun, unrun_keys, strict=True):
+        cells = [fmt(key[i]) for i in shown]
         out.append(
             [*cells, "–", "–", "–", "not run", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
         )
     columns = [
-        *(SHORT.get(k, k) for k in keys),
+        *(SHORT.get(keys[i], keys[i]) for i in shown),
         "clean",
         "shuffled",
         "Δ",
@@ -223,6 +412,17 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "paper clean",
         "paper shuffled",
     ]
+    span = (
+        f"{deltas[0]:+.2f}"
+        if len(set(deltas)) == 1
+        else f"{min(deltas):+.2f} to {max(deltas):+.2f}"
+    )
+    summary = (
+        f"Shuffling the spikes over time changes test accuracy by {span} points "
+        "(mean over the models of a setting and shuffle mode)."
+        if deltas
+        else ""
+    )
     return Table(
         "Table 1: accuracy (%) before and after spike shuffle",
         columns,
@@ -231,6 +431,8 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "per layer, as the paper's code; neuron = one per neuron); a small Δ means the "
         "network is rate-coded.",
         "table1",
+        settings=settings,
+        summary=summary,
     )
 
 
@@ -269,6 +471,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
             )
     if not out:
         return None
+    summary = _cost_sentence(jobs)
     columns = [
         "job",
         "model",
@@ -290,7 +493,146 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         "Median over repeats, interleaved in one process; peak memory above the memory "
         "in use before the step (CPU: resident set, CUDA: allocated).",
         "cost",
+        summary=summary,
     )
+
+
+def tuning_table(jobs: list[Job]) -> Table | None:
+    """The gradient-mode parameters chosen on validation data (``attack.tune``): per row, and
+    per tuned ensemble component. None when nothing was tuned."""
+    rows = []
+    for job in jobs:
+        for r in map(asdict, job.record.results):
+            where = [job.name, r["box"], fmt(r["eps_255"])]
+            if r.get("tuned"):
+                t = r["tuned"]
+                chosen = ", ".join(f"{k}={fmt(v)}" for k, v in t["params"].items())
+                rows.append(
+                    [
+                        *where,
+                        r["grad_mode"],
+                        r["method"],
+                        chosen,
+                        f"{t['val_asr']:.2f}",
+                        str(t["val_n"]),
+                    ]
+                )
+            for c in r.get("components") or []:
+                if c.get("tuned"):
+                    chosen = ", ".join(f"{k}={fmt(v)}" for k, v in c["grad_params"].items())
+                    rows.append(
+                        [*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, "–", "–"]
+                    )
+    if not rows:
+        return None
+    return Table(
+        "Tuned gradient-mode parameters",
+        ["job", "box", "ε (/255)", "mode", "method", "chosen", "val ASR %", "val n"],
+        rows,
+        "Chosen per row by the highest ASR on validation images (never test); "
+        "HART's γ on its authors' grid 0.10..2.45.",
+        key="tuning",
+    )
+
+
+def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]) -> Table | None:
+    """The worst-case ensemble's robust accuracy beside the lowest adversarial accuracy of any
+    single attack on the same model (setting, seed, box, ε), and which component fooled how
+    many samples first. None without ensemble rows."""
+    keys = (*SETTING, "seed", *extra, "box", "eps_255")
+    groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
+    firsts = {
+        (job.name, r["box"], r["eps_255"]): r.get("components") or []
+        for job in jobs
+        for r in map(asdict, job.record.results)
+    }
+    out = []
+    for members in groups.values():
+        singles = [r for r in members if r.get("grad_mode") != "ensemble"]
+        # a sweep over attack= repeats the ensemble (which does not read it) in each job: once
+        for e in [r for r in members if r.get("grad_mode") == "ensemble"][:1]:
+            best = min(singles, key=lambda r: r["adv_acc"]) if singles else None
+            parts = firsts.get((e["job"], e["box"], e["eps_255"]), [])
+            out.append(
+                [
+                    e["job"],
+                    e["box"],
+                    fmt(e["eps_255"]),
+                    f"{e['adv_acc']:.2f}",
+                    f"{best['adv_acc']:.2f} ({best['method']}/{best['grad_mode']})"
+                    if best
+                    else "–",
+                    ("yes" if e["adv_acc"] <= best["adv_acc"] + 1e-9 else "NO") if best else "–",
+                    ", ".join(f"{c['name']} {c['first_successes']}" for c in parts),
+                ]
+            )
+    if not out:
+        return None
+    return Table(
+        "Worst-case ensemble",
+        [
+            "job",
+            "box",
+            "ε (/255)",
+            "robust acc %",
+            "lowest single attack %",
+            "ensemble ≤ all",
+            "first successes per component",
+        ],
+        out,
+        "Robust accuracy: the share of test samples that survive every component. The lowest "
+        "single attack is taken over the other rows on the same model, box and ε.",
+        key="ensemble",
+    )
+
+
+def masking_table(jobs: list[Job]) -> Table | None:
+    """The gradient-masking checks per job (``checks.masking``): flagged ones with their
+    details, ``none`` for a job with no flag. None when no job ran the checks."""
+    checked = [j for j in jobs if j.record.masking]
+    if not checked:
+        return None
+    rows = []
+    for job in checked:
+        masking = job.record.masking
+        flagged = [c for c in masking["checks"] if c["flagged"]]
+        rows.append(
+            [
+                job.name,
+                ", ".join(c["name"] for c in flagged) or "none",
+                "; ".join(c["detail"] for c in flagged),
+            ]
+        )
+    n = sum(1 for j in checked if j.record.masking["flagged"])
+    return Table(
+        "Gradient-masking checks",
+        ["job", "flagged", "details"],
+        rows,
+        f"{n} of {len(checked)} job(s) flagged. A flag is a warning that the attacks may "
+        "underestimate the attack success rate (docs/evaluation.md).",
+        key="masking",
+    )
+
+
+def _cost_sentence(jobs: list[Job]) -> str:
+    """One sentence: each mode's step time and memory relative to STBP's, as a range over
+    the measured models."""
+    ratios: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for j in jobs:
+        for mode, m in (j.record.analyses.get("cost") or {}).get("modes", {}).items():
+            if mode != "stbp" and m.get("time_vs_stbp") is not None:
+                ratios[mode].append((m["time_vs_stbp"], m.get("memory_vs_stbp") or float("nan")))
+    parts = []
+    for mode, values in sorted(ratios.items(), key=lambda kv: mode_order(kv[0])):
+        times = [t for t, _ in values]
+        memory = [m for _, m in values if math.isfinite(m)]
+        text = f"{mode_name(mode)} {_span(times)} STBP's time"
+        if memory:
+            text += f" and {_span(memory)} its peak memory"
+        parts.append(text)
+    if not parts:
+        return ""
+    return "One attack step takes: " + "; ".join(parts) + f" ({len(jobs)} model(s) measured)."
 
 
 def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:
@@ -301,3 +643,7 @@ def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:
 
 def _num(value: float | None, scale: float) -> str:
     return "–" if value is None else f"{value * scale:.2f}"
+
+
+def _span(xs: list[float]) -> str:
+    return f"{min(xs):.2f}×" if min(xs) == max(xs) else f"{min(xs):.2f}–{max(xs):.2f}×"

@@ -21,6 +21,7 @@ from snnattack.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net
 
 INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog
+GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not read
 
 
 class ANN(Strategy):
@@ -38,4 +39,9 @@ class ANN(Strategy):
         return build_net(cfg, activation="relu", T=1, encoding="direct", mean=mean, std=std)
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in spec.items() if k != "neuron"}
+        """No neuron settings, nor an adversary's gradient mode: an ANN has one gradient."""
+        train = dict(spec["train"])
+        if "adversary" in train:
+            adversary = train["adversary"]
+            train["adversary"] = {k: v for k, v in adversary.items() if k not in GRADIENT_KEYS}
+        return {k: v for k, v in spec.items() if k != "neuron"} | {"train": train}

@@ -50,6 +50,7 @@ def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
         mean=cfg.dataset.mean,
         std=cfg.dataset.std,
         levels=cfg.get("encoding_levels"),
+        neuron_impl=cfg.neuron_impl,
     )
     return build(cfg.model.name, **{**args, **overrides})
 

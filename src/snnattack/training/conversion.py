@@ -24,14 +24,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.data import datamodule
-from snnattack.models.resnet import BasicBlock
 from snnattack.neurons import LIF
 from snnattack.temporal import StepWise
 from snnattack.training.base import Strategy, with_train
@@ -41,6 +40,16 @@ log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 1 << 24  # activations per layer kept for the percentile (a random subsample)
 _PASS = (nn.Sequential, StepWise, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout)
+
+
+@runtime_checkable
+class ResidualBlock(Protocol):
+    """What the conversion needs of a residual block, ``spike(residual(x) + shortcut(x))``:
+    any module with these three children converts (e.g. ``models.resnet.BasicBlock``)."""
+
+    residual: nn.Module  # the main branch, ending in an affine layer
+    shortcut: nn.Module  # nn.Identity, or a branch ending in an affine layer
+    spike: nn.Module  # the neuron layer fed by the sum
 
 
 def spiking_layers(model: nn.Module) -> list[nn.Module]:
@@ -59,7 +68,7 @@ def shared_scales(model: nn.Module) -> list[int]:
     for m in model.modules():
         if id(m) in index:
             last = index[id(m)]
-        elif isinstance(m, BasicBlock) and isinstance(m.shortcut, nn.Identity):
+        elif isinstance(m, ResidualBlock) and isinstance(m.shortcut, nn.Identity):
             if last is None:
                 raise ValueError("convert: a residual block without a spiking layer before it")
             group[index[id(m.spike)]] = group[last]
@@ -105,7 +114,7 @@ def _rescale(
 ) -> tuple[float, list[nn.Module]]:
     """Rescales ``m`` fed by values of scale ``previous`` (1: the ANN's units); returns the
     scale of its output and the affine layers still to be divided by the next LIF's scale."""
-    if isinstance(m, BasicBlock):
+    if isinstance(m, ResidualBlock):
         _, residual = _rescale(m.residual, previous, [], scales)
         _, shortcut = _rescale(m.shortcut, previous, [], scales)
         return _rescale(m.spike, 1.0, residual + shortcut, scales)

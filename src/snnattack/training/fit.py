@@ -24,6 +24,7 @@ from snnattack.data import datamodule
 from snnattack.provenance import provenance
 from snnattack.store import RESUME_FILE
 from snnattack.tracking import train_loggers
+from snnattack.training.adversary import Adversary
 from snnattack.training.stbp import STBPClassifier
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         momentum=cfg.train.momentum,
         weight_decay=cfg.train.weight_decay,
         nesterov=cfg.train.nesterov,
+        adversary=Adversary.from_config(cfg.train.get("adversary")),
     )
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
@@ -97,6 +99,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         "resumed_after_epochs": resumed_from,
         "world_size": trainer.world_size,
         "train_seconds": round(time.time() - start, 1),
+        **module.cost_record(trainer.current_epoch),
         **provenance(),
     }
 

@@ -8,6 +8,8 @@ multiplied by ``train.hybrid.threshold_scale`` (the converted weights are kept):
 lower the converted thresholds so that the network fires enough in few steps, and Sharmin et
 al.'s backpropagated SNN runs with its conversion thresholds scaled by 0.7
 (``ssharmin/spikingNN-adversarial-attack``, ``model_loader.py``: ``scaling_threshold=0.7``).
+Adversarial training (``train.adversary``) applies to the fine-tuning only: the converted
+model it starts from is the standard one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class Hybrid(Strategy):
         return build_net(cfg, theta=cfg.theta * cfg.train.hybrid.threshold_scale)
 
     def base(self, cfg: DictConfig) -> DictConfig:
-        return with_train(cfg, kind="conversion")
+        """The standard conversion: an adversary (``train.adversary``) acts in fine-tuning."""
+        return with_train(cfg, kind="conversion", adversary=None)
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base

@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.cosmetic import without_cosmetic
 from snnattack.training import KIND_BLOCKS, STRATEGIES, TRAINING_VERSION
+from snnattack.training.adversary import adversary_spec
 
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 
@@ -15,15 +16,19 @@ TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (
 def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     """Everything that affects the model ``cfg`` trains with ``seed``: its store key.
 
-    Includes the kind of training (``train.kind``), the version of how models are trained and
-    selected (:data:`TRAINING_VERSION`) and, for a kind that starts from another model
-    (conversion, hybrid), that model's key (``base``). Leaves out the ``cosmetic_keys`` and
-    the trainer keys that only the attacks read (:data:`TEST_ONLY`).
+    Includes the kind of training (``train.kind``), the adversary of adversarial training
+    (only the settings its method reads; none for standard training), the version of how
+    models are trained and selected (:data:`TRAINING_VERSION`) and, for a kind that starts
+    from another model (conversion, hybrid), that model's key (``base``). Leaves out the
+    ``cosmetic_keys`` and the trainer keys that only the attacks read (:data:`TEST_ONLY`).
     """
     strategy = STRATEGIES[cfg.train.kind]
     c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
     dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
     train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
+    adversary = adversary_spec(train.pop("adversary", None))
+    if adversary is not None:
+        train["adversary"] = adversary
     spec = {
         "dataset": dataset,
         "model": c["model"],

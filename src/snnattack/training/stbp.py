@@ -11,6 +11,7 @@ validation sample's share of the accuracy, so it only ever breaks ties.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import lightning as L
@@ -21,6 +22,7 @@ from torchmetrics import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from snnattack.errors import TrainingError
+from snnattack.training.adversary import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
 # How models are trained and selected, in the store key (not SELECTION's wording, which would
@@ -36,6 +38,11 @@ class STBPClassifier(L.LightningModule):
     ``val_acc`` (%), ``val_loss`` and ``val_score`` (synchronised across processes) are logged
     every epoch so the best checkpoint is chosen on validation data (see :data:`SELECTION`);
     :meth:`validation_record` gives the numbers of the selected epoch.
+
+    With an ``adversary`` (``train.adversary``) each batch is first replaced by the examples it
+    crafts, and the loss is its method's (:mod:`snnattack.training.adversary`). The time of
+    every training batch is split into crafting and update (forward, backward, optimiser
+    step), and the adversary's input-gradient evaluations are counted: :meth:`cost_record`.
     """
 
     def __init__(
@@ -46,6 +53,7 @@ class STBPClassifier(L.LightningModule):
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         nesterov: bool = False,
+        adversary: Adversary | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -60,14 +68,24 @@ class STBPClassifier(L.LightningModule):
         self.val_loss = MeanMetric()
         self.val_n = SumMetric()
         self.history: dict[int, dict[str, float]] = {}
+        self.adversary = adversary
+        self.cost = {"craft_seconds": 0.0, "update_seconds": 0.0, "adversary_gradients": 0}
+        self._batch_start = (0.0, 0.0)  # (time, craft_seconds) at the batch's start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> torch.Tensor:
         x, y = batch
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
+        if self.adversary is None:
+            logits = self.model(x)
+            loss = F.cross_entropy(logits, y)
+        else:
+            start = self._now()
+            adv = self.adversary.craft(self.model, x, y, self.current_epoch, self._random(x))
+            self.cost["craft_seconds"] += self._now() - start
+            self.cost["adversary_gradients"] += self.adversary.n_steps * len(x)
+            loss, logits = self.adversary.loss(self.model, x, adv, y)
         if not torch.isfinite(loss):
             raise TrainingError(
                 f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
@@ -79,6 +97,31 @@ class STBPClassifier(L.LightningModule):
         self.log("train_loss", loss, prog_bar=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._batch_start = (self._now(), self.cost["craft_seconds"])
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        start, crafted = self._batch_start
+        crafting = self.cost["craft_seconds"] - crafted
+        self.cost["update_seconds"] += self._now() - start - crafting
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        if self.adversary is not None:
+            self.adversary.regularise(self.model, self._random(torch.zeros(())))
+
+    def _random(self, like: torch.Tensor) -> torch.Generator:
+        """A generator on ``like``'s device for this step's adversary draws, seeded from the
+        epoch's seed (``EpochSeed``) and the step: a resumed run draws the same numbers."""
+        generator = torch.Generator(device=like.device)
+        return generator.manual_seed(hash((torch.initial_seed(), self.global_step)) % 2**63)
+
+    def _now(self) -> float:
+        """Wall-clock seconds, after the device's queued work (so CUDA time is counted)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         x, y = batch
@@ -99,9 +142,23 @@ class STBPClassifier(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["validation_history"] = self.history  # a resumed run still knows every epoch
+        checkpoint["training_cost"] = dict(self.cost)  # and the cost of the epochs done
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = dict(checkpoint.get("validation_history", {}))
+        self.cost.update(checkpoint.get("training_cost", {}))
+
+    def cost_record(self, epochs: int) -> dict[str, Any]:
+        """The training time split into crafting and update (seconds, summed over the
+        ``epochs`` trained, resumed ones included) and the adversary's input-gradient
+        evaluations (one per sample and step) per epoch."""
+        craft, update = self.cost["craft_seconds"], self.cost["update_seconds"]
+        return {
+            "train_craft_seconds": round(craft, 2),
+            "train_update_seconds": round(update, 2),
+            "train_loop_seconds": round(craft + update, 2),
+            "adversary_gradients_per_epoch": self.cost["adversary_gradients"] // max(epochs, 1),
+        }
 
     def validation_record(self, epoch: int) -> dict[str, Any]:
         """Validation accuracy and loss of ``epoch`` (the selected one) and the rule used."""

@@ -3,6 +3,7 @@ from a model file (``checkpoint=``)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import lightning as L
@@ -14,6 +15,8 @@ from snnattack.store import ModelStore
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.spec import training_spec
+
+log = logging.getLogger(__name__)
 
 
 def build_model(cfg: DictConfig) -> nn.Module:
@@ -44,6 +47,13 @@ def trained_model(
         return strategy.train(cfg, workdir, TrainContext(seed, spec, trainers, base))
 
     model, record = store.get_or_train(spec, make, train)
+    log.info(
+        "%s model %s (%s, seed %d)",
+        "reused" if record.get("cached") else "trained",
+        record.get("key"),
+        cfg.train.kind,
+        seed,
+    )
     return model.eval(), {**record, "kind": cfg.train.kind}
 
 
@@ -51,6 +61,7 @@ def model_from_file(cfg: DictConfig, path: str) -> Trained:
     """The configured model with the weights of ``path`` (``checkpoint=``, any format of
     :mod:`snnattack.checkpoints`) instead of one from the store."""
     model = build_model(cfg)
+    log.info("model from file %s", path)
     return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}
 
 

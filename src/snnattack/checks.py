@@ -1,0 +1,238 @@
+"""Gradient-masking checks run after every job's attacks (``checks.masking``); they warn, they
+never fail a job.
+
+An evaluation that reports high robustness may only show that its gradients are broken
+(Athalye et al., ICML 2018; Carlini et al. 2019, "On Evaluating Adversarial Robustness"). As
+``fra31/auto-attack``'s ``checks.py`` does for AutoAttack, each job looks for the signs:
+
+- ``zero_gradients``: samples whose input gradient is exactly zero, per gradient mode;
+- ``random_forward_without_eot``: the model's forward is random (two draws differ, e.g.
+  Poisson inputs) but a gradient attack averaged no draws (``eot_samples`` 1);
+- ``black_box_stronger``: a gradient-free (Square) or black-box attack beats every white-box
+  gradient attack at the same ε;
+- ``asr_falls``: ASR falls as ε grows (same method, box, mode) or along a white-box
+  ``asr_curve``;
+- ``unbounded_eps``: PGD at ε = 1 (any image reachable) stays below ~100 % ASR;
+- ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode.
+
+The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
+images; the comparisons read the job's result rows. ``tolerance`` (ASR points) absorbs noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.crafting import craft, spiking
+from snnattack.data import datamodule
+from snnattack.ensemble import ENSEMBLE
+from snnattack.gradients import gradient_mode
+
+log = logging.getLogger(__name__)
+
+GRADIENT_FREE_MODE = "none"  # grad_mode of a gradient-free row
+
+
+def _check(name: str, flagged: bool, detail: str, **values: Any) -> dict[str, Any]:
+    return {"name": name, "flagged": bool(flagged), "detail": detail, **values}
+
+
+def _forward(model: nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return model(x)
+
+
+def zero_gradient_share(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str, params: dict[str, Any]
+) -> float:
+    """Share of samples whose cross-entropy input gradient is all zeros under ``mode``."""
+    x = x.clone().requires_grad_()
+    with torch.enable_grad():
+        if spiking(model):
+            with gradient_mode(model, mode, **params):
+                loss = F.cross_entropy(_forward(model, x, 0), y, reduction="sum")
+        else:
+            loss = F.cross_entropy(_forward(model, x, 0), y, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, [x], allow_unused=True)
+    if grad is None:
+        return 1.0
+    return (grad.flatten(1).abs().sum(1) == 0).float().mean().item()
+
+
+def is_random(model: nn.Module, x: torch.Tensor) -> bool:
+    """Whether two forward passes of ``x`` under different seeds give different outputs."""
+    with torch.no_grad():
+        return not torch.equal(_forward(model, x, 1), _forward(model, x, 2))
+
+
+def unbounded_asr(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    mode: str,
+    params: dict[str, Any],
+    steps: int,
+    eot: int,
+) -> float:
+    """ASR (%) of PGD at ε = 1 (every image reachable) among the correctly classified."""
+    with torch.no_grad():
+        correct = _forward(model, x, 0).argmax(1) == y
+    torch.manual_seed(0)
+    adv, _ = craft("pgd", model, x, y, 1.0, {"steps": steps}, mode, params, eot_samples=eot)
+    with torch.no_grad():
+        fooled = correct & (_forward(model, adv, 0).argmax(1) != y)
+    return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
+
+
+def _gradient_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r.get("grad_mode") not in (GRADIENT_FREE_MODE, ENSEMBLE)]
+
+
+def _eot_of_gradient_attacks(rows: list[dict[str, Any]]) -> list[int]:
+    eots = [r.get("eot_samples", 1) for r in _gradient_rows(rows)]
+    for r in rows:
+        eots += [c["eot_samples"] for c in r.get("components") or [] if c["grad_mode"] != "none"]
+    return eots
+
+
+def black_box_stronger(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """Flags an ε where a gradient-free or black-box row beats every white-box gradient row."""
+    found = []
+    for eps in sorted({r["eps_255"] for r in rows}):
+        at = [r for r in rows if r["eps_255"] == eps]
+        white = [r["asr"] for r in _gradient_rows(at) if r["box"] == "white"]
+        other = [
+            r
+            for r in at
+            if r["box"] == "black" or r.get("grad_mode") == GRADIENT_FREE_MODE
+            if r.get("grad_mode") != ENSEMBLE
+        ]
+        if white and other:
+            best = max(other, key=lambda r: r["asr"])
+            if best["asr"] > max(white) + tolerance:
+                found.append(
+                    f"eps {eps:g}: {best['method']} ({best['box']} box) {best['asr']:.1f} % > "
+                    f"best white-box gradient attack {max(white):.1f} %"
+                )
+    return _check("black_box_stronger", bool(found), "; ".join(found) or "no")
+
+
+def asr_falls(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """Flags ASR that falls as ε grows (per method, box, mode) or along a steps curve."""
+    found = []
+    series = defaultdict(list)
+    for r in rows:
+        series[(r["method"], r["box"], r.get("grad_mode"))].append((r["eps_255"], r["asr"]))
+        white = r["box"] == "white"  # a transfer's running best is the source's, not monotone
+        curve = [(p["steps"], p["asr"]) for p in r.get("asr_curve") or [] if white]
+        found += [
+            f"{r['method']}/{r.get('grad_mode')} eps {r['eps_255']:g}: {a:.1f} % at {s} steps "
+            f"< {b:.1f} % at {t}"
+            for (t, b), (s, a) in zip(curve, curve[1:], strict=False)
+            if a < b - tolerance
+        ]
+    for (method, box, mode), points in series.items():
+        points.sort()
+        found += [
+            f"{method}/{mode} {box} box: {a:.1f} % at eps {e:g} < {b:.1f} % at eps {d:g}"
+            for (d, b), (e, a) in zip(points, points[1:], strict=False)
+            if a < b - tolerance
+        ]
+    return _check("asr_falls", bool(found), "; ".join(found) or "no")
+
+
+def apgd_weaker_than_pgd(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """Flags white-box APGD-CE (row ``apgd``) below PGD (row ``pgd``) at the same ε and mode
+    (black box: APGD returns unfooled samples clean, so it transfers less by design)."""
+    rows = [r for r in rows if r["box"] == "white"]
+    pgd = {
+        (r["eps_255"], r["box"], r.get("grad_mode")): r["asr"] for r in rows if r["method"] == "pgd"
+    }
+    found = [
+        f"eps {r['eps_255']:g} {r['box']} box {r.get('grad_mode')}: APGD {r['asr']:.1f} % < "
+        f"PGD {pgd[key]:.1f} %"
+        for r in rows
+        if r["method"] == "apgd"
+        for key in [(r["eps_255"], r["box"], r.get("grad_mode"))]
+        if key in pgd and r["asr"] < pgd[key] - tolerance
+    ]
+    return _check("apgd_weaker_than_pgd", bool(found), "; ".join(found) or "no")
+
+
+def masking_checks(
+    settings: dict[str, Any],
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    rows: list[dict[str, Any]],
+    modes: dict[str, dict[str, Any]],
+    eot: int,
+) -> dict[str, Any]:
+    """Every check on the target ``model`` (probe images ``x``, ``y``) and the job's ``rows``;
+    ``modes`` are the gradient modes its attacks used with their parameters. Each flag is
+    logged as a warning."""
+    tol = settings["tolerance"]
+    shares = {m: zero_gradient_share(model, x, y, m, p) for m, p in modes.items()}
+    zero = [
+        f"{m}: {s:.0%} of samples" for m, s in shares.items() if s > settings["zero_grad_share"]
+    ]
+    random = is_random(model, x)
+    no_eot = 1 in _eot_of_gradient_attacks(rows)
+    mode, params = next(iter(modes.items()))
+    unbounded = unbounded_asr(model, x, y, mode, params, settings["unbounded_steps"], eot)
+    short = unbounded < settings["unbounded_asr"]
+    checks = [
+        _check("zero_gradients", bool(zero), "; ".join(zero) or "no", share=shares),
+        _check(
+            "random_forward_without_eot",
+            random and no_eot,
+            "the forward pass is random and a gradient attack used eot_samples=1"
+            if random and no_eot
+            else "no",
+            random_forward=random,
+        ),
+        black_box_stronger(rows, tol),
+        asr_falls(rows, tol),
+        _check(
+            "unbounded_eps",
+            short,
+            f"PGD at eps=1 ({mode}): {unbounded:.1f} % ASR"
+            + (f" < {settings['unbounded_asr']:g} %" if short else ""),
+            asr=unbounded,
+        ),
+        apgd_weaker_than_pgd(rows, tol),
+    ]
+    flagged = [c["name"] for c in checks if c["flagged"]]
+    for c in checks:
+        if c["flagged"]:
+            log.warning("possible gradient masking (%s): %s", c["name"], c["detail"])
+    return {"flagged": flagged, "checks": checks}
+
+
+def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[str, Any]:
+    """:func:`masking_checks` of a job (``cfg.checks.masking``): probes on the first
+    ``probe_size`` test images with the job's gradient mode and every ensemble component's;
+    ``results`` are the job's rows (:class:`~snnattack.results.AttackRow`)."""
+    settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
+    rows = [dataclasses.asdict(r) for r in results]
+    dm = datamodule(cfg, cfg.seed)
+    dm.setup("test")
+    loader = torch.utils.data.DataLoader(dm.test_set, batch_size=settings["probe_size"])
+    x, y = next(iter(loader))
+    device = next(model.parameters()).device
+    modes = {cfg.attack.grad_mode: OmegaConf.to_container(cfg.attack.params, resolve=True)}
+    for r in rows:
+        for c in r.get("components") or []:
+            if c["grad_mode"] != GRADIENT_FREE_MODE:
+                modes.setdefault(c["grad_mode"], c["grad_params"])
+    return masking_checks(
+        settings, model.eval(), x.to(device), y.to(device), rows, modes, cfg.attack.eot_samples
+    )

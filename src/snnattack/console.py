@@ -1,0 +1,59 @@
+"""A quiet console: what a job prints is its own (paths, models, results, time), not the
+libraries' banners, adverts and known deprecation warnings.
+
+Lightning announces every Trainer with a GPU/TPU banner and "Tip" adverts, and the torch it
+runs on warns about a pytree API that Lightning itself still calls; neither says anything
+about the job. :func:`quiet_libraries` drops exactly these lines (anything else Lightning
+logs or warns still shows). The progress bar's test task is renamed per attack with
+:func:`describe_test`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+import lightning as L
+from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+
+# Lightning's info lines that describe the library, not the job
+NOISE = re.compile(
+    r"^(GPU available|TPU available|HPU available|💡 Tip:|`Trainer\(limit_\w+=[\d.]+\)` was "
+    r"configured so|`Trainer.fit` stopped: `max_epochs=\d+` reached|LOCAL_RANK: \d+ - "
+    r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores)"
+)  # the last: advice to trade float32 precision for speed, which attacks must not take
+# warnings (message start) that the libraries raise about each other, not about our code
+KNOWN_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+LIGHTNING_LOGGERS = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+)
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not NOISE.match(record.getMessage())
+
+
+def quiet_libraries() -> None:
+    """Drops Lightning's banners and tips and the known deprecation warnings (idempotent)."""
+    for name in LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise())
+    for message in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+
+
+def describe_test(trainer: L.Trainer, text: str) -> None:
+    """Names the test progress bar's task ``text`` (e.g. the attack being run)."""
+    bar = trainer.progress_bar_callback
+    if isinstance(bar, RichProgressBar):
+        task = getattr(bar, "test_progress_bar_id", None)
+        if bar.progress is not None and task is not None:
+            style = bar.theme.description
+            bar.progress.update(task, description=f"[{style}]{text}" if style else text)
+            bar.refresh()
+    elif isinstance(bar, TQDMProgressBar) and bar._test_progress_bar is not None:
+        bar.test_progress_bar.set_description(text)

@@ -1,0 +1,169 @@
+"""The worst-case ensemble (``method=[ensemble]``): one robust-accuracy number over a sequence
+of (gradient mode, method) components, AutoAttack-style for spiking networks.
+
+Each component names a gradient mode by its ``attack=`` name (``conf/attack/<name>.yaml``)
+and a method by its ``method=`` name (``conf/method/<name>.yaml``), with optional overrides of
+either's parameters (``params``, ``attack_params``). Component ``j`` attacks only the samples
+that every earlier component failed to fool; a sample counts as robust only if it survives
+all of them (the per-sample worst case of Özdenizci & Legenstein, TMLR 2024, and of
+AutoAttack, Croce & Hein 2020). Each candidate is judged on the whole batch with the
+evaluator's seeded forward, so stochastic encoders draw as they do for the clean check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.attacks import GRADIENT_FREE, takes_eot
+from snnattack.crafting import craft
+from snnattack.errors import ConfigError
+
+ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
+CONF = Path(__file__).resolve().parents[2] / "conf"  # where attack= and method= names live
+
+
+@dataclass(frozen=True)
+class Component:
+    """One attack of the ensemble: a method under a gradient mode, parameters resolved."""
+
+    name: str  # e.g. apgd/stbp, square
+    attack: str | None  # the attack= name (None for a gradient-free method)
+    grad_mode: str
+    grad_params: dict[str, Any] = field(hash=False)
+    method: str  # the method= name, e.g. apgd_dlr
+    algorithm: str  # the attacks.METHODS entry, e.g. apgd
+    params: dict[str, Any] = field(hash=False)
+    eot_samples: int = 1
+    tune: bool = False  # its gradient mode's parameters are chosen on validation data
+
+
+def names(group: str) -> list[str]:
+    """The config names of a group (``attack`` or ``method``)."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def _load(group: str, name: str, where: str) -> DictConfig:
+    path = CONF / group / f"{name}.yaml"
+    if not path.is_file() or name == ENSEMBLE:
+        accepted = [n for n in names(group) if n != ENSEMBLE]
+        raise ConfigError(f"{where}={name!r} is unknown; accepted: {', '.join(accepted)}")
+    return OmegaConf.load(path)
+
+
+def _plain(node: Any) -> dict[str, Any]:
+    return OmegaConf.to_container(node, resolve=True) if node is not None else {}
+
+
+def components(cfg: DictConfig, key: str) -> list[Component]:
+    """The resolved components of ``cfg.method[key]`` (an ensemble), in order.
+
+    A component that names an ``attack=`` or ``method=`` the project does not have is a
+    :class:`ConfigError`, never dropped.
+    """
+    node = cfg.method[key]
+    listed = node.get("components") or []
+    if not listed:
+        raise ConfigError(
+            f"method.{key}.components={list(listed)} is empty; accepted: a list of "
+            "{attack: <attack= name>, method: <method= name>} entries"
+        )
+    root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    OmegaConf.set_struct(root, False)
+    out = []
+    for i, entry in enumerate(listed):
+        where = f"method.{key}.components[{i}]"
+        unknown = set(entry) - {"attack", "method", "params", "attack_params", "tune"}
+        if unknown:
+            raise ConfigError(
+                f"{where}.{sorted(unknown)[0]} is unknown; accepted: attack, method, "
+                "params, attack_params, tune"
+            )
+        if not entry.get("method"):
+            raise ConfigError(f"{where}.method is missing; accepted: one of {names('method')}")
+        method = _load("method", entry.method, f"{where}.method")
+        gradient_free = method.name in GRADIENT_FREE
+        if entry.get("attack") is None and not gradient_free:
+            raise ConfigError(f"{where}.attack is missing; accepted: one of {names('attack')}")
+        attack = (
+            _load("attack", entry.attack, f"{where}.attack")
+            if entry.get("attack") is not None
+            else OmegaConf.create({"grad_mode": "stbp", "params": {}})
+        )
+        root["_component"] = {"attack": attack, "method": method}
+        resolved = OmegaConf.to_container(root["_component"], resolve=True)
+        params = {k: v for k, v in resolved["method"].items() if k != "name"}
+        params.update(_plain(entry.get("params")))
+        if params.get("alpha") is not None:
+            params["alpha"] = params["alpha"] / 255.0
+        grad_params = dict(resolved["attack"].get("params") or {})
+        grad_params.update(_plain(entry.get("attack_params")))
+        algorithm = resolved["method"]["name"]
+        eot = cfg.attack.eot_samples if takes_eot(algorithm) else 1
+        if cfg.encoding == "poisson" and takes_eot(algorithm):
+            eot = max(eot, node.get("poisson_eot_samples", 1))
+        label = entry.method if gradient_free else f"{entry.method}/{entry.attack}"
+        out.append(
+            Component(
+                name=label,
+                attack=None if gradient_free else entry.attack,
+                grad_mode=resolved["attack"]["grad_mode"],
+                grad_params=grad_params,
+                method=entry.method,
+                algorithm=algorithm,
+                params=params,
+                eot_samples=eot,
+                tune=bool(entry.get("tune", False)) and not gradient_free,
+            )
+        )
+    return out
+
+
+def worst_case(
+    parts: list[Component],
+    crafter: nn.Module,
+    judge: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    correct: torch.Tensor,
+    eps: float,
+    time_extension: int = 1,
+) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """The ensemble's adversarial batch, its queries and each component's first successes.
+
+    ``judge(batch)`` gives the target's predictions of a whole batch (seeded as the clean
+    check); ``correct`` marks the clean-correct samples, the only ones attacked.
+    """
+    adv, robust = x.clone(), correct.clone()
+    firsts = torch.zeros(len(parts), dtype=torch.long, device=x.device)
+    queries = 0
+    for j, part in enumerate(parts):
+        rows = robust.nonzero()[:, 0]
+        if len(rows) == 0:
+            break
+        crafted, used = craft(
+            part.algorithm,
+            crafter,
+            x[rows],
+            y[rows],
+            eps,
+            dict(part.params),
+            part.grad_mode,
+            part.grad_params,
+            time_extension,
+            part.eot_samples,
+        )
+        queries += used
+        candidate = adv.clone()
+        candidate[rows] = crafted
+        fooled = robust & (judge(candidate) != y)
+        adv[fooled] = candidate[fooled]
+        robust &= ~fooled
+        firsts[j] = fooled.sum()
+    return adv, queries, firsts

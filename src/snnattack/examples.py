@@ -1,0 +1,62 @@
+"""Adversarial examples saved for reuse (``attack.save_examples=true``), one file per result row.
+
+``<job folder>/adv_<method>_<eps>_<box>.pt`` (``eps`` in 1/255, e.g. ``adv_pgd_32_white.pt``)
+is a ``torch.save`` dict in the layout of torchattacks' ``Attack.save``, so
+``torchattacks.attack.Attack.load(path)`` gives a DataLoader of (adversarial input, label):
+
+- ``adv_inputs``: float tensor ``[n, ...]``, the inputs as the model takes them (pixels in
+  [0, 1] for images, frames for event data), in test-split order;
+- ``labels``: int64 ``[n]``, the true classes;
+- ``preds``: int64 ``[n]``, the target model's class on each adversarial input;
+- ``indices``: int64 ``[n]``, each sample's position in the test split (the datamodule's
+  ``test_set``), to pair it with its clean input;
+- ``save_type``: ``"float"`` (torchattacks' marker), and the row's ``method``, ``box``,
+  ``grad_mode``, ``eps`` ([0, 1] units) and ``eps_255``.
+
+Stochastic encoders (``encoding=poisson``) draw new spikes on every forward, so evaluating the
+saved inputs again reproduces the recorded adversarial accuracy exactly only for deterministic
+encodings (direct, frames).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snnattack.results import AttackRow
+
+
+def file_name(method: str, eps_255: float, box: str) -> str:
+    """The file of one result row, e.g. ``adv_pgd_32_white.pt``."""
+    return f"adv_{method}_{eps_255:g}_{box}.pt"
+
+
+def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> str:
+    """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
+    ``indices``) into ``folder`` atomically; returns the file name."""
+    name = file_name(row.method, row.eps_255, row.box)
+    order = torch.cat([p["indices"] for p in parts]).argsort()
+    data = {
+        "adv_inputs": torch.cat([p["adv"] for p in parts])[order],
+        "labels": torch.cat([p["labels"] for p in parts])[order],
+        "preds": torch.cat([p["preds"] for p in parts])[order],
+        "indices": torch.cat([p["indices"] for p in parts])[order],
+        "save_type": "float",
+        **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
+    }
+    tmp = folder / (name + ".tmp")
+    try:
+        torch.save(data, tmp)
+        tmp.replace(folder / name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A saved file's content (tensors on the CPU)."""
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,74 @@
+"""ASSG, the adaptive-sharpness surrogate gradient (Wang et al. 2025, "Towards reliable
+evaluation of adversarial robustness for spiking neural networks", arXiv 2512.22522;
+reference code ``craree/Towards-Reliable-Evaluation-of-Adversarial-Robustness-for-Spiking-
+Neural-Networks``, ``my_node.py`` ``ASSGrad``).
+
+Forward values unchanged. Backward: STBP with the atan slope
+``alpha / (2 (1 + (pi/2 alpha v)**2))`` whose sharpness ``alpha`` is set per neuron, sample
+and time step from the membrane seen over the attack's iterations. Each gradient-recording
+forward pass updates, for every step ``t``, moving averages of ``|v_t|`` and of its deviation,
+
+    M_t <- beta_1 M_t + (1 - beta_1) |v_t|            (M_t starts at 1)
+    D_t <- beta_2 D_t + (1 - beta_2) | |v_t| - M_t |  (D_t starts at 0, uses the new M_t)
+    alpha_t = (2 tan(pi a) / pi) / (M_t + relax D_t + 1e-4)
+
+so neurons that sit far from the threshold get a wider slope and keep a gradient. ``a`` in
+(0, 1/2) bounds the expected degree of gradient vanishing (the paper's ``A``). The averages
+start afresh each time the mode is entered (each attack on each batch, as the reference's
+``set_backpropagation`` does) and when the batch shape changes. Unlike the reference, every
+EOT sample updates them (the reference updates on the first sample of each step only).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from snnattack.gradients.base import neuron_settings
+from snnattack.surrogates import Surrogate, atan_slope
+
+EPS = 1e-4  # keeps alpha finite where the membrane has sat at the threshold (reference value)
+
+
+class AdaptiveSharpness(Surrogate):
+    """The atan slope with a sharpness from moving moments of ``|v_t|`` per step."""
+
+    name = "assg"
+
+    def __init__(
+        self, a: float = 0.425, relax: float = 1.5, beta_1: float = 0.9, beta_2: float = 0.9
+    ) -> None:
+        self.a, self.relax, self.beta_1, self.beta_2 = a, relax, beta_1, beta_2
+        self._moments: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._recording = False
+
+    def start(self, recording: bool) -> None:
+        self._recording = recording
+
+    def observe(self, v: torch.Tensor, t: int) -> torch.Tensor:
+        m, d = self._moments.get(t, (None, None))
+        if m is None or m.shape != v.shape:
+            m, d = torch.ones_like(v), torch.zeros_like(v)
+        if self._recording:
+            m = self.beta_1 * m + (1 - self.beta_1) * v.abs()
+            d = self.beta_2 * d + (1 - self.beta_2) * (v.abs() - m).abs()
+            self._moments[t] = (m, d)
+        return (2 * math.tan(math.pi * self.a) / math.pi) / (m + self.relax * d + EPS)
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        return grad * atan_slope(v, seen)
+
+
+def assg(
+    model: nn.Module, a: float = 0.425, relax: float = 1.5, beta_1: float = 0.9, beta_2: float = 0.9
+):
+    if not 0 < a < 0.5:
+        raise ValueError(f"assg: a must be in (0, 0.5), got {a}")
+    if relax < 0 or not (0 <= beta_1 < 1 and 0 <= beta_2 < 1):
+        raise ValueError(
+            f"assg: relax >= 0 and beta_1, beta_2 in [0, 1) needed, got {relax}, {beta_1}, {beta_2}"
+        )
+    return neuron_settings(model, surrogate=lambda _: AdaptiveSharpness(a, relax, beta_1, beta_2))

@@ -1,0 +1,184 @@
+"""The adversarial-training part of a report: clean vs robust accuracy per training recipe, its
+cost, and robust accuracy against training cost (the Pareto plot defenders look for).
+
+A trained model (its store key) is attacked by several jobs (one per gradient mode of
+``attack=``, each with several methods). Its robust accuracy is the worst adversarial
+accuracy of all of them at each ε and box: the strongest evaluation of the sweep, taken per
+attack (not per sample). A recipe is the adversary's method and gradient mode (``standard``
+without an adversary, ``+RAT`` with the regulariser); its numbers are the mean ± std over the
+seeds of its models.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.tables import Table, fmt, fmt_stat, matching, mean_std  # noqa: E402
+
+DPI = 110
+BOXES = ("white", "black")
+
+
+@dataclass
+class Model:
+    """One trained target model and the worst result of every attack on it."""
+
+    recipe: str
+    adversary_mode: str
+    seed: Any
+    setting: str
+    clean: float | None
+    record: dict[str, Any]
+    worst: dict[tuple[str, float], tuple[float, str]] = field(default_factory=dict)
+
+    def robust(self, box: str, eps: float) -> float | None:
+        return self.worst.get((box, eps), (None, ""))[0]
+
+
+def recipe_of(config: dict[str, Any]) -> tuple[str, str]:
+    """(recipe name, adversary gradient mode) of a job's config: ``standard``, ``pgd``,
+    ``fgsm+RAT``, ...; the mode is ``–`` without an adversary."""
+    adversary = (config.get("train") or {}).get("adversary") or {}
+    if adversary.get("method") is None:
+        return "standard", "–"
+    name = adversary["method"] + ("+RAT" if (adversary.get("reg") or 0) > 0 else "")
+    return name, adversary.get("grad_mode") or "stbp"
+
+
+def models(jobs: list[Job]) -> list[Model]:
+    """The trained targets of the jobs (by store key), each with its worst attack results;
+    empty unless some job's target was adversarially trained."""
+    if not any(recipe_of(j.config)[0] != "standard" for j in jobs):
+        return []
+    found: dict[str, Model] = {}
+    for j in jobs:
+        target = (j.metrics.get("models") or {}).get("target") or {}
+        key = target.get("key") or j.name
+        if key not in found:
+            recipe, mode = recipe_of(j.config)
+            setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
+            found[key] = Model(
+                recipe, mode, j.setting("seed"), setting, j.metrics.get("clean_acc"), target
+            )
+        model = found[key]
+        for r in j.metrics.get("results") or []:
+            where = (r.get("box"), r.get("eps_255"))
+            attack = f"{r.get('method')}/{r.get('grad_mode')}"
+            if r.get("adv_acc") is not None and (
+                where not in model.worst or r["adv_acc"] < model.worst[where][0]
+            ):
+                model.worst[where] = (r["adv_acc"], attack)
+    return list(found.values())
+
+
+def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
+    """The models per (setting, recipe, adversary mode), standard first."""
+    out: dict[tuple[str, str, str], list[Model]] = defaultdict(list)
+    for m in found:
+        out[(m.setting, m.recipe, m.adversary_mode)].append(m)
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1] != "standard", kv[0])))
+
+
+def _eps_values(found: list[Model]) -> list[float]:
+    return sorted({eps for m in found for (_, eps) in m.worst})
+
+
+def _cost(ms: list[Model], key: str) -> str:
+    return fmt_stat(mean_std(m.record.get(key) for m in ms), 1)
+
+
+def adversarial_table(jobs: list[Job], paper: list[dict]) -> Table | None:
+    """Clean vs robust accuracy (worst attack, white and black box) and training cost per
+    recipe; a ``(paper)`` row under each recipe the paper reports (``adversary``: name)."""
+    found = models(jobs)
+    if not found:
+        return None
+    eps_values = _eps_values(found)
+    rows = []
+    for (setting, recipe, mode), ms in recipes(found).items():
+        robust = []
+        for eps in eps_values:
+            for box in BOXES:
+                stat = mean_std(m.robust(box, eps) for m in ms)
+                worst = sorted({m.worst[(box, eps)][1] for m in ms if (box, eps) in m.worst})
+                robust.append(fmt_stat(stat) + (f" ({', '.join(worst)})" if worst else ""))
+        rows.append(
+            [
+                setting,
+                recipe,
+                mode,
+                fmt_stat(mean_std(m.clean for m in ms)),
+                *robust,
+                _cost(ms, "train_craft_seconds"),
+                _cost(ms, "train_update_seconds"),
+                fmt_stat(mean_std(m.record.get("adversary_gradients_per_epoch") for m in ms), 0),
+                str(len(ms)),
+            ]
+        )
+        ref = matching(paper, {"adversary": recipe})
+        if ref:
+            blanks = ["–"] * (2 * len(eps_values) - 1)
+            rows.append(
+                ["(paper)", recipe, "", fmt(ref.get("clean")), fmt(ref.get("pgd")), *blanks]
+                + ["–"] * 4
+            )
+    columns = [
+        "setting",
+        "adversary",
+        "adversary grad",
+        "clean acc",
+        *(f"robust {box[0].upper()}B ε={fmt(eps)}" for eps in eps_values for box in BOXES),
+        "craft s",
+        "update s",
+        "adv. gradients / epoch",
+        "seeds",
+    ]
+    note = (
+        "robust = the worst adversarial accuracy (%) over every attack method and gradient mode "
+        "of the sweep (the attack that reached it in brackets), mean ± std over seeds; craft / "
+        "update s = training time spent crafting examples / on the update (summed over epochs); "
+        "adversary gradients = input-gradient evaluations (samples x steps) per epoch"
+    )
+    return Table("Adversarial training: clean vs robust accuracy and cost", columns, rows, note)
+
+
+def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
+    """White-box robust accuracy at the largest ε against training time (crafting + update),
+    a point per recipe (mean ± std over seeds), its Pareto front drawn as a line."""
+    found = models(jobs)
+    if not found:
+        return None
+    eps = _eps_values(found)[-1]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    points = []
+    for (_, recipe, mode), ms in recipes(found).items():
+        cost = mean_std(m.record.get("train_loop_seconds") for m in ms)
+        robust = mean_std(m.robust("white", eps) for m in ms)
+        if cost is None or robust is None:
+            continue
+        label = recipe if mode == "–" else f"{recipe} @ {mode}"
+        ax.errorbar(cost[0], robust[0], xerr=cost[1], yerr=robust[1], fmt="o", label=label)
+        points.append((cost[0], robust[0]))
+    front, best = [], float("-inf")
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if y > best:
+            front.append((x, y))
+            best = y
+    if len(front) > 1:
+        ax.plot(*zip(*front, strict=True), "k--", lw=0.8, label="Pareto front")
+    ax.set_xlabel("training time: crafting + update (s)")
+    ax.set_ylabel(f"white-box robust accuracy at ε={fmt(eps)}/255 (%)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

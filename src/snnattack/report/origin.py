@@ -1,0 +1,103 @@
+"""Where a report's numbers come from: the command that ran the sweep, its commit and date.
+
+Hydra records each launch: a sweep folder holds ``multirun.yaml`` (the composed config with
+its ``hydra`` node), a single job's folder ``.hydra/hydra.yaml``. Both name the config file
+(``-cn``), its folder (``-cd``) and the command-line overrides, from which the command and the
+report's title are rebuilt. The commit is the jobs' ``git_commit`` (``metrics.json``), the
+date the newest ``metrics.json``'s.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from snnattack.report.collect import Job
+
+# override keys (and keys below them) that say where files go, not what was run: left out
+# of the title, kept in the command
+WHERE = ("store", "hydra", "logger", "threads", "trainer.enable_progress_bar", "dataset.params")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The title, command, commits and date of a report."""
+
+    title: str
+    command: str
+    commits: tuple[str, ...]
+    date: str
+
+    def commit_text(self) -> str:
+        """The commits, shortened to 12 characters (``+dirty`` kept), or ``unknown``."""
+        short = [c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in self.commits]
+        return ", ".join(short) or "unknown"
+
+    def line(self) -> str:
+        """One line for the top of the report: command, commit(s) and date."""
+        return f"`{self.command}` · commit {self.commit_text()} · results of {self.date}"
+
+
+def _hydra_node(folder: Path) -> dict | None:
+    """The ``hydra`` node Hydra recorded for ``folder`` (a sweep or a single job)."""
+    for path in (folder / "multirun.yaml", folder / ".hydra" / "hydra.yaml"):
+        try:
+            node = yaml.safe_load(path.read_text()).get("hydra")
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        if isinstance(node, dict):
+            return node
+    return None
+
+
+def _config_dir(hydra: dict) -> str | None:
+    """The ``-cd`` folder (relative to the launch folder when below it)."""
+    sources = (hydra.get("runtime") or {}).get("config_sources") or []
+    main = next((s.get("path") for s in sources if s.get("provider") == "main"), None)
+    if not main:
+        return None
+    cwd = (hydra.get("runtime") or {}).get("cwd")
+    try:
+        return str(Path(main).relative_to(cwd)) if cwd else main
+    except ValueError:
+        return main
+
+
+def _is_where(override: str) -> bool:
+    key = override.lstrip("+~").split("=", 1)[0]
+    return any(key == w or key.startswith(w + ".") for w in WHERE)
+
+
+def origin(folder: Path, jobs: list[Job]) -> Origin:
+    """What produced the report of ``folder``: its title, command, commits and date."""
+    hydra = _hydra_node(folder) or {}
+    overrides = hydra.get("overrides") or {}
+    task = [str(o) for o in overrides.get("task") or []]
+    name = (hydra.get("job") or {}).get("config_name") or "config"
+    words = ["python", "run.py"]
+    if hydra.get("mode") == "MULTIRUN" or (folder / "multirun.yaml").exists():
+        words.append("-m")
+    if name != "config":
+        cd = _config_dir(hydra)
+        words += [*(["-cd", cd] if cd else []), "-cn", name]
+    hydra_overrides = [o for o in overrides.get("hydra") or [] if not o.startswith("hydra.mode=")]
+    words += [*task, *hydra_overrides]
+    what = [o for o in task if not _is_where(o)]
+    if name != "config":
+        title = name + (f": {' '.join(what)}" if what else "")
+    else:
+        title = " ".join(what) or ("defaults" if hydra else folder.name)
+    commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
+    paths = [folder / j.name / "metrics.json" for j in jobs]
+    stamps = [p.stat().st_mtime for p in paths if p.exists()]
+    date = (
+        datetime.fromtimestamp(max(stamps), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if stamps
+        else "unknown"
+    )
+    command = shlex.join(words) if hydra else "not recorded (no Hydra record in the folder)"
+    return Origin(title, command, commits, date)

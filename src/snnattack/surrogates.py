@@ -1,0 +1,142 @@
+"""Surrogate gradients of the spike: the Heaviside step forward, a smooth slope backward.
+
+A LIF neuron fires ``s = H(v)`` with ``v = u - theta``. The step has no useful derivative, so
+STBP backpropagates ``dL/dv = dL/ds * g(v)`` with a surrogate slope ``g`` of unit area. Each
+surrogate here is one small object with its width or sharpness (see ``docs/neuron.md``):
+
+- ``triangle`` (half-width ``w``): ``max(0, w - |v|) / w**2`` (the project's default);
+- ``rectangle`` (half-width ``w``): ``1[|v| < w] / (2 w)`` (Wu et al., STBP 2018);
+- ``sigmoid`` (sharpness ``alpha``): ``alpha * sig(alpha v) * (1 - sig(alpha v))``;
+- ``atan`` (sharpness ``alpha``): ``alpha / (2 (1 + (pi/2 alpha v)**2))`` (spikingjelly's ATan).
+
+A surrogate may also look at the membrane while the neuron runs (``observe``, called once per
+time step in the forward pass) and use what it saw in the backward pass; the
+potential-dependent and adaptive-sharpness surrogates of the gradient modes ``pdsg`` and
+``assg`` do.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+
+class Surrogate:
+    """The backward slope of the spike ``H(v)``; subclasses define :meth:`grad`."""
+
+    name = ""
+
+    def start(self, recording: bool) -> None:
+        """Called before the first step of every simulation; ``recording``: autograd records
+        this pass (a backward may follow). Stateful surrogates reset or advance here."""
+
+    def observe(self, v: torch.Tensor, t: int) -> Any:
+        """What the backward of step ``t`` needs beyond ``v`` (computed in the forward pass)."""
+        return None
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        """``grad * g(v)``: the gradient of ``v`` given the gradient of the spike."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{self.name}({args})"
+
+
+class Triangle(Surrogate):
+    """``max(0, w - |v|) / w**2``: unit area, half-width ``width``."""
+
+    name = "triangle"
+
+    def __init__(self, width: float = 1.0) -> None:
+        _positive("width", width)
+        self.width = width
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        w = self.width
+        return grad * (w - v.abs()).clamp_(min=0) / (w * w)
+
+
+class Rectangle(Surrogate):
+    """``1[|v| < w] / (2 w)``: unit area, half-width ``width`` (Wu et al. 2018's ``a = 2w``)."""
+
+    name = "rectangle"
+
+    def __init__(self, width: float = 0.5) -> None:
+        _positive("width", width)
+        self.width = width
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        return grad * (v.abs() < self.width).to(v.dtype) / (2 * self.width)
+
+
+class Sigmoid(Surrogate):
+    """``alpha * sig(alpha v) * (1 - sig(alpha v))``, the slope of ``sig(alpha v)``."""
+
+    name = "sigmoid"
+
+    def __init__(self, alpha: float = 4.0) -> None:
+        _positive("alpha", alpha)
+        self.alpha = alpha
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        sig = torch.sigmoid(self.alpha * v)
+        return grad * self.alpha * sig * (1 - sig)
+
+
+class ATan(Surrogate):
+    """``alpha / (2 (1 + (pi/2 alpha v)**2))``, the slope of ``atan(pi/2 alpha v) / pi``."""
+
+    name = "atan"
+
+    def __init__(self, alpha: float = 2.0) -> None:
+        _positive("alpha", alpha)
+        self.alpha = alpha
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        return grad * atan_slope(v, self.alpha)
+
+
+def atan_slope(v: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
+    """``alpha / (2 (1 + (pi/2 alpha v)**2))`` (``alpha`` may be a tensor like ``v``)."""
+    return alpha / 2 / (1 + (math.pi / 2 * alpha * v).square())
+
+
+SURROGATES: dict[str, type[Surrogate]] = {s.name: s for s in (Triangle, Rectangle, Sigmoid, ATan)}
+WIDTH_SURROGATES = ("triangle", "rectangle")  # set by a half-width; the others by alpha
+
+
+def make_surrogate(name: str, width: float | None = None, alpha: float | None = None) -> Surrogate:
+    """The surrogate ``name`` with its half-width (triangle, rectangle) or its sharpness
+    (sigmoid, atan); the other family's parameter is not read, ``None`` keeps the default."""
+    if name not in SURROGATES:
+        raise ValueError(f"unknown surrogate {name!r}; accepted: {', '.join(SURROGATES)}")
+    own = ("width", width) if name in WIDTH_SURROGATES else ("alpha", alpha)
+    return SURROGATES[name](**({own[0]: own[1]} if own[1] is not None else {}))
+
+
+def heaviside(v: torch.Tensor) -> torch.Tensor:
+    """The spike ``1[v >= 0]`` in ``v``'s dtype."""
+    return (v >= 0).to(v.dtype)
+
+
+class Spike(torch.autograd.Function):
+    """``H(v) = 1[v >= 0]`` forward; ``surrogate.grad`` backward."""
+
+    @staticmethod
+    def forward(ctx, v: torch.Tensor, surrogate: Surrogate, seen: Any) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(v)
+        ctx.surrogate, ctx.seen = surrogate, seen
+        return heaviside(v)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (v,) = ctx.saved_tensors
+        return ctx.surrogate.grad(grad, v, ctx.seen), None, None
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"surrogate {name} must be > 0, got {value}")

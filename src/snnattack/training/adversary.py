@@ -1,0 +1,224 @@
+"""Adversarial training (``train.adversary``): the examples a model is trained on.
+
+``train.adversary.method`` (null = standard training):
+
+- ``fgsm``: one signed-gradient step of size ε from the clean image (the SNN-RAT reference,
+  ``putshua/SNN-RAT``, trains with it at ε = 2/255);
+- ``fgsm_rs``: FGSM from a uniform random start in the ε-ball, step ``alpha`` (null = 1.25 ε),
+  projected back (Wong, Rice & Kolter, *Fast is better than free*, ICLR 2020);
+- ``pgd``: ``steps`` projected signed-gradient steps of size ``alpha`` (null = 2.5 ε / steps)
+  from a uniform random start (Madry et al., ICLR 2018); the model is trained on them alone;
+- ``trades``: the inner maximisation of KL(f(x) ‖ f(x')) from x + 0.001·N(0, 1), then the loss
+  CE(f(x), y) + β · KL(f(x) ‖ f(x')) (Zhang et al., ICML 2019; ``beta`` = 1/λ, 6 there).
+
+The input gradients come from ``grad_mode`` (any gradient mode of ``attack=``: stbp, rga,
+bptr, hart, ...) with its ``params`` ({} = the mode's defaults), so an adversary can be
+crafted with the RGA backward. An ANN (``train.kind=ann``) is differentiated as it is.
+
+Examples are crafted with the model in eval mode (BatchNorm on its running statistics, no
+dropout), as the SNN-RAT reference does (``atk.set_training_mode(model_training=False)``)
+and TRADES' reference (``model.eval()`` before its inner loop): the attack then sees the
+function the model computes at test time, and the crafting batches do not move BN's running
+statistics. Time-invariant layers are also what the rate-domain modes (``rga``) need. The
+model is put back in training mode for the update.
+
+``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
+optimiser step each conv/linear weight W (rows = output units) is retracted towards a
+Parseval-tight frame, ``W <- (1 + β) W - β W Wᵀ W`` (the reference's ``-special reg``,
+``orthogonal_retraction``; a linear layer with >= 200 rows retracts a random 30 % of them).
+The reference applies it as this retraction, not as a loss term (its ``arsnn_reg`` loss is
+defined but never called); it also turns weight decay off then (``train.weight_decay=0``).
+
+``ramp_epochs`` > 0 grows ε linearly over the first epochs, ε · min(1, (epoch + 1) /
+ramp_epochs): a warm-up against the early collapse large-ε training can show; 0 = off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snnattack.crafting import spiking
+from snnattack.gradients import gradient_mode
+
+METHODS = ("fgsm", "fgsm_rs", "pgd", "trades")
+ONE_STEP = ("fgsm", "fgsm_rs")  # methods that take one gradient step (``steps`` unused)
+TRADES_START = 0.001  # std of TRADES' Gaussian start (its reference code)
+FGSM_RS_STEP = 1.25  # fgsm_rs: alpha = this * eps when alpha is null (Wong et al. 2020)
+PGD_STEP = 2.5  # pgd, trades: alpha = this * eps / steps when alpha is null (Madry et al.)
+RAT_SAMPLED_ROWS = 200  # linear layers with this many rows or more retract a random subset...
+RAT_ROW_SHARE = 0.3  # ...of this share of their rows (the SNN-RAT reference)
+
+KEYS = {  # the settings each method reads (the store key keeps only these)
+    "fgsm": ("method", "eps", "grad_mode", "params", "reg", "ramp_epochs"),
+    "fgsm_rs": ("method", "eps", "alpha", "grad_mode", "params", "reg", "ramp_epochs"),
+    "pgd": ("method", "eps", "alpha", "steps", "grad_mode", "params", "reg", "ramp_epochs"),
+    "trades": (
+        *("method", "eps", "alpha", "steps", "beta"),
+        *("grad_mode", "params", "reg", "ramp_epochs"),
+    ),
+}
+
+
+def adversary_spec(node: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The adversary settings that change the trained model, or None for standard training.
+
+    Standard training (``train.adversary`` or its ``method`` null) has no adversary in its
+    store key, so models trained before this option existed keep their keys.
+    """
+    if not node or node.get("method") is None:
+        return None
+    return {k: node[k] for k in KEYS[node["method"]] if k in node}
+
+
+@dataclass(frozen=True)
+class Adversary:
+    """One adversarial-training recipe; ε and α in [0, 1] pixel units."""
+
+    method: str
+    eps: float
+    alpha: float | None = None
+    steps: int = 7
+    beta: float = 6.0
+    grad_mode: str = "stbp"
+    params: dict[str, Any] = field(default_factory=dict)
+    reg: float = 0.0
+    ramp_epochs: int = 0
+
+    @classmethod
+    def from_config(cls, node: Any) -> Adversary | None:
+        """The adversary ``train.adversary`` describes (ε, α in 1/255 units), or None."""
+        spec = adversary_spec(None if node is None else dict(node))
+        if spec is None:
+            return None
+        spec["eps"] = spec["eps"] / 255.0
+        if spec.get("alpha") is not None:
+            spec["alpha"] = spec["alpha"] / 255.0
+        spec["params"] = dict(spec.get("params") or {})
+        return cls(**spec)
+
+    @property
+    def n_steps(self) -> int:
+        """Input-gradient evaluations per crafted example."""
+        return 1 if self.method in ONE_STEP else self.steps
+
+    def radius(self, epoch: int) -> float:
+        """ε at ``epoch`` (0-based): the ramp's value, then ε."""
+        if self.ramp_epochs <= 0:
+            return self.eps
+        return self.eps * min(1.0, (epoch + 1) / self.ramp_epochs)
+
+    def step_size(self, eps: float) -> float:
+        """α for radius ``eps``: the configured one scaled with the ramp, or the method's rule."""
+        if self.method == "fgsm":
+            return eps
+        if self.alpha is not None:
+            return self.alpha * eps / self.eps
+        if self.method == "fgsm_rs":
+            return FGSM_RS_STEP * eps
+        return PGD_STEP * eps / self.steps
+
+    def craft(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epoch: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Adversarial examples of ``(x, y)`` crafted on ``model`` in eval mode (module doc);
+        the random start is drawn from ``generator`` (on ``x``'s device; None: torch's)."""
+        eps = self.radius(epoch)
+        alpha = self.step_size(eps)
+        with evaluating(model), torch.enable_grad(), self.differentiation(model):
+            if self.method == "trades":
+                with torch.no_grad():
+                    clean = F.softmax(model(x), dim=1)
+                start = TRADES_START * torch.empty_like(x).normal_(generator=generator)
+            elif self.method == "fgsm":
+                start = torch.zeros_like(x)
+            else:
+                start = torch.empty_like(x).uniform_(-eps, eps, generator=generator)
+            adv = (x + start).clamp(0, 1)
+            for _ in range(self.n_steps):
+                adv.requires_grad_(True)
+                logits = model(adv)
+                if self.method == "trades":
+                    loss = kl_divergence(logits, clean)
+                else:
+                    loss = F.cross_entropy(logits, y)
+                (grad,) = torch.autograd.grad(loss, adv)
+                adv = adv.detach() + alpha * grad.sign()
+                adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+        return adv.detach()
+
+    def differentiation(self, model: nn.Module):
+        """The configured gradient mode on a spiking model; an ANN as it is."""
+        if not spiking(model):
+            return nullcontext()
+        return gradient_mode(model, self.grad_mode, **self.params)
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, adv: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training loss on the batch and the logits its accuracy is logged on.
+
+        PGD, FGSM: cross-entropy on the adversarial examples (the logits logged). TRADES:
+        CE on the clean images + β · KL(f(x) ‖ f(x')) (the clean logits logged).
+        """
+        if self.method != "trades":
+            logits = model(adv)
+            return F.cross_entropy(logits, y), logits
+        clean = model(x)
+        robust = kl_divergence(model(adv), F.softmax(clean, dim=1))
+        return F.cross_entropy(clean, y) + self.beta * robust, clean
+
+    def regularise(self, model: nn.Module, generator: torch.Generator | None = None) -> None:
+        """The RAT retraction after an optimiser step (nothing when ``reg`` is 0)."""
+        if self.reg > 0:
+            parseval_retraction(model, self.reg, generator)
+
+
+def kl_divergence(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KL(target ‖ softmax(logits)) summed over classes, averaged over the batch (TRADES)."""
+    return F.kl_div(F.log_softmax(logits, dim=1), target, reduction="batchmean")
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block ``model`` is in eval mode; its training flag is restored after."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
+@torch.no_grad()
+def parseval_retraction(
+    model: nn.Module, beta: float, generator: torch.Generator | None = None
+) -> None:
+    """``W <- (1 + β) W - β W Wᵀ W`` on every conv/linear weight (rows: output units).
+
+    As SNN-RAT's ``orthogonal_retraction``: a conv's kernel is flattened per output channel; a
+    linear layer with :data:`RAT_SAMPLED_ROWS` rows or more retracts a random
+    :data:`RAT_ROW_SHARE` of its rows (drawn on the CPU from ``generator``; None: torch's).
+    """
+    for m in model.modules():
+        if not isinstance(m, nn.Conv2d | nn.Linear):
+            continue
+        w = m.weight.reshape(m.weight.shape[0], -1)
+        if isinstance(m, nn.Linear) and w.shape[0] >= RAT_SAMPLED_ROWS:
+            order = torch.randperm(w.shape[0], generator=generator).to(w.device)
+            rows = order[: int(w.shape[0] * RAT_ROW_SHARE)]
+        else:
+            rows = torch.arange(w.shape[0], device=w.device)
+        part = w[rows]
+        w[rows] = (1 + beta) * part - beta * part @ part.t() @ part

@@ -1,0 +1,191 @@
+"""Attack settings tuned on validation data, never on test (``attack.tune``).
+
+A gradient mode's parameters (HART's surrogate half-width γ, RGA's β and γ, ...) change how
+strong an attack is. HART's authors pick γ per attack on a grid from 0.10 to 2.45 in steps of
+0.05 (``hzc1208/HART_Attack``); they choose it on the test loader, which overstates the attack.
+Here each row (method, ε, box) tries every point of the mode's grid
+(``attack.tune.grids.<mode>``, the product of its parameters' values; a mode without
+parameters, ``bptr`` or ``ann``, is left as it is) on the first
+``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
+(the first such point on ties). The rows record the chosen values. Ensemble components with
+``tune: true`` are tuned the same way, each with its own method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.crafting import craft, grad_mode_of
+from snnattack.distributed import agree
+from snnattack.ensemble import ENSEMBLE
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+
+if TYPE_CHECKING:
+    from snnattack.evaluation import AttackSpec
+
+RANGE_KEYS = {"start", "stop", "step"}
+
+
+def grid_values(key: str, spec: Any) -> list[float]:
+    """A grid axis: a list of values, or ``{start, stop, step}`` (both ends included)."""
+    if isinstance(spec, dict) and set(spec) == RANGE_KEYS and spec["step"] > 0:
+        n = int(round((spec["stop"] - spec["start"]) / spec["step"]))
+        return [round(spec["start"] + i * spec["step"], 10) for i in range(n + 1)]
+    if isinstance(spec, list) and spec:
+        return list(spec)
+    raise ConfigError(
+        f"{key}={spec!r} is not a grid; accepted: a non-empty list of values or "
+        "{start: a, stop: b, step: s > 0}"
+    )
+
+
+def tunable(mode: str) -> bool:
+    """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
+    return len(inspect.signature(GRADIENT_MODES[mode]).parameters) > 1
+
+
+def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
+    """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
+    mode without parameters."""
+    if isinstance(tune, DictConfig):
+        tune = OmegaConf.to_container(tune, resolve=True)
+    if not tunable(mode):
+        return [{}]
+    axes = (tune.get("grids") or {}).get(mode)
+    if not axes:
+        accepted = ", ".join(sorted(tune.get("grids") or {})) or "none"
+        raise ConfigError(
+            f"attack.tune.grids.{mode} is missing: attack={mode} has no grid to tune; "
+            f"accepted: a grid for it, or a gradient mode with one ({accepted})"
+        )
+    names = list(axes)
+    values = [grid_values(f"attack.tune.grids.{mode}.{n}", axes[n]) for n in names]
+    return [dict(zip(names, point, strict=True)) for point in itertools.product(*values)]
+
+
+def validation_batch(datamodule: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``size`` images of the validation split (the test split is never read)."""
+    datamodule.setup("validate")
+    loader = torch.utils.data.DataLoader(datamodule.val_set, batch_size=size, shuffle=False)
+    return next(iter(loader))
+
+
+def _asr(
+    target: nn.Module,
+    crafter: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    correct: torch.Tensor,
+    algorithm: str,
+    eps: float,
+    params: dict[str, Any],
+    grad_mode: str,
+    grad_params: dict[str, Any],
+    time_extension: int,
+    eot: int,
+    seed: int,
+) -> float:
+    torch.manual_seed(seed)
+    adv, _ = craft(
+        algorithm, crafter, x, y, eps, dict(params), grad_mode, grad_params, time_extension, eot
+    )
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        fooled = correct & (target(adv).argmax(1) != y)
+    return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
+
+
+def best_point(
+    points: list[dict[str, Any]],
+    base: dict[str, Any],
+    score: Any,
+) -> tuple[dict[str, Any], float]:
+    """The point (merged into ``base``) of highest ``score(params)``, first on ties."""
+    scored = [({**base, **p}, score({**base, **p})) for p in points]
+    best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
+    return scored[best]
+
+
+def tune_specs(
+    cfg: DictConfig,
+    specs: list[AttackSpec],
+    target: nn.Module,
+    source: nn.Module | None,
+    datamodule: Any,
+) -> list[AttackSpec]:
+    """``specs`` with their gradient-mode parameters (and tunable ensemble components')
+    chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR)."""
+    tune = OmegaConf.to_container(cfg.attack.tune, resolve=True)
+    tunes_job = tune.get("enabled", False)
+    tuned_parts = any(p.tune for s in specs if s.attack == ENSEMBLE for p in s.params["components"])
+    if not tunes_job and not tuned_parts:
+        return specs
+    x, y = validation_batch(datamodule, tune["val_size"])
+    torch.manual_seed(cfg.seed)
+    with torch.no_grad():
+        correct = target(x).argmax(1) == y
+    base = OmegaConf.to_container(cfg.attack.params, resolve=True)
+    mode = cfg.attack.grad_mode
+    out = []
+    for spec in specs:
+        crafter = target if spec.box == "white" else source
+
+        def score(algorithm, params, grad_mode, eot, crafter=crafter, eps=spec.eps):
+            return lambda point: _asr(
+                target,
+                crafter,
+                x,
+                y,
+                correct,
+                algorithm,
+                eps,
+                params,
+                grad_mode,
+                point,
+                cfg.attack.time_extension,
+                eot,
+                cfg.seed,
+            )
+
+        if spec.attack == ENSEMBLE:
+            parts = [
+                dataclasses.replace(
+                    p,
+                    grad_params=agree(
+                        best_point(
+                            grid(tune, p.grad_mode),
+                            p.grad_params,
+                            score(p.algorithm, p.params, p.grad_mode, p.eot_samples),
+                        )
+                    )[0],
+                )
+                if p.tune
+                else p
+                for p in spec.params["components"]
+            ]
+            out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
+        elif (
+            tunes_job
+            and tunable(mode)
+            and grad_mode_of(spec.attack, cfg.attack.grad_mode, crafter) == mode
+        ):
+            chosen, val_asr = agree(
+                best_point(
+                    grid(tune, mode),
+                    base,
+                    score(spec.attack, spec.params, mode, cfg.attack.eot_samples),
+                )
+            )
+            tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}
+            out.append(dataclasses.replace(spec, grad_params=chosen, tuned=tuned))
+        else:
+            out.append(spec)
+    return out

@@ -1,0 +1,109 @@
+"""Gradient-masking checks: each flag fires on a model or result built to mask and stays quiet
+on a plain digits SNN attacked properly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import lightning as L
+import pytest
+import torch
+from fixtures_digits import trained
+from torch import nn
+
+from snnattack.checks import apgd_weaker_than_pgd, asr_falls, masking_checks
+from snnattack.evaluation import AttackEvaluator, AttackSpec
+
+SETTINGS = {
+    "probe_size": 64,
+    "zero_grad_share": 0.0,
+    "unbounded_steps": 20,
+    "unbounded_asr": 99.0,
+    "tolerance": 1.0,
+}
+SPECS = [
+    AttackSpec(m, eps / 255, "white", p)
+    for eps in (16, 32)
+    for m, p in (("pgd", {"steps": 10}), ("apgd", {"steps": 20}), ("square", {"n_queries": 300}))
+]
+
+
+class ZeroGradient(nn.Module):
+    """Identity forward, zero backward: a layer that hides the input gradient."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.detach() + 0.0 * x
+
+
+@pytest.fixture(scope="module")
+def direct(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def poisson(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory, "encoding=poisson")
+
+
+def rows_of(model, x, y, specs=SPECS, eot: int = 1) -> list[dict]:
+    evaluator = AttackEvaluator(model, None, specs, "stbp", {}, eot_samples=eot)
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=len(x))
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    return [asdict(r) for r in evaluator.results]
+
+
+def flags(model, x, y, rows, eot: int = 1) -> list[str]:
+    result = masking_checks(SETTINGS, model, x, y, rows, {"stbp": {}}, eot)
+    return result["flagged"]
+
+
+def test_no_flag_on_a_plain_digits_snn(direct) -> None:
+    model, x, y = direct
+    x, y = x[:64], y[:64]
+    assert flags(model, x, y, rows_of(model, x, y)) == []
+
+
+def test_a_zero_gradient_layer_is_flagged(direct) -> None:
+    model, x, y = direct
+    x, y = x[:64], y[:64]
+    masked = nn.Sequential(ZeroGradient(), model).eval()
+    found = flags(masked, x, y, rows_of(masked, x, y))
+    assert {"zero_gradients", "black_box_stronger", "unbounded_eps"} <= set(found)
+
+
+def test_a_random_forward_attacked_without_eot_is_flagged(poisson) -> None:
+    model, x, y = poisson
+    x, y = x[:32], y[:32]
+    specs = [AttackSpec("pgd", 32 / 255, "white", {"steps": 5})]
+    assert "random_forward_without_eot" in flags(model, x, y, rows_of(model, x, y, specs))
+    with_eot = rows_of(model, x, y, specs, eot=4)
+    assert "random_forward_without_eot" not in flags(model, x, y, with_eot, eot=4)
+
+
+def _row(method: str, eps: float, asr: float, **extra) -> dict:
+    return {
+        "method": method,
+        "eps_255": eps,
+        "box": "white",
+        "grad_mode": "stbp",
+        "asr": asr,
+        **extra,
+    }
+
+
+def test_asr_falling_with_eps_or_steps_is_flagged() -> None:
+    assert asr_falls([_row("pgd", 8, 50.0), _row("pgd", 16, 40.0)], 1.0)["flagged"]
+    assert not asr_falls([_row("pgd", 8, 50.0), _row("pgd", 16, 49.5)], 1.0)["flagged"]
+    curve = [{"steps": 5, "asr": 30.0}, {"steps": 10, "asr": 20.0}]
+    assert asr_falls([_row("apgd", 8, 20.0, asr_curve=curve)], 1.0)["flagged"]
+
+
+def test_apgd_weaker_than_pgd_is_flagged() -> None:
+    rows = [_row("pgd", 8, 60.0), _row("apgd", 8, 40.0), _row("apgd", 16, 40.0)]
+    check = apgd_weaker_than_pgd(rows, 1.0)
+    assert check["flagged"] and "eps 8" in check["detail"] and "eps 16" not in check["detail"]
+    assert not apgd_weaker_than_pgd([_row("pgd", 8, 60.0), _row("apgd", 8, 60.0)], 1.0)["flagged"]
+    black = [{**r, "box": "black"} for r in rows]  # a transfer: APGD returns unfooled clean
+    assert not apgd_weaker_than_pgd(black, 1.0)["flagged"]

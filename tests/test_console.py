@@ -1,0 +1,80 @@
+"""What a job prints: its folder, its models, its results and its time, not the libraries'
+banners. Through run.py in a subprocess: the console is the process boundary under test."""
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from snnattack.console import LIGHTNING_LOGGERS, quiet_libraries
+from snnattack.results import SHOWN
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = [
+    "train.epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+    "trainer.log_every_n_steps=1",
+    "trainer.limit_test_batches=1",
+    "method=[fgsm]",
+    "eps=[32]",
+    "boxes=[white]",
+]
+COLUMNS = [f.metadata["column"] for f in SHOWN]
+NOISE = ("GPU available", "TPU available", "Tip:", "FLOPs", "Total params", "deprecated")
+
+
+def test_a_digits_job_prints_its_path_models_table_and_time_without_library_noise(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "job"
+    cmd = [sys.executable, str(ROOT / "run.py"), f"store.dir={tmp_path}/models"]
+    cmd += [f"hydra.run.dir={out}", *SMALL]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    console = proc.stdout + proc.stderr
+    assert [line for line in console.splitlines() if any(n in line for n in NOISE)] == []
+    run_log = (out / "run.log").read_text()
+    for text in (console, run_log):  # the same lines on the console and in run.log
+        assert f"job folder {out}" in text
+        assert "trained model " in text and "(stbp, seed 0)" in text
+        assert all(f" {label} ┃" in text for label in COLUMNS)  # the results table
+        assert f"wrote {out / 'metrics.json'} in " in text
+    lines = [line for line in console.splitlines() if line.strip()]
+    assert len(lines) < 40, console  # table and progress bar included
+
+
+def test_help_shows_three_examples_and_the_groups_without_internal_files() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("  python run.py ")]) == 3
+    assert "  train: digits, paper" in lines  # not conf/train/_kinds.yaml
+    assert " _kinds" not in proc.stdout
+    attack = sorted(p.stem for p in (ROOT / "conf" / "attack").glob("*.yaml"))
+    assert "  attack: " + ", ".join(attack) in lines
+    assert any("digits_table2" in line for line in lines)  # the experiments
+
+
+def test_lightnings_banners_are_dropped_and_its_other_lines_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quiet_libraries()
+    quiet_libraries()  # idempotent: one filter per logger
+    for name in LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        assert len(logger.filters) == 1
+        with caplog.at_level(logging.INFO, logger=name):
+            for line in (
+                "GPU available: True (cuda), used: True",
+                "💡 Tip: For seamless cloud logging ...",
+                "You are using a CUDA device ('NVIDIA H100') that has Tensor Cores. To properly",
+                "Restoring states from the checkpoint path at last.ckpt",
+            ):
+                logger.info(line)
+    kept = [r.getMessage() for r in caplog.records]
+    assert kept == ["Restoring states from the checkpoint path at last.ckpt"] * 2

@@ -1,0 +1,121 @@
+"""The worst-case ensemble (method=[ensemble]): components from attack= and method= names, each
+run on the samples earlier ones failed to fool, robust accuracy at or below every component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from fixtures_digits import trained
+from hydra import compose, initialize_config_dir
+
+from snnattack.config import validate
+from snnattack.crafting import craft
+from snnattack.ensemble import components, worst_case
+from snnattack.errors import ConfigError
+from snnattack.evaluation import AttackEvaluator, attack_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+EPS = 16 / 255
+# attacks whose example of a sample depends on that sample only (no random start), so a
+# component run alone and inside the ensemble see the same thing
+DETERMINISTIC = (
+    "method.ensemble.components=[{attack: stbp, method: fgsm},"
+    "{attack: rga, method: bim, params: {steps: 3}},{attack: hart, method: mifgsm},"
+    "{attack: bptr, method: bim, params: {steps: 3}}]"
+)
+
+
+def config(*overrides: str):
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=["method=[ensemble]", *overrides])
+
+
+@pytest.fixture(scope="module")
+def direct(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory)
+
+
+def test_default_components_name_existing_modes_and_methods() -> None:
+    cfg = config()
+    validate(cfg)
+    parts = components(cfg, "ensemble")
+    assert [p.name for p in parts] == [
+        "apgd/stbp",
+        "apgd/rga",
+        "apgd/hart",
+        "apgd/pdsg",
+        "apgd/assg",
+        "apgd_dlr/stbp",
+        "sapgd/assg",
+        "square",
+    ]
+    assert parts[5].params["loss"] == "dlr" and parts[7].params["n_queries"] == 5000
+    assert parts[2].tune and not parts[0].tune
+    assert parts[0].grad_params["width"] == cfg.train.surrogate_width  # interpolation resolved
+    assert all(p.eot_samples == 1 for p in parts)
+    poisson = components(config("encoding=poisson"), "ensemble")
+    assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT
+
+
+@pytest.mark.parametrize(
+    "component,message",
+    [
+        ("{attack: pdsg_typo, method: apgd}", "components[0].attack='pdsg_typo' is unknown"),
+        ("{attack: stbp, method: cw}", "components[0].method='cw' is unknown"),
+        ("{attack: stbp, method: ensemble}", "components[0].method='ensemble' is unknown"),
+        ("{method: apgd}", "components[0].attack is missing"),
+        ("{attack: stbp, method: pgd, params: {stepz: 2}}", "pgd/stbp.stepz=2 is unknown"),
+    ],
+)
+def test_a_component_that_does_not_exist_is_refused_not_dropped(component, message) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate(config(f"method.ensemble.components=[{component}]"))
+
+
+def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(direct) -> None:
+    model, x, y = direct
+    x, y = x[:64], y[:64]
+    parts = components(config(DETERMINISTIC), "ensemble")
+
+    def judge(batch):
+        with torch.no_grad():
+            return model(batch).argmax(1)
+
+    correct = judge(x) == y
+    adv, queries, firsts = worst_case(parts, model, judge, x, y, correct, EPS)
+    robust = judge(adv) == y
+    assert not (robust & ~correct).any()
+    for part in parts:
+        alone, _ = craft(
+            part.algorithm, model, x, y, EPS, part.params, part.grad_mode, part.grad_params
+        )
+        alone_robust = correct & (judge(alone) == y)
+        assert not (robust & ~alone_robust).any(), part.name  # per sample
+        assert robust.sum() < correct.sum()
+    assert int(firsts.sum()) == int((correct & ~robust).sum())
+    assert queries > 0 and (adv - x).abs().max() <= EPS + 1e-6
+
+
+def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> None:
+    model, x, y = direct
+    cfg = config(DETERMINISTIC, f"eps=[{EPS * 255:g}]", "boxes=[white]")
+    specs = attack_specs(cfg)
+    evaluator = AttackEvaluator(model, None, specs, "stbp", {})
+    loader = torch.utils.data.DataLoader(list(zip(x[:64], y[:64], strict=True)), batch_size=20)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    (row,) = evaluator.results
+    assert row.method == "ensemble" and row.grad_mode == "ensemble"
+    assert [c["name"] for c in row.components] == [
+        "fgsm/stbp",
+        "bim/rga",
+        "mifgsm/hart",
+        "bim/bptr",
+    ]
+    fooled = sum(c["first_successes"] for c in row.components)
+    assert fooled == round(row.asr * row.n_correct / 100)
+    assert row.components[0]["first_successes"] > 0

@@ -1,0 +1,63 @@
+"""attack.save_examples: each row's adversarial examples saved, reloaded, evaluated again."""
+
+import csv
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from torchattacks.attack import Attack
+
+from snnattack import examples
+from snnattack.data import datamodule
+from snnattack.job import run
+from snnattack.report import write_report
+from snnattack.store import ModelStore
+from snnattack.training.trained import trained_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
+    tmp_path: Path,
+) -> None:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                f"store.dir={tmp_path}/models",
+                "train.epochs=1",
+                "trainer.limit_test_batches=3",
+                "trainer.enable_progress_bar=false",
+                "eval_batch_size=20",
+                "method=[fgsm,pgd]",
+                "eps=[32]",
+                "boxes=[white]",
+                "attack.save_examples=true",
+            ],
+        )
+    (tmp_path / "job").mkdir()  # Hydra makes the job folder before the job runs
+    record = run(cfg, tmp_path / "job")
+    model, _ = trained_model(cfg, 0, ModelStore(tmp_path / "models"), [])
+    dm = datamodule(cfg, 0)
+    dm.setup("test")
+    for row in record.results:
+        assert row.examples == f"adv_{row.method}_32_white.pt"
+        saved = examples.load(tmp_path / "job" / row.examples)
+        assert saved["indices"].tolist() == list(range(60))  # 3 batches of 20, in order
+        assert saved["labels"].tolist() == [int(dm.test_set[i][1]) for i in range(60)]
+        clean = torch.stack([dm.test_set[i][0] for i in range(60)])
+        assert (saved["adv_inputs"] - clean).abs().max() <= 32 / 255 + 1e-6
+        with torch.no_grad():
+            preds = model(saved["adv_inputs"]).argmax(1)
+        assert torch.equal(preds, saved["preds"])
+        accuracy = 100.0 * int((preds == saved["labels"]).sum()) / len(preds)
+        assert accuracy == row.adv_acc  # evaluated again: the recorded number
+        (x, y), *_ = Attack.load(str(tmp_path / "job" / row.examples))
+        assert torch.equal(x, saved["adv_inputs"][: len(x)]) and torch.equal(y, saved["labels"])
+    report = write_report(tmp_path / "job")
+    assert "Adversarial examples saved for 2 row(s)" in report.files["md"].read_text()
+    with open(tmp_path / "job" / "results.csv") as f:
+        assert [r["examples"] for r in csv.DictReader(f)] == [
+            "adv_fgsm_32_white.pt",
+            "adv_pgd_32_white.pt",
+        ]

@@ -1,0 +1,84 @@
+"""The fused multi-step LIF against the unrolled loop: same spikes, same input and parameter
+gradients bit for bit, for both resets, λ, θ, every surrogate and every backward setting."""
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.neurons import LIF
+from snnattack.surrogates import make_surrogate
+
+
+def net(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Linear(5, 9), LIF(impl=impl, **lif), nn.Linear(9, 3))
+    return layers.to(dtype)
+
+
+def gradients(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    x = x.clone().requires_grad_(True)
+    out = model(x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    (out * weights).sum().backward()
+    return (out.detach(), x.grad, *(p.grad for p in model.parameters()))
+
+
+def currents(dtype: torch.dtype) -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.rand(7, 4, 5, dtype=dtype) * 2 - 0.3  # [T, B, features]
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("lam,theta", [(1.0, 1.0), (0.7, 0.6)])
+@pytest.mark.parametrize("surrogate", ["triangle", "rectangle", "sigmoid", "atan"])
+@pytest.mark.parametrize("setting", ["none", "detach_reset", "detach_membrane"])
+def test_fused_equals_unrolled_bit_for_bit_in_float64(reset, lam, theta, surrogate, setting):
+    lif = dict(lam=lam, theta=theta, reset=reset, surrogate=make_surrogate(surrogate))
+    if setting != "none":
+        lif[setting] = True
+    fused = gradients(net("fused", torch.float64, **lif), currents(torch.float64))
+    unrolled = gradients(net("unrolled", torch.float64, **lif), currents(torch.float64))
+    assert fused[1].abs().sum() > 0
+    for a, b in zip(fused, unrolled, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+def test_fused_equals_unrolled_bit_for_bit_in_float32(reset: str) -> None:
+    fused = gradients(net("fused", torch.float32, lam=0.9, reset=reset), currents(torch.float32))
+    plain = gradients(net("unrolled", torch.float32, lam=0.9, reset=reset), currents(torch.float32))
+    for a, b in zip(fused, plain, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", sorted(GRADIENT_MODES))
+def test_every_gradient_mode_gives_the_same_gradient_on_either_impl(mode: str) -> None:
+    grads = {}
+    for impl in ("fused", "unrolled"):
+        model = net(impl, torch.float64, lam=0.8, reset="soft").eval()
+        x = currents(torch.float64).clone().requires_grad_(True)
+        with gradient_mode(model, mode):
+            model(x).sum().backward()
+        grads[impl] = x.grad
+    assert grads["fused"].abs().sum() > 0
+    assert torch.equal(grads["fused"], grads["unrolled"])
+
+
+def saved_elements(impl: str) -> int:
+    """Elements autograd keeps for the backward of one LIF layer fed a [T, B, N] current."""
+    lif, total = LIF(lam=0.9, impl=impl), [0]
+    x = torch.rand(8, 4, 16, requires_grad=True)
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        total[0] += t.numel()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        lif(x)
+    return total[0]
+
+
+def test_fused_saves_only_the_membrane_before_firing() -> None:
+    assert saved_elements("fused") == 8 * 4 * 16  # h_t, one tensor of the input's size
+    assert saved_elements("unrolled") >= 3 * 8 * 4 * 16

@@ -1,0 +1,65 @@
+"""The report's adversarial-training table and robust-vs-cost figure, from synthetic jobs."""
+
+import json
+from pathlib import Path
+
+from snnattack.report import write_report
+
+
+def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs: dict) -> None:
+    """A metrics.json of one attack job on the target ``key``: ``accs`` is (method, box) -> %."""
+    folder.mkdir(parents=True)
+    adversary = {"method": method, "grad_mode": mode, "reg": 0.0, "eps": 16}
+    config = {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "T": 4,
+        "seed": 0,
+        "attack": {"grad_mode": attack},
+        "train": {"adversary": adversary},
+    }
+    results = [
+        {"method": m, "box": box, "eps_255": 16, "adv_acc": acc, "grad_mode": attack}
+        for (m, box), acc in accs.items()
+    ]
+    craft = 0.0 if method is None else 30.0
+    target = {
+        "key": key,
+        "train_craft_seconds": craft,
+        "train_update_seconds": 10.0,
+        "train_loop_seconds": craft + 10.0,
+        "adversary_gradients_per_epoch": 0 if method is None else 700,
+    }
+    metrics = {
+        "config": config,
+        "clean_acc": 97.0,
+        "results": results,
+        "models": {"target": target},
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_robust_accuracy_is_the_worst_attack_over_the_jobs_of_one_model(tmp_path: Path) -> None:
+    job(
+        tmp_path / "0", "pgd", "rga", "stbp", "a", {("pgd", "white"): 80.0, ("apgd", "white"): 78.0}
+    )
+    job(
+        tmp_path / "1", "pgd", "rga", "bptr", "a", {("pgd", "white"): 75.0, ("apgd", "white"): 79.0}
+    )
+    job(tmp_path / "2", None, "stbp", "stbp", "s", {("pgd", "white"): 10.0, ("apgd", "white"): 5.0})
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    standard, pgd = table.rows
+    assert standard[1:3] == ["standard", "–"] and standard[4].startswith("5.00 (apgd/stbp)")
+    assert pgd[1:3] == ["pgd", "rga"] and pgd[4].startswith("75.00 (pgd/bptr)")
+    assert pgd[table.columns.index("craft s")] == "30.0"
+    assert pgd[table.columns.index("adv. gradients / epoch")] == "700"
+    assert (tmp_path / "robust_vs_cost.png").stat().st_size > 0
+    assert "Adversarial training" in (tmp_path / "report.md").read_text()
+
+
+def test_no_adversarial_section_without_an_adversarially_trained_model(tmp_path: Path) -> None:
+    job(tmp_path / "0", None, "stbp", "stbp", "s", {("pgd", "white"): 10.0})
+    report = write_report(tmp_path)
+    assert not [t for t in report.tables if t.title.startswith("Adversarial training")]
+    assert not (tmp_path / "robust_vs_cost.png").exists()

@@ -1,0 +1,107 @@
+"""attack.tune: gradient-mode parameters chosen per row on validation images, never on test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from fixtures_digits import trained
+from hydra import compose, initialize_config_dir
+
+from snnattack.config import validate
+from snnattack.data import datamodule
+from snnattack.errors import ConfigError
+from snnattack.evaluation import attack_specs
+from snnattack.tuning import _asr, grid, grid_values, tune_specs, validation_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
+ONE = (1, 1, 0)  # time extension, EOT samples, seed
+
+
+def config(*overrides: str):
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose(
+            "config",
+            overrides=[
+                "attack=hart",
+                "attack.tune.enabled=true",
+                "attack.tune.val_size=60",
+                "attack.tune.grids.hart.gamma.step=1.175",
+                "method=[pgd]",
+                "method.pgd.steps=3",
+                "eps=[24]",
+                "boxes=[white]",
+                *overrides,
+            ],
+        )
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory):
+    return trained(tmp_path_factory)[0]
+
+
+def test_hart_grid_is_the_authors_0_10_to_2_45_in_steps_of_0_05() -> None:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config")
+    gammas = [p["gamma"] for p in grid(cfg.attack.tune, "hart")]
+    assert len(gammas) == 48 and gammas[0] == 0.1 and gammas[-1] == 2.45
+    assert gammas[1] == 0.15
+    assert len(grid(cfg.attack.tune, "rga")) == 16  # the product of beta's and gamma's values
+
+
+def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> None:
+    cfg = config()
+    dm = datamodule(cfg, 0)
+    dm.setup()
+    x_test, y_test = dm.test_set.tensors
+    dm.test_set = torch.utils.data.TensorDataset(x_test, torch.full_like(y_test, 99))  # unusable
+    (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
+    x, y = validation_batch(dm, 60)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    scores = [
+        _asr(
+            model, model, x, y, correct, "pgd", 24 / 255, spec.params, "hart", {"gamma": g}, 1, 1, 0
+        )
+        for g in GAMMAS
+    ]
+    assert spec.grad_params == {"gamma": GAMMAS[scores.index(max(scores))]}
+    assert spec.tuned == {"params": spec.grad_params, "val_asr": max(scores), "val_n": 60}
+    assert len(set(scores)) > 1  # the grid matters on this model
+
+
+def test_without_tuning_specs_are_unchanged(model) -> None:
+    cfg = config("attack.tune.enabled=false")
+    specs = attack_specs(cfg)
+    assert tune_specs(cfg, specs, model, None, None) == specs
+
+
+def test_a_mode_without_parameters_is_left_untuned(model) -> None:
+    cfg = config("attack=bptr")
+    validate(cfg)
+    dm = datamodule(cfg, 0)
+    (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
+    assert spec.grad_params is None and spec.tuned is None
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={'start'"),
+        ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart is missing"),
+        ("+attack.tune.grids.hart.width=[1.0]", "unknown key 'attack.tune.grids.hart.width'"),
+        ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
+        ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
+    ],
+)
+def test_a_bad_tuning_setting_is_one_config_error(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate(config(*override.split()))
+
+
+def test_grid_ranges_include_both_ends() -> None:
+    assert grid_values("k", {"start": 1.0, "stop": 2.0, "step": 0.5}) == [1.0, 1.5, 2.0]
