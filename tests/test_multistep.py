@@ -82,3 +82,41 @@ def saved_elements(impl: str) -> int:
 def test_fused_saves_only_the_membrane_before_firing() -> None:
     assert saved_elements("fused") == 8 * 4 * 16  # h_t, one tensor of the input's size
     assert saved_elements("unrolled") >= 3 * 8 * 4 * 16
+
+
+@pytest.mark.parametrize("impl", ["fused", "unrolled"])
+def test_neuron_impl_from_the_config_reaches_every_neuron_of_the_built_model(impl: str) -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from snnattack.training import build_net
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=[f"neuron_impl={impl}"])
+    lifs = [m for m in build_net(cfg).modules() if isinstance(m, LIF)]
+    assert lifs and {m.impl for m in lifs} == {impl}
+
+
+def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl() -> None:
+    """Five float32 SGD steps (BN in train mode, cross-entropy): identical weights."""
+    from snnattack.models import build
+
+    torch.manual_seed(5)
+    images, labels = torch.rand(4, 16, 1, 8, 8), torch.randint(0, 10, (4, 16))
+    weights = {}
+    for impl in ("fused", "unrolled"):
+        torch.manual_seed(6)
+        model = build("digits_net", 10, in_channels=1, T=4, lam=0.9, neuron_impl=impl).train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        for x, y in zip(images, labels, strict=True):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        weights[impl] = model.state_dict()
+    torch.manual_seed(6)
+    initial = build("digits_net", 10, in_channels=1, T=4, lam=0.9).state_dict()
+    assert all(not torch.equal(weights["fused"][k], initial[k]) for k in initial if "weight" in k)
+    for key, value in weights["fused"].items():
+        assert torch.equal(value, weights["unrolled"][key]), key
