@@ -28,6 +28,7 @@ FITS = {
     "cifar100": "resnet17",
     "cifar10_dvs": "dvs_vgg",
     "vgg5": "cifar10",
+    "vgg11_eccv": "cifar10",
     "vgg11": "cifar10",
     "vgg16": "cifar10",
     "resnet17": "cifar10",

@@ -121,6 +121,7 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
         ("train.resets.conversion=subtract", "train.resets.conversion"),
         ("train.conversion.percentile=0", "train.conversion.percentile"),
         ("train.hybrid.epochs=0", "train.hybrid.epochs"),
+        ("train.hybrid.threshold_scale=0", "train.hybrid.threshold_scale"),
     ],
 )
 def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:

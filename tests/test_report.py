@@ -616,13 +616,14 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2", "Table S2"},
     ),
     "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
+    "digits_table2_te": (["seed=0", "encoding=direct", "eps=[32]"], set(), {"Table 2"}),
     "digits_eccv_kinds": (
         ["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL],
-        {"kinds"},
+        {"kinds", "adv_acc_vs_T", "asr_vs_lambda"},  # each kind has its own T and λ
         {"Table 2"},
     ),
     "digits_eccv_T_quantisation": (
-        ["T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
+        ["train.kind=hybrid", "kinds.step=full", "T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
         {"adv_acc_vs_T"},
         {"Table 2"},
     ),

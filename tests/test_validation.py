@@ -22,7 +22,10 @@ BAD = [
     ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
     ("theta=inf", "theta=inf is out of range"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
-    ("encoding=morse", "encoding='morse' is unknown; accepted: direct, poisson, frames"),
+    (
+        "encoding=morse",
+        "encoding='morse' is unknown; accepted: direct, poisson, poisson_signed, frames",
+    ),
     ("eps=[-8]", "eps=[-8] is out of range"),
     ("eps=[300]", "eps=[300] is out of range"),
     ("eps=[nan]", "eps=[nan] is out of range"),
@@ -102,10 +105,15 @@ BAD = [
         "dataset.params.frames=5 does not match T=10",
     ),
     ("T=100000", "T=100000 with train.batch_size=64 needs about "),
+    ("train.kind=conversion T=10000000", "T=10000000 with eval_batch_size=32 needs about "),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.augment=true", "dataset.params.augment=True is unknown; accepted: test_fr"),
     ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
+    (
+        "analysis=[shuffle] analysis.shuffle.mode=time",
+        "analysis.shuffle.mode='time' is unknown; accepted: layer, neuron",
+    ),
     ("tags=[a," + "x" * 65 + "]", "tags=['a', 'xxxxxxxx"),
     ("analysis=[cost] analysis.cost.device=tpu", "analysis.cost.device='tpu' is unknown; accepted"),
     (
@@ -252,7 +260,7 @@ THROUGH_RUN_PY = [
     (
         "model=vgg12",
         "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
-        "dvs_vgg, resnet17, resnet19, vgg11, vgg16",
+        "dvs_vgg, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
