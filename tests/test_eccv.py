@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from harness import ROOT
+from harness import compose as harness_compose
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
-from test_experiment_sweeps import ROOT, composed_config
 
 from snnattack.encoding import SignedPoissonEncoder, build_encoder
 from snnattack.models import build
@@ -77,9 +78,7 @@ ECCV_CODE = {  # ssharmin/spikingNN-adversarial-attack, model_loader.py, load()
 
 def eccv(name: str, *overrides: str) -> DictConfig:
     """``experiments/NAME`` composed, hydra node removed (its interpolations need a run)."""
-    cfg = composed_config(name, *overrides)
-    del cfg.hydra
-    return cfg
+    return harness_compose(*overrides, experiment=name)
 
 
 @pytest.mark.parametrize(
