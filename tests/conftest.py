@@ -1,7 +1,32 @@
-"""Shared test settings: float64 where gradients are compared, tiny random spiking nets."""
+"""Shared test settings and fixtures; the plain functions behind them are in ``harness.py``.
+
+Settings: one torch thread, W&B offline, every test seeded with 0.
+
+Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of imports):
+
+- ``compose(*overrides, experiment=None, hydra=False)``: the job config Hydra composes from
+  ``conf/`` (or ``experiments/EXPERIMENT.yaml`` on top of it).
+- ``run_job(*overrides, out="out", store=None, env=None)``: one ``run.py`` job in this
+  process into ``tmp_path/out``; returns its ``metrics.json``. Models come from the session's
+  shared digits store unless ``store`` is given: pass ``store=tmp_path / "models"`` when the
+  test looks at which models were trained or cached.
+- ``cli(*args, env=None)``: ``python run.py ARGS`` in this process (``-m`` sweeps, callbacks,
+  exit codes, stdout and stderr), in ``tmp_path``; returns a ``CompletedProcess``.
+- ``digits_store``: the session's model store folder, shared by every test that only needs
+  *a* trained model (a model is trained once per training spec, then read back).
+
+For the process boundary itself (signals, DDP, launchers) use ``harness.run_py`` (a real child
+process). Module-level code imports ``ROOT``, ``CONF``, ``QUICK``, ``compose`` from ``harness``.
+"""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import harness
 import pytest
 import torch
 
@@ -12,3 +37,33 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def compose() -> Callable[..., Any]:
+    return harness.compose
+
+
+@pytest.fixture(scope="session")
+def digits_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("digits_store")
+
+
+@pytest.fixture
+def run_job(tmp_path: Path, digits_store: Path) -> Callable[..., dict[str, Any]]:
+    def run(
+        *overrides: str, out: str = "out", store: Path | None = None, env: dict | None = None
+    ) -> dict[str, Any]:
+        return harness.run_job(
+            *overrides, output_dir=tmp_path / out, store=store or digits_store, env=env
+        )
+
+    return run
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., Any]:
+    def run(*args: str, env: dict | None = None) -> Any:
+        return harness.cli(*args, cwd=tmp_path, env=env)
+
+    return run

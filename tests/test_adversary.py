@@ -3,13 +3,10 @@ store keys, the recorded cost, the RGA adversary, resume after a kill."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from harness import compose
 from torch import nn
 
 import snnattack.gradients as gradients
@@ -22,13 +19,7 @@ from snnattack.training.adversary import METHODS, Adversary, parseval_retraction
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = ["trainer.limit_train_batches=4", "trainer.enable_progress_bar=false"]
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 def tiny_snn() -> nn.Module:
@@ -112,31 +103,31 @@ def test_rga_adversary_crafts_with_the_rga_backward(monkeypatch) -> None:
 
 
 def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
-    standard = training_spec(composed(), 0)
+    standard = training_spec(compose(), 0)
     assert "adversary" not in standard["train"]  # the keys of standard models are unchanged
-    assert training_spec(composed("train.adversary=null"), 0) == standard
-    pgd = training_spec(composed("train.adversary.method=pgd"), 0)
-    rga = training_spec(composed("train.adversary.method=pgd", "train.adversary.grad_mode=rga"), 0)
+    assert training_spec(compose("train.adversary=null"), 0) == standard
+    pgd = training_spec(compose("train.adversary.method=pgd"), 0)
+    rga = training_spec(compose("train.adversary.method=pgd", "train.adversary.grad_mode=rga"), 0)
     assert len({str(standard), str(pgd), str(rga)}) == 3
-    fgsm = composed("train.adversary.method=fgsm")
-    unread = composed(
+    fgsm = compose("train.adversary.method=fgsm")
+    unread = compose(
         "train.adversary.method=fgsm", "train.adversary.steps=3", "train.adversary.beta=1"
     )
     assert training_spec(fgsm, 0) == training_spec(unread, 0)  # fgsm reads neither
     ann = ["train.kind=ann", "train.adversary.method=pgd"]
-    assert training_spec(composed(*ann), 0) == training_spec(
-        composed(*ann, "train.adversary.grad_mode=rga"), 0
+    assert training_spec(compose(*ann), 0) == training_spec(
+        compose(*ann, "train.adversary.grad_mode=rga"), 0
     )  # an ANN has one gradient
-    hybrid = composed("train.kind=hybrid", "train.adversary.method=pgd")
+    hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd")
     assert (
-        training_spec(hybrid, 0)["base"] == training_spec(composed("train.kind=hybrid"), 0)["base"]
+        training_spec(hybrid, 0)["base"] == training_spec(compose("train.kind=hybrid"), 0)["base"]
     )
     assert STRATEGIES["hybrid"].base(hybrid).train.adversary is None
 
 
 @pytest.mark.parametrize("mode", ["stbp", "rga"])
 def test_adversarial_training_records_its_cost_split_under_its_own_key(tmp_path, mode) -> None:
-    cfg = composed(
+    cfg = compose(
         *FAST, "train.epochs=1", "train.adversary.method=pgd", "train.adversary.steps=2",
         f"train.adversary.grad_mode={mode}", f"store.dir={tmp_path}",
     )  # fmt: skip
@@ -146,7 +137,7 @@ def test_adversarial_training_records_its_cost_split_under_its_own_key(tmp_path,
     assert record["train_craft_seconds"] > 0 and record["train_update_seconds"] > 0
     assert record["train_loop_seconds"] <= record["train_seconds"]
     assert record["adversary_gradients_per_epoch"] == 4 * 64 * 2  # batches x batch x steps
-    standard = composed(*FAST, "train.epochs=1", f"store.dir={tmp_path}")
+    standard = compose(*FAST, "train.epochs=1", f"store.dir={tmp_path}")
     _, plain = trained_model(standard, 0, ModelStore(tmp_path), [])
     assert plain["train_craft_seconds"] == 0 and plain["adversary_gradients_per_epoch"] == 0
     assert plain["key"] != record["key"]
@@ -163,7 +154,7 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
         *FAST, "train.epochs=3", "train.adversary.method=pgd", "train.adversary.steps=2",
         "train.adversary.reg=0.004",
     ]  # fmt: skip
-    whole, whole_record = trained_model(composed(*overrides), 0, ModelStore(tmp_path / "a"), [])
+    whole, whole_record = trained_model(compose(*overrides), 0, ModelStore(tmp_path / "a"), [])
     start = fit.EpochSeed.on_train_epoch_start
 
     def kill_at_epoch_two(self, trainer, module) -> None:
@@ -174,9 +165,9 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
     store = ModelStore(tmp_path / "b")
     monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
     with pytest.raises(Killed):
-        trained_model(composed(*overrides), 0, store, [])
+        trained_model(compose(*overrides), 0, store, [])
     monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
-    resumed, record = trained_model(composed(*overrides), 0, store, [])
+    resumed, record = trained_model(compose(*overrides), 0, store, [])
     assert record["resumed_after_epochs"] == 2 and whole_record["resumed_after_epochs"] is None
     assert record["adversary_gradients_per_epoch"] == whole_record["adversary_gradients_per_epoch"]
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
@@ -194,7 +185,7 @@ def test_pgd_training_raises_white_box_pgd_accuracy_at_its_eps(tmp_path) -> None
     ]  # fmt: skip
     accuracy = {}
     for method in ("null", "pgd"):
-        cfg = composed(*common, f"train.adversary.method={method}")
-        record = job.run(cfg, tmp_path / method)
-        accuracy[method] = record["results"][0]["adv_acc"]
+        cfg = compose(*common, f"train.adversary.method={method}")
+        (tmp_path / method).mkdir()
+        accuracy[method] = job.run(cfg, tmp_path / method).results[0].adv_acc
     assert accuracy["pgd"] > accuracy["null"] + 5, accuracy

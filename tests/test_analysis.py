@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from harness import compose
 from torch import nn
 
 from snnattack.analysis import run_analyses
@@ -16,39 +16,34 @@ from snnattack.neurons import LIF
 from snnattack.store import ModelStore
 from snnattack.training.trained import trained_model
 
-ROOT = Path(__file__).resolve().parents[1]
 SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory):
+def trained(digits_store: Path):
     """A digits SNN (T=4, λ=0.9) trained for 8 epochs, its config and datamodule."""
-    store = tmp_path_factory.mktemp("models")
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "train.epochs=8",
-                "lambda=0.9",
-                f"store.dir={store}",
-                "trainer.accelerator=cpu",
-                "trainer.enable_progress_bar=false",
-                "analysis=[shuffle,rate_current]",
-            ],
-        )
-    model, _ = trained_model(cfg, 0, ModelStore(store), [])
+    cfg = compose(
+        "train.epochs=8",
+        "lambda=0.9",
+        f"store.dir={digits_store}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "analysis=[shuffle,rate_current]",
+    )
+    model, _ = trained_model(cfg, 0, ModelStore(digits_store), [])
     dm = datamodule(cfg, 0)
     dm.setup()
     return model, cfg, dm
 
 
-def test_shuffle_keeps_each_neurons_spike_count_and_changes_the_order() -> None:
+@pytest.mark.parametrize("mode", ["layer", "neuron"])
+def test_shuffle_keeps_each_neurons_spike_count_and_changes_the_order(mode: str) -> None:
     net = nn.Sequential(LIF(lam=0.9))
     current = torch.rand(16, 8, 50) * 1.5
     true = net(current)
-    with spike_shuffle(net, seed=3):
+    with spike_shuffle(net, seed=3, mode=mode):
         shuffled = net(current)
-    with spike_shuffle(net, seed=3):
+    with spike_shuffle(net, seed=3, mode=mode):
         again = net(current)
     assert torch.equal(shuffled.sum(0), true.sum(0))
     assert not torch.equal(shuffled, true)
@@ -56,6 +51,45 @@ def test_shuffle_keeps_each_neurons_spike_count_and_changes_the_order() -> None:
     assert changed > 0.5  # most neurons with mixed spikes/silences get a new order
     assert torch.equal(shuffled, again)  # seeded
     assert torch.equal(net(current), true)  # the switch is undone on exit
+
+
+def time_order(shuffled: torch.Tensor, true: torch.Tensor) -> list[int] | None:
+    """The one permutation p of time steps with ``shuffled == true[p]``, if there is one."""
+    flat_s, flat_t = shuffled.flatten(1), true.flatten(1)
+    order = []
+    for row in flat_s:
+        same = [t for t in range(len(flat_t)) if t not in order and torch.equal(row, flat_t[t])]
+        if not same:
+            return None
+        order.append(same[0])
+    return order
+
+
+@pytest.mark.parametrize("mode", ["layer", "neuron"])
+def test_layer_mode_permutes_time_alike_for_every_neuron_of_a_layer(mode: str) -> None:
+    net = nn.Sequential(LIF(lam=0.9), nn.Linear(50, 40), LIF(lam=0.9))
+    current = torch.rand(16, 8, 50) * 1.5
+    with torch.no_grad():
+        first = net[0](current)
+        seen: list[torch.Tensor] = []
+        hooks = [m.register_forward_hook(lambda _m, i, o: seen.append(o)) for m in net[::2]]
+        with spike_shuffle(net, seed=3, mode=mode):
+            net(current)
+        for h in hooks:
+            h.remove()
+    shuffled_first, shuffled_second = seen
+    # the second layer is fed the shuffled first layer: compare with its own unshuffled output
+    with torch.no_grad():
+        second = net[2](net[1](shuffled_first))
+    for shuffled, true in ((shuffled_first, first), (shuffled_second, second)):
+        assert torch.equal(shuffled.sum(0), true.sum(0))  # each neuron's count
+        per_step = (shuffled.flatten(1).sum(1).sort().values, true.flatten(1).sum(1).sort().values)
+        order = time_order(shuffled, true)
+        if mode == "layer":
+            assert torch.equal(*per_step)  # the layer's spike count at each step, reordered
+            assert order is not None and order != list(range(16))
+        else:
+            assert order is None  # no single time order explains every neuron's train
 
 
 def test_shuffle_moves_a_rate_coded_digits_models_accuracy_little(trained) -> None:

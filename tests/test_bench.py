@@ -1,8 +1,8 @@
-"""`python -m snnattack.bench`: all fields at a tiny size; RGA cheaper than STBP at a larger one."""
+"""`python -m snnattack.bench`: every field for every mode, and ratios that are the record's own
+quotients. Which mode is faster is the bench's output to read, not an assertion here: a
+wall-clock ratio depends on the machine and on what else runs on it."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from rich.console import Console
 from snnattack.bench import (
     PAPER_FILE,
     bench,
+    main,
     paper_block,
     paper_rows,
     paper_table,
@@ -28,17 +29,20 @@ FIELDS = {
     "memory_vs_forward",
     "memory_vs_stbp",
 }
+TINY = ["--batch", "2", "--T", "2", "--repeats", "1"]
 
 
-def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "snnattack.bench", "--batch", "2", "--T", "2", "--repeats", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    record = json.loads(proc.stdout)
+def bench_output(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[dict, str]:
+    """The JSON record on stdout and the table on stderr of ``python -m snnattack.bench ARGV``."""
+    main(argv)
+    out, err = capsys.readouterr()
+    return json.loads(out), err
+
+
+def test_bench_at_a_tiny_size_reports_every_field_for_every_mode(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    record, table = bench_output(TINY, capsys)
     assert record["settings"]["batch"] == 2 and record["settings"]["T"] == 2
     assert set(record["modes"]) == {"forward", *GRADIENT_MODES}
     for name, entry in record["modes"].items():
@@ -46,23 +50,26 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode() -> None:
         assert entry["seconds"] > 0 and entry["peak_mb"] >= 0
     assert record["modes"]["forward"]["time_vs_forward"] == 1.0
     assert record["modes"]["stbp"]["time_vs_stbp"] == 1.0
-    stbp = record["modes"]["stbp"]
-    assert stbp["time_vs_forward"] == stbp["seconds"] / record["modes"]["forward"]["seconds"]
-    assert "time (ms)" in proc.stderr  # the table goes to stderr, JSON alone to stdout
+    assert "time (ms)" in table  # the table goes to stderr, JSON alone to stdout
     training = record["training"]  # one PGD-7 adversarial training step per adversary mode
     assert set(training) == {"standard", *(f"pgd@{mode}" for mode in GRADIENT_MODES)}
-    assert training["standard"]["time_vs_standard"] == 1.0
-    assert all(training[f"pgd@{mode}"]["time_vs_standard"] > 2 for mode in GRADIENT_MODES)
-    assert "× standard" in proc.stderr
+    standard = training["standard"]["seconds"]
+    for step in training.values():
+        assert step["seconds"] > 0 and step["time_vs_standard"] == step["seconds"] / standard
+    assert "× standard" in table
 
 
-def test_rate_domain_rga_step_is_faster_and_smaller_than_stbp_at_a_moderate_size() -> None:
-    record = bench(
-        parse_args(["--batch", "256", "--T", "8", "--repeats", "3", "--modes", "stbp", "rga"])
-    )
-    rga = record["modes"]["rga"]
-    assert rga["time_vs_stbp"] < 0.8
-    assert rga["memory_vs_stbp"] < 0.8
+def test_ratios_are_quotients_of_the_measured_time_and_memory(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    record, _ = bench_output([*TINY, "--modes", "stbp", "rga"], capsys)
+    modes = record["modes"]
+    assert {"stbp", "rga"} <= set(modes)
+    for entry in modes.values():
+        for base in ("forward", "stbp"):
+            assert entry[f"time_vs_{base}"] == entry["seconds"] / modes[base]["seconds"]
+            if modes[base]["peak_mb"]:
+                assert entry[f"memory_vs_{base}"] == entry["peak_mb"] / modes[base]["peak_mb"]
 
 
 def test_bench_compares_neuron_implementations_and_measures_a_training_step() -> None:

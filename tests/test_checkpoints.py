@@ -3,10 +3,12 @@ state dicts load into the configured model with the same logits; misfits are ref
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from harness import QUICK
 
 from snnattack.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 from snnattack.errors import CheckpointError
@@ -134,60 +136,18 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
         load_model_file(tmp_path / "junk.pt", digits)
 
 
-def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(tmp_path: Path) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    common = [
-        sys.executable,
-        str(root / "run.py"),
-        "train.epochs=1",
-        "eps=[32]",
-        "method=[fgsm]",
-        "boxes=[white]",
-        "trainer.enable_progress_bar=false",
-    ]
-    first = subprocess.run(
-        [*common, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/a"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
-    assert first.returncode == 0, first.stderr[-2000:]
-    (model_file,) = (tmp_path / "models").glob("*/model.pt")
-    again = subprocess.run(
-        [
-            *common,
-            f"checkpoint={model_file}",
-            f"store.dir={tmp_path}/empty",
-            f"hydra.run.dir={tmp_path}/b",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr[-2000:]
-    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
+def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
+    tmp_path: Path, run_job: Callable, cli: Callable, digits_store: Path
+) -> None:
+    quick = [*QUICK, "boxes=[white]"]
+    a = run_job(*quick, out="a")
+    model_file = digits_store / a["models"]["target"]["key"] / "model.pt"
+    b = run_job(*quick, f"checkpoint={model_file}", out="b", store=tmp_path / "empty")
     assert b["results"] == a["results"] and b["clean_acc"] == a["clean_acc"]
     assert b["models"]["target"]["format"] == "store"
     assert b["models"]["target"]["checkpoint"] == str(model_file)
     assert not (tmp_path / "empty").exists()  # nothing trained
-    missing = subprocess.run(
-        [*common, "checkpoint=/nonexistent/model.pt", f"hydra.run.dir={tmp_path}/c"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
+    missing = cli(*quick, "checkpoint=/nonexistent/model.pt", f"hydra.run.dir={tmp_path}/c")
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines()[-1] == (
         "error: checkpoint='/nonexistent/model.pt' is not a file; accepted: null or the path of "

@@ -1,13 +1,10 @@
 """Every config option composes and builds; bad values stop the run with one clear line."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from harness import CONF, compose, run_py
 
 from snnattack.config import validate
 from snnattack.data import datamodule
@@ -16,17 +13,9 @@ from snnattack.evaluation import attack_specs
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import build_model
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
-
 
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml") if not p.stem.startswith("_"))
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 GROUP_OPTIONS = [
@@ -39,6 +28,7 @@ FITS = {
     "cifar100": "resnet17",
     "cifar10_dvs": "dvs_vgg",
     "vgg5": "cifar10",
+    "vgg11_eccv": "cifar10",
     "vgg11": "cifar10",
     "vgg16": "cifar10",
     "resnet17": "cifar10",
@@ -51,7 +41,7 @@ FITS = {
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
     other = {"dataset": "model", "model": "dataset"}.get(group)
     partner = [f"{other}={FITS[option]}"] if option in FITS else []
-    cfg = composed(f"{group}={option}", *partner)
+    cfg = compose(f"{group}={option}", *partner)
     if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="^trainer.accelerator=gpu but this machine has no"):
             validate(cfg)
@@ -62,21 +52,21 @@ def test_every_group_option_composes_and_validates(group: str, option: str) -> N
 
 @pytest.mark.parametrize("name", options("dataset"))
 def test_every_dataset_builds_its_datamodule(name: str) -> None:
-    cfg = composed(f"dataset={name}")
+    cfg = compose(f"dataset={name}")
     dm = datamodule(cfg, seed=0)
     assert dm.batch_size == cfg.train.batch_size
 
 
 def test_default_config_builds_the_digits_model() -> None:
-    cfg = composed()
+    cfg = compose()
     model = build_model(cfg)
     assert model.T == 4 and sum(p.numel() for p in model.parameters()) == 6138
 
 
 def test_method_is_a_multi_select_group() -> None:
-    assert sorted(composed().method) == ["fgsm", "pgd"]
-    assert list(composed("method=[pgd]").method) == ["pgd"]
-    cfg = composed("method=[pgd]", "eps=[8,16]", "boxes=[white]")
+    assert sorted(compose().method) == ["fgsm", "pgd"]
+    assert list(compose("method=[pgd]").method) == ["pgd"]
+    cfg = compose("method=[pgd]", "eps=[8,16]", "boxes=[white]")
     specs = attack_specs(cfg)
     assert [(s.method, round(s.eps * 255), s.box) for s in specs] == [
         ("pgd", 8, "white"),
@@ -91,19 +81,19 @@ def test_method_is_a_multi_select_group() -> None:
 
 
 def test_a_single_eps_counts_as_a_list_of_one() -> None:
-    cfg = composed("eps=8", "method=[fgsm]", "boxes=[white]")
+    cfg = compose("eps=8", "method=[fgsm]", "boxes=[white]")
     validate(cfg)
     assert [round(s.eps * 255) for s in attack_specs(cfg)] == [8]
 
 
 def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
-    base = training_spec(composed(), 0)
+    base = training_spec(compose(), 0)
     assert (
-        training_spec(composed("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) == base
+        training_spec(compose("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) == base
     )
-    assert training_spec(composed("lambda=0.5"), 0) != base
-    assert training_spec(composed("trainer.max_epochs=2"), 0) != base
-    assert training_spec(composed(), 1) != base
+    assert training_spec(compose("lambda=0.5"), 0) != base
+    assert training_spec(compose("trainer.max_epochs=2"), 0) != base
+    assert training_spec(compose(), 1) != base
 
 
 @pytest.mark.parametrize(
@@ -125,22 +115,13 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
 )
 def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigError, match=f"^{key}="):
-        validate(composed(*override.split()))
+        validate(compose(*override.split()))
 
 
 def test_bad_value_exits_nonzero_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "lambda=1.5",
-            f"hydra.run.dir={tmp_path}/out",
-            f"store.dir={tmp_path}/models",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
+    """In a real child process: the exit code the shell sees (the rest run run.py in-process)."""
+    proc = run_py(
+        "lambda=1.5", f"hydra.run.dir={tmp_path}/out", f"store.dir={tmp_path}/models", cwd=tmp_path
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import CONF, RUN_PY
 
 from snnattack.console import LIGHTNING_LOGGERS, quiet_libraries
 from snnattack.results import SHOWN
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = [
     "train.epochs=1",
     "trainer.limit_train_batches=2",
@@ -30,7 +30,7 @@ def test_a_digits_job_prints_its_path_models_table_and_time_without_library_nois
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "job"
-    cmd = [sys.executable, str(ROOT / "run.py"), f"store.dir={tmp_path}/models"]
+    cmd = [sys.executable, str(RUN_PY), f"store.dir={tmp_path}/models"]
     cmd += [f"hydra.run.dir={out}", *SMALL]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -48,14 +48,14 @@ def test_a_digits_job_prints_its_path_models_table_and_time_without_library_nois
 
 def test_help_shows_three_examples_and_the_groups_without_internal_files() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, str(RUN_PY), "--help"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len([line for line in lines if line.startswith("  python run.py ")]) == 3
     assert "  train: digits, paper" in lines  # not conf/train/_kinds.yaml
     assert " _kinds" not in proc.stdout
-    attack = sorted(p.stem for p in (ROOT / "conf" / "attack").glob("*.yaml"))
+    attack = sorted(p.stem for p in (CONF / "attack").glob("*.yaml"))
     assert "  attack: " + ", ".join(attack) in lines
     assert any("digits_table2" in line for line in lines)  # the experiments
 

@@ -1,14 +1,12 @@
 """ANN, ANN -> SNN conversion, hybrid fine-tuning and input quantisation on the digits."""
 
-import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from fixtures_cifar import write_cifar10
+from harness import EXPERIMENTS, QUIET, compose, run_job
 from omegaconf import DictConfig
 
 from snnattack.config import validate
@@ -26,14 +24,12 @@ from snnattack.training.conversion import activation_scales, convert, shared_sca
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
 
-ROOT = Path(__file__).resolve().parents[1]
 STEPS = (4, 8, 16, 32, 64)
-QUIET = ["trainer.enable_progress_bar=false", "logger=csv"]
+CSV = [*QUIET, "logger=csv"]
 
 
 def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=[*QUIET, *overrides])
+    return compose(*CSV, *overrides)
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -125,6 +121,7 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
         ("train.resets.conversion=subtract", "train.resets.conversion"),
         ("train.conversion.percentile=0", "train.conversion.percentile"),
         ("train.hybrid.epochs=0", "train.hybrid.epochs"),
+        ("train.hybrid.threshold_scale=0", "train.hybrid.threshold_scale"),
     ],
 )
 def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:
@@ -134,11 +131,9 @@ def test_bad_kind_settings_name_the_key(override: str, key: str) -> None:
 
 @pytest.mark.parametrize("target,source", [("hybrid", "conversion"), ("ann", "stbp")])
 def test_cross_kind_transfer_is_recorded_with_source_and_target(
-    target: str, source: str, tmp_path: Path
+    target: str, source: str, run_job: Callable
 ) -> None:
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    metrics = run_job(
         f"train.kind={target}",
         f"source_train={source}",
         "train.epochs=2",
@@ -146,15 +141,8 @@ def test_cross_kind_transfer_is_recorded_with_source_and_target(
         "eps=[32]",
         "method=[fgsm]",
         "trainer.limit_test_batches=2",
-        *QUIET,
-        f"store.dir={tmp_path}/models",
-        f"hydra.run.dir={tmp_path}/out",
-    ]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600, env=os.environ
+        *CSV,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["models"]["target"]["kind"] == target
     assert metrics["models"]["source"]["kind"] == source
     rows = {r["box"]: r for r in metrics["results"]}
@@ -252,15 +240,10 @@ def test_each_kind_has_its_default_reset_and_reset_overrides_it(kind: str, reset
 
 def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
     """``experiments/NAME`` as one job on a CIFAR-10 fixture, a few batches; its metrics."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fixtures_cifar import write_cifar10
-
     write_cifar10(tmp_path / "data")
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    return run_job(
         "-cd",
-        str(ROOT / "experiments"),
+        str(EXPERIMENTS),
         "-cn",
         name,
         "trainer.max_epochs=1",
@@ -274,15 +257,12 @@ def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
         "dataset.params.download=false",
         "dataset.params.num_workers=0",
         "method=[fgsm]",
-        *QUIET,
+        *CSV,
         *overrides,
-        f"store.dir={tmp_path}/models",
-        f"hydra.run.dir={tmp_path}/out",
-    ]
-    env = {**os.environ, "SNNATTACK_DATA": str(tmp_path / "data")}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads((tmp_path / "out" / "metrics.json").read_text())
+        output_dir=tmp_path / "out",
+        store=tmp_path / "models",
+        env={"SNNATTACK_DATA": str(tmp_path / "data")},
+    )
 
 
 @pytest.mark.slow

@@ -3,8 +3,7 @@
 import json
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from harness import ROOT, compose
 
 from snnattack.cosmetic import is_cosmetic, without_cosmetic
 from snnattack.report.collect import load_jobs
@@ -12,13 +11,6 @@ from snnattack.results import result_spec
 from snnattack.tracking import run_name
 from snnattack.training import SELECTION, TRAINING_VERSION
 from snnattack.training.spec import training_spec
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 def test_entries_cover_the_keys_below_them() -> None:
@@ -31,8 +23,8 @@ def test_entries_cover_the_keys_below_them() -> None:
 
 def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_path: Path) -> None:
     """Make ``train.lr`` cosmetic: every consumer then leaves it out, with no other list."""
-    plain, marked = composed(), composed("cosmetic_keys=[logger,train.lr]")
-    lr = composed("cosmetic_keys=[logger,train.lr]", "train.lr=0.5")
+    plain, marked = compose(), compose("cosmetic_keys=[logger,train.lr]")
+    lr = compose("cosmetic_keys=[logger,train.lr]", "train.lr=0.5")
     assert training_spec(lr, 0) == training_spec(marked, 0) != training_spec(plain, 0)
     assert result_spec(lr) == result_spec(marked)
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
@@ -47,14 +39,14 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
 
 
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
-    base = composed()
-    moved = composed("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
+    base = compose()
+    moved = compose("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
     assert training_spec(moved, 0) == training_spec(base, 0)
     assert result_spec(moved) == result_spec(base)
-    assert training_spec(composed("trainer.limit_test_batches=2"), 0) == training_spec(base, 0)
-    assert result_spec(composed("trainer.limit_test_batches=2")) != result_spec(base)
+    assert training_spec(compose("trainer.limit_test_batches=2"), 0) == training_spec(base, 0)
+    assert result_spec(compose("trainer.limit_test_batches=2")) != result_spec(base)
 
 
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
-    spec = training_spec(composed(), 0)
+    spec = training_spec(compose(), 0)
     assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from fixtures_cifar import FakeCIFAR, write_cifar10, write_cifar100
+from harness import CONF
 from omegaconf import OmegaConf
 
 import snnattack.data.cifar as cifar
@@ -17,8 +18,6 @@ from snnattack.data import build_datamodule
 from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from snnattack.data.transforms import Cutout
 from snnattack.errors import ConfigError, DataError
-
-CONF = Path(__file__).resolve().parents[1] / "conf" / "dataset"
 
 
 def _module(cls: type = CIFAR10DataModule, **kwargs: object) -> CIFAR10DataModule:
@@ -177,7 +176,7 @@ def test_val_size_must_leave_training_images(fake10):
 def test_config_params_build_the_registered_datamodule(name, monkeypatch, fake10, fake100):
     fake = {"cifar10": fake10, "cifar100": fake100}[name]
     monkeypatch.setenv("SNNATTACK_DATA", str(fake.folder.parent))
-    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    cfg = OmegaConf.load(CONF / "dataset" / f"{name}.yaml")
     params = OmegaConf.to_container(cfg.params, resolve=True)
     params.update(download=False, val_size=5, num_workers=0)
     dm = build_datamodule(cfg.name, 8, 4, 0, **params)

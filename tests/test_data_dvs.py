@@ -9,7 +9,7 @@ import pytest
 import tonic.datasets.cifar10dvs
 import torch
 from fixtures_dvs import write_aedat4, write_cifar10_dvs
-from hydra import compose, initialize_config_dir
+from harness import compose
 from omegaconf import OmegaConf
 from tonic.io import read_aedat4
 
@@ -19,7 +19,6 @@ from snnattack.errors import DataError
 
 FRAMES, SIZE = 4, 16
 CLASSES = CIFAR10DVS.classes
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 @pytest.fixture
@@ -187,8 +186,7 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
 
 def test_dataset_config_builds_the_datamodule(root: Path, monkeypatch) -> None:
     monkeypatch.setenv("SNNATTACK_DATA", str(root))
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose("config", overrides=["dataset=cifar10_dvs", "T=3"])
+    cfg = compose("dataset=cifar10_dvs", "T=3")
     assert cfg.encoding == "frames" and cfg.dataset.encodings == ["frames"]
     params = {**OmegaConf.to_container(cfg.dataset.params, resolve=True), "num_workers": 0}
     assert params["root"] == str(root) and params["frames"] == 3

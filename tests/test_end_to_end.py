@@ -1,20 +1,16 @@
-"""The main sweep through run.py in a subprocess: six jobs, each model trained once, reused."""
+"""The main sweep through run.py (in this process): six jobs, each model trained once, reused.
+The same sweep at full size in a real process is tests/test_headline.py (slow)."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from harness import cli, sweep_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["train.epochs=1", "eps=[32]", "method=[fgsm]"]
 
 
 def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    proc = cli(
         "-m",
         "attack=rga,stbp",
         "lambda=0.5,0.9,1.0",
@@ -23,11 +19,10 @@ def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
         "trainer.enable_progress_bar=false",
         *SMALL,
         *overrides,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=900)
+        cwd=tmp,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    files = sorted((tmp / sweep_dir).glob("*/metrics.json"))
-    return [json.loads(f.read_text()) for f in files]
+    return sweep_metrics(tmp / sweep_dir)
 
 
 def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None:
@@ -79,9 +74,7 @@ def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None
 
 
 def test_methods_sweep_as_separate_jobs(tmp_path: Path) -> None:
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    proc = cli(
         "-m",
         "method=[fgsm],[pgd]",
         "boxes=[white]",
@@ -90,9 +83,9 @@ def test_methods_sweep_as_separate_jobs(tmp_path: Path) -> None:
         f"store.dir={tmp_path}/models",
         f"hydra.sweep.dir={tmp_path}/sweep",
         "trainer.enable_progress_bar=false",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/metrics.json"))]
+    jobs = sweep_metrics(tmp_path / "sweep")
     assert [[r["method"] for r in m["results"]] for m in jobs] == [["fgsm"], ["pgd"]]
     assert [m["models"]["target"]["cached"] for m in jobs] == [False, True]

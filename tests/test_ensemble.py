@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 from fixtures_digits import trained
-from hydra import compose, initialize_config_dir
+from harness import compose
 
 from snnattack.config import validate
 from snnattack.crafting import craft
@@ -17,7 +17,6 @@ from snnattack.ensemble import components, worst_case
 from snnattack.errors import ConfigError
 from snnattack.evaluation import AttackEvaluator, attack_specs
 
-ROOT = Path(__file__).resolve().parents[1]
 EPS = 16 / 255
 # attacks whose example of a sample depends on that sample only (no random start), so a
 # component run alone and inside the ensemble see the same thing
@@ -29,13 +28,12 @@ DETERMINISTIC = (
 
 
 def config(*overrides: str):
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=["method=[ensemble]", *overrides])
+    return compose("method=[ensemble]", *overrides)
 
 
 @pytest.fixture(scope="module")
-def direct(tmp_path_factory: pytest.TempPathFactory):
-    return trained(tmp_path_factory)
+def direct(digits_store: Path):
+    return trained(digits_store)
 
 
 def test_default_components_name_existing_modes_and_methods() -> None:

@@ -4,7 +4,7 @@ import csv
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
+from harness import compose
 from torchattacks.attack import Attack
 
 from snnattack import examples
@@ -14,27 +14,21 @@ from snnattack.report import write_report
 from snnattack.store import ModelStore
 from snnattack.training.trained import trained_model
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
     tmp_path: Path,
 ) -> None:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                f"store.dir={tmp_path}/models",
-                "train.epochs=1",
-                "trainer.limit_test_batches=3",
-                "trainer.enable_progress_bar=false",
-                "eval_batch_size=20",
-                "method=[fgsm,pgd]",
-                "eps=[32]",
-                "boxes=[white]",
-                "attack.save_examples=true",
-            ],
-        )
+    cfg = compose(
+        f"store.dir={tmp_path}/models",
+        "train.epochs=1",
+        "trainer.limit_test_batches=3",
+        "trainer.enable_progress_bar=false",
+        "eval_batch_size=20",
+        "method=[fgsm,pgd]",
+        "eps=[32]",
+        "boxes=[white]",
+        "attack.save_examples=true",
+    )
     (tmp_path / "job").mkdir()  # Hydra makes the job folder before the job runs
     record = run(cfg, tmp_path / "job")
     model, _ = trained_model(cfg, 0, ModelStore(tmp_path / "models"), [])

@@ -1,180 +1,106 @@
-"""Each paper-artifact sweep in experiments/ composes on top of conf/, names its sweep and
-states the paper's numbers in a machine-readable ``paper:`` block the report reads."""
+"""Each paper-artifact sweep in experiments/ composes on top of conf/ with every value it sweeps,
+names itself in its launch line, and states the paper's numbers in a machine-readable ``paper:``
+block whose rows name settings the sweep runs (so the report can put them beside ours)."""
 
-import subprocess
-import sys
-from pathlib import Path
+import re
 
 import pytest
-import yaml
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from harness import CONF, EXPERIMENTS, compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
+from snnattack.attacks import METHODS
+from snnattack.config import validate
+from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.spec import training_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-SWEEPS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
-MODES = {"attack": {"rga", "stbp"}}
-KINDS = {
-    "train.kind": {"ann", "conversion", "hybrid"},
-    "source_train": {"ann", "conversion", "hybrid"},
-}
-EVERY_MODE = {"attack": {"stbp", "rga", "bptr", "hart", "ann", "pdsg", "assg"}}
-DEFENCES = {
-    "defense": {"standard", "fgsm_at", "rat"},
-    "train.adversary.grad_mode": {"stbp", "rga"},
-    **MODES,
-}
-LEVELS = {"encoding_levels": {"null", "2", "4", "16"}}
-# file -> (what it sweeps: key -> values, the analyses it runs, the paper tables it states)
-EXPECTED = {
-    "digits_rga_vs_stbp": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
-    "digits_table1": (
-        {"lambda": {"0.5", "0.9", "1.0"}, "reset": {"hard", "soft"}},
-        {"shuffle", "rate_current"},
-        {"table1"},
-    ),
-    "digits_table2": (
-        {**MODES, "lambda": {"0.5", "0.9", "1.0"}, "seed": {"0", "1", "2"}},
-        set(),
-        {"table2"},
-    ),
-    "digits_eps": ({**MODES, "seed": {"0", "1", "2"}}, set(), {"table2"}),
-    "digits_lambda": (
-        {**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}},
-        set(),
-        {"table2"},
-    ),
-    "digits_beta_gamma": (
-        {
-            "attack.params.beta": {"1", "2", "3", "4"},
-            "attack.params.gamma": {"0", "0.1", "0.2", "0.3"},
-        },
-        set(),
-        set(),
-    ),
-    "digits_cost": ({"T": {"4", "8", "16"}}, {"cost"}, {"cost"}),
-    "table1_shuffle_cifar10_vgg11": (
-        {"lambda": {"1.0", "0.9", "0.5"}, "reset": {"hard", "soft"}},
-        {"shuffle", "rate_current"},
-        {"table1"},
-    ),
-    "table1_shuffle_cifar10dvs_vgg": ({}, {"shuffle", "rate_current"}, {"table1"}),
-    "table2_cifar10_vgg11": ({**MODES, "lambda": {"0.5", "0.9", "1.0"}}, set(), {"table2"}),
-    "table2_cifar10_vgg11_poisson": (MODES, set(), {"table2"}),
-    "table2_cifar10_resnet17": (MODES, set(), {"table2"}),
-    "table2_cifar100_vgg11": (MODES, set(), {"table2"}),
-    "table2_cifar10dvs_vgg": (MODES, set(), {"table2"}),
-    "asr_vs_eps_cifar10_vgg11": (MODES, set(), {"table2"}),
-    "asr_vs_lambda_cifar10_vgg11": (
-        {**MODES, "lambda": {"0.5", "0.6", "0.7", "0.8", "0.9", "1.0"}},
-        set(),
-        {"table2"},
-    ),
-    "figs1_beta_cifar10_vgg16": (
-        {"attack.params.beta": {"1", "2", "3", "4"}, "lambda": {"1.0", "0.5"}},
-        set(),
-        set(),
-    ),
-    "figs1_gamma_cifar10_vgg16": (
-        {"attack.params.gamma": {"0", "0.1", "0.2", "0.3"}, "lambda": {"0.9", "0.5"}},
-        set(),
-        set(),
-    ),
-    "tables2_cost_cifar10_vgg11": ({}, {"cost"}, {"cost"}),
-    # the second paper (Sharmin et al., ECCV 2020) and RGA Table 1's conversion row
-    "digits_eccv_kinds": (KINDS, set(), set()),
-    "eccv_kinds_cifar10_vgg11": (KINDS, set(), set()),
-    "eccv_kinds_cifar10_vgg5": (KINDS, set(), set()),
-    "digits_eccv_T_quantisation": ({"T": {"4", "8", "16"}, **LEVELS}, set(), set()),
-    "eccv_T_quantisation_cifar10_vgg11": ({"T": {"4", "8", "16", "32"}, **LEVELS}, set(), set()),
-    "digits_eccv_leak": ({"lambda": {"0.5", "0.9", "0.99", "1.0"}}, set(), set()),
-    "eccv_leak_cifar10_vgg11": ({"lambda": {"0.9", "0.95", "0.99", "1.0"}}, set(), set()),
-    "digits_eccv_table1_conversion": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
-    "table1_conversion_cifar10_vgg11": ({"T": {"16", "32", "64"}}, {"shuffle"}, {"table1"}),
-    # reliable evaluation: every mode, PGD/APGD/SA-PGD, the ensemble, convergence, tuning
-    "digits_reliable_eval": (EVERY_MODE, set(), set()),
-    "reliable_eval_cifar10_vgg11": (EVERY_MODE, set(), {"table2"}),
-    # adversarial training (train.adversary; experiments/defense/ holds the SNN-RAT recipes)
-    "digits_adversarial": (
-        {
-            "train.adversary.method": {"null", "fgsm_rs", "pgd", "trades"},
-            "train.adversary.grad_mode": {"stbp", "rga"},
-            "attack": {"stbp", "rga", "bptr", "hart"},
-            "seed": {"0", "1", "2"},
-        },
-        set(),
-        set(),
-    ),
-    "rat_cifar10_vgg11": (DEFENCES, set(), set()),
-    "rat_cifar100_vgg11": (DEFENCES, set(), {"adversarial"}),
-}
+SWEEPS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
+ANALYSES = {p.stem for p in (CONF / "analysis").glob("*.yaml")}
+NEEDS = {"table1": {"shuffle"}, "table2": set(), "cost": {"cost"}}  # paper table -> analyses
+ROW_SETTINGS = ("T", "lambda", "reset", "encoding", "method")  # keys a row matches jobs by
 
 
-def composed(name: str, part: str) -> dict:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "-cd",
-            str(ROOT / "experiments"),
-            "-cn",
-            name,
-            "--cfg",
-            part,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return yaml.safe_load(proc.stdout)
+def sweep(name: str) -> tuple[dict, dict[str, list]]:
+    """The job config of ``experiments/NAME`` and each swept key's values, as Hydra reads them."""
+    cfg = compose(experiment=name, hydra=True)
+    params = OmegaConf.to_container(cfg.hydra.sweeper.params) or {}
+    del cfg.hydra  # the job's keys resolve without a run
+    job = OmegaConf.to_container(cfg, resolve=True)
+    parser = OverridesParser.create()
+    overrides = [parser.parse_override(f"{key}={value}") for key, value in params.items()]
+    return job, {
+        o.key_or_group: list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
+        for o in overrides
+    }
 
 
-def composed_config(name: str, *overrides: str) -> DictConfig:
-    """``experiments/NAME`` composed with Hydra's compose API (hydra node included)."""
-    with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
-        return compose(
-            name,
-            overrides=[f"hydra.searchpath=[file://{ROOT}/conf]", *overrides],
-            return_hydra_config=True,
-        )
+def same(a: object, b: object) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
 
 
-def composed_in_process(name: str) -> tuple[dict, dict]:
-    """The job config and sweeper params of ``experiments/NAME``."""
-    job = OmegaConf.to_container(composed_config(name), resolve=False)
-    return job, job.pop("hydra")["sweeper"]["params"]
-
-
-def test_every_experiment_file_has_expectations() -> None:
-    assert set(EXPECTED) == set(SWEEPS)
+def runs(row: dict, job: dict, params: dict[str, list]) -> bool:
+    """Whether the sweep runs the setting a paper row names (the report matches them up)."""
+    for key in (k for k in ROW_SETTINGS if k in row):
+        values = params.get(key) or (list(job[key]) if key == "method" else [job[key]])
+        if not any(same(row[key], v) for v in values):
+            return False
+    return True
 
 
 @pytest.mark.parametrize("name", SWEEPS)
-def test_experiment_sweep_composes_with_its_sweep_parameters_and_paper_block(name: str) -> None:
-    sweeps, analyses, tables = EXPECTED[name]
-    job, params = composed_in_process(name)
+def test_every_swept_value_composes_and_validates(name: str) -> None:
+    job, params = sweep(name)
     assert {"T", "lambda", "dataset", "model", "attack", "method"} <= set(job)
-    for key, values in sweeps.items():
-        assert set(str(params[key]).split(",")) == values, key
-    assert set(job["analysis"]) == analyses
-    assert job["paper"]["notes"]
-    assert {k for k in job["paper"] if k != "notes"} == tables
-    for row in job["paper"].get("table2", []):
-        assert {"clean", "white", "black"} <= set(row) and {"stbp", "rga"} <= set(row["white"])
+    base = compose("checks.memory=false", experiment=name)  # this machine's RAM aside
+    validate(base)
+    for key, values in params.items():
+        assert values, key
+        for value in values:
+            if (CONF / key).is_dir():  # a config group: Hydra composes the choice
+                cfg = compose("checks.memory=false", f"{key}={value}", experiment=name)
+            else:
+                cfg = base.copy()
+                OmegaConf.update(cfg, key, value)
+            validate(cfg)
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_launch_line_names_the_file_itself(name: str) -> None:
+    text = (EXPERIMENTS / f"{name}.yaml").read_text()
+    assert re.findall(r" -cn (\S+)", text) in ([], [name])
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_paper_tables_have_a_row_the_sweep_runs_and_the_analyses_they_need(name: str) -> None:
+    job, params = sweep(name)
+    paper = job["paper"]
+    assert paper["notes"]
+    assert set(job["analysis"]) <= ANALYSES
+    for table, rows in ((k, v) for k, v in paper.items() if k != "notes"):
+        assert table in NEEDS and NEEDS[table] <= set(job["analysis"]), table
+        assert any(runs(row, job, params) for row in rows), table
+        for row in rows:
+            assert row.get("dataset", job["dataset"]["name"]) == job["dataset"]["name"], row
+            if table == "table2":
+                assert row["method"] in METHODS and "clean" in row and "white" in row
+                for box in ("white", "black"):
+                    assert set(row.get(box, {})) <= set(GRADIENT_MODES), row
+            if table == "cost":
+                assert row["mode"] in GRADIENT_MODES
 
 
 def test_table2_sweep_uses_the_paper_setting() -> None:
-    job = composed("table2_cifar10_vgg11", "job")
+    job = OmegaConf.to_container(compose(experiment="table2_cifar10_vgg11"), resolve=True)
     assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == ("cifar10", "vgg11", 8)
     assert job["train"]["epochs"] == 200 and job["eps"] == [8]
 
 
 def test_rat_sweeps_use_the_snn_rat_protocol() -> None:
     for name, dataset in (("rat_cifar10_vgg11", "cifar10"), ("rat_cifar100_vgg11", "cifar100")):
-        job, _ = composed_in_process(name)
+        job, _ = sweep(name)
         assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == (dataset, "vgg11", 8)
         assert (job["train"]["epochs"], job["train"]["lr"], job["eps"]) == (200, 0.1, [8])
         adversary = job["train"]["adversary"]
@@ -185,17 +111,14 @@ def test_rat_sweeps_use_the_snn_rat_protocol() -> None:
 
 def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:
     for name in ("figs1_beta_cifar10_vgg16", "figs1_gamma_cifar10_vgg16"):
-        job, _ = composed_in_process(name)
+        job, _ = sweep(name)
         assert (job["model"]["name"], job["T"], job["attack"]["grad_mode"]) == ("vgg16", 8, "rga")
 
 
 def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
-    with_paper = composed_config("digits_table1", "store.dir=x")
+    with_paper = compose("store.dir=x", experiment="digits_table1", hydra=True)
     assert with_paper.paper.table1 and set(with_paper.analysis) == {"shuffle", "rate_current"}
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        plain = compose(
-            "config", overrides=["store.dir=x", "method=[fgsm]"], return_hydra_config=True
-        )
+    plain = compose("store.dir=x", "method=[fgsm]", hydra=True)
     for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
         del cfg.hydra
     assert training_spec(with_paper, 0) == training_spec(plain, 0)

@@ -1,17 +1,18 @@
 """Every paper preset trains a step and attacks a batch through run.py on real-format fixtures."""
 
-import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures_cifar import write_cifar10, write_cifar100
 from fixtures_dvs import write_cifar10_dvs
+from harness import CONF, compose
 
-ROOT = Path(__file__).resolve().parents[1]
-PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+from snnattack.config import eps_values
+from snnattack.job import attack_specs
+
+PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+HEAVY = {"cifar10_resnet19", "cifar10dvs_vgg"}  # ~10x a VGG-11 step on CPU: run with -m slow
 LIMITS = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
@@ -40,38 +41,62 @@ def test_presets_cover_the_paper_settings() -> None:
     } <= set(PRESETS)
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_preset_trains_and_attacks_on_fixtures(
-    preset: str, data_root: Path, tmp_path: Path
-) -> None:
+def preset_overrides(preset: str) -> list[str]:
+    """``experiment=PRESET`` cut to one epoch of 2 batches and one test batch of 4 fixtures."""
     cifar = (
         []
         if preset.startswith("cifar10dvs")
         else ["dataset.params.val_size=10", "dataset.params.download=false"]
     )
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    return [
         f"experiment={preset}",
         *LIMITS,
         *cifar,
         "train.batch_size=4",
         "eval_batch_size=4",
         "dataset.params.num_workers=0",
-        "trainer.enable_progress_bar=false",
-        f"store.dir={tmp_path}/models",
-        f"hydra.run.dir={tmp_path}/out",
     ]
-    env = {**os.environ, "SNNATTACK_DATA": str(data_root)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_asks_for_fgsm_and_pgd_at_8_in_both_boxes_after_200_epochs(preset: str) -> None:
+    cfg = compose(f"experiment={preset}")
+    assert cfg.train.epochs == 200 and cfg.train.lr == 0.1
+    assert {(s.method, s.box) for s in attack_specs(cfg)} == {
+        (m, b) for m in ("fgsm", "pgd") for b in ("white", "black")
+    }
+    assert list(eps_values(cfg)) == [8]
+
+
+@pytest.mark.parametrize(
+    "preset", [pytest.param(p, marks=[pytest.mark.slow] if p in HEAVY else []) for p in PRESETS]
+)
+def test_preset_trains_a_step_and_attacks_a_batch_on_fixtures(
+    preset: str, data_root: Path, run_job: Callable
+) -> None:
+    """One model, FGSM white box: the preset's data, model and training run end to end."""
+    metrics = run_job(
+        *preset_overrides(preset),
+        "method=[fgsm]",
+        "boxes=[white]",
+        env={"SNNATTACK_DATA": str(data_root)},
+    )
     cfg = metrics["config"]
-    assert cfg["train"]["epochs"] == 200 and cfg["train"]["lr"] == 0.1
     assert cfg["trainer"]["max_epochs"] == 1 and cfg["trainer"]["limit_train_batches"] == 2
     assert metrics["n"] == 4  # one test batch
+    assert [(r["method"], r["box"], r["eps_255"]) for r in metrics["results"]] == [
+        ("fgsm", "white", 8)
+    ]
+    assert metrics["models"]["target"]["epochs"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_runs_every_attack_of_the_paper_on_fixtures(
+    preset: str, data_root: Path, run_job: Callable
+) -> None:
+    metrics = run_job(*preset_overrides(preset), env={"SNNATTACK_DATA": str(data_root)})
     assert {(r["method"], r["box"]) for r in metrics["results"]} == {
         (m, b) for m in ("fgsm", "pgd") for b in ("white", "black")
     }
     assert all(r["eps_255"] == 8 for r in metrics["results"])
-    assert metrics["models"]["target"]["epochs"] == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from harness import compose
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError
@@ -15,7 +15,6 @@ from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.stbp import SELECTION, selection_score
 from snnattack.training.trained import trained_model
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [
     "trainer.enable_progress_bar=false",
     "trainer.accelerator=cpu",
@@ -78,8 +77,7 @@ def test_wrong_checkpoint_is_refused_naming_its_path_and_kept(
 def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(tmp_path: Path) -> None:
     store, _, _ = linear_store(tmp_path)
     before = snapshot(store.root)
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[*TINY, "train.epochs=2", "train.lr=1e30"])
+    cfg = compose(*TINY, "train.epochs=2", "train.lr=1e30")
     with pytest.raises(
         TrainingError,
         match=r"^training diverged: the loss is (nan|inf) at "
@@ -92,8 +90,7 @@ def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(tmp_p
 
 
 def test_trained_model_records_its_selection_rule_and_validation_numbers(tmp_path: Path) -> None:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[*TINY, "train.epochs=2"])
+    cfg = compose(*TINY, "train.epochs=2")
     _, record = trained_model(cfg, 0, ModelStore(tmp_path), [])
     assert record["selection"] == SELECTION
     assert 0 <= record["val_acc"] <= 100 and record["val_loss"] > 0

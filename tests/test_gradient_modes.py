@@ -127,16 +127,10 @@ def test_the_modes_give_different_input_gradients_and_the_same_outputs() -> None
 
 
 def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
-    from pathlib import Path
-
-    from hydra import compose, initialize_config_dir
+    from harness import compose
     from omegaconf import OmegaConf
 
-    conf = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(str(conf), version_base="1.3"):
-        cfg = compose(
-            "config", overrides=["attack=rga", "attack.params.beta=3", "attack.params.gamma=0.1"]
-        )
+    cfg = compose("attack=rga", "attack.params.beta=3", "attack.params.gamma=0.1")
     params = OmegaConf.to_container(cfg.attack.params, resolve=True)
     assert params == {"beta": 3.0, "gamma": 0.1}
     net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
@@ -150,14 +144,10 @@ def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
 
 
 def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
-    from pathlib import Path
-
-    from hydra import compose, initialize_config_dir
+    from harness import compose
     from omegaconf import OmegaConf
 
-    conf = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(str(conf), version_base="1.3"):
-        cfg = compose("config", overrides=["attack.params.surrogate=atan", "attack.params.alpha=3"])
+    cfg = compose("attack.params.surrogate=atan", "attack.params.alpha=3")
     params = OmegaConf.to_container(cfg.attack.params, resolve=True)
     assert params == {"surrogate": "atan", "width": 1.0, "alpha": 3.0}
     net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)

@@ -1,30 +1,25 @@
 """The quick-start sweep reproduces the RGA paper's headline on real digits (slow: ~5-10 min)."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from harness import run_py, sweep_metrics
 
 
 @pytest.mark.slow
 def test_default_sweep_reaches_accuracy_and_rga_beats_stbp(tmp_path: Path) -> None:
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    proc = run_py(
         "-m",
         "attack=rga,stbp",
         "lambda=0.5,0.9,1.0",
         f"store.dir={tmp_path}/models",
         f"hydra.sweep.dir={tmp_path}/sweep",
         "trainer.enable_progress_bar=false",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=3000)
+        cwd=tmp_path,
+        timeout=3000,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/metrics.json")]
+    runs = sweep_metrics(tmp_path / "sweep")
     assert len(runs) == 6
     asr = {}
     for m in runs:

@@ -1,24 +1,15 @@
 """A key that no part of the project reads is refused before any work, with the nearest key."""
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from harness import CONF, EXPERIMENTS, compose
+from omegaconf import OmegaConf
 
 from snnattack.cli import check_group_choices, check_override_keys
 from snnattack.config import validate
 from snnattack.config.keys import canonical, check_keys, is_known
 from snnattack.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 # (command-line override, the start of the refusal)
@@ -54,8 +45,8 @@ def test_unknown_key_in_a_composed_config_is_refused_by_validate(override: str) 
     """The same refusal in-process: ``+key`` composes, validation refuses it."""
     key = override.lstrip("+").split("=")[0]
     with pytest.raises(ConfigError, match=f"^unknown key '{key}'"):
-        validate(composed(override))
-    validate(composed())  # and the config without it passes
+        validate(compose(override))
+    validate(compose())  # and the config without it passes
 
 
 def test_known_keys_and_free_form_nodes_pass() -> None:
@@ -81,13 +72,11 @@ def test_known_keys_and_free_form_nodes_pass() -> None:
 def test_every_experiment_and_preset_holds_only_known_keys() -> None:
     """experiments/ and conf/experiment/ only set keys of the schema (no silent typos)."""
     for preset in sorted((CONF / "experiment").glob("*.yaml")):
-        check_keys(OmegaConf.to_container(composed(f"experiment={preset.stem}")))
-    for path in sorted((ROOT / "experiments").glob("*.yaml")):
-        with initialize_config_dir(str(ROOT / "experiments"), version_base="1.3"):
-            cfg = compose(path.stem, overrides=[f"hydra.searchpath=[file://{CONF}]"])
-        check_keys(OmegaConf.to_container(cfg))
+        check_keys(OmegaConf.to_container(compose(f"experiment={preset.stem}")))
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        check_keys(OmegaConf.to_container(compose(experiment=path.stem)))
     with pytest.raises(ConfigError, match="^unknown key 'paper_notes'"):
-        check_keys({**OmegaConf.to_container(composed()), "paper_notes": "x"})
+        check_keys({**OmegaConf.to_container(compose()), "paper_notes": "x"})
 
 
 def test_ckpt_path_is_an_alias_of_checkpoint() -> None:
@@ -100,7 +89,7 @@ def test_ckpt_path_is_an_alias_of_checkpoint() -> None:
         "lambda=1",
     ]
     check_override_keys(canonical(["+ckpt_path=m.pt"]), CONF)
-    assert composed(*canonical(["+ckpt_path=m.pt"])).checkpoint == "m.pt"
+    assert compose(*canonical(["+ckpt_path=m.pt"])).checkpoint == "m.pt"
 
 
 def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:

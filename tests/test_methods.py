@@ -3,13 +3,15 @@ expectation over transformation with Poisson inputs, and the shared Poisson draw
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 from fixtures_digits import trained
-from hydra import compose, initialize_config_dir
+from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks import GRADIENT_FREE, METHODS
 from snnattack.crafting import craft
@@ -17,7 +19,6 @@ from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.neurons import LIF
 
-ROOT = Path(__file__).resolve().parents[1]
 EPS = 32 / 255
 FAST = {
     "fgsm": {},
@@ -31,13 +32,13 @@ FAST = {
 
 
 @pytest.fixture(scope="module")
-def direct(tmp_path_factory: pytest.TempPathFactory):
-    return trained(tmp_path_factory)
+def direct(digits_store: Path):
+    return trained(digits_store)
 
 
 @pytest.fixture(scope="module")
-def poisson(tmp_path_factory: pytest.TempPathFactory):
-    return trained(tmp_path_factory, "encoding=poisson")
+def poisson(digits_store: Path):
+    return trained(digits_store, "encoding=poisson")
 
 
 COMBINATIONS = [
@@ -217,29 +218,23 @@ def test_attack_counts_average_norms_and_queries_per_sample() -> None:
 
 
 def test_every_method_has_a_config_file() -> None:
-    files = {p.stem for p in (ROOT / "conf" / "method").glob("*.yaml")}
+    files = {p.stem for p in (CONF / "method").glob("*.yaml")}
     assert set(METHODS) <= files
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
     from snnattack.evaluation import attack_specs
 
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        paper = compose("config", overrides=["experiment=cifar10_vgg11"])
-        quick = compose("config")
+    paper, quick = compose("experiment=cifar10_vgg11"), compose()
     (pgd,) = [s for s in attack_specs(paper) if s.method == "pgd" and s.box == "white"]
     assert pgd.params["alpha"] == pytest.approx(0.01) and pgd.params["steps"] == 7
     assert all(s.params["alpha"] is None for s in attack_specs(quick) if s.method == "pgd")
 
 
 @pytest.mark.slow
-def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(tmp_path: Path) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(
+    tmp_path: Path, cli: Callable
+) -> None:
     common = [
         "train.epochs=1",
         "eps=[32]",
@@ -254,16 +249,9 @@ def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(tmp_path:
     }
     for name, args in runs.items():
         where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "run.py"), *args, *common, f"{where}={tmp_path}/{name}"],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=600,
-        )
+        proc = cli(*args, *common, f"{where}={tmp_path}/{name}")
         assert proc.returncode == 0, proc.stderr[-2000:]
-    te = [json.loads(p.read_text()) for p in sorted((tmp_path / "te").glob("*/metrics.json"))]
+    te = sweep_metrics(tmp_path / "te")
     assert [[(r["method"], r["grad_mode"]) for r in m["results"]] for m in te] == [
         [("fgsm", "rga"), ("apgd", "rga"), ("square", "none")],
         [("fgsm", "stbp"), ("apgd", "stbp"), ("square", "none")],

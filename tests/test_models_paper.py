@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 import torch
+from harness import ROOT
 from torch import nn
 
 from snnattack.gradients import gradient_mode
@@ -18,13 +18,14 @@ from snnattack.temporal import StepWise
 
 T = 2
 BATCH = 2
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "models.md"
+DOCS = ROOT / "docs" / "models.md"
 
 # name -> (in_channels, encoding, input shape for a batch of BATCH)
 INPUTS = {
     "vgg11": (3, "direct", (BATCH, 3, 32, 32)),
     "vgg16": (3, "direct", (BATCH, 3, 32, 32)),
     "vgg5": (3, "direct", (BATCH, 3, 32, 32)),
+    "vgg11_eccv": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet17": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet19": (3, "direct", (BATCH, 3, 32, 32)),
     "dvs_vgg": (2, "frames", (BATCH, T, 2, 48, 48)),
@@ -42,6 +43,8 @@ PARAMETERS = {
     ("digits_resnet", 10): 79_002,
     ("vgg5", 10): 9_673_034,
     ("vgg5", 100): 9_765_284,
+    ("vgg11_eccv", 10): 10_800_832,
+    ("vgg11_eccv", 100): 10_892_992,
     ("dvs_vgg", 10): 9_268_746,
 }
 # LIF, containers, and the layers the rate-domain RGA may treat as linear time-invariant.
@@ -75,8 +78,11 @@ def calibrate(model: SpikingNet, x: torch.Tensor) -> SpikingNet:
     """Makes the untrained model fire, then puts it in eval mode.
 
     BN running stats := the statistics of ``x``; linear weights He-normal (PyTorch's default
-    is too small for the hidden spiking linear layers to reach the threshold).
+    is too small for the hidden spiking linear layers to reach the threshold). A model
+    without BN (``vgg11_eccv``) has its layers scaled instead (:func:`fire_without_bn`).
     """
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return fire_without_bn(model, x)
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
@@ -86,6 +92,22 @@ def calibrate(model: SpikingNet, x: torch.Tensor) -> SpikingNet:
     model.train()
     with torch.no_grad():
         model(x)
+    return model.eval()
+
+
+@torch.no_grad()
+def fire_without_bn(model: SpikingNet, x: torch.Tensor) -> SpikingNet:
+    """Layer by layer, scales the conv/linear before each LIF so that the median positive
+    input current on ``x`` is the threshold: every layer fires, even at T = 2."""
+    affines = [m for m in model.body.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    lifs = [m for m in model.body.modules() if isinstance(m, LIF)]
+    seen: list[torch.Tensor] = []
+    for affine, lif in zip(affines, lifs, strict=False):
+        hook = lif.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+        model(x)
+        hook.remove()
+        current = seen.pop()
+        affine.weight.mul_(lif.theta / current[current > 0].median())
     return model.eval()
 
 

@@ -86,15 +86,11 @@ def test_fused_saves_only_the_membrane_before_firing() -> None:
 
 @pytest.mark.parametrize("impl", ["fused", "unrolled"])
 def test_neuron_impl_from_the_config_reaches_every_neuron_of_the_built_model(impl: str) -> None:
-    from pathlib import Path
-
-    from hydra import compose, initialize_config_dir
+    from harness import compose
 
     from snnattack.training import build_net
 
-    conf = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(str(conf), version_base="1.3"):
-        cfg = compose("config", overrides=[f"neuron_impl={impl}"])
+    cfg = compose(f"neuron_impl={impl}")
     lifs = [m for m in build_net(cfg).modules() if isinstance(m, LIF)]
     assert lifs and {m.impl for m in lifs} == {impl}
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from harness import compose
 
 from snnattack import bench
 from snnattack.errors import CheckpointError
@@ -17,13 +16,7 @@ from snnattack.source import source_config
 from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.spec import training_spec
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 def models_in(store: Path) -> list[str]:
@@ -37,9 +30,7 @@ def models_in(store: Path) -> list[str]:
 def test_corrupt_source_checkpoint_is_refused_before_the_target_is_trained(tmp_path: Path) -> None:
     corrupt = tmp_path / "source.pt"
     corrupt.write_bytes(b"not a model")
-    cfg = composed(
-        *TINY, "boxes=[black]", f"source_checkpoint={corrupt}", f"store.dir={tmp_path}/m"
-    )
+    cfg = compose(*TINY, "boxes=[black]", f"source_checkpoint={corrupt}", f"store.dir={tmp_path}/m")
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(CheckpointError, match=f"^source_checkpoint={corrupt} is missing, corrupt"):
@@ -48,7 +39,7 @@ def test_corrupt_source_checkpoint_is_refused_before_the_target_is_trained(tmp_p
 
 
 def test_unusable_stored_source_is_refused_before_the_target_is_trained(tmp_path: Path) -> None:
-    cfg = composed(*TINY, "boxes=[black]", f"store.dir={tmp_path}/m")
+    cfg = compose(*TINY, "boxes=[black]", f"store.dir={tmp_path}/m")
     spec = training_spec(source_config(cfg), cfg.seed + cfg.source_seed_offset)
     folder = ModelStore(tmp_path / "m").path(spec)
     folder.mkdir(parents=True)

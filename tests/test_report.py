@@ -2,22 +2,21 @@
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
 import pytest
+import wandb
+from harness import EXPERIMENTS, QUIET, cli, read_wandb_run
 from omegaconf import OmegaConf
 
 from snnattack.report import figures, tables, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.callback import ReportCallback, sweep_group
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["train.epochs=1", "trainer.limit_test_batches=2"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -500,27 +499,19 @@ def test_report_of_a_folder_without_results_exits_2_with_one_line(
 
 def run_experiment(tmp: Path, name: str, *overrides: str, env: dict | None = None) -> Path:
     """Runs ``experiments/NAME`` as a multirun into ``tmp/sweep``; returns the sweep folder."""
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    proc = cli(
         "-m",
         "-cd",
-        str(ROOT / "experiments"),
+        str(EXPERIMENTS),
         "-cn",
         name,
         f"store.dir={tmp}/models",
         f"hydra.sweep.dir={tmp}/sweep",
-        "trainer.enable_progress_bar=false",
+        *QUIET,
         *SMALL,
         *overrides,
-    ]
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
         cwd=tmp,
-        timeout=1200,
-        env={**os.environ, **(env or {})},
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "report: " + str(tmp / "sweep" / "report.html") in proc.stdout
@@ -582,15 +573,13 @@ def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) 
         title
         == "# digits_table2: train.epochs=1 trainer.limit_test_batches=2 seed=0 lambda=0.9,1.0"
     )
-    group = sweep_group(sweep).encode()  # "<parent>/sweep"
-    logs = [p.read_bytes() for p in sweep.rglob("offline-run-*/*.wandb")]
-    report_runs = [log for log in logs if b"report " + group in log]  # the run's name
-    assert len(report_runs) == 1  # the report's own run, beside one attack run per job
-    attack_runs = [log for log in logs if b":\x06attack" in log]
-    train_runs = [log for log in logs if b":\x05train" in log]
-    assert len(attack_runs) == len(list(sweep.glob("*/metrics.json")))
-    assert len(logs) == len(attack_runs) + len(train_runs) + 1
-    assert b":\x06report" in report_runs[0]  # job_type "report" in the run record
+    wandb.teardown()  # the W&B service writes every run file to its end and stops
+    runs = [read_wandb_run(p) for p in sweep.rglob("offline-run-*")]
+    by_type = {t: [r for r in runs if r["job_type"] == t] for t in ("report", "attack", "train")}
+    assert sum(map(len, by_type.values())) == len(runs)
+    (report_run,) = by_type["report"]  # the report's own run, beside one attack run per job
+    assert report_run["name"] == f"report {sweep_group(sweep)}"  # "report <parent>/sweep"
+    assert len(by_type["attack"]) == len(list(sweep.glob("*/metrics.json")))
 
 
 ECCV_SMALL = ["eps=[32]", "method=[fgsm]", "train.hybrid.epochs=1"]
@@ -627,13 +616,14 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"Table 2", "Table S2"},
     ),
     "digits_rga_vs_stbp": (["lambda=1.0", "eps=[32]"], set(), {"Table 2"}),
+    "digits_table2_te": (["seed=0", "encoding=direct", "eps=[32]"], set(), {"Table 2"}),
     "digits_eccv_kinds": (
         ["train.kind=ann,hybrid", "source_train=ann", *ECCV_SMALL],
-        {"kinds"},
+        {"kinds", "adv_acc_vs_T", "asr_vs_lambda"},  # each kind has its own T and λ
         {"Table 2"},
     ),
     "digits_eccv_T_quantisation": (
-        ["T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
+        ["train.kind=hybrid", "kinds.step=full", "T=2,4", "encoding_levels=null,4", *ECCV_SMALL],
         {"adv_acc_vs_T"},
         {"Table 2"},
     ),
@@ -652,7 +642,7 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
 
 
 def test_every_digits_experiment_is_covered() -> None:
-    assert set(DIGITS) == {p.stem for p in (ROOT / "experiments").glob("digits_*.yaml")}
+    assert set(DIGITS) == {p.stem for p in EXPERIMENTS.glob("digits_*.yaml")}
 
 
 @pytest.mark.slow

@@ -19,7 +19,10 @@ def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs
         "train": {"adversary": adversary},
     }
     results = [
-        {"method": m, "box": box, "eps_255": 16, "adv_acc": acc, "grad_mode": attack}
+        {
+            **{"method": m, "box": box, "eps_255": 16, "grad_mode": attack},
+            **{"adv_acc": acc, "asr": 100 - acc, "n_correct": 97},
+        }
         for (m, box), acc in accs.items()
     ]
     craft = 0.0 if method is None else 30.0
@@ -33,6 +36,7 @@ def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs
     metrics = {
         "config": config,
         "clean_acc": 97.0,
+        "n": 100,
         "results": results,
         "models": {"target": target},
     }

@@ -1,5 +1,8 @@
 """Scale-out: DDP on CPU without deadlock and with exact metrics, resume after a kill, SIGTERM,
-relaunches that skip finished jobs, parallel launchers, and a sweep that survives a bad job."""
+relaunches that skip finished jobs, parallel launchers, and a sweep that survives a bad job.
+
+DDP, the signals and the launchers need a real ``run.py`` process (``run_py``); the rest runs
+``run.py`` in this process (``cli``)."""
 
 from __future__ import annotations
 
@@ -8,25 +11,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from harness import CHILD_ENV, RUN_PY, cli, run_py, sweep_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
 TINY = ["train.epochs=1", "eps=[32]", "trainer.enable_progress_bar=false"]
 
 
-def run(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    flags = [a for a in args if a == "-m"]  # Hydra takes its flags before the overrides
-    cmd = [sys.executable, str(ROOT / "run.py"), *flags, *(a for a in args if a != "-m")]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=ENV, timeout=timeout)
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return cli(*args, cwd=cwd)
 
 
 def metrics(sweep: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))]
+    return sweep_metrics(sweep)
 
 
 def jobs(sweep: Path) -> dict[float, dict]:
@@ -51,7 +50,7 @@ def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: P
         "dataset.params.test_fraction=0.2505",
         f"store.dir={tmp_path}/models",
     ]
-    ddp = run(tmp_path, *common, "trainer=ddp_cpu", f"hydra.sweep.dir={tmp_path}/ddp", timeout=900)
+    ddp = run_py(*common, "trainer=ddp_cpu", f"hydra.sweep.dir={tmp_path}/ddp", cwd=tmp_path)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert ddp.stdout.count("Launching 2 jobs") + ddp.stderr.count("Launching 2 jobs") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "models"]  # no stray folders
@@ -59,7 +58,7 @@ def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: P
     assert len(stored(tmp_path / "models")) == 4  # 2 λ x (target, source), each trained once
     assert not list((tmp_path / "models").glob("*.partial"))
 
-    single = run(tmp_path, *common, f"hydra.sweep.dir={tmp_path}/single", timeout=900)
+    single = run(tmp_path, *common, f"hydra.sweep.dir={tmp_path}/single")
     assert single.returncode == 0, single.stderr[-3000:]
     ddp_jobs, single_jobs = jobs(tmp_path / "ddp"), jobs(tmp_path / "single")
     assert sorted(ddp_jobs) == sorted(single_jobs) == [0.9, 1.0]
@@ -86,12 +85,24 @@ def _final_weights(store: Path) -> tuple[dict, dict]:
     return payload["state_dict"], payload["record"]
 
 
-def _wait_for(root: Path, pattern: str, proc: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.time() + timeout
-    while not list(root.glob(pattern)):
-        assert proc.poll() is None, "the job ended before it could be interrupted"
-        assert time.time() < deadline
-        time.sleep(0.05)
+def started(*args: str, cwd: Path) -> subprocess.Popen:
+    """``run.py ARGS`` in a child process whose log lines can be read as they are written."""
+    return subprocess.Popen(
+        [sys.executable, str(RUN_PY), *args],
+        cwd=cwd,
+        env={**os.environ, **CHILD_ENV, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_second_epoch(proc: subprocess.Popen) -> None:
+    """Returns once the job logs its second epoch's start: the first one's checkpoint is saved."""
+    for line in proc.stdout:
+        if "epoch 2 of " in line:
+            return
+    raise AssertionError("the job ended before it could be interrupted")
 
 
 TRAIN_ONLY = [
@@ -107,19 +118,12 @@ TRAIN_ONLY = [
 def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
     ok = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/whole", f"hydra.run.dir={tmp_path}/a")
     assert ok.returncode == 0, ok.stderr[-3000:]
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
-        *TRAIN_ONLY,
-        f"store.dir={tmp_path}/killed",
-        f"hydra.run.dir={tmp_path}/b",
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    proc = started(
+        *TRAIN_ONLY, f"store.dir={tmp_path}/killed", f"hydra.run.dir={tmp_path}/b", cwd=tmp_path
     )
-    _wait_for(tmp_path, "killed/*.partial/last.ckpt", proc)
+    wait_for_second_epoch(proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     assert not stored(tmp_path / "killed") and not (tmp_path / "b" / "metrics.json").exists()
 
     again = run(
@@ -146,15 +150,8 @@ def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
     assert other.returncode == 0, other.stderr[-2000:]
     before = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), *args],
-        cwd=tmp_path,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_for(tmp_path, "models/*.partial/last.ckpt", proc)
+    proc = started(*args, cwd=tmp_path)
+    wait_for_second_epoch(proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143
@@ -223,7 +220,9 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
     tmp_path: Path, launcher: str
 ) -> None:
     common = [*TINY, "-m", "attack=rga,stbp", "method=[fgsm]", f"store.dir={tmp_path}/models"]
-    par = run(tmp_path, *common, f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path}/par")
+    par = run_py(
+        *common, f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path}/par", cwd=tmp_path
+    )
     assert par.returncode == 0, par.stderr[-3000:]
     par_jobs = metrics(tmp_path / "par")
     assert len(par_jobs) == 2

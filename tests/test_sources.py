@@ -3,30 +3,19 @@ every result row, and refused where they cannot work."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from hydra import compose, initialize_config_dir
+from harness import QUICK, compose
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
 from snnattack.source import source_config
 from snnattack.training.spec import training_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def composed(*overrides: str):
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
-
 
 def test_source_settings_change_only_the_source() -> None:
-    cfg = composed(
+    cfg = compose(
         "dataset=cifar10", "model=vgg11", "source_model=vgg16", "source_lambda=0.5", "source_T=8"
     )
     source = source_config(cfg)
@@ -35,9 +24,9 @@ def test_source_settings_change_only_the_source() -> None:
     assert source.trainer.max_epochs == cfg.train.epochs  # interpolations still resolve
     spec = training_spec(source, 1000)
     assert spec["model"]["name"] == "vgg16" and spec["neuron"]["lambda"] == 0.5
-    assert source_config(composed()) is not None and training_spec(
-        source_config(composed()), 0
-    ) == training_spec(composed(), 0)
+    assert source_config(compose()) is not None and training_spec(
+        source_config(compose()), 0
+    ) == training_spec(compose(), 0)
 
 
 @pytest.mark.parametrize(
@@ -54,33 +43,11 @@ def test_source_settings_change_only_the_source() -> None:
 )
 def test_bad_source_settings_are_refused(overrides, message) -> None:
     with pytest.raises(ConfigError, match="^" + message):
-        validate(composed(*overrides))
+        validate(compose(*overrides))
 
 
-def test_a_source_at_another_leak_and_t_is_trained_and_recorded(tmp_path: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "source_lambda=0.5",
-            "source_T=6",
-            "boxes=[black]",
-            "method=[fgsm]",
-            "eps=[32]",
-            "train.epochs=1",
-            "trainer.enable_progress_bar=false",
-            f"store.dir={tmp_path}/models",
-            f"hydra.run.dir={tmp_path}/out",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+def test_a_source_at_another_leak_and_t_is_trained_and_recorded(run_job: Callable) -> None:
+    m = run_job(*QUICK, "source_lambda=0.5", "source_T=6", "boxes=[black]")
     assert m["models"]["source"]["spec"]["neuron"]["lambda"] == 0.5
     assert m["models"]["source"]["spec"]["neuron"]["T"] == 6
     assert m["models"]["target"]["spec"]["neuron"]["lambda"] == 1.0

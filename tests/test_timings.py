@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
+from harness import ROOT
 
 from snnattack import timings
 
-ROOT = Path(__file__).resolve().parents[1]
 HEADLINE = (
     "| headline sweep (quick start) | `python run.py -m attack=rga,stbp lambda=0.5,0.9,1.0` "
     "| 84 s | 2026-11-23, 2 CPU cores |"

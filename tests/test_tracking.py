@@ -1,105 +1,30 @@
 """W&B as a dashboard (offline here): train runs by store key, attack runs by overrides, results.
 
-The run files are read back from disk: a ``.wandb`` file is a LevelDB-style log of
-``wandb_internal_pb2.Record`` protobufs (wandb 0.31 ships no reader for it).
+The run files are read back from disk with ``harness.read_wandb_run`` (wandb ships no reader).
 """
 
 import json
-import os
 import re
-import struct
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
-from wandb.proto import wandb_internal_pb2
+import wandb
+from harness import QUIET, ROOT, cli, compose
+from harness import read_wandb_run as read_run
 
 from snnattack import tracking
 from snnattack.errors import ConfigError
 from snnattack.results import AttackRow, JobRecord
 
-ROOT = Path(__file__).resolve().parents[1]
 SWEEP = "multirun/2026-11-23/04-17-00"  # a sweep folder as Hydra names it: <date>/<time>
-BLOCK, HEADER, FULL, LAST = 32768, 7, 1, 4  # LevelDB log: block size, header bytes, chunk types
-
-
-def records(path: Path) -> list[wandb_internal_pb2.Record]:
-    """Every record of a ``.wandb`` run file."""
-    data, pos, chunk, out = path.read_bytes(), HEADER, b"", []  # the file starts with ":W&B" + 3
-    while pos + HEADER <= len(data):
-        if BLOCK - pos % BLOCK < HEADER:  # a block's tail too short for a header is padding
-            pos += BLOCK - pos % BLOCK
-            continue
-        _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
-        chunk += data[pos + HEADER : pos + HEADER + length]
-        pos += HEADER + length
-        if kind in (FULL, LAST):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(chunk)
-            out.append(record)
-            chunk = b""
-    return out
-
-
-def finished_records(folder: Path, timeout: float = 60.0) -> list[wandb_internal_pb2.Record]:
-    """The records of a run's file once its exit record is on disk (W&B writes it after finish)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = records(next(folder.glob("*.wandb")))
-        if any(r.WhichOneof("record_type") == "exit" for r in found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{folder} has no exit record after {timeout:.0f} s")
-        time.sleep(0.2)
-
-
-def read_run(folder: Path) -> dict[str, Any]:
-    """Name, group, job type, tags, config, history rows, summary, artifacts, exit code."""
-    run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "folder": folder}
-    for record in finished_records(folder):
-        kind = record.WhichOneof("record_type")
-        if kind == "run":
-            r = record.run
-            run.update(
-                name=r.display_name,
-                group=r.run_group,
-                job_type=r.job_type,
-                tags=list(r.tags),
-                config={u.key: json.loads(u.value_json) for u in r.config.update},
-            )
-        elif kind == "history":
-            run["history"].append(
-                {
-                    i.key or ".".join(i.nested_key): json.loads(i.value_json)
-                    for i in record.history.item
-                }
-            )
-        elif kind == "summary":
-            run["summary"].update(
-                {
-                    u.key or ".".join(u.nested_key): json.loads(u.value_json)
-                    for u in record.summary.update
-                }
-            )
-        elif kind == "artifact":
-            run["artifacts"].append((record.artifact.type, record.artifact.name))
-        elif kind == "exit":
-            run["exit_code"] = record.exit.exit_code
-    return run
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-job multirun (λ = 0.9, 1.0; white box only: one model per job) logged to W&B."""
     tmp = tmp_path_factory.mktemp("wandb")
-    cmd = [
-        sys.executable,
-        str(ROOT / "run.py"),
+    proc = cli(
         "-m",
         "logger=wandb",
         "lambda=0.9,1.0",
@@ -110,12 +35,13 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "tags=[smoke]",
         f"store.dir={tmp}/models",
         f"hydra.sweep.dir={tmp}/{SWEEP}",
-        "trainer.enable_progress_bar=false",
-    ]
-    env = {**os.environ, "WANDB_MODE": "offline"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env, timeout=600)
+        *QUIET,
+        cwd=tmp,
+        env={"WANDB_MODE": "offline"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (tmp / "console.txt").write_text(proc.stdout + proc.stderr)
+    wandb.teardown()  # the W&B service writes every run file to its end and stops
     return tmp
 
 
@@ -225,9 +151,8 @@ def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path)
         )
 
 
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=["logger=wandb", *overrides])
+def composed(*overrides: str):
+    return compose("logger=wandb", *overrides)
 
 
 def test_run_name_leaves_out_paths_and_logging_keys() -> None:
@@ -314,6 +239,7 @@ def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), tracking.closing_runs():
         tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}})
         raise RuntimeError("the attack failed")
+    wandb.teardown()  # the W&B service writes the run file to its end and stops
     [folder] = (tmp_path / "wandb").glob("offline-run-*")
     run = read_run(folder)
     assert (run["job_type"], run["exit_code"], run["config"]["store_keys"]) == (

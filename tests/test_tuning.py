@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures_digits import trained
-from hydra import compose, initialize_config_dir
+from harness import compose
 
 from snnattack.config import validate
 from snnattack.data import datamodule
@@ -15,37 +15,31 @@ from snnattack.errors import ConfigError
 from snnattack.evaluation import attack_specs
 from snnattack.tuning import _asr, grid, grid_values, tune_specs, validation_batch
 
-ROOT = Path(__file__).resolve().parents[1]
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
 ONE = (1, 1, 0)  # time extension, EOT samples, seed
 
 
 def config(*overrides: str):
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                "attack=hart",
-                "attack.tune.enabled=true",
-                "attack.tune.val_size=60",
-                "attack.tune.grids.hart.gamma.step=1.175",
-                "method=[pgd]",
-                "method.pgd.steps=3",
-                "eps=[24]",
-                "boxes=[white]",
-                *overrides,
-            ],
-        )
+    return compose(
+        "attack=hart",
+        "attack.tune.enabled=true",
+        "attack.tune.val_size=60",
+        "attack.tune.grids.hart.gamma.step=1.175",
+        "method=[pgd]",
+        "method.pgd.steps=3",
+        "eps=[24]",
+        "boxes=[white]",
+        *overrides,
+    )
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory):
-    return trained(tmp_path_factory)[0]
+def model(digits_store: Path):
+    return trained(digits_store)[0]
 
 
 def test_hart_grid_is_the_authors_0_10_to_2_45_in_steps_of_0_05() -> None:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config")
+    cfg = compose()
     gammas = [p["gamma"] for p in grid(cfg.attack.tune, "hart")]
     assert len(gammas) == 48 and gammas[0] == 0.1 and gammas[-1] == 2.45
     assert gammas[1] == 0.15

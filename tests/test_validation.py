@@ -1,26 +1,15 @@
 """Every bad value a user may set stops the job before any work: one line, exit code 2."""
 
 import re
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from harness import CONF, compose
 
 from snnattack.cli import check_group_choices, discard_job_folder, one_line
 from snnattack.config import RULES, validate, writable
 from snnattack.errors import ConfigError, DataError
-
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
-
-
-def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
-
 
 # (overrides, the start of the one-line message: key=value and what is wrong)
 BAD = [
@@ -33,7 +22,10 @@ BAD = [
     ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
     ("theta=inf", "theta=inf is out of range"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
-    ("encoding=morse", "encoding='morse' is unknown; accepted: direct, poisson, frames"),
+    (
+        "encoding=morse",
+        "encoding='morse' is unknown; accepted: direct, poisson, poisson_signed, frames",
+    ),
     ("eps=[-8]", "eps=[-8] is out of range"),
     ("eps=[300]", "eps=[300] is out of range"),
     ("eps=[nan]", "eps=[nan] is out of range"),
@@ -113,10 +105,15 @@ BAD = [
         "dataset.params.frames=5 does not match T=10",
     ),
     ("T=100000", "T=100000 with train.batch_size=64 needs about "),
+    ("train.kind=conversion T=10000000", "T=10000000 with eval_batch_size=32 needs about "),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.augment=true", "dataset.params.augment=True is unknown; accepted: test_fr"),
     ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
+    (
+        "analysis=[shuffle] analysis.shuffle.mode=time",
+        "analysis.shuffle.mode='time' is unknown; accepted: layer, neuron",
+    ),
     ("tags=[a," + "x" * 65 + "]", "tags=['a', 'xxxxxxxx"),
     ("analysis=[cost] analysis.cost.device=tpu", "analysis.cost.device='tpu' is unknown; accepted"),
     (
@@ -150,7 +147,7 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     overrides: str, message: str
 ) -> None:
     with pytest.raises(ConfigError) as err:
-        validate(composed(*overrides.split()))
+        validate(compose(*overrides.split()))
     line = str(err.value)
     assert line.startswith(message)
     assert "\n" not in line and "accepted: " in line
@@ -211,7 +208,7 @@ def test_every_rule_key_exists_in_some_config_or_is_reserved() -> None:
 
 
 def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
-    cfg = composed()
+    cfg = compose()
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     with pytest.raises(ConfigError, match=f"^the output folder='{blocker}/out' cannot be written"):
@@ -257,13 +254,13 @@ def test_data_error_from_a_loader_worker_is_the_original_line() -> None:
     assert one_line(err.value) == "cannot read /data/x.pt (truncated); delete the file"
 
 
-# Through run.py itself: Hydra's own errors, exit code 2, no traceback, nothing left behind
-SUBPROCESS = [
+# Through run.py (in-process): Hydra's own errors, exit code 2, no traceback, nothing left behind
+THROUGH_RUN_PY = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
     (
         "model=vgg12",
         "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
-        "dvs_vgg, resnet17, resnet19, vgg11, vgg16",
+        "dvs_vgg, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
@@ -277,26 +274,14 @@ SUBPROCESS = [
 ]
 
 
-@pytest.mark.parametrize("override,line", SUBPROCESS, ids=[s[0] for s in SUBPROCESS])
+@pytest.mark.parametrize("override,line", THROUGH_RUN_PY, ids=[s[0] for s in THROUGH_RUN_PY])
 def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
-    tmp_path: Path, override: str, line: str
+    tmp_path: Path, cli: Callable, override: str, line: str
 ) -> None:
     store = tmp_path / "models"
     store.mkdir()
     (store / "kept.txt").write_bytes(b"model bytes")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            override,
-            f"hydra.run.dir={tmp_path}/out",
-            f"store.dir={store}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    proc = cli(override, f"hydra.run.dir={tmp_path}/out", f"store.dir={store}")
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(line), proc.stderr

@@ -1,8 +1,10 @@
-"""Input encoders: images ``[B, ...]`` in [0, 1] to ``[T, B, ...]`` network inputs (the
-README's ``encoding`` key).
+"""Input encoders: images ``[B, ...]`` to ``[T, B, ...]`` network inputs (the README's
+``encoding`` key).
 
 Each encoder also gives its time average (``expected``), which the rate-domain RGA backward
-feeds to the network instead of the T-step input.
+feeds to the network instead of the T-step input. ``direct``, ``poisson`` and ``frames`` take
+images in [0, 1]; ``poisson_signed`` takes the image normalised to [-1, 1] with the fixed
+mean and std of :data:`FIXED_NORMALISATION` (the model normalises before encoding).
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import torch
 
 from snnattack.temporal import Temporal
 
-ENCODINGS = ("direct", "poisson", "frames")
+ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
+# encodings fed an image normalised with a fixed per-channel (mean, std), not the dataset's:
+# Sharmin et al. (ECCV 2020) normalise with mean = std = 0.5 before their Poisson generator
+# (ssharmin/spikingNN-adversarial-attack, evaluate_attacks.py --mean/--std defaults)
+FIXED_NORMALISATION = {"poisson_signed": (0.5, 0.5)}
 
 
 class Encoder(Temporal):
@@ -42,23 +48,43 @@ class PoissonEncoder(Encoder):
     """Bernoulli spikes with probability = pixel intensity, straight-through gradient.
 
     The last draw's firing rate is kept so that a second pass over the same input (the
-    rate-domain backward) sees the same spikes as the simulation.
+    rate-domain backward) sees the same spikes as the simulation. Being random, the encoding
+    is attacked with the gradient averaged over draws (``attack.eot_samples``, EOT).
     """
 
     def __init__(self, T: int) -> None:
         super().__init__(T)
         self.last_rate: torch.Tensor | None = None
 
+    def draw(self, x_t: torch.Tensor) -> torch.Tensor:
+        """One spike per step and pixel with probability ``x_t`` (clipped to [0, 1])."""
+        return (torch.rand_like(x_t) < x_t).to(x_t.dtype)
+
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
         x_t = x.unsqueeze(0).expand(self.T, *x.shape)
-        spikes = (torch.rand_like(x_t) < x_t).to(x.dtype)
+        spikes = self.draw(x_t)
         self.last_rate = spikes.mean(0).detach()
         return x_t + (spikes - x_t).detach()
 
     def expected(self, x: torch.Tensor) -> torch.Tensor:
         if self.last_rate is None or self.last_rate.shape != x.shape:
-            raise RuntimeError("PoissonEncoder.expected needs a simulate() of the same input first")
+            raise RuntimeError(
+                f"{type(self).__name__}.expected needs a simulate() of the same input first"
+            )
         return (x + (self.last_rate - x).detach()).unsqueeze(0)
+
+
+class SignedPoissonEncoder(PoissonEncoder):
+    """Signed Poisson spikes of an image in [-1, 1]: ``sign(x)`` with probability ``|x|``.
+
+    Sharmin et al.'s generator (ssharmin/spikingNN-adversarial-attack, ``nn_models.py``,
+    ``PoissonGenerator``: ``(rand <= |x|) * sign(x)``), fed the image normalised with mean =
+    std = 0.5. The spikes' mean is ``x``; the gradient is straight-through (1), as in their
+    attack, which backpropagates to the input spikes and takes that as the image's gradient.
+    """
+
+    def draw(self, x_t: torch.Tensor) -> torch.Tensor:
+        return (torch.rand_like(x_t) <= x_t.abs()).to(x_t.dtype) * torch.sign(x_t)
 
 
 class FrameEncoder(Encoder):
@@ -94,7 +120,12 @@ class Quantize(torch.nn.Module):
 
 def build_encoder(encoding: str, T: int) -> Encoder:
     """The encoder named ``encoding`` (one of :data:`ENCODINGS`)."""
-    classes = {"direct": DirectEncoder, "poisson": PoissonEncoder, "frames": FrameEncoder}
+    classes = {
+        "direct": DirectEncoder,
+        "poisson": PoissonEncoder,
+        "poisson_signed": SignedPoissonEncoder,
+        "frames": FrameEncoder,
+    }
     if encoding not in classes:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
     return classes[encoding](T)

@@ -33,7 +33,12 @@ def _shuffle(
     device: torch.device,
 ) -> dict[str, Any]:
     return shuffle_test(
-        model, dm.test_dataloader(), seed=opts.seed, limit_batches=opts.limit_batches, device=device
+        model,
+        dm.test_dataloader(),
+        seed=opts.seed,
+        limit_batches=opts.limit_batches,
+        device=device,
+        mode=opts.mode,
     )
 
 

@@ -1,9 +1,16 @@
 """Spike shuffle (RGA Table 1): does a network still work when spike timing is scrambled?
 
-Inside ``with spike_shuffle(model, seed):`` every spiking layer emits its true spikes with
-each neuron's spike train permuted over time (independently per neuron and sample), so
-spike counts, and hence firing rates, are kept while the order is lost. If accuracy stays,
-the network is rate-coded.
+Inside ``with spike_shuffle(model, seed, mode):`` every spiking layer emits its true spikes
+permuted over time, so each neuron's spike count, and hence its firing rate, is kept while
+the order is lost. If accuracy stays, the network is rate-coded. Two modes:
+
+- ``layer`` (the references'): one permutation of the T steps per layer and forward pass,
+  shared by all the layer's neurons and samples. The RGA code shuffles the list of a layer's
+  T spike tensors (``putshua/SNN_attack_RGA``, ``models/layers.py``, the commented-out
+  ``random.shuffle(spike_pot)``); HART indexes the layer's time axis with one ``randperm``
+  (``hzc1208/HART_Attack``, ``models/layers.py``). Spikes that were synchronous stay so.
+- ``neuron``: every neuron (and sample) gets its own permutation, which also breaks the
+  synchrony between neurons: a stricter test than the paper's.
 """
 
 from __future__ import annotations
@@ -18,16 +25,28 @@ from snnattack.analysis.batches import limited
 from snnattack.neurons import LIF
 from snnattack.temporal import temporal_modules
 
+SHUFFLE_MODES = ("layer", "neuron")
 
-def shuffle_time(spikes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """``spikes [T, ...]`` with every trace ``spikes[:, i]`` permuted by its own random order."""
+
+def shuffle_time(
+    spikes: torch.Tensor, generator: torch.Generator, mode: str = "layer"
+) -> torch.Tensor:
+    """``spikes [T, ...]`` permuted over time: by one random order (``layer``), or every
+    trace ``spikes[:, i]`` by its own (``neuron``)."""
+    if mode == "layer":
+        order = torch.randperm(spikes.shape[0], generator=generator).to(spikes.device)
+        return spikes[order]
+    if mode != "neuron":
+        raise ValueError(f"shuffle mode must be one of {SHUFFLE_MODES}, got {mode!r}")
     keys = torch.rand(spikes.shape, generator=generator).to(spikes.device)
     return spikes.gather(0, keys.argsort(0))
 
 
 @contextmanager
-def spike_shuffle(model: nn.Module, seed: int = 0) -> Iterator[nn.Module]:
+def spike_shuffle(model: nn.Module, seed: int = 0, mode: str = "layer") -> Iterator[nn.Module]:
     """Within the block, every LIF layer of ``model`` outputs time-shuffled spike trains."""
+    if mode not in SHUFFLE_MODES:
+        raise ValueError(f"shuffle mode must be one of {SHUFFLE_MODES}, got {mode!r}")
     lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
     if not lifs:
         raise ValueError("spike_shuffle: the model has no spiking (LIF) layers")
@@ -35,7 +54,7 @@ def spike_shuffle(model: nn.Module, seed: int = 0) -> Iterator[nn.Module]:
     saved = [m.override for m in lifs]
 
     def shuffled(lif: LIF, current: torch.Tensor) -> torch.Tensor:
-        return shuffle_time(lif.simulate(current), generator)
+        return shuffle_time(lif.simulate(current), generator, mode)
 
     for m in lifs:
         m.override = shuffled
@@ -63,11 +82,18 @@ def shuffle_test(
     seed: int = 0,
     limit_batches: float | None = None,
     device: torch.device | str = "cpu",
-) -> dict[str, float | int]:
+    mode: str = "layer",
+) -> dict[str, float | int | str]:
     """Clean and spike-shuffled accuracy (%) on ``loader`` (up to ``limit_batches``)."""
     torch.manual_seed(seed)  # stochastic encoders draw the same noise in both passes
     clean_acc, n = accuracy(model, limited(loader, limit_batches), device)
     torch.manual_seed(seed)
-    with spike_shuffle(model, seed):
+    with spike_shuffle(model, seed, mode):
         shuffled_acc, _ = accuracy(model, limited(loader, limit_batches), device)
-    return {"clean_acc": clean_acc, "shuffled_acc": shuffled_acc, "n": n, "seed": seed}
+    return {
+        "clean_acc": clean_acc,
+        "shuffled_acc": shuffled_acc,
+        "n": n,
+        "seed": seed,
+        "mode": mode,
+    }

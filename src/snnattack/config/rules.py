@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks import METHODS
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
@@ -154,6 +155,7 @@ RULES: dict[str, Rule] = {
     "train.conversion.batches": integer(1),
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
+    "train.hybrid.threshold_scale": real(0, lo_open=True),
     "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
     "train.adversary.eps": real(0, 255, lo_open=True),
     "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
@@ -264,6 +266,7 @@ RULES: dict[str, Rule] = {
     "analysis.*.limit_batches": BATCHES,
     "analysis.*.static_max": real(0, lo_open=True),
     "analysis.*.static_points": integer(2),
+    "analysis.shuffle.mode": one_of(*SHUFFLE_MODES),
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
     "checks.masking.enabled": BOOL,

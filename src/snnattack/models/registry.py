@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from snnattack.encoding import Quantize, build_encoder
+from snnattack.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.neurons import LIF
 from snnattack.surrogates import Triangle
 
@@ -86,8 +86,10 @@ def build(
     """A spiking model taking images in [0, 1] and returning logits averaged over T.
 
     ``mean``/``std`` normalise analog inputs inside the model (direct encoding only: Poisson
-    spikes and event frames are fed as they are). ``activation="relu"`` gives the ANN
-    counterpart: the same layers (same parameter names) with every LIF replaced by a ReLU.
+    spikes and event frames are fed as they are); an encoding of ``FIXED_NORMALISATION``
+    (``poisson_signed``) normalises with its own fixed mean and std instead.
+    ``activation="relu"`` gives the ANN counterpart: the same layers (same parameter names)
+    with every LIF replaced by a ReLU.
     ``levels`` quantises the analog image to that many values before encoding (None: off).
     ``neuron_impl`` is how the neurons' STBP backward is computed (``fused`` or ``unrolled``,
     same gradients; :class:`snnattack.neurons.LIF`).
@@ -110,7 +112,10 @@ def build(
         )
 
     normalize = None
-    if encoding == "direct" and mean is not None and std is not None:
+    if encoding in FIXED_NORMALISATION:
+        centre, scale = FIXED_NORMALISATION[encoding]
+        normalize = Normalize([centre] * in_channels, [scale] * in_channels)
+    elif encoding == "direct" and mean is not None and std is not None:
         normalize = Normalize(mean, std)
     body = MODELS[name](num_classes=num_classes, in_channels=in_channels, neuron=neuron)
     quantize = Quantize(levels) if levels is not None else None

@@ -61,22 +61,19 @@ def models(jobs: list[Job]) -> list[Model]:
         return []
     found: dict[str, Model] = {}
     for j in jobs:
-        target = (j.metrics.get("models") or {}).get("target") or {}
+        target = j.record.models.get("target") or {}
         key = target.get("key") or j.name
         if key not in found:
             recipe, mode = recipe_of(j.config)
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
-            found[key] = Model(
-                recipe, mode, j.setting("seed"), setting, j.metrics.get("clean_acc"), target
-            )
+            found[key] = Model(recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target)
         model = found[key]
-        for r in j.metrics.get("results") or []:
-            where = (r.get("box"), r.get("eps_255"))
-            attack = f"{r.get('method')}/{r.get('grad_mode')}"
-            if r.get("adv_acc") is not None and (
-                where not in model.worst or r["adv_acc"] < model.worst[where][0]
+        for r in j.record.results:
+            where, attack = (r.box, r.eps_255), f"{r.method}/{r.grad_mode}"
+            if r.adv_acc is not None and (
+                where not in model.worst or r.adv_acc < model.worst[where][0]
             ):
-                model.worst[where] = (r["adv_acc"], attack)
+                model.worst[where] = (r.adv_acc, attack)
     return list(found.values())
 
 

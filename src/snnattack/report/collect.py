@@ -10,8 +10,9 @@ from typing import Any
 from snnattack.cosmetic import is_cosmetic
 from snnattack.results import ROW_FIELDS, JobRecord, read_record
 
-# besides a job's cosmetic_keys, the keys that are no column: the analyses' options and the list
-REPORT_IGNORED = ("analysis", "cosmetic_keys")
+# besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
+# and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
+REPORT_IGNORED = ("analysis", "cosmetic_keys", "kinds")
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # results.csv's standard columns: the setting and the most read fields first, then every other
@@ -25,6 +26,7 @@ FIRST = (
     "method",
     "box",
     "eps_255",
+    "time_extension",
     "asr",
     "adv_acc",
     "clean_acc",

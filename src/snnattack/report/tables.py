@@ -16,6 +16,7 @@ BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {
     "lambda": "λ",
     "eps_255": "ε (/255)",
+    "time_extension": "TE",
     "attack.params.beta": "β",
     "attack.params.gamma": "γ",
 }  # column names of well-known keys
@@ -74,6 +75,22 @@ def matching(paper_rows: list[dict], ours: dict[str, Any]) -> dict | None:
         if shared and all(same(row[k], ours[k]) for k in shared):
             return row
     return None
+
+
+def with_defaults(paper_rows: list[dict], defaults: dict[str, Any]) -> list[dict]:
+    """Paper rows with ``defaults`` for the settings they leave out (e.g. no time extension)."""
+    return [{**defaults, **row} for row in paper_rows or []]
+
+
+def not_run(paper_rows: list[dict], matched: Iterable[dict | None]) -> list[dict]:
+    """The paper rows no row of ours matched, in the paper's order: listed as "not run"."""
+    matched = [m for m in matched if m is not None]
+    return [row for row in paper_rows if not any(row is m for m in matched)]
+
+
+def paper_settings(refs: list[dict], keys: Sequence[str], ours: tuple) -> list[tuple]:
+    """The settings of paper rows as key tuples; a key a row leaves out takes ``ours``'s value."""
+    return [tuple(ref.get(k, o) for k, o in zip(keys, ours, strict=True)) for ref in refs]
 
 
 def ranked(known: Sequence[str], name: Any) -> tuple:
@@ -225,16 +242,28 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     mode's ASR (the highest marked), its difference to the first mode (paired by seed) and
     its robust accuracy, and the number of test samples.
 
-    Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports. Keys
-    that never vary go to the settings line instead of the table (the method always stays).
+    Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports, and
+    the paper's rows none of ours matches close the table as "not run". Keys that never vary
+    go to the settings line instead of the table (the method always stays). The time
+    extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper rows
+    without ``time_extension`` are rows without it.
     """
     if not rows:
         return None
-    keys = [*SETTING, *extra, "method", "eps_255"]
+    rows = [{**r, "time_extension": r.get("time_extension") or 1} for r in rows]
+    te = ["time_extension"] if any(r["time_extension"] != 1 for r in rows) else []
+    keys = [*SETTING, *extra, *te, "method", "eps_255"]
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
-    constant, settings = constant_keys(keys, groups, keep=("method",))
+    paper = with_defaults(paper, {"time_extension": 1})
+    refs = {
+        key: matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})
+        for key in groups
+    }
+    unrun = not_run(paper, refs.values())
+    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
     shown = [i for i, k in enumerate(keys) if k not in constant]
     columns = [*(SHORT.get(keys[i], keys[i]) for i in shown), "clean"]
     for _, label in boxes:
@@ -247,11 +276,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     for key, members in groups.items():
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
         cells = [fmt_stat(mean_std(clean.values()))]
-        theirs = (
-            [fmt(ref.get("clean"))]
-            if (ref := matching(paper, dict(zip(keys, key, strict=True))))
-            else None
-        )
+        ref = refs[key]
         for box, box_label in boxes:
             cell = {
                 m: [r for r in members if r.get("box") == box and r["grad_mode"] == m]
@@ -275,22 +300,14 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                     deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
                 cells.append(fmt_delta(delta))
             cells += [fmt_stat(mean_std(per_seed(cell[m], "adv_acc").values())) for m in modes]
-            if theirs is not None:
-                paper_box = (ref.get(box) or {}) if ref else {}
-                values = [paper_box.get(m) for m in modes]
-                theirs += [fmt(v) for v in values]
-                theirs += [
-                    "–" if v is None or values[0] is None else f"{v - values[0]:+.2f}"
-                    for v in values[1:]
-                ]
-                theirs += ["–"] * len(modes)
         ns = sorted({r.get("n") for r in members if r.get("n") is not None})
         n = "–" if not ns else str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
         seeds = len({r.get("seed") for r in members})
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
-        if theirs is not None:
-            label = [fmt(key[i]) + (" (paper)" if keys[i] == "method" else "") for i in shown]
-            out.append([*label, *theirs, "", ""])
+        if ref is not None:
+            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, ""))
+    for ref, key in zip(unrun, unrun_keys, strict=True):
+        out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, "not run"))
     if modes[1:]:
         summary = comparison_sentence(deltas, modes[0])
     else:
@@ -311,17 +328,53 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     )
 
 
+def _paper_table2_row(
+    ref: dict,
+    key: tuple,
+    keys: list[str],
+    shown: list[int],
+    boxes: list[tuple[str, str]],
+    modes: list[str],
+    seeds: str,
+) -> list[str]:
+    """A Table 2 row of the paper's numbers, shown with the setting ``key``."""
+    label = [fmt(key[i]) + (" (paper)" if keys[i] == "method" else "") for i in shown]
+    theirs = [fmt(ref.get("clean"))]
+    for box, _ in boxes:
+        values = [(ref.get(box) or {}).get(m) for m in modes]
+        theirs += [fmt(v) for v in values]
+        theirs += [
+            "–" if v is None or values[0] is None else f"{v - values[0]:+.2f}" for v in values[1:]
+        ]
+        theirs += ["–"] * len(modes)
+    return [*label, *theirs, "", seeds]
+
+
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
-    """RGA Table 1: clean and spike-shuffled accuracy per trained model, over seeds."""
+    """RGA Table 1: clean and spike-shuffled accuracy per trained model and shuffle mode, over
+    seeds. The paper's numbers sit beside the ``layer`` shuffle (its references'); its rows
+    none of ours matches close the table as "not run"."""
     found = [(j, j.record.analyses["shuffle"]) for j in jobs if "shuffle" in j.record.analyses]
     if not found:
         return None
     per_model = {
-        (j.record.models.get("target") or {}).get("key", j.name): (j, s) for j, s in found
-    }  # attack-only differences share one model: count it once
-    groups = group((tuple(j.setting(k) for k in SETTING), (j, s)) for j, s in per_model.values())
-    constant, settings = constant_keys(SETTING, groups)
-    shown = [i for i, k in enumerate(SETTING) if k not in constant]
+        (
+            (j.record.models.get("target") or {}).get("key", j.name),
+            s.get("mode", "neuron"),  # results from before the modes shuffled per neuron
+        ): (j, s)
+        for j, s in found
+    }  # attack-only differences share one model: count it once per shuffle mode
+    keys = [*SETTING, "shuffle"]
+    groups = group(
+        ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
+        for j, s in per_model.values()
+    )
+    paper = with_defaults(paper, {"shuffle": "layer"})
+    refs = {key: matching(paper, dict(zip(keys, key, strict=True))) for key in groups}
+    unrun = not_run(paper, refs.values())
+    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    constant, settings = constant_keys(keys, [*groups, *unrun_keys])
+    shown = [i for i, k in enumerate(keys) if k not in constant]
     out, deltas = [], []
     for key, members in groups.items():
         clean = mean_std(s.get("clean_acc") for _, s in members)
@@ -333,7 +386,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         )
         if delta is not None:
             deltas.append(delta[0])
-        ref = matching(paper, dict(zip(SETTING, key, strict=True))) or {}
+        ref = refs[key] or {}
         out.append(
             [
                 *(fmt(key[i]) for i in shown),
@@ -345,8 +398,13 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
                 fmt(ref.get("shuffled")),
             ]
         )
+    for ref, key in zip(unrun, unrun_keys, strict=True):
+        cells = [fmt(key[i]) for i in shown]
+        out.append(
+            [*cells, "–", "–", "–", "not run", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
+        )
     columns = [
-        *(SHORT.get(SETTING[i], SETTING[i]) for i in shown),
+        *(SHORT.get(keys[i], keys[i]) for i in shown),
         "clean",
         "shuffled",
         "Δ",
@@ -360,8 +418,8 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         else f"{min(deltas):+.2f} to {max(deltas):+.2f}"
     )
     summary = (
-        f"Shuffling each neuron's spikes over time changes test accuracy by {span} points "
-        "(mean over the models of a setting)."
+        f"Shuffling the spikes over time changes test accuracy by {span} points "
+        "(mean over the models of a setting and shuffle mode)."
         if deltas
         else ""
     )
@@ -369,8 +427,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "Table 1: accuracy (%) before and after spike shuffle",
         columns,
         out,
-        "Each neuron's spike train permuted over time at every spiking layer; "
-        "a small Δ means the network is rate-coded.",
+        "Spike trains permuted over time at every spiking layer (shuffle: layer = one order "
+        "per layer, as the paper's code; neuron = one per neuron); a small Δ means the "
+        "network is rate-coded.",
         "table1",
         settings=settings,
         summary=summary,

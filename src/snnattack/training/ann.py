@@ -5,7 +5,9 @@ Same layers and parameter names as the SNN, one time step, the analog image as i
 clipped one: the conversion normalises each layer by a percentile of its activations
 (:mod:`snnattack.training.conversion`), which handles unbounded activations. Under Poisson
 encoding the ANN sees the un-normalised image in [0, 1], the expected value of the Poisson
-spikes, so its converted SNN receives inputs on the same scale it was trained on.
+spikes, so its converted SNN receives inputs on the same scale it was trained on; under
+signed Poisson encoding it sees the image normalised as that encoding's input (mean = std =
+0.5, as Sharmin et al.'s ANN), again the spikes' expected value.
 """
 
 from __future__ import annotations
@@ -15,25 +17,26 @@ from typing import Any
 from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net
 
-INPUT_ENCODINGS = ("direct", "poisson")  # encodings whose analog image an ANN can take
+INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog
 GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not read
 
 
 class ANN(Strategy):
     """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
 
+    trains_at_T = False  # one step
+
     def build(self, cfg: DictConfig) -> nn.Module:
-        normalised = cfg.encoding == "direct"
-        return build_net(
-            cfg,
-            activation="relu",
-            T=1,
-            encoding="direct",
-            mean=cfg.dataset.mean if normalised else None,
-            std=cfg.dataset.std if normalised else None,
+        mean, std = (
+            (cfg.dataset.mean, cfg.dataset.std) if cfg.encoding == "direct" else (None, None)
         )
+        if cfg.encoding in FIXED_NORMALISATION:
+            channels = cfg.dataset.in_channels
+            mean, std = ([v] * channels for v in FIXED_NORMALISATION[cfg.encoding])
+        return build_net(cfg, activation="relu", T=1, encoding="direct", mean=mean, std=std)
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
         """No neuron settings, nor an adversary's gradient mode: an ANN has one gradient."""

@@ -16,6 +16,7 @@ class Strategy:
     """One kind of training. Subclasses override what differs from plain STBP training."""
 
     blocks: tuple[str, ...] = ()  # sub-blocks of ``train`` this kind reads (part of its key)
+    trains_at_T = True  # whether training runs the model over the configured T steps
 
     def build(self, cfg: DictConfig) -> nn.Module:
         """The untrained model of this kind (weights are loaded into it from the store)."""

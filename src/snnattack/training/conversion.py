@@ -166,6 +166,7 @@ class Conversion(Strategy):
     """
 
     blocks = ("conversion",)
+    trains_at_T = False  # only its ANN is trained (one step)
 
     def base(self, cfg: DictConfig) -> DictConfig:
         return with_train(cfg, kind="ann")

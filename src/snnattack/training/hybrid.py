@@ -3,8 +3,13 @@
 The ECCV 2020 "backpropagated SNN" (Rathi et al., ICLR 2020 hybrid training): the converted
 SNN of the same seed is fine-tuned with STBP at the configured ``T`` (small, e.g. 4-8) for
 ``train.hybrid.epochs`` epochs at learning rate ``train.hybrid.lr`` (cosine-annealed, the
-rest of the recipe as in ``train``). Adversarial training (``train.adversary``) applies to the
-fine-tuning only: the converted model it starts from is the standard one.
+rest of the recipe as in ``train``). Before the fine-tuning every spiking layer's threshold is
+multiplied by ``train.hybrid.threshold_scale`` (the converted weights are kept): Rathi et al.
+lower the converted thresholds so that the network fires enough in few steps, and Sharmin et
+al.'s backpropagated SNN runs with its conversion thresholds scaled by 0.7
+(``ssharmin/spikingNN-adversarial-attack``, ``model_loader.py``: ``scaling_threshold=0.7``).
+Adversarial training (``train.adversary``) applies to the fine-tuning only: the converted
+model it starts from is the standard one.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from omegaconf import DictConfig
+from torch import nn
 
-from snnattack.training.base import Strategy, with_train
+from snnattack.training.base import Strategy, build_net, with_train
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
@@ -22,14 +28,19 @@ class Hybrid(Strategy):
 
     blocks = ("conversion", "hybrid")
 
+    def build(self, cfg: DictConfig) -> nn.Module:
+        return build_net(cfg, theta=cfg.theta * cfg.train.hybrid.threshold_scale)
+
     def base(self, cfg: DictConfig) -> DictConfig:
         """The standard conversion: an adversary (``train.adversary``) acts in fine-tuning."""
         return with_train(cfg, kind="conversion", adversary=None)
 
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base
+        scaled = self.build(cfg)  # the converted weights under the scaled thresholds
+        scaled.load_state_dict(converted.state_dict())
         recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
-        model, fitted = fit(recipe, converted.train(), workdir, ctx)
+        model, fitted = fit(recipe, scaled.train(), workdir, ctx)
         return model, {
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),

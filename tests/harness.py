@@ -1,0 +1,181 @@
+"""What the tests share: the repository's folders, Hydra composition, ``run.py`` run in this
+process or in a child process, and W&B run files read back. ``conftest.py`` wraps these in
+fixtures; module-level code (parametrize lists, module-scoped fixtures) imports them from here.
+
+``run.py`` in this process costs a fraction of a second; a child process pays about 6 s of
+imports (torch, Lightning, Hydra, W&B) each time, so it is kept for what needs the process
+boundary: signals, DDP, launchers that start their own processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import runpy
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from omegaconf import DictConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+EXPERIMENTS = ROOT / "experiments"
+RUN_PY = ROOT / "run.py"
+QUIET = ["trainer.enable_progress_bar=false"]
+QUICK = [*QUIET, "train.epochs=1", "eps=[32]", "method=[fgsm]"]  # a digits job in a second
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+
+
+def compose(*overrides: str, experiment: str | None = None, hydra: bool = False) -> DictConfig:
+    """``conf/config.yaml`` (or ``experiments/EXPERIMENT.yaml`` on top of it) with
+    ``overrides``, as Hydra composes it for a job; ``hydra=True`` keeps the ``hydra`` node
+    (sweeper params, callbacks)."""
+    folder, name, extra = CONF, "config", []
+    if experiment is not None:
+        folder, name, extra = EXPERIMENTS, experiment, [f"hydra.searchpath=[file://{CONF}]"]
+    with initialize_config_dir(str(folder), version_base="1.3"):
+        return hydra_compose(name, overrides=[*extra, *overrides], return_hydra_config=hydra)
+
+
+@contextlib.contextmanager
+def _restored_process_state(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
+    """Working folder, environment, argv, torch threads and root logger as they were before."""
+    saved_cwd, saved_env, saved_argv = Path.cwd(), dict(os.environ), sys.argv
+    threads, root = torch.get_num_threads(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    os.chdir(cwd)
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+        torch.set_num_threads(threads)
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:], root.level = handlers, level
+
+
+def _argv(args: tuple[str, ...]) -> list[str]:
+    """``args`` with ``-m`` first: Hydra's parser takes no flag after the first override."""
+    return [*(a for a in args if a == "-m"), *(a for a in args if a != "-m")]
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python run.py ARGS`` run in this process: Hydra, the job or sweep, the callbacks and
+    the exit code as on the command line, with stdout and stderr captured. An exception that
+    the command line would print as a traceback propagates instead."""
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    with _restored_process_state(cwd, env):
+        sys.argv = [str(RUN_PY), *_argv(args)]
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                runpy.run_path(str(RUN_PY), run_name="__main__")
+        except SystemExit as stop:
+            code = stop.code
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(list(args), returncode, out.getvalue(), err.getvalue())
+
+
+def run_py(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """``python run.py ARGS`` in a child process (one thread, W&B offline): for tests of the
+    process boundary itself."""
+    return subprocess.run(
+        [sys.executable, str(RUN_PY), *_argv(args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **CHILD_ENV, **(env or {})},
+        timeout=timeout,
+    )
+
+
+def run_job(
+    *overrides: str, output_dir: Path, store: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One ``run.py`` job in this process into ``output_dir`` with models from ``store``;
+    its ``metrics.json``. Fails the test with the job's stderr if it did not succeed."""
+    args = [*QUIET, *overrides, f"store.dir={store}", f"hydra.run.dir={output_dir}"]
+    done = cli(*args, cwd=output_dir.parent, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((output_dir / "metrics.json").read_text())
+
+
+def sweep_metrics(sweep: Path) -> list[dict[str, Any]]:
+    """The ``metrics.json`` of every job of a sweep folder, by job number."""
+    files = sorted(sweep.glob("*/metrics.json"), key=lambda p: int(p.parent.name))
+    return [json.loads(p.read_text()) for p in files]
+
+
+# --- W&B run files ---------------------------------------------------------------------------
+# wandb 0.31 ships no reader for its offline ``.wandb`` files (its Go core reads them), so they
+# are read here: a LevelDB-style log of ``wandb_internal_pb2.Record`` protobufs. setup.cfg pins
+# wandb to the minor version this reader was checked against.
+BLOCK, HEADER, FULL, LAST = 32768, 7, 1, 4  # LevelDB log: block size, header bytes, chunk types
+
+
+def wandb_records(path: Path) -> list[Any]:
+    """Every record of a ``.wandb`` run file."""
+    from wandb.proto import wandb_internal_pb2
+
+    data, pos, chunk, out = path.read_bytes(), HEADER, b"", []  # the file starts with ":W&B" + 3
+    while pos + HEADER <= len(data):
+        if BLOCK - pos % BLOCK < HEADER:  # a block's tail too short for a header is padding
+            pos += BLOCK - pos % BLOCK
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        chunk += data[pos + HEADER : pos + HEADER + length]
+        pos += HEADER + length
+        if kind in (FULL, LAST):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(chunk)
+            out.append(record)
+            chunk = b""
+    return out
+
+
+def read_wandb_run(folder: Path) -> dict[str, Any]:
+    """An offline run folder's name, group, job type, tags, config, history rows, summary,
+    artifacts and exit code. The run must have finished (its exit record written)."""
+    run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "folder": folder}
+    records = wandb_records(next(folder.glob("*.wandb")))
+    kinds = [r.WhichOneof("record_type") for r in records]
+    assert "exit" in kinds, f"{folder} has no exit record: the run did not finish"
+    for record, kind in zip(records, kinds, strict=True):
+        if kind == "run":
+            r = record.run
+            run.update(
+                name=r.display_name,
+                group=r.run_group,
+                job_type=r.job_type,
+                tags=list(r.tags),
+                config={u.key: json.loads(u.value_json) for u in r.config.update},
+            )
+        elif kind in ("history", "summary"):
+            items = record.history.item if kind == "history" else record.summary.update
+            values = {i.key or ".".join(i.nested_key): json.loads(i.value_json) for i in items}
+            if kind == "history":
+                run["history"].append(values)
+            else:
+                run["summary"].update(values)
+        elif kind == "artifact":
+            run["artifacts"].append((record.artifact.type, record.artifact.name))
+        elif kind == "exit":
+            run["exit_code"] = record.exit.exit_code
+    return run

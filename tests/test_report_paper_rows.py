@@ -1,0 +1,111 @@
+"""The report's paper rows line up with ours setting for setting: time-extended (TE) rows,
+shuffle modes, and paper rows without a run of ours listed as "not run"."""
+
+from __future__ import annotations
+
+from snnattack.report.collect import Job
+from snnattack.report.tables import table1, table2
+from snnattack.results import JobRecord
+
+SETTING = {
+    "dataset": "cifar10",
+    "model": "vgg11",
+    "T": 8,
+    "lambda": 1.0,
+    "reset": "hard",
+    "encoding": "direct",
+}
+PAPER2 = [  # RGA Table 2, VGG-11 on CIFAR-10 (FGSM, λ = 1.0, plain and time-extended; λ = 0.5)
+    {"lambda": 1.0, "method": "fgsm", "clean": 93.06, "white": {"stbp": 86.28, "rga": 93.74}},
+    {
+        "lambda": 1.0,
+        "method": "fgsm",
+        "time_extension": 2,
+        "clean": 93.06,
+        "white": {"stbp": 86.07, "rga": 94.73},
+    },
+    {"lambda": 0.5, "method": "fgsm", "clean": 91.48, "white": {"stbp": 91.71, "rga": 93.63}},
+]
+
+
+def row(mode: str, asr: float, te: int | None) -> dict:
+    return {
+        **SETTING,
+        "seed": 0,
+        "grad_mode": mode,
+        "method": "fgsm",
+        "box": "white",
+        "eps_255": 8.0,
+        "time_extension": te,
+        "asr": asr,
+        "clean_acc": 92.0,
+    }
+
+
+def project(table, names: list[str]) -> list[list[str]]:
+    """The table's rows restricted to the columns ``names``, in that order."""
+    where = [table.columns.index(n) for n in names]
+    return [[r[i] for i in where] for r in table.rows]
+
+
+def test_te_rows_get_a_column_and_their_own_paper_row_and_unrun_rows_say_so() -> None:
+    rows = [row("stbp", 80.0, 1), row("rga", 90.0, None), row("stbp", 81.0, 2), row("rga", 95.0, 2)]
+    table = table2(rows, [], PAPER2)
+    names = ["λ", "TE", "method", "clean", "WB ASR STBP", "WB ASR RGA", "seeds"]
+    assert project(table, names) == [
+        ["1", "1", "fgsm", "92.00", "80.00", "90.00", "1"],
+        ["1", "1", "fgsm (paper)", "93.06", "86.28", "93.74", ""],
+        ["1", "2", "fgsm", "92.00", "81.00", "95.00", "1"],
+        ["1", "2", "fgsm (paper)", "93.06", "86.07", "94.73", ""],
+        ["0.5", "1", "fgsm (paper)", "91.48", "91.71", "93.63", "not run"],
+    ]
+    assert "ε (/255) = 8" in table.settings  # the paper row states no ε: ours stands for it
+
+
+def test_without_te_runs_the_table_has_no_te_column_and_lists_the_te_row_as_not_run() -> None:
+    table = table2([row("stbp", 80.0, 1), row("rga", 90.0, 1)], [], PAPER2)
+    assert "TE" not in table.columns
+    assert project(table, ["λ", "seeds"]) == [
+        ["1", "1"],
+        ["1", ""],
+        ["1", "not run"],
+        ["0.5", "not run"],
+    ]
+
+
+def shuffle_job(name: str, mode: str, clean: float, shuffled: float) -> Job:
+    config = {**SETTING, "dataset": {"name": "cifar10"}, "model": {"name": "vgg11"}}
+    metrics = {
+        "clean_acc": clean,
+        "n": 100,
+        "results": [],
+        "config": config,
+        "models": {"target": {"key": "model-a"}},
+        "analyses": {"shuffle": {"clean_acc": clean, "shuffled_acc": shuffled, "mode": mode}},
+    }
+    return Job(name, JobRecord.from_json(metrics))
+
+
+def test_table1_shows_both_shuffle_modes_with_the_paper_beside_the_layer_mode() -> None:
+    paper = [
+        {"lambda": 1.0, "reset": "hard", "T": 8, "clean": 93.06, "shuffled": 92.214},
+        {"lambda": 0.5, "reset": "hard", "T": 8, "clean": 91.48, "shuffled": 91.225},
+    ]
+    jobs = [shuffle_job("0", "layer", 92.0, 91.5), shuffle_job("1", "neuron", 92.0, 80.0)]
+    table = table1(jobs, paper)
+    col = {c: i for i, c in enumerate(table.columns)}
+    got = [
+        (
+            r[col["λ"]],
+            r[col["shuffle"]],
+            r[col["shuffled"]],
+            r[col["models"]],
+            r[col["paper clean"]],
+        )
+        for r in table.rows
+    ]
+    assert got == [
+        ("1", "layer", "91.50", "1", "93.06"),
+        ("1", "neuron", "80.00", "1", "–"),
+        ("0.5", "layer", "–", "not run", "91.48"),
+    ]
