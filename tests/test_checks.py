@@ -12,7 +12,7 @@ import torch
 from fixtures_digits import trained
 from torch import nn
 
-from snnattack.checks import apgd_weaker_than_pgd, asr_falls, masking_checks
+from snnattack.checks import apgd_weaker_than_pgd, asr_falls, black_box_stronger, masking_checks
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 
 SETTINGS = {
@@ -108,3 +108,13 @@ def test_apgd_weaker_than_pgd_is_flagged() -> None:
     assert not apgd_weaker_than_pgd([_row("pgd", 8, 60.0), _row("apgd", 8, 60.0)], 1.0)["flagged"]
     black = [{**r, "box": "black"} for r in rows]  # a transfer: APGD returns unfooled clean
     assert not apgd_weaker_than_pgd(black, 1.0)["flagged"]
+
+
+def test_a_black_box_lead_of_one_sample_is_noise_and_of_two_is_flagged() -> None:
+    def rows(square_fooled: int) -> list[dict]:
+        white = {**_row("pgd", 16, 100 * 10 / 57), "n_correct": 57}
+        square = {**_row("square", 16, 100 * square_fooled / 57), "n_correct": 57}
+        return [white, {**square, "grad_mode": "none"}]
+
+    assert not black_box_stronger(rows(11), tolerance=1.0)["flagged"]
+    assert black_box_stronger(rows(12), tolerance=1.0)["flagged"]

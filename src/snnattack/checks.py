@@ -16,7 +16,8 @@ An evaluation that reports high robustness may only show that its gradients are 
 - ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode.
 
 The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
-images; the comparisons read the job's result rows. ``tolerance`` (ASR points) absorbs noise.
+images; the comparisons read the job's result rows. ``tolerance`` (ASR points, and at least
+one sample's worth, :func:`margin`) absorbs noise.
 """
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ def _eot_of_gradient_attacks(rows: list[dict[str, Any]]) -> list[int]:
     return eots
 
 
+def margin(row: dict[str, Any], tolerance: float) -> float:
+    """ASR points a comparison of ``row`` may miss by: ``tolerance``, and at least one sample
+    (one attacked image more or less is noise, not masking)."""
+    n = row.get("n_correct") or 0
+    return max(tolerance, 100.0 / n) if n else tolerance
+
+
 def black_box_stronger(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     """Flags an ε where a gradient-free or black-box row beats every white-box gradient row."""
     found = []
@@ -117,7 +125,7 @@ def black_box_stronger(rows: list[dict[str, Any]], tolerance: float) -> dict[str
         ]
         if white and other:
             best = max(other, key=lambda r: r["asr"])
-            if best["asr"] > max(white) + tolerance:
+            if best["asr"] > max(white) + margin(best, tolerance):
                 found.append(
                     f"eps {eps:g}: {best['method']} ({best['box']} box) {best['asr']:.1f} % > "
                     f"best white-box gradient attack {max(white):.1f} %"
@@ -162,7 +170,7 @@ def apgd_weaker_than_pgd(rows: list[dict[str, Any]], tolerance: float) -> dict[s
         for r in rows
         if r["method"] == "apgd"
         for key in [(r["eps_255"], r["box"], r.get("grad_mode"))]
-        if key in pgd and r["asr"] < pgd[key] - tolerance
+        if key in pgd and r["asr"] < pgd[key] - margin(r, tolerance)
     ]
     return _check("apgd_weaker_than_pgd", bool(found), "; ".join(found) or "no")
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack import examples
-from snnattack.analysis import run_analyses
-from snnattack.checks import job_checks
+from snnattack.annotate import annotate
 from snnattack.config import validate
 from snnattack.console import quiet_libraries
 from snnattack.data import datamodule
@@ -88,14 +85,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             **provenance(),
         )
         if trainer.is_global_zero:
-            record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
-            if cfg.attack.save_examples:
-                record.results = [
-                    replace(row, examples=examples.save(output_dir, row, parts))
-                    for row, parts in zip(record.results, evaluator.examples, strict=True)
-                ]
-            if cfg.checks.masking.enabled:
-                record.masking = job_checks(cfg, target, record.results)
+            record = annotate(cfg, record, target, evaluator, output_dir)
             write_json(metrics_path, record.to_json())
             log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)

@@ -1,0 +1,37 @@
+"""What a job adds to its record once the attacks are done (on rank 0): the analyses, the
+saved adversarial examples, the masking checks. A new addition is a function here, so the
+job's data flow (:mod:`snnattack.job`) does not change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from omegaconf import DictConfig
+from torch import nn
+
+from snnattack import examples
+from snnattack.analysis import run_analyses
+from snnattack.checks import job_checks
+from snnattack.data import datamodule
+from snnattack.evaluation import AttackEvaluator
+from snnattack.results import JobRecord
+
+
+def annotate(
+    cfg: DictConfig,
+    record: JobRecord,
+    target: nn.Module,
+    evaluator: AttackEvaluator,
+    output_dir: Path,
+) -> JobRecord:
+    """``record`` with the configured analyses, saved examples and masking checks added."""
+    record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
+    if cfg.attack.save_examples:
+        record.results = [
+            replace(row, examples=examples.save(output_dir, row, parts))
+            for row, parts in zip(record.results, evaluator.examples, strict=True)
+        ]
+    if cfg.checks.masking.enabled:
+        record.masking = job_checks(cfg, target, record.results)
+    return record
