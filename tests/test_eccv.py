@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from harness import ROOT
-from harness import compose as harness_compose
-from hydra import compose, initialize_config_dir
+from harness import EXPERIMENTS, compose
 from omegaconf import DictConfig
 
 from snnattack.encoding import SignedPoissonEncoder, build_encoder
@@ -43,15 +41,9 @@ def test_signed_poisson_model_normalises_with_mean_and_std_one_half() -> None:
 
 def kind_cfg(kind: str) -> DictConfig:
     """The digits config of ``kind`` with signed Poisson input and thresholds scaled by 0.7."""
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                f"train.kind={kind}",
-                "encoding=poisson_signed",
-                "train.hybrid.threshold_scale=0.7",
-            ],
-        )
+    return compose(
+        f"train.kind={kind}", "encoding=poisson_signed", "train.hybrid.threshold_scale=0.7"
+    )
 
 
 def test_the_ann_of_a_signed_poisson_snn_sees_the_spikes_expected_value() -> None:
@@ -77,8 +69,8 @@ ECCV_CODE = {  # ssharmin/spikingNN-adversarial-attack, model_loader.py, load()
 
 
 def eccv(name: str, *overrides: str) -> DictConfig:
-    """``experiments/NAME`` composed, hydra node removed (its interpolations need a run)."""
-    return harness_compose(*overrides, experiment=name)
+    """``experiments/NAME`` composed as a job's config."""
+    return compose(*overrides, experiment=name)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +121,7 @@ def test_t_quantisation_study_runs_each_arm_down_from_its_kinds_t(name: str, kin
 
 
 def test_digits_eccv_files_keep_the_eccv_settings_but_a_cpu_sized_t() -> None:
-    header = (ROOT / "experiments" / "digits_eccv_kinds.yaml").read_text().split("defaults:")[0]
+    header = (EXPERIMENTS / "digits_eccv_kinds.yaml").read_text().split("defaults:")[0]
     steps = {}
     for kind in ("conversion", "hybrid"):
         digits = eccv("digits_eccv_kinds", f"train.kind={kind}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from harness import compose
 from torch import nn
 
 from snnattack.job import run
@@ -13,7 +13,6 @@ from snnattack.models import build
 from snnattack.training.stbp import STBPClassifier
 from snnattack.training.trained import attacked_models
 
-ROOT = Path(__file__).resolve().parents[1]
 BN = nn.modules.batchnorm._BatchNorm
 # clean accuracy (percentage points) a speed-up may move on the digits test batches: float32
 # rounding can flip a spike of a sample near its threshold, and so at most one sample's
@@ -22,22 +21,18 @@ CLEAN_BOUND = 100 / 64
 
 
 def job_cfg(store: Path, *overrides: str):
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                "train.epochs=3",
-                "lambda=0.9",
-                f"store.dir={store}",
-                "trainer.accelerator=cpu",
-                "trainer.enable_progress_bar=false",
-                "trainer.limit_test_batches=2",
-                "boxes=[white]",
-                "method=[fgsm]",
-                "eps=[16]",
-                *overrides,
-            ],
-        )
+    return compose(
+        "train.epochs=3",
+        "lambda=0.9",
+        f"store.dir={store}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "trainer.limit_test_batches=2",
+        "boxes=[white]",
+        "method=[fgsm]",
+        "eps=[16]",
+        *overrides,
+    )
 
 
 def test_a_compiled_classifier_saves_plain_checkpoint_keys() -> None:
