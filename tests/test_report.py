@@ -633,6 +633,20 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"convergence"},
         {"Worst-case ensemble", "Tuned gradient-mode parameters", "Gradient-masking checks"},
     ),
+    "digits_adversarial": (
+        [
+            "seed=0",
+            "train.adversary.method=null,fgsm_rs",
+            "train.adversary.grad_mode=rga",
+            "attack=stbp",
+            "train.epochs=2",
+            "trainer.limit_test_batches=1",
+            "method=[pgd,square]",
+            "method.square.n_queries=20",
+        ],
+        {"robust_vs_cost"},
+        {"Adversarial training"},
+    ),
     "digits_eccv_table1_conversion": (
         ["T=8,16", "eps=[32]", "method=[fgsm]"],
         {"adv_acc_vs_T"},

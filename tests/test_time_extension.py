@@ -3,19 +3,22 @@ examples than the plain attack, judged on the same clean predictions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
-import pytest
 import torch
-from test_methods import EPS, trained
+from fixtures_digits import trained
 
 from snnattack.crafting import craft
 from snnattack.evaluation import AttackEvaluator, AttackSpec
 
+EPS = 32 / 255
+
 
 def test_digits_te_attack_crafts_other_examples_with_the_same_clean_accuracy(
-    tmp_path_factory: pytest.TempPathFactory,
+    digits_store: Path,
 ) -> None:
-    model, x, y = trained(tmp_path_factory)
+    model, x, y = trained(digits_store)
     x, y = x[:64], y[:64]
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=32)
     runs = {}
