@@ -69,9 +69,21 @@ def _restored_process_state(cwd: Path, env: dict[str, str] | None) -> Iterator[N
         root.handlers[:], root.level = handlers, level
 
 
+FLAGS_WITH_VALUE = ("-cd", "-cn", "-cp", "--config-dir", "--config-name", "--config-path")
+
+
 def _argv(args: tuple[str, ...]) -> list[str]:
-    """``args`` with ``-m`` first: Hydra's parser takes no flag after the first override."""
-    return [*(a for a in args if a == "-m"), *(a for a in args if a != "-m")]
+    """``args`` with Hydra's flags (``-m``, ``-cd DIR``, ``-cn NAME``, ...) first: its parser
+    takes no flag after the first override."""
+    flags, overrides, rest = [], [], iter(args)
+    for a in rest:
+        if a in FLAGS_WITH_VALUE:
+            flags += [a, next(rest)]
+        elif a in ("-m", "--multirun"):
+            flags.append(a)
+        else:
+            overrides.append(a)
+    return [*flags, *overrides]
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
