@@ -95,6 +95,12 @@ def _mifgsm(
     return torchattacks.MIFGSM(model, eps=eps, alpha=alpha, steps=steps, decay=decay)
 
 
+def _check_loss(method: str, loss: str) -> None:
+    """Refuses a loss the adaptive PGD attacks do not have (they take CE or DLR)."""
+    if loss not in ("ce", "dlr"):
+        raise ConfigError(f"method.{method}.loss={loss!r} is unknown; accepted: ce, dlr")
+
+
 def _apgd(
     model: nn.Module,
     eps: float,
@@ -106,8 +112,7 @@ def _apgd(
     eot_samples: int = 1,
 ) -> torchattacks.Attack:
     """APGD-CE (``loss="ce"``) or APGD-DLR (``loss="dlr"``)."""
-    if loss not in ("ce", "dlr"):
-        raise ConfigError(f"method.apgd.loss={loss!r} is unknown; accepted: ce, dlr")
+    _check_loss("apgd", loss)
     return torchattacks.APGD(
         model,
         norm="Linf",
@@ -136,8 +141,7 @@ def _sapgd(
     eot_samples: int = 1,
 ) -> torchattacks.Attack:
     """SA-PGD (Wang et al. 2025) with the CE or DLR loss."""
-    if loss not in ("ce", "dlr"):
-        raise ConfigError(f"method.sapgd.loss={loss!r} is unknown; accepted: ce, dlr")
+    _check_loss("sapgd", loss)
     return SAPGD(
         model,
         eps=eps,
