@@ -257,9 +257,9 @@ def test_ddp_cpu_ensemble_curve_and_tuning_equal_single_process_exactly(tmp_path
         "dataset.params.test_fraction=0.2505",
         f"store.dir={tmp_path}/models",
     ]
-    ddp = run(tmp_path, *common, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}/ddp", timeout=900)
+    ddp = run_py(*common, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}/ddp", cwd=tmp_path)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    single = run(tmp_path, *common, f"hydra.run.dir={tmp_path}/single", timeout=900)
+    single = run(tmp_path, *common, f"hydra.run.dir={tmp_path}/single")
     assert single.returncode == 0, single.stderr[-3000:]
     d, s = (json.loads((tmp_path / k / "metrics.json").read_text()) for k in ("ddp", "single"))
     assert d["world_size"] == 2 and s["world_size"] == 1 and d["n"] == s["n"] == 451
