@@ -3,6 +3,8 @@ store keys, the recorded cost, the RGA adversary, resume after a kill."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -89,9 +91,8 @@ def test_rat_retraction_is_the_parseval_step_and_keeps_orthogonal_weights() -> N
 def test_rga_adversary_crafts_with_the_rga_backward(monkeypatch) -> None:
     used = []
     rga = gradients.GRADIENT_MODES["rga"]
-    monkeypatch.setitem(
-        gradients.GRADIENT_MODES, "rga", lambda m, **p: used.append(p) or rga(m, **p)
-    )
+    spy = dataclasses.replace(rga, make=lambda m, **p: used.append(p) or rga.make(m, **p))
+    monkeypatch.setitem(gradients.GRADIENT_MODES, "rga", spy)
     model, (x, y) = tiny_snn(), batch()
     torch.manual_seed(3)
     adv_rga = Adversary(method="fgsm", eps=0.1, grad_mode="rga", params={"beta": 3.0}).craft(

@@ -12,7 +12,7 @@ from torch import nn
 from snnattack.errors import CheckpointError, TrainingError
 from snnattack.results import write_json
 from snnattack.store import CHECKPOINT, ModelStore
-from snnattack.training.stbp import SELECTION, selection_score
+from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.trained import trained_model
 
 TINY = [

@@ -10,7 +10,7 @@ from torch import nn
 
 from snnattack.job import run
 from snnattack.models import build
-from snnattack.training.stbp import STBPClassifier
+from snnattack.training.classifier import STBPClassifier
 from snnattack.training.trained import attacked_models
 
 BN = nn.modules.batchnorm._BatchNorm

@@ -59,7 +59,12 @@ BAD = [
     ),
     (
         "train.adversary.grad_mode=rga +train.adversary.params.beta=0",
-        "train.adversary.params.beta=0 is out of range",
+        "train.adversary.params.beta=0 is out of range for train.adversary.grad_mode=rga; "
+        "accepted: 0 < train.adversary.params.beta",
+    ),
+    (
+        "train.adversary.method=pgd train.adversary.grad_mode=hart +train.adversary.params.gamma=0",
+        "train.adversary.params.gamma=0 is out of range for train.adversary.grad_mode=hart",
     ),
     (
         "attack.save_examples=maybe",
@@ -72,19 +77,53 @@ BAD = [
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
     ("method.pgd.random_start=2", "method.pgd.random_start=2 is out of range"),
     ("+method.pgd.decay=1", "method.pgd.decay=1 is unknown; accepted: steps, alpha, "),
-    ("attack=rga attack.params.beta=0", "attack.params.beta=0 is out of range"),
-    ("attack=rga attack.params.gamma=-0.1", "attack.params.gamma=-0.1 is out of range"),
-    ("attack.params.width=0", "attack.params.width=0 is out of range"),
+    (
+        "attack=rga attack.params.beta=0",
+        "attack.params.beta=0 is out of range for attack=rga; accepted: 0 < attack.params.beta",
+    ),
+    (
+        "attack=rga_layerwise attack.params.gamma=-0.1",
+        "attack.params.gamma=-0.1 is out of range for attack=rga_layerwise; accepted: 0 <= ",
+    ),
+    (
+        "attack=hart attack.params.gamma=0",
+        "attack.params.gamma=0 is out of range for attack=hart; accepted: 0 < attack.params.gamma",
+    ),
+    ("attack=hart attack.params.gamma=inf", "attack.params.gamma=inf is out of range for attack"),
+    (
+        "attack.params.width=0",
+        "attack.params.width=0 is out of range for attack=stbp; accepted: null or 0 < attack.",
+    ),
     ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
     (
         "attack.params.surrogate=gauss",
-        "attack.params.surrogate='gauss' is unknown; accepted: triangle",
+        "attack.params.surrogate='gauss' is unknown for attack=stbp; accepted: triangle",
     ),
-    ("attack=assg attack.params.a=0.5", "attack.params.a=0.5 is out of range; accepted: 0 <"),
-    ("attack=assg attack.params.beta_1=1", "attack.params.beta_1=1 is out of range"),
+    (
+        "attack=assg attack.params.a=0.7",
+        "attack.params.a=0.7 is out of range for attack=assg; accepted: 0 < attack.params.a < 0.5",
+    ),
+    ("attack=assg attack.params.a=0.5", "attack.params.a=0.5 is out of range for attack=assg"),
+    ("attack=assg attack.params.a=0", "attack.params.a=0 is out of range for attack=assg"),
+    ("attack=assg attack.params.relax=-1", "attack.params.relax=-1 is out of range for attack="),
+    (
+        "attack=assg attack.params.beta_1=1",
+        "attack.params.beta_1=1 is out of range for attack=assg; accepted: 0 <= attack.params.be",
+    ),
+    ("attack=assg attack.params.beta_2=-0.1", "attack.params.beta_2=-0.1 is out of range for"),
+    (
+        "attack=hart attack.tune.enabled=true attack.tune.grids.hart.gamma.start=0",
+        "attack.tune.grids.hart.gamma=0.0 is out of range for attack=hart; accepted: 0 < ",
+    ),
+    (
+        "method=[ensemble] method.ensemble.components=[{attack:hart,method:pgd,"
+        "attack_params:{gamma:-1}}]",
+        "method.ensemble.components.pgd/hart.attack_params.gamma=-1 is out of range for "
+        "attack=hart; accepted: 0 < method.ensemble.components.pgd/hart.attack_params.gamma",
+    ),
     ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: no param"),
     ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
-    ("attack.params.alpha=0", "attack.params.alpha=0 is out of range"),
+    ("attack.params.alpha=0", "attack.params.alpha=0 is out of range for attack=stbp"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),
     ("trainer.limit_test_batches=0", "trainer.limit_test_batches=0 is out of range"),

@@ -32,7 +32,7 @@ from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_t
 from snnattack.cli import ArgumentParser, refuse
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
-from snnattack.config.rules import DEVICES, RULES, SEED, integer
+from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
@@ -40,6 +40,7 @@ from snnattack.models.fold import folded
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.training.adversary import Adversary
+from snnattack.values import integer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,7 +14,6 @@ parameters, ``bptr`` or ``ann``, is left as it is) on the first
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +48,7 @@ def grid_values(key: str, spec: Any) -> list[float]:
 
 def tunable(mode: str) -> bool:
     """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
-    return len(inspect.signature(GRADIENT_MODES[mode]).parameters) > 1
+    return bool(GRADIENT_MODES[mode].ranges)
 
 
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:

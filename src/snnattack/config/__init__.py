@@ -17,8 +17,9 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.config.combinations import COMBINATIONS
 from snnattack.config.keys import check_keys
 from snnattack.config.preflight import PREFLIGHT, writable
-from snnattack.config.rules import RULES, Rule, check_rules
+from snnattack.config.rules import RULES, check_rules
 from snnattack.errors import ConfigError
+from snnattack.values import Rule
 
 __all__ = ["COMBINATIONS", "PREFLIGHT", "RULES", "Rule", "eps_values", "validate", "writable"]
 

@@ -3,7 +3,8 @@
 An encoding the dataset cannot give, a model that does not fit the dataset's input (checked
 by a forward pass on PyTorch's meta device, without memory), parameters that a gradient mode,
 an attack method or a datamodule does not take (checked against the names its function
-accepts), ... Each check is a function of the resolved config in :data:`COMBINATIONS`.
+accepts), a gradient mode's parameter out of the range the mode declares, ... Each check is a
+function of the resolved config in :data:`COMBINATIONS`.
 """
 
 from __future__ import annotations
@@ -47,18 +48,26 @@ def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int)
             )
 
 
+def _mode_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> None:
+    """``params`` are parameters that the gradient mode ``mode`` (chosen by ``chosen``, e.g.
+    ``attack=hart``) takes, each in the range the mode declares."""
+    spec = GRADIENT_MODES[mode]
+    _params_known(group, params, spec.make, skip=1)
+    problem = spec.complaint(params, f"{group}.", chosen)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def _gradient_params(cfg: dict[str, Any]) -> None:
-    attack = cfg["attack"]
-    _params_known(
-        "attack.params", attack.get("params") or {}, GRADIENT_MODES[attack["grad_mode"]], skip=1
-    )
+    mode = cfg["attack"]["grad_mode"]
+    _mode_params("attack.params", cfg["attack"].get("params") or {}, mode, f"attack={mode}")
 
 
 def _adversary_params(cfg: dict[str, Any]) -> None:
     adversary = cfg["train"].get("adversary") or {}
-    if adversary.get("method") is not None:
-        mode = GRADIENT_MODES[adversary["grad_mode"]]
-        _params_known("train.adversary.params", adversary.get("params") or {}, mode, skip=1)
+    mode = adversary["grad_mode"]
+    params = adversary.get("params") or {}
+    _mode_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
 
 
 def _method_params(cfg: dict[str, Any]) -> None:
@@ -91,18 +100,19 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
         if part.tune:
             _tune_grid(cfg, part.grad_mode)
         if part.attack is not None:
-            _params_known(
+            _mode_params(
                 f"method.{key}.components.{part.name}.attack_params",
                 part.grad_params,
-                GRADIENT_MODES[part.grad_mode],
-                skip=1,
+                part.grad_mode,
+                f"attack={part.attack}",
             )
 
 
 def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
-    """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes."""
-    for point in grid(cfg["attack"].get("tune") or {}, mode)[:1]:
-        _params_known(f"attack.tune.grids.{mode}", point, GRADIENT_MODES[mode], skip=1)
+    """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes,
+    every point in their ranges (each point is an attack that tuning runs)."""
+    for point in grid(cfg["attack"].get("tune") or {}, mode):
+        _mode_params(f"attack.tune.grids.{mode}", point, mode, f"attack={mode}")
 
 
 def _tuned_mode_has_grid(cfg: dict[str, Any]) -> None:
@@ -110,22 +120,14 @@ def _tuned_mode_has_grid(cfg: dict[str, Any]) -> None:
         _tune_grid(cfg, cfg["attack"]["grad_mode"])
 
 
-def _hart_gamma_positive(cfg: dict[str, Any]) -> None:
-    gamma = cfg["attack"].get("params", {}).get("gamma")
-    if cfg["attack"]["grad_mode"] == "hart" and gamma is not None and not gamma > 0:
-        raise ConfigError(
-            f"attack.params.gamma={gamma!r} is out of range for attack=hart (the "
-            "surrogate's half-width); accepted: gamma > 0"
-        )
-
-
 def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
     source = cfg.get("source_train")
     used = {cfg["train"]["kind"]} | ({source} if source and "black" in cfg["boxes"] else set())
-    if used - {"stbp"} and cfg["encoding"] not in INPUT_ENCODINGS:
+    with_ann = sorted(kind for kind in used if STRATEGIES[kind].trains_ann)
+    if with_ann and cfg["encoding"] not in INPUT_ENCODINGS:
         raise ConfigError(
             f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
-            f"{sorted(used)}); accepted: {', '.join(INPUT_ENCODINGS)}"
+            f"{with_ann}); accepted: {', '.join(INPUT_ENCODINGS)}"
         )
     converted = {cfg["model"]["name"]} if cfg["train"]["kind"] in CONVERTED else set()
     if source in CONVERTED and "black" in cfg["boxes"]:
@@ -292,7 +294,6 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
     _tuned_mode_has_grid,
     _time_extension_fits_encoding,
-    _hart_gamma_positive,
     _gradient_params,
     _adversary_params,
     _encoding_fits_dataset,

@@ -17,9 +17,9 @@ from omegaconf import OmegaConf
 
 from snnattack.checkpoints import load_model_file
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
-from snnattack.config.rules import is_int
 from snnattack.errors import ConfigError
 from snnattack.training import STRATEGIES
+from snnattack.values import is_int
 
 
 def _free_memory(cfg: dict[str, Any]) -> tuple[int, str]:

@@ -7,29 +7,24 @@ one line here and nothing else.
 
 from __future__ import annotations
 
-import math
-import numbers
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks import METHODS
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
-from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS
 from snnattack.neurons import IMPLS, RESETS
-from snnattack.surrogates import SURROGATES
 from snnattack.training import STRATEGIES
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
+from snnattack.values import BOOL, Rule, either, integer, is_int, member_of, one_of, optional, real
 
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
-# kinds whose model is converted from an ANN (they read train.conversion)
 PRECISIONS = (
     "64-true",
     "64",
@@ -46,61 +41,6 @@ PRECISIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A value's test and the accepted values as the user reads them (``{key}`` = the key)."""
-
-    test: Callable[[Any], bool]
-    accepted: str
-    problem: str = "is out of range"
-
-    def check(self, key: str, value: Any) -> None:
-        if not self.test(value):
-            accepted = self.accepted.format(key=key)
-            raise ConfigError(f"{key}={value!r} {self.problem}; accepted: {accepted}")
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def integer(lo: int, hi: int | None = None) -> Rule:
-    """An integer in ``[lo, hi]``."""
-    text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-    return Rule(lambda v: is_int(v) and v >= lo and (hi is None or v <= hi), text)
-
-
-def real(lo: float, hi: float | None = None, *, lo_open: bool = False) -> Rule:
-    """A finite number ``lo <= x`` (``lo < x`` if ``lo_open``) and ``x <= hi``."""
-    low = f"{lo:g} {'<' if lo_open else '<='} {{key}}"
-    text = low if hi is None else f"{low} <= {hi:g}"
-
-    def test(v: Any) -> bool:
-        return is_real(v) and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
-
-    return Rule(test, text)
-
-
-def one_of(*names: str) -> Rule:
-    """One of the given names."""
-    return Rule(lambda v: v in names, ", ".join(names), "is unknown")
-
-
-def optional(rule: Rule) -> Rule:
-    """``null`` or a value the rule accepts."""
-    return Rule(lambda v: v is None or rule.test(v), f"null or {rule.accepted}", rule.problem)
-
-
-def either(a: Rule, b: Rule) -> Rule:
-    """A value that one of two rules accepts."""
-    return Rule(lambda v: a.test(v) or b.test(v), f"{a.accepted}, or {b.accepted}", a.problem)
-
-
-BOOL = Rule(lambda v: isinstance(v, bool), "true or false")
 NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
 SEED = integer(0, MAX_SEED)
 BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
@@ -149,7 +89,7 @@ RULES: dict[str, Rule] = {
     "train.weight_decay": real(0),
     "train.nesterov": BOOL,
     "train.surrogate_width": real(0, lo_open=True),
-    "train.kind": one_of(*STRATEGIES),
+    "train.kind": member_of(STRATEGIES),
     "train.resets.*": one_of(*RESETS),
     "train.conversion.percentile": real(0, 100, lo_open=True),
     "train.conversion.batches": integer(1),
@@ -161,25 +101,16 @@ RULES: dict[str, Rule] = {
     "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
     "train.adversary.steps": integer(1),
     "train.adversary.beta": real(0),
-    "train.adversary.grad_mode": one_of(*GRADIENT_MODES),
+    "train.adversary.grad_mode": member_of(GRADIENT_MODES),
     "train.adversary.reg": real(0),
     "train.adversary.ramp_epochs": integer(0),
-    "source_train": optional(one_of(*STRATEGIES)),
+    "source_train": optional(member_of(STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
     "source_model": optional(one_of(*MODELS)),
     "encoding_levels": optional(integer(2)),
-    # attack: gradient mode and methods (any method's parameters by pattern)
-    "attack.grad_mode": one_of(*GRADIENT_MODES),
-    "attack.params.width": optional(real(0, lo_open=True)),
-    "attack.params.surrogate": one_of(*SURROGATES),
-    "attack.params.alpha": optional(real(0, lo_open=True)),
-    "attack.params.a": Rule(lambda v: is_real(v) and 0 < v < 0.5, "0 < {key} < 0.5"),
-    "attack.params.relax": real(0),
-    "attack.params.beta_1": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
-    "attack.params.beta_2": Rule(lambda v: is_real(v) and 0 <= v < 1, "0 <= {key} < 1"),
-    "attack.params.beta": real(0, lo_open=True),
-    "attack.params.gamma": real(0),
+    # attack: gradient mode (each mode's parameters: its ranges, gradients/<mode>.py) and methods
+    "attack.grad_mode": member_of(GRADIENT_MODES),
     "attack.time_extension": integer(1),
     "attack.eot_samples": integer(1),
     "attack.tune.enabled": BOOL,
@@ -276,14 +207,6 @@ RULES: dict[str, Rule] = {
     "checks.masking.unbounded_asr": real(0, 100),
     "checks.masking.tolerance": real(0),
 }
-# the adversary's gradient-mode parameters (train.adversary.params) follow attack.params' rules
-RULES.update(
-    {
-        key.replace("attack.", "train.adversary.", 1): rule
-        for key, rule in RULES.items()
-        if key.startswith("attack.params.")
-    }
-)
 
 
 def matches(key: str, pattern: str) -> bool:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from snnattack.gradients.base import register
 from snnattack.gradients.rga import rate_domain
 from snnattack.neurons import LIF
 
@@ -25,6 +26,7 @@ def quantised_relu(current: torch.Tensor, theta: float, levels: int) -> torch.Te
     return (x + (torch.floor(x) - x).detach()) / levels
 
 
+@register("ann", title="ANN proxy", order=50)
 @contextmanager
 def ann(model: nn.Module) -> Iterator[None]:
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:

@@ -27,8 +27,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.gradients.base import neuron_settings
+from snnattack.gradients.base import neuron_settings, register
 from snnattack.surrogates import Surrogate, atan_slope
+from snnattack.values import real
 
 EPS = 1e-4  # keeps alpha finite where the membrane has sat at the threshold (reference value)
 
@@ -62,13 +63,16 @@ class AdaptiveSharpness(Surrogate):
         return grad * atan_slope(v, seen)
 
 
+@register(
+    "assg",
+    title="ASSG",
+    order=70,
+    a=real(0, 0.5, lo_open=True, hi_open=True),
+    relax=real(0),
+    beta_1=real(0, 1, hi_open=True),
+    beta_2=real(0, 1, hi_open=True),
+)
 def assg(
     model: nn.Module, a: float = 0.425, relax: float = 1.5, beta_1: float = 0.9, beta_2: float = 0.9
 ):
-    if not 0 < a < 0.5:
-        raise ValueError(f"assg: a must be in (0, 0.5), got {a}")
-    if relax < 0 or not (0 <= beta_1 < 1 and 0 <= beta_2 < 1):
-        raise ValueError(
-            f"assg: relax >= 0 and beta_1, beta_2 in [0, 1) needed, got {relax}, {beta_1}, {beta_2}"
-        )
     return neuron_settings(model, surrogate=lambda _: AdaptiveSharpness(a, relax, beta_1, beta_2))

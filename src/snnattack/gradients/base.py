@@ -1,15 +1,74 @@
-"""What every gradient mode shares: installing a forward on the spiking layers of a model."""
+"""What every gradient mode shares: its registration, and installing a forward or the neurons'
+settings on the spiking layers of a model.
+
+A mode is one module of this package: a function ``<mode>(model, **params)`` returning the
+context manager that replaces the backward pass, decorated with :func:`register`, which
+declares its name (``attack.grad_mode``), its title in the report, its place in listings and
+the accepted range of each parameter. The package imports every module, so the mode is known
+to the config validation, the attacks, the tuning and the report with no other edit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from torch import nn
 
 from snnattack.neurons import LIF
+from snnattack.registry import enter
 from snnattack.temporal import temporal_modules
+from snnattack.values import Rule
+
+Make = TypeVar("Make", bound=Callable[..., AbstractContextManager[Any]])
+
+
+@dataclass(frozen=True)
+class GradientMode:
+    """A registered gradient mode: ``make(model, **params)`` gives the context manager that
+    replaces ``model``'s backward pass; ``ranges`` holds the rule of each parameter."""
+
+    name: str
+    make: Callable[..., AbstractContextManager[Any]]
+    title: str  # how tables and sentences name it
+    order: float  # its place in listings (accepted values, report columns)
+    ranges: Mapping[str, Rule]
+
+    def complaint(
+        self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
+    ) -> str | None:
+        """The first of ``params`` out of its range, as one line naming the key (``prefix``
+        and the parameter), the mode (``chosen``, e.g. ``attack=hart``) and the accepted
+        values; None if all are in range. Names the mode does not take are not checked."""
+        where = f" for {chosen or f'gradient mode {self.name}'}"
+        for name, value in params.items():
+            rule = self.ranges.get(name)
+            message = rule.complaint(prefix + name, value, where) if rule else None
+            if message is not None:
+                return message
+        return None
+
+
+GRADIENT_MODES: dict[str, GradientMode] = {}  # filled by this package's modules, in order
+
+
+def register(name: str, /, *, title: str, order: float, **ranges: Rule) -> Callable[[Make], Make]:
+    """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
+    accepted where its rule in ``ranges`` says (one rule per parameter, no more)."""
+
+    def add(make: Make) -> Make:
+        params = list(inspect.signature(make).parameters)[1:]
+        if sorted(params) != sorted(ranges):
+            raise TypeError(
+                f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
+            )
+        enter(GRADIENT_MODES, name, GradientMode(name, make, title, order, ranges))
+        return make
+
+    return add
 
 
 @contextmanager

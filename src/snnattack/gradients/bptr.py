@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from snnattack.gradients.base import overriding
+from snnattack.gradients.base import overriding, register
 from snnattack.neurons import LIF
 
 
@@ -34,6 +34,7 @@ class _RateGate(torch.autograd.Function):
         return grad * fired, None
 
 
+@register("bptr", title="BPTR", order=30)
 @contextmanager
 def bptr(model: nn.Module) -> Iterator[None]:
     with overriding(model, {LIF: lambda lif, current: _RateGate.apply(current, lif)}):

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from snnattack.gradients.base import neuron_settings, overriding
+from snnattack.gradients.base import neuron_settings, overriding, register
 from snnattack.neurons import LIF
 from snnattack.surrogates import Triangle
+from snnattack.values import real
 
 
 class _TimeMeanGrad(torch.autograd.Function):
@@ -32,11 +33,9 @@ class _TimeMeanGrad(torch.autograd.Function):
         return grad.mean(0, keepdim=True).expand_as(grad).contiguous()
 
 
+@register("hart", title="HART", order=40, gamma=real(0, lo_open=True))
 @contextmanager
 def hart(model: nn.Module, gamma: float = 1.0) -> Iterator[None]:
-    if gamma <= 0:
-        raise ValueError(f"hart: gamma must be > 0, got {gamma}")
-
     def lif_forward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
         return lif.simulate(_TimeMeanGrad.apply(current))
 

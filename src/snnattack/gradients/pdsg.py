@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.gradients.base import neuron_settings
+from snnattack.gradients.base import neuron_settings, register
 from snnattack.surrogates import Surrogate
 
 
@@ -62,5 +62,6 @@ class PotentialDependent(Surrogate):
         return grad * slope / (math.sqrt(2 * math.pi) * sigma)
 
 
+@register("pdsg", title="PDSG", order=60)
 def pdsg(model: nn.Module):
     return neuron_settings(model, surrogate=lambda _: PotentialDependent())

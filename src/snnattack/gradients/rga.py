@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from snnattack.encoding import Encoder
-from snnattack.gradients.base import overriding, require_eval
+from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.neurons import LIF
+from snnattack.values import real
 
 # (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output
 RateLayer = Callable[[LIF, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -73,17 +74,13 @@ class _LayerwiseRateGrad(torch.autograd.Function):
         return (slope * grad.mean(0)).expand_as(grad).contiguous(), None, None, None
 
 
-def check_rga_params(beta: float, gamma: float) -> None:
-    if beta <= 0:
-        raise ValueError(f"rga: beta must be > 0, got {beta}")
-    if gamma < 0:
-        raise ValueError(f"rga: gamma must be >= 0, got {gamma}")
+# the ramp's end (beta * theta) and the slope below the firing onset
+RANGES = {"beta": real(0, lo_open=True), "gamma": real(0)}
 
 
+@register("rga_layerwise", title="RGA (layer-wise)", order=21, **RANGES)
 @contextmanager
 def rga_layerwise(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
-    check_rga_params(beta, gamma)
-
     def lif_backward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
         return _LayerwiseRateGrad.apply(current, lif, beta, gamma)
 
@@ -142,10 +139,9 @@ def rate_domain(model: nn.Module, name: str, layer: RateLayer) -> Iterator[None]
             post.remove()
 
 
+@register("rga", title="RGA", order=20, **RANGES)
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
-    check_rga_params(beta, gamma)
-
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:
         return _RateGrad.apply(mean_current, rate, lif.lam, lif.theta, beta, gamma)
 

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 from torch import nn
 
-from snnattack.gradients.base import neuron_settings
+from snnattack.gradients.base import neuron_settings, register
 from snnattack.neurons import LIF
 from snnattack.surrogates import SURROGATES, Triangle, make_surrogate
+from snnattack.values import member_of, optional, real
 
 
+@register(
+    "stbp",
+    title="STBP",
+    order=10,
+    width=optional(real(0, lo_open=True)),
+    surrogate=member_of(SURROGATES),
+    alpha=optional(real(0, lo_open=True)),
+)
 def stbp(
     model: nn.Module,
     width: float | None = None,
     surrogate: str = "triangle",
     alpha: float | None = None,
 ):
-    if surrogate not in SURROGATES:
-        raise ValueError(f"stbp: unknown surrogate {surrogate!r}; accepted: {list(SURROGATES)}")
-    for name, value in (("width", width), ("alpha", alpha)):
-        if value is not None and not value > 0:
-            raise ValueError(f"stbp: {name} must be > 0, got {value}")
-
     def slope(lif: LIF):
         if surrogate == "triangle" and width is None and isinstance(lif.surrogate, Triangle):
             return lif.surrogate  # the width the model was trained with

@@ -207,16 +207,19 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
     return _save(fig, path)
 
 
-KIND_NAMES = {
-    "ann": "ANN",
-    "conversion": "converted SNN",
-    "hybrid": "hybrid (backprop) SNN",
-    "stbp": "STBP SNN",
-}  # the order and names of network kinds in the figures
-
-
 def _kind_order(kind: Any) -> tuple:
-    return ranked(tuple(KIND_NAMES), kind)
+    """The kinds of training in their registered order, then any other by name."""
+    from snnattack.training import STRATEGIES  # only here: it imports torch
+
+    return ranked(tuple(STRATEGIES), kind)
+
+
+def _kind_name(kind: str) -> str:
+    """How the figures name the networks a kind of training gives: its title, else its name."""
+    from snnattack.training import STRATEGIES  # only here: it imports torch
+
+    strategy = STRATEGIES.get(kind)
+    return strategy.title if strategy else str(kind)
 
 
 def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
@@ -254,7 +257,7 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
                 for target in targets
             ]
             label = {"clean": "clean", "white": "white box"}.get(
-                what, f"black box from {KIND_NAMES.get(source, source)}"
+                what, f"black box from {_kind_name(source)}"
             )
             ax.bar(
                 [t + (b - (len(bars) - 1) / 2) * width for t in range(len(targets))],
@@ -265,7 +268,7 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
                 label=label,
                 color="0.75" if what == "clean" else f"C{b - 1}",
             )
-        ax.set_xticks(range(len(targets)), [KIND_NAMES.get(t, t) for t in targets])
+        ax.set_xticks(range(len(targets)), [_kind_name(t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
         ax.set_ylabel(f"accuracy (%{spread_label(rows)})")
         ax.set_ylim(0, 100)

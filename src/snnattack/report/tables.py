@@ -99,8 +99,11 @@ def ranked(known: Sequence[str], name: Any) -> tuple:
 
 
 def mode_order(mode: str | None) -> tuple:
-    """STBP first, then RGA, then any other gradient mode by name (the paper's order)."""
-    return ranked(("stbp", "rga"), mode)
+    """The gradient modes in their registered order (STBP first, then RGA: the paper's), then
+    any other mode (one no longer registered) by name."""
+    from snnattack.gradients import GRADIENT_MODES  # only here: it imports torch
+
+    return ranked(tuple(GRADIENT_MODES), mode)
 
 
 def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
@@ -111,18 +114,12 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
     return groups
 
 
-MODE_NAMES = {
-    "stbp": "STBP",
-    "rga": "RGA",
-    "rga_layerwise": "RGA (layer-wise)",
-    "bptr": "BPTR",
-    "hart": "HART",
-    "ann": "ANN proxy",
-}  # how tables and sentences name the gradient modes
-
-
 def mode_name(mode: str) -> str:
-    return MODE_NAMES.get(mode, str(mode))
+    """How tables and sentences name a gradient mode: its registered title, else its name."""
+    from snnattack.gradients import GRADIENT_MODES  # only here: it imports torch
+
+    spec = GRADIENT_MODES.get(mode)
+    return spec.title if spec else str(mode)
 
 
 def constant_keys(

@@ -1,31 +1,23 @@
-"""Kinds of training, chosen by ``train.kind``: each a :class:`Strategy` in its own module.
+"""Kinds of training, chosen by ``train.kind``: each a :class:`Strategy` in its own module that
+registers itself in :data:`STRATEGIES` (``stbp``, ``ann``, ``conversion``, ``hybrid``, ...).
 
-``stbp`` (surrogate-gradient BPTT), ``ann`` (the ReLU counterpart), ``conversion`` (ANN ->
-SNN, no gradient training), ``hybrid`` (conversion, then STBP fine-tuning).
+This package imports every module, so a new kind is its module (and its block in
+``conf/train/_kinds.yaml`` if it reads one).
 """
 
-from snnattack.training.ann import ANN
-from snnattack.training.base import Strategy, TrainContext, build_net
-from snnattack.training.conversion import Conversion
-from snnattack.training.hybrid import Hybrid
-from snnattack.training.stbp import SELECTION, TRAINING_VERSION, STBPClassifier
+from snnattack.registry import discover
+from snnattack.training.base import STRATEGIES, Strategy, TrainContext, build_net, register
+from snnattack.training.classifier import SELECTION, TRAINING_VERSION, STBPClassifier
 
-STRATEGIES: dict[str, Strategy] = {
-    "stbp": Strategy(),
-    "ann": ANN(),
-    "conversion": Conversion(),
-    "hybrid": Hybrid(),
-}
-# train sub-blocks read by some kinds only (each kind's store key keeps only the ones it reads)
-KIND_BLOCKS = tuple(dict.fromkeys(b for s in STRATEGIES.values() for b in s.blocks))
+discover(__name__, __path__)
 
 __all__ = [
     "STRATEGIES",
-    "KIND_BLOCKS",
     "SELECTION",
     "TRAINING_VERSION",
     "STBPClassifier",
     "Strategy",
     "TrainContext",
     "build_net",
+    "register",
 ]

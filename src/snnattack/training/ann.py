@@ -18,16 +18,21 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.encoding import FIXED_NORMALISATION
-from snnattack.training.base import Strategy, build_net
+from snnattack.training.base import Strategy, build_net, register
 
 INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog
 GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not read
 
 
+@register
 class ANN(Strategy):
     """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
 
+    name = "ann"
+    title = "ANN"
+    order = 20
     trains_at_T = False  # one step
+    trains_ann = True
 
     def build(self, cfg: DictConfig) -> nn.Module:
         mean, std = (

@@ -1,4 +1,10 @@
-"""The interface every kind of training (``train.kind``) implements, and the shared model build."""
+"""The interface every kind of training (``train.kind``) implements, its registry, and the shared
+model build.
+
+A kind is one module of this package: a :class:`Strategy` subclass declaring its ``name``,
+``title`` and ``order``, decorated with :func:`register`. The package imports every module,
+so the kind is known to the config validation, the store and the report with no other edit.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,19 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.models import build
+from snnattack.registry import enter
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
 class Strategy:
     """One kind of training. Subclasses override what differs from plain STBP training."""
 
+    name: str  # its ``train.kind``
+    title: str  # how figures name the networks it trains
+    order: float  # its place in listings (accepted values, figures)
     blocks: tuple[str, ...] = ()  # sub-blocks of ``train`` this kind reads (part of its key)
     trains_at_T = True  # whether training runs the model over the configured T steps
+    trains_ann = False  # whether it trains an ANN on the analog image (or starts from one)
 
     def build(self, cfg: DictConfig) -> nn.Module:
         """The untrained model of this kind (weights are loaded into it from the store)."""
@@ -34,6 +45,15 @@ class Strategy:
     def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
         """Trains the model in ``workdir`` and returns it with a record of how it went."""
         return fit(cfg, self.build(cfg), workdir, ctx)
+
+
+STRATEGIES: dict[str, Strategy] = {}  # filled by this package's modules, in order
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Class decorator: ``train.kind=<cls.name>`` trains with an instance of ``cls``."""
+    enter(STRATEGIES, cls.name, cls())
+    return cls
 
 
 def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:

@@ -33,7 +33,7 @@ from torch import nn
 from snnattack.data import datamodule
 from snnattack.neurons import LIF
 from snnattack.temporal import StepWise
-from snnattack.training.base import Strategy, with_train
+from snnattack.training.base import Strategy, register, with_train
 from snnattack.training.fit import TrainContext, Trained
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def convert(ann: nn.Module, snn: nn.Module, scales: list[float]) -> nn.Module:
     return snn
 
 
+@register
 class Conversion(Strategy):
     """The SNN converted from the ANN of the same seed (trained first if the store lacks it).
 
@@ -165,8 +166,12 @@ class Conversion(Strategy):
     not ``T``: one converted model is evaluated at any number of time steps.
     """
 
+    name = "conversion"
+    title = "converted SNN"
+    order = 30
     blocks = ("conversion",)
     trains_at_T = False  # only its ANN is trained (one step)
+    trains_ann = True
 
     def base(self, cfg: DictConfig) -> DictConfig:
         return with_train(cfg, kind="ann")

@@ -1,7 +1,7 @@
 """Lightning fitting of one model with ``cfg.train``'s recipe: the step every trained kind shares.
 
-SGD with cosine annealing (:class:`~snnattack.training.stbp.STBPClassifier`), the best
-validation checkpoint kept (its rule is :data:`~snnattack.training.stbp.SELECTION`), resume
+SGD with cosine annealing (:class:`~snnattack.training.classifier.STBPClassifier`), the best
+validation checkpoint kept (its rule is :data:`~snnattack.training.classifier.SELECTION`), resume
 from the store's work folder, every RNG reseeded at each epoch's start, and the job's loggers.
 """
 
@@ -25,7 +25,7 @@ from snnattack.provenance import provenance
 from snnattack.store import RESUME_FILE
 from snnattack.tracking import train_loggers
 from snnattack.training.adversary import Adversary
-from snnattack.training.stbp import STBPClassifier
+from snnattack.training.classifier import STBPClassifier
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,19 @@ from pathlib import Path
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.training.base import Strategy, build_net, with_train
+from snnattack.training.base import Strategy, build_net, register, with_train
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
+@register
 class Hybrid(Strategy):
     """STBP fine-tuning of the converted model; its key includes the conversion's."""
 
+    name = "hybrid"
+    title = "hybrid (backprop) SNN"
+    order = 40
     blocks = ("conversion", "hybrid")
+    trains_ann = True  # its conversion's ANN
 
     def build(self, cfg: DictConfig) -> nn.Module:
         return build_net(cfg, theta=cfg.theta * cfg.train.hybrid.threshold_scale)

@@ -7,7 +7,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.cosmetic import without_cosmetic
-from snnattack.training import KIND_BLOCKS, STRATEGIES, TRAINING_VERSION
+from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversary import adversary_spec
 
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
@@ -25,7 +25,9 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     strategy = STRATEGIES[cfg.train.kind]
     c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
     dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
-    train = {k: v for k, v in c["train"].items() if k not in KIND_BLOCKS or k in strategy.blocks}
+    # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
+    others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
+    train = {k: v for k, v in c["train"].items() if k not in others}
     adversary = adversary_spec(train.pop("adversary", None))
     if adversary is not None:
         train["adversary"] = adversary
