@@ -125,7 +125,7 @@ def test_a_registered_gradient_mode_is_accepted_by_attack_and_its_ranges_enforce
     assert mode_name("toy") == "Toy" and tunable("toy")
 
 
-def test_a_gradient_mode_declares_the_range_of_each_parameter() -> None:
+def test_a_gradient_mode_declares_the_range_of_each_parameter_and_a_new_name() -> None:
     with pytest.raises(TypeError, match=r"takes \['gamma'\] but declares ranges of \[\]"):
 
         @register("unchecked", title="Unchecked", order=99)
@@ -133,6 +133,10 @@ def test_a_gradient_mode_declares_the_range_of_each_parameter() -> None:
             return neuron_settings(model)
 
     assert "unchecked" not in GRADIENT_MODES
+    stbp = GRADIENT_MODES["stbp"]
+    with pytest.raises(ValueError, match="^'stbp' is registered twice"):
+        register("stbp", title="Again", order=1)(lambda model: neuron_settings(model))
+    assert GRADIENT_MODES["stbp"] is stbp
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def discover(package: str, path: Iterable[str]) -> None:
 def enter(registry: dict[str, Any], name: str, entry: Any) -> None:
     """Adds ``entry`` as ``name``; ``registry`` stays sorted by each entry's ``order``."""
     if name in registry:
-        raise ValueError(f"{name!r} is registered twice ({registry[name]!r} and {entry!r})")
+        raise ValueError(f"{name!r} is registered twice")
     entries = sorted([*registry.items(), (name, entry)], key=lambda item: item[1].order)
     registry.clear()
     registry.update(entries)
