@@ -33,6 +33,18 @@ EXPERIMENTS = ROOT / "experiments"
 RUN_PY = ROOT / "run.py"
 QUIET = ["trainer.enable_progress_bar=false"]
 QUICK = [*QUIET, "train.epochs=1", "eps=[32]", "method=[fgsm]"]  # a digits job in a second
+# a CIFAR or DVS experiment's wiring on real-format fixtures, not its numbers: one epoch of two
+# batches of 4, one test batch of 4 and the masking probes on 4 images (64 by default)
+FIXTURE_RUN = [
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "checks.masking.probe_size=4",
+    "train.batch_size=4",
+    "eval_batch_size=4",
+    "dataset.params.num_workers=0",
+]
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures_cifar import write_cifar10
-from harness import EXPERIMENTS, QUIET, compose, run_job
+from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
 from omegaconf import DictConfig
 
 from snnattack.config import validate
@@ -246,16 +246,10 @@ def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
         str(EXPERIMENTS),
         "-cn",
         name,
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=2",
-        "trainer.limit_val_batches=1",
-        "trainer.limit_test_batches=1",
+        *FIXTURE_RUN,
         "train.conversion.batches=1",
-        "train.batch_size=4",
-        "eval_batch_size=4",
         "dataset.params.val_size=10",
         "dataset.params.download=false",
-        "dataset.params.num_workers=0",
         "method=[fgsm]",
         *CSV,
         *overrides,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from fixtures_cifar import write_cifar10, write_cifar100
 from fixtures_dvs import write_cifar10_dvs
-from harness import CONF, compose
+from harness import CONF, FIXTURE_RUN, compose
 
 from snnattack.config import eps_values
 from snnattack.job import attack_specs
@@ -15,12 +15,6 @@ PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 # the default suite trains and attacks one preset on the fixtures (the lightest model); the
 # others (VGG-11/16 ~1 min each here, ResNet-19 and the DVS VGG ~10x that) run with -m slow
 DEFAULT_RUN = "cifar10_resnet17"
-LIMITS = [
-    "trainer.max_epochs=1",
-    "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1",
-    "trainer.limit_test_batches=1",
-]
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +46,8 @@ def preset_overrides(preset: str) -> list[str]:
     )
     return [
         f"experiment={preset}",
-        *LIMITS,
+        *FIXTURE_RUN,
         *cifar,
-        "train.batch_size=4",
-        "eval_batch_size=4",
-        "dataset.params.num_workers=0",
     ]
 
 
