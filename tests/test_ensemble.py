@@ -3,13 +3,14 @@ run on the samples earlier ones failed to fool, robust accuracy at or below ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 from fixtures_digits import trained
-from harness import compose
+from harness import QUIET, compose
 
 from snnattack.config import validate
 from snnattack.crafting import craft
@@ -117,3 +118,24 @@ def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> Non
     fooled = sum(c["first_successes"] for c in row.components)
     assert fooled == round(row.asr * row.n_correct / 100)
     assert row.components[0]["first_successes"] > 0
+
+
+def test_a_job_with_the_ensemble_gives_one_robust_accuracy_per_eps_and_box(
+    run_job: Callable[..., dict],
+) -> None:
+    """``python run.py 'method=[ensemble]'``: one row per (ε, box), its adv_acc the robust
+    accuracy, its components' first successes adding up to the samples it fooled."""
+    cheap = (
+        "method.ensemble.components=[{attack: stbp, method: fgsm},"
+        "{method: square, params: {n_queries: 10}}]"
+    )
+    metrics = run_job(*QUIET, "train.epochs=1", "method=[ensemble]", cheap, "eps=[16,32]")
+    rows = metrics["results"]
+    assert sorted((r["eps_255"], r["box"]) for r in rows) == [
+        (e, b) for e in (16, 32) for b in ("black", "white")
+    ]
+    for row in rows:
+        assert row["method"] == row["grad_mode"] == "ensemble"
+        assert 0 <= row["adv_acc"] <= metrics["clean_acc"]
+        fooled = sum(c["first_successes"] for c in row["components"])
+        assert fooled == round(row["asr"] * row["n_correct"] / 100)
