@@ -115,19 +115,26 @@ def _evaluate(model, x, y, specs, mode="stbp", **kwargs) -> AttackEvaluator:
     return evaluator
 
 
-@pytest.mark.parametrize("method", ["pgd", "apgd", "sapgd"])
-def test_steps_curve_records_the_running_best_at_each_count_in_one_run(direct, method):
+@pytest.mark.parametrize(
+    ("method", "mode"),
+    [("pgd", "stbp"), ("apgd", "stbp"), ("sapgd", "stbp"), ("apgd", "ann"), ("pgd", "rga")],
+)
+def test_steps_curve_records_the_running_best_at_each_count_in_one_run(direct, method, mode):
+    """The curve judges the true (spiking) output of every iterate, also for the modes whose
+    gradient comes from a rate-domain proxy pass (ann, rga): it never falls."""
     model, x, y = direct
     x, y = x[:48], y[:48]
     specs = [AttackSpec(method, 16 / 255, "white", {"steps": 10}), AttackSpec("fgsm", EPS, "white")]
-    (row, fgsm) = _evaluate(model, x, y, specs, steps_curve=(1, 3, 10, 50)).results
+    (row, fgsm) = _evaluate(model, x, y, specs, mode, steps_curve=(1, 3, 10, 50)).results
     assert fgsm.asr_curve is None  # a method without iterations has no curve
     steps = [p["steps"] for p in row.asr_curve]
     asr = [p["asr"] for p in row.asr_curve]
     assert steps == [1, 3, 10]  # 50 is beyond the attack's 10 steps
     assert asr == sorted(asr) and asr[-1] >= row.asr and asr[-1] > 0
     # the first 3 iterates of the 10-step run are those of a 3-step run with the same seed
-    (short,) = _evaluate(model, x, y, [AttackSpec(method, 16 / 255, "white", {"steps": 3})]).results
+    (short,) = _evaluate(
+        model, x, y, [AttackSpec(method, 16 / 255, "white", {"steps": 3})], mode
+    ).results
     assert asr[1] >= short.asr
 
 

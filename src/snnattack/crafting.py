@@ -118,12 +118,14 @@ def craft_tracked(
     )
     extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
     attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
+    # the gradient mode first: a proxy pass's output (rga, ann) is replaced by the true output
+    # in the mode's forward hook, which must run before the tracker's hook judges the iterate
     with (
         extension,
+        differentiation,
         counting_queries(crafter) as queries,
         tracking(crafter, attack, x, y, steps_curve, eot_samples) as tracker,
         torch.enable_grad(),
-        differentiation,
     ):
         adv = attack(x, y)
     snapshots = tracker.finish(adv.detach()) if tracker is not None else {}
