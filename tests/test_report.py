@@ -222,7 +222,10 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
         "job": {"config_name": "digits_table2"},
         "runtime": {
             "cwd": "/repo",
-            "config_sources": [{"provider": "main", "path": "/repo/experiments"}],
+            "config_sources": [  # as Hydra records them: run.py's conf/, then -cd's folder
+                {"provider": "main", "path": "/repo/conf"},
+                {"provider": "command-line", "path": "/repo/experiments"},
+            ],
         },
     }
     (tmp_path / "sweep" / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
@@ -543,6 +546,7 @@ def check_report(sweep: Path, figures: set[str], sections: set[str]) -> None:
     assert page.count("data:image/png;base64,") == len(pngs)
     assert re.findall(r'(?:src|href)="(?!data:)', page) == []  # nothing outside the page
     markdown = (sweep / "report.md").read_text()
+    assert f" -cd {EXPERIMENTS} -cn " in markdown  # the command names the -cd folder
     for section in sections:
         assert f"## {section}" in markdown
 

@@ -31,6 +31,10 @@ CAPTIONS = {
     "validation data (points) and the static rate–current curve (line), per trained model.",
     "beta_gamma": "Attack success rate of RGA over its parameters β and γ, per λ, method and box.",
     "cost": "Time and peak memory of one attack step per gradient mode.",
+    "convergence": "Attack success rate against attack iterations (each sample's running best "
+    "example): a panel per method and box, a colour per gradient mode, a line style per ε.",
+    "robust_vs_cost": "White-box robust accuracy at the largest ε against training time "
+    "(crafting + update), a point per training recipe, and its Pareto front.",
 }  # what each figure shows, in words (its caption in the report)
 
 

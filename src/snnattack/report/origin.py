@@ -55,16 +55,17 @@ def _hydra_node(folder: Path) -> dict | None:
 
 
 def _config_dir(hydra: dict) -> str | None:
-    """The ``-cd`` folder (relative to the launch folder when below it)."""
+    """The ``-cd`` folder (relative to the launch folder when below it): Hydra records it as
+    the config source of provider ``command-line`` (``main`` is run.py's own ``conf/``)."""
     sources = (hydra.get("runtime") or {}).get("config_sources") or []
-    main = next((s.get("path") for s in sources if s.get("provider") == "main"), None)
-    if not main:
+    given = next((s.get("path") for s in sources if s.get("provider") == "command-line"), None)
+    if not given:
         return None
     cwd = (hydra.get("runtime") or {}).get("cwd")
     try:
-        return str(Path(main).relative_to(cwd)) if cwd else main
+        return str(Path(given).relative_to(cwd)) if cwd else given
     except ValueError:
-        return main
+        return given
 
 
 def _is_where(override: str) -> bool:
