@@ -113,3 +113,16 @@ def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
     for label in shown:
         assert label in job and label in sweep
     assert "clean acc 68.75%" in job and "swept" in sweep and "68.75" in sweep
+
+
+def test_records_name_the_commit_the_process_loaded_not_a_later_head(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit made while a sweep runs does not relabel its later jobs, which still run the
+    code imported at the start."""
+    from snnattack import provenance
+
+    loaded = provenance.provenance()["git_commit"]
+    assert loaded == provenance.LOADED_COMMIT and loaded != "unknown"  # a git checkout
+    monkeypatch.setattr(provenance, "git_commit", lambda: "a later HEAD")
+    assert provenance.provenance()["git_commit"] == loaded

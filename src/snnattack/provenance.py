@@ -28,11 +28,17 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+# read once, when the process imports the package: the code a sweep's later jobs run is the
+# code of this commit even if the tree is changed or committed to while the sweep runs
+LOADED_COMMIT = git_commit()
+
+
 def provenance() -> dict[str, str | int]:
-    """Package version, git commit, torch and Lightning versions and torch threads, for records."""
+    """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions and
+    torch threads, for records."""
     return {
         "version": __version__,
-        "git_commit": git_commit(),
+        "git_commit": LOADED_COMMIT,
         "torch": str(torch.__version__),
         "lightning": lightning.__version__,
         "threads": torch.get_num_threads(),
