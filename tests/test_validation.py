@@ -40,6 +40,11 @@ BAD = [
     ("train.epochs=0", "train.epochs=0 is out of range"),
     ("train.lr=0", "train.lr=0 is out of range; accepted: 0 < train.lr"),
     ("train.lr=inf", "train.lr=inf is out of range"),
+    ("train.lr=abc", "train.lr='abc' is out of range; accepted: 0 < train.lr"),
+    (
+        "attack=hart attack.params.gamma=wide",
+        "attack.params.gamma='wide' is out of range for attack=hart",
+    ),
     ("train.momentum=1.5", "train.momentum=1.5 is out of range; accepted: 0 <= train.momentum"),
     ("train.weight_decay=-1", "train.weight_decay=-1 is out of range"),
     ("train.surrogate_width=0", "train.surrogate_width=0 is out of range"),

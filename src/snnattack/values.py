@@ -69,9 +69,10 @@ def real(
     text = low if hi is None else f"{low} {'<' if hi_open else '<='} {hi:g}"
 
     def test(v: Any) -> bool:
+        if not is_real(v):  # before any comparison: a string or list is refused, not an error
+            return False
         above = v > lo if lo_open else v >= lo
-        below = hi is None or (v < hi if hi_open else v <= hi)
-        return is_real(v) and above and below
+        return above and (hi is None or (v < hi if hi_open else v <= hi))
 
     return Rule(test, text)
 
