@@ -76,6 +76,7 @@ BAD = [
         "attack.save_examples='maybe' is out of range; accepted: true or false",
     ),
     ("attack.fold_bn=1", "attack.fold_bn=1 is out of range; accepted: true or false"),
+    ("attack.reuse=sometimes", "attack.reuse='sometimes' is out of range; accepted: true or false"),
     ("compile=yes_please", "compile='yes_please' is out of range; accepted: true or false"),
     ("method.pgd.steps=0", "method.pgd.steps=0 is out of range"),
     ("method.pgd.alpha=-1", "method.pgd.alpha=-1 is out of range"),

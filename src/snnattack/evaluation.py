@@ -199,6 +199,7 @@ class AttackEvaluator(L.LightningModule):
         eot_samples: int = 1,
         steps_curve: tuple[int, ...] = (),
         save_examples: bool = False,
+        reused: dict[int, AttackRow] | None = None,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -221,6 +222,8 @@ class AttackEvaluator(L.LightningModule):
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         self.save_examples = save_examples
+        # rows an earlier job of this process computed, by spec position (snnattack.reuse)
+        self.reused = dict(reused or {})
         # per spec, this process's batches of adversarial examples (attack.save_examples)
         self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
@@ -243,6 +246,8 @@ class AttackEvaluator(L.LightningModule):
             source_correct = self._predict(self.source, x, index) == y
             self.source_clean.update(source_correct, source_correct)
         for i, spec in enumerate(self.specs):
+            if i in self.reused:
+                continue
             crafter = self.target if spec.box == "white" else self.source
             describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
@@ -326,35 +331,35 @@ class AttackEvaluator(L.LightningModule):
             self.log("source_clean_acc", source_acc)
         self.results = []
         for i, spec in enumerate(self.specs):
-            c = self.counts[str(i)].compute()
-            crafter = self.target if spec.box == "white" else self.source
-            ensemble = spec.attack == ENSEMBLE
-            curve = self.curves[str(i)] if str(i) in self.curves else None
-            self.results.append(
-                AttackRow(
-                    method=spec.method,
-                    eps=spec.eps,
-                    eps_255=round(spec.eps * 255, 6),
-                    box=spec.box,
-                    grad_mode=ENSEMBLE
-                    if ensemble
-                    else grad_mode_of(spec.attack, self.grad_mode, crafter),
-                    asr=c["asr"],
-                    adv_acc=c["adv_acc"],
-                    n_correct=c["n_correct"],
-                    n=c["n"],
-                    linf=c["linf"],
-                    l2=c["l2"],
-                    queries=c["queries"],
-                    time_extension=self.time_extension,
-                    eot_samples=self.eot_samples,
-                    asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
-                    components=component_rows(spec.params["components"], self.firsts[str(i)])
-                    if ensemble
-                    else None,
-                    grad_params=spec.grad_params,
-                    tuned=spec.tuned,
-                )
-            )
-            self.log(f"asr/{spec.name}", c["asr"])
-            self.log(f"adv_acc/{spec.name}", c["adv_acc"])
+            self.results.append(self.reused[i] if i in self.reused else self._row(i, spec))
+            self.log(f"asr/{spec.name}", self.results[-1].asr)
+            self.log(f"adv_acc/{spec.name}", self.results[-1].adv_acc)
+
+    def _row(self, i: int, spec: AttackSpec) -> AttackRow:
+        """Spec ``i``'s row from this job's counts."""
+        c = self.counts[str(i)].compute()
+        crafter = self.target if spec.box == "white" else self.source
+        ensemble = spec.attack == ENSEMBLE
+        curve = self.curves[str(i)] if str(i) in self.curves else None
+        return AttackRow(
+            method=spec.method,
+            eps=spec.eps,
+            eps_255=round(spec.eps * 255, 6),
+            box=spec.box,
+            grad_mode=ENSEMBLE if ensemble else grad_mode_of(spec.attack, self.grad_mode, crafter),
+            asr=c["asr"],
+            adv_acc=c["adv_acc"],
+            n_correct=c["n_correct"],
+            n=c["n"],
+            linf=c["linf"],
+            l2=c["l2"],
+            queries=c["queries"],
+            time_extension=self.time_extension,
+            eot_samples=self.eot_samples,
+            asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
+            components=component_rows(spec.params["components"], self.firsts[str(i)])
+            if ensemble
+            else None,
+            grad_params=spec.grad_params,
+            tuned=spec.tuned,
+        )

@@ -26,6 +26,7 @@ from snnattack.results import (
     result_spec,
     write_json,
 )
+from snnattack.reuse import earlier_rows, remember, row_keys
 from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
 from snnattack.store import ModelStore
 from snnattack.tracking import attack_loggers, log_results
@@ -59,8 +60,6 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
 
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         attacked = attacked_models(cfg, target, source)
-        specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed))
-        evaluator = AttackEvaluator(*attacked, specs, **attack_settings(cfg))
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
             cfg,
@@ -69,6 +68,10 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             inference_mode=False,
             default_root_dir=output_dir,
         )
+        shared = row_keys(cfg, specs, target, source, trainer.world_size)
+        reused = earlier_rows(shared, specs)
+        specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed), skip=reused)
+        evaluator = AttackEvaluator(*attacked, specs, reused=reused, **attack_settings(cfg))
         seconds = attack(cfg, trainer, evaluator)
 
         record = JobRecord(
@@ -87,6 +90,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         if trainer.is_global_zero:
             record = annotate(cfg, record, target, evaluator, output_dir)
             write_json(metrics_path, record.to_json())
+            remember(shared, record.results, output_dir)
             log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)

@@ -70,6 +70,7 @@ class AttackRow:
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
     tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
+    reused_from: str | None = None  # attack.reuse: the job folder that computed this row
 
 
 @dataclass(kw_only=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -119,12 +120,19 @@ def tune_specs(
     target: nn.Module,
     source: nn.Module | None,
     datamodule: Any,
+    skip: Collection[int] = (),
 ) -> list[AttackSpec]:
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
-    chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR)."""
+    chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR).
+    The specs at positions ``skip`` (rows reused from an earlier job) are left as they are."""
     tune = OmegaConf.to_container(cfg.attack.tune, resolve=True)
     tunes_job = tune.get("enabled", False)
-    tuned_parts = any(p.tune for s in specs if s.attack == ENSEMBLE for p in s.params["components"])
+    tuned_parts = any(
+        p.tune
+        for i, s in enumerate(specs)
+        if s.attack == ENSEMBLE and i not in skip
+        for p in s.params["components"]
+    )
     if not tunes_job and not tuned_parts:
         return specs
     x, y = validation_batch(datamodule, tune["val_size"])
@@ -134,7 +142,10 @@ def tune_specs(
     base = OmegaConf.to_container(cfg.attack.params, resolve=True)
     mode = cfg.attack.grad_mode
     out = []
-    for spec in specs:
+    for i, spec in enumerate(specs):
+        if i in skip:
+            out.append(spec)
+            continue
         crafter = target if spec.box == "white" else source
 
         def score(algorithm, params, grad_mode, eot, crafter=crafter, eps=spec.eps):

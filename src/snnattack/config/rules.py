@@ -127,6 +127,7 @@ RULES: dict[str, Rule] = {
     "method.*.halving_shrink": real(0, 1),
     "method.*.min_halving": real(0, 1, lo_open=True),
     "attack.save_examples": BOOL,
+    "attack.reuse": BOOL,
     "attack.fold_bn": BOOL,
     "method.*.steps": integer(1),
     "method.*.alpha": optional(real(0, 255, lo_open=True)),

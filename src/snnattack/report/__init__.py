@@ -207,13 +207,14 @@ def html_page(report: Report) -> str:
 
 
 def _swept(report: Report) -> list[str]:
-    """The columns other than results (and the examples' files) that vary between rows (eps:
-    shown as eps_255)."""
+    """The columns other than results (and the examples' files, the reused rows' origin) that
+    vary between rows (eps: shown as eps_255)."""
     return [
         c
         for c in report.columns[1:]
         if len({str(r.get(c)) for r in report.rows}) > 1
-        and c not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", *MEASURES)
+        and c
+        not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES)
     ]
 
 

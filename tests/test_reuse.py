@@ -1,0 +1,85 @@
+"""attack.reuse: a sweep over attack= computes its ensemble and Square rows once, and the
+copies equal the rows a job computes afresh."""
+
+from pathlib import Path
+
+import torch
+from harness import QUIET, cli, compose, sweep_metrics
+
+from snnattack import reuse
+from snnattack.evaluation import attack_specs
+from snnattack.models import build
+
+SMALL = [*QUIET, "train.epochs=1", "eps=[32]", "method=[fgsm,square]", "method.square.n_queries=30"]
+MEASURED = ("asr", "adv_acc", "n", "n_correct", "linf", "l2", "queries")
+
+
+def rows(metrics: dict) -> dict[tuple[str, str], dict]:
+    return {(r["method"], r["box"]): r for r in metrics["results"]}
+
+
+def sweep(tmp: Path, folder: str, *overrides: str) -> list[dict]:
+    done = cli(
+        "-m",
+        *SMALL,
+        f"store.dir={tmp}/models",
+        f"hydra.sweep.dir={tmp}/{folder}",
+        *overrides,
+        cwd=tmp,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return sweep_metrics(tmp / folder)
+
+
+def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
+    tmp_path: Path,
+) -> None:
+    first, second = sweep(tmp_path, "sweep", "attack=stbp,rga")
+    for box in ("white", "black"):
+        assert rows(first)[("square", box)]["reused_from"] is None
+        assert rows(second)[("fgsm", box)]["reused_from"] is None  # it reads the gradient mode
+        copied = rows(second)[("square", box)]
+        assert copied["reused_from"] == str(tmp_path / "sweep" / "0")
+        assert {k: copied[k] for k in MEASURED} == {
+            k: rows(first)[("square", box)][k] for k in MEASURED
+        }
+    assert rows(second)[("fgsm", "white")]["grad_mode"] == "rga"
+
+    reuse.forget()  # a new process: the rga job alone computes every row
+    (alone,) = sweep(tmp_path, "alone", "attack=rga")
+    for box in ("white", "black"):
+        fresh = rows(alone)[("square", box)]
+        assert fresh["reused_from"] is None
+        assert {k: fresh[k] for k in MEASURED} == {
+            k: rows(second)[("square", box)][k] for k in MEASURED
+        }
+
+    reuse.forget()
+    off = sweep(tmp_path, "off", "attack=stbp,rga", "attack.reuse=false")
+    assert all(r["reused_from"] is None for m in off for r in m["results"])
+    assert [rows(m)[("square", "white")]["asr"] for m in off] == [
+        rows(m)[("square", "white")]["asr"] for m in (first, second)
+    ]
+
+
+def model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build("digits_net", num_classes=10, in_channels=1, T=2)
+
+
+def test_row_keys_ignore_only_the_gradient_mode() -> None:
+    def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
+        cfg = compose("method=[fgsm,square,ensemble]", *overrides)
+        return reuse.row_keys(cfg, attack_specs(cfg), model(seed), model(1), world_size)
+
+    base = keys()
+    specs = attack_specs(compose("method=[fgsm,square,ensemble]"))
+    assert sorted({specs[i].method for i in base}) == ["ensemble", "square"]  # not fgsm
+    assert keys("attack=rga", "attack.params.beta=3") == base
+    assert keys("attack=hart") == base
+    assert keys("threads=1") == base  # a cosmetic key
+    for changed in (keys("seed=1"), keys("eps=[8]"), keys("lambda=0.5"), keys(seed=1)):
+        assert not set(changed.values()) & set(base.values())
+    assert keys("attack.reuse=false") == {}
+    assert keys("attack.save_examples=true") == {}
+    assert keys(world_size=2) == {}
