@@ -13,7 +13,7 @@ from snnattack.console import LIGHTNING_LOGGERS, quiet_libraries
 from snnattack.results import SHOWN
 
 SMALL = [
-    "train.epochs=1",
+    "train.epochs=3",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",
     "trainer.log_every_n_steps=1",
@@ -44,6 +44,7 @@ def test_a_digits_job_prints_its_path_models_table_and_time_without_library_nois
         assert f"wrote {out / 'metrics.json'} in " in text
     lines = [line for line in console.splitlines() if line.strip()]
     assert len(lines) < 40, console  # table and progress bar included
+    assert "epoch 2 of 3" not in console  # the progress bar shows the epochs: no line per epoch
 
 
 def test_help_shows_three_examples_and_the_groups_without_internal_files() -> None:

@@ -113,14 +113,17 @@ def _epochs_done(checkpoint: Path) -> int:
 class EpochSeed(L.Callback):
     """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
     with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one.
-    Logs each epoch's start: from the second on, a checkpoint to resume from is on disk."""
+    Logs each epoch's start (from the second on, a checkpoint to resume from is on disk) where
+    no progress bar shows it (``trainer.enable_progress_bar=false``: cluster logs), so a
+    default job's console stays short."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         L.seed_everything(self.seed * 100_003 + trainer.current_epoch, verbose=False)
-        log.info("epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
+        level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
+        log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
 
 
 def job_trainer(cfg: DictConfig, trainers: list[L.Trainer], **kwargs: Any) -> L.Trainer:
