@@ -3,14 +3,16 @@ copies equal the rows a job computes afresh."""
 
 from pathlib import Path
 
+import pytest
 import torch
 from harness import QUIET, cli, compose, sweep_metrics
 
-from snnattack import reuse
+from snnattack import reuse, tuning
 from snnattack.evaluation import attack_specs
 from snnattack.models import build
 
-SMALL = [*QUIET, "train.epochs=1", "eps=[32]", "method=[fgsm,square]", "method.square.n_queries=30"]
+QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]
+SMALL = [*QUICK_JOB, "method=[fgsm,square]", "method.square.n_queries=30"]
 MEASURED = ("asr", "adv_acc", "n", "n_correct", "linf", "l2", "queries")
 
 
@@ -83,3 +85,37 @@ def test_row_keys_ignore_only_the_gradient_mode() -> None:
     assert keys("attack.reuse=false") == {}
     assert keys("attack.save_examples=true") == {}
     assert keys(world_size=2) == {}
+
+
+def test_a_reused_ensemble_row_keeps_its_tuned_components_and_skips_their_tuning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searches = []
+    best_point = tuning.best_point
+    monkeypatch.setattr(tuning, "best_point", lambda *a: searches.append(1) or best_point(*a))
+    tuned = [
+        "method=[ensemble]",
+        "method.ensemble.components=[{attack: hart, method: fgsm, tune: true},"
+        "{method: square, params: {n_queries: 30}}]",
+        "attack.tune.grids.hart.gamma.step=1.175",  # γ ∈ {0.10, 1.275, 2.45}
+        "attack.tune.val_size=20",
+    ]
+    done = cli(
+        "-m",
+        *QUICK_JOB,
+        *tuned,
+        "boxes=[white]",
+        "attack=stbp,bptr",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = (m["results"] for m in sweep_metrics(tmp_path / "sweep"))
+    (computed,), (copied,) = first, second
+    assert computed["reused_from"] is None and copied["reused_from"].endswith("sweep/0")
+    assert copied["components"] == computed["components"]
+    assert copied["components"][0]["grad_params"]["gamma"] in (0.1, 1.275, 2.45)  # tuned in job 0
+    assert len(searches) == 1  # job 0 tuned the one tunable component; job 1 copied it
+    log = done.stdout + done.stderr
+    assert f"reused row ensemble/white/eps32 from {tmp_path / 'sweep' / '0'}" in log
