@@ -1,7 +1,6 @@
 """Shared test settings and fixtures; the plain functions behind them are in ``harness.py``.
 
-Settings: one torch thread, W&B offline, every test seeded with 0 and starting with no rows
-kept from an earlier job (``snnattack.reuse``).
+Settings: one torch thread, W&B offline, every test seeded with 0.
 
 Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of imports):
 
@@ -31,8 +30,6 @@ import harness
 import pytest
 import torch
 
-from snnattack import reuse
-
 os.environ.setdefault("WANDB_MODE", "offline")
 torch.set_num_threads(1)
 
@@ -40,12 +37,6 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_rows() -> None:
-    """Each test computes its own rows: none kept from an earlier test (snnattack.reuse)."""
-    reuse.forget()
 
 
 @pytest.fixture

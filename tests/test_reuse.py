@@ -1,6 +1,7 @@
-"""attack.reuse: a sweep over attack= computes its ensemble and Square rows once, and the
-copies equal the rows a job computes afresh."""
+"""attack.reuse: a sweep over attack= computes its ensemble and Square rows once, in any
+process, and the copies equal the rows a job computes afresh."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,7 @@ def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
         }
     assert rows(second)[("fgsm", "white")]["grad_mode"] == "rga"
 
-    reuse.forget()  # a new process: the rga job alone computes every row
-    (alone,) = sweep(tmp_path, "alone", "attack=rga")
+    (alone,) = sweep(tmp_path, "alone", "attack=rga")  # another sweep: computes every row
     for box in ("white", "black"):
         fresh = rows(alone)[("square", box)]
         assert fresh["reused_from"] is None
@@ -56,7 +56,6 @@ def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
             k: rows(second)[("square", box)][k] for k in MEASURED
         }
 
-    reuse.forget()
     off = sweep(tmp_path, "off", "attack=stbp,rga", "attack.reuse=false")
     assert all(r["reused_from"] is None for m in off for r in m["results"])
     assert [rows(m)[("square", "white")]["asr"] for m in off] == [
@@ -80,6 +79,9 @@ def test_row_keys_ignore_only_the_gradient_mode() -> None:
     assert keys("attack=rga", "attack.params.beta=3") == base
     assert keys("attack=hart") == base
     assert keys("threads=1") == base  # a cosmetic key
+    assert keys("train.adversary.grad_mode=rga") == base  # standard training reads no adversary
+    pgd = keys("train.adversary.method=pgd")
+    assert keys("train.adversary.method=pgd", "train.adversary.grad_mode=rga") != pgd != base
     for changed in (keys("seed=1"), keys("eps=[8]"), keys("lambda=0.5"), keys(seed=1)):
         assert not set(changed.values()) & set(base.values())
     assert keys("attack.reuse=false") == {}
@@ -119,3 +121,34 @@ def test_a_reused_ensemble_row_keeps_its_tuned_components_and_skips_their_tuning
     assert len(searches) == 1  # job 0 tuned the one tunable component; job 1 copied it
     log = done.stdout + done.stderr
     assert f"reused row ensemble/white/eps32 from {tmp_path / 'sweep' / '0'}" in log
+
+
+def test_jobs_of_a_sweep_in_other_processes_or_relaunches_share_rows_through_its_folder(
+    tmp_path: Path,
+) -> None:
+    def job(mode: str) -> dict:
+        done = cli(
+            "-m",
+            *SMALL,
+            f"attack={mode}",
+            "hydra.sweep.subdir=${attack.grad_mode}",
+            f"store.dir={tmp_path}/models",
+            f"hydra.sweep.dir={tmp_path}/sweep",
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads((tmp_path / "sweep" / mode / "metrics.json").read_text())
+
+    first = job("stbp")
+    later = job("rga")  # as another process of the sweep, or a relaunch, would
+    copied = rows(later)[("square", "white")]
+    assert copied["reused_from"] == str(tmp_path / "sweep" / "stbp")
+    assert copied["asr"] == rows(first)[("square", "white")]["asr"]
+
+    kept = sorted((tmp_path / "sweep" / reuse.FOLDER).glob("*.json"))
+    assert len(kept) == 2  # square, white and black box
+    for path in kept:
+        path.write_text('{"method": "squ')  # half written: read as absent
+    again = job("bptr")
+    assert all(r["reused_from"] is None for r in again["results"])
+    assert rows(again)[("square", "white")]["asr"] == copied["asr"]

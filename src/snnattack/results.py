@@ -166,7 +166,7 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     A failed write (disk full, ...) leaves the previous file as it was and no temporary file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per writing process
     try:
         tmp.write_text(json.dumps(record, indent=2, default=str))
         os.replace(tmp, path)

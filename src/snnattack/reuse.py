@@ -1,19 +1,22 @@
-"""Rows that never read the job's gradient mode, computed once per process (``attack.reuse``).
+"""Rows that never read the job's gradient mode, computed once per sweep (``attack.reuse``).
 
 The ensemble (its components name their own gradient modes) and the gradient-free methods
 (Square) do not read ``attack.grad_mode`` or ``attack.params``. A sweep over ``attack=``
 (``experiments/digits_adversarial.yaml`` sweeps stbp, rga, bptr and hart) would compute the
-same such row in every job: on digits the ensemble is most of a job's time. Hydra's basic
-launcher runs a sweep's jobs one after another in one process, so the first job that computes
-such a row keeps it here and the later jobs with the same settings copy it. The copy records
-the job folder that computed it (``reused_from``).
+same such row in every job that attacks the same models: on digits the ensemble is most of a
+job's time. So the first job of a multirun that computes such a row keeps it in the sweep
+folder (``<sweep dir>/.rows/<key>.json``), and every later job of the sweep with the same key
+copies it, whichever process runs it (the basic launcher, joblib, submitit) and across
+relaunches. The copy names the job folder that computed it (``reused_from``).
 
-The key is everything that fixes a result except the gradient mode: the weights of the target
-and the source, the config without its cosmetic keys and without ``attack.grad_mode`` /
-``attack.params``, and the row's position (its random seeds derive from it). Nothing is shared
-between processes: launchers that start one per job (joblib, submitit) and DDP jobs compute
-every row, and so does a job that saves its adversarial examples (``attack.save_examples``),
-whose files need the crafted tensors.
+The key is everything that fixes the row except the gradient mode: the weights of the target
+and the source, the config without its cosmetic keys, without ``attack.grad_mode`` /
+``attack.params`` and with only the adversary settings that training reads, and the row's
+position (its random seeds derive from it). Single runs keep nothing. A DDP job computes every
+row (its ranks must run the same attacks), and so does a job that saves its adversarial
+examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept by older
+code stay valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to
+recompute them after changing an attack's code.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -31,11 +34,12 @@ from torch import nn
 from snnattack.attacks import GRADIENT_FREE
 from snnattack.ensemble import ENSEMBLE
 from snnattack.evaluation import AttackSpec
-from snnattack.results import AttackRow, result_spec
+from snnattack.results import AttackRow, result_spec, write_json
+from snnattack.training.adversary import adversary_spec
 
 log = logging.getLogger(__name__)
 
-_ROWS: dict[str, AttackRow] = {}  # rows this process computed, by key
+FOLDER = ".rows"  # below the sweep folder
 
 
 def independent(spec: AttackSpec) -> bool:
@@ -52,6 +56,16 @@ def weights(*models: nn.Module | None) -> str:
             digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
         digest.update(b"|")
     return digest.hexdigest()
+
+
+def sweep_folder() -> Path | None:
+    """The folder of the multirun this job belongs to; None outside a multirun."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().sweep.dir)
 
 
 def row_keys(
@@ -71,25 +85,37 @@ def row_keys(
     settings = result_spec(cfg)
     for mode_key in ("grad_mode", "params"):
         settings["attack"].pop(mode_key, None)
+    settings["train"]["adversary"] = adversary_spec(settings["train"].get("adversary"))
     base = json.dumps([settings, weights(target, source)], sort_keys=True, default=str)
     return {i: hashlib.sha256(f"{base}|{i}|{specs[i].name}".encode()).hexdigest() for i in shared}
 
 
-def earlier_rows(keys: dict[int, str], specs: list[AttackSpec]) -> dict[int, AttackRow]:
-    """The rows an earlier job of this process computed, by position."""
-    found = {i: _ROWS[key] for i, key in keys.items() if key in _ROWS}
+def _read(path: Path) -> AttackRow | None:
+    try:
+        return AttackRow(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):  # absent, or half written by another process
+        return None
+
+
+def earlier_rows(
+    keys: dict[int, str], specs: list[AttackSpec], folder: Path | None
+) -> dict[int, AttackRow]:
+    """The rows an earlier job of the sweep in ``folder`` computed, by position."""
+    if folder is None:
+        return {}
+    found = {i: row for i, key in keys.items() if (row := _read(folder / FOLDER / f"{key}.json"))}
     for i, row in found.items():
         log.info("reused row %s from %s", specs[i].name, row.reused_from)
     return found
 
 
-def remember(keys: dict[int, str], rows: list[AttackRow], output_dir: Path) -> None:
-    """Keeps this job's shareable rows for the later jobs of the process."""
+def remember(
+    keys: dict[int, str], rows: list[AttackRow], output_dir: Path, folder: Path | None
+) -> None:
+    """Keeps this job's shareable rows for the later jobs of the sweep in ``folder``."""
+    if folder is None:
+        return
     for i, key in keys.items():
         if rows[i].reused_from is None:
-            _ROWS[key] = replace(rows[i], reused_from=str(output_dir))
-
-
-def forget() -> None:
-    """Drops every kept row (tests start each from none)."""
-    _ROWS.clear()
+            row = replace(rows[i], reused_from=str(output_dir))
+            write_json(folder / FOLDER / f"{key}.json", asdict(row))
