@@ -54,7 +54,9 @@ def test_main_measures_the_chosen_rows_and_writes_the_readme(
     readme = tmp_path / "README.md"
     readme.write_text(README)
     seen = []
-    monkeypatch.setattr(timings, "measure", lambda target, root: seen.append(target) or 12.3)
+    monkeypatch.setattr(
+        timings, "measure", lambda target, root, keep=None: seen.append(target) or 12.3
+    )
     monkeypatch.setattr(timings, "machine", lambda: "2 CPU cores (Fake CPU)")
     monkeypatch.chdir(ROOT)
     timings.main(["--only", "headline", "--readme", str(readme)])
@@ -78,3 +80,10 @@ def test_readme_and_experiment_headers_take_their_timings_from_the_table() -> No
     for path in (ROOT / "experiments").glob("digits_*.yaml"):
         header = "".join(line for line in path.read_text().splitlines() if line.startswith("#"))
         assert re.findall(r"[\d.]+\s*min\b", header) == [], path.name
+
+
+def test_a_kept_sweep_folder_stays_for_reading_its_results(tmp_path: Path) -> None:
+    writes = "import sys, pathlib; pathlib.Path(sys.argv[-1].split('=', 1)[1]).mkdir(parents=True)"
+    target = timings.Target("fake sweep", ("python", "-c", writes))
+    assert timings.measure(target, ROOT, keep=tmp_path / "fake") >= 0
+    assert (tmp_path / "fake" / "sweep").is_dir()

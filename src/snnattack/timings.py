@@ -10,6 +10,7 @@ commands not measured this time are kept as they were.
     python -m snnattack.timings                         # headline sweep, test suite, digits_table2
     python -m snnattack.timings --only headline         # one row
     python -m snnattack.timings --only digits_eps digits_cost --dry-run   # print, write nothing
+    python -m snnattack.timings --only digits_table2 --keep runs   # keep runs/digits_table2/sweep
 """
 
 from __future__ import annotations
@@ -88,10 +89,12 @@ def machine() -> str:
     return text
 
 
-def measure(target: Target, root: Path) -> float:
+def measure(target: Target, root: Path, keep: Path | None = None) -> float:
     """Seconds the target's command takes (a sweep from an empty store, in a temporary
-    folder); raises ``RuntimeError`` with the end of its output if it fails."""
-    with tempfile.TemporaryDirectory(prefix="snnattack-timings-") as tmp:
+    folder, or in ``keep`` to read its results afterwards); raises ``RuntimeError`` with the
+    end of its output if it fails."""
+    with tempfile.TemporaryDirectory(prefix="snnattack-timings-") as scratch:
+        tmp = str(keep) if keep is not None else scratch
         words = [sys.executable if w == "python" else w for w in target.words]
         if words[0] == "pytest":
             words = [sys.executable, "-m", "pytest", *words[1:]]
@@ -158,6 +161,12 @@ def main(argv: list[str] | None = None) -> None:
         "--readme", type=Path, default=root / "README.md", help="the file to rewrite"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the table, write nothing")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep each sweep's store and folder (its report) in DIR/NAME instead of deleting them",
+    )
     args = parser.parse_args(argv)
     if not (root / "run.py").exists() or not args.readme.exists():
         parser.exit(2, f"error: run it from the repository root (no run.py or {args.readme})\n")
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.only:
         print(f"measuring {name}: {shlex.join(known[name].words)}", file=sys.stderr)
         try:
-            seconds = measure(known[name], root)
+            seconds = measure(known[name], root, args.keep / name if args.keep else None)
         except RuntimeError as err:
             parser.exit(1, f"error: {err}\n")
         print(f"  {duration(seconds)}", file=sys.stderr)
