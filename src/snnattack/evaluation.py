@@ -222,7 +222,7 @@ class AttackEvaluator(L.LightningModule):
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         self.save_examples = save_examples
-        # rows an earlier job of this process computed, by spec position (snnattack.reuse)
+        # rows an earlier job of this sweep computed, by spec position (snnattack.reuse)
         self.reused = dict(reused or {})
         # per spec, this process's batches of adversarial examples (attack.save_examples)
         self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]

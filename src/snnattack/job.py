@@ -69,7 +69,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             default_root_dir=output_dir,
         )
         shared = row_keys(cfg, specs, target, source, trainer.world_size)
-        reused = earlier_rows(shared, specs, sweep_folder())
+        sweep = sweep_folder()
+        reused = earlier_rows(shared, specs, sweep)
         specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed), skip=reused)
         evaluator = AttackEvaluator(*attacked, specs, reused=reused, **attack_settings(cfg))
         seconds = attack(cfg, trainer, evaluator)
@@ -90,7 +91,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         if trainer.is_global_zero:
             record = annotate(cfg, record, target, evaluator, output_dir)
             write_json(metrics_path, record.to_json())
-            remember(shared, record.results, output_dir, sweep_folder())
+            remember(shared, record.results, output_dir, sweep)
             log.info("results\n%s", job_table(record))
             log_results(loggers, record, metrics_path)
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
