@@ -67,3 +67,13 @@ def test_no_adversarial_section_without_an_adversarially_trained_model(tmp_path:
     report = write_report(tmp_path)
     assert not [t for t in report.tables if t.title.startswith("Adversarial training")]
     assert not (tmp_path / "robust_vs_cost.png").exists()
+
+
+def test_the_ensemble_and_gradient_free_attacks_are_named_by_their_method(tmp_path: Path) -> None:
+    job(tmp_path / "0", "pgd", "rga", "ensemble", "a", {("ensemble", "white"): 70.0})
+    job(tmp_path / "1", "pgd", "rga", "none", "a", {("square", "white"): 69.0})
+    job(tmp_path / "2", "trades", "rga", "ensemble", "b", {("ensemble", "white"): 60.0})
+    job(tmp_path / "3", "trades", "rga", "stbp", "b", {("apgd", "white"): 61.0})
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    assert [row[4] for row in table.rows] == ["69.00 (square)", "60.00 (ensemble)"]

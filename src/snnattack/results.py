@@ -37,6 +37,12 @@ def column(label: str, fmt: str = "{}", measure: bool = False) -> Any:
     return field(metadata={"column": label, "format": fmt, "measure": measure})
 
 
+def attack_label(method: str, grad_mode: str) -> str:
+    """A row's attack as the report names it: ``apgd/stbp``; a gradient-free attack or the
+    worst-case ensemble by its method alone (``square``, ``ensemble``)."""
+    return method if grad_mode in ("none", "ensemble") else f"{method}/{grad_mode}"
+
+
 def measured() -> Any:
     """An optional row field that is a measurement (not a setting of the attack)."""
     return field(default=None, metadata={"measure": True})

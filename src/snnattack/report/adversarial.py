@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.tables import Table, fmt, fmt_stat, matching, mean_std  # noqa: E402
+from snnattack.results import attack_label  # noqa: E402
 
 DPI = 110
 BOXES = ("white", "black")
@@ -69,7 +70,7 @@ def models(jobs: list[Job]) -> list[Model]:
             found[key] = Model(recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target)
         model = found[key]
         for r in j.record.results:
-            where, attack = (r.box, r.eps_255), f"{r.method}/{r.grad_mode}"
+            where, attack = (r.box, r.eps_255), attack_label(r.method, r.grad_mode)
             if r.adv_acc is not None and (
                 where not in model.worst or r.adv_acc < model.worst[where][0]
             ):

@@ -11,6 +11,7 @@ from typing import Any
 
 from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
+from snnattack.results import attack_label
 
 BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {
@@ -556,7 +557,7 @@ def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]
                     e["box"],
                     fmt(e["eps_255"]),
                     f"{e['adv_acc']:.2f}",
-                    f"{best['adv_acc']:.2f} ({best['method']}/{best['grad_mode']})"
+                    f"{best['adv_acc']:.2f} ({attack_label(best['method'], best['grad_mode'])})"
                     if best
                     else "–",
                     ("yes" if e["adv_acc"] <= best["adv_acc"] + 1e-9 else "NO") if best else "–",
