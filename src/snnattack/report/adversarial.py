@@ -156,7 +156,7 @@ def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
     if not found:
         return None
     eps = _eps_values(found)[-1]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
     points = []
     for (_, recipe, mode), ms in recipes(found).items():
         cost = mean_std(m.record.get("train_loop_seconds") for m in ms)
@@ -175,7 +175,7 @@ def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
         ax.plot(*zip(*front, strict=True), "k--", lw=0.8, label="Pareto front")
     ax.set_xlabel("training time: crafting + update (s)")
     ax.set_ylabel(f"white-box robust accuracy at ε={fmt(eps)}/255 (%)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the points
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
