@@ -117,15 +117,44 @@ def test_table2_sweep_uses_the_paper_setting() -> None:
     assert job["train"]["epochs"] == 200 and job["eps"] == [8]
 
 
-def test_rat_sweeps_use_the_snn_rat_protocol() -> None:
-    for name, dataset in (("rat_cifar10_vgg11", "cifar10"), ("rat_cifar100_vgg11", "cifar100")):
-        job = OmegaConf.to_container(compose(experiment=name), resolve=True)  # defense: rat
-        assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == (dataset, "vgg11", 8)
-        assert (job["train"]["epochs"], job["train"]["lr"], job["eps"]) == (200, 0.1, [8])
-        adversary = job["train"]["adversary"]
-        assert (adversary["method"], adversary["eps"], adversary["reg"]) == ("fgsm", 2, 0.004)
-        assert job["train"]["weight_decay"] == 0 and set(job["method"]) == {"pgd", "apgd"}
-        assert job["method"]["pgd"]["steps"] == 7 and job["pgd_alpha"] == 2.55  # α = 0.01
+def test_rat_cifar10_sweep_uses_the_snn_rat_protocol() -> None:
+    job = OmegaConf.to_container(compose(experiment="rat_cifar10_vgg11"), resolve=True)
+    assert (job["dataset"]["name"], job["model"]["name"], job["T"]) == ("cifar10", "vgg11", 8)
+    assert (job["train"]["epochs"], job["train"]["lr"], job["eps"]) == (200, 0.1, [8])
+    adversary = job["train"]["adversary"]  # defense: rat
+    assert (adversary["method"], adversary["eps"], adversary["reg"]) == ("fgsm", 2, 0.004)
+    assert job["train"]["weight_decay"] == 0 and set(job["method"]) == {"pgd", "apgd"}
+    assert job["method"]["pgd"]["steps"] == 7 and job["pgd_alpha"] == 2.55  # α = 0.01
+
+
+def test_rat_cifar100_sweep_trains_as_feel_snn_code_does() -> None:
+    """FEEL-SNN's scripts and main_train.py: 300 epochs, batch 256, PGD-2 at 2/255 (α 1/255),
+    RAT β = 0.001 with weight decay kept; PGD-7 at 8/255 with α = 2.55/255 to judge."""
+    job = OmegaConf.to_container(compose(experiment="rat_cifar100_vgg11"), resolve=True)
+    assert (job["dataset"]["name"], job["model"]["name"], job["T"], job["lambda"]) == (
+        "cifar100",
+        "vgg11",
+        8,
+        1.0,
+    )
+    train = job["train"]
+    assert (train["epochs"], train["batch_size"], train["lr"], train["weight_decay"]) == (
+        300,
+        256,
+        0.1,
+        5e-4,
+    )
+    adversary = train["adversary"]  # defense: pgd2_rat
+    assert (adversary["method"], adversary["eps"], adversary["alpha"], adversary["steps"]) == (
+        "pgd",
+        2,
+        1,
+        2,
+    )
+    assert adversary["reg"] == 0.001 and job["eps"] == [8] and set(job["method"]) == {"pgd", "apgd"}
+    assert job["method"]["pgd"]["steps"] == 7 and job["pgd_alpha"] == 2.55
+    names = {row["adversary"] for row in job["paper"]["adversarial"]}
+    assert names == {"standard", "pgd", "pgd+RAT"}  # the recipe names the report matches
 
 
 def test_figure_s1_sweeps_use_vgg16_at_t8_with_rga() -> None:
