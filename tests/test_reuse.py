@@ -1,5 +1,6 @@
-"""attack.reuse: a sweep over attack= computes its ensemble and Square rows once, in any
-process, and the copies equal the rows a job computes afresh."""
+"""attack.reuse: a sweep computes each row once, in any process (a sweep over attack= its
+ensemble and Square rows, twin jobs every row), and the copies equal the rows a job computes
+afresh."""
 
 import json
 from pathlib import Path
@@ -37,7 +38,10 @@ def sweep(tmp: Path, folder: str, *overrides: str) -> list[dict]:
 def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
     tmp_path: Path,
 ) -> None:
-    first, second = sweep(tmp_path, "sweep", "attack=stbp,rga")
+    # standard training reads no adversary: each attack= job has a twin with the same models
+    first, twin, second, second_twin = sweep(
+        tmp_path, "sweep", "attack=stbp,rga", "train.adversary.grad_mode=stbp,rga"
+    )
     for box in ("white", "black"):
         assert rows(first)[("square", box)]["reused_from"] is None
         assert rows(second)[("fgsm", box)]["reused_from"] is None  # it reads the gradient mode
@@ -46,6 +50,13 @@ def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
         assert {k: copied[k] for k in MEASURED} == {
             k: rows(first)[("square", box)][k] for k in MEASURED
         }
+        for method in ("fgsm", "square"):  # a twin copies every row, gradient ones included
+            assert rows(twin)[(method, box)] == {
+                **rows(first)[(method, box)],
+                "reused_from": str(tmp_path / "sweep" / "0"),
+            }
+        assert rows(second_twin)[("fgsm", box)]["reused_from"] == str(tmp_path / "sweep" / "2")
+        assert rows(second_twin)[("fgsm", box)]["asr"] == rows(second)[("fgsm", box)]["asr"]
     assert rows(second)[("fgsm", "white")]["grad_mode"] == "rga"
 
     (alone,) = sweep(tmp_path, "alone", "attack=rga")  # another sweep: computes every row
@@ -68,16 +79,20 @@ def model(seed: int = 0) -> torch.nn.Module:
     return build("digits_net", num_classes=10, in_channels=1, T=2)
 
 
-def test_row_keys_ignore_only_the_gradient_mode() -> None:
+def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
         return reuse.row_keys(cfg, attack_specs(cfg), model(seed), model(1), world_size)
 
+    def without_fgsm(found: dict[int, str]) -> dict[int, str]:
+        return {i: k for i, k in found.items() if specs[i].method != "fgsm"}
+
     base = keys()
     specs = attack_specs(compose("method=[fgsm,square,ensemble]"))
-    assert sorted({specs[i].method for i in base}) == ["ensemble", "square"]  # not fgsm
-    assert keys("attack=rga", "attack.params.beta=3") == base
-    assert keys("attack=hart") == base
+    assert len(base) == len(specs)  # every row has a key
+    for mode in (keys("attack=rga", "attack.params.beta=3"), keys("attack=hart")):
+        assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
+        assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("threads=1") == base  # a cosmetic key
     assert keys("train.adversary.grad_mode=rga") == base  # standard training reads no adversary
     pgd = keys("train.adversary.method=pgd")
@@ -146,7 +161,7 @@ def test_jobs_of_a_sweep_in_other_processes_or_relaunches_share_rows_through_its
     assert copied["asr"] == rows(first)[("square", "white")]["asr"]
 
     kept = sorted((tmp_path / "sweep" / reuse.FOLDER).glob("*.json"))
-    assert len(kept) == 2  # square, white and black box
+    assert len(kept) == 6  # square, and fgsm per gradient mode, white and black box
     for path in kept:
         path.write_text('{"method": "squ')  # half written: read as absent
     again = job("bptr")

@@ -1,22 +1,25 @@
-"""Rows that never read the job's gradient mode, computed once per sweep (``attack.reuse``).
+"""Rows computed once per sweep (``attack.reuse``): a job of a multirun copies every row that
+an earlier job of the same sweep computed with the same models and settings.
 
-The ensemble (its components name their own gradient modes) and the gradient-free methods
-(Square) do not read ``attack.grad_mode`` or ``attack.params``. A sweep over ``attack=``
-(``experiments/digits_adversarial.yaml`` sweeps stbp, rga, bptr and hart) would compute the
-same such row in every job that attacks the same models: on digits the ensemble is most of a
-job's time. So the first job of a multirun that computes such a row keeps it in the sweep
-folder (``<sweep dir>/.rows/<key>.json``), and every later job of the sweep with the same key
-copies it, whichever process runs it (the basic launcher, joblib, submitit) and across
-relaunches. The copy names the job folder that computed it (``reused_from``).
+A sweep repeats rows in two ways. The ensemble (its components name their own gradient modes)
+and the gradient-free methods (Square) do not read ``attack.grad_mode`` or ``attack.params``,
+so a sweep over ``attack=`` (``experiments/digits_adversarial.yaml`` sweeps stbp, rga, bptr and
+hart) would compute the same such row in every job that attacks the same models: on digits the
+ensemble is most of a job's time. And two jobs can differ only in keys their models ignore
+(standard training swept over ``train.adversary.grad_mode``): every row of the second is a
+row of the first. So the first job that computes a row keeps it in the sweep folder
+(``<sweep dir>/.rows/<key>.json``), and every later job of the sweep with the same key copies
+it, whichever process runs it (the basic launcher, joblib, submitit) and across relaunches.
+The copy names the job folder that computed it (``reused_from``).
 
-The key is everything that fixes the row except the gradient mode: the weights of the target
-and the source, the config without its cosmetic keys, without ``attack.grad_mode`` /
-``attack.params`` and with only the adversary settings that training reads, and the row's
-position (its random seeds derive from it). Single runs keep nothing. A DDP job computes every
-row (its ranks must run the same attacks), and so does a job that saves its adversarial
-examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept by older
-code stay valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to
-recompute them after changing an attack's code.
+The key is everything that fixes the row: the weights of the target and the source, the
+config without its cosmetic keys and with only the adversary settings that training reads,
+the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and
+the row's position (its random seeds derive from it). Single runs keep nothing. A DDP job
+computes every row (its ranks must run the same attacks), and so does a job that saves its
+adversarial examples (``attack.save_examples``), whose files need the crafted tensors. Rows
+kept by older code stay valid as relaunched jobs do (``results.is_complete``): delete
+``.rows`` to recompute them after changing an attack's code.
 """
 
 from __future__ import annotations
@@ -75,19 +78,21 @@ def row_keys(
     source: nn.Module | None,
     world_size: int,
 ) -> dict[int, str]:
-    """The keys of the rows of ``specs`` that may be shared, by position: none unless
-    ``attack.reuse`` is on, the job runs in one process and saves no examples."""
+    """The keys of the rows of ``specs``, by position: none unless ``attack.reuse`` is on, the
+    job runs in one process and saves no examples."""
     if not cfg.attack.reuse or world_size != 1 or cfg.attack.save_examples:
         return {}
-    shared = [i for i, spec in enumerate(specs) if independent(spec)]
-    if not shared:
-        return {}
     settings = result_spec(cfg)
-    for mode_key in ("grad_mode", "params"):
-        settings["attack"].pop(mode_key, None)
+    mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"]["adversary"] = adversary_spec(settings["train"].get("adversary"))
     base = json.dumps([settings, weights(target, source)], sort_keys=True, default=str)
-    return {i: hashlib.sha256(f"{base}|{i}|{specs[i].name}".encode()).hexdigest() for i in shared}
+    reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
+    return {
+        i: hashlib.sha256(
+            f"{base}{'' if independent(spec) else reads_mode}|{i}|{spec.name}".encode()
+        ).hexdigest()
+        for i, spec in enumerate(specs)
+    }
 
 
 def _read(path: Path) -> AttackRow | None:
