@@ -12,14 +12,16 @@ row of the first. So the first job that computes a row keeps it in the sweep fol
 it, whichever process runs it (the basic launcher, joblib, submitit) and across relaunches.
 The copy names the job folder that computed it (``reused_from``).
 
-The key is everything that fixes the row: the weights of the target and the source, the
-config without its cosmetic keys and with only the adversary settings that training reads,
-the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and
-the row's position (its random seeds derive from it). Single runs keep nothing. A DDP job
-computes every row (its ranks must run the same attacks), and so does a job that saves its
-adversarial examples (``attack.save_examples``), whose files need the crafted tensors. Rows
-kept by older code stay valid as relaunched jobs do (``results.is_complete``): delete
-``.rows`` to recompute them after changing an attack's code.
+The key is everything that fixes the row: the weights of the target and the source, the config
+without its cosmetic keys and with only the adversary settings that training reads, the
+cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl`` or
+``threads`` compares speed, so each of its jobs computes its own rows), the gradient mode
+(``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the row's position
+(its random seeds derive from it). Single runs keep nothing. A DDP job computes every row (its
+ranks must run the same attacks), and so does a job that saves its adversarial examples
+(``attack.save_examples``), whose files need the crafted tensors. Rows kept by older code stay
+valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to recompute them after
+changing an attack's code.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.attacks import GRADIENT_FREE
@@ -43,6 +45,17 @@ from snnattack.training.adversary import adversary_spec
 log = logging.getLogger(__name__)
 
 FOLDER = ".rows"  # below the sweep folder
+# cosmetic keys that change how a row is computed, so its time, but not its numbers: a sweep
+# over them compares speed, which copied rows would hide
+HOW = (
+    "threads",
+    "neuron_impl",
+    "compile",
+    "trainer.accelerator",
+    "trainer.devices",
+    "trainer.strategy",
+    "trainer.num_nodes",
+)
 
 
 def independent(spec: AttackSpec) -> bool:
@@ -85,7 +98,8 @@ def row_keys(
     settings = result_spec(cfg)
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"]["adversary"] = adversary_spec(settings["train"].get("adversary"))
-    base = json.dumps([settings, weights(target, source)], sort_keys=True, default=str)
+    how = {key: OmegaConf.select(cfg, key) for key in HOW}
+    base = json.dumps([settings, how, weights(target, source)], sort_keys=True, default=str)
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
     return {
         i: hashlib.sha256(
