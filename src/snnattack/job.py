@@ -68,8 +68,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             inference_mode=False,
             default_root_dir=output_dir,
         )
-        shared = row_keys(cfg, specs, target, source, trainer.world_size)
-        sweep = sweep_folder()
+        sweep = sweep_folder()  # a single run keeps no rows: no keys (nor weight digest) to make
+        shared = row_keys(cfg, specs, target, source, trainer.world_size) if sweep else {}
         reused = earlier_rows(shared, specs, sweep)
         specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed), skip=reused)
         evaluator = AttackEvaluator(*attacked, specs, reused=reused, **attack_settings(cfg))
