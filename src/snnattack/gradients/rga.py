@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
 
 from snnattack.encoding import Encoder
+from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.neurons import LIF
 from snnattack.values import real
@@ -89,13 +90,22 @@ def rga_layerwise(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> It
 
 
 @contextmanager
-def rate_domain(model: nn.Module, name: str, layer: RateLayer) -> Iterator[None]:
+def rate_domain(
+    model: nn.Module, name: str, layer: RateLayer, recorded: bool = False
+) -> Iterator[None]:
     """The model's output values with the gradient of one pass over time-averaged tensors.
 
     With gradients enabled, a call of ``model`` first simulates it without autograd (keeping
     each spiking layer's firing rate), then runs it on ``[1, B, ...]`` tensors (the encoder's
     time average) where each spiking layer returns ``layer(lif, mean current, rate, T)``; the
     call returns the true output plus that pass's zero-valued gradient path.
+
+    ``recorded``: the mean currents are those of the simulation (equal to the pass's up to
+    float rounding, every layer between spiking layers being linear), so the pass computes no
+    convolution or linear layer, only their input gradients
+    (:func:`snnattack.gradients.adjoint.adjoint_only`). For a ``layer`` whose output value
+    does not depend on the mean current (its output is the recorded rate); parameters get no
+    gradient.
     """
     rates: dict[int, deque] = defaultdict(deque)
     phase = {"now": "record"}
@@ -104,10 +114,14 @@ def rate_domain(model: nn.Module, name: str, layer: RateLayer) -> Iterator[None]
         if phase["now"] != "rate":
             spikes = lif.simulate(current)
             if phase["now"] == "record":
-                rates[id(lif)].append((spikes.mean(0, keepdim=True), current.shape[0]))
+                mean = current.mean(0, keepdim=True) if recorded else None
+                rates[id(lif)].append((spikes.mean(0, keepdim=True), mean, current.shape[0]))
             return spikes
-        rate, steps = rates[id(lif)].popleft()
-        return layer(lif, current.mean(0, keepdim=True), rate, steps)
+        rate, mean, steps = rates[id(lif)].popleft()
+        passed = current.mean(0, keepdim=True)
+        if mean is not None:  # the simulation's value, the pass's gradient path
+            passed = passed + (mean - passed).detach()
+        return layer(lif, passed, rate, steps)
 
     def encoder_rate(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
         return encoder.expected(x) if phase["now"] == "rate" else encoder.simulate(x)
@@ -129,7 +143,10 @@ def rate_domain(model: nn.Module, name: str, layer: RateLayer) -> Iterator[None]
         true_output = phase.pop("true_output")
         return true_output + (output - output.detach())
 
-    with overriding(model, {LIF: lif_rate, Encoder: encoder_rate}):
+    with (
+        overriding(model, {LIF: lif_rate, Encoder: encoder_rate}),
+        adjoint_only(model) if recorded else nullcontext(),
+    ):
         pre = model.register_forward_pre_hook(simulate_first)
         post = model.register_forward_hook(combine)
         try:
@@ -145,5 +162,5 @@ def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[Non
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:
         return _RateGrad.apply(mean_current, rate, lif.lam, lif.theta, beta, gamma)
 
-    with rate_domain(model, "rga", layer):
+    with rate_domain(model, "rga", layer, recorded=True):
         yield
