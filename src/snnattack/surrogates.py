@@ -56,7 +56,8 @@ class Triangle(Surrogate):
 
     def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
         w = self.width
-        return grad * (w - v.abs()).clamp_(min=0) / (w * w)
+        out = grad * (w - v.abs()).clamp_(min=0)
+        return out if w == 1.0 else out.div_(w * w)  # x / 1 is x: one pass fewer
 
 
 class Rectangle(Surrogate):
