@@ -35,6 +35,8 @@ from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.neurons import IMPLS, RESETS
@@ -86,6 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="wall time, or this process's CPU time (steadier on a shared machine; CPU only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument(
+        "--malloc",
+        choices=MALLOC_POLICIES,
+        default="reuse",
+        help="CPU allocator policy, as the config key malloc (one per process)",
+    )
     parser.add_argument(
         "--paper",
         default=PAPER_FILE,
@@ -360,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         check(args)
+        set_malloc(args.malloc)
         records = sweep(args)
     except UserError as err:
         refuse(err)

@@ -17,6 +17,7 @@ from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation import AttackEvaluator, attack_settings, attack_specs
+from snnattack.malloc import set_malloc
 from snnattack.provenance import provenance
 from snnattack.results import (
     JobRecord,
@@ -44,6 +45,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     validate(cfg, output_dir)
     log.info("job folder %s", output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
+    set_malloc(cfg.malloc)
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, cfg, len(specs)):

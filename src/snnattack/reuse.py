@@ -49,6 +49,7 @@ FOLDER = ".rows"  # below the sweep folder
 # over them compares speed, which copied rows would hide
 HOW = (
     "threads",
+    "malloc",
     "neuron_impl",
     "compile",
     "trainer.accelerator",

@@ -16,6 +16,7 @@ from snnattack.attacks import METHODS
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
@@ -65,6 +66,7 @@ RULES: dict[str, Rule] = {
     "reset": one_of(*RESETS),
     "neuron_impl": one_of(*IMPLS),
     "compile": BOOL,
+    "malloc": one_of(*MALLOC_POLICIES),
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
     "eps": Rule(
