@@ -22,6 +22,7 @@ import math
 
 import torch
 
+from snnattack.binary import mark
 from snnattack.multistep import MultiStepLIF
 from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
@@ -82,7 +83,7 @@ class LIF(Temporal):
         recording = torch.is_grad_enabled() and x.requires_grad
         self.surrogate.start(recording)
         if self.impl == "fused" and recording:
-            return MultiStepLIF.apply(x, self)
+            return mark(MultiStepLIF.apply(x, self))
         return self.unrolled(x)
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 
+from snnattack.binary import spikes_as_bytes
 from snnattack.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.neurons import LIF
 from snnattack.surrogates import Triangle
@@ -39,7 +41,8 @@ class Normalize(nn.Module):
 
 class SpikingNet(nn.Module):
     """Images ``[B, ...]`` -> (quantise) -> (normalise) -> encoder ``[T, B, ...]`` -> body ->
-    mean over T."""
+    mean over T; the spikes its layers save for the backward are kept as bytes
+    (:mod:`snnattack.binary`)."""
 
     def __init__(
         self,
@@ -64,7 +67,9 @@ class SpikingNet(nn.Module):
         self.encoder.T = int(value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
+        saving = torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        with spikes_as_bytes() if saving else nullcontext():
+            return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
 
 
 def build(
