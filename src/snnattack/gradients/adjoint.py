@@ -71,7 +71,7 @@ def _skippable(layer: nn.Module) -> bool:
 
 @contextmanager
 def adjoint_only(model: nn.Module) -> Iterator[None]:
-    """Within the block, the frozen ``nn.Conv2d`` and ``nn.Linear`` layers of ``model`` output
+    """Within the block, the ``nn.Conv2d`` and ``nn.Linear`` layers of ``model`` output
     zeros (values never to be read) and differentiate as themselves."""
     layers = [m for m in model.modules() if _skippable(m) and "forward" not in vars(m)]
 
