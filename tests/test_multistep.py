@@ -1,6 +1,8 @@
 """The fused multi-step LIF against the unrolled loop: same spikes, same input and parameter
 gradients bit for bit, for both resets, λ, θ, every surrogate and every backward setting."""
 
+import contextlib
+
 import pytest
 import torch
 from torch import nn
@@ -116,3 +118,109 @@ def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl(
     assert all(not torch.equal(weights["fused"][k], initial[k]) for k in initial if "weight" in k)
     for key, value in weights["fused"].items():
         assert torch.equal(value, weights["unrolled"][key]), key
+
+
+def conv_bn_lif(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
+    """conv-BN-LIF (BN with batch statistics) then a linear read-out, on [T, B, 2, 5, 5]."""
+    from snnattack.temporal import StepWise
+
+    torch.manual_seed(0)
+    conv_bn = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3))
+    with torch.no_grad():
+        conv_bn[1].weight.uniform_(0.5, 2.0)
+        conv_bn[1].bias.uniform_(0.0, 1.0)
+    layers = [StepWise(conv_bn), LIF(impl=impl, **lif), nn.Flatten(2), nn.Linear(75, 4)]
+    return nn.Sequential(*layers).to(dtype).train()
+
+
+def bn_gradients(model: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """Output, input and parameter gradients and the BN's running statistics, the forward
+    run in a block where BN outputs are recomputed, as the model wrapper opens it."""
+    from snnattack.recompute import batchnorm_recomputed
+
+    torch.manual_seed(1)
+    x = (torch.rand(6, 4, 2, 5, 5, dtype=dtype) * 2 - 0.5).requires_grad_(True)
+    with batchnorm_recomputed():
+        out = model(x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)
+    (out * weights).sum().backward()
+    return (out.detach(), x.grad, *(p.grad for p in model.parameters()), *model.buffers())
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("surrogate", ["triangle", "sigmoid"])
+@pytest.mark.parametrize("setting", ["none", "detach_reset", "detach_membrane"])
+def test_fused_bn_lif_equals_unrolled_bit_for_bit_in_float64(reset, surrogate, setting):
+    lif = dict(lam=0.8, theta=0.9, reset=reset, surrogate=make_surrogate(surrogate))
+    if setting != "none":
+        lif[setting] = True
+    fused = bn_gradients(conv_bn_lif("fused", torch.float64, **lif), torch.float64)
+    unrolled = bn_gradients(conv_bn_lif("unrolled", torch.float64, **lif), torch.float64)
+    assert fused[1].abs().sum() > 0
+    for a, b in zip(fused, unrolled, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_fused_bn_lif_equals_unrolled_bit_for_bit_in_float32() -> None:
+    fused = bn_gradients(conv_bn_lif("fused", torch.float32, lam=0.9), torch.float32)
+    unrolled = bn_gradients(conv_bn_lif("unrolled", torch.float32, lam=0.9), torch.float32)
+    for a, b in zip(fused, unrolled, strict=True):
+        assert torch.equal(a, b)
+
+
+def float_elements_saved(model: nn.Module, recomputing: bool = True) -> int:
+    """Elements of the distinct float tensors autograd keeps for the backward of the
+    conv-BN-LIF layer of ``model`` (its input included), weights and statistics aside."""
+    from snnattack.recompute import batchnorm_recomputed
+
+    x, saved = torch.rand(6, 4, 2, 5, 5, requires_grad=True), {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.is_floating_point() and t.numel() >= 100 and not isinstance(t, nn.Parameter):
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes() // 4
+        return t
+
+    with batchnorm_recomputed() if recomputing else contextlib.nullcontext():
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model[:2](x)  # conv-BN, LIF
+    return sum(saved.values())
+
+
+def test_fused_bn_lif_keeps_only_the_batchnorm_input() -> None:
+    inputs, layer = 6 * 4 * 2 * 5 * 5, 6 * 4 * 3 * 5 * 5  # the conv's input, the BN's
+    assert float_elements_saved(conv_bn_lif("fused", torch.float32)) == inputs + layer
+    plain = float_elements_saved(conv_bn_lif("fused", torch.float32), recomputing=False)
+    assert plain == inputs + 2 * layer  # the BN's input and the membranes h_t
+    assert float_elements_saved(conv_bn_lif("unrolled", torch.float32)) >= inputs + 4 * layer
+
+
+@pytest.mark.parametrize("case", ["eval", "modified", "sync"])
+def test_bn_outputs_it_cannot_recompute_go_through_the_plain_fused_lif(case: str) -> None:
+    """Running statistics (eval mode), an output changed in place and SyncBatchNorm (whose
+    statistics span processes) are not recomputed: the LIF keeps its membrane."""
+    from snnattack.recompute import batchnorm_recomputed
+    from snnattack.temporal import StepWise
+
+    bn = nn.SyncBatchNorm(3) if case == "sync" else nn.BatchNorm2d(3)
+    layer = StepWise(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), bn)).train(case != "eval")
+    x = torch.rand(6, 4, 2, 5, 5, requires_grad=True)
+    with batchnorm_recomputed():
+        current = layer(x)
+        if case == "modified":
+            current.mul_(2.0)
+        spikes = LIF(lam=0.9)(current)
+    assert type(spikes.grad_fn).__name__ == "MultiStepLIFBackward"
+
+
+def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif() -> None:
+    from snnattack.models import build
+
+    model = build("digits_net", 10, in_channels=1, T=4, lam=0.9).train()
+    nodes, stack = [], [model(torch.rand(8, 1, 8, 8)).grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None:
+            nodes.append(type(node).__name__)
+            stack += [n for n, _ in node.next_functions]
+    assert nodes.count("BatchNormLIFBackward") == 2
+    assert "NativeBatchNormBackward0" not in nodes

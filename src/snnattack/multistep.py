@@ -11,19 +11,26 @@ membrane before firing ``h_t``; the backward recomputes ``v_t = h_t - theta`` an
 - ``dh_t = surrogate.grad(ds_t, v_t) + g_u * (1 - s_t)`` (hard) or ``+ g_u`` (soft);
 - ``dL/dI_t = dh_t`` and ``dL/du_{t-1} = dh_t * lam`` (zero with ``detach_membrane``).
 
-Each product and sum is the one autograd computes for the unrolled loop, in the same order, so
-the two give the same gradients bit for bit (tested in float32 and float64). To make fewer
-passes over memory, each step writes into the outputs in place, compares ``h_t >= theta``
-(the same test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are
-slow on the CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the
-sum is rounded once either way).
+:class:`BatchNormLIF` is the same neuron fed a batch-statistics BatchNorm: it saves nothing of
+its own, only the BN's input (which the BN keeps anyway), and recomputes the BN's output and
+``h_t`` in the backward. A training step then keeps one float tensor per conv-BN-LIF layer
+instead of two.
+
+Each product and sum is the one autograd computes for the unrolled loop, in the same order, and
+the BN is recomputed and differentiated by the kernels autograd calls, so both Functions give
+the unrolled loop's gradients bit for bit (tested in float32 and float64). To make fewer passes
+over memory, each step writes into the outputs in place, compares ``h_t >= theta`` (the same
+test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
+CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
+once either way).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+from torch import nn
 
 from snnattack.surrogates import Surrogate
 
@@ -34,40 +41,118 @@ class MultiStepLIF(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, lif: Any) -> torch.Tensor:  # type: ignore[override]
-        surrogate, lam, theta = lif.surrogate, lif.lam, lif.theta
-        hard = lif.reset == "hard"
-        observes = type(surrogate).observe is not Surrogate.observe  # else v_t is not needed
-        u = torch.zeros_like(x[0])
-        h_all, spikes, seen = torch.empty_like(x), torch.empty_like(x), []
-        for t in range(x.shape[0]):
-            h, s = h_all[t], spikes[t]
-            torch.add(u * lam, x[t], out=h)  # lif.charge, written in place
-            seen.append(surrogate.observe(h - theta, t) if observes else None)
-            torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
-            # lif.reset_membrane; h * s and theta * s are exact (s is 0 or 1): one rounding
-            u = torch.addcmul(h, h, s, value=-1.0) if hard else torch.add(h, s, alpha=-theta)
+        h_all, spikes = torch.empty_like(x), torch.empty_like(x)
+        ctx.lif = Neuron.of(lif)
+        ctx.seen = _run(x, ctx.lif, h_all, spikes, observe=True)
         ctx.save_for_backward(h_all)
-        ctx.seen = seen
-        ctx.settings = (lam, theta, hard, surrogate, lif.detach_reset, lif.detach_membrane)
         return spikes
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (h_all,) = ctx.saved_tensors
-        lam, theta, hard, surrogate, detach_reset, detach_membrane = ctx.settings
-        dx, mask = torch.empty_like(h_all), torch.empty_like(h_all[0])
-        g_u = None  # dL/du_t from step t + 1 (none after the last step)
-        for t in reversed(range(h_all.shape[0])):
-            h, dh = h_all[t], dx[t]
-            ds = grad[t]
-            if g_u is not None and not detach_reset:
-                ds = ds - g_u * h if hard else ds - g_u * theta
-            slope = surrogate.grad(ds, h - theta, ctx.seen[t])
-            if g_u is None:
-                dh.copy_(slope)
-            elif hard:  # + g_u (1 - s_t), the product exact: one rounding, as autograd's
-                torch.addcmul(slope, g_u, torch.lt(h, theta, out=mask), out=dh)
-            else:
-                torch.add(slope, g_u, out=dh)
-            g_u = None if detach_membrane else dh * lam
-        return dx, None
+        return _bptt(h_all, grad, ctx.lif, ctx.seen), None
+
+
+class BatchNormLIF(torch.autograd.Function):
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x = bn(y)``, where ``x`` is the value the caller's
+    batch-statistics BN computed from ``y`` (its input, ``[T * B, C, ...]``); the gradient
+    goes to ``y`` and the BN's ``weight`` and ``bias``."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        weight: torch.Tensor | None,
+        bias: torch.Tensor | None,
+        eps: float,
+        lif: Any,
+    ) -> torch.Tensor:
+        spikes = torch.empty_like(x)
+        ctx.lif, ctx.eps, ctx.shape = Neuron.of(lif), eps, x.shape
+        ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
+        ctx.save_for_backward(y, weight, bias)
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        y, weight, bias = ctx.saved_tensors
+        # the BN's forward again (same kernel, same input: the same numbers), h_t written over it
+        x, mean, invstd = torch.ops.aten.native_batch_norm(
+            y, weight, bias, None, None, True, 0.0, ctx.eps
+        )
+        h_all = x.view(ctx.shape)
+        _run(h_all, ctx.lif, h_all, torch.empty_like(h_all[0]), observe=False)
+        dx = _bptt(h_all, grad, ctx.lif, ctx.seen)
+        wanted = list(ctx.needs_input_grad[1:4])
+        dy, dw, db = torch.ops.aten.native_batch_norm_backward(
+            dx.view(y.shape), y, weight, None, None, mean, invstd, True, ctx.eps, wanted
+        )
+        return None, dy, dw, db, None, None
+
+
+class Neuron(NamedTuple):
+    """The settings of a LIF that its backward reads, as they were in the forward."""
+
+    surrogate: Surrogate
+    lam: float
+    theta: float
+    hard: bool
+    detach_reset: bool
+    detach_membrane: bool
+
+    @classmethod
+    def of(cls, lif: Any) -> Neuron:
+        """The settings of ``lif`` (an :class:`~snnattack.neurons.LIF`) now."""
+        hard = lif.reset == "hard"
+        return cls(lif.surrogate, lif.lam, lif.theta, hard, lif.detach_reset, lif.detach_membrane)
+
+
+def batch_statistics(module: nn.Module) -> bool:
+    """Whether ``module`` is a plain BatchNorm normalising with the batch's own statistics (a
+    :class:`BatchNormLIF` can recompute it exactly; SyncBatchNorm cannot be)."""
+    plain = type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    return plain and (module.training or module.running_mean is None)
+
+
+def _run(
+    x: torch.Tensor, lif: Neuron, h_out: torch.Tensor, s_out: torch.Tensor, observe: bool
+) -> list[torch.Tensor | None]:
+    """The forward T loop on ``x``: ``h_t`` and ``s_t`` into ``h_out`` and ``s_out`` (each
+    ``[T, ...]``, or one step's buffer reused); the surrogate's observations when ``observe``.
+    ``h_out`` may be ``x`` itself: step t reads ``x_t`` before writing ``h_t`` over it."""
+    surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
+    observe = observe and type(surrogate).observe is not Surrogate.observe  # else v_t is unused
+    u, seen = torch.zeros_like(x[0]), []
+    for t in range(x.shape[0]):
+        h = h_out[t] if h_out.dim() == x.dim() else h_out
+        s = s_out[t] if s_out.dim() == x.dim() else s_out
+        torch.add(u * lam, x[t], out=h)  # lif.charge, written in place
+        seen.append(surrogate.observe(h - theta, t) if observe else None)
+        torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
+        # lif.reset_membrane; h * s and theta * s are exact (s is 0 or 1): one rounding
+        u = torch.addcmul(h, h, s, value=-1.0) if hard else torch.add(h, s, alpha=-theta)
+    return seen
+
+
+def _bptt(
+    h_all: torch.Tensor, grad: torch.Tensor, lif: Neuron, seen: list[torch.Tensor | None]
+) -> torch.Tensor:
+    """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``."""
+    surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
+    dx, mask = torch.empty_like(h_all), torch.empty_like(h_all[0])
+    g_u = None  # dL/du_t from step t + 1 (none after the last step)
+    for t in reversed(range(h_all.shape[0])):
+        h, dh = h_all[t], dx[t]
+        ds = grad[t]
+        if g_u is not None and not lif.detach_reset:
+            ds = ds - g_u * h if hard else ds - g_u * theta
+        slope = surrogate.grad(ds, h - theta, seen[t])
+        if g_u is None:
+            dh.copy_(slope)
+        elif hard:  # + g_u (1 - s_t), the product exact: one rounding, as autograd's
+            torch.addcmul(slope, g_u, torch.lt(h, theta, out=mask), out=dh)
+        else:
+            torch.add(slope, g_u, out=dh)
+        g_u = None if lif.detach_membrane else dh * lam
+    return dx

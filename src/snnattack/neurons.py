@@ -23,7 +23,8 @@ import math
 import torch
 
 from snnattack.binary import mark
-from snnattack.multistep import MultiStepLIF
+from snnattack.multistep import BatchNormLIF, MultiStepLIF
+from snnattack.recompute import source
 from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
 
@@ -83,7 +84,11 @@ class LIF(Temporal):
         recording = torch.is_grad_enabled() and x.requires_grad
         self.surrogate.start(recording)
         if self.impl == "fused" and recording:
-            return mark(MultiStepLIF.apply(x, self))
+            bn = source(x)  # x = BN(y) with batch statistics: recomputed from y, not kept
+            if bn is None:
+                return mark(MultiStepLIF.apply(x, self))
+            y, norm = bn
+            return mark(BatchNormLIF.apply(x.detach(), y, norm.weight, norm.bias, norm.eps, self))
         return self.unrolled(x)
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:

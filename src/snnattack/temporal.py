@@ -13,6 +13,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from snnattack.multistep import batch_statistics
+from snnattack.recompute import note
+
 
 class Temporal(nn.Module):
     """A module that mixes time steps; a gradient mode may install an ``override`` forward."""
@@ -46,16 +49,13 @@ class StepWise(nn.Module):
         self.module = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not time_constant(x):
-            return per_step(self.module, x)
         layers = list(self.module) if isinstance(self.module, nn.Sequential) else [self.module]
+        if not time_constant(x):
+            return _per_step_layers(layers, x)
         y = x[0]
         for i, layer in enumerate(layers):
             if not _per_sample(layer):
-                x = y.unsqueeze(0).expand(x.shape[0], *y.shape)
-                for rest in layers[i:]:
-                    x = per_step(rest, x)
-                return x
+                return _per_step_layers(layers[i:], y.unsqueeze(0).expand(x.shape[0], *y.shape))
             y = layer(y)
         return y.unsqueeze(0).expand(x.shape[0], *y.shape)
 
@@ -83,6 +83,22 @@ def _per_sample(layer: nn.Module) -> bool:
     if isinstance(layer, nn.Dropout):
         return not layer.training
     return isinstance(layer, PER_SAMPLE)
+
+
+def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """``layers`` applied in turn to the T * B samples of ``x``; the output of a last
+    batch-statistics BN is noted with its input, for the fused LIF to recompute it
+    (:mod:`snnattack.recompute`)."""
+    *head, last = layers
+    for layer in head:
+        x = per_step(layer, x)
+    T, B = x.shape[:2]
+    flat = x.reshape(T * B, *x.shape[2:])
+    out = last(flat)
+    out = out.reshape(T, B, *out.shape[1:])
+    if batch_statistics(last):
+        note(out, flat, last)
+    return out
 
 
 def time_constant(x: torch.Tensor) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -11,6 +10,7 @@ from torch import nn
 from snnattack.binary import spikes_as_bytes
 from snnattack.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.neurons import LIF
+from snnattack.recompute import batchnorm_recomputed
 from snnattack.surrogates import Triangle
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
@@ -41,8 +41,9 @@ class Normalize(nn.Module):
 
 class SpikingNet(nn.Module):
     """Images ``[B, ...]`` -> (quantise) -> (normalise) -> encoder ``[T, B, ...]`` -> body ->
-    mean over T; the spikes its layers save for the backward are kept as bytes
-    (:mod:`snnattack.binary`)."""
+    mean over T; with autograd recording, the spikes its layers save for the backward are kept
+    as bytes (:mod:`snnattack.binary`) and BN outputs fed to a fused LIF are recomputed
+    (:mod:`snnattack.recompute`)."""
 
     def __init__(
         self,
@@ -67,9 +68,14 @@ class SpikingNet(nn.Module):
         self.encoder.T = int(value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        saving = torch.is_grad_enabled() and not torch.compiler.is_compiling()
-        with spikes_as_bytes() if saving else nullcontext():
-            return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
+        if not torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return self._logits(x)
+        with spikes_as_bytes(), batchnorm_recomputed():
+            return self._logits(x)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's output, averaged over T."""
+        return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
 
 
 def build(
