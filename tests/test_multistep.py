@@ -97,7 +97,8 @@ def test_neuron_impl_from_the_config_reaches_every_neuron_of_the_built_model(imp
     assert lifs and {m.impl for m in lifs} == {impl}
 
 
-def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl() -> None:
+@pytest.mark.parametrize("name", ["digits_net", "digits_resnet"])
+def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl(name) -> None:
     """Five float32 SGD steps (BN in train mode, cross-entropy): identical weights."""
     from snnattack.models import build
 
@@ -106,7 +107,7 @@ def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl(
     weights = {}
     for impl in ("fused", "unrolled"):
         torch.manual_seed(6)
-        model = build("digits_net", 10, in_channels=1, T=4, lam=0.9, neuron_impl=impl).train()
+        model = build(name, 10, in_channels=1, T=4, lam=0.9, neuron_impl=impl).train()
         opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
         for x, y in zip(images, labels, strict=True):
             opt.zero_grad()
@@ -114,7 +115,7 @@ def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl(
             opt.step()
         weights[impl] = model.state_dict()
     torch.manual_seed(6)
-    initial = build("digits_net", 10, in_channels=1, T=4, lam=0.9).state_dict()
+    initial = build(name, 10, in_channels=1, T=4, lam=0.9).state_dict()
     assert all(not torch.equal(weights["fused"][k], initial[k]) for k in initial if "weight" in k)
     for key, value in weights["fused"].items():
         assert torch.equal(value, weights["unrolled"][key]), key
@@ -168,6 +169,28 @@ def test_fused_bn_lif_equals_unrolled_bit_for_bit_in_float32() -> None:
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+def test_fused_residual_blocks_equal_unrolled_bit_for_bit_in_float64(reset: str) -> None:
+    """A block with a projection shortcut (BN + BN into the LIF), then one with the identity
+    (BN + the block's input)."""
+    from snnattack.models.resnet import BasicBlock
+
+    def blocks(impl: str) -> nn.Module:
+        torch.manual_seed(0)
+
+        def neuron() -> nn.Module:
+            return LIF(lam=0.8, theta=0.9, reset=reset, impl=impl)
+
+        first, second = BasicBlock(2, 3, 1, True, neuron), BasicBlock(3, 3, 1, False, neuron)
+        return nn.Sequential(first, second, nn.Flatten(2), nn.Linear(75, 4)).double().train()
+
+    fused = bn_gradients(blocks("fused"), torch.float64)
+    unrolled = bn_gradients(blocks("unrolled"), torch.float64)
+    assert fused[1].abs().sum() > 0
+    for a, b in zip(fused, unrolled, strict=True):
+        assert torch.equal(a, b)
+
+
 def float_elements_saved(model: nn.Module, recomputing: bool = True) -> int:
     """Elements of the distinct float tensors autograd keeps for the backward of the
     conv-BN-LIF layer of ``model`` (its input included), weights and statistics aside."""
@@ -212,15 +235,21 @@ def test_bn_outputs_it_cannot_recompute_go_through_the_plain_fused_lif(case: str
     assert type(spikes.grad_fn).__name__ == "MultiStepLIFBackward"
 
 
-def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif() -> None:
+@pytest.mark.parametrize("name,lifs", [("digits_net", 2), ("digits_resnet", 9)])
+def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif(name, lifs) -> None:
+    """Every LIF of the plain and the residual net (whose blocks add BN + BN or BN + their
+    input) keeps BN inputs only; the BNs left are those no LIF follows."""
     from snnattack.models import build
 
-    model = build("digits_net", 10, in_channels=1, T=4, lam=0.9).train()
-    nodes, stack = [], [model(torch.rand(8, 1, 8, 8)).grad_fn]
+    model = build(name, 10, in_channels=1, T=4, lam=0.9).train()
+    nodes, stack, seen = [], [model(torch.rand(8, 1, 8, 8)).grad_fn], set()
     while stack:
         node = stack.pop()
-        if node is not None:
+        if node is not None and node not in seen:
+            seen.add(node)
             nodes.append(type(node).__name__)
             stack += [n for n, _ in node.next_functions]
-    assert nodes.count("BatchNormLIFBackward") == 2
-    assert "NativeBatchNormBackward0" not in nodes
+    assert nodes.count("BatchNormLIFBackward") == lifs
+    assert "MultiStepLIFBackward" not in nodes
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]  # the read-out's
+    assert nodes.count("NativeBatchNormBackward0") == len(bns)

@@ -54,41 +54,73 @@ class MultiStepLIF(torch.autograd.Function):
 
 
 class BatchNormLIF(torch.autograd.Function):
-    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x = bn(y)``, where ``x`` is the value the caller's
-    batch-statistics BN computed from ``y`` (its input, ``[T * B, C, ...]``); the gradient
-    goes to ``y`` and the BN's ``weight`` and ``bias``."""
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, the value the caller computed as the sum of
+    its terms: each a batch-statistics BN's output, given as the BN's input (``[T * B, C,
+    ...]``), weight and bias with its ``eps`` in ``layout``, or a tensor as it is (``None`` in
+    ``layout``). The gradient goes to the terms' tensors."""
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        weight: torch.Tensor | None,
-        bias: torch.Tensor | None,
-        eps: float,
-        lif: Any,
+        ctx, x: torch.Tensor, lif: Any, layout: tuple[float | None, ...], *tensors: torch.Tensor
     ) -> torch.Tensor:
         spikes = torch.empty_like(x)
-        ctx.lif, ctx.eps, ctx.shape = Neuron.of(lif), eps, x.shape
+        ctx.lif, ctx.layout, ctx.shape = Neuron.of(lif), layout, x.shape
         ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
-        ctx.save_for_backward(y, weight, bias)
+        ctx.save_for_backward(*tensors)
         return spikes
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        y, weight, bias = ctx.saved_tensors
-        # the BN's forward again (same kernel, same input: the same numbers), h_t written over it
-        x, mean, invstd = torch.ops.aten.native_batch_norm(
-            y, weight, bias, None, None, True, 0.0, ctx.eps
-        )
-        h_all = x.view(ctx.shape)
-        _run(h_all, ctx.lif, h_all, torch.empty_like(h_all[0]), observe=False)
+        terms, x, stats = _terms(ctx.layout, ctx.saved_tensors), None, []
+        for term in terms:  # the forward's sum again: the same kernels on the same inputs
+            value, *stat = (term[0],) if len(term) == 1 else _batch_norm(*term)
+            stats.append(stat)
+            if x is None:
+                x = value.view(ctx.shape)
+            else:  # into the first BN's output, a tensor of our own; else a new one
+                x = x.add_(value.view(ctx.shape)) if stats[0] else x + value.view(ctx.shape)
+        # x is the first BN's output or a sum, our own: h_t is written over x_t
+        _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
+        h_all = x
         dx = _bptt(h_all, grad, ctx.lif, ctx.seen)
-        wanted = list(ctx.needs_input_grad[1:4])
-        dy, dw, db = torch.ops.aten.native_batch_norm_backward(
-            dx.view(y.shape), y, weight, None, None, mean, invstd, True, ctx.eps, wanted
-        )
-        return None, dy, dw, db, None, None
+        grads, wanted = [], iter(ctx.needs_input_grad[3:])
+        for term, stat in zip(terms, stats, strict=True):
+            if len(term) == 1:  # a sum's backward: its gradient as it is
+                grads.append(dx)
+                next(wanted)
+                continue
+            y, weight, bias, eps = term
+            mask = [next(wanted), next(wanted), next(wanted)]
+            grads += torch.ops.aten.native_batch_norm_backward(
+                dx.view(y.shape), y, weight, None, None, *stat, True, eps, mask
+            )
+        return None, None, None, *grads
+
+
+def batchnorm_lif(x: torch.Tensor, lif: Any, terms: list[tuple]) -> torch.Tensor:
+    """:class:`BatchNormLIF` on ``x``, computed from ``terms``: ``(y, bn)`` for a BN's input
+    and the BN, ``(tensor, None)`` for a tensor added as it is."""
+    layout, tensors = [], []
+    for tensor, bn in terms:
+        layout.append(None if bn is None else bn.eps)
+        tensors += [tensor] if bn is None else [tensor, bn.weight, bn.bias]
+    return BatchNormLIF.apply(x.detach(), lif, tuple(layout), *tensors)
+
+
+def _terms(layout: tuple[float | None, ...], saved: tuple[torch.Tensor, ...]) -> list[tuple]:
+    """The saved tensors grouped per term: ``(tensor,)`` or ``(y, weight, bias, eps)``."""
+    terms, i = [], 0
+    for eps in layout:
+        terms.append((saved[i],) if eps is None else (*saved[i : i + 3], eps))
+        i += 1 if eps is None else 3
+    return terms
+
+
+def _batch_norm(
+    y: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A BN's output on ``y`` with ``y``'s own statistics, and those statistics."""
+    return torch.ops.aten.native_batch_norm(y, weight, bias, None, None, True, 0.0, eps)
 
 
 class Neuron(NamedTuple):

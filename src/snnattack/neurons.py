@@ -23,7 +23,7 @@ import math
 import torch
 
 from snnattack.binary import mark
-from snnattack.multistep import BatchNormLIF, MultiStepLIF
+from snnattack.multistep import MultiStepLIF, batchnorm_lif
 from snnattack.recompute import source
 from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
@@ -84,11 +84,10 @@ class LIF(Temporal):
         recording = torch.is_grad_enabled() and x.requires_grad
         self.surrogate.start(recording)
         if self.impl == "fused" and recording:
-            bn = source(x)  # x = BN(y) with batch statistics: recomputed from y, not kept
-            if bn is None:
+            terms = source(x)  # x computed from BN outputs: recomputed from their inputs
+            if terms is None:
                 return mark(MultiStepLIF.apply(x, self))
-            y, norm = bn
-            return mark(BatchNormLIF.apply(x.detach(), y, norm.weight, norm.bias, norm.eps, self))
+            return mark(batchnorm_lif(x, self, terms))
         return self.unrolled(x)
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,9 +4,10 @@ In a training step, a conv-BN-LIF layer keeps for its backward the BN's input (t
 it) and the LIF's membranes ``h_t``, two float tensors of the layer's size; yet ``h_t`` follows
 exactly from the BN's input. Within :func:`batchnorm_recomputed` (opened by the model when
 autograd records), :class:`~snnattack.temporal.StepWise` notes each batch-statistics BN output
-with the BN's input (:func:`note`), and a fused LIF fed that output (:func:`source`) runs
-:class:`~snnattack.multistep.BatchNormLIF`, which keeps only the BN's input: the same
-gradients, one float tensor per layer fewer (``docs/performance.md``).
+with the BN's input (:func:`note`), a residual block notes the sum of its two branches
+(:func:`add`), and a fused LIF fed a noted tensor (:func:`source`) runs
+:class:`~snnattack.multistep.BatchNormLIF`, which keeps only the BNs' inputs: the same
+gradients, one float tensor per spiking layer fewer (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-Entry = tuple[weakref.ref, int, torch.Tensor, nn.Module]
-_stack: list[dict[int, Entry]] = []  # per open block: id of the BN's output -> its entry
+Term = tuple[torch.Tensor, nn.Module | None]  # a BN's input and the BN, or a tensor and None
+Entry = tuple[weakref.ref, int, list[Term]]
+_stack: list[dict[int, Entry]] = []  # per open block: id of the noted tensor -> its entry
 
 
 def note(out: torch.Tensor, y: torch.Tensor, bn: nn.Module) -> None:
@@ -27,15 +29,31 @@ def note(out: torch.Tensor, y: torch.Tensor, bn: nn.Module) -> None:
     the innermost open block; only where every tensor has one dtype (no autocast in between)."""
     weight = getattr(bn, "weight", None)
     if _stack and out.dtype == y.dtype and (weight is None or weight.dtype == y.dtype):
-        _stack[-1][id(out)] = (weakref.ref(out), out._version, y, bn)
+        _note(out, [(y, bn)])
 
 
-def source(x: torch.Tensor) -> tuple[torch.Tensor, nn.Module] | None:
-    """The BN's input and the BN that computed ``x``, if noted and ``x`` is unmodified since."""
+def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a + b``, noted as the sum of its terms where ``a`` or ``b`` is a noted BN output (a
+    residual block's branches: BN + BN, or BN + the block's input)."""
+    out = a + b
+    terms = [source(a) or [(a, None)], source(b) or [(b, None)]]
+    noted = any(bn is not None for term in terms for _, bn in term)
+    if (
+        noted
+        and a.shape == b.shape == out.shape
+        and a.dtype == b.dtype
+        and len(terms[0] + terms[1]) == 2
+    ):
+        _note(out, terms[0] + terms[1])
+    return out
+
+
+def source(x: torch.Tensor) -> list[Term] | None:
+    """The terms ``x`` was computed from, in order, if noted and ``x`` is unmodified since."""
     entry = _stack[-1].get(id(x)) if _stack else None
     if entry is None or entry[0]() is not x or x._version != entry[1]:
         return None
-    return entry[2], entry[3]
+    return entry[2]
 
 
 @contextmanager
@@ -46,3 +64,8 @@ def batchnorm_recomputed() -> Iterator[None]:
         yield
     finally:
         _stack.pop()
+
+
+def _note(out: torch.Tensor, terms: list[Term]) -> None:
+    if _stack:
+        _stack[-1][id(out)] = (weakref.ref(out), out._version, terms)

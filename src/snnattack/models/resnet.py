@@ -18,6 +18,7 @@ from torch import nn
 
 from snnattack.models.registry import register
 from snnattack.models.vgg import conv_bn
+from snnattack.recompute import add
 from snnattack.temporal import StepWise
 
 HIDDEN = 256
@@ -47,7 +48,7 @@ class BasicBlock(nn.Module):
         self.spike = neuron()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.spike(self.residual(x) + self.shortcut(x))
+        return self.spike(add(self.residual(x), self.shortcut(x)))  # noted for the LIF
 
 
 def resnet_body(
