@@ -137,3 +137,21 @@ def test_a_cpu_record_has_no_paper_rows_and_a_bad_paper_file_is_refused(tmp_path
     assert "paper" not in bench(args)
     with pytest.raises(ConfigError, match="--paper"):
         paper_block(tmp_path / "missing.yaml")
+
+
+def test_each_step_is_timed_right_after_its_memory_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory run's malloc_trim gives freed memory back; the same step then runs once
+    before it is timed, so the timed run finds the heap a job repeating the step finds."""
+    import torch
+
+    from snnattack.analysis import cost
+    from snnattack.models import build
+
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(cost.PeakMemory, "measure", lambda self, fn: calls.append(("m", fn)))
+    monkeypatch.setattr(cost, "_timed", lambda fn, device, clock: calls.append(("t", fn)) or 1.0)
+    model = build("digits_net", 10, in_channels=1, T=2).eval()
+    x, y = torch.rand(2, 1, 8, 8), torch.randint(0, 10, (2,))
+    cost.measure_cost(model, x, y, modes=["stbp", "rga"], repeats=2, train=True)
+    assert [kind for kind, _ in calls] == ["m", "t"] * 8  # forward, stbp, rga, train; twice
+    assert all(calls[i][1] is calls[i + 1][1] for i in range(0, len(calls), 2))

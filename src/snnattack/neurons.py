@@ -12,8 +12,10 @@ differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
 The default backward, every setting at its default, is STBP: backprop through time with the
 triangle surrogate, the gradient flowing through the reset. ``impl`` says how that backward is
 computed: ``fused`` (:class:`snnattack.multistep.MultiStepLIF`, one autograd node saving only
-the membrane) or ``unrolled`` (plain autograd through the loop, the reference); both give the
-same values and gradients. See ``docs/neuron.md``.
+the membrane; after a train-mode BN, :class:`~snnattack.multistep.BatchNormLIF`, saving
+nothing but the BN's input, :mod:`snnattack.recompute`) or ``unrolled`` (plain autograd
+through the loop, the reference); both give the same values and gradients. See
+``docs/neuron.md``.
 """
 
 from __future__ import annotations

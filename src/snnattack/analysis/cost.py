@@ -16,6 +16,9 @@ Peak memory is the step's peak *above* the memory in use when it starts:
   by writing ``5`` to ``/proc/self/clear_refs``, after ``malloc_trim(0)`` has handed freed
   heap memory back to the system (so a step cannot hide in memory an earlier step freed).
   Linux only; elsewhere memory is reported as ``None``.
+
+Each step is timed right after its memory run, so its timed run finds the memory the step
+itself took, as in a job that repeats it, not what the trim left.
 """
 
 from __future__ import annotations
@@ -223,8 +226,11 @@ def measure_cost(
     try:
         for _ in range(repeats):
             for name, fn in steps.items():
-                times[name].append(_timed(fn, device, clock))
+                # memory first: its malloc_trim hands freed memory back, and its run takes
+                # the step's memory again, so the timed run finds what a job repeating the
+                # step finds (with malloc=reuse, no page faults)
                 peaks[name].append(memory.measure(fn))
+                times[name].append(_timed(fn, device, clock))
     finally:
         for p, flag in frozen:
             p.requires_grad_(flag)
