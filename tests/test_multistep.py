@@ -217,11 +217,12 @@ def test_fused_bn_lif_keeps_only_the_batchnorm_input() -> None:
     assert float_elements_saved(conv_bn_lif("unrolled", torch.float32)) >= inputs + 4 * layer
 
 
-@pytest.mark.parametrize("case", ["eval", "modified", "sync"])
+@pytest.mark.parametrize("case", ["eval", "modified", "sync", "doubled"])
 def test_bn_outputs_it_cannot_recompute_go_through_the_plain_fused_lif(case: str) -> None:
-    """Running statistics (eval mode), an output changed in place and SyncBatchNorm (whose
-    statistics span processes) are not recomputed: the LIF keeps its membrane."""
-    from snnattack.recompute import batchnorm_recomputed
+    """Running statistics (eval mode), an output changed in place, SyncBatchNorm (whose
+    statistics span processes) and an output added to itself (whose gradient autograd sums
+    before the BN) are not recomputed: the LIF keeps its membrane."""
+    from snnattack.recompute import add, batchnorm_recomputed
     from snnattack.temporal import StepWise
 
     bn = nn.SyncBatchNorm(3) if case == "sync" else nn.BatchNorm2d(3)
@@ -231,6 +232,8 @@ def test_bn_outputs_it_cannot_recompute_go_through_the_plain_fused_lif(case: str
         current = layer(x)
         if case == "modified":
             current.mul_(2.0)
+        if case == "doubled":
+            current = add(current, current)
         spikes = LIF(lam=0.9)(current)
     assert type(spikes.grad_fn).__name__ == "MultiStepLIFBackward"
 

@@ -5,8 +5,7 @@ backward, in the network's float dtype: four bytes (eight in float64) for a valu
 or 1. Within :func:`spikes_as_bytes`, the fused LIF marks the spikes it returns
 (:func:`mark`), and a saved tensor that is marked spikes, unmodified since, is kept as
 ``bool`` and turned back into its dtype when the backward reads it: the same values, a
-quarter of the memory (on VGG-11 at T = 8, a tenth of an STBP training step's peak;
-``docs/performance.md``).
+quarter of the memory (``docs/performance.md``).
 """
 
 from __future__ import annotations

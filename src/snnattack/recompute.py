@@ -36,15 +36,10 @@ def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a + b``, noted as the sum of its terms where ``a`` or ``b`` is a noted BN output (a
     residual block's branches: BN + BN, or BN + the block's input)."""
     out = a + b
-    terms = [source(a) or [(a, None)], source(b) or [(b, None)]]
-    noted = any(bn is not None for term in terms for _, bn in term)
-    if (
-        noted
-        and a.shape == b.shape == out.shape
-        and a.dtype == b.dtype
-        and len(terms[0] + terms[1]) == 2
-    ):
-        _note(out, terms[0] + terms[1])
+    both = (source(a) or [(a, None)]) + (source(b) or [(b, None)])
+    fits = len(both) == 2 and a is not b and a.shape == b.shape and a.dtype == b.dtype
+    if fits and any(bn is not None for _, bn in both):
+        _note(out, both)
     return out
 
 
