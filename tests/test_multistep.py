@@ -256,3 +256,16 @@ def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif(name,
     assert "MultiStepLIFBackward" not in nodes
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]  # the read-out's
     assert nodes.count("NativeBatchNormBackward0") == len(bns)
+
+
+def test_only_cpu_batchnorm_outputs_are_noted() -> None:
+    """On CUDA the module's BN may run cuDNN, not the kernel the backward runs again."""
+    from snnattack.recompute import batchnorm_recomputed, note, source
+
+    bn = nn.BatchNorm2d(3)
+    with batchnorm_recomputed():
+        for device in ("cpu", "meta"):
+            y = torch.zeros(8, 3, 2, 2, device=device)
+            out = torch.zeros(2, 4, 3, 2, 2, device=device)
+            note(out, y, bn)
+            assert (source(out) is not None) == (device == "cpu")

@@ -11,10 +11,10 @@ membrane before firing ``h_t``; the backward recomputes ``v_t = h_t - theta`` an
 - ``dh_t = surrogate.grad(ds_t, v_t) + g_u * (1 - s_t)`` (hard) or ``+ g_u`` (soft);
 - ``dL/dI_t = dh_t`` and ``dL/du_{t-1} = dh_t * lam`` (zero with ``detach_membrane``).
 
-:class:`BatchNormLIF` is the same neuron fed a batch-statistics BatchNorm: it saves nothing of
-its own, only the BN's input (which the BN keeps anyway), and recomputes the BN's output and
-``h_t`` in the backward. A training step then keeps one float tensor per conv-BN-LIF layer
-instead of two.
+:class:`BatchNormLIF` is the same neuron fed a batch-statistics BatchNorm's output (or a
+residual sum of one with another or with a tensor): it saves nothing of its own, only the
+BN's input (which the BN keeps anyway), and recomputes the BN's output and ``h_t`` in the
+backward. A training step then keeps one float tensor per spiking layer instead of two.
 
 Each product and sum is the one autograd computes for the unrolled loop, in the same order, and
 the BN is recomputed and differentiated by the kernels autograd calls, so both Functions give

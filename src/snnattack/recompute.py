@@ -26,9 +26,12 @@ _stack: list[dict[int, Entry]] = []  # per open block: id of the noted tensor ->
 
 def note(out: torch.Tensor, y: torch.Tensor, bn: nn.Module) -> None:
     """Declares ``out`` (``[T, B, ...]``) the output of ``bn`` fed ``y`` (``[T * B, ...]``) to
-    the innermost open block; only where every tensor has one dtype (no autocast in between)."""
+    the innermost open block; only where every tensor has one dtype (no autocast in between)
+    and on the CPU, where the module's BN runs the kernel the backward runs again (on CUDA
+    it may run cuDNN's, whose rounding may differ, so there the LIF keeps ``h_t``)."""
     weight = getattr(bn, "weight", None)
-    if _stack and out.dtype == y.dtype and (weight is None or weight.dtype == y.dtype):
+    same_dtype = out.dtype == y.dtype and (weight is None or weight.dtype == y.dtype)
+    if _stack and same_dtype and y.device.type == "cpu":
         _note(out, [(y, bn)])
 
 
