@@ -81,8 +81,7 @@ class BatchNormLIF(torch.autograd.Function):
                 x = x.add_(value.view(ctx.shape)) if stats[0] else x + value.view(ctx.shape)
         # x is the first BN's output or a sum, our own: h_t is written over x_t
         _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
-        h_all = x
-        dx = _bptt(h_all, grad, ctx.lif, ctx.seen)
+        dx = _bptt(x, grad, ctx.lif, ctx.seen)
         grads, wanted = [], iter(ctx.needs_input_grad[3:])
         for term, stat in zip(terms, stats, strict=True):
             if len(term) == 1:  # a sum's backward: its gradient as it is

@@ -65,5 +65,5 @@ def batchnorm_recomputed() -> Iterator[None]:
 
 
 def _note(out: torch.Tensor, terms: list[Term]) -> None:
-    if _stack:
-        _stack[-1][id(out)] = (weakref.ref(out), out._version, terms)
+    """Records ``out`` in the innermost open block (the callers have checked one is open)."""
+    _stack[-1][id(out)] = (weakref.ref(out), out._version, terms)
