@@ -28,6 +28,8 @@ FIELDS = {
     "time_vs_stbp",
     "memory_vs_forward",
     "memory_vs_stbp",
+    "dense_seconds",
+    "dense_vs_forward",
 }
 TINY = ["--batch", "2", "--T", "2", "--repeats", "1"]
 
@@ -47,10 +49,10 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode(
     assert set(record["modes"]) == {"forward", *GRADIENT_MODES}
     for name, entry in record["modes"].items():
         assert set(entry) == FIELDS, name
-        assert entry["seconds"] > 0 and entry["peak_mb"] >= 0
+        assert entry["seconds"] > 0 and entry["peak_mb"] >= 0 and entry["dense_seconds"] > 0
     assert record["modes"]["forward"]["time_vs_forward"] == 1.0
     assert record["modes"]["stbp"]["time_vs_stbp"] == 1.0
-    assert "time (ms)" in table  # the table goes to stderr, JSON alone to stdout
+    assert "time (ms)" in table and "floor" in table  # the tables go to stderr, JSON to stdout
     training = record["training"]  # one PGD-7 adversarial training step per adversary mode
     assert set(training) == {"standard", *(f"pgd@{mode}" for mode in GRADIENT_MODES)}
     standard = training["standard"]["seconds"]
@@ -66,6 +68,7 @@ def test_ratios_are_quotients_of_the_measured_time_and_memory(
     modes = record["modes"]
     assert {"stbp", "rga"} <= set(modes)
     for entry in modes.values():
+        assert entry["dense_vs_forward"] == entry["dense_seconds"] / modes["forward"]["seconds"]
         for base in ("forward", "stbp"):
             assert entry[f"time_vs_{base}"] == entry["seconds"] / modes[base]["seconds"]
             if modes[base]["peak_mb"]:
@@ -81,6 +84,39 @@ def test_bench_compares_neuron_implementations_and_measures_a_training_step() ->
     for step, ratio in record["fused_vs_unrolled"].items():
         fused, unrolled = record["modes"][f"{step}[fused]"], record["modes"][f"{step}[unrolled]"]
         assert ratio["time"] == fused["seconds"] / unrolled["seconds"]
+        dense = min(fused["dense_seconds"], unrolled["dense_seconds"])
+        assert ratio["time_floor"] == dense / unrolled["seconds"]
+
+
+def test_dense_time_is_the_convolutions_and_matrix_products_of_a_step() -> None:
+    """DenseTime sees each convolution and matrix product of a training step once, forward and
+    backward, and nothing else: its time is part of the step's, and an element-wise
+    computation has none."""
+    import time
+
+    import torch
+
+    from snnattack.analysis.cost import DenseTime, train_step
+    from snnattack.models import build
+
+    model = build("digits_net", 10, in_channels=1, T=2)  # 2 convs, 1 linear
+    x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
+    for impl in ("fused", "unrolled"):
+        start = time.process_time()
+        with DenseTime(x.device, "cpu") as dense:
+            train_step(model, x, y, impl)
+        step = time.process_time() - start
+        # a linear layer: addmm forward, two mm backward (input and weight gradients)
+        assert dense.calls == {
+            "aten.convolution": 2,
+            "aten.convolution_backward": 2,
+            "aten.addmm": 1,
+            "aten.mm": 2,
+        }
+        assert 0 < dense.seconds <= step
+    with DenseTime(x.device, "cpu") as dense:
+        torch.sigmoid(x * 2 + 1).sum()
+    assert dense.seconds == 0 and not dense.calls
 
 
 def test_bench_sweeps_T_attacking_a_folded_model() -> None:
@@ -152,6 +188,6 @@ def test_each_step_is_timed_right_after_its_memory_run(monkeypatch: pytest.Monke
     monkeypatch.setattr(cost, "_timed", lambda fn, device, clock: calls.append(("t", fn)) or 1.0)
     model = build("digits_net", 10, in_channels=1, T=2).eval()
     x, y = torch.rand(2, 1, 8, 8), torch.randint(0, 10, (2,))
-    cost.measure_cost(model, x, y, modes=["stbp", "rga"], repeats=2, train=True)
+    cost.measure_cost(model, x, y, modes=["stbp", "rga"], repeats=2, train=True, floor=False)
     assert [kind for kind, _ in calls] == ["m", "t"] * 8  # forward, stbp, rga, train; twice
     assert all(calls[i][1] is calls[i + 1][1] for i in range(0, len(calls), 2))

@@ -751,3 +751,18 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
         ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
         ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
     ]
+
+
+def test_cost_table_shows_each_step_with_its_dense_floor(tmp_path: Path) -> None:
+    cost = {
+        "modes": {
+            "forward": {"seconds": 0.010, "time_vs_forward": 1.0, "dense_vs_forward": 0.8},
+            "stbp": {"seconds": 0.021, "time_vs_forward": 2.1, "dense_vs_forward": 1.7},
+        }
+    }
+    _job(tmp_path / "sweep" / "0", 0, "stbp", 80.0, analyses={"cost": cost})
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    floor = table.columns.index("floor × forward")
+    assert table.columns[floor - 1] == "× forward"
+    assert [row[floor] for row in table.rows] == ["0.80", "1.70"]
+    assert "convolutions and matrix products" in table.note

@@ -202,7 +202,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     if args.compile:
         attacked = torch.compile(attacked)
     modes = measure_cost(
-        attacked, x, y, args.modes, args.repeats, args.impls, args.train, args.clock
+        attacked,
+        x,
+        y,
+        args.modes,
+        args.repeats,
+        args.impls,
+        args.train,
+        args.clock,
+        floor=not args.compile,  # a compiled graph runs its own kernels, not these ops
     )
     record = {
         "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
@@ -299,7 +307,9 @@ def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
 
 
 def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``."""
+    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``; with the
+    steps' dense time (``dense_seconds``), ``time_floor``: the lesser of the two over the
+    unrolled step's time, the least the time ratio could be with these convolutions."""
     out = {}
     for name, fused in modes.items():
         step = name.removesuffix("[fused]")
@@ -314,7 +324,26 @@ def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float |
                 else None
             ),
         }
+        if "dense_seconds" in fused:
+            dense = min(fused["dense_seconds"], unrolled["dense_seconds"])
+            out[step]["time_floor"] = dense / unrolled["seconds"]
     return out
+
+
+def impl_table(ratios: dict[str, dict[str, float | None]], title: str = "") -> Table:
+    """A rich table of :func:`impl_ratios`."""
+    table = Table(title=title)
+    for col in ("step", "time", "time floor", "peak memory"):
+        table.add_column(col, justify="right")
+    for step, r in ratios.items():
+        table.add_row(
+            escape(step), *(_fmt(r.get(k), ".2f") for k in ("time", "time_floor", "memory"))
+        )
+    return table
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "–" if v is None else format(v, spec)
 
 
 def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
@@ -324,28 +353,26 @@ def cost_table(modes: dict[str, dict[str, Any]], title: str = "") -> Table:
         "step",
         "time (ms)",
         "× forward",
+        "floor × fwd",
         "× stbp",
         "peak MB",
         "mem × forward",
         "mem × stbp",
     ):
         table.add_column(col, justify="right")
-
-    def fmt(v: float | None, spec: str) -> str:
-        return "–" if v is None else format(v, spec)
-
     for name, m in modes.items():
         if "error" in m:
-            table.add_row(escape(name), m["error"], *[""] * 5)
+            table.add_row(escape(name), m["error"], *[""] * 6)
             continue
         table.add_row(
             escape(name),
-            fmt(m["seconds"] * 1e3, ".2f"),
-            fmt(m["time_vs_forward"], ".2f"),
-            fmt(m["time_vs_stbp"], ".2f"),
-            fmt(m["peak_mb"], ".1f"),
-            fmt(m["memory_vs_forward"], ".2f"),
-            fmt(m["memory_vs_stbp"], ".2f"),
+            _fmt(m["seconds"] * 1e3, ".2f"),
+            _fmt(m["time_vs_forward"], ".2f"),
+            _fmt(m.get("dense_vs_forward"), ".2f"),
+            _fmt(m["time_vs_stbp"], ".2f"),
+            _fmt(m["peak_mb"], ".1f"),
+            _fmt(m["memory_vs_forward"], ".2f"),
+            _fmt(m["memory_vs_stbp"], ".2f"),
         )
     return table
 
@@ -380,6 +407,8 @@ def main(argv: list[str] | None = None) -> None:
             f"median of {s['repeats']} ({s['clock']} time)"
         )
         console.print(cost_table(record["modes"], title))
+        if "fused_vs_unrolled" in record:
+            console.print(impl_table(record["fused_vs_unrolled"], "fused over unrolled"))
         console.print(training_table(record["training"], f"one {s['adversary']} training step"))
         if "paper" in record:
             notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"

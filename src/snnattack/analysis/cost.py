@@ -19,6 +19,11 @@ Peak memory is the step's peak *above* the memory in use when it starts:
 
 Each step is timed right after its memory run, so its timed run finds the memory the step
 itself took, as in a job that repeats it, not what the trim left.
+
+Once more, each step runs under :class:`DenseTime`, which adds up the time of its
+convolutions and matrix products: work that no neuron implementation, allocator or fusion
+changes, so a floor under the step's time. ``dense_vs_forward`` is that floor as a ratio to
+the forward, the least ``time_vs_forward`` could be on this machine.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +40,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
@@ -173,6 +180,52 @@ def train_step(
         model.eval()
 
 
+aten = torch.ops.aten
+DENSE_OPS = frozenset(
+    (aten.convolution, aten.convolution_backward, aten.mm, aten.addmm, aten.bmm, aten.baddbmm)
+)  # what convolutions and linear layers run, forward and backward
+
+
+class DenseTime(TorchDispatchMode):
+    """Within the block, adds up the time (``seconds``, on ``clock``) and counts the calls
+    (``calls``, per op) of the convolutions and matrix products (:data:`DENSE_OPS`).
+
+    Each op is timed whole, with whatever copies it makes of its arguments; an op one of
+    them calls is not seen again, so nothing is counted twice. On CUDA each is timed between
+    two synchronisations.
+    """
+
+    def __init__(self, device: torch.device, clock: str = "wall") -> None:
+        super().__init__()
+        self.device, self.clock = device, clock
+        self.seconds = 0.0
+        self.calls: Counter[str] = Counter()
+
+    def __torch_dispatch__(
+        self,
+        func: torch._ops.OpOverload,
+        types: tuple[type, ...],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        def call() -> Any:
+            return func(*args, **(kwargs or {}))
+
+        if func.overloadpacket not in DENSE_OPS:
+            return call()
+        out: list[Any] = []
+        self.seconds += _timed(lambda: out.append(call()), self.device, self.clock)
+        self.calls[str(func.overloadpacket)] += 1
+        return out[0]
+
+
+def dense_seconds(fn: Callable[[], object], device: torch.device, clock: str = "wall") -> float:
+    """Seconds one run of ``fn`` spends in convolutions and matrix products (:class:`DenseTime`)."""
+    with DenseTime(device, clock) as dense:
+        fn()
+    return dense.seconds
+
+
 def measure_cost(
     model: nn.Module,
     x: torch.Tensor,
@@ -182,6 +235,7 @@ def measure_cost(
     impls: Iterable[str] | None = None,
     train: bool = False,
     clock: str = "wall",
+    floor: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
@@ -189,7 +243,8 @@ def measure_cost(
     the forward and to ``stbp`` (when measured); a mode that cannot run on this model is
     reported with its ``error`` instead. ``impls``: measure each step with each neuron
     implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
-    ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`).
+    ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`); ``floor``: run each step once more
+    to time its convolutions and matrix products (``dense_seconds``, :func:`dense_seconds`).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -231,6 +286,7 @@ def measure_cost(
                 # step finds (with malloc=reuse, no page faults)
                 peaks[name].append(memory.measure(fn))
                 times[name].append(_timed(fn, device, clock))
+        dense = {name: dense_seconds(fn, device, clock) for name, fn in steps.items() if floor}
     finally:
         for p, flag in frozen:
             p.requires_grad_(flag)
@@ -241,6 +297,9 @@ def measure_cost(
             "seconds": statistics.median(times[name]),
             "peak_mb": statistics.median(known) / MB if known else None,
         }
+        if floor:
+            out[name]["dense_seconds"] = dense[name]
+            out[name]["dense_vs_forward"] = _ratio(dense[name], out["forward"]["seconds"])
     for entry in out.values():
         for ref in ("forward", "stbp"):
             base = out.get(ref)

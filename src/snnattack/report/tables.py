@@ -457,6 +457,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
                         for k, s in (
                             ("seconds", 1e3),
                             ("time_vs_forward", 1),
+                            ("dense_vs_forward", 1),
                             ("time_vs_stbp", 1),
                             ("peak_mb", 1),
                             ("memory_vs_stbp", 1),
@@ -476,6 +477,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         "step",
         "time (ms)",
         "× forward",
+        "floor × forward",
         "× stbp",
         "peak MB",
         "mem × stbp",
@@ -489,7 +491,8 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         columns,
         out,
         "Median over repeats, interleaved in one process; peak memory above the memory "
-        "in use before the step (CPU: resident set, CUDA: allocated).",
+        "in use before the step (CPU: resident set, CUDA: allocated); floor: the step's "
+        "convolutions and matrix products alone, which no neuron implementation changes.",
         "cost",
         summary=summary,
     )
