@@ -4,7 +4,9 @@ Builds the named model (untrained, BatchNorm statistics calibrated on the random
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
 ``--impls fused unrolled`` measures each step with each neuron implementation and adds their
-ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Then one adversarial
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Each step's floor, the
+time of its convolutions and matrix products (``dense_vs_forward``; per fused/unrolled pair
+``time_floor``), says how far any neuron implementation could take it. Then one adversarial
 training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
 parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
 step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA device the record
