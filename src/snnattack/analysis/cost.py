@@ -286,7 +286,9 @@ def measure_cost(
                 # step finds (with malloc=reuse, no page faults)
                 peaks[name].append(memory.measure(fn))
                 times[name].append(_timed(fn, device, clock))
-        dense = {name: dense_seconds(fn, device, clock) for name, fn in steps.items() if floor}
+        dense = (
+            {name: dense_seconds(fn, device, clock) for name, fn in steps.items()} if floor else {}
+        )
     finally:
         for p, flag in frozen:
             p.requires_grad_(flag)
@@ -297,7 +299,7 @@ def measure_cost(
             "seconds": statistics.median(times[name]),
             "peak_mb": statistics.median(known) / MB if known else None,
         }
-        if floor:
+        if name in dense:
             out[name]["dense_seconds"] = dense[name]
             out[name]["dense_vs_forward"] = _ratio(dense[name], out["forward"]["seconds"])
     for entry in out.values():
