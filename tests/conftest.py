@@ -12,6 +12,7 @@ Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of import
   test looks at which models were trained or cached.
 - ``cli(*args, env=None)``: ``python run.py ARGS`` in this process (``-m`` sweeps, callbacks,
   exit codes, stdout and stderr), in ``tmp_path``; returns a ``CompletedProcess``.
+- ``lif_loops``: runs a test with the fused LIF's loops in the C kernel and on torch ops.
 - ``digits_store``: the session's model store folder, shared by every test that only needs
   *a* trained model (a model is trained once per training spec, then read back).
 
@@ -37,6 +38,22 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(params=["kernel", "torch ops"])
+def lif_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The test runs twice: the fused LIF's loops in the C kernel, then on torch ops
+    (``SNNATTACK_NATIVE=0``, as where no C compiler is found)."""
+    from snnattack import native
+
+    if request.param == "torch ops":
+        monkeypatch.setenv("SNNATTACK_NATIVE", "0")
+    elif native.c_compiler() is None:
+        pytest.skip("no C compiler on this machine ($CC or cc): the kernel cannot be built")
+    native.library.cache_clear()
+    assert (native.library() is None) == (request.param == "torch ops")
+    yield request.param
+    native.library.cache_clear()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The fused multi-step LIF against the unrolled loop: same spikes, same input and parameter
-gradients bit for bit, for both resets, λ, θ, every surrogate and every backward setting."""
+gradients bit for bit, for both resets, λ, θ, every surrogate and every backward setting;
+each test with the loops in the C kernel and on torch ops."""
 
 import contextlib
 
@@ -8,8 +9,10 @@ import torch
 from torch import nn
 
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
-from snnattack.neurons import LIF
+from snnattack.neurons import IMPLS, LIF
 from snnattack.surrogates import make_surrogate
+
+pytestmark = pytest.mark.usefixtures("lif_loops")  # the C kernel's loops, and the torch ops'
 
 
 def net(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
@@ -269,3 +272,14 @@ def test_only_cpu_batchnorm_outputs_are_noted() -> None:
             out = torch.zeros(2, 4, 3, 2, 2, device=device)
             note(out, y, bn)
             assert (source(out) is not None) == (device == "cpu")
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_without_autograd_the_fused_loop_gives_the_unrolled_spikes(reset, dtype) -> None:
+    """An evaluation forward (no_grad) runs the loop alone, keeping nothing: the same spikes."""
+    x = currents(dtype)
+    with torch.no_grad():
+        out = {impl: LIF(lam=0.8, theta=0.9, reset=reset, impl=impl)(x) for impl in IMPLS}
+    assert 0 < out["fused"].mean() < 1
+    assert torch.equal(out["fused"], out["unrolled"])

@@ -22,7 +22,8 @@ the unrolled loop's gradients bit for bit (tested in float32 and float64). To ma
 over memory, each step writes into the outputs in place, compares ``h_t >= theta`` (the same
 test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
 CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
-once either way).
+once either way). On the CPU both loops run in :mod:`snnattack.native`'s C kernel where it is
+built (the triangle and rectangle surrogates): the same operations, one pass over memory.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from snnattack.surrogates import Surrogate
+from snnattack import native
+from snnattack.surrogates import Rectangle, Surrogate, Triangle
 
 
 class MultiStepLIF(torch.autograd.Function):
@@ -96,6 +98,13 @@ class BatchNormLIF(torch.autograd.Function):
         return None, None, None, *grads
 
 
+def spikes(x: torch.Tensor, lif: Any) -> torch.Tensor:
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, outside autograd (no backward follows)."""
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    _run(x, Neuron.of(lif), torch.empty_like(out[0]), out, observe=False)
+    return out
+
+
 def batchnorm_lif(x: torch.Tensor, lif: Any, terms: list[tuple]) -> torch.Tensor:
     """:class:`BatchNormLIF` on ``x``, computed from ``terms``: ``(y, bn)`` for a BN's input
     and the BN, ``(tensor, None)`` for a tensor added as it is."""
@@ -154,6 +163,10 @@ def _run(
     ``h_out`` may be ``x`` itself: step t reads ``x_t`` before writing ``h_t`` over it."""
     surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
     observe = observe and type(surrogate).observe is not Surrogate.observe  # else v_t is unused
+    if not observe and native.usable(x, h_out, s_out):  # one pass, the same numbers
+        kept = [out if out.dim() == x.dim() else None for out in (h_out, s_out)]
+        native.forward(x, *kept, lam, theta, hard)
+        return [None] * x.shape[0]
     u, seen = torch.zeros_like(x[0]), []
     for t in range(x.shape[0]):
         h = h_out[t] if h_out.dim() == x.dim() else h_out
@@ -171,6 +184,11 @@ def _bptt(
 ) -> torch.Tensor:
     """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``."""
     surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
+    kernel_slope = _kernel_slope(surrogate, seen)
+    if kernel_slope is not None and native.usable(h_all):  # one pass, the same numbers
+        grad = grad if grad[0].is_contiguous() else grad.contiguous()
+        flags = (hard, lif.detach_reset, lif.detach_membrane)
+        return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope)
     dx, mask = torch.empty_like(h_all), torch.empty_like(h_all[0])
     g_u = None  # dL/du_t from step t + 1 (none after the last step)
     for t in reversed(range(h_all.shape[0])):
@@ -187,3 +205,15 @@ def _bptt(
             torch.add(slope, g_u, out=dh)
         g_u = None if lif.detach_membrane else dh * lam
     return dx
+
+
+def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[bool, float, float] | None:
+    """The surrogate as the C kernel takes it (rectangle?, half-width, divisor), if it can:
+    the triangle and the rectangle, observing nothing in the forward."""
+    if any(s is not None for s in seen):
+        return None
+    if type(surrogate) is Triangle:
+        return False, surrogate.width, surrogate.width * surrogate.width
+    if type(surrogate) is Rectangle:
+        return True, surrogate.width, 2 * surrogate.width
+    return None

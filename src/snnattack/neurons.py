@@ -13,8 +13,9 @@ The default backward, every setting at its default, is STBP: backprop through ti
 triangle surrogate, the gradient flowing through the reset. ``impl`` says how that backward is
 computed: ``fused`` (:class:`snnattack.multistep.MultiStepLIF`, one autograd node saving only
 the membrane; after a train-mode BN, :class:`~snnattack.multistep.BatchNormLIF`, saving
-nothing but the BN's input, :mod:`snnattack.recompute`) or ``unrolled`` (plain autograd
-through the loop, the reference); both give the same values and gradients. See
+nothing but the BN's input, :mod:`snnattack.recompute`; without autograd, the loop alone; on
+the CPU each loop one pass of a C kernel, :mod:`snnattack.native`) or ``unrolled`` (plain
+autograd through the loop, the reference); both give the same values and gradients. See
 ``docs/neuron.md``.
 """
 
@@ -25,7 +26,7 @@ import math
 import torch
 
 from snnattack.binary import mark
-from snnattack.multistep import MultiStepLIF, batchnorm_lif
+from snnattack.multistep import MultiStepLIF, batchnorm_lif, spikes
 from snnattack.recompute import source
 from snnattack.surrogates import Spike, Surrogate, Triangle
 from snnattack.temporal import Temporal
@@ -85,12 +86,14 @@ class LIF(Temporal):
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
         recording = torch.is_grad_enabled() and x.requires_grad
         self.surrogate.start(recording)
-        if self.impl == "fused" and recording:
-            terms = source(x)  # x computed from BN outputs: recomputed from their inputs
-            if terms is None:
-                return mark(MultiStepLIF.apply(x, self))
-            return mark(batchnorm_lif(x, self, terms))
-        return self.unrolled(x)
+        if self.impl == "unrolled":
+            return self.unrolled(x)
+        if not recording:  # no backward will follow: the loop alone, nothing kept
+            return spikes(x, self)
+        terms = source(x)  # x computed from BN outputs: recomputed from their inputs
+        if terms is None:
+            return mark(MultiStepLIF.apply(x, self))
+        return mark(batchnorm_lif(x, self, terms))
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:
         """The T loop step by step, differentiable by plain autograd (the reference); called by

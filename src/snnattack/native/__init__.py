@@ -1,0 +1,180 @@
+"""The fused LIF's T loops as a compiled C kernel (``lif.c``), built on first use.
+
+The torch ops of :mod:`snnattack.multistep` pass over a layer's ``[B, ...]`` step tensor
+about four times per step forward and ten times backward; the kernel keeps each element's
+membrane (or ``dL/du``) in a register across the steps and passes over memory once. It
+computes the same floating-point operations in the same order, so the spikes and gradients
+are the same bit for bit (``tests/test_native.py``); only the time changes
+(``docs/performance.md``).
+
+The library is compiled with the system's C compiler (``$CC``, else ``cc``) into the user's
+cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source
+and compiler; processes that start together (DDP ranks, joblib workers) build it under a file
+lock. Where no compiler works, or ``SNNATTACK_NATIVE=0`` is set, the torch ops run instead,
+with the same results.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("lif.c")
+FLAGS = ("-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-shared", "-fPIC")
+BLOCK = 256  # elements per block, as in lif.c: threads split a layer at multiples of it
+PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their own
+C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
+SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+
+
+def cache_folder() -> Path:
+    """Where the compiled library is kept."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "snnattack"
+
+
+def c_compiler() -> str | None:
+    """The path of the C compiler the kernel is built with (``$CC``, else ``cc``), if any."""
+    return shutil.which(os.environ.get("CC", "cc"))
+
+
+@cache
+def library() -> ctypes.CDLL | None:
+    """The compiled kernel, built if needed; None where it cannot be (the torch ops run)."""
+    if os.environ.get("SNNATTACK_NATIVE", "1") == "0":
+        return None
+    compiler = c_compiler()
+    if compiler is None:
+        log.info("no C compiler found: the fused LIF runs on torch ops")
+        return None
+    try:
+        lib = ctypes.CDLL(str(_build(compiler)))
+    except (OSError, subprocess.CalledProcessError) as err:
+        detail = getattr(err, "stderr", None) or err
+        log.warning("the fused LIF's C kernel could not be built, torch ops run: %s", detail)
+        return None
+    ptr, long, flag = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+    for dtype, real in C_TYPES.items():  # the C signatures, as in lif.c
+        forward = getattr(lib, f"lif_forward_{SUFFIX[dtype]}")
+        # x, xs, h, hs, s, ss; steps, lo, hi; lam, theta; hard
+        forward.argtypes = [ptr, long] * 3 + [long] * 3 + [real, real, flag]
+        backward = getattr(lib, f"lif_backward_{SUFFIX[dtype]}")
+        # h, n, g, gs; dx; steps, lo, hi; lam, theta; hard, detach_reset, detach_membrane,
+        # rectangle; width, scale; divide
+        backward.argtypes = [ptr, long] * 2 + [ptr] + [long] * 3 + [real, real]
+        backward.argtypes += [flag] * 4 + [real, real, flag]
+        forward.restype = backward.restype = None
+    return lib
+
+
+def _build(compiler: str) -> Path:
+    """The library for this source and compiler, compiled unless already in the cache."""
+    version = subprocess.run(
+        [compiler, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    key = hashlib.sha256("\0".join([SOURCE.read_text(), *FLAGS, version]).encode()).hexdigest()
+    folder = cache_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"lif-{key[:16]}.so"
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                built = Path(tmp) / path.name
+                subprocess.run(
+                    [compiler, *FLAGS, "-o", str(built), str(SOURCE)],
+                    capture_output=True,
+                    check=True,
+                )
+                built.replace(path)
+    return path
+
+
+def usable(x: torch.Tensor, *tensors: torch.Tensor) -> bool:
+    """Whether the kernel is built and can run on ``x`` (``[T, ...]``, CPU, float32/64) and
+    ``tensors`` (each ``[T, ...]`` like it or one step's buffer) of its dtype and with each
+    step's elements contiguous."""
+    same = all(t.dtype == x.dtype and t.device == x.device for t in tensors)
+    steps = all(_step(t, x.dim()).is_contiguous() for t in (x, *tensors))
+    cpu = x.device.type == "cpu" and x.dtype in C_TYPES
+    return same and steps and cpu and x.dim() > 1 and library() is not None
+
+
+def forward(
+    x: torch.Tensor,
+    h: torch.Tensor | None,
+    s: torch.Tensor | None,
+    lam: float,
+    theta: float,
+    hard: bool,
+) -> None:
+    """The forward T loop on ``x``: ``h_t`` into ``h`` and ``s_t`` into ``s`` (each
+    ``[T, ...]`` like ``x``, or None: not kept)."""
+    fn, n = getattr(library(), f"lif_forward_{SUFFIX[x.dtype]}"), x[0].numel()
+    args = (*_pointer(x), *_pointer(h), *_pointer(s), x.shape[0])
+    _split(n, lambda lo, hi: fn(*args, lo, hi, lam, theta, int(hard)))
+
+
+def backward(
+    h: torch.Tensor,
+    grad: torch.Tensor,
+    lam: float,
+    theta: float,
+    hard: bool,
+    detach_reset: bool,
+    detach_membrane: bool,
+    rectangle: bool,
+    width: float,
+    scale: float,
+) -> torch.Tensor:
+    """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``; the
+    surrogate's slope is the triangle ``max(0, width - |v|)`` (or the rectangle ``|v| <
+    width``) times ``dL/ds``, divided by ``scale`` unless it is 1."""
+    fn, n = getattr(library(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
+    dx = torch.empty_like(h, memory_format=torch.contiguous_format)
+    args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
+    flags = (int(hard), int(detach_reset), int(detach_membrane), int(rectangle))
+    tail = (lam, theta, *flags, width, scale, int(scale != 1.0))
+    _split(n, lambda lo, hi: fn(*args, lo, hi, *tail))
+    return dx
+
+
+def _step(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """One step of ``t``: its first, or itself if it is one step's buffer."""
+    return t[0] if t.dim() == dim else t
+
+
+def _pointer(t: torch.Tensor | None) -> tuple[int | None, int]:
+    """A ``[T, ...]`` tensor's address and step stride for the kernel (null for None)."""
+    return (None, 0) if t is None else (t.data_ptr(), t.stride(0))
+
+
+def _split(n: int, call: Callable[[int, int], None]) -> None:
+    """``call(lo, hi)`` over ``[0, n)``, split across torch's intra-op threads."""
+    parts = min(torch.get_num_threads(), n // PER_THREAD)
+    if parts <= 1:
+        call(0, n)
+        return
+    size = math.ceil(n / parts / BLOCK) * BLOCK
+    bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    list(_pool(len(bounds)).map(lambda b: call(*b), bounds))
+
+
+@cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """Threads for the kernel's calls (each releases the GIL while it runs)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="snnattack-lif")

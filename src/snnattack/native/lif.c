@@ -1,0 +1,86 @@
+/* The fused LIF's T loops (snnattack.multistep) in one pass over memory per layer.
+ *
+ * Each element's membrane (forward) or dL/du (backward) stays in L1 across the T steps,
+ * where the torch ops pass over a step's tensor about four times forward and ten times
+ * backward. Every sum, product and quotient is the one the torch ops compute, in the same
+ * order and precision (built without FMA contraction or fast math: snnattack.native.FLAGS),
+ * so the spikes and gradients are the same bit for bit (tests/test_native.py).
+ *
+ * Tensors are [T, ...] with each step's elements contiguous; the *s arguments are step
+ * strides in elements (0: one tensor broadcast over T, or one step's buffer reused). A call
+ * handles the elements [lo, hi) of every step, so that callers can split a layer across
+ * threads.
+ */
+
+#define BLOCK 256 /* elements whose state stays in L1 across the T steps */
+
+#define LIF_KERNELS(T, SUFFIX, ABS)                                                           \
+    /* h_t = lam u_{t-1} + x_t; s_t = H(h_t - theta); u_t = h_t - h_t s_t (hard) or          \
+     * h_t - theta s_t (soft). h and s may be null (not kept). */                            \
+    void lif_forward_##SUFFIX(const T *x, long xs, T *h, long hs, T *s, long ss, long steps,   \
+                              long lo, long hi, T lam, T theta, int hard) {                    \
+        T u[BLOCK];                                                                            \
+        for (long b = lo; b < hi; b += BLOCK) {                                                \
+            long m = hi - b < BLOCK ? hi - b : BLOCK;                                          \
+            for (long i = 0; i < m; i++) u[i] = 0;                                             \
+            for (long t = 0; t < steps; t++) {                                                 \
+                const T *xt = x + t * xs + b;                                                  \
+                T *ht = h ? h + t * hs + b : 0, *st = s ? s + t * ss + b : 0;                  \
+                for (long i = 0; i < m; i++) {                                                 \
+                    T lu = u[i] * lam;                                                         \
+                    T hv = lu + xt[i];                                                         \
+                    T sv = hv >= theta ? (T)1 : (T)0;                                          \
+                    if (ht) ht[i] = hv;                                                        \
+                    if (st) st[i] = sv;                                                        \
+                    T r = (hard ? -hv : -theta) * sv;                                          \
+                    u[i] = hv + r;                                                             \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    /* dL/dI_t (dx, step stride n as h's) from h_t and dL/ds_t (g), the steps in reverse.     \
+     * The surrogate's slope at v = h - theta is the triangle max(0, width - |v|) or the      \
+     * rectangle |v| < width, times dL/ds, divided by scale when divide is set. */             \
+    void lif_backward_##SUFFIX(const T *h, long n, const T *g, long gs, T *dx, long steps,     \
+                               long lo, long hi, T lam, T theta, int hard, int detach_reset,   \
+                               int detach_membrane, int rectangle, T width, T scale,           \
+                               int divide) {                                                   \
+        T gu[BLOCK]; /* dL/du_t from step t + 1 */                                             \
+        for (long b = lo; b < hi; b += BLOCK) {                                                \
+            long m = hi - b < BLOCK ? hi - b : BLOCK;                                          \
+            for (long t = steps - 1; t >= 0; t--) {                                            \
+                int carry = t != steps - 1 && !detach_membrane; /* else no dL/du_t */          \
+                const T *ht = h + t * n + b, *gt = g + t * gs + b;                             \
+                T *dt = dx + t * n + b;                                                        \
+                for (long i = 0; i < m; i++) {                                                 \
+                    T hv = ht[i], ds = gt[i];                                                  \
+                    if (carry && !detach_reset) { /* the reset's path to the spike */          \
+                        T p = gu[i] * (hard ? hv : theta);                                     \
+                        ds = ds - p;                                                           \
+                    }                                                                          \
+                    T v = hv - theta, a = ABS(v), slope;                                       \
+                    if (rectangle) {                                                           \
+                        T inside = a < width ? (T)1 : (T)0;                                    \
+                        slope = ds * inside;                                                   \
+                    } else {                                                                   \
+                        T tri = width - a;                                                     \
+                        tri = tri < 0 ? (T)0 : tri;                                            \
+                        slope = ds * tri;                                                      \
+                    }                                                                          \
+                    if (divide) slope = slope / scale;                                         \
+                    T d = slope;                                                               \
+                    if (carry) { /* + dL/du_t (1 - s_t) (hard) or + dL/du_t (soft) */          \
+                        T keep = hard ? (hv < theta ? (T)1 : (T)0) : (T)1;                     \
+                        T q = gu[i] * keep;                                                    \
+                        d = slope + q;                                                         \
+                    }                                                                          \
+                    dt[i] = d;                                                                 \
+                    gu[i] = d * lam;                                                           \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+LIF_KERNELS(float, f32, __builtin_fabsf)
+LIF_KERNELS(double, f64, __builtin_fabs)

@@ -1,0 +1,175 @@
+"""The fused LIF's C kernel (``snnattack.native``) against the torch ops it replaces: the same
+spikes, membranes and gradients bit for bit, for every setting it takes; where it cannot be
+built, the torch ops run with the same results."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from snnattack import multistep, native
+from snnattack.neurons import LIF
+from snnattack.surrogates import Rectangle, Triangle
+
+pytestmark = pytest.mark.skipif(
+    native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"
+)
+
+
+@pytest.fixture
+def torch_ops(monkeypatch: pytest.MonkeyPatch):
+    """A function that runs a callable with the kernel switched off (torch ops)."""
+
+    def run(fn):
+        with monkeypatch.context() as m:
+            m.setenv("SNNATTACK_NATIVE", "0")
+            native.library.cache_clear()
+            try:
+                return fn()
+            finally:
+                native.library.cache_clear()
+
+    return run
+
+
+def neuron(surrogate, reset="hard", lam=0.9, theta=1.0, setting=None) -> multistep.Neuron:
+    flags = {setting: True} if setting else {}
+    return multistep.Neuron.of(LIF(lam, theta, reset, surrogate, **flags))
+
+
+def loops(x: torch.Tensor, grad: torch.Tensor, lif: multistep.Neuron):
+    """Membranes and spikes of the forward, and dL/dI of the backward."""
+    h, s = torch.empty_like(x), torch.empty_like(x)
+    seen = multistep._run(x, lif, h, s, observe=True)
+    return h, s, multistep._bptt(h, grad, lif, seen)
+
+
+def inputs(dtype: torch.dtype, shape=(6, 3, 5, 7)) -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(3)
+    x = (torch.rand(shape, dtype=dtype) * 1.6 - 0.2).contiguous()  # around theta: spikes
+    return x, torch.randn(shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("lam,theta", [(1.0, 1.0), (0.7, 0.6)])
+@pytest.mark.parametrize(
+    "surrogate", [Triangle(), Triangle(0.7), Rectangle(), Rectangle(0.3)], ids=repr
+)
+@pytest.mark.parametrize("setting", [None, "detach_reset", "detach_membrane"])
+def test_kernel_equals_the_torch_ops_bit_for_bit(
+    torch_ops, dtype, reset, lam, theta, surrogate, setting
+) -> None:
+    lif = neuron(surrogate, reset, lam, theta, setting)
+    x, grad = inputs(dtype)
+    kernel = loops(x, grad, lif)
+    reference = torch_ops(lambda: loops(x, grad, lif))
+    assert 0 < kernel[1].mean() < 1 and kernel[2].abs().sum() > 0  # spikes, and gradients
+    for a, b in zip(kernel, reference, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None:
+    calls = []
+    for name in ("forward", "backward"):
+        real = getattr(native, name)
+        monkeypatch.setattr(
+            native, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
+        )
+    x, grad = inputs(torch.float32)
+    loops(x, grad, neuron(Triangle()))
+    assert calls == ["forward", "backward"]
+    calls.clear()
+    from snnattack.surrogates import make_surrogate
+
+    loops(x, grad, neuron(make_surrogate("atan")))  # a transcendental slope: torch ops
+    assert calls == ["forward"]
+    calls.clear()
+    loops(x.half(), grad.half(), neuron(Triangle()))  # no half kernel: torch ops
+    assert calls == []
+
+
+def test_a_current_broadcast_over_time_and_one_step_buffers(torch_ops) -> None:
+    """Direct encoding's first layer: x is one step viewed T times (stride 0); the BN-LIF
+    keeps neither h nor s (one step's buffer), or writes h over x itself."""
+    lif = neuron(Triangle(), lam=0.8)
+    one, _ = inputs(torch.float32, (1, 4, 9))
+    x = one.expand(5, 4, 9)
+    assert x.stride(0) == 0
+
+    def run():
+        h, s, scratch = torch.empty(5, 4, 9), torch.empty(5, 4, 9), torch.empty(4, 9)
+        multistep._run(x, lif, h, s, observe=False)
+        s_only = torch.empty(5, 4, 9)
+        multistep._run(x, lif, scratch, s_only, observe=False)
+        in_place = x.contiguous()
+        multistep._run(in_place, lif, in_place, scratch, observe=False)
+        return h, s, s_only, in_place
+
+    kernel, reference = run(), torch_ops(run)
+    assert torch.equal(kernel[1], kernel[2]) and torch.equal(kernel[0], kernel[3])
+    for a, b in zip(kernel, reference, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_gradient_broadcast_over_time_or_not_contiguous(torch_ops) -> None:
+    lif = neuron(Triangle())
+    x, grad = inputs(torch.float64, (5, 4, 6))
+    h, s = torch.empty_like(x), torch.empty_like(x)
+    multistep._run(x, lif, h, s, observe=False)
+    for g in (grad[:1].expand(5, 4, 6), grad.transpose(1, 2).contiguous().transpose(1, 2)):
+        kernel = multistep._bptt(h, g, lif, [None] * 5)
+        assert torch.equal(kernel, torch_ops(lambda g=g: multistep._bptt(h, g, lif, [None] * 5)))
+
+
+def test_threads_split_a_layer_without_changing_a_bit(torch_ops) -> None:
+    lif = neuron(Triangle(), lam=0.9)
+    x, grad = inputs(torch.float32, (4, 3 * native.PER_THREAD + 17))
+    one = loops(x, grad, lif)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        split = loops(x, grad, lif)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one, split, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_the_library_is_built_once_into_the_cache_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    native.library.cache_clear()
+    try:
+        assert native.library() is not None
+        (built,) = (tmp_path / "snnattack").glob("lif-*.so")
+        stamp = built.stat().st_mtime_ns
+        native.library.cache_clear()
+        assert native.library() is not None
+        assert built.stat().st_mtime_ns == stamp  # read back, not rebuilt
+    finally:
+        native.library.cache_clear()
+
+
+@pytest.mark.parametrize("cc", ["/no/such/compiler", "false"])
+def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
+    tmp_path, monkeypatch, caplog, cc
+) -> None:
+    """No compiler (none found) or a broken one (its build fails): a warning for the
+    latter, and the LIF runs on torch ops."""
+    x, grad = inputs(torch.float32)
+    lif = neuron(Triangle())
+    expected = loops(x, grad, lif)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("CC", cc)
+    native.library.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="snnattack.native"):
+            assert native.library() is None
+            got = loops(x, grad, lif)
+    finally:
+        native.library.cache_clear()
+    assert ("could not be built" in caplog.text) == (cc == "false")
+    for a, b in zip(expected, got, strict=True):
+        assert torch.equal(a, b)
