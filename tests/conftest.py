@@ -41,19 +41,16 @@ def _seed() -> None:
 
 
 @pytest.fixture(params=["kernel", "torch ops"])
-def lif_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+def lif_loops(request: pytest.FixtureRequest) -> Any:
     """The test runs twice: the fused LIF's loops in the C kernel, then on torch ops
-    (``SNNATTACK_NATIVE=0``, as where no C compiler is found)."""
+    (``neuron_kernel=torch``, as where no C compiler is found)."""
     from snnattack import native
 
-    if request.param == "torch ops":
-        monkeypatch.setenv("SNNATTACK_NATIVE", "0")
-    elif native.c_compiler() is None:
+    if request.param == "kernel" and native.c_compiler() is None:
         pytest.skip("no C compiler on this machine ($CC or cc): the kernel cannot be built")
-    native.library.cache_clear()
-    assert (native.library() is None) == (request.param == "torch ops")
-    yield request.param
-    native.library.cache_clear()
+    with native.using("torch" if request.param == "torch ops" else "auto"):
+        assert (native.library() is None) == (request.param == "torch ops")
+        yield request.param
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from snnattack import native
 from snnattack.bench import (
     PAPER_FILE,
     bench,
@@ -46,6 +47,7 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode(
 ) -> None:
     record, table = bench_output(TINY, capsys)
     assert record["settings"]["batch"] == 2 and record["settings"]["T"] == 2
+    assert record["neuron_kernel"] == ("c" if native.c_compiler() else "torch")
     assert set(record["modes"]) == {"forward", *GRADIENT_MODES}
     for name, entry in record["modes"].items():
         assert set(entry) == FIELDS, name
@@ -117,6 +119,37 @@ def test_dense_time_is_the_convolutions_and_matrix_products_of_a_step() -> None:
     with DenseTime(x.device, "cpu") as dense:
         torch.sigmoid(x * 2 + 1).sum()
     assert dense.seconds == 0 and not dense.calls
+
+
+def test_bench_compares_the_c_kernel_with_the_torch_ops(capsys: pytest.CaptureFixture) -> None:
+    argv = ["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "stbp", "--train"]
+    try:
+        record, table = bench_output([*argv, "--kernels", "auto", "torch"], capsys)
+        torch_only = bench_output([*argv, "--kernels", "torch"], capsys)
+    finally:
+        native.use("auto")
+    modes = record["modes"]
+    assert record["neuron_kernel"] == ("c" if native.c_compiler() else "torch")
+    assert set(modes) == {
+        "forward",
+        "stbp",
+        "train",
+        "forward[torch]",
+        "stbp[torch]",
+        "train[torch]",
+    }
+    torch_stbp = modes["stbp[torch]"]  # taken to the forward on the same kernel
+    assert (
+        torch_stbp["time_vs_forward"] == torch_stbp["seconds"] / modes["forward[torch]"]["seconds"]
+    )
+    ratios = record["kernel_vs_torch"]
+    assert set(ratios) == {"forward", "stbp", "train"}
+    for step, ratio in ratios.items():
+        assert ratio["time"] == modes[step]["seconds"] / modes[f"{step}[torch]"]["seconds"]
+    assert "LIF loops on auto over torch" in table
+    record, table = torch_only
+    assert record["neuron_kernel"] == "torch" and "LIF loops on torch" in table
+    assert set(record["modes"]) == {"forward", "stbp", "train"}
 
 
 def test_bench_sweeps_T_attacking_a_folded_model() -> None:

@@ -19,19 +19,23 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def torch_ops(monkeypatch: pytest.MonkeyPatch):
-    """A function that runs a callable with the kernel switched off (torch ops)."""
+def torch_ops():
+    """A function that runs a callable with the loops on torch ops (``neuron_kernel=torch``)."""
 
     def run(fn):
-        with monkeypatch.context() as m:
-            m.setenv("SNNATTACK_NATIVE", "0")
-            native.library.cache_clear()
-            try:
-                return fn()
-            finally:
-                native.library.cache_clear()
+        with native.using("torch"):
+            return fn()
 
     return run
+
+
+@pytest.fixture
+def fresh_build(tmp_path, monkeypatch):
+    """The kernel built anew into ``tmp_path`` (the user's cache folder) on its next use."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    native.built.cache_clear()
+    yield tmp_path / "snnattack"
+    native.built.cache_clear()
 
 
 def neuron(surrogate, reset="hard", lam=0.9, theta=1.0, setting=None) -> multistep.Neuron:
@@ -46,7 +50,8 @@ def loops(x: torch.Tensor, grad: torch.Tensor, lif: multistep.Neuron):
     return h, s, multistep._bptt(h, grad, lif, seen)
 
 
-def inputs(dtype: torch.dtype, shape=(6, 3, 5, 7)) -> tuple[torch.Tensor, torch.Tensor]:
+def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Currents and spike gradients; 330 elements per step: a full block of 256 and a part."""
     torch.manual_seed(3)
     x = (torch.rand(shape, dtype=dtype) * 1.6 - 0.2).contiguous()  # around theta: spikes
     return x, torch.randn(shape, dtype=dtype)
@@ -138,38 +143,35 @@ def test_threads_split_a_layer_without_changing_a_bit(torch_ops) -> None:
         assert torch.equal(a, b)
 
 
-def test_the_library_is_built_once_into_the_cache_folder(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    native.library.cache_clear()
-    try:
-        assert native.library() is not None
-        (built,) = (tmp_path / "snnattack").glob("lif-*.so")
-        stamp = built.stat().st_mtime_ns
-        native.library.cache_clear()
-        assert native.library() is not None
-        assert built.stat().st_mtime_ns == stamp  # read back, not rebuilt
-    finally:
-        native.library.cache_clear()
+def test_the_library_is_built_once_into_the_cache_folder(fresh_build) -> None:
+    assert native.library() is not None
+    (path,) = fresh_build.glob("lif-*.so")
+    stamp = path.stat().st_mtime_ns
+    native.built.cache_clear()  # as a new process
+    assert native.library() is not None
+    assert path.stat().st_mtime_ns == stamp  # read back, not rebuilt
 
 
 @pytest.mark.parametrize("cc", ["/no/such/compiler", "false"])
+@pytest.mark.usefixtures("fresh_build")
 def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
-    tmp_path, monkeypatch, caplog, cc
+    monkeypatch, caplog, cc
 ) -> None:
     """No compiler (none found) or a broken one (its build fails): a warning for the
     latter, and the LIF runs on torch ops."""
     x, grad = inputs(torch.float32)
     lif = neuron(Triangle())
     expected = loops(x, grad, lif)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    native.built.cache_clear()
     monkeypatch.setenv("CC", cc)
-    native.library.cache_clear()
-    try:
-        with caplog.at_level(logging.INFO, logger="snnattack.native"):
-            assert native.library() is None
-            got = loops(x, grad, lif)
-    finally:
-        native.library.cache_clear()
+    with caplog.at_level(logging.INFO, logger="snnattack.native"):
+        assert native.library() is None
+        got = loops(x, grad, lif)
     assert ("could not be built" in caplog.text) == (cc == "false")
     for a, b in zip(expected, got, strict=True):
         assert torch.equal(a, b)
+
+
+def test_neuron_kernel_is_checked() -> None:
+    with pytest.raises(ValueError, match="neuron_kernel must be one of"):
+        native.use("cuda")

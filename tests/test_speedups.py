@@ -8,6 +8,7 @@ import torch
 from harness import compose
 from torch import nn
 
+from snnattack import native
 from snnattack.job import run
 from snnattack.models import build
 from snnattack.training.classifier import STBPClassifier
@@ -77,3 +78,23 @@ def test_a_compiled_digits_job_has_the_same_clean_accuracy(tmp_path: Path) -> No
     on = clean_accuracy(tmp_path / "on", "compile=true")
     assert off > 50
     assert abs(on - off) <= CLEAN_BOUND
+
+
+def test_a_digits_job_gives_the_same_numbers_with_the_lif_loops_on_torch_ops(tmp_path) -> None:
+    """``neuron_kernel`` changes only the time: the C kernel's job (training, attacks) and the
+    torch ops' give the same weights and the same record, number for number."""
+    records, weights = {}, {}
+    for kernel in ("auto", "torch"):
+        out = tmp_path / kernel
+        out.mkdir()
+        cfg = job_cfg(tmp_path / kernel / "models", "train.epochs=1", f"neuron_kernel={kernel}")
+        with native.using("auto"):  # the job sets it for the process: restored after
+            records[kernel] = run(cfg, out)
+        (checkpoint,) = (tmp_path / kernel / "models").rglob("model.pt")
+        weights[kernel] = torch.load(checkpoint, weights_only=False)["state_dict"]
+    assert records["auto"].clean_acc > 20 and records["auto"].results[0].asr > 0
+    assert records["auto"].clean_acc == records["torch"].clean_acc
+    assert records["auto"].results == records["torch"].results
+    assert weights["auto"].keys() == weights["torch"].keys()
+    for key, value in weights["auto"].items():
+        assert torch.equal(value, weights["torch"][key]), key

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from snnattack import native
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
 from snnattack.cli import ArgumentParser, refuse
@@ -41,6 +42,7 @@ from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
+from snnattack.native import KERNELS as NEURON_KERNELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.training.adversary import Adversary
@@ -95,6 +97,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=MALLOC_POLICIES,
         default="reuse",
         help="CPU allocator policy, as the config key malloc (one per process)",
+    )
+    parser.add_argument(
+        "--kernels",
+        nargs="+",
+        choices=NEURON_KERNELS,
+        default=None,
+        help="measure every step with the fused LIF's loops on each, as the config key "
+        "neuron_kernel (default: auto, the C kernel where it builds); the first is the "
+        "bench's own",
     )
     parser.add_argument(
         "--paper",
@@ -213,16 +224,20 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         args.train,
         args.clock,
         floor=not args.compile,  # a compiled graph runs its own kernels, not these ops
+        kernels=args.kernels,
     )
     record = {
         "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
+        "neuron_kernel": "c" if native.library() is not None else "torch",  # what ran
         "modes": modes,
         "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
-        record["fused_vs_unrolled"] = impl_ratios(modes)
+        record["fused_vs_unrolled"] = pair_ratios(modes, "[fused]", "[unrolled]")
+    for other in (args.kernels or [])[1:]:  # the first kernel's steps over the other's
+        record[f"kernel_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
     if device.type == "cuda":
         record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
@@ -308,15 +323,19 @@ def adversaries(args: argparse.Namespace) -> dict[str, Adversary]:
     }
 
 
-def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Time and peak memory of each ``step[fused]`` over its ``step[unrolled]``; with the
-    steps' dense time (``dense_seconds``), ``time_floor``: the lesser of the two over the
-    unrolled step's time, the least the time ratio could be with these convolutions."""
+def pair_ratios(
+    modes: dict[str, dict[str, Any]], ours: str, theirs: str
+) -> dict[str, dict[str, float | None]]:
+    """Time and peak memory of each ``step + ours`` over its ``step + theirs`` (``[fused]``
+    over ``[unrolled]``; ``""`` over ``[torch]``: the bench's kernel over the torch ops),
+    keyed by ``step``; with the steps' dense time (``dense_seconds``), ``time_floor``: the
+    lesser of the two over the second's time, the least the time ratio could be with these
+    convolutions."""
     out = {}
     for name, fused in modes.items():
-        step = name.removesuffix("[fused]")
-        unrolled = modes.get(f"{step}[unrolled]")
-        if step == name or unrolled is None or "error" in fused or "error" in unrolled:
+        step = name.removesuffix(ours) if ours else name
+        unrolled = modes.get(step + theirs)
+        if not name.endswith(ours) or unrolled is None or "error" in fused or "error" in unrolled:
             continue
         out[step] = {
             "time": fused["seconds"] / unrolled["seconds"],
@@ -332,8 +351,8 @@ def impl_ratios(modes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float |
     return out
 
 
-def impl_table(ratios: dict[str, dict[str, float | None]], title: str = "") -> Table:
-    """A rich table of :func:`impl_ratios`."""
+def ratio_table(ratios: dict[str, dict[str, float | None]], title: str = "") -> Table:
+    """A rich table of :func:`pair_ratios`."""
     table = Table(title=title)
     for col in ("step", "time", "time floor", "peak memory"):
         table.add_column(col, justify="right")
@@ -398,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         set_malloc(args.malloc)
+        native.use((args.kernels or ["auto"])[0])
         records = sweep(args)
     except UserError as err:
         refuse(err)
@@ -406,11 +426,14 @@ def main(argv: list[str] | None = None) -> None:
         s = record["settings"]
         title = (
             f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
-            f"median of {s['repeats']} ({s['clock']} time)"
+            f"median of {s['repeats']} ({s['clock']} time), LIF loops on {record['neuron_kernel']}"
         )
         console.print(cost_table(record["modes"], title))
         if "fused_vs_unrolled" in record:
-            console.print(impl_table(record["fused_vs_unrolled"], "fused over unrolled"))
+            console.print(ratio_table(record["fused_vs_unrolled"], "fused over unrolled"))
+        for other in (s["kernels"] or [])[1:]:
+            title = f"LIF loops on {s['kernels'][0]} over {other}"
+            console.print(ratio_table(record[f"kernel_vs_{other}"], title))
         console.print(training_table(record["training"], f"one {s['adversary']} training step"))
         if "paper" in record:
             notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"

@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack import native
 from snnattack.annotate import annotate
 from snnattack.config import validate
 from snnattack.console import quiet_libraries
@@ -46,6 +47,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     log.info("job folder %s", output_dir)
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     set_malloc(cfg.malloc)
+    native.use(cfg.neuron_kernel)
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, cfg, len(specs)):

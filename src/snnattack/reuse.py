@@ -14,14 +14,14 @@ The copy names the job folder that computed it (``reused_from``).
 
 The key is everything that fixes the row: the weights of the target and the source, the config
 without its cosmetic keys and with only the adversary settings that training reads, the
-cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl`` or
-``threads`` compares speed, so each of its jobs computes its own rows), the gradient mode
-(``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the row's position
-(its random seeds derive from it). Single runs keep nothing. A DDP job computes every row (its
-ranks must run the same attacks), and so does a job that saves its adversarial examples
-(``attack.save_examples``), whose files need the crafted tensors. Rows kept by older code stay
-valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to recompute them after
-changing an attack's code.
+cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
+``neuron_kernel`` or ``threads`` compares speed, so each of its jobs computes its own rows),
+the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
+row's position (its random seeds derive from it). Single runs keep nothing. A DDP job computes
+every row (its ranks must run the same attacks), and so does a job that saves its adversarial
+examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept by older
+code stay valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to recompute
+them after changing an attack's code.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ HOW = (
     "threads",
     "malloc",
     "neuron_impl",
+    "neuron_kernel",
     "compile",
     "trainer.accelerator",
     "trainer.devices",

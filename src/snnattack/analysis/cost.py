@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from snnattack import native
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
 from snnattack.neurons import LIF
@@ -236,6 +237,7 @@ def measure_cost(
     train: bool = False,
     clock: str = "wall",
     floor: bool = True,
+    kernels: Iterable[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
@@ -244,7 +246,9 @@ def measure_cost(
     reported with its ``error`` instead. ``impls``: measure each step with each neuron
     implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
     ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`); ``floor``: run each step once more
-    to time its convolutions and matrix products (``dense_seconds``, :func:`dense_seconds`).
+    to time its convolutions and matrix products (``dense_seconds``, :func:`dense_seconds`);
+    ``kernels``: measure each step with each of these ``neuron_kernel`` values, the first
+    named as without, the others with ``[kernel]`` appended (``stbp[fused][torch]``).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -259,23 +263,29 @@ def measure_cost(
         with torch.no_grad():
             model(x)
 
-    steps: dict[str, Callable[[], object]] = {"forward": forward}
+    steps: dict[str, Callable[[], object]] = {}
     errors: dict[str, str] = {}
-    for impl in [None] if impls is None else list(impls):
-        suffix = "" if impl is None else f"[{impl}]"
-        candidates = {
-            mode + suffix: lambda mode=mode, impl=impl: attack_step(model, x, y, mode, impl)
-            for mode in modes
-        }
-        if train:
-            candidates["train" + suffix] = lambda impl=impl: train_step(model, x, y, impl)
-        for name, fn in candidates.items():
-            try:
-                fn()  # warm-up, and a check that the step runs here
-                steps[name] = fn
-            except (ValueError, RuntimeError, TypeError) as err:
-                errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
-    forward()
+    kernels = [None] if kernels is None else list(kernels)
+    on = {}  # each step's kernel suffix: its forward is the one its ratios are taken to
+    for kernel in kernels:
+        on_kernel = "" if kernel == kernels[0] else f"[{kernel}]"
+        steps["forward" + on_kernel], on["forward" + on_kernel] = _on(kernel, forward), on_kernel
+        for impl in [None] if impls is None else list(impls):
+            suffix = ("" if impl is None else f"[{impl}]") + on_kernel
+            candidates = {
+                mode + suffix: lambda mode=mode, impl=impl: attack_step(model, x, y, mode, impl)
+                for mode in modes
+            }
+            if train:
+                candidates["train" + suffix] = lambda impl=impl: train_step(model, x, y, impl)
+            for name, step in candidates.items():
+                fn = _on(kernel, step)
+                try:
+                    fn()  # warm-up, and a check that the step runs here
+                    steps[name], on[name] = fn, on_kernel
+                except (ValueError, RuntimeError, TypeError) as err:
+                    errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    steps["forward"]()
     times: dict[str, list[float]] = {name: [] for name in steps}
     peaks: dict[str, list[float | None]] = {name: [] for name in steps}
     try:
@@ -301,14 +311,25 @@ def measure_cost(
         }
         if name in dense:
             out[name]["dense_seconds"] = dense[name]
-            out[name]["dense_vs_forward"] = _ratio(dense[name], out["forward"]["seconds"])
-    for entry in out.values():
+            forward_seconds = out["forward" + on[name]]["seconds"]
+            out[name]["dense_vs_forward"] = _ratio(dense[name], forward_seconds)
+    for name, entry in out.items():
         for ref in ("forward", "stbp"):
-            base = out.get(ref)
+            base = out.get(ref + on[name])
             entry[f"time_vs_{ref}"] = _ratio(entry["seconds"], base and base["seconds"])
             entry[f"memory_vs_{ref}"] = _ratio(entry["peak_mb"], base and base["peak_mb"])
     out.update({mode: {"error": msg} for mode, msg in errors.items()})
     return out
+
+
+def _on(kernel: str | None, step: Callable[[], object]) -> Callable[[], object]:
+    """``step`` with the fused LIF's loops on ``kernel`` (None: as they are)."""
+
+    def run() -> object:
+        with native.using(kernel):
+            return step()
+
+    return run
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:

@@ -18,6 +18,7 @@ from snnattack.encoding import ENCODINGS
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
+from snnattack.native import KERNELS as NEURON_KERNELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
@@ -65,6 +66,7 @@ RULES: dict[str, Rule] = {
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
     "neuron_impl": one_of(*IMPLS),
+    "neuron_kernel": one_of(*NEURON_KERNELS),
     "compile": BOOL,
     "malloc": one_of(*MALLOC_POLICIES),
     "encoding": one_of(*ENCODINGS),

@@ -1,17 +1,17 @@
 """The fused LIF's T loops as a compiled C kernel (``lif.c``), built on first use.
 
 The torch ops of :mod:`snnattack.multistep` pass over a layer's ``[B, ...]`` step tensor
-about four times per step forward and ten times backward; the kernel keeps each element's
-membrane (or ``dL/du``) in a register across the steps and passes over memory once. It
-computes the same floating-point operations in the same order, so the spikes and gradients
-are the same bit for bit (``tests/test_native.py``); only the time changes
-(``docs/performance.md``).
+about four times per step forward and ten times backward; the kernel takes each block of
+elements through all T steps with its membrane (or ``dL/du``) in the L1 cache, so it reads
+each input and writes each output once. It computes the same floating-point operations in
+the same order, so the spikes and gradients are the same bit for bit
+(``tests/test_native.py``); only the time changes (``docs/performance.md``).
 
 The library is compiled with the system's C compiler (``$CC``, else ``cc``) into the user's
-cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source
-and compiler; processes that start together (DDP ranks, joblib workers) build it under a file
-lock. Where no compiler works, or ``SNNATTACK_NATIVE=0`` is set, the torch ops run instead,
-with the same results.
+cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source,
+compiler and machine architecture; processes that start together (DDP ranks, joblib
+workers) build it under a file lock. Where no compiler works, or with
+``neuron_kernel=torch`` (:func:`use`), the torch ops run instead, with the same results.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import hashlib
 import logging
 import math
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +42,29 @@ BLOCK = 256  # elements per block, as in lif.c: threads split a layer at multipl
 PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their own
 C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+KERNELS = ("auto", "torch")  # the C kernel where it can be built, else torch ops | torch ops
+
+_state = {"kernel": "auto"}
+
+
+def use(kernel: str) -> None:
+    """Runs the fused LIF's loops in this process on ``kernel`` (the config key
+    ``neuron_kernel``): ``auto`` (the C kernel where it can be built) or ``torch``."""
+    if kernel not in KERNELS:
+        raise ValueError(f"neuron_kernel must be one of {KERNELS}, got {kernel!r}")
+    _state["kernel"] = kernel
+
+
+@contextmanager
+def using(kernel: str | None) -> Iterator[None]:
+    """Within the block the loops run on ``kernel`` (:func:`use`; None: as they are)."""
+    saved = _state["kernel"]
+    if kernel is not None:
+        use(kernel)
+    try:
+        yield
+    finally:
+        _state["kernel"] = saved
 
 
 def cache_folder() -> Path:
@@ -53,11 +78,15 @@ def c_compiler() -> str | None:
     return shutil.which(os.environ.get("CC", "cc"))
 
 
-@cache
 def library() -> ctypes.CDLL | None:
-    """The compiled kernel, built if needed; None where it cannot be (the torch ops run)."""
-    if os.environ.get("SNNATTACK_NATIVE", "1") == "0":
-        return None
+    """The compiled kernel, built if needed; None where it is not to run or cannot be built
+    (the torch ops run)."""
+    return None if _state["kernel"] == "torch" else built()
+
+
+@cache
+def built() -> ctypes.CDLL | None:
+    """The compiled kernel, built on the first call; None where it cannot be."""
     compiler = c_compiler()
     if compiler is None:
         log.info("no C compiler found: the fused LIF runs on torch ops")
@@ -87,7 +116,8 @@ def _build(compiler: str) -> Path:
     version = subprocess.run(
         [compiler, "--version"], capture_output=True, text=True, check=True
     ).stdout
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), *FLAGS, version]).encode()).hexdigest()
+    parts = [SOURCE.read_text(), *FLAGS, version, platform.machine()]  # a shared home's nodes
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     folder = cache_folder()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"lif-{key[:16]}.so"
