@@ -94,6 +94,9 @@ def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None
     calls.clear()
     loops(x.half(), grad.half(), neuron(Triangle()))  # no half kernel: torch ops
     assert calls == []
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    loops(x, grad, neuron(Triangle()))  # torch.compile traces the torch ops
+    assert calls == []
 
 
 def test_a_current_broadcast_over_time_and_one_step_buffers(torch_ops) -> None:

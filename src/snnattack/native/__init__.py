@@ -137,7 +137,10 @@ def _build(compiler: str) -> Path:
 def usable(x: torch.Tensor, *tensors: torch.Tensor) -> bool:
     """Whether the kernel is built and can run on ``x`` (``[T, ...]``, CPU, float32/64) and
     ``tensors`` (each ``[T, ...]`` like it or one step's buffer) of its dtype and with each
-    step's elements contiguous."""
+    step's elements contiguous; not while ``torch.compile`` traces (it compiles the torch
+    ops into its own fused loops, and cannot trace a foreign call)."""
+    if torch.compiler.is_compiling():
+        return False
     same = all(t.dtype == x.dtype and t.device == x.device for t in tensors)
     steps = all(_step(t, x.dim()).is_contiguous() for t in (x, *tensors))
     cpu = x.device.type == "cpu" and x.dtype in C_TYPES
