@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from snnattack.frozen import run_layer
 from snnattack.multistep import batch_statistics
 from snnattack.recompute import note
 
@@ -56,7 +57,7 @@ class StepWise(nn.Module):
         for i, layer in enumerate(layers):
             if not _per_sample(layer):
                 return _per_step_layers(layers[i:], y.unsqueeze(0).expand(x.shape[0], *y.shape))
-            y = layer(y)
+            y = run_layer(layer, y)
         return y.unsqueeze(0).expand(x.shape[0], *y.shape)
 
     def extra_repr(self) -> str:
@@ -94,7 +95,7 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
         x = per_step(layer, x)
     T, B = x.shape[:2]
     flat = x.reshape(T * B, *x.shape[2:])
-    out = last(flat)
+    out = run_layer(last, flat)
     out = out.reshape(T, B, *out.shape[1:])
     if batch_statistics(last):
         note(out, flat, last)
@@ -109,7 +110,7 @@ def time_constant(x: torch.Tensor) -> bool:
 def per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch."""
     T, B = x.shape[:2]
-    y = module(x.reshape(T * B, *x.shape[2:]))
+    y = run_layer(module, x.reshape(T * B, *x.shape[2:]))
     return y.reshape(T, B, *y.shape[1:])
 
 
