@@ -1,6 +1,6 @@
-"""An eval-mode BatchNorm with frozen parameters (``snnattack.frozen``): the same values and
-input gradient as the module bit for bit, and nothing of its input kept; the module itself
-wherever that would not be the same computation."""
+"""Frozen convolutions and eval-mode BatchNorms (``snnattack.frozen``): the same values and
+input gradients as the modules bit for bit, and nothing of their inputs kept; the modules
+themselves wherever that would not be the same computation."""
 
 from __future__ import annotations
 
@@ -98,28 +98,62 @@ def test_the_module_runs_where_frozen_bn_would_not_be_the_same_computation() -> 
 
 @pytest.mark.parametrize("name", ["digits_net", "digits_resnet"])
 @pytest.mark.parametrize("mode", ["stbp", "rga", "hart"])
-def test_an_attack_step_has_the_same_input_gradient_with_frozen_bn(name, mode, monkeypatch):
+def test_an_attack_step_has_the_same_input_gradient_with_frozen_layers(name, mode, monkeypatch):
     torch.manual_seed(2)
     model = build(name, 10, in_channels=1, T=4, lam=0.9).eval()
     x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
     calibrate_batchnorm(model, x)
     model.requires_grad_(False)
     calls = []
-    real = frozen.FrozenBatchNorm.apply
-    monkeypatch.setattr(frozen.FrozenBatchNorm, "apply", lambda *a: calls.append(1) or real(*a))
+    for layer in (frozen.FrozenBatchNorm, frozen.FrozenConvolution):
+        real = layer.apply
+        monkeypatch.setattr(layer, "apply", lambda *a, real=real: calls.append(a[1]) or real(*a))
     ours = attack_step(model, x, y, mode)
-    assert calls  # it ran
-    monkeypatch.setattr(frozen, "_frozen_batchnorm", lambda *_: False)
+    ran = {type(layer) for layer in calls}  # RGA's pass runs its convolutions as its own
+    assert nn.BatchNorm2d in ran and (nn.Conv2d in ran) == (mode != "rga")
+    monkeypatch.setattr(frozen, "_plain", lambda *_: False)
     module = attack_step(model, x, y, mode)
     assert ours.abs().sum() > 0 and torch.equal(ours, module)
 
 
-def test_a_stepwise_conv_bn_keeps_only_the_conv_input_in_an_attack() -> None:
+def test_a_stepwise_conv_bn_keeps_only_its_parameters_in_an_attack() -> None:
     torch.manual_seed(0)
     layer = StepWise(nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6)))
     eval_bn(layer.module[1], torch.float32)
     layer.requires_grad_(False)
     x = torch.rand(4, 2, 3, 5, 5)  # [T, B, C, H, W], varying over T
-    conv_input = x.numel()
-    saved = saved_elements(layer, x)
-    assert conv_input <= saved < conv_input + 4 * 2 * 6 * 5 * 5  # not the BN's input too
+    assert saved_elements(layer, x) == 6 * 3 * 3 * 3 + 3 * 6  # conv weight; BN weight, stats
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "conv,layout",
+    [
+        (nn.Conv2d(4, 6, 3, padding=1, bias=False), torch.contiguous_format),
+        (nn.Conv2d(4, 6, 3, padding=1), torch.channels_last),
+        (nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.contiguous_format),
+        (nn.Conv2d(4, 6, 1, stride=2, bias=False), torch.contiguous_format),
+        (nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=2), torch.contiguous_format),
+    ],
+    ids=["3x3", "bias-channels-last", "strided", "1x1-shortcut", "dilated-grouped"],
+)
+def test_frozen_convolution_equals_the_module_bit_for_bit(conv, layout, dtype) -> None:
+    torch.manual_seed(1)
+    conv = conv.to(dtype).requires_grad_(False)
+    x = (torch.rand(8, 4, 9, 7, dtype=dtype) < 0.3).to(dtype).contiguous(memory_format=layout)
+    ours = output_and_gradient(lambda x: frozen.run_layer(conv, x), x)
+    module = output_and_gradient(conv, x)
+    for a, b in zip(ours, module, strict=True):
+        assert torch.equal(a, b) and a.stride() == b.stride()
+    assert saved_elements(lambda x: frozen.run_layer(conv, x), x) == conv.weight.numel()
+
+
+def test_a_convolution_the_rate_domain_pass_replaces_runs_as_replaced() -> None:
+    """RGA's second pass gives convolutions its own forward (``adjoint_only``): kept as is."""
+    from snnattack.gradients.adjoint import adjoint_only
+
+    model = nn.Sequential(nn.Conv2d(2, 3, 3)).requires_grad_(False)
+    x = torch.rand(4, 2, 5, 5, requires_grad=True)
+    with adjoint_only(model):
+        out = frozen.run_layer(model[0], x)
+    assert "Frozen" not in type(out.grad_fn).__name__

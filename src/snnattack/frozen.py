@@ -1,27 +1,40 @@
-"""An eval-mode BatchNorm with frozen parameters keeps nothing for its backward.
+"""Frozen layers of an attack keep nothing of their inputs for the backward.
 
-In an attack the parameters are frozen and every BN normalises with its running statistics,
-so its input gradient is ``grad * invstd * weight``: it does not read the BN's input. Autograd
-keeps that input all the same (the convolution's output, a float tensor of the layer's size)
-until the backward. :class:`FrozenBatchNorm` runs the BN's own forward kernel and, in the
-backward, the kernel autograd calls, with the gradient standing in for the input (whose values
-that kernel does not read for the input gradient in eval mode): the same input gradient bit
-for bit (``tests/test_frozen.py``), one float tensor per convolution less in an attack step's
-memory (``docs/performance.md``).
+In an attack the parameters are frozen and every BatchNorm normalises with its running
+statistics, so the input gradient of a convolution (``grad`` through the transposed
+weights) or of a BN (``grad * invstd * weight``) does not read the layer's input. Autograd
+keeps that input all the same until the backward: a convolution's input (spikes, kept as
+bytes, or a pooling's output) and a BN's input (the convolution's output, a float tensor of
+the layer's size). :class:`FrozenConvolution` and :class:`FrozenBatchNorm` run the layer's own
+forward op and, in the backward, the kernel autograd calls, with a stand-in for the input of
+its layout (the kernel reads the input's shape and layout, not its values, for the input
+gradient alone): the same outputs and input gradients bit for bit (``tests/test_frozen.py``)
+and less memory in an attack step (``docs/performance.md``).
 
-It runs where it is the same computation as the module: a plain BN (not SyncBatchNorm) in eval
-mode with running statistics, no parameter requiring a gradient, no hooks and its own forward
-(a gradient mode may replace it), on the CPU (on a GPU the module's forward may be cuDNN's,
-whose backward rounds its own way), one dtype, no autocast, and not while ``torch.compile``
-traces.
+They run where that is the same computation as the module (:func:`run_layer`): a plain
+``nn.Conv2d`` with zero padding given as numbers, or a plain BN (not SyncBatchNorm) in eval
+mode with running statistics; no parameter requiring a gradient, no hooks and the module's
+own forward (a gradient mode may replace it); on the CPU (a GPU may run cuDNN, whose backward
+rounds its own way), one dtype, no autocast, and not while ``torch.compile`` traces.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
 
 PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+aten = torch.ops.aten
+
+
+def _stand_in(grad: torch.Tensor, layout: tuple[torch.Size, tuple[int, ...]]) -> torch.Tensor:
+    """A tensor of the input's shape and layout whose values are never read: the gradient
+    itself where it has them, else an unwritten one."""
+    shape, stride = layout
+    same = grad.shape == shape and grad.stride() == stride
+    return grad if same else grad.new_empty_strided(shape, stride)
 
 
 class FrozenBatchNorm(torch.autograd.Function):
@@ -29,43 +42,72 @@ class FrozenBatchNorm(torch.autograd.Function):
     ``x`` only, and nothing of ``x`` is kept."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, bn: nn.Module) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, bn: nn.Module) -> torch.Tensor:  # type: ignore[override]
         ctx.eps, ctx.layout = bn.eps, (x.shape, x.stride())
-        ctx.save_for_backward(bn.weight, bn.running_mean, bn.running_var)
+        stats = (bn.running_mean, bn.running_var)
+        ctx.save_for_backward(bn.weight, *stats)
         # the op the module's forward reaches when autograd records (outside autograd, as
         # here, F.batch_norm may take an inference kernel with another layout)
-        stats = (bn.running_mean, bn.running_var)
-        return torch.ops.aten.native_batch_norm(x, bn.weight, bn.bias, *stats, False, 0.0, bn.eps)[
-            0
-        ]
+        return aten.native_batch_norm(x, bn.weight, bn.bias, *stats, False, 0.0, bn.eps)[0]
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
         weight, mean, var = ctx.saved_tensors
-        # the input's gradient only, for which the kernel reads the input's layout, not its
-        # values: the gradient stands in for it, or an unwritten tensor of its layout
-        shape, stride = ctx.layout
-        same = grad.shape == shape and grad.stride() == stride
-        stand_in = grad if same else grad.new_empty_strided(shape, stride)
-        mask = [True, False, False]
-        dx = torch.ops.aten.native_batch_norm_backward(
-            grad, stand_in, weight, mean, var, None, None, False, ctx.eps, mask
-        )[0]
-        return dx, None
+        x = _stand_in(grad, ctx.layout)
+        mask = [True, False, False]  # the input's gradient only
+        dx = aten.native_batch_norm_backward(
+            grad, x, weight, mean, var, None, None, False, ctx.eps, mask
+        )
+        return dx[0], None
+
+
+class FrozenConvolution(torch.autograd.Function):
+    """``conv(x)`` for an ``nn.Conv2d`` whose parameters are frozen; the gradient goes to
+    ``x`` only, and nothing of ``x`` is kept."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:  # type: ignore[override]
+        ctx.layout, ctx.conv = (x.shape, x.stride()), conv
+        ctx.save_for_backward(conv.weight)
+        return aten.convolution(x, conv.weight, conv.bias, *_geometry(conv))
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
+        (weight,) = ctx.saved_tensors
+        conv, x = ctx.conv, _stand_in(grad, ctx.layout)
+        bias = None if conv.bias is None else list(conv.bias.shape)
+        mask = [True, False, False]  # the input's gradient only
+        dx = aten.convolution_backward(grad, x, weight, bias, *_geometry(conv), mask)
+        return dx[0], None
+
+
+def _geometry(conv: nn.Conv2d) -> tuple:
+    """stride, padding, dilation, transposed, output padding and groups, as the module's
+    forward passes them to ``aten.convolution``."""
+    stride, padding, dilation = (list(v) for v in (conv.stride, conv.padding, conv.dilation))
+    return stride, padding, dilation, False, [0, 0], conv.groups
 
 
 def run_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``layer(x)``, as :class:`FrozenBatchNorm` where that is the same computation."""
-    if torch.is_grad_enabled() and x.requires_grad and _frozen_batchnorm(layer, x):
-        return FrozenBatchNorm.apply(x, layer)
+    """``layer(x)``, as a frozen layer where that is the same computation."""
+    if torch.is_grad_enabled() and x.requires_grad and _plain(layer, x):
+        if type(layer) is nn.Conv2d and _zero_padded(layer) and x.dim() == 4:
+            return FrozenConvolution.apply(x, layer)
+        if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
+            return FrozenBatchNorm.apply(x, layer)
     return layer(x)
 
 
-def _frozen_batchnorm(layer: nn.Module, x: torch.Tensor) -> bool:
-    if type(layer) not in PLAIN_BN or layer.training or layer.running_mean is None:
-        return False
+def _zero_padded(conv: nn.Conv2d) -> bool:
+    return conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+
+
+def _plain(layer: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``layer`` runs as its class's forward on ``x``, frozen, on the CPU, in ``x``'s
+    dtype, with nothing tracing or casting."""
     hooked = layer._forward_hooks or layer._forward_pre_hooks or "forward" in vars(layer)
     frozen = not any(p.requires_grad for p in layer.parameters())
-    same = x.dtype == layer.running_mean.dtype and not torch.is_autocast_enabled("cpu")
+    dtypes = {t.dtype for t in (*layer.parameters(), *layer.buffers()) if t.is_floating_point()}
+    same = dtypes <= {x.dtype} and not torch.is_autocast_enabled("cpu")
     plain = x.device.type == "cpu" and not torch.compiler.is_compiling()
     return frozen and same and plain and not hooked
