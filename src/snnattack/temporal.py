@@ -43,6 +43,8 @@ class StepWise(nn.Module):
     their output is broadcast over T: the same numbers up to float rounding, T times fewer
     operations. Layers that would see the copies differently (BatchNorm computing batch
     statistics, Dropout in training) and everything after them still run on every step.
+    Each layer runs through :func:`snnattack.frozen.run_layer`: frozen (an attack's), a
+    convolution or an eval-mode BN keeps nothing of its input for the backward.
     """
 
     def __init__(self, module: nn.Module) -> None:
