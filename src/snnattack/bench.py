@@ -332,22 +332,22 @@ def pair_ratios(
     lesser of the two over the second's time, the least the time ratio could be with these
     convolutions."""
     out = {}
-    for name, fused in modes.items():
-        step = name.removesuffix(ours) if ours else name
-        unrolled = modes.get(step + theirs)
-        if not name.endswith(ours) or unrolled is None or "error" in fused or "error" in unrolled:
+    for name, mine in modes.items():
+        step = name.removesuffix(ours)
+        other = modes.get(step + theirs)
+        if not name.endswith(ours) or other is None or "error" in mine or "error" in other:
             continue
         out[step] = {
-            "time": fused["seconds"] / unrolled["seconds"],
+            "time": mine["seconds"] / other["seconds"],
             "memory": (
-                fused["peak_mb"] / unrolled["peak_mb"]
-                if fused["peak_mb"] is not None and unrolled["peak_mb"]
+                mine["peak_mb"] / other["peak_mb"]
+                if mine["peak_mb"] is not None and other["peak_mb"]
                 else None
             ),
         }
-        if "dense_seconds" in fused:
-            dense = min(fused["dense_seconds"], unrolled["dense_seconds"])
-            out[step]["time_floor"] = dense / unrolled["seconds"]
+        if "dense_seconds" in mine:
+            dense = min(mine["dense_seconds"], other["dense_seconds"])
+            out[step]["time_floor"] = dense / other["seconds"]
     return out
 
 

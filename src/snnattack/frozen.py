@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)  # not SyncBatchNorm
 aten = torch.ops.aten
 
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from snnattack import native
+from snnattack.frozen import PLAIN_BN
 from snnattack.surrogates import Rectangle, Surrogate, Triangle
 
 
@@ -151,8 +152,7 @@ class Neuron(NamedTuple):
 def batch_statistics(module: nn.Module) -> bool:
     """Whether ``module`` is a plain BatchNorm normalising with the batch's own statistics (a
     :class:`BatchNormLIF` can recompute it exactly; SyncBatchNorm cannot be)."""
-    plain = type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-    return plain and (module.training or module.running_mean is None)
+    return type(module) in PLAIN_BN and (module.training or module.running_mean is None)
 
 
 def _run(

@@ -178,7 +178,7 @@ def backward(
     surrogate's slope is the triangle ``max(0, width - |v|)`` (or the rectangle ``|v| <
     width``) times ``dL/ds``, divided by ``scale`` unless it is 1."""
     fn, n = getattr(library(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
-    dx = torch.empty_like(h, memory_format=torch.contiguous_format)
+    dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype)  # one step stride for both
     args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
     flags = (int(hard), int(detach_reset), int(detach_membrane), int(rectangle))
     tail = (lam, theta, *flags, width, scale, int(scale != 1.0))
