@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from snnattack import multistep, native
+from snnattack.gradients import rate_slope
 from snnattack.neurons import LIF
 from snnattack.surrogates import Rectangle, Triangle
 
@@ -173,6 +174,39 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
     assert ("could not be built" in caplog.text) == (cc == "false")
     for a, b in zip(expected, got, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lam,theta,beta,gamma", [(0.9, 1.0, 2.0, 0.2), (0.7, 0.3, 1.5, 0.1)])
+def test_the_rate_slope_equals_the_torch_ops(
+    torch_ops, monkeypatch, dtype, lam, theta, beta, gamma
+) -> None:
+    """RGA's slope in one pass: the torch ops' values at every current, the curve's ends
+    (0, low, high: each in the dtype and a step either side, where rounding decides) and
+    -0, infinities and NaN included; over a layer split across threads."""
+    low, high = (1.0 - lam) * theta, beta * theta
+    ends = torch.tensor([0.0, low, high], dtype=dtype)
+    near = [ends, ends.nextafter(ends - 1), ends.nextafter(ends + 1)]
+    special = torch.tensor([-0.0, float("inf"), -float("inf"), float("nan")], dtype=dtype)
+    torch.manual_seed(0)
+    spread = torch.rand(3 * native.PER_THREAD, dtype=dtype) * 3 * high - high
+    current = torch.cat([*near, special, spread]).reshape(1, -1)
+    ran = []  # whether each call ran the kernel
+    real = native.rate_slope
+    monkeypatch.setattr(native, "rate_slope", lambda *a: ran.append(real(*a)) or ran[-1])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        kernel = rate_slope(current, lam, theta, beta, gamma)
+    finally:
+        torch.set_num_threads(threads)
+    reference = torch_ops(lambda: rate_slope(current, lam, theta, beta, gamma))
+    assert [out is not None for out in ran] == [True, False] and kernel.dtype == dtype
+    assert set(kernel.unique().tolist()) == set(reference.unique().tolist())
+    assert len(reference.unique()) == 3  # 0, gamma and the ramp all seen
+    assert torch.equal(kernel, reference)
+    strided = current.expand(2, -1).t()  # not contiguous: torch ops
+    assert torch.equal(rate_slope(strided, lam, theta, beta, gamma), reference.expand(2, -1).t())
 
 
 def test_neuron_kernel_is_checked() -> None:

@@ -107,7 +107,9 @@ def built() -> ctypes.CDLL | None:
         # rectangle; width, scale; divide
         backward.argtypes = [ptr, long] * 2 + [ptr] + [long] * 3 + [real, real]
         backward.argtypes += [flag] * 4 + [real, real, flag]
-        forward.restype = backward.restype = None
+        slope = getattr(lib, f"rate_slope_{SUFFIX[dtype]}")
+        slope.argtypes = [ptr, ptr, long, long] + [real] * 4  # c, out; lo, hi; low, high, ...
+        forward.restype = backward.restype = slope.restype = None
     return lib
 
 
@@ -184,6 +186,23 @@ def backward(
     tail = (lam, theta, *flags, width, scale, int(scale != 1.0))
     _split(n, lambda lo, hi: fn(*args, lo, hi, *tail))
     return dx
+
+
+def rate_slope(
+    current: torch.Tensor, low: float, high: float, gamma: float, ramp: float
+) -> torch.Tensor | None:
+    """The RGA rate-current curve's slope at each of ``current``'s values in one pass
+    (:func:`snnattack.gradients.rga.rate_slope`, whose torch ops give the same values); None
+    where the kernel cannot run on ``current``."""
+    if torch.compiler.is_compiling() or current.dtype not in C_TYPES:
+        return None
+    if current.device.type != "cpu" or not current.is_contiguous() or library() is None:
+        return None
+    fn, n = getattr(library(), f"rate_slope_{SUFFIX[current.dtype]}"), current.numel()
+    out = torch.empty_like(current)
+    args = (current.data_ptr(), out.data_ptr())
+    _split(n, lambda lo, hi: fn(*args, lo, hi, low, high, gamma, ramp))
+    return out
 
 
 def _step(t: torch.Tensor, dim: int) -> torch.Tensor:

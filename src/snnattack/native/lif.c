@@ -1,4 +1,5 @@
-/* The fused LIF's T loops (snnattack.multistep) in one pass over memory per layer.
+/* The fused LIF's T loops (snnattack.multistep) in one pass over memory per layer, and the
+ * slope of its rate-current curve for the RGA gradient.
  *
  * Each element's membrane (forward) or dL/du (backward) stays in L1 across the T steps,
  * where the torch ops pass over a step's tensor about four times forward and ten times
@@ -84,3 +85,17 @@
 
 LIF_KERNELS(float, f32, __builtin_fabsf)
 LIF_KERNELS(double, f64, __builtin_fabs)
+
+/* The slope of the RGA rate-current curve (snnattack.gradients.rga.rate_slope) at each mean
+ * current c[lo, hi): gamma on [0, low], ramp on (low, high], 0 elsewhere (and at NaN). */
+#define RATE_SLOPE(T, SUFFIX)                                                                  \
+    void rate_slope_##SUFFIX(const T *c, T *out, long lo, long hi, T low, T high, T gamma,     \
+                             T ramp) {                                                         \
+        for (long i = lo; i < hi; i++) {                                                       \
+            T v = c[i];                                                                        \
+            out[i] = v >= 0 && v <= low ? gamma : v > low && v <= high ? ramp : (T)0;          \
+        }                                                                                      \
+    }
+
+RATE_SLOPE(float, f32)
+RATE_SLOPE(double, f64)
