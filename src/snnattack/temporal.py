@@ -15,6 +15,7 @@ from torch import nn
 
 from snnattack.frozen import run_layer
 from snnattack.multistep import batch_statistics
+from snnattack.pooling import pooled
 from snnattack.recompute import note
 
 
@@ -43,8 +44,9 @@ class StepWise(nn.Module):
     their output is broadcast over T: the same numbers up to float rounding, T times fewer
     operations. Layers that would see the copies differently (BatchNorm computing batch
     statistics, Dropout in training) and everything after them still run on every step.
-    Each layer runs through :func:`snnattack.frozen.run_layer`: frozen (an attack's), a
-    convolution or an eval-mode BN keeps nothing of its input for the backward.
+    Each layer runs through :func:`_run`: a 2x2 average pooling runs in one pass of a C
+    kernel, and frozen (an attack's), a convolution or an eval-mode BN keeps nothing of its
+    input for the backward.
     """
 
     def __init__(self, module: nn.Module) -> None:
@@ -59,7 +61,7 @@ class StepWise(nn.Module):
         for i, layer in enumerate(layers):
             if not _per_sample(layer):
                 return _per_step_layers(layers[i:], y.unsqueeze(0).expand(x.shape[0], *y.shape))
-            y = run_layer(layer, y)
+            y = _run(layer, y)
         return y.unsqueeze(0).expand(x.shape[0], *y.shape)
 
     def extra_repr(self) -> str:
@@ -97,11 +99,18 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
         x = per_step(layer, x)
     T, B = x.shape[:2]
     flat = x.reshape(T * B, *x.shape[2:])
-    out = run_layer(last, flat)
+    out = _run(last, flat)
     out = out.reshape(T, B, *out.shape[1:])
     if batch_statistics(last):
         note(out, flat, last)
     return out
+
+
+def _run(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)``: a tiled average pooling in one pass (:mod:`snnattack.pooling`), a frozen
+    layer that keeps nothing of its input (:mod:`snnattack.frozen`), or the module."""
+    out = pooled(layer, x)
+    return run_layer(layer, x) if out is None else out
 
 
 def time_constant(x: torch.Tensor) -> bool:
@@ -112,7 +121,7 @@ def time_constant(x: torch.Tensor) -> bool:
 def per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch."""
     T, B = x.shape[:2]
-    y = run_layer(module, x.reshape(T * B, *x.shape[2:]))
+    y = _run(module, x.reshape(T * B, *x.shape[2:]))
     return y.reshape(T, B, *y.shape[1:])
 
 

@@ -1,4 +1,5 @@
-"""The fused LIF's T loops as a compiled C kernel (``lif.c``), built on first use.
+"""The fused LIF's T loops (``lif.c``) and tiled average pooling (``pool.c``) as compiled C
+kernels, built on first use.
 
 The torch ops of :mod:`snnattack.multistep` pass over a layer's ``[B, ...]`` step tensor
 about four times per step forward and ten times backward; the kernel takes each block of
@@ -36,12 +37,13 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("lif.c")
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("lif.c", "pool.c"))
 FLAGS = ("-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-shared", "-fPIC")
 BLOCK = 256  # elements per block, as in lif.c: threads split a layer at multiples of it
 PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their own
 C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+PASSES = ("forward", "backward")
 KERNELS = ("auto", "torch")  # the C kernel where it can be built, else torch ops | torch ops
 
 _state = {"kernel": "auto"}
@@ -109,7 +111,11 @@ def built() -> ctypes.CDLL | None:
         backward.argtypes += [flag] * 4 + [real, real, flag]
         slope = getattr(lib, f"rate_slope_{SUFFIX[dtype]}")
         slope.argtypes = [ptr, ptr, long, long] + [real] * 4  # c, out; lo, hi; low, high, ...
-        forward.restype = backward.restype = slope.restype = None
+        pools = [getattr(lib, f"avg_pool_{way}_{SUFFIX[dtype]}") for way in PASSES]
+        for pool in pools:  # x (or g), y (or dx); lo, hi, H, W, kh, kw; divide
+            pool.argtypes = [ptr, ptr] + [long] * 6 + [real]
+        for fn in (forward, backward, slope, *pools):
+            fn.restype = None
     return lib
 
 
@@ -118,7 +124,8 @@ def _build(compiler: str) -> Path:
     version = subprocess.run(
         [compiler, "--version"], capture_output=True, text=True, check=True
     ).stdout
-    parts = [SOURCE.read_text(), *FLAGS, version, platform.machine()]  # a shared home's nodes
+    sources = [path.read_text() for path in SOURCES]
+    parts = [*sources, *FLAGS, version, platform.machine()]  # a shared home's nodes
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     folder = cache_folder()
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,7 +135,7 @@ def _build(compiler: str) -> Path:
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 built = Path(tmp) / path.name
                 subprocess.run(
-                    [compiler, *FLAGS, "-o", str(built), str(SOURCE)],
+                    [compiler, *FLAGS, "-o", str(built), *map(str, SOURCES)],
                     capture_output=True,
                     check=True,
                 )
@@ -205,6 +212,33 @@ def rate_slope(
     return out
 
 
+def avg_pool(x: torch.Tensor, kernel: tuple[int, int], divisor: int) -> torch.Tensor:
+    """Average pooling of ``x`` ``[N, C, H, W]`` (contiguous) over ``kernel``-sized windows
+    that tile it (stride = kernel, no padding), each window's sum divided by ``divisor``."""
+    N, C, H, W = x.shape
+    y = x.new_empty(N, C, H // kernel[0], W // kernel[1])
+    return _avg_pool("forward", x, y, kernel, divisor)
+
+
+def avg_pool_backward(
+    grad: torch.Tensor, shape: torch.Size, kernel: tuple[int, int], divisor: int
+) -> torch.Tensor:
+    """The gradient w.r.t. :func:`avg_pool`'s input of shape ``shape`` from its output's
+    ``grad`` (contiguous)."""
+    return _avg_pool("backward", grad, grad.new_empty(shape), kernel, divisor)
+
+
+def _avg_pool(
+    way: str, src: torch.Tensor, out: torch.Tensor, kernel: tuple[int, int], divisor: int
+) -> torch.Tensor:
+    """Runs pool.c's ``way`` from ``src`` into ``out``, the planes split across threads."""
+    fn = getattr(library(), f"avg_pool_{way}_{SUFFIX[src.dtype]}")
+    N, C, H, W = out.shape if way == "backward" else src.shape
+    args = (src.data_ptr(), out.data_ptr())
+    _split(N * C, lambda lo, hi: fn(*args, lo, hi, H, W, *kernel, divisor), 1, H * W)
+    return out
+
+
 def _step(t: torch.Tensor, dim: int) -> torch.Tensor:
     """One step of ``t``: its first, or itself if it is one step's buffer."""
     return t[0] if t.dim() == dim else t
@@ -215,13 +249,14 @@ def _pointer(t: torch.Tensor | None) -> tuple[int | None, int]:
     return (None, 0) if t is None else (t.data_ptr(), t.stride(0))
 
 
-def _split(n: int, call: Callable[[int, int], None]) -> None:
-    """``call(lo, hi)`` over ``[0, n)``, split across torch's intra-op threads."""
-    parts = min(torch.get_num_threads(), n // PER_THREAD)
+def _split(n: int, call: Callable[[int, int], None], grain: int = BLOCK, weight: int = 1) -> None:
+    """``call(lo, hi)`` over ``[0, n)``, split at multiples of ``grain`` across torch's
+    intra-op threads; each item is ``weight`` elements of work."""
+    parts = min(torch.get_num_threads(), n * weight // PER_THREAD)
     if parts <= 1:
         call(0, n)
         return
-    size = math.ceil(n / parts / BLOCK) * BLOCK
+    size = math.ceil(n / parts / grain) * grain
     bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
     list(_pool(len(bounds)).map(lambda b: call(*b), bounds))
 

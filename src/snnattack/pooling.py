@@ -1,0 +1,63 @@
+"""Average pooling whose windows tile the input, in one pass of the C kernel.
+
+The spiking models pool with ``nn.AvgPool2d(2)``: kernel = stride, no padding, so each input
+lies in at most one window. ATen's CPU kernel walks every window with scalar loops, and its
+backward zero-fills the input's gradient before adding each window's share; autograd also
+keeps the pooling's input (its shape is all the backward needs). :class:`TiledAvgPool` runs
+``snnattack/native/pool.c``: the same sums and quotients in the same order, one pass each way,
+and nothing kept but the shape: the same outputs and gradients bit for bit
+(``tests/test_pooling.py``). It runs where :func:`tiled` finds that computation: a plain
+``nn.AvgPool2d`` (no hooks, its own forward), stride = kernel, no padding, no ceil mode, on a
+contiguous CPU float32/64 ``[N, C, H, W]`` tensor, the kernel built (``neuron_kernel=auto``),
+nothing tracing or casting; everywhere else the module runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from snnattack import native
+
+
+class TiledAvgPool(torch.autograd.Function):
+    """Average pooling over ``kernel``-sized windows tiling ``x``; each sum over ``divisor``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, kernel: tuple[int, int], divisor: int) -> torch.Tensor:  # type: ignore[override]
+        ctx.shape, ctx.kernel, ctx.divisor = x.shape, kernel, divisor
+        return native.avg_pool(x, kernel, divisor)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
+        dx = native.avg_pool_backward(grad.contiguous(), ctx.shape, ctx.kernel, ctx.divisor)
+        return dx, None, None
+
+
+def tiled(layer: nn.Module, x: torch.Tensor) -> tuple[tuple[int, int], int] | None:
+    """``(kernel, divisor)`` where ``layer(x)`` is :class:`TiledAvgPool`'s computation and its
+    kernel can run, else None."""
+    if type(layer) is not nn.AvgPool2d or layer._forward_hooks or layer._forward_pre_hooks:
+        return None
+    kernel, stride, padding = (_pair(v) for v in (layer.kernel_size, layer.stride, layer.padding))
+    shape = layer.ceil_mode is False and stride == kernel and padding == (0, 0)
+    fits = x.dim() == 4 and x.shape[2] >= kernel[0] and x.shape[3] >= kernel[1]
+    cpu = x.device.type == "cpu" and x.dtype in native.C_TYPES and x.is_contiguous()
+    plain = not torch.compiler.is_compiling() and not torch.is_autocast_enabled("cpu")
+    if not (shape and fits and cpu and plain and "forward" not in vars(layer)):
+        return None
+    if native.library() is None:
+        return None
+    return kernel, layer.divisor_override or kernel[0] * kernel[1]
+
+
+def pooled(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``layer(x)`` in one pass of the kernel where :func:`tiled` allows it, else None."""
+    found = tiled(layer, x)
+    return None if found is None else TiledAvgPool.apply(x, *found)
+
+
+def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)  # type: ignore[return-value]
