@@ -103,9 +103,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=NEURON_KERNELS,
         default=None,
-        help="measure every step with the fused LIF's loops on each, as the config key "
-        "neuron_kernel (default: auto, the C kernel where it builds); the first is the "
-        "bench's own",
+        help="measure every step with each, as the config key neuron_kernel (the fused LIF's "
+        "loops, RGA's slope and 2x2 pooling; default: auto, the C kernels where they build); "
+        "the first is the bench's own",
     )
     parser.add_argument(
         "--paper",
@@ -426,13 +426,13 @@ def main(argv: list[str] | None = None) -> None:
         s = record["settings"]
         title = (
             f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
-            f"median of {s['repeats']} ({s['clock']} time), LIF loops on {record['neuron_kernel']}"
+            f"median of {s['repeats']} ({s['clock']} time), kernels: {record['neuron_kernel']}"
         )
         console.print(cost_table(record["modes"], title))
         if "fused_vs_unrolled" in record:
             console.print(ratio_table(record["fused_vs_unrolled"], "fused over unrolled"))
         for other in (s["kernels"] or [])[1:]:
-            title = f"LIF loops on {s['kernels'][0]} over {other}"
+            title = f"kernels: {s['kernels'][0]} over {other}"
             console.print(ratio_table(record[f"kernel_vs_{other}"], title))
         console.print(training_table(record["training"], f"one {s['adversary']} training step"))
         if "paper" in record:
