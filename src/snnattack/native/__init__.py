@@ -1,5 +1,5 @@
-"""The fused LIF's T loops (``lif.c``) and tiled average pooling (``pool.c``) as compiled C
-kernels, built on first use.
+"""The fused LIF's T loops and RGA's rate slope (``lif.c``) and tiled average pooling
+(``pool.c``) as compiled C kernels, built on first use.
 
 The torch ops of :mod:`snnattack.multistep` pass over a layer's ``[B, ...]`` step tensor
 about four times per step forward and ten times backward; the kernel takes each block of
