@@ -26,6 +26,7 @@ COLUMNS = [f.metadata["column"] for f in SHOWN]
 NOISE = ("GPU available", "TPU available", "Tip:", "FLOPs", "Total params", "deprecated")
 
 
+@pytest.mark.slow  # a process of its own: about 7 s
 def test_a_digits_job_prints_its_path_models_table_and_time_without_library_noise(
     tmp_path: Path,
 ) -> None:

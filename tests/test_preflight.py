@@ -81,6 +81,7 @@ def test_report_refuses_a_missing_folder_in_one_line_with_exit_2(tmp_path: Path,
         assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(line), err
 
 
+@pytest.mark.slow  # a process each, importing torch: about 10 s
 @pytest.mark.parametrize(
     "argv", [["snnattack.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
 )

@@ -133,6 +133,7 @@ def test_a_reused_ensemble_row_keeps_its_tuned_components_and_skips_their_tuning
     assert f"reused row ensemble/white/eps32 from {tmp_path / 'sweep' / '0'}" in log
 
 
+@pytest.mark.slow  # jobs in processes of their own: about 7 s
 def test_jobs_of_a_sweep_in_other_processes_or_relaunches_share_rows_through_its_folder(
     tmp_path: Path,
 ) -> None:
