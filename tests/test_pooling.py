@@ -89,6 +89,7 @@ def test_the_module_runs_where_the_kernel_does_not_apply(monkeypatch) -> None:
         nn.AvgPool2d(2, stride=1),
         nn.AvgPool2d(2, padding=1),
         nn.AvgPool2d(2, ceil_mode=True),
+        nn.AvgPool2d(2, divisor_override=0),  # the module's error
         nn.MaxPool2d(2),
         hooked,
     ):
