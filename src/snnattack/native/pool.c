@@ -13,6 +13,13 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* Runs FN on the planes with the window's size a constant for 2x2, else as given. */
+#define TILES(FN, SRC, OUT)                                                                    \
+    if (kh == 2 && kw == 2)                                                                    \
+        FN(SRC, OUT, lo, hi, H, W, 2, 2, divide);                                              \
+    else                                                                                       \
+        FN(SRC, OUT, lo, hi, H, W, kh, kw, divide);
+
 #define AVG_POOL_KERNELS(T, SUFFIX)                                                            \
     INLINE void forward_planes_##SUFFIX(const T *x, T *y, long lo, long hi, long H, long W,    \
                                         long kh, long kw, T divide) {                          \
@@ -59,18 +66,12 @@
                                                                                                \
     void avg_pool_forward_##SUFFIX(const T *x, T *y, long lo, long hi, long H, long W,         \
                                    long kh, long kw, T divide) {                               \
-        if (kh == 2 && kw == 2)                                                                \
-            forward_planes_##SUFFIX(x, y, lo, hi, H, W, 2, 2, divide);                         \
-        else                                                                                   \
-            forward_planes_##SUFFIX(x, y, lo, hi, H, W, kh, kw, divide);                       \
+        TILES(forward_planes_##SUFFIX, x, y)                                                   \
     }                                                                                          \
                                                                                                \
     void avg_pool_backward_##SUFFIX(const T *g, T *dx, long lo, long hi, long H, long W,       \
                                     long kh, long kw, T divide) {                              \
-        if (kh == 2 && kw == 2)                                                                \
-            backward_planes_##SUFFIX(g, dx, lo, hi, H, W, 2, 2, divide);                       \
-        else                                                                                   \
-            backward_planes_##SUFFIX(g, dx, lo, hi, H, W, kh, kw, divide);                     \
+        TILES(backward_planes_##SUFFIX, g, dx)                                                 \
     }
 
 AVG_POOL_KERNELS(float, f32)
