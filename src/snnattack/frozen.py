@@ -90,7 +90,7 @@ def _geometry(conv: nn.Conv2d) -> tuple:
 
 def run_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``layer(x)``, as a frozen layer where that is the same computation."""
-    if torch.is_grad_enabled() and x.requires_grad and _plain(layer, x):
+    if torch.is_grad_enabled() and x.requires_grad and plain(layer, x):
         if type(layer) is nn.Conv2d and _zero_padded(layer) and x.dim() == 4:
             return FrozenConvolution.apply(x, layer)
         if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
@@ -102,12 +102,12 @@ def _zero_padded(conv: nn.Conv2d) -> bool:
     return conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
 
 
-def _plain(layer: nn.Module, x: torch.Tensor) -> bool:
+def plain(layer: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``layer`` runs as its class's forward on ``x``, frozen, on the CPU, in ``x``'s
     dtype, with nothing tracing or casting."""
     hooked = layer._forward_hooks or layer._forward_pre_hooks or "forward" in vars(layer)
     frozen = not any(p.requires_grad for p in layer.parameters())
     dtypes = {t.dtype for t in (*layer.parameters(), *layer.buffers()) if t.is_floating_point()}
     same = dtypes <= {x.dtype} and not torch.is_autocast_enabled("cpu")
-    plain = x.device.type == "cpu" and not torch.compiler.is_compiling()
-    return frozen and same and plain and not hooked
+    cpu = x.device.type == "cpu" and not torch.compiler.is_compiling()
+    return frozen and same and cpu and not hooked

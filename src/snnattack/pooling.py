@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from snnattack import native
+from snnattack.frozen import plain
 
 
 class TiledAvgPool(torch.autograd.Function):
@@ -39,15 +40,13 @@ class TiledAvgPool(torch.autograd.Function):
 def tiled(layer: nn.Module, x: torch.Tensor) -> tuple[tuple[int, int], int] | None:
     """``(kernel, divisor)`` where ``layer(x)`` is :class:`TiledAvgPool`'s computation and its
     kernel can run, else None."""
-    if type(layer) is not nn.AvgPool2d or layer._forward_hooks or layer._forward_pre_hooks:
+    if type(layer) is not nn.AvgPool2d or not plain(layer, x):  # no hooks, CPU, no tracing
         return None
     kernel, stride, padding = (_pair(v) for v in (layer.kernel_size, layer.stride, layer.padding))
     shape = layer.ceil_mode is False and stride == kernel and padding == (0, 0)
     shape = shape and layer.divisor_override != 0  # the module's error
     fits = x.dim() == 4 and x.shape[2] >= kernel[0] and x.shape[3] >= kernel[1]
-    cpu = x.device.type == "cpu" and x.dtype in native.C_TYPES and x.is_contiguous()
-    plain = not torch.compiler.is_compiling() and not torch.is_autocast_enabled("cpu")
-    if not (shape and fits and cpu and plain and "forward" not in vars(layer)):
+    if not (shape and fits and x.dtype in native.C_TYPES and x.is_contiguous()):
         return None
     if native.library() is None:
         return None
