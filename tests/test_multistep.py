@@ -57,6 +57,20 @@ def test_fused_equals_unrolled_bit_for_bit_in_float32(reset: str) -> None:
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("setting", ["none", "detach_reset"])
+def test_a_soft_reset_by_another_amount_is_fused_as_unrolled_and_drops_that_amount(setting):
+    lif = dict(lam=0.8, theta=0.6, reset="soft", reset_by=0.75, detach_reset=setting != "none")
+    fused = gradients(net("fused", torch.float64, **lif), currents(torch.float64))
+    unrolled = gradients(net("unrolled", torch.float64, **lif), currents(torch.float64))
+    assert fused[1].abs().sum() > 0
+    for a, b in zip(fused, unrolled, strict=True):
+        assert torch.equal(a, b)
+    one = LIF(lam=0.8, theta=0.6, reset="soft", reset_by=0.75)
+    spikes = one(torch.tensor([[0.7], [0.0]], dtype=torch.float64))  # fires, then 0.8 * -0.05
+    assert spikes.tolist() == [[1.0], [0.0]]
+    assert one.reset_membrane(torch.tensor(0.7), torch.tensor(1.0)).item() == pytest.approx(-0.05)
+
+
 @pytest.mark.parametrize("mode", sorted(GRADIENT_MODES))
 def test_every_gradient_mode_gives_the_same_gradient_on_either_impl(mode: str) -> None:
     grads = {}

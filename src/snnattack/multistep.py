@@ -6,7 +6,8 @@ intermediate of every step (``lam * u``, ``h - theta``, ``1 - s``, ``h * (1 - s)
 membrane before firing ``h_t``; the backward recomputes ``v_t = h_t - theta`` and
 ``s_t = H(v_t)`` from it and walks the steps in reverse:
 
-- ``ds_t = dL/ds_t - g_u * h_t`` (hard reset) or ``- g_u * theta`` (soft), the reset's path
+- ``ds_t = dL/ds_t - g_u * h_t`` (hard reset) or ``- g_u * theta`` (soft; the LIF's
+  ``reset_by`` where given), the reset's path
   (absent with ``detach_reset``), ``g_u`` being ``dL/du_t`` from step ``t + 1``;
 - ``dh_t = surrogate.grad(ds_t, v_t) + g_u * (1 - s_t)`` (hard) or ``+ g_u`` (soft);
 - ``dL/dI_t = dh_t`` and ``dL/du_{t-1} = dh_t * lam`` (zero with ``detach_membrane``).
@@ -141,12 +142,14 @@ class Neuron(NamedTuple):
     hard: bool
     detach_reset: bool
     detach_membrane: bool
+    drop: float  # what the soft reset subtracts (theta unless the LIF's reset_by says)
 
     @classmethod
     def of(cls, lif: Any) -> Neuron:
         """The settings of ``lif`` (an :class:`~snnattack.neurons.LIF`) now."""
         hard = lif.reset == "hard"
-        return cls(lif.surrogate, lif.lam, lif.theta, hard, lif.detach_reset, lif.detach_membrane)
+        flags = (lif.detach_reset, lif.detach_membrane)
+        return cls(lif.surrogate, lif.lam, lif.theta, hard, *flags, lif.drop)
 
 
 def batch_statistics(module: nn.Module) -> bool:
@@ -161,9 +164,10 @@ def _run(
     """The forward T loop on ``x``: ``h_t`` and ``s_t`` into ``h_out`` and ``s_out`` (each
     ``[T, ...]``, or one step's buffer reused); the surrogate's observations when ``observe``.
     ``h_out`` may be ``x`` itself: step t reads ``x_t`` before writing ``h_t`` over it."""
-    surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
+    surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
     observe = observe and type(surrogate).observe is not Surrogate.observe  # else v_t is unused
-    if not observe and native.usable(x, h_out, s_out):  # one pass, the same numbers
+    kernel = not observe and (hard or drop == theta)  # the kernel's soft reset drops theta
+    if kernel and native.usable(x, h_out, s_out):  # one pass, the same numbers
         kept = [out if out.dim() == x.dim() else None for out in (h_out, s_out)]
         native.forward(x, *kept, lam, theta, hard)
         return [None] * x.shape[0]
@@ -175,7 +179,7 @@ def _run(
         seen.append(surrogate.observe(h - theta, t) if observe else None)
         torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
         # lif.reset_membrane; h * s and theta * s are exact (s is 0 or 1): one rounding
-        u = torch.addcmul(h, h, s, value=-1.0) if hard else torch.add(h, s, alpha=-theta)
+        u = torch.addcmul(h, h, s, value=-1.0) if hard else torch.add(h, s, alpha=-drop)
     return seen
 
 
@@ -183,8 +187,8 @@ def _bptt(
     h_all: torch.Tensor, grad: torch.Tensor, lif: Neuron, seen: list[torch.Tensor | None]
 ) -> torch.Tensor:
     """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``."""
-    surrogate, lam, theta, hard = lif.surrogate, lif.lam, lif.theta, lif.hard
-    kernel_slope = _kernel_slope(surrogate, seen)
+    surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
+    kernel_slope = _kernel_slope(surrogate, seen) if hard or drop == theta else None
     if kernel_slope is not None and native.usable(h_all):  # one pass, the same numbers
         grad = grad if grad[0].is_contiguous() else grad.contiguous()
         flags = (hard, lif.detach_reset, lif.detach_membrane)
@@ -195,7 +199,7 @@ def _bptt(
         h, dh = h_all[t], dx[t]
         ds = grad[t]
         if g_u is not None and not lif.detach_reset:
-            ds = ds - g_u * h if hard else ds - g_u * theta
+            ds = ds - g_u * h if hard else ds - g_u * drop
         slope = surrogate.grad(ds, h - theta, seen[t])
         if g_u is None:
             dh.copy_(slope)

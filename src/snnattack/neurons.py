@@ -2,7 +2,8 @@
 
 Dynamics (Bu et al., CVPR 2023): charge ``h_t = lam * u_{t-1} + I_t``; fire
 ``s_t = H(h_t - theta)``; reset ``u_t = h_t * (1 - s_t)`` (hard) or ``u_t = h_t - theta * s_t``
-(soft). The forward values depend only on ``lam``, ``theta`` and the reset. How the neuron is
+(soft; ``reset_by`` instead of ``theta`` where given). The forward values depend only on
+``lam``, ``theta`` and the reset. How the neuron is
 differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
 
 - ``surrogate``: the spike's backward slope (:mod:`snnattack.surrogates`, triangle by default);
@@ -39,7 +40,9 @@ class LIF(Temporal):
     """Multi-step LIF layer: input currents ``[T, B, ...]`` to spikes ``[T, B, ...]`` (0/1).
 
     ``lam = 1`` is the IF neuron. ``surrogate`` defaults to the unit-area triangle of
-    half-width 1, ``max(0, 1 - |u - theta|)``.
+    half-width 1, ``max(0, 1 - |u - theta|)``. ``reset_by`` is what the soft reset subtracts
+    (None: ``theta``); another value serves foreign neurons whose reset drops another amount
+    (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`).
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class LIF(Temporal):
         detach_reset: bool = False,
         detach_membrane: bool = False,
         impl: str = "fused",
+        reset_by: float | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < lam <= 1.0:
@@ -59,12 +63,20 @@ class LIF(Temporal):
             raise ValueError(f"theta must be > 0, got {theta}")
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+        if reset_by is not None and (reset != "soft" or reset_by <= 0):
+            raise ValueError(f"reset_by needs the soft reset and a value > 0, got {reset_by}")
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         self.lam, self.theta, self.reset = lam, theta, reset
         self.surrogate = surrogate if surrogate is not None else Triangle()
         self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
         self.impl = impl
+        self.reset_by = reset_by
+
+    @property
+    def drop(self) -> float:
+        """What the soft reset subtracts from the membrane: ``reset_by``, else ``theta``."""
+        return self.theta if self.reset_by is None else self.reset_by
 
     def charge(self, u: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
         """The membrane before firing, ``h_t = lam * u_{t-1} + I_t``."""
@@ -78,10 +90,10 @@ class LIF(Temporal):
         return Spike.apply(v, self.surrogate, self.surrogate.observe(v.detach(), t))
 
     def reset_membrane(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The membrane after the spike: ``h (1 - s)`` (hard) or ``h - theta s`` (soft)."""
+        """The membrane after the spike: ``h (1 - s)`` (hard) or ``h - drop s`` (soft)."""
         if self.detach_reset:
             s = s.detach()
-        return h * (1.0 - s) if self.reset == "hard" else h - self.theta * s
+        return h * (1.0 - s) if self.reset == "hard" else h - self.drop * s
 
     def simulate(self, x: torch.Tensor) -> torch.Tensor:
         recording = torch.is_grad_enabled() and x.requires_grad
@@ -109,6 +121,7 @@ class LIF(Temporal):
 
     def extra_repr(self) -> str:
         flags = [f for f in ("detach_reset", "detach_membrane") if getattr(self, f)]
+        flags += [] if self.reset_by is None else [f"reset_by={self.reset_by}"]
         return ", ".join(
             [f"lam={self.lam}, theta={self.theta}, reset={self.reset}", repr(self.surrogate)]
             + flags

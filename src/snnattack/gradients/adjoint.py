@@ -64,6 +64,10 @@ def _output_shape(layer: nn.Module, shape: torch.Size) -> tuple[int, ...]:
 
 
 def _skippable(layer: nn.Module) -> bool:
+    """A convolution or linear layer running its torch class's forward (a subclass with a
+    forward of its own, such as spikingjelly's multi-step layers, may reshape its input)."""
+    if type(layer).forward not in (nn.Conv2d.forward, nn.Linear.forward):
+        return False
     if isinstance(layer, nn.Conv2d):
         return layer.padding_mode == "zeros" and not isinstance(layer.padding, str)
     return isinstance(layer, nn.Linear)
