@@ -41,9 +41,9 @@ class Normalize(nn.Module):
 
 class SpikingNet(nn.Module):
     """Images ``[B, ...]`` -> (quantise) -> (normalise) -> encoder ``[T, B, ...]`` -> body ->
-    mean over T; with autograd recording, the spikes its layers save for the backward are kept
-    as bytes (:mod:`snnattack.binary`) and BN outputs fed to a fused LIF are recomputed
-    (:mod:`snnattack.recompute`)."""
+    mean over T (:meth:`decode`); with autograd recording, the spikes its layers save for the
+    backward are kept as bytes (:mod:`snnattack.binary`) and BN outputs fed to a fused LIF are
+    recomputed (:mod:`snnattack.recompute`)."""
 
     def __init__(
         self,
@@ -74,8 +74,12 @@ class SpikingNet(nn.Module):
             return self._logits(x)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's output, averaged over T."""
-        return self.body(self.encoder(self.normalize(self.quantize(x)))).mean(0)
+        """The network's output, decoded."""
+        return self.decode(self.body(self.encoder(self.normalize(self.quantize(x)))))
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        """The body's output ``[T, B, K]`` to logits ``[B, K]``: its mean over T."""
+        return out.mean(0)
 
 
 def build(

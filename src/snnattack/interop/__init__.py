@@ -1,0 +1,58 @@
+"""Foreign spiking networks (spikingjelly, snnTorch) as this project's :class:`SpikingNet`.
+
+``adapt(net, T=4)`` returns a model taking images ``[B, ...]``: the direct encoder repeats
+them ``T`` times, a copy of ``net`` whose spiking neurons are :class:`~snnattack.neurons.LIF`
+layers with the same dynamics runs on ``[T, B, ...]``, and ``decode`` (default the mean over
+T) gives the logits. Every gradient mode then differentiates it as it does the project's own
+models. The copy shares ``net``'s parameter and buffer tensors and holds none of its state,
+so ``net`` itself is never modified. How each library's neurons map, and what is refused, is
+in :mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch` and
+``docs/interop.md``. spikingjelly and snnTorch are imported only when a network of theirs is
+adapted (the ``interop`` extra).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.interop import snntorch, spikingjelly
+from snnattack.interop.common import AdaptedNet, Decode
+from snnattack.models.registry import SpikingNet
+
+__all__ = ["adapt", "supported"]
+
+LIBRARIES = (spikingjelly, snntorch)
+
+
+def supported() -> list[str]:
+    """Every neuron class the adapters map."""
+    return [*spikingjelly.supported(), *snntorch.SUPPORTED]
+
+
+def adapt(
+    net: nn.Module, *, T: int, decode: Decode | None = None, normalize: nn.Module | None = None
+) -> SpikingNet:
+    """``net`` as a :class:`SpikingNet` of ``T`` steps, its neurons this project's LIFs.
+
+    ``net``: a spikingjelly network mapping ``[T, B, ...]`` to ``[T, B, K]`` (any step mode;
+    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step. ``decode``
+    maps the body's ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-
+    domain gradient modes pass it one step, ``[1, B, K]``, so it must take any T).
+    ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.registry.Normalize`).
+    A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
+    or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
+    module's path and class, before any work.
+    """
+    if isinstance(net, SpikingNet):
+        return net
+    owners = [library for library in LIBRARIES if library.owns(net)]
+    if len(owners) != 1:
+        found = "both spikingjelly and snnTorch modules" if owners else "no known library"
+        raise UserError(
+            f"interop: {type(net).__qualname__} has {found}; adapt takes a network of one of "
+            f"spikingjelly or snnTorch, with the neurons {', '.join(supported())}"
+        )
+    if int(T) != T or T < 1:
+        raise UserError(f"interop: T must be an integer >= 1, got {T}")
+    return AdaptedNet(owners[0].body(net), int(T), normalize, decode)

@@ -1,0 +1,106 @@
+"""What the adapters share: the copy that shares the user's tensors, the input scale some
+neurons need, the adapted network with the user's decode, and the refusals.
+
+The adapted model is a copy of the user's network whose parameter and buffer tensors are the
+user's own (:func:`shared_copy`): the copy's neurons are this project's stateless
+:class:`~snnattack.neurons.LIF`, and the copy's modules carry their own training flags and
+step modes, so nothing the attack does reaches the user's modules, and two adapted networks
+(a target and a black-box source) hold no state at all to share.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from snnattack.encoding import DirectEncoder
+from snnattack.errors import UserError
+from snnattack.models.registry import SpikingNet
+from snnattack.neurons import LIF
+
+Decode = Callable[[torch.Tensor], torch.Tensor]
+
+# a leaf module with one of these in its class name, or one of these attributes, is taken for
+# a spiking neuron: refused unless an adapter maps it (the masking checks catch the rest)
+NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
+NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
+
+
+class InputScale(nn.Module):
+    """``x * scale``: the factor a neuron's charge applies to its input (spikingjelly's LIF
+    with ``decay_input``: ``1/tau``), kept outside the LIF so every gradient mode
+    differentiates it as the linear layer it is."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class AdaptedNet(SpikingNet):
+    """A :class:`SpikingNet` around a foreign body; ``decode`` (the user's, else the mean over
+    T) turns the body's ``[T, B, K]`` into logits ``[B, K]``."""
+
+    def __init__(
+        self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
+    ) -> None:
+        super().__init__(DirectEncoder(T), body, normalize)
+        self.user_decode = decode
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        return out.mean(0) if self.user_decode is None else self.user_decode(out)
+
+
+def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:
+    """A deep copy of ``net`` holding ``net``'s own parameter and buffer tensors, with each
+    module of ``replacements`` (its neurons) replaced wherever it occurs by its new module."""
+    memo: dict[int, object] = {id(t): t for t in (*net.parameters(), *net.buffers())}
+    memo.update({id(old): new for old, new in replacements.items()})
+    return copy.deepcopy(net, memo)
+
+
+def class_name(module: nn.Module) -> str:
+    """``module``'s class with its module path, e.g. ``snntorch._neurons.leaky.Leaky``."""
+    cls = type(module)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def refuse(path: str, module: nn.Module, why: str, supported: Iterable[str]) -> UserError:
+    """The one-line error for ``module`` at ``path`` in the user's network."""
+    where = path or "the network itself"
+    return UserError(
+        f"interop: {where} ({class_name(module)}) {why}; supported neurons: {', '.join(supported)}"
+    )
+
+
+def looks_like_neuron(module: nn.Module, libraries: Iterable[str]) -> bool:
+    """Whether ``module``, not one the adapter maps, may be a spiking neuron: a class of a
+    neuron library's ``libraries`` (module prefixes), or a leaf whose class name or
+    attributes are a neuron's."""
+    if isinstance(module, LIF | InputScale):
+        return False
+    if type(module).__module__.startswith(tuple(libraries)):
+        return True
+    if type(module).__module__.startswith("torch.nn.") or next(module.children(), None):
+        return False
+    named = NEURON_NAMES.search(type(module).__name__) is not None
+    return named or any(hasattr(module, a) for a in NEURON_ATTRIBUTES)
+
+
+def scalar(value: object, what: str, path: str, module: nn.Module, supported: list[str]) -> float:
+    """``value`` (a number or a one-element tensor) as a float; a per-neuron tensor is
+    refused (the LIF has one value per layer)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise refuse(path, module, f"has a {what} per neuron, not one value", supported)
+        return float(value.detach().reshape(()).item())
+    return float(value)

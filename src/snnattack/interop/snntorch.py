@@ -1,0 +1,106 @@
+"""snnTorch networks: an ``nn.Sequential`` of torch layers and ``snn.Leaky`` neurons, wrapped.
+
+snnTorch's time loop is the user's code, so the adapter takes the network of one time step,
+an ``nn.Sequential`` (nested ones are flattened) of torch layers and ``Leaky`` neurons, and
+wraps it into a multi-step body: each torch layer runs on every step
+(:class:`~snnattack.temporal.StepWise`, the ``T * B`` samples as one batch, so a BatchNorm in
+training mode would normalise over all steps; attacks run in eval mode) and each ``Leaky``
+becomes a LIF (tested on snnTorch 1.0.0). The body's output is the last layer's on every step
+(spikes for a last ``Leaky``, decoded by the mean over T unless the user gives a decode).
+A network whose forward is not the ``nn.Sequential`` of its steps is refused: pass that
+sequence.
+
+``Leaky`` (``beta`` clamped to [0, 1] as snnTorch does, ``threshold`` theta, both one value
+per layer and read when adapting) computes ``mem_t = beta mem_{t-1} + x_t - R_t`` with the
+reset ``R_t`` of the previous step's spike ``s_{t-1} = H(mem_{t-1} - theta)``, detached:
+
+- ``reset_mechanism="zero"``: ``mem_t = beta (1 - s_{t-1}) mem_{t-1} + x_t``, the LIF's hard
+  reset with ``lam = beta`` and ``detach_reset``;
+- ``"subtract"``: ``mem_t = beta mem_{t-1} - theta s_{t-1} + x_t = beta (mem_{t-1} -
+  (theta / beta) s_{t-1}) + x_t``, the LIF's soft reset dropping ``theta / beta``
+  (``reset_by``) with ``detach_reset``;
+- ``reset_delay=False`` resets on the step of the spike, with the spike's gradient: the
+  LIF's hard or soft reset (dropping theta) without ``detach_reset``.
+
+snnTorch fires at ``mem > theta``, the LIF at ``h >= theta``: they differ only when a membrane
+equals the threshold exactly. ``init_hidden`` and ``output`` only change how snnTorch passes
+its state, which the LIF keeps inside its T loop: both are accepted, and neither the user's
+neurons nor any other network's state is touched. Refused: ``reset_mechanism="none"``,
+``inhibition``, ``state_quant``, graded spikes (``graded_spikes_factor != 1``), ``beta == 0``,
+a per-neuron ``beta`` or ``threshold``, recurrent torch layers (they would mix steps), and any
+other neuron.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
+from snnattack.neurons import LIF
+from snnattack.temporal import StepWise
+
+SUPPORTED = ("snntorch.Leaky",)
+NEURON_LIBRARIES = ("snntorch", "spikingjelly", "norse")
+
+
+def owns(net: nn.Module) -> bool:
+    """Whether ``net`` holds snnTorch modules."""
+    return any(type(m).__module__.startswith("snntorch") for m in net.modules())
+
+
+def body(net: nn.Module) -> nn.Module:
+    """The multi-step body of the per-step sequence ``net``: its layers per step, its
+    ``Leaky`` neurons as LIFs; anything else is refused."""
+    import snntorch
+
+    if not isinstance(net, nn.Sequential):
+        raise refuse("", net, "is not an nn.Sequential of its time step's layers", SUPPORTED)
+    steps = _flat(net, "")
+    replacements = {m: _lif(p, m) for p, m in steps if type(m) is snntorch.Leaky}
+    for path, module in steps:
+        if module in replacements:
+            continue
+        if looks_like_neuron(module, NEURON_LIBRARIES):
+            raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
+        torch_layer = type(module).__module__.startswith("torch.nn.")
+        if not torch_layer or isinstance(module, nn.RNNBase | nn.RNNCellBase):
+            raise refuse(path, module, "is not a per-step torch layer", SUPPORTED)
+    if not replacements:
+        raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
+    copied = shared_copy(net, replacements)
+    return nn.Sequential(*(m if isinstance(m, LIF) else StepWise(m) for _, m in _flat(copied, "")))
+
+
+def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:
+    """The layers of ``net``, nested sequences flattened, with their paths."""
+    layers = []
+    for name, module in net.named_children():
+        path = f"{prefix}{name}"
+        if type(module) is nn.Sequential:
+            layers += _flat(module, f"{path}.")
+        else:
+            layers.append((path, module))
+    return layers
+
+
+def _lif(path: str, leaky: nn.Module) -> LIF:
+    """The LIF that computes ``leaky``'s spikes."""
+    mechanism = leaky.reset_mechanism
+    why = None
+    if mechanism not in ("subtract", "zero"):
+        why = f"has reset_mechanism={mechanism!r} (the LIF resets: subtract or zero)"
+    elif leaky.inhibition or leaky.state_quant:
+        why = "uses inhibition or state_quant, which the LIF does not model"
+    elif scalar(leaky.graded_spikes_factor, "spike factor", path, leaky, SUPPORTED) != 1.0:
+        why = "emits graded spikes (graded_spikes_factor != 1)"
+    lam = min(max(scalar(leaky.beta, "beta", path, leaky, SUPPORTED), 0.0), 1.0)
+    theta = scalar(leaky.threshold, "threshold", path, leaky, SUPPORTED)
+    if why is None and (lam == 0.0 or theta <= 0.0):
+        why = f"has beta={lam} or threshold={theta} (the LIF needs beta > 0, threshold > 0)"
+    if why is not None:
+        raise refuse(path, leaky, why, SUPPORTED)
+    delayed = bool(leaky.reset_delay)
+    if mechanism == "zero":
+        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=delayed)
+    reset_by = theta / lam if delayed and lam != 1.0 else None
+    return LIF(lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=delayed)

@@ -1,0 +1,110 @@
+"""spikingjelly ``activation_based`` networks: their IF, LIF and parametric LIF nodes as LIFs.
+
+The user's network is its multi-step part, mapping ``[T, B, ...]`` to ``[T, B, K]``. The
+adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
+step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
+its forward to be a composition of spikingjelly step modules (layers such as
+``layer.Conv2d``, ``layer.SeqToANNContainer``) with no time loop of its own; a module that
+runs in step mode ``'s'`` only is refused. Each node becomes (tested on 0.0.0.0.14 and 2.0.0):
+
+- membrane shifted by ``v_reset`` (``w = v - v_reset``, 0 for the soft reset), so the LIF's
+  rest and hard reset are 0 and its threshold is ``theta = v_threshold - v_reset``;
+- ``IFNode``: ``h = v + x``: ``lam = 1``;
+- ``LIFNode`` (``k = 1/tau``) and ``ParametricLIFNode`` (``k = sigmoid(w)``, read when
+  adapting): ``decay_input=True``, ``h = v + (x - (v - v_reset)) k``: ``lam = 1 - k`` and the
+  input scaled by ``k`` (:class:`~snnattack.interop.common.InputScale` before the LIF);
+  ``decay_input=False``, ``h = v - (v - v_reset) k + x``: ``lam = 1 - k``, no scale;
+- ``v_reset=None``: the soft reset (``v - v_threshold``); a value: the hard reset to it;
+- ``detach_reset`` as it is. The node's ``surrogate_function`` is not used: the gradient
+  mode chooses the spike's gradient (default the triangle of half-width 1).
+
+The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
+the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
+still gets a surrogate gradient (the LIF always differentiates with it).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from snnattack.interop.common import (
+    InputScale,
+    looks_like_neuron,
+    refuse,
+    scalar,
+    shared_copy,
+)
+from snnattack.neurons import LIF
+
+SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
+# modules of these packages are spiking neurons: refused unless mapped here
+NEURON_LIBRARIES = (
+    "spikingjelly.activation_based.neuron",
+    "spikingjelly.clock_driven",
+    "snntorch",
+    "norse",
+)
+
+
+def supported() -> list[str]:
+    """The node classes the adapter maps, as the user names them."""
+    return [f"spikingjelly.activation_based.neuron.{name}" for name in SUPPORTED]
+
+
+def owns(net: nn.Module) -> bool:
+    """Whether ``net`` holds spikingjelly modules."""
+    return any(type(m).__module__.startswith("spikingjelly.") for m in net.modules())
+
+
+def body(net: nn.Module) -> nn.Module:
+    """The multi-step copy of ``net`` with every node replaced by its LIF; an unknown
+    neuron, or a module that cannot run multi-step, is refused."""
+    from spikingjelly.activation_based import base, neuron
+
+    nodes = {getattr(neuron, name) for name in SUPPORTED}
+    replacements: dict[nn.Module, nn.Module] = {}
+    mapped: list[str] = []
+    for path, module in net.named_modules():
+        if any(path.startswith(f"{p}.") for p in mapped):
+            continue  # a node's own children (its surrogate function)
+        if type(module) in nodes:
+            replacements[module] = _lif(path, module)
+            mapped.append(path)
+        elif isinstance(module, base.MemoryModule) or looks_like_neuron(module, NEURON_LIBRARIES):
+            raise refuse(path, module, "is not a neuron the adapter knows", supported())
+    if not replacements:
+        raise refuse("", net, "has no spikingjelly neuron", supported())
+    copied = shared_copy(net, replacements)
+    for path, module in copied.named_modules():
+        if isinstance(module, base.StepModule) and module.step_mode != "m":
+            try:
+                module.step_mode = "m"
+            except (ValueError, AssertionError):
+                raise refuse(path, module, "runs in step mode 's' only", supported()) from None
+    return copied
+
+
+def _lif(path: str, node: nn.Module) -> nn.Module:
+    """The LIF (after its input scale, if any) that computes ``node``'s spikes."""
+    v_reset = node.v_reset
+    v_reset = None if v_reset is None else scalar(v_reset, "v_reset", path, node, supported())
+    theta = scalar(node.v_threshold, "v_threshold", path, node, supported()) - (v_reset or 0.0)
+    if theta <= 0:
+        raise refuse(path, node, "has v_threshold <= v_reset (it never rests)", supported())
+    rate = _decay(node)  # k: 1/tau, 0 for the IF node
+    lif = LIF(
+        lam=1.0 - rate,
+        theta=theta,
+        reset="soft" if v_reset is None else "hard",
+        detach_reset=bool(node.detach_reset),
+    )
+    if rate and node.decay_input:
+        return nn.Sequential(InputScale(rate), lif)
+    return lif
+
+
+def _decay(node: nn.Module) -> float:
+    """``k = 1/tau`` of a LIF node (a parametric one's ``sigmoid(w)`` now), 0 for IF."""
+    if hasattr(node, "w"):  # in the parameter's dtype, as the node computes it
+        return float(node.w.detach().sigmoid().item())
+    return 1.0 / float(node.tau) if hasattr(node, "tau") else 0.0

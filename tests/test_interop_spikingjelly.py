@@ -1,0 +1,255 @@
+"""spikingjelly networks adapted (snnattack.interop): the library's own spikes, logits and
+surrogate gradient; every gradient mode's input gradient equal to the native digits model
+built from the same weights; eval mode, step modes and state untouched; unknown neurons
+refused. Run with spikingjelly 2.0.0 (the extra) and 0.0.0.0.14 (docs/interop.md)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torchattacks
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.interop import adapt
+from snnattack.models.registry import build
+from snnattack.neurons import LIF
+from snnattack.surrogates import SURROGATES
+
+pytest.importorskip("spikingjelly")
+from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
+
+T = 4
+# name: node class, its settings; each maps to (lam, theta, reset, detach_reset, input scale)
+NODES = {
+    "lif_decay_input_hard": ("LIFNode", dict(tau=2.0, decay_input=True, v_reset=0.0)),
+    "lif_soft_detached": (
+        "LIFNode",
+        dict(tau=4.0, decay_input=False, v_reset=None, detach_reset=True),
+    ),
+    "if_soft": ("IFNode", dict(v_reset=None, v_threshold=0.9)),
+    "if_hard_below_zero": ("IFNode", dict(v_threshold=0.8, v_reset=-0.2)),
+    "plif_hard_below_zero": (
+        "ParametricLIFNode",
+        dict(init_tau=2.5, decay_input=True, v_threshold=0.7, v_reset=-0.3, detach_reset=True),
+    ),
+}
+MODES = [("stbp", {"surrogate": name}) for name in SURROGATES] + [
+    (mode, {}) for mode in GRADIENT_MODES if mode != "stbp"
+]
+
+
+def node(name: str) -> nn.Module:
+    cls, settings = NODES[name]
+    return getattr(neuron, cls)(**settings)
+
+
+def sj_net(name: str, step_mode: str = "m") -> nn.Sequential:
+    """digits_net's layers in spikingjelly, with weights that make every layer spike."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 16, 3, padding=1, bias=False),
+        layer.BatchNorm2d(16),
+        node(name),
+        layer.AvgPool2d(2),
+        layer.Conv2d(16, 32, 3, padding=1, bias=False),
+        layer.BatchNorm2d(32),
+        node(name),
+        layer.AvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(32 * 2 * 2, 10),
+    ).double()
+    with torch.no_grad():
+        for bn in (net[1], net[5]):
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.1, 0.3)
+            bn.weight.uniform_(1.0, 2.5)
+            bn.bias.uniform_(0.4, 1.4)
+    functional.set_step_mode(net, step_mode)
+    return net.eval()
+
+
+def native(name: str, net: nn.Sequential) -> nn.Module:
+    """The digits_net of this project computing the same spikes from the same weights, its
+    neurons set from the node's equations by hand: the input scale k = 1/tau is folded into
+    the BN before the LIF (k * BN(x) is a BN of k * weight and k * bias)."""
+    cls, settings = NODES[name]
+    k = {"IFNode": 0.0, "LIFNode": 1 / settings.get("tau", 2.0)}.get(cls)
+    if cls == "ParametricLIFNode":
+        k = float(net[2].w.detach().sigmoid())
+    v_reset = settings.get("v_reset", 0.0)
+    model = build(
+        "digits_net",
+        num_classes=10,
+        in_channels=1,
+        T=T,
+        lam=1.0 - k,
+        theta=settings.get("v_threshold", 1.0) - (v_reset or 0.0),
+        reset="soft" if v_reset is None else "hard",
+    ).double()
+    scale = k if k and settings.get("decay_input", True) else 1.0
+    state = {}
+    for key, value in net.state_dict().items():
+        index, field = key.split(".", 1)
+        if field == "w":  # the parametric node's 1/tau, in lam above
+            continue
+        if index in ("1", "5") and field in ("weight", "bias"):
+            value = value * scale
+        target = f"body.{index}.{field}" if index == "9" else f"body.{index}.module.{field}"
+        state[target] = value
+    model.load_state_dict(state)
+    for lif in model.modules():
+        if isinstance(lif, LIF):
+            lif.detach_reset = settings.get("detach_reset", False)
+    return model.eval()
+
+
+def images() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.rand(6, 1, 8, 8, dtype=torch.float64)
+
+
+def input_gradient(model: nn.Module, mode: str, params: dict) -> torch.Tensor:
+    x = images().requires_grad_(True)
+    with gradient_mode(model, mode, **params):
+        out = model(x)
+        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+        (out * weights).sum().backward()
+    return x.grad
+
+
+def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).norm() / b.norm()).item()
+
+
+def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    functional.reset_net(net)
+    out = net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+    functional.reset_net(net)
+    return out
+
+
+def spikes_of(model: nn.Module, kinds: tuple[type, ...], x: torch.Tensor) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone()))
+        for m in model.modules()
+        if isinstance(m, kinds)
+    ]
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(NODES))
+def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
+    net = sj_net(name)
+    adapted = adapt(net, T=T).eval()
+    x = images()
+    functional.reset_net(net)
+    theirs = spikes_of(net, (neuron.BaseNode,), x.unsqueeze(0).repeat(T, 1, 1, 1, 1))
+    ours = spikes_of(adapted, (LIF,), x)
+    assert len(ours) == len(theirs) == 2
+    for a, b in zip(ours, theirs, strict=True):
+        assert 0.05 < b.mean() < 0.95  # the layers spike, and not always
+        assert torch.equal(a, b)
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(x), library_logits(net, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(NODES))
+def test_stbp_with_the_library_surrogate_gives_the_library_gradient(name: str) -> None:
+    net = sj_net(name)
+    for m in net.modules():  # its own surrogate gradient: the nodes in training mode
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+            m.surrogate_function = surrogate.Sigmoid(alpha=4.0)
+    x = images().requires_grad_(True)
+    out = library_logits(net, x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    (out * weights).sum().backward()
+    ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "sigmoid", "alpha": 4.0})
+    assert x.grad.abs().sum() > 0
+    assert relative(ours, x.grad) <= 1e-6
+
+
+@pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
+@pytest.mark.parametrize("name", sorted(NODES))
+def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, params: dict) -> None:
+    net = sj_net(name)
+    adapted = adapt(net, T=T).eval()
+    reference = native(name, net)
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(images()), reference(images()))
+    ours, theirs = input_gradient(adapted, mode, params), input_gradient(reference, mode, params)
+    assert theirs.abs().sum() > 0
+    assert relative(ours, theirs) <= 1e-6
+
+
+def flags(net: nn.Module) -> list[tuple]:
+    """Each module's training flag, step mode, backend (0.0.0.0.14) and state."""
+    out = []
+    for m in net.modules():
+        state = [repr(v) for v in getattr(m, "_memories", {}).values()]
+        out.append((m.training, getattr(m, "step_mode", None), getattr(m, "backend", None), state))
+    return out
+
+
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_an_eval_mode_net_gets_nonzero_gradients_and_is_left_as_it_was(step_mode: str) -> None:
+    net = sj_net("lif_decay_input_hard", step_mode)
+    before = flags(net)
+    adapted = adapt(net, T=T)
+    assert adapted.body[0].weight is net[0].weight  # shared, not copied
+    for mode, params in MODES:
+        assert input_gradient(adapted.eval(), mode, params).abs().sum() > 0, mode
+    x, y = images(), torch.arange(6) % 10
+    adversarial = torchattacks.PGD(adapted, eps=8 / 255, alpha=2 / 255, steps=2)(x, y)
+    assert (adversarial - x).abs().max() > 0
+    assert flags(net) == before
+    net.train()
+    assert all(m.training for m in adapt(net, T=T).body.modules())  # the copy's own flags
+
+
+class Heaviside(nn.Module):
+    """A neuron of the user's own: a threshold with no surrogate."""
+
+    calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        Heaviside.calls += 1
+        return (x >= 1.0).to(x.dtype)
+
+
+@pytest.mark.parametrize(
+    "unknown,cls",
+    [(Heaviside, "Heaviside"), (lambda: neuron.QIFNode(step_mode="m"), "QIFNode")],
+)
+def test_an_unknown_neuron_is_refused_before_any_work(unknown, cls: str) -> None:
+    net = sj_net("if_soft")
+    net[6] = unknown()
+    with pytest.raises(UserError) as err:
+        adapt(net, T=T)
+    message = str(err.value)
+    assert "\n" not in message and "6 (" in message and cls in message
+    assert "spikingjelly.activation_based.neuron.LIFNode" in message
+    assert Heaviside.calls == 0
+
+
+def test_a_threshold_at_or_below_the_reset_is_refused() -> None:
+    net = sj_net("if_soft")
+    net[2] = neuron.IFNode(v_threshold=0.0, v_reset=0.0, step_mode="m")
+    with pytest.raises(UserError, match="v_threshold <= v_reset"):
+        adapt(net, T=T)
+
+
+def test_lif_decay_input_maps_to_lam_and_the_input_scale() -> None:
+    net = sj_net("lif_decay_input_hard")
+    scale, lif = adapt(net, T=T).body[2]
+    assert scale.scale == 0.5 and (lif.lam, lif.theta, lif.reset) == (0.5, 1.0, "hard")
+    plif = adapt(sj_net("plif_hard_below_zero"), T=T).body[2]
+    assert math.isclose(plif[1].lam, 1 - 1 / 2.5, rel_tol=1e-6) and plif[1].theta == 1.0
