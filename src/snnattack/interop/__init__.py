@@ -17,7 +17,7 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop import snntorch, spikingjelly
-from snnattack.interop.common import AdaptedNet, Decode
+from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.models.registry import SpikingNet
 
 __all__ = ["adapt", "supported"]
@@ -46,13 +46,17 @@ def adapt(
     """
     if isinstance(net, SpikingNet):
         return net
-    owners = [library for library in LIBRARIES if library.owns(net)]
-    if len(owners) != 1:
-        found = "both spikingjelly and snnTorch modules" if owners else "no known library"
-        raise UserError(
-            f"interop: {type(net).__qualname__} has {found}; adapt takes a network of one of "
-            f"spikingjelly or snnTorch, with the neurons {', '.join(supported())}"
-        )
     if int(T) != T or T < 1:
         raise UserError(f"interop: T must be an integer >= 1, got {T}")
+    owners = [library for library in LIBRARIES if library.owns(net)]
+    if not owners:
+        for path, module in net.named_modules():
+            if looks_like_neuron(module, ("norse",)):
+                raise refuse(path, module, "is not a neuron the adapter knows", supported())
+    if len(owners) != 1:
+        found = "both spikingjelly and snnTorch modules" if owners else "no known neuron"
+        raise UserError(
+            f"interop: {type(net).__qualname__} has {found}; adapt takes a network of "
+            f"spikingjelly or snnTorch, with the neurons {', '.join(supported())}"
+        )
     return AdaptedNet(owners[0].body(net), int(T), normalize, decode)

@@ -19,16 +19,20 @@ reset ``R_t`` of the previous step's spike ``s_{t-1} = H(mem_{t-1} - theta)``, d
 - ``"subtract"``: ``mem_t = beta mem_{t-1} - theta s_{t-1} + x_t = beta (mem_{t-1} -
   (theta / beta) s_{t-1}) + x_t``, the LIF's soft reset dropping ``theta / beta``
   (``reset_by``) with ``detach_reset``;
-- ``reset_delay=False`` resets on the step of the spike, with the spike's gradient: the
-  LIF's hard or soft reset (dropping theta) without ``detach_reset``.
+- ``reset_delay=False`` with ``"zero"`` resets on the step of the spike, with the spike's
+  gradient: ``mem_t = h_t (1 - s_t)``, ``h_t = beta mem_{t-1} + x_t``, the LIF's hard reset
+  without ``detach_reset`` (its delayed reset term is always 0: a membrane after a reset to
+  zero is below theta). With ``"subtract"`` it is refused: snnTorch then fires on
+  ``h_t - theta R_t`` but keeps ``h_t - theta s_t``, so a membrane left at or above theta
+  after a reset is tested once more with theta subtracted, which no LIF does.
 
 snnTorch fires at ``mem > theta``, the LIF at ``h >= theta``: they differ only when a membrane
 equals the threshold exactly. ``init_hidden`` and ``output`` only change how snnTorch passes
 its state, which the LIF keeps inside its T loop: both are accepted, and neither the user's
 neurons nor any other network's state is touched. Refused: ``reset_mechanism="none"``,
-``inhibition``, ``state_quant``, graded spikes (``graded_spikes_factor != 1``), ``beta == 0``,
-a per-neuron ``beta`` or ``threshold``, recurrent torch layers (they would mix steps), and any
-other neuron.
+``"subtract"`` with ``reset_delay=False``, ``inhibition``, ``state_quant``, graded spikes
+(``graded_spikes_factor != 1``), ``beta == 0``, a per-neuron ``beta`` or ``threshold``,
+recurrent torch layers (they would mix steps), and any other neuron.
 """
 
 from __future__ import annotations
@@ -89,6 +93,8 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
     why = None
     if mechanism not in ("subtract", "zero"):
         why = f"has reset_mechanism={mechanism!r} (the LIF resets: subtract or zero)"
+    elif mechanism == "subtract" and not leaky.reset_delay:
+        why = "has reset_delay=False with the subtract reset (its firing test is no LIF's)"
     elif leaky.inhibition or leaky.state_quant:
         why = "uses inhibition or state_quant, which the LIF does not model"
     elif scalar(leaky.graded_spikes_factor, "spike factor", path, leaky, SUPPORTED) != 1.0:
@@ -99,8 +105,7 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
         why = f"has beta={lam} or threshold={theta} (the LIF needs beta > 0, threshold > 0)"
     if why is not None:
         raise refuse(path, leaky, why, SUPPORTED)
-    delayed = bool(leaky.reset_delay)
     if mechanism == "zero":
-        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=delayed)
-    reset_by = theta / lam if delayed and lam != 1.0 else None
-    return LIF(lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=delayed)
+        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=bool(leaky.reset_delay))
+    reset_by = theta / lam if lam != 1.0 else None
+    return LIF(lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=True)

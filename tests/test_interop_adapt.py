@@ -1,0 +1,58 @@
+"""snnattack.interop.adapt without a foreign library: the project's models pass through, a
+network of unknown neurons is refused in one line naming the module, a bad T is refused, a
+user's decode replaces the mean over T."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.interop import adapt, supported
+from snnattack.interop.common import AdaptedNet
+from snnattack.models.registry import build
+from snnattack.neurons import LIF
+from snnattack.temporal import StepWise
+
+
+class Heaviside(nn.Module):
+    """A neuron of the user's own: a threshold with no surrogate."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x >= 1.0).to(x.dtype)
+
+
+def test_a_model_of_this_project_is_returned_as_it_is() -> None:
+    model = build("digits_net", num_classes=10, in_channels=1, T=2)
+    assert adapt(model, T=4) is model
+
+
+def test_a_network_of_unknown_neurons_is_refused_naming_the_module() -> None:
+    net = nn.Sequential(nn.Linear(4, 3), Heaviside(), nn.Linear(3, 2))
+    with pytest.raises(UserError) as err:
+        adapt(net, T=2)
+    message = str(err.value)
+    assert "\n" not in message and "1 (" in message and "Heaviside" in message
+    assert all(name in message for name in supported())
+
+
+def test_a_network_without_neurons_is_refused() -> None:
+    with pytest.raises(UserError, match="no known neuron"):
+        adapt(nn.Sequential(nn.Linear(4, 2)), T=2)
+
+
+def test_a_user_decode_replaces_the_mean_over_time() -> None:
+    body = nn.Sequential(StepWise(nn.Linear(4, 3)), LIF(theta=0.5))
+    torch.manual_seed(0)
+    x = torch.rand(5, 4)
+    last = AdaptedNet(body, 3, None, lambda out: out[-1])
+    mean = AdaptedNet(body, 3, None, None)
+    spikes = body(x.unsqueeze(0).expand(3, 5, 4))
+    assert torch.equal(last(x), spikes[-1]) and torch.equal(mean(x), spikes.mean(0))
+
+
+@pytest.mark.parametrize("T", [0, 2.5])
+def test_a_bad_number_of_steps_is_refused(T: float) -> None:
+    with pytest.raises(UserError, match="T must be an integer >= 1"):
+        adapt(nn.Sequential(nn.Linear(4, 2)), T=T)

@@ -1,0 +1,257 @@
+"""snnTorch networks adapted (snnattack.interop): the per-step nn.Sequential wrapped into a
+multi-step body; snnTorch's own spikes, logits and ATan gradient; every gradient mode's input
+gradient equal to the native digits model built from the same weights; two networks keeping
+separate states through an attack; unknown neurons and settings refused. snnTorch 1.0.0."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchattacks
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.interop import adapt
+from snnattack.models.registry import build
+from snnattack.neurons import LIF
+from snnattack.surrogates import SURROGATES
+
+snn = pytest.importorskip("snntorch")
+from snntorch import surrogate  # noqa: E402
+
+T = 4
+# name: Leaky settings; each maps to (lam, theta, reset, reset_by, detach_reset)
+LEAKY = {
+    "subtract_delayed": dict(beta=0.7, threshold=0.8, reset_mechanism="subtract"),
+    "zero_delayed": dict(beta=0.6, threshold=1.0, reset_mechanism="zero", init_hidden=False),
+    "subtract_if": dict(beta=1.0, threshold=0.9, reset_mechanism="subtract"),
+    "zero_now": dict(beta=0.5, threshold=0.7, reset_mechanism="zero", reset_delay=False),
+}
+MODES = [("stbp", {"surrogate": name}) for name in SURROGATES] + [
+    (mode, {}) for mode in GRADIENT_MODES if mode != "stbp"
+]
+
+
+def leaky(name: str) -> nn.Module:
+    settings = {"init_hidden": True, **LEAKY[name]}
+    return snn.Leaky(spike_grad=surrogate.atan(alpha=2.0), **settings)
+
+
+def step_net(name: str, seed: int = 0) -> nn.Sequential:
+    """digits_net's layers for one snnTorch time step, with weights that make every layer
+    spike."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        leaky(name),
+        nn.AvgPool2d(2),
+        nn.Sequential(nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32)),
+        leaky(name),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 2 * 2, 10),
+    ).double()
+    with torch.no_grad():
+        for bn in (net[1], net[4][1]):
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.1, 0.3)
+            bn.weight.uniform_(1.0, 2.5)
+            bn.bias.uniform_(0.0, 1.0)
+    return net.eval()
+
+
+def library_run(net: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """snnTorch's own loop over T: the mean logits and each Leaky's spikes [T, B, ...]."""
+    neurons = [m for m in net.modules() if isinstance(m, snn.Leaky)]
+    for m in neurons:
+        m.mem = torch.zeros(0, dtype=x.dtype)  # this network's own neurons only
+    outputs, spikes = [], {id(m): [] for m in neurons}
+    hooks = [m.register_forward_hook(lambda m, i, o: spikes[id(m)].append(o)) for m in neurons]
+    for _ in range(T):
+        h = x
+        for layer in _layers(net):
+            h = layer(h)
+            h = h[0] if isinstance(h, tuple) else h  # init_hidden=False: (spk, mem)
+            h = h.to(x.dtype)  # snnTorch's spikes are float32 whatever the membrane's dtype
+        outputs.append(h)
+    for hook in hooks:
+        hook.remove()
+    steps = [[s[0] if isinstance(s, tuple) else s for s in spikes[id(m)]] for m in neurons]
+    return torch.stack(outputs).mean(0), [torch.stack(s).to(x.dtype) for s in steps]
+
+
+def _layers(net: nn.Sequential) -> list[nn.Module]:
+    return [m for m in net.modules() if not isinstance(m, nn.Sequential)]
+
+
+def native(name: str, net: nn.Sequential) -> nn.Module:
+    """The digits_net of this project computing the same spikes from the same weights, its
+    neurons set from snnTorch's equations by hand."""
+    s = LEAKY[name]
+    delayed = s.get("reset_delay", True)
+    soft = s["reset_mechanism"] == "subtract"
+    model = build(
+        "digits_net",
+        num_classes=10,
+        in_channels=1,
+        T=T,
+        lam=s["beta"],
+        theta=s["threshold"],
+        reset="soft" if soft else "hard",
+    ).double()
+    state = {}
+    targets = ["body.0.module", "body.1.module", "body.4.module", "body.5.module", "body.9"]
+    sources = [net[0], net[1], net[4][0], net[4][1], net[8]]
+    for target, module in zip(targets, sources, strict=True):
+        state.update({f"{target}.{k}": v for k, v in module.state_dict().items()})
+    model.load_state_dict(state)
+    for lif in model.modules():
+        if isinstance(lif, LIF):
+            lif.detach_reset = delayed
+            lif.reset_by = s["threshold"] / s["beta"] if soft and s["beta"] != 1 else None
+    return model.eval()
+
+
+def images() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.rand(6, 1, 8, 8, dtype=torch.float64)
+
+
+def input_gradient(model: nn.Module, mode: str, params: dict) -> torch.Tensor:
+    x = images().requires_grad_(True)
+    with gradient_mode(model, mode, **params):
+        out = model(x)
+        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+        (out * weights).sum().backward()
+    return x.grad
+
+
+def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).norm() / b.norm()).item()
+
+
+def lif_spikes(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    lifs = [m for m in model.modules() if isinstance(m, LIF)]
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone())) for m in lifs]
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(LEAKY))
+def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
+    net = step_net(name)
+    adapted = adapt(net, T=T).eval()
+    x = images()
+    with torch.no_grad():
+        logits, theirs = library_run(net, x)
+        ours = lif_spikes(adapted, x)
+        assert len(ours) == len(theirs) == 2
+        for a, b in zip(ours, theirs, strict=True):
+            assert 0.05 < b.mean() < 0.95  # the layers spike, and not always
+            assert torch.equal(a, b)
+        torch.testing.assert_close(adapted(x), logits, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(LEAKY))
+def test_stbp_with_atan_gives_snntorch_own_gradient(name: str) -> None:
+    net = step_net(name)
+    x = images().requires_grad_(True)
+    out, _ = library_run(net, x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    (out * weights).sum().backward()
+    ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "atan", "alpha": 2.0})
+    assert x.grad.abs().sum() > 0
+    assert relative(ours, x.grad) <= 1e-6
+
+
+@pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
+@pytest.mark.parametrize("name", sorted(LEAKY))
+def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, params: dict) -> None:
+    net = step_net(name)
+    adapted = adapt(net, T=T).eval()
+    reference = native(name, net)
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(images()), reference(images()))
+    ours, theirs = input_gradient(adapted, mode, params), input_gradient(reference, mode, params)
+    assert theirs.abs().sum() > 0
+    assert relative(ours, theirs) <= 1e-6
+
+
+def test_two_networks_keep_separate_states_through_a_transfer_attack() -> None:
+    target_net, source_net = step_net("subtract_delayed", 0), step_net("zero_delayed", 1)
+    users = [m for m in (*target_net.modules(), *source_net.modules()) if hasattr(m, "mem")]
+    mems = [m.mem.clone() for m in users]
+    target, source = adapt(target_net, T=T).eval(), adapt(source_net, T=T).eval()
+    x, y = images(), torch.arange(6) % 10
+    with torch.no_grad():
+        alone = target(x)
+    adversarial = torchattacks.PGD(source, eps=16 / 255, alpha=4 / 255, steps=3)(x, y)
+    with torch.no_grad():
+        after_source = target(x)  # the source ran in between: nothing of it in the target
+        on_adversarial = target(adversarial)
+        source(x[:2])
+        assert torch.equal(target(adversarial), on_adversarial)
+    assert (adversarial - x).abs().max() > 0
+    assert torch.equal(after_source, alone)
+    assert all(torch.equal(m.mem, a) for m, a in zip(users, mems, strict=True))  # untouched
+
+
+class Heaviside(nn.Module):
+    """A neuron of the user's own: a threshold with no surrogate."""
+
+    calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        Heaviside.calls += 1
+        return (x >= 1.0).to(x.dtype)
+
+
+@pytest.mark.parametrize(
+    "unknown,cls",
+    [
+        (Heaviside, "Heaviside"),
+        (lambda: snn.Synaptic(alpha=0.9, beta=0.8, init_hidden=True), "Synaptic"),
+        (lambda: snn.Leaky(beta=0.9, reset_mechanism="none", init_hidden=True), "Leaky"),
+        (lambda: snn.Leaky(beta=torch.rand(16, 8, 8), init_hidden=True), "Leaky"),
+        (lambda: snn.Leaky(beta=0.9, graded_spikes_factor=2.0, init_hidden=True), "Leaky"),
+        (lambda: nn.GRU(8, 8), "GRU"),
+        (lambda: snn.Leaky(beta=0.9, reset_delay=False, init_hidden=True), "Leaky"),
+    ],
+)
+def test_an_unknown_neuron_or_setting_is_refused_before_any_work(unknown, cls: str) -> None:
+    net = step_net("subtract_delayed")
+    net[2] = unknown()
+    with pytest.raises(UserError) as err:
+        adapt(net, T=T)
+    message = str(err.value)
+    assert "\n" not in message and "2 (" in message and cls in message
+    assert "snntorch.Leaky" in message
+    assert Heaviside.calls == 0
+
+
+def test_a_network_with_its_own_time_loop_is_refused() -> None:
+    class Loop(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc, self.lif = nn.Linear(4, 2), snn.Leaky(beta=0.9)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mem = self.lif.reset_mem()
+            return torch.stack([self.lif(self.fc(x), mem)[0] for _ in range(T)])
+
+    with pytest.raises(UserError, match="not an nn.Sequential"):
+        adapt(Loop(), T=T)
+
+
+def test_leaky_settings_map_to_the_lif() -> None:
+    body = adapt(step_net("subtract_delayed"), T=T).body
+    lif = body[2]
+    assert (lif.lam, lif.reset, lif.detach_reset) == (pytest.approx(0.7), "soft", True)
+    assert lif.reset_by == pytest.approx(0.8 / 0.7)
+    lif = adapt(step_net("zero_now"), T=T).body[2]
+    assert (lif.reset, lif.detach_reset, lif.reset_by) == ("hard", False, None)
