@@ -4,6 +4,8 @@ user's decode replaces the mean over T."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -56,3 +58,10 @@ def test_a_user_decode_replaces_the_mean_over_time() -> None:
 def test_a_bad_number_of_steps_is_refused(T: float) -> None:
     with pytest.raises(UserError, match="T must be an integer >= 1"):
         adapt(nn.Sequential(nn.Linear(4, 2)), T=T)
+
+
+def test_the_adapters_need_no_foreign_library_until_one_is_adapted(monkeypatch) -> None:
+    for name in ("spikingjelly", "snntorch", "norse"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed: import fails
+    with pytest.raises(UserError, match="Heaviside"):
+        adapt(nn.Sequential(nn.Linear(4, 3), Heaviside()), T=2)
