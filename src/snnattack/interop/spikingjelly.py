@@ -20,7 +20,11 @@ runs in step mode ``'s'`` only is refused. Each node becomes (tested on 0.0.0.0.
 
 The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
 the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
-still gets a surrogate gradient (the LIF always differentiates with it).
+still gets a surrogate gradient (the LIF always differentiates with it). Refused: any other
+neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`` or
+``v_reset``, ``v_threshold <= v_reset``, a node whose membrane 2.0's ``precision`` tools
+store at reduced precision, stateful modules (``MemoryModule``) that are not neurons, and
+modules that run in step mode ``'s'`` only.
 """
 
 from __future__ import annotations
@@ -90,7 +94,10 @@ def _lif(path: str, node: nn.Module) -> nn.Module:
     v_reset = None if v_reset is None else scalar(v_reset, "v_reset", path, node, supported())
     theta = scalar(node.v_threshold, "v_threshold", path, node, supported()) - (v_reset or 0.0)
     if theta <= 0:
-        raise refuse(path, node, "has v_threshold <= v_reset (it never rests)", supported())
+        why = "has v_threshold <= v_reset (the LIF needs a threshold above its rest)"
+        raise refuse(path, node, why, supported())
+    if getattr(node, "_neuron_precision", None) is not None:  # 2.0's precision.convert
+        raise refuse(path, node, "keeps its membrane at a reduced precision", supported())
     rate = _decay(node)  # k: 1/tau, 0 for the IF node
     lif = LIF(
         lam=1.0 - rate,
