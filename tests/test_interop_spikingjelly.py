@@ -240,10 +240,23 @@ def test_an_unknown_neuron_is_refused_before_any_work(unknown, cls: str) -> None
     assert Heaviside.calls == 0
 
 
-def test_a_threshold_at_or_below_the_reset_is_refused() -> None:
+def reduced_precision() -> nn.Module:
+    node = neuron.IFNode(step_mode="m")
+    node._neuron_precision = ("fp16", "fp16", "fp16")  # as 2.0's precision.convert sets it
+    return node
+
+
+@pytest.mark.parametrize(
+    "node,why",
+    [
+        (lambda: neuron.IFNode(v_threshold=0.0, v_reset=0.0), "v_threshold <= v_reset"),
+        (reduced_precision, "reduced precision"),
+    ],
+)
+def test_a_setting_the_lif_cannot_reproduce_is_refused(node, why: str) -> None:
     net = sj_net("if_soft")
-    net[2] = neuron.IFNode(v_threshold=0.0, v_reset=0.0, step_mode="m")
-    with pytest.raises(UserError, match="v_threshold <= v_reset"):
+    net[2] = node()
+    with pytest.raises(UserError, match=why):
         adapt(net, T=T)
 
 
