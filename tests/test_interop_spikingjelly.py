@@ -204,13 +204,19 @@ def test_an_eval_mode_net_gets_nonzero_gradients_and_is_left_as_it_was(step_mode
     net = sj_net("lif_decay_input_hard", step_mode)
     before = flags(net)
     adapted = adapt(net, T=T)
-    assert adapted.body[0].weight is net[0].weight  # shared, not copied
+    assert adapted.body[0].weight.data_ptr() == net[0].weight.data_ptr()  # shared memory
     for mode, params in MODES:
         assert input_gradient(adapted.eval(), mode, params).abs().sum() > 0, mode
     x, y = images(), torch.arange(6) % 10
     adversarial = torchattacks.PGD(adapted, eps=8 / 255, alpha=2 / 255, steps=2)(x, y)
     assert (adversarial - x).abs().max() > 0
+    for p in adapted.parameters():  # as the evaluation freezes them
+        p.requires_grad_(False)
     assert flags(net) == before
+    assert all(p.requires_grad for p in net.parameters())
+    with torch.no_grad():
+        net[9].bias.add_(1.0)  # the user's in-place update (an optimiser's step)
+    assert torch.equal(adapted.body[9].bias, net[9].bias)
     net.train()
     assert all(m.training for m in adapt(net, T=T).body.modules())  # the copy's own flags
 

@@ -4,8 +4,8 @@
 them ``T`` times, a copy of ``net`` whose spiking neurons are :class:`~snnattack.neurons.LIF`
 layers with the same dynamics runs on ``[T, B, ...]``, and ``decode`` (default the mean over
 T) gives the logits. Every gradient mode then differentiates it as it does the project's own
-models. The copy shares ``net``'s parameter and buffer tensors and holds none of its state,
-so ``net`` itself is never modified. How each library's neurons map, and what is refused, is
+models. The copy's parameters and buffers share ``net``'s memory, and it holds none of its
+state, so ``net`` itself is never modified. How each library's neurons map, and what is refused, is
 in :mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch` and
 ``docs/interop.md``. spikingjelly and snnTorch are imported only when a network of theirs is
 adapted (the ``interop`` extra).

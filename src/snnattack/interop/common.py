@@ -1,8 +1,8 @@
 """What the adapters share: the copy that shares the user's tensors, the input scale some
 neurons need, the adapted network with the user's decode, and the refusals.
 
-The adapted model is a copy of the user's network whose parameter and buffer tensors are the
-user's own (:func:`shared_copy`): the copy's neurons are this project's stateless
+The adapted model is a copy of the user's network whose parameters and buffers share the
+user's memory (:func:`shared_copy`): the copy's neurons are this project's stateless
 :class:`~snnattack.neurons.LIF`, and the copy's modules carry their own training flags and
 step modes, so nothing the attack does reaches the user's modules, and two adapted networks
 (a target and a black-box source) hold no state at all to share.
@@ -61,9 +61,18 @@ class AdaptedNet(SpikingNet):
 
 
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:
-    """A deep copy of ``net`` holding ``net``'s own parameter and buffer tensors, with each
-    module of ``replacements`` (its neurons) replaced wherever it occurs by its new module."""
-    memo: dict[int, object] = {id(t): t for t in (*net.parameters(), *net.buffers())}
+    """A deep copy of ``net`` whose parameters and buffers share ``net``'s memory, with each
+    module of ``replacements`` (its neurons) replaced wherever it occurs by its new module.
+
+    Each parameter is a parameter object of the copy's own over the user's memory: the
+    user's later in-place updates (an optimiser's step) show in the copy, while what is done
+    to the copy's objects (an attack freezing them with ``requires_grad_(False)``, ``.to``
+    another device or dtype, their ``.grad``) does not reach the user's. A tied parameter
+    stays tied."""
+    memo: dict[int, object] = {
+        id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad) for p in net.parameters()
+    }
+    memo.update({id(b): b.detach() for b in net.buffers()})
     memo.update({id(old): new for old, new in replacements.items()})
     return copy.deepcopy(net, memo)
 
