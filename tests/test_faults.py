@@ -9,7 +9,7 @@ import torch
 from harness import compose
 from torch import nn
 
-from snnattack.errors import CheckpointError, TrainingError
+from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.results import write_json
 from snnattack.store import CHECKPOINT, ModelStore
 from snnattack.training.classifier import SELECTION, selection_score
@@ -116,8 +116,11 @@ def test_disk_full_during_write_keeps_the_previous_file(tmp_path: Path, monkeypa
         raise OSError(errno.ENOSPC, "No space left on device", str(self))
 
     monkeypatch.setattr(Path, "write_text", half_then_full)
-    with pytest.raises(OSError) as err:
+    with pytest.raises(WriteError) as err:
         write_json(path, {"clean_acc": 12.0, "results": [1, 2, 3]})
-    assert err.value.errno == errno.ENOSPC
+    assert str(err.value) == (
+        f"cannot write {path} (No space left on device); accepted: a writable folder with "
+        "free space"
+    )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
