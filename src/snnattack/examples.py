@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from snnattack.checkpoints import load_tensors
 from snnattack.files import torch_bytes, write_atomic
 from snnattack.results import AttackRow
 
@@ -54,5 +55,6 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
 
 
 def load(path: Path) -> dict[str, Any]:
-    """A saved file's content (tensors on the CPU)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A saved file's content (tensors on the CPU), read as tensors and plain values only:
+    a file that would run code raises :class:`~snnattack.checkpoints.RefusedFile`."""
+    return load_tensors(path)
