@@ -1,7 +1,11 @@
 """Faults at run time: wrong checkpoints refused, divergence stores nothing, atomic writes."""
 
 import errno
+import os
+import re
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +14,11 @@ from harness import compose
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError, WriteError
+from snnattack.files import torch_bytes
 from snnattack.results import write_json
-from snnattack.store import CHECKPOINT, ModelStore
+from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training.classifier import SELECTION, selection_score
+from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
 
 TINY = [
@@ -124,3 +130,98 @@ def test_disk_full_during_write_keeps_the_previous_file(tmp_path: Path, monkeypa
     )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+# --- a corrupt resume file, full and read-only disks ------------------------------------------
+
+
+def test_a_corrupt_resume_file_is_set_aside_with_a_warning_and_training_restarts(
+    tmp_path: Path, caplog
+) -> None:
+    store, calls = ModelStore(tmp_path / "models"), []
+    spec, workdir = {"seed": 0}, ModelStore(tmp_path / "models").workdir({"seed": 0})
+    workdir.mkdir(parents=True)
+    truncated = torch_bytes({"epoch": 3, "state_dict": {"w": torch.zeros(100)}})[:300]
+    (workdir / RESUME_FILE).write_bytes(truncated)
+    (workdir / "metrics.csv").write_text("epoch\n0\n")
+
+    def train(folder: Path):
+        calls.append(sorted(p.name for p in folder.iterdir()))
+        return nn.Linear(3, 2), {}
+
+    with caplog.at_level("WARNING", logger="snnattack.store"):
+        _, record = store.get_or_train(spec, lambda: nn.Linear(3, 2), train)
+    aside = store.path(spec).with_name(f"{store.path(spec).name}.corrupt.ckpt")
+    assert calls == [[]] and record["cached"] is False  # from scratch, in a cleared folder
+    assert aside.read_bytes() == truncated
+    assert [r.getMessage() for r in caplog.records] == [
+        f"resume file {workdir / RESUME_FILE} is corrupt (RuntimeError): moved to {aside}, "
+        "training restarts from scratch"
+    ]
+
+
+class Disk:
+    """A folder on its own small tmpfs: ``fill()`` leaves no free space, ``read_only()``
+    remounts it read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fill(self, leave: int = 0) -> None:
+        """Takes the free space but ``leave`` bytes."""
+        stat = os.statvfs(self.path)
+        with open(self.path / "filler", "wb", buffering=0) as f:
+            try:
+                f.write(b"\0" * max(stat.f_bavail * stat.f_frsize - leave, 0))
+                while not leave:
+                    f.write(b"\0" * 1024)
+            except OSError as err:
+                assert err.errno == errno.ENOSPC
+
+    def read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Disk]:
+    path = tmp_path / "disk"
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    yield Disk(path)
+    subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+@pytest.mark.parametrize(
+    "free,written",
+    [(0, ""), (16 * 1024, r"/(best|last)\.ckpt")],  # full; room for the logs, not a checkpoint
+)
+def test_a_store_on_a_full_disk_names_the_store_file_not_a_temporary_one(
+    small_disk: Disk, free: int, written: str
+) -> None:
+    store = ModelStore(small_disk.path / "models")
+    small_disk.fill(leave=free)
+    with pytest.raises(WriteError) as err:
+        trained_model(compose(*TINY, "train.epochs=1"), 0, store, [])
+    workdir = store.workdir(training_spec(compose(*TINY, "train.epochs=1"), 0))
+    assert re.fullmatch(  # Lightning's checkpoint is a temporary file of fsspec moved there
+        rf"cannot write {re.escape(str(workdir))}{written} \(No space left on device\); "
+        "accepted: a writable folder with free space",
+        str(err.value),
+    )
+    assert not workdir.exists()  # no epoch to resume from: nothing left behind
+
+
+def test_a_store_that_fills_while_storing_the_model_names_it(small_disk: Disk) -> None:
+    store = ModelStore(small_disk.path / "models")
+
+    def train(workdir: Path):
+        small_disk.fill()
+        return nn.Linear(300, 100), {}
+
+    with pytest.raises(WriteError, match=r"^cannot write \S+\.partial/model\.pt \(No space"):
+        store.get_or_train({"seed": 0}, lambda: nn.Linear(300, 100), train)
+    assert not store.has({"seed": 0})
