@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import compose
+from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
+from snnattack import examples
 from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.files import torch_bytes
-from snnattack.results import write_json
+from snnattack.report.__main__ import main as report_main
+from snnattack.results import AttackRow, write_json
 from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.spec import training_spec
@@ -225,3 +227,106 @@ def test_a_store_that_fills_while_storing_the_model_names_it(small_disk: Disk) -
     with pytest.raises(WriteError, match=r"^cannot write \S+\.partial/model\.pt \(No space"):
         store.get_or_train({"seed": 0}, lambda: nn.Linear(300, 100), train)
     assert not store.has({"seed": 0})
+
+
+def test_a_full_job_folder_is_one_line_naming_metrics_json_and_keeps_the_earlier_one(
+    small_disk: Disk, digits_store: Path
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = (job / "metrics.json").read_bytes()
+    small_disk.fill()
+    done = cli(
+        *QUICK, "eps=[16,32]", f"store.dir={digits_store}", f"hydra.run.dir={job}", cwd=job.parent
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"error: cannot write {job / 'metrics.json'} (No space left on device); accepted: a "
+        "writable folder with free space"
+    )
+    assert (job / "metrics.json").read_bytes() == before
+    assert not list(job.glob("*.tmp"))
+
+
+def test_a_read_only_job_folder_is_the_output_folder_line_not_the_log_handlers(
+    small_disk: Disk, digits_store: Path
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    small_disk.read_only()
+    done = cli(
+        *QUICK,
+        "attack.save_examples=true",
+        f"store.dir={digits_store}",
+        f"hydra.run.dir={job}",
+        cwd=job.parent,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: the output folder='{job}' cannot be written (Read-only file system: "
+        f"{job / 'run.log'}); accepted: a writable folder\n"
+    )
+    assert snapshot(job) == before
+
+
+def test_examples_on_a_full_disk_name_their_file_and_leave_no_part(small_disk: Disk) -> None:
+    row = AttackRow(
+        method="fgsm", box="white", grad_mode="stbp", eps=32 / 255, eps_255=32, asr=0.0,
+        adv_acc=0.0, n_correct=0,
+    )  # fmt: skip
+    part = {
+        "adv": torch.rand(64, 1, 8, 8),
+        "labels": torch.zeros(64, dtype=torch.long),
+        "preds": torch.zeros(64, dtype=torch.long),
+        "indices": torch.arange(64),
+    }
+    small_disk.fill()
+    with pytest.raises(WriteError) as err:
+        examples.save(small_disk.path, row, [part])
+    assert str(err.value).startswith(
+        f"cannot write {small_disk.path / 'adv_fgsm_32_white.pt'} (No space left on device)"
+    )
+    assert sorted(p.name for p in small_disk.path.iterdir()) == ["filler"]
+
+
+def test_a_report_into_a_read_only_folder_is_one_line_naming_its_file(
+    small_disk: Disk, digits_store: Path, capsys
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    small_disk.read_only()
+    with pytest.raises(SystemExit) as stop:
+        report_main([str(job)])
+    assert stop.value.code == 2
+    assert re.fullmatch(
+        rf"error: cannot write {re.escape(str(job))}/\S+ \(Read-only file system\); accepted: "
+        r"a writable folder with free space\n",
+        capsys.readouterr().err,
+    )
+    assert snapshot(job) == before
+
+
+def test_an_unwritable_row_cache_warns_once_and_the_sweep_and_report_go_on(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / ".rows").write_text("a file where the row cache goes")
+    done = cli(
+        "-m", *QUICK, "train.adversary.grad_mode=stbp,rga,bptr", f"store.dir={digits_store}",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = sweep_metrics(sweep)
+    assert [r["reused_from"] for m in metrics for r in m["results"]] == [None] * 6
+    assert [m["results"] for m in metrics[1:]] == [metrics[0]["results"]] * 2  # computed again
+    warnings = [line for line in done.stdout.splitlines() if "rows are not kept" in line]
+    assert len(warnings) == 1 and re.search(
+        rf"the sweep's rows are not kept: cannot write {re.escape(str(sweep))}/\.rows/"
+        r"[0-9a-f]{64}\.json \(Not a directory\); its later jobs compute their rows again$",
+        warnings[0],
+    )
+    assert "sweep " + str(sweep) in done.stderr  # the sweep's summary table
+    assert (sweep / "report.html").exists() and f"report: {sweep / 'report.html'}" in done.stdout
