@@ -2,13 +2,12 @@
 tool reads, and a model with a NaN or infinite weight is refused wherever it enters."""
 
 import json
-import os
-import shlex
+import pickle
 from pathlib import Path
 
 import pytest
 import torch
-from harness import QUICK, QUIET, cli, sweep_metrics
+from harness import QUICK, QUIET, RunsCode, cli, compose, sweep_metrics
 from torch import nn
 
 from snnattack import examples
@@ -16,17 +15,9 @@ from snnattack.checkpoints import RefusedFile, load_model_file, load_tensors, re
 from snnattack.errors import CheckpointError
 from snnattack.models import build
 from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
+from snnattack.training import fit
 from snnattack.training.fit import _epochs_done
-
-
-class RunsCode:
-    """Unpickled by a trusting loader, it creates ``marker`` (a shell command)."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
+from snnattack.training.trained import build_model
 
 
 @pytest.fixture
@@ -180,3 +171,14 @@ def test_require_finite_names_the_first_non_finite_parameter_or_buffer() -> None
     with pytest.raises(CheckpointError, match=r"weights in 0\.weight;"):
         require_finite(model.state_dict(), "model")
     require_finite({"num_batches_tracked": torch.tensor(3)}, "integers are never NaN")
+
+
+def test_lightnings_own_resume_read_is_weights_only_too(tmp_path, plant, monkeypatch) -> None:
+    """Past the store's check (another DDP rank, a file swapped meanwhile), Lightning's read of
+    the resume file is weights-only as well."""
+    cfg = compose(*QUIET, "trainer.accelerator=cpu", "logger=csv", "trainer.limit_train_batches=2")
+    marker = plant(tmp_path / "work" / RESUME_FILE)
+    monkeypatch.setattr(fit, "_epochs_done", lambda _: 1)
+    with pytest.raises(pickle.UnpicklingError, match="GLOBAL posix.system"):
+        fit.fit(cfg, build_model(cfg), tmp_path / "work", fit.TrainContext(0, {}, []))
+    assert not marker.exists()
