@@ -38,8 +38,8 @@ from snnattack.files import torch_bytes, write_atomic, write_error
 CHECKPOINT = "model.pt"
 RESUME_FILE = "last.ckpt"
 LOCKS = ".locks"
-# a write refused whatever the file: training fills the work folder even without a filename
-FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+# how the file system refuses a write: a full disk or quota, a read-only one, no permission
+REFUSED_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +231,15 @@ def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
 
 def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:
     """``err`` raised while training into ``workdir`` as one line naming what was written:
-    the destination of a write (fsspec's checkpoint is a temporary file moved to its place,
-    the destination being the error's second file name), or the work folder for a full or
-    read-only disk that named no file. Other errors are returned as they are."""
+    the destination of a refused write (fsspec's checkpoint is a temporary file moved to its
+    place, the destination being the error's second file name), or the work folder where the
+    error named no file (a failed ``write``: the training writes only there). Other errors
+    (another folder's, a missing file) are returned as they are."""
+    if err.errno not in REFUSED_WRITE:
+        return err
     destination = err.filename2 or err.filename
-    if destination is not None and Path(destination).is_relative_to(workdir):
-        return write_error(destination, err)
-    if destination is None and err.errno in FULL_OR_READ_ONLY:
+    if destination is None:
         return write_error(workdir, err)
+    if Path(destination).is_relative_to(workdir):
+        return write_error(destination, err)
     return err
