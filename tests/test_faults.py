@@ -163,14 +163,14 @@ def test_a_corrupt_resume_file_is_set_aside_with_a_warning_and_training_restarts
 
 
 class Disk:
-    """A folder on its own small tmpfs: ``fill()`` leaves no free space, ``read_only()``
-    remounts it read-only."""
+    """A folder on its own small tmpfs (256 KiB): ``fill(leave)`` takes its free space but
+    ``leave`` bytes, ``read_only()`` remounts it read-only (root writes to a mode-0555 folder,
+    not to a read-only file system)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def fill(self, leave: int = 0) -> None:
-        """Takes the free space but ``leave`` bytes."""
         stat = os.statvfs(self.path)
         with open(self.path / "filler", "wb", buffering=0) as f:
             try:
@@ -188,11 +188,15 @@ class Disk:
 def small_disk(tmp_path: Path) -> Iterator[Disk]:
     path = tmp_path / "disk"
     path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True
+        )
+        failed = mounted.stderr.decode().strip() if mounted.returncode else None
+    except FileNotFoundError:
+        failed = "no mount command"
+    if failed is not None:
+        pytest.skip(f"cannot mount a small tmpfs here (it needs root): {failed}")
     yield Disk(path)
     subprocess.run(["umount", "-l", str(path)], check=True)
 
