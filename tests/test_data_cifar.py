@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from fixtures_cifar import FakeCIFAR, write_cifar10, write_cifar100
-from harness import CONF
+from harness import CONF, RunsCode
 from omegaconf import OmegaConf
 
 import snnattack.data.cifar as cifar
@@ -183,3 +183,17 @@ def test_config_params_build_the_registered_datamodule(name, monkeypatch, fake10
     dm.setup("fit")
     assert len(dm.test_set.classes) == cfg.num_classes
     assert dm.test_set[0][0].shape == (cfg.in_channels, 32, 32)
+
+
+def test_a_planted_batch_file_is_refused_naming_it_and_never_runs(tmp_path):
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    path, marker = fake.folder / "data_batch_2", tmp_path / "code-ran"
+    path.write_bytes(pickle.dumps({"data": RunsCode(marker), "labels": []}, protocol=2))
+    with pytest.raises(DataError) as info:
+        _module(root=str(tmp_path), val_size=2).setup("fit")
+    assert str(info.value) == (
+        f"CIFAR-10 file {path} needs posix.system, which no CIFAR-10 file holds: refused "
+        "without loading it (a pickle that would run code); delete it and set "
+        "dataset.params.download=true to download it again"
+    )
+    assert not marker.exists()

@@ -9,7 +9,7 @@ import pytest
 import tonic.datasets.cifar10dvs
 import torch
 from fixtures_dvs import write_aedat4, write_cifar10_dvs
-from harness import compose
+from harness import RunsCode, compose
 from omegaconf import OmegaConf
 from tonic.io import read_aedat4
 
@@ -182,6 +182,19 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
         dm.train_set.frames[0]
     longer = datamodule(root, frames=FRAMES + 1)  # another T caches in another folder
     assert longer.cache != dm.cache and longer.train_set[0][0].shape[0] == FRAMES + 1
+
+
+def test_a_planted_frame_cache_file_is_refused_naming_it_and_never_runs(root: Path) -> None:
+    dm = datamodule(root)
+    source = Path(dm.recordings.data[0])
+    planted = dm.cache / source.parent.name / f"{source.stem}.pt"
+    planted.parent.mkdir(parents=True)
+    marker = root / "code-ran"
+    torch.save({"frames": RunsCode(marker)}, planted)
+    with pytest.raises(DataError, match=rf"^cannot read the cached frames {planted} \(needs "
+                       r"posix\.system, which is not a tensor or plain value"):  # fmt: skip
+        dm.train_set.frames[0]
+    assert not marker.exists()
 
 
 def test_dataset_config_builds_the_datamodule(root: Path, monkeypatch) -> None:

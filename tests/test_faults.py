@@ -1,18 +1,26 @@
 """Faults at run time: wrong checkpoints refused, divergence stores nothing, atomic writes."""
 
 import errno
+import os
+import re
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from harness import compose
+from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
-from snnattack.errors import CheckpointError, TrainingError
-from snnattack.results import write_json
-from snnattack.store import CHECKPOINT, ModelStore
+from snnattack import examples
+from snnattack.errors import CheckpointError, TrainingError, WriteError
+from snnattack.files import torch_bytes
+from snnattack.report.__main__ import main as report_main
+from snnattack.results import AttackRow, write_json
+from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training.classifier import SELECTION, selection_score
+from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
 
 TINY = [
@@ -116,8 +124,213 @@ def test_disk_full_during_write_keeps_the_previous_file(tmp_path: Path, monkeypa
         raise OSError(errno.ENOSPC, "No space left on device", str(self))
 
     monkeypatch.setattr(Path, "write_text", half_then_full)
-    with pytest.raises(OSError) as err:
+    with pytest.raises(WriteError) as err:
         write_json(path, {"clean_acc": 12.0, "results": [1, 2, 3]})
-    assert err.value.errno == errno.ENOSPC
+    assert str(err.value) == (
+        f"cannot write {path} (No space left on device); accepted: a writable folder with "
+        "free space"
+    )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+# --- a corrupt resume file, full and read-only disks ------------------------------------------
+
+
+def test_a_corrupt_resume_file_is_set_aside_with_a_warning_and_training_restarts(
+    tmp_path: Path, caplog
+) -> None:
+    store, calls = ModelStore(tmp_path / "models"), []
+    spec, workdir = {"seed": 0}, ModelStore(tmp_path / "models").workdir({"seed": 0})
+    workdir.mkdir(parents=True)
+    truncated = torch_bytes({"epoch": 3, "state_dict": {"w": torch.zeros(100)}})[:300]
+    (workdir / RESUME_FILE).write_bytes(truncated)
+    (workdir / "metrics.csv").write_text("epoch\n0\n")
+
+    def train(folder: Path):
+        calls.append(sorted(p.name for p in folder.iterdir()))
+        return nn.Linear(3, 2), {}
+
+    with caplog.at_level("WARNING", logger="snnattack.store"):
+        _, record = store.get_or_train(spec, lambda: nn.Linear(3, 2), train)
+    aside = store.path(spec).with_name(f"{store.path(spec).name}.corrupt.ckpt")
+    assert calls == [[]] and record["cached"] is False  # from scratch, in a cleared folder
+    assert aside.read_bytes() == truncated
+    assert [r.getMessage() for r in caplog.records] == [
+        f"resume file {workdir / RESUME_FILE} is corrupt (RuntimeError): moved to {aside}, "
+        "training restarts from scratch"
+    ]
+
+
+class Disk:
+    """A folder on its own small tmpfs (256 KiB): ``fill(leave)`` takes its free space but
+    ``leave`` bytes, ``read_only()`` remounts it read-only (root writes to a mode-0555 folder,
+    not to a read-only file system)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fill(self, leave: int = 0) -> None:
+        stat = os.statvfs(self.path)
+        with open(self.path / "filler", "wb", buffering=0) as f:
+            try:
+                f.write(b"\0" * max(stat.f_bavail * stat.f_frsize - leave, 0))
+                while not leave:
+                    f.write(b"\0" * 1024)
+            except OSError as err:
+                assert err.errno == errno.ENOSPC
+
+    def read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Disk]:
+    path = tmp_path / "disk"
+    path.mkdir()
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True
+        )
+        failed = mounted.stderr.decode().strip() if mounted.returncode else None
+    except FileNotFoundError:
+        failed = "no mount command"
+    if failed is not None:
+        pytest.skip(f"cannot mount a small tmpfs here (it needs root): {failed}")
+    yield Disk(path)
+    subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+@pytest.mark.parametrize(
+    "free,written",
+    [(0, ""), (16 * 1024, r"/(best|last)\.ckpt")],  # full; room for the logs, not a checkpoint
+)
+def test_a_store_on_a_full_disk_names_the_store_file_not_a_temporary_one(
+    small_disk: Disk, free: int, written: str
+) -> None:
+    store = ModelStore(small_disk.path / "models")
+    small_disk.fill(leave=free)
+    with pytest.raises(WriteError) as err:
+        trained_model(compose(*TINY, "train.epochs=1"), 0, store, [])
+    workdir = store.workdir(training_spec(compose(*TINY, "train.epochs=1"), 0))
+    assert re.fullmatch(  # Lightning's checkpoint is a temporary file of fsspec moved there
+        rf"cannot write {re.escape(str(workdir))}{written} \(No space left on device\); "
+        "accepted: a writable folder with free space",
+        str(err.value),
+    )
+    assert not workdir.exists()  # no epoch to resume from: nothing left behind
+
+
+def test_a_store_that_fills_while_storing_the_model_names_it(small_disk: Disk) -> None:
+    store = ModelStore(small_disk.path / "models")
+
+    def train(workdir: Path):
+        small_disk.fill()
+        return nn.Linear(300, 100), {}
+
+    with pytest.raises(WriteError, match=r"^cannot write \S+\.partial/model\.pt \(No space"):
+        store.get_or_train({"seed": 0}, lambda: nn.Linear(300, 100), train)
+    assert not store.has({"seed": 0})
+
+
+def test_a_full_job_folder_is_one_line_naming_metrics_json_and_keeps_the_earlier_one(
+    small_disk: Disk, digits_store: Path
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = (job / "metrics.json").read_bytes()
+    small_disk.fill()
+    done = cli(
+        *QUICK, "eps=[16,32]", f"store.dir={digits_store}", f"hydra.run.dir={job}", cwd=job.parent
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"error: cannot write {job / 'metrics.json'} (No space left on device); accepted: a "
+        "writable folder with free space"
+    )
+    assert (job / "metrics.json").read_bytes() == before
+    assert not list(job.glob("*.tmp"))
+
+
+def test_a_read_only_job_folder_is_the_output_folder_line_not_the_log_handlers(
+    small_disk: Disk, digits_store: Path
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    small_disk.read_only()
+    done = cli(
+        *QUICK,
+        "attack.save_examples=true",
+        f"store.dir={digits_store}",
+        f"hydra.run.dir={job}",
+        cwd=job.parent,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: the output folder='{job}' cannot be written (Read-only file system: "
+        f"{job / 'run.log'}); accepted: a writable folder\n"
+    )
+    assert snapshot(job) == before
+
+
+def test_examples_on_a_full_disk_name_their_file_and_leave_no_part(small_disk: Disk) -> None:
+    row = AttackRow(
+        method="fgsm", box="white", grad_mode="stbp", eps=32 / 255, eps_255=32, asr=0.0,
+        adv_acc=0.0, n_correct=0,
+    )  # fmt: skip
+    part = {
+        "adv": torch.rand(64, 1, 8, 8),
+        "labels": torch.zeros(64, dtype=torch.long),
+        "preds": torch.zeros(64, dtype=torch.long),
+        "indices": torch.arange(64),
+    }
+    small_disk.fill()
+    with pytest.raises(WriteError) as err:
+        examples.save(small_disk.path, row, [part])
+    assert str(err.value).startswith(
+        f"cannot write {small_disk.path / 'adv_fgsm_32_white.pt'} (No space left on device)"
+    )
+    assert sorted(p.name for p in small_disk.path.iterdir()) == ["filler"]
+
+
+def test_a_report_into_a_read_only_folder_is_one_line_naming_its_file(
+    small_disk: Disk, digits_store: Path, capsys
+) -> None:
+    job = small_disk.path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    small_disk.read_only()
+    with pytest.raises(SystemExit) as stop:
+        report_main([str(job)])
+    assert stop.value.code == 2
+    assert re.fullmatch(
+        rf"error: cannot write {re.escape(str(job))}/\S+ \(Read-only file system\); accepted: "
+        r"a writable folder with free space\n",
+        capsys.readouterr().err,
+    )
+    assert snapshot(job) == before
+
+
+def test_an_unwritable_row_cache_warns_once_and_the_sweep_and_report_go_on(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / ".rows").write_text("a file where the row cache goes")
+    done = cli(
+        "-m", *QUICK, "train.adversary.grad_mode=stbp,rga,bptr", f"store.dir={digits_store}",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = sweep_metrics(sweep)
+    assert [r["reused_from"] for m in metrics for r in m["results"]] == [None] * 6
+    assert [m["results"] for m in metrics[1:]] == [metrics[0]["results"]] * 2  # computed again
+    warnings = [line for line in done.stdout.splitlines() if "rows are not kept" in line]
+    assert len(warnings) == 1 and re.search(
+        rf"the sweep's rows are not kept: cannot write {re.escape(str(sweep))}/\.rows/"
+        r"[0-9a-f]{64}\.json \(Not a directory\); its later jobs compute their rows again$",
+        warnings[0],
+    )
+    assert "sweep " + str(sweep) in done.stderr  # the sweep's summary table
+    assert (sweep / "report.html").exists() and f"report: {sweep / 'report.html'}" in done.stdout

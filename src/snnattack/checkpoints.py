@@ -15,11 +15,20 @@ which the BN after them cancels: it is folded into that BN's running mean
 inside the model with mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), not a
 parameter of its files: a reference file gets those values in our ``Normalize`` layer too, so
 its logits are the reference's. Anything that does not fit is refused naming the first key.
+
+Every model file this project reads (these, the store's, a training's resume file) is read by
+:func:`load_tensors`, torch's weights-only unpickler, so no file runs code: a pickle that
+needs any other object is refused unread, naming it. Every model that enters a job passes
+:func:`require_finite`, so NaN or infinite weights are never attacked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +40,49 @@ from snnattack.errors import CheckpointError
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
 REFERENCE_STD = (0.2023, 0.1994, 0.2010)
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+class RefusedFile(Exception):
+    """A file whose pickle needs an object other than tensors and plain values (one that
+    would run code on loading); it was not loaded. The caller names the file."""
+
+    def __init__(self, needs: str) -> None:
+        self.needs = needs
+        super().__init__(
+            f"needs {needs}, which is not a tensor or plain value: refused without loading it "
+            "(a pickle that would run code)"
+        )
+
+
+def load_tensors(path: str | os.PathLike) -> Any:
+    """``path``'s content read by torch's weights-only unpickler (tensors, containers and plain
+    values, on the CPU). Raises :class:`RefusedFile` for a pickle that needs any other class or
+    function, and whatever torch raises for a file that is not one (truncated, empty, junk).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # a refused object, or bytes that are no pickle
+        needs = re.search(r"GLOBAL (\S+)", str(err))
+        if needs is None:
+            raise
+        raise RefusedFile(needs.group(1)) from None
+
+
+def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = "") -> None:
+    """Refuses a model (or state dict) with a NaN or infinite weight or buffer.
+
+    The :class:`CheckpointError` names ``where`` (the file or config key the model came
+    from) and the first offending tensor; ``fix`` (what to do) ends the line, else the
+    accepted values do. An attack on such a model measures nothing: a NaN logit is never the
+    true class, so every attack "succeeds" or none does.
+    """
+    tensors = state.state_dict() if isinstance(state, nn.Module) else state
+    for name, value in tensors.items():
+        if torch.is_tensor(value) and value.is_floating_point() and not value.isfinite().all():
+            raise CheckpointError(
+                f"{where} has non-finite (NaN or inf) weights in {name}; "
+                + (fix or "accepted: a model whose weights and buffers are all finite")
+            )
 
 
 def _layers(state: dict[str, torch.Tensor]) -> list[tuple[str, dict[str, torch.Tensor]]]:
@@ -99,14 +151,15 @@ def load_model_file(path: str | Path, model: nn.Module, key: str = "checkpoint")
     ``key`` is the config key that named the file, for the messages."""
     path = Path(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = load_tensors(path)
         kind = _file_format(payload)
-    except CheckpointError as err:
+    except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
         raise CheckpointError(
             f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__})"
         ) from None
+    require_finite(payload["state_dict"] if kind != "reference" else payload, f"{key}={path}")
     record: dict[str, Any] = {}
     if kind == "store":
         state, record = payload["state_dict"], dict(payload["record"])

@@ -168,6 +168,23 @@ def discard_job_folder(output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
+def _log_file_error(err: ValueError) -> UserError:
+    """Hydra's ``Unable to configure handler 'file'`` (its job log cannot be opened in the
+    job folder: read-only, or a full disk) as the line of an unwritable output folder; any
+    other ``ValueError`` is re-raised."""
+    cause = err.__cause__
+    if not (
+        str(err).startswith("Unable to configure handler")
+        and isinstance(cause, OSError)
+        and cause.filename
+    ):
+        raise err
+    return UserError(
+        f"the output folder={str(Path(cause.filename).parent)!r} cannot be written "
+        f"({cause.strerror}: {cause.filename}); accepted: a writable folder"
+    )
+
+
 def refuse(err: UserError, output_dir: Path | None = None) -> None:
     """Prints ``err`` as one line, removes the untouched job folder, exits with code 2."""
     print(f"error: {one_line(err)}", file=sys.stderr)
@@ -202,6 +219,8 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except HydraException as err:
         print(f"error: {_hydra_line(err)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except ValueError as err:
+        refuse(_log_file_error(err))
     except OSError as err:
         if err.filename is None:
             raise

@@ -20,6 +20,17 @@ class CheckpointError(UserError):
     """A stored checkpoint that cannot be read or does not fit the model."""
 
 
+class WriteError(UserError):
+    """A file the job must write that the file system refused (disk full, read-only folder);
+    the message names the destination (``path``), not a temporary file."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"cannot write {path} ({reason}); accepted: a writable folder with free space"
+        )
+
+
 class TrainingError(UserError):
     """Training that cannot give a usable model (a diverging, non-finite loss)."""
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from snnattack.checkpoints import load_tensors
+from snnattack.files import torch_bytes, write_atomic
 from snnattack.results import AttackRow
 
 
@@ -36,7 +38,8 @@ def file_name(method: str, eps_255: float, box: str) -> str:
 
 def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
-    ``indices``) into ``folder`` atomically; returns the file name."""
+    ``indices``) into ``folder`` atomically; returns the file name. A full disk or read-only
+    folder raises :class:`~snnattack.errors.WriteError` naming the file."""
     name = file_name(row.method, row.eps_255, row.box)
     order = torch.cat([p["indices"] for p in parts]).argsort()
     data = {
@@ -47,16 +50,11 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
         "save_type": "float",
         **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
     }
-    tmp = folder / (name + ".tmp")
-    try:
-        torch.save(data, tmp)
-        tmp.replace(folder / name)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(folder / name, torch_bytes(data))
     return name
 
 
 def load(path: Path) -> dict[str, Any]:
-    """A saved file's content (tensors on the CPU)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A saved file's content (tensors on the CPU), read as tensors and plain values only:
+    a file that would run code raises :class:`~snnattack.checkpoints.RefusedFile`."""
+    return load_tensors(path)

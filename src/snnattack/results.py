@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from rich.table import Table
 
 from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
+from snnattack.files import write_atomic
 
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
@@ -169,16 +169,10 @@ def read_record(path: Path) -> JobRecord:
 def write_json(path: Path, record: dict[str, Any]) -> None:
     """Writes ``record`` to ``path`` atomically (a reader never sees half a file).
 
-    A failed write (disk full, ...) leaves the previous file as it was and no temporary file.
+    A failed write (disk full, ...) raises a :class:`~snnattack.errors.WriteError` naming
+    ``path``, and leaves the previous file as it was and no temporary file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per writing process
-    try:
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(record, indent=2, default=str))
 
 
 def result_spec(cfg: DictConfig) -> dict[str, Any]:

@@ -38,11 +38,13 @@ from torch import nn
 
 from snnattack.attacks import GRADIENT_FREE
 from snnattack.ensemble import ENSEMBLE
+from snnattack.errors import WriteError
 from snnattack.evaluation import AttackSpec
 from snnattack.results import AttackRow, result_spec, write_json
 from snnattack.training.adversary import adversary_spec
 
 log = logging.getLogger(__name__)
+_unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
 
 FOLDER = ".rows"  # below the sweep folder
 # cosmetic keys that change how a row is computed, so its time, but not its numbers: a sweep
@@ -133,10 +135,25 @@ def earlier_rows(
 def remember(
     keys: dict[int, str], rows: list[AttackRow], output_dir: Path, folder: Path | None
 ) -> None:
-    """Keeps this job's shareable rows for the later jobs of the sweep in ``folder``."""
+    """Keeps this job's shareable rows for the later jobs of the sweep in ``folder``.
+
+    The rows are an optimisation: if they cannot be written (a full disk, a file named
+    ``.rows``), the job goes on, warning once per sweep (and process), and later jobs
+    compute their rows themselves."""
     if folder is None:
         return
     for i, key in keys.items():
         if rows[i].reused_from is None:
             row = replace(rows[i], reused_from=str(output_dir))
-            write_json(folder / FOLDER / f"{key}.json", asdict(row))
+            try:
+                write_json(folder / FOLDER / f"{key}.json", asdict(row))
+            except WriteError as err:
+                if folder not in _unwritable:
+                    _unwritable.add(folder)
+                    log.warning(
+                        "the sweep's rows are not kept: cannot write %s (%s); its later jobs "
+                        "compute their rows again",
+                        err.path,
+                        err.reason,
+                    )
+                return

@@ -7,31 +7,41 @@ checkpoint is written atomically, so an interrupted job leaves nothing half-writ
 
 Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
 there (``last.ckpt``), and the next job that needs the model continues from it; a work folder
-without one is cleared. A stored model is read without taking the lock, so a read-only store
-holding the needed models works. Under DDP only the writer process (rank 0) takes the lock and
-writes; the other processes train alongside it and then read what it wrote.
+without one is cleared. A resume file is read as tensors only (a shared store is writable by
+others): one that would run code is refused, and a corrupt one is set aside as
+``<key>.corrupt.ckpt`` with a warning and the training restarts. A stored model is read
+without taking the lock, so a read-only store holding the needed models works. Under DDP only
+the writer process (rank 0) takes the lock and writes; the other processes train alongside it
+and then read what it wrote.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
 from filelock import FileLock
 from torch import nn
 
+from snnattack.checkpoints import RefusedFile, load_tensors, require_finite
 from snnattack.distributed import agree, barrier, is_writer
 from snnattack.errors import CheckpointError, UserError
+from snnattack.files import torch_bytes, write_atomic, write_error
 
 CHECKPOINT = "model.pt"
 RESUME_FILE = "last.ckpt"
 LOCKS = ".locks"
+# how the file system refuses a write: a full disk or quota, a read-only one, no permission
+REFUSED_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+log = logging.getLogger(__name__)
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -100,23 +110,62 @@ class ModelStore:
         self, spec: dict[str, Any], folder: Path, train: Callable
     ) -> tuple[nn.Module, dict[str, Any]]:
         workdir = self.workdir(spec)
-        resumable = (workdir / RESUME_FILE).exists()
-        if not resumable:
+        if not self._resumable(folder, workdir):
             shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True, exist_ok=True)
         try:
+            workdir.mkdir(parents=True, exist_ok=True)
             model, record = train(workdir)
+        except OSError as err:
+            self._cleared(workdir)
+            raise _training_write_error(err, workdir) from None
         except BaseException:
-            if not (workdir / RESUME_FILE).exists():  # nothing to resume: leave no folder
-                shutil.rmtree(workdir, ignore_errors=True)
+            self._cleared(workdir)
             raise
         record = {**record, "spec": spec, "key": folder.name}
-        torch.save({"state_dict": model.state_dict(), "record": record}, workdir / CHECKPOINT)
-        (workdir / "record.json").write_text(json.dumps(record, indent=2, default=str))
+        payload = torch_bytes({"state_dict": model.state_dict(), "record": record})
+        write_atomic(workdir / CHECKPOINT, payload)
+        write_atomic(workdir / "record.json", json.dumps(record, indent=2, default=str))
         (workdir / RESUME_FILE).unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(workdir, folder)
         return model, record
+
+    @staticmethod
+    def _cleared(workdir: Path) -> None:
+        """Removes a failed training's work folder unless it holds a resume file."""
+        if not (workdir / RESUME_FILE).exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    @staticmethod
+    def _resumable(folder: Path, workdir: Path) -> bool:
+        """Whether ``workdir`` holds a resume file to continue from.
+
+        One that would run code is refused (:class:`CheckpointError`: a shared store is
+        writable by others, and the job should say so rather than go on). A corrupt one (a
+        truncated copy, a disk that filled) cannot be resumed from: it is set aside as
+        ``<key>.corrupt.ckpt`` beside the work folder, with a warning, and the training
+        restarts from scratch.
+        """
+        resume = workdir / RESUME_FILE
+        if not resume.exists():
+            return False
+        try:
+            int(load_tensors(resume)["epoch"])
+            return True
+        except RefusedFile as err:
+            raise CheckpointError(
+                f"resume file {resume} {err}; delete it to train this model from scratch"
+            ) from None
+        except Exception as err:  # truncated, empty, not a checkpoint: set aside and restart
+            aside = folder.with_name(f"{folder.name}.corrupt.ckpt")
+            os.replace(resume, aside)
+            log.warning(
+                "resume file %s is corrupt (%s): moved to %s, training restarts from scratch",
+                resume,
+                type(err).__name__,
+                aside,
+            )
+            return False
 
     def _writable(self) -> None:
         try:
@@ -140,8 +189,12 @@ class ModelStore:
         """Loads ``folder``'s weights into ``model`` (strictly) and returns its record."""
         path = folder / CHECKPOINT
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = load_tensors(path)
             state, record = payload["state_dict"], payload["record"]
+        except RefusedFile as err:
+            raise CheckpointError(
+                f"checkpoint {path} {err}; delete the folder {folder} to retrain it"
+            ) from None
         except Exception as err:  # any unreadable file is the same user-facing problem
             raise CheckpointError(
                 f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); "
@@ -173,13 +226,20 @@ def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
             f"checkpoint {path} holds another model (its record's key is {key!r}, not the "
             f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
         )
-    bad = [
-        name
-        for name, t in state.items()
-        if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()
-    ]
-    if bad:
-        raise CheckpointError(
-            f"checkpoint {path} has non-finite (NaN or inf) weights in {bad[0]}; delete the "
-            f"folder {folder} to retrain it"
-        )
+    require_finite(state, f"checkpoint {path}", f"delete the folder {folder} to retrain it")
+
+
+def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:
+    """``err`` raised while training into ``workdir`` as one line naming what was written:
+    the destination of a refused write (fsspec's checkpoint is a temporary file moved to its
+    place, the destination being the error's second file name), or the work folder where the
+    error named no file (a failed ``write``: the training writes only there). Other errors
+    (another folder's, a missing file) are returned as they are."""
+    if err.errno not in REFUSED_WRITE:
+        return err
+    destination = err.filename2 or err.filename
+    if destination is None:
+        return write_error(workdir, err)
+    if Path(destination).is_relative_to(workdir):
+        return write_error(destination, err)
+    return err

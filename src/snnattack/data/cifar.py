@@ -35,6 +35,42 @@ _UNREADABLE = (
 )
 
 
+# every class or function the pickle of a CIFAR file names (numpy arrays as numpy 1 and 2,
+# Python 2 and 3 pickle them); anything else is a pickle that would run code
+_FILE_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+}
+
+
+class _RefusedPickle(pickle.UnpicklingError):
+    """A CIFAR file whose pickle names a class or function no CIFAR file holds."""
+
+
+class _FileUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR file with numpy arrays and plain values only: it never runs code."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in _FILE_GLOBALS:
+            raise _RefusedPickle(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+_checked: set[tuple[str, int, int]] = set()  # (path, size, mtime) of the files read safely
+
+
+def _unpickled(path: Path) -> object:
+    with open(path, "rb") as f:
+        return _FileUnpickler(f, encoding="latin1").load()
+
+
 def _without_md5(files: list[list[str]]) -> list[list[str | None]]:
     return [[name, None] for name, _ in files]
 
@@ -74,10 +110,37 @@ class _CheckedFiles:
         missing = self._missing(folder)
         if missing:
             raise DataError(self._missing_message(folder, missing))
+        self._refuse_code(folder, train)
         try:
             super().__init__(root, train=train, transform=transform)  # type: ignore[call-arg]
         except _UNREADABLE as err:
             raise DataError(self._unreadable_message(folder, train, err)) from err
+
+    def _read(self, folder: Path, train: bool) -> list[Path]:
+        """The files torchvision's loader reads for the split."""
+        batches = self.train_list if train else self.test_list
+        return [folder / name for name, _ in batches] + [folder / self.meta["filename"]]
+
+    def _refuse_code(self, folder: Path, train: bool) -> None:
+        """Reads the split's files without running code before torchvision's loader does:
+        it unpickles them with ``pickle.load``, which runs whatever a planted file names.
+        A file is read once per process while it is unchanged (the datamodule opens the
+        training split three times; a batch takes about 0.2 s)."""
+        for path in self._read(folder, train):
+            stat = path.stat()
+            if (str(path), stat.st_size, stat.st_mtime_ns) in _checked:
+                continue
+            try:
+                _unpickled(path)
+                _checked.add((str(path), stat.st_size, stat.st_mtime_ns))
+            except _RefusedPickle as err:
+                raise DataError(
+                    f"{self.title} file {path} needs {err}, which no {self.title} file holds: "
+                    "refused without loading it (a pickle that would run code); delete it and "
+                    "set dataset.params.download=true to download it again"
+                ) from None
+            except _UNREADABLE:  # corrupt: torchvision's loader fails and it is named then
+                pass
 
     def _names(self) -> list[str]:
         return [f[0] for f in self.train_list + self.test_list] + [self.meta["filename"]]
@@ -109,9 +172,7 @@ class _CheckedFiles:
             ) from err
 
     def _unreadable_message(self, folder: Path, train: bool, err: Exception) -> str:
-        read = [f[0] for f in (self.train_list if train else self.test_list)]
-        paths = [folder / name for name in read + [self.meta["filename"]]]
-        bad = next((path for path in paths if not self._readable(path)), folder)
+        bad = next((path for path in self._read(folder, train) if not self._readable(path)), folder)
         return (
             f"{self.title} file {bad} is corrupt or truncated ({err!r}); delete it and set "
             "dataset.params.download=true to download it again"
@@ -120,8 +181,7 @@ class _CheckedFiles:
     def _readable(self, path: Path) -> bool:
         """Whether ``path`` unpickles into what torchvision's loader expects of it."""
         try:
-            with open(path, "rb") as f:
-                entry = pickle.load(f, encoding="latin1")
+            entry = _unpickled(path)
             if path.name == self.meta["filename"]:
                 return isinstance(entry[self.meta["key"]], list)
             data = entry["data"]

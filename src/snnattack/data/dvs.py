@@ -60,6 +60,7 @@ import torch.nn.functional as F
 from tonic.transforms import ToFrame
 from torch.utils.data import Dataset
 
+from snnattack.checkpoints import load_tensors
 from snnattack.data.base import SplitDataModule
 from snnattack.errors import ConfigError, DataError
 
@@ -155,7 +156,7 @@ class CachedFrames(Dataset):
         path = self.cache / source.parent.name / f"{source.stem}.pt"
         if path.exists():
             try:
-                x = torch.load(path, weights_only=True)
+                x = load_tensors(path)  # a planted pickle is refused, never run
             except Exception as error:
                 raise DataError(
                     f"cannot read the cached frames {path} ({error}); delete the "

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from snnattack.errors import UserError
+from snnattack.files import write_atomic, write_error
 from snnattack.report import figures
 from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
@@ -219,15 +221,23 @@ def _swept(report: Report) -> list[str]:
 
 
 def write_report(folder: Path) -> Report:
-    """Builds the report of ``folder`` and writes report.md, results.csv and report.html."""
-    report = build_report(folder)
+    """Builds the report of ``folder`` and writes report.md, results.csv and report.html.
+
+    Each file is written atomically; a full disk or read-only folder is one
+    :class:`~snnattack.errors.WriteError` naming the file (or the folder the figures go to).
+    """
+    try:
+        report = build_report(folder)  # it draws the figures into the folder
+    except OSError as err:
+        raise write_error(err.filename or folder, err) from None
     folder = report.folder
-    with open(folder / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=report.columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(report.rows)
-    (folder / "report.md").write_text(markdown(report))
-    (folder / "report.html").write_text(html_page(report))
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=report.columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(report.rows)
+    write_atomic(folder / "results.csv", table.getvalue().encode())
+    write_atomic(folder / "report.md", markdown(report))
+    write_atomic(folder / "report.html", html_page(report))
     report.files = {
         "md": folder / "report.md",
         "csv": folder / "results.csv",

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from snnattack.checkpoints import load_tensors
 from snnattack.data import datamodule
 from snnattack.provenance import provenance
 from snnattack.store import RESUME_FILE
@@ -84,10 +84,11 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         module,
         datamodule=datamodule(cfg, ctx.seed),
         ckpt_path=str(resume) if resume.exists() else None,
+        weights_only=True,  # tensors and plain values: a resume file never runs code
     )
     if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
         return model, {}
-    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    state = load_tensors(best.best_model_path)
     model.load_state_dict(
         {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
     )
@@ -106,8 +107,9 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
 
 
 def _epochs_done(checkpoint: Path) -> int:
-    """How many epochs a Lightning checkpoint saved at an epoch's end has finished."""
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"]) + 1
+    """How many epochs a Lightning checkpoint saved at an epoch's end has finished (the store
+    has checked that it reads as tensors and plain values: ``ModelStore._resumable``)."""
+    return int(load_tensors(checkpoint)["epoch"]) + 1
 
 
 class EpochSeed(L.Callback):

@@ -1,0 +1,66 @@
+"""Writing the files a job keeps: atomically, and a refused write as one line naming the file.
+
+A full disk, a read-only folder or a missing permission raises an ``OSError`` that often names
+no file (a failed ``write`` or ``close``) or a temporary one (fsspec's, inside Lightning's
+checkpointing). :func:`writing` turns it into a :class:`~snnattack.errors.WriteError` naming
+the destination, and :func:`write_atomic` writes a temporary file beside the destination and
+renames it over, so a reader never sees half a file and a failed write leaves the previous
+file as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snnattack.errors import WriteError
+
+
+def write_error(path: str | os.PathLike, err: OSError) -> WriteError:
+    """The one line for ``err``, raised while writing ``path``."""
+    return WriteError(path, err.strerror or str(err))
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Within the block, the file system's refusal of a write becomes a :class:`WriteError`
+    naming ``path``, the file (or folder) being written."""
+    try:
+        yield
+    except OSError as err:
+        raise write_error(path, err) from None
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Writes ``data`` (text as UTF-8) to ``path`` atomically, creating its folder.
+
+    A failed write (disk full, read-only folder, ...) raises :class:`WriteError` naming
+    ``path``, and leaves the previous file as it was and no temporary file.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per writing process
+    with writing(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                tmp.write_bytes(data)
+            else:
+                tmp.write_text(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save``'s file of ``obj`` in memory: written with :func:`write_atomic`, a full
+    disk is an ``OSError`` of the write (``torch.save`` to a path raises a ``RuntimeError``
+    from its C++ writer that names neither the file nor the reason) and leaves no half file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
