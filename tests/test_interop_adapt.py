@@ -65,3 +65,13 @@ def test_the_adapters_need_no_foreign_library_until_one_is_adapted(monkeypatch) 
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed: import fails
     with pytest.raises(UserError, match="Heaviside"):
         adapt(nn.Sequential(nn.Linear(4, 3), Heaviside()), T=2)
+
+
+def test_a_network_with_a_nan_weight_is_refused_naming_the_tensor() -> None:
+    model = build("digits_net", num_classes=10, in_channels=1, T=2)
+    name, weight = next(iter(model.named_parameters()))
+    with torch.no_grad():
+        weight.view(-1)[0] = float("nan")
+    with pytest.raises(UserError) as err:
+        adapt(model, T=2)
+    assert "\n" not in str(err.value) and name in str(err.value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from snnattack.checkpoints import require_finite
 from snnattack.errors import UserError
 from snnattack.interop import snntorch, spikingjelly
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
@@ -42,8 +43,9 @@ def adapt(
     ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.registry.Normalize`).
     A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
-    module's path and class, before any work.
+    module's path and class, before any work; so is a NaN or infinite weight or buffer.
     """
+    require_finite(net, f"interop: the network {type(net).__qualname__}")
     if isinstance(net, SpikingNet):
         return net
     if int(T) != T or T < 1:
