@@ -334,12 +334,14 @@ def attack(
     *,
     T: int | None = None,
     seed: int = 0,
+    overrides: Sequence[str] = (),
     **params: Any,
 ) -> torch.Tensor:
     """Adversarial examples of the batch ``x`` (images in [0, 1]) with labels ``y``, crafted
     on ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
-    ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units). The
+    ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
+    ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1]."""
     from snnattack.crafting import craft
     from snnattack.ensemble import ENSEMBLE, worst_case
@@ -355,6 +357,7 @@ def attack(
         seed=seed,
         T=net.T,
         masking=False,
+        overrides=overrides,
     )
     for name, value in (("x", x), ("y", y)):
         if not isinstance(value, torch.Tensor):
