@@ -44,7 +44,7 @@ BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
 
 
-def _as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
+def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters)."""
     if isinstance(model, SpikingNet):
@@ -258,8 +258,8 @@ def evaluate(
     from snnattack.results import result_spec
     from snnattack.tuning import tune_specs
 
-    target = _as_spiking_net(model, T)
-    crafter = None if source is None else _as_spiking_net(source, T, "source")
+    target = as_spiking_net(model, T)
+    crafter = None if source is None else as_spiking_net(source, T, "source")
     cfg = job_config(
         eps=eps,
         methods=methods,
@@ -347,7 +347,7 @@ def attack(
     from snnattack.ensemble import ENSEMBLE, worst_case
     from snnattack.evaluation import attack_settings, attack_specs
 
-    net = _as_spiking_net(model, T)
+    net = as_spiking_net(model, T)
     cfg = job_config(
         eps=eps,
         methods=_listed("method", method, group_choices(CONF_DIR / "method"))[:1],
@@ -414,7 +414,7 @@ def gradient_mode(
     """
     from snnattack.gradients import checked_mode
 
-    net = _as_spiking_net(model, T)
+    net = as_spiking_net(model, T)
     try:
         ctx = checked_mode(net, mode, **params)
     except ValueError as err:
