@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import wandb
 from harness import compose
 
 from snnattack.config import validate
@@ -84,3 +85,28 @@ def test_a_factory_that_cannot_be_imported_ends_the_job_in_one_line_with_exit_co
     assert done.returncode == 2
     (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
     assert "model.factory._target_=nowhere.make" in line
+
+
+def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
+    cli, weights, tmp_path: Path
+) -> None:
+    done = cli(
+        "-m",
+        *EXTERNAL,
+        f"checkpoint={weights}",
+        "attack=stbp,rga",
+        "eps=[16]",
+        "method=[fgsm]",
+        "boxes=[white]",
+        "logger=wandb",
+        "trainer.enable_progress_bar=false",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        env={"WANDB_MODE": "offline"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = tmp_path / "sweep"
+    jobs = sorted(sweep.glob("*/metrics.json"))
+    assert len(jobs) == 2
+    assert "model = external" in (sweep / "report.md").read_text()
+    wandb.teardown()
+    assert len(list(sweep.rglob("offline-run-*"))) >= 2  # an attack run per job
