@@ -34,6 +34,7 @@ FITS = {
     "resnet17": "cifar10",
     "resnet19": "cifar10",
     "dvs_vgg": "cifar10_dvs",
+    "wrn16_4": "cifar10",
 }
 # options that need keys of their own (model=external: a factory, tests/external_nets.py)
 NEEDS = {"external": ["model.factory._target_=external_nets.digits_net", "boxes=[white]"]}
