@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fixtures_digits import trained
-from harness import QUIET, compose
+from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader
 
 import snnattack
@@ -213,3 +213,16 @@ def test_evaluate_and_attack_run_on_the_models_device(digits) -> None:
         model.to("cpu")
     assert record.device.startswith("cuda") and adv.is_cuda
     assert record.n == 32 and record.masking["checks"]
+
+
+@pytest.mark.slow
+def test_the_readme_example_gives_a_robust_accuracy_per_eps_and_the_masking_checks(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Attacking your own model from Python")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {})  # about 3 minutes: the full ensemble
+    rows, flagged = eval(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [eps for eps, _ in rows] == [8, 16] and all(0 <= acc <= 100 for _, acc in rows)
+    assert isinstance(flagged, list)
