@@ -48,6 +48,7 @@ def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_ch
         overrides=[SMALL_ENSEMBLE, "checks.masking.probe_size=16"],
     )
     assert isinstance(record, JobRecord) and record.n == 64
+    assert record.models["target"] == {"class": "snnattack.models.registry.SpikingNet"}
     assert all(isinstance(r, AttackRow) for r in record.results)
     assert [(r.method, r.eps_255, r.box) for r in record.results] == [
         ("fgsm", 8, "white"),
@@ -175,6 +176,7 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
         (lambda m, x, y: snnattack.attack(m, x, y, "pgd", steps=0), "steps"),
         (lambda m, x, y: snnattack.attack(m, x, y, "pgd", stepz=3), "stepz"),
         (lambda m, x, y: snnattack.evaluate(torch.nn.Linear(2, 2), (x, y)), "T=None"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), overrides=["lamda=0.5"]), "'lamda'"),
     ],
 )
 def test_a_bad_argument_is_refused_in_one_line_naming_it(digits, call, message) -> None:

@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.cli import check_group_choices, group_choices
+from snnattack.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
 from snnattack.console import quiet_libraries
@@ -143,6 +143,7 @@ def job_config(
         *overrides,
     ]
     check_group_choices(list(overrides), CONF_DIR)
+    check_override_keys(list(overrides), CONF_DIR)
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=args)
@@ -181,10 +182,11 @@ def _dataset(data: Any, argument: str) -> Dataset:
 
 class _ValidationSplit:
     """The user's validation data where :func:`snnattack.tuning.tune_specs` reads a
-    datamodule's validation split (``setup`` then ``val_set``), on the model's device."""
+    datamodule's validation split (``setup`` then ``val_set``): its first ``size`` images
+    (``attack.tune.val_size``), on the model's device."""
 
-    def __init__(self, dataset: Dataset, device: torch.device) -> None:
-        x, y = next(iter(DataLoader(dataset, batch_size=len(dataset))))  # type: ignore[arg-type]
+    def __init__(self, dataset: Dataset, size: int, device: torch.device) -> None:
+        x, y = next(iter(DataLoader(dataset, batch_size=size)))
         self.val_set = TensorDataset(x.to(device), y.to(device))
 
     def setup(self, stage: str) -> None:
@@ -216,6 +218,13 @@ def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tens
         if have >= n:
             break
     return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)
+
+
+def _described(model: nn.Module | None) -> dict[str, str] | None:
+    """What the record says of a model passed in: its class (it has no training record)."""
+    if model is None:
+        return None
+    return {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
 
 
 def _copy(model: SpikingNet, device: torch.device) -> SpikingNet:
@@ -293,7 +302,7 @@ def evaluate(
         )
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if tunes:
-        split = _ValidationSplit(_dataset(val_data, "val_data"), device)
+        split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
         specs = tune_specs(cfg, specs, target, crafter, split)
     evaluator = AttackEvaluator(target, crafter, specs, **attack_settings(cfg))
     started = time.time()
@@ -301,10 +310,7 @@ def evaluate(
     record = JobRecord(
         **evaluator.clean_result,
         results=evaluator.results,
-        models={
-            "target": {"kind": type(model).__name__},
-            "source": None if source is None else {"kind": type(source).__name__},
-        },
+        models={"target": _described(model), "source": _described(source)},
         attack_seconds=round(time.time() - started, 1),
         world_size=1,
         device=str(device),
