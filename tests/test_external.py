@@ -10,9 +10,10 @@ from harness import compose
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
+from snnattack.neurons import LIF
 from snnattack.store import ModelStore
 from snnattack.training.spec import training_spec
-from snnattack.training.trained import trained_model
+from snnattack.training.trained import build_model, trained_model
 
 EXTERNAL = ["model=external", "model.factory._target_=external_nets.digits_net"]
 TRAINED = ["train.epochs=4"]  # the session's shared digits model (tests/fixtures_digits.py)
@@ -110,3 +111,11 @@ def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
     assert "model = external" in (sweep / "report.md").read_text()
     wandb.teardown()
     assert len(list(sweep.rglob("offline-run-*"))) >= 2  # an attack run per job
+
+
+def test_the_factory_gets_its_keyword_arguments_and_the_jobs_t_by_interpolation() -> None:
+    cfg = compose(*EXTERNAL, "+model.kwargs.T=${T}", "+model.kwargs.lam=0.5", "T=6")
+    validate(compose(*EXTERNAL, "+model.kwargs.T=${T}", "T=6", "boxes=[white]"))
+    model = build_model(cfg)
+    assert model.T == 6
+    assert {m.lam for m in model.modules() if isinstance(m, LIF)} == {0.5}
