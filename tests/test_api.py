@@ -168,6 +168,8 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
         (lambda m, x, y: snnattack.evaluate(m, (x, y), methods=["pgdx"]), "methods=['pgdx']"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode="rgx"), "grad_mode='rgx'"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["grey"]), "boxes=['grey']"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode=["rga"]), "grad_mode=['rga']"),
+        (lambda m, x, y: snnattack.attack(m, x, y, ["pgd", "fgsm"]), "method=['pgd', 'fgsm']"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), eps=[-8]), "eps"),
         (lambda m, x, y: snnattack.evaluate(m, [1, 2, 3]), "data=list"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["black"]), "source=None"),

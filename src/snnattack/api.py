@@ -104,6 +104,13 @@ def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
     return list(values)
 
 
+def _one(argument: str, value: Any, accepted: Sequence[str]) -> str:
+    """``value``, one name of ``accepted``."""
+    if not isinstance(value, str):
+        raise UserError(f"{argument}={value!r} is not one name; accepted: {', '.join(accepted)}")
+    return _listed(argument, value, accepted)[0]
+
+
 def job_config(
     *,
     eps: float | Sequence[float],
@@ -123,7 +130,7 @@ def job_config(
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
-    grad_mode = _listed("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))[0]
+    grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
     boxes = _listed("boxes", boxes, BOXES)
     args = [
         f"eps={_override(eps)}",
@@ -356,7 +363,7 @@ def attack(
     net = as_spiking_net(model, T)
     cfg = job_config(
         eps=eps,
-        methods=_listed("method", method, group_choices(CONF_DIR / "method"))[:1],
+        methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
         grad_mode=grad_mode,
         grad_params=grad_params,
         method_params=params,
