@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.config import validate
-from snnattack.config.keys import CONF_DIR
+from snnattack.config.keys import CONF_DIR, schema
 from snnattack.console import quiet_libraries
 from snnattack.errors import UserError
 from snnattack.models.registry import SpikingNet
@@ -129,6 +129,7 @@ def job_config(
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
+    schema()  # refuses a package that runs without its checkout's conf/ folder
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
     grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
     boxes = _listed("boxes", boxes, BOXES)

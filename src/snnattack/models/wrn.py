@@ -72,7 +72,7 @@ def wrn16_4(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module])
     """SNN-RAT's WRN-16-4: conv16, 3 groups of 2 pre-activation blocks (64, 128, 256 channels,
     strides 1, 2, 2), BN-LIF, 8x8 average pooling, linear ``num_classes``.
 
-    Parameters (3 input channels, 10 classes): 2,748,902.
+    Parameters (3 input channels): 2,748,902 for 10 classes, 2,772,032 for 100 classes.
     """
     layers: list[nn.Module] = [_conv(in_channels, 16, 3)]
     channels = 16
