@@ -34,13 +34,17 @@ FITS = {
     "resnet17": "cifar10",
     "resnet19": "cifar10",
     "dvs_vgg": "cifar10_dvs",
+    "wrn16_4": "cifar10",
 }
+# options that need keys of their own (model=external: a factory, tests/external_nets.py)
+NEEDS = {"external": ["model.factory._target_=external_nets.digits_net", "boxes=[white]"]}
 
 
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
     other = {"dataset": "model", "model": "dataset"}.get(group)
     partner = [f"{other}={FITS[option]}"] if option in FITS else []
+    partner += NEEDS.get(option, [])
     cfg = compose(f"{group}={option}", *partner)
     if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="^trainer.accelerator=gpu but this machine has no"):

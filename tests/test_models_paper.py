@@ -13,6 +13,7 @@ from snnattack.gradients import gradient_mode
 from snnattack.models import MODELS, build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.resnet import BasicBlock
+from snnattack.models.wrn import ConvexCombination, PreActBlock
 from snnattack.neurons import LIF
 from snnattack.temporal import StepWise
 
@@ -28,6 +29,7 @@ INPUTS = {
     "vgg11_eccv": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet17": (3, "direct", (BATCH, 3, 32, 32)),
     "resnet19": (3, "direct", (BATCH, 3, 32, 32)),
+    "wrn16_4": (3, "direct", (BATCH, 3, 32, 32)),
     "dvs_vgg": (2, "frames", (BATCH, T, 2, 48, 48)),
     "digits_resnet": (1, "direct", (BATCH, 1, 8, 8)),
 }
@@ -46,11 +48,15 @@ PARAMETERS = {
     ("vgg11_eccv", 10): 10_800_832,
     ("vgg11_eccv", 100): 10_892_992,
     ("dvs_vgg", 10): 9_268_746,
+    ("wrn16_4", 10): 2_748_902,
+    ("wrn16_4", 100): 2_772_032,
 }
 # LIF, containers, and the layers the rate-domain RGA may treat as linear time-invariant.
 ALLOWED = (
     LIF,
     BasicBlock,
+    PreActBlock,
+    ConvexCombination,  # a fixed weighted sum of two branches
     nn.Conv2d,
     nn.BatchNorm1d,
     nn.BatchNorm2d,

@@ -307,7 +307,7 @@ THROUGH_RUN_PY = [
     (
         "model=vgg12",
         "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "
-        "dvs_vgg, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
+        "dvs_vgg, external, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),

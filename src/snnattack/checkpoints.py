@@ -6,7 +6,12 @@ Three formats are read, each loaded strictly into the configured model:
 - Lightning checkpoints of this project's training (``*.ckpt``: keys prefixed ``model.``);
 - plain state dicts of the RGA reference code (``putshua/SNN_attack_RGA``: ``VGG`` and
   ``ResNet17/19`` naming such as ``layer1.0.weight``, ``classifier.1.weight``,
-  ``layer1.0.conv1.fwd.1.running_mean``; a ``module.`` prefix from DataParallel is dropped).
+  ``layer1.0.conv1.fwd.1.running_mean``; a ``module.`` prefix from DataParallel is dropped),
+  and of the SNN-RAT code family (``putshua/SNN-RAT`` ``models/``, which HART, FEEL-SNN and
+  other defences build on): its VGG and ResNet17/19 have the same names, its WideResNet-16-4
+  loads into ``model=wrn16_4``. Their ``LIFSpike(tau, thresh)`` is this project's LIF with
+  ``lambda=tau``, ``theta=thresh``, ``reset=hard``; neither value is in the file, so the
+  config sets them (both 1.0 in SNN-RAT).
 
 The reference's tensors are mapped onto ours in order, layer by layer (conv, BN, linear, in
 the order both codes register them), each pair checked for shape. Its VGG convs carry a bias,
@@ -135,6 +140,13 @@ def from_reference(reference: dict[str, torch.Tensor], model: nn.Module) -> dict
     return mapped
 
 
+def own_normalization(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The normalisation buffers of ``model`` as configured (the dataset's mean and std): a
+    reference-format file of a model that does not take 3-channel CIFAR images (a digits or
+    MNIST model of the SNN-RAT family) holds none, and its code's values are not known."""
+    return {k: v for k, v in model.state_dict().items() if k.startswith("normalize.")}
+
+
 def _file_format(payload: Any) -> str:
     if isinstance(payload, dict) and "state_dict" in payload and "record" in payload:
         return "store"
@@ -177,6 +189,8 @@ def load_model_file(path: str | Path, model: nn.Module, key: str = "checkpoint")
             state["normalize.mean"] = torch.tensor(REFERENCE_MEAN).view(-1, 1, 1)
             state["normalize.std"] = torch.tensor(REFERENCE_STD).view(-1, 1, 1)
             record["normalization"] = {"mean": REFERENCE_MEAN, "std": REFERENCE_STD}
+        else:
+            state.update(own_normalization(model))
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # a tensor of another shape

@@ -236,11 +236,23 @@ def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[st
     loader = torch.utils.data.DataLoader(dm.test_set, batch_size=settings["probe_size"])
     x, y = next(iter(loader))
     device = next(model.parameters()).device
+    return masking_checks(
+        settings,
+        model.eval(),
+        x.to(device),
+        y.to(device),
+        rows,
+        used_modes(cfg, rows),
+        cfg.attack.eot_samples,
+    )
+
+
+def used_modes(cfg: DictConfig, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The gradient modes a job's ``rows`` used with their parameters: the job's own
+    (``attack=``) first, then every ensemble component's."""
     modes = {cfg.attack.grad_mode: OmegaConf.to_container(cfg.attack.params, resolve=True)}
     for r in rows:
         for c in r.get("components") or []:
             if c["grad_mode"] != GRADIENT_FREE_MODE:
                 modes.setdefault(c["grad_mode"], c["grad_params"])
-    return masking_checks(
-        settings, model.eval(), x.to(device), y.to(device), rows, modes, cfg.attack.eot_samples
-    )
+    return modes

@@ -14,6 +14,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from snnattack.models.external import is_external
 from snnattack.results import AttackRow
 from snnattack.store import ModelStore
 from snnattack.training.base import with_train
@@ -80,7 +81,7 @@ def with_kinds(
 def check_stored(cfg: DictConfig, store: ModelStore) -> None:
     """Refuses, before any training, an unusable stored model that the job will read (the
     target's or the black-box source's)."""
-    wanted = [] if cfg.checkpoint else [(cfg, cfg.seed)]
+    wanted = [] if cfg.checkpoint or is_external(cfg) else [(cfg, cfg.seed)]
     if "black" in cfg.boxes and not cfg.source_checkpoint:
         wanted.append((source_config(cfg), cfg.seed + cfg.source_seed_offset))
     store.check([(training_spec(c, seed), partial(build_model, c)) for c, seed in wanted])

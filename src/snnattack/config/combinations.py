@@ -25,6 +25,7 @@ from snnattack.ensemble import ENSEMBLE, components
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models import MODELS, build
+from snnattack.models.external import is_external
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
@@ -263,7 +264,7 @@ def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
 
 
 def _model_fits_dataset(cfg: dict[str, Any]) -> None:
-    if "image_size" not in cfg["dataset"]:
+    if "image_size" not in cfg["dataset"] or is_external(cfg):  # built by check_external
         return
     shape = input_shape(cfg)
     if layer_outputs(meta_model(cfg, cfg["model"]["name"]), shape) is None:

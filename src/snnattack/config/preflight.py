@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 from snnattack.checkpoints import load_model_file
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.errors import ConfigError
+from snnattack.models.external import check_external, is_external
 from snnattack.training import STRATEGIES
 from snnattack.values import is_int
 
@@ -45,6 +46,8 @@ def _available_ram() -> int:
 def _fits_in_memory(cfg: dict[str, Any]) -> None:
     checks = cfg.get("checks")
     if not checks or not checks["memory"] or "image_size" not in cfg["dataset"]:
+        return
+    if is_external(cfg):  # the factory's layers are not known before it runs
         return
     per_step = layer_outputs(meta_model(cfg, cfg["model"]["name"]), input_shape(cfg))
     free, where = _free_memory(cfg)
@@ -114,6 +117,7 @@ def _analysis_devices_exist(cfg: dict[str, Any]) -> None:
 
 PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [
     _devices_exist,
+    check_external,
     _model_files_load,
     _analysis_devices_exist,
     _fits_in_memory,

@@ -18,6 +18,7 @@ from snnattack.encoding import ENCODINGS
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
+from snnattack.models.external import EXTERNAL
 from snnattack.native import KERNELS as NEURON_KERNELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
@@ -161,7 +162,7 @@ RULES: dict[str, Rule] = {
     "dataset.params.count_scale": real(0, lo_open=True),
     "dataset.params.download": BOOL,
     "dataset.params.augment": BOOL,
-    "model.name": one_of(*MODELS),
+    "model.name": one_of(*MODELS, EXTERNAL),
     # Lightning Trainer (Lightning reads some values in its own way: max_epochs=-1 = forever)
     "trainer.accelerator": one_of(*ACCELERATORS),
     "trainer.devices": either(integer(1), one_of("auto")),

@@ -14,7 +14,8 @@ settings (:func:`snnattack.gradients.base.neuron_settings`; ``docs/neuron.md``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from torch import nn
 
@@ -25,16 +26,20 @@ from snnattack.temporal import Temporal
 
 discover(__name__, __path__)
 
-__all__ = ["GRADIENT_MODES", "GradientMode", "gradient_mode", "rate_slope", "register"]
+__all__ = [
+    "GRADIENT_MODES",
+    "GradientMode",
+    "checked_mode",
+    "gradient_mode",
+    "rate_slope",
+    "register",
+]
 
 
-@contextmanager
-def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.Module]:
-    """Within the block, ``model``'s forward is unchanged and its backward is ``mode``'s.
-
-    ``params`` are the mode's own settings, each checked against its declared range
-    (``GRADIENT_MODES[mode].ranges``); a value out of range is a ``ValueError``.
-    """
+def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContextManager[Any]:
+    """``mode``'s context manager for ``model``, not entered: the mode, the model and each of
+    ``params`` checked against its declared range (``GRADIENT_MODES[mode].ranges``) first; a
+    wrong one is a ``ValueError``, raised before any of the caller's work."""
     if mode not in GRADIENT_MODES:
         raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
     if not any(isinstance(m, Temporal) for m in model.modules()):
@@ -44,8 +49,17 @@ def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.M
     if problem is not None:
         raise ValueError(problem)
     try:
-        ctx = spec.make(model, **params)
+        return spec.make(model, **params)
     except TypeError as err:
         raise ValueError(f"gradient mode {mode!r}: bad parameters {params}: {err}") from None
-    with ctx:
+
+
+@contextmanager
+def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.Module]:
+    """Within the block, ``model``'s forward is unchanged and its backward is ``mode``'s.
+
+    ``params`` are the mode's own settings, each checked against its declared range
+    (``GRADIENT_MODES[mode].ranges``); a value out of range is a ``ValueError``.
+    """
+    with checked_mode(model, mode, **params):
         yield model

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.models import build
+from snnattack.models.external import external_model, is_external
 from snnattack.registry import enter
 from snnattack.training.fit import TrainContext, Trained, fit
 
@@ -57,7 +58,10 @@ def register(cls: type[Strategy]) -> type[Strategy]:
 
 
 def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
-    """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``."""
+    """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``.
+    ``model=external``: the network the user's factory builds (:mod:`snnattack.models.external`)."""
+    if is_external(cfg):
+        return external_model(cfg)
     args = dict(
         num_classes=cfg.dataset.num_classes,
         in_channels=cfg.dataset.in_channels,

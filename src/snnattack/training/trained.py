@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.checkpoints import load_model_file
+from snnattack.models.external import is_external
 from snnattack.models.fold import folded
 from snnattack.store import ModelStore
 from snnattack.training import STRATEGIES
@@ -68,9 +69,16 @@ def model_from_file(cfg: DictConfig, path: str) -> Trained:
 
 
 def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) -> Trained:
-    """The attacked model: the file ``checkpoint=`` names, else the one of ``seed``."""
+    """The attacked model: the file ``checkpoint=`` names, else (``model=external``) the one
+    the user's factory builds, else the one of ``seed``."""
     if cfg.checkpoint:
         return model_from_file(cfg, cfg.checkpoint)
+    if is_external(cfg):
+        log.info("model from factory %s", cfg.model.factory._target_)
+        return build_model(cfg).eval(), {
+            "kind": cfg.train.kind,
+            "factory": cfg.model.factory._target_,
+        }
     return trained_model(cfg, cfg.seed, store, trainers)
 
 

@@ -1,0 +1,437 @@
+"""The Python API: evaluate, attack and differentiate a spiking network from a script or a
+notebook, with the machinery of a job (docs/interop.md, "Using your own model").
+
+- :func:`evaluate` runs the same evaluation as ``python run.py``: clean accuracy, one row per
+  (method, ε, box), the worst-case ensemble, tuning on the validation data passed in, and the
+  masking checks. It returns the :class:`~snnattack.results.JobRecord` a job writes to
+  ``metrics.json``.
+- :func:`attack` returns adversarial examples of one batch.
+- :func:`gradient_mode` differentiates a model by a gradient mode in the user's own loop.
+
+The keyword arguments become overrides of the job's config (``conf/``), so every value is
+checked by the same rules as on the command line (:func:`snnattack.config.validate`) and a
+wrong one is one :class:`~snnattack.errors.UserError` line; ε is in 1/255 units, as ``eps=``.
+Data is moved to the device of the model; the user's model is never changed (the attacks run
+on a copy, in eval mode).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from snnattack.cli import check_group_choices, check_override_keys, group_choices
+from snnattack.config import validate
+from snnattack.config.keys import CONF_DIR, schema
+from snnattack.console import quiet_libraries
+from snnattack.errors import UserError
+from snnattack.models.registry import SpikingNet
+from snnattack.results import JobRecord
+
+BOXES = ("white", "black")
+Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
+
+
+def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
+    """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
+    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters)."""
+    if isinstance(model, SpikingNet):
+        return model
+    if not isinstance(model, nn.Module):
+        raise UserError(
+            f"{argument}={type(model).__name__} is not a network; accepted: a torch "
+            "nn.Module (a snnattack SpikingNet, or a spikingjelly / snnTorch network)"
+        )
+    if T is None:
+        raise UserError(
+            f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
+            "time steps are not known; accepted: T=<time steps>, an integer >= 1"
+        )
+    try:
+        from snnattack.interop import adapt
+    except ImportError:
+        raise UserError(
+            f"{argument}={type(model).__name__} is not a snnattack SpikingNet and the "
+            "adapters (snnattack.interop) are not installed; accepted: a SpikingNet, or "
+            'pip install -e ".[interop]"'
+        ) from None
+    return adapt(model, T=T)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model`` runs: the device of its first parameter or buffer (else the CPU)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _override(value: Any) -> str:
+    """``value`` as a Hydra override's right-hand side."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_override(v) for v in value) + "]"
+    return str(value)
+
+
+def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
+    """``value`` (one name or a list of names) checked against ``accepted``."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple) or not values:
+        raise UserError(
+            f"{argument}={value!r} is not a name or a list of names; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    for v in values:
+        if v not in accepted:
+            raise UserError(
+                f"{argument}={value!r}: {v!r} is unknown; accepted: {', '.join(accepted)}"
+            )
+    return list(values)
+
+
+def _one(argument: str, value: Any, accepted: Sequence[str]) -> str:
+    """``value``, one name of ``accepted``."""
+    if not isinstance(value, str):
+        raise UserError(f"{argument}={value!r} is not one name; accepted: {', '.join(accepted)}")
+    return _listed(argument, value, accepted)[0]
+
+
+def job_config(
+    *,
+    eps: float | Sequence[float],
+    methods: str | Sequence[str],
+    grad_mode: str,
+    grad_params: dict[str, Any] | None = None,
+    method_params: dict[str, Any] | None = None,
+    boxes: str | Sequence[str] = ("white",),
+    tune: bool = False,
+    seed: int = 0,
+    T: int | None = None,
+    masking: bool = True,
+    overrides: Sequence[str] = (),
+) -> DictConfig:
+    """The job config (``conf/``) these arguments stand for, validated like a job's.
+
+    ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
+    method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
+    schema()  # refuses a package that runs without its checkout's conf/ folder
+    methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
+    grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
+    boxes = _listed("boxes", boxes, BOXES)
+    args = [
+        f"eps={_override(eps)}",
+        f"method=[{','.join(methods)}]",
+        f"attack={grad_mode}",
+        f"boxes={_override(boxes)}",
+        f"attack.tune.enabled={_override(tune)}",
+        f"checks.masking.enabled={_override(masking)}",
+        f"seed={seed}",
+        *([f"T={T}"] if T is not None else []),
+        *(f"++attack.params.{k}={_override(v)}" for k, v in (grad_params or {}).items()),
+        *(
+            f"++method.{m}.{k}={_override(v)}"
+            for m in methods
+            for k, v in (method_params or {}).items()
+        ),
+        *overrides,
+    ]
+    check_group_choices(list(overrides), CONF_DIR)
+    check_override_keys(list(overrides), CONF_DIR)
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=args)
+    except HydraException as err:
+        raise UserError(" ".join(str(err).split())) from None
+    validate(cfg)
+    return cfg
+
+
+def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
+    """``data`` as a loader of ``(images, labels)`` batches in order."""
+    if isinstance(data, DataLoader):
+        return data
+    return DataLoader(_dataset(data, argument), batch_size=batch_size, shuffle=False)
+
+
+def _dataset(data: Any, argument: str) -> Dataset:
+    """``data`` (a DataLoader, a Dataset or an ``(x, y)`` pair of tensors) as a Dataset."""
+    if isinstance(data, DataLoader):
+        return data.dataset
+    if isinstance(data, Dataset):
+        return data
+    if (
+        isinstance(data, tuple | list)
+        and len(data) == 2
+        and all(isinstance(t, torch.Tensor) for t in data)
+        and len(data[0]) == len(data[1])
+        and len(data[0]) > 0
+    ):
+        return TensorDataset(data[0], data[1])
+    raise UserError(
+        f"{argument}={type(data).__name__} is not a data set; accepted: a DataLoader or Dataset "
+        "of (images in [0, 1], labels), or a pair (x, y) of tensors of the same length >= 1"
+    )
+
+
+class _ValidationSplit:
+    """The user's validation data where :func:`snnattack.tuning.tune_specs` reads a
+    datamodule's validation split (``setup`` then ``val_set``): its first ``size`` images
+    (``attack.tune.val_size``), on the model's device."""
+
+    def __init__(self, dataset: Dataset, size: int, device: torch.device) -> None:
+        x, y = next(iter(DataLoader(dataset, batch_size=size)))
+        self.val_set = TensorDataset(x.to(device), y.to(device))
+
+    def setup(self, stage: str) -> None:
+        """Nothing to prepare: the split is in memory."""
+
+
+def _trainer(device: torch.device) -> L.Trainer:
+    """A quiet one-device Lightning Trainer on ``device`` for the attacks."""
+    quiet_libraries()
+    cuda = device.type == "cuda"
+    return L.Trainer(
+        accelerator="gpu" if cuda else "cpu",
+        devices=[device.index or 0] if cuda else 1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        inference_mode=False,
+    )
+
+
+def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` samples of ``loader`` (the masking checks' probe images)."""
+    xs, ys, have = [], [], 0
+    for x, y in loader:
+        xs.append(x)
+        ys.append(y)
+        have += len(y)
+        if have >= n:
+            break
+    return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)
+
+
+def _described(model: nn.Module | None) -> dict[str, str] | None:
+    """What the record says of a model passed in: its class (it has no training record)."""
+    if model is None:
+        return None
+    return {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+
+
+def _copy(model: SpikingNet, device: torch.device) -> SpikingNet:
+    """The copy of ``model`` that the attacks run: eval mode, on ``device``."""
+    return copy.deepcopy(model).to(device).eval()
+
+
+def evaluate(
+    model: nn.Module,
+    data: Data,
+    *,
+    eps: float | Sequence[float] = (8,),
+    methods: str | Sequence[str] = ("pgd",),
+    grad_mode: str = "stbp",
+    grad_params: dict[str, Any] | None = None,
+    boxes: str | Sequence[str] = ("white",),
+    source: nn.Module | None = None,
+    val_data: Data | None = None,
+    tune: bool = False,
+    T: int | None = None,
+    seed: int = 0,
+    masking: bool = True,
+    overrides: Sequence[str] = (),
+) -> JobRecord:
+    """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels).
+
+    ``eps`` are L∞ radii in 1/255 units; ``methods`` are ``method=`` names (``conf/method``,
+    ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
+    ``grad_params`` its parameters; ``boxes`` white and/or black (transfer from ``source``).
+    ``val_data`` holds the validation images that ``tune=True`` and tuned ensemble components
+    choose parameters on (never ``data``). ``T`` is needed for a network of another library.
+    ``overrides`` are further config keys (``"method.pgd.steps=20"``,
+    ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
+    the masking checks unless ``masking=False``.
+    """
+    from snnattack.checks import masking_checks, used_modes
+    from snnattack.ensemble import ENSEMBLE
+    from snnattack.evaluation import AttackEvaluator, attack_settings, attack_specs
+    from snnattack.provenance import provenance
+    from snnattack.results import result_spec
+    from snnattack.tuning import tune_specs
+
+    target = as_spiking_net(model, T)
+    crafter = None if source is None else as_spiking_net(source, T, "source")
+    cfg = job_config(
+        eps=eps,
+        methods=methods,
+        grad_mode=grad_mode,
+        grad_params=grad_params,
+        boxes=boxes,
+        tune=tune,
+        seed=seed,
+        T=target.T,
+        masking=masking,
+        overrides=overrides,
+    )
+    if "black" in cfg.boxes and crafter is None:
+        raise UserError(
+            f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
+            "source=<the model to craft on>, or boxes=['white']"
+        )
+    loader = _loader(data, cfg.eval_batch_size)
+    device = device_of(target)
+    target = _copy(target, device)
+    crafter = None if crafter is None or "black" not in cfg.boxes else _copy(crafter, device)
+    specs = attack_specs(cfg)
+    tunes = tune or any(
+        p.tune for s in specs if s.attack == ENSEMBLE for p in s.params["components"]
+    )
+    if tunes and val_data is None:
+        raise UserError(
+            "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
+            "an ensemble component with tune: true); accepted: val_data=<validation images "
+            "and labels, never the test data>, or tune=False and no tuned component"
+        )
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if tunes:
+        split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
+        specs = tune_specs(cfg, specs, target, crafter, split)
+    evaluator = AttackEvaluator(target, crafter, specs, **attack_settings(cfg))
+    started = time.time()
+    _trainer(device).test(evaluator, dataloaders=loader, verbose=False)
+    record = JobRecord(
+        **evaluator.clean_result,
+        results=evaluator.results,
+        models={"target": _described(model), "source": _described(source)},
+        attack_seconds=round(time.time() - started, 1),
+        world_size=1,
+        device=str(device),
+        config=OmegaConf.to_container(cfg, resolve=True),
+        result_spec=result_spec(cfg),
+        **provenance(),
+    )
+    if cfg.checks.masking.enabled:
+        settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
+        rows = [dataclasses.asdict(r) for r in record.results]
+        x, y = _first(loader, settings["probe_size"], device)
+        target.to(device)  # Lightning hands the module back on the CPU after a GPU test
+        record.masking = masking_checks(
+            settings, target, x, y, rows, used_modes(cfg, rows), cfg.attack.eot_samples
+        )
+    return record
+
+
+def attack(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    method: str = "pgd",
+    eps: float = 8,
+    grad_mode: str = "stbp",
+    grad_params: dict[str, Any] | None = None,
+    *,
+    T: int | None = None,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    **params: Any,
+) -> torch.Tensor:
+    """Adversarial examples of the batch ``x`` (images in [0, 1]) with labels ``y``, crafted
+    on ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
+    ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
+    ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
+    ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
+    examples are on the model's device, within ``eps`` of ``x`` and in [0, 1]."""
+    from snnattack.crafting import craft
+    from snnattack.ensemble import ENSEMBLE, worst_case
+    from snnattack.evaluation import attack_settings, attack_specs
+
+    net = as_spiking_net(model, T)
+    cfg = job_config(
+        eps=eps,
+        methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
+        grad_mode=grad_mode,
+        grad_params=grad_params,
+        method_params=params,
+        seed=seed,
+        T=net.T,
+        masking=False,
+        overrides=overrides,
+    )
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, torch.Tensor):
+            raise UserError(
+                f"{name}={type(value).__name__} is not a tensor; accepted: a torch.Tensor"
+            )
+    (spec,) = attack_specs(cfg)
+    settings = attack_settings(cfg)
+    device = device_of(net)
+    crafter = _copy(net, device)
+    x, y = x.to(device), y.to(device)
+    torch.manual_seed(seed)
+    if spec.attack == ENSEMBLE:
+
+        def judge(batch: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return crafter(batch).argmax(1)
+
+        adv, _, _ = worst_case(
+            spec.params["components"],
+            crafter,
+            judge,
+            x,
+            y,
+            judge(x) == y,
+            spec.eps,
+            settings["time_extension"],
+        )
+        return adv
+    adv, _ = craft(
+        spec.attack,
+        crafter,
+        x,
+        y,
+        spec.eps,
+        spec.params,
+        settings["grad_mode"],
+        settings["grad_params"],
+        settings["time_extension"],
+        settings["eot_samples"],
+    )
+    return adv
+
+
+@contextmanager
+def gradient_mode(
+    model: nn.Module, mode: str = "stbp", *, T: int | None = None, **params: float
+) -> Iterator[SpikingNet]:
+    """Within the block, the yielded network (``model``, or its adapter for another
+    library's network) computes the same forward and differentiates by ``mode`` with
+    ``params``; each parameter is checked against the mode's range before the block runs.
+
+    ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
+    """
+    from snnattack.gradients import checked_mode
+
+    net = as_spiking_net(model, T)
+    try:
+        ctx = checked_mode(net, mode, **params)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    with ctx:
+        yield net

@@ -1,0 +1,88 @@
+"""A model built by the user's own code (``model=external``, docs/interop.md).
+
+``model.factory._target_`` names an importable function (or class) that returns the network;
+Hydra's ``instantiate`` calls it with the keyword arguments of ``model.kwargs``. A
+:class:`~snnattack.models.registry.SpikingNet` is attacked as it is (its T must be the job's
+``T``); another library's network is adapted (:func:`snnattack.api.as_spiking_net`) with the
+job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``.
+
+It is never trained here: the store cannot tell when the factory's code changes, so its key
+would not name the model. Hence ``train.kind`` must be ``stbp`` (the model as built, not an
+ANN or a converted one), and a black-box source comes from ``source_checkpoint=`` (the same
+factory, other weights) or from a native architecture, ``source_model=<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from snnattack.errors import ConfigError
+
+EXTERNAL = "external"  # the model.name of conf/model/external.yaml
+KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
+
+
+def is_external(cfg: DictConfig | dict[str, Any]) -> bool:
+    """Whether the config's model is built by the user's factory."""
+    return cfg["model"]["name"] == EXTERNAL
+
+
+def external_model(cfg: DictConfig) -> nn.Module:
+    """The network ``model.factory`` builds, as this project's spiking network at ``T``."""
+    from hydra.utils import instantiate
+
+    from snnattack.api import as_spiking_net
+    from snnattack.models.registry import SpikingNet
+
+    factory = cfg.model.factory
+    target = factory.get("_target_")
+    if not target:
+        raise ConfigError(
+            "model=external needs model.factory._target_; accepted: the dotted path of a "
+            "function that returns your network, e.g. model.factory._target_=mypkg.nets.make"
+        )
+    given = cfg.model.get("kwargs")
+    kwargs = OmegaConf.to_container(given, resolve=True) if given is not None else {}
+    try:
+        net = instantiate(factory, **kwargs)
+    except Exception as err:  # an import or a call of the user's code, whatever broke
+        cause = err.__cause__ or err
+        first = " ".join(str(cause).split()) or type(cause).__name__
+        raise ConfigError(
+            f"model.factory._target_={target} cannot be imported or called with "
+            f"model.kwargs={kwargs} ({type(cause).__name__}: {first}); accepted: an "
+            "importable function returning an nn.Module, and its keyword arguments"
+        ) from None
+    if not isinstance(net, nn.Module):
+        raise ConfigError(
+            f"model.factory._target_={target} returned a {type(net).__name__}; accepted: a "
+            "function returning a torch nn.Module"
+        )
+    if isinstance(net, SpikingNet) and net.T != cfg.T:
+        raise ConfigError(
+            f"T={cfg.T} but model.factory._target_={target} built a SpikingNet of T={net.T}; "
+            f"accepted: T={net.T}"
+        )
+    return as_spiking_net(net, cfg.T, "model.factory._target_")
+
+
+def check_external(cfg: dict[str, Any]) -> None:
+    """Refuses, before any work, an external model that cannot be built or a setting that
+    would train one (``train.kind``, a black-box source without weights)."""
+    if not is_external(cfg):
+        return
+    external_model(OmegaConf.create(cfg))
+    if cfg["train"]["kind"] != KIND:
+        raise ConfigError(
+            f"train.kind={cfg['train']['kind']} with model=external: an external model is "
+            f"attacked as its factory builds it, never trained here; accepted: train.kind={KIND}"
+        )
+    if "black" in cfg["boxes"] and not cfg.get("source_checkpoint") and not cfg.get("source_model"):
+        raise ConfigError(
+            "boxes=[...,black] with model=external needs the black-box source's weights; "
+            "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "
+            "model, trained here>, or boxes=[white]"
+        )

@@ -1,0 +1,233 @@
+"""The Python API (``snnattack.evaluate``, ``attack``, ``gradient_mode``) on a digits SNN."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+from fixtures_digits import trained
+from harness import QUIET, ROOT, compose
+from torch.utils.data import DataLoader
+
+import snnattack
+from snnattack.data import datamodule
+from snnattack.errors import UserError
+from snnattack.results import AttackRow, JobRecord
+
+# a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
+SMALL_ENSEMBLE = (
+    "method.ensemble.components=[{attack: stbp, method: pgd, params: {steps: 3}},"
+    "{attack: rga, method: fgsm}]"
+)
+
+
+@pytest.fixture(scope="module")
+def digits(request: pytest.FixtureRequest):
+    """The session's 4-epoch digits SNN and its first 200 test images."""
+    return trained(request.getfixturevalue("digits_store"))
+
+
+def test_import_snnattack_does_not_import_torch() -> None:
+    code = "import sys, snnattack; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_checks(
+    digits,
+) -> None:
+    model, x, y = digits
+    record = snnattack.evaluate(
+        model,
+        (x[:64], y[:64]),
+        eps=[8, 32],
+        methods=["fgsm", "ensemble"],
+        overrides=[SMALL_ENSEMBLE, "checks.masking.probe_size=16"],
+    )
+    assert isinstance(record, JobRecord) and record.n == 64
+    assert record.models["target"] == {"class": "snnattack.models.registry.SpikingNet"}
+    assert all(isinstance(r, AttackRow) for r in record.results)
+    assert [(r.method, r.eps_255, r.box) for r in record.results] == [
+        ("fgsm", 8, "white"),
+        ("fgsm", 32, "white"),
+        ("ensemble", 8, "white"),
+        ("ensemble", 32, "white"),
+    ]
+    assert record.clean_acc > 80
+    fgsm8, fgsm32, ens8, ens32 = record.results
+    assert fgsm8.asr <= fgsm32.asr and ens8.asr <= ens32.asr
+    assert ens32.adv_acc <= fgsm32.adv_acc  # the worst case includes a stronger attack
+    assert [c["name"] for c in ens8.components] == ["pgd/stbp", "fgsm/rga"]
+    names = [c["name"] for c in record.masking["checks"]]
+    assert "zero_gradients" in names and "unbounded_eps" in names
+    assert set(record.masking["checks"][0]["share"]) == {"stbp", "rga"}
+
+
+def test_evaluate_gives_the_rows_a_job_gives_on_the_same_model_and_test_split(
+    digits, run_job
+) -> None:
+    model, _, _ = digits
+    job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
+    cfg = compose("train.epochs=4")
+    dm = datamodule(cfg, 0)
+    dm.setup("test")
+    record = snnattack.evaluate(
+        model,
+        DataLoader(dm.test_set, batch_size=cfg.eval_batch_size),
+        eps=[16],
+        methods=["fgsm", "pgd"],
+    )
+    assert record.clean_acc == job["clean_acc"]
+    assert [(r.method, r.asr, r.n_correct) for r in record.results] == [
+        (r["method"], r["asr"], r["n_correct"]) for r in job["results"]
+    ]
+    assert record.masking["flagged"] == job["masking"]["flagged"]
+
+
+def test_evaluate_tunes_on_the_validation_data_given(digits) -> None:
+    model, x, y = digits
+    record = snnattack.evaluate(
+        model,
+        (x[:32], y[:32]),
+        eps=[16],
+        methods=["fgsm"],
+        grad_mode="stbp",
+        tune=True,
+        val_data=(x[100:132], y[100:132]),
+        masking=False,
+        overrides=["attack.tune.grids.stbp.width=[0.5,1.0]", "attack.tune.val_size=32"],
+    )
+    (row,) = record.results
+    assert row.tuned["val_n"] == 32 and row.tuned["params"]["width"] in (0.5, 1.0)
+    assert record.masking == {}
+
+
+def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
+    model, x, y = digits
+    from snnattack.models import build
+
+    source = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
+    record = snnattack.evaluate(
+        model,
+        (x[:32], y[:32]),
+        eps=[16],
+        methods=["fgsm"],
+        boxes=["white", "black"],
+        source=source,
+        masking=False,
+    )
+    assert [r.box for r in record.results] == ["white", "black"]
+    assert record.source_clean_acc is not None
+
+
+def test_attack_returns_examples_within_eps_in_the_unit_box_that_fool_the_model(digits) -> None:
+    model, x, y = digits
+    x, y = x[:32], y[:32]
+    adv = snnattack.attack(model, x, y, "pgd", eps=32, grad_mode="rga", steps=5)
+    assert adv.shape == x.shape and adv.device == x.device
+    assert (adv - x).abs().max() <= 32 / 255 + 1e-6
+    assert adv.min() >= 0 and adv.max() <= 1
+    with torch.no_grad():
+        clean, fooled = model(x).argmax(1) == y, model(adv).argmax(1) != y
+    assert (clean & fooled).sum() > 0
+    assert not model.training  # the user's model is left as it was
+
+
+def test_attack_with_the_ensemble_fools_at_least_each_component(digits) -> None:
+    model, x, y = digits
+    x, y = x[:32], y[:32]
+    adv = snnattack.attack(model, x, y, "ensemble", eps=16, overrides=[SMALL_ENSEMBLE])
+    single = snnattack.attack(model, x, y, "pgd", eps=16, steps=3)
+    with torch.no_grad():
+        assert (model(adv).argmax(1) == y).sum() <= (model(single).argmax(1) == y).sum()
+
+
+def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None:
+    model, x, y = digits
+    x = x[:8].clone().requires_grad_()
+
+    def grad(mode: str, **params: float) -> tuple[torch.Tensor, torch.Tensor]:
+        with snnattack.gradient_mode(model, mode, **params) as net:
+            out = net(x)
+            (g,) = torch.autograd.grad(F.cross_entropy(out, y[:8]), [x])
+        return out.detach(), g
+
+    out_stbp, g_stbp = grad("stbp")
+    out_rga, g_rga = grad("rga", beta=2.0, gamma=0.2)
+    assert torch.equal(out_stbp, out_rga)
+    assert g_stbp.abs().sum() > 0 and g_rga.abs().sum() > 0
+    assert not torch.allclose(g_stbp, g_rga)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), methods=["pgdx"]), "methods=['pgdx']"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode="rgx"), "grad_mode='rgx'"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["grey"]), "boxes=['grey']"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode=["rga"]), "grad_mode=['rga']"),
+        (lambda m, x, y: snnattack.attack(m, x, y, ["pgd", "fgsm"]), "method=['pgd', 'fgsm']"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), eps=[-8]), "eps"),
+        (lambda m, x, y: snnattack.evaluate(m, [1, 2, 3]), "data=list"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["black"]), "source=None"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), tune=True), "val_data=None"),
+        (lambda m, x, y: snnattack.evaluate("net", (x, y)), "model=str"),
+        (lambda m, x, y: snnattack.attack(m, x, y, "pgd", steps=0), "steps"),
+        (lambda m, x, y: snnattack.attack(m, x, y, "pgd", stepz=3), "stepz"),
+        (lambda m, x, y: snnattack.evaluate(torch.nn.Linear(2, 2), (x, y)), "T=None"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), overrides=["lamda=0.5"]), "'lamda'"),
+    ],
+)
+def test_a_bad_argument_is_refused_in_one_line_naming_it(digits, call, message) -> None:
+    model, x, y = digits
+    with pytest.raises(UserError) as err:
+        call(model, x[:8], y[:8])
+    assert message in str(err.value) and "accepted" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("mode", "params", "message"),
+    [("rgx", {}, "rgx"), ("rga", {"beta": -1.0}, "beta"), ("hart", {"gama": 1.0}, "gama")],
+)
+def test_gradient_mode_refuses_a_bad_mode_or_parameter_before_the_block(
+    digits, mode, params, message
+) -> None:
+    model, _, _ = digits
+    ran = []
+    with pytest.raises(UserError, match=message):
+        with snnattack.gradient_mode(model, mode, **params):
+            ran.append(True)
+    assert ran == []
+
+
+def test_evaluate_and_attack_run_on_the_models_device(digits) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    model, x, y = digits
+    gpu = model.to("cuda")
+    try:
+        record = snnattack.evaluate(gpu, (x[:32], y[:32]), eps=[16], methods=["fgsm"])
+        adv = snnattack.attack(gpu, x[:32], y[:32], "pgd", eps=16, steps=2)
+        assert next(gpu.parameters()).is_cuda  # the user's model stays where it was
+    finally:
+        model.to("cpu")
+    assert record.device.startswith("cuda") and adv.is_cuda
+    assert record.n == 32 and record.masking["checks"]
+
+
+@pytest.mark.slow
+def test_the_readme_example_gives_a_robust_accuracy_per_eps_and_the_masking_checks(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Attacking your own model from Python")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {})  # about 3 minutes: the full ensemble
+    line = capsys.readouterr().out.strip().splitlines()[-1]  # "[(8.0, acc), (16.0, acc)] [...]"
+    rows, _, flagged = line.partition("] ")
+    assert rows.startswith("[(8.0, ") and "), (16.0, " in rows
+    assert flagged.startswith("[") and flagged.endswith("]")

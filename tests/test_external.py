@@ -1,0 +1,121 @@
+"""``model=external``: the user's factory builds the attacked model, with every job feature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import wandb
+from harness import compose
+
+from snnattack.config import validate
+from snnattack.errors import ConfigError
+from snnattack.neurons import LIF
+from snnattack.store import ModelStore
+from snnattack.training.spec import training_spec
+from snnattack.training.trained import build_model, trained_model
+
+EXTERNAL = ["model=external", "model.factory._target_=external_nets.digits_net"]
+TRAINED = ["train.epochs=4"]  # the session's shared digits model (tests/fixtures_digits.py)
+
+
+@pytest.fixture(scope="module")
+def weights(request: pytest.FixtureRequest) -> Path:
+    """The store file of the session's 4-epoch digits SNN."""
+    store = request.getfixturevalue("digits_store")
+    cfg = compose(*TRAINED, f"store.dir={store}", "trainer.enable_progress_bar=false")
+    trained_model(cfg, 0, ModelStore(store), [])
+    return ModelStore(store).path(training_spec(cfg, 0)) / "model.pt"
+
+
+def test_an_external_model_with_a_checkpoint_gives_the_native_jobs_rows(run_job, weights) -> None:
+    common = [f"checkpoint={weights}", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]"]
+    native = run_job(*common, out="native")
+    external = run_job(*EXTERNAL, *common, out="external")
+    assert external["config"]["model"]["name"] == "external"
+    assert external["clean_acc"] == native["clean_acc"] > 80
+    assert [(r["method"], r["asr"]) for r in external["results"]] == [
+        (r["method"], r["asr"]) for r in native["results"]
+    ]
+    assert external["masking"]["flagged"] == native["masking"]["flagged"]
+
+
+def test_an_external_model_attacked_with_the_factorys_own_weights_and_a_black_box_source(
+    run_job, weights
+) -> None:
+    metrics = run_job(
+        *EXTERNAL,
+        "+model.kwargs.lam=0.9",
+        f"source_checkpoint={weights}",
+        "eps=[16]",
+        "method=[fgsm]",
+    )
+    assert metrics["models"]["target"]["factory"] == "external_nets.digits_net"
+    assert [r["box"] for r in metrics["results"]] == ["white", "black"]
+    assert metrics["source_clean_acc"] > 80  # the source has the trained weights
+    assert metrics["clean_acc"] < 50  # the target, the factory's untrained weights
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=external"], "model.factory._target_; accepted"),
+        (["model=external", "model.factory._target_=nowhere.make"], "nowhere.make cannot"),
+        ([*EXTERNAL[:1], "model.factory._target_=external_nets.not_a_network"], "returned a str"),
+        (
+            [*EXTERNAL[:1], "model.factory._target_=external_nets.broken", "+model.kwargs.width=3"],
+            "no layer of width 3",
+        ),
+        ([*EXTERNAL, "+model.kwargs.T=2"], "accepted: T=2"),
+        ([*EXTERNAL, "train.kind=ann"], "train.kind=ann with model=external"),
+        ([*EXTERNAL, "boxes=[white,black]"], "source_checkpoint=PATH"),
+    ],
+)
+def test_an_external_model_that_cannot_be_built_or_trained_is_refused_in_one_line(
+    overrides, message
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(compose(*overrides))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_factory_that_cannot_be_imported_ends_the_job_in_one_line_with_exit_code_2(cli) -> None:
+    done = cli(
+        "model=external", "model.factory._target_=nowhere.make", "trainer.enable_progress_bar=false"
+    )
+    assert done.returncode == 2
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert "model.factory._target_=nowhere.make" in line
+
+
+def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
+    cli, weights, tmp_path: Path
+) -> None:
+    done = cli(
+        "-m",
+        *EXTERNAL,
+        f"checkpoint={weights}",
+        "attack=stbp,rga",
+        "eps=[16]",
+        "method=[fgsm]",
+        "boxes=[white]",
+        "logger=wandb",
+        "trainer.enable_progress_bar=false",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        env={"WANDB_MODE": "offline"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = tmp_path / "sweep"
+    jobs = sorted(sweep.glob("*/metrics.json"))
+    assert len(jobs) == 2
+    assert "model = external" in (sweep / "report.md").read_text()
+    wandb.teardown()
+    assert len(list(sweep.rglob("offline-run-*"))) >= 2  # an attack run per job
+
+
+def test_the_factory_gets_its_keyword_arguments_and_the_jobs_t_by_interpolation() -> None:
+    cfg = compose(*EXTERNAL, "+model.kwargs.T=${T}", "+model.kwargs.lam=0.5", "T=6")
+    validate(compose(*EXTERNAL, "+model.kwargs.T=${T}", "T=6", "boxes=[white]"))
+    model = build_model(cfg)
+    assert model.T == 6
+    assert {m.lam for m in model.modules() if isinstance(m, LIF)} == {0.5}

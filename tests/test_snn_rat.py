@@ -1,0 +1,210 @@
+"""Checkpoints of the SNN-RAT code family (``putshua/SNN-RAT``, ``models/``): their state dicts
+load strictly into the native models and give the logits of their own forward.
+
+The classes below reproduce that family's module names and forward (``layers.py``:
+``LIFSpike`` on ``[T * B, ...]`` tensors with ``ExpandTemporalDim`` / ``MergeTemporalDim``;
+``VGG.py``'s ``layer1..5`` and ``classifier``; ``WideResNet.py``'s pre-activation blocks with a
+``ConvexCombination``), written here from their code: their files are what a user brings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from harness import compose
+from torch import nn
+
+from snnattack.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
+from snnattack.config import validate
+from snnattack.errors import CheckpointError
+from snnattack.models import build
+
+
+class LIFSpike(nn.Module):
+    """Their neuron: ``mem = mem * tau + x; spike = (mem - thresh >= 0); mem = (1 - spike) mem``
+    over the T steps of a ``[T * B, ...]`` tensor (``ExpandTemporalDim`` layout, t-major)."""
+
+    def __init__(self, T: int, thresh: float, tau: float) -> None:
+        super().__init__()
+        self.T, self.thresh, self.tau = T, thresh, tau
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.view(self.T, x.shape[0] // self.T, *x.shape[1:])  # ExpandTemporalDim
+        mem, spikes = 0.0, []
+        for t in range(self.T):
+            mem = mem * self.tau + x[t]
+            spike = (mem - self.thresh >= 0).to(x.dtype)  # ZIF's forward
+            mem = (1 - spike) * mem
+            spikes.append(spike)
+        return torch.stack(spikes).flatten(0, 1)  # MergeTemporalDim
+
+
+def repeat_over_time(x: torch.Tensor, T: int) -> torch.Tensor:
+    """Their ``add_dimention`` then ``MergeTemporalDim``: ``[B, ...]`` -> ``[T * B, ...]``."""
+    return x.unsqueeze(1).repeat(T, 1, 1, 1, 1).flatten(0, 1)
+
+
+class TheirVGG(nn.Module):
+    """``VGG.py``'s VGG with a digits-sized layer list ``[[16, 'A'], [32, 'A'], [], [], []]``
+    and a one-layer classifier; the convs carry a bias, as theirs do."""
+
+    def __init__(self, T: int, thresh: float, tau: float, widths=(16, 32)) -> None:
+        super().__init__()
+        self.T, self.mean, self.std = T, torch.tensor([0.305]), torch.tensor([0.376])
+        channels, stages = 1, []
+        for width in widths:
+            stages.append(
+                nn.Sequential(
+                    nn.Conv2d(channels, width, 3, padding=1),
+                    nn.BatchNorm2d(width),
+                    LIFSpike(T, thresh, tau),
+                    nn.AvgPool2d(2),
+                )
+            )
+            channels = width
+        self.layer1, self.layer2 = stages
+        self.layer3, self.layer4, self.layer5 = nn.Sequential(), nn.Sequential(), nn.Sequential()
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(channels * 2 * 2, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean.view(1, -1, 1, 1)) / self.std.view(1, -1, 1, 1)
+        out = repeat_over_time(x, self.T)
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):
+            out = layer(out)
+        out = self.classifier(out)
+        return out.view(self.T, -1, *out.shape[1:]).mean(0)  # their callers average over T
+
+
+class TheirBlock(nn.Module):
+    """``WideResNet.py``'s ``BasicBlock`` (dropout 0)."""
+
+    def __init__(self, T: int, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__()
+        self.bn1, self.act1 = nn.BatchNorm2d(in_planes), LIFSpike(T, 1.0, 1.0)
+        self.conv1 = nn.Conv2d(in_planes, out_planes, 3, stride, 1, bias=False)
+        self.bn2, self.act2 = nn.BatchNorm2d(out_planes), LIFSpike(T, 1.0, 1.0)
+        self.conv2 = nn.Conv2d(out_planes, out_planes, 3, 1, 1, bias=False)
+        self.equal = in_planes == out_planes
+        self.convShortcut = None if self.equal else nn.Conv2d(in_planes, out_planes, 1, stride)
+        if self.convShortcut is not None:
+            self.convShortcut.bias = None
+        self.convex = nn.Module()
+        self.convex.comb = nn.Parameter(torch.ones(2) / 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.equal:
+            x = self.act1(self.bn1(x))
+            out = x
+        else:
+            out = self.act1(self.bn1(x))
+        out = self.conv2(self.act2(self.bn2(self.conv1(out))))
+        shortcut = x if self.equal else self.convShortcut(x)
+        return 0.0 + shortcut * self.convex.comb[0] + out * self.convex.comb[1]
+
+
+class TheirBlockGroup(nn.Module):
+    def __init__(self, T: int, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__()
+        self.layer = nn.Sequential(
+            TheirBlock(T, in_planes, out_planes, stride), TheirBlock(T, out_planes, out_planes, 1)
+        )
+
+
+class TheirWRN(nn.Module):
+    """``WideResNet("wrn16", T, 10, norm)``: depth 16, widen factor 4."""
+
+    def __init__(self, T: int) -> None:
+        super().__init__()
+        self.T = T
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.block1 = TheirBlockGroup(T, 16, 64, 1)
+        self.block2 = TheirBlockGroup(T, 64, 128, 2)
+        self.block3 = TheirBlockGroup(T, 128, 256, 2)
+        self.bn1, self.act = nn.BatchNorm2d(256), LIFSpike(T, 1.0, 1.0)
+        self.fc = nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean, std = torch.tensor(REFERENCE_MEAN), torch.tensor(REFERENCE_STD)
+        x = (x - mean.view(1, -1, 1, 1).to(x)) / std.view(1, -1, 1, 1).to(x)
+        out = self.conv1(repeat_over_time(x, self.T))
+        for group in (self.block1, self.block2, self.block3):
+            out = group.layer(out)
+        out = F.avg_pool2d(self.act(self.bn1(out)), 8).view(-1, 256)
+        return self.fc(out.view(self.T, -1, 256)).mean(0)
+
+
+def randomised(model: nn.Module) -> nn.Module:
+    """``model`` in float64 and eval mode, with BN statistics and shifts that make neurons fire."""
+    torch.manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.8, 1.6)
+            m.bias.data.uniform_(0.2, 0.8)
+        elif isinstance(m, nn.Conv2d | nn.Linear) and m.bias is not None:
+            m.bias.data.uniform_(-0.5, 0.5)
+    return model.double().eval()
+
+
+def test_a_vgg_of_their_naming_loads_strictly_and_gives_their_logits(tmp_path: Path) -> None:
+    tau, thresh, T = 0.5, 0.75, 3
+    theirs = randomised(TheirVGG(T, thresh, tau))
+    torch.save(theirs.state_dict(), tmp_path / "vgg.pth")
+    ours = build(
+        "digits_net",
+        10,
+        in_channels=1,
+        T=T,
+        lam=tau,
+        theta=thresh,
+        reset="hard",
+        mean=[0.305],
+        std=[0.376],
+    )
+    record = load_model_file(tmp_path / "vgg.pth", ours)
+    assert record["format"] == "reference"
+    x = torch.rand(16, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        expected, got = theirs(x), ours.double().eval()(x)
+    assert expected.std(0).sum() > 0  # the logits depend on the input: spikes reach the read-out
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-9)
+
+
+def test_their_wide_resnet_loads_strictly_into_wrn16_4_and_gives_their_logits(
+    tmp_path: Path,
+) -> None:
+    theirs = randomised(TheirWRN(T=2))
+    for block in theirs.modules():
+        if isinstance(block, TheirBlock):
+            block.convex.comb.data.uniform_(0.3, 0.9)
+    torch.save({f"module.{k}": v for k, v in theirs.state_dict().items()}, tmp_path / "wrn.pth")
+    ours = build("wrn16_4", 10, in_channels=3, T=2, mean=[0.5] * 3, std=[0.25] * 3)
+    record = load_model_file(tmp_path / "wrn.pth", ours)
+    assert record["normalization"]["std"] == REFERENCE_STD
+    x = torch.rand(4, 3, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        expected, got = theirs(x), ours.double().eval()(x)
+    assert expected.std(0).sum() > 0
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-9)
+    cfg = compose("model=wrn16_4", "dataset=cifar10", f"checkpoint={tmp_path / 'wrn.pth'}")
+    validate(cfg)  # a job accepts the file: model=wrn16_4 checkpoint=...
+
+
+def test_a_file_of_their_family_that_does_not_fit_is_refused_naming_the_first_wrong_key(
+    tmp_path: Path,
+) -> None:
+    torch.save(TheirVGG(2, 1.0, 1.0, widths=(16, 24)).state_dict(), tmp_path / "wide.pth")
+    digits = build("digits_net", 10, in_channels=1, T=2)
+    with pytest.raises(
+        CheckpointError, match=r"reference key layer2\.0\.weight \(\(24, 16, 3, 3\)\)"
+    ):
+        load_model_file(tmp_path / "wide.pth", digits)
+    torch.save(TheirWRN(2).state_dict(), tmp_path / "wrn.pth")
+    with pytest.raises(
+        CheckpointError, match=r"^checkpoint=.*wrn\.pth: reference key conv1\.weight \(\(16, 3"
+    ):
+        load_model_file(tmp_path / "wrn.pth", build("vgg11", 10, in_channels=3, T=2))
