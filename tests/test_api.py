@@ -221,12 +221,14 @@ def test_evaluate_and_attack_run_on_the_models_device(digits) -> None:
 
 @pytest.mark.slow
 def test_the_readme_example_gives_a_robust_accuracy_per_eps_and_the_masking_checks(
-    capsys: pytest.CaptureFixture,
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Attacking your own model from Python")[1]
     code = section.split("```python\n")[1].split("```")[0]
-    exec(compile(code, "README.md", "exec"), {})  # about 3 minutes: the full ensemble
+    exec(compile(code, "README.md", "exec"), {})  # minutes: training, the full ensemble
     line = capsys.readouterr().out.strip().splitlines()[-1]  # "[(8.0, acc), (16.0, acc)] [...]"
     rows, _, flagged = line.partition("] ")
     assert rows.startswith("[(8.0, ") and "), (16.0, " in rows

@@ -1,0 +1,75 @@
+"""A digits SNN trained with snnTorch's own tools, then its worst-case robustness measured by
+snnattack (docs/interop.md).
+
+    python examples/snntorch_digits.py --weights snntorch_digits.pt
+
+The training is snnTorch's usual loop: ``Leaky`` neurons with ``init_hidden=True`` in an
+``nn.Sequential`` of one time step, the loop over ``T`` in the script, the mean output over
+time, cross-entropy, ``utils.reset`` before every batch. snnattack adapts the per-step network
+(``snnattack.interop.adapt`` wraps the same ``nn.Sequential``; the time loop is its own), so
+the ensemble and every gradient mode attack it. From the command line:
+
+    PYTHONPATH=examples python run.py model=external \
+        model.factory._target_=snntorch_digits.make_net +model.kwargs.weights=snntorch_digits.pt \
+        T=4 'method=[ensemble]' boxes=[white]
+"""
+
+from __future__ import annotations
+
+import snntorch as snn
+import torch
+from digits_eval import arguments, digits, report
+from snntorch import surrogate, utils
+from torch import nn
+
+from snnattack.data.digits import DigitsDataModule
+
+T = 4  # time steps of the direct encoding
+
+
+def make_net(weights: str | None = None) -> nn.Sequential:
+    """Conv16-BN-Leaky-pool-conv32-BN-Leaky-pool-linear for one time step (snnTorch)."""
+    spike = surrogate.atan()
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        snn.Leaky(beta=0.5, spike_grad=spike, init_hidden=True),
+        nn.AvgPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False),
+        nn.BatchNorm2d(32),
+        snn.Leaky(beta=0.5, spike_grad=spike, init_hidden=True),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 2 * 2, 10),
+    )
+    if weights:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return net
+
+
+def train(net: nn.Sequential, data: DigitsDataModule, epochs: int) -> None:
+    """snnTorch's loop: reset, T steps, mean output, cross-entropy."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    net.train()
+    for _ in range(epochs):
+        for x, y in data.train_dataloader():
+            utils.reset(net)
+            logits = torch.stack([net(x) for _ in range(T)]).mean(0)
+            loss = nn.functional.cross_entropy(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    net.eval()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], "snntorch_digits.pt")
+    data = digits(args.seed)
+    net = make_net()
+    train(net, data, args.epochs)
+    torch.save(net.state_dict(), args.weights)
+    report(net, data, args, T)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""A digits SNN trained with spikingjelly's own tools, then its worst-case robustness measured
+by snnattack (docs/interop.md).
+
+    python examples/spikingjelly_digits.py --weights sj_digits.pt
+
+The training is spikingjelly's usual loop: multi-step layers, the image repeated ``T`` times,
+the mean output over time, cross-entropy, ``functional.reset_net`` after every batch. Then
+``snnattack.evaluate`` attacks the trained network with the worst-case ensemble at each ε and
+runs the masking checks. The same weights are attacked from the command line with
+``model=external`` and :func:`make_net` as the factory:
+
+    PYTHONPATH=examples python run.py model=external \
+        model.factory._target_=spikingjelly_digits.make_net +model.kwargs.weights=sj_digits.pt \
+        T=4 'method=[ensemble]' boxes=[white]
+"""
+
+from __future__ import annotations
+
+import torch
+from digits_eval import arguments, digits, report
+from spikingjelly.activation_based import functional, layer, neuron, surrogate
+from torch import nn
+
+from snnattack.data.digits import DigitsDataModule
+
+T = 4  # time steps of the direct encoding
+
+
+def make_net(weights: str | None = None) -> nn.Sequential:
+    """Conv16-BN-LIF-pool-conv32-BN-LIF-pool-linear on [T, B, 1, 8, 8] (spikingjelly, 'm')."""
+    net = nn.Sequential(
+        layer.Conv2d(1, 16, 3, padding=1, bias=False),
+        layer.BatchNorm2d(16),
+        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), detach_reset=True),
+        layer.AvgPool2d(2),
+        layer.Conv2d(16, 32, 3, padding=1, bias=False),
+        layer.BatchNorm2d(32),
+        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), detach_reset=True),
+        layer.AvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(32 * 2 * 2, 10),
+    )
+    functional.set_step_mode(net, "m")
+    if weights:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return net
+
+
+def train(net: nn.Sequential, data: DigitsDataModule, epochs: int) -> None:
+    """spikingjelly's loop: mean output over T, cross-entropy, reset_net after each batch."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    net.train()
+    for _ in range(epochs):
+        for x, y in data.train_dataloader():
+            logits = net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+            loss = nn.functional.cross_entropy(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            functional.reset_net(net)
+    net.eval()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], "sj_digits.pt")
+    data = digits(args.seed)
+    net = make_net()
+    train(net, data, args.epochs)
+    torch.save(net.state_dict(), args.weights)
+    report(net, data, args, T)
+
+
+if __name__ == "__main__":
+    main()

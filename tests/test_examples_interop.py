@@ -1,0 +1,66 @@
+"""examples/: a digits SNN trained by spikingjelly's or snnTorch's own loop, evaluated with
+``snnattack.evaluate`` (one worst-case robust accuracy per ε, the masking checks), then the same
+weights attacked from the command line with ``model=external`` and the example's factory."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LIBRARIES = {"spikingjelly": "spikingjelly_digits", "snntorch": "snntorch_digits"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("library", sorted(LIBRARIES))
+def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_the_cli(
+    library: str, tmp_path: Path, run_job, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip(library)
+    script = LIBRARIES[library]
+    weights = tmp_path / f"{script}.pt"
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            script,
+            "--epochs",
+            "3",
+            "--test-size",
+            "16",
+            "--eps",
+            "8",
+            "16",
+            "--weights",
+            str(weights),
+        ],
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
+    lines = out.getvalue().splitlines()
+    clean = float(next(line for line in lines if line.startswith("clean accuracy")).split()[2])
+    robust = [float(line.split()[-2]) for line in lines if "worst-case robust accuracy" in line]
+    assert clean > 80 and len(robust) == 2 and robust[1] <= robust[0] <= clean
+    assert any(line.startswith("masking checks flagged: ") for line in lines)
+
+    metrics = run_job(
+        "model=external",
+        f"model.factory._target_={script}.make_net",
+        f"+model.kwargs.weights={weights}",
+        "T=4",
+        "method=[ensemble]",
+        "boxes=[white]",
+        "eps=[16]",
+        "method.ensemble.components=[{attack: stbp, method: fgsm}, {attack: rga, method: pgd}]",
+    )
+    assert metrics["config"]["model"]["name"] == "external"
+    (row,) = metrics["results"]
+    assert row["method"] == "ensemble" and 0 <= row["adv_acc"] <= metrics["clean_acc"]
+    assert "flagged" in metrics["masking"]
