@@ -102,6 +102,7 @@ class JobRecord:
     threads: int | None = None
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
     masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
+    notes: list[str] = field(default_factory=list)  # settings it could not use (config/notes.py)
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""

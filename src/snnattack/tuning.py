@@ -62,6 +62,14 @@ def grid_values(key: str, spec: Any) -> list[float]:
     return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
 
 
+def tunes(cfg: dict[str, Any]) -> bool:
+    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
+    component with ``tune: true``."""
+    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
+    parts = [c for m in ensembles for c in m.get("components") or []]
+    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
+
+
 def tunable(mode: str) -> bool:
     """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
     return bool(GRADIENT_MODES[mode].ranges)
@@ -75,10 +83,15 @@ def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
         tune = OmegaConf.to_container(tune, resolve=True)
     if not tunable(mode):
         return [{}]
-    key = f"attack.tune.grids.{mode}"
-    axes = (tune.get("grids") or {}).get(mode)
+    key, grids = f"attack.tune.grids.{mode}", tune.get("grids") or {}
+    if not isinstance(grids, dict):
+        raise ConfigError(
+            f"attack.tune.grids={grids!r} is not a dict; accepted: a grid per gradient mode, "
+            "e.g. attack.tune.grids.hart={gamma: [0.5, 1.0]}"
+        )
+    axes = grids.get(mode)
     if not axes:
-        accepted = ", ".join(sorted(tune.get("grids") or {})) or "none"
+        accepted = ", ".join(sorted(grids)) or "none"
         raise ConfigError(
             f"{key} is missing: attack={mode} has no grid to tune; "
             f"accepted: a grid for it, or a gradient mode with one ({accepted})"

@@ -35,16 +35,21 @@ from snnattack.tuning import grid, tunable
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
 
 
+# attack-method arguments that a job sets from another key, never from method.<name>.*
+SET_ELSEWHERE = {"eot_samples": "attack.eot_samples"}
+
+
 def _accepted_params(func: Callable, skip: int) -> list[str]:
     return list(inspect.signature(func).parameters)[skip:]
 
 
 def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:
-    accepted = _accepted_params(func, skip)
+    accepted = [p for p in _accepted_params(func, skip) if p not in SET_ELSEWHERE]
     for name, value in params.items():
         if name not in accepted:
+            elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
             raise ConfigError(
-                f"{group}.{name}={value!r} is unknown; accepted: "
+                f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
 
@@ -53,6 +58,11 @@ def _mode_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
     """``params`` are parameters that the gradient mode ``mode`` (chosen by ``chosen``, e.g.
     ``attack=hart``) takes, each in the range the mode declares."""
     spec = GRADIENT_MODES[mode]
+    if not isinstance(params, dict):
+        raise ConfigError(
+            f"{group}={params!r} is not a dict; accepted: {{name: value}} of the parameters "
+            f"of {chosen} ({', '.join(spec.ranges) or 'none'})"
+        )
     _params_known(group, params, spec.make, skip=1)
     problem = spec.complaint(params, f"{group}.", chosen)
     if problem is not None:
