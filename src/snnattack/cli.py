@@ -29,7 +29,7 @@ from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
-_MERGE = re.compile(r"Cannot merge (DictConfig|ListConfig) with (DictConfig|ListConfig)")
+_MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
 
@@ -167,12 +167,11 @@ def _form_line(err: HydraException) -> str | None:
             f"a list of values or {{start: a, stop: b >= a, step: s > 0}}; a list in place of "
             f"the config's range (or the reverse) replaces it as '~{key}' '+{key}={value}'"
         )
-    elif form.group(1) == "DictConfig":
+    elif form.group(2) == "dict":
         accepted = f"a dict of names and values, e.g. {key}={{name:value}}"
     else:
         accepted = f"a list, e.g. {key}=[a,b]"
-    have = "a dict" if form.group(1) == "DictConfig" else "a list"
-    return f"{key}={value} cannot replace {have} ({form.group(0)}); accepted: {accepted}"
+    return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
 
 
 def _hydra_line(err: HydraException) -> str:
