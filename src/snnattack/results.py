@@ -187,7 +187,8 @@ def typed_row(data: Any) -> AttackRow:
     hints = get_type_hints(AttackRow)
     for name, value in known.items():
         if not _fits(value, hints[name]):
-            raise ValueError(f"its {name}={value!r} is not {hints[name]}")
+            kind = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise ValueError(f"its {name}={value!r} is not {kind}")
     return AttackRow(**known)
 
 
