@@ -312,6 +312,10 @@ BAD = [
         "attack.tune.enabled=true attack.tune.val_size=10000000",
         "T=4 with attack.tune.val_size=10000000 needs about ",
     ),
+    (
+        "checks.masking.probe_size=10000000",
+        "T=4 with checks.masking.probe_size=10000000 needs about ",
+    ),
 ]
 
 

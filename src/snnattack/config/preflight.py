@@ -45,14 +45,18 @@ def _available_ram() -> int:
 
 def _batches(cfg: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(key, batch size, time-step factor) of each pass a job runs: training at T (not for a
-    converted SNN: T=2000 is fine), and the attacks and tuning's one validation batch
-    (``attack.tune.val_size`` images at once) at T times ``attack.time_extension``."""
+    converted SNN: T=2000 is fine), the attacks and tuning's one validation batch
+    (``attack.tune.val_size`` images at once) at T times ``attack.time_extension``, and the
+    masking checks' one batch of ``checks.masking.probe_size`` images at T."""
     extension = cfg["attack"].get("time_extension", 1)
     out = [("eval_batch_size", cfg["eval_batch_size"], extension)]
     if STRATEGIES[cfg["train"]["kind"]].trains_at_T:
         out.insert(0, ("train.batch_size", cfg["train"]["batch_size"], 1))
     if tunes(cfg):
         out.append(("attack.tune.val_size", cfg["attack"]["tune"]["val_size"], extension))
+    masking = cfg["checks"].get("masking") or {}
+    if masking.get("enabled"):
+        out.append(("checks.masking.probe_size", masking["probe_size"], 1))
     return out
 
 
