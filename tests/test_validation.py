@@ -290,9 +290,17 @@ BAD = [
         f"attack.steps_curve=[8] goes beyond method.pgd.steps=7, method.bim.steps=7 {ITER}7",
     ),
     *[(f"attack=hart attack.tune.enabled=true {o}", m) for o, m in TUNE_BAD],
-    (  # every grid is checked when a job tunes, the job's mode's or not
+    (  # every grid is checked, the job's mode's or not, tuned or not
         "attack=stbp attack.tune.enabled=true attack.tune.grids.rga.beta=[]",
         f"attack.tune.grids.rga.beta=[] is empty; accepted: {GRID_FORM}",
+    ),
+    (
+        f"attack=bptr {GAMMA}.stop=0.05",
+        f"{GAMMA}={{'start': 0.1, 'stop': 0.05, 'step': 0.05}} has its stop below its start",
+    ),
+    (
+        "~attack.tune.grids +attack.tune.grids=[1]",
+        "attack.tune.grids=[1] is not a dict; accepted: a grid per gradient mode",
     ),
     ("attack.tune.max_points=0", "attack.tune.max_points=0 is out of range; accepted: an integer"),
     (

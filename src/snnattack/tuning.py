@@ -76,6 +76,17 @@ def tunable(mode: str) -> bool:
     return bool(GRADIENT_MODES[mode].ranges)
 
 
+def grids(tune: dict[str, Any]) -> dict[str, Any]:
+    """``attack.tune.grids``: a dict of each gradient mode's grid, else refused."""
+    found = tune.get("grids") or {}
+    if not isinstance(found, dict):
+        raise ConfigError(
+            f"attack.tune.grids={found!r} is not a dict; accepted: a grid per gradient mode, "
+            "e.g. attack.tune.grids.hart={gamma: [0.5, 1.0]}"
+        )
+    return found
+
+
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
     """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
     mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
@@ -84,15 +95,10 @@ def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
         tune = OmegaConf.to_container(tune, resolve=True)
     if not tunable(mode):
         return [{}]
-    key, grids = f"attack.tune.grids.{mode}", tune.get("grids") or {}
-    if not isinstance(grids, dict):
-        raise ConfigError(
-            f"attack.tune.grids={grids!r} is not a dict; accepted: a grid per gradient mode, "
-            "e.g. attack.tune.grids.hart={gamma: [0.5, 1.0]}"
-        )
-    axes = grids.get(mode)
+    key, every = f"attack.tune.grids.{mode}", grids(tune)
+    axes = every.get(mode)
     if not axes:
-        accepted = ", ".join(sorted(grids)) or "none"
+        accepted = ", ".join(sorted(every)) or "none"
         raise ConfigError(
             f"{key} is missing: attack={mode} has no grid to tune; "
             f"accepted: a grid for it, or a gradient mode with one ({accepted})"

@@ -29,7 +29,7 @@ from snnattack.models import MODELS, build
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
-from snnattack.tuning import grid, tunable
+from snnattack.tuning import grid, grids, tunable
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
@@ -137,12 +137,13 @@ def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
 
 
 def _tuned_grids(cfg: dict[str, Any]) -> None:
-    """With ``attack.tune.enabled``, the job's gradient mode has a grid, and every grid is
-    one (a sweep over ``attack=`` refuses a bad grid in all of its jobs, before any work)."""
+    """Every grid of ``attack.tune.grids`` is one, whether this job tunes or not (a sweep over
+    ``attack=`` refuses a bad grid in all of its jobs, before any work), and with
+    ``attack.tune.enabled`` the job's gradient mode has a grid."""
     tune = cfg["attack"].get("tune") or {}
-    if tune.get("enabled"):
-        for mode in dict.fromkeys([cfg["attack"]["grad_mode"], *(tune.get("grids") or {})]):
-            _tune_grid(cfg, mode)
+    modes = [cfg["attack"]["grad_mode"]] if tune.get("enabled") else []
+    for mode in dict.fromkeys([*modes, *grids(tune)]):
+        _tune_grid(cfg, mode)
 
 
 def _curve_within_steps(cfg: dict[str, Any]) -> None:
