@@ -165,8 +165,8 @@ def _fits(value: Any, hint: Any) -> bool:
     if hint is type(None):
         return value is None
     if hint in (int, float):
-        numeric = float if hint is float else int
-        return isinstance(value, numeric | int) and not isinstance(value, bool)
+        kinds = (int, float) if hint is float else (int,)
+        return isinstance(value, kinds) and not isinstance(value, bool)
     if origin is list:
         return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
     if origin is dict:
