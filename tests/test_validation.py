@@ -96,11 +96,11 @@ TUNE_BAD = [
     (f"~{GAMMA} +{GAMMA}=[wide]", f"{GAMMA}='wide' is out of range for attack=hart"),
     (
         "~attack.tune.grids.hart +attack.tune.grids.hart=[0.1]",
-        "attack.tune.grids.hart=[0.1] is not a grid; accepted: a dict of each parameter's values",
+        "attack.tune.grids.hart=[0.1] is not a dict; accepted: a dict of its keys (gamma)",
     ),
     (
-        "~attack.tune.grids +attack.tune.grids=[1]",
-        "attack.tune.grids=[1] is not a dict; accepted: a grid per gradient mode",
+        "~attack.tune.grids.rga_layerwise +attack.tune.grids.rga_layerwise=[0.1]",
+        "attack.tune.grids.rga_layerwise=[0.1] is not a grid; accepted: a dict of each parameter",
     ),
 ]
 
@@ -300,13 +300,12 @@ BAD = [
     ),
     (
         "~attack.tune.grids +attack.tune.grids=[1]",
-        "attack.tune.grids=[1] is not a dict; accepted: a grid per gradient mode",
+        "attack.tune.grids=[1] is not a dict; accepted: a dict of its keys (assg, hart, rga, ",
     ),
     ("attack.tune.max_points=0", "attack.tune.max_points=0 is out of range; accepted: an integer"),
     (
         "~attack.params +attack.params=[1]",
-        "attack.params=[1] is not a dict; accepted: {name: value} of the parameters of "
-        "attack=stbp (width, surrogate, alpha)",
+        "attack.params=[1] is not a dict; accepted: a dict of its keys (a, alpha, beta, ",
     ),
     (
         "~train.adversary.params +train.adversary.params=[1]",
@@ -324,6 +323,20 @@ BAD = [
         "checks.masking.probe_size=10000000",
         "T=4 with checks.masking.probe_size=10000000 needs about ",
     ),
+    # a value where conf/ has a dict (Hydra lets it replace the dict)
+    (
+        "attack.tune=5",
+        "attack.tune=5 is not a dict; accepted: a dict of its keys (enabled, grids, max_points, "
+        "val_size), e.g. attack.tune.enabled=...",
+    ),
+    (
+        f"attack=hart {GAMMA}=0.5",
+        f"{GAMMA}=0.5 is not a dict; accepted: a dict of its keys (start, step, stop)",
+    ),
+    ("attack.params=5", "attack.params=5 is not a dict; accepted: a dict of its keys (a, alpha, "),
+    ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
+    ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
+    ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
 ]
 
 

@@ -76,17 +76,6 @@ def tunable(mode: str) -> bool:
     return bool(GRADIENT_MODES[mode].ranges)
 
 
-def grids(tune: dict[str, Any]) -> dict[str, Any]:
-    """``attack.tune.grids``: a dict of each gradient mode's grid, else refused."""
-    found = tune.get("grids") or {}
-    if not isinstance(found, dict):
-        raise ConfigError(
-            f"attack.tune.grids={found!r} is not a dict; accepted: a grid per gradient mode, "
-            "e.g. attack.tune.grids.hart={gamma: [0.5, 1.0]}"
-        )
-    return found
-
-
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
     """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
     mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
@@ -95,7 +84,7 @@ def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
         tune = OmegaConf.to_container(tune, resolve=True)
     if not tunable(mode):
         return [{}]
-    key, every = f"attack.tune.grids.{mode}", grids(tune)
+    key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
     axes = every.get(mode)
     if not axes:
         accepted = ", ".join(sorted(every)) or "none"

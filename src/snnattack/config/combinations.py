@@ -29,7 +29,7 @@ from snnattack.models import MODELS, build
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
-from snnattack.tuning import grid, grids, tunable
+from snnattack.tuning import grid, tunable
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
@@ -142,7 +142,7 @@ def _tuned_grids(cfg: dict[str, Any]) -> None:
     ``attack.tune.enabled`` the job's gradient mode has a grid."""
     tune = cfg["attack"].get("tune") or {}
     modes = [cfg["attack"]["grad_mode"]] if tune.get("enabled") else []
-    for mode in dict.fromkeys([*modes, *grids(tune)]):
+    for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
         _tune_grid(cfg, mode)
 
 
