@@ -3,7 +3,7 @@
 import csv
 import json
 import shutil
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from snnattack.results import (
     is_complete,
     job_table,
     read_record,
+    typed_row,
 )
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -83,6 +84,49 @@ def test_a_row_without_a_required_field_is_not_a_record() -> None:
     del raw["results"][0]["asr"]
     with pytest.raises(ValueError, match="AttackRow without asr"):
         JobRecord.from_json(raw)
+
+
+ROW = AttackRow(
+    method="pgd",
+    eps=32 / 255,
+    eps_255=32,
+    box="white",
+    grad_mode="stbp",
+    asr=float("nan"),  # no clean-correct sample
+    adv_acc=0.0,
+    n_correct=0,
+    n=4,
+    queries=8,  # an int where a float is asked: JSON writes 8.0 as 8 from some writers
+    asr_curve=[{"steps": 1, "asr": 50.0}],
+    components=[{"name": "apgd/stbp", "grad_params": {"width": 1.0}, "first_successes": 2}],
+    tuned={"params": {"gamma": 0.5}, "val_asr": 80.0, "val_n": 8},
+)
+
+
+def test_a_kept_row_with_its_fields_types_reads_back_as_it_was() -> None:
+    back = typed_row(json.loads(json.dumps(asdict(ROW))))
+    assert back.asr != back.asr and asdict(back) | {"asr": 0} == asdict(ROW) | {"asr": 0}
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"asr": "12.5"}, "its asr='12.5' is not float"),
+        ({"n_correct": 3.5}, "its n_correct=3.5 is not int"),
+        ({"n_correct": True}, "its n_correct=True is not int"),
+        ({"box": None}, "its box=None is not str"),
+        ({"asr_curve": [{"steps": "1", "asr": 5.0}]}, "its asr_curve=.* is not list"),
+        ({"tuned": [1]}, r"its tuned=\[1\] is not dict"),
+        ({"colour": "red"}, "colour is not a field of a row"),
+    ],
+)
+def test_a_kept_row_of_other_types_or_fields_is_refused_naming_the_field(
+    change: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        typed_row({**asdict(ROW), **change})
+    with pytest.raises(ValueError, match="AttackRow without asr"):
+        typed_row({k: v for k, v in asdict(ROW).items() if k != "asr"})
 
 
 def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Path) -> None:

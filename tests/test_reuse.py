@@ -67,6 +67,36 @@ def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
             assert {k: rows(fresh)[key][k] for k in MEASURED} == {k: row[k] for k in MEASURED}
 
 
+def test_a_kept_row_of_wrong_types_is_computed_again_with_a_warning_naming_its_file(
+    tmp_path: Path,
+) -> None:
+    (first,) = sweep(tmp_path, "sweep", "attack=stbp")
+    kept = sorted((tmp_path / "sweep" / reuse.FOLDER).glob("*.json"))
+    square = [p for p in kept if json.loads(p.read_text())["method"] == "square"]
+    for path in kept:  # every field present, as written, but the rates as strings
+        row = json.loads(path.read_text())
+        path.write_text(json.dumps({**row, "asr": str(row["asr"]), "adv_acc": "x"}))
+    done = cli(
+        "-m",
+        *SMALL,
+        "attack=bptr",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (again,) = sweep_metrics(tmp_path / "sweep")
+    assert all(r["reused_from"] is None for r in again["results"])
+    for box in ("white", "black"):  # the same numbers as the first computation
+        fresh, before = rows(again)[("square", box)], rows(first)[("square", box)]
+        assert {k: fresh[k] for k in MEASURED} == {k: before[k] for k in MEASURED}
+    log = done.stdout + done.stderr
+    assert len(square) == 2  # the rows the bptr job would copy, white and black box
+    for path in square:
+        assert f"kept row {path} is unusable (its asr='" in log
+        assert json.loads(path.read_text())["adv_acc"] != "x"  # replaced by the new row
+
+
 def model(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     return build("digits_net", num_classes=10, in_channels=1, T=2)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 from fixtures_digits import trained
-from harness import compose
+from harness import QUICK, compose
 
 from snnattack.config import validate
 from snnattack.data import datamodule
@@ -80,6 +81,34 @@ def test_a_mode_without_parameters_is_left_untuned(model) -> None:
     dm = datamodule(cfg, 0)
     (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
     assert spec.grad_params is None and spec.tuned is None
+
+
+def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_record(
+    cli, digits_store: Path, tmp_path: Path
+) -> None:
+    def job(out: str, *overrides: str):
+        done = cli(
+            *QUICK,
+            "boxes=[white]",
+            "attack=bptr",
+            "attack.tune.val_size=8",
+            f"store.dir={digits_store}",
+            f"hydra.run.dir={tmp_path / out}",
+            *overrides,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads((tmp_path / out / "metrics.json").read_text()), done.stdout + done.stderr
+
+    tuned, log = job("tuned", "attack.tune.enabled=true")
+    plain, _ = job("plain")
+    note = (
+        "attack.tune.enabled=true tunes nothing with attack.grad_mode=bptr: it has no "
+        "parameter; its rows run as they are"
+    )
+    assert tuned["notes"] == [note] and f"note: {note}" in log
+    assert plain["notes"] == []
+    (row,), (same,) = tuned["results"], plain["results"]
+    assert row["tuned"] is None and (row["asr"], row["adv_acc"]) == (same["asr"], same["adv_acc"])
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,108 @@
 """Every bad value a user may set stops the job before any work: one line, exit code 2."""
 
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from harness import CONF, compose
+from omegaconf import OmegaConf
 
 from snnattack.cli import check_group_choices, discard_job_folder, one_line
-from snnattack.config import RULES, validate, writable
+from snnattack.config import RULES, notes, validate, writable
+from snnattack.convergence import curve_counts
 from snnattack.errors import ConfigError, DataError
+from snnattack.tuning import grid, grid_values
+
+ITER = "(the counts are iterations of a method); accepted: counts <= "
+COMPONENT = "method.ensemble.components"
+# an ensemble's components (method.ensemble.components=VALUE), the start of the message
+ENSEMBLE_BAD = [
+    (
+        "[{attack:stbp,method:apgd,params:{steps:0}}]",
+        f"{COMPONENT}.apgd/stbp.params.steps=0 is out of range; accepted: an integer >= 1",
+    ),
+    (
+        "[{attack:stbp,method:apgd,params:{steps:abc}}]",
+        f"{COMPONENT}.apgd/stbp.params.steps='abc' is out of range; accepted: an integer >= 1",
+    ),
+    (
+        "[{attack:stbp,method:pgd,params:{alpha:300}}]",
+        f"{COMPONENT}.pgd/stbp.params.alpha=300 is out of range; accepted: null or 0 < ",
+    ),
+    (
+        "[{attack:stbp,method:sapgd,params:{loss:l2}}]",
+        f"{COMPONENT}.sapgd/stbp.params.loss='l2' is unknown; accepted: ce, dlr",
+    ),
+    (
+        "[{attack:stbp,method:pgd,params:{eot_samples:2}}]",
+        f"{COMPONENT}.pgd/stbp.eot_samples=2 is unknown (set by attack.eot_samples); accepted: ",
+    ),
+    (
+        "5",
+        f"{COMPONENT}=5 is not a list; accepted: a non-empty list of {{attack: <attack= name>, ",
+    ),
+    ("[]", f"{COMPONENT}=[] is empty; accepted: a non-empty list of {{attack: "),
+    ("[fgsm]", f"{COMPONENT}[0]='fgsm' is not a component; accepted: {{attack: <attack= name>, "),
+    (
+        "[{attack:stbp,method:fgsm},{attack:stbp,method:fgsm}]",
+        f"{COMPONENT}[1]=fgsm/stbp repeats {COMPONENT}[0]; accepted: each attack and method once",
+    ),
+    (
+        "[{attack:stbp,method:fgsm,params:5}]",
+        f"{COMPONENT}[0].params=5 is not a dict; accepted: the parameters of method=fgsm",
+    ),
+    (
+        "[{attack:rga,method:fgsm,attack_params:[1]}]",
+        f"{COMPONENT}[0].attack_params=[1] is not a dict; accepted: the parameters of attack=rga",
+    ),
+    (
+        "[{attack:stbp,method:pgd,tune:maybe}]",
+        f"{COMPONENT}[0].tune='maybe' is out of range; accepted: true or false",
+    ),
+    (
+        "[{attack:bptr,method:pgd,tune:true}]",
+        f"{COMPONENT}.pgd/bptr.tune=true has nothing to tune: pgd/bptr has no parameter; "
+        "accepted: tune: false, or tune: true on an attack with parameters (stbp, ",
+    ),
+    (
+        "[{method:square,tune:true}]",
+        f"{COMPONENT}.square.tune=true has nothing to tune: square is gradient-free; accepted: ",
+    ),
+]
+GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
+GAMMA = "attack.tune.grids.hart.gamma"
+# attack.tune with attack=hart attack.tune.enabled=true, the start of the message
+TUNE_BAD = [
+    (
+        f"{GAMMA}.stop=0.05",
+        f"{GAMMA}={{'start': 0.1, 'stop': 0.05, 'step': 0.05}} has its stop below its start; "
+        f"accepted: {GRID_FORM}",
+    ),
+    (
+        f"{GAMMA}.step=1e-5",
+        "attack.tune.grids.hart has 235001 points, more than attack.tune.max_points=200 (each "
+        "point is one attack per row); accepted: a grid of at most that many points",
+    ),
+    (
+        "attack.tune.max_points=47",
+        "attack.tune.grids.hart has 48 points, more than attack.tune.max_points=47",
+    ),
+    (f"{GAMMA}.step=abc", f"{GAMMA}={{'start': 0.1, 'stop': 2.45, 'step': 'abc'}} is not a grid"),
+    (f"{GAMMA}.start=[1]", f"{GAMMA}={{'start': [1], 'stop': 2.45, 'step': 0.05}} is not a grid"),
+    (f"~{GAMMA} +{GAMMA}=[]", f"{GAMMA}=[] is empty; accepted: {GRID_FORM}"),
+    (f"~{GAMMA} +{GAMMA}=[0.5,-1]", f"{GAMMA}=-1 is out of range for attack=hart; accepted: 0 < "),
+    (f"~{GAMMA} +{GAMMA}=[wide]", f"{GAMMA}='wide' is out of range for attack=hart"),
+    (
+        "~attack.tune.grids.hart +attack.tune.grids.hart=[0.1]",
+        "attack.tune.grids.hart=[0.1] is not a dict; accepted: a dict of its keys (gamma)",
+    ),
+    (
+        "~attack.tune.grids.rga_layerwise +attack.tune.grids.rga_layerwise=[0.1]",
+        "attack.tune.grids.rga_layerwise=[0.1] is not a grid; accepted: a dict of each parameter",
+    ),
+]
 
 # (overrides, the start of the one-line message: key=value and what is wrong)
 BAD = [
@@ -186,6 +279,64 @@ BAD = [
         "method=[ensemble] method.ensemble.poisson_eot_samples=0",
         "method.ensemble.poisson_eot_samples=0 is out of range",
     ),
+    *[(f"method=[ensemble] method.ensemble.components={c}", m) for c, m in ENSEMBLE_BAD],
+    ("attack.steps_curve=[50]", f"attack.steps_curve=[50] goes beyond method.pgd.steps=7 {ITER}7"),
+    (
+        "method=[apgd] method.apgd.n_restarts=2 attack.steps_curve=[5,50]",
+        f"attack.steps_curve=[5, 50] goes beyond method.apgd.steps=10 x n_restarts=2 {ITER}20",
+    ),
+    (
+        "method=[pgd,bim] attack.steps_curve=[8]",
+        f"attack.steps_curve=[8] goes beyond method.pgd.steps=7, method.bim.steps=7 {ITER}7",
+    ),
+    *[(f"attack=hart attack.tune.enabled=true {o}", m) for o, m in TUNE_BAD],
+    (  # every grid is checked, the job's mode's or not, tuned or not
+        "attack=stbp attack.tune.enabled=true attack.tune.grids.rga.beta=[]",
+        f"attack.tune.grids.rga.beta=[] is empty; accepted: {GRID_FORM}",
+    ),
+    (
+        f"attack=bptr {GAMMA}.stop=0.05",
+        f"{GAMMA}={{'start': 0.1, 'stop': 0.05, 'step': 0.05}} has its stop below its start",
+    ),
+    (
+        "~attack.tune.grids +attack.tune.grids=[1]",
+        "attack.tune.grids=[1] is not a dict; accepted: a dict of its keys (assg, hart, rga, ",
+    ),
+    ("attack.tune.max_points=0", "attack.tune.max_points=0 is out of range; accepted: an integer"),
+    (
+        "~attack.params +attack.params=[1]",
+        "attack.params=[1] is not a dict; accepted: a dict of its keys (a, alpha, beta, ",
+    ),
+    (
+        "~train.adversary.params +train.adversary.params=[1]",
+        "train.adversary.params=[1] is not a dict; accepted: {name: value} of the parameters",
+    ),
+    (
+        "attack.time_extension=100000",
+        "T=4 x attack.time_extension=100000 with eval_batch_size=32 needs about ",
+    ),
+    (
+        "attack.tune.enabled=true attack.tune.val_size=10000000",
+        "T=4 with attack.tune.val_size=10000000 needs about ",
+    ),
+    (
+        "checks.masking.probe_size=10000000",
+        "T=4 with checks.masking.probe_size=10000000 needs about ",
+    ),
+    # a value where conf/ has a dict (Hydra lets it replace the dict)
+    (
+        "attack.tune=5",
+        "attack.tune=5 is not a dict; accepted: a dict of its keys (enabled, grids, max_points, "
+        "val_size), e.g. attack.tune.enabled=...",
+    ),
+    (
+        f"attack=hart {GAMMA}=0.5",
+        f"{GAMMA}=0.5 is not a dict; accepted: a dict of its keys (start, step, stop)",
+    ),
+    ("attack.params=5", "attack.params=5 is not a dict; accepted: a dict of its keys (a, alpha, "),
+    ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
+    ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
+    ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
 ]
 
 
@@ -237,6 +388,61 @@ def test_known_group_choices_and_sweeps_pass() -> None:
         ],
         CONF,
     )
+
+
+def test_a_tuning_grid_given_as_a_list_in_place_of_its_range_is_accepted() -> None:
+    cfg = compose("attack=hart", "attack.tune.enabled=true", f"~{GAMMA}", f"+{GAMMA}=[0.1,0.5]")
+    validate(cfg)
+    assert grid(cfg.attack.tune, "hart") == [{"gamma": 0.1}, {"gamma": 0.5}]
+
+
+def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
+    assert grid_values("k", {"start": 0.0, "stop": 1.0, "step": 0.35}) == [0.0, 0.35, 0.7]
+    gammas = grid_values("k", {"start": 0.1, "stop": 2.45, "step": 0.05})
+    assert len(gammas) == 48 and gammas[-1] == 2.45
+
+
+@pytest.mark.parametrize(
+    "overrides,note",
+    [
+        (
+            "attack=bptr attack.tune.enabled=true",
+            "attack.tune.enabled=true tunes nothing with attack.grad_mode=bptr: it has no "
+            "parameter; its rows run as they are",
+        ),
+        (
+            "method=[fgsm,pgd] attack.steps_curve=[5]",
+            "attack.steps_curve=[5] gives no curve for method=fgsm: it has no iterations of its "
+            "own; its asr_curve is null",
+        ),
+        (
+            "method=[pgd,sapgd] attack.steps_curve=[5,50]",
+            "attack.steps_curve=[5, 50]: the counts above method.pgd.steps=7 are left out of "
+            "its curve",
+        ),
+    ],
+)
+def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
+    overrides: str, note: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = compose(*overrides.split())
+    with caplog.at_level(logging.WARNING, logger="snnattack.config"):
+        validate(cfg)
+    assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
+    assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+def test_a_setting_every_job_can_use_has_no_note() -> None:
+    cfg = compose(
+        "attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"
+    )
+    assert notes(OmegaConf.to_container(cfg, resolve=True)) == []
+
+
+def test_curve_counts_are_sorted_and_each_kept_once() -> None:
+    assert curve_counts("pgd", {"steps": 7}, [5, 2, 5, 7]) == [2, 5, 7]
+    assert curve_counts("apgd", {"steps": 10, "n_restarts": 2}, [20, 15]) == [15, 20]
+    assert curve_counts("fgsm", {}, [1]) == []
 
 
 def test_every_rule_key_exists_in_some_config_or_is_reserved() -> None:
@@ -318,6 +524,34 @@ THROUGH_RUN_PY = [
     ),
     ("trainer.max_epochs=-1", "error: trainer.max_epochs=-1 is out of range; "),
     ("+attack.params.gamma=0.3", "error: attack.params.gamma=0.3 is unknown; accepted: width"),
+    # the newer features' inputs that once ran into a traceback or ran silently (issue 33)
+    *[
+        (f"method=[ensemble] {COMPONENT}={ENSEMBLE_BAD[i][0]}", f"error: {ENSEMBLE_BAD[i][1]}")
+        for i in (0, 1, 5, 8)  # steps: 0, steps: abc, not a list, a repeated component
+    ],
+    ("attack.steps_curve=[50]", "error: attack.steps_curve=[50] goes beyond method.pgd.steps=7"),
+    *[(f"attack=hart attack.tune.enabled=true {o}", f"error: {m}") for o, m in TUNE_BAD[:2]],
+    (
+        f"{GAMMA}=[0.1,0.5]",
+        f"error: {GAMMA}=[0.1,0.5] cannot replace a dict (Cannot merge DictConfig with "
+        "ListConfig); accepted: a list of values or {start: a, stop: b >= a, step: s > 0}; a "
+        f"list in place of the config's range (or the reverse) replaces it as '~{GAMMA}' "
+        f"'+{GAMMA}=[0.1,0.5]'",
+    ),
+    (
+        "attack.params=[1]",
+        "error: attack.params=[1] cannot replace a dict (Cannot merge DictConfig with "
+        "ListConfig); accepted: a dict of names and values, e.g. attack.params={name:value}",
+    ),
+    (
+        "method.pgd=[1]",
+        "error: method.pgd=[1] cannot replace a dict (Cannot merge DictConfig with ListConfig)",
+    ),
+    (
+        "eps={a:1}",
+        "error: eps={a:1} cannot replace a list (Cannot merge DictConfig with ListConfig); "
+        "accepted: a list, e.g. eps=[a,b]",
+    ),
 ]
 
 
@@ -328,7 +562,7 @@ def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
     store = tmp_path / "models"
     store.mkdir()
     (store / "kept.txt").write_bytes(b"model bytes")
-    proc = cli(override, f"hydra.run.dir={tmp_path}/out", f"store.dir={store}")
+    proc = cli(*override.split(), f"hydra.run.dir={tmp_path}/out", f"store.dir={store}")
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(line), proc.stderr

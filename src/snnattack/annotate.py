@@ -1,18 +1,19 @@
 """What a job adds to its record once the attacks are done (on rank 0): the analyses, the
-saved adversarial examples, the masking checks. A new addition is a function here, so the
-job's data flow (:mod:`snnattack.job`) does not change."""
+saved adversarial examples, the masking checks, the notes of its settings. A new addition is a
+function here, so the job's data flow (:mod:`snnattack.job`) does not change."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack import examples
 from snnattack.analysis import run_analyses
 from snnattack.checks import job_checks
+from snnattack.config import notes
 from snnattack.data import datamodule
 from snnattack.evaluation import AttackEvaluator
 from snnattack.results import JobRecord
@@ -25,7 +26,9 @@ def annotate(
     evaluator: AttackEvaluator,
     output_dir: Path,
 ) -> JobRecord:
-    """``record`` with the configured analyses, saved examples and masking checks added."""
+    """``record`` with the configured analyses, saved examples, masking checks and the notes
+    of settings it could not use (:mod:`snnattack.config.notes`) added."""
+    record.notes = notes(OmegaConf.to_container(cfg, resolve=True))
     record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
     if cfg.attack.save_examples:
         record.results = [

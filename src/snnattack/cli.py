@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -28,6 +29,9 @@ from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
+_MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
+_OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
+GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
 
 
 def one_line(err: BaseException) -> str:
@@ -150,8 +154,31 @@ def _hint(group: str, name: str, choices: list[str]) -> str:
     return f" (did you mean {near[0]}?)" if near else ""
 
 
+def _form_line(err: HydraException) -> str | None:
+    """An override of a dict by a list (or of a list by a dict), which Hydra cannot merge, as
+    one line with the accepted form; None for other errors."""
+    form = _MERGE.search(str(err.__cause__ or ""))
+    override = _OVERRIDE.search(str(err))
+    if form is None or override is None:
+        return None
+    key, value = override.groups()
+    if GRID_AXIS.fullmatch(key):
+        accepted = (
+            f"a list of values or {{start: a, stop: b >= a, step: s > 0}}; a list in place of "
+            f"the config's range (or the reverse) replaces it as '~{key}' '+{key}={value}'"
+        )
+    elif form.group(2) == "dict":
+        accepted = f"a dict of names and values, e.g. {key}={{name:value}}"
+    else:
+        accepted = f"a list, e.g. {key}=[a,b]"
+    return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
+
+
 def _hydra_line(err: HydraException) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
+    form = _form_line(err)
+    if form is not None:
+        return form
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
     cause = err.__cause__
     if cause is not None and str(cause).strip():

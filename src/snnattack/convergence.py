@@ -28,20 +28,43 @@ from torch import nn
 from snnattack.attacks import GRADIENT_FREE, METHODS
 
 
-def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[int]) -> list[int]:
-    """The counts of ``steps_curve`` an attack reaches: ``[]`` for a method without
-    iterations (``steps``), else those up to its ``steps`` times ``n_restarts``."""
+def iterations(algorithm: str, params: dict[str, Any]) -> int | None:
+    """The iterations an attack runs (its ``steps`` times ``n_restarts``); None for a method
+    without iterations (FGSM, Square, AutoAttack, the ensemble, whose components have their
+    own)."""
     if algorithm not in METHODS or algorithm in GRADIENT_FREE:
-        return []  # the ensemble's components have their own iterations
+        return None
     signature = inspect.signature(METHODS[algorithm]).parameters
     if "steps" not in signature:
-        return []
+        return None
 
     def setting(name: str) -> int:
         default = signature[name].default if name in signature else 1
         return int(params.get(name, default))
 
-    total = setting("steps") * setting("n_restarts")
+    return setting("steps") * setting("n_restarts")
+
+
+def curve_reach(cfg: dict[str, Any]) -> dict[str, int]:
+    """The iterations of each method of a resolved config that has them, by its setting as the
+    user reads it: ``{"method.pgd.steps=7": 7, "method.apgd.steps=10 x n_restarts=2": 20}``."""
+    out = {}
+    for key, method in cfg["method"].items():
+        total = iterations(method["name"], method)
+        if total is not None:
+            runs = f"method.{key}.steps={method.get('steps', total)}"
+            if method.get("n_restarts", 1) > 1:
+                runs += f" x n_restarts={method['n_restarts']}"
+            out[runs] = total
+    return out
+
+
+def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[int]) -> list[int]:
+    """The counts of ``steps_curve`` an attack reaches, sorted: ``[]`` for a method without
+    iterations, else those up to its :func:`iterations`."""
+    total = iterations(algorithm, params)
+    if total is None:
+        return []
     return sorted({int(k) for k in steps_curve if k <= total})
 
 

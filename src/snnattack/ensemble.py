@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from snnattack.attacks import GRADIENT_FREE, takes_eot
 from snnattack.crafting import craft
 from snnattack.errors import ConfigError
+from snnattack.values import BOOL
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
 CONF = Path(__file__).resolve().parents[2] / "conf"  # where attack= and method= names live
+KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
+FORM = "{attack: <attack= name>, method: <method= name>}"  # a component as the user writes it
 
 
 @dataclass(frozen=True)
@@ -57,33 +60,55 @@ def _load(group: str, name: str, where: str) -> DictConfig:
     return OmegaConf.load(path)
 
 
-def _plain(node: Any) -> dict[str, Any]:
-    return OmegaConf.to_container(node, resolve=True) if node is not None else {}
+def _plain(node: Any, where: str, accepted: str) -> dict[str, Any]:
+    """``node`` (a dict of overrides, or null) as a plain dict; anything else is refused."""
+    if node is None:
+        return {}
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{where}={_shown(node)} is not a dict; accepted: {accepted}")
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def _shown(node: Any) -> Any:
+    return OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
+
+
+def _listed(node: DictConfig, key: str) -> list[DictConfig]:
+    """The ensemble's component entries: a non-empty list of dicts, else refused."""
+    listed = node.get("components")
+    where = f"method.{key}.components"
+    accepted = f"a non-empty list of {FORM} entries, e.g. {where}=[{{attack:stbp,method:apgd}}]"
+    if not isinstance(listed, ListConfig) or not listed:
+        empty = isinstance(listed, ListConfig) or listed is None
+        problem = "is empty" if empty else "is not a list"
+        raise ConfigError(f"{where}={_shown(listed)!r} {problem}; accepted: {accepted}")
+    for i, entry in enumerate(listed):
+        if not isinstance(entry, DictConfig):
+            raise ConfigError(
+                f"{where}[{i}]={_shown(entry)!r} is not a component; accepted: {FORM}"
+            )
+    return list(listed)
 
 
 def components(cfg: DictConfig, key: str) -> list[Component]:
     """The resolved components of ``cfg.method[key]`` (an ensemble), in order.
 
-    A component that names an ``attack=`` or ``method=`` the project does not have is a
+    A component that names an ``attack=`` or ``method=`` the project does not have, is not a
+    dict, has ``params`` that are not a dict, or repeats an earlier component (their rows
+    would share a name and the second could never fool a sample the first left) is a
     :class:`ConfigError`, never dropped.
     """
     node = cfg.method[key]
-    listed = node.get("components") or []
-    if not listed:
-        raise ConfigError(
-            f"method.{key}.components={list(listed)} is empty; accepted: a list of "
-            "{attack: <attack= name>, method: <method= name>} entries"
-        )
+    listed = _listed(node, key)
     root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     OmegaConf.set_struct(root, False)
-    out = []
+    out: list[Component] = []
     for i, entry in enumerate(listed):
         where = f"method.{key}.components[{i}]"
-        unknown = set(entry) - {"attack", "method", "params", "attack_params", "tune"}
+        unknown = set(entry) - set(KEYS)
         if unknown:
             raise ConfigError(
-                f"{where}.{sorted(unknown)[0]} is unknown; accepted: attack, method, "
-                "params, attack_params, tune"
+                f"{where}.{sorted(unknown)[0]} is unknown; accepted: {', '.join(KEYS)}"
             )
         if not entry.get("method"):
             raise ConfigError(f"{where}.method is missing; accepted: one of {names('method')}")
@@ -96,19 +121,34 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
             if entry.get("attack") is not None
             else OmegaConf.create({"grad_mode": "stbp", "params": {}})
         )
+        BOOL.check(f"{where}.tune", entry.get("tune", False))
+        label = entry.method if gradient_free else f"{entry.method}/{entry.attack}"
+        earlier = [j for j, part in enumerate(out) if part.name == label]
+        if earlier:
+            raise ConfigError(
+                f"{where}={label} repeats method.{key}.components[{earlier[0]}]; accepted: "
+                "each attack and method once (a repeat shares the first one's name in the "
+                "record and attacks only the samples the first could not fool)"
+            )
         root["_component"] = {"attack": attack, "method": method}
         resolved = OmegaConf.to_container(root["_component"], resolve=True)
         params = {k: v for k, v in resolved["method"].items() if k != "name"}
-        params.update(_plain(entry.get("params")))
+        accepted = f"the parameters of method={entry.method}"
+        params.update(_plain(entry.get("params"), f"{where}.params", accepted))
         if params.get("alpha") is not None:
             params["alpha"] = params["alpha"] / 255.0
         grad_params = dict(resolved["attack"].get("params") or {})
-        grad_params.update(_plain(entry.get("attack_params")))
+        grad_params.update(
+            _plain(
+                entry.get("attack_params"),
+                f"{where}.attack_params",
+                f"the parameters of attack={entry.get('attack')}",
+            )
+        )
         algorithm = resolved["method"]["name"]
         eot = cfg.attack.eot_samples if takes_eot(algorithm) else 1
         if cfg.encoding == "poisson" and takes_eot(algorithm):
             eot = max(eot, node.get("poisson_eot_samples", 1))
-        label = entry.method if gradient_free else f"{entry.method}/{entry.attack}"
         out.append(
             Component(
                 name=label,
@@ -119,7 +159,7 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
                 algorithm=algorithm,
                 params=params,
                 eot_samples=eot,
-                tune=bool(entry.get("tune", False)) and not gradient_free,
+                tune=bool(entry.get("tune", False)),
             )
         )
     return out

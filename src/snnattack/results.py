@@ -17,7 +17,8 @@ import io
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -101,6 +102,7 @@ class JobRecord:
     threads: int | None = None
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
     masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
+    notes: list[str] = field(default_factory=list)  # settings it could not use (config/notes.py)
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""
@@ -150,6 +152,44 @@ def _known(cls: type, data: Any) -> dict[str, Any]:
     if missing:
         raise ValueError(f"a {cls.__name__} without {', '.join(missing)}")
     return {k: v for k, v in data.items() if k in names}
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value is of the type ``hint`` (an int counts as a float, a bool as
+    neither, NaN as a float: a row of no clean-correct sample has NaN rates)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return any(_fits(value, a) for a in args)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint in (int, float):
+        kinds = (int, float) if hint is float else (int,)
+        return isinstance(value, kinds) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()
+        )
+    return isinstance(value, hint)
+
+
+def typed_row(data: Any) -> AttackRow:
+    """An :class:`AttackRow` from ``data`` whose keys are exactly its fields (all required
+    ones present) and whose values have their fields' types; ValueError naming the first
+    that does not (a row file of another version, or edited or damaged)."""
+    known = _known(AttackRow, data)
+    extra = sorted(set(data) - set(known))
+    if extra:
+        raise ValueError(f"{extra[0]} is not a field of a row")
+    hints = get_type_hints(AttackRow)
+    for name, value in known.items():
+        if not _fits(value, hints[name]):
+            kind = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise ValueError(f"its {name}={value!r} is not {kind}")
+    return AttackRow(**known)
 
 
 ROW_FIELDS = tuple(f.name for f in fields(AttackRow))

@@ -40,7 +40,7 @@ from snnattack.attacks import GRADIENT_FREE
 from snnattack.ensemble import ENSEMBLE
 from snnattack.errors import WriteError
 from snnattack.evaluation import AttackSpec
-from snnattack.results import AttackRow, result_spec, write_json
+from snnattack.results import AttackRow, result_spec, typed_row, write_json
 from snnattack.training.adversary import adversary_spec
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,15 @@ def row_keys(
 
 
 def _read(path: Path) -> AttackRow | None:
+    """The row kept in ``path``; None if there is none, or (with a warning naming the file)
+    if it is not a row of this code's fields and types (truncated, edited, another version):
+    that row is computed again and the file replaced."""
     try:
-        return AttackRow(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):  # absent, or half written by another process
+        return typed_row(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        log.warning("kept row %s is unusable (%s): computing the row again", path, err)
         return None
 
 

@@ -4,8 +4,9 @@ A gradient mode's parameters (HART's surrogate half-width γ, RGA's β and γ, .
 strong an attack is. HART's authors pick γ per attack on a grid from 0.10 to 2.45 in steps of
 0.05 (``hzc1208/HART_Attack``); they choose it on the test loader, which overstates the attack.
 Here each row (method, ε, box) tries every point of the mode's grid
-(``attack.tune.grids.<mode>``, the product of its parameters' values; a mode without
-parameters, ``bptr`` or ``ann``, is left as it is) on the first
+(``attack.tune.grids.<mode>``, the product of its parameters' values, at most
+``attack.tune.max_points``; a mode without parameters, ``bptr`` or ``ann``, runs as it is,
+with a note: :mod:`snnattack.config.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
 (the first such point on ties). The rows record the chosen values. Ensemble components with
 ``tune: true`` are tuned the same way, each with its own method.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -27,24 +29,46 @@ from snnattack.distributed import agree
 from snnattack.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.values import is_real
 
 if TYPE_CHECKING:
     from snnattack.evaluation import AttackSpec
 
-RANGE_KEYS = {"start", "stop", "step"}
+RANGE_KEYS = ("start", "stop", "step")
+GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
+ROUNDING = 1e-9  # a range's last step may fall short of its stop by float rounding
+
+
+def axis_size(key: str, spec: Any) -> int:
+    """The values of a grid axis: a list's length, or a ``{start, stop, step}`` range's points
+    (counted, not listed: a range of a million points is refused before it is made)."""
+    if isinstance(spec, list) and spec:
+        return len(spec)
+    if isinstance(spec, dict) and set(spec) == set(RANGE_KEYS):
+        start, stop, step = (spec[k] for k in RANGE_KEYS)
+        if all(map(is_real, (start, stop, step))) and step > 0:
+            if stop < start:
+                problem = "has its stop below its start"
+                raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
+            return math.floor((stop - start) / step + ROUNDING) + 1
+    problem = "is empty" if spec == [] else "is not a grid"
+    raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
 
 
 def grid_values(key: str, spec: Any) -> list[float]:
     """A grid axis: a list of values, or ``{start, stop, step}`` (both ends included)."""
-    if isinstance(spec, dict) and set(spec) == RANGE_KEYS and spec["step"] > 0:
-        n = int(round((spec["stop"] - spec["start"]) / spec["step"]))
-        return [round(spec["start"] + i * spec["step"], 10) for i in range(n + 1)]
-    if isinstance(spec, list) and spec:
+    size = axis_size(key, spec)
+    if isinstance(spec, list):
         return list(spec)
-    raise ConfigError(
-        f"{key}={spec!r} is not a grid; accepted: a non-empty list of values or "
-        "{start: a, stop: b, step: s > 0}"
-    )
+    return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
+
+
+def tunes(cfg: dict[str, Any]) -> bool:
+    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
+    component with ``tune: true``."""
+    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
+    parts = [c for m in ensembles for c in m.get("components") or []]
+    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
 
 
 def tunable(mode: str) -> bool:
@@ -54,20 +78,35 @@ def tunable(mode: str) -> bool:
 
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
     """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
-    mode without parameters."""
+    mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
+    before its points are made."""
     if isinstance(tune, DictConfig):
         tune = OmegaConf.to_container(tune, resolve=True)
     if not tunable(mode):
         return [{}]
-    axes = (tune.get("grids") or {}).get(mode)
+    key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
+    axes = every.get(mode)
     if not axes:
-        accepted = ", ".join(sorted(tune.get("grids") or {})) or "none"
+        accepted = ", ".join(sorted(every)) or "none"
         raise ConfigError(
-            f"attack.tune.grids.{mode} is missing: attack={mode} has no grid to tune; "
+            f"{key} is missing: attack={mode} has no grid to tune; "
             f"accepted: a grid for it, or a gradient mode with one ({accepted})"
         )
+    if not isinstance(axes, dict):
+        raise ConfigError(
+            f"{key}={axes!r} is not a grid; accepted: a dict of each parameter's values, "
+            f"each {GRID_FORM}, e.g. {key}={{<parameter>: [0.5, 1.0]}}"
+        )
     names = list(axes)
-    values = [grid_values(f"attack.tune.grids.{mode}.{n}", axes[n]) for n in names]
+    points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)
+    if points > tune["max_points"]:
+        raise ConfigError(
+            f"{key} has {points} points, more than attack.tune.max_points="
+            f"{tune['max_points']} (each point is one attack per row); accepted: a grid of "
+            "at most that many points (fewer values, a larger step), or a larger "
+            "attack.tune.max_points"
+        )
+    values = [grid_values(f"{key}.{n}", axes[n]) for n in names]
     return [dict(zip(names, point, strict=True)) for point in itertools.product(*values)]
 
 

@@ -7,6 +7,7 @@ can do the job (:mod:`.preflight`). :func:`validate` runs them all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,24 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.combinations import COMBINATIONS
 from snnattack.config.keys import check_keys
+from snnattack.config.notes import notes
 from snnattack.config.preflight import PREFLIGHT, writable
 from snnattack.config.rules import RULES, check_rules
 from snnattack.errors import ConfigError
 from snnattack.values import Rule
 
-__all__ = ["COMBINATIONS", "PREFLIGHT", "RULES", "Rule", "eps_values", "validate", "writable"]
+__all__ = [
+    "COMBINATIONS",
+    "PREFLIGHT",
+    "RULES",
+    "Rule",
+    "eps_values",
+    "notes",
+    "validate",
+    "writable",
+]
+
+log = logging.getLogger(__name__)
 
 
 def eps_values(cfg: DictConfig) -> list:
@@ -58,7 +71,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the files, then (with ``output_dir``) that the output folder and the
-    store can be written.
+    store can be written. Settings accepted with a note (:mod:`.notes`) are logged.
     """
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
@@ -70,3 +83,5 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
     if output_dir is not None:
         writable(Path(output_dir), "the output folder")
         writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
+    for line in notes(resolved):
+        log.warning("note: %s", line)

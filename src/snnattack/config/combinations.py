@@ -18,7 +18,8 @@ from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
 from snnattack.attacks import METHODS, takes_eot
-from snnattack.config.rules import MAX_SEED
+from snnattack.config.rules import MAX_SEED, check_as
+from snnattack.convergence import curve_reach
 from snnattack.data import DATAMODULES
 from snnattack.encoding import ENCODINGS
 from snnattack.ensemble import ENSEMBLE, components
@@ -29,10 +30,14 @@ from snnattack.models.external import is_external
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
-from snnattack.tuning import grid
+from snnattack.tuning import grid, tunable
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
+
+
+# attack-method arguments that a job sets from another key, never from method.<name>.*
+SET_ELSEWHERE = {"eot_samples": "attack.eot_samples"}
 
 
 def _accepted_params(func: Callable, skip: int) -> list[str]:
@@ -40,11 +45,12 @@ def _accepted_params(func: Callable, skip: int) -> list[str]:
 
 
 def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:
-    accepted = _accepted_params(func, skip)
+    accepted = [p for p in _accepted_params(func, skip) if p not in SET_ELSEWHERE]
     for name, value in params.items():
         if name not in accepted:
+            elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
             raise ConfigError(
-                f"{group}.{name}={value!r} is unknown; accepted: "
+                f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
 
@@ -53,6 +59,11 @@ def _mode_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
     """``params`` are parameters that the gradient mode ``mode`` (chosen by ``chosen``, e.g.
     ``attack=hart``) takes, each in the range the mode declares."""
     spec = GRADIENT_MODES[mode]
+    if not isinstance(params, dict):
+        raise ConfigError(
+            f"{group}={params!r} is not a dict; accepted: {{name: value}} of the parameters "
+            f"of {chosen} ({', '.join(spec.ranges) or 'none'})"
+        )
     _params_known(group, params, spec.make, skip=1)
     problem = spec.complaint(params, f"{group}.", chosen)
     if problem is not None:
@@ -93,11 +104,21 @@ def _method_params(cfg: dict[str, Any]) -> None:
 
 def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
     """Every component of an ensemble names an attack= and a method= that exist, with
-    parameters their functions accept."""
-    for part in components(OmegaConf.create(cfg), key):
-        _params_known(
-            f"method.{key}.components.{part.name}", part.params, METHODS[part.algorithm], skip=2
-        )
+    parameters their functions accept, each by the rule of the same top-level key
+    (``method.<method>.<name>``), and tunes only a gradient mode with parameters."""
+    entries = cfg["method"][key]["components"]
+    for entry, part in zip(entries, components(OmegaConf.create(cfg), key), strict=True):
+        where = f"method.{key}.components.{part.name}"
+        _params_known(where, part.params, METHODS[part.algorithm], skip=2)
+        for name, value in (entry.get("params") or {}).items():
+            check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
+        if part.tune and (part.attack is None or not tunable(part.grad_mode)):
+            what = "is gradient-free" if part.attack is None else "has no parameter"
+            raise ConfigError(
+                f"{where}.tune=true has nothing to tune: {part.name} {what}; accepted: "
+                f"tune: false, or tune: true on an attack with parameters "
+                f"({', '.join(m for m in GRADIENT_MODES if tunable(m))})"
+            )
         if part.tune:
             _tune_grid(cfg, part.grad_mode)
         if part.attack is not None:
@@ -116,9 +137,26 @@ def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
         _mode_params(f"attack.tune.grids.{mode}", point, mode, f"attack={mode}")
 
 
-def _tuned_mode_has_grid(cfg: dict[str, Any]) -> None:
-    if (cfg["attack"].get("tune") or {}).get("enabled"):
-        _tune_grid(cfg, cfg["attack"]["grad_mode"])
+def _tuned_grids(cfg: dict[str, Any]) -> None:
+    """Every grid of ``attack.tune.grids`` is one, whether this job tunes or not (a sweep over
+    ``attack=`` refuses a bad grid in all of its jobs, before any work), and with
+    ``attack.tune.enabled`` the job's gradient mode has a grid."""
+    tune = cfg["attack"].get("tune") or {}
+    modes = [cfg["attack"]["grad_mode"]] if tune.get("enabled") else []
+    for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
+        _tune_grid(cfg, mode)
+
+
+def _curve_within_steps(cfg: dict[str, Any]) -> None:
+    """Some method with iterations reaches every count of ``attack.steps_curve`` (a method
+    that stops short has the counts it reaches, with a note: :mod:`.notes`)."""
+    counts = cfg["attack"].get("steps_curve") or []
+    reach = curve_reach(cfg) if counts else {}
+    if reach and max(counts) > max(reach.values()):
+        raise ConfigError(
+            f"attack.steps_curve={counts} goes beyond {', '.join(reach)} (the counts are "
+            f"iterations of a method); accepted: counts <= {max(reach.values())}, or more steps"
+        )
 
 
 def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
@@ -293,7 +331,8 @@ def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
 
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
-    _tuned_mode_has_grid,
+    _tuned_grids,
+    _curve_within_steps,
     _time_extension_fits_encoding,
     _gradient_params,
     _adversary_params,

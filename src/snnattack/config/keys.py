@@ -29,6 +29,9 @@ CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
 ALIASES = {"ckpt_path": "checkpoint"}
 HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
+# nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
+# {start, stop, step} or a list of values
+LIST_OR_DICT = ("attack.tune.grids.*.*",)
 LISTING = "accepted: the keys that python run.py --cfg job lists"
 _PACKAGE = re.compile(r"^#\s*@package\s+(\S+)", re.MULTILINE)
 
@@ -85,6 +88,18 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
         k for k, e in empty.items() if e and not any(o.startswith(k + ".") for o in keys)
     )
     return keys, free | {HYDRA}, frozenset(groups)
+
+
+@cache
+def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
+    """The dotted nodes that some file of ``conf_dir`` sets to null (``logger.wandb: null``)."""
+    found = set()
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        package = _package(path, conf_dir)
+        tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        tree.pop("defaults", None)
+        found.update(k for k, v in _walk(tree, f"{package}." if package else "") if v is None)
+    return frozenset(found)
 
 
 def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
@@ -147,11 +162,44 @@ def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
     return ""
 
 
+def children(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    """The names of the known keys directly below the dotted ``key`` (none for a leaf)."""
+    keys, _, _ = schema(conf_dir)
+    depth = key.count(".") + 1
+    below = (p.split(".") for p in keys if p.count(".") == depth)
+    return sorted({parts[-1] for parts in below if matches(key, ".".join(parts[:-1]))})
+
+
+def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
+    """The refusal of a value that replaced a dict of ``conf/`` (Hydra lets ``attack.tune=5``
+    replace one); None where ``value`` is a dict, an interpolation, or a list or null where
+    ``conf/`` allows one."""
+    if isinstance(value, dict) or key.split(".")[0] == HYDRA:
+        return None
+    if value is None and any(matches(key, p) for p in nullable(conf_dir)):
+        return None
+    if isinstance(value, str) and value.startswith("${"):  # resolved later, then checked
+        return None
+    if isinstance(value, list) and any(matches(key, p) for p in LIST_OR_DICT):
+        return None
+    below = children(key, conf_dir)
+    if not below:
+        return None
+    return ConfigError(
+        f"{key}={value!r} is not a dict; accepted: a dict of its keys ({', '.join(below)}), "
+        f"e.g. {key}.{below[0]}=..."
+    )
+
+
 def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
-    """Refuses the first key of a composed config that the schema does not know."""
+    """Refuses the first key of a composed config that the schema does not know, or whose
+    value replaced a dict of the schema."""
     for key, value in _walk(tree, ""):
         if not is_known(key, conf_dir):
             raise unknown_key_error(key, value, conf_dir)
+        problem = _not_a_dict(key, value, conf_dir)
+        if problem is not None:
+            raise problem
 
 
 def _walk(tree: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:

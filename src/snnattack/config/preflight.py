@@ -20,6 +20,7 @@ from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.errors import ConfigError
 from snnattack.models.external import check_external, is_external
 from snnattack.training import STRATEGIES
+from snnattack.tuning import tunes
 from snnattack.values import is_int
 
 
@@ -43,6 +44,23 @@ def _available_ram() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
+def _batches(cfg: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(key, batch size, time-step factor) of each pass a job runs: training at T (not for a
+    converted SNN: T=2000 is fine), the attacks and tuning's one validation batch
+    (``attack.tune.val_size`` images at once) at T times ``attack.time_extension``, and the
+    masking checks' one batch of ``checks.masking.probe_size`` images at T."""
+    extension = cfg["attack"].get("time_extension", 1)
+    out = [("eval_batch_size", cfg["eval_batch_size"], extension)]
+    if STRATEGIES[cfg["train"]["kind"]].trains_at_T:
+        out.insert(0, ("train.batch_size", cfg["train"]["batch_size"], 1))
+    if tunes(cfg):
+        out.append(("attack.tune.val_size", cfg["attack"]["tune"]["val_size"], extension))
+    masking = cfg["checks"].get("masking") or {}
+    if masking.get("enabled"):
+        out.append(("checks.masking.probe_size", masking["probe_size"], 1))
+    return out
+
+
 def _fits_in_memory(cfg: dict[str, Any]) -> None:
     checks = cfg.get("checks")
     if not checks or not checks["memory"] or "image_size" not in cfg["dataset"]:
@@ -51,15 +69,17 @@ def _fits_in_memory(cfg: dict[str, Any]) -> None:
         return
     per_step = layer_outputs(meta_model(cfg, cfg["model"]["name"]), input_shape(cfg))
     free, where = _free_memory(cfg)
-    trains_at_T = STRATEGIES[cfg["train"]["kind"]].trains_at_T  # a converted SNN: T=2000 is fine
-    for key in ("train.batch_size", "eval_batch_size")[0 if trains_at_T else 1 :]:
-        batch = cfg["train"]["batch_size"] if key == "train.batch_size" else cfg[key]
-        need = per_step * cfg["T"] * batch * 4 * checks["memory_factor"]
+    for key, batch, factor in _batches(cfg):
+        need = per_step * cfg["T"] * factor * batch * 4 * checks["memory_factor"]
         if need > free:
+            steps, smaller = f"T={cfg['T']}", "T"
+            if factor > 1:
+                steps += f" x attack.time_extension={factor}"
+                smaller += ", attack.time_extension"
             raise ConfigError(
-                f"T={cfg['T']} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
+                f"{steps} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
                 f"activations of one forward/backward pass, more than the {free / 2**30:.1f} "
-                f"GiB of {where}; accepted: a smaller T or {key}"
+                f"GiB of {where}; accepted: a smaller {smaller} or {key}"
             )
 
 

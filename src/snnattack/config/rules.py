@@ -120,6 +120,7 @@ RULES: dict[str, Rule] = {
     "attack.eot_samples": integer(1),
     "attack.tune.enabled": BOOL,
     "attack.tune.val_size": integer(1),
+    "attack.tune.max_points": integer(1),
     "attack.steps_curve": Rule(
         lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
@@ -230,3 +231,11 @@ def check_rules(values: Iterable[tuple[str, Any]]) -> None:
         for key, value in values:
             if matches(key, pattern):
                 rule.check(key, value)
+
+
+def check_as(key: str, value: Any, shown: str) -> None:
+    """Checks ``value`` by the rules of ``key`` (e.g. ``method.apgd.steps``), naming it
+    ``shown`` (an ensemble component's ``method.ensemble.components.apgd/stbp.params.steps``)."""
+    for pattern, rule in RULES.items():
+        if matches(key, pattern):
+            rule.check(shown, value)
