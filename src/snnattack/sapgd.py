@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torchattacks.attack import Attack
 
+from snnattack.gradients.base import restart_surrogates
+
 EPS_DIV = 1e-12  # keeps the normalisations finite where a gradient is exactly zero
 
 
@@ -96,7 +98,9 @@ class SAPGD(Attack):
     def _run(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One restart: each sample's adversarial example and whether it fooled the model."""
+        """One restart: each sample's adversarial example and whether it fooled the model.
+        The gradient mode's state kept over passes (ASSG's moments) starts afresh."""
+        restart_surrogates(self.model)
         start = 2 * torch.rand(x.shape, generator=generator, device=x.device) - 1
         start = start / _per_sample(start.flatten(1).abs().amax(1), x)
         x_adv = (x + self.eps * start).clamp(0, 1)

@@ -96,6 +96,14 @@ def neuron_settings(model: nn.Module, **settings: Callable[[LIF], object]) -> It
         yield
 
 
+def restart_surrogates(model: nn.Module) -> None:
+    """Every LIF of ``model`` forgets what its surrogate kept over the attack's passes: an
+    attack calls this at each restart, so a restart is a fresh attack (ASSG's moments)."""
+    for m in temporal_modules(model):
+        if isinstance(m, LIF):
+            m.surrogate.restart()
+
+
 def overriding(model: nn.Module, overrides: dict[type, object]):
     """Installs ``overrides[type]`` as the forward of every temporal module of that type."""
     modules = temporal_modules(model)
