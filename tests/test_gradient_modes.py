@@ -286,7 +286,12 @@ def test_assg_input_gradient_is_the_references_detached_reset_and_differs_from_a
         nn.functional.cross_entropy(out, y).backward()
         return xi.grad
 
-    default, detached = mode_grad(), reference_grad(True)
+    from harness import compose
+    from omegaconf import OmegaConf
+
+    configured = OmegaConf.to_container(compose("attack=assg").attack.params, resolve=True)
+    assert configured["detach_reset"] is True and configured["a"] == 0.425  # attack=assg
+    default, detached = mode_grad(**configured), reference_grad(True)
     attached, reference_attached = mode_grad(detach_reset=False), reference_grad(False)
     relative = lambda g, r: ((g - r).norm() / r.norm()).item()  # noqa: E731
     assert relative(default, detached) <= 1e-9
