@@ -190,3 +190,82 @@ def test_pgd_training_raises_white_box_pgd_accuracy_at_its_eps(tmp_path) -> None
         (tmp_path / method).mkdir()
         accuracy[method] = job.run(cfg, tmp_path / method).results[0].adv_acc
     assert accuracy["pgd"] > accuracy["null"] + 5, accuracy
+
+
+def poisoned(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose BatchNorms' running statistics are far off."""
+    import copy
+
+    other = copy.deepcopy(model)
+    for m in other.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.add_(3.0)
+            m.running_var.mul_(20.0)
+    return other
+
+
+def buffers(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: b.clone() for k, b in model.named_buffers()}
+
+
+@pytest.mark.parametrize("method", ["fgsm_rs", "pgd", "trades"])
+def test_train_bn_mode_crafts_on_batch_statistics_and_leaves_running_statistics(method) -> None:
+    model, (x, y) = tiny_snn().train(), batch(16)
+    bad = poisoned(model).train()
+
+    def craft(net: nn.Module, bn_mode: str) -> torch.Tensor:
+        adversary = Adversary(method=method, eps=0.1, steps=3, bn_mode=bn_mode)
+        return adversary.craft(net, x, y, generator=torch.Generator().manual_seed(0))
+
+    before = buffers(model)
+    on_batch = craft(model, "train")
+    after = buffers(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # nothing moved, not even
+    assert model.training  # num_batches_tracked, and the training flag is back
+    assert torch.equal(on_batch, craft(bad, "train"))  # the running statistics are not read
+    assert not torch.equal(craft(model, "eval"), craft(bad, "eval"))  # they are in eval mode
+    assert not torch.equal(on_batch, craft(model, "eval"))
+
+
+def test_bn_mode_defaults_to_each_methods_reference_and_enters_the_store_key() -> None:
+    def resolved(*overrides: str) -> str:
+        return training_spec(compose(*overrides), 0)["train"]["adversary"]["bn_mode"]
+
+    assert resolved("train.adversary.method=fgsm_rs") == "train"  # Wong et al.
+    assert resolved("train.adversary.method=pgd") == "train"  # Madry et al.
+    assert resolved("train.adversary.method=fgsm") == "eval"  # SNN-RAT
+    assert resolved("train.adversary.method=trades") == "eval"  # TRADES
+    rga = ("train.adversary.method=pgd", "train.adversary.grad_mode=rga")
+    assert resolved(*rga) == "eval"  # a train-mode BN is not time-invariant
+    ann = ("train.kind=ann", "train.adversary.method=pgd")
+    assert resolved(*ann, "train.adversary.grad_mode=rga") == "train"  # an ANN: no mode
+    pgd = training_spec(compose("train.adversary.method=pgd"), 0)
+    for bn_mode, same in (("train", True), ("eval", False)):
+        explicit = compose("train.adversary.method=pgd", f"train.adversary.bn_mode={bn_mode}")
+        assert (training_spec(explicit, 0) == pgd) is same
+
+
+def test_trades_first_iterate_is_the_references_unclipped_gaussian_start() -> None:
+    model, (x, y) = tiny_snn().train(), batch()
+    x[:, :, :2] = 0.0  # pixels at the box's edge, as the digits have
+    x[:, :, -2:] = 1.0
+    eps, alpha = 0.1, 0.02
+    adversary = Adversary(method="trades", eps=eps, alpha=alpha, steps=1)
+    adv = adversary.craft(model, x, y, generator=torch.Generator().manual_seed(5))
+
+    # trades.py: x_adv = x + 0.001 randn; one signed step of KL(f(x) || f(x_adv)), projected
+    start = x + 0.001 * torch.empty_like(x).normal_(generator=torch.Generator().manual_seed(5))
+    model.eval()
+
+    def first_iterate(start: torch.Tensor) -> torch.Tensor:
+        start = start.clone().requires_grad_(True)
+        with gradients.gradient_mode(model, "stbp"):
+            clean = F.softmax(model(x), dim=1).detach()
+            kl = F.kl_div(F.log_softmax(model(start), dim=1), clean, reduction="sum")
+            (grad,) = torch.autograd.grad(kl, start)
+        step = start.detach() + alpha * grad.sign()
+        return torch.min(torch.max(step, x - eps), x + eps).clamp(0, 1)
+
+    assert (start < 0).any() and (start > 1).any()  # the start leaves the box unclipped
+    torch.testing.assert_close(adv, first_iterate(start), rtol=0, atol=0)
+    assert not torch.equal(adv, first_iterate(start.clamp(0, 1)))  # the clip would matter

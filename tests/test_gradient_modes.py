@@ -9,9 +9,11 @@ import pytest
 import torch
 from torch import nn
 
+from snnattack.attacks import build_attack
 from snnattack.encoding import DirectEncoder
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.ann import quantised_relu
+from snnattack.gradients.base import restart_surrogates
 from snnattack.neurons import LIF
 
 T, B, F = 6, 4, 5
@@ -161,14 +163,16 @@ def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
     assert not torch.allclose(grads[0], grads[2])
 
 
-def reference_lif(lif: LIF, x: torch.Tensor, spike) -> torch.Tensor:
-    """The LIF by hand; ``spike(v, t, history)`` returns the step's spike with its gradient."""
+def reference_lif(lif: LIF, x: torch.Tensor, spike, detach_reset: bool = False) -> torch.Tensor:
+    """The LIF by hand; ``spike(v, t, history)`` returns the step's spike with its gradient;
+    ``detach_reset``: the reset uses ``s.detach()`` (the ASSG reference's neurons)."""
     u, out, history = torch.zeros_like(x[0]), [], []
     for t in range(x.shape[0]):
         h = lif.lam * u + x[t]
         history.append(h.detach())
         s = spike(h - lif.theta, t, history)
-        u = h * (1 - s) if lif.reset == "hard" else h - lif.theta * s
+        r = s.detach() if detach_reset else s
+        u = h * (1 - r) if lif.reset == "hard" else h - lif.theta * r
         out.append(s)
     return torch.stack(out)
 
@@ -205,15 +209,36 @@ def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, im
     torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
 
 
+def assg_spike(a: float, relax: float, b1: float, b2: float, moments: dict):
+    """The reference's ``ASSGrad`` by hand: the atan slope of sharpness
+    ``(2 tan(pi a) / pi) / (M_t + relax D_t + 1e-4)``, the moments moved by every call."""
+
+    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
+        m, d = moments.get(t, (torch.ones_like(v), torch.zeros_like(v)))
+        m = b1 * m + (1 - b1) * v.detach().abs()
+        d = b2 * d + (1 - b2) * (v.detach().abs() - m).abs()
+        moments[t] = (m, d)
+        alpha = (2 * math.tan(math.pi * a) / math.pi) / (m + relax * d + 1e-4)
+        return with_slope_of(v, torch.atan(math.pi / 2 * alpha * v) / math.pi + 0.5)
+
+    return spike
+
+
+@pytest.mark.parametrize("detach_reset", [None, True, False])  # None: the mode's default
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 @pytest.mark.parametrize("impl", ["fused", "unrolled"])
-def test_assg_sharpness_follows_moving_moments_over_recording_passes(reset, impl) -> None:
+def test_assg_sharpness_follows_moving_moments_over_recording_passes(
+    reset, impl, detach_reset
+) -> None:
     a, relax, b1, b2 = 0.4, 1.5, 0.9, 0.8
     torch.manual_seed(4)
     passes = [torch.rand(T, B, F, dtype=torch.float64) * 1.6 - 0.4 for _ in range(3)]
     w = torch.randn(T, B, F, dtype=torch.float64)
     lif = LIF(lam=0.9, reset=reset, impl=impl)
-    with gradient_mode(nn.Sequential(lif), "assg", a=a, relax=relax, beta_1=b1, beta_2=b2):
+    params = {"a": a, "relax": relax, "beta_1": b1, "beta_2": b2}
+    if detach_reset is not None:
+        params["detach_reset"] = detach_reset
+    with gradient_mode(nn.Sequential(lif), "assg", **params):
         for x in passes[:2]:
             lif(x.clone().requires_grad_(True))  # attack iterations: the moments move
             with torch.no_grad():
@@ -222,24 +247,91 @@ def test_assg_sharpness_follows_moving_moments_over_recording_passes(reset, impl
         spikes = lif(x)
         (w * spikes).sum().backward()
     assert torch.equal(spikes, lif(x.detach()))
+    assert not lif.detach_reset  # the setting restored after the attack
 
-    moments = {
-        t: (torch.ones(B, F, dtype=torch.float64), torch.zeros(B, F, dtype=torch.float64))
-        for t in range(T)
-    }
-
-    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
-        m, d = moments[t]
-        m = b1 * m + (1 - b1) * v.detach().abs()
-        d = b2 * d + (1 - b2) * (v.detach().abs() - m).abs()
-        moments[t] = (m, d)
-        alpha = (2 * math.tan(math.pi * a) / math.pi) / (m + relax * d + 1e-4)
-        return with_slope_of(v, torch.atan(math.pi / 2 * alpha * v) / math.pi + 0.5)
-
+    spike = assg_spike(a, relax, b1, b2, {})
+    detached = detach_reset is not False  # the reference's detached reset by default
     for x_pass in passes[:2]:
         with torch.no_grad():
-            reference_lif(lif, x_pass, spike)
+            reference_lif(lif, x_pass, spike, detached)
     xr = passes[2].clone().requires_grad_(True)
-    (w * reference_lif(lif, xr, spike)).sum().backward()
+    (w * reference_lif(lif, xr, spike, detached)).sum().backward()
     assert x.grad.abs().sum() > 0
     torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
+
+
+def reference_net(net: nn.Module, x: torch.Tensor, spike, detach_reset: bool) -> torch.Tensor:
+    """:func:`spiking_net`'s forward with every LIF written out by :func:`reference_lif`."""
+    h = net.encoder(x)
+    for m in net.body:
+        h = reference_lif(m, h, spike(m), detach_reset) if isinstance(m, LIF) else m(h)
+    return h.mean(0)
+
+
+def test_assg_input_gradient_is_the_references_detached_reset_and_differs_from_attached() -> None:
+    net, y = spiking_net(), torch.arange(8) % 3
+    torch.manual_seed(5)
+    x = torch.rand(8, F, dtype=torch.float64)
+
+    def mode_grad(**params) -> torch.Tensor:
+        xi = x.clone().requires_grad_(True)
+        with gradient_mode(net, "assg", **params):
+            nn.functional.cross_entropy(net(xi), y).backward()
+        return xi.grad
+
+    def reference_grad(detach_reset: bool) -> torch.Tensor:
+        spikes = {id(m): assg_spike(0.425, 1.5, 0.9, 0.9, {}) for m in net.body}
+        xi = x.clone().requires_grad_(True)
+        out = reference_net(net, xi, lambda m: spikes[id(m)], detach_reset)
+        nn.functional.cross_entropy(out, y).backward()
+        return xi.grad
+
+    from harness import compose
+    from omegaconf import OmegaConf
+
+    configured = OmegaConf.to_container(compose("attack=assg").attack.params, resolve=True)
+    assert configured["detach_reset"] is True and configured["a"] == 0.425  # attack=assg
+    default, detached = mode_grad(**configured), reference_grad(True)
+    attached, reference_attached = mode_grad(detach_reset=False), reference_grad(False)
+    relative = lambda g, r: ((g - r).norm() / r.norm()).item()  # noqa: E731
+    assert relative(default, detached) <= 1e-9
+    assert relative(attached, reference_attached) <= 1e-9
+    assert relative(attached, detached) > 0.01  # the reset's path changes the gradient
+
+
+def test_restarting_the_surrogates_starts_assg_moments_afresh() -> None:
+    net, y = spiking_net(), torch.arange(8) % 3
+    torch.manual_seed(6)
+    x, other = torch.rand(8, F, dtype=torch.float64), torch.rand(8, F, dtype=torch.float64)
+
+    def grad(*earlier: torch.Tensor, restart: bool = False) -> torch.Tensor:
+        with gradient_mode(net, "assg"):
+            for e in earlier:
+                net(e.clone().requires_grad_(True))  # an earlier iteration moves the moments
+            if restart:
+                restart_surrogates(net)
+            xi = x.clone().requires_grad_(True)
+            nn.functional.cross_entropy(net(xi), y).backward()
+        return xi.grad
+
+    fresh = grad()
+    assert not torch.allclose(grad(other), fresh)
+    torch.testing.assert_close(grad(other, restart=True), fresh, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("method", ["apgd", "sapgd"])
+def test_every_restart_of_the_adaptive_attacks_restarts_the_surrogates(method, monkeypatch) -> None:
+    import snnattack.attacks
+    import snnattack.sapgd
+
+    calls = []
+    for module in (snnattack.attacks, snnattack.sapgd):
+        monkeypatch.setattr(module, "restart_surrogates", lambda model: calls.append(model))
+    net = nn.Sequential(nn.Flatten(), spiking_net())  # on images [B, 1, 1, F], as APGD wants
+    x = torch.rand(8, 1, 1, F, dtype=torch.float64)
+    with torch.no_grad():
+        y = net(x).argmax(1)  # every sample correct, so APGD restarts on all of them
+    attack = build_attack(method, net, 1e-6, steps=2, n_restarts=3)
+    with gradient_mode(net, "assg"):
+        attack(x, y)
+    assert calls == [net] * 3

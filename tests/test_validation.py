@@ -151,6 +151,11 @@ BAD = [
     ("train.adversary.grad_mode=rgb", "train.adversary.grad_mode='rgb' is unknown; accepted: stbp"),
     ("train.adversary.reg=-0.1", "train.adversary.reg=-0.1 is out of range"),
     ("train.adversary.ramp_epochs=-1", "train.adversary.ramp_epochs=-1 is out of range"),
+    ("train.adversary.bn_mode=batch", "train.adversary.bn_mode='batch' is unknown; accepted: null"),
+    (
+        "train.adversary.method=pgd train.adversary.grad_mode=rga train.adversary.bn_mode=train",
+        "train.adversary.bn_mode=train does not apply to train.adversary.grad_mode=rga",
+    ),
     (
         "train.adversary.method=pgd train.adversary.grad_mode=rga +train.adversary.params.width=1",
         "train.adversary.params.width=1 is unknown; accepted: beta, gamma",

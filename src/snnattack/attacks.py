@@ -28,6 +28,7 @@ import torchattacks
 from torch import nn
 
 from snnattack.errors import ConfigError
+from snnattack.gradients.base import restart_surrogates
 from snnattack.sapgd import SAPGD
 
 GRADIENT_FREE = frozenset({"square"})
@@ -101,6 +102,15 @@ def _check_loss(method: str, loss: str) -> None:
         raise ConfigError(f"method.{method}.loss={loss!r} is unknown; accepted: ce, dlr")
 
 
+class _APGD(torchattacks.APGD):
+    """torchattacks' APGD whose every restart starts the gradient mode's state kept over
+    passes (ASSG's moments) afresh, as the ASSG reference's ``ASSG_APGD`` does."""
+
+    def attack_single_run(self, x_in, y_in):
+        restart_surrogates(self.model)
+        return super().attack_single_run(x_in, y_in)
+
+
 def _apgd(
     model: nn.Module,
     eps: float,
@@ -113,7 +123,7 @@ def _apgd(
 ) -> torchattacks.Attack:
     """APGD-CE (``loss="ce"``) or APGD-DLR (``loss="dlr"``)."""
     _check_loss("apgd", loss)
-    return torchattacks.APGD(
+    return _APGD(
         model,
         norm="Linf",
         eps=eps,

@@ -14,12 +14,15 @@ An L-infinity PGD made for the rough input landscape of spiking networks. Each s
   down to ``min_halving * steps`` (the reference's schedule: 0.22, 0.03, 0.06).
 
 The start is a random point of the ball (seeded by ``seed``, without touching the global
-random state, so stochastic encoders keep the evaluator's draws). Each sample keeps the last
-iterate that fooled the crafting model, else its highest-loss iterate; the best over
-``n_restarts`` restarts is returned. Unlike the reference (and torchattacks' APGD), samples the
-model already misclassifies are attacked as well and unfooled samples return their
-highest-loss iterate rather than the clean image, so a transfer (black-box) attack gets a
-perturbation for every sample.
+random state, so stochastic encoders keep the evaluator's draws). Within a restart each sample
+keeps the last iterate that fooled the crafting model, else its highest-loss iterate. Over
+``n_restarts`` restarts a sample gets the example of the first restart that fooled it; a
+sample no restart fools gets the *first* restart's highest-loss iterate (the later restarts'
+losses are not compared with it). Each restart starts the gradient mode's kept state afresh
+(ASSG's moments, as the reference's ``set_backpropagation`` before each restart). Unlike the
+reference (and torchattacks' APGD), samples the model already misclassifies are attacked as
+well and unfooled samples return that highest-loss iterate rather than the clean image, so a
+transfer (black-box) attack gets a perturbation for every sample.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torchattacks.attack import Attack
+
+from snnattack.gradients.base import restart_surrogates
 
 EPS_DIV = 1e-12  # keeps the normalisations finite where a gradient is exactly zero
 
@@ -96,7 +101,9 @@ class SAPGD(Attack):
     def _run(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One restart: each sample's adversarial example and whether it fooled the model."""
+        """One restart: each sample's adversarial example and whether it fooled the model.
+        The gradient mode's state kept over passes (ASSG's moments) starts afresh."""
+        restart_surrogates(self.model)
         start = 2 * torch.rand(x.shape, generator=generator, device=x.device) - 1
         start = start / _per_sample(start.flatten(1).abs().amax(1), x)
         x_adv = (x + self.eps * start).clamp(0, 1)

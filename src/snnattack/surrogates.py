@@ -32,6 +32,10 @@ class Surrogate:
         """Called before the first step of every simulation; ``recording``: autograd records
         this pass (a backward may follow). Stateful surrogates reset or advance here."""
 
+    def restart(self) -> None:
+        """Called when an attack starts a restart: what the surrogate kept over the attack's
+        passes starts afresh (:func:`snnattack.gradients.base.restart_surrogates`)."""
+
     def observe(self, v: torch.Tensor, t: int) -> Any:
         """What the backward of step ``t`` needs beyond ``v`` (computed in the forward pass)."""
         return None

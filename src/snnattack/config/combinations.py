@@ -80,6 +80,12 @@ def _adversary_params(cfg: dict[str, Any]) -> None:
     mode = adversary["grad_mode"]
     params = adversary.get("params") or {}
     _mode_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
+    needs_eval = GRADIENT_MODES[mode].time_invariant and adversary.get("method") is not None
+    if adversary.get("bn_mode") == "train" and needs_eval:
+        raise ConfigError(
+            f"train.adversary.bn_mode=train does not apply to train.adversary.grad_mode={mode} "
+            "(it needs BatchNorm on running statistics); accepted: eval, or null"
+        )
 
 
 def _method_params(cfg: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from snnattack.models.external import EXTERNAL
 from snnattack.native import KERNELS as NEURON_KERNELS
 from snnattack.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import BN_MODES as ADVERSARY_BN_MODES
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.values import BOOL, Rule, either, integer, is_int, member_of, one_of, optional, real
 
@@ -109,6 +110,7 @@ RULES: dict[str, Rule] = {
     "train.adversary.grad_mode": member_of(GRADIENT_MODES),
     "train.adversary.reg": real(0),
     "train.adversary.ramp_epochs": integer(0),
+    "train.adversary.bn_mode": optional(one_of(*ADVERSARY_BN_MODES)),
     "source_train": optional(member_of(STRATEGIES)),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),

@@ -26,7 +26,7 @@ def quantised_relu(current: torch.Tensor, theta: float, levels: int) -> torch.Te
     return (x + (torch.floor(x) - x).detach()) / levels
 
 
-@register("ann", title="ANN proxy", order=50)
+@register("ann", title="ANN proxy", order=50, time_invariant=True)
 @contextmanager
 def ann(model: nn.Module) -> Iterator[None]:
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:

@@ -13,10 +13,20 @@ forward pass updates, for every step ``t``, moving averages of ``|v_t|`` and of 
     alpha_t = (2 tan(pi a) / pi) / (M_t + relax D_t + 1e-4)
 
 so neurons that sit far from the threshold get a wider slope and keep a gradient. ``a`` in
-(0, 1/2) bounds the expected degree of gradient vanishing (the paper's ``A``). The averages
-start afresh each time the mode is entered (each attack on each batch, as the reference's
-``set_backpropagation`` does) and when the batch shape changes. Unlike the reference, every
-EOT sample updates them (the reference updates on the first sample of each step only).
+(0, 1/2) is the reference's ``a`` (``ASSG_SAPGD(a=0.425)``, ``ASSGrad(alpha)``): its
+docstring calls it the upper bound of the expected gradient-vanishing degree ``A/2``
+(``my_node.py:91``), and ``tan(pi a)`` is ``tan(pi A / 2)`` (``my_node.py:102``), so the
+paper's ``A`` is ``2 a`` in (0, 1).
+
+The reset uses a detached spike, ``u_t = h_t (1 - s_t.detach())``, as every neuron of the
+reference (``my_node.py:772, 921, 1053``); ``detach_reset=False`` keeps the reset's gradient
+path (the variant this project ran before, for comparison).
+
+The averages start afresh each time the mode is entered (each attack on each batch), at each
+restart of an attack (:func:`snnattack.gradients.base.restart_surrogates`: the reference calls
+``set_backpropagation`` before each restart, ``attack.py:352``) and when the batch shape
+changes. Unlike the reference, every EOT sample updates them (the reference updates on the
+first sample of each step only: the surrogate is not told which draw of a step it sees).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
 from snnattack.surrogates import Surrogate, atan_slope
-from snnattack.values import real
+from snnattack.values import BOOL, real
 
 EPS = 1e-4  # keeps alpha finite where the membrane has sat at the threshold (reference value)
 
@@ -48,6 +58,9 @@ class AdaptiveSharpness(Surrogate):
 
     def start(self, recording: bool) -> None:
         self._recording = recording
+
+    def restart(self) -> None:
+        self._moments = {}
 
     def observe(self, v: torch.Tensor, t: int) -> torch.Tensor:
         m, d = self._moments.get(t, (None, None))
@@ -71,8 +84,18 @@ class AdaptiveSharpness(Surrogate):
     relax=real(0),
     beta_1=real(0, 1, hi_open=True),
     beta_2=real(0, 1, hi_open=True),
+    detach_reset=BOOL,
 )
 def assg(
-    model: nn.Module, a: float = 0.425, relax: float = 1.5, beta_1: float = 0.9, beta_2: float = 0.9
+    model: nn.Module,
+    a: float = 0.425,
+    relax: float = 1.5,
+    beta_1: float = 0.9,
+    beta_2: float = 0.9,
+    detach_reset: bool = True,
 ):
-    return neuron_settings(model, surrogate=lambda _: AdaptiveSharpness(a, relax, beta_1, beta_2))
+    return neuron_settings(
+        model,
+        surrogate=lambda _: AdaptiveSharpness(a, relax, beta_1, beta_2),
+        detach_reset=lambda _: detach_reset,
+    )

@@ -36,6 +36,7 @@ class GradientMode:
     title: str  # how tables and sentences name it
     order: float  # its place in listings (accepted values, report columns)
     ranges: Mapping[str, Rule]
+    time_invariant: bool = False  # needs the model in eval mode (BN on running statistics)
 
     def complaint(
         self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
@@ -55,9 +56,12 @@ class GradientMode:
 GRADIENT_MODES: dict[str, GradientMode] = {}  # filled by this package's modules, in order
 
 
-def register(name: str, /, *, title: str, order: float, **ranges: Rule) -> Callable[[Make], Make]:
+def register(
+    name: str, /, *, title: str, order: float, time_invariant: bool = False, **ranges: Rule
+) -> Callable[[Make], Make]:
     """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
-    accepted where its rule in ``ranges`` says (one rule per parameter, no more)."""
+    accepted where its rule in ``ranges`` says (one rule per parameter, no more);
+    ``time_invariant``: the mode needs the model in eval mode (:func:`require_eval`)."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]
@@ -65,7 +69,8 @@ def register(name: str, /, *, title: str, order: float, **ranges: Rule) -> Calla
             raise TypeError(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
-        enter(GRADIENT_MODES, name, GradientMode(name, make, title, order, ranges))
+        mode = GradientMode(name, make, title, order, ranges, time_invariant)
+        enter(GRADIENT_MODES, name, mode)
         return make
 
     return add
@@ -94,6 +99,14 @@ def neuron_settings(model: nn.Module, **settings: Callable[[LIF], object]) -> It
         for attr, make in settings.items():
             stack.enter_context(temporarily(lifs, attr, [make(lif) for lif in lifs]))
         yield
+
+
+def restart_surrogates(model: nn.Module) -> None:
+    """Every LIF of ``model`` forgets what its surrogate kept over the attack's passes: an
+    attack calls this at each restart, so a restart is a fresh attack (ASSG's moments)."""
+    for m in temporal_modules(model):
+        if isinstance(m, LIF):
+            m.surrogate.restart()
 
 
 def overriding(model: nn.Module, overrides: dict[type, object]):

@@ -160,7 +160,7 @@ def rate_domain(
             post.remove()
 
 
-@register("rga", title="RGA", order=20, **RANGES)
+@register("rga", title="RGA", order=20, time_invariant=True, **RANGES)
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:

@@ -6,21 +6,27 @@
   ``putshua/SNN-RAT``, trains with it at ε = 2/255);
 - ``fgsm_rs``: FGSM from a uniform random start in the ε-ball, step ``alpha`` (null = 1.25 ε),
   projected back (Wong, Rice & Kolter, *Fast is better than free*, ICLR 2020);
-- ``pgd``: ``steps`` projected signed-gradient steps of size ``alpha`` (null = 2.5 ε / steps)
-  from a uniform random start (Madry et al., ICLR 2018); the model is trained on them alone;
-- ``trades``: the inner maximisation of KL(f(x) ‖ f(x')) from x + 0.001·N(0, 1), then the loss
+- ``pgd``: ``steps`` projected signed-gradient steps of size ``alpha`` (null = 2.5 ε / steps,
+  Madry et al.'s CIFAR-10 step 2/255 at ε = 8/255 only at 10 steps) from a uniform random
+  start (Madry et al., ICLR 2018); the model is trained on them alone;
+- ``trades``: the inner maximisation of KL(f(x) ‖ f(x')) from x + 0.001·N(0, 1), not clipped to
+  the pixel range before the first gradient (as ``trades.py``), then the loss
   CE(f(x), y) + β · KL(f(x) ‖ f(x')) (Zhang et al., ICML 2019; ``beta`` = 1/λ, 6 there).
 
 The input gradients come from ``grad_mode`` (any gradient mode of ``attack=``: stbp, rga,
 bptr, hart, ...) with its ``params`` ({} = the mode's defaults), so an adversary can be
 crafted with the RGA backward. An ANN (``train.kind=ann``) is differentiated as it is.
 
-Examples are crafted with the model in eval mode (BatchNorm on its running statistics, no
-dropout), as the SNN-RAT reference does (``atk.set_training_mode(model_training=False)``)
-and TRADES' reference (``model.eval()`` before its inner loop): the attack then sees the
-function the model computes at test time, and the crafting batches do not move BN's running
-statistics. Time-invariant layers are also what the rate-domain modes (``rga``) need. The
-model is put back in training mode for the update.
+``bn_mode`` says which function the examples are crafted on. ``eval``: BatchNorm on its
+running statistics, no dropout, as the SNN-RAT reference (``atk.set_training_mode(
+model_training=False)``) and TRADES' (``model.eval()`` before its inner loop). ``train``: the
+model in training mode, BatchNorm on the batch's own statistics, as Wong et al.'s
+``train_fgsm.py`` / ``train_pgd.py`` and Madry et al. craft; the running statistics are saved
+and restored around the crafting, so only the update batches move them. null takes the
+method's reference: ``train`` for ``fgsm_rs`` and ``pgd``, ``eval`` for ``fgsm`` (SNN-RAT) and
+``trades``, and ``eval`` for a gradient mode that needs time-invariant layers (``rga``,
+``ann``: a train-mode BN is not; ``bn_mode=train`` with them is refused). The model is put
+back in training mode for the update.
 
 ``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
 optimiser step each conv/linear weight W (rows = output units) is retracted towards a
@@ -45,9 +51,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from snnattack.crafting import spiking
-from snnattack.gradients import gradient_mode
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
 
 METHODS = ("fgsm", "fgsm_rs", "pgd", "trades")
+BN_MODES = ("eval", "train")
+BATCH_STATISTICS = ("fgsm_rs", "pgd")  # bn_mode null: train (Wong, Madry); the others eval
 ONE_STEP = ("fgsm", "fgsm_rs")  # methods that take one gradient step (``steps`` unused)
 TRADES_START = 0.001  # std of TRADES' Gaussian start (its reference code)
 FGSM_RS_STEP = 1.25  # fgsm_rs: alpha = this * eps when alpha is null (Wong et al. 2020)
@@ -66,15 +74,27 @@ KEYS = {  # the settings each method reads (the store key keeps only these)
 }
 
 
-def adversary_spec(node: dict[str, Any] | None) -> dict[str, Any] | None:
+def default_bn_mode(method: str, grad_mode: str | None) -> str:
+    """``bn_mode`` null: the method's reference, ``eval`` for a gradient mode that needs it
+    (module doc); ``grad_mode`` None: the model is an ANN, differentiated as it is."""
+    needs_eval = grad_mode is not None and GRADIENT_MODES[grad_mode].time_invariant
+    return "train" if method in BATCH_STATISTICS and not needs_eval else "eval"
+
+
+def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[str, Any] | None:
     """The adversary settings that change the trained model, or None for standard training.
 
     Standard training (``train.adversary`` or its ``method`` null) has no adversary in its
-    store key, so models trained before this option existed keep their keys.
+    store key, so models trained before this option existed keep their keys. ``bn_mode`` is
+    always there, null resolved (:func:`default_bn_mode`; ``spiking``: the trained model is
+    an SNN, crafted with ``grad_mode``).
     """
     if not node or node.get("method") is None:
         return None
-    return {k: node[k] for k in KEYS[node["method"]] if k in node}
+    spec = {k: node[k] for k in KEYS[node["method"]] if k in node}
+    mode = spec.get("grad_mode", "stbp") if spiking else None
+    spec["bn_mode"] = node.get("bn_mode") or default_bn_mode(node["method"], mode)
+    return spec
 
 
 @dataclass(frozen=True)
@@ -90,11 +110,13 @@ class Adversary:
     params: dict[str, Any] = field(default_factory=dict)
     reg: float = 0.0
     ramp_epochs: int = 0
+    bn_mode: str | None = None  # None: the method's reference (default_bn_mode)
 
     @classmethod
-    def from_config(cls, node: Any) -> Adversary | None:
-        """The adversary ``train.adversary`` describes (ε, α in 1/255 units), or None."""
-        spec = adversary_spec(None if node is None else dict(node))
+    def from_config(cls, node: Any, spiking: bool = True) -> Adversary | None:
+        """The adversary ``train.adversary`` describes (ε, α in 1/255 units), or None;
+        ``spiking``: it trains an SNN (:func:`adversary_spec`)."""
+        spec = adversary_spec(None if node is None else dict(node), spiking)
         if spec is None:
             return None
         spec["eps"] = spec["eps"] / 255.0
@@ -132,20 +154,24 @@ class Adversary:
         epoch: int = 0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Adversarial examples of ``(x, y)`` crafted on ``model`` in eval mode (module doc);
+        """Adversarial examples of ``(x, y)`` crafted on ``model`` in ``bn_mode`` (module doc);
         the random start is drawn from ``generator`` (on ``x``'s device; None: torch's)."""
         eps = self.radius(epoch)
         alpha = self.step_size(eps)
-        with evaluating(model), torch.enable_grad(), self.differentiation(model):
+        grad_mode = self.grad_mode if spiking(model) else None
+        bn_mode = self.bn_mode or default_bn_mode(self.method, grad_mode)
+        mode = evaluating(model) if bn_mode == "eval" else batch_statistics(model)
+        with mode, torch.enable_grad(), self.differentiation(model):
             if self.method == "trades":
                 with torch.no_grad():
                     clean = F.softmax(model(x), dim=1)
-                start = TRADES_START * torch.empty_like(x).normal_(generator=generator)
+                # not clipped to [0, 1] before the first gradient, as trades.py
+                adv = x + TRADES_START * torch.empty_like(x).normal_(generator=generator)
             elif self.method == "fgsm":
-                start = torch.zeros_like(x)
+                adv = x.clone()
             else:
                 start = torch.empty_like(x).uniform_(-eps, eps, generator=generator)
-            adv = (x + start).clamp(0, 1)
+                adv = (x + start).clamp(0, 1)
             for _ in range(self.n_steps):
                 adv.requires_grad_(True)
                 logits = model(adv)
@@ -198,6 +224,25 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     try:
         yield model
     finally:
+        model.train(was)
+
+
+@contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block ``model`` is in training mode (BatchNorm normalises with the batch's
+    statistics) and its BatchNorms' running statistics are restored afterwards, so passes in
+    the block move nothing; the training flag is restored too."""
+    was = model.training
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [{k: b.clone() for k, b in m.named_buffers(recurse=False)} for m in norms]
+    model.train()
+    try:
+        yield model
+    finally:
+        with torch.no_grad():
+            for m, buffers in zip(norms, saved, strict=True):
+                for k, b in m.named_buffers(recurse=False):
+                    b.copy_(buffers[k])
         model.train(was)
 
 

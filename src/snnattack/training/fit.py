@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.checkpoints import load_tensors
+from snnattack.crafting import spiking
 from snnattack.data import datamodule
 from snnattack.provenance import provenance
 from snnattack.store import RESUME_FILE
@@ -67,7 +68,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         weight_decay=cfg.train.weight_decay,
         nesterov=cfg.train.nesterov,
         compile=cfg.compile,
-        adversary=Adversary.from_config(cfg.train.get("adversary")),
+        adversary=Adversary.from_config(cfg.train.get("adversary"), spiking(model)),
     )
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True

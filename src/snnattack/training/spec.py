@@ -28,7 +28,7 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
     others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
     train = {k: v for k, v in c["train"].items() if k not in others}
-    adversary = adversary_spec(train.pop("adversary", None))
+    adversary = adversary_spec(train.pop("adversary", None), spiking=strategy.trains_at_T)
     if adversary is not None:
         train["adversary"] = adversary
     spec = {
