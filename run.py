@@ -8,11 +8,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from snnattack import cli
 from snnattack.errors import Preempted, UserError
 from snnattack.job import run
-from snnattack.lifecycle import record_failure, sigterm_as_preemption
-from snnattack.tracking import closing_runs
+from snnattack.records.tracking import closing_runs
+from snnattack.runtime import cli
+from snnattack.runtime.lifecycle import record_failure, sigterm_as_preemption
 
 CONF = Path(__file__).resolve().parent / "conf"
 

@@ -44,7 +44,7 @@ def _seed() -> None:
 def lif_loops(request: pytest.FixtureRequest) -> Any:
     """The test runs twice: the fused LIF's loops in the C kernel, then on torch ops
     (``neuron_kernel=torch``, as where no C compiler is found)."""
-    from snnattack import native
+    from snnattack.cpu import native
 
     if request.param == "kernel" and native.c_compiler() is None:
         pytest.skip("no C compiler on this machine ($CC or cc): the kernel cannot be built")

@@ -9,7 +9,7 @@ import torch
 from harness import compose
 
 from snnattack.data import datamodule
-from snnattack.store import ModelStore
+from snnattack.records.store import ModelStore
 from snnattack.training.trained import trained_model
 
 

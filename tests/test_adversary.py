@@ -15,7 +15,7 @@ import snnattack.gradients as gradients
 from snnattack import job
 from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.models import build
-from snnattack.store import ModelStore
+from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
 from snnattack.training.adversary import METHODS, Adversary, parseval_retraction
 from snnattack.training.spec import training_spec

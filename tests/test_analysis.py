@@ -12,8 +12,8 @@ from snnattack.analysis import run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
 from snnattack.data import datamodule
-from snnattack.neurons import LIF
-from snnattack.store import ModelStore
+from snnattack.records.store import ModelStore
+from snnattack.snn.neurons import LIF
 from snnattack.training.trained import trained_model
 
 SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled

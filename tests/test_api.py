@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 import snnattack
 from snnattack.data import datamodule
 from snnattack.errors import UserError
-from snnattack.results import AttackRow, JobRecord
+from snnattack.records.results import AttackRow, JobRecord
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (

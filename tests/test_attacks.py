@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.attacks import build_attack
+from snnattack.attacks.methods import build_attack
 from snnattack.errors import ConfigError
-from snnattack.evaluation import AttackCounts, attack_success_rate
+from snnattack.evaluation.evaluator import AttackCounts, attack_success_rate
 
 
 def test_asr_counts_only_originally_correct_samples() -> None:

@@ -1,5 +1,5 @@
-"""`python -m snnattack.bench`: every field for every mode, and ratios that are the record's own
-quotients. Which mode is faster is the bench's output to read, not an assertion here: a
+"""`python -m snnattack.tools.bench`: every field for every mode, and ratios that are the
+record's own quotients. Which mode is faster is the bench's output to read, not an assertion here: a
 wall-clock ratio depends on the machine and on what else runs on it."""
 
 import json
@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from snnattack import native
-from snnattack.bench import (
+from snnattack.cpu import native
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.tools.bench import (
     PAPER_FILE,
     bench,
     main,
@@ -19,8 +21,6 @@ from snnattack.bench import (
     parse_args,
     sweep,
 )
-from snnattack.errors import ConfigError
-from snnattack.gradients import GRADIENT_MODES
 
 FIELDS = {
     "seconds",
@@ -36,7 +36,8 @@ TINY = ["--batch", "2", "--T", "2", "--repeats", "1"]
 
 
 def bench_output(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[dict, str]:
-    """The JSON record on stdout and the table on stderr of ``python -m snnattack.bench ARGV``."""
+    """The JSON record on stdout and the table on stderr of
+    ``python -m snnattack.tools.bench ARGV``."""
     main(argv)
     out, err = capsys.readouterr()
     return json.loads(out), err

@@ -2,10 +2,10 @@
 
 import torch
 
-import snnattack.neurons
-from snnattack import native
-from snnattack.binary import mark, spikes_as_bytes
+import snnattack.snn.neurons
+from snnattack.cpu import native
 from snnattack.models import build
+from snnattack.snn.binary import mark, spikes_as_bytes
 
 
 def test_marked_spikes_come_back_from_bytes_with_the_same_gradient() -> None:
@@ -54,7 +54,7 @@ def spikes_kept_as_floats(model: torch.nn.Module) -> int:
     hooks = [
         m.register_forward_hook(lambda m, args, out: spikes.append(out))
         for m in model.modules()
-        if isinstance(m, snnattack.neurons.LIF)
+        if isinstance(m, snnattack.snn.neurons.LIF)
     ]
     out = model.train()(torch.rand(8, 1, 8, 8))
     for hook in hooks:
@@ -67,6 +67,6 @@ def test_a_training_forward_keeps_its_spikes_only_as_bytes(monkeypatch) -> None:
     torch.manual_seed(0)
     model = build("digits_net", num_classes=10, in_channels=1, T=4, lam=0.9)
     assert spikes_kept_as_floats(model) == 0
-    monkeypatch.setattr(snnattack.neurons, "mark", lambda spikes: spikes)
+    monkeypatch.setattr(snnattack.snn.neurons, "mark", lambda spikes: spikes)
     with native.using("torch"):  # pooling as the module, which keeps its input
         assert spikes_kept_as_floats(model) == 2  # the two pooling layers' inputs

@@ -10,9 +10,9 @@ import pytest
 import torch
 from harness import QUICK
 
-from snnattack.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 from snnattack.errors import CheckpointError
 from snnattack.models import build
+from snnattack.records.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 
 # The reference code's module names (putshua/SNN_attack_RGA, models/VGG.py and ResNet.py)
 REF_VGG11 = [[64, "A"], [128, 256, "A"], [512, 512, 512, "A"], [512, 512], []]

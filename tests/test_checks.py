@@ -12,8 +12,14 @@ import torch
 from fixtures_digits import trained
 from torch import nn
 
-from snnattack.checks import apgd_weaker_than_pgd, asr_falls, black_box_stronger, masking_checks
-from snnattack.evaluation import AttackEvaluator, AttackSpec
+from snnattack.attacks.spec import AttackSpec
+from snnattack.evaluation.checks import (
+    apgd_weaker_than_pgd,
+    asr_falls,
+    black_box_stronger,
+    masking_checks,
+)
+from snnattack.evaluation.evaluator import AttackEvaluator
 
 SETTINGS = {
     "probe_size": 64,

@@ -6,10 +6,10 @@ import pytest
 import torch
 from harness import CONF, compose, run_py
 
+from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.evaluation import attack_specs
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import build_model
 

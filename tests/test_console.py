@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from harness import CONF, RUN_PY
 
-from snnattack.console import LIGHTNING_LOGGERS, quiet_libraries
-from snnattack.results import SHOWN
+from snnattack.records.results import SHOWN
+from snnattack.runtime.console import LIGHTNING_LOGGERS, quiet_libraries
 
 SMALL = [
     "train.epochs=3",

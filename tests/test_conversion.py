@@ -11,14 +11,14 @@ from omegaconf import DictConfig
 
 from snnattack.config import validate
 from snnattack.data import datamodule
-from snnattack.encoding import Quantize, build_encoder
 from snnattack.errors import ConfigError
 from snnattack.models import build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.vgg import vgg_body
-from snnattack.neurons import LIF
+from snnattack.records.store import ModelStore
+from snnattack.snn.encoding import Quantize, build_encoder
+from snnattack.snn.neurons import LIF
 from snnattack.source import source_config
-from snnattack.store import ModelStore
 from snnattack.training.base import with_train
 from snnattack.training.conversion import activation_scales, convert, shared_scales
 from snnattack.training.spec import training_spec

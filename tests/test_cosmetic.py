@@ -6,9 +6,9 @@ from pathlib import Path
 from harness import ROOT, compose
 
 from snnattack.cosmetic import is_cosmetic, without_cosmetic
+from snnattack.records.results import result_spec
+from snnattack.records.tracking import run_name
 from snnattack.report.collect import load_jobs
-from snnattack.results import result_spec
-from snnattack.tracking import run_name
 from snnattack.training import SELECTION, TRAINING_VERSION
 from snnattack.training.spec import training_spec
 

@@ -8,9 +8,9 @@ import torch
 from harness import EXPERIMENTS, compose
 from omegaconf import DictConfig
 
-from snnattack.encoding import SignedPoissonEncoder, build_encoder
 from snnattack.models import build
-from snnattack.neurons import LIF
+from snnattack.snn.encoding import SignedPoissonEncoder, build_encoder
+from snnattack.snn.neurons import LIF
 from snnattack.source import source_config
 from snnattack.training import STRATEGIES
 

@@ -12,11 +12,12 @@ import torch
 from fixtures_digits import trained
 from harness import QUIET, compose
 
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.ensemble import components, worst_case
+from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
-from snnattack.crafting import craft
-from snnattack.ensemble import components, worst_case
 from snnattack.errors import ConfigError
-from snnattack.evaluation import AttackEvaluator, attack_specs
+from snnattack.evaluation.evaluator import AttackEvaluator
 
 EPS = 16 / 255
 # attacks whose example of a sample depends on that sample only (no random start), so a

@@ -7,11 +7,11 @@ import torch
 from harness import compose
 from torchattacks.attack import Attack
 
-from snnattack import examples
 from snnattack.data import datamodule
+from snnattack.evaluation import examples
 from snnattack.job import run
+from snnattack.records.store import ModelStore
 from snnattack.report import write_report
-from snnattack.store import ModelStore
 from snnattack.training.trained import trained_model
 
 

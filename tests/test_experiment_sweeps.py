@@ -9,7 +9,7 @@ from harness import CONF, EXPERIMENTS, compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.attacks import METHODS
+from snnattack.attacks.methods import METHODS
 from snnattack.config import validate
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.spec import training_spec

@@ -10,8 +10,8 @@ from harness import compose
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
-from snnattack.neurons import LIF
-from snnattack.store import ModelStore
+from snnattack.records.store import ModelStore
+from snnattack.snn.neurons import LIF
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import build_model, trained_model
 

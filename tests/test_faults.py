@@ -13,12 +13,12 @@ import torch
 from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
-from snnattack import examples
 from snnattack.errors import CheckpointError, TrainingError, WriteError
-from snnattack.files import torch_bytes
+from snnattack.evaluation import examples
+from snnattack.records.files import torch_bytes
+from snnattack.records.results import AttackRow, write_json
+from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report.__main__ import main as report_main
-from snnattack.results import AttackRow, write_json
-from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
@@ -151,7 +151,7 @@ def test_a_corrupt_resume_file_is_set_aside_with_a_warning_and_training_restarts
         calls.append(sorted(p.name for p in folder.iterdir()))
         return nn.Linear(3, 2), {}
 
-    with caplog.at_level("WARNING", logger="snnattack.store"):
+    with caplog.at_level("WARNING", logger="snnattack.records.store"):
         _, record = store.get_or_train(spec, lambda: nn.Linear(3, 2), train)
     aside = store.path(spec).with_name(f"{store.path(spec).name}.corrupt.ckpt")
     assert calls == [[]] and record["cached"] is False  # from scratch, in a cleared folder

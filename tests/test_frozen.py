@@ -1,4 +1,4 @@
-"""Frozen convolutions and eval-mode BatchNorms (``snnattack.frozen``): the same values and
+"""Frozen convolutions and eval-mode BatchNorms (``snnattack.cpu.frozen``): the same values and
 input gradients as the modules bit for bit, and nothing of their inputs kept; the modules
 themselves wherever that would not be the same computation."""
 
@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack import frozen
 from snnattack.analysis.cost import attack_step, calibrate_batchnorm
+from snnattack.cpu import frozen
 from snnattack.models import build
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 
 def eval_bn(bn: nn.Module, dtype: torch.dtype) -> nn.Module:

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.attacks import build_attack
-from snnattack.encoding import DirectEncoder
+from snnattack.attacks.methods import build_attack
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.ann import quantised_relu
 from snnattack.gradients.base import restart_surrogates
-from snnattack.neurons import LIF
+from snnattack.snn.encoding import DirectEncoder
+from snnattack.snn.neurons import LIF
 
 T, B, F = 6, 4, 5
 
@@ -321,11 +321,11 @@ def test_restarting_the_surrogates_starts_assg_moments_afresh() -> None:
 
 @pytest.mark.parametrize("method", ["apgd", "sapgd"])
 def test_every_restart_of_the_adaptive_attacks_restarts_the_surrogates(method, monkeypatch) -> None:
-    import snnattack.attacks
-    import snnattack.sapgd
+    import snnattack.attacks.methods
+    import snnattack.attacks.sapgd
 
     calls = []
-    for module in (snnattack.attacks, snnattack.sapgd):
+    for module in (snnattack.attacks.methods, snnattack.attacks.sapgd):
         monkeypatch.setattr(module, "restart_surrogates", lambda model: calls.append(model))
     net = nn.Sequential(nn.Flatten(), spiking_net())  # on images [B, 1, 1, F], as APGD wants
     x = torch.rand(8, 1, 1, F, dtype=torch.float64)

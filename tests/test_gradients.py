@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.encoding import DirectEncoder, PoissonEncoder
 from snnattack.gradients import gradient_mode, rate_slope
-from snnattack.neurons import LIF
-from snnattack.temporal import StepWise
+from snnattack.snn.encoding import DirectEncoder, PoissonEncoder
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 
 
 class Residual(nn.Module):

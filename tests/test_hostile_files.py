@@ -10,11 +10,11 @@ import torch
 from harness import QUICK, QUIET, RunsCode, cli, compose, sweep_metrics
 from torch import nn
 
-from snnattack import examples
-from snnattack.checkpoints import RefusedFile, load_model_file, load_tensors, require_finite
 from snnattack.errors import CheckpointError
+from snnattack.evaluation import examples
 from snnattack.models import build
-from snnattack.store import CHECKPOINT, RESUME_FILE, ModelStore
+from snnattack.records.checkpoints import RefusedFile, load_model_file, load_tensors, require_finite
+from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training import fit
 from snnattack.training.fit import _epochs_done
 from snnattack.training.trained import build_model

@@ -14,8 +14,8 @@ from snnattack.errors import UserError
 from snnattack.interop import adapt, supported
 from snnattack.interop.common import AdaptedNet
 from snnattack.models.registry import build
-from snnattack.neurons import LIF
-from snnattack.temporal import StepWise
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 
 
 class Heaviside(nn.Module):

@@ -15,9 +15,9 @@ from fixtures_digits import trained
 from harness import compose
 from torch import nn
 
-from snnattack.ensemble import components, worst_case
+from snnattack.attacks.ensemble import components, worst_case
 from snnattack.interop import adapt
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 EPS = 16 / 255
 IMAGES = 48

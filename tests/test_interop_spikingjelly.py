@@ -16,8 +16,8 @@ from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
 from snnattack.models.registry import build
-from snnattack.neurons import LIF
-from snnattack.surrogates import SURROGATES
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import SURROGATES
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402

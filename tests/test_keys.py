@@ -4,10 +4,10 @@ import pytest
 from harness import CONF, EXPERIMENTS, compose
 from omegaconf import OmegaConf
 
-from snnattack.cli import check_group_choices, check_override_keys
 from snnattack.config import validate
 from snnattack.config.keys import canonical, check_keys, is_known
 from snnattack.errors import ConfigError
+from snnattack.runtime.cli import check_group_choices, check_override_keys
 
 SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
 

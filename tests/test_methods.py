@@ -13,11 +13,12 @@ import torch
 from fixtures_digits import trained
 from harness import CONF, compose, sweep_metrics
 
-from snnattack.attacks import GRADIENT_FREE, METHODS
-from snnattack.crafting import craft
-from snnattack.evaluation import AttackCounts, AttackEvaluator, AttackSpec
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.methods import GRADIENT_FREE, METHODS
+from snnattack.attacks.spec import AttackSpec
+from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 EPS = 32 / 255
 FAST = {
@@ -230,7 +231,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.evaluation import attack_specs
+    from snnattack.attacks.spec import attack_specs
 
     paper, quick = compose("experiment=cifar10_vgg11"), compose()
     (pgd,) = [s for s in attack_specs(paper) if s.method == "pgd" and s.box == "white"]

@@ -14,8 +14,8 @@ from snnattack.models import MODELS, build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.resnet import BasicBlock
 from snnattack.models.wrn import ConvexCombination, PreActBlock
-from snnattack.neurons import LIF
-from snnattack.temporal import StepWise
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 
 T = 2
 BATCH = 2

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
-from snnattack.neurons import IMPLS, LIF
-from snnattack.surrogates import make_surrogate
+from snnattack.snn.neurons import IMPLS, LIF
+from snnattack.snn.surrogates import make_surrogate
 
 pytestmark = pytest.mark.usefixtures("lif_loops")  # the C kernel's loops, and the torch ops'
 
@@ -140,7 +140,7 @@ def test_sgd_training_of_a_digits_model_gives_the_same_weights_with_either_impl(
 
 def conv_bn_lif(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
     """conv-BN-LIF (BN with batch statistics) then a linear read-out, on [T, B, 2, 5, 5]."""
-    from snnattack.temporal import StepWise
+    from snnattack.snn.temporal import StepWise
 
     torch.manual_seed(0)
     conv_bn = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3))
@@ -154,7 +154,7 @@ def conv_bn_lif(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
 def bn_gradients(model: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
     """Output, input and parameter gradients and the BN's running statistics, the forward
     run in a block where BN outputs are recomputed, as the model wrapper opens it."""
-    from snnattack.recompute import batchnorm_recomputed
+    from snnattack.cpu.recompute import batchnorm_recomputed
 
     torch.manual_seed(1)
     x = (torch.rand(6, 4, 2, 5, 5, dtype=dtype) * 2 - 0.5).requires_grad_(True)
@@ -211,7 +211,7 @@ def test_fused_residual_blocks_equal_unrolled_bit_for_bit_in_float64(reset: str)
 def float_elements_saved(model: nn.Module, recomputing: bool = True) -> int:
     """Elements of the distinct float tensors autograd keeps for the backward of the
     conv-BN-LIF layer of ``model`` (its input included), weights and statistics aside."""
-    from snnattack.recompute import batchnorm_recomputed
+    from snnattack.cpu.recompute import batchnorm_recomputed
 
     x, saved = torch.rand(6, 4, 2, 5, 5, requires_grad=True), {}
 
@@ -239,8 +239,8 @@ def test_bn_outputs_it_cannot_recompute_go_through_the_plain_fused_lif(case: str
     """Running statistics (eval mode), an output changed in place, SyncBatchNorm (whose
     statistics span processes) and an output added to itself (whose gradient autograd sums
     before the BN) are not recomputed: the LIF keeps its membrane."""
-    from snnattack.recompute import add, batchnorm_recomputed
-    from snnattack.temporal import StepWise
+    from snnattack.cpu.recompute import add, batchnorm_recomputed
+    from snnattack.snn.temporal import StepWise
 
     bn = nn.SyncBatchNorm(3) if case == "sync" else nn.BatchNorm2d(3)
     layer = StepWise(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), bn)).train(case != "eval")
@@ -277,7 +277,7 @@ def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif(name,
 
 def test_only_cpu_batchnorm_outputs_are_noted() -> None:
     """On CUDA the module's BN may run cuDNN, not the kernel the backward runs again."""
-    from snnattack.recompute import batchnorm_recomputed, note, source
+    from snnattack.cpu.recompute import batchnorm_recomputed, note, source
 
     bn = nn.BatchNorm2d(3)
     with batchnorm_recomputed():

@@ -1,4 +1,4 @@
-"""The fused LIF's C kernel (``snnattack.native``) against the torch ops it replaces: the same
+"""The fused LIF's C kernel (``snnattack.cpu.native``) against the torch ops it replaces: the same
 spikes, membranes and gradients bit for bit, for every setting it takes; where it cannot be
 built, the torch ops run with the same results."""
 
@@ -9,10 +9,11 @@ import logging
 import pytest
 import torch
 
-from snnattack import multistep, native
+from snnattack.cpu import native
 from snnattack.gradients import rate_slope
-from snnattack.neurons import LIF
-from snnattack.surrogates import Rectangle, Triangle
+from snnattack.snn import multistep
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Rectangle, Triangle
 
 pytestmark = pytest.mark.skipif(
     native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"
@@ -88,7 +89,7 @@ def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None
     loops(x, grad, neuron(Triangle()))
     assert calls == ["forward", "backward"]
     calls.clear()
-    from snnattack.surrogates import make_surrogate
+    from snnattack.snn.surrogates import make_surrogate
 
     loops(x, grad, neuron(make_surrogate("atan")))  # a transcendental slope: torch ops
     assert calls == ["forward"]
@@ -168,7 +169,7 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
     expected = loops(x, grad, lif)
     native.built.cache_clear()
     monkeypatch.setenv("CC", cc)
-    with caplog.at_level(logging.INFO, logger="snnattack.native"):
+    with caplog.at_level(logging.INFO, logger="snnattack.cpu.native"):
         assert native.library() is None
         got = loops(x, grad, lif)
     assert ("could not be built" in caplog.text) == (cc == "false")

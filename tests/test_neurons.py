@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from snnattack.neurons import LIF, static_rate
+from snnattack.snn.neurons import LIF, static_rate
 
 
 def reference_lif(currents: list[float], lam: float, theta: float, reset: str) -> list[float]:

@@ -1,4 +1,4 @@
-"""Tiled average pooling in one pass of the C kernel (``snnattack.pooling``) against
+"""Tiled average pooling in one pass of the C kernel (``snnattack.cpu.pooling``) against
 ``nn.AvgPool2d``: the same outputs and gradients bit for bit (signs of zero included), where
 it runs; the module everywhere else."""
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack import native
-from snnattack.pooling import pooled
+from snnattack.cpu import native
+from snnattack.cpu.pooling import pooled
 
 pytestmark = pytest.mark.skipif(
     native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"

@@ -8,12 +8,12 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack import bench
 from snnattack.errors import CheckpointError
 from snnattack.job import run
+from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.report.__main__ import main as report_main
 from snnattack.source import source_config
-from snnattack.store import CHECKPOINT, ModelStore
+from snnattack.tools import bench
 from snnattack.training.spec import training_spec
 
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]
@@ -83,7 +83,7 @@ def test_report_refuses_a_missing_folder_in_one_line_with_exit_2(tmp_path: Path,
 
 @pytest.mark.slow  # a process each, importing torch: about 10 s
 @pytest.mark.parametrize(
-    "argv", [["snnattack.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
+    "argv", [["snnattack.tools.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
 )
 def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
     proc = subprocess.run(

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from snnattack.errors import UserError
-from snnattack.lifecycle import print_results
-from snnattack.report import write_report
-from snnattack.results import (
+from snnattack.records.results import (
     SCHEMA,
     AttackRow,
     JobRecord,
@@ -20,6 +18,8 @@ from snnattack.results import (
     read_record,
     typed_row,
 )
+from snnattack.report import write_report
+from snnattack.runtime.lifecycle import print_results
 
 DATA = Path(__file__).resolve().parent / "data"
 SCHEMA1 = DATA / "metrics_schema1.json"  # written by the code before the schema version
@@ -164,7 +164,7 @@ def test_records_name_the_commit_the_process_loaded_not_a_later_head(
 ) -> None:
     """A commit made while a sweep runs does not relabel its later jobs, which still run the
     code imported at the start."""
-    from snnattack import provenance
+    from snnattack.records import provenance
 
     loaded = provenance.provenance()["git_commit"]
     assert loaded == provenance.LOADED_COMMIT and loaded != "unknown"  # a git checkout

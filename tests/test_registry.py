@@ -13,16 +13,16 @@ import pytest
 import torch
 from harness import ROOT, compose
 
+from snnattack.attacks.spec import tunable
 from snnattack.config import validate
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode, register
 from snnattack.gradients.base import neuron_settings
 from snnattack.models import build
 from snnattack.report.tables import mode_name
-from snnattack.surrogates import Triangle
+from snnattack.snn.surrogates import Triangle
 from snnattack.training import STRATEGIES, Strategy
 from snnattack.training import register as register_kind
-from snnattack.tuning import tunable
 from snnattack.values import real
 
 SRC = ROOT / "src" / "snnattack"

@@ -3,9 +3,9 @@ shuffle modes, and paper rows without a run of ours listed as "not run"."""
 
 from __future__ import annotations
 
+from snnattack.records.results import JobRecord
 from snnattack.report.collect import Job
 from snnattack.report.tables import table1, table2
-from snnattack.results import JobRecord
 
 SETTING = {
     "dataset": "cifar10",

@@ -9,8 +9,9 @@ import pytest
 import torch
 from harness import QUIET, cli, compose, sweep_metrics
 
-from snnattack import reuse, tuning
-from snnattack.evaluation import attack_specs
+from snnattack.attacks import tuning
+from snnattack.attacks.spec import attack_specs
+from snnattack.evaluation import reuse
 from snnattack.models import build
 
 QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from harness import compose
 from torch import nn
 
-from snnattack.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 from snnattack.config import validate
 from snnattack.errors import CheckpointError
 from snnattack.models import build
+from snnattack.records.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 
 
 class LIFSpike(nn.Module):

@@ -8,7 +8,7 @@ import torch
 from harness import compose
 from torch import nn
 
-from snnattack import native
+from snnattack.cpu import native
 from snnattack.job import run
 from snnattack.models import build
 from snnattack.training.classifier import STBPClassifier

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
-from snnattack.store import ModelStore, spec_key
+from snnattack.records.store import ModelStore, spec_key
 
 
 def trainer(calls: list):
@@ -75,7 +75,7 @@ def test_stored_models_are_read_without_the_lock_or_any_write(tmp_path: Path, mo
     def no_lock(*args, **kwargs):
         raise PermissionError("read-only store")
 
-    monkeypatch.setattr("snnattack.store.FileLock", no_lock)
+    monkeypatch.setattr("snnattack.records.store.FileLock", no_lock)
     monkeypatch.setattr(ModelStore, "_writable", no_lock)
     _, record = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
     assert record["cached"] is True

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from snnattack.models import build
-from snnattack.temporal import StepWise, time_constant
+from snnattack.snn.temporal import StepWise, time_constant
 
 
 def conv_bn() -> nn.Sequential:

@@ -9,8 +9,9 @@ import lightning as L
 import torch
 from fixtures_digits import trained
 
-from snnattack.crafting import craft
-from snnattack.evaluation import AttackEvaluator, AttackSpec
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.spec import AttackSpec
+from snnattack.evaluation.evaluator import AttackEvaluator
 
 EPS = 32 / 255
 

@@ -13,9 +13,9 @@ import wandb
 from harness import QUIET, ROOT, cli, compose
 from harness import read_wandb_run as read_run
 
-from snnattack import tracking
 from snnattack.errors import ConfigError
-from snnattack.results import AttackRow, JobRecord
+from snnattack.records import tracking
+from snnattack.records.results import AttackRow, JobRecord
 
 SWEEP = "multirun/2026-11-23/04-17-00"  # a sweep folder as Hydra names it: <date>/<time>
 

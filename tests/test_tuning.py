@@ -10,11 +10,11 @@ import torch
 from fixtures_digits import trained
 from harness import QUICK, compose
 
+from snnattack.attacks.spec import attack_specs, grid, grid_values
+from snnattack.attacks.tuning import _asr, tune_specs, validation_batch
 from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.evaluation import attack_specs
-from snnattack.tuning import _asr, grid, grid_values, tune_specs, validation_batch
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
 ONE = (1, 1, 0)  # time extension, EOT samples, seed

@@ -9,11 +9,11 @@ import pytest
 from harness import CONF, compose
 from omegaconf import OmegaConf
 
-from snnattack.cli import check_group_choices, discard_job_folder, one_line
+from snnattack.attacks.convergence import curve_counts
+from snnattack.attacks.spec import grid, grid_values
 from snnattack.config import RULES, notes, validate, writable
-from snnattack.convergence import curve_counts
 from snnattack.errors import ConfigError, DataError
-from snnattack.tuning import grid, grid_values
+from snnattack.runtime.cli import check_group_choices, discard_job_folder, one_line
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
 COMPONENT = "method.ensemble.components"

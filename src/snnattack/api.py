@@ -3,7 +3,7 @@ notebook, with the machinery of a job (docs/interop.md, "Using your own model").
 
 - :func:`evaluate` runs the same evaluation as ``python run.py``: clean accuracy, one row per
   (method, ε, box), the worst-case ensemble, tuning on the validation data passed in, and the
-  masking checks. It returns the :class:`~snnattack.results.JobRecord` a job writes to
+  masking checks. It returns the :class:`~snnattack.records.results.JobRecord` a job writes to
   ``metrics.json``.
 - :func:`attack` returns adversarial examples of one batch.
 - :func:`gradient_mode` differentiates a model by a gradient mode in the user's own loop.
@@ -32,42 +32,17 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
-from snnattack.console import quiet_libraries
 from snnattack.errors import UserError
+from snnattack.interop.external import as_spiking_net
 from snnattack.models.registry import SpikingNet
-from snnattack.results import JobRecord
+from snnattack.records.results import JobRecord
+from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
+from snnattack.runtime.console import quiet_libraries
 
 BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
-
-
-def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
-    """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
-    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters)."""
-    if isinstance(model, SpikingNet):
-        return model
-    if not isinstance(model, nn.Module):
-        raise UserError(
-            f"{argument}={type(model).__name__} is not a network; accepted: a torch "
-            "nn.Module (a snnattack SpikingNet, or a spikingjelly / snnTorch network)"
-        )
-    if T is None:
-        raise UserError(
-            f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
-            "time steps are not known; accepted: T=<time steps>, an integer >= 1"
-        )
-    try:
-        from snnattack.interop import adapt
-    except ImportError:
-        raise UserError(
-            f"{argument}={type(model).__name__} is not a snnattack SpikingNet and the "
-            "adapters (snnattack.interop) are not installed; accepted: a SpikingNet, or "
-            'pip install -e ".[interop]"'
-        ) from None
-    return adapt(model, T=T)
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -189,7 +164,7 @@ def _dataset(data: Any, argument: str) -> Dataset:
 
 
 class _ValidationSplit:
-    """The user's validation data where :func:`snnattack.tuning.tune_specs` reads a
+    """The user's validation data where :func:`snnattack.attacks.tuning.tune_specs` reads a
     datamodule's validation split (``setup`` then ``val_set``): its first ``size`` images
     (``attack.tune.val_size``), on the model's device."""
 
@@ -268,12 +243,13 @@ def evaluate(
     ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``.
     """
-    from snnattack.checks import masking_checks, used_modes
-    from snnattack.ensemble import ENSEMBLE
-    from snnattack.evaluation import AttackEvaluator, attack_settings, attack_specs
-    from snnattack.provenance import provenance
-    from snnattack.results import result_spec
-    from snnattack.tuning import tune_specs
+    from snnattack.attacks.ensemble import ENSEMBLE
+    from snnattack.attacks.spec import attack_specs
+    from snnattack.attacks.tuning import tune_specs
+    from snnattack.evaluation.checks import masking_checks, used_modes
+    from snnattack.evaluation.evaluator import AttackEvaluator, attack_settings
+    from snnattack.records.provenance import provenance
+    from snnattack.records.results import result_spec
 
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
@@ -357,9 +333,10 @@ def attack(
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1]."""
-    from snnattack.crafting import craft
-    from snnattack.ensemble import ENSEMBLE, worst_case
-    from snnattack.evaluation import attack_settings, attack_specs
+    from snnattack.attacks.crafting import craft
+    from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+    from snnattack.attacks.spec import attack_specs
+    from snnattack.evaluation.evaluator import attack_settings
 
     net = as_spiking_net(model, T)
     cfg = job_config(

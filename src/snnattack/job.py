@@ -10,17 +10,19 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack import native
-from snnattack.annotate import annotate
+from snnattack.attacks.spec import attack_specs
+from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
-from snnattack.console import quiet_libraries
+from snnattack.cpu import native
+from snnattack.cpu.malloc import set_malloc
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
-from snnattack.evaluation import AttackEvaluator, attack_settings, attack_specs
-from snnattack.malloc import set_malloc
-from snnattack.provenance import provenance
-from snnattack.results import (
+from snnattack.evaluation.annotate import annotate
+from snnattack.evaluation.evaluator import AttackEvaluator, attack_settings
+from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
+from snnattack.records.provenance import provenance
+from snnattack.records.results import (
     JobRecord,
     is_complete,
     job_table,
@@ -28,13 +30,12 @@ from snnattack.results import (
     result_spec,
     write_json,
 )
-from snnattack.reuse import earlier_rows, remember, row_keys, sweep_folder
+from snnattack.records.store import ModelStore
+from snnattack.records.tracking import attack_loggers, log_results
+from snnattack.runtime.console import quiet_libraries
 from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
-from snnattack.store import ModelStore
-from snnattack.tracking import attack_loggers, log_results
 from snnattack.training.fit import job_trainer
 from snnattack.training.trained import attacked_models, target_model
-from snnattack.tuning import tune_specs
 
 log = logging.getLogger(__name__)
 

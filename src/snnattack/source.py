@@ -14,9 +14,9 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.models.external import is_external
-from snnattack.results import AttackRow
-from snnattack.store import ModelStore
+from snnattack.interop.external import is_external
+from snnattack.records.results import AttackRow
+from snnattack.records.store import ModelStore
 from snnattack.training.base import with_train
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import build_model, model_from_file, trained_model

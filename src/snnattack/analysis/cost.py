@@ -6,7 +6,7 @@ attack gradient step per gradient mode (forward + backward to the *input* only, 
 frozen, as in an attack), so drifts of the machine hit every mode alike. Times are medians.
 
 With ``impls``, every step is measured once per neuron implementation (``stbp[fused]``,
-``stbp[unrolled]``, see :class:`snnattack.neurons.LIF`); with ``train``, a training step
+``stbp[unrolled]``, see :class:`snnattack.snn.neurons.LIF`); with ``train``, a training step
 (forward in train mode and backward to the parameters, BN statistics left as they are) is
 measured too.
 
@@ -42,10 +42,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from snnattack import native
+from snnattack.cpu import native
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 from snnattack.training.adversary import Adversary
 
 MB = 2**20

@@ -1,7 +1,7 @@
 """Rate-current curves (RGA Fig. 2, Supp. §1): how a spiking layer turns current into rate.
 
 The *static* curve is the closed-form firing rate of one neuron fed a constant current
-(:func:`snnattack.neurons.static_rate`). The *actual* curve is the scatter of (time-averaged
+(:func:`snnattack.snn.neurons.static_rate`). The *actual* curve is the scatter of (time-averaged
 input current, firing rate) of the neurons of one spiking layer of a trained network on
 validation data; RGA's backward assumes the actual points lie near the static curve.
 """
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from snnattack.analysis.batches import limited
-from snnattack.neurons import LIF, static_rate
-from snnattack.temporal import temporal_modules
+from snnattack.snn.neurons import LIF, static_rate
+from snnattack.snn.temporal import temporal_modules
 
 
 def static_curve(lam: float, theta: float = 1.0, i_max: float = 3.0, points: int = 301) -> dict:

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from snnattack.analysis.batches import limited
-from snnattack.neurons import LIF
-from snnattack.temporal import temporal_modules
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import temporal_modules
 
 SHUFFLE_MODES = ("layer", "neuron")
 

@@ -28,21 +28,12 @@ __all__ = [
     "PREFLIGHT",
     "RULES",
     "Rule",
-    "eps_values",
     "notes",
     "validate",
     "writable",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def eps_values(cfg: DictConfig) -> list:
-    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
-    eps = cfg.eps
-    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
-        return [eps]
-    return list(eps)
 
 
 def _flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -17,20 +17,20 @@ import torch
 from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
-from snnattack.attacks import METHODS, takes_eot
+from snnattack.attacks.convergence import curve_reach
+from snnattack.attacks.ensemble import ENSEMBLE, components
+from snnattack.attacks.methods import METHODS, takes_eot
+from snnattack.attacks.spec import grid, tunable
 from snnattack.config.rules import MAX_SEED, check_as
-from snnattack.convergence import curve_reach
 from snnattack.data import DATAMODULES
-from snnattack.encoding import ENCODINGS
-from snnattack.ensemble import ENSEMBLE, components
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.interop.external import is_external
 from snnattack.models import MODELS, build
-from snnattack.models.external import is_external
+from snnattack.snn.encoding import ENCODINGS
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
-from snnattack.tuning import grid, tunable
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from snnattack.convergence import curve_reach, iterations
-from snnattack.tuning import tunable
+from snnattack.attacks.convergence import curve_reach, iterations
+from snnattack.attacks.spec import tunable
 
 
 def notes(cfg: dict[str, Any]) -> list[str]:

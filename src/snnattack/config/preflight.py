@@ -15,12 +15,12 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from snnattack.checkpoints import load_model_file
+from snnattack.attacks.spec import tunes
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.errors import ConfigError
-from snnattack.models.external import check_external, is_external
+from snnattack.interop.external import check_external, is_external
+from snnattack.records.checkpoints import load_model_file
 from snnattack.training import STRATEGIES
-from snnattack.tuning import tunes
 from snnattack.values import is_int
 
 

@@ -12,15 +12,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from snnattack.analysis.shuffle import SHUFFLE_MODES
-from snnattack.attacks import METHODS
+from snnattack.attacks.methods import METHODS
+from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.cpu.native import KERNELS as NEURON_KERNELS
 from snnattack.data import DATAMODULES
-from snnattack.encoding import ENCODINGS
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.interop.external import EXTERNAL
 from snnattack.models import MODELS
-from snnattack.models.external import EXTERNAL
-from snnattack.native import KERNELS as NEURON_KERNELS
-from snnattack.neurons import IMPLS, RESETS
+from snnattack.snn.encoding import ENCODINGS
+from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
 from snnattack.training.adversary import BN_MODES as ADVERSARY_BN_MODES
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS

@@ -60,9 +60,9 @@ import torch.nn.functional as F
 from tonic.transforms import ToFrame
 from torch.utils.data import Dataset
 
-from snnattack.checkpoints import load_tensors
 from snnattack.data.base import SplitDataModule
 from snnattack.errors import ConfigError, DataError
+from snnattack.records.checkpoints import load_tensors
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 

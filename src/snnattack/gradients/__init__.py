@@ -22,7 +22,7 @@ from torch import nn
 from snnattack.gradients.base import GRADIENT_MODES, GradientMode, register
 from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
-from snnattack.temporal import Temporal
+from snnattack.snn.temporal import Temporal
 
 discover(__name__, __path__)
 

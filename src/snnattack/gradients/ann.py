@@ -17,7 +17,7 @@ from torch import nn
 
 from snnattack.gradients.base import register
 from snnattack.gradients.rga import rate_domain
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 
 def quantised_relu(current: torch.Tensor, theta: float, levels: int) -> torch.Tensor:

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
-from snnattack.surrogates import Surrogate, atan_slope
+from snnattack.snn.surrogates import Surrogate, atan_slope
 from snnattack.values import BOOL, real
 
 EPS = 1e-4  # keeps alpha finite where the membrane has sat at the threshold (reference value)

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-from snnattack.neurons import LIF
 from snnattack.registry import enter
-from snnattack.temporal import temporal_modules
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import temporal_modules
 from snnattack.values import Rule
 
 Make = TypeVar("Make", bound=Callable[..., AbstractContextManager[Any]])

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from snnattack.gradients.base import overriding, register
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 
 class _RateGate(torch.autograd.Function):

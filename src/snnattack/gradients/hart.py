@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, overriding, register
-from snnattack.neurons import LIF
-from snnattack.surrogates import Triangle
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Triangle
 from snnattack.values import real
 
 

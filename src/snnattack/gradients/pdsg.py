@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
-from snnattack.surrogates import Surrogate
+from snnattack.snn.surrogates import Surrogate
 
 
 class PotentialDependent(Surrogate):

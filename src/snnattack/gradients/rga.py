@@ -19,11 +19,11 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
-from snnattack import native
-from snnattack.encoding import Encoder
+from snnattack.cpu import native
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
-from snnattack.neurons import LIF
+from snnattack.snn.encoding import Encoder
+from snnattack.snn.neurons import LIF
 from snnattack.values import real
 
 # (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output

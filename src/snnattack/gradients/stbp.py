@@ -1,7 +1,7 @@
 """STBP: backprop through time of the simulation with a surrogate spike gradient.
 
 The neurons' own backward (the default). ``surrogate`` picks the slope
-(:data:`snnattack.surrogates.SURROGATES`): ``width`` is the half-width of ``triangle`` and
+(:data:`snnattack.snn.surrogates.SURROGATES`): ``width`` is the half-width of ``triangle`` and
 ``rectangle``, ``alpha`` the sharpness of ``sigmoid`` and ``atan`` (each surrogate reads its
 own and ignores the other); ``None`` keeps the trained triangle's width or the default.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
-from snnattack.neurons import LIF
-from snnattack.surrogates import SURROGATES, Triangle, make_surrogate
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import SURROGATES, Triangle, make_surrogate
 from snnattack.values import member_of, optional, real
 
 

@@ -1,7 +1,7 @@
 """Foreign spiking networks (spikingjelly, snnTorch) as this project's :class:`SpikingNet`.
 
 ``adapt(net, T=4)`` returns a model taking images ``[B, ...]``: the direct encoder repeats
-them ``T`` times, a copy of ``net`` whose spiking neurons are :class:`~snnattack.neurons.LIF`
+them ``T`` times, a copy of ``net`` whose spiking neurons are :class:`~snnattack.snn.neurons.LIF`
 layers with the same dynamics runs on ``[T, B, ...]``, and ``decode`` (default the mean over
 T) gives the logits. Every gradient mode then differentiates it as it does the project's own
 models. The copy's parameters and buffers share ``net``'s memory, and it holds none of its
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from snnattack.checkpoints import require_finite
 from snnattack.errors import UserError
 from snnattack.interop import snntorch, spikingjelly
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.models.registry import SpikingNet
+from snnattack.records.checkpoints import require_finite
 
 __all__ = ["adapt", "supported"]
 

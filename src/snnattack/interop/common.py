@@ -3,7 +3,7 @@ neurons need, the adapted network with the user's decode, and the refusals.
 
 The adapted model is a copy of the user's network whose parameters and buffers share the
 user's memory (:func:`shared_copy`): the copy's neurons are this project's stateless
-:class:`~snnattack.neurons.LIF`, and the copy's modules carry their own training flags and
+:class:`~snnattack.snn.neurons.LIF`, and the copy's modules carry their own training flags and
 step modes, so nothing the attack does reaches the user's modules, and two adapted networks
 (a target and a black-box source) hold no state at all to share.
 """
@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from snnattack.encoding import DirectEncoder
 from snnattack.errors import UserError
 from snnattack.models.registry import SpikingNet
-from snnattack.neurons import LIF
+from snnattack.snn.encoding import DirectEncoder
+from snnattack.snn.neurons import LIF
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 

@@ -3,7 +3,7 @@
 snnTorch's time loop is the user's code, so the adapter takes the network of one time step,
 an ``nn.Sequential`` (nested ones are flattened) of torch layers and ``Leaky`` neurons, and
 wraps it into a multi-step body: each torch layer runs on every step
-(:class:`~snnattack.temporal.StepWise`, the ``T * B`` samples as one batch, so a BatchNorm in
+(:class:`~snnattack.snn.temporal.StepWise`, the ``T * B`` samples as one batch, so a BatchNorm in
 training mode would normalise over all steps; attacks run in eval mode) and each ``Leaky``
 becomes a LIF (tested on snnTorch 1.0.0). The body's output is the last layer's on every step
 (spikes for a last ``Leaky``, decoded by the mean over T unless the user gives a decode).
@@ -40,8 +40,8 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
-from snnattack.neurons import LIF
-from snnattack.temporal import StepWise
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 
 SUPPORTED = ("snntorch.Leaky",)
 NEURON_LIBRARIES = ("snntorch", "spikingjelly", "norse")

@@ -38,7 +38,7 @@ from snnattack.interop.common import (
     scalar,
     shared_copy,
 )
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 # modules of these packages are spiking neurons: refused unless mapped here

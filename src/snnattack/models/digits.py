@@ -8,7 +8,7 @@ from torch import nn
 
 from snnattack.models.registry import register
 from snnattack.models.resnet import resnet_body
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 
 @register("digits_net")

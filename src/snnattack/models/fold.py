@@ -13,7 +13,7 @@ import copy
 import torch
 from torch import nn
 
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 _BN = nn.modules.batchnorm._BatchNorm
 

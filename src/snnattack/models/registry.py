@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from snnattack.binary import spikes_as_bytes
-from snnattack.encoding import FIXED_NORMALISATION, Quantize, build_encoder
-from snnattack.neurons import LIF
-from snnattack.recompute import batchnorm_recomputed
-from snnattack.surrogates import Triangle
+from snnattack.cpu.recompute import batchnorm_recomputed
+from snnattack.snn.binary import spikes_as_bytes
+from snnattack.snn.encoding import FIXED_NORMALISATION, Quantize, build_encoder
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Triangle
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 ACTIVATIONS = ("lif", "relu")  # spiking model, or its ANN counterpart (ReLU, one time step)
@@ -42,8 +42,8 @@ class Normalize(nn.Module):
 class SpikingNet(nn.Module):
     """Images ``[B, ...]`` -> (quantise) -> (normalise) -> encoder ``[T, B, ...]`` -> body ->
     mean over T (:meth:`decode`); with autograd recording, the spikes its layers save for the
-    backward are kept as bytes (:mod:`snnattack.binary`) and BN outputs fed to a fused LIF are
-    recomputed (:mod:`snnattack.recompute`)."""
+    backward are kept as bytes (:mod:`snnattack.snn.binary`) and BN outputs fed to a fused LIF are
+    recomputed (:mod:`snnattack.cpu.recompute`)."""
 
     def __init__(
         self,
@@ -107,7 +107,7 @@ def build(
     with every LIF replaced by a ReLU.
     ``levels`` quantises the analog image to that many values before encoding (None: off).
     ``neuron_impl`` is how the neurons' STBP backward is computed (``fused`` or ``unrolled``,
-    same gradients; :class:`snnattack.neurons.LIF`).
+    same gradients; :class:`snnattack.snn.neurons.LIF`).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")

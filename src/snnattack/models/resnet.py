@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from snnattack.cpu.recompute import add
 from snnattack.models.registry import register
 from snnattack.models.vgg import conv_bn
-from snnattack.recompute import add
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 HIDDEN = 256
 

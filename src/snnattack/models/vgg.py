@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from torch import nn
 
 from snnattack.models.registry import register
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 POOL = "A"
 VGG11 = (64, POOL, 128, 256, POOL, 512, 512, 512, POOL, 512, 512)

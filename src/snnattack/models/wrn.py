@@ -7,7 +7,7 @@ Pre-activation blocks (Zagoruyko & Komodakis 2016) with a LIF after each BN: ``B
 the width runs the shortcut (a 1x1 conv) on its activated input, as theirs does. Stem conv16,
 three groups of two blocks (64, 128, 256 channels; strides 1, 2, 2), then BN-LIF, global 8x8
 average pooling and the linear read-out. Modules are registered in their order, so their
-state dicts map onto this one layer by layer (:func:`snnattack.checkpoints.from_reference`).
+state dicts map onto this one layer by layer (:func:`snnattack.records.checkpoints.from_reference`).
 Tensors are ``[T, B, ...]`` (theirs ``[T * B, ...]``).
 """
 
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from snnattack.models.registry import register
-from snnattack.temporal import StepWise
+from snnattack.snn.temporal import StepWise
 
 WIDTHS = (64, 128, 256)  # WRN-16-4: 16 x 4, 32 x 4, 64 x 4 channels
 BLOCKS = 2  # per group: (depth 16 - 4) / 6

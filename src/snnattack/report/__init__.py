@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.errors import UserError
-from snnattack.files import write_atomic, write_error
+from snnattack.records.files import write_atomic, write_error
+from snnattack.records.results import MEASURES
 from snnattack.report import figures
 from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
@@ -38,7 +39,6 @@ from snnattack.report.tables import (
     table2,
     tuning_table,
 )
-from snnattack.results import MEASURES
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snnattack.cli import ArgumentParser, refuse
 from snnattack.errors import ConfigError, UserError
 from snnattack.report import write_report
+from snnattack.runtime.cli import ArgumentParser, refuse
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,9 +21,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from snnattack.records.results import attack_label  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.tables import Table, fmt, fmt_stat, matching, mean_std  # noqa: E402
-from snnattack.results import attack_label  # noqa: E402
 
 DPI = 110
 BOXES = ("white", "black")

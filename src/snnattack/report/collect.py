@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.cosmetic import is_cosmetic
-from snnattack.results import ROW_FIELDS, JobRecord, read_record
+from snnattack.records.results import ROW_FIELDS, JobRecord, read_record
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
 # and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
@@ -89,7 +89,7 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 def load_jobs(root: Path) -> list[Job]:
     """Every readable ``metrics.json`` under ``root`` (itself included), sorted by folder; any
-    schema :mod:`snnattack.results` reads (a newer one stops the report with one line)."""
+    schema :mod:`snnattack.records.results` reads (a newer one stops the report with one line)."""
     jobs = []
     for path in sorted(root.rglob("metrics.json"), key=lambda p: _natural(p.parent, root)):
         try:

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from snnattack.records.results import attack_label
 from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
-from snnattack.results import attack_label
 
 BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {

@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snnattack.crafting import spiking
+from snnattack.attacks.crafting import spiking
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 
 METHODS = ("fgsm", "fgsm_rs", "pgd", "trades")

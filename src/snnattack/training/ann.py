@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.encoding import FIXED_NORMALISATION
+from snnattack.snn.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net, register
 
 INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog

@@ -14,8 +14,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from snnattack.interop.external import external_model, is_external
 from snnattack.models import build
-from snnattack.models.external import external_model, is_external
 from snnattack.registry import enter
 from snnattack.training.fit import TrainContext, Trained, fit
 
@@ -59,7 +59,8 @@ def register(cls: type[Strategy]) -> type[Strategy]:
 
 def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
     """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``.
-    ``model=external``: the network the user's factory builds (:mod:`snnattack.models.external`)."""
+    ``model=external``: the network the user's factory builds
+    (:mod:`snnattack.interop.external`)."""
     if is_external(cfg):
         return external_model(cfg)
     args = dict(

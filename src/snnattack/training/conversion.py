@@ -31,8 +31,8 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.data import datamodule
-from snnattack.neurons import LIF
-from snnattack.temporal import StepWise
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 from snnattack.training.base import Strategy, register, with_train
 from snnattack.training.fit import TrainContext, Trained
 

@@ -19,12 +19,12 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.checkpoints import load_tensors
-from snnattack.crafting import spiking
+from snnattack.attacks.crafting import spiking
 from snnattack.data import datamodule
-from snnattack.provenance import provenance
-from snnattack.store import RESUME_FILE
-from snnattack.tracking import train_loggers
+from snnattack.records.checkpoints import load_tensors
+from snnattack.records.provenance import provenance
+from snnattack.records.store import RESUME_FILE
+from snnattack.records.tracking import train_loggers
 from snnattack.training.adversary import Adversary
 from snnattack.training.classifier import STBPClassifier
 

@@ -11,10 +11,10 @@ import lightning as L
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.checkpoints import load_model_file
-from snnattack.models.external import is_external
+from snnattack.interop.external import is_external
 from snnattack.models.fold import folded
-from snnattack.store import ModelStore
+from snnattack.records.checkpoints import load_model_file
+from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.spec import training_spec
@@ -62,7 +62,7 @@ def trained_model(
 
 def model_from_file(cfg: DictConfig, path: str) -> Trained:
     """The configured model with the weights of ``path`` (``checkpoint=``, any format of
-    :mod:`snnattack.checkpoints`) instead of one from the store."""
+    :mod:`snnattack.records.checkpoints`) instead of one from the store."""
     model = build_model(cfg)
     log.info("model from file %s", path)
     return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}

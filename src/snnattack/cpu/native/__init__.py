@@ -1,7 +1,7 @@
 """The fused LIF's T loops and RGA's rate slope (``lif.c``) and tiled average pooling
 (``pool.c``) as compiled C kernels, built on first use.
 
-The torch ops of :mod:`snnattack.multistep` pass over a layer's ``[B, ...]`` step tensor
+The torch ops of :mod:`snnattack.snn.multistep` pass over a layer's ``[B, ...]`` step tensor
 about four times per step forward and ten times backward; the kernel takes each block of
 elements through all T steps with its membrane (or ``dL/du``) in the L1 cache, so it reads
 each input and writes each output once. It computes the same floating-point operations in

@@ -3,10 +3,10 @@
 In a training step, a conv-BN-LIF layer keeps for its backward the BN's input (the BN needs
 it) and the LIF's membranes ``h_t``, two float tensors of the layer's size; yet ``h_t`` follows
 exactly from the BN's input. Within :func:`batchnorm_recomputed` (opened by the model when
-autograd records), :class:`~snnattack.temporal.StepWise` notes each batch-statistics BN output
+autograd records), :class:`~snnattack.snn.temporal.StepWise` notes each batch-statistics BN output
 with the BN's input (:func:`note`), a residual block notes the sum of its two branches
 (:func:`add`), and a fused LIF fed a noted tensor (:func:`source`) runs
-:class:`~snnattack.multistep.BatchNormLIF`, which keeps only the BNs' inputs: the same
+:class:`~snnattack.snn.multistep.BatchNormLIF`, which keeps only the BNs' inputs: the same
 gradients, one float tensor per spiking layer fewer (``docs/performance.md``).
 """
 

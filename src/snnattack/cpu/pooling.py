@@ -4,7 +4,7 @@ The spiking models pool with ``nn.AvgPool2d(2)``: kernel = stride, no padding, s
 lies in at most one window. ATen's CPU kernel walks every window with scalar loops, and its
 backward zero-fills the input's gradient before adding each window's share; autograd also
 keeps the pooling's input (its shape is all the backward needs). :class:`TiledAvgPool` runs
-``snnattack/native/pool.c``: the same sums and quotients in the same order, one pass each way,
+``snnattack/cpu/native/pool.c``: the same sums and quotients in the same order, one pass each way,
 and nothing kept but the shape: the same outputs and gradients bit for bit
 (``tests/test_pooling.py``). It runs where :func:`tiled` finds that computation: a plain
 ``nn.AvgPool2d`` (no hooks, its own forward), stride = kernel, no padding, no ceil mode, on a
@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack import native
-from snnattack.frozen import plain
+from snnattack.cpu import native
+from snnattack.cpu.frozen import plain
 
 
 class TiledAvgPool(torch.autograd.Function):

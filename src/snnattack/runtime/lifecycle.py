@@ -15,7 +15,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
-from snnattack.results import print_table, read_record
+from snnattack.records.results import print_table, read_record
 
 FAILURES = "failures.jsonl"
 

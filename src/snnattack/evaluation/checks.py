@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.crafting import craft, spiking
+from snnattack.attacks.crafting import craft, spiking
+from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.data import datamodule
-from snnattack.ensemble import ENSEMBLE
 from snnattack.gradients import gradient_mode
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def masking_checks(
 def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[str, Any]:
     """:func:`masking_checks` of a job (``cfg.checks.masking``): probes on the first
     ``probe_size`` test images with the job's gradient mode and every ensemble component's;
-    ``results`` are the job's rows (:class:`~snnattack.results.AttackRow`)."""
+    ``results`` are the job's rows (:class:`~snnattack.records.results.AttackRow`)."""
     settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
     rows = [dataclasses.asdict(r) for r in results]
     dm = datamodule(cfg, cfg.seed)

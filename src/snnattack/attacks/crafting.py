@@ -8,7 +8,7 @@
 - Every call of the crafting model is counted (samples passed through it), so results can
   report the queries an attack needed per sample.
 - With ``steps_curve`` counts, the running best example after each count is kept as well
-  (:mod:`snnattack.convergence`).
+  (:mod:`snnattack.attacks.convergence`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.attacks import GRADIENT_FREE, build_attack
-from snnattack.convergence import tracking
+from snnattack.attacks.convergence import tracking
+from snnattack.attacks.methods import GRADIENT_FREE, build_attack
 from snnattack.gradients import gradient_mode
-from snnattack.neurons import LIF
+from snnattack.snn.neurons import LIF
 
 ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an ANN
 

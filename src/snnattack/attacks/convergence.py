@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.attacks import GRADIENT_FREE, METHODS
+from snnattack.attacks.methods import GRADIENT_FREE, METHODS
 
 
 def iterations(algorithm: str, params: dict[str, Any]) -> int | None:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from snnattack.frozen import run_layer
-from snnattack.multistep import batch_statistics
-from snnattack.pooling import pooled
-from snnattack.recompute import note
+from snnattack.cpu.frozen import run_layer
+from snnattack.cpu.pooling import pooled
+from snnattack.cpu.recompute import note
+from snnattack.snn.multistep import batch_statistics
 
 
 class Temporal(nn.Module):
@@ -93,7 +93,7 @@ def _per_sample(layer: nn.Module) -> bool:
 def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """``layers`` applied in turn to the T * B samples of ``x``; the output of a last
     batch-statistics BN is noted with its input, for the fused LIF to recompute it
-    (:mod:`snnattack.recompute`)."""
+    (:mod:`snnattack.cpu.recompute`)."""
     *head, last = layers
     for layer in head:
         x = per_step(layer, x)
@@ -107,8 +107,8 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
 
 
 def _run(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``layer(x)``: a tiled average pooling in one pass (:mod:`snnattack.pooling`), a frozen
-    layer that keeps nothing of its input (:mod:`snnattack.frozen`), or the module."""
+    """``layer(x)``: a tiled average pooling in one pass (:mod:`snnattack.cpu.pooling`), a frozen
+    layer that keeps nothing of its input (:mod:`snnattack.cpu.frozen`), or the module."""
     out = pooled(layer, x)
     return run_layer(layer, x) if out is None else out
 

@@ -36,11 +36,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.attacks import GRADIENT_FREE
-from snnattack.ensemble import ENSEMBLE
+from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.methods import GRADIENT_FREE
+from snnattack.attacks.spec import AttackSpec
 from snnattack.errors import WriteError
-from snnattack.evaluation import AttackSpec
-from snnattack.results import AttackRow, result_spec, typed_row, write_json
+from snnattack.records.results import AttackRow, result_spec, typed_row, write_json
 from snnattack.training.adversary import adversary_spec
 
 log = logging.getLogger(__name__)

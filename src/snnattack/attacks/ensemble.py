@@ -21,13 +21,13 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from snnattack.attacks import GRADIENT_FREE, takes_eot
-from snnattack.crafting import craft
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.methods import GRADIENT_FREE, takes_eot
 from snnattack.errors import ConfigError
 from snnattack.values import BOOL
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
-CONF = Path(__file__).resolve().parents[2] / "conf"  # where attack= and method= names live
+CONF = Path(__file__).resolve().parents[3] / "conf"  # where attack= and method= names live
 KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
 FORM = "{attack: <attack= name>, method: <method= name>}"  # a component as the user writes it
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from snnattack.checkpoints import load_tensors
-from snnattack.files import torch_bytes, write_atomic
-from snnattack.results import AttackRow
+from snnattack.records.checkpoints import load_tensors
+from snnattack.records.files import torch_bytes, write_atomic
+from snnattack.records.results import AttackRow
 
 
 def file_name(method: str, eps_255: float, box: str) -> str:
@@ -56,5 +56,5 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
 
 def load(path: Path) -> dict[str, Any]:
     """A saved file's content (tensors on the CPU), read as tensors and plain values only:
-    a file that would run code raises :class:`~snnattack.checkpoints.RefusedFile`."""
+    a file that would run code raises :class:`~snnattack.records.checkpoints.RefusedFile`."""
     return load_tensors(path)

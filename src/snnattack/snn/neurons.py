@@ -6,16 +6,16 @@ Dynamics (Bu et al., CVPR 2023): charge ``h_t = lam * u_{t-1} + I_t``; fire
 ``lam``, ``theta`` and the reset. How the neuron is
 differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
 
-- ``surrogate``: the spike's backward slope (:mod:`snnattack.surrogates`, triangle by default);
+- ``surrogate``: the spike's backward slope (:mod:`snnattack.snn.surrogates`, triangle by default);
 - ``detach_reset``: no gradient through the spike inside the reset;
 - ``detach_membrane``: no gradient along the membrane from one step to the next (HART).
 
 The default backward, every setting at its default, is STBP: backprop through time with the
 triangle surrogate, the gradient flowing through the reset. ``impl`` says how that backward is
-computed: ``fused`` (:class:`snnattack.multistep.MultiStepLIF`, one autograd node saving only
-the membrane; after a train-mode BN, :class:`~snnattack.multistep.BatchNormLIF`, saving
-nothing but the BN's input, :mod:`snnattack.recompute`; without autograd, the loop alone; on
-the CPU each loop one pass of a C kernel, :mod:`snnattack.native`) or ``unrolled`` (plain
+computed: ``fused`` (:class:`snnattack.snn.multistep.MultiStepLIF`, one autograd node saving only
+the membrane; after a train-mode BN, :class:`~snnattack.snn.multistep.BatchNormLIF`, saving
+nothing but the BN's input, :mod:`snnattack.cpu.recompute`; without autograd, the loop alone; on
+the CPU each loop one pass of a C kernel, :mod:`snnattack.cpu.native`) or ``unrolled`` (plain
 autograd through the loop, the reference); both give the same values and gradients. See
 ``docs/neuron.md``.
 """
@@ -26,11 +26,11 @@ import math
 
 import torch
 
-from snnattack.binary import mark
-from snnattack.multistep import MultiStepLIF, batchnorm_lif, spikes
-from snnattack.recompute import source
-from snnattack.surrogates import Spike, Surrogate, Triangle
-from snnattack.temporal import Temporal
+from snnattack.cpu.recompute import source
+from snnattack.snn.binary import mark
+from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
+from snnattack.snn.surrogates import Spike, Surrogate, Triangle
+from snnattack.snn.temporal import Temporal
 
 RESETS = ("hard", "soft")
 IMPLS = ("fused", "unrolled")

@@ -1,4 +1,4 @@
-"""Cost of an attack step per gradient mode: ``python -m snnattack.bench [options]``.
+"""Cost of an attack step per gradient mode: ``python -m snnattack.tools.bench [options]``.
 
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes), then measures, in one process and interleaved, a plain forward and one
@@ -29,21 +29,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from snnattack import native
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
-from snnattack.cli import ArgumentParser, refuse
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
+from snnattack.cpu import native
+from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.cpu.malloc import set_malloc
+from snnattack.cpu.native import KERNELS as NEURON_KERNELS
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
-from snnattack.native import KERNELS as NEURON_KERNELS
-from snnattack.neurons import IMPLS, RESETS
+from snnattack.runtime.cli import ArgumentParser, refuse
+from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.training.adversary import Adversary
 from snnattack.values import integer
@@ -51,7 +51,7 @@ from snnattack.values import integer
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(
-        prog="python -m snnattack.bench",
+        prog="python -m snnattack.tools.bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,7 +144,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 SWEEPABLE = ("T", "batch", "lam")
 PAPER_FILE = str(
-    Path(__file__).resolve().parents[2] / "experiments/tables2_cost_cifar10_vgg11.yaml"
+    Path(__file__).resolve().parents[3] / "experiments/tables2_cost_cifar10_vgg11.yaml"
 )
 
 

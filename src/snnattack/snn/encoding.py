@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from snnattack.temporal import Temporal
+from snnattack.snn.temporal import Temporal
 
 ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
 # encodings fed an image normalised with a fixed per-channel (mean, std), not the dataset's:

@@ -15,99 +15,17 @@ with a note: :mod:`snnattack.config.notes`) on the first
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.crafting import craft, grad_mode_of
+from snnattack.attacks.crafting import craft, grad_mode_of
+from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.spec import AttackSpec, grid, tunable
 from snnattack.distributed import agree
-from snnattack.ensemble import ENSEMBLE
-from snnattack.errors import ConfigError
-from snnattack.gradients import GRADIENT_MODES
-from snnattack.values import is_real
-
-if TYPE_CHECKING:
-    from snnattack.evaluation import AttackSpec
-
-RANGE_KEYS = ("start", "stop", "step")
-GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
-ROUNDING = 1e-9  # a range's last step may fall short of its stop by float rounding
-
-
-def axis_size(key: str, spec: Any) -> int:
-    """The values of a grid axis: a list's length, or a ``{start, stop, step}`` range's points
-    (counted, not listed: a range of a million points is refused before it is made)."""
-    if isinstance(spec, list) and spec:
-        return len(spec)
-    if isinstance(spec, dict) and set(spec) == set(RANGE_KEYS):
-        start, stop, step = (spec[k] for k in RANGE_KEYS)
-        if all(map(is_real, (start, stop, step))) and step > 0:
-            if stop < start:
-                problem = "has its stop below its start"
-                raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
-            return math.floor((stop - start) / step + ROUNDING) + 1
-    problem = "is empty" if spec == [] else "is not a grid"
-    raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
-
-
-def grid_values(key: str, spec: Any) -> list[float]:
-    """A grid axis: a list of values, or ``{start, stop, step}`` (both ends included)."""
-    size = axis_size(key, spec)
-    if isinstance(spec, list):
-        return list(spec)
-    return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
-
-
-def tunes(cfg: dict[str, Any]) -> bool:
-    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
-    component with ``tune: true``."""
-    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
-    parts = [c for m in ensembles for c in m.get("components") or []]
-    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
-
-
-def tunable(mode: str) -> bool:
-    """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
-    return bool(GRADIENT_MODES[mode].ranges)
-
-
-def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
-    """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
-    mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
-    before its points are made."""
-    if isinstance(tune, DictConfig):
-        tune = OmegaConf.to_container(tune, resolve=True)
-    if not tunable(mode):
-        return [{}]
-    key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
-    axes = every.get(mode)
-    if not axes:
-        accepted = ", ".join(sorted(every)) or "none"
-        raise ConfigError(
-            f"{key} is missing: attack={mode} has no grid to tune; "
-            f"accepted: a grid for it, or a gradient mode with one ({accepted})"
-        )
-    if not isinstance(axes, dict):
-        raise ConfigError(
-            f"{key}={axes!r} is not a grid; accepted: a dict of each parameter's values, "
-            f"each {GRID_FORM}, e.g. {key}={{<parameter>: [0.5, 1.0]}}"
-        )
-    names = list(axes)
-    points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)
-    if points > tune["max_points"]:
-        raise ConfigError(
-            f"{key} has {points} points, more than attack.tune.max_points="
-            f"{tune['max_points']} (each point is one attack per row); accepted: a grid of "
-            "at most that many points (fewer values, a larger step), or a larger "
-            "attack.tune.max_points"
-        )
-    values = [grid_values(f"{key}.{n}", axes[n]) for n in names]
-    return [dict(zip(names, point, strict=True)) for point in itertools.product(*values)]
 
 
 def validation_batch(datamodule: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,7 +3,7 @@
 ``model.factory._target_`` names an importable function (or class) that returns the network;
 Hydra's ``instantiate`` calls it with the keyword arguments of ``model.kwargs``. A
 :class:`~snnattack.models.registry.SpikingNet` is attacked as it is (its T must be the job's
-``T``); another library's network is adapted (:func:`snnattack.api.as_spiking_net`) with the
+``T``); another library's network is adapted (:func:`as_spiking_net`) with the
 job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``.
 
 It is never trained here: the store cannot tell when the factory's code changes, so its key
@@ -19,7 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
+from snnattack.models.registry import SpikingNet
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
@@ -30,12 +31,35 @@ def is_external(cfg: DictConfig | dict[str, Any]) -> bool:
     return cfg["model"]["name"] == EXTERNAL
 
 
+def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
+    """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
+    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters)."""
+    if isinstance(model, SpikingNet):
+        return model
+    if not isinstance(model, nn.Module):
+        raise UserError(
+            f"{argument}={type(model).__name__} is not a network; accepted: a torch "
+            "nn.Module (a snnattack SpikingNet, or a spikingjelly / snnTorch network)"
+        )
+    if T is None:
+        raise UserError(
+            f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
+            "time steps are not known; accepted: T=<time steps>, an integer >= 1"
+        )
+    try:
+        from snnattack.interop import adapt
+    except ImportError:
+        raise UserError(
+            f"{argument}={type(model).__name__} is not a snnattack SpikingNet and the "
+            "adapters (snnattack.interop) are not installed; accepted: a SpikingNet, or "
+            'pip install -e ".[interop]"'
+        ) from None
+    return adapt(model, T=T)
+
+
 def external_model(cfg: DictConfig) -> nn.Module:
     """The network ``model.factory`` builds, as this project's spiking network at ``T``."""
     from hydra.utils import instantiate
-
-    from snnattack.api import as_spiking_net
-    from snnattack.models.registry import SpikingNet
 
     factory = cfg.model.factory
     target = factory.get("_target_")

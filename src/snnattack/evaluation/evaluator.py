@@ -7,7 +7,6 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import lightning as L
@@ -16,12 +15,12 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
-from snnattack.config import eps_values
-from snnattack.console import describe_test
-from snnattack.convergence import curve_counts
-from snnattack.crafting import craft_tracked, grad_mode_of
-from snnattack.ensemble import ENSEMBLE, components, worst_case
-from snnattack.results import AttackRow
+from snnattack.attacks.convergence import curve_counts
+from snnattack.attacks.crafting import craft_tracked, grad_mode_of
+from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+from snnattack.attacks.spec import AttackSpec
+from snnattack.records.results import AttackRow
+from snnattack.runtime.console import describe_test
 
 
 class AttackCounts(Metric):
@@ -106,30 +105,6 @@ def attack_success_rate(
     return counts.compute()["asr"]
 
 
-@dataclass(frozen=True)
-class AttackSpec:
-    """One row of the results: a method at a radius, white or black box."""
-
-    method: str  # the row's name (the config node, e.g. apgd_dlr)
-    eps: float  # [0, 1] units
-    box: str  # "white" | "black"
-    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
-    # the gradient mode's parameters for this row (a tuned value); None = the job's
-    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
-    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-
-    @property
-    def attack(self) -> str:
-        """The attack algorithm (``attacks.METHODS`` key) this row runs."""
-        return self.algorithm or self.method
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
-
-
 def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
     """An ensemble row's components: what each ran and how many samples it fooled first."""
     return [
@@ -144,23 +119,6 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
         }
         for part, n in zip(parts, firsts.compute(), strict=True)
     ]
-
-
-def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
-    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
-    specs = []
-    for box in cfg.boxes:
-        for key, method in cfg.method.items():
-            params = {
-                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
-            }
-            if method.name == ENSEMBLE:
-                params = {"components": components(cfg, key)}
-            if params.get("alpha") is not None:
-                params["alpha"] = params["alpha"] / 255.0
-            for eps in eps_values(cfg):
-                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
-    return specs
 
 
 def attack_settings(cfg: DictConfig) -> dict[str, Any]:
@@ -222,7 +180,7 @@ class AttackEvaluator(L.LightningModule):
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         self.save_examples = save_examples
-        # rows an earlier job of this sweep computed, by spec position (snnattack.reuse)
+        # rows an earlier job of this sweep computed, by spec position (snnattack.evaluation.reuse)
         self.reused = dict(reused or {})
         # per spec, this process's batches of adversarial examples (attack.save_examples)
         self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]

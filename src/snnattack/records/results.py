@@ -26,7 +26,7 @@ from rich.table import Table
 
 from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
-from snnattack.files import write_atomic
+from snnattack.records.files import write_atomic
 
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes

@@ -8,7 +8,7 @@ Each method is one function in :data:`METHODS` and one ``conf/method/<name>.yaml
 - ``apgd``: APGD (Croce & Hein 2020) with the cross-entropy (``loss: ce``, APGD-CE) or the
   difference-of-logits-ratio loss (``loss: dlr``, APGD-DLR; ``conf/method/apgd_dlr.yaml``).
 - ``sapgd``: SA-PGD (Wang et al. 2025), PGD with L1-normalised momentum and adaptive, clipped
-  steps (:mod:`snnattack.sapgd`).
+  steps (:mod:`snnattack.attacks.sapgd`).
 - ``square``: the Square attack, score-based and gradient-free (:data:`GRADIENT_FREE`): it
   only queries the model's outputs, so no gradient mode applies (recorded as ``none``).
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
@@ -27,9 +27,9 @@ import inspect
 import torchattacks
 from torch import nn
 
+from snnattack.attacks.sapgd import SAPGD
 from snnattack.errors import ConfigError
 from snnattack.gradients.base import restart_surrogates
-from snnattack.sapgd import SAPGD
 
 GRADIENT_FREE = frozenset({"square"})
 

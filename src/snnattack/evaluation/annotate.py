@@ -10,13 +10,13 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from snnattack import examples
 from snnattack.analysis import run_analyses
-from snnattack.checks import job_checks
 from snnattack.config import notes
 from snnattack.data import datamodule
-from snnattack.evaluation import AttackEvaluator
-from snnattack.results import JobRecord
+from snnattack.evaluation import examples
+from snnattack.evaluation.checks import job_checks
+from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.records.results import JobRecord
 
 
 def annotate(

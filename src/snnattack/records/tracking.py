@@ -29,8 +29,8 @@ from omegaconf import DictConfig, ListConfig
 
 from snnattack.cosmetic import is_cosmetic
 from snnattack.errors import ConfigError
-from snnattack.results import ROW_FIELDS, JobRecord
-from snnattack.store import spec_key
+from snnattack.records.results import ROW_FIELDS, JobRecord
+from snnattack.records.store import spec_key
 
 MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # config values beside each row in the results table

@@ -1,6 +1,6 @@
 """The fused multi-step LIF: one autograd node for the whole T loop, with a hand-written BPTT.
 
-Plain autograd through the unrolled loop (:meth:`snnattack.neurons.LIF.unrolled`) keeps every
+Plain autograd through the unrolled loop (:meth:`snnattack.snn.neurons.LIF.unrolled`) keeps every
 intermediate of every step (``lam * u``, ``h - theta``, ``1 - s``, ``h * (1 - s)``, ...).
 :class:`MultiStepLIF` runs the loop without autograd and saves one tensor per step, the
 membrane before firing ``h_t``; the backward recomputes ``v_t = h_t - theta`` and
@@ -23,7 +23,7 @@ the unrolled loop's gradients bit for bit (tested in float32 and float64). To ma
 over memory, each step writes into the outputs in place, compares ``h_t >= theta`` (the same
 test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
 CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
-once either way). On the CPU both loops run in :mod:`snnattack.native`'s C kernel where it is
+once either way). On the CPU both loops run in :mod:`snnattack.cpu.native`'s C kernel where it is
 built (the triangle and rectangle surrogates): the same operations, one pass over memory.
 """
 
@@ -34,13 +34,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from snnattack import native
-from snnattack.frozen import PLAIN_BN
-from snnattack.surrogates import Rectangle, Surrogate, Triangle
+from snnattack.cpu import native
+from snnattack.cpu.frozen import PLAIN_BN
+from snnattack.snn.surrogates import Rectangle, Surrogate, Triangle
 
 
 class MultiStepLIF(torch.autograd.Function):
-    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.neurons.LIF`) fed ``x``; the
+    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.snn.neurons.LIF`) fed ``x``; the
     caller has started ``lif.surrogate`` for this pass."""
 
     @staticmethod
@@ -146,7 +146,7 @@ class Neuron(NamedTuple):
 
     @classmethod
     def of(cls, lif: Any) -> Neuron:
-        """The settings of ``lif`` (an :class:`~snnattack.neurons.LIF`) now."""
+        """The settings of ``lif`` (an :class:`~snnattack.snn.neurons.LIF`) now."""
         hard = lif.reset == "hard"
         flags = (lif.detach_reset, lif.detach_membrane)
         return cls(lif.surrogate, lif.lam, lif.theta, hard, *flags, lif.drop)

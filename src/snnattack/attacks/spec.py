@@ -1,0 +1,145 @@
+"""What an attack run is made of, read off the config: its rows (:class:`AttackSpec`, one per
+method, radius and box) and the grids its gradient-mode parameters are tuned on.
+
+Both the validation (:mod:`snnattack.config`) and the runs (:mod:`snnattack.evaluation`,
+:mod:`snnattack.attacks.tuning`) read them, so they sit here, below both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.attacks.ensemble import ENSEMBLE, components
+from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.values import is_real
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One row of the results: a method at a radius, white or black box."""
+
+    method: str  # the row's name (the config node, e.g. apgd_dlr)
+    eps: float  # [0, 1] units
+    box: str  # "white" | "black"
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
+    # the gradient mode's parameters for this row (a tuned value); None = the job's
+    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
+    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def attack(self) -> str:
+        """The attack algorithm (``attacks.METHODS`` key) this row runs."""
+        return self.algorithm or self.method
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
+
+
+def eps_values(cfg: DictConfig) -> list:
+    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
+    eps = cfg.eps
+    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
+        return [eps]
+    return list(eps)
+
+
+def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    specs = []
+    for box in cfg.boxes:
+        for key, method in cfg.method.items():
+            params = {
+                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
+            }
+            if method.name == ENSEMBLE:
+                params = {"components": components(cfg, key)}
+            if params.get("alpha") is not None:
+                params["alpha"] = params["alpha"] / 255.0
+            for eps in eps_values(cfg):
+                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
+    return specs
+
+
+RANGE_KEYS = ("start", "stop", "step")
+GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
+ROUNDING = 1e-9  # a range's last step may fall short of its stop by float rounding
+
+
+def axis_size(key: str, spec: Any) -> int:
+    """The values of a grid axis: a list's length, or a ``{start, stop, step}`` range's points
+    (counted, not listed: a range of a million points is refused before it is made)."""
+    if isinstance(spec, list) and spec:
+        return len(spec)
+    if isinstance(spec, dict) and set(spec) == set(RANGE_KEYS):
+        start, stop, step = (spec[k] for k in RANGE_KEYS)
+        if all(map(is_real, (start, stop, step))) and step > 0:
+            if stop < start:
+                problem = "has its stop below its start"
+                raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
+            return math.floor((stop - start) / step + ROUNDING) + 1
+    problem = "is empty" if spec == [] else "is not a grid"
+    raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
+
+
+def grid_values(key: str, spec: Any) -> list[float]:
+    """A grid axis: a list of values, or ``{start, stop, step}`` (both ends included)."""
+    size = axis_size(key, spec)
+    if isinstance(spec, list):
+        return list(spec)
+    return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
+
+
+def tunes(cfg: dict[str, Any]) -> bool:
+    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
+    component with ``tune: true``."""
+    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
+    parts = [c for m in ensembles for c in m.get("components") or []]
+    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
+
+
+def tunable(mode: str) -> bool:
+    """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
+    return bool(GRADIENT_MODES[mode].ranges)
+
+
+def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
+    """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
+    mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
+    before its points are made."""
+    if isinstance(tune, DictConfig):
+        tune = OmegaConf.to_container(tune, resolve=True)
+    if not tunable(mode):
+        return [{}]
+    key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
+    axes = every.get(mode)
+    if not axes:
+        accepted = ", ".join(sorted(every)) or "none"
+        raise ConfigError(
+            f"{key} is missing: attack={mode} has no grid to tune; "
+            f"accepted: a grid for it, or a gradient mode with one ({accepted})"
+        )
+    if not isinstance(axes, dict):
+        raise ConfigError(
+            f"{key}={axes!r} is not a grid; accepted: a dict of each parameter's values, "
+            f"each {GRID_FORM}, e.g. {key}={{<parameter>: [0.5, 1.0]}}"
+        )
+    names = list(axes)
+    points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)
+    if points > tune["max_points"]:
+        raise ConfigError(
+            f"{key} has {points} points, more than attack.tune.max_points="
+            f"{tune['max_points']} (each point is one attack per row); accepted: a grid of "
+            "at most that many points (fewer values, a larger step), or a larger "
+            "attack.tune.max_points"
+        )
+    values = [grid_values(f"{key}.{n}", axes[n]) for n in names]
+    return [dict(zip(names, point, strict=True)) for point in itertools.product(*values)]

@@ -1,0 +1,128 @@
+"""The package's layout by layer: each module imports only its own folder and the layers below
+it, so no two folders import each other (docs/architecture.md, "The layers").
+
+Every ``import`` of the package is read with :mod:`ast`, the ones inside functions too: a lazy
+import climbs as much as one at the top. The package's own ``__init__`` is left out: Python
+runs it before any of its modules, and it only re-exports the Python API.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from harness import ROOT
+
+PACKAGE = ROOT / "src" / "snnattack"
+
+# Lowest first: a unit (a folder, or a module on top) may import its own unit and the units
+# of the layers before its own, never one after. The units of one layer import none of each
+# other's in a circle (test_no_import_circle_between_units).
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "values", "registry", "cosmetic", "distributed"),  # small foundation leaves
+    ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B
+    ("cpu",),  # CPU-only kernels and memory savers
+    ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings
+    ("gradients",),  # the gradient modes (STBP, BPTR, RGA, HART, ...)
+    ("models",),  # the architectures
+    ("data",),  # the datamodules
+    ("interop",),  # foreign and user-built networks as SpikingNets
+    ("attacks",),  # attack methods, crafting, ensemble, tuning, an attack run's rows
+    ("training",),  # training kinds, fitting, a job's models
+    ("analysis",),  # analyses of a trained model
+    ("config",),  # validation before any work
+    ("runtime",),  # the process: command line, console, sweep lifecycle
+    ("evaluation",),  # the attack evaluation and what follows it
+    ("report",),  # tables and figures from metrics.json
+    ("tools",),  # developer tools: bench, timings
+    ("source", "job", "api"),  # a job's data flow and the Python API
+]
+LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def unit(module: str) -> str:
+    """The layer unit of a ``snnattack.<unit>...`` module."""
+    return module.split(".")[1]
+
+
+def is_module(dotted: str) -> bool:
+    path = PACKAGE.parent.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def imported(path: Path) -> set[str]:
+    """The package's modules that the file at ``path`` imports."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            for alias in node.names:  # ``from snnattack.x import y``: y may be a module
+                sub = f"{base}.{alias.name}"
+                found.add(sub if is_module(sub) else base)
+    return {m for m in found if m.startswith("snnattack.")}
+
+
+def modules() -> dict[str, set[str]]:
+    return {
+        module_name(p): imported(p)
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p != PACKAGE / "__init__.py"
+    }
+
+
+def test_every_unit_has_a_layer() -> None:
+    units = {unit(m) for m in modules()}
+    assert units - set(LAYER) == set(), "add the new folder or module to LAYERS"
+    assert set(LAYER) - units == set(), "LAYERS names a unit that is gone"
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    upward = [
+        f"{m} imports {i}"
+        for m, imports in modules().items()
+        for i in sorted(imports)
+        if LAYER[unit(i)] > LAYER[unit(m)]
+    ]
+    assert upward == []
+
+
+def test_no_import_circle_between_units() -> None:
+    edges: dict[str, set[str]] = {}
+    for m, imports in modules().items():
+        edges.setdefault(unit(m), set()).update(unit(i) for i in imports if unit(i) != unit(m))
+    done: set[str] = set()
+
+    def circle_from(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        for nxt in sorted(edges.get(node, ())):
+            if found := circle_from(nxt, [*path, node]):
+                return found
+        done.add(node)
+        return None
+
+    circles = [c for u in sorted(edges) if (c := circle_from(u, []))]
+    assert circles == []
+
+
+def test_the_reader_sees_lazy_imports_and_imported_modules() -> None:
+    """The reader itself: an import inside a function, and ``from snnattack.x import y`` of a
+    module ``y``, are both seen (a reader that missed them would pass any layout)."""
+    assert "snnattack.evaluation.evaluator" in imported(PACKAGE / "api.py")  # in a function
+    multistep = imported(PACKAGE / "snn" / "multistep.py")
+    assert "snnattack.cpu.native" in multistep  # from snnattack.cpu import native
+    assert LAYER[unit("snnattack.cpu.native")] < LAYER[unit("snnattack.snn.multistep")]
