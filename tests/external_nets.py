@@ -1,4 +1,4 @@
-"""Factories of a user's own networks for ``model=external`` (tests/test_external.py): what a
+"""Factories of a user's own networks for ``model=external`` (tests/jobs/test_external.py): what a
 package of the user's would hold."""
 
 from __future__ import annotations

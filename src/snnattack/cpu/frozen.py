@@ -8,8 +8,8 @@ bytes, or a pooling's output) and a BN's input (the convolution's output, a floa
 the layer's size). :class:`FrozenConvolution` and :class:`FrozenBatchNorm` run the layer's own
 forward op and, in the backward, the kernel autograd calls, with a stand-in for the input of
 its layout (the kernel reads the input's shape and layout, not its values, for the input
-gradient alone): the same outputs and input gradients bit for bit (``tests/test_frozen.py``)
-and less memory in an attack step (``docs/performance.md``).
+gradient alone): the same outputs and input gradients bit for bit
+(``tests/unit/cpu/test_frozen.py``) and less memory in an attack step (``docs/performance.md``).
 
 They run where that is the same computation as the module (:func:`run_layer`): a plain
 ``nn.Conv2d`` with zero padding given as numbers, or a plain BN (not SyncBatchNorm) in eval

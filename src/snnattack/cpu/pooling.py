@@ -6,7 +6,7 @@ backward zero-fills the input's gradient before adding each window's share; auto
 keeps the pooling's input (its shape is all the backward needs). :class:`TiledAvgPool` runs
 ``snnattack/cpu/native/pool.c``: the same sums and quotients in the same order, one pass each way,
 and nothing kept but the shape: the same outputs and gradients bit for bit
-(``tests/test_pooling.py``). It runs where :func:`tiled` finds that computation: a plain
+(``tests/unit/cpu/test_pooling.py``). It runs where :func:`tiled` finds that computation: a plain
 ``nn.AvgPool2d`` (no hooks, its own forward), stride = kernel, no padding, no ceil mode, on a
 contiguous CPU float32/64 ``[N, C, H, W]`` tensor, the kernel built (``neuron_kernel=auto``),
 nothing tracing or casting; everywhere else the module runs.

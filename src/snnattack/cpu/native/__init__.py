@@ -6,7 +6,7 @@ about four times per step forward and ten times backward; the kernel takes each 
 elements through all T steps with its membrane (or ``dL/du``) in the L1 cache, so it reads
 each input and writes each output once. It computes the same floating-point operations in
 the same order, so the spikes and gradients are the same bit for bit
-(``tests/test_native.py``); only the time changes (``docs/performance.md``).
+(``tests/unit/cpu/test_native.py``); only the time changes (``docs/performance.md``).
 
 The library is compiled with the system's C compiler (``$CC``, else ``cc``) into the user's
 cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source,

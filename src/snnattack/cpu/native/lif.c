@@ -5,7 +5,7 @@
  * where the torch ops pass over a step's tensor about four times forward and ten times
  * backward. Every sum, product and quotient is the one the torch ops compute, in the same
  * order and precision (built without FMA contraction or fast math: snnattack.native.FLAGS),
- * so the spikes and gradients are the same bit for bit (tests/test_native.py).
+ * so the spikes and gradients are the same bit for bit (tests/unit/cpu/test_native.py).
  *
  * Tensors are [T, ...] with each step's elements contiguous; the *s arguments are step
  * strides in elements (0: one tensor broadcast over T, or one step's buffer reused). A call

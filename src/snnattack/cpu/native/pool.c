@@ -5,7 +5,7 @@
  * order and precision: each window summed row by row from 0, divided by the divisor, and
  * added to a zeroed output (so -0 becomes +0, as there); each input's gradient is its
  * window's gradient divided by the divisor added to 0, and 0 where no window covers it. The
- * same values bit for bit (tests/test_pooling.py). A call handles the planes [lo, hi) (one
+ * same values bit for bit (tests/unit/cpu/test_pooling.py). A call handles the planes [lo, hi) (one
  * per sample and channel), so that callers can split a layer across threads. The loops are
  * inlined with the window's size constant for 2x2, so that the compiler unrolls and
  * vectorises them.

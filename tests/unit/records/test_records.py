@@ -7,6 +7,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
+from harness import ROOT
 
 from snnattack.errors import UserError
 from snnattack.records.results import (
@@ -21,7 +22,7 @@ from snnattack.records.results import (
 from snnattack.report import write_report
 from snnattack.runtime.lifecycle import print_results
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = ROOT / "tests" / "data"
 SCHEMA1 = DATA / "metrics_schema1.json"  # written by the code before the schema version
 
 

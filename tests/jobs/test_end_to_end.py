@@ -1,5 +1,5 @@
 """The main sweep through run.py (in this process): six jobs, each model trained once, reused.
-The same sweep at full size in a real process is tests/test_headline.py (slow)."""
+The same sweep at full size in a real process is tests/process/test_headline.py (slow)."""
 
 from pathlib import Path
 

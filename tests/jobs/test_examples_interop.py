@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import ROOT
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = ROOT / "examples"
 LIBRARIES = {"spikingjelly": "spikingjelly_digits", "snntorch": "snntorch_digits"}
 
 

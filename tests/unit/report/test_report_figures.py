@@ -1,0 +1,234 @@
+"""The report's figures from hand-made metrics.json files: the shared legend, adversarial
+accuracy against T, the kinds' bars, the convergence curves, and no figure without its sweep."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from fixtures_report import PNG_MAGIC, hand_made_job, lambda_sweep
+
+from snnattack.report import figures, write_report
+
+
+@pytest.mark.parametrize("seeds", [(80.0,), (80.0, 84.0)])
+def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds: tuple[float, ...]
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    lambda_sweep(
+        tmp_path / "sweep", {(lam, m): seeds for lam in (0.5, 1.0) for m in ("stbp", "rga")}
+    )
+    report = write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    assert ax.get_legend() is None and len(ax.figure.legends) == 1  # outside the panel
+    assert [t.get_text() for t in ax.figure.legends[0].get_texts()] == ["stbp", "rga"]
+    expected = "ASR (%, mean ± std over 2 seeds)" if len(seeds) == 2 else "ASR (%)"
+    assert ax.get_ylabel() == expected
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert "**Figure 1.** Attack success rate against the membrane leak λ" in markdown
+    assert report.tables[0].note.endswith(
+        "mean ± std over seeds." if len(seeds) == 2 else "one seed."
+    )
+
+
+def _eccv_job(
+    folder: Path,
+    seed: int,
+    T: int,
+    levels: int | None,
+    kind: str,
+    results: list[tuple[str, str | None, float]],
+    mode: str = "stbp",
+) -> None:
+    """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy)."""
+    folder.mkdir(parents=True)
+    config = {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "T": T,
+        "lambda": 1.0,
+        "reset": "soft",
+        "encoding": "poisson",
+        "seed": seed,
+        "encoding_levels": levels,
+        "train": {"kind": kind},
+        "attack": {"grad_mode": mode},
+    }
+    record = {
+        "clean_acc": 90.0 + seed + T,
+        "n": 100,
+        "config": config,
+        "results": [
+            {
+                "method": "fgsm",
+                "eps_255": 32.0,
+                "box": box,
+                "grad_mode": mode,
+                "asr": 99.0,
+                "adv_acc": acc,
+                "n_correct": 90,
+                "target_kind": kind,
+                "source_kind": source or kind,
+            }
+            for box, source, acc in results
+        ],
+    }
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def drawn_axes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """The Axes of every figure the report draws, by file name (kept before they are closed)."""
+    kept: dict[str, list] = {}
+    save = figures._save
+
+    def keep(fig, path):
+        kept[path.stem] = fig.axes
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    return kept
+
+
+def legend_data(ax) -> dict[str, list[float]]:
+    """Each labelled line's y values (an error-bar line's data line)."""
+    out = {}
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        line = handle.lines[0] if hasattr(handle, "lines") else handle
+        out[label] = [float(y) for y in line.get_ydata()]
+    return out
+
+
+def half_errors(errorbar) -> list[float]:
+    """The half-lengths of an error-bar container's bars (the std drawn)."""
+    (segments,) = [bars.get_segments() for bars in errorbar.lines[2]]
+    return [round(float(top[1] - bottom[1]) / 2, 3) for bottom, top in segments]
+
+
+def test_adversarial_accuracy_vs_T_has_a_line_per_quantisation_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    i = 0
+    for seed in (0, 1):
+        for T in (4, 8):
+            for levels in (None, 2):
+                acc = 10.0 * T / 4 + (40.0 if levels else 0.0) + 2.0 * seed
+                _eccv_job(
+                    tmp_path / "sweep" / str(i),
+                    seed,
+                    T,
+                    levels,
+                    "hybrid",
+                    [("white", None, acc), ("black", None, acc + 5.0)],
+                )
+                i += 1
+    report = write_report(tmp_path / "sweep")
+    assert {p.stem for p in report.figures} == {"adv_acc_vs_T"}
+    white, black = kept["adv_acc_vs_T"]  # one method and ε: a row of two panels
+    lines = legend_data(white)
+    assert lines["analog"] == [11.0, 21.0] and lines["2 levels"] == [51.0, 61.0]  # seed mean
+    assert lines["analog, clean"] == [94.5, 98.5]  # each job's clean accuracy once
+    assert black.get_title() == "FGSM ε=32/255, black box"
+    assert legend_data(black)["analog"] == [16.0, 26.0]
+    assert [t.get_text() for t in black.get_xticklabels()] == ["4", "8"]
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        assert {r["target_kind"] for r in csv.DictReader(f)} == {"hybrid"}
+
+
+def test_adversarial_accuracy_vs_T_keeps_gradient_modes_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    jobs = [(mode, T, seed) for mode in ("stbp", "rga") for T in (4, 8) for seed in (0, 1)]
+    for i, (mode, T, seed) in enumerate(jobs):  # e.g. attack=rga,stbp: not 2 more "seeds"
+        acc = (30.0 if mode == "rga" else 10.0) + T + 2.0 * seed
+        _eccv_job(
+            tmp_path / "sweep" / str(i), seed, T, None, "hybrid", [("white", None, acc)], mode=mode
+        )
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["adv_acc_vs_T"]
+    lines = legend_data(ax)
+    assert lines["analog stbp"] == [15.0, 19.0] and lines["analog rga"] == [35.0, 39.0]
+    assert lines["analog stbp, clean"] == [94.5, 98.5]
+    errors = {
+        label: half_errors(handle)
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
+        if hasattr(handle, "lines")
+    }
+    assert errors == {"analog rga": [1.414, 1.414], "analog stbp": [1.414, 1.414]}  # seeds only
+
+
+def bar_data(ax) -> dict[str, list[tuple[float, float]]]:
+    """Each labelled bar series' (height, error bar half-length) per group."""
+    return {
+        label: list(
+            zip(
+                [round(bar.get_height(), 3) for bar in bars.patches],
+                half_errors(bars.errorbar),
+                strict=True,
+            )
+        )
+        for bars, label in zip(*ax.get_legend_handles_labels(), strict=True)
+    }
+
+
+def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    jobs = [
+        (k, s, seed) for k in ("hybrid", "ann") for s in ("ann", "conversion") for seed in (0, 1)
+    ]  # as a sweep: a job per target and source kind, each seed
+    for i, (kind, source, seed) in enumerate(jobs):
+        base = 20.0 if kind == "ann" else 50.0  # the white-box attack repeats in each job
+        black = base + (10.0 if source == "ann" else 20.0) + 2.0 * seed
+        _eccv_job(
+            tmp_path / "sweep" / str(i),
+            seed,
+            4,
+            None,
+            kind,
+            [("white", None, base + 4.0 * seed), ("black", source, black)],
+        )
+    report = write_report(tmp_path / "sweep")
+    assert {p.stem for p in report.figures} == {"kinds"}
+    assert (tmp_path / "sweep" / "kinds.png").read_bytes().startswith(PNG_MAGIC)
+    (ax,) = kept["kinds"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ANN", "hybrid (backprop) SNN"]
+    # mean and std over the 2 seeds (a seed's repeated rows count once), adversarial accuracy
+    assert bar_data(ax) == {
+        "clean": [(94.5, 0.707), (94.5, 0.707)],
+        "white box": [(22.0, 2.828), (52.0, 2.828)],
+        "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
+        "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)],
+    }
+
+
+def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:
+    _eccv_job(tmp_path / "sweep" / "0", 0, 4, None, "stbp", [("white", None, 10.0)])
+    _eccv_job(tmp_path / "sweep" / "1", 1, 4, 4, "stbp", [("white", None, 12.0)])
+    assert write_report(tmp_path / "sweep").figures == []
+
+
+def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    for i, (seed, mode) in enumerate([(0, "stbp"), (1, "stbp"), (0, "rga")]):
+        curve = [{"steps": k, "asr": a + 10.0 * seed} for k, a in ((5, 20.0), (10, 40.0))]
+        hand_made_job(tmp_path / "sweep" / str(i), seed, mode, 50.0)
+        path = tmp_path / "sweep" / str(i) / "metrics.json"
+        record = json.loads(path.read_text())
+        record["results"][0].update(method="pgd", asr_curve=curve)
+        path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    assert "convergence" in {p.stem for p in report.figures}
+    (ax,) = kept["convergence"]
+    assert ax.get_title() == "PGD, white box"
+    lines = legend_data(ax)
+    assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
+    assert lines["rga ε=48"] == [20.0, 40.0]
+    assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]

@@ -1,0 +1,301 @@
+"""The report's tables and text from hand-made metrics.json files: means and spreads over
+seeds beside the paper, the finding of a λ sweep, its title, its HTML, one-line failures, and the
+masking, ensemble, tuning and cost tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fixtures_report import hand_made_job, lambda_sweep
+from omegaconf import OmegaConf
+
+from snnattack.report import tables, write_report
+from snnattack.report.__main__ import main as report_main
+from snnattack.report.callback import ReportCallback, sweep_group
+
+
+def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(
+    tmp_path: Path,
+) -> None:
+    for i, (seed, mode, asr) in enumerate(
+        [(0, "stbp", 80.0), (1, "stbp", 90.0), (0, "rga", 85.0), (1, "rga", 95.0)]
+    ):
+        hand_made_job(tmp_path / "sweep" / str(i), seed, mode, asr)  # no source_clean_acc: robust
+    report = write_report(tmp_path / "sweep")
+    table = report.tables[0]
+    assert table.columns == [
+        "method",
+        "clean",
+        "WB ASR STBP",
+        "WB ASR RGA",
+        "WB Δ RGA − STBP",
+        "WB robust STBP",
+        "WB robust RGA",
+        "n",
+        "seeds",
+    ]  # dataset, model, T, λ, reset, encoding and ε never vary: the settings line says them
+    assert table.settings.startswith("dataset = digits, model = digits_net, T = 4, λ = 1")
+    ours, paper = table.rows
+    assert ours == [
+        "fgsm",
+        "90.50 ± 0.71",
+        "85.00 ± 7.07",
+        "90.00 ± 7.07",
+        "+5.00 ± 0.00",  # paired by seed: each seed's RGA job attacks the STBP job's model
+        "10.00 ± 0.00",
+        "10.00 ± 0.00",
+        "100",
+        "2",
+    ]
+    assert table.bold == {(0, 3)}  # the higher ASR
+    assert paper == ["fgsm (paper)", "93.06", "86.28", "93.74", "+7.46", "–", "–", "", ""]
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["job"], r["seed"], r["grad_mode"], r["asr"]) for r in rows] == [
+        ("0", "0", "stbp", "80.0"),
+        ("1", "1", "stbp", "90.0"),
+        ("2", "0", "rga", "85.0"),
+        ("3", "1", "rga", "95.0"),
+    ]
+    assert rows[0]["source_clean_acc"] == ""
+    assert (
+        "| fgsm | 90.50 ± 0.71 | 85.00 ± 7.07 | **90.00 ± 7.07** | +5.00 ± 0.00 |"
+        in (tmp_path / "sweep" / "report.md").read_text()
+    )
+
+
+def test_report_of_a_lambda_sweep_states_delta_robust_accuracy_n_and_its_finding(
+    tmp_path: Path,
+) -> None:
+    lambda_sweep(
+        tmp_path / "sweep",
+        {
+            (0.5, "stbp"): (80.0, 84.0),
+            (0.5, "rga"): (88.0, 93.0),
+            (1.0, "stbp"): (60.0, 70.0),
+            (1.0, "rga"): (70.0, 79.0),
+        },
+    )
+    report = write_report(tmp_path / "sweep")
+    table = report.tables[0]
+    assert table.columns[:1] == ["λ"] and "WB Δ RGA − STBP" in table.columns
+    assert "n" in table.columns and "WB robust RGA" in table.columns
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows["0.5"]["WB Δ RGA − STBP"] == "+8.50 ± 0.71"
+    assert rows["1"]["WB Δ RGA − STBP"] == "+9.50 ± 0.71"
+    assert rows["1"]["WB robust RGA"] == "22.95 ± 5.73" and rows["1"]["n"] == "100"
+    assert table.summary == (
+        "RGA gives a higher ASR than STBP in all 2 comparisons (RGA − STBP: +8.50 to +9.50 "
+        "points, mean +9.00); 0 of 2 differences are within one standard deviation over seeds."
+    )
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert f"**Finding.** {table.summary}" in markdown
+    assert "commit 0123456789ab" in markdown
+
+
+def test_the_finding_names_stbp_when_stbp_wins_and_counts_differences_within_the_spread(
+    tmp_path: Path,
+) -> None:
+    lambda_sweep(
+        tmp_path / "sweep",
+        {
+            (0.5, "stbp"): (80.0, 84.0),
+            (0.5, "rga"): (70.0, 75.0),  # RGA − STBP per seed: −10, −9
+            (1.0, "stbp"): (60.0, 70.0),
+            (1.0, "rga"): (62.0, 65.0),  # +2, −5: mean −1.5, std 4.95
+        },
+    )
+    table = write_report(tmp_path / "sweep").tables[0]
+    assert table.summary == (
+        "STBP gives a higher ASR than RGA in all 2 comparisons (RGA − STBP: -9.50 to -1.50 "
+        "points, mean -5.50); 1 of 2 differences are within one standard deviation over seeds."
+    )
+    stbp = table.columns.index("WB ASR STBP")
+    assert table.bold == {(0, stbp), (1, stbp)}  # STBP's ASR marked in both rows
+
+
+def test_the_finding_counts_wins_per_attack_when_there_are_several() -> None:
+    deltas = {
+        "rga": [
+            ("FGSM WB", (3.0, 1.0, 2)),
+            ("FGSM BB", (2.0, 3.0, 2)),  # within the spread
+            ("PGD WB", (-1.0, 0.5, 2)),
+            ("PGD BB", (0.5, 0.1, 2)),
+        ]
+    }
+    assert tables.comparison_sentence(deltas, "stbp") == (
+        "RGA gives a higher ASR than STBP in 3 of 4 comparisons (FGSM WB 1 of 1, FGSM BB 1 of "
+        "1, PGD WB 0 of 1, PGD BB 1 of 1; RGA − STBP: -1.00 to +3.00 points, mean +1.12); 1 of "
+        "4 differences are within one standard deviation over seeds."
+    )
+
+
+def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> None:
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "stbp"): (70.0,)})
+    hydra = {
+        "mode": "MULTIRUN",
+        "overrides": {
+            "hydra": ["hydra.sweep.dir=out", "hydra.mode=MULTIRUN"],
+            "task": ["store.dir=/tmp/models", "seed=0", "lambda=0.5,1.0"],
+        },
+        "job": {"config_name": "digits_table2"},
+        "runtime": {
+            "cwd": "/repo",
+            "config_sources": [  # as Hydra records them: run.py's conf/, then -cd's folder
+                {"provider": "main", "path": "/repo/conf"},
+                {"provider": "command-line", "path": "/repo/experiments"},
+            ],
+        },
+    }
+    (tmp_path / "sweep" / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+    report = write_report(tmp_path / "sweep")
+    assert report.origin.title == "digits_table2: seed=0 lambda=0.5,1.0"
+    assert report.origin.command == (
+        "python run.py -m -cd experiments -cn digits_table2 store.dir=/tmp/models seed=0 "
+        "lambda=0.5,1.0 hydra.sweep.dir=out"
+    )
+    markdown = (tmp_path / "sweep" / "report.md").read_text()
+    assert markdown.startswith("# digits_table2: seed=0 lambda=0.5,1.0\n")
+    assert report.tables[0].summary == (  # one gradient mode: nothing to compare
+        "White-box ASR ranges from 70.00 to 80.00 % (robust accuracy 18.00 to 27.00 %)."
+    )
+
+
+def test_report_html_tables_scroll_instead_of_being_clipped(tmp_path: Path) -> None:
+    """Rendered in headless Chromium at 600 px: the page fits the window and the wide table
+    scrolls inside its box (see docs/report.md)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    lambda_sweep(
+        tmp_path / "sweep", {(lam, m): (80.0, 81.0) for lam in (0.5, 1.0) for m in ("stbp", "rga")}
+    )
+    page = (write_report(tmp_path / "sweep").files["html"]).read_text()
+    probe = (
+        "<script>addEventListener('DOMContentLoaded',()=>{const box=document.querySelector"
+        "('.scroll');document.body.dataset.probe=[document.documentElement.scrollWidth,"
+        "innerWidth,box.scrollWidth,box.clientWidth].join(' ')})</script>"
+    )
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=600,800",
+            "--dump-dom",
+            (tmp_path / "probe.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    page_width, window, table_width, box_width = map(
+        int, re.search(r'data-probe="([\d ]+)"', dom)[1].split()
+    )
+    assert page_width <= window  # nothing sticks out of the window
+    assert table_width > box_width  # the table is wider than its box: it scrolls there
+
+
+def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "2026-11-23" / "x")}}})
+    ReportCallback().on_multirun_end(config)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("report: not written")
+    assert sweep_group(tmp_path / "2026-11-23" / "04-17-00") == "2026-11-23/04-17-00"
+
+
+def test_report_of_a_folder_without_results_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        report_main([str(tmp_path)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: no metrics.json under {tmp_path}; accepted: a job or sweep folder"]
+
+
+def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
+    flagged = {
+        "flagged": ["unbounded_eps"],
+        "checks": [
+            {"name": "zero_gradients", "flagged": False, "detail": "no"},
+            {"name": "unbounded_eps", "flagged": True, "detail": "PGD at eps=1: 40.0 % ASR"},
+        ],
+    }
+    clean = {
+        "flagged": [],
+        "checks": [{"name": "zero_gradients", "flagged": False, "detail": "no"}],
+    }
+    hand_made_job(tmp_path / "sweep" / "0", 0, "stbp", 50.0, masking=flagged)
+    hand_made_job(tmp_path / "sweep" / "1", 1, "stbp", 50.0, masking=clean)
+    report = write_report(tmp_path / "sweep")
+    (table,) = [t for t in report.tables if t.key == "masking"]
+    assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
+    assert "1 of 2 job(s) flagged" in table.note
+    assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
+    tmp_path: Path,
+) -> None:
+    parts = [
+        {"name": "apgd/stbp", "grad_mode": "stbp", "grad_params": {}, "first_successes": 7},
+        {
+            "name": "apgd/hart",
+            "grad_mode": "hart",
+            "grad_params": {"gamma": 0.35},
+            "first_successes": 2,
+            "tuned": True,
+        },
+    ]
+    hand_made_job(tmp_path / "sweep" / "0", 0, "hart", 80.0)
+    path = tmp_path / "sweep" / "0" / "metrics.json"
+    record = json.loads(path.read_text())
+    single = record["results"][0]
+    single.update(tuned={"params": {"gamma": 0.4}, "val_asr": 81.5, "val_n": 200})
+    record["results"].append(
+        {
+            **single,
+            "method": "ensemble",
+            "grad_mode": "ensemble",
+            "adv_acc": 4.0,
+            "components": parts,
+            "tuned": None,
+        }
+    )
+    path.write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    tables = {t.key: t for t in report.tables}
+    assert tables["ensemble"].rows == [
+        ["0", "white", "48", "4.00", "10.00 (fgsm/hart)", "yes", "apgd/stbp 7, apgd/hart 2"]
+    ]
+    assert tables["tuning"].rows == [
+        ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
+        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
+    ]
+
+
+def test_cost_table_shows_each_step_with_its_dense_floor(tmp_path: Path) -> None:
+    cost = {
+        "modes": {
+            "forward": {"seconds": 0.010, "time_vs_forward": 1.0, "dense_vs_forward": 0.8},
+            "stbp": {"seconds": 0.021, "time_vs_forward": 2.1, "dense_vs_forward": 1.7},
+        }
+    }
+    hand_made_job(tmp_path / "sweep" / "0", 0, "stbp", 80.0, analyses={"cost": cost})
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    floor = table.columns.index("floor × forward")
+    assert table.columns[floor - 1] == "× forward"
+    assert [row[floor] for row in table.rows] == ["0.80", "1.70"]
+    assert "convolutions and matrix products" in table.note
