@@ -1,0 +1,2 @@
+"""The spiking core: LIF neurons (charge, fire, reset) and their fused multi-step node, surrogate
+gradients, the time axis of a network, input encodings, and spikes kept as bytes."""
