@@ -41,7 +41,7 @@ class Component:
     grad_mode: str
     grad_params: dict[str, Any] = field(hash=False)
     method: str  # the method= name, e.g. apgd_dlr
-    algorithm: str  # the attacks.METHODS entry, e.g. apgd
+    algorithm: str  # the methods.METHODS entry, e.g. apgd
     params: dict[str, Any] = field(hash=False)
     eot_samples: int = 1
     tune: bool = False  # its gradient mode's parameters are chosen on validation data

@@ -28,7 +28,7 @@ class AttackSpec:
     eps: float  # [0, 1] units
     box: str  # "white" | "black"
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    algorithm: str = ""  # the entry of attacks.METHODS (e.g. apgd); "" = method
+    algorithm: str = ""  # the entry of methods.METHODS (e.g. apgd); "" = method
     # the gradient mode's parameters for this row (a tuned value); None = the job's
     grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
@@ -36,7 +36,7 @@ class AttackSpec:
 
     @property
     def attack(self) -> str:
-        """The attack algorithm (``attacks.METHODS`` key) this row runs."""
+        """The attack algorithm (``methods.METHODS`` key) this row runs."""
         return self.algorithm or self.method
 
     @property
