@@ -4,6 +4,7 @@ with ``snnattack.evaluate`` (the worst-case ensemble per ε and the masking chec
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -43,3 +44,13 @@ def report(net: nn.Module, data: DigitsDataModule, args: argparse.Namespace, T: 
     for row in record.results:
         print(f"eps {row.eps_255:g}/255: worst-case robust accuracy {row.adv_acc:.2f} %")
     print(f"masking checks flagged: {record.masking['flagged'] or 'none'}")
+
+
+def run(doc: str, weights: str, make_net: Callable, train: Callable, T: int) -> None:
+    """An example end to end: train with the library's loop, save the weights, report."""
+    args = arguments(doc.splitlines()[0], weights)
+    data = digits(args.seed)
+    net = make_net()
+    train(net, data, args.epochs)
+    torch.save(net.state_dict(), args.weights)
+    report(net, data, args, T)

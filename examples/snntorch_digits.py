@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import snntorch as snn
 import torch
-from digits_eval import arguments, digits, report
+from digits_eval import run
 from snntorch import surrogate, utils
 from torch import nn
 
@@ -63,12 +63,7 @@ def train(net: nn.Sequential, data: DigitsDataModule, epochs: int) -> None:
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0], "snntorch_digits.pt")
-    data = digits(args.seed)
-    net = make_net()
-    train(net, data, args.epochs)
-    torch.save(net.state_dict(), args.weights)
-    report(net, data, args, T)
+    run(__doc__, "snntorch_digits.pt", make_net, train, T)
 
 
 if __name__ == "__main__":

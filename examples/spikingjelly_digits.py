@@ -17,7 +17,7 @@ runs the masking checks. The same weights are attacked from the command line wit
 from __future__ import annotations
 
 import torch
-from digits_eval import arguments, digits, report
+from digits_eval import run
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
 
@@ -62,12 +62,7 @@ def train(net: nn.Sequential, data: DigitsDataModule, epochs: int) -> None:
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0], "sj_digits.pt")
-    data = digits(args.seed)
-    net = make_net()
-    train(net, data, args.epochs)
-    torch.save(net.state_dict(), args.weights)
-    report(net, data, args, T)
+    run(__doc__, "sj_digits.pt", make_net, train, T)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,14 @@ def _method_params(cfg: dict[str, Any]) -> None:
             "method={} is empty; accepted: one or more of "
             f"{', '.join(METHODS)}, e.g. method=[pgd]"
         )
+    selected = [key for key, method in cfg["method"].items() if "name" in method]
     for key, method in cfg["method"].items():
+        if "name" not in method:  # an experiment's settings of a method the override dropped
+            raise ConfigError(
+                f"method.{key} sets {', '.join(method)} of {key}, which is not in "
+                f"method=[{','.join(selected)}]; accepted: add {key} to method=[...], or drop "
+                f"its settings with '~method.{key}'"
+            )
         if method["name"] == ENSEMBLE:
             _ensemble_params(cfg, key)
             continue

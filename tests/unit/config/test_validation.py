@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from harness import CONF, compose
+from harness import CONF, EXPERIMENTS, compose
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_counts
@@ -552,6 +552,11 @@ THROUGH_RUN_PY = [
         "method.pgd=[1]",
         "error: method.pgd=[1] cannot replace a dict (Cannot merge DictConfig with ListConfig)",
     ),
+    (  # an experiment's settings of a method the override drops
+        f"-cd {EXPERIMENTS} -cn digits_reliable_eval method=[apgd,sapgd,ensemble]",
+        "error: method.pgd sets steps of pgd, which is not in method=[apgd,sapgd,ensemble]; "
+        "accepted: add pgd to method=[...], or drop its settings with '~method.pgd'",
+    ),
     (
         "eps={a:1}",
         "error: eps={a:1} cannot replace a list (Cannot merge DictConfig with ListConfig); "
@@ -560,7 +565,11 @@ THROUGH_RUN_PY = [
 ]
 
 
-@pytest.mark.parametrize("override,line", THROUGH_RUN_PY, ids=[s[0] for s in THROUGH_RUN_PY])
+@pytest.mark.parametrize(
+    "override,line",
+    THROUGH_RUN_PY,
+    ids=[s[0].replace(str(EXPERIMENTS), "experiments") for s in THROUGH_RUN_PY],
+)
 def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
     tmp_path: Path, cli: Callable, override: str, line: str
 ) -> None:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from interop_oracle import Heaviside
 from torch import nn
 
 from snnattack.errors import UserError
@@ -16,13 +17,6 @@ from snnattack.interop.common import AdaptedNet
 from snnattack.models.registry import build
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
-
-
-class Heaviside(nn.Module):
-    """A neuron of the user's own: a threshold with no surrogate."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x >= 1.0).to(x.dtype)
 
 
 def test_a_model_of_this_project_is_returned_as_it_is() -> None:

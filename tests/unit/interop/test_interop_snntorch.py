@@ -8,19 +8,27 @@ from __future__ import annotations
 import pytest
 import torch
 import torchattacks
+from interop_oracle import (
+    MODES,
+    Heaviside,
+    T,
+    assert_same_model,
+    images,
+    input_gradient,
+    relative,
+    spikes_of,
+    weighted_backward,
+)
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
 from snnattack.models.registry import build
 from snnattack.snn.neurons import LIF
-from snnattack.snn.surrogates import SURROGATES
 
 snn = pytest.importorskip("snntorch")
 from snntorch import surrogate  # noqa: E402
 
-T = 4
 # name: Leaky settings; each maps to (lam, theta, reset, reset_by, detach_reset)
 LEAKY = {
     "subtract_delayed": dict(beta=0.7, threshold=0.8, reset_mechanism="subtract"),
@@ -28,9 +36,6 @@ LEAKY = {
     "subtract_if": dict(beta=1.0, threshold=0.9, reset_mechanism="subtract"),
     "zero_now": dict(beta=0.5, threshold=0.7, reset_mechanism="zero", reset_delay=False),
 }
-MODES = [("stbp", {"surrogate": name}) for name in SURROGATES] + [
-    (mode, {}) for mode in GRADIENT_MODES if mode != "stbp"
-]
 
 
 def leaky(name: str) -> nn.Module:
@@ -114,34 +119,6 @@ def native(name: str, net: nn.Sequential) -> nn.Module:
     return model.eval()
 
 
-def images() -> torch.Tensor:
-    torch.manual_seed(1)
-    return torch.rand(6, 1, 8, 8, dtype=torch.float64)
-
-
-def input_gradient(model: nn.Module, mode: str, params: dict) -> torch.Tensor:
-    x = images().requires_grad_(True)
-    with gradient_mode(model, mode, **params):
-        out = model(x)
-        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-        (out * weights).sum().backward()
-    return x.grad
-
-
-def relative(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).norm() / b.norm()).item()
-
-
-def lif_spikes(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    seen: list[torch.Tensor] = []
-    lifs = [m for m in model.modules() if isinstance(m, LIF)]
-    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone())) for m in lifs]
-    model(x)
-    for hook in hooks:
-        hook.remove()
-    return seen
-
-
 @pytest.mark.parametrize("name", sorted(LEAKY))
 def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
     net = step_net(name)
@@ -149,7 +126,7 @@ def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
     x = images()
     with torch.no_grad():
         logits, theirs = library_run(net, x)
-        ours = lif_spikes(adapted, x)
+        ours = spikes_of(adapted, (LIF,), x)
         assert len(ours) == len(theirs) == 2
         for a, b in zip(ours, theirs, strict=True):
             assert 0.05 < b.mean() < 0.95  # the layers spike, and not always
@@ -162,8 +139,7 @@ def test_stbp_with_atan_gives_snntorch_own_gradient(name: str) -> None:
     net = step_net(name)
     x = images().requires_grad_(True)
     out, _ = library_run(net, x)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    (out * weights).sum().backward()
+    weighted_backward(out)
     ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "atan", "alpha": 2.0})
     assert x.grad.abs().sum() > 0
     assert relative(ours, x.grad) <= 1e-6
@@ -173,13 +149,7 @@ def test_stbp_with_atan_gives_snntorch_own_gradient(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(LEAKY))
 def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, params: dict) -> None:
     net = step_net(name)
-    adapted = adapt(net, T=T).eval()
-    reference = native(name, net)
-    with torch.no_grad():
-        torch.testing.assert_close(adapted(images()), reference(images()))
-    ours, theirs = input_gradient(adapted, mode, params), input_gradient(reference, mode, params)
-    assert theirs.abs().sum() > 0
-    assert relative(ours, theirs) <= 1e-6
+    assert_same_model(adapt(net, T=T).eval(), native(name, net), mode, params)
 
 
 def test_two_networks_keep_separate_states_through_a_transfer_attack() -> None:
@@ -199,16 +169,6 @@ def test_two_networks_keep_separate_states_through_a_transfer_attack() -> None:
     assert (adversarial - x).abs().max() > 0
     assert torch.equal(after_source, alone)
     assert all(torch.equal(m.mem, a) for m, a in zip(users, mems, strict=True))  # untouched
-
-
-class Heaviside(nn.Module):
-    """A neuron of the user's own: a threshold with no surrogate."""
-
-    calls = 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        Heaviside.calls += 1
-        return (x >= 1.0).to(x.dtype)
 
 
 @pytest.mark.parametrize(

@@ -10,19 +10,27 @@ import math
 import pytest
 import torch
 import torchattacks
+from interop_oracle import (
+    MODES,
+    Heaviside,
+    T,
+    assert_same_model,
+    images,
+    input_gradient,
+    relative,
+    spikes_of,
+    weighted_backward,
+)
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
 from snnattack.models.registry import build
 from snnattack.snn.neurons import LIF
-from snnattack.snn.surrogates import SURROGATES
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
 
-T = 4
 # name: node class, its settings; each maps to (lam, theta, reset, detach_reset, input scale)
 NODES = {
     "lif_decay_input_hard": ("LIFNode", dict(tau=2.0, decay_input=True, v_reset=0.0)),
@@ -37,9 +45,6 @@ NODES = {
         dict(init_tau=2.5, decay_input=True, v_threshold=0.7, v_reset=-0.3, detach_reset=True),
     ),
 }
-MODES = [("stbp", {"surrogate": name}) for name in SURROGATES] + [
-    (mode, {}) for mode in GRADIENT_MODES if mode != "stbp"
-]
 
 
 def node(name: str) -> nn.Module:
@@ -107,42 +112,11 @@ def native(name: str, net: nn.Sequential) -> nn.Module:
     return model.eval()
 
 
-def images() -> torch.Tensor:
-    torch.manual_seed(1)
-    return torch.rand(6, 1, 8, 8, dtype=torch.float64)
-
-
-def input_gradient(model: nn.Module, mode: str, params: dict) -> torch.Tensor:
-    x = images().requires_grad_(True)
-    with gradient_mode(model, mode, **params):
-        out = model(x)
-        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-        (out * weights).sum().backward()
-    return x.grad
-
-
-def relative(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).norm() / b.norm()).item()
-
-
 def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     functional.reset_net(net)
     out = net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
     functional.reset_net(net)
     return out
-
-
-def spikes_of(model: nn.Module, kinds: tuple[type, ...], x: torch.Tensor) -> list[torch.Tensor]:
-    seen: list[torch.Tensor] = []
-    hooks = [
-        m.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone()))
-        for m in model.modules()
-        if isinstance(m, kinds)
-    ]
-    model(x)
-    for hook in hooks:
-        hook.remove()
-    return seen
 
 
 @pytest.mark.parametrize("name", sorted(NODES))
@@ -170,8 +144,7 @@ def test_stbp_with_the_library_surrogate_gives_the_library_gradient(name: str) -
             m.surrogate_function = surrogate.Sigmoid(alpha=4.0)
     x = images().requires_grad_(True)
     out = library_logits(net, x)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    (out * weights).sum().backward()
+    weighted_backward(out)
     ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "sigmoid", "alpha": 4.0})
     assert x.grad.abs().sum() > 0
     assert relative(ours, x.grad) <= 1e-6
@@ -181,13 +154,7 @@ def test_stbp_with_the_library_surrogate_gives_the_library_gradient(name: str) -
 @pytest.mark.parametrize("name", sorted(NODES))
 def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, params: dict) -> None:
     net = sj_net(name)
-    adapted = adapt(net, T=T).eval()
-    reference = native(name, net)
-    with torch.no_grad():
-        torch.testing.assert_close(adapted(images()), reference(images()))
-    ours, theirs = input_gradient(adapted, mode, params), input_gradient(reference, mode, params)
-    assert theirs.abs().sum() > 0
-    assert relative(ours, theirs) <= 1e-6
+    assert_same_model(adapt(net, T=T).eval(), native(name, net), mode, params)
 
 
 def flags(net: nn.Module) -> list[tuple]:
@@ -219,16 +186,6 @@ def test_an_eval_mode_net_gets_nonzero_gradients_and_is_left_as_it_was(step_mode
     assert torch.equal(adapted.body[9].bias, net[9].bias)
     net.train()
     assert all(m.training for m in adapt(net, T=T).body.modules())  # the copy's own flags
-
-
-class Heaviside(nn.Module):
-    """A neuron of the user's own: a threshold with no surrogate."""
-
-    calls = 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        Heaviside.calls += 1
-        return (x >= 1.0).to(x.dtype)
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,9 @@ def test_wandb_is_quiet_but_says_where_each_run_is(sweep: Path) -> None:
     assert len(where) == 4 and all("(offline): " in line for line in where)
 
 
-def test_readmes_sync_command_covers_every_run_of_the_sweep(sweep: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    [paths] = re.findall(r"`wandb sync (multirun/[^`]+)`", readme)
+def test_the_docs_sync_command_covers_every_run_of_the_sweep(sweep: Path) -> None:
+    page = (ROOT / "docs" / "wandb.md").read_text()
+    [paths] = re.findall(r"`wandb sync (multirun/[^`]+)`", page)
     synced = {p for pattern in paths.split() for p in sweep.glob(pattern)}
     runs = {p.parent for p in sweep.rglob("offline-run-*/*.wandb")}
     assert synced == runs and len(runs) == 5  # 2 train, 2 attack runs and the report's
