@@ -46,9 +46,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     started = time.time()
     validate(cfg, output_dir)
     log.info("job folder %s", output_dir)
-    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
-    set_malloc(cfg.malloc)
-    native.use(cfg.neuron_kernel)
+    process_settings(cfg)
     specs = attack_specs(cfg)
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, cfg, len(specs)):
@@ -80,19 +78,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         evaluator = AttackEvaluator(*attacked, specs, reused=reused, **attack_settings(cfg))
         seconds = attack(cfg, trainer, evaluator)
 
-        record = JobRecord(
-            **evaluator.clean_result,
-            results=with_kinds(
-                evaluator.results, target_record, source_record, crafting_configs(cfg)
-            ),
-            models=models,
-            attack_seconds=seconds,
-            world_size=trainer.world_size,
-            device=str(evaluator.device),
-            config=resolved,
-            result_spec=result_spec(cfg),
-            **provenance(),
-        )
+        record = job_record(cfg, evaluator, models, seconds, trainer.world_size, resolved)
         if trainer.is_global_zero:
             record = annotate(cfg, record, target, evaluator, output_dir)
             write_json(metrics_path, record.to_json())
@@ -101,6 +87,38 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             log_results(loggers, record, metrics_path)
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
     return record
+
+
+def process_settings(cfg: DictConfig) -> None:
+    """This process's torch threads, allocator policy and C kernels, as the config sets them."""
+    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
+    set_malloc(cfg.malloc)
+    native.use(cfg.neuron_kernel)
+
+
+def job_record(
+    cfg: DictConfig,
+    evaluator: AttackEvaluator,
+    models: dict[str, dict],
+    seconds: float,
+    world_size: int,
+    resolved: dict,
+) -> JobRecord:
+    """The record of ``metrics.json``: the evaluator's counts and rows (each with the kinds of
+    the models that crafted and judged it), the models, the resolved config, provenance."""
+    return JobRecord(
+        **evaluator.clean_result,
+        results=with_kinds(
+            evaluator.results, models["target"], models["source"], crafting_configs(cfg)
+        ),
+        models=models,
+        attack_seconds=seconds,
+        world_size=world_size,
+        device=str(evaluator.device),
+        config=resolved,
+        result_spec=result_spec(cfg),
+        **provenance(),
+    )
 
 
 def attack(cfg: DictConfig, trainer: L.Trainer, evaluator: AttackEvaluator) -> float:
