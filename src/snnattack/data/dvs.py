@@ -47,8 +47,6 @@ nothing half-written; a cached tensor is served only if it holds ``frames`` time
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -63,6 +61,7 @@ from torch.utils.data import Dataset
 from snnattack.data.base import SplitDataModule
 from snnattack.errors import ConfigError, DataError
 from snnattack.records.checkpoints import load_tensors
+from snnattack.records.files import torch_bytes, write_atomic
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 
@@ -129,19 +128,6 @@ def events_to_frames(
     return (resized / count_scale).clamp_(max=1.0)
 
 
-def _save_atomic(x: torch.Tensor, path: Path) -> None:
-    """Writes ``x`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(x, file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class CachedFrames(Dataset):
     """Framed recordings ``([frames, 2, size, size] float in [0, 1], label)``, cached on disk."""
 
@@ -171,7 +157,7 @@ class CachedFrames(Dataset):
                     f"cannot decode {source}: {error}; expected an AEDAT4 event "
                     "recording: extract it again from its class zip"
                 ) from error
-            _save_atomic(x, path)
+            write_atomic(path, torch_bytes(x))
         return x, self.recordings.targets[index]
 
     def _check(self, x: object, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from tonic.io import read_aedat4
 
 from snnattack.data import build_datamodule
 from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule, events_to_frames
-from snnattack.errors import DataError
+from snnattack.errors import DataError, WriteError
 
 FRAMES, SIZE = 4, 16
 CLASSES = CIFAR10DVS.classes
@@ -143,15 +144,16 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
 
 
 def test_interrupted_cache_write_leaves_no_file(root: Path, monkeypatch) -> None:
-    def save_then_fail(x: torch.Tensor, file) -> None:
-        file.write(b"half a tensor")
-        raise OSError("disk full")
+    def half_then_full(self: Path, data: bytes) -> None:
+        with open(self, "wb") as file:
+            file.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     dm = datamodule(root)
-    monkeypatch.setattr(torch, "save", save_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    with pytest.raises(WriteError, match=r"cannot write .*\.pt \(No space left on device\)"):
         dm.train_set[0]
-    assert cache_files(dm) == []
+    assert cache_files(dm) == []  # neither half a cache file nor its temporary one
 
 
 def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Path) -> None:
