@@ -10,6 +10,7 @@ from harness import compose
 
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
+from snnattack.settings import DataSettings
 from snnattack.training.trained import trained_model
 
 
@@ -23,7 +24,7 @@ def trained(store: Path, *overrides: str):
         *overrides,
     )
     model, _ = trained_model(cfg, 0, ModelStore(store), [])
-    dm = datamodule(cfg, 0)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
     dm.setup()
     x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
     return model, x, y

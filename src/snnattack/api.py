@@ -40,6 +40,7 @@ from snnattack.models.registry import SpikingNet
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
+from snnattack.settings import AttackSettings, CheckSettings, Recipe
 
 BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
@@ -247,7 +248,7 @@ def evaluate(
     from snnattack.attacks.spec import attack_specs
     from snnattack.attacks.tuning import tune_specs
     from snnattack.evaluation.checks import masking_checks, used_modes
-    from snnattack.evaluation.evaluator import AttackEvaluator, attack_settings
+    from snnattack.evaluation.evaluator import AttackEvaluator
     from snnattack.records.provenance import provenance
     from snnattack.records.results import result_spec
 
@@ -284,11 +285,12 @@ def evaluate(
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
+    settings = AttackSettings.from_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if tunes:
         split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
-        specs = tune_specs(cfg, specs, target, crafter, split)
-    evaluator = AttackEvaluator(target, crafter, specs, **attack_settings(cfg))
+        specs = tune_specs(settings, specs, target, crafter, split)
+    evaluator = AttackEvaluator(target, crafter, specs, settings.recipe, settings.save_examples)
     started = time.time()
     _trainer(device).test(evaluator, dataloaders=loader, verbose=False)
     record = JobRecord(
@@ -302,13 +304,14 @@ def evaluate(
         result_spec=result_spec(cfg),
         **provenance(),
     )
-    if cfg.checks.masking.enabled:
-        settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
+    checks = CheckSettings.from_config(cfg)
+    if checks.enabled:
         rows = [dataclasses.asdict(r) for r in record.results]
-        x, y = _first(loader, settings["probe_size"], device)
+        x, y = _first(loader, checks.probe_size, device)
         target.to(device)  # Lightning hands the module back on the CPU after a GPU test
+        recipe = settings.recipe
         record.masking = masking_checks(
-            settings, target, x, y, rows, used_modes(cfg, rows), cfg.attack.eot_samples
+            checks, target, x, y, rows, used_modes(recipe, rows), recipe.eot_samples
         )
     return record
 
@@ -336,7 +339,6 @@ def attack(
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
     from snnattack.attacks.spec import attack_specs
-    from snnattack.evaluation.evaluator import attack_settings
 
     net = as_spiking_net(model, T)
     cfg = job_config(
@@ -356,7 +358,7 @@ def attack(
                 f"{name}={type(value).__name__} is not a tensor; accepted: a torch.Tensor"
             )
     (spec,) = attack_specs(cfg)
-    settings = attack_settings(cfg)
+    recipe = Recipe.from_config(cfg)
     device = device_of(net)
     crafter = _copy(net, device)
     x, y = x.to(device), y.to(device)
@@ -375,21 +377,10 @@ def attack(
             y,
             judge(x) == y,
             spec.eps,
-            settings["time_extension"],
+            recipe.time_extension,
         )
         return adv
-    adv, _ = craft(
-        spec.attack,
-        crafter,
-        x,
-        y,
-        spec.eps,
-        spec.params,
-        settings["grad_mode"],
-        settings["grad_params"],
-        settings["time_extension"],
-        settings["eot_samples"],
-    )
+    adv, _ = craft(spec.attack, crafter, x, y, spec.eps, spec.params, recipe)
     return adv
 
 

@@ -19,7 +19,7 @@ from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
-from snnattack.evaluation.evaluator import AttackEvaluator, attack_settings
+from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.records.provenance import provenance
 from snnattack.records.results import (
@@ -33,6 +33,7 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
+from snnattack.settings import JobSettings
 from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
 from snnattack.training.fit import job_trainer
 from snnattack.training.trained import attacked_models, target_model
@@ -45,6 +46,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     quiet_libraries()
     started = time.time()
     validate(cfg, output_dir)
+    job = JobSettings.from_config(cfg)  # typed settings: what the layers below receive
     log.info("job folder %s", output_dir)
     process_settings(cfg)
     specs = attack_specs(cfg)
@@ -60,7 +62,6 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         target, target_record = target_model(cfg, store, trainers)
         source, source_record = source_model(cfg, store, trainers)
         models = {"target": target_record, "source": source_record}
-
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         attacked = attacked_models(cfg, target, source)
         loggers = attack_loggers(cfg, output_dir, resolved, models)
@@ -74,13 +75,16 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         sweep = sweep_folder()  # a single run keeps no rows: no keys (nor weight digest) to make
         shared = row_keys(cfg, specs, target, source, trainer.world_size) if sweep else {}
         reused = earlier_rows(shared, specs, sweep)
-        specs = tune_specs(cfg, specs, *attacked, datamodule(cfg, cfg.seed), skip=reused)
-        evaluator = AttackEvaluator(*attacked, specs, reused=reused, **attack_settings(cfg))
-        seconds = attack(cfg, trainer, evaluator)
+        data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
+        specs = tune_specs(job.attack, specs, *attacked, data, skip=reused)
+        evaluator = AttackEvaluator(
+            *attacked, specs, job.attack.recipe, job.attack.save_examples, reused
+        )
+        seconds = attack(cfg, trainer, evaluator, data)
 
         record = job_record(cfg, evaluator, models, seconds, trainer.world_size, resolved)
         if trainer.is_global_zero:
-            record = annotate(cfg, record, target, evaluator, output_dir)
+            record = annotate(job, record, target, evaluator, data, output_dir)
             write_json(metrics_path, record.to_json())
             remember(shared, record.results, output_dir, sweep)
             log.info("results\n%s", job_table(record))
@@ -121,10 +125,15 @@ def job_record(
     )
 
 
-def attack(cfg: DictConfig, trainer: L.Trainer, evaluator: AttackEvaluator) -> float:
-    """Runs every attack on the test split; the seconds it took. Refuses a split left empty."""
+def attack(
+    cfg: DictConfig, trainer: L.Trainer, evaluator: AttackEvaluator, data: L.LightningDataModule
+) -> float:
+    """Runs every attack on the test split of ``data``; the seconds it took. Refuses a split
+    left empty. ``data`` is handed back without the trainer, so what reads it after the attacks
+    (the analyses) sees the whole splits, not the trainer's ``limit_test_batches``."""
     start = time.time()
-    trainer.test(evaluator, datamodule=datamodule(cfg, cfg.seed), verbose=False)
+    trainer.test(evaluator, datamodule=data, verbose=False)
+    data.trainer = None
     if not evaluator.clean_result.get("n"):
         raise UserError(
             f"no test sample was attacked (trainer.limit_test_batches="

@@ -16,6 +16,7 @@ import snnattack
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.records.results import AttackRow, JobRecord
+from snnattack.settings import DataSettings
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -72,7 +73,7 @@ def test_evaluate_gives_the_rows_a_job_gives_on_the_same_model_and_test_split(
     model, _, _ = digits
     job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
     cfg = compose("train.epochs=4")
-    dm = datamodule(cfg, 0)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
     dm.setup("test")
     record = snnattack.evaluate(
         model,

@@ -23,10 +23,11 @@ from snnattack.analysis.cost import measure_cost
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test
 from snnattack.errors import ConfigError
+from snnattack.settings import AnalysisSettings
 
 
 def _shuffle(
-    cfg: DictConfig,
+    settings: AnalysisSettings,
     opts: DictConfig,
     model: nn.Module,
     dm: L.LightningDataModule,
@@ -43,7 +44,7 @@ def _shuffle(
 
 
 def _rate_current(
-    cfg: DictConfig,
+    settings: AnalysisSettings,
     opts: DictConfig,
     model: nn.Module,
     dm: L.LightningDataModule,
@@ -58,12 +59,12 @@ def _rate_current(
         limit_batches=opts.limit_batches,
         device=device,
     )
-    static = static_curve(cfg["lambda"], cfg.theta, opts.static_max, opts.static_points)
+    static = static_curve(settings.lam, settings.theta, opts.static_max, opts.static_points)
     return {"actual": actual, "static": static}
 
 
 def _cost(
-    cfg: DictConfig,
+    settings: AnalysisSettings,
     opts: DictConfig,
     model: nn.Module,
     dm: L.LightningDataModule,
@@ -103,9 +104,12 @@ def resolve_device(choice: str) -> torch.device:
     raise ConfigError(f"analysis device={choice!r} is unknown; accepted: auto, cpu, cuda")
 
 
-def run_analyses(cfg: DictConfig, model: nn.Module, dm: L.LightningDataModule) -> dict[str, Any]:
-    """Runs every analysis selected in ``cfg.analysis`` on ``model``; results by name."""
-    selected = cfg.get("analysis") or {}
+def run_analyses(
+    settings: AnalysisSettings, model: nn.Module, dm: L.LightningDataModule
+) -> dict[str, Any]:
+    """Runs every analysis selected in ``settings`` (``analysis=[...]``) on ``model``; results
+    by name."""
+    selected = settings.selected
     unknown = sorted(set(selected) - set(ANALYSES))
     if unknown:
         raise ConfigError(f"analysis={unknown} is unknown; accepted: {', '.join(ANALYSES)}")
@@ -114,7 +118,7 @@ def run_analyses(cfg: DictConfig, model: nn.Module, dm: L.LightningDataModule) -
     dm.setup("test")
     results = {}
     for name, opts in selected.items():
-        device = resolve_device(opts.get("device", cfg.trainer.accelerator))
+        device = resolve_device(opts.get("device", settings.accelerator))
         model = model.to(device).eval()
-        results[name] = ANALYSES[name](cfg, opts, model, dm, device)
+        results[name] = ANALYSES[name](settings, opts, model, dm, device)
     return results

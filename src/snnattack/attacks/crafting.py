@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from torch import nn
 from snnattack.attacks.convergence import tracking
 from snnattack.attacks.methods import GRADIENT_FREE, build_attack
 from snnattack.gradients import gradient_mode
+from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
 
 ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an ANN
@@ -77,23 +79,12 @@ def craft(
     y: torch.Tensor,
     eps: float,
     params: dict[str, Any],
-    grad_mode: str,
-    grad_params: dict[str, Any],
-    time_extension: int = 1,
-    eot_samples: int = 1,
+    recipe: Recipe,
 ) -> tuple[torch.Tensor, int]:
-    """Adversarial examples of ``x`` crafted on ``crafter``, and the queries it took."""
+    """Adversarial examples of ``x`` crafted on ``crafter`` by ``recipe``, and the queries it
+    took (the recipe's ``steps_curve`` is not tracked)."""
     adv, queries, _ = craft_tracked(
-        algorithm,
-        crafter,
-        x,
-        y,
-        eps,
-        params,
-        grad_mode,
-        grad_params,
-        time_extension,
-        eot_samples,
+        algorithm, crafter, x, y, eps, params, replace(recipe, steps_curve=())
     )
     return adv, queries
 
@@ -105,26 +96,26 @@ def craft_tracked(
     y: torch.Tensor,
     eps: float,
     params: dict[str, Any],
-    grad_mode: str,
-    grad_params: dict[str, Any],
-    time_extension: int = 1,
-    eot_samples: int = 1,
-    steps_curve: tuple[int, ...] = (),
+    recipe: Recipe,
 ) -> tuple[torch.Tensor, int, dict[int, torch.Tensor]]:
-    """:func:`craft`, and the running best examples after each of ``steps_curve``'s counts."""
+    """:func:`craft`, and the running best examples after each of the recipe's
+    ``steps_curve`` counts."""
     uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
     differentiation = (
-        gradient_mode(crafter, grad_mode, **grad_params) if uses_mode else nullcontext()
+        gradient_mode(crafter, recipe.grad_mode, **recipe.grad_params)
+        if uses_mode
+        else nullcontext()
     )
-    extension = time_extended(crafter, time_extension) if spiking(crafter) else nullcontext()
-    attack = build_attack(algorithm, crafter, eps, eot_samples=eot_samples, **params)
+    extension = time_extended(crafter, recipe.time_extension) if spiking(crafter) else nullcontext()
+    eot = recipe.eot_samples
+    attack = build_attack(algorithm, crafter, eps, eot_samples=eot, **params)
     # the gradient mode first: a proxy pass's output (rga, ann) is replaced by the true output
     # in the mode's forward hook, which must run before the tracker's hook judges the iterate
     with (
         extension,
         differentiation,
         counting_queries(crafter) as queries,
-        tracking(crafter, attack, x, y, steps_curve, eot_samples) as tracker,
+        tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
     ):
         adv = attack(x, y)

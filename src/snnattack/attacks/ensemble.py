@@ -24,6 +24,7 @@ from torch import nn
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, takes_eot
 from snnattack.errors import ConfigError
+from snnattack.settings import Recipe
 from snnattack.values import BOOL
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
@@ -194,10 +195,7 @@ def worst_case(
             y[rows],
             eps,
             dict(part.params),
-            part.grad_mode,
-            part.grad_params,
-            time_extension,
-            part.eot_samples,
+            Recipe(part.grad_mode, part.grad_params, time_extension, part.eot_samples),
         )
         queries += used
         candidate = adv.clone()

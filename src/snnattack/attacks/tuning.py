@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.spec import AttackSpec, grid, tunable
 from snnattack.distributed import agree
+from snnattack.settings import AttackSettings, Recipe
 
 
 def validation_batch(datamodule: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,20 +42,14 @@ def _asr(
     x: torch.Tensor,
     y: torch.Tensor,
     correct: torch.Tensor,
-    algorithm: str,
-    eps: float,
-    params: dict[str, Any],
-    grad_mode: str,
-    grad_params: dict[str, Any],
-    time_extension: int,
-    eot: int,
-    seed: int,
+    spec: AttackSpec,
+    recipe: Recipe,
 ) -> float:
-    torch.manual_seed(seed)
-    adv, _ = craft(
-        algorithm, crafter, x, y, eps, dict(params), grad_mode, grad_params, time_extension, eot
-    )
-    torch.manual_seed(seed)
+    """The validation ASR (%) of ``spec``'s method and ε crafted by ``recipe`` on ``crafter``
+    and judged on ``target``, among the ``correct`` samples."""
+    torch.manual_seed(recipe.seed)
+    adv, _ = craft(spec.attack, crafter, x, y, spec.eps, dict(spec.params), recipe)
+    torch.manual_seed(recipe.seed)
     with torch.no_grad():
         fooled = correct & (target(adv).argmax(1) != y)
     return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
@@ -72,7 +67,7 @@ def best_point(
 
 
 def tune_specs(
-    cfg: DictConfig,
+    settings: AttackSettings,
     specs: list[AttackSpec],
     target: nn.Module,
     source: nn.Module | None,
@@ -82,7 +77,7 @@ def tune_specs(
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
     chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR).
     The specs at positions ``skip`` (rows reused from an earlier job) are left as they are."""
-    tune = OmegaConf.to_container(cfg.attack.tune, resolve=True)
+    tune, recipe = settings.tune, settings.recipe
     tunes_job = tune.get("enabled", False)
     tuned_parts = any(
         p.tune
@@ -93,11 +88,10 @@ def tune_specs(
     if not tunes_job and not tuned_parts:
         return specs
     x, y = validation_batch(datamodule, tune["val_size"])
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(recipe.seed)
     with torch.no_grad():
         correct = target(x).argmax(1) == y
-    base = OmegaConf.to_container(cfg.attack.params, resolve=True)
-    mode = cfg.attack.grad_mode
+    mode = recipe.grad_mode
     out = []
     for i, spec in enumerate(specs):
         if i in skip:
@@ -105,21 +99,15 @@ def tune_specs(
             continue
         crafter = target if spec.box == "white" else source
 
-        def score(algorithm, params, grad_mode, eot, crafter=crafter, eps=spec.eps):
+        def score(row, grad_mode, eot, crafter=crafter):
             return lambda point: _asr(
                 target,
                 crafter,
                 x,
                 y,
                 correct,
-                algorithm,
-                eps,
-                params,
-                grad_mode,
-                point,
-                cfg.attack.time_extension,
-                eot,
-                cfg.seed,
+                row,
+                replace(recipe, grad_mode=grad_mode, grad_params=point, eot_samples=eot),
             )
 
         if spec.attack == ENSEMBLE:
@@ -130,7 +118,11 @@ def tune_specs(
                         best_point(
                             grid(tune, p.grad_mode),
                             p.grad_params,
-                            score(p.algorithm, p.params, p.grad_mode, p.eot_samples),
+                            score(
+                                AttackSpec(p.algorithm, spec.eps, spec.box, p.params),
+                                p.grad_mode,
+                                p.eot_samples,
+                            ),
                         )
                     )[0],
                 )
@@ -139,16 +131,10 @@ def tune_specs(
                 for p in spec.params["components"]
             ]
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
-        elif (
-            tunes_job
-            and tunable(mode)
-            and grad_mode_of(spec.attack, cfg.attack.grad_mode, crafter) == mode
-        ):
+        elif tunes_job and tunable(mode) and grad_mode_of(spec.attack, mode, crafter) == mode:
             chosen, val_asr = agree(
                 best_point(
-                    grid(tune, mode),
-                    base,
-                    score(spec.attack, spec.params, mode, cfg.attack.eot_samples),
+                    grid(tune, mode), recipe.grad_params, score(spec, mode, recipe.eot_samples)
                 )
             )
             tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
 
 from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from snnattack.data.digits import DigitsDataModule
 from snnattack.data.dvs import CIFAR10DVSDataModule
+from snnattack.settings import DataSettings
 
 DATAMODULES: dict[str, type[L.LightningDataModule]] = {
     "digits": DigitsDataModule,
@@ -36,12 +36,12 @@ def build_datamodule(
     )
 
 
-def datamodule(cfg: DictConfig, seed: int) -> L.LightningDataModule:
-    """The datamodule a job's config describes; ``seed`` sets its training-data order."""
+def datamodule(settings: DataSettings) -> L.LightningDataModule:
+    """The datamodule ``settings`` describe (a job's: :class:`~snnattack.settings.DataSettings`)."""
     return build_datamodule(
-        cfg.dataset.name,
-        batch_size=cfg.train.batch_size,
-        eval_batch_size=cfg.eval_batch_size,
-        seed=seed,
-        **OmegaConf.to_container(cfg.dataset.params, resolve=True),
+        settings.name,
+        batch_size=settings.batch_size,
+        eval_batch_size=settings.eval_batch_size,
+        seed=settings.seed,
+        **settings.params,
     )

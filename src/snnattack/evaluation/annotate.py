@@ -7,34 +7,38 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from lightning import LightningDataModule
 from torch import nn
 
 from snnattack.analysis import run_analyses
 from snnattack.config import notes
-from snnattack.data import datamodule
 from snnattack.evaluation import examples
 from snnattack.evaluation.checks import job_checks
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.records.results import JobRecord
+from snnattack.settings import JobSettings
 
 
 def annotate(
-    cfg: DictConfig,
+    settings: JobSettings,
     record: JobRecord,
     target: nn.Module,
     evaluator: AttackEvaluator,
+    datamodule: LightningDataModule,
     output_dir: Path,
 ) -> JobRecord:
     """``record`` with the configured analyses, saved examples, masking checks and the notes
-    of settings it could not use (:mod:`snnattack.config.notes`) added."""
-    record.notes = notes(OmegaConf.to_container(cfg, resolve=True))
-    record.analyses = run_analyses(cfg, target, datamodule(cfg, cfg.seed))
-    if cfg.attack.save_examples:
+    of settings it could not use (:mod:`snnattack.config.notes`, read off the record's
+    resolved config) added; the analyses and checks read the job's ``datamodule``."""
+    record.notes = notes(record.config)
+    record.analyses = run_analyses(settings.analysis, target, datamodule)
+    if settings.attack.save_examples:
         record.results = [
             replace(row, examples=examples.save(output_dir, row, parts))
             for row, parts in zip(record.results, evaluator.examples, strict=True)
         ]
-    if cfg.checks.masking.enabled:
-        record.masking = job_checks(cfg, target, record.results)
+    if settings.checks.enabled:
+        record.masking = job_checks(
+            settings.checks, settings.attack.recipe, target, record.results, datamodule
+        )
     return record

@@ -29,13 +29,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
+from lightning import LightningDataModule
 from torch import nn
 
 from snnattack.attacks.crafting import craft, spiking
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.data import datamodule
 from snnattack.gradients import gradient_mode
+from snnattack.settings import CheckSettings, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def unbounded_asr(
     with torch.no_grad():
         correct = _forward(model, x, 0).argmax(1) == y
     torch.manual_seed(0)
-    adv, _ = craft("pgd", model, x, y, 1.0, {"steps": steps}, mode, params, eot_samples=eot)
+    recipe = Recipe(mode, params, eot_samples=eot)
+    adv, _ = craft("pgd", model, x, y, 1.0, {"steps": steps}, recipe)
     with torch.no_grad():
         fooled = correct & (_forward(model, adv, 0).argmax(1) != y)
     return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
@@ -176,7 +177,7 @@ def apgd_weaker_than_pgd(rows: list[dict[str, Any]], tolerance: float) -> dict[s
 
 
 def masking_checks(
-    settings: dict[str, Any],
+    settings: CheckSettings,
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -187,16 +188,14 @@ def masking_checks(
     """Every check on the target ``model`` (probe images ``x``, ``y``) and the job's ``rows``;
     ``modes`` are the gradient modes its attacks used with their parameters. Each flag is
     logged as a warning."""
-    tol = settings["tolerance"]
+    tol = settings.tolerance
     shares = {m: zero_gradient_share(model, x, y, m, p) for m, p in modes.items()}
-    zero = [
-        f"{m}: {s:.0%} of samples" for m, s in shares.items() if s > settings["zero_grad_share"]
-    ]
+    zero = [f"{m}: {s:.0%} of samples" for m, s in shares.items() if s > settings.zero_grad_share]
     random = is_random(model, x)
     no_eot = 1 in _eot_of_gradient_attacks(rows)
     mode, params = next(iter(modes.items()))
-    unbounded = unbounded_asr(model, x, y, mode, params, settings["unbounded_steps"], eot)
-    short = unbounded < settings["unbounded_asr"]
+    unbounded = unbounded_asr(model, x, y, mode, params, settings.unbounded_steps, eot)
+    short = unbounded < settings.unbounded_asr
     checks = [
         _check("zero_gradients", bool(zero), "; ".join(zero) or "no", share=shares),
         _check(
@@ -213,7 +212,7 @@ def masking_checks(
             "unbounded_eps",
             short,
             f"PGD at eps=1 ({mode}): {unbounded:.1f} % ASR"
-            + (f" < {settings['unbounded_asr']:g} %" if short else ""),
+            + (f" < {settings.unbounded_asr:g} %" if short else ""),
             asr=unbounded,
         ),
         apgd_weaker_than_pgd(rows, tol),
@@ -225,15 +224,19 @@ def masking_checks(
     return {"flagged": flagged, "checks": checks}
 
 
-def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[str, Any]:
-    """:func:`masking_checks` of a job (``cfg.checks.masking``): probes on the first
-    ``probe_size`` test images with the job's gradient mode and every ensemble component's;
+def job_checks(
+    settings: CheckSettings,
+    recipe: Recipe,
+    model: nn.Module,
+    results: list[Any],
+    datamodule: LightningDataModule,
+) -> dict[str, Any]:
+    """:func:`masking_checks` of a job: probes on the first ``probe_size`` test images of
+    ``datamodule`` with the job's gradient mode (``recipe``) and every ensemble component's;
     ``results`` are the job's rows (:class:`~snnattack.records.results.AttackRow`)."""
-    settings = OmegaConf.to_container(cfg.checks.masking, resolve=True)
     rows = [dataclasses.asdict(r) for r in results]
-    dm = datamodule(cfg, cfg.seed)
-    dm.setup("test")
-    loader = torch.utils.data.DataLoader(dm.test_set, batch_size=settings["probe_size"])
+    datamodule.setup("test")
+    loader = torch.utils.data.DataLoader(datamodule.test_set, batch_size=settings.probe_size)
     x, y = next(iter(loader))
     device = next(model.parameters()).device
     return masking_checks(
@@ -242,15 +245,15 @@ def job_checks(cfg: DictConfig, model: nn.Module, results: list[Any]) -> dict[st
         x.to(device),
         y.to(device),
         rows,
-        used_modes(cfg, rows),
-        cfg.attack.eot_samples,
+        used_modes(recipe, rows),
+        recipe.eot_samples,
     )
 
 
-def used_modes(cfg: DictConfig, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def used_modes(recipe: Recipe, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The gradient modes a job's ``rows`` used with their parameters: the job's own
-    (``attack=``) first, then every ensemble component's."""
-    modes = {cfg.attack.grad_mode: OmegaConf.to_container(cfg.attack.params, resolve=True)}
+    (``recipe``, ``attack=``) first, then every ensemble component's."""
+    modes = {recipe.grad_mode: recipe.grad_params}
     for r in rows:
         for c in r.get("components") or []:
             if c["grad_mode"] != GRADIENT_FREE_MODE:

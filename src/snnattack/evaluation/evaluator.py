@@ -7,11 +7,11 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric
 
@@ -21,6 +21,7 @@ from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.spec import AttackSpec
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
+from snnattack.settings import Recipe
 
 
 class AttackCounts(Metric):
@@ -121,28 +122,17 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
     ]
 
 
-def attack_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The :class:`AttackEvaluator` arguments the config's ``attack`` block and seed give."""
-    return {
-        "grad_mode": cfg.attack.grad_mode,
-        "grad_params": OmegaConf.to_container(cfg.attack.params, resolve=True),
-        "seed": cfg.seed,
-        "time_extension": cfg.attack.time_extension,
-        "eot_samples": cfg.attack.eot_samples,
-        "steps_curve": tuple(cfg.attack.steps_curve),
-        "save_examples": cfg.attack.save_examples,
-    }
-
-
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
-    Adversarial examples are crafted with the gradient mode ``grad_mode`` on the crafting
+    Adversarial examples are crafted by ``recipe`` (its gradient mode, time extension, EOT
+    draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the crafting
     model and always judged on the target. Every evaluation forward of a batch (clean and
     each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
-    same noise for the clean check and the attack. Seeds derive from the batch's index in the
-    whole test split (batches are dealt out whole under DDP, see ``data.base``), so random
-    starts and draws do not depend on how many processes share the work.
+    same noise for the clean check and the attack. Seeds derive from the recipe's seed and the
+    batch's index in the whole test split (batches are dealt out whole under DDP, see
+    ``data.base``), so random starts and draws do not depend on how many processes share the
+    work.
     """
 
     def __init__(
@@ -150,12 +140,7 @@ class AttackEvaluator(L.LightningModule):
         target: nn.Module,
         source: nn.Module | None,
         specs: list[AttackSpec],
-        grad_mode: str,
-        grad_params: dict[str, Any] | None = None,
-        seed: int = 0,
-        time_extension: int = 1,
-        eot_samples: int = 1,
-        steps_curve: tuple[int, ...] = (),
+        recipe: Recipe,
         save_examples: bool = False,
         reused: dict[int, AttackRow] | None = None,
     ) -> None:
@@ -163,12 +148,12 @@ class AttackEvaluator(L.LightningModule):
         if any(s.box == "black" for s in specs) and source is None:
             raise ValueError("black-box attacks need a source model")
         self.target, self.source = target, source
-        self.specs, self.grad_mode = specs, grad_mode
-        self.grad_params = dict(grad_params or {})
-        self.seed, self.time_extension, self.eot_samples = seed, time_extension, eot_samples
+        self.specs, self.recipe = specs, recipe
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
-        curves = {i: curve_counts(s.attack, s.params, steps_curve) for i, s in enumerate(specs)}
+        curves = {
+            i: curve_counts(s.attack, s.params, recipe.steps_curve) for i, s in enumerate(specs)
+        }
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
         self.firsts = nn.ModuleDict(
             {
@@ -188,7 +173,7 @@ class AttackEvaluator(L.LightningModule):
             p.requires_grad_(False)
 
     def _seed(self, batch: int, stream: int = 0) -> None:
-        torch.manual_seed((self.seed * 1_000_003 + batch) * 1_009 + stream)
+        torch.manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)
 
     def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
         self._seed(batch)
@@ -218,7 +203,7 @@ class AttackEvaluator(L.LightningModule):
                     y,
                     correct,
                     spec.eps,
-                    self.time_extension,
+                    self.recipe.time_extension,
                 )
                 self.firsts[str(i)].update(firsts)
             else:
@@ -256,18 +241,13 @@ class AttackEvaluator(L.LightningModule):
     ) -> tuple[torch.Tensor, int]:
         """Spec ``i``'s adversarial batch and queries; its curve counts are updated."""
         curve = self.curves[str(i)] if str(i) in self.curves else None
+        recipe = replace(
+            self.recipe,
+            grad_params=self.recipe.grad_params if spec.grad_params is None else spec.grad_params,
+            steps_curve=tuple(curve.labels) if curve is not None else (),
+        )
         adv, queries, snapshots = craft_tracked(
-            spec.attack,
-            crafter,
-            x,
-            y,
-            spec.eps,
-            spec.params,
-            self.grad_mode,
-            self.grad_params if spec.grad_params is None else spec.grad_params,
-            self.time_extension,
-            self.eot_samples,
-            tuple(curve.labels) if curve is not None else (),
+            spec.attack, crafter, x, y, spec.eps, spec.params, recipe
         )
         if curve is not None:
             fooled = [
@@ -304,7 +284,9 @@ class AttackEvaluator(L.LightningModule):
             eps=spec.eps,
             eps_255=round(spec.eps * 255, 6),
             box=spec.box,
-            grad_mode=ENSEMBLE if ensemble else grad_mode_of(spec.attack, self.grad_mode, crafter),
+            grad_mode=ENSEMBLE
+            if ensemble
+            else grad_mode_of(spec.attack, self.recipe.grad_mode, crafter),
             asr=c["asr"],
             adv_acc=c["adv_acc"],
             n_correct=c["n_correct"],
@@ -312,8 +294,8 @@ class AttackEvaluator(L.LightningModule):
             linf=c["linf"],
             l2=c["l2"],
             queries=c["queries"],
-            time_extension=self.time_extension,
-            eot_samples=self.eot_samples,
+            time_extension=self.recipe.time_extension,
+            eot_samples=self.recipe.eot_samples,
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
             components=component_rows(spec.params["components"], self.firsts[str(i)])
             if ensemble

@@ -31,6 +31,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.data import datamodule
+from snnattack.settings import DataSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 from snnattack.training.base import Strategy, register, with_train
@@ -187,7 +188,7 @@ class Conversion(Strategy):
             )
         ann, ann_record = ctx.base
         settings = cfg.train.conversion
-        data = datamodule(cfg, ctx.seed)
+        data = datamodule(DataSettings.from_config(cfg, ctx.seed))
         data.setup("fit")
         loader = data.train_dataloader()
         images = (x for i, (x, _) in zip(range(settings.batches), loader, strict=False))

@@ -25,6 +25,7 @@ from snnattack.records.checkpoints import load_tensors
 from snnattack.records.provenance import provenance
 from snnattack.records.store import RESUME_FILE
 from snnattack.records.tracking import train_loggers
+from snnattack.settings import DataSettings
 from snnattack.training.adversary import Adversary
 from snnattack.training.classifier import STBPClassifier
 
@@ -83,7 +84,7 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
     start = time.time()
     trainer.fit(
         module,
-        datamodule=datamodule(cfg, ctx.seed),
+        datamodule=datamodule(DataSettings.from_config(cfg, ctx.seed)),
         ckpt_path=str(resume) if resume.exists() else None,
         weights_only=True,  # tensors and plain values: a resume file never runs code
     )

@@ -13,6 +13,7 @@ from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
+from snnattack.settings import AnalysisSettings, DataSettings
 from snnattack.snn.neurons import LIF
 from snnattack.training.trained import trained_model
 
@@ -31,7 +32,7 @@ def trained(digits_store: Path):
         "analysis=[shuffle,rate_current]",
     )
     model, _ = trained_model(cfg, 0, ModelStore(digits_store), [])
-    dm = datamodule(cfg, 0)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
     dm.setup()
     return model, cfg, dm
 
@@ -144,7 +145,7 @@ def test_actual_curve_points_equal_a_manual_forward_pass(trained) -> None:
 
 def test_job_analyses_record_shuffle_and_rate_current_results(trained) -> None:
     model, cfg, dm = trained
-    out = run_analyses(cfg, model, dm)
+    out = run_analyses(AnalysisSettings.from_config(cfg), model, dm)
     assert set(out) == {"shuffle", "rate_current"}
     assert out["shuffle"]["n"] == 450
     assert len(out["rate_current"]["actual"]["current"]) == 8000

@@ -18,6 +18,7 @@ from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
 from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.settings import Recipe
 
 EPS = 16 / 255
 # attacks whose example of a sample depends on that sample only (no random start), so a
@@ -89,9 +90,8 @@ def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(dir
     robust = judge(adv) == y
     assert not (robust & ~correct).any()
     for part in parts:
-        alone, _ = craft(
-            part.algorithm, model, x, y, EPS, part.params, part.grad_mode, part.grad_params
-        )
+        recipe = Recipe(part.grad_mode, part.grad_params)
+        alone, _ = craft(part.algorithm, model, x, y, EPS, part.params, recipe)
         alone_robust = correct & (judge(alone) == y)
         assert not (robust & ~alone_robust).any(), part.name  # per sample
         assert robust.sum() < correct.sum()
@@ -103,7 +103,7 @@ def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> Non
     model, x, y = direct
     cfg = config(DETERMINISTIC, f"eps=[{EPS * 255:g}]", "boxes=[white]")
     specs = attack_specs(cfg)
-    evaluator = AttackEvaluator(model, None, specs, "stbp", {})
+    evaluator = AttackEvaluator(model, None, specs, Recipe("stbp"))
     loader = torch.utils.data.DataLoader(list(zip(x[:64], y[:64], strict=True)), batch_size=20)
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False

@@ -18,6 +18,7 @@ from snnattack.attacks.methods import GRADIENT_FREE, METHODS
 from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
 
 EPS = 32 / 255
@@ -52,7 +53,7 @@ def test_every_method_runs_under_every_gradient_mode_inside_the_ball(direct, met
     model, x, y = direct
     x, y = x[:16], y[:16]
     torch.manual_seed(0)
-    adv, queries = craft(method, model, x, y, EPS, FAST[method], mode, {})
+    adv, queries = craft(method, model, x, y, EPS, FAST[method], Recipe(mode))
     delta = adv - x
     assert delta.abs().max() <= EPS + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
@@ -64,13 +65,13 @@ def test_every_method_runs_under_every_gradient_mode_inside_the_ball(direct, met
 def test_autoattack_runs_and_keeps_to_the_ball(direct):
     model, x, y = direct
     x, y = x[:4], y[:4]
-    adv, _ = craft("autoattack", model, x, y, 48 / 255, {"n_classes": 10}, "stbp", {})
+    adv, _ = craft("autoattack", model, x, y, 48 / 255, {"n_classes": 10}, Recipe("stbp"))
     assert (adv - x).abs().max() <= 48 / 255 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
 
 
 def _asr(model, x, y, method, params):
     torch.manual_seed(0)
-    adv, _ = craft(method, model, x, y, EPS, params, "stbp", {})
+    adv, _ = craft(method, model, x, y, EPS, params, Recipe("stbp"))
     with torch.no_grad():
         clean, fooled = model(x).argmax(1) == y, model(adv).argmax(1) != y
     return 100.0 * (clean & fooled).sum().item() / clean.sum().item()
@@ -99,7 +100,7 @@ def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
     runs = []
     for _ in range(2):
         torch.manual_seed(5)
-        adv, queries = craft("sapgd", model, x, y, EPS, {"steps": 3, "seed": 1}, "stbp", {})
+        adv, queries = craft("sapgd", model, x, y, EPS, {"steps": 3, "seed": 1}, Recipe("stbp"))
         runs.append((adv, torch.rand(1), queries))
     torch.testing.assert_close(runs[0][0], runs[1][0])
     torch.manual_seed(5)
@@ -108,7 +109,7 @@ def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
 
 
 def _evaluate(model, x, y, specs, mode="stbp", **kwargs) -> AttackEvaluator:
-    evaluator = AttackEvaluator(model, None, specs, mode, {}, **kwargs)
+    evaluator = AttackEvaluator(model, None, specs, Recipe(mode, **kwargs))
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=len(x))
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
@@ -145,7 +146,7 @@ def test_gradient_free_rows_record_no_gradient_mode_and_their_queries(direct):
         AttackSpec("square", EPS, "white", {"n_queries": 20}),
         AttackSpec("fgsm", EPS, "white", {}),
     ]
-    evaluator = AttackEvaluator(model, None, specs, "rga", {})
+    evaluator = AttackEvaluator(model, None, specs, Recipe("rga"))
     loader = torch.utils.data.DataLoader(list(zip(x[:40], y[:40], strict=True)), batch_size=20)
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
@@ -167,7 +168,7 @@ def test_time_extended_attack_simulates_k_times_t_while_crafting_and_t_when_judg
         if isinstance(m, LIF)
     ]
     try:
-        craft("pgd", model, x[:8], y[:8], EPS, {"steps": 2}, "stbp", {}, time_extension=3)
+        craft("pgd", model, x[:8], y[:8], EPS, {"steps": 2}, Recipe("stbp", time_extension=3))
         crafting = set(steps)
         steps.clear()
         with torch.no_grad():
@@ -183,7 +184,7 @@ def _sign_disagreement(model, x, y, eot: int) -> float:
     steps = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        adv, _ = craft("fgsm", model, x, y, EPS, {}, "stbp", {}, eot_samples=eot)
+        adv, _ = craft("fgsm", model, x, y, EPS, {}, Recipe("stbp", eot_samples=eot))
         steps.append(torch.sign(adv - x))
     return (steps[0] != steps[1]).float().mean().item()
 
@@ -205,7 +206,7 @@ def test_poisson_clean_and_adversarial_checks_see_the_same_draws(poisson):
         torch.manual_seed(2)
         assert (model(x).argmax(1) != first).any()
     # eps = 0: the "adversarial" input is the clean one; with the same draws nothing flips
-    evaluator = AttackEvaluator(model, None, [AttackSpec("fgsm", 0.0, "white", {})], "stbp", {})
+    evaluator = AttackEvaluator(model, None, [AttackSpec("fgsm", 0.0, "white", {})], Recipe("stbp"))
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=16)
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False

@@ -12,6 +12,7 @@ from fixtures_digits import trained
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.settings import Recipe
 
 EPS = 32 / 255
 
@@ -25,12 +26,12 @@ def test_digits_te_attack_crafts_other_examples_with_the_same_clean_accuracy(
     runs = {}
     for k in (1, 2):
         spec = AttackSpec("fgsm", EPS, "white", {})
-        evaluator = AttackEvaluator(model, None, [spec], "stbp", {}, time_extension=k)
+        evaluator = AttackEvaluator(model, None, [spec], Recipe("stbp", time_extension=k))
         L.Trainer(
             accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
         ).test(evaluator, loader, verbose=False)
         torch.manual_seed(0)
-        adv, _ = craft("fgsm", model, x, y, EPS, {}, "stbp", {}, time_extension=k)
+        adv, _ = craft("fgsm", model, x, y, EPS, {}, Recipe("stbp", time_extension=k))
         runs[k] = (evaluator.clean_result, evaluator.results[0], adv)
     (clean1, row1, adv1), (clean2, row2, adv2) = runs[1], runs[2]
     assert clean1 == clean2 and clean1["clean_acc"] > 50

@@ -15,6 +15,7 @@ from snnattack.attacks.tuning import _asr, tune_specs, validation_batch
 from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
+from snnattack.settings import AttackSettings, DataSettings, Recipe
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
 ONE = (1, 1, 0)  # time extension, EOT samples, seed
@@ -49,21 +50,16 @@ def test_hart_grid_is_the_authors_0_10_to_2_45_in_steps_of_0_05() -> None:
 
 def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> None:
     cfg = config()
-    dm = datamodule(cfg, 0)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
     dm.setup()
     x_test, y_test = dm.test_set.tensors
     dm.test_set = torch.utils.data.TensorDataset(x_test, torch.full_like(y_test, 99))  # unusable
-    (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
+    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, dm)
     x, y = validation_batch(dm, 60)
     torch.manual_seed(0)
     with torch.no_grad():
         correct = model(x).argmax(1) == y
-    scores = [
-        _asr(
-            model, model, x, y, correct, "pgd", 24 / 255, spec.params, "hart", {"gamma": g}, 1, 1, 0
-        )
-        for g in GAMMAS
-    ]
+    scores = [_asr(model, model, x, y, correct, spec, Recipe("hart", {"gamma": g})) for g in GAMMAS]
     assert spec.grad_params == {"gamma": GAMMAS[scores.index(max(scores))]}
     assert spec.tuned == {"params": spec.grad_params, "val_asr": max(scores), "val_n": 60}
     assert len(set(scores)) > 1  # the grid matters on this model
@@ -72,14 +68,14 @@ def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> No
 def test_without_tuning_specs_are_unchanged(model) -> None:
     cfg = config("attack.tune.enabled=false")
     specs = attack_specs(cfg)
-    assert tune_specs(cfg, specs, model, None, None) == specs
+    assert tune_specs(AttackSettings.from_config(cfg), specs, model, None, None) == specs
 
 
 def test_a_mode_without_parameters_is_left_untuned(model) -> None:
     cfg = config("attack=bptr")
     validate(cfg)
-    dm = datamodule(cfg, 0)
-    (spec,) = tune_specs(cfg, attack_specs(cfg), model, None, dm)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
+    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, dm)
     assert spec.grad_params is None and spec.tuned is None
 
 

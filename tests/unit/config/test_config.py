@@ -10,6 +10,7 @@ from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
+from snnattack.settings import DataSettings
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import build_model
 
@@ -57,7 +58,7 @@ def test_every_group_option_composes_and_validates(group: str, option: str) -> N
 @pytest.mark.parametrize("name", options("dataset"))
 def test_every_dataset_builds_its_datamodule(name: str) -> None:
     cfg = compose(f"dataset={name}")
-    dm = datamodule(cfg, seed=0)
+    dm = datamodule(DataSettings.from_config(cfg, seed=0))
     assert dm.batch_size == cfg.train.batch_size
 
 

@@ -20,14 +20,16 @@ from snnattack.evaluation.checks import (
     masking_checks,
 )
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.settings import CheckSettings, Recipe
 
-SETTINGS = {
-    "probe_size": 64,
-    "zero_grad_share": 0.0,
-    "unbounded_steps": 20,
-    "unbounded_asr": 99.0,
-    "tolerance": 1.0,
-}
+SETTINGS = CheckSettings(
+    enabled=True,
+    probe_size=64,
+    zero_grad_share=0.0,
+    unbounded_steps=20,
+    unbounded_asr=99.0,
+    tolerance=1.0,
+)
 SPECS = [
     AttackSpec(m, eps / 255, "white", p)
     for eps in (16, 32)
@@ -53,7 +55,7 @@ def poisson(digits_store: Path):
 
 
 def rows_of(model, x, y, specs=SPECS, eot: int = 1) -> list[dict]:
-    evaluator = AttackEvaluator(model, None, specs, "stbp", {}, eot_samples=eot)
+    evaluator = AttackEvaluator(model, None, specs, Recipe("stbp", eot_samples=eot))
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=len(x))
     L.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False

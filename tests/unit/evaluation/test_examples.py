@@ -12,6 +12,7 @@ from snnattack.evaluation import examples
 from snnattack.job import run
 from snnattack.records.store import ModelStore
 from snnattack.report import write_report
+from snnattack.settings import DataSettings
 from snnattack.training.trained import trained_model
 
 
@@ -32,7 +33,7 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
     (tmp_path / "job").mkdir()  # Hydra makes the job folder before the job runs
     record = run(cfg, tmp_path / "job")
     model, _ = trained_model(cfg, 0, ModelStore(tmp_path / "models"), [])
-    dm = datamodule(cfg, 0)
+    dm = datamodule(DataSettings.from_config(cfg, 0))
     dm.setup("test")
     for row in record.results:
         assert row.examples == f"adv_{row.method}_32_white.pt"

@@ -16,6 +16,7 @@ from snnattack.models import build
 from snnattack.models.registry import SpikingNet
 from snnattack.models.vgg import vgg_body
 from snnattack.records.store import ModelStore
+from snnattack.settings import DataSettings
 from snnattack.snn.encoding import Quantize, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.source import source_config
@@ -45,7 +46,7 @@ def digits(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     cfg = composed(
         "train.kind=ann", "train.epochs=5", f"model={request.param}", "train.hybrid.epochs=2"
     )
-    data = datamodule(cfg, 0)
+    data = datamodule(DataSettings.from_config(cfg, 0))
     data.setup("test")
     x, y = (torch.cat(t) for t in zip(*data.test_dataloader(), strict=True))
     ann, ann_record = trained_model(cfg, 0, store, [])
