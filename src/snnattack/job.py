@@ -13,13 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
-from snnattack.cpu.malloc import set_malloc
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
 from snnattack.evaluation.evaluator import AttackEvaluator, attack_settings
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
+from snnattack.malloc import set_malloc
 from snnattack.records.provenance import provenance
 from snnattack.records.results import (
     JobRecord,

@@ -14,10 +14,10 @@ from typing import Any
 from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
 from snnattack.cpu.guard import BACKENDS
-from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.data import DATAMODULES
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.interop.external import EXTERNAL
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import IMPLS, RESETS

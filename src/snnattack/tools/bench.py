@@ -36,10 +36,10 @@ from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.cpu import native
 from snnattack.cpu.guard import BACKENDS
-from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.cpu.malloc import set_malloc
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
