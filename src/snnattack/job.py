@@ -13,14 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
-from snnattack.cpu import native
-from snnattack.cpu.malloc import set_malloc
 from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
+from snnattack.malloc import set_malloc
 from snnattack.records.provenance import provenance
 from snnattack.records.results import (
     JobRecord,
@@ -94,10 +93,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
 
 
 def process_settings(cfg: DictConfig) -> None:
-    """This process's torch threads, allocator policy and C kernels, as the config sets them."""
+    """This process's torch threads and allocator policy, as the config sets them."""
     torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
     set_malloc(cfg.malloc)
-    native.use(cfg.neuron_kernel)
 
 
 def job_record(

@@ -118,7 +118,7 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
         assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("tags=[x]") == base  # a cosmetic key
-    for how in ("neuron_impl=unrolled", "neuron_kernel=torch", "compile=true", "threads=2"):
+    for how in ("neuron_impl=unrolled", "backend=torch", "compile=true", "threads=2"):
         assert not set(keys(how).values()) & set(base.values())
     assert keys("train.adversary.grad_mode=rga") == base  # standard training reads no adversary
     pgd = keys("train.adversary.method=pgd")

@@ -38,7 +38,7 @@ def broken(page: Path) -> list[str]:
 
 
 def test_a_headings_anchor_is_githubs() -> None:
-    assert anchor("The loops in C (`neuron_kernel`)") == "the-loops-in-c-neuron_kernel"
+    assert anchor("The CPU backend (`backend`)") == "the-cpu-backend-backend"
     assert anchor("Training kinds: ANN, conversion, hybrid (`train.kind`)") == (
         "training-kinds-ann-conversion-hybrid-trainkind"
     )

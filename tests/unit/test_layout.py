@@ -19,7 +19,7 @@ PACKAGE = ROOT / "src" / "snnattack"
 # of the layers before its own, never one after. The units of one layer import none of each
 # other's in a circle (test_no_import_circle_between_units).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "values", "registry", "cosmetic", "distributed", "settings"),  # foundation leaves
+    ("errors", "values", "registry", "cosmetic", "distributed", "malloc", "settings"),  # leaves
     ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B
     ("cpu",),  # CPU-only kernels and memory savers
     ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings

@@ -42,9 +42,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from snnattack.cpu import native
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
+from snnattack.snn.backend import backend_modules
 from snnattack.snn.neurons import LIF
 from snnattack.training.adversary import Adversary
 
@@ -237,7 +237,7 @@ def measure_cost(
     train: bool = False,
     clock: str = "wall",
     floor: bool = True,
-    kernels: Iterable[str] | None = None,
+    backends: Iterable[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Median time (s) and peak memory (MB) of a forward and of each mode's attack step.
 
@@ -247,8 +247,9 @@ def measure_cost(
     implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
     ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`); ``floor``: run each step once more
     to time its convolutions and matrix products (``dense_seconds``, :func:`dense_seconds`);
-    ``kernels``: measure each step with each of these ``neuron_kernel`` values, the first
-    named as without, the others with ``[kernel]`` appended (``stbp[fused][torch]``).
+    ``backends``: measure each step with the model on each of these backends
+    (:mod:`snnattack.snn.backend`), the first named as without, the others with
+    ``[backend]`` appended (``stbp[fused][torch]``).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -265,13 +266,14 @@ def measure_cost(
 
     steps: dict[str, Callable[[], object]] = {}
     errors: dict[str, str] = {}
-    kernels = [None] if kernels is None else list(kernels)
-    on = {}  # each step's kernel suffix: its forward is the one its ratios are taken to
-    for kernel in kernels:
-        on_kernel = "" if kernel == kernels[0] else f"[{kernel}]"
-        steps["forward" + on_kernel], on["forward" + on_kernel] = _on(kernel, forward), on_kernel
+    backends = [None] if backends is None else list(backends)
+    on = {}  # each step's backend suffix: its forward is the one its ratios are taken to
+    for backend in backends:
+        on_backend = "" if backend == backends[0] else f"[{backend}]"
+        steps["forward" + on_backend] = _on(model, backend, forward)
+        on["forward" + on_backend] = on_backend
         for impl in [None] if impls is None else list(impls):
-            suffix = ("" if impl is None else f"[{impl}]") + on_kernel
+            suffix = ("" if impl is None else f"[{impl}]") + on_backend
             candidates = {
                 mode + suffix: lambda mode=mode, impl=impl: attack_step(model, x, y, mode, impl)
                 for mode in modes
@@ -279,10 +281,10 @@ def measure_cost(
             if train:
                 candidates["train" + suffix] = lambda impl=impl: train_step(model, x, y, impl)
             for name, step in candidates.items():
-                fn = _on(kernel, step)
+                fn = _on(model, backend, step)
                 try:
                     fn()  # warm-up, and a check that the step runs here
-                    steps[name], on[name] = fn, on_kernel
+                    steps[name], on[name] = fn, on_backend
                 except (ValueError, RuntimeError, TypeError) as err:
                     errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0]}"
     steps["forward"]()
@@ -322,11 +324,12 @@ def measure_cost(
     return out
 
 
-def _on(kernel: str | None, step: Callable[[], object]) -> Callable[[], object]:
-    """``step`` with the fused LIF's loops on ``kernel`` (None: as they are)."""
+def _on(model: nn.Module, backend: str | None, step: Callable[[], object]) -> Callable[[], object]:
+    """``step`` with ``model`` on ``backend`` (None: as it is), restored after."""
+    modules = backend_modules(model) if backend is not None else []
 
     def run() -> object:
-        with native.using(kernel):
+        with temporarily(modules, "backend", [backend] * len(modules)):
             return step()
 
     return run

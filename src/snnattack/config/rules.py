@@ -13,11 +13,11 @@ from typing import Any
 
 from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
-from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.cpu.native import KERNELS as NEURON_KERNELS
+from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.interop.external import EXTERNAL
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import IMPLS, RESETS
@@ -68,7 +68,7 @@ RULES: dict[str, Rule] = {
     "theta": real(0, lo_open=True),
     "reset": one_of(*RESETS),
     "neuron_impl": one_of(*IMPLS),
-    "neuron_kernel": one_of(*NEURON_KERNELS),
+    "backend": one_of(*BACKENDS),
     "compile": BOOL,
     "malloc": one_of(*MALLOC_POLICIES),
     "encoding": one_of(*ENCODINGS),

@@ -11,11 +11,12 @@ its layout (the kernel reads the input's shape and layout, not its values, for t
 gradient alone): the same outputs and input gradients bit for bit
 (``tests/unit/cpu/test_frozen.py``) and less memory in an attack step (``docs/performance.md``).
 
-They run where that is the same computation as the module (:func:`run_layer`): a plain
-``nn.Conv2d`` with zero padding given as numbers, or a plain BN (not SyncBatchNorm) in eval
-mode with running statistics; no parameter requiring a gradient, no hooks and the module's
-own forward (a gradient mode may replace it); on the CPU (a GPU may run cuDNN, whose backward
-rounds its own way), one dtype, no autocast, and not while ``torch.compile`` traces.
+They run where that is the same computation as the module (:func:`run_layer`): where the CPU
+paths apply (:func:`snnattack.cpu.guard.applies`: the backend ``c``, on the CPU, as a GPU may
+run cuDNN, whose backward rounds its own way; one dtype, no hooks, the module's own forward,
+nothing tracing or casting), to a plain ``nn.Conv2d`` with zero padding given as numbers, or
+a plain BN (not SyncBatchNorm) in eval mode with running statistics, no parameter requiring
+a gradient.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from snnattack.cpu.guard import applies
 
 PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)  # not SyncBatchNorm
 aten = torch.ops.aten
@@ -88,9 +91,11 @@ def _geometry(conv: nn.Conv2d) -> tuple:
     return stride, padding, dilation, False, [0, 0], conv.groups
 
 
-def run_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``layer(x)``, as a frozen layer where that is the same computation."""
-    if torch.is_grad_enabled() and x.requires_grad and plain(layer, x):
+def run_layer(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
+    """``layer(x)`` in a ``backend`` network, as a frozen layer where that is the same
+    computation."""
+    frozen = not any(p.requires_grad for p in layer.parameters())
+    if torch.is_grad_enabled() and x.requires_grad and frozen and applies(backend, x, layer):
         if type(layer) is nn.Conv2d and _zero_padded(layer) and x.dim() == 4:
             return FrozenConvolution.apply(x, layer)
         if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
@@ -100,14 +105,3 @@ def run_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def _zero_padded(conv: nn.Conv2d) -> bool:
     return conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
-
-
-def plain(layer: nn.Module, x: torch.Tensor) -> bool:
-    """Whether ``layer`` runs as its class's forward on ``x``, frozen, on the CPU, in ``x``'s
-    dtype, with nothing tracing or casting."""
-    hooked = layer._forward_hooks or layer._forward_pre_hooks or "forward" in vars(layer)
-    frozen = not any(p.requires_grad for p in layer.parameters())
-    dtypes = {t.dtype for t in (*layer.parameters(), *layer.buffers()) if t.is_floating_point()}
-    same = dtypes <= {x.dtype} and not torch.is_autocast_enabled("cpu")
-    cpu = x.device.type == "cpu" and not torch.compiler.is_compiling()
-    return frozen and same and cpu and not hooked

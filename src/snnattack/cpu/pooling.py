@@ -6,10 +6,11 @@ backward zero-fills the input's gradient before adding each window's share; auto
 keeps the pooling's input (its shape is all the backward needs). :class:`TiledAvgPool` runs
 ``snnattack/cpu/native/pool.c``: the same sums and quotients in the same order, one pass each way,
 and nothing kept but the shape: the same outputs and gradients bit for bit
-(``tests/unit/cpu/test_pooling.py``). It runs where :func:`tiled` finds that computation: a plain
-``nn.AvgPool2d`` (no hooks, its own forward), stride = kernel, no padding, no ceil mode, on a
-contiguous CPU float32/64 ``[N, C, H, W]`` tensor, the kernel built (``neuron_kernel=auto``),
-nothing tracing or casting; everywhere else the module runs.
+(``tests/unit/cpu/test_pooling.py``). It runs where :func:`tiled` finds that computation: where
+the CPU paths apply (:func:`snnattack.cpu.guard.applies`: the backend ``c``, a CPU float32/64
+tensor, no hooks, the module's own forward, nothing tracing or casting), to an
+``nn.AvgPool2d`` with stride = kernel, no padding, no ceil mode, on a contiguous
+``[N, C, H, W]`` tensor, the kernel built; everywhere else the module runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu import native
-from snnattack.cpu.frozen import plain
+from snnattack.cpu.guard import applies
 
 
 class TiledAvgPool(torch.autograd.Function):
@@ -37,25 +38,23 @@ class TiledAvgPool(torch.autograd.Function):
         return dx, None, None
 
 
-def tiled(layer: nn.Module, x: torch.Tensor) -> tuple[tuple[int, int], int] | None:
-    """``(kernel, divisor)`` where ``layer(x)`` is :class:`TiledAvgPool`'s computation and its
-    kernel can run, else None."""
-    if type(layer) is not nn.AvgPool2d or not plain(layer, x):  # no hooks, CPU, no tracing
+def tiled(layer: nn.Module, x: torch.Tensor, backend: str) -> tuple[tuple[int, int], int] | None:
+    """``(kernel, divisor)`` where ``layer(x)`` in a ``backend`` network is
+    :class:`TiledAvgPool`'s computation and its kernel can run, else None."""
+    if type(layer) is not nn.AvgPool2d or not applies(backend, x, layer):
         return None
     kernel, stride, padding = (_pair(v) for v in (layer.kernel_size, layer.stride, layer.padding))
     shape = layer.ceil_mode is False and stride == kernel and padding == (0, 0)
     shape = shape and layer.divisor_override != 0  # the module's error
     fits = x.dim() == 4 and x.shape[2] >= kernel[0] and x.shape[3] >= kernel[1]
-    if not (shape and fits and x.dtype in native.C_TYPES and x.is_contiguous()):
-        return None
-    if native.library() is None:
+    if not (shape and fits and x.is_contiguous()) or native.built() is None:
         return None
     return kernel, layer.divisor_override or kernel[0] * kernel[1]
 
 
-def pooled(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+def pooled(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor | None:
     """``layer(x)`` in one pass of the kernel where :func:`tiled` allows it, else None."""
-    found = tiled(layer, x)
+    found = tiled(layer, x, backend)
     return None if found is None else TiledAvgPool.apply(x, *found)
 
 

@@ -15,7 +15,7 @@ The copy names the job folder that computed it (``reused_from``).
 The key is everything that fixes the row: the weights of the target and the source, the config
 without its cosmetic keys and with only the adversary settings that training reads, the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
-``neuron_kernel`` or ``threads`` compares speed, so each of its jobs computes its own rows),
+``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
 the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
 row's position (its random seeds derive from it). Single runs keep nothing. A DDP job computes
 every row (its ranks must run the same attacks), and so does a job that saves its adversarial
@@ -53,7 +53,7 @@ HOW = (
     "threads",
     "malloc",
     "neuron_impl",
-    "neuron_kernel",
+    "backend",
     "compile",
     "trainer.accelerator",
     "trainer.devices",

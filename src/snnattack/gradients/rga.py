@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu import native
+from snnattack.cpu.guard import applies
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
@@ -31,19 +32,28 @@ RateLayer = Callable[[LIF, torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
 def rate_slope(
-    current: torch.Tensor, lam: float, theta: float, beta: float = 2.0, gamma: float = 0.2
+    current: torch.Tensor,
+    lam: float,
+    theta: float,
+    beta: float = 2.0,
+    gamma: float = 0.2,
+    backend: str = "c",
 ) -> torch.Tensor:
     """Derivative of the RGA rate-current curve at mean current ``current`` (Bu et al.,
     CVPR 2023, Eq. S8).
 
     ``gamma`` on ``[0, (1 - lam) theta]``, the linear ramp's slope on ``((1 - lam) theta,
     beta theta]``, 0 elsewhere; the intervals are half-open so no current counts twice.
+    ``backend``: that of the LIF, ``c`` computing it in one pass of the C kernel where the
+    CPU paths apply (:func:`snnattack.cpu.guard.applies`), ``torch`` on torch ops; the same
+    values.
     """
     low, high = (1.0 - lam) * theta, beta * theta
     ramp = (1.0 - gamma * theta + gamma * theta * lam) / ((beta + lam - 1.0) * theta)
-    fast = native.rate_slope(current, low, high, gamma, ramp)  # one pass, the same values
-    if fast is not None:
-        return fast
+    if applies(backend, current):
+        fast = native.rate_slope(current, low, high, gamma, ramp)  # one pass, the same values
+        if fast is not None:
+            return fast
     slope = torch.zeros_like(current)
     slope = torch.where((current >= 0) & (current <= low), gamma, slope)
     return torch.where((current > low) & (current <= high), ramp, slope)
@@ -53,14 +63,15 @@ class _RateGrad(torch.autograd.Function):
     """Returns the recorded firing rate; backward multiplies by the rate-current slope."""
 
     @staticmethod
-    def forward(ctx, mean_current, rate, lam, theta, beta, gamma):  # type: ignore[override]
-        ctx.save_for_backward(rate_slope(mean_current, lam, theta, beta, gamma))
+    def forward(ctx, mean_current, rate, lif, beta, gamma):  # type: ignore[override]
+        slope = rate_slope(mean_current, lif.lam, lif.theta, beta, gamma, lif.backend)
+        ctx.save_for_backward(slope)
         return rate
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         (slope,) = ctx.saved_tensors
-        return grad * slope, None, None, None, None, None
+        return grad * slope, None, None, None, None
 
 
 class _LayerwiseRateGrad(torch.autograd.Function):
@@ -70,7 +81,8 @@ class _LayerwiseRateGrad(torch.autograd.Function):
     def forward(ctx, current, lif, beta, gamma):  # type: ignore[override]
         with torch.no_grad():
             spikes = lif.simulate(current)
-        ctx.save_for_backward(rate_slope(current.mean(0), lif.lam, lif.theta, beta, gamma))
+        slope = rate_slope(current.mean(0), lif.lam, lif.theta, beta, gamma, lif.backend)
+        ctx.save_for_backward(slope)
         return spikes
 
     @staticmethod
@@ -164,7 +176,7 @@ def rate_domain(
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
     def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:
-        return _RateGrad.apply(mean_current, rate, lif.lam, lif.theta, beta, gamma)
+        return _RateGrad.apply(mean_current, rate, lif, beta, gamma)
 
     with rate_domain(model, "rga", layer, recorded=True):
         yield

@@ -49,7 +49,8 @@ def _fold_children(seq: nn.Sequential) -> None:
         affine, bn = _affine(children[i - 1]), _bn(children[i])
         if affine is not None and bn is not None and affine.weight.shape[0] == bn.num_features:
             _fold(affine, bn)
-            seq[i] = StepWise(nn.Identity()) if isinstance(children[i], StepWise) else nn.Identity()
+            wrapped = isinstance(children[i], StepWise)
+            seq[i] = StepWise(nn.Identity(), children[i].backend) if wrapped else nn.Identity()
 
 
 def _fold(affine: nn.Conv2d | nn.Linear, bn: _BN) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu.recompute import batchnorm_recomputed
+from snnattack.snn.backend import set_backend
 from snnattack.snn.binary import spikes_as_bytes
 from snnattack.snn.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.snn.neurons import LIF
@@ -97,6 +98,7 @@ def build(
     activation: str = "lif",
     levels: int | None = None,
     neuron_impl: str = "fused",
+    backend: str = "c",
 ) -> SpikingNet:
     """A spiking model taking images in [0, 1] and returning logits averaged over T.
 
@@ -108,6 +110,8 @@ def build(
     ``levels`` quantises the analog image to that many values before encoding (None: off).
     ``neuron_impl`` is how the neurons' STBP backward is computed (``fused`` or ``unrolled``,
     same gradients; :class:`snnattack.snn.neurons.LIF`).
+    ``backend`` is where its LIFs and per-step layers run: ``c`` (the CPU paths where they
+    apply) or ``torch`` (torch ops), same values (:mod:`snnattack.snn.backend`).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
@@ -134,4 +138,5 @@ def build(
         normalize = Normalize(mean, std)
     body = MODELS[name](num_classes=num_classes, in_channels=in_channels, neuron=neuron)
     quantize = Quantize(levels) if levels is not None else None
-    return SpikingNet(build_encoder(encoding, T), body, normalize, quantize)
+    net = SpikingNet(build_encoder(encoding, T), body, normalize, quantize)
+    return set_backend(net, backend)

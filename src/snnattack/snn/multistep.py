@@ -23,8 +23,10 @@ the unrolled loop's gradients bit for bit (tested in float32 and float64). To ma
 over memory, each step writes into the outputs in place, compares ``h_t >= theta`` (the same
 test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
 CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
-once either way). On the CPU both loops run in :mod:`snnattack.cpu.native`'s C kernel where it is
-built (the triangle and rectangle surrogates): the same operations, one pass over memory.
+once either way). In a LIF of the backend ``c``, on the CPU both loops run in
+:mod:`snnattack.cpu.native`'s C kernel where the CPU paths apply
+(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle and rectangle
+surrogates): the same operations, one pass over memory.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from torch import nn
 
 from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
+from snnattack.cpu.guard import applies
 from snnattack.snn.surrogates import Rectangle, Surrogate, Triangle
 
 
@@ -143,13 +146,14 @@ class Neuron(NamedTuple):
     detach_reset: bool
     detach_membrane: bool
     drop: float  # what the soft reset subtracts (theta unless the LIF's reset_by says)
+    backend: str  # c: the C kernel where the CPU paths apply | torch: the torch ops
 
     @classmethod
     def of(cls, lif: Any) -> Neuron:
         """The settings of ``lif`` (an :class:`~snnattack.snn.neurons.LIF`) now."""
         hard = lif.reset == "hard"
         flags = (lif.detach_reset, lif.detach_membrane)
-        return cls(lif.surrogate, lif.lam, lif.theta, hard, *flags, lif.drop)
+        return cls(lif.surrogate, lif.lam, lif.theta, hard, *flags, lif.drop, lif.backend)
 
 
 def batch_statistics(module: nn.Module) -> bool:
@@ -167,7 +171,7 @@ def _run(
     surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
     observe = observe and type(surrogate).observe is not Surrogate.observe  # else v_t is unused
     kernel = not observe and (hard or drop == theta)  # the kernel's soft reset drops theta
-    if kernel and native.usable(x, h_out, s_out):  # one pass, the same numbers
+    if kernel and applies(lif.backend, x) and native.usable(x, h_out, s_out):  # one pass
         kept = [out if out.dim() == x.dim() else None for out in (h_out, s_out)]
         native.forward(x, *kept, lam, theta, hard)
         return [None] * x.shape[0]
@@ -189,7 +193,8 @@ def _bptt(
     """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``."""
     surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
     kernel_slope = _kernel_slope(surrogate, seen) if hard or drop == theta else None
-    if kernel_slope is not None and native.usable(h_all):  # one pass, the same numbers
+    fits = kernel_slope is not None and applies(lif.backend, h_all) and native.usable(h_all)
+    if fits:  # one pass, the same numbers
         grad = grad if grad[0].is_contiguous() else grad.contiguous()
         flags = (hard, lif.detach_reset, lif.detach_membrane)
         return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope)

@@ -16,8 +16,10 @@ computed: ``fused`` (:class:`snnattack.snn.multistep.MultiStepLIF`, one autograd
 the membrane; after a train-mode BN, :class:`~snnattack.snn.multistep.BatchNormLIF`, saving
 nothing but the BN's input, :mod:`snnattack.cpu.recompute`; without autograd, the loop alone; on
 the CPU each loop one pass of a C kernel, :mod:`snnattack.cpu.native`) or ``unrolled`` (plain
-autograd through the loop, the reference); both give the same values and gradients. See
-``docs/neuron.md``.
+autograd through the loop, the reference); both give the same values and gradients.
+``backend`` says whether the CPU paths run (``c``, the default, where
+:func:`snnattack.cpu.guard.applies`) or the torch ops (``torch``): the same values and
+gradients. See ``docs/neuron.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import math
 
 import torch
 
+from snnattack.cpu.guard import BACKENDS, applies
 from snnattack.cpu.recompute import source
 from snnattack.snn.binary import mark
 from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
@@ -55,6 +58,7 @@ class LIF(Temporal):
         detach_membrane: bool = False,
         impl: str = "fused",
         reset_by: float | None = None,
+        backend: str = "c",
     ) -> None:
         super().__init__()
         if not 0.0 < lam <= 1.0:
@@ -67,11 +71,14 @@ class LIF(Temporal):
             raise ValueError(f"reset_by needs the soft reset and a value > 0, got {reset_by}")
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.lam, self.theta, self.reset = lam, theta, reset
         self.surrogate = surrogate if surrogate is not None else Triangle()
         self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
         self.impl = impl
         self.reset_by = reset_by
+        self.backend = backend
 
     @property
     def drop(self) -> float:
@@ -102,7 +109,8 @@ class LIF(Temporal):
             return self.unrolled(x)
         if not recording:  # no backward will follow: the loop alone, nothing kept
             return spikes(x, self)
-        terms = source(x)  # x computed from BN outputs: recomputed from their inputs
+        # x computed from BN outputs: recomputed from their inputs
+        terms = source(x) if applies(self.backend, x) else None
         if terms is None:
             return mark(MultiStepLIF.apply(x, self))
         return mark(batchnorm_lif(x, self, terms))
@@ -125,7 +133,7 @@ class LIF(Temporal):
         return ", ".join(
             [f"lam={self.lam}, theta={self.theta}, reset={self.reset}", repr(self.surrogate)]
             + flags
-            + [f"impl={self.impl}"]
+            + [f"impl={self.impl}", f"backend={self.backend}"]
         )
 
 

@@ -44,28 +44,31 @@ class StepWise(nn.Module):
     their output is broadcast over T: the same numbers up to float rounding, T times fewer
     operations. Layers that would see the copies differently (BatchNorm computing batch
     statistics, Dropout in training) and everything after them still run on every step.
-    Each layer runs through :func:`_run`: a 2x2 average pooling runs in one pass of a C
-    kernel, and frozen (an attack's), a convolution or an eval-mode BN keeps nothing of its
-    input for the backward.
+    Each layer runs through :func:`_run`; with the ``backend`` ``c`` (the default;
+    :func:`snnattack.snn.backend.set_backend`), on the CPU a 2x2 average pooling runs in one
+    pass of a C kernel, and frozen (an attack's), a convolution or an eval-mode BN keeps
+    nothing of its input for the backward; with ``torch``, the modules run.
     """
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, backend: str = "c") -> None:
         super().__init__()
         self.module = module
+        self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layers = list(self.module) if isinstance(self.module, nn.Sequential) else [self.module]
         if not time_constant(x):
-            return _per_step_layers(layers, x)
+            return _per_step_layers(layers, x, self.backend)
         y = x[0]
         for i, layer in enumerate(layers):
             if not _per_sample(layer):
-                return _per_step_layers(layers[i:], y.unsqueeze(0).expand(x.shape[0], *y.shape))
-            y = _run(layer, y)
+                each = y.unsqueeze(0).expand(x.shape[0], *y.shape)
+                return _per_step_layers(layers[i:], each, self.backend)
+            y = _run(layer, y, self.backend)
         return y.unsqueeze(0).expand(x.shape[0], *y.shape)
 
     def extra_repr(self) -> str:
-        return "per time step"
+        return f"per time step, backend={self.backend}"
 
 
 PER_SAMPLE = (
@@ -90,27 +93,28 @@ def _per_sample(layer: nn.Module) -> bool:
     return isinstance(layer, PER_SAMPLE)
 
 
-def _per_step_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layers`` applied in turn to the T * B samples of ``x``; the output of a last
     batch-statistics BN is noted with its input, for the fused LIF to recompute it
     (:mod:`snnattack.cpu.recompute`)."""
     *head, last = layers
     for layer in head:
-        x = per_step(layer, x)
+        x = per_step(layer, x, backend)
     T, B = x.shape[:2]
     flat = x.reshape(T * B, *x.shape[2:])
-    out = _run(last, flat)
+    out = _run(last, flat, backend)
     out = out.reshape(T, B, *out.shape[1:])
     if batch_statistics(last):
-        note(out, flat, last)
+        note(out, flat, last, backend)
     return out
 
 
-def _run(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``layer(x)``: a tiled average pooling in one pass (:mod:`snnattack.cpu.pooling`), a frozen
-    layer that keeps nothing of its input (:mod:`snnattack.cpu.frozen`), or the module."""
-    out = pooled(layer, x)
-    return run_layer(layer, x) if out is None else out
+def _run(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
+    """``layer(x)`` in a ``backend`` network: a tiled average pooling in one pass
+    (:mod:`snnattack.cpu.pooling`), a frozen layer that keeps nothing of its input
+    (:mod:`snnattack.cpu.frozen`), or the module."""
+    out = pooled(layer, x, backend)
+    return run_layer(layer, x, backend) if out is None else out
 
 
 def time_constant(x: torch.Tensor) -> bool:
@@ -118,10 +122,11 @@ def time_constant(x: torch.Tensor) -> bool:
     return x.dim() > 1 and x.shape[0] > 1 and x.stride(0) == 0
 
 
-def per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch."""
+def per_step(module: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
+    """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch, in a
+    ``backend`` network."""
     T, B = x.shape[:2]
-    y = _run(module, x.reshape(T * B, *x.shape[2:]))
+    y = _run(module, x.reshape(T * B, *x.shape[2:]), backend)
     return y.reshape(T, B, *y.shape[1:])
 
 

@@ -35,11 +35,11 @@ from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.cpu import native
-from snnattack.cpu.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.cpu.malloc import set_malloc
-from snnattack.cpu.native import KERNELS as NEURON_KERNELS
+from snnattack.cpu.guard import BACKENDS
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
@@ -99,13 +99,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="CPU allocator policy, as the config key malloc (one per process)",
     )
     parser.add_argument(
-        "--kernels",
+        "--backends",
         nargs="+",
-        choices=NEURON_KERNELS,
+        choices=BACKENDS,
         default=None,
-        help="measure every step with each, as the config key neuron_kernel (the fused LIF's "
-        "loops, RGA's slope and 2x2 pooling; default: auto, the C kernels where they build); "
-        "the first is the bench's own",
+        help="measure every step with the model on each, as the config key backend (c: the C "
+        "kernels and memory savers on the CPU; default: c); the first is the bench's own",
     )
     parser.add_argument(
         "--paper",
@@ -197,6 +196,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     """The measurement record for the parsed options."""
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
+    backend = (args.backends or ["c"])[0]
+    c_ran = backend == "c" and device.type == "cpu" and native.built() is not None
     model = build(
         args.model,
         num_classes=args.num_classes,
@@ -204,6 +205,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         T=args.T,
         lam=args.lam,
         reset=args.reset,
+        backend=backend,
     ).to(device)
     x = torch.rand(args.batch, *args.input_shape, device=device)
     y = torch.randint(0, args.num_classes, (args.batch,), device=device)
@@ -224,20 +226,20 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         args.train,
         args.clock,
         floor=not args.compile,  # a compiled graph runs its own kernels, not these ops
-        kernels=args.kernels,
+        backends=args.backends,
     )
     record = {
         "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "neuron_kernel": "c" if native.library() is not None else "torch",  # what ran
+        "backend": "c" if c_ran else "torch",  # what ran
         "modes": modes,
         "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
     if args.impls and {"fused", "unrolled"} <= set(args.impls):
         record["fused_vs_unrolled"] = pair_ratios(modes, "[fused]", "[unrolled]")
-    for other in (args.kernels or [])[1:]:  # the first kernel's steps over the other's
-        record[f"kernel_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
+    for other in (args.backends or [])[1:]:  # the first backend's steps over the other's
+        record[f"backend_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
     if device.type == "cuda":
         record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
@@ -327,7 +329,7 @@ def pair_ratios(
     modes: dict[str, dict[str, Any]], ours: str, theirs: str
 ) -> dict[str, dict[str, float | None]]:
     """Time and peak memory of each ``step + ours`` over its ``step + theirs`` (``[fused]``
-    over ``[unrolled]``; ``""`` over ``[torch]``: the bench's kernel over the torch ops),
+    over ``[unrolled]``; ``""`` over ``[torch]``: the bench's backend over the torch ops),
     keyed by ``step``; with the steps' dense time (``dense_seconds``), ``time_floor``: the
     lesser of the two over the second's time, the least the time ratio could be with these
     convolutions."""
@@ -417,7 +419,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         set_malloc(args.malloc)
-        native.use((args.kernels or ["auto"])[0])
         records = sweep(args)
     except UserError as err:
         refuse(err)
@@ -426,14 +427,14 @@ def main(argv: list[str] | None = None) -> None:
         s = record["settings"]
         title = (
             f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
-            f"median of {s['repeats']} ({s['clock']} time), kernels: {record['neuron_kernel']}"
+            f"median of {s['repeats']} ({s['clock']} time), backend: {record['backend']}"
         )
         console.print(cost_table(record["modes"], title))
         if "fused_vs_unrolled" in record:
             console.print(ratio_table(record["fused_vs_unrolled"], "fused over unrolled"))
-        for other in (s["kernels"] or [])[1:]:
-            title = f"kernels: {s['kernels'][0]} over {other}"
-            console.print(ratio_table(record[f"kernel_vs_{other}"], title))
+        for other in (s["backends"] or [])[1:]:
+            title = f"backend: {s['backends'][0]} over {other}"
+            console.print(ratio_table(record[f"backend_vs_{other}"], title))
         console.print(training_table(record["training"], f"one {s['adversary']} training step"))
         if "paper" in record:
             notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"

@@ -17,6 +17,7 @@ from torch import nn
 from snnattack.interop.external import external_model, is_external
 from snnattack.models import build
 from snnattack.registry import enter
+from snnattack.snn.backend import set_backend
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
@@ -62,7 +63,7 @@ def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
     ``model=external``: the network the user's factory builds
     (:mod:`snnattack.interop.external`)."""
     if is_external(cfg):
-        return external_model(cfg)
+        return set_backend(external_model(cfg), cfg.backend)
     args = dict(
         num_classes=cfg.dataset.num_classes,
         in_channels=cfg.dataset.in_channels,
@@ -76,6 +77,7 @@ def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
         std=cfg.dataset.std,
         levels=cfg.get("encoding_levels"),
         neuron_impl=cfg.neuron_impl,
+        backend=cfg.backend,
     )
     return build(cfg.model.name, **{**args, **overrides})
 

@@ -228,7 +228,7 @@ BAD = [
     ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: no param"),
     ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
     ("malloc=jemalloc", "malloc='jemalloc' is unknown; accepted: reuse, system"),
-    ("neuron_kernel=cuda", "neuron_kernel='cuda' is unknown; accepted: auto, torch"),
+    ("backend=cuda", "backend='cuda' is unknown; accepted: c, torch"),
     ("attack.params.alpha=0", "attack.params.alpha=0 is out of range for attack=stbp"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),

@@ -49,7 +49,7 @@ def output_and_gradient(fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 def test_frozen_bn_equals_the_module_bit_for_bit(bn, shape, layout, affine, dtype) -> None:
     bn = eval_bn(type(bn)(6, affine=affine), dtype)
     x = torch.randn(shape, dtype=dtype).contiguous(memory_format=layout)
-    ours = output_and_gradient(lambda x: frozen.run_layer(bn, x), x)
+    ours = output_and_gradient(lambda x: frozen.run_layer(bn, x, "c"), x)
     module = output_and_gradient(bn, x)
     assert ours[0].grad_fn is None  # detached above; the graph below was ours
     for a, b in zip(ours, module, strict=True):
@@ -72,14 +72,14 @@ def test_frozen_bn_keeps_nothing_of_its_input() -> None:
     bn = eval_bn(nn.BatchNorm2d(6), torch.float32)
     x = torch.randn(8, 6, 5, 7)
     assert saved_elements(bn, x) >= x.numel()  # the module keeps its input
-    assert saved_elements(lambda x: frozen.run_layer(bn, x), x) == 3 * 6  # weight, statistics
+    assert saved_elements(lambda x: frozen.run_layer(bn, x, "c"), x) == 3 * 6  # weight, statistics
 
 
 def test_the_module_runs_where_frozen_bn_would_not_be_the_same_computation() -> None:
     x = torch.randn(8, 6, 5, 7, requires_grad=True)
 
     def uses_frozen(bn: nn.Module, x: torch.Tensor = x) -> bool:
-        return type(frozen.run_layer(bn, x).grad_fn).__name__ == "FrozenBatchNormBackward"
+        return type(frozen.run_layer(bn, x, "c").grad_fn).__name__ == "FrozenBatchNormBackward"
 
     assert uses_frozen(eval_bn(nn.BatchNorm2d(6), torch.float32))
     assert not uses_frozen(eval_bn(nn.BatchNorm2d(6), torch.float32).train())  # batch statistics
@@ -93,7 +93,7 @@ def test_the_module_runs_where_frozen_bn_would_not_be_the_same_computation() -> 
     replaced.forward = lambda x: x * 2  # a gradient mode's own forward
     assert not uses_frozen(replaced)
     with torch.no_grad():
-        assert frozen.run_layer(eval_bn(nn.BatchNorm2d(6), torch.float32), x).grad_fn is None
+        assert frozen.run_layer(eval_bn(nn.BatchNorm2d(6), torch.float32), x, "c").grad_fn is None
 
 
 @pytest.mark.parametrize("name", ["digits_net", "digits_resnet"])
@@ -111,7 +111,7 @@ def test_an_attack_step_has_the_same_input_gradient_with_frozen_layers(name, mod
     ours = attack_step(model, x, y, mode)
     ran = {type(layer) for layer in calls}  # RGA's pass runs its convolutions as its own
     assert nn.BatchNorm2d in ran and (nn.Conv2d in ran) == (mode != "rga")
-    monkeypatch.setattr(frozen, "plain", lambda *_: False)
+    monkeypatch.setattr(frozen, "applies", lambda *_: False)  # the modules
     module = attack_step(model, x, y, mode)
     assert ours.abs().sum() > 0 and torch.equal(ours, module)
 
@@ -141,11 +141,11 @@ def test_frozen_convolution_equals_the_module_bit_for_bit(conv, layout, dtype) -
     torch.manual_seed(1)
     conv = conv.to(dtype).requires_grad_(False)
     x = (torch.rand(8, 4, 9, 7, dtype=dtype) < 0.3).to(dtype).contiguous(memory_format=layout)
-    ours = output_and_gradient(lambda x: frozen.run_layer(conv, x), x)
+    ours = output_and_gradient(lambda x: frozen.run_layer(conv, x, "c"), x)
     module = output_and_gradient(conv, x)
     for a, b in zip(ours, module, strict=True):
         assert torch.equal(a, b) and a.stride() == b.stride()
-    assert saved_elements(lambda x: frozen.run_layer(conv, x), x) == conv.weight.numel()
+    assert saved_elements(lambda x: frozen.run_layer(conv, x, "c"), x) == conv.weight.numel()
 
 
 def test_a_convolution_the_rate_domain_pass_replaces_runs_as_replaced() -> None:
@@ -155,5 +155,5 @@ def test_a_convolution_the_rate_domain_pass_replaces_runs_as_replaced() -> None:
     model = nn.Sequential(nn.Conv2d(2, 3, 3)).requires_grad_(False)
     x = torch.rand(4, 2, 5, 5, requires_grad=True)
     with adjoint_only(model):
-        out = frozen.run_layer(model[0], x)
+        out = frozen.run_layer(model[0], x, "c")
     assert "Frozen" not in type(out.grad_fn).__name__

@@ -21,17 +21,6 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def torch_ops():
-    """A function that runs a callable with the loops on torch ops (``neuron_kernel=torch``)."""
-
-    def run(fn):
-        with native.using("torch"):
-            return fn()
-
-    return run
-
-
-@pytest.fixture
 def fresh_build(tmp_path, monkeypatch):
     """The kernel built anew into ``tmp_path`` (the user's cache folder) on its next use."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -40,9 +29,16 @@ def fresh_build(tmp_path, monkeypatch):
     native.built.cache_clear()
 
 
-def neuron(surrogate, reset="hard", lam=0.9, theta=1.0, setting=None) -> multistep.Neuron:
+def neuron(
+    surrogate, reset="hard", lam=0.9, theta=1.0, setting=None, backend="c"
+) -> multistep.Neuron:
     flags = {setting: True} if setting else {}
-    return multistep.Neuron.of(LIF(lam, theta, reset, surrogate, **flags))
+    return multistep.Neuron.of(LIF(lam, theta, reset, surrogate, **flags, backend=backend))
+
+
+def on_torch(lif: multistep.Neuron) -> multistep.Neuron:
+    """The same neuron in a network of the backend ``torch``: its loops on torch ops."""
+    return lif._replace(backend="torch")
 
 
 def loops(x: torch.Tensor, grad: torch.Tensor, lif: multistep.Neuron):
@@ -67,12 +63,12 @@ def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torc
 )
 @pytest.mark.parametrize("setting", [None, "detach_reset", "detach_membrane"])
 def test_kernel_equals_the_torch_ops_bit_for_bit(
-    torch_ops, dtype, reset, lam, theta, surrogate, setting
+    dtype, reset, lam, theta, surrogate, setting
 ) -> None:
     lif = neuron(surrogate, reset, lam, theta, setting)
     x, grad = inputs(dtype)
     kernel = loops(x, grad, lif)
-    reference = torch_ops(lambda: loops(x, grad, lif))
+    reference = loops(x, grad, on_torch(lif))
     assert 0 < kernel[1].mean() < 1 and kernel[2].abs().sum() > 0  # spikes, and gradients
     for a, b in zip(kernel, reference, strict=True):
         assert torch.equal(a, b)
@@ -99,9 +95,12 @@ def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
     loops(x, grad, neuron(Triangle()))  # torch.compile traces the torch ops
     assert calls == []
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: False)
+    loops(x, grad, neuron(Triangle(), backend="torch"))  # a network on torch ops
+    assert calls == []
 
 
-def test_a_current_broadcast_over_time_and_one_step_buffers(torch_ops) -> None:
+def test_a_current_broadcast_over_time_and_one_step_buffers() -> None:
     """Direct encoding's first layer: x is one step viewed T times (stride 0); the BN-LIF
     keeps neither h nor s (one step's buffer), or writes h over x itself."""
     lif = neuron(Triangle(), lam=0.8)
@@ -109,7 +108,7 @@ def test_a_current_broadcast_over_time_and_one_step_buffers(torch_ops) -> None:
     x = one.expand(5, 4, 9)
     assert x.stride(0) == 0
 
-    def run():
+    def run(lif):
         h, s, scratch = torch.empty(5, 4, 9), torch.empty(5, 4, 9), torch.empty(4, 9)
         multistep._run(x, lif, h, s, observe=False)
         s_only = torch.empty(5, 4, 9)
@@ -118,23 +117,23 @@ def test_a_current_broadcast_over_time_and_one_step_buffers(torch_ops) -> None:
         multistep._run(in_place, lif, in_place, scratch, observe=False)
         return h, s, s_only, in_place
 
-    kernel, reference = run(), torch_ops(run)
+    kernel, reference = run(lif), run(on_torch(lif))
     assert torch.equal(kernel[1], kernel[2]) and torch.equal(kernel[0], kernel[3])
     for a, b in zip(kernel, reference, strict=True):
         assert torch.equal(a, b)
 
 
-def test_a_gradient_broadcast_over_time_or_not_contiguous(torch_ops) -> None:
+def test_a_gradient_broadcast_over_time_or_not_contiguous() -> None:
     lif = neuron(Triangle())
     x, grad = inputs(torch.float64, (5, 4, 6))
     h, s = torch.empty_like(x), torch.empty_like(x)
     multistep._run(x, lif, h, s, observe=False)
     for g in (grad[:1].expand(5, 4, 6), grad.transpose(1, 2).contiguous().transpose(1, 2)):
         kernel = multistep._bptt(h, g, lif, [None] * 5)
-        assert torch.equal(kernel, torch_ops(lambda g=g: multistep._bptt(h, g, lif, [None] * 5)))
+        assert torch.equal(kernel, multistep._bptt(h, g, on_torch(lif), [None] * 5))
 
 
-def test_threads_split_a_layer_without_changing_a_bit(torch_ops) -> None:
+def test_threads_split_a_layer_without_changing_a_bit() -> None:
     lif = neuron(Triangle(), lam=0.9)
     x, grad = inputs(torch.float32, (4, 3 * native.PER_THREAD + 17))
     one = loops(x, grad, lif)
@@ -149,11 +148,11 @@ def test_threads_split_a_layer_without_changing_a_bit(torch_ops) -> None:
 
 
 def test_the_library_is_built_once_into_the_cache_folder(fresh_build) -> None:
-    assert native.library() is not None
+    assert native.built() is not None
     (path,) = fresh_build.glob("lif-*.so")
     stamp = path.stat().st_mtime_ns
     native.built.cache_clear()  # as a new process
-    assert native.library() is not None
+    assert native.built() is not None
     assert path.stat().st_mtime_ns == stamp  # read back, not rebuilt
 
 
@@ -170,7 +169,7 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
     native.built.cache_clear()
     monkeypatch.setenv("CC", cc)
     with caplog.at_level(logging.INFO, logger="snnattack.cpu.native"):
-        assert native.library() is None
+        assert native.built() is None
         got = loops(x, grad, lif)
     assert ("could not be built" in caplog.text) == (cc == "false")
     for a, b in zip(expected, got, strict=True):
@@ -179,9 +178,7 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("lam,theta,beta,gamma", [(0.9, 1.0, 2.0, 0.2), (0.7, 0.3, 1.5, 0.1)])
-def test_the_rate_slope_equals_the_torch_ops(
-    torch_ops, monkeypatch, dtype, lam, theta, beta, gamma
-) -> None:
+def test_the_rate_slope_equals_the_torch_ops(monkeypatch, dtype, lam, theta, beta, gamma) -> None:
     """RGA's slope in one pass: the torch ops' values at every current, the curve's ends
     (0, low, high: each in the dtype and a step either side, where rounding decides) and
     -0, infinities and NaN included; over a layer split across threads."""
@@ -201,15 +198,10 @@ def test_the_rate_slope_equals_the_torch_ops(
         kernel = rate_slope(current, lam, theta, beta, gamma)
     finally:
         torch.set_num_threads(threads)
-    reference = torch_ops(lambda: rate_slope(current, lam, theta, beta, gamma))
-    assert [out is not None for out in ran] == [True, False] and kernel.dtype == dtype
+    reference = rate_slope(current, lam, theta, beta, gamma, backend="torch")
+    assert [out is not None for out in ran] == [True] and kernel.dtype == dtype
     assert set(kernel.unique().tolist()) == set(reference.unique().tolist())
     assert len(reference.unique()) == 3  # 0, gamma and the ramp all seen
     assert torch.equal(kernel, reference)
     strided = current.expand(2, -1).t()  # not contiguous: torch ops
     assert torch.equal(rate_slope(strided, lam, theta, beta, gamma), reference.expand(2, -1).t())
-
-
-def test_neuron_kernel_is_checked() -> None:
-    with pytest.raises(ValueError, match="neuron_kernel must be one of"):
-        native.use("cuda")

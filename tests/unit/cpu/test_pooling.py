@@ -25,7 +25,7 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
 def both(layer: nn.Module, x: torch.Tensor):
     """(output, input gradient) of the module and of the kernel, for the same input."""
     runs = []
-    for run in (layer, lambda v: pooled(layer, v)):
+    for run in (layer, lambda v: pooled(layer, v, "c")):
         v = x.clone().requires_grad_(True)
         out = run(v)
         grad = torch.randn(out.shape, dtype=x.dtype, generator=torch.Generator().manual_seed(1))
@@ -74,7 +74,7 @@ def test_the_kernel_keeps_nothing_of_the_input() -> None:
     packed = []
     x = torch.rand(2, 3, 8, 8, requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        kernel = pooled(nn.AvgPool2d(2), x)
+        kernel = pooled(nn.AvgPool2d(2), x, "c")
         assert packed == []
         nn.AvgPool2d(2)(x)
     assert len(packed) == 1  # the module keeps its input
@@ -93,12 +93,11 @@ def test_the_module_runs_where_the_kernel_does_not_apply(monkeypatch) -> None:
         nn.MaxPool2d(2),
         hooked,
     ):
-        assert pooled(layer, x) is None, layer
+        assert pooled(layer, x, "c") is None, layer
     plain = nn.AvgPool2d(2)
-    assert pooled(plain, x.half()) is None
-    assert pooled(plain, x.contiguous(memory_format=torch.channels_last)) is None
-    assert pooled(plain, x[:, :, :1]) is None  # smaller than a window: the module's error
-    with native.using("torch"):
-        assert pooled(plain, x) is None
+    assert pooled(plain, x.half(), "c") is None
+    assert pooled(plain, x.contiguous(memory_format=torch.channels_last), "c") is None
+    assert pooled(plain, x[:, :, :1], "c") is None  # smaller than a window: the module's error
+    assert pooled(plain, x, "torch") is None  # a network on torch ops
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
-    assert pooled(plain, x) is None
+    assert pooled(plain, x, "c") is None

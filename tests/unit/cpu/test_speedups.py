@@ -8,7 +8,7 @@ import torch
 from harness import compose
 from torch import nn
 
-from snnattack.cpu import native
+from snnattack.cpu.guard import BACKENDS
 from snnattack.job import run
 from snnattack.models import build
 from snnattack.training.classifier import STBPClassifier
@@ -80,21 +80,20 @@ def test_a_compiled_digits_job_has_the_same_clean_accuracy(tmp_path: Path) -> No
     assert abs(on - off) <= CLEAN_BOUND
 
 
-def test_a_digits_job_gives_the_same_numbers_with_the_lif_loops_on_torch_ops(tmp_path) -> None:
-    """``neuron_kernel`` changes only the time: the C kernel's job (training, attacks) and the
+def test_a_digits_job_gives_the_same_numbers_on_the_torch_backend(tmp_path) -> None:
+    """``backend`` changes only the time: the job of the CPU paths (training, attacks) and the
     torch ops' give the same weights and the same record, number for number."""
     records, weights = {}, {}
-    for kernel in ("auto", "torch"):
-        out = tmp_path / kernel
+    for backend in BACKENDS:
+        out = tmp_path / backend
         out.mkdir()
-        cfg = job_cfg(tmp_path / kernel / "models", "train.epochs=1", f"neuron_kernel={kernel}")
-        with native.using("auto"):  # the job sets it for the process: restored after
-            records[kernel] = run(cfg, out)
-        (checkpoint,) = (tmp_path / kernel / "models").rglob("model.pt")
-        weights[kernel] = torch.load(checkpoint, weights_only=False)["state_dict"]
-    assert records["auto"].clean_acc > 20 and records["auto"].results[0].asr > 0
-    assert records["auto"].clean_acc == records["torch"].clean_acc
-    assert records["auto"].results == records["torch"].results
-    assert weights["auto"].keys() == weights["torch"].keys()
-    for key, value in weights["auto"].items():
+        cfg = job_cfg(tmp_path / backend / "models", "train.epochs=1", f"backend={backend}")
+        records[backend] = run(cfg, out)
+        (checkpoint,) = (tmp_path / backend / "models").rglob("model.pt")
+        weights[backend] = torch.load(checkpoint, weights_only=False)["state_dict"]
+    assert records["c"].clean_acc > 20 and records["c"].results[0].asr > 0
+    assert records["c"].clean_acc == records["torch"].clean_acc
+    assert records["c"].results == records["torch"].results
+    assert weights["c"].keys() == weights["torch"].keys()
+    for key, value in weights["c"].items():
         assert torch.equal(value, weights["torch"][key]), key

@@ -3,8 +3,8 @@
 import torch
 
 import snnattack.snn.neurons
-from snnattack.cpu import native
 from snnattack.models import build
+from snnattack.snn.backend import set_backend
 from snnattack.snn.binary import mark, spikes_as_bytes
 
 
@@ -68,5 +68,5 @@ def test_a_training_forward_keeps_its_spikes_only_as_bytes(monkeypatch) -> None:
     model = build("digits_net", num_classes=10, in_channels=1, T=4, lam=0.9)
     assert spikes_kept_as_floats(model) == 0
     monkeypatch.setattr(snnattack.snn.neurons, "mark", lambda spikes: spikes)
-    with native.using("torch"):  # pooling as the module, which keeps its input
-        assert spikes_kept_as_floats(model) == 2  # the two pooling layers' inputs
+    set_backend(model, "torch")  # pooling as the module, which keeps its input
+    assert spikes_kept_as_floats(model) == 2  # the two pooling layers' inputs

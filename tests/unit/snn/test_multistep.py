@@ -275,17 +275,18 @@ def test_a_digits_training_forward_recomputes_every_batchnorm_before_a_lif(name,
     assert nodes.count("NativeBatchNormBackward0") == len(bns)
 
 
-def test_only_cpu_batchnorm_outputs_are_noted() -> None:
-    """On CUDA the module's BN may run cuDNN, not the kernel the backward runs again."""
+def test_only_cpu_batchnorm_outputs_of_a_c_network_are_noted() -> None:
+    """On CUDA the module's BN may run cuDNN, not the kernel the backward runs again; a
+    network of the backend ``torch`` runs no CPU path."""
     from snnattack.cpu.recompute import batchnorm_recomputed, note, source
 
     bn = nn.BatchNorm2d(3)
     with batchnorm_recomputed():
-        for device in ("cpu", "meta"):
+        for device, backend in (("cpu", "c"), ("meta", "c"), ("cpu", "torch")):
             y = torch.zeros(8, 3, 2, 2, device=device)
             out = torch.zeros(2, 4, 3, 2, 2, device=device)
-            note(out, y, bn)
-            assert (source(out) is not None) == (device == "cpu")
+            note(out, y, bn, backend)
+            assert (source(out) is not None) == (device == "cpu" and backend == "c")
 
 
 @pytest.mark.parametrize("reset", ["hard", "soft"])

@@ -48,7 +48,7 @@ def test_bench_at_a_tiny_size_reports_every_field_for_every_mode(
 ) -> None:
     record, table = bench_output(TINY, capsys)
     assert record["settings"]["batch"] == 2 and record["settings"]["T"] == 2
-    assert record["neuron_kernel"] == ("c" if native.c_compiler() else "torch")
+    assert record["backend"] == ("c" if native.c_compiler() else "torch")
     assert set(record["modes"]) == {"forward", *GRADIENT_MODES}
     for name, entry in record["modes"].items():
         assert set(entry) == FIELDS, name
@@ -122,15 +122,12 @@ def test_dense_time_is_the_convolutions_and_matrix_products_of_a_step() -> None:
     assert dense.seconds == 0 and not dense.calls
 
 
-def test_bench_compares_the_c_kernel_with_the_torch_ops(capsys: pytest.CaptureFixture) -> None:
+def test_bench_compares_the_c_backend_with_the_torch_ops(capsys: pytest.CaptureFixture) -> None:
     argv = ["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "stbp", "--train"]
-    try:
-        record, table = bench_output([*argv, "--kernels", "auto", "torch"], capsys)
-        torch_only = bench_output([*argv, "--kernels", "torch"], capsys)
-    finally:
-        native.use("auto")
+    record, table = bench_output([*argv, "--backends", "c", "torch"], capsys)
+    torch_only = bench_output([*argv, "--backends", "torch"], capsys)
     modes = record["modes"]
-    assert record["neuron_kernel"] == ("c" if native.c_compiler() else "torch")
+    assert record["backend"] == ("c" if native.c_compiler() else "torch")
     assert set(modes) == {
         "forward",
         "stbp",
@@ -139,17 +136,17 @@ def test_bench_compares_the_c_kernel_with_the_torch_ops(capsys: pytest.CaptureFi
         "stbp[torch]",
         "train[torch]",
     }
-    torch_stbp = modes["stbp[torch]"]  # taken to the forward on the same kernel
+    torch_stbp = modes["stbp[torch]"]  # taken to the forward on the same backend
     assert (
         torch_stbp["time_vs_forward"] == torch_stbp["seconds"] / modes["forward[torch]"]["seconds"]
     )
-    ratios = record["kernel_vs_torch"]
+    ratios = record["backend_vs_torch"]
     assert set(ratios) == {"forward", "stbp", "train"}
     for step, ratio in ratios.items():
         assert ratio["time"] == modes[step]["seconds"] / modes[f"{step}[torch]"]["seconds"]
-    assert "kernels: auto over torch" in table
+    assert "backend: c over torch" in table
     record, table = torch_only
-    assert record["neuron_kernel"] == "torch" and "kernels: torch" in table
+    assert record["backend"] == "torch" and "backend: torch" in table
     assert set(record["modes"]) == {"forward", "stbp", "train"}
 
 

@@ -11,8 +11,10 @@ the same order, so the spikes and gradients are the same bit for bit
 The library is compiled with the system's C compiler (``$CC``, else ``cc``) into the user's
 cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source,
 compiler and machine architecture; processes that start together (DDP ranks, joblib
-workers) build it under a file lock. Where no compiler works, or with
-``neuron_kernel=torch`` (:func:`use`), the torch ops run instead, with the same results.
+workers) build it under a file lock. The kernels run where the CPU paths apply
+(:func:`snnattack.cpu.guard.applies`: a network of the backend ``c``) and :func:`usable`;
+where no compiler works, or with the backend ``torch``, the torch ops run instead, with the
+same results.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -44,29 +45,6 @@ PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their 
 C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 PASSES = ("forward", "backward")
-KERNELS = ("auto", "torch")  # the C kernel where it can be built, else torch ops | torch ops
-
-_state = {"kernel": "auto"}
-
-
-def use(kernel: str) -> None:
-    """Runs the fused LIF's loops in this process on ``kernel`` (the config key
-    ``neuron_kernel``): ``auto`` (the C kernel where it can be built) or ``torch``."""
-    if kernel not in KERNELS:
-        raise ValueError(f"neuron_kernel must be one of {KERNELS}, got {kernel!r}")
-    _state["kernel"] = kernel
-
-
-@contextmanager
-def using(kernel: str | None) -> Iterator[None]:
-    """Within the block the loops run on ``kernel`` (:func:`use`; None: as they are)."""
-    saved = _state["kernel"]
-    if kernel is not None:
-        use(kernel)
-    try:
-        yield
-    finally:
-        _state["kernel"] = saved
 
 
 def cache_folder() -> Path:
@@ -78,12 +56,6 @@ def cache_folder() -> Path:
 def c_compiler() -> str | None:
     """The path of the C compiler the kernel is built with (``$CC``, else ``cc``), if any."""
     return shutil.which(os.environ.get("CC", "cc"))
-
-
-def library() -> ctypes.CDLL | None:
-    """The compiled kernel, built if needed; None where it is not to run or cannot be built
-    (the torch ops run)."""
-    return None if _state["kernel"] == "torch" else built()
 
 
 @cache
@@ -144,16 +116,12 @@ def _build(compiler: str) -> Path:
 
 
 def usable(x: torch.Tensor, *tensors: torch.Tensor) -> bool:
-    """Whether the kernel is built and can run on ``x`` (``[T, ...]``, CPU, float32/64) and
-    ``tensors`` (each ``[T, ...]`` like it or one step's buffer) of its dtype and with each
-    step's elements contiguous; not while ``torch.compile`` traces (it compiles the torch
-    ops into its own fused loops, and cannot trace a foreign call)."""
-    if torch.compiler.is_compiling():
-        return False
+    """Whether the kernel is built and can run on ``x`` (``[T, ...]``, where the CPU paths
+    apply) and ``tensors`` (each ``[T, ...]`` like it or one step's buffer) of its dtype,
+    with each step's elements contiguous."""
     same = all(t.dtype == x.dtype and t.device == x.device for t in tensors)
     steps = all(_step(t, x.dim()).is_contiguous() for t in (x, *tensors))
-    cpu = x.device.type == "cpu" and x.dtype in C_TYPES
-    return same and steps and cpu and x.dim() > 1 and library() is not None
+    return same and steps and x.dim() > 1 and built() is not None
 
 
 def forward(
@@ -166,7 +134,7 @@ def forward(
 ) -> None:
     """The forward T loop on ``x``: ``h_t`` into ``h`` and ``s_t`` into ``s`` (each
     ``[T, ...]`` like ``x``, or None: not kept)."""
-    fn, n = getattr(library(), f"lif_forward_{SUFFIX[x.dtype]}"), x[0].numel()
+    fn, n = getattr(built(), f"lif_forward_{SUFFIX[x.dtype]}"), x[0].numel()
     args = (*_pointer(x), *_pointer(h), *_pointer(s), x.shape[0])
     _split(n, lambda lo, hi: fn(*args, lo, hi, lam, theta, int(hard)))
 
@@ -186,7 +154,7 @@ def backward(
     """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``; the
     surrogate's slope is the triangle ``max(0, width - |v|)`` (or the rectangle ``|v| <
     width``) times ``dL/ds``, divided by ``scale`` unless it is 1."""
-    fn, n = getattr(library(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
+    fn, n = getattr(built(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
     dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype)  # one step stride for both
     args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
     flags = (int(hard), int(detach_reset), int(detach_membrane), int(rectangle))
@@ -199,13 +167,11 @@ def rate_slope(
     current: torch.Tensor, low: float, high: float, gamma: float, ramp: float
 ) -> torch.Tensor | None:
     """The RGA rate-current curve's slope at each of ``current``'s values in one pass
-    (:func:`snnattack.gradients.rga.rate_slope`, whose torch ops give the same values); None
-    where the kernel cannot run on ``current``."""
-    if torch.compiler.is_compiling() or current.dtype not in C_TYPES:
+    (:func:`snnattack.gradients.rga.rate_slope`, whose torch ops give the same values), on a
+    tensor where the CPU paths apply; None where the kernel cannot run on ``current``."""
+    if not current.is_contiguous() or built() is None:
         return None
-    if current.device.type != "cpu" or not current.is_contiguous() or library() is None:
-        return None
-    fn, n = getattr(library(), f"rate_slope_{SUFFIX[current.dtype]}"), current.numel()
+    fn, n = getattr(built(), f"rate_slope_{SUFFIX[current.dtype]}"), current.numel()
     out = torch.empty_like(current)
     args = (current.data_ptr(), out.data_ptr())
     _split(n, lambda lo, hi: fn(*args, lo, hi, low, high, gamma, ramp))
@@ -232,7 +198,7 @@ def _avg_pool(
     way: str, src: torch.Tensor, out: torch.Tensor, kernel: tuple[int, int], divisor: int
 ) -> torch.Tensor:
     """Runs pool.c's ``way`` from ``src`` into ``out``, the planes split across threads."""
-    fn = getattr(library(), f"avg_pool_{way}_{SUFFIX[src.dtype]}")
+    fn = getattr(built(), f"avg_pool_{way}_{SUFFIX[src.dtype]}")
     N, C, H, W = out.shape if way == "backward" else src.shape
     args = (src.data_ptr(), out.data_ptr())
     _split(N * C, lambda lo, hi: fn(*args, lo, hi, H, W, *kernel, divisor), 1, H * W)

@@ -1,13 +1,17 @@
-"""How the CPU allocator treats freed memory: ``malloc=reuse`` (default) or ``system``.
+"""How this process's allocator treats freed memory: ``malloc=reuse`` (default) or ``system``.
 
-A spiking network's step allocates many large ``[T, B, ...]`` tensors. glibc serves each
-large block with a fresh ``mmap`` and gives it back to the system when it is freed, so every
-step writes to new pages and pays a page fault per 4 KiB: on the project's CPU, writing fresh
-memory took 5x as long as writing reused memory. ``reuse`` serves every block from the heap
-and keeps freed memory for the next step (what jemalloc or tcmalloc give, as PyTorch's CPU
-performance guides recommend); ``system`` is glibc's own policy. Values never change, only
-time; with ``reuse`` the process's resident memory stays at its peak. Without glibc (macOS,
-Windows, musl) both are the platform's allocator. Measured in ``docs/performance.md``.
+A process setting, not a network's: the job applies it at its start beside the torch
+threads (``job.process_settings``), and the bench per run. A spiking network's step
+allocates many large ``[T, B, ...]`` tensors. glibc serves each large block with a fresh
+``mmap`` and gives it back to the system when it is freed, so every step writes to new pages
+and pays a page fault per 4 KiB. ``reuse`` serves every block from the heap and keeps freed
+memory for the next step (what jemalloc or tcmalloc give, as PyTorch's CPU performance
+guides recommend); ``system`` is glibc's own policy. Values never change, only time; with
+``reuse`` the process's resident memory stays at its peak. Without glibc (macOS, Windows,
+musl) both are the platform's allocator. ``reuse`` is what the environment setting
+``GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647`` gives a
+process from its start (with ``malloc=system``, which leaves it as it is); measured in
+``docs/performance.md``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,38 @@
+"""When the CPU paths run: one guard for all of them.
+
+A network's modules carry a ``backend`` (:func:`snnattack.snn.backend.set_backend`): ``"c"``
+runs the CPU paths of this package (the C kernels of :mod:`.native`, tiled pooling, frozen
+layers, recomputed BN outputs) wherever :func:`applies` finds them the same computation as
+the torch ops, and the torch ops elsewhere (on a GPU, always); ``"torch"`` runs the torch
+modules and ops everywhere. Each path adds only its own conditions (a pooling's geometry, a
+frozen layer's parameters, the kernel library being built). Either backend gives the same
+values bit for bit; only time and memory change (``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+BACKENDS = ("c", "torch")  # the CPU paths where they apply, else torch ops | torch ops
+FLOATS = (torch.float32, torch.float64)  # the dtypes the C kernels are built for
+
+
+def applies(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:
+    """Whether a CPU path of a ``backend`` network runs on ``x`` through ``modules``: the
+    backend ``"c"``; ``x`` a float32/64 CPU tensor; nothing tracing (``torch.compile``
+    compiles the torch ops into its own loops and cannot trace a foreign call) or casting
+    (CPU autocast); each module plain (:func:`plain`) in ``x``'s dtype."""
+    if backend != "c" or x.device.type != "cpu" or x.dtype not in FLOATS:
+        return False
+    if torch.compiler.is_compiling() or torch.is_autocast_enabled("cpu"):
+        return False
+    return all(plain(module, x.dtype) for module in modules)
+
+
+def plain(module: nn.Module, dtype: torch.dtype) -> bool:
+    """Whether ``module`` runs as its class's forward (no hooks, no forward of its own set
+    on it, as a gradient mode may) with every floating parameter and buffer in ``dtype``."""
+    hooked = module._forward_hooks or module._forward_pre_hooks or "forward" in vars(module)
+    tensors = (*module.parameters(), *module.buffers())
+    return not hooked and {t.dtype for t in tensors if t.is_floating_point()} <= {dtype}

@@ -1,0 +1,36 @@
+"""A network's backend, as spikingjelly's ``functional.set_backend``: ``c`` or ``torch``.
+
+The LIFs and the per-step wrappers of a network each carry a ``backend``. ``c`` (the
+default) runs the CPU paths of :mod:`snnattack.cpu` (the LIF's loops and RGA's rate slope in
+C, 2x2 average pooling in one pass, frozen layers and recomputed BN outputs that keep less
+for the backward) wherever :func:`snnattack.cpu.guard.applies` finds them the same
+computation, and the torch ops elsewhere (on a GPU, always); ``torch`` runs the torch modules
+and ops everywhere. Both give the same values and gradients bit for bit, so the backend is a
+setting of the built network (config key ``backend``), not of its weights: a checkpoint does
+not hold it, and it changes no result.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from snnattack.cpu.guard import BACKENDS
+from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
+
+CARRIERS = (LIF, StepWise)  # the modules that run a CPU path
+
+
+def backend_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules of ``model`` that carry a backend, in registration order."""
+    return [m for m in model.modules() if isinstance(m, CARRIERS)]
+
+
+def set_backend(model: nn.Module, backend: str) -> nn.Module:
+    """Sets the backend of every LIF and per-step wrapper of ``model`` to ``backend``;
+    returns ``model``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    for module in backend_modules(model):
+        module.backend = backend
+    return model
