@@ -19,8 +19,9 @@ from typing import Any
 from snnattack.errors import UserError
 from snnattack.records.files import write_atomic, write_error
 from snnattack.records.results import MEASURES
+from snnattack.registry import discover
 from snnattack.report import figures
-from snnattack.report.adversarial import adversarial_table, robust_vs_cost
+from snnattack.report.adversarial import robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -30,15 +31,7 @@ from snnattack.report.collect import (
     result_rows,
 )
 from snnattack.report.origin import Origin, origin
-from snnattack.report.tables import (
-    Table,
-    cost_table,
-    ensemble_table,
-    masking_table,
-    table1,
-    table2,
-    tuning_table,
-)
+from snnattack.report.tables import TABLES, Table
 
 
 @dataclass
@@ -65,19 +58,9 @@ def build_report(folder: Path) -> Report:
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
     report = Report(folder, jobs, columns, rows, origin(folder, jobs))
-    report.tables = [
-        t
-        for t in (
-            table2(rows, extra, paper.get("table2") or []),
-            table1(jobs, paper.get("table1") or []),
-            cost_table(jobs, paper.get("cost") or []),
-            ensemble_table(rows, jobs, extra),
-            tuning_table(jobs),
-            masking_table(jobs),
-            adversarial_table(jobs, paper.get("adversarial") or []),
-        )
-        if t is not None
-    ]
+    sources = {"rows": rows, "jobs": jobs, "extra": extra, "paper": paper}
+    drawn_tables = (table(sources) for table in TABLES.values())  # in their declared order
+    report.tables = [t for t in drawn_tables if t is not None]
 
     def series(x: str) -> list[str]:
         keys = [k for k in (*SETTING_KEYS, *extra, "eps_255") if k not in (x, "seed")]
@@ -245,3 +228,7 @@ def write_report(folder: Path) -> Report:
         **{p.stem: p for p in report.figures},
     }
     return report
+
+
+# every module of report/ registers its tables; last, as callback.py imports write_report
+discover(__name__, __path__)

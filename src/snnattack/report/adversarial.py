@@ -23,7 +23,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import Table, fmt, fmt_stat, matching, mean_std  # noqa: E402
+from snnattack.report.tables import (  # noqa: E402
+    Table,
+    fmt,
+    fmt_stat,
+    matching,
+    mean_std,
+    register,
+)
 
 DPI = 110
 BOXES = ("white", "black")
@@ -94,6 +101,7 @@ def _cost(ms: list[Model], key: str) -> str:
     return fmt_stat(mean_std(m.record.get(key) for m in ms), 1)
 
 
+@register("adversarial", order=70)
 def adversarial_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     """Clean vs robust accuracy (worst attack, white and black box) and training cost per
     recipe; a ``(paper)`` row under each recipe the paper reports (``adversary``: name)."""
