@@ -87,7 +87,7 @@ def tune_specs(
     tuned_parts = any(
         p.tune
         for i, s in enumerate(specs)
-        if s.attack == ENSEMBLE and i not in skip
+        if s.algorithm == ENSEMBLE and i not in skip
         for p in s.params["components"]
     )
     if not tunes_job and not tuned_parts:
@@ -122,7 +122,7 @@ def tune_specs(
                 cfg.seed,
             )
 
-        if spec.attack == ENSEMBLE:
+        if spec.algorithm == ENSEMBLE:
             parts = [
                 dataclasses.replace(
                     p,
@@ -142,13 +142,13 @@ def tune_specs(
         elif (
             tunes_job
             and tunable(mode)
-            and grad_mode_of(spec.attack, cfg.attack.grad_mode, crafter) == mode
+            and grad_mode_of(spec.algorithm, cfg.attack.grad_mode, crafter) == mode
         ):
             chosen, val_asr = agree(
                 best_point(
                     grid(tune, mode),
                     base,
-                    score(spec.attack, spec.params, mode, cfg.attack.eot_samples),
+                    score(spec.algorithm, spec.params, mode, cfg.attack.eot_samples),
                 )
             )
             tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}
