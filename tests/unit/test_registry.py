@@ -1,7 +1,7 @@
 """A new extension is its own module (and a config file): no central list names it. Gradient
-modes, kinds of training, attack methods, datasets, models, analyses and report tables register
-themselves (``@register``), their packages discover them (``registry.discover``), and the
-validation, the runs and the report read the registries."""
+modes, kinds of training, attack methods, datasets, models, analyses, report tables and figures
+register themselves (``@register``), their packages discover them (``registry.discover``), and
+the validation, the runs and the report read the registries."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from snnattack.gradients.base import neuron_settings
 from snnattack.models import MODELS, build
 from snnattack.models import register as register_model
 from snnattack.registry import Registry, discover
+from snnattack.report.figures import FIGURES
+from snnattack.report.figures import register as register_figure
 from snnattack.report.tables import TABLES, mode_name
 from snnattack.report.tables import register as register_table
 from snnattack.snn.surrogates import Triangle
@@ -236,6 +238,18 @@ KINDS = {
         "def table(jobs):\n    return None\n",
         None,
     ),
+    "report figure": (
+        FIGURES,
+        "snnattack.report",
+        [
+            *("asr_vs_eps", "asr_vs_lambda", "adv_acc_vs_T", "kinds", "rate_current"),
+            *("beta_gamma", "cost", "convergence", "robust_vs_cost"),
+        ],
+        "from snnattack.report.figures import register\n"
+        '@register("{name}", order={order}, caption="C")\n'
+        "def figure(rows, path):\n    return None\n",
+        None,
+    ),
 }
 REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing name directly
     "gradient mode": lambda name: register(name, title="Again", order=1),
@@ -245,6 +259,7 @@ REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing n
     "model": lambda name: register_model(name, order=1),
     "analysis": lambda name: register_analysis(name, order=1),
     "report table": lambda name: register_table(name, order=1),
+    "report figure": lambda name: register_figure(name, order=1, caption="Again"),
 }
 
 

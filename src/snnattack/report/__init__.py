@@ -21,7 +21,6 @@ from snnattack.records.files import write_atomic, write_error
 from snnattack.records.results import MEASURES
 from snnattack.registry import discover
 from snnattack.report import figures
-from snnattack.report.adversarial import robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -30,6 +29,7 @@ from snnattack.report.collect import (
     paper_block,
     result_rows,
 )
+from snnattack.report.figures import FIGURES
 from snnattack.report.origin import Origin, origin
 from snnattack.report.tables import TABLES, Table
 
@@ -66,18 +66,9 @@ def build_report(folder: Path) -> Report:
         keys = [k for k in (*SETTING_KEYS, *extra, "eps_255") if k not in (x, "seed")]
         return [k for k in keys if len({r.get(k) for r in rows}) > 1]
 
-    drawn = (
-        figures.asr_vs(rows, "eps_255", series("eps_255"), folder / "asr_vs_eps.png"),
-        figures.asr_vs(rows, "lambda", series("lambda"), folder / "asr_vs_lambda.png"),
-        figures.adv_acc_vs_T(rows, series("T"), folder / "adv_acc_vs_T.png"),
-        figures.kinds_bars(rows, folder / "kinds.png"),
-        figures.rate_current(jobs, folder / "rate_current.png"),
-        figures.beta_gamma(rows, folder / "beta_gamma.png"),
-        figures.cost_bars(jobs, folder / "cost.png"),
-        figures.convergence(jobs, folder / "convergence.png"),
-        robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
-    )
-    report.figures = [p for p in drawn if p is not None]
+    plotted = {"rows": rows, "jobs": jobs, "series": series}
+    drawn_figures = (figure(plotted, folder) for figure in FIGURES.values())  # in their order
+    report.figures = [p for p in drawn_figures if p is not None]
     return report
 
 
@@ -230,5 +221,6 @@ def write_report(folder: Path) -> Report:
     return report
 
 
-# every module of report/ registers its tables; last, as callback.py imports write_report
+# every module of report/ registers its tables and figures; last, as callback.py imports
+# write_report
 discover(__name__, __path__)

@@ -62,9 +62,12 @@ class ReportTable:
     def __call__(self, sources: Mapping[str, Any]) -> Table | None:
         """The table drawn from ``sources`` (the report's rows, jobs, extra keys and paper
         block)."""
-        paper = sources["paper"].get(self.name) or []
-        given = {**sources, "paper": paper}
-        return self.draw(**{k: given[k] for k in inspect.signature(self.draw).parameters})
+        return drawn(self.draw, {**sources, "paper": sources["paper"].get(self.name) or []})
+
+
+def drawn(draw: Callable[..., Any], sources: Mapping[str, Any]) -> Any:
+    """``draw`` called with the ``sources`` its parameters name (a table or a figure)."""
+    return draw(**{k: sources[k] for k in inspect.signature(draw).parameters})
 
 
 TABLES: Registry[ReportTable] = Registry()  # filled by the modules of report/
