@@ -277,7 +277,7 @@ def evaluate(
     crafter = None if crafter is None or "black" not in cfg.boxes else _copy(crafter, device)
     specs = attack_specs(cfg)
     tunes = tune or any(
-        p.tune for s in specs if s.attack == ENSEMBLE for p in s.params["components"]
+        p.tune for s in specs if s.algorithm == ENSEMBLE for p in s.params["components"]
     )
     if tunes and val_data is None:
         raise UserError(
@@ -363,7 +363,7 @@ def attack(
     crafter = _copy(net, device)
     x, y = x.to(device), y.to(device)
     torch.manual_seed(seed)
-    if spec.attack == ENSEMBLE:
+    if spec.algorithm == ENSEMBLE:
 
         def judge(batch: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
@@ -380,7 +380,7 @@ def attack(
             recipe.time_extension,
         )
         return adv
-    adv, _ = craft(spec.attack, crafter, x, y, spec.eps, spec.params, recipe)
+    adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe)
     return adv
 
 

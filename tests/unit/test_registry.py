@@ -1,25 +1,39 @@
-"""A new gradient mode or kind of training is its own module (and a config file): no central
-list names it. The gradient modes and the kinds register themselves (``@register``), and the
-validation, ``gradient_mode``, the tuning and the report read the registries."""
+"""A new extension is its own module (and a config file): no central list names it. Gradient
+modes, kinds of training, attack methods, datasets, models, analyses, report tables and figures
+register themselves (``@register``), their packages discover them (``registry.discover``), and
+the validation, the runs and the report read the registries."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from harness import ROOT, compose
 
+from snnattack.analysis import ANALYSES
+from snnattack.analysis import register as register_analysis
+from snnattack.attacks.methods import METHODS
+from snnattack.attacks.methods import register as register_method
 from snnattack.attacks.spec import tunable
 from snnattack.config import validate
+from snnattack.data import DATAMODULES
+from snnattack.data import register as register_dataset
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode, register
 from snnattack.gradients.base import neuron_settings
-from snnattack.models import build
-from snnattack.report.tables import mode_name
+from snnattack.models import MODELS, build
+from snnattack.models import register as register_model
+from snnattack.registry import Registry, discover
+from snnattack.report.figures import FIGURES
+from snnattack.report.figures import register as register_figure
+from snnattack.report.tables import TABLES, mode_name
+from snnattack.report.tables import register as register_table
 from snnattack.snn.surrogates import Triangle
 from snnattack.training import STRATEGIES, Strategy
 from snnattack.training import register as register_kind
@@ -159,3 +173,217 @@ def test_a_registered_training_kind_is_accepted_by_train_kind(toy_kind: str) -> 
     assert list(STRATEGIES)[:3] == ["stbp", "toy_kind", "ann"]  # by its declared order
     with pytest.raises(ConfigError, match=r"^train.kind='nope' is unknown; accepted: .*toy_kind"):
         validate(compose("train.kind=nope"))
+
+
+# Each kind of extension: its registry, its package, the names discovery fills it with (in
+# their declared order), how a module registers a new entry (the decorator's line and the
+# definition below it) and its config group (None: it has none).
+KINDS = {
+    "gradient mode": (
+        GRADIENT_MODES,
+        "snnattack.gradients",
+        ["stbp", "rga", "rga_layerwise", "bptr", "hart", "ann", "pdsg", "assg"],
+        'from snnattack.gradients import register\n@register("{name}", title="T", order={order})\n'
+        "def make(model):\n    return None\n",
+        "attack",
+    ),
+    "training kind": (
+        STRATEGIES,
+        "snnattack.training",
+        ["stbp", "ann", "conversion", "hybrid"],
+        "from snnattack.training import Strategy, register\n@register\nclass Kind(Strategy):\n"
+        '    name, title, order = "{name}", "T", {order}\n',
+        None,
+    ),
+    "method": (
+        METHODS,
+        "snnattack.attacks.methods",
+        ["fgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack"],
+        'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
+        "def make(model, eps, steps: int = 1):\n    return None\n",
+        "method",
+    ),
+    "dataset": (
+        DATAMODULES,
+        "snnattack.data",
+        ["digits", "cifar10", "cifar100", "cifar10_dvs"],
+        'from snnattack.data import register\n@register("{name}", order={order})\n'
+        "class Data:\n    pass\n",
+        "dataset",
+    ),
+    "model": (
+        MODELS,
+        "snnattack.models",
+        [
+            *("vgg11", "vgg16", "dvs_vgg", "vgg5", "vgg11_eccv", "resnet17", "resnet19"),
+            *("digits_net", "digits_resnet", "wrn16_4"),
+        ],
+        'from snnattack.models import register\n@register("{name}", order={order})\n'
+        "def body(num_classes, in_channels, neuron):\n    return None\n",
+        "model",
+    ),
+    "analysis": (
+        ANALYSES,
+        "snnattack.analysis",
+        ["shuffle", "rate_current", "cost"],
+        'from snnattack.analysis import register\n@register("{name}", order={order})\n'
+        "def run(cfg, opts, model, dm, device):\n    return {{}}\n",
+        "analysis",
+    ),
+    "report table": (
+        TABLES,
+        "snnattack.report",
+        ["table2", "table1", "cost", "ensemble", "tuning", "masking", "adversarial"],
+        'from snnattack.report.tables import register\n@register("{name}", order={order})\n'
+        "def table(jobs):\n    return None\n",
+        None,
+    ),
+    "report figure": (
+        FIGURES,
+        "snnattack.report",
+        [
+            *("asr_vs_eps", "asr_vs_lambda", "adv_acc_vs_T", "kinds", "rate_current"),
+            *("beta_gamma", "cost", "convergence", "robust_vs_cost"),
+        ],
+        "from snnattack.report.figures import register\n"
+        '@register("{name}", order={order}, caption="C")\n'
+        "def figure(rows, path):\n    return None\n",
+        None,
+    ),
+}
+REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing name directly
+    "gradient mode": lambda name: register(name, title="Again", order=1),
+    "training kind": lambda name: register_kind,
+    "method": lambda name: register_method(name, order=1),
+    "dataset": lambda name: register_dataset(name, order=1),
+    "model": lambda name: register_model(name, order=1),
+    "analysis": lambda name: register_analysis(name, order=1),
+    "report table": lambda name: register_table(name, order=1),
+    "report figure": lambda name: register_figure(name, order=1, caption="Again"),
+}
+
+
+def _entry_module(entry: object) -> str:
+    """The module that defined a registered entry (a function, class, or a wrapper of one)."""
+    for attr in ("make", "draw"):
+        entry = getattr(entry, attr, entry)
+    return entry.__module__ if hasattr(entry, "__module__") else type(entry).__module__
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_registry_is_filled_by_its_package_modules_in_their_declared_order(kind) -> None:
+    registry, package, names, _, _ = KINDS[kind]
+    assert isinstance(registry, Registry)
+    assert list(registry) == names
+    orders = [registry.orders[n] for n in names]
+    assert orders == sorted(orders)
+    for entry in registry.values():
+        module = type(entry).__module__ if kind == "training kind" else _entry_module(entry)
+        assert module.startswith(f"{package}."), (kind, module)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_name_registered_twice_is_refused_and_the_first_entry_kept(kind) -> None:
+    registry, _, names, _, _ = KINDS[kind]
+    first = registry[names[0]]
+
+    def again():
+        return None
+
+    if kind == "training kind":
+        again = type("Again", (STRATEGIES[names[0]].__class__,), {})
+    with pytest.raises(ValueError, match=f"^'{names[0]}' is registered twice$"):
+        REGISTERS[kind](names[0])(again)
+    assert registry[names[0]] is first and list(registry) == names
+
+
+@pytest.fixture
+def new_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
+    """Writes a package into ``tmp_path`` whose ``__init__`` discovers its modules, as every
+    package of extensions does; yields a function that writes one module and imports it."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    made: list[str] = []
+
+    def make(name: str, module: str) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "__init__.py").write_text(
+            "from snnattack.registry import discover\n\ndiscover(__name__, __path__)\n"
+        )
+        (folder / "entry.py").write_text(module)
+        made.append(name)
+        importlib.import_module(name)
+
+    yield make
+    for name in made:
+        sys.modules.pop(f"{name}.entry", None)
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_module_of_a_package_registers_its_entry_when_the_package_discovers_it(
+    kind, new_package
+) -> None:
+    registry, _, names, module, _ = KINDS[kind]
+    order = 15  # between the first entries' orders: its place is its order's
+    name = f"toy_{kind.replace(' ', '_')}"
+    try:
+        new_package(f"toy_package_{kind.replace(' ', '_')}", module.format(name=name, order=order))
+        place = len([n for n in names if registry.orders[n] <= order])
+        assert list(registry) == [*names[:place], name, *names[place:]]
+    finally:
+        registry.pop(name, None)
+        registry.orders.pop(name, None)
+    assert list(registry) == names
+
+
+def test_discovery_leaves_a_package_command_line_alone(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "cli_package").mkdir()
+    (tmp_path / "cli_package" / "__main__.py").write_text("raise SystemExit('ran')\n")
+    (tmp_path / "cli_package" / "entry.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        discover("cli_package", [str(tmp_path / "cli_package")])
+        assert sys.modules["cli_package.entry"].LOADED
+        assert "cli_package.__main__" not in sys.modules
+    finally:
+        for module in ("cli_package.entry", "cli_package"):
+            sys.modules.pop(module, None)
+
+
+def _config_names(group: str, field: str | None) -> dict[str, str]:
+    """Each ``conf/<group>/*.yaml`` file's stem and the registered name it selects: its
+    ``field`` (``name``, ``grad_mode``; below ``<group>`` in a global package), or its stem if
+    the group has no such field."""
+    found = {}
+    for path in sorted((ROOT / "conf" / group).glob("*.yaml")):
+        node = yaml.safe_load(path.read_text()) or {}
+        node = node.get(group, node) if "@package _global_" in path.read_text() else node
+        found[path.stem] = node[field] if field else path.stem
+    return found
+
+
+# the group's field naming the registered entry, and its files that select no entry (and why)
+GROUPS = {
+    "attack": ("grad_mode", {}),
+    "method": ("name", {"ensemble": "the worst-case ensemble of methods (attacks/ensemble.py)"}),
+    "dataset": ("name", {}),
+    "model": ("name", {"external": "the user's network (interop/external.py)"}),
+    "analysis": (None, {}),
+}
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if KINDS[k][4]])
+def test_every_registered_name_has_its_config_file_and_every_config_file_its_entry(kind) -> None:
+    registry, _, _, _, group = KINDS[kind]
+    field, unregistered = GROUPS[group]
+    selected = _config_names(group, field)
+    assert set(registry) <= set(selected)  # conf/<group>/<name>.yaml for every name
+    assert all(selected[name] == name for name in registry)
+    others = {stem for stem, name in selected.items() if name not in registry}
+    assert others == set(unregistered)
+
+
+def test_every_training_kind_has_its_default_reset_and_no_other_is_listed() -> None:
+    kinds = yaml.safe_load((ROOT / "conf" / "train" / "_kinds.yaml").read_text())
+    assert list(kinds["resets"]) == list(STRATEGIES)

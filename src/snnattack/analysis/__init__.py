@@ -6,93 +6,27 @@
 - ``rate_current``: static and actual rate-current curves on validation data (:mod:`.rate_current`);
 - ``cost``: time and memory of one attack step per gradient mode (Table S2, :mod:`.cost`).
 
-Each result goes into ``metrics.json`` under ``analyses.<name>``.
+Each result goes into ``metrics.json`` under ``analyses.<name>``. Each analysis registers its
+runner (``@register`` in its module, :mod:`snnattack.analysis.base`); this package imports every
+module, so a new analysis is its module and its ``conf/analysis/<name>.yaml``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.analysis.cost import measure_cost
-from snnattack.analysis.rate_current import actual_curve, static_curve
-from snnattack.analysis.shuffle import shuffle_test
+from snnattack.analysis.base import ANALYSES, register
 from snnattack.errors import ConfigError
+from snnattack.registry import discover
 from snnattack.settings import AnalysisSettings
 
+discover(__name__, __path__)
 
-def _shuffle(
-    settings: AnalysisSettings,
-    opts: DictConfig,
-    model: nn.Module,
-    dm: L.LightningDataModule,
-    device: torch.device,
-) -> dict[str, Any]:
-    return shuffle_test(
-        model,
-        dm.test_dataloader(),
-        seed=opts.seed,
-        limit_batches=opts.limit_batches,
-        device=device,
-        mode=opts.mode,
-    )
-
-
-def _rate_current(
-    settings: AnalysisSettings,
-    opts: DictConfig,
-    model: nn.Module,
-    dm: L.LightningDataModule,
-    device: torch.device,
-) -> dict[str, Any]:
-    actual = actual_curve(
-        model,
-        dm.val_dataloader(),
-        layer=opts.layer,
-        n_points=opts.n_points,
-        seed=opts.seed,
-        limit_batches=opts.limit_batches,
-        device=device,
-    )
-    static = static_curve(settings.lam, settings.theta, opts.static_max, opts.static_points)
-    return {"actual": actual, "static": static}
-
-
-def _cost(
-    settings: AnalysisSettings,
-    opts: DictConfig,
-    model: nn.Module,
-    dm: L.LightningDataModule,
-    device: torch.device,
-) -> dict[str, Any]:
-    xs, ys, n = [], [], 0
-    for x, y in dm.test_dataloader():
-        xs.append(x)
-        ys.append(y)
-        n += len(y)
-        if n >= opts.batch_size:
-            break
-    x = torch.cat(xs)[: opts.batch_size].to(device)
-    y = torch.cat(ys)[: opts.batch_size].to(device)
-    return {
-        "batch_size": len(y),
-        "repeats": opts.repeats,
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, repeats=opts.repeats),
-    }
-
-
-ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
-    "shuffle": _shuffle,
-    "rate_current": _rate_current,
-    "cost": _cost,
-}
+__all__ = ["ANALYSES", "register", "resolve_device", "run_analyses"]
 
 
 def resolve_device(choice: str) -> torch.device:

@@ -37,13 +37,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 import torch.nn.functional as F
+from omegaconf import DictConfig
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from snnattack.analysis.base import register
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
+from snnattack.settings import AnalysisSettings
 from snnattack.snn.backend import backend_modules
 from snnattack.snn.neurons import LIF
 from snnattack.training.adversary import Adversary
@@ -372,3 +376,30 @@ def measure_training_cost(
     }
     out.update({name: {"error": msg} for name, msg in errors.items()})
     return out
+
+
+@register("cost", order=30)
+def run(
+    settings: AnalysisSettings,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
+    """``analysis=[cost]``: :func:`measure_cost` on the first ``opts.batch_size`` test images."""
+    xs, ys, n = [], [], 0
+    for x, y in dm.test_dataloader():
+        xs.append(x)
+        ys.append(y)
+        n += len(y)
+        if n >= opts.batch_size:
+            break
+    x = torch.cat(xs)[: opts.batch_size].to(device)
+    y = torch.cat(ys)[: opts.batch_size].to(device)
+    return {
+        "batch_size": len(y),
+        "repeats": opts.repeats,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "modes": measure_cost(model, x, y, repeats=opts.repeats),
+    }

@@ -9,11 +9,16 @@ validation data; RGA's backward assumes the actual points lie near the static cu
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import lightning as L
 import torch
+from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
+from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF, static_rate
 from snnattack.snn.temporal import temporal_modules
 
@@ -86,3 +91,26 @@ def actual_curve(
         "theta": lif.theta,
         "reset": lif.reset,
     }
+
+
+@register("rate_current", order=20)
+def run(
+    settings: AnalysisSettings,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
+    """``analysis=[rate_current]``: the actual curve on the validation split and the static
+    curve of the job's neuron."""
+    actual = actual_curve(
+        model,
+        dm.val_dataloader(),
+        layer=opts.layer,
+        n_points=opts.n_points,
+        seed=opts.seed,
+        limit_batches=opts.limit_batches,
+        device=device,
+    )
+    static = static_curve(settings.lam, settings.theta, opts.static_max, opts.static_points)
+    return {"actual": actual, "static": static}

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import lightning as L
 import torch
+from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
+from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import temporal_modules
 
@@ -97,3 +102,22 @@ def shuffle_test(
         "seed": seed,
         "mode": mode,
     }
+
+
+@register("shuffle", order=10)
+def run(
+    settings: AnalysisSettings,
+    opts: DictConfig,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    device: torch.device,
+) -> dict[str, Any]:
+    """``analysis=[shuffle]``: :func:`shuffle_test` on the test split."""
+    return shuffle_test(
+        model,
+        dm.test_dataloader(),
+        seed=opts.seed,
+        limit_batches=opts.limit_batches,
+        device=device,
+        mode=opts.mode,
+    )

@@ -34,7 +34,7 @@ def iterations(algorithm: str, params: dict[str, Any]) -> int | None:
     own)."""
     if algorithm not in METHODS or algorithm in GRADIENT_FREE:
         return None
-    signature = inspect.signature(METHODS[algorithm]).parameters
+    signature = inspect.signature(METHODS[algorithm].make).parameters
     if "steps" not in signature:
         return None
 

@@ -28,16 +28,17 @@ class AttackSpec:
     eps: float  # [0, 1] units
     box: str  # "white" | "black"
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    algorithm: str = ""  # the entry of methods.METHODS (e.g. apgd); "" = method
+    # the algorithm it runs: the entry of methods.METHODS (e.g. apgd) or the ensemble;
+    # "" = the same name as method
+    algorithm: str = ""
     # the gradient mode's parameters for this row (a tuned value); None = the job's
     grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
     tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
-    @property
-    def attack(self) -> str:
-        """The attack algorithm (``methods.METHODS`` key) this row runs."""
-        return self.algorithm or self.method
+    def __post_init__(self) -> None:
+        if not self.algorithm:
+            object.__setattr__(self, "algorithm", self.method)
 
     @property
     def name(self) -> str:

@@ -48,7 +48,7 @@ def _asr(
     """The validation ASR (%) of ``spec``'s method and ε crafted by ``recipe`` on ``crafter``
     and judged on ``target``, among the ``correct`` samples."""
     torch.manual_seed(recipe.seed)
-    adv, _ = craft(spec.attack, crafter, x, y, spec.eps, dict(spec.params), recipe)
+    adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, dict(spec.params), recipe)
     torch.manual_seed(recipe.seed)
     with torch.no_grad():
         fooled = correct & (target(adv).argmax(1) != y)
@@ -82,7 +82,7 @@ def tune_specs(
     tuned_parts = any(
         p.tune
         for i, s in enumerate(specs)
-        if s.attack == ENSEMBLE and i not in skip
+        if s.algorithm == ENSEMBLE and i not in skip
         for p in s.params["components"]
     )
     if not tunes_job and not tuned_parts:
@@ -110,7 +110,7 @@ def tune_specs(
                 replace(recipe, grad_mode=grad_mode, grad_params=point, eot_samples=eot),
             )
 
-        if spec.attack == ENSEMBLE:
+        if spec.algorithm == ENSEMBLE:
             parts = [
                 dataclasses.replace(
                     p,
@@ -131,7 +131,7 @@ def tune_specs(
                 for p in spec.params["components"]
             ]
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
-        elif tunes_job and tunable(mode) and grad_mode_of(spec.attack, mode, crafter) == mode:
+        elif tunes_job and tunable(mode) and grad_mode_of(spec.algorithm, mode, crafter) == mode:
             chosen, val_asr = agree(
                 best_point(
                     grid(tune, mode), recipe.grad_params, score(spec, mode, recipe.eot_samples)

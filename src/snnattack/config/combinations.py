@@ -106,7 +106,7 @@ def _method_params(cfg: dict[str, Any]) -> None:
             _ensemble_params(cfg, key)
             continue
         params = {k: v for k, v in method.items() if k != "name"}
-        _params_known(f"method.{key}", params, METHODS[method["name"]], skip=2)
+        _params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
         if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
             raise ConfigError(
@@ -122,7 +122,7 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
     entries = cfg["method"][key]["components"]
     for entry, part in zip(entries, components(OmegaConf.create(cfg), key), strict=True):
         where = f"method.{key}.components.{part.name}"
-        _params_known(where, part.params, METHODS[part.algorithm], skip=2)
+        _params_known(where, part.params, METHODS[part.algorithm].make, skip=2)
         for name, value in (entry.get("params") or {}).items():
             check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
         if part.tune and (part.attack is None or not tunable(part.grad_mode)):

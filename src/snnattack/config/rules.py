@@ -22,8 +22,8 @@ from snnattack.models import MODELS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.training import STRATEGIES
+from snnattack.training.adversary import ADVERSARIES
 from snnattack.training.adversary import BN_MODES as ADVERSARY_BN_MODES
-from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
 from snnattack.values import BOOL, Rule, either, integer, is_int, member_of, one_of, optional, real
 
 BOXES = ("white", "black")
@@ -102,7 +102,7 @@ RULES: dict[str, Rule] = {
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
     "train.hybrid.threshold_scale": real(0, lo_open=True),
-    "train.adversary.method": optional(one_of(*ADVERSARY_METHODS)),
+    "train.adversary.method": optional(one_of(*ADVERSARIES)),
     "train.adversary.eps": real(0, 255, lo_open=True),
     "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
     "train.adversary.steps": integer(1),

@@ -4,6 +4,10 @@ Every datamodule takes ``batch_size`` (training), ``eval_batch_size`` (validatio
 attacks) and ``seed`` (for its fixed splits) plus its own options from ``cfg.dataset.params``;
 it serves images in [0, 1] (or event frames) with integer labels, and carves the validation
 split from the training data so that the test split is used for final numbers only.
+
+Each datamodule registers itself (``@register`` in its module, :mod:`snnattack.data.base`);
+this package imports every module, so a new dataset is its module and its
+``conf/dataset/<name>.yaml``.
 """
 
 from __future__ import annotations
@@ -12,17 +16,13 @@ from typing import Any
 
 import lightning as L
 
-from snnattack.data.cifar import CIFAR10DataModule, CIFAR100DataModule
-from snnattack.data.digits import DigitsDataModule
-from snnattack.data.dvs import CIFAR10DVSDataModule
+from snnattack.data.base import DATAMODULES, register
+from snnattack.registry import discover
 from snnattack.settings import DataSettings
 
-DATAMODULES: dict[str, type[L.LightningDataModule]] = {
-    "digits": DigitsDataModule,
-    "cifar10": CIFAR10DataModule,
-    "cifar100": CIFAR100DataModule,
-    "cifar10_dvs": CIFAR10DVSDataModule,
-}
+discover(__name__, __path__)
+
+__all__ = ["DATAMODULES", "build_datamodule", "datamodule", "register"]
 
 
 def build_datamodule(

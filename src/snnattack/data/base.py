@@ -1,4 +1,9 @@
-"""The loader plumbing every datamodule shares: train/val/test splits to DataLoaders.
+"""The registry of datamodules, and the loader plumbing every datamodule shares: train/val/test
+splits to DataLoaders.
+
+A dataset is one module of this package: a LightningDataModule decorated with
+``@register("<name>", order=...)`` (its ``dataset.name`` and its place in listings); the
+package imports every module, so the dataset is one module and its ``conf/dataset/<name>.yaml``.
 
 Two samplers make runs reproducible across resumption and process counts:
 
@@ -18,6 +23,12 @@ from collections.abc import Iterator
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from snnattack.registry import Registry
+
+# filled by this package's modules
+DATAMODULES: Registry[type[L.LightningDataModule]] = Registry()
+register = DATAMODULES.register
 
 
 class EpochShuffleSampler(Sampler[int]):

@@ -18,7 +18,7 @@ from torchvision import transforms
 from torchvision.datasets import CIFAR10, CIFAR100
 from torchvision.datasets.utils import download_and_extract_archive
 
-from snnattack.data.base import SplitDataModule
+from snnattack.data.base import SplitDataModule, register
 from snnattack.data.transforms import Cutout
 from snnattack.errors import ConfigError, DataError
 
@@ -289,12 +289,14 @@ class _CIFARDataModule(SplitDataModule):
         )
 
 
+@register("cifar10", order=20)
 class CIFAR10DataModule(_CIFARDataModule):
     """CIFAR-10 from ``<root>/cifar-10-batches-py`` (downloaded there when ``download``)."""
 
     dataset_cls = CheckedCIFAR10
 
 
+@register("cifar100", order=30)
 class CIFAR100DataModule(_CIFARDataModule):
     """CIFAR-100 (100 fine labels) from ``<root>/cifar-100-python``."""
 

@@ -7,9 +7,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
-from snnattack.data.base import SplitDataModule
+from snnattack.data.base import SplitDataModule, register
 
 
+@register("digits", order=10)
 class DigitsDataModule(SplitDataModule):
     """Digits scaled to [0, 1], ``[1, 8, 8]``, with fixed stratified train/val/test splits.
 

@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from tonic.transforms import ToFrame
 from torch.utils.data import Dataset
 
-from snnattack.data.base import SplitDataModule
+from snnattack.data.base import SplitDataModule, register
 from snnattack.errors import ConfigError, DataError
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.files import torch_bytes, write_atomic
@@ -188,6 +188,7 @@ class _Split(Dataset):
         return x, label
 
 
+@register("cifar10_dvs", order=40)
 class CIFAR10DVSDataModule(SplitDataModule):
     """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` in [0, 1] with fixed splits.
 

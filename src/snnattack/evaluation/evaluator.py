@@ -152,14 +152,14 @@ class AttackEvaluator(L.LightningModule):
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         curves = {
-            i: curve_counts(s.attack, s.params, recipe.steps_curve) for i, s in enumerate(specs)
+            i: curve_counts(s.algorithm, s.params, recipe.steps_curve) for i, s in enumerate(specs)
         }
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
         self.firsts = nn.ModuleDict(
             {
                 str(i): FooledCounts([c.name for c in s.params["components"]])
                 for i, s in enumerate(specs)
-                if s.attack == ENSEMBLE
+                if s.algorithm == ENSEMBLE
             }
         )
         self.results: list[AttackRow] = []
@@ -194,7 +194,7 @@ class AttackEvaluator(L.LightningModule):
             crafter = self.target if spec.box == "white" else self.source
             describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
             self._seed(index, stream=i + 1)
-            if spec.attack == ENSEMBLE:
+            if spec.algorithm == ENSEMBLE:
                 adv, queries, firsts = worst_case(
                     spec.params["components"],
                     crafter,
@@ -247,7 +247,7 @@ class AttackEvaluator(L.LightningModule):
             steps_curve=tuple(curve.labels) if curve is not None else (),
         )
         adv, queries, snapshots = craft_tracked(
-            spec.attack, crafter, x, y, spec.eps, spec.params, recipe
+            spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe
         )
         if curve is not None:
             fooled = [
@@ -277,16 +277,17 @@ class AttackEvaluator(L.LightningModule):
         """Spec ``i``'s row from this job's counts."""
         c = self.counts[str(i)].compute()
         crafter = self.target if spec.box == "white" else self.source
-        ensemble = spec.attack == ENSEMBLE
+        ensemble = spec.algorithm == ENSEMBLE
+        grad_mode = (
+            ENSEMBLE if ensemble else grad_mode_of(spec.algorithm, self.recipe.grad_mode, crafter)
+        )
         curve = self.curves[str(i)] if str(i) in self.curves else None
         return AttackRow(
             method=spec.method,
             eps=spec.eps,
             eps_255=round(spec.eps * 255, 6),
             box=spec.box,
-            grad_mode=ENSEMBLE
-            if ensemble
-            else grad_mode_of(spec.attack, self.recipe.grad_mode, crafter),
+            grad_mode=grad_mode,
             asr=c["asr"],
             adv_acc=c["adv_acc"],
             n_correct=c["n_correct"],

@@ -64,7 +64,7 @@ HOW = (
 
 def independent(spec: AttackSpec) -> bool:
     """Whether ``spec``'s row does not depend on the job's gradient mode."""
-    return spec.attack == ENSEMBLE or spec.attack in GRADIENT_FREE
+    return spec.algorithm == ENSEMBLE or spec.algorithm in GRADIENT_FREE
 
 
 def weights(*models: nn.Module | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-from snnattack.registry import enter
+from snnattack.registry import Registry
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import temporal_modules
 from snnattack.values import Rule
@@ -53,7 +53,7 @@ class GradientMode:
         return None
 
 
-GRADIENT_MODES: dict[str, GradientMode] = {}  # filled by this package's modules, in order
+GRADIENT_MODES: Registry[GradientMode] = Registry()  # filled by this package's modules
 
 
 def register(
@@ -70,7 +70,7 @@ def register(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
         mode = GradientMode(name, make, title, order, ranges, time_invariant)
-        enter(GRADIENT_MODES, name, mode)
+        GRADIENT_MODES.enter(name, mode, order)
         return make
 
     return add

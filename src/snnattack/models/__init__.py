@@ -1,6 +1,12 @@
-"""Spiking network architectures, built by name: ``build("digits_net", num_classes=10, ...)``."""
+"""Spiking network architectures, built by name: ``build("digits_net", num_classes=10, ...)``.
 
-from snnattack.models import digits, resnet, vgg, wrn  # noqa: F401  (registers their architectures)
+Each architecture registers itself (``@register`` in its module); this package imports every
+module, so a new one is its module and its ``conf/model/<name>.yaml``.
+"""
+
 from snnattack.models.registry import MODELS, build, register
+from snnattack.registry import discover
+
+discover(__name__, __path__)
 
 __all__ = ["MODELS", "build", "register"]

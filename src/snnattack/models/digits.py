@@ -11,7 +11,7 @@ from snnattack.models.resnet import resnet_body
 from snnattack.snn.temporal import StepWise
 
 
-@register("digits_net")
+@register("digits_net", order=30)
 def digits_net(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """conv3x3(16)-BN-LIF-avgpool2 -> conv3x3(32)-BN-LIF-avgpool2 -> linear (8x8 input).
 
@@ -31,7 +31,7 @@ def digits_net(num_classes: int, in_channels: int, neuron: Callable[[], nn.Modul
     )
 
 
-@register("digits_resnet")
+@register("digits_resnet", order=30)
 def digits_resnet(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA ResNets' layout at digits scale, to run residual-network studies (conversion
     of identity shortcuts included) on a CPU in minutes.

@@ -1,4 +1,8 @@
-"""Name -> architecture registry and the common spiking-network wrapper."""
+"""Name -> architecture registry and the common spiking-network wrapper.
+
+An architecture is one module of this package: a body factory decorated with
+``@register("<name>", order=...)`` (its ``model.name`` and its place in listings); the package
+imports every module, so the architecture is one module and its ``conf/model/<name>.yaml``."""
 
 from __future__ import annotations
 
@@ -8,24 +12,17 @@ import torch
 from torch import nn
 
 from snnattack.cpu.recompute import batchnorm_recomputed
+from snnattack.registry import Registry
 from snnattack.snn.backend import set_backend
 from snnattack.snn.binary import spikes_as_bytes
 from snnattack.snn.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import Triangle
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Registry[Callable[..., nn.Module]] = Registry()  # filled by this package's modules
+# decorator: a body factory f(num_classes, in_channels, neuron) -> nn.Module is an architecture
+register = MODELS.register
 ACTIVATIONS = ("lif", "relu")  # spiking model, or its ANN counterpart (ReLU, one time step)
-
-
-def register(name: str) -> Callable:
-    """Decorator adding a body factory ``f(num_classes, in_channels, neuron) -> nn.Module``."""
-
-    def add(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        MODELS[name] = factory
-        return factory
-
-    return add
 
 
 class Normalize(nn.Module):

@@ -80,7 +80,7 @@ def resnet_body(
     return nn.Sequential(*layers)
 
 
-@register("resnet17")
+@register("resnet17", order=20)
 def resnet17(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA paper's ResNet-17 (15 conv + 2 linear layers on the main path).
 
@@ -92,7 +92,7 @@ def resnet17(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]
     return resnet_body(64, [(64, 3, 2), (128, 4, 2)], num_classes, in_channels, neuron)
 
 
-@register("resnet19")
+@register("resnet19", order=20)
 def resnet19(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA paper's ResNet-19 (17 conv + 2 linear layers on the main path).
 

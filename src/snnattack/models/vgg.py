@@ -79,7 +79,7 @@ def vgg_body(
     return body
 
 
-@register("vgg11")
+@register("vgg11", order=10)
 def vgg11(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA paper's VGG-11 for 32x32 CIFAR images (8 conv + 3 linear layers).
 
@@ -92,7 +92,7 @@ def vgg11(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -
     return vgg_body(VGG11, (4096, 4096), num_classes, in_channels, 32, neuron)
 
 
-@register("vgg16")
+@register("vgg16", order=10)
 def vgg16(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA paper's VGG-16 for 32x32 CIFAR images (13 conv + 3 linear layers).
 
@@ -105,7 +105,7 @@ def vgg16(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -
     return vgg_body(VGG16, (4096, 4096), num_classes, in_channels, 32, neuron)
 
 
-@register("dvs_vgg")
+@register("dvs_vgg", order=10)
 def dvs_vgg(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """The RGA reference's VGG for 48x48 CIFAR10-DVS frames (``vggdvs``; TET's VGGSNN).
 
@@ -117,7 +117,7 @@ def dvs_vgg(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module])
     return vgg_body(VGG_DVS, (), num_classes, in_channels, 48, neuron)
 
 
-@register("vgg5")
+@register("vgg5", order=10)
 def vgg5(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """Sharmin et al.'s (ECCV 2020) VGG-5 for 32x32 CIFAR images (3 conv + 3 linear layers).
 
@@ -131,7 +131,7 @@ def vgg5(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) ->
     return vgg_body(VGG5, (1024, 1024), num_classes, in_channels, 32, neuron)
 
 
-@register("vgg11_eccv")
+@register("vgg11_eccv", order=10)
 def vgg11_eccv(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """Sharmin et al.'s (ECCV 2020) VGG-11 for 32x32 CIFAR images (8 conv + 3 linear layers).
 

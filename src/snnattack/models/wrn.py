@@ -67,7 +67,7 @@ class PreActBlock(nn.Module):
         return self.convex(x if self.shortcut is None else self.shortcut(activated), out)
 
 
-@register("wrn16_4")
+@register("wrn16_4", order=40)
 def wrn16_4(num_classes: int, in_channels: int, neuron: Callable[[], nn.Module]) -> nn.Module:
     """SNN-RAT's WRN-16-4: conv16, 3 groups of 2 pre-activation blocks (64, 128, 256 channels,
     strides 1, 2, 2), BN-LIF, 8x8 average pooling, linear ``num_classes``.

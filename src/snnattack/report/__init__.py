@@ -19,8 +19,8 @@ from typing import Any
 from snnattack.errors import UserError
 from snnattack.records.files import write_atomic, write_error
 from snnattack.records.results import MEASURES
+from snnattack.registry import discover
 from snnattack.report import figures
-from snnattack.report.adversarial import adversarial_table, robust_vs_cost
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
@@ -29,16 +29,9 @@ from snnattack.report.collect import (
     paper_block,
     result_rows,
 )
+from snnattack.report.figures import FIGURES
 from snnattack.report.origin import Origin, origin
-from snnattack.report.tables import (
-    Table,
-    cost_table,
-    ensemble_table,
-    masking_table,
-    table1,
-    table2,
-    tuning_table,
-)
+from snnattack.report.tables import TABLES, Table
 
 
 @dataclass
@@ -65,36 +58,17 @@ def build_report(folder: Path) -> Report:
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
     report = Report(folder, jobs, columns, rows, origin(folder, jobs))
-    report.tables = [
-        t
-        for t in (
-            table2(rows, extra, paper.get("table2") or []),
-            table1(jobs, paper.get("table1") or []),
-            cost_table(jobs, paper.get("cost") or []),
-            ensemble_table(rows, jobs, extra),
-            tuning_table(jobs),
-            masking_table(jobs),
-            adversarial_table(jobs, paper.get("adversarial") or []),
-        )
-        if t is not None
-    ]
+    sources = {"rows": rows, "jobs": jobs, "extra": extra, "paper": paper}
+    drawn_tables = (table(sources) for table in TABLES.values())  # in their declared order
+    report.tables = [t for t in drawn_tables if t is not None]
 
     def series(x: str) -> list[str]:
         keys = [k for k in (*SETTING_KEYS, *extra, "eps_255") if k not in (x, "seed")]
         return [k for k in keys if len({r.get(k) for r in rows}) > 1]
 
-    drawn = (
-        figures.asr_vs(rows, "eps_255", series("eps_255"), folder / "asr_vs_eps.png"),
-        figures.asr_vs(rows, "lambda", series("lambda"), folder / "asr_vs_lambda.png"),
-        figures.adv_acc_vs_T(rows, series("T"), folder / "adv_acc_vs_T.png"),
-        figures.kinds_bars(rows, folder / "kinds.png"),
-        figures.rate_current(jobs, folder / "rate_current.png"),
-        figures.beta_gamma(rows, folder / "beta_gamma.png"),
-        figures.cost_bars(jobs, folder / "cost.png"),
-        figures.convergence(jobs, folder / "convergence.png"),
-        robust_vs_cost(jobs, folder / "robust_vs_cost.png"),
-    )
-    report.figures = [p for p in drawn if p is not None]
+    plotted = {"rows": rows, "jobs": jobs, "series": series}
+    drawn_figures = (figure(plotted, folder) for figure in FIGURES.values())  # in their order
+    report.figures = [p for p in drawn_figures if p is not None]
     return report
 
 
@@ -245,3 +219,8 @@ def write_report(folder: Path) -> Report:
         **{p.stem: p for p in report.figures},
     }
     return report
+
+
+# every module of report/ registers its tables and figures; last, as callback.py imports
+# write_report
+discover(__name__, __path__)

@@ -23,7 +23,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import Table, fmt, fmt_stat, matching, mean_std  # noqa: E402
+from snnattack.report.figures import register as register_figure  # noqa: E402
+from snnattack.report.tables import (  # noqa: E402
+    Table,
+    fmt,
+    fmt_stat,
+    matching,
+    mean_std,
+    register,
+)
 
 DPI = 110
 BOXES = ("white", "black")
@@ -94,6 +102,7 @@ def _cost(ms: list[Model], key: str) -> str:
     return fmt_stat(mean_std(m.record.get(key) for m in ms), 1)
 
 
+@register("adversarial", order=70)
 def adversarial_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     """Clean vs robust accuracy (worst attack, white and black box) and training cost per
     recipe; a ``(paper)`` row under each recipe the paper reports (``adversary``: name)."""
@@ -149,6 +158,14 @@ def adversarial_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     return Table("Adversarial training: clean vs robust accuracy and cost", columns, rows, note)
 
 
+@register_figure(
+    "robust_vs_cost",
+    order=90,
+    caption=(
+        "White-box robust accuracy at the largest ε against training time (crafting + "
+        "update), a point per training recipe, and its Pareto front."
+    ),
+)
 def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
     """White-box robust accuracy at the largest ε against training time (crafting + update),
     a point per recipe (mean ± std over seeds), its Pareto front drawn as a line."""

@@ -1,11 +1,17 @@
 """The report's figures (PNG, matplotlib Agg): ASR vs ε and λ, adversarial accuracy vs T per
 input quantisation and per network kind (the ECCV 2020 study's figures), rate-current, β/γ,
-cost, and ASR vs attack iterations (convergence)."""
+cost, and ASR vs attack iterations (convergence); and their registry.
+
+A figure is a function decorated with ``@register("<name>", order=..., caption=...)`` in a
+module of ``report/``, which imports every module: a new figure is one function (or one
+module). It takes, by parameter name, what it reads (:class:`ReportFigure`).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,33 +20,55 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from snnattack.registry import Registry  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.tables import SHORT, fmt, group, mean_std, mode_order, ranked  # noqa: E402
+from snnattack.report.tables import (  # noqa: E402
+    SHORT,
+    drawn,
+    fmt,
+    group,
+    mean_std,
+    mode_order,
+    ranked,
+)
 
 DPI = 110
-CAPTIONS = {
-    "asr_vs_eps": "Attack success rate against the perturbation radius ε: a panel per attack "
-    "method and box, a colour per gradient mode.",
-    "asr_vs_lambda": "Attack success rate against the membrane leak λ: a panel per attack "
-    "method and box, a colour per gradient mode.",
-    "adv_acc_vs_T": "Accuracy under attack against the number of time steps T, a line per "
-    "input quantisation (clean accuracy dashed): a panel per method, ε and box.",
-    "kinds": "Clean, white-box and black-box accuracy of each kind of network (ANN, converted "
-    "SNN, backpropagated SNN): a panel per method and ε.",
-    "rate_current": "Firing rate against mean input current of one spiking layer: measured on "
-    "validation data (points) and the static rate–current curve (line), per trained model.",
-    "beta_gamma": "Attack success rate of RGA over its parameters β and γ, per λ, method and box.",
-    "cost": "Time and peak memory of one attack step per gradient mode.",
-    "convergence": "Attack success rate against attack iterations (each sample's running best "
-    "example): a panel per method and box, a colour per gradient mode, a line style per ε.",
-    "robust_vs_cost": "White-box robust accuracy at the largest ε against training time "
-    "(crafting + update), a point per training recipe, and its Pareto front.",
-}  # what each figure shows, in words (its caption in the report)
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A registered figure: ``draw`` takes, by parameter name, any of ``rows`` (the rows of
+    ``results.csv``), ``jobs`` (the records read), ``series`` (``series(x)``: the keys that
+    vary besides ``x``, each a line of its own) and ``path`` (its file, ``<name>.png``), and
+    returns the path, or None when the sweep has nothing for it."""
+
+    name: str  # its file's stem
+    draw: Callable[..., Path | None]
+    order: float  # its place in the report
+    caption: str  # what it shows, in words (its caption in the report)
+
+    def __call__(self, sources: Mapping[str, Any], folder: Path) -> Path | None:
+        """The figure drawn from ``sources`` into ``folder``."""
+        return drawn(self.draw, {**sources, "path": folder / f"{self.name}.png"})
+
+
+FIGURES: Registry[ReportFigure] = Registry()  # filled by the modules of report/
+
+
+def register(name: str, /, *, order: float, caption: str) -> Callable[[Callable], Callable]:
+    """Decorator: the function draws the report's figure ``name`` (``<name>.png``), at its
+    place by ``order``, under ``caption``."""
+
+    def add(draw: Callable[..., Path | None]) -> Callable[..., Path | None]:
+        FIGURES.enter(name, ReportFigure(name, draw, order, caption), order)
+        return draw
+
+    return add
 
 
 def caption(stem: str) -> str:
     """The report's caption of the figure file ``stem``.png."""
-    return CAPTIONS.get(stem, stem.replace("_", " "))
+    return FIGURES[stem].caption if stem in FIGURES else stem.replace("_", " ")
 
 
 def spread_label(rows: list[dict[str, Any]]) -> str:
@@ -169,6 +197,32 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
     return _save(fig, path)
 
 
+@register(
+    "asr_vs_eps",
+    order=10,
+    caption=(
+        "Attack success rate against the perturbation radius ε: a panel per attack method "
+        "and box, a colour per gradient mode."
+    ),
+)
+def asr_vs_eps(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+    """ASR against ε (:func:`asr_vs`)."""
+    return asr_vs(rows, "eps_255", series("eps_255"), path)
+
+
+@register(
+    "asr_vs_lambda",
+    order=20,
+    caption=(
+        "Attack success rate against the membrane leak λ: a panel per attack method and "
+        "box, a colour per gradient mode."
+    ),
+)
+def asr_vs_lambda(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+    """ASR against λ (:func:`asr_vs`)."""
+    return asr_vs(rows, "lambda", series("lambda"), path)
+
+
 def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path) -> Path | None:
     """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
     level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
@@ -211,6 +265,19 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
     return _save(fig, path)
 
 
+@register(
+    "adv_acc_vs_T",
+    order=30,
+    caption=(
+        "Accuracy under attack against the number of time steps T, a line per input "
+        "quantisation (clean accuracy dashed): a panel per method, ε and box."
+    ),
+)
+def adv_acc_vs_T_figure(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+    """Adversarial accuracy against T (:func:`adv_acc_vs_T`)."""
+    return adv_acc_vs_T(rows, series("T"), path)
+
+
 def _kind_order(kind: Any) -> tuple:
     """The kinds of training in their registered order, then any other by name."""
     from snnattack.training import STRATEGIES  # only here: it imports torch
@@ -226,6 +293,14 @@ def _kind_name(kind: str) -> str:
     return strategy.title if strategy else str(kind)
 
 
+@register(
+    "kinds",
+    order=40,
+    caption=(
+        "Clean, white-box and black-box accuracy of each kind of network (ANN, converted "
+        "SNN, backpropagated SNN): a panel per method and ε."
+    ),
+)
 def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     """Grouped bars per target network kind: clean accuracy, white-box and black-box (per
     source kind) adversarial accuracy, mean ± std over seeds; a panel per method and ε (the
@@ -281,6 +356,15 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+@register(
+    "rate_current",
+    order=50,
+    caption=(
+        "Firing rate against mean input current of one spiking layer: measured on "
+        "validation data (points) and the static rate–current curve (line), per trained "
+        "model."
+    ),
+)
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
     """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
     per setting (model, T, λ, reset), at most four panels a row."""
@@ -327,6 +411,11 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+@register(
+    "beta_gamma",
+    order=60,
+    caption=("Attack success rate of RGA over its parameters β and γ, per λ, method and box."),
+)
 def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
     """Heat maps of mean ASR over (β, γ), one per (λ, method, box), for the RGA rows."""
     beta, gamma = "attack.params.beta", "attack.params.gamma"
@@ -364,6 +453,11 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+@register(
+    "cost",
+    order=70,
+    caption=("Time and peak memory of one attack step per gradient mode."),
+)
 def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     """Bars of median time and peak memory of the forward and each mode's attack step."""
     measured = [(j, j.record.analyses.get("cost")) for j in jobs]
@@ -385,6 +479,15 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+@register(
+    "convergence",
+    order=80,
+    caption=(
+        "Attack success rate against attack iterations (each sample's running best "
+        "example): a panel per method and box, a colour per gradient mode, a line style per"
+        " ε."
+    ),
+)
 def convergence(jobs: list[Job], path: Path) -> Path | None:
     """ASR against attack iterations (``attack.steps_curve``, running best per sample): a panel
     per method and box, a colour per gradient mode, a line style per ε; mean over the jobs

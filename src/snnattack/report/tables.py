@@ -1,15 +1,25 @@
-"""The report's tables, laid out like the papers' (Tables 1, 2, S2), ours beside theirs."""
+"""The report's tables, laid out like the papers' (Tables 1, 2, S2), ours beside theirs, and
+their registry.
+
+A table is a function decorated with ``@register("<name>", order=...)`` (its place in the
+report) in a module of ``report/``, which imports every module: a new table is one function
+(or one module) and the sweep that gives its rows (``experiments/<name>.yaml``). It returns a
+:class:`Table`, or None when the sweep has nothing for it, and takes, by parameter name, what
+it reads (:class:`ReportTable`).
+"""
 
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from snnattack.records.results import attack_label
+from snnattack.registry import Registry
 from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
 
@@ -36,6 +46,41 @@ class Table:
     settings: str = ""  # what every row shares, one line above the table
     summary: str = ""  # one sentence: what the numbers show
     bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of marked cells
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A registered table: ``draw`` takes, by parameter name, any of ``rows`` (the rows of
+    ``results.csv``), ``jobs`` (the records read), ``extra`` (the swept keys beyond the
+    standard settings) and ``paper`` (the paper's rows of this table: the sweep's
+    ``paper.<name>`` block, [] if none)."""
+
+    name: str
+    draw: Callable[..., Table | None]
+    order: float  # its place in the report
+
+    def __call__(self, sources: Mapping[str, Any]) -> Table | None:
+        """The table drawn from ``sources`` (the report's rows, jobs, extra keys and paper
+        block)."""
+        return drawn(self.draw, {**sources, "paper": sources["paper"].get(self.name) or []})
+
+
+def drawn(draw: Callable[..., Any], sources: Mapping[str, Any]) -> Any:
+    """``draw`` called with the ``sources`` its parameters name (a table or a figure)."""
+    return draw(**{k: sources[k] for k in inspect.signature(draw).parameters})
+
+
+TABLES: Registry[ReportTable] = Registry()  # filled by the modules of report/
+
+
+def register(name: str, /, *, order: float) -> Callable[[Callable], Callable]:
+    """Decorator: the function is the report's table ``name``, at its place by ``order``."""
+
+    def add(draw: Callable[..., Table | None]) -> Callable[..., Table | None]:
+        TABLES.enter(name, ReportTable(name, draw, order), order)
+        return draw
+
+    return add
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float, float, int] | None:
@@ -235,6 +280,7 @@ def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> 
     return text[0].upper() + text[1:] + "."
 
 
+@register("table2", order=10)
 def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> Table | None:
     """RGA Table 2: per setting, method and ε, clean accuracy, then per box each gradient
     mode's ASR (the highest marked), its difference to the first mode (paired by seed) and
@@ -348,6 +394,7 @@ def _paper_table2_row(
     return [*label, *theirs, "", seeds]
 
 
+@register("table1", order=20)
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model and shuffle mode, over
     seeds. The paper's numbers sit beside the ``layer`` shuffle (its references'); its rows
@@ -434,6 +481,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     )
 
 
+@register("cost", order=30)
 def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table S2: time and peak memory of one attack step per gradient mode."""
     out = []
@@ -498,6 +546,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     )
 
 
+@register("tuning", order=50)
 def tuning_table(jobs: list[Job]) -> Table | None:
     """The gradient-mode parameters chosen on validation data (``attack.tune``): per row, and
     per tuned ensemble component. None when nothing was tuned."""
@@ -536,6 +585,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
     )
 
 
+@register("ensemble", order=40)
 def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]) -> Table | None:
     """The worst-case ensemble's robust accuracy beside the lowest adversarial accuracy of any
     single attack on the same model (setting, seed, box, ε), and which component fooled how
@@ -587,6 +637,7 @@ def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]
     )
 
 
+@register("masking", order=60)
 def masking_table(jobs: list[Job]) -> Table | None:
     """The gradient-masking checks per job (``checks.masking``): flagged ones with their
     details, ``none`` for a job with no flag. None when no job ran the checks."""

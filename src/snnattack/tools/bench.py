@@ -44,8 +44,7 @@ from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
-from snnattack.training.adversary import METHODS as ADVERSARY_METHODS
-from snnattack.training.adversary import Adversary
+from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer
 
 
@@ -114,7 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--adversary",
         default="pgd",
-        choices=ADVERSARY_METHODS,
+        choices=ADVERSARIES,
         help="method of the adversarial training step timed per gradient mode",
     )
     parser.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")

@@ -53,17 +53,16 @@ from torch import nn
 from snnattack.attacks.crafting import spiking
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 
-METHODS = ("fgsm", "fgsm_rs", "pgd", "trades")
 BN_MODES = ("eval", "train")
 BATCH_STATISTICS = ("fgsm_rs", "pgd")  # bn_mode null: train (Wong, Madry); the others eval
-ONE_STEP = ("fgsm", "fgsm_rs")  # methods that take one gradient step (``steps`` unused)
+ONE_STEP = ("fgsm", "fgsm_rs")  # adversaries that take one gradient step (``steps`` unused)
 TRADES_START = 0.001  # std of TRADES' Gaussian start (its reference code)
 FGSM_RS_STEP = 1.25  # fgsm_rs: alpha = this * eps when alpha is null (Wong et al. 2020)
 PGD_STEP = 2.5  # pgd, trades: alpha = this * eps / steps when alpha is null (Madry et al.)
 RAT_SAMPLED_ROWS = 200  # linear layers with this many rows or more retract a random subset...
 RAT_ROW_SHARE = 0.3  # ...of this share of their rows (the SNN-RAT reference)
 
-KEYS = {  # the settings each method reads (the store key keeps only these)
+KEYS = {  # the settings each adversary reads (the store key keeps only these)
     "fgsm": ("method", "eps", "grad_mode", "params", "reg", "ramp_epochs"),
     "fgsm_rs": ("method", "eps", "alpha", "grad_mode", "params", "reg", "ramp_epochs"),
     "pgd": ("method", "eps", "alpha", "steps", "grad_mode", "params", "reg", "ramp_epochs"),
@@ -72,6 +71,9 @@ KEYS = {  # the settings each method reads (the store key keeps only these)
         *("grad_mode", "params", "reg", "ramp_epochs"),
     ),
 }
+# the adversaries ``train.adversary.method`` names, in listing order: not the attack methods
+# (``method=``, :mod:`snnattack.attacks.methods`) but their training-time counterparts
+ADVERSARIES = tuple(KEYS)
 
 
 def default_bn_mode(method: str, grad_mode: str | None) -> str:

@@ -16,7 +16,7 @@ from torch import nn
 
 from snnattack.interop.external import external_model, is_external
 from snnattack.models import build
-from snnattack.registry import enter
+from snnattack.registry import Registry
 from snnattack.snn.backend import set_backend
 from snnattack.training.fit import TrainContext, Trained, fit
 
@@ -49,12 +49,12 @@ class Strategy:
         return fit(cfg, self.build(cfg), workdir, ctx)
 
 
-STRATEGIES: dict[str, Strategy] = {}  # filled by this package's modules, in order
+STRATEGIES: Registry[Strategy] = Registry()  # filled by this package's modules
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
     """Class decorator: ``train.kind=<cls.name>`` trains with an instance of ``cls``."""
-    enter(STRATEGIES, cls.name, cls())
+    STRATEGIES.enter(cls.name, cls(), cls.order)
     return cls
 
 

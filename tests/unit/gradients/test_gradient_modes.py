@@ -321,11 +321,11 @@ def test_restarting_the_surrogates_starts_assg_moments_afresh() -> None:
 
 @pytest.mark.parametrize("method", ["apgd", "sapgd"])
 def test_every_restart_of_the_adaptive_attacks_restarts_the_surrogates(method, monkeypatch) -> None:
-    import snnattack.attacks.methods
-    import snnattack.attacks.sapgd
+    import snnattack.attacks.methods.apgd
+    import snnattack.attacks.methods.sapgd
 
     calls = []
-    for module in (snnattack.attacks.methods, snnattack.attacks.sapgd):
+    for module in (snnattack.attacks.methods.apgd, snnattack.attacks.methods.sapgd):
         monkeypatch.setattr(module, "restart_surrogates", lambda model: calls.append(model))
     net = nn.Sequential(nn.Flatten(), spiking_net())  # on images [B, 1, 1, F], as APGD wants
     x = torch.rand(8, 1, 1, F, dtype=torch.float64)

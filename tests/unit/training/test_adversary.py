@@ -17,7 +17,7 @@ from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.models import build
 from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
-from snnattack.training.adversary import METHODS, Adversary, parseval_retraction
+from snnattack.training.adversary import ADVERSARIES, Adversary, parseval_retraction
 from snnattack.training.spec import training_spec
 from snnattack.training.trained import trained_model
 
@@ -35,7 +35,7 @@ def batch(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ADVERSARIES)
 def test_crafted_examples_lie_in_the_eps_ball_differ_from_clean_and_keep_the_mode(method) -> None:
     model, (x, y) = tiny_snn().train(), batch()
     adversary = Adversary(method=method, eps=16 / 255, steps=3)

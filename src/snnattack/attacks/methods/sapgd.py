@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchattacks.attack import Attack
 
+from snnattack.attacks.methods.base import check_loss, register
 from snnattack.gradients.base import restart_surrogates
 
 EPS_DIV = 1e-12  # keeps the normalisations finite where a gradient is exactly zero
@@ -149,3 +151,36 @@ class SAPGD(Attack):
             adv[newly] = candidate[newly]
             fooled |= now
         return adv.detach()
+
+
+@register("sapgd", order=60)
+def sapgd(
+    model: nn.Module,
+    eps: float,
+    steps: int = 100,
+    n_restarts: int = 1,
+    loss: str = "ce",
+    momentum: float = 0.5,
+    second_moment: float = 0.8,
+    first_halving: float = 0.22,
+    halving_shrink: float = 0.03,
+    min_halving: float = 0.06,
+    seed: int = 0,
+    eot_samples: int = 1,
+) -> Attack:
+    """SA-PGD (Wang et al. 2025) with the CE or DLR loss."""
+    check_loss("sapgd", loss)
+    return SAPGD(
+        model,
+        eps=eps,
+        steps=steps,
+        n_restarts=n_restarts,
+        loss=loss,
+        momentum=momentum,
+        second_moment=second_moment,
+        first_halving=first_halving,
+        halving_shrink=halving_shrink,
+        min_halving=min_halving,
+        seed=seed,
+        eot_iter=eot_samples,
+    )

@@ -1,0 +1,64 @@
+"""The registry of attack methods (``method=``), which their modules fill, and what several
+methods share.
+
+A method is one module of this package: a function ``<method>(model, eps, **params)``
+returning a torchattacks attack, decorated with ``@register("<method>", order=...)`` (its
+place in listings; ``gradient_free=True`` if it only queries the model's outputs, so no
+gradient mode applies). Its parameters are its ``conf/method/<method>.yaml`` keys, checked
+against its signature; it averages gradients over ``attack.eot_samples`` draws if it takes
+``eot_samples``. The package imports every module, so the method is one module and its
+config file.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from torchattacks.attack import Attack
+
+from snnattack.errors import ConfigError
+from snnattack.registry import Registry
+
+Make = TypeVar("Make", bound=Callable[..., Attack])
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered attack method: ``make(model, eps, **params)`` gives its attack."""
+
+    name: str
+    make: Callable[..., Attack]
+    order: float  # its place in listings (accepted values)
+    gradient_free: bool = False  # queries outputs only: no gradient mode (recorded as none)
+
+    @property
+    def takes_eot(self) -> bool:
+        """Whether it can average gradients over several draws (``attack.eot_samples``)."""
+        return "eot_samples" in inspect.signature(self.make).parameters
+
+
+METHODS: Registry[Method] = Registry()  # filled by this package's modules
+
+
+def register(name: str, /, *, order: float, gradient_free: bool = False) -> Callable[[Make], Make]:
+    """Decorator: ``make(model, eps, **params)`` is the attack method ``name``."""
+
+    def add(make: Make) -> Make:
+        METHODS.enter(name, Method(name, make, order, gradient_free), order)
+        return make
+
+    return add
+
+
+def step(eps: float, alpha: float | None, eps_per_alpha: float) -> float:
+    """The step size: ``alpha``, or ``eps / eps_per_alpha`` when it is None."""
+    return eps / eps_per_alpha if alpha is None else alpha
+
+
+def check_loss(method: str, loss: str) -> None:
+    """Refuses a loss the adaptive PGD attacks do not have (they take CE or DLR)."""
+    if loss not in ("ce", "dlr"):
+        raise ConfigError(f"method.{method}.loss={loss!r} is unknown; accepted: ce, dlr")
