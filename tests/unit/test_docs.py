@@ -61,3 +61,27 @@ def test_the_readme_stays_short_and_links_every_docs_page() -> None:
     assert len(readme.splitlines()) <= 300
     linked = {Path(t.partition("#")[0]).name for t in LINK.findall(readme)}
     assert {p.name for p in PAGES[1:]} <= linked
+
+
+CONFIGS = sorted((ROOT / "conf").rglob("*.yaml"))
+NAMED = re.compile(r"(snnattack/[\w/]+\.py|docs/[\w.]+\.md)")  # a module's or a page's path
+
+
+def unknown_paths(config: Path) -> list[str]:
+    """The code and docs paths that the comments of ``config`` name and that do not exist."""
+    comments = "\n".join(line.partition("#")[2] for line in config.read_text().splitlines())
+    found = NAMED.findall(comments)
+    return [
+        p for p in found if not (ROOT / ("src/" + p if p.startswith("snnattack") else p)).exists()
+    ]
+
+
+def test_a_missing_module_or_page_named_in_a_config_comment_is_found(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("a: 1  # see snnattack/job.py and docs/gone.md\nb: snnattack/gone.py\n")
+    assert unknown_paths(config) == ["docs/gone.md"]
+
+
+def test_every_module_and_page_named_in_the_configs_exists() -> None:
+    found = {c.relative_to(ROOT).as_posix(): unknown_paths(c) for c in CONFIGS}
+    assert found == {name: [] for name in found}
