@@ -126,3 +126,13 @@ def test_the_reader_sees_lazy_imports_and_imported_modules() -> None:
     multistep = imported(PACKAGE / "snn" / "multistep.py")
     assert "snnattack.cpu.native" in multistep  # from snnattack.cpu import native
     assert LAYER[unit("snnattack.cpu.native")] < LAYER[unit("snnattack.snn.multistep")]
+
+
+def test_a_jobs_data_flow_reads_in_fifty_lines() -> None:
+    """``job.run`` is the data flow from config to record (docs/architecture.md): each step is
+    a call to the layer that does it, so the function stays short enough to read at once."""
+    tree = ast.parse((PACKAGE / "job.py").read_text())
+    (run,) = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run"
+    ]
+    assert run.end_lineno - run.lineno + 1 <= 50
