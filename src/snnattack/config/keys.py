@@ -28,6 +28,8 @@ from snnattack.errors import ConfigError
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
 ALIASES = {"ckpt_path": "checkpoint"}
+# keys of earlier versions, and what a user writes now
+RENAMED = {"neuron_kernel": "backend (neuron_kernel=auto is backend=c, torch is torch)"}
 HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
 # nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
 # {start, stop, step} or a list of values
@@ -149,10 +151,12 @@ def unknown_key_error(key: str, value: Any = None, conf_dir: Path = CONF_DIR) ->
     of ``experiments/``, how to run that sweep."""
     near = nearest(key, conf_dir)
     line = f"unknown key {key!r}"
-    if near is not None:
+    if key in RENAMED:
+        line += f"; it is now {RENAMED[key]}:"
+    elif near is not None:
         line += f"; did you mean {ALIASES.get(near, near)!r}?"
     line += experiment_hint(value, conf_dir)
-    return ConfigError(f"{line}{' ' if line.endswith('?') else '; '}{LISTING}")
+    return ConfigError(f"{line}{' ' if line.endswith(('?', ':')) else '; '}{LISTING}")
 
 
 def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:

@@ -522,6 +522,11 @@ THROUGH_RUN_PY = [
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
+    (  # a key of an earlier version names its successor
+        "neuron_kernel=torch",
+        "error: unknown key 'neuron_kernel'; it is now backend (neuron_kernel=auto is "
+        "backend=c, torch is torch): accepted: ",
+    ),
     (
         "+experiments=digits_table2",
         "error: unknown key 'experiments'; did you mean 'experiment'? (digits_table2 is a "
