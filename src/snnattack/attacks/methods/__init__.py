@@ -18,8 +18,8 @@ imports every module, so a new method is its module and its config file:
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.
 FGSM, PGD and BIM then run as torchattacks' EOT-PGD (FGSM = one step of size eps from the
-clean image, BIM = PGD without random start: the same updates), APGD and SA-PGD with their
-``eot_iter``.
+clean image, BIM = PGD without random start: the same updates), APGD with its ``eot_iter``
+and SA-PGD with its ``eot_samples``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ Evaluation of Adversarial Robustness for Spiking Neural Networks", arXiv 2512.22
 
 An L-infinity PGD made for the rough input landscape of spiking networks. Each step:
 
-- the loss gradient ``g`` (averaged over ``eot_iter`` forward passes, as APGD's EOT) is
+- the loss gradient ``g`` (averaged over ``eot_samples`` forward passes, as APGD's EOT) is
   normalised by its mean absolute value per sample (an L1 normalisation), so one steep spike
   boundary does not dominate;
 - a first moment ``m = momentum * m + g / mean|g|`` and a second moment
@@ -52,12 +52,15 @@ def _per_sample(stat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return stat.view(-1, *([1] * (like.dim() - 1)))
 
 
+@register("sapgd", order=60)
 class SAPGD(Attack):
-    """SA-PGD, L-infinity, pixels in [0, 1]; see the module docstring for the update."""
+    """SA-PGD, L-infinity, pixels in [0, 1], with the CE or DLR loss; the method ``sapgd``
+    itself (its parameters are ``conf/method/sapgd.yaml``'s keys); see the module docstring
+    for the update."""
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: nn.Module,
         eps: float = 8 / 255,
         steps: int = 100,
         n_restarts: int = 1,
@@ -68,15 +71,14 @@ class SAPGD(Attack):
         halving_shrink: float = 0.03,
         min_halving: float = 0.06,
         seed: int = 0,
-        eot_iter: int = 1,
+        eot_samples: int = 1,
     ) -> None:
         super().__init__("SAPGD", model)
-        if loss not in ("ce", "dlr"):
-            raise ValueError(f"loss={loss!r} is unknown; accepted: ce, dlr")
+        check_loss("sapgd", loss)
         self.eps, self.steps, self.n_restarts, self.loss = eps, steps, n_restarts, loss
         self.momentum, self.second_moment = momentum, second_moment
         self.first_halving, self.halving_shrink = first_halving, halving_shrink
-        self.min_halving, self.seed, self.eot_iter = min_halving, seed, eot_iter
+        self.min_halving, self.seed, self.eot_samples = min_halving, seed, eot_samples
         self.supported_mode = ["default"]
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -90,12 +92,12 @@ class SAPGD(Attack):
         """The EOT-averaged loss gradient at ``x``, the last pass's per-sample loss and logits."""
         x = x.detach().requires_grad_()
         grad = torch.zeros_like(x)
-        for _ in range(self.eot_iter):
+        for _ in range(self.eot_samples):
             with torch.enable_grad():
                 logits = self.get_logits(x)
                 loss = self._loss(logits, y)
             grad += torch.autograd.grad(loss.sum(), [x])[0].detach()
-        return grad / self.eot_iter, loss.detach(), logits.detach()
+        return grad / self.eot_samples, loss.detach(), logits.detach()
 
     def _project(self, x_adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return torch.min(torch.max(x_adv, x - self.eps), x + self.eps).clamp(0, 1)
@@ -151,36 +153,3 @@ class SAPGD(Attack):
             adv[newly] = candidate[newly]
             fooled |= now
         return adv.detach()
-
-
-@register("sapgd", order=60)
-def sapgd(
-    model: nn.Module,
-    eps: float,
-    steps: int = 100,
-    n_restarts: int = 1,
-    loss: str = "ce",
-    momentum: float = 0.5,
-    second_moment: float = 0.8,
-    first_halving: float = 0.22,
-    halving_shrink: float = 0.03,
-    min_halving: float = 0.06,
-    seed: int = 0,
-    eot_samples: int = 1,
-) -> Attack:
-    """SA-PGD (Wang et al. 2025) with the CE or DLR loss."""
-    check_loss("sapgd", loss)
-    return SAPGD(
-        model,
-        eps=eps,
-        steps=steps,
-        n_restarts=n_restarts,
-        loss=loss,
-        momentum=momentum,
-        second_moment=second_moment,
-        first_halving=first_halving,
-        halving_shrink=halving_shrink,
-        min_halving=min_halving,
-        seed=seed,
-        eot_iter=eot_samples,
-    )
