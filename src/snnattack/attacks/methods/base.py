@@ -1,13 +1,13 @@
 """The registry of attack methods (``method=``), which their modules fill, and what several
 methods share.
 
-A method is one module of this package: a function ``<method>(model, eps, **params)``
-returning a torchattacks attack (or an attack class taking these arguments), decorated with ``@register("<method>", order=...)`` (its
-place in listings; ``gradient_free=True`` if it only queries the model's outputs, so no
-gradient mode applies). Its parameters are its ``conf/method/<method>.yaml`` keys, checked
-against its signature; it averages gradients over ``attack.eot_samples`` draws if it takes
-``eot_samples``. The package imports every module, so the method is one module and its
-config file.
+A method is one module of this package: a function ``<method>(model, eps, **params)`` returning
+a torchattacks attack (or an attack class taking these arguments), decorated with
+``@register("<method>", order=...)`` (its place in listings; ``gradient_free=True`` if it only
+queries the model's outputs, so no gradient mode applies). Its parameters are its
+``conf/method/<method>.yaml`` keys, checked against its signature; it averages gradients over
+``attack.eot_samples`` draws if it takes ``eot_samples``. The package imports every module, so
+the method is one module and its config file.
 """
 
 from __future__ import annotations
