@@ -14,8 +14,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snnattack.cpu.native import C_TYPES
+
 BACKENDS = ("c", "torch")  # the CPU paths where they apply, else torch ops | torch ops
-FLOATS = (torch.float32, torch.float64)  # the dtypes the C kernels are built for
+FLOATS = tuple(C_TYPES)  # the dtypes the C kernels are built for
+
+
+def checked(backend: str) -> str:
+    """``backend``, refused with a ``ValueError`` unless it is one of :data:`BACKENDS`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return backend
 
 
 def applies(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:

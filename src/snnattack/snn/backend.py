@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from snnattack.cpu.guard import BACKENDS
+from snnattack.cpu.guard import checked
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 
@@ -29,8 +29,7 @@ def backend_modules(model: nn.Module) -> list[nn.Module]:
 def set_backend(model: nn.Module, backend: str) -> nn.Module:
     """Sets the backend of every LIF and per-step wrapper of ``model`` to ``backend``;
     returns ``model``."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    checked(backend)
     for module in backend_modules(model):
         module.backend = backend
     return model

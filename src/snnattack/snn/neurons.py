@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from snnattack.cpu.guard import BACKENDS, applies
+from snnattack.cpu.guard import applies, checked
 from snnattack.cpu.recompute import source
 from snnattack.snn.binary import mark
 from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
@@ -71,14 +71,12 @@ class LIF(Temporal):
             raise ValueError(f"reset_by needs the soft reset and a value > 0, got {reset_by}")
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.lam, self.theta, self.reset = lam, theta, reset
         self.surrogate = surrogate if surrogate is not None else Triangle()
         self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
         self.impl = impl
         self.reset_by = reset_by
-        self.backend = backend
+        self.backend = checked(backend)
 
     @property
     def drop(self) -> float:

@@ -35,7 +35,7 @@ from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.cpu import native
-from snnattack.cpu.guard import BACKENDS
+from snnattack.cpu.guard import BACKENDS, applies
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.malloc import POLICIES as MALLOC_POLICIES
@@ -196,7 +196,6 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
     backend = (args.backends or ["c"])[0]
-    c_ran = backend == "c" and device.type == "cpu" and native.built() is not None
     model = build(
         args.model,
         num_classes=args.num_classes,
@@ -231,7 +230,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "backend": "c" if c_ran else "torch",  # what ran
+        # what ran: the C paths where the guard lets them and the kernels built
+        "backend": "c" if applies(backend, x) and native.built() is not None else "torch",
         "modes": modes,
         "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
