@@ -23,7 +23,7 @@ from snnattack.values import Rule, integer, is_real, member_of, one_of, optional
 
 SEQUENCE = Rule(
     lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
-    "null or a list of numbers, one per input channel",
+    "a list of numbers, one per input channel",
     "is not a list of numbers",
 )
 RULES: dict[str, Rule] = {
