@@ -267,3 +267,16 @@ def test_a_file_of_their_family_that_does_not_fit_is_refused_naming_the_first_wr
         CheckpointError, match=r"^checkpoint=.*wrn\.pth: reference key conv1\.weight is not a name"
     ):
         load_model_file(tmp_path / "wrn.pth", vgg, namings=namings("vgg11", vgg))
+
+
+@pytest.mark.parametrize("arch", ["digits_net", "dvs_vgg", "resnet17", "digits_resnet", "wrn16_4"])
+def test_each_naming_names_every_layer_of_its_architecture_once(arch: str) -> None:
+    """A naming is read off our modules: each layer with tensors gets one reference name, and
+    each folded bias goes to one of those layers (vgg11 and vgg16: test_checkpoints.py)."""
+    model = build(arch, 10, in_channels=2 if arch == "dvs_vgg" else 3, T=1)
+    ours = {k.rpartition(".")[0] for k in model.state_dict() if not k.startswith("normalize.")}
+    found = namings(arch, model)
+    assert len(found) == (1 if "vgg" in arch or arch == "digits_net" else 2)
+    for naming in found:
+        assert sorted(naming.layers.values()) == sorted(ours)
+        assert set(naming.folds.values()) <= ours
