@@ -9,6 +9,7 @@ The classes below reproduce that family's module names and forward (``layers.py`
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,20 @@ def test_two_same_shape_convolutions_stored_in_the_other_order_load_into_their_o
     assert torch.equal(block.conv1.module.weight, state["block1.1.conv1.weight"])
     assert torch.equal(block.conv2.module.weight, state["block1.1.conv2.weight"])
     assert not torch.equal(block.conv1.module.weight, block.conv2.module.weight)
+
+
+def test_a_wrn_file_of_the_network_block_form_loads_by_its_names(tmp_path: Path) -> None:
+    """The WRN code SNN-RAT derives from keeps a group's blocks in a ``NetworkBlock``'s
+    ``layer`` (``block1.layer.0.conv1.weight``): the same tensors, under those names."""
+    state = their_wrn().float().state_dict()
+    renamed = {re.sub(r"^(block\d)\.", r"\1.layer.", k): v for k, v in state.items()}
+    assert "block3.layer.1.convex.comb" in renamed
+    torch.save(shuffled(renamed), tmp_path / "network_block.pth")
+    ours = load_wrn(tmp_path / "network_block.pth").state_dict()
+    assert torch.equal(ours["body.3.1.convex.comb"], state["block3.1.convex.comb"])
+    assert torch.equal(
+        ours["body.2.0.shortcut.module.weight"], state["block2.0.convShortcut.weight"]
+    )
 
 
 def test_a_wrn_file_with_a_renamed_prefix_or_a_missing_key_is_refused_naming_the_key(
