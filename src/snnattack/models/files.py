@@ -19,7 +19,7 @@ from snnattack.models.reference import namings
 from snnattack.models.registry import MODELS, SpikingNet, build
 from snnattack.records.checkpoints import load_model_file
 from snnattack.snn.neurons import RESETS
-from snnattack.values import Rule, integer, is_real, member_of, one_of, optional, real
+from snnattack.values import Rule, integer, is_real, one_of, optional, real
 
 SEQUENCE = Rule(
     lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
@@ -71,8 +71,8 @@ def load(
     """
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std, backend=backend)
-    if arch not in MODELS:
-        raise UserError(member_of(MODELS).complaint("arch", arch) or "")
+    if not isinstance(arch, str) or arch not in MODELS:
+        raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
     for name, value in given.items():
         if value is None and name in UNSET:
             raise UserError(
@@ -82,12 +82,16 @@ def load(
         complaint = RULES[name].complaint(name, value)
         if complaint is not None:
             raise UserError(complaint)
-    if (mean is None) != (std is None) or (mean is not None and len(mean) != len(std)):
+    if (
+        (mean is None) != (std is None)
+        or mean is not None
+        and not len(mean) == len(std) == in_channels
+    ):
         raise UserError(
-            f"mean={mean!r}, std={std!r}: accepted: both null, or both a list of the same "
-            "length (one value per input channel)"
+            f"mean={mean!r}, std={std!r}: accepted: both null, or both a list of "
+            f"in_channels={in_channels} numbers (one value per input channel)"
         )
-    if not Path(path).is_file():
+    if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
         raise UserError(
             f"path={str(path)!r} is not a file; accepted: the path of a model file (a state "
             "dict of the RGA or SNN-RAT code, of this model, a store model.pt or a Lightning .ckpt)"

@@ -50,6 +50,7 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
     ("change", "message"),
     [
         (dict(arch="vgg12"), "arch='vgg12' is unknown; accepted: vgg11, vgg16, "),
+        (dict(arch=["vgg11"]), "arch=['vgg11'] is unknown; accepted: vgg11, vgg16, "),
         (
             dict(T=None),
             "T=None: a model file does not hold the neurons' settings; accepted: an "
@@ -66,9 +67,17 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         (dict(reset="zero"), "reset='zero' is unknown; accepted: hard, soft"),
         (dict(in_channels=1.0), "in_channels=1.0 is out of range; accepted: an integer >= 1"),
         (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both null, or both"),
+        (dict(mean=None), "mean=None, std=[0.376]: accepted: both null, or both a list of "),
+        (dict(std=None), "mean=[0.305], std=None: accepted: both null, or both a list of "),
+        (
+            dict(in_channels=3),
+            "mean=[0.305], std=[0.376]: accepted: both null, or both a list "
+            "of in_channels=3 numbers",
+        ),
         (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: null or a list of"),
         (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch"),
         (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
+        (dict(path=None), "path='None' is not a file; accepted: the path of"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
 )
