@@ -241,11 +241,14 @@ def load_model_file(
             record["normalization"] = {"mean": REFERENCE_MEAN, "std": REFERENCE_STD}
         else:
             state.update(own_normalization(model))
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # a tensor of another shape
-        first = str(err).strip().splitlines()[-1].strip()
-        raise CheckpointError(f"{key}={path} does not fit the configured model: {first}") from None
+    ours = model.state_dict()
+    for name, tensor in state.items():  # checked first: a failed load would leave some loaded
+        if name in ours and torch.is_tensor(tensor) and tensor.shape != ours[name].shape:
+            raise CheckpointError(
+                f"{key}={path} does not fit the configured model: key {name} "
+                f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model"
+            )
+    result = model.load_state_dict(state, strict=False)
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"
