@@ -1,7 +1,9 @@
 """snnattack: adversarial robustness of spiking neural networks (STBP training, RGA attacks).
 
 The Python API (:mod:`snnattack.api`): ``snnattack.evaluate``, ``snnattack.attack`` and
-``snnattack.gradient_mode``, imported on first use so that ``import snnattack`` stays light.
+``snnattack.gradient_mode``; ``snnattack.load`` (:mod:`snnattack.models.files`) reads a model
+file into a native model. Each is imported on first use so that ``import snnattack`` stays
+light.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -12,6 +14,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
+LOADERS = ("load",)  # the functions of snnattack.models.files
 
 
 def __getattr__(name: str) -> object:
@@ -19,4 +22,8 @@ def __getattr__(name: str) -> object:
         from snnattack import api
 
         return getattr(api, name)
+    if name in LOADERS:
+        from snnattack.models import files
+
+        return getattr(files, name)
     raise AttributeError(f"module 'snnattack' has no attribute {name!r}")

@@ -48,7 +48,7 @@ def source_model(
     if "black" not in cfg.boxes:
         return None, None
     if cfg.source_checkpoint:
-        return model_from_file(cfg, cfg.source_checkpoint)
+        return model_from_file(cfg, cfg.source_checkpoint, "source_checkpoint")
     return trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, store, trainers)
 
 

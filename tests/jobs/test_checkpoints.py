@@ -12,6 +12,7 @@ from harness import QUICK
 
 from snnattack.errors import CheckpointError
 from snnattack.models import build
+from snnattack.models.reference import namings
 from snnattack.records.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
 
 # The reference code's module names (putshua/SNN_attack_RGA, models/VGG.py and ResNet.py)
@@ -75,21 +76,31 @@ def as_reference(model: torch.nn.Module, names: list[tuple[str, str]], conv_bias
     return out
 
 
+def shuffled(state: dict) -> dict:
+    """``state``'s keys in a seeded random order: a reference file is read by its names."""
+    keys = list(state)
+    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(0)).tolist()
+    return {keys[i]: state[keys[i]] for i in order}
+
+
 @pytest.mark.parametrize(
     "name, names, conv_bias",
     [
         ("vgg11", reference_vgg_names(), True),
-        ("resnet17", reference_resnet17_names(), False),
+        ("resnet17", reference_resnet17_names(), False),  # RGA's: fc2 a bare Linear
+        ("resnet17", [*reference_resnet17_names()[:-1], ("linear", "fc2.0")], False),  # SNN-RAT's
     ],
+    ids=["vgg11", "resnet17 RGA", "resnet17 SNN-RAT"],
 )
 def test_reference_state_dict_gives_the_same_logits(tmp_path: Path, name, names, conv_bias) -> None:
     model = spiking_model(name)
     path = tmp_path / "ref.pth"
-    torch.save({f"module.{k}": v for k, v in as_reference(model, names, conv_bias).items()}, path)
+    state = as_reference(model, names, conv_bias)
+    torch.save(shuffled({f"module.{k}": v for k, v in state.items()}), path)
     loaded = spiking_model(name)
     for p in loaded.parameters():
         p.data.zero_()
-    record = load_model_file(path, loaded)
+    record = load_model_file(path, loaded, namings=namings(name, loaded))
     assert record["format"] == "reference" and record["normalization"]["std"] == REFERENCE_STD
     model.normalize.mean.copy_(torch.tensor(REFERENCE_MEAN).view(-1, 1, 1))
     model.normalize.std.copy_(torch.tensor(REFERENCE_STD).view(-1, 1, 1))
@@ -125,8 +136,9 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
     state = as_reference(spiking_model("vgg11"), names, conv_bias=True)
     state["layer2.0.weight"] = torch.zeros(7, 64, 3, 3, dtype=torch.float64)
     torch.save(state, tmp_path / "bad.pth")
+    vgg = spiking_model("vgg11")
     with pytest.raises(CheckpointError, match=r"key layer2\.0\.weight \(\(7, 64, 3, 3\)\)"):
-        load_model_file(tmp_path / "bad.pth", spiking_model("vgg11"))
+        load_model_file(tmp_path / "bad.pth", vgg, namings=namings("vgg11", vgg))
     digits = build("digits_net", num_classes=10, in_channels=1, T=2)
     torch.save({"state_dict": {"extra.weight": torch.zeros(1)}, "record": {}}, tmp_path / "x.pt")
     with pytest.raises(CheckpointError, match=r"missing key 'body\.0\.module\.weight'"):

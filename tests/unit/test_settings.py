@@ -39,6 +39,7 @@ SEAM_FUNCTIONS = {
     # model=external: the user's factory and its options, a model builder (like training/)
     ("interop/external.py", "is_external"),
     ("interop/external.py", "external_model"),
+    ("interop/external.py", "factory_network"),
     ("interop/external.py", "check_external"),
 }
 

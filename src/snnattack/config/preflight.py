@@ -19,8 +19,8 @@ from snnattack.attacks.spec import tunes
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
-from snnattack.records.checkpoints import load_model_file
 from snnattack.training import STRATEGIES
+from snnattack.training.trained import load_from_file
 from snnattack.values import is_int
 
 
@@ -114,7 +114,7 @@ def _model_files_load(cfg: dict[str, Any]) -> None:
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
-        load_model_file(path, STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg)), key)
+        load_from_file(OmegaConf.create(cfg), path, key)
 
 
 def device_exists(key: str, device: str) -> None:

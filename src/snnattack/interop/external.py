@@ -4,7 +4,9 @@
 Hydra's ``instantiate`` calls it with the keyword arguments of ``model.kwargs``. A
 :class:`~snnattack.models.registry.SpikingNet` is attacked as it is (its T must be the job's
 ``T``); another library's network is adapted (:func:`as_spiking_net`) with the
-job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``.
+job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``: a
+``torch.save(net.state_dict())`` of the factory's own network is loaded into it by its names
+before it is adapted (:func:`snnattack.training.trained.load_from_file`).
 
 It is never trained here: the store cannot tell when the factory's code changes, so its key
 would not name the model. Hence ``train.kind`` must be ``stbp`` (the model as built, not an
@@ -24,6 +26,7 @@ from snnattack.models.registry import SpikingNet
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
+FACTORY = "model.factory._target_"  # the key that names the factory, in messages
 
 
 def is_external(cfg: DictConfig | dict[str, Any]) -> bool:
@@ -57,8 +60,9 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
     return adapt(model, T=T)
 
 
-def external_model(cfg: DictConfig) -> nn.Module:
-    """The network ``model.factory`` builds, as this project's spiking network at ``T``."""
+def factory_network(cfg: DictConfig) -> nn.Module:
+    """The network ``model.factory`` builds, as it builds it (its weights can then be loaded
+    by their own names: ``checkpoint=`` a ``torch.save(net.state_dict())`` of it)."""
     from hydra.utils import instantiate
 
     factory = cfg.model.factory
@@ -90,7 +94,14 @@ def external_model(cfg: DictConfig) -> nn.Module:
             f"T={cfg.T} but model.factory._target_={target} built a SpikingNet of T={net.T}; "
             f"accepted: T={net.T}"
         )
-    return as_spiking_net(net, cfg.T, "model.factory._target_")
+    return net
+
+
+def external_model(cfg: DictConfig, net: nn.Module | None = None) -> SpikingNet:
+    """``net`` (default: the network ``model.factory`` builds now) as this project's spiking
+    network at ``T``; another library's network is adapted after its weights are loaded, as
+    the adapter reads some of them (a parametric LIF's decay)."""
+    return as_spiking_net(factory_network(cfg) if net is None else net, cfg.T, FACTORY)
 
 
 def check_external(cfg: dict[str, Any]) -> None:

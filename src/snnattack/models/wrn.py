@@ -6,9 +6,9 @@ Pre-activation blocks (Zagoruyko & Komodakis 2016) with a LIF after each BN: ``B
 ``comb[0] * shortcut + comb[1] * out`` (SNN-RAT's ``ConvexCombination``). A block that changes
 the width runs the shortcut (a 1x1 conv) on its activated input, as theirs does. Stem conv16,
 three groups of two blocks (64, 128, 256 channels; strides 1, 2, 2), then BN-LIF, global 8x8
-average pooling and the linear read-out. Modules are registered in their order, so their
-state dicts map onto this one layer by layer (:func:`snnattack.records.checkpoints.from_reference`).
-Tensors are ``[T, B, ...]`` (theirs ``[T * B, ...]``).
+average pooling and the linear read-out. A block's modules have their names (their
+``convShortcut`` is ``shortcut``), and their state dicts map onto this model key by key
+(:mod:`snnattack.models.reference`). Tensors are ``[T, B, ...]`` (theirs ``[T * B, ...]``).
 """
 
 from __future__ import annotations

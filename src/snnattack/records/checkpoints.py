@@ -1,25 +1,27 @@
 """Models from files: attack a model trained elsewhere (``checkpoint=PATH``).
 
-Three formats are read, each loaded strictly into the configured model:
+Four formats are read, each loaded strictly into the configured model:
 
 - this project's store files (``<store>/<key>/model.pt``: ``{"state_dict", "record"}``);
 - Lightning checkpoints of this project's training (``*.ckpt``: keys prefixed ``model.``);
-- plain state dicts of the RGA reference code (``putshua/SNN_attack_RGA``: ``VGG`` and
-  ``ResNet17/19`` naming such as ``layer1.0.weight``, ``classifier.1.weight``,
-  ``layer1.0.conv1.fwd.1.running_mean``; a ``module.`` prefix from DataParallel is dropped),
-  and of the SNN-RAT code family (``putshua/SNN-RAT`` ``models/``, which HART, FEEL-SNN and
-  other defences build on): its VGG and ResNet17/19 have the same names, its WideResNet-16-4
-  loads into ``model=wrn16_4``. Their ``LIFSpike(tau, thresh)`` is this project's LIF with
-  ``lambda=tau``, ``theta=thresh``, ``reset=hard``; neither value is in the file, so the
-  config sets them (both 1.0 in SNN-RAT).
+- the model's own state dict (``torch.save(model.state_dict())``: a native model's, or the
+  network a ``model=external`` factory builds), loaded by its names;
+- plain state dicts of the RGA reference code (``putshua/SNN_attack_RGA``: ``VGG``,
+  ``VGGDVS``, ``ResNet17/19``) and of the SNN-RAT code family (``putshua/SNN-RAT``
+  ``models/``, which HART, FEEL-SNN and other defences build on: ``VGG``, ``WideResNet``;
+  a ``module.`` prefix from DataParallel is dropped). Their ``LIFSpike(tau, thresh)`` is
+  this project's LIF with ``lambda=tau``, ``theta=thresh``, ``reset=hard``; neither value is
+  in the file, so the config sets them (both 1.0 in SNN-RAT).
 
-The reference's tensors are mapped onto ours in order, layer by layer (conv, BN, linear, in
-the order both codes register them), each pair checked for shape. Its VGG convs carry a bias,
-which the BN after them cancels: it is folded into that BN's running mean
+A reference file's tensors are mapped onto ours by their names (:class:`Naming`: their
+module path -> ours, for each architecture in :mod:`snnattack.models.reference`), never by
+the order in which the file stores them, each checked for shape; a key that names no layer,
+a missing key or a tensor of another shape is refused naming the key. Their VGG convs carry
+a bias, which the BN after them cancels: it is folded into that BN's running mean
 (``mean' = mean - bias``), the same function in eval mode. The reference normalises CIFAR
 inside the model with mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), not a
 parameter of its files: a reference file gets those values in our ``Normalize`` layer too, so
-its logits are the reference's. Anything that does not fit is refused naming the first key.
+its logits are the reference's.
 
 Every model file this project reads (these, the store's, a training's resume file) is read by
 :func:`load_tensors`, torch's weights-only unpickler, so no file runs code: a pickle that
@@ -33,7 +35,8 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,53 +93,75 @@ def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = 
             )
 
 
-def _layers(state: dict[str, torch.Tensor]) -> list[tuple[str, dict[str, torch.Tensor]]]:
-    """``state`` grouped by layer (the key up to its last dot), in the file's order."""
+def _layers(state: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """``state`` grouped by layer: the module path (the key up to its last dot) -> its tensors."""
     groups: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in state.items():
         prefix, _, name = key.rpartition(".")
         groups.setdefault(prefix, {})[name] = value
-    return list(groups.items())
+    return groups
 
 
-def _is_bn(group: dict[str, torch.Tensor]) -> bool:
-    return "running_mean" in group
+@dataclass(frozen=True)
+class Naming:
+    """A reference code's names for the layers of one of our models.
+
+    ``code`` names the reference class as the messages show it (e.g. ``SNN-RAT's
+    VGG('vgg11')``); ``layers`` maps each of its module paths (``layer1.0``) to ours
+    (``body.0.module.0``); ``folds`` maps each of its convs that carries a bias, which ours
+    has not, to our BN after it, whose running mean absorbs that bias."""
+
+    code: str
+    layers: dict[str, str]
+    folds: dict[str, str] = field(default_factory=dict)
 
 
-def from_reference(reference: dict[str, torch.Tensor], model: nn.Module) -> dict[str, Any]:
-    """A state dict for ``model`` holding the weights of a reference-code state dict."""
-    ours = {k: v for k, v in model.state_dict().items() if not k.startswith("normalize.")}
+def _fitting(groups: Mapping[str, Any], namings: Sequence[Naming]) -> Naming:
+    """The naming that knows most of the file's module paths (the first one on a tie)."""
+    return max(namings, key=lambda naming: len(naming.layers.keys() & groups.keys()))
+
+
+def from_reference(
+    reference: Mapping[str, torch.Tensor], model: nn.Module, namings: Sequence[Naming]
+) -> dict[str, Any]:
+    """A state dict for ``model`` holding the weights of a reference-code state dict, each
+    tensor mapped by its name through the naming that fits the file (its key order plays no
+    part). A key of no layer, a missing key, a tensor of another shape or a conv bias with
+    no BN to fold into is refused naming the key."""
     theirs = _layers({k.removeprefix("module."): v for k, v in reference.items()})
-    mapped: dict[str, torch.Tensor] = {}
-    bias_to_fold: torch.Tensor | None = None
-    i = 0
-    for prefix, group in _layers(ours):
-        if i >= len(theirs):
-            raise CheckpointError(f"the reference file has no tensor for our layer {prefix!r}")
-        ref_prefix, ref = theirs[i]
-        i += 1
-        if _is_bn(group) != _is_bn(ref):
+    naming = _fitting(theirs, namings)
+    example = next(iter(naming.layers))
+    for prefix, group in theirs.items():
+        if prefix not in naming.layers:
             raise CheckpointError(
-                f"reference layer {ref_prefix!r} does not fit our layer {prefix!r} "
-                f"({'BN' if _is_bn(ref) else 'conv/linear'} vs "
-                f"{'BN' if _is_bn(group) else 'conv/linear'})"
+                f"reference key {prefix}.{next(iter(group))} is not a name of {naming.code} "
+                f"(its names are such as {example}.weight; a 'module.' prefix is allowed)"
             )
-        for name, tensor in group.items():
-            if name not in ref or ref[name].shape != tensor.shape:
-                got = tuple(ref[name].shape) if name in ref else "missing"
+    ours = _layers(model.state_dict())
+    mapped: dict[str, torch.Tensor] = {}
+    for ref_prefix, prefix in naming.layers.items():
+        ref = theirs.get(ref_prefix, {})
+        for name, tensor in ours[prefix].items():
+            if name not in ref:
                 raise CheckpointError(
-                    f"reference key {ref_prefix}.{name} ({got}) does not fit our "
-                    f"{prefix}.{name} {tuple(tensor.shape)}"
+                    f"reference key {ref_prefix}.{name} is missing ({naming.code} has it, "
+                    f"for our {prefix}.{name})"
                 )
-            value = ref[name]
-            if name == "running_mean" and bias_to_fold is not None:
-                value = value - bias_to_fold
-            mapped[f"{prefix}.{name}"] = value
-        bias_to_fold = ref["bias"] if "bias" in ref and "bias" not in group else None
-        if bias_to_fold is not None and not (i < len(theirs) and _is_bn(theirs[i][1])):
-            raise CheckpointError(f"reference key {ref_prefix}.bias has no BN to fold into")
-    if i < len(theirs):
-        raise CheckpointError(f"reference key {theirs[i][0]}.* has no layer in our model")
+            if ref[name].shape != tensor.shape:
+                raise CheckpointError(
+                    f"reference key {ref_prefix}.{name} ({tuple(ref[name].shape)}) does not "
+                    f"fit our {prefix}.{name} {tuple(tensor.shape)}"
+                )
+            mapped[f"{prefix}.{name}"] = ref[name]
+        extra = [name for name in ref if name not in ours[prefix]]
+        if extra and (extra != ["bias"] or ref_prefix not in naming.folds):
+            raise CheckpointError(
+                f"reference key {ref_prefix}.{extra[0]} has no tensor in our {prefix} "
+                f"({naming.code})"
+            )
+    for ref_prefix, bn in naming.folds.items():  # a conv bias the BN after it cancels
+        if "bias" in theirs[ref_prefix]:  # mean' = mean - bias, the same function in eval mode
+            mapped[f"{bn}.running_mean"] = mapped[f"{bn}.running_mean"] - theirs[ref_prefix]["bias"]
     return mapped
 
 
@@ -147,39 +172,64 @@ def own_normalization(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v for k, v in model.state_dict().items() if k.startswith("normalize.")}
 
 
-def _file_format(payload: Any) -> str:
+def _file_format(payload: Any, model: nn.Module) -> str:
     if isinstance(payload, dict) and "state_dict" in payload and "record" in payload:
         return "store"
     if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
         return "lightning"
-    if isinstance(payload, dict) and all(isinstance(v, torch.Tensor) for v in payload.values()):
-        return "reference"
-    raise CheckpointError("not a store file, a Lightning checkpoint or a reference state dict")
+    if isinstance(payload, dict) and payload and all(torch.is_tensor(v) for v in payload.values()):
+        ours = model.state_dict().keys()
+        own = any(k.removeprefix("module.") in ours for k in payload)
+        return "state_dict" if own else "reference"
+    raise CheckpointError(
+        "not a store file, a Lightning checkpoint, the model's own state dict or a reference "
+        "state dict"
+    )
 
 
-def load_model_file(path: str | Path, model: nn.Module, key: str = "checkpoint") -> dict[str, Any]:
+def load_model_file(
+    path: str | Path,
+    model: nn.Module,
+    key: str = "checkpoint",
+    namings: Sequence[Naming] = (),
+) -> dict[str, Any]:
     """Loads the weights of ``path`` (any format above) into ``model``; returns its record.
 
-    ``key`` is the config key that named the file, for the messages."""
+    ``key`` is the config key (or argument) that named the file, for the messages.
+    ``namings`` are the reference codes' names for ``model``'s layers
+    (:func:`snnattack.models.reference.namings`); without any, a state dict must carry the
+    model's own names (``torch.save(model.state_dict())``)."""
     path = Path(path)
     try:
         payload = load_tensors(path)
-        kind = _file_format(payload)
+        kind = _file_format(payload, model)
     except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
         raise CheckpointError(
             f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__})"
         ) from None
-    require_finite(payload["state_dict"] if kind != "reference" else payload, f"{key}={path}")
+    require_finite(
+        payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"
+    )
     record: dict[str, Any] = {}
     if kind == "store":
         state, record = payload["state_dict"], dict(payload["record"])
     elif kind == "lightning":
         state = {k.removeprefix("model."): v for k, v in payload["state_dict"].items()}
+    elif kind == "state_dict":
+        state = {k.removeprefix("module."): v for k, v in payload.items()}
     else:
+        if not namings:
+            first = next(iter(payload))
+            raise CheckpointError(
+                f"{key}={path}: its key {first} is not one of the model's own "
+                f"(such as {next(iter(model.state_dict()))}), and no reference code's names "
+                "are known for this model; accepted: torch.save(model.state_dict()) of this "
+                "model, or a reference file of a model that has them (docs/interop.md)"
+            )
         try:
-            state = from_reference(payload, model)
+            state = from_reference(payload, model, namings)
         except CheckpointError as err:
             raise CheckpointError(f"{key}={path}: {err}") from None
         normalize = getattr(model, "normalize", None)
@@ -191,11 +241,14 @@ def load_model_file(path: str | Path, model: nn.Module, key: str = "checkpoint")
             record["normalization"] = {"mean": REFERENCE_MEAN, "std": REFERENCE_STD}
         else:
             state.update(own_normalization(model))
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # a tensor of another shape
-        first = str(err).strip().splitlines()[-1].strip()
-        raise CheckpointError(f"{key}={path} does not fit the configured model: {first}") from None
+    ours = model.state_dict()
+    for name, tensor in state.items():  # checked first: a failed load would leave some loaded
+        if name in ours and torch.is_tensor(tensor) and tensor.shape != ours[name].shape:
+            raise CheckpointError(
+                f"{key}={path} does not fit the configured model: key {name} "
+                f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model"
+            )
+    result = model.load_state_dict(state, strict=False)
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"

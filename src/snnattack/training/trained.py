@@ -11,10 +11,12 @@ import lightning as L
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.interop.external import is_external
+from snnattack.interop.external import external_model, factory_network, is_external
 from snnattack.models.fold import folded
+from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.store import ModelStore
+from snnattack.snn.backend import set_backend
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.spec import training_spec
@@ -60,12 +62,26 @@ def trained_model(
     return model.eval(), {**record, "kind": cfg.train.kind}
 
 
-def model_from_file(cfg: DictConfig, path: str) -> Trained:
-    """The configured model with the weights of ``path`` (``checkpoint=``, any format of
-    :mod:`snnattack.records.checkpoints`) instead of one from the store."""
-    model = build_model(cfg)
+def load_from_file(cfg: DictConfig, path: str, key: str = "checkpoint") -> Trained:
+    """The configured model with the weights of ``path`` (any format of
+    :mod:`snnattack.records.checkpoints`, ``key`` the config key that names it). A native
+    architecture also reads the reference codes' files, by their names
+    (:mod:`snnattack.models.reference`); ``model=external`` loads the factory's own network,
+    by its own names, before adapting it."""
+    if is_external(cfg):
+        net = factory_network(cfg)
+        record = load_model_file(path, net, key)
+        model = set_backend(external_model(cfg, net), cfg.backend)
+    else:
+        model = build_model(cfg)
+        record = load_model_file(path, model, key, namings(cfg.model.name, model))
+    return model.eval(), {**record, "kind": cfg.train.kind}
+
+
+def model_from_file(cfg: DictConfig, path: str, key: str = "checkpoint") -> Trained:
+    """:func:`load_from_file`, logged: the model a job attacks or crafts on."""
     log.info("model from file %s", path)
-    return model.eval(), {**load_model_file(path, model), "kind": cfg.train.kind}
+    return load_from_file(cfg, path, key)
 
 
 def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) -> Trained:

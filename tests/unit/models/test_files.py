@@ -1,0 +1,113 @@
+"""``snnattack.load(arch, path, T=, lam=, theta=, ...)``: a native model with a file's weights,
+every argument checked first in one line; a model's own state dict and a store file load by
+their names (the reference codes' files: tests/unit/models/test_snn_rat.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import snnattack
+from snnattack.errors import UserError
+from snnattack.models import build
+from snnattack.models.registry import SpikingNet
+
+DIGITS = dict(T=4, lam=0.5, theta=1.0, in_channels=1, mean=[0.305], std=[0.376])
+
+
+@pytest.fixture
+def digits_file(tmp_path: Path) -> tuple[SpikingNet, Path]:
+    """A digits_net with BN statistics that make it spike, and its own state dict's file."""
+    model = build("digits_net", 10, **{k: v for k, v in DIGITS.items()})
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.1, 0.3)
+                m.bias.uniform_(0.4, 1.4)
+    torch.save(model.state_dict(), tmp_path / "digits.pt")
+    return model.eval(), tmp_path / "digits.pt"
+
+
+def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    model, path = digits_file
+    store = path.with_name("model.pt")
+    torch.save({"state_dict": model.state_dict(), "record": {}}, store)
+    x = torch.rand(8, 1, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+        assert expected.std(0).sum() > 0
+        for file in (path, store):
+            loaded = snnattack.load("digits_net", file, **DIGITS)
+            assert isinstance(loaded, SpikingNet) and not loaded.training
+            torch.testing.assert_close(loaded(x), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(arch="vgg12"), "arch='vgg12' is unknown; accepted: vgg11, vgg16, "),
+        (dict(arch=["vgg11"]), "arch=['vgg11'] is unknown; accepted: vgg11, vgg16, "),
+        (
+            dict(T=None),
+            "T=None: a model file does not hold the neurons' settings; accepted: an "
+            "integer >= 1 (the time steps the model was trained with)",
+        ),
+        (
+            dict(lam=None),
+            "lam=None: a model file does not hold the neurons' settings; accepted: "
+            "0 < lam <= 1 (the leak, their LIFSpike's tau: 1.0 in SNN-RAT)",
+        ),
+        (dict(T=0), "T=0 is out of range; accepted: an integer >= 1"),
+        (dict(lam=1.5), "lam=1.5 is out of range; accepted: 0 < lam <= 1"),
+        (dict(theta=-1.0), "theta=-1.0 is out of range; accepted: 0 < theta"),
+        (dict(reset="zero"), "reset='zero' is unknown; accepted: hard, soft"),
+        (dict(in_channels=1.0), "in_channels=1.0 is out of range; accepted: an integer >= 1"),
+        (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both null, or both"),
+        (dict(mean=None), "mean=None, std=[0.376]: accepted: both null, or both a list of "),
+        (dict(std=None), "mean=[0.305], std=None: accepted: both null, or both a list of "),
+        (
+            dict(in_channels=3),
+            "mean=[0.305], std=[0.376]: accepted: both null, or both a list "
+            "of in_channels=3 numbers",
+        ),
+        (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: null or a list of"),
+        (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch"),
+        (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
+        (dict(path=None), "path='None' is not a file; accepted: the path of"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
+)
+def test_a_bad_argument_is_refused_in_one_line_naming_it(
+    digits_file: tuple[SpikingNet, Path], change: dict, message: str
+) -> None:
+    args = {"arch": "digits_net", "path": digits_file[1], **DIGITS, **change}
+    with pytest.raises(UserError) as refused:
+        snnattack.load(args.pop("arch"), args.pop("path"), **args)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def test_a_file_of_another_model_is_refused_naming_its_first_key(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    """A file of other names is neither the model's own nor, for vgg5 (no reference code has
+    it), a reference code's; a file of its own names whose tensors do not fit names one."""
+    model, path = digits_file
+    other = path.with_name("other.pt")
+    torch.save({"layer1.0.weight": torch.zeros(64, 3, 3, 3)}, other)
+    rgb = {**DIGITS, "in_channels": 3, "mean": None, "std": None}
+    with pytest.raises(UserError) as refused:
+        snnattack.load("vgg5", other, **rgb)
+    assert str(refused.value).startswith(
+        f"path={other}: its key layer1.0.weight is not one of the model's own (such as "
+        "body.0.module.0.weight), and no reference code's names are known for this model"
+    )
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path, **rgb)
+    assert str(refused.value) == (
+        f"path={path} does not fit the configured model: key body.0.module.weight "
+        "(16, 1, 3, 3) is (16, 3, 3, 3) in the model"
+    )
