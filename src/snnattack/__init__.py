@@ -4,14 +4,10 @@ The Python API (:mod:`snnattack.api`): ``snnattack.evaluate``, ``snnattack.attac
 ``snnattack.gradient_mode``, imported on first use so that ``import snnattack`` stays light.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("snnattack")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from snnattack.package import __version__
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
+__all__ = ["__version__", *API]
 
 
 def __getattr__(name: str) -> object:
