@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import configparser
 import glob
+import sys
+from pathlib import Path
 
+import pytest
 from harness import ROOT
 
 import snnattack
 from snnattack.command import main
 from snnattack.package import CONF_DIR
+from snnattack.runtime import cli
 
 PACKAGE = ROOT / "src" / "snnattack"
 SETUP = configparser.ConfigParser()
@@ -42,3 +46,17 @@ def test_every_file_of_conf_is_package_data_without_a_list() -> None:
 def test_the_console_command_is_the_command_lines_entry_point() -> None:
     scripts = SETUP["options.entry_points"]["console_scripts"].strip()
     assert scripts == f"snnattack = {main.__module__}:{main.__name__}"
+
+
+def test_a_conf_folder_without_its_files_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout made without symbolic links has a text file for ``src/snnattack/conf``: the
+    command says so in one line, exit code 2, before Hydra reads anything."""
+    monkeypatch.setattr(sys, "argv", ["snnattack", "seed=1"])
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")  # cli.main sets it; restored afterwards
+    with pytest.raises(SystemExit) as stop:
+        cli.main(lambda: None, tmp_path / "conf")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: {tmp_path / 'conf'} holds no config.yaml; accepted: ")
