@@ -6,15 +6,11 @@ file into a native model. Each is imported on first use so that ``import snnatta
 light.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("snnattack")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from snnattack.package import __version__
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
 LOADERS = ("load",)  # the functions of snnattack.models.files
+__all__ = ["__version__", *API, *LOADERS]
 
 
 def __getattr__(name: str) -> object:

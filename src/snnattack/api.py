@@ -105,7 +105,7 @@ def job_config(
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
-    schema()  # refuses a package that runs without its checkout's conf/ folder
+    schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
     grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
     boxes = _listed("boxes", boxes, BOXES)

@@ -17,6 +17,7 @@ from snnattack.data import datamodule
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
+from snnattack.evaluation.attacked import attacked_models
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.malloc import set_malloc
@@ -35,7 +36,7 @@ from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import JobSettings
 from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
 from snnattack.training.fit import job_trainer
-from snnattack.training.trained import attacked_models, target_model
+from snnattack.training.trained import target_model
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         source, source_record = source_model(cfg, store, trainers)
         models = {"target": target_record, "source": source_record}
         L.seed_everything(cfg.seed, workers=True, verbose=False)
-        attacked = attacked_models(cfg, target, source)
+        attacked = attacked_models(target, source, fold_bn=cfg.attack.fold_bn, compiled=cfg.compile)
         loggers = attack_loggers(cfg, output_dir, resolved, models)
         trainer = job_trainer(
             cfg,
@@ -72,7 +73,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             default_root_dir=output_dir,
         )
         sweep = sweep_folder()  # a single run keeps no rows: no keys (nor weight digest) to make
-        shared = row_keys(cfg, specs, target, source, trainer.world_size) if sweep else {}
+        shared = row_keys(cfg, specs, models, target, source, trainer.world_size) if sweep else {}
         reused = earlier_rows(shared, specs, sweep)
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
         specs = tune_specs(job.attack, specs, *attacked, data, skip=reused)

@@ -13,6 +13,8 @@ from snnattack.attacks import tuning
 from snnattack.attacks.spec import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
+from snnattack.records.store import spec_key
+from snnattack.training.spec import training_spec
 
 QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]
 SMALL = [*QUICK_JOB, "method=[fgsm,square]", "method.square.n_queries=30"]
@@ -106,7 +108,8 @@ def model(seed: int = 0) -> torch.nn.Module:
 def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
-        return reuse.row_keys(cfg, attack_specs(cfg), model(seed), model(1), world_size)
+        stored = {"target": {"key": spec_key(training_spec(cfg, cfg.seed))}, "source": None}
+        return reuse.row_keys(cfg, attack_specs(cfg), stored, model(seed), model(1), world_size)
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:
         return {i: k for i, k in found.items() if specs[i].method != "fgsm"}

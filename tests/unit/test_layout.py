@@ -2,8 +2,9 @@
 it, so no two folders import each other (docs/architecture.md, "The layers").
 
 Every ``import`` of the package is read with :mod:`ast`, the ones inside functions too: a lazy
-import climbs as much as one at the top. The package's own ``__init__`` is left out: Python
-runs it before any of its modules, and it only re-exports the Python API.
+import climbs as much as one at the top. The package root (``snnattack/__init__.py``) is the
+top unit: it re-exports the Python API, so a module that imports from it
+(``from snnattack import __version__``) imports upward.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 from harness import ROOT
 
 PACKAGE = ROOT / "src" / "snnattack"
+ROOT_UNIT = "__init__"  # the unit of the package root, snnattack/__init__.py
 
 # Lowest first: a unit (a folder, or a module on top) may import its own unit and the units
 # of the layers before its own, never one after. The units of one layer import none of each
 # other's in a circle (test_no_import_circle_between_units).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "values", "registry", "cosmetic", "distributed", "malloc", "settings"),  # leaves
+    # leaves: the package itself (version, conf/), errors, value rules, settings, ...
+    ("package", "errors", "values", "registry", "cosmetic", "distributed", "malloc", "settings"),
     ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B
     ("cpu",),  # CPU-only kernels and memory savers
     ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings
@@ -36,6 +39,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("report",),  # tables and figures from metrics.json
     ("tools",),  # developer tools: bench, timings
     ("source", "job", "api"),  # a job's data flow and the Python API
+    ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
+    (ROOT_UNIT,),  # the package root: it re-exports the Python API
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
@@ -46,8 +51,9 @@ def module_name(path: Path) -> str:
 
 
 def unit(module: str) -> str:
-    """The layer unit of a ``snnattack.<unit>...`` module."""
-    return module.split(".")[1]
+    """The layer unit of a ``snnattack.<unit>...`` module (:data:`ROOT_UNIT` for the root)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ROOT_UNIT
 
 
 def is_module(dotted: str) -> bool:
@@ -57,10 +63,15 @@ def is_module(dotted: str) -> bool:
 
 def imported(path: Path) -> set[str]:
     """The package's modules that the file at ``path`` imports."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return imports_in(path.read_text(), module_name(path), path.name == "__init__.py")
+
+
+def imports_in(source: str, name: str, is_package: bool = False) -> set[str]:
+    """The package's modules (the root ``snnattack`` included) that ``source``, the code of
+    module ``name``, imports."""
+    package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -71,15 +82,11 @@ def imported(path: Path) -> set[str]:
             for alias in node.names:  # ``from snnattack.x import y``: y may be a module
                 sub = f"{base}.{alias.name}"
                 found.add(sub if is_module(sub) else base)
-    return {m for m in found if m.startswith("snnattack.")}
+    return {m for m in found if m == "snnattack" or m.startswith("snnattack.")}
 
 
 def modules() -> dict[str, set[str]]:
-    return {
-        module_name(p): imported(p)
-        for p in sorted(PACKAGE.rglob("*.py"))
-        if p != PACKAGE / "__init__.py"
-    }
+    return {module_name(p): imported(p) for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def test_every_unit_has_a_layer() -> None:
@@ -126,6 +133,16 @@ def test_the_reader_sees_lazy_imports_and_imported_modules() -> None:
     multistep = imported(PACKAGE / "snn" / "multistep.py")
     assert "snnattack.cpu.native" in multistep  # from snnattack.cpu import native
     assert LAYER[unit("snnattack.cpu.native")] < LAYER[unit("snnattack.snn.multistep")]
+
+
+def test_an_import_from_the_package_root_is_upward() -> None:
+    """``from snnattack import __version__`` (a name the root re-exports) imports the root,
+    the top unit: from any other module it is an upward import."""
+    found = imports_in("from snnattack import __version__", "snnattack.records.provenance")
+    assert found == {"snnattack"}
+    assert imports_in("import snnattack", "snnattack.records.provenance") == {"snnattack"}
+    assert LAYER[unit("snnattack")] > max(LAYER[unit(m)] for m in modules() if m != "snnattack")
+    assert "snnattack.api" in modules()["snnattack"]  # the root's own lazy import of the API
 
 
 def test_a_jobs_data_flow_reads_in_fifty_lines() -> None:

@@ -20,6 +20,7 @@ PACKAGE = ROOT / "src" / "snnattack"
 SEAM_MODULES = {
     "config": "the validation reads the config before any settings exist",
     "job.py": "the data flow: it builds the settings",
+    "command.py": "the command line's job function: Hydra hands it the composed config",
     "api.py": "the Python API composes a config and builds the settings",
     "settings.py": "the settings' from_config builders",
     "source.py": "the black-box source's config: a training recipe and store key",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,11 +23,11 @@ from torch import nn
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, takes_eot
 from snnattack.errors import ConfigError
+from snnattack.package import CONF_DIR  # where attack= and method= names live
 from snnattack.settings import Recipe
 from snnattack.values import BOOL
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
-CONF = Path(__file__).resolve().parents[3] / "conf"  # where attack= and method= names live
 KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
 FORM = "{attack: <attack= name>, method: <method= name>}"  # a component as the user writes it
 
@@ -50,11 +49,11 @@ class Component:
 
 def names(group: str) -> list[str]:
     """The config names of a group (``attack`` or ``method``)."""
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
 def _load(group: str, name: str, where: str) -> DictConfig:
-    path = CONF / group / f"{name}.yaml"
+    path = CONF_DIR / group / f"{name}.yaml"
     if not path.is_file() or name == ENSEMBLE:
         accepted = [n for n in names(group) if n != ENSEMBLE]
         raise ConfigError(f"{where}={name!r} is unknown; accepted: {', '.join(accepted)}")

@@ -24,8 +24,8 @@ from omegaconf import OmegaConf
 
 from snnattack.config.rules import matches
 from snnattack.errors import ConfigError
+from snnattack.package import CONF_DIR
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
 ALIASES = {"ckpt_path": "checkpoint"}
 # keys of earlier versions, and what a user writes now
@@ -66,10 +66,11 @@ def _nodes(tree: Any, prefix: str) -> dict[str, bool]:
 @cache
 def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
-    if not (conf_dir / "config.yaml").is_file():  # the package runs from its checkout
+    if not (conf_dir / "config.yaml").is_file():  # a checkout made without symbolic links
         raise ConfigError(
-            f"{conf_dir} holds no config.yaml; accepted: the repository's conf/ folder "
-            '(install the checkout with pip install -e ".[test]")'
+            f"{conf_dir} holds no config.yaml; accepted: the package's conf/ folder (a wheel "
+            "carries it; in a checkout src/snnattack/conf is a link to conf/: clone with "
+            "git config core.symlinks true)"
         )
     empty: dict[str, bool] = {}
     groups = set()

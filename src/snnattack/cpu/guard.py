@@ -27,6 +27,23 @@ def checked(backend: str) -> str:
     return backend
 
 
+class Backend:
+    """The ``backend`` attribute of a module that runs a CPU path (the LIF, the per-step
+    wrapper): every assignment is checked, in the constructor and after it
+    (``m.backend = "cuda"`` is refused by :func:`checked`), as spikingjelly's ``backend``
+    setter refuses a value outside its ``supported_backends``. The value is a plain instance
+    attribute: copies keep it, a ``state_dict`` does not hold it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, module: nn.Module | None, owner: type | None = None) -> str:
+        return self if module is None else module.__dict__[self.slot]
+
+    def __set__(self, module: nn.Module, backend: str) -> None:
+        module.__dict__[self.slot] = checked(backend)
+
+
 def applies(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:
     """Whether a CPU path of a ``backend`` network runs on ``x`` through ``modules``: the
     backend ``"c"``; ``x`` a float32/64 CPU tensor; nothing tracing (``torch.compile``

@@ -12,8 +12,10 @@ row of the first. So the first job that computes a row keeps it in the sweep fol
 it, whichever process runs it (the basic launcher, joblib, submitit) and across relaunches.
 The copy names the job folder that computed it (``reused_from``).
 
-The key is everything that fixes the row: the weights of the target and the source, the config
-without its cosmetic keys and with only the adversary settings that training reads, the
+The key is everything that fixes the row: the weights of the target and the source and their
+store keys (the training specs, which keep only the adversary settings that training reads:
+the job hands them in, so that training's key is training's), the config without its cosmetic
+keys and its adversary (``train.adversary``: no attack reads it), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
 the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
@@ -31,6 +33,7 @@ import json
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -41,7 +44,6 @@ from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.attacks.spec import AttackSpec
 from snnattack.errors import WriteError
 from snnattack.records.results import AttackRow, result_spec, typed_row, write_json
-from snnattack.training.adversary import adversary_spec
 
 log = logging.getLogger(__name__)
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
@@ -91,19 +93,23 @@ def sweep_folder() -> Path | None:
 def row_keys(
     cfg: DictConfig,
     specs: list[AttackSpec],
+    models: dict[str, dict[str, Any] | None],
     target: nn.Module,
     source: nn.Module | None,
     world_size: int,
 ) -> dict[int, str]:
     """The keys of the rows of ``specs``, by position: none unless ``attack.reuse`` is on, the
-    job runs in one process and saves no examples."""
+    job runs in one process and saves no examples. ``models`` are the records of the target
+    and the source (a stored model's carries its store ``key``; a model from a file or a
+    factory has none, and its weights alone say which it is)."""
     if not cfg.attack.reuse or world_size != 1 or cfg.attack.save_examples:
         return {}
     settings = result_spec(cfg)
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
-    settings["train"]["adversary"] = adversary_spec(settings["train"].get("adversary"))
+    settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
+    stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: OmegaConf.select(cfg, key) for key in HOW}
-    base = json.dumps([settings, how, weights(target, source)], sort_keys=True, default=str)
+    base = json.dumps([settings, how, stored, weights(target, source)], sort_keys=True, default=str)
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
     return {
         i: hashlib.sha256(

@@ -8,11 +8,13 @@ from pathlib import Path
 import lightning
 import torch
 
-from snnattack import __version__
+from snnattack.package import __version__
 
 
 def git_commit() -> str:
-    """Commit of the source tree this package runs from (``+dirty`` if modified), or ``unknown``."""
+    """Commit of the source tree this package runs from (``+dirty`` if modified), or ``unknown``
+    (an installed package, even in a virtual environment inside a checkout: its files are not
+    the checkout's tracked ones)."""
     here = Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -21,6 +23,7 @@ def git_commit() -> str:
         ).stdout.strip()
 
     try:
+        git("ls-files", "--error-unmatch", Path(__file__).name)
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):

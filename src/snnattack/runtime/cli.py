@@ -235,8 +235,9 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         print(help_text(conf_dir))
         raise SystemExit(0)
     try:
-        from snnattack.config.keys import canonical  # only here: it imports torch
+        from snnattack.config.keys import canonical, schema  # only here: it imports torch
 
+        schema(conf_dir)  # a conf/ folder without its files is refused before Hydra reads it
         sys.argv[1:] = canonical(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)

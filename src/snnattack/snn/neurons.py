@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from snnattack.cpu.guard import applies, checked
+from snnattack.cpu.guard import Backend, applies
 from snnattack.cpu.recompute import source
 from snnattack.snn.binary import mark
 from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
@@ -47,6 +47,8 @@ class LIF(Temporal):
     (None: ``theta``); another value serves foreign neurons whose reset drops another amount
     (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`).
     """
+
+    backend = Backend()  # c | torch, checked on every assignment
 
     def __init__(
         self,
@@ -76,7 +78,7 @@ class LIF(Temporal):
         self.detach_reset, self.detach_membrane = detach_reset, detach_membrane
         self.impl = impl
         self.reset_by = reset_by
-        self.backend = checked(backend)
+        self.backend = backend
 
     @property
     def drop(self) -> float:

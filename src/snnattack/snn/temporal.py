@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu.frozen import run_layer
+from snnattack.cpu.guard import Backend
 from snnattack.cpu.pooling import pooled
 from snnattack.cpu.recompute import note
 from snnattack.snn.multistep import batch_statistics
@@ -49,6 +50,8 @@ class StepWise(nn.Module):
     pass of a C kernel, and frozen (an attack's), a convolution or an eval-mode BN keeps
     nothing of its input for the backward; with ``torch``, the modules run.
     """
+
+    backend = Backend()  # c | torch, checked on every assignment
 
     def __init__(self, module: nn.Module, backend: str = "c") -> None:
         super().__init__()

@@ -1,9 +1,9 @@
 """A job's models: trained once per training spec and kept in the checkpoint store, or read
-from a model file (``checkpoint=``)."""
+from a model file (``checkpoint=``). The copies the attacks run are the evaluation's
+(:mod:`snnattack.evaluation.attacked`)."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from pathlib import Path
 
@@ -12,7 +12,6 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.interop.external import external_model, factory_network, is_external
-from snnattack.models.fold import folded
 from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.store import ModelStore
@@ -96,20 +95,3 @@ def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) 
             "factory": cfg.model.factory._target_,
         }
     return trained_model(cfg, cfg.seed, store, trainers)
-
-
-def attacked_models(
-    cfg: DictConfig, target: nn.Module, source: nn.Module | None
-) -> tuple[nn.Module, nn.Module | None]:
-    """The copies of the trained target and source that the attacks run: with their BNs
-    folded into the convs (``attack.fold_bn``) and ``torch.compile``'d (``compile``), each
-    only where the config asks. The trained models themselves stay as they are (analyses and
-    the store use them)."""
-
-    def prepare(model: nn.Module) -> nn.Module:
-        out = folded(model) if cfg.attack.fold_bn else copy.deepcopy(model)
-        if cfg.compile:
-            out.compile()  # in place: the module keeps its attributes and state_dict keys
-        return out
-
-    return prepare(target), None if source is None else prepare(source)

@@ -9,10 +9,10 @@ from harness import compose
 from torch import nn
 
 from snnattack.cpu.guard import BACKENDS
+from snnattack.evaluation.attacked import attacked_models
 from snnattack.job import run
 from snnattack.models import build
 from snnattack.training.classifier import STBPClassifier
-from snnattack.training.trained import attacked_models
 
 BN = nn.modules.batchnorm._BatchNorm
 # clean accuracy (percentage points) a speed-up may move on the digits test batches: float32
@@ -49,7 +49,9 @@ def test_attacked_models_are_prepared_copies(compile_: bool, tmp_path: Path) -> 
     cfg = job_cfg(tmp_path, "attack.fold_bn=true", f"compile={str(compile_).lower()}")
     target = build("digits_net", num_classes=10, in_channels=1, T=2).eval()
     keys = list(target.state_dict())
-    attacked, source = attacked_models(cfg, target, None)
+    attacked, source = attacked_models(
+        target, None, fold_bn=cfg.attack.fold_bn, compiled=cfg.compile
+    )
     assert source is None
     assert attacked is not target
     assert any(isinstance(m, BN) for m in target.modules())  # the trained model keeps its BNs

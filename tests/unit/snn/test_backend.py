@@ -57,11 +57,22 @@ def test_copies_keep_the_backend_and_the_weights_do_not_hold_it() -> None:
     assert not any("backend" in key for key in model.state_dict())
 
 
-def test_an_unknown_backend_is_refused() -> None:
+def test_an_unknown_backend_is_refused_when_built_set_or_assigned_later() -> None:
+    """As spikingjelly's ``backend`` setter: a later ``m.backend = "cuda"`` is refused too,
+    instead of silently running the torch ops; the module keeps its backend."""
+    model = digits()
     with pytest.raises(ValueError, match=r"backend must be one of \('c', 'torch'\)"):
-        set_backend(digits(), "cuda")
+        set_backend(model, "cuda")
     with pytest.raises(ValueError, match="backend must be one of"):
         LIF(backend="cuda")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        StepWise(nn.Identity(), backend="cuda")
+    for module in backend_modules(model):
+        with pytest.raises(ValueError, match=r"backend must be one of \('c', 'torch'\), got 'x'"):
+            module.backend = "x"
+        assert module.backend == "c"
+        module.backend = "torch"  # an accepted value is set as before
+    assert {m.backend for m in backend_modules(model)} == {"torch"}
 
 
 @needs_cc

@@ -1,0 +1,55 @@
+"""The command line: ``snnattack [-m] key=value ...``, ``python -m snnattack`` and
+``python run.py`` are one command, a Hydra app on the package's own ``conf/``.
+
+Hydra composes the config from :data:`snnattack.package.CONF_DIR` (``-cd experiments`` adds a
+folder of sweeps in front of it) and writes every job folder below the launch folder
+(``outputs/``, ``multirun/``; the store ``models/`` too), never into the installed package.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from snnattack.errors import Preempted, UserError
+from snnattack.job import run
+from snnattack.package import CONF_DIR
+from snnattack.records.tracking import closing_runs
+from snnattack.runtime import cli
+from snnattack.runtime.lifecycle import record_failure, sigterm_as_preemption
+
+
+def job(cfg: DictConfig) -> None:
+    """One job of the command (Hydra's task function): a user's mistake is one line, exit 2
+    for a single run; in a sweep it is recorded and the sweep goes on."""
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    with closing_runs():
+        try:
+            with sigterm_as_preemption():
+                run(cfg, output_dir)
+        except UserError as err:
+            if hydra_cfg.mode != RunMode.MULTIRUN:
+                cli.refuse(err, output_dir)
+            print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
+            record_failure(
+                Path(hydra_cfg.sweep.dir),
+                hydra_cfg.job.num,
+                list(hydra_cfg.overrides.task),
+                cli.one_line(err),
+            )
+            cli.discard_job_folder(output_dir)
+        except Preempted as stop:
+            print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
+            raise SystemExit(143) from None
+
+
+def main() -> None:
+    """The command's entry point (``sys.argv`` holds its arguments)."""
+    app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(job)
+    cli.main(app, CONF_DIR)
