@@ -75,6 +75,19 @@ class WithSpikes(nn.Module):
         return out, (out > 0).float()
 
 
+def one_value(model: nn.Module) -> nn.Module:
+    """A copy of the SpikingNet ``model`` whose decode sums the logits: one number per image."""
+    net = copy.deepcopy(model)
+    net.decode = lambda out: out.mean(0).sum(1)
+    return net
+
+
+def five_classes() -> nn.Module:
+    from snnattack.models import build
+
+    return build("digits_net", num_classes=5, in_channels=1, T=4)
+
+
 class Raising(nn.Module):
     """A network whose forward has a bug."""
 
@@ -338,6 +351,41 @@ CASES = [
         UserError,
         "T=2 but model=SpikingNet is a SpikingNet of T=4",
         "accepted: T=None or T=4",
+    ),
+    (
+        "source of other classes",
+        evaluate(source=lambda m, x, y: five_classes(), boxes=["black"]),
+        UserError,
+        "source=SpikingNet returns 5 classes but model=SpikingNet returns 10",
+        "accepted: a source with the target's classes",
+    ),
+    (
+        "model returning one value per image",
+        attack(model=lambda m, x, y: one_value(m)),
+        UserError,
+        "model=SpikingNet returns [1] for one image of x (shape [1, 1, 8, 8])",
+        "accepted: logits [B, K]",
+    ),
+    (
+        "x on the meta device",
+        attack(x=lambda m, x, y: x.to("meta")),
+        UserError,
+        "x is on the meta device (no values)",
+        IMAGES,
+    ),
+    (
+        "T zero for a foreign network",
+        lambda m, x, y: snnattack.attack(spikingjelly_net(), x, y, T=0),
+        UserError,
+        "T=0 is out of range for model=Sequential",
+        "accepted: T=<time steps>, an integer >= 1",
+    ),
+    (
+        "T fractional for a foreign network",
+        lambda m, x, y: snnattack.evaluate(spikingjelly_net(), (x, y), T=2.5),
+        UserError,
+        "T=2.5 is out of range for model=Sequential",
+        "an integer >= 1",
     ),
     # arguments
     (

@@ -53,6 +53,11 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
             "time steps are not known; accepted: T=<time steps>, an integer >= 1"
         )
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise UserError(
+            f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
+            "steps>, an integer >= 1"
+        )
     try:
         from snnattack.interop import adapt
     except ImportError:
