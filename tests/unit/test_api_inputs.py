@@ -560,3 +560,12 @@ def test_gradient_mode_blocks_nest_on_two_models(digits) -> None:
     other = copy.deepcopy(model)
     with snnattack.gradient_mode(model, "rga"), snnattack.gradient_mode(other, "hart") as m:
         assert m is other
+
+
+def test_a_block_left_by_an_exception_lets_the_next_block_run(digits) -> None:
+    model, _, _ = digits
+    with pytest.raises(KeyError):
+        with snnattack.gradient_mode(model, "rga"):
+            raise KeyError("the user's loop failed")
+    with snnattack.gradient_mode(model, "hart") as m:
+        assert m is model
