@@ -177,3 +177,15 @@ def test_a_network_that_does_not_fit_ends_the_job_with_exit_code_2_leaving_nothi
     assert only.startswith(f"error: {UNFIT[0][1]}") and "accepted: " in only, only
     assert "Traceback" not in done.stderr + done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_factorys_nan_weights_that_checkpoint_replaces_are_accepted(weights) -> None:
+    """The weights attacked are the file's (checked finite when it is loaded)."""
+    validate(
+        compose(
+            *EXTERNAL[:1],
+            "model.factory._target_=external_nets.nan_weight",
+            f"checkpoint={weights}",
+            "boxes=[white]",
+        )
+    )

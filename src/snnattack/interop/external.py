@@ -127,8 +127,9 @@ def check_external(cfg: dict[str, Any]) -> None:
 
 def _check_on_dataset(net: SpikingNet, cfg: dict[str, Any]) -> None:
     """The factory's network on one image of the dataset's shape
-    (:func:`snnattack.interop.inputs.check_model`): finite weights, a forward that runs and
-    returns logits of ``dataset.num_classes`` classes. Event frames are not probed."""
+    (:func:`snnattack.interop.inputs.check_model`): finite weights (unless ``checkpoint=``
+    replaces them), a forward that runs and returns logits of ``dataset.num_classes``
+    classes. Event frames are not probed."""
     from snnattack.interop.inputs import check_model
 
     dataset = cfg["dataset"]
@@ -138,7 +139,8 @@ def _check_on_dataset(net: SpikingNet, cfg: dict[str, Any]) -> None:
     size = dataset["image_size"]
     sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
     where = f"dataset={dataset['name']}"
-    classes = check_model(net, "model.factory._target_", sample, where, net, target)
+    finite = not cfg.get("checkpoint")  # else the file's weights are attacked (and checked)
+    classes = check_model(net, "model.factory._target_", sample, where, net, target, finite)
     if classes != dataset["num_classes"]:
         raise ConfigError(
             f"model.factory._target_={target} returns {classes} classes but {where} has "

@@ -186,12 +186,14 @@ def check_model(
     data: str,
     model: nn.Module,
     value: str | None = None,
+    finite: bool = True,
 ) -> int:
     """The number of classes ``net`` returns; refuses, in one line naming ``argument``, a
-    model with weights on the meta device or non-finite, whose forward on ``sample`` (one
-    image of ``data``) raises, returns no tensor ``[1, K]`` or one that does not depend
-    differentiably on the image. ``model`` is what the user passed; the line names
-    ``argument=value`` (default: its class)."""
+    model with weights on the meta device or (``finite``) non-finite, whose forward on
+    ``sample`` (one image of ``data``) raises, returns no tensor ``[1, K]`` or one that does
+    not depend differentiably on the image. ``model`` is what the user passed; the line names
+    ``argument=value`` (default: its class). ``finite=False``: weights that a file replaces
+    (``checkpoint=``, checked when it is loaded) may be anything."""
     name = f"{argument}={value or type(model).__name__}"
     tensors = [*net.parameters(), *net.buffers()]
     if any(t.is_meta for t in tensors):
@@ -199,7 +201,8 @@ def check_model(
             f"{name} has its weights on the meta device (not loaded); accepted: a model with "
             "real weights (model.to_empty(device=...), then load_state_dict)"
         )
-    require_finite(net, name)
+    if finite:
+        require_finite(net, name)
     device = tensors[0].device if tensors else torch.device("cpu")
     x = sample.detach().to(device).requires_grad_(True)
     shape = list(x.shape)
