@@ -35,7 +35,9 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.errors import UserError
+from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
+from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.registry import SpikingNet
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
@@ -106,6 +108,7 @@ def job_config(
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
+    inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
     grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
     boxes = _listed("boxes", boxes, BOXES)
@@ -142,26 +145,6 @@ def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
     if isinstance(data, DataLoader):
         return data
     return DataLoader(_dataset(data, argument), batch_size=batch_size, shuffle=False)
-
-
-def _dataset(data: Any, argument: str) -> Dataset:
-    """``data`` (a DataLoader, a Dataset or an ``(x, y)`` pair of tensors) as a Dataset."""
-    if isinstance(data, DataLoader):
-        return data.dataset
-    if isinstance(data, Dataset):
-        return data
-    if (
-        isinstance(data, tuple | list)
-        and len(data) == 2
-        and all(isinstance(t, torch.Tensor) for t in data)
-        and len(data[0]) == len(data[1])
-        and len(data[0]) > 0
-    ):
-        return TensorDataset(data[0], data[1])
-    raise UserError(
-        f"{argument}={type(data).__name__} is not a data set; accepted: a DataLoader or Dataset "
-        "of (images in [0, 1], labels), or a pair (x, y) of tensors of the same length >= 1"
-    )
 
 
 class _ValidationSplit:
@@ -254,6 +237,7 @@ def evaluate(
 
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
+    inputs.check_evaluation(target, model, data, crafter, source, val_data)
     cfg = job_config(
         eps=eps,
         methods=methods,
@@ -341,6 +325,7 @@ def attack(
     from snnattack.attacks.spec import attack_specs
 
     net = as_spiking_net(model, T)
+    inputs.check_attack(net, model, x, y)
     cfg = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
@@ -352,16 +337,11 @@ def attack(
         masking=False,
         overrides=overrides,
     )
-    for name, value in (("x", x), ("y", y)):
-        if not isinstance(value, torch.Tensor):
-            raise UserError(
-                f"{name}={type(value).__name__} is not a tensor; accepted: a torch.Tensor"
-            )
     (spec,) = attack_specs(cfg)
     recipe = Recipe.from_config(cfg)
     device = device_of(net)
     crafter = _copy(net, device)
-    x, y = x.to(device), y.to(device)
+    x, y = x.detach().to(device), y.to(device)
     torch.manual_seed(seed)
     if spec.algorithm == ENSEMBLE:
 
@@ -401,5 +381,5 @@ def gradient_mode(
         ctx = checked_mode(net, mode, **params)
     except ValueError as err:
         raise UserError(str(err)) from None
-    with ctx:
+    with inputs.sole_mode(net, mode), ctx:
         yield net

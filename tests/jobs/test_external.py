@@ -9,7 +9,7 @@ import wandb
 from harness import compose
 
 from snnattack.config import validate
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
 from snnattack.training.spec import training_spec
@@ -119,3 +119,73 @@ def test_the_factory_gets_its_keyword_arguments_and_the_jobs_t_by_interpolation(
     model = build_model(cfg)
     assert model.T == 6
     assert {m.lam for m in model.modules() if isinstance(m, LIF)} == {0.5}
+
+
+# a factory whose network cannot be attacked on the dataset: (factory, the start of the line)
+UNFIT = [
+    (
+        "three_channels",
+        "model.factory._target_=external_nets.three_channels: its forward on one image of "
+        "dataset=digits (shape [1, 1, 8, 8]) raised RuntimeError: Given groups=1",
+    ),
+    (
+        "five_classes",
+        "model.factory._target_=external_nets.five_classes returns 5 classes but "
+        "dataset=digits has 10; accepted: a network with 10 outputs",
+    ),
+    (
+        "nan_weight",
+        "model.factory._target_=external_nets.nan_weight has non-finite (NaN or inf) weights "
+        "in body.0.module.weight; accepted: ",
+    ),
+    (
+        "failing",
+        "model.factory._target_=external_nets.failing: its forward on one image of "
+        "dataset=digits (shape [1, 1, 8, 8]) raised KeyError: 'no such layer: fc2'; accepted: ",
+    ),
+    (
+        "with_spikes",
+        "model.factory._target_=external_nets.with_spikes returns a tuple of 2, not one "
+        "tensor; accepted: ",
+    ),
+]
+
+
+@pytest.mark.parametrize(("factory", "line"), UNFIT, ids=[u[0] for u in UNFIT])
+def test_a_factorys_network_that_does_not_fit_the_dataset_is_refused_in_one_line(
+    factory: str, line: str
+) -> None:
+    if factory in ("failing", "with_spikes"):
+        pytest.importorskip("spikingjelly")
+    with pytest.raises(UserError) as err:
+        validate(compose(*EXTERNAL[:1], f"model.factory._target_=external_nets.{factory}"))
+    assert str(err.value).startswith(line) and "\n" not in str(err.value)
+
+
+def test_a_network_that_does_not_fit_ends_the_job_with_exit_code_2_leaving_nothing(
+    cli, tmp_path: Path
+) -> None:
+    done = cli(
+        "model=external",
+        "model.factory._target_=external_nets.three_channels",
+        "boxes=[white]",
+        f"hydra.run.dir={tmp_path}/out",
+        f"store.dir={tmp_path}/models",
+    )
+    assert done.returncode == 2
+    (only,) = done.stderr.strip().splitlines()
+    assert only.startswith(f"error: {UNFIT[0][1]}") and "accepted: " in only, only
+    assert "Traceback" not in done.stderr + done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_factorys_nan_weights_that_checkpoint_replaces_are_accepted(weights) -> None:
+    """The weights attacked are the file's (checked finite when it is loaded)."""
+    validate(
+        compose(
+            *EXTERNAL[:1],
+            "model.factory._target_=external_nets.nan_weight",
+            f"checkpoint={weights}",
+            "boxes=[white]",
+        )
+    )

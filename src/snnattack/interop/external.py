@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -36,8 +37,14 @@ def is_external(cfg: DictConfig | dict[str, Any]) -> bool:
 
 def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
-    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters)."""
+    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters). ``T`` of a
+    SpikingNet, which has its own, must be None or equal to it."""
     if isinstance(model, SpikingNet):
+        if T is not None and T != model.T:
+            raise UserError(
+                f"T={T} but {argument}={type(model).__name__} is a SpikingNet of T={model.T}; "
+                f"accepted: T=None or T={model.T} (model.T = {T} to simulate it longer)"
+            )
         return model
     if not isinstance(model, nn.Module):
         raise UserError(
@@ -48,6 +55,11 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
         raise UserError(
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
             "time steps are not known; accepted: T=<time steps>, an integer >= 1"
+        )
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise UserError(
+            f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
+            "steps>, an integer >= 1"
         )
     try:
         from snnattack.interop import adapt
@@ -109,7 +121,8 @@ def check_external(cfg: dict[str, Any]) -> None:
     would train one (``train.kind``, a black-box source without weights)."""
     if not is_external(cfg):
         return
-    external_model(OmegaConf.create(cfg))
+    net = external_model(OmegaConf.create(cfg))
+    _check_on_dataset(net, cfg)
     if cfg["train"]["kind"] != KIND:
         raise ConfigError(
             f"train.kind={cfg['train']['kind']} with model=external: an external model is "
@@ -120,4 +133,27 @@ def check_external(cfg: dict[str, Any]) -> None:
             "boxes=[...,black] with model=external needs the black-box source's weights; "
             "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "
             "model, trained here>, or boxes=[white]"
+        )
+
+
+def _check_on_dataset(net: SpikingNet, cfg: dict[str, Any]) -> None:
+    """The factory's network on one image of the dataset's shape
+    (:func:`snnattack.interop.inputs.check_model`): finite weights (unless ``checkpoint=``
+    replaces them), a forward that runs and returns logits of ``dataset.num_classes``
+    classes. Event frames are not probed."""
+    from snnattack.interop.inputs import check_model
+
+    dataset = cfg["dataset"]
+    if "image_size" not in dataset or cfg["encoding"] == "frames":
+        return
+    target = cfg["model"]["factory"]["_target_"]
+    size = dataset["image_size"]
+    sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
+    where = f"dataset={dataset['name']}"
+    finite = not cfg.get("checkpoint")  # else the file's weights are attacked (and checked)
+    classes = check_model(net, "model.factory._target_", sample, where, net, target, finite)
+    if classes != dataset["num_classes"]:
+        raise ConfigError(
+            f"model.factory._target_={target} returns {classes} classes but {where} has "
+            f"{dataset['num_classes']}; accepted: a network with {dataset['num_classes']} outputs"
         )

@@ -156,6 +156,52 @@ def test_the_library_is_built_once_into_the_cache_folder(fresh_build) -> None:
     assert path.stat().st_mtime_ns == stamp  # read back, not rebuilt
 
 
+def other_library(folder, code: str):
+    """A shared library compiled from ``code`` (not the kernel's source)."""
+    import subprocess
+
+    source = folder / "other.c"
+    source.write_text(code)
+    out = folder / "other.so"
+    subprocess.run(
+        [native.c_compiler(), "-shared", "-fPIC", "-o", str(out), str(source)], check=True
+    )
+    return out
+
+
+def test_a_cached_library_that_does_not_match_its_hash_is_rebuilt_before_it_runs(
+    fresh_build, tmp_path
+) -> None:
+    """A library replaced at the hashed name (its constructor would write a file) is rebuilt,
+    never loaded: the recorded SHA-256 no longer matches."""
+    path = native.library_path(native.c_compiler())
+    path.parent.mkdir(parents=True)
+    recorded = path.with_name(path.name + ".sha256")
+    ran = tmp_path / "constructor_ran"
+    code = (
+        "#include <stdio.h>\n"
+        f'__attribute__((constructor)) static void f(void) {{ fopen("{ran}", "w"); }}\n'
+    )
+    other_library(tmp_path, code).replace(path)
+    recorded.write_text("0" * 64)  # the hash recorded when the kernel was built
+    assert native.built() is not None  # rebuilt: the kernels are there
+    assert not ran.exists() and recorded.read_text() == native._digest(path)
+
+
+def test_a_cached_library_without_the_kernels_symbols_leaves_the_torch_ops(
+    fresh_build, tmp_path, caplog
+) -> None:
+    """Even with a matching recorded hash, a library lacking a kernel is a warning and the
+    torch ops, not an ``AttributeError``."""
+    path = native.library_path(native.c_compiler())
+    path.parent.mkdir(parents=True)
+    other_library(tmp_path, "int unrelated(void) { return 1; }\n").replace(path)
+    path.with_name(path.name + ".sha256").write_text(native._digest(path))
+    with caplog.at_level(logging.WARNING, logger="snnattack.cpu.native"):
+        assert native.built() is None
+    assert "could not be built or loaded" in caplog.text and "undefined symbol" in caplog.text
+
+
 @pytest.mark.parametrize("cc", ["/no/such/compiler", "false"])
 @pytest.mark.usefixtures("fresh_build")
 def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(

@@ -11,10 +11,13 @@ the same order, so the spikes and gradients are the same bit for bit
 The library is compiled with the system's C compiler (``$CC``, else ``cc``) into the user's
 cache folder (``$XDG_CACHE_HOME/snnattack``, else ``~/.cache/snnattack``), once per source,
 compiler and machine architecture; processes that start together (DDP ranks, joblib
-workers) build it under a file lock. The kernels run where the CPU paths apply
-(:func:`snnattack.cpu.guard.applies`: a network of the backend ``c``) and :func:`usable`;
-where no compiler works, or with the backend ``torch``, the torch ops run instead, with the
-same results.
+workers) build it under a file lock. The library's SHA-256 is recorded beside it when it is
+built (``lif-<key>.so.sha256``); a cached library whose bytes no longer match (truncated,
+replaced) is rebuilt before it is loaded, so no other code in the cache folder runs, and one
+that still lacks a kernel's symbol leaves the torch ops running, with a warning. The kernels
+run where the CPU paths apply (:func:`snnattack.cpu.guard.applies`: a network of the backend
+``c``) and :func:`usable`; where no compiler works, or with the backend ``torch``, the torch
+ops run instead, with the same results.
 """
 
 from __future__ import annotations
@@ -67,10 +70,19 @@ def built() -> ctypes.CDLL | None:
         return None
     try:
         lib = ctypes.CDLL(str(_build(compiler)))
-    except (OSError, subprocess.CalledProcessError) as err:
+        _declare(lib)
+    except (OSError, AttributeError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", None) or err
-        log.warning("the fused LIF's C kernel could not be built, torch ops run: %s", detail)
+        log.warning(
+            "the fused LIF's C kernel could not be built or loaded, torch ops run: %s", detail
+        )
         return None
+    return lib
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    """Sets the C signatures of ``lib``'s kernels; an ``AttributeError`` names a missing
+    symbol."""
     ptr, long, flag = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
     for dtype, real in C_TYPES.items():  # the C signatures, as in lif.c
         forward = getattr(lib, f"lif_forward_{SUFFIX[dtype]}")
@@ -88,22 +100,30 @@ def built() -> ctypes.CDLL | None:
             pool.argtypes = [ptr, ptr] + [long] * 6 + [real]
         for fn in (forward, backward, slope, *pools):
             fn.restype = None
-    return lib
 
 
-def _build(compiler: str) -> Path:
-    """The library for this source and compiler, compiled unless already in the cache."""
+def library_path(compiler: str) -> Path:
+    """Where the library for this source, compiler and machine is cached."""
     version = subprocess.run(
         [compiler, "--version"], capture_output=True, text=True, check=True
     ).stdout
     sources = [path.read_text() for path in SOURCES]
     parts = [*sources, *FLAGS, version, platform.machine()]  # a shared home's nodes
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-    folder = cache_folder()
+    return cache_folder() / f"lif-{key[:16]}.so"
+
+
+def _build(compiler: str) -> Path:
+    """The library for this source and compiler, compiled unless already in the cache with
+    the hash recorded when it was built."""
+    path = library_path(compiler)
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"lif-{key[:16]}.so"
+    recorded = path.with_name(path.name + ".sha256")
     with FileLock(str(path) + ".lock"):
-        if not path.exists():
+        if not path.exists() or not recorded.exists() or recorded.read_text() != _digest(path):
+            if path.exists():
+                log.warning("the cached kernel %s does not match its recorded hash: rebuilt", path)
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 built = Path(tmp) / path.name
                 subprocess.run(
@@ -111,8 +131,15 @@ def _build(compiler: str) -> Path:
                     capture_output=True,
                     check=True,
                 )
+                (Path(tmp) / recorded.name).write_text(_digest(built))
                 built.replace(path)
+                (Path(tmp) / recorded.name).replace(recorded)
     return path
+
+
+def _digest(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, in hex."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def usable(x: torch.Tensor, *tensors: torch.Tensor) -> bool:

@@ -1,0 +1,320 @@
+"""What a user hands to the Python API (``snnattack.evaluate``, ``attack``, ``gradient_mode``)
+and to ``model=external``, checked once before any attack: one :class:`UserError` line naming
+the argument and what is accepted, instead of an error from deep inside torch or a silent
+wrong result (docs/errors.md, "The Python API's inputs").
+
+- Data: images a floating-point tensor ``[B, ...]``, finite and in [0, 1]; labels class
+  indices (``torch.long``) of shape ``[B]`` in range of the model's classes; as many labels
+  as images; at least one image; a DataLoader's batches ``(images, labels)`` pairs.
+- Models (:func:`check_model`): weights real (not on the meta device) and finite; one
+  image's forward runs (its error named in one line), returns one tensor of logits
+  ``[1, K]`` (a tuple such as ``(out, spikes)`` is refused, not guessed at) that depends
+  differentiably on the image (a custom neuron that cuts the graph is refused here, never
+  torch's ``does not require grad`` inside an attack).
+- Arguments: ``overrides`` a list of strings; one :func:`gradient_mode` block per model at a
+  time (:func:`sole_mode`).
+
+The checks read the data once (a DataLoader is iterated once more than the attack does) and
+run one forward of one image per model, in eval mode with no state kept: the user's model is
+unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from snnattack.errors import UserError
+from snnattack.interop.common import class_name
+from snnattack.models.registry import SpikingNet
+from snnattack.records.checkpoints import require_finite
+
+log = logging.getLogger(__name__)
+
+CHECK_BATCH = 256  # images per batch when a Dataset given without a DataLoader is checked
+IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
+DATA = (
+    "a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y) of tensors of "
+    "the same length >= 1"
+)
+
+_modes: dict[int, str] = {}  # id of a model inside a gradient_mode block -> its mode
+
+
+def _first_line(err: BaseException) -> str:
+    """``err`` as ``Type: its first line``."""
+    text = " ".join(str(err).strip().splitlines()[:1]) if str(err).strip() else ""
+    return f"{type(err).__name__}: {' '.join(text.split())}" if text else type(err).__name__
+
+
+def dataset_of(data: Any, argument: str = "data") -> Dataset:
+    """``data`` (a DataLoader, a Dataset or an ``(x, y)`` pair of tensors) as a Dataset; a
+    pair's tensors are detached (an input that requires grad is attacked as its values)."""
+    if isinstance(data, DataLoader):
+        return data.dataset
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple | list) and len(data) == 2:
+        x, y = _tensors(data[0], data[1], f"{argument}[0]", f"{argument}[1]")
+        _lengths(x, y, f"{argument}[0]", f"{argument}[1]")
+        return TensorDataset(x.detach(), y.detach())
+    raise UserError(f"{argument}={type(data).__name__} is not a data set; accepted: {DATA}")
+
+
+def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` if both are tensors."""
+    for name, value in ((images, x), (labels, y)):
+        if not isinstance(value, torch.Tensor):
+            raise UserError(
+                f"{name}={type(value).__name__} is not a tensor; accepted: a torch.Tensor "
+                "(torch.as_tensor(...) of a list or NumPy array)"
+            )
+    return x, y
+
+
+def _lengths(x: torch.Tensor, y: torch.Tensor, images: str, labels: str) -> None:
+    """As many labels as images, and at least one."""
+    if x.dim() == 0 or y.dim() == 0:
+        name = images if x.dim() == 0 else labels
+        raise UserError(f"{name} is a scalar; accepted: a batch [B, ...] of B >= 1 samples")
+    if len(x) != len(y):
+        raise UserError(
+            f"{images} has {len(x)} images but {labels} has {len(y)} labels; accepted: as "
+            "many labels as images"
+        )
+    if len(x) == 0:
+        raise UserError(f"{images} is empty (0 images); accepted: at least one image")
+
+
+def _check_images(x: torch.Tensor, images: str) -> None:
+    """Floating-point images with a batch axis, finite, in [0, 1]."""
+    if not x.is_floating_point():
+        raise UserError(
+            f"{images} has dtype {x.dtype}; accepted: {IMAGES} (uint8 images: x.float() / 255)"
+        )
+    if x.dim() < 2:
+        raise UserError(f"{images} has shape {list(x.shape)}; accepted: {IMAGES}")
+    if x.is_meta:
+        raise UserError(f"{images} is on the meta device (no values); accepted: {IMAGES}")
+    if not torch.isfinite(x).all():
+        raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
+    low, high = x.min().item(), x.max().item()
+    if low < 0 or high > 1:
+        raise UserError(
+            f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
+            "[0, 255]: divide by 255; normalised images: pass the normalisation inside the model)"
+        )
+
+
+def _check_labels(y: torch.Tensor, labels: str) -> None:
+    """Class indices of dtype long and shape ``[B]``."""
+    accepted = "class indices, a torch.long tensor of shape [B]"
+    if y.dtype != torch.long:
+        raise UserError(f"{labels} has dtype {y.dtype}; accepted: {accepted} (y.long())")
+    if y.dim() != 1:
+        raise UserError(
+            f"{labels} has shape {list(y.shape)}; accepted: {accepted} ([B, 1]: y.squeeze(1); "
+            "one-hot [B, K]: y.argmax(1))"
+        )
+
+
+def _check_range(y: torch.Tensor, classes: int, labels: str, model: str) -> None:
+    """Labels in ``[0, classes)``."""
+    low, high = y.min().item(), y.max().item()
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise UserError(
+            f"{labels} holds the label {bad}, out of range for the {classes} classes of "
+            f"{model}; accepted: labels in [0, {classes - 1}]"
+        )
+
+
+def check_batch(
+    x: Any, y: Any, images: str = "x", labels: str = "y"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` (one batch) checked as the module doc says, the label range aside;
+    returned detached."""
+    x, y = _tensors(x, y, images, labels)
+    _check_labels(y, labels)
+    _lengths(x, y, images, labels)
+    _check_images(x, images)
+    return x.detach(), y.detach()
+
+
+def _batches(data: Any, argument: str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The ``(images, labels)`` batches of ``data``, each checked (the label range aside)."""
+    if isinstance(data, tuple | list) and len(data) == 2:
+        yield check_batch(data[0], data[1], f"{argument}[0]", f"{argument}[1]")
+        return
+    loader = data if isinstance(data, DataLoader) else None
+    if loader is None:
+        loader = DataLoader(dataset_of(data, argument), batch_size=CHECK_BATCH)
+    images, labels = f"{argument} (its images)", f"{argument} (its labels)"
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as err:  # the user's dataset or collate function, whatever broke
+            raise UserError(
+                f"{argument}: reading a batch raised {_first_line(err)}; accepted: {DATA}"
+            ) from None
+        if not isinstance(batch, tuple | list) or len(batch) != 2:
+            what = (
+                f"a {type(batch).__name__} of {len(batch)} items"
+                if isinstance(batch, tuple | list | dict)
+                else f"a {type(batch).__name__} (no labels)"
+            )
+            raise UserError(
+                f"{argument}: its batches are {what}; accepted: batches of (images, labels) "
+                "pairs, a DataLoader of a Dataset whose items are (image, label)"
+            )
+        yield check_batch(batch[0], batch[1], images, labels)
+
+
+def check_model(
+    net: SpikingNet,
+    argument: str,
+    sample: torch.Tensor,
+    data: str,
+    model: nn.Module,
+    value: str | None = None,
+    finite: bool = True,
+) -> int:
+    """The number of classes ``net`` returns; refuses, in one line naming ``argument``, a
+    model with weights on the meta device or (``finite``) non-finite, whose forward on
+    ``sample`` (one image of ``data``) raises, returns no tensor ``[1, K]`` or one that does
+    not depend differentiably on the image. ``model`` is what the user passed; the line names
+    ``argument=value`` (default: its class). ``finite=False``: weights that a file replaces
+    (``checkpoint=``, checked when it is loaded) may be anything."""
+    name = f"{argument}={value or type(model).__name__}"
+    tensors = [*net.parameters(), *net.buffers()]
+    if any(t.is_meta for t in tensors):
+        raise UserError(
+            f"{name} has its weights on the meta device (not loaded); accepted: a model with "
+            "real weights (model.to_empty(device=...), then load_state_dict)"
+        )
+    if finite:
+        require_finite(net, name)
+    device = tensors[0].device if tensors else torch.device("cpu")
+    x = sample.detach().to(device).requires_grad_(True)
+    shape = list(x.shape)
+    hint = " (images without a channel axis? x.unsqueeze(1))" if x.dim() == 3 else ""
+    body: list[Any] = []
+    hook = net.body.register_forward_hook(lambda _m, _i, out: body.append(out))
+    training = {m: m.training for m in net.modules()}
+    net.eval()
+    try:
+        with torch.enable_grad():
+            out = net(x)
+    except Exception as err:  # the user's model, whatever broke
+        if body and isinstance(body[0], tuple | list):
+            out = body[0]
+        else:
+            log.debug("%s: the forward of one image raised", name, exc_info=True)
+            raise UserError(
+                f"{name}: its forward on one image of {data} (shape {shape}) raised "
+                f"{_first_line(err)}; accepted: a network that takes the images of {data}{hint} "
+                "and returns logits [B, K]"
+            ) from None
+    finally:
+        hook.remove()
+        for m, flag in training.items():
+            m.training = flag
+    if isinstance(out, tuple | list):
+        raise UserError(
+            f"{name} returns a {type(out).__name__} of {len(out)}, not one tensor; accepted: "
+            "a network returning its output only (logits [B, K]; a network of another "
+            "library: [T, B, K]), not (out, spikes): return out"
+        )
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or len(out) != 1:
+        got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise UserError(
+            f"{name} returns {got} for one image of {data} (shape {shape}); accepted: "
+            "logits [B, K] (a network of another library: [T, B, K], time first)"
+        )
+    if not out.requires_grad:
+        raise UserError(
+            f"{name}: its output does not depend differentiably on the image (a module cuts "
+            "the graph: a step function or a neuron the adapter does not know); accepted: a "
+            "network with a gradient in its input (spiking neurons the adapter maps, or "
+            "neurons with a surrogate gradient)"
+        )
+    return out.shape[1]
+
+
+def check_attack(net: SpikingNet, model: nn.Module, x: Any, y: Any) -> None:
+    """``attack``'s inputs: the batch ``(x, y)`` and the model on its first image."""
+    x, y = check_batch(x, y)
+    classes = check_model(net, "model", x[:1], "x", model)
+    _check_range(y, classes, "y", "model")
+
+
+def check_evaluation(
+    target: SpikingNet,
+    model: nn.Module,
+    data: Any,
+    crafter: SpikingNet | None = None,
+    source: nn.Module | None = None,
+    val_data: Any = None,
+) -> None:
+    """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``), the target (and the
+    black-box source, which must return as many classes) on the first image of ``data``."""
+    classes = None
+    for argument, given in (("data", data), ("val_data", val_data)):
+        if given is None:
+            continue
+        n = 0
+        for x, y in _batches(given, argument):
+            if classes is None:
+                classes = check_model(target, "model", x[:1], argument, model)
+                if crafter is not None:
+                    theirs = check_model(crafter, "source", x[:1], argument, source)
+                    if theirs != classes:
+                        raise UserError(
+                            f"source={type(source).__name__} returns {theirs} classes but "
+                            f"model={type(model).__name__} returns {classes}; accepted: a "
+                            "source with the target's classes"
+                        )
+            _check_range(y, classes, f"{argument} (its labels)", "model")
+            n += len(y)
+        if n == 0:
+            raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+
+
+def check_overrides(overrides: Any) -> None:
+    """``overrides`` a list of ``key=value`` strings (a lone string is refused: it would be
+    read character by character)."""
+    accepted = "accepted: a list of 'key=value' strings"
+    if isinstance(overrides, str):
+        raise UserError(f"overrides={overrides!r} is not a list; {accepted}: [{overrides!r}]")
+    if not isinstance(overrides, Sequence):
+        raise UserError(f"overrides={overrides!r} is not a list; {accepted}")
+    for item in overrides:
+        if not isinstance(item, str):
+            raise UserError(f"overrides={list(overrides)!r}: {item!r} is not a string; {accepted}")
+
+
+@contextmanager
+def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
+    """Refuses a ``gradient_mode`` block on a model already inside one: the inner block's
+    gradient would be neither mode's. Blocks on different models (a foreign network's two
+    adapters are two models) nest freely."""
+    if id(net) in _modes:
+        raise UserError(
+            f"gradient_mode({class_name(net)}, {mode!r}) inside its gradient_mode "
+            f"{_modes[id(net)]!r} block: the gradient would mix both modes; accepted: one "
+            "gradient_mode block per model at a time (close the outer block first)"
+        )
+    _modes[id(net)] = mode
+    try:
+        yield
+    finally:
+        del _modes[id(net)]

@@ -1,0 +1,571 @@
+"""Bad input to the Python API (``snnattack.evaluate``, ``attack``, ``gradient_mode``) is refused
+before any attack in one line naming the argument (``snnattack.interop.inputs``); nothing is
+written and the user's model is unchanged. Legal neighbours of each case still run."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from fixtures_digits import trained
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import snnattack
+from snnattack.errors import CheckpointError, UserError
+
+LABELS = "accepted: class indices, a torch.long tensor of shape [B]"
+IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
+EMPTY = "accepted: a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y)"
+PAIRS = "accepted: batches of (images, labels) pairs"
+NOT_TENSOR = "is not a tensor; accepted: a torch.Tensor"
+DIFFERENTIABLE = "its output does not depend differentiably on the image"
+
+
+@pytest.fixture(scope="module")
+def digits(request: pytest.FixtureRequest):
+    """The session's 4-epoch digits SNN and 16 test images."""
+    model, x, y = trained(request.getfixturevalue("digits_store"))
+    return model, x[:16], y[:16]
+
+
+def nan_weight(model: nn.Module) -> nn.Module:
+    broken = copy.deepcopy(model)
+    next(broken.parameters()).data.view(-1)[0] = float("nan")
+    return broken
+
+
+def spikingjelly_net(last: nn.Module | None = None, in_channels: int = 1) -> nn.Module:
+    """A small spikingjelly conv network on 8x8 images; ``last`` appended after it."""
+    pytest.importorskip("spikingjelly")
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    net = nn.Sequential(
+        layer.Conv2d(in_channels, 4, 3, padding=1),
+        neuron.LIFNode(tau=2.0),
+        layer.Flatten(),
+        layer.Linear(4 * 64, 10),
+        *([last] if last is not None else []),
+    )
+    functional.set_step_mode(net, "m")
+    return net
+
+
+class Step(nn.Module):
+    """A user's own Heaviside spike without a surrogate (a name the adapter does not know)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x >= 0.5).float()
+
+
+class WithSpikes(nn.Module):
+    """A network returning ``(out, spikes)``."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.net(x)
+        return out, (out > 0).float()
+
+
+def one_value(model: nn.Module) -> nn.Module:
+    """A copy of the SpikingNet ``model`` whose decode sums the logits: one number per image."""
+    net = copy.deepcopy(model)
+    net.decode = lambda out: out.mean(0).sum(1)
+    return net
+
+
+def five_classes() -> nn.Module:
+    from snnattack.models import build
+
+    return build("digits_net", num_classes=5, in_channels=1, T=4)
+
+
+class Raising(nn.Module):
+    """A network whose forward has a bug."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, :, 99]
+
+
+def gen(m: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    yield x, y
+
+
+def attack(**kw: Any) -> Callable:
+    """``snnattack.attack`` of a case: ``kw`` replace the model, x or y (a function of the
+    digits' model, x, y)."""
+
+    def call(m, x, y):
+        args = {"model": m, "x": x, "y": y, **{k: v(m, x, y) for k, v in kw.items()}}
+        return snnattack.attack(args.pop("model"), args.pop("x"), args.pop("y"), steps=1, **args)
+
+    return call
+
+
+def evaluate(data: Callable | None = None, **kw: Any) -> Callable:
+    """``snnattack.evaluate`` of a case with ``data(m, x, y)`` (default ``(x, y)``) and the
+    keyword arguments ``kw`` (a callable: of ``(m, x, y)``)."""
+
+    def call(m, x, y):
+        given = {k: (v(m, x, y) if callable(v) else v) for k, v in kw.items()}
+        model = given.pop("model", m)
+        d = data(m, x, y) if data else (x, y)
+        return snnattack.evaluate(model, d, methods=["fgsm"], masking=False, **given)
+
+    return call
+
+
+def pixel_nan(x: torch.Tensor) -> torch.Tensor:
+    out = x.clone()
+    out[0, 0, 0, 0] = float("nan")
+    return out
+
+
+def first_label(y: torch.Tensor, label: int) -> torch.Tensor:
+    out = y.clone()
+    out[0] = label
+    return out
+
+
+def last_label(y: torch.Tensor, label: int) -> torch.Tensor:
+    out = y.clone()
+    out[-1] = label
+    return out
+
+
+# (id, call, error type, the start of the one line, a part of it)
+CASES = [
+    # labels
+    (
+        "y float",
+        attack(y=lambda m, x, y: y.float()),
+        UserError,
+        "y has dtype torch.float32",
+        LABELS,
+    ),
+    ("y int32", attack(y=lambda m, x, y: y.int()), UserError, "y has dtype torch.int32", LABELS),
+    ("y [B,1]", attack(y=lambda m, x, y: y[:, None]), UserError, "y has shape [16, 1]", LABELS),
+    (
+        "y one-hot",
+        attack(y=lambda m, x, y: F.one_hot(y, 10)),
+        UserError,
+        "y has shape [16, 10]",
+        "one-hot [B, K]: y.argmax(1)",
+    ),
+    (
+        "y out of range",
+        attack(y=lambda m, x, y: first_label(y, 10)),
+        UserError,
+        "y holds the label 10, out of range for the 10 classes of model",
+        "accepted: labels in [0, 9]",
+    ),
+    ("y negative", attack(y=lambda m, x, y: y - 1), UserError, "y holds the label -1", "[0, 9]"),
+    ("y list", attack(y=lambda m, x, y: y.tolist()), UserError, "y=list", NOT_TENSOR),
+    ("y scalar", attack(y=lambda m, x, y: y[0]), UserError, "y has shape []", LABELS),
+    (
+        "x and y lengths",
+        attack(y=lambda m, x, y: y[:-1]),
+        UserError,
+        "x has 16 images but y has 15 labels",
+        "accepted: as many labels as images",
+    ),
+    # images
+    ("x numpy", attack(x=lambda m, x, y: x.numpy()), UserError, "x=ndarray", NOT_TENSOR),
+    ("x NaN", attack(x=lambda m, x, y: pixel_nan(x)), UserError, "x holds NaN or infinite", IMAGES),
+    ("x inf", attack(x=lambda m, x, y: x / 0), UserError, "x holds NaN or infinite", IMAGES),
+    (
+        "x 0-255",
+        attack(x=lambda m, x, y: x * 255),
+        UserError,
+        "x holds values in [0, 255]",
+        "divide by 255",
+    ),
+    ("x negative", attack(x=lambda m, x, y: x - 0.5), UserError, "x holds values in [-0.5", IMAGES),
+    (
+        "x uint8",
+        attack(x=lambda m, x, y: (x * 255).to(torch.uint8)),
+        UserError,
+        "x has dtype torch.uint8",
+        "x.float() / 255",
+    ),
+    ("x 1-D", attack(x=lambda m, x, y: x.flatten()[:16]), UserError, "x has shape [16]", IMAGES),
+    (
+        "x empty",
+        attack(x=lambda m, x, y: x[:0], y=lambda m, x, y: y[:0]),
+        UserError,
+        "x is empty (0 images)",
+        "accepted: at least one image",
+    ),
+    (
+        "x without channels",
+        attack(x=lambda m, x, y: x[:, 0]),
+        UserError,
+        "model=SpikingNet: its forward on one image of x (shape [1, 8, 8]) raised",
+        "x.unsqueeze(1)",
+    ),
+    (
+        "x three channels",
+        attack(x=lambda m, x, y: x.repeat(1, 3, 1, 1)),
+        UserError,
+        "model=SpikingNet: its forward on one image of x (shape [1, 3, 8, 8]) raised "
+        "RuntimeError: Given groups=1",
+        "to have 1 channels, but got 3",
+    ),
+    # data given to evaluate
+    (
+        "data without labels",
+        evaluate(lambda m, x, y: DataLoader(x, batch_size=4)),
+        UserError,
+        "data: its batches are a Tensor (no labels)",
+        PAIRS,
+    ),
+    (
+        "data of triples",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x, y, y), batch_size=4)),
+        UserError,
+        "data: its batches are a list of 3 items",
+        PAIRS,
+    ),
+    (
+        "data of dicts",
+        evaluate(lambda m, x, y: DataLoader([{"image": x[i], "label": y[i]} for i in range(16)])),
+        UserError,
+        "data: its batches are a dict of 2 items",
+        PAIRS,
+    ),
+    (
+        "data empty loader",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x[:0], y[:0]))),
+        UserError,
+        "data is empty (0 images)",
+        EMPTY,
+    ),
+    (
+        "data empty pair",
+        evaluate(lambda m, x, y: (x[:0], y[:0])),
+        UserError,
+        "data[0] is empty (0 images)",
+        "at least one image",
+    ),
+    ("data generator", evaluate(gen), UserError, "data=generator is not a data set", EMPTY),
+    (
+        "data pair of numpy",
+        evaluate(lambda m, x, y: (x.numpy(), y.numpy())),
+        UserError,
+        "data[0]=ndarray",
+        NOT_TENSOR,
+    ),
+    (
+        "data lengths",
+        evaluate(lambda m, x, y: (x, y[:8])),
+        UserError,
+        "data[0] has 16 images but data[1] has 8 labels",
+        "as many labels as images",
+    ),
+    (
+        "data float labels",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x, y.float()), batch_size=4)),
+        UserError,
+        "data (its labels) has dtype torch.float32",
+        LABELS,
+    ),
+    (
+        "data label out of range in a later batch",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x, last_label(y, 12)), batch_size=4)),
+        UserError,
+        "data (its labels) holds the label 12, out of range for the 10 classes of model",
+        "[0, 9]",
+    ),
+    (
+        "data in 0-255",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x * 255, y), batch_size=4)),
+        UserError,
+        "data (its images) holds values in [0, 255]",
+        "divide by 255",
+    ),
+    (
+        "data NaN pixel",
+        evaluate(lambda m, x, y: (pixel_nan(x), y)),
+        UserError,
+        "data[0] holds NaN or infinite pixels",
+        IMAGES,
+    ),
+    (
+        "val_data bad labels",
+        evaluate(val_data=lambda m, x, y: (x, y[:, None]), tune=True),
+        UserError,
+        "val_data[1] has shape [16, 1]",
+        LABELS,
+    ),
+    # models
+    (
+        "model NaN weight",
+        evaluate(model=lambda m, x, y: nan_weight(m)),
+        CheckpointError,
+        "model=SpikingNet has non-finite (NaN or inf) weights in body.0.module.weight",
+        "accepted: a model whose weights",
+    ),
+    (
+        "attack NaN weight",
+        attack(model=lambda m, x, y: nan_weight(m)),
+        CheckpointError,
+        "model=SpikingNet has non-finite (NaN or inf) weights",
+        "accepted: a model whose weights",
+    ),
+    (
+        "source NaN weight",
+        evaluate(source=lambda m, x, y: nan_weight(m), boxes=["black"]),
+        CheckpointError,
+        "source=SpikingNet has non-finite (NaN or inf) weights",
+        "accepted: a model whose weights",
+    ),
+    (
+        "model on the meta device",
+        attack(model=lambda m, x, y: copy.deepcopy(m).to("meta")),
+        UserError,
+        "model=SpikingNet has its weights on the meta device",
+        "load_state_dict",
+    ),
+    (
+        "T differs from the model's",
+        lambda m, x, y: snnattack.attack(m, x, y, T=8, steps=1),
+        UserError,
+        "T=8 but model=SpikingNet is a SpikingNet of T=4",
+        "accepted: T=None or T=4",
+    ),
+    (
+        "T differs in evaluate",
+        evaluate(T=2),
+        UserError,
+        "T=2 but model=SpikingNet is a SpikingNet of T=4",
+        "accepted: T=None or T=4",
+    ),
+    (
+        "source of other classes",
+        evaluate(source=lambda m, x, y: five_classes(), boxes=["black"]),
+        UserError,
+        "source=SpikingNet returns 5 classes but model=SpikingNet returns 10",
+        "accepted: a source with the target's classes",
+    ),
+    (
+        "model returning one value per image",
+        attack(model=lambda m, x, y: one_value(m)),
+        UserError,
+        "model=SpikingNet returns [1] for one image of x (shape [1, 1, 8, 8])",
+        "accepted: logits [B, K]",
+    ),
+    (
+        "x on the meta device",
+        attack(x=lambda m, x, y: x.to("meta")),
+        UserError,
+        "x is on the meta device (no values)",
+        IMAGES,
+    ),
+    (
+        "T zero for a foreign network",
+        lambda m, x, y: snnattack.attack(spikingjelly_net(), x, y, T=0),
+        UserError,
+        "T=0 is out of range for model=Sequential",
+        "accepted: T=<time steps>, an integer >= 1",
+    ),
+    (
+        "T fractional for a foreign network",
+        lambda m, x, y: snnattack.evaluate(spikingjelly_net(), (x, y), T=2.5),
+        UserError,
+        "T=2.5 is out of range for model=Sequential",
+        "an integer >= 1",
+    ),
+    # arguments
+    (
+        "overrides a string",
+        evaluate(overrides="eval_batch_size=16"),
+        UserError,
+        "overrides='eval_batch_size=16' is not a list",
+        "accepted: a list of 'key=value' strings: ['eval_batch_size=16']",
+    ),
+    (
+        "overrides of a number",
+        evaluate(overrides=["eval_batch_size=16", 3]),
+        UserError,
+        "overrides=['eval_batch_size=16', 3]: 3 is not a string",
+        "accepted: a list of 'key=value' strings",
+    ),
+    (
+        "attack overrides a string",
+        lambda m, x, y: snnattack.attack(m, x, y, overrides="method.pgd.steps=2"),
+        UserError,
+        "overrides='method.pgd.steps=2' is not a list",
+        "accepted: a list",
+    ),
+]
+
+# foreign networks (spikingjelly), on the digits' images: (id, network, call, error, start, part)
+FOREIGN = [
+    (
+        "a custom Heaviside the adapter does not know",
+        lambda: spikingjelly_net(Step()),
+        UserError,
+        f"model=Sequential: {DIFFERENTIABLE}",
+        "accepted: a network with a gradient in its input",
+    ),
+    (
+        "a network returning (out, spikes)",
+        lambda: WithSpikes(spikingjelly_net()),
+        UserError,
+        "model=WithSpikes returns a tuple of 2, not one tensor",
+        "not (out, spikes): return out",
+    ),
+    (
+        "a forward that raises",
+        lambda: Raising(spikingjelly_net()),
+        UserError,
+        "model=Raising: its forward on one image of {data} (shape [1, 1, 8, 8]) raised IndexError",
+        "accepted: a network that takes the images of {data}",
+    ),
+    (
+        "three channels on one-channel images",
+        lambda: spikingjelly_net(in_channels=3),
+        UserError,
+        "model=Sequential: its forward on one image of {data} (shape [1, 1, 8, 8]) raised",
+        "to have 3 channels, but got 1",
+    ),
+    (
+        "a NaN weight",
+        lambda: nan_weight(spikingjelly_net()),
+        CheckpointError,
+        "interop: the network Sequential has non-finite (NaN or inf) weights in 0.weight",
+        "accepted: a model whose weights",
+    ),
+]
+
+
+def state(model: nn.Module) -> tuple[dict[str, torch.Tensor], list[bool]]:
+    return copy.deepcopy(model.state_dict()), [m.training for m in model.modules()]
+
+
+def assert_refused(
+    call: Callable, model: nn.Module, error: type, start: str, part: str, folder: Path
+) -> None:
+    """``call()`` raises exactly ``error`` in one line starting with ``start``, holding
+    ``part``, having written nothing and left ``model`` as it was."""
+    weights, flags = state(model)
+    with pytest.raises(UserError) as err:
+        call()
+    line = str(err.value)
+    assert type(err.value) is error, line
+    assert line.startswith(start) and part in line and "accepted" in line, line
+    assert "\n" not in line
+    assert list(folder.iterdir()) == []
+    after, after_flags = state(model)
+    assert after_flags == flags
+    torch.testing.assert_close(after, weights, rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "start", "part"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_input_is_refused_in_one_line_naming_the_argument(
+    digits, call, error, start, part, tmp_path, monkeypatch
+) -> None:
+    model, x, y = digits
+    monkeypatch.chdir(tmp_path)
+    assert_refused(lambda: call(model, x, y), model, error, start, part, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("net", "error", "start", "part"), [c[1:] for c in FOREIGN], ids=[c[0] for c in FOREIGN]
+)
+@pytest.mark.parametrize("door", ["attack", "evaluate"])
+def test_a_foreign_network_that_cannot_be_attacked_is_refused_in_one_line(
+    digits, net, error, start, part, door, tmp_path, monkeypatch
+) -> None:
+    """The same line from both doors; the data are ``x`` for attack, ``data`` for evaluate."""
+    _, x, y = digits
+    model = net()
+    monkeypatch.chdir(tmp_path)
+
+    def call() -> Any:
+        if door == "attack":
+            return snnattack.attack(model, x, y, T=2, steps=1)
+        return snnattack.evaluate(model, (x, y), T=2, methods=["fgsm"], masking=False)
+
+    data = "x" if door == "attack" else "data"
+    start, part = start.format(data=data), part.format(data=data)
+    assert_refused(call, model, error, start, part, tmp_path)
+
+
+def test_legal_neighbours_run(digits) -> None:
+    """Inputs that require grad, ``T`` equal to the model's, overrides as a tuple, labels of a
+    Dataset of ``(image, int)`` items, images exactly 0 and 1: attacked as they are."""
+    model, x, y = digits
+    x = x.clone()
+    x[0, 0, 0, 0], x[0, 0, 0, 1] = 0.0, 1.0
+    adv = snnattack.attack(model, x.requires_grad_(True), y, T=4, steps=2, overrides=())
+    assert not adv.requires_grad and (adv - x).abs().max() <= 8 / 255 + 1e-6
+    items = [(x[i].detach(), int(y[i])) for i in range(16)]
+    record = snnattack.evaluate(
+        model,
+        DataLoader(items, batch_size=8),
+        methods=["fgsm"],
+        masking=False,
+        overrides=("eval_batch_size=8",),
+    )
+    assert record.n == 16
+
+
+def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block_goes_on(
+    digits,
+) -> None:
+    """The inner block would leave a gradient of neither mode; it is refused before it runs,
+    the outer mode still holds inside its block and the model is restored after it."""
+    model, x, y = digits
+
+    def grad() -> torch.Tensor:
+        z = x[:4].clone().requires_grad_(True)
+        F.cross_entropy(model(z), y[:4]).backward()
+        return z.grad
+
+    plain, ran = grad(), []
+    with snnattack.gradient_mode(model, "rga"):
+        outer = grad()
+        with pytest.raises(UserError) as err:
+            with snnattack.gradient_mode(model, "hart"):
+                ran.append(True)
+        assert torch.equal(grad(), outer)
+    assert ran == [] and "\n" not in str(err.value)
+    assert str(err.value).startswith(
+        "gradient_mode(snnattack.models.registry.SpikingNet, 'hart') inside its "
+        "gradient_mode 'rga' block"
+    )
+    assert "accepted: one gradient_mode block per model at a time" in str(err.value)
+    assert not torch.equal(outer, plain) and torch.equal(grad(), plain)
+    with snnattack.gradient_mode(model, "hart"):  # one after the other: each its own
+        assert not torch.equal(grad(), plain)
+
+
+def test_gradient_mode_blocks_nest_on_two_models(digits) -> None:
+    model, _, _ = digits
+    other = copy.deepcopy(model)
+    with snnattack.gradient_mode(model, "rga"), snnattack.gradient_mode(other, "hart") as m:
+        assert m is other
+
+
+def test_a_block_left_by_an_exception_lets_the_next_block_run(digits) -> None:
+    model, _, _ = digits
+    with pytest.raises(KeyError):
+        with snnattack.gradient_mode(model, "rga"):
+            raise KeyError("the user's loop failed")
+    with snnattack.gradient_mode(model, "hart") as m:
+        assert m is model
