@@ -16,19 +16,20 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop import snntorch, spikingjelly
+from snnattack.interop import snn_rat, snntorch, spikingjelly
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
+from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.registry import SpikingNet
 from snnattack.records.checkpoints import require_finite
 
 __all__ = ["adapt", "supported"]
 
-LIBRARIES = (spikingjelly, snntorch)
+LIBRARIES = (spikingjelly, snntorch, snn_rat)
 
 
 def supported() -> list[str]:
     """Every neuron class the adapters map."""
-    return [*spikingjelly.supported(), *snntorch.SUPPORTED]
+    return [*spikingjelly.supported(), *snntorch.SUPPORTED, *snn_rat.SUPPORTED]
 
 
 def adapt(
@@ -37,9 +38,12 @@ def adapt(
     """``net`` as a :class:`SpikingNet` of ``T`` steps, its neurons this project's LIFs.
 
     ``net``: a spikingjelly network mapping ``[T, B, ...]`` to ``[T, B, K]`` (any step mode;
-    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step. ``decode``
-    maps the body's ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-
-    domain gradient modes pass it one step, ``[1, B, K]``, so it must take any T).
+    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step; or a
+    model with its own time loop, called on the images as its user calls it
+    (:mod:`snnattack.interop.loops`: a spikingjelly class whose forward repeats the image
+    over T, a snnTorch class looping over the steps, an SNN-RAT model). ``decode`` maps
+    ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
+    modes pass it one step, ``[1, B, K]``, so it must take any T).
     ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.registry.Normalize`).
     A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
@@ -56,9 +60,13 @@ def adapt(
             if looks_like_neuron(module, ("norse",)):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
     if len(owners) != 1:
-        found = "both spikingjelly and snnTorch modules" if owners else "no known neuron"
+        found = "neurons of several libraries" if owners else "no known neuron"
         raise UserError(
             f"interop: {type(net).__qualname__} has {found}; adapt takes a network of "
-            f"spikingjelly or snnTorch, with the neurons {', '.join(supported())}"
+            f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
+            f"{', '.join(supported())}"
         )
-    return AdaptedNet(owners[0].body(net), int(T), normalize, decode)
+    (library,) = owners
+    if library.has_own_loop(net):
+        return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+    return AdaptedNet(library.body(net), int(T), normalize, decode)
