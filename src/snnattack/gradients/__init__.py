@@ -63,8 +63,8 @@ def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContex
 def per_step_refusal(model: nn.Module, mode: str) -> str | None:
     """Why ``mode`` cannot differentiate ``model``, whose own code calls its neurons one step
     at a time (:class:`~snnattack.snn.stepwise.StepLIF`), as one line; None if it can."""
-    if GRADIENT_MODES[mode].per_step or not step_neurons(model):
-        return None
+    if mode not in GRADIENT_MODES or GRADIENT_MODES[mode].per_step or not step_neurons(model):
+        return None  # a gradient-free component's "none" included
     accepted = ", ".join(name for name, spec in GRADIENT_MODES.items() if spec.per_step)
     return (
         f"gradient mode {mode!r} needs each neuron's whole T steps in one call, but the model's "
