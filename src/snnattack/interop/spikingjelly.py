@@ -51,10 +51,11 @@ from snnattack.snn.stepwise import StepLIF
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 # words of a forward that makes its time steps itself (repeat / expand the image, a loop)
 OWN_LOOP_WORDS = (".repeat(", ".expand(", "unsqueeze", "range(", "add_dimention")
+LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
 # modules of these packages are spiking neurons: refused unless mapped here
 NEURON_LIBRARIES = (
     "spikingjelly.activation_based.neuron",
-    "spikingjelly.clock_driven.neuron",
+    LEGACY_NEURONS,
     "snntorch",
     "norse",
 )
@@ -125,6 +126,9 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
             mapped.append(path)
         elif _dropout(module):
             continue  # kept: passes its input through in eval mode, where attacks run
+        elif type(module).__module__.startswith(LEGACY_NEURONS):
+            why = "is a neuron of the legacy clock_driven API; accepted: its activation_based node"
+            raise refuse(path, module, why, supported())
         elif looks_like_neuron(module, NEURON_LIBRARIES):
             raise refuse(path, module, "is not a neuron the adapter knows", supported())
         elif _stateful(module):
