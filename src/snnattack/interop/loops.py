@@ -78,6 +78,20 @@ class OwnLoopNet(SpikingNet):
         super().__init__(OwnEncoding(T), body, normalize)
         self.user_decode = decode
 
+    @property
+    def T(self) -> int:
+        """The time steps of the network's own loop."""
+        return self.encoder.T
+
+    @T.setter
+    def T(self, value: int) -> None:
+        if int(value) != self.encoder.T:  # a time extension: the loop is the network's code
+            raise UserError(
+                f"attack.time_extension: a network with its own time loop runs its own "
+                f"T={self.encoder.T} steps, which the attack cannot extend to {value}; "
+                "accepted: attack.time_extension=1, or pass the network's multi-step body"
+            )
+
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         images = self.normalize(self.quantize(x)).clone()  # its code may change it in place
         steppers = step_neurons(self.body)

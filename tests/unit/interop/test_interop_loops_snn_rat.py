@@ -106,9 +106,8 @@ class VGG(nn.Module):
         self.layer1 = self._make_layers([16, "A"], spiking)
         self.layer2 = self._make_layers([32, "A"], spiking)
         self.layer3, self.layer4, self.layer5 = nn.Sequential(), nn.Sequential(), nn.Sequential()
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(32 * 2 * 2, 64), LIFSpike(T, **spiking), nn.Linear(64, num_class)
-        )
+        hidden = [nn.Linear(32 * 2 * 2, 64), LIFSpike(T, **spiking)]
+        self.classifier = nn.Sequential(nn.Flatten(), *hidden, nn.Linear(64, num_class))
         self.merge = MergeTemporalDim(T)
         self.expand = ExpandTemporalDim(T)
         with torch.no_grad():  # every layer spikes, and not always

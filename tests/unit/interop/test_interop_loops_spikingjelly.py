@@ -232,3 +232,9 @@ def test_a_zoo_parametric_lif_net_with_dropout_is_evaluated() -> None:
     net = parametric_lif_net.MNISTNet(channels=4, spiking_neuron=neuron.ParametricLIFNode)
     assert any(isinstance(m, layer.Dropout) for m in net.modules())
     assert 0.0 <= evaluate_one_row(net.eval(), (1, 28, 28)) <= 100.0
+
+
+def test_a_time_extension_is_refused_as_the_loop_is_the_networks() -> None:
+    adapted = adapt(CSNN(T), T=T)
+    with pytest.raises(UserError, match="attack.time_extension=1"):
+        adapted.T = 2 * T
