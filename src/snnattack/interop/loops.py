@@ -102,6 +102,8 @@ class OwnLoopNet(SpikingNet):
             neuron.reset()
         out = self.body(images)
         ran = {neuron.steps for neuron in steppers}
+        for neuron in steppers:  # no membrane (nor its graph) kept past the forward
+            neuron.reset()
         if ran and ran != {self.T}:
             raise UserError(
                 f"T={self.T} but the network's own loop ran its neurons {sorted(ran)} steps "
