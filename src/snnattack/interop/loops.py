@@ -99,11 +99,11 @@ class OwnLoopNet(SpikingNet):
             if isinstance(module, TimeMerged):
                 module.batch = images.shape[0]
         for neuron in steppers:
-            neuron.reset()
+            neuron.restart()
         out = self.body(images)
         ran = {neuron.steps for neuron in steppers}
         for neuron in steppers:  # no membrane (nor its graph) kept past the forward
-            neuron.reset()
+            neuron.restart()
         if ran and ran != {self.T}:
             raise UserError(
                 f"T={self.T} but the network's own loop ran its neurons {sorted(ran)} steps "

@@ -4,7 +4,7 @@ snnTorch's tutorial classes (``for step in range(T): spk, mem = self.lif(cur, me
 spikingjelly networks in step mode ``'s'`` call each neuron once per step with ``[B, ...]``.
 :class:`StepLIF` computes the step of its :class:`~snnattack.snn.neurons.LIF` (charge, fire,
 reset, the same operations as the LIF's unrolled loop) and keeps the membrane until
-:meth:`StepLIF.reset`, which the adapted network calls before each of its forwards, so every
+:meth:`StepLIF.restart`, which the adapted network calls before each of its forwards, so every
 forward starts from a zero membrane and two networks share nothing.
 
 The gradient modes that only set the neurons' settings (surrogate, ``detach_membrane``: stbp,
@@ -27,15 +27,17 @@ from snnattack.snn.surrogates import Spike, Surrogate
 
 class StepLIF(nn.Module):
     """One step ``[B, ...]`` of ``lif`` per call, the membrane kept between calls until
-    :meth:`reset`; ``steps`` counts the calls since."""
+    :meth:`restart`; ``steps`` counts the calls since."""
 
     def __init__(self, lif: LIF) -> None:
         super().__init__()
         self.lif = lif
-        self.reset()
+        self.restart()
 
-    def reset(self) -> None:
-        """Back to a zero membrane at step 0 (also spikingjelly's ``reset_net`` name)."""
+    def restart(self) -> None:
+        """Back to a zero membrane at step 0. (Not named ``reset``: spikingjelly's
+        ``reset_net``, which a user's forward may call after its loop, calls every module's
+        ``reset``; the adapted network restarts its neurons itself.)"""
         self.u: torch.Tensor | None = None
         self.h: torch.Tensor | None = None
         self.steps = 0

@@ -101,7 +101,7 @@ def test_the_tutorial_class_gives_snntorch_own_spikes_and_membranes(init_hidden:
         assert 0.05 < spk.mean() < 0.95
         assert torch.equal(adapted(x), spk.mean(0))
         for neuron in step_neurons(adapted.body):
-            neuron.reset()
+            neuron.restart()
         our_spk, our_mem = adapted.body(x)
     assert torch.equal(our_spk, spk)
     torch.testing.assert_close(our_mem, mem, rtol=1e-6, atol=1e-6)

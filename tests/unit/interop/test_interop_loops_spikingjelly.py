@@ -85,6 +85,7 @@ class SingleStepCSNN(nn.Module):
         out = 0.0
         for _ in range(self.T):
             out = out + self.conv_fc(x)
+        functional.reset_net(self)  # as spikingjelly's examples do after a simulation
         return out / self.T
 
 
