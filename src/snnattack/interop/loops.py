@@ -23,6 +23,7 @@ from snnattack.errors import UserError
 from snnattack.interop.common import Decode
 from snnattack.models.registry import SpikingNet
 from snnattack.snn.encoding import Encoder
+from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import step_neurons
 
 
@@ -100,14 +101,22 @@ class OwnLoopNet(SpikingNet):
                 module.batch = images.shape[0]
         for neuron in steppers:
             neuron.restart()
-        out = self.body(images)
-        ran = {neuron.steps for neuron in steppers}
+        whole = [m for m in self.body.modules() if isinstance(m, LIF)]
+        whole = [m for m in whole if not any(m is s.lif for s in steppers)]
+        steps: set[int] = set()  # the T each whole-loop LIF is given (1: a rate-domain pass)
+        hooks = [m.register_forward_pre_hook(lambda _, a: steps.add(a[0].shape[0])) for m in whole]
+        try:
+            out = self.body(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        steps.update(neuron.steps for neuron in steppers)
         for neuron in steppers:  # no membrane (nor its graph) kept past the forward
             neuron.restart()
-        if ran and ran != {self.T}:
+        if steps - {1, self.T}:
             raise UserError(
-                f"T={self.T} but the network's own loop ran its neurons {sorted(ran)} steps "
-                f"in one forward; accepted: T={max(ran)}, the steps of its loop"
+                f"T={self.T} but the network's own loop runs its neurons over {max(steps)} "
+                f"steps; accepted: T={max(steps)}, the steps of its loop"
             )
         return self.decode(out)
 

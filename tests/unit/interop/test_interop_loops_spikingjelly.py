@@ -153,9 +153,10 @@ def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies()
         assert "accepted: stbp, bptr, pdsg, assg" in message and "multi-step body" in message
 
 
-def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop() -> None:
+@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
+def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop(cls: type) -> None:
     with pytest.raises(UserError, match="accepted: T=4"):
-        adapt(SingleStepCSNN(T), T=2)(images())
+        adapt(cls(T), T=2)(images())
 
 
 def test_the_users_network_is_left_as_it_was() -> None:
