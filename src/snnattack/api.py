@@ -270,6 +270,7 @@ def evaluate(
             "and labels, never the test data>, or tune=False and no tuned component"
         )
     settings = AttackSettings.from_config(cfg)
+    _refuse_whole_loop_modes(settings, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if tunes:
         split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
@@ -298,6 +299,24 @@ def evaluate(
             checks, target, x, y, rows, used_modes(recipe, rows), recipe.eot_samples
         )
     return record
+
+
+def _refuse_whole_loop_modes(
+    settings: AttackSettings, specs: list, *models: nn.Module | None
+) -> None:
+    """Refuses, before any work, a gradient mode (the job's, an ensemble component's) that
+    needs the whole T loop in one call on a model whose own loop calls its neurons one step
+    at a time (:func:`snnattack.gradients.per_step_refusal`)."""
+    from snnattack.attacks.ensemble import ENSEMBLE
+    from snnattack.gradients import per_step_refusal
+
+    modes = [settings.recipe.grad_mode]
+    modes += [c.grad_mode for s in specs if s.algorithm == ENSEMBLE for c in s.params["components"]]
+    for model in filter(None, models):
+        for mode in dict.fromkeys(modes):
+            refusal = per_step_refusal(model, mode)
+            if refusal is not None:
+                raise UserError(refusal)
 
 
 def attack(

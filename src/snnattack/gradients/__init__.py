@@ -19,9 +19,11 @@ from typing import Any
 
 from torch import nn
 
+from snnattack.errors import UserError
 from snnattack.gradients.base import GRADIENT_MODES, GradientMode, register
 from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
+from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
 
 discover(__name__, __path__)
@@ -31,6 +33,7 @@ __all__ = [
     "GradientMode",
     "checked_mode",
     "gradient_mode",
+    "per_step_refusal",
     "rate_slope",
     "register",
 ]
@@ -44,6 +47,9 @@ def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContex
         raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
     if not any(isinstance(m, Temporal) for m in model.modules()):
         raise ValueError("gradient_mode: the model has no spiking layers (snnattack LIF/encoders)")
+    refusal = per_step_refusal(model, mode)
+    if refusal is not None:
+        raise UserError(refusal)
     spec = GRADIENT_MODES[mode]
     problem = spec.complaint(params)
     if problem is not None:
@@ -52,6 +58,21 @@ def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContex
         return spec.make(model, **params)
     except TypeError as err:
         raise ValueError(f"gradient mode {mode!r}: bad parameters {params}: {err}") from None
+
+
+def per_step_refusal(model: nn.Module, mode: str) -> str | None:
+    """Why ``mode`` cannot differentiate ``model``, whose own code calls its neurons one step
+    at a time (:class:`~snnattack.snn.stepwise.StepLIF`), as one line; None if it can."""
+    if mode not in GRADIENT_MODES or GRADIENT_MODES[mode].per_step or not step_neurons(model):
+        return None  # a gradient-free component's "none" included
+    accepted = ", ".join(name for name, spec in GRADIENT_MODES.items() if spec.per_step)
+    return (
+        f"gradient mode {mode!r} needs each neuron's whole T steps in one call, but the model's "
+        f"own time loop calls its neurons one step at a time; accepted: {accepted}, or pass "
+        "the network's multi-step body instead (spikingjelly: the module mapping [T, B, ...] "
+        "in step mode 'm'; snnTorch: the nn.Sequential of one time step, Leaky with "
+        "init_hidden=True)"
+    )
 
 
 @contextmanager

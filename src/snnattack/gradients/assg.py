@@ -80,6 +80,7 @@ class AdaptiveSharpness(Surrogate):
     "assg",
     title="ASSG",
     order=70,
+    per_step=True,
     a=real(0, 0.5, lo_open=True, hi_open=True),
     relax=real(0),
     beta_1=real(0, 1, hi_open=True),

@@ -37,6 +37,7 @@ class GradientMode:
     order: float  # its place in listings (accepted values, report columns)
     ranges: Mapping[str, Rule]
     time_invariant: bool = False  # needs the model in eval mode (BN on running statistics)
+    per_step: bool = False  # runs on neurons called one step at a time (snn/stepwise.py)
 
     def complaint(
         self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
@@ -57,11 +58,21 @@ GRADIENT_MODES: Registry[GradientMode] = Registry()  # filled by this package's 
 
 
 def register(
-    name: str, /, *, title: str, order: float, time_invariant: bool = False, **ranges: Rule
+    name: str,
+    /,
+    *,
+    title: str,
+    order: float,
+    time_invariant: bool = False,
+    per_step: bool = False,
+    **ranges: Rule,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
     accepted where its rule in ``ranges`` says (one rule per parameter, no more);
-    ``time_invariant``: the mode needs the model in eval mode (:func:`require_eval`)."""
+    ``time_invariant``: the mode needs the model in eval mode (:func:`require_eval`);
+    ``per_step``: it also runs on neurons called one step at a time
+    (:class:`~snnattack.snn.stepwise.StepLIF`: it only sets the neurons' settings, or its
+    override declares a ``per_step`` equivalent)."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]
@@ -69,7 +80,7 @@ def register(
             raise TypeError(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
-        mode = GradientMode(name, make, title, order, ranges, time_invariant)
+        mode = GradientMode(name, make, title, order, ranges, time_invariant, per_step)
         GRADIENT_MODES.enter(name, mode, order)
         return make
 

@@ -4,6 +4,11 @@ Forward: the true spikes. Backward: each step's input current gets the gradient 
 step's spike, passed only where the neuron fired at all in the window:
 ``dL/dI_t = dL/ds_t * 1[r > 0]`` with ``r`` the neuron's firing rate. No gradient flows
 along the membrane from one step to the next.
+
+A neuron run one step per call (:class:`~snnattack.snn.stepwise.StepLIF`, a network with its
+own time loop) cannot see the later steps' spikes in the forward; it runs BPTR as the
+surrogate :class:`FiredGate` with the membrane detached: the gate is read in the backward,
+when the window's every spike is known, so the gradient is the same.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from torch import nn
 
 from snnattack.gradients.base import overriding, register
 from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Surrogate
 
 
 class _RateGate(torch.autograd.Function):
@@ -34,8 +40,34 @@ class _RateGate(torch.autograd.Function):
         return grad * fired, None
 
 
-@register("bptr", title="BPTR", order=30)
+class FiredGate(Surrogate):
+    """``grad * 1[the neuron fired at some step of the window]``: each step's ``observe`` adds
+    its spikes to one record per simulation, which the backward reads complete."""
+
+    name = "bptr_gate"
+
+    def start(self, recording: bool) -> None:
+        self._fired: list[torch.Tensor | None] = [None]
+
+    def observe(self, v: torch.Tensor, t: int) -> list[torch.Tensor | None]:
+        fired, record = v >= 0, self._fired
+        record[0] = fired if record[0] is None else record[0] | fired
+        return record
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen=None) -> torch.Tensor:
+        return grad * seen[0].to(grad.dtype)
+
+
+def rate_gate(lif: LIF, current: torch.Tensor) -> torch.Tensor:
+    """The LIF's BPTR forward on ``[T, B, ...]``."""
+    return _RateGate.apply(current, lif)
+
+
+rate_gate.per_step = lambda lif: (FiredGate(), True)  # one step per call: the same gradient
+
+
+@register("bptr", title="BPTR", order=30, per_step=True)
 @contextmanager
 def bptr(model: nn.Module) -> Iterator[None]:
-    with overriding(model, {LIF: lambda lif, current: _RateGate.apply(current, lif)}):
+    with overriding(model, {LIF: rate_gate}):
         yield

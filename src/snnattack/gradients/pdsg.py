@@ -62,6 +62,6 @@ class PotentialDependent(Surrogate):
         return grad * slope / (math.sqrt(2 * math.pi) * sigma)
 
 
-@register("pdsg", title="PDSG", order=60)
+@register("pdsg", title="PDSG", order=60, per_step=True)
 def pdsg(model: nn.Module):
     return neuron_settings(model, surrogate=lambda _: PotentialDependent())

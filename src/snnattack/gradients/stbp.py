@@ -20,6 +20,7 @@ from snnattack.values import member_of, optional, real
     "stbp",
     title="STBP",
     order=10,
+    per_step=True,
     width=optional(real(0, lo_open=True)),
     surrogate=member_of(SURROGATES),
     alpha=optional(real(0, lo_open=True)),

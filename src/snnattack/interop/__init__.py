@@ -1,14 +1,17 @@
-"""Foreign spiking networks (spikingjelly, snnTorch) as this project's :class:`SpikingNet`.
+"""Foreign spiking networks (spikingjelly, snnTorch, SNN-RAT) as this project's SpikingNet.
 
 ``adapt(net, T=4)`` returns a model taking images ``[B, ...]``: the direct encoder repeats
-them ``T`` times, a copy of ``net`` whose spiking neurons are :class:`~snnattack.snn.neurons.LIF`
-layers with the same dynamics runs on ``[T, B, ...]``, and ``decode`` (default the mean over
-T) gives the logits. Every gradient mode then differentiates it as it does the project's own
-models. The copy's parameters and buffers share ``net``'s memory, and it holds none of its
-state, so ``net`` itself is never modified. How each library's neurons map, and what is refused, is
-in :mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch` and
-``docs/interop.md``. spikingjelly and snnTorch are imported only when a network of theirs is
-adapted (the ``interop`` extra).
+them ``T`` times, a copy of ``net`` whose spiking neurons are
+:class:`~snnattack.snn.neurons.LIF` layers with the same dynamics runs on ``[T, B, ...]``, and
+``decode`` (default the mean over T) gives the logits; a model with its own time loop is
+called on the images as its user calls it (:mod:`snnattack.interop.loops`). Every gradient
+mode then differentiates it as it does the project's own models (a loop calling its neurons
+one step at a time: the modes that need no whole T loop in one call). The copy's parameters
+and buffers share ``net``'s memory, and it holds none of its state, so ``net`` itself is
+never modified. How each library's neurons map, and what is refused, is in
+:mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch`,
+:mod:`snnattack.interop.snn_rat` and ``docs/interop.md``. spikingjelly and snnTorch are
+imported only when a network of theirs is adapted (the ``interop`` extra).
 """
 
 from __future__ import annotations
@@ -16,19 +19,20 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop import snntorch, spikingjelly
+from snnattack.interop import snn_rat, snntorch, spikingjelly
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
+from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.registry import SpikingNet
 from snnattack.records.checkpoints import require_finite
 
 __all__ = ["adapt", "supported"]
 
-LIBRARIES = (spikingjelly, snntorch)
+LIBRARIES = (spikingjelly, snntorch, snn_rat)
 
 
 def supported() -> list[str]:
     """Every neuron class the adapters map."""
-    return [*spikingjelly.supported(), *snntorch.SUPPORTED]
+    return [*spikingjelly.supported(), *snntorch.SUPPORTED, *snn_rat.SUPPORTED]
 
 
 def adapt(
@@ -37,9 +41,12 @@ def adapt(
     """``net`` as a :class:`SpikingNet` of ``T`` steps, its neurons this project's LIFs.
 
     ``net``: a spikingjelly network mapping ``[T, B, ...]`` to ``[T, B, K]`` (any step mode;
-    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step. ``decode``
-    maps the body's ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-
-    domain gradient modes pass it one step, ``[1, B, K]``, so it must take any T).
+    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step; or a
+    model with its own time loop, called on the images as its user calls it
+    (:mod:`snnattack.interop.loops`: a spikingjelly class whose forward repeats the image
+    over T, a snnTorch class looping over the steps, an SNN-RAT model). ``decode`` maps
+    ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
+    modes pass it one step, ``[1, B, K]``, so it must take any T).
     ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.registry.Normalize`).
     A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
@@ -56,9 +63,13 @@ def adapt(
             if looks_like_neuron(module, ("norse",)):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
     if len(owners) != 1:
-        found = "both spikingjelly and snnTorch modules" if owners else "no known neuron"
+        found = "neurons of several libraries" if owners else "no known neuron"
         raise UserError(
             f"interop: {type(net).__qualname__} has {found}; adapt takes a network of "
-            f"spikingjelly or snnTorch, with the neurons {', '.join(supported())}"
+            f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
+            f"{', '.join(supported())}"
         )
-    return AdaptedNet(owners[0].body(net), int(T), normalize, decode)
+    (library,) = owners
+    if library.has_own_loop(net):
+        return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+    return AdaptedNet(library.body(net), int(T), normalize, decode)

@@ -1,4 +1,5 @@
-"""snnTorch networks: an ``nn.Sequential`` of torch layers and ``snn.Leaky`` neurons, wrapped.
+"""snnTorch networks: an ``nn.Sequential`` of torch layers and ``snn.Leaky`` neurons, wrapped;
+or a class of the user's with its own loop over the steps, run as it is.
 
 snnTorch's time loop is the user's code, so the adapter takes the network of one time step,
 an ``nn.Sequential`` (nested ones are flattened) of torch layers and ``Leaky`` neurons, and
@@ -7,8 +8,11 @@ wraps it into a multi-step body: each torch layer runs on every step
 training mode would normalise over all steps; attacks run in eval mode) and each ``Leaky``
 becomes a LIF (tested on snnTorch 1.0.0). The body's output is the last layer's on every step
 (spikes for a last ``Leaky``, decoded by the mean over T unless the user gives a decode).
-A network whose forward is not the ``nn.Sequential`` of its steps is refused: pass that
-sequence.
+A class of the user's whose forward loops over the steps (the tutorials' ``for step in
+range(T): spk, mem = self.lif(cur, mem)``) is run as it is (:func:`own_loop`,
+:mod:`snnattack.interop.loops`), each ``Leaky`` a :class:`LeakyStep` that keeps its membrane
+between the steps of one forward. A ``Leaky(init_hidden=False)`` inside an ``nn.Sequential``
+but its last layer is refused: snnTorch itself cannot run it.
 
 ``Leaky`` (``beta`` clamped to [0, 1] as snnTorch does, ``threshold`` theta, both one value
 per layer and read when adapting) computes ``mem_t = beta mem_{t-1} + x_t - R_t`` with the
@@ -37,10 +41,12 @@ recurrent torch layers (they would mix steps), and any other neuron.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.snn.neurons import LIF
+from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import StepWise
 
 SUPPORTED = ("snntorch.Leaky",)
@@ -52,6 +58,53 @@ def owns(net: nn.Module) -> bool:
     return any(type(m).__module__.startswith("snntorch") for m in net.modules())
 
 
+def has_own_loop(net: nn.Module) -> bool:
+    """Whether ``net`` is a class of the user's (its forward loops over the steps), not the
+    ``nn.Sequential`` of one time step."""
+    return not isinstance(net, nn.Sequential)
+
+
+def own_loop(net: nn.Module) -> nn.Module:
+    """The copy of ``net``, whose own loop calls each ``Leaky`` once per step, with each
+    ``Leaky`` as a :class:`LeakyStep`; any other neuron is refused."""
+    import snntorch
+
+    replacements: dict[nn.Module, nn.Module] = {}
+    for path, module in net.named_modules():
+        if type(module) is snntorch.Leaky:
+            replacements[module] = LeakyStep(module, _lif(path, module))
+        elif looks_like_neuron(module, NEURON_LIBRARIES):
+            raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
+    if not replacements:
+        raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
+    return shared_copy(net, replacements)
+
+
+class LeakyStep(StepLIF):
+    """A ``Leaky`` called once per step by the user's loop, as snnTorch's: ``(input, mem)``
+    to ``(spk, mem)`` (``init_hidden=False`` or ``output=True``), else ``input`` to ``spk``.
+    The ``mem`` passed in is not read (the neuron keeps its own, from zero at each forward);
+    the one returned is snnTorch's: the membrane before the reset (``reset_delay=True``: the
+    reset comes at the next step) or after it."""
+
+    def __init__(self, leaky: nn.Module, lif: LIF) -> None:
+        super().__init__(lif)
+        self.pair = bool(leaky.output or not leaky.init_hidden)
+        self.delayed = bool(leaky.reset_delay)
+
+    def forward(self, x: torch.Tensor, mem: torch.Tensor | None = None):  # type: ignore[override]
+        spk = super().forward(x)
+        if not self.pair:
+            return spk
+        return spk, self.h if self.delayed else self.u
+
+    def reset_mem(self) -> torch.Tensor:
+        """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state."""
+        return torch.zeros(0)
+
+    init_leaky = reset_mem  # snnTorch's former name of the same call
+
+
 def body(net: nn.Module) -> nn.Module:
     """The multi-step body of the per-step sequence ``net``: its layers per step, its
     ``Leaky`` neurons as LIFs; anything else is refused."""
@@ -61,7 +114,14 @@ def body(net: nn.Module) -> nn.Module:
         raise refuse("", net, "is not an nn.Sequential of its time step's layers", SUPPORTED)
     steps = _flat(net, "")
     replacements = {m: _lif(p, m) for p, m in steps if type(m) is snntorch.Leaky}
-    for path, module in steps:
+    for index, (path, module) in enumerate(steps):
+        if module in replacements and not module.init_hidden and index < len(steps) - 1:
+            why = (
+                "has init_hidden=False inside an nn.Sequential, which snnTorch itself cannot "
+                "run (the next layer would get its (spk, mem) pair); accepted: "
+                "init_hidden=True, or a class of yours passing mem step by step"
+            )
+            raise refuse(path, module, why, SUPPORTED)
         if module in replacements:
             continue
         if looks_like_neuron(module, NEURON_LIBRARIES):

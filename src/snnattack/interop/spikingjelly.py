@@ -1,11 +1,14 @@
 """spikingjelly ``activation_based`` networks: their IF, LIF and parametric LIF nodes as LIFs.
 
-The user's network is its multi-step part, mapping ``[T, B, ...]`` to ``[T, B, K]``. The
+The user's network is either its multi-step part (:func:`body`), mapping ``[T, B, ...]`` to
+``[T, B, K]``, or a class of the user's whose ``forward`` makes the time steps itself
+(:func:`own_loop`, :func:`has_own_loop`; :mod:`snnattack.interop.loops`). The body's
 adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
 ``layer.Conv2d``, ``layer.SeqToANNContainer``) with no time loop of its own; a module that
-runs in step mode ``'s'`` only is refused. Each node becomes (tested on 0.0.0.0.14 and 2.0.0):
+runs in step mode ``'s'`` only is refused. The own loop's copy keeps the step modes: a node
+in ``'s'`` is called once per step. Each node becomes (tested on 0.0.0.0.14 and 2.0.0):
 
 - membrane shifted by ``v_reset`` (``w = v - v_reset``, 0 for the soft reset), so the LIF's
   rest and hard reset are 0 and its threshold is ``theta = v_threshold - v_reset``;
@@ -24,10 +27,14 @@ still gets a surrogate gradient (the LIF always differentiates with it). Refused
 neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`` or
 ``v_reset``, ``v_threshold <= v_reset``, a node whose membrane 2.0's ``precision`` tools
 store at reduced precision, stateful modules (``MemoryModule``) that are not neurons, and
-modules that run in step mode ``'s'`` only.
+modules that run in step mode ``'s'`` only. spikingjelly's dropouts (``layer.Dropout``,
+``Dropout2d``, the legacy ``MultiStepDropout``) are kept: they pass their input through in
+eval mode, where attacks run.
 """
 
 from __future__ import annotations
+
+import inspect
 
 from torch import nn
 
@@ -39,12 +46,16 @@ from snnattack.interop.common import (
     shared_copy,
 )
 from snnattack.snn.neurons import LIF
+from snnattack.snn.stepwise import StepLIF
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
+# words of a forward that makes its time steps itself (repeat / expand the image, a loop)
+OWN_LOOP_WORDS = (".repeat(", ".expand(", "unsqueeze", "range(", "add_dimention")
+LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
 # modules of these packages are spiking neurons: refused unless mapped here
 NEURON_LIBRARIES = (
     "spikingjelly.activation_based.neuron",
-    "spikingjelly.clock_driven",
+    LEGACY_NEURONS,
     "snntorch",
     "norse",
 )
@@ -63,22 +74,9 @@ def owns(net: nn.Module) -> bool:
 def body(net: nn.Module) -> nn.Module:
     """The multi-step copy of ``net`` with every node replaced by its LIF; an unknown
     neuron, or a module that cannot run multi-step, is refused."""
-    from spikingjelly.activation_based import base, neuron
+    from spikingjelly.activation_based import base
 
-    nodes = {getattr(neuron, name) for name in SUPPORTED}
-    replacements: dict[nn.Module, nn.Module] = {}
-    mapped: list[str] = []
-    for path, module in net.named_modules():
-        if any(path.startswith(f"{p}.") for p in mapped):
-            continue  # a node's own children (its surrogate function)
-        if type(module) in nodes:
-            replacements[module] = _lif(path, module)
-            mapped.append(path)
-        elif isinstance(module, base.MemoryModule) or looks_like_neuron(module, NEURON_LIBRARIES):
-            raise refuse(path, module, "is not a neuron the adapter knows", supported())
-    if not replacements:
-        raise refuse("", net, "has no spikingjelly neuron", supported())
-    copied = shared_copy(net, replacements)
+    copied = shared_copy(net, _replacements(net, per_call=False))
     for path, module in copied.named_modules():
         if isinstance(module, base.StepModule) and module.step_mode != "m":
             try:
@@ -88,8 +86,78 @@ def body(net: nn.Module) -> nn.Module:
     return copied
 
 
-def _lif(path: str, node: nn.Module) -> nn.Module:
-    """The LIF (after its input scale, if any) that computes ``node``'s spikes."""
+def own_loop(net: nn.Module) -> nn.Module:
+    """The copy of ``net``, a class of the user's that makes its time steps itself, in its
+    own step modes: a node in step mode ``'m'`` becomes its LIF, one in ``'s'`` (called once
+    per step by the user's loop) a :class:`~snnattack.snn.stepwise.StepLIF`."""
+    return shared_copy(net, _replacements(net, per_call=True))
+
+
+def has_own_loop(net: nn.Module) -> bool:
+    """Whether ``net`` is a class of the user's whose ``forward`` makes the time steps itself
+    (repeats or expands the image over T, or loops over the steps), called with the images;
+    else (an ``nn.Sequential``, a class of spikingjelly's model zoo, a class whose forward
+    maps ``[T, B, ...]``) it is the multi-step body."""
+    cls = type(net)
+    if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
+        return False
+    try:
+        code = inspect.getsource(cls.forward)
+    except (OSError, TypeError):
+        return False
+    return any(word in code for word in OWN_LOOP_WORDS)
+
+
+def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
+    """Each node of ``net`` and its LIF (``per_call``: a node in step mode ``'s'`` as a
+    :class:`~snnattack.snn.stepwise.StepLIF`); an unknown neuron or stateful module is
+    refused."""
+    from spikingjelly.activation_based import neuron
+
+    nodes = {getattr(neuron, name) for name in SUPPORTED}
+    replacements: dict[nn.Module, nn.Module] = {}
+    mapped: list[str] = []
+    for path, module in net.named_modules():
+        if any(path.startswith(f"{p}.") for p in mapped):
+            continue  # a node's own children (its surrogate function)
+        if type(module) in nodes:
+            one_step = per_call and module.step_mode == "s"
+            replacements[module] = _lif(path, module, one_step)
+            mapped.append(path)
+        elif _dropout(module):
+            continue  # kept: passes its input through in eval mode, where attacks run
+        elif type(module).__module__.startswith(LEGACY_NEURONS):
+            why = "is a neuron of the legacy clock_driven API; accepted: its activation_based node"
+            raise refuse(path, module, why, supported())
+        elif looks_like_neuron(module, NEURON_LIBRARIES):
+            raise refuse(path, module, "is not a neuron the adapter knows", supported())
+        elif _stateful(module):
+            why = "is a stateful module (MemoryModule) the adapter does not map"
+            raise refuse(path, module, why, supported())
+    if not replacements:
+        raise refuse("", net, "has no spikingjelly neuron", supported())
+    return replacements
+
+
+def _dropout(module: nn.Module) -> bool:
+    """Whether ``module`` is one of spikingjelly's dropouts (``Dropout``, ``Dropout2d``,
+    the legacy ``MultiStepDropout``...), which do nothing in eval mode."""
+    cls = type(module)
+    return cls.__module__.startswith("spikingjelly.") and "Dropout" in cls.__name__
+
+
+def _stateful(module: nn.Module) -> bool:
+    """Whether ``module`` keeps a state between calls: a ``MemoryModule`` of spikingjelly
+    (``activation_based`` or the legacy ``clock_driven``)."""
+    return any(
+        c.__name__ == "MemoryModule" and c.__module__.startswith("spikingjelly.")
+        for c in type(module).__mro__
+    )
+
+
+def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
+    """The LIF (after its input scale, if any) that computes ``node``'s spikes; ``one_step``:
+    run one step per call (:class:`~snnattack.snn.stepwise.StepLIF`)."""
     v_reset = node.v_reset
     v_reset = None if v_reset is None else scalar(v_reset, "v_reset", path, node, supported())
     theta = scalar(node.v_threshold, "v_threshold", path, node, supported()) - (v_reset or 0.0)
@@ -105,9 +173,10 @@ def _lif(path: str, node: nn.Module) -> nn.Module:
         reset="soft" if v_reset is None else "hard",
         detach_reset=bool(node.detach_reset),
     )
+    neuron = StepLIF(lif) if one_step else lif
     if rate and node.decay_input:
-        return nn.Sequential(InputScale(rate), lif)
-    return lif
+        return nn.Sequential(InputScale(rate), neuron)
+    return neuron
 
 
 def _decay(node: nn.Module) -> float:

@@ -7,7 +7,9 @@ surrogate here is one small object with its width or sharpness (see ``docs/neuro
 - ``triangle`` (half-width ``w``): ``max(0, w - |v|) / w**2`` (the project's default);
 - ``rectangle`` (half-width ``w``): ``1[|v| < w] / (2 w)`` (Wu et al., STBP 2018);
 - ``sigmoid`` (sharpness ``alpha``): ``alpha * sig(alpha v) * (1 - sig(alpha v))``;
-- ``atan`` (sharpness ``alpha``): ``alpha / (2 (1 + (pi/2 alpha v)**2))`` (spikingjelly's ATan).
+- ``atan`` (sharpness ``alpha``): ``alpha / (2 (1 + (pi/2 alpha v)**2))`` (spikingjelly's ATan);
+- ``fast_sigmoid`` (slope ``alpha``): ``1 / (alpha |v| + 1)**2`` (snnTorch's default
+  ``surrogate.fast_sigmoid(slope=25)``; area ``2 / alpha``, not 1, as snnTorch defines it).
 
 A surrogate may also look at the membrane while the neuron runs (``observe``, called once per
 time step in the forward pass) and use what it saw in the backward pass; the
@@ -109,13 +111,30 @@ def atan_slope(v: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
     return alpha / 2 / (1 + (math.pi / 2 * alpha * v).square())
 
 
-SURROGATES: dict[str, type[Surrogate]] = {s.name: s for s in (Triangle, Rectangle, Sigmoid, ATan)}
+class FastSigmoid(Surrogate):
+    """``1 / (alpha |v| + 1)**2``, the slope of ``v / (1 + alpha |v|)`` (Zenke & Ganguli 2018's
+    SuperSpike): snnTorch's ``surrogate.fast_sigmoid``, whose ``slope`` is ``alpha``."""
+
+    name = "fast_sigmoid"
+
+    def __init__(self, alpha: float = 25.0) -> None:
+        _positive("alpha", alpha)
+        self.alpha = alpha
+
+    def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
+        return grad / (self.alpha * v.abs() + 1.0).square()
+
+
+SURROGATES: dict[str, type[Surrogate]] = {
+    s.name: s for s in (Triangle, Rectangle, Sigmoid, ATan, FastSigmoid)
+}
 WIDTH_SURROGATES = ("triangle", "rectangle")  # set by a half-width; the others by alpha
 
 
 def make_surrogate(name: str, width: float | None = None, alpha: float | None = None) -> Surrogate:
     """The surrogate ``name`` with its half-width (triangle, rectangle) or its sharpness
-    (sigmoid, atan); the other family's parameter is not read, ``None`` keeps the default."""
+    (sigmoid, atan, fast_sigmoid); the other family's parameter is not read, ``None`` keeps
+    the default."""
     if name not in SURROGATES:
         raise ValueError(f"unknown surrogate {name!r}; accepted: {', '.join(SURROGATES)}")
     own = ("width", width) if name in WIDTH_SURROGATES else ("alpha", alpha)

@@ -1,0 +1,128 @@
+"""Networks with their own time loop, run as their users call them: images in, logits out.
+
+spikingjelly's tutorial classes repeat the image over T in their ``forward`` and average the
+output (``x.unsqueeze(0).repeat(T, ...)``, ``.mean(0)``), snnTorch's loop over the steps
+(``for step in range(T): spk, mem = self.lif(cur, mem)``), and the SNN-RAT family merges T
+into the batch (``add_dimention``, ``MergeTemporalDim``, ``ExpandTemporalDim``). Their
+adapted model (:class:`OwnLoopNet`) calls a copy of the user's network on the images, with
+each neuron replaced by this project's LIF: one call per forward on ``[T, B, ...]`` where the
+network's code gives the neuron the whole T at once (a multi-step node; SNN-RAT's
+``LIFSpike`` through :class:`MergedLIF`), one call per step where it loops
+(:class:`~snnattack.snn.stepwise.StepLIF`, its membrane reset before each forward). The
+time reduction is the network's own: an output ``[B, K]`` is the logits; ``[T, B, K]``
+(SNN-RAT's models, snnTorch's stacked records) is decoded (the mean over T unless the user
+gives ``decode``); of a tuple (snnTorch's ``spk_rec, mem_rec``), the first element.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.interop.common import Decode
+from snnattack.models.registry import SpikingNet
+from snnattack.snn.encoding import Encoder
+from snnattack.snn.neurons import LIF
+from snnattack.snn.stepwise import step_neurons
+
+
+class OwnEncoding(Encoder):
+    """The images as they are: the network's own code makes its time steps (so the
+    rate-domain pass sees the images too, and the network's first neuron averages its
+    current over the steps)."""
+
+    def simulate(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def expected(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class TimeMerged(nn.Module):
+    """A module of a network that merges T into the batch (``[T * B, ...]``, t-major): the
+    adapted network sets ``batch`` (its images' B) before each forward, so the time steps
+    are ``x.shape[0] // batch``, also on a rate-domain pass of one step."""
+
+    batch = 1
+
+    def unmerged(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[T * B, ...]`` as ``[T, B, ...]``."""
+        return x.reshape(x.shape[0] // self.batch, self.batch, *x.shape[1:])
+
+
+class MergedLIF(TimeMerged):
+    """A LIF on ``[T * B, ...]``: unmerged, run over T, merged back."""
+
+    def __init__(self, lif: nn.Module) -> None:
+        super().__init__()
+        self.lif = lif
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lif(self.unmerged(x)).flatten(0, 1)
+
+
+class Unmerge(TimeMerged):
+    """``[T * B, ...]`` to ``[T, B, ...]`` (SNN-RAT's ``ExpandTemporalDim``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unmerged(x)
+
+
+class OwnLoopNet(SpikingNet):
+    """A :class:`SpikingNet` whose body is the user's network (adapted copy), called on the
+    images; its output decoded as the module docstring says."""
+
+    def __init__(
+        self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
+    ) -> None:
+        super().__init__(OwnEncoding(T), body, normalize)
+        self.user_decode = decode
+
+    @property
+    def T(self) -> int:
+        """The time steps of the network's own loop."""
+        return self.encoder.T
+
+    @T.setter
+    def T(self, value: int) -> None:
+        if int(value) != self.encoder.T:  # a time extension: the loop is the network's code
+            raise UserError(
+                f"attack.time_extension: a network with its own time loop runs its own "
+                f"T={self.encoder.T} steps, which the attack cannot extend to {value}; "
+                "accepted: attack.time_extension=1, or pass the network's multi-step body"
+            )
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        images = self.normalize(self.quantize(x)).clone()  # its code may change it in place
+        steppers = step_neurons(self.body)
+        for module in self.body.modules():
+            if isinstance(module, TimeMerged):
+                module.batch = images.shape[0]
+        for neuron in steppers:
+            neuron.restart()
+        whole = [m for m in self.body.modules() if isinstance(m, LIF)]
+        whole = [m for m in whole if not any(m is s.lif for s in steppers)]
+        steps: set[int] = set()  # the T each whole-loop LIF is given (1: a rate-domain pass)
+        hooks = [m.register_forward_pre_hook(lambda _, a: steps.add(a[0].shape[0])) for m in whole]
+        try:
+            out = self.body(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        steps.update(neuron.steps for neuron in steppers)
+        for neuron in steppers:  # no membrane (nor its graph) kept past the forward
+            neuron.restart()
+        if steps - {1, self.T}:
+            raise UserError(
+                f"T={self.T} but the network's own loop runs its neurons over {max(steps)} "
+                f"steps; accepted: T={max(steps)}, the steps of its loop"
+            )
+        return self.decode(out)
+
+    def decode(self, out: torch.Tensor | tuple | list) -> torch.Tensor:
+        if isinstance(out, tuple | list):
+            out = out[0]
+        if out.dim() < 3:
+            return out
+        return out.mean(0) if self.user_decode is None else self.user_decode(out)

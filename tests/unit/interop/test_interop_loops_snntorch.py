@@ -1,0 +1,167 @@
+"""snnTorch's tutorial class adapted as its user calls it (snnattack.interop.loops): its own
+loop over the steps with ``init_hidden=False`` and an explicit ``mem``, recording the spikes;
+snnTorch's own outputs (spikes and membranes), its fast-sigmoid gradient under ``stbp``, every
+per-step gradient mode equal to the per-step nn.Sequential's, and snnattack.evaluate on it.
+snnTorch 1.0.0, float32 as snnTorch computes its spikes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from interop_oracle import MODES, T, images, relative, weighted_backward
+from torch import nn
+
+import snnattack
+from snnattack.errors import UserError
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.interop import adapt
+from snnattack.snn.stepwise import step_neurons
+
+snn = pytest.importorskip("snntorch")
+from snntorch import surrogate, utils  # noqa: E402
+
+PER_STEP = [(m, p) for m, p in MODES if GRADIENT_MODES[m].per_step]
+BETA = 0.95  # the tutorials' decay
+
+
+class Net(nn.Module):
+    """snnTorch's tutorial network (tutorial 5), digits-sized: explicit membranes, the loop in
+    ``forward``, the spikes and membranes of the last layer recorded per step."""
+
+    def __init__(self, init_hidden: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        spike_grad = surrogate.fast_sigmoid(slope=25)
+        self.init_hidden = init_hidden
+        self.fc1 = nn.Linear(64, 32)
+        self.lif1 = snn.Leaky(beta=BETA, spike_grad=spike_grad, init_hidden=init_hidden)
+        self.fc2 = nn.Linear(32, 10)
+        self.lif2 = snn.Leaky(
+            beta=BETA, spike_grad=spike_grad, init_hidden=init_hidden, output=True
+        )
+        with torch.no_grad():  # every layer spikes, and not always
+            self.fc1.weight.mul_(6.0)
+            self.fc2.weight.mul_(4.0)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.init_hidden:  # the state inside the neurons, reset by the caller
+            return self.hidden_loop(x)
+        mem1 = self.lif1.init_leaky()
+        mem2 = self.lif2.init_leaky()
+        spk2_rec, mem2_rec = [], []
+        for _step in range(T):
+            cur1 = self.fc1(x.flatten(1))
+            spk1, mem1 = self.lif1(cur1, mem1)
+            cur2 = self.fc2(spk1)
+            spk2, mem2 = self.lif2(cur2, mem2)
+            spk2_rec.append(spk2)
+            mem2_rec.append(mem2)
+        return torch.stack(spk2_rec, dim=0), torch.stack(mem2_rec, dim=0)
+
+    def hidden_loop(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spk_rec, mem_rec = [], []
+        for _step in range(T):
+            spk, mem = self.lif2(self.fc2(self.lif1(self.fc1(x.flatten(1)))))
+            spk_rec.append(spk)
+            mem_rec.append(mem)
+        return torch.stack(spk_rec), torch.stack(mem_rec)
+
+
+def theirs(net: Net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """snnTorch's own run, its hidden states reset first as its tutorials do."""
+    utils.reset(net)
+    return net(x)
+
+
+def step_sequence(net: Net) -> nn.Sequential:
+    """The same layers as the nn.Sequential of one step (the multi-step body form)."""
+    return nn.Sequential(
+        nn.Flatten(),
+        net.fc1,
+        snn.Leaky(beta=BETA, init_hidden=True),
+        net.fc2,
+        snn.Leaky(beta=BETA, init_hidden=True),
+    )
+
+
+def gradient(model: nn.Module, mode: str, params: dict) -> torch.Tensor:
+    x = images().float().requires_grad_(True)
+    with gradient_mode(model, mode, **params):
+        weighted_backward(model(x))
+    return x.grad
+
+
+@pytest.mark.parametrize("init_hidden", [False, True])
+def test_the_tutorial_class_gives_snntorch_own_spikes_and_membranes(init_hidden: bool) -> None:
+    net = Net(init_hidden)
+    adapted = adapt(net, T=T).eval()
+    x = images().float()
+    with torch.no_grad():
+        spk, mem = theirs(net, x)
+        assert 0.05 < spk.mean() < 0.95
+        assert torch.equal(adapted(x), spk.mean(0))
+        for neuron in step_neurons(adapted.body):
+            neuron.restart()
+        our_spk, our_mem = adapted.body(x)
+    assert torch.equal(our_spk, spk)
+    torch.testing.assert_close(our_mem, mem, rtol=1e-6, atol=1e-6)
+
+
+def test_stbp_with_fast_sigmoid_gives_snntorch_own_gradient() -> None:
+    net = Net()
+    x = images().float().requires_grad_(True)
+    spk, _ = theirs(net, x)
+    weighted_backward(spk.mean(0))
+    ours = gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "fast_sigmoid"})
+    assert x.grad.abs().sum() > 0
+    # float32 rounding, which the fast sigmoid's steep slope magnifies: measured 1.1e-5
+    assert relative(ours, x.grad) <= 3e-5
+
+
+@pytest.mark.parametrize("mode,params", PER_STEP, ids=[f"{m}-{p}" for m, p in PER_STEP])
+def test_every_per_step_mode_equals_the_step_sequence(mode: str, params: dict) -> None:
+    net = Net()
+    ours = gradient(adapt(net, T=T).eval(), mode, params)
+    reference = gradient(adapt(step_sequence(net), T=T).eval(), mode, params)
+    assert reference.abs().sum() > 0
+    assert relative(ours, reference) <= 1e-6
+
+
+def test_the_whole_loop_modes_are_refused_in_one_line() -> None:
+    with pytest.raises(UserError) as err:
+        gradient(adapt(Net(), T=T).eval(), "hart", {})
+    message = str(err.value)
+    assert "\n" not in message and "'hart'" in message and "nn.Sequential" in message
+
+
+def test_two_networks_keep_separate_membranes() -> None:
+    target, source = adapt(Net(), T=T).eval(), adapt(Net(True), T=T).eval()
+    x = images().float()
+    with torch.no_grad():
+        alone = target(x)
+        source(x[:2])
+        assert torch.equal(target(x), alone)
+
+
+def test_the_tutorial_class_is_evaluated_with_fast_sigmoid() -> None:
+    torch.manual_seed(0)
+    x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+    record = snnattack.evaluate(
+        Net(),
+        (x, y),
+        eps=8,
+        methods="pgd",
+        grad_params={"surrogate": "fast_sigmoid"},
+        T=T,
+        masking=False,
+        overrides=["method.pgd.steps=2"],
+    )
+    (row,) = record.results
+    assert row.grad_mode == "stbp" and 0.0 <= row.adv_acc <= record.clean_acc
+
+
+def test_an_ensemble_with_whole_loop_modes_is_refused_before_any_work() -> None:
+    x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(Net(), (x, y), eps=8, methods="ensemble", T=T, val_data=(x, y))
+    assert "\n" not in str(err.value) and "'rga'" in str(err.value)

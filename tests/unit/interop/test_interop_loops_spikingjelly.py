@@ -1,0 +1,242 @@
+"""spikingjelly networks with their own time loop, adapted as their users call them
+(snnattack.interop.loops): the tutorial CSNN (``x.unsqueeze(0).repeat(T, ...)``, ``.mean(0)``)
+in step mode 'm', and a single-step class looping over the steps; the library's own logits and
+surrogate gradient; every gradient mode equal to the multi-step body's; the rate-domain modes
+refused in one line where the neurons are called one step at a time. The model zoo's
+Dropout networks evaluated by snnattack.evaluate. spikingjelly 2.0.0."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from interop_oracle import (
+    MODES,
+    T,
+    images,
+    input_gradient,
+    relative,
+    weighted_backward,
+)
+from torch import nn
+
+import snnattack
+from snnattack.errors import UserError
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.interop import adapt
+from snnattack.interop.loops import OwnLoopNet
+
+pytest.importorskip("spikingjelly")
+from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
+
+PER_STEP = [(m, p) for m, p in MODES if GRADIENT_MODES[m].per_step]
+
+
+def conv_fc(channels: int = 8) -> nn.Sequential:
+    """The tutorial CSNN's layers (``conv_fashion_mnist.py``), digits-sized, with weights that
+    make every layer spike."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, channels, kernel_size=3, padding=1, bias=False),
+        layer.BatchNorm2d(channels),
+        neuron.IFNode(surrogate_function=surrogate.ATan()),
+        layer.MaxPool2d(2, 2),
+        layer.Conv2d(channels, channels, kernel_size=3, padding=1, bias=False),
+        layer.BatchNorm2d(channels),
+        neuron.IFNode(surrogate_function=surrogate.ATan()),
+        layer.MaxPool2d(2, 2),
+        layer.Flatten(),
+        layer.Linear(channels * 2 * 2, 10, bias=False),
+        neuron.IFNode(surrogate_function=surrogate.ATan()),
+    ).double()
+    with torch.no_grad():
+        for bn in (net[1], net[5]):
+            bn.running_var.uniform_(0.1, 0.3)
+            bn.weight.uniform_(1.0, 2.5)
+            bn.bias.uniform_(0.4, 1.4)
+        net[9].weight.mul_(4.0)
+    return net.eval()
+
+
+class CSNN(nn.Module):
+    """spikingjelly's tutorial CSNN: multi-step layers, the time loop in ``forward``."""
+
+    def __init__(self, T: int) -> None:
+        super().__init__()
+        self.T = T
+        self.conv_fc = conv_fc()
+        functional.set_step_mode(self, step_mode="m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_seq = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)  # [N, C, H, W] -> [T, N, C, H, W]
+        x_seq = self.conv_fc(x_seq)
+        fr = x_seq.mean(0)
+        return fr
+
+
+class SingleStepCSNN(nn.Module):
+    """The same layers in step mode 's', the loop over the steps in ``forward``."""
+
+    def __init__(self, T: int) -> None:
+        super().__init__()
+        self.T = T
+        self.conv_fc = conv_fc()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = 0.0
+        for _ in range(self.T):
+            out = out + self.conv_fc(x)
+        functional.reset_net(self)  # as spikingjelly's examples do after a simulation
+        return out / self.T
+
+
+def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    functional.reset_net(net)
+    out = net(x)
+    functional.reset_net(net)
+    return out
+
+
+@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
+def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> None:
+    net = cls(T)
+    adapted = adapt(net, T=T).eval()
+    assert isinstance(adapted, OwnLoopNet)
+    x = images()
+    with torch.no_grad():
+        logits = library_logits(net, x)
+        assert 0.05 < logits.mean() < 0.95
+        torch.testing.assert_close(adapted(x), logits, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(adapted(x), logits, rtol=1e-12, atol=1e-12)  # no state
+    for m in net.modules():  # its own surrogate gradient: the nodes in training mode
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+    x = images().requires_grad_(True)
+    weighted_backward(library_logits(net, x))
+    ours = input_gradient(adapted, "stbp", {"surrogate": "atan", "alpha": 2.0})
+    assert x.grad.abs().sum() > 0
+    assert relative(ours, x.grad) <= 1e-12
+
+
+@pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
+def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) -> None:
+    net = CSNN(T)
+    body = adapt(net.conv_fc, T=T, decode=lambda out: out.mean(0)).eval()
+    ours, theirs = (
+        input_gradient(adapt(net, T=T).eval(), mode, params),
+        input_gradient(body, mode, params),
+    )
+    assert theirs.abs().sum() > 0
+    assert relative(ours, theirs) <= 1e-12
+
+
+@pytest.mark.parametrize("mode,params", PER_STEP, ids=[f"{m}-{p}" for m, p in PER_STEP])
+def test_a_loop_over_single_steps_equals_the_body_in_the_per_step_modes(
+    mode: str, params: dict
+) -> None:
+    net = SingleStepCSNN(T)
+    body = adapt(net.conv_fc, T=T).eval()
+    ours, theirs = (
+        input_gradient(adapt(net, T=T).eval(), mode, params),
+        input_gradient(body, mode, params),
+    )
+    assert theirs.abs().sum() > 0
+    assert relative(ours, theirs) <= 1e-12
+
+
+def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies() -> None:
+    adapted = adapt(SingleStepCSNN(T), T=T).eval()
+    for mode in ("rga", "rga_layerwise", "hart", "ann"):
+        with pytest.raises(UserError) as err:
+            input_gradient(adapted, mode, {})
+        message = str(err.value)
+        assert "\n" not in message and f"'{mode}'" in message
+        assert "accepted: stbp, bptr, pdsg, assg" in message and "multi-step body" in message
+
+
+@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
+def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop(cls: type) -> None:
+    with pytest.raises(UserError, match="accepted: T=4"):
+        adapt(cls(T), T=2)(images())
+
+
+def test_the_users_network_is_left_as_it_was() -> None:
+    net = SingleStepCSNN(T)
+    adapted = adapt(net, T=T).eval()
+    input_gradient(adapted, "stbp", {})
+    assert all(m.step_mode == "s" for m in net.modules() if isinstance(m, neuron.BaseNode))
+    assert all(type(m) is not neuron.IFNode for m in adapted.modules())
+    assert all(m.v == 0.0 for m in net.modules() if isinstance(m, neuron.BaseNode))
+
+
+@pytest.mark.parametrize("dropout", [layer.Dropout, layer.Dropout2d, nn.Dropout])
+def test_dropout_is_kept_as_it_passes_through_in_eval_mode(dropout: type) -> None:
+    net = conv_fc()
+    net.insert(4, dropout(0.5))
+    functional.set_step_mode(net, "m")
+    net.eval()
+    x = images()
+    with torch.no_grad():
+        theirs = library_logits(net, x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+        torch.testing.assert_close(adapt(net, T=T).eval()(x), theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_a_stateful_module_is_refused_as_one_not_as_a_neuron() -> None:
+    net = conv_fc()
+    net.insert(4, layer.SynapseFilter(tau=2.0))
+    with pytest.raises(UserError) as err:
+        adapt(net, T=T)
+    message = str(err.value)
+    assert "4 (" in message and "SynapseFilter" in message and "a stateful module" in message
+    assert "not a neuron" not in message
+
+
+def evaluate_one_row(model: nn.Module, shape: tuple[int, ...]) -> float:
+    """``snnattack.evaluate`` of one row on two images, as a user calls it."""
+    torch.manual_seed(0)
+    x, y = torch.rand(2, *shape), torch.tensor([0, 1])
+    overrides = ["method.pgd.steps=1"]
+    record = snnattack.evaluate(
+        model, (x, y), eps=8, methods="pgd", T=2, masking=False, overrides=overrides
+    )
+    (row,) = record.results
+    return row.adv_acc
+
+
+def small_vgg11_bn() -> nn.Module:
+    """The zoo's ``spiking_vgg11_bn`` for 32x32 images: pooled to one position and with a
+    narrower classifier (its Dropouts kept), built on the meta device first (its own
+    classifier would take 100M weights) and then initialised by each layer."""
+    from spikingjelly.activation_based.model import spiking_vgg
+
+    with torch.device("meta"):
+        vgg = spiking_vgg.spiking_vgg11_bn(spiking_neuron=neuron.IFNode, num_classes=10)
+        vgg.avgpool = layer.AdaptiveAvgPool2d((1, 1))
+        for index, (n_in, n_out) in {0: (512, 32), 3: (32, 32), 6: (32, 10)}.items():
+            vgg.classifier[index] = layer.Linear(n_in, n_out)
+    vgg.to_empty(device="cpu")
+    torch.manual_seed(0)
+    for m in vgg.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return vgg.eval()
+
+
+@pytest.mark.slow
+def test_the_zoo_spiking_vgg11_bn_with_dropout_is_evaluated() -> None:
+    vgg = small_vgg11_bn()
+    assert any(isinstance(m, layer.Dropout) for m in vgg.modules())
+    assert 0.0 <= evaluate_one_row(vgg, (3, 32, 32)) <= 100.0
+
+
+def test_a_zoo_parametric_lif_net_with_dropout_is_evaluated() -> None:
+    from spikingjelly.activation_based.model import parametric_lif_net
+
+    net = parametric_lif_net.MNISTNet(channels=4, spiking_neuron=neuron.ParametricLIFNode)
+    assert any(isinstance(m, layer.Dropout) for m in net.modules())
+    assert 0.0 <= evaluate_one_row(net.eval(), (1, 28, 28)) <= 100.0
+
+
+def test_a_time_extension_is_refused_as_the_loop_is_the_networks() -> None:
+    adapted = adapt(CSNN(T), T=T)
+    with pytest.raises(UserError, match="attack.time_extension=1"):
+        adapted.T = 2 * T
