@@ -369,7 +369,7 @@ def attack(
             with torch.no_grad():
                 return crafter(batch).argmax(1)
 
-        adv, _, _ = worst_case(
+        adv, _, _, _ = worst_case(
             spec.params["components"],
             crafter,
             judge,

@@ -7,7 +7,9 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -17,7 +19,7 @@ from torchmetrics import Metric
 
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
-from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.spec import AttackSpec
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
@@ -97,6 +99,25 @@ class FooledCounts(Metric):
         ]
 
 
+class Seconds(Metric):
+    """Seconds spent per part (a row, or each component of an ensemble row), summed over the
+    batches; under DDP the slowest process's (the wall-clock time the processes shared)."""
+
+    full_state_update = False
+
+    def __init__(self, parts: int) -> None:
+        super().__init__()
+        self.add_state(
+            "seconds", default=torch.zeros(parts, dtype=torch.float64), dist_reduce_fx="max"
+        )
+
+    def update(self, seconds: torch.Tensor | float) -> None:
+        self.seconds += torch.as_tensor(seconds, dtype=torch.float64).to(self.seconds.device)
+
+    def compute(self) -> torch.Tensor:
+        return self.seconds
+
+
 def attack_success_rate(
     clean_pred: torch.Tensor, adv_pred: torch.Tensor, labels: torch.Tensor
 ) -> float:
@@ -106,8 +127,9 @@ def attack_success_rate(
     return counts.compute()["asr"]
 
 
-def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
-    """An ensemble row's components: what each ran and how many samples it fooled first."""
+def component_rows(parts: list, firsts: FooledCounts, seconds: Seconds) -> list[dict[str, Any]]:
+    """An ensemble row's components: what each ran, how many samples it fooled first and the
+    seconds it took."""
     return [
         {
             "name": part.name,
@@ -117,8 +139,9 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
             "eot_samples": part.eot_samples,
             "tuned": part.tune,
             "first_successes": int(n),
+            "seconds": round(float(t), 2),
         }
-        for part, n in zip(parts, firsts.compute(), strict=True)
+        for part, n, t in zip(parts, firsts.compute(), seconds.compute(), strict=True)
     ]
 
 
@@ -162,6 +185,14 @@ class AttackEvaluator(L.LightningModule):
                 if s.algorithm == ENSEMBLE
             }
         )
+        self.seconds = nn.ModuleDict({str(i): Seconds(1) for i in range(len(specs))})
+        self.part_seconds = nn.ModuleDict(
+            {
+                str(i): Seconds(len(s.params["components"]))
+                for i, s in enumerate(specs)
+                if s.algorithm == ENSEMBLE
+            }
+        )
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         self.save_examples = save_examples
@@ -192,11 +223,14 @@ class AttackEvaluator(L.LightningModule):
             if i in self.reused:
                 continue
             crafter = self.target if spec.box == "white" else self.source
-            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
+            label = f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255"
+            describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
+            started = time.perf_counter()
             if spec.algorithm == ENSEMBLE:
-                adv, queries, firsts = worst_case(
-                    spec.params["components"],
+                parts = spec.params["components"]
+                adv, queries, firsts, seconds = worst_case(
+                    parts,
                     crafter,
                     lambda batch: self._predict(self.target, batch, index),
                     x,
@@ -204,10 +238,13 @@ class AttackEvaluator(L.LightningModule):
                     correct,
                     spec.eps,
                     self.recipe.time_extension,
+                    partial(self._component_started, label, len(parts)),
                 )
                 self.firsts[str(i)].update(firsts)
+                self.part_seconds[str(i)].update(seconds)
             else:
                 adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
+            self.seconds[str(i)].update(time.perf_counter() - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if self.save_examples:
@@ -220,6 +257,10 @@ class AttackEvaluator(L.LightningModule):
                         "indices": first + torch.arange(len(y)),
                     }
                 )
+
+    def _component_started(self, label: str, count: int, j: int, part: Component) -> None:
+        """Names the progress bar's task after the ensemble component ``j`` of ``count``."""
+        describe_test(self.trainer, f"{label}: {part.name} ({j + 1}/{count})")
 
     def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
         """Every process's saved examples per spec (a collective call under DDP)."""
@@ -298,9 +339,12 @@ class AttackEvaluator(L.LightningModule):
             time_extension=self.recipe.time_extension,
             eot_samples=self.recipe.eot_samples,
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
-            components=component_rows(spec.params["components"], self.firsts[str(i)])
+            components=component_rows(
+                spec.params["components"], self.firsts[str(i)], self.part_seconds[str(i)]
+            )
             if ensemble
             else None,
+            seconds=round(float(self.seconds[str(i)].compute().sum()), 2),
             grad_params=spec.grad_params,
             tuned=spec.tuned,
         )

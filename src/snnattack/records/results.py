@@ -73,7 +73,8 @@ class AttackRow:
     source_lambda: float | None = None  # the crafting model's leak factor
     source_T: int | None = None  # the crafting model's time steps
     asr_curve: list[dict[str, float]] | None = measured()  # ASR after attack.steps_curve counts
-    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
+    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts: firsts, seconds
+    seconds: float | None = measured()  # crafting and judging the row's examples, in seconds
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
     tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples

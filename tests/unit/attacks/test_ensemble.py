@@ -86,7 +86,12 @@ def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(dir
             return model(batch).argmax(1)
 
     correct = judge(x) == y
-    adv, queries, firsts = worst_case(parts, model, judge, x, y, correct, EPS)
+    started = []
+    adv, queries, firsts, seconds = worst_case(
+        parts, model, judge, x, y, correct, EPS, starting=lambda j, part: started.append(part)
+    )
+    assert started == parts[: len(started)] and len(seconds) == len(parts)
+    assert (seconds[: len(started)] > 0).all() and (seconds[len(started) :] == 0).all()
     robust = judge(adv) == y
     assert not (robust & ~correct).any()
     for part in parts:
@@ -118,6 +123,8 @@ def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> Non
     ]
     fooled = sum(c["first_successes"] for c in row.components)
     assert fooled == round(row.asr * row.n_correct / 100)
+    assert all(c["seconds"] > 0 for c in row.components)  # each ran on some batch
+    assert row.seconds >= sum(c["seconds"] for c in row.components) - 0.05  # rounding
     assert row.components[0]["first_successes"] > 0
 
 
