@@ -99,12 +99,14 @@ def job_config(
     seed: int = 0,
     T: int | None = None,
     masking: bool = True,
+    progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> DictConfig:
     """The job config (``conf/``) these arguments stand for, validated like a job's.
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
-    method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
+    method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
+    ``key=value`` strings, as on the command line."""
     schema()  # refuses a package that runs without its checkout's conf/ folder
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
     grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
@@ -116,6 +118,7 @@ def job_config(
         f"boxes={_override(boxes)}",
         f"attack.tune.enabled={_override(tune)}",
         f"checks.masking.enabled={_override(masking)}",
+        f"trainer.enable_progress_bar={_override(progress)}",
         f"seed={seed}",
         *([f"T={T}"] if T is not None else []),
         *(f"++attack.params.{k}={_override(v)}" for k, v in (grad_params or {}).items()),
@@ -177,15 +180,16 @@ class _ValidationSplit:
         """Nothing to prepare: the split is in memory."""
 
 
-def _trainer(device: torch.device) -> L.Trainer:
-    """A quiet one-device Lightning Trainer on ``device`` for the attacks."""
+def _trainer(device: torch.device, progress: bool) -> L.Trainer:
+    """A one-device Lightning Trainer on ``device`` for the attacks, showing its progress bar
+    (rows, ensemble components, batches) if ``progress``, without the libraries' banners."""
     quiet_libraries()
     cuda = device.type == "cuda"
     return L.Trainer(
         accelerator="gpu" if cuda else "cpu",
         devices=[device.index or 0] if cuda else 1,
         logger=False,
-        enable_progress_bar=False,
+        enable_progress_bar=progress,
         enable_model_summary=False,
         enable_checkpointing=False,
         inference_mode=False,
@@ -231,6 +235,7 @@ def evaluate(
     T: int | None = None,
     seed: int = 0,
     masking: bool = True,
+    progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> JobRecord:
     """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels).
@@ -242,12 +247,14 @@ def evaluate(
     choose parameters on (never ``data``). ``T`` is needed for a network of another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
-    the masking checks unless ``masking=False``.
+    the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
+    (each row, ensemble component and batch) and the masking checks' on the terminal, as a
+    job does; ``progress=False`` is quiet.
     """
     from snnattack.attacks.ensemble import ENSEMBLE
     from snnattack.attacks.spec import attack_specs
     from snnattack.attacks.tuning import tune_specs
-    from snnattack.evaluation.checks import masking_checks, used_modes
+    from snnattack.evaluation.checks import masking_checks, probe_count, used_modes
     from snnattack.evaluation.evaluator import AttackEvaluator
     from snnattack.records.provenance import provenance
     from snnattack.records.results import result_spec
@@ -264,6 +271,7 @@ def evaluate(
         seed=seed,
         T=target.T,
         masking=masking,
+        progress=progress,
         overrides=overrides,
     )
     if "black" in cfg.boxes and crafter is None:
@@ -292,7 +300,7 @@ def evaluate(
         specs = tune_specs(settings, specs, target, crafter, split)
     evaluator = AttackEvaluator(target, crafter, specs, settings.recipe, settings.save_examples)
     started = time.time()
-    _trainer(device).test(evaluator, dataloaders=loader, verbose=False)
+    _trainer(device, progress).test(evaluator, dataloaders=loader, verbose=False)
     record = JobRecord(
         **evaluator.clean_result,
         results=evaluator.results,
@@ -307,7 +315,7 @@ def evaluate(
     checks = CheckSettings.from_config(cfg)
     if checks.enabled:
         rows = [dataclasses.asdict(r) for r in record.results]
-        x, y = _first(loader, checks.probe_size, device)
+        x, y = _first(loader, probe_count(checks, record.n), device)
         target.to(device)  # Lightning hands the module back on the CPU after a GPU test
         recipe = settings.recipe
         record.masking = masking_checks(
