@@ -41,6 +41,7 @@ from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSettings, CheckSettings, Recipe
+from snnattack.snn.neurons import lif_settings
 
 BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
@@ -208,11 +209,15 @@ def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tens
     return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)
 
 
-def _described(model: nn.Module | None) -> dict[str, str] | None:
-    """What the record says of a model passed in: its class (it has no training record)."""
+def _described(model: nn.Module | None, net: SpikingNet | None) -> dict[str, Any] | None:
+    """What the record says of a model passed in (it has no training record): its class, and
+    the neurons of ``net``, the network the attacks ran (the adapted one for another library):
+    each LIF's λ, θ and reset, which the config's ``lambda`` and ``reset`` do not describe
+    (none for a source the white box left unused)."""
     if model is None:
         return None
-    return {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    described = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
 def _copy(model: SpikingNet, device: torch.device) -> SpikingNet:
@@ -304,7 +309,7 @@ def evaluate(
     record = JobRecord(
         **evaluator.clean_result,
         results=evaluator.results,
-        models={"target": _described(model), "source": _described(source)},
+        models={"target": _described(model, target), "source": _described(source, crafter)},
         attack_seconds=round(time.time() - started, 1),
         world_size=1,
         device=str(device),
