@@ -54,12 +54,22 @@ def names(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
+def is_ensemble(node: DictConfig) -> bool:
+    """Whether a ``method=`` config node is a worst-case ensemble (``ensemble``,
+    ``ensemble_quick``): its ``name`` is ``ensemble``."""
+    return node.get("name") == ENSEMBLE
+
+
 def _load(group: str, name: str, where: str) -> DictConfig:
+    """The config node ``conf/<group>/<name>.yaml`` of a component; an ensemble is none."""
     path = CONF / group / f"{name}.yaml"
-    if not path.is_file() or name == ENSEMBLE:
-        accepted = [n for n in names(group) if n != ENSEMBLE]
+    node = OmegaConf.load(path) if path.is_file() else None
+    if node is None or is_ensemble(node):
+        accepted = [
+            n for n in names(group) if not is_ensemble(OmegaConf.load(CONF / group / f"{n}.yaml"))
+        ]
         raise ConfigError(f"{where}={name!r} is unknown; accepted: {', '.join(accepted)}")
-    return OmegaConf.load(path)
+    return node
 
 
 def _plain(node: Any, where: str, accepted: str) -> dict[str, Any]:
