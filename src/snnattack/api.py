@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import lightning as L
@@ -197,6 +197,13 @@ def _trainer(device: torch.device, progress: bool) -> L.Trainer:
     )
 
 
+def _status(progress: bool, text: str) -> AbstractContextManager:
+    """A spinner naming ``text`` on the terminal while the block runs (if ``progress``)."""
+    from rich.console import Console
+
+    return Console().status(text) if progress else nullcontext()
+
+
 def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` samples of ``loader`` (the masking checks' probe images)."""
     xs, ys, have = [], [], 0
@@ -302,7 +309,8 @@ def evaluate(
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if tunes:
         split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
-        specs = tune_specs(settings, specs, target, crafter, split)
+        with _status(progress, f"tuning on {cfg.attack.tune.val_size} validation images"):
+            specs = tune_specs(settings, specs, target, crafter, split)
     evaluator = AttackEvaluator(target, crafter, specs, settings.recipe, settings.save_examples)
     started = time.time()
     _trainer(device, progress).test(evaluator, dataloaders=loader, verbose=False)
