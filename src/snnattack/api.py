@@ -319,6 +319,7 @@ def evaluate(
         results=evaluator.results,
         models={"target": _described(model, target), "source": _described(source, crafter)},
         attack_seconds=round(time.time() - started, 1),
+        row_seconds=evaluator.timings,
         world_size=1,
         device=str(device),
         config=OmegaConf.to_container(cfg, resolve=True),

@@ -1,5 +1,6 @@
 """``snnattack.evaluate`` shows the attacks' and the masking checks' progress as a job does,
-and is quiet with ``progress=False``; the record keeps each ensemble component's seconds."""
+and is quiet with ``progress=False``; the record keeps each row's and ensemble component's
+seconds."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_evaluate_shows_the_rows_components_and_checks_and_is_quiet_without_prog
     assert "masking check: unbounded eps (stbp, 20 PGD steps)" in out
     (row,) = record.results
     assert [c["name"] for c in row.components] == ["pgd/stbp", "fgsm/rga"]
-    assert row.components[0]["seconds"] > 0 and row.seconds > 0
+    seconds = record.row_seconds["ensemble/white/eps16"]
+    assert list(seconds["components"]) == ["pgd/stbp", "fgsm/rga"]
+    assert seconds["components"]["pgd/stbp"] > 0 and seconds["total"] > 0
     assert record.masking["probe_size"] == 32  # the data evaluated, not probe_size's 64
 
     quiet = evaluate(digits, progress=False)

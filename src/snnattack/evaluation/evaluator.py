@@ -127,9 +127,8 @@ def attack_success_rate(
     return counts.compute()["asr"]
 
 
-def component_rows(parts: list, firsts: FooledCounts, seconds: Seconds) -> list[dict[str, Any]]:
-    """An ensemble row's components: what each ran, how many samples it fooled first and the
-    seconds it took."""
+def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
+    """An ensemble row's components: what each ran and how many samples it fooled first."""
     return [
         {
             "name": part.name,
@@ -139,9 +138,8 @@ def component_rows(parts: list, firsts: FooledCounts, seconds: Seconds) -> list[
             "eot_samples": part.eot_samples,
             "tuned": part.tune,
             "first_successes": int(n),
-            "seconds": round(float(t), 2),
         }
-        for part, n, t in zip(parts, firsts.compute(), seconds.compute(), strict=True)
+        for part, n in zip(parts, firsts.compute(), strict=True)
     ]
 
 
@@ -195,6 +193,8 @@ class AttackEvaluator(L.LightningModule):
         )
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
+        # seconds per row this job computed (by its name), an ensemble's per component too
+        self.timings: dict[str, dict[str, Any]] = {}
         self.save_examples = save_examples
         # rows an earlier job of this sweep computed, by spec position (snnattack.evaluation.reuse)
         self.reused = dict(reused or {})
@@ -313,6 +313,23 @@ class AttackEvaluator(L.LightningModule):
             self.results.append(self.reused[i] if i in self.reused else self._row(i, spec))
             self.log(f"asr/{spec.name}", self.results[-1].asr)
             self.log(f"adv_acc/{spec.name}", self.results[-1].adv_acc)
+        self.timings = {
+            spec.name: self._timing(i, spec)
+            for i, spec in enumerate(self.specs)
+            if i not in self.reused
+        }
+
+    def _timing(self, i: int, spec: AttackSpec) -> dict[str, Any]:
+        """Spec ``i``'s seconds in this job: the whole row's, and an ensemble's per component
+        (0 for one that had no sample left)."""
+        timing: dict[str, Any] = {"total": round(float(self.seconds[str(i)].compute().sum()), 2)}
+        if spec.algorithm == ENSEMBLE:
+            parts = spec.params["components"]
+            spent = self.part_seconds[str(i)].compute().reshape(-1)
+            timing["components"] = {
+                p.name: round(float(t), 2) for p, t in zip(parts, spent, strict=True)
+            }
+        return timing
 
     def _row(self, i: int, spec: AttackSpec) -> AttackRow:
         """Spec ``i``'s row from this job's counts."""
@@ -339,12 +356,9 @@ class AttackEvaluator(L.LightningModule):
             time_extension=self.recipe.time_extension,
             eot_samples=self.recipe.eot_samples,
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
-            components=component_rows(
-                spec.params["components"], self.firsts[str(i)], self.part_seconds[str(i)]
-            )
+            components=component_rows(spec.params["components"], self.firsts[str(i)])
             if ensemble
             else None,
-            seconds=round(float(self.seconds[str(i)].compute().sum()), 2),
             grad_params=spec.grad_params,
             tuned=spec.tuned,
         )

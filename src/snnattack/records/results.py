@@ -73,8 +73,7 @@ class AttackRow:
     source_lambda: float | None = None  # the crafting model's leak factor
     source_T: int | None = None  # the crafting model's time steps
     asr_curve: list[dict[str, float]] | None = measured()  # ASR after attack.steps_curve counts
-    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts: firsts, seconds
-    seconds: float | None = measured()  # crafting and judging the row's examples, in seconds
+    components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
     tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
@@ -92,6 +91,9 @@ class JobRecord:
     results: list[AttackRow]
     models: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # training records
     attack_seconds: float | None = None
+    # per row this job computed (by its name, e.g. ensemble/white/eps8): the seconds of its
+    # crafting and judging ("total"), and an ensemble's per component ("components")
+    row_seconds: dict[str, Any] = field(default_factory=dict)
     world_size: int | None = None  # processes that shared the attacks
     device: str | None = None
     config: dict[str, Any] = field(default_factory=dict)  # the resolved config
