@@ -11,7 +11,15 @@ runs the masking checks. The same weights are attacked from the command line wit
 
     PYTHONPATH=examples python run.py model=external \
         model.factory._target_=spikingjelly_digits.make_net +model.kwargs.weights=sj_digits.pt \
-        T=4 'method=[ensemble]' boxes=[white]
+        T=4 'method=[ensemble_quick]' boxes=[white]   # method=[ensemble] for reported numbers
+
+It finishes in under 3 minutes with its defaults: 15 training epochs, then the quick worst-case
+ensemble (``ensemble_quick``) at ε = 8 and 16/255 on the first 200 of the 450 test digits
+(``digits_eval.py`` says why these). Measured: 140 s wall time, 33 s CPU time (user + sys, one
+torch thread, ``OMP_NUM_THREADS=1``) on a 2-core machine shared with other jobs (load about
+10), seed 0: clean accuracy 98 %, robust accuracy 77.5 % at 8/255 and 37.5 % at 16/255, no
+masking flag. The progress of the attacks and the masking checks shows on the terminal. For
+numbers to report: ``--ensemble full --test-size 450``.
 """
 
 from __future__ import annotations

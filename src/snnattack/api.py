@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import lightning as L
@@ -43,6 +43,7 @@ from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSettings, CheckSettings, Recipe
+from snnattack.snn.neurons import lif_settings
 
 BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
@@ -101,12 +102,14 @@ def job_config(
     seed: int = 0,
     T: int | None = None,
     masking: bool = True,
+    progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> DictConfig:
     """The job config (``conf/``) these arguments stand for, validated like a job's.
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
-    method ``m``; ``overrides`` are further ``key=value`` strings, as on the command line."""
+    method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
+    ``key=value`` strings, as on the command line."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
@@ -119,6 +122,7 @@ def job_config(
         f"boxes={_override(boxes)}",
         f"attack.tune.enabled={_override(tune)}",
         f"checks.masking.enabled={_override(masking)}",
+        f"trainer.enable_progress_bar={_override(progress)}",
         f"seed={seed}",
         *([f"T={T}"] if T is not None else []),
         *(f"++attack.params.{k}={_override(v)}" for k, v in (grad_params or {}).items()),
@@ -160,19 +164,27 @@ class _ValidationSplit:
         """Nothing to prepare: the split is in memory."""
 
 
-def _trainer(device: torch.device) -> L.Trainer:
-    """A quiet one-device Lightning Trainer on ``device`` for the attacks."""
+def _trainer(device: torch.device, progress: bool) -> L.Trainer:
+    """A one-device Lightning Trainer on ``device`` for the attacks, showing its progress bar
+    (rows, ensemble components, batches) if ``progress``, without the libraries' banners."""
     quiet_libraries()
     cuda = device.type == "cuda"
     return L.Trainer(
         accelerator="gpu" if cuda else "cpu",
         devices=[device.index or 0] if cuda else 1,
         logger=False,
-        enable_progress_bar=False,
+        enable_progress_bar=progress,
         enable_model_summary=False,
         enable_checkpointing=False,
         inference_mode=False,
     )
+
+
+def _status(progress: bool, text: str) -> AbstractContextManager:
+    """A spinner naming ``text`` on the terminal while the block runs (if ``progress``)."""
+    from rich.console import Console
+
+    return Console().status(text) if progress else nullcontext()
 
 
 def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,11 +199,15 @@ def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tens
     return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)
 
 
-def _described(model: nn.Module | None) -> dict[str, str] | None:
-    """What the record says of a model passed in: its class (it has no training record)."""
+def _described(model: nn.Module | None, net: SpikingNet | None) -> dict[str, Any] | None:
+    """What the record says of a model passed in (it has no training record): its class, and
+    the neurons of ``net``, the network the attacks ran (the adapted one for another library):
+    each LIF's λ, θ and reset, which the config's ``lambda`` and ``reset`` do not describe
+    (none for a source the white box left unused)."""
     if model is None:
         return None
-    return {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    described = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
 def _copy(model: SpikingNet, device: torch.device) -> SpikingNet:
@@ -214,6 +230,7 @@ def evaluate(
     T: int | None = None,
     seed: int = 0,
     masking: bool = True,
+    progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> JobRecord:
     """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels).
@@ -225,12 +242,14 @@ def evaluate(
     choose parameters on (never ``data``). ``T`` is needed for a network of another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
-    the masking checks unless ``masking=False``.
+    the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
+    (each row, ensemble component and batch) and the masking checks' on the terminal, as a
+    job does; ``progress=False`` is quiet.
     """
     from snnattack.attacks.ensemble import ENSEMBLE
     from snnattack.attacks.spec import attack_specs
     from snnattack.attacks.tuning import tune_specs
-    from snnattack.evaluation.checks import masking_checks, used_modes
+    from snnattack.evaluation.checks import masking_checks, probe_count, used_modes
     from snnattack.evaluation.evaluator import AttackEvaluator
     from snnattack.records.provenance import provenance
     from snnattack.records.results import result_spec
@@ -248,6 +267,7 @@ def evaluate(
         seed=seed,
         T=target.T,
         masking=masking,
+        progress=progress,
         overrides=overrides,
     )
     if "black" in cfg.boxes and crafter is None:
@@ -274,15 +294,17 @@ def evaluate(
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if tunes:
         split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
-        specs = tune_specs(settings, specs, target, crafter, split)
+        with _status(progress, f"tuning on {cfg.attack.tune.val_size} validation images"):
+            specs = tune_specs(settings, specs, target, crafter, split)
     evaluator = AttackEvaluator(target, crafter, specs, settings.recipe, settings.save_examples)
     started = time.time()
-    _trainer(device).test(evaluator, dataloaders=loader, verbose=False)
+    _trainer(device, progress).test(evaluator, dataloaders=loader, verbose=False)
     record = JobRecord(
         **evaluator.clean_result,
         results=evaluator.results,
-        models={"target": _described(model), "source": _described(source)},
+        models={"target": _described(model, target), "source": _described(source, crafter)},
         attack_seconds=round(time.time() - started, 1),
+        row_seconds=evaluator.timings,
         world_size=1,
         device=str(device),
         config=OmegaConf.to_container(cfg, resolve=True),
@@ -292,7 +314,7 @@ def evaluate(
     checks = CheckSettings.from_config(cfg)
     if checks.enabled:
         rows = [dataclasses.asdict(r) for r in record.results]
-        x, y = _first(loader, checks.probe_size, device)
+        x, y = _first(loader, probe_count(checks, record.n), device)
         target.to(device)  # Lightning hands the module back on the CPU after a GPU test
         recipe = settings.recipe
         record.masking = masking_checks(
@@ -368,7 +390,7 @@ def attack(
             with torch.no_grad():
                 return crafter(batch).argmax(1)
 
-        adv, _, _ = worst_case(
+        adv, _, _, _ = worst_case(
             spec.params["components"],
             crafter,
             judge,

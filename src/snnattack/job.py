@@ -116,6 +116,7 @@ def job_record(
         ),
         models=models,
         attack_seconds=seconds,
+        row_seconds=evaluator.timings,
         world_size=world_size,
         device=str(evaluator.device),
         config=resolved,

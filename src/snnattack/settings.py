@@ -92,7 +92,8 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class CheckSettings:
-    """The gradient-masking checks after the attacks (``checks.masking``)."""
+    """The gradient-masking checks after the attacks (``checks.masking``), shown on a
+    progress bar where the attacks' is (``trainer.enable_progress_bar``)."""
 
     enabled: bool
     probe_size: int
@@ -100,10 +101,11 @@ class CheckSettings:
     unbounded_steps: int
     unbounded_asr: float
     tolerance: float
+    progress: bool = False
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> CheckSettings:
-        return cls(**_plain(cfg.checks.masking))
+        return cls(**_plain(cfg.checks.masking), progress=bool(cfg.trainer.enable_progress_bar))
 
 
 @dataclass(frozen=True)

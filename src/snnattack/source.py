@@ -61,21 +61,32 @@ def with_kinds(
     rows: list[AttackRow], target: dict, source: dict | None, crafting: dict[str, DictConfig]
 ) -> list[AttackRow]:
     """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
-    (white box: the target's; black box: the source's)."""
+    (white box: the target's; black box: the source's). λ is the model's own where its record
+    lists its neurons (``model=external``: the config's ``lambda`` is unused there)."""
     out = []
     for r in rows:
         model = crafting[r.box]
+        record = target if r.box == "white" else source
         out.append(
             replace(
                 r,
                 target_kind=target["kind"],
-                source_kind=target["kind"] if r.box == "white" else source["kind"],
+                source_kind=record["kind"],
                 source_model=model.model.name,
-                source_lambda=model["lambda"],
+                source_lambda=own_lambda(record, model["lambda"]),
                 source_T=model.T,
             )
         )
     return out
+
+
+def own_lambda(record: dict, configured: float) -> float | None:
+    """A model's leak λ: its LIFs' own where its record lists them (None if they differ by
+    layer), else the ``configured`` one."""
+    if "neurons" not in record:
+        return configured
+    lams = {n["lambda"] for n in record["neurons"]}
+    return lams.pop() if len(lams) == 1 else None
 
 
 def check_stored(cfg: DictConfig, store: ModelStore) -> None:

@@ -46,7 +46,9 @@ def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_t
     with contextlib.redirect_stdout(out):
         runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
     lines = out.getvalue().splitlines()
-    clean = float(next(line for line in lines if line.startswith("clean accuracy")).split()[2])
+    clean_line = next(line for line in lines if line.startswith("clean accuracy"))
+    assert clean_line.endswith("% on 16 test digits")
+    clean = float(clean_line.split()[2])
     robust = [float(line.split()[-2]) for line in lines if "worst-case robust accuracy" in line]
     assert clean > 80 and len(robust) == 2 and robust[1] <= robust[0] <= clean
     assert any(line.startswith("masking checks flagged: ") for line in lines)

@@ -51,6 +51,14 @@ def test_an_external_model_attacked_with_the_factorys_own_weights_and_a_black_bo
         "method=[fgsm]",
     )
     assert metrics["models"]["target"]["factory"] == "external_nets.digits_net"
+    # the models' own neurons (lam=0.9 by the factory, for the source's file too), not the
+    # config's unused lambda=1.0
+    assert metrics["config"]["lambda"] == 1.0
+    for model in ("target", "source"):
+        neurons = metrics["models"][model]["neurons"]
+        assert len(neurons) >= 2
+        assert {(n["lambda"], n["theta"], n["reset"]) for n in neurons} == {(0.9, 1.0, "hard")}
+    assert [r["source_lambda"] for r in metrics["results"]] == [0.9, 0.9]
     assert [r["box"] for r in metrics["results"]] == ["white", "black"]
     assert metrics["source_clean_acc"] > 80  # the source has the trained weights
     assert metrics["clean_acc"] < 50  # the target, the factory's untrained weights

@@ -366,7 +366,13 @@ def _config_names(group: str, field: str | None) -> dict[str, str]:
 # the group's field naming the registered entry, and its files that select no entry (and why)
 GROUPS = {
     "attack": ("grad_mode", {}),
-    "method": ("name", {"ensemble": "the worst-case ensemble of methods (attacks/ensemble.py)"}),
+    "method": (
+        "name",
+        {
+            "ensemble": "the worst-case ensemble of methods (attacks/ensemble.py)",
+            "ensemble_quick": "its cheaper preset for interactive use",
+        },
+    ),
     "dataset": ("name", {}),
     "model": ("name", {"external": "the user's network (interop/external.py)"}),
     "analysis": (None, {}),

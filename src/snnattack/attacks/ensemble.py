@@ -12,6 +12,7 @@ evaluator's seeded forward, so stochastic encoders draw as they do for the clean
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,12 +53,24 @@ def names(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
+def is_ensemble(node: DictConfig) -> bool:
+    """Whether a ``method=`` config node is a worst-case ensemble (``ensemble``,
+    ``ensemble_quick``): its ``name`` is ``ensemble``."""
+    return node.get("name") == ENSEMBLE
+
+
 def _load(group: str, name: str, where: str) -> DictConfig:
+    """The config node ``conf/<group>/<name>.yaml`` of a component; an ensemble is none."""
     path = CONF_DIR / group / f"{name}.yaml"
-    if not path.is_file() or name == ENSEMBLE:
-        accepted = [n for n in names(group) if n != ENSEMBLE]
+    node = OmegaConf.load(path) if path.is_file() else None
+    if node is None or is_ensemble(node):
+        accepted = [
+            n
+            for n in names(group)
+            if not is_ensemble(OmegaConf.load(CONF_DIR / group / f"{n}.yaml"))
+        ]
         raise ConfigError(f"{where}={name!r} is unknown; accepted: {', '.join(accepted)}")
-    return OmegaConf.load(path)
+    return node
 
 
 def _plain(node: Any, where: str, accepted: str) -> dict[str, Any]:
@@ -174,19 +187,26 @@ def worst_case(
     correct: torch.Tensor,
     eps: float,
     time_extension: int = 1,
-) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """The ensemble's adversarial batch, its queries and each component's first successes.
+    starting: Callable[[int, Component], None] | None = None,
+) -> tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]:
+    """The ensemble's adversarial batch, its queries, each component's first successes and
+    each component's seconds on this batch (0 for one that had no sample left to attack).
 
     ``judge(batch)`` gives the target's predictions of a whole batch (seeded as the clean
     check); ``correct`` marks the clean-correct samples, the only ones attacked.
+    ``starting(j, part)`` is called before component ``j`` runs (a progress display).
     """
     adv, robust = x.clone(), correct.clone()
     firsts = torch.zeros(len(parts), dtype=torch.long, device=x.device)
+    seconds = torch.zeros(len(parts), dtype=torch.float64)
     queries = 0
     for j, part in enumerate(parts):
         rows = robust.nonzero()[:, 0]
         if len(rows) == 0:
             break
+        if starting is not None:
+            starting(j, part)
+        started = time.perf_counter()
         crafted, used = craft(
             part.algorithm,
             crafter,
@@ -203,4 +223,5 @@ def worst_case(
         adv[fooled] = candidate[fooled]
         robust &= ~fooled
         firsts[j] = fooled.sum()
-    return adv, queries, firsts
+        seconds[j] = time.perf_counter() - started
+    return adv, queries, firsts, seconds

@@ -39,6 +39,6 @@ def annotate(
         ]
     if settings.checks.enabled:
         record.masking = job_checks(
-            settings.checks, settings.attack.recipe, target, record.results, datamodule
+            settings.checks, settings.attack.recipe, target, record.results, datamodule, record.n
         )
     return record

@@ -16,20 +16,26 @@ An evaluation that reports high robustness may only show that its gradients are 
 - ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode.
 
 The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
-images; the comparisons read the job's result rows. ``tolerance`` (ASR points, and at least
-one sample's worth, :func:`margin`) absorbs noise.
+images, never more than the job attacked (:func:`probe_count`); the comparisons read the job's
+result rows. ``tolerance`` (ASR points, and at least one sample's worth, :func:`margin`)
+absorbs noise. Each probe is shown on a progress bar (``CheckSettings.progress``), and its
+seconds are logged and kept in the record (``masking.seconds``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from lightning import LightningDataModule
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from snnattack.attacks.crafting import craft, spiking
@@ -40,6 +46,54 @@ from snnattack.settings import CheckSettings, Recipe
 log = logging.getLogger(__name__)
 
 GRADIENT_FREE_MODE = "none"  # grad_mode of a gradient-free row
+
+
+class Probes:
+    """The masking checks' probes one at a time: each named on the progress bar ``bar``
+    (disabled where nothing is shown), its seconds logged and kept in ``seconds`` by name."""
+
+    def __init__(self, bar: Progress, total: int) -> None:
+        self.bar, self.task = bar, bar.add_task("masking checks", total=total)
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def probe(self, name: str) -> Iterator[None]:
+        """Times the probe ``name`` run in the block."""
+        self.bar.update(self.task, description=f"masking check: {name}")
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        self.seconds[name] = round(seconds, 2)
+        log.info("masking check %s: %.1f s", name, seconds)
+        self.bar.advance(self.task)
+
+
+@contextmanager
+def probes(total: int, shown: bool) -> Iterator[Probes]:
+    """:class:`Probes` for ``total`` probes, on a progress bar if ``shown``."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=not shown) as bar:
+        yield Probes(bar, total)
+
+
+def probe_count(settings: CheckSettings, attacked: int) -> int:
+    """How many images the probes use: the first ``probe_size`` test images, but never more
+    than the ``attacked`` ones (a job limited by ``trainer.limit_test_batches`` probes only
+    what it evaluated); the console says so when it probes fewer than ``probe_size``."""
+    if attacked >= settings.probe_size:
+        return settings.probe_size
+    log.info(
+        "masking checks probe the %d test images the attacks ran on, fewer than "
+        "checks.masking.probe_size=%d",
+        attacked,
+        settings.probe_size,
+    )
+    return attacked
 
 
 def _check(name: str, flagged: bool, detail: str, **values: Any) -> dict[str, Any]:
@@ -187,14 +241,20 @@ def masking_checks(
 ) -> dict[str, Any]:
     """Every check on the target ``model`` (probe images ``x``, ``y``) and the job's ``rows``;
     ``modes`` are the gradient modes its attacks used with their parameters. Each flag is
-    logged as a warning."""
+    logged as a warning; the record keeps the probe's size and each probe's seconds."""
     tol = settings.tolerance
-    shares = {m: zero_gradient_share(model, x, y, m, p) for m, p in modes.items()}
+    shares = {}
+    with probes(len(modes) + 2, settings.progress) as timed:
+        for m, p in modes.items():
+            with timed.probe(f"zero gradients ({m})"):
+                shares[m] = zero_gradient_share(model, x, y, m, p)
+        with timed.probe("random forward"):
+            random = is_random(model, x)
+        mode, params = next(iter(modes.items()))
+        with timed.probe(f"unbounded eps ({mode}, {settings.unbounded_steps} PGD steps)"):
+            unbounded = unbounded_asr(model, x, y, mode, params, settings.unbounded_steps, eot)
     zero = [f"{m}: {s:.0%} of samples" for m, s in shares.items() if s > settings.zero_grad_share]
-    random = is_random(model, x)
     no_eot = 1 in _eot_of_gradient_attacks(rows)
-    mode, params = next(iter(modes.items()))
-    unbounded = unbounded_asr(model, x, y, mode, params, settings.unbounded_steps, eot)
     short = unbounded < settings.unbounded_asr
     checks = [
         _check("zero_gradients", bool(zero), "; ".join(zero) or "no", share=shares),
@@ -221,7 +281,7 @@ def masking_checks(
     for c in checks:
         if c["flagged"]:
             log.warning("possible gradient masking (%s): %s", c["name"], c["detail"])
-    return {"flagged": flagged, "checks": checks}
+    return {"flagged": flagged, "checks": checks, "probe_size": len(y), "seconds": timed.seconds}
 
 
 def job_checks(
@@ -230,13 +290,16 @@ def job_checks(
     model: nn.Module,
     results: list[Any],
     datamodule: LightningDataModule,
+    attacked: int,
 ) -> dict[str, Any]:
     """:func:`masking_checks` of a job: probes on the first ``probe_size`` test images of
-    ``datamodule`` with the job's gradient mode (``recipe``) and every ensemble component's;
-    ``results`` are the job's rows (:class:`~snnattack.records.results.AttackRow`)."""
+    ``datamodule``, at most the ``attacked`` ones (:func:`probe_count`), with the job's
+    gradient mode (``recipe``) and every ensemble component's; ``results`` are the job's rows
+    (:class:`~snnattack.records.results.AttackRow`)."""
     rows = [dataclasses.asdict(r) for r in results]
     datamodule.setup("test")
-    loader = torch.utils.data.DataLoader(datamodule.test_set, batch_size=settings.probe_size)
+    size = probe_count(settings, attacked)
+    loader = torch.utils.data.DataLoader(datamodule.test_set, batch_size=size)
     x, y = next(iter(loader))
     device = next(model.parameters()).device
     return masking_checks(

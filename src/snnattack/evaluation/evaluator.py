@@ -7,7 +7,9 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -17,7 +19,7 @@ from torchmetrics import Metric
 
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
-from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.spec import AttackSpec
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
@@ -97,6 +99,25 @@ class FooledCounts(Metric):
         ]
 
 
+class Seconds(Metric):
+    """Seconds spent per part (a row, or each component of an ensemble row), summed over the
+    batches; under DDP the slowest process's (the wall-clock time the processes shared)."""
+
+    full_state_update = False
+
+    def __init__(self, parts: int) -> None:
+        super().__init__()
+        self.add_state(
+            "seconds", default=torch.zeros(parts, dtype=torch.float64), dist_reduce_fx="max"
+        )
+
+    def update(self, seconds: torch.Tensor | float) -> None:
+        self.seconds += torch.as_tensor(seconds, dtype=torch.float64).to(self.seconds.device)
+
+    def compute(self) -> torch.Tensor:
+        return self.seconds
+
+
 def attack_success_rate(
     clean_pred: torch.Tensor, adv_pred: torch.Tensor, labels: torch.Tensor
 ) -> float:
@@ -162,8 +183,18 @@ class AttackEvaluator(L.LightningModule):
                 if s.algorithm == ENSEMBLE
             }
         )
+        self.seconds = nn.ModuleDict({str(i): Seconds(1) for i in range(len(specs))})
+        self.part_seconds = nn.ModuleDict(
+            {
+                str(i): Seconds(len(s.params["components"]))
+                for i, s in enumerate(specs)
+                if s.algorithm == ENSEMBLE
+            }
+        )
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
+        # seconds per row this job computed (by its name), an ensemble's per component too
+        self.timings: dict[str, dict[str, Any]] = {}
         self.save_examples = save_examples
         # rows an earlier job of this sweep computed, by spec position (snnattack.evaluation.reuse)
         self.reused = dict(reused or {})
@@ -192,11 +223,14 @@ class AttackEvaluator(L.LightningModule):
             if i in self.reused:
                 continue
             crafter = self.target if spec.box == "white" else self.source
-            describe_test(self.trainer, f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255")
+            label = f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255"
+            describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
+            started = time.perf_counter()
             if spec.algorithm == ENSEMBLE:
-                adv, queries, firsts = worst_case(
-                    spec.params["components"],
+                parts = spec.params["components"]
+                adv, queries, firsts, seconds = worst_case(
+                    parts,
                     crafter,
                     lambda batch: self._predict(self.target, batch, index),
                     x,
@@ -204,10 +238,13 @@ class AttackEvaluator(L.LightningModule):
                     correct,
                     spec.eps,
                     self.recipe.time_extension,
+                    partial(self._component_started, label, len(parts)),
                 )
                 self.firsts[str(i)].update(firsts)
+                self.part_seconds[str(i)].update(seconds)
             else:
                 adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
+            self.seconds[str(i)].update(time.perf_counter() - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if self.save_examples:
@@ -220,6 +257,10 @@ class AttackEvaluator(L.LightningModule):
                         "indices": first + torch.arange(len(y)),
                     }
                 )
+
+    def _component_started(self, label: str, count: int, j: int, part: Component) -> None:
+        """Names the progress bar's task after the ensemble component ``j`` of ``count``."""
+        describe_test(self.trainer, f"{label}: {part.name} ({j + 1}/{count})")
 
     def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
         """Every process's saved examples per spec (a collective call under DDP)."""
@@ -272,6 +313,23 @@ class AttackEvaluator(L.LightningModule):
             self.results.append(self.reused[i] if i in self.reused else self._row(i, spec))
             self.log(f"asr/{spec.name}", self.results[-1].asr)
             self.log(f"adv_acc/{spec.name}", self.results[-1].adv_acc)
+        self.timings = {
+            spec.name: self._timing(i, spec)
+            for i, spec in enumerate(self.specs)
+            if i not in self.reused
+        }
+
+    def _timing(self, i: int, spec: AttackSpec) -> dict[str, Any]:
+        """Spec ``i``'s seconds in this job: the whole row's, and an ensemble's per component
+        (0 for one that had no sample left)."""
+        timing: dict[str, Any] = {"total": round(float(self.seconds[str(i)].compute().sum()), 2)}
+        if spec.algorithm == ENSEMBLE:
+            parts = spec.params["components"]
+            spent = self.part_seconds[str(i)].compute().reshape(-1)
+            timing["components"] = {
+                p.name: round(float(t), 2) for p, t in zip(parts, spent, strict=True)
+            }
+        return timing
 
     def _row(self, i: int, spec: AttackSpec) -> AttackRow:
         """Spec ``i``'s row from this job's counts."""

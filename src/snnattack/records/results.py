@@ -91,6 +91,9 @@ class JobRecord:
     results: list[AttackRow]
     models: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # training records
     attack_seconds: float | None = None
+    # per row this job computed (by its name, e.g. ensemble/white/eps8): the seconds of its
+    # crafting and judging ("total"), and an ensemble's per component ("components")
+    row_seconds: dict[str, Any] = field(default_factory=dict)
     world_size: int | None = None  # processes that shared the attacks
     device: str | None = None
     config: dict[str, Any] = field(default_factory=dict)  # the resolved config
@@ -132,12 +135,33 @@ class JobRecord:
         return cls(**values)
 
     def title(self) -> str:
-        """One line naming the setting and the clean accuracy."""
+        """One line naming the setting and the clean accuracy; the neurons are the target's
+        own (``models.target.neurons``) where the record has them, else the config's."""
         cfg = self.config
+        target = self.models.get("target") or {}
+        neurons = (
+            neuron_text(target["neurons"])
+            if target.get("neurons")
+            else f"λ={cfg['lambda']} reset={cfg['reset']}"
+        )
         return (
             f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
-            f"λ={cfg['lambda']} reset={cfg['reset']}  clean acc {self.clean_acc:.2f}%"
+            f"{neurons}  clean acc {self.clean_acc:.2f}%"
         )
+
+
+def neuron_text(neurons: list[dict[str, Any]]) -> str:
+    """A model's LIFs (:func:`snnattack.snn.neurons.lif_settings`) in one line: their shared
+    λ, θ and reset, or each layer's where they differ."""
+
+    def settings(n: dict[str, Any]) -> str:
+        drop = f" reset_by={n['reset_by']:g}" if "reset_by" in n else ""
+        return f"λ={n['lambda']:g} θ={n['theta']:g} reset={n['reset']}{drop}"
+
+    shown = [settings(n) for n in neurons]
+    if len(set(shown)) == 1:
+        return f"{shown[0]} (the model's {len(shown)} LIF{'s' * (len(shown) > 1)})"
+    return "; ".join(f"{n['layer']}: {text}" for n, text in zip(neurons, shown, strict=True))
 
 
 def _known(cls: type, data: Any) -> dict[str, Any]:

@@ -25,8 +25,10 @@ gradients. See ``docs/neuron.md``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
+from torch import nn
 
 from snnattack.cpu.guard import Backend, applies
 from snnattack.cpu.recompute import source
@@ -135,6 +137,24 @@ class LIF(Temporal):
             + flags
             + [f"impl={self.impl}", f"backend={self.backend}"]
         )
+
+
+def lif_settings(model: nn.Module) -> list[dict[str, Any]]:
+    """The forward settings of every LIF in ``model``, in order: its module path, leak λ,
+    threshold θ and reset (and ``reset_by`` where the soft reset drops another amount). What
+    an adapted foreign network really runs, which the config's ``lambda``/``reset`` do not
+    describe (``model=external``, :func:`snnattack.evaluate`)."""
+    return [
+        {
+            "layer": name,
+            "lambda": lif.lam,
+            "theta": lif.theta,
+            "reset": lif.reset,
+            **({} if lif.reset_by is None else {"reset_by": lif.reset_by}),
+        }
+        for name, lif in model.named_modules()
+        if isinstance(lif, LIF)
+    ]
 
 
 def static_rate(current: float, lam: float, theta: float = 1.0) -> float:

@@ -14,8 +14,10 @@ from torch import nn
 from snnattack.interop.external import external_model, factory_network, is_external
 from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
+from snnattack.records.results import neuron_text
 from snnattack.records.store import ModelStore
 from snnattack.snn.backend import set_backend
+from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.spec import training_spec
@@ -80,7 +82,18 @@ def load_from_file(cfg: DictConfig, path: str, key: str = "checkpoint") -> Train
 def model_from_file(cfg: DictConfig, path: str, key: str = "checkpoint") -> Trained:
     """:func:`load_from_file`, logged: the model a job attacks or crafts on."""
     log.info("model from file %s", path)
-    return load_from_file(cfg, path, key)
+    model, record = load_from_file(cfg, path, key)
+    return model, own_neurons(cfg, model, record)
+
+
+def own_neurons(cfg: DictConfig, model: nn.Module, record: dict) -> dict:
+    """``record`` with a ``model=external`` network's own neurons (each LIF's λ, θ, reset:
+    ``neurons``, logged), which the config's ``lambda`` and ``reset`` do not describe."""
+    if not is_external(cfg):
+        return record
+    neurons = lif_settings(model)
+    log.info("its neurons: %s", neuron_text(neurons))
+    return {**record, "neurons": neurons}
 
 
 def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) -> Trained:
@@ -90,8 +103,7 @@ def target_model(cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]) 
         return model_from_file(cfg, cfg.checkpoint)
     if is_external(cfg):
         log.info("model from factory %s", cfg.model.factory._target_)
-        return build_model(cfg).eval(), {
-            "kind": cfg.train.kind,
-            "factory": cfg.model.factory._target_,
-        }
+        model = build_model(cfg).eval()
+        record = {"kind": cfg.train.kind, "factory": cfg.model.factory._target_}
+        return model, own_neurons(cfg, model, record)
     return trained_model(cfg, cfg.seed, store, trainers)

@@ -61,12 +61,32 @@ def test_default_components_name_existing_modes_and_methods() -> None:
     assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT
 
 
+def test_the_quick_ensemble_is_a_subset_of_the_default_without_tuning() -> None:
+    cfg = compose("method=[ensemble_quick]")
+    validate(cfg)
+    spec = attack_specs(cfg)[0]
+    assert spec.method == "ensemble_quick" and spec.algorithm == "ensemble"
+    quick = spec.params["components"]
+    assert [p.name for p in quick] == [
+        "apgd/stbp",
+        "apgd/rga",
+        "apgd/assg",
+        "apgd_dlr/stbp",
+        "sapgd/assg",
+        "square",
+    ]
+    full = {p.name: p for p in components(config(), "ensemble")}
+    assert all(p.grad_params == full[p.name].grad_params for p in quick)
+    assert not any(p.tune for p in quick) and quick[-1].params["n_queries"] == 500
+
+
 @pytest.mark.parametrize(
     "component,message",
     [
         ("{attack: pdsg_typo, method: apgd}", "components[0].attack='pdsg_typo' is unknown"),
         ("{attack: stbp, method: cw}", "components[0].method='cw' is unknown"),
         ("{attack: stbp, method: ensemble}", "components[0].method='ensemble' is unknown"),
+        ("{method: ensemble_quick}", "components[0].method='ensemble_quick' is unknown"),
         ("{method: apgd}", "components[0].attack is missing"),
         ("{attack: stbp, method: pgd, params: {stepz: 2}}", "pgd/stbp.stepz=2 is unknown"),
     ],
@@ -86,7 +106,12 @@ def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(dir
             return model(batch).argmax(1)
 
     correct = judge(x) == y
-    adv, queries, firsts = worst_case(parts, model, judge, x, y, correct, EPS)
+    started = []
+    adv, queries, firsts, seconds = worst_case(
+        parts, model, judge, x, y, correct, EPS, starting=lambda j, part: started.append(part)
+    )
+    assert started == parts[: len(started)] and len(seconds) == len(parts)
+    assert (seconds[: len(started)] > 0).all() and (seconds[len(started) :] == 0).all()
     robust = judge(adv) == y
     assert not (robust & ~correct).any()
     for part in parts:
@@ -118,6 +143,10 @@ def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> Non
     ]
     fooled = sum(c["first_successes"] for c in row.components)
     assert fooled == round(row.asr * row.n_correct / 100)
+    (timing,) = evaluator.timings.values()  # the row's and each component's seconds
+    assert list(timing["components"]) == [c["name"] for c in row.components]
+    assert all(s > 0 for s in timing["components"].values())  # each ran on some batch
+    assert timing["total"] >= sum(timing["components"].values()) - 0.05  # rounding
     assert row.components[0]["first_successes"] > 0
 
 
