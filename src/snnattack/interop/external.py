@@ -122,7 +122,13 @@ def check_external(cfg: dict[str, Any]) -> None:
     if not is_external(cfg):
         return
     net = external_model(OmegaConf.create(cfg))
-    _check_on_dataset(net, cfg)
+    _check_on_dataset(
+        net,
+        cfg["dataset"],
+        cfg["model"]["factory"]["_target_"],
+        finite=not cfg.get("checkpoint"),  # else the file's weights are attacked (and checked)
+        frames=cfg["encoding"] == "frames",
+    )
     if cfg["train"]["kind"] != KIND:
         raise ConfigError(
             f"train.kind={cfg['train']['kind']} with model=external: an external model is "
@@ -136,21 +142,20 @@ def check_external(cfg: dict[str, Any]) -> None:
         )
 
 
-def _check_on_dataset(net: SpikingNet, cfg: dict[str, Any]) -> None:
+def _check_on_dataset(
+    net: SpikingNet, dataset: dict[str, Any], target: str, finite: bool, frames: bool
+) -> None:
     """The factory's network on one image of the dataset's shape
-    (:func:`snnattack.interop.inputs.check_model`): finite weights (unless ``checkpoint=``
-    replaces them), a forward that runs and returns logits of ``dataset.num_classes``
-    classes. Event frames are not probed."""
+    (:func:`snnattack.interop.inputs.check_model`): finite weights where ``finite`` (not
+    when ``checkpoint=`` replaces them), a forward that runs and returns logits of ``dataset.num_classes``
+    classes. Event ``frames`` are not probed."""
     from snnattack.interop.inputs import check_model
 
-    dataset = cfg["dataset"]
-    if "image_size" not in dataset or cfg["encoding"] == "frames":
+    if "image_size" not in dataset or frames:
         return
-    target = cfg["model"]["factory"]["_target_"]
     size = dataset["image_size"]
     sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
     where = f"dataset={dataset['name']}"
-    finite = not cfg.get("checkpoint")  # else the file's weights are attacked (and checked)
     classes = check_model(net, "model.factory._target_", sample, where, net, target, finite)
     if classes != dataset["num_classes"]:
         raise ConfigError(
