@@ -206,7 +206,7 @@ KINDS = {
     "dataset": (
         DATAMODULES,
         "snnattack.data",
-        ["digits", "cifar10", "cifar100", "cifar10_dvs"],
+        ["digits", "digits_events", "cifar10", "cifar100", "cifar10_dvs", "nmnist", "dvs_gesture"],
         'from snnattack.data import register\n@register("{name}", order={order})\n'
         "class Data:\n    pass\n",
         "dataset",

@@ -15,6 +15,7 @@ from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
 from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
+from snnattack.data.events import EVENT_ENCODINGS, SPLITS
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.interop.external import EXTERNAL
 from snnattack.malloc import POLICIES as MALLOC_POLICIES
@@ -163,6 +164,17 @@ RULES: dict[str, Rule] = {
     "dataset.params.frames": integer(1),
     "dataset.params.size": integer(1),
     "dataset.params.count_scale": real(0, lo_open=True),
+    "dataset.params.split_by": one_of(*SPLITS),
+    "dataset.params.event_encoding": one_of(*EVENT_ENCODINGS),
+    "dataset.params.sensor": integer(2),
+    "dataset.params.image_size": integer(1),
+    "dataset.params.amplitude": real(0, lo_open=True),
+    "dataset.params.steps": integer(1),
+    "dataset.params.threshold": real(0, lo_open=True),
+    "dataset.params.threshold_mismatch": real(0, 1),
+    "dataset.params.background": real(0, lo_open=True),
+    "dataset.params.noise_rate": real(0),
+    "dataset.params.event_seed": SEED,
     "dataset.params.download": BOOL,
     "dataset.params.augment": BOOL,
     "model.name": one_of(*MODELS, EXTERNAL),

@@ -342,6 +342,18 @@ BAD = [
     ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
     ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
     ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
+    # event datasets' framing and simulated camera
+    (
+        "dataset=digits_events dataset.params.split_by=count",
+        "dataset.params.split_by='count' is unknown; accepted: time, number",
+    ),
+    (
+        "dataset=cifar10_dvs dataset.params.event_encoding=spikes",
+        "dataset.params.event_encoding='spikes' is unknown; accepted: scaled, binary, counts",
+    ),
+    ("dataset=digits_events dataset.params.threshold=0", "dataset.params.threshold=0 is out of"),
+    ("dataset=nmnist dataset.params.val_size=0", "dataset.params.val_size=0 is out of range"),
+    ("dataset=digits_events encoding=direct", "encoding='direct' does not fit dataset=digits_e"),
 ]
 
 
