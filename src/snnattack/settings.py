@@ -35,6 +35,8 @@ class Recipe:
     eot_samples: int = 1
     steps_curve: tuple[int, ...] = ()
     seed: int = 0
+    # event attacks' rows: the share of successes with fewer events changed than each
+    l0_thresholds: tuple[int, ...] = (200, 800)
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Recipe:
@@ -46,6 +48,7 @@ class Recipe:
             eot_samples=cfg.attack.eot_samples,
             steps_curve=tuple(cfg.attack.steps_curve),
             seed=cfg.seed,
+            l0_thresholds=tuple(cfg.attack.l0_thresholds),
         )
 
 

@@ -124,6 +124,10 @@ RULES: dict[str, Rule] = {
     "attack.tune.enabled": BOOL,
     "attack.tune.val_size": integer(1),
     "attack.tune.max_points": integer(1),
+    "attack.l0_thresholds": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 1 for t in v),
+        "a non-empty list of event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
+    ),
     "attack.steps_curve": Rule(
         lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
@@ -150,6 +154,9 @@ RULES: dict[str, Rule] = {
     "method.*.p_init": real(0, 1, lo_open=True),
     "method.*.n_classes": integer(2),
     "method.*.seed": SEED,
+    "method.*.k_init": integer(1),
+    "method.*.n_iter": integer(1),
+    "method.*.batch_limit": integer(1),
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),
