@@ -15,7 +15,7 @@ imports every module, so a new method is its module and its config file:
   only queries the model's outputs, so no gradient mode applies (recorded as ``none``).
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
 - ``sda``: the Sparse Dynamic Attack on binary event frames, fewest bit flips
-  (:mod:`snnattack.attacks.methods.sda`; ``eps`` does not apply; docs/event_attacks.md).
+  (:mod:`snnattack.attacks.methods.sda`; no radius: one row per box at eps 0).
 
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.

@@ -4,7 +4,8 @@ the fewest bit flips on binary event frames that fool the model, batched.
 
 Threat model: binary frames (``dataset.params.event_encoding=binary``); a flip inserts an
 event (0 -> 1) or deletes one (1 -> 0). The budget is not a radius but the number of flips,
-L0, reported per success; the method ignores the row's ``eps``.
+L0, reported per success; the method has no radius (its rows are at eps 0, and ``eps`` is
+ignored here).
 
 The reference (ryime/PDSG-SDA, ``utils/attack.py``, class ``SDA``) attacks one sample at a
 time; here every sample of the batch runs the same steps in parallel and leaves once fooled.

@@ -1,0 +1,43 @@
+"""Jobs on the embedded event digits: a digits_net trained through the store on binary frames
+and attacked by SDA (its rows count the events changed), next to an L-infinity method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from harness import compose
+
+from snnattack.attacks.spec import attack_specs
+
+
+def test_an_event_attack_is_one_row_per_box_at_eps_0_beside_the_radii() -> None:
+    cfg = compose("dataset=digits_events", "method=[fgsm,sda]", "eps=[8,16]", "boxes=[white]")
+    assert [s.name for s in attack_specs(cfg)] == [
+        "fgsm/white/eps8",
+        "fgsm/white/eps16",
+        "sda/white/eps0",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split_by", ["time", "number"])
+def test_event_digits_train_to_an_accuracy_worth_attacking_and_sda_fools_them(
+    run_job: Callable, split_by: str
+) -> None:
+    record = run_job(
+        "dataset=digits_events",
+        f"dataset.params.split_by={split_by}",
+        "method=[fgsm,sda]",
+        "eps=[16]",
+        "boxes=[white]",
+        "trainer.limit_test_batches=2",
+        out=split_by,
+    )
+    assert record["clean_acc"] > 70
+    fgsm, sda = record["results"]
+    assert sda["method"] == "sda" and sda["eps_255"] == 0 and sda["asr"] > 90 > fgsm["asr"]
+    assert 0 < sda["l0_median"] <= sda["l0_mean"] < 50
+    assert sda["inserted_mean"] + sda["deleted_mean"] == pytest.approx(sda["l0_mean"])
+    assert sda["l0_under"] == {"200": 100.0, "800": 100.0}
+    assert fgsm["l0_mean"] is None  # an L-infinity row counts no events
