@@ -26,8 +26,9 @@ def _plain(node: Any) -> Any:
 class Recipe:
     """How an adversarial batch is crafted, apart from the method and its radius: the
     gradient mode and its parameters, the time extension, the EOT draws, the step counts at
-    which the running best example is kept (``attack.steps_curve``), and the seed the attack's
-    random draws derive from."""
+    which the running best example is kept (``attack.steps_curve``), the seed the attack's
+    random draws derive from, and the event counts under which an event attack's row reports
+    its share of successes (``attack.l0_thresholds``)."""
 
     grad_mode: str
     grad_params: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""CIFAR10-DVS event recordings as cached frame tensors in [0, 1] (through tonic).
+"""CIFAR10-DVS event recordings as cached frame tensors (through tonic).
 
 Data. ``tonic.datasets.CIFAR10DVS`` reads the extracted dataset, laid out as
 ``<root>/CIFAR10DVS/<class>/*.aedat4`` (10 classes, 1000 recordings each, DVS128 sensor,
@@ -191,7 +191,7 @@ class FrameSplit(Dataset):
 
 @register("cifar10_dvs", order=40)
 class CIFAR10DVSDataModule(SplitDataModule):
-    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` in [0, 1] with fixed splits.
+    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` with fixed splits.
 
     See the module docstring for the data layout, the frames, the threat model that
     ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
