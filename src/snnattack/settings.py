@@ -26,8 +26,9 @@ def _plain(node: Any) -> Any:
 class Recipe:
     """How an adversarial batch is crafted, apart from the method and its radius: the
     gradient mode and its parameters, the time extension, the EOT draws, the step counts at
-    which the running best example is kept (``attack.steps_curve``), and the seed the attack's
-    random draws derive from."""
+    which the running best example is kept (``attack.steps_curve``), the seed the attack's
+    random draws derive from, and the event counts under which an event attack's row reports
+    its share of successes (``attack.l0_thresholds``)."""
 
     grad_mode: str
     grad_params: dict[str, Any] = field(default_factory=dict)
@@ -35,6 +36,8 @@ class Recipe:
     eot_samples: int = 1
     steps_curve: tuple[int, ...] = ()
     seed: int = 0
+    # event attacks' rows: the share of successes with fewer events changed than each
+    l0_thresholds: tuple[int, ...] = (200, 800)
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Recipe:
@@ -46,6 +49,7 @@ class Recipe:
             eot_samples=cfg.attack.eot_samples,
             steps_curve=tuple(cfg.attack.steps_curve),
             seed=cfg.seed,
+            l0_thresholds=tuple(cfg.attack.l0_thresholds),
         )
 
 

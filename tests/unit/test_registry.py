@@ -198,7 +198,7 @@ KINDS = {
     "method": (
         METHODS,
         "snnattack.attacks.methods",
-        ["fgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack"],
+        ["fgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack", "sda"],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",
         "method",
@@ -206,7 +206,7 @@ KINDS = {
     "dataset": (
         DATAMODULES,
         "snnattack.data",
-        ["digits", "cifar10", "cifar100", "cifar10_dvs"],
+        ["digits", "digits_events", "cifar10", "cifar100", "cifar10_dvs", "nmnist", "dvs_gesture"],
         'from snnattack.data import register\n@register("{name}", order={order})\n'
         "class Data:\n    pass\n",
         "dataset",

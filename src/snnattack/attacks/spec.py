@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.ensemble import ENSEMBLE, components
+from snnattack.attacks.methods import is_event_attack
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.values import is_real
@@ -54,7 +55,8 @@ def eps_values(cfg: DictConfig) -> list:
 
 
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
-    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units."""
+    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units (an
+    event attack, which counts its budget in events, once per box at eps 0)."""
     specs = []
     for box in cfg.boxes:
         for key, method in cfg.method.items():
@@ -65,7 +67,9 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
                 params = {"components": components(cfg, key)}
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
-            for eps in eps_values(cfg):
+            # an event attack has no radius: one row at eps 0 whatever eps lists
+            radii = [0.0] if is_event_attack(method.name) else eps_values(cfg)
+            for eps in radii:
                 specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
 

@@ -342,6 +342,38 @@ def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
         )
 
 
+def _event_attacks_fit_frames(cfg: dict[str, Any]) -> None:
+    """An event attack needs an event dataset whose frame values are the ones its threat model
+    changes; an L-infinity attack's [0, 1] box does not hold integer counts."""
+    values = cfg["dataset"].get("params", {}).get("event_encoding")
+    for key, method in cfg["method"].items():
+        name = method.get("name")
+        if name not in METHODS:  # the ensemble: its own components
+            continue
+        accepted = METHODS[name].events
+        if accepted and values is None:
+            events = [
+                n for n, d in DATAMODULES.items() if "event_encoding" in _accepted_params(d, 0)
+            ]
+            raise ConfigError(
+                f"method.{key}={name} attacks event frames, but dataset="
+                f"{cfg['dataset']['name']} has none; accepted: an event dataset "
+                f"({', '.join(events)})"
+            )
+        if accepted and values not in accepted:
+            raise ConfigError(
+                f"method.{key}={name} changes {' or '.join(accepted)} frames, but "
+                f"dataset.params.event_encoding={values}; accepted: "
+                + ", ".join(f"dataset.params.event_encoding={v}" for v in accepted)
+            )
+        if not accepted and values == "counts":
+            raise ConfigError(
+                f"method.{key}={name} perturbs within the [0, 1] box, which does not hold the "
+                "integer event counts of dataset.params.event_encoding=counts; accepted: "
+                "dataset.params.event_encoding=scaled or binary, or an event attack"
+            )
+
+
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
     _tuned_grids,
@@ -351,6 +383,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _adversary_params,
     _encoding_fits_dataset,
     _frames_match_T,
+    _event_attacks_fit_frames,
     _attack_takes_a_step,
     _source_seed_in_range,
     _datamodule_options,

@@ -15,6 +15,7 @@ from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
 from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
+from snnattack.data.events import EVENT_ENCODINGS, SPLITS
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.interop.external import EXTERNAL
 from snnattack.malloc import POLICIES as MALLOC_POLICIES
@@ -123,6 +124,10 @@ RULES: dict[str, Rule] = {
     "attack.tune.enabled": BOOL,
     "attack.tune.val_size": integer(1),
     "attack.tune.max_points": integer(1),
+    "attack.l0_thresholds": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 1 for t in v),
+        "a non-empty list of event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
+    ),
     "attack.steps_curve": Rule(
         lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
@@ -149,6 +154,9 @@ RULES: dict[str, Rule] = {
     "method.*.p_init": real(0, 1, lo_open=True),
     "method.*.n_classes": integer(2),
     "method.*.seed": SEED,
+    "method.*.k_init": integer(1),
+    "method.*.n_iter": integer(1),
+    "method.*.batch_limit": integer(1),
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),
@@ -163,6 +171,17 @@ RULES: dict[str, Rule] = {
     "dataset.params.frames": integer(1),
     "dataset.params.size": integer(1),
     "dataset.params.count_scale": real(0, lo_open=True),
+    "dataset.params.split_by": one_of(*SPLITS),
+    "dataset.params.event_encoding": one_of(*EVENT_ENCODINGS),
+    "dataset.params.sensor": integer(2),
+    "dataset.params.image_size": integer(1),
+    "dataset.params.amplitude": real(0, lo_open=True),
+    "dataset.params.steps": integer(1),
+    "dataset.params.threshold": real(0, lo_open=True),
+    "dataset.params.threshold_mismatch": real(0, 1),
+    "dataset.params.background": real(0, lo_open=True),
+    "dataset.params.noise_rate": real(0),
+    "dataset.params.event_seed": SEED,
     "dataset.params.download": BOOL,
     "dataset.params.augment": BOOL,
     "model.name": one_of(*MODELS, EXTERNAL),

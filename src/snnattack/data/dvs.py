@@ -1,4 +1,4 @@
-"""CIFAR10-DVS event recordings as cached frame tensors in [0, 1] (through tonic).
+"""CIFAR10-DVS event recordings as cached frame tensors (through tonic).
 
 Data. ``tonic.datasets.CIFAR10DVS`` reads the extracted dataset, laid out as
 ``<root>/CIFAR10DVS/<class>/*.aedat4`` (10 classes, 1000 recordings each, DVS128 sensor,
@@ -9,7 +9,10 @@ Frames. Each recording is cut into ``frames`` equal time bins (``tonic.transform
 ``n_time_bins``), giving event counts ``[frames, 2, 128, 128]`` (polarity 0 = OFF, 1 = ON),
 resized to ``size x size`` with *area* interpolation: an output pixel is the mean count of
 the sensor pixels it covers, so every event contributes and the unit stays "events per sensor
-pixel per bin" (bilinear downsampling by 128/48 would skip pixels and alias).
+pixel per bin" (bilinear downsampling by 128/48 would skip pixels and alias). That is the
+default framing (``split_by=time``, ``event_encoding=scaled``); bins of an equal number of
+events and binary or integer frames, the threat models of the event attacks, are the other
+settings of :mod:`snnattack.data.events`.
 
 Threat model for attacks on frames. Frames are event counts, not intensities; the reference
 code clips perturbed count frames to [0, 1], which destroys every bin holding more than one
@@ -39,10 +42,10 @@ heavier event augmentations of some DVS recipes (translation, rotation, cutout) 
 
 Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
 ``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}/<class>/<name>.pt`` (the
-folder name holds every setting that changes the frames) and later epochs only load it. Files
-are written to a temporary name in the same folder and renamed, so an interrupted run leaves
-nothing half-written; a cached tensor is served only if it holds ``frames`` time bins of
-``2 x size x size``.
+folder name holds every setting that changes the frames, ``Framing.key``) and later epochs
+only load it. Files are written to a temporary name in the same folder and renamed, so an
+interrupted run leaves nothing half-written; a cached tensor is served only if it holds
+``frames`` time bins of ``2 x size x size``.
 """
 
 from __future__ import annotations
@@ -54,11 +57,10 @@ from pathlib import Path
 import numpy as np
 import tonic
 import torch
-import torch.nn.functional as F
-from tonic.transforms import ToFrame
 from torch.utils.data import Dataset
 
 from snnattack.data.base import SplitDataModule, register
+from snnattack.data.events import Framing
 from snnattack.errors import ConfigError, DataError
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.files import torch_bytes, write_atomic
@@ -118,21 +120,21 @@ class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
         return True
 
 
-def events_to_frames(
-    events: np.ndarray, frames: int, size: int, count_scale: float
-) -> torch.Tensor:
-    """Events to ``[frames, 2, size, size]``: ``min(count, count_scale) / count_scale``."""
-    counts = ToFrame(CIFAR10DVS.sensor_size, n_time_bins=frames)(events)
-    counts = torch.from_numpy(np.asarray(counts, dtype=np.float32))
-    resized = F.interpolate(counts, size=(size, size), mode="area")
-    return (resized / count_scale).clamp_(max=1.0)
-
-
 class CachedFrames(Dataset):
-    """Framed recordings ``([frames, 2, size, size] float in [0, 1], label)``, cached on disk."""
+    """Framed recordings ``([frames, 2, size, size] float, label)`` of a tonic dataset, cached
+    on disk (one file per recording, named after its folder and file: unique in every tonic
+    dataset read here)."""
 
-    def __init__(self, recordings: CIFAR10DVS, frames: int, size: int, cache: Path) -> None:
+    def __init__(
+        self,
+        recordings: tonic.Dataset,
+        frames: int,
+        size: int,
+        cache: Path,
+        expected: str = "an AEDAT4 event recording: extract it again from its class zip",
+    ) -> None:
         self.recordings, self.frames, self.size, self.cache = recordings, frames, size, cache
+        self.expected = expected  # what a recording is, and the fix of one that does not decode
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -154,8 +156,7 @@ class CachedFrames(Dataset):
                 x, _ = self.recordings[index]
             except Exception as error:
                 raise DataError(
-                    f"cannot decode {source}: {error}; expected an AEDAT4 event "
-                    "recording: extract it again from its class zip"
+                    f"cannot decode {source}: {error}; expected {self.expected}"
                 ) from error
             write_atomic(path, torch_bytes(x))
         return x, self.recordings.targets[index]
@@ -172,7 +173,7 @@ class CachedFrames(Dataset):
             )
 
 
-class _Split(Dataset):
+class FrameSplit(Dataset):
     """The recordings ``indices`` of ``frames``, randomly flipped left-right if ``flip``."""
 
     def __init__(self, frames: CachedFrames, indices: list[int], flip: bool) -> None:
@@ -190,7 +191,7 @@ class _Split(Dataset):
 
 @register("cifar10_dvs", order=40)
 class CIFAR10DVSDataModule(SplitDataModule):
-    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` in [0, 1] with fixed splits.
+    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` with fixed splits.
 
     See the module docstring for the data layout, the frames, the threat model that
     ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
@@ -209,6 +210,8 @@ class CIFAR10DVSDataModule(SplitDataModule):
         val_size: int = 900,
         augment: bool = True,
         count_scale: float = 8.0,
+        split_by: str = "time",
+        event_encoding: str = "scaled",
         cache_dir: str | None = None,
         num_workers: int = 2,
     ) -> None:
@@ -218,28 +221,18 @@ class CIFAR10DVSDataModule(SplitDataModule):
                 f"dataset.params val_size={val_size}, train_size={train_size} are "
                 f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}"
             )
-        for key, value in (("frames", frames), ("size", size)):
-            if int(value) != value or value < 1:
-                raise ConfigError(
-                    f"dataset.params.{key}={value!r} is out of range; accepted: an integer >= 1"
-                )
-        if not count_scale > 0:
-            raise ConfigError(
-                f"dataset.params.count_scale={count_scale!r} is out of range; accepted: > 0"
-            )
-        self.root, self.frames, self.size, self.count_scale = root, frames, size, count_scale
+        self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        self.root, self.frames, self.size = root, frames, size
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
         self.augment = augment
-        key = f"CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale:g}"
+        key = f"CIFAR10DVS_frames_{self.framing.key}"
         self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
 
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
             return
         location = check_layout(self.root)
-        to_frames = partial(
-            events_to_frames, frames=self.frames, size=self.size, count_scale=self.count_scale
-        )
+        to_frames = partial(self.framing, sensor_size=CIFAR10DVS.sensor_size)
         self.recordings = CIFAR10DVS(self.root, transform=to_frames)
         cached = CachedFrames(self.recordings, self.frames, self.size, self.cache)
         n = len(self.recordings)
@@ -252,6 +245,6 @@ class CIFAR10DVSDataModule(SplitDataModule):
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
         order = order.tolist()
-        self.val_set = _Split(cached, order[:n_val], flip=False)
-        self.train_set = _Split(cached, order[n_val:n_train], flip=self.augment)
-        self.test_set = _Split(cached, order[n_train:], flip=False)
+        self.val_set = FrameSplit(cached, order[:n_val], flip=False)
+        self.train_set = FrameSplit(cached, order[n_val:n_train], flip=self.augment)
+        self.test_set = FrameSplit(cached, order[n_train:], flip=False)

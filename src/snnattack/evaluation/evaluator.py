@@ -20,7 +20,9 @@ from torchmetrics import Metric
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
+from snnattack.attacks.methods import is_event_attack
 from snnattack.attacks.spec import AttackSpec
+from snnattack.evaluation.budget import EventBudget
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
 from snnattack.settings import Recipe
@@ -176,6 +178,10 @@ class AttackEvaluator(L.LightningModule):
             i: curve_counts(s.algorithm, s.params, recipe.steps_curve) for i, s in enumerate(specs)
         }
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
+        # the events each event attack changed per success (snnattack.evaluation.budget)
+        self.budgets = nn.ModuleDict(
+            {str(i): EventBudget() for i, s in enumerate(specs) if is_event_attack(s.algorithm)}
+        )
         self.firsts = nn.ModuleDict(
             {
                 str(i): FooledCounts([c.name for c in s.params["components"]])
@@ -247,6 +253,8 @@ class AttackEvaluator(L.LightningModule):
             self.seconds[str(i)].update(time.perf_counter() - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            if str(i) in self.budgets:
+                self.budgets[str(i)].update(correct & (adv_pred != y), adv - x)
             if self.save_examples:
                 first = index * self.trainer.test_dataloaders.batch_size  # in the test split
                 self.examples[i].append(
@@ -361,4 +369,9 @@ class AttackEvaluator(L.LightningModule):
             else None,
             grad_params=spec.grad_params,
             tuned=spec.tuned,
+            **(
+                self.budgets[str(i)].summary(self.recipe.l0_thresholds)
+                if str(i) in self.budgets
+                else {}
+            ),
         )

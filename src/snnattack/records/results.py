@@ -76,6 +76,12 @@ class AttackRow:
     components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
     tuned: dict[str, Any] | None = measured()  # how they were chosen on validation (attack.tune)
+    # event attacks (snnattack.evaluation.budget): events changed per success
+    l0_mean: float | None = measured()  # mean events inserted + deleted (bits flipped: L0)
+    l0_median: float | None = measured()  # their median
+    inserted_mean: float | None = measured()  # mean events inserted
+    deleted_mean: float | None = measured()  # mean events deleted
+    l0_under: dict[str, float | None] | None = measured()  # % of successes under each threshold
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
     reused_from: str | None = None  # attack.reuse: the job folder that computed this row
 

@@ -28,6 +28,8 @@ FITS = {
     "cifar10": "resnet17",
     "cifar100": "resnet17",
     "cifar10_dvs": "dvs_vgg",
+    "nmnist": "vgg5",
+    "dvs_gesture": "dvs_vgg",
     "vgg5": "cifar10",
     "vgg11_eccv": "cifar10",
     "vgg11": "cifar10",

@@ -342,6 +342,35 @@ BAD = [
     ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
     ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
     ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
+    # event datasets' framing and simulated camera
+    (
+        "dataset=digits_events dataset.params.split_by=count",
+        "dataset.params.split_by='count' is unknown; accepted: time, number",
+    ),
+    (
+        "dataset=cifar10_dvs dataset.params.event_encoding=spikes",
+        "dataset.params.event_encoding='spikes' is unknown; accepted: scaled, binary, counts",
+    ),
+    ("dataset=digits_events dataset.params.threshold=0", "dataset.params.threshold=0 is out of"),
+    ("dataset=nmnist dataset.params.val_size=0", "dataset.params.val_size=0 is out of range"),
+    ("dataset=digits_events encoding=direct", "encoding='direct' does not fit dataset=digits_e"),
+    # event attacks
+    (
+        "method=[sda]",
+        "method.sda=sda attacks event frames, but dataset=digits has none; accepted: an event",
+    ),
+    (
+        "dataset=digits_events method=[sda] dataset.params.event_encoding=counts",
+        "method.sda=sda changes binary frames, but dataset.params.event_encoding=counts; "
+        "accepted: dataset.params.event_encoding=binary",
+    ),
+    (
+        "dataset=digits_events method=[pgd] dataset.params.event_encoding=counts",
+        "method.pgd=pgd perturbs within the [0, 1] box, which does not hold the integer event",
+    ),
+    ("dataset=digits_events method=[sda] method.sda.n_iter=0", "method.sda.n_iter=0 is out of"),
+    ("dataset=digits_events method=[sda] method.sda.k_init=2.5", "method.sda.k_init=2.5 is out"),
+    ("attack.l0_thresholds=[]", "attack.l0_thresholds=[] is out of range; accepted: a non-empty"),
 ]
 
 

@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 from tonic.io import read_aedat4
 
 from snnattack.data import build_datamodule
-from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule, events_to_frames
+from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule
+from snnattack.data.events import to_frames
 from snnattack.errors import DataError, WriteError
 
 FRAMES, SIZE = 4, 16
@@ -67,11 +68,11 @@ def test_events_become_area_resized_counts_clipped_at_count_scale() -> None:
     events["t"], events["x"], events["p"] = np.arange(400) * 2500, 127, True
     # 4 equal time bins hold 100, 100, 100, 99 events (tonic drops the last event) at one
     # sensor pixel; area resizing 128 -> 16 averages 8x8 sensor pixels
-    frames = events_to_frames(events, frames=4, size=16, count_scale=2.0)
+    frames = to_frames([events], CIFAR10DVS.sensor_size, 4, 16, count_scale=2.0)[0]
     expected = torch.zeros(4, 2, 16, 16)
     expected[:, 1, 0, 15] = torch.tensor([100, 100, 100, 99]) / 64 / 2.0
     torch.testing.assert_close(frames, expected)
-    saturated = events_to_frames(events, frames=4, size=16, count_scale=1.0)
+    saturated = to_frames([events], CIFAR10DVS.sensor_size, 4, 16, count_scale=1.0)[0]
     assert saturated[:, 1, 0, 15].tolist() == [1.0] * 4 and saturated.sum() == 4
 
 

@@ -14,6 +14,8 @@ imports every module, so a new method is its module and its config file:
 - ``square``: the Square attack, score-based and gradient-free (:data:`GRADIENT_FREE`): it
   only queries the model's outputs, so no gradient mode applies (recorded as ``none``).
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
+- ``sda``: the Sparse Dynamic Attack on binary event frames, fewest bit flips
+  (:mod:`snnattack.attacks.methods.sda`; no radius: one row per box at eps 0).
 
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.
@@ -36,7 +38,20 @@ discover(__name__, __path__)
 # the methods declared gradient-free at their registration
 GRADIENT_FREE = frozenset(name for name, method in METHODS.items() if method.gradient_free)
 
-__all__ = ["GRADIENT_FREE", "METHODS", "Method", "build_attack", "register", "takes_eot"]
+__all__ = [
+    "GRADIENT_FREE",
+    "METHODS",
+    "Method",
+    "build_attack",
+    "is_event_attack",
+    "register",
+    "takes_eot",
+]
+
+
+def is_event_attack(method: str) -> bool:
+    """Whether ``method`` is a registered attack on event frames (its rows count events)."""
+    return method in METHODS and bool(METHODS[method].events)
 
 
 def takes_eot(method: str) -> bool:

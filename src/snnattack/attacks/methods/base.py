@@ -4,7 +4,8 @@ methods share.
 A method is one module of this package: a function ``<method>(model, eps, **params)`` returning
 a torchattacks attack (or an attack class taking these arguments), decorated with
 ``@register("<method>", order=...)`` (its place in listings; ``gradient_free=True`` if it only
-queries the model's outputs, so no gradient mode applies). Its parameters are its
+queries the model's outputs, so no gradient mode applies; ``events=(...)`` for an attack on
+event frames, the frame values it changes). Its parameters are its
 ``conf/method/<method>.yaml`` keys, checked against its signature; it averages gradients over
 ``attack.eot_samples`` draws if it takes ``eot_samples``. The package imports every module, so
 the method is one module and its config file.
@@ -33,6 +34,9 @@ class Method:
     make: Callable[..., Attack]
     order: float  # its place in listings (accepted values)
     gradient_free: bool = False  # queries outputs only: no gradient mode (recorded as none)
+    # an event attack: the frame values (dataset.params.event_encoding) its threat model
+    # changes; its rows report the events changed per success. () = an L-infinity attack
+    events: tuple[str, ...] = ()
 
     @property
     def takes_eot(self) -> bool:
@@ -43,11 +47,13 @@ class Method:
 METHODS: Registry[Method] = Registry()  # filled by this package's modules
 
 
-def register(name: str, /, *, order: float, gradient_free: bool = False) -> Callable[[Make], Make]:
+def register(
+    name: str, /, *, order: float, gradient_free: bool = False, events: tuple[str, ...] = ()
+) -> Callable[[Make], Make]:
     """Decorator: ``make(model, eps, **params)`` is the attack method ``name``."""
 
     def add(make: Make) -> Make:
-        METHODS.enter(name, Method(name, make, order, gradient_free), order)
+        METHODS.enter(name, Method(name, make, order, gradient_free, events), order)
         return make
 
     return add

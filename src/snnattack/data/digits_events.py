@@ -1,0 +1,212 @@
+"""The embedded event dataset: scikit-learn's digits recorded as N-MNIST was, by a simulated
+event camera in front of the image moved in saccades. No download, no file.
+
+Recording (Orchard et al., 2015, *Converting static image datasets to spiking neuromorphic
+datasets using saccades*). N-MNIST moved an ATIS sensor in front of a monitor along three
+saccades of 100 ms tracing a triangle (the image moves by (+3.5, +7), (+3.5, -7), (-7, 0)
+pixels: tonic's ``stabilize``). Here each 8x8 digit (17 grey levels) is upsampled to
+``image_size`` pixels (bilinear), centred on a dark ``sensor x sensor`` field and moved along
+the same triangle scaled by ``amplitude`` (in sensor pixels; 0.5 gives (1.75, 3.5) per saccade,
+the N-MNIST triangle at half scale for a sensor half N-MNIST's 34 pixels), sampled at
+``steps`` points per saccade with bilinear (sub-pixel) shifts.
+
+Events (the DVS pixel model, Lichtsteiner et al., 2008). Each pixel keeps the log intensity
+``log(background + I)`` at its last event; when the current log intensity differs from it by
+a multiple ``k`` of the pixel's contrast threshold, the pixel emits ``k`` ON (brighter) or OFF
+(darker) events with timestamps spread evenly over the sampling interval, and moves its
+reference by ``k`` thresholds. Thresholds vary between pixels (a normal mismatch of relative
+spread ``threshold_mismatch``, as real sensors do), and background activity adds
+``noise_rate`` events per pixel and second at random times and polarities. Both are drawn from
+``event_seed``, so the dataset is the same on every machine; generating all 1797 recordings
+takes well under a second, so it is done once per process and never cached on disk.
+
+Frames follow ``dataset.params`` (:class:`snnattack.data.events.Framing`); the splits are the
+digits dataset's (stratified, ``test_fraction``, ``val_fraction``, ``split_seed``), so the
+event digits and the image digits share their test images.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch.utils.data import TensorDataset
+
+from snnattack.data.base import SplitDataModule, register
+from snnattack.data.events import Framing
+from snnattack.errors import ConfigError
+
+# tonic's structured event array, in N-MNIST's field order
+EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
+# N-MNIST's saccades: the image's displacement (x, y) in sensor pixels at the end of each
+# 100 ms saccade, from its start (tonic.datasets.nmnist.stabilize)
+TRIANGLE = ((0.0, 0.0), (3.5, 7.0), (7.0, 0.0), (0.0, 0.0))
+SACCADE_US = 100_000  # one saccade's duration in µs
+
+
+def saccade_path(amplitude: float, steps: int) -> np.ndarray:
+    """The image's offsets ``[3 * steps + 1, 2]`` (x, y) in sensor pixels along the triangle."""
+    corners = np.asarray(TRIANGLE) * amplitude
+    fractions = np.arange(steps) / steps
+    legs = [
+        a + fractions[:, None] * (b - a) for a, b in zip(corners[:-1], corners[1:], strict=True)
+    ]
+    path = np.concatenate([*legs, corners[-1:]])
+    return path - path.mean(0)  # centred, so the digit stays in the middle of the field
+
+
+def shifted(images: torch.Tensor, offset: np.ndarray, sensor: int) -> torch.Tensor:
+    """``images`` ``[N, 1, s, s]`` centred on a ``sensor``-pixel field, moved by ``offset``
+    (x, y; sub-pixel, bilinear, zero outside the image)."""
+    n, _, side, _ = images.shape
+    pad = (sensor - side) // 2
+    field = F.pad(images, (pad, sensor - side - pad, pad, sensor - side - pad))
+    theta = torch.zeros(1, 2, 3, dtype=images.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    # affine_grid's units are half the field's width: a shift of d pixels is -2 d / sensor
+    theta[:, 0, 2] = -2.0 * float(offset[0]) / sensor
+    theta[:, 1, 2] = -2.0 * float(offset[1]) / sensor
+    grid = F.affine_grid(theta, [1, 1, sensor, sensor], align_corners=False).expand(n, -1, -1, -1)
+    return F.grid_sample(field, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def record(
+    images: np.ndarray,
+    sensor: int = 16,
+    image_size: int = 12,
+    amplitude: float = 0.5,
+    steps: int = 20,
+    threshold: float = 0.4,
+    threshold_mismatch: float = 0.05,
+    background: float = 0.2,
+    noise_rate: float = 1.0,
+    event_seed: int = 0,
+) -> list[np.ndarray]:
+    """The event recordings (tonic's structured arrays, t in µs) of ``images`` ``[N, h, w]``
+    in [0, 1] (module docstring)."""
+    rng = np.random.default_rng(event_seed)
+    n = len(images)
+    x = torch.as_tensor(images, dtype=torch.float64).unsqueeze(1)
+    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    x = x.clamp(0.0, 1.0)
+    path = saccade_path(amplitude, steps)
+    dt = SACCADE_US / steps
+    theta = threshold * (1.0 + threshold_mismatch * rng.standard_normal((sensor, sensor)))
+    theta = np.maximum(theta, 1e-3)
+    reference = np.log(background + shifted(x, path[0], sensor)[:, 0].numpy())
+    parts = []  # (sample, t, x, y, p) columns of every step's events
+    for k in range(1, len(path)):
+        level = np.log(background + shifted(x, path[k], sensor)[:, 0].numpy())
+        crossings = np.trunc((level - reference) / theta)
+        reference += crossings * theta
+        sample, row, col = np.nonzero(crossings)
+        count = np.abs(crossings[sample, row, col]).astype(np.int64)
+        polarity = (crossings[sample, row, col] > 0).astype(np.int64)
+        # the j-th of c events of a step at (j + 1) / (c + 1) of its interval
+        repeat = np.repeat(np.arange(len(count)), count)
+        first = np.cumsum(count) - count
+        j = np.arange(len(repeat)) - first[repeat]
+        t = (k - 1) * dt + (j + 1) / (count[repeat] + 1) * dt
+        parts.append((sample[repeat], t, col[repeat], row[repeat], polarity[repeat]))
+    duration = (len(path) - 1) * dt
+    n_noise = rng.poisson(noise_rate * duration * 1e-6 * sensor * sensor * n)
+    parts.append(
+        (
+            rng.integers(0, n, n_noise),
+            rng.uniform(0, duration, n_noise),
+            rng.integers(0, sensor, n_noise),
+            rng.integers(0, sensor, n_noise),
+            rng.integers(0, 2, n_noise),
+        )
+    )
+    sample, t, col, row, polarity = (np.concatenate(c) for c in zip(*parts, strict=True))
+    t = np.floor(t).astype(np.int64)
+    order = np.argsort(sample * SACCADE_US * 4 + t, kind="stable")  # by sample, then time
+    events = np.empty(len(order), EVENT_DTYPE)
+    events["x"], events["y"], events["t"], events["p"] = (
+        col[order],
+        row[order],
+        t[order],
+        polarity[order],
+    )
+    return np.split(events, np.cumsum(np.bincount(sample, minlength=n))[:-1])
+
+
+@lru_cache(maxsize=4)
+def _digit_frames(framing: Framing, recording: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every digit's frames ``[1797, frames, 2, size, size]`` and labels, once per process."""
+    digits = load_digits()
+    options = dict(recording)
+    recordings = record(digits.images / 16.0, **options)
+    sensor_size = (options["sensor"], options["sensor"], 2)
+    x = framing.many(recordings, sensor_size)
+    return x, torch.tensor(digits.target, dtype=torch.long)
+
+
+@register("digits_events", order=12)
+class DigitsEventsDataModule(SplitDataModule):
+    """Event digits, frames ``[frames, 2, size, size]``, with the digits' fixed splits."""
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int = 32,
+        seed: int = 0,
+        frames: int = 4,
+        size: int = 8,
+        split_by: str = "time",
+        event_encoding: str = "binary",
+        count_scale: float = 4.0,
+        sensor: int = 16,
+        image_size: int = 12,
+        amplitude: float = 0.5,
+        steps: int = 20,
+        threshold: float = 0.4,
+        threshold_mismatch: float = 0.05,
+        background: float = 0.2,
+        noise_rate: float = 1.0,
+        event_seed: int = 0,
+        test_fraction: float = 0.25,
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__(batch_size, eval_batch_size, seed, num_workers)
+        self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        if not image_size <= sensor:
+            raise ConfigError(
+                f"dataset.params.image_size={image_size} is out of range; accepted: at most "
+                f"dataset.params.sensor={sensor}"
+            )
+        self.recording = (
+            ("sensor", sensor),
+            ("image_size", image_size),
+            ("amplitude", amplitude),
+            ("steps", steps),
+            ("threshold", threshold),
+            ("threshold_mismatch", threshold_mismatch),
+            ("background", background),
+            ("noise_rate", noise_rate),
+            ("event_seed", event_seed),
+        )
+        self.test_fraction, self.val_fraction = test_fraction, val_fraction
+        self.split_seed = split_seed
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "train_set"):
+            return
+        x, y = _digit_frames(self.framing, self.recording)
+        idx = list(range(len(y)))
+        rest, test = train_test_split(
+            idx, test_size=self.test_fraction, stratify=y, random_state=self.split_seed
+        )
+        train, val = train_test_split(
+            rest, test_size=self.val_fraction, stratify=y[rest], random_state=self.split_seed
+        )
+        self.train_set, self.val_set, self.test_set = (
+            TensorDataset(x[i], y[i]) for i in (train, val, test)
+        )

@@ -1,0 +1,190 @@
+"""Event streams to the frames a network and an event attack read: the framing and the values.
+
+An event stream is tonic's structured array (fields ``x``, ``y``, ``t``, ``p``; polarity 0 =
+OFF, 1 = ON). :func:`to_frames` cuts it into ``frames`` bins and counts the events of each
+pixel, polarity and bin, then turns the counts into the values of ``event_encoding``:
+
+Framing (``split_by``, the name of spikingjelly's option):
+
+- ``time``: ``frames`` bins of equal duration (tonic's ``ToFrame(n_time_bins=frames)``; the
+  framing of this project's CIFAR10-DVS frames before event encodings existed);
+- ``number``: ``frames`` bins of an equal number of events, spikingjelly's
+  ``split_by='number'`` (``integrate_events_by_fixed_frames_number``): ``N // frames``
+  events a bin in their order, the last bin taking the remainder. Every event-attack
+  reference (SDA, Spike-Retiming, AE-Patch) frames this way; a bin then spans a short time
+  where the scene moves fast, so the same stream gives other frames than ``time``.
+
+Values (``event_encoding``), what an attack may change:
+
+- ``scaled``: ``min(c, count_scale) / count_scale`` of the *area-resized* count ``c`` (the
+  mean count of the sensor pixels an output pixel covers): values in [0, 1], so the L∞
+  attacks' [0, 1] box is the valid range (``snnattack/data/dvs.py`` explains the choice);
+- ``binary``: 1 where the output pixel received at least one event of that polarity in the
+  bin, else 0: the threat model of SDA and SpikeFool (a bit flip inserts or deletes an event);
+- ``counts``: the integer event count of the output pixel (the sum over the sensor pixels it
+  covers), unsaturated: the integer grid of Spike-Retiming.
+
+For ``binary`` and ``counts`` an output pixel of a ``size x size`` frame covers the sensor
+pixels ``x`` with ``x * size // width`` equal to it (a sensor of lower resolution records
+what they record together), so the values stay whole events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from snnattack.errors import ConfigError
+
+SPLITS = ("time", "number")
+EVENT_ENCODINGS = ("scaled", "binary", "counts")
+# encodings whose values are whole events: the threat models of the event attacks
+DISCRETE_ENCODINGS = ("binary", "counts")
+
+
+def bin_counts(
+    streams: list[np.ndarray], sensor_size: tuple[int, int, int], frames: int, split_by: str
+) -> np.ndarray:
+    """Event counts ``[len(streams), frames, 2, H, W]`` of ``streams`` at the sensor's
+    resolution, each stream framed on its own (time-sorted, as recorded).
+
+    ``time``: tonic's ``ToFrame(n_time_bins=frames)``: windows of ``(t_last - t_first) //
+    frames`` from the first event; events past the last whole window (the last event, often)
+    are dropped, as tonic drops them. ``number``: spikingjelly's rule (module docstring).
+    """
+    if split_by not in SPLITS:
+        raise ValueError(f"split_by must be one of {SPLITS}, got {split_by!r}")
+    width, height, _ = sensor_size
+    lengths = np.array([len(s) for s in streams], dtype=np.int64)
+    counts = np.zeros((len(streams), frames, 2, height, width), dtype=np.float32)
+    if not lengths.sum():
+        return counts
+    x, y, t, p = (np.concatenate([np.asarray(s[f]) for s in streams]) for f in "xytp")
+    live = np.flatnonzero(lengths)  # the streams holding events, in order
+    sample = np.repeat(live, lengths[live])
+    first = np.cumsum(lengths) - lengths
+    rank = np.arange(len(t)) - first[sample]
+    if split_by == "number":
+        # bin i holds events [i * per_bin, (i + 1) * per_bin), the last bin the rest (and
+        # every event of a stream holding fewer events than bins)
+        per_bin = (lengths // frames)[sample]
+        t_bin = np.where(per_bin > 0, rank // np.maximum(per_bin, 1), frames - 1)
+        t_bin = np.minimum(t_bin, frames - 1)
+        keep = np.ones(len(t), dtype=bool)
+    else:
+        t0 = t[first[live]]
+        window = np.zeros(len(streams), dtype=t.dtype)
+        window[live] = (t[first[live] + lengths[live] - 1] - t0) // frames
+        start = np.zeros(len(streams), dtype=t.dtype)
+        start[live] = t0
+        w = window[sample]
+        t_bin = np.where(w > 0, (t - start[sample]) // np.where(w > 0, w, 1), frames)
+        t_bin = t_bin.astype(np.int64)
+        keep = t_bin < frames
+    index = (sample, t_bin, p.astype(np.int64), y.astype(np.int64), x.astype(np.int64))
+    np.add.at(counts, tuple(i[keep] for i in index), 1.0)
+    return counts
+
+
+def _sum_pool(counts: torch.Tensor, size: int) -> torch.Tensor:
+    """Counts ``[T, 2, H, W]`` summed into ``[T, 2, size, size]`` cells (``x * size // W``)."""
+    height, width = counts.shape[-2:]
+    cols = torch.arange(width) * size // width
+    rows = torch.arange(height) * size // height
+    pooled = counts.new_zeros(*counts.shape[:-1], size).index_add_(-1, cols, counts)
+    return pooled.new_zeros(*counts.shape[:-2], size, size).index_add_(-2, rows, pooled)
+
+
+def to_frames(
+    streams: list[np.ndarray],
+    sensor_size: tuple[int, int, int],
+    frames: int,
+    size: int,
+    split_by: str = "time",
+    event_encoding: str = "scaled",
+    count_scale: float = 8.0,
+) -> torch.Tensor:
+    """Event ``streams`` as ``[len(streams), frames, 2, size, size]`` float frames, each
+    stream framed on its own (module docstring)."""
+    if event_encoding not in EVENT_ENCODINGS:
+        raise ValueError(f"event_encoding must be one of {EVENT_ENCODINGS}, got {event_encoding!r}")
+    counts = torch.from_numpy(bin_counts(streams, sensor_size, frames, split_by))
+    return encode(counts, size, event_encoding, count_scale)
+
+
+def encode(
+    counts: torch.Tensor, size: int, event_encoding: str, count_scale: float
+) -> torch.Tensor:
+    """Counts ``[..., 2, H, W]`` at the sensor's resolution as ``[..., 2, size, size]`` values of
+    ``event_encoding`` (module docstring)."""
+    if event_encoding == "scaled":
+        lead = counts.shape[:-3]
+        resized = F.interpolate(counts.flatten(0, -4), size=(size, size), mode="area")
+        resized = resized.reshape(*lead, *resized.shape[1:])
+        return (resized / count_scale).clamp_(max=1.0)
+    pooled = _sum_pool(counts, size)
+    return (pooled > 0).float() if event_encoding == "binary" else pooled
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a dataset's event streams become frames: its ``dataset.params`` of the same names.
+
+    Checked when made, so a datamodule refuses a bad value before reading any file.
+    """
+
+    frames: int
+    size: int
+    split_by: str = "time"
+    event_encoding: str = "scaled"
+    count_scale: float = 8.0
+
+    def __post_init__(self) -> None:
+        for key in ("frames", "size"):
+            value = getattr(self, key)
+            if int(value) != value or value < 1:
+                raise ConfigError(
+                    f"dataset.params.{key}={value!r} is out of range; accepted: an integer >= 1"
+                )
+        if self.split_by not in SPLITS:
+            raise ConfigError(
+                f"dataset.params.split_by={self.split_by!r} is unknown; accepted: "
+                + ", ".join(SPLITS)
+            )
+        if self.event_encoding not in EVENT_ENCODINGS:
+            raise ConfigError(
+                f"dataset.params.event_encoding={self.event_encoding!r} is unknown; accepted: "
+                + ", ".join(EVENT_ENCODINGS)
+            )
+        if not self.count_scale > 0:
+            raise ConfigError(
+                f"dataset.params.count_scale={self.count_scale!r} is out of range; accepted: > 0"
+            )
+
+    def __call__(self, events: np.ndarray, sensor_size: tuple[int, int, int]) -> torch.Tensor:
+        """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]``."""
+        return self.many([events], sensor_size)[0]
+
+    def many(self, streams: list[np.ndarray], sensor_size: tuple[int, int, int]) -> torch.Tensor:
+        """Event ``streams`` as ``[len(streams), frames, 2, size, size]``, framed together."""
+        return to_frames(
+            streams,
+            sensor_size,
+            self.frames,
+            self.size,
+            self.split_by,
+            self.event_encoding,
+            self.count_scale,
+        )
+
+    @property
+    def key(self) -> str:
+        """The part of a frame cache's folder name that every setting here changes (the
+        ``scaled`` frames by time keep the name they had before the other settings existed)."""
+        key = f"T{self.frames}_s{self.size}"
+        scaled = self.event_encoding == "scaled"
+        key += f"_c{self.count_scale:g}" if scaled else f"_{self.event_encoding}"
+        return key if self.split_by == "time" else f"{key}_by{self.split_by}"

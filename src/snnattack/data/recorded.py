@@ -1,0 +1,168 @@
+"""N-MNIST and DVS-Gesture: recorded event datasets with their own train/test split, through
+tonic, as cached frames.
+
+Data. Nothing is downloaded here (tonic's own classes would start a download when their
+archive is missing); the extracted files are read where tonic's classes read them:
+
+- N-MNIST (``tonic.datasets.NMNIST``, ATIS sensor 34x34): ``<root>/NMNIST/Train/<digit>/*.bin``
+  and ``<root>/NMNIST/Test/<digit>/*.bin``, each file the 40-bit event format of Orchard et
+  al. (2015): x, y, a polarity bit and a 23-bit timestamp in µs;
+- DVS-Gesture (``tonic.datasets.DVSGesture``, DVS128 sensor 128x128, 11 classes):
+  ``<root>/DVSGesture/ibmGestureTrain/user<NN>_<lighting>/<label>.npy`` and
+  ``ibmGestureTest/...``, tonic's preprocessed version: one ``[N, 4]`` array (x, y, p, t in
+  ms) per gesture, the recordings already cut at the labels.
+
+Frames and their values follow ``dataset.params`` (:class:`snnattack.data.events.Framing`:
+``frames``, ``size``, ``split_by``, ``event_encoding``, ``count_scale``) and are cached once per
+recording under ``<cache_dir or root>/<NAME>_frames_<framing key>/`` (``dvs.CachedFrames``).
+
+Splits. The datasets' own test split serves final numbers only; ``val_size`` recordings of the
+training split, drawn with ``split_seed``, are held out for checkpoint selection (a share of the
+files when fewer are present: ``val_size`` of the complete training split's size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import tonic
+import torch
+
+from snnattack.data.base import SplitDataModule, register
+from snnattack.data.dvs import CachedFrames, FrameSplit
+from snnattack.data.events import Framing
+from snnattack.errors import ConfigError, DataError
+
+
+class _Extracted:
+    """Mixin for tonic's dataset classes: extracted files only (never a download), in path
+    order (tonic lists some folders in the file system's order, which varies by machine)."""
+
+    data: list[str]
+    targets: list[int]
+
+    def __init__(self, save_to: str, train: bool, transform: Callable | None = None) -> None:
+        super().__init__(save_to, train=train, transform=transform)  # type: ignore[call-arg]
+        order = sorted(range(len(self.data)), key=self.data.__getitem__)
+        self.data = [self.data[i] for i in order]
+        self.targets = [self.targets[i] for i in order]
+
+    def _check_exists(self) -> bool:
+        return True
+
+
+class NMNIST(_Extracted, tonic.datasets.NMNIST):
+    """tonic's N-MNIST over extracted files (it keeps tonic's name: tonic derives the folder)."""
+
+
+class DVSGesture(_Extracted, tonic.datasets.DVSGesture):
+    """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason)."""
+
+
+class RecordedEvents(SplitDataModule):
+    """Frames ``[B, frames, 2, size, size]`` of a recorded event dataset (module docstring).
+
+    A subclass names its tonic class, its split folders, the recordings' file suffix, the
+    size of the complete training split and what to do when a file does not decode.
+    """
+
+    dataset: type[tonic.Dataset]
+    splits: tuple[str, str]  # the training and test folders below <root>/<dataset name>/
+    suffix: str
+    full_train: int  # recordings of the complete training split
+    expected: str  # what a recording is, and the fix of one that does not decode
+
+    def __init__(
+        self,
+        batch_size: int,
+        eval_batch_size: int,
+        seed: int,
+        root: str,
+        frames: int = 10,
+        size: int = 34,
+        split_by: str = "number",
+        event_encoding: str = "binary",
+        count_scale: float = 8.0,
+        val_size: int = 1000,
+        split_seed: int = 0,
+        cache_dir: str | None = None,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__(batch_size, eval_batch_size, seed, num_workers)
+        if not 0 < val_size < self.full_train:
+            raise ConfigError(
+                f"dataset.params.val_size={val_size} is out of range; accepted: "
+                f"0 < val_size < {self.full_train}"
+            )
+        self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        self.root, self.val_size, self.split_seed = root, val_size, split_seed
+        key = f"{self.dataset.__name__}_frames_{self.framing.key}"
+        self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
+
+    def check_layout(self) -> Path:
+        """The dataset's folder after checking that both splits hold recordings."""
+        location = Path(self.root).expanduser() / self.dataset.__name__
+        for split in self.splits:
+            if not any((location / split).rglob(f"*{self.suffix}")):
+                raise DataError(
+                    f"no {self.dataset.__name__} recordings (*{self.suffix}) under "
+                    f"{location / split} (dataset.params.root={self.root}); it is not "
+                    f"downloaded here: extract {', '.join(self.archives())} into {location} "
+                    f"so that it holds {' and '.join(self.splits)} (docs/datasets.md)"
+                )
+        return location
+
+    def archives(self) -> list[str]:
+        """The archives tonic downloads, by name."""
+        return [self.dataset.train_filename, self.dataset.test_filename]
+
+    def _frames(self, train: bool) -> CachedFrames:
+        to_frames = partial(self.framing, sensor_size=self.dataset.sensor_size)
+        recordings = self.dataset(self.root, train=train, transform=to_frames)
+        f = self.framing
+        return CachedFrames(recordings, f.frames, f.size, self.cache, self.expected)
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "train_set"):
+            return
+        location = self.check_layout()
+        train, test = self._frames(train=True), self._frames(train=False)
+        n = len(train)
+        n_val = max(round(n * self.val_size / self.full_train), 1)
+        if not n_val < n:
+            raise DataError(
+                f"only {n} training recordings under {location}: too few for non-empty "
+                "train and validation splits"
+            )
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
+        order = order.tolist()
+        self.val_set = FrameSplit(train, order[:n_val], flip=False)
+        self.train_set = FrameSplit(train, order[n_val:], flip=False)
+        self.test_set = FrameSplit(test, list(range(len(test))), flip=False)
+
+
+@register("nmnist", order=50)
+class NMNISTDataModule(RecordedEvents):
+    """N-MNIST (60,000 training and 10,000 test recordings of 34x34 saccades)."""
+
+    dataset = NMNIST
+    splits = ("Train", "Test")
+    suffix = ".bin"
+    full_train = 60_000
+    expected = "an N-MNIST .bin file (40-bit events): extract it again from train.zip or test.zip"
+
+
+@register("dvs_gesture", order=60)
+class DVSGestureDataModule(RecordedEvents):
+    """DVS-Gesture (tonic's 1,077 training and 264 test gestures of 11 classes)."""
+
+    dataset = DVSGesture
+    splits = ("ibmGestureTrain", "ibmGestureTest")
+    suffix = ".npy"
+    full_train = 1_077
+    expected = (
+        "tonic's preprocessed DVS-Gesture array ([N, 4]: x, y, p, t in ms): extract it again "
+        "from ibmGestureTrain.tar.gz or ibmGestureTest.tar.gz"
+    )

@@ -1,0 +1,103 @@
+"""SDA on event digits: batched equals one sample at a time, flips only whole events, fails
+back to the clean input; every gradient mode drives it; the events-used summary of its rows."""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from harness import compose
+from sklearn.datasets import load_digits
+
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.methods.sda import SDA, cw_margin
+from snnattack.data.digits_events import record
+from snnattack.data.events import to_frames
+from snnattack.evaluation.budget import EventBudget
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.settings import Recipe
+from snnattack.training.trained import build_model
+
+
+@pytest.fixture(scope="module")
+def net_and_frames() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """digits_net fitted briefly (Adam, 6 epochs) on binary 8x8 frames of 240 event digits,
+    six held-out digits and the net's own predictions as labels (all start clean-correct)."""
+    L.seed_everything(0, verbose=False)
+    model = build_model(compose("dataset=digits_events"))
+    streams = record(load_digits().images[:246] / 16.0)
+    frames = to_frames(streams, (16, 16, 2), 4, 8, "time", "binary")
+    labels = torch.as_tensor(load_digits().target[:240])
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(6):
+        for i in range(0, 240, 40):
+            loss = torch.nn.functional.cross_entropy(model(frames[i : i + 40]), labels[i : i + 40])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    x = frames[240:]
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    return model, x, y
+
+
+def test_cw_margin_is_the_true_logit_over_the_best_other_clipped_at_zero() -> None:
+    logits = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 1.0]])
+    assert cw_margin(logits, torch.tensor([0, 0])).tolist() == [1.0, 0.0]
+
+
+def test_batched_sda_equals_one_sample_at_a_time_and_flips_whole_events(net_and_frames) -> None:
+    model, x, y = net_and_frames
+    with gradient_mode(model, "stbp"):
+        torch.manual_seed(0)
+        batched = SDA(model, k_init=4, n_iter=20, batch_limit=16)(x, y)
+        alone = []
+        for i in range(len(y)):
+            torch.manual_seed(0)
+            alone.append(
+                SDA(model, k_init=4, n_iter=20, batch_limit=16)(x[i : i + 1], y[i : i + 1])
+            )
+    alone = torch.cat(alone)
+    assert set(batched.unique().tolist()) <= {0.0, 1.0}
+    with torch.no_grad():
+        fooled = model(batched).argmax(1) != y
+    flips = (batched != x).flatten(1).sum(1)
+    assert fooled.sum() >= 4 and (flips[~fooled] == 0).all() and (flips[fooled] > 0).all()
+    # the same flips where no zero-gradient candidate's random order decided (here: all)
+    assert torch.equal((alone != x).flatten(1).sum(1), flips)
+
+
+def test_a_sample_not_fooled_within_its_iterations_gets_its_clean_input(net_and_frames) -> None:
+    model, x, y = net_and_frames
+    with gradient_mode(model, "stbp"):
+        adv = SDA(model, k_init=1, n_iter=1)(x, y)
+    with torch.no_grad():
+        fooled = model(adv).argmax(1) != y
+    assert (adv[~fooled] == x[~fooled]).all()
+    assert ((adv != x).flatten(1).sum(1)[fooled] == 1).all()  # one iteration of k = 1
+
+
+@pytest.mark.parametrize("mode", sorted(m for m in GRADIENT_MODES if m != "ann"))
+def test_every_spiking_gradient_mode_drives_sda(net_and_frames, mode: str) -> None:
+    model, x, y = net_and_frames
+    adv, queries = craft("sda", model, x, y, 0.0, {"k_init": 4, "n_iter": 10}, Recipe(mode))
+    with torch.no_grad():
+        assert (model(adv).argmax(1) != y).sum() >= 3 and queries > len(y)
+
+
+def test_event_budget_counts_inserted_and_deleted_events_of_successes_only() -> None:
+    budget = EventBudget()
+    delta = torch.zeros(4, 10)
+    delta[0, :3] = 1.0  # 3 inserted
+    delta[1, :2], delta[1, 2:7] = 1.0, -1.0  # 2 inserted, 5 deleted
+    delta[2, :9] = 1.0  # not fooled: left out
+    delta[3, 0] = -1.0  # 1 deleted
+    budget.update(torch.tensor([True, True, False, True]), delta)
+    summary = budget.summary((2, 4))
+    assert summary["l0_mean"] == pytest.approx(11 / 3) and summary["l0_median"] == 3.0
+    assert summary["inserted_mean"] == pytest.approx(5 / 3)
+    assert summary["deleted_mean"] == 2.0
+    assert summary["l0_under"] == {"2": pytest.approx(100 / 3), "4": pytest.approx(200 / 3)}
+    assert np.isclose(EventBudget().summary((200,))["l0_under"]["200"] or 0.0, 0.0)

@@ -1,0 +1,75 @@
+"""The embedded event digits: the simulated event camera on a few images, and (slow) the
+whole dataset through the datamodule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from snnattack.data import build_datamodule
+from snnattack.data.digits_events import SACCADE_US, record, saccade_path
+
+IMAGES = load_digits().images[:6] / 16.0
+
+
+def test_the_saccades_trace_n_mnists_triangle_and_close() -> None:
+    path = saccade_path(amplitude=0.5, steps=4)
+    assert path.shape == (13, 2)
+    steps = np.diff(path, axis=0)
+    np.testing.assert_allclose(steps[:4], [[0.4375, 0.875]] * 4)  # (3.5, 7) / 2 in 4 steps
+    np.testing.assert_allclose(steps[8:], [[-0.875, 0.0]] * 4)
+    np.testing.assert_allclose(path[0], path[-1])
+
+
+def test_recordings_are_seeded_time_sorted_and_balanced_over_the_closed_loop() -> None:
+    first = record(IMAGES, event_seed=3)
+    again = record(IMAGES, event_seed=3)
+    other = record(IMAGES, event_seed=4)
+    assert all((a == b).all() for a, b in zip(first, again, strict=True))
+    assert any(len(a) != len(b) or (a != b).any() for a, b in zip(first, other, strict=True))
+    for events in first:
+        assert 300 < len(events) < 2000 and (np.diff(events["t"]) >= 0).all()
+        assert events["t"].min() >= 0 and events["t"].max() < 3 * SACCADE_US
+    # without noise, the image returns to its start: every pixel's ON and OFF events differ
+    # by at most one (one threshold of rounding), and a blank field records nothing
+    quiet = record(np.concatenate([IMAGES[:2], np.zeros((1, 8, 8))]), noise_rate=0.0)
+    for events in quiet[:2]:
+        on = np.zeros((16, 16), int)
+        off = np.zeros((16, 16), int)
+        np.add.at(on, (events["y"][events["p"] == 1], events["x"][events["p"] == 1]), 1)
+        np.add.at(off, (events["y"][events["p"] == 0], events["x"][events["p"] == 0]), 1)
+        assert on.sum() > 100 and np.abs(on - off).max() <= 1
+    assert len(quiet[2]) == 0
+
+
+def test_pixels_the_image_moves_onto_brighten_on_and_those_it_leaves_darken_off() -> None:
+    # the first saccade moves the image right and down: ON events lie ahead of the bright
+    # square (right, below), OFF events behind it; the third moves it left: the reverse
+    image = np.zeros((1, 8, 8))
+    image[0, 2:6, 2:6] = 1.0
+    events = record(image, noise_rate=0.0, threshold_mismatch=0.0)[0]
+    first = events[events["t"] < SACCADE_US]
+    on, off = first[first["p"] == 1], first[first["p"] == 0]
+    assert on["x"].mean() > off["x"].mean() and on["y"].mean() > off["y"].mean()
+    third = events[events["t"] >= 2 * SACCADE_US]
+    on, off = third[third["p"] == 1], third[third["p"] == 0]
+    assert on["x"].mean() < off["x"].mean()
+
+
+@pytest.mark.slow
+def test_the_datamodule_serves_binary_frames_with_the_digits_splits() -> None:
+    dm = build_datamodule("digits_events", 64, 32, 0, frames=4)
+    dm.setup()
+    digits = build_datamodule("digits", 64, 32, 0)
+    digits.setup()
+    assert [len(dm.train_set), len(dm.val_set), len(dm.test_set)] == [
+        len(digits.train_set),
+        len(digits.val_set),
+        len(digits.test_set),
+    ]
+    assert (dm.test_set.tensors[1] == digits.test_set.tensors[1]).all()
+    x = dm.test_set.tensors[0]
+    assert x.shape[1:] == (4, 2, 8, 8) and set(torch.unique(x).tolist()) == {0.0, 1.0}
+    assert 0.2 < x.mean() < 0.7

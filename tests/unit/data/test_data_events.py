@@ -1,0 +1,88 @@
+"""Event framing: spikingjelly's split by number, tonic's split by time, and the values
+(scaled, binary, counts) at the sensor's resolution and below."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from spikingjelly.datasets import integrate_events_by_fixed_frames_number
+from tonic.transforms import ToFrame
+
+from snnattack.data.events import Framing, bin_counts, to_frames
+from snnattack.errors import ConfigError
+
+SENSOR = (12, 10, 2)  # width, height, polarities
+
+
+def stream(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    events = np.zeros(n, np.dtype([("x", int), ("y", int), ("t", int), ("p", int)]))
+    events["x"], events["y"] = rng.integers(0, 12, n), rng.integers(0, 10, n)
+    events["t"], events["p"] = np.sort(rng.integers(0, 50_000, n)), rng.integers(0, 2, n)
+    return events
+
+
+def test_split_by_number_is_spikingjellys_and_each_stream_is_framed_alone() -> None:
+    streams = [stream(103, 0), stream(7, 1), stream(0, 2), stream(58, 3)]
+    counts = bin_counts(streams, SENSOR, 5, "number")
+    for events, framed in zip(streams, counts, strict=True):
+        if not len(events):
+            assert not framed.any()
+            continue
+        fields = {k: events[k] for k in "txyp"}
+        if len(events) >= 5:  # spikingjelly indexes an empty first bin otherwise
+            expected = integrate_events_by_fixed_frames_number(fields, "number", 5, 10, 12)
+            np.testing.assert_array_equal(framed, expected)
+        assert framed.sum() == len(events)
+    # 103 events in 5 bins: 20 each, the last 23; 7 events in 5 bins: 1 each, the last 3
+    assert counts[0].sum(axis=(1, 2, 3)).tolist() == [20, 20, 20, 20, 23]
+    assert counts[1].sum(axis=(1, 2, 3)).tolist() == [1, 1, 1, 1, 3]
+
+
+def test_split_by_time_is_tonics_to_frame() -> None:
+    streams = [stream(103, 0), stream(58, 3)]
+    counts = bin_counts(streams, SENSOR, 4, "time")
+    for events, framed in zip(streams, counts, strict=True):
+        np.testing.assert_array_equal(framed, ToFrame(SENSOR, n_time_bins=4)(events))
+
+
+def test_binary_and_counts_sum_sensor_pixels_scaled_averages_them() -> None:
+    events = np.zeros(5, np.dtype([("x", int), ("y", int), ("t", int), ("p", int)]))
+    # four ON events in the sensor's top-left 2x2 block (one twice), one OFF at (11, 9)
+    events["x"], events["y"] = [0, 1, 1, 0, 11], [0, 0, 1, 0, 9]
+    events["t"], events["p"] = [0, 1, 2, 3, 4], [1, 1, 1, 1, 0]
+    counts = to_frames([events], (12, 12, 2), 1, 6, "number", "counts")[0]
+    expected = torch.zeros(1, 2, 6, 6)
+    expected[0, 1, 0, 0], expected[0, 0, 4, 5] = 4, 1
+    torch.testing.assert_close(counts, expected)
+    binary = to_frames([events], (12, 12, 2), 1, 6, "number", "binary")[0]
+    torch.testing.assert_close(binary, (expected > 0).float())
+    scaled = to_frames([events], (12, 12, 2), 1, 6, "number", "scaled", count_scale=2.0)[0]
+    torch.testing.assert_close(scaled, expected / 4 / 2.0)  # mean of 2x2 pixels, over 2
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"split_by": "count"}, "dataset.params.split_by='count' is unknown; accepted: time, "),
+        ({"event_encoding": "spikes"}, "dataset.params.event_encoding='spikes' is unknown"),
+        ({"frames": 0}, "dataset.params.frames=0 is out of range"),
+        ({"count_scale": 0.0}, "dataset.params.count_scale=0.0 is out of range"),
+    ],
+)
+def test_framing_refuses_a_bad_setting_naming_its_key(options: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(")", r"\)")):
+        Framing(**{"frames": 4, "size": 8, **options})
+
+
+def test_cache_key_of_the_former_frames_is_unchanged_and_every_setting_changes_it() -> None:
+    assert Framing(10, 48).key == "T10_s48_c8"  # CIFAR10-DVS caches written before
+    keys = {
+        Framing(10, 48, split_by="number").key,
+        Framing(10, 48, event_encoding="binary").key,
+        Framing(10, 48, event_encoding="counts").key,
+        Framing(10, 48, "number", "binary").key,
+        Framing(10, 48).key,
+    }
+    assert len(keys) == 5

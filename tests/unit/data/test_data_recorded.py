@@ -1,0 +1,76 @@
+"""N-MNIST and DVS-Gesture datamodules on tiny files in their real formats, read by tonic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tonic
+from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
+from tonic.io import read_mnist_file
+
+from snnattack.data import build_datamodule
+from snnattack.data.events import to_frames
+from snnattack.errors import ConfigError, DataError
+
+
+def datamodule(name: str, root: Path, **options):
+    options = {"frames": 4, "num_workers": 0, "val_size": 6000 if name == "nmnist" else 100}
+    dm = build_datamodule(name, 4, 4, 0, root=str(root), **options | {"size": 16})
+    dm.setup()
+    return dm
+
+
+def test_tonic_reads_the_40_bit_nmnist_events_written(tmp_path: Path) -> None:
+    x, y, t, p = random_events(np.random.default_rng(0), 50, 34, 300_000)
+    path = tmp_path / "00001.bin"
+    path.write_bytes(nmnist_bytes(x, y, t, p))
+    events = read_mnist_file(str(path), dtype=tonic.datasets.NMNIST.dtype)
+    assert [events[k].tolist() for k in "xytp"] == [v.tolist() for v in (x, y, t, p)]
+
+
+def test_nmnist_batches_are_binary_frames_with_folder_labels_and_own_test_split(
+    tmp_path: Path,
+) -> None:
+    write_nmnist(tmp_path, per_class=2, n_events=120)
+    dm = datamodule("nmnist", tmp_path)
+    # the Test folder is the test split; 6000/60000 of the 20 training files validate
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (18, 2, 20)
+    x, y = next(iter(dm.test_dataloader()))
+    assert x.shape == (4, 4, 2, 16, 16) and set(x.unique().tolist()) == {0.0, 1.0}
+    assert y.tolist() == [0, 0, 1, 1]  # files in path order, labelled by their folder
+    first = dm.test_set.frames.recordings.data[0]
+    events = read_mnist_file(first, dtype=tonic.datasets.NMNIST.dtype)
+    expected = to_frames([events], (34, 34, 2), 4, 16, "number", "binary")[0]
+    assert (x[0] == expected).all()
+    cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*.pt"))
+    assert str(cached[0]).startswith("NMNIST_frames_T4_s16_binary_bynumber/")
+
+
+def test_dvs_gesture_frames_of_the_preprocessed_arrays_in_microseconds(tmp_path: Path) -> None:
+    write_dvs_gesture(tmp_path, per_class=2, n_events=200)
+    dm = datamodule("dvs_gesture", tmp_path)
+    assert len(dm.test_set) == 22 and len(dm.train_set) + len(dm.val_set) == 22
+    x, y = dm.test_set[0]
+    path = dm.test_set.frames.recordings.data[0]
+    raw = np.load(path)
+    assert y == int(Path(path).stem) and x.sum() > 0
+    events = np.zeros(len(raw), tonic.datasets.DVSGesture.dtype)
+    for i, k in enumerate("xypt"):
+        events[k] = raw[:, i] * (1000 if k == "t" else 1)
+    expected = to_frames([events], (128, 128, 2), 4, 16, "number", "binary")[0]
+    assert (x == expected).all()
+
+
+@pytest.mark.parametrize(("name", "folder"), [("nmnist", "NMNIST"), ("dvs_gesture", "DVSGesture")])
+def test_missing_recordings_are_one_data_error_naming_the_folder(
+    tmp_path: Path, name: str, folder: str
+) -> None:
+    with pytest.raises(DataError, match=f"no {folder} recordings .* under {tmp_path / folder}"):
+        datamodule(name, tmp_path)
+
+
+def test_val_size_out_of_range_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"dataset.params.val_size=2000 .* 0 < val_size < 1077"):
+        build_datamodule("dvs_gesture", 4, 4, 0, root=str(tmp_path), val_size=2000)
