@@ -5,9 +5,10 @@ The defaults keep an example within 3 minutes on a 2-core machine and still mean
 the first 200 of the 450 test digits (a robust accuracy to about ±3.5 points), ε = 8 and
 16/255 (the examples' models keep about 80 % and 40–55 % robust accuracy there: neither
 radius is trivial) and the quick worst-case ensemble (``method=[ensemble_quick]``: 5.7× less
-CPU time than the full one, one digit apart from it in 100 at 16/255; docs/evaluation.md). For numbers to report, run the full
-ensemble on the whole test split: ``--ensemble full --test-size 450`` (far longer: its tuning
-and Square's 5000 queries, docs/evaluation.md)."""
+CPU time than the full one, one digit apart from it in 100 at 16/255; docs/evaluation.md).
+For numbers to report, run the full ensemble on the whole test split:
+``--ensemble full --test-size 450`` (far longer: its tuning and Square's 5000 queries,
+docs/evaluation.md)."""
 
 from __future__ import annotations
 

@@ -147,8 +147,8 @@ def _check_on_dataset(
 ) -> None:
     """The factory's network on one image of the dataset's shape
     (:func:`snnattack.interop.inputs.check_model`): finite weights where ``finite`` (not
-    when ``checkpoint=`` replaces them), a forward that runs and returns logits of ``dataset.num_classes``
-    classes. Event ``frames`` are not probed."""
+    when ``checkpoint=`` replaces them), a forward that runs and returns logits of
+    ``dataset.num_classes`` classes. Event ``frames`` are not probed."""
     from snnattack.interop.inputs import check_model
 
     if "image_size" not in dataset or frames:
