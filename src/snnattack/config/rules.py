@@ -157,6 +157,17 @@ RULES: dict[str, Rule] = {
     "method.*.k_init": integer(1),
     "method.*.n_iter": integer(1),
     "method.*.batch_limit": integer(1),
+    # sparsefool, spike_grad, event_patch (docs/event_attacks.md)
+    "method.*.max_hamming_distance": integer(1),
+    "method.*.lam": real(1),
+    "method.*.max_iter": integer(1),
+    "method.*.overshoot": real(0),
+    "method.*.step_size": real(0, lo_open=True),
+    "method.*.max_iter_deep_fool": integer(1),
+    "method.*.trigger_rate": real(0, 1),
+    "method.*.area": real(0, 1, lo_open=True),
+    "method.*.placement": one_of("random", "receptive_field"),
+    "method.*.target": integer(-1),
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),
