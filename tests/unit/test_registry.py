@@ -211,6 +211,7 @@ KINDS = {
             "sparsefool",
             "spike_grad",
             "event_patch",
+            "gsattack",
         ],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",

@@ -1,5 +1,5 @@
-"""sparsefool, spike_grad and event_patch on event digits: batched equals one sample at a time
-(sparsefool), whole events only, budgets kept, failures give the clean input, the gradient
+"""sparsefool, spike_grad, event_patch and gsattack on event digits: batched equals one sample
+at a time (sparsefool), whole events only, budgets kept, failures give the clean input, the gradient
 trigger where gradients vanish, patches inside one window, every gradient mode drives them."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from fixtures_event_nets import binary_digits_net
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
+from snnattack.attacks.methods.gsattack import GSAttack, _hard_bit
 from snnattack.attacks.methods.sparsefool import SparseFool
 from snnattack.attacks.methods.spike_grad import SpikeGrad
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
@@ -105,12 +106,39 @@ def test_targeted_event_patch_reaches_its_class_or_keeps_the_clean_input(net_and
     assert changed.any() and (pred[changed] == 3).all() and (adv[~changed] == x[~changed]).all()
 
 
-@pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch"])
+@pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch", "gsattack"])
 @pytest.mark.parametrize("mode", sorted(m for m in GRADIENT_MODES if m != "ann"))
 def test_every_spiking_gradient_mode_drives_the_event_attacks(net_and_frames, method, mode):
     model, x, y = net_and_frames
-    params = {"event_patch": {"area": 0.2, "steps": 10}, "spike_grad": {"n_iter": 10}}
+    params = {
+        "event_patch": {"area": 0.2, "steps": 10},
+        "spike_grad": {"n_iter": 10},
+        "gsattack": {"steps": 5},
+    }
     torch.manual_seed(0)
     adv, queries = craft(method, model, x, y, 0.0, params.get(method, {}), Recipe(mode))
     assert set(adv.unique().tolist()) <= {0.0, 1.0} and queries > len(y)
     assert fooled(model, adv, y).sum() >= 1
+
+
+def test_gsattack_draws_binary_frames_and_fails_back_to_clean(net_and_frames) -> None:
+    model, x, y = net_and_frames
+    with gradient_mode(model, "stbp"):
+        torch.manual_seed(0)
+        adv = GSAttack(model, steps=20)(x, y)
+        torch.manual_seed(0)
+        targeted = GSAttack(model, steps=5, target=3)(x, y)
+    assert set(adv.unique().tolist()) <= {0.0, 1.0}
+    success = fooled(model, adv, y)
+    assert success.sum() >= 6 and (flips(adv, x)[~success] == 0).all()
+    with torch.no_grad():
+        pred = model(targeted).argmax(1)
+    hit = flips(targeted, x) > 0
+    assert (pred[hit] == 3).all() and (targeted[~hit] == x[~hit]).all()
+
+
+def test_gsattack_hard_bit_passes_the_gradient_to_the_drawn_entry_only() -> None:
+    one_hot = torch.tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    bit = _hard_bit(one_hot)
+    (grad,) = torch.autograd.grad((bit * torch.tensor([2.0, 3.0])).sum(), one_hot)
+    assert bit.tolist() == [0.0, 1.0] and grad.tolist() == [[2.0, 0.0], [0.0, 3.0]]

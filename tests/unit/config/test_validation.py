@@ -396,6 +396,14 @@ BAD = [
         "method.event_patch.target=10 is not a class of dataset=digits_events; accepted: -1",
     ),
     (
+        "dataset=digits_events method=[gsattack] method.gsattack.min_tau=0",
+        "method.gsattack.min_tau",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.target=12",
+        "method.gsattack.target=12 is not a class of dataset=digits_events; accepted: -1",
+    ),
+    (
         "dataset=digits_events method=[spike_grad] dataset.params.event_encoding=scaled",
         "method.spike_grad=spike_grad changes binary frames, but dataset.params.event_encoding=",
     ),
