@@ -107,7 +107,14 @@ def test_targeted_event_patch_reaches_its_class_or_keeps_the_clean_input(net_and
 
 
 @pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch", "gsattack"])
-@pytest.mark.parametrize("mode", sorted(m for m in GRADIENT_MODES if m != "ann"))
+@pytest.mark.parametrize(
+    "mode",
+    [  # stbp in the default suite, the other modes with the slow tests
+        m if m == "stbp" else pytest.param(m, marks=pytest.mark.slow)
+        for m in sorted(GRADIENT_MODES)
+        if m != "ann"
+    ],
+)
 def test_every_spiking_gradient_mode_drives_the_event_attacks(net_and_frames, method, mode):
     model, x, y = net_and_frames
     params = {
