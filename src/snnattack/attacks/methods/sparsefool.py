@@ -104,13 +104,14 @@ class SparseFool(Attack):
             if not len(run):
                 break
             logits, grads = self._class_gradients(adv[run].view(-1, *shape))
-            w = grads - grads[torch.arange(len(run)), label[run]][:, None]
+            at = rows[: len(run)]
+            w = grads - grads[at, label[run]][:, None]
             f = (logits - logits.gather(1, label[run, None])).abs()
             pert = f / w.norm(dim=2)
             # the reference's scan: the classes by clean logit, strictly smaller wins
             ranked = pert.gather(1, order[run, 1:])
             best = order[run, 1:].gather(1, ranked.argmin(1, keepdim=True))[:, 0]
-            w_best = w[torch.arange(len(run)), best]
+            w_best = w[at, best]
             p_best = ranked.amin(1, keepdim=True).clamp(min=self.step_size)
             r_i = p_best * w_best / w_best.norm(dim=1, keepdim=True)
             r_tot[run] += r_i
