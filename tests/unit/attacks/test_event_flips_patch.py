@@ -83,6 +83,12 @@ def test_spike_grad_gradient_trigger_flips_at_random_where_gradients_vanish() ->
     assert (SpikeGrad(model, n_iter=3, trigger_rate=0.0)(x, torch.zeros(4).long()) == x).all()
 
 
+def test_sparsefool_leaves_a_raster_whose_gradient_vanished_unchanged() -> None:
+    model, x = Counting(), torch.zeros(2, 2, 2, 4, 2)  # zero gradient: no boundary to find
+    adv = SparseFool(model, max_iter=2)(x, torch.zeros(2, dtype=torch.long))
+    assert torch.equal(adv, x)
+
+
 def test_event_patch_changes_one_square_window_over_every_bin(net_and_frames) -> None:
     model, x, y = net_and_frames
     with gradient_mode(model, "stbp"):

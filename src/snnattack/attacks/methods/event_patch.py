@@ -86,7 +86,8 @@ class EventPatch(Attack):
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
-        side = max(1, int(math.sqrt(self.area * x.shape[-2] * x.shape[-1])))
+        side = int(math.sqrt(self.area * x.shape[-2] * x.shape[-1]))
+        side = min(max(1, side), x.shape[-2], x.shape[-1])  # a window inside the frame
         mask = self._mask(x, y, side)
         patch = torch.zeros_like(x)
         adv = x.clone()

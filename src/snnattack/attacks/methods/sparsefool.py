@@ -18,9 +18,11 @@ steps in parallel and leaves once fooled. Per sample, at most ``max_iter`` times
    distance to that hyperplane, clipped to [0, 1], until the raster crosses it; the result is
    rounded to {0, 1}.
 
-Difference from the reference: none in the arithmetic; the per-class gradients of a batch are
-taken with one backward pass per class over the whole batch (each sample's gradient is its own,
-as the model treats samples independently).
+Differences from the reference: none in the arithmetic; the per-class gradients of a batch
+are taken with one backward pass per class over the whole batch (each sample's gradient is its
+own, as the model treats samples independently). Where no class's gradient differs from the
+predicted class's (a vanished gradient), the reference stops on an assertion; here that
+sample's DeepFool stops with a zero normal, so the iteration leaves its raster unchanged.
 """
 
 from __future__ import annotations
@@ -99,8 +101,9 @@ class SparseFool(Attack):
         r_tot = torch.zeros_like(flat0)
         adv = flat0.clone()  # x0 + r_tot, summed step by step as the reference does
         k_i = label.clone()
+        stuck = torch.zeros_like(label, dtype=torch.bool)  # no class's gradient differs
         for _ in range(self.max_iter_deep_fool):
-            run = (k_i == label).nonzero().squeeze(1)
+            run = ((k_i == label) & ~stuck).nonzero().squeeze(1)
             if not len(run):
                 break
             logits, grads = self._class_gradients(adv[run].view(-1, *shape))
@@ -108,12 +111,16 @@ class SparseFool(Attack):
             w = grads - grads[at, label[run]][:, None]
             f = (logits - logits.gather(1, label[run, None])).abs()
             pert = f / w.norm(dim=2)
+            vanished = ~pert.isfinite().any(1)  # the reference stops on an assertion here
+            stuck[run[vanished]] = True
+            pert = torch.where(vanished[:, None], torch.ones_like(pert), pert)
             # the reference's scan: the classes by clean logit, strictly smaller wins
             ranked = pert.gather(1, order[run, 1:])
             best = order[run, 1:].gather(1, ranked.argmin(1, keepdim=True))[:, 0]
             w_best = w[at, best]
             p_best = ranked.amin(1, keepdim=True).clamp(min=self.step_size)
             r_i = p_best * w_best / w_best.norm(dim=1, keepdim=True)
+            r_i[vanished] = 0.0
             r_tot[run] += r_i
             adv[run] += r_i
             check = (flat0[run] + (1 + self.overshoot) * r_tot[run]).view(-1, *shape)
