@@ -198,7 +198,21 @@ KINDS = {
     "method": (
         METHODS,
         "snnattack.attacks.methods",
-        ["fgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack", "sda"],
+        [
+            "fgsm",
+            "pgd",
+            "bim",
+            "mifgsm",
+            "apgd",
+            "sapgd",
+            "square",
+            "autoattack",
+            "sda",
+            "sparsefool",
+            "spike_grad",
+            "event_patch",
+            "gsattack",
+        ],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",
         "method",

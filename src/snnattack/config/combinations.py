@@ -374,6 +374,18 @@ def _event_attacks_fit_frames(cfg: dict[str, Any]) -> None:
             )
 
 
+def _attack_target_is_a_class(cfg: dict[str, Any]) -> None:
+    """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted)."""
+    classes = cfg["dataset"]["num_classes"]
+    for key, method in cfg["method"].items():
+        target = method.get("target")
+        if isinstance(target, int) and target >= classes:
+            raise ConfigError(
+                f"method.{key}.target={target} is not a class of dataset="
+                f"{cfg['dataset']['name']}; accepted: -1 (untargeted) or 0 .. {classes - 1}"
+            )
+
+
 COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _method_params,
     _tuned_grids,
@@ -384,6 +396,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _encoding_fits_dataset,
     _frames_match_T,
     _event_attacks_fit_frames,
+    _attack_target_is_a_class,
     _attack_takes_a_step,
     _source_seed_in_range,
     _datamodule_options,

@@ -371,6 +371,42 @@ BAD = [
     ("dataset=digits_events method=[sda] method.sda.n_iter=0", "method.sda.n_iter=0 is out of"),
     ("dataset=digits_events method=[sda] method.sda.k_init=2.5", "method.sda.k_init=2.5 is out"),
     ("attack.l0_thresholds=[]", "attack.l0_thresholds=[] is out of range; accepted: a non-empty"),
+    (
+        "dataset=digits_events method=[sparsefool] method.sparsefool.max_hamming_distance=0",
+        "method.sparsefool.max_hamming_distance=0 is out of range",
+    ),
+    (
+        "dataset=digits_events method=[sparsefool] method.sparsefool.lam=0.5",
+        "method.sparsefool.lam",
+    ),
+    (
+        "dataset=digits_events method=[spike_grad] method.spike_grad.trigger_rate=2",
+        "method.spike_grad.trigger_rate=2 is out of range",
+    ),
+    (
+        "dataset=digits_events method=[event_patch] method.event_patch.area=0",
+        "method.event_patch.area=0 is out",
+    ),
+    (
+        "dataset=digits_events method=[event_patch] method.event_patch.placement=centre",
+        "method.event_patch.placement='centre' is unknown; accepted: random, receptive_field",
+    ),
+    (
+        "dataset=digits_events method=[event_patch] method.event_patch.target=10",
+        "method.event_patch.target=10 is not a class of dataset=digits_events; accepted: -1",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.min_tau=0",
+        "method.gsattack.min_tau",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.target=12",
+        "method.gsattack.target=12 is not a class of dataset=digits_events; accepted: -1",
+    ),
+    (
+        "dataset=digits_events method=[spike_grad] dataset.params.event_encoding=scaled",
+        "method.spike_grad=spike_grad changes binary frames, but dataset.params.event_encoding=",
+    ),
 ]
 
 

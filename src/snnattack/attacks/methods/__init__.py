@@ -16,6 +16,10 @@ imports every module, so a new method is its module and its config file:
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
 - ``sda``: the Sparse Dynamic Attack on binary event frames, fewest bit flips
   (:mod:`snnattack.attacks.methods.sda`; no radius: one row per box at eps 0).
+- ``sparsefool``, ``spike_grad``, ``event_patch``, ``gsattack``: SpikeFool under a Hamming
+  budget, the spike-compatible gradient flips, the AE-Patch event patch, GSAttack's
+  Gumbel-softmax draws, on binary event frames (their modules; no radius either;
+  docs/event_attacks.md).
 
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.

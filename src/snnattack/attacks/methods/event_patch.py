@@ -1,0 +1,111 @@
+"""AE-Patch (yszbb/AE-Patch, 2024): a spatio-temporal event patch on binary frames, per
+sample, targeted or not, batched.
+
+Threat model: binary frames (``dataset.params.event_encoding=binary``). A square patch of
+side ``int(sqrt(area * H * W))`` (the reference's ``patch_initialization``; ``area`` 0.03 =
+3 % of the frame) covers every time bin and both polarities at one location and replaces the
+events there; outside it nothing changes. No radius (one row per box at eps 0); the events
+changed per success are reported.
+
+Per sample: the location is drawn uniformly (``placement: random``, the reference's
+``location_global=1``) or put where the loss gradient is largest summed over the patch's
+window (``placement: receptive_field``; the reference hard-codes one region per class of its
+48x48 CIFAR10-DVS model, which no other dataset has: this is its data-driven counterpart).
+The patch starts empty (the reference's zeros) and takes at most ``steps`` signed gradient
+steps of size 1 (the reference's targeted ``lr=1.``, which keeps it binary) on the
+log-probability: down for the true class (``target: -1``, untargeted) or up for class
+``target``. A sample stops at its first success (fooled, or predicted as ``target``); one
+never succeeding keeps its clean input (a failure). The reference's universal patch trained
+over a training set is not this method.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchattacks.attack import Attack
+
+from snnattack.attacks.methods.base import register
+
+PLACEMENTS = ("random", "receptive_field")
+
+
+@register("event_patch", order=83, events=("binary",))
+class EventPatch(Attack):
+    """AE-Patch per sample on binary frames (module docstring); the method ``event_patch``,
+    its parameters ``conf/method/event_patch.yaml``'s keys."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float = 0.0,
+        area: float = 0.03,
+        placement: str = "random",
+        target: int = -1,
+        steps: int = 100,
+    ) -> None:
+        super().__init__("EventPatch", model)
+        self.area, self.placement, self.target, self.steps = area, placement, target, steps
+        self.supported_mode = ["default"]
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Summed loss to ascend: ``-log p_y`` untargeted, ``log p_target`` targeted."""
+        log_p = F.log_softmax(self.get_logits(x), dim=1)
+        if self.target < 0:
+            return -log_p.gather(1, y[:, None]).sum()
+        return log_p[:, self.target].sum()
+
+    def _succeeded(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            pred = self.get_logits(x).argmax(1)
+        return pred != y if self.target < 0 else pred == self.target
+
+    def _mask(self, x: torch.Tensor, y: torch.Tensor, side: int) -> torch.Tensor:
+        """Per sample a ``side`` x ``side`` window over every bin and polarity, 1 inside."""
+        b, height, width = len(x), x.shape[-2], x.shape[-1]
+        if self.placement == "random":
+            top = torch.randint(0, height - side + 1, (b,), device=x.device)
+            left = torch.randint(0, width - side + 1, (b,), device=x.device)
+        else:
+            current = x.clone().requires_grad_(True)
+            g = torch.autograd.grad(self._loss(current, y), current)[0].abs()
+            saliency = g.flatten(1, -3).sum(1, keepdim=True)  # [b, 1, H, W]
+            window = F.avg_pool2d(saliency, side, stride=1).flatten(1)
+            best = window.argmax(1)
+            top, left = best // (width - side + 1), best % (width - side + 1)
+        rows = torch.arange(height, device=x.device)
+        cols = torch.arange(width, device=x.device)
+        inside_r = (rows >= top[:, None]) & (rows < top[:, None] + side)
+        inside_c = (cols >= left[:, None]) & (cols < left[:, None] + side)
+        window = (inside_r[:, :, None] & inside_c[:, None, :]).to(x.dtype)
+        return window.view(b, *[1] * (x.dim() - 3), height, width).expand_as(x)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        x = images.clone().detach().to(self.device)
+        y = labels.clone().detach().to(self.device)
+        side = int(math.sqrt(self.area * x.shape[-2] * x.shape[-1]))
+        side = min(max(1, side), x.shape[-2], x.shape[-1])  # a window inside the frame
+        mask = self._mask(x, y, side)
+        patch = torch.zeros_like(x)
+        adv = x.clone()
+        with torch.no_grad():
+            active = self.get_logits(x).argmax(1) == y  # clean-correct samples only
+        if self.target >= 0:
+            active &= y != self.target  # the reference leaves out samples of the target class
+        success = torch.zeros_like(active)
+        for _ in range(self.steps):
+            idx = active.nonzero().squeeze(1)
+            if not len(idx):
+                break
+            p = patch[idx].requires_grad_(True)
+            m = mask[idx]
+            g = torch.autograd.grad(self._loss(m * p + (1 - m) * x[idx], y[idx]), p)[0]
+            patch[idx] = (p.detach() + (m * g).sign()).clamp(0.0, 1.0)
+            adv[idx] = m * patch[idx] + (1 - m) * x[idx]
+            won = self._succeeded(adv[idx], y[idx])
+            active[idx[won]] = False
+            success[idx[won]] = True
+        return torch.where(success.view(-1, *[1] * (x.dim() - 1)), adv, x)
