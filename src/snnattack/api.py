@@ -97,8 +97,9 @@ def job_config(
     masking: bool = True,
     progress: bool = True,
     overrides: Sequence[str] = (),
-) -> DictConfig:
-    """The job config (``conf/``) these arguments stand for, validated like a job's.
+) -> tuple[DictConfig, tuple[str, ...]]:
+    """The job config (``conf/``) these arguments stand for, validated like a job's, and the
+    notes its validation returned (:func:`snnattack.config.validate`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
@@ -133,8 +134,7 @@ def job_config(
             cfg = compose("config", overrides=args)
     except HydraException as err:
         raise UserError(" ".join(str(err).split())) from None
-    validate(cfg)
-    return cfg
+    return cfg, validate(cfg)
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
@@ -217,7 +217,7 @@ def evaluate(
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
     inputs.check_evaluation(target, model, data, crafter, source, val_data)
-    cfg = job_config(
+    cfg, notes = job_config(
         eps=eps,
         methods=methods,
         grad_mode=grad_mode,
@@ -247,7 +247,7 @@ def evaluate(
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
-    settings = JobSettings.from_config(cfg)
+    settings = JobSettings.from_config(cfg, notes)
     _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     validation = None
@@ -311,7 +311,7 @@ def attack(
 
     net = as_spiking_net(model, T)
     inputs.check_attack(net, model, x, y)
-    cfg = job_config(
+    cfg, _ = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
         grad_mode=grad_mode,

@@ -41,8 +41,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     quiet_libraries()
     started = time.time()
-    validate(cfg, output_dir)
-    job = JobSettings.from_config(cfg)  # typed settings: what the layers below receive
+    job = JobSettings.from_config(cfg, validate(cfg, output_dir))  # with validation's notes
     log.info("job folder %s", output_dir)
     process_settings(cfg)
     specs = attack_specs(cfg)

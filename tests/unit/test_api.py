@@ -13,6 +13,7 @@ from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader
 
 import snnattack
+from snnattack import config
 from snnattack import job as job_module
 from snnattack.data import datamodule
 from snnattack.errors import UserError
@@ -105,6 +106,32 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     masking, same = record["masking"], job["masking"]
     assert masking.pop("seconds").keys() == same.pop("seconds").keys()
     assert masking == same and masking["probe_size"] == 64
+
+
+def test_the_record_keeps_the_notes_that_validation_computed_once(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x, y = digits
+    calls, notes = [], config.notes
+
+    def counted(resolved):
+        calls.append(resolved["attack"]["steps_curve"])
+        return notes(resolved)
+
+    monkeypatch.setattr(config, "notes", counted)  # what config.validate calls
+    record = snnattack.evaluate(
+        model,
+        (x[:16], y[:16]),
+        methods="fgsm",
+        masking=False,
+        progress=False,
+        overrides=["attack.steps_curve=[1,2]"],
+    )
+    assert record.notes == [
+        "attack.steps_curve=[1, 2] gives no curve for method=fgsm: it has no iterations of "
+        "its own; its asr_curve is null"
+    ]
+    assert calls == [[1, 2]]
 
 
 def test_evaluate_tunes_on_the_validation_data_given(digits) -> None:

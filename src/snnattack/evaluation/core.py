@@ -67,7 +67,7 @@ def evaluation_record(
     them the masking checks probe ``probed`` (the attacked target if None; a job probes its
     trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
     resolved tree) are written into the record as they are (and the result spec, the config
-    without its cosmetic keys); ``reused``
+    without its cosmetic keys, and the settings' notes); ``reused``
     are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run.
     Refuses a test split left empty (``trainer.limit_test_batches``)."""
     target, source = attacked
@@ -105,6 +105,7 @@ def evaluation_record(
         device=str(device),
         config=config,
         result_spec=without_cosmetic(config, config["cosmetic_keys"]),
+        notes=list(settings.notes),
         **provenance(),
     )
     checks = settings.checks
