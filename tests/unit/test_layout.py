@@ -153,3 +153,15 @@ def test_a_jobs_data_flow_reads_in_fifty_lines() -> None:
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run"
     ]
     assert run.end_lineno - run.lineno + 1 <= 50
+
+
+def test_the_evaluation_reads_no_validation() -> None:
+    """Validation computes the notes once and the settings carry them to the record
+    (docs/architecture.md, "The data flow of a job"), so ``evaluation/`` needs nothing of
+    ``config/``, though the layers would allow it."""
+    found = {
+        m: sorted(i for i in imports if unit(i) == "config")
+        for m, imports in modules().items()
+        if unit(m) == "evaluation"
+    }
+    assert found and not any(found.values()), found
