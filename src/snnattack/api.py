@@ -18,10 +18,8 @@ on a copy, in eval mode).
 from __future__ import annotations
 
 import copy
-import dataclasses
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -30,11 +28,12 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader
 
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.errors import UserError
+from snnattack.evaluation.core import device_of
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
 from snnattack.interop.inputs import dataset_of as _dataset
@@ -42,18 +41,12 @@ from snnattack.models.registry import SpikingNet
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSettings, CheckSettings, Recipe
+from snnattack.settings import AttackSettings, JobSettings, Recipe
 from snnattack.snn.neurons import lif_settings
+from snnattack.training.fit import lightning_trainer
 
 BOXES = ("white", "black")
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
-
-
-def device_of(model: nn.Module) -> torch.device:
-    """Where ``model`` runs: the device of its first parameter or buffer (else the CPU)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 def _override(value: Any) -> str:
@@ -104,8 +97,9 @@ def job_config(
     masking: bool = True,
     progress: bool = True,
     overrides: Sequence[str] = (),
-) -> DictConfig:
-    """The job config (``conf/``) these arguments stand for, validated like a job's.
+) -> tuple[DictConfig, tuple[str, ...]]:
+    """The job config (``conf/``) these arguments stand for, validated like a job's, and the
+    notes its validation returned (:func:`snnattack.config.validate`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
@@ -140,8 +134,7 @@ def job_config(
             cfg = compose("config", overrides=args)
     except HydraException as err:
         raise UserError(" ".join(str(err).split())) from None
-    validate(cfg)
-    return cfg
+    return cfg, validate(cfg)
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
@@ -151,52 +144,23 @@ def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
     return DataLoader(_dataset(data, argument), batch_size=batch_size, shuffle=False)
 
 
-class _ValidationSplit:
-    """The user's validation data where :func:`snnattack.attacks.tuning.tune_specs` reads a
-    datamodule's validation split (``setup`` then ``val_set``): its first ``size`` images
-    (``attack.tune.val_size``), on the model's device."""
-
-    def __init__(self, dataset: Dataset, size: int, device: torch.device) -> None:
-        x, y = next(iter(DataLoader(dataset, batch_size=size)))
-        self.val_set = TensorDataset(x.to(device), y.to(device))
-
-    def setup(self, stage: str) -> None:
-        """Nothing to prepare: the split is in memory."""
-
-
 def _trainer(device: torch.device, progress: bool) -> L.Trainer:
     """A one-device Lightning Trainer on ``device`` for the attacks, showing its progress bar
     (rows, ensemble components, batches) if ``progress``, without the libraries' banners."""
     quiet_libraries()
     cuda = device.type == "cuda"
-    return L.Trainer(
-        accelerator="gpu" if cuda else "cpu",
-        devices=[device.index or 0] if cuda else 1,
+    keys = {
+        "accelerator": "gpu" if cuda else "cpu",
+        "devices": [device.index or 0] if cuda else 1,
+        "enable_progress_bar": progress,
+    }
+    return lightning_trainer(
+        keys,
         logger=False,
-        enable_progress_bar=progress,
         enable_model_summary=False,
         enable_checkpointing=False,
         inference_mode=False,
     )
-
-
-def _status(progress: bool, text: str) -> AbstractContextManager:
-    """A spinner naming ``text`` on the terminal while the block runs (if ``progress``)."""
-    from rich.console import Console
-
-    return Console().status(text) if progress else nullcontext()
-
-
-def _first(loader: DataLoader, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` samples of ``loader`` (the masking checks' probe images)."""
-    xs, ys, have = [], [], 0
-    for x, y in loader:
-        xs.append(x)
-        ys.append(y)
-        have += len(y)
-        if have >= n:
-            break
-    return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)
 
 
 def _described(model: nn.Module | None, net: SpikingNet | None) -> dict[str, Any] | None:
@@ -246,18 +210,14 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    from snnattack.attacks.ensemble import ENSEMBLE
-    from snnattack.attacks.spec import attack_specs
-    from snnattack.attacks.tuning import tune_specs
-    from snnattack.evaluation.checks import masking_checks, probe_count, used_modes
-    from snnattack.evaluation.evaluator import AttackEvaluator
-    from snnattack.records.provenance import provenance
-    from snnattack.records.results import result_spec
+    from snnattack.attacks.spec import attack_specs, tunes
+    from snnattack.data import first_samples
+    from snnattack.evaluation.core import evaluation_record
 
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
     inputs.check_evaluation(target, model, data, crafter, source, val_data)
-    cfg = job_config(
+    cfg, notes = job_config(
         eps=eps,
         methods=methods,
         grad_mode=grad_mode,
@@ -280,46 +240,30 @@ def evaluate(
     target = _copy(target, device)
     crafter = None if crafter is None or "black" not in cfg.boxes else _copy(crafter, device)
     specs = attack_specs(cfg)
-    tunes = tune or any(
-        p.tune for s in specs if s.algorithm == ENSEMBLE for p in s.params["components"]
-    )
-    if tunes and val_data is None:
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    if tunes(resolved) and val_data is None:
         raise UserError(
             "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
-    settings = AttackSettings.from_config(cfg)
-    _refuse_whole_loop_modes(settings, specs, target, crafter)
+    settings = JobSettings.from_config(cfg, notes)
+    _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    if tunes:
-        split = _ValidationSplit(_dataset(val_data, "val_data"), cfg.attack.tune.val_size, device)
-        with _status(progress, f"tuning on {cfg.attack.tune.val_size} validation images"):
-            specs = tune_specs(settings, specs, target, crafter, split)
-    evaluator = AttackEvaluator(target, crafter, specs, settings.recipe, settings.save_examples)
-    started = time.time()
-    _trainer(device, progress).test(evaluator, dataloaders=loader, verbose=False)
-    record = JobRecord(
-        **evaluator.clean_result,
-        results=evaluator.results,
+    validation = None
+    if tunes(resolved):
+        size = cfg.attack.tune.val_size
+        validation = first_samples(DataLoader(_dataset(val_data, "val_data"), size), size, device)
+    record, _ = evaluation_record(
+        (target, crafter),
+        specs,
+        settings,
+        loader,
+        validation,
+        _trainer(device, progress),
         models={"target": _described(model, target), "source": _described(source, crafter)},
-        attack_seconds=round(time.time() - started, 1),
-        row_seconds=evaluator.timings,
-        world_size=1,
-        device=str(device),
-        config=OmegaConf.to_container(cfg, resolve=True),
-        result_spec=result_spec(cfg),
-        **provenance(),
+        config=resolved,
     )
-    checks = CheckSettings.from_config(cfg)
-    if checks.enabled:
-        rows = [dataclasses.asdict(r) for r in record.results]
-        x, y = _first(loader, probe_count(checks, record.n), device)
-        target.to(device)  # Lightning hands the module back on the CPU after a GPU test
-        recipe = settings.recipe
-        record.masking = masking_checks(
-            checks, target, x, y, rows, used_modes(recipe, rows), recipe.eot_samples
-        )
     return record
 
 
@@ -367,7 +311,7 @@ def attack(
 
     net = as_spiking_net(model, T)
     inputs.check_attack(net, model, x, y)
-    cfg = job_config(
+    cfg, _ = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
         grad_mode=grad_mode,

@@ -142,12 +142,15 @@ class JobSettings:
     data: DataSettings
     checks: CheckSettings
     analysis: AnalysisSettings
+    notes: tuple[str, ...] = ()  # settings accepted with a note, as validation found them
 
     @classmethod
-    def from_config(cls, cfg: DictConfig) -> JobSettings:
+    def from_config(cls, cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
+        """The settings of the validated ``cfg``; ``notes`` are what validation returned."""
         return cls(
             attack=AttackSettings.from_config(cfg),
             data=DataSettings.from_config(cfg),
             checks=CheckSettings.from_config(cfg),
             analysis=AnalysisSettings.from_config(cfg),
+            notes=tuple(notes),
         )

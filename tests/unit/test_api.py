@@ -13,8 +13,11 @@ from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader
 
 import snnattack
+from snnattack import config
+from snnattack import job as job_module
 from snnattack.data import datamodule
 from snnattack.errors import UserError
+from snnattack.evaluation import core
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import DataSettings
 
@@ -68,10 +71,21 @@ def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_ch
     assert set(record.masking["checks"][0]["share"]) == {"stbp", "rga"}
 
 
-def test_evaluate_gives_the_rows_a_job_gives_on_the_same_model_and_test_split(
-    digits, run_job
+KINDS = ("target_kind", "source_kind", "source_model", "source_lambda", "source_T")  # job only
+
+
+def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
+    digits, run_job, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, _, _ = digits
+    calls, evaluation_record = [], core.evaluation_record
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["config"]["method"])
+        return evaluation_record(*args, **kwargs)
+
+    monkeypatch.setattr(job_module, "evaluation_record", spy)  # job.py's import of the core
+    monkeypatch.setattr(core, "evaluation_record", spy)  # api.py imports it when called
     job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
     cfg = compose("train.epochs=4")
     dm = datamodule(DataSettings.from_config(cfg, 0))
@@ -81,12 +95,43 @@ def test_evaluate_gives_the_rows_a_job_gives_on_the_same_model_and_test_split(
         DataLoader(dm.test_set, batch_size=cfg.eval_batch_size),
         eps=[16],
         methods=["fgsm", "pgd"],
-    )
-    assert record.clean_acc == job["clean_acc"]
-    assert [(r.method, r.asr, r.n_correct) for r in record.results] == [
-        (r["method"], r["asr"], r["n_correct"]) for r in job["results"]
+        progress=False,
+    ).to_json()
+    assert len(calls) == 2  # the job's and the API's record both come from the core
+    assert record["clean_acc"] == job["clean_acc"] and record["n"] == job["n"] == 450
+    assert [{k: v for k, v in r.items() if k not in KINDS} for r in record["results"]] == [
+        {k: v for k, v in r.items() if k not in KINDS} for r in job["results"]
     ]
-    assert record.masking["flagged"] == job["masking"]["flagged"]
+    assert [r["asr"] for r in record["results"]] > [0, 0]
+    masking, same = record["masking"], job["masking"]
+    assert masking.pop("seconds").keys() == same.pop("seconds").keys()
+    assert masking == same and masking["probe_size"] == 64
+
+
+def test_the_record_keeps_the_notes_that_validation_computed_once(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x, y = digits
+    calls, notes = [], config.notes
+
+    def counted(resolved):
+        calls.append(resolved["attack"]["steps_curve"])
+        return notes(resolved)
+
+    monkeypatch.setattr(config, "notes", counted)  # what config.validate calls
+    record = snnattack.evaluate(
+        model,
+        (x[:16], y[:16]),
+        methods="fgsm",
+        masking=False,
+        progress=False,
+        overrides=["attack.steps_curve=[1,2]"],
+    )
+    assert record.notes == [
+        "attack.steps_curve=[1, 2] gives no curve for method=fgsm: it has no iterations of "
+        "its own; its asr_curve is null"
+    ]
+    assert calls == [[1, 2]]
 
 
 def test_evaluate_tunes_on_the_validation_data_given(digits) -> None:

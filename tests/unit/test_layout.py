@@ -129,7 +129,7 @@ def test_no_import_circle_between_units() -> None:
 def test_the_reader_sees_lazy_imports_and_imported_modules() -> None:
     """The reader itself: an import inside a function, and ``from snnattack.x import y`` of a
     module ``y``, are both seen (a reader that missed them would pass any layout)."""
-    assert "snnattack.evaluation.evaluator" in imported(PACKAGE / "api.py")  # in a function
+    assert "snnattack.attacks.crafting" in imported(PACKAGE / "api.py")  # in a function
     multistep = imported(PACKAGE / "snn" / "multistep.py")
     assert "snnattack.cpu.native" in multistep  # from snnattack.cpu import native
     assert LAYER[unit("snnattack.cpu.native")] < LAYER[unit("snnattack.snn.multistep")]
@@ -153,3 +153,15 @@ def test_a_jobs_data_flow_reads_in_fifty_lines() -> None:
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run"
     ]
     assert run.end_lineno - run.lineno + 1 <= 50
+
+
+def test_the_evaluation_reads_no_validation() -> None:
+    """Validation computes the notes once and the settings carry them to the record
+    (docs/architecture.md, "The data flow of a job"), so ``evaluation/`` needs nothing of
+    ``config/``, though the layers would allow it."""
+    found = {
+        m: sorted(i for i in imports if unit(i) == "config")
+        for m, imports in modules().items()
+        if unit(m) == "evaluation"
+    }
+    assert found and not any(found.values()), found

@@ -45,6 +45,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from snnattack.analysis.base import register
+from snnattack.data import first_samples
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
 from snnattack.settings import AnalysisSettings
@@ -387,15 +388,7 @@ def run(
     device: torch.device,
 ) -> dict[str, Any]:
     """``analysis=[cost]``: :func:`measure_cost` on the first ``opts.batch_size`` test images."""
-    xs, ys, n = [], [], 0
-    for x, y in dm.test_dataloader():
-        xs.append(x)
-        ys.append(y)
-        n += len(y)
-        if n >= opts.batch_size:
-            break
-    x = torch.cat(xs)[: opts.batch_size].to(device)
-    y = torch.cat(ys)[: opts.batch_size].to(device)
+    x, y = first_samples(dm.test_dataloader(), opts.batch_size, device)
     return {
         "batch_size": len(y),
         "repeats": opts.repeats,

@@ -29,13 +29,6 @@ from snnattack.distributed import agree
 from snnattack.settings import AttackSettings, Recipe
 
 
-def validation_batch(datamodule: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``size`` images of the validation split (the test split is never read)."""
-    datamodule.setup("validate")
-    loader = torch.utils.data.DataLoader(datamodule.val_set, batch_size=size, shuffle=False)
-    return next(iter(loader))
-
-
 def _asr(
     target: nn.Module,
     crafter: nn.Module,
@@ -71,23 +64,20 @@ def tune_specs(
     specs: list[AttackSpec],
     target: nn.Module,
     source: nn.Module | None,
-    datamodule: Any,
+    validation: tuple[torch.Tensor, torch.Tensor] | None,
     skip: Collection[int] = (),
 ) -> list[AttackSpec]:
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
-    chosen on validation data; each tuned spec's params gain ``tuned`` (values, val ASR).
-    The specs at positions ``skip`` (rows reused from an earlier job) are left as they are."""
+    chosen on the ``validation`` batch (the first ``attack.tune.val_size`` validation images,
+    never test ones; None where the job tunes nothing, :func:`~snnattack.attacks.spec.tunes`:
+    ``specs`` are returned as they are); each tuned spec's params gain ``tuned`` (values, val
+    ASR). The specs at positions ``skip`` (rows reused from an earlier job) are left as they
+    are."""
+    if validation is None:
+        return specs
     tune, recipe = settings.tune, settings.recipe
     tunes_job = tune.get("enabled", False)
-    tuned_parts = any(
-        p.tune
-        for i, s in enumerate(specs)
-        if s.algorithm == ENSEMBLE and i not in skip
-        for p in s.params["components"]
-    )
-    if not tunes_job and not tuned_parts:
-        return specs
-    x, y = validation_batch(datamodule, tune["val_size"])
+    x, y = validation
     torch.manual_seed(recipe.seed)
     with torch.no_grad():
         correct = target(x).argmax(1) == y

@@ -57,12 +57,14 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
         ) from None
 
 
-def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
+def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the files, then (with ``output_dir``) that the output folder and the
-    store can be written. Settings accepted with a note (:mod:`.notes`) are logged.
+    store can be written. Settings accepted with a note (:mod:`.notes`) are logged, and
+    returned: computed once here, the job's settings keep them for its record
+    (:class:`~snnattack.settings.JobSettings`).
     """
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
@@ -74,5 +76,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> None:
     if output_dir is not None:
         writable(Path(output_dir), "the output folder")
         writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
-    for line in notes(resolved):
+    found = tuple(notes(resolved))
+    for line in found:
         log.warning("note: %s", line)
+    return found

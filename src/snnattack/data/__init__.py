@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
+from torch.utils.data import DataLoader
 
 from snnattack.data.base import DATAMODULES, register
 from snnattack.registry import discover
@@ -22,7 +24,7 @@ from snnattack.settings import DataSettings
 
 discover(__name__, __path__)
 
-__all__ = ["DATAMODULES", "build_datamodule", "datamodule", "register"]
+__all__ = ["DATAMODULES", "build_datamodule", "datamodule", "first_samples", "register"]
 
 
 def build_datamodule(
@@ -45,3 +47,20 @@ def datamodule(settings: DataSettings) -> L.LightningDataModule:
         seed=settings.seed,
         **settings.params,
     )
+
+
+def first_samples(
+    loader: DataLoader, n: int, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` images and labels of ``loader`` (fewer if it holds fewer), on
+    ``device`` (where they are, if None): the one batch a probe reads, whatever the loader's
+    batch size (tuning's validation batch, the masking checks' and the cost analysis' test
+    images)."""
+    xs, ys, have = [], [], 0
+    for x, y in loader:
+        xs.append(x)
+        ys.append(y)
+        have += len(y)
+        if have >= n:
+            break
+    return torch.cat(xs)[:n].to(device), torch.cat(ys)[:n].to(device)

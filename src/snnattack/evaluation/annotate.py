@@ -1,6 +1,7 @@
-"""What a job adds to its record once the attacks are done (on rank 0): the analyses, the
-saved adversarial examples, the masking checks, the notes of its settings. A new addition is a
-function here, so the job's data flow (:mod:`snnattack.job`) does not change."""
+"""What a job adds to its record once the attacks and the masking checks are done
+(:mod:`snnattack.evaluation.core`), on rank 0: the analyses and the saved adversarial
+examples. A new addition is a function here, so the job's data flow
+(:mod:`snnattack.job`) does not change."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from lightning import LightningDataModule
 from torch import nn
 
 from snnattack.analysis import run_analyses
-from snnattack.config import notes
 from snnattack.evaluation import examples
-from snnattack.evaluation.checks import job_checks
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.records.results import JobRecord
 from snnattack.settings import JobSettings
@@ -27,18 +26,12 @@ def annotate(
     datamodule: LightningDataModule,
     output_dir: Path,
 ) -> JobRecord:
-    """``record`` with the configured analyses, saved examples, masking checks and the notes
-    of settings it could not use (:mod:`snnattack.config.notes`, read off the record's
-    resolved config) added; the analyses and checks read the job's ``datamodule``."""
-    record.notes = notes(record.config)
+    """``record`` with the configured analyses and saved examples added; the analyses read
+    the job's ``datamodule``."""
     record.analyses = run_analyses(settings.analysis, target, datamodule)
     if settings.attack.save_examples:
         record.results = [
             replace(row, examples=examples.save(output_dir, row, parts))
             for row, parts in zip(record.results, evaluator.examples, strict=True)
         ]
-    if settings.checks.enabled:
-        record.masking = job_checks(
-            settings.checks, settings.attack.recipe, target, record.results, datamodule, record.n
-        )
     return record

@@ -34,7 +34,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from lightning import LightningDataModule
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
@@ -289,28 +288,16 @@ def job_checks(
     recipe: Recipe,
     model: nn.Module,
     results: list[Any],
-    datamodule: LightningDataModule,
-    attacked: int,
+    x: torch.Tensor,
+    y: torch.Tensor,
 ) -> dict[str, Any]:
-    """:func:`masking_checks` of a job: probes on the first ``probe_size`` test images of
-    ``datamodule``, at most the ``attacked`` ones (:func:`probe_count`), with the job's
-    gradient mode (``recipe``) and every ensemble component's; ``results`` are the job's rows
-    (:class:`~snnattack.records.results.AttackRow`)."""
+    """:func:`masking_checks` of a job's ``results``
+    (:class:`~snnattack.records.results.AttackRow`) on the probe images ``x``, ``y`` (the
+    first :func:`probe_count` test images, on ``model``'s device), with the job's gradient
+    mode (``recipe``) and every ensemble component's."""
     rows = [dataclasses.asdict(r) for r in results]
-    datamodule.setup("test")
-    size = probe_count(settings, attacked)
-    loader = torch.utils.data.DataLoader(datamodule.test_set, batch_size=size)
-    x, y = next(iter(loader))
-    device = next(model.parameters()).device
-    return masking_checks(
-        settings,
-        model.eval(),
-        x.to(device),
-        y.to(device),
-        rows,
-        used_modes(recipe, rows),
-        recipe.eot_samples,
-    )
+    modes = used_modes(recipe, rows)
+    return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
 
 
 def used_modes(recipe: Recipe, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

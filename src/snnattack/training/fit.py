@@ -74,8 +74,8 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
     )
-    trainer = job_trainer(
-        cfg,
+    trainer = lightning_trainer(
+        OmegaConf.to_container(cfg.trainer, resolve=True),
         ctx.trainers,
         logger=train_loggers(cfg, ctx.spec, workdir),
         callbacks=[best, EpochSeed(ctx.seed), LearningRateMonitor(logging_interval="epoch")],
@@ -130,8 +130,13 @@ class EpochSeed(L.Callback):
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
 
 
-def job_trainer(cfg: DictConfig, trainers: list[L.Trainer], **kwargs: Any) -> L.Trainer:
-    """A Lightning Trainer with the configured ``trainer`` keys, registered with the job."""
-    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), **kwargs)
-    trainers.append(trainer)
+def lightning_trainer(
+    keys: dict[str, Any], trainers: list[L.Trainer] | None = None, **kwargs: Any
+) -> L.Trainer:
+    """The one place a Lightning Trainer is made (a job's training and attacks, the Python
+    API's attacks): with the ``trainer`` keys ``keys`` and ``kwargs``, registered in the job's
+    ``trainers`` (which a preempted or failed job tears down) where given."""
+    trainer = L.Trainer(**keys, **kwargs)
+    if trainers is not None:
+        trainers.append(trainer)
     return trainer

@@ -11,10 +11,11 @@ from fixtures_digits import trained
 from harness import QUICK, compose
 
 from snnattack.attacks.spec import attack_specs, grid, grid_values
-from snnattack.attacks.tuning import _asr, tune_specs, validation_batch
+from snnattack.attacks.tuning import _asr, tune_specs
 from snnattack.config import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
+from snnattack.job import validation
 from snnattack.settings import AttackSettings, DataSettings, Recipe
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
@@ -54,8 +55,9 @@ def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> No
     dm.setup()
     x_test, y_test = dm.test_set.tensors
     dm.test_set = torch.utils.data.TensorDataset(x_test, torch.full_like(y_test, 99))  # unusable
-    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, dm)
-    x, y = validation_batch(dm, 60)
+    x, y = validation(dm, 60)  # the batch a job hands to the tuning
+    assert (y != 99).all()
+    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, (x, y))
     torch.manual_seed(0)
     with torch.no_grad():
         correct = model(x).argmax(1) == y
@@ -75,7 +77,8 @@ def test_a_mode_without_parameters_is_left_untuned(model) -> None:
     cfg = config("attack=bptr")
     validate(cfg)
     dm = datamodule(DataSettings.from_config(cfg, 0))
-    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, dm)
+    batch = validation(dm, 60)
+    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, batch)
     assert spec.grad_params is None and spec.tuned is None
 
 

@@ -1,0 +1,116 @@
+"""The one evaluation core of a job (``python run.py``, :mod:`snnattack.job`) and of the Python
+API (:func:`snnattack.evaluate`): tuning on one validation batch, the attacks under a
+Lightning Trainer's ``test``, the record, the masking checks. Both callers hand it what they
+built (the attacked models, the rows, the typed settings, the test data), so a fix here
+reaches both."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from snnattack.attacks.spec import AttackSpec
+from snnattack.attacks.tuning import tune_specs
+from snnattack.cosmetic import without_cosmetic
+from snnattack.data import first_samples
+from snnattack.errors import UserError
+from snnattack.evaluation.checks import job_checks, probe_count
+from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.records.provenance import provenance
+from snnattack.records.results import JobRecord
+from snnattack.settings import JobSettings
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model`` runs: the device of its first parameter or buffer (else the CPU)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _status(shown: bool, text: str) -> Iterator[None]:
+    """A spinner naming ``text`` on the terminal while the block runs (if ``shown``)."""
+    if not shown:
+        yield
+        return
+    from rich.console import Console
+
+    with Console().status(text):
+        yield
+
+
+def evaluation_record(
+    attacked: tuple[nn.Module, nn.Module | None],
+    specs: list[AttackSpec],
+    settings: JobSettings,
+    test: L.LightningDataModule | DataLoader,
+    validation: tuple[torch.Tensor, torch.Tensor] | None,
+    trainer: L.Trainer,
+    *,
+    models: dict[str, Any],
+    config: dict[str, Any],
+    probed: nn.Module | None = None,
+    reused: dict[int, Any] | None = None,
+) -> tuple[JobRecord, AttackEvaluator]:
+    """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
+    the evaluator that ran them (its saved examples): the specs are tuned on the
+    ``validation`` batch (None: nothing is tuned), every row runs under ``trainer.test`` on
+    ``test`` (a datamodule's test split, or a loader), and where ``settings.checks`` enables
+    them the masking checks probe ``probed`` (the attacked target if None; a job probes its
+    trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
+    resolved tree) are written into the record as they are (and the result spec, the config
+    without its cosmetic keys, and the settings' notes); ``reused``
+    are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run.
+    Refuses a test split left empty (``trainer.limit_test_batches``)."""
+    target, source = attacked
+    reused = reused or {}
+    if validation is not None:
+        size = len(validation[1])
+        with _status(settings.checks.progress, f"tuning on {size} validation images"):
+            specs = tune_specs(settings.attack, specs, target, source, validation, skip=reused)
+    attack = settings.attack
+    evaluator = AttackEvaluator(target, source, specs, attack.recipe, attack.save_examples, reused)
+    probed = target if probed is None else probed
+    device, probe_device = device_of(target), device_of(probed)
+    started = time.time()
+    if isinstance(test, L.LightningDataModule):
+        trainer.test(evaluator, datamodule=test, verbose=False)
+        test.trainer = None  # what reads it next sees the whole split, not the trainer's limit
+        loader = test.test_dataloader()
+    else:
+        trainer.test(evaluator, dataloaders=test, verbose=False)
+        loader = test
+    seconds = round(time.time() - started, 1)
+    if not evaluator.clean_result.get("n"):
+        raise UserError(
+            f"no test sample was attacked (trainer.limit_test_batches="
+            f"{trainer.limit_test_batches}); accepted: a limit that leaves at least one "
+            "batch, or null"
+        )
+    record = JobRecord(
+        **evaluator.clean_result,
+        results=evaluator.results,
+        models=models,
+        attack_seconds=seconds,
+        row_seconds=evaluator.timings,
+        world_size=trainer.world_size,
+        device=str(device),
+        config=config,
+        result_spec=without_cosmetic(config, config["cosmetic_keys"]),
+        notes=list(settings.notes),
+        **provenance(),
+    )
+    checks = settings.checks
+    if checks.enabled and trainer.is_global_zero:
+        probed.to(probe_device)  # Lightning hands its modules back on the CPU after a GPU test
+        x, y = first_samples(loader, probe_count(checks, record.n), probe_device)
+        record.masking = job_checks(checks, attack.recipe, probed, record.results, x, y)
+    return record, evaluator
