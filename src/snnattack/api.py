@@ -305,6 +305,7 @@ def evaluate(
         models={"target": _described(model, target), "source": _described(source, crafter)},
         attack_seconds=round(time.time() - started, 1),
         row_seconds=evaluator.timings,
+        event_worst_case=evaluator.event_worst_case,
         world_size=1,
         device=str(device),
         config=OmegaConf.to_container(cfg, resolve=True),

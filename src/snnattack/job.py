@@ -117,6 +117,7 @@ def job_record(
         models=models,
         attack_seconds=seconds,
         row_seconds=evaluator.timings,
+        event_worst_case=evaluator.event_worst_case,
         world_size=world_size,
         device=str(evaluator.device),
         config=resolved,
