@@ -19,9 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from snnattack.records.results import attack_label
+from snnattack.report import figures
 from snnattack.report.collect import Job
-from snnattack.report.figures import DPI, shared_legend
 from snnattack.report.figures import register as register_figure
+from snnattack.report.figures import shared_legend
 from snnattack.report.tables import Table, fmt, register
 
 WORST = "worst case"  # the name of the worst case over a box's event attacks
@@ -143,10 +144,7 @@ def asr_vs_l0(jobs: list[Job], path: Path) -> Path | None:
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
     shared_legend(fig)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return figures._save(fig, path)
 
 
 def example_of(saved: dict[str, Any]) -> int | None:
@@ -162,7 +160,7 @@ def example_of(saved: dict[str, Any]) -> int | None:
 def _frame(on: np.ndarray, off: np.ndarray) -> np.ndarray:
     """An RGB picture of one bin: ON events red, OFF events blue, both magenta, none white."""
     on, off = np.clip(on, 0, 1), np.clip(off, 0, 1)
-    return np.stack([1 - off, 1 - np.maximum(on, off), 1 - on], axis=-1)
+    return np.stack([1 - off * (1 - on), 1 - np.maximum(on, off), 1 - on * (1 - off)], axis=-1)
 
 
 def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], int]]:
@@ -228,7 +226,4 @@ def event_examples(jobs: list[Job], path: Path) -> Path | None:
         axes[2 * a][0].set_ylabel(f"{name}\nclean: {label}", fontsize=8)
         axes[2 * a + 1][0].set_ylabel(f"adversarial: {pred}\nL0 = {changed}", fontsize=8)
     shared_legend(fig)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return figures._save(fig, path)
