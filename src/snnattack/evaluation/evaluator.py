@@ -235,7 +235,10 @@ class AttackEvaluator(L.LightningModule):
         if self.source is not None:
             source_correct = self._predict(self.source, x, index) == y
             self.source_clean.update(source_correct, source_correct)
-        least = {box: torch.full((len(y),), float("inf")) for box in self.worst}
+        least = {
+            box: torch.full((len(y),), float("inf"), dtype=torch.float64, device=x.device)
+            for box in self.worst
+        }
         for i, spec in enumerate(self.specs):
             if i in self.reused:
                 continue
@@ -267,7 +270,7 @@ class AttackEvaluator(L.LightningModule):
             if str(i) in self.budgets:
                 fooled = correct & (adv_pred != y)
                 self.budgets[str(i)].update(fooled, adv - x)
-                l0 = sample_l0(adv - x).cpu().where(fooled.cpu(), torch.tensor(float("inf")))
+                l0 = sample_l0(adv - x).where(fooled, float("inf"))
                 least[spec.box] = torch.minimum(least[spec.box], l0)
             if self.save_examples:
                 first = index * self.trainer.test_dataloaders.batch_size  # in the test split
