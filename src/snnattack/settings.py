@@ -105,6 +105,7 @@ class CheckSettings:
     unbounded_steps: int
     unbounded_asr: float
     tolerance: float
+    flip_draws: int = 10  # draws of the random-flip probe (random_flips_stronger)
     progress: bool = False
 
     @classmethod

@@ -43,6 +43,10 @@ def test_event_digits_train_to_an_accuracy_worth_attacking_and_sda_fools_them(
     assert sda["inserted_mean"] + sda["deleted_mean"] == pytest.approx(sda["l0_mean"])
     assert sda["l0_under"] == {"200": 100.0, "800": 100.0}
     assert fgsm["l0_mean"] is None  # an L-infinity row counts no events
+    assert sum(sda["l0_hist"].values()) == round(sda["asr"] * sda["n_correct"] / 100)
+    worst = record["event_worst_case"]["white"]  # SDA is the only event attack: the worst case
+    assert worst["methods"] == ["sda/white/eps0"] and worst["l0_hist"] == sda["l0_hist"]
+    assert fgsm["l0_hist"] is None
     if black:  # SDA's flips found on the source (seed 1000) transfer to some of the samples
         black_sda = black[-1]
         assert black_sda["box"] == "black" and 0 < black_sda["asr"] < sda["asr"]

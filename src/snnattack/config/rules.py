@@ -253,6 +253,7 @@ RULES: dict[str, Rule] = {
     "checks.masking.unbounded_steps": integer(1),
     "checks.masking.unbounded_asr": real(0, 100),
     "checks.masking.tolerance": real(0),
+    "checks.masking.flip_draws": integer(1),
 }
 
 

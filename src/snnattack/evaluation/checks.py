@@ -13,7 +13,10 @@ An evaluation that reports high robustness may only show that its gradients are 
 - ``asr_falls``: ASR falls as ε grows (same method, box, mode) or along a white-box
   ``asr_curve``;
 - ``unbounded_eps``: PGD at ε = 1 (any image reachable) stays below ~100 % ASR;
-- ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode.
+- ``apgd_weaker_than_pgd``: white-box APGD-CE below PGD at the same ε and mode;
+- ``random_flips_stronger``: on binary event frames, random bit flips within an event
+  attack's budget (the most events it changed for a success) fool more probe samples than the
+  white-box gradient event attack fooled: its gradient guides the flips worse than chance.
 
 The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
 images, never more than the job attacked (:func:`probe_count`); the comparisons read the job's
@@ -229,6 +232,63 @@ def apgd_weaker_than_pgd(rows: list[dict[str, Any]], tolerance: float) -> dict[s
     return _check("apgd_weaker_than_pgd", bool(found), "; ".join(found) or "no")
 
 
+def random_flips_asr(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: int, draws: int
+) -> float:
+    """ASR (%) of random flips on the binary frames ``x`` among the correctly classified: per
+    sample, ``draws`` draws of ``budget`` distinct bits flipped (events inserted or deleted);
+    a sample counts as fooled if any draw fools it."""
+    with torch.no_grad():
+        correct = _forward(model, x, 0).argmax(1) == y
+        fooled = torch.zeros_like(correct)
+        flat = x.flatten(1)
+        size = flat.shape[1]
+        torch.manual_seed(0)
+        for _ in range(draws):
+            picks = torch.rand(len(x), size, device=x.device).argsort(1)[:, : min(budget, size)]
+            flipped = flat.clone()
+            flipped.scatter_(1, picks, 1 - flat.gather(1, picks))
+            fooled |= _forward(model, flipped.view_as(x), 0).argmax(1) != y
+    return 100.0 * int((correct & fooled).sum()) / max(int(correct.sum()), 1)
+
+
+def largest_l0(row: dict[str, Any]) -> int | None:
+    """The most events an event attack's ``row`` changed for one success (its ``l0_hist``);
+    None for a row without successes or not of an event attack."""
+    hist = row.get("l0_hist") or {}
+    return max((int(float(v)) for v in hist), default=None)
+
+
+def flip_budgets(rows: list[dict[str, Any]]) -> list[int]:
+    """The budgets a random-flip probe runs at: each white-box gradient event row's
+    :func:`largest_l0`."""
+    rows = [r for r in _gradient_rows(rows) if r["box"] == "white"]
+    return sorted({b for r in rows for b in [largest_l0(r)] if b})
+
+
+def random_flips_stronger(
+    rows: list[dict[str, Any]], random_asr: dict[int, float], tolerance: float
+) -> dict[str, Any]:
+    """Flags a white-box gradient event attack whose ASR random flips beat at its budget
+    (``random_asr``: ASR % of :func:`random_flips_asr` per budget; empty: not binary frames)."""
+    found = [
+        f"{r['method']}/{r.get('grad_mode')}: random flips of {b} events {random_asr[b]:.1f} % > "
+        f"{r['asr']:.1f} %"
+        for r in _gradient_rows(rows)
+        if r["box"] == "white"
+        for b in [largest_l0(r)]
+        if b in random_asr and random_asr[b] > r["asr"] + margin(r, tolerance)
+    ]
+    return _check(
+        "random_flips_stronger", bool(found), "; ".join(found) or "no", asr=dict(random_asr)
+    )
+
+
+def is_binary(x: torch.Tensor) -> bool:
+    """Whether ``x`` holds only 0 and 1 (binary event frames)."""
+    return bool(((x == 0) | (x == 1)).all())
+
+
 def masking_checks(
     settings: CheckSettings,
     model: nn.Module,
@@ -243,7 +303,9 @@ def masking_checks(
     logged as a warning; the record keeps the probe's size and each probe's seconds."""
     tol = settings.tolerance
     shares = {}
-    with probes(len(modes) + 2, settings.progress) as timed:
+    budgets = flip_budgets(rows) if is_binary(x) else []
+    random_asr = {}
+    with probes(len(modes) + 2 + len(budgets), settings.progress) as timed:
         for m, p in modes.items():
             with timed.probe(f"zero gradients ({m})"):
                 shares[m] = zero_gradient_share(model, x, y, m, p)
@@ -252,6 +314,9 @@ def masking_checks(
         mode, params = next(iter(modes.items()))
         with timed.probe(f"unbounded eps ({mode}, {settings.unbounded_steps} PGD steps)"):
             unbounded = unbounded_asr(model, x, y, mode, params, settings.unbounded_steps, eot)
+        for b in budgets:
+            with timed.probe(f"random flips ({b} events, {settings.flip_draws} draws)"):
+                random_asr[b] = random_flips_asr(model, x, y, b, settings.flip_draws)
     zero = [f"{m}: {s:.0%} of samples" for m, s in shares.items() if s > settings.zero_grad_share]
     no_eot = 1 in _eot_of_gradient_attacks(rows)
     short = unbounded < settings.unbounded_asr
@@ -276,6 +341,8 @@ def masking_checks(
         ),
         apgd_weaker_than_pgd(rows, tol),
     ]
+    if budgets:
+        checks.append(random_flips_stronger(rows, random_asr, tol))
     flagged = [c["name"] for c in checks if c["flagged"]]
     for c in checks:
         if c["flagged"]:

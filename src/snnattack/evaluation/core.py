@@ -101,6 +101,7 @@ def evaluation_record(
         models=models,
         attack_seconds=seconds,
         row_seconds=evaluator.timings,
+        event_worst_case=evaluator.event_worst_case,
         world_size=trainer.world_size,
         device=str(device),
         config=config,

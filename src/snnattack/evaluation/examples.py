@@ -10,6 +10,8 @@ is a ``torch.save`` dict in the layout of torchattacks' ``Attack.save``, so
 - ``preds``: int64 ``[n]``, the target model's class on each adversarial input;
 - ``indices``: int64 ``[n]``, each sample's position in the test split (the datamodule's
   ``test_set``), to pair it with its clean input;
+- ``clean_inputs`` (event attacks only): float tensor ``[n, ...]``, the clean frames, so that
+  the report can mark the events each example inserted and deleted;
 - ``save_type``: ``"float"`` (torchattacks' marker), and the row's ``method``, ``box``,
   ``grad_mode``, ``eps`` ([0, 1] units) and ``eps_255``.
 
@@ -50,6 +52,8 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
         "save_type": "float",
         **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
     }
+    if all("clean" in p for p in parts):
+        data["clean_inputs"] = torch.cat([p["clean"] for p in parts])[order]
     write_atomic(folder / name, torch_bytes(data))
     return name
 

@@ -82,6 +82,7 @@ class AttackRow:
     inserted_mean: float | None = measured()  # mean events inserted
     deleted_mean: float | None = measured()  # mean events deleted
     l0_under: dict[str, float | None] | None = measured()  # % of successes under each threshold
+    l0_hist: dict[str, int] | None = measured()  # successes per L0 (the ASR-vs-budget curve)
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
     reused_from: str | None = None  # attack.reuse: the job folder that computed this row
 
@@ -111,6 +112,9 @@ class JobRecord:
     threads: int | None = None
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
     masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
+    # per box, the worst case over the job's event attacks: a sample is broken at budget b if
+    # any of them fooled it with L0 <= b (snnattack.evaluation.budget.WorstL0.summary)
+    event_worst_case: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # settings it could not use (config/notes.py)
 
     def to_json(self) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from snnattack.evaluation.checks import (
     asr_falls,
     black_box_stronger,
     masking_checks,
+    random_flips_asr,
+    random_flips_stronger,
 )
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.settings import CheckSettings, Recipe
@@ -126,3 +128,53 @@ def test_a_black_box_lead_of_one_sample_is_noise_and_of_two_is_flagged() -> None
 
     assert not black_box_stronger(rows(11), tolerance=1.0)["flagged"]
     assert black_box_stronger(rows(12), tolerance=1.0)["flagged"]
+
+
+class FirstBits(nn.Module):
+    """Class 1 as soon as one of the first four bits is set, else class 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hits = x[:, :4].sum(1)
+        return torch.stack([0.5 - hits, hits - 0.5], 1)
+
+
+class Constant(nn.Module):
+    """Class 0 whatever the input."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([1.0, 0.0]).expand(len(x), 2)
+
+
+def test_random_flips_fool_a_sample_when_a_flip_must_hit_what_the_model_reads() -> None:
+    x, y = torch.zeros(6, 8), torch.zeros(6, dtype=torch.long)
+    assert random_flips_asr(FirstBits(), x, y, budget=5, draws=1) == 100.0  # 5 of 8 bits
+    assert random_flips_asr(FirstBits(), x[:, :4], y, budget=1, draws=1) == 100.0
+    assert random_flips_asr(Constant(), x, y, budget=8, draws=4) == 0.0
+
+
+def test_an_event_attack_that_random_flips_at_its_budget_beat_is_flagged() -> None:
+    rows = [
+        {
+            "method": "sda",
+            "box": "white",
+            "grad_mode": "stbp",
+            "asr": 40.0,
+            "n_correct": 200,
+            "l0_hist": {"3": 10, "12": 70},
+        },
+        {
+            "method": "sda",
+            "box": "black",
+            "grad_mode": "stbp",
+            "asr": 10.0,
+            "n_correct": 200,
+            "l0_hist": {"5": 20},
+        },
+        {"method": "pgd", "box": "white", "grad_mode": "stbp", "asr": 5.0, "n_correct": 200},
+    ]
+    flagged = random_flips_stronger(rows, {12: 55.0}, tolerance=1.0)
+    assert (
+        flagged["flagged"]
+        and flagged["detail"] == "sda/stbp: random flips of 12 events 55.0 % > 40.0 %"
+    )
+    assert not random_flips_stronger(rows, {12: 40.5}, tolerance=1.0)["flagged"]  # within 1 point

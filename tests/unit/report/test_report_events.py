@@ -1,0 +1,143 @@
+"""The report's event-attack parts from hand-made records: ASR at each L0 budget per event
+attack and the per-sample worst case (table and curves), and the clean / adversarial frames of
+each attack with the events it inserted and deleted marked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from test_report_figures import drawn_axes
+
+from snnattack.evaluation.examples import save
+from snnattack.records.results import AttackRow
+from snnattack.report import write_report
+from snnattack.report.events import Curve, budgets, example_of
+
+
+def _row(method: str, grad: str, asr: float, hist: dict | None, **extra) -> dict:
+    return {
+        "method": method,
+        "eps_255": 0.0 if hist is not None else 16.0,
+        "box": "white",
+        "grad_mode": grad,
+        "asr": asr,
+        "adv_acc": 100 - asr,
+        "n_correct": 10,
+        "l0_hist": hist,
+        **extra,
+    }
+
+
+def event_job(folder: Path, examples: str | None = None) -> None:
+    """A job with two event attacks (successes at L0 2, 5 and at 1, 8), their worst case per
+    sample, and an L-infinity row."""
+    folder.mkdir(parents=True)
+    record = {
+        "clean_acc": 100.0,
+        "n": 10,
+        "config": {
+            "dataset": {"name": "digits_events"},
+            "model": {"name": "digits_net"},
+            "T": 2,
+            "lambda": 1.0,
+            "reset": "soft",
+            "seed": 0,
+            "attack": {"grad_mode": "stbp", "l0_thresholds": [200, 800]},
+        },
+        "results": [
+            _row("sda", "stbp", 50.0, {"2": 3, "5": 2}, examples=examples),
+            _row("spike_grad", "stbp", 50.0, {"1": 1, "8": 4}),
+            _row("pgd", "stbp", 40.0, None),
+        ],
+        "event_worst_case": {
+            "white": {
+                "methods": ["sda/white/eps0", "spike_grad/white/eps0"],
+                "n_correct": 10,
+                "asr": 70.0,
+                "l0_hist": {"1": 1, "2": 3, "5": 2, "8": 1},
+            }
+        },
+    }
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def test_the_table_gives_asr_at_each_budget_and_the_worst_case_over_the_event_attacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    event_job(tmp_path / "job")
+    report = write_report(tmp_path / "job")
+    (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+    assert table.columns == ["box", "attack", "n correct", "L0 ≤ 1", "L0 ≤ 2", "L0 ≤ 5", "L0 ≤ 200"]
+    assert table.rows == [
+        ["white", "sda/stbp", "10", "0", "30", "50", "50"],
+        ["white", "spike_grad/stbp", "10", "10", "10", "10", "50"],
+        ["white", "worst case", "10", "10", "40", "60", "70"],
+    ]
+    assert table.summary == "white box: the worst case fools 70 % (≤ 1 event: 10 %)"
+    (ax,) = kept["asr_vs_l0"]
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines == {
+        "sda/stbp": [0.0, 30.0, 50.0],
+        "spike_grad/stbp": [0.0, 10.0, 50.0],
+        "worst case": [0.0, 10.0, 40.0, 60.0, 70.0],
+    }
+    assert "event_examples" not in kept  # no saved examples
+    markdown = (tmp_path / "job" / "report.md").read_text()
+    assert "## Event attacks: ASR against the L0 budget" in markdown
+
+
+def test_no_event_parts_without_event_rows(tmp_path: Path) -> None:
+    event_job(tmp_path / "job")
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    record["results"], record["event_worst_case"] = record["results"][2:], {}
+    (tmp_path / "job" / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "job")
+    assert not [t for t in report.tables if t.title.startswith("Event attacks")]
+    assert {p.stem for p in report.figures}.isdisjoint({"asr_vs_l0", "event_examples"})
+
+
+def test_budgets_reach_the_largest_l0_and_the_first_paper_threshold_past_it() -> None:
+    def worst(top: int) -> Curve:
+        return Curve(".", "white", "worst case", {"1": 1, str(top): 1}, 10)
+
+    assert budgets([worst(30)], [200, 800]) == [1, 2, 5, 10, 20, 200]
+    assert budgets([worst(1000)], [200, 800]) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 800, 1000]
+    assert budgets([], [200, 800]) == [200]
+
+
+def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    clean = torch.zeros(3, 2, 2, 4, 4)  # [n, T, polarity, H, W]
+    clean[:, 0, 0, 1, 1] = 1.0
+    adv = clean.clone()
+    adv[1, 0, 0, 1, 1] = 0.0  # sample 1: one ON event deleted at t 0 (row 1, column 1)
+    adv[1, 1, 1, 2, 3] = 1.0  # and one OFF event inserted at t 1 (row 2, column 3)
+    adv[2, 1, 0, 0, 0] = 1.0  # sample 2 is changed but not fooled
+    labels, preds = torch.tensor([4, 5, 6]), torch.tensor([4, 7, 6])
+    parts = [{"adv": adv, "labels": labels, "preds": preds, "indices": torch.arange(3)}]
+    parts[0]["clean"] = clean
+    row = AttackRow(
+        method="sda", eps_255=0.0, box="white", grad_mode="stbp", asr=50.0, adv_acc=50, n_correct=2
+    )
+    folder = tmp_path / "job"
+    event_job(folder, examples="adv_sda_0_white.pt")
+    assert save(folder, row, parts) == "adv_sda_0_white.pt"
+    assert example_of(torch.load(folder / "adv_sda_0_white.pt")) == 1
+    write_report(folder)
+    axes = kept["event_examples"]
+    assert len(axes) == 4  # clean and adversarial rows, T = 2 columns
+    marks = {
+        (t, c.get_label()): c.get_offsets().tolist()
+        for t, ax in enumerate(axes[2:])
+        for c in ax.collections
+        if len(c.get_offsets())
+    }
+    assert marks == {(0, "deleted"): [[1.0, 1.0]], (1, "inserted"): [[3.0, 2.0]]}
+    assert axes[2].get_ylabel() == "adversarial: 7\nL0 = 2"
+    assert axes[0].get_ylabel() == "sda/stbp, white box\nclean: 5"
