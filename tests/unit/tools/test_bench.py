@@ -267,4 +267,5 @@ def test_the_ensemble_bench_times_both_squares_and_they_agree(
     assert ours["robust_acc"] == theirs["robust_acc"]  # the same examples, draw for draw
     assert ours["square_seconds"] > 0 and theirs["seconds"] > theirs["square_seconds"]
     assert record["time_ratio"] == ours["seconds"] / theirs["seconds"]
+    assert ours["cpu_seconds"] > 0 and theirs["cpu_seconds"] > 0
     assert "robust acc %" in table
