@@ -181,6 +181,7 @@ RULES: dict[str, Rule] = {
     "dataset.num_classes": integer(2),
     "dataset.in_channels": integer(1),
     "dataset.image_size": integer(1),
+    "dataset.threads": either(integer(1), one_of("auto")),
     "dataset.params.num_workers": integer(0),
     "dataset.params.split_seed": SEED,
     "dataset.params.test_fraction": real(0, 1, lo_open=True),

@@ -12,6 +12,12 @@ parameters' gradient) per gradient mode of its adversary, as a ratio to a standa
 step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA device the record
 also holds (``paper``) the absolute times and peak memory beside the RGA paper's Table S2
 (``paper:`` of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
+
+Two other measurements replace the step table: ``--threads 1 2`` times a forward and an STBP
+attack step (forward and backward) on each torch thread count, interleaved (how the default
+of ``threads`` was chosen: docs/performance.md); ``--ensemble`` times the default worst-case
+ensemble on the digits test set, today's Square beside this project's
+(:mod:`snnattack.tools.ensemble_cost`).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +39,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis import resolve_device
-from snnattack.analysis.cost import calibrate_batchnorm, measure_cost, measure_training_cost
+from snnattack.analysis.cost import (
+    attack_step,
+    calibrate_batchnorm,
+    measure_cost,
+    measure_training_cost,
+)
 from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
@@ -44,8 +58,9 @@ from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
+from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
 from snnattack.training.adversary import ADVERSARIES, Adversary
-from snnattack.values import integer
+from snnattack.values import integer, optional
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -129,6 +144,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compile", action="store_true", help="attack a torch.compile'd model (slow warm-up)"
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="instead of the step table: a forward and an STBP attack step on each torch thread "
+        "count, interleaved (e.g. 1 2)",
+    )
+    workload = parser.add_argument_group("the default ensemble (--ensemble, instead of the steps)")
+    workload.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="time the default worst-case ensemble on the digits test set with the quick "
+        "start's model, torchattacks' Square and this project's interleaved per batch",
+    )
+    workload.add_argument("--ensemble-eps", type=float, default=8, help="its ε in 1/255")
+    workload.add_argument("--test-size", type=int, default=None, help="test images (all)")
+    workload.add_argument(
+        "--store",
+        default=os.environ.get("SNNATTACK_STORE", "models"),
+        help="model store the quick start's model is read from (trained there if missing)",
+    )
+    parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
         help=f"one measurement per value of one of {', '.join(SWEEPABLE)}, e.g. T=4,8,16",
@@ -173,8 +210,12 @@ def check(args: argparse.Namespace) -> None:
         ("device", DEVICES),
         ("adversary_steps", RULES["train.adversary.steps"]),
         ("adversary_eps", RULES["train.adversary.eps"]),
+        ("ensemble_eps", RULES["train.adversary.eps"]),
+        ("test_size", optional(integer(1))),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
+    for count in args.threads or []:
+        integer(1).check("--threads", count)
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
         raise ConfigError(
             f"--input-shape={args.input_shape} is out of range; accepted: three positive "
@@ -211,6 +252,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     calibrate_batchnorm(model, x)
+    if args.threads:
+        return {
+            "settings": {k: v for k, v in vars(args).items() if k != "sweep_values"},
+            "device": "cpu",
+            "thread_steps": thread_cost(model, x, y, args.threads, args.repeats),
+        }
     attacked = folded(model) if args.fold_bn else model
     if args.compile:
         attacked = torch.compile(attacked)
@@ -242,6 +289,70 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     if device.type == "cuda":
         record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
+
+
+def thread_cost(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, counts: list[int], repeats: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Median wall seconds of a forward (no autograd) and of an STBP attack step (forward and
+    backward to the input) on each torch thread count, the counts interleaved in every repeat
+    so that they share the machine's load, and each time over the first count's
+    (``vs_first``)."""
+
+    def forward() -> None:
+        with torch.no_grad():
+            model(x)
+
+    steps = {"forward": forward, "stbp": lambda: attack_step(model, x, y, "stbp")}
+    saved = torch.get_num_threads()
+    times: dict[tuple[int, str], list[float]] = {(n, s): [] for n in counts for s in steps}
+    try:
+        for step in steps.values():
+            step()  # warm-up
+        for _ in range(repeats):
+            for n in counts:
+                torch.set_num_threads(n)
+                for name, step in steps.items():
+                    start = time.perf_counter()
+                    step()
+                    times[n, name].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(saved)
+    med = {key: statistics.median(t) for key, t in times.items()}
+    first = counts[0]
+    return {
+        str(n): {s: {"seconds": med[n, s], "vs_first": med[n, s] / med[first, s]} for s in steps}
+        for n in counts
+    }
+
+
+def thread_table(steps: dict[str, dict[str, dict[str, float]]], title: str) -> Table:
+    """A rich table of :func:`thread_cost`."""
+    table = Table(title=title)
+    for col in ("threads", "step", "time (s)", "× first count"):
+        table.add_column(col, justify="right")
+    for n, by_step in steps.items():
+        for name, m in by_step.items():
+            table.add_row(n, name, format(m["seconds"], ".3f"), format(m["vs_first"], ".2f"))
+    return table
+
+
+def ensemble_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.ensemble_cost.measure_ensemble`."""
+    table = Table(
+        title=f"default ensemble at {record['eps_255']:g}/255 on {record['images']} digits test "
+        f"images (tuning {record['tune_seconds']:.1f} s, in both)"
+    )
+    for col in ("Square", "time (s)", "CPU time (s)", "Square (s)", "robust acc %"):
+        table.add_column(col, justify="right")
+    for kind in SQUARES:
+        m = record[kind]
+        table.add_row(
+            kind,
+            *(f"{m[k]:.1f}" for k in ("seconds", "cpu_seconds", "square_seconds")),
+            f"{m['robust_acc']:.2f}",
+        )
+    return table
 
 
 def paper_block(path: str | Path) -> dict[str, Any]:
@@ -418,12 +529,23 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         set_malloc(args.malloc)
-        records = sweep(args)
+        records = (
+            [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
+            if args.ensemble
+            else sweep(args)
+        )
     except UserError as err:
         refuse(err)
     console = Console(stderr=True)
     for record in records:
+        if args.ensemble:
+            console.print(ensemble_table(record))
+            continue
         s = record["settings"]
+        if args.threads:
+            title = f"{s['model']} batch={s['batch']} T={s['T']}, median of {s['repeats']}"
+            console.print(thread_table(record["thread_steps"], title))
+            continue
         title = (
             f"{s['model']} batch={s['batch']} T={s['T']} λ={s['lam']} on {record['device']}, "
             f"median of {s['repeats']} ({s['clock']} time), backend: {record['backend']}"

@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+import torchattacks
 from rich.console import Console
 
+from snnattack.attacks.methods import build_attack
+from snnattack.attacks.methods.square import Square
 from snnattack.cpu import native
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
@@ -21,6 +25,7 @@ from snnattack.tools.bench import (
     parse_args,
     sweep,
 )
+from snnattack.tools.ensemble_cost import square_of
 
 FIELDS = {
     "seconds",
@@ -222,3 +227,45 @@ def test_each_step_is_timed_right_after_its_memory_run(monkeypatch: pytest.Monke
     cost.measure_cost(model, x, y, modes=["stbp", "rga"], repeats=2, train=True, floor=False)
     assert [kind for kind, _ in calls] == ["m", "t"] * 8  # forward, stbp, rga, train; twice
     assert all(calls[i][1] is calls[i + 1][1] for i in range(0, len(calls), 2))
+
+
+def test_bench_times_a_step_on_each_thread_count(capsys: pytest.CaptureFixture) -> None:
+    record, table = bench_output([*TINY, "--threads", "1", "2"], capsys)
+    steps = record["thread_steps"]
+    assert set(steps) == {"1", "2"} and all(set(s) == {"forward", "stbp"} for s in steps.values())
+    for name in ("forward", "stbp"):
+        first, second = steps["1"][name], steps["2"][name]
+        assert first["vs_first"] == 1.0 and second["seconds"] > 0
+        assert second["vs_first"] == second["seconds"] / first["seconds"]
+    assert "× first count" in table
+
+
+def test_a_thread_count_below_one_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*TINY, "--threads", "1", "0"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--threads=0 is out of range" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_ensemble_bench_builds_todays_square_only_within_its_block() -> None:
+    model = torch.nn.Linear(4, 2)
+    with square_of("torchattacks"):
+        assert type(build_attack("square", model, 0.1, n_queries=5)) is torchattacks.Square
+    assert type(build_attack("square", model, 0.1, n_queries=5)) is Square
+
+
+@pytest.mark.slow
+def test_the_ensemble_bench_times_both_squares_and_they_agree(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    record, table = bench_output(
+        ["--ensemble", "--test-size", "8", "--store", str(tmp_path / "models")], capsys
+    )
+    assert record["images"] == 8 and record["tune_seconds"] > 0
+    ours, theirs = record["snnattack"], record["torchattacks"]
+    assert ours["robust_acc"] == theirs["robust_acc"]  # the same examples, draw for draw
+    assert ours["square_seconds"] > 0 and theirs["seconds"] > theirs["square_seconds"]
+    assert record["time_ratio"] == ours["seconds"] / theirs["seconds"]
+    assert ours["cpu_seconds"] > 0 and theirs["cpu_seconds"] > 0
+    assert "robust acc %" in table

@@ -1,0 +1,144 @@
+"""Cost of the default worst-case ensemble, today's Square against this project's
+(``python -m snnattack.tools.bench --ensemble``).
+
+The quick start's digits model (from the store, trained there if missing) is attacked at one
+ε on the digits test set by the default ensemble (``conf/method/ensemble.yaml``), its HART
+component tuned once on validation images as a job tunes it. Every test batch is attacked
+twice, interleaved, with the same seed: with torchattacks' ``Square`` (the implementation
+before this project's) and with :class:`snnattack.attacks.methods.square.Square`; the record
+gives each one's wall and CPU seconds (this process's, steadier than wall time on a shared
+machine), Square's seconds and the robust accuracy, so that a change of speed is measured
+under the same load and checked to leave the attack as strong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torchattacks
+from hydra import compose, initialize_config_dir
+
+from snnattack.attacks import ensemble
+from snnattack.attacks.methods import METHODS
+from snnattack.attacks.spec import attack_specs
+from snnattack.attacks.tuning import tune_specs
+from snnattack.config import validate
+from snnattack.config.keys import CONF_DIR
+from snnattack.data import datamodule
+from snnattack.records.store import ModelStore
+from snnattack.settings import AttackSettings, DataSettings
+from snnattack.training.trained import trained_model
+
+SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
+
+
+@contextmanager
+def square_of(kind: str) -> Iterator[None]:
+    """Within the block ``method=square`` builds ``kind``'s Square (same parameters)."""
+    method = METHODS["square"]
+    if kind == "snnattack":
+        yield
+        return
+
+    def make(model: torch.nn.Module, eps: float, **params: Any) -> torchattacks.Attack:
+        return torchattacks.Square(model, norm="Linf", eps=eps, **params)
+
+    METHODS["square"] = dataclasses.replace(method, make=make)
+    try:
+        yield
+    finally:
+        METHODS["square"] = method
+
+
+@contextmanager
+def timing_square(seconds: list[float]) -> Iterator[None]:
+    """Adds the seconds each Square crafting takes within the block to ``seconds[0]``."""
+    craft = ensemble.craft
+
+    def timed(algorithm: str, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, int]:
+        start = time.perf_counter()
+        out = craft(algorithm, *args, **kwargs)
+        if algorithm == "square":
+            seconds[0] += time.perf_counter() - start
+        return out
+
+    ensemble.craft = timed
+    try:
+        yield
+    finally:
+        ensemble.craft = craft
+
+
+def measure_ensemble(
+    store: str, eps_255: float, test_size: int | None, seed: int = 0
+) -> dict[str, Any]:
+    """The ensemble's record: tuning seconds, and per Square its seconds, Square's share and
+    the robust accuracy on the first ``test_size`` test images (all if None)."""
+    overrides = [
+        f"eps=[{eps_255}]",
+        "method=[ensemble]",
+        "boxes=[white]",
+        f"seed={seed}",
+        f"store.dir={store}",
+        "trainer.enable_progress_bar=false",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    validate(cfg)
+    model = trained_model(cfg, seed, ModelStore(store), [])[0].eval()
+    data = datamodule(DataSettings.from_config(cfg, seed))
+    data.setup()
+    test = data.test_set
+    if test_size is not None:
+        test = torch.utils.data.Subset(test, range(min(test_size, len(test))))
+    start, cpu_start = time.perf_counter(), time.process_time()
+    torch.manual_seed(seed)
+    specs = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, data)
+    tune_seconds, tune_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    parts, eps = specs[0].params["components"], specs[0].eps
+    totals = {
+        kind: {"seconds": 0.0, "cpu_seconds": 0.0, "square_seconds": [0.0], "robust": 0}
+        for kind in SQUARES
+    }
+    loader = torch.utils.data.DataLoader(test, batch_size=cfg.eval_batch_size)
+    n = 0
+    for index, (x, y) in enumerate(loader):
+        with torch.no_grad():
+            correct = model(x).argmax(1) == y
+        n += len(y)
+        for kind in SQUARES:
+            total = totals[kind]
+            torch.manual_seed(seed * 1_000_003 + index)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            with square_of(kind), timing_square(total["square_seconds"]):
+                adv, _, _ = ensemble.worst_case(
+                    parts, model, lambda b: model(b).argmax(1), x, y, correct, eps
+                )
+            total["seconds"] += time.perf_counter() - start
+            total["cpu_seconds"] += time.process_time() - cpu_start
+            with torch.no_grad():
+                total["robust"] += int((correct & (model(adv).argmax(1) == y)).sum())
+    out: dict[str, Any] = {
+        "images": n,
+        "eps_255": eps_255,
+        "tune_seconds": tune_seconds,
+        "tune_cpu_seconds": tune_cpu,
+    }
+    for kind, total in totals.items():
+        out[kind] = {
+            "seconds": total["seconds"] + tune_seconds,
+            "cpu_seconds": total["cpu_seconds"] + tune_cpu,
+            "square_seconds": total["square_seconds"][0],
+            "robust_acc": 100.0 * total["robust"] / n,
+        }
+    out["time_ratio"] = out["snnattack"]["seconds"] / out["torchattacks"]["seconds"]
+    out["cpu_time_ratio"] = out["snnattack"]["cpu_seconds"] / out["torchattacks"]["cpu_seconds"]
+    out["square_time_ratio"] = (
+        out["snnattack"]["square_seconds"] / out["torchattacks"]["square_seconds"]
+    )
+    return out

@@ -1,0 +1,32 @@
+"""A job's torch threads fit its work: one for the digits datasets, the machine's cores else."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from harness import compose
+
+from snnattack.config import validate
+from snnattack.distributed import thread_share
+from snnattack.errors import ConfigError
+from snnattack.training.spec import training_spec
+
+
+def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
+    digits, cifar = compose(), compose("dataset=cifar10", "model=vgg11")
+    assert digits.threads == 1
+    assert cifar.threads == "auto"
+    cores = len(os.sched_getaffinity(0))
+    assert thread_share(cifar.threads, cifar.trainer) == cores
+    assert compose("threads=auto").threads == "auto"  # the user's choice wins
+
+
+def test_the_datasets_threads_change_no_store_key() -> None:
+    assert training_spec(compose("dataset.threads=auto"), 0) == training_spec(compose(), 0)
+
+
+@pytest.mark.parametrize("key", ["threads", "dataset.threads"])
+def test_a_bad_thread_count_is_refused_naming_its_key(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{key}=0 is out of range; accepted: an integer >= 1"):
+        validate(compose(f"{key}=0"))
