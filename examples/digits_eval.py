@@ -62,6 +62,8 @@ def report(net: nn.Module, data: DigitsDataModule, args: argparse.Namespace, T: 
 def run(doc: str, weights: str, make_net: Callable, train: Callable, T: int) -> None:
     """An example end to end: train with the library's loop, save the weights, report."""
     args = arguments(doc.splitlines()[0], weights)
+    torch.set_num_threads(1)  # 8x8 digits: a second thread only adds synchronisation (a job's
+    # dataset.threads; docs/performance.md, "Threads")
     data = digits(args.seed)
     net = make_net()
     train(net, data, args.epochs)
