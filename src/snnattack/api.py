@@ -36,7 +36,7 @@ from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.errors import UserError
 from snnattack.interop import inputs
-from snnattack.interop.external import as_spiking_net
+from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.registry import SpikingNet
 from snnattack.records.results import JobRecord
@@ -256,7 +256,6 @@ def evaluate(
 
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
-    inputs.check_evaluation(target, model, data, crafter, source, val_data)
     cfg = job_config(
         eps=eps,
         methods=methods,
@@ -270,6 +269,10 @@ def evaluate(
         progress=progress,
         overrides=overrides,
     )
+    target = with_encoding(target, cfg.encoding, "model", model)
+    crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
+    samples = inputs.samples_of(cfg)
+    inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
     if "black" in cfg.boxes and crafter is None:
         raise UserError(
             f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
@@ -366,7 +369,6 @@ def attack(
     from snnattack.attacks.spec import attack_specs
 
     net = as_spiking_net(model, T)
-    inputs.check_attack(net, model, x, y)
     cfg = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
@@ -378,6 +380,8 @@ def attack(
         masking=False,
         overrides=overrides,
     )
+    net = with_encoding(net, cfg.encoding, "model", model)
+    inputs.check_attack(net, model, x, y, inputs.samples_of(cfg))
     (spec,) = attack_specs(cfg)
     recipe = Recipe.from_config(cfg)
     device = device_of(net)
