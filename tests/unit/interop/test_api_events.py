@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from external_nets import spikingjelly_events
 from torch import nn
 
 import snnattack
@@ -19,21 +20,10 @@ EVENTS = ["dataset=digits_events"]
 
 
 def tutorial_net(seed: int = 0) -> nn.Module:
-    """spikingjelly's conv tutorial network, multi-step, on 2-polarity 8x8 frames."""
-    from spikingjelly.activation_based import functional, layer, neuron, surrogate
-
-    torch.manual_seed(seed)
-    net = nn.Sequential(
-        layer.Conv2d(2, 8, 3, padding=1, bias=False),
-        layer.BatchNorm2d(8),
-        neuron.LIFNode(surrogate_function=surrogate.ATan()),
-        layer.MaxPool2d(2),
-        layer.Flatten(),
-        layer.Linear(8 * 4 * 4, 10, bias=False),
-        neuron.LIFNode(surrogate_function=surrogate.ATan()),
-    )
-    functional.set_step_mode(net, "m")
-    with torch.no_grad():  # untrained but spiking: its outputs differ between samples
+    """spikingjelly's conv tutorial network on 2-polarity 8x8 frames, untrained but spiking
+    (its weights scaled up: its outputs differ between samples)."""
+    net = spikingjelly_events(seed)
+    with torch.no_grad():
         for layer_ in (net[0], net[5]):
             layer_.weight.mul_(4.0)
     return net
@@ -60,7 +50,7 @@ def test_sda_on_a_spikingjelly_network_flips_bits_of_its_event_frames() -> None:
     net = tutorial_net().eval()  # BatchNorm on its running statistics, as attacks run
     x, _ = frames()
     y = own_logits(net, x).argmax(1)  # its own predictions: every sample clean-correct
-    adv = snnattack.attack(net, x, y, method="sda", T=4, overrides=EVENTS, n_iter=20)
+    adv = snnattack.attack(net, x, y, method="sda", T=4, overrides=EVENTS, n_iter=10)
     assert adv.shape == x.shape
     assert set(adv.unique().tolist()) <= {0.0, 1.0}
     changed = (adv != x).flatten(1).any(1)
@@ -139,18 +129,46 @@ def test_a_native_image_model_on_event_frames_is_refused_naming_model() -> None:
     assert set(adv.unique().tolist()) <= {0.0, 1.0}
 
 
-@pytest.mark.slow
-def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_loop() -> None:
-    """The user trains the tutorial network a few epochs with spikingjelly's own loop, then
-    ``snnattack.evaluate`` gives its clean accuracy (as the user's own forward computes it)
-    and SDA's row with ASR and the L0 budget fields, next to PGD's."""
+def test_an_snntorch_step_network_reads_the_frames_one_bin_per_step() -> None:
+    """snnTorch's one-step ``nn.Sequential``, called per bin by the user's own loop."""
+    import snntorch
+    from snntorch import utils
+
+    torch.manual_seed(0)
+
+    def leaky() -> nn.Module:
+        return snntorch.Leaky(beta=0.5, threshold=0.5, init_hidden=True)
+
+    net = nn.Sequential(
+        nn.Conv2d(2, 8, 3, padding=1), leaky(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(128, 10), leaky(),
+    ).eval()  # fmt: skip
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+        net[4].weight.mul_(3.0)
+    x, _ = frames()
+    utils.reset(net)
+    with torch.no_grad():
+        own = torch.stack([net(x[:, t]) for t in range(4)]).mean(0)
+    y = own.argmax(1)
+    record = snnattack.evaluate(
+        net, (x, y), methods="sda", T=4, overrides=[*EVENTS, "method.sda.n_iter=20"],
+        progress=False, masking=False,
+    )  # fmt: skip
+    assert record.clean_acc == 100.0
+    assert record.results[0].asr == 100.0 and record.results[0].l0_mean > 0
+
+
+def trained_tutorial_net():
+    """The tutorial network trained 3 epochs on the event digits with spikingjelly's own loop,
+    in eval mode, and the first 96 test samples."""
     from spikingjelly.activation_based import functional
 
     from snnattack.data.digits_events import DigitsEventsDataModule
 
     dm = DigitsEventsDataModule(frames=4)
     dm.setup()
-    net = tutorial_net()
+    net = spikingjelly_events()
     opt = torch.optim.Adam(net.parameters(), 1e-2)
     loader = torch.utils.data.DataLoader(dm.train_set, batch_size=64, shuffle=True)
     for _ in range(3):
@@ -161,13 +179,24 @@ def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_lo
             loss.backward()
             opt.step()
             functional.reset_net(net)
-    net.eval()
     x, y = dm.test_set.tensors
-    x, y = x[:96], y[:96]
+    return net.eval(), x[:96], y[:96]
+
+
+@pytest.mark.slow
+def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_loop(
+    run_job, tmp_path
+) -> None:
+    """The user trains the tutorial network with spikingjelly's own loop, then
+    ``snnattack.evaluate`` gives its clean accuracy (as the user's own forward computes it)
+    and SDA's row with ASR and the L0 budget fields, next to PGD's; a ``model=external`` job
+    on the same weights gives the same rows."""
+    net, x, y = trained_tutorial_net()
     own = (own_logits(net, x).argmax(1) == y).float().mean().item() * 100
     record = snnattack.evaluate(
-        net, (x, y), methods=["sda", "pgd"], eps=[16], T=4, overrides=EVENTS, progress=False
-    )
+        net, (x, y), methods=["sda", "pgd"], eps=[16], T=4, overrides=EVENTS, progress=False,
+        masking=False,
+    )  # fmt: skip
     assert record.clean_acc == pytest.approx(own)
     assert own > 30  # trained: worth attacking
     sda, pgd = record.results
@@ -177,3 +206,12 @@ def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_lo
     assert sda.l0_mean == pytest.approx(sda.inserted_mean + sda.deleted_mean)
     assert sda.l0_under == {"200": 100.0, "800": 100.0}
     assert pgd.l0_mean is None and 0 < pgd.asr <= 100
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    job = run_job(
+        *EVENTS, "model=external", "model.factory._target_=external_nets.spikingjelly_events",
+        f"checkpoint={tmp_path / 'net.pt'}", "method=[sda,pgd]", "eps=[16]", "boxes=[white]",
+        "eval_batch_size=32", "trainer.limit_test_batches=3", "checks.masking.enabled=false",
+    )  # fmt: skip
+    assert job["clean_acc"] == pytest.approx(record.clean_acc)
+    for row, ours in zip(job["results"], record.results, strict=True):
+        assert (row["method"], row["asr"], row["l0_mean"]) == (ours.method, ours.asr, ours.l0_mean)
