@@ -233,7 +233,8 @@ def evaluate(
     progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> JobRecord:
-    """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels).
+    """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels; event
+    frames ``[B, T, C, H, W]`` with an event dataset in ``overrides``, docs/interop.md).
 
     ``eps`` are L∞ radii in 1/255 units; ``methods`` are ``method=`` names (``conf/method``,
     ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
@@ -358,12 +359,14 @@ def attack(
     overrides: Sequence[str] = (),
     **params: Any,
 ) -> torch.Tensor:
-    """Adversarial examples of the batch ``x`` (images in [0, 1]) with labels ``y``, crafted
-    on ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
+    """Adversarial examples of the batch ``x`` (images in [0, 1]; event frames under an event
+    dataset, ``overrides=['dataset=digits_events']``) with labels ``y``, crafted on
+    ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
-    examples are on the model's device, within ``eps`` of ``x`` and in [0, 1]."""
+    examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
+    attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
     from snnattack.attacks.spec import attack_specs
