@@ -81,3 +81,23 @@ def failing() -> nn.Module:
 def with_spikes() -> nn.Module:
     """A factory of :class:`WithSpikes`."""
     return WithSpikes()
+
+
+def spikingjelly_events(seed: int = 0) -> nn.Module:
+    """spikingjelly's conv tutorial network, multi-step, on the event digits' 2-polarity 8x8
+    frames (tests/unit/interop/test_api_events.py)."""
+    import torch
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        layer.Conv2d(2, 8, 3, padding=1, bias=False),
+        layer.BatchNorm2d(8),
+        neuron.LIFNode(surrogate_function=surrogate.ATan()),
+        layer.MaxPool2d(2),
+        layer.Flatten(),
+        layer.Linear(8 * 4 * 4, 10, bias=False),
+        neuron.LIFNode(surrogate_function=surrogate.ATan()),
+    )
+    functional.set_step_mode(net, "m")
+    return net

@@ -35,7 +35,7 @@ from snnattack.config.keys import CONF_DIR, schema
 from snnattack.errors import UserError
 from snnattack.evaluation.core import device_of
 from snnattack.interop import inputs
-from snnattack.interop.external import as_spiking_net
+from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.registry import SpikingNet
 from snnattack.records.results import JobRecord
@@ -197,7 +197,8 @@ def evaluate(
     progress: bool = True,
     overrides: Sequence[str] = (),
 ) -> JobRecord:
-    """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels).
+    """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels; event
+    frames ``[B, T, C, H, W]`` with an event dataset in ``overrides``, docs/interop.md).
 
     ``eps`` are L∞ radii in 1/255 units; ``methods`` are ``method=`` names (``conf/method``,
     ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
@@ -216,7 +217,6 @@ def evaluate(
 
     target = as_spiking_net(model, T)
     crafter = None if source is None else as_spiking_net(source, T, "source")
-    inputs.check_evaluation(target, model, data, crafter, source, val_data)
     cfg, notes = job_config(
         eps=eps,
         methods=methods,
@@ -230,6 +230,10 @@ def evaluate(
         progress=progress,
         overrides=overrides,
     )
+    target = with_encoding(target, cfg.encoding, "model", model)
+    crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
+    samples = inputs.samples_of(cfg)
+    inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
     if "black" in cfg.boxes and crafter is None:
         raise UserError(
             f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
@@ -299,18 +303,19 @@ def attack(
     overrides: Sequence[str] = (),
     **params: Any,
 ) -> torch.Tensor:
-    """Adversarial examples of the batch ``x`` (images in [0, 1]) with labels ``y``, crafted
-    on ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
+    """Adversarial examples of the batch ``x`` (images in [0, 1]; event frames under an event
+    dataset, ``overrides=['dataset=digits_events']``) with labels ``y``, crafted on
+    ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
-    examples are on the model's device, within ``eps`` of ``x`` and in [0, 1]."""
+    examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
+    attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
     from snnattack.attacks.spec import attack_specs
 
     net = as_spiking_net(model, T)
-    inputs.check_attack(net, model, x, y)
     cfg, _ = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
@@ -322,6 +327,8 @@ def attack(
         masking=False,
         overrides=overrides,
     )
+    net = with_encoding(net, cfg.encoding, "model", model)
+    inputs.check_attack(net, model, x, y, inputs.samples_of(cfg))
     (spec,) = attack_specs(cfg)
     recipe = Recipe.from_config(cfg)
     device = device_of(net)

@@ -67,3 +67,22 @@ def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_t
     (row,) = metrics["results"]
     assert row["method"] == "ensemble" and 0 <= row["adv_acc"] <= metrics["clean_acc"]
     assert "flagged" in metrics["masking"]
+
+
+@pytest.mark.slow
+def test_the_event_example_trains_a_spikingjelly_net_and_reports_sda_in_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    argv = ["spikingjelly_events", "--epochs", "3", "--test-size", "32"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--weights", str(tmp_path / "sj_events.pt")])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(str(EXAMPLES / "spikingjelly_events.py"), run_name="__main__")
+    lines = out.getvalue().splitlines()
+    clean = float(next(line for line in lines if line.startswith("clean accuracy")).split()[2])
+    sda = next(line for line in lines if line.startswith("sda: ASR"))
+    assert clean > 30 and float(sda.split()[2]) == 100.0
+    assert float(sda.split("mean ")[1].split()[0]) > 0  # events changed per success
+    assert (tmp_path / "sj_events.pt").is_file()

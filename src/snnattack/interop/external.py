@@ -24,6 +24,7 @@ from torch import nn
 
 from snnattack.errors import ConfigError, UserError
 from snnattack.models.registry import SpikingNet
+from snnattack.snn.encoding import FrameEncoder
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
@@ -72,6 +73,40 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
     return adapt(model, T=T)
 
 
+def with_encoding(
+    net: SpikingNet, encoding: str, argument: str = "model", model: Any = None
+) -> SpikingNet:
+    """``net`` reading the job's samples, which ``encoding`` (the config's) names: under
+    ``frames`` (an event dataset; each sample is frames ``[T, C, H, W]`` that already carry
+    T) another library's multi-step body gets them time first, not repeated
+    (:class:`~snnattack.snn.encoding.FrameEncoder`, as the native event models do); a
+    network with its own time loop is called on them as they are. A native SpikingNet that
+    reads images while the samples are frames, or frames while they are images, is refused
+    in one line naming ``argument`` (and ``model``'s class: what the user passed)."""
+    from snnattack.interop.common import AdaptedNet
+    from snnattack.interop.loops import OwnLoopNet
+
+    frames = encoding == "frames"
+    if isinstance(net, AdaptedNet):
+        if frames:
+            net.encoder = FrameEncoder(net.T)
+        return net
+    if isinstance(net, OwnLoopNet) or frames == isinstance(net.encoder, FrameEncoder):
+        return net
+    name = f"{argument}={type(net if model is None else model).__name__}"
+    if frames:
+        raise UserError(
+            f"{name} reads images (its encoder is {type(net.encoder).__name__}) but the "
+            "job's samples are event frames (encoding=frames, an event dataset); accepted: a "
+            "model built with encoding='frames', or images with an image dataset"
+        )
+    raise UserError(
+        f"{name} reads event frames (FrameEncoder) but the job's samples are images "
+        f"(encoding={encoding}); accepted: overrides=['dataset=<the event dataset it was "
+        "trained on>'] (digits_events, nmnist, dvs_gesture, cifar10_dvs)"
+    )
+
+
 def factory_network(cfg: DictConfig) -> nn.Module:
     """The network ``model.factory`` builds, as it builds it (its weights can then be loaded
     by their own names: ``checkpoint=`` a ``torch.save(net.state_dict())`` of it)."""
@@ -113,7 +148,8 @@ def external_model(cfg: DictConfig, net: nn.Module | None = None) -> SpikingNet:
     """``net`` (default: the network ``model.factory`` builds now) as this project's spiking
     network at ``T``; another library's network is adapted after its weights are loaded, as
     the adapter reads some of them (a parametric LIF's decay)."""
-    return as_spiking_net(factory_network(cfg) if net is None else net, cfg.T, FACTORY)
+    adapted = as_spiking_net(factory_network(cfg) if net is None else net, cfg.T, FACTORY)
+    return with_encoding(adapted, cfg.encoding, FACTORY)
 
 
 def check_external(cfg: dict[str, Any]) -> None:

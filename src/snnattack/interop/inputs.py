@@ -3,7 +3,11 @@ and to ``model=external``, checked once before any attack: one :class:`UserError
 the argument and what is accepted, instead of an error from deep inside torch or a silent
 wrong result (docs/errors.md, "The Python API's inputs").
 
-- Data: images a floating-point tensor ``[B, ...]``, finite and in [0, 1]; labels class
+- Data: images a floating-point tensor ``[B, ...]``, finite and in [0, 1] (under an event
+  dataset, :class:`Samples`: event frames ``[B, T, C, H, W]`` of the model's T, finite,
+  non-negative, of the event encoding's values: binary {0, 1}, integer counts, or scaled
+  counts in [0, 1]; images for an event dataset and frames for an image one are refused);
+  labels class
   indices (``torch.long``) of shape ``[B]`` in range of the model's classes; as many labels
   as images; at least one image; a DataLoader's batches ``(images, labels)`` pairs.
 - Models (:func:`check_model`): weights real (not on the meta device) and finite; one
@@ -24,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -92,16 +97,72 @@ def _lengths(x: torch.Tensor, y: torch.Tensor, images: str, labels: str) -> None
         raise UserError(f"{images} is empty (0 images); accepted: at least one image")
 
 
-def _check_images(x: torch.Tensor, images: str) -> None:
-    """Floating-point images with a batch axis, finite, in [0, 1]."""
-    if not x.is_floating_point():
-        raise UserError(
-            f"{images} has dtype {x.dtype}; accepted: {IMAGES} (uint8 images: x.float() / 255)"
+@dataclass(frozen=True)
+class Samples:
+    """What the job's samples are (:func:`samples_of`): ``values`` ``images`` (in [0, 1]) or
+    the event frames' values (``binary``, ``counts``, ``scaled``: the dataset's
+    ``dataset.params.event_encoding``), ``T`` frames each; ``dataset`` names where they come
+    from, in messages."""
+
+    values: str = "images"
+    T: int | None = None
+    dataset: str = "digits"
+
+    @property
+    def frames(self) -> bool:
+        """Whether the samples are event frames ``[B, T, C, H, W]``."""
+        return self.values != "images"
+
+    def accepted(self) -> str:
+        """What the samples must be, as an error line says it."""
+        if not self.frames:
+            return IMAGES
+        return (
+            f"event frames [B, T={self.T}, C, H, W] of {FRAME_VALUES[self.values]}, as "
+            f"dataset={self.dataset} (dataset.params.event_encoding={self.values}) gives them"
         )
+
+
+IMAGE_SAMPLES = Samples()
+FRAME_VALUES = {  # each event encoding's values (snnattack.data.events)
+    "binary": "binary values {0, 1}",
+    "counts": "integer event counts >= 0",
+    "scaled": "scaled counts in [0, 1]",
+}
+
+
+def samples_of(cfg: Any) -> Samples:
+    """The samples the job's config says its data holds: event frames under
+    ``encoding=frames`` (an event dataset, ``overrides=['dataset=digits_events']``), of its
+    ``dataset.params.event_encoding`` values (``scaled`` where the dataset has none), else
+    images."""
+    if cfg["encoding"] != "frames":
+        return Samples("images", cfg["T"], cfg["dataset"]["name"])
+    values = cfg["dataset"].get("params", {}).get("event_encoding", "scaled")
+    return Samples(values, cfg["T"], cfg["dataset"]["name"])
+
+
+def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
+    """Floating-point samples with a batch axis, finite: images in [0, 1], or event frames
+    ``[B, T, C, H, W]`` of the encoding's values (``samples``)."""
+    accepted = samples.accepted()
+    if not x.is_floating_point():
+        hint = "x.float()" if samples.frames else "uint8 images: x.float() / 255"
+        raise UserError(f"{images} has dtype {x.dtype}; accepted: {accepted} ({hint})")
     if x.dim() < 2:
-        raise UserError(f"{images} has shape {list(x.shape)}; accepted: {IMAGES}")
+        raise UserError(f"{images} has shape {list(x.shape)}; accepted: {accepted}")
     if x.is_meta:
-        raise UserError(f"{images} is on the meta device (no values); accepted: {IMAGES}")
+        raise UserError(f"{images} is on the meta device (no values); accepted: {accepted}")
+    if samples.frames:
+        _check_frames(x, images, samples)
+        return
+    if x.dim() == 5:
+        raise UserError(
+            f"{images} has shape {list(x.shape)}, event frames [B, T, C, H, W], but the job's "
+            f"dataset={samples.dataset} holds images; accepted: {IMAGES}, or event frames with "
+            "overrides=['dataset=<their event dataset>'] (digits_events, nmnist, dvs_gesture, "
+            "cifar10_dvs)"
+        )
     if not torch.isfinite(x).all():
         raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
     low, high = x.min().item(), x.max().item()
@@ -109,6 +170,37 @@ def _check_images(x: torch.Tensor, images: str) -> None:
         raise UserError(
             f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
             "[0, 255]: divide by 255; normalised images: pass the normalisation inside the model)"
+        )
+
+
+def _check_frames(x: torch.Tensor, frames: str, samples: Samples) -> None:
+    """Event frames ``[B, T, C, H, W]`` of ``samples.T`` frames, finite, non-negative, of the
+    event encoding's values."""
+    accepted = samples.accepted()
+    if x.dim() != 5:
+        what = "images, not event frames" if x.dim() == 4 else "not event frames"
+        raise UserError(
+            f"{frames} has shape {list(x.shape)} ({what}) but the job attacks event frames "
+            f"(dataset={samples.dataset}); accepted: {accepted}"
+        )
+    if x.shape[1] != samples.T:
+        raise UserError(
+            f"{frames} has {x.shape[1]} frames per sample (shape {list(x.shape)}) but T="
+            f"{samples.T}; accepted: {accepted}, or T={x.shape[1]}"
+        )
+    if not torch.isfinite(x).all():
+        raise UserError(f"{frames} holds NaN or infinite values; accepted: {accepted}")
+    low, high = x.min().item() + 0.0, x.max().item() + 0.0  # + 0.0: no "-0" in the line
+    bad = {
+        "binary": ((x != 0) & (x != 1)).any().item(),
+        "counts": (x != x.round()).any().item() or low < 0,
+        "scaled": low < 0 or high > 1,
+    }[samples.values]
+    if low < 0 or bad:
+        raise UserError(
+            f"{frames} holds values in [{low:g}, {high:g}] that are not "
+            f"{FRAME_VALUES[samples.values]}; accepted: {accepted} (another encoding: "
+            "overrides=['dataset.params.event_encoding=binary|counts|scaled'])"
         )
 
 
@@ -136,21 +228,27 @@ def _check_range(y: torch.Tensor, classes: int, labels: str, model: str) -> None
 
 
 def check_batch(
-    x: Any, y: Any, images: str = "x", labels: str = "y"
+    x: Any,
+    y: Any,
+    images: str = "x",
+    labels: str = "y",
+    samples: Samples = IMAGE_SAMPLES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x`` and ``y`` (one batch) checked as the module doc says, the label range aside;
-    returned detached."""
+    """``x`` and ``y`` (one batch of ``samples``) checked as the module doc says, the label
+    range aside; returned detached."""
     x, y = _tensors(x, y, images, labels)
     _check_labels(y, labels)
     _lengths(x, y, images, labels)
-    _check_images(x, images)
+    _check_images(x, images, samples)
     return x.detach(), y.detach()
 
 
-def _batches(data: Any, argument: str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(
+    data: Any, argument: str, samples: Samples
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The ``(images, labels)`` batches of ``data``, each checked (the label range aside)."""
     if isinstance(data, tuple | list) and len(data) == 2:
-        yield check_batch(data[0], data[1], f"{argument}[0]", f"{argument}[1]")
+        yield check_batch(data[0], data[1], f"{argument}[0]", f"{argument}[1]", samples)
         return
     loader = data if isinstance(data, DataLoader) else None
     if loader is None:
@@ -176,7 +274,7 @@ def _batches(data: Any, argument: str) -> Iterator[tuple[torch.Tensor, torch.Ten
                 f"{argument}: its batches are {what}; accepted: batches of (images, labels) "
                 "pairs, a DataLoader of a Dataset whose items are (image, label)"
             )
-        yield check_batch(batch[0], batch[1], images, labels)
+        yield check_batch(batch[0], batch[1], images, labels, samples)
 
 
 def check_model(
@@ -250,9 +348,11 @@ def check_model(
     return out.shape[1]
 
 
-def check_attack(net: SpikingNet, model: nn.Module, x: Any, y: Any) -> None:
-    """``attack``'s inputs: the batch ``(x, y)`` and the model on its first image."""
-    x, y = check_batch(x, y)
+def check_attack(
+    net: SpikingNet, model: nn.Module, x: Any, y: Any, samples: Samples = IMAGE_SAMPLES
+) -> None:
+    """``attack``'s inputs: the batch ``(x, y)`` of ``samples`` and the model on its first."""
+    x, y = check_batch(x, y, samples=samples)
     classes = check_model(net, "model", x[:1], "x", model)
     _check_range(y, classes, "y", "model")
 
@@ -264,15 +364,17 @@ def check_evaluation(
     crafter: SpikingNet | None = None,
     source: nn.Module | None = None,
     val_data: Any = None,
+    samples: Samples = IMAGE_SAMPLES,
 ) -> None:
-    """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``), the target (and the
-    black-box source, which must return as many classes) on the first image of ``data``."""
+    """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
+    target (and the black-box source, which must return as many classes) on the first image
+    of ``data``."""
     classes = None
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
         n = 0
-        for x, y in _batches(given, argument):
+        for x, y in _batches(given, argument, samples):
             if classes is None:
                 classes = check_model(target, "model", x[:1], argument, model)
                 if crafter is not None:

@@ -1,0 +1,217 @@
+"""Event frames through the Python API: a user's spikingjelly network (the tutorial's
+multi-step shape, 2 input channels) attacked by ``sda`` and PGD on event frames
+``[B, T, 2, H, W]`` with ``overrides=['dataset=digits_events']``, its frames fed time first
+as the user's own loop feeds them; bad event inputs refused in one line naming the argument
+(``snnattack.interop.inputs.Samples``, docs/interop.md, "Event data")."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from external_nets import spikingjelly_events
+from torch import nn
+
+import snnattack
+from snnattack.errors import UserError
+from snnattack.interop.inputs import Samples, check_batch
+from snnattack.models.registry import build
+
+EVENTS = ["dataset=digits_events"]
+
+
+def tutorial_net(seed: int = 0) -> nn.Module:
+    """spikingjelly's conv tutorial network on 2-polarity 8x8 frames, untrained but spiking
+    (its weights scaled up: its outputs differ between samples)."""
+    net = spikingjelly_events(seed)
+    with torch.no_grad():
+        for layer_ in (net[0], net[5]):
+            layer_.weight.mul_(4.0)
+    return net
+
+
+def own_logits(net: nn.Module, frames: torch.Tensor) -> torch.Tensor:
+    """The user's own forward: frames ``[B, T, C, H, W]`` time first, mean rate over T."""
+    from spikingjelly.activation_based import functional
+
+    with torch.no_grad():
+        out = net(frames.transpose(0, 1)).mean(0)
+    functional.reset_net(net)
+    return out
+
+
+def frames(n: int = 6, T: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random binary event frames ``[n, T, 2, 8, 8]`` and labels."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, T, 2, 8, 8, generator=g) < 0.3).float()
+    return x, torch.randint(0, 10, (n,), generator=g)
+
+
+def test_sda_on_a_spikingjelly_network_flips_bits_of_its_event_frames() -> None:
+    net = tutorial_net().eval()  # BatchNorm on its running statistics, as attacks run
+    x, _ = frames()
+    y = own_logits(net, x).argmax(1)  # its own predictions: every sample clean-correct
+    adv = snnattack.attack(net, x, y, method="sda", T=4, overrides=EVENTS, n_iter=10)
+    assert adv.shape == x.shape
+    assert set(adv.unique().tolist()) <= {0.0, 1.0}
+    changed = (adv != x).flatten(1).any(1)
+    fooled = own_logits(net, adv).argmax(1) != y
+    assert changed.any()
+    assert torch.equal(changed, fooled)  # a success is an example that fools the user's own net
+
+
+@pytest.mark.parametrize(
+    ("data", "kwargs", "message"),
+    [
+        (  # event frames for an image model's dataset
+            lambda: frames(),
+            {"method": "pgd"},
+            "x has shape [6, 4, 2, 8, 8], event frames [B, T, C, H, W], but the job's "
+            "dataset=digits holds images",
+        ),
+        (  # images given to an event attack
+            lambda: (frames()[0][:, 0], frames()[1]),
+            {"method": "sda", "overrides": EVENTS},
+            "x has shape [6, 2, 8, 8] (images, not event frames) but the job attacks event "
+            "frames (dataset=digits_events)",
+        ),
+        (  # counts where the threat model flips bits
+            lambda: (frames()[0] * 2, frames()[1]),
+            {"method": "sda", "overrides": EVENTS},
+            "x holds values in [0, 2] that are not binary values {0, 1}",
+        ),
+        (  # fewer bins than the model's T
+            lambda: (frames(T=3)[0], frames()[1]),
+            {"method": "sda", "overrides": EVENTS},
+            "x has 3 frames per sample (shape [6, 3, 2, 8, 8]) but T=4",
+        ),
+        (
+            lambda: (-frames()[0], frames()[1]),
+            {"method": "pgd", "overrides": EVENTS},
+            "x holds values in [-1, 0] that are not binary values {0, 1}",
+        ),
+        (
+            lambda: (frames()[0].long(), frames()[1]),
+            {"method": "sda", "overrides": EVENTS},
+            "x has dtype torch.int64; accepted: event frames [B, T=4, C, H, W]",
+        ),
+    ],
+)
+def test_bad_event_input_is_refused_in_one_line(data, kwargs, message: str) -> None:
+    x, y = data()
+    with pytest.raises(UserError, match=None) as err:
+        snnattack.attack(tutorial_net(), x, y, T=4, **kwargs)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_frames_of_each_encoding_are_checked_against_its_values() -> None:
+    x, y = frames()
+    counts = Samples("counts", 4, "digits_events")  # no method attacks counts yet: the check
+    assert torch.equal(check_batch(x * 3, y, samples=counts)[0], x * 3)
+    with pytest.raises(UserError, match=r"x holds values in \[0, 1.5\] that are not integer"):
+        check_batch(x * 1.5, y, samples=counts)
+    scaled = [*EVENTS, "dataset.params.event_encoding=scaled"]
+    with pytest.raises(UserError, match=r"x holds values in \[0, 3\] that are not scaled"):
+        snnattack.attack(tutorial_net(), x * 3, y, method="fgsm", T=4, overrides=scaled)
+    adv = snnattack.attack(tutorial_net(), x / 2, y, method="fgsm", eps=8, T=4, overrides=scaled)
+    assert (adv - x / 2).abs().max().item() == pytest.approx(8 / 255)
+
+
+def test_a_native_image_model_on_event_frames_is_refused_naming_model() -> None:
+    image_net = build("digits_net", 10, in_channels=2, T=4)
+    x, y = frames()
+    with pytest.raises(UserError, match=r"model=SpikingNet reads images .* event frames"):
+        snnattack.attack(image_net, x, y, method="sda", overrides=EVENTS)
+    event_net = build("digits_net", 10, in_channels=2, T=4, encoding="frames")
+    with pytest.raises(UserError, match=r"model=SpikingNet reads event frames .* images"):
+        snnattack.attack(event_net, x[:, 0], y, method="pgd")
+    adv = snnattack.attack(event_net, x, y, method="sda", overrides=EVENTS)
+    assert set(adv.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_an_snntorch_step_network_reads_the_frames_one_bin_per_step() -> None:
+    """snnTorch's one-step ``nn.Sequential``, called per bin by the user's own loop."""
+    import snntorch
+    from snntorch import utils
+
+    torch.manual_seed(0)
+
+    def leaky() -> nn.Module:
+        return snntorch.Leaky(beta=0.5, threshold=0.5, init_hidden=True)
+
+    net = nn.Sequential(
+        nn.Conv2d(2, 8, 3, padding=1), leaky(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(128, 10), leaky(),
+    ).eval()  # fmt: skip
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+        net[4].weight.mul_(3.0)
+    x, _ = frames()
+    utils.reset(net)
+    with torch.no_grad():
+        own = torch.stack([net(x[:, t]) for t in range(4)]).mean(0)
+    y = own.argmax(1)
+    record = snnattack.evaluate(
+        net, (x, y), methods="sda", T=4, overrides=[*EVENTS, "method.sda.n_iter=20"],
+        progress=False, masking=False,
+    )  # fmt: skip
+    assert record.clean_acc == 100.0
+    assert record.results[0].asr == 100.0 and record.results[0].l0_mean > 0
+
+
+def trained_tutorial_net():
+    """The tutorial network trained 3 epochs on the event digits with spikingjelly's own loop,
+    in eval mode, and the first 96 test samples."""
+    from spikingjelly.activation_based import functional
+
+    from snnattack.data.digits_events import DigitsEventsDataModule
+
+    dm = DigitsEventsDataModule(frames=4)
+    dm.setup()
+    net = spikingjelly_events()
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    loader = torch.utils.data.DataLoader(dm.train_set, batch_size=64, shuffle=True)
+    for _ in range(3):
+        for x, y in loader:
+            out = net(x.transpose(0, 1)).mean(0)
+            loss = nn.functional.mse_loss(out, nn.functional.one_hot(y, 10).float())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            functional.reset_net(net)
+    x, y = dm.test_set.tensors
+    return net.eval(), x[:96], y[:96]
+
+
+@pytest.mark.slow
+def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_loop(
+    run_job, tmp_path
+) -> None:
+    """The user trains the tutorial network with spikingjelly's own loop, then
+    ``snnattack.evaluate`` gives its clean accuracy (as the user's own forward computes it)
+    and SDA's row with ASR and the L0 budget fields, next to PGD's; a ``model=external`` job
+    on the same weights gives the same rows."""
+    net, x, y = trained_tutorial_net()
+    own = (own_logits(net, x).argmax(1) == y).float().mean().item() * 100
+    record = snnattack.evaluate(
+        net, (x, y), methods=["sda", "pgd"], eps=[16], T=4, overrides=EVENTS, progress=False,
+        masking=False,
+    )  # fmt: skip
+    assert record.clean_acc == pytest.approx(own)
+    assert own > 30  # trained: worth attacking
+    sda, pgd = record.results
+    assert (sda.method, sda.eps, pgd.method) == ("sda", 0.0, "pgd")
+    assert sda.asr == 100.0 and sda.n_correct == round(own * 96 / 100)
+    assert 0 < sda.l0_median <= sda.l0_mean * 3
+    assert sda.l0_mean == pytest.approx(sda.inserted_mean + sda.deleted_mean)
+    assert sda.l0_under == {"200": 100.0, "800": 100.0}
+    assert pgd.l0_mean is None and 0 < pgd.asr <= 100
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    job = run_job(
+        *EVENTS, "model=external", "model.factory._target_=external_nets.spikingjelly_events",
+        f"checkpoint={tmp_path / 'net.pt'}", "method=[sda,pgd]", "eps=[16]", "boxes=[white]",
+        "eval_batch_size=32", "trainer.limit_test_batches=3", "checks.masking.enabled=false",
+    )  # fmt: skip
+    assert job["clean_acc"] == pytest.approx(record.clean_acc)
+    for row, ours in zip(job["results"], record.results, strict=True):
+        assert (row["method"], row["asr"], row["l0_mean"]) == (ours.method, ours.asr, ours.l0_mean)
