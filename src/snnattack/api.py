@@ -232,7 +232,7 @@ def evaluate(
     )
     target = with_encoding(target, cfg.encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
-    samples = inputs.samples_of(cfg)
+    samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
     if "black" in cfg.boxes and crafter is None:
         raise UserError(
@@ -328,7 +328,7 @@ def attack(
         overrides=overrides,
     )
     net = with_encoding(net, cfg.encoding, "model", model)
-    inputs.check_attack(net, model, x, y, inputs.samples_of(cfg))
+    inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
     (spec,) = attack_specs(cfg)
     recipe = Recipe.from_config(cfg)
     device = device_of(net)

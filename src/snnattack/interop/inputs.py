@@ -131,15 +131,14 @@ FRAME_VALUES = {  # each event encoding's values (snnattack.data.events)
 }
 
 
-def samples_of(cfg: Any) -> Samples:
-    """The samples the job's config says its data holds: event frames under
-    ``encoding=frames`` (an event dataset, ``overrides=['dataset=digits_events']``), of its
-    ``dataset.params.event_encoding`` values (``scaled`` where the dataset has none), else
-    images."""
-    if cfg["encoding"] != "frames":
-        return Samples("images", cfg["T"], cfg["dataset"]["name"])
-    values = cfg["dataset"].get("params", {}).get("event_encoding", "scaled")
-    return Samples(values, cfg["T"], cfg["dataset"]["name"])
+def samples_of(encoding: str, T: int, dataset: Any) -> Samples:
+    """The samples a job's data hold: event frames under ``encoding=frames`` (an event
+    dataset, ``overrides=['dataset=digits_events']``), of the ``dataset``'s
+    ``params.event_encoding`` values (``scaled`` where it has none), else images."""
+    if encoding != "frames":
+        return Samples("images", T, dataset["name"])
+    values = dataset.get("params", {}).get("event_encoding", "scaled")
+    return Samples(values, T, dataset["name"])
 
 
 def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
