@@ -9,6 +9,9 @@
   report the queries an attack needed per sample.
 - With ``steps_curve`` counts, the running best example after each count is kept as well
   (:mod:`snnattack.attacks.convergence`).
+- Event frames ``[B, T, C, H, W]`` reach an image attack (torchattacks' APGD, Square and
+  AutoAttack assume ``[B, C, H, W]``) as ``T * C`` channels and go back to frames for the
+  model; an event attack (SDA, ...) gets the frames as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks.convergence import tracking
-from snnattack.attacks.methods import GRADIENT_FREE, build_attack
+from snnattack.attacks.methods import GRADIENT_FREE, build_attack, is_event_attack
 from snnattack.gradients import gradient_mode
 from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
@@ -33,6 +36,20 @@ ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an AN
 def spiking(model: nn.Module) -> bool:
     """Whether ``model`` has spiking layers (else it is an ANN, differentiated as it is)."""
     return any(isinstance(m, LIF) for m in model.modules())
+
+
+class FramesAsChannels(nn.Module):
+    """``model`` taking event frames ``[B, T, C, H, W]`` as images ``[B, T * C, H, W]``: an
+    image attack sees each time bin's channels as channels of one image (an elementwise
+    attack such as PGD draws and steps exactly as on the frames)."""
+
+    def __init__(self, model: nn.Module, frames: torch.Size) -> None:
+        super().__init__()
+        self.model = model
+        self.frames = tuple(frames)  # (T, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.unflatten(1, self.frames))
 
 
 @contextmanager
@@ -108,7 +125,9 @@ def craft_tracked(
     )
     extension = time_extended(crafter, recipe.time_extension) if spiking(crafter) else nullcontext()
     eot = recipe.eot_samples
-    attack = build_attack(algorithm, crafter, eps, eot_samples=eot, **params)
+    frames = x.dim() == 5 and not is_event_attack(algorithm)
+    attacked = FramesAsChannels(crafter, x.shape[1:3]) if frames else crafter
+    attack = build_attack(algorithm, attacked, eps, eot_samples=eot, **params)
     # the gradient mode first: a proxy pass's output (rga, ann) is replaced by the true output
     # in the mode's forward hook, which must run before the tracker's hook judges the iterate
     with (
@@ -118,6 +137,6 @@ def craft_tracked(
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
     ):
-        adv = attack(x, y)
+        adv = attack(x.flatten(1, 2), y).unflatten(1, x.shape[1:3]) if frames else attack(x, y)
     snapshots = tracker.finish(adv.detach()) if tracker is not None else {}
     return adv.detach(), queries[0], snapshots
