@@ -19,20 +19,21 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop import snn_rat, snntorch, spikingjelly
+from snnattack.interop.adapter import ADAPTERS, neuron_libraries
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.registry import SpikingNet
 from snnattack.records.checkpoints import require_finite
+from snnattack.registry import discover
 
 __all__ = ["adapt", "supported"]
 
-LIBRARIES = (spikingjelly, snntorch, snn_rat)
+discover(__name__, __path__)  # each adapter module registers its library (interop/adapter.py)
 
 
 def supported() -> list[str]:
     """Every neuron class the adapters map."""
-    return [*spikingjelly.supported(), *snntorch.SUPPORTED, *snn_rat.SUPPORTED]
+    return [name for adapter in ADAPTERS.values() for name in adapter.supported]
 
 
 def adapt(
@@ -57,10 +58,10 @@ def adapt(
         return net
     if int(T) != T or T < 1:
         raise UserError(f"interop: T must be an integer >= 1, got {T}")
-    owners = [library for library in LIBRARIES if library.owns(net)]
+    owners = [adapter for adapter in ADAPTERS.values() if adapter.owns(net)]
     if not owners:
         for path, module in net.named_modules():
-            if looks_like_neuron(module, ("norse",)):
+            if looks_like_neuron(module, neuron_libraries()):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
     if len(owners) != 1:
         found = "neurons of several libraries" if owners else "no known neuron"
