@@ -1,8 +1,8 @@
 """A new extension is its own module (and a config file): no central list names it. Gradient
 modes, kinds of training, attack methods, datasets, models, analyses, report tables and figures,
-foreign-library adapters and surrogates register themselves (``@register``), their packages
-discover them (``registry.discover``), and the validation, the runs and the report read the
-registries."""
+foreign-library adapters, adversaries of adversarial training and surrogates register
+themselves (``@register``), their packages discover them (``registry.discover``), and the
+validation, the runs and the report read the registries."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ from snnattack.snn.surrogates import SURROGATES, Triangle
 from snnattack.snn.surrogates import register as register_surrogate
 from snnattack.training import STRATEGIES, Strategy
 from snnattack.training import register as register_kind
+from snnattack.training.adversaries import ADVERSARIES, set_training_mode
+from snnattack.training.adversaries import register as register_adversary
 from snnattack.values import real
 
 SRC = ROOT / "src" / "snnattack"
@@ -276,6 +278,14 @@ KINDS = {
         "class Library:\n    neurons, supported = ('{name}.neuron',), ('{name}.LIF',)\n",
         None,
     ),
+    "adversary": (
+        ADVERSARIES,
+        "snnattack.training.adversaries",
+        ["fgsm", "fgsm_rs", "pgd", "trades"],
+        "from snnattack.training.adversaries import Method, register\n@register\n"
+        'class Toy(Method):\n    name, order = "{name}", {order}\n',
+        None,
+    ),
     "surrogate": (
         SURROGATES,
         "snnattack.snn",
@@ -295,6 +305,7 @@ REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing n
     "report table": lambda name: register_table(name, order=1),
     "report figure": lambda name: register_figure(name, order=1, caption="Again"),
     "adapter": lambda name: register_adapter(name, order=1),
+    "adversary": lambda name: register_adversary,
     "surrogate": lambda name: register_surrogate,
 }
 
@@ -328,8 +339,8 @@ def test_a_name_registered_twice_is_refused_and_the_first_entry_kept(kind) -> No
 
     if kind == "training kind":
         again = type("Again", (STRATEGIES[names[0]].__class__,), {})
-    if kind == "surrogate":  # its name is the class's
-        again = type("Again", (SURROGATES[names[0]],), {})
+    if kind in ("surrogate", "adversary"):  # its name is the class's
+        again = type("Again", (registry[names[0]],), {})
     with pytest.raises(ValueError, match=f"^'{names[0]}' is registered twice$"):
         REGISTERS[kind](names[0])(again)
     assert registry[names[0]] is first and list(registry) == names
@@ -431,6 +442,19 @@ def test_every_registered_name_has_its_config_file_and_every_config_file_its_ent
 def test_every_training_kind_has_its_default_reset_and_no_other_is_listed() -> None:
     kinds = yaml.safe_load((ROOT / "conf" / "train" / "_kinds.yaml").read_text())
     assert list(kinds["resets"]) == list(STRATEGIES)
+
+
+def test_an_adversary_crafts_in_the_training_mode_its_bn_says_and_restores_the_model() -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout())
+    before = net[1].running_mean.clone()
+    for bn, training in (("train", True), ("eval", False)):
+        with set_training_mode(net.eval(), bn=bn):
+            assert [m.training for m in net.modules()] == [training] * 4
+            net(torch.randn(8, 4) + 3)  # train: moves the running mean, restored after
+        assert not net.training and torch.equal(net[1].running_mean, before)
+    with pytest.raises(ValueError, match="^bn='batch' is unknown; accepted: eval, train$"):
+        with set_training_mode(net, bn="batch"):
+            pass
 
 
 def test_a_registered_adapter_makes_its_library_neurons_known_to_every_adapter(new_package):
