@@ -8,8 +8,9 @@ called on the images as its user calls it (:mod:`snnattack.interop.loops`). Ever
 mode then differentiates it as it does the project's own models (a loop calling its neurons
 one step at a time: the modes that need no whole T loop in one call). The copy's parameters
 and buffers share ``net``'s memory, and it holds none of its state, so ``net`` itself is
-never modified. How each library's neurons map, and what is refused, is in
-:mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch`,
+never modified. Each library's adapter is one module of this package that registers itself
+(:mod:`snnattack.interop.adapter`); how each library's neurons map, and what is refused, is
+in :mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch`,
 :mod:`snnattack.interop.snn_rat` and ``docs/interop.md``. spikingjelly and snnTorch are
 imported only when a network of theirs is adapted (the ``interop`` extra).
 """
