@@ -1,9 +1,10 @@
 """Registries that the modules of a package fill themselves: a new entry is one new module.
 
 Every kind of extension (gradient modes, kinds of training, attack methods, datasets, models,
-analyses, report tables and figures) is registered the same way: a :class:`Registry` beside the
-kind's interface, a module per entry decorated with its ``register``, and the package's
-``__init__`` calling :func:`discover`, which imports each of its modules. An entry may declare
+analyses, report tables and figures, foreign-library adapters, surrogates) is registered the
+same way: a :class:`Registry` beside the kind's interface, a module per entry decorated with
+its ``register``, and the package's ``__init__`` calling :func:`discover`, which imports each
+of its modules. An entry may declare
 its ``order``, its place in every listing (accepted values, report columns and tables), so
 the listings do not follow the modules' alphabetical order; entries of equal order keep the
 order they were registered in.

@@ -1,7 +1,8 @@
 """A new extension is its own module (and a config file): no central list names it. Gradient
-modes, kinds of training, attack methods, datasets, models, analyses, report tables and figures
-register themselves (``@register``), their packages discover them (``registry.discover``), and
-the validation, the runs and the report read the registries."""
+modes, kinds of training, attack methods, datasets, models, analyses, report tables and figures,
+foreign-library adapters, adversaries of adversarial training and surrogates register
+themselves (``@register``), their packages discover them (``registry.discover``), and the
+validation, the runs and the report read the registries."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from snnattack.data import register as register_dataset
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode, register
 from snnattack.gradients.base import neuron_settings
+from snnattack.interop.adapter import ADAPTERS
+from snnattack.interop.adapter import register as register_adapter
 from snnattack.models import MODELS, build
 from snnattack.models import register as register_model
 from snnattack.registry import Registry, discover
@@ -34,9 +37,12 @@ from snnattack.report.figures import FIGURES
 from snnattack.report.figures import register as register_figure
 from snnattack.report.tables import TABLES, mode_name
 from snnattack.report.tables import register as register_table
-from snnattack.snn.surrogates import Triangle
+from snnattack.snn.surrogates import SURROGATES, Triangle
+from snnattack.snn.surrogates import register as register_surrogate
 from snnattack.training import STRATEGIES, Strategy
 from snnattack.training import register as register_kind
+from snnattack.training.adversaries import ADVERSARIES, set_training_mode
+from snnattack.training.adversaries import register as register_adversary
 from snnattack.values import real
 
 SRC = ROOT / "src" / "snnattack"
@@ -264,6 +270,30 @@ KINDS = {
         "def figure(rows, path):\n    return None\n",
         None,
     ),
+    "adapter": (
+        ADAPTERS,
+        "snnattack.interop",
+        ["spikingjelly", "snntorch", "snn_rat"],
+        'from snnattack.interop.adapter import register\n@register("{name}", order={order})\n'
+        "class Library:\n    neurons, supported = ('{name}.neuron',), ('{name}.LIF',)\n",
+        None,
+    ),
+    "adversary": (
+        ADVERSARIES,
+        "snnattack.training.adversaries",
+        ["fgsm", "fgsm_rs", "pgd", "trades"],
+        "from snnattack.training.adversaries import Method, register\n@register\n"
+        'class Toy(Method):\n    name, order = "{name}", {order}\n',
+        None,
+    ),
+    "surrogate": (
+        SURROGATES,
+        "snnattack.snn",
+        ["triangle", "rectangle", "sigmoid", "atan", "fast_sigmoid"],
+        "from snnattack.snn.surrogates import Surrogate, register\n@register\n"
+        'class Slope(Surrogate):\n    name, order = "{name}", {order}\n',
+        None,
+    ),
 }
 REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing name directly
     "gradient mode": lambda name: register(name, title="Again", order=1),
@@ -274,6 +304,9 @@ REGISTERS: dict[str, Callable[[str], Callable]] = {  # registering an existing n
     "analysis": lambda name: register_analysis(name, order=1),
     "report table": lambda name: register_table(name, order=1),
     "report figure": lambda name: register_figure(name, order=1, caption="Again"),
+    "adapter": lambda name: register_adapter(name, order=1),
+    "adversary": lambda name: register_adversary,
+    "surrogate": lambda name: register_surrogate,
 }
 
 
@@ -306,6 +339,8 @@ def test_a_name_registered_twice_is_refused_and_the_first_entry_kept(kind) -> No
 
     if kind == "training kind":
         again = type("Again", (STRATEGIES[names[0]].__class__,), {})
+    if kind in ("surrogate", "adversary"):  # its name is the class's
+        again = type("Again", (registry[names[0]],), {})
     with pytest.raises(ValueError, match=f"^'{names[0]}' is registered twice$"):
         REGISTERS[kind](names[0])(again)
     assert registry[names[0]] is first and list(registry) == names
@@ -407,3 +442,44 @@ def test_every_registered_name_has_its_config_file_and_every_config_file_its_ent
 def test_every_training_kind_has_its_default_reset_and_no_other_is_listed() -> None:
     kinds = yaml.safe_load((ROOT / "conf" / "train" / "_kinds.yaml").read_text())
     assert list(kinds["resets"]) == list(STRATEGIES)
+
+
+def test_an_adversary_crafts_in_the_training_mode_its_bn_says_and_restores_the_model() -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout())
+    before = net[1].running_mean.clone()
+    for bn, training in (("train", True), ("eval", False)):
+        with set_training_mode(net.eval(), bn=bn):
+            assert [m.training for m in net.modules()] == [training] * 4
+            net(torch.randn(8, 4) + 3)  # train: moves the running mean, restored after
+        assert not net.training and torch.equal(net[1].running_mean, before)
+    with pytest.raises(ValueError, match="^bn='batch' is unknown; accepted: eval, train$"):
+        with set_training_mode(net, bn="batch"):
+            pass
+
+
+def test_a_registered_adapter_makes_its_library_neurons_known_to_every_adapter(new_package):
+    """A new library's module: its neuron classes are refused by the other adapters, listed
+    among the supported ones, and a network of it is adapted by it alone."""
+    from snnattack.interop import adapt, supported
+    from snnattack.interop.adapter import neuron_libraries
+
+    module = (
+        "from torch import nn\nfrom snnattack.interop.adapter import register\n"
+        "class Node(nn.Module):\n    pass\n"
+        '@register("toy_lib", order=15)\nclass ToyLib:\n'
+        "    neurons, supported = ('toy_lib_pkg.entry',), ('toy_lib.Node',)\n"
+        "    owns = staticmethod(lambda net: isinstance(net, Node))\n"
+        "    has_own_loop = staticmethod(lambda net: False)\n"
+        "    body = staticmethod(lambda net: nn.Flatten(2))\n"
+    )
+    try:
+        new_package("toy_lib_pkg", module)
+        assert list(ADAPTERS) == ["spikingjelly", "toy_lib", "snntorch", "snn_rat"]
+        assert "toy_lib_pkg.entry" in neuron_libraries()
+        assert supported()[3] == "toy_lib.Node"
+        net = adapt(sys.modules["toy_lib_pkg.entry"].Node(), T=2)
+        assert net(torch.ones(3, 4)).shape == (3, 4)
+    finally:
+        ADAPTERS.pop("toy_lib", None)
+        ADAPTERS.orders.pop("toy_lib", None)
+    assert list(ADAPTERS) == ["spikingjelly", "snntorch", "snn_rat"]

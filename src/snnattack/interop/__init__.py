@@ -8,8 +8,9 @@ called on the images as its user calls it (:mod:`snnattack.interop.loops`). Ever
 mode then differentiates it as it does the project's own models (a loop calling its neurons
 one step at a time: the modes that need no whole T loop in one call). The copy's parameters
 and buffers share ``net``'s memory, and it holds none of its state, so ``net`` itself is
-never modified. How each library's neurons map, and what is refused, is in
-:mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch`,
+never modified. Each library's adapter is one module of this package that registers itself
+(:mod:`snnattack.interop.adapter`); how each library's neurons map, and what is refused, is
+in :mod:`snnattack.interop.spikingjelly`, :mod:`snnattack.interop.snntorch`,
 :mod:`snnattack.interop.snn_rat` and ``docs/interop.md``. spikingjelly and snnTorch are
 imported only when a network of theirs is adapted (the ``interop`` extra).
 """
@@ -19,20 +20,21 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop import snn_rat, snntorch, spikingjelly
+from snnattack.interop.adapter import ADAPTERS, neuron_libraries
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.registry import SpikingNet
 from snnattack.records.checkpoints import require_finite
+from snnattack.registry import discover
 
 __all__ = ["adapt", "supported"]
 
-LIBRARIES = (spikingjelly, snntorch, snn_rat)
+discover(__name__, __path__)  # each adapter module registers its library (interop/adapter.py)
 
 
 def supported() -> list[str]:
     """Every neuron class the adapters map."""
-    return [*spikingjelly.supported(), *snntorch.SUPPORTED, *snn_rat.SUPPORTED]
+    return [name for adapter in ADAPTERS.values() for name in adapter.supported]
 
 
 def adapt(
@@ -57,10 +59,10 @@ def adapt(
         return net
     if int(T) != T or T < 1:
         raise UserError(f"interop: T must be an integer >= 1, got {T}")
-    owners = [library for library in LIBRARIES if library.owns(net)]
+    owners = [adapter for adapter in ADAPTERS.values() if adapter.owns(net)]
     if not owners:
         for path, module in net.named_modules():
-            if looks_like_neuron(module, ("norse",)):
+            if looks_like_neuron(module, neuron_libraries()):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
     if len(owners) != 1:
         found = "neurons of several libraries" if owners else "no known neuron"

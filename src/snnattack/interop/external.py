@@ -62,14 +62,8 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
             f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"
         )
-    try:
-        from snnattack.interop import adapt
-    except ImportError:
-        raise UserError(
-            f"{argument}={type(model).__name__} is not a snnattack SpikingNet and the "
-            "adapters (snnattack.interop) are not installed; accepted: a SpikingNet, or "
-            'pip install -e ".[interop]"'
-        ) from None
+    from snnattack.interop import adapt  # the package imports this module
+
     return adapt(model, T=T)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.interop.loops import MergedLIF, Unmerge
 from snnattack.snn.neurons import LIF
@@ -26,7 +27,6 @@ from snnattack.snn.neurons import LIF
 NEURON = "LIFSpike"
 SUPPORTED = ("SNN-RAT's models.layers.LIFSpike",)
 EXPAND = "ExpandTemporalDim"
-NEURON_LIBRARIES = ("snntorch", "spikingjelly", "norse")
 # the other way in: their file into this project's native model (records/checkpoints.py)
 LOADER = "snnattack.load(name, path, lam=..., theta=...)"
 
@@ -54,7 +54,7 @@ def own_loop(net: nn.Module) -> nn.Module:
             mapped.append(path)
         elif _is(module, EXPAND):
             replacements[module] = Unmerge()
-        elif looks_like_neuron(module, NEURON_LIBRARIES):
+        elif looks_like_neuron(module, neuron_libraries()):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     return shared_copy(net, replacements)
 
@@ -79,3 +79,15 @@ def _lif(path: str, spike: nn.Module) -> LIF:
     if why is not None:
         raise refuse(path, spike, f"{why}, or load its file: {LOADER}", SUPPORTED)
     return LIF(lam=tau, theta=thresh, reset="hard")
+
+
+@register("snn_rat", order=30)
+class SnnRat:
+    """The SNN-RAT adapter (:class:`~snnattack.interop.adapter.Adapter`). Its models always
+    make their time steps themselves, so it has no ``body``."""
+
+    neurons = ()
+    supported = SUPPORTED
+    owns = staticmethod(owns)
+    has_own_loop = staticmethod(has_own_loop)
+    own_loop = staticmethod(own_loop)

@@ -44,13 +44,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import StepWise
 
 SUPPORTED = ("snntorch.Leaky",)
-NEURON_LIBRARIES = ("snntorch", "spikingjelly", "norse")
 
 
 def owns(net: nn.Module) -> bool:
@@ -73,7 +73,7 @@ def own_loop(net: nn.Module) -> nn.Module:
     for path, module in net.named_modules():
         if type(module) is snntorch.Leaky:
             replacements[module] = LeakyStep(module, _lif(path, module))
-        elif looks_like_neuron(module, NEURON_LIBRARIES):
+        elif looks_like_neuron(module, neuron_libraries()):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     if not replacements:
         raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
@@ -124,7 +124,7 @@ def body(net: nn.Module) -> nn.Module:
             raise refuse(path, module, why, SUPPORTED)
         if module in replacements:
             continue
-        if looks_like_neuron(module, NEURON_LIBRARIES):
+        if looks_like_neuron(module, neuron_libraries()):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
         torch_layer = type(module).__module__.startswith("torch.nn.")
         if not torch_layer or isinstance(module, nn.RNNBase | nn.RNNCellBase):
@@ -169,3 +169,15 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
         return LIF(lam=lam, theta=theta, reset="hard", detach_reset=bool(leaky.reset_delay))
     reset_by = theta / lam if lam != 1.0 else None
     return LIF(lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=True)
+
+
+@register("snntorch", order=20)
+class SnnTorch:
+    """The snnTorch adapter (:class:`~snnattack.interop.adapter.Adapter`)."""
+
+    neurons = ("snntorch",)
+    supported = SUPPORTED
+    owns = staticmethod(owns)
+    has_own_loop = staticmethod(has_own_loop)
+    own_loop = staticmethod(own_loop)
+    body = staticmethod(body)

@@ -38,6 +38,7 @@ import inspect
 
 from torch import nn
 
+from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
     InputScale,
     looks_like_neuron,
@@ -52,13 +53,6 @@ SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 # words of a forward that makes its time steps itself (repeat / expand the image, a loop)
 OWN_LOOP_WORDS = (".repeat(", ".expand(", "unsqueeze", "range(", "add_dimention")
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
-# modules of these packages are spiking neurons: refused unless mapped here
-NEURON_LIBRARIES = (
-    "spikingjelly.activation_based.neuron",
-    LEGACY_NEURONS,
-    "snntorch",
-    "norse",
-)
 
 
 def supported() -> list[str]:
@@ -129,7 +123,7 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
         elif type(module).__module__.startswith(LEGACY_NEURONS):
             why = "is a neuron of the legacy clock_driven API; accepted: its activation_based node"
             raise refuse(path, module, why, supported())
-        elif looks_like_neuron(module, NEURON_LIBRARIES):
+        elif looks_like_neuron(module, neuron_libraries()):
             raise refuse(path, module, "is not a neuron the adapter knows", supported())
         elif _stateful(module):
             why = "is a stateful module (MemoryModule) the adapter does not map"
@@ -184,3 +178,15 @@ def _decay(node: nn.Module) -> float:
     if hasattr(node, "w"):  # in the parameter's dtype, as the node computes it
         return float(node.w.detach().sigmoid().item())
     return 1.0 / float(node.tau) if hasattr(node, "tau") else 0.0
+
+
+@register("spikingjelly", order=10)
+class SpikingJelly:
+    """The spikingjelly adapter (:class:`~snnattack.interop.adapter.Adapter`)."""
+
+    neurons = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)
+    supported = tuple(supported())
+    owns = staticmethod(owns)
+    has_own_loop = staticmethod(has_own_loop)
+    own_loop = staticmethod(own_loop)
+    body = staticmethod(body)

@@ -24,11 +24,18 @@ from typing import Any
 
 import torch
 
+from snnattack.registry import Registry
+
 
 class Surrogate:
-    """The backward slope of the spike ``H(v)``; subclasses define :meth:`grad`."""
+    """The backward slope of the spike ``H(v)``; subclasses define :meth:`grad`. A registered
+    one (:func:`register`) declares its ``name``, its ``order`` in listings and its
+    ``parameter``, the keyword that sets it (``width``, a half-width, or ``alpha``, a
+    sharpness)."""
 
     name = ""
+    order = 0.0
+    parameter = "alpha"
 
     def start(self, recording: bool) -> None:
         """Called before the first step of every simulation; ``recording``: autograd records
@@ -51,10 +58,22 @@ class Surrogate:
         return f"{self.name}({args})"
 
 
+SURROGATES: Registry[type[Surrogate]] = Registry()  # by name, in their declared order
+
+
+def register(cls: type[Surrogate]) -> type[Surrogate]:
+    """Class decorator: ``cls`` is the surrogate ``cls.name`` that ``stbp``'s ``surrogate``
+    parameter accepts, at its place by ``cls.order``."""
+    return SURROGATES.register(cls.name, order=cls.order)(cls)
+
+
+@register
 class Triangle(Surrogate):
     """``max(0, w - |v|) / w**2``: unit area, half-width ``width``."""
 
     name = "triangle"
+    order = 10
+    parameter = "width"
 
     def __init__(self, width: float = 1.0) -> None:
         _positive("width", width)
@@ -66,10 +85,13 @@ class Triangle(Surrogate):
         return out if w == 1.0 else out.div_(w * w)  # x / 1 is x: one pass fewer
 
 
+@register
 class Rectangle(Surrogate):
     """``1[|v| < w] / (2 w)``: unit area, half-width ``width`` (Wu et al. 2018's ``a = 2w``)."""
 
     name = "rectangle"
+    order = 20
+    parameter = "width"
 
     def __init__(self, width: float = 0.5) -> None:
         _positive("width", width)
@@ -79,10 +101,12 @@ class Rectangle(Surrogate):
         return grad * (v.abs() < self.width).to(v.dtype) / (2 * self.width)
 
 
+@register
 class Sigmoid(Surrogate):
     """``alpha * sig(alpha v) * (1 - sig(alpha v))``, the slope of ``sig(alpha v)``."""
 
     name = "sigmoid"
+    order = 30
 
     def __init__(self, alpha: float = 4.0) -> None:
         _positive("alpha", alpha)
@@ -93,10 +117,12 @@ class Sigmoid(Surrogate):
         return grad * self.alpha * sig * (1 - sig)
 
 
+@register
 class ATan(Surrogate):
     """``alpha / (2 (1 + (pi/2 alpha v)**2))``, the slope of ``atan(pi/2 alpha v) / pi``."""
 
     name = "atan"
+    order = 40
 
     def __init__(self, alpha: float = 2.0) -> None:
         _positive("alpha", alpha)
@@ -111,11 +137,13 @@ def atan_slope(v: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
     return alpha / 2 / (1 + (math.pi / 2 * alpha * v).square())
 
 
+@register
 class FastSigmoid(Surrogate):
     """``1 / (alpha |v| + 1)**2``, the slope of ``v / (1 + alpha |v|)`` (Zenke & Ganguli 2018's
     SuperSpike): snnTorch's ``surrogate.fast_sigmoid``, whose ``slope`` is ``alpha``."""
 
     name = "fast_sigmoid"
+    order = 50
 
     def __init__(self, alpha: float = 25.0) -> None:
         _positive("alpha", alpha)
@@ -125,20 +153,15 @@ class FastSigmoid(Surrogate):
         return grad / (self.alpha * v.abs() + 1.0).square()
 
 
-SURROGATES: dict[str, type[Surrogate]] = {
-    s.name: s for s in (Triangle, Rectangle, Sigmoid, ATan, FastSigmoid)
-}
-WIDTH_SURROGATES = ("triangle", "rectangle")  # set by a half-width; the others by alpha
-
-
 def make_surrogate(name: str, width: float | None = None, alpha: float | None = None) -> Surrogate:
     """The surrogate ``name`` with its half-width (triangle, rectangle) or its sharpness
     (sigmoid, atan, fast_sigmoid); the other family's parameter is not read, ``None`` keeps
     the default."""
     if name not in SURROGATES:
         raise ValueError(f"unknown surrogate {name!r}; accepted: {', '.join(SURROGATES)}")
-    own = ("width", width) if name in WIDTH_SURROGATES else ("alpha", alpha)
-    return SURROGATES[name](**({own[0]: own[1]} if own[1] is not None else {}))
+    cls = SURROGATES[name]
+    value = width if cls.parameter == "width" else alpha
+    return cls(**({cls.parameter: value} if value is not None else {}))
 
 
 def heaviside(v: torch.Tensor) -> torch.Tensor:

@@ -1,32 +1,24 @@
 """Adversarial training (``train.adversary``): the examples a model is trained on.
 
-``train.adversary.method`` (null = standard training):
-
-- ``fgsm``: one signed-gradient step of size ε from the clean image (the SNN-RAT reference,
-  ``putshua/SNN-RAT``, trains with it at ε = 2/255);
-- ``fgsm_rs``: FGSM from a uniform random start in the ε-ball, step ``alpha`` (null = 1.25 ε),
-  projected back (Wong, Rice & Kolter, *Fast is better than free*, ICLR 2020);
-- ``pgd``: ``steps`` projected signed-gradient steps of size ``alpha`` (null = 2.5 ε / steps,
-  Madry et al.'s CIFAR-10 step 2/255 at ε = 8/255 only at 10 steps) from a uniform random
-  start (Madry et al., ICLR 2018); the model is trained on them alone;
-- ``trades``: the inner maximisation of KL(f(x) ‖ f(x')) from x + 0.001·N(0, 1), not clipped to
-  the pixel range before the first gradient (as ``trades.py``), then the loss
-  CE(f(x), y) + β · KL(f(x) ‖ f(x')) (Zhang et al., ICML 2019; ``beta`` = 1/λ, 6 there).
+``train.adversary.method`` (null = standard training) names one of the adversaries of
+:mod:`snnattack.training.adversaries`, one module each (``fgsm``, ``fgsm_rs``, ``pgd``,
+``trades``: their references there).
 
 The input gradients come from ``grad_mode`` (any gradient mode of ``attack=``: stbp, rga,
 bptr, hart, ...) with its ``params`` ({} = the mode's defaults), so an adversary can be
 crafted with the RGA backward. An ANN (``train.kind=ann``) is differentiated as it is.
 
-``bn_mode`` says which function the examples are crafted on. ``eval``: BatchNorm on its
+``bn_mode`` says which function the examples are crafted on
+(:func:`~snnattack.training.adversaries.set_training_mode`). ``eval``: BatchNorm on its
 running statistics, no dropout, as the SNN-RAT reference (``atk.set_training_mode(
 model_training=False)``) and TRADES' (``model.eval()`` before its inner loop). ``train``: the
 model in training mode, BatchNorm on the batch's own statistics, as Wong et al.'s
 ``train_fgsm.py`` / ``train_pgd.py`` and Madry et al. craft; the running statistics are saved
 and restored around the crafting, so only the update batches move them. null takes the
-method's reference: ``train`` for ``fgsm_rs`` and ``pgd``, ``eval`` for ``fgsm`` (SNN-RAT) and
-``trades``, and ``eval`` for a gradient mode that needs time-invariant layers (``rga``,
-``ann``: a train-mode BN is not; ``bn_mode=train`` with them is refused). The model is put
-back in training mode for the update.
+adversary's reference (its ``bn``): ``train`` for ``fgsm_rs`` and ``pgd``, ``eval`` for
+``fgsm`` (SNN-RAT) and ``trades``, and ``eval`` for a gradient mode that needs time-invariant
+layers (``rga``, ``ann``: a train-mode BN is not; ``bn_mode=train`` with them is refused).
+The model is put back in training mode for the update.
 
 ``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
 optimiser step each conv/linear weight W (rows = output units) is retracted towards a
@@ -41,46 +33,27 @@ ramp_epochs): a warm-up against the early collapse large-ε training can show; 0
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
+from snnattack.training.adversaries import ADVERSARIES, Method, set_training_mode
 
 BN_MODES = ("eval", "train")
-BATCH_STATISTICS = ("fgsm_rs", "pgd")  # bn_mode null: train (Wong, Madry); the others eval
-ONE_STEP = ("fgsm", "fgsm_rs")  # adversaries that take one gradient step (``steps`` unused)
-TRADES_START = 0.001  # std of TRADES' Gaussian start (its reference code)
-FGSM_RS_STEP = 1.25  # fgsm_rs: alpha = this * eps when alpha is null (Wong et al. 2020)
-PGD_STEP = 2.5  # pgd, trades: alpha = this * eps / steps when alpha is null (Madry et al.)
 RAT_SAMPLED_ROWS = 200  # linear layers with this many rows or more retract a random subset...
 RAT_ROW_SHARE = 0.3  # ...of this share of their rows (the SNN-RAT reference)
-
-KEYS = {  # the settings each adversary reads (the store key keeps only these)
-    "fgsm": ("method", "eps", "grad_mode", "params", "reg", "ramp_epochs"),
-    "fgsm_rs": ("method", "eps", "alpha", "grad_mode", "params", "reg", "ramp_epochs"),
-    "pgd": ("method", "eps", "alpha", "steps", "grad_mode", "params", "reg", "ramp_epochs"),
-    "trades": (
-        *("method", "eps", "alpha", "steps", "beta"),
-        *("grad_mode", "params", "reg", "ramp_epochs"),
-    ),
-}
-# the adversaries ``train.adversary.method`` names, in listing order: not the attack methods
-# (``method=``, :mod:`snnattack.attacks.methods`) but their training-time counterparts
-ADVERSARIES = tuple(KEYS)
 
 
 def default_bn_mode(method: str, grad_mode: str | None) -> str:
     """``bn_mode`` null: the method's reference, ``eval`` for a gradient mode that needs it
     (module doc); ``grad_mode`` None: the model is an ANN, differentiated as it is."""
     needs_eval = grad_mode is not None and GRADIENT_MODES[grad_mode].time_invariant
-    return "train" if method in BATCH_STATISTICS and not needs_eval else "eval"
+    return "eval" if needs_eval else ADVERSARIES[method].bn
 
 
 def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[str, Any] | None:
@@ -93,7 +66,7 @@ def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[st
     """
     if not node or node.get("method") is None:
         return None
-    spec = {k: node[k] for k in KEYS[node["method"]] if k in node}
+    spec = {k: node[k] for k in ADVERSARIES[node["method"]].keys() if k in node}
     mode = spec.get("grad_mode", "stbp") if spiking else None
     spec["bn_mode"] = node.get("bn_mode") or default_bn_mode(node["method"], mode)
     return spec
@@ -128,9 +101,14 @@ class Adversary:
         return cls(**spec)
 
     @property
+    def kind(self) -> Method:
+        """The adversary ``method`` names (:mod:`snnattack.training.adversaries`)."""
+        return ADVERSARIES[self.method]()
+
+    @property
     def n_steps(self) -> int:
         """Input-gradient evaluations per crafted example."""
-        return 1 if self.method in ONE_STEP else self.steps
+        return 1 if self.kind.one_step else self.steps
 
     def radius(self, epoch: int) -> float:
         """ε at ``epoch`` (0-based): the ramp's value, then ε."""
@@ -140,13 +118,7 @@ class Adversary:
 
     def step_size(self, eps: float) -> float:
         """α for radius ``eps``: the configured one scaled with the ramp, or the method's rule."""
-        if self.method == "fgsm":
-            return eps
-        if self.alpha is not None:
-            return self.alpha * eps / self.eps
-        if self.method == "fgsm_rs":
-            return FGSM_RS_STEP * eps
-        return PGD_STEP * eps / self.steps
+        return self.kind.step_size(self, eps)
 
     def craft(
         self,
@@ -162,28 +134,16 @@ class Adversary:
         alpha = self.step_size(eps)
         grad_mode = self.grad_mode if spiking(model) else None
         bn_mode = self.bn_mode or default_bn_mode(self.method, grad_mode)
-        mode = evaluating(model) if bn_mode == "eval" else batch_statistics(model)
-        with mode, torch.enable_grad(), self.differentiation(model):
-            if self.method == "trades":
-                with torch.no_grad():
-                    clean = F.softmax(model(x), dim=1)
-                # not clipped to [0, 1] before the first gradient, as trades.py
-                adv = x + TRADES_START * torch.empty_like(x).normal_(generator=generator)
-            elif self.method == "fgsm":
-                adv = x.clone()
-            else:
-                start = torch.empty_like(x).uniform_(-eps, eps, generator=generator)
-                adv = (x + start).clamp(0, 1)
-            for _ in range(self.n_steps):
-                adv.requires_grad_(True)
-                logits = model(adv)
-                if self.method == "trades":
-                    loss = kl_divergence(logits, clean)
-                else:
-                    loss = F.cross_entropy(logits, y)
-                (grad,) = torch.autograd.grad(loss, adv)
-                adv = adv.detach() + alpha * grad.sign()
-                adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+        kind = self.kind
+        with set_training_mode(model, bn=bn_mode), torch.enable_grad():
+            with self.differentiation(model):
+                adv, target = kind.start(model, x, eps, generator)
+                for _ in range(self.n_steps):
+                    adv.requires_grad_(True)
+                    loss = kind.step_loss(model(adv), y, target)
+                    (grad,) = torch.autograd.grad(loss, adv)
+                    adv = adv.detach() + alpha * grad.sign()
+                    adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
         return adv.detach()
 
     def differentiation(self, model: nn.Module):
@@ -195,57 +155,14 @@ class Adversary:
     def loss(
         self, model: nn.Module, x: torch.Tensor, adv: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training loss on the batch and the logits its accuracy is logged on.
-
-        PGD, FGSM: cross-entropy on the adversarial examples (the logits logged). TRADES:
-        CE on the clean images + β · KL(f(x) ‖ f(x')) (the clean logits logged).
-        """
-        if self.method != "trades":
-            logits = model(adv)
-            return F.cross_entropy(logits, y), logits
-        clean = model(x)
-        robust = kl_divergence(model(adv), F.softmax(clean, dim=1))
-        return F.cross_entropy(clean, y) + self.beta * robust, clean
+        """The training loss on the batch and the logits its accuracy is logged on (the
+        adversary's: cross-entropy on the examples, TRADES' clean CE + β · KL)."""
+        return self.kind.loss(self, model, x, adv, y)
 
     def regularise(self, model: nn.Module, generator: torch.Generator | None = None) -> None:
         """The RAT retraction after an optimiser step (nothing when ``reg`` is 0)."""
         if self.reg > 0:
             parseval_retraction(model, self.reg, generator)
-
-
-def kl_divergence(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """KL(target ‖ softmax(logits)) summed over classes, averaged over the batch (TRADES)."""
-    return F.kl_div(F.log_softmax(logits, dim=1), target, reduction="batchmean")
-
-
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block ``model`` is in eval mode; its training flag is restored after."""
-    was = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was)
-
-
-@contextmanager
-def batch_statistics(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block ``model`` is in training mode (BatchNorm normalises with the batch's
-    statistics) and its BatchNorms' running statistics are restored afterwards, so passes in
-    the block move nothing; the training flag is restored too."""
-    was = model.training
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [{k: b.clone() for k, b in m.named_buffers(recurse=False)} for m in norms]
-    model.train()
-    try:
-        yield model
-    finally:
-        with torch.no_grad():
-            for m, buffers in zip(norms, saved, strict=True):
-                for k, b in m.named_buffers(recurse=False):
-                    b.copy_(buffers[k])
-        model.train(was)
 
 
 @torch.no_grad()
