@@ -198,7 +198,7 @@ KINDS = {
     "method": (
         METHODS,
         "snnattack.attacks.methods",
-        ["fgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack"],
+        ["fgsm", "rfgsm", "pgd", "bim", "mifgsm", "apgd", "sapgd", "square", "autoattack"],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",
         "method",
