@@ -12,6 +12,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
+from snnattack import benchmark as benchmark  # noqa: E402  snnattack.benchmark(model, ...)
 
 
 def __getattr__(name: str) -> object:

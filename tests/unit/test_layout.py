@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("report",),  # tables and figures from metrics.json
     ("tools",),  # developer tools: bench, timings
     ("source", "job", "api"),  # a job's data flow and the Python API
+    ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

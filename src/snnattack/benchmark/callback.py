@@ -1,0 +1,61 @@
+"""The entry of a ``run.py`` job launched on a protocol file (a Hydra callback).
+
+Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after every job that
+wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
+architecture the config builds, untrained: the count does not depend on the weights) and
+writes ``entry.json`` beside it. A job whose config names no model (``benchmark.name``) gets
+none: one line says so, and the job's exit status is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from snnattack.benchmark.entry import from_record, write_entry
+from snnattack.benchmark.protocol import protocol
+from snnattack.errors import UserError
+from snnattack.records.results import read_record
+
+log = logging.getLogger(__name__)
+
+
+def parameters(cfg: DictConfig) -> int:
+    """The parameter count of the model ``cfg`` builds."""
+    from snnattack.training.trained import build_model
+
+    return sum(p.numel() for p in build_model(cfg).parameters())
+
+
+def job_entry(cfg: DictConfig, folder: Path) -> Path | None:
+    """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None (and one
+    line) when the job wrote no record or its config names no model."""
+    metrics = folder / "metrics.json"
+    if not metrics.is_file():
+        return None
+    block = cfg.get("benchmark") or {}
+    try:
+        protocol(f"{block.get('protocol')}_v{block.get('version')}", argument="benchmark")
+        record = read_record(metrics)
+        target = record.models.get("target") or {}
+        record.models["target"] = {**target, "parameters": parameters(cfg)}
+        return write_entry(from_record(record), folder / "entry.json")
+    except UserError as err:
+        print(f"error: no benchmark entry: {err}", file=sys.stderr)
+        return None
+
+
+class EntryCallback(Callback):
+    """Writes each finished job's ``entry.json`` (:func:`job_entry`)."""
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        folder = Path(HydraConfig.get().runtime.output_dir)
+        path = job_entry(config, folder)
+        if path is not None:
+            log.info("benchmark entry %s", path)

@@ -1,0 +1,155 @@
+"""``snnattack.benchmark``: a model's entry under a fixed protocol, from a script.
+
+The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the attacks and their
+settings, ε, the seeds, the test subset and the validation images the tuned components choose
+their parameters on, and the standard surrogate the transfer rows are crafted on (trained
+once into the checkpoint store, as a job trains it). :func:`benchmark` runs it through
+:func:`snnattack.evaluate` and turns the record into an entry (:mod:`snnattack.benchmark.entry`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from snnattack.api import Data, device_of, evaluate
+from snnattack.benchmark.entry import from_record, slug, write_entry
+from snnattack.benchmark.protocol import Protocol, hydra_value, named
+from snnattack.config.keys import CONF_DIR
+from snnattack.errors import UserError
+from snnattack.evaluation.checks import is_random
+from snnattack.evaluation.reuse import weights
+from snnattack.interop.external import as_spiking_net
+from snnattack.records.store import ModelStore
+from snnattack.settings import DataSettings
+from snnattack.source import source_config
+from snnattack.training.trained import trained_model
+
+# keys a protocol sets that evaluate() takes as arguments
+ARGUMENTS = ("eps", "boxes", "seed")
+ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
+
+
+def protocol_config(chosen: Protocol) -> DictConfig:
+    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
+    it: its dataset and the standard surrogate's architecture and training."""
+    with initialize_config_dir(str(chosen.path.parent), version_base="1.3"):
+        return compose(chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]"])
+
+
+def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
+    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer."""
+    if len(dataset) < n:
+        raise UserError(
+            f"{argument} holds {len(dataset)} samples but the protocol attacks {n}; accepted: "
+            f"a data set of at least {n} samples, or {argument}=None (the protocol's own)"
+        )
+    x, y = next(iter(DataLoader(Subset(dataset, range(n)), batch_size=n)))
+    return TensorDataset(x, y)
+
+
+def _dataset(data: Data, argument: str) -> Dataset:
+    if isinstance(data, DataLoader):
+        return data.dataset
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple | list) and len(data) == 2:
+        return TensorDataset(*data)
+    raise UserError(
+        f"{argument}={type(data).__name__} is not a data set; accepted: a DataLoader or Dataset "
+        "of (images in [0, 1], labels), a pair (x, y) of tensors, or None (the protocol's own)"
+    )
+
+
+def protocol_data(cfg: DictConfig) -> tuple[Dataset, Dataset]:
+    """The protocol's fixed test subset and its validation images (for tuning)."""
+    from snnattack.data import datamodule
+
+    module = datamodule(DataSettings.from_config(cfg))
+    module.setup("fit")
+    module.setup("test")
+    return module.test_set, module.val_set
+
+
+def surrogate(cfg: DictConfig, store: Path | None) -> nn.Module:
+    """The protocol's standard surrogate (its ``source_*`` keys), from the checkpoint store or
+    trained into it first."""
+    folder = ModelStore(store if store is not None else cfg.store.dir)
+    model, _ = trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, folder, [])
+    return model
+
+
+def benchmark(
+    model: nn.Module,
+    data: Data | None = None,
+    *,
+    protocol: str | Path = "digits",
+    name: str,
+    paper: str | None = None,
+    venue: str | None = None,
+    training: str | None = None,
+    reported: dict[str, float] | None = None,
+    val_data: Data | None = None,
+    source: nn.Module | None = None,
+    T: int | None = None,
+    store: Path | str | None = None,
+    path: Path | str | None = None,
+) -> dict[str, Any]:
+    """Runs the protocol (``digits``, or ``digits_v1`` for one version) on ``model`` and
+    returns its entry, written to ``path`` (default ``entries/<name>_<protocol>_v<k>.json``).
+
+    ``name``, ``paper``, ``venue`` and ``training`` (e.g. ``"PGD-AT"``) describe the model;
+    ``reported`` holds the paper's numbers in % by attack (``{"clean": 92.1, "pgd10":
+    47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
+    images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``source``
+    replaces its standard surrogate; ``store`` is the checkpoint store the surrogate is kept in.
+    A model whose forward is random is attacked with the protocol's EoT draws.
+    """
+    chosen = named(protocol)
+    cfg = protocol_config(chosen)
+    test_set, val_set = protocol_data(cfg)
+    test = _first(test_set if data is None else _dataset(data, "data"), chosen.n, "data")
+    val = val_set if val_data is None else _dataset(val_data, "val_data")
+    net = as_spiking_net(model, T)
+    if source is None and "black" in chosen.boxes:
+        source = surrogate(cfg, None if store is None else Path(store))
+    probe = test.tensors[0][:8].to(device_of(net))
+    stochastic = is_random(net.eval(), probe)
+    meta = {
+        "name": name,
+        "paper": paper,
+        "venue": venue,
+        "training": training,
+        "reported": reported,
+        "data": "protocol" if data is None else "user",
+    }
+    record = evaluate(
+        net,
+        test,
+        eps=chosen.eps,
+        methods=chosen.methods,
+        boxes=chosen.boxes,
+        source=source,
+        val_data=val,
+        T=T,
+        seed=chosen.seed,
+        overrides=[
+            *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in ARGUMENTS),
+            *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
+            *([f"attack.eot_samples={chosen.stochastic_eot}"] if stochastic else []),
+        ],
+    )
+    record.models["target"] = {
+        **(record.models.get("target") or {}),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights": f"params:{weights(model)[:16]}",
+    }
+    entry = from_record(record)
+    default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
+    write_entry(entry, Path(path) if path is not None else default)
+    return entry
