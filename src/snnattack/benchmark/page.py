@@ -1,9 +1,9 @@
 """The leaderboard as one static HTML page: no CDN, no request, its script inline.
 
 Every column sorts on a click of its header (first ascending, again descending; empty cells
-last either way); the protocol menu shows one protocol's entries (of every version). Ranked entries and the ones
-ranked apart are two table bodies, so a sort never mixes them. The page also reads its
-address's fragment, so a link can open it sorted and filtered:
+last either way); the protocol menu shows one protocol's entries (of every version). Ranked
+entries and the ones ranked apart are two table bodies, so a sort never mixes them. The page
+also reads its address's fragment, so a link can open it sorted and filtered:
 ``leaderboard.html#sort=worst%20case&order=desc&protocol=digits``.
 Each cell keeps its entry's number in ``data-value`` (what it sorts by); the text shows it
 with two decimals.
