@@ -19,7 +19,6 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.benchmark.entry import from_record, write_entry
-from snnattack.benchmark.protocol import protocol
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 
@@ -39,9 +38,7 @@ def job_entry(cfg: DictConfig, folder: Path) -> Path | None:
     metrics = folder / "metrics.json"
     if not metrics.is_file():
         return None
-    block = cfg.get("benchmark") or {}
     try:
-        protocol(f"{block.get('protocol')}_v{block.get('version')}", argument="benchmark")
         record = read_record(metrics)
         target = record.models.get("target") or {}
         record.models["target"] = {**target, "parameters": parameters(cfg)}

@@ -128,8 +128,9 @@ def benchmark(
         "reported": reported,
         "data": "protocol" if data is None else "user",
     }
+    given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
     record = evaluate(
-        net,
+        model,
         test,
         eps=chosen.eps,
         methods=chosen.methods,
@@ -139,7 +140,7 @@ def benchmark(
         T=T,
         seed=chosen.seed,
         overrides=[
-            *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in ARGUMENTS),
+            *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
             *([f"attack.eot_samples={chosen.stochastic_eot}"] if stochastic else []),
         ],

@@ -1,0 +1,155 @@
+"""Entries made by ``snnattack.benchmark`` (a spikingjelly network trained by the user) and by a
+``run.py`` job launched on a protocol file, then shown on the leaderboard; a small protocol of
+the digits protocol's form keeps them to seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from harness import ROOT
+
+import snnattack
+from snnattack.benchmark import leaderboard
+from snnattack.errors import UserError
+
+TINY = """
+defaults:
+  - config
+  - override /method: [fgsm, pgd, ensemble]
+  - _self_
+eps: [16]
+boxes: [white]
+seed: 0
+eval_batch_size: 32
+trainer:
+  limit_test_batches: 1
+attack:
+  eot_samples: 1
+  tune:
+    val_size: 32
+method:
+  ensemble:
+    components:
+      - {attack: stbp, method: apgd, tune: true, params: {steps: 3}}
+      - {method: square, params: {n_queries: 20}}
+checks:
+  masking:
+    probe_size: 16
+benchmark:
+  protocol: tiny
+  version: 1
+  stochastic_eot: 2
+  name: null
+  reported: null
+hydra:
+  callbacks:
+    benchmark_entry:
+      _target_: snnattack.benchmark.callback.EntryCallback
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    (folder / "tiny_v1.yaml").write_text(TINY)
+    return folder / "tiny_v1.yaml"
+
+
+@pytest.fixture(scope="module")
+def spikingjelly_net():
+    """examples/spikingjelly_digits.py's network, trained by its own loop for 2 epochs."""
+    pytest.importorskip("spikingjelly")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from spikingjelly_digits import make_net, train
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    from snnattack.data.digits import DigitsDataModule
+
+    data = DigitsDataModule()
+    data.setup()
+    torch.manual_seed(0)
+    net = make_net()
+    train(net, data, epochs=2)
+    return net
+
+
+@pytest.mark.slow  # trains a spikingjelly network and runs the protocol: 20 s
+def test_a_users_spikingjelly_model_gets_an_entry_and_a_place_on_the_page(
+    spikingjelly_net, tiny: Path, tmp_path: Path
+) -> None:
+    entry = snnattack.benchmark(
+        spikingjelly_net,
+        protocol=tiny,
+        name="SJ LIF digits",
+        paper="Example et al. 2026",
+        training="stbp (spikingjelly)",
+        reported={"clean": 99.0, "pgd": 90.0},
+        T=4,
+        path=tmp_path / "entries" / "sj.json",
+    )
+    assert json.loads((tmp_path / "entries" / "sj.json").read_text()) == entry
+    assert entry["protocol"] == "tiny" and entry["provenance"]["protocol_version"] == 1
+    assert entry["n"] == 32 and entry["eps_255"] == [16.0] and entry["data"] == "protocol"
+    assert set(entry["robust_acc"]) == {"fgsm", "pgd", "ensemble"}
+    assert entry["worst_case"] == min(entry["robust_acc"].values())
+    assert entry["gap"] == round(90.0 - entry["worst_case"], 2)
+    model = entry["model"]
+    assert model["architecture"] == "torch.nn.modules.container.Sequential"
+    assert model["T"] == 4 and model["training"] == "stbp (spikingjelly)"
+    assert model["parameters"] == sum(p.numel() for p in spikingjelly_net.parameters())
+    assert entry["provenance"]["weights"].startswith("params:")
+    assert entry["clean_acc"] > 50  # trained: the numbers are the model's, not a stub's
+
+    files = leaderboard.write(tmp_path / "entries", tmp_path / "site", tiny.parent)
+    row = next(line for line in files["md"].read_text().splitlines() if "SJ LIF" in line)
+    assert row.startswith("| 1 | SJ LIF digits |")
+    assert f"| {entry['worst_case']:.2f} |" in row and f"| {entry['clean_acc']:.2f} |" in row
+    assert f'data-value="{entry["worst_case"]}"' in files["html"].read_text()
+
+
+@pytest.mark.slow  # trains a digits model and runs the protocol: 10 s
+def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP digits_net",
+        "benchmark.reported={clean:99.5,pgd:80}",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["model"]["name"] == "STBP digits_net"
+    assert entry["model"]["architecture"] == "digits_net" and entry["model"]["training"] == "stbp"
+    assert entry["robust_acc"] == {r["method"]: round(r["adv_acc"], 2) for r in metrics["results"]}
+    assert entry["clean_acc"] == round(metrics["clean_acc"], 2) and entry["n"] == 32
+    assert entry["provenance"]["weights"].startswith("store:")
+    assert entry["model"]["parameters"] > 0
+    assert entry["reported"] == {"clean": 99.5, "pgd": 80}
+    assert entry["gap"] == round(80 - entry["worst_case"], 2)
+
+
+@pytest.mark.parametrize(
+    "protocol,message",
+    [
+        ("imagenet", "protocol='imagenet' is unknown; accepted: cifar100_linf4 (versions 1), "),
+        ("digits_v9", "protocol='digits' has no version 9; accepted: 1 (experiments/benchmark/)"),
+    ],
+)
+def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, message) -> None:
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(torch.nn.Linear(1, 1), protocol=protocol, name="x")
+    assert str(err.value).startswith(message)
