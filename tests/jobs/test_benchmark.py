@@ -142,6 +142,32 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     assert entry["gap"] == round(80 - entry["worst_case"], 2)
 
 
+@pytest.mark.slow  # runs the protocol on a network of the user's code: 10 s
+def test_a_job_on_a_network_of_the_users_code_names_its_factory(
+    cli, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        "model=external",
+        "model.factory._target_=spikingjelly_digits.make_net",
+        "T=4",
+        "benchmark.name=SJ untrained",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    model = entry["model"]
+    assert model["architecture"] == "spikingjelly_digits.make_net"
+    assert model["training"] == "not stated" and model["T"] == 4
+    assert model["parameters"] == 6138  # examples/spikingjelly_digits.py's network
+    assert entry["provenance"]["weights"] is None  # the factory's own weights: no file, no key
+
+
 @pytest.mark.parametrize(
     "protocol,message",
     [

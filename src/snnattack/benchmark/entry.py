@@ -117,6 +117,15 @@ def weights_of(target: dict[str, Any]) -> str | None:
     return f"store:{target['key']}" if target.get("key") else None
 
 
+def training_of(target: dict[str, Any]) -> str:
+    """The target's kind of training as its record knows it: the kind that trained it here
+    (or that the configured model of its file was trained as); a network passed in or built by
+    a factory was trained elsewhere, so its kind is not stated."""
+    if target.get("class") or target.get("factory"):
+        return "not stated"
+    return str(target.get("kind") or "not stated")
+
+
 def from_record(record: JobRecord) -> dict[str, Any]:
     """The entry of ``record``, whose config's ``benchmark`` block names the protocol and the
     model (``protocol``, ``version``, ``name``; ``paper``, ``venue``, ``training``,
@@ -139,9 +148,9 @@ def from_record(record: JobRecord) -> dict[str, Any]:
             "name": str(block["name"]),
             "paper": block.get("paper"),
             "venue": block.get("venue"),
-            "architecture": target.get("class") or cfg["model"]["name"],
+            "architecture": target.get("class") or target.get("factory") or cfg["model"]["name"],
             "T": int(cfg["T"]),
-            "training": str(block.get("training") or target.get("kind") or cfg["train"]["kind"]),
+            "training": str(block.get("training") or training_of(target)),
             "parameters": target.get("parameters"),
         },
         "protocol": str(block["protocol"]),
