@@ -1,6 +1,6 @@
 """Entries made by ``snnattack.benchmark`` (a spikingjelly network trained by the user) and by a
-``run.py`` job launched on a protocol file, then shown on the leaderboard; a small protocol of
-the digits protocol's form keeps them to seconds."""
+``run.py`` job launched on a protocol file (and its W&B run), then shown on the leaderboard; a
+small protocol of the digits protocol's form keeps them to seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import ROOT
+import wandb
+from harness import ROOT, read_wandb_run
 
 import snnattack
 from snnattack.benchmark import leaderboard
@@ -127,7 +128,9 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
         "train.epochs=1",
         "benchmark.name=STBP digits_net",
         "benchmark.reported={clean:99.5,pgd:80}",
+        "logger=wandb",
         "hydra.run.dir=job",
+        env={"WANDB_MODE": "offline"},
     )
     assert run.returncode == 0, run.stderr
     metrics = json.loads((tmp_path / "job" / "metrics.json").read_text())
@@ -140,6 +143,17 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     assert entry["model"]["parameters"] > 0
     assert entry["reported"] == {"clean": 99.5, "pgd": 80}
     assert entry["gap"] == round(80 - entry["worst_case"], 2)
+
+    wandb.teardown()  # the W&B service writes every run file to its end
+    runs = [read_wandb_run(f) for f in (tmp_path / "job" / "wandb").glob("offline-run-*")]
+    (run,) = [r for r in runs if r["job_type"] == "benchmark"]
+    assert run["name"] == "STBP digits_net" and run["group"] == "benchmark/tiny_v1"
+    assert (
+        run["summary"]["worst_case"] == entry["worst_case"]
+        and run["summary"]["gap"] == (entry["gap"])
+    )
+    table = json.loads((run["folder"] / "files" / run["summary"]["robust_acc.path"]).read_text())
+    assert table["data"] == [[k, v] for k, v in entry["robust_acc"].items()]
 
 
 @pytest.mark.slow  # runs the protocol on a network of the user's code: 10 s

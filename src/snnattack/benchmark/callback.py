@@ -3,7 +3,8 @@
 Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after every job that
 wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
 architecture the config builds, untrained: the count does not depend on the weights) and
-writes ``entry.json`` beside it. A job whose config names no model (``benchmark.name``) gets
+writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
+(:mod:`snnattack.benchmark.tracking`). A job whose config names no model (``benchmark.name``) gets
 none: one line says so, and the job's exit status is left alone.
 """
 
@@ -19,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.benchmark.entry import from_record, write_entry
+from snnattack.benchmark.tracking import log_entry
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 
@@ -42,10 +44,15 @@ def job_entry(cfg: DictConfig, folder: Path) -> Path | None:
         record = read_record(metrics)
         target = record.models.get("target") or {}
         record.models["target"] = {**target, "parameters": parameters(cfg)}
-        return write_entry(from_record(record), folder / "entry.json")
+        entry = from_record(record)
+        path = write_entry(entry, folder / "entry.json")
     except UserError as err:
         print(f"error: no benchmark entry: {err}", file=sys.stderr)
         return None
+    wandb_cfg = (cfg.get("logger") or {}).get("wandb")
+    if wandb_cfg:
+        log.info("W&B benchmark run: %s", log_entry(entry, dict(wandb_cfg), folder))
+    return path
 
 
 class EntryCallback(Callback):

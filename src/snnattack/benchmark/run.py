@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from snnattack.api import Data, device_of, evaluate
 from snnattack.benchmark.entry import from_record, slug, write_entry
 from snnattack.benchmark.protocol import Protocol, hydra_value, named
+from snnattack.benchmark.tracking import log_entry
 from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
@@ -33,13 +34,17 @@ from snnattack.training.trained import trained_model
 # keys a protocol sets that evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
 ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
+LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
 
 
-def protocol_config(chosen: Protocol) -> DictConfig:
+def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
     """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
-    it: its dataset and the standard surrogate's architecture and training."""
+    it with ``logger``: its dataset, the standard surrogate's architecture and training, and
+    the W&B settings (``conf/logger/``)."""
     with initialize_config_dir(str(chosen.path.parent), version_base="1.3"):
-        return compose(chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]"])
+        return compose(
+            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
+        )
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -99,6 +104,7 @@ def benchmark(
     T: int | None = None,
     store: Path | str | None = None,
     path: Path | str | None = None,
+    logger: str = "csv",
 ) -> dict[str, Any]:
     """Runs the protocol (``digits``, or ``digits_v1`` for one version) on ``model`` and
     returns its entry, written to ``path`` (default ``entries/<name>_<protocol>_v<k>.json``).
@@ -108,10 +114,14 @@ def benchmark(
     47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
     images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``source``
     replaces its standard surrogate; ``store`` is the checkpoint store the surrogate is kept in.
-    A model whose forward is random is attacked with the protocol's EoT draws.
+    A model whose forward is random is attacked with the protocol's EoT draws. With
+    ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
+    :mod:`snnattack.benchmark.tracking`).
     """
     chosen = named(protocol)
-    cfg = protocol_config(chosen)
+    if logger not in LOGGERS:
+        raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
+    cfg = protocol_config(chosen, logger)
     test_set, val_set = protocol_data(cfg)
     test = _first(test_set if data is None else _dataset(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else _dataset(val_data, "val_data")
@@ -152,5 +162,7 @@ def benchmark(
     }
     entry = from_record(record)
     default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
-    write_entry(entry, Path(path) if path is not None else default)
+    written = write_entry(entry, Path(path) if path is not None else default)
+    if cfg.logger.wandb:
+        log_entry(entry, dict(cfg.logger.wandb), written.parent)
     return entry
