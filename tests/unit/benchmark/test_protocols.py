@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from snnattack.api import job_config
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, hydra_value, protocol
@@ -100,3 +101,41 @@ def test_a_value_becomes_a_hydra_override(value, text) -> None:
 
 def test_the_protocols_live_in_experiments() -> None:
     assert PROTOCOL_DIR.parts[-2:] == ("experiments", "benchmark")
+
+
+RECIPES = sorted(p.stem for p in (PROTOCOL_DIR / "recipe").glob("*.yaml"))
+
+
+@pytest.mark.slow  # composes and validates each recipe's job config (a second each)
+def test_the_seed_entries_experiment_runs_the_digits_protocol_on_every_recipe() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from snnattack.config import validate
+    from snnattack.config.keys import CONF_DIR
+
+    sweep = OmegaConf.load(PROTOCOL_DIR / "digits_entries.yaml").hydra.sweeper.params
+    assert sweep.recipe.split(",") == [
+        "stbp",
+        "fgsm_rs_at",
+        "pgd_at",
+        "trades",
+        "rat",
+        "conversion",
+        "hybrid",
+        "rga_at",
+    ]
+    assert sorted(sweep.recipe.split(",")) == RECIPES and sweep.seed == "0,1,2"
+    digits = protocol("digits")
+    trained = set()
+    with initialize_config_dir(str(PROTOCOL_DIR), version_base="1.3"):
+        for recipe in RECIPES:
+            cfg = compose(
+                "digits_entries", [f"hydra.searchpath=[file://{CONF_DIR}]", f"recipe={recipe}"]
+            )
+            validate(cfg)
+            assert list(cfg.method) == digits.methods and list(cfg.eps) == digits.eps
+            assert cfg.benchmark.protocol == "digits" and cfg.benchmark.version == 1
+            assert cfg.benchmark.name == f"{cfg.benchmark.training} digits_net (seed 0)"
+            adversary = cfg.train.adversary
+            trained.add((cfg.train.kind, adversary.method, adversary.grad_mode, adversary.reg))
+    assert len(trained) == len(RECIPES)  # eight different trainings
