@@ -193,3 +193,18 @@ def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, mes
     with pytest.raises(UserError) as err:
         snnattack.benchmark(torch.nn.Linear(1, 1), protocol=protocol, name="x")
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ({"name": ""}, "name='' is not a text; accepted: a non-empty string"),
+        ({"name": "x", "paper": 3}, "paper=3 is not a text; accepted: a non-empty string or None"),
+        ({"name": "x", "reported": {"pgd": 120}}, "reported={'pgd': 120} is not the paper's"),
+        ({"name": "x", "reported": [47.7]}, "reported=[47.7] is not the paper's numbers; accept"),
+    ],
+)
+def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(torch.nn.Linear(1, 1), protocol="digits", **arguments)
+    assert str(err.value).startswith(message)

@@ -9,6 +9,7 @@ once into the checkpoint store, as a job trains it). :func:`benchmark` runs it t
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from snnattack.api import Data, device_of, evaluate
+from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
 from snnattack.benchmark.entry import from_record, slug, write_entry
 from snnattack.benchmark.protocol import Protocol, hydra_value, named
 from snnattack.benchmark.tracking import log_entry
 from snnattack.config.keys import CONF_DIR
+from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
@@ -35,6 +38,34 @@ from snnattack.training.trained import trained_model
 ARGUMENTS = ("eps", "boxes", "seed")
 ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
+
+
+def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
+    """Refuses, before any attack, a name that is not text or reported numbers that are not
+    percentages by row name."""
+    for argument, value, optional in (
+        ("name", name, False),
+        ("paper", paper, True),
+        ("venue", venue, True),
+        ("training", training, True),
+    ):
+        if not (isinstance(value, str) and value.strip()) and not (optional and value is None):
+            raise UserError(
+                f"{argument}={value!r} is not a text; accepted: a non-empty string"
+                + (" or None" if optional else "")
+            )
+    if reported is not None and not (
+        isinstance(reported, dict)
+        and reported
+        and all(
+            isinstance(k, str) and isinstance(v, int | float) and 0 <= v <= 100
+            for k, v in reported.items()
+        )
+    ):
+        raise UserError(
+            f"reported={reported!r} is not the paper's numbers; accepted: a dict of row names "
+            "(clean, pgd10, ...) to percentages in [0, 100], or None"
+        )
 
 
 def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
@@ -58,23 +89,9 @@ def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
     return TensorDataset(x, y)
 
 
-def _dataset(data: Data, argument: str) -> Dataset:
-    if isinstance(data, DataLoader):
-        return data.dataset
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, tuple | list) and len(data) == 2:
-        return TensorDataset(*data)
-    raise UserError(
-        f"{argument}={type(data).__name__} is not a data set; accepted: a DataLoader or Dataset "
-        "of (images in [0, 1], labels), a pair (x, y) of tensors, or None (the protocol's own)"
-    )
-
-
 def protocol_data(cfg: DictConfig) -> tuple[Dataset, Dataset]:
-    """The protocol's fixed test subset and its validation images (for tuning)."""
-    from snnattack.data import datamodule
-
+    """The protocol's test split (its first ``n`` images are the fixed subset) and its
+    validation images (for tuning)."""
     module = datamodule(DataSettings.from_config(cfg))
     module.setup("fit")
     module.setup("test")
@@ -118,18 +135,19 @@ def benchmark(
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.tracking`).
     """
+    check_names(name, paper, venue, training, reported)
     chosen = named(protocol)
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
     test_set, val_set = protocol_data(cfg)
-    test = _first(test_set if data is None else _dataset(data, "data"), chosen.n, "data")
-    val = val_set if val_data is None else _dataset(val_data, "val_data")
+    test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
+    val = val_set if val_data is None else dataset_of(val_data, "val_data")
     net = as_spiking_net(model, T)
     if source is None and "black" in chosen.boxes:
         source = surrogate(cfg, None if store is None else Path(store))
     probe = test.tensors[0][:8].to(device_of(net))
-    stochastic = is_random(net.eval(), probe)
+    stochastic = is_random(copy.deepcopy(net).eval(), probe)  # the user's model left as it is
     meta = {
         "name": name,
         "paper": paper,
