@@ -125,3 +125,14 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, caps
 
 def test_the_example_entry_is_valid() -> None:
     assert check_entry(json.loads(json.dumps(VALID)), "x") == VALID
+
+
+def test_the_committed_pages_are_the_committed_entries(tmp_path: Path) -> None:
+    """docs/leaderboard/ is what the command makes of benchmark/entries/ (regenerate both
+    pages after adding an entry: docs/benchmark.md)."""
+    from harness import ROOT
+
+    files = leaderboard.write(ROOT / "benchmark" / "entries", tmp_path)
+    for kind, path in files.items():
+        committed = ROOT / "docs" / "leaderboard" / path.name
+        assert committed.read_text() == path.read_text(), f"regenerate docs/leaderboard ({kind})"
