@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from entries import VALID, entry, protocols, write
+from harness import ROOT
 
 from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import check_entry
@@ -130,8 +131,6 @@ def test_the_example_entry_is_valid() -> None:
 def test_the_committed_pages_are_the_committed_entries(tmp_path: Path) -> None:
     """docs/leaderboard/ is what the command makes of benchmark/entries/ (regenerate both
     pages after adding an entry: docs/benchmark.md)."""
-    from harness import ROOT
-
     files = leaderboard.write(ROOT / "benchmark" / "entries", tmp_path)
     for kind, path in files.items():
         committed = ROOT / "docs" / "leaderboard" / path.name
