@@ -115,6 +115,28 @@ def test_a_users_spikingjelly_model_gets_an_entry_and_a_place_on_the_page(
     assert f'data-value="{entry["worst_case"]}"' in files["html"].read_text()
 
 
+class Noise(torch.nn.Module):
+    """Gaussian noise on the input at every forward (a randomised defence)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.05 * torch.randn_like(x)
+
+
+@pytest.mark.slow  # runs the protocol with EoT on a randomised network: 15 s
+def test_a_model_with_a_random_forward_is_attacked_with_eot(
+    spikingjelly_net, tiny: Path, tmp_path: Path
+) -> None:
+    noisy = torch.nn.Sequential(Noise(), *spikingjelly_net)
+    entry = snnattack.benchmark(
+        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy.json"
+    )
+    assert entry["eot_samples"] == 2  # the tiny protocol's stochastic_eot
+    plain = snnattack.benchmark(
+        spikingjelly_net, protocol=tiny, name="plain", T=4, path=tmp_path / "plain.json"
+    )
+    assert plain["eot_samples"] == 1
+
+
 @pytest.mark.slow  # trains a digits model and runs the protocol: 10 s
 def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     cli, tiny: Path, tmp_path: Path, digits_store: Path

@@ -117,7 +117,6 @@ def benchmark(
     training: str | None = None,
     reported: dict[str, float] | None = None,
     val_data: Data | None = None,
-    source: nn.Module | None = None,
     T: int | None = None,
     store: Path | str | None = None,
     path: Path | str | None = None,
@@ -129,8 +128,8 @@ def benchmark(
     ``name``, ``paper``, ``venue`` and ``training`` (e.g. ``"PGD-AT"``) describe the model;
     ``reported`` holds the paper's numbers in % by attack (``{"clean": 92.1, "pgd10":
     47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
-    images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``source``
-    replaces its standard surrogate; ``store`` is the checkpoint store the surrogate is kept in.
+    images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``store`` is
+    the checkpoint store its standard surrogate is kept in (trained there on first use).
     A model whose forward is random is attacked with the protocol's EoT draws. With
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.tracking`).
@@ -144,7 +143,8 @@ def benchmark(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     net = as_spiking_net(model, T)
-    if source is None and "black" in chosen.boxes:
+    source = None
+    if "black" in chosen.boxes:
         source = surrogate(cfg, None if store is None else Path(store))
     probe = test.tensors[0][:8].to(device_of(net))
     stochastic = is_random(copy.deepcopy(net).eval(), probe)  # the user's model left as it is
@@ -156,7 +156,8 @@ def benchmark(
         "reported": reported,
         "data": "protocol" if data is None else "user",
     }
-    given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
+    eot = {"attack.eot_samples": chosen.stochastic_eot} if stochastic else {}
+    given = {*ARGUMENTS, *eot, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
     record = evaluate(
         model,
         test,
@@ -170,7 +171,7 @@ def benchmark(
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
-            *([f"attack.eot_samples={chosen.stochastic_eot}"] if stochastic else []),
+            *(f"{k}={v}" for k, v in eot.items()),
         ],
     )
     record.models["target"] = {
