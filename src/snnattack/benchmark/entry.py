@@ -100,10 +100,16 @@ def worst_case(robust_acc: dict[str, float]) -> float:
     return min(robust_acc.values())
 
 
-def gap(reported: dict[str, float] | None, worst: float) -> float | None:
-    """The lowest reported robust accuracy (``clean`` aside) minus the worst case."""
+def lowest_reported(reported: dict[str, float] | None) -> float | None:
+    """The lowest robust accuracy a paper reported (``clean`` aside); None if none."""
     robust = [v for k, v in (reported or {}).items() if k != "clean"]
-    return round(min(robust) - worst, 2) if robust else None
+    return min(robust) if robust else None
+
+
+def gap(reported: dict[str, float] | None, worst: float) -> float | None:
+    """The lowest reported robust accuracy minus the worst case."""
+    lowest = lowest_reported(reported)
+    return None if lowest is None else round(lowest - worst, 2)
 
 
 def weights_of(target: dict[str, Any]) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snnattack.benchmark.entry import read_entry
+from snnattack.benchmark.entry import lowest_reported, read_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
 from snnattack.errors import UserError
 
@@ -42,8 +42,7 @@ class Row:
     @property
     def reported(self) -> float | None:
         """The lowest robust accuracy the paper reported (``clean`` aside)."""
-        robust = [v for k, v in (self.entry["reported"] or {}).items() if k != "clean"]
-        return min(robust) if robust else None
+        return lowest_reported(self.entry["reported"])
 
 
 def reasons(entry: dict[str, Any], current: int) -> tuple[str, ...]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from snnattack.benchmark.entry import lowest_reported
+
 ROWS = ("attack", "robust_acc")  # the columns of the run's table of rows
 
 
@@ -36,12 +38,11 @@ def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) ->
         settings=wandb.Settings(silent=bool(wandb_cfg.get("quiet"))),
     )
     try:
-        reported = [v for k, v in (entry["reported"] or {}).items() if k != "clean"]
         run.summary.update(
             {
                 "clean_acc": entry["clean_acc"],
                 "worst_case": entry["worst_case"],
-                "reported": min(reported) if reported else None,
+                "reported": lowest_reported(entry["reported"]),
                 "gap": entry["gap"],
                 "n": entry["n"],
                 "masking_flagged": len(entry["masking"]["flagged"]),
