@@ -204,6 +204,27 @@ def test_a_job_on_a_network_of_the_users_code_names_its_factory(
     assert entry["provenance"]["weights"] is None  # the factory's own weights: no file, no key
 
 
+@pytest.mark.slow  # a digits job: 10 s
+def test_a_job_that_claims_another_protocol_version_gets_no_entry(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP",
+        "benchmark.version=2",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr  # the job's own result stands
+    assert (tmp_path / "job" / "metrics.json").is_file()
+    assert not (tmp_path / "job" / "entry.json").exists()
+    assert "error: no benchmark entry: benchmark.protocol='tiny' has no version 2; " in run.stderr
+
+
 @pytest.mark.parametrize(
     "protocol,message",
     [

@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.benchmark.entry import from_record, write_entry
+from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
 from snnattack.benchmark.tracking import log_entry
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
@@ -34,13 +35,29 @@ def parameters(cfg: DictConfig) -> int:
     return sum(p.numel() for p in build_model(cfg).parameters())
 
 
-def job_entry(cfg: DictConfig, folder: Path) -> Path | None:
+def protocol_folder() -> Path:
+    """The folder of the protocol file the job was launched on (``-cd``), as Hydra records it."""
+    for source in HydraConfig.get().runtime.config_sources:
+        if source.provider == "command-line" and source.schema == "file":
+            return Path(source.path)
+    return PROTOCOL_DIR
+
+
+def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> Path | None:
     """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None (and one
-    line) when the job wrote no record or its config names no model."""
+    line) when the job wrote no record, its config names no model, or its ``benchmark``
+    block names a protocol or version that has no file in ``protocols``."""
     metrics = folder / "metrics.json"
     if not metrics.is_file():
         return None
+    block = cfg.get("benchmark") or {}
     try:
+        protocol(
+            block.get("protocol"),
+            block.get("version"),
+            folder=protocols,
+            argument="benchmark.protocol",
+        )
         record = read_record(metrics)
         target = record.models.get("target") or {}
         record.models["target"] = {**target, "parameters": parameters(cfg)}
@@ -60,6 +77,6 @@ class EntryCallback(Callback):
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         folder = Path(HydraConfig.get().runtime.output_dir)
-        path = job_entry(config, folder)
+        path = job_entry(config, folder, protocol_folder())
         if path is not None:
             log.info("benchmark entry %s", path)
