@@ -4,8 +4,9 @@ Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after eve
 wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
 architecture the config builds, untrained: the count does not depend on the weights) and
 writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
-(:mod:`snnattack.benchmark.tracking`). A job whose config names no model (``benchmark.name``) gets
-none: one line says so, and the job's exit status is left alone.
+(:mod:`snnattack.benchmark.tracking`). A job whose config names no model (``benchmark.name``),
+or a protocol version without a file, gets none: one line says so, and the job's result and
+exit status are left alone.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
 from snnattack.benchmark.tracking import log_entry
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
+from snnattack.training.trained import build_model
 
 log = logging.getLogger(__name__)
 
 
 def parameters(cfg: DictConfig) -> int:
     """The parameter count of the model ``cfg`` builds."""
-    from snnattack.training.trained import build_model
-
     return sum(p.numel() for p in build_model(cfg).parameters())
 
 
