@@ -225,6 +225,32 @@ def test_a_job_that_claims_another_protocol_version_gets_no_entry(
     assert "error: no benchmark entry: benchmark.protocol='tiny' has no version 2; " in run.stderr
 
 
+@pytest.mark.slow  # two digits jobs: 20 s
+def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-m",
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP lambda ${lambda}",
+        "lambda=0.5,1.0",
+        "hydra.sweep.dir=sweep",
+    )
+    assert run.returncode == 0, run.stderr
+    entries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/entry.json"))]
+    assert [e["model"]["name"] for e in entries] == ["STBP lambda 0.5", "STBP lambda 1.0"]
+    page = (tmp_path / "sweep" / "leaderboard.md").read_text()
+    for e in entries:
+        line = next(x for x in page.splitlines() if e["model"]["name"] in x)
+        assert f"| {e['worst_case']:.2f} |" in line
+    assert (tmp_path / "sweep" / "leaderboard.html").is_file()
+
+
 @pytest.mark.parametrize(
     "protocol,message",
     [

@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
 from snnattack.benchmark.tracking import log_entry
@@ -35,9 +36,10 @@ def parameters(cfg: DictConfig) -> int:
     return sum(p.numel() for p in build_model(cfg).parameters())
 
 
-def protocol_folder() -> Path:
-    """The folder of the protocol file the job was launched on (``-cd``), as Hydra records it."""
-    for source in HydraConfig.get().runtime.config_sources:
+def protocol_folder(hydra: Any) -> Path:
+    """The folder of the protocol file the job was launched on (``-cd``), as Hydra records it
+    in ``hydra`` (its config node)."""
+    for source in hydra.runtime.config_sources:
         if source.provider == "command-line" and source.schema == "file":
             return Path(source.path)
     return PROTOCOL_DIR
@@ -73,10 +75,20 @@ def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> 
 
 
 class EntryCallback(Callback):
-    """Writes each finished job's ``entry.json`` (:func:`job_entry`)."""
+    """Writes each finished job's ``entry.json`` (:func:`job_entry`), and at a multirun's end
+    the leaderboard of its entries into the sweep folder (``leaderboard.md``, ``.html``)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        try:
+            files = leaderboard.write(sweep, sweep, protocol_folder(config.hydra), "*/entry.json")
+        except UserError as err:
+            print(f"error: no leaderboard: {err}", file=sys.stderr)
+            return
+        log.info("benchmark leaderboard %s", files["html"])
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        folder = Path(HydraConfig.get().runtime.output_dir)
-        path = job_entry(config, folder, protocol_folder())
+        hydra = HydraConfig.get()
+        path = job_entry(config, Path(hydra.runtime.output_dir), protocol_folder(hydra))
         if path is not None:
             log.info("benchmark entry %s", path)

@@ -58,12 +58,15 @@ def reasons(entry: dict[str, Any], current: int) -> tuple[str, ...]:
     return tuple(found)
 
 
-def entries(folder: Path, protocols: Path = PROTOCOL_DIR) -> list[tuple[Path, dict[str, Any]]]:
-    """Every entry below ``folder``, checked (UserError naming the first bad file)."""
+def entries(
+    folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Every entry below ``folder`` (its files matching ``pattern``, ``metrics.json`` aside),
+    checked (UserError naming the first bad file)."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
     found = []
-    for path in sorted(folder.rglob("*.json")):
+    for path in sorted(folder.glob(pattern)):
         if path.name == "metrics.json":
             continue
         entry = read_entry(path)
@@ -76,12 +79,12 @@ def entries(folder: Path, protocols: Path = PROTOCOL_DIR) -> list[tuple[Path, di
     return found
 
 
-def board(folder: Path, protocols: Path = PROTOCOL_DIR) -> list[Row]:
+def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json") -> list[Row]:
     """The rows of the leaderboard: by protocol (name order), ranked ones by worst case
     (highest first; ties by name), then the ones ranked apart."""
     versions = available(protocols)
     rows = []
-    for path, entry in entries(folder, protocols):
+    for path, entry in entries(folder, protocols, pattern):
         rows.append(Row(entry, path, None, reasons(entry, versions[entry["protocol"]][-1])))
     rows.sort(
         key=lambda r: (
@@ -173,12 +176,15 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write(folder: Path, out: Path, protocols: Path = PROTOCOL_DIR) -> dict[str, Path]:
-    """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``."""
+def write(
+    folder: Path, out: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
+) -> dict[str, Path]:
+    """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``
+    (its files matching ``pattern``)."""
     from snnattack.benchmark.page import html
     from snnattack.records.files import write_atomic
 
-    rows = board(folder, protocols)
+    rows = board(folder, protocols, pattern)
     out.mkdir(parents=True, exist_ok=True)
     files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
     write_atomic(files["md"], markdown(rows))
