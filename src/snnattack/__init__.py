@@ -11,6 +11,7 @@ from snnattack.package import __version__
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
 LOADERS = ("load",)  # the functions of snnattack.models.files
 __all__ = ["__version__", *API, *LOADERS]
+from snnattack import benchmark as benchmark  # noqa: E402  snnattack.benchmark(model, ...)
 
 
 def __getattr__(name: str) -> object:

@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("report",),  # tables and figures from metrics.json
     ("tools",),  # developer tools: bench, timings
     ("source", "job", "api"),  # a job's data flow and the Python API
+    ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
 ]

@@ -206,6 +206,7 @@ KINDS = {
         "snnattack.attacks.methods",
         [
             "fgsm",
+            "rfgsm",
             "pgd",
             "bim",
             "mifgsm",

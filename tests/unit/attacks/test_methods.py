@@ -24,6 +24,7 @@ from snnattack.snn.neurons import LIF
 EPS = 32 / 255
 FAST = {
     "fgsm": {},
+    "rfgsm": {},
     "pgd": {},
     "bim": {},
     "mifgsm": {},

@@ -1,0 +1,233 @@
+"""A benchmark entry: one model's result under one protocol, a JSON file with a schema version.
+
+An entry is built from a :class:`~snnattack.records.results.JobRecord` alone (the record of
+``snnattack.evaluate`` or of a job's ``metrics.json``): the ``benchmark`` block of its config
+names the protocol and the model, its rows give the robust accuracies. The worst case is the
+lowest robust accuracy of its rows: the ensemble's row is already the per-sample worst case of
+its components, and the lineage's attacks and the transfer rows can only lower it. The gap is
+the lowest robust accuracy the paper reported minus the worst case (percentage points the paper
+overstates robustness by).
+
+:func:`check_entry` reads an entry back against :data:`FIELDS` and refuses, in one line naming
+the file and the field, one that does not match (a field missing, of another type, unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from snnattack.errors import UserError
+from snnattack.records.files import write_atomic
+from snnattack.records.results import JobRecord
+
+SCHEMA = 1  # the entry layout this code writes and reads
+WHITE, TRANSFER = "white", "black"
+Number = (int, float)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+def _percent(value: Any) -> bool:
+    return _number(value) and 0 <= value <= 100
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _optional(test: Any) -> Any:
+    return lambda value: value is None or test(value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _percents(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value != {}
+        and all(_text(k) and _percent(v) for k, v in value.items())
+    )
+
+
+# Every field of an entry, with the test its value passes and how the refusal names it.
+FIELDS: dict[str, Any] = {
+    "schema": (lambda v: v == SCHEMA, f"{SCHEMA}"),
+    "model": {
+        "name": (_text, "a name"),
+        "paper": (_optional(_text), "a citation or null"),
+        "venue": (_optional(_text), "a venue or null"),
+        "architecture": (_text, "a name"),
+        "T": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+        "training": (_text, "a kind of training"),
+        "parameters": (_optional(_count), "an integer >= 0 or null"),
+    },
+    "protocol": (_text, "a protocol name"),
+    "eps_255": (lambda v: isinstance(v, list) and v != [] and all(map(_number, v)), "radii"),
+    "data": (lambda v: v in ("protocol", "user"), "protocol or user"),
+    "clean_acc": (_percent, "a percentage"),
+    "n": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+    "robust_acc": (_percents, "{attack: percentage}"),
+    "worst_case": (_percent, "a percentage"),
+    "eot_samples": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+    "masking": {"flagged": (lambda v: isinstance(v, list) and all(map(_text, v)), "names")},
+    "reported": (_optional(_percents), "{attack or clean: percentage} or null"),
+    "gap": (_optional(_number), "a number or null"),
+    "provenance": {
+        "snnattack": (_text, "a version"),
+        "commit": (_optional(_text), "a git commit or null"),
+        "protocol_version": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+        "weights": (_optional(_text), "a hash or null"),
+        "date": (_text, "an ISO date"),
+    },
+}
+
+
+def row_label(method: str, box: str) -> str:
+    """A row's column in an entry: its ``method=`` name, ``<name>/transfer`` in the black box."""
+    return method if box == WHITE else f"{method}/transfer"
+
+
+def worst_case(robust_acc: dict[str, float]) -> float:
+    """The lowest robust accuracy over the rows."""
+    return min(robust_acc.values())
+
+
+def lowest_reported(reported: dict[str, float] | None) -> float | None:
+    """The lowest robust accuracy a paper reported (``clean`` aside); None if none."""
+    robust = [v for k, v in (reported or {}).items() if k != "clean"]
+    return min(robust) if robust else None
+
+
+def gap(reported: dict[str, float] | None, worst: float) -> float | None:
+    """The lowest reported robust accuracy minus the worst case."""
+    lowest = lowest_reported(reported)
+    return None if lowest is None else round(lowest - worst, 2)
+
+
+def weights_of(target: dict[str, Any]) -> str | None:
+    """The hash of the target's weights as its record holds it: a digest of the parameters
+    (the Python API), the model file's sha256 (``checkpoint=``), or the checkpoint store's
+    key (a model trained by the job: the hash of its training spec)."""
+    if target.get("weights"):
+        return str(target["weights"])
+    if target.get("sha256"):
+        return f"file:{target['sha256']}"
+    return f"store:{target['key']}" if target.get("key") else None
+
+
+def training_of(target: dict[str, Any]) -> str:
+    """The target's kind of training as its record knows it: the kind that trained it here
+    (or that the configured model of its file was trained as); a network passed in or built by
+    a factory was trained elsewhere, so its kind is not stated."""
+    if target.get("class") or target.get("factory"):
+        return "not stated"
+    return str(target.get("kind") or "not stated")
+
+
+def from_record(record: JobRecord) -> dict[str, Any]:
+    """The entry of ``record``, whose config's ``benchmark`` block names the protocol and the
+    model (``protocol``, ``version``, ``name``; ``paper``, ``venue``, ``training``,
+    ``reported``, ``data`` optional)."""
+    cfg = record.config
+    block = cfg.get("benchmark") or {}
+    for key in ("protocol", "version", "name"):
+        if block.get(key) in (None, ""):
+            raise UserError(
+                f"benchmark.{key} is not set; accepted: a protocol file of experiments/benchmark/ "
+                "and benchmark.name=<the model's name>"
+            )
+    target = record.models.get("target") or {}
+    robust = {row_label(r.method, r.box): round(r.adv_acc, 2) for r in record.results}
+    worst = worst_case(robust)
+    reported = block.get("reported") or None
+    entry = {
+        "schema": SCHEMA,
+        "model": {
+            "name": str(block["name"]),
+            "paper": block.get("paper"),
+            "venue": block.get("venue"),
+            "architecture": target.get("class") or target.get("factory") or cfg["model"]["name"],
+            "T": int(cfg["T"]),
+            "training": str(block.get("training") or training_of(target)),
+            "parameters": target.get("parameters"),
+        },
+        "protocol": str(block["protocol"]),
+        "eps_255": sorted({r.eps_255 for r in record.results}),
+        "data": block.get("data", "protocol"),
+        "clean_acc": round(record.clean_acc, 2),
+        "n": record.n,
+        "robust_acc": robust,
+        "worst_case": worst,
+        "eot_samples": int(cfg["attack"]["eot_samples"]),
+        "masking": {"flagged": list(record.masking.get("flagged", []))},
+        "reported": reported,
+        "gap": gap(reported, worst),
+        "provenance": {
+            "snnattack": record.version or "unknown",
+            "commit": record.git_commit,
+            "protocol_version": int(block["version"]),
+            "weights": weights_of(target),
+            "date": datetime.now(timezone.utc).date().isoformat(),
+        },
+    }
+    return check_entry(entry, "the new entry")
+
+
+def check_entry(data: Any, where: str | Path) -> dict[str, Any]:
+    """``data`` if it is an entry of :data:`FIELDS`; else one UserError line naming ``where``
+    (the file) and the first field that does not match."""
+    _check(data, FIELDS, "", where)
+    return data
+
+
+def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) -> None:
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: {prefix.rstrip('.') or 'the entry'} is not a JSON object")
+    for key in data:
+        if key not in fields:
+            raise UserError(
+                f"{where}: {prefix}{key} is not a field of a schema {SCHEMA} entry; accepted: "
+                f"{', '.join(prefix + k for k in fields)}"
+            )
+    for key, rule in fields.items():
+        if key not in data:
+            raise UserError(f"{where}: field {prefix}{key} is missing (docs/benchmark.md)")
+        if isinstance(rule, dict):
+            _check(data[key], rule, f"{prefix}{key}.", where)
+            continue
+        test, accepted = rule
+        if not test(data[key]):
+            raise UserError(
+                f"{where}: field {prefix}{key}={data[key]!r} is invalid; accepted: {accepted}"
+            )
+
+
+def slug(name: str) -> str:
+    """``name`` as a file name: lower case, runs of other characters as one ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "entry"
+
+
+def write_entry(entry: dict[str, Any], path: Path) -> Path:
+    """Writes ``entry`` to ``path`` (folders made) and returns it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(entry, indent=2) + "\n")
+    return path
+
+
+def read_entry(path: Path) -> dict[str, Any]:
+    """The entry in ``path``, checked; one UserError line if it is not JSON or not an entry."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise UserError(
+            f"{path}: not a JSON entry ({err}); accepted: a schema {SCHEMA} entry"
+        ) from None
+    return check_entry(data, path)

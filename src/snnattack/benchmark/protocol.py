@@ -1,0 +1,176 @@
+"""The benchmark's fixed protocols: ``experiments/benchmark/<protocol>_v<version>.yaml``.
+
+A protocol file is a launchable experiment (``python run.py -cd experiments/benchmark -cn
+digits_v1``) and the settings of :func:`snnattack.benchmark`. Its ``benchmark`` block names it
+(``protocol``, ``version``); a change to a protocol is a new file of the next version, never
+an edit, so every entry of one version was measured the same way. The latest version of a
+protocol is the one the leaderboard ranks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack.errors import UserError
+
+PROTOCOL_DIR = Path(__file__).resolve().parents[3] / "experiments" / "benchmark"
+FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
+SKIPPED = ("defaults", "hydra", "paper")  # keys of a protocol file that are not job settings
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One version of a protocol, read from its file."""
+
+    name: str
+    version: int
+    path: Path
+
+    @property
+    def label(self) -> str:
+        """``<name>_v<version>``, the file's stem."""
+        return f"{self.name}_v{self.version}"
+
+    @cached_property
+    def raw(self) -> DictConfig:
+        """The file as written (its defaults list unresolved)."""
+        return OmegaConf.load(self.path)
+
+    @property
+    def methods(self) -> list[str]:
+        """The ``method=`` names of its rows (its defaults list's ``override /method``)."""
+        return list(self._groups().get("method", []))
+
+    @property
+    def eps(self) -> list[float]:
+        """Its L∞ radii in 1/255 units."""
+        return list(self.raw.eps)
+
+    @property
+    def boxes(self) -> list[str]:
+        return list(self.raw.boxes)
+
+    @property
+    def seed(self) -> int:
+        return int(self.raw.seed)
+
+    @property
+    def n(self) -> int:
+        """Test images attacked: the first ``limit_test_batches`` batches of the fixed split."""
+        return int(self.raw.trainer.limit_test_batches) * int(self.raw.eval_batch_size)
+
+    @property
+    def stochastic_eot(self) -> int:
+        """EoT draws per gradient for a model whose forward is random."""
+        return int(self.raw.benchmark.stochastic_eot)
+
+    def _groups(self) -> dict[str, Any]:
+        """The config groups its defaults list overrides (``override /method: [...]``)."""
+        groups = {}
+        for item in self.raw.get("defaults", []):
+            if isinstance(item, DictConfig):
+                for key, value in item.items():
+                    group = key.removeprefix("override ").strip("/")
+                    groups[group] = (
+                        OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+                    )
+        return groups
+
+    def overrides(self) -> list[str]:
+        """The file's settings as overrides of a job's config (``conf/``): its group choices
+        but ``method`` (:attr:`methods`), then ``++key=value`` for every key of its body down to
+        a leaf or a list, in the file's order (``++``: the keys below the free-form
+        ``benchmark`` node are new to the config)."""
+        groups = [f"{g}={v}" for g, v in self._groups().items() if g != "method"]
+        body = {k: v for k, v in OmegaConf.to_container(self.raw).items() if k not in SKIPPED}
+        return groups + [f"++{k}={hydra_value(v)}" for k, v in _leaves(body, "")]
+
+
+def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """``(dotted key, value)`` of every leaf or list of ``tree``."""
+    found = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            found += _leaves(value, f"{prefix}{key}.")
+        else:
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+def hydra_value(value: Any) -> str:
+    """``value`` (a YAML scalar, list or dict) as the right-hand side of a Hydra override."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str) and not re.fullmatch(r"[A-Za-z0-9_.\-/]+", value):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)
+
+
+def available(folder: Path = PROTOCOL_DIR) -> dict[str, list[int]]:
+    """Every protocol in ``folder`` with its versions, oldest first."""
+    found: dict[str, list[int]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if match := FILE.fullmatch(path.name):
+            found.setdefault(match["name"], []).append(int(match["version"]))
+    return {name: sorted(versions) for name, versions in sorted(found.items())}
+
+
+def protocol(
+    name: str,
+    version: int | None = None,
+    *,
+    folder: Path = PROTOCOL_DIR,
+    argument: str = "protocol",
+) -> Protocol:
+    """The protocol ``name`` (``digits``, or ``digits_v1`` for one version) at ``version``
+    (None: its latest). An unknown name or version is one UserError line naming both."""
+    protocols = available(folder)
+    accepted = ", ".join(f"{p} (versions {', '.join(map(str, v))})" for p, v in protocols.items())
+    if not isinstance(name, str):
+        raise UserError(f"{argument}={name!r} is not a protocol name; accepted: {accepted}")
+    if (match := FILE.fullmatch(f"{name}.yaml")) and match["name"] in protocols:
+        pinned = int(match["version"])
+        if version is not None and version != pinned:
+            raise UserError(
+                f"{argument}={name!r} is version {pinned} but version={version}; accepted: "
+                "one of them"
+            )
+        name, version = match["name"], pinned
+    if name not in protocols:
+        raise UserError(f"{argument}={name!r} is unknown; accepted: {accepted}")
+    if version is None:
+        version = protocols[name][-1]
+    if version not in protocols[name]:
+        raise UserError(
+            f"{argument}={name!r} has no version {version!r}; accepted: "
+            f"{', '.join(map(str, protocols[name]))} (experiments/benchmark/)"
+        )
+    found = Protocol(name, version, folder / f"{name}_v{version}.yaml")
+    block = found.raw.get("benchmark") or {}
+    if block.get("protocol") != name or block.get("version") != version:
+        raise UserError(
+            f"{found.path}: benchmark.protocol={block.get('protocol')!r} and "
+            f"benchmark.version={block.get('version')!r} differ from its file name; accepted: "
+            f"protocol: {name}, version: {version}"
+        )
+    return found
+
+
+def named(name: str | Path) -> Protocol:
+    """The protocol a name (``digits``, ``digits_v1``) or a protocol file's path names (a file
+    outside ``experiments/benchmark/``: a protocol being drafted, or a test's)."""
+    if isinstance(name, Path):
+        return protocol(name.stem, folder=name.parent)
+    return protocol(name)

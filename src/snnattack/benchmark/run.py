@@ -1,0 +1,187 @@
+"""``snnattack.benchmark``: a model's entry under a fixed protocol, from a script.
+
+The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the attacks and their
+settings, ε, the seeds, the test subset and the validation images the tuned components choose
+their parameters on, and the standard surrogate the transfer rows are crafted on (trained
+once into the checkpoint store, as a job trains it). :func:`benchmark` runs it through
+:func:`snnattack.evaluate` and turns the record into an entry (:mod:`snnattack.benchmark.entry`).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from snnattack.api import Data, device_of, evaluate
+from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
+from snnattack.benchmark.entry import from_record, slug, write_entry
+from snnattack.benchmark.protocol import Protocol, hydra_value, named
+from snnattack.benchmark.tracking import log_entry
+from snnattack.config.keys import CONF_DIR
+from snnattack.data import datamodule
+from snnattack.errors import UserError
+from snnattack.evaluation.checks import is_random
+from snnattack.evaluation.reuse import weights
+from snnattack.interop.external import as_spiking_net
+from snnattack.records.store import ModelStore
+from snnattack.settings import DataSettings
+from snnattack.source import source_config
+from snnattack.training.trained import trained_model
+
+# keys a protocol sets that evaluate() takes as arguments
+ARGUMENTS = ("eps", "boxes", "seed")
+ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
+LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
+
+
+def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
+    """Refuses, before any attack, a name that is not text or reported numbers that are not
+    percentages by row name."""
+    for argument, value, optional in (
+        ("name", name, False),
+        ("paper", paper, True),
+        ("venue", venue, True),
+        ("training", training, True),
+    ):
+        if not (isinstance(value, str) and value.strip()) and not (optional and value is None):
+            raise UserError(
+                f"{argument}={value!r} is not a text; accepted: a non-empty string"
+                + (" or None" if optional else "")
+            )
+    if reported is not None and not (
+        isinstance(reported, dict)
+        and reported
+        and all(
+            isinstance(k, str) and isinstance(v, int | float) and 0 <= v <= 100
+            for k, v in reported.items()
+        )
+    ):
+        raise UserError(
+            f"reported={reported!r} is not the paper's numbers; accepted: a dict of row names "
+            "(clean, pgd10, ...) to percentages in [0, 100], or None"
+        )
+
+
+def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
+    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
+    it with ``logger``: its dataset, the standard surrogate's architecture and training, and
+    the W&B settings (``conf/logger/``)."""
+    with initialize_config_dir(str(chosen.path.parent), version_base="1.3"):
+        return compose(
+            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
+        )
+
+
+def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
+    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer."""
+    if len(dataset) < n:
+        raise UserError(
+            f"{argument} holds {len(dataset)} samples but the protocol attacks {n}; accepted: "
+            f"a data set of at least {n} samples, or {argument}=None (the protocol's own)"
+        )
+    x, y = next(iter(DataLoader(Subset(dataset, range(n)), batch_size=n)))
+    return TensorDataset(x, y)
+
+
+def protocol_data(cfg: DictConfig) -> tuple[Dataset, Dataset]:
+    """The protocol's test split (its first ``n`` images are the fixed subset) and its
+    validation images (for tuning)."""
+    module = datamodule(DataSettings.from_config(cfg))
+    module.setup("fit")
+    module.setup("test")
+    return module.test_set, module.val_set
+
+
+def surrogate(cfg: DictConfig, store: Path | None) -> nn.Module:
+    """The protocol's standard surrogate (its ``source_*`` keys), from the checkpoint store or
+    trained into it first."""
+    folder = ModelStore(store if store is not None else cfg.store.dir)
+    model, _ = trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, folder, [])
+    return model
+
+
+def benchmark(
+    model: nn.Module,
+    data: Data | None = None,
+    *,
+    protocol: str | Path = "digits",
+    name: str,
+    paper: str | None = None,
+    venue: str | None = None,
+    training: str | None = None,
+    reported: dict[str, float] | None = None,
+    val_data: Data | None = None,
+    T: int | None = None,
+    store: Path | str | None = None,
+    path: Path | str | None = None,
+    logger: str = "csv",
+) -> dict[str, Any]:
+    """Runs the protocol (``digits``, or ``digits_v1`` for one version) on ``model`` and
+    returns its entry, written to ``path`` (default ``entries/<name>_<protocol>_v<k>.json``).
+
+    ``name``, ``paper``, ``venue`` and ``training`` (e.g. ``"PGD-AT"``) describe the model;
+    ``reported`` holds the paper's numbers in % by attack (``{"clean": 92.1, "pgd10":
+    47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
+    images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``store`` is
+    the checkpoint store its standard surrogate is kept in (trained there on first use).
+    A model whose forward is random is attacked with the protocol's EoT draws. With
+    ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
+    :mod:`snnattack.benchmark.tracking`).
+    """
+    check_names(name, paper, venue, training, reported)
+    chosen = named(protocol)
+    if logger not in LOGGERS:
+        raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
+    cfg = protocol_config(chosen, logger)
+    test_set, val_set = protocol_data(cfg)
+    test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
+    val = val_set if val_data is None else dataset_of(val_data, "val_data")
+    net = as_spiking_net(model, T)
+    source = None
+    if "black" in chosen.boxes:
+        source = surrogate(cfg, None if store is None else Path(store))
+    probe = test.tensors[0][:8].to(device_of(net))
+    stochastic = is_random(copy.deepcopy(net).eval(), probe)  # the user's model left as it is
+    meta = {
+        "name": name,
+        "paper": paper,
+        "venue": venue,
+        "training": training,
+        "reported": reported,
+        "data": "protocol" if data is None else "user",
+    }
+    eot = {"attack.eot_samples": chosen.stochastic_eot} if stochastic else {}
+    given = {*ARGUMENTS, *eot, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
+    record = evaluate(
+        model,
+        test,
+        eps=chosen.eps,
+        methods=chosen.methods,
+        boxes=chosen.boxes,
+        source=source,
+        val_data=val,
+        T=T,
+        seed=chosen.seed,
+        overrides=[
+            *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
+            *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
+            *(f"{k}={v}" for k, v in eot.items()),
+        ],
+    )
+    record.models["target"] = {
+        **(record.models.get("target") or {}),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights": f"params:{weights(model)[:16]}",
+    }
+    entry = from_record(record)
+    default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
+    written = write_entry(entry, Path(path) if path is not None else default)
+    if cfg.logger.wandb:
+        log_entry(entry, dict(cfg.logger.wandb), written.parent)
+    return entry

@@ -1,0 +1,55 @@
+"""An entry as a W&B run (``logger=wandb``): ``job_type=benchmark``, named by the model, in the
+group ``benchmark/<protocol>_v<version>`` (or ``logger.wandb.group``), so that the entries of
+one protocol form one W&B report. Its summary holds the entry's numbers (clean accuracy,
+worst case, reported, gap, n) and a table of its rows; its config, the entry itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from snnattack.benchmark.entry import lowest_reported
+
+ROWS = ("attack", "robust_acc")  # the columns of the run's table of rows
+
+
+def group(entry: dict[str, Any]) -> str:
+    """The entry's W&B group: its protocol and version."""
+    return f"benchmark/{entry['protocol']}_v{entry['provenance']['protocol_version']}"
+
+
+def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) -> str:
+    """Logs ``entry`` as one W&B run under ``folder/wandb`` with the settings of
+    ``logger.wandb`` (``project``, ``entity``, ``mode``, ``group``, ``quiet``); returns the
+    run's folder (offline) or address."""
+    import wandb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    run = wandb.init(
+        project=wandb_cfg.get("project"),
+        entity=wandb_cfg.get("entity"),
+        mode=wandb_cfg.get("mode"),
+        group=wandb_cfg.get("group") or group(entry),
+        job_type="benchmark",
+        name=entry["model"]["name"],
+        dir=str(folder),
+        config=entry,
+        reinit="create_new",
+        settings=wandb.Settings(silent=bool(wandb_cfg.get("quiet"))),
+    )
+    try:
+        run.summary.update(
+            {
+                "clean_acc": entry["clean_acc"],
+                "worst_case": entry["worst_case"],
+                "reported": lowest_reported(entry["reported"]),
+                "gap": entry["gap"],
+                "n": entry["n"],
+                "masking_flagged": len(entry["masking"]["flagged"]),
+            }
+        )
+        rows = [[attack, acc] for attack, acc in entry["robust_acc"].items()]
+        run.log({"robust_acc": wandb.Table(columns=list(ROWS), data=rows)})
+        return str(Path(run.dir).parent) if run.settings.mode == "offline" else str(run.url)
+    finally:
+        run.finish()

@@ -1,0 +1,279 @@
+"""Entries made by ``snnattack.benchmark`` (a spikingjelly network trained by the user) and by a
+``run.py`` job launched on a protocol file (and its W&B run), then shown on the leaderboard; a
+small protocol of the digits protocol's form keeps them to seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import wandb
+from harness import ROOT, read_wandb_run
+
+import snnattack
+from snnattack.benchmark import leaderboard
+from snnattack.errors import UserError
+
+TINY = """
+defaults:
+  - config
+  - override /method: [fgsm, pgd, ensemble]
+  - _self_
+eps: [16]
+boxes: [white]
+seed: 0
+eval_batch_size: 32
+trainer:
+  limit_test_batches: 1
+attack:
+  eot_samples: 1
+  tune:
+    val_size: 32
+method:
+  ensemble:
+    components:
+      - {attack: stbp, method: apgd, tune: true, params: {steps: 3}}
+      - {method: square, params: {n_queries: 20}}
+checks:
+  masking:
+    probe_size: 16
+benchmark:
+  protocol: tiny
+  version: 1
+  stochastic_eot: 2
+  name: null
+  reported: null
+hydra:
+  callbacks:
+    benchmark_entry:
+      _target_: snnattack.benchmark.callback.EntryCallback
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    (folder / "tiny_v1.yaml").write_text(TINY)
+    return folder / "tiny_v1.yaml"
+
+
+@pytest.fixture(scope="module")
+def spikingjelly_net():
+    """examples/spikingjelly_digits.py's network, trained by its own loop for 2 epochs."""
+    pytest.importorskip("spikingjelly")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from spikingjelly_digits import make_net, train
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    from snnattack.data.digits import DigitsDataModule
+
+    data = DigitsDataModule()
+    data.setup()
+    torch.manual_seed(0)
+    net = make_net()
+    train(net, data, epochs=2)
+    return net
+
+
+@pytest.mark.slow  # trains a spikingjelly network and runs the protocol: 20 s
+def test_a_users_spikingjelly_model_gets_an_entry_and_a_place_on_the_page(
+    spikingjelly_net, tiny: Path, tmp_path: Path
+) -> None:
+    entry = snnattack.benchmark(
+        spikingjelly_net,
+        protocol=tiny,
+        name="SJ LIF digits",
+        paper="Example et al. 2026",
+        training="stbp (spikingjelly)",
+        reported={"clean": 99.0, "pgd": 90.0},
+        T=4,
+        path=tmp_path / "entries" / "sj.json",
+    )
+    assert json.loads((tmp_path / "entries" / "sj.json").read_text()) == entry
+    assert entry["protocol"] == "tiny" and entry["provenance"]["protocol_version"] == 1
+    assert entry["n"] == 32 and entry["eps_255"] == [16.0] and entry["data"] == "protocol"
+    assert set(entry["robust_acc"]) == {"fgsm", "pgd", "ensemble"}
+    assert entry["worst_case"] == min(entry["robust_acc"].values())
+    assert entry["gap"] == round(90.0 - entry["worst_case"], 2)
+    model = entry["model"]
+    assert model["architecture"] == "torch.nn.modules.container.Sequential"
+    assert model["T"] == 4 and model["training"] == "stbp (spikingjelly)"
+    assert model["parameters"] == sum(p.numel() for p in spikingjelly_net.parameters())
+    assert entry["provenance"]["weights"].startswith("params:")
+    assert entry["clean_acc"] > 50  # trained: the numbers are the model's, not a stub's
+
+    files = leaderboard.write(tmp_path / "entries", tmp_path / "site", tiny.parent)
+    row = next(line for line in files["md"].read_text().splitlines() if "SJ LIF" in line)
+    assert row.startswith("| 1 | SJ LIF digits |")
+    assert f"| {entry['worst_case']:.2f} |" in row and f"| {entry['clean_acc']:.2f} |" in row
+    assert f'data-value="{entry["worst_case"]}"' in files["html"].read_text()
+
+
+class Noise(torch.nn.Module):
+    """Gaussian noise on the input at every forward (a randomised defence)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.05 * torch.randn_like(x)
+
+
+@pytest.mark.slow  # runs the protocol with EoT on a randomised network: 15 s
+def test_a_model_with_a_random_forward_is_attacked_with_eot(
+    spikingjelly_net, tiny: Path, tmp_path: Path
+) -> None:
+    noisy = torch.nn.Sequential(Noise(), *spikingjelly_net)
+    entry = snnattack.benchmark(
+        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy.json"
+    )
+    assert entry["eot_samples"] == 2  # the tiny protocol's stochastic_eot
+    plain = snnattack.benchmark(
+        spikingjelly_net, protocol=tiny, name="plain", T=4, path=tmp_path / "plain.json"
+    )
+    assert plain["eot_samples"] == 1
+
+
+@pytest.mark.slow  # trains a digits model and runs the protocol: 10 s
+def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP digits_net",
+        "benchmark.reported={clean:99.5,pgd:80}",
+        "logger=wandb",
+        "hydra.run.dir=job",
+        env={"WANDB_MODE": "offline"},
+    )
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["model"]["name"] == "STBP digits_net"
+    assert entry["model"]["architecture"] == "digits_net" and entry["model"]["training"] == "stbp"
+    assert entry["robust_acc"] == {r["method"]: round(r["adv_acc"], 2) for r in metrics["results"]}
+    assert entry["clean_acc"] == round(metrics["clean_acc"], 2) and entry["n"] == 32
+    assert entry["provenance"]["weights"].startswith("store:")
+    assert entry["model"]["parameters"] > 0
+    assert entry["reported"] == {"clean": 99.5, "pgd": 80}
+    assert entry["gap"] == round(80 - entry["worst_case"], 2)
+
+    wandb.teardown()  # the W&B service writes every run file to its end
+    runs = [read_wandb_run(f) for f in (tmp_path / "job" / "wandb").glob("offline-run-*")]
+    (run,) = [r for r in runs if r["job_type"] == "benchmark"]
+    assert run["name"] == "STBP digits_net" and run["group"] == "benchmark/tiny_v1"
+    assert (
+        run["summary"]["worst_case"] == entry["worst_case"]
+        and run["summary"]["gap"] == (entry["gap"])
+    )
+    table = json.loads((run["folder"] / "files" / run["summary"]["robust_acc.path"]).read_text())
+    assert table["data"] == [[k, v] for k, v in entry["robust_acc"].items()]
+
+
+@pytest.mark.slow  # runs the protocol on a network of the user's code: 10 s
+def test_a_job_on_a_network_of_the_users_code_names_its_factory(
+    cli, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        "model=external",
+        "model.factory._target_=spikingjelly_digits.make_net",
+        "T=4",
+        "benchmark.name=SJ untrained",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    model = entry["model"]
+    assert model["architecture"] == "spikingjelly_digits.make_net"
+    assert model["training"] == "not stated" and model["T"] == 4
+    assert model["parameters"] == 6138  # examples/spikingjelly_digits.py's network
+    assert entry["provenance"]["weights"] is None  # the factory's own weights: no file, no key
+
+
+@pytest.mark.slow  # a digits job: 10 s
+def test_a_job_that_claims_another_protocol_version_gets_no_entry(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP",
+        "benchmark.version=2",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr  # the job's own result stands
+    assert (tmp_path / "job" / "metrics.json").is_file()
+    assert not (tmp_path / "job" / "entry.json").exists()
+    assert "error: no benchmark entry: benchmark.protocol='tiny' has no version 2; " in run.stderr
+
+
+@pytest.mark.slow  # two digits jobs: 20 s
+def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    run = cli(
+        "-m",
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=STBP lambda ${lambda}",
+        "lambda=0.5,1.0",
+        "hydra.sweep.dir=sweep",
+    )
+    assert run.returncode == 0, run.stderr
+    entries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/entry.json"))]
+    assert [e["model"]["name"] for e in entries] == ["STBP lambda 0.5", "STBP lambda 1.0"]
+    page = (tmp_path / "sweep" / "leaderboard.md").read_text()
+    for e in entries:
+        line = next(x for x in page.splitlines() if e["model"]["name"] in x)
+        assert f"| {e['worst_case']:.2f} |" in line
+    assert (tmp_path / "sweep" / "leaderboard.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "protocol,message",
+    [
+        ("imagenet", "protocol='imagenet' is unknown; accepted: cifar100_linf4 (versions 1), "),
+        ("digits_v9", "protocol='digits' has no version 9; accepted: 1 (experiments/benchmark/)"),
+    ],
+)
+def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, message) -> None:
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(torch.nn.Linear(1, 1), protocol=protocol, name="x")
+    assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ({"name": ""}, "name='' is not a text; accepted: a non-empty string"),
+        ({"name": "x", "paper": 3}, "paper=3 is not a text; accepted: a non-empty string or None"),
+        ({"name": "x", "reported": {"pgd": 120}}, "reported={'pgd': 120} is not the paper's"),
+        ({"name": "x", "reported": [47.7]}, "reported=[47.7] is not the paper's numbers; accept"),
+    ],
+)
+def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(torch.nn.Linear(1, 1), protocol="digits", **arguments)
+    assert str(err.value).startswith(message)

@@ -1,0 +1,137 @@
+"""The leaderboard of a folder of entries: ranking by worst case, entries ranked apart, the
+Markdown page's numbers, and the one-line refusals of bad entries and protocols."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from entries import VALID, entry, protocols, write
+from harness import ROOT
+
+from snnattack.benchmark import leaderboard
+from snnattack.benchmark.entry import check_entry
+from snnattack.errors import UserError
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> tuple[Path, Path]:
+    """Four digits entries (one flagged, one of the older version 1) and one of cifar10."""
+    folder = tmp_path / "entries"
+    write(folder, "a", entry("A", 30.0, version=2))
+    write(folder, "b", entry("B", 45.5, version=2))
+    write(folder, "c", entry("C", 60.0, version=2, flagged=["zero_gradients"]))
+    write(folder, "d", entry("D", 55.0, version=1))
+    write(folder, "e", entry("E", 10.0, protocol="cifar10_linf8"))
+    return folder, protocols(tmp_path / "protocols", digits=[1, 2], cifar10_linf8=[1])
+
+
+def test_entries_are_ranked_by_worst_case_and_the_doubtful_ones_apart(board) -> None:
+    folder, known = board
+    rows = leaderboard.board(folder, known)
+    assert [(r.entry["model"]["name"], r.rank) for r in rows] == [
+        ("E", 1),  # cifar10_linf8 before digits: protocols in name order
+        ("B", 1),
+        ("A", 2),
+        ("C", None),  # masking fired: apart, though its worst case is the highest
+        ("D", None),  # an older protocol version
+    ]
+    apart = {r.entry["model"]["name"]: r.apart for r in rows if r.apart}
+    assert apart == {
+        "C": ("masking checks fired: zero_gradients",),
+        "D": ("protocol version 1, current 2",),
+    }
+
+
+def test_an_entry_on_its_own_data_is_ranked_apart(tmp_path: Path) -> None:
+    write(tmp_path / "e", "u", entry("U", 50.0, data="user"))
+    (row,) = leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert row.rank is None and row.apart == ("its own data, not the protocol's",)
+
+
+def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) -> None:
+    folder, known = board
+    text = leaderboard.markdown(leaderboard.board(folder, known))
+    lines = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ")}
+    b = [c.strip() for c in lines["B"].strip("|").split("|")]
+    head = [c.strip() for c in lines["model"].strip("|").split("|")]
+    shown = dict(zip(head, b, strict=True))
+    assert shown["rank"] == "1" and shown["worst case"] == "45.50"
+    assert shown["reported"] == "45.00" and shown["gap"] == "24.75"  # the entry's own gap
+    assert shown["clean"] == "97.50" and shown["pgd/transfer"] == "80.00"
+    assert lines["C"].startswith("| ⚠ |") and "masking checks fired" in lines["C"]
+    assert text.index("## cifar10_linf8") < text.index("## digits")
+
+
+def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
+    folder, known = board
+    files = leaderboard.write(folder, tmp_path / "site", known)
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == [
+        "leaderboard.html",
+        "leaderboard.md",
+    ]
+    page = files["html"].read_text()
+    assert page.count("<tr data-protocol=") == 5
+    assert "http" not in page.split("<body>")[1]  # nothing fetched: no CDN, no link out
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda e: e["model"].pop("T"), "field model.T is missing"),
+        (lambda e: e.update(worst_case="high"), "field worst_case='high' is invalid; accepted:"),
+        (lambda e: e.update(clean_acc=101), "field clean_acc=101 is invalid; accepted: a perc"),
+        (lambda e: e.update(extra=1), "extra is not a field of a schema 1 entry; accepted:"),
+        (lambda e: e["provenance"].update(date=None), "field provenance.date=None is invalid"),
+        (lambda e: e.update(schema=2), "field schema=2 is invalid; accepted: 1"),
+    ],
+)
+def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(
+    tmp_path: Path, change, message
+) -> None:
+    bad = entry("Bad", 20.0)
+    change(bad)
+    path = write(tmp_path / "e", "bad", bad)
+    with pytest.raises(UserError) as err:
+        leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"protocol": "imagenet"}, "protocol='imagenet' is unknown; accepted: digits (versions 1)"),
+        ({"version": 3}, "protocol='digits' has no version 3; accepted: 1"),
+    ],
+)
+def test_an_unknown_protocol_or_version_is_refused_in_one_line(
+    tmp_path: Path, changes, message
+) -> None:
+    path = write(tmp_path / "e", "x", entry("X", 20.0, **changes))
+    with pytest.raises(UserError) as err:
+        leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    write(tmp_path / "e", "bad", {**VALID, "n": 0})
+    assert leaderboard.main([str(tmp_path / "e"), "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"error: \S+bad\.json: field n=0 is invalid; accepted: .*\n", err)
+    assert not (tmp_path / "site").exists()
+
+
+def test_the_example_entry_is_valid() -> None:
+    assert check_entry(json.loads(json.dumps(VALID)), "x") == VALID
+
+
+def test_the_committed_pages_are_the_committed_entries(tmp_path: Path) -> None:
+    """docs/leaderboard/ is what the command makes of benchmark/entries/ (regenerate both
+    pages after adding an entry: docs/benchmark.md)."""
+    files = leaderboard.write(ROOT / "benchmark" / "entries", tmp_path)
+    for kind, path in files.items():
+        committed = ROOT / "docs" / "leaderboard" / path.name
+        assert committed.read_text() == path.read_text(), f"regenerate docs/leaderboard ({kind})"

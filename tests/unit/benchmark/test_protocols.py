@@ -1,0 +1,141 @@
+"""The protocol files of experiments/benchmark/: named as their block says, holding the
+lineage's attacks and the reliable worst case, and valid job configs; and the one-line
+refusal of an unknown protocol or version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from snnattack.api import job_config
+from snnattack.benchmark.protocol import PROTOCOL_DIR, available, hydra_value, protocol
+from snnattack.errors import UserError
+
+LINEAGE = ["fgsm", "rfgsm", "pgd", "pgd10", "pgd40", "bim", "apgd", "apgd_dlr"]
+MODES = {"stbp", "rga", "hart", "pdsg", "assg", "bptr"}  # every mode the worst case runs
+NAMES = [f"{n}_v{v}" for n, versions in available().items() for v in versions]
+
+
+def test_the_protocols_are_the_issues_list() -> None:
+    assert available() == {
+        "cifar100_linf4": [1],
+        "cifar100_linf8": [1],
+        "cifar10_linf4": [1],
+        "cifar10_linf8": [1],
+        "digits": [1],
+    }
+
+
+@pytest.mark.parametrize("label", NAMES)
+def test_a_protocol_holds_the_lineage_and_the_reliable_worst_case(label: str) -> None:
+    chosen = protocol(label)
+    assert chosen.label == label and chosen.methods == [*LINEAGE, "ensemble"]
+    assert chosen.boxes == ["white", "black"] and chosen.raw.source_train == "ann"
+    parts = chosen.raw.method.ensemble.components
+    for method in ("apgd", "sapgd"):
+        assert {c.attack for c in parts if c.method == method} == MODES
+    assert [c.method for c in parts if "attack" not in c] == ["square"]
+    tuned = {c.attack for c in parts if c.get("tune")}
+    assert tuned == {"stbp", "rga", "hart", "assg"}  # the modes with parameters
+    assert chosen.n == (200 if label.startswith("digits") else 1000)
+    assert len(chosen.eps) == 1 and chosen.stochastic_eot > 1
+
+
+@pytest.mark.slow  # composes and validates each file's job config (seconds each)
+@pytest.mark.parametrize("label", NAMES)
+def test_a_protocols_settings_are_a_valid_job_config(label: str) -> None:
+    chosen = protocol(label)
+    given = ("++eps", "++boxes", "++seed")
+    cfg = job_config(
+        eps=chosen.eps,
+        methods=chosen.methods,
+        grad_mode="stbp",
+        boxes=chosen.boxes,
+        seed=chosen.seed,
+        overrides=[
+            *(o for o in chosen.overrides() if o.split("=")[0] not in given),
+            "checks.memory=false",  # CIFAR's tuning batch fits a GPU, not this machine
+        ],
+    )
+    assert list(cfg.method) == chosen.methods and list(cfg.eps) == chosen.eps
+    assert len(cfg.method.ensemble.components) == len(chosen.raw.method.ensemble.components)
+    assert cfg.benchmark.protocol == chosen.name and cfg.benchmark.version == chosen.version
+
+
+@pytest.mark.parametrize(
+    "name,version,message",
+    [
+        ("imagenet", None, "protocol='imagenet' is unknown; accepted: cifar100_linf4 (versions"),
+        ("digits", 2, "protocol='digits' has no version 2; accepted: 1 (experiments/benchmark/)"),
+        ("digits_v2", None, "protocol='digits' has no version 2; accepted: 1"),
+        ("digits_v1", 2, "protocol='digits_v1' is version 1 but version=2; accepted: one of them"),
+        (3, None, "protocol=3 is not a protocol name; accepted: cifar100_linf4 (versions 1),"),
+    ],
+)
+def test_an_unknown_protocol_or_version_is_refused_in_one_line(name, version, message) -> None:
+    with pytest.raises(UserError) as err:
+        protocol(name, version)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_a_file_whose_block_names_another_protocol_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "mine_v2.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    with pytest.raises(UserError, match=r"benchmark.version=1 differ from its file name"):
+        protocol("mine", folder=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        ([{"attack": "stbp", "params": {"steps": 3}}], "[{attack:stbp,params:{steps:3}}]"),
+        ("Ding et al., NeurIPS", "'Ding et al., NeurIPS'"),
+        (None, "null"),
+        (True, "true"),
+    ],
+)
+def test_a_value_becomes_a_hydra_override(value, text) -> None:
+    assert hydra_value(value) == text
+
+
+def test_the_protocols_live_in_experiments() -> None:
+    assert PROTOCOL_DIR.parts[-2:] == ("experiments", "benchmark")
+
+
+RECIPES = sorted(p.stem for p in (PROTOCOL_DIR / "recipe").glob("*.yaml"))
+
+
+@pytest.mark.slow  # composes and validates each recipe's job config (a second each)
+def test_the_seed_entries_experiment_runs_the_digits_protocol_on_every_recipe() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from snnattack.config import validate
+    from snnattack.config.keys import CONF_DIR
+
+    sweep = OmegaConf.load(PROTOCOL_DIR / "digits_entries.yaml").hydra.sweeper.params
+    assert sweep.recipe.split(",") == [
+        "stbp",
+        "fgsm_rs_at",
+        "pgd_at",
+        "trades",
+        "rat",
+        "conversion",
+        "hybrid",
+        "rga_at",
+    ]
+    assert sorted(sweep.recipe.split(",")) == RECIPES and sweep.seed == "0,1,2"
+    digits = protocol("digits")
+    trained = set()
+    with initialize_config_dir(str(PROTOCOL_DIR), version_base="1.3"):
+        for recipe in RECIPES:
+            cfg = compose(
+                "digits_entries", [f"hydra.searchpath=[file://{CONF_DIR}]", f"recipe={recipe}"]
+            )
+            validate(cfg)
+            assert list(cfg.method) == digits.methods and list(cfg.eps) == digits.eps
+            assert cfg.benchmark.protocol == "digits" and cfg.benchmark.version == 1
+            assert cfg.benchmark.name == f"{cfg.benchmark.training} digits_net (seed 0)"
+            adversary = cfg.train.adversary
+            trained.add((cfg.train.kind, adversary.method, adversary.grad_mode, adversary.reg))
+    assert len(trained) == len(RECIPES)  # eight different trainings
