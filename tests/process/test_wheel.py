@@ -31,6 +31,7 @@ import json, torch
 import snnattack
 from snnattack.data.digits import DigitsDataModule
 from snnattack.models import build
+from snnattack.benchmark.protocol import PROTOCOL_DIR, available
 from snnattack.package import CONF_DIR
 
 torch.manual_seed(0)
@@ -43,6 +44,7 @@ record = snnattack.evaluate(net, (x, y), eps=[32], methods=["fgsm"], masking=Fal
 print(json.dumps({
     "file": snnattack.__file__,
     "conf": str(CONF_DIR),
+    "protocols": [str(PROTOCOL_DIR), available()],
     "rows": [record.clean_acc, record.n, [(r.asr, r.adv_acc) for r in record.results]],
 }))
 """
@@ -98,6 +100,8 @@ def test_a_wheel_installed_outside_the_checkout_runs_the_api_and_a_job(tmp_path:
     assert Path(found["conf"]).is_relative_to(package)
     shipped = Path(found["conf"]) / "config.yaml"
     assert shipped.read_text() == (ROOT / "conf" / "config.yaml").read_text()
+    protocols, versions = found["protocols"]  # the benchmark's protocol files ship too
+    assert Path(protocols).is_relative_to(package) and versions["digits"] == [1]
     here = io.StringIO()
     with contextlib.redirect_stdout(here):
         runpy.run_path(str(script), run_name="__main__")

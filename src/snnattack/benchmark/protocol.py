@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.errors import UserError
 
-PROTOCOL_DIR = Path(__file__).resolve().parents[3] / "experiments" / "benchmark"
+PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
 FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
 SKIPPED = ("defaults", "hydra", "paper")  # keys of a protocol file that are not job settings
 
