@@ -254,7 +254,10 @@ KINDS = {
     "report table": (
         TABLES,
         "snnattack.report",
-        ["table2", "table1", "cost", "ensemble", "tuning", "masking", "adversarial"],
+        [
+            *("table2", "table1", "cost", "ensemble", "tuning", "masking", "adversarial"),
+            "event_budget",
+        ],
         'from snnattack.report.tables import register\n@register("{name}", order={order})\n'
         "def table(jobs):\n    return None\n",
         None,
@@ -264,7 +267,8 @@ KINDS = {
         "snnattack.report",
         [
             *("asr_vs_eps", "asr_vs_lambda", "adv_acc_vs_T", "kinds", "rate_current"),
-            *("beta_gamma", "cost", "convergence", "robust_vs_cost"),
+            *("beta_gamma", "cost", "asr_vs_l0", "event_examples", "convergence"),
+            "robust_vs_cost",
         ],
         "from snnattack.report.figures import register\n"
         '@register("{name}", order={order}, caption="C")\n'

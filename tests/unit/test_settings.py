@@ -42,6 +42,12 @@ SEAM_FUNCTIONS = {
     ("interop/external.py", "external_model"),
     ("interop/external.py", "factory_network"),
     ("interop/external.py", "check_external"),
+    # the benchmark: a protocol is a job config (its data and its surrogate source, built as a
+    # job builds them), and a job's entry reads the job's benchmark block and model
+    ("benchmark/run.py", "protocol_data"),
+    ("benchmark/run.py", "surrogate"),
+    ("benchmark/callback.py", "parameters"),
+    ("benchmark/callback.py", "job_entry"),
 }
 
 

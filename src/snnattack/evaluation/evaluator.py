@@ -355,12 +355,12 @@ class AttackEvaluator(L.LightningModule):
     def _timing(self, i: int, spec: AttackSpec) -> dict[str, Any]:
         """Spec ``i``'s seconds in this job: the whole row's, and an ensemble's per component
         (0 for one that had no sample left)."""
-        timing: dict[str, Any] = {"total": round(float(self.seconds[str(i)].compute().sum()), 2)}
+        timing: dict[str, Any] = {"total": round(float(self.seconds[str(i)].compute().sum()), 4)}
         if spec.algorithm == ENSEMBLE:
             parts = spec.params["components"]
             spent = self.part_seconds[str(i)].compute().reshape(-1)
             timing["components"] = {
-                p.name: round(float(t), 2) for p, t in zip(parts, spent, strict=True)
+                p.name: round(float(t), 4) for p, t in zip(parts, spent, strict=True)
             }
         return timing
 
