@@ -175,6 +175,21 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
         {"adv_acc_vs_T"},
         {"Table 1", "Table 2"},
     ),
+    "digits_events_sda": (
+        ["attack=stbp", "method.sda.n_iter=5"],
+        {"asr_vs_l0"},
+        {"Table 2", "Event attacks: ASR against the L0 budget"},
+    ),
+    "digits_events_attacks": (
+        [
+            "method.sparsefool.max_iter=2",
+            "method.spike_grad.n_iter=5",
+            "method.event_patch.steps=5",
+            "method.gsattack.steps=5",
+        ],
+        {"asr_vs_l0"},
+        {"Table 2", "Event attacks: ASR against the L0 budget"},
+    ),
 }
 
 

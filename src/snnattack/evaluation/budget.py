@@ -50,8 +50,8 @@ class EventBudget(Metric):
         """The row's fields: ``l0_mean``, ``l0_median``, ``inserted_mean``, ``deleted_mean``,
         ``l0_under`` (``{threshold: % of successes with L0 < threshold}``) and ``l0_hist``
         (:func:`l0_histogram`); None where nothing was fooled."""
-        counts = self.compute()
-        inserted, deleted = counts["inserted"], counts["deleted"]
+        counts = self.compute()  # torchmetrics squeezes one success to a 0-d tensor: 1-d again
+        inserted, deleted = counts["inserted"].reshape(-1), counts["deleted"].reshape(-1)
         l0 = inserted + deleted
         if not len(l0):
             return {"l0_under": {str(t): None for t in thresholds}, "l0_hist": {}}
@@ -101,7 +101,7 @@ class WorstL0(Metric):
     def summary(self, methods: list[str], n_correct: int) -> dict[str, Any]:
         """The worst case's record: the attacks it takes the minimum over, the clean-correct
         samples, its ASR (any budget) and its ``l0_hist``."""
-        l0 = self.compute()
+        l0 = self.compute().reshape(-1)  # one sample broken: torchmetrics gives it 0-d
         hist = l0_histogram(l0) if len(l0) else {}
         return {
             "methods": methods,

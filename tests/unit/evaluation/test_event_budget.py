@@ -23,6 +23,21 @@ def test_the_histogram_counts_successes_per_whole_event_count() -> None:
     assert sample_l0(delta).tolist() == [2.0, 3.0, 1.0]
 
 
+def test_a_single_success_gives_its_own_budget() -> None:
+    """torchmetrics hands one success back as a 0-d tensor; the row and the worst case still
+    count it (a short sweep fooled exactly one sample and stopped on ``len()`` of it)."""
+    budget = EventBudget()
+    budget.update(torch.tensor([False, True]), torch.tensor([[1.0, 0.0], [1.0, -1.0]]))
+    summary = budget.summary((2, 5))
+    assert summary["l0_hist"] == {"2": 1} and summary["l0_median"] == 2.0
+    assert (summary["inserted_mean"], summary["deleted_mean"]) == (1.0, 1.0)
+    assert summary["l0_under"] == {"2": 0.0, "5": 100.0}
+    worst = WorstL0()
+    worst.update(torch.tensor([float("inf"), 3.0]))
+    assert worst.summary(["sda/white/eps0"], n_correct=4)["l0_hist"] == {"3": 1}
+    assert worst.summary(["sda/white/eps0"], n_correct=4)["asr"] == 25.0
+
+
 def test_the_worst_case_keeps_each_samples_fewest_events_and_leaves_out_the_unbroken() -> None:
     worst = WorstL0()
     worst.update(torch.tensor([4.0, float("inf"), 2.0]))
