@@ -34,7 +34,7 @@ def frames_net() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
         ("apgd", {"steps": 3}),
         ("apgd", {"steps": 3, "loss": "dlr"}),
         ("square", {"n_queries": 20}),
-        ("autoattack", {"n_classes": 10}),
+        pytest.param("autoattack", {"n_classes": 10}, marks=pytest.mark.slow),  # 5 s
     ],
 )
 def test_an_image_attack_on_frames_returns_frames_within_eps(frames_net, method, params) -> None:

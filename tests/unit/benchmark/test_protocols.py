@@ -99,8 +99,9 @@ def test_a_value_becomes_a_hydra_override(value, text) -> None:
     assert hydra_value(value) == text
 
 
-def test_the_protocols_live_in_experiments() -> None:
-    assert PROTOCOL_DIR.parts[-2:] == ("experiments", "benchmark")
+def test_the_protocols_live_in_experiments_and_ship_with_the_package() -> None:
+    assert PROTOCOL_DIR.resolve().parts[-2:] == ("experiments", "benchmark")  # in a checkout
+    assert PROTOCOL_DIR.parent.name == "benchmark"  # the package's own folder (a wheel's copy)
 
 
 RECIPES = sorted(p.stem for p in (PROTOCOL_DIR / "recipe").glob("*.yaml"))
