@@ -39,13 +39,19 @@ class DigitsDataModule(SplitDataModule):
         digits = load_digits()
         x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
         y = torch.tensor(digits.target, dtype=torch.long)
-        idx = list(range(len(y)))
-        rest, test = train_test_split(
-            idx, test_size=self.test_fraction, stratify=y, random_state=self.split_seed
+        self.train_set, self.val_set, self.test_set = stratified_splits(
+            x, y, self.test_fraction, self.val_fraction, self.split_seed
         )
-        train, val = train_test_split(
-            rest, test_size=self.val_fraction, stratify=y[rest], random_state=self.split_seed
-        )
-        self.train_set, self.val_set, self.test_set = (
-            TensorDataset(x[i], y[i]) for i in (train, val, test)
-        )
+
+
+def stratified_splits(
+    x: torch.Tensor, y: torch.Tensor, test_fraction: float, val_fraction: float, seed: int
+) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
+    """The train, validation and test sets of the digits (images or their event frames ``x``):
+    ``test_fraction`` of all held out for testing, ``val_fraction`` of the rest for checkpoint
+    selection, both stratified by ``y`` and drawn with ``seed`` alone, so that every model of a
+    sweep sees the same test digits."""
+    idx = list(range(len(y)))
+    rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest], random_state=seed)
+    return tuple(TensorDataset(x[i], y[i]) for i in (train, val, test))

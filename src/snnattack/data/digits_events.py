@@ -33,10 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
+from snnattack.data.digits import stratified_splits
 from snnattack.data.events import Framing
 from snnattack.errors import ConfigError
 
@@ -200,13 +199,6 @@ class DigitsEventsDataModule(SplitDataModule):
         if hasattr(self, "train_set"):
             return
         x, y = _digit_frames(self.framing, self.recording)
-        idx = list(range(len(y)))
-        rest, test = train_test_split(
-            idx, test_size=self.test_fraction, stratify=y, random_state=self.split_seed
-        )
-        train, val = train_test_split(
-            rest, test_size=self.val_fraction, stratify=y[rest], random_state=self.split_seed
-        )
-        self.train_set, self.val_set, self.test_set = (
-            TensorDataset(x[i], y[i]) for i in (train, val, test)
+        self.train_set, self.val_set, self.test_set = stratified_splits(
+            x, y, self.test_fraction, self.val_fraction, self.split_seed
         )

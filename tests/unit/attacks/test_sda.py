@@ -3,44 +3,23 @@ back to the clean input; every gradient mode drives it; the events-used summary 
 
 from __future__ import annotations
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
-from harness import compose
-from sklearn.datasets import load_digits
+from fixtures_event_nets import binary_digits_net
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.sda import SDA, cw_margin
-from snnattack.data.digits_events import record
-from snnattack.data.events import to_frames
 from snnattack.evaluation.budget import EventBudget
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import Recipe
-from snnattack.training.trained import build_model
 
 
 @pytest.fixture(scope="module")
 def net_and_frames() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    """digits_net fitted briefly (Adam, 6 epochs) on binary 8x8 frames of 240 event digits,
-    six held-out digits and the net's own predictions as labels (all start clean-correct)."""
-    L.seed_everything(0, verbose=False)
-    model = build_model(compose("dataset=digits_events"))
-    streams = record(load_digits().images[:246] / 16.0)
-    frames = to_frames(streams, (16, 16, 2), 4, 8, "time", "binary")
-    labels = torch.as_tensor(load_digits().target[:240])
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(6):
-        for i in range(0, 240, 40):
-            loss = torch.nn.functional.cross_entropy(model(frames[i : i + 40]), labels[i : i + 40])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    model.eval()
-    x = frames[240:]
-    with torch.no_grad():
-        y = model(x).argmax(1)
-    return model, x, y
+    """digits_net fitted briefly on binary event-digit frames, six held-out digits and the
+    net's own predictions as labels (all start clean-correct)."""
+    return binary_digits_net()
 
 
 def test_cw_margin_is_the_true_logit_over_the_best_other_clipped_at_zero() -> None:
