@@ -47,6 +47,7 @@ class FramesAsChannels(nn.Module):
         super().__init__()
         self.model = model
         self.frames = tuple(frames)  # (T, C)
+        self.train(model.training)  # torchattacks hands the wrapper back in its own mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.unflatten(1, self.frames))

@@ -40,6 +40,7 @@ def frames_net() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
 def test_an_image_attack_on_frames_returns_frames_within_eps(frames_net, method, params) -> None:
     model, x, y = frames_net
     adv, queries = craft(method, model, x, y, EPS, params, Recipe("stbp"))
+    assert not model.training  # handed back in eval mode, as it came
     assert adv.shape == x.shape
     assert (adv - x).abs().max() <= EPS + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
