@@ -45,6 +45,7 @@ FIXTURE_RUN = [
     "train.batch_size=4",
     "eval_batch_size=4",
     "dataset.params.num_workers=0",
+    "threads=1",  # batches of 4 fixtures: one thread is fastest, and the suite shares a process
 ]
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
 
