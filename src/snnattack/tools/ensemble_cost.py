@@ -29,7 +29,7 @@ from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
-from snnattack.data import datamodule
+from snnattack.data import datamodule, first_samples
 from snnattack.records.store import ModelStore
 from snnattack.settings import AttackSettings, DataSettings
 from snnattack.training.trained import trained_model
@@ -98,7 +98,8 @@ def measure_ensemble(
         test = torch.utils.data.Subset(test, range(min(test_size, len(test))))
     start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
-    specs = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, data)
+    validation = first_samples(data.val_dataloader(), cfg.attack.tune.val_size)
+    specs = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, validation)
     tune_seconds, tune_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     parts, eps = specs[0].params["components"], specs[0].eps
     totals = {
@@ -116,7 +117,7 @@ def measure_ensemble(
             torch.manual_seed(seed * 1_000_003 + index)
             start, cpu_start = time.perf_counter(), time.process_time()
             with square_of(kind), timing_square(total["square_seconds"]):
-                adv, _, _ = ensemble.worst_case(
+                adv, *_ = ensemble.worst_case(
                     parts, model, lambda b: model(b).argmax(1), x, y, correct, eps
                 )
             total["seconds"] += time.perf_counter() - start

@@ -48,7 +48,7 @@ def test_a_protocol_holds_the_lineage_and_the_reliable_worst_case(label: str) ->
 def test_a_protocols_settings_are_a_valid_job_config(label: str) -> None:
     chosen = protocol(label)
     given = ("++eps", "++boxes", "++seed")
-    cfg = job_config(
+    cfg, _ = job_config(
         eps=chosen.eps,
         methods=chosen.methods,
         grad_mode="stbp",
