@@ -16,7 +16,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.api import Data, device_of, evaluate
 from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
@@ -24,7 +24,7 @@ from snnattack.benchmark.entry import from_record, slug, write_entry
 from snnattack.benchmark.protocol import Protocol, hydra_value, named
 from snnattack.benchmark.tracking import log_entry
 from snnattack.config.keys import CONF_DIR
-from snnattack.data import datamodule
+from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
@@ -85,8 +85,7 @@ def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
             f"{argument} holds {len(dataset)} samples but the protocol attacks {n}; accepted: "
             f"a data set of at least {n} samples, or {argument}=None (the protocol's own)"
         )
-    x, y = next(iter(DataLoader(Subset(dataset, range(n)), batch_size=n)))
-    return TensorDataset(x, y)
+    return TensorDataset(*first_samples(DataLoader(dataset, batch_size=n), n))
 
 
 def protocol_data(cfg: DictConfig) -> tuple[Dataset, Dataset]:
