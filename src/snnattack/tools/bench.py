@@ -17,7 +17,8 @@ Two other measurements replace the step table: ``--threads 1 2`` times a forward
 attack step (forward and backward) on each torch thread count, interleaved (how the default
 of ``threads`` was chosen: docs/performance.md); ``--ensemble`` times the default worst-case
 ensemble on the digits test set, today's Square beside this project's
-(:mod:`snnattack.tools.ensemble_cost`).
+(:mod:`snnattack.tools.ensemble_cost`); ``--sda FOLDER`` times the batched SDA beside the
+reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
+from snnattack.tools.sda_cost import measure_sda
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
 
@@ -165,6 +167,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("SNNATTACK_STORE", "models"),
         help="model store the quick start's model is read from (trained there if missing)",
     )
+    event = parser.add_argument_group(
+        "batched SDA against its reference (--sda, instead of the steps)"
+    )
+    event.add_argument(
+        "--sda",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/ryime/PDSG-SDA: its one-sample SDA loop beside this "
+        "project's batched SDA on the event digits, one thread (--store for the model)",
+    )
+    event.add_argument("--sda-samples", type=int, default=64, help="clean-correct test samples")
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -212,6 +225,7 @@ def check(args: argparse.Namespace) -> None:
         ("adversary_eps", RULES["train.adversary.eps"]),
         ("ensemble_eps", RULES["train.adversary.eps"]),
         ("test_size", optional(integer(1))),
+        ("sda_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -352,6 +366,22 @@ def ensemble_table(record: dict[str, Any]) -> Table:
             *(f"{m[k]:.1f}" for k in ("seconds", "cpu_seconds", "square_seconds")),
             f"{m['robust_acc']:.2f}",
         )
+    return table
+
+
+def sda_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.sda_cost.measure_sda`."""
+    table = Table(
+        title=f"SDA on {record['samples']} event digits, one thread: {record['speedup']:.1f}x "
+        f"faster batched ({record['cpu_speedup']:.1f}x CPU time); same L0 on "
+        f"{record['same_l0']}, identical examples on {record['identical']}"
+    )
+    for col in ("SDA", "time (s)", "CPU time (s)", "fooled", "mean L0"):
+        table.add_column(col, justify="right")
+    for kind in ("reference", "batched"):
+        m = record[kind]
+        l0 = "-" if m["mean_l0"] is None else f"{m['mean_l0']:.2f}"
+        table.add_row(kind, f"{m['seconds']:.2f}", f"{m['cpu_seconds']:.2f}", str(m["fooled"]), l0)
     return table
 
 
@@ -529,17 +559,21 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         set_malloc(args.malloc)
-        records = (
-            [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
-            if args.ensemble
-            else sweep(args)
-        )
+        if args.ensemble:
+            records = [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
+        elif args.sda:
+            records = [measure_sda(args.store, args.sda, args.sda_samples, args.seed)]
+        else:
+            records = sweep(args)
     except UserError as err:
         refuse(err)
     console = Console(stderr=True)
     for record in records:
         if args.ensemble:
             console.print(ensemble_table(record))
+            continue
+        if args.sda:
+            console.print(sda_table(record))
             continue
         s = record["settings"]
         if args.threads:

@@ -21,18 +21,14 @@ from typing import Any
 
 import torch
 import torchattacks
-from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
 from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
-from snnattack.config import validate
-from snnattack.config.keys import CONF_DIR
-from snnattack.data import datamodule, first_samples
-from snnattack.records.store import ModelStore
-from snnattack.settings import AttackSettings, DataSettings
-from snnattack.training.trained import trained_model
+from snnattack.data import first_samples
+from snnattack.settings import AttackSettings
+from snnattack.tools.stored import stored_job
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
 
@@ -79,20 +75,9 @@ def measure_ensemble(
 ) -> dict[str, Any]:
     """The ensemble's record: tuning seconds, and per Square its seconds, Square's share and
     the robust accuracy on the first ``test_size`` test images (all if None)."""
-    overrides = [
-        f"eps=[{eps_255}]",
-        "method=[ensemble]",
-        "boxes=[white]",
-        f"seed={seed}",
-        f"store.dir={store}",
-        "trainer.enable_progress_bar=false",
-    ]
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    validate(cfg)
-    model = trained_model(cfg, seed, ModelStore(store), [])[0].eval()
-    data = datamodule(DataSettings.from_config(cfg, seed))
-    data.setup()
+    cfg, model, data = stored_job(
+        store, [f"eps=[{eps_255}]", "method=[ensemble]", "boxes=[white]"], seed
+    )
     test = data.test_set
     if test_size is not None:
         test = torch.utils.data.Subset(test, range(min(test_size, len(test))))

@@ -269,3 +269,56 @@ def test_the_ensemble_bench_times_both_squares_and_they_agree(
     assert record["time_ratio"] == ours["seconds"] / theirs["seconds"]
     assert ours["cpu_seconds"] > 0 and theirs["cpu_seconds"] > 0
     assert "robust acc %" in table
+
+
+# A stand-in for the reference's utils/attack.py (ryime/PDSG-SDA has no licence, so the bench
+# imports a user's clone): the reference's call signature and [T, 1, ...] samples, this
+# project's SDA underneath, so that the two sides must agree example for example.
+STAND_IN = """
+from snnattack.attacks.methods.sda import SDA as Ours
+
+
+class SDA:
+    def __init__(self, model, k_init, N, batch_limit):
+        self.attack = Ours(model.net, k_init=k_init, n_iter=N, batch_limit=batch_limit)
+
+    def __call__(self, frames, labels):
+        return self.attack(frames.transpose(0, 1), labels).transpose(0, 1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("attack_py", "message"),
+    [
+        (None, "holds no utils/attack.py"),
+        ("import not_a_module_here\n", "importing utils/attack.py raised ModuleNotFoundError"),
+        ("class PGD: ...\n", "utils/attack.py has no class SDA"),
+    ],
+)
+def test_an_sda_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, attack_py: str | None, message: str
+) -> None:
+    if attack_py is not None:
+        (tmp_path / "utils").mkdir()
+        (tmp_path / "utils" / "attack.py").write_text(attack_py)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--sda", str(tmp_path), "--store", str(tmp_path / "models")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and "ryime/PDSG-SDA" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "models").exists()
+
+
+@pytest.mark.slow
+def test_the_sda_bench_times_both_sides_on_the_same_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "ref" / "utils").mkdir(parents=True)
+    (tmp_path / "ref" / "utils" / "attack.py").write_text(STAND_IN)
+    argv = ["--sda", str(tmp_path / "ref"), "--sda-samples", "8"]
+    record, table = bench_output([*argv, "--store", str(tmp_path / "models")], capsys)
+    assert record["samples"] == 8 and record["identical"] == 8 and record["same_l0"] == 8
+    ours, theirs = record["batched"], record["reference"]
+    assert ours["fooled"] == theirs["fooled"] > 0 and ours["mean_l0"] == theirs["mean_l0"]
+    assert record["speedup"] == theirs["seconds"] / ours["seconds"]
+    assert record["cpu_speedup"] == theirs["cpu_seconds"] / ours["cpu_seconds"]
+    assert "identical examples on 8" in table

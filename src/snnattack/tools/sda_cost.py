@@ -1,0 +1,143 @@
+"""Batched SDA against the reference's one-sample loop, side by side in one run
+(``python -m snnattack.tools.bench --sda PDSG-SDA``).
+
+The reference is the ``SDA`` class of ``utils/attack.py`` in a clone of ``ryime/PDSG-SDA``
+(Lun et al., CVPR 2025), imported as written from the folder given: its repository has no
+licence, so this project does not copy it. It is called as its ``test.py`` calls it, one
+sample at a time (``[T, 1, C, H, W]`` in, the model's ``[T, 1, classes]`` out), each after
+``torch.manual_seed(seed + i)``; this project's :class:`~snnattack.attacks.methods.sda.SDA`
+attacks the same samples in one batch with ``conf/method/sda.yaml``'s parameters, under STBP
+gradients, on the event-digits model of ``experiments/digits_events_attacks.yaml`` (binary
+frames split by event number, T = 4; from the store, trained there if missing). Both run on
+one torch thread; the record gives the wall and CPU seconds of each, their ratio, and each
+one's fooled samples and mean L0 (events flipped per success), with the samples on which the
+two give the same L0 and the same example, so that the speed is measured at the same result
+(docs/event_attacks.md, "Fidelity").
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from snnattack.attacks.methods.sda import SDA
+from snnattack.errors import UserError
+from snnattack.gradients import gradient_mode
+from snnattack.tools.stored import stored_job
+
+EVENT_DIGITS = (  # the event-digits job of experiments/digits_events_attacks.yaml
+    "dataset=digits_events",
+    "dataset.params.split_by=number",
+    "dataset.params.event_encoding=binary",
+    "method=[sda]",
+)
+REFERENCE = "a clone of github.com/ryime/PDSG-SDA (the folder holding utils/attack.py)"
+
+
+def reference_sda(folder: str | Path) -> ModuleType:
+    """The reference's ``utils/attack.py`` of the clone in ``folder``, imported as written."""
+    path = Path(folder) / "utils" / "attack.py"
+    if not path.is_file():
+        raise UserError(f"--sda={folder} holds no utils/attack.py; accepted: {REFERENCE}")
+    spec = importlib.util.spec_from_file_location("pdsg_sda_attack", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # the reference's own imports (spikingjelly, torchattacks)
+        raise UserError(
+            f"--sda={folder}: importing utils/attack.py raised {type(err).__name__}: {err}; "
+            f"accepted: {REFERENCE}, with spikingjelly installed"
+        ) from None
+    if not hasattr(module, "SDA"):
+        raise UserError(f"--sda={folder}: utils/attack.py has no class SDA; accepted: {REFERENCE}")
+    return module
+
+
+class TimeFirst(nn.Module):
+    """The reference's model interface: ``[T, B, ...]`` in, ``[T, B, classes]`` out (it
+    averages over the first axis)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.net(frames.transpose(0, 1)).unsqueeze(0)
+
+
+def _timed(run: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float, float]:
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = run()
+    return out, time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def measure_sda(store: str, folder: str | Path, samples: int = 64, seed: int = 0) -> dict[str, Any]:
+    """The record: on the first ``samples`` clean-correct test samples, the reference's loop
+    once and the batched attack before and after it (its median time), each one's seconds,
+    fooled samples and mean L0, and the agreement of the two."""
+    reference = reference_sda(folder)
+    torch.set_num_threads(1)
+    cfg, model, data = stored_job(store, EVENT_DIGITS, seed)
+    params = {k: v for k, v in cfg.method.sda.items() if k != "name"}
+    xs, ys, have = [], [], 0
+    for x, y in data.test_dataloader():
+        with torch.no_grad():
+            correct = model(x).argmax(1) == y
+        xs.append(x[correct])
+        ys.append(y[correct])
+        have += int(correct.sum())
+        if have >= samples:
+            break
+    x, y = torch.cat(xs)[:samples], torch.cat(ys)[:samples]
+    wrapped = TimeFirst(model)
+
+    def loop() -> torch.Tensor:
+        out = []
+        for i in range(len(y)):
+            torch.manual_seed(seed + i)
+            attack = reference.SDA(
+                wrapped,
+                k_init=params["k_init"],
+                N=params["n_iter"],
+                batch_limit=params["batch_limit"],
+            )
+            out.append(attack(x[i : i + 1].transpose(0, 1), y[i : i + 1]).transpose(0, 1))
+        return torch.cat(out)
+
+    def batched() -> torch.Tensor:
+        torch.manual_seed(seed)
+        return SDA(model, **params)(x, y)
+
+    with gradient_mode(model, "stbp"):
+        ours, first, first_cpu = _timed(batched)
+        theirs, ref_seconds, ref_cpu = _timed(loop)
+        again, second, second_cpu = _timed(batched)
+    if not torch.equal(ours, again):
+        raise RuntimeError("the batched SDA gave two results on the same seed")
+    seconds, cpu = statistics.median([first, second]), statistics.median([first_cpu, second_cpu])
+
+    def result(adv: torch.Tensor) -> dict[str, Any]:
+        with torch.no_grad():
+            fooled = model(adv).argmax(1) != y
+        l0 = (adv != x).flatten(1).sum(1)[fooled].float()
+        return {"fooled": int(fooled.sum()), "mean_l0": l0.mean().item() if len(l0) else None}
+
+    l0_ours, l0_theirs = ((a != x).flatten(1).sum(1) for a in (ours, theirs))
+    return {
+        "samples": len(y),
+        "params": params,
+        "reference": {"seconds": ref_seconds, "cpu_seconds": ref_cpu, **result(theirs)},
+        "batched": {"seconds": seconds, "cpu_seconds": cpu, **result(ours)},
+        "same_l0": int((l0_ours == l0_theirs).sum()),
+        "identical": int((ours == theirs).flatten(1).all(1).sum()),
+        "speedup": ref_seconds / seconds,
+        "cpu_speedup": ref_cpu / cpu,
+    }

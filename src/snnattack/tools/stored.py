@@ -1,0 +1,34 @@
+"""A job's trained model and data for the benches that time a whole attack
+(:mod:`.ensemble_cost`, :mod:`.sda_cost`): the config composed from ``conf/`` with the given
+overrides, validated, and its model from the checkpoint store (trained there if missing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_dir
+from lightning import LightningDataModule
+from omegaconf import DictConfig
+from torch import nn
+
+from snnattack.config import validate
+from snnattack.config.keys import CONF_DIR
+from snnattack.data import datamodule
+from snnattack.records.store import ModelStore
+from snnattack.settings import DataSettings
+from snnattack.training.trained import trained_model
+
+
+def stored_job(
+    store: str, overrides: Sequence[str], seed: int = 0
+) -> tuple[DictConfig, nn.Module, LightningDataModule]:
+    """The validated config, the model trained with ``seed`` (in eval mode) and its data
+    (set up) of a job with ``overrides``, its checkpoints in ``store``."""
+    overrides = [*overrides, f"seed={seed}", f"store.dir={store}"]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[*overrides, "trainer.enable_progress_bar=false"])
+    validate(cfg)
+    model = trained_model(cfg, seed, ModelStore(store), [])[0].eval()
+    data = datamodule(DataSettings.from_config(cfg, seed))
+    data.setup()
+    return cfg, model, data
