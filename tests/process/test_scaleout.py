@@ -40,6 +40,7 @@ def stored(store: Path) -> list[str]:
     )
 
 
+@pytest.mark.slow  # two processes or a killed run: ~10-26 s, in CI
 def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: Path) -> None:
     # 451 test samples (odd, and 15 batches of 32 with a short last one) over 2 processes
     common = [
@@ -115,6 +116,7 @@ TRAIN_ONLY = [
 ]
 
 
+@pytest.mark.slow  # two processes or a killed run: ~10-26 s, in CI
 def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
     ok = run(tmp_path, *TRAIN_ONLY, f"store.dir={tmp_path}/whole", f"hydra.run.dir={tmp_path}/a")
     assert ok.returncode == 0, ok.stderr[-3000:]
