@@ -219,6 +219,7 @@ KINDS = {
             "spike_grad",
             "event_patch",
             "gsattack",
+            "retime",
         ],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",

@@ -1,0 +1,289 @@
+"""Spike-Retiming (Yu et al., ICLR 2026, "Time Is All It Takes: Spike-Retiming Attacks on
+Event-Driven Spiking Neural Networks"): events moved in time only, batched.
+
+Threat model: binary frames (``dataset.params.event_encoding=binary``) or integer counts
+(``counts``, the paper's integer grid). A *line* is one (polarity, pixel) over the T bins; a
+spike (on the integer grid, a bin's whole count, moved as one packet) may move to another bin of
+its line. Counts per line are kept, and a bin holds at most one spike (packet): nothing is
+inserted or deleted, and two spikes never merge. The budget is one of three (``norm``):
+
+- ``linf`` (B∞): each spike moves by at most ``budget`` bins (the reference's ``D``);
+- ``l1`` (B1): the bins moved, summed over a sample's spikes, at most ``budget``;
+- ``l0`` (B0): at most ``budget`` spikes of a sample move.
+
+The reference (yuyi-sd/Spike-Retiming-Attacks, ``utils/attack.py``: B∞ as
+``PGDTimeShiftAfterEncoder_Lowgpu``, the class its ``test.py`` runs (``PGDTimeShiftAfterEncoder``
+with the active-line bookkeeping), B1 ``PGDTimeShiftAfterEncoder_L1``, B0
+``PGDTimeShiftAfterEncoder_L0``) is this method. Per source spike a logit ``phi`` for each
+target (the ``2 budget + 1`` shifts under B∞, initialised to ``phi_init`` on the three
+middle ones, 0 elsewhere; every bin of the line under B1 and B0, initialised to 0),
+``pi = softmax(phi / temperature)``, and per step ``1 .. steps``:
+
+- the soft retiming ``sum_s pi[s, t] x[s]`` carries the gradient, the hard projection of
+  ``pi`` gives the forward value (straight-through, the paper's PIL): under B∞ the relaxed
+  projection (each spike to its most likely target, conflicts to the higher ``pi``, the others
+  stay), under B1 and B0 the strict one below;
+- the loss: cross-entropy (ascended) minus ``lam_cap`` times the expected occupancy over one
+  per bin (squared, summed over bins, divided by the sample's T x lines), minus, under B1 and
+  B0, ``budget_weight`` times the expected budget's excess over ``budget``, divided by
+  ``budget`` (the reference's 10 under B1, 5 under B0);
+- ``phi`` takes a signed gradient step of ``alpha_phi`` and is clipped to [-10, 10].
+
+The example is the strict projection of the final ``pi``: under B∞ each line repeatedly
+places, among its spikes not yet placed, the one with the most likely free target (targets
+held by a spike not yet placed are not free, so a spike can always stay); under B1 and B0 the
+candidate moves (source, target) of a sample sorted by ``pi`` (shorter moves first among
+equals) are taken in turn where the source has not moved, the target is free and not held
+by a spike not yet moved, until the next one would pass the sample's budget.
+
+Batched: every sample and line runs at once; a line's greedy placement depends on its own
+spikes only, so each line is placed by itself (at most T rounds under B∞, one round per
+candidate rank under B1 and B0) instead of the reference's one global candidate at a time,
+with the same result. Under B1 and B0 the candidates of each sample are sorted by their own
+``argsort`` call, on the reference's enumeration (spike by bin, then line, then target), so
+ties fall as in the reference's one-sample run. The sum over a batch replaces the reference's
+mean over its one sample (each sample's gradient is its own). Not done: the reference's
+targeted variant, its random start (off in its runs), and its dual variable ``lambda_B``
+(updated, never used in its loss).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchattacks.attack import Attack
+
+from snnattack.attacks.methods.base import register
+from snnattack.errors import ConfigError
+
+NORMS = ("linf", "l1", "l0")  # B∞ (jitter in bins), B1 (total delay), B0 (spikes moved)
+PHI_CLIP = 10.0  # the reference clips the logits to [-10, 10]
+TIE_BREAK = 1e-6  # B1, B0: a shorter move first among candidates of equal pi (the reference's)
+
+
+def shift(x: torch.Tensor, d: int, dim: int) -> torch.Tensor:
+    """``x`` moved by ``d`` along ``dim`` (``out[t] = x[t - d]``), zero where nothing arrives."""
+    out = torch.roll(x, d, dim)
+    if d > 0:
+        out.narrow(dim, 0, d).fill_(0)
+    elif d < 0:
+        out.narrow(dim, out.shape[dim] + d, -d).fill_(0)
+    return out
+
+
+@register("retime", order=85, events=("binary", "counts"), retimes=True)
+class Retime(Attack):
+    """Spike-Retiming on event frames (module docstring); the method ``retime``, its
+    parameters ``conf/method/retime.yaml``'s keys."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float = 0.0,
+        norm: str = "linf",
+        budget: int = 1,
+        steps: int = 20,
+        alpha_phi: float = 1.0,
+        lam_cap: float = 20.0,
+        budget_weight: float = 0.0,
+        temperature: float = 1.0,
+        phi_init: float = 4.0,
+    ) -> None:
+        super().__init__("Retime", model)
+        if norm not in NORMS:
+            raise ConfigError(
+                f"method.retime.norm={norm!r} is unknown; accepted: {', '.join(NORMS)}"
+            )
+        if not (isinstance(budget, int) and budget >= 1):
+            raise ConfigError(f"method.retime.budget={budget!r} is out of range; accepted: >= 1")
+        self.norm, self.budget, self.steps = norm, budget, steps
+        self.alpha_phi, self.lam_cap, self.budget_weight = alpha_phi, lam_cap, budget_weight
+        self.temperature, self.phi_init = temperature, phi_init
+        self.supported_mode = ["default"]
+
+    # the soft retiming and its penalties ------------------------------------------------------
+
+    def _moves(self) -> list[int]:
+        return list(range(-self.budget, self.budget + 1))
+
+    def _spread(self, mass: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        """``sum_s mass[s] pi[s, t]`` per line (``mass``: ``[B, N, T]``)."""
+        if self.norm == "linf":
+            out = torch.zeros_like(mass)
+            for k, d in enumerate(self._moves()):
+                out = out + shift(pi[..., k] * mass, d, -1)
+            return out
+        return torch.einsum("bns,bnst->bnt", mass, pi)
+
+    def _penalty(self, src: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        """Per sample: ``lam_cap`` x the expected occupancy's squared excess over one per bin
+        (over T x lines), plus under B1 and B0 the budget's weighted relative excess."""
+        occupancy = self._spread(src.to(pi.dtype), pi)
+        over = (occupancy - 1.0).clamp(min=0)
+        penalty = self.lam_cap * (over * over).sum((1, 2)) / (src.shape[1] * src.shape[2])
+        if self.norm == "linf":
+            return penalty
+        T = src.shape[-1]
+        if self.norm == "l1":
+            bins = torch.arange(T, device=pi.device, dtype=pi.dtype)
+            cost = (bins[None, :] - bins[:, None]).abs()  # [s, t]: |t - s|
+            used = (pi * cost * src[..., None]).sum((1, 2, 3))
+        else:
+            stay = pi.diagonal(dim1=-2, dim2=-1)  # [B, N, T]: pi[s, s]
+            used = ((1.0 - stay) * src).sum((1, 2))
+        excess = F.relu(used - self.budget)
+        return penalty + self.budget_weight * excess / self.budget
+
+    def _pi(self, phi: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        low = torch.finfo(phi.dtype).min
+        return F.softmax(torch.where(src[..., None], phi, low) / self.temperature, dim=-1)
+
+    # the hard projections ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _relaxed(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        """B∞ during the steps: each spike to its most likely shift, a target to the source
+        with the higher ``pi`` (a move never lands on another spike's bin), the others stay."""
+        src = v > 0
+        pi_max, best = pi.max(-1)
+        score = torch.full_like(v, torch.finfo(v.dtype).min)
+        value, chosen = torch.zeros_like(v), torch.zeros_like(best)
+        zero = torch.zeros(1, device=v.device, dtype=v.dtype)
+        for k, d in enumerate(self._moves()):
+            mine = (best == k) & src
+            s = shift(torch.where(mine, pi_max, zero), d, -1)
+            val = shift(torch.where(mine, v, zero), d, -1)
+            if d != 0:
+                s, val = s * ~src, val * ~src
+            take = s > score
+            score, value = torch.where(take, s, score), torch.where(take, val, value)
+            chosen = torch.where(take, k, chosen)
+        used = torch.zeros_like(src)
+        for k, d in enumerate(self._moves()):
+            used |= shift((chosen == k) & (score > 0), -d, -1) & (best == k) & src
+        return value + torch.where(~used, v, zero)
+
+    @torch.no_grad()
+    def _greedy_window(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        """B∞'s strict projection, every line at once (module docstring)."""
+        adv = torch.zeros_like(v)
+        active = (v > 0).any(-1)
+        lines, p = v[active], pi[active]  # [L, T], [L, T, K]
+        src = lines > 0
+        occupied, reserved, unplaced = torch.zeros_like(src), src.clone(), src.clone()
+        low = torch.finfo(v.dtype).min
+        out = torch.zeros_like(lines)
+        rows = torch.arange(len(lines), device=v.device)
+        for _ in range(lines.shape[-1]):
+            live = unplaced.any(-1)
+            if not live.any():
+                break
+            best = torch.full_like(lines, low)
+            best_k = torch.zeros_like(lines, dtype=torch.long)
+            for k, d in enumerate(self._moves()):
+                free = ~occupied & (~reserved | (d == 0))
+                allowed = shift(free, -d, -1) & unplaced
+                score = torch.where(allowed, p[..., k], low)
+                take = score > best
+                best, best_k = torch.where(take, score, best), torch.where(take, k, best_k)
+            s = torch.where(unplaced, best, low).argmax(-1)[live]
+            r = rows[live]
+            t = s + best_k[r, s] - self.budget
+            out[r, t] = lines[r, s]
+            occupied[r, t] = True
+            reserved[r, s] = False
+            unplaced[r, s] = False
+        adv[active] = out
+        return adv
+
+    @torch.no_grad()
+    def _greedy_budget(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        """B1's or B0's strict projection under each sample's budget (module docstring)."""
+        B, N, T = v.shape
+        src = v > 0
+        b, s, j = src.transpose(1, 2).nonzero(as_tuple=True)  # spikes by sample, bin, line
+        if not len(b):
+            return v.clone()
+        targets = torch.arange(T, device=v.device).expand(len(b), T)
+        move = targets != s[:, None]
+        b, s, j = (a[:, None].expand(-1, T)[move] for a in (b, s, j))
+        t = targets[move]
+        dist = (t - s).abs()
+        key = pi[b, j, s, t] + torch.tensor(TIE_BREAK, device=v.device, dtype=v.dtype) * (
+            (T - 1) - dist
+        ).to(v.dtype)
+        # each sample's candidates sorted by their own argsort: ties as in a one-sample run
+        sizes = torch.bincount(b, minlength=B).tolist()
+        order, start = [], 0
+        for size in sizes:
+            order.append(torch.argsort(key[start : start + size], descending=True) + start)
+            start += size
+        order = torch.cat(order)
+        b, s, j, t, dist = b[order], s[order], j[order], t[order], dist[order]
+        # each line's candidates in their sample's order, one rank per round
+        line = b * N + j
+        by_line = torch.argsort(line, stable=True)
+        _, compact, counts = torch.unique_consecutive(
+            line[by_line], return_inverse=True, return_counts=True
+        )
+        rank = torch.arange(len(line), device=v.device) - (counts.cumsum(0) - counts)[compact]
+        table = torch.full((len(counts), int(counts.max())), -1, device=v.device)
+        table[compact, rank] = by_line
+        first = by_line[(counts.cumsum(0) - counts)]  # a candidate of each compact line
+        moved = torch.zeros(len(counts), T, dtype=torch.bool, device=v.device)
+        occupied = torch.zeros_like(moved)
+        reserved = src[b[first], j[first]]
+        accepted = torch.zeros(len(line), dtype=torch.bool, device=v.device)
+        for r in range(table.shape[1]):
+            held = (table[:, r] >= 0).nonzero().squeeze(1)
+            e = table[held, r]
+            cs, ct = s[e], t[e]
+            ok = ~moved[held, cs] & ~occupied[held, ct] & ~reserved[held, ct]
+            held, e, cs, ct = held[ok], e[ok], cs[ok], ct[ok]
+            accepted[e] = True
+            occupied[held, ct] = True
+            reserved[held, cs] = False
+            moved[held, cs] = True
+        # the budget: each sample's accepted moves in order, until the next would pass it
+        cost = (dist if self.norm == "l1" else torch.ones_like(dist)) * accepted
+        spent = cost.cumsum(0)
+        starts = torch.tensor([0, *sizes[:-1]], device=v.device).cumsum(0)
+        offset = torch.where(starts > 0, spent[(starts - 1).clamp(min=0)], 0)
+        keep = accepted & (spent - offset[b] <= self.budget)
+        adv = v.clone()
+        adv[b[keep], j[keep], s[keep]] = 0
+        adv[b[keep], j[keep], t[keep]] = v[b[keep], j[keep], s[keep]]
+        return adv
+
+    def _strict(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+        return self._greedy_window(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi)
+
+    # the attack -------------------------------------------------------------------------------
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        x = images.clone().detach().to(self.device)
+        y = labels.clone().detach().to(self.device)
+        B, T = x.shape[:2]
+        lines = x.movedim(1, -1)  # [B, C, H, W, T]
+        v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
+        src = v > 0
+        width = 2 * self.budget + 1 if self.norm == "linf" else T
+        phi = torch.zeros(*v.shape, width, device=x.device, dtype=x.dtype)
+        if self.norm == "linf":
+            phi[..., self.budget - 1 : self.budget + 2] = self.phi_init
+
+        def frames(w: torch.Tensor) -> torch.Tensor:
+            return w.reshape(lines.shape).movedim(-1, 1)
+
+        for _ in range(self.steps):
+            phi.requires_grad_(True)
+            pi = self._pi(phi, src)
+            soft = self._spread(v, pi)
+            hard = self._relaxed(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi)
+            logits = self.get_logits(frames(hard + (soft - soft.detach())))
+            loss = F.cross_entropy(logits, y, reduction="sum") - self._penalty(src, pi).sum()
+            grad = torch.autograd.grad(loss, phi)[0]
+            phi = (phi.detach() + self.alpha_phi * grad.sign()).clamp(-PHI_CLIP, PHI_CLIP)
+        with torch.no_grad():
+            return frames(self._strict(v, self._pi(phi, src)))
