@@ -17,7 +17,9 @@ Two other measurements replace the step table: ``--threads 1 2`` times a forward
 attack step (forward and backward) on each torch thread count, interleaved (how the default
 of ``threads`` was chosen: docs/performance.md); ``--ensemble`` times the default worst-case
 ensemble on the digits test set, today's Square beside this project's
-(:mod:`snnattack.tools.ensemble_cost`).
+(:mod:`snnattack.tools.ensemble_cost`); ``--retime`` times a Spike-Retiming step under each of
+its budgets against a plain PGD step on the same event-digits model
+(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
+from snnattack.tools.retime_cost import measure_retime
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
 
@@ -165,6 +168,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("SNNATTACK_STORE", "models"),
         help="model store the quick start's model is read from (trained there if missing)",
     )
+    retiming = parser.add_argument_group("Spike-Retiming (--retime, instead of the steps)")
+    retiming.add_argument(
+        "--retime",
+        action="store_true",
+        help="time a retime step under each budget (B∞, B1, B0) over a plain PGD step on an "
+        "event-digits model, interleaved (--batch event digits, --T bins)",
+    )
+    retiming.add_argument(
+        "--retime-steps", type=int, default=20, help="steps of each attack run (retime and PGD)"
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -212,6 +225,7 @@ def check(args: argparse.Namespace) -> None:
         ("adversary_eps", RULES["train.adversary.eps"]),
         ("ensemble_eps", RULES["train.adversary.eps"]),
         ("test_size", optional(integer(1))),
+        ("retime_steps", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -352,6 +366,20 @@ def ensemble_table(record: dict[str, Any]) -> Table:
             *(f"{m[k]:.1f}" for k in ("seconds", "cpu_seconds", "square_seconds")),
             f"{m['robust_acc']:.2f}",
         )
+    return table
+
+
+def retime_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.retime_cost.measure_retime`."""
+    s = record["settings"]
+    table = Table(
+        title=f"retime over PGD, per step: {s['batch']} event digits, T={s['T']}, "
+        f"{s['steps']} steps, median of {s['repeats']}, {record['threads']} thread(s)"
+    )
+    for col in ("attack", "s per step", "vs PGD"):
+        table.add_column(col, justify="right")
+    for name, m in record["steps"].items():
+        table.add_row(name, f"{m['seconds']:.4f}", f"{m['vs_pgd']:.2f}")
     return table
 
 
@@ -529,17 +557,23 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         set_malloc(args.malloc)
-        records = (
-            [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
-            if args.ensemble
-            else sweep(args)
-        )
+        if args.ensemble:
+            records = [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
+        elif args.retime:
+            records = [
+                measure_retime(args.batch, args.T, args.retime_steps, args.repeats, args.seed)
+            ]
+        else:
+            records = sweep(args)
     except UserError as err:
         refuse(err)
     console = Console(stderr=True)
     for record in records:
         if args.ensemble:
             console.print(ensemble_table(record))
+            continue
+        if args.retime:
+            console.print(retime_table(record))
             continue
         s = record["settings"]
         if args.threads:
