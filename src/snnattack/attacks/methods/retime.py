@@ -116,10 +116,12 @@ class Retime(Attack):
             return out
         return torch.einsum("bns,bnst->bnt", mass, pi)
 
-    def _penalty(self, src: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
-        """Per sample: ``lam_cap`` x the expected occupancy's squared excess over one per bin
-        (over T x lines), plus under B1 and B0 the budget's weighted relative excess."""
-        occupancy = self._spread(src.to(pi.dtype), pi)
+    def _penalty(
+        self, src: torch.Tensor, pi: torch.Tensor, occupancy: torch.Tensor
+    ) -> torch.Tensor:
+        """Per sample: ``lam_cap`` x the squared excess of the expected ``occupancy`` (the
+        spikes' ``_spread``) over one per bin (over T x lines), plus under B1 and B0 the
+        budget's weighted relative excess."""
         over = (occupancy - 1.0).clamp(min=0)
         penalty = self.lam_cap * (over * over).sum((1, 2)) / (src.shape[1] * src.shape[2])
         if self.norm == "linf":
@@ -136,32 +138,39 @@ class Retime(Attack):
         return penalty + self.budget_weight * excess / self.budget
 
     def _pi(self, phi: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
-        low = torch.finfo(phi.dtype).min
-        return F.softmax(torch.where(src[..., None], phi, low) / self.temperature, dim=-1)
+        """``pi`` ``[B, N, T, width]`` from the sources' logits ``phi`` ``[spikes, width]``
+        (0 where no spike is: it never counts)."""
+        pi = phi.new_zeros(*src.shape, phi.shape[-1])
+        return pi.index_put((src,), F.softmax(phi / self.temperature, dim=-1))
 
     # the hard projections ---------------------------------------------------------------------
 
     @torch.no_grad()
     def _relaxed(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
         """B∞ during the steps: each spike to its most likely shift, a target to the source
-        with the higher ``pi`` (a move never lands on another spike's bin), the others stay."""
+        with the higher ``pi`` (the smaller shift among equals; a move never lands on another
+        spike's bin), the others stay."""
         src = v > 0
         pi_max, best = pi.max(-1)
-        score = torch.full_like(v, torch.finfo(v.dtype).min)
-        value, chosen = torch.zeros_like(v), torch.zeros_like(best)
         zero = torch.zeros(1, device=v.device, dtype=v.dtype)
+        scores, values = [], []
         for k, d in enumerate(self._moves()):
             mine = (best == k) & src
             s = shift(torch.where(mine, pi_max, zero), d, -1)
             val = shift(torch.where(mine, v, zero), d, -1)
             if d != 0:
                 s, val = s * ~src, val * ~src
-            take = s > score
-            score, value = torch.where(take, s, score), torch.where(take, val, value)
-            chosen = torch.where(take, k, chosen)
-        used = torch.zeros_like(src)
-        for k, d in enumerate(self._moves()):
-            used |= shift((chosen == k) & (score > 0), -d, -1) & (best == k) & src
+            scores.append(s)
+            values.append(val)
+        score, chosen = torch.stack(scores, -1).max(-1)  # per target, its first best source
+        value = torch.stack(values, -1).gather(-1, chosen[..., None])[..., 0]
+        # a source is used where its target chose its shift with a positive score
+        T = v.shape[-1]
+        target = torch.arange(T, device=v.device) + best - self.budget
+        inside = (target >= 0) & (target < T)
+        target = target.clamp(0, T - 1)
+        won = (chosen.gather(-1, target) == best) & (score.gather(-1, target) > 0)
+        used = won & inside & src
         return value + torch.where(~used, v, zero)
 
     @torch.no_grad()
@@ -228,23 +237,30 @@ class Retime(Attack):
             line[by_line], return_inverse=True, return_counts=True
         )
         rank = torch.arange(len(line), device=v.device) - (counts.cumsum(0) - counts)[compact]
-        table = torch.full((len(counts), int(counts.max())), -1, device=v.device)
+        E = len(line)  # a padding candidate past the last: its writes land in a spare slot
+        table = torch.full((len(counts), int(counts.max())), E, device=v.device)
         table[compact, rank] = by_line
         first = by_line[(counts.cumsum(0) - counts)]  # a candidate of each compact line
-        moved = torch.zeros(len(counts), T, dtype=torch.bool, device=v.device)
+        # per compact line and bin, flat: whether its spike moved, a spike arrived, a spike
+        # still holds it; the padding's source and target are a spare bin past the lines'
+        line_of = torch.empty_like(compact)
+        line_of[by_line] = compact
+        spare = torch.tensor([len(counts) * T], device=v.device)
+        src_at = torch.cat([line_of * T + s, spare])
+        tgt_at = torch.cat([line_of * T + t, spare])
+        moved = torch.zeros(len(counts) * T + 1, dtype=torch.bool, device=v.device)
         occupied = torch.zeros_like(moved)
-        reserved = src[b[first], j[first]]
-        accepted = torch.zeros(len(line), dtype=torch.bool, device=v.device)
+        reserved = torch.cat([src[b[first], j[first]].flatten(), moved[:1]])
+        accepted = torch.zeros(E + 1, dtype=torch.bool, device=v.device)
         for r in range(table.shape[1]):
-            held = (table[:, r] >= 0).nonzero().squeeze(1)
-            e = table[held, r]
-            cs, ct = s[e], t[e]
-            ok = ~moved[held, cs] & ~occupied[held, ct] & ~reserved[held, ct]
-            held, e, cs, ct = held[ok], e[ok], cs[ok], ct[ok]
-            accepted[e] = True
-            occupied[held, ct] = True
-            reserved[held, cs] = False
-            moved[held, cs] = True
+            e = table[:, r]
+            cs, ct = src_at[e], tgt_at[e]
+            ok = ~moved[cs] & ~occupied[ct] & ~reserved[ct]
+            accepted[e] = ok
+            occupied[ct] |= ok
+            reserved[cs] &= ~ok
+            moved[cs] |= ok
+        accepted = accepted[:E]
         # the budget: each sample's accepted moves in order, until the next would pass it
         cost = (dist if self.norm == "l1" else torch.ones_like(dist)) * accepted
         spent = cost.cumsum(0)
@@ -268,8 +284,9 @@ class Retime(Attack):
         lines = x.movedim(1, -1)  # [B, C, H, W, T]
         v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
         src = v > 0
+        binary = bool(((v == 0) | (v == 1)).all())  # then the spikes' occupancy is ``soft``
         width = 2 * self.budget + 1 if self.norm == "linf" else T
-        phi = torch.zeros(*v.shape, width, device=x.device, dtype=x.dtype)
+        phi = torch.zeros(int(src.sum()), width, device=x.device, dtype=x.dtype)  # per spike
         if self.norm == "linf":
             phi[..., self.budget - 1 : self.budget + 2] = self.phi_init
 
@@ -282,7 +299,9 @@ class Retime(Attack):
             soft = self._spread(v, pi)
             hard = self._relaxed(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi)
             logits = self.get_logits(frames(hard + (soft - soft.detach())))
-            loss = F.cross_entropy(logits, y, reduction="sum") - self._penalty(src, pi).sum()
+            occupancy = soft if binary else self._spread(src.to(pi.dtype), pi)
+            penalty = self._penalty(src, pi, occupancy)
+            loss = F.cross_entropy(logits, y, reduction="sum") - penalty.sum()
             grad = torch.autograd.grad(loss, phi)[0]
             phi = (phi.detach() + self.alpha_phi * grad.sign()).clamp(-PHI_CLIP, PHI_CLIP)
         with torch.no_grad():
