@@ -49,6 +49,8 @@ targeted variant, its random start (off in its runs), and its dual variable ``la
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -70,6 +72,33 @@ def shift(x: torch.Tensor, d: int, dim: int) -> torch.Tensor:
     elif d < 0:
         out.narrow(dim, out.shape[dim] + d, -d).fill_(0)
     return out
+
+
+class Candidates(NamedTuple):
+    """The candidate moves of B1 and B0 in the reference's enumeration (spike by sample, bin,
+    line, then target): sample, source bin, line, target bin, their distance, the flat index
+    of their ``pi`` in ``[B, N, T, T]``, and the candidates per sample."""
+
+    b: torch.Tensor
+    s: torch.Tensor
+    j: torch.Tensor
+    t: torch.Tensor
+    dist: torch.Tensor
+    at: torch.Tensor
+    sizes: list[int]
+
+
+def candidates(v: torch.Tensor) -> Candidates:
+    """Every move (source spike, other bin of its line) of the lines ``v`` ``[B, N, T]``."""
+    B, N, T = v.shape
+    b, s, j = (v > 0).transpose(1, 2).nonzero(as_tuple=True)
+    targets = torch.arange(T, device=v.device).expand(len(b), T)
+    move = targets != s[:, None]
+    b, s, j = (a[:, None].expand(-1, T)[move] for a in (b, s, j))
+    t = targets[move]
+    at = ((b * N + j) * T + s) * T + t
+    sizes = torch.bincount(b, minlength=B).tolist()
+    return Candidates(b, s, j, t, (t - s).abs(), at, sizes)
 
 
 @register("retime", order=85, events=("binary", "counts"), retimes=True)
@@ -207,23 +236,23 @@ class Retime(Attack):
         return adv
 
     @torch.no_grad()
-    def _greedy_budget(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
-        """B1's or B0's strict projection under each sample's budget (module docstring)."""
+    def _greedy_budget(
+        self, v: torch.Tensor, pi: torch.Tensor, moves: Candidates | None = None
+    ) -> torch.Tensor:
+        """B1's or B0's strict projection under each sample's budget (module docstring);
+        ``moves``: :func:`candidates` of ``v``, if computed already."""
         B, N, T = v.shape
         src = v > 0
-        b, s, j = src.transpose(1, 2).nonzero(as_tuple=True)  # spikes by sample, bin, line
-        if not len(b):
+        if moves is None:
+            moves = candidates(v)
+        if not len(moves.b):
             return v.clone()
-        targets = torch.arange(T, device=v.device).expand(len(b), T)
-        move = targets != s[:, None]
-        b, s, j = (a[:, None].expand(-1, T)[move] for a in (b, s, j))
-        t = targets[move]
-        dist = (t - s).abs()
-        key = pi[b, j, s, t] + torch.tensor(TIE_BREAK, device=v.device, dtype=v.dtype) * (
-            (T - 1) - dist
-        ).to(v.dtype)
+        b, s, j, t, dist = moves.b, moves.s, moves.j, moves.t, moves.dist
+        key = pi.view(-1).index_select(0, moves.at) + torch.tensor(
+            TIE_BREAK, device=v.device, dtype=v.dtype
+        ) * ((T - 1) - dist).to(v.dtype)
         # each sample's candidates sorted by their own argsort: ties as in a one-sample run
-        sizes = torch.bincount(b, minlength=B).tolist()
+        sizes = moves.sizes
         order, start = [], 0
         for size in sizes:
             order.append(torch.argsort(key[start : start + size], descending=True) + start)
@@ -252,14 +281,14 @@ class Retime(Attack):
         occupied = torch.zeros_like(moved)
         reserved = torch.cat([src[b[first], j[first]].flatten(), moved[:1]])
         accepted = torch.zeros(E + 1, dtype=torch.bool, device=v.device)
-        for r in range(table.shape[1]):
-            e = table[:, r]
-            cs, ct = src_at[e], tgt_at[e]
-            ok = ~moved[cs] & ~occupied[ct] & ~reserved[ct]
-            accepted[e] = ok
-            occupied[ct] |= ok
-            reserved[cs] &= ~ok
-            moved[cs] |= ok
+        for e in table.T.contiguous():
+            cs, ct = src_at.index_select(0, e), tgt_at.index_select(0, e)
+            held = moved.index_select(0, cs) | reserved.index_select(0, ct)
+            ok = ~(held | occupied.index_select(0, ct))
+            accepted.scatter_(0, e, ok)
+            occupied.scatter_(0, ct, occupied.index_select(0, ct) | ok)
+            reserved.scatter_(0, cs, reserved.index_select(0, cs) & ~ok)
+            moved.scatter_(0, cs, moved.index_select(0, cs) | ok)
         accepted = accepted[:E]
         # the budget: each sample's accepted moves in order, until the next would pass it
         cost = (dist if self.norm == "l1" else torch.ones_like(dist)) * accepted
@@ -272,8 +301,12 @@ class Retime(Attack):
         adv[b[keep], j[keep], t[keep]] = v[b[keep], j[keep], s[keep]]
         return adv
 
-    def _strict(self, v: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
-        return self._greedy_window(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi)
+    def _strict(
+        self, v: torch.Tensor, pi: torch.Tensor, moves: Candidates | None = None
+    ) -> torch.Tensor:
+        if self.norm == "linf":
+            return self._greedy_window(v, pi)
+        return self._greedy_budget(v, pi, moves)
 
     # the attack -------------------------------------------------------------------------------
 
@@ -285,6 +318,7 @@ class Retime(Attack):
         v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
         src = v > 0
         binary = bool(((v == 0) | (v == 1)).all())  # then the spikes' occupancy is ``soft``
+        moves = candidates(v) if self.norm != "linf" else None
         width = 2 * self.budget + 1 if self.norm == "linf" else T
         phi = torch.zeros(int(src.sum()), width, device=x.device, dtype=x.dtype)  # per spike
         if self.norm == "linf":
@@ -297,7 +331,9 @@ class Retime(Attack):
             phi.requires_grad_(True)
             pi = self._pi(phi, src)
             soft = self._spread(v, pi)
-            hard = self._relaxed(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi)
+            hard = (
+                self._relaxed(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi, moves)
+            )
             logits = self.get_logits(frames(hard + (soft - soft.detach())))
             occupancy = soft if binary else self._spread(src.to(pi.dtype), pi)
             penalty = self._penalty(src, pi, occupancy)
@@ -305,4 +341,4 @@ class Retime(Attack):
             grad = torch.autograd.grad(loss, phi)[0]
             phi = (phi.detach() + self.alpha_phi * grad.sign()).clamp(-PHI_CLIP, PHI_CLIP)
         with torch.no_grad():
-            return frames(self._strict(v, self._pi(phi, src)))
+            return frames(self._strict(v, self._pi(phi, src), moves))
