@@ -76,8 +76,11 @@ def shift(x: torch.Tensor, d: int, dim: int) -> torch.Tensor:
 
 class Candidates(NamedTuple):
     """The candidate moves of B1 and B0 in the reference's enumeration (spike by sample, bin,
-    line, then target): sample, source bin, line, target bin, their distance, the flat index
-    of their ``pi`` in ``[B, N, T, T]``, and the candidates per sample."""
+    line, then target), fixed for an attack: sample, source bin, line, target bin, their
+    distance, the flat index of their ``pi`` in ``[B, N, T, T]``, the candidates per sample;
+    and per line holding spikes (``lines``), its candidates (``table``, padded with the index
+    one past the last) and, flat over those lines' bins with one spare bin past them (the
+    padding's), each candidate's source and target bin and the bins holding a spike."""
 
     b: torch.Tensor
     s: torch.Tensor
@@ -86,19 +89,35 @@ class Candidates(NamedTuple):
     dist: torch.Tensor
     at: torch.Tensor
     sizes: list[int]
+    table: torch.Tensor
+    src_at: torch.Tensor
+    tgt_at: torch.Tensor
+    held: torch.Tensor
 
 
 def candidates(v: torch.Tensor) -> Candidates:
     """Every move (source spike, other bin of its line) of the lines ``v`` ``[B, N, T]``."""
     B, N, T = v.shape
-    b, s, j = (v > 0).transpose(1, 2).nonzero(as_tuple=True)
+    src = v > 0
+    b, s, j = src.transpose(1, 2).nonzero(as_tuple=True)
     targets = torch.arange(T, device=v.device).expand(len(b), T)
     move = targets != s[:, None]
     b, s, j = (a[:, None].expand(-1, T)[move] for a in (b, s, j))
     t = targets[move]
     at = ((b * N + j) * T + s) * T + t
     sizes = torch.bincount(b, minlength=B).tolist()
-    return Candidates(b, s, j, t, (t - s).abs(), at, sizes)
+    lines, compact, counts = torch.unique(b * N + j, return_inverse=True, return_counts=True)
+    E = len(b)
+    by_line = torch.argsort(compact, stable=True)
+    rank = torch.arange(E, device=v.device) - (counts.cumsum(0) - counts)[compact[by_line]]
+    width = int(counts.max()) if len(counts) else 1
+    table = torch.full((len(counts), width), E, device=v.device)
+    table[compact[by_line], rank] = by_line
+    spare = torch.tensor([len(counts) * T], device=v.device)
+    src_at = torch.cat([compact * T + s, spare])
+    tgt_at = torch.cat([compact * T + t, spare])
+    held = torch.cat([src.reshape(-1, T)[lines].flatten(), src.new_zeros(1)])
+    return Candidates(b, s, j, t, (t - s).abs(), at, sizes, table, src_at, tgt_at, held)
 
 
 @register("retime", order=85, events=("binary", "counts"), retimes=True)
@@ -242,7 +261,6 @@ class Retime(Attack):
         """B1's or B0's strict projection under each sample's budget (module docstring);
         ``moves``: :func:`candidates` of ``v``, if computed already."""
         B, N, T = v.shape
-        src = v > 0
         if moves is None:
             moves = candidates(v)
         if not len(moves.b):
@@ -258,28 +276,15 @@ class Retime(Attack):
             order.append(torch.argsort(key[start : start + size], descending=True) + start)
             start += size
         order = torch.cat(order)
-        b, s, j, t, dist = b[order], s[order], j[order], t[order], dist[order]
         # each line's candidates in their sample's order, one rank per round
-        line = b * N + j
-        by_line = torch.argsort(line, stable=True)
-        _, compact, counts = torch.unique_consecutive(
-            line[by_line], return_inverse=True, return_counts=True
-        )
-        rank = torch.arange(len(line), device=v.device) - (counts.cumsum(0) - counts)[compact]
-        E = len(line)  # a padding candidate past the last: its writes land in a spare slot
-        table = torch.full((len(counts), int(counts.max())), E, device=v.device)
-        table[compact, rank] = by_line
-        first = by_line[(counts.cumsum(0) - counts)]  # a candidate of each compact line
-        # per compact line and bin, flat: whether its spike moved, a spike arrived, a spike
-        # still holds it; the padding's source and target are a spare bin past the lines'
-        line_of = torch.empty_like(compact)
-        line_of[by_line] = compact
-        spare = torch.tensor([len(counts) * T], device=v.device)
-        src_at = torch.cat([line_of * T + s, spare])
-        tgt_at = torch.cat([line_of * T + t, spare])
-        moved = torch.zeros(len(counts) * T + 1, dtype=torch.bool, device=v.device)
+        E = len(order)
+        rank_of = torch.full((E + 1,), E, device=v.device)
+        rank_of[order] = torch.arange(E, device=v.device)
+        table = moves.table.gather(1, rank_of[moves.table].argsort(1))
+        src_at, tgt_at = moves.src_at, moves.tgt_at
+        moved = torch.zeros_like(moves.held)
         occupied = torch.zeros_like(moved)
-        reserved = torch.cat([src[b[first], j[first]].flatten(), moved[:1]])
+        reserved = moves.held.clone()
         accepted = torch.zeros(E + 1, dtype=torch.bool, device=v.device)
         for e in table.T.contiguous():
             cs, ct = src_at.index_select(0, e), tgt_at.index_select(0, e)
@@ -289,7 +294,8 @@ class Retime(Attack):
             occupied.scatter_(0, ct, occupied.index_select(0, ct) | ok)
             reserved.scatter_(0, cs, reserved.index_select(0, cs) & ~ok)
             moved.scatter_(0, cs, moved.index_select(0, cs) | ok)
-        accepted = accepted[:E]
+        accepted = accepted[order]
+        b, s, j, t, dist = b[order], s[order], j[order], t[order], dist[order]
         # the budget: each sample's accepted moves in order, until the next would pass it
         cost = (dist if self.norm == "l1" else torch.ones_like(dist)) * accepted
         spent = cost.cumsum(0)
