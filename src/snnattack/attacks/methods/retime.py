@@ -185,11 +185,13 @@ class Retime(Attack):
         excess = F.relu(used - self.budget)
         return penalty + self.budget_weight * excess / self.budget
 
-    def _pi(self, phi: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
-        """``pi`` ``[B, N, T, width]`` from the sources' logits ``phi`` ``[spikes, width]``
-        (0 where no spike is: it never counts)."""
-        pi = phi.new_zeros(*src.shape, phi.shape[-1])
-        return pi.index_put((src,), F.softmax(phi / self.temperature, dim=-1))
+    def _pi(self, phi: torch.Tensor, src: torch.Tensor, spikes: torch.Tensor) -> torch.Tensor:
+        """``pi`` ``[B, N, T, width]`` from the logits ``phi`` ``[spikes, width]`` of the
+        spikes at the flat positions ``spikes`` of ``src`` (0 where no spike is: it never
+        counts)."""
+        soft = F.softmax(phi / self.temperature, dim=-1)
+        pi = phi.new_zeros(src.numel(), phi.shape[-1]).index_copy(0, spikes, soft)
+        return pi.view(*src.shape, -1)
 
     # the hard projections ---------------------------------------------------------------------
 
@@ -294,13 +296,13 @@ class Retime(Attack):
             occupied.scatter_(0, ct, occupied.index_select(0, ct) | ok)
             reserved.scatter_(0, cs, reserved.index_select(0, cs) & ~ok)
             moved.scatter_(0, cs, moved.index_select(0, cs) | ok)
-        accepted = accepted[order]
-        b, s, j, t, dist = b[order], s[order], j[order], t[order], dist[order]
+        accepted = accepted[:E]
         # the budget: each sample's accepted moves in order, until the next would pass it
         cost = (dist if self.norm == "l1" else torch.ones_like(dist)) * accepted
-        spent = cost.cumsum(0)
+        spent = torch.empty_like(cost)
+        spent[order] = cost[order].cumsum(0)  # ``order`` keeps each sample's block in place
         starts = torch.tensor([0, *sizes[:-1]], device=v.device).cumsum(0)
-        offset = torch.where(starts > 0, spent[(starts - 1).clamp(min=0)], 0)
+        offset = torch.where(starts > 0, spent[order[(starts - 1).clamp(min=0)]], 0)
         keep = accepted & (spent - offset[b] <= self.budget)
         adv = v.clone()
         adv[b[keep], j[keep], s[keep]] = 0
@@ -326,7 +328,8 @@ class Retime(Attack):
         binary = bool(((v == 0) | (v == 1)).all())  # then the spikes' occupancy is ``soft``
         moves = candidates(v) if self.norm != "linf" else None
         width = 2 * self.budget + 1 if self.norm == "linf" else T
-        phi = torch.zeros(int(src.sum()), width, device=x.device, dtype=x.dtype)  # per spike
+        spikes = src.flatten().nonzero().squeeze(1)
+        phi = torch.zeros(len(spikes), width, device=x.device, dtype=x.dtype)  # per spike
         if self.norm == "linf":
             phi[..., self.budget - 1 : self.budget + 2] = self.phi_init
 
@@ -335,7 +338,7 @@ class Retime(Attack):
 
         for _ in range(self.steps):
             phi.requires_grad_(True)
-            pi = self._pi(phi, src)
+            pi = self._pi(phi, src, spikes)
             soft = self._spread(v, pi)
             hard = (
                 self._relaxed(v, pi) if self.norm == "linf" else self._greedy_budget(v, pi, moves)
@@ -347,4 +350,4 @@ class Retime(Attack):
             grad = torch.autograd.grad(loss, phi)[0]
             phi = (phi.detach() + self.alpha_phi * grad.sign()).clamp(-PHI_CLIP, PHI_CLIP)
         with torch.no_grad():
-            return frames(self._strict(v, self._pi(phi, src), moves))
+            return frames(self._strict(v, self._pi(phi, src, spikes), moves))
