@@ -243,7 +243,9 @@ def _frame(on: np.ndarray, off: np.ndarray) -> np.ndarray:
     return np.stack([1 - off * (1 - on), 1 - np.maximum(on, off), 1 - on * (1 - off)], axis=-1)
 
 
-def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], int]]:
+def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], int, bool]]:
+    """Per event attack row with saved examples: its name, the examples, the first fooled
+    sample and whether the attack only moves events (a retiming)."""
     from snnattack.evaluation.examples import load  # only here: it imports torch
 
     found = []
@@ -258,7 +260,8 @@ def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], in
             k = example_of(saved)
             if k is not None:
                 name = f"{attack_label(r.method, r.grad_mode)}, {r.box} box"
-                found.append((name if j.name == "." else f"{name} ({j.name})", saved, k))
+                name = name if j.name == "." else f"{name} ({j.name})"
+                found.append((name, saved, k, r.retiming is not None))
     return found
 
 
@@ -267,20 +270,22 @@ def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], in
     order=74,
     caption=(
         "Per event attack, a clean test sample (upper row) and its adversarial version (lower "
-        "row) as event frames over time (ON red, OFF blue): events inserted marked +, deleted ×."
+        "row) as event frames over time (ON red, OFF blue): events inserted marked +, deleted × "
+        "(a retiming's: moved to +, moved from ×)."
     ),
 )
 def event_examples(jobs: list[Job], path: Path) -> Path | None:
     """The first fooled sample of each event attack with saved examples: its clean and
-    adversarial frames per time bin, inserted (green +) and deleted (black ×) events marked."""
+    adversarial frames per time bin, inserted (green +) and deleted (black ×) events marked
+    (a retiming's events where they moved to and from)."""
     found = _examples(jobs, path.parent)
     if not found:
         return None
-    steps = max(saved["adv_inputs"].shape[1] for _, saved, _ in found)
+    steps = max(saved["adv_inputs"].shape[1] for _, saved, _, _ in found)
     fig, axes = plt.subplots(
         2 * len(found), steps, squeeze=False, figsize=(1.6 * steps, 3.4 * len(found))
     )
-    for a, (name, saved, k) in enumerate(found):
+    for a, (name, saved, k, retimes) in enumerate(found):
         clean = saved["clean_inputs"][k].numpy()
         adv = saved["adv_inputs"][k].numpy()
         delta = adv - clean
@@ -295,8 +300,8 @@ def event_examples(jobs: list[Job], path: Path) -> Path | None:
                 ax.imshow(_frame(frames[t, 0], frames[t, 1]), interpolation="nearest")
                 if row == 1:
                     for marker, sign, colour, label in (
-                        ("+", 1, "green", "inserted"),
-                        ("x", -1, "black", "deleted"),
+                        ("+", 1, "green", "moved to" if retimes else "inserted"),
+                        ("x", -1, "black", "moved from" if retimes else "deleted"),
                     ):
                         ys, xs = np.nonzero((sign * delta[t]).max(0) > 0)
                         ax.scatter(xs, ys, marker=marker, c=colour, s=30, label=label)
