@@ -304,10 +304,13 @@ class Retime(Attack):
         starts = torch.tensor([0, *sizes[:-1]], device=v.device).cumsum(0)
         offset = torch.where(starts > 0, spent[order[(starts - 1).clamp(min=0)]], 0)
         keep = accepted & (spent - offset[b] <= self.budget)
-        adv = v.clone()
-        adv[b[keep], j[keep], s[keep]] = 0
-        adv[b[keep], j[keep], t[keep]] = v[b[keep], j[keep], s[keep]]
-        return adv
+        kept = keep.nonzero().squeeze(1)
+        line = (b.index_select(0, kept) * N + j.index_select(0, kept)) * T
+        origin, arrival = line + s.index_select(0, kept), line + t.index_select(0, kept)
+        adv = v.reshape(-1).clone()
+        adv.index_fill_(0, origin, 0)
+        adv.index_copy_(0, arrival, v.reshape(-1).index_select(0, origin))
+        return adv.view_as(v)
 
     def _strict(
         self, v: torch.Tensor, pi: torch.Tensor, moves: Candidates | None = None
