@@ -70,9 +70,9 @@ class EventBudget(Metric):
         self.inserted.append(flat.clamp(min=0).sum(1))
         self.deleted.append((-flat).clamp(min=0).sum(1))
         if self.retimes:
-            moved, delay = sample_moves(delta[fooled])
             if clean is None:
                 raise ValueError("a retiming attack's budget needs the clean frames")
+            moved, delay = sample_moves(delta[fooled])
             events = clean[fooled].flatten(1).double().sum(1)
             self.moved.append(moved)
             self.delay.append(delay)
