@@ -219,6 +219,7 @@ KINDS = {
             "spike_grad",
             "event_patch",
             "gsattack",
+            "retime",
         ],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'
         "def make(model, eps, steps: int = 1):\n    return None\n",
@@ -257,6 +258,7 @@ KINDS = {
         [
             *("table2", "table1", "cost", "ensemble", "tuning", "masking", "adversarial"),
             "event_budget",
+            "retime_budget",
         ],
         'from snnattack.report.tables import register\n@register("{name}", order={order})\n'
         "def table(jobs):\n    return None\n",
@@ -267,7 +269,8 @@ KINDS = {
         "snnattack.report",
         [
             *("asr_vs_eps", "asr_vs_lambda", "adv_acc_vs_T", "kinds", "rate_current"),
-            *("beta_gamma", "cost", "asr_vs_l0", "event_examples", "convergence"),
+            *("beta_gamma", "cost", "asr_vs_l0", "asr_vs_retiming", "event_examples"),
+            "convergence",
             "robust_vs_cost",
         ],
         "from snnattack.report.figures import register\n"

@@ -13,6 +13,7 @@ from typing import Any
 
 from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
+from snnattack.attacks.methods.retime import NORMS as RETIME_NORMS
 from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
 from snnattack.data.events import EVENT_ENCODINGS, SPLITS
@@ -176,6 +177,14 @@ RULES: dict[str, Rule] = {
     "method.*.decay_step": integer(1),
     "method.*.alpha_boundary": real(0, lo_open=True),
     "method.*.max_grad_norm": real(0, lo_open=True),
+    # retime (docs/event_attacks.md)
+    "method.*.norm": one_of(*RETIME_NORMS),
+    "method.*.budget": integer(1),
+    "method.*.alpha_phi": real(0, lo_open=True),
+    "method.*.lam_cap": real(0),
+    "method.*.budget_weight": real(0),
+    "method.*.temperature": real(0, lo_open=True),
+    "method.*.phi_init": real(-10, 10),
     # data
     "dataset.name": one_of(*DATAMODULES),
     "dataset.num_classes": integer(2),

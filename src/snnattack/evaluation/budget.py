@@ -13,6 +13,18 @@ For the ASR-vs-budget curve a row also keeps ``l0_hist``, the number of successe
 with ``L0 <= b`` (the report's ``snnattack.report.events``). The worst case over a job's
 event attacks (:class:`WorstL0`) counts a sample as broken at ``b`` if any of them fooled it
 with ``L0 <= b``, as the ensemble does for L-infinity at each radius.
+
+An attack that only moves events in time (``@register(..., retimes=True)``: ``retime``) keeps
+every line's count (a line: one polarity and pixel over the T bins), so it inserts as many
+events as it deletes; its L0 counts each move twice (the event leaves one bin and arrives in
+another). Its row also reports, in ``retiming`` (:func:`sample_moves`), per success the events
+moved (``sum(max(adv - x, 0))``, the events that arrive in a bin they were not in), their share
+of the sample's events, and the total delay: per line the least total shift that turns ``x``
+into ``adv`` (the 1-D earth mover's distance, ``sum_t |cumsum_t(adv - x)|``, in event-bins),
+summed over lines. Both are the least any retiming needs, so at most what the attack spent
+(its budget B0 counts spikes moved, B1 their shifts). Means, medians, the share of successes
+with at most each of ``attack.l0_thresholds`` events moved and event-bins of delay, and the
+histograms that give ASR against either budget.
 """
 
 from __future__ import annotations
@@ -23,46 +35,116 @@ import torch
 from torchmetrics import Metric
 
 
+def _joined(parts: Any) -> torch.Tensor:
+    """A list state's values as one tensor (torchmetrics hands a synced one back joined)."""
+    if isinstance(parts, torch.Tensor):
+        return parts
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+
+
+def _median(values: torch.Tensor) -> float:
+    return float(values.median()) if len(values) % 2 else float(values.quantile(0.5))
+
+
 class EventBudget(Metric):
-    """Events inserted and deleted per fooled sample, gathered over every process."""
+    """Events inserted and deleted per fooled sample, and for a retiming attack (``retimes``)
+    the events moved, their share and the total delay; gathered over every process."""
 
     full_state_update = False
 
-    def __init__(self) -> None:
+    def __init__(self, retimes: bool = False) -> None:
         super().__init__()
+        self.retimes = retimes
         self.add_state("inserted", default=[], dist_reduce_fx="cat")
         self.add_state("deleted", default=[], dist_reduce_fx="cat")
+        if retimes:
+            for name in ("moved", "share", "delay"):
+                self.add_state(name, default=[], dist_reduce_fx="cat")
 
-    def update(self, fooled: torch.Tensor, delta: torch.Tensor) -> None:
+    def update(
+        self, fooled: torch.Tensor, delta: torch.Tensor, clean: torch.Tensor | None = None
+    ) -> None:
+        """``delta = adv - clean`` of a batch ``[B, T, ...]`` and which samples it fooled
+        (``clean``: the clean frames, which a retiming attack's share of events moved needs)."""
         flat = delta[fooled].flatten(1).double()
         self.inserted.append(flat.clamp(min=0).sum(1))
         self.deleted.append((-flat).clamp(min=0).sum(1))
+        if self.retimes:
+            if clean is None:
+                raise ValueError("a retiming attack's budget needs the clean frames")
+            moved, delay = sample_moves(delta[fooled])
+            events = clean[fooled].flatten(1).double().sum(1)
+            self.moved.append(moved)
+            self.delay.append(delay)
+            self.share.append(100.0 * moved / events.clamp(min=1))
 
     def compute(self) -> dict[str, torch.Tensor]:
-        def joined(parts: Any) -> torch.Tensor:
-            if isinstance(parts, torch.Tensor):
-                return parts
-            return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
-
-        return {"inserted": joined(self.inserted), "deleted": joined(self.deleted)}
+        names = ("inserted", "deleted", *(("moved", "share", "delay") if self.retimes else ()))
+        return {name: _joined(getattr(self, name)) for name in names}
 
     def summary(self, thresholds: tuple[int, ...]) -> dict[str, Any]:
         """The row's fields: ``l0_mean``, ``l0_median``, ``inserted_mean``, ``deleted_mean``,
         ``l0_under`` (``{threshold: % of successes with L0 < threshold}``) and ``l0_hist``
-        (:func:`l0_histogram`); None where nothing was fooled."""
-        counts = self.compute()  # torchmetrics squeezes one success to a 0-d tensor: 1-d again
-        inserted, deleted = counts["inserted"].reshape(-1), counts["deleted"].reshape(-1)
+        (:func:`l0_histogram`); None where nothing was fooled. A retiming attack's also
+        ``retiming`` (:meth:`retiming`)."""
+        # torchmetrics squeezes one success to a 0-d tensor: 1-d again
+        counts = {name: values.reshape(-1) for name, values in self.compute().items()}
+        inserted, deleted = counts["inserted"], counts["deleted"]
         l0 = inserted + deleted
+        extra = {"retiming": self.retiming(counts, thresholds)} if self.retimes else {}
         if not len(l0):
-            return {"l0_under": {str(t): None for t in thresholds}, "l0_hist": {}}
+            return {"l0_under": {str(t): None for t in thresholds}, "l0_hist": {}, **extra}
         return {
             "l0_hist": l0_histogram(l0),
             "l0_mean": float(l0.mean()),
-            "l0_median": float(l0.median()) if len(l0) % 2 else float(l0.quantile(0.5)),
+            "l0_median": _median(l0),
             "inserted_mean": float(inserted.mean()),
             "deleted_mean": float(deleted.mean()),
             "l0_under": {str(t): 100.0 * float((l0 < t).double().mean()) for t in thresholds},
+            **extra,
         }
+
+    @staticmethod
+    def retiming(counts: dict[str, torch.Tensor], thresholds: tuple[int, ...]) -> dict[str, Any]:
+        """The row's ``retiming``: ``moved_mean``, ``moved_median``, ``moved_share_mean`` (% of
+        a sample's events), ``delay_mean``, ``delay_median``, ``moved_within`` and
+        ``delay_within`` (``{threshold: % of successes with at most that many}``),
+        ``moved_hist`` and ``delay_hist`` (successes per value); None where nothing was
+        fooled."""
+        moved, share, delay = counts["moved"], counts["share"], counts["delay"]
+        if not len(moved):
+            empty = {str(t): None for t in thresholds}
+            return {
+                "moved_within": empty,
+                "delay_within": empty,
+                "moved_hist": {},
+                "delay_hist": {},
+            }
+        return {
+            "moved_mean": float(moved.mean()),
+            "moved_median": _median(moved),
+            "moved_share_mean": float(share.mean()),
+            "delay_mean": float(delay.mean()),
+            "delay_median": _median(delay),
+            "moved_within": {
+                str(t): 100.0 * float((moved <= t).double().mean()) for t in thresholds
+            },
+            "delay_within": {
+                str(t): 100.0 * float((delay <= t).double().mean()) for t in thresholds
+            },
+            "moved_hist": l0_histogram(moved),
+            "delay_hist": l0_histogram(delay),
+        }
+
+
+def sample_moves(delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample of a retiming's ``delta = adv - x`` (``[B, T, ...]``, every line's count
+    kept): the events moved and the total delay in event-bins (the least that any retiming
+    turning ``x`` into ``adv`` spends: per line the 1-D earth mover's distance)."""
+    flat = delta.double()
+    moved = flat.clamp(min=0).flatten(1).sum(1)
+    delay = flat.cumsum(1).abs().flatten(1).sum(1)
+    return moved, delay
 
 
 def sample_l0(delta: torch.Tensor) -> torch.Tensor:

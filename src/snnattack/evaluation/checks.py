@@ -254,7 +254,10 @@ def random_flips_asr(
 
 def largest_l0(row: dict[str, Any]) -> int | None:
     """The most events an event attack's ``row`` changed for one success (its ``l0_hist``);
-    None for a row without successes or not of an event attack."""
+    None for a row without successes, not of an event attack, or of a retiming attack (random
+    flips change counts, so they are not its gradient-free variant)."""
+    if row.get("retiming") is not None:
+        return None
     hist = row.get("l0_hist") or {}
     return max((int(float(v)) for v in hist), default=None)
 

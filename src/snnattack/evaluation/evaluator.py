@@ -20,7 +20,7 @@ from torchmetrics import Metric
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
-from snnattack.attacks.methods import is_event_attack
+from snnattack.attacks.methods import METHODS, is_event_attack
 from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
@@ -180,7 +180,11 @@ class AttackEvaluator(L.LightningModule):
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
         # the events each event attack changed per success (snnattack.evaluation.budget)
         self.budgets = nn.ModuleDict(
-            {str(i): EventBudget() for i, s in enumerate(specs) if is_event_attack(s.algorithm)}
+            {
+                str(i): EventBudget(retimes=METHODS[s.algorithm].retimes)
+                for i, s in enumerate(specs)
+                if is_event_attack(s.algorithm)
+            }
         )
         # per box, the worst case over the event attacks this job computes (not reused ones)
         computed = [
@@ -269,7 +273,7 @@ class AttackEvaluator(L.LightningModule):
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if str(i) in self.budgets:
                 fooled = correct & (adv_pred != y)
-                self.budgets[str(i)].update(fooled, adv - x)
+                self.budgets[str(i)].update(fooled, adv - x, x)
                 l0 = sample_l0(adv - x).where(fooled, float("inf"))
                 least[spec.box] = torch.minimum(least[spec.box], l0)
             if self.save_examples:

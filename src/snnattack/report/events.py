@@ -4,9 +4,12 @@ case over them (a figure and a table), and each attack's example as event frames
 An event attack's row keeps ``l0_hist``, its successes per L0 (``evaluation/budget.py``), and
 the job's record keeps ``event_worst_case`` per box: the fewest events any event attack needed
 per sample. The ASR at budget ``b`` is the share of clean-correct samples fooled with
-``L0 <= b`` (:meth:`Curve.asr`). The
-frames figure reads the examples that ``attack.save_examples=true`` wrote, which hold the
-clean frames of event attacks.
+``L0 <= b`` (:meth:`Curve.asr`). A retiming
+attack's row (``retime``) also keeps ``retiming``, its successes per events moved and per
+total delay, drawn the same way against either budget (:func:`retime_budget_table`,
+:func:`asr_vs_retiming`). The frames figure reads the examples that
+``attack.save_examples=true`` wrote, which hold the clean frames of event attacks (a move
+shows as an event deleted and one inserted on the same pixel).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from snnattack.report.figures import shared_legend
 from snnattack.report.tables import Table, fmt, register
 
 WORST = "worst case"  # the name of the worst case over a box's event attacks
+# a retiming attack's two budgets: the key of its histogram in ``retiming`` and their label
+RETIMING = {"moved": "events moved", "delay": "total delay (event-bins)"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,29 @@ def curves(jobs: list[Job]) -> list[Curve]:
     return sorted(found, key=lambda c: (c.job, c.box != "white", c.box, c.name == WORST))
 
 
+def retiming_curves(jobs: list[Job], budget: str) -> list[Curve]:
+    """Every retiming attack's curve against one of its budgets (``moved`` or ``delay``)."""
+    return [
+        Curve(
+            j.name,
+            r.box,
+            attack_label(r.method, r.grad_mode),
+            r.retiming[f"{budget}_hist"],
+            r.n_correct,
+        )
+        for j in jobs
+        for r in j.record.results
+        if r.retiming is not None
+    ]
+
+
+def _thresholds(jobs: list[Job]) -> list[int]:
+    """The papers' thresholds the jobs report (``attack.l0_thresholds``)."""
+    return sorted(
+        {t for j in jobs for t in (j.config.get("attack") or {}).get("l0_thresholds") or []}
+    )
+
+
 def budgets(found: list[Curve], thresholds: list[int]) -> list[int]:
     """The table's budgets: 1, 2, 5, 10, ... up to the largest L0 any attack needed, and the
     papers' thresholds (``attack.l0_thresholds``) up to the first at or past it."""
@@ -82,10 +110,7 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     found = curves(jobs)
     if not found:
         return None
-    thresholds = sorted(
-        {t for j in jobs for t in (j.config.get("attack") or {}).get("l0_thresholds") or []}
-    )
-    grid = budgets(found, thresholds)
+    grid = budgets(found, _thresholds(jobs))
     several = len({c.job for c in found}) > 1
     rows = [
         [*([c.job] if several else []), c.box, c.name, str(c.n_correct)]
@@ -106,6 +131,61 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
         for c in worst
     )
     return Table("Event attacks: ASR against the L0 budget", columns, rows, note, summary=summary)
+
+
+@register("retime_budget", order=76)
+def retime_budget_table(jobs: list[Job]) -> Table | None:
+    """ASR at each budget of events moved and of total delay per retiming attack row."""
+    moved, delay = (retiming_curves(jobs, b) for b in RETIMING)
+    if not moved:
+        return None
+    thresholds = _thresholds(jobs)
+    grids = budgets(moved, thresholds), budgets(delay, thresholds)
+    several = len({c.job for c in moved}) > 1
+    rows = [
+        [*([m.job] if several else []), m.box, m.name, str(m.n_correct)]
+        + [fmt(round(c.asr(b), 1)) for c, grid in zip((m, d), grids, strict=True) for b in grid]
+        for m, d in zip(moved, delay, strict=True)
+    ]
+    columns = [*(["job"] if several else []), "box", "attack", "n correct"]
+    columns += [f"moved ≤ {fmt(b)}" for b in grids[0]] + [f"delay ≤ {fmt(b)}" for b in grids[1]]
+    note = (
+        "ASR (%) at each budget: the share of the clean-correct test samples fooled moving at "
+        "most that many events in time (B0), or with at most that total delay in event-bins "
+        "(B1: per line the least total shift from the clean events, summed)"
+    )
+    return Table("Retiming: ASR against events moved and total delay", columns, rows, note)
+
+
+@register_figure(
+    "asr_vs_retiming",
+    order=73,
+    caption=(
+        "Attack success rate of each retiming attack against its budgets: the events moved "
+        "per sample (left) and their total delay in event-bins (right), a row per job and box."
+    ),
+)
+def asr_vs_retiming(jobs: list[Job], path: Path) -> Path | None:
+    """Step curves of ASR against events moved and total delay (None without a retiming row)."""
+    found = {b: retiming_curves(jobs, b) for b in RETIMING}
+    panels = list(dict.fromkeys((c.job, c.box) for c in found["moved"]))
+    if not panels:
+        return None
+    names = list(dict.fromkeys(c.name for c in found["moved"]))
+    fig, axes = plt.subplots(len(panels), 2, squeeze=False, figsize=(8.8, 3.3 * len(panels)))
+    for row, (job, box) in zip(axes, panels, strict=True):
+        for ax, (budget, label) in zip(row, RETIMING.items(), strict=True):
+            for c in (c for c in found[budget] if (c.job, c.box) == (job, box)):
+                xs, ys = c.steps()
+                ax.step(xs, ys, where="post", color=f"C{names.index(c.name)}", label=c.name)
+            ax.set_title(f"{box} box" + ("" if job == "." else f", {job}"), fontsize=9)
+            ax.set_xlabel(label)
+            ax.set_ylabel("ASR (%)")
+            ax.set_ylim(0, 100)
+            ax.set_xlim(left=0)
+            ax.grid(alpha=0.3)
+    shared_legend(fig)
+    return figures._save(fig, path)
 
 
 @register_figure(
@@ -163,7 +243,9 @@ def _frame(on: np.ndarray, off: np.ndarray) -> np.ndarray:
     return np.stack([1 - off * (1 - on), 1 - np.maximum(on, off), 1 - on * (1 - off)], axis=-1)
 
 
-def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], int]]:
+def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], int, bool]]:
+    """Per event attack row with saved examples: its name, the examples, the first fooled
+    sample and whether the attack only moves events (a retiming)."""
     from snnattack.evaluation.examples import load  # only here: it imports torch
 
     found = []
@@ -178,7 +260,8 @@ def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], in
             k = example_of(saved)
             if k is not None:
                 name = f"{attack_label(r.method, r.grad_mode)}, {r.box} box"
-                found.append((name if j.name == "." else f"{name} ({j.name})", saved, k))
+                name = name if j.name == "." else f"{name} ({j.name})"
+                found.append((name, saved, k, r.retiming is not None))
     return found
 
 
@@ -187,20 +270,22 @@ def _examples(jobs: list[Job], root: Path) -> list[tuple[str, dict[str, Any], in
     order=74,
     caption=(
         "Per event attack, a clean test sample (upper row) and its adversarial version (lower "
-        "row) as event frames over time (ON red, OFF blue): events inserted marked +, deleted ×."
+        "row) as event frames over time (ON red, OFF blue): events inserted marked +, deleted × "
+        "(a retiming's: moved to +, moved from ×)."
     ),
 )
 def event_examples(jobs: list[Job], path: Path) -> Path | None:
     """The first fooled sample of each event attack with saved examples: its clean and
-    adversarial frames per time bin, inserted (green +) and deleted (black ×) events marked."""
+    adversarial frames per time bin, inserted (green +) and deleted (black ×) events marked
+    (a retiming's events where they moved to and from)."""
     found = _examples(jobs, path.parent)
     if not found:
         return None
-    steps = max(saved["adv_inputs"].shape[1] for _, saved, _ in found)
+    steps = max(saved["adv_inputs"].shape[1] for _, saved, _, _ in found)
     fig, axes = plt.subplots(
         2 * len(found), steps, squeeze=False, figsize=(1.6 * steps, 3.4 * len(found))
     )
-    for a, (name, saved, k) in enumerate(found):
+    for a, (name, saved, k, retimes) in enumerate(found):
         clean = saved["clean_inputs"][k].numpy()
         adv = saved["adv_inputs"][k].numpy()
         delta = adv - clean
@@ -215,8 +300,8 @@ def event_examples(jobs: list[Job], path: Path) -> Path | None:
                 ax.imshow(_frame(frames[t, 0], frames[t, 1]), interpolation="nearest")
                 if row == 1:
                     for marker, sign, colour, label in (
-                        ("+", 1, "green", "inserted"),
-                        ("x", -1, "black", "deleted"),
+                        ("+", 1, "green", "moved to" if retimes else "inserted"),
+                        ("x", -1, "black", "moved from" if retimes else "deleted"),
                     ):
                         ys, xs = np.nonzero((sign * delta[t]).max(0) > 0)
                         ax.scatter(xs, ys, marker=marker, c=colour, s=30, label=label)

@@ -18,7 +18,10 @@ attack step (forward and backward) on each torch thread count, interleaved (how 
 of ``threads`` was chosen: docs/performance.md); ``--ensemble`` times the default worst-case
 ensemble on the digits test set, today's Square beside this project's
 (:mod:`snnattack.tools.ensemble_cost`); ``--sda FOLDER`` times the batched SDA beside the
-reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`).
+reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`);
+``--retime`` times a Spike-Retiming step under each of
+its budgets against a plain PGD step on the same event-digits model
+(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
+from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.sda_cost import measure_sda
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
@@ -178,6 +182,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "project's batched SDA on the event digits, one thread (--store for the model)",
     )
     event.add_argument("--sda-samples", type=int, default=64, help="clean-correct test samples")
+    retiming = parser.add_argument_group("Spike-Retiming (--retime, instead of the steps)")
+    retiming.add_argument(
+        "--retime",
+        action="store_true",
+        help="time a retime step under each budget (B∞, B1, B0) over a plain PGD step on an "
+        "event-digits model, interleaved (--batch event digits, --T bins)",
+    )
+    retiming.add_argument(
+        "--retime-steps", type=int, default=20, help="steps of each attack run (retime and PGD)"
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -226,6 +240,7 @@ def check(args: argparse.Namespace) -> None:
         ("ensemble_eps", RULES["train.adversary.eps"]),
         ("test_size", optional(integer(1))),
         ("sda_samples", integer(1)),
+        ("retime_steps", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -382,6 +397,20 @@ def sda_table(record: dict[str, Any]) -> Table:
         m = record[kind]
         l0 = "-" if m["mean_l0"] is None else f"{m['mean_l0']:.2f}"
         table.add_row(kind, f"{m['seconds']:.2f}", f"{m['cpu_seconds']:.2f}", str(m["fooled"]), l0)
+    return table
+
+
+def retime_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.retime_cost.measure_retime`."""
+    s = record["settings"]
+    table = Table(
+        title=f"retime over PGD, per step: {s['batch']} event digits, T={s['T']}, "
+        f"{s['steps']} steps, median of {s['repeats']}, {record['threads']} thread(s)"
+    )
+    for col in ("attack", "s per step", "vs PGD"):
+        table.add_column(col, justify="right")
+    for name, m in record["steps"].items():
+        table.add_row(name, f"{m['seconds']:.4f}", f"{m['vs_pgd']:.2f}")
     return table
 
 
@@ -563,6 +592,10 @@ def main(argv: list[str] | None = None) -> None:
             records = [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
         elif args.sda:
             records = [measure_sda(args.store, args.sda, args.sda_samples, args.seed)]
+        elif args.retime:
+            records = [
+                measure_retime(args.batch, args.T, args.retime_steps, args.repeats, args.seed)
+            ]
         else:
             records = sweep(args)
     except UserError as err:
@@ -574,6 +607,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if args.sda:
             console.print(sda_table(record))
+            continue
+        if args.retime:
+            console.print(retime_table(record))
             continue
         s = record["settings"]
         if args.threads:

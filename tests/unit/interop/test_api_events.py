@@ -215,3 +215,19 @@ def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_lo
     assert job["clean_acc"] == pytest.approx(record.clean_acc)
     for row, ours in zip(job["results"], record.results, strict=True):
         assert (row["method"], row["asr"], row["l0_mean"]) == (ours.method, ours.asr, ours.l0_mean)
+
+
+def test_retime_on_a_spikingjelly_network_moves_spikes_in_time_only() -> None:
+    """Spike-Retiming through the Python API on the tutorial net: every line keeps its
+    count, at most one spike per bin, each spike within one bin (B∞ 1), some digits fooled."""
+    net = tutorial_net().eval()
+    x, _ = frames()
+    y = own_logits(net, x).argmax(1)
+    adv = snnattack.attack(net, x, y, method="retime", T=4, overrides=EVENTS, steps=10)
+    assert set(adv.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(adv.sum(1), x.sum(1)) and (adv != x).any()
+    # within one bin: every spike's bin is one of the clean spikes' on its line, moved by <= 1
+    near = x + x.roll(1, 1) * (torch.arange(4) > 0).view(1, 4, 1, 1, 1)
+    near = near + x.roll(-1, 1) * (torch.arange(4) < 3).view(1, 4, 1, 1, 1)
+    assert ((adv > 0) <= (near > 0)).all()
+    assert (own_logits(net, adv).argmax(1) != y).any()

@@ -109,9 +109,17 @@ def test_budgets_reach_the_largest_l0_and_the_first_paper_threshold_past_it() ->
     assert budgets([], [200, 800]) == [200]
 
 
+@pytest.mark.parametrize(
+    "retiming,moved",
+    [
+        (None, ("deleted", "inserted")),
+        ({"moved_hist": {}, "delay_hist": {}}, ("moved from", "moved to")),
+    ],
+)
 def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sample(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, retiming: dict | None, moved: tuple
 ) -> None:
+    """A retiming's events are marked where they moved from and to."""
     kept = drawn_axes(monkeypatch)
     clean = torch.zeros(3, 2, 2, 4, 4)  # [n, T, polarity, H, W]
     clean[:, 0, 0, 1, 1] = 1.0
@@ -127,6 +135,9 @@ def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sam
     )
     folder = tmp_path / "job"
     event_job(folder, examples="adv_sda_0_white.pt")
+    record = json.loads((folder / "metrics.json").read_text())
+    record["results"][0]["retiming"] = retiming
+    (folder / "metrics.json").write_text(json.dumps(record))
     assert save(folder, row, parts) == "adv_sda_0_white.pt"
     assert example_of(torch.load(folder / "adv_sda_0_white.pt")) == 1
     write_report(folder)
@@ -138,6 +149,29 @@ def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sam
         for c in ax.collections
         if len(c.get_offsets())
     }
-    assert marks == {(0, "deleted"): [[1.0, 1.0]], (1, "inserted"): [[3.0, 2.0]]}
+    assert marks == {(0, moved[0]): [[1.0, 1.0]], (1, moved[1]): [[3.0, 2.0]]}
     assert axes[2].get_ylabel() == "adversarial: 7\nL0 = 2"
     assert axes[0].get_ylabel() == "sda/stbp, white box\nclean: 5"
+
+
+def test_a_retiming_row_gets_asr_against_events_moved_and_total_delay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = drawn_axes(monkeypatch)
+    event_job(tmp_path / "job")
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    retiming = {"moved_hist": {"1": 2, "4": 1}, "delay_hist": {"2": 1, "3": 1, "12": 1}}
+    record["results"].append(_row("retime", "stbp", 30.0, {"2": 2, "8": 1}, retiming=retiming))
+    (tmp_path / "job" / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "job")
+    (table,) = [t for t in report.tables if t.title.startswith("Retiming")]
+    assert table.columns == [
+        *("box", "attack", "n correct", "moved ≤ 1", "moved ≤ 2", "moved ≤ 200"),
+        *("delay ≤ 1", "delay ≤ 2", "delay ≤ 5", "delay ≤ 10", "delay ≤ 200"),
+    ]
+    assert table.rows == [
+        ["white", "retime/stbp", "10", "20", "20", "30", "0", "10", "20", "20", "30"]
+    ]
+    moved, delay = kept["asr_vs_retiming"]
+    assert [list(line.get_ydata()) for line in moved.get_lines()] == [[0.0, 20.0, 30.0]]
+    assert [list(line.get_xdata()) for line in delay.get_lines()] == [[0.0, 2.0, 3.0, 12.0]]

@@ -322,3 +322,23 @@ def test_the_sda_bench_times_both_sides_on_the_same_samples(
     assert record["speedup"] == theirs["seconds"] / ours["seconds"]
     assert record["cpu_speedup"] == theirs["cpu_seconds"] / ours["cpu_seconds"]
     assert "identical examples on 8" in table
+
+
+def test_the_retime_bench_times_each_budget_over_a_pgd_step(capsys: pytest.CaptureFixture) -> None:
+    record, table = bench_output(
+        ["--retime", "--batch", "4", "--retime-steps", "2", "--repeats", "1"], capsys
+    )
+    steps = record["steps"]
+    assert list(steps) == ["retime", "retime_l1", "retime_l0", "pgd"]
+    assert steps["pgd"]["vs_pgd"] == 1.0 and record["events"] > 0
+    for m in steps.values():
+        assert m["vs_pgd"] == m["seconds"] / steps["pgd"]["seconds"]
+    assert record["settings"] == {"batch": 4, "T": 4, "steps": 2, "repeats": 1, "seed": 0}
+    assert "retime over PGD, per step" in table
+
+
+def test_retime_steps_below_one_are_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--retime", "--retime-steps", "0"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--retime-steps=0 is out of range" in err

@@ -5,7 +5,8 @@ A method is one module of this package: a function ``<method>(model, eps, **para
 a torchattacks attack (or an attack class taking these arguments), decorated with
 ``@register("<method>", order=...)`` (its place in listings; ``gradient_free=True`` if it only
 queries the model's outputs, so no gradient mode applies; ``events=(...)`` for an attack on
-event frames, the frame values it changes). Its parameters are its
+event frames, the frame values it changes; ``retimes=True`` if it only moves events in
+time). Its parameters are its
 ``conf/method/<method>.yaml`` keys, checked against its signature; it averages gradients over
 ``attack.eot_samples`` draws if it takes ``eot_samples``. The package imports every module, so
 the method is one module and its config file.
@@ -37,6 +38,9 @@ class Method:
     # an event attack: the frame values (dataset.params.event_encoding) its threat model
     # changes; its rows report the events changed per success. () = an L-infinity attack
     events: tuple[str, ...] = ()
+    # an event attack that only moves events in time (counts per line kept): its rows also
+    # report the events moved and their total delay per success
+    retimes: bool = False
 
     @property
     def takes_eot(self) -> bool:
@@ -48,12 +52,18 @@ METHODS: Registry[Method] = Registry()  # filled by this package's modules
 
 
 def register(
-    name: str, /, *, order: float, gradient_free: bool = False, events: tuple[str, ...] = ()
+    name: str,
+    /,
+    *,
+    order: float,
+    gradient_free: bool = False,
+    events: tuple[str, ...] = (),
+    retimes: bool = False,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, eps, **params)`` is the attack method ``name``."""
 
     def add(make: Make) -> Make:
-        METHODS.enter(name, Method(name, make, order, gradient_free, events), order)
+        METHODS.enter(name, Method(name, make, order, gradient_free, events, retimes), order)
         return make
 
     return add

@@ -1,0 +1,77 @@
+"""The Spike-Retiming attack's keys (conf/method/retime*.yaml): each refused out of range,
+before any work, in one line naming the key and the accepted values; its frames checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from harness import compose
+
+from snnattack.config import RULES, validate
+from snnattack.errors import ConfigError
+
+EVENTS = "dataset=digits_events"
+
+BAD = [
+    ("method=[retime]", "method.retime=retime attacks event frames, but dataset=digits has none"),
+    (
+        f"{EVENTS} method=[retime] dataset.params.event_encoding=scaled",
+        "method.retime=retime changes binary or counts frames, but dataset.params.event_encoding="
+        "scaled; accepted: dataset.params.event_encoding=binary, "
+        "dataset.params.event_encoding=counts",
+    ),
+    (f"{EVENTS} method=[retime] method.retime.norm=l2", "method.retime.norm='l2' is unknown"),
+    (f"{EVENTS} method=[retime_l0] method.retime_l0.budget=0", "method.retime_l0.budget=0 is out"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
+def test_a_bad_retime_setting_is_refused_in_one_line(overrides: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(compose(*overrides.split()))
+    line = str(err.value)
+    assert line.startswith(message)
+    assert "\n" not in line and "accepted: " in line
+
+
+@pytest.mark.parametrize(
+    "key,value,accepted",
+    [
+        ("budget", 1.5, "an integer >= 1"),
+        ("budget", -3, "an integer >= 1"),
+        ("alpha_phi", 0, "0 < method.retime.alpha_phi"),
+        ("lam_cap", -1, "0 <= method.retime.lam_cap"),
+        ("budget_weight", -1, "0 <= method.retime.budget_weight"),
+        ("temperature", 0, "0 < method.retime.temperature"),
+        ("phi_init", 20, "-10 <= method.retime.phi_init <= 10"),
+    ],
+)
+def test_each_retime_key_has_its_range(key: str, value: float, accepted: str) -> None:
+    """The rules ``validate`` applies to every ``method.*`` node (checked end to end above)."""
+    with pytest.raises(ConfigError) as err:
+        RULES[f"method.*.{key}"].check(f"method.retime.{key}", value)
+    line = str(err.value)
+    assert line.startswith(f"method.retime.{key}={value} is out of range; accepted: ")
+    assert accepted in line
+
+
+def test_retime_runs_on_integer_count_frames() -> None:
+    cfg = compose(
+        EVENTS, "method=[retime,retime_l1,retime_l0]", "dataset.params.event_encoding=counts"
+    )
+    validate(cfg)
+    assert {m.name for m in cfg.method.values()} == {"retime"}
+
+
+def test_run_py_refuses_a_retime_budget_with_exit_2_and_writes_nothing(
+    tmp_path: Path, cli: Callable
+) -> None:
+    proc = cli(
+        EVENTS, "method=[retime_l0]", "method.retime_l0.budget=0", f"hydra.run.dir={tmp_path}/out"
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: method.retime_l0.budget=0 is out of range; accepted: an integer")
+    assert not (tmp_path / "out").exists()
