@@ -211,7 +211,7 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    from snnattack.attacks.spec import attack_specs, tunes
+    from snnattack.config.specs import attack_specs, tunes
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
 
@@ -313,7 +313,7 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
-    from snnattack.attacks.spec import attack_specs
+    from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T)
     cfg, _ = job_config(

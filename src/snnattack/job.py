@@ -10,8 +10,8 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.attacks.spec import attack_specs, tunes
 from snnattack.config import validate
+from snnattack.config.specs import attack_specs, tunes
 from snnattack.data import datamodule, first_samples
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.evaluation.annotate import annotate

@@ -10,7 +10,7 @@ import torch
 from harness import QUIET, cli, compose, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.attacks.spec import attack_specs
+from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.store import spec_key

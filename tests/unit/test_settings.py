@@ -29,12 +29,6 @@ SEAM_MODULES = {
     "records/tracking.py": "W&B names and tags from the resolved tree",
 }
 SEAM_FUNCTIONS = {
-    # the rows a config asks for, read by the validation too (config/ sits above attacks/)
-    ("attacks/spec.py", "eps_values"),
-    ("attacks/spec.py", "attack_specs"),
-    ("attacks/spec.py", "tunes"),
-    ("attacks/ensemble.py", "components"),
-    ("attacks/convergence.py", "curve_reach"),
     # the sweep's row keys hash the result spec and the resolved tree
     ("evaluation/reuse.py", "row_keys"),
     # model=external: the user's factory and its options, a model builder (like training/)

@@ -1,8 +1,8 @@
-"""What an attack run is made of, read off the config: its rows (:class:`AttackSpec`, one per
-method, radius and box) and the grids its gradient-mode parameters are tuned on.
+"""What an attack run is made of: its rows (:class:`AttackSpec`, one per method, radius and
+box) and the grids its gradient-mode parameters are tuned on.
 
-Both the validation (:mod:`snnattack.config`) and the runs (:mod:`snnattack.evaluation`,
-:mod:`snnattack.attacks.tuning`) read them, so they sit here, below both.
+The config is parsed into specs once, above this layer (:mod:`snnattack.config.specs`); the
+runs (:mod:`snnattack.evaluation`, :mod:`snnattack.attacks.tuning`) receive the specs.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.attacks.ensemble import ENSEMBLE, components
-from snnattack.attacks.methods import is_event_attack
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.values import is_real
@@ -46,34 +44,6 @@ class AttackSpec:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
 
-def eps_values(cfg: DictConfig) -> list:
-    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
-    eps = cfg.eps
-    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
-        return [eps]
-    return list(eps)
-
-
-def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
-    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units (an
-    event attack, which counts its budget in events, once per box at eps 0)."""
-    specs = []
-    for box in cfg.boxes:
-        for key, method in cfg.method.items():
-            params = {
-                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
-            }
-            if method.name == ENSEMBLE:
-                params = {"components": components(cfg, key)}
-            if params.get("alpha") is not None:
-                params["alpha"] = params["alpha"] / 255.0
-            # an event attack has no radius: one row at eps 0 whatever eps lists
-            radii = [0.0] if is_event_attack(method.name) else eps_values(cfg)
-            for eps in radii:
-                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
-    return specs
-
-
 RANGE_KEYS = ("start", "stop", "step")
 GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
 ROUNDING = 1e-9  # a range's last step may fall short of its stop by float rounding
@@ -101,14 +71,6 @@ def grid_values(key: str, spec: Any) -> list[float]:
     if isinstance(spec, list):
         return list(spec)
     return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
-
-
-def tunes(cfg: dict[str, Any]) -> bool:
-    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
-    component with ``tune: true``."""
-    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
-    parts = [c for m in ensembles for c in m.get("components") or []]
-    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
 
 
 def tunable(mode: str) -> bool:

@@ -17,11 +17,11 @@ import torch
 from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
-from snnattack.attacks.convergence import curve_reach
-from snnattack.attacks.ensemble import ENSEMBLE, components
+from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.spec import grid, tunable
 from snnattack.config.rules import MAX_SEED, check_as
+from snnattack.config.specs import components, curve_reach
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES

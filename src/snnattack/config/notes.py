@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from snnattack.attacks.convergence import curve_reach, iterations
+from snnattack.attacks.convergence import iterations
 from snnattack.attacks.spec import tunable
+from snnattack.config.specs import curve_reach
 
 
 def notes(cfg: dict[str, Any]) -> list[str]:

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from snnattack.attacks.spec import tunes
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
+from snnattack.config.specs import tunes
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
 from snnattack.training import STRATEGIES

@@ -25,10 +25,10 @@ from hydra import compose, initialize_config_dir
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
-from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
+from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule, first_samples
 from snnattack.records.store import ModelStore
 from snnattack.settings import AttackSettings, DataSettings

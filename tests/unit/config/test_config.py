@@ -6,8 +6,8 @@ import pytest
 import torch
 from harness import CONF, compose, run_py
 
-from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
+from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.settings import DataSettings
