@@ -9,8 +9,8 @@ import pytest
 from harness import QUICK, compose
 
 from snnattack.config import validate
+from snnattack.config.settings import model_settings, source_config
 from snnattack.errors import ConfigError
-from snnattack.source import source_config
 from snnattack.training.spec import training_spec
 
 
@@ -22,11 +22,11 @@ def test_source_settings_change_only_the_source() -> None:
     assert (source.model.name, source["lambda"], source.T) == ("vgg16", 0.5, 8)
     assert (cfg.model.name, cfg["lambda"], cfg.T) == ("vgg11", 1.0, 4)
     assert source.trainer.max_epochs == cfg.train.epochs  # interpolations still resolve
-    spec = training_spec(source, 1000)
+    spec = training_spec(model_settings(source), 1000)
     assert spec["model"]["name"] == "vgg16" and spec["neuron"]["lambda"] == 0.5
     assert source_config(compose()) is not None and training_spec(
-        source_config(compose()), 0
-    ) == training_spec(compose(), 0)
+        model_settings(source_config(compose())), 0
+    ) == training_spec(model_settings(compose()), 0)
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from torch.utils.data import DataLoader
 import snnattack
 from snnattack import config
 from snnattack import job as job_module
+from snnattack.config.settings import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.records.results import AttackRow, JobRecord
-from snnattack.settings import DataSettings
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -88,7 +88,7 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     monkeypatch.setattr(core, "evaluation_record", spy)  # api.py imports it when called
     job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
     cfg = compose("train.epochs=4")
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup("test")
     record = snnattack.evaluate(
         model,

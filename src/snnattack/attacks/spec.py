@@ -1,15 +1,13 @@
-"""What an attack run is made of: its rows (:class:`AttackSpec`, one per method, radius and
-box) and the grids its gradient-mode parameters are tuned on.
+r"""The grids an attack run's gradient-mode parameters are tuned on (``attack.tune.grids``).
 
-The config is parsed into specs once, above this layer (:mod:`snnattack.config.specs`); the
-runs (:mod:`snnattack.evaluation`, :mod:`snnattack.attacks.tuning`) receive the specs.
+Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once, above
+this layer (:mod:`snnattack.config.specs`), and carried in the job's settings.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -17,32 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.values import is_real
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """One row of the results: a method at a radius, white or black box."""
-
-    method: str  # the row's name (the config node, e.g. apgd_dlr)
-    eps: float  # [0, 1] units
-    box: str  # "white" | "black"
-    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    # the algorithm it runs: the entry of methods.METHODS (e.g. apgd) or the ensemble;
-    # "" = the same name as method
-    algorithm: str = ""
-    # the gradient mode's parameters for this row (a tuned value); None = the job's
-    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
-    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        if not self.algorithm:
-            object.__setattr__(self, "algorithm", self.method)
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
-
 
 RANGE_KEYS = ("start", "stop", "step")
 GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"

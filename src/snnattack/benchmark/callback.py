@@ -24,16 +24,18 @@ from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
 from snnattack.benchmark.tracking import log_entry
+from snnattack.config.settings import model_settings
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
+from snnattack.settings import ModelSettings
 from snnattack.training.trained import build_model
 
 log = logging.getLogger(__name__)
 
 
-def parameters(cfg: DictConfig) -> int:
-    """The parameter count of the model ``cfg`` builds."""
-    return sum(p.numel() for p in build_model(cfg).parameters())
+def parameters(model: ModelSettings) -> int:
+    """The parameter count of the network ``model`` describes."""
+    return sum(p.numel() for p in build_model(model).parameters())
 
 
 def protocol_folder(hydra: Any) -> Path:
@@ -62,7 +64,7 @@ def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> 
         )
         record = read_record(metrics)
         target = record.models.get("target") or {}
-        record.models["target"] = {**target, "parameters": parameters(cfg)}
+        record.models["target"] = {**target, "parameters": parameters(model_settings(cfg))}
         entry = from_record(record)
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:

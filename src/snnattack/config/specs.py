@@ -1,5 +1,5 @@
 """The attack rows a config asks for, parsed once: each (method, radius, box) as an
-:class:`~snnattack.attacks.spec.AttackSpec`, an ensemble's components, the radii, whether the
+:class:`~snnattack.settings.AttackSpec`, an ensemble's components, the radii, whether the
 job tunes, and the iterations each method runs.
 
 The validation reads them, and the job's settings carry the specs
@@ -16,9 +16,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from snnattack.attacks.convergence import iterations
 from snnattack.attacks.ensemble import ENSEMBLE, FORM, KEYS, Component
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack, takes_eot
-from snnattack.attacks.spec import AttackSpec
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR  # where attack= and method= names live
+from snnattack.settings import AttackSpec
 from snnattack.values import BOOL
 
 

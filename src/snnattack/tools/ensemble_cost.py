@@ -28,10 +28,10 @@ from snnattack.attacks.methods import METHODS
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
+from snnattack.config.settings import attack_settings, data_settings, model_settings
 from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule, first_samples
 from snnattack.records.store import ModelStore
-from snnattack.settings import AttackSettings, DataSettings
 from snnattack.training.trained import trained_model
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
@@ -90,8 +90,8 @@ def measure_ensemble(
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     validate(cfg)
-    model = trained_model(cfg, seed, ModelStore(store), [])[0].eval()
-    data = datamodule(DataSettings.from_config(cfg, seed))
+    model = trained_model(model_settings(cfg), seed, ModelStore(store), [])[0].eval()
+    data = datamodule(data_settings(cfg, seed))
     data.setup()
     test = data.test_set
     if test_size is not None:
@@ -99,7 +99,7 @@ def measure_ensemble(
     start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     validation = first_samples(data.val_dataloader(), cfg.attack.tune.val_size)
-    specs = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, validation)
+    specs = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, validation)
     tune_seconds, tune_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     parts, eps = specs[0].params["components"], specs[0].eps
     totals = {

@@ -15,10 +15,9 @@ from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 from snnattack.snn.neurons import LIF
 
 EPS = 32 / 255

@@ -8,6 +8,7 @@ import pytest
 from harness import compose
 
 from snnattack.config import validate
+from snnattack.config.settings import model_settings
 from snnattack.distributed import thread_share
 from snnattack.errors import ConfigError
 from snnattack.training.spec import training_spec
@@ -23,7 +24,9 @@ def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
 
 
 def test_the_datasets_threads_change_no_store_key() -> None:
-    assert training_spec(compose("dataset.threads=auto"), 0) == training_spec(compose(), 0)
+    assert training_spec(model_settings(compose("dataset.threads=auto")), 0) == training_spec(
+        model_settings(compose()), 0
+    )
 
 
 @pytest.mark.parametrize("key", ["threads", "dataset.threads"])
