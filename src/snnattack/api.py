@@ -39,7 +39,7 @@ from snnattack.evaluation.core import device_of
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries

@@ -18,7 +18,7 @@ from snnattack.interop.external import is_external
 from snnattack.records.results import AttackRow
 from snnattack.records.store import ModelStore
 from snnattack.settings import JobSettings, ModelSettings
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model, model_from_file, trained_model
 
 
@@ -79,4 +79,4 @@ def check_stored(job: JobSettings, store: ModelStore) -> None:
     wanted = [] if target else [(job.model, where.seed)]
     if where.black_box and not where.source_checkpoint:
         wanted.append((job.source, where.source_seed))
-    store.check([(training_spec(m, seed), partial(build_model, m)) for m, seed in wanted])
+    store.check([(store_key(m, seed), partial(build_model, m)) for m, seed in wanted])

@@ -13,7 +13,7 @@ from snnattack.config.settings import model_settings
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model, trained_model
 
 EXTERNAL = ["model=external", "model.factory._target_=external_nets.digits_net"]
@@ -26,7 +26,7 @@ def weights(request: pytest.FixtureRequest) -> Path:
     store = request.getfixturevalue("digits_store")
     cfg = compose(*TRAINED, f"store.dir={store}", "trainer.enable_progress_bar=false")
     trained_model(model_settings(cfg), 0, ModelStore(store), [])
-    return ModelStore(store).path(training_spec(model_settings(cfg), 0)) / "model.pt"
+    return ModelStore(store).path(store_key(model_settings(cfg), 0)) / "model.pt"
 
 
 def test_an_external_model_with_a_checkpoint_gives_the_native_jobs_rows(run_job, weights) -> None:

@@ -21,7 +21,7 @@ from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report.__main__ import main as report_main
 from snnattack.training.classifier import SELECTION, selection_score
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 TINY = [
@@ -213,7 +213,7 @@ def test_a_store_on_a_full_disk_names_the_store_file_not_a_temporary_one(
     small_disk.fill(leave=free)
     with pytest.raises(WriteError) as err:
         trained_model(model_settings(compose(*TINY, "train.epochs=1")), 0, store, [])
-    workdir = store.workdir(training_spec(model_settings(compose(*TINY, "train.epochs=1")), 0))
+    workdir = store.workdir(store_key(model_settings(compose(*TINY, "train.epochs=1")), 0))
     assert re.fullmatch(  # Lightning's checkpoint is a temporary file of fsspec moved there
         rf"cannot write {re.escape(str(workdir))}{written} \(No space left on device\); "
         "accepted: a writable folder with free space",

@@ -15,7 +15,7 @@ from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.store import spec_key
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]
 SMALL = [*QUICK_JOB, "method=[fgsm,square]", "method.square.n_queries=30"]
@@ -110,7 +110,7 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
         stored = {
-            "target": {"key": spec_key(training_spec(model_settings(cfg), cfg.seed))},
+            "target": {"key": spec_key(store_key(model_settings(cfg), cfg.seed))},
             "source": None,
         }
         return reuse.row_keys(

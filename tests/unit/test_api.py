@@ -52,7 +52,7 @@ def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_ch
         overrides=[SMALL_ENSEMBLE, "checks.masking.probe_size=16"],
     )
     assert isinstance(record, JobRecord) and record.n == 64
-    assert record.models["target"]["class"] == "snnattack.models.registry.SpikingNet"
+    assert record.models["target"]["class"] == "snnattack.models.base.SpikingNet"
     assert {n["lambda"] for n in record.models["target"]["neurons"]} == {1.0}
     assert all(isinstance(r, AttackRow) for r in record.results)
     assert [(r.method, r.eps_255, r.box) for r in record.results] == [

@@ -11,7 +11,7 @@ from snnattack.records.results import result_spec
 from snnattack.records.tracking import run_name
 from snnattack.report.collect import load_jobs
 from snnattack.training import SELECTION, TRAINING_VERSION
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 
 def test_entries_cover_the_keys_below_them() -> None:
@@ -27,9 +27,9 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
     plain, marked = compose(), compose("cosmetic_keys=[logger,train.lr]")
     lr = compose("cosmetic_keys=[logger,train.lr]", "train.lr=0.5")
     assert (
-        training_spec(model_settings(lr), 0)
-        == training_spec(model_settings(marked), 0)
-        != training_spec(model_settings(plain), 0)
+        store_key(model_settings(lr), 0)
+        == store_key(model_settings(marked), 0)
+        != store_key(model_settings(plain), 0)
     )
     assert result_spec(resolved(lr)) == result_spec(resolved(marked))
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
@@ -46,16 +46,16 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
     base = compose()
     moved = compose("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
-    assert training_spec(model_settings(moved), 0) == training_spec(model_settings(base), 0)
+    assert store_key(model_settings(moved), 0) == store_key(model_settings(base), 0)
     assert result_spec(resolved(moved)) == result_spec(resolved(base))
-    assert training_spec(
-        model_settings(compose("trainer.limit_test_batches=2")), 0
-    ) == training_spec(model_settings(base), 0)
+    assert store_key(model_settings(compose("trainer.limit_test_batches=2")), 0) == store_key(
+        model_settings(base), 0
+    )
     assert result_spec(resolved(compose("trainer.limit_test_batches=2"))) != result_spec(
         resolved(base)
     )
 
 
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
-    spec = training_spec(model_settings(compose()), 0)
+    spec = store_key(model_settings(compose()), 0)
     assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)

@@ -2,7 +2,7 @@
 
 ``model.factory._target_`` names an importable function (or class) that returns the network;
 Hydra's ``instantiate`` calls it with the keyword arguments of ``model.kwargs``. A
-:class:`~snnattack.models.registry.SpikingNet` is attacked as it is (its T must be the job's
+:class:`~snnattack.models.base.SpikingNet` is attacked as it is (its T must be the job's
 ``T``); another library's network is adapted (:func:`as_spiking_net`) with the
 job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``: a
 ``torch.save(net.state_dict())`` of the factory's own network is loaded into it by its names
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.settings import thaw
 from snnattack.snn.encoding import FrameEncoder
 

@@ -26,7 +26,7 @@ GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not re
 
 @register
 class ANN(Strategy):
-    """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
+    """Trained with the same recipe as the SNN (``Classifier``: SGD, cosine)."""
 
     name = "ann"
     title = "ANN"

@@ -1,6 +1,6 @@
 """Lightning fitting of one model with its ``train`` recipe: the step every trained kind shares.
 
-SGD with cosine annealing (:class:`~snnattack.training.classifier.STBPClassifier`), the best
+SGD with cosine annealing (:class:`~snnattack.training.classifier.Classifier`), the best
 validation checkpoint kept (its rule is :data:`~snnattack.training.classifier.SELECTION`), resume
 from the store's work folder, every RNG reseeded at each epoch's start, and the job's loggers.
 """
@@ -26,7 +26,7 @@ from snnattack.records.store import RESUME_FILE
 from snnattack.records.tracking import train_loggers
 from snnattack.settings import ModelSettings, TrackingSettings, thaw
 from snnattack.training.adversary import Adversary
-from snnattack.training.classifier import STBPClassifier
+from snnattack.training.classifier import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         f", resuming after {resumed_from} epochs" if resume.exists() else "",
     )
     train = settings.train
-    module = STBPClassifier(
+    module = Classifier(
         model,
         settings.tree["dataset"]["num_classes"],
         lr=train["lr"],

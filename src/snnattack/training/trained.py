@@ -20,7 +20,7 @@ from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def trained_model(
     same seed, from the store or trained.
     """
     strategy = STRATEGIES[model.kind]
-    spec = training_spec(model, seed)
+    spec = store_key(model, seed)
 
     def make() -> nn.Module:
         L.seed_everything(seed, workers=True, verbose=False)

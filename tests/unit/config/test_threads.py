@@ -11,7 +11,7 @@ from snnattack.config import validate
 from snnattack.config.settings import model_settings
 from snnattack.distributed import thread_share
 from snnattack.errors import ConfigError
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 
 def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
@@ -24,7 +24,7 @@ def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
 
 
 def test_the_datasets_threads_change_no_store_key() -> None:
-    assert training_spec(model_settings(compose("dataset.threads=auto")), 0) == training_spec(
+    assert store_key(model_settings(compose("dataset.threads=auto")), 0) == store_key(
         model_settings(compose()), 0
     )
 

@@ -19,7 +19,7 @@ from snnattack.models import build
 from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
 from snnattack.training.adversary import ADVERSARIES, Adversary, parseval_retraction
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 FAST = ["trainer.limit_train_batches=4", "trainer.enable_progress_bar=false"]
@@ -105,11 +105,11 @@ def test_rga_adversary_crafts_with_the_rga_backward(monkeypatch) -> None:
 
 
 def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
-    standard = training_spec(model_settings(compose()), 0)
+    standard = store_key(model_settings(compose()), 0)
     assert "adversary" not in standard["train"]  # the keys of standard models are unchanged
-    assert training_spec(model_settings(compose("train.adversary=null")), 0) == standard
-    pgd = training_spec(model_settings(compose("train.adversary.method=pgd")), 0)
-    rga = training_spec(
+    assert store_key(model_settings(compose("train.adversary=null")), 0) == standard
+    pgd = store_key(model_settings(compose("train.adversary.method=pgd")), 0)
+    rga = store_key(
         model_settings(compose("train.adversary.method=pgd", "train.adversary.grad_mode=rga")), 0
     )
     assert len({str(standard), str(pgd), str(rga)}) == 3
@@ -117,17 +117,17 @@ def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
     unread = compose(
         "train.adversary.method=fgsm", "train.adversary.steps=3", "train.adversary.beta=1"
     )
-    assert training_spec(model_settings(fgsm), 0) == training_spec(
+    assert store_key(model_settings(fgsm), 0) == store_key(
         model_settings(unread), 0
     )  # fgsm reads neither
     ann = ["train.kind=ann", "train.adversary.method=pgd"]
-    assert training_spec(model_settings(compose(*ann)), 0) == training_spec(
+    assert store_key(model_settings(compose(*ann)), 0) == store_key(
         model_settings(compose(*ann, "train.adversary.grad_mode=rga")), 0
     )  # an ANN has one gradient
     hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd")
     assert (
-        training_spec(model_settings(hybrid), 0)["base"]
-        == training_spec(model_settings(compose("train.kind=hybrid")), 0)["base"]
+        store_key(model_settings(hybrid), 0)["base"]
+        == store_key(model_settings(compose("train.kind=hybrid")), 0)["base"]
     )
     assert STRATEGIES["hybrid"].base(model_settings(hybrid)).train["adversary"] is None
 
@@ -139,7 +139,7 @@ def test_adversarial_training_records_its_cost_split_under_its_own_key(tmp_path,
         f"train.adversary.grad_mode={mode}", f"store.dir={tmp_path}",
     )  # fmt: skip
     model, record = trained_model(model_settings(cfg), 0, ModelStore(tmp_path), [])
-    assert record["key"] == ModelStore(tmp_path).path(training_spec(model_settings(cfg), 0)).name
+    assert record["key"] == ModelStore(tmp_path).path(store_key(model_settings(cfg), 0)).name
     assert record["spec"]["train"]["adversary"]["grad_mode"] == mode
     assert record["train_craft_seconds"] > 0 and record["train_update_seconds"] > 0
     assert record["train_loop_seconds"] <= record["train_seconds"]
@@ -237,9 +237,7 @@ def test_train_bn_mode_crafts_on_batch_statistics_and_leaves_running_statistics(
 
 def test_bn_mode_defaults_to_each_methods_reference_and_enters_the_store_key() -> None:
     def resolved(*overrides: str) -> str:
-        return training_spec(model_settings(compose(*overrides)), 0)["train"]["adversary"][
-            "bn_mode"
-        ]
+        return store_key(model_settings(compose(*overrides)), 0)["train"]["adversary"]["bn_mode"]
 
     assert resolved("train.adversary.method=fgsm_rs") == "train"  # Wong et al.
     assert resolved("train.adversary.method=pgd") == "train"  # Madry et al.
@@ -249,10 +247,10 @@ def test_bn_mode_defaults_to_each_methods_reference_and_enters_the_store_key() -
     assert resolved(*rga) == "eval"  # a train-mode BN is not time-invariant
     ann = ("train.kind=ann", "train.adversary.method=pgd")
     assert resolved(*ann, "train.adversary.grad_mode=rga") == "train"  # an ANN: no mode
-    pgd = training_spec(model_settings(compose("train.adversary.method=pgd")), 0)
+    pgd = store_key(model_settings(compose("train.adversary.method=pgd")), 0)
     for bn_mode, same in (("train", True), ("eval", False)):
         explicit = compose("train.adversary.method=pgd", f"train.adversary.bn_mode={bn_mode}")
-        assert (training_spec(model_settings(explicit), 0) == pgd) is same
+        assert (store_key(model_settings(explicit), 0) == pgd) is same
 
 
 def test_trades_first_iterate_is_the_references_unclipped_gaussian_start() -> None:

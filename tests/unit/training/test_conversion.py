@@ -14,13 +14,13 @@ from snnattack.config.settings import data_settings, model_settings, source_conf
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.models.vgg import vgg_body
 from snnattack.records.store import ModelStore
 from snnattack.snn.encoding import Quantize, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.training.conversion import activation_scales, convert, shared_scales
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 STEPS = (4, 8, 16, 32, 64)
@@ -86,18 +86,16 @@ def test_hybrid_fine_tuning_beats_conversion_alone_at_low_T(digits: dict) -> Non
 
 
 def test_store_keys_hold_the_kind_and_the_base_model() -> None:
-    ann = training_spec(model_settings(composed("train.kind=ann")), 0)
-    assert ann == training_spec(model_settings(composed("train.kind=ann", "T=8", "lambda=0.5")), 0)
-    conv = training_spec(model_settings(composed("train.kind=conversion")), 0)
+    ann = store_key(model_settings(composed("train.kind=ann")), 0)
+    assert ann == store_key(model_settings(composed("train.kind=ann", "T=8", "lambda=0.5")), 0)
+    conv = store_key(model_settings(composed("train.kind=conversion")), 0)
     assert conv["base"] == ann and conv["train"]["kind"] == "conversion"
-    assert conv == training_spec(model_settings(composed("train.kind=conversion", "T=32")), 0)
-    assert conv != training_spec(
-        model_settings(composed("train.kind=conversion", "train.epochs=3")), 0
-    )
-    hybrid = training_spec(model_settings(composed("train.kind=hybrid")), 0)
+    assert conv == store_key(model_settings(composed("train.kind=conversion", "T=32")), 0)
+    assert conv != store_key(model_settings(composed("train.kind=conversion", "train.epochs=3")), 0)
+    hybrid = store_key(model_settings(composed("train.kind=hybrid")), 0)
     assert hybrid["base"] == conv and "hybrid" in hybrid["train"]
-    assert "conversion" not in training_spec(model_settings(composed()), 0)["train"]
-    assert training_spec(model_settings(composed("encoding_levels=4")), 0) != training_spec(
+    assert "conversion" not in store_key(model_settings(composed()), 0)["train"]
+    assert store_key(model_settings(composed("encoding_levels=4")), 0) != store_key(
         model_settings(composed()), 0
     )
 

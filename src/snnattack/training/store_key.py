@@ -1,4 +1,5 @@
-"""The training spec: everything that affects a trained model, and so the checkpoint store's key."""
+"""A model's store key: everything that affects a trained model (its training spec), which the
+checkpoint store hashes into the model's folder name (``records.store.spec_key``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from snnattack.training.adversary import adversary_spec
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 
 
-def training_spec(model: ModelSettings, seed: int) -> dict[str, Any]:
-    """Everything that affects ``model`` trained with ``seed``: its store key.
+def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
+    """Everything that affects ``model`` trained with ``seed``: the store key's content.
 
     Includes the kind of training (``train.kind``), the adversary of adversarial training
     (only the settings its method reads; none for standard training), the version of how
@@ -43,5 +44,5 @@ def training_spec(model: ModelSettings, seed: int) -> dict[str, Any]:
     }
     base = strategy.base(model)
     if base is not None:
-        spec["base"] = training_spec(base, seed)
+        spec["base"] = store_key(base, seed)
     return strategy.key(spec)
