@@ -18,7 +18,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import from_record, write_entry
@@ -64,7 +64,9 @@ def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> 
         )
         record = read_record(metrics)
         target = record.models.get("target") or {}
-        record.models["target"] = {**target, "parameters": parameters(model_settings(cfg))}
+        # the job's own config: a callback's also holds Hydra's node, which does not resolve here
+        job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+        record.models["target"] = {**target, "parameters": parameters(model_settings(job))}
         entry = from_record(record)
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
