@@ -6,7 +6,7 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.models import build
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 
 
 def digits_net(T: int = 4, lam: float = 1.0) -> SpikingNet:

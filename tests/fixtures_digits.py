@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from harness import compose
 
+from snnattack.config.settings import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
-from snnattack.settings import DataSettings
 from snnattack.training.trained import trained_model
 
 
@@ -23,8 +23,8 @@ def trained(store: Path, *overrides: str):
         "trainer.enable_progress_bar=false",
         *overrides,
     )
-    model, _ = trained_model(cfg, 0, ModelStore(store), [])
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    model, _ = trained_model(model_settings(cfg), 0, ModelStore(store), [])
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup()
     x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
     return model, x, y

@@ -8,6 +8,7 @@ import torch
 from harness import compose
 from sklearn.datasets import load_digits
 
+from snnattack.config.settings import model_settings
 from snnattack.data.digits_events import record
 from snnattack.data.events import to_frames
 from snnattack.training.trained import build_model
@@ -17,7 +18,7 @@ def binary_digits_net(held_out: int = 6) -> tuple[torch.nn.Module, torch.Tensor,
     """digits_net (Adam, 6 epochs) on binary 8x8 frames of 240 event digits, ``held_out``
     further digits and the net's own predictions as labels (all start clean-correct)."""
     L.seed_everything(0, verbose=False)
-    model = build_model(compose("dataset=digits_events"))
+    model = build_model(model_settings(compose("dataset=digits_events")))
     streams = record(load_digits().images[: 240 + held_out] / 16.0)
     frames = to_frames(streams, (16, 16, 2), 4, 8, "time", "binary")
     labels = torch.as_tensor(load_digits().target[:240])

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -59,6 +59,12 @@ def compose(*overrides: str, experiment: str | None = None, hydra: bool = False)
         folder, name, extra = EXPERIMENTS, experiment, [f"hydra.searchpath=[file://{CONF}]"]
     with initialize_config_dir(str(folder), version_base="1.3"):
         return hydra_compose(name, overrides=[*extra, *overrides], return_hydra_config=hydra)
+
+
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config tree as plain containers, interpolations resolved (what the seams that read
+    the whole tree take: the result spec, the relaunch check, the sweep's row keys)."""
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 @contextlib.contextmanager

@@ -32,16 +32,18 @@ from torch.utils.data import DataLoader
 
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
+from snnattack.config.settings import job_settings
+from snnattack.config.settings import recipe as recipe_of
 from snnattack.errors import UserError
 from snnattack.evaluation.core import device_of
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSettings, JobSettings, Recipe
+from snnattack.settings import AttackSettings
 from snnattack.snn.neurons import lif_settings
 from snnattack.training.fit import lightning_trainer
 
@@ -211,7 +213,7 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    from snnattack.attacks.spec import attack_specs, tunes
+    from snnattack.config.specs import attack_specs, tunes
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
 
@@ -251,7 +253,7 @@ def evaluate(
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
-    settings = JobSettings.from_config(cfg, notes)
+    settings = job_settings(cfg, notes)
     _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     validation = None
@@ -313,7 +315,7 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
-    from snnattack.attacks.spec import attack_specs
+    from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T)
     cfg, _ = job_config(
@@ -330,7 +332,7 @@ def attack(
     net = with_encoding(net, cfg.encoding, "model", model)
     inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
     (spec,) = attack_specs(cfg)
-    recipe = Recipe.from_config(cfg)
+    recipe = recipe_of(cfg)
     device = device_of(net)
     crafter = _copy(net, device)
     x, y = x.detach().to(device), y.to(device)

@@ -10,8 +10,8 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.attacks.spec import attack_specs, tunes
 from snnattack.config import validate
+from snnattack.config.settings import job_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.distributed import ddp_job, thread_share
 from snnattack.evaluation.annotate import annotate
@@ -29,8 +29,7 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import JobSettings
-from snnattack.source import check_stored, crafting_configs, source_model, with_kinds
+from snnattack.source import check_stored, crafting_models, source_model, with_kinds
 from snnattack.training.fit import lightning_trainer
 from snnattack.training.trained import target_model
 
@@ -41,28 +40,29 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     quiet_libraries()
     started = time.time()
-    job = JobSettings.from_config(cfg, validate(cfg, output_dir))  # with validation's notes
+    job = job_settings(cfg, validate(cfg, output_dir))  # with validation's notes
     log.info("job folder %s", output_dir)
-    process_settings(cfg)
-    specs = attack_specs(cfg)
+    process_settings(cfg.threads, cfg.trainer, cfg.malloc)
+    specs = list(job.specs)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, cfg, len(specs)):
+    if is_complete(metrics_path, resolved, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    store = ModelStore(cfg.store.dir)
-    check_stored(cfg, store)
+    store = ModelStore(job.store.dir)
+    check_stored(job, store)
     with ddp_job(output_dir) as trainers:
-        target, target_record = target_model(cfg, store, trainers)
-        source, source_record = source_model(cfg, store, trainers)
+        target, target_record = target_model(job.model, job.store, store, trainers, job.tracking)
+        source, source_record = source_model(job, store, trainers)
         models = {"target": target_record, "source": source_record}
-        L.seed_everything(cfg.seed, workers=True, verbose=False)
+        L.seed_everything(job.store.seed, workers=True, verbose=False)
         attacked = attacked_models(target, source, fold_bn=cfg.attack.fold_bn, compiled=cfg.compile)
-        loggers = attack_loggers(cfg, output_dir, resolved, models)
+        loggers = attack_loggers(job.tracking, output_dir, resolved, models)
         trainer = attack_trainer(resolved, trainers, loggers, output_dir)
         sweep = sweep_folder()  # a single run keeps no rows: no keys (nor weight digest) to make
-        shared = row_keys(cfg, specs, models, target, source, trainer.world_size) if sweep else {}
+        world = trainer.world_size
+        shared = row_keys(resolved, specs, models, target, source, world) if sweep else {}
         reused = earlier_rows(shared, specs, sweep)
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
         record, evaluator = evaluation_record(
@@ -70,14 +70,14 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             specs,
             job,
             data,
-            validation(data, job.attack.tune["val_size"]) if tunes(resolved) else None,
+            validation(data, job.attack.tune["val_size"]) if job.tunes else None,
             trainer,
             models=models,
             config=resolved,
             probed=target,
             reused=reused,
         )
-        record.results = with_kinds(record.results, *models.values(), crafting_configs(cfg))
+        record.results = with_kinds(record.results, *models.values(), crafting_models(job))
         if trainer.is_global_zero:
             record = annotate(job, record, target, evaluator, data, output_dir)
             write_json(metrics_path, record.to_json())
@@ -109,7 +109,8 @@ def validation(data: L.LightningDataModule, size: int) -> tuple[torch.Tensor, to
     return first_samples(data.val_dataloader(), size)
 
 
-def process_settings(cfg: DictConfig) -> None:
-    """This process's torch threads and allocator policy, as the config sets them."""
-    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
-    set_malloc(cfg.malloc)
+def process_settings(threads: int | str, trainer: DictConfig, malloc: str) -> None:
+    """This process's torch threads (``threads``, shared among the ``trainer``'s devices) and
+    allocator policy (``malloc``), as the config sets them."""
+    torch.set_num_threads(thread_share(threads, trainer))
+    set_malloc(malloc)

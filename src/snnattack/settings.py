@@ -1,25 +1,94 @@
 """A job's settings as frozen dataclasses, built once from the validated config.
 
 :func:`snnattack.job.run` validates the config (:mod:`snnattack.config`) and then builds one
-:class:`JobSettings`; below ``job.py`` the attacks, the evaluation, the data and the analyses
-receive these typed settings instead of the whole config tree. Only the seams that need the
-resolved tree itself read the config: the checkpoint store's key and the training recipes
-(``training/``, ``source.py``), the result spec and record (``records/results.py``), the
-sweep's row keys (``evaluation/reuse.py``), W&B names (``records/tracking.py``), and the rows a
-config asks for (``attacks/spec.py``, read by the validation too).
+:class:`JobSettings` (:func:`snnattack.config.settings.job_settings`, the one place the config
+tree is parsed); below ``job.py`` the models, the training, the attacks, the evaluation, the
+data, the tracking and the analyses receive these typed settings, never the config. A resolved
+config tree where one is needed (the record, the result spec, the sweep's row keys, a model's
+store key) is a plain dict, or frozen inside the settings (:func:`freeze`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 
-def _plain(node: Any) -> Any:
-    """A config node as plain Python containers, interpolations resolved."""
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+class Frozen(Mapping):
+    """A read-only mapping (a config block inside the settings): no item can be set or
+    removed; it pickles and copies (a ``MappingProxyType`` does neither)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] = ()) -> None:
+        object.__setattr__(self, "_items", dict(items))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return (type(self), (self._items,))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+def freeze(plain: Any) -> Any:
+    """A resolved config tree (plain dicts and lists) that cannot be changed: :class:`Frozen`
+    mappings and tuples."""
+    if isinstance(plain, Mapping):
+        return Frozen({k: freeze(v) for k, v in plain.items()})
+    if isinstance(plain, list | tuple):
+        return tuple(freeze(v) for v in plain)
+    return plain
+
+
+def thaw(frozen: Any) -> Any:
+    """A plain copy (dicts and lists, as the config gave them) of a tree :func:`freeze` made."""
+    if isinstance(frozen, Mapping):
+        return {k: thaw(v) for k, v in frozen.items()}
+    if isinstance(frozen, tuple):
+        return [thaw(v) for v in frozen]
+    return frozen
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One row of the results: a method at a radius, white or black box (the config's rows are
+    parsed once, :func:`snnattack.config.specs.attack_specs`, and carried in
+    :attr:`JobSettings.specs`)."""
+
+    method: str  # the row's name (the config node, e.g. apgd_dlr)
+    eps: float  # [0, 1] units
+    box: str  # "white" | "black"
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # the algorithm it runs: the entry of methods.METHODS (e.g. apgd) or the ensemble;
+    # "" = the same name as method
+    algorithm: str = ""
+    # the gradient mode's parameters for this row (a tuned value); None = the job's
+    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
+    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not self.algorithm:
+            object.__setattr__(self, "algorithm", self.method)
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
 
 @dataclass(frozen=True)
@@ -31,26 +100,13 @@ class Recipe:
     its share of successes (``attack.l0_thresholds``)."""
 
     grad_mode: str
-    grad_params: dict[str, Any] = field(default_factory=dict)
+    grad_params: Mapping[str, Any] = field(default_factory=Frozen)  # frozen
     time_extension: int = 1
     eot_samples: int = 1
     steps_curve: tuple[int, ...] = ()
     seed: int = 0
     # event attacks' rows: the share of successes with fewer events changed than each
     l0_thresholds: tuple[int, ...] = (200, 800)
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> Recipe:
-        """The recipe of the config's ``attack`` block and ``seed``."""
-        return cls(
-            grad_mode=cfg.attack.grad_mode,
-            grad_params=_plain(cfg.attack.params),
-            time_extension=cfg.attack.time_extension,
-            eot_samples=cfg.attack.eot_samples,
-            steps_curve=tuple(cfg.attack.steps_curve),
-            seed=cfg.seed,
-            l0_thresholds=tuple(cfg.attack.l0_thresholds),
-        )
 
 
 @dataclass(frozen=True)
@@ -60,15 +116,7 @@ class AttackSettings:
 
     recipe: Recipe
     save_examples: bool = False
-    tune: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> AttackSettings:
-        return cls(
-            recipe=Recipe.from_config(cfg),
-            save_examples=cfg.attack.save_examples,
-            tune=_plain(cfg.attack.tune),
-        )
+    tune: Mapping[str, Any] = field(default_factory=Frozen)  # frozen
 
 
 @dataclass(frozen=True)
@@ -77,21 +125,10 @@ class DataSettings:
     seed of its training-data order."""
 
     name: str
-    params: dict[str, Any]
+    params: Mapping[str, Any]  # frozen
     batch_size: int
     eval_batch_size: int
     seed: int
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig, seed: int | None = None) -> DataSettings:
-        """The config's datamodule; ``seed`` (default ``cfg.seed``) orders its training data."""
-        return cls(
-            name=cfg.dataset.name,
-            params=_plain(cfg.dataset.params),
-            batch_size=cfg.train.batch_size,
-            eval_batch_size=cfg.eval_batch_size,
-            seed=cfg.seed if seed is None else seed,
-        )
 
 
 @dataclass(frozen=True)
@@ -108,10 +145,6 @@ class CheckSettings:
     flip_draws: int = 10  # draws of the random-flip probe (random_flips_stronger)
     progress: bool = False
 
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> CheckSettings:
-        return cls(**_plain(cfg.checks.masking), progress=bool(cfg.trainer.enable_progress_bar))
-
 
 @dataclass(frozen=True)
 class AnalysisSettings:
@@ -124,34 +157,84 @@ class AnalysisSettings:
     lam: float
     theta: float
 
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> AnalysisSettings:
-        selected = cfg.get("analysis") or {}
-        return cls(
-            selected=dict(selected.items()),
-            accelerator=cfg.trainer.accelerator,
-            lam=cfg["lambda"],
-            theta=cfg.theta,
-        )
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Where a job's runs are logged (``logger``): a CSV log, and W&B (the frozen
+    ``logger.wandb`` block, None without W&B) with the runs' tags: the dataset, the
+    architecture, the gradient mode and the user's ``tags``. ``seed`` tells the target's
+    training run from the source's; ``cosmetic_keys`` stay out of run names."""
+
+    csv: bool
+    wandb: Mapping[str, Any] | None
+    tags: tuple[str, ...]
+    dataset: str
+    model: str
+    grad_mode: str
+    seed: int
+    cosmetic_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """One model to build, train or load: the resolved config that describes it (``tree``,
+    frozen: its store key, its architecture, its training recipe and Trainer keys), the data it
+    trains on, and the models its kind of training derives from, parsed from the config as
+    each would be (a kind or recipe changed before interpolations resolve: ``reset`` follows
+    ``train.kind``, ``trainer.max_epochs`` follows ``train.epochs``).
+
+    ``base``: the model this kind starts from (``Strategy.base``), or None; ``fine_tuning``:
+    this model's recipe where its kind trains with another than ``train``'s (hybrid's)."""
+
+    tree: Mapping[str, Any]
+    data: DataSettings
+    base: ModelSettings | None = None
+    fine_tuning: ModelSettings | None = None
+
+    @property
+    def kind(self) -> str:
+        """Its kind of training (``train.kind``)."""
+        return self.tree["train"]["kind"]
+
+    @property
+    def name(self) -> str:
+        """Its architecture (``model.name``)."""
+        return self.tree["model"]["name"]
+
+    @property
+    def train(self) -> Mapping[str, Any]:
+        """Its training recipe (the ``train`` block)."""
+        return self.tree["train"]
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where a job's models come from: the checkpoint store (``store.dir``), the model files
+    ``checkpoint=`` and ``source_checkpoint=`` (None: trained), the seeds of the target and
+    the black-box source, and whether a black-box source is attacked from at all."""
+
+    dir: str
+    checkpoint: str | None
+    source_checkpoint: str | None
+    seed: int
+    source_seed: int
+    black_box: bool
 
 
 @dataclass(frozen=True)
 class JobSettings:
-    """Every typed setting of a job, built once after validation."""
+    """Every typed setting of a job, built once after validation: the attack rows themselves
+    (``specs``), the target and the black-box source (the model each box crafts on), where
+    they are stored, and the tracking."""
 
     attack: AttackSettings
     data: DataSettings
     checks: CheckSettings
     analysis: AnalysisSettings
+    specs: tuple[AttackSpec, ...] = ()
+    tunes: bool = False  # whether any row's gradient mode is tuned on validation data
+    model: ModelSettings | None = None
+    source: ModelSettings | None = None  # the source's settings (the black box crafts on it)
+    store: StoreSettings | None = None
+    tracking: TrackingSettings | None = None
     notes: tuple[str, ...] = ()  # settings accepted with a note, as validation found them
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
-        """The settings of the validated ``cfg``; ``notes`` are what validation returned."""
-        return cls(
-            attack=AttackSettings.from_config(cfg),
-            data=DataSettings.from_config(cfg),
-            checks=CheckSettings.from_config(cfg),
-            analysis=AnalysisSettings.from_config(cfg),
-            notes=tuple(notes),
-        )

@@ -2,7 +2,8 @@
 
 It is the target's config changed by the ``source_*`` settings (another kind of training,
 ``lambda``, ``T`` or architecture), trained with the seed ``seed + source_seed_offset``, or
-the model file ``source_checkpoint=``.
+the model file ``source_checkpoint=``. Its settings are derived from the config once
+(:func:`snnattack.config.settings.source_config`) and carried in ``JobSettings.source``.
 """
 
 from __future__ import annotations
@@ -11,54 +12,35 @@ from dataclasses import replace
 from functools import partial
 
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.interop.external import is_external
 from snnattack.records.results import AttackRow
 from snnattack.records.store import ModelStore
-from snnattack.training.base import with_train
-from snnattack.training.spec import training_spec
+from snnattack.settings import JobSettings, ModelSettings
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model, model_from_file, trained_model
-
-SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
-
-
-def source_config(cfg: DictConfig) -> DictConfig:
-    """The black-box source's config: the target's, trained as ``source_train`` (null: the
-    target's own kind) and with the ``source_lambda``, ``source_T`` and ``source_model`` that
-    are set. Its seed is the target's plus ``source_seed_offset``."""
-    kind = cfg.get("source_train")
-    source = cfg if kind is None or kind == cfg.train.kind else with_train(cfg, kind=kind)
-    changes = {
-        key: cfg[option] for option, key in SOURCE_SETTINGS.items() if cfg.get(option) is not None
-    }
-    if not changes:
-        return source
-    source = OmegaConf.create(OmegaConf.to_container(source, resolve=False))
-    for key, value in changes.items():
-        OmegaConf.update(source, key, value)
-    return source
 
 
 def source_model(
-    cfg: DictConfig, store: ModelStore, trainers: list[L.Trainer]
+    job: JobSettings, store: ModelStore, trainers: list[L.Trainer]
 ) -> tuple[nn.Module | None, dict | None]:
     """The source model and its record; (None, None) when no black-box attack is asked for."""
-    if "black" not in cfg.boxes:
+    where = job.store
+    if not where.black_box:
         return None, None
-    if cfg.source_checkpoint:
-        return model_from_file(cfg, cfg.source_checkpoint, "source_checkpoint")
-    return trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, store, trainers)
+    if where.source_checkpoint:
+        return model_from_file(job.model, where.source_checkpoint, "source_checkpoint")
+    return trained_model(job.source, where.source_seed, store, trainers, job.tracking)
 
 
-def crafting_configs(cfg: DictConfig) -> dict[str, DictConfig]:
-    """The config of the model each box crafts on: white, the target's; black, the source's."""
-    return {"white": cfg, "black": source_config(cfg)}
+def crafting_models(job: JobSettings) -> dict[str, ModelSettings]:
+    """The model each box crafts on: white, the target; black, the source."""
+    return {"white": job.model, "black": job.source}
 
 
 def with_kinds(
-    rows: list[AttackRow], target: dict, source: dict | None, crafting: dict[str, DictConfig]
+    rows: list[AttackRow], target: dict, source: dict | None, crafting: dict[str, ModelSettings]
 ) -> list[AttackRow]:
     """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
     (white box: the target's; black box: the source's). λ is the model's own where its record
@@ -72,9 +54,9 @@ def with_kinds(
                 r,
                 target_kind=target["kind"],
                 source_kind=record["kind"],
-                source_model=model.model.name,
-                source_lambda=own_lambda(record, model["lambda"]),
-                source_T=model.T,
+                source_model=model.name,
+                source_lambda=own_lambda(record, model.tree["lambda"]),
+                source_T=model.tree["T"],
             )
         )
     return out
@@ -89,10 +71,12 @@ def own_lambda(record: dict, configured: float) -> float | None:
     return lams.pop() if len(lams) == 1 else None
 
 
-def check_stored(cfg: DictConfig, store: ModelStore) -> None:
+def check_stored(job: JobSettings, store: ModelStore) -> None:
     """Refuses, before any training, an unusable stored model that the job will read (the
     target's or the black-box source's)."""
-    wanted = [] if cfg.checkpoint or is_external(cfg) else [(cfg, cfg.seed)]
-    if "black" in cfg.boxes and not cfg.source_checkpoint:
-        wanted.append((source_config(cfg), cfg.seed + cfg.source_seed_offset))
-    store.check([(training_spec(c, seed), partial(build_model, c)) for c, seed in wanted])
+    where = job.store
+    target = where.checkpoint or is_external(job.model.tree)
+    wanted = [] if target else [(job.model, where.seed)]
+    if where.black_box and not where.source_checkpoint:
+        wanted.append((job.source, where.source_seed))
+    store.check([(store_key(m, seed), partial(build_model, m)) for m, seed in wanted])

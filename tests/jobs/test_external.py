@@ -9,10 +9,11 @@ import wandb
 from harness import compose
 
 from snnattack.config import validate
+from snnattack.config.settings import model_settings
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model, trained_model
 
 EXTERNAL = ["model=external", "model.factory._target_=external_nets.digits_net"]
@@ -24,8 +25,8 @@ def weights(request: pytest.FixtureRequest) -> Path:
     """The store file of the session's 4-epoch digits SNN."""
     store = request.getfixturevalue("digits_store")
     cfg = compose(*TRAINED, f"store.dir={store}", "trainer.enable_progress_bar=false")
-    trained_model(cfg, 0, ModelStore(store), [])
-    return ModelStore(store).path(training_spec(cfg, 0)) / "model.pt"
+    trained_model(model_settings(cfg), 0, ModelStore(store), [])
+    return ModelStore(store).path(store_key(model_settings(cfg), 0)) / "model.pt"
 
 
 def test_an_external_model_with_a_checkpoint_gives_the_native_jobs_rows(run_job, weights) -> None:
@@ -124,7 +125,7 @@ def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
 def test_the_factory_gets_its_keyword_arguments_and_the_jobs_t_by_interpolation() -> None:
     cfg = compose(*EXTERNAL, "+model.kwargs.T=${T}", "+model.kwargs.lam=0.5", "T=6")
     validate(compose(*EXTERNAL, "+model.kwargs.T=${T}", "T=6", "boxes=[white]"))
-    model = build_model(cfg)
+    model = build_model(model_settings(cfg))
     assert model.T == 6
     assert {m.lam for m in model.modules() if isinstance(m, LIF)} == {0.5}
 

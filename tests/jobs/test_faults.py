@@ -13,6 +13,7 @@ import torch
 from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
+from snnattack.config.settings import model_settings
 from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.evaluation import examples
 from snnattack.records.files import torch_bytes
@@ -20,7 +21,7 @@ from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report.__main__ import main as report_main
 from snnattack.training.classifier import SELECTION, selection_score
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 TINY = [
@@ -91,7 +92,7 @@ def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(tmp_p
         match=r"^training diverged: the loss is (nan|inf) at "
         r"epoch 0, step \d+ of the epoch",
     ):
-        trained_model(cfg, 0, store, [])
+        trained_model(model_settings(cfg), 0, store, [])
     after = snapshot(store.root)
     assert {k: after[k] for k in before} == before
     assert not [k for k in set(after) - set(before) if k.endswith(CHECKPOINT)]
@@ -99,7 +100,7 @@ def test_diverging_training_stops_naming_epoch_and_step_and_stores_nothing(tmp_p
 
 def test_trained_model_records_its_selection_rule_and_validation_numbers(tmp_path: Path) -> None:
     cfg = compose(*TINY, "train.epochs=2")
-    _, record = trained_model(cfg, 0, ModelStore(tmp_path), [])
+    _, record = trained_model(model_settings(cfg), 0, ModelStore(tmp_path), [])
     assert record["selection"] == SELECTION
     assert 0 <= record["val_acc"] <= 100 and record["val_loss"] > 0
     assert record["best_epoch"] in (0, 1)
@@ -211,8 +212,8 @@ def test_a_store_on_a_full_disk_names_the_store_file_not_a_temporary_one(
     store = ModelStore(small_disk.path / "models")
     small_disk.fill(leave=free)
     with pytest.raises(WriteError) as err:
-        trained_model(compose(*TINY, "train.epochs=1"), 0, store, [])
-    workdir = store.workdir(training_spec(compose(*TINY, "train.epochs=1"), 0))
+        trained_model(model_settings(compose(*TINY, "train.epochs=1")), 0, store, [])
+    workdir = store.workdir(store_key(model_settings(compose(*TINY, "train.epochs=1")), 0))
     assert re.fullmatch(  # Lightning's checkpoint is a temporary file of fsspec moved there
         rf"cannot write {re.escape(str(workdir))}{written} \(No space left on device\); "
         "accepted: a writable folder with free space",

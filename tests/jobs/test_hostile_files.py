@@ -10,6 +10,7 @@ import torch
 from harness import QUICK, QUIET, RunsCode, cli, compose, sweep_metrics
 from torch import nn
 
+from snnattack.config.settings import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.evaluation import examples
 from snnattack.models import build
@@ -180,5 +181,10 @@ def test_lightnings_own_resume_read_is_weights_only_too(tmp_path, plant, monkeyp
     marker = plant(tmp_path / "work" / RESUME_FILE)
     monkeypatch.setattr(fit, "_epochs_done", lambda _: 1)
     with pytest.raises(pickle.UnpicklingError, match="GLOBAL posix.system"):
-        fit.fit(cfg, build_model(cfg), tmp_path / "work", fit.TrainContext(0, {}, []))
+        fit.fit(
+            model_settings(cfg),
+            build_model(model_settings(cfg)),
+            tmp_path / "work",
+            fit.TrainContext(0, {}, []),
+        )
     assert not marker.exists()

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUIET, cli, compose, sweep_metrics
+from harness import QUIET, cli, compose, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.attacks.spec import attack_specs
+from snnattack.config.settings import model_settings
+from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.store import spec_key
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]
 SMALL = [*QUICK_JOB, "method=[fgsm,square]", "method.square.n_queries=30"]
@@ -108,8 +109,13 @@ def model(seed: int = 0) -> torch.nn.Module:
 def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
-        stored = {"target": {"key": spec_key(training_spec(cfg, cfg.seed))}, "source": None}
-        return reuse.row_keys(cfg, attack_specs(cfg), stored, model(seed), model(1), world_size)
+        stored = {
+            "target": {"key": spec_key(store_key(model_settings(cfg), cfg.seed))},
+            "source": None,
+        }
+        return reuse.row_keys(
+            resolved(cfg), attack_specs(cfg), stored, model(seed), model(1), world_size
+        )
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:
         return {i: k for i, k in found.items() if specs[i].method != "fgsm"}

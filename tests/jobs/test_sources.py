@@ -9,9 +9,9 @@ import pytest
 from harness import QUICK, compose
 
 from snnattack.config import validate
+from snnattack.config.settings import model_settings, source_config
 from snnattack.errors import ConfigError
-from snnattack.source import source_config
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 
 def test_source_settings_change_only_the_source() -> None:
@@ -22,11 +22,11 @@ def test_source_settings_change_only_the_source() -> None:
     assert (source.model.name, source["lambda"], source.T) == ("vgg16", 0.5, 8)
     assert (cfg.model.name, cfg["lambda"], cfg.T) == ("vgg11", 1.0, 4)
     assert source.trainer.max_epochs == cfg.train.epochs  # interpolations still resolve
-    spec = training_spec(source, 1000)
+    spec = store_key(model_settings(source), 1000)
     assert spec["model"]["name"] == "vgg16" and spec["neuron"]["lambda"] == 0.5
-    assert source_config(compose()) is not None and training_spec(
-        source_config(compose()), 0
-    ) == training_spec(compose(), 0)
+    assert source_config(compose()) is not None and store_key(
+        model_settings(source_config(compose())), 0
+    ) == store_key(model_settings(compose()), 0)
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from torch.utils.data import DataLoader
 import snnattack
 from snnattack import config
 from snnattack import job as job_module
+from snnattack.config.settings import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.records.results import AttackRow, JobRecord
-from snnattack.settings import DataSettings
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -52,7 +52,7 @@ def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_ch
         overrides=[SMALL_ENSEMBLE, "checks.masking.probe_size=16"],
     )
     assert isinstance(record, JobRecord) and record.n == 64
-    assert record.models["target"]["class"] == "snnattack.models.registry.SpikingNet"
+    assert record.models["target"]["class"] == "snnattack.models.base.SpikingNet"
     assert {n["lambda"] for n in record.models["target"]["neurons"]} == {1.0}
     assert all(isinstance(r, AttackRow) for r in record.results)
     assert [(r.method, r.eps_255, r.box) for r in record.results] == [
@@ -88,7 +88,7 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     monkeypatch.setattr(core, "evaluation_record", spy)  # api.py imports it when called
     job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
     cfg = compose("train.epochs=4")
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup("test")
     record = snnattack.evaluate(
         model,

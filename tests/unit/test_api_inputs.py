@@ -546,7 +546,7 @@ def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block
         assert torch.equal(grad(), outer)
     assert ran == [] and "\n" not in str(err.value)
     assert str(err.value).startswith(
-        "gradient_mode(snnattack.models.registry.SpikingNet, 'hart') inside its "
+        "gradient_mode(snnattack.models.base.SpikingNet, 'hart') inside its "
         "gradient_mode 'rga' block"
     )
     assert "accepted: one gradient_mode block per model at a time" in str(err.value)

@@ -3,14 +3,15 @@
 import json
 from pathlib import Path
 
-from harness import ROOT, compose
+from harness import ROOT, compose, resolved
 
+from snnattack.config.settings import model_settings
 from snnattack.cosmetic import is_cosmetic, without_cosmetic
 from snnattack.records.results import result_spec
 from snnattack.records.tracking import run_name
 from snnattack.report.collect import load_jobs
 from snnattack.training import SELECTION, TRAINING_VERSION
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 
 def test_entries_cover_the_keys_below_them() -> None:
@@ -25,8 +26,12 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
     """Make ``train.lr`` cosmetic: every consumer then leaves it out, with no other list."""
     plain, marked = compose(), compose("cosmetic_keys=[logger,train.lr]")
     lr = compose("cosmetic_keys=[logger,train.lr]", "train.lr=0.5")
-    assert training_spec(lr, 0) == training_spec(marked, 0) != training_spec(plain, 0)
-    assert result_spec(lr) == result_spec(marked)
+    assert (
+        store_key(model_settings(lr), 0)
+        == store_key(model_settings(marked), 0)
+        != store_key(model_settings(plain), 0)
+    )
+    assert result_spec(resolved(lr)) == result_spec(resolved(marked))
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
     metrics = json.loads((ROOT / "tests" / "data" / "metrics_schema1.json").read_text())
     for name, value in (("a", 0.1), ("b", 0.5)):
@@ -41,12 +46,16 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
     base = compose()
     moved = compose("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
-    assert training_spec(moved, 0) == training_spec(base, 0)
-    assert result_spec(moved) == result_spec(base)
-    assert training_spec(compose("trainer.limit_test_batches=2"), 0) == training_spec(base, 0)
-    assert result_spec(compose("trainer.limit_test_batches=2")) != result_spec(base)
+    assert store_key(model_settings(moved), 0) == store_key(model_settings(base), 0)
+    assert result_spec(resolved(moved)) == result_spec(resolved(base))
+    assert store_key(model_settings(compose("trainer.limit_test_batches=2")), 0) == store_key(
+        model_settings(base), 0
+    )
+    assert result_spec(resolved(compose("trainer.limit_test_batches=2"))) != result_spec(
+        resolved(base)
+    )
 
 
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
-    spec = training_spec(compose(), 0)
+    spec = store_key(model_settings(compose()), 0)
     assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)

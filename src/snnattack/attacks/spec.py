@@ -1,78 +1,20 @@
-"""What an attack run is made of, read off the config: its rows (:class:`AttackSpec`, one per
-method, radius and box) and the grids its gradient-mode parameters are tuned on.
+r"""The grids an attack run's gradient-mode parameters are tuned on (``attack.tune.grids``).
 
-Both the validation (:mod:`snnattack.config`) and the runs (:mod:`snnattack.evaluation`,
-:mod:`snnattack.attacks.tuning`) read them, so they sit here, below both.
+Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once, above
+this layer (:mod:`snnattack.config.specs`), and carried in the job's settings.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.attacks.ensemble import ENSEMBLE, components
-from snnattack.attacks.methods import is_event_attack
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.values import is_real
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """One row of the results: a method at a radius, white or black box."""
-
-    method: str  # the row's name (the config node, e.g. apgd_dlr)
-    eps: float  # [0, 1] units
-    box: str  # "white" | "black"
-    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    # the algorithm it runs: the entry of methods.METHODS (e.g. apgd) or the ensemble;
-    # "" = the same name as method
-    algorithm: str = ""
-    # the gradient mode's parameters for this row (a tuned value); None = the job's
-    grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
-    tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        if not self.algorithm:
-            object.__setattr__(self, "algorithm", self.method)
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
-
-
-def eps_values(cfg: DictConfig) -> list:
-    """The attack radii in 1/255 units; a single value (``eps=8``) counts as a list of one."""
-    eps = cfg.eps
-    if isinstance(eps, str | bytes) or not hasattr(eps, "__iter__"):
-        return [eps]
-    return list(eps)
-
-
-def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
-    """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units (an
-    event attack, which counts its budget in events, once per box at eps 0)."""
-    specs = []
-    for box in cfg.boxes:
-        for key, method in cfg.method.items():
-            params = {
-                k: v for k, v in OmegaConf.to_container(method, resolve=True).items() if k != "name"
-            }
-            if method.name == ENSEMBLE:
-                params = {"components": components(cfg, key)}
-            if params.get("alpha") is not None:
-                params["alpha"] = params["alpha"] / 255.0
-            # an event attack has no radius: one row at eps 0 whatever eps lists
-            radii = [0.0] if is_event_attack(method.name) else eps_values(cfg)
-            for eps in radii:
-                specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
-    return specs
-
 
 RANGE_KEYS = ("start", "stop", "step")
 GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
@@ -101,14 +43,6 @@ def grid_values(key: str, spec: Any) -> list[float]:
     if isinstance(spec, list):
         return list(spec)
     return [round(spec["start"] + i * spec["step"], 10) for i in range(size)]
-
-
-def tunes(cfg: dict[str, Any]) -> bool:
-    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
-    component with ``tune: true``."""
-    ensembles = [m for m in cfg["method"].values() if m.get("name") == ENSEMBLE]
-    parts = [c for m in ensembles for c in m.get("components") or []]
-    return bool(cfg["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
 
 
 def tunable(mode: str) -> bool:

@@ -24,9 +24,9 @@ from torch import nn
 
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.spec import AttackSpec, grid, tunable
+from snnattack.attacks.spec import grid, tunable
 from snnattack.distributed import agree
-from snnattack.settings import AttackSettings, Recipe
+from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
 
 
 def _asr(
@@ -69,13 +69,13 @@ def tune_specs(
 ) -> list[AttackSpec]:
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
     chosen on the ``validation`` batch (the first ``attack.tune.val_size`` validation images,
-    never test ones; None where the job tunes nothing, :func:`~snnattack.attacks.spec.tunes`:
+    never test ones; None where the job tunes nothing, :func:`~snnattack.config.specs.tunes`:
     ``specs`` are returned as they are); each tuned spec's params gain ``tuned`` (values, val
     ASR). The specs at positions ``skip`` (rows reused from an earlier job) are left as they
     are."""
     if validation is None:
         return specs
-    tune, recipe = settings.tune, settings.recipe
+    tune, recipe = thaw(settings.tune), settings.recipe
     tunes_job = tune.get("enabled", False)
     x, y = validation
     torch.manual_seed(recipe.seed)

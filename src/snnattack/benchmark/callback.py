@@ -18,22 +18,24 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
 from snnattack.benchmark.tracking import log_entry
+from snnattack.config.settings import model_settings
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
+from snnattack.settings import ModelSettings
 from snnattack.training.trained import build_model
 
 log = logging.getLogger(__name__)
 
 
-def parameters(cfg: DictConfig) -> int:
-    """The parameter count of the model ``cfg`` builds."""
-    return sum(p.numel() for p in build_model(cfg).parameters())
+def parameters(model: ModelSettings) -> int:
+    """The parameter count of the network ``model`` describes."""
+    return sum(p.numel() for p in build_model(model).parameters())
 
 
 def protocol_folder(hydra: Any) -> Path:
@@ -62,7 +64,9 @@ def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> 
         )
         record = read_record(metrics)
         target = record.models.get("target") or {}
-        record.models["target"] = {**target, "parameters": parameters(cfg)}
+        # the job's own config: a callback's also holds Hydra's node, which does not resolve here
+        job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+        record.models["target"] = {**target, "parameters": parameters(model_settings(job))}
         entry = from_record(record)
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:

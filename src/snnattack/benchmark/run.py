@@ -24,14 +24,14 @@ from snnattack.benchmark.entry import from_record, slug, write_entry
 from snnattack.benchmark.protocol import Protocol, hydra_value, named
 from snnattack.benchmark.tracking import log_entry
 from snnattack.config.keys import CONF_DIR
+from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
 from snnattack.interop.external import as_spiking_net
 from snnattack.records.store import ModelStore
-from snnattack.settings import DataSettings
-from snnattack.source import source_config
+from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.trained import trained_model
 
 # keys a protocol sets that evaluate() takes as arguments
@@ -88,20 +88,19 @@ def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
     return TensorDataset(*first_samples(DataLoader(dataset, batch_size=n), n))
 
 
-def protocol_data(cfg: DictConfig) -> tuple[Dataset, Dataset]:
+def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     """The protocol's test split (its first ``n`` images are the fixed subset) and its
-    validation images (for tuning)."""
-    module = datamodule(DataSettings.from_config(cfg))
+    validation images (for tuning), of its datamodule ``data``."""
+    module = datamodule(data)
     module.setup("fit")
     module.setup("test")
     return module.test_set, module.val_set
 
 
-def surrogate(cfg: DictConfig, store: Path | None) -> nn.Module:
-    """The protocol's standard surrogate (its ``source_*`` keys), from the checkpoint store or
-    trained into it first."""
-    folder = ModelStore(store if store is not None else cfg.store.dir)
-    model, _ = trained_model(source_config(cfg), cfg.seed + cfg.source_seed_offset, folder, [])
+def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
+    """The protocol's standard surrogate (``source``: its ``source_*`` keys, trained with
+    ``seed``), from the checkpoint store ``store`` or trained into it first."""
+    model, _ = trained_model(source, seed, ModelStore(store), [])
     return model
 
 
@@ -138,13 +137,15 @@ def benchmark(
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
-    test_set, val_set = protocol_data(cfg)
+    test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     net = as_spiking_net(model, T)
     source = None
     if "black" in chosen.boxes:
-        source = surrogate(cfg, None if store is None else Path(store))
+        seed = cfg.seed + cfg.source_seed_offset
+        folder = Path(store if store is not None else cfg.store.dir)
+        source = surrogate(model_settings(source_config(cfg)), seed, folder)
     probe = test.tensors[0][:8].to(device_of(net))
     stochastic = is_random(copy.deepcopy(net).eval(), probe)  # the user's model left as it is
     meta = {

@@ -17,11 +17,12 @@ import torch
 from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
-from snnattack.attacks.convergence import curve_reach
-from snnattack.attacks.ensemble import ENSEMBLE, components
+from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.spec import grid, tunable
 from snnattack.config.rules import MAX_SEED, check_as
+from snnattack.config.settings import model_settings
+from snnattack.config.specs import components, curve_reach
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
@@ -31,6 +32,7 @@ from snnattack.snn.encoding import ENCODINGS
 from snnattack.training import STRATEGIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.conversion import shared_scales
+from snnattack.training.trained import build_model
 
 # kinds whose model is converted from an ANN (they read train.conversion)
 CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks)
@@ -70,13 +72,13 @@ def _mode_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
         raise ConfigError(problem)
 
 
-def _gradient_params(cfg: dict[str, Any]) -> None:
-    mode = cfg["attack"]["grad_mode"]
-    _mode_params("attack.params", cfg["attack"].get("params") or {}, mode, f"attack={mode}")
+def _gradient_params(resolved: dict[str, Any]) -> None:
+    mode = resolved["attack"]["grad_mode"]
+    _mode_params("attack.params", resolved["attack"].get("params") or {}, mode, f"attack={mode}")
 
 
-def _adversary_params(cfg: dict[str, Any]) -> None:
-    adversary = cfg["train"].get("adversary") or {}
+def _adversary_params(resolved: dict[str, Any]) -> None:
+    adversary = resolved["train"].get("adversary") or {}
     mode = adversary["grad_mode"]
     params = adversary.get("params") or {}
     _mode_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
@@ -88,14 +90,14 @@ def _adversary_params(cfg: dict[str, Any]) -> None:
         )
 
 
-def _method_params(cfg: dict[str, Any]) -> None:
-    if not cfg.get("method"):
+def _method_params(resolved: dict[str, Any]) -> None:
+    if not resolved.get("method"):
         raise ConfigError(
             "method={} is empty; accepted: one or more of "
             f"{', '.join(METHODS)}, e.g. method=[pgd]"
         )
-    selected = [key for key, method in cfg["method"].items() if "name" in method]
-    for key, method in cfg["method"].items():
+    selected = [key for key, method in resolved["method"].items() if "name" in method]
+    for key, method in resolved["method"].items():
         if "name" not in method:  # an experiment's settings of a method the override dropped
             raise ConfigError(
                 f"method.{key} sets {', '.join(method)} of {key}, which is not in "
@@ -103,24 +105,24 @@ def _method_params(cfg: dict[str, Any]) -> None:
                 f"its settings with '~method.{key}'"
             )
         if method["name"] == ENSEMBLE:
-            _ensemble_params(cfg, key)
+            _ensemble_params(resolved, key)
             continue
         params = {k: v for k, v in method.items() if k != "name"}
         _params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
-        if cfg["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+        if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
             raise ConfigError(
-                f"attack.eot_samples={cfg['attack']['eot_samples']} does not "
+                f"attack.eot_samples={resolved['attack']['eot_samples']} does not "
                 f"apply to method={key}; accepted: 1, or the methods {accepted}"
             )
 
 
-def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
+def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
     """Every component of an ensemble names an attack= and a method= that exist, with
     parameters their functions accept, each by the rule of the same top-level key
     (``method.<method>.<name>``), and tunes only a gradient mode with parameters."""
-    entries = cfg["method"][key]["components"]
-    for entry, part in zip(entries, components(OmegaConf.create(cfg), key), strict=True):
+    entries = resolved["method"][key]["components"]
+    for entry, part in zip(entries, components(OmegaConf.create(resolved), key), strict=True):
         where = f"method.{key}.components.{part.name}"
         _params_known(where, part.params, METHODS[part.algorithm].make, skip=2)
         for name, value in (entry.get("params") or {}).items():
@@ -133,7 +135,7 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
                 f"({', '.join(m for m in GRADIENT_MODES if tunable(m))})"
             )
         if part.tune:
-            _tune_grid(cfg, part.grad_mode)
+            _tune_grid(resolved, part.grad_mode)
         if part.attack is not None:
             _mode_params(
                 f"method.{key}.components.{part.name}.attack_params",
@@ -143,28 +145,28 @@ def _ensemble_params(cfg: dict[str, Any], key: str) -> None:
             )
 
 
-def _tune_grid(cfg: dict[str, Any], mode: str) -> None:
+def _tune_grid(resolved: dict[str, Any], mode: str) -> None:
     """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes,
     every point in their ranges (each point is an attack that tuning runs)."""
-    for point in grid(cfg["attack"].get("tune") or {}, mode):
+    for point in grid(resolved["attack"].get("tune") or {}, mode):
         _mode_params(f"attack.tune.grids.{mode}", point, mode, f"attack={mode}")
 
 
-def _tuned_grids(cfg: dict[str, Any]) -> None:
+def _tuned_grids(resolved: dict[str, Any]) -> None:
     """Every grid of ``attack.tune.grids`` is one, whether this job tunes or not (a sweep over
     ``attack=`` refuses a bad grid in all of its jobs, before any work), and with
     ``attack.tune.enabled`` the job's gradient mode has a grid."""
-    tune = cfg["attack"].get("tune") or {}
-    modes = [cfg["attack"]["grad_mode"]] if tune.get("enabled") else []
+    tune = resolved["attack"].get("tune") or {}
+    modes = [resolved["attack"]["grad_mode"]] if tune.get("enabled") else []
     for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
-        _tune_grid(cfg, mode)
+        _tune_grid(resolved, mode)
 
 
-def _curve_within_steps(cfg: dict[str, Any]) -> None:
+def _curve_within_steps(resolved: dict[str, Any]) -> None:
     """Some method with iterations reaches every count of ``attack.steps_curve`` (a method
     that stops short has the counts it reaches, with a note: :mod:`.notes`)."""
-    counts = cfg["attack"].get("steps_curve") or []
-    reach = curve_reach(cfg) if counts else {}
+    counts = resolved["attack"].get("steps_curve") or []
+    reach = curve_reach(resolved) if counts else {}
     if reach and max(counts) > max(reach.values()):
         raise ConfigError(
             f"attack.steps_curve={counts} goes beyond {', '.join(reach)} (the counts are "
@@ -172,121 +174,126 @@ def _curve_within_steps(cfg: dict[str, Any]) -> None:
         )
 
 
-def _kinds_fit_model_and_encoding(cfg: dict[str, Any]) -> None:
-    source = cfg.get("source_train")
-    used = {cfg["train"]["kind"]} | ({source} if source and "black" in cfg["boxes"] else set())
+def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
+    source = resolved.get("source_train")
+    used = {resolved["train"]["kind"]} | (
+        {source} if source and "black" in resolved["boxes"] else set()
+    )
     with_ann = sorted(kind for kind in used if STRATEGIES[kind].trains_ann)
-    if with_ann and cfg["encoding"] not in INPUT_ENCODINGS:
+    if with_ann and resolved["encoding"] not in INPUT_ENCODINGS:
         raise ConfigError(
-            f"encoding={cfg['encoding']} has no ANN counterpart (train kinds "
+            f"encoding={resolved['encoding']} has no ANN counterpart (train kinds "
             f"{with_ann}); accepted: {', '.join(INPUT_ENCODINGS)}"
         )
-    converted = {cfg["model"]["name"]} if cfg["train"]["kind"] in CONVERTED else set()
-    if source in CONVERTED and "black" in cfg["boxes"]:
-        converted.add(cfg.get("source_model") or cfg["model"]["name"])
-    for name in sorted(converted if cfg["theta"] != 1 else ()):
-        if any(g != i for i, g in enumerate(shared_scales(meta_model(cfg, name)))):
+    converted = {resolved["model"]["name"]} if resolved["train"]["kind"] in CONVERTED else set()
+    if source in CONVERTED and "black" in resolved["boxes"]:
+        converted.add(resolved.get("source_model") or resolved["model"]["name"])
+    for name in sorted(converted if resolved["theta"] != 1 else ()):
+        if any(g != i for i, g in enumerate(shared_scales(meta_model(resolved, name)))):
             raise ConfigError(
-                f"theta={cfg['theta']} cannot convert model={name}: its identity "
+                f"theta={resolved['theta']} cannot convert model={name}: its identity "
                 "shortcuts add spikes of unit size to the block's output; "
                 "accepted: theta=1"
             )
 
 
-def _source_settings_fit(cfg: dict[str, Any]) -> None:
-    if cfg.get("source_T") is not None and cfg["encoding"] == "frames":
+def _source_settings_fit(resolved: dict[str, Any]) -> None:
+    if resolved.get("source_T") is not None and resolved["encoding"] == "frames":
         raise ConfigError(
-            f"source_T={cfg['source_T']} has no meaning for encoding=frames (the "
+            f"source_T={resolved['source_T']} has no meaning for encoding=frames (the "
             "event frames are binned into the target's T steps); accepted: null"
         )
-    name = cfg.get("source_model")
+    name = resolved.get("source_model")
     if (
         name is not None
-        and "image_size" in cfg["dataset"]
-        and layer_outputs(meta_model(cfg, name), input_shape(cfg)) is None
+        and "image_size" in resolved["dataset"]
+        and layer_outputs(meta_model(resolved, name), input_shape(resolved)) is None
     ):
         raise ConfigError(
-            f"source_model={name} does not fit dataset={cfg['dataset']['name']}; "
+            f"source_model={name} does not fit dataset={resolved['dataset']['name']}; "
             "accepted: a model that fits the dataset's input (see model=)"
         )
 
 
-def _time_extension_fits_encoding(cfg: dict[str, Any]) -> None:
-    if cfg["attack"].get("time_extension", 1) > 1 and cfg["encoding"] == "frames":
+def _time_extension_fits_encoding(resolved: dict[str, Any]) -> None:
+    if resolved["attack"].get("time_extension", 1) > 1 and resolved["encoding"] == "frames":
         raise ConfigError(
-            f"attack.time_extension={cfg['attack']['time_extension']} has no "
+            f"attack.time_extension={resolved['attack']['time_extension']} has no "
             "meaning for encoding=frames (the event frames are binned into T "
             "steps by the data); accepted: 1"
         )
 
 
-def _encoding_fits_dataset(cfg: dict[str, Any]) -> None:
-    accepted = list(cfg["dataset"].get("encodings") or ENCODINGS)
-    if cfg["encoding"] not in accepted:
+def _encoding_fits_dataset(resolved: dict[str, Any]) -> None:
+    accepted = list(resolved["dataset"].get("encodings") or ENCODINGS)
+    if resolved["encoding"] not in accepted:
         raise ConfigError(
-            f"encoding={cfg['encoding']!r} does not fit "
-            f"dataset={cfg['dataset']['name']}; accepted: {', '.join(accepted)}"
+            f"encoding={resolved['encoding']!r} does not fit "
+            f"dataset={resolved['dataset']['name']}; accepted: {', '.join(accepted)}"
         )
 
 
-def _frames_match_T(cfg: dict[str, Any]) -> None:
-    frames = cfg["dataset"].get("params", {}).get("frames")
-    if frames is not None and frames != cfg["T"]:
+def _frames_match_T(resolved: dict[str, Any]) -> None:
+    frames = resolved["dataset"].get("params", {}).get("frames")
+    if frames is not None and frames != resolved["T"]:
         raise ConfigError(
-            f"dataset.params.frames={frames} does not match T={cfg['T']}; "
+            f"dataset.params.frames={frames} does not match T={resolved['T']}; "
             "accepted: frames equal to T (the default, frames: ${T})"
         )
 
 
-def _attack_takes_a_step(cfg: dict[str, Any]) -> None:
-    if all(e == 0 for e in cfg["eps"]):
+def _attack_takes_a_step(resolved: dict[str, Any]) -> None:
+    if all(e == 0 for e in resolved["eps"]):
         raise ConfigError(
-            f"eps={cfg['eps']} makes every attack a no-op (clean accuracy is "
+            f"eps={resolved['eps']} makes every attack a no-op (clean accuracy is "
             "reported with any attack); accepted: at least one eps > 0"
         )
 
 
-def _source_seed_in_range(cfg: dict[str, Any]) -> None:
-    if "black" in cfg["boxes"] and cfg["seed"] + cfg["source_seed_offset"] > MAX_SEED:
+def _source_seed_in_range(resolved: dict[str, Any]) -> None:
+    if (
+        "black" in resolved["boxes"]
+        and resolved["seed"] + resolved["source_seed_offset"] > MAX_SEED
+    ):
         raise ConfigError(
-            f"seed + source_seed_offset = {cfg['seed'] + cfg['source_seed_offset']}"
+            f"seed + source_seed_offset = {resolved['seed'] + resolved['source_seed_offset']}"
             f" is out of range; accepted: a sum <= {MAX_SEED}"
         )
 
 
-def _datamodule_options(cfg: dict[str, Any]) -> None:
-    dataset = cfg["dataset"]
+def _datamodule_options(resolved: dict[str, Any]) -> None:
+    dataset = resolved["dataset"]
     cls = DATAMODULES[dataset["name"]]
     params = dict(dataset.get("params") or {})
     _params_known("dataset.params", params, cls.__init__, skip=4)
     cls(
-        batch_size=cfg["train"]["batch_size"],
-        eval_batch_size=cfg["eval_batch_size"],
-        seed=cfg["seed"],
+        batch_size=resolved["train"]["batch_size"],
+        eval_batch_size=resolved["eval_batch_size"],
+        seed=resolved["seed"],
         **params,
     )  # its own range checks; no file is read here
 
 
-def input_shape(cfg: dict[str, Any]) -> tuple[int, ...]:
+def input_shape(resolved: dict[str, Any]) -> tuple[int, ...]:
     """One sample as the model sees it, T = 1: ``[C, H, W]`` (``[1, C, H, W]`` for frames)."""
-    d = cfg["dataset"]
+    d = resolved["dataset"]
     shape = (d["in_channels"], d["image_size"], d["image_size"])
-    return (1, *shape) if cfg["encoding"] == "frames" else shape
+    return (1, *shape) if resolved["encoding"] == "frames" else shape
 
 
-def meta_model(cfg: dict[str, Any], name: str) -> torch.nn.Module:
+def meta_model(resolved: dict[str, Any], name: str) -> torch.nn.Module:
     """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
-    d = cfg["dataset"]
+    d = resolved["dataset"]
     with torch.device("meta"):
         return build(
             name,
             num_classes=d["num_classes"],
             in_channels=d["in_channels"],
             T=1,
-            lam=cfg["lambda"],
-            theta=cfg["theta"],
-            reset=cfg["reset"],
-            encoding=cfg["encoding"],
+            lam=resolved["lambda"],
+            theta=resolved["theta"],
+            reset=resolved["reset"],
+            encoding=resolved["encoding"],
             mean=d.get("mean"),
             std=d.get("std"),
         ).eval()
@@ -314,39 +321,39 @@ def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
     return total
 
 
-def _model_fits_dataset(cfg: dict[str, Any]) -> None:
-    if "image_size" not in cfg["dataset"] or is_external(cfg):  # built by check_external
+def _model_fits_dataset(resolved: dict[str, Any]) -> None:
+    if "image_size" not in resolved["dataset"] or is_external(resolved):  # built by check_external
         return
-    shape = input_shape(cfg)
-    if layer_outputs(meta_model(cfg, cfg["model"]["name"]), shape) is None:
-        fitting = [n for n in MODELS if layer_outputs(meta_model(cfg, n), shape) is not None]
+    shape = input_shape(resolved)
+    if layer_outputs(meta_model(resolved, resolved["model"]["name"]), shape) is None:
+        fitting = [n for n in MODELS if layer_outputs(meta_model(resolved, n), shape) is not None]
         raise ConfigError(
-            f"model={cfg['model']['name']} does not fit dataset={cfg['dataset']['name']} "
+            f"model={resolved['model']['name']} does not fit dataset={resolved['dataset']['name']} "
             f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"
         )
 
 
-def _analysis_layer_exists(cfg: dict[str, Any]) -> None:
-    opts = (cfg.get("analysis") or {}).get("rate_current")
+def _analysis_layer_exists(resolved: dict[str, Any]) -> None:
+    opts = (resolved.get("analysis") or {}).get("rate_current")
     if not opts:
         return
     with torch.device("meta"):
-        model = STRATEGIES[cfg["train"]["kind"]].build(OmegaConf.create(cfg))
+        model = build_model(model_settings(OmegaConf.create(resolved)))
     count = len(spiking_layers(model))
     if not opts["layer"] < count:
         accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
         raise ConfigError(
             f"analysis.rate_current.layer={opts['layer']} is out of range: "
-            f"model={cfg['model']['name']} (train.kind={cfg['train']['kind']}) has {count} "
-            f"spiking layers; accepted: {accepted}"
+            f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
+            f"{count} spiking layers; accepted: {accepted}"
         )
 
 
-def _event_attacks_fit_frames(cfg: dict[str, Any]) -> None:
+def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
     """An event attack needs an event dataset whose frame values are the ones its threat model
     changes; an L-infinity attack's [0, 1] box does not hold integer counts."""
-    values = cfg["dataset"].get("params", {}).get("event_encoding")
-    for key, method in cfg["method"].items():
+    values = resolved["dataset"].get("params", {}).get("event_encoding")
+    for key, method in resolved["method"].items():
         name = method.get("name")
         if name not in METHODS:  # the ensemble: its own components
             continue
@@ -357,7 +364,7 @@ def _event_attacks_fit_frames(cfg: dict[str, Any]) -> None:
             ]
             raise ConfigError(
                 f"method.{key}={name} attacks event frames, but dataset="
-                f"{cfg['dataset']['name']} has none; accepted: an event dataset "
+                f"{resolved['dataset']['name']} has none; accepted: an event dataset "
                 f"({', '.join(events)})"
             )
         if accepted and values not in accepted:
@@ -374,15 +381,15 @@ def _event_attacks_fit_frames(cfg: dict[str, Any]) -> None:
             )
 
 
-def _attack_target_is_a_class(cfg: dict[str, Any]) -> None:
+def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
     """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted)."""
-    classes = cfg["dataset"]["num_classes"]
-    for key, method in cfg["method"].items():
+    classes = resolved["dataset"]["num_classes"]
+    for key, method in resolved["method"].items():
         target = method.get("target")
         if isinstance(target, int) and target >= classes:
             raise ConfigError(
                 f"method.{key}.target={target} is not a class of dataset="
-                f"{cfg['dataset']['name']}; accepted: -1 (untargeted) or 0 .. {classes - 1}"
+                f"{resolved['dataset']['name']}; accepted: -1 (untargeted) or 0 .. {classes - 1}"
             )
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from snnattack.attacks.convergence import curve_reach, iterations
+from snnattack.attacks.convergence import iterations
 from snnattack.attacks.spec import tunable
+from snnattack.config.specs import curve_reach
 
 
-def notes(cfg: dict[str, Any]) -> list[str]:
+def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config, one line each."""
     out = []
-    attack = cfg["attack"]
+    attack = resolved["attack"]
     mode = attack["grad_mode"]
     if (attack.get("tune") or {}).get("enabled") and not tunable(mode):
         out.append(
@@ -26,13 +27,13 @@ def notes(cfg: dict[str, Any]) -> list[str]:
             "parameter; its rows run as they are"
         )
     counts = attack.get("steps_curve") or []
-    for key, method in cfg["method"].items() if counts else ():
+    for key, method in resolved["method"].items() if counts else ():
         if iterations(method["name"], method) is None:
             out.append(
                 f"attack.steps_curve={counts} gives no curve for method={key}: it has no "
                 "iterations of its own; its asr_curve is null"
             )
-    for runs, total in (curve_reach(cfg) if counts else {}).items():
+    for runs, total in (curve_reach(resolved) if counts else {}).items():
         if max(counts) > total:
             out.append(
                 f"attack.steps_curve={counts}: the counts above {runs} are left out of its curve"

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from snnattack.attacks.spec import tunes
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
+from snnattack.config.settings import model_settings
+from snnattack.config.specs import tunes
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
 from snnattack.training import STRATEGIES
@@ -24,9 +25,9 @@ from snnattack.training.trained import load_from_file
 from snnattack.values import is_int
 
 
-def _free_memory(cfg: dict[str, Any]) -> tuple[int, str]:
+def _free_memory(resolved: dict[str, Any]) -> tuple[int, str]:
     """Bytes free where the job will run: the first GPU if it uses one, else the RAM."""
-    accelerator = cfg["trainer"].get("accelerator", "auto")
+    accelerator = resolved["trainer"].get("accelerator", "auto")
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
         if torch.cuda.is_available():
             return torch.cuda.mem_get_info()[0], "free GPU memory"
@@ -44,35 +45,35 @@ def _available_ram() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def _batches(cfg: dict[str, Any]) -> list[tuple[str, int, int]]:
+def _batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(key, batch size, time-step factor) of each pass a job runs: training at T (not for a
     converted SNN: T=2000 is fine), the attacks and tuning's one validation batch
     (``attack.tune.val_size`` images at once) at T times ``attack.time_extension``, and the
     masking checks' one batch of ``checks.masking.probe_size`` images at T."""
-    extension = cfg["attack"].get("time_extension", 1)
-    out = [("eval_batch_size", cfg["eval_batch_size"], extension)]
-    if STRATEGIES[cfg["train"]["kind"]].trains_at_T:
-        out.insert(0, ("train.batch_size", cfg["train"]["batch_size"], 1))
-    if tunes(cfg):
-        out.append(("attack.tune.val_size", cfg["attack"]["tune"]["val_size"], extension))
-    masking = cfg["checks"].get("masking") or {}
+    extension = resolved["attack"].get("time_extension", 1)
+    out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
+    if STRATEGIES[resolved["train"]["kind"]].trains_at_T:
+        out.insert(0, ("train.batch_size", resolved["train"]["batch_size"], 1))
+    if tunes(resolved):
+        out.append(("attack.tune.val_size", resolved["attack"]["tune"]["val_size"], extension))
+    masking = resolved["checks"].get("masking") or {}
     if masking.get("enabled"):
         out.append(("checks.masking.probe_size", masking["probe_size"], 1))
     return out
 
 
-def _fits_in_memory(cfg: dict[str, Any]) -> None:
-    checks = cfg.get("checks")
-    if not checks or not checks["memory"] or "image_size" not in cfg["dataset"]:
+def _fits_in_memory(resolved: dict[str, Any]) -> None:
+    checks = resolved.get("checks")
+    if not checks or not checks["memory"] or "image_size" not in resolved["dataset"]:
         return
-    if is_external(cfg):  # the factory's layers are not known before it runs
+    if is_external(resolved):  # the factory's layers are not known before it runs
         return
-    per_step = layer_outputs(meta_model(cfg, cfg["model"]["name"]), input_shape(cfg))
-    free, where = _free_memory(cfg)
-    for key, batch, factor in _batches(cfg):
-        need = per_step * cfg["T"] * factor * batch * 4 * checks["memory_factor"]
+    per_step = layer_outputs(meta_model(resolved, resolved["model"]["name"]), input_shape(resolved))
+    free, where = _free_memory(resolved)
+    for key, batch, factor in _batches(resolved):
+        need = per_step * resolved["T"] * factor * batch * 4 * checks["memory_factor"]
         if need > free:
-            steps, smaller = f"T={cfg['T']}", "T"
+            steps, smaller = f"T={resolved['T']}", "T"
             if factor > 1:
                 steps += f" x attack.time_extension={factor}"
                 smaller += ", attack.time_extension"
@@ -83,8 +84,8 @@ def _fits_in_memory(cfg: dict[str, Any]) -> None:
             )
 
 
-def _devices_exist(cfg: dict[str, Any]) -> None:
-    trainer = cfg["trainer"]
+def _devices_exist(resolved: dict[str, Any]) -> None:
+    trainer = resolved["trainer"]
     devices = trainer.get("devices")
     if trainer.get("accelerator") in ("gpu", "cuda"):
         have = torch.cuda.device_count()
@@ -100,12 +101,12 @@ def _devices_exist(cfg: dict[str, Any]) -> None:
             )
 
 
-def _model_files_load(cfg: dict[str, Any]) -> None:
+def _model_files_load(resolved: dict[str, Any]) -> None:
     """``checkpoint`` and ``source_checkpoint`` exist and load into the configured model (as
     the job loads them: the target's architecture), so that a bad file is refused before any
     model is trained."""
     for key in ("checkpoint", "source_checkpoint"):
-        path = cfg.get(key)
+        path = resolved.get(key)
         if path is None:
             continue
         if not Path(path).is_file():
@@ -114,7 +115,7 @@ def _model_files_load(cfg: dict[str, Any]) -> None:
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
-        load_from_file(OmegaConf.create(cfg), path, key)
+        load_from_file(model_settings(OmegaConf.create(resolved)), path, key)
 
 
 def device_exists(key: str, device: str) -> None:
@@ -130,8 +131,8 @@ def device_exists(key: str, device: str) -> None:
         )
 
 
-def _analysis_devices_exist(cfg: dict[str, Any]) -> None:
-    for name, opts in (cfg.get("analysis") or {}).items():
+def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
+    for name, opts in (resolved.get("analysis") or {}).items():
         device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
 
 

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from snnattack.attacks.spec import AttackSpec
 from snnattack.attacks.tuning import tune_specs
 from snnattack.cosmetic import without_cosmetic
 from snnattack.data import first_samples
@@ -25,7 +24,7 @@ from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord
-from snnattack.settings import JobSettings
+from snnattack.settings import AttackSpec, JobSettings
 
 
 def device_of(model: nn.Module) -> torch.device:

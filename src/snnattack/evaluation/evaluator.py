@@ -21,11 +21,10 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 
 
 class AttackCounts(Metric):

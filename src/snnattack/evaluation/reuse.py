@@ -31,19 +31,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE
-from snnattack.attacks.spec import AttackSpec
 from snnattack.errors import WriteError
 from snnattack.records.results import AttackRow, result_spec, typed_row, write_json
+from snnattack.settings import AttackSpec
 
 log = logging.getLogger(__name__)
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
@@ -90,9 +90,17 @@ def sweep_folder() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+def _select(tree: dict[str, Any], dotted: str) -> Any:
+    """The value at the dotted key of a resolved config ``tree``; None where it is missing."""
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def row_keys(
-    cfg: DictConfig,
-    specs: list[AttackSpec],
+    resolved: dict[str, Any],
+    specs: Sequence[AttackSpec],
     models: dict[str, dict[str, Any] | None],
     target: nn.Module,
     source: nn.Module | None,
@@ -102,13 +110,14 @@ def row_keys(
     job runs in one process and saves no examples. ``models`` are the records of the target
     and the source (a stored model's carries its store ``key``; a model from a file or a
     factory has none, and its weights alone say which it is)."""
-    if not cfg.attack.reuse or world_size != 1 or cfg.attack.save_examples:
+    attack = resolved["attack"]
+    if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
-    settings = result_spec(cfg)
+    settings = result_spec(resolved)
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
-    how = {key: OmegaConf.select(cfg, key) for key in HOW}
+    how = {key: _select(resolved, key) for key in HOW}
     base = json.dumps([settings, how, stored, weights(target, source)], sort_keys=True, default=str)
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
     return {

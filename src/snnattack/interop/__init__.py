@@ -23,7 +23,7 @@ from snnattack.errors import UserError
 from snnattack.interop.adapter import ADAPTERS, neuron_libraries
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.interop.loops import OwnLoopNet
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
 from snnattack.registry import discover
 
@@ -49,7 +49,7 @@ def adapt(
     over T, a snnTorch class looping over the steps, an SNN-RAT model). ``decode`` maps
     ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
     modes pass it one step, ``[1, B, K]``, so it must take any T).
-    ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.registry.Normalize`).
+    ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.base.Normalize`).
     A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
     module's path and class, before any work; so is a NaN or infinite weight or buffer.

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
 

@@ -2,7 +2,7 @@
 
 ``model.factory._target_`` names an importable function (or class) that returns the network;
 Hydra's ``instantiate`` calls it with the keyword arguments of ``model.kwargs``. A
-:class:`~snnattack.models.registry.SpikingNet` is attacked as it is (its T must be the job's
+:class:`~snnattack.models.base.SpikingNet` is attacked as it is (its T must be the job's
 ``T``); another library's network is adapted (:func:`as_spiking_net`) with the
 job's ``T``. The model has the weights the factory gives it, or those of ``checkpoint=``: a
 ``torch.save(net.state_dict())`` of the factory's own network is loaded into it by its names
@@ -16,14 +16,15 @@ factory, other weights) or from a native architecture, ``source_model=<name>``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
+from snnattack.settings import thaw
 from snnattack.snn.encoding import FrameEncoder
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
@@ -31,9 +32,10 @@ KIND = "stbp"  # the only train.kind an external model is attacked under: the mo
 FACTORY = "model.factory._target_"  # the key that names the factory, in messages
 
 
-def is_external(cfg: DictConfig | dict[str, Any]) -> bool:
-    """Whether the config's model is built by the user's factory."""
-    return cfg["model"]["name"] == EXTERNAL
+def is_external(tree: Mapping[str, Any]) -> bool:
+    """Whether the model of a config tree (a config, or a resolved one) is built by the
+    user's factory."""
+    return tree["model"]["name"] == EXTERNAL
 
 
 def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
@@ -101,20 +103,21 @@ def with_encoding(
     )
 
 
-def factory_network(cfg: DictConfig) -> nn.Module:
-    """The network ``model.factory`` builds, as it builds it (its weights can then be loaded
-    by their own names: ``checkpoint=`` a ``torch.save(net.state_dict())`` of it)."""
+def factory_network(tree: Mapping[str, Any]) -> nn.Module:
+    """The network ``model.factory`` of a resolved config ``tree`` builds, as it builds it (its
+    weights can then be loaded by their own names: ``checkpoint=`` a
+    ``torch.save(net.state_dict())`` of it)."""
     from hydra.utils import instantiate
 
-    factory = cfg.model.factory
+    factory = thaw(tree["model"]["factory"])
     target = factory.get("_target_")
     if not target:
         raise ConfigError(
             "model=external needs model.factory._target_; accepted: the dotted path of a "
             "function that returns your network, e.g. model.factory._target_=mypkg.nets.make"
         )
-    given = cfg.model.get("kwargs")
-    kwargs = OmegaConf.to_container(given, resolve=True) if given is not None else {}
+    given = tree["model"].get("kwargs")
+    kwargs = thaw(given) if given is not None else {}
     try:
         net = instantiate(factory, **kwargs)
     except Exception as err:  # an import or a call of the user's code, whatever broke
@@ -130,41 +133,43 @@ def factory_network(cfg: DictConfig) -> nn.Module:
             f"model.factory._target_={target} returned a {type(net).__name__}; accepted: a "
             "function returning a torch nn.Module"
         )
-    if isinstance(net, SpikingNet) and net.T != cfg.T:
+    if isinstance(net, SpikingNet) and net.T != tree["T"]:
         raise ConfigError(
-            f"T={cfg.T} but model.factory._target_={target} built a SpikingNet of T={net.T}; "
+            f"T={tree['T']} but model.factory._target_={target} built a SpikingNet of T={net.T}; "
             f"accepted: T={net.T}"
         )
     return net
 
 
-def external_model(cfg: DictConfig, net: nn.Module | None = None) -> SpikingNet:
+def external_model(tree: Mapping[str, Any], net: nn.Module | None = None) -> SpikingNet:
     """``net`` (default: the network ``model.factory`` builds now) as this project's spiking
     network at ``T``; another library's network is adapted after its weights are loaded, as
     the adapter reads some of them (a parametric LIF's decay)."""
-    adapted = as_spiking_net(factory_network(cfg) if net is None else net, cfg.T, FACTORY)
-    return with_encoding(adapted, cfg.encoding, FACTORY)
+    adapted = as_spiking_net(factory_network(tree) if net is None else net, tree["T"], FACTORY)
+    return with_encoding(adapted, tree["encoding"], FACTORY)
 
 
-def check_external(cfg: dict[str, Any]) -> None:
+def check_external(resolved: dict[str, Any]) -> None:
     """Refuses, before any work, an external model that cannot be built or a setting that
-    would train one (``train.kind``, a black-box source without weights)."""
-    if not is_external(cfg):
+    would train one (``train.kind``, a black-box source without weights): the validation's
+    check of a ``resolved`` config."""
+    if not is_external(resolved):
         return
-    net = external_model(OmegaConf.create(cfg))
+    net = external_model(resolved)
     _check_on_dataset(
         net,
-        cfg["dataset"],
-        cfg["model"]["factory"]["_target_"],
-        finite=not cfg.get("checkpoint"),  # else the file's weights are attacked (and checked)
-        frames=cfg["encoding"] == "frames",
+        resolved["dataset"],
+        resolved["model"]["factory"]["_target_"],
+        finite=not resolved.get("checkpoint"),  # else the file's weights are attacked (and checked)
+        frames=resolved["encoding"] == "frames",
     )
-    if cfg["train"]["kind"] != KIND:
+    if resolved["train"]["kind"] != KIND:
         raise ConfigError(
-            f"train.kind={cfg['train']['kind']} with model=external: an external model is "
+            f"train.kind={resolved['train']['kind']} with model=external: an external model is "
             f"attacked as its factory builds it, never trained here; accepted: train.kind={KIND}"
         )
-    if "black" in cfg["boxes"] and not cfg.get("source_checkpoint") and not cfg.get("source_model"):
+    weights = resolved.get("source_checkpoint") or resolved.get("source_model")
+    if "black" in resolved["boxes"] and not weights:
         raise ConfigError(
             "boxes=[...,black] with model=external needs the black-box source's weights; "
             "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.errors import UserError
 from snnattack.interop.common import class_name
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop.common import Decode
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import Encoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import step_neurons

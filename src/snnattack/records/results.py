@@ -20,7 +20,6 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
@@ -250,21 +249,22 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(record, indent=2, default=str))
 
 
-def result_spec(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config without its cosmetic keys (``cosmetic_keys``): what fixes a result."""
-    return without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+def result_spec(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The ``resolved`` config without its cosmetic keys (``cosmetic_keys``): what fixes a
+    result."""
+    return without_cosmetic(resolved, resolved["cosmetic_keys"])
 
 
-def is_complete(path: Path, cfg: DictConfig, n_rows: int) -> bool:
-    """Whether ``path`` holds the finished result of this config (cosmetic keys aside) in the
-    current schema, so a relaunched job can skip it."""
+def is_complete(path: Path, resolved: dict[str, Any], n_rows: int) -> bool:
+    """Whether ``path`` holds the finished result of the ``resolved`` config (cosmetic keys
+    aside) in the current schema, so a relaunched job can skip it."""
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
         return False
     return (
         done.schema == SCHEMA
-        and done.result_spec == result_spec(cfg)
+        and done.result_spec == result_spec(resolved)
         and len(done.results) == n_rows
     )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, ListConfig
 
 from snnattack.cosmetic import is_cosmetic
 from snnattack.errors import ConfigError
 from snnattack.records.results import ROW_FIELDS, JobRecord
 from snnattack.records.store import spec_key
+from snnattack.settings import TrackingSettings
 
 MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # config values beside each row in the results table
@@ -84,46 +84,36 @@ def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
     return " ".join([*words, f"[{role}]", f"({key[:8]}…)"])
 
 
-def user_tags(cfg: DictConfig) -> list[str]:
-    """The user's ``tags`` (a word or a list of words)."""
-    user = cfg.get("tags") or []
-    if isinstance(user, str):
-        user = [user]
-    if not isinstance(user, (list, ListConfig)) or not all(
-        isinstance(t, (str, int, float)) for t in user
-    ):
-        raise ConfigError(f"tags={user!r} is not a list of words; accepted: e.g. tags=[a,b]")
-    return [str(t) for t in user]
-
-
-def run_tags(cfg: DictConfig) -> list[str]:
+def run_tags(tracking: TrackingSettings) -> list[str]:
     """An attack run's tags: dataset, model and gradient mode, then the user's ``tags``."""
-    tags = [cfg.dataset.name, cfg.model.name, cfg.attack.grad_mode, *user_tags(cfg)]
-    return list(dict.fromkeys(tags))
+    t = tracking
+    return list(dict.fromkeys([t.dataset, t.model, t.grad_mode, *t.tags]))
 
 
-def train_tags(cfg: DictConfig, role: str) -> list[str]:
+def train_tags(tracking: TrackingSettings, role: str) -> list[str]:
     """A training run's tags: dataset, model and ``target`` or ``source``, then the user's
     ``tags`` (no gradient mode: a stored model serves every mode's jobs)."""
-    return list(dict.fromkeys([cfg.dataset.name, cfg.model.name, role, *user_tags(cfg)]))
+    return list(dict.fromkeys([tracking.dataset, tracking.model, role, *tracking.tags]))
 
 
-def _start_run(cfg: DictConfig, save_dir: Path, **init: Any) -> Any:
-    """A new W&B run (``wandb.init``), offline if W&B cannot be reached."""
+def _start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
+    """A new W&B run (``wandb.init``) of the ``logger.wandb`` settings ``w``, offline if W&B
+    cannot be reached."""
     import wandb
 
     global _offline_reason
-    w = cfg.logger.wandb
-    if w.mode not in MODES:
-        raise ConfigError(f"logger.wandb.mode={w.mode!r} is unknown; accepted: {', '.join(MODES)}")
-    mode = "offline" if w.mode == "online" and _offline_reason else w.mode
+    if w["mode"] not in MODES:
+        raise ConfigError(
+            f"logger.wandb.mode={w['mode']!r} is unknown; accepted: {', '.join(MODES)}"
+        )
+    mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
     kwargs = {
-        "project": w.project,
-        "entity": w.entity,
+        "project": w["project"],
+        "entity": w["entity"],
         "dir": str(save_dir),
         "reinit": "finish_previous",
-        "settings": wandb.Settings(init_timeout=w.init_timeout, silent=w.quiet),
+        "settings": wandb.Settings(init_timeout=w["init_timeout"], silent=w["quiet"]),
         **init,
     }
     try:
@@ -158,25 +148,28 @@ class _TrainRunLogger(WandbLogger):
             self._experiment.finish(exit_code=int(status == "failed"))
 
 
-def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[Logger]:
+def train_loggers(
+    tracking: TrackingSettings | None, spec: dict[str, Any], workdir: Path
+) -> list[Logger]:
     """Loggers of one model's training: a CSV log in the store's work folder and, with
     ``logger=wandb``, a ``job_type=train`` run named from its settings (:func:`train_run_name`)
-    in the job's group. The model is the job's ``source`` when its seed is not the job's."""
+    in the job's group. The model is the job's ``source`` when its seed is not the job's.
+    ``tracking=None`` (a model trained outside a job): the CSV log only."""
     out: list[Logger] = [CSVLogger(workdir, name="", version="")]
-    if not cfg.logger.wandb:
+    if tracking is None or not tracking.wandb:
         return out
     run = None
     if rank_zero_only.rank == 0:
         job_dir = job_folder() or workdir
         key = spec_key(spec)
-        role = "target" if spec.get("seed") == cfg.seed else "source"
+        role = "target" if spec.get("seed") == tracking.seed else "source"
         run = _start_run(
-            cfg,
+            tracking.wandb,
             job_dir,
             name=train_run_name(spec, key, role),
             job_type="train",
-            tags=train_tags(cfg, role),
-            group=cfg.logger.wandb.group or sweep_group(job_dir),
+            tags=train_tags(tracking, role),
+            group=tracking.wandb["group"] or sweep_group(job_dir),
             config={**spec, "store_key": key},
         )
     out.append(_TrainRunLogger(experiment=run, save_dir=str(workdir)))
@@ -184,30 +177,33 @@ def train_loggers(cfg: DictConfig, spec: dict[str, Any], workdir: Path) -> list[
 
 
 def attack_loggers(
-    cfg: DictConfig, output_dir: Path, resolved: dict[str, Any], models: dict[str, dict | None]
+    tracking: TrackingSettings,
+    output_dir: Path,
+    resolved: dict[str, Any],
+    models: dict[str, dict | None],
 ) -> list[Logger]:
-    """The job's loggers: CSV in the output folder and, with ``logger=wandb``, its attack run.
+    """The job's loggers: CSV in the output folder and, with ``logger=wandb``, its attack run
+    (its config: the ``resolved`` config tree).
 
     ``models`` holds the training records of the target and source models; their store keys
     go into the run's config as ``store_keys``, the names of their training runs.
     """
     out: list[Logger] = []
-    if cfg.logger.csv:
+    if tracking.csv:
         out.append(CSVLogger(output_dir, name="csv", version=""))
-    if not cfg.logger.wandb:
+    if not tracking.wandb:
         return out
     run = None
     if rank_zero_only.rank == 0:
-        w = cfg.logger.wandb
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
         store_keys = {role: r.get("key") for role, r in models.items() if r}
         run = _start_run(
-            cfg,
+            tracking.wandb,
             output_dir,
-            name=run_name(overrides, list(cfg.cosmetic_keys)),
+            name=run_name(overrides, list(tracking.cosmetic_keys)),
             job_type="attack",
-            tags=run_tags(cfg),
-            group=w.group or sweep_group(output_dir),
+            tags=run_tags(tracking),
+            group=tracking.wandb["group"] or sweep_group(output_dir),
             config={**resolved, "store_keys": store_keys},
         )
     out.append(WandbLogger(experiment=run, save_dir=str(output_dir)))

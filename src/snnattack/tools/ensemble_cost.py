@@ -24,10 +24,10 @@ import torchattacks
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
-from snnattack.attacks.spec import attack_specs
 from snnattack.attacks.tuning import tune_specs
+from snnattack.config.settings import attack_settings
+from snnattack.config.specs import attack_specs
 from snnattack.data import first_samples
-from snnattack.settings import AttackSettings
 from snnattack.tools.stored import stored_job
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
@@ -84,7 +84,7 @@ def measure_ensemble(
     start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     validation = first_samples(data.val_dataloader(), cfg.attack.tune.val_size)
-    specs = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, validation)
+    specs = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, validation)
     tune_seconds, tune_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     parts, eps = specs[0].params["components"], specs[0].eps
     totals = {

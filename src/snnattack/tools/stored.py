@@ -13,9 +13,9 @@ from torch import nn
 
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
+from snnattack.config.settings import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
-from snnattack.settings import DataSettings
 from snnattack.training.trained import trained_model
 
 
@@ -28,7 +28,7 @@ def stored_job(
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[*overrides, "trainer.enable_progress_bar=false"])
     validate(cfg)
-    model = trained_model(cfg, seed, ModelStore(store), [])[0].eval()
-    data = datamodule(DataSettings.from_config(cfg, seed))
+    model = trained_model(model_settings(cfg), seed, ModelStore(store), [])[0].eval()
+    data = datamodule(data_settings(cfg, seed))
     data.setup()
     return cfg, model, data

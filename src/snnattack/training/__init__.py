@@ -7,7 +7,7 @@ This package imports every module, so a new kind is its module (and its block in
 
 from snnattack.registry import discover
 from snnattack.training.base import STRATEGIES, Strategy, TrainContext, build_net, register
-from snnattack.training.classifier import SELECTION, TRAINING_VERSION, STBPClassifier
+from snnattack.training.classifier import SELECTION, TRAINING_VERSION, Classifier
 
 discover(__name__, __path__)
 
@@ -15,7 +15,7 @@ __all__ = [
     "STRATEGIES",
     "SELECTION",
     "TRAINING_VERSION",
-    "STBPClassifier",
+    "Classifier",
     "Strategy",
     "TrainContext",
     "build_net",

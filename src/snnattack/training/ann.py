@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.settings import ModelSettings, thaw
 from snnattack.snn.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net, register
 
@@ -26,7 +26,7 @@ GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not re
 
 @register
 class ANN(Strategy):
-    """Trained with the same recipe as the SNN (``STBPClassifier``: SGD, cosine)."""
+    """Trained with the same recipe as the SNN (``Classifier``: SGD, cosine)."""
 
     name = "ann"
     title = "ANN"
@@ -34,14 +34,15 @@ class ANN(Strategy):
     trains_at_T = False  # one step
     trains_ann = True
 
-    def build(self, cfg: DictConfig) -> nn.Module:
+    def build(self, model: ModelSettings) -> nn.Module:
+        dataset, encoding = model.tree["dataset"], model.tree["encoding"]
         mean, std = (
-            (cfg.dataset.mean, cfg.dataset.std) if cfg.encoding == "direct" else (None, None)
+            (thaw(dataset["mean"]), thaw(dataset["std"])) if encoding == "direct" else (None, None)
         )
-        if cfg.encoding in FIXED_NORMALISATION:
-            channels = cfg.dataset.in_channels
-            mean, std = ([v] * channels for v in FIXED_NORMALISATION[cfg.encoding])
-        return build_net(cfg, activation="relu", T=1, encoding="direct", mean=mean, std=std)
+        if encoding in FIXED_NORMALISATION:
+            channels = dataset["in_channels"]
+            mean, std = ([v] * channels for v in FIXED_NORMALISATION[encoding])
+        return build_net(model, activation="relu", T=1, encoding="direct", mean=mean, std=std)
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
         """No neuron settings, nor an adversary's gradient mode: an ANN has one gradient."""

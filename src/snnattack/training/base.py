@@ -8,15 +8,16 @@ so the kind is known to the config validation, the store and the report with no 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.interop.external import external_model, is_external
 from snnattack.models import build
 from snnattack.registry import Registry
+from snnattack.settings import ModelSettings, thaw
 from snnattack.snn.backend import set_backend
 from snnattack.training.fit import TrainContext, Trained, fit
 
@@ -30,23 +31,31 @@ class Strategy:
     blocks: tuple[str, ...] = ()  # sub-blocks of ``train`` this kind reads (part of its key)
     trains_at_T = True  # whether training runs the model over the configured T steps
     trains_ann = False  # whether it trains an ANN on the analog image (or starts from one)
+    # the ``train`` keys that make the model this kind starts from out of its own config
+    # (the config validation derives it: ``ModelSettings.base``); None: it starts from scratch
+    base_train: dict[str, Any] | None = None
 
-    def build(self, cfg: DictConfig) -> nn.Module:
-        """The untrained model of this kind (weights are loaded into it from the store)."""
-        return build_net(cfg)
-
-    def base(self, cfg: DictConfig) -> DictConfig | None:
-        """The config of the model this kind starts from, or None. Its store key joins ours,
-        and it is in ``ctx.base`` when :meth:`train` runs."""
+    def fine_tuning(self, train: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The ``train`` keys of the recipe this kind fits with, from its ``train`` block
+        (``ModelSettings.fine_tuning``); None: ``train``'s own recipe."""
         return None
+
+    def build(self, model: ModelSettings) -> nn.Module:
+        """The untrained model of this kind (weights are loaded into it from the store)."""
+        return build_net(model)
+
+    def base(self, model: ModelSettings) -> ModelSettings | None:
+        """The model this kind starts from, or None. Its store key joins ours, and it is in
+        ``ctx.base`` when :meth:`train` runs."""
+        return model.base
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The store key from the common training spec: drop what this kind does not read."""
         return spec
 
-    def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
+    def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
         """Trains the model in ``workdir`` and returns it with a record of how it went."""
-        return fit(cfg, self.build(cfg), workdir, ctx)
+        return fit(model, self.build(model), workdir, ctx)
 
 
 STRATEGIES: Registry[Strategy] = Registry()  # filled by this package's modules
@@ -58,33 +67,27 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-def build_net(cfg: DictConfig, **overrides: Any) -> nn.Module:
-    """The model ``cfg`` describes; ``overrides`` replace arguments of ``models.build``.
+def build_net(model: ModelSettings, **overrides: Any) -> nn.Module:
+    """The network ``model`` describes; ``overrides`` replace arguments of ``models.build``.
     ``model=external``: the network the user's factory builds
     (:mod:`snnattack.interop.external`)."""
-    if is_external(cfg):
-        return set_backend(external_model(cfg), cfg.backend)
+    t = model.tree
+    if is_external(t):
+        return set_backend(external_model(t), t["backend"])
+    dataset = t["dataset"]
     args = dict(
-        num_classes=cfg.dataset.num_classes,
-        in_channels=cfg.dataset.in_channels,
-        T=cfg.T,
-        lam=cfg["lambda"],
-        theta=cfg.theta,
-        reset=cfg.reset,
-        encoding=cfg.encoding,
-        surrogate_width=cfg.train.surrogate_width,
-        mean=cfg.dataset.mean,
-        std=cfg.dataset.std,
-        levels=cfg.get("encoding_levels"),
-        neuron_impl=cfg.neuron_impl,
-        backend=cfg.backend,
+        num_classes=dataset["num_classes"],
+        in_channels=dataset["in_channels"],
+        T=t["T"],
+        lam=t["lambda"],
+        theta=t["theta"],
+        reset=t["reset"],
+        encoding=t["encoding"],
+        surrogate_width=t["train"]["surrogate_width"],
+        mean=thaw(dataset["mean"]),
+        std=thaw(dataset["std"]),
+        levels=t.get("encoding_levels"),
+        neuron_impl=t["neuron_impl"],
+        backend=t["backend"],
     )
-    return build(cfg.model.name, **{**args, **overrides})
-
-
-def with_train(cfg: DictConfig, **train: Any) -> DictConfig:
-    """A copy of ``cfg`` whose ``train`` keys are replaced by ``train`` (e.g. ``kind="ann"``)."""
-    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    for key, value in train.items():
-        copy.train[key] = value
-    return copy
+    return build(model.name, **{**args, **overrides})

@@ -1,5 +1,6 @@
-"""The Lightning module every kind of training fits with: STBP (BPTT) training of a classifier,
-SGD, cosine.
+"""The Lightning module every kind of training fits with (:class:`Classifier`): a classifier
+network trained with SGD and cosine annealing, an SNN by STBP (BPTT with surrogate gradients)
+or its ANN counterpart (one time step, ``train.kind=ann``) by plain backpropagation.
 
 Checkpoint selection (:data:`SELECTION`): the epoch with the highest validation accuracy, and
 among epochs of equal accuracy the one with the lowest validation loss. A small validation
@@ -33,8 +34,9 @@ SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
 TRAINING_VERSION = 2
 
 
-class STBPClassifier(L.LightningModule):
-    """Trains ``model`` with cross-entropy on its T-averaged logits (BPTT, surrogate gradient).
+class Classifier(L.LightningModule):
+    """Trains the classifier ``model``, an SNN or an ANN, with cross-entropy on its T-averaged
+    logits (an SNN: BPTT with surrogate gradients; an ANN: one step).
 
     ``val_acc`` (%), ``val_loss`` and ``val_score`` (synchronised across processes) are logged
     every epoch so the best checkpoint is chosen on validation data (see :data:`SELECTION`);

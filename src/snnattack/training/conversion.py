@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.data import datamodule
-from snnattack.settings import DataSettings
+from snnattack.settings import ModelSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
-from snnattack.training.base import Strategy, register, with_train
+from snnattack.training.base import Strategy, register
 from snnattack.training.fit import TrainContext, Trained
 
 log = logging.getLogger(__name__)
@@ -174,27 +174,25 @@ class Conversion(Strategy):
     trains_at_T = False  # only its ANN is trained (one step)
     trains_ann = True
 
-    def base(self, cfg: DictConfig) -> DictConfig:
-        return with_train(cfg, kind="ann")
+    base_train = {"kind": "ann"}
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
         neuron = {k: v for k, v in spec["neuron"].items() if k != "T"}
         return {**spec, "neuron": neuron}
 
-    def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
-        if cfg.reset != "soft":
-            log.warning(
-                "converting with reset=%s; soft reset converts best (reset=soft)", cfg.reset
-            )
+    def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
+        reset = model.tree["reset"]
+        if reset != "soft":
+            log.warning("converting with reset=%s; soft reset converts best (reset=soft)", reset)
         ann, ann_record = ctx.base
-        settings = cfg.train.conversion
-        data = datamodule(DataSettings.from_config(cfg, ctx.seed))
+        settings = model.train["conversion"]
+        data = datamodule(replace(model.data, seed=ctx.seed))
         data.setup("fit")
         loader = data.train_dataloader()
-        images = (x for i, (x, _) in zip(range(settings.batches), loader, strict=False))
-        scales = activation_scales(ann, images, settings.percentile)
-        model = convert(ann, self.build(cfg), scales)
-        return model, {
+        images = (x for i, (x, _) in zip(range(settings["batches"]), loader, strict=False))
+        scales = activation_scales(ann, images, settings["percentile"])
+        net = convert(ann, self.build(model), scales)
+        return net, {
             "seed": ctx.seed,
             "ann_val_acc": ann_record.get("val_acc"),
             "ann_key": ann_record.get("key"),

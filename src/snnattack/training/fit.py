@@ -1,6 +1,6 @@
-"""Lightning fitting of one model with ``cfg.train``'s recipe: the step every trained kind shares.
+"""Lightning fitting of one model with its ``train`` recipe: the step every trained kind shares.
 
-SGD with cosine annealing (:class:`~snnattack.training.classifier.STBPClassifier`), the best
+SGD with cosine annealing (:class:`~snnattack.training.classifier.Classifier`), the best
 validation checkpoint kept (its rule is :data:`~snnattack.training.classifier.SELECTION`), resume
 from the store's work folder, every RNG reseeded at each epoch's start, and the job's loggers.
 """
@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack.attacks.crafting import spiking
@@ -25,9 +24,9 @@ from snnattack.records.checkpoints import load_tensors
 from snnattack.records.provenance import provenance
 from snnattack.records.store import RESUME_FILE
 from snnattack.records.tracking import train_loggers
-from snnattack.settings import DataSettings
+from snnattack.settings import ModelSettings, TrackingSettings, thaw
 from snnattack.training.adversary import Adversary
-from snnattack.training.classifier import STBPClassifier
+from snnattack.training.classifier import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +40,21 @@ class TrainContext:
     ``seed``: the model's seed. ``spec``: its store key (it names the model's W&B run).
     ``trainers``: the job's list every Trainer joins (so DDP ranks are awaited at the end).
     ``base``: the model this kind starts from (``Strategy.base``), from the store or trained
-    first, with its record; None for a kind that starts from scratch.
+    first, with its record; None for a kind that starts from scratch. ``tracking``: the job's
+    loggers' settings.
     """
 
     seed: int
     spec: dict[str, Any]
     trainers: list[L.Trainer]
     base: Trained | None = None
+    tracking: TrackingSettings | None = None  # where its training run is logged (None: CSV only)
 
 
-def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> Trained:
-    """Lightning-fits ``model`` with ``cfg.train``'s recipe in ``workdir`` (resuming from
-    its ``last.ckpt`` if there is one); the best validation checkpoint's weights are kept."""
+def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainContext) -> Trained:
+    """Lightning-fits ``model`` with the recipe of ``settings`` (its ``train`` and ``trainer``
+    blocks) in ``workdir`` (resuming from its ``last.ckpt`` if there is one); the best
+    validation checkpoint's weights are kept."""
     resume = workdir / RESUME_FILE
     resumed_from = _epochs_done(resume) if resume.exists() else None
     log.info(
@@ -61,30 +63,31 @@ def fit(cfg: DictConfig, model: nn.Module, workdir: Path, ctx: TrainContext) -> 
         workdir,
         f", resuming after {resumed_from} epochs" if resume.exists() else "",
     )
-    module = STBPClassifier(
+    train = settings.train
+    module = Classifier(
         model,
-        cfg.dataset.num_classes,
-        lr=cfg.train.lr,
-        momentum=cfg.train.momentum,
-        weight_decay=cfg.train.weight_decay,
-        nesterov=cfg.train.nesterov,
-        compile=cfg.compile,
-        adversary=Adversary.from_config(cfg.train.get("adversary"), spiking(model)),
+        settings.tree["dataset"]["num_classes"],
+        lr=train["lr"],
+        momentum=train["momentum"],
+        weight_decay=train["weight_decay"],
+        nesterov=train["nesterov"],
+        compile=settings.tree["compile"],
+        adversary=Adversary.from_config(thaw(train.get("adversary")), spiking(model)),
     )
     best = ModelCheckpoint(
         dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
     )
     trainer = lightning_trainer(
-        OmegaConf.to_container(cfg.trainer, resolve=True),
+        thaw(settings.tree["trainer"]),
         ctx.trainers,
-        logger=train_loggers(cfg, ctx.spec, workdir),
+        logger=train_loggers(ctx.tracking, ctx.spec, workdir),
         callbacks=[best, EpochSeed(ctx.seed), LearningRateMonitor(logging_interval="epoch")],
         default_root_dir=workdir,
     )
     start = time.time()
     trainer.fit(
         module,
-        datamodule=datamodule(DataSettings.from_config(cfg, ctx.seed)),
+        datamodule=datamodule(replace(settings.data, seed=ctx.seed)),
         ckpt_path=str(resume) if resume.exists() else None,
         weights_only=True,  # tensors and plain values: a resume file never runs code
     )

@@ -14,12 +14,14 @@ model it starts from is the standard one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.training.base import Strategy, build_net, register, with_train
+from snnattack.settings import ModelSettings
+from snnattack.training.base import Strategy, build_net, register
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
@@ -32,21 +34,23 @@ class Hybrid(Strategy):
     order = 40
     blocks = ("conversion", "hybrid")
     trains_ann = True  # its conversion's ANN
+    # the standard conversion: an adversary (``train.adversary``) acts in fine-tuning
+    base_train = {"kind": "conversion", "adversary": None}
 
-    def build(self, cfg: DictConfig) -> nn.Module:
-        return build_net(cfg, theta=cfg.theta * cfg.train.hybrid.threshold_scale)
+    def fine_tuning(self, train: Mapping[str, Any]) -> dict[str, Any]:
+        """``train.hybrid``'s epochs and learning rate."""
+        return {"epochs": train["hybrid"]["epochs"], "lr": train["hybrid"]["lr"]}
 
-    def base(self, cfg: DictConfig) -> DictConfig:
-        """The standard conversion: an adversary (``train.adversary``) acts in fine-tuning."""
-        return with_train(cfg, kind="conversion", adversary=None)
+    def build(self, model: ModelSettings) -> nn.Module:
+        theta = model.tree["theta"] * model.train["hybrid"]["threshold_scale"]
+        return build_net(model, theta=theta)
 
-    def train(self, cfg: DictConfig, workdir: Path, ctx: TrainContext) -> Trained:
+    def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base
-        scaled = self.build(cfg)  # the converted weights under the scaled thresholds
+        scaled = self.build(model)  # the converted weights under the scaled thresholds
         scaled.load_state_dict(converted.state_dict())
-        recipe = with_train(cfg, epochs=cfg.train.hybrid.epochs, lr=cfg.train.hybrid.lr)
-        model, fitted = fit(recipe, scaled.train(), workdir, ctx)
-        return model, {
+        net, fitted = fit(model.fine_tuning, scaled.train(), workdir, ctx)
+        return net, {
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),
             "converted_key": record.get("key"),

@@ -11,9 +11,9 @@ from torch import nn
 from snnattack.analysis import run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
+from snnattack.config.settings import analysis_settings, data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
-from snnattack.settings import AnalysisSettings, DataSettings
 from snnattack.snn.neurons import LIF
 from snnattack.training.trained import trained_model
 
@@ -31,8 +31,8 @@ def trained(digits_store: Path):
         "trainer.enable_progress_bar=false",
         "analysis=[shuffle,rate_current]",
     )
-    model, _ = trained_model(cfg, 0, ModelStore(digits_store), [])
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    model, _ = trained_model(model_settings(cfg), 0, ModelStore(digits_store), [])
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup()
     return model, cfg, dm
 
@@ -145,7 +145,7 @@ def test_actual_curve_points_equal_a_manual_forward_pass(trained) -> None:
 
 def test_job_analyses_record_shuffle_and_rate_current_results(trained) -> None:
     model, cfg, dm = trained
-    out = run_analyses(AnalysisSettings.from_config(cfg), model, dm)
+    out = run_analyses(analysis_settings(cfg), model, dm)
     assert set(out) == {"shuffle", "rate_current"}
     assert out["shuffle"]["n"] == 450
     assert len(out["rate_current"]["actual"]["current"]) == 8000

@@ -11,6 +11,7 @@ import torchattacks
 from harness import compose
 
 from snnattack.attacks.crafting import craft
+from snnattack.config.settings import model_settings
 from snnattack.settings import Recipe
 from snnattack.training.trained import build_model
 
@@ -21,7 +22,7 @@ EPS = 16 / 255
 def frames_net() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     """An untrained digits_net on binary event frames, 8 frames and their labels."""
     L.seed_everything(0, verbose=False)
-    model = build_model(compose("dataset=digits_events")).eval()
+    model = build_model(model_settings(compose("dataset=digits_events"))).eval()
     x = (torch.rand(8, 4, 2, 8, 8) < 0.2).float()
     with torch.no_grad():
         y = model(x).argmax(1)

@@ -13,9 +13,9 @@ from fixtures_digits import trained
 from harness import QUIET, compose
 
 from snnattack.attacks.crafting import craft
-from snnattack.attacks.ensemble import components, worst_case
-from snnattack.attacks.spec import attack_specs
+from snnattack.attacks.ensemble import worst_case
 from snnattack.config import validate
+from snnattack.config.specs import attack_specs, components
 from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.settings import Recipe

@@ -15,10 +15,9 @@ from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 from snnattack.snn.neurons import LIF
 
 EPS = 32 / 255
@@ -233,7 +232,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.attacks.spec import attack_specs
+    from snnattack.config.specs import attack_specs
 
     paper, quick = compose("experiment=cifar10_vgg11"), compose()
     (pgd,) = [s for s in attack_specs(paper) if s.method == "pgd" and s.box == "white"]

@@ -10,9 +10,8 @@ import torch
 from fixtures_digits import trained
 
 from snnattack.attacks.crafting import craft
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 
 EPS = 32 / 255
 

@@ -10,13 +10,15 @@ import torch
 from fixtures_digits import trained
 from harness import QUICK, compose
 
-from snnattack.attacks.spec import attack_specs, grid, grid_values
+from snnattack.attacks.spec import grid, grid_values
 from snnattack.attacks.tuning import _asr, tune_specs
 from snnattack.config import validate
+from snnattack.config.settings import attack_settings, data_settings
+from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.job import validation
-from snnattack.settings import AttackSettings, DataSettings, Recipe
+from snnattack.settings import Recipe
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
 ONE = (1, 1, 0)  # time extension, EOT samples, seed
@@ -51,13 +53,13 @@ def test_hart_grid_is_the_authors_0_10_to_2_45_in_steps_of_0_05() -> None:
 
 def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> None:
     cfg = config()
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup()
     x_test, y_test = dm.test_set.tensors
     dm.test_set = torch.utils.data.TensorDataset(x_test, torch.full_like(y_test, 99))  # unusable
     x, y = validation(dm, 60)  # the batch a job hands to the tuning
     assert (y != 99).all()
-    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, (x, y))
+    (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, (x, y))
     torch.manual_seed(0)
     with torch.no_grad():
         correct = model(x).argmax(1) == y
@@ -70,15 +72,15 @@ def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> No
 def test_without_tuning_specs_are_unchanged(model) -> None:
     cfg = config("attack.tune.enabled=false")
     specs = attack_specs(cfg)
-    assert tune_specs(AttackSettings.from_config(cfg), specs, model, None, None) == specs
+    assert tune_specs(attack_settings(cfg), specs, model, None, None) == specs
 
 
 def test_a_mode_without_parameters_is_left_untuned(model) -> None:
     cfg = config("attack=bptr")
     validate(cfg)
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    dm = datamodule(data_settings(cfg, 0))
     batch = validation(dm, 60)
-    (spec,) = tune_specs(AttackSettings.from_config(cfg), attack_specs(cfg), model, None, batch)
+    (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, batch)
     assert spec.grad_params is None and spec.tuned is None
 
 

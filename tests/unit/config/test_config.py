@@ -6,12 +6,12 @@ import pytest
 import torch
 from harness import CONF, compose, run_py
 
-from snnattack.attacks.spec import attack_specs
 from snnattack.config import validate
+from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.settings import DataSettings
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model
 
 
@@ -54,19 +54,19 @@ def test_every_group_option_composes_and_validates(group: str, option: str) -> N
             validate(cfg)
     else:
         validate(cfg)
-    assert training_spec(cfg, 0)["seed"] == 0
+    assert store_key(model_settings(cfg), 0)["seed"] == 0
 
 
 @pytest.mark.parametrize("name", options("dataset"))
 def test_every_dataset_builds_its_datamodule(name: str) -> None:
     cfg = compose(f"dataset={name}")
-    dm = datamodule(DataSettings.from_config(cfg, seed=0))
+    dm = datamodule(data_settings(cfg, seed=0))
     assert dm.batch_size == cfg.train.batch_size
 
 
 def test_default_config_builds_the_digits_model() -> None:
     cfg = compose()
-    model = build_model(cfg)
+    model = build_model(model_settings(cfg))
     assert model.T == 4 and sum(p.numel() for p in model.parameters()) == 6138
 
 
@@ -94,13 +94,16 @@ def test_a_single_eps_counts_as_a_list_of_one() -> None:
 
 
 def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
-    base = training_spec(compose(), 0)
+    base = store_key(model_settings(compose()), 0)
     assert (
-        training_spec(compose("attack=rga", "eps=[8]", "dataset.params.num_workers=2"), 0) == base
+        store_key(
+            model_settings(compose("attack=rga", "eps=[8]", "dataset.params.num_workers=2")), 0
+        )
+        == base
     )
-    assert training_spec(compose("lambda=0.5"), 0) != base
-    assert training_spec(compose("trainer.max_epochs=2"), 0) != base
-    assert training_spec(compose(), 1) != base
+    assert store_key(model_settings(compose("lambda=0.5")), 0) != base
+    assert store_key(model_settings(compose("trainer.max_epochs=2")), 0) != base
+    assert store_key(model_settings(compose()), 1) != base
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.methods import METHODS
 from snnattack.config import validate
+from snnattack.config.settings import model_settings
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 SWEEPS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
 ANALYSES = {p.stem for p in (CONF / "analysis").glob("*.yaml")}
@@ -169,4 +170,4 @@ def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
     plain = compose("store.dir=x", "method=[fgsm]", hydra=True)
     for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
         del cfg.hydra
-    assert training_spec(with_paper, 0) == training_spec(plain, 0)
+    assert store_key(model_settings(with_paper), 0) == store_key(model_settings(plain), 0)

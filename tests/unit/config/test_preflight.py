@@ -8,13 +8,13 @@ import pytest
 import torch
 from harness import compose
 
+from snnattack.config.settings import model_settings, source_config
 from snnattack.errors import CheckpointError
 from snnattack.job import run
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.report.__main__ import main as report_main
-from snnattack.source import source_config
 from snnattack.tools import bench
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]
 
@@ -40,7 +40,7 @@ def test_corrupt_source_checkpoint_is_refused_before_the_target_is_trained(tmp_p
 
 def test_unusable_stored_source_is_refused_before_the_target_is_trained(tmp_path: Path) -> None:
     cfg = compose(*TINY, "boxes=[black]", f"store.dir={tmp_path}/m")
-    spec = training_spec(source_config(cfg), cfg.seed + cfg.source_seed_offset)
+    spec = store_key(model_settings(source_config(cfg)), cfg.seed + cfg.source_seed_offset)
     folder = ModelStore(tmp_path / "m").path(spec)
     folder.mkdir(parents=True)
     torch.save({"state_dict": {}, "record": {}}, folder / CHECKPOINT)  # not this spec's model

@@ -8,9 +8,10 @@ import pytest
 from harness import compose
 
 from snnattack.config import validate
+from snnattack.config.settings import model_settings
 from snnattack.distributed import thread_share
 from snnattack.errors import ConfigError
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 
 
 def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
@@ -23,7 +24,9 @@ def test_digits_jobs_take_one_thread_and_other_datasets_the_cores() -> None:
 
 
 def test_the_datasets_threads_change_no_store_key() -> None:
-    assert training_spec(compose("dataset.threads=auto"), 0) == training_spec(compose(), 0)
+    assert store_key(model_settings(compose("dataset.threads=auto")), 0) == store_key(
+        model_settings(compose()), 0
+    )
 
 
 @pytest.mark.parametrize("key", ["threads", "dataset.threads"])

@@ -12,7 +12,7 @@ from snnattack.cpu.guard import BACKENDS
 from snnattack.evaluation.attacked import attacked_models
 from snnattack.job import run
 from snnattack.models import build
-from snnattack.training.classifier import STBPClassifier
+from snnattack.training.classifier import Classifier
 
 BN = nn.modules.batchnorm._BatchNorm
 # clean accuracy (percentage points) a speed-up may move on the digits test batches: float32
@@ -38,8 +38,8 @@ def job_cfg(store: Path, *overrides: str):
 
 def test_a_compiled_classifier_saves_plain_checkpoint_keys() -> None:
     model = build("digits_net", num_classes=10, in_channels=1, T=2)
-    plain = STBPClassifier(model, 10).state_dict()
-    compiled = STBPClassifier(model, 10, compile=True).state_dict()
+    plain = Classifier(model, 10).state_dict()
+    compiled = Classifier(model, 10, compile=True).state_dict()
     assert list(compiled) == list(plain)
     assert all(k.startswith("model.") and "_orig_mod" not in k for k in compiled)
 

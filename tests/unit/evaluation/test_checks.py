@@ -12,7 +12,6 @@ import torch
 from fixtures_digits import trained
 from torch import nn
 
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.checks import (
     apgd_weaker_than_pgd,
     asr_falls,
@@ -22,7 +21,7 @@ from snnattack.evaluation.checks import (
     random_flips_stronger,
 )
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.settings import CheckSettings, Recipe
+from snnattack.settings import AttackSpec, CheckSettings, Recipe
 
 SETTINGS = CheckSettings(
     enabled=True,

@@ -8,10 +8,9 @@ import lightning as L
 import torch
 from torch import nn
 
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.budget import EventBudget, WorstL0, l0_histogram, sample_l0
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 
 
 def test_the_histogram_counts_successes_per_whole_event_count() -> None:

@@ -7,12 +7,12 @@ import torch
 from harness import compose
 from torchattacks.attack import Attack
 
+from snnattack.config.settings import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.evaluation import examples
 from snnattack.job import run
 from snnattack.records.store import ModelStore
 from snnattack.report import write_report
-from snnattack.settings import DataSettings
 from snnattack.training.trained import trained_model
 
 
@@ -32,8 +32,8 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
     )
     (tmp_path / "job").mkdir()  # Hydra makes the job folder before the job runs
     record = run(cfg, tmp_path / "job")
-    model, _ = trained_model(cfg, 0, ModelStore(tmp_path / "models"), [])
-    dm = datamodule(DataSettings.from_config(cfg, 0))
+    model, _ = trained_model(model_settings(cfg), 0, ModelStore(tmp_path / "models"), [])
+    dm = datamodule(data_settings(cfg, 0))
     dm.setup("test")
     for row in record.results:
         assert row.examples == f"adv_{row.method}_32_white.pt"

@@ -8,11 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.attacks.spec import AttackSpec
 from snnattack.evaluation.budget import EventBudget, l0_histogram, sample_moves
 from snnattack.evaluation.checks import largest_l0
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 
 
 def test_moves_and_delay_are_the_least_any_retiming_needs() -> None:

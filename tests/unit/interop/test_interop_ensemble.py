@@ -15,7 +15,8 @@ from fixtures_digits import trained
 from harness import compose
 from torch import nn
 
-from snnattack.attacks.ensemble import components, worst_case
+from snnattack.attacks.ensemble import worst_case
+from snnattack.config.specs import components
 from snnattack.interop import adapt
 from snnattack.snn.neurons import LIF
 

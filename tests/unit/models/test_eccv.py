@@ -8,10 +8,10 @@ import torch
 from harness import EXPERIMENTS, compose
 from omegaconf import DictConfig
 
+from snnattack.config.settings import model_settings, source_config
 from snnattack.models import build
 from snnattack.snn.encoding import SignedPoissonEncoder, build_encoder
 from snnattack.snn.neurons import LIF
-from snnattack.source import source_config
 from snnattack.training import STRATEGIES
 
 
@@ -47,7 +47,7 @@ def kind_cfg(kind: str) -> DictConfig:
 
 
 def test_the_ann_of_a_signed_poisson_snn_sees_the_spikes_expected_value() -> None:
-    ann = STRATEGIES["ann"].build(kind_cfg("ann"))
+    ann = STRATEGIES["ann"].build(model_settings(kind_cfg("ann")))
     assert ann.T == 1 and type(ann.encoder).__name__ == "DirectEncoder"
     x = torch.full((1, 1, 8, 8), 0.75)
     torch.testing.assert_close(ann.normalize(x), torch.full_like(x, 0.5))
@@ -55,7 +55,7 @@ def test_the_ann_of_a_signed_poisson_snn_sees_the_spikes_expected_value() -> Non
 
 @pytest.mark.parametrize(("kind", "theta"), [("conversion", 1.0), ("hybrid", 0.7)])
 def test_hybrid_snn_runs_with_its_thresholds_scaled(kind: str, theta: float) -> None:
-    model = STRATEGIES[kind].build(kind_cfg(kind))
+    model = STRATEGIES[kind].build(model_settings(kind_cfg(kind)))
     thetas = [m.theta for m in model.modules() if isinstance(m, LIF)]
     assert thetas and thetas == pytest.approx([theta] * len(thetas))
 
@@ -85,7 +85,7 @@ def test_eccv_kinds_files_run_each_kind_as_the_eccv_code(name: str, model: str, 
     assert cfg.train.hybrid.threshold_scale == 0.7 and cfg.eps == [8]
     pgd = cfg.method.pgd
     assert (pgd.alpha, pgd.steps, pgd.random_start) == (2, 7, True)
-    built = STRATEGIES[kind].build(cfg)
+    built = STRATEGIES[kind].build(model_settings(cfg))
     thetas = {m.theta for m in built.modules() if isinstance(m, LIF)}
     assert thetas == {0.7 if kind == "hybrid" else 1.0}
 

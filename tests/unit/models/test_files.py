@@ -12,7 +12,7 @@ import torch
 import snnattack
 from snnattack.errors import UserError
 from snnattack.models import build
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 
 DIGITS = dict(T=4, lam=0.5, theta=1.0, in_channels=1, mean=[0.305], std=[0.376])
 

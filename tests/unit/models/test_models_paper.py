@@ -11,7 +11,7 @@ from torch import nn
 
 from snnattack.gradients import gradient_mode
 from snnattack.models import MODELS, build
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.models.resnet import BasicBlock
 from snnattack.models.wrn import ConvexCombination, PreActBlock
 from snnattack.snn.neurons import LIF

@@ -14,6 +14,7 @@ import torch
 from harness import RunsCode, compose
 from torch import nn
 
+from snnattack.config.settings import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import as_spiking_net
 from snnattack.training.trained import load_from_file
@@ -59,7 +60,7 @@ def test_the_factorys_own_state_dict_loads_by_its_names_and_gives_its_logits(
     pytest.importorskip(library)
     net = trained(factory(target))
     torch.save(net.state_dict(), tmp_path / "weights.pt")
-    model, record = load_from_file(external(target), str(tmp_path / "weights.pt"))
+    model, record = load_from_file(model_settings(external(target)), str(tmp_path / "weights.pt"))
     assert record["format"] == "state_dict"
     x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -78,7 +79,9 @@ def test_a_file_that_does_not_fit_the_factorys_network_is_refused_in_one_line(
     pytest.importorskip("spikingjelly")
     torch.save(factory(FACTORIES["snnTorch"][0]).state_dict(), tmp_path / "leaky.pt")
     with pytest.raises(CheckpointError) as refused:
-        load_from_file(external(FACTORIES["spikingjelly PLIF"][0]), str(tmp_path / "leaky.pt"))
+        load_from_file(
+            model_settings(external(FACTORIES["spikingjelly PLIF"][0])), str(tmp_path / "leaky.pt")
+        )
     assert str(refused.value) == (
         f"checkpoint={tmp_path / 'leaky.pt'} does not fit the configured model: missing key '2.w'"
     )
@@ -90,5 +93,7 @@ def test_a_pickle_that_would_run_code_is_refused_unrun_for_an_external_model(
     marker = tmp_path / "ran"
     torch.save({"0.weight": RunsCode(marker)}, tmp_path / "planted.pt")
     with pytest.raises(CheckpointError, match=r"needs posix\.system.*refused without loading"):
-        load_from_file(external(FACTORIES["native"][0]), str(tmp_path / "planted.pt"))
+        load_from_file(
+            model_settings(external(FACTORIES["native"][0])), str(tmp_path / "planted.pt")
+        )
     assert not marker.exists()

@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
-from harness import ROOT
+from harness import ROOT, resolved
 
 from snnattack.errors import UserError
 from snnattack.records.results import (
@@ -139,9 +139,9 @@ def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Pat
     path = tmp_path / "metrics.json"
     spec = OmegaConf.to_container(cfg, resolve=True)
     path.write_text(json.dumps({**raw, "result_spec": spec}))
-    assert not is_complete(path, cfg, len(raw["results"]))
+    assert not is_complete(path, resolved(cfg), len(raw["results"]))
     path.write_text(json.dumps({**raw, "result_spec": spec, "schema": SCHEMA}))
-    assert is_complete(path, cfg, len(raw["results"]))
+    assert is_complete(path, resolved(cfg), len(raw["results"]))
 
 
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(

@@ -13,6 +13,7 @@ import wandb
 from harness import QUIET, ROOT, cli, compose
 from harness import read_wandb_run as read_run
 
+from snnattack.config.settings import tracking_settings
 from snnattack.errors import ConfigError
 from snnattack.records import tracking
 from snnattack.records.results import AttackRow, JobRecord
@@ -105,7 +106,9 @@ def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None
     spec = {"train": {"kind": "ann"}, "neuron": {"lambda": 0.5, "T": 8}, "seed": 1000}
     name = tracking.train_run_name(spec, "6bcdfe40848a5e13", "source")
     assert name == "train ann λ=0.5 T=8 seed 1000 [source] (6bcdfe40…)"
-    assert tracking.train_tags(composed("attack=rga", "tags=[v2]"), "source") == [
+    assert tracking.train_tags(
+        tracking_settings(composed("attack=rga", "tags=[v2]")), "source"
+    ) == [
         "digits",
         "digits_net",
         "source",
@@ -178,16 +181,16 @@ def test_single_run_is_grouped_by_its_output_folders_date_and_time() -> None:
 
 
 def test_user_tags_follow_dataset_model_and_gradient_mode() -> None:
-    assert tracking.run_tags(composed("attack=rga", "tags=[v2,7]")) == [
+    assert tracking.run_tags(tracking_settings(composed("attack=rga", "tags=[v2,7]"))) == [
         "digits",
         "digits_net",
         "rga",
         "v2",
         "7",
     ]
-    assert tracking.run_tags(composed("tags=baseline"))[-1] == "baseline"
+    assert tracking.run_tags(tracking_settings(composed("tags=baseline")))[-1] == "baseline"
     with pytest.raises(ConfigError, match="tags="):
-        tracking.run_tags(composed("tags=[[a,b]]"))
+        tracking.run_tags(tracking_settings(composed("tags=[[a,b]]")))
 
 
 def test_unreachable_wandb_falls_back_to_offline_with_one_line(
@@ -199,7 +202,7 @@ def test_unreachable_wandb_falls_back_to_offline_with_one_line(
     cfg = composed("logger.wandb.mode=online", "logger.wandb.init_timeout=1")
     spec = {"seed": 0}
     for workdir in (tmp_path / "a", tmp_path / "b"):  # the second run goes offline at once
-        [_, logger] = tracking.train_loggers(cfg, spec, workdir)
+        [_, logger] = tracking.train_loggers(tracking_settings(cfg), spec, workdir)
         assert logger.experiment.settings.mode == "offline"
         logger.finalize("success")
     lines = capsys.readouterr().err.splitlines()
@@ -229,7 +232,9 @@ def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> N
             )
         ],
     )
-    loggers = tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}, "source": None})
+    loggers = tracking.attack_loggers(
+        tracking_settings(cfg), tmp_path, {}, {"target": {"key": "k"}, "source": None}
+    )
     tracking.log_results(loggers, record, metrics_path)
     assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
 
@@ -237,7 +242,7 @@ def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> N
 def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
     cfg = composed("logger.wandb.mode=offline")
     with pytest.raises(RuntimeError), tracking.closing_runs():
-        tracking.attack_loggers(cfg, tmp_path, {}, {"target": {"key": "k"}})
+        tracking.attack_loggers(tracking_settings(cfg), tmp_path, {}, {"target": {"key": "k"}})
         raise RuntimeError("the attack failed")
     wandb.teardown()  # the W&B service writes the run file to its end and stops
     [folder] = (tmp_path / "wandb").glob("offline-run-*")

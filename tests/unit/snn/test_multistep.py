@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from snnattack.config.settings import model_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.snn.neurons import IMPLS, LIF
 from snnattack.snn.surrogates import make_surrogate
@@ -110,7 +111,7 @@ def test_neuron_impl_from_the_config_reaches_every_neuron_of_the_built_model(imp
     from snnattack.training import build_net
 
     cfg = compose(f"neuron_impl={impl}")
-    lifs = [m for m in build_net(cfg).modules() if isinstance(m, LIF)]
+    lifs = [m for m in build_net(model_settings(cfg)).modules() if isinstance(m, LIF)]
     assert lifs and {m.impl for m in lifs} == {impl}
 
 

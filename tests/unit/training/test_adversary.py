@@ -14,11 +14,12 @@ from torch import nn
 import snnattack.gradients as gradients
 from snnattack import job
 from snnattack.analysis.cost import calibrate_batchnorm
+from snnattack.config.settings import model_settings
 from snnattack.models import build
 from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
 from snnattack.training.adversary import ADVERSARIES, Adversary, parseval_retraction
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 FAST = ["trainer.limit_train_batches=4", "trainer.enable_progress_bar=false"]
@@ -104,26 +105,31 @@ def test_rga_adversary_crafts_with_the_rga_backward(monkeypatch) -> None:
 
 
 def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
-    standard = training_spec(compose(), 0)
+    standard = store_key(model_settings(compose()), 0)
     assert "adversary" not in standard["train"]  # the keys of standard models are unchanged
-    assert training_spec(compose("train.adversary=null"), 0) == standard
-    pgd = training_spec(compose("train.adversary.method=pgd"), 0)
-    rga = training_spec(compose("train.adversary.method=pgd", "train.adversary.grad_mode=rga"), 0)
+    assert store_key(model_settings(compose("train.adversary=null")), 0) == standard
+    pgd = store_key(model_settings(compose("train.adversary.method=pgd")), 0)
+    rga = store_key(
+        model_settings(compose("train.adversary.method=pgd", "train.adversary.grad_mode=rga")), 0
+    )
     assert len({str(standard), str(pgd), str(rga)}) == 3
     fgsm = compose("train.adversary.method=fgsm")
     unread = compose(
         "train.adversary.method=fgsm", "train.adversary.steps=3", "train.adversary.beta=1"
     )
-    assert training_spec(fgsm, 0) == training_spec(unread, 0)  # fgsm reads neither
+    assert store_key(model_settings(fgsm), 0) == store_key(
+        model_settings(unread), 0
+    )  # fgsm reads neither
     ann = ["train.kind=ann", "train.adversary.method=pgd"]
-    assert training_spec(compose(*ann), 0) == training_spec(
-        compose(*ann, "train.adversary.grad_mode=rga"), 0
+    assert store_key(model_settings(compose(*ann)), 0) == store_key(
+        model_settings(compose(*ann, "train.adversary.grad_mode=rga")), 0
     )  # an ANN has one gradient
     hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd")
     assert (
-        training_spec(hybrid, 0)["base"] == training_spec(compose("train.kind=hybrid"), 0)["base"]
+        store_key(model_settings(hybrid), 0)["base"]
+        == store_key(model_settings(compose("train.kind=hybrid")), 0)["base"]
     )
-    assert STRATEGIES["hybrid"].base(hybrid).train.adversary is None
+    assert STRATEGIES["hybrid"].base(model_settings(hybrid)).train["adversary"] is None
 
 
 @pytest.mark.parametrize("mode", ["stbp", "rga"])
@@ -132,14 +138,14 @@ def test_adversarial_training_records_its_cost_split_under_its_own_key(tmp_path,
         *FAST, "train.epochs=1", "train.adversary.method=pgd", "train.adversary.steps=2",
         f"train.adversary.grad_mode={mode}", f"store.dir={tmp_path}",
     )  # fmt: skip
-    model, record = trained_model(cfg, 0, ModelStore(tmp_path), [])
-    assert record["key"] == ModelStore(tmp_path).path(training_spec(cfg, 0)).name
+    model, record = trained_model(model_settings(cfg), 0, ModelStore(tmp_path), [])
+    assert record["key"] == ModelStore(tmp_path).path(store_key(model_settings(cfg), 0)).name
     assert record["spec"]["train"]["adversary"]["grad_mode"] == mode
     assert record["train_craft_seconds"] > 0 and record["train_update_seconds"] > 0
     assert record["train_loop_seconds"] <= record["train_seconds"]
     assert record["adversary_gradients_per_epoch"] == 4 * 64 * 2  # batches x batch x steps
     standard = compose(*FAST, "train.epochs=1", f"store.dir={tmp_path}")
-    _, plain = trained_model(standard, 0, ModelStore(tmp_path), [])
+    _, plain = trained_model(model_settings(standard), 0, ModelStore(tmp_path), [])
     assert plain["train_craft_seconds"] == 0 and plain["adversary_gradients_per_epoch"] == 0
     assert plain["key"] != record["key"]
 
@@ -155,7 +161,9 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
         *FAST, "train.epochs=3", "train.adversary.method=pgd", "train.adversary.steps=2",
         "train.adversary.reg=0.004",
     ]  # fmt: skip
-    whole, whole_record = trained_model(compose(*overrides), 0, ModelStore(tmp_path / "a"), [])
+    whole, whole_record = trained_model(
+        model_settings(compose(*overrides)), 0, ModelStore(tmp_path / "a"), []
+    )
     start = fit.EpochSeed.on_train_epoch_start
 
     def kill_at_epoch_two(self, trainer, module) -> None:
@@ -166,9 +174,9 @@ def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
     store = ModelStore(tmp_path / "b")
     monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
     with pytest.raises(Killed):
-        trained_model(compose(*overrides), 0, store, [])
+        trained_model(model_settings(compose(*overrides)), 0, store, [])
     monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
-    resumed, record = trained_model(compose(*overrides), 0, store, [])
+    resumed, record = trained_model(model_settings(compose(*overrides)), 0, store, [])
     assert record["resumed_after_epochs"] == 2 and whole_record["resumed_after_epochs"] is None
     assert record["adversary_gradients_per_epoch"] == whole_record["adversary_gradients_per_epoch"]
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
@@ -229,7 +237,7 @@ def test_train_bn_mode_crafts_on_batch_statistics_and_leaves_running_statistics(
 
 def test_bn_mode_defaults_to_each_methods_reference_and_enters_the_store_key() -> None:
     def resolved(*overrides: str) -> str:
-        return training_spec(compose(*overrides), 0)["train"]["adversary"]["bn_mode"]
+        return store_key(model_settings(compose(*overrides)), 0)["train"]["adversary"]["bn_mode"]
 
     assert resolved("train.adversary.method=fgsm_rs") == "train"  # Wong et al.
     assert resolved("train.adversary.method=pgd") == "train"  # Madry et al.
@@ -239,10 +247,10 @@ def test_bn_mode_defaults_to_each_methods_reference_and_enters_the_store_key() -
     assert resolved(*rga) == "eval"  # a train-mode BN is not time-invariant
     ann = ("train.kind=ann", "train.adversary.method=pgd")
     assert resolved(*ann, "train.adversary.grad_mode=rga") == "train"  # an ANN: no mode
-    pgd = training_spec(compose("train.adversary.method=pgd"), 0)
+    pgd = store_key(model_settings(compose("train.adversary.method=pgd")), 0)
     for bn_mode, same in (("train", True), ("eval", False)):
         explicit = compose("train.adversary.method=pgd", f"train.adversary.bn_mode={bn_mode}")
-        assert (training_spec(explicit, 0) == pgd) is same
+        assert (store_key(model_settings(explicit), 0) == pgd) is same
 
 
 def test_trades_first_iterate_is_the_references_unclipped_gaussian_start() -> None:

@@ -10,19 +10,17 @@ from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
 from omegaconf import DictConfig
 
 from snnattack.config import validate
+from snnattack.config.settings import data_settings, model_settings, source_config, with_train
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build
-from snnattack.models.registry import SpikingNet
+from snnattack.models.base import SpikingNet
 from snnattack.models.vgg import vgg_body
 from snnattack.records.store import ModelStore
-from snnattack.settings import DataSettings
 from snnattack.snn.encoding import Quantize, build_encoder
 from snnattack.snn.neurons import LIF
-from snnattack.source import source_config
-from snnattack.training.base import with_train
 from snnattack.training.conversion import activation_scales, convert, shared_scales
-from snnattack.training.spec import training_spec
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 
 STEPS = (4, 8, 16, 32, 64)
@@ -46,18 +44,20 @@ def digits(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     cfg = composed(
         "train.kind=ann", "train.epochs=5", f"model={request.param}", "train.hybrid.epochs=2"
     )
-    data = datamodule(DataSettings.from_config(cfg, 0))
+    data = datamodule(data_settings(cfg, 0))
     data.setup("test")
     x, y = (torch.cat(t) for t in zip(*data.test_dataloader(), strict=True))
-    ann, ann_record = trained_model(cfg, 0, store, [])
+    ann, ann_record = trained_model(model_settings(cfg), 0, store, [])
     converted = {}
     for T in (2, *STEPS):
-        model, record = trained_model(with_train(cfg, kind="conversion"), 0, store, [])
+        model, record = trained_model(
+            model_settings(with_train(cfg, kind="conversion")), 0, store, []
+        )
         model.T = T
         converted[T] = accuracy(model, x, y)
     hybrid_cfg = with_train(cfg, kind="hybrid")
     hybrid_cfg.T = 2
-    hybrid, hybrid_record = trained_model(hybrid_cfg, 0, store, [])
+    hybrid, hybrid_record = trained_model(model_settings(hybrid_cfg), 0, store, [])
     return {
         "ann": accuracy(ann, x, y),
         "converted": converted,
@@ -86,16 +86,18 @@ def test_hybrid_fine_tuning_beats_conversion_alone_at_low_T(digits: dict) -> Non
 
 
 def test_store_keys_hold_the_kind_and_the_base_model() -> None:
-    ann = training_spec(composed("train.kind=ann"), 0)
-    assert ann == training_spec(composed("train.kind=ann", "T=8", "lambda=0.5"), 0)
-    conv = training_spec(composed("train.kind=conversion"), 0)
+    ann = store_key(model_settings(composed("train.kind=ann")), 0)
+    assert ann == store_key(model_settings(composed("train.kind=ann", "T=8", "lambda=0.5")), 0)
+    conv = store_key(model_settings(composed("train.kind=conversion")), 0)
     assert conv["base"] == ann and conv["train"]["kind"] == "conversion"
-    assert conv == training_spec(composed("train.kind=conversion", "T=32"), 0)
-    assert conv != training_spec(composed("train.kind=conversion", "train.epochs=3"), 0)
-    hybrid = training_spec(composed("train.kind=hybrid"), 0)
+    assert conv == store_key(model_settings(composed("train.kind=conversion", "T=32")), 0)
+    assert conv != store_key(model_settings(composed("train.kind=conversion", "train.epochs=3")), 0)
+    hybrid = store_key(model_settings(composed("train.kind=hybrid")), 0)
     assert hybrid["base"] == conv and "hybrid" in hybrid["train"]
-    assert "conversion" not in training_spec(composed(), 0)["train"]
-    assert training_spec(composed("encoding_levels=4"), 0) != training_spec(composed(), 0)
+    assert "conversion" not in store_key(model_settings(composed()), 0)["train"]
+    assert store_key(model_settings(composed("encoding_levels=4")), 0) != store_key(
+        model_settings(composed()), 0
+    )
 
 
 @pytest.mark.parametrize("levels", [2, 4, 16])

@@ -1,20 +1,20 @@
-"""The training spec: everything that affects a trained model, and so the checkpoint store's key."""
+"""A model's store key: everything that affects a trained model (its training spec), which the
+checkpoint store hashes into the model's folder name (``records.store.spec_key``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
 from snnattack.cosmetic import without_cosmetic
+from snnattack.settings import ModelSettings, thaw
 from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversary import adversary_spec
 
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 
 
-def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
-    """Everything that affects the model ``cfg`` trains with ``seed``: its store key.
+def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
+    """Everything that affects ``model`` trained with ``seed``: the store key's content.
 
     Includes the kind of training (``train.kind``), the adversary of adversarial training
     (only the settings its method reads; none for standard training), the version of how
@@ -22,8 +22,8 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
     from another model (conversion, hybrid), that model's key (``base``). Leaves out the
     ``cosmetic_keys`` and the trainer keys that only the attacks read (:data:`TEST_ONLY`).
     """
-    strategy = STRATEGIES[cfg.train.kind]
-    c = without_cosmetic(OmegaConf.to_container(cfg, resolve=True), cfg.cosmetic_keys)
+    strategy = STRATEGIES[model.kind]
+    c = without_cosmetic(thaw(model.tree), model.tree["cosmetic_keys"])
     dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
     # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
     others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
@@ -42,7 +42,7 @@ def training_spec(cfg: DictConfig, seed: int) -> dict[str, Any]:
         "seed": seed,
         "version": TRAINING_VERSION,
     }
-    base = strategy.base(cfg)
+    base = strategy.base(model)
     if base is not None:
-        spec["base"] = training_spec(base, seed)
+        spec["base"] = store_key(base, seed)
     return strategy.key(spec)
