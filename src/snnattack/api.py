@@ -40,7 +40,7 @@ from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.base import SpikingNet
-from snnattack.records.results import JobRecord
+from snnattack.records.results import JobRecord, result_spec
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSettings
@@ -269,6 +269,7 @@ def evaluate(
         _trainer(device, progress),
         models={"target": _described(model, target), "source": _described(source, crafter)},
         config=resolved,
+        result_spec=result_spec(resolved),
     )
     return record
 

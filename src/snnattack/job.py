@@ -24,6 +24,7 @@ from snnattack.records.results import (
     is_complete,
     job_table,
     read_record,
+    result_spec,
     write_json,
 )
 from snnattack.records.store import ModelStore
@@ -45,8 +46,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     process_settings(cfg.threads, cfg.trainer, cfg.malloc)
     specs = list(job.specs)
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, resolved, len(specs)):
+    if is_complete(metrics_path, spec, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
 
@@ -62,7 +64,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         trainer = attack_trainer(resolved, trainers, loggers, output_dir)
         sweep = sweep_folder()  # a single run keeps no rows: no keys (nor weight digest) to make
         world = trainer.world_size
-        shared = row_keys(resolved, specs, models, target, source, world) if sweep else {}
+        shared = row_keys(resolved, spec, specs, models, target, source, world) if sweep else {}
         reused = earlier_rows(shared, specs, sweep)
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
         record, evaluator = evaluation_record(
@@ -74,6 +76,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             trainer,
             models=models,
             config=resolved,
+            result_spec=spec,
             probed=target,
             reused=reused,
         )

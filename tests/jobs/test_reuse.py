@@ -14,6 +14,7 @@ from snnattack.config.settings import model_settings
 from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
+from snnattack.records.results import result_spec
 from snnattack.records.store import spec_key
 from snnattack.training.store_key import store_key
 
@@ -113,8 +114,9 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
             "target": {"key": spec_key(store_key(model_settings(cfg), cfg.seed))},
             "source": None,
         }
+        tree = resolved(cfg)
         return reuse.row_keys(
-            resolved(cfg), attack_specs(cfg), stored, model(seed), model(1), world_size
+            tree, result_spec(tree), attack_specs(cfg), stored, model(seed), model(1), world_size
         )
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:

@@ -17,7 +17,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from snnattack.attacks.tuning import tune_specs
-from snnattack.cosmetic import without_cosmetic
 from snnattack.data import first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import job_checks, probe_count
@@ -56,6 +55,7 @@ def evaluation_record(
     *,
     models: dict[str, Any],
     config: dict[str, Any],
+    result_spec: dict[str, Any],
     probed: nn.Module | None = None,
     reused: dict[int, Any] | None = None,
 ) -> tuple[JobRecord, AttackEvaluator]:
@@ -65,8 +65,8 @@ def evaluation_record(
     ``test`` (a datamodule's test split, or a loader), and where ``settings.checks`` enables
     them the masking checks probe ``probed`` (the attacked target if None; a job probes its
     trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
-    resolved tree) are written into the record as they are (and the result spec, the config
-    without its cosmetic keys, and the settings' notes); ``reused``
+    resolved tree) and ``result_spec`` (the config without its cosmetic keys) are written into
+    the record as they are (and the settings' notes); ``reused``
     are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run.
     Refuses a test split left empty (``trainer.limit_test_batches``)."""
     target, source = attacked
@@ -104,7 +104,7 @@ def evaluation_record(
         world_size=trainer.world_size,
         device=str(device),
         config=config,
-        result_spec=without_cosmetic(config, config["cosmetic_keys"]),
+        result_spec=result_spec,
         notes=list(settings.notes),
         **provenance(),
     )

@@ -28,6 +28,7 @@ them after changing an attack's code.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -42,7 +43,7 @@ from torch import nn
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.errors import WriteError
-from snnattack.records.results import AttackRow, result_spec, typed_row, write_json
+from snnattack.records.results import AttackRow, typed_row, write_json
 from snnattack.settings import AttackSpec
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def _select(tree: dict[str, Any], dotted: str) -> Any:
 
 def row_keys(
     resolved: dict[str, Any],
+    spec: dict[str, Any],
     specs: Sequence[AttackSpec],
     models: dict[str, dict[str, Any] | None],
     target: nn.Module,
@@ -107,13 +109,14 @@ def row_keys(
     world_size: int,
 ) -> dict[int, str]:
     """The keys of the rows of ``specs``, by position: none unless ``attack.reuse`` is on, the
-    job runs in one process and saves no examples. ``models`` are the records of the target
-    and the source (a stored model's carries its store ``key``; a model from a file or a
-    factory has none, and its weights alone say which it is)."""
+        job runs in one process and saves no examples. ``spec`` is the ``resolved`` config's result
+    spec (:func:`~snnattack.records.results.result_spec`). ``models`` are the records of the target
+        and the source (a stored model's carries its store ``key``; a model from a file or a
+        factory has none, and its weights alone say which it is)."""
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
-    settings = result_spec(resolved)
+    settings = copy.deepcopy(spec)
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}

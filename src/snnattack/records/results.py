@@ -255,18 +255,14 @@ def result_spec(resolved: dict[str, Any]) -> dict[str, Any]:
     return without_cosmetic(resolved, resolved["cosmetic_keys"])
 
 
-def is_complete(path: Path, resolved: dict[str, Any], n_rows: int) -> bool:
-    """Whether ``path`` holds the finished result of the ``resolved`` config (cosmetic keys
-    aside) in the current schema, so a relaunched job can skip it."""
+def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
+    """Whether ``path`` holds the finished result of the config whose result spec is ``spec``
+    (:func:`result_spec`) in the current schema, so a relaunched job can skip it."""
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
         return False
-    return (
-        done.schema == SCHEMA
-        and done.result_spec == result_spec(resolved)
-        and len(done.results) == n_rows
-    )
+    return done.schema == SCHEMA and done.result_spec == spec and len(done.results) == n_rows
 
 
 def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:

@@ -17,6 +17,7 @@ from snnattack.records.results import (
     is_complete,
     job_table,
     read_record,
+    result_spec,
     typed_row,
 )
 from snnattack.report import write_report
@@ -139,9 +140,9 @@ def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Pat
     path = tmp_path / "metrics.json"
     spec = OmegaConf.to_container(cfg, resolve=True)
     path.write_text(json.dumps({**raw, "result_spec": spec}))
-    assert not is_complete(path, resolved(cfg), len(raw["results"]))
+    assert not is_complete(path, result_spec(resolved(cfg)), len(raw["results"]))
     path.write_text(json.dumps({**raw, "result_spec": spec, "schema": SCHEMA}))
-    assert is_complete(path, resolved(cfg), len(raw["results"]))
+    assert is_complete(path, result_spec(resolved(cfg)), len(raw["results"]))
 
 
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
