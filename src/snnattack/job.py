@@ -44,14 +44,12 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     job = job_settings(cfg, validate(cfg, output_dir))  # with validation's notes
     log.info("job folder %s", output_dir)
     process_settings(cfg.threads, cfg.trainer, cfg.malloc)
-    specs = list(job.specs)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, spec, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
-
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     with ddp_job(output_dir) as trainers:

@@ -21,7 +21,9 @@ ensemble on the digits test set, today's Square beside this project's
 reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`);
 ``--retime`` times a Spike-Retiming step under each of
 its budgets against a plain PGD step on the same event-digits model
-(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``).
+(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``);
+``--retime-reference FOLDER`` runs the reference's Spike-Retiming classes from a clone of its
+repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
 from snnattack.tools.retime_cost import measure_retime
+from snnattack.tools.retime_fidelity import measure_retime_fidelity
 from snnattack.tools.sda_cost import measure_sda
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
@@ -192,6 +195,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     retiming.add_argument(
         "--retime-steps", type=int, default=20, help="steps of each attack run (retime and PGD)"
     )
+    retiming.add_argument(
+        "--retime-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/yuyi-sd/Spike-Retiming-Attacks: its classes one sample at "
+        "a time beside the batched retime on the same event digits, one thread",
+    )
+    retiming.add_argument(
+        "--retime-samples", type=int, default=32, help="held-out event digits (--retime-reference)"
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -241,6 +254,7 @@ def check(args: argparse.Namespace) -> None:
         ("test_size", optional(integer(1))),
         ("sda_samples", integer(1)),
         ("retime_steps", integer(1)),
+        ("retime_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -411,6 +425,25 @@ def retime_table(record: dict[str, Any]) -> Table:
         table.add_column(col, justify="right")
     for name, m in record["steps"].items():
         table.add_row(name, f"{m['seconds']:.4f}", f"{m['vs_pgd']:.2f}")
+    return table
+
+
+def retime_fidelity_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.retime_fidelity.measure_retime_fidelity`."""
+    n = record["samples"]
+    table = Table(title=f"retime beside the reference's classes on {n} event digits, one thread")
+    for col in ("setting", "fooled (ref)", "fooled (ours)", "identical", "ref (s)", "ours (s)"):
+        table.add_column(col, justify="right")
+    for name, m in record["settings"].items():
+        ref, ours = m["reference"], m["batched"]
+        table.add_row(
+            name,
+            f"{ref['fooled']} / {n}",
+            f"{ours['fooled']} / {n}",
+            f"{m['identical']} / {n}",
+            f"{ref['seconds']:.2f}",
+            f"{ours['seconds']:.2f}",
+        )
     return table
 
 
@@ -592,6 +625,10 @@ def main(argv: list[str] | None = None) -> None:
             records = [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
         elif args.sda:
             records = [measure_sda(args.store, args.sda, args.sda_samples, args.seed)]
+        elif args.retime_reference:
+            records = [
+                measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed)
+            ]
         elif args.retime:
             records = [
                 measure_retime(args.batch, args.T, args.retime_steps, args.repeats, args.seed)
@@ -607,6 +644,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if args.sda:
             console.print(sda_table(record))
+            continue
+        if args.retime_reference:
+            console.print(retime_fidelity_table(record))
             continue
         if args.retime:
             console.print(retime_table(record))

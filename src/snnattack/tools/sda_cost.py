@@ -17,7 +17,6 @@ two give the same L0 and the same example, so that the speed is measured at the 
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 import time
 from collections.abc import Callable
@@ -29,8 +28,8 @@ import torch
 from torch import nn
 
 from snnattack.attacks.methods.sda import SDA
-from snnattack.errors import UserError
 from snnattack.gradients import gradient_mode
+from snnattack.tools.reference import reference_module
 from snnattack.tools.stored import stored_job
 
 EVENT_DIGITS = (  # the event-digits job of experiments/digits_events_attacks.yaml
@@ -44,21 +43,7 @@ REFERENCE = "a clone of github.com/ryime/PDSG-SDA (the folder holding utils/atta
 
 def reference_sda(folder: str | Path) -> ModuleType:
     """The reference's ``utils/attack.py`` of the clone in ``folder``, imported as written."""
-    path = Path(folder) / "utils" / "attack.py"
-    if not path.is_file():
-        raise UserError(f"--sda={folder} holds no utils/attack.py; accepted: {REFERENCE}")
-    spec = importlib.util.spec_from_file_location("pdsg_sda_attack", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # the reference's own imports (spikingjelly, torchattacks)
-        raise UserError(
-            f"--sda={folder}: importing utils/attack.py raised {type(err).__name__}: {err}; "
-            f"accepted: {REFERENCE}, with spikingjelly installed"
-        ) from None
-    if not hasattr(module, "SDA"):
-        raise UserError(f"--sda={folder}: utils/attack.py has no class SDA; accepted: {REFERENCE}")
-    return module
+    return reference_module(folder, "--sda", REFERENCE, ["SDA"])
 
 
 class TimeFirst(nn.Module):
