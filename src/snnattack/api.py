@@ -136,7 +136,7 @@ def job_config(
             cfg = compose("config", overrides=args)
     except HydraException as err:
         raise UserError(" ".join(str(err).split())) from None
-    return cfg, validate(cfg)
+    return cfg, validate(cfg).notes
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:

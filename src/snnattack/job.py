@@ -41,7 +41,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     quiet_libraries()
     started = time.time()
-    job = job_settings(cfg, validate(cfg, output_dir))  # with validation's notes
+    job = job_settings(cfg, (checked := validate(cfg, output_dir)).notes)  # + what it built
     log.info("job folder %s", output_dir)
     process_settings(cfg.threads, cfg.trainer, cfg.malloc)
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
@@ -53,8 +53,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     with ddp_job(output_dir) as trainers:
-        target, target_record = target_model(job.model, job.store, store, trainers, job.tracking)
-        source, source_record = source_model(job, store, trainers)
+        target, target_record = target_model(job, store, trainers, checked.built)
+        source, source_record = source_model(job, store, trainers, checked.built)
         models = {"target": target_record, "source": source_record}
         L.seed_everything(job.store.seed, workers=True, verbose=False)
         attacked = attacked_models(target, source, fold_bn=cfg.attack.fold_bn, compiled=cfg.compile)

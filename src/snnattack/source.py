@@ -19,18 +19,20 @@ from snnattack.records.results import AttackRow
 from snnattack.records.store import ModelStore
 from snnattack.settings import JobSettings, ModelSettings
 from snnattack.training.store_key import store_key
-from snnattack.training.trained import build_model, model_from_file, trained_model
+from snnattack.training.trained import Built, build_model, model_from_file, trained_model
 
 
 def source_model(
-    job: JobSettings, store: ModelStore, trainers: list[L.Trainer]
+    job: JobSettings, store: ModelStore, trainers: list[L.Trainer], built: Built
 ) -> tuple[nn.Module | None, dict | None]:
-    """The source model and its record; (None, None) when no black-box attack is asked for."""
+    """The source model and its record; (None, None) when no black-box attack is asked for.
+    A ``source_checkpoint=`` file validation ``built`` (loaded) is not read again."""
     where = job.store
     if not where.black_box:
         return None, None
     if where.source_checkpoint:
-        return model_from_file(job.model, where.source_checkpoint, "source_checkpoint")
+        path, loaded = where.source_checkpoint, built.source_checkpoint
+        return model_from_file(job.model, path, "source_checkpoint", loaded)
     return trained_model(job.source, where.source_seed, store, trainers, job.tracking)
 
 

@@ -2,7 +2,8 @@
 
 Free memory for the activations, the GPUs asked for, the model files to attack, and the
 folders to write: each check is a function of the resolved config in :data:`PREFLIGHT`
-(folders: :func:`writable`).
+(folders: :func:`writable`; the model files and the user's factory: :func:`built_models`,
+which returns what it built for the job).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from snnattack.config.settings import model_settings
 from snnattack.config.specs import tunes
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
+from snnattack.snn.backend import set_backend
 from snnattack.training import STRATEGIES
-from snnattack.training.trained import load_from_file
+from snnattack.training.trained import Built, load_from_file
 from snnattack.values import is_int
 
 
@@ -101,21 +103,30 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
             )
 
 
-def _model_files_load(resolved: dict[str, Any]) -> None:
+MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a model file
+
+
+def built_models(resolved: dict[str, Any]) -> Built:
     """``checkpoint`` and ``source_checkpoint`` exist and load into the configured model (as
     the job loads them: the target's architecture), so that a bad file is refused before any
-    model is trained."""
-    for key in ("checkpoint", "source_checkpoint"):
-        path = resolved.get(key)
-        if path is None:
-            continue
+    model is trained; ``model=external``'s factory builds a network that runs
+    (:func:`~snnattack.interop.external.check_external`). What they built is returned, for the
+    job to use as it is (:class:`~snnattack.training.trained.Built`): each file is read once,
+    the factory called once for the target."""
+    paths = {key: resolved[key] for key in MODEL_FILES if resolved.get(key) is not None}
+    for key, path in paths.items():
         if not Path(path).is_file():
             raise ConfigError(
                 f"{key}={path!r} is not a file; accepted: null or the path of a "
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
-        load_from_file(model_settings(OmegaConf.create(resolved)), path, key)
+    model = model_settings(OmegaConf.create(resolved))
+    loaded = {key: load_from_file(model, path, key) for key, path in paths.items()}
+    target = loaded.get("checkpoint")
+    net = check_external(resolved, None if target is None else target[0])
+    external = None if net is None or target else set_backend(net, resolved["backend"])
+    return Built(**loaded, external=external)
 
 
 def device_exists(key: str, device: str) -> None:
@@ -136,10 +147,8 @@ def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
         device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
 
 
-PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [
+PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [  # then built_models
     _devices_exist,
-    check_external,
-    _model_files_load,
     _analysis_devices_exist,
     _fits_in_memory,
 ]

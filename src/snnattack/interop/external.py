@@ -149,13 +149,16 @@ def external_model(tree: Mapping[str, Any], net: nn.Module | None = None) -> Spi
     return with_encoding(adapted, tree["encoding"], FACTORY)
 
 
-def check_external(resolved: dict[str, Any]) -> None:
+def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> SpikingNet | None:
     """Refuses, before any work, an external model that cannot be built or a setting that
     would train one (``train.kind``, a black-box source without weights): the validation's
-    check of a ``resolved`` config."""
+    check of a ``resolved`` config. Returns the network it checked (None: not
+    ``model=external``), which the job then attacks: ``net``, the factory's network with the
+    ``checkpoint=`` weights (built once, by their load), or else the one the factory builds
+    now."""
     if not is_external(resolved):
-        return
-    net = external_model(resolved)
+        return None
+    net = external_model(resolved) if net is None else net
     _check_on_dataset(
         net,
         resolved["dataset"],
@@ -175,6 +178,7 @@ def check_external(resolved: dict[str, Any]) -> None:
             "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "
             "model, trained here>, or boxes=[white]"
         )
+    return net
 
 
 def _check_on_dataset(

@@ -5,6 +5,7 @@ from a model file (``checkpoint=``). The copies the attacks run are the evaluati
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -15,7 +16,7 @@ from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.results import neuron_text
 from snnattack.records.store import ModelStore
-from snnattack.settings import ModelSettings, StoreSettings, TrackingSettings
+from snnattack.settings import JobSettings, ModelSettings, TrackingSettings
 from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
@@ -23,6 +24,19 @@ from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.store_key import store_key
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Built:
+    """The models validation built to check them (:func:`snnattack.config.validate`), handed
+    to the job so that it builds each once: the model files loaded (``checkpoint``,
+    ``source_checkpoint``: the model and its file's record, :func:`load_from_file`) and the
+    network ``model=external``'s factory built (``external``, without ``checkpoint=``, its
+    backend set). None: not built (not asked for, or validation did not run)."""
+
+    checkpoint: Trained | None = None
+    source_checkpoint: Trained | None = None
+    external: nn.Module | None = None
 
 
 def build_model(model: ModelSettings) -> nn.Module:
@@ -88,10 +102,13 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     return net.eval(), {**record, "kind": model.kind}
 
 
-def model_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> Trained:
-    """:func:`load_from_file`, logged: the model a job attacks or crafts on."""
+def model_from_file(
+    model: ModelSettings, path: str, key: str = "checkpoint", loaded: Trained | None = None
+) -> Trained:
+    """:func:`load_from_file`, logged: the model a job attacks or crafts on. ``loaded``: the
+    file as validation already loaded it (:class:`Built`), not read again."""
     log.info("model from file %s", path)
-    net, record = load_from_file(model, path, key)
+    net, record = load_from_file(model, path, key) if loaded is None else loaded
     return net, own_neurons(model, net, record)
 
 
@@ -106,20 +123,19 @@ def own_neurons(model: ModelSettings, net: nn.Module, record: dict) -> dict:
 
 
 def target_model(
-    model: ModelSettings,
-    where: StoreSettings,
-    store: ModelStore,
-    trainers: list[L.Trainer],
-    tracking: TrackingSettings | None = None,
+    job: JobSettings, store: ModelStore, trainers: list[L.Trainer], built: Built
 ) -> Trained:
     """The attacked model: the file ``checkpoint=`` names, else (``model=external``) the one
-    the user's factory builds, else the one of ``seed``."""
+    the user's factory builds, else the one of ``seed`` (its training run logged as the job's
+    tracking says). What validation ``built`` is used as it is: the file is not read again,
+    the factory not called again."""
+    model, where = job.model, job.store
     if where.checkpoint:
-        return model_from_file(model, where.checkpoint)
+        return model_from_file(model, where.checkpoint, loaded=built.checkpoint)
     if is_external(model.tree):
         factory = model.tree["model"]["factory"]["_target_"]
         log.info("model from factory %s", factory)
-        net = build_model(model).eval()
+        net = (build_model(model) if built.external is None else built.external).eval()
         record = {"kind": model.kind, "factory": factory}
         return net, own_neurons(model, net, record)
-    return trained_model(model, where.seed, store, trainers, tracking)
+    return trained_model(model, where.seed, store, trainers, job.tracking)
