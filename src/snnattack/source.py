@@ -31,8 +31,7 @@ def source_model(
     if not where.black_box:
         return None, None
     if where.source_checkpoint:
-        path, loaded = where.source_checkpoint, built.source_checkpoint
-        return model_from_file(job.model, path, "source_checkpoint", loaded)
+        return model_from_file(job.model, where.source_checkpoint, built.source_checkpoint)
     return trained_model(job.source, where.source_seed, store, trainers, job.tracking)
 
 

@@ -32,7 +32,8 @@ class Built:
     to the job so that it builds each once: the model files loaded (``checkpoint``,
     ``source_checkpoint``: the model and its file's record, :func:`load_from_file`) and the
     network ``model=external``'s factory built (``external``, without ``checkpoint=``, its
-    backend set). None: not built (not asked for, or validation did not run)."""
+    backend set). None: not asked for (no such file; not ``model=external``, or its network
+    is the ``checkpoint``'s)."""
 
     checkpoint: Trained | None = None
     source_checkpoint: Trained | None = None
@@ -102,13 +103,11 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     return net.eval(), {**record, "kind": model.kind}
 
 
-def model_from_file(
-    model: ModelSettings, path: str, key: str = "checkpoint", loaded: Trained | None = None
-) -> Trained:
-    """:func:`load_from_file`, logged: the model a job attacks or crafts on. ``loaded``: the
-    file as validation already loaded it (:class:`Built`), not read again."""
+def model_from_file(model: ModelSettings, path: str, loaded: Trained) -> Trained:
+    """The model file ``path`` as validation ``loaded`` it (:class:`Built`,
+    :func:`load_from_file`; not read again), logged: the model a job attacks or crafts on."""
     log.info("model from file %s", path)
-    net, record = load_from_file(model, path, key) if loaded is None else loaded
+    net, record = loaded
     return net, own_neurons(model, net, record)
 
 
@@ -131,11 +130,11 @@ def target_model(
     the factory not called again."""
     model, where = job.model, job.store
     if where.checkpoint:
-        return model_from_file(model, where.checkpoint, loaded=built.checkpoint)
+        return model_from_file(model, where.checkpoint, built.checkpoint)
     if is_external(model.tree):
         factory = model.tree["model"]["factory"]["_target_"]
         log.info("model from factory %s", factory)
-        net = (build_model(model) if built.external is None else built.external).eval()
+        net = built.external.eval()
         record = {"kind": model.kind, "factory": factory}
         return net, own_neurons(model, net, record)
     return trained_model(model, where.seed, store, trainers, job.tracking)
