@@ -186,9 +186,16 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
             "method.spike_grad.n_iter=5",
             "method.event_patch.steps=5",
             "method.gsattack.steps=5",
+            "method.retime.steps=2",
+            "method.retime_l1.steps=2",
+            "method.retime_l0.steps=2",
         ],
-        {"asr_vs_l0"},
-        {"Table 2", "Event attacks: ASR against the L0 budget"},
+        {"asr_vs_l0", "asr_vs_retiming"},
+        {
+            "Table 2",
+            "Event attacks: ASR against the L0 budget",
+            "Retiming: ASR against events moved and total delay",
+        },
     ),
 }
 
