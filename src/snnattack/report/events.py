@@ -157,6 +157,16 @@ def retime_budget_table(jobs: list[Job]) -> Table | None:
     return Table("Retiming: ASR against events moved and total delay", columns, rows, note)
 
 
+def _asr_axes(ax: Any, job: str, box: str, budget: str) -> None:
+    """One panel of ASR (%) against a ``budget`` axis, titled by its box (and job)."""
+    ax.set_title(f"{box} box" + ("" if job == "." else f", {job}"), fontsize=9)
+    ax.set_xlabel(budget)
+    ax.set_ylabel("ASR (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xlim(left=0)
+    ax.grid(alpha=0.3)
+
+
 @register_figure(
     "asr_vs_retiming",
     order=73,
@@ -178,12 +188,7 @@ def asr_vs_retiming(jobs: list[Job], path: Path) -> Path | None:
             for c in (c for c in found[budget] if (c.job, c.box) == (job, box)):
                 xs, ys = c.steps()
                 ax.step(xs, ys, where="post", color=f"C{names.index(c.name)}", label=c.name)
-            ax.set_title(f"{box} box" + ("" if job == "." else f", {job}"), fontsize=9)
-            ax.set_xlabel(label)
-            ax.set_ylabel("ASR (%)")
-            ax.set_ylim(0, 100)
-            ax.set_xlim(left=0)
-            ax.grid(alpha=0.3)
+            _asr_axes(ax, job, box, label)
     shared_legend(fig)
     return figures._save(fig, path)
 
@@ -217,12 +222,7 @@ def asr_vs_l0(jobs: list[Job], path: Path) -> Path | None:
                 linestyle="--" if worst else "-",
                 label=c.name,
             )
-        ax.set_title(f"{box} box" + ("" if job == "." else f", {job}"), fontsize=9)
-        ax.set_xlabel("L0 budget (events changed per sample)")
-        ax.set_ylabel("ASR (%)")
-        ax.set_ylim(0, 100)
-        ax.set_xlim(left=0)
-        ax.grid(alpha=0.3)
+        _asr_axes(ax, job, box, "L0 budget (events changed per sample)")
     shared_legend(fig)
     return figures._save(fig, path)
 

@@ -196,6 +196,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--retime-steps", type=int, default=20, help="steps of each attack run (retime and PGD)"
     )
     retiming.add_argument(
+        "--retime-model", default="digits_net", choices=MODELS, help="the model --retime attacks"
+    )
+    retiming.add_argument(
+        "--retime-size",
+        type=int,
+        default=8,
+        help="frame side of --retime's event digits (8: the event digits; e.g. 32 for vgg11)",
+    )
+    retiming.add_argument(
         "--retime-reference",
         metavar="FOLDER",
         default=None,
@@ -254,6 +263,7 @@ def check(args: argparse.Namespace) -> None:
         ("test_size", optional(integer(1))),
         ("sda_samples", integer(1)),
         ("retime_steps", integer(1)),
+        ("retime_size", integer(4)),
         ("retime_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
@@ -418,7 +428,8 @@ def retime_table(record: dict[str, Any]) -> Table:
     """A rich table of :func:`snnattack.tools.retime_cost.measure_retime`."""
     s = record["settings"]
     table = Table(
-        title=f"retime over PGD, per step: {s['batch']} event digits, T={s['T']}, "
+        title=f"retime over PGD, per step: {s['model']} on {s['batch']} event digits at "
+        f"{s['size']}x{s['size']}, T={s['T']}, "
         f"{s['steps']} steps, median of {s['repeats']}, {record['threads']} thread(s)"
     )
     for col in ("attack", "s per step", "vs PGD"):
@@ -631,7 +642,15 @@ def main(argv: list[str] | None = None) -> None:
             ]
         elif args.retime:
             records = [
-                measure_retime(args.batch, args.T, args.retime_steps, args.repeats, args.seed)
+                measure_retime(
+                    args.batch,
+                    args.T,
+                    args.retime_steps,
+                    args.repeats,
+                    args.seed,
+                    args.retime_model,
+                    args.retime_size,
+                )
             ]
         else:
             records = sweep(args)

@@ -2,8 +2,11 @@
 (``python -m snnattack.tools.bench --retime``).
 
 The model is ``digits_net`` on binary event frames ``[T, 2, 8, 8]`` (the event digits'
-shape), untrained, its BatchNorm statistics calibrated on the batch so that it spikes; the
-batch is the first ``batch`` event digits (:func:`snnattack.data.digits_events.record`,
+shape), or any registered model on the digits recorded by a larger simulated sensor (``model``,
+``size``: e.g. ``vgg11`` at 32x32, where an attack step costs what a DVS network's does),
+untrained, its BatchNorm statistics calibrated on the batch so that it spikes; the batch is the
+first ``batch`` event digits (:func:`snnattack.data.digits_events.record` on a sensor of twice
+``size``, the digit on three quarters of it, as the event digits' defaults 16 and 12 for 8;
 framed by time). Each attack runs through a job's crafting path
 (:func:`snnattack.attacks.crafting.craft`, STBP gradients) with ``steps`` steps: ``retime``
 under each budget of its config files (``conf/method/retime.yaml``, ``retime_l1.yaml``,
@@ -44,13 +47,27 @@ def method_params(name: str, steps: int) -> dict[str, Any]:
     return {**params, "steps": steps}
 
 
-def measure_retime(batch: int, T: int, steps: int, repeats: int, seed: int) -> dict[str, Any]:
-    """Median seconds per step of ``retime`` under each budget and of ``pgd``, and each one's
-    ratio to PGD's (module docstring)."""
+def event_digits(batch: int, T: int, size: int) -> torch.Tensor:
+    """The first ``batch`` digits as binary event frames ``[batch, T, 2, size, size]``."""
+    sensor = 2 * size
+    streams = record(load_digits().images[:batch] / 16.0, sensor=sensor, image_size=3 * size // 2)
+    return to_frames(streams, (sensor, sensor, 2), T, size, "time", "binary")
+
+
+def measure_retime(
+    batch: int,
+    T: int,
+    steps: int,
+    repeats: int,
+    seed: int,
+    model: str = "digits_net",
+    size: int = 8,
+) -> dict[str, Any]:
+    """Median seconds per step of ``retime`` under each budget and of ``pgd`` on ``model``
+    at ``size`` x ``size`` frames, and each one's ratio to PGD's (module docstring)."""
     torch.manual_seed(seed)
-    model = build("digits_net", num_classes=10, in_channels=2, T=T, encoding="frames")
-    streams = record(load_digits().images[:batch] / 16.0)
-    x = to_frames(streams, (16, 16, 2), T, 8, "time", "binary")
+    arch, model = model, build(model, num_classes=10, in_channels=2, T=T, encoding="frames")
+    x = event_digits(batch, T, size)
     calibrate_batchnorm(model, x)
     model.eval()
     with torch.no_grad():
@@ -67,7 +84,15 @@ def measure_retime(batch: int, T: int, steps: int, repeats: int, seed: int) -> d
                 times[name].append((time.perf_counter() - start) / steps)
     per_step = {name: statistics.median(t) for name, t in times.items()}
     return {
-        "settings": {"batch": batch, "T": T, "steps": steps, "repeats": repeats, "seed": seed},
+        "settings": {
+            "model": arch,
+            "size": size,
+            "batch": batch,
+            "T": T,
+            "steps": steps,
+            "repeats": repeats,
+            "seed": seed,
+        },
         "threads": torch.get_num_threads(),
         "events": int(x.sum()),
         "steps": {

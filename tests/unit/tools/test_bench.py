@@ -422,7 +422,15 @@ def test_the_retime_bench_times_each_budget_over_a_pgd_step(capsys: pytest.Captu
     assert steps["pgd"]["vs_pgd"] == 1.0 and record["events"] > 0
     for m in steps.values():
         assert m["vs_pgd"] == m["seconds"] / steps["pgd"]["seconds"]
-    assert record["settings"] == {"batch": 4, "T": 4, "steps": 2, "repeats": 1, "seed": 0}
+    assert record["settings"] == {
+        "model": "digits_net",
+        "size": 8,
+        "batch": 4,
+        "T": 4,
+        "steps": 2,
+        "repeats": 1,
+        "seed": 0,
+    }
     assert "retime over PGD, per step" in table
 
 
@@ -431,3 +439,26 @@ def test_retime_steps_below_one_are_refused_in_one_line(capsys: pytest.CaptureFi
         main(["--retime", "--retime-steps", "0"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "--retime-steps=0 is out of range" in err
+
+
+def test_the_retime_bench_records_the_event_digits_at_any_frame_side() -> None:
+    from sklearn.datasets import load_digits
+
+    from snnattack.data.digits_events import record
+    from snnattack.data.events import to_frames
+    from snnattack.tools.retime_cost import event_digits
+
+    small = event_digits(3, 4, 8)  # the event digits' own sensor (16) and digit size (12)
+    streams = record(load_digits().images[:3] / 16.0)
+    assert torch.equal(small, to_frames(streams, (16, 16, 2), 4, 8, "time", "binary"))
+    large = event_digits(2, 4, 32)
+    assert large.shape == (2, 4, 2, 32, 32) and set(large.unique().tolist()) == {0.0, 1.0}
+
+
+def test_a_retime_frame_side_below_four_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--retime", "--retime-size", "2"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--retime-size=2 is out of range" in err
