@@ -21,7 +21,8 @@ ensemble on the digits test set, today's Square beside this project's
 reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`);
 ``--retime`` times a Spike-Retiming step under each of
 its budgets against a plain PGD step on the same event-digits model
-(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``);
+(:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``,
+``--retime-model``, ``--retime-size``);
 ``--retime-reference FOLDER`` runs the reference's Spike-Retiming classes from a clone of its
 repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`).
 """
