@@ -36,6 +36,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -628,48 +629,52 @@ def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
     return table
 
 
+def workload(
+    args: argparse.Namespace,
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
+    """The whole-attack measurement asked for instead of the step table (``--ensemble``,
+    ``--sda``, ``--retime-reference``, ``--retime``) and the table of its record; None if none."""
+    if args.ensemble:
+        return (
+            lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
+            ensemble_table,
+        )
+    if args.sda:
+        return lambda: measure_sda(args.store, args.sda, args.sda_samples, args.seed), sda_table
+    if args.retime_reference:
+        return (
+            lambda: measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed),
+            retime_fidelity_table,
+        )
+    if args.retime:
+        return (
+            lambda: measure_retime(
+                args.batch,
+                args.T,
+                args.retime_steps,
+                args.repeats,
+                args.seed,
+                args.retime_model,
+                args.retime_size,
+            ),
+            retime_table,
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    chosen = workload(args)
     try:
         check(args)
         set_malloc(args.malloc)
-        if args.ensemble:
-            records = [measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed)]
-        elif args.sda:
-            records = [measure_sda(args.store, args.sda, args.sda_samples, args.seed)]
-        elif args.retime_reference:
-            records = [
-                measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed)
-            ]
-        elif args.retime:
-            records = [
-                measure_retime(
-                    args.batch,
-                    args.T,
-                    args.retime_steps,
-                    args.repeats,
-                    args.seed,
-                    args.retime_model,
-                    args.retime_size,
-                )
-            ]
-        else:
-            records = sweep(args)
+        records = [chosen[0]()] if chosen else sweep(args)
     except UserError as err:
         refuse(err)
     console = Console(stderr=True)
     for record in records:
-        if args.ensemble:
-            console.print(ensemble_table(record))
-            continue
-        if args.sda:
-            console.print(sda_table(record))
-            continue
-        if args.retime_reference:
-            console.print(retime_fidelity_table(record))
-            continue
-        if args.retime:
-            console.print(retime_table(record))
+        if chosen:
+            console.print(chosen[1](record))
             continue
         s = record["settings"]
         if args.threads:

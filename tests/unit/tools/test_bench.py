@@ -287,24 +287,49 @@ class SDA:
 """
 
 
+SDA_CLONE = ("--sda", "ryime/PDSG-SDA")
+RETIME_CLONE = ("--retime-reference", "yuyi-sd/Spike-Retiming-Attacks")
+
+
 @pytest.mark.parametrize(
-    ("attack_py", "message"),
+    ("clone", "attack_py", "message"),
     [
-        (None, "holds no utils/attack.py"),
-        ("import not_a_module_here\n", "importing utils/attack.py raised ModuleNotFoundError"),
-        ("class PGD: ...\n", "utils/attack.py has no class SDA"),
+        (SDA_CLONE, None, "holds no utils/attack.py"),
+        (
+            SDA_CLONE,
+            "import not_a_module_here\n",
+            "importing utils/attack.py raised ModuleNotFoundError",
+        ),
+        (SDA_CLONE, "class PGD: ...\n", "utils/attack.py has no class SDA"),
+        (RETIME_CLONE, None, "holds no utils/attack.py"),
+        (
+            RETIME_CLONE,
+            "import not_a_module_here\n",
+            "importing utils/attack.py raised ModuleNotFoundError",
+        ),
+        (
+            RETIME_CLONE,
+            "class PGDTimeShiftAfterEncoder: ...\n",
+            "has no class PGDTimeShiftAfterEncoder_L0, PGDTimeShiftAfterEncoder_L1, "
+            "PGDTimeShiftAfterEncoder_Lowgpu",
+        ),
     ],
 )
-def test_an_sda_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture, attack_py: str | None, message: str
+def test_a_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    clone: tuple[str, str],
+    attack_py: str | None,
+    message: str,
 ) -> None:
+    flag, repository = clone
     if attack_py is not None:
         (tmp_path / "utils").mkdir()
         (tmp_path / "utils" / "attack.py").write_text(attack_py)
     with pytest.raises(SystemExit) as exit_:
-        main(["--sda", str(tmp_path), "--store", str(tmp_path / "models")])
+        main([flag, str(tmp_path), "--store", str(tmp_path / "models")])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and message in err and "ryime/PDSG-SDA" in err
+    assert exit_.value.code == 2 and message in err and repository in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "models").exists()
 
 
@@ -360,31 +385,6 @@ class PGDTimeShiftAfterEncoder_L0(_StandIn):
     def ours(self, l0_moves_budget):
         return {"norm": "l0", "budget": l0_moves_budget, "budget_weight": 5.0, "phi_init": 0.0}
 """
-
-
-@pytest.mark.parametrize(
-    ("attack_py", "message"),
-    [
-        (None, "holds no utils/attack.py"),
-        ("import not_a_module_here\n", "importing utils/attack.py raised ModuleNotFoundError"),
-        (
-            "class PGDTimeShiftAfterEncoder: ...\n",
-            "has no class PGDTimeShiftAfterEncoder_L0, PGDTimeShiftAfterEncoder_L1, "
-            "PGDTimeShiftAfterEncoder_Lowgpu",
-        ),
-    ],
-)
-def test_a_retime_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture, attack_py: str | None, message: str
-) -> None:
-    if attack_py is not None:
-        (tmp_path / "utils").mkdir()
-        (tmp_path / "utils" / "attack.py").write_text(attack_py)
-    with pytest.raises(SystemExit) as exit_:
-        main(["--retime-reference", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2 and message in err and "yuyi-sd/Spike-Retiming-Attacks" in err
-    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
