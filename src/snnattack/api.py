@@ -34,6 +34,7 @@ from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.config.settings import job_settings
 from snnattack.config.settings import recipe as recipe_of
+from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation.core import device_of
 from snnattack.interop import inputs
@@ -48,7 +49,7 @@ from snnattack.snn.neurons import lif_settings
 from snnattack.training.fit import lightning_trainer
 
 BOXES = ("white", "black")
-Data = DataLoader | tuple[torch.Tensor, torch.Tensor]
+Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
 
 
 def _override(value: Any) -> str:
@@ -200,7 +201,9 @@ def evaluate(
     overrides: Sequence[str] = (),
 ) -> JobRecord:
     """The evaluation a job runs, on ``model`` and ``data`` (images in [0, 1], labels; event
-    frames ``[B, T, C, H, W]`` with an event dataset in ``overrides``, docs/interop.md).
+    frames ``[B, T, C, H, W]`` with an event dataset in ``overrides``; or that dataset's event
+    streams, tonic's arrays, with their labels, which the attacks on raw events need:
+    docs/interop.md).
 
     ``eps`` are L∞ radii in 1/255 units; ``methods`` are ``method=`` names (``conf/method``,
     ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
@@ -234,6 +237,8 @@ def evaluate(
     )
     target = with_encoding(target, cfg.encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
+    specs = attack_specs(cfg)
+    data, val_data, recordings = _recordings(cfg, specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
     if "black" in cfg.boxes and crafter is None:
@@ -245,7 +250,6 @@ def evaluate(
     device = device_of(target)
     target = _copy(target, device)
     crafter = None if crafter is None or "black" not in cfg.boxes else _copy(crafter, device)
-    specs = attack_specs(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     if tunes(resolved) and val_data is None:
         raise UserError(
@@ -270,8 +274,50 @@ def evaluate(
         models={"target": _described(model, target), "source": _described(source, crafter)},
         config=resolved,
         result_spec=result_spec(resolved),
+        recordings=recordings,
     )
     return record
+
+
+def _recordings(
+    cfg: DictConfig, specs: list, data: Any, val_data: Any
+) -> tuple[Any, Any, Recordings | None]:
+    """``data`` and ``val_data`` as frames where they are event streams (``(streams,
+    labels)``, :mod:`snnattack.interop.streams`), and the recordings an attack on raw events
+    reads; such an attack on frames alone, or drawing its insertion candidates from held-out
+    streams that are not given, is refused."""
+    from snnattack.attacks.methods import reads_recordings
+    from snnattack.data import datamodule
+    from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
+
+    raw = [s for s in specs if reads_recordings(s.algorithm)]
+    if not is_streams(data):
+        if raw:
+            raise UserError(
+                f"methods={raw[0].method} changes the raw events, but data holds no event "
+                f"streams; accepted: data=({STREAMS}), or an attack on frames (e.g. "
+                f"{raw[0].algorithm}_frames)"
+            )
+        return data, val_data, None
+    events = datamodule(job_settings(cfg).data)
+    if not hasattr(events, "sensor_size"):
+        raise UserError(
+            f"data holds event streams but dataset={cfg.dataset.name} is not an event "
+            "dataset; accepted: overrides=['dataset=<the streams' dataset>'] (digits_events, "
+            "nmnist, dvs_gesture, cifar10_dvs)"
+        )
+    data, val_data, recordings = framed_recordings(
+        data, val_data, events.sensor_size, events.framing
+    )
+    for spec in raw:
+        if spec.params.get("candidates") == "target" and not recordings.train_labels:
+            raise UserError(
+                f"method.{spec.method}.candidates=target inserts events of held-out "
+                "recordings of the target class, but val_data holds no event streams; "
+                f"accepted: val_data=({STREAMS}, never the test data), or "
+                f"overrides=['method.{spec.method}.candidates=events'] (or random)"
+            )
+    return data, val_data, recordings
 
 
 def _refuse_whole_loop_modes(
@@ -316,6 +362,7 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+    from snnattack.attacks.methods import reads_recordings
     from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T)
@@ -330,9 +377,15 @@ def attack(
         masking=False,
         overrides=overrides,
     )
+    (spec,) = attack_specs(cfg)
+    if reads_recordings(spec.algorithm):
+        raise UserError(
+            f"method={method!r} changes raw event streams, which attack() does not take; "
+            f"accepted: snnattack.evaluate(model, (streams, labels), methods=[{method!r}], "
+            f"...), or method={spec.algorithm + '_frames'!r} (on frames)"
+        )
     net = with_encoding(net, cfg.encoding, "model", model)
     inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
-    (spec,) = attack_specs(cfg)
     recipe = recipe_of(cfg)
     device = device_of(net)
     crafter = _copy(net, device)

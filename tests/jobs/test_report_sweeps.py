@@ -186,6 +186,7 @@ DIGITS = {  # file: (overrides that keep it small, expected figures, expected re
             "method.spike_grad.n_iter=5",
             "method.event_patch.steps=5",
             "method.gsattack.steps=5",
+            "method.gsattack_frames.steps=5",
             "method.retime.steps=2",
             "method.retime_l1.steps=2",
             "method.retime_l0.steps=2",

@@ -219,6 +219,7 @@ KINDS = {
             "spike_grad",
             "event_patch",
             "gsattack",
+            "gsattack_frames",
             "retime",
         ],
         'from snnattack.attacks.methods import register\n@register("{name}", order={order})\n'

@@ -13,6 +13,8 @@ from typing import Any
 
 from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
+from snnattack.attacks.methods.gsattack import BINS as GSATTACK_BINS
+from snnattack.attacks.methods.gsattack import CANDIDATES as GSATTACK_CANDIDATES
 from snnattack.attacks.methods.retime import NORMS as RETIME_NORMS
 from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
@@ -177,6 +179,9 @@ RULES: dict[str, Rule] = {
     "method.*.decay_step": integer(1),
     "method.*.alpha_boundary": real(0, lo_open=True),
     "method.*.max_grad_norm": real(0, lo_open=True),
+    "method.*.candidates": one_of(*GSATTACK_CANDIDATES),
+    "method.*.insert_ratio": real(0),
+    "method.*.bins": one_of(*GSATTACK_BINS),
     # retime (docs/event_attacks.md)
     "method.*.norm": one_of(*RETIME_NORMS),
     "method.*.budget": integer(1),

@@ -44,14 +44,22 @@ class DigitsDataModule(SplitDataModule):
         )
 
 
-def stratified_splits(
-    x: torch.Tensor, y: torch.Tensor, test_fraction: float, val_fraction: float, seed: int
-) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """The train, validation and test sets of the digits (images or their event frames ``x``):
-    ``test_fraction`` of all held out for testing, ``val_fraction`` of the rest for checkpoint
-    selection, both stratified by ``y`` and drawn with ``seed`` alone, so that every model of a
-    sweep sees the same test digits."""
+def split_indices(
+    y: torch.Tensor, test_fraction: float, val_fraction: float, seed: int
+) -> tuple[list[int], list[int], list[int]]:
+    """The digits' train, validation and test indices: ``test_fraction`` of all held out for
+    testing, ``val_fraction`` of the rest for checkpoint selection, both stratified by ``y``
+    and drawn with ``seed`` alone, so that every model of a sweep sees the same test digits."""
     idx = list(range(len(y)))
     rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
     train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest], random_state=seed)
-    return tuple(TensorDataset(x[i], y[i]) for i in (train, val, test))
+    return train, val, test
+
+
+def stratified_splits(
+    x: torch.Tensor, y: torch.Tensor, test_fraction: float, val_fraction: float, seed: int
+) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
+    """The train, validation and test sets of the digits (images or their event frames ``x``)
+    at :func:`split_indices`."""
+    splits = split_indices(y, test_fraction, val_fraction, seed)
+    return tuple(TensorDataset(x[i], y[i]) for i in splits)

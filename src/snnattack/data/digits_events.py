@@ -33,10 +33,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
+from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.digits import stratified_splits
+from snnattack.data.digits import split_indices
 from snnattack.data.events import Framing
+from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
 
 # tonic's structured event array, in N-MNIST's field order
@@ -136,14 +138,22 @@ def record(
 
 
 @lru_cache(maxsize=4)
+def _digit_recordings(recording: tuple) -> tuple[list[np.ndarray], torch.Tensor]:
+    """Every digit's recording and label, once per process."""
+    digits = load_digits()
+    return record(digits.images / 16.0, **dict(recording)), torch.tensor(digits.target)
+
+
+@lru_cache(maxsize=4)
 def _digit_frames(framing: Framing, recording: tuple) -> tuple[torch.Tensor, torch.Tensor]:
     """Every digit's frames ``[1797, frames, 2, size, size]`` and labels, once per process."""
-    digits = load_digits()
-    options = dict(recording)
-    recordings = record(digits.images / 16.0, **options)
-    sensor_size = (options["sensor"], options["sensor"], 2)
-    x = framing.many(recordings, sensor_size)
-    return x, torch.tensor(digits.target, dtype=torch.long)
+    recordings, labels = _digit_recordings(recording)
+    return framing.many(recordings, _sensor_size(recording)), labels
+
+
+def _sensor_size(recording: tuple) -> tuple[int, int, int]:
+    sensor = dict(recording)["sensor"]
+    return (sensor, sensor, 2)
 
 
 @register("digits_events", order=12)
@@ -199,6 +209,26 @@ class DigitsEventsDataModule(SplitDataModule):
         if hasattr(self, "train_set"):
             return
         x, y = _digit_frames(self.framing, self.recording)
-        self.train_set, self.val_set, self.test_set = stratified_splits(
-            x, y, self.test_fraction, self.val_fraction, self.split_seed
+        self.splits = split_indices(y, self.test_fraction, self.val_fraction, self.split_seed)
+        self.train_set, self.val_set, self.test_set = (
+            TensorDataset(x[i], y[i]) for i in self.splits
+        )
+
+    @property
+    def sensor_size(self) -> tuple[int, int, int]:
+        """The simulated sensor's (width, height, polarities)."""
+        return _sensor_size(self.recording)
+
+    def recordings(self) -> Recordings:
+        """The recordings of the test and training splits (an attack on raw events reads
+        them: :mod:`snnattack.data.recordings`)."""
+        self.setup()
+        streams, labels = _digit_recordings(self.recording)
+        train, _, test = self.splits
+        return Recordings(
+            self.sensor_size,
+            self.framing,
+            lambda i: streams[test[i]],
+            lambda i: streams[train[i]],
+            tuple(labels[train].tolist()),
         )

@@ -61,11 +61,14 @@ from torch.utils.data import Dataset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
+from snnattack.data.recordings import Recordings, read
 from snnattack.errors import ConfigError, DataError
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.files import torch_bytes, write_atomic
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
+# what a recording is, and the fix of one that does not decode
+EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
 
 
 def check_layout(root: str | Path) -> Path:
@@ -131,7 +134,7 @@ class CachedFrames(Dataset):
         frames: int,
         size: int,
         cache: Path,
-        expected: str = "an AEDAT4 event recording: extract it again from its class zip",
+        expected: str = EXPECTED,
     ) -> None:
         self.recordings, self.frames, self.size, self.cache = recordings, frames, size, cache
         self.expected = expected  # what a recording is, and the fix of one that does not decode
@@ -248,3 +251,22 @@ class CIFAR10DVSDataModule(SplitDataModule):
         self.val_set = FrameSplit(cached, order[:n_val], flip=False)
         self.train_set = FrameSplit(cached, order[n_val:n_train], flip=self.augment)
         self.test_set = FrameSplit(cached, order[n_train:], flip=False)
+
+    @property
+    def sensor_size(self) -> tuple[int, int, int]:
+        """The DVS128 sensor's (width, height, polarities)."""
+        return CIFAR10DVS.sensor_size
+
+    def recordings(self) -> Recordings:
+        """The recordings of the test and training splits, decoded when read (an attack on
+        raw events reads them: :mod:`snnattack.data.recordings`)."""
+        self.setup()
+        raw = CIFAR10DVS(self.root)
+        test, train = self.test_set.indices, self.train_set.indices
+        return Recordings(
+            self.sensor_size,
+            self.framing,
+            lambda i: read(raw, test[i], raw.data[test[i]], EXPECTED),
+            lambda i: read(raw, train[i], raw.data[train[i]], EXPECTED),
+            tuple(raw.targets[i] for i in train),
+        )

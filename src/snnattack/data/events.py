@@ -119,14 +119,19 @@ def encode(
     counts: torch.Tensor, size: int, event_encoding: str, count_scale: float
 ) -> torch.Tensor:
     """Counts ``[..., 2, H, W]`` at the sensor's resolution as ``[..., 2, size, size]`` values of
-    ``event_encoding`` (module docstring)."""
+    ``event_encoding`` (module docstring). Differentiable in the counts (an attack on raw
+    events frames its draws here): binary frames pass the gradient of the counts straight
+    through."""
     if event_encoding == "scaled":
         lead = counts.shape[:-3]
         resized = F.interpolate(counts.flatten(0, -4), size=(size, size), mode="area")
         resized = resized.reshape(*lead, *resized.shape[1:])
         return (resized / count_scale).clamp_(max=1.0)
     pooled = _sum_pool(counts, size)
-    return (pooled > 0).float() if event_encoding == "binary" else pooled
+    if event_encoding == "counts":
+        return pooled
+    binary = (pooled > 0).to(pooled.dtype)
+    return binary + (pooled - pooled.detach()) if pooled.requires_grad else binary
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import torch
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.dvs import CachedFrames, FrameSplit
 from snnattack.data.events import Framing
+from snnattack.data.recordings import Recordings, read
 from snnattack.errors import ConfigError, DataError
 
 
@@ -141,6 +142,25 @@ class RecordedEvents(SplitDataModule):
         self.val_set = FrameSplit(train, order[:n_val], flip=False)
         self.train_set = FrameSplit(train, order[n_val:], flip=False)
         self.test_set = FrameSplit(test, list(range(len(test))), flip=False)
+
+    @property
+    def sensor_size(self) -> tuple[int, int, int]:
+        """The sensor's (width, height, polarities)."""
+        return self.dataset.sensor_size
+
+    def recordings(self) -> Recordings:
+        """The recordings of the test and training splits, decoded when read (an attack on
+        raw events reads them: :mod:`snnattack.data.recordings`)."""
+        self.setup()
+        train, test = (self.dataset(self.root, train=t) for t in (True, False))
+        kept = self.train_set.indices
+        return Recordings(
+            self.sensor_size,
+            self.framing,
+            lambda i: read(test, i, test.data[i], self.expected),
+            lambda i: read(train, kept[i], train.data[kept[i]], self.expected),
+            tuple(train.targets[i] for i in kept),
+        )
 
 
 @register("nmnist", order=50)

@@ -25,6 +25,12 @@ summed over lines. Both are the least any retiming needs, so at most what the at
 (its budget B0 counts spikes moved, B1 their shifts). Means, medians, the share of successes
 with at most each of ``attack.l0_thresholds`` events moved and event-bins of delay, and the
 histograms that give ASR against either budget.
+
+An attack on the raw recordings (``@register(..., recordings=True)``: ``gsattack``) changes
+events of the recording, which several may share one bit of a frame; its row also reports,
+in ``recording``, per success the recording's events inserted, deleted and flipped in polarity
+and their sum, the events changed (the GSAttack paper's L0), with their share of the clean
+recording's events, the share of successes with at most each threshold and the histogram.
 """
 
 from __future__ import annotations
@@ -52,23 +58,35 @@ class EventBudget(Metric):
 
     full_state_update = False
 
-    def __init__(self, retimes: bool = False) -> None:
+    def __init__(self, retimes: bool = False, recordings: bool = False) -> None:
         super().__init__()
-        self.retimes = retimes
+        self.retimes, self.recordings = retimes, recordings
         self.add_state("inserted", default=[], dist_reduce_fx="cat")
         self.add_state("deleted", default=[], dist_reduce_fx="cat")
         if retimes:
             for name in ("moved", "share", "delay"):
                 self.add_state(name, default=[], dist_reduce_fx="cat")
+        if recordings:
+            self.add_state("recorded", default=[], dist_reduce_fx="cat")
 
     def update(
-        self, fooled: torch.Tensor, delta: torch.Tensor, clean: torch.Tensor | None = None
+        self,
+        fooled: torch.Tensor,
+        delta: torch.Tensor,
+        clean: torch.Tensor | None = None,
+        changes: torch.Tensor | None = None,
     ) -> None:
         """``delta = adv - clean`` of a batch ``[B, T, ...]`` and which samples it fooled
-        (``clean``: the clean frames, which a retiming attack's share of events moved needs)."""
+        (``clean``: the clean frames, which a retiming attack's share of events moved needs;
+        ``changes``: an attack on the recordings' ``[B, 4]`` events inserted, deleted, flipped
+        and the clean recording's events, ``RecordedBatch.changes``)."""
         flat = delta[fooled].flatten(1).double()
         self.inserted.append(flat.clamp(min=0).sum(1))
         self.deleted.append((-flat).clamp(min=0).sum(1))
+        if self.recordings:
+            if changes is None:
+                raise ValueError("an attack on the recordings reports what it changed")
+            self.recorded.append(changes[fooled.cpu()].to(delta.device).double())
         if self.retimes:
             if clean is None:
                 raise ValueError("a retiming attack's budget needs the clean frames")
@@ -80,6 +98,7 @@ class EventBudget(Metric):
 
     def compute(self) -> dict[str, torch.Tensor]:
         names = ("inserted", "deleted", *(("moved", "share", "delay") if self.retimes else ()))
+        names += ("recorded",) if self.recordings else ()
         return {name: _joined(getattr(self, name)) for name in names}
 
     def summary(self, thresholds: tuple[int, ...]) -> dict[str, Any]:
@@ -92,6 +111,8 @@ class EventBudget(Metric):
         inserted, deleted = counts["inserted"], counts["deleted"]
         l0 = inserted + deleted
         extra = {"retiming": self.retiming(counts, thresholds)} if self.retimes else {}
+        if self.recordings:
+            extra["recording"] = recording_summary(counts["recorded"].reshape(-1, 4), thresholds)
         if not len(l0):
             return {"l0_under": {str(t): None for t in thresholds}, "l0_hist": {}, **extra}
         return {
@@ -135,6 +156,30 @@ class EventBudget(Metric):
             "moved_hist": l0_histogram(moved),
             "delay_hist": l0_histogram(delay),
         }
+
+
+def recording_summary(changes: torch.Tensor, thresholds: tuple[int, ...]) -> dict[str, Any]:
+    """A raw-event attack's ``recording`` field from its successes' ``[n, 4]`` events
+    inserted, deleted, flipped and clean events: ``changed_mean``, ``changed_median``,
+    ``changed_share_mean`` (% of the recording's events), ``inserted_mean``,
+    ``deleted_mean``, ``flipped_mean``, ``changed_within`` (``{threshold: % of successes
+    with at most that many}``) and ``changed_hist``; only the last two where none succeeded."""
+    changed = changes[:, :3].sum(1)
+    if not len(changed):
+        return {"changed_within": {str(t): None for t in thresholds}, "changed_hist": {}}
+    inserted, deleted, flipped, events = changes.unbind(1)
+    return {
+        "changed_mean": float(changed.mean()),
+        "changed_median": _median(changed),
+        "changed_share_mean": float((100.0 * changed / events.clamp(min=1)).mean()),
+        "inserted_mean": float(inserted.mean()),
+        "deleted_mean": float(deleted.mean()),
+        "flipped_mean": float(flipped.mean()),
+        "changed_within": {
+            str(t): 100.0 * float((changed <= t).double().mean()) for t in thresholds
+        },
+        "changed_hist": l0_histogram(changed),
+    }
 
 
 def sample_moves(delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

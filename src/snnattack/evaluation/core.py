@@ -16,8 +16,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.tuning import tune_specs
 from snnattack.data import first_samples
+from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
@@ -58,6 +60,7 @@ def evaluation_record(
     result_spec: dict[str, Any],
     probed: nn.Module | None = None,
     reused: dict[int, Any] | None = None,
+    recordings: Recordings | None = None,
 ) -> tuple[JobRecord, AttackEvaluator]:
     """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
     the evaluator that ran them (its saved examples): the specs are tuned on the
@@ -67,16 +70,22 @@ def evaluation_record(
     trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
     resolved tree) and ``result_spec`` (the config without its cosmetic keys) are written into
     the record as they are (and the settings' notes); ``reused``
-    are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run.
+    are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run;
+    ``recordings`` are the test split's raw events, which an attack on them reads (a
+    datamodule's own when None).
     Refuses a test split left empty (``trainer.limit_test_batches``)."""
     target, source = attacked
     reused = reused or {}
+    if recordings is None and any(reads_recordings(s.algorithm) for s in specs):
+        recordings = test.recordings()  # an event datamodule (validation refuses the rest)
     if validation is not None:
         size = len(validation[1])
         with _status(settings.checks.progress, f"tuning on {size} validation images"):
             specs = tune_specs(settings.attack, specs, target, source, validation, skip=reused)
     attack = settings.attack
-    evaluator = AttackEvaluator(target, source, specs, attack.recipe, attack.save_examples, reused)
+    evaluator = AttackEvaluator(
+        target, source, specs, attack.recipe, attack.save_examples, reused, recordings
+    )
     probed = target if probed is None else probed
     device, probe_device = device_of(target), device_of(probed)
     started = time.time()

@@ -20,7 +20,8 @@ from torchmetrics import Metric
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
-from snnattack.attacks.methods import METHODS, is_event_attack
+from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
+from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
@@ -165,10 +166,14 @@ class AttackEvaluator(L.LightningModule):
         recipe: Recipe,
         save_examples: bool = False,
         reused: dict[int, AttackRow] | None = None,
+        recordings: Recordings | None = None,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
             raise ValueError("black-box attacks need a source model")
+        if recordings is None and any(reads_recordings(s.algorithm) for s in specs):
+            raise ValueError("an attack on raw events needs the test split's recordings")
+        self.recordings = recordings  # the test split's, for attacks on raw events
         self.target, self.source = target, source
         self.specs, self.recipe = specs, recipe
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
@@ -180,7 +185,7 @@ class AttackEvaluator(L.LightningModule):
         # the events each event attack changed per success (snnattack.evaluation.budget)
         self.budgets = nn.ModuleDict(
             {
-                str(i): EventBudget(retimes=METHODS[s.algorithm].retimes)
+                str(i): EventBudget(METHODS[s.algorithm].retimes, reads_recordings(s.algorithm))
                 for i, s in enumerate(specs)
                 if is_event_attack(s.algorithm)
             }
@@ -266,13 +271,15 @@ class AttackEvaluator(L.LightningModule):
                 self.firsts[str(i)].update(firsts)
                 self.part_seconds[str(i)].update(seconds)
             else:
-                adv, queries = self._craft(i, spec, crafter, x, y, correct, index)
+                recorded = self._recorded(spec, index, len(y))
+                adv, queries = self._craft(i, spec, crafter, x, y, correct, index, recorded)
             self.seconds[str(i)].update(time.perf_counter() - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if str(i) in self.budgets:
                 fooled = correct & (adv_pred != y)
-                self.budgets[str(i)].update(fooled, adv - x, x)
+                changes = recorded.changes[-1] if recorded is not None else None
+                self.budgets[str(i)].update(fooled, adv - x, x, changes)
                 l0 = sample_l0(adv - x).where(fooled, float("inf"))
                 least[spec.box] = torch.minimum(least[spec.box], l0)
             if self.save_examples:
@@ -302,6 +309,13 @@ class AttackEvaluator(L.LightningModule):
         torch.distributed.all_gather_object(everyone, self.examples)
         return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
+    def _recorded(self, spec: AttackSpec, index: int, size: int) -> RecordedBatch | None:
+        """The recordings of batch ``index`` (``size`` samples) if ``spec`` attacks them."""
+        if not reads_recordings(spec.algorithm):
+            return None
+        first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+        return self.recordings.batch(range(first, first + size))
+
     def _craft(
         self,
         i: int,
@@ -311,16 +325,19 @@ class AttackEvaluator(L.LightningModule):
         y: torch.Tensor,
         correct: torch.Tensor,
         index: int,
+        recorded: RecordedBatch | None = None,
     ) -> tuple[torch.Tensor, int]:
-        """Spec ``i``'s adversarial batch and queries; its curve counts are updated."""
+        """Spec ``i``'s adversarial batch and queries (an attack on the raw events changes
+        the ``recorded`` batch); its curve counts are updated."""
         curve = self.curves[str(i)] if str(i) in self.curves else None
         recipe = replace(
             self.recipe,
             grad_params=self.recipe.grad_params if spec.grad_params is None else spec.grad_params,
             steps_curve=tuple(curve.labels) if curve is not None else (),
         )
+        params = spec.params if recorded is None else {**spec.params, "recordings": recorded}
         adv, queries, snapshots = craft_tracked(
-            spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe
+            spec.algorithm, crafter, x, y, spec.eps, params, recipe
         )
         if curve is not None:
             fooled = [

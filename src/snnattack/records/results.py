@@ -83,6 +83,7 @@ class AttackRow:
     l0_under: dict[str, float | None] | None = measured()  # % of successes under each threshold
     l0_hist: dict[str, int] | None = measured()  # successes per L0 (the ASR-vs-budget curve)
     retiming: dict[str, Any] | None = measured()  # a retiming attack's events moved and delay
+    recording: dict[str, Any] | None = measured()  # a raw-event attack's events changed
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
     reused_from: str | None = None  # attack.reuse: the job folder that computed this row
 

@@ -1,4 +1,4 @@
-"""sparsefool, spike_grad, event_patch and gsattack on event digits: batched equals one sample
+"""sparsefool, spike_grad, event_patch and gsattack_frames on event digits: batched equals one sample
 at a time (sparsefool), whole events only, budgets kept, failures give the clean input, the gradient
 trigger where gradients vanish, patches inside one window, every gradient mode drives them."""
 
@@ -10,7 +10,7 @@ from fixtures_event_nets import binary_digits_net
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
-from snnattack.attacks.methods.gsattack import GSAttack, _hard_bit
+from snnattack.attacks.methods.gsattack import GSAttackFrames, _hard_bit
 from snnattack.attacks.methods.sparsefool import SparseFool
 from snnattack.attacks.methods.spike_grad import SpikeGrad
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
@@ -112,7 +112,7 @@ def test_targeted_event_patch_reaches_its_class_or_keeps_the_clean_input(net_and
     assert changed.any() and (pred[changed] == 3).all() and (adv[~changed] == x[~changed]).all()
 
 
-@pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch", "gsattack"])
+@pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch", "gsattack_frames"])
 @pytest.mark.parametrize(
     "mode",
     [  # stbp in the default suite, the other modes with the slow tests
@@ -126,7 +126,7 @@ def test_every_spiking_gradient_mode_drives_the_event_attacks(net_and_frames, me
     params = {
         "event_patch": {"area": 0.2, "steps": 10},
         "spike_grad": {"n_iter": 10},
-        "gsattack": {"steps": 5},
+        "gsattack_frames": {"steps": 5},
     }
     torch.manual_seed(0)
     adv, queries = craft(method, model, x, y, 0.0, params.get(method, {}), Recipe(mode))
@@ -134,13 +134,13 @@ def test_every_spiking_gradient_mode_drives_the_event_attacks(net_and_frames, me
     assert fooled(model, adv, y).sum() >= 1
 
 
-def test_gsattack_draws_binary_frames_and_fails_back_to_clean(net_and_frames) -> None:
+def test_gsattack_frames_draws_binary_frames_and_fails_back_to_clean(net_and_frames) -> None:
     model, x, y = net_and_frames
     with gradient_mode(model, "stbp"):
         torch.manual_seed(0)
-        adv = GSAttack(model, steps=20)(x, y)
+        adv = GSAttackFrames(model, steps=20)(x, y)
         torch.manual_seed(0)
-        targeted = GSAttack(model, steps=5, target=3)(x, y)
+        targeted = GSAttackFrames(model, steps=5, target=3)(x, y)
     assert set(adv.unique().tolist()) <= {0.0, 1.0}
     success = fooled(model, adv, y)
     assert success.sum() >= 6 and (flips(adv, x)[~success] == 0).all()

@@ -408,6 +408,23 @@ BAD = [
         "dataset=digits_events method=[spike_grad] dataset.params.event_encoding=scaled",
         "method.spike_grad=spike_grad changes binary frames, but dataset.params.event_encoding=",
     ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.candidates=all",
+        "method.gsattack.candidates='all' is unknown; accepted: events, target, random",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.bins=time",
+        "method.gsattack.bins='time' is unknown; accepted: stream, candidates",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.insert_ratio=-1",
+        "method.gsattack.insert_ratio=-1 is out of range",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] dataset.params.event_encoding=scaled",
+        "method.gsattack=gsattack changes binary or counts frames, but dataset.params.event_encod",
+    ),
+    ("method=[gsattack]", "method.gsattack=gsattack attacks event frames, but dataset=digits"),
 ]
 
 

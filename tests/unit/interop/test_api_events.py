@@ -12,6 +12,7 @@ from external_nets import spikingjelly_events
 from torch import nn
 
 import snnattack
+from snnattack.data.digits_events import DigitsEventsDataModule
 from snnattack.errors import UserError
 from snnattack.interop.inputs import Samples, check_batch
 from snnattack.models.registry import build
@@ -164,8 +165,6 @@ def trained_tutorial_net():
     in eval mode, and the first 96 test samples."""
     from spikingjelly.activation_based import functional
 
-    from snnattack.data.digits_events import DigitsEventsDataModule
-
     dm = DigitsEventsDataModule(frames=4)
     dm.setup()
     net = spikingjelly_events()
@@ -231,3 +230,79 @@ def test_retime_on_a_spikingjelly_network_moves_spikes_in_time_only() -> None:
     near = near + x.roll(-1, 1) * (torch.arange(4) < 3).view(1, 4, 1, 1, 1)
     assert ((adv > 0) <= (near > 0)).all()
     assert (own_logits(net, adv).argmax(1) != y).any()
+
+
+def event_streams(n: int, train: int = 20) -> tuple[DigitsEventsDataModule, list, list, list]:
+    """The event digits' datamodule, ``n`` test recordings, ``train`` training recordings and
+    their labels (tonic's structured arrays, as a user holds them)."""
+    dm = DigitsEventsDataModule(frames=4, seed=0)
+    recordings = dm.recordings()
+    tests = [recordings.test(i) for i in range(n)]
+    held_out = [recordings.train(i) for i in range(train)]
+    return dm, tests, held_out, list(recordings.train_labels[:train])
+
+
+def test_gsattack_changes_the_raw_event_streams_a_user_passes() -> None:
+    """GSAttack through the Python API on the tutorial net, fed the event digits' recordings:
+    the API frames them as the dataset does (the net's own predictions on those frames are
+    its labels: all clean-correct), and the row reports the recordings' events changed."""
+    net = tutorial_net().eval()
+    dm, streams, held_out, held_out_labels = event_streams(6)
+    y = own_logits(net, dm.framing.many(streams, dm.sensor_size)).argmax(1)
+    torch.manual_seed(0)
+    record = snnattack.evaluate(
+        net, (streams, y), methods=["gsattack"], eps=[16], T=4, overrides=[*EVENTS,
+        "method.gsattack.steps=5"], val_data=(held_out, held_out_labels), progress=False,
+        masking=False,
+    )  # fmt: skip
+    (row,) = record.results
+    assert record.clean_acc == 100.0 and row.asr > 0
+    changes = row.recording
+    assert changes["changed_mean"] == pytest.approx(
+        changes["inserted_mean"] + changes["deleted_mean"] + changes["flipped_mean"]
+    )
+    assert sum(changes["changed_hist"].values()) == round(row.asr * row.n_correct / 100)
+
+
+@pytest.mark.parametrize(
+    ("streams", "overrides", "message"),
+    [
+        (  # frames where the attack changes recordings
+            False,
+            [],
+            "methods=gsattack changes the raw events, but data holds no event streams; "
+            "accepted: data=(a list of event streams",
+        ),
+        (  # no held-out streams to draw insertions from
+            True,
+            [],
+            "method.gsattack.candidates=target inserts events of held-out recordings of the "
+            "target class, but val_data holds no event streams",
+        ),
+        (  # streams of a larger sensor
+            "wide",
+            [],
+            "data[0][0] has x in [0, 40], outside the 16x16 sensor of the job's dataset",
+        ),
+    ],
+)
+def test_bad_raw_event_input_is_refused_in_one_line(streams, overrides, message) -> None:
+    dm, tests, _, _ = event_streams(2, 0)
+    if streams == "wide":
+        tests[0] = tests[0].copy()
+        tests[0]["x"][0] = 40
+    if streams:
+        data = (tests, [0, 1])
+    else:
+        data = (dm.framing.many(tests, dm.sensor_size), torch.tensor([0, 1]))
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(
+            tutorial_net(), data, methods=["gsattack"], eps=[16], T=4,
+            overrides=[*EVENTS, *overrides], progress=False,
+        )  # fmt: skip
+    assert message in str(err.value) and "\n" not in str(err.value)
+    frames = torch.zeros(1, 4, 2, 8, 8)
+    with pytest.raises(UserError, match="changes raw event streams, which attack"):
+        snnattack.attack(
+            tutorial_net(), frames, torch.tensor([0]), method="gsattack", T=4, overrides=EVENTS
+        )

@@ -16,10 +16,10 @@ imports every module, so a new method is its module and its config file:
 - ``autoattack``: the standard L-infinity AutoAttack (APGD-CE, APGD-T, FAB-T, Square).
 - ``sda``: the Sparse Dynamic Attack on binary event frames, fewest bit flips
   (:mod:`snnattack.attacks.methods.sda`; no radius: one row per box at eps 0).
-- ``sparsefool``, ``spike_grad``, ``event_patch``, ``gsattack``: SpikeFool under a Hamming
-  budget, the spike-compatible gradient flips, the AE-Patch event patch, GSAttack's
-  Gumbel-softmax draws, on binary event frames (their modules; no radius either;
-  docs/event_attacks.md).
+- ``sparsefool``, ``spike_grad``, ``event_patch``, ``gsattack_frames``: SpikeFool under a
+  Hamming budget, the spike-compatible gradient flips, the AE-Patch event patch, GSAttack's
+  Gumbel-softmax draws, on binary event frames; ``gsattack``: GSAttack on the raw recordings;
+  ``retime``: Spike-Retiming (their modules; no radius either; docs/event_attacks.md).
 
 Expectation over transformation (``attack.eot_samples=n``, for stochastic inputs such as
 Poisson spikes): each step averages the loss gradients of ``n`` independent forward passes.
@@ -48,6 +48,7 @@ __all__ = [
     "Method",
     "build_attack",
     "is_event_attack",
+    "reads_recordings",
     "register",
     "takes_eot",
 ]
@@ -56,6 +57,11 @@ __all__ = [
 def is_event_attack(method: str) -> bool:
     """Whether ``method`` is a registered attack on event frames (its rows count events)."""
     return method in METHODS and bool(METHODS[method].events)
+
+
+def reads_recordings(method: str) -> bool:
+    """Whether ``method`` is a registered attack on the raw recordings (``gsattack``)."""
+    return method in METHODS and METHODS[method].recordings
 
 
 def takes_eot(method: str) -> bool:

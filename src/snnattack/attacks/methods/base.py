@@ -6,7 +6,8 @@ a torchattacks attack (or an attack class taking these arguments), decorated wit
 ``@register("<method>", order=...)`` (its place in listings; ``gradient_free=True`` if it only
 queries the model's outputs, so no gradient mode applies; ``events=(...)`` for an attack on
 event frames, the frame values it changes; ``retimes=True`` if it only moves events in
-time). Its parameters are its
+time; ``recordings=True`` if it changes the raw recordings, which the evaluation then hands
+it per batch as ``recordings``). Its parameters are its
 ``conf/method/<method>.yaml`` keys, checked against its signature; it averages gradients over
 ``attack.eot_samples`` draws if it takes ``eot_samples``. The package imports every module, so
 the method is one module and its config file.
@@ -41,6 +42,9 @@ class Method:
     # an event attack that only moves events in time (counts per line kept): its rows also
     # report the events moved and their total delay per success
     retimes: bool = False
+    # an attack on the raw recordings (snnattack.data.recordings): it is built per batch with
+    # the batch's recordings (``recordings=``), which only an event dataset has
+    recordings: bool = False
 
     @property
     def takes_eot(self) -> bool:
@@ -59,11 +63,13 @@ def register(
     gradient_free: bool = False,
     events: tuple[str, ...] = (),
     retimes: bool = False,
+    recordings: bool = False,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, eps, **params)`` is the attack method ``name``."""
 
     def add(make: Make) -> Make:
-        METHODS.enter(name, Method(name, make, order, gradient_free, events, retimes), order)
+        method = Method(name, make, order, gradient_free, events, retimes, recordings)
+        METHODS.enter(name, method, order)
         return make
 
     return add

@@ -1,67 +1,85 @@
 """GSAttack (Yao et al., ECCV 2024, "Exploring vulnerabilities in spiking neural networks:
-direct adversarial attacks on raw event data"), on binary frames, batched.
+direct adversarial attacks on raw event data"), batched: on raw events (``gsattack``) and on
+binary frames (``gsattack_frames``).
 
-Threat model: binary frames (``dataset.params.event_encoding=binary``); every bit is a
-candidate event, kept, inserted or deleted. No radius (one row per box at eps 0); an L1
-penalty (``kappa``) keeps the events changed few, and they are reported per success.
+Threat model of ``gsattack``: the recording itself. Each candidate event, a position (t, x, y)
+of the sensor, takes a value -1 (an OFF event), 0 (no event) or +1 (an ON event): a recorded
+event can be kept, deleted or flip polarity, and an insertion candidate can become an event.
+The adversarial recording is framed as the dataset frames every recording (its ``split_by``,
+``frames``, ``size`` and ``event_encoding``), so the network reads exactly the frames of the
+recording the attack reports. No radius (one row per box at eps 0); an L1 penalty (``kappa``)
+keeps the changed events few, and the events changed per success are reported on the frames.
 
-The paper attacks raw events (each candidate (x, y, t) is -1, 0 or +1, framed differentiably);
-its repository (JY-ura/GumbelSoftmaxAttack) also holds a binary-frame generator,
-``ProbabilityFrameAttacker`` (``attacks/ours/probability_space/probability_attack.py``): two
-logits per bit, initialised to the one-hot clean bit (``utils/init_alpha.py``,
-``init_alpha_from_frame``). That generator with the repository's attack loop (``main.py``,
-``attacker.py``, ``config/default.yaml``, ``config/attack/ours.yaml``, ``config/optimizer/
-adam.yaml``, ``config/scheduler/CosALR.yaml``) is this method. Per sample and step
-``e = 1 .. steps``:
+Candidates (``candidates``; the reference's ``init_alpha_mode``): the recording's events only
+(``events``, its ``default``), plus ``insert_ratio`` of the events of a training recording of
+the target class (``target``, its default; untargeted: of a class drawn among the others), or
+plus ``insert_ratio`` times as many positions drawn uniformly over the sensor and the
+recording's time span (``random``, its ``random_add_indices``). Three logits per candidate,
+initialised to the one-hot of its value (recorded events) or to (0.05, 0.9, 0.05) (insertion
+candidates, favouring "no event"), all sorted by time (``utils/init_alpha.py``).
 
-- a hard Gumbel-softmax draw of every bit at temperature ``tau`` (cosine-annealed from
-  ``max_tau`` to ``min_tau`` over ``decay_step`` steps), straight-through;
+Per sample and step ``e = 1 .. steps`` (``main.py``, ``attacker.py``, ``config/``):
+
+- a Gumbel-softmax draw at temperature ``tau`` (cosine-annealed from ``max_tau`` to ``min_tau``
+  over ``decay_step`` steps) whose argmax is the value; its gradient flows straight through to
+  the drawn entry (the reference's ``HardDiffArgmax``);
+- the draw is framed differentiably: each event adds 1 to its (bin, polarity, y, x) count
+  (``relu(v)`` to ON, ``relu(-v)`` to OFF, the reference's), and the counts take the dataset's
+  values (:func:`snnattack.data.events.encode`). The bins are those of the drawn recording
+  under the dataset's framing (``bins: stream``); the reference instead cuts the *candidates*,
+  present or not, into bins of equal number (``bins: candidates``), so the frames it attacks
+  are not the framing of the recording it reports, nor, before any change, the clean frames
+  (docs/event_attacks.md measures the difference);
 - the loss: cross-entropy (ascended for the true class, ``target: -1``; descended for class
-  ``target``) plus ``kappa`` times the mean L1 distance of the draw to the clean frame;
-- Adam (``lr``, its learning rate cosine-annealed with period ``2 * lr_period``, as
-  ``CosineAnnealingLR(T_max=lr_period)``) on the logits, whose gradient is clipped to norm
-  ``max_grad_norm`` and values to ``[-alpha_boundary, alpha_boundary]``;
+  ``target``) plus ``kappa`` times the mean L1 distance of the values to the clean ones;
+- Adam (``lr``, cosine-annealed with ``T_max = lr_period``) on the logits, each sample's
+  gradient clipped to norm ``max_grad_norm``, the logits to ``[-alpha_boundary,
+  alpha_boundary]``;
 - the sample stops at the first draw that succeeds (fooled, or predicted as ``target``); one
   never succeeding keeps its clean input (a failure).
 
-Differences from the reference: raw events and their differentiable framing are not done
-(the attack acts on the frames the network reads); each sample's Adam and gradient clipping
-are the reference's, run for the whole batch at once (per-sample norms).
+``gsattack_frames`` is the repository's binary-frame generator (``ProbabilityFrameAttacker``:
+two logits per bit, initialised to the one-hot clean bit) in the same loop: every bit of the
+frames is a candidate. The reference attacks one sample at a time; here the batch runs at once
+(Adam is elementwise, the clipping per sample), and a batch of one draws the reference's noise.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchattacks.attack import Attack
 
 from snnattack.attacks.methods.base import register
+from snnattack.data.events import DISCRETE_ENCODINGS, encode
+from snnattack.data.recordings import RecordedBatch
 
-ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, as the reference
+CANDIDATES = ("events", "target", "random")
+BINS = ("stream", "candidates")
+INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (-1, 0, +1)
 
 
-@register("gsattack", order=84, events=("binary",))
-class GSAttack(Attack):
-    """GSAttack on binary frames (module docstring); the method ``gsattack``, its parameters
-    ``conf/method/gsattack.yaml``'s keys."""
+class _GumbelLoop(Attack):
+    """The reference's attack loop over logits of discrete values (module docstring); a
+    subclass says what is drawn and how a draw becomes frames."""
 
     def __init__(
         self,
         model: nn.Module,
-        eps: float = 0.0,
-        steps: int = 100,
-        kappa: float = 0.1,
-        lr: float = 1.0,
-        lr_period: int = 10,
-        max_tau: float = 2.0,
-        min_tau: float = 0.1,
-        decay_step: int = 100,
-        alpha_boundary: float = 2.0,
-        max_grad_norm: float = 20.0,
-        target: int = -1,
+        steps: int,
+        kappa: float,
+        lr: float,
+        lr_period: int,
+        max_tau: float,
+        min_tau: float,
+        decay_step: int,
+        alpha_boundary: float,
+        max_grad_norm: float,
+        target: int,
     ) -> None:
         super().__init__("GSAttack", model)
         self.steps, self.kappa, self.lr, self.lr_period = steps, kappa, lr, lr_period
@@ -88,11 +106,32 @@ class GSAttack(Attack):
         pred = logits.argmax(1)
         return pred != y if self.target < 0 else pred == self.target
 
+    def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The initial logits ``[B, ..., K]`` and the clean values ``[B, ...]``."""
+        raise NotImplementedError
+
+    def _draw(
+        self, alpha: torch.Tensor, tau: float, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Samples ``idx``'s values drawn from ``alpha`` (straight-through) and their frames."""
+        raise NotImplementedError
+
+    def _won(self, idx: torch.Tensor, values: torch.Tensor) -> None:
+        """Samples ``idx`` succeeded with the drawn ``values``."""
+
+    def _distance(
+        self, values: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor
+    ) -> torch.Tensor:
+        """Per sample: the mean L1 distance of ``values`` to the ``clean`` ones."""
+        return (values - clean).abs().flatten(1).mean(1)
+
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
-        alpha = torch.stack([(x == 0).float(), (x == 1).float()], -1)  # init_alpha_from_frame
-        m, v = torch.zeros_like(alpha), torch.zeros_like(alpha)
+        alpha, clean = self._start(x, y)
+        alpha = alpha.requires_grad_(True)
+        optimizer = torch.optim.Adam([alpha], lr=self.lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.lr_period)
         adv = x.clone()
         with torch.no_grad():
             active = self.get_logits(x).argmax(1) == y  # clean-correct samples only
@@ -103,29 +142,264 @@ class GSAttack(Attack):
             idx = active.nonzero().squeeze(1)
             if not len(idx):
                 break
-            a = alpha[idx].requires_grad_(True)
-            draw = _hard_bit(F.gumbel_softmax(a, tau=self._tau(e - 1), hard=True))
-            logits = self.get_logits(draw)
-            l1 = (draw - x[idx]).abs().flatten(1).mean(1)
-            loss = self._main_loss(logits, y[idx]) + self.kappa * l1
-            g = torch.autograd.grad(loss.sum(), a)[0]
-            norm = g.flatten(1).norm(dim=1).view(-1, *[1] * (g.dim() - 1))
-            g = g * (self.max_grad_norm / (norm + 1e-6)).clamp(max=1.0)  # clip_grad_norm_
-            lr = self.lr * (1 + math.cos(math.pi * (e - 1) / self.lr_period)) / 2
-            m[idx] = ADAM_BETAS[0] * m[idx] + (1 - ADAM_BETAS[0]) * g
-            v[idx] = ADAM_BETAS[1] * v[idx] + (1 - ADAM_BETAS[1]) * g * g
-            denom = (v[idx] / (1 - ADAM_BETAS[1] ** e)).sqrt() + ADAM_EPS
-            step = lr / (1 - ADAM_BETAS[0] ** e) * m[idx] / denom
-            alpha[idx] = (a.detach() - step).clamp(-self.alpha_boundary, self.alpha_boundary)
+            optimizer.zero_grad()
+            a = alpha[idx]
+            values, frames = self._draw(a, self._tau(e - 1), idx)
+            logits = self.get_logits(frames)
+            distance = self._distance(values, clean[idx], idx)
+            loss = self._main_loss(logits, y[idx]) + self.kappa * distance
+            loss.sum().backward()
+            grad = alpha.grad
+            norm = grad.flatten(1).norm(dim=1).view(-1, *[1] * (grad.dim() - 1))
+            grad.mul_((self.max_grad_norm / (norm + 1e-6)).clamp(max=1.0))  # clip_grad_norm_
+            optimizer.step()
+            schedule.step()
+            with torch.no_grad():
+                alpha.clamp_(-self.alpha_boundary, self.alpha_boundary)
             won = self._succeeded(logits.detach(), y[idx])
-            adv[idx[won]] = draw.detach()[won]
+            self._won(idx[won], values.detach()[won])
+            adv[idx[won]] = frames.detach()[won]
             active[idx[won]] = False
             success[idx[won]] = True
         return torch.where(success.view(-1, *[1] * (x.dim() - 1)), adv, x)
+
+
+@register("gsattack_frames", order=84.5, events=("binary",))
+class GSAttackFrames(_GumbelLoop):
+    """GSAttack's binary-frame generator (module docstring); the method ``gsattack_frames``,
+    its parameters ``conf/method/gsattack_frames.yaml``'s keys."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float = 0.0,
+        steps: int = 100,
+        kappa: float = 0.1,
+        lr: float = 1.0,
+        lr_period: int = 10,
+        max_tau: float = 2.0,
+        min_tau: float = 0.1,
+        decay_step: int = 100,
+        alpha_boundary: float = 2.0,
+        max_grad_norm: float = 20.0,
+        target: int = -1,
+    ) -> None:
+        super().__init__(
+            model, steps, kappa, lr, lr_period, max_tau, min_tau, decay_step, alpha_boundary,
+            max_grad_norm, target,
+        )  # fmt: skip
+
+    def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.stack([(x == 0).float(), (x == 1).float()], -1), x  # init_alpha_from_frame
+
+    def _draw(
+        self, alpha: torch.Tensor, tau: float, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        bits = _hard_bit(F.gumbel_softmax(alpha, tau=tau, hard=True))
+        return bits, bits
+
+
+@register("gsattack", order=84, events=DISCRETE_ENCODINGS, recordings=True)
+class GSAttack(_GumbelLoop):
+    """GSAttack on raw events (module docstring); the method ``gsattack``, its parameters
+    ``conf/method/gsattack.yaml``'s keys. ``recordings`` (the batch's, handed over by the
+    evaluation) are what it changes."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float = 0.0,
+        steps: int = 100,
+        kappa: float = 0.1,
+        lr: float = 1.0,
+        lr_period: int = 10,
+        max_tau: float = 2.0,
+        min_tau: float = 0.1,
+        decay_step: int = 100,
+        alpha_boundary: float = 2.0,
+        max_grad_norm: float = 20.0,
+        target: int = -1,
+        candidates: str = "target",
+        insert_ratio: float = 1.0,
+        bins: str = "stream",
+        recordings: RecordedBatch | None = None,
+    ) -> None:
+        super().__init__(
+            model, steps, kappa, lr, lr_period, max_tau, min_tau, decay_step, alpha_boundary,
+            max_grad_norm, target,
+        )  # fmt: skip
+        if recordings is None:
+            raise ValueError("gsattack attacks raw events: it needs the batch's recordings")
+        self.candidates, self.insert_ratio, self.bins = candidates, insert_ratio, bins
+        self.recordings = recordings
+
+    def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        seed = int(torch.randint(2**62, ()).item())  # the evaluation seeds each batch
+        rng = np.random.default_rng(seed)
+        lists = [
+            self._candidates(stream, int(label), rng)
+            for stream, label in zip(self.recordings.streams, y.tolist(), strict=True)
+        ]
+        self.set_candidates(lists, x.device)
+        self.recordings.changes.append(torch.zeros(len(lists), 4, dtype=torch.long))
+        return self._alpha0.clone(), self._clean
+
+    def _won(self, idx: torch.Tensor, values: torch.Tensor) -> None:
+        """Records what the successful draws changed (``RecordedBatch.changes``)."""
+        clean, valid = self._clean[idx], self._valid[idx]
+        had, has = (clean != 0) & valid, (values != 0) & valid
+        counts = [~had & has, had & ~has, had & has & (values != clean), had]
+        self.recordings.changes[-1][idx.cpu()] = torch.stack([c.sum(1) for c in counts], 1).cpu()
+
+    def _candidates(self, stream: np.ndarray, label: int, rng: np.random.Generator) -> Candidates:
+        """One sample's candidates (module docstring), sorted by time."""
+        own = Candidates.recorded(stream)
+        count = int(len(stream) * self.insert_ratio)
+        if self.candidates == "events" or not count:
+            return own
+        if self.candidates == "random":
+            width, height, _ = self.recordings.source.sensor_size
+            span = (int(stream["t"].min()), int(stream["t"].max()) + 1) if len(stream) else (0, 1)
+            added = Candidates.inserted(
+                rng.integers(*span, count), rng.integers(0, width, count),
+                rng.integers(0, height, count),
+            )  # fmt: skip
+            return own.merged(added)
+        goal = self.target if self.target >= 0 else _other_class(label, self._classes(), rng)
+        donor = self.recordings.donor(goal, rng)
+        if donor is None or not len(donor):
+            return own
+        pick = rng.permutation(len(donor))[: int(len(donor) * self.insert_ratio)]
+        pick = np.sort(pick)
+        return own.merged(Candidates.inserted(donor["t"][pick], donor["x"][pick], donor["y"][pick]))
+
+    def _classes(self) -> int:
+        return max(self.recordings.source.train_labels) + 1
+
+    def set_candidates(self, lists: list[Candidates], device: torch.device) -> None:
+        """Pads the samples' candidates into the batch's tensors (``[B, N]``; logits
+        ``[B, N, 3]``)."""
+        n = max(max(len(c.t) for c in lists), 1)
+        pad = np.zeros((len(lists), n), dtype=np.int64)
+        t, xs, ys = pad.copy(), pad.copy(), pad.copy()
+        alpha = torch.zeros(len(lists), n, 3)
+        alpha[..., 1] = 1.0  # padding: "no event", and masked out below
+        valid = torch.zeros(len(lists), n, dtype=torch.bool)
+        for b, c in enumerate(lists):
+            k = len(c.t)
+            t[b, :k], xs[b, :k], ys[b, :k] = c.t, c.x, c.y
+            alpha[b, :k] = torch.as_tensor(c.alpha)
+            valid[b, :k] = True
+        self._t, self._x, self._y = (torch.as_tensor(a, device=device) for a in (t, xs, ys))
+        self._valid = valid.to(device)
+        self._alpha0 = alpha.to(device)
+        self._clean = alpha.argmax(-1).to(device) - 1
+
+    def _draw(
+        self, alpha: torch.Tensor, tau: float, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        soft = F.gumbel_softmax(alpha, tau=tau, hard=False)
+        chosen = soft.argmax(-1)
+        picked = soft.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+        values = (chosen - 1).to(soft.dtype) + (picked - picked.detach())  # HardDiffArgmax
+        values = values * self._valid[idx]
+        return values, self.frames(values, idx)
+
+    def _distance(
+        self, values: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor
+    ) -> torch.Tensor:
+        valid = self._valid[idx]
+        return ((values - clean).abs() * valid).sum(1) / valid.sum(1).clamp(min=1)
+
+    def frames(self, values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """The frames ``[len(idx), T, 2, size, size]`` of samples ``idx``'s candidates with
+        ``values`` (differentiable in them)."""
+        source = self.recordings.source
+        framing, (width, height, _) = source.framing, source.sensor_size
+        t, x, y, valid = self._t[idx], self._x[idx], self._y[idx], self._valid[idx]
+        bins, keep = _bins(values.detach(), t, valid, framing.frames, framing.split_by, self.bins)
+        b = torch.arange(len(idx), device=values.device).unsqueeze(1).expand_as(t)
+        cells = (b * framing.frames + bins.clamp(max=framing.frames - 1)) * 2
+        counts = values.new_zeros(len(idx) * framing.frames * 2 * height * width)
+        for polarity, part in ((1, F.relu(values)), (0, F.relu(-values))):
+            cell = ((cells + polarity) * height + y) * width + x
+            counts = counts.index_add(0, cell[keep], part[keep])
+        counts = counts.view(len(idx), framing.frames, 2, height, width)
+        return encode(counts, framing.size, framing.event_encoding, framing.count_scale)
+
+
+class Candidates:
+    """One sample's candidate events: positions ``t``, ``x``, ``y`` and logits ``alpha``
+    ``[N, 3]`` over the values -1, 0, +1."""
+
+    def __init__(self, t: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: np.ndarray) -> None:
+        self.t, self.x, self.y = (np.asarray(a, dtype=np.int64) for a in (t, x, y))
+        self.alpha = np.asarray(alpha, dtype=np.float32).reshape(-1, 3)
+
+    @classmethod
+    def recorded(cls, stream: np.ndarray) -> Candidates:
+        """A recording's events, each the one-hot of its value (OFF -1, ON +1)."""
+        value = np.where(np.asarray(stream["p"]) > 0, 2, 0)
+        return cls(stream["t"], stream["x"], stream["y"], np.eye(3, dtype=np.float32)[value])
+
+    @classmethod
+    def inserted(cls, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> Candidates:
+        """Insertion candidates, each at the initial logits of "no event"."""
+        return cls(t, x, y, np.tile(np.float32(INSERTED_LOGITS), (len(t), 1)))
+
+    def merged(self, other: Candidates) -> Candidates:
+        """Both sets, sorted by time (stable: a recording keeps its order)."""
+        t = np.concatenate([self.t, other.t])
+        order = np.argsort(t, kind="stable")
+        x, y = np.concatenate([self.x, other.x]), np.concatenate([self.y, other.y])
+        return Candidates(
+            t[order], x[order], y[order], np.concatenate([self.alpha, other.alpha])[order]
+        )
+
+
+def _other_class(label: int, classes: int, rng: np.random.Generator) -> int:
+    """A class drawn uniformly among the ``classes`` other than ``label``."""
+    return int((label + rng.integers(1, classes)) % classes)
+
+
+def _bins(
+    values: torch.Tensor,
+    t: torch.Tensor,
+    valid: torch.Tensor,
+    frames: int,
+    split_by: str,
+    bins: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each candidate's time bin ``[B, N]`` and whether it lands in a frame.
+
+    ``stream``: the bins of the recording the draw gives (its events: the candidates with a
+    value), framed by ``split_by`` as :func:`snnattack.data.events.bin_counts` frames a
+    recording; a candidate without an event gets the bin it would take. ``candidates``: the
+    reference's (``FrameGenerator``): ``N // frames`` candidates a bin in order, the rest
+    dropped."""
+    if bins == "candidates":
+        per_bin = (valid.sum(1, keepdim=True) // frames).clamp(min=1)
+        position = torch.arange(t.shape[1], device=t.device).expand_as(t)
+        index = position // per_bin
+        enough = valid.sum(1, keepdim=True) >= frames
+        return index, valid & (index < frames) & enough
+    present = (values != 0) & valid
+    if split_by == "number":
+        n = present.sum(1, keepdim=True)
+        per_bin = n // frames
+        rank = present.cumsum(1) - present.long()
+        index = torch.where(per_bin > 0, rank // per_bin.clamp(min=1), frames - 1)
+        return index.clamp(max=frames - 1), valid
+    big = torch.iinfo(t.dtype).max
+    first = torch.where(present, t, big).amin(1, keepdim=True)
+    last = torch.where(present, t, -1).amax(1, keepdim=True)
+    window = (last - first) // frames
+    index = torch.where(window > 0, (t - first) // window.clamp(min=1), frames)
+    return index, valid & (index < frames) & (t >= first)
 
 
 def _hard_bit(one_hot: torch.Tensor) -> torch.Tensor:
     """The drawn bit (the index of ``one_hot``'s 1) whose gradient flows to the drawn class's
     entry only: the reference's ``SoftArgmax2d``."""
     chosen = (one_hot * one_hot.detach()).sum(-1)  # 1, with the gradient of the drawn entry
-    return one_hot.detach()[..., 1] + chosen - chosen.detach()
+    return one_hot.detach()[..., 1] + (chosen - chosen.detach())

@@ -1,0 +1,64 @@
+"""An event dataset's recordings as an attack on raw events reads them.
+
+The frames a network reads lose what a raw-event attack changes: the events' order and
+timestamps, and the sensor's resolution (:mod:`snnattack.data.events`). An attack on the
+recordings themselves (GSAttack, ``gsattack``) is handed, per test batch, the batch's
+recordings (tonic's structured arrays, fields ``x``, ``y``, ``t``, ``p``), how they become
+frames (the dataset's :class:`~snnattack.data.events.Framing` and sensor size), and
+recordings of the training split to draw insertion candidates from (never the test split).
+Every event datamodule gives its :class:`Recordings` (``recordings()``); the Python API
+builds them from the event streams a user passes (docs/interop.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snnattack.data.events import Framing
+from snnattack.errors import DataError
+
+
+@dataclass(frozen=True)
+class Recordings:
+    """The test split's recordings by index in the split, and the training recordings."""
+
+    sensor_size: tuple[int, int, int]  # (width, height, polarities), tonic's order
+    framing: Framing
+    test: Callable[[int], np.ndarray]  # the test split's recording i
+    train: Callable[[int], np.ndarray]  # the training split's recording i
+    train_labels: tuple[int, ...]
+
+    def batch(self, indices: Sequence[int]) -> RecordedBatch:
+        """The recordings of the test samples ``indices`` (one batch, in its order)."""
+        return RecordedBatch(tuple(self.test(int(i)) for i in indices), self)
+
+
+@dataclass(frozen=True)
+class RecordedBatch:
+    """One test batch's recordings, and where insertion candidates come from."""
+
+    streams: tuple[np.ndarray, ...]
+    source: Recordings
+    # what the attack changed per sample, ``[B, 4]``: events inserted, deleted, flipped in
+    # polarity, and the clean recording's events (set by the attack; zeros where it failed)
+    changes: list = field(default_factory=list, compare=False)
+
+    def donor(self, label: int, rng: np.random.Generator) -> np.ndarray | None:
+        """A training recording of class ``label`` drawn with ``rng`` (None if none has it)."""
+        of_class = np.flatnonzero(np.asarray(self.source.train_labels) == label)
+        if not len(of_class):
+            return None
+        return self.source.train(int(of_class[rng.integers(len(of_class))]))
+
+
+def read(recordings: Sequence, index: int, path: str, expected: str) -> np.ndarray:
+    """Recording ``index`` of a tonic dataset built without a transform (stored at ``path``),
+    as its event array; a recording that does not decode is refused naming its file."""
+    try:
+        events, _ = recordings[index]
+    except Exception as error:
+        raise DataError(f"cannot decode {path}: {error}; expected {expected}") from error
+    return events

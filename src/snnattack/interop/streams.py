@@ -1,0 +1,99 @@
+"""Event recordings handed to the Python API (``data=(streams, labels)``): checked, framed as
+the job's event dataset frames its recordings, and kept for the attacks on raw events.
+
+A stream is one recording as tonic gives it: a NumPy structured array with the fields ``x``,
+``y``, ``t`` (time, ascending) and ``p`` (polarity, 0 = OFF, 1 = ON), from a sensor of the
+dataset's size (``dataset=digits_events``: ``dataset.params.sensor``; N-MNIST 34x34;
+DVS-Gesture and CIFAR10-DVS 128x128). The frames are :class:`~snnattack.data.events.Framing`
+of ``dataset.params``; an attack on raw events (``gsattack``) changes the streams themselves
+(:mod:`snnattack.data.recordings`), drawing insertion candidates from ``val_data``'s streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from snnattack.data.events import Framing
+from snnattack.data.recordings import Recordings
+from snnattack.errors import UserError
+
+FIELDS = ("x", "y", "t", "p")
+STREAMS = (
+    "a list of event streams (tonic's structured arrays with fields x, y, t, p) and their labels"
+)
+
+
+def is_streams(data: Any) -> bool:
+    """Whether ``data`` is ``(streams, labels)``: a pair whose first item is a list of NumPy
+    arrays (else it is images or frames)."""
+    return (
+        isinstance(data, tuple | list)
+        and len(data) == 2
+        and isinstance(data[0], list | tuple)
+        and len(data[0]) > 0
+        and all(isinstance(s, np.ndarray) for s in data[0])
+    )
+
+
+def _checked(
+    streams: Sequence[np.ndarray], labels: Any, argument: str, sensor_size: tuple[int, int, int]
+) -> torch.Tensor:
+    """``labels`` as a tensor, after checking every stream's fields and coordinates."""
+    width, height, _ = sensor_size
+    for i, stream in enumerate(streams):
+        name = f"{argument}[0][{i}]"
+        missing = [f for f in FIELDS if stream.dtype.names is None or f not in stream.dtype.names]
+        if missing:
+            raise UserError(
+                f"{name} has no field {', '.join(missing)}; accepted: {STREAMS} (tonic's "
+                "dataset items, e.g. events, label = tonic.datasets.NMNIST(...)[i])"
+            )
+        if not len(stream):
+            continue
+        for field, size in (("x", width), ("y", height)):
+            low, high = int(stream[field].min()), int(stream[field].max())
+            if low < 0 or high >= size:
+                raise UserError(
+                    f"{name} has {field} in [{low}, {high}], outside the {width}x{height} "
+                    f"sensor of the job's dataset; accepted: {field} in [0, {size - 1}] (name "
+                    "the recordings' dataset in overrides, e.g. ['dataset=nmnist'])"
+                )
+        if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
+            raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")
+        if (np.diff(stream["t"]) < 0).any():
+            raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
+    y = torch.as_tensor(np.asarray(labels))
+    if y.dim() != 1 or len(y) != len(streams) or y.is_floating_point():
+        raise UserError(
+            f"{argument}[1] has shape {list(y.shape)} ({y.dtype}) for {len(streams)} streams; "
+            f"accepted: {len(streams)} integer labels"
+        )
+    return y
+
+
+def framed_recordings(
+    data: tuple,
+    val_data: tuple | None,
+    sensor_size: tuple[int, int, int],
+    framing: Framing,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple | None, Recordings]:
+    """``data`` and ``val_data`` (``(streams, labels)``; ``val_data`` may be frames or None)
+    as frames and labels, and the recordings an attack on raw events reads (the insertion
+    candidates from ``val_data``'s streams, none without them)."""
+    streams, labels = list(data[0]), _checked(data[0], data[1], "data", sensor_size)
+    frames = framing.many(streams, sensor_size)
+    donors: list[np.ndarray] = []
+    donor_labels: tuple[int, ...] = ()
+    if val_data is not None and is_streams(val_data):
+        donors = list(val_data[0])
+        held_out = _checked(donors, val_data[1], "val_data", sensor_size)
+        donor_labels = tuple(held_out.tolist())
+        val_data = (framing.many(donors, sensor_size), held_out)
+    recordings = Recordings(
+        sensor_size, framing, streams.__getitem__, donors.__getitem__, donor_labels
+    )
+    return (frames, labels), val_data, recordings
