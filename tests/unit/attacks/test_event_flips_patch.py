@@ -1,6 +1,7 @@
-"""sparsefool, spike_grad, event_patch and gsattack_frames on event digits: batched equals one sample
-at a time (sparsefool), whole events only, budgets kept, failures give the clean input, the gradient
-trigger where gradients vanish, patches inside one window, every gradient mode drives them."""
+"""sparsefool, spike_grad, event_patch and gsattack_frames on event digits: batched equals one
+sample at a time (sparsefool), whole events only, budgets kept, failures give the clean input,
+the gradient trigger where gradients vanish, patches inside one window, every gradient mode
+drives them."""
 
 from __future__ import annotations
 
