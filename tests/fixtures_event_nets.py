@@ -6,10 +6,9 @@ from __future__ import annotations
 import torch
 from sklearn.datasets import load_digits
 
-from snnattack.data.digits_events import record
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings
-from snnattack.tools.retime_fidelity import TRAIN, event_digits_net
+from snnattack.tools.retime_fidelity import TRAIN, digit_streams, event_digits_net
 
 
 def binary_digits_net(held_out: int = 6) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
@@ -23,7 +22,7 @@ def held_out_recordings(held_out: int = 6) -> Recordings:
     held-out digits as the test split, in order, and its 240 training digits with their labels
     as the training split."""
     digits = load_digits()
-    streams = record(digits.images[: TRAIN + held_out] / 16.0)
+    streams = digit_streams(TRAIN + held_out)
     return Recordings(
         (16, 16, 2),
         Framing(4, 8, "time", "binary"),

@@ -24,7 +24,9 @@ its budgets against a plain PGD step on the same event-digits model
 (:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``,
 ``--retime-model``, ``--retime-size``);
 ``--retime-reference FOLDER`` runs the reference's Spike-Retiming classes from a clone of its
-repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`).
+repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`);
+``--gsattack-reference FOLDER`` runs GSAttack's reference loop from a clone of its repository
+beside ``gsattack`` on raw event digits (:mod:`snnattack.tools.gsattack_fidelity`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
+from snnattack.tools.gsattack_fidelity import measure_gsattack_fidelity
 from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.retime_fidelity import measure_retime_fidelity
 from snnattack.tools.sda_cost import measure_sda
@@ -216,6 +219,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     retiming.add_argument(
         "--retime-samples", type=int, default=32, help="held-out event digits (--retime-reference)"
     )
+    events = parser.add_argument_group("GSAttack on raw events")
+    events.add_argument(
+        "--gsattack-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/JY-ura/GumbelSoftmaxAttack: its attack loop one sample at "
+        "a time beside gsattack on the same raw event digits, one thread",
+    )
+    events.add_argument(
+        "--gsattack-samples",
+        type=int,
+        default=32,
+        help="held-out event digits (--gsattack-reference)",
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -267,6 +284,7 @@ def check(args: argparse.Namespace) -> None:
         ("retime_steps", integer(1)),
         ("retime_size", integer(4)),
         ("retime_samples", integer(1)),
+        ("gsattack_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -460,6 +478,24 @@ def retime_fidelity_table(record: dict[str, Any]) -> Table:
     return table
 
 
+def gsattack_fidelity_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.gsattack_fidelity.measure_gsattack_fidelity`."""
+    n = record["samples"]
+    table = Table(title=f"gsattack beside the reference's loop on {n} event digits, one thread")
+    for col in ("setting", "fooled (ref)", "fooled (ours, alone)", "identical", "ref (s)"):
+        table.add_column(col, justify="right")
+    for name, m in record["settings"].items():
+        ref, ours = m["reference"], m["one_at_a_time"]
+        table.add_row(
+            name,
+            f"{ref['fooled']} / {n}",
+            f"{ours['fooled']} / {n}",
+            f"{m['identical']} / {n}",
+            f"{ref['seconds']:.2f}",
+        )
+    return table
+
+
 def paper_block(path: str | Path) -> dict[str, Any]:
     """The ``paper:`` block of an experiment file (empty if the file has none)."""
     if not Path(path).is_file():
@@ -633,7 +669,8 @@ def workload(
     args: argparse.Namespace,
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
     """The whole-attack measurement asked for instead of the step table (``--ensemble``,
-    ``--sda``, ``--retime-reference``, ``--retime``) and the table of its record; None if none."""
+    ``--sda``, ``--retime-reference``, ``--gsattack-reference``, ``--retime``) and the table of
+    its record; None if none."""
     if args.ensemble:
         return (
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
@@ -645,6 +682,13 @@ def workload(
         return (
             lambda: measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed),
             retime_fidelity_table,
+        )
+    if args.gsattack_reference:
+        return (
+            lambda: measure_gsattack_fidelity(
+                args.gsattack_reference, args.gsattack_samples, args.seed
+            ),
+            gsattack_fidelity_table,
         )
     if args.retime:
         return (

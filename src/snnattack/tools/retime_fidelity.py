@@ -35,7 +35,7 @@ from snnattack.attacks.methods.retime import Retime
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.settings import model_settings
 from snnattack.data.digits_events import record
-from snnattack.data.events import to_frames
+from snnattack.data.events import Framing
 from snnattack.gradients import gradient_mode
 from snnattack.tools.reference import reference_module
 from snnattack.tools.retime_cost import method_params
@@ -46,6 +46,7 @@ REFERENCE = (
     "a clone of github.com/yuyi-sd/Spike-Retiming-Attacks (the folder holding utils/attack.py)"
 )
 TRAIN = 240  # event digits the net is fitted on; the samples are the ones after them
+FRAMING = Framing(4, 8, "time", "binary")  # the net's frames unless told
 # (setting, this project's config file, norm, budget, steps, phi_init, reference class, its kwargs)
 SETTINGS = (
     ("B∞ D=1", "retime", "linf", 1, 20, 4.0, "PGDTimeShiftAfterEncoder_Lowgpu", {"D": 1}),
@@ -65,16 +66,21 @@ SETTINGS = (
 )
 
 
-def event_digits_net(held_out: int, seed: int = 0) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """digits_net (Adam, 6 epochs) on binary 8x8 frames of the first 240 event digits (T = 4,
-    split by time), the ``held_out`` digits after them and the net's own predictions as labels
-    (all start clean-correct): a small trained event net in seconds, also the event attacks'
-    test fixture."""
+def event_digits_net(
+    held_out: int, seed: int = 0, framing: Framing = FRAMING, sensor: int = 16
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """digits_net (Adam, 6 epochs) on ``framing``'s frames (by default binary 8x8, T = 4,
+    split by time) of the first 240 event digits (recorded by a ``sensor``-pixel sensor, the
+    digit on three quarters of it), the ``held_out`` digits after them and the net's own
+    predictions as labels (all start clean-correct): a small trained event net in seconds,
+    also the event attacks' test fixture."""
     L.seed_everything(seed, verbose=False)
+    size = f"dataset.params.size={framing.size}"
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        model = build_model(model_settings(compose("config", overrides=["dataset=digits_events"])))
-    streams = record(load_digits().images[: TRAIN + held_out] / 16.0)
-    frames = to_frames(streams, (16, 16, 2), 4, 8, "time", "binary")
+        cfg = compose("config", overrides=["dataset=digits_events", size, f"T={framing.frames}"])
+    model = build_model(model_settings(cfg))
+    streams = digit_streams(TRAIN + held_out, sensor)
+    frames = framing.many(streams, (sensor, sensor, 2))
     labels = torch.as_tensor(load_digits().target[:TRAIN])
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(6):
@@ -88,6 +94,11 @@ def event_digits_net(held_out: int, seed: int = 0) -> tuple[nn.Module, torch.Ten
     with torch.no_grad():
         y = model(x).argmax(1)
     return model, x, y
+
+
+def digit_streams(n: int, sensor: int = 16) -> list:
+    """The first ``n`` event digits recorded by a ``sensor``-pixel sensor."""
+    return record(load_digits().images[:n] / 16.0, sensor=sensor, image_size=sensor * 3 // 4)
 
 
 def reference_retime(folder: str | Path) -> ModuleType:

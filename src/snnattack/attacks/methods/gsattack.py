@@ -234,14 +234,8 @@ class GSAttack(_GumbelLoop):
         self.recordings = recordings
 
     def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        seed = int(torch.randint(2**62, ()).item())  # the evaluation seeds each batch
-        rng = np.random.default_rng(seed)
-        lists = [
-            self._candidates(stream, int(label), rng)
-            for stream, label in zip(self.recordings.streams, y.tolist(), strict=True)
-        ]
-        self.set_candidates(lists, x.device)
-        self.recordings.changes.append(torch.zeros(len(lists), 4, dtype=torch.long))
+        self.set_candidates(self.batch_candidates(y), x.device)
+        self.recordings.changes.append(torch.zeros(len(y), 4, dtype=torch.long))
         return self._alpha0.clone(), self._clean
 
     def _won(self, idx: torch.Tensor, values: torch.Tensor) -> None:
@@ -250,6 +244,15 @@ class GSAttack(_GumbelLoop):
         had, has = (clean != 0) & valid, (values != 0) & valid
         counts = [~had & has, had & ~has, had & has & (values != clean), had]
         self.recordings.changes[-1][idx.cpu()] = torch.stack([c.sum(1) for c in counts], 1).cpu()
+
+    def batch_candidates(self, y: torch.Tensor) -> list[Candidates]:
+        """Every sample's candidates, drawn from a generator seeded by torch's (the evaluation
+        seeds each batch)."""
+        rng = np.random.default_rng(int(torch.randint(2**62, ()).item()))
+        return [
+            self._candidates(stream, int(label), rng)
+            for stream, label in zip(self.recordings.streams, y.tolist(), strict=True)
+        ]
 
     def _candidates(self, stream: np.ndarray, label: int, rng: np.random.Generator) -> Candidates:
         """One sample's candidates (module docstring), sorted by time."""
