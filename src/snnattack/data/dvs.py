@@ -236,9 +236,9 @@ class CIFAR10DVSDataModule(SplitDataModule):
             return
         location = check_layout(self.root)
         to_frames = partial(self.framing, sensor_size=CIFAR10DVS.sensor_size)
-        self.recordings = CIFAR10DVS(self.root, transform=to_frames)
-        cached = CachedFrames(self.recordings, self.frames, self.size, self.cache)
-        n = len(self.recordings)
+        framed = CIFAR10DVS(self.root, transform=to_frames)
+        cached = CachedFrames(framed, self.frames, self.size, self.cache)
+        n = len(framed)
         n_train = round(n * self.train_size / FULL_SIZE)
         n_val = round(n * self.val_size / FULL_SIZE)
         if not 0 < n_val < n_train < n:

@@ -83,7 +83,7 @@ def test_batches_are_unit_box_frames_with_folder_labels(root: Path) -> None:
     assert y.dtype == torch.long
     x, y = next(iter(dm.test_dataloader()))
     assert 0 < x.sum() and x.min() >= 0 and x.max() <= 1
-    folders = [Path(dm.recordings.data[i]).parent.name for i in dm.test_set.indices]
+    folders = [Path(dm.test_set.frames.recordings.data[i]).parent.name for i in dm.test_set.indices]
     assert y.tolist() == [CLASSES[name] for name in folders]
 
 
@@ -140,7 +140,7 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
     path.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"DVS" * 50)
     dm = datamodule(root)
     with pytest.raises(DataError, match=str(path)):
-        dm.train_set.frames[dm.recordings.data.index(str(path))]
+        dm.train_set.frames[dm.test_set.frames.recordings.data.index(str(path))]
     assert cache_files(dm) == []
 
 
@@ -173,7 +173,7 @@ def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Pa
 
 def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> None:
     dm = datamodule(root)
-    source = Path(dm.recordings.data[0])
+    source = Path(dm.test_set.frames.recordings.data[0])
     stale = dm.cache / source.parent.name / f"{source.stem}.pt"
     stale.parent.mkdir(parents=True)
     torch.save(torch.zeros(FRAMES + 1, 2, SIZE, SIZE), stale)
@@ -189,7 +189,7 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
 
 def test_a_planted_frame_cache_file_is_refused_naming_it_and_never_runs(root: Path) -> None:
     dm = datamodule(root)
-    source = Path(dm.recordings.data[0])
+    source = Path(dm.test_set.frames.recordings.data[0])
     planted = dm.cache / source.parent.name / f"{source.stem}.pt"
     planted.parent.mkdir(parents=True)
     marker = root / "code-ran"
@@ -210,3 +210,15 @@ def test_dataset_config_builds_the_datamodule(root: Path, monkeypatch) -> None:
     dm.setup()
     x, y = next(iter(dm.val_dataloader()))
     assert x.shape == (2, 3, cfg.dataset.in_channels, 48, 48) and y.shape == (2,)
+
+
+def test_recordings_frame_as_the_test_split_and_label_the_training_split(root: Path) -> None:
+    """What an attack on raw events reads (``recordings()``): the test split's recordings in
+    its order, framed as its frames, and the training split's recordings with their labels."""
+    dm = datamodule(root, event_encoding="binary")
+    recordings = dm.recordings()
+    streams = [recordings.test(i) for i in range(len(dm.test_set))]
+    frames = dm.framing.many(streams, recordings.sensor_size)
+    assert all(bool((frames[i] == dm.test_set[i][0]).all()) for i in range(len(streams)))
+    labels = tuple(dm.train_set.frames.recordings.targets[i] for i in dm.train_set.indices)
+    assert recordings.train_labels == labels and len(recordings.train(0)) > 0

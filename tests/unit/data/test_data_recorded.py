@@ -74,3 +74,20 @@ def test_missing_recordings_are_one_data_error_naming_the_folder(
 def test_val_size_out_of_range_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"dataset.params.val_size=2000 .* 0 < val_size < 1077"):
         build_datamodule("dvs_gesture", 4, 4, 0, root=str(tmp_path), val_size=2000)
+
+
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
+def test_recordings_frame_as_the_test_split_and_label_the_training_split(
+    tmp_path: Path, name: str
+) -> None:
+    """What an attack on raw events reads (``recordings()``): the test split's recordings in
+    its order, framed as its frames, and the training split's recordings with their labels."""
+    (write_nmnist if name == "nmnist" else write_dvs_gesture)(tmp_path, per_class=2, n_events=120)
+    dm = datamodule(name, tmp_path)
+    recordings = dm.recordings()
+    streams = [recordings.test(i) for i in range(len(dm.test_set))]
+    frames = dm.framing.many(streams, recordings.sensor_size)
+    assert recordings.sensor_size == dm.dataset.sensor_size
+    assert all(bool((frames[i] == dm.test_set[i][0]).all()) for i in range(len(streams)))
+    assert recordings.train_labels == tuple(dm.train_set[i][1] for i in range(len(dm.train_set)))
+    assert len(recordings.train(0)) > 0
