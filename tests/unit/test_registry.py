@@ -260,6 +260,7 @@ KINDS = {
             *("table2", "table1", "cost", "ensemble", "tuning", "masking", "adversarial"),
             "event_budget",
             "retime_budget",
+            "recording_budget",
         ],
         'from snnattack.report.tables import register\n@register("{name}", order={order})\n'
         "def table(jobs):\n    return None\n",

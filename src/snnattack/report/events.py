@@ -69,20 +69,20 @@ def curves(jobs: list[Job]) -> list[Curve]:
     return sorted(found, key=lambda c: (c.job, c.box != "white", c.box, c.name == WORST))
 
 
-def retiming_curves(jobs: list[Job], budget: str) -> list[Curve]:
-    """Every retiming attack's curve against one of its budgets (``moved`` or ``delay``)."""
+def field_curves(jobs: list[Job], field: str, hist: str) -> list[Curve]:
+    """Every row's curve of the histogram ``hist`` in its ``field`` (a retiming's
+    ``retiming``, a raw-event attack's ``recording``), for the rows that have it."""
     return [
-        Curve(
-            j.name,
-            r.box,
-            attack_label(r.method, r.grad_mode),
-            r.retiming[f"{budget}_hist"],
-            r.n_correct,
-        )
+        Curve(j.name, r.box, attack_label(r.method, r.grad_mode), values[hist], r.n_correct)
         for j in jobs
         for r in j.record.results
-        if r.retiming is not None
+        if (values := getattr(r, field)) is not None
     ]
+
+
+def retiming_curves(jobs: list[Job], budget: str) -> list[Curve]:
+    """Every retiming attack's curve against one of its budgets (``moved`` or ``delay``)."""
+    return field_curves(jobs, "retiming", f"{budget}_hist")
 
 
 def _thresholds(jobs: list[Job]) -> list[int]:
@@ -111,14 +111,7 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     if not found:
         return None
     grid = budgets(found, _thresholds(jobs))
-    several = len({c.job for c in found}) > 1
-    rows = [
-        [*([c.job] if several else []), c.box, c.name, str(c.n_correct)]
-        + [fmt(round(c.asr(b), 1)) for b in grid]
-        for c in found
-    ]
-    columns = [*(["job"] if several else []), "box", "attack", "n correct"]
-    columns += [f"L0 ≤ {fmt(b)}" for b in grid]
+    columns, rows = _curve_rows(found, grid, "L0")
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         f"most that many events (inserted + deleted); {WORST}: a sample counts as broken if any "
@@ -131,6 +124,32 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
         for c in worst
     )
     return Table("Event attacks: ASR against the L0 budget", columns, rows, note, summary=summary)
+
+
+def _curve_rows(found: list[Curve], grid: list[int], budget: str) -> tuple[list, list]:
+    """The columns and rows of an ASR-at-each-budget table of the curves ``found``."""
+    several = len({c.job for c in found}) > 1
+    rows = [
+        [*([c.job] if several else []), c.box, c.name, str(c.n_correct)]
+        + [fmt(round(c.asr(b), 1)) for b in grid]
+        for c in found
+    ]
+    columns = [*(["job"] if several else []), "box", "attack", "n correct"]
+    return columns + [f"{budget} ≤ {fmt(b)}" for b in grid], rows
+
+
+@register("recording_budget", order=77)
+def recording_budget_table(jobs: list[Job]) -> Table | None:
+    """ASR at each budget of the recording's events changed per raw-event attack row."""
+    found = field_curves(jobs, "recording", "changed_hist")
+    if not found:
+        return None
+    columns, rows = _curve_rows(found, budgets(found, _thresholds(jobs)), "changed")
+    note = (
+        "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
+        "most that many events of the recording (inserted + deleted + flipped in polarity)"
+    )
+    return Table("Raw events: ASR against the recording's events changed", columns, rows, note)
 
 
 @register("retime_budget", order=76)

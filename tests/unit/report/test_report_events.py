@@ -175,3 +175,24 @@ def test_a_retiming_row_gets_asr_against_events_moved_and_total_delay(
     moved, delay = kept["asr_vs_retiming"]
     assert [list(line.get_ydata()) for line in moved.get_lines()] == [[0.0, 20.0, 30.0]]
     assert [list(line.get_xdata()) for line in delay.get_lines()] == [[0.0, 2.0, 3.0, 12.0]]
+
+
+def test_a_raw_event_row_gets_asr_against_the_recordings_events_changed(tmp_path: Path) -> None:
+    event_job(tmp_path / "job")
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    changes = {"changed_hist": {"3": 1, "40": 2}, "changed_mean": 27.7}
+    record["results"].append(_row("gsattack", "stbp", 30.0, {"2": 2, "8": 1}, recording=changes))
+    (tmp_path / "job" / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "job")
+    (table,) = [t for t in report.tables if t.title.startswith("Raw events")]
+    assert table.columns == [
+        *("box", "attack", "n correct", "changed ≤ 1", "changed ≤ 2", "changed ≤ 5"),
+        *("changed ≤ 10", "changed ≤ 20", "changed ≤ 200"),
+    ]
+    assert table.rows == [["white", "gsattack/stbp", "10", "0", "0", "10", "10", "10", "30"]]
+    assert not [t for t in write_report_without_raw(tmp_path).tables if t.title.startswith("Raw")]
+
+
+def write_report_without_raw(tmp_path: Path):
+    event_job(tmp_path / "plain")
+    return write_report(tmp_path / "plain")
