@@ -70,7 +70,7 @@ def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_t
 
 
 @pytest.mark.slow
-def test_the_event_example_trains_a_spikingjelly_net_and_reports_sda_in_events(
+def test_the_event_example_trains_a_spikingjelly_net_and_reports_every_event_attack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("spikingjelly")
@@ -85,4 +85,8 @@ def test_the_event_example_trains_a_spikingjelly_net_and_reports_sda_in_events(
     sda = next(line for line in lines if line.startswith("sda: ASR"))
     assert clean > 30 and float(sda.split()[2]) == 100.0
     assert float(sda.split("mean ")[1].split()[0]) > 0  # events changed per success
+    gsattack = next(line for line in lines if line.startswith("gsattack: ASR"))
+    raw = next(line for line in lines if line.startswith("  gsattack on the recordings"))
+    assert float(gsattack.split()[2]) > 50 and float(raw.split()[4]) > 0  # events of the streams
+    assert {line.split(":")[0] for line in lines if ": ASR" in line} >= {"retime", "sparsefool"}
     assert (tmp_path / "sj_events.pt").is_file()
