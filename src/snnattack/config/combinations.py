@@ -39,11 +39,22 @@ CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in str
 
 
 # attack-method arguments that a job sets from another key, never from method.<name>.*
-SET_ELSEWHERE = {"eot_samples": "attack.eot_samples"}
+SET_ELSEWHERE = {
+    "eot_samples": "attack.eot_samples",
+    "recordings": "the evaluation: the test batch's recordings",
+}
 
 
 def _accepted_params(func: Callable, skip: int) -> list[str]:
-    return list(inspect.signature(func).parameters)[skip:]
+    """The parameters of ``func`` after its first ``skip``; a class whose ``__init__`` passes
+    ``**kwargs`` on to its base class's also takes the base's."""
+    params = inspect.signature(func).parameters
+    named = [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][skip:]
+    passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if passes_on and isinstance(func, type):
+        base = next(b for b in func.__mro__[1:] if "__init__" in vars(b))
+        named += [n for n in _accepted_params(base, skip) if n not in named]
+    return named
 
 
 def _params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:

@@ -459,39 +459,25 @@ def retime_table(record: dict[str, Any]) -> Table:
     return table
 
 
-def retime_fidelity_table(record: dict[str, Any]) -> Table:
-    """A rich table of :func:`snnattack.tools.retime_fidelity.measure_retime_fidelity`."""
+def fidelity_table(record: dict[str, Any], attack: str, ours: str) -> Table:
+    """A rich table of a fidelity record (:mod:`snnattack.tools.retime_fidelity`,
+    :mod:`snnattack.tools.gsattack_fidelity`): per setting both sides' fooled samples, the
+    identical examples and the seconds (this project's where its side ``ours`` has them)."""
     n = record["samples"]
-    table = Table(title=f"retime beside the reference's classes on {n} event digits, one thread")
-    for col in ("setting", "fooled (ref)", "fooled (ours)", "identical", "ref (s)", "ours (s)"):
+    table = Table(title=f"{attack} beside the reference on {n} event digits, one thread")
+    timed = all("seconds" in m[ours] for m in record["settings"].values())
+    columns = ["setting", "fooled (ref)", f"fooled ({ours})", "identical", "ref (s)"]
+    for col in [*columns, *(["ours (s)"] if timed else [])]:
         table.add_column(col, justify="right")
     for name, m in record["settings"].items():
-        ref, ours = m["reference"], m["batched"]
+        ref, mine = m["reference"], m[ours]
         table.add_row(
             name,
             f"{ref['fooled']} / {n}",
-            f"{ours['fooled']} / {n}",
+            f"{mine['fooled']} / {n}",
             f"{m['identical']} / {n}",
             f"{ref['seconds']:.2f}",
-            f"{ours['seconds']:.2f}",
-        )
-    return table
-
-
-def gsattack_fidelity_table(record: dict[str, Any]) -> Table:
-    """A rich table of :func:`snnattack.tools.gsattack_fidelity.measure_gsattack_fidelity`."""
-    n = record["samples"]
-    table = Table(title=f"gsattack beside the reference's loop on {n} event digits, one thread")
-    for col in ("setting", "fooled (ref)", "fooled (ours, alone)", "identical", "ref (s)"):
-        table.add_column(col, justify="right")
-    for name, m in record["settings"].items():
-        ref, ours = m["reference"], m["one_at_a_time"]
-        table.add_row(
-            name,
-            f"{ref['fooled']} / {n}",
-            f"{ours['fooled']} / {n}",
-            f"{m['identical']} / {n}",
-            f"{ref['seconds']:.2f}",
+            *([f"{mine['seconds']:.2f}"] if timed else []),
         )
     return table
 
@@ -681,14 +667,14 @@ def workload(
     if args.retime_reference:
         return (
             lambda: measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed),
-            retime_fidelity_table,
+            lambda record: fidelity_table(record, "retime", "batched"),
         )
     if args.gsattack_reference:
         return (
             lambda: measure_gsattack_fidelity(
                 args.gsattack_reference, args.gsattack_samples, args.seed
             ),
-            gsattack_fidelity_table,
+            lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
         )
     if args.retime:
         return (

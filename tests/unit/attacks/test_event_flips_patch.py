@@ -1,13 +1,13 @@
 """sparsefool, spike_grad, event_patch and gsattack_frames on event digits: batched equals one
 sample at a time (sparsefool), whole events only, budgets kept, failures give the clean input,
 the gradient trigger where gradients vanish, patches inside one window, every gradient mode
-drives them."""
+drives them (and gsattack on the digits' recordings)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from fixtures_event_nets import binary_digits_net
+from fixtures_event_nets import binary_digits_net, held_out_recordings
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
@@ -113,7 +113,9 @@ def test_targeted_event_patch_reaches_its_class_or_keeps_the_clean_input(net_and
     assert changed.any() and (pred[changed] == 3).all() and (adv[~changed] == x[~changed]).all()
 
 
-@pytest.mark.parametrize("method", ["sparsefool", "spike_grad", "event_patch", "gsattack_frames"])
+@pytest.mark.parametrize(
+    "method", ["sparsefool", "spike_grad", "event_patch", "gsattack_frames", "gsattack"]
+)
 @pytest.mark.parametrize(
     "mode",
     [  # stbp in the default suite, the other modes with the slow tests
@@ -128,6 +130,7 @@ def test_every_spiking_gradient_mode_drives_the_event_attacks(net_and_frames, me
         "event_patch": {"area": 0.2, "steps": 10},
         "spike_grad": {"n_iter": 10},
         "gsattack_frames": {"steps": 5},
+        "gsattack": {"steps": 5, "recordings": held_out_recordings(8).batch(range(8))},
     }
     torch.manual_seed(0)
     adv, queries = craft(method, model, x, y, 0.0, params.get(method, {}), Recipe(mode))

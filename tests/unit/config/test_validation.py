@@ -425,6 +425,10 @@ BAD = [
         "method.gsattack=gsattack changes binary or counts frames, but dataset.params.event_encod",
     ),
     ("method=[gsattack]", "method.gsattack=gsattack attacks event frames, but dataset=digits"),
+    (
+        "dataset=digits_events method=[gsattack] +method.gsattack.recordings=1",
+        "unknown key 'method.gsattack.recordings'",
+    ),
 ]
 
 

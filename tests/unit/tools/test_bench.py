@@ -402,7 +402,7 @@ def test_the_retime_reference_bench_compares_every_setting_on_the_same_samples(
         assert m["identical"] == 4 and m["reference"]["fooled"] == m["batched"]["fooled"]
         assert m["reference"]["seconds"] > 0 and m["batched"]["seconds"] > 0
     assert settings["B∞ D=1"]["batched"]["fooled"] > 0
-    assert "retime beside the reference's classes on 4 event digits" in table
+    assert "retime beside the reference on 4 event digits" in table
 
 
 def test_retime_samples_below_one_are_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
@@ -605,7 +605,7 @@ def test_the_gsattack_reference_bench_compares_every_setting_on_the_same_samples
         assert m["identical"] == 3 and m["reference"]["fooled"] == m["one_at_a_time"]["fooled"]
     events = record["settings"]["events"]
     assert events["reference"]["fooled"] > 0 and events["batched_stream"]["seconds"] > 0
-    assert "gsattack beside the reference's loop on 3 event digits" in table
+    assert "gsattack beside the reference on 3 event digits" in table
 
 
 def test_a_folder_that_is_not_the_gsattack_clone_is_refused_in_one_line(

@@ -47,6 +47,7 @@ frames is a candidate. The reference attacks one sample at a time; here the batc
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,22 +65,24 @@ INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (
 
 
 class _GumbelLoop(Attack):
-    """The reference's attack loop over logits of discrete values (module docstring); a
-    subclass says what is drawn and how a draw becomes frames."""
+    """The reference's attack loop over logits of discrete values (module docstring), with
+    its parameters (``conf/method/gsattack*.yaml``'s keys); a subclass says what is drawn and
+    how a draw becomes frames."""
 
     def __init__(
         self,
         model: nn.Module,
-        steps: int,
-        kappa: float,
-        lr: float,
-        lr_period: int,
-        max_tau: float,
-        min_tau: float,
-        decay_step: int,
-        alpha_boundary: float,
-        max_grad_norm: float,
-        target: int,
+        eps: float = 0.0,
+        steps: int = 100,
+        kappa: float = 0.1,
+        lr: float = 1.0,
+        lr_period: int = 10,
+        max_tau: float = 2.0,
+        min_tau: float = 0.1,
+        decay_step: int = 100,
+        alpha_boundary: float = 2.0,
+        max_grad_norm: float = 20.0,
+        target: int = -1,
     ) -> None:
         super().__init__("GSAttack", model)
         self.steps, self.kappa, self.lr, self.lr_period = steps, kappa, lr, lr_period
@@ -169,26 +172,6 @@ class GSAttackFrames(_GumbelLoop):
     """GSAttack's binary-frame generator (module docstring); the method ``gsattack_frames``,
     its parameters ``conf/method/gsattack_frames.yaml``'s keys."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        eps: float = 0.0,
-        steps: int = 100,
-        kappa: float = 0.1,
-        lr: float = 1.0,
-        lr_period: int = 10,
-        max_tau: float = 2.0,
-        min_tau: float = 0.1,
-        decay_step: int = 100,
-        alpha_boundary: float = 2.0,
-        max_grad_norm: float = 20.0,
-        target: int = -1,
-    ) -> None:
-        super().__init__(
-            model, steps, kappa, lr, lr_period, max_tau, min_tau, decay_step, alpha_boundary,
-            max_grad_norm, target,
-        )  # fmt: skip
-
     def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.stack([(x == 0).float(), (x == 1).float()], -1), x  # init_alpha_from_frame
 
@@ -209,25 +192,13 @@ class GSAttack(_GumbelLoop):
         self,
         model: nn.Module,
         eps: float = 0.0,
-        steps: int = 100,
-        kappa: float = 0.1,
-        lr: float = 1.0,
-        lr_period: int = 10,
-        max_tau: float = 2.0,
-        min_tau: float = 0.1,
-        decay_step: int = 100,
-        alpha_boundary: float = 2.0,
-        max_grad_norm: float = 20.0,
-        target: int = -1,
         candidates: str = "target",
         insert_ratio: float = 1.0,
         bins: str = "stream",
         recordings: RecordedBatch | None = None,
+        **loop: Any,
     ) -> None:
-        super().__init__(
-            model, steps, kappa, lr, lr_period, max_tau, min_tau, decay_step, alpha_boundary,
-            max_grad_norm, target,
-        )  # fmt: skip
+        super().__init__(model, eps, **loop)  # the loop's parameters: _GumbelLoop's
         if recordings is None:
             raise ValueError("gsattack attacks raw events: it needs the batch's recordings")
         self.candidates, self.insert_ratio, self.bins = candidates, insert_ratio, bins
