@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 EXPERIMENTS = ROOT / "experiments"
 RUN_PY = ROOT / "run.py"
-QUIET = ["trainer.enable_progress_bar=false"]
+# no progress bars, and no report of a single run (tests/jobs/test_single_report.py tests it)
+QUIET = ["trainer.enable_progress_bar=false", "hydra.callbacks.report.single=false"]
 QUICK = [*QUIET, "train.epochs=1", "eps=[32]", "method=[fgsm]"]  # a digits job in a second
 # a CIFAR or DVS experiment's wiring on real-format fixtures, not its numbers: one epoch of two
 # batches of 4, one test batch of 4 and the masking probes on 4 images (64 by default)

@@ -1,9 +1,12 @@
-"""Writes the report at the end of every multirun (a Hydra callback), and logs it to W&B.
+"""Writes the report at the end of every multirun (a Hydra callback), and logs it to W&B;
+also that of a single run into its folder (``single``).
 
 Registered in ``conf/config.yaml`` under ``hydra.callbacks.report``. With ``logger=wandb``,
-the report's tables and figures go to one W&B run of ``job_type=report`` in the sweep's group
-(``<date>/<time>``, the sweep folder's parent and own name, unless ``logger.wandb.group`` is
-set). A failure prints one line and leaves the sweep's exit status alone.
+a sweep's report tables and figures go to one W&B run of ``job_type=report`` in the sweep's
+group (``<date>/<time>``, the sweep folder's parent and own name, unless
+``logger.wandb.group`` is set); a single run's report stays in its folder (the job logged its
+own run). A failure prints one line and leaves the exit status alone; a run that wrote no
+``metrics.json`` (refused, failed) gets no report.
 """
 
 from __future__ import annotations
@@ -59,15 +62,27 @@ def _cell(value: Any) -> Any:
 
 
 class ReportCallback(Callback):
-    """Hydra callback: the report of the sweep folder once every job has finished."""
+    """Hydra callback: the report of the sweep folder once every job has finished, and (if
+    ``single``) of a single run's folder once it wrote its ``metrics.json``."""
+
+    def __init__(self, single: bool = True) -> None:
+        self.single = single
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        folder = Path(config.hydra.run.dir)
+        if self.single and (folder / "metrics.json").is_file():
+            _report(folder, None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        folder = Path(config.hydra.sweep.dir)
-        try:
-            report = write_report(folder)
-            wandb_cfg = OmegaConf.select(config, "logger.wandb")
-            if wandb_cfg:
-                log_to_wandb(report, OmegaConf.to_container(wandb_cfg, resolve=True))
-            print(f"report: {report.files['html']}")
-        except Exception as err:  # the sweep's results stand whatever happens to the report
-            print(f"report: not written for {folder} ({type(err).__name__}: {err})")
+        _report(Path(config.hydra.sweep.dir), OmegaConf.select(config, "logger.wandb"))
+
+
+def _report(folder: Path, wandb_cfg: DictConfig | None) -> None:
+    """Writes ``folder``'s report (and logs it to W&B if ``wandb_cfg``); one line either way."""
+    try:
+        report = write_report(folder)
+        if wandb_cfg:
+            log_to_wandb(report, OmegaConf.to_container(wandb_cfg, resolve=True))
+        print(f"report: {report.files['html']}")
+    except Exception as err:  # the results stand whatever happens to the report
+        print(f"report: not written for {folder} ({type(err).__name__}: {err})")

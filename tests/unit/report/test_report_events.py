@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from test_report_figures import drawn_axes
 
 from snnattack.evaluation.examples import save
 from snnattack.records.results import AttackRow
 from snnattack.report import write_report
+from snnattack.report.callback import ReportCallback
 from snnattack.report.events import Curve, budgets, example_of
 
 
@@ -196,3 +198,17 @@ def test_a_raw_event_row_gets_asr_against_the_recordings_events_changed(tmp_path
 def write_report_without_raw(tmp_path: Path):
     event_job(tmp_path / "plain")
     return write_report(tmp_path / "plain")
+
+
+def test_a_single_run_gets_its_report_only_if_it_wrote_its_metrics(tmp_path: Path) -> None:
+    event_job(tmp_path / "job")
+    (tmp_path / "refused").mkdir()
+    for folder, single in (("job", False), ("job", True), ("refused", True)):
+        config = OmegaConf.create({"hydra": {"run": {"dir": str(tmp_path / folder)}}})
+        ReportCallback(single=single).on_run_end(config)
+        written = (tmp_path / folder / "report.md").is_file()
+        assert written == (folder == "job" and single)
+    assert (
+        "Event attacks: ASR against the L0 budget" in (tmp_path / "job" / "report.md").read_text()
+    )
+    assert list((tmp_path / "refused").iterdir()) == []
