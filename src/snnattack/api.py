@@ -213,6 +213,7 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
+    from snnattack.attacks.universal import fits
     from snnattack.config.specs import attack_specs, tunes
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
@@ -253,11 +254,17 @@ def evaluate(
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
+    if fits(resolved) and val_data is None:
+        raise UserError(
+            f"val_data=None but methods={list(cfg.method)} has a universal attack, fitted on "
+            "validation data; accepted: val_data=<validation images and labels, never the "
+            "test data>, or methods fitted per sample"
+        )
     settings = job_settings(cfg, notes)
     _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     validation = None
-    if tunes(resolved):
+    if tunes(resolved) or fits(resolved):
         size = cfg.attack.tune.val_size
         validation = first_samples(DataLoader(_dataset(val_data, "val_data"), size), size, device)
     record, _ = evaluation_record(
@@ -316,6 +323,7 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``)."""
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+    from snnattack.attacks.universal import needs_fitting, unfitted
     from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T)
@@ -333,6 +341,8 @@ def attack(
     net = with_encoding(net, cfg.encoding, "model", model)
     inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
     (spec,) = attack_specs(cfg)
+    if needs_fitting(spec.algorithm):
+        raise UserError(unfitted(f"method={method}"))
     recipe = recipe_of(cfg)
     device = device_of(net)
     crafter = _copy(net, device)

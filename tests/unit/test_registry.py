@@ -218,6 +218,7 @@ KINDS = {
             "sparsefool",
             "spike_grad",
             "event_patch",
+            "event_patch_universal",
             "gsattack",
             "retime",
         ],

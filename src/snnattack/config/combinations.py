@@ -39,7 +39,10 @@ CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in str
 
 
 # attack-method arguments that a job sets from another key, never from method.<name>.*
-SET_ELSEWHERE = {"eot_samples": "attack.eot_samples"}
+SET_ELSEWHERE = {
+    "eot_samples": "attack.eot_samples",
+    "fitted": "the fitting of a universal attack on validation data",
+}
 
 
 def _accepted_params(func: Callable, skip: int) -> list[str]:

@@ -177,6 +177,11 @@ RULES: dict[str, Rule] = {
     "method.*.decay_step": integer(1),
     "method.*.alpha_boundary": real(0, lo_open=True),
     "method.*.max_grad_norm": real(0, lo_open=True),
+    # event_patch_universal (docs/event_attacks.md)
+    "method.*.epochs": integer(1),
+    "method.*.batch_size": integer(1),
+    "method.*.max_iteration": integer(1),
+    "method.*.threshold": real(0, 1),
     # retime (docs/event_attacks.md)
     "method.*.norm": one_of(*RETIME_NORMS),
     "method.*.budget": integer(1),

@@ -1,0 +1,124 @@
+"""Universal attacks (attacks/universal.py) and the universal AE-Patch
+(``event_patch_universal``): fitted once on validation data, never on a test batch, and applied
+as it is to every test batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from fixtures_event_nets import binary_digits_net
+
+import snnattack
+from snnattack.attacks.methods.event_patch import windows
+from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch, placed
+from snnattack.attacks.universal import fit_specs, needs_fitting
+from snnattack.config import validate
+from snnattack.errors import ConfigError, UserError
+from snnattack.gradients import gradient_mode
+from snnattack.settings import AttackSettings, AttackSpec, Recipe
+
+EVENTS = "dataset=digits_events"
+SMALL = ["method.event_patch_universal.area=0.2", "method.event_patch_universal.epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def split() -> tuple[torch.nn.Module, tuple, tuple]:
+    """The event net, 24 validation digits and 16 test digits after them."""
+    model, x, y = binary_digits_net(40)
+    return model, (x[:24], y[:24]), (x[24:], y[24:])
+
+
+def fitted_patch(model, x, y, **params) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    with gradient_mode(model, "stbp"):
+        return UniversalEventPatch(model, area=0.2, epochs=2, **params).fit(x, y)
+
+
+def test_the_patch_is_fitted_on_validation_only_and_the_same_for_every_test_batch(
+    split, monkeypatch
+) -> None:
+    model, (xv, yv), (xt, yt) = split
+    fitted_on, applied = [], []
+    fit, apply = UniversalEventPatch.fit, UniversalEventPatch.apply
+
+    def spy_fit(self, x, y):
+        fitted_on.append(x.clone())
+        return fit(self, x, y)
+
+    def spy_apply(self, x, y, state):
+        applied.append((x.clone(), state["patch"].clone()))
+        return apply(self, x, y, state)
+
+    monkeypatch.setattr(UniversalEventPatch, "fit", spy_fit)
+    monkeypatch.setattr(UniversalEventPatch, "apply", spy_apply)
+    record = snnattack.evaluate(
+        model,
+        (xt, yt),
+        methods=["event_patch_universal"],
+        val_data=(xv, yv),
+        masking=False,
+        progress=False,
+        overrides=[EVENTS, "eval_batch_size=8", *SMALL],
+    )
+    assert len(fitted_on) == 1 and torch.equal(fitted_on[0], xv)
+    assert [len(x) for x, _ in applied] == [8, 8]  # two test batches, the test digits only
+    assert torch.equal(torch.cat([x for x, _ in applied]), xt)
+    assert all(torch.equal(patch, applied[0][1]) for _, patch in applied)
+    (row,) = record.results
+    assert row.n == 16 and row.eps == 0.0 and row.l0_mean is not None
+
+
+def test_targeted_success_is_reaching_the_target_with_the_patch_as_fitted(split) -> None:
+    model, (xv, yv), (xt, yt) = split
+    state = fitted_patch(model, xv, yv, target=3, placement="receptive_field")
+    top, left = state["corner"][:1], state["corner"][1:]
+    attack = UniversalEventPatch(
+        model, area=0.2, target=3, placement="receptive_field", fitted=state
+    )
+    adv = attack(xt, yt)
+    with torch.no_grad():
+        patched = model(placed(state["patch"], xt, top, left)).argmax(1)
+        clean = model(xt).argmax(1)
+    reached = (patched == 3) & (yt != 3) & (clean == yt)
+    changed = (adv != xt).flatten(1).any(1)
+    assert reached.any() and torch.equal(changed, reached)
+    window = windows(xt, top.expand(16), left.expand(16), 3).bool()
+    assert (adv[~window] == xt[~window]).all()  # nothing outside the fitted window changes
+    r, c = int(top), int(left)
+    inside = adv[changed][..., r : r + 3, c : c + 3]
+    assert torch.equal(inside, state["patch"].expand_as(inside))
+
+
+def test_fitting_is_binary_seeded_and_random_placement_fits_no_window(split) -> None:
+    model, (xv, yv), _ = split
+    first, again = fitted_patch(model, xv, yv), fitted_patch(model, xv, yv)
+    assert torch.equal(first["patch"], again["patch"]) and first["patch"].shape == (4, 2, 3, 3)
+    assert set(first["patch"].unique().tolist()) <= {0.0, 1.0}
+    assert first["corner"].tolist() == [-1, -1]
+
+
+def test_a_universal_method_without_validation_data_is_refused(split) -> None:
+    model, _, (xt, yt) = split
+    with pytest.raises(UserError, match=r"^val_data=None but methods=\['event_patch_universal'\]"):
+        snnattack.evaluate(
+            model, (xt, yt), methods=["event_patch_universal"], progress=False, overrides=[EVENTS]
+        )
+    with pytest.raises(UserError, match="^method=event_patch_universal is a universal attack"):
+        snnattack.attack(model, xt, yt, method="event_patch_universal", overrides=[EVENTS])
+    spec = AttackSpec("event_patch_universal", 0.0, "white", {"area": 0.2})
+    with pytest.raises(UserError, match="accepted: val_data=<validation images"):
+        fit_specs(AttackSettings(recipe=Recipe("stbp")), [spec], model, None, None)
+    assert needs_fitting("event_patch_universal") and not needs_fitting("event_patch")
+
+
+def test_the_universal_patch_keys_are_checked(compose) -> None:
+    with pytest.raises(ConfigError, match="method.event_patch_universal.epochs=0"):
+        validate(
+            compose(EVENTS, "method=event_patch_universal", "method.event_patch_universal.epochs=0")
+        )
+    with pytest.raises(ConfigError, match="threshold=1.5"):
+        validate(
+            compose(
+                EVENTS, "method=event_patch_universal", "method.event_patch_universal.threshold=1.5"
+            )
+        )
