@@ -22,7 +22,6 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.attacks.methods.base import METHODS
 from snnattack.errors import UserError
 from snnattack.settings import AttackSettings, AttackSpec
 
@@ -67,6 +66,8 @@ def unfitted(what: str) -> str:
 
 def needs_fitting(method: str) -> bool:
     """Whether the registered ``method`` is a universal attack (fitted before the test)."""
+    from snnattack.attacks.methods import METHODS  # its modules import this one
+
     make = METHODS[method].make if method in METHODS else None
     return isinstance(make, type) and issubclass(make, UniversalAttack)
 

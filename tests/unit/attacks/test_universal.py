@@ -14,6 +14,7 @@ from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch,
 from snnattack.attacks.universal import fit_specs, needs_fitting
 from snnattack.config import validate
 from snnattack.errors import ConfigError, UserError
+from snnattack.evaluation.checks import largest_l0
 from snnattack.gradients import gradient_mode
 from snnattack.settings import AttackSettings, AttackSpec, Recipe
 
@@ -122,3 +123,8 @@ def test_the_universal_patch_keys_are_checked(compose) -> None:
                 EVENTS, "method=event_patch_universal", "method.event_patch_universal.threshold=1.5"
             )
         )
+
+
+def test_random_flips_per_sample_are_not_the_masking_baseline_of_a_universal_patch() -> None:
+    row = {"method": "event_patch_universal", "box": "white", "l0_hist": {"4": 2, "9": 1}}
+    assert largest_l0(row) is None and largest_l0({**row, "method": "event_patch"}) == 9
