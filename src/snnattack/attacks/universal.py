@@ -14,6 +14,8 @@ validation data is given, and anywhere it would run unfitted (tuning skips it).
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
@@ -24,6 +26,8 @@ from torchattacks.attack import Attack
 
 from snnattack.errors import UserError
 from snnattack.settings import AttackSettings, AttackSpec
+
+log = logging.getLogger(__name__)
 
 FITTED = "fitted"  # the params key that carries a row's fitted state to the test batches
 
@@ -121,9 +125,12 @@ def fit_specs(
             recipe = replace(recipe, grad_params=spec.grad_params)
         x, y = validation
         torch.manual_seed(recipe.seed)
+        started = time.perf_counter()
         with crafting_on(spec.algorithm, crafter, recipe), torch.enable_grad():
             attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)
             state = attack.fit(x.detach(), y)
         state = {k: v.detach() for k, v in state.items()}
+        seconds = time.perf_counter() - started  # not in the row's seconds (the test only)
+        log.info("fitted %s on %d validation images in %.1f s", spec.name, len(y), seconds)
         out.append(dataclasses.replace(spec, params={**spec.params, FITTED: state}))
     return out

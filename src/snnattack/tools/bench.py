@@ -24,7 +24,10 @@ its budgets against a plain PGD step on the same event-digits model
 (:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``,
 ``--retime-model``, ``--retime-size``);
 ``--retime-reference FOLDER`` runs the reference's Spike-Retiming classes from a clone of its
-repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`).
+repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`);
+``--patch-reference FOLDER`` runs the reference AE-Patch's patch update from a clone of its
+repository beside ``event_patch_universal``'s on the same mini-batches
+(:mod:`snnattack.tools.patch_fidelity`; ``--patch-samples``).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from snnattack.models.fold import folded
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
+from snnattack.tools.patch_fidelity import measure_patch_fidelity
 from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.retime_fidelity import measure_retime_fidelity
 from snnattack.tools.sda_cost import measure_sda
@@ -216,6 +220,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     retiming.add_argument(
         "--retime-samples", type=int, default=32, help="held-out event digits (--retime-reference)"
     )
+    patch = parser.add_argument_group("AE-Patch (--patch-reference, instead of the steps)")
+    patch.add_argument(
+        "--patch-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/yszbb/AE-Patch: its patch update beside "
+        "event_patch_universal's on the same event-digit mini-batches, one thread",
+    )
+    patch.add_argument(
+        "--patch-samples",
+        type=int,
+        default=32,
+        help="held-out event digits that fit the patch, and as many that test it",
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -267,6 +285,7 @@ def check(args: argparse.Namespace) -> None:
         ("retime_steps", integer(1)),
         ("retime_size", integer(4)),
         ("retime_samples", integer(1)),
+        ("patch_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -460,6 +479,30 @@ def retime_fidelity_table(record: dict[str, Any]) -> Table:
     return table
 
 
+def patch_fidelity_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.patch_fidelity.measure_patch_fidelity`: per
+    target class, the fitting with this project's update and with the reference's."""
+    n = record["samples"]
+    table = Table(
+        title=f"event_patch_universal beside the reference's patch_attack (fitted on {n} event "
+        f"digits, tested on the {n} after them), one thread"
+    )
+    columns = ("target", "fitted with", "mini-batches", "one step equal", "update equal")
+    for col in (*columns, "test reached"):
+        table.add_column(col, justify="right")
+    for target, sides in record["settings"].items():
+        for side, m in sides.items():
+            table.add_row(
+                target,
+                side,
+                str(m["batches"]),
+                f"{m['one_step_equal']} / {m['batches']}",
+                f"{m['update_equal']} / {m['batches']}",
+                f"{m['test_succeeded']} / {m['test_eligible']}",
+            )
+    return table
+
+
 def paper_block(path: str | Path) -> dict[str, Any]:
     """The ``paper:`` block of an experiment file (empty if the file has none)."""
     if not Path(path).is_file():
@@ -633,7 +676,8 @@ def workload(
     args: argparse.Namespace,
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
     """The whole-attack measurement asked for instead of the step table (``--ensemble``,
-    ``--sda``, ``--retime-reference``, ``--retime``) and the table of its record; None if none."""
+    ``--sda``, ``--retime-reference``, ``--patch-reference``, ``--retime``) and the table of
+    its record; None if none."""
     if args.ensemble:
         return (
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
@@ -645,6 +689,13 @@ def workload(
         return (
             lambda: measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed),
             retime_fidelity_table,
+        )
+    if args.patch_reference:
+        return (
+            lambda: measure_patch_fidelity(
+                args.patch_reference, args.patch_samples, seed=args.seed
+            ),
+            patch_fidelity_table,
         )
     if args.retime:
         return (

@@ -118,15 +118,27 @@ class UniversalEventPatch(UniversalAttack):
         for _ in range(self.max_iteration):
             if best_p >= sign * self.threshold:
                 break
-            p = patch.clone().requires_grad_(True)
-            g = torch.autograd.grad(sign * self._mean_prob(placed(p, x, *corner), y), p)[0]
-            if not g.abs().sum():
+            stepped = self._signed_step(patch, x, y, corner)
+            if stepped is None:
                 break  # the reference's "Gradient vanish"
-            patch = (patch + self.lr * g.sign()).clamp(0.0, 1.0)
+            patch = stepped
             now = sign * self._probability(placed(patch, x, *corner), y)
             if now > best_p:
                 best, best_p = patch, now
         return best
+
+    def _signed_step(
+        self, patch: torch.Tensor, x: torch.Tensor, y: torch.Tensor, corner: tuple
+    ) -> torch.Tensor | None:
+        """One signed step of size ``lr`` of ``patch`` on the mini-batch ``x`` (up the mean
+        log-probability of the target, down the label's), clipped to [0, 1]; None where the
+        gradient vanished."""
+        sign = 1.0 if self.target >= 0 else -1.0
+        p = patch.clone().requires_grad_(True)
+        g = torch.autograd.grad(sign * self._mean_prob(placed(p, x, *corner), y), p)[0]
+        if not g.abs().sum():
+            return None
+        return (patch + self.lr * g.sign()).clamp(0.0, 1.0)
 
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         x, y = x.to(self.device), y.to(self.device)
