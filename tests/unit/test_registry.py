@@ -216,6 +216,7 @@ KINDS = {
             "autoattack",
             "sda",
             "sparsefool",
+            "sparsefool_universal",
             "spike_grad",
             "event_patch",
             "event_patch_universal",
