@@ -27,7 +27,10 @@ its budgets against a plain PGD step on the same event-digits model
 repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`);
 ``--patch-reference FOLDER`` runs the reference AE-Patch's patch update from a clone of its
 repository beside ``event_patch_universal``'s on the same mini-batches
-(:mod:`snnattack.tools.patch_fidelity`; ``--patch-samples``).
+(:mod:`snnattack.tools.patch_fidelity`; ``--patch-samples``); ``--spikefool-reference FOLDER``
+runs SpikeFool's ``universal_attack`` from a clone of its repository beside
+``sparsefool_universal`` on the same samples
+(:mod:`snnattack.tools.spikefool_universal_fidelity`; ``--spikefool-samples``).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from snnattack.tools.patch_fidelity import measure_patch_fidelity
 from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.retime_fidelity import measure_retime_fidelity
 from snnattack.tools.sda_cost import measure_sda
+from snnattack.tools.spikefool_universal_fidelity import measure_spikefool_universal
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
 
@@ -234,6 +238,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=32,
         help="held-out event digits that fit the patch, and as many that test it",
     )
+    spikefool = parser.add_argument_group(
+        "SpikeFool's universal perturbation (--spikefool-reference, instead of the steps)"
+    )
+    spikefool.add_argument(
+        "--spikefool-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/jubueche/SPAA: its universal_attack beside "
+        "sparsefool_universal on the same event digits, one thread",
+    )
+    spikefool.add_argument(
+        "--spikefool-samples",
+        type=int,
+        default=32,
+        help="held-out event digits that fit the flips, and as many that test them",
+    )
     parser.add_argument(
         "--sweep",
         metavar="KEY=V1,V2,...",
@@ -286,6 +306,7 @@ def check(args: argparse.Namespace) -> None:
         ("retime_size", integer(4)),
         ("retime_samples", integer(1)),
         ("patch_samples", integer(1)),
+        ("spikefool_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -503,6 +524,27 @@ def patch_fidelity_table(record: dict[str, Any]) -> Table:
     return table
 
 
+def spikefool_universal_table(record: dict[str, Any]) -> Table:
+    """A rich table of
+    :func:`snnattack.tools.spikefool_universal_fidelity.measure_spikefool_universal`."""
+    n = record["samples"]
+    table = Table(
+        title=f"sparsefool_universal beside the reference's universal_attack (fitted on {n} "
+        f"event digits, tested on the {n} after them; same bits: {record['same_bits']})"
+    )
+    for col in ("side", "bits flipped", "test fooled", "seconds"):
+        table.add_column(col, justify="right")
+    for side in ("reference", "ours"):
+        m = record[side]
+        table.add_row(
+            side,
+            str(m["bits"]),
+            f"{m['test_fooled']} / {record['test_correct']}",
+            f"{m['seconds']:.2f}",
+        )
+    return table
+
+
 def paper_block(path: str | Path) -> dict[str, Any]:
     """The ``paper:`` block of an experiment file (empty if the file has none)."""
     if not Path(path).is_file():
@@ -676,8 +718,8 @@ def workload(
     args: argparse.Namespace,
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
     """The whole-attack measurement asked for instead of the step table (``--ensemble``,
-    ``--sda``, ``--retime-reference``, ``--patch-reference``, ``--retime``) and the table of
-    its record; None if none."""
+    ``--sda``, ``--retime-reference``, ``--patch-reference``, ``--spikefool-reference``,
+    ``--retime``) and the table of its record; None if none."""
     if args.ensemble:
         return (
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
@@ -696,6 +738,13 @@ def workload(
                 args.patch_reference, args.patch_samples, seed=args.seed
             ),
             patch_fidelity_table,
+        )
+    if args.spikefool_reference:
+        return (
+            lambda: measure_spikefool_universal(
+                args.spikefool_reference, args.spikefool_samples, seed=args.seed
+            ),
+            spikefool_universal_table,
         )
     if args.retime:
         return (

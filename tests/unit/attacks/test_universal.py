@@ -132,6 +132,12 @@ def test_the_universal_patch_keys_are_checked(compose) -> None:
         validate(
             compose(EVENTS, "method=event_patch_universal", "method.event_patch_universal.epochs=0")
         )
+    with pytest.raises(ConfigError, match="eviction='lru' is unknown; accepted: heatmap, random"):
+        validate(
+            compose(
+                EVENTS, "method=sparsefool_universal", "method.sparsefool_universal.eviction=lru"
+            )
+        )
     with pytest.raises(ConfigError, match="threshold=1.5"):
         validate(
             compose(

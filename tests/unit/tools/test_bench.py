@@ -291,6 +291,7 @@ SDA_CLONE = ("--sda", "ryime/PDSG-SDA")
 RETIME_CLONE = ("--retime-reference", "yuyi-sd/Spike-Retiming-Attacks")
 PATCH_CLONE = ("--patch-reference", "yszbb/AE-Patch")
 PATCH_FILE = "attack/adversarial_patchs_targeted.py"  # the file the AE-Patch bench imports
+SPIKEFOOL_CLONE = ("--spikefool-reference", "jubueche/SPAA")
 
 
 @pytest.mark.parametrize(
@@ -318,6 +319,8 @@ PATCH_FILE = "attack/adversarial_patchs_targeted.py"  # the file the AE-Patch be
         (PATCH_CLONE, None, f"holds no {PATCH_FILE}"),
         (PATCH_CLONE, "import not_a_module_here\n", f"importing {PATCH_FILE} raised"),
         (PATCH_CLONE, "def mask_generation(): ...\n", f"{PATCH_FILE} has no class patch_attack"),
+        (SPIKEFOOL_CLONE, None, "holds no sparsefool.py"),
+        (SPIKEFOOL_CLONE, "def sparsefool(): ...\n", "has no class universal_attack, Heatmap"),
     ],
 )
 def test_a_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
@@ -329,8 +332,9 @@ def test_a_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
 ) -> None:
     flag, repository = clone
     if attack_py is not None:
-        file = tmp_path / (PATCH_FILE if clone == PATCH_CLONE else "utils/attack.py")
-        file.parent.mkdir()
+        files = {PATCH_CLONE: PATCH_FILE, SPIKEFOOL_CLONE: "sparsefool.py"}
+        file = tmp_path / files.get(clone, "utils/attack.py")
+        file.parent.mkdir(exist_ok=True)
         file.write_text(attack_py)
     with pytest.raises(SystemExit) as exit_:
         main([flag, str(tmp_path), "--store", str(tmp_path / "models")])
@@ -516,3 +520,37 @@ def test_the_patch_reference_bench_compares_every_update_on_the_same_mini_batche
         assert 0 <= ours["test_succeeded"] <= ours["test_eligible"] <= 4
     assert "event_patch_universal beside the reference's patch_attack" in table
     assert torch.cuda.FloatTensor is not torch.FloatTensor  # restored after the reference ran
+
+
+# A stand-in for SpikeFool's sparsefool.py (jubueche/SPAA has no licence, so the bench imports
+# a user's clone): its import of the repository's utils, universal_attack's call signature and
+# return, and an empty set of flips (no success), so that the record's two sides differ.
+SPIKEFOOL_STAND_IN = """
+import torch
+from utils import get_prediction
+
+
+class Heatmap:
+    pass
+
+
+def universal_attack(X, y, net, attack_fn, max_hamming_distance, max_iter, eviction=Heatmap,
+                     device="gpu"):
+    print("Success rate 0.0")
+    return {"pert_total": torch.zeros(X.shape[1:]).bool(), "L0": 0.0}
+"""
+
+
+@pytest.mark.slow
+def test_the_spikefool_reference_bench_fits_both_sets_on_the_same_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "sparsefool.py").write_text(SPIKEFOOL_STAND_IN)
+    argv = ["--spikefool-reference", str(tmp_path), "--spikefool-samples", "4"]
+    record, table = bench_output(argv, capsys)
+    assert record["samples"] == 4 and record["max_hamming_distance"] == 10
+    assert record["same_bits"] is False and record["reference"]["bits"] == 0
+    assert record["reference"]["test_fooled"] == 0 and record["ours"]["bits"] == 10
+    assert 0 <= record["ours"]["test_fooled"] <= record["test_correct"] == 4
+    assert "sparsefool_universal beside the reference's" in table
+    assert f"{record['ours']['test_fooled']} / 4" in table
