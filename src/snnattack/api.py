@@ -206,7 +206,9 @@ def evaluate(
     ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
     ``grad_params`` its parameters; ``boxes`` white and/or black (transfer from ``source``).
     ``val_data`` holds the validation images that ``tune=True`` and tuned ensemble components
-    choose parameters on (never ``data``). ``T`` is needed for a network of another library.
+    choose parameters on, and that a universal method (``event_patch_universal``,
+    ``sparsefool_universal``) is fitted on (never ``data``). ``T`` is needed for a network of
+    another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress

@@ -59,6 +59,17 @@ class UniversalAttack(Attack):
         return self.apply(images.detach().to(self.device), labels.to(self.device), state)
 
 
+def refuse_empty(keep: torch.Tensor, what: str) -> None:
+    """Refuses a fitting whose validation batch holds no sample to fit on (``keep``: the
+    samples it may use, ``what`` says which)."""
+    if not bool(keep.any()):
+        raise UserError(
+            f"none of the {len(keep)} validation images is {what}, so a universal attack has "
+            "nothing to fit on; accepted: more validation images (attack.tune.val_size, or "
+            "val_data) or another target"
+        )
+
+
 def unfitted(what: str) -> str:
     """The refusal of a universal attack ``what`` run without its fitted state."""
     return (

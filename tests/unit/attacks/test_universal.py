@@ -125,6 +125,13 @@ def test_a_universal_method_without_validation_data_is_refused(split) -> None:
     with pytest.raises(UserError, match="accepted: val_data=<validation images"):
         fit_specs(AttackSettings(recipe=Recipe("stbp")), [spec], model, None, None)
     assert needs_fitting("event_patch_universal") and not needs_fitting("event_patch")
+    threes = yt == 3
+    with pytest.raises(
+        UserError, match=r"^none of the \d+ validation images is clean-correct and not of class 3"
+    ):
+        UniversalEventPatch(model, target=3).fit(xt[threes], yt[threes])
+    with pytest.raises(UserError, match="validation images is clean-correct, so a universal"):
+        UniversalSparseFool(model).fit(xt, (yt + 1) % 10)
 
 
 def test_the_universal_patch_keys_are_checked(compose) -> None:

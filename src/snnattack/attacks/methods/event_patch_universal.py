@@ -41,7 +41,7 @@ from snnattack.attacks.methods.event_patch import (
     salient_corners,
     windows,
 )
-from snnattack.attacks.universal import UniversalAttack
+from snnattack.attacks.universal import UniversalAttack, refuse_empty
 
 
 def placed(
@@ -145,9 +145,11 @@ class UniversalEventPatch(UniversalAttack):
         side = patch_side(self.area, x)
         patch = torch.zeros(*x.shape[1:-2], side, side, device=x.device)
         keep = self._eligible(x, y)
+        other = f" and not of class {self.target}" if self.target >= 0 else ""
+        refuse_empty(keep, f"clean-correct{other}")
         x, y = x[keep], y[keep]
         corner = torch.full((2,), -1, device=x.device)  # random placement: none fitted
-        if self.placement == "receptive_field" and len(x):
+        if self.placement == "receptive_field":
             current = x.clone().requires_grad_(True)
             g = torch.autograd.grad(-self._mean_prob(current, y), current)[0].sum(0, True)
             corner = torch.cat(salient_corners(g, side))

@@ -29,7 +29,7 @@ from torch import nn
 
 from snnattack.attacks.methods.base import register
 from snnattack.attacks.methods.sparsefool import SparseFool
-from snnattack.attacks.universal import UniversalAttack
+from snnattack.attacks.universal import UniversalAttack, refuse_empty
 
 EVICTIONS = ("heatmap", "random")
 UNBOUNDED = 10**6  # the per-sample attack's Hamming budget (the reference's int(1e6))
@@ -98,6 +98,7 @@ class UniversalSparseFool(UniversalAttack):
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         x, y = x.to(self.device), y.to(self.device)
         correct = self._predict(x) == y
+        refuse_empty(correct, "clean-correct")
         heat = (self.sparsefool(x[correct], y[correct]) != x[correct]).sum(0).float()
         flips = torch.zeros_like(x[0])
         best, best_rate = flips, 0.0
