@@ -13,7 +13,8 @@ class (``target: -1``: one patch for every class), until their mean probability 
 reaches ``threshold`` (targeted: at least, untargeted: at most); the step of best mean
 probability is kept; after each epoch the patch is rounded to {0, 1}. Where it goes:
 ``placement: random`` draws one uniform window per mini-batch while fitting (the reference's
-``location_global=1``) and one per test sample; ``placement: receptive_field`` fits and
+untargeted class at ``location_global=1``; its targeted class fits inside hard-coded
+regions) and one per test sample; ``placement: receptive_field`` fits and
 applies the patch at one window, where the loss gradient of the validation samples is
 largest (the data-driven counterpart of the reference's hard-coded regions per class).
 
