@@ -209,13 +209,16 @@ def evaluate(
     ``ensemble`` for the worst case); ``grad_mode`` an ``attack=`` name (``conf/attack``) and
     ``grad_params`` its parameters; ``boxes`` white and/or black (transfer from ``source``).
     ``val_data`` holds the validation images that ``tune=True`` and tuned ensemble components
-    choose parameters on (never ``data``). ``T`` is needed for a network of another library.
+    choose parameters on, and that a universal method (``event_patch_universal``,
+    ``sparsefool_universal``) is fitted on (never ``data``). ``T`` is needed for a network of
+    another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
+    from snnattack.attacks.universal import fits
     from snnattack.config.specs import attack_specs, tunes
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
@@ -257,11 +260,17 @@ def evaluate(
             "an ensemble component with tune: true); accepted: val_data=<validation images "
             "and labels, never the test data>, or tune=False and no tuned component"
         )
+    if fits(resolved) and val_data is None:
+        raise UserError(
+            f"val_data=None but methods={list(cfg.method)} has a universal attack, fitted on "
+            "validation data; accepted: val_data=<validation images and labels, never the "
+            "test data>, or methods fitted per sample"
+        )
     settings = job_settings(cfg, notes)
     _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     validation = None
-    if tunes(resolved):
+    if tunes(resolved) or fits(resolved):
         size = cfg.attack.tune.val_size
         validation = first_samples(DataLoader(_dataset(val_data, "val_data"), size), size, device)
     record, _ = evaluation_record(
@@ -363,6 +372,7 @@ def attack(
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
     from snnattack.attacks.methods import reads_recordings
+    from snnattack.attacks.universal import needs_fitting, unfitted
     from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T)
@@ -384,6 +394,8 @@ def attack(
             f"accepted: snnattack.evaluate(model, (streams, labels), methods=[{method!r}], "
             f"...), or method={spec.algorithm + '_frames'!r} (on frames)"
         )
+    if needs_fitting(spec.algorithm):
+        raise UserError(unfitted(f"method={method}"))
     net = with_encoding(net, cfg.encoding, "model", model)
     inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
     recipe = recipe_of(cfg)

@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.attacks.universal import fits
 from snnattack.config import validate
 from snnattack.config.settings import job_settings
 from snnattack.data import datamodule, first_samples
@@ -70,7 +71,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             specs,
             job,
             data,
-            validation(data, job.attack.tune["val_size"]) if job.tunes else None,
+            validation(data, job.attack.tune["val_size"]) if job.tunes or fits(resolved) else None,
             trainer,
             models=models,
             config=resolved,

@@ -33,3 +33,27 @@ def test_the_event_attacks_fool_the_event_digits_white_and_black_box(run_job: Ca
     assert raw["changed_mean"] == pytest.approx(
         raw["inserted_mean"] + raw["deleted_mean"] + raw["flipped_mean"]
     )
+
+
+@pytest.mark.slow
+def test_a_job_fits_the_universal_attacks_on_validation_data_and_applies_them(
+    run_job: Callable,
+) -> None:
+    record = run_job(
+        "dataset=digits_events",
+        "method=[event_patch_universal,sparsefool_universal]",
+        "method.event_patch_universal.area=0.1",
+        "method.event_patch_universal.epochs=2",
+        "method.sparsefool_universal.max_hamming_distance=50",
+        "method.sparsefool_universal.rounds=1",
+        "attack.tune.val_size=64",
+        "boxes=[white,black]",
+        "trainer.limit_test_batches=2",
+    )
+    rows = {(r["method"], r["box"]): r for r in record["results"]}
+    assert len(rows) == 4 and all(r["eps_255"] == 0 for r in rows.values())
+    for box in ("white", "black"):
+        flips = rows["sparsefool_universal", box]
+        assert flips["asr"] > 20 and flips["l0_mean"] == flips["l0_median"] == 50  # one set
+        assert rows["event_patch_universal", box]["l0_mean"] <= 2 * 2 * 2 * 4  # its window
+    assert "random_flips_stronger" not in record["masking"]["flagged"]

@@ -90,6 +90,22 @@ def grad_mode_of(method: str, grad_mode: str, crafter: nn.Module) -> str:
     return grad_mode if spiking(crafter) else ANN_GRAD_MODE
 
 
+@contextmanager
+def crafting_on(algorithm: str, crafter: nn.Module, recipe: Recipe) -> Iterator[None]:
+    """Within the block ``crafter`` is simulated for the recipe's time extension and
+    differentiated by its gradient mode (neither for an ANN; no mode for a gradient-free
+    ``algorithm``): how every attack, and a universal attack's fitting, crafts on it."""
+    uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
+    differentiation = (
+        gradient_mode(crafter, recipe.grad_mode, **recipe.grad_params)
+        if uses_mode
+        else nullcontext()
+    )
+    extension = time_extended(crafter, recipe.time_extension) if spiking(crafter) else nullcontext()
+    with extension, differentiation:
+        yield
+
+
 def craft(
     algorithm: str,
     crafter: nn.Module,
@@ -118,13 +134,6 @@ def craft_tracked(
 ) -> tuple[torch.Tensor, int, dict[int, torch.Tensor]]:
     """:func:`craft`, and the running best examples after each of the recipe's
     ``steps_curve`` counts."""
-    uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
-    differentiation = (
-        gradient_mode(crafter, recipe.grad_mode, **recipe.grad_params)
-        if uses_mode
-        else nullcontext()
-    )
-    extension = time_extended(crafter, recipe.time_extension) if spiking(crafter) else nullcontext()
     eot = recipe.eot_samples
     frames = x.dim() == 5 and not is_event_attack(algorithm)
     attacked = FramesAsChannels(crafter, x.shape[1:3]) if frames else crafter
@@ -132,8 +141,7 @@ def craft_tracked(
     # the gradient mode first: a proxy pass's output (rga, ann) is replaced by the true output
     # in the mode's forward hook, which must run before the tracker's hook judges the iterate
     with (
-        extension,
-        differentiation,
+        crafting_on(algorithm, crafter, recipe),
         counting_queries(crafter) as queries,
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),

@@ -42,6 +42,7 @@ CONVERTED = tuple(k for k, strategy in STRATEGIES.items() if "conversion" in str
 SET_ELSEWHERE = {
     "eot_samples": "attack.eot_samples",
     "recordings": "the evaluation: the test batch's recordings",
+    "fitted": "the fitting of a universal attack on validation data",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from snnattack.attacks.universal import fits
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.settings import model_settings
 from snnattack.config.specs import tunes
@@ -50,13 +51,14 @@ def _available_ram() -> int:
 def _batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(key, batch size, time-step factor) of each pass a job runs: training at T (not for a
     converted SNN: T=2000 is fine), the attacks and tuning's one validation batch
-    (``attack.tune.val_size`` images at once) at T times ``attack.time_extension``, and the
-    masking checks' one batch of ``checks.masking.probe_size`` images at T."""
+    (``attack.tune.val_size`` images at once; a universal attack fits on it too) at T times
+    ``attack.time_extension``, and the masking checks' one batch of
+    ``checks.masking.probe_size`` images at T."""
     extension = resolved["attack"].get("time_extension", 1)
     out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
     if STRATEGIES[resolved["train"]["kind"]].trains_at_T:
         out.insert(0, ("train.batch_size", resolved["train"]["batch_size"], 1))
-    if tunes(resolved):
+    if tunes(resolved) or fits(resolved):  # a universal attack fits on the same batch
         out.append(("attack.tune.val_size", resolved["attack"]["tune"]["val_size"], extension))
     masking = resolved["checks"].get("masking") or {}
     if masking.get("enabled"):

@@ -182,6 +182,14 @@ RULES: dict[str, Rule] = {
     "method.*.candidates": one_of(*GSATTACK_CANDIDATES),
     "method.*.insert_ratio": real(0),
     "method.*.bins": one_of(*GSATTACK_BINS),
+    # event_patch_universal (docs/event_attacks.md)
+    "method.*.epochs": integer(1),
+    "method.*.batch_size": integer(1),
+    "method.*.max_iteration": integer(1),
+    "method.*.threshold": real(0, 1),
+    # sparsefool_universal (docs/event_attacks.md)
+    "method.*.rounds": integer(1),
+    "method.*.eviction": one_of("heatmap", "random"),
     # retime (docs/event_attacks.md)
     "method.*.norm": one_of(*RETIME_NORMS),
     "method.*.budget": integer(1),

@@ -42,6 +42,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import craft, spiking
 from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.universal import needs_fitting
 from snnattack.gradients import gradient_mode
 from snnattack.settings import CheckSettings, Recipe
 
@@ -254,9 +255,10 @@ def random_flips_asr(
 
 def largest_l0(row: dict[str, Any]) -> int | None:
     """The most events an event attack's ``row`` changed for one success (its ``l0_hist``);
-    None for a row without successes, not of an event attack, or of a retiming attack (random
-    flips change counts, so they are not its gradient-free variant)."""
-    if row.get("retiming") is not None:
+    None for a row without successes, not of an event attack, of a retiming attack (random
+    flips change counts, so they are not its gradient-free variant) or of a universal attack
+    (one patch for every sample; flips drawn per sample are a stronger threat model)."""
+    if row.get("retiming") is not None or needs_fitting(row["method"]):
         return None
     hist = row.get("l0_hist") or {}
     return max((int(float(v)) for v in hist), default=None)

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.tuning import tune_specs
+from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -64,7 +65,8 @@ def evaluation_record(
 ) -> tuple[JobRecord, AttackEvaluator]:
     """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
     the evaluator that ran them (its saved examples): the specs are tuned on the
-    ``validation`` batch (None: nothing is tuned), every row runs under ``trainer.test`` on
+    ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
+    (:mod:`snnattack.attacks.universal`; refused if None), every row runs under ``trainer.test`` on
     ``test`` (a datamodule's test split, or a loader), and where ``settings.checks`` enables
     them the masking checks probe ``probed`` (the attacked target if None; a job probes its
     trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
@@ -81,7 +83,11 @@ def evaluation_record(
     if validation is not None:
         size = len(validation[1])
         with _status(settings.checks.progress, f"tuning on {size} validation images"):
-            specs = tune_specs(settings.attack, specs, target, source, validation, skip=reused)
+            fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
+            specs = tune_specs(
+                settings.attack, specs, target, source, validation, {*reused, *fitted}
+            )
+    specs = fit_specs(settings.attack, specs, target, source, validation, skip=reused)
     attack = settings.attack
     evaluator = AttackEvaluator(
         target, source, specs, attack.recipe, attack.save_examples, reused, recordings

@@ -26,7 +26,13 @@ its budgets against a plain PGD step on the same event-digits model
 ``--retime-reference FOLDER`` runs the reference's Spike-Retiming classes from a clone of its
 repository beside ``retime`` on the same event digits (:mod:`snnattack.tools.retime_fidelity`);
 ``--gsattack-reference FOLDER`` runs GSAttack's reference loop from a clone of its repository
-beside ``gsattack`` on raw event digits (:mod:`snnattack.tools.gsattack_fidelity`).
+beside ``gsattack`` on raw event digits (:mod:`snnattack.tools.gsattack_fidelity`);
+``--patch-reference FOLDER`` runs the reference AE-Patch's patch update from a clone of its
+repository beside ``event_patch_universal``'s on the same mini-batches
+(:mod:`snnattack.tools.patch_fidelity`; ``--patch-samples``); ``--spikefool-reference FOLDER``
+runs SpikeFool's ``universal_attack`` from a clone of its repository beside
+``sparsefool_universal`` on the same samples
+(:mod:`snnattack.tools.spikefool_universal_fidelity`; ``--spikefool-samples``).
 """
 
 from __future__ import annotations
@@ -70,9 +76,11 @@ from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
 from snnattack.tools.gsattack_fidelity import measure_gsattack_fidelity
+from snnattack.tools.patch_fidelity import measure_patch_fidelity
 from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.retime_fidelity import measure_retime_fidelity
 from snnattack.tools.sda_cost import measure_sda
+from snnattack.tools.spikefool_universal_fidelity import measure_spikefool_universal
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
 
@@ -219,7 +227,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     retiming.add_argument(
         "--retime-samples", type=int, default=32, help="held-out event digits (--retime-reference)"
     )
-    events = parser.add_argument_group("GSAttack on raw events")
+    events = parser.add_argument_group("GSAttack (--gsattack-reference, instead of the steps)")
     events.add_argument(
         "--gsattack-reference",
         metavar="FOLDER",
@@ -232,6 +240,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=32,
         help="held-out event digits (--gsattack-reference)",
+    )
+    patch = parser.add_argument_group("AE-Patch (--patch-reference, instead of the steps)")
+    patch.add_argument(
+        "--patch-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/yszbb/AE-Patch: its patch update beside "
+        "event_patch_universal's on the same event-digit mini-batches, one thread",
+    )
+    patch.add_argument(
+        "--patch-samples",
+        type=int,
+        default=32,
+        help="held-out event digits that fit the patch, and as many that test it",
+    )
+    spikefool = parser.add_argument_group(
+        "SpikeFool's universal perturbation (--spikefool-reference, instead of the steps)"
+    )
+    spikefool.add_argument(
+        "--spikefool-reference",
+        metavar="FOLDER",
+        default=None,
+        help="a clone of github.com/jubueche/SPAA: its universal_attack beside "
+        "sparsefool_universal on the same event digits, one thread",
+    )
+    spikefool.add_argument(
+        "--spikefool-samples",
+        type=int,
+        default=32,
+        help="held-out event digits that fit the flips, and as many that test them",
     )
     parser.add_argument(
         "--sweep",
@@ -285,6 +323,8 @@ def check(args: argparse.Namespace) -> None:
         ("retime_size", integer(4)),
         ("retime_samples", integer(1)),
         ("gsattack_samples", integer(1)),
+        ("patch_samples", integer(1)),
+        ("spikefool_samples", integer(1)),
     ):
         rule.check(f"--{flag.replace('_', '-')}", getattr(args, flag))
     for count in args.threads or []:
@@ -482,6 +522,51 @@ def fidelity_table(record: dict[str, Any], attack: str, ours: str) -> Table:
     return table
 
 
+def patch_fidelity_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`snnattack.tools.patch_fidelity.measure_patch_fidelity`: per
+    target class, the fitting with this project's update and with the reference's."""
+    n = record["samples"]
+    table = Table(
+        title=f"event_patch_universal beside the reference's patch_attack (fitted on {n} event "
+        f"digits, tested on the {n} after them), one thread"
+    )
+    columns = ("target", "fitted with", "mini-batches", "one step equal", "update equal")
+    for col in (*columns, "test reached"):
+        table.add_column(col, justify="right")
+    for target, sides in record["settings"].items():
+        for side, m in sides.items():
+            table.add_row(
+                target,
+                side,
+                str(m["batches"]),
+                f"{m['one_step_equal']} / {m['batches']}",
+                f"{m['update_equal']} / {m['batches']}",
+                f"{m['test_succeeded']} / {m['test_eligible']}",
+            )
+    return table
+
+
+def spikefool_universal_table(record: dict[str, Any]) -> Table:
+    """A rich table of
+    :func:`snnattack.tools.spikefool_universal_fidelity.measure_spikefool_universal`."""
+    n = record["samples"]
+    table = Table(
+        title=f"sparsefool_universal beside the reference's universal_attack (fitted on {n} "
+        f"event digits, tested on the {n} after them; same bits: {record['same_bits']})"
+    )
+    for col in ("side", "bits flipped", "test fooled", "seconds"):
+        table.add_column(col, justify="right")
+    for side in ("reference", "ours"):
+        m = record[side]
+        table.add_row(
+            side,
+            str(m["bits"]),
+            f"{m['test_fooled']} / {record['test_correct']}",
+            f"{m['seconds']:.2f}",
+        )
+    return table
+
+
 def paper_block(path: str | Path) -> dict[str, Any]:
     """The ``paper:`` block of an experiment file (empty if the file has none)."""
     if not Path(path).is_file():
@@ -655,8 +740,8 @@ def workload(
     args: argparse.Namespace,
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
     """The whole-attack measurement asked for instead of the step table (``--ensemble``,
-    ``--sda``, ``--retime-reference``, ``--gsattack-reference``, ``--retime``) and the table of
-    its record; None if none."""
+    ``--sda``, ``--retime-reference``, ``--gsattack-reference``, ``--patch-reference``,
+    ``--spikefool-reference``, ``--retime``) and the table of its record; None if none."""
     if args.ensemble:
         return (
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
@@ -675,6 +760,20 @@ def workload(
                 args.gsattack_reference, args.gsattack_samples, args.seed
             ),
             lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
+        )
+    if args.patch_reference:
+        return (
+            lambda: measure_patch_fidelity(
+                args.patch_reference, args.patch_samples, seed=args.seed
+            ),
+            patch_fidelity_table,
+        )
+    if args.spikefool_reference:
+        return (
+            lambda: measure_spikefool_universal(
+                args.spikefool_reference, args.spikefool_samples, seed=args.seed
+            ),
+            spikefool_universal_table,
         )
     if args.retime:
         return (

@@ -1,11 +1,12 @@
-"""A reference repository's ``utils/attack.py`` imported as written from a user's clone, for
-the benches that run unlicensed reference code beside this project's
-(:mod:`.sda_cost`, :mod:`.retime_fidelity`): such code is never copied here, and a folder
-that is not the clone is refused in one :class:`UserError` line."""
+"""A reference repository's file (``utils/attack.py``, ...) imported as written from a user's
+clone, for the benches that run unlicensed reference code beside this project's
+(:mod:`.sda_cost`, :mod:`.retime_fidelity`, :mod:`.patch_fidelity`): such code is never
+copied here, and a folder that is not the clone is refused in one :class:`UserError` line."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -14,26 +15,36 @@ from snnattack.errors import UserError
 
 
 def reference_module(
-    folder: str | Path, flag: str, accepted: str, classes: Sequence[str]
+    folder: str | Path,
+    flag: str,
+    accepted: str,
+    classes: Sequence[str],
+    path: str = "utils/attack.py",
 ) -> ModuleType:
-    """``utils/attack.py`` of the clone in ``folder`` (given as ``flag``), holding ``classes``;
-    ``accepted`` names the clone expected in the refusal."""
-    path = Path(folder) / "utils" / "attack.py"
-    if not path.is_file():
-        raise UserError(f"{flag}={folder} holds no utils/attack.py; accepted: {accepted}")
-    spec = importlib.util.spec_from_file_location(f"reference_{flag.strip('-')}", path)
+    """``path`` (``utils/attack.py`` unless said) of the clone in ``folder`` (given as
+    ``flag``), holding ``classes`` (classes or functions); ``accepted`` names the clone
+    expected in the refusal. It is imported inside a package of its own folder, so its
+    relative imports (``from .fun import *``) read its siblings."""
+    file = Path(folder) / path
+    if not file.is_file():
+        raise UserError(f"{flag}={folder} holds no {path}; accepted: {accepted}")
+    package = f"reference_{flag.strip('-').replace('-', '_')}"
+    parent = ModuleType(package)
+    parent.__path__ = [str(file.parent)]
+    sys.modules[package] = parent
+    spec = importlib.util.spec_from_file_location(f"{package}.{file.stem}", file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as err:  # the reference's own imports (spikingjelly, torchattacks)
         raise UserError(
-            f"{flag}={folder}: importing utils/attack.py raised {type(err).__name__}: {err}; "
+            f"{flag}={folder}: importing {path} raised {type(err).__name__}: {err}; "
             f"accepted: {accepted}, with spikingjelly installed"
         ) from None
     missing = [name for name in classes if not hasattr(module, name)]
     if missing:
         raise UserError(
-            f"{flag}={folder}: utils/attack.py has no class {', '.join(missing)}; "
-            f"accepted: {accepted}"
+            f"{flag}={folder}: {path} has no class {', '.join(missing)}; accepted: {accepted}"
         )
     return module

@@ -289,6 +289,9 @@ class SDA:
 
 SDA_CLONE = ("--sda", "ryime/PDSG-SDA")
 RETIME_CLONE = ("--retime-reference", "yuyi-sd/Spike-Retiming-Attacks")
+PATCH_CLONE = ("--patch-reference", "yszbb/AE-Patch")
+PATCH_FILE = "attack/adversarial_patchs_targeted.py"  # the file the AE-Patch bench imports
+SPIKEFOOL_CLONE = ("--spikefool-reference", "jubueche/SPAA")
 
 
 @pytest.mark.parametrize(
@@ -313,6 +316,11 @@ RETIME_CLONE = ("--retime-reference", "yuyi-sd/Spike-Retiming-Attacks")
             "has no class PGDTimeShiftAfterEncoder_L0, PGDTimeShiftAfterEncoder_L1, "
             "PGDTimeShiftAfterEncoder_Lowgpu",
         ),
+        (PATCH_CLONE, None, f"holds no {PATCH_FILE}"),
+        (PATCH_CLONE, "import not_a_module_here\n", f"importing {PATCH_FILE} raised"),
+        (PATCH_CLONE, "def mask_generation(): ...\n", f"{PATCH_FILE} has no class patch_attack"),
+        (SPIKEFOOL_CLONE, None, "holds no sparsefool.py"),
+        (SPIKEFOOL_CLONE, "def sparsefool(): ...\n", "has no class universal_attack, Heatmap"),
     ],
 )
 def test_a_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
@@ -324,8 +332,10 @@ def test_a_reference_folder_that_is_not_a_clone_is_refused_in_one_line(
 ) -> None:
     flag, repository = clone
     if attack_py is not None:
-        (tmp_path / "utils").mkdir()
-        (tmp_path / "utils" / "attack.py").write_text(attack_py)
+        files = {PATCH_CLONE: PATCH_FILE, SPIKEFOOL_CLONE: "sparsefool.py"}
+        file = tmp_path / files.get(clone, "utils/attack.py")
+        file.parent.mkdir(exist_ok=True)
+        file.write_text(attack_py)
     with pytest.raises(SystemExit) as exit_:
         main([flag, str(tmp_path), "--store", str(tmp_path / "models")])
     err = capsys.readouterr().err
@@ -616,3 +626,85 @@ def test_a_folder_that_is_not_the_gsattack_clone_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "holds no attacker.py; accepted: a clone of" in err
     assert len(err.strip().splitlines()) == 1
+
+
+# A stand-in for the AE-Patch reference's attack/adversarial_patchs_targeted.py (yszbb/AE-Patch
+# has no licence, so the bench imports a user's clone): its patch_attack's call signature and
+# return, one signed step per iteration, no stopping rule (the reference's is what the bench
+# measures); its relative import and its CUDA tensor type are the reference's.
+PATCH_STAND_IN = """
+import torch
+
+from .fun import LOSS_SCALE
+
+
+def patch_attack(image, applied_patch, mask, patch, x, y, t, probability_threshold, model,
+                 target_probability, predicted, target, device, lr=1., max_iteration=100):
+    mask = mask.type(torch.cuda.FloatTensor)
+    out = applied_patch
+    for _ in range(max_iteration):
+        p = out.clone().requires_grad_(True)
+        logits = model(mask * p + (1 - mask) * image).mean(0)
+        score = torch.log_softmax(logits, 1)[:, target] * predicted
+        g = torch.autograd.grad(LOSS_SCALE * score.mean(), p)[0] * mask
+        out = (out + lr * g.sign()).clamp(0, 1)
+        print("total_loss")
+    return None, out, 0.0
+"""
+
+
+@pytest.mark.slow
+def test_the_patch_reference_bench_compares_every_update_on_the_same_mini_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "attack").mkdir()
+    (tmp_path / PATCH_FILE).write_text(PATCH_STAND_IN)
+    (tmp_path / "attack" / "fun.py").write_text("LOSS_SCALE = 1000.0\n")
+    record, table = bench_output(
+        ["--patch-reference", str(tmp_path), "--patch-samples", "4"], capsys
+    )
+    assert record["samples"] == 4 and list(record["settings"]) == [str(k) for k in range(10)]
+    for sides in record["settings"].values():
+        ours, theirs = sides["ours"], sides["reference"]
+        assert ours["batches"] == theirs["batches"] > 0
+        assert (
+            ours["one_step_equal"] == ours["batches"]
+            and theirs["one_step_equal"] == theirs["batches"]
+        )
+        assert 0 <= ours["test_succeeded"] <= ours["test_eligible"] <= 4
+    assert "event_patch_universal beside the reference's patch_attack" in table
+    assert torch.cuda.FloatTensor is not torch.FloatTensor  # restored after the reference ran
+
+
+# A stand-in for SpikeFool's sparsefool.py (jubueche/SPAA has no licence, so the bench imports
+# a user's clone): its import of the repository's utils, universal_attack's call signature and
+# return, and an empty set of flips (no success), so that the record's two sides differ.
+SPIKEFOOL_STAND_IN = """
+import torch
+from utils import get_prediction
+
+
+class Heatmap:
+    pass
+
+
+def universal_attack(X, y, net, attack_fn, max_hamming_distance, max_iter, eviction=Heatmap,
+                     device="gpu"):
+    print("Success rate 0.0")
+    return {"pert_total": torch.zeros(X.shape[1:]).bool(), "L0": 0.0}
+"""
+
+
+@pytest.mark.slow
+def test_the_spikefool_reference_bench_fits_both_sets_on_the_same_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "sparsefool.py").write_text(SPIKEFOOL_STAND_IN)
+    argv = ["--spikefool-reference", str(tmp_path), "--spikefool-samples", "4"]
+    record, table = bench_output(argv, capsys)
+    assert record["samples"] == 4 and record["max_hamming_distance"] == 10
+    assert record["same_bits"] is False and record["reference"]["bits"] == 0
+    assert record["reference"]["test_fooled"] == 0 and record["ours"]["bits"] == 10
+    assert 0 <= record["ours"]["test_fooled"] <= record["test_correct"] == 4
+    assert "sparsefool_universal beside the reference's" in table
+    assert f"{record['ours']['test_fooled']} / 4" in table

@@ -16,7 +16,7 @@ steps of size 1 (the reference's targeted ``lr=1.``, which keeps it binary) on t
 log-probability: down for the true class (``target: -1``, untargeted) or up for class
 ``target``. A sample stops at its first success (fooled, or predicted as ``target``); one
 never succeeding keeps its clean input (a failure). The reference's universal patch trained
-over a training set is not this method.
+over a training set is ``event_patch_universal`` (:mod:`.event_patch_universal`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,41 @@ from torchattacks.attack import Attack
 from snnattack.attacks.methods.base import register
 
 PLACEMENTS = ("random", "receptive_field")
+
+
+def patch_side(area: float, x: torch.Tensor) -> int:
+    """The side of a square covering ``area`` of ``x``'s frames (the reference's
+    ``patch_initialization``), at least 1 and inside the frame."""
+    side = int(math.sqrt(area * x.shape[-2] * x.shape[-1]))
+    return min(max(1, side), x.shape[-2], x.shape[-1])
+
+
+def random_corners(x: torch.Tensor, side: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` top-left corners of a ``side`` window in ``x``'s frames, each uniform."""
+    top = torch.randint(0, x.shape[-2] - side + 1, (n,), device=x.device)
+    left = torch.randint(0, x.shape[-1] - side + 1, (n,), device=x.device)
+    return top, left
+
+
+def salient_corners(grad: torch.Tensor, side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample the top-left corner of the ``side`` window where the loss gradient
+    ``grad``'s magnitude, summed over the window, every bin and polarity, is largest."""
+    saliency = grad.abs().flatten(1, -3).sum(1, keepdim=True)  # [b, 1, H, W]
+    best = F.avg_pool2d(saliency, side, stride=1).flatten(1).argmax(1)
+    columns = grad.shape[-1] - side + 1
+    return best // columns, best % columns
+
+
+def windows(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, side: int) -> torch.Tensor:
+    """Per sample of ``x`` its ``side`` x ``side`` window at (``top``, ``left``) over every
+    bin and polarity: 1 inside, 0 outside, ``x``'s shape."""
+    height, width = x.shape[-2], x.shape[-1]
+    rows = torch.arange(height, device=x.device)
+    cols = torch.arange(width, device=x.device)
+    inside_r = (rows >= top[:, None]) & (rows < top[:, None] + side)
+    inside_c = (cols >= left[:, None]) & (cols < left[:, None] + side)
+    window = (inside_r[:, :, None] & inside_c[:, None, :]).to(x.dtype)
+    return window.view(len(x), *[1] * (x.dim() - 3), height, width).expand_as(x)
 
 
 @register("event_patch", order=83, events=("binary",))
@@ -65,29 +100,18 @@ class EventPatch(Attack):
 
     def _mask(self, x: torch.Tensor, y: torch.Tensor, side: int) -> torch.Tensor:
         """Per sample a ``side`` x ``side`` window over every bin and polarity, 1 inside."""
-        b, height, width = len(x), x.shape[-2], x.shape[-1]
         if self.placement == "random":
-            top = torch.randint(0, height - side + 1, (b,), device=x.device)
-            left = torch.randint(0, width - side + 1, (b,), device=x.device)
+            top, left = random_corners(x, side, len(x))
         else:
             current = x.clone().requires_grad_(True)
-            g = torch.autograd.grad(self._loss(current, y), current)[0].abs()
-            saliency = g.flatten(1, -3).sum(1, keepdim=True)  # [b, 1, H, W]
-            window = F.avg_pool2d(saliency, side, stride=1).flatten(1)
-            best = window.argmax(1)
-            top, left = best // (width - side + 1), best % (width - side + 1)
-        rows = torch.arange(height, device=x.device)
-        cols = torch.arange(width, device=x.device)
-        inside_r = (rows >= top[:, None]) & (rows < top[:, None] + side)
-        inside_c = (cols >= left[:, None]) & (cols < left[:, None] + side)
-        window = (inside_r[:, :, None] & inside_c[:, None, :]).to(x.dtype)
-        return window.view(b, *[1] * (x.dim() - 3), height, width).expand_as(x)
+            g = torch.autograd.grad(self._loss(current, y), current)[0]
+            top, left = salient_corners(g, side)
+        return windows(x, top, left, side)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
-        side = int(math.sqrt(self.area * x.shape[-2] * x.shape[-1]))
-        side = min(max(1, side), x.shape[-2], x.shape[-1])  # a window inside the frame
+        side = patch_side(self.area, x)
         mask = self._mask(x, y, side)
         patch = torch.zeros_like(x)
         adv = x.clone()
