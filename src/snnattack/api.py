@@ -44,7 +44,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSettings
+from snnattack.settings import AttackSettings, DataSettings
 from snnattack.snn.neurons import lif_settings
 from snnattack.training.fit import lightning_trainer
 
@@ -241,7 +241,8 @@ def evaluate(
     target = with_encoding(target, cfg.encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
     specs = attack_specs(cfg)
-    data, val_data, recordings = _recordings(cfg, specs, data, val_data)
+    settings = job_settings(cfg, notes)
+    data, val_data, recordings = _recordings(settings.data, specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
     if "black" in cfg.boxes and crafter is None:
@@ -266,7 +267,6 @@ def evaluate(
             "validation data; accepted: val_data=<validation images and labels, never the "
             "test data>, or methods fitted per sample"
         )
-    settings = job_settings(cfg, notes)
     _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     validation = None
@@ -289,7 +289,7 @@ def evaluate(
 
 
 def _recordings(
-    cfg: DictConfig, specs: list, data: Any, val_data: Any
+    dataset: DataSettings, specs: list, data: Any, val_data: Any
 ) -> tuple[Any, Any, Recordings | None]:
     """``data`` and ``val_data`` as frames where they are event streams (``(streams,
     labels)``, :mod:`snnattack.interop.streams`), and the recordings an attack on raw events
@@ -308,10 +308,10 @@ def _recordings(
                 f"{raw[0].algorithm}_frames)"
             )
         return data, val_data, None
-    events = datamodule(job_settings(cfg).data)
+    events = datamodule(dataset)
     if not hasattr(events, "sensor_size"):
         raise UserError(
-            f"data holds event streams but dataset={cfg.dataset.name} is not an event "
+            f"data holds event streams but dataset={dataset.name} is not an event "
             "dataset; accepted: overrides=['dataset=<the streams' dataset>'] (digits_events, "
             "nmnist, dvs_gesture, cifar10_dvs)"
         )

@@ -125,25 +125,25 @@ def _reference_attack(
     ref: types.SimpleNamespace,
     net: torch.nn.Module,
     prob: torch.nn.Module,
-    cfg: dict[str, Any],
+    config: dict[str, Any],
     label: torch.Tensor,
     seed: int,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """The reference's attack of one sample from its ``ProbabilityAttacker`` ``prob``, as
     ``main.py``'s ``prepare_attack`` and loop run it after seeding torch with ``seed``: the
     frames ``[1, T, 2, H, W]`` and candidate values of its first success (None, None if none)."""
-    attack = cfg["attack"]
+    attack = config["attack"]
     _, for_attack = ref.get_true_values(prob.alpha.clone(), use_soft_event=False)
     opt = ref.optimizer.get_optimizer(prob.parameters(), name="adam", lr=1, weight_decay=0)
     schedule = ref.optimizer.get_lr_scheduler(opt, name="CosALR", T_max=10)
     generator = prob.event_generator
     tau = ref.optimizer.CosineAnnealing(generator, attack["min_tau"], attack["max_tau"], 100)
     torch.manual_seed(seed)
-    attacker = ref.GumbelAttacker(cfg, prob, label, for_attack, opt, net, None, schedule)
+    attacker = ref.GumbelAttacker(config, prob, label, for_attack, opt, net, None, schedule)
     for epoch in range(1, STEPS + 1):
         _, results = attacker.attack_one_step(epoch=epoch)
         pred = results["logits"].argmax(-1)
-        if (pred == label).any() if cfg["targeted"] else (pred != label).any():
+        if (pred == label).any() if config["targeted"] else (pred != label).any():
             return results["attack_frame"].transpose(0, 1).detach(), results["hard_event_values"]
         tau.step(iters=epoch)
     return None, None
@@ -187,7 +187,7 @@ def measure_gsattack_fidelity(
             ("target", "target", True, True),
             ("carried", "default", False, False),
         ):
-            cfg = _config(targeted, mode)
+            config = _config(targeted, mode)
             shared = ref.GumbelSoftmaxTorch(tau=2.0, sample_num=1, use_soft_event=False)
             ref_frames, ours_frames, ref_seconds, reframed = [], [], 0.0, 0
             goals = (y + 1) % CLASSES if targeted else y
@@ -208,20 +208,21 @@ def measure_gsattack_fidelity(
                 frame_generator = ref.FrameGenerator("number", FRAMING.frames, SENSOR)
                 with contextlib.redirect_stdout(io.StringIO()):  # its notes: not the JSON
                     prob = ref.ProbabilityAttacker(
-                        cfg["attack"], alpha_dict, generator, frame_generator
+                        config["attack"], alpha_dict, generator, frame_generator
                     )
                 candidates = Candidates(
                     *prob.event_indices[0].long().numpy(), prob.alpha.detach().clone().numpy()
                 )
                 start = time.perf_counter()
+                seeded = seed + 1000 + i
                 with contextlib.redirect_stdout(io.StringIO()):
-                    frames, values = _reference_attack(ref, net, prob, cfg, goal, seed + 1000 + i)
+                    frames, values = _reference_attack(ref, net, prob, config, goal, seeded)
                 ref_seconds += time.perf_counter() - start
                 ref_frames.append(x[i : i + 1] if frames is None else frames)
                 target = int(goal) if targeted else -1
                 one = recordings.batch([i])
                 ours = _preset(model, candidates, "candidates", target=target, recordings=one)
-                torch.manual_seed(seed + 1000 + i)
+                torch.manual_seed(seeded)
                 ours_frames.append(ours(x[i : i + 1], y[i : i + 1]))
                 if frames is not None and not targeted:  # its recording, framed by the dataset
                     honest = _preset(model, candidates, "stream", recordings=one)
