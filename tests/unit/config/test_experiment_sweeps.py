@@ -16,6 +16,12 @@ from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.store_key import store_key
 
 SWEEPS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
+# the digits sweeps in the default suite, the GPU papers' with the slow tests (about a second
+# each to compose and validate every swept value; tests/unit/config/test_keys.py checks every
+# file's keys in the default suite)
+BY_SPEED = [
+    n if n.startswith("digits_") else pytest.param(n, marks=pytest.mark.slow) for n in SWEEPS
+]
 ANALYSES = {p.stem for p in (CONF / "analysis").glob("*.yaml")}
 NEEDS = {  # each paper table the report reads -> the analyses its rows need
     "table1": {"shuffle"},
@@ -67,7 +73,7 @@ def runs(row: dict, job: dict, params: dict[str, list]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", SWEEPS)
+@pytest.mark.parametrize("name", BY_SPEED)
 def test_every_swept_value_composes_and_validates(name: str) -> None:
     """Each value, with the other keys at their first value: every job of the sweep is valid."""
     params = swept(name)
@@ -92,7 +98,7 @@ def test_launch_line_names_the_file_itself(name: str) -> None:
     assert set(re.findall(r" -cn (\S+)", text)) <= {name}
 
 
-@pytest.mark.parametrize("name", SWEEPS)
+@pytest.mark.parametrize("name", BY_SPEED)
 def test_paper_tables_have_a_row_the_sweep_runs_and_the_analyses_they_need(name: str) -> None:
     job, params = sweep(name)
     paper = job["paper"]
