@@ -15,6 +15,7 @@ from snnattack.analysis.shuffle import SHUFFLE_MODES
 from snnattack.attacks.methods import METHODS
 from snnattack.attacks.methods.gsattack import BINS as GSATTACK_BINS
 from snnattack.attacks.methods.gsattack import CANDIDATES as GSATTACK_CANDIDATES
+from snnattack.attacks.methods.gsattack import RANDOM as GSATTACK_RANDOM
 from snnattack.attacks.methods.retime import NORMS as RETIME_NORMS
 from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
@@ -170,7 +171,7 @@ RULES: dict[str, Rule] = {
     "method.*.trigger_rate": real(0, 1),
     "method.*.area": real(0, 1, lo_open=True),
     "method.*.placement": one_of("random", "receptive_field"),
-    "method.*.target": integer(-1),
+    "method.*.target": either(integer(-1), one_of(GSATTACK_RANDOM)),
     "method.*.kappa": real(0),
     "method.*.lr": real(0, lo_open=True),
     "method.*.lr_period": integer(1),

@@ -58,6 +58,7 @@ def test_every_draw_is_framed_as_the_dataset_frames_its_recording(split_by, enco
     attack = GSAttack(torch.nn.Identity(), candidates=candidates, recordings=batch)
     y = torch.arange(6)
     torch.manual_seed(0)
+    attack.classes, attack.goals = 10, None  # forward sets them from the clean logits
     attack._start(torch.zeros(6), y)
     everyone = torch.arange(6)
     clean = attack.frames(attack._clean.float(), everyone)
@@ -79,6 +80,7 @@ def test_the_reference_bins_cut_the_candidates_not_the_recording() -> None:
         recordings=recordings.batch([0]),
     )
     torch.manual_seed(0)
+    attack.classes, attack.goals = 10, None
     attack._start(torch.zeros(1), torch.zeros(1, dtype=torch.long))
     values = attack._clean.float()
     n = int(attack._valid.sum())
@@ -125,3 +127,24 @@ def test_targeted_gsattack_reaches_its_class_or_keeps_the_clean_input(
         pred = model(adv).argmax(1)
     hit = (adv != x).flatten(1).any(1)
     assert hit.any() and (pred[hit] == 3).all() and torch.equal(adv[~hit], x[~hit])
+
+
+def test_random_targets_are_drawn_per_sample_among_the_other_classes(
+    net_and_frames, recordings
+) -> None:
+    """``target: random`` (the paper's protocol): each sample's goal is another class than
+    its label, its insertion candidates come from a training recording of that class, and a
+    success is a prediction of that class."""
+    model, x, y = net_and_frames
+    attack = GSAttack(
+        model, steps=10, target="random", recordings=recordings.batch(range(HELD_OUT))
+    )
+    with gradient_mode(model, "stbp"):
+        torch.manual_seed(0)
+        adv = attack(x, y)
+    goals = attack.goals
+    assert goals is not None and (goals != y).all() and len(set(goals.tolist())) > 1
+    with torch.no_grad():
+        pred = model(adv).argmax(1)
+    hit = (adv != x).flatten(1).any(1)
+    assert hit.any() and torch.equal(pred[hit], goals[hit]) and torch.equal(adv[~hit], x[~hit])

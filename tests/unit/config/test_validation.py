@@ -426,6 +426,16 @@ BAD = [
     ),
     ("method=[gsattack]", "method.gsattack=gsattack attacks event frames, but dataset=digits"),
     (
+        "dataset=digits_events method=[event_patch] method.event_patch.target=random",
+        "method.event_patch.target='random' draws a target class per sample, which "
+        "method=event_patch does not; accepted: -1 (untargeted) or 0 .. 9 (target=random: "
+        "gsattack, gsattack_frames)",
+    ),
+    (
+        "dataset=digits_events method=[gsattack] method.gsattack.target=any",
+        "method.gsattack.target='any' is",
+    ),
+    (
         "dataset=digits_events method=[gsattack] +method.gsattack.recordings=1",
         "unknown key 'method.gsattack.recordings'",
     ),

@@ -62,12 +62,15 @@ from snnattack.data.recordings import RecordedBatch
 CANDIDATES = ("events", "target", "random")
 BINS = ("stream", "candidates")
 INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (-1, 0, +1)
+RANDOM = "random"  # ``target``: a class drawn per sample among the others (the paper's runs)
 
 
 class _GumbelLoop(Attack):
     """The reference's attack loop over logits of discrete values (module docstring), with
     its parameters (``conf/method/gsattack*.yaml``'s keys); a subclass says what is drawn and
     how a draw becomes frames."""
+
+    random_target = True  # takes ``target: random`` (config validation reads it)
 
     def __init__(
         self,
@@ -82,7 +85,7 @@ class _GumbelLoop(Attack):
         decay_step: int = 100,
         alpha_boundary: float = 2.0,
         max_grad_norm: float = 20.0,
-        target: int = -1,
+        target: int | str = -1,
     ) -> None:
         super().__init__("GSAttack", model)
         self.steps, self.kappa, self.lr, self.lr_period = steps, kappa, lr, lr_period
@@ -98,16 +101,28 @@ class _GumbelLoop(Attack):
             1 + math.cos(math.pi * e / self.decay_step)
         )
 
-    def _main_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per sample: ``-CE(true)`` untargeted, ``CE(target)`` targeted (to minimise)."""
-        if self.target < 0:
+    def _goals(self, y: torch.Tensor, classes: int) -> torch.Tensor | None:
+        """Each sample's target class: ``target``, a class drawn among the others per sample
+        (``target: random``, the reference's protocol), or None (untargeted)."""
+        if self.target == RANDOM:
+            return (y + torch.randint(1, classes, y.shape, device=y.device)) % classes
+        return None if self.target < 0 else torch.full_like(y, self.target)
+
+    @staticmethod
+    def _main_loss(
+        logits: torch.Tensor, y: torch.Tensor, goal: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Per sample: ``-CE(true)`` untargeted, ``CE(goal)`` targeted (to minimise)."""
+        if goal is None:
             return -F.cross_entropy(logits, y, reduction="none")
-        goal = torch.full_like(y, self.target)
         return F.cross_entropy(logits, goal, reduction="none")
 
-    def _succeeded(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _succeeded(
+        logits: torch.Tensor, y: torch.Tensor, goal: torch.Tensor | None
+    ) -> torch.Tensor:
         pred = logits.argmax(1)
-        return pred != y if self.target < 0 else pred == self.target
+        return pred != y if goal is None else pred == goal
 
     def _start(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The initial logits ``[B, ..., K]`` and the clean values ``[B, ...]``."""
@@ -131,15 +146,18 @@ class _GumbelLoop(Attack):
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
+        with torch.no_grad():
+            clean_logits = self.get_logits(x)
+        self.classes = clean_logits.shape[1]
+        self.goals = self._goals(y, self.classes)
         alpha, clean = self._start(x, y)
         alpha = alpha.requires_grad_(True)
         optimizer = torch.optim.Adam([alpha], lr=self.lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.lr_period)
         adv = x.clone()
-        with torch.no_grad():
-            active = self.get_logits(x).argmax(1) == y  # clean-correct samples only
-        if self.target >= 0:
-            active &= y != self.target
+        active = clean_logits.argmax(1) == y  # clean-correct samples only
+        if self.goals is not None:
+            active &= y != self.goals
         success = torch.zeros_like(active)
         for e in range(1, self.steps + 1):
             idx = active.nonzero().squeeze(1)
@@ -150,7 +168,8 @@ class _GumbelLoop(Attack):
             values, frames = self._draw(a, self._tau(e - 1), idx)
             logits = self.get_logits(frames)
             distance = self._distance(values, clean[idx], idx)
-            loss = self._main_loss(logits, y[idx]) + self.kappa * distance
+            goal = None if self.goals is None else self.goals[idx]
+            loss = self._main_loss(logits, y[idx], goal) + self.kappa * distance
             loss.sum().backward()
             grad = alpha.grad
             norm = grad.flatten(1).norm(dim=1).view(-1, *[1] * (grad.dim() - 1))
@@ -159,7 +178,7 @@ class _GumbelLoop(Attack):
             schedule.step()
             with torch.no_grad():
                 alpha.clamp_(-self.alpha_boundary, self.alpha_boundary)
-            won = self._succeeded(logits.detach(), y[idx])
+            won = self._succeeded(logits.detach(), y[idx], goal)
             self._won(idx[won], values.detach()[won])
             adv[idx[won]] = frames.detach()[won]
             active[idx[won]] = False
@@ -220,13 +239,17 @@ class GSAttack(_GumbelLoop):
         """Every sample's candidates, drawn from a generator seeded by torch's (the evaluation
         seeds each batch)."""
         rng = np.random.default_rng(int(torch.randint(2**62, ()).item()))
+        goals = [None] * len(y) if self.goals is None else self.goals.tolist()
         return [
-            self._candidates(stream, int(label), rng)
-            for stream, label in zip(self.recordings.streams, y.tolist(), strict=True)
+            self._candidates(stream, int(label), goal, rng)
+            for stream, label, goal in zip(self.recordings.streams, y.tolist(), goals, strict=True)
         ]
 
-    def _candidates(self, stream: np.ndarray, label: int, rng: np.random.Generator) -> Candidates:
-        """One sample's candidates (module docstring), sorted by time."""
+    def _candidates(
+        self, stream: np.ndarray, label: int, goal: int | None, rng: np.random.Generator
+    ) -> Candidates:
+        """One sample's candidates (module docstring), sorted by time; ``goal``: its target
+        class (None: untargeted)."""
         own = Candidates.recorded(stream)
         count = int(len(stream) * self.insert_ratio)
         if self.candidates == "events" or not count:
@@ -239,16 +262,13 @@ class GSAttack(_GumbelLoop):
                 rng.integers(0, height, count),
             )  # fmt: skip
             return own.merged(added)
-        goal = self.target if self.target >= 0 else _other_class(label, self._classes(), rng)
-        donor = self.recordings.donor(goal, rng)
+        donor_class = goal if goal is not None else _other_class(label, self.classes, rng)
+        donor = self.recordings.donor(donor_class, rng)
         if donor is None or not len(donor):
             return own
         pick = rng.permutation(len(donor))[: int(len(donor) * self.insert_ratio)]
         pick = np.sort(pick)
         return own.merged(Candidates.inserted(donor["t"][pick], donor["x"][pick], donor["y"][pick]))
-
-    def _classes(self) -> int:
-        return max(self.recordings.source.train_labels) + 1
 
     def set_candidates(self, lists: list[Candidates], device: torch.device) -> None:
         """Pads the samples' candidates into the batch's tensors (``[B, N]``; logits
