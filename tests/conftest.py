@@ -81,3 +81,15 @@ def cli(tmp_path: Path) -> Callable[..., Any]:
         return harness.cli(*args, cwd=tmp_path, env=env)
 
     return run
+
+
+def pytest_report_header() -> str:
+    """The torch stack in one line: whether torch, torchvision and torchaudio fit together
+    (a mismatch names the packages and the fix instead of failing some test's imports)."""
+    from snnattack.package import installed_version, torch_stack_problem
+
+    problem = torch_stack_problem()
+    if problem is not None:
+        return problem
+    found = (f"{name} {installed_version(name)}" for name in ("torch", "torchvision", "torchaudio"))
+    return f"the torch stack fits together: {', '.join(found)}"

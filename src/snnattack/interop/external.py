@@ -16,7 +16,9 @@ factory, other weights) or from a native architecture, ``source_model=<name>``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import torch
@@ -24,12 +26,26 @@ from torch import nn
 
 from snnattack.errors import ConfigError, UserError
 from snnattack.models.base import SpikingNet
+from snnattack.package import torch_stack_problem
 from snnattack.settings import thaw
 from snnattack.snn.encoding import FrameEncoder
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
 FACTORY = "model.factory._target_"  # the key that names the factory, in messages
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def say_torch_stack() -> str | None:
+    """The installed torch stack's mismatch (:func:`snnattack.package.torch_stack_problem`),
+    logged once per process where another library's network is attacked: its imports
+    (spikingjelly's data sets load torchaudio) are where a mismatch breaks."""
+    problem = torch_stack_problem()
+    if problem is not None:
+        log.warning(problem)
+    return problem
 
 
 def is_external(tree: Mapping[str, Any]) -> bool:
@@ -66,6 +82,7 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
         )
     from snnattack.interop import adapt  # the package imports this module
 
+    say_torch_stack()
     return adapt(model, T=T)
 
 
@@ -123,10 +140,12 @@ def factory_network(tree: Mapping[str, Any]) -> nn.Module:
     except Exception as err:  # an import or a call of the user's code, whatever broke
         cause = err.__cause__ or err
         first = " ".join(str(cause).split()) or type(cause).__name__
+        stack = say_torch_stack()
         raise ConfigError(
             f"model.factory._target_={target} cannot be imported or called with "
             f"model.kwargs={kwargs} ({type(cause).__name__}: {first}); accepted: an "
             "importable function returning an nn.Module, and its keyword arguments"
+            + ("" if stack is None else f"; likely cause: {stack}")
         ) from None
     if not isinstance(net, nn.Module):
         raise ConfigError(
