@@ -46,7 +46,8 @@ def test_the_lock_pins_one_fitting_torch_stack_and_every_dependency() -> None:
 
 
 def test_the_installed_stack_fits_together() -> None:
-    assert torch_stack_problem() is None
+    problem = torch_stack_problem()
+    assert problem is None, problem
 
 
 def test_the_readme_ci_and_conda_install_with_the_lock() -> None:
