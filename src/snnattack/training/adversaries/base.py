@@ -1,15 +1,17 @@
 """What an adversary of adversarial training is: how it starts, steps and is trained on.
 
 A :class:`Method` is stateless: the recipe's numbers (ε, α, steps, β) come from the
-:class:`~snnattack.training.adversary.Adversary` that uses it, whose ``craft`` runs the loop
-``adv <- clip(adv + alpha * sign(grad step_loss(model(adv))))`` from the method's ``start``.
+:class:`Recipe` that uses it (:class:`~snnattack.training.adversary.Adversary`), whose
+``craft`` runs the loop ``adv <- clip(adv + alpha * sign(grad step_loss(model(adv))))`` from
+the method's ``start``. The recipe is described here by what a method reads, so this package
+does not import the module that imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -17,8 +19,16 @@ from torch import nn
 
 from snnattack.registry import Registry
 
-if TYPE_CHECKING:
-    from snnattack.training.adversary import Adversary
+
+class Recipe(Protocol):
+    """The numbers of an adversarial-training recipe that a method reads (ε, α in [0, 1]
+    pixel units; α None: the method's default step)."""
+
+    eps: float
+    alpha: float | None
+    steps: int
+    beta: float
+
 
 PGD_STEP = 2.5  # alpha = this * eps / steps when alpha is null (Madry et al.)
 # the settings every adversary reads, around its own ones (the store key keeps only these)
@@ -44,11 +54,11 @@ class Method:
         """The settings this adversary reads, in the store key's order."""
         return (*FIRST_KEYS, *cls.reads, *LAST_KEYS)
 
-    def default_step(self, adversary: Adversary, eps: float) -> float:
+    def default_step(self, adversary: Recipe, eps: float) -> float:
         """α at radius ``eps`` when ``alpha`` is null."""
         return PGD_STEP * eps / adversary.steps
 
-    def step_size(self, adversary: Adversary, eps: float) -> float:
+    def step_size(self, adversary: Recipe, eps: float) -> float:
         """α at radius ``eps``: the configured one scaled with the ramp, or the default."""
         if adversary.alpha is not None:
             return adversary.alpha * eps / adversary.eps
@@ -67,7 +77,7 @@ class Method:
 
     def loss(
         self,
-        adversary: Adversary,
+        adversary: Recipe,
         model: nn.Module,
         x: torch.Tensor,
         adv: torch.Tensor,

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snnattack.training.adversaries.base import Method, kl_divergence, register
+from snnattack.training.adversaries.base import Method, Recipe, kl_divergence, register
 
 TRADES_START = 0.001  # std of TRADES' Gaussian start (its reference code)
 
@@ -34,7 +34,7 @@ class TRADES(Method):
 
     def loss(
         self,
-        adversary: Any,
+        adversary: Recipe,
         model: nn.Module,
         x: torch.Tensor,
         adv: torch.Tensor,
