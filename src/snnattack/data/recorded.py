@@ -14,7 +14,8 @@ archive is missing); the extracted files are read where tonic's classes read the
 
 Frames and their values follow ``dataset.params`` (:class:`snnattack.data.events.Framing`:
 ``frames``, ``size``, ``split_by``, ``event_encoding``, ``count_scale``) and are cached once per
-recording under ``<cache_dir or root>/<NAME>_frames_<framing key>/`` (``dvs.CachedFrames``).
+recording under ``<cache_dir or root>/<NAME>_frames_<framing key>_v2/``, at its path relative
+to ``<root>/<NAME>`` (``Train/0/00000.pt``: the split is part of the key; ``dvs.CachedFrames``).
 
 Splits. The datasets' own test split serves final numbers only; ``val_size`` recordings of the
 training split, drawn with ``split_seed``, are held out for checkpoint selection (a share of the
@@ -31,7 +32,7 @@ import tonic
 import torch
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.dvs import CachedFrames, FrameSplit
+from snnattack.data.dvs import CachedFrames, FrameSplit, cache_folder
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, read
 from snnattack.errors import ConfigError, DataError
@@ -99,8 +100,7 @@ class RecordedEvents(SplitDataModule):
             )
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
         self.root, self.val_size, self.split_seed = root, val_size, split_seed
-        key = f"{self.dataset.__name__}_frames_{self.framing.key}"
-        self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
+        self.cache = cache_folder(cache_dir, root, self.dataset.__name__, self.framing)
 
     def check_layout(self) -> Path:
         """The dataset's folder after checking that both splits hold recordings."""

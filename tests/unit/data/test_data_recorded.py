@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tonic
+import torch
 from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
 from tonic.io import read_mnist_file
 
@@ -44,8 +45,41 @@ def test_nmnist_batches_are_binary_frames_with_folder_labels_and_own_test_split(
     events = read_mnist_file(first, dtype=tonic.datasets.NMNIST.dtype)
     expected = to_frames([events], (34, 34, 2), 4, 16, "number", "binary")[0]
     assert (x[0] == expected).all()
-    cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*.pt"))
-    assert str(cached[0]).startswith("NMNIST_frames_T4_s16_binary_bynumber/")
+    cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*/*.pt"))
+    assert str(cached[0]) == "NMNIST_frames_T4_s16_binary_bynumber_v2/Test/0/00000.pt"
+
+
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
+def test_a_test_recording_named_like_a_training_one_gets_its_own_frames(
+    tmp_path: Path, name: str
+) -> None:
+    """The fixtures number each split's files on their own, as the real archives do
+    (``Train/0/00000.bin`` and ``Test/0/00000.bin``): once the training split is cached, every
+    test recording is still served its own frames, and a cache of the first layout (keyed by
+    class folder and stem only) beside it is never read."""
+    (write_nmnist if name == "nmnist" else write_dvs_gesture)(tmp_path, per_class=2, n_events=120)
+    dm = datamodule(name, tmp_path)
+    train, test = dm.train_set.frames, dm.test_set.frames
+
+    def below_split(frames) -> set[tuple[str, ...]]:
+        home = Path(frames.recordings.location_on_system)
+        return {Path(p).relative_to(home).parts[1:] for p in frames.recordings.data}
+
+    assert below_split(test) <= below_split(train)  # each test file has a training namesake
+    old = tmp_path / train.cache.name.removesuffix("_v2")
+    for i in range(len(test)):  # the first layout's key, holding a training recording's frames
+        source = Path(test.recordings.data[i])
+        planted = old / source.parent.name / f"{source.stem}.pt"
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torch.ones(4, 2, 16, 16), planted)
+    for i in range(len(train)):
+        train[i]
+    recordings = dm.recordings()
+    fresh = dm.framing.many([recordings.test(i) for i in range(len(test))], dm.sensor_size)
+    assert all(bool((test[i][0] == fresh[i]).all()) for i in range(len(test)))
+    assert {test.cached(i).relative_to(test.cache).parts[0] for i in range(len(test))} == {
+        dm.splits[1]
+    }
 
 
 def test_dvs_gesture_frames_of_the_preprocessed_arrays_in_microseconds(tmp_path: Path) -> None:
