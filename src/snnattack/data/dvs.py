@@ -252,6 +252,10 @@ class CIFAR10DVSDataModule(SplitDataModule):
         self.augment = augment
         self.cache = cache_folder(cache_dir, root, "CIFAR10DVS", self.framing)
 
+    def check_files(self) -> None:
+        """Refuses a missing or misplaced recording (:func:`check_layout`)."""
+        check_layout(self.root)
+
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
             return

@@ -125,3 +125,41 @@ def test_recordings_frame_as_the_test_split_and_label_the_training_split(
     assert all(bool((frames[i] == dm.test_set[i][0]).all()) for i in range(len(streams)))
     assert recordings.train_labels == tuple(dm.train_set[i][1] for i in range(len(dm.train_set)))
     assert len(recordings.train(0)) > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "foreign", "found", "accepted"),
+    [
+        ("nmnist", "Train/00001.bin", "a .bin file", "NMNIST/Train/<digit>/*.bin only"),
+        ("nmnist", "Test/10/00001.bin", "a .bin file", "NMNIST/Test/<digit>/*.bin only"),
+        ("dvs_gesture", "ibmGestureTrain/notes", "a folder", "ibmGestureTrain/user<NN>_"),
+        ("dvs_gesture", "ibmGestureTest/user01_led/x.npy", "a .npy file", "<label 0 to 10>.npy"),
+    ],
+)
+def test_a_foreign_file_or_folder_in_a_split_is_refused_naming_it(
+    tmp_path: Path, name: str, foreign: str, found: str, accepted: str
+) -> None:
+    """Refused, not skipped: tonic would fail on it (a label from a folder's last letter, a
+    folder name parsed as ``user<NN>_<lighting>``) or give it the label of the wrong folder."""
+    write = write_nmnist if name == "nmnist" else write_dvs_gesture
+    write(tmp_path, per_class=1, n_events=20)
+    path = tmp_path / ("NMNIST" if name == "nmnist" else "DVSGesture") / foreign
+    if path.suffix:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    else:
+        path.mkdir()
+    dm = build_datamodule(name, 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError) as err:
+        dm.check_files()
+    line = str(err.value)
+    assert line.startswith(f"{path} is {found} that ") and accepted in line and "\n" not in line
+
+
+def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    write_nmnist(tmp_path, per_class=1, n_events=20)
+    for path in (tmp_path / "NMNIST" / "Test").rglob("*.bin"):
+        path.unlink()
+    dm = build_datamodule("nmnist", 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError, match=f"^no NMNIST recordings .* under {tmp_path}/NMNIST/Test "):
+        dm.check_files()
