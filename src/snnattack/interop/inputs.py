@@ -29,6 +29,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -306,9 +307,19 @@ def check_model(
     hint = " (images without a channel axis? x.unsqueeze(1))" if x.dim() == 3 else ""
     body: list[Any] = []
     hook = net.body.register_forward_hook(lambda _m, _i, out: body.append(out))
+    cuts: list[str] = []  # the modules whose input depends on the image and output does not
+    watch = [
+        m.register_forward_hook(partial(_record_cut, cuts, path))
+        for path, m in net.body.named_modules()
+        if path
+    ]
     training = {m: m.training for m in net.modules()}
+    trained = [t for t in net.parameters() if t.requires_grad]
     net.eval()
     try:
+        # weights frozen for this forward: a tensor requires grad where it depends on the image
+        for t in trained:
+            t.requires_grad_(False)
         with torch.enable_grad():
             out = net(x)
     except Exception as err:  # the user's model, whatever broke
@@ -322,7 +333,10 @@ def check_model(
                 "and returns logits [B, K]"
             ) from None
     finally:
-        hook.remove()
+        for h in (hook, *watch):
+            h.remove()
+        for t in trained:
+            t.requires_grad_(True)
         for m, flag in training.items():
             m.training = flag
     if isinstance(out, tuple | list):
@@ -338,13 +352,25 @@ def check_model(
             "logits [B, K] (a network of another library: [T, B, K], time first)"
         )
     if not out.requires_grad:
+        where = f"its module {cuts[0]} cuts the graph" if cuts else "a module cuts the graph"
         raise UserError(
-            f"{name}: its output does not depend differentiably on the image (a module cuts "
-            "the graph: a step function or a neuron the adapter does not know); accepted: a "
-            "network with a gradient in its input (spiking neurons the adapter maps, or "
-            "neurons with a surrogate gradient)"
+            f"{name}: its output does not depend differentiably on the image ({where}: a step "
+            "function or a neuron the adapter does not know); accepted: a network with a "
+            "gradient in its input (spiking neurons the adapter maps, or neurons with a "
+            "surrogate gradient)"
         )
     return out.shape[1]
+
+
+def _record_cut(cuts: list[str], path: str, module: nn.Module, args: tuple, out: Any) -> None:
+    """Appends ``path`` (the module's place in the user's network, an adapted copy's path) if
+    its input depends on the image and its output does not (a forward hook; the weights are
+    frozen, so ``requires_grad`` means a dependence on the image)."""
+    outputs = out if isinstance(out, tuple | list) else (out,)
+    tensors = [t for t in outputs if isinstance(t, torch.Tensor)]
+    needs = any(isinstance(a, torch.Tensor) and a.requires_grad for a in args)
+    if needs and tensors and not any(t.requires_grad for t in tensors):
+        cuts.append(f"{path} ({class_name(module)})")
 
 
 def check_attack(
