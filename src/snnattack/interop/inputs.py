@@ -73,6 +73,17 @@ def dataset_of(data: Any, argument: str = "data") -> Dataset:
     raise UserError(f"{argument}={type(data).__name__} is not a data set; accepted: {DATA}")
 
 
+def first_sample(data: Any) -> torch.Tensor | None:
+    """The first sample ``[1, ...]`` of ``data``, on which a foreign network's form is probed
+    (:mod:`snnattack.interop.probe`); None where none reads here (event streams, data that do
+    not read: the input checks say why)."""
+    try:
+        x = dataset_of(data)[0][0]
+    except Exception:  # the user's data, whatever broke: refused by the checks that follow
+        return None
+    return x.unsqueeze(0) if isinstance(x, torch.Tensor) else None
+
+
 def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``y`` if both are tensors."""
     for name, value in ((images, x), (labels, y)):
