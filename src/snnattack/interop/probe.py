@@ -107,12 +107,16 @@ def has_own_loop(
     if loop_fits:
         steps = looped[1]
         own = steps != {batch}
+        form, why = (
+            ("a network with its own time loop", f"not the batch of {batch}")
+            if own
+            else ("a multi-step body", "the batch: a body's neurons take it for time")
+        )
         log.warning(
             "interop: %s runs on samples %s and on [T, B, ...]: taken for %s, as its neurons "
-            "ran over %s steps on the samples (%s the batch of %d); to say otherwise: "
-            "adapt(net, T=%d, own_loop=...) with %s",
-            name, shape, "a network with its own time loop" if own else "a multi-step body",
-            sorted(steps) or "no", "not" if own else "", batch, T, SAY_IT,
+            "ran over %s steps on the samples (%s); to say otherwise: adapt(net, T=%d, "
+            "own_loop=...) with %s",
+            name, shape, form, sorted(steps) or "no", why, T, SAY_IT,
         )  # fmt: skip
         return own
     log.warning(

@@ -244,18 +244,19 @@ def test_a_time_extension_is_refused_as_the_loop_is_the_networks() -> None:
 
 class Blocks(nn.Module):
     """A multi-step body in the documented form (``[T, B, ...]`` in, ``[T, B, K]`` out) whose
-    forward iterates over its blocks by index: ``range(`` in its text, no loop over time."""
+    forward iterates over its blocks by index: ``range(`` in its text, no loop over time. On
+    images (``flat=False``) or on flat vectors of 64 values."""
 
-    def __init__(self, linear: bool = False) -> None:
+    def __init__(self, flat: bool = False) -> None:
         super().__init__()
         torch.manual_seed(0)
-        if linear:
-            first = [layer.Flatten(), layer.Linear(64, 32), neuron.IFNode()]
-            self.blocks = nn.ModuleList([nn.Sequential(*first), layer.Linear(32, 10)])
+        if flat:
+            first = [layer.Linear(64, 32), neuron.IFNode()]
+            last = [layer.Linear(32, 10)]
         else:
             first = [layer.Conv2d(1, 4, 3, padding=1), neuron.IFNode()]
             last = [layer.Flatten(), layer.Linear(4 * 64, 10)]
-            self.blocks = nn.ModuleList([nn.Sequential(*first), nn.Sequential(*last)])
+        self.blocks = nn.ModuleList([nn.Sequential(*first), nn.Sequential(*last)])
         functional.set_step_mode(self, "m")
         self.double()
 
@@ -265,16 +266,23 @@ class Blocks(nn.Module):
         return x_seq
 
 
-@pytest.mark.parametrize("linear", [False, True], ids=["conv", "linear"])
-def test_a_body_looping_over_its_blocks_is_a_body_whatever_the_batch(linear: bool) -> None:
-    """Its forward runs on ``[T, B, ...]`` (a conv body fails on images; a linear body runs on
-    both, and its neurons then see the batch as time); batch 8 and T=4 as users call it."""
-    net = Blocks(linear).eval()
-    x = torch.rand(8, 1, 8, 8, dtype=torch.float64)
-    adapted = adapt(net, T=T, example=x).eval()
+@pytest.mark.parametrize("flat", [False, True], ids=["images", "vectors"])
+def test_a_body_looping_over_its_blocks_is_a_body_whatever_the_batch(
+    flat: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its forward maps ``[T, B, ...]``; on images it fails as an own loop, while on vectors
+    it runs as one too (its linear layers take any leading axes), but its neurons then take
+    the batch for time: a body, said in one line. Batch 8 and T=4, as users call it."""
+    net = Blocks(flat).eval()
+    x = torch.rand(8, *((64,) if flat else (1, 8, 8)), dtype=torch.float64)
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(net, T=T, example=x).eval()
     assert not isinstance(adapted, OwnLoopNet)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == flat
+    assert all("taken for a multi-step body, as its neurons ran over [3] steps" in s for s in said)
     with torch.no_grad():
-        theirs = library_logits(net, x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+        theirs = library_logits(net, x.unsqueeze(0).expand(T, *x.shape)).mean(0)
         torch.testing.assert_close(adapted(x), theirs, rtol=1e-12, atol=1e-12)
     record = snnattack.evaluate(
         net.float(), (x.float(), torch.arange(8) % 10), T=T, methods="fgsm", masking=False,
