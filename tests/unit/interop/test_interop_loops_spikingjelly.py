@@ -334,3 +334,31 @@ def test_without_samples_a_users_class_is_refused_or_taken_as_said() -> None:
     )
     assert isinstance(adapt(CSNN(T), T=T, own_loop=True), OwnLoopNet)
     assert not isinstance(adapt(Blocks(), T=T, own_loop=False), OwnLoopNet)
+
+
+class Broken(nn.Module):
+    """A user's class whose forward fails on any input (a bug of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_fc = conv_fc()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("a bug of the user's")
+
+
+def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Taken for a body, whose own error the input checks then report naming the model."""
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(Broken(), T=T, example=images())
+    assert not isinstance(adapted, OwnLoopNet)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(
+        "interop: Broken ran neither on samples [3, 1, 8, 8] (RuntimeError: a bug of the "
+        "user's) nor on [T, B, ...] (RuntimeError: a bug of the user's): taken for a "
+        "multi-step body; to say otherwise: adapt(net, T=4, own_loop=...)"
+    )
+    with pytest.raises(UserError, match="^model=Broken: its forward on one image of x .* a bug"):
+        snnattack.attack(Broken(), images().float(), torch.tensor([0] * 6), T=T, steps=1)
