@@ -52,3 +52,19 @@ def test_a_bad_data_folder_is_one_line_before_anything_is_written(
     assert line.startswith(f"error: {message.format(data=data)}")
     assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
     assert not list(data.glob("*_frames_*"))
+
+
+def test_a_missing_cifar10_dvs_folder_is_one_line_before_anything_is_written(
+    cli: Callable, tmp_path: Path
+) -> None:
+    done = cli(
+        "dataset=cifar10_dvs",
+        "model=dvs_vgg",
+        f"dataset.params.root={tmp_path / 'data'}",
+        f"store.dir={tmp_path / 'models'}",
+        f"hydra.run.dir={tmp_path / 'out'}",
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: no CIFAR10-DVS data at {tmp_path / 'data' / 'CIFAR10DVS'} ")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
