@@ -223,8 +223,9 @@ def evaluate(
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
 
-    target = as_spiking_net(model, T)
-    crafter = None if source is None else as_spiking_net(source, T, "source")
+    example = inputs.first_sample(data)  # a foreign network's form is probed on it
+    target = as_spiking_net(model, T, example=example)
+    crafter = None if source is None else as_spiking_net(source, T, "source", example)
     cfg, notes = job_config(
         eps=eps,
         methods=methods,
@@ -375,7 +376,7 @@ def attack(
     from snnattack.attacks.universal import needs_fitting, unfitted
     from snnattack.config.specs import attack_specs
 
-    net = as_spiking_net(model, T)
+    net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(
         eps=eps,
         methods=[_one("method", method, group_choices(CONF_DIR / "method"))],

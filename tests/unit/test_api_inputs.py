@@ -40,14 +40,18 @@ def nan_weight(model: nn.Module) -> nn.Module:
     return broken
 
 
-def spikingjelly_net(last: nn.Module | None = None, in_channels: int = 1) -> nn.Module:
-    """A small spikingjelly conv network on 8x8 images; ``last`` appended after it."""
+def spikingjelly_net(
+    last: nn.Module | None = None, in_channels: int = 1, middle: nn.Module | None = None
+) -> nn.Module:
+    """A small spikingjelly conv network on 8x8 images; ``last`` appended after it,
+    ``middle`` after its neuron (before the layers with weights that follow it)."""
     pytest.importorskip("spikingjelly")
     from spikingjelly.activation_based import functional, layer, neuron
 
     net = nn.Sequential(
         layer.Conv2d(in_channels, 4, 3, padding=1),
         neuron.LIFNode(tau=2.0),
+        *([middle] if middle is not None else []),
         layer.Flatten(),
         layer.Linear(4 * 64, 10),
         *([last] if last is not None else []),
@@ -61,6 +65,14 @@ class Step(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x >= 0.5).float()
+
+
+class Gate(nn.Module):
+    """A user's own threshold without autograd, ``(x > 0.2)``: inside a network, the layers
+    with weights after it keep the output requiring grad, but not through the image."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 0.2).to(x.dtype)
 
 
 class WithSpikes(nn.Module):
@@ -419,6 +431,13 @@ FOREIGN = [
         UserError,
         f"model=Sequential: {DIFFERENTIABLE}",
         "accepted: a network with a gradient in its input",
+    ),
+    (
+        "a threshold without autograd inside the network, named in the line",
+        lambda: spikingjelly_net(middle=Gate()),
+        UserError,
+        f"model=Sequential: {DIFFERENTIABLE} (its module 2 (",
+        "Gate) cuts the graph",
     ),
     (
         "a network returning (out, spikes)",

@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.config.combinations import COMBINATIONS
 from snnattack.config.keys import check_keys
 from snnattack.config.notes import notes
-from snnattack.config.preflight import PREFLIGHT, built_models, writable
+from snnattack.config.preflight import PREFLIGHT, built_models, data_files, writable
 from snnattack.config.rules import RULES, check_rules
 from snnattack.errors import ConfigError
 from snnattack.training.trained import Built
@@ -76,7 +76,8 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine, then the model files and the user's factory (:func:`built_models`),
-    then (with ``output_dir``) that the output folder and the store can be written. Settings
+    then (with ``output_dir``: a job) the data files and that the output folder and the store
+    can be written. Settings
     accepted with a note (:mod:`.notes`) are logged, and returned: computed once here, the
     job's settings keep them for its record (:class:`~snnattack.settings.JobSettings`). So
     are the models built: the job attacks them as they are (:class:`Validation`).
@@ -90,6 +91,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
         check(resolved)
     built = built_models(resolved)
     if output_dir is not None:
+        data_files(resolved)
         writable(Path(output_dir), "the output folder")
         writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
     found = tuple(notes(resolved))

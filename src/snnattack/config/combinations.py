@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from snnattack.analysis.rate_current import spiking_layers
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import METHODS, takes_eot
+from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.spec import grid, tunable
 from snnattack.config.rules import MAX_SEED, check_as
 from snnattack.config.settings import model_settings
@@ -393,6 +394,14 @@ def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
             )
 
 
+def _retime_budget_fits_T(resolved: dict[str, Any]) -> None:
+    """Spike-Retiming's B∞ budget moves a spike within the T bins (:func:`check_budget`)."""
+    for key, method in resolved["method"].items():
+        if method.get("name") == "retime" and "budget" in method:  # else Retime's: 1
+            norm = method.get("norm", "linf")  # Retime's default
+            check_budget(f"method.{key}.budget", norm, method["budget"], resolved["T"])
+
+
 def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
     """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted), or
     ``random`` where the method draws one per sample."""
@@ -424,6 +433,7 @@ COMBINATIONS: list[Callable[[dict[str, Any]], None]] = [
     _encoding_fits_dataset,
     _frames_match_T,
     _event_attacks_fit_frames,
+    _retime_budget_fits_T,
     _attack_target_is_a_class,
     _attack_takes_a_step,
     _source_seed_in_range,

@@ -1,9 +1,10 @@
 """Checks of the machine and the files a job needs, before any work.
 
-Free memory for the activations, the GPUs asked for, the model files to attack, and the
-folders to write: each check is a function of the resolved config in :data:`PREFLIGHT`
-(folders: :func:`writable`; the model files and the user's factory: :func:`built_models`,
-which returns what it built for the job).
+Free memory for the activations, the GPUs asked for, the model files to attack, the data
+files and the folders to write: each check is a function of the resolved config in
+:data:`PREFLIGHT` (folders: :func:`writable`; a job's data files: :func:`data_files`; the
+model files and the user's factory: :func:`built_models`, which returns what it built for
+the job).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from snnattack.attacks.universal import fits
 from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.settings import model_settings
 from snnattack.config.specs import tunes
+from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
 from snnattack.snn.backend import set_backend
@@ -147,6 +149,20 @@ def device_exists(key: str, device: str) -> None:
 def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
     for name, opts in (resolved.get("analysis") or {}).items():
         device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
+
+
+def data_files(resolved: dict[str, Any]) -> None:
+    """The job's data files are where its datamodule reads them, with nothing foreign among
+    them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS), checked before the job writes
+    anything. Only for a job: the Python API reads the user's data, never these files."""
+    dataset = resolved["dataset"]
+    build_datamodule(
+        dataset["name"],
+        resolved["train"]["batch_size"],
+        resolved["eval_batch_size"],
+        resolved["seed"],
+        **(dataset.get("params") or {}),
+    ).check_files()
 
 
 PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [  # then built_models

@@ -102,6 +102,11 @@ class SplitDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.seed, self.num_workers = seed, num_workers
 
+    def check_files(self) -> None:
+        """Refuses missing or foreign data files in one line naming the path, before a job
+        writes anything (:func:`snnattack.config.validate`). Nothing to check by default: the
+        data are embedded, or downloaded and checked on first use."""
+
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
         if trainer is None:

@@ -41,10 +41,13 @@ file system's listing order. Training batches are augmented by random horizontal
 heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
 
 Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
-``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}/<class>/<name>.pt`` (the
-folder name holds every setting that changes the frames, ``Framing.key``) and later epochs
-only load it. Files are written to a temporary name in the same folder and renamed, so an
-interrupted run leaves nothing half-written; a cached tensor is served only if it holds
+``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v2/<class>/<name>.pt`` (the
+folder name holds every setting that changes the frames, ``Framing.key``, and the layout's
+version, :data:`CACHE_LAYOUT`) and later epochs only load it. A recording's cached file is
+named by its path relative to the dataset's folder, split folder included (N-MNIST's
+``Test/0/00000.bin`` is ``Test/0/00000.pt``), so recordings of the same name in two splits
+never share frames. Files are written to a temporary name in the same folder and renamed, so
+an interrupted run leaves nothing half-written; a cached tensor is served only if it holds
 ``frames`` time bins of ``2 x size x size``.
 """
 
@@ -67,6 +70,10 @@ from snnattack.records.checkpoints import load_tensors
 from snnattack.records.files import torch_bytes, write_atomic
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
+# the frame caches' layout, in their folder names: the caches of the first layout (files named
+# by their class folder and stem only, so that N-MNIST's Test/0/00000.bin read the frames of
+# Train/0/00000.bin) have names without it and are never read
+CACHE_LAYOUT = "v2"
 # what a recording is, and the fix of one that does not decode
 EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
 
@@ -123,10 +130,19 @@ class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
         return True
 
 
+def cache_folder(cache_dir: str | None, root: str, name: str, framing: Framing) -> Path:
+    """The frame cache of the dataset ``name`` framed by ``framing``: under ``cache_dir``
+    (``root`` if None), named by the dataset, every setting that changes the frames and the
+    cache's layout (:data:`CACHE_LAYOUT`)."""
+    parent = Path(cache_dir if cache_dir is not None else root).expanduser()
+    return parent / f"{name}_frames_{framing.key}_{CACHE_LAYOUT}"
+
+
 class CachedFrames(Dataset):
     """Framed recordings ``([frames, 2, size, size] float, label)`` of a tonic dataset, cached
-    on disk (one file per recording, named after its folder and file: unique in every tonic
-    dataset read here)."""
+    on disk: one file per recording, at its path relative to the dataset's folder
+    (``recordings.location_on_system``; the split folder included), so that no two recordings
+    share a file."""
 
     def __init__(
         self,
@@ -142,9 +158,15 @@ class CachedFrames(Dataset):
     def __len__(self) -> int:
         return len(self.recordings)
 
+    def cached(self, index: int) -> Path:
+        """The cache file of recording ``index``."""
+        source = Path(self.recordings.data[index])
+        relative = source.relative_to(self.recordings.location_on_system)
+        return (self.cache / relative).with_suffix(".pt")
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         source = Path(self.recordings.data[index])
-        path = self.cache / source.parent.name / f"{source.stem}.pt"
+        path = self.cached(index)
         if path.exists():
             try:
                 x = load_tensors(path)  # a planted pickle is refused, never run
@@ -228,8 +250,11 @@ class CIFAR10DVSDataModule(SplitDataModule):
         self.root, self.frames, self.size = root, frames, size
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
         self.augment = augment
-        key = f"CIFAR10DVS_frames_{self.framing.key}"
-        self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
+        self.cache = cache_folder(cache_dir, root, "CIFAR10DVS", self.framing)
+
+    def check_files(self) -> None:
+        """Refuses a missing or misplaced recording (:func:`check_layout`)."""
+        check_layout(self.root)
 
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):

@@ -14,7 +14,8 @@ archive is missing); the extracted files are read where tonic's classes read the
 
 Frames and their values follow ``dataset.params`` (:class:`snnattack.data.events.Framing`:
 ``frames``, ``size``, ``split_by``, ``event_encoding``, ``count_scale``) and are cached once per
-recording under ``<cache_dir or root>/<NAME>_frames_<framing key>/`` (``dvs.CachedFrames``).
+recording under ``<cache_dir or root>/<NAME>_frames_<framing key>_v2/``, at its path relative
+to ``<root>/<NAME>`` (``Train/0/00000.pt``: the split is part of the key; ``dvs.CachedFrames``).
 
 Splits. The datasets' own test split serves final numbers only; ``val_size`` recordings of the
 training split, drawn with ``split_seed``, are held out for checkpoint selection (a share of the
@@ -23,6 +24,7 @@ files when fewer are present: ``val_size`` of the complete training split's size
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -31,7 +33,7 @@ import tonic
 import torch
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.dvs import CachedFrames, FrameSplit
+from snnattack.data.dvs import CachedFrames, FrameSplit, cache_folder
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, read
 from snnattack.errors import ConfigError, DataError
@@ -72,6 +74,9 @@ class RecordedEvents(SplitDataModule):
     dataset: type[tonic.Dataset]
     splits: tuple[str, str]  # the training and test folders below <root>/<dataset name>/
     suffix: str
+    layout: str  # the regular expression of a recording's path below its split folder
+    folders: str | None  # that of a folder below a split folder, where tonic parses their names
+    accepted: str  # the layout below a split folder, in words
     full_train: int  # recordings of the complete training split
     expected: str  # what a recording is, and the fix of one that does not decode
 
@@ -99,19 +104,38 @@ class RecordedEvents(SplitDataModule):
             )
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
         self.root, self.val_size, self.split_seed = root, val_size, split_seed
-        key = f"{self.dataset.__name__}_frames_{self.framing.key}"
-        self.cache = Path(cache_dir if cache_dir is not None else root).expanduser() / key
+        self.cache = cache_folder(cache_dir, root, self.dataset.__name__, self.framing)
+
+    def check_files(self) -> None:
+        """Refuses missing or foreign files before any work (:meth:`check_layout`)."""
+        self.check_layout()
 
     def check_layout(self) -> Path:
-        """The dataset's folder after checking that both splits hold recordings."""
+        """The dataset's folder after checking that both splits hold recordings, each where
+        tonic reads its label from (``layout``), and no folder that tonic would misread
+        (``folders``): a foreign file or folder is refused naming it, never skipped, since
+        tonic would fail on it or give it a wrong label."""
         location = Path(self.root).expanduser() / self.dataset.__name__
         for split in self.splits:
-            if not any((location / split).rglob(f"*{self.suffix}")):
+            folder = location / split
+            if not any(folder.rglob(f"*{self.suffix}")):
                 raise DataError(
                     f"no {self.dataset.__name__} recordings (*{self.suffix}) under "
-                    f"{location / split} (dataset.params.root={self.root}); it is not "
+                    f"{folder} (dataset.params.root={self.root}); it is not "
                     f"downloaded here: extract {', '.join(self.archives())} into {location} "
                     f"so that it holds {' and '.join(self.splits)} (docs/datasets.md)"
+                )
+            for path in sorted(folder.rglob("*")):
+                relative = path.relative_to(folder).as_posix()
+                if self.folders and path.is_dir() and not re.fullmatch(self.folders, relative):
+                    found = "a folder"
+                elif path.suffix == self.suffix and not re.fullmatch(self.layout, relative):
+                    found = f"a {self.suffix} file"
+                else:
+                    continue
+                raise DataError(
+                    f"{path} is {found} that {self.dataset.__name__} does not have; accepted: "
+                    f"{folder}/{self.accepted} only: move or delete it"
                 )
         return location
 
@@ -170,6 +194,9 @@ class NMNISTDataModule(RecordedEvents):
     dataset = NMNIST
     splits = ("Train", "Test")
     suffix = ".bin"
+    layout = r"[0-9]/[^/]+\.bin"
+    folders = None  # tonic reads the .bin files only, labelled by their folder's last character
+    accepted = "<digit>/*.bin"
     full_train = 60_000
     expected = "an N-MNIST .bin file (40-bit events): extract it again from train.zip or test.zip"
 
@@ -181,6 +208,9 @@ class DVSGestureDataModule(RecordedEvents):
     dataset = DVSGesture
     splits = ("ibmGestureTrain", "ibmGestureTest")
     suffix = ".npy"
+    layout = r"user[0-9]+_[^/]+/(10|[0-9])\.npy"
+    folders = r"user[0-9]+_[^/]+"  # tonic parses every folder's name as user<NN>_<lighting>
+    accepted = "user<NN>_<lighting>/<label 0 to 10>.npy"
     full_train = 1_077
     expected = (
         "tonic's preprocessed DVS-Gesture array ([N, 4]: x, y, p, t in ms): extract it again "

@@ -17,9 +17,13 @@ imported only when a network of theirs is adapted (the ``interop`` extra).
 
 from __future__ import annotations
 
+from functools import partial
+
+import torch
 from torch import nn
 
 from snnattack.errors import UserError
+from snnattack.interop import probe
 from snnattack.interop.adapter import ADAPTERS, neuron_libraries
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.interop.loops import OwnLoopNet
@@ -38,7 +42,13 @@ def supported() -> list[str]:
 
 
 def adapt(
-    net: nn.Module, *, T: int, decode: Decode | None = None, normalize: nn.Module | None = None
+    net: nn.Module,
+    *,
+    T: int,
+    decode: Decode | None = None,
+    normalize: nn.Module | None = None,
+    own_loop: bool | None = None,
+    example: torch.Tensor | None = None,
 ) -> SpikingNet:
     """``net`` as a :class:`SpikingNet` of ``T`` steps, its neurons this project's LIFs.
 
@@ -50,6 +60,10 @@ def adapt(
     ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
     modes pass it one step, ``[1, B, K]``, so it must take any T).
     ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.base.Normalize`).
+    ``own_loop`` says which form ``net`` is (True: its forward makes the time steps from the
+    samples; False: it maps ``[T, B, ...]``); by default the library's class tells, and a
+    class of the user's is run once as each form on ``example`` (samples as the model is
+    given them: :mod:`snnattack.interop.probe`), never judged by its source text.
     A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
     module's path and class, before any work; so is a NaN or infinite weight or buffer.
@@ -72,6 +86,20 @@ def adapt(
             f"{', '.join(supported())}"
         )
     (library,) = owners
-    if library.has_own_loop(net):
+    if own_loop is None:
+        own_loop = library.has_own_loop(net)
+    if own_loop is None:
+        name = type(net).__qualname__
+        if example is None:
+            raise UserError(
+                f"interop: whether {name} makes its time steps itself is decided by running "
+                f"it once on samples, and none were given; accepted: adapt(net, T={T}, "
+                f"example=<samples [B, ...]>), or adapt(net, T={T}, own_loop=...) with "
+                f"{probe.SAY_IT}"
+            )
+        own_loop = probe.has_own_loop(
+            name, partial(library.own_loop, net), partial(library.body, net), int(T), example
+        )
+    if own_loop:
         return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
     return AdaptedNet(library.body(net), int(T), normalize, decode)

@@ -31,8 +31,10 @@ class Adapter(Protocol):
         """Whether ``net`` is a network of this library."""
 
     @staticmethod
-    def has_own_loop(net: nn.Module) -> bool:
-        """Whether ``net`` makes its time steps itself (called on the images)."""
+    def has_own_loop(net: nn.Module) -> bool | None:
+        """Whether ``net`` makes its time steps itself (called on the images); None where its
+        class may take either form, which one forward of each then decides
+        (:mod:`snnattack.interop.probe`)."""
 
     @staticmethod
     def own_loop(net: nn.Module) -> nn.Module:

@@ -54,10 +54,13 @@ def is_external(tree: Mapping[str, Any]) -> bool:
     return tree["model"]["name"] == EXTERNAL
 
 
-def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> SpikingNet:
+def as_spiking_net(
+    model: Any, T: int | None, argument: str = "model", example: torch.Tensor | None = None
+) -> SpikingNet:
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
-    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters). ``T`` of a
-    SpikingNet, which has its own, must be None or equal to it."""
+    network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
+    probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
+    has its own, must be None or equal to it."""
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T:
             raise UserError(
@@ -83,7 +86,7 @@ def as_spiking_net(model: Any, T: int | None, argument: str = "model") -> Spikin
     from snnattack.interop import adapt  # the package imports this module
 
     say_torch_stack()
-    return adapt(model, T=T)
+    return adapt(model, T=T, example=example)
 
 
 def with_encoding(
@@ -164,8 +167,21 @@ def external_model(tree: Mapping[str, Any], net: nn.Module | None = None) -> Spi
     """``net`` (default: the network ``model.factory`` builds now) as this project's spiking
     network at ``T``; another library's network is adapted after its weights are loaded, as
     the adapter reads some of them (a parametric LIF's decay)."""
-    adapted = as_spiking_net(factory_network(tree) if net is None else net, tree["T"], FACTORY)
+    net = factory_network(tree) if net is None else net
+    adapted = as_spiking_net(net, tree["T"], FACTORY, _random_sample(tree))
     return with_encoding(adapted, tree["encoding"], FACTORY)
+
+
+def _random_sample(tree: Mapping[str, Any]) -> torch.Tensor | None:
+    """One random sample of the job's dataset's shape (an image, or ``T`` event frames), to
+    probe a foreign network's form on; None for a dataset without a fixed shape."""
+    dataset = tree["dataset"]
+    if "image_size" not in dataset:
+        return None
+    size = dataset["image_size"]
+    shape = (dataset["in_channels"], size, size)
+    shape = (tree["T"], *shape) if tree["encoding"] == "frames" else shape
+    return torch.rand(1, *shape, generator=torch.Generator().manual_seed(0))
 
 
 def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> SpikingNet | None:

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -70,6 +71,17 @@ def dataset_of(data: Any, argument: str = "data") -> Dataset:
         _lengths(x, y, f"{argument}[0]", f"{argument}[1]")
         return TensorDataset(x.detach(), y.detach())
     raise UserError(f"{argument}={type(data).__name__} is not a data set; accepted: {DATA}")
+
+
+def first_sample(data: Any) -> torch.Tensor | None:
+    """The first sample ``[1, ...]`` of ``data``, on which a foreign network's form is probed
+    (:mod:`snnattack.interop.probe`); None where none reads here (event streams, data that do
+    not read: the input checks say why)."""
+    try:
+        x = dataset_of(data)[0][0]
+    except Exception:  # the user's data, whatever broke: refused by the checks that follow
+        return None
+    return x.unsqueeze(0) if isinstance(x, torch.Tensor) else None
 
 
 def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -306,9 +318,19 @@ def check_model(
     hint = " (images without a channel axis? x.unsqueeze(1))" if x.dim() == 3 else ""
     body: list[Any] = []
     hook = net.body.register_forward_hook(lambda _m, _i, out: body.append(out))
+    cuts: list[str] = []  # the modules whose input depends on the image and output does not
+    watch = [
+        m.register_forward_hook(partial(_record_cut, cuts, path))
+        for path, m in net.body.named_modules()
+        if path
+    ]
     training = {m: m.training for m in net.modules()}
+    trained = [t for t in net.parameters() if t.requires_grad]
     net.eval()
     try:
+        # weights frozen for this forward: a tensor requires grad where it depends on the image
+        for t in trained:
+            t.requires_grad_(False)
         with torch.enable_grad():
             out = net(x)
     except Exception as err:  # the user's model, whatever broke
@@ -322,7 +344,10 @@ def check_model(
                 "and returns logits [B, K]"
             ) from None
     finally:
-        hook.remove()
+        for h in (hook, *watch):
+            h.remove()
+        for t in trained:
+            t.requires_grad_(True)
         for m, flag in training.items():
             m.training = flag
     if isinstance(out, tuple | list):
@@ -338,13 +363,25 @@ def check_model(
             "logits [B, K] (a network of another library: [T, B, K], time first)"
         )
     if not out.requires_grad:
+        where = f"its module {cuts[0]} cuts the graph" if cuts else "a module cuts the graph"
         raise UserError(
-            f"{name}: its output does not depend differentiably on the image (a module cuts "
-            "the graph: a step function or a neuron the adapter does not know); accepted: a "
-            "network with a gradient in its input (spiking neurons the adapter maps, or "
-            "neurons with a surrogate gradient)"
+            f"{name}: its output does not depend differentiably on the image ({where}: a step "
+            "function or a neuron the adapter does not know); accepted: a network with a "
+            "gradient in its input (spiking neurons the adapter maps, or neurons with a "
+            "surrogate gradient)"
         )
     return out.shape[1]
+
+
+def _record_cut(cuts: list[str], path: str, module: nn.Module, args: tuple, out: Any) -> None:
+    """Appends ``path`` (the module's place in the user's network, an adapted copy's path) if
+    its input depends on the image and its output does not (a forward hook; the weights are
+    frozen, so ``requires_grad`` means a dependence on the image)."""
+    outputs = out if isinstance(out, tuple | list) else (out,)
+    tensors = [t for t in outputs if isinstance(t, torch.Tensor)]
+    needs = any(isinstance(a, torch.Tensor) and a.requires_grad for a in args)
+    if needs and tensors and not any(t.requires_grad for t in tensors):
+        cuts.append(f"{path} ({class_name(module)})")
 
 
 def check_attack(

@@ -2,7 +2,8 @@
 
 The user's network is either its multi-step part (:func:`body`), mapping ``[T, B, ...]`` to
 ``[T, B, K]``, or a class of the user's whose ``forward`` makes the time steps itself
-(:func:`own_loop`, :func:`has_own_loop`; :mod:`snnattack.interop.loops`). The body's
+(:func:`own_loop`; :mod:`snnattack.interop.loops`), which one forward of each form tells
+apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`). The body's
 adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
@@ -34,8 +35,6 @@ eval mode, where attacks run.
 
 from __future__ import annotations
 
-import inspect
-
 from torch import nn
 
 from snnattack.interop.adapter import neuron_libraries, register
@@ -50,8 +49,6 @@ from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
-# words of a forward that makes its time steps itself (repeat / expand the image, a loop)
-OWN_LOOP_WORDS = (".repeat(", ".expand(", "unsqueeze", "range(", "add_dimention")
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
 
 
@@ -87,19 +84,15 @@ def own_loop(net: nn.Module) -> nn.Module:
     return shared_copy(net, _replacements(net, per_call=True))
 
 
-def has_own_loop(net: nn.Module) -> bool:
-    """Whether ``net`` is a class of the user's whose ``forward`` makes the time steps itself
-    (repeats or expands the image over T, or loops over the steps), called with the images;
-    else (an ``nn.Sequential``, a class of spikingjelly's model zoo, a class whose forward
-    maps ``[T, B, ...]``) it is the multi-step body."""
+def has_own_loop(net: nn.Module) -> bool | None:
+    """False for a network that can only be a multi-step body (an ``nn.Sequential``, a class
+    of spikingjelly's model zoo, a class without a ``forward`` of its own); None for a class of
+    the user's, whose ``forward`` may take either form: one forward of each decides
+    (:mod:`snnattack.interop.probe`), never its source text."""
     cls = type(net)
     if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
         return False
-    try:
-        code = inspect.getsource(cls.forward)
-    except (OSError, TypeError):
-        return False
-    return any(word in code for word in OWN_LOOP_WORDS)
+    return None
 
 
 def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:

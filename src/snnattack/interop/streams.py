@@ -39,40 +39,68 @@ def is_streams(data: Any) -> bool:
     )
 
 
+def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, int]) -> None:
+    """Refuses a stream whose fields are missing, whose timestamps are not finite and
+    ascending, whose coordinates are not whole pixels of the sensor, or whose polarities are
+    not 0 and 1 (an empty stream passes: a recording without events)."""
+    missing = [f for f in FIELDS if stream.dtype.names is None or f not in stream.dtype.names]
+    if missing:
+        raise UserError(
+            f"{name} has no field {', '.join(missing)}; accepted: {STREAMS} (tonic's "
+            "dataset items, e.g. events, label = tonic.datasets.NMNIST(...)[i])"
+        )
+    if not len(stream):
+        return
+    for field in FIELDS:
+        kind = stream[field].dtype.kind
+        if kind not in "iuf" or (kind == "f" and not np.isfinite(stream[field]).all()):
+            raise UserError(
+                f"{name} has {field} of dtype {stream[field].dtype}"
+                + (" holding NaN or infinite values" if kind == "f" else "")
+                + f"; accepted: finite numbers (tonic's integer {field})"
+            )
+    width, height, _ = sensor_size
+    for field, size in (("x", width), ("y", height)):
+        values = stream[field]
+        if (values != np.floor(values)).any():
+            raise UserError(
+                f"{name} has fractional {field} coordinates (such as "
+                f"{values[values != np.floor(values)][0]}); accepted: whole pixels, integer "
+                f"{field} in [0, {size - 1}]"
+            )
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high >= size:
+            raise UserError(
+                f"{name} has {field} in [{low}, {high}], outside the {width}x{height} "
+                f"sensor of the job's dataset; accepted: {field} in [0, {size - 1}] (name "
+                "the recordings' dataset in overrides, e.g. ['dataset=nmnist'])"
+            )
+    if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
+        raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")
+    if (np.diff(stream["t"]) < 0).any():
+        raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
+
+
 def _checked(
     streams: Sequence[np.ndarray], labels: Any, argument: str, sensor_size: tuple[int, int, int]
 ) -> torch.Tensor:
-    """``labels`` as a tensor, after checking every stream's fields and coordinates."""
-    width, height, _ = sensor_size
+    """``labels`` as a tensor, after checking every stream (:func:`_check_stream`), that not
+    every stream is empty (nothing to attack: refused, never reported as robust) and that the
+    labels are integers, one per stream."""
     for i, stream in enumerate(streams):
-        name = f"{argument}[0][{i}]"
-        missing = [f for f in FIELDS if stream.dtype.names is None or f not in stream.dtype.names]
-        if missing:
-            raise UserError(
-                f"{name} has no field {', '.join(missing)}; accepted: {STREAMS} (tonic's "
-                "dataset items, e.g. events, label = tonic.datasets.NMNIST(...)[i])"
-            )
-        if not len(stream):
-            continue
-        for field, size in (("x", width), ("y", height)):
-            low, high = int(stream[field].min()), int(stream[field].max())
-            if low < 0 or high >= size:
-                raise UserError(
-                    f"{name} has {field} in [{low}, {high}], outside the {width}x{height} "
-                    f"sensor of the job's dataset; accepted: {field} in [0, {size - 1}] (name "
-                    "the recordings' dataset in overrides, e.g. ['dataset=nmnist'])"
-                )
-        if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
-            raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")
-        if (np.diff(stream["t"]) < 0).any():
-            raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
-    y = torch.as_tensor(np.asarray(labels))
-    if y.dim() != 1 or len(y) != len(streams) or y.is_floating_point():
+        _check_stream(stream, f"{argument}[0][{i}]", sensor_size)
+    if not any(len(stream) for stream in streams):
         raise UserError(
-            f"{argument}[1] has shape {list(y.shape)} ({y.dtype}) for {len(streams)} streams; "
-            f"accepted: {len(streams)} integer labels"
+            f"{argument}[0] holds {len(streams)} streams without any event; accepted: "
+            f"{STREAMS}, at least one stream holding events"
         )
-    return y
+    values = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    if values.ndim != 1 or len(values) != len(streams) or values.dtype.kind not in "iu":
+        raise UserError(
+            f"{argument}[1] has shape {list(values.shape)} ({values.dtype}) for "
+            f"{len(streams)} streams; accepted: {len(streams)} integer labels"
+        )
+    return torch.as_tensor(values).long()
 
 
 def framed_recordings(

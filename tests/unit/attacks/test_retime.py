@@ -12,6 +12,7 @@ from fixtures_event_nets import binary_digits_net
 from sklearn.datasets import load_digits
 from torch import nn
 
+import snnattack
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.retime import Retime, shift
 from snnattack.data.digits_events import record
@@ -116,6 +117,20 @@ def test_a_norm_or_budget_out_of_range_is_refused(net_and_frames) -> None:
         Retime(model, norm="l2")
     with pytest.raises(ConfigError, match=r"method.retime.budget=0 is out of range"):
         Retime(model, budget=0)
+
+
+def test_a_linf_budget_of_t_bins_is_refused_naming_it_not_an_index_error(net_and_frames) -> None:
+    """From Python: the attack itself (T is the frames') and ``snnattack.attack`` (before any
+    work, T the model's)."""
+    model, x, y = net_and_frames
+    with pytest.raises(ConfigError) as err:
+        retime(model, x, y, "linf", budget=5)
+    assert str(err.value) == (
+        "method.retime.budget=5 is out of range for T=4 (method norm=linf moves a spike by at "
+        "most budget bins within the T bins); accepted: 1 <= method.retime.budget <= 3"
+    )
+    with pytest.raises(ConfigError, match=r"^method.retime.budget=5 is out of range for T=4"):
+        snnattack.attack(model, x, y, "retime", overrides=["dataset=digits_events"], budget=5)
 
 
 @pytest.mark.parametrize(("norm", "budget"), [("linf", 1), ("l1", 6), ("l0", 3)])

@@ -24,6 +24,15 @@ BAD = [
     ),
     (f"{EVENTS} method=[retime] method.retime.norm=l2", "method.retime.norm='l2' is unknown"),
     (f"{EVENTS} method=[retime_l0] method.retime_l0.budget=0", "method.retime_l0.budget=0 is out"),
+    (
+        f"{EVENTS} method=[retime] method.retime.budget=10 T=4",
+        "method.retime.budget=10 is out of range for T=4 (method norm=linf moves a spike by at "
+        "most budget bins within the T bins); accepted: 1 <= method.retime.budget <= 3",
+    ),
+    (
+        f"{EVENTS} method=[retime_l1] method.retime_l1.norm=linf method.retime_l1.budget=4 T=4",
+        "method.retime_l1.budget=4 is out of range for T=4",
+    ),
 ]
 
 
@@ -57,6 +66,11 @@ def test_each_retime_key_has_its_range(key: str, value: float, accepted: str) ->
     assert accepted in line
 
 
+def test_b1_and_b0_budgets_above_what_a_sample_holds_are_legal_caps() -> None:
+    """B1 and B0 bound a sample's moves; one above its spikes' count is never reached."""
+    validate(compose(EVENTS, "method=[retime_l1,retime_l0]", "method.retime_l1.budget=99999"))
+
+
 def test_retime_runs_on_integer_count_frames() -> None:
     cfg = compose(
         EVENTS, "method=[retime,retime_l1,retime_l0]", "dataset.params.event_encoding=counts"
@@ -75,3 +89,18 @@ def test_run_py_refuses_a_retime_budget_with_exit_2_and_writes_nothing(
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: method.retime_l0.budget=0 is out of range; accepted: an integer")
     assert not (tmp_path / "out").exists()
+
+
+def test_run_py_refuses_a_linf_budget_of_t_bins_with_exit_2_and_writes_nothing(
+    tmp_path: Path, cli: Callable
+) -> None:
+    out, store = tmp_path / "out", tmp_path / "models"
+    proc = cli(
+        EVENTS, "method=[retime]", "method.retime.budget=10", "T=4",
+        f"hydra.run.dir={out}", f"store.dir={store}",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: method.retime.budget=10 is out of range for T=4")
+    assert line.endswith("accepted: 1 <= method.retime.budget <= 3")
+    assert not out.exists() and not store.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tonic
+import torch
 from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
 from tonic.io import read_mnist_file
 
@@ -44,8 +45,41 @@ def test_nmnist_batches_are_binary_frames_with_folder_labels_and_own_test_split(
     events = read_mnist_file(first, dtype=tonic.datasets.NMNIST.dtype)
     expected = to_frames([events], (34, 34, 2), 4, 16, "number", "binary")[0]
     assert (x[0] == expected).all()
-    cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*.pt"))
-    assert str(cached[0]).startswith("NMNIST_frames_T4_s16_binary_bynumber/")
+    cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*/*.pt"))
+    assert str(cached[0]) == "NMNIST_frames_T4_s16_binary_bynumber_v2/Test/0/00000.pt"
+
+
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
+def test_a_test_recording_named_like_a_training_one_gets_its_own_frames(
+    tmp_path: Path, name: str
+) -> None:
+    """The fixtures number each split's files on their own, as the real archives do
+    (``Train/0/00000.bin`` and ``Test/0/00000.bin``): once the training split is cached, every
+    test recording is still served its own frames, and a cache of the first layout (keyed by
+    class folder and stem only) beside it is never read."""
+    (write_nmnist if name == "nmnist" else write_dvs_gesture)(tmp_path, per_class=2, n_events=120)
+    dm = datamodule(name, tmp_path)
+    train, test = dm.train_set.frames, dm.test_set.frames
+
+    def below_split(frames) -> set[tuple[str, ...]]:
+        home = Path(frames.recordings.location_on_system)
+        return {Path(p).relative_to(home).parts[1:] for p in frames.recordings.data}
+
+    assert below_split(test) <= below_split(train)  # each test file has a training namesake
+    old = tmp_path / train.cache.name.removesuffix("_v2")
+    for i in range(len(test)):  # the first layout's key, holding a training recording's frames
+        source = Path(test.recordings.data[i])
+        planted = old / source.parent.name / f"{source.stem}.pt"
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torch.ones(4, 2, 16, 16), planted)
+    for i in range(len(train)):
+        train[i]
+    recordings = dm.recordings()
+    fresh = dm.framing.many([recordings.test(i) for i in range(len(test))], dm.sensor_size)
+    assert all(bool((test[i][0] == fresh[i]).all()) for i in range(len(test)))
+    assert {test.cached(i).relative_to(test.cache).parts[0] for i in range(len(test))} == {
+        dm.splits[1]
+    }
 
 
 def test_dvs_gesture_frames_of_the_preprocessed_arrays_in_microseconds(tmp_path: Path) -> None:
@@ -91,3 +125,41 @@ def test_recordings_frame_as_the_test_split_and_label_the_training_split(
     assert all(bool((frames[i] == dm.test_set[i][0]).all()) for i in range(len(streams)))
     assert recordings.train_labels == tuple(dm.train_set[i][1] for i in range(len(dm.train_set)))
     assert len(recordings.train(0)) > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "foreign", "found", "accepted"),
+    [
+        ("nmnist", "Train/00001.bin", "a .bin file", "NMNIST/Train/<digit>/*.bin only"),
+        ("nmnist", "Test/10/00001.bin", "a .bin file", "NMNIST/Test/<digit>/*.bin only"),
+        ("dvs_gesture", "ibmGestureTrain/notes", "a folder", "ibmGestureTrain/user<NN>_"),
+        ("dvs_gesture", "ibmGestureTest/user01_led/x.npy", "a .npy file", "<label 0 to 10>.npy"),
+    ],
+)
+def test_a_foreign_file_or_folder_in_a_split_is_refused_naming_it(
+    tmp_path: Path, name: str, foreign: str, found: str, accepted: str
+) -> None:
+    """Refused, not skipped: tonic would fail on it (a label from a folder's last letter, a
+    folder name parsed as ``user<NN>_<lighting>``) or give it the label of the wrong folder."""
+    write = write_nmnist if name == "nmnist" else write_dvs_gesture
+    write(tmp_path, per_class=1, n_events=20)
+    path = tmp_path / ("NMNIST" if name == "nmnist" else "DVSGesture") / foreign
+    if path.suffix:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    else:
+        path.mkdir()
+    dm = build_datamodule(name, 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError) as err:
+        dm.check_files()
+    line = str(err.value)
+    assert line.startswith(f"{path} is {found} that ") and accepted in line and "\n" not in line
+
+
+def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    write_nmnist(tmp_path, per_class=1, n_events=20)
+    for path in (tmp_path / "NMNIST" / "Test").rglob("*.bin"):
+        path.unlink()
+    dm = build_datamodule("nmnist", 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError, match=f"^no NMNIST recordings .* under {tmp_path}/NMNIST/Test "):
+        dm.check_files()

@@ -6,6 +6,7 @@ as the user's own loop feeds them; bad event inputs refused in one line naming t
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from external_nets import spikingjelly_events
@@ -15,6 +16,7 @@ import snnattack
 from snnattack.data.digits_events import DigitsEventsDataModule
 from snnattack.errors import UserError
 from snnattack.interop.inputs import Samples, check_batch
+from snnattack.interop.streams import framed_recordings
 from snnattack.models.registry import build
 
 EVENTS = ["dataset=digits_events"]
@@ -306,3 +308,61 @@ def test_bad_raw_event_input_is_refused_in_one_line(streams, overrides, message)
         snnattack.attack(
             tutorial_net(), frames, torch.tensor([0]), method="gsattack", T=4, overrides=EVENTS
         )
+
+
+def retyped(stream: np.ndarray, field: str, value: float, at: int = 3) -> np.ndarray:
+    """``stream`` with ``field`` stored as float64 and its event ``at`` set to ``value``."""
+    dtype = [(f, np.float64 if f == field else stream.dtype[f]) for f in stream.dtype.names]
+    out = stream.astype(dtype)
+    out[field][at] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (
+            lambda s, y: ([retyped(s[0], "t", np.nan), s[1]], y),
+            "data[0][0] has t of dtype float64 holding NaN or infinite values; accepted: finite",
+        ),
+        (
+            lambda s, y: ([s[0], retyped(s[1], "x", 1.5)], y),
+            "data[0][1] has fractional x coordinates (such as 1.5); accepted: whole pixels, "
+            "integer x in [0, 15]",
+        ),
+        (
+            lambda s, y: (s, ["three", "one"]),
+            "data[1] has shape [2] (<U5) for 2 streams; accepted: 2 integer labels",
+        ),
+        (
+            lambda s, y: ([s[0][:0], s[1][:0]], y),
+            "data[0] holds 2 streams without any event; accepted: a list of event streams",
+        ),
+    ],
+    ids=["nan-timestamp", "fractional-x", "string-labels", "all-empty"],
+)
+def test_streams_with_bad_values_are_refused_naming_the_stream_or_labels(spoil, message) -> None:
+    """Refused by ``snnattack.evaluate`` before any attack, never an IndexError or torch's
+    TypeError; every stream empty is refused (nothing to attack), not attacked."""
+    _, tests, _, _ = event_streams(2, 0)
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(
+            tutorial_net(), spoil(tests, [0, 1]), methods=["gsattack"], eps=[16], T=4,
+            overrides=[*EVENTS, "method.gsattack.candidates=events"], progress=False,
+        )  # fmt: skip
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_an_empty_stream_beside_others_and_whole_float_pixels_are_legal() -> None:
+    """A recording without events is framed as empty frames; float coordinates of whole
+    pixels are the same events as integer ones."""
+    dm, tests, _, _ = event_streams(2, 0)
+    floats = retyped(tests[1], "x", float(tests[1]["x"][3]))
+    (x, y), _, _ = framed_recordings(
+        ([tests[0][:0], floats], torch.tensor([4, 7], dtype=torch.int32)),
+        None,
+        dm.sensor_size,
+        dm.framing,
+    )
+    assert x[0].sum() == 0 and torch.equal(x[1], dm.framing.many([tests[1]], dm.sensor_size)[0])
+    assert y.tolist() == [4, 7] and y.dtype == torch.long

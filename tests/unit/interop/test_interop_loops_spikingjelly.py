@@ -99,7 +99,7 @@ def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
 def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> None:
     net = cls(T)
-    adapted = adapt(net, T=T).eval()
+    adapted = adapt(net, T=T, example=images()).eval()
     assert isinstance(adapted, OwnLoopNet)
     x = images()
     with torch.no_grad():
@@ -122,7 +122,7 @@ def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) 
     net = CSNN(T)
     body = adapt(net.conv_fc, T=T, decode=lambda out: out.mean(0)).eval()
     ours, theirs = (
-        input_gradient(adapt(net, T=T).eval(), mode, params),
+        input_gradient(adapt(net, T=T, example=images()).eval(), mode, params),
         input_gradient(body, mode, params),
     )
     assert theirs.abs().sum() > 0
@@ -136,7 +136,7 @@ def test_a_loop_over_single_steps_equals_the_body_in_the_per_step_modes(
     net = SingleStepCSNN(T)
     body = adapt(net.conv_fc, T=T).eval()
     ours, theirs = (
-        input_gradient(adapt(net, T=T).eval(), mode, params),
+        input_gradient(adapt(net, T=T, example=images()).eval(), mode, params),
         input_gradient(body, mode, params),
     )
     assert theirs.abs().sum() > 0
@@ -144,7 +144,7 @@ def test_a_loop_over_single_steps_equals_the_body_in_the_per_step_modes(
 
 
 def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies() -> None:
-    adapted = adapt(SingleStepCSNN(T), T=T).eval()
+    adapted = adapt(SingleStepCSNN(T), T=T, example=images()).eval()
     for mode in ("rga", "rga_layerwise", "hart", "ann"):
         with pytest.raises(UserError) as err:
             input_gradient(adapted, mode, {})
@@ -156,12 +156,12 @@ def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies()
 @pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
 def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop(cls: type) -> None:
     with pytest.raises(UserError, match="accepted: T=4"):
-        adapt(cls(T), T=2)(images())
+        adapt(cls(T), T=2, example=images())(images())
 
 
 def test_the_users_network_is_left_as_it_was() -> None:
     net = SingleStepCSNN(T)
-    adapted = adapt(net, T=T).eval()
+    adapted = adapt(net, T=T, example=images()).eval()
     input_gradient(adapted, "stbp", {})
     assert all(m.step_mode == "s" for m in net.modules() if isinstance(m, neuron.BaseNode))
     assert all(type(m) is not neuron.IFNode for m in adapted.modules())
@@ -237,6 +237,128 @@ def test_a_zoo_parametric_lif_net_with_dropout_is_evaluated() -> None:
 
 
 def test_a_time_extension_is_refused_as_the_loop_is_the_networks() -> None:
-    adapted = adapt(CSNN(T), T=T)
+    adapted = adapt(CSNN(T), T=T, example=images())
     with pytest.raises(UserError, match="attack.time_extension=1"):
         adapted.T = 2 * T
+
+
+class Blocks(nn.Module):
+    """A multi-step body in the documented form (``[T, B, ...]`` in, ``[T, B, K]`` out) whose
+    forward iterates over its blocks by index: ``range(`` in its text, no loop over time. On
+    images (``flat=False``) or on flat vectors of 64 values."""
+
+    def __init__(self, flat: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        if flat:
+            first = [layer.Linear(64, 32), neuron.IFNode()]
+            last = [layer.Linear(32, 10)]
+        else:
+            first = [layer.Conv2d(1, 4, 3, padding=1), neuron.IFNode()]
+            last = [layer.Flatten(), layer.Linear(4 * 64, 10)]
+        self.blocks = nn.ModuleList([nn.Sequential(*first), nn.Sequential(*last)])
+        functional.set_step_mode(self, "m")
+        self.double()
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        for i in range(len(self.blocks)):
+            x_seq = self.blocks[i](x_seq)
+        return x_seq
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["images", "vectors"])
+def test_a_body_looping_over_its_blocks_is_a_body_whatever_the_batch(
+    flat: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its forward maps ``[T, B, ...]``; on images it fails as an own loop, while on vectors
+    it runs as one too (its linear layers take any leading axes), but its neurons then take
+    the batch for time: a body, said in one line. Batch 8 and T=4, as users call it."""
+    net = Blocks(flat).eval()
+    x = torch.rand(8, *((64,) if flat else (1, 8, 8)), dtype=torch.float64)
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(net, T=T, example=x).eval()
+    assert not isinstance(adapted, OwnLoopNet)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == flat
+    assert all("taken for a multi-step body, as its neurons ran over [3] steps" in s for s in said)
+    with torch.no_grad():
+        theirs = library_logits(net, x.unsqueeze(0).expand(T, *x.shape)).mean(0)
+        torch.testing.assert_close(adapted(x), theirs, rtol=1e-12, atol=1e-12)
+    record = snnattack.evaluate(
+        net.float(), (x.float(), torch.arange(8) % 10), T=T, methods="fgsm", masking=False,
+        progress=False,
+    )  # fmt: skip
+    assert record.n == 8
+
+
+def test_an_own_loop_class_whose_source_cannot_be_read_is_an_own_loop() -> None:
+    """Defined through ``exec`` (as a script read from standard input is): no source text to
+    read, its forward's repeat over T found by running it."""
+    scope = {"nn": nn, "conv_fc": conv_fc, "functional": functional}
+    exec(  # noqa: S102 - the point: a class without readable source
+        "class Hidden(nn.Module):\n"
+        "    def __init__(self, T):\n"
+        "        super().__init__()\n"
+        "        self.T, self.conv_fc = T, conv_fc()\n"
+        "        functional.set_step_mode(self, step_mode='m')\n"
+        "    def forward(self, x):\n"
+        "        return self.conv_fc(x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)).mean(0)\n",
+        scope,
+    )
+    net = scope["Hidden"](T)
+    adapted = adapt(net, T=T, example=images()).eval()
+    assert isinstance(adapted, OwnLoopNet)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            adapted(images()), library_logits(net, images()), rtol=1e-12, atol=1e-12
+        )
+
+
+def test_a_class_of_either_form_is_said_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The one-step loop runs as a body too (its layers then take [T, B, ...]); its neurons'
+    steps on the samples decide, and the line says so and how to say otherwise."""
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(SingleStepCSNN(T), T=T, example=images())
+    assert isinstance(adapted, OwnLoopNet)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("interop: SingleStepCSNN runs on samples [3, 1, 8, 8] and on [T, B")
+    assert "taken for a network with its own time loop" in line and "own_loop=" in line
+
+
+def test_without_samples_a_users_class_is_refused_or_taken_as_said() -> None:
+    with pytest.raises(UserError) as err:
+        adapt(CSNN(T), T=T)
+    assert str(err.value).startswith(
+        "interop: whether CSNN makes its time steps itself is decided by running it once on "
+        "samples, and none were given; accepted: adapt(net, T=4, example=<samples [B, ...]>)"
+    )
+    assert isinstance(adapt(CSNN(T), T=T, own_loop=True), OwnLoopNet)
+    assert not isinstance(adapt(Blocks(), T=T, own_loop=False), OwnLoopNet)
+
+
+class Broken(nn.Module):
+    """A user's class whose forward fails on any input (a bug of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_fc = conv_fc()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("a bug of the user's")
+
+
+def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Taken for a body, whose own error the input checks then report naming the model."""
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(Broken(), T=T, example=images())
+    assert not isinstance(adapted, OwnLoopNet)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(
+        "interop: Broken ran neither on samples [3, 1, 8, 8] (RuntimeError: a bug of the "
+        "user's) nor on [T, B, ...] (RuntimeError: a bug of the user's): taken for a "
+        "multi-step body; to say otherwise: adapt(net, T=4, own_loop=...)"
+    )
+    with pytest.raises(UserError, match="^model=Broken: its forward on one image of x .* a bug"):
+        snnattack.attack(Broken(), images().float(), torch.tensor([0] * 6), T=T, steps=1)

@@ -120,6 +120,17 @@ def candidates(v: torch.Tensor) -> Candidates:
     return Candidates(b, s, j, t, (t - s).abs(), at, sizes, table, src_at, tgt_at, held)
 
 
+def check_budget(key: str, norm: str, budget: int, T: int) -> None:
+    """Refuses a B∞ budget of T bins or more: a spike moves within its sample's T bins, so a
+    shift of T or more has no target (B1 and B0 are caps per sample: one above what a sample
+    holds is never reached, and legal)."""
+    if norm == "linf" and budget > T - 1:
+        raise ConfigError(
+            f"{key}={budget} is out of range for T={T} (method norm=linf moves a spike by at "
+            f"most budget bins within the T bins); accepted: 1 <= {key} <= {T - 1}"
+        )
+
+
 @register("retime", order=85, events=("binary", "counts"), retimes=True)
 class Retime(Attack):
     """Spike-Retiming on event frames (module docstring); the method ``retime``, its
@@ -325,6 +336,7 @@ class Retime(Attack):
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
         B, T = x.shape[:2]
+        check_budget("method.retime.budget", self.norm, self.budget, T)
         lines = x.movedim(1, -1)  # [B, C, H, W, T]
         v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
         src = v > 0

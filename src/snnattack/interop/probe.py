@@ -1,0 +1,127 @@
+"""A foreign network's time axis, decided from what it does: one forward of each form.
+
+A user's class of a library whose networks take either form (spikingjelly: a multi-step body
+``[T, B, ...] -> [T, B, K]``, or a class whose ``forward`` makes the time steps itself from the
+images) is run once as each, on adapted copies (the user's network keeps its state, its
+BatchNorm statistics and its flags), in eval mode and without a gradient:
+
+- *own loop*: the copy of :meth:`Adapter.own_loop` called on the samples ``[B, ...]``; it fits
+  when it returns an output per sample (``[B, K]``, ``[T', B, K]`` or a tuple whose first
+  element is one), and its neurons are counted: the steps each whole-T neuron call is given,
+  and the calls of each one-step neuron;
+- *multi-step body*: the copy of :meth:`Adapter.body` called on ``[T, B, ...]`` (the samples
+  repeated over T; event frames ``[B, T, C, H, W]`` time first); it fits when it returns
+  ``[T, B, K]``.
+
+``B`` is 3 (2 where T is 3), never T. One form fitting decides. Both fitting (a class whose
+forward takes either: a multi-step body of linear layers, a loop over one-step calls of its
+layers) is decided by the neurons: a body run on the samples gives its neurons the batch for
+the time axis, so their steps on the samples are ``B``; an own loop's are its own steps (a
+loop of other steps than T is then refused by its first forward, naming them). Neither fitting
+(a forward that fails on the samples either way) is taken for a body, whose own error the
+input checks then report. Both cases are said in one logged line, with the argument that
+decides it instead: ``adapt(net, T=..., own_loop=...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from snnattack.snn.neurons import LIF
+from snnattack.snn.stepwise import step_neurons
+
+log = logging.getLogger(__name__)
+
+# the arguments that state the form, named in the lines below
+SAY_IT = "own_loop=True (its forward takes the samples) or False (it maps [T, B, ...])"
+
+
+def _steps(copy: nn.Module, run: Callable[[], object]) -> tuple[object, set[int]]:
+    """What ``run`` returns, and the time steps the neurons of ``copy`` ran over during it
+    (a whole-T LIF: its input's first axis; a one-step LIF: its calls)."""
+    steppers = step_neurons(copy)
+    whole = [m for m in copy.modules() if isinstance(m, LIF)]
+    whole = [m for m in whole if not any(m is s.lif for s in steppers)]
+    steps: set[int] = set()
+    hooks = [m.register_forward_pre_hook(lambda _, a: steps.add(a[0].shape[0])) for m in whole]
+    for neuron in steppers:
+        neuron.restart()
+    try:
+        out = run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    steps.update(neuron.steps for neuron in steppers if neuron.steps)
+    for neuron in steppers:
+        neuron.restart()
+    return out, steps
+
+
+def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[int]] | str:
+    """The output of the copy ``make`` builds on ``x`` (eval mode, no gradient) and its
+    neurons' steps, or the first line of what it raised."""
+    try:
+        copy = make().eval()
+        with torch.no_grad():
+            return _steps(copy, lambda: copy(x))
+    except Exception as err:  # the user's forward on a form it may not take
+        return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
+def _per_sample(out: object, batch: int) -> bool:
+    """Whether ``out`` is an output per sample of a batch of ``batch`` (module docstring)."""
+    if isinstance(out, tuple | list) and out:
+        out = out[0]
+    if not isinstance(out, torch.Tensor):
+        return False
+    return (out.dim() == 2 and out.shape[0] == batch) or (out.dim() == 3 and out.shape[1] == batch)
+
+
+def has_own_loop(
+    name: str,
+    own_loop: Callable[[], nn.Module],
+    body: Callable[[], nn.Module],
+    T: int,
+    example: torch.Tensor,
+) -> bool:
+    """Whether the network ``name`` makes its time steps itself, from one forward of each
+    form (module docstring): ``own_loop`` and ``body`` build the two adapted copies,
+    ``example`` is samples as the model is given them (images ``[N, ...]``, event frames
+    ``[N, T, C, H, W]``)."""
+    batch = 2 if T == 3 else 3
+    samples = example[:1].detach().expand(batch, *example.shape[1:]).clone()
+    frames = samples.dim() == 5 and samples.shape[1] == T
+    stacked = samples.transpose(0, 1) if frames else samples.expand(T, *samples.shape)
+    looped = _run(own_loop, samples)
+    multi = _run(body, stacked.contiguous())
+    loop_fits = not isinstance(looped, str) and _per_sample(looped[0], batch)
+    body_fits = not isinstance(multi, str) and isinstance(multi[0], torch.Tensor)
+    body_fits = body_fits and tuple(multi[0].shape[:2]) == (T, batch) and multi[0].dim() == 3
+    if loop_fits != body_fits:
+        return loop_fits
+    shape = list(samples.shape)
+    if loop_fits:
+        steps = looped[1]
+        own = steps != {batch}
+        form, why = (
+            ("a network with its own time loop", f"not the batch of {batch}")
+            if own
+            else ("a multi-step body", "the batch: a body's neurons take it for time")
+        )
+        log.warning(
+            "interop: %s runs on samples %s and on [T, B, ...]: taken for %s, as its neurons "
+            "ran over %s steps on the samples (%s); to say otherwise: adapt(net, T=%d, "
+            "own_loop=...) with %s",
+            name, shape, form, sorted(steps) or "no", why, T, SAY_IT,
+        )  # fmt: skip
+        return own
+    log.warning(
+        "interop: %s ran neither on samples %s (%s) nor on [T, B, ...] (%s): taken for a "
+        "multi-step body; to say otherwise: adapt(net, T=%d, own_loop=...) with %s",
+        name, shape, looped, multi, T, SAY_IT,
+    )  # fmt: skip
+    return False
