@@ -47,6 +47,16 @@ class Method:
     recordings: bool = False
 
     @property
+    def threat(self) -> str:
+        """Its threat model, the perturbations its budget bounds (from what it declares at
+        its registration): rows of two threat models are two numbers, never one worst case."""
+        if self.recordings:
+            return "changes to the raw recordings"
+        if self.retimes:
+            return "events moved in time"
+        return "events flipped in the frames" if self.events else "L∞ on the inputs"
+
+    @property
     def takes_eot(self) -> bool:
         """Whether it can average gradients over several draws (``attack.eot_samples``)."""
         return "eot_samples" in inspect.signature(self.make).parameters
