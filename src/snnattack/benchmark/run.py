@@ -13,23 +13,24 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.api import Data, device_of, evaluate
 from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
-from snnattack.benchmark.entry import from_record, slug, write_entry
-from snnattack.benchmark.protocol import Protocol, hydra_value, named
+from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
+from snnattack.benchmark.protocol import hydra_value, named, protocol_config
+from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.tracking import log_entry
-from snnattack.config.keys import CONF_DIR
 from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
+from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
+from snnattack.models.base import SpikingNet
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.trained import trained_model
@@ -42,7 +43,7 @@ LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb
 
 def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
     """Refuses, before any attack, a name that is not text or reported numbers that are not
-    percentages by row name."""
+    percentages by row name (fractions too)."""
     for argument, value, optional in (
         ("name", name, False),
         ("paper", paper, True),
@@ -54,28 +55,7 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any)
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
             )
-    if reported is not None and not (
-        isinstance(reported, dict)
-        and reported
-        and all(
-            isinstance(k, str) and isinstance(v, int | float) and 0 <= v <= 100
-            for k, v in reported.items()
-        )
-    ):
-        raise UserError(
-            f"reported={reported!r} is not the paper's numbers; accepted: a dict of row names "
-            "(clean, pgd10, ...) to percentages in [0, 100], or None"
-        )
-
-
-def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
-    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
-    it with ``logger``: its dataset, the standard surrogate's architecture and training, and
-    the W&B settings (``conf/logger/``)."""
-    with initialize_config_dir(str(chosen.path.parent), version_base="1.3"):
-        return compose(
-            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
-        )
+    check_reported(reported, "reported")
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -95,6 +75,26 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     module.setup("fit")
     module.setup("test")
     return module.test_set, module.val_set
+
+
+def check_inputs(
+    net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, cfg: DictConfig
+) -> None:
+    """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
+    surrogate's training, the randomness probe's forward): the test subset's images (a
+    channel axis missing, ...), the model's forward on one, its classes the protocol data's,
+    the user's ``val_data``. One UserError line naming the argument."""
+    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+    x, y = test.tensors
+    inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
+    classes = inputs.check_model(net, "model", x[:1], "data", model)
+    if classes != cfg.dataset.num_classes:
+        raise UserError(
+            f"model={type(model).__name__} returns {classes} classes but the protocol's data "
+            f"({cfg.dataset.name}) has {cfg.dataset.num_classes}; accepted: a model of "
+            f"{cfg.dataset.num_classes} classes"
+        )
+    inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
@@ -141,6 +141,7 @@ def benchmark(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     net = as_spiking_net(model, T)
+    check_inputs(net, model, test, val_data, cfg)
     source = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
@@ -179,7 +180,8 @@ def benchmark(
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights": f"params:{weights(model)[:16]}",
     }
-    entry = from_record(record)
+    replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
+    entry = from_record(record, sha256_of(chosen.path), replaced)
     default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
     written = write_entry(entry, Path(path) if path is not None else default)
     if cfg.logger.wandb:

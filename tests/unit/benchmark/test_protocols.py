@@ -4,6 +4,7 @@ refusal of an unknown protocol or version."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from omegaconf import OmegaConf
 
 from snnattack.api import job_config
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, hydra_value, protocol
+from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
+from snnattack.benchmark.release import main as release_main
 from snnattack.errors import UserError
 
 LINEAGE = ["fgsm", "rfgsm", "pgd", "pgd10", "pgd40", "bim", "apgd", "apgd_dlr"]
@@ -140,3 +143,37 @@ def test_the_seed_entries_experiment_runs_the_digits_protocol_on_every_recipe() 
             adversary = cfg.train.adversary
             trained.add((cfg.train.kind, adversary.method, adversary.grad_mode, adversary.reg))
     assert len(trained) == len(RECIPES)  # eight different trainings
+
+
+def test_every_released_protocol_file_is_as_its_recorded_hash() -> None:
+    """A released protocol file is never edited: this fails when one changes (restore it, and
+    put the change in a new version, released with python -m snnattack.benchmark.release)."""
+    assert changed() == []
+    assert sorted(recorded()) == sorted(p.name for p in files())  # every protocol released
+
+
+def test_release_records_a_new_version_and_refuses_a_changed_file(tmp_path: Path) -> None:
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    assert release(tmp_path) == [tmp_path / "mine_v1.yaml"]
+    (tmp_path / "mine_v2.yaml").write_text("benchmark: {protocol: mine, version: 2}\n")
+    assert release(tmp_path) == [tmp_path / "mine_v2.yaml"]  # v1 kept as it was
+    assert recorded(tmp_path) == {p.name: sha256_of(p) for p in files(tmp_path)}
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n# fgsm\n")
+    with pytest.raises(UserError) as err:
+        release(tmp_path)
+    assert re.fullmatch(
+        r"\S+mine_v1\.yaml changed since its release \(sha256 [0-9a-f]{12}\.\.\., released "
+        r"[0-9a-f]{12}\.\.\.\); accepted: the released file as it was \(git checkout\), a "
+        r"change as a new version <protocol>_v<k\+1>\.yaml",
+        str(err.value),
+    )
+
+
+def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    assert release_main([str(tmp_path)]) == 0
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1, x: 1}\n")
+    with pytest.raises(SystemExit) as stop:
+        release_main([str(tmp_path)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'mine_v1.yaml'} changed")
