@@ -94,22 +94,26 @@ class Started:
 
 def settings(cfg: DictConfig) -> dict[str, Any]:
     """The :data:`PROTECTED` keys of ``cfg`` as written (interpolations unresolved), by key;
-    cosmetic ones (``cosmetic_keys``: ``attack.reuse``, the data's folder) left out."""
-    cosmetic = tuple(cfg.get("cosmetic_keys") or ())
+    the cosmetic ones below them (``cosmetic_keys``: ``attack.reuse``, the data's folder)
+    left out."""
+    cosmetic = [str(k) for k in cfg.get("cosmetic_keys") or ()]
     found = {}
     for key in PROTECTED:
         value = OmegaConf.select(cfg, key, default=None)
-        found[key] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
-    return {k: v for k, v in _leaves(found, "") if not k.startswith(cosmetic)}
+        value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        below = tuple(c for c in cosmetic if c.startswith(f"{key}."))
+        found.update((k, v) for k, v in _leaves({key: value}, "") if not k.startswith(below))
+    return found
 
 
 def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
     """``(dotted key, value)`` of every leaf or list of ``tree``; a method's settings below
-    the choice of methods, ``method``, which holds its names."""
+    the choice of methods, ``method``, which holds the names of the methods chosen."""
     found = []
     for key, value in tree.items():
         if key == "method" and not prefix and isinstance(value, dict):
-            found.append(("method", sorted(value)))
+            chosen = [k for k, v in value.items() if isinstance(v, dict) and "name" in v]
+            found.append(("method", sorted(chosen)))  # a method's settings alone: not chosen
             found += _leaves(value, "method.")
         elif isinstance(value, dict) and value:
             found += _leaves(value, f"{prefix}{key}.")
