@@ -13,7 +13,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -78,21 +77,25 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
 
 
 def check_inputs(
-    net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, cfg: DictConfig
+    net: SpikingNet,
+    model: nn.Module,
+    test: TensorDataset,
+    val: Data | None,
+    samples: inputs.Samples,
+    dataset: str,
+    classes: int,
 ) -> None:
     """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
-    surrogate's training, the randomness probe's forward): the test subset's images (a
-    channel axis missing, ...), the model's forward on one, its classes the protocol data's,
-    the user's ``val_data``. One UserError line naming the argument."""
-    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+    surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
+    channel axis missing, ...), the model's forward on one, its classes the ``classes`` of
+    the protocol's ``dataset``, the user's ``val``. One UserError line naming the argument."""
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    classes = inputs.check_model(net, "model", x[:1], "data", model)
-    if classes != cfg.dataset.num_classes:
+    found = inputs.check_model(net, "model", x[:1], "data", model)
+    if found != classes:
         raise UserError(
-            f"model={type(model).__name__} returns {classes} classes but the protocol's data "
-            f"({cfg.dataset.name}) has {cfg.dataset.num_classes}; accepted: a model of "
-            f"{cfg.dataset.num_classes} classes"
+            f"model={type(model).__name__} returns {found} classes but the protocol's data "
+            f"({dataset}) has {classes}; accepted: a model of {classes} classes"
         )
     inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
@@ -141,7 +144,8 @@ def benchmark(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     net = as_spiking_net(model, T)
-    check_inputs(net, model, test, val_data, cfg)
+    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+    check_inputs(net, model, test, val_data, samples, cfg.dataset.name, cfg.dataset.num_classes)
     source = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
