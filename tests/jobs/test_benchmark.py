@@ -313,6 +313,12 @@ def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, mes
         ({"name": "x", "paper": 3}, "paper=3 is not a text; accepted: a non-empty string or None"),
         ({"name": "x", "reported": {"pgd": 120}}, "reported={'pgd': 120} is not the paper's"),
         ({"name": "x", "reported": [47.7]}, "reported=[47.7] is not the paper's numbers; accept"),
+        (
+            {"name": "x", "reported": {"clean": 0.907, "pgd10": 0.477}},
+            "reported={'clean': 0.907, 'pgd10': 0.477} looks like fractions; accepted: "
+            "percentages in [0, 100] (90.7 for 90.7 %)",
+        ),
+        ({"name": "x", "path": "."}, "path='.' is a folder; accepted: the entry's file name"),
     ],
 )
 def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:

@@ -137,6 +137,11 @@ def benchmark(
     """
     check_names(name, paper, venue, training, reported)
     chosen = named(protocol)
+    destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
+    if destination.is_dir():
+        raise UserError(
+            f"path={str(destination)!r} is a folder; accepted: the entry's file name (.json)"
+        )
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
@@ -186,8 +191,7 @@ def benchmark(
     }
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
     entry = from_record(record, sha256_of(chosen.path), replaced)
-    default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
-    written = write_entry(entry, Path(path) if path is not None else default)
+    written = write_entry(entry, destination)
     if cfg.logger.wandb:
         log_entry(entry, dict(cfg.logger.wandb), written.parent)
     return entry
