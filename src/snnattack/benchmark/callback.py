@@ -128,10 +128,10 @@ def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
     ``benchmark.stochastic_eot`` is not one (a stochastic model's EoT, docs/benchmark.md)."""
     ours, theirs = settings(job), settings(reference)
     eot = ("attack.eot_samples", theirs.get("benchmark.stochastic_eot"))
+    both = set(ours.get("method", [])) & set(theirs.get("method", []))
     found = []
     for key in dict.fromkeys([*theirs, *ours]):
         method = key.split(".")[1] if key.startswith("method.") else None
-        both = set(ours.get("method", [])) & set(theirs.get("method", []))
         if method is not None and method not in both:
             continue  # a method added or dropped: the list of methods says it
         if key not in ours:
@@ -156,12 +156,10 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
     )
-    check_reported(
-        OmegaConf.to_container(block.reported)
-        if OmegaConf.is_config(block.get("reported"))
-        else block.get("reported"),
-        "benchmark.reported",
-    )
+    reported = block.get("reported")
+    if OmegaConf.is_config(reported):
+        reported = OmegaConf.to_container(reported)
+    check_reported(reported, "benchmark.reported")
     return Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
 
 

@@ -102,7 +102,7 @@ def entries(
     file is read once, however many entries name it."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
-    known: dict[tuple[str, int], str | None] = {}  # (protocol, version): the refusal, if any
+    known: set[tuple[str, int]] = set()  # (protocol, version) of a protocol file read
     found = []
     for path in candidates(folder, pattern):
         entry = read_entry(path)
@@ -110,11 +110,9 @@ def entries(
         if label not in known:
             try:
                 protocol(*label, folder=protocols)
-                known[label] = None
             except UserError as err:
-                known[label] = str(err)
-        if known[label] is not None:
-            raise UserError(f"{path}: {known[label]}")
+                raise UserError(f"{path}: {err}") from None
+            known.add(label)
         found.append((path, entry))
     if not found:
         raise UserError(
