@@ -165,7 +165,7 @@ def _one_threat_model(key: str, parts: list[Component]) -> None:
     number only within one budget (an L∞ radius and a count of flipped events are not)."""
     threats: dict[str, list[str]] = {}
     for part in parts:
-        threats.setdefault(METHODS[part.algorithm].threat, []).append(part.name)
+        threats.setdefault(METHODS[part.algorithm].threat(part.params), []).append(part.name)
     if len(threats) > 1:
         mixed = "; ".join(f"{t}: {', '.join(names)}" for t, names in threats.items())
         raise ConfigError(

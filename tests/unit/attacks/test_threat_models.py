@@ -27,11 +27,29 @@ LINE = (
 
 
 def test_each_method_declares_its_threat_model_at_its_registration() -> None:
-    threats = {name: method.threat for name, method in METHODS.items()}
+    threats = {name: method.threat({}) for name, method in METHODS.items()}
     assert threats["pgd"] == threats["square"] == threats["apgd"] == "L∞ on the inputs"
     assert threats["sda"] == threats["sparsefool"] == "events flipped in the frames"
-    assert threats["retime"] == "events moved in time"
+    assert threats["retime"] == "events moved in time (linf budget)"  # its default norm
+    assert METHODS["retime"].threat({"norm": "l1"}) == "events moved in time (l1 budget)"
     assert threats["gsattack"] == "changes to the raw recordings"
+
+
+def test_retiming_under_two_budgets_is_two_threat_models() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(
+            compose(
+                "dataset=digits_events",
+                "dataset.params.event_encoding=binary",
+                "method=[ensemble]",
+                "method.ensemble.components=[{attack:stbp,method:retime},"
+                "{attack:stbp,method:retime_l1}]",
+            )
+        )
+    assert str(err.value).startswith(
+        "method.ensemble.components mixes threat models (events moved in time (linf budget): "
+        "retime/stbp; events moved in time (l1 budget): retime_l1/stbp)"
+    )
 
 
 def test_an_ensemble_of_two_threat_models_is_refused_in_one_line() -> None:
