@@ -138,10 +138,11 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     naming the configs of the folder (a benchmark's protocols, the sweeps of
     ``experiments/``), instead of Hydra's search path."""
     name = _option(argv, "-cn", "--config-name")
-    if name is None:
-        return
+    if name is None or _option(argv, "-cp", "--config-path") is not None:
+        return  # -cp: a folder relative to the app's module, Hydra's to find
     folder = Path(_option(argv, "-cd", "--config-dir") or conf_dir)
-    if any((f / f"{name}.yaml").is_file() for f in (folder, conf_dir)):
+    file = name if name.endswith(".yaml") else f"{name}.yaml"
+    if any((f / file).is_file() for f in (folder, conf_dir)):
         return
     names = sorted(p.stem for p in folder.glob("*.yaml"))
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
