@@ -356,3 +356,20 @@ def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
     assert line.startswith("model=SpikingNet: its forward on one image of data (shape [1, 8, 8])")
     assert "(images without a channel axis? x.unsqueeze(1))" in line and "\n" not in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_that_does_not_take_the_protocols_images_is_refused_before_a_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CIFAR-10 protocol reads (downloads) CIFAR-10 into ./data: a digits model is refused
+    on a blank image of its shape first."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SNNATTACK_DATA", raising=False)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(net, protocol="cifar10_linf8", name="digits on cifar")
+    assert str(err.value).startswith(
+        "model=SpikingNet: its forward on one image of the protocol's data (cifar10) (shape "
+        "[1, 3, 32, 32]) raised"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -13,6 +13,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -22,6 +24,7 @@ from snnattack.benchmark.entry import check_reported, from_record, slug, write_e
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.tracking import log_entry
+from snnattack.config.combinations import input_shape
 from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
@@ -29,6 +32,7 @@ from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
+from snnattack.interop.inputs import Samples
 from snnattack.models.base import SpikingNet
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
@@ -76,27 +80,30 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     return module.test_set, module.val_set
 
 
+def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig) -> None:
+    """The model takes a blank sample of the protocol's data (``cfg``, its config) and returns
+    as many classes as the data have: checked before the data are read (a download) or
+    anything is trained. One UserError line naming ``model``."""
+    dataset = cfg.dataset
+    blank = torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
+    found = inputs.check_model(net, "model", blank, f"the protocol's data ({dataset.name})", model)
+    if found != dataset.num_classes:
+        raise UserError(
+            f"model={type(model).__name__} returns {found} classes but the protocol's data "
+            f"({dataset.name}) has {dataset.num_classes}; accepted: a model of "
+            f"{dataset.num_classes} classes"
+        )
+
+
 def check_inputs(
-    net: SpikingNet,
-    model: nn.Module,
-    test: TensorDataset,
-    val: Data | None,
-    samples: inputs.Samples,
-    dataset: str,
-    classes: int,
+    net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, samples: Samples
 ) -> None:
     """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
     surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
-    channel axis missing, ...), the model's forward on one, its classes the ``classes`` of
-    the protocol's ``dataset``, the user's ``val``. One UserError line naming the argument."""
+    channel axis missing, ...), the model's forward on the first, the labels in its classes,
+    the user's ``val``. One UserError line naming the argument."""
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    found = inputs.check_model(net, "model", x[:1], "data", model)
-    if found != classes:
-        raise UserError(
-            f"model={type(model).__name__} returns {found} classes but the protocol's data "
-            f"({dataset}) has {classes}; accepted: a model of {classes} classes"
-        )
     inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
@@ -145,12 +152,13 @@ def benchmark(
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
+    net = as_spiking_net(model, T)
+    check_classes(net, model, cfg)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
-    net = as_spiking_net(model, T)
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    check_inputs(net, model, test, val_data, samples, cfg.dataset.name, cfg.dataset.num_classes)
+    check_inputs(net, model, test, val_data, samples)
     source = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
