@@ -242,8 +242,8 @@ def _agree(entry: dict[str, Any], where: str | Path) -> None:
     for row, value in rows.items():
         if value > clean:
             raise UserError(
-                f"{where}: field robust_acc.{row}={value} is above clean_acc={clean}; accepted: "
-                "robust accuracies at most the clean accuracy"
+                f"{where}: field robust_acc.{_key(row)}={value} is above clean_acc={clean}; "
+                "accepted: robust accuracies at most the clean accuracy"
             )
     if fractions([clean, *rows.values()]):
         raise UserError(
@@ -266,6 +266,12 @@ def _agree(entry: dict[str, Any], where: str | Path) -> None:
         )
 
 
+def _key(name: str) -> str:
+    """A JSON key as a refusal names it: as it is if it is a plain name, else its short repr
+    (a key with a line break or of a megabyte stays one short line)."""
+    return name if re.fullmatch(r"[\w/.+-]{1,80}", name) else short(name)
+
+
 def short(value: Any) -> str:
     """``repr(value)`` cut to a line (a value nested deep or long stays one short line)."""
     return reprlib.repr(value)
@@ -277,8 +283,8 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
     for key in data:
         if key not in fields:
             raise UserError(
-                f"{where}: {prefix}{key} is not a field of a schema {SCHEMA} entry; accepted: "
-                f"{', '.join(prefix + k for k in fields)}"
+                f"{where}: {prefix}{_key(key)} is not a field of a schema {SCHEMA} entry; "
+                f"accepted: {', '.join(prefix + k for k in fields)}"
             )
     for key, rule in fields.items():
         if key not in data:

@@ -236,3 +236,11 @@ def test_a_thousand_entries_read_their_protocol_file_once(
     files = leaderboard.write(folder, tmp_path / "site", known)
     assert parsed == [known / "digits_v1.yaml"]
     assert len(re.findall(r"\| model \d+ \|", files["md"].read_text())) == 1000
+
+
+def test_a_key_with_a_line_break_is_named_in_one_line(tmp_path: Path) -> None:
+    bad = entry("Bad", 20.0)
+    bad["robust_acc"]["pgd\nsecond line"] = 99.0
+    path = write(tmp_path / "e", "bad", bad)
+    line = refusal(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert line.startswith(f"{path}: field robust_acc.'pgd\\nsecond line'=99.0 is above")
