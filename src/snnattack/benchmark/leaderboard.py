@@ -17,7 +17,6 @@ file that is not one of its pages.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from snnattack.benchmark.entry import lowest_reported, read_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
 from snnattack.benchmark.release import recorded
 from snnattack.errors import UserError
+from snnattack.runtime.cli import ArgumentParser
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def write(
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: exit 0 with the files written, 2 with one line and nothing written."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m snnattack.benchmark.leaderboard",
         description="Markdown and HTML leaderboard of a folder of benchmark entries.",
     )
