@@ -373,3 +373,29 @@ def test_a_model_that_does_not_take_the_protocols_images_is_refused_before_a_dow
         "[1, 3, 32, 32]) raised"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow  # a digits job: 10 s
+def test_a_job_on_a_protocol_file_edited_after_its_release_is_ranked_apart(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    """The issue's case: a released file edited locally (here: one attack fewer), still named
+    tiny_v1, runs and writes its entry, which records the file's hash and is listed apart."""
+    tiny.write_text(TINY.replace("[fgsm, pgd, ensemble]", "[pgd, ensemble]"))
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=weakened",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "is not a released protocol file: its entry is ranked apart" in run.stdout + run.stderr
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["provenance"]["protocol_sha256"] == sha256_of(tiny)
+    assert entry["provenance"]["overrides"] == []  # the file itself says fewer attacks
+    (row,) = leaderboard.board(tmp_path / "job", tiny.parent)
+    assert row.rank is None and row.apart[0].startswith("its protocol file is not the released")

@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import check_reported, from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
-from snnattack.benchmark.release import sha256_of
+from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.tracking import log_entry
 from snnattack.config.settings import model_settings
 from snnattack.errors import UserError
@@ -160,7 +160,17 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)
     check_reported(reported, "benchmark.reported")
-    return Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
+    started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
+    if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):
+        log.warning(
+            "note: %s is not a released protocol file: its entry is ranked apart", chosen.path
+        )
+    if started.overrides:
+        log.warning(
+            "note: the protocol's settings overridden (%s): its entry is ranked apart",
+            ", ".join(started.overrides),
+        )
+    return started
 
 
 def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
