@@ -14,7 +14,10 @@ from harness import ROOT, read_wandb_run
 
 import snnattack
 from snnattack.benchmark import leaderboard
+from snnattack.benchmark import run as run_module
+from snnattack.benchmark.release import release, sha256_of
 from snnattack.errors import UserError
+from snnattack.models import build
 
 TINY = """
 defaults:
@@ -54,9 +57,11 @@ hydra:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
+    """The tiny protocol's file, released (its hash recorded)."""
     folder = tmp_path / "protocols"
     folder.mkdir()
     (folder / "tiny_v1.yaml").write_text(TINY)
+    release(folder)
     return folder / "tiny_v1.yaml"
 
 
@@ -151,12 +156,17 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
         "benchmark.name=STBP digits_net",
         "benchmark.reported={clean:99.5,pgd:80}",
         "logger=wandb",
+        "method.pgd.steps=2",  # a weakened attack: recorded, and the entry ranked apart
         "hydra.run.dir=job",
         env={"WANDB_MODE": "offline"},
     )
     assert run.returncode == 0, run.stderr
     metrics = json.loads((tmp_path / "job" / "metrics.json").read_text())
     entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["provenance"]["protocol_sha256"] == sha256_of(tiny)
+    assert entry["provenance"]["overrides"] == ["method.pgd.steps=2"]
+    (row,) = leaderboard.board(tmp_path / "job", tiny.parent)
+    assert row.rank is None and row.apart == ("overridden: method.pgd.steps=2",)
     assert entry["model"]["name"] == "STBP digits_net"
     assert entry["model"]["architecture"] == "digits_net" and entry["model"]["training"] == "stbp"
     assert entry["robust_acc"] == {r["method"]: round(r["adv_acc"], 2) for r in metrics["results"]}
@@ -204,25 +214,56 @@ def test_a_job_on_a_network_of_the_users_code_names_its_factory(
     assert entry["provenance"]["weights"] is None  # the factory's own weights: no file, no key
 
 
-@pytest.mark.slow  # a digits job: 10 s
-def test_a_job_that_claims_another_protocol_version_gets_no_entry(
-    cli, tiny: Path, tmp_path: Path, digits_store: Path
+@pytest.mark.parametrize(
+    "override,line",
+    [
+        (
+            "benchmark.protocol=digitz",
+            "error: benchmark.protocol='digitz' is unknown; accepted: tiny (versions 1)",
+        ),
+        (
+            "benchmark.version=2",
+            "error: benchmark.protocol='tiny' has no version 2; accepted: 1",
+        ),
+        (
+            "benchmark.reported={pgd10:abc}",
+            "error: benchmark.reported={'pgd10': 'abc'} is not the paper's numbers; accepted: "
+            "a dict of row names (clean, pgd10, ...) to percentages in [0, 100], or null",
+        ),
+        (
+            "benchmark.reported={clean:0.99,pgd10:0.477}",
+            "error: benchmark.reported={'clean': 0.99, 'pgd10': 0.477} looks like fractions; "
+            "accepted: percentages in [0, 100] (90.7 for 90.7 %)",
+        ),
+    ],
+)
+def test_bad_benchmark_settings_are_refused_before_any_work(
+    cli, tiny: Path, tmp_path: Path, override: str, line: str
 ) -> None:
     run = cli(
         "-cd",
         str(tiny.parent),
         "-cn",
         "tiny_v1",
-        f"store.dir={digits_store}",
-        "train.epochs=1",
+        f"store.dir={tmp_path / 'models'}",
         "benchmark.name=STBP",
-        "benchmark.version=2",
+        override,
         "hydra.run.dir=job",
     )
-    assert run.returncode == 0, run.stderr  # the job's own result stands
-    assert (tmp_path / "job" / "metrics.json").is_file()
-    assert not (tmp_path / "job" / "entry.json").exists()
-    assert "error: no benchmark entry: benchmark.protocol='tiny' has no version 2; " in run.stderr
+    assert run.returncode == 2 and run.stderr.startswith(line), run.stderr
+    assert len(run.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["protocols"]  # no job, no model
+
+
+def test_an_unknown_protocol_file_names_the_protocols(cli, tmp_path: Path) -> None:
+    run = cli("-cd", str(ROOT / "experiments" / "benchmark"), "-cn", "digitz_v1")
+    assert run.returncode == 2
+    assert run.stderr == (
+        f"error: -cn digitz_v1 is not a config of {ROOT / 'experiments' / 'benchmark'} (did "
+        "you mean digits_v1?); accepted: cifar100_linf4_v1, cifar100_linf8_v1, "
+        "cifar10_linf4_v1, cifar10_linf8_v1, digits_entries, digits_v1\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # two digits jobs: 20 s
@@ -244,6 +285,7 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
     assert run.returncode == 0, run.stderr
     entries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/entry.json"))]
     assert [e["model"]["name"] for e in entries] == ["STBP lambda 0.5", "STBP lambda 1.0"]
+    assert [e["provenance"]["overrides"] for e in entries] == [[], []]  # the model's own keys
     page = (tmp_path / "sweep" / "leaderboard.md").read_text()
     for e in entries:
         line = next(x for x in page.splitlines() if e["model"]["name"] in x)
@@ -271,9 +313,89 @@ def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, mes
         ({"name": "x", "paper": 3}, "paper=3 is not a text; accepted: a non-empty string or None"),
         ({"name": "x", "reported": {"pgd": 120}}, "reported={'pgd': 120} is not the paper's"),
         ({"name": "x", "reported": [47.7]}, "reported=[47.7] is not the paper's numbers; accept"),
+        (
+            {"name": "x", "reported": {"clean": 0.907, "pgd10": 0.477}},
+            "reported={'clean': 0.907, 'pgd10': 0.477} looks like fractions; accepted: "
+            "percentages in [0, 100] (90.7 for 90.7 %)",
+        ),
+        ({"name": "x", "path": "."}, "path='.' is a folder; accepted: the entry's file name"),
     ],
 )
 def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:
     with pytest.raises(UserError) as err:
         snnattack.benchmark(torch.nn.Linear(1, 1), protocol="digits", **arguments)
     assert str(err.value).startswith(message)
+
+
+def test_a_model_of_other_classes_is_refused_before_the_surrogate_is_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digits protocol crafts transfer rows on a surrogate trained into ./models: a 5-class
+    model is refused first, and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    five = build("digits_net", num_classes=5, in_channels=1, T=4, mean=[0.3], std=[0.4])
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(five, protocol="digits", name="five")
+    assert str(err.value) == (
+        "model=SpikingNet returns 5 classes but the protocol's data (digits) has 10; accepted: "
+        "a model of 10 classes"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_module, "is_random", lambda *a: pytest.fail("the probe ran"))
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
+    x, y = torch.rand(200, 8, 8), torch.randint(0, 10, (200,))
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(net, (x, y), protocol="digits", name="flat")
+    line = str(err.value)
+    assert line.startswith("model=SpikingNet: its forward on one image of data (shape [1, 8, 8])")
+    assert "(images without a channel axis? x.unsqueeze(1))" in line and "\n" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_that_does_not_take_the_protocols_images_is_refused_before_a_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CIFAR-10 protocol reads (downloads) CIFAR-10 into ./data: a digits model is refused
+    on a blank image of its shape first."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SNNATTACK_DATA", raising=False)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(net, protocol="cifar10_linf8", name="digits on cifar")
+    assert str(err.value).startswith(
+        "model=SpikingNet: its forward on one image of the protocol's data (cifar10) (shape "
+        "[1, 3, 32, 32]) raised"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow  # a digits job: 10 s
+def test_a_job_on_a_protocol_file_edited_after_its_release_is_ranked_apart(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    """The issue's case: a released file edited locally (here: one attack fewer), still named
+    tiny_v1, runs and writes its entry, which records the file's hash and is listed apart."""
+    tiny.write_text(TINY.replace("[fgsm, pgd, ensemble]", "[pgd, ensemble]"))
+    run = cli(
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "train.epochs=1",
+        "benchmark.name=weakened",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "is not a released protocol file: its entry is ranked apart" in run.stdout + run.stderr
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["provenance"]["protocol_sha256"] == sha256_of(tiny)
+    assert entry["provenance"]["overrides"] == []  # the file itself says fewer attacks
+    (row,) = leaderboard.board(tmp_path / "job", tiny.parent)
+    assert row.rank is None and row.apart[0].startswith("its protocol file is not the released")

@@ -2,6 +2,8 @@
 protocol, and the leaderboard page built from a folder of entries (docs/benchmark.md).
 
 - :mod:`~snnattack.benchmark.protocol`: the protocol files, by name and version;
+- :mod:`~snnattack.benchmark.release`: the released protocol files' hashes, ``python -m
+  snnattack.benchmark.release``;
 - :mod:`~snnattack.benchmark.entry`: an entry from a job record, its schema and its check;
 - :mod:`~snnattack.benchmark.run`: ``snnattack.benchmark(model, protocol=..., name=...)``;
 - :mod:`~snnattack.benchmark.callback`: the entry of a ``run.py`` job launched on a protocol;

@@ -4,29 +4,39 @@ Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after eve
 wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
 architecture the config builds, untrained: the count does not depend on the weights) and
 writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
-(:mod:`snnattack.benchmark.tracking`). A job whose config names no model (``benchmark.name``),
-or a protocol version without a file, gets none: one line says so, and the job's result and
-exit status are left alone.
+(:mod:`snnattack.benchmark.tracking`). The entry records the hash of the protocol file and
+every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
+config's built on the file), both taken when the job starts; the leaderboard ranks only an
+entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
+block is checked (a protocol and version without a file, reported numbers that are not
+percentages: one line, exit 2, nothing written). A job whose config names no model
+(``benchmark.name``) gets no entry: one line says so, and the job's result and exit status
+are left alone.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark.entry import from_record, write_entry
-from snnattack.benchmark.protocol import PROTOCOL_DIR, protocol
+from snnattack.benchmark.entry import check_reported, from_record, write_entry
+from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
+from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.tracking import log_entry
 from snnattack.config.settings import model_settings
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
+from snnattack.runtime.cli import refuse
 from snnattack.settings import ModelSettings
 from snnattack.training.trained import build_model
 
@@ -47,27 +57,135 @@ def protocol_folder(hydra: Any) -> Path:
     return PROTOCOL_DIR
 
 
-def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> Path | None:
+# the keys of a job's config that make a protocol what it is: its attacks and their settings,
+# radii, boxes, seeds, test subset, data, standard surrogate and masking checks. A job on a
+# protocol file may set the model's own keys (model, T, lambda, checkpoint, train, ...) and the
+# entry's names (benchmark.name, paper, venue, training, reported), nothing of these.
+PROTECTED = (
+    "method",
+    "attack",
+    "eps",
+    "boxes",
+    "seed",
+    "eval_batch_size",
+    "trainer.limit_test_batches",
+    "dataset",
+    "source_seed_offset",
+    "source_train",
+    "source_lambda",
+    "source_T",
+    "source_model",
+    "source_checkpoint",
+    "checks.masking",
+    "benchmark.protocol",
+    "benchmark.version",
+    "benchmark.stochastic_eot",
+)
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a job on a protocol file was started with: the hash of the protocol file and the
+    settings that differ from it (``key=value``; ``~key`` for a key the job dropped)."""
+
+    protocol_sha256: str
+    overrides: list[str]
+
+
+def settings(cfg: DictConfig) -> dict[str, Any]:
+    """The :data:`PROTECTED` keys of ``cfg`` as written (interpolations unresolved), by key;
+    the cosmetic ones below them (``cosmetic_keys``: ``attack.reuse``, the data's folder)
+    left out."""
+    cosmetic = [str(k) for k in cfg.get("cosmetic_keys") or ()]
+    found = {}
+    for key in PROTECTED:
+        value = OmegaConf.select(cfg, key, default=None)
+        value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        below = tuple(c for c in cosmetic if c.startswith(f"{key}."))
+        found.update((k, v) for k, v in _leaves({key: value}, "") if not k.startswith(below))
+    return found
+
+
+def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """``(dotted key, value)`` of every leaf or list of ``tree``; a method's settings below
+    the choice of methods, ``method``, which holds the names of the methods chosen."""
+    found = []
+    for key, value in tree.items():
+        if key == "method" and not prefix and isinstance(value, dict):
+            chosen = [k for k, v in value.items() if isinstance(v, dict) and "name" in v]
+            found.append(("method", sorted(chosen)))  # a method's settings alone: not chosen
+            found += _leaves(value, "method.")
+        elif isinstance(value, dict) and value:
+            found += _leaves(value, f"{prefix}{key}.")
+        else:
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
+    """The :data:`PROTECTED` settings of ``job`` that differ from ``reference`` (the config the
+    protocol file composes alone); ``attack.eot_samples`` at the protocol's
+    ``benchmark.stochastic_eot`` is not one (a stochastic model's EoT, docs/benchmark.md)."""
+    ours, theirs = settings(job), settings(reference)
+    eot = ("attack.eot_samples", theirs.get("benchmark.stochastic_eot"))
+    both = set(ours.get("method", [])) & set(theirs.get("method", []))
+    found = []
+    for key in dict.fromkeys([*theirs, *ours]):
+        method = key.split(".")[1] if key.startswith("method.") else None
+        if method is not None and method not in both:
+            continue  # a method added or dropped: the list of methods says it
+        if key not in ours:
+            found.append(f"~{key}")
+        elif (key not in theirs or ours[key] != theirs[key]) and (key, ours[key]) != eot:
+            found.append(f"{key}={hydra_value(ours[key])}")
+    return found
+
+
+def reference(chosen: Protocol) -> DictConfig:
+    """The config the protocol file composes with nothing set, by the running app's loader
+    (its search path: the ``-cd`` folder, then ``conf/``)."""
+    loader = GlobalHydra.instance().config_loader()
+    return loader.load_configuration(chosen.label, overrides=[], run_mode=RunMode.RUN)
+
+
+def start(cfg: DictConfig, protocols: Path) -> Started:
+    """Checks the job's ``benchmark`` block before any work (its protocol and version have a
+    file in ``protocols``, its reported numbers are percentages) and returns what it starts
+    with; one UserError line naming the key otherwise."""
+    block = cfg.get("benchmark") or {}
+    chosen = protocol(
+        block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
+    )
+    reported = block.get("reported")
+    if OmegaConf.is_config(reported):
+        reported = OmegaConf.to_container(reported)
+    check_reported(reported, "benchmark.reported")
+    started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
+    if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):
+        log.warning(
+            "note: %s is not a released protocol file: its entry is ranked apart", chosen.path
+        )
+    if started.overrides:
+        log.warning(
+            "note: the protocol's settings overridden (%s): its entry is ranked apart",
+            ", ".join(started.overrides),
+        )
+    return started
+
+
+def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
     """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None (and one
-    line) when the job wrote no record, its config names no model, or its ``benchmark``
-    block names a protocol or version that has no file in ``protocols``."""
+    line) when the job wrote no record or its config names no model."""
     metrics = folder / "metrics.json"
     if not metrics.is_file():
         return None
-    block = cfg.get("benchmark") or {}
     try:
-        protocol(
-            block.get("protocol"),
-            block.get("version"),
-            folder=protocols,
-            argument="benchmark.protocol",
-        )
         record = read_record(metrics)
         target = record.models.get("target") or {}
         # the job's own config: a callback's also holds Hydra's node, which does not resolve here
         job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
         record.models["target"] = {**target, "parameters": parameters(model_settings(job))}
-        entry = from_record(record)
+        entry = from_record(record, started.protocol_sha256, started.overrides)
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
         print(f"error: no benchmark entry: {err}", file=sys.stderr)
@@ -79,8 +197,13 @@ def job_entry(cfg: DictConfig, folder: Path, protocols: Path = PROTOCOL_DIR) -> 
 
 
 class EntryCallback(Callback):
-    """Writes each finished job's ``entry.json`` (:func:`job_entry`), and at a multirun's end
-    the leaderboard of its entries into the sweep folder (``leaderboard.md``, ``.html``)."""
+    """Checks each job's ``benchmark`` block before it starts (:func:`start`: a refusal is one
+    line, exit 2, and the job folder removed), writes each finished job's ``entry.json``
+    (:func:`job_entry`), and at a multirun's end the leaderboard of its entries into the sweep
+    folder (``leaderboard.md``, ``.html``)."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, Started] = {}  # by job folder
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
@@ -91,8 +214,16 @@ class EntryCallback(Callback):
             return
         log.info("benchmark leaderboard %s", files["html"])
 
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        hydra = HydraConfig.get()
+        try:
+            self.started[hydra.runtime.output_dir] = start(config, protocol_folder(hydra))
+        except UserError as err:
+            refuse(err, Path(hydra.runtime.output_dir))
+
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
-        path = job_entry(config, Path(hydra.runtime.output_dir), protocol_folder(hydra))
+        started = self.started.pop(hydra.runtime.output_dir)
+        path = job_entry(config, Path(hydra.runtime.output_dir), started)
         if path is not None:
             log.info("benchmark entry %s", path)

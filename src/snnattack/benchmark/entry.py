@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,11 @@ from snnattack.errors import UserError
 from snnattack.records.files import write_atomic
 from snnattack.records.results import JobRecord
 
-SCHEMA = 1  # the entry layout this code writes and reads
+SCHEMA = 2  # the entry layout this code writes and reads (2: the protocol's hash, overrides)
 WHITE, TRANSFER = "white", "black"
 Number = (int, float)
+WEIGHTS = re.compile(r"(params|file|store):[0-9a-f]{16}")  # a digest, a file's, a store key
+SHA256 = re.compile(r"[0-9a-f]{64}")  # a protocol file's hash
 
 
 def _number(value: Any) -> bool:
@@ -39,6 +42,11 @@ def _percent(value: Any) -> bool:
 
 def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
+
+
+def _hash(value: Any) -> bool:
+    """A weights hash as :func:`weights_of` writes it: its kind and 16 hex digits."""
+    return isinstance(value, str) and WEIGHTS.fullmatch(value) is not None
 
 
 def _optional(test: Any) -> Any:
@@ -59,7 +67,7 @@ def _percents(value: Any) -> bool:
 
 # Every field of an entry, with the test its value passes and how the refusal names it.
 FIELDS: dict[str, Any] = {
-    "schema": (lambda v: v == SCHEMA, f"{SCHEMA}"),
+    "schema": (lambda v: v == SCHEMA, f"{SCHEMA} (an entry of schema 1 has no protocol hash)"),
     "model": {
         "name": (_text, "a name"),
         "paper": (_optional(_text), "a citation or null"),
@@ -84,7 +92,18 @@ FIELDS: dict[str, Any] = {
         "snnattack": (_text, "a version"),
         "commit": (_optional(_text), "a git commit or null"),
         "protocol_version": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
-        "weights": (_optional(_text), "a hash or null"),
+        "protocol_sha256": (
+            lambda v: isinstance(v, str) and SHA256.fullmatch(v) is not None,
+            "the sha256 of the protocol file it ran (64 hex digits)",
+        ),
+        "overrides": (
+            lambda v: isinstance(v, list) and all(map(_text, v)),
+            "the settings that differ from the protocol file's (key=value), [] if none",
+        ),
+        "weights": (
+            _optional(_hash),
+            "params:, file: or store: and 16 hex digits (the weights' hash), or null",
+        ),
         "date": (_text, "an ISO date"),
     },
 }
@@ -132,10 +151,11 @@ def training_of(target: dict[str, Any]) -> str:
     return str(target.get("kind") or "not stated")
 
 
-def from_record(record: JobRecord) -> dict[str, Any]:
+def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -> dict[str, Any]:
     """The entry of ``record``, whose config's ``benchmark`` block names the protocol and the
     model (``protocol``, ``version``, ``name``; ``paper``, ``venue``, ``training``,
-    ``reported``, ``data`` optional)."""
+    ``reported``, ``data`` optional), run with the protocol file of hash ``protocol_sha256``
+    and ``overrides``, the settings that differ from the file's."""
     cfg = record.config
     block = cfg.get("benchmark") or {}
     for key in ("protocol", "version", "name"):
@@ -174,6 +194,8 @@ def from_record(record: JobRecord) -> dict[str, Any]:
             "snnattack": record.version or "unknown",
             "commit": record.git_commit,
             "protocol_version": int(block["version"]),
+            "protocol_sha256": protocol_sha256,
+            "overrides": list(overrides),
             "weights": weights_of(target),
             "date": datetime.now(timezone.utc).date().isoformat(),
         },
@@ -182,10 +204,77 @@ def from_record(record: JobRecord) -> dict[str, Any]:
 
 
 def check_entry(data: Any, where: str | Path) -> dict[str, Any]:
-    """``data`` if it is an entry of :data:`FIELDS`; else one UserError line naming ``where``
-    (the file) and the first field that does not match."""
+    """``data`` if it is an entry of :data:`FIELDS` whose numbers agree (:func:`_agree`); else
+    one UserError line naming ``where`` (the file) and the first field that does not."""
     _check(data, FIELDS, "", where)
+    _agree(data, where)
     return data
+
+
+def fractions(values: list[float]) -> bool:
+    """Whether accuracies look like fractions of 1 (0.907 for 90.7 %): all below 1, some
+    above 0. An accuracy of an entry or a paper is a percentage."""
+    return all(v < 1 for v in values) and any(v > 0 for v in values)
+
+
+def check_reported(reported: Any, argument: str) -> None:
+    """Refuses, in one UserError line naming ``argument``, reported numbers that are not
+    percentages by row name, or that look like fractions."""
+    if reported is None:
+        return
+    if not _percents(reported):
+        raise UserError(
+            f"{argument}={short(reported)} is not the paper's numbers; accepted: a dict of row "
+            "names (clean, pgd10, ...) to percentages in [0, 100], or null"
+        )
+    if fractions(list(reported.values())):
+        raise UserError(
+            f"{argument}={short(reported)} looks like fractions; accepted: percentages in "
+            "[0, 100] (90.7 for 90.7 %)"
+        )
+
+
+def _agree(entry: dict[str, Any], where: str | Path) -> None:
+    """An entry's numbers agree: every row at most the clean accuracy (an attack only fools
+    samples), the worst case the lowest row, the gap the one its numbers give, percentages
+    not fractions, the reported numbers as :func:`check_reported` takes them."""
+    clean, rows = entry["clean_acc"], entry["robust_acc"]
+    for row, value in rows.items():
+        if value > clean:
+            raise UserError(
+                f"{where}: field robust_acc.{_key(row)}={value} is above clean_acc={clean}; "
+                "accepted: robust accuracies at most the clean accuracy"
+            )
+    if fractions([clean, *rows.values()]):
+        raise UserError(
+            f"{where}: field clean_acc={clean} looks like a fraction; accepted: percentages "
+            "in [0, 100] (90.7 for 90.7 %)"
+        )
+    if entry["worst_case"] != worst_case(rows):
+        raise UserError(
+            f"{where}: field worst_case={entry['worst_case']} is not the lowest robust_acc; "
+            f"accepted: {worst_case(rows)}"
+        )
+    try:
+        check_reported(entry["reported"], "reported")
+    except UserError as err:
+        raise UserError(f"{where}: field {err}") from None
+    if entry["gap"] != gap(entry["reported"], entry["worst_case"]):
+        raise UserError(
+            f"{where}: field gap={entry['gap']} is not the lowest reported robust accuracy "
+            f"minus worst_case; accepted: {gap(entry['reported'], entry['worst_case'])}"
+        )
+
+
+def _key(name: str) -> str:
+    """A JSON key as a refusal names it: as it is if it is a plain name, else its short repr
+    (a key with a line break or of a megabyte stays one short line)."""
+    return name if re.fullmatch(r"[\w/.+-]{1,80}", name) else short(name)
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut to a line (a value nested deep or long stays one short line)."""
+    return reprlib.repr(value)
 
 
 def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) -> None:
@@ -194,8 +283,8 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
     for key in data:
         if key not in fields:
             raise UserError(
-                f"{where}: {prefix}{key} is not a field of a schema {SCHEMA} entry; accepted: "
-                f"{', '.join(prefix + k for k in fields)}"
+                f"{where}: {prefix}{_key(key)} is not a field of a schema {SCHEMA} entry; "
+                f"accepted: {', '.join(prefix + k for k in fields)}"
             )
     for key, rule in fields.items():
         if key not in data:
@@ -206,7 +295,7 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
         test, accepted = rule
         if not test(data[key]):
             raise UserError(
-                f"{where}: field {prefix}{key}={data[key]!r} is invalid; accepted: {accepted}"
+                f"{where}: field {prefix}{key}={short(data[key])} is invalid; accepted: {accepted}"
             )
 
 
@@ -229,5 +318,10 @@ def read_entry(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as err:
         raise UserError(
             f"{path}: not a JSON entry ({err}); accepted: a schema {SCHEMA} entry"
+        ) from None
+    except RecursionError:
+        raise UserError(
+            f"{path}: not a JSON entry (nested deeper than Python reads); accepted: a schema "
+            f"{SCHEMA} entry"
         ) from None
     return check_entry(data, path)

@@ -1,19 +1,22 @@
 """The leaderboard of a folder of entries: ``python -m snnattack.benchmark.leaderboard DIR``.
 
-Every ``*.json`` file below ``DIR`` (a job's ``metrics.json`` aside) is an entry, checked
-against the schema. Entries are grouped by protocol and ranked by their worst-case robust
-accuracy, highest first. As RobustBench's rules do, an entry is ranked apart (listed after
-the ranked ones, marked, without a rank) when its masking checks fired, when it was run with
-an older version of its protocol, or on data of its own instead of the protocol's. An entry
-that does not match the schema, names an unknown protocol or a version that has no protocol
-file is refused with one line naming the file. It writes ``leaderboard.md`` and
-``leaderboard.html`` (one static page, offline, sortable and filterable:
-:mod:`snnattack.benchmark.page`) into ``--out`` (default ``DIR``).
+Every ``*.json`` file below ``DIR`` is an entry, checked against the schema, but a job's
+files: in a benchmark sweep's folder, each job's ``entry.json`` (:func:`candidates`).
+Entries are grouped by protocol and ranked by their worst-case robust accuracy, highest
+first. As RobustBench's rules do, an entry is ranked apart (listed after the ranked ones,
+marked, without a rank, saying why) when its masking checks fired, when it was run with an
+older version of its protocol, with a protocol file other than the released one (its hash:
+:mod:`snnattack.benchmark.release`), with settings of the protocol overridden, on data of its
+own, or when the same weights are ranked under the protocol already (ranked once). A folder
+without entries, an entry that does not match the schema, names an unknown protocol or a
+version that has no protocol file is refused with one line naming the folder or file. It
+writes ``leaderboard.md`` and ``leaderboard.html`` (one static page, offline, sortable and
+filterable: :mod:`snnattack.benchmark.page`) into ``--out`` (default ``DIR``), never over a
+file that is not one of its pages.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,9 @@ from typing import Any
 
 from snnattack.benchmark.entry import lowest_reported, read_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
+from snnattack.benchmark.release import recorded
 from snnattack.errors import UserError
+from snnattack.runtime.cli import ArgumentParser
 
 
 @dataclass(frozen=True)
@@ -45,47 +50,89 @@ class Row:
         return lowest_reported(self.entry["reported"])
 
 
-def reasons(entry: dict[str, Any], current: int) -> tuple[str, ...]:
-    """Why ``entry`` is ranked apart (none: it is ranked)."""
+def reasons(entry: dict[str, Any], current: int, released: str | None) -> tuple[str, ...]:
+    """Why ``entry`` is ranked apart (none: it is ranked), its protocol's latest version being
+    ``current`` and the recorded hash of the file it names ``released`` (None: not released)."""
     found = []
     if entry["masking"]["flagged"]:
         found.append("masking checks fired: " + ", ".join(entry["masking"]["flagged"]))
-    version = entry["provenance"]["protocol_version"]
+    provenance = entry["provenance"]
+    version = provenance["protocol_version"]
     if version != current:
         found.append(f"protocol version {version}, current {current}")
+    if released is None:
+        found.append("its protocol file is not released (no hash recorded)")
+    elif provenance["protocol_sha256"] != released:
+        found.append(
+            f"its protocol file is not the released one (sha256 "
+            f"{provenance['protocol_sha256'][:12]}..., released {released[:12]}...)"
+        )
+    if provenance["overrides"]:
+        found.append("overridden: " + ", ".join(provenance["overrides"]))
     if entry["data"] != "protocol":
         found.append("its own data, not the protocol's")
     return tuple(found)
 
 
+SKIPPED = ("wandb",)  # folders of other tools beside entries (logger=wandb's runs)
+
+
+def candidates(folder: Path, pattern: str) -> list[Path]:
+    """The files below ``folder`` matching ``pattern`` that may be entries: in a job's folder
+    (one holding ``metrics.json``: a benchmark sweep's jobs) only its ``entry.json``, and none
+    in a hidden folder (``.rows``, ``.hydra``) or a folder of :data:`SKIPPED`."""
+    jobs = {p.parent for p in folder.glob("**/metrics.json")}
+    found = []
+    for path in sorted(folder.glob(pattern)):
+        parts = path.relative_to(folder).parts[:-1]
+        if any(p.startswith(".") or p in SKIPPED for p in parts):
+            continue
+        inside = [folder.joinpath(*parts[:i]) in jobs for i in range(len(parts) + 1)]
+        if any(inside) and not (inside[-1] and path.name == "entry.json"):
+            continue
+        found.append(path)
+    return found
+
+
 def entries(
     folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
 ) -> list[tuple[Path, dict[str, Any]]]:
-    """Every entry below ``folder`` (its files matching ``pattern``, ``metrics.json`` aside),
-    checked (UserError naming the first bad file)."""
+    """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``), checked
+    (UserError naming the first bad file); a folder without one is refused too. Each protocol
+    file is read once, however many entries name it."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
+    known: set[tuple[str, int]] = set()  # (protocol, version) of a protocol file read
     found = []
-    for path in sorted(folder.glob(pattern)):
-        if path.name == "metrics.json":
-            continue
+    for path in candidates(folder, pattern):
         entry = read_entry(path)
-        name, version = entry["protocol"], entry["provenance"]["protocol_version"]
-        try:
-            protocol(name, version, folder=protocols)
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
+        label = (entry["protocol"], entry["provenance"]["protocol_version"])
+        if label not in known:
+            try:
+                protocol(*label, folder=protocols)
+            except UserError as err:
+                raise UserError(f"{path}: {err}") from None
+            known.add(label)
         found.append((path, entry))
+    if not found:
+        raise UserError(
+            f"DIR={str(folder)!r} holds no entry (*.json below it, a job's metrics.json aside); "
+            "accepted: a folder of entries or a benchmark sweep's folder (its jobs' entry.json)"
+        )
     return found
 
 
 def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json") -> list[Row]:
     """The rows of the leaderboard: by protocol (name order), ranked ones by worst case
-    (highest first; ties by name), then the ones ranked apart."""
+    (highest first; ties by name), then the ones ranked apart. Entries of the same weights
+    and protocol file are ranked once: the one of the lowest worst case."""
     versions = available(protocols)
+    hashes = recorded(protocols)
     rows = []
     for path, entry in entries(folder, protocols, pattern):
-        rows.append(Row(entry, path, None, reasons(entry, versions[entry["protocol"]][-1])))
+        label = f"{entry['protocol']}_v{entry['provenance']['protocol_version']}"
+        why = reasons(entry, versions[entry["protocol"]][-1], hashes.get(f"{label}.yaml"))
+        rows.append(Row(entry, path, None, why))
     rows.sort(
         key=lambda r: (
             r.entry["protocol"],
@@ -94,6 +141,7 @@ def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.jso
             r.entry["model"]["name"],
         )
     )
+    rows = duplicates(rows)
     ranked: list[Row] = []
     for row in rows:
         if row.apart:
@@ -102,6 +150,26 @@ def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.jso
         before = [r for r in ranked if r.entry["protocol"] == row.entry["protocol"]]
         ranked.append(Row(row.entry, row.path, len(before) + 1, ()))
     return ranked
+
+
+def duplicates(rows: list[Row]) -> list[Row]:
+    """``rows`` (ranked ones first, by worst case) with every ranked entry of the same weights
+    and protocol file as a later one (a lower worst case) marked apart: ranked once, at its
+    lowest. An entry without a weights hash has no duplicate."""
+    lowest: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        weights = row.entry["provenance"]["weights"]
+        if weights is not None and not row.apart:
+            lowest[(weights, row.protocol)] = row
+    marked = []
+    for row in rows:
+        kept = lowest.get((row.entry["provenance"]["weights"], row.protocol))
+        if kept is not None and kept is not row and not row.apart:
+            note = f"same weights and protocol as {kept.path.name}, ranked once"
+            row = Row(row.entry, row.path, None, (note,))
+        marked.append(row)
+    marked.sort(key=lambda r: (r.entry["protocol"], bool(r.apart)))  # stable: order kept
+    return marked
 
 
 def attacks(rows: list[Row]) -> list[str]:
@@ -151,11 +219,11 @@ def shown(column: str, value: Any, attack_columns: list[str]) -> str:
 
 def markdown(rows: list[Row]) -> str:
     """The board as Markdown: one section per protocol, ranked entries then the ones apart."""
-    lines = ["# SNN robustness leaderboard", ""]
+    lines = [f"# {TITLE}", ""]
     lines += [
         "Robust accuracy (%) under each protocol (docs/benchmark.md). *worst case*: the lowest",
         "over the protocol's attacks; *reported*: the lowest the paper reported; *gap*: reported",
-        "minus worst case. Entries ranked apart are marked ⚠ and carry no rank.",
+        "minus worst case. Entries ranked apart are marked ⚠ and carry no rank; *apart* says why.",
         "",
     ]
     for name in dict.fromkeys(r.protocol.rpartition("_v")[0] for r in rows):
@@ -176,17 +244,44 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+TITLE = "SNN robustness leaderboard"  # the pages' title: a file without it is not a page
+
+
+def check_out(out: Path, names: list[str]) -> None:
+    """Refuses an ``--out`` that is a file, or whose ``names`` (the pages) exist but are not
+    pages of this command: it never overwrites another file."""
+    if out.exists() and not out.is_dir():
+        raise UserError(
+            f"--out={str(out)!r} is a file; accepted: a folder (the pages go in it as "
+            f"{' and '.join(names)})"
+        )
+    for name in names:
+        path = out / name
+        if path.exists() and not (path.is_file() and TITLE in head(path)):
+            raise UserError(
+                f"--out={str(out)!r} holds {name}, which is not a page of this command; "
+                "accepted: a folder without it, or with the pages this command wrote"
+            )
+
+
+def head(path: Path) -> str:
+    """The first characters of a text file (its title)."""
+    with open(path, errors="replace") as f:
+        return f.read(2048)
+
+
 def write(
     folder: Path, out: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
 ) -> dict[str, Path]:
     """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``
-    (its files matching ``pattern``)."""
+    (its files matching ``pattern``) into ``out``, after every check."""
     from snnattack.benchmark.page import html
     from snnattack.records.files import write_atomic
 
+    files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
+    check_out(out, [p.name for p in files.values()])
     rows = board(folder, protocols, pattern)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
     write_atomic(files["md"], markdown(rows))
     write_atomic(files["html"], html(rows))
     return files
@@ -194,7 +289,7 @@ def write(
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: exit 0 with the files written, 2 with one line and nothing written."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m snnattack.benchmark.leaderboard",
         description="Markdown and HTML leaderboard of a folder of benchmark entries.",
     )

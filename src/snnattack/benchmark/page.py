@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
-from snnattack.benchmark.leaderboard import Row, attacks, cells, shown
+from snnattack.benchmark.leaderboard import TITLE, Row, attacks, cells, shown
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -95,13 +95,15 @@ def html(rows: list[Row]) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SNN robustness leaderboard</title><style>{STYLE}</style></head>
+<title>{TITLE}</title><style>{STYLE}</style></head>
 <body>
-<h1>SNN robustness leaderboard</h1>
+<h1>{TITLE}</h1>
 <p>Robust accuracy (%) under fixed protocols (docs/benchmark.md). <em>worst case</em>: the
 lowest over the protocol's attacks; <em>reported</em>: the lowest the paper reported;
-<em>gap</em>: reported minus worst case. Rows marked ⚠ are ranked apart (masking checks fired,
-an older protocol version, or their own data). Click a header to sort.</p>
+<em>gap</em>: reported minus worst case. Rows marked ⚠ are ranked apart (the column
+<em>apart</em> says why: masking checks fired, an older protocol version, a protocol file other
+than the released one, settings overridden, their own data, or weights already ranked). Click
+a header to sort.</p>
 <p><label>protocol <select id="protocol">{options}</select></label></p>
 <div class="scroll"><table id="board"><thead><tr>{ths}</tr></thead>
 <tbody class="ranked">{ranked}</tbody><tbody class="apart">{apart}</tbody></table></div>

@@ -13,23 +13,27 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+import torch
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.api import Data, device_of, evaluate
 from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
-from snnattack.benchmark.entry import from_record, slug, write_entry
-from snnattack.benchmark.protocol import Protocol, hydra_value, named
+from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
+from snnattack.benchmark.protocol import hydra_value, named, protocol_config
+from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.tracking import log_entry
-from snnattack.config.keys import CONF_DIR
+from snnattack.config.combinations import input_shape
 from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.evaluation.reuse import weights
+from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
+from snnattack.interop.inputs import Samples
+from snnattack.models.base import SpikingNet
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.trained import trained_model
@@ -42,7 +46,7 @@ LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb
 
 def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
     """Refuses, before any attack, a name that is not text or reported numbers that are not
-    percentages by row name."""
+    percentages by row name (fractions too)."""
     for argument, value, optional in (
         ("name", name, False),
         ("paper", paper, True),
@@ -54,28 +58,7 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any)
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
             )
-    if reported is not None and not (
-        isinstance(reported, dict)
-        and reported
-        and all(
-            isinstance(k, str) and isinstance(v, int | float) and 0 <= v <= 100
-            for k, v in reported.items()
-        )
-    ):
-        raise UserError(
-            f"reported={reported!r} is not the paper's numbers; accepted: a dict of row names "
-            "(clean, pgd10, ...) to percentages in [0, 100], or None"
-        )
-
-
-def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
-    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
-    it with ``logger``: its dataset, the standard surrogate's architecture and training, and
-    the W&B settings (``conf/logger/``)."""
-    with initialize_config_dir(str(chosen.path.parent), version_base="1.3"):
-        return compose(
-            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
-        )
+    check_reported(reported, "reported")
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -95,6 +78,33 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     module.setup("fit")
     module.setup("test")
     return module.test_set, module.val_set
+
+
+def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig) -> None:
+    """The model takes a blank sample of the protocol's data (``cfg``, its config) and returns
+    as many classes as the data have: checked before the data are read (a download) or
+    anything is trained. One UserError line naming ``model``."""
+    dataset = cfg.dataset
+    blank = torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
+    found = inputs.check_model(net, "model", blank, f"the protocol's data ({dataset.name})", model)
+    if found != dataset.num_classes:
+        raise UserError(
+            f"model={type(model).__name__} returns {found} classes but the protocol's data "
+            f"({dataset.name}) has {dataset.num_classes}; accepted: a model of "
+            f"{dataset.num_classes} classes"
+        )
+
+
+def check_inputs(
+    net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, samples: Samples
+) -> None:
+    """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
+    surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
+    channel axis missing, ...), the model's forward on the first, the labels in its classes,
+    the user's ``val``. One UserError line naming the argument."""
+    x, y = test.tensors
+    inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
+    inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
@@ -134,13 +144,21 @@ def benchmark(
     """
     check_names(name, paper, venue, training, reported)
     chosen = named(protocol)
+    destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
+    if destination.is_dir():
+        raise UserError(
+            f"path={str(destination)!r} is a folder; accepted: the entry's file name (.json)"
+        )
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
+    net = as_spiking_net(model, T)
+    check_classes(net, model, cfg)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
-    net = as_spiking_net(model, T)
+    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+    check_inputs(net, model, test, val_data, samples)
     source = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
@@ -179,9 +197,9 @@ def benchmark(
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights": f"params:{weights(model)[:16]}",
     }
-    entry = from_record(record)
-    default = ENTRIES / f"{slug(name)}_{chosen.label}.json"
-    written = write_entry(entry, Path(path) if path is not None else default)
+    replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
+    entry = from_record(record, sha256_of(chosen.path), replaced)
+    written = write_entry(entry, destination)
     if cfg.logger.wandb:
         log_entry(entry, dict(cfg.logger.wandb), written.parent)
     return entry

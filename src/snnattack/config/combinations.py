@@ -17,7 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
-from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.ensemble import ENSEMBLE, Component
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.spec import grid, tunable
@@ -133,9 +133,11 @@ def _method_params(resolved: dict[str, Any]) -> None:
 def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
     """Every component of an ensemble names an attack= and a method= that exist, with
     parameters their functions accept, each by the rule of the same top-level key
-    (``method.<method>.<name>``), and tunes only a gradient mode with parameters."""
+    (``method.<method>.<name>``), tunes only a gradient mode with parameters, and shares one
+    threat model with the others."""
     entries = resolved["method"][key]["components"]
-    for entry, part in zip(entries, components(OmegaConf.create(resolved), key), strict=True):
+    parts = components(OmegaConf.create(resolved), key)
+    for entry, part in zip(entries, parts, strict=True):
         where = f"method.{key}.components.{part.name}"
         _params_known(where, part.params, METHODS[part.algorithm].make, skip=2)
         for name, value in (entry.get("params") or {}).items():
@@ -156,6 +158,21 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
                 part.grad_mode,
                 f"attack={part.attack}",
             )
+    _one_threat_model(key, parts)
+
+
+def _one_threat_model(key: str, parts: list[Component]) -> None:
+    """The components of an ensemble share one threat model: its per-sample worst case is one
+    number only within one budget (an L∞ radius and a count of flipped events are not)."""
+    threats: dict[str, list[str]] = {}
+    for part in parts:
+        threats.setdefault(METHODS[part.algorithm].threat(part.params), []).append(part.name)
+    if len(threats) > 1:
+        mixed = "; ".join(f"{t}: {', '.join(names)}" for t, names in threats.items())
+        raise ConfigError(
+            f"method.{key}.components mixes threat models ({mixed}); accepted: components of "
+            "one threat model (each other threat model as its own method= row)"
+        )
 
 
 def _tune_grid(resolved: dict[str, Any], mode: str) -> None:

@@ -122,6 +122,36 @@ def check_override_keys(argv: list[str], conf_dir: Path) -> None:
             raise unknown_key_error(key, names[0] if names else None, conf_dir)
 
 
+def _option(argv: list[str], short: str, long: str) -> str | None:
+    """The value of a Hydra option (``-cn NAME``, ``--config-name NAME`` or ``=NAME``)."""
+    for i, arg in enumerate(argv):
+        if arg in (short, long) and i + 1 < len(argv):
+            return argv[i + 1]
+        for flag in (short, long):
+            if arg.startswith(f"{flag}="):
+                return arg[len(flag) + 1 :]
+    return None
+
+
+def check_config_name(argv: list[str], conf_dir: Path) -> None:
+    """Refuses a ``-cn NAME`` with no ``NAME.yaml`` in the ``-cd`` folder nor in ``conf_dir``,
+    naming the configs of the folder (a benchmark's protocols, the sweeps of
+    ``experiments/``), instead of Hydra's search path."""
+    name = _option(argv, "-cn", "--config-name")
+    if name is None or _option(argv, "-cp", "--config-path") is not None:
+        return  # -cp: a folder relative to the app's module, Hydra's to find
+    folder = Path(_option(argv, "-cd", "--config-dir") or conf_dir)
+    file = name if name.endswith(".yaml") else f"{name}.yaml"
+    if any((f / file).is_file() for f in (folder, conf_dir)):
+        return
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    raise ConfigError(
+        f"-cn {name} is not a config of {folder}{f' (did you mean {near[0]}?)' if near else ''}; "
+        f"accepted: {', '.join(names) or f'a folder with configs (-cd; {folder} has none)'}"
+    )
+
+
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``."""
     for override in _overrides(argv):
@@ -239,6 +269,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
 
         schema(conf_dir)  # a conf/ folder without its files is refused before Hydra reads it
         sys.argv[1:] = canonical(sys.argv[1:])
+        check_config_name(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         hydra_main()

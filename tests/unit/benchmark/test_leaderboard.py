@@ -59,7 +59,7 @@ def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) 
     head = [c.strip() for c in lines["model"].strip("|").split("|")]
     shown = dict(zip(head, b, strict=True))
     assert shown["rank"] == "1" and shown["worst case"] == "45.50"
-    assert shown["reported"] == "45.00" and shown["gap"] == "24.75"  # the entry's own gap
+    assert shown["reported"] == "45.00" and shown["gap"] == "-0.50"  # the entry's own gap
     assert shown["clean"] == "97.50" and shown["pgd/transfer"] == "80.00"
     assert lines["C"].startswith("| ⚠ |") and "masking checks fired" in lines["C"]
     assert text.index("## cifar10_linf8") < text.index("## digits")
@@ -83,9 +83,9 @@ def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
         (lambda e: e["model"].pop("T"), "field model.T is missing"),
         (lambda e: e.update(worst_case="high"), "field worst_case='high' is invalid; accepted:"),
         (lambda e: e.update(clean_acc=101), "field clean_acc=101 is invalid; accepted: a perc"),
-        (lambda e: e.update(extra=1), "extra is not a field of a schema 1 entry; accepted:"),
+        (lambda e: e.update(extra=1), "extra is not a field of a schema 2 entry; accepted:"),
         (lambda e: e["provenance"].update(date=None), "field provenance.date=None is invalid"),
-        (lambda e: e.update(schema=2), "field schema=2 is invalid; accepted: 1"),
+        (lambda e: e.update(schema=1), "field schema=1 is invalid; accepted: 2 (an entry of"),
     ],
 )
 def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(

@@ -4,13 +4,25 @@ refusal of an unknown protocol or version."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.api import job_config
-from snnattack.benchmark.protocol import PROTOCOL_DIR, available, hydra_value, protocol
+from snnattack.benchmark.callback import overridden
+from snnattack.benchmark.protocol import (
+    PROTOCOL_DIR,
+    available,
+    hydra_value,
+    protocol,
+    protocol_config,
+)
+from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
+from snnattack.benchmark.release import main as release_main
+from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 
 LINEAGE = ["fgsm", "rfgsm", "pgd", "pgd10", "pgd40", "bim", "apgd", "apgd_dlr"]
@@ -140,3 +152,91 @@ def test_the_seed_entries_experiment_runs_the_digits_protocol_on_every_recipe() 
             adversary = cfg.train.adversary
             trained.add((cfg.train.kind, adversary.method, adversary.grad_mode, adversary.reg))
     assert len(trained) == len(RECIPES)  # eight different trainings
+
+
+def test_every_released_protocol_file_is_as_its_recorded_hash() -> None:
+    """A released protocol file is never edited: this fails when one changes (restore it, and
+    put the change in a new version, released with python -m snnattack.benchmark.release)."""
+    assert changed() == []
+    assert sorted(recorded()) == sorted(p.name for p in files())  # every protocol released
+
+
+def test_release_records_a_new_version_and_refuses_a_changed_file(tmp_path: Path) -> None:
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    assert release(tmp_path) == [tmp_path / "mine_v1.yaml"]
+    (tmp_path / "mine_v2.yaml").write_text("benchmark: {protocol: mine, version: 2}\n")
+    assert release(tmp_path) == [tmp_path / "mine_v2.yaml"]  # v1 kept as it was
+    assert recorded(tmp_path) == {p.name: sha256_of(p) for p in files(tmp_path)}
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n# fgsm\n")
+    with pytest.raises(UserError) as err:
+        release(tmp_path)
+    assert re.fullmatch(
+        r"\S+mine_v1\.yaml changed since its release \(sha256 [0-9a-f]{12}\.\.\., released "
+        r"[0-9a-f]{12}\.\.\.\); accepted: the released file as it was \(git checkout\), a "
+        r"change as a new version <protocol>_v<k\+1>\.yaml",
+        str(err.value),
+    )
+
+
+def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    assert release_main([str(tmp_path)]) == 0
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1, x: 1}\n")
+    with pytest.raises(SystemExit) as stop:
+        release_main([str(tmp_path)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'mine_v1.yaml'} changed")
+
+
+def composed(name: str, *overrides: str) -> DictConfig:
+    """The job config of ``-cd experiments/benchmark -cn NAME OVERRIDES``."""
+    with initialize_config_dir(str(PROTOCOL_DIR.absolute()), version_base="1.3"):
+        return compose(name, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", *overrides])
+
+
+@pytest.mark.parametrize(
+    "name,overrides,found",
+    [
+        (  # the model's own keys, the entry's names, a stochastic model's EoT, cosmetic keys
+            "digits_v1",
+            [
+                "model=digits_net",
+                "T=8",
+                "lambda=0.5",
+                "checkpoint=model.pt",
+                "train.epochs=1",
+                "benchmark.name=mine",
+                "benchmark.reported={pgd10:50}",
+                "attack.eot_samples=8",
+                "attack.reuse=false",
+                "dataset.params.num_workers=2",
+                "trainer=gpu",
+            ],
+            [],
+        ),
+        (
+            "digits_v1",
+            [
+                "method=[fgsm]",
+                "boxes=[white]",
+                "trainer.limit_test_batches=1",
+                "eps=[1]",
+            ],
+            ["method=[fgsm]", "eps=[1]", "boxes=[white]", "trainer.limit_test_batches=1"],
+        ),
+        (
+            "digits_v1",
+            ["method.pgd.steps=1", "attack.tune.val_size=10", "dataset.params.split_seed=3"],
+            ["method.pgd.steps=1", "attack.tune.val_size=10", "dataset.params.split_seed=3"],
+        ),
+        ("digits_v1", ["~method.ensemble.components"], ["~method.ensemble.components"]),
+        ("digits_v1", ["checks.masking.enabled=false"], ["checks.masking.enabled=false"]),
+        ("digits_entries", ["recipe=pgd_at", "seed=0"], []),  # a config built on the file
+        ("digits_entries", ["recipe=trades", "seed=2"], ["seed=2"]),
+    ],
+)
+def test_the_settings_a_job_changes_from_its_protocol_file_are_found(
+    name: str, overrides: list[str], found: list[str]
+) -> None:
+    job = composed(name, *overrides)
+    assert overridden(job, protocol_config(protocol("digits"))) == found

@@ -13,7 +13,12 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.spec import grid, grid_values
 from snnattack.config import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
-from snnattack.runtime.cli import check_group_choices, discard_job_folder, one_line
+from snnattack.runtime.cli import (
+    check_config_name,
+    check_group_choices,
+    discard_job_folder,
+    one_line,
+)
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
 COMPONENT = "method.ensemble.components"
@@ -687,3 +692,28 @@ def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
     assert [p.name for p in store.iterdir()] == ["kept.txt"]
     assert (store / "kept.txt").read_bytes() == b"model bytes"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-cd", str(EXPERIMENTS / "benchmark"), "-cn", "digits_v1"],
+        ["--config-dir", str(EXPERIMENTS / "benchmark"), "--config-name=digits_v1.yaml"],
+        ["-cn", "config"],  # a config of conf/
+        ["-cp", "elsewhere", "-cn", "anything"],  # -cp: Hydra finds it
+        ["lambda=0.5"],
+    ],
+)
+def test_a_config_name_that_exists_passes(argv: list[str]) -> None:
+    check_config_name(argv, CONF)
+
+
+def test_a_config_name_without_a_file_names_the_folders_configs() -> None:
+    folder = EXPERIMENTS / "benchmark"
+    with pytest.raises(ConfigError) as err:
+        check_config_name(["-cd", str(folder), "-cn", "cifar10_linf16_v1"], CONF)
+    assert str(err.value) == (
+        f"-cn cifar10_linf16_v1 is not a config of {folder} (did you mean cifar10_linf8_v1?); "
+        "accepted: cifar100_linf4_v1, cifar100_linf8_v1, cifar10_linf4_v1, cifar10_linf8_v1, "
+        "digits_entries, digits_v1"
+    )

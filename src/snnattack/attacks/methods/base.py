@@ -16,9 +16,9 @@ the method is one module and its config file.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from torchattacks.attack import Attack
 
@@ -45,6 +45,22 @@ class Method:
     # an attack on the raw recordings (snnattack.data.recordings): it is built per batch with
     # the batch's recordings (``recordings=``), which only an event dataset has
     recordings: bool = False
+
+    def threat(self, params: Mapping[str, Any]) -> str:
+        """Its threat model under ``params`` (its parameters), the perturbations its budget
+        bounds, from what it declares at its registration and, for a method with a ``norm``
+        parameter, that norm: rows of two threat models are two numbers, never one worst
+        case."""
+        if self.recordings:
+            found = "changes to the raw recordings"
+        elif self.retimes:
+            found = "events moved in time"
+        else:
+            found = "events flipped in the frames" if self.events else "L∞ on the inputs"
+        norm = inspect.signature(self.make).parameters.get("norm")
+        if norm is None:
+            return found
+        return f"{found} ({params.get('norm', norm.default)} budget)"
 
     @property
     def takes_eot(self) -> bool:
