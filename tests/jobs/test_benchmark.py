@@ -399,3 +399,32 @@ def test_a_job_on_a_protocol_file_edited_after_its_release_is_ranked_apart(
     assert entry["provenance"]["overrides"] == []  # the file itself says fewer attacks
     (row,) = leaderboard.board(tmp_path / "job", tiny.parent)
     assert row.rank is None and row.apart[0].startswith("its protocol file is not the released")
+
+
+class OwnLoop(torch.nn.Module):
+    """A spikingjelly tutorial-shaped class: the image repeated over T in its own forward."""
+
+    def __init__(self, classes: int, T: int = 4) -> None:
+        super().__init__()
+        from spikingjelly.activation_based import functional, layer, neuron
+
+        self.T = T
+        self.body = torch.nn.Sequential(layer.Flatten(), layer.Linear(64, classes), neuron.IFNode())
+        functional.set_step_mode(self, step_mode="m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)).mean(0)
+
+
+def test_a_users_own_loop_class_is_probed_on_the_protocols_blank_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The class's form is decided by running it on a blank image of the protocol's shape,
+    before the data are read: a 5-class one reaches the class check (not a refusal asking
+    for own_loop=), and nothing is written."""
+    pytest.importorskip("spikingjelly")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark(OwnLoop(5), T=4, protocol="digits", name="own loop")
+    assert str(err.value).startswith("model=OwnLoop returns 5 classes but the protocol's data")
+    assert list(tmp_path.iterdir()) == []

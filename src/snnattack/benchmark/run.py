@@ -80,12 +80,17 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     return module.test_set, module.val_set
 
 
-def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig) -> None:
-    """The model takes a blank sample of the protocol's data (``cfg``, its config) and returns
-    as many classes as the data have: checked before the data are read (a download) or
-    anything is trained. One UserError line naming ``model``."""
+def blank_sample(cfg: DictConfig) -> torch.Tensor:
+    """One blank sample of the protocol's data (``cfg``, its config), as the model is given
+    them: what the model is probed and checked on before the data are read (a download)."""
+    return torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
+
+
+def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig, blank: torch.Tensor) -> None:
+    """The model takes ``blank``, a sample of the protocol's data (``cfg``, its config), and
+    returns as many classes as the data have: checked before the data are read (a download)
+    or anything is trained. One UserError line naming ``model``."""
     dataset = cfg.dataset
-    blank = torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
     found = inputs.check_model(net, "model", blank, f"the protocol's data ({dataset.name})", model)
     if found != dataset.num_classes:
         raise UserError(
@@ -152,8 +157,9 @@ def benchmark(
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
-    net = as_spiking_net(model, T)
-    check_classes(net, model, cfg)
+    blank = blank_sample(cfg)
+    net = as_spiking_net(model, T, example=blank)  # a user's own class: its form probed on it
+    check_classes(net, model, cfg, blank)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
