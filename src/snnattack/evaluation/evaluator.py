@@ -21,6 +21,7 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
+from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
@@ -236,6 +237,8 @@ class AttackEvaluator(L.LightningModule):
             return model(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        if is_padding(self.trainer.test_dataloaders):  # a rank with no batch of its own
+            return
         x, y = batch
         index = batch_idx * self.trainer.world_size + self.trainer.global_rank  # in the split
         correct = self._predict(self.target, x, index) == y

@@ -23,6 +23,7 @@ from torch import nn
 from torchmetrics import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
 from snnattack.training.adversary import Adversary
 
@@ -132,6 +133,8 @@ class Classifier(L.LightningModule):
         return time.perf_counter()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        if is_padding(self.trainer.val_dataloaders):  # a rank with no batch of its own
+            return
         x, y = batch
         logits = self.run_model(x)
         self.val_acc.update(logits, y)
