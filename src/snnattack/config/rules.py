@@ -65,6 +65,7 @@ RULES: dict[str, Rule] = {
     "neuron_impl": one_of(*IMPLS),
     "backend": one_of(*BACKENDS),
     "compile": BOOL,
+    "tf32": BOOL,
     "malloc": one_of(*MALLOC_POLICIES),
     "encoding": one_of(*ENCODINGS),
     # attack evaluation
