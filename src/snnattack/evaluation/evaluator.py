@@ -305,11 +305,16 @@ class AttackEvaluator(L.LightningModule):
         describe_test(self.trainer, f"{label}: {part.name} ({j + 1}/{count})")
 
     def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
-        """Every process's saved examples per spec (a collective call under DDP)."""
+        """Every process's saved examples per spec on rank 0, the one that writes them (a
+        collective call under DDP); another rank keeps its own: it sends them to rank 0 only,
+        not every rank's to every rank."""
         if self.trainer.world_size == 1:
             return self.examples
-        everyone: list[Any] = [None] * self.trainer.world_size
-        torch.distributed.all_gather_object(everyone, self.examples)
+        zero = self.trainer.is_global_zero
+        everyone: list[Any] | None = [None] * self.trainer.world_size if zero else None
+        torch.distributed.gather_object(self.examples, everyone, dst=0)
+        if everyone is None:
+            return self.examples
         return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
     def _recorded(self, spec: AttackSpec, index: int, size: int) -> RecordedBatch | None:
