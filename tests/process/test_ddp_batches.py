@@ -1,5 +1,6 @@
 """DDP on gloo with fewer evaluation batches than processes, and a share of the test split:
-the job finishes with the samples and numbers of one process (``data/base.py``'s padding)."""
+the job finishes with the samples and numbers of one process (``data/base.py``'s padding), and
+rank 0 gathers every rank's saved examples (``gather_object``), each sample once."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from pathlib import Path
 import pytest
 from harness import QUICK, cli, run_py
 
+from snnattack.evaluation import examples
+
 COMMON = [
     *QUICK,
     "boxes=[white]",
     "threads=1",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=2",  # validation: 2 batches for 3 processes
+    "attack.save_examples=true",
 ]
 
 
@@ -42,3 +46,6 @@ def test_ddp_with_fewer_batches_than_ranks_equals_one_process(tmp_path: Path, li
     assert [{k: r[k] for k in keys} for r in d["results"]] == [
         {k: r[k] for k in keys} for r in s["results"]
     ]
+    for row in d["results"]:
+        saved = examples.load(tmp_path / "ddp" / row["examples"])
+        assert sorted(saved["indices"].tolist()) == list(range(d["n"]))
