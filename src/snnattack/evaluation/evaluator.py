@@ -7,7 +7,6 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -25,6 +24,7 @@ from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
+from snnattack.runtime.clock import synced_time
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe
 
@@ -257,7 +257,7 @@ class AttackEvaluator(L.LightningModule):
             label = f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255"
             describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
-            started = time.perf_counter()
+            started = synced_time(x.device)  # CUDA: the row's queued work counted in it
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
                 adv, queries, firsts, seconds = worst_case(
@@ -276,7 +276,7 @@ class AttackEvaluator(L.LightningModule):
             else:
                 recorded = self._recorded(spec, index, len(y))
                 adv, queries = self._craft(i, spec, crafter, x, y, correct, index, recorded)
-            self.seconds[str(i)].update(time.perf_counter() - started)
+            self.seconds[str(i)].update(synced_time(x.device) - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if str(i) in self.budgets:
