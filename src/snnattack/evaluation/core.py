@@ -86,17 +86,23 @@ def evaluation_record(
     reused = reused or {}
     if recordings is None and any(reads_recordings(s.algorithm) for s in specs):
         recordings = test.recordings()  # an event datamodule (validation refuses the rest)
-    if validation is not None:
-        size = len(validation[1])
-        with _status(settings.checks.progress, f"tuning on {size} validation images"):
-            fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
-            specs = tune_specs(
-                settings.attack, specs, target, source, validation, {*reused, *fitted}
-            )
-    specs = fit_specs(settings.attack, specs, target, source, validation, skip=reused)
+
+    def prepared(specs: list[AttackSpec]) -> list[AttackSpec]:
+        """``specs`` tuned and their universal rows fitted on ``validation``: inside
+        ``trainer.test``, once every DDP rank has started (a rank started by the test would
+        otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
+        if validation is not None:
+            size = len(validation[1])
+            with _status(settings.checks.progress, f"tuning on {size} validation images"):
+                fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
+                specs = tune_specs(
+                    settings.attack, specs, target, source, validation, {*reused, *fitted}
+                )
+        return fit_specs(settings.attack, specs, target, source, validation, skip=reused)
+
     attack = settings.attack
     evaluator = AttackEvaluator(
-        target, source, specs, attack.recipe, attack.save_examples, reused, recordings
+        target, source, specs, attack.recipe, attack.save_examples, reused, recordings, prepared
     )
     probed = target if probed is None else probed
     started = time.time()

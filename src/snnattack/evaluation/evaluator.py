@@ -7,6 +7,7 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -149,7 +150,9 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
-    Adversarial examples are crafted by ``recipe`` (its gradient mode, time extension, EOT
+    ``prepare`` (tuning and universal fitting) replaces the specs when the test starts, on
+    the test's device and with every DDP process started. Adversarial examples are crafted by
+    ``recipe`` (its gradient mode, time extension, EOT
     draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the crafting
     model and always judged on the target. Every evaluation forward of a batch (clean and
     each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
@@ -168,6 +171,7 @@ class AttackEvaluator(L.LightningModule):
         save_examples: bool = False,
         reused: dict[int, AttackRow] | None = None,
         recordings: Recordings | None = None,
+        prepare: Callable[[list[AttackSpec]], list[AttackSpec]] | None = None,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -177,6 +181,7 @@ class AttackEvaluator(L.LightningModule):
         self.recordings = recordings  # the test split's, for attacks on raw events
         self.target, self.source = target, source
         self.specs, self.recipe = specs, recipe
+        self.prepare = prepare  # tunes and fits the specs when the test starts (every rank up)
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         curves = {
@@ -227,6 +232,10 @@ class AttackEvaluator(L.LightningModule):
         self.examples: list[list[dict[str, torch.Tensor]]] = [[] for _ in specs]
         for p in self.parameters():
             p.requires_grad_(False)
+
+    def on_test_start(self) -> None:
+        if self.prepare is not None:
+            self.specs = self.prepare(self.specs)
 
     def _seed(self, batch: int, stream: int = 0) -> None:
         torch.manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)

@@ -1,6 +1,7 @@
 """A GPU job's work on the trainer's device, checked with ``meta`` standing in for the GPU:
 tuning, universal fitting, the attacks and the masking checks get models and data there, and
-``metrics.json`` records that device (not where the models were loaded)."""
+``metrics.json`` records that device (not where the models were loaded). Tuning and fitting
+run once the test has started, when every DDP rank has joined."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class StandInTrainer:
         self.seen = seen
 
     def test(self, evaluator: Any, dataloaders: DataLoader, verbose: bool) -> None:
+        self.seen["order"].append("test starts")  # under DDP: every rank started
+        evaluator.on_test_start()
         self.seen["test"] = device_of(evaluator.target), device_of(evaluator.source)
         evaluator.clean_result = {"clean_acc": 100.0, "n": 4}
         for model in (evaluator.target, evaluator.source):
@@ -39,11 +42,12 @@ class StandInTrainer:
 def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"order": []}
 
     def on_device(step: str) -> Any:
         def run(settings, specs, target, source, validation, skip=()):
             seen[step] = device_of(target), device_of(source), validation[0].device
+            seen["order"].append(step)
             return specs
 
         return run
@@ -70,6 +74,7 @@ def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
         probed=nn.Linear(3, 2),  # the trained target, loaded on the CPU
     )
     assert seen == {
+        "order": ["test starts", "tune", "fit"],  # no rank tunes alone before the others join
         "tune": (META, META, META),
         "fit": (META, META, META),
         "test": (META, META),
