@@ -35,8 +35,9 @@ BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions
-# (no custom_fwd/custom_bwd) and the C kernels have no half, bfloat16 or 64-bit path, so a
-# lower precision would fail (RGA's adjoint) or silently attack in fp16 (docs/running.md)
+# (no custom_fwd/custom_bwd) and the C kernels have no half or bfloat16 path, so a lower
+# precision would fail (RGA's adjoint) or silently attack in fp16; 64-bit was never run through
+# a job (docs/running.md)
 PRECISIONS = ("32-true", "32")
 
 
