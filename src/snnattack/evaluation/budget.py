@@ -68,6 +68,7 @@ class EventBudget(Metric):
                 self.add_state(name, default=[], dist_reduce_fx="cat")
         if recordings:
             self.add_state("recorded", default=[], dist_reduce_fx="cat")
+        self.set_dtype(torch.float64)  # see WorstL0
 
     def update(
         self,
@@ -213,6 +214,9 @@ class WorstL0(Metric):
     def __init__(self) -> None:
         super().__init__()
         self.add_state("l0", default=[], dist_reduce_fx="cat")
+        # a DDP rank without a batch (data.base's padding) sends torchmetrics' empty state in
+        # the metric's dtype: float64 as the other ranks' values, or gloo/NCCL sizes mismatch
+        self.set_dtype(torch.float64)
 
     def update(self, l0: torch.Tensor) -> None:
         """``l0``: per sample of a batch, its least L0 over the attacks (inf: none fooled it)."""
