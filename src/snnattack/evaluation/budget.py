@@ -87,7 +87,8 @@ class EventBudget(Metric):
         if self.recordings:
             if changes is None:
                 raise ValueError("an attack on the recordings reports what it changed")
-            self.recorded.append(changes[fooled.cpu()].to(delta.device).double())
+            # flat (one row of 4 after another): an empty rank's state is flat too under DDP
+            self.recorded.append(changes[fooled.cpu()].to(delta.device).double().flatten())
         if self.retimes:
             if clean is None:
                 raise ValueError("a retiming attack's budget needs the clean frames")

@@ -17,11 +17,17 @@ def _rank(rank: int, port: int, out: dict) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
-        worst, budget = WorstL0(), EventBudget(retimes=False, recordings=False)
+        worst, budget = WorstL0(), EventBudget(retimes=False, recordings=True)
         if rank == 0:  # rank 1 holds a padding batch only: no update
             worst.update(torch.tensor([3.0, float("inf")], dtype=torch.float64))
-            budget.update(torch.tensor([True, False]), torch.ones(2, 2, 3))
-        out[rank] = (worst.compute().tolist(), budget.compute()["inserted"].tolist())
+            changes = torch.tensor([[1, 2, 0, 9], [0, 0, 0, 7]])  # an attack on recordings
+            budget.update(torch.tensor([True, False]), torch.ones(2, 2, 3), changes=changes)
+        counts = budget.compute()
+        out[rank] = (
+            worst.compute().tolist(),
+            counts["inserted"].tolist(),
+            counts["recorded"].reshape(-1, 4).tolist(),
+        )
     finally:
         dist.destroy_process_group()
 
@@ -33,4 +39,5 @@ def test_a_rank_that_attacked_nothing_gathers_with_the_others() -> None:
     with mp.Manager() as manager:
         out = manager.dict()
         mp.spawn(_rank, args=(port, out), nprocs=2)
-        assert dict(out) == {0: (3.0, 6.0), 1: (3.0, 6.0)}
+        expected = (3.0, 6.0, [[1.0, 2.0, 0.0, 9.0]])
+        assert dict(out) == {0: expected, 1: expected}
