@@ -3,6 +3,7 @@
 Without a CUDA device it says so in one line and exits with code 2. With one it runs, each in
 a child process as a user would, into a temporary folder with one model store:
 
+- the tests that need CUDA (:data:`CUDA_TESTS`), where it runs from a checkout (``tests/``);
 - a short digits job per gradient mode with ``trainer=gpu`` (one epoch of a few batches, PGD
   on two test batches);
 - the same job with ``trainer=ddp trainer.devices=1`` (Lightning DDP on NCCL);
@@ -45,6 +46,8 @@ JOB = (
     "trainer.enable_progress_bar=false",
     "hydra.callbacks.report.single=false",
 )
+# the tests that skip without a CUDA device (run from a checkout's root)
+CUDA_TESTS = ("tests/unit/test_api.py", "-k", "models_device")
 # the RGA paper's Table S2 setting of the step bench
 BENCH = (
     "--model vgg11 --input-shape 3 32 32 --batch 32 --T 8 --device cuda --modes rga stbp"
@@ -67,7 +70,10 @@ def checks() -> list[Check]:
     jobs = [
         Check(f"trainer=gpu attack={m}", ("trainer=gpu", f"attack={m}")) for m in GRADIENT_MODES
     ]
+    tests = Path(CUDA_TESTS[0]).is_file()  # a checkout (an installed package has no tests)
+    args = (*CUDA_TESTS, "-q", "-p", "no:cacheprovider")
     return [
+        *([Check("CUDA tests", args, tool="pytest")] if tests else []),
         *jobs,
         Check("trainer=ddp devices=1 (NCCL)", ("trainer=ddp", "trainer.devices=1")),
         Check(
@@ -126,7 +132,9 @@ def run_check(check: Check, out: Path, store: Path) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if check.tool is not None:
+    if check.tool == "pytest":
+        numbers = (done.stdout.strip().splitlines() or [""])[-1]
+    elif check.tool is not None:
         numbers = bench_numbers(done.stdout)
     else:
         numbers = job_numbers(out / "metrics.json")

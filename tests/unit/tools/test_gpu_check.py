@@ -40,9 +40,17 @@ def test_its_jobs_are_valid_on_a_gpu_and_the_precision_one_is_refused(
                 validate(cfg)
         else:
             validate(cfg)
-    (tool,) = [c for c in gpu_check.checks() if c.tool is not None]
-    args = bench.parse_args(list(tool.args))
+    tools = {c.tool: c for c in gpu_check.checks() if c.tool is not None}
+    assert tools["pytest"].args[0] == "tests/unit/test_api.py"  # run from the checkout's root
+    args = bench.parse_args(list(tools["snnattack.tools.bench"].args))
     assert (args.model, args.batch, args.T, args.modes) == ("vgg11", 32, 8, ["rga", "stbp"])
+
+
+def test_the_cuda_tests_select_one_that_skips_without_cuda() -> None:
+    from harness import ROOT
+
+    source = (ROOT / gpu_check.CUDA_TESTS[0]).read_text()
+    assert f"def test_evaluate_and_attack_run_on_the_{gpu_check.CUDA_TESTS[2]}" in source
 
 
 def test_the_report_names_the_device_and_each_check() -> None:
