@@ -41,6 +41,7 @@ from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.base import SpikingNet
+from snnattack.numerics import set_tf32
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
@@ -243,6 +244,7 @@ def evaluate(
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
     specs = attack_specs(cfg)
     settings = job_settings(cfg, notes)
+    set_tf32(cfg.tf32)  # as a job does: float32 on the GPU unless tf32=true
     data, val_data, recordings = _recordings(settings.data, specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)

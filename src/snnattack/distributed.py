@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 import torch.distributed as dist
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+from omegaconf import ListConfig
 
 # variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
 RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
@@ -110,9 +112,27 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
                 hydra_cfg.run.dir = saved_run_dir
 
 
+def local_rank() -> int:
+    """This process's rank on its machine (Lightning's ``LOCAL_RANK``; 0 in one process): under
+    DDP, the index of its GPU among the machine's, before Lightning sets the device."""
+    return int(os.environ.get("LOCAL_RANK") or 0)
+
+
+def processes(trainer_cfg: Any) -> int:
+    """The processes a job's ``trainer`` keys start on this machine: one per device under
+    DDP (``devices: auto`` on a GPU: every GPU), one otherwise."""
+    devices = trainer_cfg.devices
+    if isinstance(devices, int):
+        return devices
+    if devices == "auto" and trainer_cfg.accelerator in ("gpu", "cuda", "auto"):
+        return max(torch.cuda.device_count(), 1)
+    return len(devices) if isinstance(devices, list | tuple | ListConfig) else 1
+
+
 def thread_share(threads: int | str, trainer_cfg: Any) -> int:
     """Torch threads for this process: ``threads``, or with ``auto`` this process's share of the
-    cores it may use, among the jobs a joblib launcher runs at once and the CPU DDP processes."""
+    cores it may use, among the jobs a joblib launcher runs at once and the DDP processes (on
+    the CPU as on GPUs: each GPU process loads data and runs its host side on these cores)."""
     if threads != "auto":
         return int(threads)
     from hydra.core.hydra_config import HydraConfig
@@ -123,6 +143,4 @@ def thread_share(threads: int | str, trainer_cfg: Any) -> int:
         n_jobs = HydraConfig.get().launcher.get("n_jobs")
         if isinstance(n_jobs, int):
             parallel = cores if n_jobs < 0 else n_jobs
-    if trainer_cfg.accelerator == "cpu" and isinstance(trainer_cfg.devices, int):
-        parallel *= trainer_cfg.devices
-    return max(cores // parallel, 1)
+    return max(cores // (parallel * processes(trainer_cfg)), 1)

@@ -20,6 +20,7 @@ from snnattack.evaluation.attacked import attacked_models
 from snnattack.evaluation.core import evaluation_record
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.malloc import set_malloc
+from snnattack.numerics import set_tf32
 from snnattack.records.results import (
     JobRecord,
     is_complete,
@@ -44,7 +45,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     started = time.time()
     job = job_settings(cfg, (checked := validate(cfg, output_dir)).notes)  # + what it built
     log.info("job folder %s", output_dir)
-    process_settings(cfg.threads, cfg.trainer, cfg.malloc)
+    process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32)
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
     metrics_path = output_dir / "metrics.json"
@@ -111,8 +112,9 @@ def validation(data: L.LightningDataModule, size: int) -> tuple[torch.Tensor, to
     return first_samples(data.val_dataloader(), size)
 
 
-def process_settings(threads: int | str, trainer: DictConfig, malloc: str) -> None:
-    """This process's torch threads (``threads``, shared among the ``trainer``'s devices) and
-    allocator policy (``malloc``), as the config sets them."""
+def process_settings(threads: int | str, trainer: DictConfig, malloc: str, tf32: bool) -> None:
+    """This process's torch threads (``threads``, shared among the ``trainer``'s devices),
+    allocator policy (``malloc``) and TF32 on CUDA (``tf32``), as the config sets them."""
     torch.set_num_threads(thread_share(threads, trainer))
     set_malloc(malloc)
+    set_tf32(tf32)

@@ -22,7 +22,18 @@ ROOT_UNIT = "__init__"  # the unit of the package root, snnattack/__init__.py
 # other's in a circle (test_no_import_circle_between_units).
 LAYERS: list[tuple[str, ...]] = [
     # leaves: the package itself (version, conf/), errors, value rules, settings, ...
-    ("package", "errors", "values", "registry", "cosmetic", "distributed", "malloc", "settings"),
+    (
+        "package",
+        "errors",
+        "values",
+        "registry",
+        "cosmetic",
+        "distributed",
+        "malloc",
+        "settings",
+        "numerics",
+        "clock",
+    ),
     ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B
     ("cpu",),  # CPU-only kernels and memory savers
     ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings

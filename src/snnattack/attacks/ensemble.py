@@ -12,7 +12,6 @@ evaluator's seeded forward, so stochastic encoders draw as they do for the clean
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks.crafting import craft
+from snnattack.clock import synced_time
 from snnattack.settings import Recipe
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
@@ -71,7 +71,7 @@ def worst_case(
             break
         if starting is not None:
             starting(j, part)
-        started = time.perf_counter()
+        started = synced_time(x.device)
         crafted, used = craft(
             part.algorithm,
             crafter,
@@ -88,5 +88,5 @@ def worst_case(
         adv[fooled] = candidate[fooled]
         robust &= ~fooled
         firsts[j] = fooled.sum()
-        seconds[j] = time.perf_counter() - started
+        seconds[j] = synced_time(x.device) - started
     return adv, queries, firsts, seconds

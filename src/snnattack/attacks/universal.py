@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
+from snnattack.distributed import agree
 from snnattack.errors import UserError
 from snnattack.settings import AttackSettings, AttackSpec
 
@@ -140,7 +141,9 @@ def fit_specs(
         with crafting_on(spec.algorithm, crafter, recipe), torch.enable_grad():
             attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)
             state = attack.fit(x.detach(), y)
-        state = {k: v.detach() for k, v in state.items()}
+        # rank 0's state on every DDP rank (fitted on each, it may differ in GPU rounding)
+        agreed = agree({k: v.detach().cpu() for k, v in state.items()})
+        state = {k: v.to(x.device) for k, v in agreed.items()}
         seconds = time.perf_counter() - started  # not in the row's seconds (the test only)
         log.info("fitted %s on %d validation images in %.1f s", spec.name, len(y), seconds)
         out.append(dataclasses.replace(spec, params={**spec.params, FITTED: state}))

@@ -22,6 +22,7 @@ from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.settings import model_settings
 from snnattack.config.specs import tunes
 from snnattack.data import build_datamodule
+from snnattack.distributed import local_rank
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
 from snnattack.snn.backend import set_backend
@@ -31,11 +32,12 @@ from snnattack.values import is_int
 
 
 def _free_memory(resolved: dict[str, Any]) -> tuple[int, str]:
-    """Bytes free where the job will run: the first GPU if it uses one, else the RAM."""
+    """Bytes free where the job will run: this process's GPU if it uses one (under DDP its
+    local rank's, not every rank's context on GPU 0), else the RAM."""
     accelerator = resolved["trainer"].get("accelerator", "auto")
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
         if torch.cuda.is_available():
-            return torch.cuda.mem_get_info()[0], "free GPU memory"
+            return torch.cuda.mem_get_info(local_rank())[0], "free GPU memory"
     return _available_ram(), "available RAM"
 
 

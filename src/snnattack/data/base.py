@@ -12,7 +12,14 @@ Two samplers make runs reproducible across resumption and process counts:
 - under DDP, validation and test batches are the *same batches* as in a single process, dealt
   out whole to the processes (batch ``i`` to rank ``i mod world_size``): no sample is padded in
   twice or dropped, and a batch's random draws (seeded by its global index) do not depend on
-  how many processes share the work.
+  how many processes share the work. A process left without a batch of its own (fewer
+  batches than processes) loads the first batch as *padding*, which the steps skip
+  (:func:`is_padding`): Lightning refuses a process with an empty loader, and every process
+  must reach the metrics' synchronisation at the epoch's end.
+
+``trainer.limit_val_batches`` and ``limit_test_batches`` apply to the whole split, in one
+process as under DDP: a share ``f`` keeps ``int(f x batches)`` batches (at least one), the
+count Lightning documents.
 """
 
 from __future__ import annotations
@@ -52,7 +59,8 @@ class WholeBatchSampler(DistributedSampler):
     """Ordered evaluation without padding: rank ``r`` gets global batches ``r, r + W, ...``.
 
     ``max_batches`` keeps only the first batches of the whole split (Lightning's
-    ``limit_*_batches`` would otherwise apply per process and change the union).
+    ``limit_*_batches`` would otherwise apply per process and change the union). A rank with
+    no batch of its own gets the first one as ``padding``, which the steps skip.
     """
 
     def __init__(
@@ -68,13 +76,21 @@ class WholeBatchSampler(DistributedSampler):
         batches = [range(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
         if max_batches is not None:
             batches = batches[:max_batches]
-        self.indices = [i for b in batches[rank::num_replicas] for i in b]
+        mine = batches[rank::num_replicas]
+        self.padding = not mine and bool(batches)
+        self.indices = [i for b in (batches[:1] if self.padding else mine) for i in b]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices)
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+def is_padding(loader: object) -> bool:
+    """Whether ``loader`` (this process's evaluation loader) holds only a padding batch, which
+    a step skips so that no sample counts twice (see :class:`WholeBatchSampler`)."""
+    return bool(getattr(getattr(loader, "sampler", None), "padding", False))
 
 
 def global_batch_limit(limit: int | float | None, n_batches: int) -> int | None:
@@ -122,12 +138,18 @@ class SplitDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def _eval_loader(self, dataset: Dataset, limit: int | float | None) -> DataLoader:
+    def _eval_loader(self, dataset: Dataset, stage: str) -> DataLoader:
+        """The ``stage`` (val or test) split's loader for this process, limited by the
+        trainer's ``limit_<stage>_batches`` over the whole split. A share is resolved on the
+        trainer to its count of batches, which Lightning's loop then leaves as it is: it would
+        otherwise take the share a second time, of this process's batches."""
         world, rank = self._world()
         n_batches = math.ceil(len(dataset) / self.eval_batch_size)  # type: ignore[arg-type]
-        sampler = WholeBatchSampler(
-            dataset, self.eval_batch_size, world, rank, global_batch_limit(limit, n_batches)
-        )
+        key = f"limit_{stage}_batches"
+        limit = global_batch_limit(getattr(self.trainer, key, None), n_batches)
+        if limit is not None:
+            setattr(self.trainer, key, limit)
+        sampler = WholeBatchSampler(dataset, self.eval_batch_size, world, rank, limit)
         return self._dataloader(dataset, self.eval_batch_size, sampler)
 
     def train_dataloader(self) -> DataLoader:
@@ -136,9 +158,7 @@ class SplitDataModule(L.LightningDataModule):
         return self._dataloader(self.train_set, max(self.batch_size // world, 1), sampler)
 
     def val_dataloader(self) -> DataLoader:
-        limit = self.trainer.limit_val_batches if self.trainer else None
-        return self._eval_loader(self.val_set, limit)
+        return self._eval_loader(self.val_set, "val")
 
     def test_dataloader(self) -> DataLoader:
-        limit = self.trainer.limit_test_batches if self.trainer else None
-        return self._eval_loader(self.test_set, limit)
+        return self._eval_loader(self.test_set, "test")

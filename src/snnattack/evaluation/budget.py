@@ -68,6 +68,7 @@ class EventBudget(Metric):
                 self.add_state(name, default=[], dist_reduce_fx="cat")
         if recordings:
             self.add_state("recorded", default=[], dist_reduce_fx="cat")
+        self.set_dtype(torch.float64)  # see WorstL0
 
     def update(
         self,
@@ -86,7 +87,8 @@ class EventBudget(Metric):
         if self.recordings:
             if changes is None:
                 raise ValueError("an attack on the recordings reports what it changed")
-            self.recorded.append(changes[fooled.cpu()].to(delta.device).double())
+            # flat (one row of 4 after another): an empty rank's state is flat too under DDP
+            self.recorded.append(changes[fooled.cpu()].to(delta.device).double().flatten())
         if self.retimes:
             if clean is None:
                 raise ValueError("a retiming attack's budget needs the clean frames")
@@ -213,6 +215,9 @@ class WorstL0(Metric):
     def __init__(self) -> None:
         super().__init__()
         self.add_state("l0", default=[], dist_reduce_fx="cat")
+        # a DDP rank without a batch (data.base's padding) sends torchmetrics' empty state in
+        # the metric's dtype: float64 as the other ranks' values, or gloo/NCCL sizes mismatch
+        self.set_dtype(torch.float64)
 
     def update(self, l0: torch.Tensor) -> None:
         """``l0``: per sample of a batch, its least L0 over the attacks (inf: none fooled it)."""

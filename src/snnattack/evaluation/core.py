@@ -66,34 +66,45 @@ def evaluation_record(
     """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
     the evaluator that ran them (its saved examples): the specs are tuned on the
     ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
-    (:mod:`snnattack.attacks.universal`; refused if None), every row runs under ``trainer.test`` on
-    ``test`` (a datamodule's test split, or a loader), and where ``settings.checks`` enables
-    them the masking checks probe ``probed`` (the attacked target if None; a job probes its
-    trained target) on the first test images (on rank 0 only). ``models`` and ``config`` (the
-    resolved tree) and ``result_spec`` (the config without its cosmetic keys) are written into
-    the record as they are (and the settings' notes); ``reused``
+    (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
+    ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
+    ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
+    if None; a job probes its trained target) on the first test images (on rank 0 only).
+    ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
+    cosmetic keys) are written into the record as they are (and the settings' notes); ``reused``
     are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run;
     ``recordings`` are the test split's raw events, which an attack on them reads (a
     datamodule's own when None).
+    All of it runs on the trainer's device (``strategy.root_device``), which the record names.
     Refuses a test split left empty (``trainer.limit_test_batches``)."""
-    target, source = attacked
+    # where Lightning runs the test (this rank's GPU in a GPU job), known before it starts:
+    # tuning, universal fitting and the masking checks run there too, and the record says it
+    device = trainer.strategy.root_device
+    target, source = (None if m is None else m.to(device) for m in attacked)
+    if validation is not None:
+        validation = (validation[0].to(device), validation[1].to(device))
     reused = reused or {}
     if recordings is None and any(reads_recordings(s.algorithm) for s in specs):
         recordings = test.recordings()  # an event datamodule (validation refuses the rest)
-    if validation is not None:
-        size = len(validation[1])
-        with _status(settings.checks.progress, f"tuning on {size} validation images"):
-            fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
-            specs = tune_specs(
-                settings.attack, specs, target, source, validation, {*reused, *fitted}
-            )
-    specs = fit_specs(settings.attack, specs, target, source, validation, skip=reused)
+
+    def prepared(specs: list[AttackSpec]) -> list[AttackSpec]:
+        """``specs`` tuned and their universal rows fitted on ``validation``: inside
+        ``trainer.test``, once every DDP rank has started (a rank started by the test would
+        otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
+        if validation is not None:
+            size = len(validation[1])
+            with _status(settings.checks.progress, f"tuning on {size} validation images"):
+                fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
+                specs = tune_specs(
+                    settings.attack, specs, target, source, validation, {*reused, *fitted}
+                )
+        return fit_specs(settings.attack, specs, target, source, validation, skip=reused)
+
     attack = settings.attack
     evaluator = AttackEvaluator(
-        target, source, specs, attack.recipe, attack.save_examples, reused, recordings
+        target, source, specs, attack.recipe, attack.save_examples, reused, recordings, prepared
     )
     probed = target if probed is None else probed
-    device, probe_device = device_of(target), device_of(probed)
     started = time.time()
     if isinstance(test, L.LightningDataModule):
         trainer.test(evaluator, datamodule=test, verbose=False)
@@ -125,7 +136,7 @@ def evaluation_record(
     )
     checks = settings.checks
     if checks.enabled and trainer.is_global_zero:
-        probed.to(probe_device)  # Lightning hands its modules back on the CPU after a GPU test
-        x, y = first_samples(loader, probe_count(checks, record.n), probe_device)
+        probed.to(device)  # Lightning hands its modules back on the CPU after a GPU test
+        x, y = first_samples(loader, probe_count(checks, record.n), device)
         record.masking = job_checks(checks, attack.recipe, probed, record.results, x, y)
     return record, evaluator

@@ -7,7 +7,7 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -21,6 +21,8 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
+from snnattack.clock import synced_time
+from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.records.results import AttackRow
@@ -148,7 +150,9 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
-    Adversarial examples are crafted by ``recipe`` (its gradient mode, time extension, EOT
+    ``prepare`` (tuning and universal fitting) replaces the specs when the test starts, on
+    the test's device and with every DDP process started. Adversarial examples are crafted by
+    ``recipe`` (its gradient mode, time extension, EOT
     draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the crafting
     model and always judged on the target. Every evaluation forward of a batch (clean and
     each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
@@ -167,6 +171,7 @@ class AttackEvaluator(L.LightningModule):
         save_examples: bool = False,
         reused: dict[int, AttackRow] | None = None,
         recordings: Recordings | None = None,
+        prepare: Callable[[list[AttackSpec]], list[AttackSpec]] | None = None,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -176,6 +181,7 @@ class AttackEvaluator(L.LightningModule):
         self.recordings = recordings  # the test split's, for attacks on raw events
         self.target, self.source = target, source
         self.specs, self.recipe = specs, recipe
+        self.prepare = prepare  # tunes and fits the specs when the test starts (every rank up)
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         curves = {
@@ -227,6 +233,10 @@ class AttackEvaluator(L.LightningModule):
         for p in self.parameters():
             p.requires_grad_(False)
 
+    def on_test_start(self) -> None:
+        if self.prepare is not None:
+            self.specs = self.prepare(self.specs)
+
     def _seed(self, batch: int, stream: int = 0) -> None:
         torch.manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)
 
@@ -236,6 +246,8 @@ class AttackEvaluator(L.LightningModule):
             return model(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        if is_padding(self.trainer.test_dataloaders):  # a rank with no batch of its own
+            return
         x, y = batch
         index = batch_idx * self.trainer.world_size + self.trainer.global_rank  # in the split
         correct = self._predict(self.target, x, index) == y
@@ -254,7 +266,7 @@ class AttackEvaluator(L.LightningModule):
             label = f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255"
             describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
-            started = time.perf_counter()
+            started = synced_time(x.device)  # CUDA: the row's queued work counted in it
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
                 adv, queries, firsts, seconds = worst_case(
@@ -273,7 +285,7 @@ class AttackEvaluator(L.LightningModule):
             else:
                 recorded = self._recorded(spec, index, len(y))
                 adv, queries = self._craft(i, spec, crafter, x, y, correct, index, recorded)
-            self.seconds[str(i)].update(time.perf_counter() - started)
+            self.seconds[str(i)].update(synced_time(x.device) - started)
             adv_pred = self._predict(self.target, adv, index)
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
             if str(i) in self.budgets:
@@ -302,11 +314,16 @@ class AttackEvaluator(L.LightningModule):
         describe_test(self.trainer, f"{label}: {part.name} ({j + 1}/{count})")
 
     def gathered_examples(self) -> list[list[dict[str, torch.Tensor]]]:
-        """Every process's saved examples per spec (a collective call under DDP)."""
+        """Every process's saved examples per spec on rank 0, the one that writes them (a
+        collective call under DDP); another rank keeps its own: it sends them to rank 0 only,
+        not every rank's to every rank."""
         if self.trainer.world_size == 1:
             return self.examples
-        everyone: list[Any] = [None] * self.trainer.world_size
-        torch.distributed.all_gather_object(everyone, self.examples)
+        zero = self.trainer.is_global_zero
+        everyone: list[Any] | None = [None] * self.trainer.world_size if zero else None
+        torch.distributed.gather_object(self.examples, everyone, dst=0)
+        if everyone is None:
+            return self.examples
         return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
 
     def _recorded(self, spec: AttackSpec, index: int, size: int) -> RecordedBatch | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import lightning
 import torch
 
+from snnattack.numerics import tf32_allowed
 from snnattack.package import __version__
 
 
@@ -36,13 +37,14 @@ def git_commit() -> str:
 LOADED_COMMIT = git_commit()
 
 
-def provenance() -> dict[str, str | int]:
-    """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions and
-    torch threads, for records."""
+def provenance() -> dict[str, str | int | bool]:
+    """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions,
+    torch threads and whether CUDA may use TF32 (``snnattack.numerics``), for records."""
     return {
         "version": __version__,
         "git_commit": LOADED_COMMIT,
         "torch": str(torch.__version__),
         "lightning": lightning.__version__,
         "threads": torch.get_num_threads(),
+        "tf32": tf32_allowed(),
     }

@@ -80,13 +80,16 @@ class ModelStore:
         if agree((folder / CHECKPOINT).exists()):
             return self._cached(folder, build)
         if not is_writer():  # train alongside rank 0, then read what it stored
-            train(self.workdir(spec))
-            barrier()
+            if not agree(False):  # rank 0's finding under the lock (below)
+                train(self.workdir(spec))
+                barrier()
             return self._cached(folder, build)
         self._writable()
         (self.root / LOCKS).mkdir(exist_ok=True)
         with FileLock(str(self.root / LOCKS / f"{folder.name}.lock")):
-            if (folder / CHECKPOINT).exists():  # another job stored it while we waited
+            # another job stored it while we waited: every rank hears it, so none trains or
+            # waits at a barrier that rank 0 would not reach
+            if agree((folder / CHECKPOINT).exists()):
                 return self._cached(folder, build)
             model, record = self._train(spec, folder, train)
         barrier()

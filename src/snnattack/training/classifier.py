@@ -13,7 +13,6 @@ validation sample's share of the accuracy, so it only ever breaks ties.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import lightning as L
@@ -23,6 +22,8 @@ from torch import nn
 from torchmetrics import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from snnattack.clock import Spans
+from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
 from snnattack.training.adversary import Adversary
 
@@ -46,6 +47,11 @@ class Classifier(L.LightningModule):
     crafts, and the loss is its method's (:mod:`snnattack.training.adversary`). The time of
     every training batch is split into crafting and update (forward, backward, optimiser
     step), and the adversary's input-gradient evaluations are counted: :meth:`cost_record`.
+
+    No training step waits for the device: the times are CUDA events read once an epoch (and
+    before a checkpoint), and the losses are checked for a divergence (a non-finite loss) at
+    each logging step (``trainer.log_every_n_steps``, when Lightning reads them anyway) and at
+    the epoch's last batch, naming the first step whose loss was not finite.
     """
 
     def __init__(
@@ -78,7 +84,10 @@ class Classifier(L.LightningModule):
         self.history: dict[int, dict[str, float]] = {}
         self.adversary = adversary
         self.cost = {"craft_seconds": 0.0, "update_seconds": 0.0, "adversary_gradients": 0}
-        self._batch_start = (0.0, 0.0)  # (time, craft_seconds) at the batch's start
+        self.batch_spans, self.craft_spans = Spans(), Spans()  # not yet in ``cost``
+        self._batch_start: Any = None  # the running batch's start mark
+        # (epoch, step of the epoch, global step, loss) of the steps not yet checked
+        self._losses: list[tuple[int, int, int, torch.Tensor]] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.run_model(x)
@@ -89,30 +98,51 @@ class Classifier(L.LightningModule):
             logits = self.run_model(x)
             loss = F.cross_entropy(logits, y)
         else:
-            start = self._now()
+            start = Spans.mark(self.device)
             adv = self.adversary.craft(self.model, x, y, self.current_epoch, self._random(x))
-            self.cost["craft_seconds"] += self._now() - start
+            self.craft_spans.add(start, Spans.mark(self.device))
             self.cost["adversary_gradients"] += self.adversary.n_steps * len(x)
             loss, logits = self.adversary.loss(self.model, x, adv, y)
-        if not torch.isfinite(loss):
-            raise TrainingError(
-                f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
-                f"step {step} of the epoch (global step {self.global_step}); nothing was "
-                "stored; accepted: a smaller train.lr (or a gradient clip, "
-                "trainer.gradient_clip_val)"
-            )
+        self._losses.append((self.current_epoch, step, self.global_step, loss.detach()))
         self.train_acc(logits, y)
         self.log("train_loss", loss, prog_bar=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        self._batch_start = (self._now(), self.cost["craft_seconds"])
+        self._batch_start = Spans.mark(self.device)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        start, crafted = self._batch_start
-        crafting = self.cost["craft_seconds"] - crafted
-        self.cost["update_seconds"] += self._now() - start - crafting
+        self.batch_spans.add(self._batch_start, Spans.mark(self.device))
+        last = batch_idx + 1 == self.trainer.num_training_batches
+        if last or (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
+            self._check_losses()
+
+    def on_train_epoch_end(self) -> None:
+        self._settle_times()
+
+    def _check_losses(self) -> None:
+        """Raises at the first unchecked step whose loss is not finite (one host sync)."""
+        losses, self._losses = self._losses, []
+        if not losses:
+            return
+        finite = torch.isfinite(torch.stack([loss for *_, loss in losses]))
+        if bool(finite.all()):
+            return
+        epoch, step, global_step, loss = losses[int((~finite).nonzero()[0, 0])]
+        raise TrainingError(
+            f"training diverged: the loss is {loss.item()} at epoch {epoch}, "
+            f"step {step} of the epoch (global step {global_step}); nothing was "
+            "stored; accepted: a smaller train.lr (or a gradient clip, "
+            "trainer.gradient_clip_val)"
+        )
+
+    def _settle_times(self) -> None:
+        """Adds the batches' times since the last call to ``cost``: crafting, and the rest of
+        each batch (forward, backward, optimiser step) as update."""
+        crafting = self.craft_spans.settle()
+        self.cost["craft_seconds"] += crafting
+        self.cost["update_seconds"] += self.batch_spans.settle() - crafting
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
@@ -125,13 +155,9 @@ class Classifier(L.LightningModule):
         generator = torch.Generator(device=like.device)
         return generator.manual_seed(hash((torch.initial_seed(), self.global_step)) % 2**63)
 
-    def _now(self) -> float:
-        """Wall-clock seconds, after the device's queued work (so CUDA time is counted)."""
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return time.perf_counter()
-
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        if is_padding(self.trainer.val_dataloaders):  # a rank with no batch of its own
+            return
         x, y = batch
         logits = self.run_model(x)
         self.val_acc.update(logits, y)
@@ -149,6 +175,7 @@ class Classifier(L.LightningModule):
             self.history[self.current_epoch] = {"val_acc": acc, "val_loss": loss}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._settle_times()
         checkpoint["validation_history"] = self.history  # a resumed run still knows every epoch
         checkpoint["training_cost"] = dict(self.cost)  # and the cost of the epochs done
 

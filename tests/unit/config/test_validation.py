@@ -240,7 +240,14 @@ BAD = [
     ("trainer.limit_test_batches=0", "trainer.limit_test_batches=0 is out of range"),
     ("trainer.limit_train_batches=1.5", "trainer.limit_train_batches=1.5 is out of range"),
     ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps=0 is out of range"),
-    ("trainer.precision=17", "trainer.precision=17 is unknown; accepted: 64-true"),
+    *[
+        (
+            f"trainer.precision={p}",
+            f"trainer.precision={p!r} is not supported; accepted: 32-true, 32",
+        )
+        for p in ("16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "transformer-engine")
+    ],
+    ("trainer.precision=16", "trainer.precision=16 is not supported; accepted: 32-true, 32"),
     ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is unknown; accepted: auto"),
     ("trainer.deterministic=sometimes", "trainer.deterministic='sometimes' is out of range"),
     ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); accepted: digits_net"),
@@ -617,6 +624,10 @@ def test_data_error_from_a_loader_worker_is_the_original_line() -> None:
 # Through run.py (in-process): Hydra's own errors, exit code 2, no traceback, nothing left behind
 THROUGH_RUN_PY = [
     ("seed=xyz", "error: seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
+    (
+        "trainer.precision=bf16-mixed",
+        "error: trainer.precision='bf16-mixed' is not supported; accepted: 32-true, 32",
+    ),
     (
         "model=vgg12",
         "error: model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, digits_resnet, "

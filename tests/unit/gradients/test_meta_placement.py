@@ -1,26 +1,29 @@
-"""Device placement without a GPU: every gradient mode on every model family, and on a
-spikingjelly and a snnTorch network through the adapters, runs forward and backward with the
-model and the input on PyTorch's ``meta`` device.
-
-``meta`` acts as a second device with autograd: a tensor the code makes on the CPU (a
-constant, a state, a surrogate's buffer) mixed into a meta computation raises "Tensor on
-device cpu is not on the expected device meta", in the forward and in the backward, just as
-it would on a GPU. A host sync (``.item()``, ``.tolist()``, boolean indexing) cannot run on
-meta values either, so a backward pass that needs one fails here too.
-"""
+"""Device placement without a GPU: PyTorch's ``meta`` device stands in for a second device
+with autograd, and a CPU tensor mixed into a meta computation raises ("... is not on the
+expected device"), in the forward as in the backward. Every gradient mode on every model
+family (both CPU backends' models) and on a spikingjelly and a snnTorch network through the
+adapters runs forward and backward with model and input on ``meta``; so do training steps
+and the attack methods whose step has no data-dependent control flow. Where the other
+methods stop on ``meta`` (host syncs on a GPU: ``.nonzero()``, ``.item()``, a per-device
+generator) is listed in docs/running.md."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from foreign_nets import snntorch_leaky, spikingjelly_plif
+from harness import QUICK, compose
+from torch import nn
 
+from snnattack.attacks.crafting import craft
+from snnattack.config.settings import job_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
 from snnattack.models import MODELS, build
 
-# every architecture's family, each at the input size it is built for: (channels, side,
-# encoding); dvs_vgg reads 48x48 event frames
+META = torch.device("meta")
+# every architecture's family, each at the input size it is built for: channels, side,
+# encoding (dvs_vgg: CIFAR10-DVS's 48x48 event frames)
 FAMILIES = {
     "digits_net": (1, 8, "direct"),
     "digits_resnet": (1, 8, "direct"),
@@ -33,9 +36,10 @@ FAMILIES = {
 }
 T = 2
 # the digits families run in the default suite, the CIFAR- and DVS-sized ones with the slow tests
-QUICK = ("digits_net", "digits_resnet")
+QUICK_FAMILIES = ("digits_net", "digits_resnet")
 FAMILY_PARAMS = [
-    name if name in QUICK else pytest.param(name, marks=pytest.mark.slow) for name in FAMILIES
+    name if name in QUICK_FAMILIES else pytest.param(name, marks=pytest.mark.slow)
+    for name in FAMILIES
 ]
 ADAPTED = {"spikingjelly": spikingjelly_plif, "snntorch": snntorch_leaky}
 
@@ -46,45 +50,67 @@ def test_every_family_of_the_registry_is_covered() -> None:
     assert {families.get(name, name) for name in MODELS} == set(FAMILIES)
 
 
-def on_meta(net: torch.nn.Module, x: torch.Tensor, mode: str) -> torch.Tensor:
-    """``x``'s input gradient through ``net`` under ``mode``, both on ``meta``."""
-    net = net.eval().to("meta")
-    x = x.to("meta").requires_grad_(True)
+def test_a_cpu_tensor_in_a_meta_computation_raises() -> None:
+    """What the tests below rely on: ``meta`` refuses a tensor left on the CPU."""
+    x = torch.rand(2, 3, device=META, requires_grad=True)
+    with pytest.raises(RuntimeError, match="device"):
+        (x * torch.rand(2, 3)).sum().backward()
+
+
+def on_meta(family: str, backend: str = "c") -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """``family``'s network in eval mode (as attacks run it), a batch of 2 and its labels,
+    all on ``meta``; the parameters are made there (no weights computed)."""
+    channels, side, encoding = FAMILIES[family]
+    with torch.device(META):
+        net = build(family, 10, channels, T=T, encoding=encoding, backend=backend)
+    frames = (T,) if encoding == "frames" else ()
+    x = torch.rand(2, *frames, channels, side, side, device=META)
+    return net.to(META).eval(), x, torch.zeros(2, dtype=torch.long, device=META)
+
+
+def input_gradient(net: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str) -> torch.Tensor:
+    x = x.clone().requires_grad_(True)
     with gradient_mode(net, mode):
-        logits = net(x)
-        torch.nn.functional.cross_entropy(
-            logits, torch.zeros(len(x), dtype=torch.long).to("meta")
-        ).backward()
-    assert logits.device.type == "meta"
+        nn.functional.cross_entropy(net(x), y).backward()
     return x.grad
 
 
 @pytest.mark.parametrize("mode", list(GRADIENT_MODES))
-@pytest.mark.parametrize("name", FAMILY_PARAMS)
+@pytest.mark.parametrize("family", FAMILY_PARAMS)
 @pytest.mark.parametrize("backend", ["c", "torch"])
-def test_a_gradient_mode_runs_on_the_models_device(name: str, mode: str, backend: str) -> None:
-    channels, side, encoding = FAMILIES[name]
-    with torch.device("meta"):  # no weights computed: the parameters are made on meta
-        net = build(name, 10, channels, T=T, encoding=encoding, backend=backend)
-    shape = (2, T, channels, side, side) if encoding == "frames" else (2, channels, side, side)
-    grad = on_meta(net, torch.rand(shape), mode)
-    assert grad is not None and grad.device.type == "meta" and grad.shape == shape
+def test_every_gradient_mode_runs_on_the_models_device(
+    family: str, mode: str, backend: str
+) -> None:
+    net, x, y = on_meta(family, backend)
+    grad = input_gradient(net, x, y, mode)
+    assert grad.device == META and grad.shape == x.shape
+
+
+@pytest.mark.parametrize("family", FAMILY_PARAMS)
+def test_training_steps_run_on_the_models_device(family: str) -> None:
+    net, x, y = on_meta(family)
+    net.train()
+    nn.functional.cross_entropy(net(x), y).backward()
+    assert all(p.grad.device == META for p in net.parameters() if p.requires_grad)
 
 
 @pytest.mark.parametrize("mode", list(GRADIENT_MODES))
 @pytest.mark.parametrize("library", list(ADAPTED))
-def test_a_gradient_mode_runs_an_adapted_network_on_its_device(library: str, mode: str) -> None:
-    net = adapt(ADAPTED[library](), T=T)
-    grad = on_meta(net, torch.rand(2, 1, 8, 8), mode)
-    assert grad is not None and grad.device.type == "meta" and grad.shape == (2, 1, 8, 8)
+def test_adapted_networks_run_every_gradient_mode_on_the_models_device(
+    library: str, mode: str
+) -> None:
+    net = adapt(ADAPTED[library](), T=T).to(META).eval()
+    x, y = torch.rand(2, 1, 8, 8, device=META), torch.zeros(2, dtype=torch.long, device=META)
+    grad = input_gradient(net, x, y, mode)
+    assert grad.device == META and grad.shape == x.shape
 
 
-def test_a_cpu_tensor_in_a_meta_computation_is_caught() -> None:
-    """The check itself: a module that makes its constant on the CPU fails on meta."""
-
-    class Misplaced(torch.nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x * torch.ones(x.shape[1:])  # made on the CPU, whatever x's device
-
-    with pytest.raises(RuntimeError, match="device"):
-        Misplaced()(torch.rand(2, 3, device="meta"))
+@pytest.mark.parametrize("method", ["fgsm", "rfgsm", "bim", "pgd", "mifgsm"])
+def test_attack_steps_without_data_dependent_control_flow_run_on_the_models_device(
+    method: str,
+) -> None:
+    job = job_settings(compose(*QUICK, f"method=[{method}]", "boxes=[white]"))
+    (spec,) = job.specs
+    net, x, y = on_meta("digits_net")
+    adv, _ = craft(spec.algorithm, net, x, y, spec.eps, dict(spec.params), job.attack.recipe)
+    assert adv.device == META and adv.shape == x.shape

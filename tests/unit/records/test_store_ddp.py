@@ -1,0 +1,86 @@
+"""The store under DDP when a concurrent job stores the model while rank 0 waits for the lock:
+every rank hears it, none trains, and no rank waits at a barrier the others never reach.
+
+Two threads stand in for two DDP processes: a ``threading.Barrier`` is the collective (a
+broadcast from rank 0, a barrier, a step of DDP training), and a rank left waiting at it
+breaks it after a timeout instead of hanging."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from torch import nn
+
+from snnattack.records import store as store_module
+from snnattack.records.store import ModelStore
+
+SPEC = {"lambda": 0.9, "seed": 0}
+
+
+class Group:
+    """A collective group of two threads (rank 0 and rank 1)."""
+
+    def __init__(self) -> None:
+        self.wall = threading.Barrier(2, timeout=5)
+        self.box: list[Any] = [None]
+        self.local = threading.local()
+
+    def is_writer(self) -> bool:
+        return self.local.rank == 0
+
+    def agree(self, value: Any) -> Any:
+        if self.local.rank == 0:
+            self.box[0] = value
+        self.wall.wait()
+        agreed = self.box[0]
+        self.wall.wait()
+        return agreed
+
+    def barrier(self) -> None:
+        self.wall.wait()
+
+
+def stored_by_another_job(store: ModelStore) -> Any:
+    """A FileLock whose holder finds the model stored by a job that held the lock before."""
+
+    @contextlib.contextmanager
+    def lock(_path: str) -> Iterator[None]:
+        ModelStore(store.root)._train(SPEC, store.path(SPEC), lambda _: (nn.Linear(3, 2), {}))
+        yield
+
+    return lock
+
+
+def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group, store = Group(), ModelStore(tmp_path)
+    for name in ("is_writer", "agree", "barrier"):
+        monkeypatch.setattr(store_module, name, getattr(group, name))
+    monkeypatch.setattr(store_module, "FileLock", stored_by_another_job(store))
+    trained, records, errors = [], {}, []
+
+    def train(workdir: Path) -> tuple[nn.Module, dict]:
+        trained.append(group.local.rank)
+        group.barrier()  # DDP training: a collective with the other rank
+        return nn.Linear(3, 2), {}
+
+    def rank(r: int) -> None:
+        group.local.rank = r
+        try:
+            records[r] = store.get_or_train(SPEC, lambda: nn.Linear(3, 2), train)[1]
+        except threading.BrokenBarrierError as err:
+            errors.append((r, err))
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors and not trained
+    assert records[0]["cached"] and records[1]["cached"]
