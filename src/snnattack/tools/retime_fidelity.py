@@ -37,6 +37,7 @@ from snnattack.config.settings import model_settings
 from snnattack.data.digits_events import record
 from snnattack.data.events import Framing
 from snnattack.gradients import gradient_mode
+from snnattack.snn.neurons import LIF
 from snnattack.tools.reference import reference_module
 from snnattack.tools.retime_cost import method_params
 from snnattack.tools.sda_cost import TimeFirst
@@ -67,18 +68,26 @@ SETTINGS = (
 
 
 def event_digits_net(
-    held_out: int, seed: int = 0, framing: Framing = FRAMING, sensor: int = 16
+    held_out: int,
+    seed: int = 0,
+    framing: Framing = FRAMING,
+    sensor: int = 16,
+    spiking_output: bool = False,
 ) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     """digits_net (Adam, 6 epochs) on ``framing``'s frames (by default binary 8x8, T = 4,
     split by time) of the first 240 event digits (recorded by a ``sensor``-pixel sensor, the
     digit on three quarters of it), the ``held_out`` digits after them and the net's own
     predictions as labels (all start clean-correct): a small trained event net in seconds,
-    also the event attacks' test fixture."""
+    also the event attacks' test fixture. ``spiking_output``: an LIF layer after the linear
+    readout, trained with it, so that the outputs are spike rates (counts over T, often tied:
+    the setting of ``examples/spikingjelly_events.py``)."""
     L.seed_everything(seed, verbose=False)
     size = f"dataset.params.size={framing.size}"
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["dataset=digits_events", size, f"T={framing.frames}"])
     model = build_model(model_settings(cfg))
+    if spiking_output:
+        model.body.append(LIF())
     streams = digit_streams(TRAIN + held_out, sensor)
     frames = framing.many(streams, (sensor, sensor, 2))
     labels = torch.as_tensor(load_digits().target[:TRAIN])

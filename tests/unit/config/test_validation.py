@@ -225,7 +225,11 @@ BAD = [
         "method.ensemble.components.pgd/hart.attack_params.gamma=-1 is out of range for "
         "attack=hart; accepted: 0 < method.ensemble.components.pgd/hart.attack_params.gamma",
     ),
-    ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: no param"),
+    ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: pool"),
+    (
+        "attack=pdsg attack.params.pool=channel",
+        "attack.params.pool='channel' is unknown for attack=pdsg; accepted: sample, batch",
+    ),
     ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
     ("malloc=jemalloc", "malloc='jemalloc' is unknown; accepted: reuse, system"),
     ("backend=cuda", "backend='cuda' is unknown; accepted: c, torch"),

@@ -41,10 +41,15 @@ from snnattack.attacks.methods.base import register
 
 
 def cw_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-sample CW loss of the reference: ``max(z_y - max_{j != y} z_j, 0)`` (to minimise)."""
+    """Per-sample CW loss of the reference: ``max(z_y - max_{j != y} z_j, 0)`` (to minimise).
+
+    ``torch.maximum`` as the reference's ``CWLoss`` (``utils/attack.py``: ``torch.max(t,
+    torch.zeros_like(t))``): at a tie (``z_y`` equal to the best other, frequent with spike
+    counts as outputs) its gradient is half of ``t``'s, where ``clamp`` would give none."""
     true = logits.gather(1, y[:, None])[:, 0]
     others = logits.scatter(1, y[:, None], float("-inf")).amax(1)
-    return (true - others).clamp(min=0.0)
+    margin = true - others
+    return torch.maximum(margin, torch.zeros_like(margin))
 
 
 @register("sda", order=80, events=("binary",))
