@@ -32,7 +32,6 @@ from snnattack.gradients.base import neuron_settings, register
 from snnattack.snn.surrogates import Surrogate
 from snnattack.values import one_of
 
-
 POOLS = ("sample", "batch")  # whose membranes sigma pools (the module docstring)
 
 
