@@ -11,7 +11,8 @@ a total delay of 6, ``PGDTimeShiftAfterEncoder_L0`` at 3 moves, and the dense
 :class:`~snnattack.attacks.methods.retime.Retime` attacks the same samples in one batch with
 the parameters of ``conf/method/retime*.yaml`` at the same budget and steps. The model is
 digits_net fitted briefly (:func:`event_digits_net`) and the samples its held-out event
-digits, both sides under STBP gradients, on one torch thread; the reference's prints are
+digits (with or without an LIF layer after its readout), both sides under the same gradient
+mode (STBP or PDSG), on one torch thread; the reference's prints are
 dropped (stdout carries the record). The record gives per setting each side's fooled samples
 and seconds and the number of identical examples (docs/event_attacks.md, "Fidelity").
 """
@@ -116,13 +117,20 @@ def reference_retime(folder: str | Path) -> ModuleType:
     return reference_module(folder, "--retime-reference", REFERENCE, classes)
 
 
-def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0) -> dict[str, Any]:
+def measure_retime_fidelity(
+    folder: str | Path,
+    samples: int = 32,
+    seed: int = 0,
+    spiking_output: bool = False,
+    grad: str = "stbp",
+) -> dict[str, Any]:
     """The record: per setting, on ``samples`` held-out event digits, the reference's
     one-sample loop and the batched ``retime``, each one's fooled samples and seconds, and
-    their identical examples (module docstring)."""
+    their identical examples (module docstring); the net with ``spiking_output``
+    (:func:`event_digits_net`), both sides under the gradient mode ``grad``."""
     reference = reference_retime(folder)
     torch.set_num_threads(1)
-    model, x, y = event_digits_net(samples, seed)
+    model, x, y = event_digits_net(samples, seed, spiking_output=spiking_output)
     wrapped, cpu = TimeFirst(model), torch.device("cpu")
 
     def fooled(adv: torch.Tensor) -> int:
@@ -133,7 +141,7 @@ def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0
     for name, config, norm, budget, steps, phi_init, cls, kwargs in SETTINGS:
         params = {**method_params(config, steps), "norm": norm, "budget": budget}
         attack = getattr(reference, cls)(cpu, wrapped, steps=steps, **kwargs)
-        with gradient_mode(model, "stbp"):
+        with gradient_mode(model, grad):
             start = time.perf_counter()
             ours = Retime(model, **{**params, "phi_init": phi_init})(x, y)
             seconds = time.perf_counter() - start
@@ -152,4 +160,10 @@ def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0
             "batched": {"fooled": fooled(ours), "seconds": seconds},
             "identical": int((ours == theirs).flatten(1).all(1).sum()),
         }
-    return {"samples": len(y), "seed": seed, "settings": settings}
+    return {
+        "samples": len(y),
+        "seed": seed,
+        "spiking_output": spiking_output,
+        "grad": grad,
+        "settings": settings,
+    }
