@@ -209,14 +209,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--event-output",
         choices=("readout", "spiking"),
         default="readout",
-        help="the fixture net's output (--sda-model fixture, --retime-reference): its linear "
-        "readout, or an LIF layer after it (spike rates, often tied)",
+        help="the fixture net's output (--sda-model fixture, --retime-reference, "
+        "--gsattack-reference, --patch-reference): its linear readout, or an LIF layer after "
+        "it (spike rates, often tied)",
     )
     event.add_argument(
         "--event-grad",
         choices=("stbp", "pdsg"),
         default="stbp",
-        help="the gradient mode of both sides (--sda, --retime-reference)",
+        help="the gradient mode of both sides (--sda, --retime-reference, "
+        "--gsattack-reference, --patch-reference)",
     )
     retiming = parser.add_argument_group("Spike-Retiming (--retime, instead of the steps)")
     retiming.add_argument(
@@ -793,14 +795,14 @@ def workload(
     if args.gsattack_reference:
         return (
             lambda: measure_gsattack_fidelity(
-                args.gsattack_reference, args.gsattack_samples, args.seed
+                args.gsattack_reference, args.gsattack_samples, args.seed, spiking, args.event_grad
             ),
             lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
         )
     if args.patch_reference:
         return (
             lambda: measure_patch_fidelity(
-                args.patch_reference, args.patch_samples, seed=args.seed
+                args.patch_reference, args.patch_samples, args.seed, spiking, args.event_grad
             ),
             patch_fidelity_table,
         )
