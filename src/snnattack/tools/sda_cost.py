@@ -169,3 +169,53 @@ def measure_sda(
         "speedup": ref_seconds / seconds,
         "cpu_speedup": ref_cpu / cpu,
     }
+
+
+def measure_public_call(samples: int = 64, seed: int = 0, repeats: int = 5) -> dict[str, Any]:
+    """The record of ``--sda-public``: SDA (``conf/method/sda.yaml``, STBP) on the test
+    fixture's ``samples`` held-out event digits through ``snnattack.attack`` and through the
+    class under :func:`~snnattack.gradients.gradient_mode`, after one call of each, then
+    ``repeats`` calls of each interleaved, one thread: each one's median seconds, their ratio,
+    and whether the two gave the same examples (docs/performance.md). ``composing_seconds``:
+    the public call with its kept configs forgotten first, as every call was before it kept
+    them."""
+    from snnattack.api import _composed, attack
+    from snnattack.tools.retime_fidelity import event_digits_net  # it imports TimeFirst
+
+    torch.set_num_threads(1)
+    model, x, y = event_digits_net(samples, seed)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        method = compose("config", overrides=["method=[sda]"]).method.sda
+    params = {k: v for k, v in method.items() if k != "name"}
+    framing = ["dataset=digits_events", "dataset.params.event_encoding=binary"]
+    framing.append(f"dataset.params.size={x.shape[-1]}")
+
+    def public() -> torch.Tensor:
+        return attack(model, x, y, "sda", eps=8, seed=seed, overrides=framing)
+
+    def direct() -> torch.Tensor:
+        torch.manual_seed(seed)
+        with gradient_mode(model, "stbp"):
+            return SDA(model, **params)(x, y)
+
+    def composing() -> torch.Tensor:
+        _composed.cache_clear()
+        return public()
+
+    same = torch.equal(public(), direct())
+    runs = {"public": public, "class": direct, "composing": composing}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            times[name].append(_timed(run)[1])
+    public_s, class_s, composing_s = (statistics.median(t) for t in times.values())
+    return {
+        "samples": len(y),
+        "repeats": repeats,
+        "public_seconds": public_s,
+        "class_seconds": class_s,
+        "composing_seconds": composing_s,
+        "ratio": public_s / class_s,
+        "composing_ratio": composing_s / class_s,
+        "same_examples": same,
+    }
