@@ -63,7 +63,7 @@ ENSEMBLE_BAD = [
     ),
     (
         "[{attack:bptr,method:pgd,tune:true}]",
-        f"{COMPONENT}.pgd/bptr.tune=true has nothing to tune: pgd/bptr has no parameter; "
+        f"{COMPONENT}.pgd/bptr.tune=true has nothing to tune: pgd/bptr has no parameter to tune; "
         "accepted: tune: false, or tune: true on an attack with parameters (stbp, ",
     ),
     (
@@ -514,7 +514,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         (
             "attack=bptr attack.tune.enabled=true",
             "attack.tune.enabled=true tunes nothing with attack.grad_mode=bptr: it has no "
-            "parameter; its rows run as they are",
+            "parameter to tune; its rows run as they are",
         ),
         (
             "method=[fgsm,pgd] attack.steps_curve=[5]",
