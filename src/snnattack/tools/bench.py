@@ -18,8 +18,7 @@ attack step (forward and backward) on each torch thread count, interleaved (how 
 of ``threads`` was chosen: docs/performance.md); ``--ensemble`` times the default worst-case
 ensemble on the digits test set, today's Square beside this project's
 (:mod:`snnattack.tools.ensemble_cost`); ``--sda FOLDER`` times the batched SDA beside the
-reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`;
-``--sda-public`` times it through ``snnattack.attack`` beside the class);
+reference's one-sample loop from a clone of its repository (:mod:`snnattack.tools.sda_cost`);
 ``--retime`` times a Spike-Retiming step under each of
 its budgets against a plain PGD step on the same event-digits model
 (:mod:`snnattack.tools.retime_cost`; ``--batch``, ``--T``, ``--repeats``, ``--retime-steps``,
@@ -80,7 +79,7 @@ from snnattack.tools.gsattack_fidelity import measure_gsattack_fidelity
 from snnattack.tools.patch_fidelity import measure_patch_fidelity
 from snnattack.tools.retime_cost import measure_retime
 from snnattack.tools.retime_fidelity import measure_retime_fidelity
-from snnattack.tools.sda_cost import measure_public_call, measure_sda
+from snnattack.tools.sda_cost import measure_sda
 from snnattack.tools.spikefool_universal_fidelity import measure_spikefool_universal
 from snnattack.training.adversary import ADVERSARIES, Adversary
 from snnattack.values import integer, optional
@@ -199,12 +198,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "project's batched SDA on the event digits, one thread (--store for the model)",
     )
     event.add_argument("--sda-samples", type=int, default=64, help="clean-correct test samples")
-    event.add_argument(
-        "--sda-public",
-        action="store_true",
-        help="time SDA on --sda-samples event digits through snnattack.attack beside the class "
-        "(--repeats calls each, interleaved; no reference needed)",
-    )
     event.add_argument(
         "--sda-model",
         choices=("stored", "fixture"),
@@ -515,24 +508,6 @@ def sda_table(record: dict[str, Any]) -> Table:
     return table
 
 
-def public_call_table(record: dict[str, Any]) -> Table:
-    """A rich table of :func:`snnattack.tools.sda_cost.measure_public_call`."""
-    table = Table(
-        title=f"SDA on {record['samples']} event digits, median of {record['repeats']} calls, "
-        f"one thread; same examples: {record['same_examples']}"
-    )
-    for col in ("call", "time (s)", "over the class"):
-        table.add_column(col, justify="right")
-    table.add_row("snnattack.attack", f"{record['public_seconds']:.3f}", f"{record['ratio']:.2f}")
-    table.add_row(
-        "the same, composing each call",
-        f"{record['composing_seconds']:.3f}",
-        f"{record['composing_ratio']:.2f}",
-    )
-    table.add_row("the SDA class", f"{record['class_seconds']:.3f}", "1")
-    return table
-
-
 def retime_table(record: dict[str, Any]) -> Table:
     """A rich table of :func:`snnattack.tools.retime_cost.measure_retime`."""
     s = record["settings"]
@@ -789,9 +764,8 @@ def workload(
     args: argparse.Namespace,
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], Table]] | None:
     """The whole-attack measurement asked for instead of the step table (``--ensemble``,
-    ``--sda``, ``--sda-public``, ``--retime-reference``, ``--gsattack-reference``,
-    ``--patch-reference``, ``--spikefool-reference``, ``--retime``) and the table of its
-    record; None if none."""
+    ``--sda``, ``--retime-reference``, ``--gsattack-reference``, ``--patch-reference``,
+    ``--spikefool-reference``, ``--retime``) and the table of its record; None if none."""
     if args.ensemble:
         return (
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
@@ -810,11 +784,6 @@ def workload(
                 args.event_grad,
             ),
             sda_table,
-        )
-    if args.sda_public:
-        return (
-            lambda: measure_public_call(args.sda_samples, args.seed, args.repeats),
-            public_call_table,
         )
     if args.retime_reference:
         return (

@@ -375,20 +375,6 @@ def test_the_sda_bench_runs_the_fixture_net_with_a_spiking_output_under_pdsg(
     assert "fixture model, pdsg, spiking output" in table
 
 
-@pytest.mark.slow
-def test_the_public_sda_call_is_timed_beside_the_class_with_the_same_examples(
-    capsys: pytest.CaptureFixture,
-) -> None:
-    argv = ["--sda-public", "--sda-samples", "4", "--repeats", "2"]
-    record, table = bench_output(argv, capsys)
-    assert record["samples"] == 4 and record["repeats"] == 2 and record["same_examples"]
-    for kind in ("public", "class", "composing"):
-        assert record[f"{kind}_seconds"] > 0
-    assert record["ratio"] == record["public_seconds"] / record["class_seconds"]
-    assert record["composing_ratio"] == record["composing_seconds"] / record["class_seconds"]
-    assert "snnattack.attack" in table
-
-
 # A stand-in for the Spike-Retiming reference's utils/attack.py (yuyi-sd/Spike-Retiming-Attacks
 # has no licence, so the bench imports a user's clone): its four classes' call signatures, a
 # print per call as the reference prints its losses, this project's retime underneath.
