@@ -215,9 +215,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     event.add_argument(
         "--event-grad",
-        choices=("stbp", "pdsg"),
+        choices=GRADIENT_MODES,
         default="stbp",
-        help="the gradient mode of both sides (--sda, --retime-reference, "
+        help="the gradient mode of both sides, e.g. pdsg (--sda, --retime-reference, "
         "--gsattack-reference, --patch-reference)",
     )
     retiming = parser.add_argument_group("Spike-Retiming (--retime, instead of the steps)")
