@@ -96,7 +96,7 @@ class SparseFool(Attack):
         flat0 = x0.flatten(1)
         rows = torch.arange(b, device=x0.device)
         with torch.no_grad():
-            order = self.get_logits(x0).argsort(1, descending=True)
+            order = descending(self.get_logits(x0))
         label = order[:, 0]
         r_tot = torch.zeros_like(flat0)
         adv = flat0.clone()  # x0 + r_tot, summed step by step as the reference does
@@ -129,6 +129,14 @@ class SparseFool(Attack):
         normal = grads[rows, k_i] - grads[rows, label]
         normal = normal / (normal.norm(dim=1, keepdim=True) + 1e-10)
         return normal.view_as(x0), (flat0 + self.lam * r_tot).view_as(x0)
+
+
+def descending(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's classes by logit, largest first, as the reference's ``argsort()[::-1]``
+    (numpy: ascending, stable, reversed): tied logits, frequent with spike counts as
+    outputs, come by descending class index, so the reference's DeepFool label of a tie is
+    the last tied class (its ``pred_label``, ``torch.argmax``, the first)."""
+    return logits.argsort(dim=1, stable=True).flip(1)
 
 
 def _linear_solver(x0: torch.Tensor, normal: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
