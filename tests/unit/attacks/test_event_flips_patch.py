@@ -34,9 +34,15 @@ def fooled(model: torch.nn.Module, adv: torch.Tensor, y: torch.Tensor) -> torch.
 
 
 def test_sparsefool_ranks_tied_logits_as_the_references_numpy_argsort() -> None:
-    logits = torch.tensor([[0.5, 0.25, 0.5, 0.0, 0.5], [1.0, 1.0, 1.0, 1.0, 1.0]])
-    expected = [np.argsort(row.numpy())[::-1].tolist() for row in logits]
-    assert descending(logits).tolist() == expected == [[4, 2, 0, 1, 3], [4, 3, 2, 1, 0]]
+    """The reference ranks one sample's logits at a time (``argsort()[::-1]`` of a 1-d array);
+    the batch's rows get the same order, ties included (spike rates as outputs)."""
+    torch.manual_seed(0)
+    logits = torch.randint(0, 5, (64, 10)).float() / 4  # rates of T = 4: many ties
+    order = descending(logits)
+    assert order.dtype == torch.int64
+    for row, ranked in zip(logits, order, strict=True):
+        assert ranked.tolist() == np.argsort(row.numpy())[::-1].tolist()
+        assert (row[ranked].diff() <= 0).all()
 
 
 def test_batched_sparsefool_equals_one_sample_at_a_time(net_and_frames) -> None:

@@ -27,6 +27,7 @@ sample's DeepFool stops with a zero normal, so the iteration leaves its raster u
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torchattacks.attack import Attack
@@ -132,11 +133,13 @@ class SparseFool(Attack):
 
 
 def descending(logits: torch.Tensor) -> torch.Tensor:
-    """Each row's classes by logit, largest first, as the reference's ``argsort()[::-1]``
-    (numpy: ascending, stable, reversed): tied logits, frequent with spike counts as
-    outputs, come by descending class index, so the reference's DeepFool label of a tie is
-    the last tied class (its ``pred_label``, ``torch.argmax``, the first)."""
-    return logits.argsort(dim=1, stable=True).flip(1)
+    """Each row's classes by logit, largest first, by the reference's own ranking,
+    ``np.argsort(logits)[::-1]`` per sample. Its order of tied logits (frequent with spike
+    counts as outputs) is numpy's sort's, not stable for float32 rows, so it is taken from
+    numpy itself: it decides the reference's DeepFool label of a tie (docs/event_attacks.md,
+    the fidelity matrix)."""
+    rows = [np.argsort(row)[::-1].copy() for row in logits.detach().cpu().numpy()]
+    return torch.as_tensor(np.stack(rows), device=logits.device)
 
 
 def _linear_solver(x0: torch.Tensor, normal: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
