@@ -42,7 +42,7 @@ from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of as _dataset
 from snnattack.models.base import SpikingNet
-from snnattack.numerics import set_tf32
+from snnattack.process.numerics import set_tf32
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries

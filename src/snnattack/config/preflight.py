@@ -22,9 +22,9 @@ from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.settings import model_settings
 from snnattack.config.specs import tunes
 from snnattack.data import build_datamodule
-from snnattack.distributed import local_rank
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external, is_external
+from snnattack.process.distributed import local_rank
 from snnattack.snn.backend import set_backend
 from snnattack.training import STRATEGIES
 from snnattack.training.trained import Built, load_from_file

@@ -68,10 +68,10 @@ from snnattack.cpu import native
 from snnattack.cpu.guard import BACKENDS, applies
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
+from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.process.malloc import set_malloc
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble

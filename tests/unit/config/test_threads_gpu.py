@@ -11,7 +11,7 @@ import torch
 from harness import compose
 
 from snnattack.config import preflight
-from snnattack.distributed import thread_share
+from snnattack.process.distributed import thread_share
 
 
 @pytest.mark.parametrize(
