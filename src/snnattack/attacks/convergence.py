@@ -55,7 +55,8 @@ def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[i
 
 
 def _match_rows(x: torch.Tensor, y: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> list[int]:
-    """The batch rows that ``(xs, ys)`` copies, in order (a subsequence of ``(x, y)``)."""
+    """The batch rows that ``(xs, ys)`` copies, in order (a subsequence of ``(x, y)``).
+    Its comparisons wait for the device (host syncs), once per restart, not per iteration."""
     flat, sub, rows, j = x.flatten(1), xs.flatten(1), [], 0
     for i in range(len(xs)):
         while j < len(x) and not (ys[i] == y[j] and torch.equal(sub[i], flat[j])):
@@ -76,6 +77,7 @@ class IterateTracker:
         self.fooled = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         self.pending = sorted(counts)
         self.snapshots: dict[int, torch.Tensor] = {}
+        self.every = torch.arange(len(x), device=x.device)  # the rows of a whole-batch call
         self.rows: torch.Tensor | None = None
         self.active, self.calls = True, 0
 
@@ -95,16 +97,17 @@ class IterateTracker:
         """Forward hook of the crafting model: one call = one evaluated iterate (or EOT draw)."""
         if not self.active:
             return
-        rows = self.rows if self.rows is not None else torch.arange(len(self.x))
+        rows = self.rows if self.rows is not None else self.every
         if len(args[0]) == len(rows):
             with torch.no_grad():
-                self._record(rows.to(self.x.device), args[0].detach(), output.detach())
+                self._record(rows, args[0].detach(), output.detach())
 
     def run_on_rows(self, run):
         """``run`` (an ``attack_single_run``) with its calls mapped to the rows it attacks."""
 
         def tracked(xs: torch.Tensor, ys: torch.Tensor, *args, **kwargs):
-            self.rows, self.active = torch.tensor(_match_rows(self.x, self.y, xs, ys)), True
+            rows = _match_rows(self.x, self.y, xs, ys)
+            self.rows, self.active = torch.tensor(rows, device=self.x.device), True
             try:
                 return run(xs, ys, *args, **kwargs)
             finally:

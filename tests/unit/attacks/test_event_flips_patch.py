@@ -13,7 +13,12 @@ from fixtures_event_nets import binary_digits_net, held_out_recordings
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
 from snnattack.attacks.methods.gsattack import GSAttackFrames, _hard_bit
-from snnattack.attacks.methods.sparsefool import SparseFool, descending
+from snnattack.attacks.methods.sparsefool import (
+    SOLVER_CHECK,
+    SparseFool,
+    _linear_solver,
+    descending,
+)
 from snnattack.attacks.methods.spike_grad import SpikeGrad
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import Recipe
@@ -101,6 +106,43 @@ def test_sparsefool_leaves_a_raster_whose_gradient_vanished_unchanged() -> None:
     model, x = Counting(), torch.zeros(2, 2, 2, 4, 2)  # zero gradient: no boundary to find
     adv = SparseFool(model, max_iter=2)(x, torch.zeros(2, dtype=torch.long))
     assert torch.equal(adv, x)
+
+
+def one_sample_linear_solver(x0, normal, point) -> torch.Tensor:
+    """The reference's ``linear_solver`` (jubueche/SPAA) on one sample ``[1, n]`` with this
+    module's sums, as it ran before the batched solver: one coordinate per step, the check
+    whether the plane is crossed after each."""
+    x, coord = x0.clone(), normal.clone()
+    sign_true = ((x - point) * normal).sum(1).sign()
+    beta = 0.001 * sign_true
+    while coord.ne(0).any():
+        f = ((x - point) * normal).sum(1) + beta
+        j = coord.abs().argmax(1)
+        c = coord[0, j]
+        x[0, j] = (x[0, j] + (f.abs() / c.abs()).clamp(min=1e-4) * c.sign()).clamp(0.0, 1.0)
+        coord[0, j] = 0.0
+        if ((x - point) * normal).sum(1).sign() != sign_true:
+            break
+    return x.round()
+
+
+def test_sparsefool_linear_solver_equals_the_one_sample_loop() -> None:
+    """Batched and checked every SOLVER_CHECK steps, each sample's raster is the one-sample
+    loop's, bit for bit: crossing early or late, never crossing (walking every coordinate,
+    more than SOLVER_CHECK of them), tied and zero normals."""
+    torch.manual_seed(0)
+    x0 = torch.bernoulli(torch.full((8, 64), 0.3))
+    normal = torch.randn(8, 64) * torch.bernoulli(torch.full((8, 64), 0.8))
+    normal[1] = 0.0  # no coordinate to move
+    normal[2, :10] = normal[2, 0]  # ties: the first largest goes first
+    point = x0 + torch.randn(8, 64)
+    point[3] = x0[3] - 5.0 * normal[3]  # on the plane's far side: never crossed
+    solved = _linear_solver(x0, normal, point)
+    alone = [
+        one_sample_linear_solver(*(t[i : i + 1] for t in (x0, normal, point))) for i in range(8)
+    ]
+    assert torch.equal(solved, torch.cat(alone))
+    assert ((solved != x0).sum(1) > SOLVER_CHECK).any()  # past one check's steps
 
 
 def test_event_patch_changes_one_square_window_over_every_bin(net_and_frames) -> None:

@@ -15,8 +15,9 @@ from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS
+from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
-from snnattack.gradients import GRADIENT_MODES
+from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import AttackSpec, Recipe
 from snnattack.snn.neurons import LIF
 
@@ -106,6 +107,34 @@ def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
     torch.manual_seed(5)
     assert runs[0][1] == torch.rand(1)  # the attack drew nothing from the global stream
     assert runs[0][2] == 4 * len(x)  # the start and one gradient per step
+
+
+def test_sapgd_returns_the_example_its_iterates_select(direct):
+    """Each sample's example, read off the iterates the model saw (a forward hook): of the
+    first restart that fooled it, the last iterate that did, else the first restart's first
+    iterate of highest loss; bit for bit (the selection runs as masks over the batch)."""
+    model, x, y = direct
+    x, y = x[:32], y[:32]
+    restarts, steps, seen = 2, 4, []
+    handle = model.register_forward_hook(lambda _, args, out: seen.append((args[0], out)))
+    with gradient_mode(model, "stbp"):
+        adv = SAPGD(model, EPS, steps=steps, n_restarts=restarts, loss="dlr")(x, y)
+    handle.remove()
+    assert len(seen) == restarts * (steps + 1)  # the start and one gradient per step
+    iterates = torch.stack([i.detach() for i, _ in seen]).view(restarts, steps + 1, *x.shape)
+    logits = torch.stack([o.detach() for _, o in seen])
+    fooled = (logits.argmax(2) != y).view(restarts, steps + 1, len(y))
+    loss = torch.stack([dlr_loss(o, y) for o in logits]).view(restarts, steps + 1, len(y))
+    for i in range(len(y)):
+        tries = fooled[:, :, i].any(1).nonzero()
+        if len(tries):
+            r = int(tries[0])
+            expected = iterates[r, int(fooled[r, :, i].nonzero()[-1]), i]
+        else:
+            expected = iterates[0, int(loss[0, :, i].argmax()), i]
+        assert torch.equal(adv[i], expected)
+    assert 0 < fooled.any(1).any(0).sum() < len(y)  # both branches compared
+    assert (fooled[1].any(0) & ~fooled[0].any(0)).any()  # a sample the second restart fooled
 
 
 def _evaluate(model, x, y, specs, mode="stbp", **kwargs) -> AttackEvaluator:

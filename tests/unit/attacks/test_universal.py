@@ -105,6 +105,22 @@ def test_targeted_success_is_reaching_the_target_with_the_patch_as_fitted(split)
     assert torch.equal(inside, state["patch"].expand_as(inside))
 
 
+def test_placed_writes_the_patch_at_each_samples_corner_and_back_propagates_to_it() -> None:
+    """One corner per sample, read at once: each sample's window holds the patch, the rest
+    its frames; the patch's gradient sums every sample's window (weights 1..b here)."""
+    torch.manual_seed(0)
+    x, patch = torch.rand(3, 4, 2, 6, 5), torch.rand(4, 2, 2, 2).requires_grad_(True)
+    top, left = torch.tensor([0, 4, 2]), torch.tensor([3, 0, 1])
+    adv = placed(patch, x, top, left)
+    expected = x.clone()
+    for i, (r, c) in enumerate(zip(top.tolist(), left.tolist(), strict=True)):
+        expected[i, ..., r : r + 2, c : c + 2] = patch.detach()
+    assert torch.equal(adv, expected)
+    weights = torch.arange(1.0, 4.0).view(3, 1, 1, 1, 1)
+    (grad,) = torch.autograd.grad((adv * weights).sum(), patch)
+    assert torch.equal(grad, torch.full_like(patch, 6.0))
+
+
 def test_fitting_is_binary_seeded_and_random_placement_fits_no_window(split) -> None:
     model, (xv, yv), _ = split
     first, again = fitted_patch(model, xv, yv), fitted_patch(model, xv, yv)

@@ -9,13 +9,15 @@ generator) is listed in docs/running.md."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from foreign_nets import snntorch_leaky, spikingjelly_plif
 from harness import QUICK, compose
 from torch import nn
 
-from snnattack.attacks.crafting import craft
+from snnattack.attacks.crafting import craft, craft_tracked
 from snnattack.config.settings import job_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
@@ -114,3 +116,14 @@ def test_attack_steps_without_data_dependent_control_flow_run_on_the_models_devi
     net, x, y = on_meta("digits_net")
     adv, _ = craft(spec.algorithm, net, x, y, spec.eps, dict(spec.params), job.attack.recipe)
     assert adv.device == META and adv.shape == x.shape
+
+
+def test_the_convergence_curve_of_an_attack_runs_on_the_models_device() -> None:
+    """The running best examples of ``attack.steps_curve``, recorded at every iterate, are
+    kept on the model's device."""
+    job = job_settings(compose(*QUICK, "method=[pgd]", "boxes=[white]"))
+    (spec,) = job.specs
+    net, x, y = on_meta("digits_net")
+    recipe = replace(job.attack.recipe, steps_curve=(1, 2))
+    _, _, curve = craft_tracked(spec.algorithm, net, x, y, spec.eps, dict(spec.params), recipe)
+    assert sorted(curve) == [1, 2] and all(best.device == META for best in curve.values())

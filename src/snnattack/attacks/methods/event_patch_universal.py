@@ -52,11 +52,11 @@ def placed(
     (``top``, ``left``), one corner for all (one-element tensors) or one per sample."""
     side, height, width = patch.shape[-1], x.shape[-2], x.shape[-1]
     top, left = top.expand(len(x)), left.expand(len(x))
+    # the corners read at once (one host sync per call, not two per sample): the patch is
+    # padded per sample, which keeps its gradient's sum over the samples as it was
+    corners = torch.stack([top, left], 1).tolist()
     canvas = torch.stack(
-        [
-            F.pad(patch, (int(c), width - side - int(c), int(r), height - side - int(r)))
-            for r, c in zip(top, left, strict=True)
-        ]
+        [F.pad(patch, (c, width - side - c, r, height - side - r)) for r, c in corners]
     )
     mask = windows(x, top, left, side)
     return mask * canvas + (1 - mask) * x
@@ -117,6 +117,7 @@ class UniversalEventPatch(UniversalAttack):
         sign = 1.0 if self.target >= 0 else -1.0  # up for the target, down for the label
         best, best_p = patch, sign * self._probability(placed(patch, x, *corner), y)
         for _ in range(self.max_iteration):
+            # the reference's stop on the mean probability: a host sync per step, kept
             if best_p >= sign * self.threshold:
                 break
             stepped = self._signed_step(patch, x, y, corner)
@@ -137,7 +138,7 @@ class UniversalEventPatch(UniversalAttack):
         sign = 1.0 if self.target >= 0 else -1.0
         p = patch.clone().requires_grad_(True)
         g = torch.autograd.grad(sign * self._mean_prob(placed(p, x, *corner), y), p)[0]
-        if not g.abs().sum():
+        if not g.abs().sum():  # the reference's vanished gradient: a host sync per step, kept
             return None
         return (patch + self.lr * g.sign()).clamp(0.0, 1.0)
 

@@ -251,7 +251,7 @@ class Retime(Attack):
         rows = torch.arange(len(lines), device=v.device)
         for _ in range(lines.shape[-1]):
             live = unplaced.any(-1)
-            if not live.any():
+            if not live.any():  # a host sync per bin, kept: once per batch, after the steps
                 break
             best = torch.full_like(lines, low)
             best_k = torch.zeros_like(lines, dtype=torch.long)
@@ -319,13 +319,16 @@ class Retime(Attack):
         starts = torch.tensor([0, *sizes[:-1]], device=v.device).cumsum(0)
         offset = torch.where(starts > 0, spent[order[(starts - 1).clamp(min=0)]], 0)
         keep = accepted & (spent - offset[b] <= self.budget)
-        kept = keep.nonzero().squeeze(1)
-        line = (b.index_select(0, kept) * N + j.index_select(0, kept)) * T
-        origin, arrival = line + s.index_select(0, kept), line + t.index_select(0, kept)
-        adv = v.reshape(-1).clone()
+        # the moves not kept go to a spare last element, not compacted away (a host sync)
+        spare = v.numel()
+        line = (b * N + j) * T
+        origin = torch.where(keep, line + s, spare)
+        arrival = torch.where(keep, line + t, spare)
+        flat = torch.cat([v.reshape(-1), v.new_zeros(1)])
+        adv = flat.clone()
         adv.index_fill_(0, origin, 0)
-        adv.index_copy_(0, arrival, v.reshape(-1).index_select(0, origin))
-        return adv.view_as(v)
+        adv.index_copy_(0, arrival, flat.index_select(0, origin))
+        return adv[:spare].view_as(v)
 
     def _strict(
         self, v: torch.Tensor, pi: torch.Tensor, moves: Candidates | None = None

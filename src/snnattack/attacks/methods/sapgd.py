@@ -113,7 +113,7 @@ class SAPGD(Attack):
         x_adv = (x + self.eps * start).clamp(0, 1)
         grad, loss, logits = self._gradient(x_adv, y)
         fooled = logits.argmax(1) != y
-        fooling, best, best_loss = x_adv.clone(), x_adv.clone(), loss.clone()
+        fooling, best, best_loss = x_adv, x_adv, loss  # replaced, never written in place
         step = torch.full((len(x),), self.eps, device=x.device)
         period = max(int(self.first_halving * self.steps), 1)
         shrink = max(int(self.halving_shrink * self.steps), 1)
@@ -131,10 +131,11 @@ class SAPGD(Attack):
             grad, loss, logits = self._gradient(x_adv, y)
             with torch.no_grad():
                 now = logits.argmax(1) != y
-                fooling[now] = x_adv[now]
+                fooling = torch.where(_per_sample(now, x), x_adv, fooling)
                 fooled |= now
                 higher = loss > best_loss
-                best[higher], best_loss[higher] = x_adv[higher], loss[higher]
+                best = torch.where(_per_sample(higher, x), x_adv, best)
+                best_loss = torch.where(higher, loss, best_loss)
                 since_halving += 1
                 if since_halving == period:
                     step /= 2.0
@@ -149,7 +150,6 @@ class SAPGD(Attack):
         adv, fooled = self._run(x, y, generator)
         for _ in range(self.n_restarts - 1):
             candidate, now = self._run(x, y, generator)
-            newly = now & ~fooled
-            adv[newly] = candidate[newly]
+            adv = torch.where(_per_sample(now & ~fooled, x), candidate, adv)
             fooled |= now
         return adv.detach()

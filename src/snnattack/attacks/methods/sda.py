@@ -103,6 +103,8 @@ class SDA(Attack):
         active = ~self._fooled(x, y)  # a sample already misclassified needs no flip
         success = torch.zeros_like(active)
         for n in range(self.n_iter):
+            # a host sync per iteration, kept: the gradient and the trial flips run on the
+            # samples still to attack only, and the loop leaves once none is
             idx = active.nonzero().squeeze(1)
             if not len(idx):
                 break
@@ -124,12 +126,12 @@ class SDA(Attack):
             chosen.scatter_(1, top, True)
             worse = fd_now > 0
             chosen &= ~worse
-            fd_now[worse] = float("inf")
+            fd_now = torch.where(worse, float("inf"), fd_now)
             fd[idx], selected[idx] = fd_now, chosen
             adv[idx] = torch.where(chosen, 1.0 - flat_x[idx], flat_x[idx])
             fooled = self._fooled(adv[idx].view(len(idx), *x.shape[1:]), y[idx])
-            active[idx[fooled]] = False
-            success[idx[fooled]] = True
+            active[idx] &= ~fooled
+            success[idx] |= fooled
         adv = torch.where(success[:, None], adv, flat_x)
         return self._reduce(adv, flat_x, fd, selected, success, y, x.shape[1:]).view_as(x)
 
@@ -144,7 +146,9 @@ class SDA(Attack):
         shape: torch.Size,
     ) -> torch.Tensor:
         """Undoes the longest prefix of each success's flips (by ``|FD|``, smallest first)
-        that keeps it fooling the model: a binary search per sample, all searched at once."""
+        that keeps it fooling the model: a binary search per sample, all searched at once.
+        Once per batch, it reads the successes and, at each search step, which trials fool
+        (host syncs); each sample's order is its own ``topk``, the reference's tie order."""
         idx = success.nonzero().squeeze(1).tolist()
         order = {i: fd[i].abs().topk(int(selected[i].sum()), largest=False).indices for i in idx}
         left = {i: 0 for i in idx}

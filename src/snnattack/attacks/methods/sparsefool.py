@@ -34,6 +34,8 @@ from torchattacks.attack import Attack
 
 from snnattack.attacks.methods.base import register
 
+SOLVER_CHECK = 16  # linear-solver steps between two reads of whether a sample still moves
+
 
 @register("sparsefool", order=81, events=("binary",))
 class SparseFool(Attack):
@@ -68,14 +70,16 @@ class SparseFool(Attack):
         active = self._predict(x0) == y  # a sample already misclassified needs no flip
         success = torch.zeros_like(active)
         for _ in range(self.max_iter):
+            # a host sync per iteration, kept: DeepFool's forward and backward passes run on
+            # the samples still to attack only, and the loop leaves once none is
             idx = active.nonzero().squeeze(1)
             if not len(idx):
                 break
             normal, boundary = self._deepfool(x[idx])
             x[idx] = _linear_solver(x[idx], normal, boundary)
             fooled = self._predict(x[idx]) != y[idx]
-            active[idx[fooled]] = False
-            success[idx[fooled]] = True
+            active[idx] &= ~fooled
+            success[idx] |= fooled
         l0 = (x - x0).abs().flatten(1).sum(1)
         success &= l0 <= self.max_hamming_distance
         return torch.where(success.view(-1, *[1] * (x.dim() - 1)), x, x0)
@@ -104,6 +108,8 @@ class SparseFool(Attack):
         k_i = label.clone()
         stuck = torch.zeros_like(label, dtype=torch.bool)  # no class's gradient differs
         for _ in range(self.max_iter_deep_fool):
+            # a host sync per step, kept: the gradients of every class are taken on the
+            # samples still running only, and the loop leaves once none is
             run = ((k_i == label) & ~stuck).nonzero().squeeze(1)
             if not len(run):
                 break
@@ -113,7 +119,7 @@ class SparseFool(Attack):
             f = (logits - logits.gather(1, label[run, None])).abs()
             pert = f / w.norm(dim=2)
             vanished = ~pert.isfinite().any(1)  # the reference stops on an assertion here
-            stuck[run[vanished]] = True
+            stuck[run] |= vanished
             pert = torch.where(vanished[:, None], torch.ones_like(pert), pert)
             # the reference's scan: the classes by clean logit, strictly smaller wins
             ranked = pert.gather(1, order[run, 1:])
@@ -121,7 +127,7 @@ class SparseFool(Attack):
             w_best = w[at, best]
             p_best = ranked.amin(1, keepdim=True).clamp(min=self.step_size)
             r_i = p_best * w_best / w_best.norm(dim=1, keepdim=True)
-            r_i[vanished] = 0.0
+            r_i = torch.where(vanished[:, None], 0.0, r_i)
             r_tot[run] += r_i
             adv[run] += r_i
             check = (flat0[run] + (1 + self.overshoot) * r_tot[run]).view(-1, *shape)
@@ -145,21 +151,27 @@ def descending(logits: torch.Tensor) -> torch.Tensor:
 def _linear_solver(x0: torch.Tensor, normal: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
     """The reference's ``linear_solver`` per sample: one coordinate at a time, the largest
     ``|normal|`` first, moved by the distance to the hyperplane (``normal``, ``point``) and
-    clipped to [0, 1], until the sign of the plane's side changes; then rounded."""
+    clipped to [0, 1], until the sign of the plane's side changes; then rounded.
+
+    Every sample steps at once over the whole batch, a sample that has crossed (or has no
+    coordinate left) masked out of the later steps; whether any still moves is read every
+    :data:`SOLVER_CHECK` steps, not after each (a host sync on a GPU)."""
     x = x0.flatten(1).clone()
     n, p = normal.flatten(1), point.flatten(1)
     coord = n.clone()
+    rows = torch.arange(len(x), device=x.device)
     sign_true = ((x - p) * n).sum(1).sign()
     beta = 0.001 * sign_true
     moving = coord.ne(0).any(1)
     while moving.any():
-        idx = moving.nonzero().squeeze(1)
-        f = ((x[idx] - p[idx]) * n[idx]).sum(1) + beta[idx]
-        j = coord[idx].abs().argmax(1)
-        c = coord[idx, j]
-        pert = f.abs() / c.abs()
-        x[idx, j] = (x[idx, j] + pert.clamp(min=1e-4) * c.sign()).clamp(0.0, 1.0)
-        coord[idx, j] = 0.0
-        crossed = ((x[idx] - p[idx]) * n[idx]).sum(1).sign() != sign_true[idx]
-        moving[idx] = ~crossed & coord[idx].ne(0).any(1)
+        for _ in range(SOLVER_CHECK):
+            f = ((x - p) * n).sum(1) + beta
+            j = coord.abs().argmax(1)
+            c = coord[rows, j]
+            pert = f.abs() / c.abs()  # not finite for a sample without coordinates: masked
+            moved = (x[rows, j] + pert.clamp(min=1e-4) * c.sign()).clamp(0.0, 1.0)
+            x[rows, j] = torch.where(moving, moved, x[rows, j])
+            coord[rows, j] = torch.where(moving, 0.0, c)
+            crossed = ((x - p) * n).sum(1).sign() != sign_true
+            moving &= ~crossed & coord.ne(0).any(1)
     return torch.round(x).view_as(x0)

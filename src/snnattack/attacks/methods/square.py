@@ -39,14 +39,16 @@ class Square(torchattacks.Square):
             x_best = torch.clamp(x + self.eps * self.random_choice([x.shape[0], c, 1, w]), 0, 1)
             margin_min = self.margin(x_best, y)
             for i_iter in range(self.n_queries):
+                # a host sync per iteration, kept (with the copy of the square's signs, drawn
+                # on the CPU as torchattacks draws them): only the samples still correct are
+                # queried, as torchattacks queries them, and the query count reports it
                 todo = (margin_min > 0.0).nonzero().flatten()
                 if len(todo) == 0:
                     break
                 x_curr, x_best_curr, best = x[todo], x_best[todo], margin_min[todo]
                 p = self.p_selection(i_iter)
                 s = max(int(round(math.sqrt(p * c * h * w / c))), 1)  # torchattacks' rounding
-                vh = int(self.random_int(0, h - s))
-                vw = int(self.random_int(0, w - s))
+                vh, vw = _corner(h - s), _corner(w - s)
                 x_new = x_best_curr.clone()
                 x_new[:, :, vh : vh + s, vw : vw + s] += (
                     2.0 * self.eps * self.random_choice([c, 1, 1])
@@ -80,6 +82,12 @@ class Square(torchattacks.Square):
                 acc[todo[fooled]] = False
                 adv[todo[fooled]] = adv_curr[fooled]
         return adv
+
+
+def _corner(high: int) -> int:
+    """torchattacks' ``random_int(0, high)``, the same draw from the CPU's generator, read
+    there: torchattacks moves it to the device first, which the host then waits to read back."""
+    return int((high * torch.rand([1])).long())
 
 
 @register("square", order=70, gradient_free=True)
