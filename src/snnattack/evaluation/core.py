@@ -81,7 +81,8 @@ def evaluation_record(
     (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
     ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
-    if None; a job probes its trained target) on the first test images (on rank 0 only).
+    if None; :func:`evaluate` passes an unprepared copy of the target) on the first test
+    images (on rank 0 only).
     ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
     cosmetic keys) are written into the record as they are (and the settings' notes); ``reused``
     are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run;
