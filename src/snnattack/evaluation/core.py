@@ -221,7 +221,7 @@ def evaluate(
         models=models,
         config=config,
         result_spec=spec,
-        probed=probed_model(target),
+        probed=probed_model(target) if settings.checks.enabled else None,
         reused=earlier_rows(shared, specs, sweep),
         recordings=recordings,
     )
