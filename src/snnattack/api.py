@@ -259,12 +259,12 @@ def evaluate(
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
-    if "black" in cfg.boxes and crafter is None:
+    black = settings.store.black_box
+    if black and crafter is None:
         raise UserError(
             f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
             "source=<the model to craft on>, or boxes=['white']"
         )
-    black = "black" in cfg.boxes
     described = {
         "target": _described(model, target, settings.model.kind),
         "source": _described(source, crafter if black else None, settings.source.kind),

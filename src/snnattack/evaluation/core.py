@@ -19,6 +19,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -54,8 +55,6 @@ def _status(shown: bool, text: str) -> Iterator[None]:
     if not shown:
         yield
         return
-    from rich.console import Console
-
     with Console().status(text):
         yield
 
