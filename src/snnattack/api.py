@@ -23,7 +23,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import lightning as L
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
@@ -31,24 +30,31 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader
 
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.ensemble import ENSEMBLE, worst_case
+from snnattack.attacks.methods import reads_recordings
+from snnattack.attacks.universal import needs_fitting, unfitted
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.config.settings import job_settings
 from snnattack.config.settings import recipe as recipe_of
+from snnattack.config.specs import attack_specs
+from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
-from snnattack.evaluation.core import device_of
+from snnattack.evaluation import core
+from snnattack.evaluation.core import Runner, device_of
+from snnattack.gradients import checked_mode
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
-from snnattack.interop.inputs import dataset_of as _dataset
+from snnattack.interop.inputs import dataset_of
+from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.models.base import SpikingNet
 from snnattack.process.numerics import set_tf32
-from snnattack.records.results import JobRecord, result_spec
+from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
-from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSettings, DataSettings
+from snnattack.settings import AttackSpec, DataSettings
 from snnattack.snn.neurons import lif_settings
-from snnattack.training.fit import lightning_trainer
 
 BOXES = ("white", "black")
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
@@ -161,36 +167,31 @@ def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
     """``data`` as a loader of ``(images, labels)`` batches in order."""
     if isinstance(data, DataLoader):
         return data
-    return DataLoader(_dataset(data, argument), batch_size=batch_size, shuffle=False)
+    return DataLoader(dataset_of(data, argument), batch_size=batch_size, shuffle=False)
 
 
-def _trainer(device: torch.device, progress: bool) -> L.Trainer:
-    """A one-device Lightning Trainer on ``device`` for the attacks, showing its progress bar
-    (rows, ensemble components, batches) if ``progress``, without the libraries' banners."""
-    quiet_libraries()
+def _trainer_keys(device: torch.device, progress: bool) -> dict[str, Any]:
+    """The Trainer keys of the attacks on one ``device``, showing the progress bar (rows,
+    ensemble components, batches) if ``progress``, without a model summary or checkpoints."""
     cuda = device.type == "cuda"
-    keys = {
+    return {
         "accelerator": "gpu" if cuda else "cpu",
         "devices": [device.index or 0] if cuda else 1,
         "enable_progress_bar": progress,
+        "enable_model_summary": False,
+        "enable_checkpointing": False,
     }
-    return lightning_trainer(
-        keys,
-        logger=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        inference_mode=False,
-    )
 
 
-def _described(model: nn.Module | None, net: SpikingNet | None) -> dict[str, Any] | None:
-    """What the record says of a model passed in (it has no training record): its class, and
-    the neurons of ``net``, the network the attacks ran (the adapted one for another library):
-    each LIF's λ, θ and reset, which the config's ``lambda`` and ``reset`` do not describe
-    (none for a source the white box left unused)."""
+def _described(model: nn.Module | None, net: SpikingNet | None, kind: str) -> dict[str, Any] | None:
+    """What the record says of a model passed in (it has no training record): its kind of
+    training as the config names it (``train.kind``, as a ``model=external`` job's record
+    does), its class, and the neurons of ``net``, the network the attacks run (the adapted one
+    for another library): each LIF's λ, θ and reset, which the config's ``lambda`` and
+    ``reset`` do not describe."""
     if model is None:
         return None
-    described = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    described = {"kind": kind, "class": f"{type(model).__module__}.{type(model).__qualname__}"}
     return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
@@ -235,11 +236,6 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    from snnattack.attacks.universal import fits
-    from snnattack.config.specs import attack_specs, tunes
-    from snnattack.data import first_samples
-    from snnattack.evaluation.core import evaluation_record
-
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
     target = as_spiking_net(model, T, example=example)
     crafter = None if source is None else as_spiking_net(source, T, "source", example)
@@ -258,66 +254,43 @@ def evaluate(
     )
     target = with_encoding(target, cfg.encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
-    specs = attack_specs(cfg)
     settings = job_settings(cfg, notes)
     set_tf32(cfg.tf32)  # as a job does: float32 on the GPU unless tf32=true
-    data, val_data, recordings = _recordings(settings.data, specs, data, val_data)
+    data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
-    if "black" in cfg.boxes and crafter is None:
+    black = settings.store.black_box
+    if black and crafter is None:
         raise UserError(
             f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
             "source=<the model to craft on>, or boxes=['white']"
         )
-    loader = _loader(data, cfg.eval_batch_size)
-    device = device_of(target)
-    target = _copy(target, device)
-    crafter = None if crafter is None or "black" not in cfg.boxes else _copy(crafter, device)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    if tunes(resolved) and val_data is None:
-        raise UserError(
-            "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
-            "an ensemble component with tune: true); accepted: val_data=<validation images "
-            "and labels, never the test data>, or tune=False and no tuned component"
-        )
-    if fits(resolved) and val_data is None:
-        raise UserError(
-            f"val_data=None but methods={list(cfg.method)} has a universal attack, fitted on "
-            "validation data; accepted: val_data=<validation images and labels, never the "
-            "test data>, or methods fitted per sample"
-        )
-    _refuse_whole_loop_modes(settings.attack, specs, target, crafter)
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    validation = None
-    if tunes(resolved) or fits(resolved):
-        size = cfg.attack.tune.val_size
-        validation = first_samples(DataLoader(_dataset(val_data, "val_data"), size), size, device)
-    record, _ = evaluation_record(
-        (target, crafter),
-        specs,
+    described = {
+        "target": _described(model, target, settings.model.kind),
+        "source": _described(source, crafter if black else None, settings.source.kind),
+    }
+    val = None if val_data is None else dataset_of(val_data, "val_data")
+    runner = Runner(_trainer_keys(device_of(target), progress))
+    return core.evaluate(
         settings,
-        loader,
-        validation,
-        _trainer(device, progress),
-        models={"target": _described(model, target), "source": _described(source, crafter)},
-        config=resolved,
-        result_spec=result_spec(resolved),
+        target,
+        crafter,
+        _loader(data, cfg.eval_batch_size),
+        val,
+        runner,
+        models=described,
+        config=OmegaConf.to_container(cfg, resolve=True),
         recordings=recordings,
     )
-    return record
 
 
 def _recordings(
-    dataset: DataSettings, specs: list, data: Any, val_data: Any
+    dataset: DataSettings, specs: Sequence[AttackSpec], data: Any, val_data: Any
 ) -> tuple[Any, Any, Recordings | None]:
     """``data`` and ``val_data`` as frames where they are event streams (``(streams,
     labels)``, :mod:`snnattack.interop.streams`), and the recordings an attack on raw events
     reads; such an attack on frames alone, or drawing its insertion candidates from held-out
     streams that are not given, is refused."""
-    from snnattack.attacks.methods import reads_recordings
-    from snnattack.data import datamodule
-    from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
-
     raw = [s for s in specs if reads_recordings(s.algorithm)]
     if not is_streams(data):
         if raw:
@@ -348,24 +321,6 @@ def _recordings(
     return data, val_data, recordings
 
 
-def _refuse_whole_loop_modes(
-    settings: AttackSettings, specs: list, *models: nn.Module | None
-) -> None:
-    """Refuses, before any work, a gradient mode (the job's, an ensemble component's) that
-    needs the whole T loop in one call on a model whose own loop calls its neurons one step
-    at a time (:func:`snnattack.gradients.per_step_refusal`)."""
-    from snnattack.attacks.ensemble import ENSEMBLE
-    from snnattack.gradients import per_step_refusal
-
-    modes = [settings.recipe.grad_mode]
-    modes += [c.grad_mode for s in specs if s.algorithm == ENSEMBLE for c in s.params["components"]]
-    for model in filter(None, models):
-        for mode in dict.fromkeys(modes):
-            refusal = per_step_refusal(model, mode)
-            if refusal is not None:
-                raise UserError(refusal)
-
-
 def attack(
     model: nn.Module,
     x: torch.Tensor,
@@ -388,12 +343,6 @@ def attack(
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
     attack's: ``x`` with events changed, counted in events, not ``eps``)."""
-    from snnattack.attacks.crafting import craft
-    from snnattack.attacks.ensemble import ENSEMBLE, worst_case
-    from snnattack.attacks.methods import reads_recordings
-    from snnattack.attacks.universal import needs_fitting, unfitted
-    from snnattack.config.specs import attack_specs
-
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(
         eps=eps,
@@ -453,8 +402,6 @@ def gradient_mode(
 
     ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
     """
-    from snnattack.gradients import checked_mode
-
     net = as_spiking_net(model, T)
     try:
         ctx = checked_mode(net, mode, **params)

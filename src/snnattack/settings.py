@@ -111,12 +111,16 @@ class Recipe:
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """The ``attack`` block: the crafting recipe, whether examples are saved, and the tuning
-    of the gradient mode's parameters on validation data (``attack.tune``, resolved)."""
+    """The ``attack`` block: the crafting recipe, whether examples are saved, the tuning of
+    the gradient mode's parameters on validation data (``attack.tune``, resolved), and how the
+    attacked copies of the models are prepared: BNs folded (``attack.fold_bn``),
+    ``torch.compile``'d (the top-level ``compile``)."""
 
     recipe: Recipe
     save_examples: bool = False
     tune: Mapping[str, Any] = field(default_factory=Frozen)  # frozen
+    fold_bn: bool = False
+    compiled: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ once into the checkpoint store, as a job trains it). :func:`benchmark` runs it t
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.api import Data, device_of, evaluate
-from snnattack.api import _dataset as dataset_of  # the API's reading of data=, val_data=
+from snnattack.api import Data, evaluate
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
@@ -28,11 +26,13 @@ from snnattack.config.combinations import input_shape
 from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
+from snnattack.evaluation.attacked import probed_model
 from snnattack.evaluation.checks import is_random
+from snnattack.evaluation.core import device_of
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
-from snnattack.interop.inputs import Samples
+from snnattack.interop.inputs import Samples, dataset_of
 from snnattack.models.base import SpikingNet
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
@@ -167,7 +167,7 @@ def benchmark(
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
     probe = test.tensors[0][:8].to(device_of(net))
-    stochastic = is_random(copy.deepcopy(net).eval(), probe)  # the user's model left as it is
+    stochastic = is_random(probed_model(net), probe)  # the user's model left as it is
     meta = {
         "name": name,
         "paper": paper,

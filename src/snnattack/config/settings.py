@@ -51,11 +51,14 @@ def recipe(cfg: DictConfig) -> Recipe:
 
 
 def attack_settings(cfg: DictConfig) -> AttackSettings:
-    """The ``attack`` block: its recipe, whether examples are saved, its tuning."""
+    """The ``attack`` block: its recipe, whether examples are saved, its tuning, and the
+    attacked models' preparation (``attack.fold_bn``, ``compile``)."""
     return AttackSettings(
         recipe=recipe(cfg),
         save_examples=cfg.attack.save_examples,
         tune=freeze(_plain(cfg.attack.tune)),
+        fold_bn=cfg.attack.fold_bn,
+        compiled=cfg.compile,
     )
 
 

@@ -1,20 +1,27 @@
-"""The one evaluation core of a job (``python run.py``, :mod:`snnattack.job`) and of the Python
-API (:func:`snnattack.evaluate`): tuning on one validation batch, the attacks under a
-Lightning Trainer's ``test``, the record, the masking checks. Both callers hand it what they
-built (the attacked models, the rows, the typed settings, the test data), so a fix here
-reaches both."""
+"""The one evaluation of every entrance: ``python run.py`` (:mod:`snnattack.job`), the Python
+API (:func:`snnattack.evaluate`) and the benchmark, which calls the API. Each entrance only
+produces the typed settings, the models and the data and calls :func:`evaluate` once; all that
+surrounds the rows happens here, so the same model and settings give the same record from
+each: the attacked copies (``attack.fold_bn``, ``compile``), the refusal of what cannot run,
+the validation batch, the Lightning Trainer, the rows an earlier job of the sweep computed,
+tuning, the attacks under ``trainer.test``, the masking checks, the kinds of each row and a
+job's annotations.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from rich.console import Console
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.tuning import tune_specs
@@ -22,11 +29,17 @@ from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
+from snnattack.evaluation.annotate import annotate
+from snnattack.evaluation.attacked import attacked_models, probed_model, refuse_whole_loop_modes
 from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.evaluation.kinds import with_kinds
+from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.records.provenance import provenance
-from snnattack.records.results import JobRecord
+from snnattack.records.results import JobRecord, result_spec
+from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSpec, JobSettings
+from snnattack.training.fit import lightning_trainer
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -42,8 +55,6 @@ def _status(shown: bool, text: str) -> Iterator[None]:
     if not shown:
         yield
         return
-    from rich.console import Console
-
     with Console().status(text):
         yield
 
@@ -69,7 +80,8 @@ def evaluation_record(
     (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
     ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
-    if None; a job probes its trained target) on the first test images (on rank 0 only).
+    if None; :func:`evaluate` passes an unprepared copy of the target) on the first test
+    images (on rank 0 only).
     ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
     cosmetic keys) are written into the record as they are (and the settings' notes); ``reused``
     are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run;
@@ -140,3 +152,113 @@ def evaluation_record(
         x, y = first_samples(loader, probe_count(checks, record.n), device)
         record.masking = job_checks(checks, attack.recipe, probed, record.results, x, y)
     return record, evaluator
+
+
+@dataclass(frozen=True)
+class Runner:
+    """How an entrance has the evaluation run, as plain settings: the Lightning Trainer's
+    keys (``trainer``: a job's ``trainer`` block, the API's one device), the job's registry of
+    Trainers that a failed job tears down (``trainers``) and its ``loggers``, its folder
+    (``output_dir``: the analyses and saved examples go there and the sweep's rows are kept;
+    None, as for the API: neither), and ``keep``, what rank 0 does with the finished record
+    (a job writes ``metrics.json``)."""
+
+    trainer: Mapping[str, Any]
+    trainers: list[L.Trainer] | None = None
+    loggers: tuple[Any, ...] = ()
+    output_dir: Path | None = None
+    keep: Callable[[JobRecord], None] | None = None
+
+
+def evaluate(
+    settings: JobSettings,
+    target: nn.Module,
+    source: nn.Module | None,
+    test: L.LightningDataModule | DataLoader,
+    validation_data: L.LightningDataModule | Dataset | None,
+    runner: Runner,
+    *,
+    models: dict[str, Any],
+    config: dict[str, Any],
+    recordings: Recordings | None = None,
+) -> JobRecord:
+    """The record of the attacks ``settings.specs`` on ``target`` (and, for the black box,
+    ``source``), which stay as they are: the attacks run prepared copies. ``test`` is a
+    datamodule (its test split) or a loader; tuning and universal fitting read the first
+    ``attack.tune.val_size`` images of ``validation_data`` (a datamodule's validation split, or
+    a dataset; None is refused where they are needed). ``models`` are the records of the target
+    and the source (each with its ``kind``), ``config`` the resolved config; ``recordings``
+    are the test split's raw events (:func:`evaluation_record`). Rank 0 hands the finished
+    record to ``runner.keep``."""
+    specs = list(settings.specs)
+    refuse_whole_loop_modes(settings.attack, specs, target, source)
+    L.seed_everything(settings.store.seed, workers=True, verbose=False)
+    validation = validation_batch(settings, validation_data)
+    quiet_libraries()
+    source = source if settings.store.black_box else None
+    attacked = attacked_models(
+        target, source, fold_bn=settings.attack.fold_bn, compiled=settings.attack.compiled
+    )
+    trainer = lightning_trainer(
+        dict(runner.trainer),
+        runner.trainers,
+        logger=list(runner.loggers) or False,
+        inference_mode=False,  # the attacks differentiate the input
+        default_root_dir=runner.output_dir,
+    )
+    spec = result_spec(config)
+    sweep = sweep_folder() if runner.output_dir is not None else None
+    world = trainer.world_size
+    shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}
+    record, evaluator = evaluation_record(
+        attacked,
+        specs,
+        settings,
+        test,
+        validation,
+        trainer,
+        models=models,
+        config=config,
+        result_spec=spec,
+        probed=probed_model(target) if settings.checks.enabled else None,
+        reused=earlier_rows(shared, specs, sweep),
+        recordings=recordings,
+    )
+    crafting = {"white": settings.model, "black": settings.source}
+    record.results = with_kinds(record.results, models["target"], models["source"], crafting)
+    if trainer.is_global_zero and runner.output_dir is not None:
+        record = annotate(settings, record, target, evaluator, test, runner.output_dir)
+    if trainer.is_global_zero and runner.keep is not None:
+        runner.keep(record)
+    if trainer.is_global_zero and sweep is not None:
+        remember(shared, record.results, runner.output_dir, sweep)
+    return record
+
+
+def validation_batch(
+    settings: JobSettings, data: L.LightningDataModule | Dataset | None
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The first ``attack.tune.val_size`` images and labels of ``data`` (a datamodule's
+    validation split; the test split is never read for it) where a row is tuned or fitted
+    there, else None; a missing ``data`` is refused there."""
+    fitted = universal_rows(list(settings.specs))
+    if data is None and settings.tunes:
+        raise UserError(
+            "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
+            "an ensemble component with tune: true); accepted: val_data=<validation images "
+            "and labels, never the test data>, or tune=False and no tuned component"
+        )
+    if data is None and fitted:
+        methods = list(dict.fromkeys(s.method for s in settings.specs))
+        raise UserError(
+            f"val_data=None but methods={methods} has a universal attack, fitted on "
+            "validation data; accepted: val_data=<validation images and labels, never the "
+            "test data>, or methods fitted per sample"
+        )
+    if not (settings.tunes or fitted):
+        return None
+    size = settings.attack.tune["val_size"]
+    if isinstance(data, L.LightningDataModule):
+        data.setup("validate")
+        return first_samples(data.val_dataloader(), size)
+    return first_samples(DataLoader(data, size), size)

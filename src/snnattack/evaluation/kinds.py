@@ -1,0 +1,44 @@
+"""What each result row says of the models behind it: the target's kind of training, and the
+kind, architecture, λ and T of the model the row's box crafts on (white box: the target;
+black box: the source). Every entrance's record carries them (:mod:`snnattack.evaluation.core`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from snnattack.records.results import AttackRow
+from snnattack.settings import ModelSettings
+
+
+def with_kinds(
+    rows: list[AttackRow], target: dict, source: dict | None, crafting: dict[str, ModelSettings]
+) -> list[AttackRow]:
+    """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
+    (white box: the target's; black box: the source's). λ is the model's own where its record
+    lists its neurons (``model=external``, a model passed to the API: the config's ``lambda``
+    is unused there)."""
+    out = []
+    for r in rows:
+        model = crafting[r.box]
+        record = target if r.box == "white" else source
+        out.append(
+            replace(
+                r,
+                target_kind=target["kind"],
+                source_kind=record["kind"],
+                source_model=model.name,
+                source_lambda=own_lambda(record, model.tree["lambda"]),
+                source_T=model.tree["T"],
+            )
+        )
+    return out
+
+
+def own_lambda(record: dict, configured: float) -> float | None:
+    """A model's leak λ: its LIFs' own where its record lists them (None if they differ by
+    layer), else the ``configured`` one."""
+    if "neurons" not in record:
+        return configured
+    lams = {n["lambda"] for n in record["neurons"]}
+    return lams.pop() if len(lams) == 1 else None
