@@ -83,7 +83,8 @@ def test_report_refuses_a_missing_folder_in_one_line_with_exit_2(tmp_path: Path,
 
 @pytest.mark.slow  # a process each, importing torch: about 10 s
 @pytest.mark.parametrize(
-    "argv", [["snnattack.tools.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
+    "argv",
+    [["snnattack.tools.step_cost", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]],
 )
 def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
     proc = subprocess.run(
