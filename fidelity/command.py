@@ -1,8 +1,8 @@
 """What every comparison of this folder shares: the options (``--reference FOLDER`` the
 clone, ``--samples``, ``--event-output``, ``--event-grad``, with :mod:`snnattack.tools.command`'s
 ``--seed`` and ``--malloc``), a bad option refused in one line before the clone is read, the
-record's table on stderr and the record as JSON on stdout; and the table of a per-setting
-record (:func:`fidelity_table`)."""
+record's table on stderr and the record as JSON on stdout; and a per-setting record's head
+(:func:`per_setting`) and table (:func:`fidelity_table`)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,37 @@ def compare(
         return measure()
 
     run(args, checked, lambda record: [table(record)])
+
+
+def event_comparison(
+    name: str,
+    doc: str | None,
+    samples: str,
+    measure: Callable[[str, int, int, bool, str], dict[str, Any]],
+    table: Callable[[dict[str, Any]], Table],
+    argv: list[str] | None,
+) -> None:
+    """The command of a comparison whose ``measure`` takes the clone, ``--samples``,
+    ``--seed``, the spiking output (``--event-output spiking``) and ``--event-grad``."""
+    args = comparison_parser(name, doc, samples).parse_args(argv)
+    spiking = args.event_output == "spiking"
+    compare(
+        args,
+        lambda: measure(args.reference, args.samples, args.seed, spiking, args.event_grad),
+        table,
+    )
+
+
+def per_setting(samples: int, seed: int, spiking_output: bool, grad: str) -> dict[str, Any]:
+    """The head of a per-setting record (:mod:`fidelity.retime`, :mod:`fidelity.gsattack`,
+    :mod:`fidelity.patch`), its ``settings`` still empty."""
+    return {
+        "samples": samples,
+        "seed": seed,
+        "spiking_output": spiking_output,
+        "grad": grad,
+        "settings": {},
+    }
 
 
 def fidelity_table(record: dict[str, Any], attack: str, ours: str) -> Table:

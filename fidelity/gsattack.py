@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fidelity.command import compare, comparison_parser, fidelity_table
+from fidelity.command import event_comparison, fidelity_table, per_setting
 from fidelity.nets import TRAIN, TimeFirst, digit_streams, event_digits_net
 from snnattack.attacks.methods.gsattack import Candidates, GSAttack
 from snnattack.data.events import Framing
@@ -183,13 +183,7 @@ def measure_gsattack_fidelity(
             pred = model(adv).argmax(1)
         return pred == labels if targeted else pred != labels
 
-    record: dict[str, Any] = {
-        "samples": samples,
-        "seed": seed,
-        "spiking_output": spiking_output,
-        "grad": grad,
-        "settings": {},
-    }
+    record = per_setting(samples, seed, spiking_output, grad)
     with gradient_mode(model, grad):
         for name, mode, targeted, fresh in (
             ("events", "default", False, True),
@@ -268,14 +262,13 @@ def measure_gsattack_fidelity(
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = comparison_parser("gsattack", __doc__, "held-out event digits").parse_args(argv)
-    spiking = args.event_output == "spiking"
-    compare(
-        args,
-        lambda: measure_gsattack_fidelity(
-            args.reference, args.samples, args.seed, spiking, args.event_grad
-        ),
+    event_comparison(
+        "gsattack",
+        __doc__,
+        "held-out event digits",
+        measure_gsattack_fidelity,
         lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
+        argv,
     )
 
 

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from rich.table import Table
 
-from fidelity.command import compare, comparison_parser
+from fidelity.command import event_comparison, per_setting
 from fidelity.nets import TimeFirst, event_digits_net
 from fidelity.reference import reference_module
 from snnattack.attacks.methods.event_patch import windows
@@ -122,13 +122,7 @@ def measure_patch_fidelity(
     torch.set_num_threads(1)
     model, x, y = event_digits_net(2 * samples, seed, spiking_output=spiking_output)
     (xv, yv), (xt, yt) = (x[:samples], y[:samples]), (x[samples:], y[samples:])
-    record: dict[str, Any] = {
-        "samples": samples,
-        "seed": seed,
-        "spiking_output": spiking_output,
-        "grad": grad,
-        "settings": {},
-    }
+    record = per_setting(samples, seed, spiking_output, grad)
     with gradient_mode(model, grad):
         for target in TARGETS:
             sides = record["settings"][str(target)] = {}
@@ -173,16 +167,13 @@ def patch_fidelity_table(record: dict[str, Any]) -> Table:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = comparison_parser(
-        "patch", __doc__, "held-out event digits that fit the patch, and as many that test it"
-    ).parse_args(argv)
-    spiking = args.event_output == "spiking"
-    compare(
-        args,
-        lambda: measure_patch_fidelity(
-            args.reference, args.samples, args.seed, spiking, args.event_grad
-        ),
+    event_comparison(
+        "patch",
+        __doc__,
+        "held-out event digits that fit the patch, and as many that test it",
+        measure_patch_fidelity,
         patch_fidelity_table,
+        argv,
     )
 
 

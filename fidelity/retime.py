@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from fidelity.command import compare, comparison_parser, fidelity_table
+from fidelity.command import event_comparison, fidelity_table, per_setting
 from fidelity.nets import TimeFirst, event_digits_net
 from fidelity.reference import reference_module
 from snnattack.attacks.methods.retime import Retime
@@ -106,24 +106,17 @@ def measure_retime_fidelity(
             "batched": {"fooled": fooled(ours), "seconds": seconds},
             "identical": int((ours == theirs).flatten(1).all(1).sum()),
         }
-    return {
-        "samples": len(y),
-        "seed": seed,
-        "spiking_output": spiking_output,
-        "grad": grad,
-        "settings": settings,
-    }
+    return {**per_setting(len(y), seed, spiking_output, grad), "settings": settings}
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = comparison_parser("retime", __doc__, "held-out event digits").parse_args(argv)
-    spiking = args.event_output == "spiking"
-    compare(
-        args,
-        lambda: measure_retime_fidelity(
-            args.reference, args.samples, args.seed, spiking, args.event_grad
-        ),
+    event_comparison(
+        "retime",
+        __doc__,
+        "held-out event digits",
+        measure_retime_fidelity,
         lambda record: fidelity_table(record, "retime", "batched"),
+        argv,
     )
 
 
