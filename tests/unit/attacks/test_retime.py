@@ -2,7 +2,7 @@
 per bin), each budget holds exactly, it fools the trained event net under every gradient mode,
 and it is deterministic, batched as one at a time. Its equality with the reference code (which
 has no licence, so it is not copied here) is measured by ``python -m fidelity.retime
---reference FOLDER`` (tests/fidelity/test_retime.py, docs/event_attacks.md)."""
+--reference FOLDER`` (tests/fidelity/test_fidelity_retime.py, docs/event_attacks.md)."""
 
 from __future__ import annotations
 
