@@ -1,14 +1,14 @@
 """A digits_net fitted briefly on binary event-digit frames, for the event attacks' tests (the
-net of the Spike-Retiming reference bench, :mod:`snnattack.tools.retime_fidelity`)."""
+net of the Spike-Retiming reference bench, :mod:`fidelity.retime`)."""
 
 from __future__ import annotations
 
 import torch
 from sklearn.datasets import load_digits
 
+from fidelity.nets import TRAIN, digit_streams, event_digits_net
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings
-from snnattack.tools.retime_fidelity import TRAIN, digit_streams, event_digits_net
 
 
 def binary_digits_net(

@@ -20,6 +20,7 @@ import runpy
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,12 @@ def test_a_wheel_installed_outside_the_checkout_runs_the_api_and_a_job(tmp_path:
     dist = tmp_path / "dist"
     _run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=tmp_path)
     (wheel,) = dist.glob("snnattack-*.whl")
+    with zipfile.ZipFile(wheel) as shipped:  # the package only: no comparison with other code
+        names = shipped.namelist()
+        sources = [shipped.read(n).decode() for n in names if n.endswith(".py")]
+    assert all(n.startswith(("snnattack/", "snnattack-")) for n in names), names
+    assert not any("fidelity" in n for n in names)
+    assert not any("from fidelity" in text or "--reference" in text for text in sources)
     python = _venv_over_this_environment(tmp_path / "venv")
     _run(python, "-m", "pip", "install", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     work = tmp_path / "work"  # outside the checkout: no conf/, no src/

@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
-    ("tools",),  # developer tools: bench, timings
+    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, timings
     ("job", "api"),  # a job's data flow and the Python API
     ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack

@@ -1,5 +1,5 @@
 """Cost of the default worst-case ensemble, today's Square against this project's
-(``python -m snnattack.tools.bench --ensemble``).
+(``python -m snnattack.tools.ensemble_cost [--eps 8] [--test-size N] [--store DIR]``).
 
 The quick start's digits model (from the store, trained there if missing) is attacked at one
 ε on the digits test set by the default ensemble (``conf/method/ensemble.yaml``), its HART
@@ -13,7 +13,9 @@ under the same load and checked to leave the attack as strong.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,14 +23,18 @@ from typing import Any
 
 import torch
 import torchattacks
+from rich.table import Table
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
 from snnattack.attacks.tuning import tune_specs
+from snnattack.config.rules import RULES
 from snnattack.config.settings import attack_settings
 from snnattack.config.specs import attack_specs
 from snnattack.data import first_samples
+from snnattack.tools.command import check, parser, run
 from snnattack.tools.stored import stored_job
+from snnattack.values import integer, optional
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
 
@@ -128,3 +134,47 @@ def measure_ensemble(
         out["snnattack"]["square_seconds"] / out["torchattacks"]["square_seconds"]
     )
     return out
+
+
+def ensemble_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`measure_ensemble`."""
+    table = Table(
+        title=f"default ensemble at {record['eps_255']:g}/255 on {record['images']} digits test "
+        f"images (tuning {record['tune_seconds']:.1f} s, in both)"
+    )
+    for col in ("Square", "time (s)", "CPU time (s)", "Square (s)", "robust acc %"):
+        table.add_column(col, justify="right")
+    for kind in SQUARES:
+        m = record[kind]
+        table.add_row(
+            kind,
+            *(f"{m[k]:.1f}" for k in ("seconds", "cpu_seconds", "square_seconds")),
+            f"{m['robust_acc']:.2f}",
+        )
+    return table
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    out = parser("python -m snnattack.tools.ensemble_cost", __doc__)
+    out.add_argument("--eps", type=float, default=8, help="the ensemble's ε in 1/255")
+    out.add_argument("--test-size", type=int, default=None, help="test images (all)")
+    out.add_argument(
+        "--store",
+        default=os.environ.get("SNNATTACK_STORE", "models"),
+        help="model store the quick start's model is read from (trained there if missing)",
+    )
+    return out.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    def measure() -> dict[str, Any]:
+        check(args, {"eps": RULES["train.adversary.eps"], "test_size": optional(integer(1))})
+        return measure_ensemble(args.store, args.eps, args.test_size, args.seed)
+
+    run(args, measure, lambda record: [ensemble_table(record)])
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,7 @@ a child process as a user would, into a temporary folder with one model store:
 - an event attack (SDA on event digits) with ``trainer=gpu``;
 - a precision other than float32, which a job refuses in one line (exit code 2);
 - the step bench at the RGA paper's Table S2 setting (VGG-11, CIFAR-shaped, batch 32, T 8):
-  RGA's and STBP's attack step time and peak memory (:mod:`snnattack.tools.bench`);
+  RGA's and STBP's attack step time and peak memory (:mod:`snnattack.tools.step_cost`);
 
 and writes one markdown report (``--out``, default ``gpu_check.md``): the device, and per
 check its command, exit code, seconds and numbers (the device and TF32 that ``metrics.json``
@@ -81,7 +81,7 @@ def checks() -> list[Check]:
             ("trainer=gpu", "dataset=digits_events", "encoding=frames", "method=[sda]"),
         ),
         Check("trainer.precision=16-mixed refused", ("trainer.precision=16-mixed",), expect=2),
-        Check("step bench: VGG-11, batch 32, T 8", tuple(BENCH), tool="snnattack.tools.bench"),
+        Check("step bench: VGG-11, batch 32, T 8", tuple(BENCH), tool="snnattack.tools.step_cost"),
     ]
 
 

@@ -1,5 +1,5 @@
 """Cost of a Spike-Retiming step against a plain PGD step on the same model
-(``python -m snnattack.tools.bench --retime``).
+(``python -m snnattack.tools.retime_cost [options]``).
 
 The model is ``digits_net`` on binary event frames ``[T, 2, 8, 8]`` (the event digits'
 shape), or any registered model on the digits recorded by a larger simulated sensor (``model``,
@@ -18,21 +18,26 @@ PGD's: the issue's bound is 3.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+from rich.table import Table
 from sklearn.datasets import load_digits
 
 from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.attacks.crafting import craft
+from snnattack.config.rules import RULES
 from snnattack.data.digits_events import record
 from snnattack.data.events import to_frames
-from snnattack.models import build
+from snnattack.models import MODELS, build
 from snnattack.package import CONF_DIR
 from snnattack.settings import Recipe
+from snnattack.tools.command import check, parser, run
+from snnattack.values import integer
 
 RETIME_ROWS = ("retime", "retime_l1", "retime_l0")  # the config files of its three budgets
 PGD_EPS = 8 / 255  # PGD's radius (any: its step's cost does not depend on it)
@@ -100,3 +105,51 @@ def measure_retime(
             for name in runs
         },
     }
+
+
+def retime_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`measure_retime`."""
+    s = record["settings"]
+    table = Table(
+        title=f"retime over PGD, per step: {s['model']} on {s['batch']} event digits at "
+        f"{s['size']}x{s['size']}, T={s['T']}, "
+        f"{s['steps']} steps, median of {s['repeats']}, {record['threads']} thread(s)"
+    )
+    for col in ("attack", "s per step", "vs PGD"):
+        table.add_column(col, justify="right")
+    for name, m in record["steps"].items():
+        table.add_row(name, f"{m['seconds']:.4f}", f"{m['vs_pgd']:.2f}")
+    return table
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    out = parser("python -m snnattack.tools.retime_cost", __doc__)
+    out.add_argument("--batch", type=int, default=32, help="event digits per step")
+    out.add_argument("--T", type=int, default=4, help="time bins")
+    out.add_argument("--steps", type=int, default=20, help="steps of each attack run")
+    out.add_argument("--repeats", type=int, default=5, help="timed repetitions of each")
+    out.add_argument("--model", default="digits_net", choices=MODELS, help="the model attacked")
+    out.add_argument(
+        "--size",
+        type=int,
+        default=8,
+        help="frame side of the event digits (8: the event digits; e.g. 32 for vgg11)",
+    )
+    return out.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    rules = {"batch": integer(1), "T": RULES["T"], "steps": integer(1), "repeats": integer(1)}
+
+    def measure() -> dict[str, Any]:
+        check(args, {**rules, "size": integer(4)})
+        return measure_retime(
+            args.batch, args.T, args.steps, args.repeats, args.seed, args.model, args.size
+        )
+
+    run(args, measure, lambda record: [retime_table(record)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
-"""A job's trained model and data for the benches that time a whole attack
-(:mod:`.ensemble_cost`, :mod:`.sda_cost`): the config composed from ``conf/`` with the given
-overrides, validated, and its model from the checkpoint store (trained there if missing)."""
+"""A job's trained model and data for the measurements that time a whole attack
+(:mod:`.ensemble_cost`, and the checkout's ``fidelity/sda.py``): the config composed from
+``conf/`` with the given overrides, validated, and its model from the checkpoint store
+(trained there if missing)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Spike-Retiming on event digits: only spike times change (counts per line kept, one spike
 per bin), each budget holds exactly, it fools the trained event net under every gradient mode,
 and it is deterministic, batched as one at a time. Its equality with the reference code (which
-has no licence, so it is not copied here) is measured by ``python -m snnattack.tools.bench
---retime-reference FOLDER`` (tests/unit/tools/test_bench.py, docs/event_attacks.md)."""
+has no licence, so it is not copied here) is measured by ``python -m fidelity.retime
+--reference FOLDER`` (tests/fidelity/test_fidelity_retime.py, docs/event_attacks.md)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from snnattack.errors import CheckpointError
 from snnattack.job import run
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.report.__main__ import main as report_main
-from snnattack.tools import bench
+from snnattack.tools import step_cost
 from snnattack.training.store_key import store_key
 
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]
@@ -63,7 +63,7 @@ BENCH = [
 @pytest.mark.parametrize("argv,line", BENCH, ids=[" ".join(b[0]) for b in BENCH])
 def test_bench_refuses_bad_options_in_one_line_with_exit_2(argv, line, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
-        bench.main(argv)
+        step_cost.main(argv)
     err = capsys.readouterr()
     assert stop.value.code == 2 and err.out == ""
     assert err.err.count("\n") == 1 and err.err.startswith(line), err.err
@@ -83,7 +83,8 @@ def test_report_refuses_a_missing_folder_in_one_line_with_exit_2(tmp_path: Path,
 
 @pytest.mark.slow  # a process each, importing torch: about 10 s
 @pytest.mark.parametrize(
-    "argv", [["snnattack.tools.bench", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]]
+    "argv",
+    [["snnattack.tools.step_cost", "--modes", "rgaa"], ["snnattack.report", "/no/such/folder"]],
 )
 def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
     proc = subprocess.run(

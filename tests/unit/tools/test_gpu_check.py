@@ -9,7 +9,7 @@ from harness import compose
 
 from snnattack.config import validate
 from snnattack.errors import ConfigError
-from snnattack.tools import bench, gpu_check
+from snnattack.tools import gpu_check, step_cost
 
 
 def test_without_a_gpu_it_says_so_in_one_line(
@@ -42,7 +42,7 @@ def test_its_jobs_are_valid_on_a_gpu_and_the_precision_one_is_refused(
             validate(cfg)
     tools = {c.tool: c for c in gpu_check.checks() if c.tool is not None}
     assert tools["pytest"].args[0] == "tests/unit/test_api.py"  # run from the checkout's root
-    args = bench.parse_args(list(tools["snnattack.tools.bench"].args))
+    args = step_cost.parse_args(list(tools["snnattack.tools.step_cost"].args))
     assert (args.model, args.batch, args.T, args.modes) == ("vgg11", 32, 8, ["rga", "stbp"])
 
 

@@ -1,5 +1,5 @@
 """GSAttack on raw events against the reference's attack loop on the same samples
-(``python -m snnattack.tools.bench --gsattack-reference FOLDER``).
+(``python -m fidelity.gsattack --reference FOLDER``, from the checkout's root).
 
 The reference is a clone of ``JY-ura/GumbelSoftmaxAttack`` (Yao et al., ECCV 2024), imported
 as written from the folder given: its repository has no licence, so this project does not
@@ -41,13 +41,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from fidelity.command import event_comparison, fidelity_table, per_setting
+from fidelity.nets import TRAIN, TimeFirst, digit_streams, event_digits_net
 from snnattack.attacks.methods.gsattack import Candidates, GSAttack
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.gradients import gradient_mode
-from snnattack.tools.retime_fidelity import TRAIN, digit_streams, event_digits_net
-from snnattack.tools.sda_cost import TimeFirst
 
 REFERENCE = "a clone of github.com/JY-ura/GumbelSoftmaxAttack (the folder holding attacker.py)"
 SENSOR = 8  # the recording sensor's side: the reference frames at it
@@ -69,9 +69,7 @@ def reference_modules(folder: str | Path) -> types.SimpleNamespace:
     """The reference's attack pieces from the clone in ``folder`` (module docstring)."""
     root = Path(folder)
     if not (root / "attacker.py").is_file():
-        raise UserError(
-            f"--gsattack-reference={folder} holds no attacker.py; accepted: {REFERENCE}"
-        )
+        raise UserError(f"--reference={folder} holds no attacker.py; accepted: {REFERENCE}")
     package = types.ModuleType("utils")
     package.__path__ = [str(root / "utils")]
     sys.modules["utils"] = package
@@ -84,7 +82,7 @@ def reference_modules(folder: str | Path) -> types.SimpleNamespace:
         from utils import general_utils, optimizer
     except Exception as err:  # the reference's own imports (spikingjelly)
         raise UserError(
-            f"--gsattack-reference={folder}: importing it raised {type(err).__name__}: {err}; "
+            f"--reference={folder}: importing it raised {type(err).__name__}: {err}; "
             f"accepted: {REFERENCE}, with spikingjelly installed"
         ) from None
     finally:
@@ -167,7 +165,7 @@ def measure_gsattack_fidelity(
     this project's attack (one at a time from the reference's candidates, and batched), each
     one's fooled samples and seconds, their identical examples, and the reference successes
     that the dataset's framing keeps (module docstring); the net with ``spiking_output``
-    (:func:`~snnattack.tools.retime_fidelity.event_digits_net`), both sides under ``grad``."""
+    (:func:`fidelity.nets.event_digits_net`), both sides under ``grad``."""
     ref = reference_modules(folder)
     torch.set_num_threads(1)
     model, x, y = event_digits_net(samples, seed, FRAMING, SENSOR, spiking_output)
@@ -185,13 +183,7 @@ def measure_gsattack_fidelity(
             pred = model(adv).argmax(1)
         return pred == labels if targeted else pred != labels
 
-    record: dict[str, Any] = {
-        "samples": samples,
-        "seed": seed,
-        "spiking_output": spiking_output,
-        "grad": grad,
-        "settings": {},
-    }
+    record = per_setting(samples, seed, spiking_output, grad)
     with gradient_mode(model, grad):
         for name, mode, targeted, fresh in (
             ("events", "default", False, True),
@@ -267,3 +259,18 @@ def measure_gsattack_fidelity(
                     }
             record["settings"][name] = setting
     return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    event_comparison(
+        "gsattack",
+        __doc__,
+        "held-out event digits",
+        measure_gsattack_fidelity,
+        lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
+        argv,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 """SpikeFool's universal perturbation against the reference's ``universal_attack`` on the same
-samples (``python -m snnattack.tools.bench --spikefool-reference FOLDER``).
+samples (``python -m fidelity.spikefool_universal --reference FOLDER``, from the checkout's root).
 
 The reference is ``sparsefool.py`` of a clone of ``jubueche/SPAA`` (Büchel et al. 2022),
 imported as written from the folder given: its repository has no licence, so this project
@@ -7,7 +7,7 @@ does not copy it. Its one import of the repository's ``utils.py`` (``get_predict
 ``universal_attack`` never calls; that ``utils.py`` imports packages not installed here)
 reads a stand-in module while it is imported. Its ``universal_attack`` runs on CPU
 (``device="cpu"``) with the ``Heatmap`` eviction, given the held-out event digits of the
-test fixture's net (:func:`~snnattack.tools.retime_fidelity.event_digits_net`, STBP
+test fixture's net (:func:`fidelity.nets.event_digits_net`, STBP
 gradients, one thread) through the reference's model interface (one sample ``[T, C, H, W]``
 or a batch in, logits out), and as its per-sample ``attack_fn`` this project's
 :class:`~snnattack.attacks.methods.sparsefool.SparseFool` (equal to the reference's
@@ -28,13 +28,15 @@ from types import ModuleType
 from typing import Any
 
 import torch
+from rich.table import Table
 from torch import nn
 
+from fidelity.command import compare, comparison_parser
+from fidelity.nets import event_digits_net
+from fidelity.reference import reference_module
 from snnattack.attacks.methods.sparsefool import SparseFool
 from snnattack.attacks.methods.sparsefool_universal import UNBOUNDED, UniversalSparseFool
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
-from snnattack.tools.retime_fidelity import event_digits_net
 
 REFERENCE = "a clone of github.com/jubueche/SPAA (the folder holding sparsefool.py)"
 BUDGET, ROUNDS = 10, 3  # bits in the set (512 bits per digit); passes (its experiments' 3)
@@ -50,7 +52,7 @@ def reference_sparsefool(folder: str | Path) -> ModuleType:
     try:
         return reference_module(
             folder,
-            "--spikefool-reference",
+            "spikefool",
             REFERENCE,
             ["universal_attack", "Heatmap"],
             path="sparsefool.py",
@@ -120,3 +122,41 @@ def measure_spikefool_universal(
             }
     record["test_correct"] = int((model(xt).argmax(1) == yt).sum())
     return record
+
+
+def spikefool_universal_table(record: dict[str, Any]) -> Table:
+    """A rich table of
+    :func:`measure_spikefool_universal`."""
+    n = record["samples"]
+    table = Table(
+        title=f"sparsefool_universal beside the reference's universal_attack (fitted on {n} "
+        f"event digits, tested on the {n} after them; same bits: {record['same_bits']})"
+    )
+    for col in ("side", "bits flipped", "test fooled", "seconds"):
+        table.add_column(col, justify="right")
+    for side in ("reference", "ours"):
+        m = record[side]
+        table.add_row(
+            side,
+            str(m["bits"]),
+            f"{m['test_fooled']} / {record['test_correct']}",
+            f"{m['seconds']:.2f}",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = comparison_parser(
+        "spikefool_universal",
+        __doc__,
+        "held-out event digits that fit the flips, and as many that test them",
+    ).parse_args(argv)
+    compare(
+        args,
+        lambda: measure_spikefool_universal(args.reference, args.samples, seed=args.seed),
+        spikefool_universal_table,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """A reference repository's file (``utils/attack.py``, ...) imported as written from a user's
-clone, for the benches that run unlicensed reference code beside this project's
-(:mod:`.sda_cost`, :mod:`.retime_fidelity`, :mod:`.patch_fidelity`): such code is never
+clone, for the comparisons that run unlicensed reference code beside this project's
+(:mod:`.sda`, :mod:`.retime`, :mod:`.patch`, :mod:`.spikefool_universal`): such code is never
 copied here, and a folder that is not the clone is refused in one :class:`UserError` line."""
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from snnattack.errors import UserError
 
 def reference_module(
     folder: str | Path,
-    flag: str,
+    name: str,
     accepted: str,
     classes: Sequence[str],
     path: str = "utils/attack.py",
 ) -> ModuleType:
     """``path`` (``utils/attack.py`` unless said) of the clone in ``folder`` (given as
-    ``flag``), holding ``classes`` (classes or functions); ``accepted`` names the clone
-    expected in the refusal. It is imported inside a package of its own folder, so its
-    relative imports (``from .fun import *``) read its siblings."""
+    ``--reference`` to the comparison ``name``), holding ``classes`` (classes or functions);
+    ``accepted`` names the clone expected in the refusal. It is imported inside a package of
+    its own folder, so its relative imports (``from .fun import *``) read its siblings."""
     file = Path(folder) / path
     if not file.is_file():
-        raise UserError(f"{flag}={folder} holds no {path}; accepted: {accepted}")
-    package = f"reference_{flag.strip('-').replace('-', '_')}"
+        raise UserError(f"--reference={folder} holds no {path}; accepted: {accepted}")
+    package = f"reference_{name}"
     parent = ModuleType(package)
     parent.__path__ = [str(file.parent)]
     sys.modules[package] = parent
@@ -39,12 +39,12 @@ def reference_module(
         spec.loader.exec_module(module)
     except Exception as err:  # the reference's own imports (spikingjelly, torchattacks)
         raise UserError(
-            f"{flag}={folder}: importing {path} raised {type(err).__name__}: {err}; "
+            f"--reference={folder}: importing {path} raised {type(err).__name__}: {err}; "
             f"accepted: {accepted}, with spikingjelly installed"
         ) from None
     missing = [name for name in classes if not hasattr(module, name)]
     if missing:
         raise UserError(
-            f"{flag}={folder}: {path} has no class {', '.join(missing)}; accepted: {accepted}"
+            f"--reference={folder}: {path} has no class {', '.join(missing)}; accepted: {accepted}"
         )
     return module

@@ -1,5 +1,5 @@
 """The universal AE-Patch against the reference's patch update on the same mini-batches
-(``python -m snnattack.tools.bench --patch-reference FOLDER``).
+(``python -m fidelity.patch --reference FOLDER``, from the checkout's root).
 
 The reference is ``attack/adversarial_patchs_targeted.py`` of a clone of ``yszbb/AE-Patch``
 (2024), imported as written from the folder given (with its siblings ``fun.py`` and
@@ -11,7 +11,7 @@ is at the level of what it does per training batch, ``patch_attack``:
 ``event_patch_universal`` fits a targeted patch per class (each of the ten digits in turn;
 ``area`` 0.2, random placement, the defaults of ``conf/method/event_patch_universal.yaml``
 otherwise) on held-out event digits of the test fixture's net
-(:func:`~snnattack.tools.retime_fidelity.event_digits_net`, STBP gradients, one thread), and
+(:func:`fidelity.nets.event_digits_net`, STBP gradients, one thread), and
 at every mini-batch the reference's ``patch_attack`` gets the same frames (time
 first), window, incoming patch, eligible samples and settings:
 
@@ -38,13 +38,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from rich.table import Table
 
+from fidelity.command import event_comparison, per_setting
+from fidelity.nets import TimeFirst, event_digits_net
+from fidelity.reference import reference_module
 from snnattack.attacks.methods.event_patch import windows
 from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch, placed
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
-from snnattack.tools.retime_fidelity import event_digits_net
-from snnattack.tools.sda_cost import TimeFirst
 
 REFERENCE = "a clone of github.com/yszbb/AE-Patch (the folder holding attack/)"
 PATH = "attack/adversarial_patchs_targeted.py"
@@ -54,7 +55,7 @@ TARGETS = range(10)  # every class of the digits is a target in turn
 
 def reference_patch(folder: str | Path) -> ModuleType:
     """The reference's ``attack/adversarial_patchs_targeted.py`` of the clone in ``folder``."""
-    return reference_module(folder, "--patch-reference", REFERENCE, ["patch_attack"], path=PATH)
+    return reference_module(folder, "patch", REFERENCE, ["patch_attack"], path=PATH)
 
 
 @contextlib.contextmanager
@@ -121,13 +122,7 @@ def measure_patch_fidelity(
     torch.set_num_threads(1)
     model, x, y = event_digits_net(2 * samples, seed, spiking_output=spiking_output)
     (xv, yv), (xt, yt) = (x[:samples], y[:samples]), (x[samples:], y[samples:])
-    record: dict[str, Any] = {
-        "samples": samples,
-        "seed": seed,
-        "spiking_output": spiking_output,
-        "grad": grad,
-        "settings": {},
-    }
+    record = per_setting(samples, seed, spiking_output, grad)
     with gradient_mode(model, grad):
         for target in TARGETS:
             sides = record["settings"][str(target)] = {}
@@ -145,3 +140,42 @@ def measure_patch_fidelity(
                     "test_succeeded": int(changed.sum()),
                 }
     return record
+
+
+def patch_fidelity_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`measure_patch_fidelity`: per
+    target class, the fitting with this project's update and with the reference's."""
+    n = record["samples"]
+    table = Table(
+        title=f"event_patch_universal beside the reference's patch_attack (fitted on {n} event "
+        f"digits, tested on the {n} after them), one thread"
+    )
+    columns = ("target", "fitted with", "mini-batches", "one step equal", "update equal")
+    for col in (*columns, "test reached"):
+        table.add_column(col, justify="right")
+    for target, sides in record["settings"].items():
+        for side, m in sides.items():
+            table.add_row(
+                target,
+                side,
+                str(m["batches"]),
+                f"{m['one_step_equal']} / {m['batches']}",
+                f"{m['update_equal']} / {m['batches']}",
+                f"{m['test_succeeded']} / {m['test_eligible']}",
+            )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    event_comparison(
+        "patch",
+        __doc__,
+        "held-out event digits that fit the patch, and as many that test it",
+        measure_patch_fidelity,
+        patch_fidelity_table,
+        argv,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 """Batched SDA against the reference's one-sample loop, side by side in one run
-(``python -m snnattack.tools.bench --sda PDSG-SDA``).
+(``python -m fidelity.sda --reference PDSG-SDA``, from the checkout's root).
 
 The reference is the ``SDA`` class of ``utils/attack.py`` in a clone of ``ryime/PDSG-SDA``
 (Lun et al., CVPR 2025), imported as written from the folder given: its repository has no
@@ -11,7 +11,7 @@ sample at a time after the reference's seeds, under the gradient mode ``grad`` (
 the same on both sides: the reference's attack reads the model's gradient), on the
 event-digits model of ``experiments/digits_events_attacks.yaml`` (binary frames split by
 event number, T = 4; from the store, trained there if missing), or on the event attacks' test
-fixture (:func:`~snnattack.tools.retime_fidelity.event_digits_net`, its first clean-correct
+fixture (:func:`fidelity.nets.event_digits_net`, its first clean-correct
 held-out digits; with ``spiking_output`` an LIF layer after the readout). Both run on one
 torch thread; the record gives the wall and CPU seconds of each, their ratio, and each one's
 fooled samples and mean L0 (events flipped per success), with the samples on which the two
@@ -21,6 +21,7 @@ give the same L0 and the same example, so that the speed is measured at the same
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -30,12 +31,15 @@ from typing import Any
 
 import torch
 from hydra import compose, initialize_config_dir
+from rich.table import Table
 from torch import nn
 
+from fidelity.command import compare, comparison_parser
+from fidelity.nets import TimeFirst, event_digits_net
+from fidelity.reference import reference_module
 from snnattack.attacks.methods.sda import SDA
 from snnattack.config.keys import CONF_DIR
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
 from snnattack.tools.stored import stored_job
 
 EVENT_DIGITS = (  # the event-digits job of experiments/digits_events_attacks.yaml
@@ -49,19 +53,7 @@ REFERENCE = "a clone of github.com/ryime/PDSG-SDA (the folder holding utils/atta
 
 def reference_sda(folder: str | Path) -> ModuleType:
     """The reference's ``utils/attack.py`` of the clone in ``folder``, imported as written."""
-    return reference_module(folder, "--sda", REFERENCE, ["SDA"])
-
-
-class TimeFirst(nn.Module):
-    """The reference's model interface: ``[T, B, ...]`` in, ``[T, B, classes]`` out (it
-    averages over the first axis)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.net(frames.transpose(0, 1)).unsqueeze(0)
+    return reference_module(folder, "sda", REFERENCE, ["SDA"])
 
 
 def _timed(run: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float, float]:
@@ -110,8 +102,6 @@ def measure_sda(
     if model_source == "stored":
         model, x, y = _stored_samples(store, samples, seed)
     else:
-        from snnattack.tools.retime_fidelity import event_digits_net  # it imports TimeFirst
-
         model, x, y = event_digits_net(samples, seed, spiking_output=spiking_output)
     wrapped = TimeFirst(model)
 
@@ -169,3 +159,57 @@ def measure_sda(
         "speedup": ref_seconds / seconds,
         "cpu_speedup": ref_cpu / cpu,
     }
+
+
+def sda_table(record: dict[str, Any]) -> Table:
+    """A rich table of :func:`measure_sda`."""
+    table = Table(
+        title=f"SDA on {record['samples']} event digits, one thread: {record['speedup']:.1f}x "
+        f"faster batched ({record['cpu_speedup']:.1f}x CPU time); same L0 on "
+        f"{record['same_l0']}, identical examples on {record['identical']} (one at a time: "
+        f"{record['identical_alone']}); {record['model']} model, {record['grad']}"
+        f"{', spiking output' if record['spiking_output'] else ''}"
+    )
+    for col in ("SDA", "time (s)", "CPU time (s)", "fooled", "mean L0"):
+        table.add_column(col, justify="right")
+    for kind in ("reference", "batched"):
+        m = record[kind]
+        l0 = "-" if m["mean_l0"] is None else f"{m['mean_l0']:.2f}"
+        table.add_row(kind, f"{m['seconds']:.2f}", f"{m['cpu_seconds']:.2f}", str(m["fooled"]), l0)
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = comparison_parser("sda", __doc__, "clean-correct test samples")
+    parser.set_defaults(samples=64)
+    parser.add_argument(
+        "--model",
+        choices=("stored", "fixture"),
+        default="stored",
+        help="the stored event-digits model (--store) or the event attacks' test fixture's net "
+        "(--event-output)",
+    )
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("SNNATTACK_STORE", "models"),
+        help="model store the event-digits model is read from (trained there if missing)",
+    )
+    args = parser.parse_args(argv)
+    spiking = args.event_output == "spiking"
+    compare(
+        args,
+        lambda: measure_sda(
+            args.store,
+            args.reference,
+            args.samples,
+            args.seed,
+            args.model,
+            spiking,
+            args.event_grad,
+        ),
+        sda_table,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""`python -m snnattack.tools.thread_cost`: a forward and an STBP step per thread count, each
+over the first count's, and a count below one refused."""
+
+import pytest
+from measured import TINY, output
+
+from snnattack.tools.thread_cost import main
+
+
+def test_bench_times_a_step_on_each_thread_count(capsys: pytest.CaptureFixture) -> None:
+    record, table = output(main, [*TINY, "--threads", "1", "2"], capsys)
+    steps = record["thread_steps"]
+    assert set(steps) == {"1", "2"} and all(set(s) == {"forward", "stbp"} for s in steps.values())
+    for name in ("forward", "stbp"):
+        first, second = steps["1"][name], steps["2"][name]
+        assert first["vs_first"] == 1.0 and second["seconds"] > 0
+        assert second["vs_first"] == second["seconds"] / first["seconds"]
+    assert "× first count" in table
+
+
+def test_a_thread_count_below_one_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*TINY, "--threads", "1", "0"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--threads=0 is out of range" in err
+    assert len(err.strip().splitlines()) == 1
