@@ -15,9 +15,8 @@ from snnattack.attacks.tuning import _asr, tune_specs
 from snnattack.config import validate
 from snnattack.config.settings import attack_settings, data_settings
 from snnattack.config.specs import attack_specs
-from snnattack.data import datamodule
+from snnattack.data import datamodule, first_samples
 from snnattack.errors import ConfigError
-from snnattack.job import validation
 from snnattack.settings import Recipe
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
@@ -36,6 +35,12 @@ def config(*overrides: str):
         "boxes=[white]",
         *overrides,
     )
+
+
+def validation(dm, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``size`` images of the validation split: the batch a job tunes on."""
+    dm.setup("validate")
+    return first_samples(dm.val_dataloader(), size)
 
 
 @pytest.fixture(scope="module")
