@@ -197,3 +197,34 @@ def test_the_evaluation_reads_no_validation() -> None:
         if unit(m) == "evaluation"
     }
     assert found and not any(found.values()), found
+
+
+# the kinds whose rules are declared beside their code: config/ runs them, importing none
+KINDS = ("attacks", "training", "interop", "analysis")
+# the imports of config/ into a kind that remain, each with why (issue 51): the config parsed
+# into a job's settings reads the kinds of training's derived models and the attack rows, and
+# validation builds the models it checks (the model files, the user's factory, a model's
+# spiking layers). The list only shrinks: a new import of a kind is refused.
+CONFIG_REACHES = {
+    ("snnattack.config", "snnattack.training.trained"): "Validation.built: the models built",
+    ("snnattack.config.combinations", "snnattack.analysis.rate_current"): "spiking layers",
+    ("snnattack.config.combinations", "snnattack.training.trained"): "the model, on meta",
+    ("snnattack.config.preflight", "snnattack.interop.external"): "the factory's network",
+    ("snnattack.config.preflight", "snnattack.training.trained"): "the model files loaded",
+    ("snnattack.config.settings", "snnattack.attacks.rows"): "JobSettings.specs, tunes",
+    ("snnattack.config.settings", "snnattack.training"): "a kind's derived models",
+}
+
+
+def test_config_imports_no_kind_but_the_listed() -> None:
+    """Each kind declares the rules of its own keys beside its code (``values.declare``,
+    ``values.CHECKS``, ``values.NOTES``), so validation needs no import of it: ``config/``
+    imports attacks, training, interop or analysis only where :data:`CONFIG_REACHES` says."""
+    found = {
+        (m, i)
+        for m, imports in modules().items()
+        if unit(m) == "config"
+        for i in imports
+        if unit(i) in KINDS
+    }
+    assert found == set(CONFIG_REACHES)

@@ -1,7 +1,7 @@
 r"""The grids an attack run's gradient-mode parameters are tuned on (``attack.tune.grids``).
 
 Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once, above
-this layer (:mod:`snnattack.config.specs`), and carried in the job's settings.
+this layer (:mod:`snnattack.attacks.rows`), and carried in the job's settings.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ import pytest
 import torch
 from harness import CONF, compose, run_py
 
+from snnattack.attacks.rows import attack_specs
 from snnattack.config import validate
 from snnattack.config.settings import data_settings, model_settings
-from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.training.store_key import store_key

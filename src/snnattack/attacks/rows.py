@@ -3,8 +3,8 @@
 job tunes, and the iterations each method runs.
 
 The validation reads them, and the job's settings carry the specs
-(:class:`~snnattack.settings.JobSettings`), so ``attacks/`` receives specs only, never the
-config.
+(:class:`~snnattack.settings.JobSettings`), so the rest of ``attacks/`` receives specs only,
+never the config.
 """
 
 from __future__ import annotations
