@@ -219,8 +219,9 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    from snnattack.attacks.rows import attack_specs, tunes
+    from snnattack.attacks.spec import tunes
     from snnattack.attacks.universal import fits
+    from snnattack.config.specs import attack_specs
     from snnattack.data import first_samples
     from snnattack.evaluation.core import evaluation_record
 
@@ -375,8 +376,8 @@ def attack(
     from snnattack.attacks.crafting import craft
     from snnattack.attacks.ensemble import ENSEMBLE, worst_case
     from snnattack.attacks.methods import reads_recordings
-    from snnattack.attacks.rows import attack_specs
     from snnattack.attacks.universal import needs_fitting, unfitted
+    from snnattack.config.specs import attack_specs
 
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(

@@ -67,7 +67,7 @@ def thaw(frozen: Any) -> Any:
 @dataclass(frozen=True)
 class AttackSpec:
     """One row of the results: a method at a radius, white or black box (the config's rows are
-    parsed once, :func:`snnattack.attacks.rows.attack_specs`, and carried in
+    parsed once, :func:`snnattack.config.specs.attack_specs`, and carried in
     :attr:`JobSettings.specs`)."""
 
     method: str  # the row's name (the config node, e.g. apgd_dlr)

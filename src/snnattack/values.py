@@ -8,9 +8,9 @@ rules.
 Each kind (an attack method, a kind of training, an analysis, the user's factory) declares the
 rules of its own keys beside its code, as it registers itself to be built: a key's rule in
 :data:`RULES`, a check of several keys together in :data:`CHECKS`, a note on a setting that
-does less than it says in :data:`NOTES`. :func:`snnattack.config.validate` runs them all; it
-imports no kind, so the entrance that validates (``snnattack.job``, ``snnattack.api``) has
-imported the kinds that declare them (:data:`DECLARING`).
+does less than it says in :data:`NOTES`. :func:`snnattack.config.validate` runs them all,
+once the packages that declare them are imported (``snnattack.job`` and ``snnattack.api``
+import them), so validation needs no import of a kind's module for its rules.
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ Note = Callable[[dict[str, Any]], list[str]]  # a resolved config's notes, one l
 RULES: Registry[Rule] = Registry()
 # checks of several keys at once, each at its ``order`` (the first that fails is reported)
 CHECKS: Registry[Check] = Registry()
+# notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
 

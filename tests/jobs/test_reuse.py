@@ -10,8 +10,8 @@ import torch
 from harness import QUIET, cli, compose, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.attacks.rows import attack_specs
 from snnattack.config.settings import model_settings
+from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.results import result_spec

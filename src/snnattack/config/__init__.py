@@ -9,7 +9,9 @@ The rules, checks and notes of a kind's own keys are declared beside its code, i
 registries of :mod:`snnattack.values` (``method=`` in :mod:`snnattack.attacks.checks`,
 ``train.kind`` in :mod:`snnattack.training.base`, ``model.name`` in
 :mod:`snnattack.interop.external`, ...), as each kind registers itself to be built: this
-package imports none of them, and :func:`validate` refuses to run before the packages of
+package imports none of them for their rules (the imports of a kind that remain, for the
+models validation builds and the settings it parses, are listed in
+``tests/unit/test_layout.py``), and :func:`validate` refuses to run before the packages of
 :data:`DECLARING` are imported (``snnattack.job`` and ``snnattack.api`` import them).
 """
 

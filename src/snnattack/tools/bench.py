@@ -61,7 +61,6 @@ from snnattack.analysis.cost import (
     measure_cost,
     measure_training_cost,
 )
-from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.cpu import native
@@ -72,6 +71,7 @@ from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
+from snnattack.models.shapes import layer_outputs
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble

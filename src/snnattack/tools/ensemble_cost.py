@@ -24,9 +24,9 @@ import torchattacks
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
-from snnattack.attacks.rows import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config.settings import attack_settings
+from snnattack.config.specs import attack_specs
 from snnattack.data import first_samples
 from snnattack.tools.stored import stored_job
 

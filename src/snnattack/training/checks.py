@@ -1,7 +1,7 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
-(:func:`snnattack.config.validate`, which imports no kind): a kind that trains an ANN needs an
-encoding with an ANN counterpart, and a conversion with ``theta`` other than 1 a model without
-identity shortcuts.
+(:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): a kind that
+trains an ANN needs an encoding with an ANN counterpart, and a conversion with ``theta`` other
+than 1 a model without identity shortcuts.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from snnattack.attacks.rows import tunes
+from snnattack.attacks.spec import tunes
 from snnattack.attacks.universal import fits
 from snnattack.distributed import local_rank
 from snnattack.errors import ConfigError
