@@ -11,10 +11,13 @@ from snnattack.data.recordings import Recordings
 from snnattack.tools.retime_fidelity import TRAIN, digit_streams, event_digits_net
 
 
-def binary_digits_net(held_out: int = 6) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+def binary_digits_net(
+    held_out: int = 6, spiking_output: bool = False
+) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     """digits_net (Adam, 6 epochs) on binary 8x8 frames of 240 event digits, ``held_out``
-    further digits and the net's own predictions as labels (all start clean-correct)."""
-    return event_digits_net(held_out)
+    further digits and the net's own predictions as labels (all start clean-correct);
+    ``spiking_output``: its readout followed by LIF neurons (outputs are spike rates)."""
+    return event_digits_net(held_out, spiking_output=spiking_output)
 
 
 def held_out_recordings(held_out: int = 6) -> Recordings:

@@ -14,13 +14,13 @@ from snnattack.attacks.universal import fits
 from snnattack.config import validate
 from snnattack.config.settings import job_settings
 from snnattack.data import datamodule, first_samples
-from snnattack.distributed import ddp_job, thread_share
 from snnattack.evaluation.annotate import annotate
 from snnattack.evaluation.attacked import attacked_models
 from snnattack.evaluation.core import evaluation_record
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
-from snnattack.malloc import set_malloc
-from snnattack.numerics import set_tf32
+from snnattack.process.distributed import ddp_job, thread_share
+from snnattack.process.malloc import set_malloc
+from snnattack.process.numerics import set_tf32
 from snnattack.records.results import (
     JobRecord,
     is_complete,
@@ -32,8 +32,8 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
-from snnattack.source import check_stored, crafting_models, source_model, with_kinds
 from snnattack.training.fit import lightning_trainer
+from snnattack.training.source import check_stored, crafting_models, source_model, with_kinds
 from snnattack.training.trained import target_model
 
 log = logging.getLogger(__name__)

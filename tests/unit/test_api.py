@@ -183,6 +183,22 @@ def test_attack_returns_examples_within_eps_in_the_unit_box_that_fool_the_model(
     assert not model.training  # the user's model is left as it was
 
 
+def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x, y = digits
+    api = sys.modules["snnattack.api"]
+    composed, compose = [], api.compose
+    monkeypatch.setattr(api, "compose", lambda *a, **k: composed.append(k) or compose(*a, **k))
+    api._composed.cache_clear()
+    first = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
+    again = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
+    assert len(composed) == 1 and torch.equal(first, again)  # the same settings: kept
+    snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=3)
+    snnattack.attack(model, x[:8], y[:8], "pgd", eps=8, steps=2)
+    assert len(composed) == 3  # other settings: composed again
+
+
 def test_attack_with_the_ensemble_fools_at_least_each_component(digits) -> None:
     model, x, y = digits
     x, y = x[:32], y[:32]

@@ -21,20 +21,9 @@ ROOT_UNIT = "__init__"  # the unit of the package root, snnattack/__init__.py
 # of the layers before its own, never one after. The units of one layer import none of each
 # other's in a circle (test_no_import_circle_between_units).
 LAYERS: list[tuple[str, ...]] = [
-    # leaves: the package itself (version, conf/), errors, value rules, settings, ...
-    (
-        "package",
-        "errors",
-        "values",
-        "registry",
-        "cosmetic",
-        "distributed",
-        "malloc",
-        "settings",
-        "numerics",
-        "clock",
-    ),
-    ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B
+    # leaves: the package itself (version, conf/), errors, value rules, settings, the process
+    ("package", "errors", "values", "registry", "settings", "process"),
+    ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B, cosmetic keys
     ("cpu",),  # CPU-only kernels and memory savers
     ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings
     ("gradients",),  # the gradient modes (STBP, BPTR, RGA, HART, ...)
@@ -42,14 +31,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("data",),  # the datamodules
     ("interop",),  # foreign and user-built networks as SpikingNets
     ("attacks",),  # attack methods, crafting, ensemble, tuning, an attack run's rows
-    ("training",),  # training kinds, fitting, a job's models
+    ("training",),  # training kinds, fitting, a job's models (target and black-box source)
     ("analysis",),  # analyses of a trained model
     ("config",),  # validation before any work
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
     ("tools",),  # developer tools: bench, timings
-    ("source", "job", "api"),  # a job's data flow and the Python API
+    ("job", "api"),  # a job's data flow and the Python API
     ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
@@ -99,6 +88,15 @@ def imports_in(source: str, name: str, is_package: bool = False) -> set[str]:
 
 def modules() -> dict[str, set[str]]:
     return {module_name(p): imported(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+ROOT_MODULES = 10  # at most this many modules at the package root, __init__ and __main__ included
+
+
+def test_the_package_root_holds_at_most_ten_modules() -> None:
+    """A new module goes into the folder of its layer, not beside the package's entrances."""
+    found = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(found) <= ROOT_MODULES, found
 
 
 def test_every_unit_has_a_layer() -> None:

@@ -151,7 +151,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     if (attack.get("tune") or {}).get("enabled") and not tunable(mode):
         out.append(
             f"attack.tune.enabled=true tunes nothing with attack.grad_mode={mode}: it has no "
-            "parameter; its rows run as they are"
+            "parameter to tune; its rows run as they are"
         )
     counts = attack.get("steps_curve") or []
     for key, method in resolved["method"].items() if counts else ():

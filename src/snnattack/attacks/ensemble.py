@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks.crafting import craft
-from snnattack.clock import synced_time
+from snnattack.process.clock import synced_time
 from snnattack.settings import Recipe
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case

@@ -49,8 +49,10 @@ def grid_values(key: str, spec: Any) -> list[float]:
 
 
 def tunable(mode: str) -> bool:
-    """Whether the gradient mode ``mode`` has parameters (``bptr`` and ``ann`` have none)."""
-    return bool(GRADIENT_MODES[mode].ranges)
+    """Whether the gradient mode ``mode`` has parameters to tune (``bptr`` and ``ann`` have
+    none; ``pdsg``'s only one chooses a variant)."""
+    spec = GRADIENT_MODES[mode]
+    return bool(spec.ranges) and not spec.fixed
 
 
 def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.distributed import agree
 from snnattack.errors import UserError
+from snnattack.process.distributed import agree
 from snnattack.settings import AttackSettings, AttackSpec
 
 log = logging.getLogger(__name__)

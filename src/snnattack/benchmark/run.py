@@ -80,12 +80,6 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     return module.test_set, module.val_set
 
 
-def blank_sample(cfg: DictConfig) -> torch.Tensor:
-    """One blank sample of the protocol's data (``cfg``, its config), as the model is given
-    them: what the model is probed and checked on before the data are read (a download)."""
-    return torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
-
-
 def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig, blank: torch.Tensor) -> None:
     """The model takes ``blank``, a sample of the protocol's data (``cfg``, its config), and
     returns as many classes as the data have: checked before the data are read (a download)
@@ -157,8 +151,10 @@ def benchmark(
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     cfg = protocol_config(chosen, logger)
-    blank = blank_sample(cfg)
-    net = as_spiking_net(model, T, example=blank)  # a user's own class: its form probed on it
+    # a blank sample of the protocol's data, as the model is given them: a user's own class's
+    # form is probed on it, and the model checked, before the data are read (a download)
+    blank = torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
+    net = as_spiking_net(model, T, example=blank)
     check_classes(net, model, cfg, blank)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")

@@ -55,7 +55,7 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
         for name, value in (entry.get("params") or {}).items():
             check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
         if part.tune and (part.attack is None or not tunable(part.grad_mode)):
-            what = "is gradient-free" if part.attack is None else "has no parameter"
+            what = "is gradient-free" if part.attack is None else "has no parameter to tune"
             raise ConfigError(
                 f"{where}.tune=true has nothing to tune: {part.name} {what}; accepted: "
                 f"tune: false, or tune: true on an attack with parameters "

@@ -19,8 +19,8 @@ from snnattack.cpu.guard import BACKENDS
 from snnattack.data import DATAMODULES
 from snnattack.data.events import EVENT_ENCODINGS, SPLITS
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.models import MODELS
+from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.values import (

@@ -21,10 +21,10 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
-from snnattack.clock import synced_time
 from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
+from snnattack.process.clock import synced_time
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe

@@ -38,6 +38,7 @@ class GradientMode:
     ranges: Mapping[str, Rule]
     time_invariant: bool = False  # needs the model in eval mode (BN on running statistics)
     per_step: bool = False  # runs on neurons called one step at a time (snn/stepwise.py)
+    fixed: bool = False  # its parameters choose a variant, never tuned (pdsg's pool)
 
     def complaint(
         self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
@@ -65,6 +66,7 @@ def register(
     order: float,
     time_invariant: bool = False,
     per_step: bool = False,
+    fixed: bool = False,
     **ranges: Rule,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
@@ -72,7 +74,8 @@ def register(
     ``time_invariant``: the mode needs the model in eval mode (:func:`require_eval`);
     ``per_step``: it also runs on neurons called one step at a time
     (:class:`~snnattack.snn.stepwise.StepLIF`: it only sets the neurons' settings, or its
-    override declares a ``per_step`` equivalent)."""
+    override declares a ``per_step`` equivalent); ``fixed``: its parameters choose a variant
+    of the method, not a value to tune (tuning runs it as it is)."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]
@@ -80,7 +83,7 @@ def register(
             raise TypeError(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
-        mode = GradientMode(name, make, title, order, ranges, time_invariant, per_step)
+        mode = GradientMode(name, make, title, order, ranges, time_invariant, per_step, fixed)
         GRADIENT_MODES.enter(name, mode, order)
         return make
 

@@ -8,9 +8,16 @@ spread of the membrane potential,
     g(v_t) = exp(-((v_t - sigma_t / 2) / (sqrt(2) sigma_t))**2) / (sqrt(2 pi) sigma_t),
 
 with ``sigma_t`` the standard deviation (unbiased) of the membrane potential ``h`` over
-steps ``1..t``, the batch and every position, per channel (conv layers) or per unit (linear
-layers), as the reference computes it; a zero or undefined spread (a single value) counts
-as 1. The spread of ``h`` equals that of ``v = h - theta``, which is what is accumulated.
+steps ``1..t`` and every position, per channel (conv layers) or per unit (linear layers); a
+zero or undefined spread (a single value) counts as 1. The spread of ``h`` equals that of
+``v = h - theta``, which is what is accumulated.
+
+``pool`` says whose membranes are pooled: ``sample`` (the default) each sample's own, so that
+a sample's gradient never depends on the rest of its batch; it equals the reference run one
+sample at a time, as its event attack (``SDA``, batches of one) runs it. ``batch`` pools over
+the batch too, as the reference's ``PDSG.forward`` does (``v.std(dim=(0, 1, 3, 4))`` over
+steps, batch and positions), which its image attacks (``FGSM``, ``PGD``) run on batches of
+``--batch-size`` 256: a sample's gradient then depends on its batch and the batch size.
 """
 
 from __future__ import annotations
@@ -23,25 +30,35 @@ from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
 from snnattack.snn.surrogates import Surrogate
+from snnattack.values import one_of
+
+POOLS = ("sample", "batch")  # whose membranes sigma pools (the module docstring)
 
 
 class PotentialDependent(Surrogate):
     """Gaussian slope of mean ``sigma / 2`` and width ``sigma``, the membrane's spread so far.
 
-    The per-channel count, mean and sum of squared deviations of the steps seen are merged
-    step by step (Chan et al.'s pairwise update), so no step's membrane is kept.
+    The count, mean and sum of squared deviations of the steps seen, per sample (``pool:
+    sample``) or over the batch (``pool: batch``) and per channel, are merged step by step
+    (Chan et al.'s pairwise update), so no step's membrane is kept.
     """
 
     name = "pdsg"
+
+    def __init__(self, pool: str = "sample") -> None:
+        self.pool = pool
 
     def start(self, recording: bool) -> None:
         self._stats: tuple[int, torch.Tensor, torch.Tensor] | None = None
 
     def observe(self, v: torch.Tensor, t: int) -> torch.Tensor:
-        dims = [0, *range(2, v.dim())]  # all but the channel (or unit) dimension 1
-        n_b = v.numel() // v.shape[1]
-        mean_b = v.mean(dims, keepdim=True)
-        m2_b = (v - mean_b).square().sum(dims, keepdim=True)
+        # the positions after the channel (or unit) dimension 1, and the batch if pooled
+        dims = [*([0] if self.pool == "batch" else []), *range(2, v.dim())]
+        n_b = math.prod(v.shape[d] for d in dims)
+        # no dimension to pool (a sample's linear unit): the step is its own mean (a mean over
+        # dims [] would reduce over all)
+        mean_b = v.mean(dims, keepdim=True) if dims else v
+        m2_b = (v - mean_b).square().sum(dims, keepdim=True) if dims else torch.zeros_like(v)
         if self._stats is None:
             n, mean, m2 = n_b, mean_b, m2_b
         else:
@@ -62,6 +79,6 @@ class PotentialDependent(Surrogate):
         return grad * slope / (math.sqrt(2 * math.pi) * sigma)
 
 
-@register("pdsg", title="PDSG", order=60, per_step=True)
-def pdsg(model: nn.Module):
-    return neuron_settings(model, surrogate=lambda _: PotentialDependent())
+@register("pdsg", title="PDSG", order=60, per_step=True, fixed=True, pool=one_of(*POOLS))
+def pdsg(model: nn.Module, pool: str = "sample"):
+    return neuron_settings(model, surrogate=lambda _: PotentialDependent(pool))

@@ -4,7 +4,7 @@ Each architecture registers itself (``@register`` in its module); this package i
 module, so a new one is its module and its ``conf/model/<name>.yaml``.
 """
 
-from snnattack.models.registry import MODELS, build, register
+from snnattack.models.zoo import MODELS, build, register
 from snnattack.registry import discover
 
 discover(__name__, __path__)

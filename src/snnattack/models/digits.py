@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-from snnattack.models.registry import register
 from snnattack.models.resnet import resnet_body
+from snnattack.models.zoo import register
 from snnattack.snn.temporal import StepWise
 
 

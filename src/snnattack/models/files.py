@@ -17,7 +17,7 @@ from snnattack.cpu.guard import BACKENDS
 from snnattack.errors import UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
-from snnattack.models.registry import MODELS, build
+from snnattack.models.zoo import MODELS, build
 from snnattack.records.checkpoints import load_model_file
 from snnattack.snn.neurons import RESETS
 from snnattack.values import Rule, integer, is_real, one_of, optional, real

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from snnattack.cpu.recompute import add
-from snnattack.models.registry import register
 from snnattack.models.vgg import conv_bn
+from snnattack.models.zoo import register
 from snnattack.snn.temporal import StepWise
 
 HIDDEN = 256

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from snnattack.models.registry import build
+from snnattack.models.zoo import build
 
 
 def input_shape(resolved: dict[str, Any]) -> tuple[int, ...]:

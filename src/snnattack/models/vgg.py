@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from snnattack.models.registry import register
+from snnattack.models.zoo import register
 from snnattack.snn.temporal import StepWise
 
 POOL = "A"

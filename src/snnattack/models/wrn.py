@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from snnattack.models.registry import register
+from snnattack.models.zoo import register
 from snnattack.snn.temporal import StepWise
 
 WIDTHS = (64, 128, 256)  # WRN-16-4: 16 x 4, 32 x 4, 64 x 4 channels

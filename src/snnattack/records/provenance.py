@@ -8,8 +8,8 @@ from pathlib import Path
 import lightning
 import torch
 
-from snnattack.numerics import tf32_allowed
 from snnattack.package import __version__
+from snnattack.process.numerics import tf32_allowed
 
 
 def git_commit() -> str:
@@ -39,7 +39,7 @@ LOADED_COMMIT = git_commit()
 
 def provenance() -> dict[str, str | int | bool]:
     """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions,
-    torch threads and whether CUDA may use TF32 (``snnattack.numerics``), for records."""
+    torch threads and whether CUDA may use TF32 (``snnattack.process.numerics``), for records."""
     return {
         "version": __version__,
         "git_commit": LOADED_COMMIT,

@@ -23,8 +23,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from rich.console import Console
 from rich.table import Table
 
-from snnattack.cosmetic import without_cosmetic
 from snnattack.errors import UserError
+from snnattack.records.cosmetic import without_cosmetic
 from snnattack.records.files import write_atomic
 
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe

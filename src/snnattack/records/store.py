@@ -30,8 +30,8 @@ from typing import Any
 from filelock import FileLock
 from torch import nn
 
-from snnattack.distributed import agree, barrier, is_writer
 from snnattack.errors import CheckpointError, UserError
+from snnattack.process.distributed import agree, barrier, is_writer
 from snnattack.records.checkpoints import RefusedFile, load_tensors, require_finite
 from snnattack.records.files import torch_bytes, write_atomic, write_error
 

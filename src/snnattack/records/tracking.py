@@ -26,8 +26,8 @@ from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from snnattack.cosmetic import is_cosmetic
 from snnattack.errors import ConfigError
+from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.results import ROW_FIELDS, JobRecord
 from snnattack.records.store import spec_key
 from snnattack.settings import TrackingSettings

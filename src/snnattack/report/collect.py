@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snnattack.cosmetic import is_cosmetic
+from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.results import ROW_FIELDS, JobRecord, read_record
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,

@@ -67,11 +67,11 @@ from snnattack.cpu import native
 from snnattack.cpu.guard import BACKENDS, applies
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.malloc import POLICIES as MALLOC_POLICIES
-from snnattack.malloc import set_malloc
 from snnattack.models import MODELS, build
 from snnattack.models.fold import folded
 from snnattack.models.shapes import layer_outputs
+from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
+from snnattack.process.malloc import set_malloc
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import IMPLS, RESETS
 from snnattack.tools.ensemble_cost import SQUARES, measure_ensemble
@@ -198,6 +198,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "project's batched SDA on the event digits, one thread (--store for the model)",
     )
     event.add_argument("--sda-samples", type=int, default=64, help="clean-correct test samples")
+    event.add_argument(
+        "--sda-model",
+        choices=("stored", "fixture"),
+        default="stored",
+        help="the stored event-digits model (--store) or the event attacks' test fixture's net "
+        "(--event-output)",
+    )
+    event.add_argument(
+        "--event-output",
+        choices=("readout", "spiking"),
+        default="readout",
+        help="the fixture net's output (--sda-model fixture, --retime-reference, "
+        "--gsattack-reference, --patch-reference): its linear readout, or an LIF layer after "
+        "it (spike rates, often tied)",
+    )
+    event.add_argument(
+        "--event-grad",
+        choices=GRADIENT_MODES,
+        default="stbp",
+        help="the gradient mode of both sides, e.g. pdsg (--sda, --retime-reference, "
+        "--gsattack-reference, --patch-reference)",
+    )
     retiming = parser.add_argument_group("Spike-Retiming (--retime, instead of the steps)")
     retiming.add_argument(
         "--retime",
@@ -473,7 +495,9 @@ def sda_table(record: dict[str, Any]) -> Table:
     table = Table(
         title=f"SDA on {record['samples']} event digits, one thread: {record['speedup']:.1f}x "
         f"faster batched ({record['cpu_speedup']:.1f}x CPU time); same L0 on "
-        f"{record['same_l0']}, identical examples on {record['identical']}"
+        f"{record['same_l0']}, identical examples on {record['identical']} (one at a time: "
+        f"{record['identical_alone']}); {record['model']} model, {record['grad']}"
+        f"{', spiking output' if record['spiking_output'] else ''}"
     )
     for col in ("SDA", "time (s)", "CPU time (s)", "fooled", "mean L0"):
         table.add_column(col, justify="right")
@@ -747,24 +771,38 @@ def workload(
             lambda: measure_ensemble(args.store, args.ensemble_eps, args.test_size, args.seed),
             ensemble_table,
         )
+    spiking = args.event_output == "spiking"
     if args.sda:
-        return lambda: measure_sda(args.store, args.sda, args.sda_samples, args.seed), sda_table
+        return (
+            lambda: measure_sda(
+                args.store,
+                args.sda,
+                args.sda_samples,
+                args.seed,
+                args.sda_model,
+                spiking,
+                args.event_grad,
+            ),
+            sda_table,
+        )
     if args.retime_reference:
         return (
-            lambda: measure_retime_fidelity(args.retime_reference, args.retime_samples, args.seed),
+            lambda: measure_retime_fidelity(
+                args.retime_reference, args.retime_samples, args.seed, spiking, args.event_grad
+            ),
             lambda record: fidelity_table(record, "retime", "batched"),
         )
     if args.gsattack_reference:
         return (
             lambda: measure_gsattack_fidelity(
-                args.gsattack_reference, args.gsattack_samples, args.seed
+                args.gsattack_reference, args.gsattack_samples, args.seed, spiking, args.event_grad
             ),
             lambda record: fidelity_table(record, "gsattack", "one_at_a_time"),
         )
     if args.patch_reference:
         return (
             lambda: measure_patch_fidelity(
-                args.patch_reference, args.patch_samples, seed=args.seed
+                args.patch_reference, args.patch_samples, args.seed, spiking, args.event_grad
             ),
             patch_fidelity_table,
         )

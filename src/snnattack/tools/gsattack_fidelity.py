@@ -46,8 +46,8 @@ from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.gradients import gradient_mode
+from snnattack.tools.reference import TimeFirst
 from snnattack.tools.retime_fidelity import TRAIN, digit_streams, event_digits_net
-from snnattack.tools.sda_cost import TimeFirst
 
 REFERENCE = "a clone of github.com/JY-ura/GumbelSoftmaxAttack (the folder holding attacker.py)"
 SENSOR = 8  # the recording sensor's side: the reference frames at it
@@ -157,15 +157,20 @@ def _preset(model: torch.nn.Module, candidates: Candidates, bins: str, **params)
 
 
 def measure_gsattack_fidelity(
-    folder: str | Path, samples: int = 32, seed: int = 0
+    folder: str | Path,
+    samples: int = 32,
+    seed: int = 0,
+    spiking_output: bool = False,
+    grad: str = "stbp",
 ) -> dict[str, Any]:
     """The record: per setting, on ``samples`` held-out event digits, the reference's loop and
     this project's attack (one at a time from the reference's candidates, and batched), each
     one's fooled samples and seconds, their identical examples, and the reference successes
-    that the dataset's framing keeps (module docstring)."""
+    that the dataset's framing keeps (module docstring); the net with ``spiking_output``
+    (:func:`~snnattack.tools.retime_fidelity.event_digits_net`), both sides under ``grad``."""
     ref = reference_modules(folder)
     torch.set_num_threads(1)
-    model, x, y = event_digits_net(samples, seed, FRAMING, SENSOR)
+    model, x, y = event_digits_net(samples, seed, FRAMING, SENSOR, spiking_output)
     streams = digit_streams(TRAIN + samples, SENSOR)[TRAIN:]
     net = TimeFirst(model)
     recordings = Recordings(
@@ -180,8 +185,14 @@ def measure_gsattack_fidelity(
             pred = model(adv).argmax(1)
         return pred == labels if targeted else pred != labels
 
-    record: dict[str, Any] = {"samples": samples, "seed": seed, "settings": {}}
-    with gradient_mode(model, "stbp"):
+    record: dict[str, Any] = {
+        "samples": samples,
+        "seed": seed,
+        "spiking_output": spiking_output,
+        "grad": grad,
+        "settings": {},
+    }
+    with gradient_mode(model, grad):
         for name, mode, targeted, fresh in (
             ("events", "default", False, True),
             ("target", "target", True, True),

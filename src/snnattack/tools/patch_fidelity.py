@@ -42,9 +42,8 @@ import torch.nn.functional as F
 from snnattack.attacks.methods.event_patch import windows
 from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch, placed
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
+from snnattack.tools.reference import TimeFirst, reference_module
 from snnattack.tools.retime_fidelity import event_digits_net
-from snnattack.tools.sda_cost import TimeFirst
 
 REFERENCE = "a clone of github.com/yszbb/AE-Patch (the folder holding attack/)"
 PATH = "attack/adversarial_patchs_targeted.py"
@@ -106,16 +105,29 @@ class Compared(UniversalEventPatch):
         return theirs.detach() if self.use_reference else ours
 
 
-def measure_patch_fidelity(folder: str | Path, samples: int = 32, seed: int = 0) -> dict[str, Any]:
+def measure_patch_fidelity(
+    folder: str | Path,
+    samples: int = 32,
+    seed: int = 0,
+    spiking_output: bool = False,
+    grad: str = "stbp",
+) -> dict[str, Any]:
     """The record: ``samples`` held-out event digits fit the patch, the ``samples`` after them
     test it; per target class (:data:`TARGETS`) and side (this project's update, the reference's)
-    the fitted patch's test successes and the per-mini-batch agreement (module docstring)."""
+    the fitted patch's test successes and the per-mini-batch agreement (module docstring); the
+    net with ``spiking_output`` (:func:`event_digits_net`), both sides under ``grad``."""
     reference = reference_patch(folder)
     torch.set_num_threads(1)
-    model, x, y = event_digits_net(2 * samples, seed)
+    model, x, y = event_digits_net(2 * samples, seed, spiking_output=spiking_output)
     (xv, yv), (xt, yt) = (x[:samples], y[:samples]), (x[samples:], y[samples:])
-    record: dict[str, Any] = {"samples": samples, "seed": seed, "settings": {}}
-    with gradient_mode(model, "stbp"):
+    record: dict[str, Any] = {
+        "samples": samples,
+        "seed": seed,
+        "spiking_output": spiking_output,
+        "grad": grad,
+        "settings": {},
+    }
+    with gradient_mode(model, grad):
         for target in TARGETS:
             sides = record["settings"][str(target)] = {}
             for side, use_reference in (("ours", False), ("reference", True)):

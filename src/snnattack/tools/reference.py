@@ -1,7 +1,8 @@
 """A reference repository's file (``utils/attack.py``, ...) imported as written from a user's
 clone, for the benches that run unlicensed reference code beside this project's
 (:mod:`.sda_cost`, :mod:`.retime_fidelity`, :mod:`.patch_fidelity`): such code is never
-copied here, and a folder that is not the clone is refused in one :class:`UserError` line."""
+copied here, and a folder that is not the clone is refused in one :class:`UserError` line.
+The references' model interface (:class:`TimeFirst`) is here too, for each bench beside them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+
+import torch
+from torch import nn
 
 from snnattack.errors import UserError
 
@@ -48,3 +52,15 @@ def reference_module(
             f"{flag}={folder}: {path} has no class {', '.join(missing)}; accepted: {accepted}"
         )
     return module
+
+
+class TimeFirst(nn.Module):
+    """The reference's model interface: ``[T, B, ...]`` in, ``[T, B, classes]`` out (it
+    averages over the first axis)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.net(frames.transpose(0, 1)).unsqueeze(0)

@@ -11,7 +11,8 @@ a total delay of 6, ``PGDTimeShiftAfterEncoder_L0`` at 3 moves, and the dense
 :class:`~snnattack.attacks.methods.retime.Retime` attacks the same samples in one batch with
 the parameters of ``conf/method/retime*.yaml`` at the same budget and steps. The model is
 digits_net fitted briefly (:func:`event_digits_net`) and the samples its held-out event
-digits, both sides under STBP gradients, on one torch thread; the reference's prints are
+digits (with or without an LIF layer after its readout), both sides under the same gradient
+mode (STBP or PDSG), on one torch thread; the reference's prints are
 dropped (stdout carries the record). The record gives per setting each side's fooled samples
 and seconds and the number of identical examples (docs/event_attacks.md, "Fidelity").
 """
@@ -37,9 +38,9 @@ from snnattack.config.settings import model_settings
 from snnattack.data.digits_events import record
 from snnattack.data.events import Framing
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
+from snnattack.snn.neurons import LIF
+from snnattack.tools.reference import TimeFirst, reference_module
 from snnattack.tools.retime_cost import method_params
-from snnattack.tools.sda_cost import TimeFirst
 from snnattack.training.trained import build_model
 
 REFERENCE = (
@@ -67,18 +68,26 @@ SETTINGS = (
 
 
 def event_digits_net(
-    held_out: int, seed: int = 0, framing: Framing = FRAMING, sensor: int = 16
+    held_out: int,
+    seed: int = 0,
+    framing: Framing = FRAMING,
+    sensor: int = 16,
+    spiking_output: bool = False,
 ) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     """digits_net (Adam, 6 epochs) on ``framing``'s frames (by default binary 8x8, T = 4,
     split by time) of the first 240 event digits (recorded by a ``sensor``-pixel sensor, the
     digit on three quarters of it), the ``held_out`` digits after them and the net's own
     predictions as labels (all start clean-correct): a small trained event net in seconds,
-    also the event attacks' test fixture."""
+    also the event attacks' test fixture. ``spiking_output``: an LIF layer after the linear
+    readout, trained with it, so that the outputs are spike rates (counts over T, often tied:
+    the setting of ``examples/spikingjelly_events.py``)."""
     L.seed_everything(seed, verbose=False)
     size = f"dataset.params.size={framing.size}"
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["dataset=digits_events", size, f"T={framing.frames}"])
     model = build_model(model_settings(cfg))
+    if spiking_output:
+        model.body.append(LIF())
     streams = digit_streams(TRAIN + held_out, sensor)
     frames = framing.many(streams, (sensor, sensor, 2))
     labels = torch.as_tensor(load_digits().target[:TRAIN])
@@ -107,13 +116,20 @@ def reference_retime(folder: str | Path) -> ModuleType:
     return reference_module(folder, "--retime-reference", REFERENCE, classes)
 
 
-def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0) -> dict[str, Any]:
+def measure_retime_fidelity(
+    folder: str | Path,
+    samples: int = 32,
+    seed: int = 0,
+    spiking_output: bool = False,
+    grad: str = "stbp",
+) -> dict[str, Any]:
     """The record: per setting, on ``samples`` held-out event digits, the reference's
     one-sample loop and the batched ``retime``, each one's fooled samples and seconds, and
-    their identical examples (module docstring)."""
+    their identical examples (module docstring); the net with ``spiking_output``
+    (:func:`event_digits_net`), both sides under the gradient mode ``grad``."""
     reference = reference_retime(folder)
     torch.set_num_threads(1)
-    model, x, y = event_digits_net(samples, seed)
+    model, x, y = event_digits_net(samples, seed, spiking_output=spiking_output)
     wrapped, cpu = TimeFirst(model), torch.device("cpu")
 
     def fooled(adv: torch.Tensor) -> int:
@@ -124,7 +140,7 @@ def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0
     for name, config, norm, budget, steps, phi_init, cls, kwargs in SETTINGS:
         params = {**method_params(config, steps), "norm": norm, "budget": budget}
         attack = getattr(reference, cls)(cpu, wrapped, steps=steps, **kwargs)
-        with gradient_mode(model, "stbp"):
+        with gradient_mode(model, grad):
             start = time.perf_counter()
             ours = Retime(model, **{**params, "phi_init": phi_init})(x, y)
             seconds = time.perf_counter() - start
@@ -143,4 +159,10 @@ def measure_retime_fidelity(folder: str | Path, samples: int = 32, seed: int = 0
             "batched": {"fooled": fooled(ours), "seconds": seconds},
             "identical": int((ours == theirs).flatten(1).all(1).sum()),
         }
-    return {"samples": len(y), "seed": seed, "settings": settings}
+    return {
+        "samples": len(y),
+        "seed": seed,
+        "spiking_output": spiking_output,
+        "grad": grad,
+        "settings": settings,
+    }

@@ -6,12 +6,16 @@ The reference is the ``SDA`` class of ``utils/attack.py`` in a clone of ``ryime/
 licence, so this project does not copy it. It is called as its ``test.py`` calls it, one
 sample at a time (``[T, 1, C, H, W]`` in, the model's ``[T, 1, classes]`` out), each after
 ``torch.manual_seed(seed + i)``; this project's :class:`~snnattack.attacks.methods.sda.SDA`
-attacks the same samples in one batch with ``conf/method/sda.yaml``'s parameters, under STBP
-gradients, on the event-digits model of ``experiments/digits_events_attacks.yaml`` (binary
-frames split by event number, T = 4; from the store, trained there if missing). Both run on
-one torch thread; the record gives the wall and CPU seconds of each, their ratio, and each
-one's fooled samples and mean L0 (events flipped per success), with the samples on which the
-two give the same L0 and the same example, so that the speed is measured at the same result
+attacks the same samples in one batch with ``conf/method/sda.yaml``'s parameters, and one
+sample at a time after the reference's seeds, under the gradient mode ``grad`` (STBP or PDSG,
+the same on both sides: the reference's attack reads the model's gradient), on the
+event-digits model of ``experiments/digits_events_attacks.yaml`` (binary frames split by
+event number, T = 4; from the store, trained there if missing), or on the event attacks' test
+fixture (:func:`~snnattack.tools.retime_fidelity.event_digits_net`, its first clean-correct
+held-out digits; with ``spiking_output`` an LIF layer after the readout). Both run on one
+torch thread; the record gives the wall and CPU seconds of each, their ratio, and each one's
+fooled samples and mean L0 (events flipped per success), with the samples on which the two
+give the same L0 and the same example, so that the speed is measured at the same result
 (docs/event_attacks.md, "Fidelity").
 """
 
@@ -25,11 +29,14 @@ from types import ModuleType
 from typing import Any
 
 import torch
+from hydra import compose, initialize_config_dir
 from torch import nn
 
 from snnattack.attacks.methods.sda import SDA
+from snnattack.config.keys import CONF_DIR
 from snnattack.gradients import gradient_mode
-from snnattack.tools.reference import reference_module
+from snnattack.tools.reference import TimeFirst, reference_module
+from snnattack.tools.retime_fidelity import event_digits_net
 from snnattack.tools.stored import stored_job
 
 EVENT_DIGITS = (  # the event-digits job of experiments/digits_events_attacks.yaml
@@ -46,32 +53,17 @@ def reference_sda(folder: str | Path) -> ModuleType:
     return reference_module(folder, "--sda", REFERENCE, ["SDA"])
 
 
-class TimeFirst(nn.Module):
-    """The reference's model interface: ``[T, B, ...]`` in, ``[T, B, classes]`` out (it
-    averages over the first axis)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.net(frames.transpose(0, 1)).unsqueeze(0)
-
-
 def _timed(run: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float, float]:
     start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
     return out, time.perf_counter() - start, time.process_time() - cpu_start
 
 
-def measure_sda(store: str, folder: str | Path, samples: int = 64, seed: int = 0) -> dict[str, Any]:
-    """The record: on the first ``samples`` clean-correct test samples, the reference's loop
-    once and the batched attack before and after it (its median time), each one's seconds,
-    fooled samples and mean L0, and the agreement of the two."""
-    reference = reference_sda(folder)
-    torch.set_num_threads(1)
-    cfg, model, data = stored_job(store, EVENT_DIGITS, seed)
-    params = {k: v for k, v in cfg.method.sda.items() if k != "name"}
+def _stored_samples(
+    store: str, samples: int, seed: int
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The stored event-digits model and its first ``samples`` clean-correct test samples."""
+    _, model, data = stored_job(store, EVENT_DIGITS, seed)
     xs, ys, have = [], [], 0
     for x, y in data.test_dataloader():
         with torch.no_grad():
@@ -81,7 +73,33 @@ def measure_sda(store: str, folder: str | Path, samples: int = 64, seed: int = 0
         have += int(correct.sum())
         if have >= samples:
             break
-    x, y = torch.cat(xs)[:samples], torch.cat(ys)[:samples]
+    return model, torch.cat(xs)[:samples], torch.cat(ys)[:samples]
+
+
+def measure_sda(
+    store: str,
+    folder: str | Path,
+    samples: int = 64,
+    seed: int = 0,
+    model_source: str = "stored",
+    spiking_output: bool = False,
+    grad: str = "stbp",
+) -> dict[str, Any]:
+    """The record: on ``samples`` clean-correct samples of the stored model
+    (``model_source="stored"``) or of the test fixture's net (``"fixture"``, with
+    ``spiking_output``), under ``grad``, the reference's loop once and the batched attack
+    before and after it (its median time), each one's seconds, fooled samples and mean L0,
+    the agreement of the two, and that of this project's attack run one sample at a time
+    after the reference's seeds (``identical_alone``)."""
+    reference = reference_sda(folder)
+    torch.set_num_threads(1)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        method = compose("config", overrides=["method=[sda]"]).method.sda
+    params = {k: v for k, v in method.items() if k != "name"}
+    if model_source == "stored":
+        model, x, y = _stored_samples(store, samples, seed)
+    else:
+        model, x, y = event_digits_net(samples, seed, spiking_output=spiking_output)
     wrapped = TimeFirst(model)
 
     def loop() -> torch.Tensor:
@@ -101,10 +119,18 @@ def measure_sda(store: str, folder: str | Path, samples: int = 64, seed: int = 0
         torch.manual_seed(seed)
         return SDA(model, **params)(x, y)
 
-    with gradient_mode(model, "stbp"):
+    def alone() -> torch.Tensor:
+        out = []
+        for i in range(len(y)):
+            torch.manual_seed(seed + i)
+            out.append(SDA(model, **params)(x[i : i + 1], y[i : i + 1]))
+        return torch.cat(out)
+
+    with gradient_mode(model, grad):
         ours, first, first_cpu = _timed(batched)
         theirs, ref_seconds, ref_cpu = _timed(loop)
         again, second, second_cpu = _timed(batched)
+        one_at_a_time = alone()
     if not torch.equal(ours, again):
         raise RuntimeError("the batched SDA gave two results on the same seed")
     seconds, cpu = statistics.median([first, second]), statistics.median([first_cpu, second_cpu])
@@ -118,11 +144,15 @@ def measure_sda(store: str, folder: str | Path, samples: int = 64, seed: int = 0
     l0_ours, l0_theirs = ((a != x).flatten(1).sum(1) for a in (ours, theirs))
     return {
         "samples": len(y),
+        "model": model_source,
+        "spiking_output": spiking_output,
+        "grad": grad,
         "params": params,
         "reference": {"seconds": ref_seconds, "cpu_seconds": ref_cpu, **result(theirs)},
         "batched": {"seconds": seconds, "cpu_seconds": cpu, **result(ours)},
         "same_l0": int((l0_ours == l0_theirs).sum()),
         "identical": int((ours == theirs).flatten(1).all(1).sum()),
+        "identical_alone": int((one_at_a_time == theirs).flatten(1).all(1).sum()),
         "speedup": ref_seconds / seconds,
         "cpu_speedup": ref_cpu / cpu,
     }

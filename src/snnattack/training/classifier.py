@@ -22,9 +22,9 @@ from torch import nn
 from torchmetrics import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from snnattack.clock import Spans
 from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
+from snnattack.process.clock import Spans
 from snnattack.training.adversary import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"

@@ -17,10 +17,10 @@ import torch
 
 from snnattack.attacks.spec import tunes
 from snnattack.attacks.universal import fits
-from snnattack.distributed import local_rank
 from snnattack.errors import ConfigError
 from snnattack.interop.external import is_external
 from snnattack.models.shapes import input_shape, layer_outputs, meta_model
+from snnattack.process.distributed import local_rank
 from snnattack.training.base import STRATEGIES
 from snnattack.values import CHECKS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snnattack.cosmetic import without_cosmetic
+from snnattack.records.cosmetic import without_cosmetic
 from snnattack.settings import ModelSettings, thaw
 from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversary import adversary_spec

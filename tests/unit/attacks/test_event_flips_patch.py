@@ -5,6 +5,7 @@ drives them (and gsattack on the digits' recordings)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from fixtures_event_nets import binary_digits_net, held_out_recordings
@@ -12,7 +13,7 @@ from fixtures_event_nets import binary_digits_net, held_out_recordings
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
 from snnattack.attacks.methods.gsattack import GSAttackFrames, _hard_bit
-from snnattack.attacks.methods.sparsefool import SparseFool
+from snnattack.attacks.methods.sparsefool import SparseFool, descending
 from snnattack.attacks.methods.spike_grad import SpikeGrad
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import Recipe
@@ -30,6 +31,18 @@ def flips(adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def fooled(model: torch.nn.Module, adv: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return model(adv).argmax(1) != y
+
+
+def test_sparsefool_ranks_tied_logits_as_the_references_numpy_argsort() -> None:
+    """The reference ranks one sample's logits at a time (``argsort()[::-1]`` of a 1-d array);
+    the batch's rows get the same order, ties included (spike rates as outputs)."""
+    torch.manual_seed(0)
+    logits = torch.randint(0, 5, (64, 10)).float() / 4  # rates of T = 4: many ties
+    order = descending(logits)
+    assert order.dtype == torch.int64
+    for row, ranked in zip(logits, order, strict=True):
+        assert ranked.tolist() == np.argsort(row.numpy())[::-1].tolist()
+        assert (row[ranked].diff() <= 0).all()
 
 
 def test_batched_sparsefool_equals_one_sample_at_a_time(net_and_frames) -> None:

@@ -27,6 +27,53 @@ def test_cw_margin_is_the_true_logit_over_the_best_other_clipped_at_zero() -> No
     assert cw_margin(logits, torch.tensor([0, 0])).tolist() == [1.0, 0.0]
 
 
+def test_cw_margin_at_a_tie_has_the_reference_subgradient() -> None:
+    """``torch.max(t, 0)`` of the reference: half the margin's gradient at ``t = 0`` (clamp
+    would give all of it, relu none)."""
+    logits = torch.tensor([[2.0, 2.0, 1.0], [1.0, 1.0, 1.0]], requires_grad=True)
+    cw_margin(logits, torch.tensor([0, 0])).sum().backward()
+    expected = torch.tensor([[0.5, -0.5, 0.0], [0.5, -0.25, -0.25]])  # amax splits its ties
+    torch.testing.assert_close(logits.grad, expected)
+
+
+@pytest.fixture(scope="module")
+def spiking_output() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """The event net with LIF neurons after its readout (spike rates out, many ties)."""
+    return binary_digits_net(16, spiking_output=True)
+
+
+def test_a_tie_sample_of_a_spiking_output_net_gets_a_non_zero_sda_gradient(
+    spiking_output,
+) -> None:
+    model, x, y = spiking_output
+    with torch.no_grad():
+        out = model(x)
+    top = out.topk(2, 1).values
+    tie = top[:, 0] == top[:, 1]  # the true class (the first of the tied) ties the runner-up
+    assert tie.sum() >= 2
+    frames = x[tie].clone().requires_grad_(True)
+    with gradient_mode(model, "stbp", surrogate="atan"):
+        loss = cw_margin(model(frames), y[tie])
+        (grad,) = torch.autograd.grad(loss.sum(), frames)
+    assert (loss == 0).all()
+    assert (grad.flatten(1).abs().sum(1) > 0).all()
+
+
+def test_sda_on_a_spiking_output_net_gives_the_same_examples_under_two_seeds(
+    spiking_output,
+) -> None:
+    model, x, y = spiking_output
+    runs = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        with gradient_mode(model, "stbp", surrogate="atan"):  # spikingjelly's ATan: no zero
+            runs.append(SDA(model, k_init=10, n_iter=50)(x, y))
+    with torch.no_grad():
+        fooled = model(runs[0]).argmax(1) != y
+    assert fooled.sum() >= 12
+    assert torch.equal(runs[0], runs[1])
+
+
 def test_batched_sda_equals_one_sample_at_a_time_and_flips_whole_events(net_and_frames) -> None:
     model, x, y = net_and_frames
     with gradient_mode(model, "stbp"):

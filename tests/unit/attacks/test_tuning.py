@@ -104,7 +104,7 @@ def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_
     plain, _ = job("plain")
     note = (
         "attack.tune.enabled=true tunes nothing with attack.grad_mode=bptr: it has no "
-        "parameter; its rows run as they are"
+        "parameter to tune; its rows run as they are"
     )
     assert tuned["notes"] == [note] and f"note: {note}" in log
     assert plain["notes"] == []

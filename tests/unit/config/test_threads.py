@@ -9,8 +9,8 @@ from harness import compose
 
 from snnattack.config import validate
 from snnattack.config.settings import model_settings
-from snnattack.distributed import thread_share
 from snnattack.errors import ConfigError
+from snnattack.process.distributed import thread_share
 from snnattack.training.store_key import store_key
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack.distributed import thread_share
+from snnattack.process.distributed import thread_share
 from snnattack.training import memory
 
 

@@ -68,7 +68,7 @@ ENSEMBLE_BAD = [
     ),
     (
         "[{attack:bptr,method:pgd,tune:true}]",
-        f"{COMPONENT}.pgd/bptr.tune=true has nothing to tune: pgd/bptr has no parameter; "
+        f"{COMPONENT}.pgd/bptr.tune=true has nothing to tune: pgd/bptr has no parameter to tune; "
         "accepted: tune: false, or tune: true on an attack with parameters (stbp, ",
     ),
     (
@@ -230,7 +230,11 @@ BAD = [
         "method.ensemble.components.pgd/hart.attack_params.gamma=-1 is out of range for "
         "attack=hart; accepted: 0 < method.ensemble.components.pgd/hart.attack_params.gamma",
     ),
-    ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: no param"),
+    ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: pool"),
+    (
+        "attack=pdsg attack.params.pool=channel",
+        "attack.params.pool='channel' is unknown for attack=pdsg; accepted: sample, batch",
+    ),
     ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
     ("malloc=jemalloc", "malloc='jemalloc' is unknown; accepted: reuse, system"),
     ("backend=cuda", "backend='cuda' is unknown; accepted: c, torch"),
@@ -522,7 +526,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         (
             "attack=bptr attack.tune.enabled=true",
             "attack.tune.enabled=true tunes nothing with attack.grad_mode=bptr: it has no "
-            "parameter; its rows run as they are",
+            "parameter to tune; its rows run as they are",
         ),
         (
             "method=[fgsm,pgd] attack.steps_curve=[5]",

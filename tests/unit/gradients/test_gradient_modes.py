@@ -185,12 +185,13 @@ def with_slope_of(v: torch.Tensor, antiderivative: torch.Tensor) -> torch.Tensor
 @pytest.mark.parametrize("shape", [(T, 3, 2, 4, 4), (T, B, F)])
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 @pytest.mark.parametrize("impl", ["fused", "unrolled"])
-def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, impl) -> None:
+@pytest.mark.parametrize("pool", [None, "batch"])  # None: the mode's default, per sample
+def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, impl, pool) -> None:
     torch.manual_seed(3)
     x = (torch.rand(*shape, dtype=torch.float64) * 1.6 - 0.4).requires_grad_(True)
     w = torch.randn(*shape, dtype=torch.float64)
     lif = LIF(lam=0.8, reset=reset, impl=impl)
-    with gradient_mode(nn.Sequential(lif), "pdsg"):
+    with gradient_mode(nn.Sequential(lif), "pdsg", **({"pool": pool} if pool else {})):
         spikes = lif(x)
         (w * spikes).sum().backward()
     assert torch.equal(spikes, lif(x.detach()))
@@ -199,12 +200,16 @@ def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, im
         keep = 2  # the channel (conv) or unit (linear) dimension of [t, B, C, ...]
         dims = [d for d in range(v.dim() + 1) if d != keep]
         sigma = torch.stack(history).std(dim=dims, keepdim=True).squeeze(0)  # reference's std
-        sigma = torch.where(sigma == 0, torch.ones_like(sigma), sigma)
+        # the reference's NaN of a single value (one sample's linear unit at t = 0) counts as 1
+        sigma = torch.where((sigma == 0) | sigma.isnan(), torch.ones_like(sigma), sigma)
         gaussian_cdf = 0.5 * (1 + torch.erf((v - sigma / 2) / (math.sqrt(2) * sigma)))
         return with_slope_of(v, gaussian_cdf)
 
     xr = x.detach().clone().requires_grad_(True)
-    (w * reference_lif(lif, xr, spike)).sum().backward()
+    # per sample: the reference run on one sample at a time (a batch of one, as its SDA)
+    parts = [xr] if pool == "batch" else [xr[:, i : i + 1] for i in range(shape[1])]
+    out = torch.cat([reference_lif(lif, part, spike) for part in parts], dim=1)
+    (w * out).sum().backward()
     assert x.grad.abs().sum() > 0
     torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
 

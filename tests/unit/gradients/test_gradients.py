@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from snnattack.gradients import gradient_mode, rate_slope
-from snnattack.snn.encoding import DirectEncoder, PoissonEncoder
+from snnattack.snn.encoding import DirectEncoder, FrameEncoder, PoissonEncoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 
@@ -189,6 +189,36 @@ def test_each_stbp_surrogate_matches_unrolled_autograd(
     assert torch.equal(out, ref.detach())
     assert grad.abs().sum() > 0
     torch.testing.assert_close(grad, xr.grad, rtol=1e-10, atol=1e-12)
+
+
+def ce_input_grad(net: nn.Module, x: torch.Tensor, y: torch.Tensor, **params) -> torch.Tensor:
+    """The input gradient of the summed cross-entropy under PDSG (each sample's own loss)."""
+    x = x.clone().requires_grad_(True)
+    with gradient_mode(net, "pdsg", **params):
+        nn.functional.cross_entropy(net(x), y, reduction="sum").backward()
+    return x.grad
+
+
+@pytest.mark.parametrize(
+    "encoder,shape,binary",
+    [(DirectEncoder(T=4), (16, 2, 6, 6), False), (FrameEncoder(T=4), (16, 4, 2, 6, 6), True)],
+    ids=["images", "event_frames"],
+)
+def test_pdsg_gradient_of_a_sample_is_its_gradient_alone_in_a_batch_of_16(
+    encoder: nn.Module, shape: tuple[int, ...], binary: bool
+) -> None:
+    torch.manual_seed(4)
+    net = conv_net(0.9, "hard", encoder, theta=0.5)
+    x = torch.rand(*shape, dtype=torch.float64)
+    x = (x < 0.4).double() if binary else x
+    y = torch.arange(16) % 5
+    batched = ce_input_grad(net, x, y)
+    alone = torch.cat([ce_input_grad(net, x[i : i + 1], y[i : i + 1]) for i in range(16)])
+    assert batched.abs().sum() > 0
+    torch.testing.assert_close(batched, alone, rtol=1e-10, atol=1e-14)
+    # pooled over the batch (pool: batch, the reference's image attacks), it is not
+    pooled = ce_input_grad(net, x, y, pool="batch")
+    assert not torch.allclose(pooled, alone, rtol=1e-3, atol=0.0)
 
 
 def test_stbp_refuses_unknown_surrogates_and_bad_sharpness() -> None:

@@ -17,7 +17,7 @@ from snnattack.data.digits_events import DigitsEventsDataModule
 from snnattack.errors import UserError
 from snnattack.interop.inputs import Samples, check_batch
 from snnattack.interop.streams import framed_recordings
-from snnattack.models.registry import build
+from snnattack.models.zoo import build
 
 EVENTS = ["dataset=digits_events"]
 

@@ -14,7 +14,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import adapt, supported
 from snnattack.interop.common import AdaptedNet
-from snnattack.models.registry import build
+from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 

@@ -25,7 +25,7 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop import adapt
-from snnattack.models.registry import build
+from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF
 
 pytest.importorskip("spikingjelly")

@@ -9,8 +9,8 @@ from torch import nn
 from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.models import build
 from snnattack.models.fold import folded
-from snnattack.models.registry import MODELS
 from snnattack.models.vgg import vgg_body
+from snnattack.models.zoo import MODELS
 
 BN = nn.modules.batchnorm._BatchNorm
 

@@ -359,6 +359,22 @@ def test_the_sda_bench_times_both_sides_on_the_same_samples(
     assert "identical examples on 8" in table
 
 
+@pytest.mark.slow
+def test_the_sda_bench_runs_the_fixture_net_with_a_spiking_output_under_pdsg(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "attack.py").write_text(STAND_IN)
+    argv = ["--sda", str(tmp_path), "--sda-samples", "6", "--sda-model", "fixture"]
+    record, table = bench_output(
+        [*argv, "--event-output", "spiking", "--event-grad", "pdsg"], capsys
+    )
+    assert (record["model"], record["spiking_output"], record["grad"]) == ("fixture", True, "pdsg")
+    assert record["samples"] == 6 and record["identical"] == record["identical_alone"] == 6
+    assert record["batched"]["fooled"] == record["reference"]["fooled"] > 0
+    assert "fixture model, pdsg, spiking output" in table
+
+
 # A stand-in for the Spike-Retiming reference's utils/attack.py (yuyi-sd/Spike-Retiming-Attacks
 # has no licence, so the bench imports a user's clone): its four classes' call signatures, a
 # print per call as the reference prints its losses, this project's retime underneath.

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from snnattack import clock
-from snnattack.clock import Spans, synced_time
 from snnattack.errors import TrainingError
+from snnattack.process import clock
+from snnattack.process.clock import Spans, synced_time
 from snnattack.training.classifier import Classifier
 
 

@@ -183,6 +183,8 @@ class Retime(Attack):
         """Per sample: ``lam_cap`` x the squared excess of the expected ``occupancy`` (the
         spikes' ``_spread``) over one per bin (over T x lines), plus under B1 and B0 the
         budget's weighted relative excess."""
+        # no gradient at exactly one per bin, as the reference's ``(occ -
+        # self.cap_limit).clamp_min(0.0)`` (``utils/attack.py``, ``_occupancy_penalty_active``)
         over = (occupancy - 1.0).clamp(min=0)
         penalty = self.lam_cap * (over * over).sum((1, 2)) / (src.shape[1] * src.shape[2])
         if self.norm == "linf":
@@ -195,6 +197,8 @@ class Retime(Attack):
         else:
             stay = pi.diagonal(dim1=-2, dim2=-1)  # [B, N, T]: pi[s, s]
             used = ((1.0 - stay) * src).sum((1, 2))
+        # no gradient at exactly the budget, as the reference's ``F.relu(S_soft_b -
+        # self.l1_steps_budget)`` (``PGDTimeShiftAfterEncoder_L1``; ``_L0`` alike)
         excess = F.relu(used - self.budget)
         return penalty + self.budget_weight * excess / self.budget
 

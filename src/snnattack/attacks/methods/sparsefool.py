@@ -27,6 +27,7 @@ sample's DeepFool stops with a zero normal, so the iteration leaves its raster u
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torchattacks.attack import Attack
@@ -96,7 +97,7 @@ class SparseFool(Attack):
         flat0 = x0.flatten(1)
         rows = torch.arange(b, device=x0.device)
         with torch.no_grad():
-            order = self.get_logits(x0).argsort(1, descending=True)
+            order = descending(self.get_logits(x0))
         label = order[:, 0]
         r_tot = torch.zeros_like(flat0)
         adv = flat0.clone()  # x0 + r_tot, summed step by step as the reference does
@@ -129,6 +130,16 @@ class SparseFool(Attack):
         normal = grads[rows, k_i] - grads[rows, label]
         normal = normal / (normal.norm(dim=1, keepdim=True) + 1e-10)
         return normal.view_as(x0), (flat0 + self.lam * r_tot).view_as(x0)
+
+
+def descending(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's classes by logit, largest first, by the reference's own ranking,
+    ``np.argsort(logits)[::-1]`` per sample. Its order of tied logits (frequent with spike
+    counts as outputs) is numpy's sort's, not stable for float32 rows, so it is taken from
+    numpy itself: it decides the reference's DeepFool label of a tie (docs/event_attacks.md,
+    the fidelity matrix)."""
+    rows = [np.argsort(row)[::-1].copy() for row in logits.detach().cpu().numpy()]
+    return torch.as_tensor(np.stack(rows), device=logits.device)
 
 
 def _linear_solver(x0: torch.Tensor, normal: torch.Tensor, point: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Name -> architecture registry, and :func:`build`, which wraps an architecture's body in a
+"""The model zoo: name -> architecture, and :func:`build`, which wraps an architecture's body in a
 :class:`~snnattack.models.base.SpikingNet`.
 
 An architecture is one module of this package: a body factory decorated with

@@ -8,7 +8,7 @@ import pytest
 import torch
 from harness import QUICK
 
-from snnattack.numerics import set_tf32, tf32_allowed
+from snnattack.process.numerics import set_tf32, tf32_allowed
 
 FLAGS = (torch.backends.cuda.matmul, torch.backends.cudnn)
 

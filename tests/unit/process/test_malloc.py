@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from snnattack.malloc import set_malloc
+from snnattack.process.malloc import set_malloc
 
 GLIBC = Path("/proc/self/status").exists() and set_malloc("system")
 
