@@ -2,11 +2,20 @@
 
 The config's per-key rules (:mod:`snnattack.config.rules`) and the parameter ranges that each
 gradient mode declares (:mod:`snnattack.gradients.base`) are built from these. This module
-imports nothing else of the project but its errors, so any module can declare rules.
+imports nothing else of the project but its errors and registries, so any module can declare
+rules.
+
+Each kind (an attack method, a kind of training, an analysis, the user's factory) declares the
+rules of its own keys beside its code, as it registers itself to be built: a key's rule in
+:data:`RULES`, a check of several keys together in :data:`CHECKS`, a note on a setting that
+does less than it says in :data:`NOTES`. :func:`snnattack.config.validate` runs them all,
+once the packages that declare them are imported (``snnattack.job`` and ``snnattack.api``
+import them), so validation needs no import of a kind's module for its rules.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Collection
@@ -14,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snnattack.errors import ConfigError
+from snnattack.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -102,3 +112,72 @@ def either(a: Rule, b: Rule) -> Rule:
 
 
 BOOL = Rule(lambda v: isinstance(v, bool), "true or false")
+
+
+Check = Callable[[dict[str, Any]], None]  # a check of a resolved config: ConfigError or None
+Note = Callable[[dict[str, Any]], list[str]]  # a resolved config's notes, one line each
+
+# every key's rule by dotted key (``*``: any one level), declared where the key is read; the
+# config's own keys first (order 0), then the kinds' (order 1) in the order they are imported
+RULES: Registry[Rule] = Registry()
+# checks of several keys at once, each at its ``order`` (the first that fails is reported)
+CHECKS: Registry[Check] = Registry()
+# notes on settings accepted that do less than they say, each kind its own
+NOTES: Registry[Note] = Registry()
+KIND = 1.0  # the order of a kind's rule: after the config's own
+
+
+def declare(rules: dict[str, Rule], order: float = KIND) -> None:
+    """Adds the rules of ``rules`` (dotted key: rule) to :data:`RULES`; a key declared twice is
+    a ``ValueError``."""
+    for key, rule in rules.items():
+        RULES.enter(key, rule, order)
+
+
+def matches(key: str, pattern: str) -> bool:
+    """Whether a dotted ``key`` matches ``pattern``, whose ``*`` stands for one level."""
+    parts, wanted = key.split("."), pattern.split(".")
+    if len(parts) != len(wanted):
+        return False
+    return all(w in ("*", p) for p, w in zip(parts, wanted, strict=True))
+
+
+def check_as(key: str, value: Any, shown: str) -> None:
+    """Checks ``value`` by the rules of ``key`` (e.g. ``method.apgd.steps``), naming it
+    ``shown`` (an ensemble component's ``method.ensemble.components.apgd/stbp.params.steps``)."""
+    for pattern, rule in RULES.items():
+        if matches(key, pattern):
+            rule.check(shown, value)
+
+
+# attack-method arguments that a job sets from another key, never from method.<name>.*
+SET_ELSEWHERE = {
+    "eot_samples": "attack.eot_samples",
+    "recordings": "the evaluation: the test batch's recordings",
+    "fitted": "the fitting of a universal attack on validation data",
+}
+
+
+def accepted_params(func: Callable, skip: int) -> list[str]:
+    """The parameters of ``func`` after its first ``skip``; a class whose ``__init__`` passes
+    ``**kwargs`` on to its base class's also takes the base's."""
+    params = inspect.signature(func).parameters
+    named = [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][skip:]
+    passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if passes_on and isinstance(func, type):
+        base = next(b for b in func.__mro__[1:] if "__init__" in vars(b))
+        named += [n for n in accepted_params(base, skip) if n not in named]
+    return named
+
+
+def params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:
+    """Every name of ``params`` (set as ``<group>.<name>``) is a parameter that ``func`` takes
+    after its first ``skip``, and not one a job sets from another key."""
+    accepted = [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
+    for name, value in params.items():
+        if name not in accepted:
+            elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
+            raise ConfigError(
+                f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
+                f"{', '.join(accepted) or 'no parameters'}"
+            )

@@ -54,7 +54,7 @@ DEFAULT = "stbp"
 EXCEPTIONS = {
     ("ann", "training/conversion.py"): "a conversion starts from a trained ANN (its base kind)",
     ("conversion", "training/hybrid.py"): "hybrid training starts from a converted SNN",
-    ("conversion", "config/combinations.py"): "the train.conversion block's name",
+    ("conversion", "training/checks.py"): "the train.conversion block's name",
 }
 
 

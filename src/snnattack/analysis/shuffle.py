@@ -29,8 +29,10 @@ from snnattack.analysis.batches import limited
 from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import temporal_modules
+from snnattack.values import declare, one_of
 
 SHUFFLE_MODES = ("layer", "neuron")
+declare({"analysis.shuffle.mode": one_of(*SHUFFLE_MODES)})
 
 
 def shuffle_time(

@@ -45,6 +45,20 @@ def iterations(algorithm: str, params: dict[str, Any]) -> int | None:
     return setting("steps") * setting("n_restarts")
 
 
+def curve_reach(resolved: dict[str, Any]) -> dict[str, int]:
+    """The iterations of each method of a resolved config that has them, by its setting as the
+    user reads it: ``{"method.pgd.steps=7": 7, "method.apgd.steps=10 x n_restarts=2": 20}``."""
+    out = {}
+    for key, method in resolved["method"].items():
+        total = iterations(method["name"], method)
+        if total is not None:
+            runs = f"method.{key}.steps={method.get('steps', total)}"
+            if method.get("n_restarts", 1) > 1:
+                runs += f" x n_restarts={method['n_restarts']}"
+            out[runs] = total
+    return out
+
+
 def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[int]) -> list[int]:
     """The counts of ``steps_curve`` an attack reaches, sorted: ``[]`` for a method without
     iterations, else those up to its :func:`iterations`."""

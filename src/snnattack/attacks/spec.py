@@ -1,7 +1,9 @@
 r"""The grids an attack run's gradient-mode parameters are tuned on (``attack.tune.grids``).
 
 Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once, above
-this layer (:mod:`snnattack.config.specs`), and carried in the job's settings.
+this layer (:mod:`snnattack.config.specs`), and carried in the job's settings. Whether a config
+tunes anything (:func:`tunes`) and whether its grids are sound (:func:`check_grid`) are read
+by the validation too.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
-from snnattack.gradients import GRADIENT_MODES
+from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.values import is_real
 
 RANGE_KEYS = ("start", "stop", "step")
@@ -84,3 +87,18 @@ def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
         )
     values = [grid_values(f"{key}.{n}", axes[n]) for n in names]
     return [dict(zip(names, point, strict=True)) for point in itertools.product(*values)]
+
+
+def tunes(resolved: dict[str, Any]) -> bool:
+    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
+    component with ``tune: true``."""
+    ensembles = [m for m in resolved["method"].values() if m.get("name") == ENSEMBLE]
+    parts = [c for m in ensembles for c in m.get("components") or []]
+    return bool(resolved["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
+
+
+def check_grid(resolved: dict[str, Any], mode: str) -> None:
+    """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes,
+    every point in their ranges (each point is an attack that tuning runs)."""
+    for point in grid(resolved["attack"].get("tune") or {}, mode):
+        check_params(f"attack.tune.grids.{mode}", point, mode, f"attack={mode}")

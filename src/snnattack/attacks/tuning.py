@@ -6,7 +6,7 @@ strong an attack is. HART's authors pick γ per attack on a grid from 0.10 to 2.
 Here each row (method, ε, box) tries every point of the mode's grid
 (``attack.tune.grids.<mode>``, the product of its parameters' values, at most
 ``attack.tune.max_points``; a mode without parameters, ``bptr`` or ``ann``, runs as it is,
-with a note: :mod:`snnattack.config.notes`) on the first
+with a note: :func:`snnattack.attacks.checks.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
 (the first such point on ties). The rows record the chosen values. Ensemble components with
 ``tune: true`` are tuned the same way, each with its own method.

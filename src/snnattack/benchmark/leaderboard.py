@@ -18,36 +18,17 @@ file that is not one of its pages.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snnattack.benchmark.entry import lowest_reported, read_entry
+from snnattack.benchmark.entry import read_entry
+from snnattack.benchmark.page import html
 from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
 from snnattack.benchmark.release import recorded
+from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
 from snnattack.errors import UserError
+from snnattack.records.files import write_atomic
 from snnattack.runtime.cli import ArgumentParser
-
-
-@dataclass(frozen=True)
-class Row:
-    """One entry on the board: its file, its rank within its protocol (None: ranked apart)
-    and why it is apart."""
-
-    entry: dict[str, Any]
-    path: Path
-    rank: int | None
-    apart: tuple[str, ...]
-
-    @property
-    def protocol(self) -> str:
-        """``<protocol>_v<version>``, the protocol file the entry was run with."""
-        return f"{self.entry['protocol']}_v{self.entry['provenance']['protocol_version']}"
-
-    @property
-    def reported(self) -> float | None:
-        """The lowest robust accuracy the paper reported (``clean`` aside)."""
-        return lowest_reported(self.entry["reported"])
 
 
 def reasons(entry: dict[str, Any], current: int, released: str | None) -> tuple[str, ...]:
@@ -172,51 +153,6 @@ def duplicates(rows: list[Row]) -> list[Row]:
     return marked
 
 
-def attacks(rows: list[Row]) -> list[str]:
-    """The attack columns: every entry's attacks, in the order they first appear."""
-    return list(dict.fromkeys(k for r in rows for k in r.entry["robust_acc"]))
-
-
-def number(value: float | None) -> str:
-    """A percentage as the board shows it (two decimals, the entries' precision)."""
-    return "" if value is None else f"{value:.2f}"
-
-
-def cells(row: Row, columns: list[str]) -> dict[str, Any]:
-    """The values of a row by column (numbers as they are, text as text)."""
-    e = row.entry
-    model = e["model"]
-    return {
-        "rank": row.rank,
-        "model": model["name"],
-        "paper": " ".join(x for x in (model["paper"], model["venue"]) if x) or None,
-        "protocol": row.protocol,
-        "architecture": model["architecture"],
-        "T": model["T"],
-        "training": model["training"],
-        "parameters": model["parameters"],
-        "clean": e["clean_acc"],
-        "reported": row.reported,
-        "worst case": e["worst_case"],
-        "gap": e["gap"],
-        **{a: e["robust_acc"].get(a) for a in columns},
-        "n": e["n"],
-        "apart": "; ".join(row.apart) or None,
-    }
-
-
-PERCENT = ("clean", "reported", "worst case", "gap")  # columns shown with two decimals
-
-
-def shown(column: str, value: Any, attack_columns: list[str]) -> str:
-    """A cell's text."""
-    if value is None:
-        return ""
-    if column in PERCENT or column in attack_columns:
-        return number(value)
-    return str(value)
-
-
 def markdown(rows: list[Row]) -> str:
     """The board as Markdown: one section per protocol, ranked entries then the ones apart."""
     lines = [f"# {TITLE}", ""]
@@ -242,9 +178,6 @@ def markdown(rows: list[Row]) -> str:
     if not rows:
         lines += ["No entry yet.", ""]
     return "\n".join(lines)
-
-
-TITLE = "SNN robustness leaderboard"  # the pages' title: a file without it is not a page
 
 
 def check_out(out: Path, names: list[str]) -> None:
@@ -275,9 +208,6 @@ def write(
 ) -> dict[str, Path]:
     """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``
     (its files matching ``pattern``) into ``out``, after every check."""
-    from snnattack.benchmark.page import html
-    from snnattack.records.files import write_atomic
-
     files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
     check_out(out, [p.name for p in files.values()])
     rows = board(folder, protocols, pattern)

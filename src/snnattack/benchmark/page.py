@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
-from snnattack.benchmark.leaderboard import TITLE, Row, attacks, cells, shown
+from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}

@@ -22,7 +22,6 @@ from snnattack.benchmark.entry import check_reported, from_record, slug, write_e
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.tracking import log_entry
-from snnattack.config.combinations import input_shape
 from snnattack.config.settings import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
@@ -34,6 +33,7 @@ from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
 from snnattack.interop.inputs import Samples, dataset_of
 from snnattack.models.base import SpikingNet
+from snnattack.models.shapes import input_shape
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.trained import trained_model

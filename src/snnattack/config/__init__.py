@@ -4,11 +4,21 @@ In order: every key is one the project reads (:mod:`.keys`), each key's value pa
 (:mod:`.rules`), the keys fit together (:mod:`.combinations`), and the machine and the files
 can do the job (:mod:`.preflight`). :func:`validate` runs them all, and hands the job what
 it built to check (:class:`Validation`).
+
+The rules, checks and notes of a kind's own keys are declared beside its code, into the
+registries of :mod:`snnattack.values` (``method=`` in :mod:`snnattack.attacks.checks`,
+``train.kind`` in :mod:`snnattack.training.base`, ``model.name`` in
+:mod:`snnattack.interop.external`, ...), as each kind registers itself to be built: this
+package imports none of them for their rules (the imports of a kind that remain, for the
+models validation builds and the settings it parses, are listed in
+``tests/unit/test_layout.py``), and :func:`validate` refuses to run before the packages of
+:data:`DECLARING` are imported (``snnattack.job`` and ``snnattack.api`` import them).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +27,17 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from snnattack.config.combinations import COMBINATIONS
+from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config.keys import check_keys
-from snnattack.config.notes import notes
-from snnattack.config.preflight import PREFLIGHT, built_models, data_files, writable
-from snnattack.config.rules import RULES, check_rules
+from snnattack.config.preflight import built_models, data_files, writable
+from snnattack.config.rules import check_rules
 from snnattack.errors import ConfigError
 from snnattack.training.trained import Built
-from snnattack.values import Rule
+from snnattack.values import CHECKS, NOTES, RULES, Rule
 
 __all__ = [
-    "COMBINATIONS",
-    "PREFLIGHT",
+    "CHECKS",
+    "DECLARING",
     "RULES",
     "Rule",
     "Validation",
@@ -38,6 +47,26 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# the packages whose modules declare the rules, checks and notes of their kinds' keys on import
+DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
+
+
+def notes(resolved: dict[str, Any]) -> list[str]:
+    """The notes of a resolved config (settings accepted that do less than they say), one line
+    each, in the order the kinds declared them (:data:`~snnattack.values.NOTES`)."""
+    return [line for note in NOTES.values() for line in note(resolved)]
+
+
+def _declared() -> None:
+    """Refuses to validate before every kind declared its rules: a rule left out would let a
+    wrong value through, so this is a programming error, not the user's."""
+    missing = [name for name in DECLARING if name not in sys.modules]
+    if missing:
+        raise RuntimeError(
+            f"config.validate runs the rules that the kinds declare, and {', '.join(missing)} "
+            "is not imported: import snnattack.job or snnattack.api (or the package) first"
+        )
 
 
 def _flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -78,16 +107,17 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
     then the machine, then the model files and the user's factory (:func:`built_models`),
     then (with ``output_dir``: a job) the data files and that the output folder and the store
     can be written. Settings
-    accepted with a note (:mod:`.notes`) are logged, and returned: computed once here, the
+    accepted with a note (:func:`notes`) are logged, and returned: computed once here, the
     job's settings keep them for its record (:class:`~snnattack.settings.JobSettings`). So
     are the models built: the job attacks them as they are (:class:`Validation`).
     """
+    _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
     if not isinstance(resolved.get("eps"), list):
         resolved["eps"] = [resolved.get("eps")]  # eps=8 counts as a list of one
     check_rules(_flat(resolved))
-    for check in (*COMBINATIONS, *PREFLIGHT):
+    for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)
     built = built_models(resolved)
     if output_dir is not None:

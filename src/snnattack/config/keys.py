@@ -22,9 +22,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from snnattack.config.rules import matches
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
+from snnattack.values import matches
 
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
 ALIASES = {"ckpt_path": "checkpoint"}

@@ -1,97 +1,32 @@
 """Checks of the machine and the files a job needs, before any work.
 
-Free memory for the activations, the GPUs asked for, the model files to attack, the data
-files and the folders to write: each check is a function of the resolved config in
-:data:`PREFLIGHT` (folders: :func:`writable`; a job's data files: :func:`data_files`; the
-model files and the user's factory: :func:`built_models`, which returns what it built for
-the job).
+The GPUs asked for, the model files to attack, the data files and the folders to write: each
+check is a function of the resolved config in :data:`~snnattack.values.CHECKS`, after the
+combinations (folders: :func:`writable`; a job's data files: :func:`data_files`; the model
+files and the user's factory: :func:`built_models`, which returns what it built for the job).
+The memory for the activations is checked beside the passes a job runs
+(:mod:`snnattack.training.memory`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
 
-from snnattack.attacks.universal import fits
-from snnattack.config.combinations import input_shape, layer_outputs, meta_model
 from snnattack.config.settings import model_settings
-from snnattack.config.specs import tunes
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
-from snnattack.interop.external import check_external, is_external
-from snnattack.process.distributed import local_rank
+from snnattack.interop.external import check_external
 from snnattack.snn.backend import set_backend
-from snnattack.training import STRATEGIES
 from snnattack.training.trained import Built, load_from_file
-from snnattack.values import is_int
+from snnattack.values import CHECKS, is_int
 
 
-def _free_memory(resolved: dict[str, Any]) -> tuple[int, str]:
-    """Bytes free where the job will run: this process's GPU if it uses one (under DDP its
-    local rank's, not every rank's context on GPU 0), else the RAM."""
-    accelerator = resolved["trainer"].get("accelerator", "auto")
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        if torch.cuda.is_available():
-            return torch.cuda.mem_get_info(local_rank())[0], "free GPU memory"
-    return _available_ram(), "available RAM"
-
-
-def _available_ram() -> int:
-    """Bytes of RAM available to a new process (Linux's MemAvailable; free pages elsewhere)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def _batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """(key, batch size, time-step factor) of each pass a job runs: training at T (not for a
-    converted SNN: T=2000 is fine), the attacks and tuning's one validation batch
-    (``attack.tune.val_size`` images at once; a universal attack fits on it too) at T times
-    ``attack.time_extension``, and the masking checks' one batch of
-    ``checks.masking.probe_size`` images at T."""
-    extension = resolved["attack"].get("time_extension", 1)
-    out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
-    if STRATEGIES[resolved["train"]["kind"]].trains_at_T:
-        out.insert(0, ("train.batch_size", resolved["train"]["batch_size"], 1))
-    if tunes(resolved) or fits(resolved):  # a universal attack fits on the same batch
-        out.append(("attack.tune.val_size", resolved["attack"]["tune"]["val_size"], extension))
-    masking = resolved["checks"].get("masking") or {}
-    if masking.get("enabled"):
-        out.append(("checks.masking.probe_size", masking["probe_size"], 1))
-    return out
-
-
-def _fits_in_memory(resolved: dict[str, Any]) -> None:
-    checks = resolved.get("checks")
-    if not checks or not checks["memory"] or "image_size" not in resolved["dataset"]:
-        return
-    if is_external(resolved):  # the factory's layers are not known before it runs
-        return
-    per_step = layer_outputs(meta_model(resolved, resolved["model"]["name"]), input_shape(resolved))
-    free, where = _free_memory(resolved)
-    for key, batch, factor in _batches(resolved):
-        need = per_step * resolved["T"] * factor * batch * 4 * checks["memory_factor"]
-        if need > free:
-            steps, smaller = f"T={resolved['T']}", "T"
-            if factor > 1:
-                steps += f" x attack.time_extension={factor}"
-                smaller += ", attack.time_extension"
-            raise ConfigError(
-                f"{steps} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
-                f"activations of one forward/backward pass, more than the {free / 2**30:.1f} "
-                f"GiB of {where}; accepted: a smaller {smaller} or {key}"
-            )
-
-
+@CHECKS.register("devices_exist", order=18)
 def _devices_exist(resolved: dict[str, Any]) -> None:
     trainer = resolved["trainer"]
     devices = trainer.get("devices")
@@ -148,6 +83,7 @@ def device_exists(key: str, device: str) -> None:
         )
 
 
+@CHECKS.register("analysis_devices_exist", order=19)
 def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
     for name, opts in (resolved.get("analysis") or {}).items():
         device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
@@ -165,13 +101,6 @@ def data_files(resolved: dict[str, Any]) -> None:
         resolved["seed"],
         **(dataset.get("params") or {}),
     ).check_files()
-
-
-PREFLIGHT: list[Callable[[dict[str, Any]], None]] = [  # then built_models
-    _devices_exist,
-    _analysis_devices_exist,
-    _fits_in_memory,
-]
 
 
 def writable(path: Path, what: str, must_exist: bool = True) -> None:

@@ -1,10 +1,11 @@
 """The attack rows a config asks for, parsed once: each (method, radius, box) as an
-:class:`~snnattack.settings.AttackSpec`, an ensemble's components, the radii, whether the
-job tunes, and the iterations each method runs.
+:class:`~snnattack.settings.AttackSpec`, an ensemble's components and the radii (whether the
+job tunes: :func:`snnattack.attacks.spec.tunes`; the iterations each method runs:
+:func:`snnattack.attacks.convergence.curve_reach`).
 
 The validation reads them, and the job's settings carry the specs
-(:class:`~snnattack.settings.JobSettings`), so ``attacks/`` receives specs only, never the
-config.
+(:class:`~snnattack.settings.JobSettings`), so the rest of ``attacks/`` receives specs only,
+never the config.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from snnattack.attacks.convergence import iterations
 from snnattack.attacks.ensemble import ENSEMBLE, FORM, KEYS, Component
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack, takes_eot
 from snnattack.errors import ConfigError
@@ -48,28 +48,6 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             for eps in radii:
                 specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
-
-
-def tunes(resolved: dict[str, Any]) -> bool:
-    """Whether a resolved config tunes anything: ``attack.tune.enabled``, or an ensemble
-    component with ``tune: true``."""
-    ensembles = [m for m in resolved["method"].values() if m.get("name") == ENSEMBLE]
-    parts = [c for m in ensembles for c in m.get("components") or []]
-    return bool(resolved["attack"]["tune"]["enabled"]) or any(c.get("tune") for c in parts)
-
-
-def curve_reach(resolved: dict[str, Any]) -> dict[str, int]:
-    """The iterations of each method of a resolved config that has them, by its setting as the
-    user reads it: ``{"method.pgd.steps=7": 7, "method.apgd.steps=10 x n_restarts=2": 20}``."""
-    out = {}
-    for key, method in resolved["method"].items():
-        total = iterations(method["name"], method)
-        if total is not None:
-            runs = f"method.{key}.steps={method.get('steps', total)}"
-            if method.get("n_restarts", 1) > 1:
-                runs += f" x n_restarts={method['n_restarts']}"
-            out[runs] = total
-    return out
 
 
 def names(group: str) -> list[str]:

@@ -19,18 +19,20 @@ from typing import Any
 
 from torch import nn
 
-from snnattack.errors import UserError
+from snnattack.errors import ConfigError, UserError
 from snnattack.gradients.base import GRADIENT_MODES, GradientMode, register
 from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
+from snnattack.values import params_known
 
 discover(__name__, __path__)
 
 __all__ = [
     "GRADIENT_MODES",
     "GradientMode",
+    "check_params",
     "checked_mode",
     "gradient_mode",
     "per_step_refusal",
@@ -84,3 +86,18 @@ def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.M
     """
     with checked_mode(model, mode, **params):
         yield model
+
+
+def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> None:
+    """``params`` are parameters that the gradient mode ``mode`` (chosen by ``chosen``, e.g.
+    ``attack=hart``) takes, each in the range the mode declares."""
+    spec = GRADIENT_MODES[mode]
+    if not isinstance(params, dict):
+        raise ConfigError(
+            f"{group}={params!r} is not a dict; accepted: {{name: value}} of the parameters "
+            f"of {chosen} ({', '.join(spec.ranges) or 'none'})"
+        )
+    params_known(group, params, spec.make, skip=1)
+    problem = spec.complaint(params, f"{group}.", chosen)
+    if problem is not None:
+        raise ConfigError(problem)

@@ -25,12 +25,15 @@ import torch
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
+from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import thaw
 from snnattack.snn.encoding import FrameEncoder
+from snnattack.values import declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
+declare({"model.name": one_of(*MODELS, EXTERNAL)})  # a model of models/, or the factory's
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
 FACTORY = "model.factory._target_"  # the key that names the factory, in messages
 

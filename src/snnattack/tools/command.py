@@ -18,11 +18,11 @@ from rich.table import Table
 
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm
-from snnattack.config.combinations import layer_outputs
 from snnattack.config.preflight import device_exists
 from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.errors import ConfigError, UserError
 from snnattack.models import MODELS, build
+from snnattack.models.shapes import layer_outputs
 from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.process.malloc import set_malloc
 from snnattack.runtime.cli import ArgumentParser, refuse

@@ -43,8 +43,15 @@ from torch import nn
 from snnattack.attacks.crafting import spiking
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.training.adversaries import ADVERSARIES, Method, set_training_mode
+from snnattack.values import declare, one_of, optional
 
 BN_MODES = ("eval", "train")
+declare(
+    {
+        "train.adversary.method": optional(one_of(*ADVERSARIES)),
+        "train.adversary.bn_mode": optional(one_of(*BN_MODES)),
+    }
+)
 RAT_SAMPLED_ROWS = 200  # linear layers with this many rows or more retract a random subset...
 RAT_ROW_SHARE = 0.3  # ...of this share of their rows (the SNN-RAT reference)
 

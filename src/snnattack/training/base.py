@@ -20,6 +20,7 @@ from snnattack.registry import Registry
 from snnattack.settings import ModelSettings, thaw
 from snnattack.snn.backend import set_backend
 from snnattack.training.fit import TrainContext, Trained, fit
+from snnattack.values import declare, member_of, optional
 
 
 class Strategy:
@@ -59,6 +60,7 @@ class Strategy:
 
 
 STRATEGIES: Registry[Strategy] = Registry()  # filled by this package's modules
+declare({"train.kind": member_of(STRATEGIES), "source_train": optional(member_of(STRATEGIES))})
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:

@@ -1,5 +1,6 @@
 """Every config option composes and builds; bad values stop the run with one clear line."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,13 @@ def test_bad_value_exits_nonzero_with_one_line_and_writes_nothing(tmp_path: Path
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "models").exists()
     assert not list(tmp_path.rglob("metrics.json"))
+
+
+def test_validate_refuses_to_run_before_every_kind_declared_its_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A kind declares the rules of its keys when its package is imported (``config/`` imports
+    none of them): without one, a wrong value could pass, so validation refuses to run."""
+    monkeypatch.delitem(sys.modules, "snnattack.analysis")
+    with pytest.raises(RuntimeError, match=r"snnattack\.analysis is not imported"):
+        validate(compose())

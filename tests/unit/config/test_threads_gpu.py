@@ -10,8 +10,8 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack.config import preflight
 from snnattack.process.distributed import thread_share
+from snnattack.training import memory
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_the_memory_check_reads_this_ranks_gpu(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "mem_get_info", mem_get_info)
     monkeypatch.setenv("LOCAL_RANK", "3")
-    assert preflight._free_memory({"trainer": {"accelerator": "gpu"}}) == (2**30, "free GPU memory")
+    assert memory._free_memory({"trainer": {"accelerator": "gpu"}}) == (2**30, "free GPU memory")
     monkeypatch.delenv("LOCAL_RANK")
-    preflight._free_memory({"trainer": {"accelerator": "gpu"}})
+    memory._free_memory({"trainer": {"accelerator": "gpu"}})
     assert asked == [3, 0]

@@ -58,11 +58,19 @@ from torchattacks.attack import Attack
 from snnattack.attacks.methods.base import register
 from snnattack.data.events import DISCRETE_ENCODINGS, encode
 from snnattack.data.recordings import RecordedBatch
+from snnattack.values import declare, either, integer, one_of
 
 CANDIDATES = ("events", "target", "random")
 BINS = ("stream", "candidates")
 INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (-1, 0, +1)
 RANDOM = "random"  # ``target``: a class drawn per sample among the others (the paper's runs)
+declare(
+    {
+        "method.*.target": either(integer(-1), one_of(RANDOM)),
+        "method.*.candidates": one_of(*CANDIDATES),
+        "method.*.bins": one_of(*BINS),
+    }
+)
 
 
 class _GumbelLoop(Attack):

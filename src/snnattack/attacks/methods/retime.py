@@ -58,8 +58,10 @@ from torchattacks.attack import Attack
 
 from snnattack.attacks.methods.base import register
 from snnattack.errors import ConfigError
+from snnattack.values import declare, one_of
 
 NORMS = ("linf", "l1", "l0")  # B∞ (jitter in bins), B1 (total delay), B0 (spikes moved)
+declare({"method.*.norm": one_of(*NORMS)})
 PHI_CLIP = 10.0  # the reference clips the logits to [-10, 10]
 TIE_BREAK = 1e-6  # B1, B0: a shorter move first among candidates of equal pi (the reference's)
 

@@ -1,0 +1,168 @@
+"""The attacks' keys and rules, declared beside their code for the validation before any work
+(:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): the names of
+``method=``, the parameters each method takes (an ensemble's components, parsed from the config, are
+checked in :mod:`snnattack.config.combinations`), the tuning grids,
+the convergence curve's counts, what an event attack needs of the data, a targeted attack's
+class, and the notes on settings that do less than they say.
+
+A sweep may set a key for every job although some of its jobs cannot use it (``attack.tune``
+swept over ``attack=stbp,bptr``: BPTR has no parameter; ``attack.steps_curve`` with
+``method=[fgsm,pgd]``: FGSM has no iterations; a curve to 200 with PGD-7 beside SA-PGD-200:
+PGD's curve stops at 7); those jobs run, and say so (:func:`notes`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snnattack.attacks.convergence import curve_reach, iterations
+from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.methods import METHODS, takes_eot
+from snnattack.attacks.methods.retime import check_budget
+from snnattack.attacks.spec import check_grid, tunable
+from snnattack.data import DATAMODULES
+from snnattack.errors import ConfigError
+from snnattack.values import CHECKS, NOTES, accepted_params, declare, one_of, params_known
+
+declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
+
+
+@CHECKS.register("method_params", order=0)
+def _method_params(resolved: dict[str, Any]) -> None:
+    if not resolved.get("method"):
+        raise ConfigError(
+            "method={} is empty; accepted: one or more of "
+            f"{', '.join(METHODS)}, e.g. method=[pgd]"
+        )
+    selected = [key for key, method in resolved["method"].items() if "name" in method]
+    for key, method in resolved["method"].items():
+        if "name" not in method:  # an experiment's settings of a method the override dropped
+            raise ConfigError(
+                f"method.{key} sets {', '.join(method)} of {key}, which is not in "
+                f"method=[{','.join(selected)}]; accepted: add {key} to method=[...], or drop "
+                f"its settings with '~method.{key}'"
+            )
+        if method["name"] == ENSEMBLE:
+            continue  # its components, parsed from the config: config/combinations.py
+        params = {k: v for k, v in method.items() if k != "name"}
+        params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
+        if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+            accepted = ", ".join(m for m in METHODS if takes_eot(m))
+            raise ConfigError(
+                f"attack.eot_samples={resolved['attack']['eot_samples']} does not "
+                f"apply to method={key}; accepted: 1, or the methods {accepted}"
+            )
+
+
+@CHECKS.register("tuned_grids", order=1)
+def _tuned_grids(resolved: dict[str, Any]) -> None:
+    """Every grid of ``attack.tune.grids`` is one, whether this job tunes or not (a sweep over
+    ``attack=`` refuses a bad grid in all of its jobs, before any work), and with
+    ``attack.tune.enabled`` the job's gradient mode has a grid."""
+    tune = resolved["attack"].get("tune") or {}
+    modes = [resolved["attack"]["grad_mode"]] if tune.get("enabled") else []
+    for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
+        check_grid(resolved, mode)
+
+
+@CHECKS.register("curve_within_steps", order=2)
+def _curve_within_steps(resolved: dict[str, Any]) -> None:
+    """Some method with iterations reaches every count of ``attack.steps_curve`` (a method
+    that stops short has the counts it reaches, with a note: :mod:`.notes`)."""
+    counts = resolved["attack"].get("steps_curve") or []
+    reach = curve_reach(resolved) if counts else {}
+    if reach and max(counts) > max(reach.values()):
+        raise ConfigError(
+            f"attack.steps_curve={counts} goes beyond {', '.join(reach)} (the counts are "
+            f"iterations of a method); accepted: counts <= {max(reach.values())}, or more steps"
+        )
+
+
+@CHECKS.register("event_attacks_fit_frames", order=8)
+def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
+    """An event attack needs an event dataset whose frame values are the ones its threat model
+    changes; an L-infinity attack's [0, 1] box does not hold integer counts."""
+    values = resolved["dataset"].get("params", {}).get("event_encoding")
+    for key, method in resolved["method"].items():
+        name = method.get("name")
+        if name not in METHODS:  # the ensemble: its own components
+            continue
+        accepted = METHODS[name].events
+        if accepted and values is None:
+            events = [
+                n for n, d in DATAMODULES.items() if "event_encoding" in accepted_params(d, 0)
+            ]
+            raise ConfigError(
+                f"method.{key}={name} attacks event frames, but dataset="
+                f"{resolved['dataset']['name']} has none; accepted: an event dataset "
+                f"({', '.join(events)})"
+            )
+        if accepted and values not in accepted:
+            raise ConfigError(
+                f"method.{key}={name} changes {' or '.join(accepted)} frames, but "
+                f"dataset.params.event_encoding={values}; accepted: "
+                + ", ".join(f"dataset.params.event_encoding={v}" for v in accepted)
+            )
+        if not accepted and values == "counts":
+            raise ConfigError(
+                f"method.{key}={name} perturbs within the [0, 1] box, which does not hold the "
+                "integer event counts of dataset.params.event_encoding=counts; accepted: "
+                "dataset.params.event_encoding=scaled or binary, or an event attack"
+            )
+
+
+@CHECKS.register("retime_budget_fits_T", order=9)
+def _retime_budget_fits_T(resolved: dict[str, Any]) -> None:
+    """Spike-Retiming's B∞ budget moves a spike within the T bins (:func:`check_budget`)."""
+    for key, method in resolved["method"].items():
+        if method.get("name") == "retime" and "budget" in method:  # else Retime's: 1
+            norm = method.get("norm", "linf")  # Retime's default
+            check_budget(f"method.{key}.budget", norm, method["budget"], resolved["T"])
+
+
+@CHECKS.register("attack_target_is_a_class", order=10)
+def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
+    """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted), or
+    ``random`` where the method draws one per sample."""
+    classes = resolved["dataset"]["num_classes"]
+    for key, method in resolved["method"].items():
+        target = method.get("target")
+        name = method.get("name")
+        if isinstance(target, str) and not getattr(METHODS[name].make, "random_target", False):
+            takers = ", ".join(n for n, m in METHODS.items() if getattr(m.make, "random_target", 0))
+            raise ConfigError(
+                f"method.{key}.target={target!r} draws a target class per sample, which "
+                f"method={name} does not; accepted: -1 (untargeted) or 0 .. {classes - 1} "
+                f"(target=random: {takers})"
+            )
+        if isinstance(target, int) and target >= classes:
+            raise ConfigError(
+                f"method.{key}.target={target} is not a class of dataset="
+                f"{resolved['dataset']['name']}; accepted: -1 (untargeted) or 0 .. {classes - 1}"
+            )
+
+
+@NOTES.register("attacks")
+def notes(resolved: dict[str, Any]) -> list[str]:
+    """The notes of a resolved config on its attacks, one line each."""
+    out = []
+    attack = resolved["attack"]
+    mode = attack["grad_mode"]
+    if (attack.get("tune") or {}).get("enabled") and not tunable(mode):
+        out.append(
+            f"attack.tune.enabled=true tunes nothing with attack.grad_mode={mode}: it has no "
+            "parameter to tune; its rows run as they are"
+        )
+    counts = attack.get("steps_curve") or []
+    for key, method in resolved["method"].items() if counts else ():
+        if iterations(method["name"], method) is None:
+            out.append(
+                f"attack.steps_curve={counts} gives no curve for method={key}: it has no "
+                "iterations of its own; its asr_curve is null"
+            )
+    for runs, total in (curve_reach(resolved) if counts else {}).items():
+        if max(counts) > total:
+            out.append(
+                f"attack.steps_curve={counts}: the counts above {runs} are left out of its curve"
+            )
+    return out

@@ -1,0 +1,80 @@
+"""The rows of the leaderboard and their cells, shared by its Markdown
+(:mod:`snnattack.benchmark.leaderboard`) and its HTML page (:mod:`snnattack.benchmark.page`):
+one module below both, so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snnattack.benchmark.entry import lowest_reported
+
+TITLE = "SNN robustness leaderboard"  # the pages' title: a file without it is not a page
+
+
+@dataclass(frozen=True)
+class Row:
+    """One entry on the board: its file, its rank within its protocol (None: ranked apart)
+    and why it is apart."""
+
+    entry: dict[str, Any]
+    path: Path
+    rank: int | None
+    apart: tuple[str, ...]
+
+    @property
+    def protocol(self) -> str:
+        """``<protocol>_v<version>``, the protocol file the entry was run with."""
+        return f"{self.entry['protocol']}_v{self.entry['provenance']['protocol_version']}"
+
+    @property
+    def reported(self) -> float | None:
+        """The lowest robust accuracy the paper reported (``clean`` aside)."""
+        return lowest_reported(self.entry["reported"])
+
+
+def attacks(rows: list[Row]) -> list[str]:
+    """The attack columns: every entry's attacks, in the order they first appear."""
+    return list(dict.fromkeys(k for r in rows for k in r.entry["robust_acc"]))
+
+
+def number(value: float | None) -> str:
+    """A percentage as the board shows it (two decimals, the entries' precision)."""
+    return "" if value is None else f"{value:.2f}"
+
+
+def cells(row: Row, columns: list[str]) -> dict[str, Any]:
+    """The values of a row by column (numbers as they are, text as text)."""
+    e = row.entry
+    model = e["model"]
+    return {
+        "rank": row.rank,
+        "model": model["name"],
+        "paper": " ".join(x for x in (model["paper"], model["venue"]) if x) or None,
+        "protocol": row.protocol,
+        "architecture": model["architecture"],
+        "T": model["T"],
+        "training": model["training"],
+        "parameters": model["parameters"],
+        "clean": e["clean_acc"],
+        "reported": row.reported,
+        "worst case": e["worst_case"],
+        "gap": e["gap"],
+        **{a: e["robust_acc"].get(a) for a in columns},
+        "n": e["n"],
+        "apart": "; ".join(row.apart) or None,
+    }
+
+
+PERCENT = ("clean", "reported", "worst case", "gap")  # columns shown with two decimals
+
+
+def shown(column: str, value: Any, attack_columns: list[str]) -> str:
+    """A cell's text."""
+    if value is None:
+        return ""
+    if column in PERCENT or column in attack_columns:
+        return number(value)
+    return str(value)

@@ -1,0 +1,59 @@
+"""A model's shapes without its memory: the model built on PyTorch's meta device, and the
+elements of its layers' outputs for one sample, for the checks before any work (a model that
+does not fit the dataset's input, the memory its activations need).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from snnattack.models.zoo import build
+
+
+def input_shape(resolved: dict[str, Any]) -> tuple[int, ...]:
+    """One sample as the model sees it, T = 1: ``[C, H, W]`` (``[1, C, H, W]`` for frames)."""
+    d = resolved["dataset"]
+    shape = (d["in_channels"], d["image_size"], d["image_size"])
+    return (1, *shape) if resolved["encoding"] == "frames" else shape
+
+
+def meta_model(resolved: dict[str, Any], name: str) -> torch.nn.Module:
+    """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
+    d = resolved["dataset"]
+    with torch.device("meta"):
+        return build(
+            name,
+            num_classes=d["num_classes"],
+            in_channels=d["in_channels"],
+            T=1,
+            lam=resolved["lambda"],
+            theta=resolved["theta"],
+            reset=resolved["reset"],
+            encoding=resolved["encoding"],
+            mean=d.get("mean"),
+            std=d.get("std"),
+        ).eval()
+
+
+def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
+    """Elements of every layer's output for one sample and one time step; None if it fails."""
+    total = 0
+
+    def count(_m: torch.nn.Module, _i: Any, out: Any) -> None:
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *shape, device="meta"))
+    except (RuntimeError, ValueError):
+        return None
+    finally:
+        for h in hooks:
+            h.remove()
+    return total

@@ -1,0 +1,44 @@
+"""The kinds of training's rules, declared beside their code for the validation before any work
+(:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): a kind that
+trains an ANN needs an encoding with an ANN counterpart, and a conversion with ``theta`` other
+than 1 a model without identity shortcuts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snnattack.errors import ConfigError
+from snnattack.models.shapes import meta_model
+from snnattack.training.ann import INPUT_ENCODINGS
+from snnattack.training.base import STRATEGIES
+from snnattack.training.conversion import shared_scales
+from snnattack.values import CHECKS
+
+
+@CHECKS.register("kinds_fit_model_and_encoding", order=15)
+def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
+    source = resolved.get("source_train")
+    used = {resolved["train"]["kind"]} | (
+        {source} if source and "black" in resolved["boxes"] else set()
+    )
+    with_ann = sorted(kind for kind in used if STRATEGIES[kind].trains_ann)
+    if with_ann and resolved["encoding"] not in INPUT_ENCODINGS:
+        raise ConfigError(
+            f"encoding={resolved['encoding']} has no ANN counterpart (train kinds "
+            f"{with_ann}); accepted: {', '.join(INPUT_ENCODINGS)}"
+        )
+    # the kinds whose model is converted from an ANN (they read train.conversion)
+    converted_kinds = [k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks]
+    converted = (
+        {resolved["model"]["name"]} if resolved["train"]["kind"] in converted_kinds else set()
+    )
+    if source in converted_kinds and "black" in resolved["boxes"]:
+        converted.add(resolved.get("source_model") or resolved["model"]["name"])
+    for name in sorted(converted if resolved["theta"] != 1 else ()):
+        if any(g != i for i, g in enumerate(shared_scales(meta_model(resolved, name)))):
+            raise ConfigError(
+                f"theta={resolved['theta']} cannot convert model={name}: its identity "
+                "shortcuts add spikes of unit size to the block's output; "
+                "accepted: theta=1"
+            )
