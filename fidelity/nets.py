@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from snnattack.config.keys import CONF_DIR
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.data.digits_events import record
 from snnattack.data.events import Framing
 from snnattack.snn.neurons import LIF

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from harness import compose
 
-from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.parse import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.training.trained import trained_model

@@ -36,8 +36,8 @@ from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.universal import needs_fitting, unfitted
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
-from snnattack.config.settings import job_settings
-from snnattack.config.settings import recipe as recipe_of
+from snnattack.config.parse import job_settings
+from snnattack.config.parse import recipe as recipe_of
 from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings

@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config import validate
-from snnattack.config.settings import job_settings
+from snnattack.config.parse import job_settings
 from snnattack.data import datamodule
 from snnattack.evaluation.core import Runner, evaluate
 from snnattack.process.distributed import ddp_job, thread_share

@@ -1,7 +1,7 @@
 """A job's settings as frozen dataclasses, built once from the validated config.
 
 :func:`snnattack.job.run` validates the config (:mod:`snnattack.config`) and then builds one
-:class:`JobSettings` (:func:`snnattack.config.settings.job_settings`, the one place the config
+:class:`JobSettings` (:func:`snnattack.config.parse.job_settings`, the one place the config
 tree is parsed); below ``job.py`` the models, the training, the attacks, the evaluation, the
 data, the tracking and the analyses receive these typed settings, never the config. A resolved
 config tree where one is needed (the record, the result spec, the sweep's row keys, a model's

@@ -9,7 +9,7 @@ import wandb
 from harness import compose
 
 from snnattack.config import validate
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF

@@ -13,7 +13,7 @@ import torch
 from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.evaluation import examples
 from snnattack.records.files import torch_bytes

@@ -10,7 +10,7 @@ import torch
 from harness import QUICK, QUIET, RunsCode, cli, compose, sweep_metrics
 from torch import nn
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.evaluation import examples
 from snnattack.models import build

@@ -14,7 +14,7 @@ from harness import QUIET, compose
 from torch.utils.data import DataLoader
 
 import snnattack
-from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.parse import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.training.store_key import store_key

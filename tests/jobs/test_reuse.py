@@ -10,7 +10,7 @@ import torch
 from harness import QUIET, cli, compose, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.config.specs import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 import snnattack
 from snnattack import config
 from snnattack import job as job_module
-from snnattack.config.settings import data_settings
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core

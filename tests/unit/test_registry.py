@@ -19,9 +19,9 @@ from harness import ROOT, compose
 
 from snnattack.analysis import ANALYSES
 from snnattack.analysis import register as register_analysis
+from snnattack.attacks.grids import tunable
 from snnattack.attacks.methods import METHODS
 from snnattack.attacks.methods import register as register_method
-from snnattack.attacks.spec import tunable
 from snnattack.config import validate
 from snnattack.data import DATAMODULES
 from snnattack.data import register as register_dataset

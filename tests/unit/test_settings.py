@@ -1,5 +1,5 @@
 """The typed settings below ``job.py`` (snnattack/settings.py): built once from the validated
-config (snnattack/config/settings.py), they carry its values, cannot be changed, and are all
+config (snnattack/config/parse.py), they carry its values, cannot be changed, and are all
 that the layers below the job receive: outside ``config/`` (the validation and the parsers),
 only the seams listed here, function by function, take the config ``cfg``."""
 
@@ -13,7 +13,7 @@ import pytest
 from harness import ROOT, compose
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from snnattack.config.settings import data_settings, job_settings, model_settings
+from snnattack.config.parse import data_settings, job_settings, model_settings
 from snnattack.settings import AttackSpec, Frozen, ModelSettings, Recipe, freeze, thaw
 
 PACKAGE = ROOT / "src" / "snnattack"

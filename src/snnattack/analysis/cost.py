@@ -51,7 +51,7 @@ from snnattack.gradients.base import temporarily
 from snnattack.settings import AnalysisSettings
 from snnattack.snn.backend import backend_modules
 from snnattack.snn.neurons import LIF
-from snnattack.training.adversary import Adversary
+from snnattack.training.adversaries.recipe import Adversary
 
 MB = 2**20
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from snnattack.attacks.convergence import curve_reach, iterations
 from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
-from snnattack.attacks.spec import check_grid, tunable
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.values import CHECKS, NOTES, accepted_params, declare, one_of, params_known

@@ -24,7 +24,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.spec import grid, tunable
+from snnattack.attacks.grids import grid, tunable
 from snnattack.process.distributed import agree
 from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
 

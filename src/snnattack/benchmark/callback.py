@@ -4,7 +4,7 @@ Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after eve
 wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
 architecture the config builds, untrained: the count does not depend on the weights) and
 writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
-(:mod:`snnattack.benchmark.tracking`). The entry records the hash of the protocol file and
+(:mod:`snnattack.benchmark.wandb_run`). The entry records the hash of the protocol file and
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
@@ -32,8 +32,8 @@ from snnattack.benchmark import leaderboard
 from snnattack.benchmark.entry import check_reported, from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
-from snnattack.benchmark.tracking import log_entry
-from snnattack.config.settings import model_settings
+from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.parse import model_settings
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse

@@ -21,8 +21,8 @@ from snnattack.api import Data, evaluate
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
-from snnattack.benchmark.tracking import log_entry
-from snnattack.config.settings import data_settings, model_settings, source_config
+from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.parse import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.attacked import probed_model
@@ -139,7 +139,7 @@ def benchmark(
     the checkpoint store its standard surrogate is kept in (trained there on first use).
     A model whose forward is random is attacked with the protocol's EoT draws. With
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
-    :mod:`snnattack.benchmark.tracking`).
+    :mod:`snnattack.benchmark.wandb_run`).
     """
     check_names(name, paper, venue, training, reported)
     chosen = named(protocol)

@@ -18,10 +18,10 @@ from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
 from snnattack.attacks.ensemble import ENSEMBLE, Component
+from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS
-from snnattack.attacks.spec import check_grid, tunable
+from snnattack.config.parse import model_settings
 from snnattack.config.rules import MAX_SEED
-from snnattack.config.settings import model_settings
 from snnattack.config.specs import components
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError

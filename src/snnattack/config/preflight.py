@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
 from snnattack.interop.external import check_external

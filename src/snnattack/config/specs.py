@@ -1,6 +1,6 @@
 """The attack rows a config asks for, parsed once: each (method, radius, box) as an
 :class:`~snnattack.settings.AttackSpec`, an ensemble's components and the radii (whether the
-job tunes: :func:`snnattack.attacks.spec.tunes`; the iterations each method runs:
+job tunes: :func:`snnattack.attacks.grids.tunes`; the iterations each method runs:
 :func:`snnattack.attacks.convergence.curve_reach`).
 
 The validation reads them, and the job's settings carry the specs

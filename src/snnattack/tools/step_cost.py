@@ -48,7 +48,7 @@ from snnattack.tools.command import (
     run,
     settings,
 )
-from snnattack.training.adversary import ADVERSARIES, Adversary
+from snnattack.training.adversaries.recipe import ADVERSARIES, Adversary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,7 +14,7 @@ from torch import nn
 
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
-from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.parse import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.training.trained import trained_model

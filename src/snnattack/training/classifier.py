@@ -25,7 +25,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
 from snnattack.process.clock import Spans
-from snnattack.training.adversary import Adversary
+from snnattack.training.adversaries.recipe import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
 # How models are trained and selected, in the store key (not SELECTION's wording, which would
@@ -44,7 +44,7 @@ class Classifier(L.LightningModule):
     :meth:`validation_record` gives the numbers of the selected epoch.
 
     With an ``adversary`` (``train.adversary``) each batch is first replaced by the examples it
-    crafts, and the loss is its method's (:mod:`snnattack.training.adversary`). The time of
+    crafts, and the loss is its method's (:mod:`snnattack.training.adversaries.recipe`). The time of
     every training batch is split into crafting and update (forward, backward, optimiser
     step), and the adversary's input-gradient evaluations are counted: :meth:`cost_record`.
 

@@ -25,7 +25,7 @@ from snnattack.records.provenance import provenance
 from snnattack.records.store import RESUME_FILE
 from snnattack.records.tracking import train_loggers
 from snnattack.settings import ModelSettings, TrackingSettings, thaw
-from snnattack.training.adversary import Adversary
+from snnattack.training.adversaries.recipe import Adversary
 from snnattack.training.classifier import Classifier
 
 log = logging.getLogger(__name__)

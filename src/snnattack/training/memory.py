@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from snnattack.attacks.spec import tunes
+from snnattack.attacks.grids import tunes
 from snnattack.attacks.universal import fits
 from snnattack.errors import ConfigError
 from snnattack.interop.external import is_external

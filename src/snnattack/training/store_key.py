@@ -8,7 +8,7 @@ from typing import Any
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.settings import ModelSettings, thaw
 from snnattack.training import STRATEGIES, TRAINING_VERSION
-from snnattack.training.adversary import adversary_spec
+from snnattack.training.adversaries.recipe import adversary_spec
 
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
 

@@ -11,7 +11,7 @@ from torch import nn
 from snnattack.analysis import run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
-from snnattack.config.settings import analysis_settings, data_settings, model_settings
+from snnattack.config.parse import analysis_settings, data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF

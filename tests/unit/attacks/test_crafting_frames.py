@@ -11,7 +11,7 @@ import torchattacks
 from harness import compose
 
 from snnattack.attacks.crafting import craft
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.settings import Recipe
 from snnattack.training.trained import build_model
 

@@ -10,10 +10,10 @@ import torch
 from fixtures_digits import trained
 from harness import QUICK, compose
 
-from snnattack.attacks.spec import grid, grid_values
+from snnattack.attacks.grids import grid, grid_values
 from snnattack.attacks.tuning import _asr, tune_specs
 from snnattack.config import validate
-from snnattack.config.settings import attack_settings, data_settings
+from snnattack.config.parse import attack_settings, data_settings
 from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import ConfigError

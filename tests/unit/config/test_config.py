@@ -8,7 +8,7 @@ import torch
 from harness import CONF, compose, run_py
 
 from snnattack.config import validate
-from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.parse import data_settings, model_settings
 from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError

@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.methods import METHODS
 from snnattack.config import validate
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.store_key import store_key
 

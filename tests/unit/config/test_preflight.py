@@ -8,7 +8,7 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack.config.settings import model_settings, source_config
+from snnattack.config.parse import model_settings, source_config
 from snnattack.errors import CheckpointError
 from snnattack.job import run
 from snnattack.records.store import CHECKPOINT, ModelStore

@@ -8,7 +8,7 @@ import pytest
 from harness import compose
 
 from snnattack.config import validate
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import thread_share
 from snnattack.training.store_key import store_key

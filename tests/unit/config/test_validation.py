@@ -10,7 +10,7 @@ from harness import CONF, EXPERIMENTS, compose
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_counts
-from snnattack.attacks.spec import grid, grid_values
+from snnattack.attacks.grids import grid, grid_values
 from snnattack.config import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
 from snnattack.runtime.cli import (

@@ -7,7 +7,7 @@ import torch
 from harness import compose
 from torchattacks.attack import Attack
 
-from snnattack.config.settings import data_settings, model_settings
+from snnattack.config.parse import data_settings, model_settings
 from snnattack.data import datamodule
 from snnattack.evaluation import examples
 from snnattack.job import run

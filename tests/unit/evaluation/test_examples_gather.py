@@ -11,7 +11,7 @@ import torch
 from harness import QUICK, compose
 from torch import nn
 
-from snnattack.config.settings import job_settings
+from snnattack.config.parse import job_settings
 from snnattack.evaluation.evaluator import AttackEvaluator
 
 

@@ -14,7 +14,7 @@ from harness import QUICK, compose
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from snnattack.config.settings import job_settings
+from snnattack.config.parse import job_settings
 from snnattack.evaluation import core
 from snnattack.evaluation.core import device_of, evaluation_record
 

@@ -18,7 +18,7 @@ from harness import QUICK, compose
 from torch import nn
 
 from snnattack.attacks.crafting import craft, craft_tracked
-from snnattack.config.settings import job_settings
+from snnattack.config.parse import job_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
 from snnattack.models import MODELS, build

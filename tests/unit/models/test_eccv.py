@@ -8,7 +8,7 @@ import torch
 from harness import EXPERIMENTS, compose
 from omegaconf import DictConfig
 
-from snnattack.config.settings import model_settings, source_config
+from snnattack.config.parse import model_settings, source_config
 from snnattack.models import build
 from snnattack.snn.encoding import SignedPoissonEncoder, build_encoder
 from snnattack.snn.neurons import LIF

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from harness import ROOT, compose, resolved
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.records.cosmetic import is_cosmetic, without_cosmetic
 from snnattack.records.results import result_spec
 from snnattack.records.tracking import run_name

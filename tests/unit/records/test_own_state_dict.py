@@ -14,7 +14,7 @@ import torch
 from harness import RunsCode, compose
 from torch import nn
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import as_spiking_net
 from snnattack.training.trained import load_from_file

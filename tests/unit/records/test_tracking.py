@@ -13,7 +13,7 @@ import wandb
 from harness import QUIET, ROOT, cli, compose
 from harness import read_wandb_run as read_run
 
-from snnattack.config.settings import tracking_settings
+from snnattack.config.parse import tracking_settings
 from snnattack.errors import ConfigError
 from snnattack.records import tracking
 from snnattack.records.results import AttackRow, JobRecord

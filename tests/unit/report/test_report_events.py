@@ -15,8 +15,8 @@ from test_report_figures import drawn_axes
 from snnattack.evaluation.examples import save
 from snnattack.records.results import AttackRow
 from snnattack.report import write_report
-from snnattack.report.callback import ReportCallback
 from snnattack.report.events import Curve, budgets, example_of
+from snnattack.report.hydra_callback import ReportCallback
 
 
 def _row(method: str, grad: str, asr: float, hist: dict | None, **extra) -> dict:

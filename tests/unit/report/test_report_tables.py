@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from snnattack.report import tables, write_report
 from snnattack.report.__main__ import main as report_main
-from snnattack.report.callback import ReportCallback, sweep_group
+from snnattack.report.hydra_callback import ReportCallback, sweep_group
 
 
 def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.config.settings import model_settings
+from snnattack.config.parse import model_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.snn.neurons import IMPLS, LIF
 from snnattack.snn.surrogates import make_surrogate

@@ -10,7 +10,7 @@ from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
 from omegaconf import DictConfig
 
 from snnattack.config import validate
-from snnattack.config.settings import data_settings, model_settings, source_config, with_train
+from snnattack.config.parse import data_settings, model_settings, source_config, with_train
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build

@@ -1,7 +1,7 @@
 """What an adversary of adversarial training is: how it starts, steps and is trained on.
 
 A :class:`Method` is stateless: the recipe's numbers (ε, α, steps, β) come from the
-:class:`Recipe` that uses it (:class:`~snnattack.training.adversary.Adversary`), whose
+:class:`Recipe` that uses it (:class:`~snnattack.training.adversaries.recipe.Adversary`), whose
 ``craft`` runs the loop ``adv <- clip(adv + alpha * sign(grad step_loss(model(adv))))`` from
 the method's ``start``. The recipe is described here by what a method reads, so this package
 does not import the module that imports it.

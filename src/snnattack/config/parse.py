@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from snnattack.attacks.spec import tunes
+from snnattack.attacks.grids import tunes
 from snnattack.config.specs import attack_specs
 from snnattack.errors import ConfigError
 from snnattack.settings import (
