@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-import torch
-from torch import nn
-
 from snnattack.errors import UserError
 
 
@@ -51,15 +48,3 @@ def reference_module(
             f"--reference={folder}: {path} has no class {', '.join(missing)}; accepted: {accepted}"
         )
     return module
-
-
-class TimeFirst(nn.Module):
-    """The reference's model interface: ``[T, B, ...]`` in, ``[T, B, classes]`` out (it
-    averages over the first axis)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.net(frames.transpose(0, 1)).unsqueeze(0)
