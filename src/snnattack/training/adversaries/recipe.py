@@ -43,12 +43,12 @@ from torch import nn
 from snnattack.attacks.crafting import spiking
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.training.adversaries import ADVERSARIES, Method, set_training_mode
-from snnattack.values import declare, one_of, optional
+from snnattack.values import declare, member_of, one_of, optional
 
 BN_MODES = ("eval", "train")
 declare(
     {
-        "train.adversary.method": optional(one_of(*ADVERSARIES)),
+        "train.adversary.method": optional(member_of(ADVERSARIES)),  # read at each check
         "train.adversary.bn_mode": optional(one_of(*BN_MODES)),
     }
 )
