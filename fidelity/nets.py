@@ -12,10 +12,10 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from snnattack.config.keys import CONF_DIR
-from snnattack.config.parse import model_settings
 from snnattack.data.digits_events import record
 from snnattack.data.events import Framing
 from snnattack.snn.neurons import LIF
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import build_model
 
 TRAIN = 240  # event digits the net is fitted on; the samples are the ones after them

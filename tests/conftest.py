@@ -1,6 +1,8 @@
 """Shared test settings and fixtures; the plain functions behind them are in ``harness.py``.
 
-Settings: one torch thread, W&B offline, every test seeded with 0.
+Settings: one torch thread, W&B offline, every test seeded with 0, and the kinds' rules
+declared as in every entrance (``snnattack.job`` imported, so ``snnattack.config.validate``
+runs in any test file alone).
 
 Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of imports):
 
@@ -30,6 +32,8 @@ from typing import Any
 import harness
 import pytest
 import torch
+
+import snnattack.job  # noqa: F401  the kinds declare their keys' rules on import
 
 os.environ.setdefault("WANDB_MODE", "offline")
 torch.set_num_threads(1)

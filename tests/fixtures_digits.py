@@ -8,9 +8,10 @@ from pathlib import Path
 import torch
 from harness import compose
 
-from snnattack.config.parse import data_settings, model_settings
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
 
 

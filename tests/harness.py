@@ -21,12 +21,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from snnattack.training.trained import Built
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -66,6 +69,18 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
     """The config tree as plain containers, interpolations resolved (what the seams that read
     the whole tree take: the result spec, the relaunch check, the sweep's row keys)."""
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def job_checks(cfg: DictConfig) -> Built:
+    """What a job checks before any work (``snnattack.job.run``): the config's validation, then
+    its model files loaded and the user's factory's network built and run (what they built is
+    returned)."""
+    import snnattack.job  # noqa: F401  as in a job: the kinds declare their rules on import
+    from snnattack.config import validate
+    from snnattack.training.trained import built_models
+
+    validate(cfg)
+    return built_models(resolved(cfg))
 
 
 @contextlib.contextmanager

@@ -33,12 +33,11 @@ from torch.utils.data import DataLoader
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
+from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting, unfitted
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
-from snnattack.config.parse import job_settings
 from snnattack.config.parse import recipe as recipe_of
-from snnattack.config.specs import attack_specs
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -49,6 +48,7 @@ from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, with_encoding
 from snnattack.interop.inputs import dataset_of
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
+from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.process.numerics import set_tf32
 from snnattack.records.results import JobRecord
@@ -160,7 +160,7 @@ def _composed(
             cfg = compose("config", overrides=list(args))
     except HydraException as err:
         raise UserError(" ".join(str(err).split())) from None
-    return cfg, tuple(validate(cfg).notes)
+    return cfg, validate(cfg)
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:

@@ -1,5 +1,10 @@
 """One job, start to end: validate -> settings -> trained models from the store -> the one
-evaluation core (:func:`snnattack.evaluation.core.evaluate`) -> ``metrics.json``."""
+evaluation core (:func:`snnattack.evaluation.core.evaluate`) -> ``metrics.json``.
+
+Each layer parses its own part of the config into the job's settings (:func:`job_settings`):
+the config's own blocks (:mod:`snnattack.config.parse`), the attack rows
+(:mod:`snnattack.attacks.parse`) and the models (:mod:`snnattack.training.parse`).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,17 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.attacks.grids import tunes
+from snnattack.attacks.parse import attack_specs
 from snnattack.config import validate
-from snnattack.config.parse import job_settings
+from snnattack.config.parse import (
+    analysis_settings,
+    attack_settings,
+    check_settings,
+    data_settings,
+    store_settings,
+    tracking_settings,
+)
 from snnattack.data import datamodule
 from snnattack.evaluation.core import Runner, evaluate
 from snnattack.process.distributed import ddp_job, thread_share
@@ -28,8 +42,10 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
+from snnattack.settings import JobSettings
+from snnattack.training.parse import model_settings, source_config
 from snnattack.training.source import check_stored, source_model
-from snnattack.training.trained import target_model
+from snnattack.training.trained import built_models, target_model
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +54,11 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     """Trains (or reuses) the target and black-box source, attacks, writes metrics.json."""
     quiet_libraries()
     started = time.time()
-    job = job_settings(cfg, (checked := validate(cfg, output_dir)).notes)  # + what it built
+    job = job_settings(cfg, validate(cfg, output_dir))
+    specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
+    built = built_models(resolved)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
     process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32)
-    specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, spec, len(specs)):
@@ -50,8 +67,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     with ddp_job(output_dir) as trainers:
-        target, target_record = target_model(job, store, trainers, checked.built)
-        source, source_record = source_model(job, store, trainers, checked.built)
+        target, target_record = target_model(job, store, trainers, built)
+        source, source_record = source_model(job, store, trainers, built)
         models = {"target": target_record, "source": source_record}
         loggers = attack_loggers(job.tracking, output_dir, resolved, models)
 
@@ -65,6 +82,24 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
         runner = Runner(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
         return evaluate(job, target, source, data, data, runner, models=models, config=resolved)
+
+
+def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
+    """The settings of the validated ``cfg``, each part parsed by its layer; ``notes`` are
+    what validation returned."""
+    return JobSettings(
+        attack=attack_settings(cfg),
+        data=data_settings(cfg),
+        checks=check_settings(cfg),
+        analysis=analysis_settings(cfg),
+        specs=tuple(attack_specs(cfg)),
+        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
+        model=model_settings(cfg),
+        source=model_settings(source_config(cfg)),
+        store=store_settings(cfg),
+        tracking=tracking_settings(cfg),
+        notes=tuple(notes),
+    )
 
 
 def process_settings(threads: int | str, trainer: DictConfig, malloc: str, tf32: bool) -> None:

@@ -1,8 +1,8 @@
 """A job's settings as frozen dataclasses, built once from the validated config.
 
 :func:`snnattack.job.run` validates the config (:mod:`snnattack.config`) and then builds one
-:class:`JobSettings` (:func:`snnattack.config.parse.job_settings`, the one place the config
-tree is parsed); below ``job.py`` the models, the training, the attacks, the evaluation, the
+:class:`JobSettings` (:func:`snnattack.job.job_settings`, each layer parsing its own part of
+the config tree); below ``job.py`` the models, the training, the attacks, the evaluation, the
 data, the tracking and the analyses receive these typed settings, never the config. A resolved
 config tree where one is needed (the record, the result spec, the sweep's row keys, a model's
 store key) is a plain dict, or frozen inside the settings (:func:`freeze`).
@@ -67,7 +67,7 @@ def thaw(frozen: Any) -> Any:
 @dataclass(frozen=True)
 class AttackSpec:
     """One row of the results: a method at a radius, white or black box (the config's rows are
-    parsed once, :func:`snnattack.config.specs.attack_specs`, and carried in
+    parsed once, :func:`snnattack.attacks.parse.attack_specs`, and carried in
     :attr:`JobSettings.specs`)."""
 
     method: str  # the row's name (the config node, e.g. apgd_dlr)

@@ -1,6 +1,6 @@
-"""A job builds each model once: validation loads the model files and calls the user's factory
-to check them, and the job attacks what it built (``snnattack.config.Validation.built``)
-instead of reading the files or calling the factory again."""
+"""A job builds each model once: its checks before any work load the model files and call the
+user's factory (``snnattack.training.trained.built_models``), and the job attacks what they
+built instead of reading the files or calling the factory again."""
 
 from __future__ import annotations
 

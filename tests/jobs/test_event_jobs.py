@@ -10,7 +10,7 @@ import pytest
 from fixtures_events import write_dvs_gesture, write_nmnist
 from harness import compose
 
-from snnattack.config.specs import attack_specs
+from snnattack.attacks.parse import attack_specs
 
 
 def test_an_event_attack_is_one_row_per_box_at_eps_0_beside_the_radii() -> None:

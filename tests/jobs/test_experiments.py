@@ -8,7 +8,7 @@ from fixtures_cifar import write_cifar10, write_cifar100
 from fixtures_dvs import write_cifar10_dvs
 from harness import CONF, FIXTURE_RUN, compose
 
-from snnattack.config.specs import attack_specs, eps_values
+from snnattack.attacks.parse import attack_specs, eps_values
 
 PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 # the default suite trains and attacks one preset on the fixtures (the lightest model); the

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 import wandb
-from harness import compose
+from harness import compose, job_checks
 
-from snnattack.config import validate
-from snnattack.config.parse import model_settings
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model, trained_model
 
@@ -84,7 +83,7 @@ def test_an_external_model_that_cannot_be_built_or_trained_is_refused_in_one_lin
     overrides, message
 ) -> None:
     with pytest.raises(ConfigError) as err:
-        validate(compose(*overrides))
+        job_checks(compose(*overrides))
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
@@ -124,7 +123,7 @@ def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
 
 def test_the_factory_gets_its_keyword_arguments_and_the_jobs_t_by_interpolation() -> None:
     cfg = compose(*EXTERNAL, "+model.kwargs.T=${T}", "+model.kwargs.lam=0.5", "T=6")
-    validate(compose(*EXTERNAL, "+model.kwargs.T=${T}", "T=6", "boxes=[white]"))
+    job_checks(compose(*EXTERNAL, "+model.kwargs.T=${T}", "T=6", "boxes=[white]"))
     model = build_model(model_settings(cfg))
     assert model.T == 6
     assert {m.lam for m in model.modules() if isinstance(m, LIF)} == {0.5}
@@ -167,7 +166,7 @@ def test_a_factorys_network_that_does_not_fit_the_dataset_is_refused_in_one_line
     if factory in ("failing", "with_spikes"):
         pytest.importorskip("spikingjelly")
     with pytest.raises(UserError) as err:
-        validate(compose(*EXTERNAL[:1], f"model.factory._target_=external_nets.{factory}"))
+        job_checks(compose(*EXTERNAL[:1], f"model.factory._target_=external_nets.{factory}"))
     assert str(err.value).startswith(line) and "\n" not in str(err.value)
 
 
@@ -190,7 +189,7 @@ def test_a_network_that_does_not_fit_ends_the_job_with_exit_code_2_leaving_nothi
 
 def test_a_factorys_nan_weights_that_checkpoint_replaces_are_accepted(weights) -> None:
     """The weights attacked are the file's (checked finite when it is loaded)."""
-    validate(
+    job_checks(
         compose(
             *EXTERNAL[:1],
             "model.factory._target_=external_nets.nan_weight",

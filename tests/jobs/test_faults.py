@@ -13,7 +13,6 @@ import torch
 from harness import QUICK, cli, compose, run_job, sweep_metrics
 from torch import nn
 
-from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.evaluation import examples
 from snnattack.records.files import torch_bytes
@@ -21,6 +20,7 @@ from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report.__main__ import main as report_main
 from snnattack.training.classifier import SELECTION, selection_score
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 

@@ -10,7 +10,6 @@ import torch
 from harness import QUICK, QUIET, RunsCode, cli, compose, sweep_metrics
 from torch import nn
 
-from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.evaluation import examples
 from snnattack.models import build
@@ -18,6 +17,7 @@ from snnattack.records.checkpoints import RefusedFile, load_model_file, load_ten
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training import fit
 from snnattack.training.fit import _epochs_done
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import build_model
 
 

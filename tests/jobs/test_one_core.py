@@ -14,9 +14,10 @@ from harness import QUIET, compose
 from torch.utils.data import DataLoader
 
 import snnattack
-from snnattack.config.parse import data_settings, model_settings
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 ATTACKS = ["eps=[16]", "method=[fgsm,pgd]", "boxes=[white]", "method.pgd.steps=3"]

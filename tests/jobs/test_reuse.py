@@ -10,12 +10,12 @@ import torch
 from harness import QUIET, cli, compose, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.config.parse import model_settings
-from snnattack.config.specs import attack_specs
+from snnattack.attacks.parse import attack_specs
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.results import result_spec
 from snnattack.records.store import spec_key
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 QUICK_JOB = [*QUIET, "train.epochs=1", "eps=[32]"]

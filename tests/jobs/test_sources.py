@@ -9,8 +9,8 @@ import pytest
 from harness import QUICK, compose
 
 from snnattack.config import validate
-from snnattack.config.parse import model_settings, source_config
 from snnattack.errors import ConfigError
+from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
 
 

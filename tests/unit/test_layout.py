@@ -29,11 +29,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("gradients",),  # the gradient modes (STBP, BPTR, RGA, HART, ...)
     ("models",),  # the architectures
     ("data",),  # the datamodules
+    ("config",),  # validation before any work, and the config's own blocks parsed
     ("interop",),  # foreign and user-built networks as SpikingNets
     ("attacks",),  # attack methods, crafting, ensemble, tuning, an attack run's rows
     ("training",),  # training kinds, fitting, a job's models (target and black-box source)
     ("analysis",),  # analyses of a trained model
-    ("config",),  # validation before any work
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
@@ -199,31 +199,15 @@ def test_the_evaluation_reads_no_validation() -> None:
 
 # the kinds whose rules are declared beside their code: config/ runs them, importing none
 KINDS = ("attacks", "training", "interop", "analysis")
-# the imports of config/ into a kind that remain, each with why (issue 51): the parsers of the
-# config into a job's settings read the kinds of training's derived models and the methods'
-# facts (an ensemble's components are parsed from the config, so their check stays beside the
-# parser), and validation builds the models it checks (the model files, the user's factory, a
-# model's spiking layers). The list only shrinks: a new import of a kind is refused.
-CONFIG_REACHES = {
-    ("snnattack.config", "snnattack.training.trained"): "Validation.built: the models built",
-    ("snnattack.config.combinations", "snnattack.analysis.rate_current"): "spiking layers",
-    ("snnattack.config.combinations", "snnattack.attacks.ensemble"): "an ensemble's check",
-    ("snnattack.config.combinations", "snnattack.attacks.methods"): "an ensemble's check",
-    ("snnattack.config.combinations", "snnattack.attacks.grids"): "an ensemble's tuning",
-    ("snnattack.config.combinations", "snnattack.training.trained"): "the model, on meta",
-    ("snnattack.config.preflight", "snnattack.interop.external"): "the factory's network",
-    ("snnattack.config.preflight", "snnattack.training.trained"): "the model files loaded",
-    ("snnattack.config.parse", "snnattack.attacks.grids"): "JobSettings.tunes",
-    ("snnattack.config.parse", "snnattack.training"): "a kind's derived models",
-    ("snnattack.config.specs", "snnattack.attacks.ensemble"): "an ensemble's components",
-    ("snnattack.config.specs", "snnattack.attacks.methods"): "a method's rows and EOT",
-}
 
 
-def test_config_imports_no_kind_but_the_listed() -> None:
+def test_config_lies_below_every_kind() -> None:
     """Each kind declares the rules of its own keys beside its code (``values.declare``,
-    ``values.CHECKS``, ``values.NOTES``), so validation needs no import of it: ``config/``
-    imports attacks, training, interop or analysis only where :data:`CONFIG_REACHES` says."""
+    ``values.CHECKS``, ``values.NOTES``) and parses its own part of the config
+    (``attacks/parse.py``, ``training/parse.py``), so validation needs no kind: ``config/``
+    lies below them all, and :func:`test_no_module_imports_a_layer_above_its_own` refuses any
+    import from ``config/`` into attacks, training, interop or analysis (issue 51)."""
+    assert all(LAYER["config"] < LAYER[kind] for kind in KINDS)
     found = {
         (m, i)
         for m, imports in modules().items()
@@ -231,4 +215,11 @@ def test_config_imports_no_kind_but_the_listed() -> None:
         for i in imports
         if unit(i) in KINDS
     }
-    assert found == set(CONFIG_REACHES)
+    assert found == set()
+
+
+def test_an_import_from_config_into_a_kind_is_upward() -> None:
+    """The check itself: ``from snnattack.training.trained import Built`` in ``config/``
+    imports a layer above its own."""
+    found = imports_in("from snnattack.training.trained import Built", "snnattack.config.x")
+    assert [LAYER[unit(i)] > LAYER["config"] for i in found] == [True]

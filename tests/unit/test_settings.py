@@ -1,7 +1,8 @@
 """The typed settings below ``job.py`` (snnattack/settings.py): built once from the validated
-config (snnattack/config/parse.py), they carry its values, cannot be changed, and are all
-that the layers below the job receive: outside ``config/`` (the validation and the parsers),
-only the seams listed here, function by function, take the config ``cfg``."""
+config, each layer parsing its own part (snnattack/config/parse.py, attacks/parse.py,
+training/parse.py), they carry its values, cannot be changed, and are all that the layers
+below the job receive: outside the validation and the parsers, only the seams listed here,
+function by function, take the config ``cfg``."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ import pytest
 from harness import ROOT, compose
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from snnattack.config.parse import data_settings, job_settings, model_settings
+from snnattack.config.parse import data_settings
+from snnattack.job import job_settings
 from snnattack.settings import AttackSpec, Frozen, ModelSettings, Recipe, freeze, thaw
+from snnattack.training.parse import model_settings
 
 PACKAGE = ROOT / "src" / "snnattack"
-PARSERS = "config/"  # the validation and the parsers of the config into settings
+# the validation, and each layer's parser of its part of the config into settings
+PARSERS = ("config/", "attacks/parse.py", "training/parse.py")
 MAX_SEAMS = 10  # the most functions outside config/ that may take the config (issue 40)
 
 # Where the whole config may still be a parameter outside config/, function by function, and why.
 SEAMS = {
     ("job.py", "run"): "the data flow: it validates the config and builds the settings",
+    ("job.py", "job_settings"): "the job's settings, put together from each layer's parser",
     ("command.py", "job"): "the command line's job function: Hydra hands it the composed config",
     ("benchmark/callback.py", "job_entry"): "a Hydra job-end callback: Hydra hands it the "
     "job's config, whose benchmark block names the protocol",

@@ -1,7 +1,7 @@
 """The attacks' keys and rules, declared beside their code for the validation before any work
 (:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): the names of
-``method=``, the parameters each method takes (an ensemble's components, parsed from the config, are
-checked in :mod:`snnattack.config.combinations`), the tuning grids,
+``method=``, the parameters each method takes (an ensemble's components too, parsed from the
+config by :func:`snnattack.attacks.parse.components`), the tuning grids,
 the convergence curve's counts, what an event attack needs of the data, a targeted attack's
 class, and the notes on settings that do less than they say.
 
@@ -15,14 +15,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from snnattack.attacks.convergence import curve_reach, iterations
-from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.ensemble import ENSEMBLE, Component
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
+from snnattack.attacks.parse import components
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
-from snnattack.values import CHECKS, NOTES, accepted_params, declare, one_of, params_known
+from snnattack.gradients import GRADIENT_MODES, check_params
+from snnattack.values import (
+    CHECKS,
+    NOTES,
+    accepted_params,
+    check_as,
+    declare,
+    one_of,
+    params_known,
+)
 
 declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
 
@@ -43,7 +55,7 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"its settings with '~method.{key}'"
             )
         if method["name"] == ENSEMBLE:
-            continue  # its components, parsed from the config: config/combinations.py
+            continue  # its components, parsed from the config: _ensembles
         params = {k: v for k, v in method.items() if k != "name"}
         params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
         if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
@@ -52,6 +64,60 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"attack.eot_samples={resolved['attack']['eot_samples']} does not "
                 f"apply to method={key}; accepted: 1, or the methods {accepted}"
             )
+
+
+@CHECKS.register("ensembles", order=0.5)  # after every method's own parameters
+def _ensembles(resolved: dict[str, Any]) -> None:
+    """Each worst-case ensemble of ``method=`` (its components are parsed from the config:
+    :func:`~snnattack.attacks.parse.components`)."""
+    for key, method in resolved["method"].items():
+        if method["name"] == ENSEMBLE:
+            _ensemble_params(resolved, key)
+
+
+def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
+    """Every component of an ensemble names an attack= and a method= that exist, with
+    parameters their functions accept, each by the rule of the same top-level key
+    (``method.<method>.<name>``), tunes only a gradient mode with parameters, and shares one
+    threat model with the others."""
+    entries = resolved["method"][key]["components"]
+    parts = components(OmegaConf.create(resolved), key)
+    for entry, part in zip(entries, parts, strict=True):
+        where = f"method.{key}.components.{part.name}"
+        params_known(where, part.params, METHODS[part.algorithm].make, skip=2)
+        for name, value in (entry.get("params") or {}).items():
+            check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
+        if part.tune and (part.attack is None or not tunable(part.grad_mode)):
+            what = "is gradient-free" if part.attack is None else "has no parameter to tune"
+            raise ConfigError(
+                f"{where}.tune=true has nothing to tune: {part.name} {what}; accepted: "
+                f"tune: false, or tune: true on an attack with parameters "
+                f"({', '.join(m for m in GRADIENT_MODES if tunable(m))})"
+            )
+        if part.tune:
+            check_grid(resolved, part.grad_mode)
+        if part.attack is not None:
+            check_params(
+                f"method.{key}.components.{part.name}.attack_params",
+                part.grad_params,
+                part.grad_mode,
+                f"attack={part.attack}",
+            )
+    _one_threat_model(key, parts)
+
+
+def _one_threat_model(key: str, parts: list[Component]) -> None:
+    """The components of an ensemble share one threat model: its per-sample worst case is one
+    number only within one budget (an L∞ radius and a count of flipped events are not)."""
+    threats: dict[str, list[str]] = {}
+    for part in parts:
+        threats.setdefault(METHODS[part.algorithm].threat(part.params), []).append(part.name)
+    if len(threats) > 1:
+        mixed = "; ".join(f"{t}: {', '.join(names)}" for t, names in threats.items())
+        raise ConfigError(
+            f"method.{key}.components mixes threat models ({mixed}); accepted: components of "
+            "one threat model (each other threat model as its own method= row)"
+        )
 
 
 @CHECKS.register("tuned_grids", order=1)

@@ -1,9 +1,9 @@
 r"""The grids an attack run's gradient-mode parameters are tuned on (``attack.tune.grids``).
 
-Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once, above
-this layer (:mod:`snnattack.config.specs`), and carried in the job's settings. Whether a config
-tunes anything (:func:`tunes`) and whether its grids are sound (:func:`check_grid`) are read
-by the validation too.
+Its rows are :class:`~snnattack.settings.AttackSpec`\ s, parsed from the config once
+(:mod:`snnattack.attacks.parse`) and carried in the job's settings. Whether a config tunes
+anything (:func:`tunes`) and whether its grids are sound (:func:`check_grid`) are read by
+the validation too (:mod:`snnattack.attacks.checks`).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def tune_specs(
 ) -> list[AttackSpec]:
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
     chosen on the ``validation`` batch (the first ``attack.tune.val_size`` validation images,
-    never test ones; None where the job tunes nothing, :func:`~snnattack.config.specs.tunes`:
+    never test ones; None where the job tunes nothing, :func:`~snnattack.attacks.grids.tunes`:
     ``specs`` are returned as they are); each tuned spec's params gain ``tuned`` (values, val
     ASR). The specs at positions ``skip`` (rows reused from an earlier job) are left as they
     are."""

@@ -33,11 +33,11 @@ from snnattack.benchmark.entry import check_reported, from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
-from snnattack.config.parse import model_settings
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse
 from snnattack.settings import ModelSettings
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import build_model
 
 log = logging.getLogger(__name__)

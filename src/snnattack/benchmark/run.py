@@ -22,7 +22,7 @@ from snnattack.benchmark.entry import check_reported, from_record, slug, write_e
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
-from snnattack.config.parse import data_settings, model_settings, source_config
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.attacked import probed_model
@@ -36,6 +36,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
+from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
 
 # keys a protocol sets that evaluate() takes as arguments

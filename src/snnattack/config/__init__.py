@@ -2,17 +2,17 @@
 
 In order: every key is one the project reads (:mod:`.keys`), each key's value passes its rule
 (:mod:`.rules`), the keys fit together (:mod:`.combinations`), and the machine and the files
-can do the job (:mod:`.preflight`). :func:`validate` runs them all, and hands the job what
-it built to check (:class:`Validation`).
+can do the job (:mod:`.preflight`). :func:`validate` runs them all and returns the notes.
 
 The rules, checks and notes of a kind's own keys are declared beside its code, into the
-registries of :mod:`snnattack.values` (``method=`` in :mod:`snnattack.attacks.checks`,
-``train.kind`` in :mod:`snnattack.training.base`, ``model.name`` in
-:mod:`snnattack.interop.external`, ...), as each kind registers itself to be built: this
-package imports none of them for their rules (the imports of a kind that remain, for the
-models validation builds and the settings it parses, are listed in
-``tests/unit/test_layout.py``), and :func:`validate` refuses to run before the packages of
-:data:`DECLARING` are imported (``snnattack.job`` and ``snnattack.api`` import them).
+registries of :mod:`snnattack.values` (``method=`` and an ensemble's components in
+:mod:`snnattack.attacks.checks`, ``train.kind`` in :mod:`snnattack.training.base`,
+``model.name`` in :mod:`snnattack.interop.external`, ``analysis.rate_current.layer`` in
+:mod:`snnattack.analysis.rate_current`, ...), as each kind registers itself to be built. This
+package lies below every kind (docs/architecture.md, "The layers"), so it imports none of
+them, and :func:`validate` refuses to run before the packages of :data:`DECLARING` are
+imported (``snnattack.job`` and ``snnattack.api`` import them). What a kind needs of the config
+it parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config.keys import check_keys
-from snnattack.config.preflight import built_models, data_files, writable
+from snnattack.config.preflight import data_files, writable
 from snnattack.config.rules import check_rules
 from snnattack.errors import ConfigError
-from snnattack.training.trained import Built
 from snnattack.values import CHECKS, NOTES, RULES, Rule
 
 __all__ = [
@@ -40,7 +38,6 @@ __all__ = [
     "DECLARING",
     "RULES",
     "Rule",
-    "Validation",
     "notes",
     "validate",
     "writable",
@@ -90,26 +87,14 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
         ) from None
 
 
-@dataclass(frozen=True)
-class Validation:
-    """What :func:`validate` hands the job: the ``notes`` (settings accepted with a note), and
-    the models it ``built`` to check them (model files loaded, the user's factory's network),
-    which the job uses instead of building them again."""
-
-    notes: tuple[str, ...]
-    built: Built
-
-
-def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
+def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
-    then the machine, then the model files and the user's factory (:func:`built_models`),
-    then (with ``output_dir``: a job) the data files and that the output folder and the store
-    can be written. Settings
-    accepted with a note (:func:`notes`) are logged, and returned: computed once here, the
-    job's settings keep them for its record (:class:`~snnattack.settings.JobSettings`). So
-    are the models built: the job attacks them as they are (:class:`Validation`).
+    then the machine and the model files, then (with ``output_dir``: a job) the data files
+    and that the output folder and the store can be written. Settings accepted with a note
+    (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
+    them for its record (:class:`~snnattack.settings.JobSettings`).
     """
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
@@ -119,7 +104,6 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
     check_rules(_flat(resolved))
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)
-    built = built_models(resolved)
     if output_dir is not None:
         data_files(resolved)
         writable(Path(output_dir), "the output folder")
@@ -127,4 +111,4 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> Validation:
     found = tuple(notes(resolved))
     for line in found:
         log.warning("note: %s", line)
-    return Validation(found, built)
+    return found

@@ -13,78 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from omegaconf import OmegaConf
-
-from snnattack.analysis.rate_current import spiking_layers
-from snnattack.attacks.ensemble import ENSEMBLE, Component
-from snnattack.attacks.grids import check_grid, tunable
-from snnattack.attacks.methods import METHODS
-from snnattack.config.parse import model_settings
 from snnattack.config.rules import MAX_SEED
-from snnattack.config.specs import components
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import input_shape, layer_outputs, meta_model
 from snnattack.snn.encoding import ENCODINGS
-from snnattack.training.trained import build_model
-from snnattack.values import CHECKS, check_as, params_known
-
-
-@CHECKS.register("ensembles", order=0.5)  # after every method's own parameters
-def _ensembles(resolved: dict[str, Any]) -> None:
-    """Each worst-case ensemble of ``method=`` (its components are parsed from the config:
-    :func:`~snnattack.config.specs.components`)."""
-    for key, method in resolved["method"].items():
-        if method["name"] == ENSEMBLE:
-            _ensemble_params(resolved, key)
-
-
-def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
-    """Every component of an ensemble names an attack= and a method= that exist, with
-    parameters their functions accept, each by the rule of the same top-level key
-    (``method.<method>.<name>``), tunes only a gradient mode with parameters, and shares one
-    threat model with the others."""
-    entries = resolved["method"][key]["components"]
-    parts = components(OmegaConf.create(resolved), key)
-    for entry, part in zip(entries, parts, strict=True):
-        where = f"method.{key}.components.{part.name}"
-        params_known(where, part.params, METHODS[part.algorithm].make, skip=2)
-        for name, value in (entry.get("params") or {}).items():
-            check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
-        if part.tune and (part.attack is None or not tunable(part.grad_mode)):
-            what = "is gradient-free" if part.attack is None else "has no parameter to tune"
-            raise ConfigError(
-                f"{where}.tune=true has nothing to tune: {part.name} {what}; accepted: "
-                f"tune: false, or tune: true on an attack with parameters "
-                f"({', '.join(m for m in GRADIENT_MODES if tunable(m))})"
-            )
-        if part.tune:
-            check_grid(resolved, part.grad_mode)
-        if part.attack is not None:
-            check_params(
-                f"method.{key}.components.{part.name}.attack_params",
-                part.grad_params,
-                part.grad_mode,
-                f"attack={part.attack}",
-            )
-    _one_threat_model(key, parts)
-
-
-def _one_threat_model(key: str, parts: list[Component]) -> None:
-    """The components of an ensemble share one threat model: its per-sample worst case is one
-    number only within one budget (an L∞ radius and a count of flipped events are not)."""
-    threats: dict[str, list[str]] = {}
-    for part in parts:
-        threats.setdefault(METHODS[part.algorithm].threat(part.params), []).append(part.name)
-    if len(threats) > 1:
-        mixed = "; ".join(f"{t}: {', '.join(names)}" for t, names in threats.items())
-        raise ConfigError(
-            f"method.{key}.components mixes threat models ({mixed}); accepted: components of "
-            "one threat model (each other threat model as its own method= row)"
-        )
+from snnattack.values import CHECKS, params_known
 
 
 @CHECKS.register("gradient_params", order=4)
@@ -201,21 +137,4 @@ def _model_fits_dataset(resolved: dict[str, Any]) -> None:
         raise ConfigError(
             f"model={resolved['model']['name']} does not fit dataset={resolved['dataset']['name']} "
             f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"
-        )
-
-
-@CHECKS.register("analysis_layer_exists", order=17)
-def _analysis_layer_exists(resolved: dict[str, Any]) -> None:
-    opts = (resolved.get("analysis") or {}).get("rate_current")
-    if not opts:
-        return
-    with torch.device("meta"):
-        model = build_model(model_settings(OmegaConf.create(resolved)))
-    count = len(spiking_layers(model))
-    if not opts["layer"] < count:
-        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
-        raise ConfigError(
-            f"analysis.rate_current.layer={opts['layer']} is out of range: "
-            f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
-            f"{count} spiking layers; accepted: {accepted}"
         )

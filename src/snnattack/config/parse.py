@@ -1,10 +1,10 @@
-"""The config parsed into the job's frozen settings (:mod:`snnattack.settings`): the one
-place below ``job.py`` where the config tree is read, once, after validation.
+"""The config's own blocks parsed into the job's frozen settings (:mod:`snnattack.settings`):
+the attack recipe, the data, the masking checks, the analyses, the tracking and the store.
 
-Models derived from the configured one (the black-box source, the model a kind of training
-starts from, a fine-tuning recipe) are derived here on the config, before its interpolations
-resolve (``reset`` follows ``train.kind``, ``trainer.max_epochs`` follows ``train.epochs``),
-and each is parsed into its own :class:`~snnattack.settings.ModelSettings`.
+Each layer parses its own part of the config, once, after validation: the attack rows in
+:mod:`snnattack.attacks.parse` (only the methods know their rows), the models in
+:mod:`snnattack.training.parse` (only the kinds of training know the models they derive);
+:func:`snnattack.job.job_settings` puts the parts together.
 """
 
 from __future__ import annotations
@@ -13,24 +13,17 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from snnattack.attacks.grids import tunes
-from snnattack.config.specs import attack_specs
 from snnattack.errors import ConfigError
 from snnattack.settings import (
     AnalysisSettings,
     AttackSettings,
     CheckSettings,
     DataSettings,
-    JobSettings,
-    ModelSettings,
     Recipe,
     StoreSettings,
     TrackingSettings,
     freeze,
 )
-from snnattack.training import STRATEGIES
-
-SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
 
 
 def _plain(node: Any) -> Any:
@@ -119,47 +112,6 @@ def tracking_settings(cfg: DictConfig) -> TrackingSettings:
     )
 
 
-def with_train(cfg: DictConfig, **train: Any) -> DictConfig:
-    """A copy of ``cfg`` whose ``train`` keys are replaced by ``train`` (e.g. ``kind="ann"``)."""
-    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    for key, value in train.items():
-        copy.train[key] = value
-    return copy
-
-
-def model_settings(cfg: DictConfig, derive: bool = True) -> ModelSettings:
-    """The model ``cfg`` describes, with the model its kind starts from and its fine-tuning
-    recipe (each the config its kind derives, parsed in turn; ``derive=False``: neither, for
-    a recipe, which only trains)."""
-    strategy = STRATEGIES[cfg.train.kind]
-    tree = freeze(OmegaConf.to_container(cfg, resolve=True))
-    base = strategy.base_train if derive else None
-    tuning = strategy.fine_tuning(tree["train"]) if derive else None
-    return ModelSettings(
-        tree=tree,
-        data=data_settings(cfg),
-        base=None if base is None else model_settings(with_train(cfg, **base)),
-        fine_tuning=None if tuning is None else model_settings(with_train(cfg, **tuning), False),
-    )
-
-
-def source_config(cfg: DictConfig) -> DictConfig:
-    """The black-box source's config: the target's, trained as ``source_train`` (null: the
-    target's own kind) and with the ``source_lambda``, ``source_T`` and ``source_model`` that
-    are set. Its seed is the target's plus ``source_seed_offset``."""
-    kind = cfg.get("source_train")
-    source = cfg if kind is None or kind == cfg.train.kind else with_train(cfg, kind=kind)
-    changes = {
-        key: cfg[option] for option, key in SOURCE_SETTINGS.items() if cfg.get(option) is not None
-    }
-    if not changes:
-        return source
-    source = OmegaConf.create(OmegaConf.to_container(source, resolve=False))
-    for key, value in changes.items():
-        OmegaConf.update(source, key, value)
-    return source
-
-
 def store_settings(cfg: DictConfig) -> StoreSettings:
     """Where the job's models come from: the store, model files, seeds, the black box."""
     return StoreSettings(
@@ -169,21 +121,4 @@ def store_settings(cfg: DictConfig) -> StoreSettings:
         seed=cfg.seed,
         source_seed=cfg.seed + cfg.source_seed_offset,
         black_box="black" in cfg.boxes,
-    )
-
-
-def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
-    """The settings of the validated ``cfg``; ``notes`` are what validation returned."""
-    return JobSettings(
-        attack=attack_settings(cfg),
-        data=data_settings(cfg),
-        checks=check_settings(cfg),
-        analysis=analysis_settings(cfg),
-        specs=tuple(attack_specs(cfg)),
-        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
-        model=model_settings(cfg),
-        source=model_settings(source_config(cfg)),
-        store=store_settings(cfg),
-        tracking=tracking_settings(cfg),
-        notes=tuple(notes),
     )

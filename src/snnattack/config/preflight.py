@@ -2,8 +2,9 @@
 
 The GPUs asked for, the model files to attack, the data files and the folders to write: each
 check is a function of the resolved config in :data:`~snnattack.values.CHECKS`, after the
-combinations (folders: :func:`writable`; a job's data files: :func:`data_files`; the model
-files and the user's factory: :func:`built_models`, which returns what it built for the job).
+combinations (folders: :func:`writable`; a job's data files: :func:`data_files`). That the
+model files load and the user's factory builds a network that runs is checked as the job
+reads them, once, before any work (:func:`snnattack.training.trained.built_models`).
 The memory for the activations is checked beside the passes a job runs
 (:mod:`snnattack.training.memory`).
 """
@@ -15,14 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 
-from snnattack.config.parse import model_settings
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
-from snnattack.interop.external import check_external
-from snnattack.snn.backend import set_backend
-from snnattack.training.trained import Built, load_from_file
 from snnattack.values import CHECKS, is_int
 
 
@@ -47,27 +43,19 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
 MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a model file
 
 
-def built_models(resolved: dict[str, Any]) -> Built:
-    """``checkpoint`` and ``source_checkpoint`` exist and load into the configured model (as
-    the job loads them: the target's architecture), so that a bad file is refused before any
-    model is trained; ``model=external``'s factory builds a network that runs
-    (:func:`~snnattack.interop.external.check_external`). What they built is returned, for the
-    job to use as it is (:class:`~snnattack.training.trained.Built`): each file is read once,
-    the factory called once for the target."""
-    paths = {key: resolved[key] for key in MODEL_FILES if resolved.get(key) is not None}
-    for key, path in paths.items():
-        if not Path(path).is_file():
+@CHECKS.register("model_files_exist", order=18.5)
+def _model_files_exist(resolved: dict[str, Any]) -> None:
+    """``checkpoint`` and ``source_checkpoint`` name files (that they load into the configured
+    model is checked as they are read, once, before any work:
+    :func:`snnattack.training.trained.built_models`)."""
+    for key in MODEL_FILES:
+        path = resolved.get(key)
+        if path is not None and not Path(path).is_file():
             raise ConfigError(
                 f"{key}={path!r} is not a file; accepted: null or the path of a "
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
-    model = model_settings(OmegaConf.create(resolved))
-    loaded = {key: load_from_file(model, path, key) for key, path in paths.items()}
-    target = loaded.get("checkpoint")
-    net = check_external(resolved, None if target is None else target[0])
-    external = None if net is None or target else set_backend(net, resolved["backend"])
-    return Built(**loaded, external=external)
 
 
 def device_exists(key: str, device: str) -> None:

@@ -27,10 +27,10 @@ from rich.table import Table
 
 from snnattack.attacks import ensemble
 from snnattack.attacks.methods import METHODS
+from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config.parse import attack_settings
 from snnattack.config.rules import RULES
-from snnattack.config.specs import attack_specs
 from snnattack.data import first_samples
 from snnattack.tools.command import check, parser, run
 from snnattack.tools.stored import stored_job

@@ -14,9 +14,10 @@ from torch import nn
 
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR
-from snnattack.config.parse import data_settings, model_settings
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
 
 

@@ -3,7 +3,7 @@
 It is the target's config changed by the ``source_*`` settings (another kind of training,
 ``lambda``, ``T`` or architecture), trained with the seed ``seed + source_seed_offset``, or
 the model file ``source_checkpoint=``. Its settings are derived from the config once
-(:func:`snnattack.config.parse.source_config`) and carried in ``JobSettings.source``.
+(:func:`snnattack.training.parse.source_config`) and carried in ``JobSettings.source``.
 """
 
 from __future__ import annotations

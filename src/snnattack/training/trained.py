@@ -7,11 +7,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+from omegaconf import OmegaConf
 from torch import nn
 
-from snnattack.interop.external import external_model, factory_network, is_external
+from snnattack.interop.external import (
+    check_external,
+    external_model,
+    factory_network,
+    is_external,
+)
 from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.results import neuron_text
@@ -21,6 +28,7 @@ from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 log = logging.getLogger(__name__)
@@ -28,8 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Built:
-    """The models validation built to check them (:func:`snnattack.config.validate`), handed
-    to the job so that it builds each once: the model files loaded (``checkpoint``,
+    """The models :func:`built_models` built to check them before any work, handed to the
+    job so that it builds each once: the model files loaded (``checkpoint``,
     ``source_checkpoint``: the model and its file's record, :func:`load_from_file`) and the
     network ``model=external``'s factory built (``external``, without ``checkpoint=``, its
     backend set). None: not asked for (no such file; not ``model=external``, or its network
@@ -103,8 +111,28 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     return net.eval(), {**record, "kind": model.kind}
 
 
+def built_models(resolved: dict[str, Any]) -> Built:
+    """Loads ``checkpoint`` and ``source_checkpoint`` into the configured model (as the job
+    attacks them: the target's architecture), so that a bad file is refused before any model
+    is trained, and checks that ``model=external``'s factory builds a network that runs
+    (:func:`~snnattack.interop.external.check_external`); a job's last check of its
+    ``resolved`` config after :func:`snnattack.config.validate`. What they built is returned
+    for the job to use as it is: each file is read once, the factory called once for the
+    target."""
+    model = model_settings(OmegaConf.create(resolved))
+    loaded = {
+        key: load_from_file(model, resolved[key], key)
+        for key in ("checkpoint", "source_checkpoint")
+        if resolved.get(key) is not None
+    }
+    target = loaded.get("checkpoint")
+    net = check_external(resolved, None if target is None else target[0])
+    external = None if net is None or target else set_backend(net, resolved["backend"])
+    return Built(**loaded, external=external)
+
+
 def model_from_file(model: ModelSettings, path: str, loaded: Trained) -> Trained:
-    """The model file ``path`` as validation ``loaded`` it (:class:`Built`,
+    """The model file ``path`` as the job's checks ``loaded`` it (:func:`built_models`,
     :func:`load_from_file`; not read again), logged: the model a job attacks or crafts on."""
     log.info("model from file %s", path)
     net, record = loaded

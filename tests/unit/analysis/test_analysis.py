@@ -11,10 +11,11 @@ from torch import nn
 from snnattack.analysis import run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
-from snnattack.config.parse import analysis_settings, data_settings, model_settings
+from snnattack.config.parse import analysis_settings, data_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
 
 SHUFFLE_TOLERANCE = 3.0  # percentage points a rate-coded digits model may move when shuffled

@@ -11,8 +11,8 @@ import torchattacks
 from harness import compose
 
 from snnattack.attacks.crafting import craft
-from snnattack.config.parse import model_settings
 from snnattack.settings import Recipe
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import build_model
 
 EPS = 16 / 255

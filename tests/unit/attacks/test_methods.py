@@ -261,7 +261,7 @@ def test_every_method_has_a_config_file() -> None:
 
 
 def test_paper_presets_use_the_reference_pgd_step_exactly() -> None:
-    from snnattack.config.specs import attack_specs
+    from snnattack.attacks.parse import attack_specs
 
     paper, quick = compose("experiment=cifar10_vgg11"), compose()
     (pgd,) = [s for s in attack_specs(paper) if s.method == "pgd" and s.box == "white"]

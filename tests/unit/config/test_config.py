@@ -7,11 +7,12 @@ import pytest
 import torch
 from harness import CONF, compose, run_py
 
+from snnattack.attacks.parse import attack_specs
 from snnattack.config import validate
-from snnattack.config.parse import data_settings, model_settings
-from snnattack.config.specs import attack_specs
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model
 

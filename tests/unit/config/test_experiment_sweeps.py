@@ -11,8 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.methods import METHODS
 from snnattack.config import validate
-from snnattack.config.parse import model_settings
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 SWEEPS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))

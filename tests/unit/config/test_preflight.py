@@ -8,12 +8,12 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack.config.parse import model_settings, source_config
 from snnattack.errors import CheckpointError
 from snnattack.job import run
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.report.__main__ import main as report_main
 from snnattack.tools import step_cost
+from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
 
 TINY = ["trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]"]

@@ -8,9 +8,9 @@ import pytest
 from harness import compose
 
 from snnattack.config import validate
-from snnattack.config.parse import model_settings
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import thread_share
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 

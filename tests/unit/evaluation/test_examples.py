@@ -7,12 +7,13 @@ import torch
 from harness import compose
 from torchattacks.attack import Attack
 
-from snnattack.config.parse import data_settings, model_settings
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.evaluation import examples
 from snnattack.job import run
 from snnattack.records.store import ModelStore
 from snnattack.report import write_report
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
 
 

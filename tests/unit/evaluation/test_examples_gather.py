@@ -11,8 +11,8 @@ import torch
 from harness import QUICK, compose
 from torch import nn
 
-from snnattack.config.parse import job_settings
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.job import job_settings
 
 
 def evaluator(rank: int) -> AttackEvaluator:

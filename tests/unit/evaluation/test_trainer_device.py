@@ -14,9 +14,9 @@ from harness import QUICK, compose
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from snnattack.config.parse import job_settings
 from snnattack.evaluation import core
 from snnattack.evaluation.core import device_of, evaluation_record
+from snnattack.job import job_settings
 
 META = torch.device("meta")
 

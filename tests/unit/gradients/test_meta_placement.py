@@ -18,9 +18,9 @@ from harness import QUICK, compose
 from torch import nn
 
 from snnattack.attacks.crafting import craft, craft_tracked
-from snnattack.config.parse import job_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
+from snnattack.job import job_settings
 from snnattack.models import MODELS, build
 
 META = torch.device("meta")

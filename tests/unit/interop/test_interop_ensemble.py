@@ -16,7 +16,7 @@ from harness import compose
 from torch import nn
 
 from snnattack.attacks.ensemble import worst_case
-from snnattack.config.specs import components
+from snnattack.attacks.parse import components
 from snnattack.interop import adapt
 from snnattack.snn.neurons import LIF
 

@@ -8,11 +8,11 @@ import torch
 from harness import EXPERIMENTS, compose
 from omegaconf import DictConfig
 
-from snnattack.config.parse import model_settings, source_config
 from snnattack.models import build
 from snnattack.snn.encoding import SignedPoissonEncoder, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.training import STRATEGIES
+from snnattack.training.parse import model_settings, source_config
 
 
 def test_signed_poisson_spikes_are_signed_units_whose_mean_is_the_normalised_image() -> None:

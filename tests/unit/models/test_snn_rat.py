@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import compose
+from harness import compose, job_checks
 from torch import nn
 
 import snnattack
-from snnattack.config import validate
 from snnattack.errors import CheckpointError, UserError
 from snnattack.models import build
 from snnattack.models.reference import namings
@@ -213,7 +212,10 @@ def test_their_wide_resnet_loads_by_name_into_wrn16_4_and_gives_their_logits(
     assert ours.normalize.std.flatten().tolist() == pytest.approx(REFERENCE_STD)
     assert_same_logits(theirs, ours, torch.rand(4, 3, 32, 32, dtype=torch.float64))
     cfg = compose("model=wrn16_4", "dataset=cifar10", f"checkpoint={tmp_path / 'wrn.pth'}")
-    validate(cfg)  # a job accepts the file: model=wrn16_4 checkpoint=...
+    loaded, _ = job_checks(cfg).checkpoint  # a job accepts the file: model=wrn16_4 checkpoint=...
+    weights = dict(loaded.named_parameters())
+    for name, value in ours.named_parameters():
+        torch.testing.assert_close(weights[name].to(value.dtype), value, rtol=0, atol=0)
 
 
 def test_two_same_shape_convolutions_stored_in_the_other_order_load_into_their_own_layers(

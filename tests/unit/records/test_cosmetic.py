@@ -5,12 +5,12 @@ from pathlib import Path
 
 from harness import ROOT, compose, resolved
 
-from snnattack.config.parse import model_settings
 from snnattack.records.cosmetic import is_cosmetic, without_cosmetic
 from snnattack.records.results import result_spec
 from snnattack.records.tracking import run_name
 from snnattack.report.collect import load_jobs
 from snnattack.training import SELECTION, TRAINING_VERSION
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 

@@ -14,9 +14,9 @@ import torch
 from harness import RunsCode, compose
 from torch import nn
 
-from snnattack.config.parse import model_settings
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import as_spiking_net
+from snnattack.training.parse import model_settings
 from snnattack.training.trained import load_from_file
 
 FACTORIES = {  # the factory, and the library it needs

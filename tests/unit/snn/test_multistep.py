@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.config.parse import model_settings
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.snn.neurons import IMPLS, LIF
 from snnattack.snn.surrogates import make_surrogate
+from snnattack.training.parse import model_settings
 
 pytestmark = pytest.mark.usefixtures("lif_loops")  # the C kernel's loops, and the torch ops'
 

@@ -14,11 +14,11 @@ from torch import nn
 import snnattack.gradients as gradients
 from snnattack import job
 from snnattack.analysis.cost import calibrate_batchnorm
-from snnattack.config.parse import model_settings
 from snnattack.models import build
 from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
 from snnattack.training.adversaries.recipe import ADVERSARIES, Adversary, parseval_retraction
+from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 

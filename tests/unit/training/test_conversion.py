@@ -10,7 +10,7 @@ from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
 from omegaconf import DictConfig
 
 from snnattack.config import validate
-from snnattack.config.parse import data_settings, model_settings, source_config, with_train
+from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build
@@ -20,6 +20,7 @@ from snnattack.records.store import ModelStore
 from snnattack.snn.encoding import Quantize, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.training.conversion import activation_scales, convert, shared_scales
+from snnattack.training.parse import model_settings, source_config, with_train
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
 

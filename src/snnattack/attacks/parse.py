@@ -3,9 +3,11 @@
 job tunes: :func:`snnattack.attacks.grids.tunes`; the iterations each method runs:
 :func:`snnattack.attacks.convergence.curve_reach`).
 
-The validation reads them, and the job's settings carry the specs
-(:class:`~snnattack.settings.JobSettings`), so the rest of ``attacks/`` receives specs only,
-never the config.
+The attacks parse their own part of the config because only the methods know their rows (an
+event attack has no radius, a method takes EoT draws or not, a gradient-free one names no
+``attack=``). The ensemble's check reads the components (:mod:`snnattack.attacks.checks`), and
+the job's settings carry the specs (:class:`~snnattack.settings.JobSettings`), so the rest of
+``attacks/`` receives specs only, never the config.
 """
 
 from __future__ import annotations
