@@ -1,9 +1,9 @@
-"""``snnattack.benchmark``: a model's entry under a fixed protocol, from a script.
+"""``snnattack.benchmark.evaluate``: a model's entry under a fixed protocol, from a script.
 
 The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the attacks and their
 settings, ε, the seeds, the test subset and the validation images the tuned components choose
 their parameters on, and the standard surrogate the transfer rows are crafted on (trained
-once into the checkpoint store, as a job trains it). :func:`benchmark` runs it through
+once into the checkpoint store, as a job trains it). :func:`evaluate` runs it through
 :func:`snnattack.evaluate` and turns the record into an entry (:mod:`snnattack.benchmark.entry`).
 """
 
@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.api import Data, evaluate
+from snnattack import api
+from snnattack.api import Data
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
@@ -38,7 +39,7 @@ from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.trained import trained_model
 
-# keys a protocol sets that evaluate() takes as arguments
+# keys a protocol sets that snnattack.api.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
 ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
@@ -113,7 +114,7 @@ def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
     return model
 
 
-def benchmark(
+def evaluate(
     model: nn.Module,
     data: Data | None = None,
     *,
@@ -178,7 +179,7 @@ def benchmark(
     }
     eot = {"attack.eot_samples": chosen.stochastic_eot} if stochastic else {}
     given = {*ARGUMENTS, *eot, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
-    record = evaluate(
+    record = api.evaluate(
         model,
         test,
         eps=chosen.eps,
