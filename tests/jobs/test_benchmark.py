@@ -14,9 +14,9 @@ from harness import ROOT, read_wandb_run
 
 import snnattack
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark import run as run_module
 from snnattack.benchmark.release import release, sha256_of
 from snnattack.errors import UserError
+from snnattack.evaluation import attacked
 from snnattack.models import build
 
 TINY = """
@@ -133,13 +133,16 @@ def test_a_model_with_a_random_forward_is_attacked_with_eot(
 ) -> None:
     noisy = torch.nn.Sequential(Noise(), *spikingjelly_net)
     entry = snnattack.benchmark.evaluate(
-        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy.json"
+        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy" / "noisy.json"
     )
     assert entry["eot_samples"] == 2  # the tiny protocol's stochastic_eot
+    assert entry["provenance"]["overrides"] == []  # the protocol's own EoT: ranked as ever
     plain = snnattack.benchmark.evaluate(
         spikingjelly_net, protocol=tiny, name="plain", T=4, path=tmp_path / "plain.json"
     )
-    assert plain["eot_samples"] == 1
+    assert plain["eot_samples"] == 1 and plain["provenance"]["overrides"] == []
+    (row,) = leaderboard.board(tmp_path / "noisy", tiny.parent)
+    assert row.rank == 1 and row.apart == ()
 
 
 @pytest.mark.slow  # trains a digits model and runs the protocol: 10 s
@@ -347,7 +350,7 @@ def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(run_module, "is_random", lambda *a: pytest.fail("the probe ran"))
+    monkeypatch.setattr(attacked, "is_random", lambda *a: pytest.fail("the probe ran"))
     net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
     x, y = torch.rand(200, 8, 8), torch.randint(0, 10, (200,))
     with pytest.raises(UserError) as err:

@@ -26,9 +26,6 @@ from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.parse import data_settings, model_settings, source_config
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
-from snnattack.evaluation.attacked import probed_model
-from snnattack.evaluation.checks import is_random
-from snnattack.evaluation.core import device_of
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
@@ -138,7 +135,9 @@ def evaluate(
     47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
     images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``store`` is
     the checkpoint store its standard surrogate is kept in (trained there on first use).
-    A model whose forward is random is attacked with the protocol's EoT draws. With
+    A model whose forward is random is attacked with the protocol's EoT draws
+    (``benchmark.stochastic_eot``, passed as ``attack.random_eot_samples``: the evaluation
+    core probes its own copy of the model). With
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.wandb_run`).
     """
@@ -167,8 +166,6 @@ def evaluate(
         seed = cfg.seed + cfg.source_seed_offset
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
-    probe = test.tensors[0][:8].to(device_of(net))
-    stochastic = is_random(probed_model(net), probe)  # the user's model left as it is
     meta = {
         "name": name,
         "paper": paper,
@@ -177,8 +174,9 @@ def evaluate(
         "reported": reported,
         "data": "protocol" if data is None else "user",
     }
-    eot = {"attack.eot_samples": chosen.stochastic_eot} if stochastic else {}
-    given = {*ARGUMENTS, *eot, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
+    # a model whose forward is random: the core probes its copy and raises the EOT draws
+    eot = f"attack.random_eot_samples={chosen.stochastic_eot}"
+    given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
     record = api.evaluate(
         model,
         test,
@@ -192,7 +190,7 @@ def evaluate(
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
-            *(f"{k}={v}" for k, v in eot.items()),
+            eot,
         ],
     )
     record.models["target"] = {
