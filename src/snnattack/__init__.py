@@ -2,16 +2,19 @@
 
 The Python API (:mod:`snnattack.api`): ``snnattack.evaluate``, ``snnattack.attack`` and
 ``snnattack.gradient_mode``; ``snnattack.load`` (:mod:`snnattack.models.files`) reads a model
-file into a native model. Each is imported on first use so that ``import snnattack`` stays
-light.
+file into a native model; ``snnattack.benchmark`` (:mod:`snnattack.benchmark`) is the benchmark,
+``snnattack.benchmark.evaluate(model, protocol=..., name=...)``. Each is imported on first use
+(a module ``__getattr__``, PEP 562) so that ``import snnattack`` stays light.
 """
+
+import importlib
 
 from snnattack.package import __version__
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
 LOADERS = ("load",)  # the functions of snnattack.models.files
-__all__ = ["__version__", *API, *LOADERS]
-from snnattack import benchmark as benchmark  # noqa: E402  snnattack.benchmark(model, ...)
+PACKAGES = ("benchmark",)  # subpackages served as attributes: snnattack.benchmark.evaluate
+__all__ = ["__version__", *API, *LOADERS, *PACKAGES]
 
 
 def __getattr__(name: str) -> object:
@@ -23,4 +26,6 @@ def __getattr__(name: str) -> object:
         from snnattack.models import files
 
         return getattr(files, name)
+    if name in PACKAGES:
+        return importlib.import_module(f"snnattack.{name}")
     raise AttributeError(f"module 'snnattack' has no attribute {name!r}")

@@ -12,7 +12,7 @@ The keyword arguments become overrides of the job's config (``conf/``), so every
 checked by the same rules as on the command line (:func:`snnattack.config.validate`) and a
 wrong one is one :class:`~snnattack.errors.UserError` line; ε is in 1/255 units, as ``eps=``.
 Data is moved to the device of the model; the user's model is never changed (the attacks run
-on a copy, in eval mode).
+on a copy in eval mode, which the evaluation core makes: :mod:`snnattack.evaluation.core`).
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader
 
-from snnattack.attacks.crafting import craft
-from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting, unfitted
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
-from snnattack.config.parse import recipe as recipe_of
+from snnattack.config.parse import attack_settings
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -195,11 +193,6 @@ def _described(model: nn.Module | None, net: SpikingNet | None, kind: str) -> di
     return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
-def _copy(model: SpikingNet, device: torch.device) -> SpikingNet:
-    """The copy of ``model`` that the attacks run: eval mode, on ``device``."""
-    return copy.deepcopy(model).to(device).eval()
-
-
 def evaluate(
     model: nn.Module,
     data: Data,
@@ -342,7 +335,10 @@ def attack(
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
-    attack's: ``x`` with events changed, counted in events, not ``eps``)."""
+    attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core
+    crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
+    in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
+    there), seeded by ``seed``."""
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(
         eps=eps,
@@ -366,30 +362,7 @@ def attack(
         raise UserError(unfitted(f"method={method}"))
     net = with_encoding(net, cfg.encoding, "model", model)
     inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
-    recipe = recipe_of(cfg)
-    device = device_of(net)
-    crafter = _copy(net, device)
-    x, y = x.detach().to(device), y.to(device)
-    torch.manual_seed(seed)
-    if spec.algorithm == ENSEMBLE:
-
-        def judge(batch: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return crafter(batch).argmax(1)
-
-        adv, _, _, _ = worst_case(
-            spec.params["components"],
-            crafter,
-            judge,
-            x,
-            y,
-            judge(x) == y,
-            spec.eps,
-            recipe.time_extension,
-        )
-        return adv
-    adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe)
-    return adv
+    return core.attack_batch(spec, attack_settings(cfg), net, x, y)
 
 
 @contextmanager

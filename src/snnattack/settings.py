@@ -112,15 +112,17 @@ class Recipe:
 @dataclass(frozen=True)
 class AttackSettings:
     """The ``attack`` block: the crafting recipe, whether examples are saved, the tuning of
-    the gradient mode's parameters on validation data (``attack.tune``, resolved), and how the
+    the gradient mode's parameters on validation data (``attack.tune``, resolved), how the
     attacked copies of the models are prepared: BNs folded (``attack.fold_bn``),
-    ``torch.compile``'d (the top-level ``compile``)."""
+    ``torch.compile``'d (the top-level ``compile``), and the EOT draws per gradient where the
+    target's forward is random (``attack.random_eot_samples``; None: never probed)."""
 
     recipe: Recipe
     save_examples: bool = False
     tune: Mapping[str, Any] = field(default_factory=Frozen)  # frozen
     fold_bn: bool = False
     compiled: bool = False
+    random_eot_samples: int | None = None
 
 
 @dataclass(frozen=True)

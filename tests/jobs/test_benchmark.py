@@ -1,6 +1,6 @@
-"""Entries made by ``snnattack.benchmark`` (a spikingjelly network trained by the user) and by a
-``run.py`` job launched on a protocol file (and its W&B run), then shown on the leaderboard; a
-small protocol of the digits protocol's form keeps them to seconds."""
+"""Entries made by ``snnattack.benchmark.evaluate`` (a spikingjelly network trained by the
+user) and by a ``run.py`` job launched on a protocol file (and its W&B run), then shown on the
+leaderboard; a small protocol of the digits protocol's form keeps them to seconds."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from harness import ROOT, read_wandb_run
 
 import snnattack
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark import run as run_module
 from snnattack.benchmark.release import release, sha256_of
 from snnattack.errors import UserError
+from snnattack.evaluation import attacked
 from snnattack.models import build
 
 TINY = """
@@ -90,7 +90,7 @@ def spikingjelly_net():
 def test_a_users_spikingjelly_model_gets_an_entry_and_a_place_on_the_page(
     spikingjelly_net, tiny: Path, tmp_path: Path
 ) -> None:
-    entry = snnattack.benchmark(
+    entry = snnattack.benchmark.evaluate(
         spikingjelly_net,
         protocol=tiny,
         name="SJ LIF digits",
@@ -132,14 +132,17 @@ def test_a_model_with_a_random_forward_is_attacked_with_eot(
     spikingjelly_net, tiny: Path, tmp_path: Path
 ) -> None:
     noisy = torch.nn.Sequential(Noise(), *spikingjelly_net)
-    entry = snnattack.benchmark(
-        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy.json"
+    entry = snnattack.benchmark.evaluate(
+        noisy, protocol=tiny, name="noisy", T=4, path=tmp_path / "noisy" / "noisy.json"
     )
     assert entry["eot_samples"] == 2  # the tiny protocol's stochastic_eot
-    plain = snnattack.benchmark(
+    assert entry["provenance"]["overrides"] == []  # the protocol's own EoT: ranked as ever
+    plain = snnattack.benchmark.evaluate(
         spikingjelly_net, protocol=tiny, name="plain", T=4, path=tmp_path / "plain.json"
     )
-    assert plain["eot_samples"] == 1
+    assert plain["eot_samples"] == 1 and plain["provenance"]["overrides"] == []
+    (row,) = leaderboard.board(tmp_path / "noisy", tiny.parent)
+    assert row.rank == 1 and row.apart == ()
 
 
 @pytest.mark.slow  # trains a digits model and runs the protocol: 10 s
@@ -302,7 +305,7 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
 )
 def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, message) -> None:
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(torch.nn.Linear(1, 1), protocol=protocol, name="x")
+        snnattack.benchmark.evaluate(torch.nn.Linear(1, 1), protocol=protocol, name="x")
     assert str(err.value).startswith(message)
 
 
@@ -323,7 +326,7 @@ def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, mes
 )
 def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(torch.nn.Linear(1, 1), protocol="digits", **arguments)
+        snnattack.benchmark.evaluate(torch.nn.Linear(1, 1), protocol="digits", **arguments)
     assert str(err.value).startswith(message)
 
 
@@ -335,7 +338,7 @@ def test_a_model_of_other_classes_is_refused_before_the_surrogate_is_trained(
     monkeypatch.chdir(tmp_path)
     five = build("digits_net", num_classes=5, in_channels=1, T=4, mean=[0.3], std=[0.4])
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(five, protocol="digits", name="five")
+        snnattack.benchmark.evaluate(five, protocol="digits", name="five")
     assert str(err.value) == (
         "model=SpikingNet returns 5 classes but the protocol's data (digits) has 10; accepted: "
         "a model of 10 classes"
@@ -347,11 +350,11 @@ def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(run_module, "is_random", lambda *a: pytest.fail("the probe ran"))
+    monkeypatch.setattr(attacked, "is_random", lambda *a: pytest.fail("the probe ran"))
     net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
     x, y = torch.rand(200, 8, 8), torch.randint(0, 10, (200,))
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(net, (x, y), protocol="digits", name="flat")
+        snnattack.benchmark.evaluate(net, (x, y), protocol="digits", name="flat")
     line = str(err.value)
     assert line.startswith("model=SpikingNet: its forward on one image of data (shape [1, 8, 8])")
     assert "(images without a channel axis? x.unsqueeze(1))" in line and "\n" not in line
@@ -367,7 +370,7 @@ def test_a_model_that_does_not_take_the_protocols_images_is_refused_before_a_dow
     monkeypatch.delenv("SNNATTACK_DATA", raising=False)
     net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.3], std=[0.4])
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(net, protocol="cifar10_linf8", name="digits on cifar")
+        snnattack.benchmark.evaluate(net, protocol="cifar10_linf8", name="digits on cifar")
     assert str(err.value).startswith(
         "model=SpikingNet: its forward on one image of the protocol's data (cifar10) (shape "
         "[1, 3, 32, 32]) raised"
@@ -425,6 +428,6 @@ def test_a_users_own_loop_class_is_probed_on_the_protocols_blank_image(
     pytest.importorskip("spikingjelly")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError) as err:
-        snnattack.benchmark(OwnLoop(5), T=4, protocol="digits", name="own loop")
+        snnattack.benchmark.evaluate(OwnLoop(5), T=4, protocol="digits", name="own loop")
     assert str(err.value).startswith("model=OwnLoop returns 5 classes but the protocol's data")
     assert list(tmp_path.iterdir()) == []

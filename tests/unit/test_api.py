@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -201,6 +202,59 @@ def test_attack_with_the_ensemble_fools_at_least_each_component(digits) -> None:
     single = snnattack.attack(model, x, y, "pgd", eps=16, steps=3)
     with torch.no_grad():
         assert (model(adv).argmax(1) == y).sum() <= (model(single).argmax(1) == y).sum()
+
+
+def noisy(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` with Gaussian noise on its input at every forward: a random forward."""
+    out = copy.deepcopy(model)
+    out.register_forward_pre_hook(lambda _, args: (args[0] + 0.05 * torch.randn_like(args[0]),))
+    return out
+
+
+def test_attack_crafts_through_the_core_on_its_own_prepared_copy(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``snnattack.attack`` hands the core the model and the attack settings (``attack.fold_bn``
+    among them) once; the core's copy is attacked and the user's model left as it was."""
+    model, x, y = digits
+    calls, attack_batch = [], core.attack_batch
+
+    def spy(spec, attack, net, *rest):
+        calls.append((spec.method, attack.fold_bn, net is model))
+        return attack_batch(spec, attack, net, *rest)
+
+    monkeypatch.setattr(core, "attack_batch", spy)
+    weights = copy.deepcopy(model.state_dict())
+    adv = snnattack.attack(
+        model, x[:16], y[:16], "pgd", eps=16, steps=2, overrides=["attack.fold_bn=true"]
+    )
+    assert calls == [("pgd", True, True)] and adv.shape == x[:16].shape
+    assert not model.training
+    torch.testing.assert_close(model.state_dict(), weights, rtol=0, atol=0)
+
+
+def test_a_random_forward_is_attacked_with_attack_random_eot_samples_draws(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core probes its copy of the target: a random forward's gradients average
+    ``attack.random_eot_samples`` draws (the record and its rows say so, and the masking check
+    of a random forward without EOT stays quiet), a deterministic one's ``attack.eot_samples``;
+    ``snnattack.attack`` the same."""
+    model, x, y = digits
+    x, y, eot = x[:32], y[:32], ["attack.random_eot_samples=3"]
+    random = snnattack.evaluate(noisy(model), (x, y), eps=[16], methods=["fgsm"], overrides=eot)
+    plain = snnattack.evaluate(
+        model, (x, y), eps=[16], methods=["fgsm"], masking=False, overrides=eot
+    )
+    assert random.eot_samples == 3 and [r.eot_samples for r in random.results] == [3]
+    assert plain.eot_samples == 1 and [r.eot_samples for r in plain.results] == [1]
+    (check,) = [c for c in random.masking["checks"] if c["name"] == "random_forward_without_eot"]
+    assert check["random_forward"] and not check["flagged"]
+    used, craft = [], core.craft
+    monkeypatch.setattr(core, "craft", lambda *a: used.append(a[-1].eot_samples) or craft(*a))
+    snnattack.attack(noisy(model), x, y, "fgsm", eps=16, overrides=eot)
+    snnattack.attack(model, x, y, "fgsm", eps=16, overrides=eot)
+    assert used == [3, 1]
 
 
 def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import configparser
 import glob
+import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,19 @@ def test_a_conf_folder_without_its_files_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1
     assert err.startswith(f"error: {tmp_path / 'conf'} holds no config.yaml; accepted: ")
+
+
+def test_the_benchmark_is_a_plain_module_served_on_first_use() -> None:
+    """``snnattack.benchmark`` is an ordinary module (no class swapped in to make it callable)
+    whose ``evaluate`` is a plain function; ``import snnattack`` imports neither it nor its
+    run module (torch and the API), which the root's ``__getattr__`` imports on first use."""
+    code = (
+        "import sys, snnattack; "
+        "print(sorted(m for m in sys.modules if m.startswith('snnattack.benchmark')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert type(snnattack.benchmark) is types.ModuleType
+    assert type(snnattack.benchmark.evaluate) is types.FunctionType
+    assert snnattack.benchmark.evaluate.__module__ == "snnattack.benchmark.run"
+    assert "benchmark" in snnattack.__all__

@@ -124,10 +124,12 @@ def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
 
 def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
     """The :data:`PROTECTED` settings of ``job`` that differ from ``reference`` (the config the
-    protocol file composes alone); ``attack.eot_samples`` at the protocol's
-    ``benchmark.stochastic_eot`` is not one (a stochastic model's EoT, docs/benchmark.md)."""
+    protocol file composes alone); ``attack.eot_samples`` or ``attack.random_eot_samples`` at
+    the protocol's ``benchmark.stochastic_eot`` is not one (a stochastic model's EoT, set or
+    left to the core's probe of the model: docs/benchmark.md)."""
     ours, theirs = settings(job), settings(reference)
-    eot = ("attack.eot_samples", theirs.get("benchmark.stochastic_eot"))
+    stochastic = theirs.get("benchmark.stochastic_eot")
+    eot = [("attack.eot_samples", stochastic), ("attack.random_eot_samples", stochastic)]
     both = set(ours.get("method", [])) & set(theirs.get("method", []))
     found = []
     for key in dict.fromkeys([*theirs, *ours]):
@@ -136,7 +138,7 @@ def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
             continue  # a method added or dropped: the list of methods says it
         if key not in ours:
             found.append(f"~{key}")
-        elif (key not in theirs or ours[key] != theirs[key]) and (key, ours[key]) != eot:
+        elif (key not in theirs or ours[key] != theirs[key]) and (key, ours[key]) not in eot:
             found.append(f"{key}={hydra_value(ours[key])}")
     return found
 

@@ -165,6 +165,9 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
                 "and benchmark.name=<the model's name>"
             )
     target = record.models.get("target") or {}
+    # the draws the attacks used; a record written before JobRecord.eot_samples (a relaunched
+    # job's finished metrics.json) ran attack.eot_samples
+    eot = record.eot_samples if record.eot_samples is not None else cfg["attack"]["eot_samples"]
     robust = {row_label(r.method, r.box): round(r.adv_acc, 2) for r in record.results}
     worst = worst_case(robust)
     reported = block.get("reported") or None
@@ -186,7 +189,7 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
         "n": record.n,
         "robust_acc": robust,
         "worst_case": worst,
-        "eot_samples": int(cfg["attack"]["eot_samples"]),
+        "eot_samples": int(eot),
         "masking": {"flagged": list(record.masking.get("flagged", []))},
         "reported": reported,
         "gap": gap(reported, worst),

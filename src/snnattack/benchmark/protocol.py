@@ -1,10 +1,10 @@
 """The benchmark's fixed protocols: ``experiments/benchmark/<protocol>_v<version>.yaml``.
 
 A protocol file is a launchable experiment (``python run.py -cd experiments/benchmark -cn
-digits_v1``) and the settings of :func:`snnattack.benchmark`. Its ``benchmark`` block names it
-(``protocol``, ``version``); a change to a protocol is a new file of the next version, never
-an edit, so every entry of one version was measured the same way. The latest version of a
-protocol is the one the leaderboard ranks.
+digits_v1``) and the settings of :func:`snnattack.benchmark.evaluate`. Its ``benchmark``
+block names it (``protocol``, ``version``); a change to a protocol is a new file of the next
+version, never an edit, so every entry of one version was measured the same way. The latest
+version of a protocol is the one the leaderboard ranks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""``snnattack.benchmark``: a model's entry under a fixed protocol, from a script.
+"""``snnattack.benchmark.evaluate``: a model's entry under a fixed protocol, from a script.
 
 The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the attacks and their
 settings, ε, the seeds, the test subset and the validation images the tuned components choose
 their parameters on, and the standard surrogate the transfer rows are crafted on (trained
-once into the checkpoint store, as a job trains it). :func:`benchmark` runs it through
+once into the checkpoint store, as a job trains it). :func:`evaluate` runs it through
 :func:`snnattack.evaluate` and turns the record into an entry (:mod:`snnattack.benchmark.entry`).
 """
 
@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.api import Data, evaluate
+from snnattack import api
+from snnattack.api import Data
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
 from snnattack.benchmark.protocol import hydra_value, named, protocol_config
 from snnattack.benchmark.release import sha256_of
@@ -25,9 +26,6 @@ from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
-from snnattack.evaluation.attacked import probed_model
-from snnattack.evaluation.checks import is_random
-from snnattack.evaluation.core import device_of
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net
@@ -39,7 +37,7 @@ from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
 
-# keys a protocol sets that evaluate() takes as arguments
+# keys a protocol sets that snnattack.api.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
 ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
@@ -114,7 +112,7 @@ def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
     return model
 
 
-def benchmark(
+def evaluate(
     model: nn.Module,
     data: Data | None = None,
     *,
@@ -138,7 +136,9 @@ def benchmark(
     47.7}``). ``data`` and ``val_data`` replace the protocol's test subset and validation
     images (the entry then says ``data: user`` and the leaderboard ranks it apart); ``store`` is
     the checkpoint store its standard surrogate is kept in (trained there on first use).
-    A model whose forward is random is attacked with the protocol's EoT draws. With
+    A model whose forward is random is attacked with the protocol's EoT draws
+    (``benchmark.stochastic_eot``, passed as ``attack.random_eot_samples``: the evaluation
+    core probes its own copy of the model). With
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.wandb_run`).
     """
@@ -167,8 +167,6 @@ def benchmark(
         seed = cfg.seed + cfg.source_seed_offset
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
-    probe = test.tensors[0][:8].to(device_of(net))
-    stochastic = is_random(probed_model(net), probe)  # the user's model left as it is
     meta = {
         "name": name,
         "paper": paper,
@@ -177,9 +175,10 @@ def benchmark(
         "reported": reported,
         "data": "protocol" if data is None else "user",
     }
-    eot = {"attack.eot_samples": chosen.stochastic_eot} if stochastic else {}
-    given = {*ARGUMENTS, *eot, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
-    record = evaluate(
+    # a model whose forward is random: the core probes its copy and raises the EOT draws
+    eot = f"attack.random_eot_samples={chosen.stochastic_eot}"
+    given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
+    record = api.evaluate(
         model,
         test,
         eps=chosen.eps,
@@ -192,7 +191,7 @@ def benchmark(
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
-            *(f"{k}={v}" for k, v in eot.items()),
+            eot,
         ],
     )
     record.models["target"] = {

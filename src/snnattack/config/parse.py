@@ -45,14 +45,16 @@ def recipe(cfg: DictConfig) -> Recipe:
 
 
 def attack_settings(cfg: DictConfig) -> AttackSettings:
-    """The ``attack`` block: its recipe, whether examples are saved, its tuning, and the
-    attacked models' preparation (``attack.fold_bn``, ``compile``)."""
+    """The ``attack`` block: its recipe, whether examples are saved, its tuning, the
+    attacked models' preparation (``attack.fold_bn``, ``compile``) and the EOT draws of a
+    target whose forward is random (``attack.random_eot_samples``)."""
     return AttackSettings(
         recipe=recipe(cfg),
         save_examples=cfg.attack.save_examples,
         tune=freeze(_plain(cfg.attack.tune)),
         fold_bn=cfg.attack.fold_bn,
         compiled=cfg.compile,
+        random_eot_samples=cfg.attack.random_eot_samples,
     )
 
 

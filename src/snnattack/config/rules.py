@@ -121,6 +121,7 @@ declare(
         "attack.grad_mode": member_of(GRADIENT_MODES),
         "attack.time_extension": integer(1),
         "attack.eot_samples": integer(1),
+        "attack.random_eot_samples": optional(integer(1)),
         "attack.tune.enabled": BOOL,
         "attack.tune.val_size": integer(1),
         "attack.tune.max_points": integer(1),

@@ -1,5 +1,6 @@
-"""The models the attacks run: copies of the target and source, prepared for attacking, and
-the refusal of a gradient mode such a model cannot be differentiated by.
+"""The models the attacks run: copies of the target and source, prepared for attacking, the
+refusal of a gradient mode such a model cannot be differentiated by, and the EOT draws a
+model whose forward is random is attacked with (``attack.random_eot_samples``).
 
 The models handed to the evaluation stay as they are: the analyses, the masking checks' notes
 and the store use a job's trained ones, and the Python API never changes the user's.
@@ -8,11 +9,16 @@ and the store use a job's trained ones, and the Python API never changes the use
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from dataclasses import replace
 
+import torch
 from torch import nn
 
 from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.methods import takes_eot
 from snnattack.errors import UserError
+from snnattack.evaluation.checks import is_random
 from snnattack.gradients import per_step_refusal
 from snnattack.models.fold import folded
 from snnattack.settings import AttackSettings, AttackSpec
@@ -53,3 +59,32 @@ def refuse_whole_loop_modes(
             refusal = per_step_refusal(model, mode)
             if refusal is not None:
                 raise UserError(refusal)
+
+
+def with_random_eot(
+    attack: AttackSettings, specs: Sequence[AttackSpec], model: nn.Module, x: torch.Tensor
+) -> tuple[AttackSettings, list[AttackSpec]]:
+    """The attack settings and rows to run on ``model``: as they are, unless
+    ``attack.random_eot_samples`` is set and ``model``'s forward is random (two passes of the
+    images ``x`` under two seeds differ, :func:`~snnattack.evaluation.checks.is_random`; the
+    caller passes a copy it made, so the user's model is never run here). Then every gradient
+    that averages draws, the recipe's and each ensemble component's whose method takes EOT,
+    averages at least ``attack.random_eot_samples`` (more where ``attack.eot_samples`` or an
+    ensemble's ``poisson_eot_samples`` asks more): a random forward attacked on one draw per
+    gradient reports robustness it does not have. The record states the recipe's draws
+    (``JobRecord.eot_samples``) and each row its own."""
+    draws = attack.random_eot_samples
+    if draws is None or not is_random(model, x):
+        return attack, list(specs)
+
+    def raised(spec: AttackSpec) -> AttackSpec:
+        if spec.algorithm != ENSEMBLE:
+            return spec  # it crafts with the recipe's draws
+        parts = [
+            replace(c, eot_samples=max(c.eot_samples, draws)) if takes_eot(c.algorithm) else c
+            for c in spec.params["components"]
+        ]
+        return replace(spec, params={**spec.params, "components": parts})
+
+    recipe = replace(attack.recipe, eot_samples=max(attack.recipe.eot_samples, draws))
+    return replace(attack, recipe=recipe), [raised(s) for s in specs]

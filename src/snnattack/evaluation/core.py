@@ -3,9 +3,11 @@ API (:func:`snnattack.evaluate`) and the benchmark, which calls the API. Each en
 produces the typed settings, the models and the data and calls :func:`evaluate` once; all that
 surrounds the rows happens here, so the same model and settings give the same record from
 each: the attacked copies (``attack.fold_bn``, ``compile``), the refusal of what cannot run,
-the validation batch, the Lightning Trainer, the rows an earlier job of the sweep computed,
+the EOT draws of a target whose forward is random (``attack.random_eot_samples``), the
+validation batch, the Lightning Trainer, the rows an earlier job of the sweep computed,
 tuning, the attacks under ``trainer.test``, the masking checks, the kinds of each row and a
-job's annotations.
+job's annotations. :func:`attack_batch` is the same for one batch of one row
+(:func:`snnattack.attack`): the attacked copy, the refusal, the EOT draws, the seed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,8 @@ from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from snnattack.attacks.crafting import craft
+from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.tuning import tune_specs
 from snnattack.attacks.universal import fit_specs, universal_rows
@@ -30,7 +34,12 @@ from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
-from snnattack.evaluation.attacked import attacked_models, probed_model, refuse_whole_loop_modes
+from snnattack.evaluation.attacked import (
+    attacked_models,
+    probed_model,
+    refuse_whole_loop_modes,
+    with_random_eot,
+)
 from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.kinds import with_kinds
@@ -38,7 +47,7 @@ from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_f
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSpec, JobSettings
+from snnattack.settings import AttackSettings, AttackSpec, JobSettings
 from snnattack.training.fit import lightning_trainer
 
 
@@ -136,6 +145,7 @@ def evaluation_record(
         **evaluator.clean_result,
         results=evaluator.results,
         models=models,
+        eot_samples=attack.recipe.eot_samples,
         attack_seconds=seconds,
         row_seconds=evaluator.timings,
         event_worst_case=evaluator.event_worst_case,
@@ -188,10 +198,20 @@ def evaluate(
     ``attack.tune.val_size`` images of ``validation_data`` (a datamodule's validation split, or
     a dataset; None is refused where they are needed). ``models`` are the records of the target
     and the source (each with its ``kind``), ``config`` the resolved config; ``recordings``
-    are the test split's raw events (:func:`evaluation_record`). Rank 0 hands the finished
-    record to ``runner.keep``."""
+    are the test split's raw events (:func:`evaluation_record`). With
+    ``attack.random_eot_samples`` set, an unprepared copy of the target is probed on the first
+    test batch, before the seeds, and a random forward raises the EOT draws
+    (:func:`~snnattack.evaluation.attacked.with_random_eot`); the masking checks probe the same
+    copy. Rank 0 hands the finished record to ``runner.keep``."""
+    refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
+    random_eot = settings.attack.random_eot_samples is not None
+    probed = probed_model(target) if settings.checks.enabled or random_eot else None
+    if random_eot:
+        attack, specs = with_random_eot(
+            settings.attack, settings.specs, probed, _first_batch(test).to(device_of(probed))
+        )
+        settings = replace(settings, attack=attack, specs=tuple(specs))
     specs = list(settings.specs)
-    refuse_whole_loop_modes(settings.attack, specs, target, source)
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
     validation = validation_batch(settings, validation_data)
     quiet_libraries()
@@ -220,7 +240,7 @@ def evaluate(
         models=models,
         config=config,
         result_spec=spec,
-        probed=probed_model(target) if settings.checks.enabled else None,
+        probed=probed,
         reused=earlier_rows(shared, specs, sweep),
         recordings=recordings,
     )
@@ -233,6 +253,46 @@ def evaluate(
     if trainer.is_global_zero and sweep is not None:
         remember(shared, record.results, runner.output_dir, sweep)
     return record
+
+
+def _first_batch(test: L.LightningDataModule | DataLoader) -> torch.Tensor:
+    """The images of the first batch of ``test`` (a datamodule's test split, or a loader), as
+    the attacks read it first."""
+    if isinstance(test, L.LightningDataModule):
+        test.setup("test")
+        test = test.test_dataloader()
+    return next(iter(test))[0]
+
+
+def attack_batch(
+    spec: AttackSpec, attack: AttackSettings, model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """Adversarial examples of the batch ``x`` with labels ``y`` (moved to ``model``'s
+    device) by the one row ``spec`` (a method at its radius, the ensemble included), crafted
+    by ``attack``'s recipe on an attacked copy of ``model`` that :func:`evaluate` would make
+    of a target (eval mode, BN folded where ``attack.fold_bn``, compiled where ``compile``):
+    ``model`` stays as it is. As in :func:`evaluate`, a gradient mode the model's own loop
+    cannot take is refused, and where ``attack.random_eot_samples`` is set and the copy's
+    forward is random on ``x``, every gradient averages at least that many draws; then the
+    recipe's seed seeds the attack."""
+    refuse_whole_loop_modes(attack, [spec], model)
+    crafter, _ = attacked_models(model, None, fold_bn=attack.fold_bn, compiled=attack.compiled)
+    x, y = x.detach().to(device_of(model)), y.to(device_of(model))
+    attack, (spec,) = with_random_eot(attack, [spec], crafter, x)
+    recipe = attack.recipe
+    torch.manual_seed(recipe.seed)
+    if spec.algorithm != ENSEMBLE:
+        adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe)
+        return adv
+
+    def judge(batch: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return crafter(batch).argmax(1)
+
+    parts = spec.params["components"]
+    correct = judge(x) == y
+    adv, _, _, _ = worst_case(parts, crafter, judge, x, y, correct, spec.eps, recipe.time_extension)
+    return adv
 
 
 def validation_batch(

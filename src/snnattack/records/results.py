@@ -98,6 +98,9 @@ class JobRecord:
     source_clean_acc: float | None = None  # the black-box source's clean accuracy
     results: list[AttackRow]
     models: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # training records
+    # EOT draws per gradient of the job's recipe: attack.eot_samples, raised to
+    # attack.random_eot_samples where the target's forward was random (evaluation/attacked.py)
+    eot_samples: int | None = None
     attack_seconds: float | None = None
     # per row this job computed (by its name, e.g. ensemble/white/eps8): the seconds of its
     # crafting and judging ("total"), and an ensemble's per component ("components")

@@ -284,6 +284,8 @@ def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(
     runs = {
         "te": ["-m", "attack=rga,stbp", "method=[fgsm,apgd,square]", "attack.time_extension=2"],
         "eot": ["encoding=poisson", "method=[fgsm,pgd]", "attack.eot_samples=4"],
+        # Poisson inputs: a random forward, found by the core's probe of the first test batch
+        "random": ["encoding=poisson", "method=[fgsm,pgd]", "attack.random_eot_samples=3"],
     }
     for name, args in runs.items():
         where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
@@ -299,4 +301,6 @@ def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(
     )
     eot = json.loads((tmp_path / "eot" / "metrics.json").read_text())
     assert [(r["method"], r["eot_samples"]) for r in eot["results"]] == [("fgsm", 4), ("pgd", 4)]
-    assert eot["config"]["encoding"] == "poisson"
+    assert eot["config"]["encoding"] == "poisson" and eot["eot_samples"] == 4
+    random = json.loads((tmp_path / "random" / "metrics.json").read_text())
+    assert [r["eot_samples"] for r in random["results"]] == [3, 3] and random["eot_samples"] == 3

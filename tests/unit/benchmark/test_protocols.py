@@ -231,6 +231,10 @@ def composed(name: str, *overrides: str) -> DictConfig:
         ),
         ("digits_v1", ["~method.ensemble.components"], ["~method.ensemble.components"]),
         ("digits_v1", ["checks.masking.enabled=false"], ["checks.masking.enabled=false"]),
+        # a stochastic model's EoT left to the core's probe, at the protocol's draws or not
+        ("digits_v1", ["attack.random_eot_samples=8"], []),
+        ("digits_v1", ["attack.random_eot_samples=2"], ["attack.random_eot_samples=2"]),
+        ("digits_v1", ["attack.eot_samples=2"], ["attack.eot_samples=2"]),
         ("digits_entries", ["recipe=pgd_at", "seed=0"], []),  # a config built on the file
         ("digits_entries", ["recipe=trades", "seed=2"], ["seed=2"]),
     ],

@@ -1,0 +1,70 @@
+"""The EOT draws of a target whose forward is random (``attack.random_eot_samples``): the
+evaluation core probes its own copy of the model and raises every gradient's draws where two
+seeded passes differ, the recipe's and each ensemble component's that takes EOT; a
+deterministic model, or the key left null, runs ``attack.eot_samples`` as it is."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from harness import compose
+from torch import nn
+
+from snnattack.attacks.parse import attack_specs
+from snnattack.config.parse import attack_settings
+from snnattack.evaluation import attacked
+from snnattack.evaluation.attacked import with_random_eot
+
+ENSEMBLE = "method.ensemble.components=[{attack: stbp, method: apgd}, {method: square}]"
+
+
+class Noisy(nn.Module):
+    """A linear classifier of 8x8 images with Gaussian noise on its input at every forward."""
+
+    def __init__(self, noise: float) -> None:
+        super().__init__()
+        self.noise, self.linear = noise, nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear((x + self.noise * torch.randn_like(x)).flatten(1))
+
+
+def settings(*overrides: str):
+    cfg = compose("method=[pgd,ensemble]", ENSEMBLE, *overrides)
+    return attack_settings(cfg), attack_specs(cfg)
+
+
+def draws(attack, specs) -> tuple[int, list[int]]:
+    """The recipe's draws and each ensemble component's, the same in every ensemble row."""
+    (parts,) = {
+        tuple(c.eot_samples for c in s.params["components"])
+        for s in specs
+        if s.method == "ensemble"
+    }
+    return attack.recipe.eot_samples, list(parts)
+
+
+X = torch.rand(8, 1, 8, 8)
+
+
+def test_a_random_forward_raises_every_gradients_draws_but_a_gradient_free_components() -> None:
+    attack, specs = with_random_eot(*settings("attack.random_eot_samples=4"), Noisy(0.1), X)
+    assert draws(attack, specs) == (4, [4, 1])  # Square takes no EOT
+
+
+def test_attack_eot_samples_stays_where_it_asks_more() -> None:
+    given = settings("attack.random_eot_samples=4", "attack.eot_samples=6")
+    attack, specs = with_random_eot(*given, Noisy(0.1), X)
+    assert draws(attack, specs) == (6, [6, 1])
+
+
+def test_a_deterministic_model_runs_attack_eot_samples() -> None:
+    given = settings("attack.random_eot_samples=4")
+    attack, specs = with_random_eot(*given, Noisy(0.0), X)
+    assert (attack, specs) == (given[0], given[1]) and draws(attack, specs) == (1, [1, 1])
+
+
+def test_the_model_is_not_probed_without_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(attacked, "is_random", lambda *a: pytest.fail("probed"))
+    attack, specs = with_random_eot(*settings(), Noisy(0.1), X)
+    assert attack.random_eot_samples is None and draws(attack, specs) == (1, [1, 1])
