@@ -58,14 +58,13 @@ def _method_params(resolved: dict[str, Any]) -> None:
             continue  # its components, parsed from the config: _ensembles
         params = {k: v for k, v in method.items() if k != "name"}
         params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
-        for draws in ("eot_samples", "random_eot_samples"):  # the second: a random forward's
-            value = resolved["attack"].get(draws) or 1
-            if value > 1 and not takes_eot(method["name"]):
-                accepted = ", ".join(m for m in METHODS if takes_eot(m))
-                raise ConfigError(
-                    f"attack.{draws}={value} does not apply to method={key}; accepted: "
-                    f"{'1' if draws == 'eot_samples' else 'null or 1'}, or the methods {accepted}"
-                )
+        # attack.random_eot_samples raises only the draws of a method that averages them
+        if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+            accepted = ", ".join(m for m in METHODS if takes_eot(m))
+            raise ConfigError(
+                f"attack.eot_samples={resolved['attack']['eot_samples']} does not "
+                f"apply to method={key}; accepted: 1, or the methods {accepted}"
+            )
 
 
 @CHECKS.register("ensembles", order=0.5)  # after every method's own parameters

@@ -25,7 +25,13 @@ import torch
 from torch import nn
 
 from snnattack.attacks.convergence import tracking
-from snnattack.attacks.methods import GRADIENT_FREE, build_attack, is_event_attack
+from snnattack.attacks.methods import (
+    GRADIENT_FREE,
+    METHODS,
+    build_attack,
+    is_event_attack,
+    takes_eot,
+)
 from snnattack.gradients import gradient_mode
 from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
@@ -106,6 +112,13 @@ def crafting_on(algorithm: str, crafter: nn.Module, recipe: Recipe) -> Iterator[
         yield
 
 
+def eot_draws(algorithm: str, recipe: Recipe) -> int:
+    """The EOT draws ``algorithm`` averages per gradient under ``recipe``: one for a method that
+    averages none (validation refuses ``attack.eot_samples`` > 1 beside it, so only a random
+    forward's raised draws, ``attack.random_eot_samples``, are left to the others)."""
+    return recipe.eot_samples if algorithm not in METHODS or takes_eot(algorithm) else 1
+
+
 def craft(
     algorithm: str,
     crafter: nn.Module,
@@ -134,7 +147,7 @@ def craft_tracked(
 ) -> tuple[torch.Tensor, int, dict[int, torch.Tensor]]:
     """:func:`craft`, and the running best examples after each of the recipe's
     ``steps_curve`` counts."""
-    eot = recipe.eot_samples
+    eot = eot_draws(algorithm, recipe)
     frames = x.dim() == 5 and not is_event_attack(algorithm)
     attacked = FramesAsChannels(crafter, x.shape[1:3]) if frames else crafter
     attack = build_attack(algorithm, attacked, eps, eot_samples=eot, **params)

@@ -18,7 +18,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from snnattack.attacks.convergence import curve_counts
-from snnattack.attacks.crafting import craft_tracked, grad_mode_of
+from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
 from snnattack.data.base import is_padding
@@ -424,7 +424,7 @@ class AttackEvaluator(L.LightningModule):
             l2=c["l2"],
             queries=c["queries"],
             time_extension=self.recipe.time_extension,
-            eot_samples=self.recipe.eot_samples,
+            eot_samples=eot_draws(spec.algorithm, self.recipe),
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
             components=component_rows(spec.params["components"], self.firsts[str(i)])
             if ensemble

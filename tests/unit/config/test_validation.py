@@ -295,10 +295,6 @@ BAD = [
     ("checks.masking.unbounded_asr=101", "checks.masking.unbounded_asr=101 is out of range"),
     ("checks.masking.probe_size=0", "checks.masking.probe_size=0 is out of range"),
     ("attack.random_eot_samples=0", "attack.random_eot_samples=0 is out of range"),
-    (
-        "method=[square] attack.random_eot_samples=4",
-        "attack.random_eot_samples=4 does not apply to method=square; accepted: null or 1, or ",
-    ),
     ("checks.masking.flip_draws=0", "checks.masking.flip_draws=0 is out of range"),
     ("method=[sapgd] method.sapgd.momentum=2", "method.sapgd.momentum=2 is out of range"),
     ("method=[sapgd] method.sapgd.loss=l2", "method.sapgd.loss='l2' is unknown; accepted: ce"),

@@ -10,7 +10,10 @@ import torch
 from harness import compose
 from torch import nn
 
+from snnattack.attacks import crafting
+from snnattack.attacks.crafting import craft
 from snnattack.attacks.parse import attack_specs
+from snnattack.config import validate
 from snnattack.config.parse import attack_settings
 from snnattack.evaluation import attacked
 from snnattack.evaluation.attacked import with_random_eot
@@ -50,6 +53,29 @@ X = torch.rand(8, 1, 8, 8)
 def test_a_random_forward_raises_every_gradients_draws_but_a_gradient_free_components() -> None:
     attack, specs = with_random_eot(*settings("attack.random_eot_samples=4"), Noisy(0.1), X)
     assert draws(attack, specs) == (4, [4, 1])  # Square takes no EOT
+
+
+def test_a_method_that_averages_no_draws_crafts_on_one_under_a_random_forward() -> None:
+    """A protocol's ``attack.random_eot_samples`` fits every method: Square (gradient-free)
+    beside PGD is accepted and crafts on one draw, PGD on the raised draws."""
+    cfg = compose(
+        "method=[pgd,square]", "eps=[8]", "attack.random_eot_samples=4", "method.square.n_queries=2"
+    )
+    validate(cfg)
+    attack, specs = with_random_eot(attack_settings(cfg), attack_specs(cfg), Noisy(0.1), X)
+    assert attack.recipe.eot_samples == 4
+    built = []
+    real = crafting.build_attack
+
+    def recorded(algorithm, model, eps, eot_samples=1, **params):
+        built.append((algorithm, eot_samples))
+        return real(algorithm, model, eps, eot_samples=eot_samples, **params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crafting, "build_attack", recorded)
+        for spec in specs:
+            craft(spec.algorithm, Noisy(0.1), X, torch.arange(8), 0.03, spec.params, attack.recipe)
+    assert set(built) == {("pgd", 4), ("square", 1)}
 
 
 def test_attack_eot_samples_stays_where_it_asks_more() -> None:
