@@ -31,8 +31,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from snnattack.attacks.methods import reads_recordings
+from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
-from snnattack.attacks.universal import needs_fitting, unfitted
+from snnattack.attacks.universal import needs_fitting
 from snnattack.config import validate
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.config.parse import attack_settings

@@ -2,8 +2,9 @@
 every test batch (no per-test-sample optimisation).
 
 A method declares that it needs fitting by its attack class deriving from
-:class:`UniversalAttack`: ``fit(x, y)`` returns its state (tensors) fitted on a batch, and
-``apply(x, y, state)`` the adversarial batch under that state. The evaluation core
+:class:`~snnattack.attacks.methods.base.UniversalAttack`: ``fit(x, y)`` returns its state
+(tensors) fitted on a batch, and ``apply(x, y, state)`` the adversarial batch under that
+state. The evaluation core
 (:mod:`snnattack.evaluation.core`) calls :func:`fit_specs` once per row before
 ``trainer.test``, on the validation batch (the first ``attack.tune.val_size`` images of the
 validation split; the API's ``val_data``), never on test data; the state travels in the
@@ -22,8 +23,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchattacks.attack import Attack
 
+from snnattack.attacks.crafting import crafting_on
+from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.methods import METHODS, build_attack
+from snnattack.attacks.methods.base import UniversalAttack, unfitted
 from snnattack.errors import UserError
 from snnattack.process.distributed import agree
 from snnattack.settings import AttackSettings, AttackSpec
@@ -33,57 +37,8 @@ log = logging.getLogger(__name__)
 FITTED = "fitted"  # the params key that carries a row's fitted state to the test batches
 
 
-class UniversalAttack(Attack):
-    """A universal attack: fitted once (:meth:`fit`) on held-out data, applied as it is
-    (:meth:`apply`) to every batch; ``fitted`` is the state :meth:`fit` returned."""
-
-    def __init__(self, name: str, model: nn.Module, fitted: dict[str, torch.Tensor] | None):
-        super().__init__(name, model)
-        # set past torchattacks' __setattr__, whose search for nested attacks compares tensors
-        object.__setattr__(self, "fitted", fitted)
-        self.supported_mode = ["default"]
-
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The state fitted on the held-out batch ``(x, y)``."""
-        raise NotImplementedError
-
-    def apply(
-        self, x: torch.Tensor, y: torch.Tensor, state: dict[str, torch.Tensor]
-    ) -> torch.Tensor:
-        """The adversarial batch of ``(x, y)`` under the fitted ``state``."""
-        raise NotImplementedError
-
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.fitted is None:
-            raise UserError(unfitted(self.__class__.__name__))
-        state = {k: v.to(self.device) for k, v in self.fitted.items()}
-        return self.apply(images.detach().to(self.device), labels.to(self.device), state)
-
-
-def refuse_empty(keep: torch.Tensor, what: str) -> None:
-    """Refuses a fitting whose validation batch holds no sample to fit on (``keep``: the
-    samples it may use, ``what`` says which)."""
-    if not bool(keep.any()):
-        raise UserError(
-            f"none of the {len(keep)} validation images is {what}, so a universal attack has "
-            "nothing to fit on; accepted: more validation images (attack.tune.val_size, or "
-            "val_data) or another target"
-        )
-
-
-def unfitted(what: str) -> str:
-    """The refusal of a universal attack ``what`` run without its fitted state."""
-    return (
-        f"{what} is a universal attack, fitted once on validation data before the test; "
-        "accepted: a job (python run.py) or snnattack.evaluate(..., val_data=<validation "
-        "images and labels>), not a single batch (snnattack.attack) nor an ensemble component"
-    )
-
-
 def needs_fitting(method: str) -> bool:
     """Whether the registered ``method`` is a universal attack (fitted before the test)."""
-    from snnattack.attacks.methods import METHODS  # its modules import this one
-
     make = METHODS[method].make if method in METHODS else None
     return isinstance(make, type) and issubclass(make, UniversalAttack)
 
@@ -111,10 +66,6 @@ def fit_specs(
     params (``fitted``); the rows at ``skip`` (reused from an earlier job) and the others are
     returned as they are. Refuses a universal row without validation data, or in an
     ensemble."""
-    from snnattack.attacks.crafting import crafting_on
-    from snnattack.attacks.ensemble import ENSEMBLE
-    from snnattack.attacks.methods import build_attack
-
     for spec in specs:
         if spec.algorithm == ENSEMBLE:
             for part in spec.params["components"]:

@@ -25,6 +25,10 @@ import torch
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
+from snnattack.interop.common import AdaptedNet
+from snnattack.interop.foreign import adapt
+from snnattack.interop.inputs import check_model
+from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
@@ -86,8 +90,6 @@ def as_spiking_net(
             f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"
         )
-    from snnattack.interop import adapt  # the package imports this module
-
     say_torch_stack()
     return adapt(model, T=T, example=example)
 
@@ -102,9 +104,6 @@ def with_encoding(
     network with its own time loop is called on them as they are. A native SpikingNet that
     reads images while the samples are frames, or frames while they are images, is refused
     in one line naming ``argument`` (and ``model``'s class: what the user passed)."""
-    from snnattack.interop.common import AdaptedNet
-    from snnattack.interop.loops import OwnLoopNet
-
     frames = encoding == "frames"
     if isinstance(net, AdaptedNet):
         if frames:
@@ -226,8 +225,6 @@ def _check_on_dataset(
     (:func:`snnattack.interop.inputs.check_model`): finite weights where ``finite`` (not
     when ``checkpoint=`` replaces them), a forward that runs and returns logits of
     ``dataset.num_classes`` classes. Event ``frames`` are not probed."""
-    from snnattack.interop.inputs import check_model
-
     if "image_size" not in dataset or frames:
         return
     size = dataset["image_size"]

@@ -10,7 +10,8 @@ time; ``recordings=True`` if it changes the raw recordings, which the evaluation
 it per batch as ``recordings``). Its parameters are its
 ``conf/method/<method>.yaml`` keys, checked against its signature; it averages gradients over
 ``attack.eot_samples`` draws if it takes ``eot_samples``. The package imports every module, so
-the method is one module and its config file.
+the method is one module and its config file. A universal method's attack class derives from
+:class:`UniversalAttack` (fitted once on held-out data: :mod:`snnattack.attacks.universal`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import torch
+from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
 from snnattack.registry import Registry
 
 Make = TypeVar("Make", bound=Callable[..., Attack])
@@ -100,3 +103,50 @@ def check_loss(method: str, loss: str) -> None:
     """Refuses a loss the adaptive PGD attacks do not have (they take CE or DLR)."""
     if loss not in ("ce", "dlr"):
         raise ConfigError(f"method.{method}.loss={loss!r} is unknown; accepted: ce, dlr")
+
+
+class UniversalAttack(Attack):
+    """A universal attack: fitted once (:meth:`fit`) on held-out data, applied as it is
+    (:meth:`apply`) to every batch; ``fitted`` is the state :meth:`fit` returned."""
+
+    def __init__(self, name: str, model: nn.Module, fitted: dict[str, torch.Tensor] | None):
+        super().__init__(name, model)
+        # set past torchattacks' __setattr__, whose search for nested attacks compares tensors
+        object.__setattr__(self, "fitted", fitted)
+        self.supported_mode = ["default"]
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The state fitted on the held-out batch ``(x, y)``."""
+        raise NotImplementedError
+
+    def apply(
+        self, x: torch.Tensor, y: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The adversarial batch of ``(x, y)`` under the fitted ``state``."""
+        raise NotImplementedError
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.fitted is None:
+            raise UserError(unfitted(self.__class__.__name__))
+        state = {k: v.to(self.device) for k, v in self.fitted.items()}
+        return self.apply(images.detach().to(self.device), labels.to(self.device), state)
+
+
+def refuse_empty(keep: torch.Tensor, what: str) -> None:
+    """Refuses a fitting whose validation batch holds no sample to fit on (``keep``: the
+    samples it may use, ``what`` says which)."""
+    if not bool(keep.any()):
+        raise UserError(
+            f"none of the {len(keep)} validation images is {what}, so a universal attack has "
+            "nothing to fit on; accepted: more validation images (attack.tune.val_size, or "
+            "val_data) or another target"
+        )
+
+
+def unfitted(what: str) -> str:
+    """The refusal of a universal attack ``what`` run without its fitted state."""
+    return (
+        f"{what} is a universal attack, fitted once on validation data before the test; "
+        "accepted: a job (python run.py) or snnattack.evaluate(..., val_data=<validation "
+        "images and labels>), not a single batch (snnattack.attack) nor an ensemble component"
+    )

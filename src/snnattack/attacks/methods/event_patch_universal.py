@@ -35,14 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snnattack.attacks.methods.base import register
+from snnattack.attacks.methods.base import UniversalAttack, refuse_empty, register
 from snnattack.attacks.methods.event_patch import (
     patch_side,
     random_corners,
     salient_corners,
     windows,
 )
-from snnattack.attacks.universal import UniversalAttack, refuse_empty
 
 
 def placed(

@@ -27,9 +27,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snnattack.attacks.methods.base import register
+from snnattack.attacks.methods.base import UniversalAttack, refuse_empty, register
 from snnattack.attacks.methods.sparsefool import SparseFool
-from snnattack.attacks.universal import UniversalAttack, refuse_empty
 
 EVICTIONS = ("heatmap", "random")
 UNBOUNDED = 10**6  # the per-sample attack's Hamming budget (the reference's int(1e6))

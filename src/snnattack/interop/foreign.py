@@ -1,0 +1,89 @@
+"""A foreign network adapted into this project's :class:`~snnattack.models.base.SpikingNet`
+(:func:`adapt`), by the adapter of its library (:mod:`snnattack.interop.adapter`, each
+library's one module of this package), or run as its own time loop
+(:mod:`snnattack.interop.loops`); the package re-exports both functions.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch import nn
+
+from snnattack.errors import UserError
+from snnattack.interop import probe
+from snnattack.interop.adapter import ADAPTERS, neuron_libraries
+from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
+from snnattack.interop.loops import OwnLoopNet
+from snnattack.models.base import SpikingNet
+from snnattack.records.checkpoints import require_finite
+
+
+def supported() -> list[str]:
+    """Every neuron class the adapters map."""
+    return [name for adapter in ADAPTERS.values() for name in adapter.supported]
+
+
+def adapt(
+    net: nn.Module,
+    *,
+    T: int,
+    decode: Decode | None = None,
+    normalize: nn.Module | None = None,
+    own_loop: bool | None = None,
+    example: torch.Tensor | None = None,
+) -> SpikingNet:
+    """``net`` as a :class:`SpikingNet` of ``T`` steps, its neurons this project's LIFs.
+
+    ``net``: a spikingjelly network mapping ``[T, B, ...]`` to ``[T, B, K]`` (any step mode;
+    its copy runs in ``'m'``), or the ``nn.Sequential`` of one snnTorch time step; or a
+    model with its own time loop, called on the images as its user calls it
+    (:mod:`snnattack.interop.loops`: a spikingjelly class whose forward repeats the image
+    over T, a snnTorch class looping over the steps, an SNN-RAT model). ``decode`` maps
+    ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
+    modes pass it one step, ``[1, B, K]``, so it must take any T).
+    ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.base.Normalize`).
+    ``own_loop`` says which form ``net`` is (True: its forward makes the time steps from the
+    samples; False: it maps ``[T, B, ...]``); by default the library's class tells, and a
+    class of the user's is run once as each form on ``example`` (samples as the model is
+    given them: :mod:`snnattack.interop.probe`), never judged by its source text.
+    A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
+    or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
+    module's path and class, before any work; so is a NaN or infinite weight or buffer.
+    """
+    require_finite(net, f"interop: the network {type(net).__qualname__}")
+    if isinstance(net, SpikingNet):
+        return net
+    if int(T) != T or T < 1:
+        raise UserError(f"interop: T must be an integer >= 1, got {T}")
+    owners = [adapter for adapter in ADAPTERS.values() if adapter.owns(net)]
+    if not owners:
+        for path, module in net.named_modules():
+            if looks_like_neuron(module, neuron_libraries()):
+                raise refuse(path, module, "is not a neuron the adapter knows", supported())
+    if len(owners) != 1:
+        found = "neurons of several libraries" if owners else "no known neuron"
+        raise UserError(
+            f"interop: {type(net).__qualname__} has {found}; adapt takes a network of "
+            f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
+            f"{', '.join(supported())}"
+        )
+    (library,) = owners
+    if own_loop is None:
+        own_loop = library.has_own_loop(net)
+    if own_loop is None:
+        name = type(net).__qualname__
+        if example is None:
+            raise UserError(
+                f"interop: whether {name} makes its time steps itself is decided by running "
+                f"it once on samples, and none were given; accepted: adapt(net, T={T}, "
+                f"example=<samples [B, ...]>), or adapt(net, T={T}, own_loop=...) with "
+                f"{probe.SAY_IT}"
+            )
+        own_loop = probe.has_own_loop(
+            name, partial(library.own_loop, net), partial(library.body, net), int(T), example
+        )
+    if own_loop:
+        return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+    return AdaptedNet(library.body(net), int(T), normalize, decode)
