@@ -224,3 +224,48 @@ def test_an_import_from_config_into_a_kind_is_upward() -> None:
     imports a layer above its own."""
     found = imports_in("from snnattack.training.trained import Built", "snnattack.config.x")
     assert [LAYER[unit(i)] > LAYER["config"] for i in found] == [True]
+
+
+# the optional libraries, imported where a network of theirs is adapted or a run is logged
+OPTIONAL = ("spikingjelly", "snntorch", "wandb")
+# the imports of the package inside a function, each with why: a command that answers without
+# torch (a mistake on the command line, the report of metrics.json files) imports it late
+LAZY = {
+    ("__init__.py", "snnattack"): "the package root: `import snnattack` stays light",
+    ("__init__.py", "snnattack.models"): "the package root: `import snnattack` stays light",
+    ("runtime/cli.py", "snnattack.config.keys"): "a command-line mistake answered before torch",
+    ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
+    ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",
+    ("report/figures.py", "snnattack.training"): "the report reads metrics.json without torch",
+    ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
+}
+
+
+def lazy_imports(source: str) -> set[str]:
+    """The modules that ``source`` imports inside a function (``from x import y``: ``x``)."""
+    found = set()
+    for function in ast.walk(ast.parse(source)):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    found.update(a.name for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    found.add(node.module or "")
+    return found
+
+
+def test_imports_are_at_the_top_but_the_optional_libraries_and_the_listed() -> None:
+    """A module's dependencies are read at its top (issue 51): inside a function only an
+    optional library, or a module :data:`LAZY` lists with its reason."""
+    found = {
+        (path.relative_to(PACKAGE).as_posix(), module)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for module in lazy_imports(path.read_text())
+        if module.split(".")[0] not in OPTIONAL
+    }
+    assert found == set(LAZY)
+
+
+def test_the_lazy_import_reader_sees_an_import_in_a_method() -> None:
+    source = "class A:\n    def f(self):\n        from snnattack.attacks import methods\n"
+    assert lazy_imports(source) == {"snnattack.attacks"}

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from torch import nn
 
 from snnattack.attacks.ensemble import ENSEMBLE
@@ -83,9 +85,6 @@ def weights(*models: nn.Module | None) -> str:
 
 def sweep_folder() -> Path | None:
     """The folder of the multirun this job belongs to; None outside a multirun."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return None
     return Path(HydraConfig.get().sweep.dir)

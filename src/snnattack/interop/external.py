@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
@@ -129,8 +130,6 @@ def factory_network(tree: Mapping[str, Any]) -> nn.Module:
     """The network ``model.factory`` of a resolved config ``tree`` builds, as it builds it (its
     weights can then be loaded by their own names: ``checkpoint=`` a
     ``torch.save(net.state_dict())`` of it)."""
-    from hydra.utils import instantiate
-
     factory = thaw(tree["model"]["factory"])
     target = factory.get("_target_")
     if not target:

@@ -21,8 +21,9 @@ from typing import Any
 import lightning as L
 import torch
 import torch.distributed as dist
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
-from omegaconf import ListConfig
+from omegaconf import ListConfig, read_write
 
 # variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
 RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
@@ -75,9 +76,6 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
     Yields a list to which the job appends its Trainers; on leaving, the ranks those Trainers
     started are awaited (or killed if the job failed) and the process group is destroyed.
     """
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import read_write
-
     saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in LAUNCH_ENV}
     hydra_cfg, saved_run_dir = None, None
     if HydraConfig.initialized():
@@ -135,8 +133,6 @@ def thread_share(threads: int | str, trainer_cfg: Any) -> int:
     the CPU as on GPUs: each GPU process loads data and runs its host side on these cores)."""
     if threads != "auto":
         return int(threads)
-    from hydra.core.hydra_config import HydraConfig
-
     cores = len(os.sched_getaffinity(0))
     parallel = 1
     if HydraConfig.initialized():

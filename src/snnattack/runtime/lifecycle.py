@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -52,8 +53,6 @@ def failures(sweep_dir: Path) -> list[dict[str, Any]]:
 def print_results(sweep_dir: Path) -> None:
     """One table of every job's results, printed in the launching process (also when the jobs
     ran elsewhere, e.g. on a cluster, and printed their own tables into their logs)."""
-    import yaml
-
     jobs = []
     for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: (len(p.parent.name), p)):
         try:

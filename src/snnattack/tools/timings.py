@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 START = "<!-- timings: start (written by python -m snnattack.tools.timings; do not edit) -->"
 END = "<!-- timings: end -->"
 HEADER = ["run", "command", "wall time", "measured on"]
@@ -79,13 +81,8 @@ def machine() -> str:
     except OSError:
         pass
     text = f"{os.cpu_count()} CPU cores ({model})"
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            text += f", {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
+    if torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name(0)}"
     return text
 
 
