@@ -169,19 +169,6 @@ def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
     return DataLoader(dataset_of(data, argument), batch_size=batch_size, shuffle=False)
 
 
-def _trainer_keys(device: torch.device, progress: bool) -> dict[str, Any]:
-    """The Trainer keys of the attacks on one ``device``, showing the progress bar (rows,
-    ensemble components, batches) if ``progress``, without a model summary or checkpoints."""
-    cuda = device.type == "cuda"
-    return {
-        "accelerator": "gpu" if cuda else "cpu",
-        "devices": [device.index or 0] if cuda else 1,
-        "enable_progress_bar": progress,
-        "enable_model_summary": False,
-        "enable_checkpointing": False,
-    }
-
-
 def _described(model: nn.Module | None, net: SpikingNet | None, kind: str) -> dict[str, Any] | None:
     """What the record says of a model passed in (it has no training record): its kind of
     training as the config names it (``train.kind``, as a ``model=external`` job's record
@@ -264,7 +251,7 @@ def evaluate(
         "source": _described(source, crafter if black else None, settings.source.kind),
     }
     val = None if val_data is None else dataset_of(val_data, "val_data")
-    runner = Runner(_trainer_keys(device_of(target), progress))
+    runner = Runner.on(device_of(target), progress)
     return core.evaluate(
         settings,
         target,

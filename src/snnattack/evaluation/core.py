@@ -179,6 +179,21 @@ class Runner:
     output_dir: Path | None = None
     keep: Callable[[JobRecord], None] | None = None
 
+    @classmethod
+    def on(cls, device: torch.device, progress: bool) -> Runner:
+        """The attacks on one ``device`` (the Python API's: its model's), showing the progress
+        bar (rows, ensemble components, batches) if ``progress``, without a model summary or
+        checkpoints, and nothing kept but the record returned."""
+        cuda = device.type == "cuda"
+        trainer = {
+            "accelerator": "gpu" if cuda else "cpu",
+            "devices": [device.index or 0] if cuda else 1,
+            "enable_progress_bar": progress,
+            "enable_model_summary": False,
+            "enable_checkpointing": False,
+        }
+        return cls(trainer)
+
 
 def evaluate(
     settings: JobSettings,
