@@ -14,7 +14,7 @@ import wandb
 from fixtures_report import PNG_MAGIC
 from harness import EXPERIMENTS, QUIET, cli, read_wandb_run
 
-from snnattack.report.hydra_callback import sweep_group
+from snnattack.records.tracking import sweep_group
 
 SMALL = ["train.epochs=1", "trainer.limit_test_batches=2"]
 

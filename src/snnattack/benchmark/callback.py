@@ -194,7 +194,7 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         return None
     wandb_cfg = (cfg.get("logger") or {}).get("wandb")
     if wandb_cfg:
-        log.info("W&B benchmark run: %s", log_entry(entry, dict(wandb_cfg), folder))
+        log_entry(entry, dict(wandb_cfg), folder)
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.benchmark.entry import lowest_reported
+from snnattack.records.tracking import start_run
 
 ROWS = ("attack", "robust_acc")  # the columns of the run's table of rows
 
@@ -18,24 +19,20 @@ def group(entry: dict[str, Any]) -> str:
     return f"benchmark/{entry['protocol']}_v{entry['provenance']['protocol_version']}"
 
 
-def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) -> str:
+def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) -> None:
     """Logs ``entry`` as one W&B run under ``folder/wandb`` with the settings of
-    ``logger.wandb`` (``project``, ``entity``, ``mode``, ``group``, ``quiet``); returns the
-    run's folder (offline) or address."""
+    ``logger.wandb`` (:func:`~snnattack.records.tracking.start_run`, which says where the run
+    is)."""
     import wandb
 
-    folder.mkdir(parents=True, exist_ok=True)
-    run = wandb.init(
-        project=wandb_cfg.get("project"),
-        entity=wandb_cfg.get("entity"),
-        mode=wandb_cfg.get("mode"),
+    run = start_run(
+        wandb_cfg,
+        folder,
         group=wandb_cfg.get("group") or group(entry),
         job_type="benchmark",
         name=entry["model"]["name"],
-        dir=str(folder),
         config=entry,
         reinit="create_new",
-        settings=wandb.Settings(silent=bool(wandb_cfg.get("quiet"))),
     )
     try:
         run.summary.update(
@@ -50,6 +47,5 @@ def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) ->
         )
         rows = [[attack, acc] for attack, acc in entry["robust_acc"].items()]
         run.log({"robust_acc": wandb.Table(columns=list(ROWS), data=rows)})
-        return str(Path(run.dir).parent) if run.settings.mode == "offline" else str(run.url)
     finally:
         run.finish()

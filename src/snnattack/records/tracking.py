@@ -96,9 +96,11 @@ def train_tags(tracking: TrackingSettings, role: str) -> list[str]:
     return list(dict.fromkeys([tracking.dataset, tracking.model, role, *tracking.tags]))
 
 
-def _start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
-    """A new W&B run (``wandb.init``) of the ``logger.wandb`` settings ``w``, offline if W&B
-    cannot be reached."""
+def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
+    """A new W&B run (``wandb.init``) of the ``logger.wandb`` settings ``w`` under
+    ``save_dir``, offline if W&B cannot be reached; ``init`` are further ``wandb.init``
+    arguments (``job_type`` and ``name`` at least). Every run of the project starts here: a
+    job's train and attack runs, the report's and a benchmark entry's."""
     import wandb
 
     global _offline_reason
@@ -132,7 +134,13 @@ def _start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         offline = run.settings.mode == "offline"
         where = Path(run.dir).parent if offline else run.url  # offline: for `wandb sync`
         log.info("W&B %s run '%s' (%s): %s", init["job_type"], run.name, run.settings.mode, where)
-    # Lightning's x axis, as WandbLogger sets it for the runs it creates itself
+    return run
+
+
+def lightning_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
+    """A run of :func:`start_run` that a Lightning logger writes: Lightning's x axis, as
+    WandbLogger sets it for the runs it creates itself."""
+    run = start_run(w, save_dir, **init)
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
     return run
@@ -163,7 +171,7 @@ def train_loggers(
         job_dir = job_folder() or workdir
         key = spec_key(spec)
         role = "target" if spec.get("seed") == tracking.seed else "source"
-        run = _start_run(
+        run = lightning_run(
             tracking.wandb,
             job_dir,
             name=train_run_name(spec, key, role),
@@ -197,7 +205,7 @@ def attack_loggers(
     if rank_zero_only.rank == 0:
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
         store_keys = {role: r.get("key") for role, r in models.items() if r}
-        run = _start_run(
+        run = lightning_run(
             tracking.wandb,
             output_dir,
             name=run_name(overrides, list(tracking.cosmetic_keys)),

@@ -17,12 +17,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.records.tracking import start_run, sweep_group
 from snnattack.report import Report, write_report
-
-
-def sweep_group(folder: Path) -> str:
-    """The W&B group of a sweep folder: ``<parent name>/<folder name>``."""
-    return f"{folder.parent.name}/{folder.name}"
 
 
 def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
@@ -30,16 +26,13 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
     import wandb
 
     folder = report.folder
-    run = wandb.init(
-        project=wandb_cfg.get("project"),
-        entity=wandb_cfg.get("entity"),
-        mode=wandb_cfg.get("mode"),
+    run = start_run(
+        wandb_cfg,
+        folder,
         group=wandb_cfg.get("group") or sweep_group(folder),
         job_type="report",
         name=f"report {sweep_group(folder)}",
-        dir=str(folder),
         reinit="create_new",
-        settings=wandb.Settings(silent=bool(wandb_cfg.get("quiet"))),
     )
     try:
         run.log(
