@@ -77,10 +77,11 @@ def job_checks(cfg: DictConfig) -> Built:
     returned)."""
     import snnattack.job  # noqa: F401  as in a job: the kinds declare their rules on import
     from snnattack.config import validate
+    from snnattack.training.parse import model_settings
     from snnattack.training.trained import built_models
 
     validate(cfg)
-    return built_models(resolved(cfg))
+    return built_models(model_settings(cfg))
 
 
 @contextlib.contextmanager

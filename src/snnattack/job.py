@@ -56,7 +56,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
-    built = built_models(resolved)  # the model files and the factory's network, checked
+    built = built_models(job.model)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
     process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record

@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import lightning as L
-from omegaconf import OmegaConf
 from torch import nn
 
 from snnattack.interop.external import (
@@ -23,12 +21,11 @@ from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.results import neuron_text
 from snnattack.records.store import ModelStore
-from snnattack.settings import JobSettings, ModelSettings, TrackingSettings
+from snnattack.settings import JobSettings, ModelSettings, TrackingSettings, thaw
 from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
 from snnattack.training.fit import TrainContext, Trained
-from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
 
 log = logging.getLogger(__name__)
@@ -111,15 +108,14 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     return net.eval(), {**record, "kind": model.kind}
 
 
-def built_models(resolved: dict[str, Any]) -> Built:
-    """Loads ``checkpoint`` and ``source_checkpoint`` into the configured model (as the job
-    attacks them: the target's architecture), so that a bad file is refused before any model
-    is trained, and checks that ``model=external``'s factory builds a network that runs
-    (:func:`~snnattack.interop.external.check_external`); a job's last check of its
-    ``resolved`` config after :func:`snnattack.config.validate`. What they built is returned
-    for the job to use as it is: each file is read once, the factory called once for the
-    target."""
-    model = model_settings(OmegaConf.create(resolved))
+def built_models(model: ModelSettings) -> Built:
+    """Loads ``checkpoint`` and ``source_checkpoint`` into the configured ``model`` (as the
+    job attacks them: the target's architecture), so that a bad file is refused before any
+    model is trained, and checks that ``model=external``'s factory builds a network that runs
+    (:func:`~snnattack.interop.external.check_external`); a job's last check of its config
+    after :func:`snnattack.config.validate`. What they built is returned for the job to use as
+    it is: each file is read once, the factory called once for the target."""
+    resolved = thaw(model.tree)
     loaded = {
         key: load_from_file(model, resolved[key], key)
         for key in ("checkpoint", "source_checkpoint")
