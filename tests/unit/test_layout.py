@@ -269,3 +269,37 @@ def test_imports_are_at_the_top_but_the_optional_libraries_and_the_listed() -> N
 def test_the_lazy_import_reader_sees_an_import_in_a_method() -> None:
     source = "class A:\n    def f(self):\n        from snnattack.attacks import methods\n"
     assert lazy_imports(source) == {"snnattack.attacks"}
+
+
+def checked_protocols_with_data(source: str) -> set[str]:
+    """The ``runtime_checkable`` Protocols of ``source`` that declare data members: on Python
+    3.12+ ``isinstance`` looks such members up with ``inspect.getattr_static``, which misses an
+    ``nn.Module``'s submodules and parameters (they live in ``_modules`` and ``_parameters``),
+    so a module that has them does not match (issue 56)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        names = {ast.unparse(d).rpartition(".")[2] for d in node.decorator_list}
+        if "runtime_checkable" in names and any(isinstance(s, ast.AnnAssign) for s in node.body):
+            found.add(node.name)
+    return found
+
+
+def test_no_runtime_checkable_protocol_declares_data_members() -> None:
+    """A module's structure is tested by what it holds (``getattr``, its children), never by a
+    ``runtime_checkable`` Protocol with data members, which Python 3.12+ matches differently."""
+    found = {
+        (path.relative_to(PACKAGE).as_posix(), name)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in checked_protocols_with_data(path.read_text())
+    }
+    assert not found
+
+
+def test_the_protocol_reader_sees_a_checkable_protocol_with_data() -> None:
+    source = (
+        "import typing\n@typing.runtime_checkable\nclass B(Protocol):\n    spike: nn.Module\n"
+        "@runtime_checkable\nclass C(Protocol):\n    def f(self) -> None: ...\n"
+    )
+    assert checked_protocols_with_data(source) == {"B"}

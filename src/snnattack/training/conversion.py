@@ -25,7 +25,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,14 +43,19 @@ MAX_SAMPLES = 1 << 24  # activations per layer kept for the percentile (a random
 _PASS = (nn.Sequential, StepWise, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout)
 
 
-@runtime_checkable
-class ResidualBlock(Protocol):
-    """What the conversion needs of a residual block, ``spike(residual(x) + shortcut(x))``:
-    any module with these three children converts (e.g. ``models.resnet.BasicBlock``)."""
+BLOCK_CHILDREN = ("residual", "shortcut", "spike")  # what a residual block converts by
 
-    residual: nn.Module  # the main branch, ending in an affine layer
-    shortcut: nn.Module  # nn.Identity, or a branch ending in an affine layer
-    spike: nn.Module  # the neuron layer fed by the sum
+
+def residual_block(m: nn.Module) -> bool:
+    """Whether ``m`` is a residual block, ``spike(residual(x) + shortcut(x))``, by what it
+    holds: any module with the children ``residual`` (the main branch, ending in an affine
+    layer), ``shortcut`` (``nn.Identity``, or a branch ending in an affine layer) and
+    ``spike`` (the neuron layer fed by the sum) converts (e.g. ``models.resnet.BasicBlock``).
+
+    Decided from the module's children, not a ``runtime_checkable`` Protocol: since Python
+    3.12 ``isinstance`` on such a Protocol looks its members up statically and misses an
+    ``nn.Module``'s submodules, which live in ``_modules``."""
+    return all(isinstance(getattr(m, name, None), nn.Module) for name in BLOCK_CHILDREN)
 
 
 def spiking_layers(model: nn.Module) -> list[nn.Module]:
@@ -69,7 +74,7 @@ def shared_scales(model: nn.Module) -> list[int]:
     for m in model.modules():
         if id(m) in index:
             last = index[id(m)]
-        elif isinstance(m, ResidualBlock) and isinstance(m.shortcut, nn.Identity):
+        elif residual_block(m) and isinstance(m.shortcut, nn.Identity):
             if last is None:
                 raise ValueError("convert: a residual block without a spiking layer before it")
             group[index[id(m.spike)]] = group[last]
@@ -115,7 +120,7 @@ def _rescale(
 ) -> tuple[float, list[nn.Module]]:
     """Rescales ``m`` fed by values of scale ``previous`` (1: the ANN's units); returns the
     scale of its output and the affine layers still to be divided by the next LIF's scale."""
-    if isinstance(m, ResidualBlock):
+    if residual_block(m):
         _, residual = _rescale(m.residual, previous, [], scales)
         _, shortcut = _rescale(m.shortcut, previous, [], scales)
         return _rescale(m.spike, 1.0, residual + shortcut, scales)
