@@ -49,7 +49,7 @@ from snnattack.interop.inputs import dataset_of
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
-from snnattack.process.numerics import set_tf32
+from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.settings import AttackSpec, DataSettings
@@ -236,7 +236,8 @@ def evaluate(
     target = with_encoding(target, cfg.encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
     settings = job_settings(cfg, notes)
-    set_tf32(cfg.tf32)  # as a job does: float32 on the GPU unless tf32=true
+    set_tf32(cfg.tf32)  # as a job does: float32 on the GPU unless tf32=true,
+    set_determinism(cfg.deterministic)  # and deterministic kernels unless deterministic=false
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)

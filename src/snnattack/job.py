@@ -30,7 +30,7 @@ from snnattack.data import datamodule
 from snnattack.evaluation.core import Runner, evaluate
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
-from snnattack.process.numerics import set_tf32
+from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import (
     JobRecord,
     is_complete,
@@ -55,10 +55,10 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     quiet_libraries()
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
+    process_settings(cfg)  # before any GPU work: cuBLAS reads its workspace setting once
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
     built = built_models(job.model)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
-    process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, spec, len(specs)):
@@ -102,9 +102,11 @@ def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     )
 
 
-def process_settings(threads: int | str, trainer: DictConfig, malloc: str, tf32: bool) -> None:
+def process_settings(cfg: DictConfig) -> None:
     """This process's torch threads (``threads``, shared among the ``trainer``'s devices),
-    allocator policy (``malloc``) and TF32 on CUDA (``tf32``), as the config sets them."""
-    torch.set_num_threads(thread_share(threads, trainer))
-    set_malloc(malloc)
-    set_tf32(tf32)
+    allocator policy (``malloc``), TF32 on CUDA (``tf32``) and deterministic kernels
+    (``deterministic``), as the validated ``cfg`` sets them."""
+    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
+    set_malloc(cfg.malloc)
+    set_tf32(cfg.tf32)
+    set_determinism(cfg.deterministic)

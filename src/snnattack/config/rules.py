@@ -75,6 +75,7 @@ declare(
         "backend": one_of(*BACKENDS),
         "compile": BOOL,
         "tf32": BOOL,
+        "deterministic": BOOL,
         "malloc": one_of(*MALLOC_POLICIES),
         "encoding": one_of(*ENCODINGS),
         # attack evaluation
@@ -232,7 +233,6 @@ declare(
         "trainer.limit_train_batches": BATCHES,
         "trainer.limit_val_batches": BATCHES,
         "trainer.limit_test_batches": BATCHES,
-        "trainer.deterministic": BOOL,
         "trainer.enable_progress_bar": BOOL,
         "trainer.log_every_n_steps": integer(1),
         "trainer.accumulate_grad_batches": integer(1),

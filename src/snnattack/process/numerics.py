@@ -1,15 +1,28 @@
-"""Float32 on GPUs as on the CPU: TensorFloat-32 off unless the config's ``tf32`` allows it.
+"""Float32 on GPUs as on the CPU, and the same numbers twice: the config's ``tf32`` and
+``deterministic``.
 
 On Ampere and later GPUs cuDNN runs float32 convolutions in TF32 (a 10-bit mantissa) unless
 told otherwise: a membrane potential near the threshold may then spike where float32 would not,
 and the numbers of a GPU job would differ from the CPU's by more than rounding. A job sets
 both of torch's TF32 flags (matmuls and cuDNN) from ``tf32`` and its records say which held
 (``tf32`` in ``metrics.json`` and in a training record). The CPU never uses TF32.
+
+On a GPU, some kernels sum in an order that changes from run to run (atomic adds in a
+convolution's backward, cuBLAS's split reductions, the algorithm cuDNN's benchmarking picks),
+so two seeded runs, or a killed training resumed against an uninterrupted one, give other
+weights. ``deterministic=true`` (the default) turns those off; ``false`` trades it for speed.
+Records say which held (``deterministic`` in ``metrics.json`` and in a training record).
 """
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+# cuBLAS's fixed workspace that makes its results reproducible (CUDA's reproducibility notes);
+# cuBLAS reads the variable when the process makes its first handle (its first GPU matmul)
+CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 def set_tf32(allowed: bool) -> None:
@@ -21,3 +34,31 @@ def set_tf32(allowed: bool) -> None:
 def tf32_allowed() -> bool:
     """Whether this process's CUDA float32 matmuls or convolutions may run in TF32."""
     return bool(torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.allow_tf32)
+
+
+def set_determinism(on: bool) -> None:
+    """Deterministic kernels in this process (``on``), or the fastest ones.
+
+    On: PyTorch's deterministic algorithms, cuBLAS's fixed workspace (set before the first
+    GPU matmul; a value the environment already holds is kept) and no cuDNN benchmarking
+    (which may pick another algorithm in each run). ``warn_only``: an op with no deterministic
+    CUDA implementation (the event budget's ``cumsum`` of a retiming, the backward of an
+    ``AdaptiveAvgPool2d`` in a foreign network, ...) warns and runs as it is instead of failing
+    the job; everything else is deterministic. Off: nondeterministic kernels and cuDNN's
+    benchmarking allowed (the Lightning Trainer keeps either: :func:`lightning_deterministic`).
+    """
+    if on:
+        os.environ.setdefault(*CUBLAS_WORKSPACE)
+    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.backends.cudnn.benchmark = not on
+
+
+def deterministic() -> bool:
+    """Whether this process runs deterministic kernels only (:func:`set_determinism`)."""
+    return torch.are_deterministic_algorithms_enabled()
+
+
+def lightning_deterministic() -> str | bool:
+    """The Lightning Trainer's ``deterministic`` argument that keeps this process's setting
+    (a Trainer sets torch's flags from it when it is made)."""
+    return "warn" if deterministic() else False

@@ -9,7 +9,7 @@ import lightning
 import torch
 
 from snnattack.package import __version__
-from snnattack.process.numerics import tf32_allowed
+from snnattack.process.numerics import deterministic, tf32_allowed
 
 
 def git_commit() -> str:
@@ -39,7 +39,8 @@ LOADED_COMMIT = git_commit()
 
 def provenance() -> dict[str, str | int | bool]:
     """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions,
-    torch threads and whether CUDA may use TF32 (``snnattack.process.numerics``), for records."""
+    torch threads, whether CUDA may use TF32 and whether kernels are deterministic
+    (``snnattack.process.numerics``), for records."""
     return {
         "version": __version__,
         "git_commit": LOADED_COMMIT,
@@ -47,4 +48,5 @@ def provenance() -> dict[str, str | int | bool]:
         "lightning": lightning.__version__,
         "threads": torch.get_num_threads(),
         "tf32": tf32_allowed(),
+        "deterministic": deterministic(),
     }

@@ -115,6 +115,7 @@ class JobRecord:
     lightning: str | None = None
     threads: int | None = None
     tf32: bool | None = None  # whether CUDA float32 matmuls and convolutions could use TF32
+    deterministic: bool | None = None  # whether kernels were deterministic (config's deterministic)
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name
     masking: dict[str, Any] = field(default_factory=dict)  # gradient-masking checks (checks.py)
     # per box, the worst case over the job's event attacks: a sample is broken at budget b if

@@ -20,6 +20,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.data import datamodule
+from snnattack.process.numerics import lightning_deterministic
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.provenance import provenance
 from snnattack.records.store import RESUME_FILE
@@ -138,8 +139,9 @@ def lightning_trainer(
 ) -> L.Trainer:
     """The one place a Lightning Trainer is made (a job's training and attacks, the Python
     API's attacks): with the ``trainer`` keys ``keys`` and ``kwargs``, registered in the job's
-    ``trainers`` (which a preempted or failed job tears down) where given."""
-    trainer = L.Trainer(**keys, **kwargs)
+    ``trainers`` (which a preempted or failed job tears down) where given. It keeps the
+    process's deterministic kernels as the entrance set them (``deterministic``)."""
+    trainer = L.Trainer(**keys, deterministic=lightning_deterministic(), **kwargs)
     if trainers is not None:
         trainers.append(trainer)
     return trainer

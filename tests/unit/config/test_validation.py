@@ -253,7 +253,11 @@ BAD = [
     ],
     ("trainer.precision=16", "trainer.precision=16 is not supported; accepted: 32-true, 32"),
     ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is unknown; accepted: auto"),
-    ("trainer.deterministic=sometimes", "trainer.deterministic='sometimes' is out of range"),
+    ("deterministic=sometimes", "deterministic='sometimes' is out of range; accepted: true or"),
+    (  # the Trainer follows the top-level key: one key, no second one to disagree with it
+        "+trainer.deterministic=true",
+        "unknown key 'trainer.deterministic'; did you mean 'deterministic'?",
+    ),
     ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); accepted: digits_net"),
     ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
     ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),

@@ -1,16 +1,28 @@
-"""TF32 on CUDA: off unless ``tf32=true``, and ``metrics.json`` says which held."""
+"""TF32 on CUDA off unless ``tf32=true``, deterministic kernels unless ``deterministic=false``,
+and ``metrics.json`` (and the Lightning Trainer) agreeing with what held."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 from harness import QUICK
 
-from snnattack.process.numerics import set_tf32, tf32_allowed
+from snnattack.process.numerics import (
+    CUBLAS_WORKSPACE,
+    deterministic,
+    lightning_deterministic,
+    set_determinism,
+    set_tf32,
+    tf32_allowed,
+)
+from snnattack.training.fit import lightning_trainer
 
 FLAGS = (torch.backends.cuda.matmul, torch.backends.cudnn)
+QUICK_JOB = [*QUICK, "boxes=[white]", "trainer.limit_test_batches=1"]
 
 
 @pytest.fixture
@@ -21,14 +33,63 @@ def flags_restored() -> Iterator[None]:
         flags.allow_tf32 = value
 
 
+@pytest.fixture
+def determinism_restored() -> Iterator[None]:
+    on, benchmark = deterministic(), torch.backends.cudnn.benchmark
+    workspace = os.environ.get(CUBLAS_WORKSPACE[0])
+    yield
+    set_determinism(on)
+    torch.backends.cudnn.benchmark = benchmark
+    os.environ.pop(CUBLAS_WORKSPACE[0], None)
+    if workspace is not None:
+        os.environ[CUBLAS_WORKSPACE[0]] = workspace
+
+
 @pytest.mark.parametrize("allowed", [False, True])
 def test_the_tf32_key_sets_torchs_flags_and_metrics_json_records_it(
     run_job, flags_restored: None, allowed: bool
 ) -> None:
     set_tf32(not allowed)
-    overrides = [*QUICK, "boxes=[white]", "trainer.limit_test_batches=1"]
-    metrics = run_job(*overrides, *([] if not allowed else ["tf32=true"]))
+    metrics = run_job(*QUICK_JOB, *([] if not allowed else ["tf32=true"]))
     assert [flags.allow_tf32 for flags in FLAGS] == [allowed, allowed]
     assert tf32_allowed() is allowed
     assert metrics["tf32"] is allowed
     assert metrics["config"]["tf32"] is allowed
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_deterministic_key_sets_torchs_flags_and_metrics_json_records_it(
+    run_job, determinism_restored: None, tmp_path: Path, on: bool
+) -> None:
+    set_determinism(not on)
+    setting = [] if on else ["deterministic=false"]
+    metrics = run_job(*QUICK_JOB, *setting, store=tmp_path / "models")  # trained here
+    assert torch.are_deterministic_algorithms_enabled() is on
+    assert torch.is_deterministic_algorithms_warn_only_enabled() is on
+    assert torch.backends.cudnn.benchmark is not on
+    assert metrics["deterministic"] is on and metrics["config"]["deterministic"] is on
+    assert metrics["models"]["target"]["deterministic"] is on  # the training record's too
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_a_lightning_trainer_keeps_the_processs_determinism(
+    determinism_restored: None, on: bool
+) -> None:
+    set_determinism(on)
+    lightning_trainer({"accelerator": "cpu", "logger": False, "enable_checkpointing": False})
+    assert deterministic() is on and lightning_deterministic() == ("warn" if on else False)
+    assert torch.is_deterministic_algorithms_warn_only_enabled() is on
+    assert torch.backends.cudnn.benchmark is not on
+
+
+def test_determinism_sets_cublass_workspace_and_keeps_the_environments(
+    determinism_restored: None,
+) -> None:
+    os.environ.pop(CUBLAS_WORKSPACE[0], None)
+    set_determinism(False)
+    assert CUBLAS_WORKSPACE[0] not in os.environ
+    set_determinism(True)
+    assert os.environ[CUBLAS_WORKSPACE[0]] == ":4096:8"
+    os.environ[CUBLAS_WORKSPACE[0]] = ":16:8"  # cuBLAS's other reproducible setting
+    set_determinism(True)
+    assert os.environ[CUBLAS_WORKSPACE[0]] == ":16:8"
