@@ -14,6 +14,7 @@ Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of import
   test looks at which models were trained or cached.
 - ``cli(*args, env=None)``: ``python run.py ARGS`` in this process (``-m`` sweeps, callbacks,
   exit codes, stdout and stderr), in ``tmp_path``; returns a ``CompletedProcess``.
+- ``determinism``: ``set_determinism`` for a test without an entrance, restored after it.
 - ``lif_loops``: runs a test with the fused LIF's loops in the C kernel and on torch ops.
 - ``digits_store``: the session's model store folder, shared by every test that only needs
   *a* trained model (a model is trained once per training spec, then read back).
@@ -25,7 +26,7 @@ process). Module-level code imports ``ROOT``, ``CONF``, ``QUICK``, ``compose`` f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,29 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``cuda``-marked test skips where torch sees no CUDA device (CI, laptops); on a GPU
+    machine it runs with the rest (``snnattack.tools.gpu_check`` runs them by themselves)."""
+    if item.get_closest_marker("cuda") is not None and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device (torch.cuda.is_available() is False)")
+
+
+@pytest.fixture
+def determinism() -> Iterator[Callable[[bool], None]]:
+    """``set_determinism``, as an entrance calls it, for a test that trains or attacks without
+    one; torch's flags and cuBLAS's workspace variable are restored afterwards."""
+    from snnattack.process.numerics import CUBLAS_WORKSPACE, deterministic, set_determinism
+
+    on, benchmark = deterministic(), torch.backends.cudnn.benchmark
+    workspace = os.environ.get(CUBLAS_WORKSPACE[0])
+    yield set_determinism
+    set_determinism(on)
+    torch.backends.cudnn.benchmark = benchmark
+    os.environ.pop(CUBLAS_WORKSPACE[0], None)
+    if workspace is not None:
+        os.environ[CUBLAS_WORKSPACE[0]] = workspace
 
 
 @pytest.fixture(params=["kernel", "torch ops"])

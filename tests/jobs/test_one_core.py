@@ -70,6 +70,8 @@ def test_a_job_and_the_api_give_the_same_record_of_the_same_model(
     key = store_key(model_settings(trained_with), 0)
     checkpoint = ModelStore(digits_store).path(key) / "model.pt"
     prepared = [f"attack.fold_bn={str(fold_bn).lower()}", f"compile={str(compiled).lower()}"]
+    # both on the CPU, where the API keeps the model: a GPU machine's trainer=default takes the GPU
+    prepared.append("trainer=cpu")
     job = run_job(*QUIET, f"checkpoint={checkpoint}", *ATTACKS, *prepared)
     cfg = compose()
     dm = datamodule(data_settings(cfg, 0))

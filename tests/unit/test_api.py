@@ -84,7 +84,8 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
 
     monkeypatch.setattr(job_module, "evaluate", spy)  # job.py's import of the core
     monkeypatch.setattr(core, "evaluate", spy)  # api.py calls it through the module
-    job = run_job(*QUIET, "train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]")
+    overrides = ["train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]"]
+    job = run_job(*QUIET, "trainer=cpu", *overrides)  # on the CPU, as the API keeps the model
     cfg = compose("train.epochs=4")
     dm = datamodule(data_settings(cfg, 0))
     dm.setup("test")
@@ -316,9 +317,8 @@ def test_gradient_mode_refuses_a_bad_mode_or_parameter_before_the_block(
     assert ran == []
 
 
+@pytest.mark.cuda
 def test_evaluate_and_attack_run_on_the_models_device(digits) -> None:
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device on this machine")
     model, x, y = digits
     gpu = model.to("cuda")
     try:

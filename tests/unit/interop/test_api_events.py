@@ -208,8 +208,9 @@ def test_evaluate_a_spikingjelly_net_trained_on_the_event_digits_with_its_own_lo
     assert sda.l0_under == {"200": 100.0, "800": 100.0}
     assert pgd.l0_mean is None and 0 < pgd.asr <= 100
     torch.save(net.state_dict(), tmp_path / "net.pt")
-    job = run_job(
-        *EVENTS, "model=external", "model.factory._target_=external_nets.spikingjelly_events",
+    job = run_job(  # on the CPU, where the API kept the network
+        *EVENTS, "trainer=cpu", "model=external",
+        "model.factory._target_=external_nets.spikingjelly_events",
         f"checkpoint={tmp_path / 'net.pt'}", "method=[sda,pgd]", "eps=[16]", "boxes=[white]",
         "eval_batch_size=32", "trainer.limit_test_batches=3", "checks.masking.enabled=false",
     )  # fmt: skip

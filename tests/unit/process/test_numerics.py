@@ -4,7 +4,7 @@ and ``metrics.json`` (and the Lightning Trainer) agreeing with what held."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from snnattack.process.numerics import (
     CUBLAS_WORKSPACE,
     deterministic,
     lightning_deterministic,
-    set_determinism,
     set_tf32,
     tf32_allowed,
 )
@@ -33,18 +32,6 @@ def flags_restored() -> Iterator[None]:
         flags.allow_tf32 = value
 
 
-@pytest.fixture
-def determinism_restored() -> Iterator[None]:
-    on, benchmark = deterministic(), torch.backends.cudnn.benchmark
-    workspace = os.environ.get(CUBLAS_WORKSPACE[0])
-    yield
-    set_determinism(on)
-    torch.backends.cudnn.benchmark = benchmark
-    os.environ.pop(CUBLAS_WORKSPACE[0], None)
-    if workspace is not None:
-        os.environ[CUBLAS_WORKSPACE[0]] = workspace
-
-
 @pytest.mark.parametrize("allowed", [False, True])
 def test_the_tf32_key_sets_torchs_flags_and_metrics_json_records_it(
     run_job, flags_restored: None, allowed: bool
@@ -59,9 +46,9 @@ def test_the_tf32_key_sets_torchs_flags_and_metrics_json_records_it(
 
 @pytest.mark.parametrize("on", [True, False])
 def test_the_deterministic_key_sets_torchs_flags_and_metrics_json_records_it(
-    run_job, determinism_restored: None, tmp_path: Path, on: bool
+    run_job, determinism: Callable[[bool], None], tmp_path: Path, on: bool
 ) -> None:
-    set_determinism(not on)
+    determinism(not on)
     setting = [] if on else ["deterministic=false"]
     metrics = run_job(*QUICK_JOB, *setting, store=tmp_path / "models")  # trained here
     assert torch.are_deterministic_algorithms_enabled() is on
@@ -73,9 +60,9 @@ def test_the_deterministic_key_sets_torchs_flags_and_metrics_json_records_it(
 
 @pytest.mark.parametrize("on", [True, False])
 def test_a_lightning_trainer_keeps_the_processs_determinism(
-    determinism_restored: None, on: bool
+    determinism: Callable[[bool], None], on: bool
 ) -> None:
-    set_determinism(on)
+    determinism(on)
     lightning_trainer({"accelerator": "cpu", "logger": False, "enable_checkpointing": False})
     assert deterministic() is on and lightning_deterministic() == ("warn" if on else False)
     assert torch.is_deterministic_algorithms_warn_only_enabled() is on
@@ -83,13 +70,13 @@ def test_a_lightning_trainer_keeps_the_processs_determinism(
 
 
 def test_determinism_sets_cublass_workspace_and_keeps_the_environments(
-    determinism_restored: None,
+    determinism: Callable[[bool], None],
 ) -> None:
     os.environ.pop(CUBLAS_WORKSPACE[0], None)
-    set_determinism(False)
+    determinism(False)
     assert CUBLAS_WORKSPACE[0] not in os.environ
-    set_determinism(True)
+    determinism(True)
     assert os.environ[CUBLAS_WORKSPACE[0]] == ":4096:8"
     os.environ[CUBLAS_WORKSPACE[0]] = ":16:8"  # cuBLAS's other reproducible setting
-    set_determinism(True)
+    determinism(True)
     assert os.environ[CUBLAS_WORKSPACE[0]] == ":16:8"

@@ -154,12 +154,16 @@ class Killed(Exception):
     """Stands for a kill after the first epoch's checkpoint."""
 
 
+@pytest.mark.parametrize("trainer", ["cpu", pytest.param("gpu", marks=pytest.mark.cuda)])
 def test_killed_adversarial_training_resumes_to_the_uninterrupted_weights(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, determinism, trainer: str
 ) -> None:
+    """On the GPU too, identical weights: deterministic kernels (``deterministic``, set here
+    as a job's entrance sets it) and every RNG reseeded per epoch."""
+    determinism(True)
     overrides = [
         *FAST, "train.epochs=3", "train.adversary.method=pgd", "train.adversary.steps=2",
-        "train.adversary.reg=0.004",
+        "train.adversary.reg=0.004", f"trainer={trainer}",
     ]  # fmt: skip
     whole, whole_record = trained_model(
         model_settings(compose(*overrides)), 0, ModelStore(tmp_path / "a"), []
