@@ -1,0 +1,66 @@
+"""The test suite on the GPU machine, its failures by name: a part of
+``python -m snnattack.tools.gpu_check``.
+
+It runs from a checkout's root (an installed package has no ``tests/``), in parallel with
+pytest-xdist where it is installed (the suite's tests share no files: each has its own
+``tmp_path`` and store), else serially, and reads pytest's JUnit XML for the names of the
+tests that failed or erred and how many skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+TESTS = Path("tests")  # the suite, from a checkout's root
+
+
+def has_suite() -> bool:
+    """Whether this folder is a checkout's root with its tests."""
+    return TESTS.is_dir()
+
+
+def has_xdist() -> bool:
+    """Whether pytest-xdist is installed (``-n``)."""
+    return importlib.util.find_spec("xdist") is not None
+
+
+def pytest_command(marks: str, junit: Path, workers: int) -> list[str]:
+    """pytest on the tests selected by ``marks`` (a ``-m`` expression), writing ``junit``;
+    ``workers`` processes with xdist where installed and ``workers > 1``."""
+    parallel = ["-n", str(workers)] if workers > 1 and has_xdist() else []
+    return [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marks,
+        f"--junitxml={junit}", *parallel,
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a JUnit XML file says: tests run, their failures (and errors) by name, skips."""
+
+    tests: int
+    failed: tuple[str, ...]
+    skipped: int
+
+    def summary(self) -> str:
+        """One line: counts, then the failures by name."""
+        line = f"{self.tests} tests, {len(self.failed)} failed, {self.skipped} skipped"
+        return line + ("".join(f"; FAILED {name}" for name in self.failed))
+
+
+def outcome(junit: Path) -> Outcome:
+    """The tests of pytest's JUnit XML ``junit``, each failed one as ``module::test``."""
+    cases = ET.parse(junit).getroot().iter("testcase")
+    tests, failed, skipped = 0, [], 0
+    for case in cases:
+        tests += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            module = case.get("classname", "").replace(".", "/")
+            failed.append(f"{module}.py::{case.get('name')}")
+        elif case.find("skipped") is not None:
+            skipped += 1
+    return Outcome(tests, tuple(failed), skipped)

@@ -1,0 +1,47 @@
+"""The suite's part of ``gpu_check``: its pytest command, parallel where pytest-xdist is
+installed, and the failures by name from pytest's JUnit XML (:mod:`snnattack.tools.gpu_suite`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snnattack.tools import gpu_suite
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="4">
+<testcase classname="tests.unit.test_api" name="test_a" time="1.0"/>
+<testcase classname="tests.unit.test_api" name="test_b[x]" time="1.0">
+  <failure message="assert 1 == 2">trace</failure></testcase>
+<testcase classname="tests.jobs.test_one_core" name="test_c" time="1.0">
+  <error message="fixture">trace</error></testcase>
+<testcase classname="tests.unit.test_api" name="test_d" time="0.0">
+  <skipped message="needs a CUDA device"/></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_failures_and_errors_are_named_and_skips_counted(tmp_path: Path) -> None:
+    (tmp_path / "suite.xml").write_text(JUNIT)
+    found = gpu_suite.outcome(tmp_path / "suite.xml")
+    assert found.tests == 4 and found.skipped == 1
+    assert found.failed == (
+        "tests/unit/test_api.py::test_b[x]", "tests/jobs/test_one_core.py::test_c",
+    )  # fmt: skip
+    assert found.summary() == (
+        "4 tests, 2 failed, 1 skipped; FAILED tests/unit/test_api.py::test_b[x]; "
+        "FAILED tests/jobs/test_one_core.py::test_c"
+    )
+
+
+@pytest.mark.parametrize("xdist", [True, False])
+def test_the_suite_runs_in_parallel_only_with_xdist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, xdist: bool
+) -> None:
+    monkeypatch.setattr(gpu_suite, "has_xdist", lambda: xdist)
+    cmd = gpu_suite.pytest_command("not slow and not cuda", tmp_path / "s.xml", 12)
+    assert cmd[1:3] == ["-m", "pytest"] and cmd[cmd.index("-m", 3) + 1] == "not slow and not cuda"
+    assert f"--junitxml={tmp_path / 's.xml'}" in cmd
+    assert (cmd[-2:] == ["-n", "12"]) is xdist
+    assert "-n" not in gpu_suite.pytest_command("cuda", tmp_path / "c.xml", 1)
