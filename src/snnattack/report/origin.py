@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -96,7 +96,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     paths = [folder / j.name / "metrics.json" for j in jobs]
     stamps = [p.stat().st_mtime for p in paths if p.exists()]
     date = (
-        datetime.fromtimestamp(max(stamps), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        datetime.fromtimestamp(max(stamps), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if stamps
         else "unknown"
     )
