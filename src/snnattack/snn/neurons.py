@@ -30,10 +30,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.cpu.guard import Backend, applies
-from snnattack.cpu.recompute import source
+from snnattack.cpu.guard import Backend
+from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
-from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
+from snnattack.snn.multistep import batchnorm_lif, fused, spikes
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
 from snnattack.snn.temporal import Temporal
 
@@ -50,7 +50,7 @@ class LIF(Temporal):
     (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`).
     """
 
-    backend = Backend()  # c | torch, checked on every assignment
+    backend = Backend()  # c | torch | triton, checked on every assignment
 
     def __init__(
         self,
@@ -112,9 +112,9 @@ class LIF(Temporal):
         if not recording:  # no backward will follow: the loop alone, nothing kept
             return spikes(x, self)
         # x computed from BN outputs: recomputed from their inputs
-        terms = source(x) if applies(self.backend, x) else None
+        terms = source(x) if recomputes(self.backend, x) else None
         if terms is None:
-            return mark(MultiStepLIF.apply(x, self))
+            return mark(fused(x, self))
         return mark(batchnorm_lif(x, self, terms))
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:
