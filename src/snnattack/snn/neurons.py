@@ -17,8 +17,9 @@ the membrane; after a train-mode BN, :class:`~snnattack.snn.multistep.BatchNormL
 nothing but the BN's input, :mod:`snnattack.cpu.recompute`; without autograd, the loop alone; on
 the CPU each loop one pass of a C kernel, :mod:`snnattack.cpu.native`) or ``unrolled`` (plain
 autograd through the loop, the reference); both give the same values and gradients.
-``backend`` says whether the CPU paths run (``c``, the default, where
-:func:`snnattack.cpu.guard.applies`) or the torch ops (``torch``): the same values and
+``backend`` says whether the CPU paths and on a GPU the Triton kernels run (``c``, the default,
+where :func:`snnattack.cpu.guard.applies` and :func:`snnattack.cuda.guard.applies`), the
+Triton kernels alone (``triton``) or the torch ops (``torch``): the same values and
 gradients. See ``docs/neuron.md``.
 """
 
