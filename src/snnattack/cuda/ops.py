@@ -124,6 +124,7 @@ def _setup_context(ctx, inputs: tuple, output: tuple[Tensor, Tensor]) -> None:
     ctx.settings, ctx.membranes = inputs[1 : 1 + SETTINGS], inputs[-1]
     ctx.save_for_backward(output[1])
     ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # no zeros made for the membranes' gradient
 
 
 def _backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:
