@@ -25,6 +25,7 @@ def applies(backend: str, x: torch.Tensor) -> bool:
     return x.device.type == "cuda" or interpreted()
 
 
+@torch.compiler.assume_constant_result  # read once where torch.compile traces the LIF
 @cache
 def importable() -> bool:
     """Whether Triton can be imported here."""
@@ -35,6 +36,7 @@ def importable() -> bool:
     return True
 
 
+@torch.compiler.assume_constant_result
 def interpreted() -> bool:
     """Whether Triton's interpreter is on (``TRITON_INTERPRET``, read at each call)."""
     import triton

@@ -2,10 +2,10 @@
 torch ops: the same spikes, the same input gradients (bit for bit here, the sigmoid surrogate
 within 1e-6 relative: its ``exp`` is numpy's), in every combination of surrogate, reset,
 detach setting, λ and T; the batch-norm recompute path; the inputs the kernels do not take
-(other dtypes, an unknown surrogate) on the torch ops; the custom ops' registrations; a PGD
-attack on digits giving the same examples with either backend. Tiny tensors: the interpreter
-is slow. The environment variable is set per test and read at each call, so the rest of the
-suite runs without it."""
+(other dtypes, an unknown surrogate) on the torch ops; the custom ops' registrations and
+``torch.compile``; a PGD attack on digits giving the same examples with either backend. Tiny
+tensors: the interpreter is slow. The environment variable is set per test and read at each
+call, so the rest of the suite runs without it."""
 
 from __future__ import annotations
 
@@ -199,6 +199,23 @@ def test_the_custom_ops_pass_opcheck_and_run_on_the_meta_device() -> None:
     spikes, membranes = ops.lif_forward(meta, *settings, False)
     assert spikes.shape == meta.shape and spikes.is_meta and membranes.numel() == 0
     assert LIF(backend="triton")(meta).is_meta  # the torch ops, on the meta device
+
+
+def test_torch_compile_traces_the_op_in_one_graph() -> None:
+    graphs = []
+
+    def keep(graph: torch.fx.GraphModule, inputs: list) -> object:
+        graphs.append(graph)
+        return graph.forward
+
+    lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
+    compiled = torch.compile(lifs[0], backend=keep, fullgraph=True)  # no graph break
+    x = currents(4, 3, 5)
+    for a, b in zip(spikes_and_grad(compiled, x), spikes_and_grad(lifs[1], x), strict=True):
+        assert torch.equal(a, b)
+    (graph,) = graphs
+    assert torch.ops.snnattack.lif_forward.default in {n.target for n in graph.graph.nodes}
+    torch._dynamo.reset()
 
 
 def test_pgd_on_digits_gives_the_same_examples_with_the_triton_backend(digits_store, calls):
