@@ -137,7 +137,7 @@ def test_the_batchnorm_recompute_path_keeps_only_the_bn_input_and_matches_torch(
         assert_same(a, b, exact=False)
 
 
-def test_strided_and_time_constant_inputs_are_made_contiguous(calls) -> None:
+def test_strided_and_time_constant_inputs_and_gradients_are_made_contiguous(calls) -> None:
     lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
     transposed = currents(4, 5, 3).transpose(1, 2)  # time steps first, the rest strided
     constant = currents(1, 3, 5).expand(4, 3, 5)  # direct encoding: time stride 0
@@ -145,6 +145,12 @@ def test_strided_and_time_constant_inputs_are_made_contiguous(calls) -> None:
         for a, b in zip(*(spikes_and_grad(lif, x) for lif in lifs), strict=True):
             assert_same(a, b)
     assert calls.count(("backward",)) == 2
+    grads = []  # the spikes' gradient of a sum: one value broadcast, time stride 0
+    for lif in lifs:
+        x = currents(4, 3, 5).requires_grad_(True)
+        lif(x).sum().backward()
+        grads.append(x.grad)
+    assert_same(*grads)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
