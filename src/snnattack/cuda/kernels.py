@@ -6,7 +6,8 @@ writes each output once, where the torch ops launch about four kernels per step 
 ten backward. Each kernel computes the operations of
 :func:`snnattack.snn.multistep._run` and :func:`~snnattack.snn.multistep._bptt` in the same
 order: a product and a sum stay two roundings (launched with ``enable_fp_fusion=False``), a
-quotient is the correctly rounded one (``div_rn``), and the scalars are rounded to float32 as
+quotient is the correctly rounded one (``div_rn``; by a constant on a GPU, a product with its
+reciprocal, as ATen's CUDA division by a scalar), and the scalars are rounded to float32 as
 ATen rounds a Python scalar for a float32 tensor.
 
 The surrogate is a compile-time id (:data:`~snnattack.cuda.guard.SURROGATES`) with two
@@ -14,9 +15,9 @@ runtime constants computed on the host in double precision as the surrogate's to
 compute them (:func:`slope_constants`); the reset and the two detach settings are
 compile-time flags, and so is T (one kernel per number of steps: Triton 3.6's interpreter
 cannot loop over a runtime count with numpy 2.4, which refuses its one-element array as an
-index). Under the interpreter the spikes and gradients equal the torch ops' bit for bit, the
-sigmoid surrogate's within rounding (its ``exp`` is numpy's, not ATen's); on a GPU
-``tl.exp`` is the hardware's approximation. The kernels are jitted on first use
+index). The spikes and gradients equal the torch ops' bit for bit, under the interpreter and
+on an H100, but the sigmoid surrogate's gradients, within rounding (its ``exp`` is numpy's or
+the hardware's, not ATen's). The kernels are jitted on first use
 (:func:`compiled`), once for the GPU compiler and once for Triton's interpreter
 (``TRITON_INTERPRET=1``, which runs them on CPU tensors), whichever is set at the call, so
 that importing this module decides nothing.
@@ -102,10 +103,12 @@ def _backward(
     HARD: tl.constexpr,
     DETACH_RESET: tl.constexpr,
     DETACH_MEMBRANE: tl.constexpr,
+    RECIPROCAL: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """``dL/dI`` ``[T, N]`` from the membranes and the spikes' gradient, the steps in reverse;
-    the pointers are those of the last step."""
+    the pointers are those of the last step. ``RECIPROCAL``: divide by a constant as a
+    product with its reciprocal, as ATen's division of a CUDA tensor by a scalar does."""
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     hs, gs, ds_out = h_ptr + offs, g_ptr + offs, dx_ptr + offs
@@ -119,10 +122,15 @@ def _backward(
             else:
                 ds = ds - g_u * drop
         v = h - theta
-        if SURROGATE == 0:  # triangle: ds max(0, w - |v|) / w^2
-            slope = tl.math.div_rn(ds * tl.maximum(c1 - tl.abs(v), 0.0), c2)
-        elif SURROGATE == 1:  # rectangle: ds 1[|v| < w] / (2 w)
-            slope = tl.math.div_rn(ds * (tl.abs(v) < c1).to(tl.float32), c2)
+        if SURROGATE < 2:  # ds max(0, w - |v|) / w^2 (triangle), ds 1[|v| < w] / (2 w)
+            if SURROGATE == 0:
+                slope = ds * tl.maximum(c1 - tl.abs(v), 0.0)
+            else:
+                slope = ds * (tl.abs(v) < c1).to(tl.float32)
+            if RECIPROCAL:  # as ATen divides by a scalar on CUDA
+                slope = slope * tl.math.div_rn(1.0, c2)
+            else:
+                slope = tl.math.div_rn(slope, c2)
         elif SURROGATE == 2:  # sigmoid: ds alpha sig (1 - sig)
             sig = tl.math.div_rn(1.0, 1.0 + tl.exp(-(c1 * v)))
             slope = ds * c1 * sig * (1.0 - sig)

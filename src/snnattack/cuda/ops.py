@@ -108,6 +108,7 @@ def lif_backward(
                 HARD=hard,
                 DETACH_RESET=detach_reset,
                 DETACH_MEMBRANE=detach_membrane,
+                RECIPROCAL=h.is_cuda,
                 BLOCK=BLOCK,
                 num_warps=WARPS,
                 enable_fp_fusion=False,
