@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +43,10 @@ from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import Runner, device_of
-from snnattack.gradients import checked_mode
+from snnattack.gradients import check_mode, checked_mode
 from snnattack.interop import inputs
-from snnattack.interop.external import as_spiking_net, with_encoding
+from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
+from snnattack.interop.foreign import form_needs_samples
 from snnattack.interop.inputs import dataset_of
 from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
@@ -495,11 +496,52 @@ def gradient_mode(
     ``params``; each parameter is checked against the mode's range before the block runs.
 
     ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
+
+    A network whose form its first samples decide (a spikingjelly class with its own time
+    loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
+    module, on the samples it is given, and differentiated by ``mode`` from then on.
     """
-    net = as_spiking_net(model, T)
+    if not form_needs_samples(model):
+        with _in_mode(as_spiking_net(model, T), mode, params) as net:
+            yield net
+        return
+    check_foreign(model, T)
+    try:
+        check_mode(mode, params)  # before the block, as for a network adapted now
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    with ExitStack() as block:
+
+        def prepare(x: torch.Tensor) -> SpikingNet:
+            net = as_spiking_net(model, T, example=x)
+            block.enter_context(_in_mode(net, mode, params))
+            return net
+
+        yield _OnFirstForward(prepare)
+
+
+@contextmanager
+def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[SpikingNet]:
+    """``net`` differentiated by ``mode`` with ``params`` (checked first), the only
+    gradient-mode block on it."""
     try:
         ctx = checked_mode(net, mode, **params)
     except ValueError as err:
         raise UserError(str(err)) from None
     with inputs.sole_mode(net, mode), ctx:
         yield net
+
+
+class _OnFirstForward(nn.Module):
+    """The network that ``prepare`` makes of the samples of the first forward, called on
+    them and on every later one's (:func:`gradient_mode`)."""
+
+    def __init__(self, prepare: Callable[[torch.Tensor], SpikingNet]) -> None:
+        super().__init__()
+        self._prepare = prepare
+        self.net: SpikingNet | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.net is None:
+            self.net = self._prepare(x)
+        return self.net(x)

@@ -41,21 +41,27 @@ __all__ = [
 ]
 
 
+def check_mode(mode: str, params: dict[str, Any]) -> None:
+    """``mode`` a gradient mode and each of ``params`` in its declared range; a ``ValueError``
+    otherwise (what :func:`checked_mode` checks before the model)."""
+    if mode not in GRADIENT_MODES:
+        raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    problem = GRADIENT_MODES[mode].complaint(params)
+    if problem is not None:
+        raise ValueError(problem)
+
+
 def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContextManager[Any]:
     """``mode``'s context manager for ``model``, not entered: the mode, the model and each of
     ``params`` checked against its declared range (``GRADIENT_MODES[mode].ranges``) first; a
     wrong one is a ``ValueError``, raised before any of the caller's work."""
-    if mode not in GRADIENT_MODES:
-        raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    check_mode(mode, params)
     if not any(isinstance(m, Temporal) for m in model.modules()):
         raise ValueError("gradient_mode: the model has no spiking layers (snnattack LIF/encoders)")
     refusal = per_step_refusal(model, mode)
     if refusal is not None:
         raise UserError(refusal)
     spec = GRADIENT_MODES[mode]
-    problem = spec.complaint(params)
-    if problem is not None:
-        raise ValueError(problem)
     try:
         return spec.make(model, **params)
     except TypeError as err:
