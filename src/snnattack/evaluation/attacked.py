@@ -44,16 +44,17 @@ def attacked_models(
 
 def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn.Module:
     """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
-    while neither ``model`` nor the copy itself has changed (:mod:`snnattack.interop.prepared`:
-    an optimiser's step on ``model`` makes a new copy, of its new weights): a loop of
-    ``snnattack.attack`` calls copies the model once, not per batch."""
+    while neither ``model`` nor the copy's tensors have changed
+    (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy, of
+    its new weights; the attacks restore what else they set on the copy as they leave): a
+    loop of ``snnattack.attack`` calls copies the model once, not per batch."""
 
     def build() -> tuple[nn.Module, list]:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
-        return copied, state_of(copied)
+        return copied, state_of(copied, attributes=False)
 
     def unchanged(kept: tuple[nn.Module, list]) -> bool:
-        return state_of(kept[0]) == kept[1]
+        return state_of(kept[0], attributes=False) == kept[1]
 
     key = ("attacked copy", fold_bn, compiled)
     return PREPARED.get(model, key, build, valid=unchanged)[0]

@@ -31,16 +31,18 @@ Built = TypeVar("Built")
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
 
 
-def state_of(model: nn.Module) -> list[Any]:
+def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     """``model``'s state as the module docstring lists it, objects by ``id``: two states
     compare equal only if nothing that a preparation reads has changed in between, provided
     the objects of the first are all still alive (an id is unique among living objects only:
     :class:`Preparations` holds weak references to them). One pass over the modules, at
-    every call: a few microseconds per module."""
+    every call: a few microseconds per module. ``attributes=False``: the modules' plain
+    attributes left out (the tensors and the tree only)."""
     state: list[Any] = []
     for m in model.modules():
         state.append(id(m))
-        state.append([(k, v) for k, v in m.__dict__.items() if type(v) in PLAIN])
+        if attributes:
+            state.append([(k, v) for k, v in m.__dict__.items() if type(v) in PLAIN])
         for t in (*m._parameters.values(), *m._buffers.values()):
             if t is not None:
                 state.append((id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape))
