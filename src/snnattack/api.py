@@ -43,7 +43,7 @@ from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import Runner, device_of
-from snnattack.gradients import check_mode, checked_mode
+from snnattack.gradients import check_mode, checked_mode, sole_mode
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.foreign import form_needs_samples
@@ -528,7 +528,7 @@ def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[S
         ctx = checked_mode(net, mode, **params)
     except ValueError as err:
         raise UserError(str(err)) from None
-    with inputs.sole_mode(net, mode), ctx:
+    with sole_mode(net, mode), ctx:
         yield net
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from torch import nn
 
-from snnattack.errors import ConfigError, UserError
+from snnattack.errors import ConfigError, UserError, class_name
 from snnattack.gradients.base import GRADIENT_MODES, GradientMode, register
 from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
@@ -92,6 +92,27 @@ def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.M
     """
     with checked_mode(model, mode, **params):
         yield model
+
+
+_in_block: dict[int, str] = {}  # id of a model inside a gradient_mode block -> its mode
+
+
+@contextmanager
+def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
+    """Refuses a ``gradient_mode`` block on a model already inside one: the inner block's
+    gradient would be neither mode's. Blocks on different models (a foreign network's two
+    adapters are two models) nest freely."""
+    if id(net) in _in_block:
+        raise UserError(
+            f"gradient_mode({class_name(net)}, {mode!r}) inside its gradient_mode "
+            f"{_in_block[id(net)]!r} block: the gradient would mix both modes; accepted: one "
+            "gradient_mode block per model at a time (close the outer block first)"
+        )
+    _in_block[id(net)] = mode
+    try:
+        yield
+    finally:
+        del _in_block[id(net)]
 
 
 def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> None:

@@ -15,8 +15,8 @@ wrong result (docs/errors.md, "The Python API's inputs").
   ``[1, K]`` (a tuple such as ``(out, spikes)`` is refused, not guessed at) that depends
   differentiably on the image (a custom neuron that cuts the graph is refused here, never
   torch's ``does not require grad`` inside an attack).
-- Arguments: ``overrides`` a list of strings; one :func:`gradient_mode` block per model at a
-  time (:func:`sole_mode`).
+- Arguments: ``overrides`` a list of strings (one ``gradient_mode`` block per model at a
+  time is the gradient modes' own rule: :func:`snnattack.gradients.sole_mode`).
 
 The checks read the data once (a DataLoader is iterated once more than the attack does) and
 run one forward of one image per model, in eval mode with no state kept: the user's model is
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,8 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.errors import UserError
-from snnattack.interop.common import class_name
+from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
 
@@ -49,8 +47,6 @@ DATA = (
     "a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y) of tensors of "
     "the same length >= 1"
 )
-
-_modes: dict[int, str] = {}  # id of a model inside a gradient_mode block -> its mode
 
 
 def _first_line(err: BaseException) -> str:
@@ -460,21 +456,3 @@ def check_overrides(overrides: Any) -> None:
     for item in overrides:
         if not isinstance(item, str):
             raise UserError(f"overrides={list(overrides)!r}: {item!r} is not a string; {accepted}")
-
-
-@contextmanager
-def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
-    """Refuses a ``gradient_mode`` block on a model already inside one: the inner block's
-    gradient would be neither mode's. Blocks on different models (a foreign network's two
-    adapters are two models) nest freely."""
-    if id(net) in _modes:
-        raise UserError(
-            f"gradient_mode({class_name(net)}, {mode!r}) inside its gradient_mode "
-            f"{_modes[id(net)]!r} block: the gradient would mix both modes; accepted: one "
-            "gradient_mode block per model at a time (close the outer block first)"
-        )
-    _modes[id(net)] = mode
-    try:
-        yield
-    finally:
-        del _modes[id(net)]
