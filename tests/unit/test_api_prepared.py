@@ -129,6 +129,20 @@ def test_a_changed_setting_prepares_afresh_and_the_first_is_kept(preparations) -
     assert preparations == ["_prepare_attack"] * 4
 
 
+def test_a_preparation_made_afresh_drops_those_of_the_model_as_it_was(preparations) -> None:
+    """After a change, no preparation of the old model stays (nor the adapted network that
+    holds its old tensors): only the new one. (The core's copy is kept under the adapted
+    network, and goes with it.)"""
+    net = spikingjelly_plif().eval()
+    attack(net)
+    attack(net, eps=8)
+    kept = PREPARED._kept[net]  # the model's entries, one per argument list
+    assert len(kept) == 2
+    replace_weight(net)
+    attack(net)
+    assert len(kept) == 1
+
+
 def test_the_cache_keeps_no_model_alive(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()

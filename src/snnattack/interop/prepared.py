@@ -29,6 +29,7 @@ from torch import nn
 
 Built = TypeVar("Built")
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
+KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 
 
 def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
@@ -55,8 +56,10 @@ def _objects(model: nn.Module) -> list[Any]:
 
 
 class Preparations:
-    """The preparations kept per model object: the latest per settings, for as long as the
-    model lives and its state is the one they were made of."""
+    """The preparations kept per model object: the latest per settings (the :data:`KEPT` most
+    recently made), for as long as the model lives and its state is the one they were made
+    of (a preparation made afresh drops those of the model as it was, and with them what they
+    held of its old tensors)."""
 
     def __init__(self) -> None:
         self._kept: weakref.WeakKeyDictionary[nn.Module, dict[Hashable, tuple[Any, Any, Any]]]
@@ -88,7 +91,13 @@ class Preparations:
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
         alive = tuple(weakref.ref(o) for m in models for o in _objects(m))
-        kept[settings] = (_state(models), alive, built)
+        state = _state(models)
+        for stale in [k for k, (was, _, _) in kept.items() if was[0] != state[0]]:
+            del kept[stale]  # made of the model as it was: none would be served again
+        kept.pop(settings, None)
+        kept[settings] = (state, alive, built)
+        while len(kept) > KEPT:
+            del kept[next(iter(kept))]  # the least recently made
         return built
 
     def clear(self) -> None:
