@@ -40,6 +40,7 @@ from torch.profiler import ProfilerActivity, profile
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import PeakMemory, calibrate_batchnorm
 from snnattack.api import attack
+from snnattack.config.preflight import device_exists
 from snnattack.errors import UserError
 from snnattack.process.clock import synced_time
 from snnattack.runtime.cli import ArgumentParser, refuse
@@ -261,7 +262,8 @@ def step_record(
 
 
 def measure_steps(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    """The Table S2 steps (batch :data:`S2_BATCH`) and the preset's STBP training step (``--train-batch``)."""
+    """The Table S2 steps (batch :data:`S2_BATCH`) and the preset's STBP training step
+    (``--train-batch``)."""
     s2 = step_record(args, device, S2_BATCH, ["--modes", "rga", "stbp"])["modes"]
     train = step_record(args, device, args.train_batch, ["--modes", "stbp", "--train"])["modes"]
     return {"s2": {k: s2[k] for k in ("forward", "rga", "stbp")}, "train": train["train"]}
@@ -379,6 +381,7 @@ def report(args: argparse.Namespace, device: torch.device, parts: dict[str, Any]
 def compare(args: argparse.Namespace) -> str:
     """Every measurement of the module docstring on one device, as the markdown report."""
     require_spikingjelly()
+    device_exists("--device", args.device)
     device = resolve_device(args.device)
     if args.batch is None:
         args.batch = 32 if device.type == "cuda" else 4

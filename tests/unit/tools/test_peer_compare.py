@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from snnattack.tools.peer_compare import GPU_ONLY, PEER, main
 
@@ -38,6 +39,17 @@ def test_without_spikingjelly_the_command_says_so_in_one_line(
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert "spikingjelly, which is not installed" in err
+
+
+def test_a_gpu_this_machine_lacks_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--device", "cuda"])
+    assert exit_.value.code == 2 and "--device=cuda but this machine has 0 GPUs" in (
+        capsys.readouterr().err
+    )
 
 
 def test_fewer_than_two_steps_are_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
