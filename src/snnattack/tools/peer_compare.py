@@ -54,6 +54,7 @@ from snnattack.tools.peer_nets import (
 )
 
 EPS, ALPHA = 8, 2  # the attack's radius and step, in 1/255
+MODES = ("stbp", "rga")  # the gradient modes compared: the default and the RGA paper's
 S2_BATCH = 32  # the RGA paper's Table S2 batch
 PEER = "peer: torchattacks.PGD on the wrapped spikingjelly net"
 MB = 2**20
@@ -121,11 +122,8 @@ def attacks(
             seed=seed,
         )
 
-    return {
-        PEER: peer,
-        f'snnattack.attack(..., "pgd", grad_mode="stbp", T={T})': ours("stbp"),
-        f'snnattack.attack(..., "pgd", grad_mode="rga", T={T})': ours("rga"),
-    }
+    rows = {f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T})': ours(m) for m in MODES}
+    return {PEER: peer, **rows}
 
 
 def launches(run: Callable[[], object], device: torch.device) -> int:
@@ -264,9 +262,10 @@ def step_record(
 def measure_steps(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     """The Table S2 steps (batch :data:`S2_BATCH`) and the preset's STBP training step
     (``--train-batch``)."""
-    s2 = step_record(args, device, S2_BATCH, ["--modes", "rga", "stbp"])["modes"]
-    train = step_record(args, device, args.train_batch, ["--modes", "stbp", "--train"])["modes"]
-    return {"s2": {k: s2[k] for k in ("forward", "rga", "stbp")}, "train": train["train"]}
+    s2 = step_record(args, device, S2_BATCH, ["--modes", *MODES])["modes"]
+    preset = ["--modes", MODES[0], "--train"]  # the training step, beside one attack step
+    train = step_record(args, device, args.train_batch, preset)["modes"]["train"]
+    return {"s2": {k: s2[k] for k in ("forward", *MODES)}, "train": train}
 
 
 # the report --------------------------------------------------------------------------------------
