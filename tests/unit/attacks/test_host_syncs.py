@@ -1,5 +1,6 @@
 """No host sync per iteration in the loops of SDA, SpikeFool, Spike-Retiming and the L∞
-attacks (issue 55): on a GPU each one stalls the host until the queued kernels are done.
+attacks, crafted as a job does and through ``snnattack.attack`` on a spikingjelly network
+(issue 55): on a GPU each one stalls the host until the queued kernels are done.
 
 The CPU has nothing to wait for, so the reads a GPU would wait on are counted instead: the
 operators ``torch.profiler`` records that read a device value to the host (``.item()``,
@@ -18,11 +19,13 @@ from contextlib import contextmanager
 import pytest
 import torch
 from fixtures_event_nets import binary_digits_net
+from foreign_nets import spikingjelly_plif
 from harness import QUICK, compose
 from torch import nn
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
+import snnattack
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import retime, sda, sparsefool
 from snnattack.gradients import gradient_mode
@@ -199,3 +202,16 @@ def test_the_examples_are_the_same_at_any_compaction_interval(
             examples.append(make()(x, y))
     assert (model(examples[0]).argmax(1) != y).sum() >= 2
     assert torch.equal(examples[1], examples[0])
+
+
+@pytest.mark.parametrize("mode", ["stbp", "rga"])
+def test_the_apis_pgd_on_a_spikingjelly_network_reads_no_more_for_more_steps(mode: str) -> None:
+    """Through the adapter too: the reads of a call (its preparation) do not grow with its
+    steps."""
+    net = spikingjelly_plif()
+    x, y = torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)
+
+    def run(n: int) -> Callable[[], object]:
+        return lambda: snnattack.attack(net, x, y, "pgd", eps=8, grad_mode=mode, T=2, steps=n)
+
+    assert reads(run(2 * N)) == reads(run(N))
