@@ -98,10 +98,10 @@ def plain_loop(x: torch.Tensor) -> torch.Tensor:
 
 
 def lif_contenders(device: torch.device) -> dict[str, Neuron]:
-    """The LIFs compared alone, by row name: this project's at its default backend and at
-    ``torch``, the plain loop, spikingjelly 2.0's multi-step ``LIFNode`` (its own dispatch on
-    ``device``: native CUDA or Triton on a GPU). Same dynamics: λ = 1 - 1/τ, θ 1, hard reset,
-    the ATan slope."""
+    """The LIFs compared alone, by row name: this project's at its default backend (``c``,
+    the Triton kernels on CUDA) and at ``torch``, the plain loop, spikingjelly 2.0's
+    multi-step ``LIFNode`` (its own dispatch on ``device``: native CUDA or Triton on a GPU).
+    Same dynamics: λ = 1 - 1/τ, θ 1, hard reset, the ATan slope."""
     from spikingjelly.activation_based import functional, neuron, surrogate
 
     ours = LIF(lam=LAM, surrogate=ATan(ALPHA)).to(device)
