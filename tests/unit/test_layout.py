@@ -37,8 +37,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
-    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, timings
     ("job", "api"),  # a job's data flow and the Python API
+    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, the peer
     ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
