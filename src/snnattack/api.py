@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,17 +43,19 @@ from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import Runner, device_of
-from snnattack.gradients import checked_mode
+from snnattack.gradients import check_mode, checked_mode, sole_mode
 from snnattack.interop import inputs
-from snnattack.interop.external import as_spiking_net, with_encoding
+from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
+from snnattack.interop.foreign import form_needs_samples
 from snnattack.interop.inputs import dataset_of
+from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
-from snnattack.settings import AttackSpec, DataSettings
+from snnattack.settings import AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
 
 BOXES = ("white", "black")
@@ -181,6 +184,163 @@ def _described(model: nn.Module | None, net: SpikingNet | None, kind: str) -> di
     return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
+EVALUATE = (
+    "eps",
+    "methods",
+    "grad_mode",
+    "grad_params",
+    "boxes",
+    "tune",
+    "T",
+    "seed",
+    "masking",
+    "progress",
+)  # evaluate's arguments that job_config takes
+
+
+def _key(*arguments: Any) -> str | None:
+    """The arguments of a call as the key of what they prepare (:func:`_prepared`), or None
+    where one is not a plain value (numbers, strings, None, and lists, tuples and dicts of
+    them), whose text may not tell it apart: then nothing is kept."""
+
+    def plain(value: Any) -> bool:
+        if isinstance(value, dict):
+            return all(plain(k) and plain(v) for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return all(plain(v) for v in value)
+        return isinstance(value, (*PLAIN, torch.dtype, torch.device))
+
+    return repr(arguments) if plain(arguments) else None
+
+
+def _form(x: Any) -> tuple[Any, ...] | None:
+    """The form of the samples ``x`` on which a model is adapted and checked (a sample's
+    shape, dtype, device), which the key of its preparation holds; None if not a tensor."""
+    if not isinstance(x, torch.Tensor):
+        return None
+    return (tuple(x.shape[1:]), x.dtype, x.device)
+
+
+def _prepared(model: Any, key: str | None, build: Callable[[], Any], source: Any = None) -> Any:
+    """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
+    ``key`` stands for: kept from an earlier call while neither model nor the arguments
+    changed (:mod:`snnattack.interop.prepared`), else built. The one place where
+    :func:`attack` and :func:`evaluate` reuse a preparation."""
+    if key is None or not isinstance(model, nn.Module):
+        return build()
+    if source is not None and not isinstance(source, nn.Module):
+        return build()
+    return PREPARED.get(model, key, build, source)
+
+
+@dataclass
+class _Attack:
+    """What :func:`attack` prepares of a model under its arguments: the adapted network (None:
+    the model itself, a SpikingNet), the row and the attack's settings, the samples the model
+    reads, and its classes once a batch checked it."""
+
+    net: SpikingNet | None
+    spec: AttackSpec
+    attack: AttackSettings
+    samples: inputs.Samples
+    classes: int | None = None
+
+
+def _prepare_attack(
+    model: nn.Module,
+    x: Any,
+    method: str,
+    eps: float,
+    grad_mode: str,
+    grad_params: dict[str, Any] | None,
+    T: int | None,
+    seed: int,
+    overrides: Sequence[str],
+    params: dict[str, Any],
+) -> _Attack:
+    """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
+    net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
+    cfg, _ = job_config(
+        eps=eps,
+        methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
+        grad_mode=grad_mode,
+        grad_params=grad_params,
+        method_params=params,
+        seed=seed,
+        T=net.T,
+        masking=False,
+        overrides=overrides,
+    )
+    (spec,) = attack_specs(cfg)
+    if reads_recordings(spec.algorithm):
+        raise UserError(
+            f"method={method!r} changes raw event streams, which attack() does not take; "
+            f"accepted: snnattack.evaluate(model, (streams, labels), methods=[{method!r}], "
+            f"...), or method={spec.algorithm + '_frames'!r} (on frames)"
+        )
+    if needs_fitting(spec.algorithm):
+        raise UserError(unfitted(f"method={method}"))
+    net = with_encoding(net, cfg.encoding, "model", model)
+    samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
+    return _Attack(None if net is model else net, spec, attack_settings(cfg), samples)
+
+
+@dataclass
+class _Evaluation:
+    """What :func:`evaluate` prepares of a model (and a source) under its arguments: the
+    adapted networks (None: the model passed), the settings and the resolved config, the
+    samples they read, the record's description of the models, the config's ``tf32``,
+    ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes once the
+    data checked it."""
+
+    target: SpikingNet | None
+    crafter: SpikingNet | None
+    settings: JobSettings
+    config: dict[str, Any]
+    samples: inputs.Samples
+    described: dict[str, Any]
+    tf32: bool
+    deterministic: bool
+    batch_size: int
+    boxes: list[str]
+    classes: int | None = None
+
+
+def _prepare_evaluation(
+    model: nn.Module,
+    source: nn.Module | None,
+    example: torch.Tensor | None,
+    T: int | None,
+    arguments: dict[str, Any],
+    overrides: Sequence[str],
+) -> _Evaluation:
+    """:func:`evaluate`'s preparation of ``model`` and ``source`` (their form probed on
+    ``example``) under its ``arguments`` (:data:`EVALUATE`) and ``overrides``."""
+    target = as_spiking_net(model, T, example=example)
+    crafter = None if source is None else as_spiking_net(source, T, "source", example)
+    cfg, notes = job_config(**{**arguments, "T": target.T}, overrides=overrides)
+    target = with_encoding(target, cfg.encoding, "model", model)
+    crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
+    settings = job_settings(cfg, notes)
+    black = settings.store.black_box
+    described = {
+        "target": _described(model, target, settings.model.kind),
+        "source": _described(source, crafter if black else None, settings.source.kind),
+    }
+    return _Evaluation(
+        None if target is model else target,
+        None if crafter is source else crafter,
+        settings,
+        OmegaConf.to_container(cfg, resolve=True),
+        inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset),
+        described,
+        cfg.tf32,
+        cfg.deterministic,
+        cfg.eval_batch_size,
+        list(cfg.boxes),
+    )
+
+
 def evaluate(
     model: nn.Module,
     data: Data,
@@ -218,50 +378,40 @@ def evaluate(
     job does; ``progress=False`` is quiet.
     """
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
-    target = as_spiking_net(model, T, example=example)
-    crafter = None if source is None else as_spiking_net(source, T, "source", example)
-    cfg, notes = job_config(
-        eps=eps,
-        methods=methods,
-        grad_mode=grad_mode,
-        grad_params=grad_params,
-        boxes=boxes,
-        tune=tune,
-        seed=seed,
-        T=target.T,
-        masking=masking,
-        progress=progress,
-        overrides=overrides,
-    )
-    target = with_encoding(target, cfg.encoding, "model", model)
-    crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
-    settings = job_settings(cfg, notes)
-    set_tf32(cfg.tf32)  # as a job does: float32 on the GPU unless tf32=true,
-    set_determinism(cfg.deterministic)  # and deterministic kernels unless deterministic=false
+    arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
+    key = _key(*arguments, overrides, _form(example))
+
+    def build() -> _Evaluation:
+        return _prepare_evaluation(
+            model, source, example, T, dict(zip(EVALUATE, arguments, strict=True)), overrides
+        )
+
+    prepared = _prepared(model, key, build, source)
+    target = model if prepared.target is None else prepared.target
+    crafter = source if prepared.crafter is None else prepared.crafter
+    settings = prepared.settings
+    set_tf32(prepared.tf32)  # as a job does: float32 on the GPU unless tf32=true,
+    set_determinism(prepared.deterministic)  # and deterministic kernels unless false
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
-    samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
-    inputs.check_evaluation(target, model, data, crafter, source, val_data, samples)
-    black = settings.store.black_box
-    if black and crafter is None:
+    prepared.classes = inputs.check_evaluation(
+        target, model, data, crafter, source, val_data, prepared.samples, prepared.classes
+    )
+    if settings.store.black_box and source is None:
         raise UserError(
-            f"boxes={list(cfg.boxes)} attacks in the black box but source=None; accepted: "
+            f"boxes={prepared.boxes} attacks in the black box but source=None; accepted: "
             "source=<the model to craft on>, or boxes=['white']"
         )
-    described = {
-        "target": _described(model, target, settings.model.kind),
-        "source": _described(source, crafter if black else None, settings.source.kind),
-    }
     val = None if val_data is None else dataset_of(val_data, "val_data")
     runner = Runner.on(device_of(target), progress)
     return core.evaluate(
         settings,
         target,
         crafter,
-        _loader(data, cfg.eval_batch_size),
+        _loader(data, prepared.batch_size),
         val,
         runner,
-        models=described,
-        config=OmegaConf.to_container(cfg, resolve=True),
+        models=copy.deepcopy(prepared.described),  # the record's own: the kept one unchanged
+        config=copy.deepcopy(prepared.config),
         recordings=recordings,
     )
 
@@ -328,30 +478,17 @@ def attack(
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
     in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
     there), seeded by ``seed``."""
-    net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
-    cfg, _ = job_config(
-        eps=eps,
-        methods=[_one("method", method, group_choices(CONF_DIR / "method"))],
-        grad_mode=grad_mode,
-        grad_params=grad_params,
-        method_params=params,
-        seed=seed,
-        T=net.T,
-        masking=False,
-        overrides=overrides,
-    )
-    (spec,) = attack_specs(cfg)
-    if reads_recordings(spec.algorithm):
-        raise UserError(
-            f"method={method!r} changes raw event streams, which attack() does not take; "
-            f"accepted: snnattack.evaluate(model, (streams, labels), methods=[{method!r}], "
-            f"...), or method={spec.algorithm + '_frames'!r} (on frames)"
+    key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
+
+    def build() -> _Attack:
+        return _prepare_attack(
+            model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
         )
-    if needs_fitting(spec.algorithm):
-        raise UserError(unfitted(f"method={method}"))
-    net = with_encoding(net, cfg.encoding, "model", model)
-    inputs.check_attack(net, model, x, y, inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset))
-    return core.attack_batch(spec, attack_settings(cfg), net, x, y)
+
+    prepared = _prepared(model, key, build)
+    net = model if prepared.net is None else prepared.net
+    prepared.classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
+    return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
 
 
 @contextmanager
@@ -363,11 +500,52 @@ def gradient_mode(
     ``params``; each parameter is checked against the mode's range before the block runs.
 
     ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
+
+    A network whose form its first samples decide (a spikingjelly class with its own time
+    loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
+    module, on the samples it is given, and differentiated by ``mode`` from then on.
     """
-    net = as_spiking_net(model, T)
+    if not form_needs_samples(model):
+        with _in_mode(as_spiking_net(model, T), mode, params) as net:
+            yield net
+        return
+    check_foreign(model, T)
+    try:
+        check_mode(mode, params)  # before the block, as for a network adapted now
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    with ExitStack() as block:
+
+        def prepare(x: torch.Tensor) -> SpikingNet:
+            net = as_spiking_net(model, T, example=x)
+            block.enter_context(_in_mode(net, mode, params))
+            return net
+
+        yield _OnFirstForward(prepare)
+
+
+@contextmanager
+def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[SpikingNet]:
+    """``net`` differentiated by ``mode`` with ``params`` (checked first), the only
+    gradient-mode block on it."""
     try:
         ctx = checked_mode(net, mode, **params)
     except ValueError as err:
         raise UserError(str(err)) from None
-    with inputs.sole_mode(net, mode), ctx:
+    with sole_mode(net, mode), ctx:
         yield net
+
+
+class _OnFirstForward(nn.Module):
+    """The network that ``prepare`` makes of the samples of the first forward, called on
+    them and on every later one's (:func:`gradient_mode`)."""
+
+    def __init__(self, prepare: Callable[[torch.Tensor], SpikingNet]) -> None:
+        super().__init__()
+        self._prepare = prepare
+        self.net: SpikingNet | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.net is None:
+            self.net = self._prepare(x)
+        return self.net(x)

@@ -41,3 +41,10 @@ class Preempted(BaseException):
     A ``BaseException`` so that no ``except Exception`` on the way turns it into a failure
     record; ``run.py`` reports it in one line.
     """
+
+
+def class_name(obj: object) -> str:
+    """``obj``'s class with its module path, as a message names it (e.g.
+    ``snntorch._neurons.leaky.Leaky``)."""
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"

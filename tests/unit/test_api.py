@@ -188,6 +188,7 @@ def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
     composed, compose = [], api.compose
     monkeypatch.setattr(api, "compose", lambda *a, **k: composed.append(k) or compose(*a, **k))
     api._composed.cache_clear()
+    api.PREPARED.clear()  # nor a preparation kept from an earlier test
     first = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     again = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     assert len(composed) == 1 and torch.equal(first, again)  # the same settings: kept

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     # leaves: the package itself (version, conf/), errors, value rules, settings, the process
     ("package", "errors", "values", "registry", "settings", "process"),
     ("records",),  # metrics.json, the checkpoint store, checkpoint files, W&B, cosmetic keys
-    ("cpu",),  # CPU-only kernels and memory savers
+    ("cpu", "cuda"),  # the device paths: CPU kernels and memory savers, GPU (Triton) kernels
     ("snn",),  # the spiking core: LIF neurons, surrogates, time steps, encodings
     ("gradients",),  # the gradient modes (STBP, BPTR, RGA, HART, ...)
     ("models",),  # the architectures
@@ -37,8 +37,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
-    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, timings
     ("job", "api"),  # a job's data flow and the Python API
+    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, the peer
     ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
@@ -227,7 +227,7 @@ def test_an_import_from_config_into_a_kind_is_upward() -> None:
 
 
 # the optional libraries, imported where a network of theirs is adapted or a run is logged
-OPTIONAL = ("spikingjelly", "snntorch", "wandb")
+OPTIONAL = ("spikingjelly", "snntorch", "wandb", "triton")  # triton: not in a CPU-only torch
 # the imports of the package inside a function, each with why: a command that answers without
 # torch (a mistake on the command line, the report of metrics.json files) imports it late
 LAZY = {
@@ -238,6 +238,7 @@ LAZY = {
     ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",
     ("report/figures.py", "snnattack.training"): "the report reads metrics.json without torch",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
+    ("snn/multistep.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
 }
 
 

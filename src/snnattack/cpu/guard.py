@@ -3,10 +3,14 @@
 A network's modules carry a ``backend`` (:func:`snnattack.snn.backend.set_backend`): ``"c"``
 runs the CPU paths of this package (the C kernels of :mod:`.native`, tiled pooling, frozen
 layers, recomputed BN outputs) wherever :func:`applies` finds them the same computation as
-the torch ops, and the torch ops elsewhere (on a GPU, always); ``"torch"`` runs the torch
-modules and ops everywhere. Each path adds only its own conditions (a pooling's geometry, a
-frozen layer's parameters, the kernel library being built). Either backend gives the same
-values bit for bit; only time and memory change (``docs/performance.md``).
+the torch ops, and the torch ops elsewhere (on a GPU, the fused LIF's Triton kernels of
+:mod:`snnattack.cuda` where they apply, else the torch ops); ``"triton"`` runs those kernels
+(on a GPU, and on the CPU under Triton's interpreter) and the torch ops elsewhere;
+``"torch"`` runs the torch modules and ops everywhere. Each path adds only its own
+conditions (a pooling's geometry, a frozen layer's parameters, the kernel library being
+built). The CPU paths give the torch ops' values bit for bit, the Triton kernels within
+float32 rounding (:mod:`snnattack.cuda.kernels`); only time and memory change
+(``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from torch import nn
 
 from snnattack.cpu.native import C_TYPES
 
-BACKENDS = ("c", "torch")  # the CPU paths where they apply, else torch ops | torch ops
+# the fastest paths (C on the CPU, Triton on a GPU) | torch ops | the Triton kernels
+BACKENDS = ("c", "torch", "triton")
 FLOATS = tuple(C_TYPES)  # the dtypes the C kernels are built for
 
 
@@ -46,10 +51,16 @@ class Backend:
 
 def applies(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:
     """Whether a CPU path of a ``backend`` network runs on ``x`` through ``modules``: the
-    backend ``"c"``; ``x`` a float32/64 CPU tensor; nothing tracing (``torch.compile``
-    compiles the torch ops into its own loops and cannot trace a foreign call) or casting
-    (CPU autocast); each module plain (:func:`plain`) in ``x``'s dtype."""
-    if backend != "c" or x.device.type != "cpu" or x.dtype not in FLOATS:
+    backend ``"c"`` and :func:`native`."""
+    return backend == "c" and native(x, *modules)
+
+
+def native(x: torch.Tensor, *modules: nn.Module) -> bool:
+    """Whether ``x`` and ``modules`` are what the CPU paths take: ``x`` a float32/64 CPU
+    tensor; nothing tracing (``torch.compile`` compiles the torch ops into its own loops and
+    cannot trace a foreign call) or casting (CPU autocast); each module plain (:func:`plain`)
+    in ``x``'s dtype."""
+    if x.device.type != "cpu" or x.dtype not in FLOATS:
         return False
     if torch.compiler.is_compiling() or torch.is_autocast_enabled("cpu"):
         return False

@@ -4,8 +4,9 @@ In a training step, a conv-BN-LIF layer keeps for its backward the BN's input (t
 it) and the LIF's membranes ``h_t``, two float tensors of the layer's size; yet ``h_t`` follows
 exactly from the BN's input. Within :func:`batchnorm_recomputed` (opened by the model when
 autograd records), :class:`~snnattack.snn.temporal.StepWise` notes each batch-statistics BN output
-with the BN's input (:func:`note`, in a network of the backend ``c``), a residual block notes
-the sum of its two branches (:func:`add`), and a fused LIF fed a noted tensor (:func:`source`) runs
+with the BN's input (:func:`note`, on the CPU in a network of the backend ``c`` or ``triton``:
+:func:`recomputes`), a residual block notes the sum of its two branches (:func:`add`), and a
+fused LIF fed a noted tensor (:func:`source`) runs
 :class:`~snnattack.snn.multistep.BatchNormLIF`, which keeps only the BNs' inputs: the same
 gradients, one float tensor per spiking layer fewer (``docs/performance.md``).
 """
@@ -19,7 +20,9 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from snnattack.cpu.guard import applies
+from snnattack.cpu.guard import native
+
+RECOMPUTING = ("c", "triton")  # the backends whose fused LIF recomputes a BN output
 
 Term = tuple[torch.Tensor, nn.Module | None]  # a BN's input and the BN, or a tensor and None
 Entry = tuple[weakref.ref, int, list[Term]]
@@ -28,13 +31,20 @@ _stack: list[dict[int, Entry]] = []  # per open block: id of the noted tensor ->
 
 def note(out: torch.Tensor, y: torch.Tensor, bn: nn.Module, backend: str) -> None:
     """Declares ``out`` (``[T, B, ...]``) the output of ``bn`` fed ``y`` (``[T * B, ...]``) in
-    a ``backend`` network to the innermost open block; only where the CPU paths apply
-    (:func:`snnattack.cpu.guard.applies`: on the CPU the module's BN runs the kernel the
-    backward runs again, where on CUDA it may run cuDNN's, whose rounding may differ, so
-    there the LIF keeps ``h_t``; one dtype, as no autocast casts in between; no hooks that
-    could change the output)."""
-    if _stack and out.dtype == y.dtype and applies(backend, y, bn):
+    a ``backend`` network to the innermost open block; only where :func:`recomputes` (on
+    the CPU the module's BN runs the kernel the backward runs again, where on CUDA it may
+    run cuDNN's, whose rounding may differ, so there the LIF keeps ``h_t``; one dtype, as no
+    autocast casts in between; no hooks that could change the output)."""
+    if _stack and out.dtype == y.dtype and recomputes(backend, y, bn):
         _note(out, [(y, bn)])
+
+
+def recomputes(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:
+    """Whether a fused LIF of a ``backend`` network fed ``x`` (through ``modules``) may
+    recompute it: where :func:`~snnattack.cpu.guard.native` holds and the backend runs a
+    kernel there (``c``; ``triton``: its kernels under Triton's interpreter, else the torch
+    ops)."""
+    return backend in RECOMPUTING and native(x, *modules)
 
 
 def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -129,6 +129,12 @@ class SplitDataModule(L.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
+    def _pinned(self) -> bool:
+        """Whether the batches go to a CUDA device: from page-locked host memory Lightning's
+        copy to the GPU runs asynchronously, off the training step's critical path."""
+        trainer = self.trainer
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+
     def _dataloader(self, dataset: Dataset, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
             dataset,
@@ -136,6 +142,7 @@ class SplitDataModule(L.LightningDataModule):
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=self._pinned(),
         )
 
     def _eval_loader(self, dataset: Dataset, stage: str) -> DataLoader:

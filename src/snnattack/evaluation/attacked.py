@@ -1,6 +1,7 @@
-"""The models the attacks run: copies of the target and source, prepared for attacking, the
-refusal of a gradient mode such a model cannot be differentiated by, and the EOT draws a
-model whose forward is random is attacked with (``attack.random_eot_samples``).
+"""The models the attacks run: copies of the target and source, prepared for attacking (and
+kept across the API's calls on an unchanged model), the refusal of a gradient mode such a
+model cannot be differentiated by, and the EOT draws a model whose forward is random is
+attacked with (``attack.random_eot_samples``).
 
 The models handed to the evaluation stay as they are: the analyses, the masking checks' notes
 and the store use a job's trained ones, and the Python API never changes the user's.
@@ -20,6 +21,7 @@ from snnattack.attacks.methods import takes_eot
 from snnattack.errors import UserError
 from snnattack.evaluation.checks import is_random
 from snnattack.gradients import per_step_refusal
+from snnattack.interop.prepared import PREPARED, state_of
 from snnattack.models.fold import folded
 from snnattack.settings import AttackSettings, AttackSpec
 
@@ -38,6 +40,24 @@ def attacked_models(
         return out
 
     return prepare(target), None if source is None else prepare(source)
+
+
+def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn.Module:
+    """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
+    while neither ``model`` nor the copy's tensors have changed
+    (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy, of
+    its new weights; the attacks restore what else they set on the copy as they leave): a
+    loop of ``snnattack.attack`` calls copies the model once, not per batch."""
+
+    def build() -> tuple[nn.Module, list]:
+        copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
+        return copied, state_of(copied, attributes=False)
+
+    def unchanged(kept: tuple[nn.Module, list]) -> bool:
+        return state_of(kept[0], attributes=False) == kept[1]
+
+    key = ("attacked copy", fold_bn, compiled)
+    return PREPARED.get(model, key, build, valid=unchanged)[0]
 
 
 def probed_model(target: nn.Module) -> nn.Module:

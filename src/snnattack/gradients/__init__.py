@@ -19,7 +19,7 @@ from typing import Any
 
 from torch import nn
 
-from snnattack.errors import ConfigError, UserError
+from snnattack.errors import ConfigError, UserError, class_name
 from snnattack.gradients.base import GRADIENT_MODES, GradientMode, register
 from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
@@ -41,21 +41,27 @@ __all__ = [
 ]
 
 
+def check_mode(mode: str, params: dict[str, Any]) -> None:
+    """``mode`` a gradient mode and each of ``params`` in its declared range; a ``ValueError``
+    otherwise (what :func:`checked_mode` checks before the model)."""
+    if mode not in GRADIENT_MODES:
+        raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    problem = GRADIENT_MODES[mode].complaint(params)
+    if problem is not None:
+        raise ValueError(problem)
+
+
 def checked_mode(model: nn.Module, mode: str, **params: float) -> AbstractContextManager[Any]:
     """``mode``'s context manager for ``model``, not entered: the mode, the model and each of
     ``params`` checked against its declared range (``GRADIENT_MODES[mode].ranges``) first; a
     wrong one is a ``ValueError``, raised before any of the caller's work."""
-    if mode not in GRADIENT_MODES:
-        raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    check_mode(mode, params)
     if not any(isinstance(m, Temporal) for m in model.modules()):
         raise ValueError("gradient_mode: the model has no spiking layers (snnattack LIF/encoders)")
     refusal = per_step_refusal(model, mode)
     if refusal is not None:
         raise UserError(refusal)
     spec = GRADIENT_MODES[mode]
-    problem = spec.complaint(params)
-    if problem is not None:
-        raise ValueError(problem)
     try:
         return spec.make(model, **params)
     except TypeError as err:
@@ -86,6 +92,27 @@ def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.M
     """
     with checked_mode(model, mode, **params):
         yield model
+
+
+_in_block: dict[int, str] = {}  # id of a model inside a gradient_mode block -> its mode
+
+
+@contextmanager
+def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
+    """Refuses a ``gradient_mode`` block on a model already inside one: the inner block's
+    gradient would be neither mode's. Blocks on different models (a foreign network's two
+    adapters are two models) nest freely."""
+    if id(net) in _in_block:
+        raise UserError(
+            f"gradient_mode({class_name(net)}, {mode!r}) inside its gradient_mode "
+            f"{_in_block[id(net)]!r} block: the gradient would mix both modes; accepted: one "
+            "gradient_mode block per model at a time (close the outer block first)"
+        )
+    _in_block[id(net)] = mode
+    try:
+        yield
+    finally:
+        del _in_block[id(net)]
 
 
 def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> None:

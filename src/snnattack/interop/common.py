@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from snnattack.errors import UserError
+from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
@@ -75,12 +75,6 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     memo.update({id(b): b.detach() for b in net.buffers()})
     memo.update({id(old): new for old, new in replacements.items()})
     return copy.deepcopy(net, memo)
-
-
-def class_name(module: nn.Module) -> str:
-    """``module``'s class with its module path, e.g. ``snntorch._neurons.leaky.Leaky``."""
-    cls = type(module)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def refuse(path: str, module: nn.Module, why: str, supported: Iterable[str]) -> UserError:

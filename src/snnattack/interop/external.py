@@ -76,6 +76,14 @@ def as_spiking_net(
                 f"accepted: T=None or T={model.T} (model.T = {T} to simulate it longer)"
             )
         return model
+    check_foreign(model, T, argument)
+    say_torch_stack()
+    return adapt(model, T=T, example=example)
+
+
+def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
+    """``model`` a network and ``T`` its time steps, an integer >= 1, as
+    :func:`as_spiking_net` needs them for a network that is not a SpikingNet."""
     if not isinstance(model, nn.Module):
         raise UserError(
             f"{argument}={type(model).__name__} is not a network; accepted: a torch "
@@ -91,8 +99,6 @@ def as_spiking_net(
             f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"
         )
-    say_torch_stack()
-    return adapt(model, T=T, example=example)
 
 
 def with_encoding(

@@ -25,6 +25,22 @@ def supported() -> list[str]:
     return [name for adapter in ADAPTERS.values() for name in adapter.supported]
 
 
+def _owners(net: nn.Module) -> list:
+    """The adapters of the libraries whose neurons ``net`` holds."""
+    return [adapter for adapter in ADAPTERS.values() if adapter.owns(net)]
+
+
+def form_needs_samples(net: object) -> bool:
+    """Whether :func:`adapt` decides ``net``'s form by running it on samples (a user's class
+    of a library whose networks take either form: one of :mod:`snnattack.interop.probe`), so
+    that an entrance without samples yet adapts it once they come (``gradient_mode``: at the
+    first forward)."""
+    if not isinstance(net, nn.Module) or isinstance(net, SpikingNet):
+        return False
+    owners = _owners(net)
+    return len(owners) == 1 and owners[0].has_own_loop(net) is None
+
+
 def adapt(
     net: nn.Module,
     *,
@@ -57,7 +73,7 @@ def adapt(
         return net
     if int(T) != T or T < 1:
         raise UserError(f"interop: T must be an integer >= 1, got {T}")
-    owners = [adapter for adapter in ADAPTERS.values() if adapter.owns(net)]
+    owners = _owners(net)
     if not owners:
         for path, module in net.named_modules():
             if looks_like_neuron(module, neuron_libraries()):

@@ -15,8 +15,8 @@ wrong result (docs/errors.md, "The Python API's inputs").
   ``[1, K]`` (a tuple such as ``(out, spikes)`` is refused, not guessed at) that depends
   differentiably on the image (a custom neuron that cuts the graph is refused here, never
   torch's ``does not require grad`` inside an attack).
-- Arguments: ``overrides`` a list of strings; one :func:`gradient_mode` block per model at a
-  time (:func:`sole_mode`).
+- Arguments: ``overrides`` a list of strings (one ``gradient_mode`` block per model at a
+  time is the gradient modes' own rule: :func:`snnattack.gradients.sole_mode`).
 
 The checks read the data once (a DataLoader is iterated once more than the attack does) and
 run one forward of one image per model, in eval mode with no state kept: the user's model is
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,8 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack.errors import UserError
-from snnattack.interop.common import class_name
+from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
 
@@ -49,8 +47,6 @@ DATA = (
     "a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y) of tensors of "
     "the same length >= 1"
 )
-
-_modes: dict[int, str] = {}  # id of a model inside a gradient_mode block -> its mode
 
 
 def _first_line(err: BaseException) -> str:
@@ -153,6 +149,14 @@ def samples_of(encoding: str, T: int, dataset: Any) -> Samples:
     return Samples(values, T, dataset["name"])
 
 
+def _summary(x: torch.Tensor, *flags: torch.Tensor) -> list[Any]:
+    """Whether ``x`` is finite, its lowest and highest value, and each of ``flags`` (boolean
+    tensors of it), read in one host sync."""
+    stats = [x.isfinite().all(), x.amin(), x.amax(), *flags]
+    finite, low, high, *rest = torch.stack([s.to(x.dtype) for s in stats]).tolist()
+    return [finite != 0, low, high, *(f != 0 for f in rest)]
+
+
 def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
     """Floating-point samples with a batch axis, finite: images in [0, 1], or event frames
     ``[B, T, C, H, W]`` of the encoding's values (``samples``)."""
@@ -174,9 +178,9 @@ def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES
             "overrides=['dataset=<their event dataset>'] (digits_events, nmnist, dvs_gesture, "
             "cifar10_dvs)"
         )
-    if not torch.isfinite(x).all():
+    finite, low, high = _summary(x)
+    if not finite:
         raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
-    low, high = x.min().item(), x.max().item()
     if low < 0 or high > 1:
         raise UserError(
             f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
@@ -199,14 +203,16 @@ def _check_frames(x: torch.Tensor, frames: str, samples: Samples) -> None:
             f"{frames} has {x.shape[1]} frames per sample (shape {list(x.shape)}) but T="
             f"{samples.T}; accepted: {accepted}, or T={x.shape[1]}"
         )
-    if not torch.isfinite(x).all():
+    flags = {  # whether a value is not of the encoding's
+        "binary": lambda: [((x != 0) & (x != 1)).any()],
+        "counts": lambda: [(x != x.round()).any()],
+        "scaled": lambda: [],
+    }[samples.values]()
+    finite, low, high, *off = _summary(x, *flags)
+    if not finite:
         raise UserError(f"{frames} holds NaN or infinite values; accepted: {accepted}")
-    low, high = x.min().item() + 0.0, x.max().item() + 0.0  # + 0.0: no "-0" in the line
-    bad = {
-        "binary": ((x != 0) & (x != 1)).any().item(),
-        "counts": (x != x.round()).any().item() or low < 0,
-        "scaled": low < 0 or high > 1,
-    }[samples.values]
+    low, high = low + 0.0, high + 0.0  # + 0.0: no "-0" in the line
+    bad = any(off) or {"counts": low < 0, "scaled": low < 0 or high > 1}.get(samples.values, False)
     if low < 0 or bad:
         raise UserError(
             f"{frames} holds values in [{low:g}, {high:g}] that are not "
@@ -229,7 +235,8 @@ def _check_labels(y: torch.Tensor, labels: str) -> None:
 
 def _check_range(y: torch.Tensor, classes: int, labels: str, model: str) -> None:
     """Labels in ``[0, classes)``."""
-    low, high = y.min().item(), y.max().item()
+    low, high = y.aminmax()
+    low, high = torch.stack([low, high]).tolist()  # one host sync
     if low < 0 or high >= classes:
         bad = low if low < 0 else high
         raise UserError(
@@ -385,12 +392,21 @@ def _record_cut(cuts: list[str], path: str, module: nn.Module, args: tuple, out:
 
 
 def check_attack(
-    net: SpikingNet, model: nn.Module, x: Any, y: Any, samples: Samples = IMAGE_SAMPLES
-) -> None:
-    """``attack``'s inputs: the batch ``(x, y)`` of ``samples`` and the model on its first."""
+    net: SpikingNet,
+    model: nn.Module,
+    x: Any,
+    y: Any,
+    samples: Samples = IMAGE_SAMPLES,
+    classes: int | None = None,
+) -> int:
+    """``attack``'s inputs: the batch ``(x, y)`` of ``samples`` and the model on its first;
+    returns the model's classes. ``classes`` known (the model checked on samples of this form
+    by an earlier call, :mod:`snnattack.interop.prepared`): the model is not run again."""
     x, y = check_batch(x, y, samples=samples)
-    classes = check_model(net, "model", x[:1], "x", model)
+    if classes is None:
+        classes = check_model(net, "model", x[:1], "x", model)
     _check_range(y, classes, "y", "model")
+    return classes
 
 
 def check_evaluation(
@@ -401,11 +417,12 @@ def check_evaluation(
     source: nn.Module | None = None,
     val_data: Any = None,
     samples: Samples = IMAGE_SAMPLES,
-) -> None:
+    classes: int | None = None,
+) -> int:
     """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
     target (and the black-box source, which must return as many classes) on the first image
-    of ``data``."""
-    classes = None
+    of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
+    the models are not run again."""
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
@@ -425,6 +442,7 @@ def check_evaluation(
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+    return classes
 
 
 def check_overrides(overrides: Any) -> None:
@@ -438,21 +456,3 @@ def check_overrides(overrides: Any) -> None:
     for item in overrides:
         if not isinstance(item, str):
             raise UserError(f"overrides={list(overrides)!r}: {item!r} is not a string; {accepted}")
-
-
-@contextmanager
-def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
-    """Refuses a ``gradient_mode`` block on a model already inside one: the inner block's
-    gradient would be neither mode's. Blocks on different models (a foreign network's two
-    adapters are two models) nest freely."""
-    if id(net) in _modes:
-        raise UserError(
-            f"gradient_mode({class_name(net)}, {mode!r}) inside its gradient_mode "
-            f"{_modes[id(net)]!r} block: the gradient would mix both modes; accepted: one "
-            "gradient_mode block per model at a time (close the outer block first)"
-        )
-    _modes[id(net)] = mode
-    try:
-        yield
-    finally:
-        del _modes[id(net)]

@@ -26,7 +26,12 @@ CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the su
 once either way). In a LIF of the backend ``c``, on the CPU both loops run in
 :mod:`snnattack.cpu.native`'s C kernel where the CPU paths apply
 (:func:`snnattack.cpu.guard.applies`) and it is built (the triangle and rectangle
-surrogates): the same operations, one pass over memory.
+surrogates): the same operations, one pass over memory. Where the Triton kernels run
+(:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU one of a ``triton``
+network under Triton's interpreter) and know the surrogate, :func:`fused` runs the custom op
+:func:`snnattack.cuda.ops.lif_forward` instead of :class:`MultiStepLIF` (one launch forward,
+one backward, ``h_t`` saved), and :class:`BatchNormLIF` and :func:`spikes` run its kernels:
+the same operations, within float32 rounding.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from torch import nn
 from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
 from snnattack.cpu.guard import applies
-from snnattack.snn.surrogates import Rectangle, Surrogate, Triangle
+from snnattack.cuda import guard as gpu
+from snnattack.snn.surrogates import SURROGATES, Rectangle, Surrogate, Triangle
 
 
 class MultiStepLIF(torch.autograd.Function):
@@ -70,10 +76,14 @@ class BatchNormLIF(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx, x: torch.Tensor, lif: Any, layout: tuple[float | None, ...], *tensors: torch.Tensor
     ) -> torch.Tensor:
-        spikes = torch.empty_like(x)
         ctx.lif, ctx.layout, ctx.shape = Neuron.of(lif), layout, x.shape
-        ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
+        ctx.triton = _triton(x, ctx.lif)
         ctx.save_for_backward(*tensors)
+        if ctx.triton is not None:  # the spikes alone
+            ctx.seen = [None] * x.shape[0]
+            return _ops().lif_forward(x, *ctx.triton, False)[0]
+        spikes = torch.empty_like(x)
+        ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
         return spikes
 
     @staticmethod
@@ -86,9 +96,12 @@ class BatchNormLIF(torch.autograd.Function):
                 x = value.view(ctx.shape)
             else:  # into the first BN's output, a tensor of our own; else a new one
                 x = x.add_(value.view(ctx.shape)) if stats[0] else x + value.view(ctx.shape)
-        # x is the first BN's output or a sum, our own: h_t is written over x_t
-        _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
-        dx = _bptt(x, grad, ctx.lif, ctx.seen)
+        if ctx.triton is not None:  # h_t by the forward kernel again, then the backward's
+            h = _ops().lif_forward(x, *ctx.triton, True)[1]
+            dx = _ops().lif_backward(h, grad, *ctx.triton)
+        else:  # x is the first BN's output or a sum, our own: h_t is written over x_t
+            _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
+            dx = _bptt(x, grad, ctx.lif, ctx.seen)
         grads, wanted = [], iter(ctx.needs_input_grad[3:])
         for term, stat in zip(terms, stats, strict=True):
             if len(term) == 1:  # a sum's backward: its gradient as it is
@@ -103,11 +116,48 @@ class BatchNormLIF(torch.autograd.Function):
         return None, None, None, *grads
 
 
+def fused(x: torch.Tensor, lif: Any) -> torch.Tensor:
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, differentiable: the Triton custom op
+    where its kernels run (:func:`_triton`), else :class:`MultiStepLIF`; the caller has
+    started ``lif.surrogate`` for this pass."""
+    settings = _triton(x, Neuron.of(lif))
+    if settings is None:
+        return MultiStepLIF.apply(x, lif)
+    return _ops().lif_forward(x, *settings, True)[0]
+
+
 def spikes(x: torch.Tensor, lif: Any) -> torch.Tensor:
     """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, outside autograd (no backward follows)."""
+    neuron = Neuron.of(lif)
+    settings = _triton(x, neuron, backward=False)
+    if settings is not None:
+        return _ops().lif_forward(x, *settings, False)[0]
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    _run(x, Neuron.of(lif), torch.empty_like(out[0]), out, observe=False)
+    _run(x, neuron, torch.empty_like(out[0]), out, observe=False)
     return out
+
+
+def _triton(x: torch.Tensor, lif: Neuron, backward: bool = True) -> tuple | None:
+    """The settings of ``lif`` as the Triton ops take them (:mod:`snnattack.cuda.ops`), if
+    its kernels run on ``x`` (:func:`snnattack.cuda.guard.applies`) and, when a ``backward``
+    follows, the backward kernel knows its surrogate (one of
+    :data:`snnattack.cuda.guard.SURROGATES`, as registered, observing nothing)."""
+    if not gpu.applies(lif.backend, x):
+        return None
+    surrogate, flags = lif.surrogate, (lif.hard, lif.detach_reset, lif.detach_membrane)
+    slope = (0, 1.0)  # read by no kernel where no backward follows
+    if surrogate.name in gpu.SURROGATES and SURROGATES.get(surrogate.name) is type(surrogate):
+        slope = gpu.SURROGATES.index(surrogate.name), getattr(surrogate, surrogate.parameter)
+    elif backward:
+        return None
+    return lif.lam, lif.theta, lif.drop, *flags, *slope
+
+
+def _ops() -> Any:
+    """:mod:`snnattack.cuda.ops`, imported where its kernels run (it imports Triton)."""
+    from snnattack.cuda import ops
+
+    return ops
 
 
 def batchnorm_lif(x: torch.Tensor, lif: Any, terms: list[tuple]) -> torch.Tensor:
@@ -146,7 +196,7 @@ class Neuron(NamedTuple):
     detach_reset: bool
     detach_membrane: bool
     drop: float  # what the soft reset subtracts (theta unless the LIF's reset_by says)
-    backend: str  # c: the C kernel where the CPU paths apply | torch: the torch ops
+    backend: str  # c: C or Triton kernels where they apply | torch: torch ops | triton
 
     @classmethod
     def of(cls, lif: Any) -> Neuron:

@@ -17,8 +17,9 @@ the membrane; after a train-mode BN, :class:`~snnattack.snn.multistep.BatchNormL
 nothing but the BN's input, :mod:`snnattack.cpu.recompute`; without autograd, the loop alone; on
 the CPU each loop one pass of a C kernel, :mod:`snnattack.cpu.native`) or ``unrolled`` (plain
 autograd through the loop, the reference); both give the same values and gradients.
-``backend`` says whether the CPU paths run (``c``, the default, where
-:func:`snnattack.cpu.guard.applies`) or the torch ops (``torch``): the same values and
+``backend`` says whether the CPU paths and on a GPU the Triton kernels run (``c``, the default,
+where :func:`snnattack.cpu.guard.applies` and :func:`snnattack.cuda.guard.applies`), the
+Triton kernels alone (``triton``) or the torch ops (``torch``): the same values and
 gradients. See ``docs/neuron.md``.
 """
 
@@ -30,10 +31,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.cpu.guard import Backend, applies
-from snnattack.cpu.recompute import source
+from snnattack.cpu.guard import Backend
+from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
-from snnattack.snn.multistep import MultiStepLIF, batchnorm_lif, spikes
+from snnattack.snn.multistep import batchnorm_lif, fused, spikes
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
 from snnattack.snn.temporal import Temporal
 
@@ -50,7 +51,7 @@ class LIF(Temporal):
     (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`).
     """
 
-    backend = Backend()  # c | torch, checked on every assignment
+    backend = Backend()  # c | torch | triton, checked on every assignment
 
     def __init__(
         self,
@@ -112,9 +113,9 @@ class LIF(Temporal):
         if not recording:  # no backward will follow: the loop alone, nothing kept
             return spikes(x, self)
         # x computed from BN outputs: recomputed from their inputs
-        terms = source(x) if applies(self.backend, x) else None
+        terms = source(x) if recomputes(self.backend, x) else None
         if terms is None:
-            return mark(MultiStepLIF.apply(x, self))
+            return mark(fused(x, self))
         return mark(batchnorm_lif(x, self, terms))
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:

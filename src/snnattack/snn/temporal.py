@@ -51,7 +51,7 @@ class StepWise(nn.Module):
     nothing of its input for the backward; with ``torch``, the modules run.
     """
 
-    backend = Backend()  # c | torch, checked on every assignment
+    backend = Backend()  # c | torch | triton, checked on every assignment
 
     def __init__(self, module: nn.Module, backend: str = "c") -> None:
         super().__init__()

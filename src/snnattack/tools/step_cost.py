@@ -35,6 +35,7 @@ from snnattack.analysis.cost import measure_cost, measure_training_cost
 from snnattack.config.rules import RULES
 from snnattack.cpu import native
 from snnattack.cpu.guard import BACKENDS, applies
+from snnattack.cuda import guard as gpu
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models.fold import folded
@@ -172,8 +173,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "settings": settings(args),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        # what ran: the C paths where the guard lets them and the kernels built
-        "backend": "c" if applies(backend, x) and native.built() is not None else "torch",
+        "backend": ran(backend, x),
         "modes": modes,
         "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
     }
@@ -184,6 +184,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     if device.type == "cuda":
         record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
     return record
+
+
+def ran(backend: str, x: torch.Tensor) -> str:
+    """What ran the LIF of a ``backend`` model fed ``x``: the C paths where the guard lets
+    them and the kernels are built, the Triton kernels where they apply, else the torch ops."""
+    if applies(backend, x) and native.built() is not None:
+        return "c"
+    return "triton" if gpu.applies(backend, x) else "torch"
 
 
 def paper_block(path: str | Path) -> dict[str, Any]:

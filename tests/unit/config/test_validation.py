@@ -237,7 +237,7 @@ BAD = [
     ),
     ("neuron_impl=cuda", "neuron_impl='cuda' is unknown; accepted: fused, unrolled"),
     ("malloc=jemalloc", "malloc='jemalloc' is unknown; accepted: reuse, system"),
-    ("backend=cuda", "backend='cuda' is unknown; accepted: c, torch"),
+    ("backend=cuda", "backend='cuda' is unknown; accepted: c, torch, triton"),
     ("attack.params.alpha=0", "attack.params.alpha=0 is out of range for attack=stbp"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 is out of range; accepted: an integer >= 1"),
     ("trainer.devices=0", "trainer.devices=0 is out of range"),

@@ -16,7 +16,7 @@ def test_a_c_network_on_a_cpu_float_tensor_through_plain_modules_runs_the_cpu_pa
         assert applies("c", x, nn.Linear(3, 3).to(dtype), nn.AvgPool2d(2))
         assert applies("c", x)  # no module: the tensor's conditions alone
     assert applies("c", torch.zeros(2, 3), nn.Linear(3, 3).requires_grad_(True))  # training
-    assert BACKENDS == ("c", "torch")
+    assert BACKENDS == ("c", "torch", "triton")
 
 
 def test_the_torch_backend_refuses() -> None:

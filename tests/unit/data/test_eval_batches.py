@@ -11,6 +11,7 @@ from harness import QUICK
 from torch.utils.data import TensorDataset
 
 from snnattack.data.base import WholeBatchSampler, is_padding
+from snnattack.data.digits import DigitsDataModule
 from snnattack.training.classifier import Classifier
 
 # the digits test split: 15 batches of 32 (the last one short)
@@ -43,3 +44,15 @@ def test_a_padding_validation_batch_leaves_the_metrics_untouched() -> None:
     module.trainer = SimpleNamespace(val_dataloaders=SimpleNamespace(sampler=padded))
     module.validation_step((torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)), 0)
     assert not any(m.update_called for m in (module.val_acc, module.val_loss, module.val_n))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_batches_bound_for_a_gpu_come_from_page_locked_memory(device: str) -> None:
+    """Pinned host memory lets the copy to the GPU run asynchronously (issue 55, point 4);
+    a CPU job pins nothing. The device is the trainer's, read without touching CUDA."""
+    data = DigitsDataModule(batch_size=32, eval_batch_size=32, seed=0)
+    data.trainer = SimpleNamespace(
+        strategy=SimpleNamespace(root_device=torch.device(device)), world_size=1, global_rank=0
+    )
+    loader = data._dataloader(TensorDataset(torch.arange(4.0)), 2, None)
+    assert loader.pin_memory is (device == "cuda")

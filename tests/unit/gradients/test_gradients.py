@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from snnattack.gradients import gradient_mode, rate_slope
+from snnattack.errors import UserError
+from snnattack.gradients import gradient_mode, rate_slope, sole_mode
 from snnattack.snn.encoding import DirectEncoder, FrameEncoder, PoissonEncoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
@@ -261,6 +262,18 @@ def test_rga_refuses_training_mode_batchnorm() -> None:
     x = torch.rand(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="eval mode"), gradient_mode(net, "rga"):
         net(x)
+
+
+def test_a_block_inside_another_on_the_same_model_is_refused_on_another_model_nests() -> None:
+    net, other = (conv_net(0.9, "hard", DirectEncoder(T=2)) for _ in range(2))
+    with sole_mode(net, "rga"):
+        with sole_mode(other, "stbp"):
+            pass
+        with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
+            with sole_mode(net, "hart"):
+                pytest.fail("the inner block ran")
+    with sole_mode(net, "hart"):  # the outer block closed: the model is free again
+        pass
 
 
 def test_unknown_mode_and_bad_parameters_are_rejected() -> None:

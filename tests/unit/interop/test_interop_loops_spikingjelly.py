@@ -117,6 +117,29 @@ def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> 
     assert relative(ours, x.grad) <= 1e-12
 
 
+def test_gradient_mode_on_the_tutorial_class_adapts_at_its_first_forward() -> None:
+    """The tutorial flow, ``with snnattack.gradient_mode(net, "stbp", T=4) as m: m(x)``: no
+    samples before the block, so the class is adapted on the first forward's (its form
+    decided by running it), and the input gradient is spikingjelly's own."""
+    net = CSNN(T)
+    for m in net.modules():  # its own surrogate gradient: the nodes in training mode
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+    x = images().requires_grad_(True)
+    weighted_backward(library_logits(net, x))
+    theirs, x.grad = x.grad, None
+    with snnattack.gradient_mode(net, "stbp", T=T, surrogate="atan", alpha=2.0) as m:
+        weighted_backward(m(x))
+        again = m(x)
+    assert isinstance(m.net, OwnLoopNet)
+    assert theirs.abs().sum() > 0
+    assert relative(x.grad, theirs) <= 1e-12
+    torch.testing.assert_close(again, library_logits(net, x), rtol=1e-12, atol=1e-12)
+    with pytest.raises(UserError, match="beta"):  # the parameters checked before the block
+        with snnattack.gradient_mode(net, "rga", T=T, beta=-1.0):
+            pytest.fail("the block ran")
+
+
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
 def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) -> None:
     net = CSNN(T)

@@ -75,7 +75,7 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
             "of in_channels=3 numbers",
         ),
         (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: null or a list of"),
-        (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch"),
+        (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch, triton"),
         (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
         (dict(path=None), "path='None' is not a file; accepted: the path of"),
     ],

@@ -61,14 +61,15 @@ def test_an_unknown_backend_is_refused_when_built_set_or_assigned_later() -> Non
     """As spikingjelly's ``backend`` setter: a later ``m.backend = "cuda"`` is refused too,
     instead of silently running the torch ops; the module keeps its backend."""
     model = digits()
-    with pytest.raises(ValueError, match=r"backend must be one of \('c', 'torch'\)"):
+    with pytest.raises(ValueError, match=r"backend must be one of \('c', 'torch', 'triton'\)"):
         set_backend(model, "cuda")
     with pytest.raises(ValueError, match="backend must be one of"):
         LIF(backend="cuda")
     with pytest.raises(ValueError, match="backend must be one of"):
         StepWise(nn.Identity(), backend="cuda")
     for module in backend_modules(model):
-        with pytest.raises(ValueError, match=r"backend must be one of \('c', 'torch'\), got 'x'"):
+        refused = r"backend must be one of \('c', 'torch', 'triton'\), got 'x'"
+        with pytest.raises(ValueError, match=refused):
             module.backend = "x"
         assert module.backend == "c"
         module.backend = "torch"  # an accepted value is set as before

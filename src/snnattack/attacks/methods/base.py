@@ -94,6 +94,20 @@ def register(
     return add
 
 
+COMPACT_EVERY = 8  # on a GPU: iterations between two reads of the samples an attack still runs
+
+
+def compaction_interval(device: torch.device) -> int:
+    """Iterations between two compactions of an iterative attack's running samples (each a
+    host sync: ``.nonzero()``): every iteration on the CPU, where the read waits for nothing
+    and compacting at once spares the work of the samples done; :data:`COMPACT_EVERY` on
+    another device, where each read stalls the host until the device's queue is empty.
+    Between two reads the samples done are masked, so the examples are the same at any
+    interval (the samples done since the last read still pass through the model, and count
+    as its queries)."""
+    return 1 if device.type == "cpu" else COMPACT_EVERY
+
+
 def step(eps: float, alpha: float | None, eps_per_alpha: float) -> float:
     """The step size: ``alpha``, or ``eps / eps_per_alpha`` when it is None."""
     return eps / eps_per_alpha if alpha is None else alpha

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.attacks.methods.base import register
+from snnattack.attacks.methods.base import compaction_interval, register
 
 
 def cw_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -102,12 +102,17 @@ class SDA(Attack):
         adv = flat_x.clone()
         active = ~self._fooled(x, y)  # a sample already misclassified needs no flip
         success = torch.zeros_like(active)
+        every = compaction_interval(x.device)
         for n in range(self.n_iter):
-            # a host sync per iteration, kept: the gradient and the trial flips run on the
-            # samples still to attack only, and the loop leaves once none is
-            idx = active.nonzero().squeeze(1)
-            if not len(idx):
-                break
+            if n % every == 0:
+                # the one host sync, every ``every`` iterations: the gradient and the trial
+                # flips run on the samples still to attack, and the loop leaves once none is
+                idx = active.nonzero().squeeze(1)
+                if not len(idx):
+                    break
+            live = active[idx][:, None]  # those fooled since the last read keep their state
+            # drawn for the whole batch: a sample's draw does not depend on which others run
+            noise = torch.rand_like(flat_x)[idx]
             current = adv[idx].view(len(idx), *x.shape[1:]).requires_grad_(True)
             loss = cw_margin(self.get_logits(current), y[idx])
             grad = torch.autograd.grad(loss.sum(), current)[0].flatten(1)
@@ -116,7 +121,7 @@ class SDA(Attack):
             # zero gradients: random values below the sample's smallest non-zero |g|
             smallest = torch.where(grad != 0, grad.abs(), float("inf")).amin(1, keepdim=True)
             smallest = torch.where(smallest.isinf(), torch.ones_like(smallest), smallest)
-            grad = torch.where(grad == 0, torch.rand_like(grad) * smallest, grad)
+            grad = torch.where(grad == 0, noise * smallest, grad)
             grad = grad * ~selected[idx]
             k = min((n + 1) * self.k_init, size)
             top = grad.abs().topk(k, dim=1).indices
@@ -127,9 +132,10 @@ class SDA(Attack):
             worse = fd_now > 0
             chosen &= ~worse
             fd_now = torch.where(worse, float("inf"), fd_now)
-            fd[idx], selected[idx] = fd_now, chosen
-            adv[idx] = torch.where(chosen, 1.0 - flat_x[idx], flat_x[idx])
-            fooled = self._fooled(adv[idx].view(len(idx), *x.shape[1:]), y[idx])
+            fd[idx] = torch.where(live, fd_now, fd[idx])
+            selected[idx] = torch.where(live, chosen, selected[idx])
+            adv[idx] = torch.where(selected[idx], 1.0 - flat_x[idx], flat_x[idx])
+            fooled = self._fooled(adv[idx].view(len(idx), *x.shape[1:]), y[idx]) & live[:, 0]
             active[idx] &= ~fooled
             success[idx] |= fooled
         adv = torch.where(success[:, None], adv, flat_x)

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.attacks.methods.base import register
+from snnattack.attacks.methods.base import compaction_interval, register
 
 SOLVER_CHECK = 16  # linear-solver steps between two reads of whether a sample still moves
 
@@ -69,15 +69,20 @@ class SparseFool(Attack):
         x = x0.clone()
         active = self._predict(x0) == y  # a sample already misclassified needs no flip
         success = torch.zeros_like(active)
-        for _ in range(self.max_iter):
-            # a host sync per iteration, kept: DeepFool's forward and backward passes run on
-            # the samples still to attack only, and the loop leaves once none is
-            idx = active.nonzero().squeeze(1)
-            if not len(idx):
-                break
+        every = compaction_interval(x.device)
+        for n in range(self.max_iter):
+            if n % every == 0:
+                # the host sync of the loop, every ``every`` iterations: DeepFool's forward
+                # and backward passes run on the samples still to attack, and the loop
+                # leaves once none is
+                idx = active.nonzero().squeeze(1)
+                if not len(idx):
+                    break
+            live = active[idx]  # those fooled since the last read keep their raster
             normal, boundary = self._deepfool(x[idx])
-            x[idx] = _linear_solver(x[idx], normal, boundary)
-            fooled = self._predict(x[idx]) != y[idx]
+            moved = _linear_solver(x[idx], normal, boundary)
+            x[idx] = torch.where(live.view(-1, *[1] * (x.dim() - 1)), moved, x[idx])
+            fooled = (self._predict(x[idx]) != y[idx]) & live
             active[idx] &= ~fooled
             success[idx] |= fooled
         l0 = (x - x0).abs().flatten(1).sum(1)
@@ -107,19 +112,25 @@ class SparseFool(Attack):
         adv = flat0.clone()  # x0 + r_tot, summed step by step as the reference does
         k_i = label.clone()
         stuck = torch.zeros_like(label, dtype=torch.bool)  # no class's gradient differs
-        for _ in range(self.max_iter_deep_fool):
-            # a host sync per step, kept: the gradients of every class are taken on the
-            # samples still running only, and the loop leaves once none is
-            run = ((k_i == label) & ~stuck).nonzero().squeeze(1)
-            if not len(run):
-                break
+        every = compaction_interval(x0.device)
+        run = rows  # at the start every sample runs
+        for n in range(self.max_iter_deep_fool):
+            if n and n % every == 0:
+                # the host sync of the loop, every ``every`` steps: the gradients of every
+                # class are taken on the samples still running, and the loop leaves once
+                # none is
+                run = ((k_i == label) & ~stuck).nonzero().squeeze(1)
+                if not len(run):
+                    break
+            # those that crossed or stopped since the last read keep their state
+            live = (k_i[run] == label[run]) & ~stuck[run]
             logits, grads = self._class_gradients(adv[run].view(-1, *shape))
             at = rows[: len(run)]
             w = grads - grads[at, label[run]][:, None]
             f = (logits - logits.gather(1, label[run, None])).abs()
             pert = f / w.norm(dim=2)
             vanished = ~pert.isfinite().any(1)  # the reference stops on an assertion here
-            stuck[run] |= vanished
+            stuck[run] |= vanished & live
             pert = torch.where(vanished[:, None], torch.ones_like(pert), pert)
             # the reference's scan: the classes by clean logit, strictly smaller wins
             ranked = pert.gather(1, order[run, 1:])
@@ -128,10 +139,10 @@ class SparseFool(Attack):
             p_best = ranked.amin(1, keepdim=True).clamp(min=self.step_size)
             r_i = p_best * w_best / w_best.norm(dim=1, keepdim=True)
             r_i = torch.where(vanished[:, None], 0.0, r_i)
-            r_tot[run] += r_i
-            adv[run] += r_i
+            r_tot[run] = torch.where(live[:, None], r_tot[run] + r_i, r_tot[run])
+            adv[run] = torch.where(live[:, None], adv[run] + r_i, adv[run])
             check = (flat0[run] + (1 + self.overshoot) * r_tot[run]).view(-1, *shape)
-            k_i[run] = self._predict(check)
+            k_i[run] = torch.where(live, self._predict(check), k_i[run])
         logits, grads = self._class_gradients(adv.view(-1, *shape))
         normal = grads[rows, k_i] - grads[rows, label]
         normal = normal / (normal.norm(dim=1, keepdim=True) + 1e-10)

@@ -1,0 +1,102 @@
+"""The fixed cost of ``snnattack.attack`` called in a loop over batches, as users call it: the
+time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the median of
+``--repeats``) on a small spikingjelly network, whose intercept is what each call pays besides
+the attack: ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop``
+extra; ``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count,
+per step, and fixed; on a GPU also the host syncs of one call at each step count (torch's sync
+debug mode counts every wait of the host for the device).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+
+import torch
+from spikingjelly.activation_based import functional, layer, neuron
+from torch import nn
+
+import snnattack
+
+
+def network() -> nn.Module:
+    """A small spikingjelly network of 8x8 digits (multi-step, two LIF layers)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 16, 3, padding=1, bias=False),
+        layer.BatchNorm2d(16),
+        neuron.LIFNode(tau=2.0, v_threshold=0.5),
+        layer.AvgPool2d(2),
+        layer.Conv2d(16, 32, 3, padding=1, bias=False),
+        layer.BatchNorm2d(32),
+        neuron.LIFNode(tau=2.0, v_threshold=0.5),
+        layer.AvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(32 * 2 * 2, 10),
+    )
+    functional.set_step_mode(net, "m")
+    return net.eval()
+
+
+def fixed_cost(
+    batch: int = 32, T: int = 4, repeats: int = 7, device: str = "cpu"
+) -> dict[str, float]:
+    """Milliseconds per ``snnattack.attack`` call of PGD at 1 and 10 steps (after a first
+    call of each, which prepares), per step, and the intercept: the fixed cost per call."""
+    net = network().to(device)
+    x = torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(0)).to(device)
+    y = (torch.arange(batch) % 10).to(device)
+    times: dict[int, list[float]] = {1: [], 10: []}
+
+    def attack(steps: int) -> None:
+        snnattack.attack(net, x, y, "pgd", eps=8, T=T, steps=steps)
+
+    def call(steps: int) -> None:
+        attack(steps)
+        if x.is_cuda:
+            torch.cuda.synchronize()
+
+    for steps in times:  # the first call of each settings prepares
+        call(steps)
+    for _ in range(repeats):
+        for steps, seconds in times.items():
+            start = time.perf_counter()
+            call(steps)
+            seconds.append(time.perf_counter() - start)
+    one, ten = (statistics.median(times[s]) * 1e3 for s in (1, 10))
+    per_step = (ten - one) / 9
+    out = {
+        "steps_1_ms": one,
+        "steps_10_ms": ten,
+        "per_step_ms": per_step,
+        "fixed_ms": one - per_step,
+    }
+    if x.is_cuda:
+        out.update({f"syncs_steps_{s}": syncs(lambda s=s: attack(s)) for s in times})
+    return out
+
+
+def syncs(call) -> int:
+    """The host syncs ``call`` makes (torch's CUDA sync debug mode warns at each)."""
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            call()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--T", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    print(json.dumps(fixed_cost(args.batch, args.T, args.repeats, args.device), indent=1))

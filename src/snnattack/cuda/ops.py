@@ -1,0 +1,152 @@
+"""The fused LIF as PyTorch custom ops: ``snnattack::lif_forward`` and ``snnattack::lif_backward``.
+
+``lif_forward`` runs the forward kernel on ``x`` ``[T, ...]`` and returns the spikes and,
+with ``membranes``, the membranes ``h_t`` (else an empty tensor); its autograd
+(``register_autograd``) saves ``h_t`` alone and runs ``lif_backward``, the backward kernel.
+Both have a fake implementation (``register_fake``), so the ``meta`` device and
+``torch.compile`` see their shapes without running them; the compiler keeps each as one call.
+
+The arguments are the LIF's settings as :class:`snnattack.snn.multistep.Neuron` holds them,
+the surrogate as an index of :data:`~snnattack.cuda.kernels.SURROGATES` with its width or
+sharpness. The inputs are made contiguous (a time-constant input, broadcast with time stride
+0, is copied); an empty input launches nothing. The kernels compute in float32: callers send
+other dtypes to the torch ops (:func:`snnattack.cuda.guard.applies`).
+"""
+
+import contextlib
+import struct
+
+import torch
+import triton
+from torch import Tensor
+
+from snnattack.cuda.guard import interpreted
+from snnattack.cuda.kernels import BLOCK, WARPS, compiled, slope_constants
+
+SETTINGS = 8  # lam, theta, drop, hard, detach_reset, detach_membrane, surrogate, parameter
+
+
+@torch.library.custom_op("snnattack::lif_forward", mutates_args=())
+def lif_forward(
+    x: Tensor,
+    lam: float,
+    theta: float,
+    drop: float,
+    hard: bool,
+    detach_reset: bool,
+    detach_membrane: bool,
+    surrogate: int,
+    parameter: float,
+    membranes: bool,
+) -> tuple[Tensor, Tensor]:
+    """Spikes of the LIF fed ``x`` ``[T, ...]``, and its membranes ``h_t`` if ``membranes``
+    (else an empty tensor); the backward settings serve the op's autograd."""
+    x = x.contiguous()
+    spikes = torch.empty_like(x)
+    h = torch.empty_like(x) if membranes else x.new_empty(0)
+    if x.numel():
+        T = x.shape[0]
+        kernel = compiled(interpreted())[0]
+        with _on(x):
+            kernel[_grid(x)](
+                x,
+                spikes,
+                h if membranes else spikes,
+                x.numel() // T,
+                _f32(lam),
+                _f32(theta),
+                _f32(drop),
+                T=T,
+                HARD=hard,
+                STORE_H=membranes,
+                BLOCK=BLOCK,
+                num_warps=WARPS,
+                enable_fp_fusion=False,
+            )
+    return spikes, h
+
+
+@lif_forward.register_fake
+def _(x: Tensor, *settings: object) -> tuple[Tensor, Tensor]:
+    membranes = settings[-1]
+    return torch.empty_like(x), torch.empty_like(x) if membranes else x.new_empty(0)
+
+
+@torch.library.custom_op("snnattack::lif_backward", mutates_args=())
+def lif_backward(
+    h: Tensor,
+    grad: Tensor,
+    lam: float,
+    theta: float,
+    drop: float,
+    hard: bool,
+    detach_reset: bool,
+    detach_membrane: bool,
+    surrogate: int,
+    parameter: float,
+) -> Tensor:
+    """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``."""
+    h, grad = h.contiguous(), grad.contiguous()
+    dx = torch.empty_like(h)
+    if h.numel():
+        T = h.shape[0]
+        c1, c2 = slope_constants(surrogate, parameter)
+        kernel = compiled(interpreted())[1]
+        with _on(h):
+            kernel[_grid(h)](
+                h[-1],  # the kernel walks back from the last step
+                grad[-1],
+                dx[-1],
+                h.numel() // T,
+                _f32(lam),
+                _f32(theta),
+                _f32(drop),
+                _f32(c1),
+                _f32(c2),
+                T=T,
+                SURROGATE=surrogate,
+                HARD=hard,
+                DETACH_RESET=detach_reset,
+                DETACH_MEMBRANE=detach_membrane,
+                RECIPROCAL=h.is_cuda,
+                BLOCK=BLOCK,
+                num_warps=WARPS,
+                enable_fp_fusion=False,
+            )
+    return dx
+
+
+@lif_backward.register_fake
+def _(h: Tensor, grad: Tensor, *settings: object) -> Tensor:
+    return torch.empty_like(h)
+
+
+def _setup_context(ctx, inputs: tuple, output: tuple[Tensor, Tensor]) -> None:
+    ctx.settings, ctx.membranes = inputs[1 : 1 + SETTINGS], inputs[-1]
+    ctx.save_for_backward(output[1])
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # no zeros made for the membranes' gradient
+
+
+def _backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:
+    if not ctx.membranes:
+        raise RuntimeError("snnattack::lif_forward without membranes has no backward")
+    (h,) = ctx.saved_tensors
+    return lif_backward(h, grad, *ctx.settings), *([None] * (SETTINGS + 1))
+
+
+lif_forward.register_autograd(_backward, setup_context=_setup_context)
+
+
+def _grid(x: Tensor) -> tuple[int]:
+    return (triton.cdiv(x.numel() // x.shape[0], BLOCK),)
+
+
+def _on(x: Tensor) -> contextlib.AbstractContextManager:
+    """Launches on ``x``'s GPU (Triton launches on the current one)."""
+    return torch.cuda.device(x.device) if x.is_cuda else contextlib.nullcontext()
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to float32, as ATen rounds a Python scalar for a float32 tensor."""
+    return struct.unpack("f", struct.pack("f", value))[0]

@@ -1,0 +1,113 @@
+"""What an entrance prepared of a user's model, kept while neither the model nor the settings
+change: a loop of ``snnattack.attack`` calls over batches pays the adaptation, the model's
+checks and the composed config once, not per batch (docs/performance.md, "A repeated call").
+
+A kept preparation is keyed by what identifies its inputs, and never served stale:
+
+- the model object, held by a weak reference (the cache never keeps a model alive; its entries
+  go with it);
+- its state (:func:`state_of`): every parameter and buffer by identity (held by a weak
+  reference, so a tensor replaced, even by one at a freed one's address, is a change), its
+  version counter (bumped by every in-place change: an optimiser's step,
+  ``load_state_dict``, ``fill_``), its memory, device, dtype and shape (``.to()``,
+  ``.data =``); every module by identity (a submodule replaced) with its plain attributes
+  (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
+  assignment);
+- the settings, a hashable value the entrance builds from its arguments (and the samples'
+  shape, on which a foreign network's form is probed).
+
+Reading the state costs no host sync: versions, addresses and flags live on the host.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from torch import nn
+
+Built = TypeVar("Built")
+PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
+KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
+
+
+def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
+    """``model``'s state as the module docstring lists it, objects by ``id``: two states
+    compare equal only if nothing that a preparation reads has changed in between, provided
+    the objects of the first are all still alive (an id is unique among living objects only:
+    :class:`Preparations` holds weak references to them). One pass over the modules, at
+    every call: a few microseconds per module. ``attributes=False``: the modules' plain
+    attributes left out (the tensors and the tree only)."""
+    state: list[Any] = []
+    for m in model.modules():
+        state.append(id(m))
+        if attributes:
+            state.append([(k, v) for k, v in m.__dict__.items() if type(v) in PLAIN])
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None:
+                state.append((id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape))
+    return state
+
+
+def _objects(model: nn.Module) -> list[Any]:
+    """``model``'s modules, parameters and buffers."""
+    return [*model.modules(), *model.parameters(), *model.buffers()]
+
+
+class Preparations:
+    """The preparations kept per model object: the latest per settings (the :data:`KEPT` most
+    recently made), for as long as the model lives and its state is the one they were made
+    of (a preparation made afresh drops those of the model as it was, and with them what they
+    held of its old tensors)."""
+
+    def __init__(self) -> None:
+        self._kept: weakref.WeakKeyDictionary[nn.Module, dict[Hashable, tuple[Any, Any, Any]]]
+        self._kept = weakref.WeakKeyDictionary()
+
+    def get(
+        self,
+        model: nn.Module,
+        settings: Hashable,
+        build: Callable[[], Built],
+        *others: nn.Module | None,
+        valid: Callable[[Built], bool] = lambda _: True,
+    ) -> Built:
+        """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
+        state is compared too) under ``settings``: kept from an earlier call if no model's
+        state changed since and it is still ``valid``, else built now and kept, replacing a
+        stale one. What ``build`` returns must not refer to ``model`` (a weak key's value
+        that does keeps it alive): the caller passes the model itself again at each call."""
+        if type(model).__eq__ is not object.__eq__:
+            return build()  # a model equal to another one: its identity cannot key it
+        models = [m for m in (model, *others) if m is not None]
+        kept = self._kept.setdefault(model, {})
+        if settings in kept:
+            state, alive, built = kept[settings]
+            fresh = state == _state(models) and all(ref() is not None for ref in alive)
+            if fresh and valid(built):
+                return built
+        built = build()
+        # the state after the build, which the next call compares; its objects held weakly,
+        # as one that dies (replaced) may leave its id to a newcomer
+        alive = tuple(weakref.ref(o) for m in models for o in _objects(m))
+        state = _state(models)
+        for stale in [k for k, (was, _, _) in kept.items() if was[0] != state[0]]:
+            del kept[stale]  # made of the model as it was: none would be served again
+        kept.pop(settings, None)
+        kept[settings] = (state, alive, built)
+        while len(kept) > KEPT:
+            del kept[next(iter(kept))]  # the least recently made
+        return built
+
+    def clear(self) -> None:
+        """Forgets every preparation (the next call of each prepares afresh)."""
+        self._kept.clear()
+
+
+def _state(models: list[nn.Module]) -> list[Any]:
+    """The states of ``models``, in order."""
+    return [state_of(m) for m in models]
+
+
+PREPARED = Preparations()  # the process's preparations, of every entrance

@@ -1,0 +1,236 @@
+"""The fused LIF's Triton kernels (``snnattack.cuda``) on Triton's interpreter, against the
+torch ops: the same spikes, the same input gradients (bit for bit here, the sigmoid surrogate
+within 1e-6 relative: its ``exp`` is numpy's), in every combination of surrogate, reset,
+detach setting, λ and T; the batch-norm recompute path; the inputs the kernels do not take
+(other dtypes, an unknown surrogate) on the torch ops; the custom ops' registrations and
+``torch.compile``; a PGD attack on digits giving the same examples with either backend. Tiny
+tensors: the interpreter is slow. The environment variable is set per test and read at each
+call, so the rest of the suite runs without it."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from fixtures_digits import trained
+from torch import nn
+
+import snnattack
+from snnattack.cpu.recompute import batchnorm_recomputed
+from snnattack.cuda import guard, ops
+from snnattack.snn.backend import set_backend
+from snnattack.snn.multistep import Neuron, _bptt, _run
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Triangle, make_surrogate
+from snnattack.snn.temporal import StepWise
+
+RESETS = {"hard": ("hard", None), "soft": ("soft", None), "soft by 0.45": ("soft", 0.45)}
+THETA = 0.6
+
+
+@pytest.fixture(autouse=True)
+def interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """The Triton ops' calls: ``("forward", membranes)`` and ``("backward",)``."""
+    seen: list[tuple] = []
+    forward, backward = ops.lif_forward, ops.lif_backward
+
+    def counted_forward(x, *settings):
+        seen.append(("forward", settings[-1]))
+        return forward(x, *settings)
+
+    def counted_backward(h, grad, *settings):
+        seen.append(("backward",))
+        return backward(h, grad, *settings)
+
+    monkeypatch.setattr(ops, "lif_forward", counted_forward)
+    monkeypatch.setattr(ops, "lif_backward", counted_backward)
+    return seen
+
+
+def currents(T: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.rand(T, *shape, dtype=dtype) * 1.6 - 0.3
+
+
+def spikes_and_grad(lif: LIF, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.detach().requires_grad_(True)
+    out = lif(x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    (out * weights).sum().backward()
+    return out.detach(), x.grad
+
+
+def assert_same(kernel: torch.Tensor, reference: torch.Tensor, exact: bool = True) -> None:
+    if exact:
+        assert torch.equal(kernel, reference)
+    scale = reference.abs().max().clamp(min=torch.finfo(reference.dtype).tiny)
+    assert ((kernel - reference).abs().max() / scale).item() <= 1e-6
+
+
+@pytest.mark.parametrize("reset", list(RESETS))
+@pytest.mark.parametrize("surrogate", guard.SURROGATES)
+def test_the_kernels_give_the_torch_loops_spikes_and_gradients_in_every_combination(
+    surrogate: str, reset: str
+) -> None:
+    kind, reset_by = RESETS[reset]
+    slope = make_surrogate(surrogate, width=0.7, alpha=3.0)
+    parameter = getattr(slope, slope.parameter)
+    for lam, T in itertools.product((0.5, 1.0), (1, 4)):
+        x, grad = currents(T, 2, 3), torch.randn(T, 2, 3)
+        drop, hard = THETA if reset_by is None else reset_by, kind == "hard"
+        kernel_slope = (guard.SURROGATES.index(surrogate), parameter)
+        spikes, h = torch.empty_like(x), torch.empty_like(x)
+        plain = Neuron(slope, lam, THETA, hard, False, False, drop, "torch")
+        _run(x, plain, h, spikes, observe=False)
+        kernel_spikes, kernel_h = ops.lif_forward(
+            x, lam, THETA, drop, hard, False, False, *kernel_slope, True
+        )
+        assert torch.equal(kernel_spikes, spikes) and torch.equal(kernel_h, h)
+        assert 0 < spikes.sum() < spikes.numel() or T == 1
+        for flags in itertools.product((False, True), repeat=2):  # detach reset, membrane
+            neuron = Neuron(slope, lam, THETA, hard, *flags, drop, "torch")
+            dx = ops.lif_backward(h, grad, lam, THETA, drop, hard, *flags, *kernel_slope)
+            assert_same(dx, _bptt(h, grad, neuron, [None] * T), exact=surrogate != "sigmoid")
+
+
+@pytest.mark.parametrize("reset", list(RESETS))
+def test_a_triton_lif_runs_the_custom_op_and_matches_the_torch_backend(reset, calls) -> None:
+    kind, reset_by = RESETS[reset]
+    lifs = {b: LIF(0.8, THETA, kind, reset_by=reset_by, backend=b) for b in ("triton", "torch")}
+    x = currents(4, 3, 5)
+    out = lifs["triton"](x.requires_grad_(True))
+    assert "snnattack_lif_forward" in out.grad_fn.name()
+    kernel, reference = spikes_and_grad(lifs["triton"], x), spikes_and_grad(lifs["torch"], x)
+    assert calls == [("forward", True), ("forward", True), ("backward",)]
+    for a, b in zip(kernel, reference, strict=True):
+        assert_same(a, b)
+    with torch.no_grad():  # no backward follows: the spikes alone
+        assert torch.equal(lifs["triton"](x), reference[0])
+    assert calls[-1] == ("forward", False)
+
+
+def test_the_batchnorm_recompute_path_keeps_only_the_bn_input_and_matches_torch(calls) -> None:
+    """Train mode, batch statistics: the forward kernel writes spikes alone; the backward
+    recomputes the BN output, runs the forward kernel again for h_t, then the backward's."""
+    grads = {}
+    for backend in ("triton", "torch"):
+        torch.manual_seed(0)
+        conv_bn = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3))
+        model = nn.Sequential(StepWise(conv_bn), LIF(0.8, THETA, surrogate=make_surrogate("atan")))
+        set_backend(model.train(), backend)
+        x = currents(4, 2, 1, 5, 5).requires_grad_(True)
+        with batchnorm_recomputed():
+            out = model(x)
+        if backend == "triton":
+            assert type(out.grad_fn).__name__ == "BatchNormLIFBackward"
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads[backend] = (out, x.grad, *(p.grad for p in model.parameters()))
+    assert calls == [("forward", False), ("forward", True), ("backward",)]
+    assert grads["triton"][0].sum() > 0
+    for a, b in zip(grads["triton"], grads["torch"], strict=True):
+        assert_same(a, b, exact=False)
+
+
+def test_strided_and_time_constant_inputs_and_gradients_are_made_contiguous(calls) -> None:
+    lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
+    transposed = currents(4, 5, 3).transpose(1, 2)  # time steps first, the rest strided
+    constant = currents(1, 3, 5).expand(4, 3, 5)  # direct encoding: time stride 0
+    for x in (transposed, constant):
+        for a, b in zip(*(spikes_and_grad(lif, x) for lif in lifs), strict=True):
+            assert_same(a, b)
+    assert calls.count(("backward",)) == 2
+    grads = []  # the spikes' gradient of a sum: one value broadcast, time stride 0
+    for lif in lifs:
+        x = currents(4, 3, 5).requires_grad_(True)
+        lif(x).sum().backward()
+        grads.append(x.grad)
+    assert_same(*grads)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_other_dtypes_run_the_torch_ops(dtype: torch.dtype, calls) -> None:
+    lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
+    x = currents(4, 3, 5, dtype=dtype)
+    for a, b in zip(*(spikes_and_grad(lif, x) for lif in lifs), strict=True):
+        assert torch.equal(a, b)
+    assert calls == []
+
+
+def test_an_unknown_surrogate_is_differentiated_by_the_torch_ops(calls) -> None:
+    class Steeper(Triangle):  # a subclass may change the slope: not the kernel's triangle
+        def grad(self, grad, v, seen=None):
+            return 2 * super().grad(grad, v, seen)
+
+    lifs = [LIF(0.8, THETA, surrogate=Steeper(), backend=b) for b in ("triton", "torch")]
+    x = currents(4, 3, 5)
+    for a, b in zip(*(spikes_and_grad(lif, x) for lif in lifs), strict=True):
+        assert torch.equal(a, b)
+    assert calls == []
+    with torch.no_grad():  # the forward alone needs no slope: the kernel
+        assert torch.equal(lifs[0](x), lifs[1](x))
+    assert calls == [("forward", False)]
+
+
+def test_an_empty_batch_launches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ops, "compiled", lambda interpret: pytest.fail("a kernel launched"))
+    x = torch.empty(4, 0, 5, requires_grad=True)
+    out = LIF(backend="triton")(x)
+    out.sum().backward()
+    assert out.shape == x.shape and x.grad.shape == x.shape
+
+
+def test_the_backends_and_devices_the_kernels_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.zeros(2, 3)
+    assert guard.applies("triton", x) and not guard.applies("c", x)
+    assert not guard.applies("torch", x) and not guard.applies("triton", x.double())
+    assert not guard.applies("triton", x.to("meta"))
+    monkeypatch.delenv("TRITON_INTERPRET")
+    assert not guard.applies("triton", x)  # the CPU needs the interpreter
+
+
+def test_the_custom_ops_pass_opcheck_and_run_on_the_meta_device() -> None:
+    x = currents(3, 2, 4).requires_grad_(True)
+    settings = (0.8, THETA, THETA, True, False, False, guard.SURROGATES.index("atan"), 2.0)
+    checks = ("test_schema", "test_autograd_registration", "test_faketensor")
+    torch.library.opcheck(ops.lif_forward, (x, *settings, True), test_utils=checks)
+    h = ops.lif_forward(x.detach(), *settings, True)[1]
+    torch.library.opcheck(ops.lif_backward, (h, torch.randn(3, 2, 4), *settings), test_utils=checks)
+    meta = torch.empty(3, 2, 4, device="meta")
+    spikes, membranes = ops.lif_forward(meta, *settings, False)
+    assert spikes.shape == meta.shape and spikes.is_meta and membranes.numel() == 0
+    assert LIF(backend="triton")(meta).is_meta  # the torch ops, on the meta device
+
+
+def test_torch_compile_traces_the_op_in_one_graph() -> None:
+    graphs = []
+
+    def keep(graph: torch.fx.GraphModule, inputs: list) -> object:
+        graphs.append(graph)
+        return graph.forward
+
+    lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
+    compiled = torch.compile(lifs[0], backend=keep, fullgraph=True)  # no graph break
+    x = currents(4, 3, 5)
+    for a, b in zip(spikes_and_grad(compiled, x), spikes_and_grad(lifs[1], x), strict=True):
+        assert torch.equal(a, b)
+    (graph,) = graphs
+    assert torch.ops.snnattack.lif_forward.default in {n.target for n in graph.graph.nodes}
+    torch._dynamo.reset()
+
+
+def test_pgd_on_digits_gives_the_same_examples_with_the_triton_backend(digits_store, calls):
+    model, x, y = trained(digits_store)
+    examples = []
+    for backend in ("triton", "torch"):
+        set_backend(model, backend)
+        examples.append(snnattack.attack(model, x[:4], y[:4], "pgd", eps=8, steps=2, alpha=2))
+        assert (("backward",) in calls) == (backend == "triton")
+        calls.clear()
+    assert torch.equal(*examples)
+    assert not torch.equal(examples[0], x[:4])

@@ -1,0 +1,182 @@
+"""Prepare once, attack many (snnattack.interop.prepared): a repeated ``snnattack.attack`` on
+the same model and settings reuses the first call's preparation (adaptation, checks, composed
+config), and any change of the model (an optimiser's step, ``load_state_dict``, its mode, a
+parameter replaced, a neuron's threshold) or of a setting prepares afresh; the cache keeps no
+model alive."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import importlib
+import weakref
+from collections.abc import Callable
+
+import pytest
+import torch
+import torch.nn.functional as F
+from foreign_nets import spikingjelly_plif
+from harness import ROOT
+from torch import nn
+
+import snnattack
+from snnattack.interop.prepared import PREPARED
+from snnattack.models.zoo import build
+
+pytest.importorskip("spikingjelly")
+from spikingjelly.activation_based import functional  # noqa: E402
+
+T = 4
+api = importlib.import_module("snnattack.api")  # the module: snnattack.attack is its function
+
+
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """Sixteen digits-shaped images and their labels, the same in every test."""
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    return x, torch.arange(16) % 10
+
+
+def attack(net: nn.Module, **settings) -> torch.Tensor:
+    """PGD of two steps at 16/255 on ``net`` (T=4), ``settings`` overriding."""
+    x, y = batch()
+    return snnattack.attack(net, x, y, "pgd", **{"eps": 16, "T": T, "steps": 2, **settings})
+
+
+@pytest.fixture
+def preparations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The preparations made from now on, one name each (attack's or evaluate's)."""
+    PREPARED.clear()
+    made: list[str] = []
+    for name in ("_prepare_attack", "_prepare_evaluation"):
+        prepare = getattr(api, name)
+        monkeypatch.setattr(
+            api, name, lambda *a, _p=prepare, _n=name, **k: made.append(_n) or _p(*a, **k)
+        )
+    return made
+
+
+def optimiser_step(net: nn.Module) -> None:
+    """One SGD step of a cross-entropy on the batch, as a training loop makes it."""
+    x, y = batch()
+    optimiser = torch.optim.SGD(net.parameters(), lr=5.0)
+    net.train()
+    loss = F.cross_entropy(net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0), y)
+    loss.backward()
+    optimiser.step()
+    functional.reset_net(net)  # as spikingjelly's training loops do after each batch
+    net.eval()
+
+
+def test_a_model_trained_between_two_calls_is_attacked_as_updated(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    first = attack(net)
+    optimiser_step(net)
+    second = attack(net)
+    fresh = attack(copy.deepcopy(net))  # an identical model, prepared from nothing
+    assert preparations == ["_prepare_attack"] * 3
+    assert torch.equal(second, fresh)
+    assert not torch.equal(second, first)
+
+
+def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    for model in (net, native):
+        assert torch.equal(attack(model), attack(model))
+    assert preparations == ["_prepare_attack"] * 2
+
+
+def replace_weight(net: nn.Module) -> None:
+    net[0].weight = nn.Parameter(net[0].weight.detach().clone())
+
+
+def scale_in_place(net: nn.Module) -> None:
+    """An in-place change as an optimiser makes it (a version bump; the values alike)."""
+    with torch.no_grad():
+        net[0].weight.mul_(1.0)
+
+
+CHANGES: dict[str, Callable[[nn.Module], object]] = {
+    "load_state_dict": lambda net: net.load_state_dict(spikingjelly_plif(seed=1).state_dict()),
+    "train": lambda net: net.train(),
+    "in_place": lambda net: scale_in_place(net),
+    "parameter_replaced": replace_weight,
+    "threshold": lambda net: setattr(net[6], "v_threshold", 0.4),
+    "dtype": lambda net: net.double(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_a_changed_model_prepares_afresh(preparations, change: str) -> None:
+    net = spikingjelly_plif().eval()
+    attack(net)
+    CHANGES[change](net)
+    if change == "dtype":  # its samples follow it
+        x, y = batch()
+        snnattack.attack(net, x.double(), y, "pgd", eps=16, T=T, steps=2)
+    else:
+        attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+
+
+def test_a_changed_setting_prepares_afresh_and_the_first_is_kept(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    attack(net)
+    attack(net, steps=3)
+    attack(net, eps=8)
+    attack(net, grad_mode="rga")
+    attack(net)
+    assert preparations == ["_prepare_attack"] * 4
+
+
+def test_a_preparation_made_afresh_drops_those_of_the_model_as_it_was(preparations) -> None:
+    """After a change, no preparation of the old model stays (nor the adapted network that
+    holds its old tensors): only the new one. (The core's copy is kept under the adapted
+    network, and goes with it.)"""
+    net = spikingjelly_plif().eval()
+    attack(net)
+    attack(net, eps=8)
+    kept = PREPARED._kept[net]  # the model's entries, one per argument list
+    assert len(kept) == 2
+    replace_weight(net)
+    attack(net)
+    assert len(kept) == 1
+
+
+def test_the_cache_keeps_no_model_alive(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    attack(net)
+    attack(native)
+    refs = [weakref.ref(net), weakref.ref(native)]
+    del net, native
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_a_repeated_evaluate_prepares_once(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    x, y = batch()
+
+    def evaluate():
+        return snnattack.evaluate(
+            net, (x, y), eps=[16], methods=["fgsm"], T=T, masking=False, progress=False
+        )
+
+    first, again = evaluate(), evaluate()
+    assert preparations == ["_prepare_evaluation"]
+    assert [r.adv_acc for r in first.results] == [r.adv_acc for r in again.results]
+    net.train()
+    evaluate()
+    assert preparations == ["_prepare_evaluation"] * 2
+
+
+def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/attack_in_a_loop.py (docs/performance.md, "A repeated call") on a tiny batch:
+    its times and their intercept, no absolute time asserted."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from attack_in_a_loop import fixed_cost
+
+    out = fixed_cost(batch=4, repeats=1)
+    assert set(out) == {"steps_1_ms", "steps_10_ms", "per_step_ms", "fixed_ms"}
+    assert out["steps_1_ms"] > 0 and out["steps_10_ms"] > 0
