@@ -50,6 +50,9 @@ def set_determinism(on: bool) -> None:
     if on:
         os.environ.setdefault(*CUBLAS_WORKSPACE)
     torch.use_deterministic_algorithms(on, warn_only=True)
+    # PyTorch's NaN fill of every new uninitialised tensor is a debugging aid, not part of
+    # determinism (the kernels write all they return): it doubled the cost of a CPU LIF step
+    torch.utils.deterministic.fill_uninitialized_memory = False
     torch.backends.cudnn.benchmark = not on
 
 

@@ -54,6 +54,7 @@ def test_the_deterministic_key_sets_torchs_flags_and_metrics_json_records_it(
     assert torch.are_deterministic_algorithms_enabled() is on
     assert torch.is_deterministic_algorithms_warn_only_enabled() is on
     assert torch.backends.cudnn.benchmark is not on
+    assert torch.utils.deterministic.fill_uninitialized_memory is False  # no NaN fill's cost
     assert metrics["deterministic"] is on and metrics["config"]["deterministic"] is on
     assert metrics["models"]["target"]["deterministic"] is on  # the training record's too
 
@@ -67,6 +68,7 @@ def test_a_lightning_trainer_keeps_the_processs_determinism(
     assert deterministic() is on and lightning_deterministic() == ("warn" if on else False)
     assert torch.is_deterministic_algorithms_warn_only_enabled() is on
     assert torch.backends.cudnn.benchmark is not on
+    assert torch.utils.deterministic.fill_uninitialized_memory is False
 
 
 def test_determinism_sets_cublass_workspace_and_keeps_the_environments(
