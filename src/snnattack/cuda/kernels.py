@@ -157,9 +157,22 @@ def _backward(
         ds_out -= N
 
 
+def _rate_slope(c_ptr, out_ptr, N, low, high, gamma, ramp, BLOCK: tl.constexpr):
+    """RGA's rate slope (:func:`snnattack.gradients.rga.rate_slope`): ``gamma`` on
+    ``[0, low]``, ``ramp`` on ``(low, high]``, 0 elsewhere (and for NaN), as its two
+    ``torch.where`` give it."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    c = tl.load(c_ptr + offs, mask=mask, other=0.0)
+    slope = tl.where((c >= 0.0) & (c <= low), gamma, 0.0)
+    slope = tl.where((c > low) & (c <= high), ramp, slope)
+    tl.store(out_ptr + offs, slope, mask=mask)
+
+
 @cache
-def compiled(interpret: bool) -> tuple[Any, Any]:
-    """The forward and backward kernels jitted for the GPU, or for the interpreter."""
+def compiled(interpret: bool) -> tuple[Any, Any, Any]:
+    """The forward and backward kernels (and RGA's rate slope) jitted for the GPU, or for
+    the interpreter."""
     with triton.knobs.runtime.scope():
         triton.knobs.runtime.interpret = interpret
-        return triton.jit(_forward), triton.jit(_backward)
+        return triton.jit(_forward), triton.jit(_backward), triton.jit(_rate_slope)

@@ -146,6 +146,33 @@ def _backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:
 lif_forward.register_autograd(_backward, setup_context=_setup_context)
 
 
+@torch.library.custom_op("snnattack::rate_slope", mutates_args=())
+def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
+    """RGA's rate slope at ``current`` (:func:`snnattack.gradients.rga.rate_slope`), one
+    launch: ``gamma`` on ``[0, low]``, ``ramp`` on ``(low, high]``, 0 elsewhere; the scalars
+    rounded to float32 as ATen rounds them for a float32 tensor."""
+    current = current.contiguous()
+    out = torch.empty_like(current)
+    if current.numel():
+        kernel = compiled(interpreted())[2]
+        with _on(current):
+            kernel[(triton.cdiv(current.numel(), BLOCK),)](
+                current,
+                out,
+                current.numel(),
+                *(_f32(v) for v in (low, high, gamma, ramp)),
+                BLOCK=BLOCK,
+                num_warps=WARPS,
+                enable_fp_fusion=False,
+            )
+    return out
+
+
+@rate_slope.register_fake
+def _(current: Tensor, *constants: float) -> Tensor:
+    return torch.empty_like(current)
+
+
 def _grid(x: Tensor) -> tuple[int]:
     return (triton.cdiv(x.numel() // x.shape[0], BLOCK),)
 
