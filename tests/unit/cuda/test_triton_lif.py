@@ -322,3 +322,18 @@ def test_pgd_on_digits_gives_the_same_examples_with_the_triton_backend(digits_st
         calls.clear()
     assert torch.equal(*examples)
     assert not torch.equal(examples[0], x[:4])
+
+
+@pytest.mark.parametrize("lam", [0.9, 1.0])
+def test_rgas_rate_slope_kernel_equals_the_torch_ops(lam: float) -> None:
+    from snnattack.gradients import rate_slope
+
+    theta, beta, gamma = THETA, 2.0, 0.2
+    low, high = (1 - lam) * theta, beta * theta
+    edges = [0.0, -0.0, low, high, float("nan"), float("inf"), -1.0]
+    current = torch.cat([torch.linspace(-0.5, 1.5, 37), torch.tensor(edges)]).view(1, 4, -1)
+    current = torch.cat([current, current.nextafter(torch.tensor(2.0))], 1)  # just above
+    kernel = rate_slope(current, lam, theta, beta, gamma, backend="triton")
+    reference = rate_slope(current, lam, theta, beta, gamma, backend="torch")
+    assert torch.equal(kernel, reference) and kernel.unique().numel() == 3
+    assert rate_slope(current.double(), lam, theta, beta, gamma, "triton").dtype == torch.float64
