@@ -8,12 +8,13 @@ Both have a fake implementation (``register_fake``), so the ``meta`` device and
 
 The arguments are the LIF's settings as :class:`snnattack.snn.multistep.Neuron` holds them,
 the surrogate as an index of :data:`~snnattack.cuda.kernels.SURROGATES` with its width or
-sharpness, and the input scale of an adapted neuron (:class:`snnattack.interop.common.
-ScaledNeuron`; 1 for none): the forward kernel feeds the LIF ``x_t * scale``, the backward
-returns ``dL/dh_t * scale``, each product rounded once, as the module's product and its
-autograd round it. The inputs are made contiguous (a time-constant input, broadcast with time stride
-0, is copied); an empty input launches nothing. The kernels compute in float32: callers send
-other dtypes to the torch ops (:func:`snnattack.cuda.guard.applies`).
+sharpness, and the input scale of an adapted neuron
+(:class:`snnattack.snn.scaled.ScaledNeuron`; 1 for none): the forward kernel feeds the LIF
+``x_t * scale``, the backward returns ``dL/dh_t * scale``, each product rounded once, as the
+module's product and its autograd round it. The inputs are made contiguous (a time-constant
+input, broadcast with time stride 0, is copied); an empty input launches nothing. The
+kernels compute in float32: callers send other dtypes to the torch ops
+(:func:`snnattack.cuda.guard.applies`).
 """
 
 import contextlib

@@ -12,7 +12,7 @@ node per layer.
 
 The layers skipped are ``nn.Conv2d``, ``nn.Linear``, an ``nn.BatchNorm2d`` in eval mode with
 running statistics, ``nn.AvgPool2d``, ``nn.Flatten`` and an adapted neuron's
-:class:`~snnattack.interop.common.InputScale`, each running its torch class's forward; and a
+:class:`~snnattack.snn.scaled.InputScale`, each running its torch class's forward; and a
 foreign subclass of one of them whose forward, in multi-step mode, only folds ``[T, B, ...]``
 into ``[T * B, ...]`` around its torch class's forward and unfolds the result (spikingjelly's
 ``layer.Conv2d``, ``layer.BatchNorm2d``, ``layer.AvgPool2d``, ``layer.Flatten`` with
@@ -35,7 +35,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from snnattack.interop.common import InputScale
+from snnattack.snn.scaled import InputScale
 
 aten = torch.ops.aten
 LINEAR = (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.AvgPool2d, nn.Flatten, InputScale)

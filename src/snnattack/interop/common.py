@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
-from torch.nn.modules import module as torch_module
 
 from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
-from snnattack.snn.multistep import kernel_scales
 from snnattack.snn.neurons import LIF
+from snnattack.snn.scaled import InputScale, ScaledNeuron  # noqa: F401 (the adapters')
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 
@@ -30,69 +29,6 @@ Decode = Callable[[torch.Tensor], torch.Tensor]
 # a spiking neuron: refused unless an adapter maps it (the masking checks catch the rest)
 NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
 NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
-
-
-class InputScale(nn.Module):
-    """``x * scale``: the factor a neuron's charge applies to its input (spikingjelly's LIF
-    with ``decay_input``: ``1/tau``), kept outside the LIF so every gradient mode
-    differentiates it as the linear layer it is."""
-
-    def __init__(self, scale: float) -> None:
-        super().__init__()
-        self.scale = float(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale
-
-    def extra_repr(self) -> str:
-        return f"scale={self.scale}"
-
-
-class ScaledNeuron(nn.Sequential):
-    """An adapted neuron with an input scale: ``InputScale(k)`` then the neuron (a
-    :class:`~snnattack.snn.neurons.LIF`, or a one-step one).
-
-    Called as a whole where the Triton kernels run the LIF
-    (:func:`~snnattack.snn.multistep.kernel_scales`), a LIF running its own dynamics (no
-    gradient mode's ``override``) with the two modules plain (no hooks, their class's
-    forward) gets ``k`` for its fused path (:meth:`~snnattack.snn.neurons.LIF.simulate`),
-    which the kernels multiply in their T loop (``x_t * k`` forward, ``dL/dI_t * k``
-    backward, each rounded once as the product and its autograd round it): no extra
-    operation per layer and pass. Everywhere else (the
-    torch ops and the C kernel, the gradient modes that install a forward, a hook that
-    would see the product) the two modules run in turn, as a plain ``nn.Sequential``: every
-    gradient mode sees the scale as the linear layer it is, and the numbers are the same.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale, neuron = self
-        if self._kernel_scales(x, neuron) and _plain(self, scale, neuron):
-            return neuron.simulate(x, scale.scale)
-        return neuron(scale(x))
-
-    @staticmethod
-    def _kernel_scales(x: torch.Tensor, neuron: nn.Module) -> bool:
-        if not isinstance(neuron, LIF) or neuron.override is not None:
-            return False
-        return kernel_scales(x, neuron, backward=torch.is_grad_enabled() and x.requires_grad)
-
-
-def _plain(*modules: nn.Module) -> bool:
-    """Whether calling ``modules`` runs their class's forward alone: no hook of any kind on
-    them or on every module (``torch.nn.modules.module``'s global hooks), no forward set on
-    the instance."""
-    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-    global_hooks = (
-        torch_module._global_forward_hooks,
-        torch_module._global_forward_pre_hooks,
-        torch_module._global_backward_hooks,
-        torch_module._global_backward_pre_hooks,
-    )
-    if any(global_hooks):
-        return False
-    return not any(getattr(m, h) for m in modules for h in hooks) and not any(
-        "forward" in vars(m) for m in modules
-    )
 
 
 class AdaptedNet(SpikingNet):

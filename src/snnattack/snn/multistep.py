@@ -151,7 +151,7 @@ def spikes(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
 def kernel_scales(x: torch.Tensor, lif: Any, backward: bool) -> bool:
     """Whether the Triton kernels run ``lif`` (a fused :class:`~snnattack.snn.neurons.LIF`)
     on ``x`` with a ``backward`` to follow or none, so that they can take an input scale in
-    their T loop (:class:`snnattack.interop.common.ScaledNeuron`); elsewhere the caller
+    their T loop (:class:`snnattack.snn.scaled.ScaledNeuron`); elsewhere the caller
     multiplies first, as the torch ops did."""
     return lif.impl == "fused" and _triton(x, Neuron.of(lif), backward) is not None
 

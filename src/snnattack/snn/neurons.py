@@ -107,7 +107,7 @@ class LIF(Temporal):
 
     def simulate(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """The spikes of ``x``; ``scale``: of ``x * scale`` (an adapted neuron's input scale,
-        :class:`~snnattack.interop.common.InputScale`), taken into the Triton kernels' T loop
+        :class:`~snnattack.snn.scaled.InputScale`), taken into the Triton kernels' T loop
         where they run (:func:`~snnattack.snn.multistep.kernel_scales`), else multiplied
         first, as the module would: the same numbers."""
         recording = torch.is_grad_enabled() and x.requires_grad

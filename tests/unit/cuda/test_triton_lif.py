@@ -152,7 +152,7 @@ def adapted(tau: float, backend: str) -> nn.Module:
 @pytest.fixture
 def products(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The scales of the InputScale modules' forward calls (the product made first)."""
-    from snnattack.interop.common import InputScale
+    from snnattack.snn.scaled import InputScale
 
     seen, real = [], InputScale.forward
     monkeypatch.setattr(InputScale, "forward", lambda m, x: seen.append(m.scale) or real(m, x))
@@ -163,7 +163,7 @@ def products(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def test_an_adapted_neurons_input_scale_runs_in_the_kernels_with_the_same_numbers(
     tau: float, calls, products
 ) -> None:
-    from snnattack.interop.common import ScaledNeuron
+    from snnattack.snn.scaled import ScaledNeuron
 
     nets = {b: adapted(tau, b) for b in ("triton", "torch")}
     assert type(nets["triton"][0]) is ScaledNeuron
@@ -203,7 +203,7 @@ def test_a_gradient_mode_or_a_hook_sees_the_input_scale_as_its_own_layer(calls, 
 
 
 def test_the_batchnorm_recompute_path_takes_the_input_scale(calls, products) -> None:
-    from snnattack.interop.common import InputScale, ScaledNeuron
+    from snnattack.snn.scaled import InputScale, ScaledNeuron
 
     grads = {}
     for backend in ("triton", "torch"):
