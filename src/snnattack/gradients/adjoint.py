@@ -55,13 +55,18 @@ class _Adjoint(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        folded = None  # the [T, B, ...] shape that grad, kept as [T * B, ...], stands for
         for layer, fold, shape in reversed(ctx.steps):
-            if fold:
-                inner = (shape[0] * shape[1], *shape[2:])
-                grad = _input_gradient(layer, grad.flatten(0, 1), inner).view(shape)
-            else:
+            if isinstance(layer, InputScale):  # elementwise: on either layout
                 grad = _input_gradient(layer, grad, shape)
-        return grad, None, None, None
+            elif fold:  # folded from here until a layer that is not
+                grad = grad if folded is not None else grad.flatten(0, 1)
+                grad = _input_gradient(layer, grad, (shape[0] * shape[1], *shape[2:]))
+                folded = shape
+            else:
+                grad, folded = (grad if folded is None else grad.view(folded)), None
+                grad = _input_gradient(layer, grad, shape)
+        return (grad if folded is None else grad.view(folded)), None, None, None
 
 
 def _step_output(layer: nn.Module, fold: bool, shape: tuple) -> tuple[int, ...]:

@@ -42,7 +42,7 @@ class AdaptedNet(SpikingNet):
         self.user_decode = decode
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
-        return out.mean(0) if self.user_decode is None else self.user_decode(out)
+        return super().decode(out) if self.user_decode is None else self.user_decode(out)
 
 
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:
