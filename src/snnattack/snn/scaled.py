@@ -43,15 +43,15 @@ class ScaledNeuron(nn.Sequential):
     forward) gets ``k`` for its fused path (:meth:`~snnattack.snn.neurons.LIF.simulate`),
     which the kernels multiply in their T loop (``x_t * k`` forward, ``dL/dI_t * k``
     backward, each rounded once as the product and its autograd round it): no extra
-    operation per layer and pass. Everywhere else (the
-    torch ops and the C kernel, the gradient modes that install a forward, a hook that
-    would see the product) the two modules run in turn, as a plain ``nn.Sequential``: every
-    gradient mode sees the scale as the linear layer it is, and the numbers are the same.
+    operation per layer and pass. Everywhere else (the torch ops and the C kernel, the
+    gradient modes that install a forward, a hook that would see the product) the two
+    modules run in turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as
+    the linear layer it is, and the numbers are the same.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale, neuron = self
-        if self._kernel_scales(x, neuron) and _plain(self, scale, neuron):
+        if self._kernel_scales(x, neuron) and _plain(scale, neuron):
             return neuron.simulate(x, scale.scale)
         return neuron(scale(x))
 
