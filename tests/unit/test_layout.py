@@ -239,6 +239,7 @@ LAZY = {
     ("report/figures.py", "snnattack.training"): "the report reads metrics.json without torch",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
     ("snn/multistep.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
+    ("gradients/rga.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
 }
 
 

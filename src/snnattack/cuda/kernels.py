@@ -62,18 +62,20 @@ def _forward(
     lam,
     theta,
     drop,
+    scale,
     T: tl.constexpr,
     HARD: tl.constexpr,
     STORE_H: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """``[T, N]`` currents to spikes (and membranes ``h_t`` with ``STORE_H``)."""
+    """``[T, N]`` currents, each times ``scale`` (an adapted neuron's input scale, 1 for
+    none: exact), to spikes (and membranes ``h_t`` with ``STORE_H``)."""
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     xs, ss, hs = x_ptr + offs, s_ptr + offs, h_ptr + offs
     u = tl.full([BLOCK], 0.0, tl.float32)
     for _ in range(T):
-        x = tl.load(xs, mask=mask, other=0.0)
+        x = tl.load(xs, mask=mask, other=0.0) * scale  # rounded once, as InputScale's product
         h = u * lam + x  # charge
         s = (h >= theta).to(tl.float32)  # fire
         tl.store(ss, s, mask=mask)
@@ -98,6 +100,7 @@ def _backward(
     drop,
     c1,
     c2,
+    scale,
     T: tl.constexpr,
     SURROGATE: tl.constexpr,
     HARD: tl.constexpr,
@@ -107,8 +110,10 @@ def _backward(
     BLOCK: tl.constexpr,
 ):
     """``dL/dI`` ``[T, N]`` from the membranes and the spikes' gradient, the steps in reverse;
-    the pointers are those of the last step. ``RECIPROCAL``: divide by a constant as a
-    product with its reciprocal, as ATen's division of a CUDA tensor by a scalar does."""
+    the pointers are those of the last step. ``dL/dI`` is ``dL/dh`` times ``scale`` (the
+    input scale's backward, one rounding; 1 for none: exact). ``RECIPROCAL``: divide by a
+    constant as a product with its reciprocal, as ATen's division of a CUDA tensor by a
+    scalar does."""
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     hs, gs, ds_out = h_ptr + offs, g_ptr + offs, dx_ptr + offs
@@ -144,7 +149,7 @@ def _backward(
             dh = slope + g_u * (h < theta).to(tl.float32)
         else:
             dh = slope + g_u
-        tl.store(ds_out, dh, mask=mask)
+        tl.store(ds_out, dh * scale, mask=mask)
         if not DETACH_MEMBRANE:
             g_u = dh * lam
         hs -= N
@@ -152,9 +157,22 @@ def _backward(
         ds_out -= N
 
 
+def _rate_slope(c_ptr, out_ptr, N, low, high, gamma, ramp, BLOCK: tl.constexpr):
+    """RGA's rate slope (:func:`snnattack.gradients.rga.rate_slope`): ``gamma`` on
+    ``[0, low]``, ``ramp`` on ``(low, high]``, 0 elsewhere (and for NaN), as its two
+    ``torch.where`` give it."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    c = tl.load(c_ptr + offs, mask=mask, other=0.0)
+    slope = tl.where((c >= 0.0) & (c <= low), gamma, 0.0)
+    slope = tl.where((c > low) & (c <= high), ramp, slope)
+    tl.store(out_ptr + offs, slope, mask=mask)
+
+
 @cache
-def compiled(interpret: bool) -> tuple[Any, Any]:
-    """The forward and backward kernels jitted for the GPU, or for the interpreter."""
+def compiled(interpret: bool) -> tuple[Any, Any, Any]:
+    """The forward and backward kernels (and RGA's rate slope) jitted for the GPU, or for
+    the interpreter."""
     with triton.knobs.runtime.scope():
         triton.knobs.runtime.interpret = interpret
-        return triton.jit(_forward), triton.jit(_backward)
+        return triton.jit(_forward), triton.jit(_backward), triton.jit(_rate_slope)

@@ -8,9 +8,13 @@ Both have a fake implementation (``register_fake``), so the ``meta`` device and
 
 The arguments are the LIF's settings as :class:`snnattack.snn.multistep.Neuron` holds them,
 the surrogate as an index of :data:`~snnattack.cuda.kernels.SURROGATES` with its width or
-sharpness. The inputs are made contiguous (a time-constant input, broadcast with time stride
-0, is copied); an empty input launches nothing. The kernels compute in float32: callers send
-other dtypes to the torch ops (:func:`snnattack.cuda.guard.applies`).
+sharpness, and the input scale of an adapted neuron
+(:class:`snnattack.snn.scaled.ScaledNeuron`; 1 for none): the forward kernel feeds the LIF
+``x_t * scale``, the backward returns ``dL/dh_t * scale``, each product rounded once, as the
+module's product and its autograd round it. The inputs are made contiguous (a time-constant
+input, broadcast with time stride 0, is copied); an empty input launches nothing. The
+kernels compute in float32: callers send other dtypes to the torch ops
+(:func:`snnattack.cuda.guard.applies`).
 """
 
 import contextlib
@@ -23,7 +27,7 @@ from torch import Tensor
 from snnattack.cuda.guard import interpreted
 from snnattack.cuda.kernels import BLOCK, WARPS, compiled, slope_constants
 
-SETTINGS = 8  # lam, theta, drop, hard, detach_reset, detach_membrane, surrogate, parameter
+SETTINGS = 9  # lam, theta, drop, hard, detach_reset, detach_membrane, surrogate, parameter, scale
 
 
 @torch.library.custom_op("snnattack::lif_forward", mutates_args=())
@@ -37,6 +41,7 @@ def lif_forward(
     detach_membrane: bool,
     surrogate: int,
     parameter: float,
+    scale: float,
     membranes: bool,
 ) -> tuple[Tensor, Tensor]:
     """Spikes of the LIF fed ``x`` ``[T, ...]``, and its membranes ``h_t`` if ``membranes``
@@ -56,6 +61,7 @@ def lif_forward(
                 _f32(lam),
                 _f32(theta),
                 _f32(drop),
+                _f32(scale),
                 T=T,
                 HARD=hard,
                 STORE_H=membranes,
@@ -84,8 +90,10 @@ def lif_backward(
     detach_membrane: bool,
     surrogate: int,
     parameter: float,
+    scale: float,
 ) -> Tensor:
-    """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``."""
+    """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``
+    (``dL/dh`` times the input ``scale``)."""
     h, grad = h.contiguous(), grad.contiguous()
     dx = torch.empty_like(h)
     if h.numel():
@@ -103,6 +111,7 @@ def lif_backward(
                 _f32(drop),
                 _f32(c1),
                 _f32(c2),
+                _f32(scale),
                 T=T,
                 SURROGATE=surrogate,
                 HARD=hard,
@@ -136,6 +145,33 @@ def _backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:
 
 
 lif_forward.register_autograd(_backward, setup_context=_setup_context)
+
+
+@torch.library.custom_op("snnattack::rate_slope", mutates_args=())
+def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
+    """RGA's rate slope at ``current`` (:func:`snnattack.gradients.rga.rate_slope`), one
+    launch: ``gamma`` on ``[0, low]``, ``ramp`` on ``(low, high]``, 0 elsewhere; the scalars
+    rounded to float32 as ATen rounds them for a float32 tensor."""
+    current = current.contiguous()
+    out = torch.empty_like(current)
+    if current.numel():
+        kernel = compiled(interpreted())[2]
+        with _on(current):
+            kernel[(triton.cdiv(current.numel(), BLOCK),)](
+                current,
+                out,
+                current.numel(),
+                *(_f32(v) for v in (low, high, gamma, ramp)),
+                BLOCK=BLOCK,
+                num_warps=WARPS,
+                enable_fp_fusion=False,
+            )
+    return out
+
+
+@rate_slope.register_fake
+def _(current: Tensor, *constants: float) -> Tensor:
+    return torch.empty_like(current)
 
 
 def _grid(x: Tensor) -> tuple[int]:

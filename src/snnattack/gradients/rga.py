@@ -21,14 +21,16 @@ from torch import nn
 
 from snnattack.cpu import native
 from snnattack.cpu.guard import applies
+from snnattack.cuda import guard as gpu
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
 from snnattack.snn.neurons import LIF
 from snnattack.values import real
 
-# (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output
-RateLayer = Callable[[LIF, torch.Tensor, torch.Tensor, int], torch.Tensor]
+# (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output;
+# recorded (rate_domain): (lif, the pass's current, rate, T, the simulation's mean current)
+RateLayer = Callable[..., torch.Tensor]
 
 
 def rate_slope(
@@ -46,7 +48,8 @@ def rate_slope(
     beta theta]``, 0 elsewhere; the intervals are half-open so no current counts twice.
     ``backend``: that of the LIF, ``c`` computing it in one pass of the C kernel where the
     CPU paths apply (:func:`snnattack.cpu.guard.applies`), ``torch`` on torch ops; the same
-    values.
+    values; ``triton`` (and ``c`` on a GPU) computing it in one Triton kernel where those run
+    (:func:`snnattack.cuda.guard.applies`), the same values.
     """
     low, high = (1.0 - lam) * theta, beta * theta
     ramp = (1.0 - gamma * theta + gamma * theta * lam) / ((beta + lam - 1.0) * theta)
@@ -54,16 +57,21 @@ def rate_slope(
         fast = native.rate_slope(current, low, high, gamma, ramp)  # one pass, the same values
         if fast is not None:
             return fast
+    if gpu.applies(backend, current):  # one launch of a Triton kernel, the same values
+        from snnattack.cuda import ops
+
+        return ops.rate_slope(current, low, high, gamma, ramp)
     slope = torch.zeros_like(current)
     slope = torch.where((current >= 0) & (current <= low), gamma, slope)
     return torch.where((current > low) & (current <= high), ramp, slope)
 
 
 class _RateGrad(torch.autograd.Function):
-    """Returns the recorded firing rate; backward multiplies by the rate-current slope."""
+    """Returns the recorded firing rate; backward multiplies by the rate-current slope at
+    ``mean_current`` (the simulation's), the gradient going to ``current`` (the pass's)."""
 
     @staticmethod
-    def forward(ctx, mean_current, rate, lif, beta, gamma):  # type: ignore[override]
+    def forward(ctx, current, mean_current, rate, lif, beta, gamma):  # type: ignore[override]
         slope = rate_slope(mean_current, lif.lam, lif.theta, beta, gamma, lif.backend)
         ctx.save_for_backward(slope)
         return rate
@@ -71,7 +79,20 @@ class _RateGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         (slope,) = ctx.saved_tensors
-        return grad * slope, None, None, None, None
+        return grad * slope, None, None, None, None, None
+
+
+class _Graft(torch.autograd.Function):
+    """``value`` with the gradient path of ``path`` (its gradient as it is): ``value + (path
+    - path.detach())`` in one node."""
+
+    @staticmethod
+    def forward(ctx, path, value):  # type: ignore[override]
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        return grad, None
 
 
 class _LayerwiseRateGrad(torch.autograd.Function):
@@ -118,10 +139,12 @@ def rate_domain(
 
     ``recorded``: the mean currents are those of the simulation (equal to the pass's up to
     float rounding, every layer between spiking layers being linear), so the pass computes no
-    convolution or linear layer, only their input gradients
-    (:func:`snnattack.gradients.adjoint.adjoint_only`). For a ``layer`` whose output value
-    does not depend on the mean current (its output is the recorded rate); parameters get no
-    gradient.
+    linear layer, only their input gradients
+    (:func:`snnattack.gradients.adjoint.adjoint_only`): ``layer`` is called as ``layer(lif,
+    current, rate, T, mean)``, ``current`` the pass's gradient path (its values unread) and
+    ``mean`` the simulation's mean current. For a ``layer`` whose output value does not
+    depend on the mean current (its output is the recorded rate); parameters get no
+    gradient. The pass's output carries the true output's value (one node).
     """
     rates: dict[int, deque] = defaultdict(deque)
     phase = {"now": "record"}
@@ -134,9 +157,9 @@ def rate_domain(
                 rates[id(lif)].append((spikes.mean(0, keepdim=True), mean, current.shape[0]))
             return spikes
         rate, mean, steps = rates[id(lif)].popleft()
-        passed = current.mean(0, keepdim=True)
+        passed = current if current.shape[0] == 1 else current.mean(0, keepdim=True)
         if mean is not None:  # the simulation's value, the pass's gradient path
-            passed = passed + (mean - passed).detach()
+            return layer(lif, passed, rate, steps, mean)
         return layer(lif, passed, rate, steps)
 
     def encoder_rate(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
@@ -156,8 +179,7 @@ def rate_domain(
     def combine(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
         if phase["now"] == "simulate":
             return output
-        true_output = phase.pop("true_output")
-        return true_output + (output - output.detach())
+        return _Graft.apply(output, phase.pop("true_output"))
 
     with (
         overriding(model, {LIF: lif_rate, Encoder: encoder_rate}),
@@ -175,8 +197,10 @@ def rate_domain(
 @register("rga", title="RGA", order=20, time_invariant=True, **RANGES)
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
-    def layer(lif: LIF, mean_current: torch.Tensor, rate: torch.Tensor, T: int) -> torch.Tensor:
-        return _RateGrad.apply(mean_current, rate, lif, beta, gamma)
+    def layer(
+        lif: LIF, current: torch.Tensor, rate: torch.Tensor, T: int, mean: torch.Tensor
+    ) -> torch.Tensor:
+        return _RateGrad.apply(current, mean, rate, lif, beta, gamma)
 
     with rate_domain(model, "rga", layer, recorded=True):
         yield

@@ -21,6 +21,7 @@ from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
+from snnattack.snn.scaled import InputScale, ScaledNeuron  # noqa: F401 (the adapters')
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 
@@ -28,22 +29,6 @@ Decode = Callable[[torch.Tensor], torch.Tensor]
 # a spiking neuron: refused unless an adapter maps it (the masking checks catch the rest)
 NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
 NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
-
-
-class InputScale(nn.Module):
-    """``x * scale``: the factor a neuron's charge applies to its input (spikingjelly's LIF
-    with ``decay_input``: ``1/tau``), kept outside the LIF so every gradient mode
-    differentiates it as the linear layer it is."""
-
-    def __init__(self, scale: float) -> None:
-        super().__init__()
-        self.scale = float(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale
-
-    def extra_repr(self) -> str:
-        return f"scale={self.scale}"
 
 
 class AdaptedNet(SpikingNet):
@@ -57,7 +42,7 @@ class AdaptedNet(SpikingNet):
         self.user_decode = decode
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
-        return out.mean(0) if self.user_decode is None else self.user_decode(out)
+        return super().decode(out) if self.user_decode is None else self.user_decode(out)
 
 
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:

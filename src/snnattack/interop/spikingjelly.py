@@ -16,7 +16,8 @@ in ``'s'`` is called once per step. Each node becomes (tested on 0.0.0.0.14 and 
 - ``IFNode``: ``h = v + x``: ``lam = 1``;
 - ``LIFNode`` (``k = 1/tau``) and ``ParametricLIFNode`` (``k = sigmoid(w)``, read when
   adapting): ``decay_input=True``, ``h = v + (x - (v - v_reset)) k``: ``lam = 1 - k`` and the
-  input scaled by ``k`` (:class:`~snnattack.interop.common.InputScale` before the LIF);
+  input scaled by ``k`` (:class:`~snnattack.snn.scaled.InputScale` before the LIF, in a
+  :class:`~snnattack.snn.scaled.ScaledNeuron`: the Triton kernels multiply it in);
   ``decay_input=False``, ``h = v - (v - v_reset) k + x``: ``lam = 1 - k``, no scale;
 - ``v_reset=None``: the soft reset (``v - v_threshold``); a value: the hard reset to it;
 - ``detach_reset`` as it is. The node's ``surrogate_function`` is not used: the gradient
@@ -39,13 +40,13 @@ from torch import nn
 
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
-    InputScale,
     looks_like_neuron,
     refuse,
     scalar,
     shared_copy,
 )
 from snnattack.snn.neurons import LIF
+from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
@@ -162,7 +163,7 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
     )
     neuron = StepLIF(lif) if one_step else lif
     if rate and node.decay_input:
-        return nn.Sequential(InputScale(rate), neuron)
+        return ScaledNeuron(InputScale(rate), neuron)
     return neuron
 
 

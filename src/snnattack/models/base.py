@@ -65,5 +65,6 @@ class SpikingNet(nn.Module):
         return self.decode(self.body(self.encoder(self.normalize(self.quantize(x)))))
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
-        """The body's output ``[T, B, K]`` to logits ``[B, K]``: its mean over T."""
-        return out.mean(0)
+        """The body's output ``[T, B, K]`` to logits ``[B, K]``: its mean over T (one step,
+        as in the rate-domain pass: the step itself, a view)."""
+        return out.squeeze(0) if out.shape[0] == 1 else out.mean(0)

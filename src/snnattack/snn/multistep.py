@@ -74,10 +74,17 @@ class BatchNormLIF(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx, x: torch.Tensor, lif: Any, layout: tuple[float | None, ...], *tensors: torch.Tensor
+        ctx,
+        x: torch.Tensor,
+        lif: Any,
+        layout: tuple[float | None, ...],
+        scale: float,
+        *tensors: torch.Tensor,
     ) -> torch.Tensor:
         ctx.lif, ctx.layout, ctx.shape = Neuron.of(lif), layout, x.shape
-        ctx.triton = _triton(x, ctx.lif)
+        ctx.triton = _triton(x, ctx.lif, scale=scale)
+        if ctx.triton is None:
+            _unscaled(scale)
         ctx.save_for_backward(*tensors)
         if ctx.triton is not None:  # the spikes alone
             ctx.seen = [None] * x.shape[0]
@@ -102,7 +109,7 @@ class BatchNormLIF(torch.autograd.Function):
         else:  # x is the first BN's output or a sum, our own: h_t is written over x_t
             _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
             dx = _bptt(x, grad, ctx.lif, ctx.seen)
-        grads, wanted = [], iter(ctx.needs_input_grad[3:])
+        grads, wanted = [], iter(ctx.needs_input_grad[4:])
         for term, stat in zip(terms, stats, strict=True):
             if len(term) == 1:  # a sum's backward: its gradient as it is
                 grads.append(dx)
@@ -113,34 +120,53 @@ class BatchNormLIF(torch.autograd.Function):
             grads += torch.ops.aten.native_batch_norm_backward(
                 dx.view(y.shape), y, weight, None, None, *stat, True, eps, mask
             )
-        return None, None, None, *grads
+        return None, None, None, None, *grads
 
 
-def fused(x: torch.Tensor, lif: Any) -> torch.Tensor:
-    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, differentiable: the Triton custom op
-    where its kernels run (:func:`_triton`), else :class:`MultiStepLIF`; the caller has
-    started ``lif.surrogate`` for this pass."""
-    settings = _triton(x, Neuron.of(lif))
+def fused(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x`` (times ``scale``, which only the Triton
+    kernels take: :func:`kernel_scales`), differentiable: the Triton custom op where its
+    kernels run (:func:`_triton`), else :class:`MultiStepLIF`; the caller has started
+    ``lif.surrogate`` for this pass."""
+    settings = _triton(x, Neuron.of(lif), scale=scale)
     if settings is None:
+        _unscaled(scale)
         return MultiStepLIF.apply(x, lif)
     return _ops().lif_forward(x, *settings, True)[0]
 
 
-def spikes(x: torch.Tensor, lif: Any) -> torch.Tensor:
-    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x``, outside autograd (no backward follows)."""
+def spikes(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x`` (times ``scale``, as in :func:`fused`),
+    outside autograd (no backward follows)."""
     neuron = Neuron.of(lif)
-    settings = _triton(x, neuron, backward=False)
+    settings = _triton(x, neuron, backward=False, scale=scale)
     if settings is not None:
         return _ops().lif_forward(x, *settings, False)[0]
+    _unscaled(scale)
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
     _run(x, neuron, torch.empty_like(out[0]), out, observe=False)
     return out
 
 
-def _triton(x: torch.Tensor, lif: Neuron, backward: bool = True) -> tuple | None:
-    """The settings of ``lif`` as the Triton ops take them (:mod:`snnattack.cuda.ops`), if
-    its kernels run on ``x`` (:func:`snnattack.cuda.guard.applies`) and, when a ``backward``
-    follows, the backward kernel knows its surrogate (one of
+def kernel_scales(x: torch.Tensor, lif: Any, backward: bool) -> bool:
+    """Whether the Triton kernels run ``lif`` (a fused :class:`~snnattack.snn.neurons.LIF`)
+    on ``x`` with a ``backward`` to follow or none, so that they can take an input scale in
+    their T loop (:class:`snnattack.snn.scaled.ScaledNeuron`); elsewhere the caller
+    multiplies first, as the torch ops did."""
+    return lif.impl == "fused" and _triton(x, Neuron.of(lif), backward) is not None
+
+
+def _unscaled(scale: float) -> None:
+    if scale != 1.0:  # a caller's mistake, never a silently wrong number
+        raise RuntimeError("an input scale needs the Triton kernels (kernel_scales)")
+
+
+def _triton(
+    x: torch.Tensor, lif: Neuron, backward: bool = True, scale: float = 1.0
+) -> tuple | None:
+    """The settings of ``lif`` as the Triton ops take them (:mod:`snnattack.cuda.ops`), with
+    the input ``scale``, if its kernels run on ``x`` (:func:`snnattack.cuda.guard.applies`)
+    and, when a ``backward`` follows, the backward kernel knows its surrogate (one of
     :data:`snnattack.cuda.guard.SURROGATES`, as registered, observing nothing)."""
     if not gpu.applies(lif.backend, x):
         return None
@@ -150,7 +176,7 @@ def _triton(x: torch.Tensor, lif: Neuron, backward: bool = True) -> tuple | None
         slope = gpu.SURROGATES.index(surrogate.name), getattr(surrogate, surrogate.parameter)
     elif backward:
         return None
-    return lif.lam, lif.theta, lif.drop, *flags, *slope
+    return lif.lam, lif.theta, lif.drop, *flags, *slope, scale
 
 
 def _ops() -> Any:
@@ -160,14 +186,17 @@ def _ops() -> Any:
     return ops
 
 
-def batchnorm_lif(x: torch.Tensor, lif: Any, terms: list[tuple]) -> torch.Tensor:
-    """:class:`BatchNormLIF` on ``x``, computed from ``terms``: ``(y, bn)`` for a BN's input
-    and the BN, ``(tensor, None)`` for a tensor added as it is."""
+def batchnorm_lif(
+    x: torch.Tensor, lif: Any, terms: list[tuple], scale: float = 1.0
+) -> torch.Tensor:
+    """:class:`BatchNormLIF` on ``x`` (times ``scale``, as in :func:`fused`), computed from
+    ``terms``: ``(y, bn)`` for a BN's input and the BN, ``(tensor, None)`` for a tensor added
+    as it is."""
     layout, tensors = [], []
     for tensor, bn in terms:
         layout.append(None if bn is None else bn.eps)
         tensors += [tensor] if bn is None else [tensor, bn.weight, bn.bias]
-    return BatchNormLIF.apply(x.detach(), lif, tuple(layout), *tensors)
+    return BatchNormLIF.apply(x.detach(), lif, tuple(layout), scale, *tensors)
 
 
 def _terms(layout: tuple[float | None, ...], saved: tuple[torch.Tensor, ...]) -> list[tuple]:

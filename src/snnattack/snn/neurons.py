@@ -34,7 +34,7 @@ from torch import nn
 from snnattack.cpu.guard import Backend
 from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
-from snnattack.snn.multistep import batchnorm_lif, fused, spikes
+from snnattack.snn.multistep import batchnorm_lif, fused, kernel_scales, spikes
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
 from snnattack.snn.temporal import Temporal
 
@@ -105,18 +105,24 @@ class LIF(Temporal):
             s = s.detach()
         return h * (1.0 - s) if self.reset == "hard" else h - self.drop * s
 
-    def simulate(self, x: torch.Tensor) -> torch.Tensor:
+    def simulate(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """The spikes of ``x``; ``scale``: of ``x * scale`` (an adapted neuron's input scale,
+        :class:`~snnattack.snn.scaled.InputScale`), taken into the Triton kernels' T loop
+        where they run (:func:`~snnattack.snn.multistep.kernel_scales`), else multiplied
+        first, as the module would: the same numbers."""
         recording = torch.is_grad_enabled() and x.requires_grad
+        if scale != 1.0 and not kernel_scales(x, self, backward=recording):
+            x, scale = x * scale, 1.0
         self.surrogate.start(recording)
         if self.impl == "unrolled":
             return self.unrolled(x)
         if not recording:  # no backward will follow: the loop alone, nothing kept
-            return spikes(x, self)
+            return spikes(x, self, scale)
         # x computed from BN outputs: recomputed from their inputs
         terms = source(x) if recomputes(self.backend, x) else None
         if terms is None:
-            return mark(fused(x, self))
-        return mark(batchnorm_lif(x, self, terms))
+            return mark(fused(x, self, scale))
+        return mark(batchnorm_lif(x, self, terms, scale))
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:
         """The T loop step by step, differentiable by plain autograd (the reference); called by

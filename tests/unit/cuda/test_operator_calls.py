@@ -20,6 +20,7 @@ from snnattack.snn.backend import set_backend
 
 pytest.importorskip("spikingjelly")
 T = 4
+RGA_OVER_STBP = 1.12  # operator calls of an RGA step over an STBP step, Triton LIF
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +89,21 @@ def test_a_pgd_step_with_the_triton_lif_makes_at_most_1_5x_the_relu_networks_cal
         ratios[backend] = calls(lambda s, n=net: snnattack.attack(n, x, y, eps=8, steps=s, T=T))
         ratios[backend] /= relu
     assert ratios["triton"] <= 1.5 < ratios["torch"], ratios
+
+
+def test_an_rga_step_makes_no_more_calls_than_an_stbp_step() -> None:
+    """RGA's step is one plain simulation and its rate-domain backward, the adapted
+    network's spikingjelly layers skipped in that pass as the torch ones (one autograd node
+    per chain of them): no more operator calls than STBP's step, which records the forward
+    and differentiates it; on the torch ops, fewer (its LIFs run once, without autograd)."""
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
+    counts = {}
+    for backend in ("triton", "torch"):
+        net = set_backend(as_spiking_net(cnn(relu=False), T, example=x), backend)
+        for mode in ("stbp", "rga"):
+            step = lambda s, n=net, m=mode: snnattack.attack(  # noqa: E731
+                n, x, y, eps=8, steps=s, T=T, grad_mode=m
+            )
+            counts[backend, mode] = calls(step)
+    assert counts["triton", "rga"] <= RGA_OVER_STBP * counts["triton", "stbp"], counts
+    assert counts["torch", "rga"] < counts["torch", "stbp"], counts

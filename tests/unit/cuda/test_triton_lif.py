@@ -27,6 +27,7 @@ from snnattack.snn.temporal import StepWise
 
 RESETS = {"hard": ("hard", None), "soft": ("soft", None), "soft by 0.45": ("soft", 0.45)}
 THETA = 0.6
+SCALES = (1.0, 1 / 3)  # none, and an adapted neuron's input scale (spikingjelly's 1 / tau)
 
 
 @pytest.fixture(autouse=True)
@@ -81,13 +82,13 @@ def test_the_kernels_give_the_torch_loops_spikes_and_gradients_in_every_combinat
     kind, reset_by = RESETS[reset]
     slope = make_surrogate(surrogate, width=0.7, alpha=3.0)
     parameter = getattr(slope, slope.parameter)
-    for lam, T in itertools.product((0.5, 1.0), (1, 4)):
-        x, grad = currents(T, 2, 3), torch.randn(T, 2, 3)
+    for lam, T, scale in itertools.product((0.5, 1.0), (1, 4), SCALES):
+        x, grad = currents(T, 2, 3) * (1 / scale), torch.randn(T, 2, 3)
         drop, hard = THETA if reset_by is None else reset_by, kind == "hard"
-        kernel_slope = (guard.SURROGATES.index(surrogate), parameter)
+        kernel_slope = (guard.SURROGATES.index(surrogate), parameter, scale)
         spikes, h = torch.empty_like(x), torch.empty_like(x)
         plain = Neuron(slope, lam, THETA, hard, False, False, drop, "torch")
-        _run(x, plain, h, spikes, observe=False)
+        _run(x * scale, plain, h, spikes, observe=False)  # InputScale's product, then the LIF
         kernel_spikes, kernel_h = ops.lif_forward(
             x, lam, THETA, drop, hard, False, False, *kernel_slope, True
         )
@@ -96,7 +97,8 @@ def test_the_kernels_give_the_torch_loops_spikes_and_gradients_in_every_combinat
         for flags in itertools.product((False, True), repeat=2):  # detach reset, membrane
             neuron = Neuron(slope, lam, THETA, hard, *flags, drop, "torch")
             dx = ops.lif_backward(h, grad, lam, THETA, drop, hard, *flags, *kernel_slope)
-            assert_same(dx, _bptt(h, grad, neuron, [None] * T), exact=surrogate != "sigmoid")
+            reference = _bptt(h, grad, neuron, [None] * T) * scale  # and the product's backward
+            assert_same(dx, reference, exact=surrogate != "sigmoid")
 
 
 @pytest.mark.parametrize("reset", list(RESETS))
@@ -133,6 +135,92 @@ def test_the_batchnorm_recompute_path_keeps_only_the_bn_input_and_matches_torch(
         grads[backend] = (out, x.grad, *(p.grad for p in model.parameters()))
     assert calls == [("forward", False), ("forward", True), ("backward",)]
     assert grads["triton"][0].sum() > 0
+    for a, b in zip(grads["triton"], grads["torch"], strict=True):
+        assert_same(a, b, exact=False)
+
+
+def adapted(tau: float, backend: str) -> nn.Module:
+    """spikingjelly's LIFNode (decay_input: the input scaled by 1 / tau) as the adapter
+    makes it: a ScaledNeuron, InputScale then the LIF."""
+    neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+    from snnattack.interop.spikingjelly import body
+
+    node = neuron.LIFNode(tau=tau, v_threshold=THETA, step_mode="m")
+    return set_backend(body(nn.Sequential(node)), backend)
+
+
+@pytest.fixture
+def products(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The scales of the InputScale modules' forward calls (the product made first)."""
+    from snnattack.snn.scaled import InputScale
+
+    seen, real = [], InputScale.forward
+    monkeypatch.setattr(InputScale, "forward", lambda m, x: seen.append(m.scale) or real(m, x))
+    return seen
+
+
+@pytest.mark.parametrize("tau", [2.0, 3.0])
+def test_an_adapted_neurons_input_scale_runs_in_the_kernels_with_the_same_numbers(
+    tau: float, calls, products
+) -> None:
+    from snnattack.snn.scaled import ScaledNeuron
+
+    nets = {b: adapted(tau, b) for b in ("triton", "torch")}
+    assert type(nets["triton"][0]) is ScaledNeuron
+    x = currents(4, 3, 5) * tau
+    kernel = spikes_and_grad(nets["triton"], x)
+    assert calls == [("forward", True), ("backward",)] and products == []  # no product op
+    reference = spikes_and_grad(nets["torch"], x)
+    assert products == [1 / tau] and 0 < reference[0].sum() < reference[0].numel()
+    for a, b in zip(kernel, reference, strict=True):
+        assert_same(a, b)  # bit for bit: the product rounded once, before the charge
+    with torch.no_grad():
+        assert torch.equal(nets["triton"](x), reference[0])
+    assert calls[-1] == ("forward", False) and products == [1 / tau]
+
+
+def test_a_gradient_mode_or_a_hook_sees_the_input_scale_as_its_own_layer(calls, products):
+    """A mode that installs the LIF's forward (HART), or a hook on the neuron, gets the
+    product as before: the two modules run in turn, with the same numbers as the torch ops."""
+    from snnattack.gradients import gradient_mode
+
+    nets = {b: adapted(2.0, b) for b in ("triton", "torch")}
+    x = currents(4, 3, 5) * 2
+    grads = {}
+    for backend, net in nets.items():
+        with gradient_mode(net, "hart"):
+            grads[backend] = spikes_and_grad(net, x)
+    assert products == [0.5, 0.5] and ("backward",) in calls
+    for a, b in zip(grads["triton"], grads["torch"], strict=True):
+        assert_same(a, b)
+    seen = []
+    lif = nets["triton"][0][1]
+    handle = lif.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    with torch.no_grad():
+        out = nets["triton"](x)
+    handle.remove()
+    assert torch.equal(seen[0], x * 0.5) and torch.equal(out, grads["torch"][0])
+
+
+def test_the_batchnorm_recompute_path_takes_the_input_scale(calls, products) -> None:
+    from snnattack.snn.scaled import InputScale, ScaledNeuron
+
+    grads = {}
+    for backend in ("triton", "torch"):
+        torch.manual_seed(0)
+        conv_bn = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3))
+        lif = LIF(0.8, THETA / 3, surrogate=make_surrogate("atan"))
+        neuron = ScaledNeuron(InputScale(1 / 3), lif)
+        model = set_backend(nn.Sequential(StepWise(conv_bn), neuron).train(), backend)
+        x = currents(4, 2, 1, 5, 5).requires_grad_(True)
+        with batchnorm_recomputed():
+            out = model(x)
+        if backend == "triton":
+            assert type(out.grad_fn).__name__ == "BatchNormLIFBackward" and products == []
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads[backend] = (out, x.grad, *(p.grad for p in model.parameters()))
+    assert calls == [("forward", False), ("forward", True), ("backward",)]
+    assert products == [1 / 3] and 0 < grads["triton"][0].sum() < grads["triton"][0].numel()
     for a, b in zip(grads["triton"], grads["torch"], strict=True):
         assert_same(a, b, exact=False)
 
@@ -196,7 +284,7 @@ def test_the_backends_and_devices_the_kernels_take(monkeypatch: pytest.MonkeyPat
 
 def test_the_custom_ops_pass_opcheck_and_run_on_the_meta_device() -> None:
     x = currents(3, 2, 4).requires_grad_(True)
-    settings = (0.8, THETA, THETA, True, False, False, guard.SURROGATES.index("atan"), 2.0)
+    settings = (0.8, THETA, THETA, True, False, False, guard.SURROGATES.index("atan"), 2.0, 0.5)
     checks = ("test_schema", "test_autograd_registration", "test_faketensor")
     torch.library.opcheck(ops.lif_forward, (x, *settings, True), test_utils=checks)
     h = ops.lif_forward(x.detach(), *settings, True)[1]
@@ -234,3 +322,18 @@ def test_pgd_on_digits_gives_the_same_examples_with_the_triton_backend(digits_st
         calls.clear()
     assert torch.equal(*examples)
     assert not torch.equal(examples[0], x[:4])
+
+
+@pytest.mark.parametrize("lam", [0.9, 1.0])
+def test_rgas_rate_slope_kernel_equals_the_torch_ops(lam: float) -> None:
+    from snnattack.gradients import rate_slope
+
+    theta, beta, gamma = THETA, 2.0, 0.2
+    low, high = (1 - lam) * theta, beta * theta
+    edges = [0.0, -0.0, low, high, float("nan"), float("inf"), -1.0]
+    current = torch.cat([torch.linspace(-0.5, 1.5, 37), torch.tensor(edges)]).view(1, 4, -1)
+    current = torch.cat([current, current.nextafter(torch.tensor(2.0))], 1)  # just above
+    kernel = rate_slope(current, lam, theta, beta, gamma, backend="triton")
+    reference = rate_slope(current, lam, theta, beta, gamma, backend="torch")
+    assert torch.equal(kernel, reference) and kernel.unique().numel() == 3
+    assert rate_slope(current.double(), lam, theta, beta, gamma, "triton").dtype == torch.float64

@@ -64,3 +64,74 @@ def test_rate_domain_rga_computes_each_layer_once() -> None:
     assert step.calls == forward.calls
     assert torch.equal(out, expected)
     assert grad.abs().sum() > 0
+
+
+def multi_step_layers() -> list[nn.Module]:
+    """spikingjelly's stateless layers in step mode 'm' (their forward folds [T, B])."""
+    layer = pytest.importorskip("spikingjelly.activation_based.layer")
+    bn = layer.BatchNorm2d(4, step_mode="m")
+    bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_()
+    return [
+        layer.Conv2d(4, 6, 3, padding=1, step_mode="m"),
+        layer.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2, step_mode="m"),
+        bn.eval(),
+        layer.AvgPool2d(2, step_mode="m"),
+        layer.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, step_mode="m"),
+        layer.Flatten(step_mode="m"),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+    ]
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_foreign_multi_step_layers_are_skipped_as_their_torch_class(index: int) -> None:
+    layer = multi_step_layers()[index].double()
+    x = torch.rand(3, 2, 4, 9, 9, dtype=torch.float64, requires_grad=True)  # [T, B, C, H, W]
+    if type(layer).__module__.startswith("torch."):
+        x = x[0]  # a torch layer on [B, C, H, W]
+    out = layer(x)
+    grad_out = torch.randn_like(out)
+    (expected,) = torch.autograd.grad(out, x, grad_out)
+    with adjoint_only(layer):
+        skipped = layer(x)
+        assert type(skipped.grad_fn).__name__ == "_AdjointBackward"
+        (got,) = torch.autograd.grad(skipped, x, grad_out)
+    assert skipped.shape == out.shape and not skipped.any()
+    assert torch.equal(got, expected)
+    assert "forward" not in vars(layer)
+
+
+def test_a_layer_whose_forward_does_more_than_fold_time_runs() -> None:
+    layer = pytest.importorskip("spikingjelly.activation_based.layer")
+
+    class Shifted(layer.Conv2d):  # a subclass with a forward of its own: not the torch conv
+        def forward(self, x):
+            return super().forward(x) + 1
+
+    single = layer.Conv2d(4, 6, 3, step_mode="s")  # step mode 's': a 5-D input is refused
+    train_bn = layer.BatchNorm2d(4, step_mode="m")  # batch statistics: not linear
+    x = torch.rand(3, 2, 4, 6, 6, requires_grad=True)
+    for module in (Shifted(4, 6, 3, step_mode="m"), single, train_bn):
+        with adjoint_only(module):
+            if module is single:
+                out = module(x[0])
+            else:
+                out = module(x)
+            assert out.grad_fn is None or "Adjoint" not in type(out.grad_fn).__name__
+
+
+def test_a_chain_of_skipped_layers_is_one_node_with_the_same_gradient() -> None:
+    torch.manual_seed(0)
+    layers = multi_step_layers()
+    conv, bn, pool = layers[1], type(layers[2])(8, step_mode="m").eval(), layers[4]
+    chain = nn.Sequential(conv, bn, pool).double()
+    x = torch.rand(3, 2, 4, 8, 8, dtype=torch.float64, requires_grad=True)
+    out = chain(x)
+    grad_out = torch.randn_like(out)
+    (expected,) = torch.autograd.grad(out, x, grad_out)
+    with adjoint_only(chain):
+        skipped = chain(x)
+        assert skipped.grad_fn.next_functions[0][0] is not None  # straight to x
+        assert skipped.grad_fn.next_functions[0][0].variable is x
+        (got,) = torch.autograd.grad(skipped, x, grad_out)
+    assert torch.equal(got, expected)

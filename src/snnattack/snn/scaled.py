@@ -1,0 +1,80 @@
+"""An adapted neuron's input scale: :class:`InputScale`, and :class:`ScaledNeuron`, the scale
+then the neuron, which the Triton LIF kernels run in one pass.
+
+Foreign neurons whose charge scales their input (spikingjelly's LIF with ``decay_input``:
+``1/tau``) are adapted as the scale, then this project's LIF
+(:mod:`snnattack.interop.spikingjelly`). They live here, beside the neuron, so that the
+gradient modes (:mod:`snnattack.gradients.adjoint`) know the scale as a linear layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.modules import module as torch_module
+
+from snnattack.snn.multistep import kernel_scales
+from snnattack.snn.neurons import LIF
+
+
+class InputScale(nn.Module):
+    """``x * scale``: the factor a neuron's charge applies to its input (spikingjelly's LIF
+    with ``decay_input``: ``1/tau``), kept outside the LIF so every gradient mode
+    differentiates it as the linear layer it is."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class ScaledNeuron(nn.Sequential):
+    """An adapted neuron with an input scale: ``InputScale(k)`` then the neuron (a
+    :class:`~snnattack.snn.neurons.LIF`, or a one-step one).
+
+    Called as a whole where the Triton kernels run the LIF
+    (:func:`~snnattack.snn.multistep.kernel_scales`), a LIF running its own dynamics (no
+    gradient mode's ``override``) with the two modules plain (no hooks, their class's
+    forward) gets ``k`` for its fused path (:meth:`~snnattack.snn.neurons.LIF.simulate`),
+    which the kernels multiply in their T loop (``x_t * k`` forward, ``dL/dI_t * k``
+    backward, each rounded once as the product and its autograd round it): no extra
+    operation per layer and pass. Everywhere else (the torch ops and the C kernel, the
+    gradient modes that install a forward, a hook that would see the product) the two
+    modules run in turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as
+    the linear layer it is, and the numbers are the same.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale, neuron = self
+        if self._kernel_scales(x, neuron) and _plain(scale, neuron):
+            return neuron.simulate(x, scale.scale)
+        return neuron(scale(x))
+
+    @staticmethod
+    def _kernel_scales(x: torch.Tensor, neuron: nn.Module) -> bool:
+        if not isinstance(neuron, LIF) or neuron.override is not None:
+            return False
+        return kernel_scales(x, neuron, backward=torch.is_grad_enabled() and x.requires_grad)
+
+
+def _plain(*modules: nn.Module) -> bool:
+    """Whether calling ``modules`` runs their class's forward alone: no hook of any kind on
+    them or on every module (``torch.nn.modules.module``'s global hooks), no forward set on
+    the instance."""
+    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    global_hooks = (
+        torch_module._global_forward_hooks,
+        torch_module._global_forward_pre_hooks,
+        torch_module._global_backward_hooks,
+        torch_module._global_backward_pre_hooks,
+    )
+    if any(global_hooks):
+        return False
+    return not any(getattr(m, h) for m in modules for h in hooks) and not any(
+        "forward" in vars(m) for m in modules
+    )
