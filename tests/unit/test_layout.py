@@ -233,6 +233,7 @@ OPTIONAL = ("spikingjelly", "snntorch", "wandb", "triton")  # triton: not in a C
 LAZY = {
     ("__init__.py", "snnattack"): "the package root: `import snnattack` stays light",
     ("__init__.py", "snnattack.models"): "the package root: `import snnattack` stays light",
+    ("benchmark/__init__.py", "snnattack.benchmark"): "the leaderboard command without torch",
     ("runtime/cli.py", "snnattack.config.keys"): "a command-line mistake answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
     ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",

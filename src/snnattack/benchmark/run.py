@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
@@ -20,9 +21,10 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from snnattack import api
 from snnattack.api import Data
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
-from snnattack.benchmark.protocol import hydra_value, named, protocol_config
+from snnattack.benchmark.protocol import Protocol, hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
@@ -103,6 +105,16 @@ def check_inputs(
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
     inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
+
+
+def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
+    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
+    it with ``logger`` and nothing else set: its dataset, attacks, test subset, the standard
+    surrogate's architecture and training, and the W&B settings (``conf/logger/``)."""
+    with initialize_config_dir(str(chosen.path.parent.absolute()), version_base="1.3"):
+        return compose(
+            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
+        )
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:

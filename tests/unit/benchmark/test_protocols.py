@@ -18,10 +18,10 @@ from snnattack.benchmark.protocol import (
     available,
     hydra_value,
     protocol,
-    protocol_config,
 )
 from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
 from snnattack.benchmark.release import main as release_main
+from snnattack.benchmark.run import protocol_config
 from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 
