@@ -21,7 +21,6 @@ from snnattack.benchmark.protocol import (
 )
 from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
 from snnattack.benchmark.release import main as release_main
-from snnattack.benchmark.run import protocol_config
 from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 
@@ -243,4 +242,4 @@ def test_the_settings_a_job_changes_from_its_protocol_file_are_found(
     name: str, overrides: list[str], found: list[str]
 ) -> None:
     job = composed(name, *overrides)
-    assert overridden(job, protocol_config(protocol("digits"))) == found
+    assert overridden(job, composed("digits_v1")) == found
