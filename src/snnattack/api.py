@@ -439,7 +439,7 @@ def run_evaluation(
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
     runner = Runner.on(device_of(target), progress)
-    return core.evaluate(
+    return core.record_attacks(
         settings,
         target,
         crafter,
