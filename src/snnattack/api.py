@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -36,6 +35,7 @@ from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config import validate
+from snnattack.config.compose import compose_config
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.config.parse import attack_settings
 from snnattack.data import datamodule
@@ -111,9 +111,12 @@ def job_config(
     masking: bool = True,
     progress: bool = True,
     overrides: Sequence[str] = (),
+    validated: bool = True,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
-    notes its validation returned (:func:`snnattack.config.validate`).
+    notes its validation returned (:func:`snnattack.config.validate`); ``validated=False``:
+    composed only, no notes (the benchmark validates it once its model took the protocol's
+    images, :mod:`snnattack.benchmark.run`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
@@ -141,16 +144,17 @@ def job_config(
         ),
         *overrides,
     ]
-    cfg, notes = _composed(tuple(args), tuple(overrides))
+    cfg, notes = _composed(tuple(args), tuple(overrides), validated)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
 
 
 @functools.lru_cache(maxsize=COMPOSED)
 def _composed(
-    args: tuple[str, ...], overrides: tuple[str, ...]
+    args: tuple[str, ...], overrides: tuple[str, ...], validated: bool = True
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The config of the command-line arguments ``args`` (``overrides`` among them, checked
-    first), composed and validated once per distinct ``args``: composing and checking take
+    first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
+    validated once per distinct ``args``: composing and checking take
     ~0.15 s, which a loop of :func:`attack` calls on small batches would pay at every call.
     A refusal raises, and is not kept. Kept, a config's notes are logged at its first call
     only, and what its validation reads outside the arguments (a model file, an environment
@@ -158,11 +162,10 @@ def _composed(
     check_group_choices(list(overrides), CONF_DIR)
     check_override_keys(list(overrides), CONF_DIR)
     try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=list(args))
+        cfg = compose_config(args)
     except HydraException as err:
         raise UserError(" ".join(str(err).split())) from None
-    return cfg, validate(cfg)
+    return cfg, validate(cfg) if validated else ()
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
@@ -286,8 +289,8 @@ def _prepare_attack(
 
 
 @dataclass
-class _Evaluation:
-    """What :func:`evaluate` prepares of a model (and a source) under its arguments: the
+class PreparedEvaluation:
+    """What :func:`evaluate` (and the benchmark) prepares of a model (and a source): the
     adapted networks (None: the model passed), the settings and the resolved config, the
     samples they read, the record's description of the models, the config's ``tf32``,
     ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes once the
@@ -313,31 +316,52 @@ def _prepare_evaluation(
     T: int | None,
     arguments: dict[str, Any],
     overrides: Sequence[str],
-) -> _Evaluation:
+) -> PreparedEvaluation:
     """:func:`evaluate`'s preparation of ``model`` and ``source`` (their form probed on
     ``example``) under its ``arguments`` (:data:`EVALUATE`) and ``overrides``."""
     target = as_spiking_net(model, T, example=example)
     crafter = None if source is None else as_spiking_net(source, T, "source", example)
     cfg, notes = job_config(**{**arguments, "T": target.T}, overrides=overrides)
-    target = with_encoding(target, cfg.encoding, "model", model)
-    crafter = None if crafter is None else with_encoding(crafter, cfg.encoding, "source", source)
-    settings = job_settings(cfg, notes)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    return prepared_evaluation(job_settings(cfg, notes), config, model, target, source, crafter)
+
+
+def prepared_evaluation(
+    settings: JobSettings,
+    config: dict[str, Any],
+    model: nn.Module,
+    target: SpikingNet,
+    source: nn.Module | None = None,
+    crafter: SpikingNet | None = None,
+    *,
+    about: dict[str, Any] | None = None,
+) -> PreparedEvaluation:
+    """The evaluation of ``model``, adapted as ``target`` (and of ``source``, adapted as
+    ``crafter``), under the ``settings`` of a validated config and the config itself,
+    resolved (``config``, which the record keeps): what
+    :func:`evaluate` prepares of its arguments, and what the benchmark prepares of a protocol
+    (:mod:`snnattack.benchmark.run`) and hands on to :func:`run_evaluation`, composed and
+    adapted once. ``about`` adds to the record's description of the target (the benchmark's
+    parameter count and weights hash), so that the record is right as the core makes it."""
+    encoding = config["encoding"]
+    target = with_encoding(target, encoding, "model", model)
+    crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
     black = settings.store.black_box
     described = {
-        "target": _described(model, target, settings.model.kind),
+        "target": {**_described(model, target, settings.model.kind), **(about or {})},
         "source": _described(source, crafter if black else None, settings.source.kind),
     }
-    return _Evaluation(
+    return PreparedEvaluation(
         None if target is model else target,
         None if crafter is source else crafter,
         settings,
-        OmegaConf.to_container(cfg, resolve=True),
-        inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset),
+        config,
+        inputs.samples_of(encoding, config["T"], config["dataset"]),
         described,
-        cfg.tf32,
-        cfg.deterministic,
-        cfg.eval_batch_size,
-        list(cfg.boxes),
+        config["tf32"],
+        config["deterministic"],
+        config["eval_batch_size"],
+        list(config["boxes"]),
     )
 
 
@@ -381,12 +405,28 @@ def evaluate(
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = _key(*arguments, overrides, _form(example))
 
-    def build() -> _Evaluation:
+    def build() -> PreparedEvaluation:
         return _prepare_evaluation(
             model, source, example, T, dict(zip(EVALUATE, arguments, strict=True)), overrides
         )
 
     prepared = _prepared(model, key, build, source)
+    return run_evaluation(prepared, model, source, data, val_data, progress)
+
+
+def run_evaluation(
+    prepared: PreparedEvaluation,
+    model: nn.Module,
+    source: nn.Module | None,
+    data: Data,
+    val_data: Data | None = None,
+    progress: bool = True,
+) -> JobRecord:
+    """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
+    (and ``source``) on ``data`` (and ``val_data``), run by the evaluation core: the data
+    checked (the models run only where ``prepared`` does not know their classes yet), event
+    streams framed, the black box's source required. The one tail of :func:`evaluate` and
+    ``snnattack.benchmark.evaluate``."""
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
@@ -403,7 +443,7 @@ def evaluate(
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
     runner = Runner.on(device_of(target), progress)
-    return core.evaluate(
+    return core.record_attacks(
         settings,
         target,
         crafter,

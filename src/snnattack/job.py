@@ -1,5 +1,5 @@
 """One job, start to end: validate -> settings -> trained models from the store -> the one
-evaluation core (:func:`snnattack.evaluation.core.evaluate`) -> ``metrics.json``.
+evaluation core (:func:`snnattack.evaluation.core.record_attacks`) -> ``metrics.json``.
 
 Each layer parses its own part of the config into the job's settings (:func:`job_settings`):
 the config's own blocks (:mod:`snnattack.config.parse`), the attack rows
@@ -27,7 +27,7 @@ from snnattack.config.parse import (
     tracking_settings,
 )
 from snnattack.data import datamodule
-from snnattack.evaluation.core import Runner, evaluate
+from snnattack.evaluation.core import Runner, record_attacks
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
@@ -81,7 +81,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
 
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
         runner = Runner(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
-        return evaluate(job, target, source, data, data, runner, models=models, config=resolved)
+        return record_attacks(
+            job, target, source, data, data, runner, models=models, config=resolved
+        )
 
 
 def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:

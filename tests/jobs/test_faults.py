@@ -15,7 +15,7 @@ from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError, WriteError
 from snnattack.evaluation import examples
-from snnattack.records.files import torch_bytes
+from snnattack.records.checkpoints import torch_bytes
 from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report.__main__ import main as report_main

@@ -76,14 +76,14 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     digits, run_job, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, _, _ = digits
-    calls, evaluate = [], core.evaluate
+    calls, record_attacks = [], core.record_attacks
 
     def spy(*args, **kwargs):
         calls.append(kwargs["config"]["method"])
-        return evaluate(*args, **kwargs)
+        return record_attacks(*args, **kwargs)
 
-    monkeypatch.setattr(job_module, "evaluate", spy)  # job.py's import of the core
-    monkeypatch.setattr(core, "evaluate", spy)  # api.py calls it through the module
+    monkeypatch.setattr(job_module, "record_attacks", spy)  # job.py's import of the core
+    monkeypatch.setattr(core, "record_attacks", spy)  # api.py calls it through the module
     overrides = ["train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]"]
     job = run_job(*QUIET, "trainer=cpu", *overrides)  # on the CPU, as the API keeps the model
     cfg = compose("train.epochs=4")

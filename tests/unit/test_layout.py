@@ -233,6 +233,7 @@ OPTIONAL = ("spikingjelly", "snntorch", "wandb", "triton")  # triton: not in a C
 LAZY = {
     ("__init__.py", "snnattack"): "the package root: `import snnattack` stays light",
     ("__init__.py", "snnattack.models"): "the package root: `import snnattack` stays light",
+    ("benchmark/__init__.py", "snnattack.benchmark"): "the leaderboard command without torch",
     ("runtime/cli.py", "snnattack.config.keys"): "a command-line mistake answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
     ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",
@@ -305,3 +306,43 @@ def test_the_protocol_reader_sees_a_checkable_protocol_with_data() -> None:
         "@runtime_checkable\nclass C(Protocol):\n    def f(self) -> None: ...\n"
     )
     assert checked_protocols_with_data(source) == {"B"}
+
+
+def hydra_compose_calls(source: str) -> set[str]:
+    """The functions of ``source`` (``<module>`` at its top) that call Hydra's ``compose`` or
+    set up its config search (``initialize``, ``initialize_config_dir``,
+    ``initialize_config_module``), by name or as an attribute (``hydra.compose``)."""
+    names = {"compose", "initialize", "initialize_config_dir", "initialize_config_module"}
+    found = set()
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = where
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner = child.name
+            if isinstance(child, ast.Call):
+                func = child.func
+                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if called in names:
+                    found.add(where)
+            visit(child, inner)
+
+    visit(ast.parse(source), "<module>")
+    return found
+
+
+def test_hydra_is_composed_in_one_function_of_the_package() -> None:
+    """Every entrance that composes a job config in the process (the Python API, the benchmark
+    through it, the measurements of ``tools/``) calls ``config/compose.py``'s
+    ``compose_config``; no other function of the package calls Hydra's compose (issue 57)."""
+    found = {
+        (path.relative_to(PACKAGE).as_posix(), function)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for function in hydra_compose_calls(path.read_text())
+    }
+    assert found == {("config/compose.py", "compose_config")}
+
+
+def test_the_compose_finder_sees_a_call_by_name_and_as_an_attribute() -> None:
+    source = "import hydra\ndef f():\n    hydra.compose('config')\ndef g():\n    compose()\n"
+    assert hydra_compose_calls(source) == {"f", "g"}

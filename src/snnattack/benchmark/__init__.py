@@ -12,8 +12,18 @@ protocol, and the leaderboard page built from a folder of entries (docs/benchmar
 
 The package is the top layer, above the Python API it calls. ``import snnattack`` does not
 import it: the root serves ``snnattack.benchmark`` on first use (``snnattack.__getattr__``).
+Nor does the package import its runner (the API, the attacks, torch) until
+``snnattack.benchmark.evaluate`` is first used (a module ``__getattr__``, PEP 562), so that the
+leaderboard, the entries and the protocols' release answer without torch.
 """
 
-from snnattack.benchmark.run import evaluate
+RUNNER = ("evaluate",)  # the functions of snnattack.benchmark.run
+__all__ = [*RUNNER]
 
-__all__ = ["evaluate"]
+
+def __getattr__(name: str) -> object:
+    if name in RUNNER:
+        from snnattack.benchmark import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'snnattack.benchmark' has no attribute {name!r}")

@@ -15,10 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
@@ -168,16 +166,6 @@ def protocol(
             f"protocol: {name}, version: {version}"
         )
     return found
-
-
-def protocol_config(chosen: Protocol, logger: str = "csv") -> DictConfig:
-    """The job config of the protocol file, as ``run.py -cd experiments/benchmark`` composes
-    it with ``logger`` and nothing else set: its dataset, attacks, test subset, the standard
-    surrogate's architecture and training, and the W&B settings (``conf/logger/``)."""
-    with initialize_config_dir(str(chosen.path.parent.absolute()), version_base="1.3"):
-        return compose(
-            chosen.label, overrides=[f"hydra.searchpath=[file://{CONF_DIR}]", f"logger={logger}"]
-        )
 
 
 def named(name: str | Path) -> Protocol:

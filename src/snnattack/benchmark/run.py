@@ -3,8 +3,12 @@
 The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the attacks and their
 settings, ε, the seeds, the test subset and the validation images the tuned components choose
 their parameters on, and the standard surrogate the transfer rows are crafted on (trained
-once into the checkpoint store, as a job trains it). :func:`evaluate` runs it through
-:func:`snnattack.evaluate` and turns the record into an entry (:mod:`snnattack.benchmark.entry`).
+once into the checkpoint store, as a job trains it). :func:`evaluate` composes the job config
+of the protocol once (the Python API's :func:`~snnattack.api.job_config`, the protocol's settings
+as its overrides), adapts and checks the model once, prepares the evaluation as
+:func:`snnattack.evaluate` does (:func:`~snnattack.api.prepared_evaluation`) and hands it on to
+the API's tail (:func:`~snnattack.api.run_evaluation`), whose record, right as the core makes
+it, becomes an entry (:mod:`snnattack.benchmark.entry`).
 """
 
 from __future__ import annotations
@@ -20,16 +24,18 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from snnattack import api
 from snnattack.api import Data
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
-from snnattack.benchmark.protocol import hydra_value, named, protocol_config
+from snnattack.benchmark.protocol import hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config import validate
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import inputs
-from snnattack.interop.external import as_spiking_net
+from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.interop.inputs import Samples, dataset_of
+from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
 from snnattack.records.store import ModelStore
@@ -95,14 +101,15 @@ def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig, blank: tor
 
 def check_inputs(
     net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, samples: Samples
-) -> None:
+) -> int:
     """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
     surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
     channel axis missing, ...), the model's forward on the first, the labels in its classes,
-    the user's ``val``. One UserError line naming the argument."""
+    the user's ``val``. One UserError line naming the argument. Returns the model's classes
+    (the evaluation then runs the model on no further check)."""
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
+    return inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
@@ -151,22 +158,8 @@ def evaluate(
         )
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
-    cfg = protocol_config(chosen, logger)
-    # a blank sample of the protocol's data, as the model is given them: a user's own class's
-    # form is probed on it, and the model checked, before the data are read (a download)
-    blank = torch.zeros(1, *input_shape(OmegaConf.to_container(cfg, resolve=True)))
-    net = as_spiking_net(model, T, example=blank)
-    check_classes(net, model, cfg, blank)
-    test_set, val_set = protocol_data(data_settings(cfg))
-    test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
-    val = val_set if val_data is None else dataset_of(val_data, "val_data")
-    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    check_inputs(net, model, test, val_data, samples)
-    source = None
-    if "black" in chosen.boxes:
-        seed = cfg.seed + cfg.source_seed_offset
-        folder = Path(store if store is not None else cfg.store.dir)
-        source = surrogate(model_settings(source_config(cfg)), seed, folder)
+    if not isinstance(model, SpikingNet):
+        check_foreign(model, T)  # T is the config's: checked before the config is composed
     meta = {
         "name": name,
         "paper": paper,
@@ -178,27 +171,50 @@ def evaluate(
     # a model whose forward is random: the core probes its copy and raises the EOT draws
     eot = f"attack.random_eot_samples={chosen.stochastic_eot}"
     given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
-    record = api.evaluate(
-        model,
-        test,
+    # the one compose of the call: the protocol's settings as a job's overrides, validated
+    # below, once the model took the protocol's images
+    cfg, _ = api.job_config(
         eps=chosen.eps,
         methods=chosen.methods,
+        grad_mode="stbp",
         boxes=chosen.boxes,
-        source=source,
-        val_data=val,
-        T=T,
         seed=chosen.seed,
+        T=model.T if isinstance(model, SpikingNet) else T,
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
             eot,
+            f"logger={logger}",
         ],
+        validated=False,
     )
-    record.models["target"] = {
-        **(record.models.get("target") or {}),
+    # a blank sample of the protocol's data, as the model is given them: a user's own class's
+    # form is probed on it (the one adaptation of the call), and the model checked, before the
+    # data are read (a download)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    blank = torch.zeros(1, *input_shape(config))
+    net = as_spiking_net(model, T, example=blank)
+    check_classes(net, model, cfg, blank)
+    notes = validate(cfg)
+    test_set, val_set = protocol_data(data_settings(cfg))
+    test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
+    val = val_set if val_data is None else dataset_of(val_data, "val_data")
+    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+    classes = check_inputs(net, model, test, val_data, samples)
+    source = crafter = None
+    if "black" in chosen.boxes:
+        seed = cfg.seed + cfg.source_seed_offset
+        folder = Path(store if store is not None else cfg.store.dir)
+        source = surrogate(model_settings(source_config(cfg)), seed, folder)
+        crafter = as_spiking_net(source, T, "source", blank)
+    about = {  # the record's own description of the target, beside its class and neurons
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights": f"params:{weights(model)[:16]}",
     }
+    settings = job_settings(cfg, notes)
+    prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
+    prepared.classes = classes  # checked above: the tail runs neither model again
+    record = api.run_evaluation(prepared, model, source, test, val)
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
     entry = from_record(record, sha256_of(chosen.path), replaced)
     written = write_entry(entry, destination)

@@ -66,8 +66,8 @@ from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, read
 from snnattack.errors import ConfigError, DataError
-from snnattack.records.checkpoints import load_tensors
-from snnattack.records.files import torch_bytes, write_atomic
+from snnattack.records.checkpoints import load_tensors, torch_bytes
+from snnattack.records.files import write_atomic
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 # the frame caches' layout, in their folder names: the caches of the first layout (files named

@@ -1,6 +1,6 @@
 """The one evaluation of every entrance: ``python run.py`` (:mod:`snnattack.job`), the Python
-API (:func:`snnattack.evaluate`) and the benchmark, which calls the API. Each entrance only
-produces the typed settings, the models and the data and calls :func:`evaluate` once; all that
+API (:func:`snnattack.evaluate`) and the benchmark, through the API's tail. Each entrance only
+produces the typed settings, the models and the data and calls :func:`record_attacks` once; all that
 surrounds the rows happens here, so the same model and settings give the same record from
 each: the attacked copies (``attack.fold_bn``, ``compile``), the refusal of what cannot run,
 the EOT draws of a target whose forward is random (``attack.random_eot_samples``), the
@@ -91,7 +91,7 @@ def evaluation_record(
     (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
     ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
-    if None; :func:`evaluate` passes an unprepared copy of the target) on the first test
+    if None; :func:`record_attacks` passes an unprepared copy of the target) on the first test
     images (on rank 0 only).
     ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
     cosmetic keys) are written into the record as they are (and the settings' notes); ``reused``
@@ -197,7 +197,7 @@ class Runner:
         return cls(trainer)
 
 
-def evaluate(
+def record_attacks(
     settings: JobSettings,
     target: nn.Module,
     source: nn.Module | None,
@@ -286,10 +286,10 @@ def attack_batch(
 ) -> torch.Tensor:
     """Adversarial examples of the batch ``x`` with labels ``y`` (moved to ``model``'s
     device) by the one row ``spec`` (a method at its radius, the ensemble included), crafted
-    by ``attack``'s recipe on an attacked copy of ``model`` that :func:`evaluate` would make
+    by ``attack``'s recipe on an attacked copy of ``model`` that :func:`record_attacks` would make
     of a target (eval mode, BN folded where ``attack.fold_bn``, compiled where ``compile``;
     kept for the next call while ``model`` is unchanged): ``model`` stays as it is. As in
-    :func:`evaluate`, a gradient mode the model's own loop cannot take is refused, and where
+    :func:`record_attacks`, a gradient mode the model's own loop cannot take is refused, and where
     ``attack.random_eot_samples`` is set and the copy's forward is random on ``x``, every
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
     refuse_whole_loop_modes(attack, [spec], model)

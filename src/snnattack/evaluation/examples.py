@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from snnattack.records.checkpoints import load_tensors
-from snnattack.records.files import torch_bytes, write_atomic
+from snnattack.records.checkpoints import load_tensors, torch_bytes
+from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow
 
 

@@ -32,6 +32,7 @@ needs any other object is refused unread, naming it. Every model that enters a j
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import re
@@ -269,3 +270,13 @@ def load_model_file(
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save``'s file of ``obj`` in memory: written with
+    :func:`~snnattack.records.files.write_atomic`, a full disk is an ``OSError`` of the write
+    (``torch.save`` to a path raises a ``RuntimeError`` from its C++ writer that names neither
+    the file nor the reason) and leaves no half file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

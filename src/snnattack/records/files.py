@@ -10,14 +10,10 @@ file as it was.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import torch
 
 from snnattack.errors import WriteError
 
@@ -55,12 +51,3 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-
-
-def torch_bytes(obj: Any) -> bytes:
-    """``torch.save``'s file of ``obj`` in memory: written with :func:`write_atomic`, a full
-    disk is an ``OSError`` of the write (``torch.save`` to a path raises a ``RuntimeError``
-    from its C++ writer that names neither the file nor the reason) and leaves no half file."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()

@@ -32,8 +32,8 @@ from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
 from snnattack.process.distributed import agree, barrier, is_writer
-from snnattack.records.checkpoints import RefusedFile, load_tensors, require_finite
-from snnattack.records.files import torch_bytes, write_atomic, write_error
+from snnattack.records.checkpoints import RefusedFile, load_tensors, require_finite, torch_bytes
+from snnattack.records.files import write_atomic, write_error
 
 CHECKPOINT = "model.pt"
 RESUME_FILE = "last.ckpt"

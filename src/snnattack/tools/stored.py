@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hydra import compose, initialize_config_dir
 from lightning import LightningDataModule
 from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.config import validate
-from snnattack.config.keys import CONF_DIR
+from snnattack.config.compose import compose_config
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
@@ -27,8 +26,7 @@ def stored_job(
     """The validated config, the model trained with ``seed`` (in eval mode) and its data
     (set up) of a job with ``overrides``, its checkpoints in ``store``."""
     overrides = [*overrides, f"seed={seed}", f"store.dir={store}"]
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[*overrides, "trainer.enable_progress_bar=false"])
+    cfg = compose_config([*overrides, "trainer.enable_progress_bar=false"])
     validate(cfg)
     model = trained_model(model_settings(cfg), seed, ModelStore(store), [])[0].eval()
     data = datamodule(data_settings(cfg, seed))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,21 @@ def test_the_committed_pages_are_the_committed_entries(tmp_path: Path) -> None:
     for kind, path in files.items():
         committed = ROOT / "docs" / "leaderboard" / path.name
         assert committed.read_text() == path.read_text(), f"regenerate docs/leaderboard ({kind})"
+
+
+def test_the_leaderboard_command_imports_no_torch(tmp_path: Path) -> None:
+    """``python -m snnattack.benchmark.leaderboard DIR`` reads JSON and writes text: a fresh
+    process that builds the pages loads neither torch nor the benchmark's runner (the package
+    serves ``snnattack.benchmark.evaluate`` on first use), so a page of 1,000 entries takes
+    about a second of CPU, Python's start included (docs/performance.md)."""
+    folder = tmp_path / "entries"
+    write(folder, "a", entry("A", 30.0))
+    write(folder, "b", entry("B", 45.5))
+    code = (
+        "import sys; from snnattack.benchmark.leaderboard import main; "
+        f"code = main([{str(folder)!r}, '--out', {str(tmp_path / 'site')!r}]); "
+        "print(code, 'torch' in sys.modules, 'snnattack.benchmark.run' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "0 False False"
+    assert (tmp_path / "site" / "leaderboard.html").is_file()

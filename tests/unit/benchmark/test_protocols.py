@@ -18,7 +18,6 @@ from snnattack.benchmark.protocol import (
     available,
     hydra_value,
     protocol,
-    protocol_config,
 )
 from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
 from snnattack.benchmark.release import main as release_main
@@ -243,4 +242,4 @@ def test_the_settings_a_job_changes_from_its_protocol_file_are_found(
     name: str, overrides: list[str], found: list[str]
 ) -> None:
     job = composed(name, *overrides)
-    assert overridden(job, protocol_config(protocol("digits"))) == found
+    assert overridden(job, composed("digits_v1")) == found

@@ -1,0 +1,82 @@
+"""One call of ``snnattack.benchmark.evaluate`` prepares its evaluation once: it composes the
+protocol's job config once, adapts the model once, and hands what it prepared on to the API's
+tail, whose record is right as the core makes it (no second preparation through
+``snnattack.evaluate``, no record patched after)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from harness import ROOT
+
+import snnattack
+from snnattack import api
+from snnattack.config import compose
+from snnattack.evaluation.reuse import weights
+from snnattack.interop import external
+
+ONE_ROW = """
+defaults:
+  - config
+  - override /method: [fgsm]
+  - _self_
+eps: [16]
+boxes: [white]
+seed: 0
+eval_batch_size: 16
+trainer:
+  limit_test_batches: 1
+attack:
+  eot_samples: 1
+  tune:
+    val_size: 16
+checks:
+  masking:
+    enabled: false
+benchmark:
+  protocol: one
+  version: 1
+  stochastic_eot: 2
+  name: null
+  reported: null
+"""
+
+
+def counted(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """A counter of the calls of ``module.name`` (each appends 1), the function still run."""
+    calls: list[int] = []
+    function = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def test_a_benchmark_call_composes_once_and_adapts_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from spikingjelly_digits import make_net
+
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    torch.manual_seed(0)
+    net = make_net()
+    api._composed.cache_clear()  # an earlier test's config of the same arguments is kept
+    composes = counted(monkeypatch, compose, "compose")  # Hydra's, in compose_config
+    adaptations = counted(monkeypatch, external, "adapt")
+    monkeypatch.setattr(api, "evaluate", lambda *a, **k: pytest.fail("prepared a second time"))
+    entry = snnattack.benchmark.evaluate(
+        net, protocol=tmp_path / "one_v1.yaml", name="SJ", T=4, path=tmp_path / "one.json"
+    )
+    assert len(composes) == 1 and len(adaptations) == 1
+    assert entry["robust_acc"].keys() == {"fgsm"} and entry["model"]["T"] == 4
+    # the record's description of the target, made right by the core, not patched after
+    assert entry["model"]["parameters"] == sum(p.numel() for p in net.parameters())
+    assert entry["provenance"]["weights"] == f"params:{weights(net)[:16]}"
+    assert entry["model"]["architecture"] == "torch.nn.modules.container.Sequential"
