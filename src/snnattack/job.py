@@ -55,7 +55,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     quiet_libraries()
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
-    process_settings(cfg)  # before any GPU work: cuBLAS reads its workspace setting once
+    # before any GPU work: cuBLAS reads its workspace setting once
+    process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32, cfg.deterministic)
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
     built = built_models(job.model)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
@@ -104,11 +105,13 @@ def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     )
 
 
-def process_settings(cfg: DictConfig) -> None:
+def process_settings(
+    threads: int | str, trainer: DictConfig, malloc: str, tf32: bool, deterministic: bool
+) -> None:
     """This process's torch threads (``threads``, shared among the ``trainer``'s devices),
     allocator policy (``malloc``), TF32 on CUDA (``tf32``) and deterministic kernels
-    (``deterministic``), as the validated ``cfg`` sets them."""
-    torch.set_num_threads(thread_share(cfg.threads, cfg.trainer))
-    set_malloc(cfg.malloc)
-    set_tf32(cfg.tf32)
-    set_determinism(cfg.deterministic)
+    (``deterministic``), as the validated config sets them."""
+    torch.set_num_threads(thread_share(threads, trainer))
+    set_malloc(malloc)
+    set_tf32(tf32)
+    set_determinism(deterministic)

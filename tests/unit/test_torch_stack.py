@@ -53,7 +53,7 @@ def test_the_installed_stack_fits_together() -> None:
 def test_the_readme_ci_and_conda_install_with_the_lock() -> None:
     command = 'pip install -e ".[test,interop]" -c constraints.txt'
     assert command in (ROOT / "README.md").read_text()
-    ci = 'python -m pip install --quiet -e ".[test,interop]" -c constraints.txt'
+    ci = 'pip install --quiet -e ".[test,interop]" -c constraints.txt'
     assert ci in (ROOT / ".ci/run").read_text()
     conda = (ROOT / "environment.yml").read_text()
     assert "- -c constraints.txt" in conda and "- -e .[test,interop]" in conda
