@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import subprocess
 import sys
 
@@ -184,9 +185,11 @@ def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
     digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, x, y = digits
-    api = sys.modules["snnattack.api"]
-    composed, compose = [], api.compose
-    monkeypatch.setattr(api, "compose", lambda *a, **k: composed.append(k) or compose(*a, **k))
+    api = importlib.import_module("snnattack.api")  # the module, not the package's function
+    composed, compose = [], api.compose_config
+    monkeypatch.setattr(
+        api, "compose_config", lambda *a, **k: composed.append(a) or compose(*a, **k)
+    )
     api._composed.cache_clear()
     api.PREPARED.clear()  # nor a preparation kept from an earlier test
     first = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
