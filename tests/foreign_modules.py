@@ -8,7 +8,9 @@ module itself imports what it uses and nothing of the package's siblings.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -24,3 +26,15 @@ def load(dotted: str) -> ModuleType:
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module
+
+
+def spikingjelly_framing() -> Callable:
+    """spikingjelly's framing by number, ``integrate_events_by_fixed_frames_number``: in
+    ``datasets/utils.py`` since spikingjelly 2.0 (loaded alone, as :func:`load` does), in the
+    ``datasets`` package itself before (0.0.0.0.14, the one Python 3.10 installs, whose package
+    imports no torchaudio)."""
+    spec = importlib.util.find_spec("spikingjelly")
+    assert spec is not None and spec.submodule_search_locations, "spikingjelly is not installed"
+    if Path(next(iter(spec.submodule_search_locations)), "datasets", "utils.py").is_file():
+        return load("spikingjelly.datasets.utils").integrate_events_by_fixed_frames_number
+    return importlib.import_module("spikingjelly.datasets").integrate_events_by_fixed_frames_number

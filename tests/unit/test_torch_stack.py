@@ -11,7 +11,7 @@ from pathlib import Path
 
 import conftest
 import pytest
-from foreign_modules import load
+from foreign_modules import spikingjelly_framing
 from foreign_nets import spikingjelly_plif
 from harness import ROOT
 
@@ -126,7 +126,7 @@ def test_a_torchaudio_that_cannot_import_is_read_and_named_without_importing_it(
     assert problem is not None and "torchaudio 2.11.0+cu128" in problem
     assert problem in conftest.pytest_report_header()
     # spikingjelly's framing, which the event tests compare with, loads all the same
-    assert callable(load("spikingjelly.datasets.utils").integrate_events_by_fixed_frames_number)
+    assert callable(spikingjelly_framing())
 
 
 @pytest.mark.usefixtures("broken_torchaudio")

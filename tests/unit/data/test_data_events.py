@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from foreign_modules import load
+from foreign_modules import spikingjelly_framing
 from tonic.transforms import ToFrame
 
 from snnattack.data.events import Framing, bin_counts, to_frames
@@ -14,9 +14,7 @@ from snnattack.errors import ConfigError
 
 SENSOR = (12, 10, 2)  # width, height, polarities
 # spikingjelly's framing by number, without its datasets package (which imports torchaudio)
-integrate_events_by_fixed_frames_number = load(
-    "spikingjelly.datasets.utils"
-).integrate_events_by_fixed_frames_number
+integrate_events_by_fixed_frames_number = spikingjelly_framing()
 
 
 def stream(n: int, seed: int) -> np.ndarray:
