@@ -88,7 +88,13 @@ def compose() -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def digits_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("digits_store")
+    """One store for the whole run: under pytest-xdist the workers share it (the store trains
+    each model once under its file lock, as for parallel jobs of a sweep)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return tmp_path_factory.mktemp("digits_store")
+    shared = tmp_path_factory.getbasetemp().parent / "digits_store"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture
