@@ -11,6 +11,8 @@ from pathlib import Path
 
 import conftest
 import pytest
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from foreign_modules import spikingjelly_framing
 from foreign_nets import spikingjelly_plif
 from harness import ROOT
@@ -43,6 +45,27 @@ def test_the_lock_pins_one_fitting_torch_stack_and_every_dependency() -> None:
     assert torch_stack_problem(stack) is None
     for name in ("lightning", "hydra-core", "torchattacks", "spikingjelly", "snntorch", "tonic"):
         assert name in pins, f"{name} is not locked in constraints.txt"
+
+
+def test_every_marked_line_of_the_lock_serves_a_python_the_package_declares() -> None:
+    """No line for a Python setup.cfg refuses (a dead pin), and CI's other Python is one the
+    package declares."""
+    declared = SpecifierSet(
+        next(
+            line.split("=", 1)[1].strip()
+            for line in (ROOT / "setup.cfg").read_text().splitlines()
+            if line.startswith("python_requires")
+        )
+    )
+    pythons = [f"3.{minor}" for minor in range(8, 20) if f"3.{minor}" in declared]
+    for line in LOCK.read_text().splitlines():
+        if ";" in line and not line.startswith("#"):
+            marker = Marker(line.split(";", 1)[1])
+            served = [v for v in pythons if marker.evaluate({"python_version": v})]
+            assert served, f"{line!r} serves no Python that setup.cfg declares ({declared})"
+    ci = (ROOT / ".ci/run").read_text()
+    others = ci.split("OTHER_PYTHONS=(", 1)[1].split(")", 1)[0].split()
+    assert others and all(v in declared for v in others), others
 
 
 def test_the_installed_stack_fits_together() -> None:
