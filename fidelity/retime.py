@@ -33,7 +33,7 @@ from fidelity.nets import TimeFirst, event_digits_net
 from fidelity.reference import reference_module
 from snnattack.attacks.methods.retime import Retime
 from snnattack.gradients import gradient_mode
-from snnattack.tools.retime_cost import method_params
+from tools.retime_cost import method_params
 
 REFERENCE = (
     "a clone of github.com/yuyi-sd/Spike-Retiming-Attacks (the folder holding utils/attack.py)"

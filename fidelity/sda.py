@@ -40,7 +40,7 @@ from fidelity.reference import reference_module
 from snnattack.attacks.methods.sda import SDA
 from snnattack.config.keys import CONF_DIR
 from snnattack.gradients import gradient_mode
-from snnattack.tools.stored import stored_job
+from tools.stored import stored_job
 
 EVENT_DIGITS = (  # the event-digits job of experiments/digits_events_attacks.yaml
     "dataset=digits_events",

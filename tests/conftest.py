@@ -47,7 +47,7 @@ def _seed() -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A ``cuda``-marked test skips where torch sees no CUDA device (CI, laptops); on a GPU
-    machine it runs with the rest (``snnattack.tools.gpu_check`` runs them by themselves)."""
+    machine it runs with the rest (``python -m tools.gpu_check`` runs them by themselves)."""
     if item.get_closest_marker("cuda") is not None and not torch.cuda.is_available():
         pytest.skip("needs a CUDA device (torch.cuda.is_available() is False)")
 

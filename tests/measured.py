@@ -1,5 +1,5 @@
 """Running a measurement command in-process: its record (JSON on stdout) and its tables
-(stderr), for the tests of snnattack.tools and of the checkout's fidelity/."""
+(stderr), for the tests of snnattack.tools and of the checkout's tools/ and fidelity/."""
 
 import json
 from collections.abc import Callable

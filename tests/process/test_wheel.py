@@ -1,6 +1,8 @@
 """snnattack as a library: a wheel built with ``python -m build`` (through its sdist), installed
 into a fresh virtual environment and run from a folder outside the checkout, through the Python
-API and the ``snnattack`` command.
+API and the ``snnattack`` command. The wheel holds the package's modules, every one and no
+other: the step bench a user runs (``snnattack.tools.step_cost``), not the developer's tools
+of the checkout's ``tools/`` nor the comparisons of its ``fidelity/``.
 
 The new environment sees the running one's packages (torch, Lightning, Hydra: no download) but
 its own snnattack: the wheel is installed with ``--no-deps``, and the child runs without
@@ -16,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -78,6 +81,20 @@ def _venv_over_this_environment(folder: Path) -> Path:
     return python
 
 
+# an import of the checkout's folders beside src/, which an installed package does not have
+OUTSIDE_IMPORT = re.compile(r"^\s*(from|import) (tools|fidelity)\b", re.M)
+
+
+def _package_modules() -> set[str]:
+    """The checkout's modules of the package, as the wheel names them."""
+    package = ROOT / "src" / "snnattack"
+    return {
+        f"snnattack/{p.relative_to(package).as_posix()}"
+        for p in package.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+
+
 def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
@@ -87,12 +104,23 @@ def test_a_wheel_installed_outside_the_checkout_runs_the_api_and_a_job(tmp_path:
     dist = tmp_path / "dist"
     _run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=tmp_path)
     (wheel,) = dist.glob("snnattack-*.whl")
-    with zipfile.ZipFile(wheel) as shipped:  # the package only: no comparison with other code
+    with zipfile.ZipFile(wheel) as shipped:  # the package only: no developer tool, no comparison
         names = shipped.namelist()
         sources = [shipped.read(n).decode() for n in names if n.endswith(".py")]
     assert all(n.startswith(("snnattack/", "snnattack-")) for n in names), names
+    assert {n for n in names if n.endswith(".py")} == _package_modules()  # every one, no other
+    # the step bench a user runs ships; the checkout's tools/ (the developer's measurements and
+    # checks) and fidelity/ (the comparisons with other projects' code) do not
+    assert sorted(n for n in names if n.startswith("snnattack/tools/")) == [
+        "snnattack/tools/__init__.py",
+        "snnattack/tools/command.py",
+        "snnattack/tools/step_cost.py",
+    ]
+    developer = {p.name for p in (ROOT / "tools").glob("*.py")} - {"__init__.py"}
+    assert {"peer_compare.py", "gpu_check.py", "timings.py", "stored.py"} <= developer
+    assert not any(n.rpartition("/")[2] in developer for n in names), names
     assert not any("fidelity" in n for n in names)
-    assert not any("from fidelity" in text or "--reference" in text for text in sources)
+    assert not any(OUTSIDE_IMPORT.search(text) or "--reference" in text for text in sources)
     python = _venv_over_this_environment(tmp_path / "venv")
     _run(python, "-m", "pip", "install", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     work = tmp_path / "work"  # outside the checkout: no conf/, no src/

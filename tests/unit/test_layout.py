@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
     ("job", "api"),  # a job's data flow and the Python API
-    ("tools",),  # measurements a user runs: step, thread, ensemble and retime cost, the peer
+    ("tools",),  # the measurement a user runs: the step bench (the checkout's tools/ has the rest)
     ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
@@ -174,6 +174,65 @@ def test_an_import_from_the_package_root_is_upward() -> None:
     assert imports_in("import snnattack", "snnattack.records.provenance") == {"snnattack"}
     assert LAYER[unit("snnattack")] > max(LAYER[unit(m)] for m in modules() if m != "snnattack")
     assert "snnattack.api" in modules()["snnattack"]  # the root's own lazy import of the API
+
+
+CHECKOUT_TOOLS = ROOT / "tools"  # the developer's measurements and checks, not installed
+USER_TOOLS = {"__init__", "command", "step_cost"}  # the package's tools/: the Table S2 bench
+
+
+def import_roots(source: str) -> set[str]:
+    """The first names of the absolute imports of ``source`` (``tools`` for
+    ``from tools.gpu_rows import beyond``), the ones inside functions too."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_import_root_reader_sees_lazy_and_from_imports() -> None:
+    source = "import torch.nn\nfrom tools.gpu_rows import x\ndef f():\n    import fidelity\n"
+    assert import_roots(source) == {"torch", "tools", "fidelity"}
+    assert import_roots("from . import command\nfrom .step_cost import bench\n") == set()
+
+
+def test_the_developers_tools_live_in_the_checkout_and_the_package_imports_none() -> None:
+    """The developer's measurements and checks are the checkout's ``tools/`` beside
+    ``fidelity/`` (issue 57), run from its root as ``python -m tools.<name>``: the package
+    keeps only the step bench a user runs and what it needs, and no module of the package
+    imports the checkout's ``tools`` or ``fidelity`` (an installed package has neither)."""
+    kept = {p.stem for p in (PACKAGE / "tools").glob("*.py")}
+    assert kept == USER_TOOLS
+    moved = {p.stem for p in CHECKOUT_TOOLS.glob("*.py")} - {"__init__"}
+    assert {"peer_compare", "gpu_check", "timings", "thread_cost", "stored"} <= moved
+    assert not moved & kept
+    outward = {
+        module_name(path): sorted(roots)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (roots := import_roots(path.read_text()) & {"tools", "fidelity"})
+    }
+    assert len(modules()) > 100 and outward == {}
+
+
+def test_each_of_the_checkouts_tools_is_said_with_its_command() -> None:
+    """The checkout's ``tools`` is the folder beside ``fidelity/`` (found from the repository
+    root, as setup.cfg's pytest ``pythonpath`` puts it); each command in it (a module with a
+    ``main``) is named in its docstring as ``python -m tools.<name>``. They may import the
+    package (the measurements share :mod:`snnattack.tools.command`), never the reverse."""
+    import tools
+
+    assert tools.__file__ == str(CHECKOUT_TOOLS / "__init__.py")
+    sources = {p.stem: p.read_text() for p in CHECKOUT_TOOLS.glob("*.py") if p.stem != "__init__"}
+    shared = {n for n, text in sources.items() if "from snnattack.tools.command import" in text}
+    assert shared == {"thread_cost", "ensemble_cost", "retime_cost"}
+    commands = {name for name, text in sources.items() if "def main(" in text}
+    assert commands == {
+        "thread_cost", "ensemble_cost", "retime_cost", "peer_compare", "timings", "gpu_check"
+    }  # fmt: skip
+    for name in commands:
+        assert f"python -m tools.{name}" in tools.__doc__, name
 
 
 def test_a_jobs_data_flow_reads_in_fifty_lines() -> None:
@@ -333,8 +392,9 @@ def hydra_compose_calls(source: str) -> set[str]:
 
 def test_hydra_is_composed_in_one_function_of_the_package() -> None:
     """Every entrance that composes a job config in the process (the Python API, the benchmark
-    through it, the measurements of ``tools/``) calls ``config/compose.py``'s
-    ``compose_config``; no other function of the package calls Hydra's compose (issue 57)."""
+    through it, and outside the package the checkout's ``tools/stored.py``) calls
+    ``config/compose.py``'s ``compose_config``; no other function of the package calls Hydra's
+    compose (issue 57)."""
     found = {
         (path.relative_to(PACKAGE).as_posix(), function)
         for path in sorted(PACKAGE.rglob("*.py"))

@@ -55,7 +55,6 @@ EXCEPTIONS = {
     ("ann", "training/conversion.py"): "a conversion starts from a trained ANN (its base kind)",
     ("conversion", "training/hybrid.py"): "hybrid training starts from a converted SNN",
     ("conversion", "training/checks.py"): "the train.conversion block's name",
-    ("rga", "tools/peer_compare.py"): "the comparison with the peer reports STBP and RGA",
 }
 
 

@@ -1,6 +1,7 @@
 """Hydra's compose in one place: the job config of ``conf/`` with the command line's overrides,
 as ``run.py`` composes it, for every entrance that composes one in the process (the Python API,
-the benchmark through it, the measurements of :mod:`snnattack.tools`)."""
+the benchmark through it, and outside the package the measurements of the checkout's
+``tools/stored.py``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Measurements a user runs, one command each (``python -m snnattack.tools.<name>``): an attack
-step per gradient mode (:mod:`.step_cost`), a step per torch thread count
-(:mod:`.thread_cost`), the default ensemble (:mod:`.ensemble_cost`), a Spike-Retiming step over
-a PGD step (:mod:`.retime_cost`), the timings of the documented commands (:mod:`.timings`) and
-the checks of a GPU (:mod:`.gpu_check`); their shared options and output in :mod:`.command`.
-The comparisons with other projects' code live in the checkout's ``fidelity/`` folder, not
-here."""
+"""The measurement a user runs: an attack step per gradient mode, beside the RGA paper's
+Table S2 on a GPU (``python -m snnattack.tools.step_cost``, :mod:`.step_cost`), its options
+and output in :mod:`.command`. The developer's measurements and checks (thread count, the
+ensemble, Spike-Retiming, the peer, the README's timings, the GPU check) live in the
+checkout's ``tools/`` folder, the comparisons with other projects' code in its ``fidelity/``
+folder: neither is installed."""

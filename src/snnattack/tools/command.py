@@ -1,8 +1,9 @@
-"""What every measurement command of :mod:`snnattack.tools` shares (and the comparisons of the
-checkout's ``fidelity/`` folder): the seed and allocator options, a bad option refused in one
-line before any measurement, the tables on stderr and the record as JSON on stdout; and, for
-the benches of an untrained model (:mod:`.step_cost`, :mod:`.thread_cost`), its options,
-their checks and the model built and calibrated on a random batch."""
+"""What every measurement command shares, :mod:`snnattack.tools.step_cost` and those of the
+checkout's ``tools/`` and ``fidelity/`` folders: the seed and allocator options, a bad option
+refused in one line before any measurement, the tables on stderr and the record as JSON on
+stdout; and, for the benches of an untrained model (:mod:`.step_cost`, the checkout's
+``tools/thread_cost.py``), its options, their checks and the model built and calibrated on a
+random batch."""
 
 from __future__ import annotations
 

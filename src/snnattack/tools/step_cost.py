@@ -13,10 +13,10 @@ step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA devic
 also holds (``paper``) the absolute times and peak memory beside the RGA paper's Table S2
 (``paper:`` of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
 
-The other measurements are commands of their own: a step per torch thread count
-(:mod:`snnattack.tools.thread_cost`), the default ensemble
-(:mod:`snnattack.tools.ensemble_cost`), a Spike-Retiming step over a PGD step
-(:mod:`snnattack.tools.retime_cost`).
+The developer's other measurements are commands of the checkout's ``tools/`` folder (not
+installed), run from the repository root: a step per torch thread count
+(``python -m tools.thread_cost``), the default ensemble (``python -m tools.ensemble_cost``), a
+Spike-Retiming step over a PGD step (``python -m tools.retime_cost``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m snnattack.tools.ensemble_cost`: today's Square only within its block, and both
+"""`python -m tools.ensemble_cost`: today's Square only within its block, and both
 Squares timed on the same batches with the same result."""
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from measured import output
 
 from snnattack.attacks.methods import build_attack
 from snnattack.attacks.methods.square import Square
-from snnattack.tools.ensemble_cost import main, square_of
+from tools.ensemble_cost import main, square_of
 
 
 def test_the_ensemble_bench_builds_todays_square_only_within_its_block() -> None:

@@ -1,4 +1,4 @@
-"""``python -m snnattack.tools.gpu_check``: one line and exit code 2 without a GPU; its jobs
+"""``python -m tools.gpu_check``: one line and exit code 2 without a GPU; its jobs
 are valid configs (checked here as if a GPU were present) that attack one trained model on
 the whole test set; its report names the device, each check and every row on both devices,
 and it fails beyond the tolerance or where the GPU merges two modes."""
@@ -15,7 +15,8 @@ from harness import compose
 from snnattack.config import validate
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
-from snnattack.tools import gpu_check, step_cost
+from snnattack.tools import step_cost
+from tools import gpu_check
 
 
 def test_without_a_gpu_it_says_so_in_one_line(

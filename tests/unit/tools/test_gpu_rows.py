@@ -1,5 +1,5 @@
 """The CPU/GPU comparison of ``gpu_check`` in samples, and its rule that gradient modes that
-differ on the CPU must differ on the GPU (:mod:`snnattack.tools.gpu_rows`)."""
+differ on the CPU must differ on the GPU (:mod:`tools.gpu_rows`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from snnattack.tools.gpu_rows import beyond, merged_modes, side_by_side, still_right
+from tools.gpu_rows import beyond, merged_modes, side_by_side, still_right
 
 
 def metrics(clean: float, *rows: tuple[str, float, float], n: int = 450) -> dict[str, Any]:

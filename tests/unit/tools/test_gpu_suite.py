@@ -1,5 +1,5 @@
 """The suite's part of ``gpu_check``: its pytest command, parallel where pytest-xdist is
-installed, and the failures by name from pytest's JUnit XML (:mod:`snnattack.tools.gpu_suite`)."""
+installed, and the failures by name from pytest's JUnit XML (:mod:`tools.gpu_suite`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from snnattack.tools import gpu_suite
+from tools import gpu_suite
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">

@@ -1,4 +1,4 @@
-"""`python -m snnattack.tools.peer_compare`: on a CPU, the operator calls per PGD step of the
+"""`python -m tools.peer_compare`: on a CPU, the operator calls per PGD step of the
 peer and of this project's attacks in a markdown report, the line saying that times need a
 GPU; a machine without spikingjelly refused in one line."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from snnattack.tools.peer_compare import GPU_ONLY, PEER, main
+from tools.peer_compare import GPU_ONLY, PEER, main
 
 
 def test_on_a_cpu_the_report_counts_operator_calls_per_step(

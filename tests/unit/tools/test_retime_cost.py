@@ -1,11 +1,11 @@
-"""`python -m snnattack.tools.retime_cost`: each budget's step over a PGD step, the event
+"""`python -m tools.retime_cost`: each budget's step over a PGD step, the event
 digits at any frame side, and bad options refused in one line."""
 
 import pytest
 import torch
 from measured import output
 
-from snnattack.tools.retime_cost import main
+from tools.retime_cost import main
 
 
 def test_the_retime_bench_times_each_budget_over_a_pgd_step(capsys: pytest.CaptureFixture) -> None:
@@ -39,7 +39,7 @@ def test_the_retime_bench_records_the_event_digits_at_any_frame_side() -> None:
 
     from snnattack.data.digits_events import record
     from snnattack.data.events import to_frames
-    from snnattack.tools.retime_cost import event_digits
+    from tools.retime_cost import event_digits
 
     small = event_digits(3, 4, 8)  # the event digits' own sensor (16) and digit size (12)
     streams = record(load_digits().images[:3] / 16.0)

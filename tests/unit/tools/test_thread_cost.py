@@ -1,10 +1,10 @@
-"""`python -m snnattack.tools.thread_cost`: a forward and an STBP step per thread count, each
+"""`python -m tools.thread_cost`: a forward and an STBP step per thread count, each
 over the first count's, and a count below one refused."""
 
 import pytest
 from measured import TINY, output
 
-from snnattack.tools.thread_cost import main
+from tools.thread_cost import main
 
 
 def test_bench_times_a_step_on_each_thread_count(capsys: pytest.CaptureFixture) -> None:

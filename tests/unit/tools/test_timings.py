@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from harness import ROOT
 
-from snnattack.tools import timings
+from tools import timings
 
 HEADLINE = (
     "| headline sweep (quick start) | `python run.py -m attack=rga,stbp lambda=0.5,0.9,1.0` "

@@ -1,5 +1,5 @@
 """The same job on the CPU and on the GPU, and the gradient modes on the GPU, compared in
-samples: what ``python -m snnattack.tools.gpu_check`` decides from two ``metrics.json``.
+samples: what ``python -m tools.gpu_check`` decides from two ``metrics.json``.
 
 A GPU sums floats in another order than the CPU, so a sample whose margin (or a membrane
 potential near the threshold) lies within rounding may be classified, or fooled, otherwise.

@@ -1,5 +1,5 @@
 """Cost of the default worst-case ensemble, today's Square against this project's
-(``python -m snnattack.tools.ensemble_cost [--eps 8] [--test-size N] [--store DIR]``).
+(``python -m tools.ensemble_cost [--eps 8] [--test-size N] [--store DIR]``).
 
 The quick start's digits model (from the store, trained there if missing) is attacked at one
 ε on the digits test set by the default ensemble (``conf/method/ensemble.yaml``), its HART
@@ -33,8 +33,8 @@ from snnattack.config.parse import attack_settings
 from snnattack.config.rules import RULES
 from snnattack.data import first_samples
 from snnattack.tools.command import check, parser, run
-from snnattack.tools.stored import stored_job
 from snnattack.values import integer, optional
+from tools.stored import stored_job
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's
 
@@ -155,7 +155,7 @@ def ensemble_table(record: dict[str, Any]) -> Table:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    out = parser("python -m snnattack.tools.ensemble_cost", __doc__)
+    out = parser("python -m tools.ensemble_cost", __doc__)
     out.add_argument("--eps", type=float, default=8, help="the ensemble's ε in 1/255")
     out.add_argument("--test-size", type=int, default=None, help="test images (all)")
     out.add_argument(

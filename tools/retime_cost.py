@@ -1,5 +1,5 @@
 """Cost of a Spike-Retiming step against a plain PGD step on the same model
-(``python -m snnattack.tools.retime_cost [options]``).
+(``python -m tools.retime_cost [options]``).
 
 The model is ``digits_net`` on binary event frames ``[T, 2, 8, 8]`` (the event digits'
 shape), or any registered model on the digits recorded by a larger simulated sensor (``model``,
@@ -123,7 +123,7 @@ def retime_table(record: dict[str, Any]) -> Table:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    out = parser("python -m snnattack.tools.retime_cost", __doc__)
+    out = parser("python -m tools.retime_cost", __doc__)
     out.add_argument("--batch", type=int, default=32, help="event digits per step")
     out.add_argument("--T", type=int, default=4, help="time bins")
     out.add_argument("--steps", type=int, default=20, help="steps of each attack run")

@@ -1,5 +1,5 @@
 """The test suite on the GPU machine, its failures by name: a part of
-``python -m snnattack.tools.gpu_check``.
+``python -m tools.gpu_check``.
 
 It runs from a checkout's root (an installed package has no ``tests/``), in parallel with
 pytest-xdist where it is installed (the suite's tests share no files: each has its own

@@ -1,4 +1,4 @@
-"""The peer's side of :mod:`snnattack.tools.peer_compare`: a spikingjelly 2.0 multi-step CIFAR
+"""The peer's side of :mod:`tools.peer_compare`: a spikingjelly 2.0 multi-step CIFAR
 VGG-11 and the wrapper a spikingjelly user puts around it for ``torchattacks``, and the
 contenders of the LIF alone (this project's LIF, a plain torch loop, spikingjelly's
 ``LIFNode``), all with the same dynamics so that their spikes can be compared.
@@ -31,7 +31,7 @@ def require_spikingjelly() -> None:
         import spikingjelly.activation_based  # noqa: F401
     except ImportError:
         raise UserError(
-            "python -m snnattack.tools.peer_compare compares with spikingjelly, which is not "
+            "python -m tools.peer_compare compares with spikingjelly, which is not "
             "installed; accepted: pip install spikingjelly==2.0.0"
         ) from None
 

@@ -1,4 +1,5 @@
-"""Checks this project on a CUDA GPU in one command: ``python -m snnattack.tools.gpu_check``.
+"""Checks this project on a CUDA GPU in one command, from a checkout's root:
+``python -m tools.gpu_check``.
 
 Without a CUDA device it says so in one line and exits with code 2. With one it runs, each in
 a child process as a user would (inheriting this environment, ``PYTHONPATH`` included), into
@@ -40,7 +41,7 @@ import torch
 from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.runtime.cli import ArgumentParser, refuse
-from snnattack.tools import gpu_rows, gpu_suite
+from tools import gpu_rows, gpu_suite
 
 QUIET = ("trainer.enable_progress_bar=false", "hydra.callbacks.report.single=false")
 # the per-mode job: digits' own recipe (30 epochs, about 98.7 % clean) on all 450 test
@@ -276,7 +277,7 @@ def report(rows: list[dict[str, Any]], device: str, comparison: dict[str, Any]) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(prog="python -m snnattack.tools.gpu_check", description=__doc__)
+    parser = ArgumentParser(prog="python -m tools.gpu_check", description=__doc__)
     parser.add_argument("--out", default="gpu_check.md", help="the markdown report's path")
     parser.add_argument(
         "--tolerance", type=int, default=TOLERANCE, help="samples a row's CPU and GPU may differ"

@@ -1,5 +1,5 @@
 """This project against what a GPU user would pick instead, in one process on one device, as a
-markdown report: ``python -m snnattack.tools.peer_compare --out report.md``.
+markdown report: ``python -m tools.peer_compare --out report.md``.
 
 1. PGD at 8/255 (α 2/255) on a spikingjelly 2.0 multi-step CIFAR VGG-11 (LIFNode, ATan,
    average pooling; BN statistics of the random batch, so that every layer spikes):
@@ -45,7 +45,7 @@ from snnattack.errors import UserError
 from snnattack.process.clock import synced_time
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.tools import step_cost
-from snnattack.tools.peer_nets import (
+from tools.peer_nets import (
     Neuron,
     UserWrapped,
     lif_contenders,
@@ -65,7 +65,7 @@ Attack = Callable[[int], torch.Tensor]  # steps -> adversarial examples
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     out = ArgumentParser(
-        prog="python -m snnattack.tools.peer_compare",
+        prog="python -m tools.peer_compare",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

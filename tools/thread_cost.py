@@ -1,5 +1,5 @@
 """A forward and an STBP attack step per torch thread count, interleaved:
-``python -m snnattack.tools.thread_cost --threads 1 2 [options]``.
+``python -m tools.thread_cost --threads 1 2 [options]``.
 
 Builds the named model (untrained, BatchNorm statistics calibrated on the random batch so
 that it spikes) and times, in every repeat, a forward (no autograd) and an STBP attack step
@@ -32,7 +32,7 @@ from snnattack.values import integer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    out = parser("python -m snnattack.tools.thread_cost", __doc__)
+    out = parser("python -m tools.thread_cost", __doc__)
     add_model_options(out)
     out.add_argument(
         "--threads", type=int, nargs="+", required=True, help="torch thread counts, e.g. 1 2"

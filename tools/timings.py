@@ -1,4 +1,4 @@
-"""``python -m snnattack.tools.timings``: measure how long the documented commands take, and write
+"""``python -m tools.timings``: measure how long the documented commands take, and write
 the README's timings table (the one place the README and the experiment headers take
 timings from).
 
@@ -7,10 +7,10 @@ checkpoint store (so training is included) and into a fresh temporary folder; th
 records the wall time, the date and the machine (CPU model and cores, GPU if any). Rows of
 commands not measured this time are kept as they were.
 
-    python -m snnattack.tools.timings                  # headline sweep, test suite, digits_table2
-    python -m snnattack.tools.timings --only headline  # one row
-    python -m snnattack.tools.timings --only digits_eps digits_cost --dry-run  # print only
-    python -m snnattack.tools.timings --only digits_table2 --keep runs  # keep its sweep
+    python -m tools.timings                  # headline sweep, test suite, digits_table2
+    python -m tools.timings --only headline  # one row
+    python -m tools.timings --only digits_eps digits_cost --dry-run  # print only
+    python -m tools.timings --only digits_table2 --keep runs  # keep its sweep
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-START = "<!-- timings: start (written by python -m snnattack.tools.timings; do not edit) -->"
+START = "<!-- timings: start (written by python -m tools.timings; do not edit) -->"
 END = "<!-- timings: end -->"
 HEADER = ["run", "command", "wall time", "measured on"]
 DEFAULT = ("headline", "suite", "digits_table2")
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path.cwd()
     known = targets(root)
     parser = argparse.ArgumentParser(
-        prog="python -m snnattack.tools.timings",
+        prog="python -m tools.timings",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
