@@ -5,7 +5,7 @@ Without a CUDA device it says so in one line and exits with code 2. With one it 
 a child process as a user would (inheriting this environment, ``PYTHONPATH`` included), into
 a temporary folder with one model store:
 
-- from a checkout's root, the default suite (pytest-xdist where installed) and then the tests
+- from a checkout's root, the default suite (on pytest-xdist workers) and then the tests
   marked ``cuda`` (none may skip), each failure by name (:mod:`.gpu_suite`);
 - one digits model trained enough to tell gradient modes apart (the digits recipe, trained
   once by the first job, reused by all), attacked on the whole test set by the same job per
@@ -91,7 +91,7 @@ def suite_checks(junit: Path, workers: int) -> list[Check]:
     if not gpu_suite.has_suite():
         return []
     suite = gpu_suite.pytest_command(DEFAULT_SUITE, junit / "suite.xml", workers)
-    cuda = gpu_suite.pytest_command("cuda", junit / "cuda.xml", 1)
+    cuda = gpu_suite.pytest_command("cuda", junit / "cuda.xml", 0)  # one by one, in process
     return [
         Check("default suite", tuple(suite[3:]), tool="pytest"),
         Check("CUDA tests", tuple(cuda[3:]), tool="pytest"),

@@ -1,15 +1,14 @@
 """The test suite on the GPU machine, its failures by name: a part of
 ``python -m tools.gpu_check``.
 
-It runs from a checkout's root (an installed package has no ``tests/``), in parallel with
-pytest-xdist where it is installed (the suite's tests share no files: each has its own
-``tmp_path`` and store), else serially, and reads pytest's JUnit XML for the names of the
+It runs from a checkout's root (an installed package has no ``tests/``), on as many
+pytest-xdist workers as asked (the suite's tests share no files but the model store, which
+locks), and reads pytest's JUnit XML for the names of the
 tests that failed or erred and how many skipped.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -23,18 +22,12 @@ def has_suite() -> bool:
     return TESTS.is_dir()
 
 
-def has_xdist() -> bool:
-    """Whether pytest-xdist is installed (``-n``)."""
-    return importlib.util.find_spec("xdist") is not None
-
-
 def pytest_command(marks: str, junit: Path, workers: int) -> list[str]:
     """pytest on the tests selected by ``marks`` (a ``-m`` expression), writing ``junit``;
-    ``workers`` processes with xdist where installed and ``workers > 1``."""
-    parallel = ["-n", str(workers)] if workers > 1 and has_xdist() else []
+    on ``workers`` pytest-xdist processes (the test extra installs it)."""
     return [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marks,
-        f"--junitxml={junit}", *parallel,
+        f"--junitxml={junit}", "-n", str(workers),
     ]  # fmt: skip
 
 
