@@ -11,11 +11,11 @@ from pathlib import Path
 
 import conftest
 import pytest
-from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from foreign_modules import spikingjelly_framing
 from foreign_nets import spikingjelly_plif
 from harness import ROOT
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 
 from snnattack.errors import ConfigError
 from snnattack.interop import external

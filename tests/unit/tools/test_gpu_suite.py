@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tools import gpu_suite
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
