@@ -20,6 +20,7 @@ import math
 import numbers
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from snnattack.errors import ConfigError
@@ -134,8 +135,10 @@ def declare(rules: dict[str, Rule], order: float = KIND) -> None:
         RULES.enter(key, rule, order)
 
 
+@cache
 def matches(key: str, pattern: str) -> bool:
-    """Whether a dotted ``key`` matches ``pattern``, whose ``*`` stands for one level."""
+    """Whether a dotted ``key`` matches ``pattern``, whose ``*`` stands for one level (kept:
+    every validation asks it for each key against each rule)."""
     parts, wanted = key.split("."), pattern.split(".")
     if len(parts) != len(wanted):
         return False

@@ -105,6 +105,7 @@ def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
 def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
     """Whether the dotted ``key`` is a key of the schema, or below a free-form node."""
     keys, free, _ = schema(conf_dir)
@@ -169,10 +170,15 @@ def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
 
 def children(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
     """The names of the known keys directly below the dotted ``key`` (none for a leaf)."""
+    return list(_children(key, conf_dir))
+
+
+@cache
+def _children(key: str, conf_dir: Path) -> tuple[str, ...]:
     keys, _, _ = schema(conf_dir)
     depth = key.count(".") + 1
     below = (p.split(".") for p in keys if p.count(".") == depth)
-    return sorted({parts[-1] for parts in below if matches(key, ".".join(parts[:-1]))})
+    return tuple(sorted({parts[-1] for parts in below if matches(key, ".".join(parts[:-1]))}))
 
 
 def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
