@@ -116,7 +116,7 @@ def job_config(
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validate`); ``validated=False``:
     composed only, no notes (the benchmark validates it once its model took the protocol's
-    images, :mod:`snnattack.benchmark.run`).
+    images, :mod:`snnattack.benchmark.evaluation`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
@@ -340,7 +340,7 @@ def prepared_evaluation(
     ``crafter``), under the ``settings`` of a validated config and the config itself,
     resolved (``config``, which the record keeps): what
     :func:`evaluate` prepares of its arguments, and what the benchmark prepares of a protocol
-    (:mod:`snnattack.benchmark.run`) and hands on to :func:`run_evaluation`, composed and
+    (:mod:`snnattack.benchmark.evaluation`) and hands on to :func:`run_evaluation`, composed and
     adapted once. ``about`` adds to the record's description of the target (the benchmark's
     parameter count and weights hash), so that the record is right as the core makes it."""
     encoding = config["encoding"]
