@@ -42,7 +42,7 @@ from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
-from snnattack.evaluation.core import Runner, device_of
+from snnattack.evaluation.core import RunSettings, device_of
 from snnattack.gradients import check_mode, checked_mode, sole_mode
 from snnattack.interop import inputs
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
@@ -442,14 +442,14 @@ def run_evaluation(
             "source=<the model to craft on>, or boxes=['white']"
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
-    runner = Runner.on(device_of(target), progress)
+    run_settings = RunSettings.on(device_of(target), progress)
     return core.record_attacks(
         settings,
         target,
         crafter,
         _loader(data, prepared.batch_size),
         val,
-        runner,
+        run_settings,
         models=copy.deepcopy(prepared.described),  # the record's own: the kept one unchanged
         config=copy.deepcopy(prepared.config),
         recordings=recordings,

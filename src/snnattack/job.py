@@ -27,7 +27,7 @@ from snnattack.config.parse import (
     tracking_settings,
 )
 from snnattack.data import datamodule
-from snnattack.evaluation.core import Runner, record_attacks
+from snnattack.evaluation.core import RunSettings, record_attacks
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
@@ -81,9 +81,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
 
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
-        runner = Runner(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
+        run_settings = RunSettings(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
         return record_attacks(
-            job, target, source, data, data, runner, models=models, config=resolved
+            job, target, source, data, data, run_settings, models=models, config=resolved
         )
 
 
