@@ -21,8 +21,8 @@ from snnattack.config import validate
 from snnattack.config.parse import (
     analysis_settings,
     attack_settings,
-    check_settings,
     data_settings,
+    masking_settings,
     store_settings,
     tracking_settings,
 )
@@ -93,7 +93,7 @@ def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     return JobSettings(
         attack=attack_settings(cfg),
         data=data_settings(cfg),
-        checks=check_settings(cfg),
+        masking=masking_settings(cfg),
         analysis=analysis_settings(cfg),
         specs=tuple(attack_specs(cfg)),
         tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),

@@ -42,9 +42,9 @@ from snnattack.evaluation.attacked import (
     refuse_whole_loop_modes,
     with_random_eot,
 )
-from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.kinds import with_kinds
+from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
@@ -90,7 +90,7 @@ def record_under_test(
     ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
     (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
-    ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
+    ``settings.masking`` enables them the masking checks probe ``probed`` (the attacked target
     if None; :func:`record_attacks` passes an unprepared copy of the target) on the first test
     images (on rank 0 only).
     ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
@@ -116,7 +116,7 @@ def record_under_test(
         otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
         if validation is not None:
             size = len(validation[1])
-            with _status(settings.checks.progress, f"tuning on {size} validation images"):
+            with _status(settings.masking.progress, f"tuning on {size} validation images"):
                 fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
                 specs = tune_specs(
                     settings.attack, specs, target, source, validation, {*reused, *fitted}
@@ -158,11 +158,11 @@ def record_under_test(
         notes=list(settings.notes),
         **provenance(),
     )
-    checks = settings.checks
-    if checks.enabled and trainer.is_global_zero:
+    masking = settings.masking
+    if masking.enabled and trainer.is_global_zero:
         probed.to(device)  # Lightning hands its modules back on the CPU after a GPU test
-        x, y = first_samples(loader, probe_count(checks, record.n), device)
-        record.masking = job_checks(checks, attack.recipe, probed, record.results, x, y)
+        x, y = first_samples(loader, probe_count(masking, record.n), device)
+        record.masking = job_masking_checks(masking, attack.recipe, probed, record.results, x, y)
     return record, evaluator
 
 
@@ -222,7 +222,7 @@ def record_attacks(
     copy. Rank 0 hands the finished record to ``run_settings.keep``."""
     refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
     random_eot = settings.attack.random_eot_samples is not None
-    probed = probed_model(target) if settings.checks.enabled or random_eot else None
+    probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:
         attack, specs = with_random_eot(
             settings.attack, settings.specs, probed, _first_batch(test).to(device_of(probed))

@@ -58,7 +58,7 @@ def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
 
     monkeypatch.setattr(core, "tune_specs", on_device("tune"))
     monkeypatch.setattr(core, "fit_specs", on_device("fit"))
-    monkeypatch.setattr(core, "job_checks", checks)
+    monkeypatch.setattr(core, "job_masking_checks", checks)
     job = job_settings(compose(*QUICK, "boxes=[white,black]"))
     data = TensorDataset(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
     record, _ = record_under_test(
