@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader
 
+from snnattack import inputs
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
@@ -44,10 +45,9 @@ from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import RunSettings, device_of
 from snnattack.gradients import check_mode, checked_mode, sole_mode
-from snnattack.interop import inputs
+from snnattack.inputs import dataset_of
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.inputs import dataset_of
 from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
