@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader
 
+from snnattack import inputs
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
@@ -42,12 +43,11 @@ from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
-from snnattack.evaluation.core import Runner, device_of
+from snnattack.evaluation.core import RunSettings, device_of
 from snnattack.gradients import check_mode, checked_mode, sole_mode
-from snnattack.interop import inputs
+from snnattack.inputs import dataset_of
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.inputs import dataset_of
 from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
@@ -116,7 +116,7 @@ def job_config(
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validate`); ``validated=False``:
     composed only, no notes (the benchmark validates it once its model took the protocol's
-    images, :mod:`snnattack.benchmark.run`).
+    images, :mod:`snnattack.benchmark.evaluation`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
@@ -340,7 +340,7 @@ def prepared_evaluation(
     ``crafter``), under the ``settings`` of a validated config and the config itself,
     resolved (``config``, which the record keeps): what
     :func:`evaluate` prepares of its arguments, and what the benchmark prepares of a protocol
-    (:mod:`snnattack.benchmark.run`) and hands on to :func:`run_evaluation`, composed and
+    (:mod:`snnattack.benchmark.evaluation`) and hands on to :func:`run_evaluation`, composed and
     adapted once. ``about`` adds to the record's description of the target (the benchmark's
     parameter count and weights hash), so that the record is right as the core makes it."""
     encoding = config["encoding"]
@@ -442,14 +442,14 @@ def run_evaluation(
             "source=<the model to craft on>, or boxes=['white']"
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
-    runner = Runner.on(device_of(target), progress)
+    run_settings = RunSettings.on(device_of(target), progress)
     return core.record_attacks(
         settings,
         target,
         crafter,
         _loader(data, prepared.batch_size),
         val,
-        runner,
+        run_settings,
         models=copy.deepcopy(prepared.described),  # the record's own: the kept one unchanged
         config=copy.deepcopy(prepared.config),
         recordings=recordings,

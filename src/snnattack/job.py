@@ -21,13 +21,13 @@ from snnattack.config import validate
 from snnattack.config.parse import (
     analysis_settings,
     attack_settings,
-    check_settings,
     data_settings,
+    masking_settings,
     store_settings,
     tracking_settings,
 )
 from snnattack.data import datamodule
-from snnattack.evaluation.core import Runner, record_attacks
+from snnattack.evaluation.core import RunSettings, record_attacks
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
@@ -81,9 +81,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
 
         data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
-        runner = Runner(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
+        run_settings = RunSettings(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
         return record_attacks(
-            job, target, source, data, data, runner, models=models, config=resolved
+            job, target, source, data, data, run_settings, models=models, config=resolved
         )
 
 
@@ -93,7 +93,7 @@ def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     return JobSettings(
         attack=attack_settings(cfg),
         data=data_settings(cfg),
-        checks=check_settings(cfg),
+        masking=masking_settings(cfg),
         analysis=analysis_settings(cfg),
         specs=tuple(attack_specs(cfg)),
         tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),

@@ -138,7 +138,7 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
-class CheckSettings:
+class MaskingSettings:
     """The gradient-masking checks after the attacks (``checks.masking``), shown on a
     progress bar where the attacks' is (``trainer.enable_progress_bar``)."""
 
@@ -235,7 +235,7 @@ class JobSettings:
 
     attack: AttackSettings
     data: DataSettings
-    checks: CheckSettings
+    masking: MaskingSettings
     analysis: AnalysisSettings
     specs: tuple[AttackSpec, ...] = ()
     tunes: bool = False  # whether any row's gradient mode is tuned on validation data

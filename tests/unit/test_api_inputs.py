@@ -1,5 +1,5 @@
 """Bad input to the Python API (``snnattack.evaluate``, ``attack``, ``gradient_mode``) is refused
-before any attack in one line naming the argument (``snnattack.interop.inputs``); nothing is
+before any attack in one line naming the argument (``snnattack.inputs``); nothing is
 written and the user's model is unchanged. Legal neighbours of each case still run."""
 
 from __future__ import annotations

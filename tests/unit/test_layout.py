@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("models",),  # the architectures
     ("data",),  # the datamodules
     ("config",),  # validation before any work, and the config's own blocks parsed
-    ("interop",),  # foreign and user-built networks as SpikingNets
+    ("inputs",),  # the Python API's gate: a user's data, models and arguments checked once
+    ("interop",),  # foreign and user-built networks as SpikingNets (model=external: the gate)
     ("attacks",),  # attack methods, crafting, ensemble, tuning, an attack run's rows
     ("training",),  # training kinds, fitting, a job's models (target and black-box source)
     ("analysis",),  # analyses of a trained model

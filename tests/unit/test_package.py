@@ -76,5 +76,5 @@ def test_the_benchmark_is_a_plain_module_served_on_first_use() -> None:
     assert out.stdout.strip() == "[]"
     assert type(snnattack.benchmark) is types.ModuleType
     assert type(snnattack.benchmark.evaluate) is types.FunctionType
-    assert snnattack.benchmark.evaluate.__module__ == "snnattack.benchmark.run"
+    assert snnattack.benchmark.evaluate.__module__ == "snnattack.benchmark.evaluation"
     assert "benchmark" in snnattack.__all__

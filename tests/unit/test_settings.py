@@ -33,9 +33,9 @@ SEAMS = {
     "job's config, whose benchmark block names the protocol",
     ("benchmark/callback.py", "start"): "a Hydra job-start callback: the benchmark block of the "
     "job's config checked, its protected keys compared with the protocol file's config",
-    ("benchmark/run.py", "check_classes"): "snnattack.benchmark.evaluate's check of the model "
-    "against the protocol's data, whose shape and classes its config holds, before the data are "
-    "read",
+    ("benchmark/evaluation.py", "check_classes"): "snnattack.benchmark.evaluate's check of "
+    "the model against the protocol's data, whose shape and classes its config holds, before "
+    "the data are read",
     ("benchmark/callback.py", "settings"): "the protected keys of a job's config (attacks, "
     "boxes, ε, test subset, data) as written, to compare with the protocol file's",
 }
@@ -113,7 +113,7 @@ def test_job_settings_carry_the_configs_values() -> None:
     assert (job.data.name, job.data.seed, job.data.eval_batch_size) == ("digits", 4, 16)
     assert job.data.batch_size == cfg.train.batch_size
     assert job.data.params == dict(cfg.dataset.params)
-    assert job.checks.probe_size == 8 and job.checks.enabled is True
+    assert job.masking.probe_size == 8 and job.masking.enabled is True
     assert (job.analysis.lam, job.analysis.theta) == (0.5, 0.8)
     assert list(job.analysis.selected) == ["shuffle"]
     assert job.analysis.accelerator == cfg.trainer.accelerator
@@ -125,7 +125,7 @@ def test_data_settings_take_another_seed_for_a_training_datamodule() -> None:
     assert data_settings(cfg, seed=11).seed == 11
 
 
-@pytest.mark.parametrize("field", ["attack", "data", "checks", "analysis"])
+@pytest.mark.parametrize("field", ["attack", "data", "masking", "analysis"])
 def test_job_settings_are_frozen(field: str) -> None:
     job = job_settings(compose())
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -17,8 +17,8 @@ from snnattack.errors import ConfigError
 from snnattack.settings import (
     AnalysisSettings,
     AttackSettings,
-    CheckSettings,
     DataSettings,
+    MaskingSettings,
     Recipe,
     StoreSettings,
     TrackingSettings,
@@ -69,9 +69,9 @@ def data_settings(cfg: DictConfig, seed: int | None = None) -> DataSettings:
     )
 
 
-def check_settings(cfg: DictConfig) -> CheckSettings:
+def masking_settings(cfg: DictConfig) -> MaskingSettings:
     """The gradient-masking checks (``checks.masking``)."""
-    return CheckSettings(
+    return MaskingSettings(
         **_plain(cfg.checks.masking), progress=bool(cfg.trainer.enable_progress_bar)
     )
 

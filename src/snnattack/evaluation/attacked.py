@@ -19,7 +19,7 @@ from torch import nn
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import takes_eot
 from snnattack.errors import UserError
-from snnattack.evaluation.checks import is_random
+from snnattack.evaluation.masking import is_random
 from snnattack.gradients import per_step_refusal
 from snnattack.interop.prepared import PREPARED, state_of
 from snnattack.models.fold import folded
@@ -86,7 +86,7 @@ def with_random_eot(
 ) -> tuple[AttackSettings, list[AttackSpec]]:
     """The attack settings and rows to run on ``model``: as they are, unless
     ``attack.random_eot_samples`` is set and ``model``'s forward is random (two passes of the
-    images ``x`` under two seeds differ, :func:`~snnattack.evaluation.checks.is_random`; the
+    images ``x`` under two seeds differ, :func:`~snnattack.evaluation.masking.is_random`; the
     caller passes a copy it made, so the user's model is never run here). Then every gradient
     that averages draws, the recipe's and each ensemble component's whose method takes EOT,
     averages at least ``attack.random_eot_samples`` (more where ``attack.eot_samples`` or an

@@ -42,9 +42,9 @@ from snnattack.evaluation.attacked import (
     refuse_whole_loop_modes,
     with_random_eot,
 )
-from snnattack.evaluation.checks import job_checks, probe_count
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.kinds import with_kinds
+from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
@@ -70,7 +70,7 @@ def _status(shown: bool, text: str) -> Iterator[None]:
         yield
 
 
-def evaluation_record(
+def record_under_test(
     attacked: tuple[nn.Module, nn.Module | None],
     specs: list[AttackSpec],
     settings: JobSettings,
@@ -90,7 +90,7 @@ def evaluation_record(
     ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
     (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
-    ``settings.checks`` enables them the masking checks probe ``probed`` (the attacked target
+    ``settings.masking`` enables them the masking checks probe ``probed`` (the attacked target
     if None; :func:`record_attacks` passes an unprepared copy of the target) on the first test
     images (on rank 0 only).
     ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
@@ -116,7 +116,7 @@ def evaluation_record(
         otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
         if validation is not None:
             size = len(validation[1])
-            with _status(settings.checks.progress, f"tuning on {size} validation images"):
+            with _status(settings.masking.progress, f"tuning on {size} validation images"):
                 fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
                 specs = tune_specs(
                     settings.attack, specs, target, source, validation, {*reused, *fitted}
@@ -158,16 +158,16 @@ def evaluation_record(
         notes=list(settings.notes),
         **provenance(),
     )
-    checks = settings.checks
-    if checks.enabled and trainer.is_global_zero:
+    masking = settings.masking
+    if masking.enabled and trainer.is_global_zero:
         probed.to(device)  # Lightning hands its modules back on the CPU after a GPU test
-        x, y = first_samples(loader, probe_count(checks, record.n), device)
-        record.masking = job_checks(checks, attack.recipe, probed, record.results, x, y)
+        x, y = first_samples(loader, probe_count(masking, record.n), device)
+        record.masking = job_masking_checks(masking, attack.recipe, probed, record.results, x, y)
     return record, evaluator
 
 
 @dataclass(frozen=True)
-class Runner:
+class RunSettings:
     """How an entrance has the evaluation run, as plain settings: the Lightning Trainer's
     keys (``trainer``: a job's ``trainer`` block, the API's one device), the job's registry of
     Trainers that a failed job tears down (``trainers``) and its ``loggers``, its folder
@@ -182,7 +182,7 @@ class Runner:
     keep: Callable[[JobRecord], None] | None = None
 
     @classmethod
-    def on(cls, device: torch.device, progress: bool) -> Runner:
+    def on(cls, device: torch.device, progress: bool) -> RunSettings:
         """The attacks on one ``device`` (the Python API's: its model's), showing the progress
         bar (rows, ensemble components, batches) if ``progress``, without a model summary or
         checkpoints, and nothing kept but the record returned."""
@@ -203,7 +203,7 @@ def record_attacks(
     source: nn.Module | None,
     test: L.LightningDataModule | DataLoader,
     validation_data: L.LightningDataModule | Dataset | None,
-    runner: Runner,
+    run_settings: RunSettings,
     *,
     models: dict[str, Any],
     config: dict[str, Any],
@@ -215,14 +215,14 @@ def record_attacks(
     ``attack.tune.val_size`` images of ``validation_data`` (a datamodule's validation split, or
     a dataset; None is refused where they are needed). ``models`` are the records of the target
     and the source (each with its ``kind``), ``config`` the resolved config; ``recordings``
-    are the test split's raw events (:func:`evaluation_record`). With
+    are the test split's raw events (:func:`record_under_test`). With
     ``attack.random_eot_samples`` set, an unprepared copy of the target is probed on the first
     test batch, before the seeds, and a random forward raises the EOT draws
     (:func:`~snnattack.evaluation.attacked.with_random_eot`); the masking checks probe the same
-    copy. Rank 0 hands the finished record to ``runner.keep``."""
+    copy. Rank 0 hands the finished record to ``run_settings.keep``."""
     refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
     random_eot = settings.attack.random_eot_samples is not None
-    probed = probed_model(target) if settings.checks.enabled or random_eot else None
+    probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:
         attack, specs = with_random_eot(
             settings.attack, settings.specs, probed, _first_batch(test).to(device_of(probed))
@@ -237,17 +237,17 @@ def record_attacks(
         target, source, fold_bn=settings.attack.fold_bn, compiled=settings.attack.compiled
     )
     trainer = lightning_trainer(
-        dict(runner.trainer),
-        runner.trainers,
-        logger=list(runner.loggers) or False,
+        dict(run_settings.trainer),
+        run_settings.trainers,
+        logger=list(run_settings.loggers) or False,
         inference_mode=False,  # the attacks differentiate the input
-        default_root_dir=runner.output_dir,
+        default_root_dir=run_settings.output_dir,
     )
     spec = result_spec(config)
-    sweep = sweep_folder() if runner.output_dir is not None else None
+    sweep = sweep_folder() if run_settings.output_dir is not None else None
     world = trainer.world_size
     shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}
-    record, evaluator = evaluation_record(
+    record, evaluator = record_under_test(
         attacked,
         specs,
         settings,
@@ -263,12 +263,12 @@ def record_attacks(
     )
     crafting = {"white": settings.model, "black": settings.source}
     record.results = with_kinds(record.results, models["target"], models["source"], crafting)
-    if trainer.is_global_zero and runner.output_dir is not None:
-        record = annotate(settings, record, target, evaluator, test, runner.output_dir)
-    if trainer.is_global_zero and runner.keep is not None:
-        runner.keep(record)
+    if trainer.is_global_zero and run_settings.output_dir is not None:
+        record = annotate(settings, record, target, evaluator, test, run_settings.output_dir)
+    if trainer.is_global_zero and run_settings.keep is not None:
+        run_settings.keep(record)
     if trainer.is_global_zero and sweep is not None:
-        remember(shared, record.results, runner.output_dir, sweep)
+        remember(shared, record.results, run_settings.output_dir, sweep)
     return record
 
 

@@ -26,9 +26,9 @@ from hydra.utils import instantiate
 from torch import nn
 
 from snnattack.errors import ConfigError, UserError
+from snnattack.inputs import check_model
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.foreign import adapt
-from snnattack.interop.inputs import check_model
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
@@ -227,7 +227,7 @@ def _check_on_dataset(
     net: SpikingNet, dataset: dict[str, Any], target: str, finite: bool, frames: bool
 ) -> None:
     """The factory's network on one image of the dataset's shape
-    (:func:`snnattack.interop.inputs.check_model`): finite weights where ``finite`` (not
+    (:func:`snnattack.inputs.check_model`): finite weights where ``finite`` (not
     when ``checkpoint=`` replaces them), a forward that runs and returns logits of
     ``dataset.num_classes`` classes. Event ``frames`` are not probed."""
     if "image_size" not in dataset or frames:

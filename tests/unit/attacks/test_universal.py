@@ -15,7 +15,7 @@ from snnattack.attacks.methods.sparsefool_universal import UniversalSparseFool
 from snnattack.attacks.universal import fit_specs, needs_fitting
 from snnattack.config import validate
 from snnattack.errors import ConfigError, UserError
-from snnattack.evaluation.checks import largest_l0
+from snnattack.evaluation.masking import largest_l0
 from snnattack.gradients import gradient_mode
 from snnattack.settings import AttackSettings, AttackSpec, Recipe
 

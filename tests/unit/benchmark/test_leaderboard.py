@@ -141,7 +141,7 @@ def test_the_committed_pages_are_the_committed_entries(tmp_path: Path) -> None:
 
 def test_the_leaderboard_command_imports_no_torch(tmp_path: Path) -> None:
     """``python -m snnattack.benchmark.leaderboard DIR`` reads JSON and writes text: a fresh
-    process that builds the pages loads neither torch nor the benchmark's runner (the package
+    process that builds the pages loads neither torch nor the benchmark's evaluation (the package
     serves ``snnattack.benchmark.evaluate`` on first use), so a page of 1,000 entries takes
     about a second of CPU, Python's start included (docs/performance.md)."""
     folder = tmp_path / "entries"
@@ -150,7 +150,7 @@ def test_the_leaderboard_command_imports_no_torch(tmp_path: Path) -> None:
     code = (
         "import sys; from snnattack.benchmark.leaderboard import main; "
         f"code = main([{str(folder)!r}, '--out', {str(tmp_path / 'site')!r}]); "
-        "print(code, 'torch' in sys.modules, 'snnattack.benchmark.run' in sys.modules)"
+        "print(code, 'torch' in sys.modules, 'snnattack.benchmark.evaluation' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "0 False False"

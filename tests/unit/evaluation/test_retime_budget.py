@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from snnattack.evaluation.budget import EventBudget, l0_histogram, sample_moves
-from snnattack.evaluation.checks import largest_l0
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.evaluation.masking import largest_l0
 from snnattack.settings import AttackSpec, Recipe
 
 

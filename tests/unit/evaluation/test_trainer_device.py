@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from snnattack.evaluation import core
-from snnattack.evaluation.core import device_of, evaluation_record
+from snnattack.evaluation.core import device_of, record_under_test
 from snnattack.job import job_settings
 
 META = torch.device("meta")
@@ -58,10 +58,10 @@ def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
 
     monkeypatch.setattr(core, "tune_specs", on_device("tune"))
     monkeypatch.setattr(core, "fit_specs", on_device("fit"))
-    monkeypatch.setattr(core, "job_checks", checks)
+    monkeypatch.setattr(core, "job_masking_checks", checks)
     job = job_settings(compose(*QUICK, "boxes=[white,black]"))
     data = TensorDataset(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
-    record, _ = evaluation_record(
+    record, _ = record_under_test(
         (nn.Linear(3, 2), nn.Linear(3, 2)),
         list(job.specs),
         job,

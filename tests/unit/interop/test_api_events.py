@@ -2,7 +2,7 @@
 multi-step shape, 2 input channels) attacked by ``sda`` and PGD on event frames
 ``[B, T, 2, H, W]`` with ``overrides=['dataset=digits_events']``, its frames fed time first
 as the user's own loop feeds them; bad event inputs refused in one line naming the argument
-(``snnattack.interop.inputs.Samples``, docs/interop.md, "Event data")."""
+(``snnattack.inputs.Samples``, docs/interop.md, "Event data")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from torch import nn
 import snnattack
 from snnattack.data.digits_events import DigitsEventsDataModule
 from snnattack.errors import UserError
-from snnattack.interop.inputs import Samples, check_batch
+from snnattack.inputs import Samples, check_batch
 from snnattack.interop.streams import framed_recordings
 from snnattack.models.zoo import build
 

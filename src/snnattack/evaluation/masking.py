@@ -1,5 +1,7 @@
 """Gradient-masking checks run after every job's attacks (``checks.masking``); they warn, they
-never fail a job.
+never fail a job. They are diagnostics of a job's results, not the config's checks (the rules
+of several keys that refuse a job before any work: ``values.CHECKS``, declared in
+:mod:`snnattack.attacks.checks` and :mod:`snnattack.training.checks`).
 
 An evaluation that reports high robustness may only show that its gradients are broken
 (Athalye et al., ICML 2018; Carlini et al. 2019, "On Evaluating Adversarial Robustness"). As
@@ -21,7 +23,7 @@ An evaluation that reports high robustness may only show that its gradients are 
 The probes (zero gradients, random forward, unbounded ε) use the first ``probe_size`` test
 images, never more than the job attacked (:func:`probe_count`); the comparisons read the job's
 result rows. ``tolerance`` (ASR points, and at least one sample's worth, :func:`margin`)
-absorbs noise. Each probe is shown on a progress bar (``CheckSettings.progress``), and its
+absorbs noise. Each probe is shown on a progress bar (``MaskingSettings.progress``), and its
 seconds are logged and kept in the record (``masking.seconds``).
 """
 
@@ -44,7 +46,7 @@ from snnattack.attacks.crafting import craft, spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.universal import needs_fitting
 from snnattack.gradients import gradient_mode
-from snnattack.settings import CheckSettings, Recipe
+from snnattack.settings import MaskingSettings, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def probes(total: int, shown: bool) -> Iterator[Probes]:
         yield Probes(bar, total)
 
 
-def probe_count(settings: CheckSettings, attacked: int) -> int:
+def probe_count(settings: MaskingSettings, attacked: int) -> int:
     """How many images the probes use: the first ``probe_size`` test images, but never more
     than the ``attacked`` ones (a job limited by ``trainer.limit_test_batches`` probes only
     what it evaluated); the console says so when it probes fewer than ``probe_size``."""
@@ -295,7 +297,7 @@ def is_binary(x: torch.Tensor) -> bool:
 
 
 def masking_checks(
-    settings: CheckSettings,
+    settings: MaskingSettings,
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -355,8 +357,8 @@ def masking_checks(
     return {"flagged": flagged, "checks": checks, "probe_size": len(y), "seconds": timed.seconds}
 
 
-def job_checks(
-    settings: CheckSettings,
+def job_masking_checks(
+    settings: MaskingSettings,
     recipe: Recipe,
     model: nn.Module,
     results: list[Any],

@@ -1,15 +1,17 @@
-"""What a user hands to the Python API (``snnattack.evaluate``, ``attack``, ``gradient_mode``)
-and to ``model=external``, checked once before any attack: one :class:`UserError` line naming
-the argument and what is accepted, instead of an error from deep inside torch or a silent
-wrong result (docs/errors.md, "The Python API's inputs").
+"""The Python API's input gate: what a user hands to the Python API (``snnattack.evaluate``,
+``attack``, ``gradient_mode``, ``snnattack.benchmark.evaluate``) and to ``model=external``,
+checked once before any attack: one :class:`UserError` line naming the argument and what is
+accepted, instead of an error from deep inside torch or a silent wrong result (docs/errors.md,
+"The Python API's inputs"). It lies below the foreign networks' adapters
+(:mod:`snnattack.interop`), whose ``model=external`` check runs :func:`check_model`, and
+imports none of them.
 
 - Data: images a floating-point tensor ``[B, ...]``, finite and in [0, 1] (under an event
   dataset, :class:`Samples`: event frames ``[B, T, C, H, W]`` of the model's T, finite,
   non-negative, of the event encoding's values: binary {0, 1}, integer counts, or scaled
   counts in [0, 1]; images for an event dataset and frames for an image one are refused);
-  labels class
-  indices (``torch.long``) of shape ``[B]`` in range of the model's classes; as many labels
-  as images; at least one image; a DataLoader's batches ``(images, labels)`` pairs.
+  labels class indices (``torch.long``) of shape ``[B]`` in range of the model's classes;
+  as many labels as images; at least one image; a DataLoader's batches ``(images, labels)`` pairs.
 - Models (:func:`check_model`): weights real (not on the meta device) and finite; one
   image's forward runs (its error named in one line), returns one tensor of logits
   ``[1, K]`` (a tuple such as ``(out, spikes)`` is refused, not guessed at) that depends

@@ -12,7 +12,8 @@ import torch
 from fixtures_digits import trained
 from torch import nn
 
-from snnattack.evaluation.checks import (
+from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.evaluation.masking import (
     apgd_weaker_than_pgd,
     asr_falls,
     black_box_stronger,
@@ -20,10 +21,9 @@ from snnattack.evaluation.checks import (
     random_flips_asr,
     random_flips_stronger,
 )
-from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.settings import AttackSpec, CheckSettings, Recipe
+from snnattack.settings import AttackSpec, MaskingSettings, Recipe
 
-SETTINGS = CheckSettings(
+SETTINGS = MaskingSettings(
     enabled=True,
     probe_size=64,
     zero_grad_share=0.0,

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack import api
+from snnattack import api, inputs
 from snnattack.api import Data
 from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
 from snnattack.benchmark.protocol import hydra_value, named
@@ -32,9 +32,8 @@ from snnattack.config.parse import data_settings
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
-from snnattack.interop import inputs
+from snnattack.inputs import Samples, dataset_of
 from snnattack.interop.external import as_spiking_net, check_foreign
-from snnattack.interop.inputs import Samples, dataset_of
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
