@@ -168,13 +168,9 @@ def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
     return ""
 
 
-def children(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
-    """The names of the known keys directly below the dotted ``key`` (none for a leaf)."""
-    return list(_children(key, conf_dir))
-
-
 @cache
-def _children(key: str, conf_dir: Path) -> tuple[str, ...]:
+def children(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, ...]:
+    """The names of the known keys directly below the dotted ``key`` (none for a leaf)."""
     keys, _, _ = schema(conf_dir)
     depth = key.count(".") + 1
     below = (p.split(".") for p in keys if p.count(".") == depth)
