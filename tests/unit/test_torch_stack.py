@@ -4,6 +4,7 @@ said in one line naming the packages and the fix, and no test or module needs to
 from __future__ import annotations
 
 import ast
+import configparser
 import importlib
 import logging
 import sys
@@ -50,13 +51,9 @@ def test_the_lock_pins_one_fitting_torch_stack_and_every_dependency() -> None:
 def test_every_marked_line_of_the_lock_serves_a_python_the_package_declares() -> None:
     """No line for a Python setup.cfg refuses (a dead pin), and CI's other Python is one the
     package declares."""
-    declared = SpecifierSet(
-        next(
-            line.split("=", 1)[1].strip()
-            for line in (ROOT / "setup.cfg").read_text().splitlines()
-            if line.startswith("python_requires")
-        )
-    )
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    declared = SpecifierSet(setup["options"]["python_requires"])
     pythons = [f"3.{minor}" for minor in range(8, 20) if f"3.{minor}" in declared]
     for line in LOCK.read_text().splitlines():
         if ";" in line and not line.startswith("#"):
