@@ -18,6 +18,8 @@ Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of import
 - ``lif_loops``: runs a test with the fused LIF's loops in the C kernel and on torch ops.
 - ``digits_store``: the session's model store folder, shared by every test that only needs
   *a* trained model (a model is trained once per training spec, then read back).
+- ``direct``, ``poisson``: the digits SNN from that store with direct (or Poisson) encoding,
+  and its first 200 test images and labels, read once per test module.
 
 For the process boundary itself (signals, DDP, launchers) use ``harness.run_py`` (a real child
 process). Module-level code imports ``ROOT``, ``CONF``, ``QUICK``, ``compose`` from ``harness``.
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import fixtures_digits
 import harness
 import pytest
 import torch
@@ -95,6 +98,16 @@ def digits_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = tmp_path_factory.getbasetemp().parent / "digits_store"
     shared.mkdir(exist_ok=True)
     return shared
+
+
+@pytest.fixture(scope="module")
+def direct(digits_store: Path) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    return fixtures_digits.trained(digits_store)
+
+
+@pytest.fixture(scope="module")
+def poisson(digits_store: Path) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    return fixtures_digits.trained(digits_store, "encoding=poisson")
 
 
 @pytest.fixture

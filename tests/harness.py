@@ -10,6 +10,8 @@ boundary: signals, DDP, launchers that start their own processes.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import io
 import json
 import logging
@@ -58,12 +60,19 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offl
 def compose(*overrides: str, experiment: str | None = None, hydra: bool = False) -> DictConfig:
     """``conf/config.yaml`` (or ``experiments/EXPERIMENT.yaml`` on top of it) with
     ``overrides``, as Hydra composes it for a job; ``hydra=True`` keeps the ``hydra`` node
-    (sweeper params, callbacks)."""
-    folder, name, extra = CONF, "config", []
+    (sweeper params, callbacks). Each test gets its own copy, free to change: a composition is
+    made once per process (about 0.4 s; Hydra builds the tree node by node) and copied (15 ms)."""
+    folder, name, extra = CONF, "config", ()
     if experiment is not None:
-        folder, name, extra = EXPERIMENTS, experiment, [f"hydra.searchpath=[file://{CONF}]"]
+        folder, name, extra = EXPERIMENTS, experiment, (f"hydra.searchpath=[file://{CONF}]",)
+    return copy.deepcopy(_composed(folder, name, (*extra, *overrides), hydra))
+
+
+@functools.cache
+def _composed(folder: Path, name: str, overrides: tuple[str, ...], hydra: bool) -> DictConfig:
+    """Hydra's composition of ``name`` in ``folder`` (a refusal raises, and is not kept)."""
     with initialize_config_dir(str(folder), version_base="1.3"):
-        return hydra_compose(name, overrides=[*extra, *overrides], return_hydra_config=hydra)
+        return hydra_compose(name, overrides=list(overrides), return_hydra_config=hydra)
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:

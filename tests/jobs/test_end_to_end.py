@@ -25,6 +25,7 @@ def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
     return sweep_metrics(tmp / sweep_dir)
 
 
+@pytest.mark.slow
 def test_main_sweep_trains_each_model_once_and_reuses_it(tmp_path: Path) -> None:
     first = sweep(tmp_path, "sweep1")
     assert len(first) == 6

@@ -70,6 +70,7 @@ def check_report(sweep: Path, figures: set[str], sections: set[str]) -> None:
         assert f"## {section}" in markdown
 
 
+@pytest.mark.slow
 def test_digits_table2_sweep_ends_with_its_report_also_in_wandb(tmp_path: Path) -> None:
     sweep = run_experiment(
         tmp_path,

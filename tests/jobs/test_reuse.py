@@ -40,6 +40,7 @@ def sweep(tmp: Path, folder: str, *overrides: str) -> list[dict]:
     return sweep_metrics(tmp / folder)
 
 
+@pytest.mark.slow
 def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
     tmp_path: Path,
 ) -> None:
@@ -72,6 +73,7 @@ def test_a_sweep_over_attack_reuses_square_rows_which_equal_a_fresh_computation(
             assert {k: rows(fresh)[key][k] for k in MEASURED} == {k: row[k] for k in MEASURED}
 
 
+@pytest.mark.slow
 def test_a_kept_row_of_wrong_types_is_computed_again_with_a_warning_naming_its_file(
     tmp_path: Path,
 ) -> None:
@@ -107,6 +109,7 @@ def model(seed: int = 0) -> torch.nn.Module:
     return build("digits_net", num_classes=10, in_channels=1, T=2)
 
 
+@pytest.mark.slow
 def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)

@@ -48,6 +48,7 @@ def test_a_digits_job_prints_its_path_models_table_and_time_without_library_nois
     assert "epoch 2 of 3" not in console  # the progress bar shows the epochs: no line per epoch
 
 
+@pytest.mark.slow
 def test_help_shows_three_examples_and_the_groups_without_internal_files() -> None:
     proc = subprocess.run(
         [sys.executable, str(RUN_PY), "--help"], capture_output=True, text=True, timeout=60

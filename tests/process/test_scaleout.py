@@ -139,6 +139,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) ->
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
     other = run(
         tmp_path,

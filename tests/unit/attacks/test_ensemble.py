@@ -4,12 +4,10 @@ run on the samples earlier ones failed to fool, robust accuracy at or below ever
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
-from fixtures_digits import trained
 from harness import QUIET, compose
 
 from snnattack.attacks.crafting import craft
@@ -32,11 +30,6 @@ DETERMINISTIC = (
 
 def config(*overrides: str):
     return compose("method=[ensemble]", *overrides)
-
-
-@pytest.fixture(scope="module")
-def direct(digits_store: Path):
-    return trained(digits_store)
 
 
 def test_default_components_name_existing_modes_and_methods() -> None:

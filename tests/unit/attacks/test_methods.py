@@ -10,7 +10,6 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from fixtures_digits import trained
 from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
@@ -32,16 +31,6 @@ FAST = {
     "sapgd": {"steps": 5},
     "square": {"n_queries": 50},
 }  # small settings: the contract, not the strength
-
-
-@pytest.fixture(scope="module")
-def direct(digits_store: Path):
-    return trained(digits_store)
-
-
-@pytest.fixture(scope="module")
-def poisson(digits_store: Path):
-    return trained(digits_store, "encoding=poisson")
 
 
 COMBINATIONS = [

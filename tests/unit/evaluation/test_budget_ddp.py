@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -32,6 +33,7 @@ def _rank(rank: int, port: int, out: dict) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_a_rank_that_attacked_nothing_gathers_with_the_others() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,12 +4,9 @@ on a plain digits SNN attacked properly."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
 import lightning as L
-import pytest
 import torch
-from fixtures_digits import trained
 from torch import nn
 
 from snnattack.evaluation.evaluator import AttackEvaluator
@@ -43,16 +40,6 @@ class ZeroGradient(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.detach() + 0.0 * x
-
-
-@pytest.fixture(scope="module")
-def direct(digits_store: Path):
-    return trained(digits_store)
-
-
-@pytest.fixture(scope="module")
-def poisson(digits_store: Path):
-    return trained(digits_store, "encoding=poisson")
 
 
 def rows_of(model, x, y, specs=SPECS, eot: int = 1) -> list[dict]:

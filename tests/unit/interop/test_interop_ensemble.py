@@ -76,6 +76,7 @@ def snntorch_body(native: nn.Module) -> nn.Module:
     return net
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rebuild", [spikingjelly_body, snntorch_body])
 def test_the_ensemble_gives_the_same_robust_accuracy_as_on_the_native_model(
     rebuild, digits_store: Path
