@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -55,9 +57,15 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     quiet_libraries()
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
-    # before any GPU work: cuBLAS reads its workspace setting once
-    process_settings(cfg.threads, cfg.trainer, cfg.malloc, cfg.tf32, cfg.deterministic)
     specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
+    # before any GPU work: cuBLAS reads its workspace setting once
+    process_settings(
+        resolved["threads"],
+        resolved["trainer"],
+        resolved["malloc"],
+        resolved["tf32"],
+        resolved["deterministic"],
+    )
     built = built_models(job.model)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
     spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
@@ -106,7 +114,7 @@ def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
 
 
 def process_settings(
-    threads: int | str, trainer: DictConfig, malloc: str, tf32: bool, deterministic: bool
+    threads: int | str, trainer: Mapping[str, Any], malloc: str, tf32: bool, deterministic: bool
 ) -> None:
     """This process's torch threads (``threads``, shared among the ``trainer``'s devices),
     allocator policy (``malloc``), TF32 on CUDA (``tf32``) and deterministic kernels

@@ -14,8 +14,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig
-
 
 class Frozen(Mapping):
     """A read-only mapping (a config block inside the settings): no item can be set or
@@ -158,7 +156,7 @@ class AnalysisSettings:
     run by default (``trainer.accelerator``), and the neuron's leak λ and threshold θ that the
     static rate-current curve reads."""
 
-    selected: dict[str, DictConfig]
+    selected: Frozen
     accelerator: str
     lam: float
     theta: float

@@ -32,7 +32,7 @@ import ctypes
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,6 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -382,17 +381,17 @@ def measure_training_cost(
 @register("cost", order=30)
 def run(
     settings: AnalysisSettings,
-    opts: DictConfig,
+    opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,
     device: torch.device,
 ) -> dict[str, Any]:
-    """``analysis=[cost]``: :func:`measure_cost` on the first ``opts.batch_size`` test images."""
-    x, y = first_samples(dm.test_dataloader(), opts.batch_size, device)
+    """``analysis=[cost]``: :func:`measure_cost` on the first ``batch_size`` test images."""
+    x, y = first_samples(dm.test_dataloader(), opts["batch_size"], device)
     return {
         "batch_size": len(y),
-        "repeats": opts.repeats,
+        "repeats": opts["repeats"],
         "device": str(device),
         "threads": torch.get_num_threads(),
-        "modes": measure_cost(model, x, y, repeats=opts.repeats),
+        "modes": measure_cost(model, x, y, repeats=opts["repeats"]),
     }

@@ -8,12 +8,12 @@ validation data; RGA's backward assumes the actual points lie near the static cu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import nn
 
 from snnattack.analysis.base import register
@@ -100,7 +100,7 @@ def actual_curve(
 @register("rate_current", order=20)
 def run(
     settings: AnalysisSettings,
-    opts: DictConfig,
+    opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,
     device: torch.device,
@@ -110,13 +110,13 @@ def run(
     actual = actual_curve(
         model,
         dm.val_dataloader(),
-        layer=opts.layer,
-        n_points=opts.n_points,
-        seed=opts.seed,
-        limit_batches=opts.limit_batches,
+        layer=opts["layer"],
+        n_points=opts["n_points"],
+        seed=opts["seed"],
+        limit_batches=opts["limit_batches"],
         device=device,
     )
-    static = static_curve(settings.lam, settings.theta, opts.static_max, opts.static_points)
+    static = static_curve(settings.lam, settings.theta, opts["static_max"], opts["static_points"])
     return {"actual": actual, "static": static}
 
 

@@ -15,13 +15,12 @@ the order is lost. If accuracy stays, the network is rate-coded. Two modes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from snnattack.analysis.base import register
@@ -109,7 +108,7 @@ def shuffle_test(
 @register("shuffle", order=10)
 def run(
     settings: AnalysisSettings,
-    opts: DictConfig,
+    opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,
     device: torch.device,
@@ -118,8 +117,8 @@ def run(
     return shuffle_test(
         model,
         dm.test_dataloader(),
-        seed=opts.seed,
-        limit_batches=opts.limit_batches,
+        seed=opts["seed"],
+        limit_batches=opts["limit_batches"],
         device=device,
-        mode=opts.mode,
+        mode=opts["mode"],
     )

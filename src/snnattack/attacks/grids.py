@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from typing import Any
-
-from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
@@ -55,12 +54,10 @@ def tunable(mode: str) -> bool:
     return bool(spec.ranges) and not spec.fixed
 
 
-def grid(tune: dict[str, Any] | DictConfig, mode: str) -> list[dict[str, Any]]:
-    """Every point of ``mode``'s grid (the product of its parameters' values); ``[{}]`` for a
-    mode without parameters. A grid of more than ``tune["max_points"]`` points is refused
-    before its points are made."""
-    if isinstance(tune, DictConfig):
-        tune = OmegaConf.to_container(tune, resolve=True)
+def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
+    """Every point of ``mode``'s grid in ``tune`` (``attack.tune`` as plain containers: the
+    product of its parameters' values); ``[{}]`` for a mode without parameters. A grid of more
+    than ``tune["max_points"]`` points is refused before its points are made."""
     if not tunable(mode):
         return [{}]
     key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}

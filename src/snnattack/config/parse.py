@@ -77,10 +77,10 @@ def masking_settings(cfg: DictConfig) -> MaskingSettings:
 
 
 def analysis_settings(cfg: DictConfig) -> AnalysisSettings:
-    """The analyses a job runs (``analysis=[...]``)."""
+    """The analyses a job runs (``analysis=[...]``), each one's options frozen."""
     selected = cfg.get("analysis") or {}
     return AnalysisSettings(
-        selected=dict(selected.items()),
+        selected=freeze({name: _plain(opts) for name, opts in selected.items()}),
         accelerator=cfg.trainer.accelerator,
         lam=cfg["lambda"],
         theta=cfg.theta,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -116,18 +116,18 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK") or 0)
 
 
-def processes(trainer_cfg: Any) -> int:
+def processes(trainer: Mapping[str, Any]) -> int:
     """The processes a job's ``trainer`` keys start on this machine: one per device under
     DDP (``devices: auto`` on a GPU: every GPU), one otherwise."""
-    devices = trainer_cfg.devices
+    devices = trainer["devices"]
     if isinstance(devices, int):
         return devices
-    if devices == "auto" and trainer_cfg.accelerator in ("gpu", "cuda", "auto"):
+    if devices == "auto" and trainer["accelerator"] in ("gpu", "cuda", "auto"):
         return max(torch.cuda.device_count(), 1)
     return len(devices) if isinstance(devices, list | tuple | ListConfig) else 1
 
 
-def thread_share(threads: int | str, trainer_cfg: Any) -> int:
+def thread_share(threads: int | str, trainer: Mapping[str, Any]) -> int:
     """Torch threads for this process: ``threads``, or with ``auto`` this process's share of the
     cores it may use, among the jobs a joblib launcher runs at once and the DDP processes (on
     the CPU as on GPUs: each GPU process loads data and runs its host side on these cores)."""
@@ -139,4 +139,4 @@ def thread_share(threads: int | str, trainer_cfg: Any) -> int:
         n_jobs = HydraConfig.get().launcher.get("n_jobs")
         if isinstance(n_jobs, int):
             parallel = cores if n_jobs < 0 else n_jobs
-    return max(cores // (parallel * processes(trainer_cfg)), 1)
+    return max(cores // (parallel * processes(trainer)), 1)

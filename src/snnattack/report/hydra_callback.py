@@ -67,15 +67,20 @@ class ReportCallback(Callback):
             _report(folder, None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        _report(Path(config.hydra.sweep.dir), OmegaConf.select(config, "logger.wandb"))
+        wandb_cfg = OmegaConf.select(config, "logger.wandb")
+        _report(
+            Path(config.hydra.sweep.dir),
+            wandb_cfg and OmegaConf.to_container(wandb_cfg, resolve=True),
+        )
 
 
-def _report(folder: Path, wandb_cfg: DictConfig | None) -> None:
-    """Writes ``folder``'s report (and logs it to W&B if ``wandb_cfg``); one line either way."""
+def _report(folder: Path, wandb_cfg: dict[str, Any] | None) -> None:
+    """Writes ``folder``'s report (and logs it to W&B if ``wandb_cfg``, the ``logger.wandb``
+    block); one line either way."""
     try:
         report = write_report(folder)
         if wandb_cfg:
-            log_to_wandb(report, OmegaConf.to_container(wandb_cfg, resolve=True))
+            log_to_wandb(report, wandb_cfg)
         print(f"report: {report.files['html']}")
     except Exception as err:  # the results stand whatever happens to the report
         print(f"report: not written for {folder} ({type(err).__name__}: {err})")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures_digits import trained
-from harness import QUICK, compose
+from harness import QUICK, compose, resolved
 
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.attacks.parse import attack_specs
@@ -44,16 +43,16 @@ def validation(dm, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def model(digits_store: Path):
-    return trained(digits_store)[0]
+def model(direct):
+    return direct[0]
 
 
 def test_hart_grid_is_the_authors_0_10_to_2_45_in_steps_of_0_05() -> None:
-    cfg = compose()
-    gammas = [p["gamma"] for p in grid(cfg.attack.tune, "hart")]
+    tune = resolved(compose())["attack"]["tune"]
+    gammas = [p["gamma"] for p in grid(tune, "hart")]
     assert len(gammas) == 48 and gammas[0] == 0.1 and gammas[-1] == 2.45
     assert gammas[1] == 0.15
-    assert len(grid(cfg.attack.tune, "rga")) == 16  # the product of beta's and gamma's values
+    assert len(grid(tune, "rga")) == 16  # the product of beta's and gamma's values
 
 
 def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> None:

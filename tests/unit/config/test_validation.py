@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from harness import CONF, EXPERIMENTS, compose
+from harness import CONF, EXPERIMENTS, compose, resolved
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_counts
@@ -516,7 +516,7 @@ def test_known_group_choices_and_sweeps_pass() -> None:
 def test_a_tuning_grid_given_as_a_list_in_place_of_its_range_is_accepted() -> None:
     cfg = compose("attack=hart", "attack.tune.enabled=true", f"~{GAMMA}", f"+{GAMMA}=[0.1,0.5]")
     validate(cfg)
-    assert grid(cfg.attack.tune, "hart") == [{"gamma": 0.1}, {"gamma": 0.5}]
+    assert grid(resolved(cfg)["attack"]["tune"], "hart") == [{"gamma": 0.1}, {"gamma": 0.5}]
 
 
 def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
