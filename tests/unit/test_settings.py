@@ -34,9 +34,6 @@ SEAMS = {
     "job's config, whose benchmark block names the protocol",
     ("benchmark/callback.py", "start"): "a Hydra job-start callback: the benchmark block of the "
     "job's config checked, its protected keys compared with the protocol file's config",
-    ("benchmark/evaluation.py", "check_classes"): "snnattack.benchmark.evaluate's check of "
-    "the model against the protocol's data, whose shape and classes its config holds, before "
-    "the data are read",
     ("benchmark/callback.py", "settings"): "the protected keys of a job's config (attacks, "
     "boxes, ε, test subset, data) as written, to compare with the protocol file's",
     ("benchmark/callback.py", "overridden"): "a job's protected keys against the protocol "

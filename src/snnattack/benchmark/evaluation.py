@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -84,17 +84,17 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     return module.test_set, module.val_set
 
 
-def check_classes(net: SpikingNet, model: nn.Module, cfg: DictConfig, blank: torch.Tensor) -> None:
-    """The model takes ``blank``, a sample of the protocol's data (``cfg``, its config), and
-    returns as many classes as the data have: checked before the data are read (a download)
-    or anything is trained. One UserError line naming ``model``."""
-    dataset = cfg.dataset
-    found = inputs.check_model(net, "model", blank, f"the protocol's data ({dataset.name})", model)
-    if found != dataset.num_classes:
+def check_classes(
+    net: SpikingNet, model: nn.Module, blank: torch.Tensor, data: str, classes: int
+) -> None:
+    """The model takes ``blank``, a sample of the protocol's data (the dataset ``data`` of
+    ``classes`` classes), and returns as many classes: checked before the data are read (a
+    download) or anything is trained. One UserError line naming ``model``."""
+    found = inputs.check_model(net, "model", blank, f"the protocol's data ({data})", model)
+    if found != classes:
         raise UserError(
             f"model={type(model).__name__} returns {found} classes but the protocol's data "
-            f"({dataset.name}) has {dataset.num_classes}; accepted: a model of "
-            f"{dataset.num_classes} classes"
+            f"({data}) has {classes}; accepted: a model of {classes} classes"
         )
 
 
@@ -193,7 +193,7 @@ def evaluate(
     config = OmegaConf.to_container(cfg, resolve=True)
     blank = torch.zeros(1, *input_shape(config))
     net = as_spiking_net(model, T, example=blank)
-    check_classes(net, model, cfg, blank)
+    check_classes(net, model, blank, cfg.dataset.name, cfg.dataset.num_classes)
     notes = validate(cfg)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
