@@ -11,7 +11,7 @@ store key) is a plain dict, or frozen inside the settings (:func:`freeze`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -53,6 +53,18 @@ def freeze(plain: Any) -> Any:
     return plain
 
 
+class FrozenBlocks:
+    """Settings whose config blocks (mappings and lists: parameters, options, a resolved
+    tree) are frozen (:func:`freeze`) as they are built, whoever builds them, so that no
+    holder of the settings can change a block that another reads."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping | list) and not isinstance(value, Frozen):
+                object.__setattr__(self, f.name, freeze(value))
+
+
 def thaw(frozen: Any) -> Any:
     """A plain copy (dicts and lists, as the config gave them) of a tree :func:`freeze` made."""
     if isinstance(frozen, Mapping):
@@ -90,7 +102,7 @@ class AttackSpec:
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(FrozenBlocks):
     """How an adversarial batch is crafted, apart from the method and its radius: the
     gradient mode and its parameters, the time extension, the EOT draws, the step counts at
     which the running best example is kept (``attack.steps_curve``), the seed the attack's
@@ -108,7 +120,7 @@ class Recipe:
 
 
 @dataclass(frozen=True)
-class AttackSettings:
+class AttackSettings(FrozenBlocks):
     """The ``attack`` block: the crafting recipe, whether examples are saved, the tuning of
     the gradient mode's parameters on validation data (``attack.tune``, resolved), how the
     attacked copies of the models are prepared: BNs folded (``attack.fold_bn``),
@@ -124,7 +136,7 @@ class AttackSettings:
 
 
 @dataclass(frozen=True)
-class DataSettings:
+class DataSettings(FrozenBlocks):
     """The datamodule a job reads: the dataset's name and options, the batch sizes, and the
     seed of its training-data order."""
 
@@ -151,26 +163,26 @@ class MaskingSettings:
 
 
 @dataclass(frozen=True)
-class AnalysisSettings:
+class AnalysisSettings(FrozenBlocks):
     """The analyses a job runs (``analysis=[...]``: each one's options by name), where they
     run by default (``trainer.accelerator``), and the neuron's leak λ and threshold θ that the
     static rate-current curve reads."""
 
-    selected: Frozen
+    selected: Mapping[str, Any]  # frozen
     accelerator: str
     lam: float
     theta: float
 
 
 @dataclass(frozen=True)
-class TrackingSettings:
+class TrackingSettings(FrozenBlocks):
     """Where a job's runs are logged (``logger``): a CSV log, and W&B (the frozen
     ``logger.wandb`` block, None without W&B) with the runs' tags: the dataset, the
     architecture, the gradient mode and the user's ``tags``. ``seed`` tells the target's
     training run from the source's; ``cosmetic_keys`` stay out of run names."""
 
     csv: bool
-    wandb: Mapping[str, Any] | None
+    wandb: Mapping[str, Any] | None  # frozen
     tags: tuple[str, ...]
     dataset: str
     model: str
@@ -180,7 +192,7 @@ class TrackingSettings:
 
 
 @dataclass(frozen=True)
-class ModelSettings:
+class ModelSettings(FrozenBlocks):
     """One model to build, train or load: the resolved config that describes it (``tree``,
     frozen: its store key, its architecture, its training recipe and Trainer keys), the data it
     trains on, and the models its kind of training derives from, parsed from the config as
@@ -190,7 +202,7 @@ class ModelSettings:
     ``base``: the model this kind starts from (``Strategy.base``), or None; ``fine_tuning``:
     this model's recipe where its kind trains with another than ``train``'s (hybrid's)."""
 
-    tree: Mapping[str, Any]
+    tree: Mapping[str, Any]  # frozen
     data: DataSettings
     base: ModelSettings | None = None
     fine_tuning: ModelSettings | None = None

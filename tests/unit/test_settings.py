@@ -152,6 +152,20 @@ def test_a_recipe_is_frozen() -> None:
     assert dataclasses.replace(recipe, eot_samples=2).eot_samples == 2
 
 
+def test_settings_freeze_their_blocks_whoever_builds_them() -> None:
+    """Not only the config's parsers: an ensemble's component, a masking probe or a test
+    builds a recipe from a plain dict, and the recipe still holds it frozen."""
+    params = {"gamma": [0.5, 1.0], "inner": {"k": 1}}
+    recipe = Recipe("hart", params)
+    assert recipe.grad_params == Frozen({"gamma": (0.5, 1.0), "inner": Frozen({"k": 1})})
+    params["gamma"].append(2.0)  # the caller's dict is not the recipe's
+    assert recipe.grad_params["gamma"] == (0.5, 1.0)
+    with pytest.raises(TypeError):
+        recipe.grad_params["inner"]["k"] = 2  # type: ignore[index]
+    tuned = dataclasses.replace(recipe, grad_params={"gamma": 0.7})
+    assert isinstance(tuned.grad_params, Frozen) and thaw(tuned.grad_params) == {"gamma": 0.7}
+
+
 def test_the_seams_are_modules_of_the_package() -> None:
     for module, _ in SEAMS:
         assert (PACKAGE / module).is_file(), module

@@ -22,7 +22,6 @@ from snnattack.settings import (
     Recipe,
     StoreSettings,
     TrackingSettings,
-    freeze,
 )
 
 
@@ -35,7 +34,7 @@ def recipe(cfg: DictConfig) -> Recipe:
     """The recipe of the config's ``attack`` block and ``seed``."""
     return Recipe(
         grad_mode=cfg.attack.grad_mode,
-        grad_params=freeze(_plain(cfg.attack.params)),
+        grad_params=_plain(cfg.attack.params),
         time_extension=cfg.attack.time_extension,
         eot_samples=cfg.attack.eot_samples,
         steps_curve=tuple(cfg.attack.steps_curve),
@@ -51,7 +50,7 @@ def attack_settings(cfg: DictConfig) -> AttackSettings:
     return AttackSettings(
         recipe=recipe(cfg),
         save_examples=cfg.attack.save_examples,
-        tune=freeze(_plain(cfg.attack.tune)),
+        tune=_plain(cfg.attack.tune),
         fold_bn=cfg.attack.fold_bn,
         compiled=cfg.compile,
         random_eot_samples=cfg.attack.random_eot_samples,
@@ -62,7 +61,7 @@ def data_settings(cfg: DictConfig, seed: int | None = None) -> DataSettings:
     """The config's datamodule; ``seed`` (default ``cfg.seed``) orders its training data."""
     return DataSettings(
         name=cfg.dataset.name,
-        params=freeze(_plain(cfg.dataset.params)),
+        params=_plain(cfg.dataset.params),
         batch_size=cfg.train.batch_size,
         eval_batch_size=cfg.eval_batch_size,
         seed=cfg.seed if seed is None else seed,
@@ -80,7 +79,7 @@ def analysis_settings(cfg: DictConfig) -> AnalysisSettings:
     """The analyses a job runs (``analysis=[...]``), each one's options frozen."""
     selected = cfg.get("analysis") or {}
     return AnalysisSettings(
-        selected=freeze({name: _plain(opts) for name, opts in selected.items()}),
+        selected={name: _plain(opts) for name, opts in selected.items()},
         accelerator=cfg.trainer.accelerator,
         lam=cfg["lambda"],
         theta=cfg.theta,
@@ -104,7 +103,7 @@ def tracking_settings(cfg: DictConfig) -> TrackingSettings:
     wandb = cfg.logger.wandb
     return TrackingSettings(
         csv=bool(cfg.logger.csv),
-        wandb=freeze(_plain(wandb)) if wandb else None,
+        wandb=_plain(wandb) if wandb else None,
         tags=user_tags(cfg),
         dataset=cfg.dataset.name,
         model=cfg.model.name,
