@@ -5,12 +5,13 @@ Registered in ``conf/config.yaml`` under ``hydra.callbacks.report``. With ``logg
 a sweep's report tables and figures go to one W&B run of ``job_type=report`` in the sweep's
 group (``<date>/<time>``, the sweep folder's parent and own name, unless
 ``logger.wandb.group`` is set); a single run's report stays in its folder (the job logged its
-own run). A failure prints one line and leaves the exit status alone; a run that wrote no
-``metrics.json`` (refused, failed) gets no report.
+own run). A failure prints one line (the report's, or only its logging to W&B) and leaves the
+exit status alone; a run that wrote no ``metrics.json`` (refused, failed) gets no report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
         run.finish()
 
 
+def _why(err: Exception) -> str:
+    """``err`` on one line (OmegaConf's errors span several)."""
+    return " ".join(f"{type(err).__name__}: {err}".split())
+
+
 def _cell(value: Any) -> Any:
     return value if isinstance(value, int | float | str | bool) or value is None else str(value)
 
@@ -64,23 +70,31 @@ class ReportCallback(Callback):
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.run.dir)
         if self.single and (folder / "metrics.json").is_file():
-            _report(folder, None)
+            _report(folder, lambda: None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        wandb_cfg = OmegaConf.select(config, "logger.wandb")
-        _report(
-            Path(config.hydra.sweep.dir),
-            wandb_cfg and OmegaConf.to_container(wandb_cfg, resolve=True),
-        )
+        def wandb_block() -> dict[str, Any] | None:
+            node = OmegaConf.select(config, "logger.wandb")
+            return node and OmegaConf.to_container(node, resolve=True)
+
+        _report(Path(config.hydra.sweep.dir), wandb_block)
 
 
-def _report(folder: Path, wandb_cfg: dict[str, Any] | None) -> None:
-    """Writes ``folder``'s report (and logs it to W&B if ``wandb_cfg``, the ``logger.wandb``
-    block); one line either way."""
+def _report(folder: Path, wandb_block: Callable[[], dict[str, Any] | None]) -> None:
+    """Writes ``folder``'s report and logs it to W&B if ``wandb_block()``, the resolved
+    ``logger.wandb`` block, is set; one line either way, which says what failed: the report,
+    or only its logging (a W&B error, or a block that does not resolve, such as an
+    interpolation of an unset environment variable)."""
     try:
         report = write_report(folder)
+    except Exception as err:  # the results stand whatever happens to the report
+        print(f"report: not written for {folder} ({_why(err)})")
+        return
+    try:
+        wandb_cfg = wandb_block()
         if wandb_cfg:
             log_to_wandb(report, wandb_cfg)
-        print(f"report: {report.files['html']}")
-    except Exception as err:  # the results stand whatever happens to the report
-        print(f"report: not written for {folder} ({type(err).__name__}: {err})")
+    except Exception as err:  # the local report stands whatever happens to W&B
+        print(f"report: {report.files['html']} (not logged to W&B: {_why(err)})")
+        return
+    print(f"report: {report.files['html']}")

@@ -215,6 +215,25 @@ def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
     assert sweep_group(tmp_path / "2026-11-23" / "04-17-00") == "2026-11-23/04-17-00"
 
 
+def test_a_wandb_block_that_does_not_resolve_still_writes_the_report_and_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep's results and local report stand; W&B's line says why it was not logged."""
+    monkeypatch.delenv("SNNATTACK_UNSET_PROJECT", raising=False)
+    hand_made_job(tmp_path / "sweep" / "0", 0, "stbp", 80.0)
+    config = OmegaConf.create(
+        {
+            "hydra": {"sweep": {"dir": str(tmp_path / "sweep")}},
+            "logger": {"wandb": {"project": "${oc.env:SNNATTACK_UNSET_PROJECT}"}},
+        }
+    )
+    ReportCallback().on_multirun_end(config)
+    out = capsys.readouterr().out.strip().splitlines()
+    html = tmp_path / "sweep" / "report.html"
+    assert len(out) == 1 and out[0].startswith(f"report: {html} (not logged to W&B: "), out
+    assert "SNNATTACK_UNSET_PROJECT" in out[0] and html.is_file()
+
+
 def test_report_of_a_folder_without_results_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
