@@ -28,6 +28,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 if TYPE_CHECKING:
@@ -60,12 +64,57 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offl
 def compose(*overrides: str, experiment: str | None = None, hydra: bool = False) -> DictConfig:
     """``conf/config.yaml`` (or ``experiments/EXPERIMENT.yaml`` on top of it) with
     ``overrides``, as Hydra composes it for a job; ``hydra=True`` keeps the ``hydra`` node
-    (sweeper params, callbacks). Each test gets its own copy, free to change: a composition is
-    made once per process (about 0.4 s; Hydra builds the tree node by node) and copied (15 ms)."""
-    folder, name, extra = CONF, "config", ()
-    if experiment is not None:
-        folder, name, extra = EXPERIMENTS, experiment, (f"hydra.searchpath=[file://{CONF}]",)
-    return copy.deepcopy(_composed(folder, name, (*extra, *overrides), hydra))
+    (sweeper params, callbacks). Each test gets its own copy, free to change.
+
+    Hydra composes in two stages: the defaults list (the config groups the overrides choose)
+    is merged node by node (about 0.4 s), then the other overrides (``key=value``, ``+key``,
+    ``~key``) are applied to the result. The first stage is made once per process for each
+    choice of groups and copied (15 ms); the second is Hydra's own code on the copy
+    (``tests/unit/test_harness.py`` holds the two paths equal)."""
+    folder, name, extra = _config(experiment)
+    groups, values = _stages(overrides, folder) if not hydra else (overrides, [])
+    cfg = copy.deepcopy(_composed(folder, name, (*extra, *groups), hydra))
+    ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+    return cfg
+
+
+def _config(experiment: str | None) -> tuple[Path, str, tuple[str, ...]]:
+    """The folder and name of the config (``experiment``'s, or ``conf/config.yaml``) and the
+    search path an experiment composes with."""
+    if experiment is None:
+        return CONF, "config", ()
+    return EXPERIMENTS, experiment, (f"hydra.searchpath=[file://{CONF}]",)
+
+
+def _stages(overrides: tuple[str, ...], folder: Path) -> tuple[tuple[str, ...], list[Override]]:
+    """``overrides`` split as Hydra splits them: those that its defaults list takes (a config
+    group's choice, a sweep, a ``hydra.`` key, a package) and the values applied after it.
+    Text Hydra cannot parse stays with the first, so that Hydra refuses it as it would."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except OverrideParseException:
+        return overrides, []
+    groups, values = [], []
+    for o in parsed:
+        first = (
+            o.is_sweep_override()
+            or o.is_hydra_override()
+            or o.package is not None
+            or any((f / o.key_or_group).is_dir() for f in {folder, CONF})
+        )
+        if first:
+            groups.append(o.input_line)
+        else:
+            values.append(o)
+    return tuple(groups), values
+
+
+def compose_whole(
+    *overrides: str, experiment: str | None = None, hydra: bool = False
+) -> DictConfig:
+    """:func:`compose` made by Hydra in one call, with no stage kept (what it must equal)."""
+    folder, name, extra = _config(experiment)
+    return _composed.__wrapped__(folder, name, (*extra, *overrides), hydra)
 
 
 @functools.cache

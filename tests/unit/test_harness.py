@@ -1,0 +1,64 @@
+"""The suite's composition (``harness.compose``: Hydra's defaults list composed once per
+process, the other overrides applied by Hydra's own code on a copy) equals Hydra's in one
+call, refusals included: every config test stands on it."""
+
+from __future__ import annotations
+
+import pytest
+from harness import compose, compose_whole
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+SAME = [
+    (),
+    ("eps=[8]", "lambda=0.5", "seed=3"),
+    ("attack=rga", "attack.params.beta=3.0"),
+    ("method=[pgd]", "method.pgd.steps=5", "encoding=poisson"),
+    ("+extra_key=1", "++seed=4"),
+    ("~attack.tune.grids.stbp",),
+    (
+        "attack=hart",
+        "attack.tune.enabled=true",
+        "~attack.tune.grids.hart.gamma",
+        "+attack.tune.grids.hart.gamma=[0.1,0.5]",
+    ),
+    ("eps=[8]", "attack=rga", "trainer=default", "logger=wandb", "logger.wandb.project=p"),
+    ("analysis=[cost]", "analysis.cost.repeats=1"),
+]
+
+
+@pytest.mark.parametrize("overrides", SAME, ids=lambda o: " ".join(o) or "defaults")
+def test_the_staged_composition_is_hydras(overrides: tuple[str, ...]) -> None:
+    staged, whole = compose(*overrides), compose_whole(*overrides)
+    assert OmegaConf.to_container(staged) == OmegaConf.to_container(whole)
+    assert OmegaConf.to_container(staged, resolve=True) == OmegaConf.to_container(
+        whole, resolve=True
+    )
+    assert OmegaConf.is_struct(staged) and OmegaConf.is_struct(whole)
+
+
+def test_an_experiment_and_the_hydra_node_compose_as_hydra_does() -> None:
+    for kwargs in ({"experiment": "digits_table2"}, {"hydra": True}):
+        staged = compose("eps=[8]", "seed=2", **kwargs)
+        whole = compose_whole("eps=[8]", "seed=2", **kwargs)
+        assert OmegaConf.to_container(staged) == OmegaConf.to_container(whole)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [("no_such_key=1",), ("~no_such_key",), ("+seed=1",), ("seed=1,2",), ("eps=[8",)],
+    ids=["unknown key", "delete unknown", "add existing", "sweep", "bad syntax"],
+)
+def test_a_refusal_is_hydras(overrides: tuple[str, ...]) -> None:
+    with pytest.raises(HydraException) as whole:
+        compose_whole(*overrides)
+    with pytest.raises(HydraException) as staged:
+        compose(*overrides)
+    assert type(staged.value) is type(whole.value)
+    assert str(staged.value) == str(whole.value)
+
+
+def test_each_test_gets_its_own_copy() -> None:
+    first = compose("eps=[8]")
+    first.seed = 99
+    assert compose("eps=[8]").seed == compose_whole("eps=[8]").seed != 99
