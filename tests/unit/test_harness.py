@@ -9,20 +9,16 @@ from harness import compose, compose_whole
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-SAME = [
+SAME = [  # each form of override: a value, an addition, a forced one, a deletion; in a group
     (),
-    ("eps=[8]", "lambda=0.5", "seed=3"),
-    ("attack=rga", "attack.params.beta=3.0"),
-    ("method=[pgd]", "method.pgd.steps=5", "encoding=poisson"),
-    ("+extra_key=1", "++seed=4"),
-    ("~attack.tune.grids.stbp",),
+    ("eps=[8]", "lambda=0.5", "+extra_key=1", "++seed=4", "~attack.tune.grids.stbp"),
     (
         "attack=hart",
         "attack.tune.enabled=true",
         "~attack.tune.grids.hart.gamma",
         "+attack.tune.grids.hart.gamma=[0.1,0.5]",
     ),
-    ("eps=[8]", "attack=rga", "trainer=default", "logger=wandb", "logger.wandb.project=p"),
+    ("method=[pgd]", "method.pgd.steps=5", "logger=wandb", "logger.wandb.project=p"),
     ("analysis=[cost]", "analysis.cost.repeats=1"),
 ]
 
