@@ -421,21 +421,24 @@ def run_evaluation(
     data: Data,
     val_data: Data | None = None,
     progress: bool = True,
+    *,
+    checked: bool = False,
 ) -> JobRecord:
     """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
     (and ``source``) on ``data`` (and ``val_data``), run by the evaluation core: the data
-    checked (the models run only where ``prepared`` does not know their classes yet), event
-    streams framed, the black box's source required. The one tail of :func:`evaluate` and
-    ``snnattack.benchmark.evaluate``."""
+    checked unless the caller ``checked`` them (the models run only where ``prepared`` does
+    not know their classes yet), event streams framed, the black box's source required. The
+    one tail of :func:`evaluate` and ``snnattack.benchmark.evaluate``."""
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
     set_tf32(prepared.tf32)  # as a job does: float32 on the GPU unless tf32=true,
     set_determinism(prepared.deterministic)  # and deterministic kernels unless false
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
-    prepared.classes = inputs.check_evaluation(
-        target, model, data, crafter, source, val_data, prepared.samples, prepared.classes
-    )
+    if not checked:
+        prepared.classes = inputs.check_evaluation(
+            target, model, data, crafter, source, val_data, prepared.samples, prepared.classes
+        )
     if settings.store.black_box and source is None:
         raise UserError(
             f"boxes={prepared.boxes} attacks in the black box but source=None; accepted: "

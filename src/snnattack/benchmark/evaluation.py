@@ -100,15 +100,15 @@ def check_classes(
 
 def check_inputs(
     net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, samples: Samples
-) -> int:
+) -> None:
     """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
     surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
     channel axis missing, ...), the model's forward on the first, the labels in its classes,
-    the user's ``val``. One UserError line naming the argument. Returns the model's classes
-    (the evaluation then runs the model on no further check)."""
+    the user's ``val``. One UserError line naming the argument. The only check of the call:
+    the evaluation's tail reads the data once more, to attack them."""
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    return inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
+    inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
@@ -199,7 +199,7 @@ def evaluate(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    classes = check_inputs(net, model, test, val_data, samples)
+    check_inputs(net, model, test, val_data, samples)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
@@ -212,8 +212,7 @@ def evaluate(
     }
     settings = job_settings(cfg, notes)
     prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
-    prepared.classes = classes  # checked above: the tail runs neither model again
-    record = api.run_evaluation(prepared, model, source, test, val)
+    record = api.run_evaluation(prepared, model, source, test, val, checked=True)
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
     entry = from_record(record, sha256_of(chosen.path), replaced)
     written = write_entry(entry, destination)

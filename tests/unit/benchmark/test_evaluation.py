@@ -1,5 +1,5 @@
 """One call of ``snnattack.benchmark.evaluate`` prepares its evaluation once: it composes the
-protocol's job config once, adapts the model once, and hands what it prepared on to the API's
+protocol's job config once, adapts the model once, checks the data once, and hands what it prepared on to the API's
 tail, whose record is right as the core makes it (no second preparation through
 ``snnattack.evaluate``, no record patched after)."""
 
@@ -12,7 +12,7 @@ import torch
 from harness import ROOT
 
 import snnattack
-from snnattack import api
+from snnattack import api, inputs
 from snnattack.config import compose
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import external
@@ -57,7 +57,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[
     return calls
 
 
-def test_a_benchmark_call_composes_once_and_adapts_once(
+def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("spikingjelly")
@@ -70,11 +70,12 @@ def test_a_benchmark_call_composes_once_and_adapts_once(
     api._composed.cache_clear()  # an earlier test's config of the same arguments is kept
     composes = counted(monkeypatch, compose, "compose")  # Hydra's, in compose_config
     adaptations = counted(monkeypatch, external, "adapt")
+    checks = counted(monkeypatch, inputs, "check_evaluation")  # every batch, read again
     monkeypatch.setattr(api, "evaluate", lambda *a, **k: pytest.fail("prepared a second time"))
     entry = snnattack.benchmark.evaluate(
         net, protocol=tmp_path / "one_v1.yaml", name="SJ", T=4, path=tmp_path / "one.json"
     )
-    assert len(composes) == 1 and len(adaptations) == 1
+    assert len(composes) == 1 and len(adaptations) == 1 and len(checks) == 1
     assert entry["robust_acc"].keys() == {"fgsm"} and entry["model"]["T"] == 4
     # the record's description of the target, made right by the core, not patched after
     assert entry["model"]["parameters"] == sum(p.numel() for p in net.parameters())
