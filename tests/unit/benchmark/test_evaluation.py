@@ -1,7 +1,7 @@
 """One call of ``snnattack.benchmark.evaluate`` prepares its evaluation once: it composes the
-protocol's job config once, adapts the model once, checks the data once, and hands what it prepared on to the API's
-tail, whose record is right as the core makes it (no second preparation through
-``snnattack.evaluate``, no record patched after)."""
+protocol's job config once, adapts the model once, checks the data once, and hands what it
+prepared on to the API's tail, whose record is right as the core makes it (no second
+preparation through ``snnattack.evaluate``, no record patched after)."""
 
 from __future__ import annotations
 
