@@ -18,7 +18,7 @@ from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
-from snnattack.models.shapes import input_shape, layer_outputs, meta_model
+from snnattack.models.shapes import input_shape, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.values import CHECKS, params_known
 
@@ -54,7 +54,7 @@ def _source_settings_fit(resolved: dict[str, Any]) -> None:
     if (
         name is not None
         and "image_size" in resolved["dataset"]
-        and layer_outputs(meta_model(resolved, name), input_shape(resolved)) is None
+        and outputs_per_step(resolved, name) is None
     ):
         raise ConfigError(
             f"source_model={name} does not fit dataset={resolved['dataset']['name']}; "
@@ -132,8 +132,8 @@ def _model_fits_dataset(resolved: dict[str, Any]) -> None:
     if "image_size" not in resolved["dataset"] or resolved["model"]["name"] not in MODELS:
         return  # the user's factory's network: checked once it is built
     shape = input_shape(resolved)
-    if layer_outputs(meta_model(resolved, resolved["model"]["name"]), shape) is None:
-        fitting = [n for n in MODELS if layer_outputs(meta_model(resolved, n), shape) is not None]
+    if outputs_per_step(resolved, resolved["model"]["name"]) is None:
+        fitting = [n for n in MODELS if outputs_per_step(resolved, n) is not None]
         raise ConfigError(
             f"model={resolved['model']['name']} does not fit dataset={resolved['dataset']['name']} "
             f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"

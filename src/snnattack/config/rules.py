@@ -280,7 +280,12 @@ declare(
 def check_rules(values: Iterable[tuple[str, Any]]) -> None:
     """Checks every (dotted key, value) against the rules whose pattern it matches."""
     values = list(values)
+    by_key = dict(values)
     for pattern, rule in RULES.items():
+        if "*" not in pattern:  # one key at most: looked up
+            if pattern in by_key:
+                rule.check(pattern, by_key[pattern])
+            continue
         for key, value in values:
             if matches(key, pattern):
                 rule.check(key, value)

@@ -5,6 +5,7 @@ does not fit the dataset's input, the memory its activations need).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import torch
@@ -19,22 +20,43 @@ def input_shape(resolved: dict[str, Any]) -> tuple[int, ...]:
     return (1, *shape) if resolved["encoding"] == "frames" else shape
 
 
+def _build_settings(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The arguments that build a model as the config ``resolved`` does, T = 1, as plain
+    values (mean and std as tuples)."""
+    d = resolved["dataset"]
+    mean, std = d.get("mean"), d.get("std")
+    return {
+        "num_classes": d["num_classes"],
+        "in_channels": d["in_channels"],
+        "T": 1,
+        "lam": resolved["lambda"],
+        "theta": resolved["theta"],
+        "reset": resolved["reset"],
+        "encoding": resolved["encoding"],
+        "mean": None if mean is None else tuple(mean),
+        "std": None if std is None else tuple(std),
+    }
+
+
 def meta_model(resolved: dict[str, Any], name: str) -> torch.nn.Module:
     """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
-    d = resolved["dataset"]
     with torch.device("meta"):
-        return build(
-            name,
-            num_classes=d["num_classes"],
-            in_channels=d["in_channels"],
-            T=1,
-            lam=resolved["lambda"],
-            theta=resolved["theta"],
-            reset=resolved["reset"],
-            encoding=resolved["encoding"],
-            mean=d.get("mean"),
-            std=d.get("std"),
-        ).eval()
+        return build(name, **_build_settings(resolved)).eval()
+
+
+def outputs_per_step(resolved: dict[str, Any], name: str) -> int | None:
+    """:func:`layer_outputs` of the model ``name`` as the config ``resolved`` builds it, on its
+    input (:func:`input_shape`); None if it does not take that input. Kept per setting: every
+    validation asks, in two checks (the model fits the dataset, its activations the memory)."""
+    settings = tuple(_build_settings(resolved).items())
+    return _counted(name, settings, input_shape(resolved))
+
+
+@cache
+def _counted(name: str, settings: tuple, shape: tuple[int, ...]) -> int | None:
+    with torch.device("meta"):
+        model = build(name, **dict(settings)).eval()
+    return layer_outputs(model, shape)
 
 
 def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:

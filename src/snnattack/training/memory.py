@@ -19,7 +19,7 @@ from snnattack.attacks.grids import tunes
 from snnattack.attacks.universal import fits
 from snnattack.errors import ConfigError
 from snnattack.interop.external import is_external
-from snnattack.models.shapes import input_shape, layer_outputs, meta_model
+from snnattack.models.shapes import outputs_per_step
 from snnattack.process.distributed import local_rank
 from snnattack.training.base import STRATEGIES
 from snnattack.values import CHECKS
@@ -71,7 +71,7 @@ def _fits_in_memory(resolved: dict[str, Any]) -> None:
         return
     if is_external(resolved):  # the factory's layers are not known before it runs
         return
-    per_step = layer_outputs(meta_model(resolved, resolved["model"]["name"]), input_shape(resolved))
+    per_step = outputs_per_step(resolved, resolved["model"]["name"])
     free, where = _free_memory(resolved)
     for key, batch, factor in _batches(resolved):
         need = per_step * resolved["T"] * factor * batch * 4 * checks["memory_factor"]
