@@ -2,7 +2,8 @@
 
 Settings: one torch thread, W&B offline, every test seeded with 0, and the kinds' rules
 declared as in every entrance (``snnattack.job`` imported, so ``snnattack.config.validate``
-runs in any test file alone).
+runs in any test file alone), and each config file's text parsed once per process
+(``harness.parse_yaml_once``: Hydra parses the same files in every composition).
 
 Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of imports):
 
@@ -41,6 +42,7 @@ import snnattack.job  # noqa: F401  the kinds declare their keys' rules on impor
 
 os.environ.setdefault("WANDB_MODE", "offline")
 torch.set_num_threads(1)
+harness.parse_yaml_once()
 
 
 @pytest.fixture(autouse=True)

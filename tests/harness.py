@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import yaml
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -59,6 +60,29 @@ FIXTURE_RUN = [
     "threads=1",  # batches of 4 fixtures: one thread is fastest, and the suite shares a process
 ]
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+
+
+def parse_yaml_once() -> None:
+    """Has PyYAML parse each config text once in this process. Hydra parses every file of a
+    composition (about half of its time, PyYAML's loader being pure Python), and the suite
+    composes the same few dozen files hundreds of times; a text seen before is copied from its
+    first parse. Only OmegaConf's loader is kept; an error is raised as PyYAML raises it,
+    naming the file."""
+    load = yaml.load
+    parsed: dict[Any, Any] = {}
+
+    def once(stream: Any, Loader: Any = None) -> Any:  # noqa: N803  PyYAML's keyword
+        if getattr(Loader, "__name__", "") != "OmegaConfLoader":
+            return load(stream, Loader)
+        text = stream if isinstance(stream, str | bytes) else stream.read()
+        if text not in parsed:
+            named = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
+            named.name = getattr(stream, "name", "<file>")  # in PyYAML's error marks
+            parsed[text] = load(named, Loader)
+        return copy.deepcopy(parsed[text])
+
+    once.__wrapped__ = load  # type: ignore[attr-defined]  the parse itself, for its test
+    yaml.load = once
 
 
 def compose(*overrides: str, experiment: str | None = None, hydra: bool = False) -> DictConfig:

@@ -4,10 +4,14 @@ call, refusals included: every config test stands on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from harness import compose, compose_whole
+import yaml
+from harness import CONF, EXPERIMENTS, compose, compose_whole
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
+from omegaconf._utils import get_yaml_loader
 
 SAME = [  # each form of override: a value, an addition, a forced one, a deletion; in a group
     (),
@@ -58,3 +62,21 @@ def test_each_test_gets_its_own_copy() -> None:
     first = compose("eps=[8]")
     first.seed = 99
     assert compose("eps=[8]").seed == compose_whole("eps=[8]").seed != 99
+
+
+def test_a_config_text_parsed_once_reads_as_parsed_again(tmp_path: Path) -> None:
+    """``harness.parse_yaml_once``: every config file gives what PyYAML's own parse gives, the
+    second time too; a changed text is parsed anew; a syntax error names its file."""
+    parse = yaml.load.__wrapped__
+    for path in [*CONF.rglob("*.yaml"), *EXPERIMENTS.glob("*.yaml")]:
+        own = OmegaConf.create(parse(path.read_text(), Loader=get_yaml_loader()) or {})
+        assert OmegaConf.load(path) == OmegaConf.load(path) == own, path
+    changed = tmp_path / "changed.yaml"
+    changed.write_text("x: 1")
+    assert OmegaConf.load(changed).x == 1
+    changed.write_text("x: 2")
+    assert OmegaConf.load(changed).x == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1")
+    with pytest.raises(yaml.YAMLError, match='in ".*bad.yaml", line 1'):
+        OmegaConf.load(bad)
