@@ -55,6 +55,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
+from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
 
@@ -432,7 +433,8 @@ def run_evaluation(
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
-    set_tf32(prepared.tf32)  # as a job does: float32 on the GPU unless tf32=true,
+    quiet_libraries()  # the process setup a job does: no Lightning banners,
+    set_tf32(prepared.tf32)  # float32 on the GPU unless tf32=true,
     set_determinism(prepared.deterministic)  # and deterministic kernels unless false
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     if not checked:

@@ -1,13 +1,16 @@
 """``snnattack.evaluate`` shows the attacks' and the masking checks' progress as a job does,
-and is quiet with ``progress=False``; the record keeps each row's and ensemble component's
-seconds."""
+and is quiet with ``progress=False``, Lightning's banners dropped as a job drops them; the
+record keeps each row's and ensemble component's seconds."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 from fixtures_digits import trained
 
 import snnattack
+from snnattack.runtime.console import LIGHTNING_LOGGERS
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -34,8 +37,10 @@ def evaluate(digits, progress: bool):
 
 
 def test_evaluate_shows_the_rows_components_and_checks_and_is_quiet_without_progress(
-    digits, capsys: pytest.CaptureFixture
+    digits, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in LIGHTNING_LOGGERS:  # as in a fresh process: the API sets up its own
+        monkeypatch.setattr(logging.getLogger(name), "filters", [])
     capsys.readouterr()
     record = evaluate(digits, progress=True)
     shown = capsys.readouterr()
@@ -50,6 +55,7 @@ def test_evaluate_shows_the_rows_components_and_checks_and_is_quiet_without_prog
     assert list(seconds["components"]) == ["pgd/stbp", "fgsm/rga"]
     assert seconds["components"]["pgd/stbp"] > 0 and seconds["total"] > 0
     assert record.masking["probe_size"] == 32  # the data evaluated, not probe_size's 64
+    assert all(logging.getLogger(name).filters for name in LIGHTNING_LOGGERS)
 
     quiet = evaluate(digits, progress=False)
     shown = capsys.readouterr()

@@ -1,7 +1,7 @@
 """The one evaluation of every entrance: ``python run.py`` (:mod:`snnattack.job`), the Python
 API (:func:`snnattack.evaluate`) and the benchmark, through the API's tail. Each entrance only
-produces the typed settings, the models and the data and calls :func:`record_attacks` once; all that
-surrounds the rows happens here, so the same model and settings give the same record from
+sets up its process (once), produces the typed settings, the models and the data and calls
+:func:`record_attacks` once; all that surrounds the rows happens here, so the same model and settings give the same record from
 each: the attacked copies (``attack.fold_bn``, ``compile``), the refusal of what cannot run,
 the EOT draws of a target whose forward is random (``attack.random_eot_samples``), the
 validation batch, the Lightning Trainer, the rows an earlier job of the sweep computed,
@@ -48,7 +48,6 @@ from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
-from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
 from snnattack.training.fit import lightning_trainer
 
@@ -231,7 +230,6 @@ def record_attacks(
     specs = list(settings.specs)
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
     validation = validation_batch(settings, validation_data)
-    quiet_libraries()
     source = source if settings.store.black_box else None
     attacked = attacked_models(
         target, source, fold_bn=settings.attack.fold_bn, compiled=settings.attack.compiled
