@@ -1,13 +1,14 @@
 """The one evaluation of every entrance: ``python run.py`` (:mod:`snnattack.job`), the Python
 API (:func:`snnattack.evaluate`) and the benchmark, through the API's tail. Each entrance only
 sets up its process (once), produces the typed settings, the models and the data and calls
-:func:`record_attacks` once; all that surrounds the rows happens here, so the same model and settings give the same record from
-each: the attacked copies (``attack.fold_bn``, ``compile``), the refusal of what cannot run,
-the EOT draws of a target whose forward is random (``attack.random_eot_samples``), the
-validation batch, the Lightning Trainer, the rows an earlier job of the sweep computed,
-tuning, the attacks under ``trainer.test``, the masking checks, the kinds of each row and a
-job's annotations. :func:`attack_batch` is the same for one batch of one row
-(:func:`snnattack.attack`): the attacked copy, the refusal, the EOT draws, the seed.
+:func:`record_attacks` once; all that surrounds the rows happens here, so the same model and
+settings give the same record from each: the attacked copies (``attack.fold_bn``,
+``compile``), the refusal of what cannot run, the EOT draws of a target whose forward is
+random (``attack.random_eot_samples``), the validation batch, the Lightning Trainer, the rows
+an earlier job of the sweep computed, tuning, the attacks under ``trainer.test``, the masking
+checks, the kinds of each row and a job's annotations. :func:`attack_batch` is the same for
+one batch of one row (:func:`snnattack.attack`): the attacked copy, the refusal, the EOT
+draws, the seed.
 """
 
 from __future__ import annotations
