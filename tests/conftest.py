@@ -1,9 +1,10 @@
 """Shared test settings and fixtures; the plain functions behind them are in ``harness.py``.
 
 Settings: one torch thread, W&B offline, every test seeded with 0, and the kinds' rules
-declared as in every entrance (``snnattack.job`` imported, so ``snnattack.config.validate``
-runs in any test file alone), and each config file's text parsed once per process
-(``harness.parse_yaml_once``: Hydra parses the same files in every composition).
+declared as in every entrance (``snnattack.job`` imported, so
+``snnattack.config.validation.validate`` runs in any test file alone), and each config file's
+text parsed once per process (``harness.parse_yaml_once``: Hydra parses the same files in every
+composition).
 
 Fixtures (prefer these to a ``run.py`` child process, which costs ~6 s of imports):
 

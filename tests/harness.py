@@ -159,7 +159,7 @@ def job_checks(cfg: DictConfig) -> Built:
     its model files loaded and the user's factory's network built and run (what they built is
     returned)."""
     import snnattack.job  # noqa: F401  as in a job: the kinds declare their rules on import
-    from snnattack.config import validate
+    from snnattack.config.validation import validate
     from snnattack.training.parse import model_settings
     from snnattack.training.trained import built_models
 

@@ -11,9 +11,9 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.config import validate
 from snnattack.config.compose import compose_config
 from snnattack.config.parse import data_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.records.store import ModelStore
 from snnattack.training.parse import model_settings

@@ -9,8 +9,9 @@ notebook, with the machinery of a job (docs/interop.md, "Using your own model").
 - :func:`gradient_mode` differentiates a model by a gradient mode in the user's own loop.
 
 The keyword arguments become overrides of the job's config (``conf/``), so every value is
-checked by the same rules as on the command line (:func:`snnattack.config.validate`) and a
-wrong one is one :class:`~snnattack.errors.UserError` line; ε is in 1/255 units, as ``eps=``.
+checked by the same rules as on the command line
+(:func:`snnattack.config.validation.validate`) and a wrong one is one
+:class:`~snnattack.errors.UserError` line; ε is in 1/255 units, as ``eps=``.
 Data is moved to the device of the model; the user's model is never changed (the attacks run
 on a copy in eval mode, which the evaluation core makes: :mod:`snnattack.evaluation.core`).
 """
@@ -35,10 +36,10 @@ from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
-from snnattack.config import validate
 from snnattack.config.compose import compose_config
 from snnattack.config.keys import CONF_DIR, schema
 from snnattack.config.parse import attack_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -115,9 +116,9 @@ def job_config(
     validated: bool = True,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
-    notes its validation returned (:func:`snnattack.config.validate`); ``validated=False``:
-    composed only, no notes (the benchmark validates it once its model took the protocol's
-    images, :mod:`snnattack.benchmark.evaluation`).
+    notes its validation returned (:func:`snnattack.config.validation.validate`);
+    ``validated=False``: composed only, no notes (the benchmark validates it once its model
+    took the protocol's images, :mod:`snnattack.benchmark.evaluation`).
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further

@@ -17,9 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
-from snnattack.job import run
 from snnattack.package import CONF_DIR
-from snnattack.records.tracking import closing_runs
 from snnattack.runtime import cli
 from snnattack.runtime.lifecycle import record_failure, sigterm_as_preemption
 
@@ -27,6 +25,11 @@ from snnattack.runtime.lifecycle import record_failure, sigterm_as_preemption
 def job(cfg: DictConfig) -> None:
     """One job of the command (Hydra's task function): a user's mistake is one line, exit 2
     for a single run; in a sweep it is recorded and the sweep goes on."""
+    # the job's stack (torch, Lightning, W&B: seconds of imports) loads once Hydra starts a
+    # job: ``--help`` and the refusals of unknown keys and choices before it come at once
+    from snnattack.job import run
+    from snnattack.records.tracking import closing_runs
+
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     with closing_runs():

@@ -19,7 +19,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.parse import attack_specs
-from snnattack.config import validate
 from snnattack.config.parse import (
     analysis_settings,
     attack_settings,
@@ -28,6 +27,7 @@ from snnattack.config.parse import (
     store_settings,
     tracking_settings,
 )
+from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.evaluation.core import RunSettings, record_attacks
 from snnattack.process.distributed import ddp_job, thread_share

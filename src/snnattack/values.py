@@ -8,7 +8,7 @@ rules.
 Each kind (an attack method, a kind of training, an analysis, the user's factory) declares the
 rules of its own keys beside its code, as it registers itself to be built: a key's rule in
 :data:`RULES`, a check of several keys together in :data:`CHECKS`, a note on a setting that
-does less than it says in :data:`NOTES`. :func:`snnattack.config.validate` runs them all,
+does less than it says in :data:`NOTES`. :func:`snnattack.config.validation.validate` runs them all,
 once the packages that declare them are imported (``snnattack.job`` and ``snnattack.api``
 import them), so validation needs no import of a kind's module for its rules.
 """

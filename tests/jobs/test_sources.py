@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from harness import QUICK, compose
 
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key

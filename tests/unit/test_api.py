@@ -15,8 +15,8 @@ from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader
 
 import snnattack
-from snnattack import config
 from snnattack import job as job_module
+from snnattack.config import validation
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
@@ -110,13 +110,13 @@ def test_the_record_keeps_the_notes_that_validation_computed_once(
     digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, x, y = digits
-    calls, notes = [], config.notes
+    calls, notes = [], validation.notes
 
     def counted(resolved):
         calls.append(resolved["attack"]["steps_curve"])
         return notes(resolved)
 
-    monkeypatch.setattr(config, "notes", counted)  # what config.validate calls
+    monkeypatch.setattr(validation, "notes", counted)  # what validate calls
     record = snnattack.evaluate(
         model,
         (x[:16], y[:16]),

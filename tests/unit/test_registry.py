@@ -22,7 +22,7 @@ from snnattack.analysis import register as register_analysis
 from snnattack.attacks.grids import tunable
 from snnattack.attacks.methods import METHODS
 from snnattack.attacks.methods import register as register_method
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.data import DATAMODULES
 from snnattack.data import register as register_dataset
 from snnattack.errors import ConfigError

@@ -1,5 +1,5 @@
 """The attacks' keys and rules, declared beside their code for the validation before any work
-(:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): the names of
+(:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): the names of
 ``method=``, the parameters each method takes (an ensemble's components too, parsed from the
 config by :func:`snnattack.attacks.parse.components`), the tuning grids,
 the convergence curve's counts, what an event attack needs of the data, a targeted attack's

@@ -27,8 +27,8 @@ from snnattack.benchmark.entry import check_reported, from_record, slug, write_e
 from snnattack.benchmark.protocol import hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
-from snnattack.config import validate
 from snnattack.config.parse import data_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights

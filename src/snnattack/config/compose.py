@@ -15,7 +15,8 @@ from snnattack.package import CONF_DIR
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """The job config (``conf/config.yaml``) with ``overrides`` (``key=value`` strings, as on
-    the command line), composed, not validated (:func:`snnattack.config.validate`). Hydra's
-    refusal of an override raises its own exception."""
+    the command line), composed, not validated
+    (:func:`snnattack.config.validation.validate`). Hydra's refusal of an override raises its
+    own exception."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=list(overrides))

@@ -121,7 +121,7 @@ class JobRecord:
     # per box, the worst case over the job's event attacks: a sample is broken at budget b if
     # any of them fooled it with L0 <= b (snnattack.evaluation.budget.WorstL0.summary)
     event_worst_case: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # settings it could not use (config.notes)
+    notes: list[str] = field(default_factory=list)  # settings it could not use (validation.notes)
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""

@@ -25,6 +25,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
 
+from snnattack.config.keys import (
+    canonical,
+    experiment_hint,
+    is_known,
+    schema,
+    unknown_key_error,
+)
 from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
@@ -111,8 +118,6 @@ def check_override_keys(argv: list[str], conf_dir: Path) -> None:
     """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
     config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
     before Hydra composes anything."""
-    from snnattack.config.keys import is_known, unknown_key_error  # it imports torch
-
     for override in _overrides(argv):
         key = override.key_or_group
         if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
@@ -172,8 +177,6 @@ def _hint(group: str, name: str, choices: list[str]) -> str:
     """What a user most likely meant by an unknown group choice ("" if nothing): a sweep of
     ``experiments/``, a kind of training, or the most similar choice."""
     if group == "experiment":
-        from snnattack.config.keys import experiment_hint  # only here: it imports torch
-
         return experiment_hint(name)
     if group == "train":
         from snnattack.training import STRATEGIES  # only here: it imports torch
@@ -265,8 +268,6 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         print(help_text(conf_dir))
         raise SystemExit(0)
     try:
-        from snnattack.config.keys import canonical, schema  # only here: it imports torch
-
         schema(conf_dir)  # a conf/ folder without its files is refused before Hydra reads it
         sys.argv[1:] = canonical(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)

@@ -1,5 +1,5 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
-(:func:`snnattack.config.validate` reads them from :mod:`snnattack.values`): a kind that
+(:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
 trains an ANN needs an encoding with an ANN counterpart, and a conversion with ``theta`` other
 than 1 a model without identity shortcuts.
 """

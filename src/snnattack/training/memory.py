@@ -3,8 +3,8 @@ forward/backward pass of each batch a job runs (training, the attacks, tuning an
 attack's fitting, the masking checks), against the free memory where it runs.
 
 Declared beside the kinds that decide which passes a job runs (a kind of training that trains
-at T, a method that fits on validation data), for :func:`snnattack.config.validate`, after the
-combinations.
+at T, a method that fits on validation data), for
+:func:`snnattack.config.validation.validate`, after the combinations.
 """
 
 from __future__ import annotations

@@ -113,8 +113,8 @@ def built_models(model: ModelSettings) -> Built:
     job attacks them: the target's architecture), so that a bad file is refused before any
     model is trained, and checks that ``model=external``'s factory builds a network that runs
     (:func:`~snnattack.interop.external.check_external`); a job's last check of its config
-    after :func:`snnattack.config.validate`. What they built is returned for the job to use as
-    it is: each file is read once, the factory called once for the target."""
+    after :func:`snnattack.config.validation.validate`. What they built is returned for the
+    job to use as it is: each file is read once, the factory called once for the target."""
     resolved = thaw(model.tree)
     loaded = {
         key: load_from_file(model, resolved[key], key)

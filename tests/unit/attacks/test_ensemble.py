@@ -13,7 +13,7 @@ from harness import QUIET, compose
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.ensemble import worst_case
 from snnattack.attacks.parse import attack_specs, components
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.settings import Recipe

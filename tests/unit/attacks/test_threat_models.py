@@ -15,7 +15,7 @@ from harness import compose
 
 import snnattack
 from snnattack.attacks.methods import METHODS
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 
 MIXED = "method.ensemble.components=[{attack:stbp,method:pgd},{attack:stbp,method:sda}]"

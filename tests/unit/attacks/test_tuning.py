@@ -12,8 +12,8 @@ from harness import QUICK, compose, resolved
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.tuning import _asr, tune_specs
-from snnattack.config import validate
 from snnattack.config.parse import attack_settings, data_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import ConfigError
 from snnattack.settings import Recipe

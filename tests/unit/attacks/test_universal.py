@@ -13,7 +13,7 @@ from snnattack.attacks.methods.event_patch import windows
 from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch, placed
 from snnattack.attacks.methods.sparsefool_universal import UniversalSparseFool
 from snnattack.attacks.universal import fit_specs, needs_fitting
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError, UserError
 from snnattack.evaluation.masking import largest_l0
 from snnattack.gradients import gradient_mode

@@ -122,8 +122,8 @@ RECIPES = sorted(p.stem for p in (PROTOCOL_DIR / "recipe").glob("*.yaml"))
 def test_the_seed_entries_experiment_runs_the_digits_protocol_on_every_recipe() -> None:
     from hydra import compose, initialize_config_dir
 
-    from snnattack.config import validate
     from snnattack.config.keys import CONF_DIR
+    from snnattack.config.validation import validate
 
     sweep = OmegaConf.load(PROTOCOL_DIR / "digits_entries.yaml").hydra.sweeper.params
     assert sweep.recipe.split(",") == [

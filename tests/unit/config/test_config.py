@@ -8,8 +8,8 @@ import torch
 from harness import CONF, compose, run_py
 
 from snnattack.attacks.parse import attack_specs
-from snnattack.config import validate
 from snnattack.config.parse import data_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.training.parse import model_settings

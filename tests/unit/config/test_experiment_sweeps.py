@@ -10,7 +10,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.methods import METHODS
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key

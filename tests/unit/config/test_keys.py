@@ -1,11 +1,13 @@
 """A key that no part of the project reads is refused before any work, with the nearest key."""
 
+from pathlib import Path
+
 import pytest
-from harness import CONF, EXPERIMENTS, compose
+from harness import CONF, EXPERIMENTS, compose, run_py
 from omegaconf import OmegaConf
 
-from snnattack.config import validate
 from snnattack.config.keys import canonical, check_keys, is_known
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.runtime.cli import check_group_choices, check_override_keys
 
@@ -98,3 +100,31 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
     line = str(err.value)
     assert line.startswith(f"experiment=digits_table2 is unknown {SWEEP_HINT}digits_table2);")
     assert "accepted: cifar100_resnet17" in line
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
+        (["--help"], None),
+        (["lamda=0.5"], "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
+        (["model=nope"], "error: model=nope is unknown; accepted: digits_net, "),
+    ],
+    ids=["help", "unknown key", "unknown choice"],
+)
+def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
+    tmp_path: Path, argv: list[str], line: str | None
+) -> None:
+    """In a child process, whose imports are the subject: ``--help`` and the checks of keys and
+    group choices come before the job's stack loads (seconds of imports), so a typo is
+    refused at once. Python's ``-X importtime`` lists every module the command imported."""
+    proc = run_py(*argv, cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    lines = proc.stderr.splitlines()
+    imported = {row.rsplit("|", 1)[-1].strip() for row in lines if row.startswith("import time:")}
+    assert "hydra" in imported and not imported & {"torch", "lightning", "wandb"}
+    if line is None:
+        assert proc.returncode == 0 and "python run.py" in proc.stdout
+    else:
+        assert proc.returncode == 2 and [r for r in lines if r.startswith("error")][0].startswith(
+            line
+        )
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from harness import compose
 
-from snnattack.config import RULES, validate
+from snnattack.config.validation import RULES, validate
 from snnattack.errors import ConfigError
 
 EVENTS = "dataset=digits_events"

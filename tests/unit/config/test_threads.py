@@ -7,7 +7,7 @@ import os
 import pytest
 from harness import compose
 
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import thread_share
 from snnattack.training.parse import model_settings

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.grids import grid, grid_values
-from snnattack.config import RULES, notes, validate, writable
+from snnattack.config.validation import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
 from snnattack.runtime.cli import (
     check_config_name,

@@ -13,8 +13,8 @@ from torch import nn
 from snnattack.attacks import crafting
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.parse import attack_specs
-from snnattack.config import validate
 from snnattack.config.parse import attack_settings
+from snnattack.config.validation import validate
 from snnattack.evaluation import attacked
 from snnattack.evaluation.attacked import with_random_eot
 

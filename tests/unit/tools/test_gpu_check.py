@@ -12,7 +12,7 @@ import pytest
 import torch
 from harness import compose
 
-from snnattack.config import validate
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.tools import step_cost

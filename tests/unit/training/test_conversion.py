@@ -9,8 +9,8 @@ from fixtures_cifar import write_cifar10
 from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
 from omegaconf import DictConfig
 
-from snnattack.config import validate
 from snnattack.config.parse import data_settings
+from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build

@@ -1,0 +1,115 @@
+"""Checks of a composed config, before any work: one clear line per wrong value.
+
+In order: every key is one the project reads (:mod:`.keys`), each key's value passes its rule
+(:mod:`.rules`), the keys fit together (:mod:`.combinations`), and the machine and the files
+can do the job (:mod:`.preflight`). :func:`validate` runs them all and returns the notes.
+
+The rules, checks and notes of a kind's own keys are declared beside its code, into the
+registries of :mod:`snnattack.values` (``method=`` and an ensemble's components in
+:mod:`snnattack.attacks.checks`, ``train.kind`` in :mod:`snnattack.training.base`,
+``model.name`` in :mod:`snnattack.interop.external`, ``analysis.rate_current.layer`` in
+:mod:`snnattack.analysis.rate_current`, ...), as each kind registers itself to be built.
+``config/`` lies below every kind (docs/architecture.md, "The layers"), so it imports none of
+them, and :func:`validate` refuses to run before the packages of :data:`DECLARING` are
+imported (``snnattack.job`` and ``snnattack.api`` import them). What a kind needs of the config
+it parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from snnattack.config import combinations as combinations  # its checks register on import
+from snnattack.config.keys import check_keys
+from snnattack.config.preflight import data_files, writable
+from snnattack.config.rules import check_rules
+from snnattack.errors import ConfigError
+from snnattack.values import CHECKS, NOTES, RULES, Rule
+
+__all__ = [
+    "CHECKS",
+    "DECLARING",
+    "RULES",
+    "Rule",
+    "notes",
+    "validate",
+    "writable",
+]
+
+log = logging.getLogger(__name__)
+
+# the packages whose modules declare the rules, checks and notes of their kinds' keys on import
+DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
+
+
+def notes(resolved: dict[str, Any]) -> list[str]:
+    """The notes of a resolved config (settings accepted that do less than they say), one line
+    each, in the order the kinds declared them (:data:`~snnattack.values.NOTES`)."""
+    return [line for note in NOTES.values() for line in note(resolved)]
+
+
+def _declared() -> None:
+    """Refuses to validate before every kind declared its rules: a rule left out would let a
+    wrong value through, so this is a programming error, not the user's."""
+    missing = [name for name in DECLARING if name not in sys.modules]
+    if missing:
+        raise RuntimeError(
+            "config.validation.validate runs the rules that the kinds declare, and "
+            f"{', '.join(missing)} is not imported: import snnattack.job or snnattack.api (or "
+            "the package) first"
+        )
+
+
+def _flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted key, value) of a resolved config; lists are values, dicts are walked."""
+    for k, v in node.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield prefix + k, v
+
+
+def _resolved(cfg: DictConfig) -> dict[str, Any]:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "config"
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(
+            f"{key} cannot be resolved ({first}); accepted: a value or an "
+            "interpolation that resolves, e.g. ${{oc.env:NAME,default}}"
+        ) from None
+
+
+def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
+    """Raises :class:`ConfigError` naming the first key whose value is not accepted.
+
+    Unknown keys first, then each key's own rule, then the checks of several keys together,
+    then the machine and the model files, then (with ``output_dir``: a job) the data files
+    and that the output folder and the store can be written. Settings accepted with a note
+    (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
+    them for its record (:class:`~snnattack.settings.JobSettings`).
+    """
+    _declared()
+    check_keys(OmegaConf.to_container(cfg, resolve=False))
+    resolved = _resolved(cfg)
+    if not isinstance(resolved.get("eps"), list):
+        resolved["eps"] = [resolved.get("eps")]  # eps=8 counts as a list of one
+    check_rules(_flat(resolved))
+    for check in CHECKS.values():  # the combinations, then the machine
+        check(resolved)
+    if output_dir is not None:
+        data_files(resolved)
+        writable(Path(output_dir), "the output folder")
+        writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
+    found = tuple(notes(resolved))
+    for line in found:
+        log.warning("note: %s", line)
+    return found
