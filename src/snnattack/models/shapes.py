@@ -38,10 +38,14 @@ def _build_settings(resolved: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _on_meta(name: str, settings: dict[str, Any]) -> torch.nn.Module:
+    with torch.device("meta"):
+        return build(name, **settings).eval()
+
+
 def meta_model(resolved: dict[str, Any], name: str) -> torch.nn.Module:
     """The model without memory (PyTorch's meta device), T = 1: for shapes only."""
-    with torch.device("meta"):
-        return build(name, **_build_settings(resolved)).eval()
+    return _on_meta(name, _build_settings(resolved))
 
 
 def outputs_per_step(resolved: dict[str, Any], name: str) -> int | None:
@@ -54,9 +58,7 @@ def outputs_per_step(resolved: dict[str, Any], name: str) -> int | None:
 
 @cache
 def _counted(name: str, settings: tuple, shape: tuple[int, ...]) -> int | None:
-    with torch.device("meta"):
-        model = build(name, **dict(settings)).eval()
-    return layer_outputs(model, shape)
+    return layer_outputs(_on_meta(name, dict(settings)), shape)
 
 
 def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
