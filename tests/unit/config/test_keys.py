@@ -124,7 +124,6 @@ def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
     if line is None:
         assert proc.returncode == 0 and "python run.py" in proc.stdout
     else:
-        assert proc.returncode == 2 and [r for r in lines if r.startswith("error")][0].startswith(
-            line
-        )
+        (error,) = [row for row in lines if row.startswith("error")]
+        assert proc.returncode == 2 and error.startswith(line)
     assert list(tmp_path.iterdir()) == []  # nothing written
