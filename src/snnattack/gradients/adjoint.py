@@ -89,9 +89,12 @@ def _input_gradient(layer: nn.Module, grad: torch.Tensor, shape: tuple) -> torch
     stand_in = grad.new_empty(shape)
     if isinstance(layer, nn.BatchNorm2d):
         stats = (layer.running_mean, layer.running_var)
+        # eval-mode statistics: none saved, as autograd's own node holds them (CUDA's kernel
+        # needs the empty tensors, not None)
+        saved = (grad.new_empty(0), grad.new_empty(0))
         mask = [True, False, False]  # the input's gradient only
         return aten.native_batch_norm_backward(
-            grad.contiguous(), stand_in, layer.weight, *stats, None, None, False, layer.eps, mask
+            grad.contiguous(), stand_in, layer.weight, *stats, *saved, False, layer.eps, mask
         )[0]
     if isinstance(layer, nn.AvgPool2d):
         return aten.avg_pool2d_backward(grad, stand_in, *_pool_geometry(layer))

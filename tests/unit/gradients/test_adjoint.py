@@ -6,27 +6,41 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from snnattack.gradients import gradient_mode
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.models import build
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [
-        nn.Conv2d(4, 6, 3, padding=1),
-        nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False),
-        nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2),
-        nn.Conv2d(4, 6, 1, stride=2),
-        nn.Linear(7, 5),
-    ],
-    ids=["same", "strided", "dilated-grouped", "projection", "linear"],
-)
-def test_adjoint_gives_autograds_input_gradient_bit_for_bit(layer: nn.Module) -> None:
-    layer = layer.double()
+def _batch_norm() -> nn.BatchNorm2d:
+    """An eval-mode batch norm with statistics and an affine map away from the identity."""
+    layer = nn.BatchNorm2d(4).eval()
+    with torch.no_grad():
+        layer.running_mean.uniform_(-1, 1)
+        layer.running_var.uniform_(0.5, 2)
+        layer.weight.uniform_(0.5, 2)
+    return layer
+
+
+LAYERS = {
+    "same": lambda: nn.Conv2d(4, 6, 3, padding=1),
+    "strided": lambda: nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False),
+    "dilated-grouped": lambda: nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2),
+    "projection": lambda: nn.Conv2d(4, 6, 1, stride=2),
+    "linear": lambda: nn.Linear(7, 5),
+    "batch-norm": _batch_norm,
+    "avg-pool": lambda: nn.AvgPool2d(2),
+}
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", LAYERS)
+def test_adjoint_gives_autograds_input_gradient_bit_for_bit(name: str, device: str) -> None:
+    layer = LAYERS[name]().double().to(device)
     shape = (3, 7) if isinstance(layer, nn.Linear) else (3, 4, 9, 9)
-    x = torch.rand(shape, dtype=torch.float64, requires_grad=True)
+    x = torch.rand(shape, dtype=torch.float64, device=device, requires_grad=True)
     out = layer(x)
     grad_out = torch.randn_like(out)
     (expected,) = torch.autograd.grad(out, x, grad_out)
@@ -34,9 +48,39 @@ def test_adjoint_gives_autograds_input_gradient_bit_for_bit(layer: nn.Module) ->
         skipped = layer(x)
         (got,) = torch.autograd.grad(skipped, x, grad_out)
     assert skipped.shape == out.shape and not skipped.any()
-    assert torch.equal(got, expected)
+    if device == "cpu":
+        assert torch.equal(got, expected)
+    else:  # cuDNN may pick another algorithm for the same call
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
     assert "forward" not in vars(layer)  # the layer's own forward is back
     assert torch.equal(layer(x), out)
+
+
+class BatchNormBackwards(TorchDispatchMode):
+    """The arguments of each batch-norm backward call, tensors as (dtype, size)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten.native_batch_norm_backward.default:
+            self.calls.append(
+                [(a.dtype, a.shape) if isinstance(a, torch.Tensor) else a for a in args]
+            )
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_batch_norm_adjoint_calls_its_backward_as_autograds_node_does() -> None:
+    """CUDA's kernel asserts that the saved statistics are tensors (empty in eval mode), where
+    the CPU's also takes None: the adjoint passes what autograd's own node passes."""
+    layer, x = _batch_norm(), torch.rand(3, 4, 5, 5, requires_grad=True)
+    grad_out = torch.randn(3, 4, 5, 5)
+    with BatchNormBackwards() as autograds:
+        torch.autograd.grad(layer(x), x, grad_out)
+    with BatchNormBackwards() as adjoints, adjoint_only(layer):
+        torch.autograd.grad(layer(x), x, grad_out)
+    assert adjoints.calls == autograds.calls and len(autograds.calls) == 1
 
 
 class CountLayers(TorchFunctionMode):
