@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,11 @@ class Check:
     args: tuple[str, ...]
     tool: str | None = None  # a module run with ``python -m`` instead of a job
     expect: int = 0
+
+    def folder(self) -> str:
+        """The name of its job's folder: letters, digits, ``-``, ``_`` and ``.`` only, so
+        that ``hydra.run.dir`` parses as one override value."""
+        return re.sub(r"[^\w.-]+", "_", self.name.replace("=", "-")).strip("_")
 
 
 def mode_check(mode: str, device: str) -> Check:
@@ -139,18 +145,20 @@ def job_numbers(m: dict[str, Any]) -> str:
     )
 
 
-def bench_numbers(stdout: str) -> str:
-    """The bench's rows beside the paper (ms per step, peak MB)."""
+def bench_numbers(stdout: str) -> tuple[str, bool]:
+    """The bench's rows beside the paper (ms per step, peak MB) and each step that could not
+    run with its error; whether every step ran (the bench reports a failed step and goes on)."""
     try:
         record = json.loads(stdout)
     except json.JSONDecodeError:
-        return ""
-    rows = record.get("paper") or []
-    return "; ".join(
+        return "", False
+    rows = [
         f"{r['step']}: {r['step_ms']:.1f} ms/step, peak {r.get('peak_mb')} MB "
         f"(paper {r.get('paper_seconds')} s, {r.get('paper_peak_mb')} MB)"
-        for r in rows
-    )
+        for r in record.get("paper") or []
+    ]
+    failed = [f"{name}: {m['error']}" for name, m in record["modes"].items() if "error" in m]
+    return "; ".join(rows + failed), not failed
 
 
 class Running:
@@ -177,7 +185,8 @@ class Running:
             # a CUDA test that skips on a GPU machine did not run: that fails the check
             ok = ok and found is not None and (self.check.name != "CUDA tests" or not found.skipped)
         elif self.check.tool is not None:
-            numbers = bench_numbers(stdout)
+            numbers, every_step = bench_numbers(stdout)
+            ok = ok and every_step
         else:
             numbers = job_numbers(metrics) if metrics else ""
         last = (stderr.strip().splitlines() or [""])[-1]
@@ -194,9 +203,7 @@ class Running:
 
 def run_together(checks: list[Check], folder: Path, store: Path) -> list[dict[str, Any]]:
     """Runs ``checks`` at once (each job into its own folder under ``folder``); their rows."""
-    running = [
-        Running(c, folder / c.name.replace(" ", "_").replace("=", "-"), store) for c in checks
-    ]
+    running = [Running(c, folder / c.folder(), store) for c in checks]
     rows = [r.row() for r in running]
     for row in rows:
         print(f"{row['check']}: {'ok' if row['ok'] else 'FAILED'}", flush=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from harness import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
@@ -47,6 +48,11 @@ def test_its_jobs_are_valid_on_a_gpu_and_the_precision_one_is_refused(
                 validate(cfg)
         else:
             validate(cfg)
+    parser = OverridesParser.create()
+    for check in jobs:  # each command line as Hydra reads it, its folders included
+        parser.parse_overrides(
+            gpu_check.command(check, Path("/tmp") / check.folder(), Path("m"))[3:]
+        )
     tools = {c.tool: c for c in gpu_check.other_checks() if c.tool is not None}
     args = step_cost.parse_args(list(tools["snnattack.tools.step_cost"].args))
     assert (args.model, args.batch, args.T, args.modes) == ("vgg11", 32, 8, ["rga", "stbp"])
@@ -129,3 +135,16 @@ def test_a_check_passes_with_every_mode_on_both_devices_within_the_tolerance() -
     assert "Result: passed." in gpu_check.report(rows, "NVIDIA H100", comparison)
     assert not gpu_check.passed([*rows, row("CUDA tests", ok=False)], comparison)
     assert gpu_check.compared(rows[2:], tolerance=1)["missing"] == [list(GRADIENT_MODES)[0]]
+
+
+def test_a_bench_step_that_could_not_run_fails_the_check_and_is_named() -> None:
+    """The step bench reports a step that raised and goes on (exit code 0): the check reads
+    its record, so a gradient mode that breaks on CUDA is a failure, not a missing row."""
+    row = {"step": "forward", "step_ms": 4.9, "seconds": 1.5, "peak_mb": 194.0}
+    ran = {"paper": [row], "modes": {"forward": {"seconds": 0.0049}, "stbp": {"seconds": 0.01}}}
+    numbers, ok = gpu_check.bench_numbers(json.dumps(ran))
+    assert ok and numbers.startswith("forward: 4.9 ms/step")
+    ran["modes"]["rga"] = {"error": "RuntimeError: save_mean should always be defined"}
+    numbers, ok = gpu_check.bench_numbers(json.dumps(ran))
+    assert not ok and numbers.endswith("rga: RuntimeError: save_mean should always be defined")
+    assert gpu_check.bench_numbers("Traceback ...") == ("", False)
