@@ -5,6 +5,8 @@
   an ANN (``train.kind=ann``) is differentiated as it is (``ann-autograd``).
 - The time-extended attack (RGA paper, ``attack.time_extension=k``) crafts with the model
   simulated for ``k * T`` steps; the example is then judged at ``T`` as usual.
+- An attack's random start is drawn from the CPU's generator on every device, so one seed
+  gives one start on the CPU and on a GPU (:mod:`snnattack.attacks.draws`).
 - Every call of the crafting model is counted (samples passed through it), so results can
   report the queries an attack needed per sample.
 - With ``steps_curve`` counts, the running best example after each count is kept as well
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks.convergence import tracking
+from snnattack.attacks.draws import host_start
 from snnattack.attacks.methods import (
     GRADIENT_FREE,
     METHODS,
@@ -158,6 +161,7 @@ def craft_tracked(
         counting_queries(crafter) as queries,
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
+        host_start(attacked),
     ):
         adv = attack(x.flatten(1, 2), y).unflatten(1, x.shape[1:3]) if frames else attack(x, y)
     snapshots = tracker.finish(adv.detach()) if tracker is not None else {}
