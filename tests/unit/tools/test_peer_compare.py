@@ -56,3 +56,41 @@ def test_fewer_than_two_steps_are_refused_in_one_line(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exit_:
         main(["--steps", "1"])
     assert exit_.value.code == 2 and "--steps must be >= 2" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_timed_report_a_gpu_gets_runs_every_part_on_tiny_sizes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a CUDA device runs (times, robust accuracy, peak memory, the LIF alone, the Table
+    S2 steps and the training step, the report of them all), run on the CPU at tiny sizes:
+    a GPU's time is scarce, so its command must not first break there."""
+    from snnattack.analysis.cost import calibrate_batchnorm
+    from tools import peer_compare as pc
+    from tools.peer_nets import UserWrapped, spikingjelly_vgg11
+
+    monkeypatch.setattr(pc, "S2_BATCH", 1)
+    argv = "--device cpu --batch 2 --T 2 --image 8 --steps 2 --repeats 1 --lif-T 1 2"
+    args = pc.parse_args(
+        [*argv.split(), *"--lif-shape 2 8 --lif-repeats 1 --train-batch 1".split()]
+    )
+    device = torch.device("cpu")
+    body = spikingjelly_vgg11(args.image)
+    wrapped = UserWrapped(body, args.T)
+    x, y = torch.rand(2, 3, 8, 8), torch.tensor([1, 7])
+    calibrate_batchnorm(wrapped, x)
+    contenders = pc.attacks(body, wrapped, x, y, args.T, args.seed)
+    parts = {
+        "spikingjelly": "2.0.0",
+        "attacks": pc.measure_attacks(contenders, args, device, wrapped, y, timed=True),
+        "lif": pc.measure_lif(args, device),
+        "steps": pc.measure_steps(args, device),
+    }
+    text = pc.report(args, device, parts)
+    for m in parts["attacks"].values():
+        assert m["seconds"] > 0 and 0 <= m["robust_acc"] <= 1 and m["launches_per_step"] > 0
+    assert [r["T"] for r in parts["lif"]] == [1, 2]
+    assert all(len(r["equal"]) == 4 for r in parts["lif"])  # every LIF spikes as spikingjelly's
+    assert set(parts["steps"]["s2"]) == {"forward", "stbp", "rga"}
+    assert "| rga |" in text and "A training step of the `cifar10_vgg11` preset" in text
+    assert text.count("\n## ") == 3
