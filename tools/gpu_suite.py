@@ -45,15 +45,27 @@ class Outcome:
         return line + ("".join(f"; FAILED {name}" for name in self.failed))
 
 
+MESSAGE = 160  # characters of a failure's message kept in its name
+
+
 def outcome(junit: Path) -> Outcome:
-    """The tests of pytest's JUnit XML ``junit``, each failed one as ``module::test``."""
+    """The tests of pytest's JUnit XML ``junit``, each failed one as ``module::test`` (a
+    module that failed to collect as its path) with the first line of its message: the
+    report is all that comes back from a GPU machine."""
     cases = ET.parse(junit).getroot().iter("testcase")
     tests, failed, skipped = 0, [], 0
     for case in cases:
         tests += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            module = case.get("classname", "").replace(".", "/")
-            failed.append(f"{module}.py::{case.get('name')}")
+        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if problem is not None:
+            module, name = case.get("classname", ""), case.get("name", "")
+            where = (
+                f"{module.replace('.', '/')}.py::{name}"
+                if module
+                else f"{name.replace('.', '/')}.py"
+            )
+            message = (problem.get("message") or "").strip().splitlines()[:1]
+            failed.append(where + "".join(f" ({m[:MESSAGE]})" for m in message))
         elif case.find("skipped") is not None:
             skipped += 1
     return Outcome(tests, tuple(failed), skipped)

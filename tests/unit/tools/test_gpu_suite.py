@@ -11,11 +11,13 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">
 <testcase classname="tests.unit.test_api" name="test_a" time="1.0"/>
 <testcase classname="tests.unit.test_api" name="test_b[x]" time="1.0">
-  <failure message="assert 1 == 2">trace</failure></testcase>
+  <failure message="AssertionError: assert 1 == 2&#10;where ...">trace</failure></testcase>
 <testcase classname="tests.jobs.test_one_core" name="test_c" time="1.0">
   <error message="fixture">trace</error></testcase>
 <testcase classname="tests.unit.test_api" name="test_d" time="0.0">
   <skipped message="needs a CUDA device"/></testcase>
+<testcase classname="" name="tests.unit.data.test_dvs" time="0.0">
+  <error message="collection failure">ModuleNotFoundError</error></testcase>
 </testsuite></testsuites>
 """
 
@@ -23,13 +25,17 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 def test_failures_and_errors_are_named_and_skips_counted(tmp_path: Path) -> None:
     (tmp_path / "suite.xml").write_text(JUNIT)
     found = gpu_suite.outcome(tmp_path / "suite.xml")
-    assert found.tests == 4 and found.skipped == 1
+    assert found.tests == 5 and found.skipped == 1
     assert found.failed == (
-        "tests/unit/test_api.py::test_b[x]", "tests/jobs/test_one_core.py::test_c",
+        "tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2)",
+        "tests/jobs/test_one_core.py::test_c (fixture)",
+        "tests/unit/data/test_dvs.py (collection failure)",
     )  # fmt: skip
     assert found.summary() == (
-        "4 tests, 2 failed, 1 skipped; FAILED tests/unit/test_api.py::test_b[x]; "
-        "FAILED tests/jobs/test_one_core.py::test_c"
+        "5 tests, 3 failed, 1 skipped; "
+        "FAILED tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2); "
+        "FAILED tests/jobs/test_one_core.py::test_c (fixture); "
+        "FAILED tests/unit/data/test_dvs.py (collection failure)"
     )
 
 
