@@ -4,7 +4,8 @@ markdown report: ``python -m tools.peer_compare --out report.md``.
 1. PGD at 8/255 (α 2/255) on a spikingjelly 2.0 multi-step CIFAR VGG-11 (LIFNode, ATan,
    average pooling; BN statistics of the random batch, so that every layer spikes):
    ``torchattacks.PGD`` on the network as a spikingjelly user wraps it, against
-   ``snnattack.attack(net, x, y, "pgd", grad_mode=...)`` with ``stbp`` and ``rga``. Per
+   ``snnattack.attack(net, x, y, "pgd", grad_mode=...)`` with ``stbp`` (the net's own ATan
+   surrogate, so that its gradient is the peer's) and ``rga``. Per
    attack: seconds per call (median after a warm-up, all attacks interleaved), its ratio to
    the peer's, robust accuracy, peak memory, kernel launches per PGD step (``torch.profiler``'s
    GPU kernels, the difference of a 2-step and a 1-step call) and the fixed cost per call
@@ -45,6 +46,7 @@ from snnattack.errors import UserError
 from snnattack.process.clock import synced_time
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.tools import step_cost
+from tools.peer_nets import ALPHA as SJ_ALPHA
 from tools.peer_nets import (
     Neuron,
     UserWrapped,
@@ -55,6 +57,9 @@ from tools.peer_nets import (
 
 EPS, ALPHA = 8, 2  # the attack's radius and step, in 1/255
 MODES = ("stbp", "rga")  # the gradient modes compared: the default and the RGA paper's
+# the net's own spike gradient for stbp, as the peer differentiates it (adapting a spikingjelly
+# node keeps its dynamics, not its surrogate: the default is the triangle, docs/interop.md)
+GRAD_PARAMS = {"stbp": {"surrogate": "atan", "alpha": SJ_ALPHA}}
 S2_BATCH = 32  # the RGA paper's Table S2 batch
 PEER = "peer: torchattacks.PGD on the wrapped spikingjelly net"
 MB = 2**20
@@ -120,10 +125,19 @@ def attacks(
             steps=steps,
             alpha=ALPHA,
             seed=seed,
+            grad_params=GRAD_PARAMS.get(mode),
         )
 
-    rows = {f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T})': ours(m) for m in MODES}
+    rows = {
+        f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T}{_params(m)})': ours(m) for m in MODES
+    }
     return {PEER: peer, **rows}
+
+
+def _params(mode: str) -> str:
+    """``mode``'s gradient parameters as the row names them (none: the mode's defaults)."""
+    params = GRAD_PARAMS.get(mode)
+    return f", grad_params={params}" if params else ""
 
 
 def launches(run: Callable[[], object], device: torch.device) -> int:
