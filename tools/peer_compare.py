@@ -5,11 +5,12 @@ markdown report: ``python -m tools.peer_compare --out report.md``.
    average pooling; BN statistics of the random batch, so that every layer spikes):
    ``torchattacks.PGD`` on the network as a spikingjelly user wraps it, against
    ``snnattack.attack(net, x, y, "pgd", grad_mode=...)`` with ``stbp`` (the net's own ATan
-   surrogate, so that its gradient is the peer's) and ``rga``. Per
-   attack: seconds per call (median after a warm-up, all attacks interleaved), its ratio to
-   the peer's, robust accuracy, peak memory, kernel launches per PGD step (``torch.profiler``'s
-   GPU kernels, the difference of a 2-step and a 1-step call) and the fixed cost per call
-   against the cost per step (a line through the 1-step and the ``--steps`` call).
+   surrogate, so that its gradient is the peer's) and ``rga``. Per attack, every call after
+   a warm-up at its step count: seconds per call (median, all attacks interleaved), its
+   ratio to the peer's, robust accuracy, peak memory, kernel launches per PGD step
+   (``torch.profiler``'s GPU kernels, the difference of a 2-step and a 1-step call) and the
+   fixed cost per call against the cost per step (a line through the 1-step and the
+   ``--steps`` call).
 2. The LIF alone, forward and backward on ``[T, *--lif-shape]`` float32: this project's LIF
    (its default backend and ``torch``), a plain torch loop, spikingjelly 2.0's ``LIFNode``;
    whether each one's spikes equal spikingjelly's.
@@ -157,6 +158,15 @@ def launches(run: Callable[[], object], device: torch.device) -> int:
     return sum(1 for e in prof.events() if e.device_type == DeviceType.CPU)
 
 
+def warm_up(run: Attack, step_counts: tuple[int, ...]) -> None:
+    """Calls ``run`` once at each of ``step_counts``: a first call does work that no step
+    does (the kernels' first launches; ``snnattack.attack`` prepares once per set of
+    arguments, ``steps`` among them: it adapts the model and checks its weights and logits,
+    which an H100 run that counted a first 2-step call took for ~490 kernels per step)."""
+    for steps in step_counts:
+        run(steps)
+
+
 def measure_attacks(
     contenders: dict[str, Attack],
     args: argparse.Namespace,
@@ -167,10 +177,10 @@ def measure_attacks(
 ) -> dict[str, Any]:
     """Per attack its launches per step (those of a 2-step call less those of a 1-step call)
     and, if ``timed``, its times (1 and ``--steps`` steps, all attacks interleaved), robust
-    accuracy and peak memory."""
+    accuracy and peak memory; every call measured after a warm-up at its step count."""
     out: dict[str, dict[str, Any]] = {}
     for name, run in contenders.items():
-        run(1)  # warm-up (the library's and the kernels' first-call work)
+        warm_up(run, (1, 2, args.steps) if timed else (1, 2))
         two, one = (launches(lambda s=s, run=run: run(s), device) for s in (2, 1))
         out[name] = {"launches_per_step": two - one}
     if not timed:
