@@ -77,15 +77,26 @@ class Rate(nn.Module):
         return self.body(x.unsqueeze(0).expand(T, *x.shape)).mean(0)
 
 
-def calls(attack) -> float:
-    """Operator calls per step of ``attack(steps)``, outside the Triton ops' insides."""
+def per_step(attack, count) -> float:
+    """What ``count(run)`` finds in a run of ``attack(steps)``, per step: a 3-step call's less a
+    1-step call's, halved, each after a warm call at its step count (the first call prepares
+    what later calls reuse)."""
     counts = []
     for steps in (1, 3):
-        attack(steps)  # warm: the first call prepares what later calls reuse
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            attack(steps)
-        counts.append(sum(not _inside_kernel_op(e) for e in prof.events()))
+        attack(steps)
+        counts.append(count(lambda steps=steps: attack(steps)))
     return (counts[1] - counts[0]) / 2
+
+
+def calls(attack) -> float:
+    """Operator calls per step of ``attack(steps)``, outside the Triton ops' insides."""
+
+    def profiled(run) -> int:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run()
+        return sum(not _inside_kernel_op(e) for e in prof.events())
+
+    return per_step(attack, profiled)
 
 
 class Launches(TorchDispatchMode):
@@ -105,13 +116,13 @@ class Launches(TorchDispatchMode):
 
 def launches(attack) -> float:
     """Kernel launches per step of ``attack(steps)`` (:class:`Launches`)."""
-    counts = []
-    for steps in (1, 3):
-        attack(steps)  # warm: the first call prepares what later calls reuse
+
+    def dispatched(run) -> int:
         with Launches() as launched:
-            attack(steps)
-        counts.append(launched.count)
-    return (counts[1] - counts[0]) / 2
+            run()
+        return launched.count
+
+    return per_step(attack, dispatched)
 
 
 def vgg(relu: bool) -> nn.Module:
