@@ -56,7 +56,7 @@ def outcome(junit: Path) -> Outcome:
     tests, failed, skipped = 0, [], 0
     for case in cases:
         tests += 1
-        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+        problem = next((p for p in map(case.find, ("failure", "error")) if p is not None), None)
         if problem is not None:
             module, name = case.get("classname", ""), case.get("name", "")
             where = (
