@@ -42,17 +42,18 @@ def host_start(model: nn.Module) -> Iterator[None]:
     generator (:class:`_HostDraws`); from that forward on, each device's own."""
     mode = _HostDraws()
     mode.__enter__()
-    active = [True]
+    active = True
 
     def stop(*_: Any) -> None:
-        if active[0] and _get_current_function_mode() is mode:  # modes leave in turn
+        nonlocal active
+        if active and _get_current_function_mode() is mode:  # modes leave in turn
             mode.__exit__(None, None, None)
-            active[0] = False
+            active = False
 
     handle = model.register_forward_pre_hook(stop, prepend=True)  # before any other hook
     try:
         yield
     finally:
         handle.remove()
-        if active[0]:  # no forward ran: the mode is the innermost context's, on top
+        if active:  # no forward ran: the mode is the innermost context's, on top
             mode.__exit__(None, None, None)
