@@ -47,7 +47,6 @@ from snnattack.errors import UserError
 from snnattack.process.clock import synced_time
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.tools import step_cost
-from tools.peer_nets import ALPHA as SJ_ALPHA
 from tools.peer_nets import (
     Neuron,
     UserWrapped,
@@ -58,9 +57,6 @@ from tools.peer_nets import (
 
 EPS, ALPHA = 8, 2  # the attack's radius and step, in 1/255
 MODES = ("stbp", "rga")  # the gradient modes compared: the default and the RGA paper's
-# the net's own spike gradient for stbp, as the peer differentiates it (adapting a spikingjelly
-# node keeps its dynamics, not its surrogate: the default is the triangle, docs/interop.md)
-GRAD_PARAMS = {"stbp": {"surrogate": "atan", "alpha": SJ_ALPHA}}
 S2_BATCH = 32  # the RGA paper's Table S2 batch
 PEER = "peer: torchattacks.PGD on the wrapped spikingjelly net"
 MB = 2**20
@@ -126,19 +122,10 @@ def attacks(
             steps=steps,
             alpha=ALPHA,
             seed=seed,
-            grad_params=GRAD_PARAMS.get(mode),
         )
 
-    rows = {
-        f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T}{_params(m)})': ours(m) for m in MODES
-    }
+    rows = {f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T})': ours(m) for m in MODES}
     return {PEER: peer, **rows}
-
-
-def _params(mode: str) -> str:
-    """``mode``'s gradient parameters as the row names them (none: the mode's defaults)."""
-    params = GRAD_PARAMS.get(mode)
-    return f", grad_params={params}" if params else ""
 
 
 def launches(run: Callable[[], object], device: torch.device) -> int:

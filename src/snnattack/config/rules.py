@@ -93,7 +93,7 @@ declare(
             f"an integer in [1, {MAX_SEED}] (0 makes the black-box source the target itself)",
         ),
         "seed": SEED,
-        # training recipe (before attack.*: attack.params.width defaults to train.surrogate_width)
+        # training recipe
         "train.epochs": integer(1),
         "train.batch_size": integer(1),
         "train.lr": real(0, lo_open=True),

@@ -1,9 +1,12 @@
 """STBP: backprop through time of the simulation with a surrogate spike gradient.
 
 The neurons' own backward (the default). ``surrogate`` picks the slope
-(:data:`snnattack.snn.surrogates.SURROGATES`): ``width`` is the half-width of ``triangle`` and
-``rectangle``, ``alpha`` the sharpness of ``sigmoid`` and ``atan`` (each surrogate reads its
-own and ignores the other); ``None`` keeps the trained triangle's width or the default.
+(:data:`snnattack.snn.surrogates.SURROGATES`); ``None`` keeps each neuron's own: the trained
+triangle of this project's models, a foreign neuron's surrogate as its adapter read it
+(:mod:`snnattack.interop.surrogates`). ``width`` is the half-width of ``triangle`` and
+``rectangle``, ``alpha`` the sharpness of ``sigmoid``, ``atan`` and ``fast_sigmoid`` (each
+surrogate reads its own and ignores the other); ``None`` keeps the neuron's own value where the
+surrogate is its own, else the surrogate's default.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
 from snnattack.snn.neurons import LIF
-from snnattack.snn.surrogates import SURROGATES, Triangle, make_surrogate
+from snnattack.snn.surrogates import SURROGATES, Surrogate, make_surrogate
 from snnattack.values import member_of, optional, real
 
 
@@ -22,18 +25,22 @@ from snnattack.values import member_of, optional, real
     order=10,
     per_step=True,
     width=optional(real(0, lo_open=True)),
-    surrogate=member_of(SURROGATES),
+    surrogate=optional(member_of(SURROGATES)),
     alpha=optional(real(0, lo_open=True)),
 )
 def stbp(
     model: nn.Module,
     width: float | None = None,
-    surrogate: str = "triangle",
+    surrogate: str | None = None,
     alpha: float | None = None,
 ):
-    def slope(lif: LIF):
-        if surrogate == "triangle" and width is None and isinstance(lif.surrogate, Triangle):
-            return lif.surrogate  # the width the model was trained with
-        return make_surrogate(surrogate, width, alpha)
+    def slope(lif: LIF) -> Surrogate:
+        own = lif.surrogate
+        name = own.name if surrogate is None else surrogate
+        cls = SURROGATES.get(name)  # None: a model's own unregistered surrogate, kept
+        given = None if cls is None else width if cls.parameter == "width" else alpha
+        if given is None and name == own.name:
+            return own
+        return make_surrogate(name, given, given)
 
     return neuron_settings(model, surrogate=slope)

@@ -10,7 +10,8 @@ MergedLIF`) and each ``ExpandTemporalDim`` by an unmerge, both by the batch of t
 so a rate-domain pass of one step runs too. ``LIFSpike`` computes ``mem = mem * tau + x``,
 ``spike = ZIF(mem - thresh)`` (``1[v >= 0]``), ``mem = (1 - spike) * mem``: the LIF with
 ``lam = tau``, ``theta = thresh`` and the hard reset; its ``ZIF`` surrogate is the triangle of
-half-width ``gama`` (``stbp`` with ``surrogate=triangle width=gama`` gives their gradient).
+half-width ``gama``, the LIF's own (:mod:`snnattack.interop.surrogates`): ``stbp`` gives their
+gradient.
 Refused: ``mode != 'bptt'`` (their ``RateBp`` is another neuron), ``T <= 0`` (their ANN
 mode), ``tau`` outside (0, 1], ``thresh <= 0``.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.interop.loops import MergedLIF, Unmerge
@@ -78,7 +80,7 @@ def _lif(path: str, spike: nn.Module) -> LIF:
         why = f"has tau={tau}, thresh={thresh}; accepted: 0 < tau <= 1, thresh > 0"
     if why is not None:
         raise refuse(path, spike, f"{why}, or load its file: {LOADER}", SUPPORTED)
-    return LIF(lam=tau, theta=thresh, reset="hard")
+    return LIF(lam=tau, theta=thresh, reset="hard", surrogate=surrogates.snn_rat(path, spike))
 
 
 @register("snn_rat", order=30)

@@ -31,8 +31,10 @@ reset ``R_t`` of the previous step's spike ``s_{t-1} = H(mem_{t-1} - theta)``, d
   after a reset is tested once more with theta subtracted, which no LIF does.
 
 snnTorch fires at ``mem > theta``, the LIF at ``h >= theta``: they differ only when a membrane
-equals the threshold exactly. ``init_hidden`` and ``output`` only change how snnTorch passes
-its state, which the LIF keeps inside its T loop: both are accepted, and neither the user's
+equals the threshold exactly. The neuron's ``spike_grad`` is the LIF's own surrogate
+(:mod:`snnattack.interop.surrogates`), which ``stbp`` differentiates by. ``init_hidden`` and
+``output`` only change how snnTorch passes its state, which the LIF keeps inside its T loop:
+both are accepted, and neither the user's
 neurons nor any other network's state is touched. Refused: ``reset_mechanism="none"``,
 ``"subtract"`` with ``reset_delay=False``, ``inhibition``, ``state_quant``, graded spikes
 (``graded_spikes_factor != 1``), ``beta == 0``, a per-neuron ``beta`` or ``threshold``,
@@ -44,6 +46,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.snn.neurons import LIF
@@ -165,10 +168,14 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
         why = f"has beta={lam} or threshold={theta} (the LIF needs beta > 0, threshold > 0)"
     if why is not None:
         raise refuse(path, leaky, why, SUPPORTED)
+    own = surrogates.snntorch(path, leaky)
     if mechanism == "zero":
-        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=bool(leaky.reset_delay))
+        detach = bool(leaky.reset_delay)
+        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=detach, surrogate=own)
     reset_by = theta / lam if lam != 1.0 else None
-    return LIF(lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=True)
+    return LIF(
+        lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=True, surrogate=own
+    )
 
 
 @register("snntorch", order=20)

@@ -20,17 +20,19 @@ in ``'s'`` is called once per step. Each node becomes (tested on 0.0.0.0.14 and 
   :class:`~snnattack.snn.scaled.ScaledNeuron`: the Triton kernels multiply it in);
   ``decay_input=False``, ``h = v - (v - v_reset) k + x``: ``lam = 1 - k``, no scale;
 - ``v_reset=None``: the soft reset (``v - v_threshold``); a value: the hard reset to it;
-- ``detach_reset`` as it is. The node's ``surrogate_function`` is not used: the gradient
-  mode chooses the spike's gradient (default the triangle of half-width 1).
+- ``detach_reset`` as it is; the node's ``surrogate_function`` is the LIF's own
+  (:mod:`snnattack.interop.surrogates`), which ``stbp`` differentiates by unless
+  ``attack.params.surrogate`` names another.
 
 The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
 the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
 still gets a surrogate gradient (the LIF always differentiates with it). Refused: any other
 neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`` or
-``v_reset``, ``v_threshold <= v_reset``, a node whose membrane 2.0's ``precision`` tools
-store at reduced precision, stateful modules (``MemoryModule``) that are not neurons, and
-modules that run in step mode ``'s'`` only. spikingjelly's dropouts (``layer.Dropout``,
-``Dropout2d``, the legacy ``MultiStepDropout``) are kept: they pass their input through in
+``v_reset``, ``v_threshold <= v_reset``, a surrogate with ``spiking=False`` (it outputs its
+smooth function, not spikes), a node whose membrane 2.0's ``precision`` tools store at reduced
+precision, stateful modules (``MemoryModule``) that are not neurons, and modules that run in
+step mode ``'s'`` only. spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
+``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
 """
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
     looks_like_neuron,
@@ -154,12 +157,16 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
         raise refuse(path, node, why, supported())
     if getattr(node, "_neuron_precision", None) is not None:  # 2.0's precision.convert
         raise refuse(path, node, "keeps its membrane at a reduced precision", supported())
+    if not getattr(node.surrogate_function, "spiking", True):
+        why = "has a surrogate_function with spiking=False (it outputs no spikes)"
+        raise refuse(path, node, why, supported())
     rate = _decay(node)  # k: 1/tau, 0 for the IF node
     lif = LIF(
         lam=1.0 - rate,
         theta=theta,
         reset="soft" if v_reset is None else "hard",
         detach_reset=bool(node.detach_reset),
+        surrogate=surrogates.spikingjelly(path, node),
     )
     neuron = StepLIF(lif) if one_step else lif
     if rate and node.decay_input:

@@ -147,9 +147,10 @@ class LIF(Temporal):
 
 
 def lif_settings(model: nn.Module) -> list[dict[str, Any]]:
-    """The forward settings of every LIF in ``model``, in order: its module path, leak λ,
-    threshold θ and reset (and ``reset_by`` where the soft reset drops another amount). What
-    an adapted foreign network really runs, which the config's ``lambda``/``reset`` do not
+    """The settings of every LIF in ``model``, in order: its module path, leak λ, threshold θ
+    and reset (and ``reset_by`` where the soft reset drops another amount), and its own
+    surrogate (``stbp``'s slope unless ``attack.params.surrogate`` names another). What an
+    adapted foreign network really runs, which the config's ``lambda``/``reset`` do not
     describe (``model=external``, :func:`snnattack.evaluate`)."""
     return [
         {
@@ -158,6 +159,7 @@ def lif_settings(model: nn.Module) -> list[dict[str, Any]]:
             "theta": lif.theta,
             "reset": lif.reset,
             **({} if lif.reset_by is None else {"reset_by": lif.reset_by}),
+            "surrogate": repr(lif.surrogate),
         }
         for name, lif in model.named_modules()
         if isinstance(lif, LIF)

@@ -48,7 +48,8 @@ def test_default_components_name_existing_modes_and_methods() -> None:
     ]
     assert parts[5].params["loss"] == "dlr" and parts[7].params["n_queries"] == 5000
     assert parts[2].tune and not parts[0].tune
-    assert parts[0].grad_params["width"] == cfg.train.surrogate_width  # interpolation resolved
+    own = {"surrogate": None, "width": None, "alpha": None}  # each neuron's own surrogate
+    assert parts[0].grad_params == own
     assert all(p.eot_samples == 1 for p in parts)
     poisson = components(config("encoding=poisson"), "ensemble")
     assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT

@@ -206,7 +206,7 @@ BAD = [
     ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
     (
         "attack.params.surrogate=gauss",
-        "attack.params.surrogate='gauss' is unknown for attack=stbp; accepted: triangle",
+        "attack.params.surrogate='gauss' is unknown for attack=stbp; accepted: null or triangle",
     ),
     (
         "attack=assg attack.params.a=0.7",

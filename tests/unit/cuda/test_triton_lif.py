@@ -141,11 +141,15 @@ def test_the_batchnorm_recompute_path_keeps_only_the_bn_input_and_matches_torch(
 
 def adapted(tau: float, backend: str) -> nn.Module:
     """spikingjelly's LIFNode (decay_input: the input scaled by 1 / tau) as the adapter
-    makes it: a ScaledNeuron, InputScale then the LIF."""
+    makes it: a ScaledNeuron, InputScale then the LIF, whose own surrogate is the triangle
+    (their PiecewiseQuadratic: the kernels' gradient is the torch ops' bit for bit)."""
     neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+    from spikingjelly.activation_based import surrogate
+
     from snnattack.interop.spikingjelly import body
 
-    node = neuron.LIFNode(tau=tau, v_threshold=THETA, step_mode="m")
+    triangle = surrogate.PiecewiseQuadratic()
+    node = neuron.LIFNode(tau=tau, v_threshold=THETA, step_mode="m", surrogate_function=triangle)
     return set_backend(body(nn.Sequential(node)), backend)
 
 

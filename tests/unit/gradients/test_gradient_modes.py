@@ -151,7 +151,7 @@ def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
 
     cfg = compose("attack.params.surrogate=atan", "attack.params.alpha=3")
     params = OmegaConf.to_container(cfg.attack.params, resolve=True)
-    assert params == {"surrogate": "atan", "width": 1.0, "alpha": 3.0}
+    assert params == {"surrogate": "atan", "width": None, "alpha": 3.0}
     net, x = spiking_net(), torch.rand(8, F, dtype=torch.float64)
     grads = []
     for p in (params, {**params, "alpha": 2.0}, {**params, "surrogate": "triangle"}):

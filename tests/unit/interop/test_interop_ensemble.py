@@ -19,25 +19,31 @@ from snnattack.attacks.ensemble import worst_case
 from snnattack.attacks.parse import components
 from snnattack.interop import adapt
 from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Triangle
 
 EPS = 16 / 255
 IMAGES = 48
 
 
 def spikingjelly_body(native: nn.Module) -> nn.Module:
-    """digits_net's body in spikingjelly: IF nodes resetting to 0 (the native LIF's default)."""
+    """digits_net's body in spikingjelly: IF nodes resetting to 0 (the native LIF's default),
+    with the native's surrogate, the triangle of half-width 1 (their PiecewiseQuadratic)."""
     pytest.importorskip("spikingjelly")
-    from spikingjelly.activation_based import functional, layer, neuron
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    def node() -> nn.Module:
+        triangle = surrogate.PiecewiseQuadratic(alpha=1.0)
+        return neuron.IFNode(v_threshold=1.0, v_reset=0.0, surrogate_function=triangle)
 
     body = native.body
     net = nn.Sequential(
         layer.Conv2d(1, 16, 3, padding=1, bias=False),
         layer.BatchNorm2d(16),
-        neuron.IFNode(v_threshold=1.0, v_reset=0.0),
+        node(),
         layer.AvgPool2d(2),
         layer.Conv2d(16, 32, 3, padding=1, bias=False),
         layer.BatchNorm2d(32),
-        neuron.IFNode(v_threshold=1.0, v_reset=0.0),
+        node(),
         layer.AvgPool2d(2),
         layer.Flatten(),
         layer.Linear(32 * 2 * 2, 10),
@@ -86,6 +92,12 @@ def test_the_ensemble_gives_the_same_robust_accuracy_as_on_the_native_model(
     x, y = x[:IMAGES].double(), y[:IMAGES]
     assert all(m.reset == "hard" and m.lam == 1.0 for m in native.modules() if isinstance(m, LIF))
     adapted = adapt(rebuild(native).double(), T=native.T, normalize=native.normalize).eval()
+    for lif in adapted.modules():  # snnTorch has no triangle: the native's set by hand
+        if isinstance(lif, LIF) and rebuild is snntorch_body:
+            lif.surrogate = Triangle()
+    assert {repr(m.surrogate) for m in adapted.modules() if isinstance(m, LIF)} == {
+        "triangle(width=1.0)"
+    }
     parts = components(compose("method=[ensemble]"), "ensemble")
     square = dataclasses.replace(parts[-1], params={**parts[-1].params, "n_queries": 200})
     parts = [*parts[:-1], square]

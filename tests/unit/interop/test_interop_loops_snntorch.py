@@ -107,12 +107,12 @@ def test_the_tutorial_class_gives_snntorch_own_spikes_and_membranes(init_hidden:
     torch.testing.assert_close(our_mem, mem, rtol=1e-6, atol=1e-6)
 
 
-def test_stbp_with_fast_sigmoid_gives_snntorch_own_gradient() -> None:
+def test_default_stbp_gives_snntorch_own_fast_sigmoid_gradient() -> None:
     net = Net()
     x = images().float().requires_grad_(True)
     spk, _ = theirs(net, x)
     weighted_backward(spk.mean(0))
-    ours = gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "fast_sigmoid"})
+    ours = gradient(adapt(net, T=T).eval(), "stbp", {})  # its neurons' own fast sigmoid
     assert x.grad.abs().sum() > 0
     # float32 rounding, which the fast sigmoid's steep slope magnifies: measured 1.1e-5
     assert relative(ours, x.grad) <= 3e-5
@@ -143,7 +143,7 @@ def test_two_networks_keep_separate_membranes() -> None:
         assert torch.equal(target(x), alone)
 
 
-def test_the_tutorial_class_is_evaluated_with_fast_sigmoid() -> None:
+def test_the_tutorial_class_is_evaluated_with_its_own_fast_sigmoid() -> None:
     torch.manual_seed(0)
     x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
     record = snnattack.evaluate(
@@ -151,13 +151,15 @@ def test_the_tutorial_class_is_evaluated_with_fast_sigmoid() -> None:
         (x, y),
         eps=8,
         methods="pgd",
-        grad_params={"surrogate": "fast_sigmoid"},
         T=T,
         masking=False,
         overrides=["method.pgd.steps=2"],
     )
     (row,) = record.results
     assert row.grad_mode == "stbp" and 0.0 <= row.adv_acc <= record.clean_acc
+    neurons = record.models["target"]["neurons"]
+    assert {n["surrogate"] for n in neurons} == {"fast_sigmoid(alpha=25.0)"}
+    assert record.config["attack"]["params"]["surrogate"] is None  # each neuron's own
 
 
 def test_an_ensemble_with_whole_loop_modes_is_refused_before_any_work() -> None:

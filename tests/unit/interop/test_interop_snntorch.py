@@ -24,7 +24,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import adapt
 from snnattack.models.zoo import build
-from snnattack.snn.neurons import LIF
+from snnattack.snn.neurons import LIF, lif_settings
 
 snn = pytest.importorskip("snntorch")
 from snntorch import surrogate  # noqa: E402
@@ -36,24 +36,25 @@ LEAKY = {
     "subtract_if": dict(beta=1.0, threshold=0.9, reset_mechanism="subtract"),
     "zero_now": dict(beta=0.5, threshold=0.7, reset_mechanism="zero", reset_delay=False),
 }
+ATAN = surrogate.atan(alpha=2.0)  # the neurons' spike_grad unless a test gives another
 
 
-def leaky(name: str) -> nn.Module:
+def leaky(name: str, spike_grad=ATAN) -> nn.Module:
     settings = {"init_hidden": True, **LEAKY[name]}
-    return snn.Leaky(spike_grad=surrogate.atan(alpha=2.0), **settings)
+    return snn.Leaky(spike_grad=spike_grad, **settings)
 
 
-def step_net(name: str, seed: int = 0) -> nn.Sequential:
+def step_net(name: str, seed: int = 0, spike_grad=ATAN) -> nn.Sequential:
     """digits_net's layers for one snnTorch time step, with weights that make every layer
     spike."""
     torch.manual_seed(seed)
     net = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1, bias=False),
         nn.BatchNorm2d(16),
-        leaky(name),
+        leaky(name, spike_grad),
         nn.AvgPool2d(2),
         nn.Sequential(nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32)),
-        leaky(name),
+        leaky(name, spike_grad),
         nn.AvgPool2d(2),
         nn.Flatten(),
         nn.Linear(32 * 2 * 2, 10),
@@ -136,15 +137,36 @@ def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
         torch.testing.assert_close(adapted(x), logits, rtol=1e-12, atol=1e-12)
 
 
+# a Leaky's spike_grad: what stbp with the default parameters differentiates by
+OWN_SURROGATES = {
+    "atan": (lambda: surrogate.atan(alpha=1.5), "atan(alpha=1.5)"),
+    "sigmoid": (lambda: surrogate.sigmoid(slope=5), "sigmoid(alpha=5.0)"),
+    "fast_sigmoid": (lambda: surrogate.fast_sigmoid(slope=10), "fast_sigmoid(alpha=10.0)"),
+}
+
+
+@pytest.mark.parametrize("own", sorted(OWN_SURROGATES))
 @pytest.mark.parametrize("name", sorted(LEAKY))
-def test_stbp_with_atan_gives_snntorch_own_gradient(name: str) -> None:
-    net = step_net(name)
+def test_default_stbp_gives_snntorch_own_gradient(name: str, own: str) -> None:
+    make, described = OWN_SURROGATES[own]
+    net = step_net(name, spike_grad=make())
     x = images().requires_grad_(True)
     out, _ = library_run(net, x)
     weighted_backward(out)
-    ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "atan", "alpha": 2.0})
+    adapted = adapt(net, T=T).eval()
+    assert {n["surrogate"] for n in lif_settings(adapted)} == {described}
+    ours = input_gradient(adapted, "stbp", {})
     assert x.grad.abs().sum() > 0
     assert relative(ours, x.grad) <= 1e-6
+
+
+def test_a_leakys_default_surrogate_is_atan_and_another_warns(caplog) -> None:
+    default = lif_settings(adapt(step_net("zero_delayed", spike_grad=None), T=T))
+    assert {n["surrogate"] for n in default} == {"atan(alpha=2.0)"}  # a Leaky's own default
+    with caplog.at_level("WARNING", logger="snnattack.interop.surrogates"):
+        adapted = adapt(step_net("zero_delayed", spike_grad=surrogate.triangular()), T=T)
+    assert {n["surrogate"] for n in lif_settings(adapted)} == {"triangle(width=1.0)"}
+    assert "spike_grad=triangular" in caplog.records[0].getMessage()
 
 
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])

@@ -26,7 +26,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import adapt
 from snnattack.models.zoo import build
-from snnattack.snn.neurons import LIF
+from snnattack.snn.neurons import LIF, lif_settings
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
@@ -135,19 +135,53 @@ def test_adapted_net_gives_the_library_spikes_and_logits(name: str) -> None:
         torch.testing.assert_close(adapted(x), library_logits(net, x), rtol=1e-12, atol=1e-12)
 
 
+# a node's surrogate_function: what stbp with the default parameters differentiates by
+OWN_SURROGATES = {
+    "sigmoid": (lambda: surrogate.Sigmoid(alpha=3.0), "sigmoid(alpha=3.0)"),
+    "atan": (lambda: surrogate.ATan(alpha=1.5), "atan(alpha=1.5)"),
+    "piecewise_quadratic": (lambda: surrogate.PiecewiseQuadratic(alpha=2.0), "triangle(width=0.5)"),
+    "rect": (lambda: surrogate.Rect(alpha=0.8), "rectangle(width=0.625)"),
+}
+
+
+@pytest.mark.parametrize("own", sorted(OWN_SURROGATES))
 @pytest.mark.parametrize("name", sorted(NODES))
-def test_stbp_with_the_library_surrogate_gives_the_library_gradient(name: str) -> None:
+def test_default_stbp_differentiates_by_the_nodes_own_surrogate(name: str, own: str) -> None:
+    make, described = OWN_SURROGATES[own]
     net = sj_net(name)
     for m in net.modules():  # its own surrogate gradient: the nodes in training mode
         if isinstance(m, neuron.BaseNode):
             m.train()
-            m.surrogate_function = surrogate.Sigmoid(alpha=4.0)
+            m.surrogate_function = make()
     x = images().requires_grad_(True)
     out = library_logits(net, x)
     weighted_backward(out)
-    ours = input_gradient(adapt(net, T=T).eval(), "stbp", {"surrogate": "sigmoid", "alpha": 4.0})
+    adapted = adapt(net, T=T).eval()
+    assert {n["surrogate"] for n in lif_settings(adapted)} == {described}
+    ours = input_gradient(adapted, "stbp", {})
     assert x.grad.abs().sum() > 0
     assert relative(ours, x.grad) <= 1e-6
+    named = input_gradient(adapted, "stbp", {"surrogate": "fast_sigmoid"})
+    assert relative(named, x.grad) > 1e-2  # a named surrogate replaces the node's own
+
+
+def test_a_surrogate_without_counterpart_is_the_triangle_with_a_warning(caplog) -> None:
+    net = sj_net("if_soft")
+    for m in net.modules():
+        if isinstance(m, neuron.BaseNode):
+            m.surrogate_function = surrogate.Erf()
+    with caplog.at_level("WARNING", logger="snnattack.interop.surrogates"):
+        adapted = adapt(net, T=T)
+    assert {n["surrogate"] for n in lif_settings(adapted)} == {"triangle(width=1.0)"}
+    (first, *_) = [r.getMessage() for r in caplog.records]
+    assert "2 has surrogate_function=Erf" in first and "attack.params.surrogate" in first
+
+
+def test_a_surrogate_that_does_not_spike_is_refused() -> None:
+    net = sj_net("if_soft")
+    net[2].surrogate_function = surrogate.ATan(spiking=False)
+    with pytest.raises(UserError, match=r"^interop: 2 \(.*IFNode\) has a surrogate_function with"):
+        adapt(net, T=T)
 
 
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])

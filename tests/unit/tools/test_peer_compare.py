@@ -22,8 +22,7 @@ def test_on_a_cpu_the_report_counts_operator_calls_per_step(
     rows = dict(re.findall(r"^\| (peer: .*|snnattack\.attack\(.*\)) \| (\S+) \|$", text, re.M))
     assert list(rows) == [
         PEER,
-        'snnattack.attack(..., "pgd", grad_mode="stbp", T=2, '
-        "grad_params={'surrogate': 'atan', 'alpha': 2.0})",
+        'snnattack.attack(..., "pgd", grad_mode="stbp", T=2)',
         'snnattack.attack(..., "pgd", grad_mode="rga", T=2)',
     ]
     assert all(count.isdigit() and int(count) > 0 for count in rows.values())
@@ -98,14 +97,14 @@ def test_the_timed_report_a_gpu_gets_runs_every_part_on_tiny_sizes(
 
 
 def test_the_stbp_row_differentiates_the_net_as_the_peer_does() -> None:
-    """With the net's own surrogate (``GRAD_PARAMS``) and one starting point, this project's
-    PGD gives the peer's examples bit for bit: the table compares time, not two gradients
-    (with the default triangle, an H100 run had 15.6 % robust accuracy against 6.2 %)."""
+    """With the net's own surrogate (the default: its nodes' ATan) and one starting point,
+    this project's PGD gives the peer's examples bit for bit: the table compares time, not two
+    gradients (with the triangle, an H100 run had 15.6 % robust accuracy against 6.2 %)."""
     import torchattacks
 
     from snnattack.analysis.cost import calibrate_batchnorm
     from snnattack.api import attack
-    from tools.peer_compare import ALPHA, EPS, GRAD_PARAMS
+    from tools.peer_compare import ALPHA, EPS
     from tools.peer_nets import UserWrapped, spikingjelly_vgg11
 
     torch.manual_seed(0)
@@ -117,6 +116,6 @@ def test_the_stbp_row_differentiates_the_net_as_the_peer_does() -> None:
     theirs = pgd(x, y)
     ours = attack(
         body, x, y, "pgd", eps=EPS, grad_mode="stbp", T=2, steps=3, alpha=ALPHA,
-        random_start=False, grad_params=GRAD_PARAMS["stbp"],
+        random_start=False,
     )  # fmt: skip
     assert not torch.equal(theirs, x) and torch.equal(ours, theirs)
