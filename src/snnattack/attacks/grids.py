@@ -56,8 +56,9 @@ def tunable(mode: str) -> bool:
 
 def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     """Every point of ``mode``'s grid in ``tune`` (``attack.tune`` as plain containers: the
-    product of its parameters' values); ``[{}]`` for a mode without parameters. A grid of more
-    than ``tune["max_points"]`` points is refused before its points are made."""
+    product of its parameters' values, a parameter set to null not tuned); ``[{}]`` for a mode
+    without parameters. A grid of more than ``tune["max_points"]`` points is refused before
+    its points are made."""
     if not tunable(mode):
         return [{}]
     key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
@@ -73,7 +74,12 @@ def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
             f"{key}={axes!r} is not a grid; accepted: a dict of each parameter's values, "
             f"each {GRID_FORM}, e.g. {key}={{<parameter>: [0.5, 1.0]}}"
         )
-    names = list(axes)
+    names = [n for n, values in axes.items() if values is not None]
+    if not names:
+        raise ConfigError(
+            f"{key}={axes!r} tunes nothing (every parameter null); accepted: the values of "
+            f"one of {', '.join(axes)}, e.g. {key}.{next(iter(axes))}=[0.5,1.0]"
+        )
     points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)
     if points > tune["max_points"]:
         raise ConfigError(

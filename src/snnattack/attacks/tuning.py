@@ -15,6 +15,7 @@ with a note: :func:`snnattack.attacks.checks.notes`) on the first
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
@@ -25,8 +26,11 @@ from torch import nn
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.grids import grid, tunable
+from snnattack.gradients import GRADIENT_MODES
 from snnattack.process.distributed import agree
 from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
+
+log = logging.getLogger(__name__)
 
 
 def _asr(
@@ -59,6 +63,34 @@ def best_point(
     return scored[best]
 
 
+def read_grid(
+    tune: dict[str, Any], mode: str, crafter: nn.Module, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The points of ``mode``'s grid (:func:`~snnattack.attacks.grids.grid`) without the
+    parameters that no neuron of ``crafter`` reads under ``params`` (``width`` where the
+    neurons' own surrogate is the arctan: docs/interop.md, "Surrogates"), each dropped with a
+    note: they would tie every point and record a choice that chose nothing. ``[{}]`` where
+    none is left."""
+    points = grid(tune, mode)
+    reads = GRADIENT_MODES[mode].reads
+    if reads is None:
+        return points
+    read = reads(crafter, {**params, **points[0]})
+    for name in points[0]:
+        if name not in read:
+            log.warning(
+                "note: attack.tune.grids.%s.%s changes no gradient of the model the rows are "
+                "crafted on (its neurons read %s under attack=%s: docs/interop.md, "
+                "Surrogates); tuned without it",
+                mode,
+                name,
+                ", ".join(sorted(read)),
+                mode,
+            )
+    kept = dict.fromkeys(tuple((n, v) for n, v in p.items() if n in read) for p in points)
+    return [dict(point) for point in kept]
+
+
 def tune_specs(
     settings: AttackSettings,
     specs: list[AttackSpec],
@@ -82,6 +114,7 @@ def tune_specs(
     with torch.no_grad():
         correct = target(x).argmax(1) == y
     mode = recipe.grad_mode
+    grids: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # each read (and noted) once
     out = []
     for i, spec in enumerate(specs):
         if i in skip:
@@ -89,46 +122,41 @@ def tune_specs(
             continue
         crafter = target if spec.box == "white" else source
 
-        def score(row, grad_mode, eot, crafter=crafter):
-            return lambda point: _asr(
-                target,
-                crafter,
-                x,
-                y,
-                correct,
-                row,
-                replace(recipe, grad_mode=grad_mode, grad_params=point, eot_samples=eot),
-            )
+        def choose(
+            row: AttackSpec, grad_mode: str, base: dict[str, Any], eot: int, crafter=crafter
+        ) -> tuple[dict[str, Any], float] | None:
+            """The best point of ``grad_mode``'s grid for ``row`` and its validation ASR;
+            None where no parameter of the grid changes ``crafter``'s gradient."""
+            key = (grad_mode, row.box, repr(base))
+            if key not in grids:
+                grids[key] = read_grid(tune, grad_mode, crafter, base)
+            points = grids[key]
+            if points == [{}]:
+                return None
+            recipes = replace(recipe, grad_mode=grad_mode, eot_samples=eot)
+
+            def score(point: dict[str, Any]) -> float:
+                return _asr(
+                    target, crafter, x, y, correct, row, replace(recipes, grad_params=point)
+                )
+
+            return agree(best_point(points, base, score))
 
         if spec.algorithm == ENSEMBLE:
-            parts = [
-                dataclasses.replace(
-                    p,
-                    grad_params=agree(
-                        best_point(
-                            grid(tune, p.grad_mode),
-                            p.grad_params,
-                            score(
-                                AttackSpec(p.algorithm, spec.eps, spec.box, p.params),
-                                p.grad_mode,
-                                p.eot_samples,
-                            ),
-                        )
-                    )[0],
-                )
-                if p.tune
-                else p
-                for p in spec.params["components"]
-            ]
+            parts = []
+            for p in spec.params["components"]:
+                row = AttackSpec(p.algorithm, spec.eps, spec.box, p.params)
+                best = choose(row, p.grad_mode, p.grad_params, p.eot_samples) if p.tune else None
+                parts.append(p if best is None else dataclasses.replace(p, grad_params=best[0]))
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
-        elif tunes_job and tunable(mode) and grad_mode_of(spec.algorithm, mode, crafter) == mode:
-            chosen, val_asr = agree(
-                best_point(
-                    grid(tune, mode), recipe.grad_params, score(spec, mode, recipe.eot_samples)
-                )
-            )
-            tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}
-            out.append(dataclasses.replace(spec, grad_params=chosen, tuned=tuned))
-        else:
+            continue
+        best = None
+        if tunes_job and tunable(mode) and grad_mode_of(spec.algorithm, mode, crafter) == mode:
+            best = choose(spec, mode, recipe.grad_params, recipe.eot_samples)
+        if best is None:
             out.append(spec)
+            continue
+        chosen, val_asr = best
+        tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}
+        out.append(dataclasses.replace(spec, grad_params=chosen, tuned=tuned))
     return out

@@ -39,6 +39,8 @@ class GradientMode:
     time_invariant: bool = False  # needs the model in eval mode (BN on running statistics)
     per_step: bool = False  # runs on neurons called one step at a time (snn/stepwise.py)
     fixed: bool = False  # its parameters choose a variant, never tuned (pdsg's pool)
+    # the parameters of ``params`` that change ``model``'s gradient (None: every one)
+    reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None
 
     def complaint(
         self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
@@ -67,6 +69,7 @@ def register(
     time_invariant: bool = False,
     per_step: bool = False,
     fixed: bool = False,
+    reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None,
     **ranges: Rule,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
@@ -75,7 +78,9 @@ def register(
     ``per_step``: it also runs on neurons called one step at a time
     (:class:`~snnattack.snn.stepwise.StepLIF`: it only sets the neurons' settings, or its
     override declares a ``per_step`` equivalent); ``fixed``: its parameters choose a variant
-    of the method, not a value to tune (tuning runs it as it is)."""
+    of the method, not a value to tune (tuning runs it as it is); ``reads(model, params)``:
+    the parameters among ``params`` that change ``model``'s gradient, where a model's neurons
+    decide it (tuning refuses a grid of a parameter no neuron reads)."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]
@@ -83,7 +88,9 @@ def register(
             raise TypeError(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
-        mode = GradientMode(name, make, title, order, ranges, time_invariant, per_step, fixed)
+        mode = GradientMode(
+            name, make, title, order, ranges, time_invariant, per_step, fixed, reads
+        )
         GRADIENT_MODES.enter(name, mode, order)
         return make
 

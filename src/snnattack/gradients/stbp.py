@@ -11,12 +11,26 @@ surrogate is its own, else the surrogate's default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import SURROGATES, Surrogate, make_surrogate
+from snnattack.snn.temporal import temporal_modules
 from snnattack.values import member_of, optional, real
+
+
+def reads(model: nn.Module, params: Mapping[str, Any]) -> set[str]:
+    """Which of ``params`` change ``model``'s STBP gradient: the surrogate, and the width or
+    alpha of the surrogates its neurons take (their own where ``surrogate`` is None)."""
+    named = params.get("surrogate")
+    lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
+    kinds = {named} if named is not None else {lif.surrogate.name for lif in lifs}
+    read = {"surrogate"} | {SURROGATES[k].parameter for k in kinds if k in SURROGATES}
+    return read & set(params)
 
 
 @register(
@@ -24,6 +38,7 @@ from snnattack.values import member_of, optional, real
     title="STBP",
     order=10,
     per_step=True,
+    reads=reads,
     width=optional(real(0, lo_open=True)),
     surrogate=optional(member_of(SURROGATES)),
     alpha=optional(real(0, lo_open=True)),

@@ -123,6 +123,10 @@ def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_
         ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart is missing"),
         ("+attack.tune.grids.hart.width=[1.0]", "unknown key 'attack.tune.grids.hart.width'"),
         ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
+        (
+            "attack.tune.grids.stbp.width=null",
+            "attack.tune.grids.stbp={'width': None, 'alpha': None} tunes nothing",
+        ),
         ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
     ],
 )
@@ -131,5 +135,40 @@ def test_a_bad_tuning_setting_is_one_config_error(override: str, message: str) -
         validate(config(*override.split()))
 
 
+def test_a_null_grid_parameter_is_not_tuned() -> None:
+    tune = resolved(compose("attack.tune.grids.stbp.alpha=[2,4]"))["attack"]["tune"]
+    assert len(grid(tune, "stbp")) == 8  # width's 4 values by alpha's 2
+    tune["grids"]["stbp"]["width"] = None
+    assert grid(tune, "stbp") == [{"alpha": 2}, {"alpha": 4}]
+
+
 def test_grid_ranges_include_both_ends() -> None:
     assert grid_values("k", {"start": 1.0, "stop": 2.0, "step": 0.5}) == [1.0, 1.5, 2.0]
+
+
+def test_a_grid_parameter_no_neuron_reads_is_dropped_with_a_note(caplog) -> None:
+    """stbp's width grid on a network whose neurons' own surrogate is the arctan would tie
+    every point and record a width that chose nothing; a grid of alpha, or a named triangle,
+    is tuned."""
+    neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+    from spikingjelly.activation_based import surrogate
+    from torch import nn
+
+    from snnattack.attacks.tuning import read_grid
+    from snnattack.interop import adapt
+
+    node = neuron.IFNode(surrogate_function=surrogate.ATan(), step_mode="m")
+    net = adapt(nn.Sequential(nn.Flatten(2), nn.Linear(4, 3), node), T=2)
+    tune = resolved(compose())["attack"]["tune"]
+    own = {"surrogate": None, "width": None, "alpha": None}
+    with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
+        assert read_grid(tune, "stbp", net, own) == [{}]
+    (note,) = [r.getMessage() for r in caplog.records]
+    assert note.startswith(
+        "note: attack.tune.grids.stbp.width changes no gradient of the model the rows are "
+        "crafted on (its neurons read alpha, surrogate under attack=stbp"
+    )
+    both = {**tune, "grids": {"stbp": {"width": [0.5, 1.0], "alpha": [1.0, 2.0]}}}
+    assert read_grid(both, "stbp", net, own) == [{"alpha": 1.0}, {"alpha": 2.0}]
+    named = {**own, "surrogate": "triangle"}
+    assert [p["width"] for p in read_grid(tune, "stbp", net, named)] == [0.25, 0.5, 1.0, 2.0]

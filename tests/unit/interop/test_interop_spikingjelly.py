@@ -177,6 +177,22 @@ def test_a_surrogate_without_counterpart_is_the_triangle_with_a_warning(caplog) 
     assert "2 has surrogate_function=Erf" in first and "attack.params.surrogate" in first
 
 
+def test_a_width_its_nodes_do_not_read_is_not_tuned_and_alpha_is(caplog) -> None:
+    import snnattack
+
+    net, x = sj_net("if_soft"), images()  # the nodes' own surrogate: spikingjelly's Sigmoid
+    y = torch.arange(len(x)) % 10
+    size = f"attack.tune.val_size={len(x)}"
+    settings = dict(methods="fgsm", tune=True, val_data=(x, y), T=T, masking=False, progress=False)
+    with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
+        (row,) = snnattack.evaluate(net, (x, y), **settings, overrides=[size]).results
+    assert row.tuned is None  # the default grid tunes width, which a sigmoid does not read
+    assert "attack.tune.grids.stbp.width changes no gradient" in caplog.text
+    alphas = [size, "attack.tune.grids.stbp.alpha=[2,4]"]
+    (row,) = snnattack.evaluate(net, (x, y), **settings, overrides=alphas).results
+    assert row.tuned["params"]["alpha"] in (2, 4) and row.tuned["params"]["width"] is None
+
+
 def test_a_surrogate_that_does_not_spike_is_refused() -> None:
     net = sj_net("if_soft")
     net[2].surrogate_function = surrogate.ATan(spiking=False)
