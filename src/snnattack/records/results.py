@@ -168,11 +168,13 @@ class JobRecord:
 
 def neuron_text(neurons: list[dict[str, Any]]) -> str:
     """A model's LIFs (:func:`snnattack.snn.neurons.lif_settings`) in one line: their shared
-    λ, θ and reset, or each layer's where they differ."""
+    λ, θ, reset and own surrogate (a record made before it was recorded has none), or each
+    layer's where they differ."""
 
     def settings(n: dict[str, Any]) -> str:
         drop = f" reset_by={n['reset_by']:g}" if "reset_by" in n else ""
-        return f"λ={n['lambda']:g} θ={n['theta']:g} reset={n['reset']}{drop}"
+        slope = f" surrogate={n['surrogate']}" if "surrogate" in n else ""
+        return f"λ={n['lambda']:g} θ={n['theta']:g} reset={n['reset']}{drop}{slope}"
 
     shown = [settings(n) for n in neurons]
     if len(set(shown)) == 1:

@@ -53,3 +53,7 @@ def test_neurons_that_differ_by_layer_are_named_by_layer() -> None:
         "body.2: λ=0.5 θ=1 reset=hard; body.6: λ=0.9 θ=0.5 reset=soft reset_by=0.25"
     )
     assert neuron_text(neurons[:1]) == "λ=0.5 θ=1 reset=hard (the model's 1 LIF)"
+    own = [{**n, "surrogate": "atan(alpha=2.0)"} for n in neurons[:1]] * 2
+    assert neuron_text(own) == (
+        "λ=0.5 θ=1 reset=hard surrogate=atan(alpha=2.0) (the model's 2 LIFs)"
+    )
