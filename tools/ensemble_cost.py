@@ -30,10 +30,9 @@ from snnattack.attacks.methods import METHODS
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.tuning import tune_specs
 from snnattack.config.parse import attack_settings
-from snnattack.config.rules import RULES
 from snnattack.data import first_samples
 from snnattack.tools.command import check, parser, run
-from snnattack.values import integer, optional
+from snnattack.values import RULES, integer, optional
 from tools.stored import stored_job
 
 SQUARES = ("torchattacks", "snnattack")  # today's Square, then this project's

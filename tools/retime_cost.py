@@ -30,14 +30,13 @@ from sklearn.datasets import load_digits
 
 from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.attacks.crafting import craft
-from snnattack.config.rules import RULES
 from snnattack.data.digits_events import record
 from snnattack.data.events import to_frames
 from snnattack.models import MODELS, build
 from snnattack.package import CONF_DIR
 from snnattack.settings import Recipe
 from snnattack.tools.command import check, parser, run
-from snnattack.values import integer
+from snnattack.values import RULES, integer
 
 RETIME_ROWS = ("retime", "retime_l1", "retime_l0")  # the config files of its three budgets
 PGD_EPS = 8 / 255  # PGD's radius (any: its step's cost does not depend on it)

@@ -26,7 +26,8 @@ def job(cfg: DictConfig) -> None:
     """One job of the command (Hydra's task function): a user's mistake is one line, exit 2
     for a single run; in a sweep it is recorded and the sweep goes on."""
     # the job's stack (torch, Lightning, W&B: seconds of imports) loads once Hydra starts a
-    # job: ``--help`` and the refusals of unknown keys and choices before it come at once
+    # job: ``--help`` and the refusals of unknown keys, choices and plain values before it
+    # come at once
     from snnattack.job import run
     from snnattack.records.tracking import closing_runs
 

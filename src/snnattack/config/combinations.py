@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snnattack.config.rules import MAX_SEED
+from snnattack.config.plain_rules import MAX_SEED
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params

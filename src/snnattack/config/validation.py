@@ -27,11 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config import combinations as combinations  # its checks register on import
+from snnattack.config import rules as rules  # its rules declare on import
 from snnattack.config.keys import check_keys
+from snnattack.config.plain_rules import LISTS
 from snnattack.config.preflight import data_files, writable
-from snnattack.config.rules import check_rules
 from snnattack.errors import ConfigError
-from snnattack.values import CHECKS, NOTES, RULES, Rule
+from snnattack.values import CHECKS, NOTES, RULES, Rule, check_rules
 
 __all__ = [
     "CHECKS",
@@ -100,8 +101,9 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
-    if not isinstance(resolved.get("eps"), list):
-        resolved["eps"] = [resolved.get("eps")]  # eps=8 counts as a list of one
+    for key in LISTS:  # eps=8 counts as a list of one
+        if not isinstance(resolved.get(key), list):
+            resolved[key] = [resolved.get(key)]
     check_rules(_flat(resolved))
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)

@@ -32,7 +32,9 @@ from snnattack.config.keys import (
     schema,
     unknown_key_error,
 )
+from snnattack.config.plain_rules import LISTS, PLAIN
 from snnattack.errors import ConfigError, UserError
+from snnattack.values import check_rules
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
@@ -125,6 +127,27 @@ def check_override_keys(argv: list[str], conf_dir: Path) -> None:
         if not is_known(key, conf_dir):
             names = _names(override.value())
             raise unknown_key_error(key, names[0] if names else None, conf_dir)
+
+
+def check_values(argv: list[str], conf_dir: Path) -> None:
+    """Refuses a single run's override whose value a rule that names no kind refuses
+    (:mod:`snnattack.config.plain_rules`: ``lambda=1.5``), in a second, before Hydra composes
+    anything and before the job's stack loads. A sweep's values are each job's to refuse (the
+    sweep goes on), an interpolation is the composed config's and a dict is Hydra's to merge;
+    the job's validation checks every key again."""
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        return
+    values = []
+    for override in _overrides(argv):
+        key = override.key_or_group
+        skipped = override.is_delete() or override.is_sweep_override()
+        if skipped or key.startswith("hydra") or (conf_dir / key).is_dir():
+            continue
+        value = override.value()
+        if "${" in str(value) or isinstance(value, dict):  # the composed config's; Hydra's
+            continue
+        values.append((key, [value] if key in LISTS and not isinstance(value, list) else value))
+    check_rules(values, PLAIN)
 
 
 def _option(argv: list[str], short: str, long: str) -> str | None:
@@ -273,6 +296,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_config_name(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
+        check_values(sys.argv[1:], conf_dir)
         hydra_main()
     except UserError as err:
         refuse(err)

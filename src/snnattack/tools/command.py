@@ -19,8 +19,8 @@ from rich.table import Table
 
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm
+from snnattack.config.plain_rules import DEVICES, SEED
 from snnattack.config.preflight import device_exists
-from snnattack.config.rules import DEVICES, RULES, SEED
 from snnattack.errors import ConfigError, UserError
 from snnattack.models import MODELS, build
 from snnattack.models.shapes import layer_outputs
@@ -28,7 +28,7 @@ from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.process.malloc import set_malloc
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.snn.neurons import RESETS
-from snnattack.values import Rule, integer
+from snnattack.values import RULES, Rule, integer
 
 
 def parser(prog: str, doc: str | None) -> ArgumentParser:

@@ -32,7 +32,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from snnattack.analysis.cost import measure_cost, measure_training_cost
-from snnattack.config.rules import RULES
 from snnattack.cpu import native
 from snnattack.cpu.guard import BACKENDS, applies
 from snnattack.cuda import guard as gpu
@@ -50,6 +49,7 @@ from snnattack.tools.command import (
     settings,
 )
 from snnattack.training.adversaries.recipe import ADVERSARIES, Adversary
+from snnattack.values import RULES
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from snnattack.config.keys import canonical, check_keys, is_known
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
-from snnattack.runtime.cli import check_group_choices, check_override_keys
+from snnattack.runtime.cli import check_group_choices, check_override_keys, check_values
 
 SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
 
@@ -108,15 +108,18 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
         (["--help"], None),
         (["lamda=0.5"], "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
         (["model=nope"], "error: model=nope is unknown; accepted: digits_net, "),
+        (["lambda=1.5"], "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+        (["eps=300"], "error: eps=[300] is "),  # eps=300 counts as a list of one
     ],
-    ids=["help", "unknown key", "unknown choice"],
+    ids=["help", "unknown key", "unknown choice", "value out of range", "eps"],
 )
 def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
     tmp_path: Path, argv: list[str], line: str | None
 ) -> None:
-    """In a child process, whose imports are the subject: ``--help`` and the checks of keys and
-    group choices come before the job's stack loads (seconds of imports), so a typo is
-    refused at once. Python's ``-X importtime`` lists every module the command imported."""
+    """In a child process, whose imports are the subject: ``--help`` and the checks of keys,
+    group choices and the values of the rules that name no kind come before the job's stack
+    loads (seconds of imports), so a typo is refused at once. Python's ``-X importtime``
+    lists every module the command imported."""
     proc = run_py(*argv, cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
     lines = proc.stderr.splitlines()
     imported = {row.rsplit("|", 1)[-1].strip() for row in lines if row.startswith("import time:")}
@@ -127,3 +130,32 @@ def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
         (error,) = [row for row in lines if row.startswith("error")]
         assert proc.returncode == 2 and error.startswith(line)
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-m", "lambda=0.5,1.5"],  # a sweep's values are each job's to refuse
+        ["lambda=${T}"],  # an interpolation is the composed config's
+        ["~lambda"],
+        ["eps=8", "T=4", "tags=[a,b]", "+train.lr=0.1"],
+    ],
+    ids=["sweep", "interpolation", "delete", "accepted"],
+)
+def test_the_early_value_check_leaves_sweeps_interpolations_and_good_values(argv) -> None:
+    check_values(argv, CONF)
+
+
+def test_the_early_value_check_refuses_as_the_validation_does() -> None:
+    """The same line as the job's validation, for a plain rule's key; a key whose rule names
+    a kind (reset) is the validation's."""
+    with pytest.raises(ConfigError) as early:
+        check_values(["T=4", "train.lr=-1"], CONF)
+    with pytest.raises(ConfigError) as late:
+        validate(compose("T=4", "train.lr=-1"))
+    assert (
+        str(early.value)
+        == str(late.value)
+        == ("train.lr=-1 is out of range; accepted: 0 < train.lr")
+    )
+    check_values(["reset=sideways"], CONF)

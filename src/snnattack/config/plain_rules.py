@@ -1,0 +1,250 @@
+"""The per-key rules that name no kind: numbers, switches and fixed words.
+
+Importing this module loads neither torch nor Lightning, so the command line checks the values
+it is given against these rules before the job's stack loads
+(:func:`snnattack.runtime.cli.check_values`): ``python run.py lambda=1.5`` is refused in about
+a second, not after the ~14 s of imports a job needs. :mod:`snnattack.config.rules` adds the
+rules whose accepted values are kinds (resets, encodings, gradient modes, models, datasets),
+and the validation checks every key again (:func:`snnattack.config.validation.validate`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from snnattack.values import (
+    BOOL,
+    Rule,
+    declare,
+    either,
+    integer,
+    is_int,
+    one_of,
+    optional,
+    real,
+)
+
+LISTS = ("eps",)  # keys whose bare value counts as a list of one (eps=8 is eps=[8])
+BOXES = ("white", "black")
+MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+# the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions
+# (no custom_fwd/custom_bwd) and the C kernels have no half or bfloat16 path, so a lower
+# precision would fail (RGA's adjoint) or silently attack in fp16; 64-bit was never run through
+# a job (docs/running.md)
+PRECISIONS = ("32-true", "32")
+
+
+NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
+SEED = integer(0, MAX_SEED)
+BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
+EPS_255 = real(0, 255)
+MAX_TAG = 64  # W&B's longest tag
+DEVICES = Rule(
+    lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
+    "auto, cpu, cuda or cuda:N",
+    "is unknown",
+)
+
+
+def _is_tag(value: object) -> bool:
+    return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
+
+
+PLAIN: dict[str, Rule] = {  # key: its rule, declared below
+    # neuron and simulation
+    "T": integer(1),
+    "lambda": real(0, 1, lo_open=True),
+    "theta": real(0, lo_open=True),
+    "compile": BOOL,
+    "tf32": BOOL,
+    "deterministic": BOOL,
+    # attack evaluation
+    "eps": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),
+        "a list of numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
+    ),
+    "boxes": Rule(
+        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES),
+        "a non-empty subset of [white, black]",
+    ),
+    "eval_batch_size": integer(1),
+    "source_seed_offset": Rule(
+        lambda v: is_int(v) and 1 <= v <= MAX_SEED,
+        f"an integer in [1, {MAX_SEED}] (0 makes the black-box source the target itself)",
+    ),
+    "seed": SEED,
+    # training recipe
+    "train.epochs": integer(1),
+    "train.batch_size": integer(1),
+    "train.lr": real(0, lo_open=True),
+    "train.momentum": real(0, 1),
+    "train.weight_decay": real(0),
+    "train.nesterov": BOOL,
+    "train.surrogate_width": real(0, lo_open=True),
+    "train.conversion.percentile": real(0, 100, lo_open=True),
+    "train.conversion.batches": integer(1),
+    "train.hybrid.epochs": integer(1),
+    "train.hybrid.lr": real(0, lo_open=True),
+    "train.hybrid.threshold_scale": real(0, lo_open=True),
+    "train.adversary.eps": real(0, 255, lo_open=True),
+    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.steps": integer(1),
+    "train.adversary.beta": real(0),
+    "train.adversary.reg": real(0),
+    "train.adversary.ramp_epochs": integer(0),
+    "source_lambda": optional(real(0, 1, lo_open=True)),
+    "source_T": optional(integer(1)),
+    "encoding_levels": optional(integer(2)),
+    # attack: gradient mode (its parameters: their ranges, gradients/<mode>.py) and methods
+    "attack.time_extension": integer(1),
+    "attack.eot_samples": integer(1),
+    "attack.random_eot_samples": optional(integer(1)),
+    "attack.tune.enabled": BOOL,
+    "attack.tune.val_size": integer(1),
+    "attack.tune.max_points": integer(1),
+    "attack.l0_thresholds": Rule(
+        lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 1 for t in v),
+        "a non-empty list of event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
+    ),
+    "attack.steps_curve": Rule(
+        lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
+        "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+    ),
+    "method.*.poisson_eot_samples": integer(1),
+    "method.*.momentum": real(0, 1),
+    "method.*.second_moment": real(0, 1),
+    "method.*.first_halving": real(0, 1, lo_open=True),
+    "method.*.halving_shrink": real(0, 1),
+    "method.*.min_halving": real(0, 1, lo_open=True),
+    "attack.save_examples": BOOL,
+    "attack.reuse": BOOL,
+    "attack.fold_bn": BOOL,
+    "method.*.steps": integer(1),
+    "method.*.alpha": optional(real(0, 255, lo_open=True)),
+    "method.*.eps_per_alpha": real(0, lo_open=True),
+    "method.*.random_start": BOOL,
+    "method.*.decay": real(0),
+    "method.*.n_restarts": integer(1),
+    "method.*.loss": one_of("ce", "dlr"),
+    "method.*.rho": real(0, 1, lo_open=True),
+    "method.*.n_queries": integer(1),
+    "method.*.p_init": real(0, 1, lo_open=True),
+    "method.*.n_classes": integer(2),
+    "method.*.seed": SEED,
+    "method.*.k_init": integer(1),
+    "method.*.n_iter": integer(1),
+    "method.*.batch_limit": integer(1),
+    # sparsefool, spike_grad, event_patch (docs/event_attacks.md)
+    "method.*.max_hamming_distance": integer(1),
+    "method.*.lam": real(1),
+    "method.*.max_iter": integer(1),
+    "method.*.overshoot": real(0),
+    "method.*.step_size": real(0, lo_open=True),
+    "method.*.max_iter_deep_fool": integer(1),
+    "method.*.trigger_rate": real(0, 1),
+    "method.*.area": real(0, 1, lo_open=True),
+    "method.*.placement": one_of("random", "receptive_field"),
+    "method.*.kappa": real(0),
+    "method.*.lr": real(0, lo_open=True),
+    "method.*.lr_period": integer(1),
+    "method.*.max_tau": real(0, lo_open=True),
+    "method.*.min_tau": real(0, lo_open=True),
+    "method.*.decay_step": integer(1),
+    "method.*.alpha_boundary": real(0, lo_open=True),
+    "method.*.max_grad_norm": real(0, lo_open=True),
+    "method.*.insert_ratio": real(0),
+    # event_patch_universal (docs/event_attacks.md)
+    "method.*.epochs": integer(1),
+    "method.*.batch_size": integer(1),
+    "method.*.max_iteration": integer(1),
+    "method.*.threshold": real(0, 1),
+    # sparsefool_universal (docs/event_attacks.md)
+    "method.*.rounds": integer(1),
+    "method.*.eviction": one_of("heatmap", "random"),
+    # retime (docs/event_attacks.md)
+    "method.*.budget": integer(1),
+    "method.*.alpha_phi": real(0, lo_open=True),
+    "method.*.lam_cap": real(0),
+    "method.*.budget_weight": real(0),
+    "method.*.temperature": real(0, lo_open=True),
+    "method.*.phi_init": real(-10, 10),
+    # data
+    "dataset.num_classes": integer(2),
+    "dataset.in_channels": integer(1),
+    "dataset.image_size": integer(1),
+    "dataset.threads": either(integer(1), one_of("auto")),
+    "dataset.params.num_workers": integer(0),
+    "dataset.params.split_seed": SEED,
+    "dataset.params.test_fraction": real(0, 1, lo_open=True),
+    "dataset.params.val_fraction": real(0, 1, lo_open=True),
+    "dataset.params.val_size": integer(1),
+    "dataset.params.train_size": integer(1),
+    "dataset.params.frames": integer(1),
+    "dataset.params.size": integer(1),
+    "dataset.params.count_scale": real(0, lo_open=True),
+    "dataset.params.sensor": integer(2),
+    "dataset.params.image_size": integer(1),
+    "dataset.params.amplitude": real(0, lo_open=True),
+    "dataset.params.steps": integer(1),
+    "dataset.params.threshold": real(0, lo_open=True),
+    "dataset.params.threshold_mismatch": real(0, 1),
+    "dataset.params.background": real(0, lo_open=True),
+    "dataset.params.noise_rate": real(0),
+    "dataset.params.event_seed": SEED,
+    "dataset.params.download": BOOL,
+    "dataset.params.augment": BOOL,
+    # Lightning Trainer (Lightning reads some values in its own way: max_epochs=-1 = forever)
+    "trainer.accelerator": one_of(*ACCELERATORS),
+    "trainer.devices": either(integer(1), one_of("auto")),
+    "trainer.num_nodes": integer(1),
+    "trainer.precision": Rule(
+        lambda v: str(v) in PRECISIONS,
+        ", ".join(PRECISIONS) + " (attacks and training run in float32)",
+        "is not supported",
+    ),
+    "trainer.max_epochs": integer(1),
+    "trainer.limit_train_batches": BATCHES,
+    "trainer.limit_val_batches": BATCHES,
+    "trainer.limit_test_batches": BATCHES,
+    "trainer.enable_progress_bar": BOOL,
+    "trainer.log_every_n_steps": integer(1),
+    "trainer.accumulate_grad_batches": integer(1),
+    "trainer.gradient_clip_val": optional(real(0)),
+    # loggers and the store
+    "logger.csv": BOOL,
+    "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "logger.wandb.quiet": BOOL,
+    "store.dir": NAME,
+    "threads": either(integer(1), one_of("auto")),
+    "trainer.strategy": Rule(
+        lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),
+        "auto or ddp (e.g. trainer=ddp, trainer=ddp_cpu); ddp_spawn is "
+        "refused: spawned processes cannot share the checkpoint store",
+        "is not supported",
+    ),
+    "tags": Rule(
+        lambda v: _is_tag(v) or (isinstance(v, list) and all(map(_is_tag, v))),
+        f"a list of words of 1 to {MAX_TAG} characters, e.g. tags=[baseline,v2]",
+    ),
+    # analyses (analysis=[...]; conf/analysis/)
+    "analysis.*.device": DEVICES,
+    "analysis.*.batch_size": integer(1),
+    "analysis.*.repeats": integer(1),
+    "analysis.*.layer": integer(0),
+    "analysis.*.n_points": integer(1),
+    "analysis.*.seed": SEED,
+    "analysis.*.limit_batches": BATCHES,
+    "analysis.*.static_max": real(0, lo_open=True),
+    "analysis.*.static_points": integer(2),
+    "checks.memory": BOOL,
+    "checks.memory_factor": real(0, lo_open=True),
+    "checks.masking.enabled": BOOL,
+    "checks.masking.probe_size": integer(1),
+    "checks.masking.zero_grad_share": real(0, 1),
+    "checks.masking.unbounded_steps": integer(1),
+    "checks.masking.unbounded_asr": real(0, 100),
+    "checks.masking.tolerance": real(0),
+    "checks.masking.flip_draws": integer(1),
+}
+declare(PLAIN, order=0)
