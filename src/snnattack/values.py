@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -133,21 +133,6 @@ def declare(rules: dict[str, Rule], order: float = KIND) -> None:
     a ``ValueError``."""
     for key, rule in rules.items():
         RULES.enter(key, rule, order)
-
-
-def check_rules(values: Iterable[tuple[str, Any]], rules: Mapping[str, Rule] | None = None) -> None:
-    """Checks every (dotted key, value) against the rules whose pattern it matches (of
-    ``rules``; None: every declared rule, :data:`RULES`, in order)."""
-    values = list(values)
-    by_key = dict(values)
-    for pattern, rule in (RULES if rules is None else rules).items():
-        if "*" not in pattern:  # one key at most: looked up
-            if pattern in by_key:
-                rule.check(pattern, by_key[pattern])
-            continue
-        for key, value in values:
-            if matches(key, pattern):
-                rule.check(key, value)
 
 
 @cache

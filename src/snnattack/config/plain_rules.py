@@ -5,20 +5,25 @@ it is given against these rules before the job's stack loads
 (:func:`snnattack.runtime.cli.check_values`): ``python run.py lambda=1.5`` is refused in about
 a second, not after the ~14 s of imports a job needs. :mod:`snnattack.config.rules` adds the
 rules whose accepted values are kinds (resets, encodings, gradient modes, models, datasets),
-and the validation checks every key again (:func:`snnattack.config.validation.validate`).
+and the validation checks every key again (:func:`snnattack.config.validation.validate`);
+both check by :func:`check_rules`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from snnattack.values import (
     BOOL,
+    RULES,
     Rule,
     declare,
     either,
     integer,
     is_int,
+    matches,
     one_of,
     optional,
     real,
@@ -248,3 +253,18 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "checks.masking.flip_draws": integer(1),
 }
 declare(PLAIN, order=0)
+
+
+def check_rules(values: Iterable[tuple[str, Any]], rules: Mapping[str, Rule] | None = None) -> None:
+    """Checks every (dotted key, value) against the rules whose pattern it matches (of
+    ``rules``; None: every declared rule, :data:`RULES`, in order)."""
+    values = list(values)
+    by_key = dict(values)
+    for pattern, rule in (RULES if rules is None else rules).items():
+        if "*" not in pattern:  # one key at most: looked up
+            if pattern in by_key:
+                rule.check(pattern, by_key[pattern])
+            continue
+        for key, value in values:
+            if matches(key, pattern):
+                rule.check(key, value)

@@ -29,10 +29,10 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config import rules as rules  # its rules declare on import
 from snnattack.config.keys import check_keys
-from snnattack.config.plain_rules import LISTS
+from snnattack.config.plain_rules import LISTS, check_rules
 from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError
-from snnattack.values import CHECKS, NOTES, RULES, Rule, check_rules
+from snnattack.values import CHECKS, NOTES, RULES, Rule
 
 __all__ = [
     "CHECKS",

@@ -32,9 +32,8 @@ from snnattack.config.keys import (
     schema,
     unknown_key_error,
 )
-from snnattack.config.plain_rules import LISTS, PLAIN
+from snnattack.config.plain_rules import LISTS, PLAIN, check_rules
 from snnattack.errors import ConfigError, UserError
-from snnattack.values import check_rules
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
