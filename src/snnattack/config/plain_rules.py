@@ -30,6 +30,14 @@ from snnattack.values import (
 )
 
 LISTS = ("eps",)  # keys whose bare value counts as a list of one (eps=8 is eps=[8])
+
+
+def listed(key: str, value: Any) -> Any:
+    """``value`` of ``key`` as its rule reads it: a bare value of a key of :data:`LISTS` as a
+    list of one."""
+    return [value] if key in LISTS and not isinstance(value, list) else value
+
+
 BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")

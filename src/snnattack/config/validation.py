@@ -29,7 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config import rules as rules  # its rules declare on import
 from snnattack.config.keys import check_keys
-from snnattack.config.plain_rules import LISTS, check_rules
+from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError
 from snnattack.values import CHECKS, NOTES, RULES, Rule
@@ -102,8 +102,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
     for key in LISTS:  # eps=8 counts as a list of one
-        if not isinstance(resolved.get(key), list):
-            resolved[key] = [resolved.get(key)]
+        resolved[key] = listed(key, resolved.get(key))
     check_rules(_flat(resolved))
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)

@@ -80,7 +80,7 @@ def register(
     override declares a ``per_step`` equivalent); ``fixed``: its parameters choose a variant
     of the method, not a value to tune (tuning runs it as it is); ``reads(model, params)``:
     the parameters among ``params`` that change ``model``'s gradient, where a model's neurons
-    decide it (tuning refuses a grid of a parameter no neuron reads)."""
+    decide it (tuning leaves a parameter no neuron reads out of its grid, with a note)."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]

@@ -32,7 +32,7 @@ from snnattack.config.keys import (
     schema,
     unknown_key_error,
 )
-from snnattack.config.plain_rules import LISTS, PLAIN, check_rules
+from snnattack.config.plain_rules import PLAIN, check_rules, listed
 from snnattack.errors import ConfigError, UserError
 
 EXIT_USER_ERROR = 2
@@ -115,14 +115,26 @@ def _overrides(argv: list[str]) -> list[Override]:
     )
 
 
+def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
+    """The overrides of ``argv`` that set a key (``key=value``, ``+key=value``): not a config
+    group of ``conf_dir``, Hydra's own node or a deletion."""
+    return [
+        o
+        for o in _overrides(argv)
+        if not (
+            o.is_delete()
+            or o.key_or_group.startswith("hydra")
+            or (conf_dir / o.key_or_group).is_dir()
+        )
+    ]
+
+
 def check_override_keys(argv: list[str], conf_dir: Path) -> None:
     """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
     config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
     before Hydra composes anything."""
-    for override in _overrides(argv):
+    for override in _key_overrides(argv, conf_dir):
         key = override.key_or_group
-        if override.is_delete() or key.startswith("hydra") or (conf_dir / key).is_dir():
-            continue
         if not is_known(key, conf_dir):
             names = _names(override.value())
             raise unknown_key_error(key, names[0] if names else None, conf_dir)
@@ -137,15 +149,11 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     if any(arg in ("-m", "--multirun") for arg in argv):
         return
     values = []
-    for override in _overrides(argv):
-        key = override.key_or_group
-        skipped = override.is_delete() or override.is_sweep_override()
-        if skipped or key.startswith("hydra") or (conf_dir / key).is_dir():
-            continue
+    for override in _key_overrides(argv, conf_dir):
         value = override.value()
-        if "${" in str(value) or isinstance(value, dict):  # the composed config's; Hydra's
-            continue
-        values.append((key, [value] if key in LISTS and not isinstance(value, list) else value))
+        if override.is_sweep_override() or "${" in str(value) or isinstance(value, dict):
+            continue  # each job's; the composed config's; Hydra's to merge
+        values.append((override.key_or_group, listed(override.key_or_group, value)))
     check_rules(values, PLAIN)
 
 
