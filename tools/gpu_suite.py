@@ -4,7 +4,7 @@
 It runs from a checkout's root (an installed package has no ``tests/``), on as many
 pytest-xdist workers as asked (the suite's tests share no files but the model store, which
 locks), and reads pytest's JUnit XML for the names of the
-tests that failed or erred and how many skipped.
+tests that failed, erred or skipped (a skip on a GPU machine is news: which one, and why).
 """
 
 from __future__ import annotations
@@ -33,39 +33,40 @@ def pytest_command(marks: str, junit: Path, workers: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a JUnit XML file says: tests run, their failures (and errors) by name, skips."""
+    """What a JUnit XML file says: tests run, their failures (and errors) and skips by name."""
 
     tests: int
     failed: tuple[str, ...]
-    skipped: int
+    skipped: tuple[str, ...]
 
     def summary(self) -> str:
-        """One line: counts, then the failures by name."""
-        line = f"{self.tests} tests, {len(self.failed)} failed, {self.skipped} skipped"
-        return line + ("".join(f"; FAILED {name}" for name in self.failed))
+        """One line: counts, then the failures and the skips by name."""
+        line = f"{self.tests} tests, {len(self.failed)} failed, {len(self.skipped)} skipped"
+        named = [f"; FAILED {name}" for name in self.failed]
+        return line + "".join(named + [f"; SKIPPED {name}" for name in self.skipped])
 
 
-MESSAGE = 160  # characters of a failure's message kept in its name
+MESSAGE = 160  # characters of a failure's or a skip's message kept in its name
+
+
+def _named(case: ET.Element, problem: ET.Element) -> str:
+    """A test case as ``module::test`` (a module that failed to collect as its path) with the
+    first line of its failure's, error's or skip's message."""
+    module, name = case.get("classname", ""), case.get("name", "")
+    where = f"{module.replace('.', '/')}.py::{name}" if module else f"{name.replace('.', '/')}.py"
+    message = (problem.get("message") or "").strip().splitlines()[:1]
+    return where + "".join(f" ({m[:MESSAGE]})" for m in message)
 
 
 def outcome(junit: Path) -> Outcome:
-    """The tests of pytest's JUnit XML ``junit``, each failed one as ``module::test`` (a
-    module that failed to collect as its path) with the first line of its message: the
+    """The tests of pytest's JUnit XML ``junit``, each failed or skipped one by name: the
     report is all that comes back from a GPU machine."""
-    cases = ET.parse(junit).getroot().iter("testcase")
-    tests, failed, skipped = 0, [], 0
-    for case in cases:
+    tests, failed, skipped = 0, [], []
+    for case in ET.parse(junit).getroot().iter("testcase"):
         tests += 1
         problem = next((p for p in map(case.find, ("failure", "error")) if p is not None), None)
         if problem is not None:
-            module, name = case.get("classname", ""), case.get("name", "")
-            where = (
-                f"{module.replace('.', '/')}.py::{name}"
-                if module
-                else f"{name.replace('.', '/')}.py"
-            )
-            message = (problem.get("message") or "").strip().splitlines()[:1]
-            failed.append(where + "".join(f" ({m[:MESSAGE]})" for m in message))
-        elif case.find("skipped") is not None:
-            skipped += 1
-    return Outcome(tests, tuple(failed), skipped)
+            failed.append(_named(case, problem))
+        elif (skip := case.find("skipped")) is not None:
+            skipped.append(_named(case, skip))
+    return Outcome(tests, tuple(failed), tuple(skipped))

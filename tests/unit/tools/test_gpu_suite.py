@@ -1,5 +1,6 @@
 """The suite's part of ``gpu_check``: its pytest command, parallel where pytest-xdist is
-installed, and the failures by name from pytest's JUnit XML (:mod:`tools.gpu_suite`)."""
+installed, and the failures and skips by name from pytest's JUnit XML
+(:mod:`tools.gpu_suite`)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def test_failures_and_errors_are_named_and_skips_counted(tmp_path: Path) -> None:
+def test_failures_errors_and_skips_are_named(tmp_path: Path) -> None:
     (tmp_path / "suite.xml").write_text(JUNIT)
     found = gpu_suite.outcome(tmp_path / "suite.xml")
-    assert found.tests == 5 and found.skipped == 1
+    assert found.tests == 5
+    assert found.skipped == ("tests/unit/test_api.py::test_d (needs a CUDA device)",)
     assert found.failed == (
         "tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2)",
         "tests/jobs/test_one_core.py::test_c (fixture)",
@@ -35,7 +37,8 @@ def test_failures_and_errors_are_named_and_skips_counted(tmp_path: Path) -> None
         "5 tests, 3 failed, 1 skipped; "
         "FAILED tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2); "
         "FAILED tests/jobs/test_one_core.py::test_c (fixture); "
-        "FAILED tests/unit/data/test_dvs.py (collection failure)"
+        "FAILED tests/unit/data/test_dvs.py (collection failure); "
+        "SKIPPED tests/unit/test_api.py::test_d (needs a CUDA device)"
     )
 
 
