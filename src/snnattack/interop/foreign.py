@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop import probe
+from snnattack.interop import probe, surrogates
 from snnattack.interop.adapter import ADAPTERS, neuron_libraries
 from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
 from snnattack.interop.loops import OwnLoopNet
@@ -88,18 +88,19 @@ def adapt(
     (library,) = owners
     if own_loop is None:
         own_loop = library.has_own_loop(net)
-    if own_loop is None:
-        name = type(net).__qualname__
-        if example is None:
-            raise UserError(
-                f"interop: whether {name} makes its time steps itself is decided by running "
-                f"it once on samples, and none were given; accepted: adapt(net, T={T}, "
-                f"example=<samples [B, ...]>), or adapt(net, T={T}, own_loop=...) with "
-                f"{probe.SAY_IT}"
+    with surrogates.warned_once():  # each form tried converts the neurons
+        if own_loop is None:
+            name = type(net).__qualname__
+            if example is None:
+                raise UserError(
+                    f"interop: whether {name} makes its time steps itself is decided by running "
+                    f"it once on samples, and none were given; accepted: adapt(net, T={T}, "
+                    f"example=<samples [B, ...]>), or adapt(net, T={T}, own_loop=...) with "
+                    f"{probe.SAY_IT}"
+                )
+            own_loop = probe.has_own_loop(
+                name, partial(library.own_loop, net), partial(library.body, net), int(T), example
             )
-        own_loop = probe.has_own_loop(
-            name, partial(library.own_loop, net), partial(library.body, net), int(T), example
-        )
-    if own_loop:
-        return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
-    return AdaptedNet(library.body(net), int(T), normalize, decode)
+        if own_loop:
+            return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+        return AdaptedNet(library.body(net), int(T), normalize, decode)

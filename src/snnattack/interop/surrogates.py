@@ -11,14 +11,17 @@ network was trained on, as the library's own autograd does (docs/interop.md, "Su
 - SNN-RAT (``LIFSpike.gama``): its ``ZIF`` as the triangle of half-width ``gama``.
 
 Any other surrogate has no counterpart here: its LIF keeps the triangle of half-width 1, and
-one warning names the neuron and how to choose a surrogate.
+one warning per such surrogate and adaptation (:func:`warned_once`) names its neurons and how
+to choose a surrogate.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from torch import nn
 
@@ -33,6 +36,11 @@ from snnattack.snn.surrogates import (
 )
 
 log = logging.getLogger(__name__)
+SHOWN = 4  # neuron paths a warning lists before it counts the rest
+# the surrogates without counterpart met within `warned_once`: (attribute, name) -> paths
+_UNMAPPED: ContextVar[dict[tuple[str, str], list[str]] | None] = ContextVar(
+    "unmapped_surrogates", default=None
+)
 
 # spikingjelly's surrogate class: ours, from its alpha
 SPIKINGJELLY: dict[str, Callable[[float], Surrogate]] = {
@@ -83,16 +91,46 @@ def snn_rat(path: str, spike: nn.Module) -> Surrogate:
     return Triangle(float(gama))
 
 
+@contextmanager
+def warned_once() -> Iterator[None]:
+    """Within it, each surrogate without counterpart is warned of once when the block
+    succeeds, naming all its neurons: an adaptation converts a network's neurons once per
+    form it tries, and a warning per neuron and try buries the one line that matters."""
+    found: dict[tuple[str, str], list[str]] = {}
+    token = _UNMAPPED.set(found)
+    try:
+        yield
+    finally:
+        _UNMAPPED.reset(token)
+    for (attribute, name), paths in found.items():
+        _warn(attribute, name, paths)
+
+
 def _unknown(path: str, name: str, attribute: str) -> Surrogate:
     """The triangle, for a neuron at ``path`` whose surrogate ``name`` (its ``attribute``)
-    has no counterpart here, with a warning saying so."""
+    has no counterpart here, with a warning saying so (gathered within :func:`warned_once`)."""
+    path = path or "the network itself"
+    found = _UNMAPPED.get()
+    if found is None:
+        _warn(attribute, name, [path])
+    elif path not in (paths := found.setdefault((attribute, name), [])):
+        paths.append(path)
+    return Triangle()
+
+
+def _warn(attribute: str, name: str, paths: list[str]) -> None:
+    """The warning that the neurons at ``paths`` have the surrogate ``name``, without
+    counterpart here."""
+    more = len(paths) - SHOWN
+    where = ", ".join(paths[:SHOWN]) + (f" and {more} more" if more > 0 else "")
     log.warning(
-        "interop: %s has %s=%s, which has no counterpart among the surrogates; stbp "
-        "differentiates it by the triangle of half-width 1 unless attack.params.surrogate "
+        "interop: %s=%s (the neuron%s %s) has no counterpart among the surrogates; stbp "
+        "differentiates %s by the triangle of half-width 1 unless attack.params.surrogate "
         "names one (%s)",
-        path or "the network itself",
         attribute,
         name,
+        "s" if len(paths) > 1 else "",
+        where,
+        "them" if len(paths) > 1 else "it",
         ", ".join(SURROGATES),
     )
-    return Triangle()

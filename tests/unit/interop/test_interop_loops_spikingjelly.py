@@ -89,6 +89,19 @@ class SingleStepCSNN(nn.Module):
         return out / self.T
 
 
+def test_a_surrogate_without_counterpart_is_warned_of_once_whatever_the_forms_tried(
+    caplog,
+) -> None:
+    net = CSNN(T)  # a user's class: the adaptation runs it as each form, converting its nodes
+    for m in net.modules():
+        if isinstance(m, neuron.BaseNode):
+            m.surrogate_function = surrogate.Erf()
+    with caplog.at_level("WARNING", logger="snnattack.interop.surrogates"):
+        adapt(net, T=T, example=images())
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "surrogate_function=Erf (the neurons conv_fc.2, conv_fc.6, conv_fc.10)" in warning
+
+
 def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     functional.reset_net(net)
     out = net(x)
