@@ -4,7 +4,7 @@ time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the 
 the attack: ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop``
 extra; ``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count,
 per step, and fixed; on a GPU also the host syncs of one call at each step count (torch's sync
-debug mode counts every wait of the host for the device).
+debug mode counts every wait of the host for the device) and the lines of Python that wait.
 """
 
 from __future__ import annotations
@@ -74,13 +74,15 @@ def fixed_cost(
         "per_step_ms": per_step,
         "fixed_ms": one - per_step,
     }
-    if x.is_cuda:
-        out.update({f"syncs_steps_{s}": syncs(lambda s=s: attack(s)) for s in times})
+    for s in times if x.is_cuda else ():
+        sites = syncs(lambda s=s: attack(s))
+        out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
     return out
 
 
-def syncs(call) -> int:
-    """The host syncs ``call`` makes (torch's CUDA sync debug mode warns at each)."""
+def syncs(call) -> list[str]:
+    """Where ``call`` waits for the device, one ``file:line`` per host sync (torch's CUDA
+    sync debug mode warns at each, from the line of Python that asked)."""
     torch.cuda.synchronize()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -89,7 +91,7 @@ def syncs(call) -> int:
             call()
         finally:
             torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
+    return [f"{w.filename}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
 
 
 if __name__ == "__main__":
