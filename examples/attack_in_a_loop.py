@@ -74,6 +74,8 @@ def fixed_cost(
         "per_step_ms": per_step,
         "fixed_ms": one - per_step,
     }
+    if x.is_cuda:
+        syncs(lambda: None)  # the first switch to the debug mode warns once by itself
     for s in times if x.is_cuda else ():
         sites = syncs(lambda s=s: attack(s))
         out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
