@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 import torch
@@ -65,7 +66,7 @@ class Method:
             return found
         return f"{found} ({params.get('norm', norm.default)} budget)"
 
-    @property
+    @cached_property  # read at every attack call: its signature is read once
     def takes_eot(self) -> bool:
         """Whether it can average gradients over several draws (``attack.eot_samples``)."""
         return "eot_samples" in inspect.signature(self.make).parameters
