@@ -1,10 +1,15 @@
-"""The fused LIF as PyTorch custom ops: ``snnattack::lif_forward`` and ``snnattack::lif_backward``.
+"""The fused LIF's Triton kernels as calls: :func:`lif` (spikes and, with ``membranes``, the
+membranes ``h_t``, differentiable) and :func:`lif_input_grad` (its backward kernel), and the
+PyTorch custom ops ``snnattack::lif_forward`` and ``snnattack::lif_backward`` that
+``torch.compile`` sees.
 
-``lif_forward`` runs the forward kernel on ``x`` ``[T, ...]`` and returns the spikes and,
-with ``membranes``, the membranes ``h_t`` (else an empty tensor); its autograd
-(``register_autograd``) saves ``h_t`` alone and runs ``lif_backward``, the backward kernel.
-Both have a fake implementation (``register_fake``), so the ``meta`` device and
-``torch.compile`` see their shapes without running them; the compiler keeps each as one call.
+While ``torch.compile`` traces, the calls are the custom ops: each has a fake implementation
+(``register_fake``), so the ``meta`` device and the compiler see their shapes without running
+them, and the compiler keeps each as one call; ``lif_forward``'s autograd
+(``register_autograd``) saves ``h_t`` alone and runs ``lif_backward``. Run as they are, the
+calls launch the same kernels without the custom ops' dispatch (its checks of schema and
+aliasing cost more than the launch itself at every neuron and step of an attack), through
+:class:`_LIF`, an autograd Function of the same saved tensor and backward.
 
 The arguments are the LIF's settings as :class:`snnattack.snn.multistep.Neuron` holds them,
 the surrogate as an index of :data:`~snnattack.cuda.kernels.SURROGATES` with its width or
@@ -19,6 +24,8 @@ kernels compute in float32: callers send other dtypes to the torch ops
 
 import contextlib
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import triton
@@ -30,8 +37,7 @@ from snnattack.cuda.kernels import BLOCK, WARPS, compiled, slope_constants
 SETTINGS = 9  # lam, theta, drop, hard, detach_reset, detach_membrane, surrogate, parameter, scale
 
 
-@torch.library.custom_op("snnattack::lif_forward", mutates_args=())
-def lif_forward(
+def _launch_forward(
     x: Tensor,
     lam: float,
     theta: float,
@@ -72,14 +78,16 @@ def lif_forward(
     return spikes, h
 
 
+lif_forward = torch.library.custom_op("snnattack::lif_forward", _launch_forward, mutates_args=())
+
+
 @lif_forward.register_fake
 def _(x: Tensor, *settings: object) -> tuple[Tensor, Tensor]:
     membranes = settings[-1]
     return torch.empty_like(x), torch.empty_like(x) if membranes else x.new_empty(0)
 
 
-@torch.library.custom_op("snnattack::lif_backward", mutates_args=())
-def lif_backward(
+def _launch_backward(
     h: Tensor,
     grad: Tensor,
     lam: float,
@@ -125,6 +133,9 @@ def lif_backward(
     return dx
 
 
+lif_backward = torch.library.custom_op("snnattack::lif_backward", _launch_backward, mutates_args=())
+
+
 @lif_backward.register_fake
 def _(h: Tensor, grad: Tensor, *settings: object) -> Tensor:
     return torch.empty_like(h)
@@ -137,18 +148,55 @@ def _setup_context(ctx, inputs: tuple, output: tuple[Tensor, Tensor]) -> None:
     ctx.set_materialize_grads(False)  # no zeros made for the membranes' gradient
 
 
-def _backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:
+def _gradients(ctx, grad: Tensor, backward: Callable[..., Tensor]) -> tuple:
+    """The inputs' gradients, the input's by ``backward`` (the op, or :func:`lif_input_grad`)."""
     if not ctx.membranes:
         raise RuntimeError("snnattack::lif_forward without membranes has no backward")
     (h,) = ctx.saved_tensors
-    return lif_backward(h, grad, *ctx.settings), *([None] * (SETTINGS + 1))
+    return backward(h, grad, *ctx.settings), *([None] * (SETTINGS + 1))
 
 
-lif_forward.register_autograd(_backward, setup_context=_setup_context)
+lif_forward.register_autograd(
+    lambda ctx, grad, _grad_h: _gradients(ctx, grad, lif_backward), setup_context=_setup_context
+)
 
 
-@torch.library.custom_op("snnattack::rate_slope", mutates_args=())
-def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
+class _LIF(torch.autograd.Function):
+    """``lif_forward`` and its autograd, launched without the custom ops' dispatch."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, *settings: Any) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        output = _launch_forward(x, *settings)
+        _setup_context(ctx, (x, *settings), output)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:  # type: ignore[override]
+        return _gradients(ctx, grad, lif_input_grad)
+
+
+def lif(x: Tensor, *settings: Any) -> tuple[Tensor, Tensor]:
+    """``lif_forward(x, *settings)``: its spikes and membranes, differentiable; the custom op
+    while ``torch.compile`` traces, else its kernels launched as they are (:class:`_LIF`
+    where a gradient may follow)."""
+    if torch.compiler.is_compiling():
+        return lif_forward(x, *settings)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _LIF.apply(x, *settings)
+    return _launch_forward(x, *settings)
+
+
+def lif_input_grad(h: Tensor, grad: Tensor, *settings: Any) -> Tensor:
+    """``lif_backward(h, grad, *settings)``: the custom op while ``torch.compile`` traces,
+    else its kernel launched as it is."""
+    if torch.compiler.is_compiling():
+        return lif_backward(h, grad, *settings)
+    return _launch_backward(h, grad, *settings)
+
+
+def _launch_rate_slope(
+    current: Tensor, low: float, high: float, gamma: float, ramp: float
+) -> Tensor:
     """RGA's rate slope at ``current`` (:func:`snnattack.gradients.rga.rate_slope`), one
     launch: ``gamma`` on ``[0, low]``, ``ramp`` on ``(low, high]``, 0 elsewhere; the scalars
     rounded to float32 as ATen rounds them for a float32 tensor."""
@@ -169,9 +217,22 @@ def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: flo
     return out
 
 
-@rate_slope.register_fake
+rate_slope_op = torch.library.custom_op(
+    "snnattack::rate_slope", _launch_rate_slope, mutates_args=()
+)
+
+
+@rate_slope_op.register_fake
 def _(current: Tensor, *constants: float) -> Tensor:
     return torch.empty_like(current)
+
+
+def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
+    """RGA's rate slope at ``current`` (``snnattack::rate_slope``): the custom op while
+    ``torch.compile`` traces, else its kernel launched as it is."""
+    if torch.compiler.is_compiling():
+        return rate_slope_op(current, low, high, gamma, ramp)
+    return _launch_rate_slope(current, low, high, gamma, ramp)
 
 
 def _grid(x: Tensor) -> tuple[int]:

@@ -28,8 +28,8 @@ once either way). In a LIF of the backend ``c``, on the CPU both loops run in
 (:func:`snnattack.cpu.guard.applies`) and it is built (the triangle and rectangle
 surrogates): the same operations, one pass over memory. Where the Triton kernels run
 (:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU one of a ``triton``
-network under Triton's interpreter) and know the surrogate, :func:`fused` runs the custom op
-:func:`snnattack.cuda.ops.lif_forward` instead of :class:`MultiStepLIF` (one launch forward,
+network under Triton's interpreter) and know the surrogate, :func:`fused` runs
+:func:`snnattack.cuda.ops.lif` instead of :class:`MultiStepLIF` (one launch forward,
 one backward, ``h_t`` saved), and :class:`BatchNormLIF` and :func:`spikes` run its kernels:
 the same operations, within float32 rounding.
 """
@@ -88,7 +88,7 @@ class BatchNormLIF(torch.autograd.Function):
         ctx.save_for_backward(*tensors)
         if ctx.triton is not None:  # the spikes alone
             ctx.seen = [None] * x.shape[0]
-            return _ops().lif_forward(x, *ctx.triton, False)[0]
+            return _ops().lif(x, *ctx.triton, False)[0]
         spikes = torch.empty_like(x)
         ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
         return spikes
@@ -104,8 +104,8 @@ class BatchNormLIF(torch.autograd.Function):
             else:  # into the first BN's output, a tensor of our own; else a new one
                 x = x.add_(value.view(ctx.shape)) if stats[0] else x + value.view(ctx.shape)
         if ctx.triton is not None:  # h_t by the forward kernel again, then the backward's
-            h = _ops().lif_forward(x, *ctx.triton, True)[1]
-            dx = _ops().lif_backward(h, grad, *ctx.triton)
+            h = _ops().lif(x, *ctx.triton, True)[1]
+            dx = _ops().lif_input_grad(h, grad, *ctx.triton)
         else:  # x is the first BN's output or a sum, our own: h_t is written over x_t
             _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
             dx = _bptt(x, grad, ctx.lif, ctx.seen)
@@ -125,14 +125,14 @@ class BatchNormLIF(torch.autograd.Function):
 
 def fused(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
     """Spikes ``[T, B, ...]`` of ``lif`` fed ``x`` (times ``scale``, which only the Triton
-    kernels take: :func:`kernel_scales`), differentiable: the Triton custom op where its
-    kernels run (:func:`_triton`), else :class:`MultiStepLIF`; the caller has started
-    ``lif.surrogate`` for this pass."""
+    kernels take: :func:`kernel_scales`), differentiable: the Triton kernels where they run
+    (:func:`_triton`; :func:`snnattack.cuda.ops.lif`), else :class:`MultiStepLIF`; the caller
+    has started ``lif.surrogate`` for this pass."""
     settings = _triton(x, Neuron.of(lif), scale=scale)
     if settings is None:
         _unscaled(scale)
         return MultiStepLIF.apply(x, lif)
-    return _ops().lif_forward(x, *settings, True)[0]
+    return _ops().lif(x, *settings, True)[0]
 
 
 def spikes(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
@@ -141,7 +141,7 @@ def spikes(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
     neuron = Neuron.of(lif)
     settings = _triton(x, neuron, backward=False, scale=scale)
     if settings is not None:
-        return _ops().lif_forward(x, *settings, False)[0]
+        return _ops().lif(x, *settings, False)[0]
     _unscaled(scale)
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
     _run(x, neuron, torch.empty_like(out[0]), out, observe=False)

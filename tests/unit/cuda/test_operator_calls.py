@@ -5,8 +5,9 @@ spikingjelly user would; with the torch ops' loops, far more (one set of ops per
 Counted on the CPU under Triton's interpreter, a 3-step call's less a 1-step call's, halved,
 each after a warm call at its step count (a first call prepares the attack for its
 arguments): with ``torch.profiler``, every operator event; with :class:`Launches`, the
-operators that launch a kernel on a GPU (views and allocations launch none). A Triton op
-counts as one call, the interpreter's own copies inside it (not on a GPU's path) do not."""
+operators that launch a kernel on a GPU (views and allocations launch none). A Triton kernel's
+launch counts as one call (:func:`launches_as_ops`), the interpreter's own copies inside it
+(not on a GPU's path) do not."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import snnattack
 from snnattack.analysis.cost import calibrate_batchnorm
+from snnattack.cuda import ops
 from snnattack.interop.external import as_spiking_net
 from snnattack.snn.backend import set_backend
 
@@ -44,6 +46,16 @@ NO_KERNEL = {  # allocations and views whose schema does not say so: they launch
 @pytest.fixture(autouse=True)
 def interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRITON_INTERPRET", "1")
+
+
+@pytest.fixture(autouse=True)
+def launches_as_ops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each Triton kernel launched through its custom op, so that it counts as one call and
+    what Triton's interpreter runs inside it is not counted: on a GPU a launch dispatches no
+    operator at all (:mod:`snnattack.cuda.ops` launches the kernels as they are)."""
+    monkeypatch.setattr(ops, "_launch_forward", ops.lif_forward)
+    monkeypatch.setattr(ops, "_launch_backward", ops.lif_backward)
+    monkeypatch.setattr(ops, "_launch_rate_slope", ops.rate_slope_op)
 
 
 def cnn(relu: bool) -> nn.Module:
