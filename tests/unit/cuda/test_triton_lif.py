@@ -118,6 +118,36 @@ def test_a_triton_lif_runs_the_kernels_and_matches_the_torch_backend(reset, call
     assert calls[-1] == ("forward", False)
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("surrogate", guard.SURROGATES)
+def test_on_a_gpu_the_compiled_kernels_give_the_torch_backends_spikes_and_gradients(
+    surrogate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernels Triton compiles for the GPU, launched as an attack launches them, against
+    the torch ops on the same GPU: the same spikes and input gradients in every reset (the
+    sigmoid surrogate's within 1e-6: its ``exp`` is the hardware's)."""
+    monkeypatch.delenv("TRITON_INTERPRET")
+    for kind, reset_by in RESETS.values():
+        lifs = {
+            b: LIF(
+                0.8,
+                THETA,
+                kind,
+                reset_by=reset_by,
+                backend=b,
+                surrogate=make_surrogate(surrogate, width=0.7, alpha=3.0),
+            )
+            for b in ("triton", "torch")
+        }
+        x = currents(4, 64, 33).cuda()
+        assert type(lifs["triton"](x.requires_grad_(True)).grad_fn).__name__ == "_LIFBackward"
+        kernel, reference = spikes_and_grad(lifs["triton"], x), spikes_and_grad(lifs["torch"], x)
+        assert 0 < reference[0].sum() < reference[0].numel()
+        for a, b in zip(kernel, reference, strict=True):
+            assert a.is_cuda
+            assert_same(a, b, exact=surrogate != "sigmoid")
+
+
 def test_the_batchnorm_recompute_path_keeps_only_the_bn_input_and_matches_torch(calls) -> None:
     """Train mode, batch statistics: the forward kernel writes spikes alone; the backward
     recomputes the BN output, runs the forward kernel again for h_t, then the backward's."""
