@@ -63,7 +63,7 @@ def currents(T: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.T
 def spikes_and_grad(lif: LIF, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x = x.detach().requires_grad_(True)
     out = lif(x)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).view_as(out)
     (out * weights).sum().backward()
     return out.detach(), x.grad
 
