@@ -25,8 +25,8 @@ test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are s
 CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
 once either way). In a LIF of the backend ``c``, on the CPU both loops run in
 :mod:`snnattack.cpu.native`'s C kernel where the CPU paths apply
-(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle and rectangle
-surrogates): the same operations, one pass over memory. Where the Triton kernels run
+(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle, arctan and
+fast sigmoid surrogates): the same operations, one pass over memory. Where the Triton kernels run
 (:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU one of a ``triton``
 network under Triton's interpreter) and know the surrogate, :func:`fused` runs
 :func:`snnattack.cuda.ops.lif` instead of :class:`MultiStepLIF` (one launch forward,
@@ -36,6 +36,7 @@ the same operations, within float32 rounding.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import torch
@@ -45,7 +46,14 @@ from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
 from snnattack.cpu.guard import applies
 from snnattack.cuda import guard as gpu
-from snnattack.snn.surrogates import SURROGATES, Rectangle, Surrogate, Triangle
+from snnattack.snn.surrogates import (
+    SURROGATES,
+    ATan,
+    FastSigmoid,
+    Rectangle,
+    Surrogate,
+    Triangle,
+)
 
 
 class MultiStepLIF(torch.autograd.Function):
@@ -295,11 +303,24 @@ def _bptt(
     return dx
 
 
-def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[bool, float, float] | None:
-    """The surrogate as the C kernel takes it (rectangle?, half-width, divisor), if it can:
-    the triangle and the rectangle, observing nothing in the forward."""
+def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, float] | None:
+    """The surrogate as the C kernel takes it (:data:`~snnattack.cpu.native.KERNEL_SURROGATES`'
+    index, its two constants, the divisor), the constants rounded as the torch ops round them,
+    if it can: the triangle, the rectangle, the arctan and the fast sigmoid (arithmetic alone,
+    so the kernel computes their torch ops bit for bit; the sigmoid's ``exp`` is ATen's own),
+    observing nothing in the forward."""
     if any(s is not None for s in seen):
         return None
+    kind = type(surrogate)
+    if kind is Triangle:
+        return 0, surrogate.width, 0.0, surrogate.width * surrogate.width
+    if kind is Rectangle:
+        return 1, surrogate.width, 0.0, 2 * surrogate.width
+    if kind is ATan:  # atan_slope: (pi/2 alpha v)^2 + 1, its reciprocal times alpha / 2
+        return 2, math.pi / 2 * surrogate.alpha, surrogate.alpha / 2, 1.0
+    if kind is FastSigmoid:
+        return 3, surrogate.alpha, 0.0, 1.0
+    return None
     if type(surrogate) is Triangle:
         return False, surrogate.width, surrogate.width * surrogate.width
     if type(surrogate) is Rectangle:

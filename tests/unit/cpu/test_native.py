@@ -13,7 +13,7 @@ from snnattack.cpu import native
 from snnattack.gradients import rate_slope
 from snnattack.snn import multistep
 from snnattack.snn.neurons import LIF
-from snnattack.snn.surrogates import Rectangle, Triangle
+from snnattack.snn.surrogates import ATan, FastSigmoid, Rectangle, Triangle
 
 pytestmark = pytest.mark.skipif(
     native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"
@@ -59,7 +59,9 @@ def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torc
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 @pytest.mark.parametrize("lam,theta", [(1.0, 1.0), (0.7, 0.6)])
 @pytest.mark.parametrize(
-    "surrogate", [Triangle(), Triangle(0.7), Rectangle(), Rectangle(0.3)], ids=repr
+    "surrogate",
+    [Triangle(), Triangle(0.7), Rectangle(), Rectangle(0.3), ATan(), ATan(3.0), FastSigmoid()],
+    ids=repr,
 )
 @pytest.mark.parametrize("setting", [None, "detach_reset", "detach_membrane"])
 def test_kernel_equals_the_torch_ops_bit_for_bit(
@@ -87,7 +89,7 @@ def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None
     calls.clear()
     from snnattack.snn.surrogates import make_surrogate
 
-    loops(x, grad, neuron(make_surrogate("atan")))  # a transcendental slope: torch ops
+    loops(x, grad, neuron(make_surrogate("sigmoid")))  # a transcendental slope: torch ops
     assert calls == ["forward"]
     calls.clear()
     loops(x.half(), grad.half(), neuron(Triangle()))  # no half kernel: torch ops

@@ -48,6 +48,7 @@ PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their 
 C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 PASSES = ("forward", "backward")
+KERNEL_SURROGATES = ("triangle", "rectangle", "atan", "fast_sigmoid")  # lif.c's, by index
 
 
 def cache_folder() -> Path:
@@ -90,9 +91,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         forward.argtypes = [ptr, long] * 3 + [long] * 3 + [real, real, flag]
         backward = getattr(lib, f"lif_backward_{SUFFIX[dtype]}")
         # h, n, g, gs; dx; steps, lo, hi; lam, theta; hard, detach_reset, detach_membrane,
-        # rectangle; width, scale; divide
+        # surrogate; a, k, scale; divide
         backward.argtypes = [ptr, long] * 2 + [ptr] + [long] * 3 + [real, real]
-        backward.argtypes += [flag] * 4 + [real, real, flag]
+        backward.argtypes += [flag] * 4 + [real, real, real, flag]
         slope = getattr(lib, f"rate_slope_{SUFFIX[dtype]}")
         slope.argtypes = [ptr, ptr, long, long] + [real] * 4  # c, out; lo, hi; low, high, ...
         pools = [getattr(lib, f"avg_pool_{way}_{SUFFIX[dtype]}") for way in PASSES]
@@ -174,18 +175,19 @@ def backward(
     hard: bool,
     detach_reset: bool,
     detach_membrane: bool,
-    rectangle: bool,
-    width: float,
+    surrogate: int,
+    a: float,
+    k: float,
     scale: float,
 ) -> torch.Tensor:
     """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``; the
-    surrogate's slope is the triangle ``max(0, width - |v|)`` (or the rectangle ``|v| <
-    width``) times ``dL/ds``, divided by ``scale`` unless it is 1."""
+    surrogate's slope (:data:`KERNEL_SURROGATES` names ``surrogate``; ``a`` and ``k`` as
+    lif.c says) times ``dL/ds``, divided by ``scale`` unless it is 1."""
     fn, n = getattr(built(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
     dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype)  # one step stride for both
     args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
-    flags = (int(hard), int(detach_reset), int(detach_membrane), int(rectangle))
-    tail = (lam, theta, *flags, width, scale, int(scale != 1.0))
+    flags = (int(hard), int(detach_reset), int(detach_membrane), surrogate)
+    tail = (lam, theta, *flags, a, k, scale, int(scale != 1.0))
     _split(n, lambda lo, hi: fn(*args, lo, hi, *tail))
     return dx
 

@@ -41,11 +41,13 @@
     }                                                                                          \
                                                                                                \
     /* dL/dI_t (dx, step stride n as h's) from h_t and dL/ds_t (g), the steps in reverse.     \
-     * The surrogate's slope at v = h - theta is the triangle max(0, width - |v|) or the      \
-     * rectangle |v| < width, times dL/ds, divided by scale when divide is set. */             \
+     * The surrogate's slope at v = h - theta times dL/ds, as its torch ops compute it: the    \
+     * triangle (surrogate 0) max(0, a - |v|), the rectangle (1) |v| < a, the arctan (2)      \
+     * 1 / (1 + (a v)^2) * k, the fast sigmoid (3) dL/ds / (a |v| + 1)^2; divided by scale   \
+     * when divide is set. */                                                                 \
     void lif_backward_##SUFFIX(const T *h, long n, const T *g, long gs, T *dx, long steps,     \
                                long lo, long hi, T lam, T theta, int hard, int detach_reset,   \
-                               int detach_membrane, int rectangle, T width, T scale,           \
+                               int detach_membrane, int surrogate, T a, T k, T scale,          \
                                int divide) {                                                   \
         T gu[BLOCK]; /* dL/du_t from step t + 1 */                                             \
         for (long b = lo; b < hi; b += BLOCK) {                                                \
@@ -60,12 +62,24 @@
                         T p = gu[i] * (hard ? hv : theta);                                     \
                         ds = ds - p;                                                           \
                     }                                                                          \
-                    T v = hv - theta, a = ABS(v), slope;                                       \
-                    if (rectangle) {                                                           \
-                        T inside = a < width ? (T)1 : (T)0;                                    \
+                    T v = hv - theta, av = ABS(v), slope;                                      \
+                    if (surrogate == 1) {                                                      \
+                        T inside = av < a ? (T)1 : (T)0;                                       \
                         slope = ds * inside;                                                   \
+                    } else if (surrogate == 2) {                                               \
+                        T z = a * v;                                                           \
+                        z = z * z;                                                             \
+                        z = z + (T)1;                                                          \
+                        z = (T)1 / z;                                                          \
+                        z = z * k;                                                             \
+                        slope = ds * z;                                                        \
+                    } else if (surrogate == 3) {                                               \
+                        T z = a * av;                                                          \
+                        z = z + (T)1;                                                          \
+                        z = z * z;                                                             \
+                        slope = ds / z;                                                        \
                     } else {                                                                   \
-                        T tri = width - a;                                                     \
+                        T tri = a - av;                                                        \
                         tri = tri < 0 ? (T)0 : tri;                                            \
                         slope = ds * tri;                                                      \
                     }                                                                          \
