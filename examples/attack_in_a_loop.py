@@ -76,9 +76,9 @@ def fixed_cost(
     }
     if x.is_cuda:
         syncs(lambda: None)  # the first switch to the debug mode warns once by itself
-    for s in times if x.is_cuda else ():
-        sites = syncs(lambda s=s: attack(s))
-        out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
+        for s in times:
+            sites = syncs(lambda s=s: attack(s))
+            out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
     return out
 
 

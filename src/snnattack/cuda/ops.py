@@ -176,23 +176,21 @@ class _LIF(torch.autograd.Function):
         return _gradients(ctx, grad, lif_input_grad)
 
 
+def _routed(op: Callable[..., Any], launch: Callable[..., Any]) -> Callable[..., Any]:
+    """The custom op ``op`` while ``torch.compile`` traces, else its kernel's ``launch``."""
+    return op if torch.compiler.is_compiling() else launch
+
+
 def lif(x: Tensor, *settings: Any) -> tuple[Tensor, Tensor]:
-    """``lif_forward(x, *settings)``: its spikes and membranes, differentiable; the custom op
-    while ``torch.compile`` traces, else its kernels launched as they are (:class:`_LIF`
-    where a gradient may follow)."""
-    if torch.compiler.is_compiling():
-        return lif_forward(x, *settings)
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _LIF.apply(x, *settings)
-    return _launch_forward(x, *settings)
+    """``lif_forward(x, *settings)``: its spikes and membranes, differentiable
+    (:func:`_routed`; :class:`_LIF` where a gradient may follow)."""
+    grad = torch.is_grad_enabled() and x.requires_grad
+    return _routed(lif_forward, _LIF.apply if grad else _launch_forward)(x, *settings)
 
 
 def lif_input_grad(h: Tensor, grad: Tensor, *settings: Any) -> Tensor:
-    """``lif_backward(h, grad, *settings)``: the custom op while ``torch.compile`` traces,
-    else its kernel launched as it is."""
-    if torch.compiler.is_compiling():
-        return lif_backward(h, grad, *settings)
-    return _launch_backward(h, grad, *settings)
+    """``lif_backward(h, grad, *settings)`` (:func:`_routed`)."""
+    return _routed(lif_backward, _launch_backward)(h, grad, *settings)
 
 
 def _launch_rate_slope(
@@ -229,11 +227,8 @@ def _(current: Tensor, *constants: float) -> Tensor:
 
 
 def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
-    """RGA's rate slope at ``current`` (``snnattack::rate_slope``): the custom op while
-    ``torch.compile`` traces, else its kernel launched as it is."""
-    if torch.compiler.is_compiling():
-        return rate_slope_op(current, low, high, gamma, ramp)
-    return _launch_rate_slope(current, low, high, gamma, ramp)
+    """RGA's rate slope at ``current`` (``snnattack::rate_slope``, :func:`_routed`)."""
+    return _routed(rate_slope_op, _launch_rate_slope)(current, low, high, gamma, ramp)
 
 
 def _grid(x: Tensor) -> tuple[int]:

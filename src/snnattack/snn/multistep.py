@@ -304,23 +304,26 @@ def _bptt(
 
 
 def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, float] | None:
-    """The surrogate as the C kernel takes it (:data:`~snnattack.cpu.native.KERNEL_SURROGATES`'
-    index, its two constants, the divisor), the constants rounded as the torch ops round them,
-    if it can: the triangle, the rectangle, the arctan and the fast sigmoid (arithmetic alone,
-    so the kernel computes their torch ops bit for bit; the sigmoid's ``exp`` is ATen's own),
-    observing nothing in the forward."""
+    """The surrogate as the C kernel takes it (its index in
+    :data:`~snnattack.cpu.native.KERNEL_SURROGATES`, its two constants, the divisor; the kernel
+    rounds the constants to its dtype as ATen rounds a Python scalar), if it can: the
+    triangle, the rectangle, the arctan and the fast sigmoid (arithmetic alone, so the kernel
+    computes their torch ops bit for bit; the sigmoid's ``exp`` is ATen's own), observing
+    nothing in the forward."""
     if any(s is not None for s in seen):
         return None
     kind = type(surrogate)
     if kind is Triangle:
-        return 0, surrogate.width, 0.0, surrogate.width * surrogate.width
-    if kind is Rectangle:
-        return 1, surrogate.width, 0.0, 2 * surrogate.width
-    if kind is ATan:  # atan_slope: (pi/2 alpha v)^2 + 1, its reciprocal times alpha / 2
-        return 2, math.pi / 2 * surrogate.alpha, surrogate.alpha / 2, 1.0
-    if kind is FastSigmoid:
-        return 3, surrogate.alpha, 0.0, 1.0
-    return None
+        constants = surrogate.width, 0.0, surrogate.width * surrogate.width
+    elif kind is Rectangle:
+        constants = surrogate.width, 0.0, 2 * surrogate.width
+    elif kind is ATan:  # atan_slope: (pi/2 alpha v)^2 + 1, its reciprocal times alpha / 2
+        constants = math.pi / 2 * surrogate.alpha, surrogate.alpha / 2, 1.0
+    elif kind is FastSigmoid:
+        constants = surrogate.alpha, 0.0, 1.0
+    else:
+        return None
+    return native.KERNEL_SURROGATES.index(surrogate.name), *constants
     if type(surrogate) is Triangle:
         return False, surrogate.width, surrogate.width * surrogate.width
     if type(surrogate) is Rectangle:
