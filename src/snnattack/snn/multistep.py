@@ -324,8 +324,3 @@ def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, 
     else:
         return None
     return native.KERNEL_SURROGATES.index(surrogate.name), *constants
-    if type(surrogate) is Triangle:
-        return False, surrogate.width, surrogate.width * surrogate.width
-    if type(surrogate) is Rectangle:
-        return True, surrogate.width, 2 * surrogate.width
-    return None
