@@ -15,6 +15,11 @@
 
 #define BLOCK 256 /* elements whose state stays in L1 across the T steps */
 
+/* lif_backward's call of one block with the surrogate S, a constant */
+#define BLOCK_BACKWARD(SUFFIX, S)                                                              \
+    block_backward_##SUFFIX(h, n, g, gs, dx, steps, b, m, lam, theta, hard, detach_reset,      \
+                            detach_membrane, S, a, k, scale, divide)
+
 #define LIF_KERNELS(T, SUFFIX, ABS)                                                           \
     /* h_t = lam u_{t-1} + x_t; s_t = H(h_t - theta); u_t = h_t - h_t s_t (hard) or          \
      * h_t - theta s_t (soft). h and s may be null (not kept). */                            \
@@ -40,59 +45,73 @@
         }                                                                                      \
     }                                                                                          \
                                                                                                \
-    /* dL/dI_t (dx, step stride n as h's) from h_t and dL/ds_t (g), the steps in reverse.     \
-     * The surrogate's slope at v = h - theta times dL/ds, as its torch ops compute it: the    \
-     * triangle (surrogate 0) max(0, a - |v|), the rectangle (1) |v| < a, the arctan (2)      \
-     * 1 / (1 + (a v)^2) * k, the fast sigmoid (3) dL/ds / (a |v| + 1)^2; divided by scale   \
-     * when divide is set. */                                                                 \
+    /* The steps in reverse for the elements [b, b + m): dL/dI_t (dx, step stride n as h's)    \
+     * from h_t and dL/ds_t (g). The surrogate's slope at v = h - theta times dL/ds, as its    \
+     * torch ops compute it: the triangle (surrogate 0) max(0, a - |v|), the rectangle (1)     \
+     * |v| < a, the arctan (2) 1 / (1 + (a v)^2) * k, the fast sigmoid (3)                     \
+     * dL/ds / (a |v| + 1)^2; divided by scale when divide is set.                             \
+     * Inlined with a constant surrogate, each surrogate's loop has no branch left on it       \
+     * and vectorises. */                                                                      \
+    static inline __attribute__((always_inline)) void block_backward_##SUFFIX(                 \
+        const T *h, long n, const T *g, long gs, T *dx, long steps, long b, long m, T lam,     \
+        T theta, int hard, int detach_reset, int detach_membrane, const int surrogate, T a,    \
+        T k, T scale, int divide) {                                                            \
+        T gu[BLOCK]; /* dL/du_t from step t + 1 */                                             \
+        for (long t = steps - 1; t >= 0; t--) {                                                \
+            int carry = t != steps - 1 && !detach_membrane; /* else no dL/du_t */              \
+            const T *ht = h + t * n + b, *gt = g + t * gs + b;                                 \
+            T *dt = dx + t * n + b;                                                            \
+            for (long i = 0; i < m; i++) {                                                     \
+                T hv = ht[i], ds = gt[i];                                                      \
+                if (carry && !detach_reset) { /* the reset's path to the spike */              \
+                    T p = gu[i] * (hard ? hv : theta);                                         \
+                    ds = ds - p;                                                               \
+                }                                                                              \
+                T v = hv - theta, av = ABS(v), slope;                                          \
+                if (surrogate == 1) {                                                          \
+                    T inside = av < a ? (T)1 : (T)0;                                           \
+                    slope = ds * inside;                                                       \
+                } else if (surrogate == 2) {                                                   \
+                    T z = a * v;                                                               \
+                    z = z * z;                                                                 \
+                    z = z + (T)1;                                                              \
+                    z = (T)1 / z;                                                              \
+                    z = z * k;                                                                 \
+                    slope = ds * z;                                                            \
+                } else if (surrogate == 3) {                                                   \
+                    T z = a * av;                                                              \
+                    z = z + (T)1;                                                              \
+                    z = z * z;                                                                 \
+                    slope = ds / z;                                                            \
+                } else {                                                                       \
+                    T tri = a - av;                                                            \
+                    tri = tri < 0 ? (T)0 : tri;                                                \
+                    slope = ds * tri;                                                          \
+                }                                                                              \
+                if (divide) slope = slope / scale;                                             \
+                T d = slope;                                                                   \
+                if (carry) { /* + dL/du_t (1 - s_t) (hard) or + dL/du_t (soft) */              \
+                    T keep = hard ? (hv < theta ? (T)1 : (T)0) : (T)1;                         \
+                    T q = gu[i] * keep;                                                        \
+                    d = slope + q;                                                             \
+                }                                                                              \
+                dt[i] = d;                                                                     \
+                gu[i] = d * lam;                                                               \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
     void lif_backward_##SUFFIX(const T *h, long n, const T *g, long gs, T *dx, long steps,     \
                                long lo, long hi, T lam, T theta, int hard, int detach_reset,   \
                                int detach_membrane, int surrogate, T a, T k, T scale,          \
                                int divide) {                                                   \
-        T gu[BLOCK]; /* dL/du_t from step t + 1 */                                             \
         for (long b = lo; b < hi; b += BLOCK) {                                                \
             long m = hi - b < BLOCK ? hi - b : BLOCK;                                          \
-            for (long t = steps - 1; t >= 0; t--) {                                            \
-                int carry = t != steps - 1 && !detach_membrane; /* else no dL/du_t */          \
-                const T *ht = h + t * n + b, *gt = g + t * gs + b;                             \
-                T *dt = dx + t * n + b;                                                        \
-                for (long i = 0; i < m; i++) {                                                 \
-                    T hv = ht[i], ds = gt[i];                                                  \
-                    if (carry && !detach_reset) { /* the reset's path to the spike */          \
-                        T p = gu[i] * (hard ? hv : theta);                                     \
-                        ds = ds - p;                                                           \
-                    }                                                                          \
-                    T v = hv - theta, av = ABS(v), slope;                                      \
-                    if (surrogate == 1) {                                                      \
-                        T inside = av < a ? (T)1 : (T)0;                                       \
-                        slope = ds * inside;                                                   \
-                    } else if (surrogate == 2) {                                               \
-                        T z = a * v;                                                           \
-                        z = z * z;                                                             \
-                        z = z + (T)1;                                                          \
-                        z = (T)1 / z;                                                          \
-                        z = z * k;                                                             \
-                        slope = ds * z;                                                        \
-                    } else if (surrogate == 3) {                                               \
-                        T z = a * av;                                                          \
-                        z = z + (T)1;                                                          \
-                        z = z * z;                                                             \
-                        slope = ds / z;                                                        \
-                    } else {                                                                   \
-                        T tri = a - av;                                                        \
-                        tri = tri < 0 ? (T)0 : tri;                                            \
-                        slope = ds * tri;                                                      \
-                    }                                                                          \
-                    if (divide) slope = slope / scale;                                         \
-                    T d = slope;                                                               \
-                    if (carry) { /* + dL/du_t (1 - s_t) (hard) or + dL/du_t (soft) */          \
-                        T keep = hard ? (hv < theta ? (T)1 : (T)0) : (T)1;                     \
-                        T q = gu[i] * keep;                                                    \
-                        d = slope + q;                                                         \
-                    }                                                                          \
-                    dt[i] = d;                                                                 \
-                    gu[i] = d * lam;                                                           \
-                }                                                                              \
+            switch (surrogate) {                                                               \
+            case 1: BLOCK_BACKWARD(SUFFIX, 1); break;                                          \
+            case 2: BLOCK_BACKWARD(SUFFIX, 2); break;                                          \
+            case 3: BLOCK_BACKWARD(SUFFIX, 3); break;                                          \
+            default: BLOCK_BACKWARD(SUFFIX, 0);                                                \
             }                                                                                  \
         }                                                                                      \
     }
