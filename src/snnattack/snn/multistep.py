@@ -51,6 +51,7 @@ from snnattack.snn.surrogates import (
     ATan,
     FastSigmoid,
     Rectangle,
+    Sigmoid,
     Surrogate,
     Triangle,
 )
@@ -284,7 +285,8 @@ def _bptt(
     if fits:  # one pass, the same numbers
         grad = grad if grad[0].is_contiguous() else grad.contiguous()
         flags = (hard, lif.detach_reset, lif.detach_membrane)
-        return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope)
+        out = _curves(surrogate, h_all, theta)
+        return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope, out=out)
     dx, mask = torch.empty_like(h_all), torch.empty_like(h_all[0])
     g_u = None  # dL/du_t from step t + 1 (none after the last step)
     for t in reversed(range(h_all.shape[0])):
@@ -307,9 +309,9 @@ def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, 
     """The surrogate as the C kernel takes it (its index in
     :data:`~snnattack.cpu.native.KERNEL_SURROGATES`, its two constants, the divisor; the kernel
     rounds the constants to its dtype as ATen rounds a Python scalar), if it can: the
-    triangle, the rectangle, the arctan and the fast sigmoid (arithmetic alone, so the kernel
-    computes their torch ops bit for bit; the sigmoid's ``exp`` is ATen's own), observing
-    nothing in the forward."""
+    triangle, the rectangle, the arctan, the fast sigmoid (arithmetic alone, so the kernel
+    computes their torch ops bit for bit) and the sigmoid (its curve from :func:`_curves`),
+    observing nothing in the forward."""
     if any(s is not None for s in seen):
         return None
     kind = type(surrogate)
@@ -319,8 +321,21 @@ def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, 
         constants = surrogate.width, 0.0, 2 * surrogate.width
     elif kind is ATan:  # atan_slope: (pi/2 alpha v)^2 + 1, its reciprocal times alpha / 2
         constants = math.pi / 2 * surrogate.alpha, surrogate.alpha / 2, 1.0
-    elif kind is FastSigmoid:
+    elif kind is FastSigmoid or kind is Sigmoid:
         constants = surrogate.alpha, 0.0, 1.0
     else:
         return None
     return native.KERNEL_SURROGATES.index(surrogate.name), *constants
+
+
+def _curves(surrogate: Surrogate, h_all: torch.Tensor, theta: float) -> torch.Tensor | None:
+    """For the sigmoid surrogate, ``sig(alpha v_t)`` of every step, which the C kernel reads
+    (and overwrites with ``dL/dI``); None for the others. ATen's ``exp`` is vectorised, so a
+    value depends on its place in the tensor: each step's are computed as the torch loop
+    computes them, one step's tensor at a time, the same bits."""
+    if type(surrogate) is not Sigmoid:
+        return None
+    out = torch.empty_strided(h_all.shape, h_all.stride(), dtype=h_all.dtype)
+    for t in range(h_all.shape[0]):
+        surrogate.curve(h_all[t] - theta, out=out[t])
+    return out

@@ -113,8 +113,13 @@ class Sigmoid(Surrogate):
         self.alpha = alpha
 
     def grad(self, grad: torch.Tensor, v: torch.Tensor, seen: Any = None) -> torch.Tensor:
-        sig = torch.sigmoid(self.alpha * v)
+        sig = self.curve(v)
         return grad * self.alpha * sig * (1 - sig)
+
+    def curve(self, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``sig(alpha v)`` (into ``out``), ATen's: the one value of the slope that the C
+        kernel does not compute itself (its ``exp`` is ATen's, vectorised)."""
+        return torch.sigmoid(self.alpha * v, out=out)
 
 
 @register

@@ -14,7 +14,7 @@ from snnattack.cpu import native
 from snnattack.gradients import rate_slope
 from snnattack.snn import multistep
 from snnattack.snn.neurons import LIF
-from snnattack.snn.surrogates import ATan, FastSigmoid, Rectangle, Triangle
+from snnattack.snn.surrogates import ATan, FastSigmoid, Rectangle, Sigmoid, Triangle
 
 pytestmark = pytest.mark.skipif(
     native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"
@@ -61,7 +61,10 @@ def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torc
 @pytest.mark.parametrize("lam,theta", [(1.0, 1.0), (0.7, 0.6)])
 @pytest.mark.parametrize(
     "surrogate",
-    [Triangle(), Triangle(0.7), Rectangle(), Rectangle(0.3), ATan(), ATan(3.0), FastSigmoid()],
+    [
+        *(Triangle(), Triangle(0.7), Rectangle(), Rectangle(0.3), ATan(), ATan(3.0)),
+        *(FastSigmoid(), FastSigmoid(3.0), Sigmoid(), Sigmoid(2.5)),
+    ],
     ids=repr,
 )
 @pytest.mark.parametrize("setting", [None, "detach_reset", "detach_membrane"])
@@ -82,15 +85,19 @@ def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None
     for name in ("forward", "backward"):
         real = getattr(native, name)
         monkeypatch.setattr(
-            native, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
+            native,
+            name,
+            lambda *a, real=real, name=name, **k: calls.append(name) or real(*a, **k),
         )
     x, grad = inputs(torch.float32)
     loops(x, grad, neuron(Triangle()))
     assert calls == ["forward", "backward"]
     calls.clear()
-    from snnattack.snn.surrogates import make_surrogate
 
-    loops(x, grad, neuron(make_surrogate("sigmoid")))  # a transcendental slope: torch ops
+    class Own(Triangle):
+        """A surrogate of the user's own, which the kernel does not know."""
+
+    loops(x, grad, neuron(Own()))  # its grad on the torch ops
     assert calls == ["forward"]
     calls.clear()
     loops(x.half(), grad.half(), neuron(Triangle()))  # no half kernel: torch ops
@@ -150,7 +157,25 @@ def test_threads_split_a_layer_without_changing_a_bit() -> None:
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("surrogate", [Triangle(), ATan(), FastSigmoid()], ids=repr)
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_sigmoids_curve_is_atens_at_each_place_of_a_step_on_any_threads(threads) -> None:
+    """ATen's vectorised ``exp`` and its scalar one (a thread's last few elements) may differ
+    in the last bit, so the kernel's ``sig(alpha v)`` is the torch loop's only where it is
+    computed on the same step's tensor, split across the same threads: a step of 3 threads'
+    work and 17 elements, one thread and three."""
+    lif = neuron(Sigmoid(), lam=0.9)
+    x, grad = inputs(torch.float32, (4, 3 * native.PER_THREAD + 17))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        kernel, reference = loops(x, grad, lif), loops(x, grad, on_torch(lif))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(kernel, reference, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("surrogate", [Triangle(), ATan(), FastSigmoid(), Sigmoid()], ids=repr)
 def test_the_kernels_backward_takes_less_time_than_the_torch_ops(surrogate) -> None:
     """Its one pass over memory, each surrogate's loop vectorised (no branch on the surrogate
     inside it: one left there made it scalar, 1.7x the torch ops' time), against the torch

@@ -48,7 +48,7 @@ PER_THREAD = 64 * BLOCK  # the fewest elements per step worth a thread of their 
 C_TYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double}
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 PASSES = ("forward", "backward")
-KERNEL_SURROGATES = ("triangle", "rectangle", "atan", "fast_sigmoid")  # lif.c's, by index
+KERNEL_SURROGATES = ("triangle", "rectangle", "atan", "fast_sigmoid", "sigmoid")  # lif.c's
 
 
 def cache_folder() -> Path:
@@ -179,12 +179,14 @@ def backward(
     a: float,
     k: float,
     scale: float,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``; the
     surrogate's slope (:data:`KERNEL_SURROGATES` names ``surrogate``; ``a`` and ``k`` as
-    lif.c says) times ``dL/ds``, divided by ``scale`` unless it is 1."""
+    lif.c says) times ``dL/ds``, divided by ``scale`` unless it is 1. Written into ``out``
+    (strided as ``h``) if given, which holds the sigmoid's ``sig(a v)`` on entry."""
     fn, n = getattr(built(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
-    dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype)  # one step stride for both
+    dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype) if out is None else out
     args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
     flags = (int(hard), int(detach_reset), int(detach_membrane), surrogate)
     tail = (lam, theta, *flags, a, k, scale, int(scale != 1.0))

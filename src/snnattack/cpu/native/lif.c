@@ -49,7 +49,8 @@
      * from h_t and dL/ds_t (g). The surrogate's slope at v = h - theta times dL/ds, as its    \
      * torch ops compute it: the triangle (surrogate 0) max(0, a - |v|), the rectangle (1)     \
      * |v| < a, the arctan (2) 1 / (1 + (a v)^2) * k, the fast sigmoid (3)                     \
-     * dL/ds / (a |v| + 1)^2; divided by scale when divide is set.                             \
+     * dL/ds / (a |v| + 1)^2, the sigmoid (4) dL/ds a sig (1 - sig) with sig = sigmoid(a v)    \
+     * read from dx (ATen's, filled by the caller); divided by scale when divide is set.       \
      * Inlined with a constant surrogate, each surrogate's loop has no branch left on it       \
      * and vectorises. */                                                                      \
     static inline __attribute__((always_inline)) void block_backward_##SUFFIX(                 \
@@ -83,6 +84,10 @@
                     z = z + (T)1;                                                              \
                     z = z * z;                                                                 \
                     slope = ds / z;                                                            \
+                } else if (surrogate == 4) {                                                   \
+                    T sig = dt[i], z = ds * a;                                                 \
+                    z = z * sig;                                                               \
+                    slope = z * ((T)1 - sig);                                                  \
                 } else {                                                                       \
                     T tri = a - av;                                                            \
                     tri = tri < 0 ? (T)0 : tri;                                                \
@@ -111,6 +116,7 @@
             case 1: BLOCK_BACKWARD(SUFFIX, 1); break;                                          \
             case 2: BLOCK_BACKWARD(SUFFIX, 2); break;                                          \
             case 3: BLOCK_BACKWARD(SUFFIX, 3); break;                                          \
+            case 4: BLOCK_BACKWARD(SUFFIX, 4); break;                                          \
             default: BLOCK_BACKWARD(SUFFIX, 0);                                                \
             }                                                                                  \
         }                                                                                      \
