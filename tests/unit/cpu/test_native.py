@@ -5,7 +5,9 @@ built, the torch ops run with the same results."""
 from __future__ import annotations
 
 import logging
+import shutil
 import timeit
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,6 +203,23 @@ def test_the_kernels_backward_takes_less_time_than_the_torch_ops(surrogate) -> N
         set_malloc("system")
     kernel, torch_ops = (min(column) for column in zip(*times[2:], strict=True))
     assert kernel < torch_ops  # 0.2-0.7x here
+
+
+@pytest.mark.skipif(shutil.which("clang") is None, reason="no clang on this machine")
+def test_clang_builds_a_kernel_with_the_torch_ops_bits(fresh_build, monkeypatch) -> None:
+    """macOS's C compiler (and many clusters'): the same flags keep each product and sum as
+    ATen rounds it, for every surrogate the kernel knows, both resets and dtypes."""
+    monkeypatch.setenv("CC", "clang")
+    assert native.built() is not None and "clang" in Path(native.c_compiler()).name
+    for surrogate in (Triangle(0.7), Rectangle(), ATan(), FastSigmoid(), Sigmoid(2.5)):
+        for dtype in (torch.float32, torch.float64):
+            for reset in ("hard", "soft"):
+                lif = neuron(surrogate, reset, 0.7, 0.6)
+                x, grad = inputs(dtype)
+                kernel, reference = loops(x, grad, lif), loops(x, grad, on_torch(lif))
+                for a, b in zip(kernel, reference, strict=True):
+                    assert torch.equal(a, b), (surrogate, dtype, reset)
+    assert list(fresh_build.glob("lif-*.so"))  # built there, by clang
 
 
 def test_the_library_is_built_once_into_the_cache_folder(fresh_build) -> None:
