@@ -3,7 +3,8 @@
 The Python API (:mod:`snnattack.api`): ``snnattack.evaluate``, ``snnattack.attack`` and
 ``snnattack.gradient_mode``; ``snnattack.load`` (:mod:`snnattack.models.files`) reads a model
 file into a native model; ``snnattack.benchmark`` (:mod:`snnattack.benchmark`) is the benchmark,
-``snnattack.benchmark.evaluate(model, protocol=..., name=...)``. Each is imported on first use
+``snnattack.benchmark.evaluate(model, protocol=..., name=...)``; ``snnattack.interop.adapt``
+(:mod:`snnattack.interop`) adapts a network of another library. Each is imported on first use
 (a module ``__getattr__``, PEP 562) so that ``import snnattack`` stays light.
 """
 
@@ -13,7 +14,8 @@ from snnattack.package import __version__
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
 LOADERS = ("load",)  # the functions of snnattack.models.files
-PACKAGES = ("benchmark",)  # subpackages served as attributes: snnattack.benchmark.evaluate
+# subpackages served as attributes: snnattack.benchmark.evaluate, snnattack.interop.adapt
+PACKAGES = ("benchmark", "interop")
 __all__ = ["__version__", *API, *LOADERS, *PACKAGES]
 
 
