@@ -264,6 +264,7 @@ def _prepare_attack(
     params: dict[str, Any],
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
+    inputs.check_model_keys(overrides)
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(
         eps=eps,
@@ -321,6 +322,7 @@ def _prepare_evaluation(
 ) -> PreparedEvaluation:
     """:func:`evaluate`'s preparation of ``model`` and ``source`` (their form probed on
     ``example``) under its ``arguments`` (:data:`EVALUATE`) and ``overrides``."""
+    inputs.check_model_keys(overrides)
     target = as_spiking_net(model, T, example=example)
     crafter = None if source is None else as_spiking_net(source, T, "source", example)
     cfg, notes = job_config(**{**arguments, "T": target.T}, overrides=overrides)
@@ -398,7 +400,8 @@ def evaluate(
     ``sparsefool_universal``) is fitted on (never ``data``). ``T`` is needed for a network of
     another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
-    ``"attack.eot_samples=4"``). Returns the record a job writes to ``metrics.json``, with
+    ``"attack.eot_samples=4"``), not the model's own (:data:`snnattack.inputs.MODEL_KEYS`: it
+    runs as it is built). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
@@ -518,7 +521,8 @@ def attack(
     ``model`` by ``method`` (a ``method=`` name, ``ensemble`` included) at the L∞ radius
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
-    ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``). The
+    ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``; not
+    the model's own, :data:`snnattack.inputs.MODEL_KEYS`). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
     attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack

@@ -364,6 +364,20 @@ CASES = [
         "T=2 but model=SpikingNet is a SpikingNet of T=4",
         "accepted: T=None or T=4",
     ),
+    (  # it would change nothing but the record's config
+        "the model's lambda in attack's overrides",
+        attack(overrides=lambda m, x, y: ["++lambda=0.5"]),
+        UserError,
+        "overrides=['++lambda=0.5'] sets lambda, which the model passed holds itself",
+        "accepted: the model built with it (snnattack.load(..., T=, lam=, theta=, reset=))",
+    ),
+    (
+        "the model's T in evaluate's overrides",
+        evaluate(overrides=["T=8"]),
+        UserError,
+        "overrides=['T=8'] sets T, which the model passed holds itself",
+        "or a job: python run.py T=8",
+    ),
     (
         "source of other classes",
         evaluate(source=lambda m, x, y: five_classes(), boxes=["black"]),
