@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from snnattack.records.results import AttackRow
+from snnattack.records.results import AttackRow, own_setting
 from snnattack.settings import ModelSettings
 
 
@@ -28,17 +28,8 @@ def with_kinds(
                 target_kind=target["kind"],
                 source_kind=record["kind"],
                 source_model=model.name,
-                source_lambda=own_lambda(record, model.tree["lambda"]),
+                source_lambda=own_setting(record, "lambda", model.tree["lambda"]),
                 source_T=model.tree["T"],
             )
         )
     return out
-
-
-def own_lambda(record: dict, configured: float) -> float | None:
-    """A model's leak λ: its LIFs' own where its record lists them (None if they differ by
-    layer), else the ``configured`` one."""
-    if "neurons" not in record:
-        return configured
-    lams = {n["lambda"] for n in record["neurons"]}
-    return lams.pop() if len(lams) == 1 else None

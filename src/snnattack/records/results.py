@@ -30,6 +30,7 @@ from snnattack.records.files import write_atomic
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
+NEURON_KEYS = ("lambda", "theta", "reset")  # config keys that a model's own LIFs hold
 
 
 def column(label: str, fmt: str = "{}", measure: bool = False) -> Any:
@@ -150,6 +151,12 @@ class JobRecord:
         values["schema"] = schema
         return cls(**values)
 
+    def setting(self, key: str) -> Any:
+        """The config's top-level ``key`` as the target ran it: λ, θ and reset are the target's
+        own (:func:`own_setting`), which a model passed to the API or built by
+        ``model=external`` holds whatever the config's ``lambda`` says."""
+        return own_setting(self.models.get("target") or {}, key, self.config.get(key))
+
     def title(self) -> str:
         """One line naming the setting and the clean accuracy; the neurons are the target's
         own (``models.target.neurons``) where the record has them, else the config's."""
@@ -164,6 +171,16 @@ class JobRecord:
             f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
             f"{neurons}  clean acc {self.clean_acc:.2f}%"
         )
+
+
+def own_setting(model: dict[str, Any], key: str, configured: Any) -> Any:
+    """A model's λ, θ or reset (``key`` of :data:`NEURON_KEYS`): its LIFs' own where its record
+    lists them (:func:`snnattack.snn.neurons.lif_settings`; None if they differ by layer), else
+    the ``configured`` one; any other ``key``: the ``configured`` one."""
+    if key not in NEURON_KEYS or not model.get("neurons"):
+        return configured
+    values = {n[key] for n in model["neurons"]}
+    return values.pop() if len(values) == 1 else None
 
 
 def neuron_text(neurons: list[dict[str, Any]]) -> str:

@@ -33,7 +33,7 @@ from snnattack.records.store import spec_key
 from snnattack.settings import TrackingSettings
 
 MODES = ("online", "offline", "disabled")
-CONFIG_COLUMNS = ("lambda", "T", "seed")  # config values beside each row in the results table
+CONFIG_COLUMNS = ("lambda", "T", "seed")  # the setting beside each row in the results table
 TABLE_COLUMNS = (*CONFIG_COLUMNS, *ROW_FIELDS)
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     if not runs:
         return
     run = runs[0]
-    setting = [record.config[k] for k in CONFIG_COLUMNS]
+    setting = [record.setting(k) for k in CONFIG_COLUMNS]
     rows = [[*setting, *(getattr(r, k) for k in ROW_FIELDS)] for r in record.results]
     run.log(
         {"results": wandb.Table(columns=list(TABLE_COLUMNS), data=rows, allow_mixed_types=True)}

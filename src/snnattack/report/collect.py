@@ -63,7 +63,8 @@ class Job:
         return self.record.config
 
     def setting(self, key: str) -> Any:
-        """A standard column's value from the config (``None`` if absent)."""
+        """A standard column's value from the config (``None`` if absent), λ and reset as the
+        target ran them (:meth:`~snnattack.records.results.JobRecord.setting`)."""
         cfg = self.config
         nested = {
             "dataset": ("dataset", "name"),
@@ -73,7 +74,7 @@ class Job:
         if key in nested:
             outer, inner = nested[key]
             return (cfg.get(outer) or {}).get(inner)
-        return cfg.get(key)
+        return self.record.setting(key)
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:

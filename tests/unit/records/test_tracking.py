@@ -211,32 +211,46 @@ def test_unreachable_wandb_falls_back_to_offline_with_one_line(
     assert len(list((tmp_path / "b" / "wandb").glob("offline-run-*"))) == 1
 
 
-def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> None:
-    cfg = composed("logger.wandb.mode=disabled")
-    metrics_path = tmp_path / "metrics.json"
+def logged(folder: Path, mode: str, **record: Any) -> None:
+    """One FGSM row of a job's ``record`` logged to a W&B run of ``mode`` in ``folder``."""
+    metrics_path = folder / "metrics.json"
     metrics_path.write_text("{}")
-    record = JobRecord(
-        config={"lambda": 1.0, "T": 4, "seed": 0},
-        clean_acc=90.0,
+    row = AttackRow(
+        method="fgsm",
+        eps_255=8,
+        box="white",
+        grad_mode="stbp",
+        asr=50.0,
+        adv_acc=45.0,
         n=10,
-        results=[
-            AttackRow(
-                method="fgsm",
-                eps_255=8,
-                box="white",
-                grad_mode="stbp",
-                asr=50.0,
-                adv_acc=45.0,
-                n=10,
-                n_correct=9,
-            )
-        ],
+        n_correct=9,
     )
+    setting = {"lambda": 1.0, "T": 4, "seed": 0}
+    done = JobRecord(config=setting, clean_acc=90.0, n=10, results=[row], **record)
     loggers = tracking.attack_loggers(
-        tracking_settings(cfg), tmp_path, {}, {"target": {"key": "k"}, "source": None}
+        tracking_settings(composed(f"logger.wandb.mode={mode}")),
+        folder,
+        {},
+        {"target": {"key": "k"}, "source": None},
     )
-    tracking.log_results(loggers, record, metrics_path)
+    tracking.log_results(loggers, done, metrics_path)
+
+
+def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> None:
+    logged(tmp_path, "disabled")
     assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
+
+
+def test_the_results_table_shows_the_lambda_the_target_ran_not_the_unused_config(
+    tmp_path: Path,
+) -> None:
+    # a model passed to the API holds its own λ (0.5); the record's config keeps the default 1.0
+    layer = {"layer": "lif1", "lambda": 0.5, "theta": 1.0, "reset": "hard"}
+    logged(tmp_path, "offline", models={"target": {"kind": "external", "neurons": [layer]}})
+    (folder,) = (tmp_path / "wandb").glob("offline-run-*")
+    run = read_run(folder)
+    table = json.loads((folder / "files" / run["summary"]["results.path"]).read_text())
+    assert [row[: len(tracking.CONFIG_COLUMNS)] for row in table["data"]] == [[0.5, 4, 0]]
 
 
 def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:

@@ -318,3 +318,33 @@ def test_cost_table_shows_each_step_with_its_dense_floor(tmp_path: Path) -> None
     assert table.columns[floor - 1] == "× forward"
     assert [row[floor] for row in table.rows] == ["0.80", "1.70"]
     assert "convolutions and matrix products" in table.note
+
+
+def _neurons(*lams: float) -> dict:
+    """A record's target, of one LIF per λ in ``lams`` (soft reset)."""
+    layers = [
+        {"layer": f"{i}", "lambda": lam, "theta": 1.0, "reset": "soft"}
+        for i, lam in enumerate(lams)
+    ]
+    return {"target": {"kind": "external", "neurons": layers}}
+
+
+def test_a_models_own_neurons_set_its_lambda_and_reset_columns_not_the_unused_config(
+    tmp_path: Path,
+) -> None:
+    # a model passed to the API (or model=external) runs its own λ and reset: the record's
+    # config holds the defaults, lambda=1.0 and reset=hard, which built nothing
+    for i, lams in enumerate([(0.5, 0.5), (0.9, 0.9), (0.5, 0.9)]):
+        hand_made_job(tmp_path / "sweep" / str(i), 0, "stbp", 80.0 + i, models=_neurons(*lams))
+    report = write_report(tmp_path / "sweep")
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["lambda"], r["reset"]) for r in rows] == [
+        ("0.5", "soft"),
+        ("0.9", "soft"),
+        ("", "soft"),
+    ]
+    table = report.tables[0]
+    assert table.columns[0] == "λ" and "reset = soft" in table.settings
+    # λ per job; "–" where the layers differ (the record's title names each layer's)
+    assert [row[0] for row in table.rows] == ["0.5", "0.9", "–", "1"]  # "1": the paper's row
