@@ -369,7 +369,15 @@ CASES = [
         attack(overrides=lambda m, x, y: ["++lambda=0.5"]),
         UserError,
         "overrides=['++lambda=0.5'] sets lambda, which the model passed holds itself",
-        "accepted: the model built with it (snnattack.load(..., T=, lam=, theta=, reset=))",
+        "accepted: the model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
+        "backend=))",
+    ),
+    (  # the backend is the built network's (snnattack.snn.backend.set_backend)
+        "the model's backend in evaluate's overrides",
+        evaluate(overrides=["backend=torch"]),
+        UserError,
+        "overrides=['backend=torch'] sets backend, which the model passed holds itself",
+        "or a job: python run.py backend=torch",
     ),
     (
         "the model's T in evaluate's overrides",

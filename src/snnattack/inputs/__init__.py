@@ -447,13 +447,16 @@ def check_evaluation(
     return classes
 
 
-MODEL_KEYS = ("T", "lambda", "theta", "reset")  # what a model passed to the API holds itself
+# what a model passed to the API holds itself: its T, its neurons' λ, θ and reset, and how its
+# layers run (same values: snnattack.snn.backend, snnattack.snn.neurons.LIF's impl)
+MODEL_KEYS = ("T", "lambda", "theta", "reset", "backend", "neuron_impl")
 
 
 def check_model_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
-    to the API runs as it is built (its T, its neurons' λ, θ and reset), so such a value
-    would change nothing but the record's config, which would then misdescribe the model."""
+    to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend), so such
+    a value would change nothing but the record's config, which would then misdescribe the
+    model."""
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
@@ -461,8 +464,9 @@ def check_model_keys(overrides: Any) -> None:
             raise UserError(
                 f"overrides=[{item!r}] sets {key}, which the model passed holds itself (it "
                 "runs as it is built, and the record would misdescribe it); accepted: the "
-                "model built with it (snnattack.load(..., T=, lam=, theta=, reset=)), the "
-                f"argument T= for a network of another library, or a job: python run.py {item}"
+                "model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
+                "backend=)), the argument T= for a network of another library, or a job: "
+                f"python run.py {item}"
             )
 
 
