@@ -31,7 +31,9 @@ neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`
 ``v_reset``, ``v_threshold <= v_reset``, a surrogate with ``spiking=False`` (it outputs its
 smooth function, not spikes), a node whose membrane 2.0's ``precision`` tools store at reduced
 precision, stateful modules (``MemoryModule``) that are not neurons, and modules that run in
-step mode ``'s'`` only. spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
+step mode ``'s'`` only. A multi-step ``layer.AvgPool2d`` becomes a
+:class:`~snnattack.snn.temporal.FoldedAvgPool2d`, the same pooling (the C kernel's on the CPU).
+spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
 """
@@ -51,6 +53,7 @@ from snnattack.interop.common import (
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
+from snnattack.snn.temporal import FoldedAvgPool2d
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
@@ -71,7 +74,7 @@ def body(net: nn.Module) -> nn.Module:
     neuron, or a module that cannot run multi-step, is refused."""
     from spikingjelly.activation_based import base
 
-    copied = shared_copy(net, _replacements(net, per_call=False))
+    copied = shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)})
     for path, module in copied.named_modules():
         if isinstance(module, base.StepModule) and module.step_mode != "m":
             try:
@@ -128,6 +131,15 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     if not replacements:
         raise refuse("", net, "has no spikingjelly neuron", supported())
     return replacements
+
+
+def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
+    """Each ``layer.AvgPool2d`` of ``net`` and its multi-step
+    :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the same pooling; the C kernel's on the
+    CPU)."""
+    from spikingjelly.activation_based import layer
+
+    return {m: FoldedAvgPool2d(m) for m in net.modules() if type(m) is layer.AvgPool2d}
 
 
 def _dropout(module: nn.Module) -> bool:

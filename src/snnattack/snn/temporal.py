@@ -15,7 +15,7 @@ from torch import nn
 
 from snnattack.cpu.frozen import run_layer
 from snnattack.cpu.guard import Backend
-from snnattack.cpu.pooling import pooled
+from snnattack.cpu.pooling import pooled, pooled_by
 from snnattack.cpu.recompute import note
 from snnattack.snn.multistep import batch_statistics
 
@@ -72,6 +72,37 @@ class StepWise(nn.Module):
 
     def extra_repr(self) -> str:
         return f"per time step, backend={self.backend}"
+
+
+class FoldedAvgPool2d(nn.AvgPool2d):
+    """An average pooling of ``[T, B, C, H, W]`` as one batch of ``T * B`` samples, as
+    spikingjelly's multi-step ``layer.AvgPool2d`` computes it (the adapter's map of that
+    layer, :mod:`snnattack.interop.spikingjelly`), with a ``backend``: on the CPU, ``c``
+    pools in one pass of the C kernel where it applies (:mod:`snnattack.cpu.pooling`).
+    Unlike :class:`StepWise`, it stays an ``nn.AvgPool2d`` that folds time, which RGA's
+    adjoint skips as one step of a chain of such layers (:mod:`snnattack.gradients.adjoint`).
+    """
+
+    backend = Backend()  # c | torch | triton, checked on every assignment
+
+    def __init__(self, pool: nn.AvgPool2d, backend: str = "c") -> None:
+        super().__init__(
+            pool.kernel_size,
+            pool.stride,
+            pool.padding,
+            pool.ceil_mode,
+            pool.count_include_pad,
+            pool.divisor_override,
+        )
+        self.backend = backend
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
+            raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
+        flat = x.flatten(0, 1)
+        out = pooled_by(self, flat, self.backend)
+        out = super().forward(flat) if out is None else out
+        return out.view(*x.shape[:2], *out.shape[1:])
 
 
 PER_SAMPLE = (

@@ -280,3 +280,34 @@ def test_lif_decay_input_maps_to_lam_and_the_input_scale() -> None:
     assert scale.scale == 0.5 and (lif.lam, lif.theta, lif.reset) == (0.5, 1.0, "hard")
     plif = adapt(sj_net("plif_hard_below_zero"), T=T).body[2]
     assert math.isclose(plif[1].lam, 1 - 1 / 2.5, rel_tol=1e-6) and plif[1].theta == 1.0
+
+
+def test_a_multistep_avg_pool_runs_the_c_kernels_pooling_with_the_same_bits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from snnattack.cpu import native as kernels
+    from snnattack.snn.backend import set_backend
+    from snnattack.snn.temporal import FoldedAvgPool2d
+
+    if kernels.c_compiler() is None:
+        pytest.skip("no C compiler on this machine ($CC or cc): the kernel cannot be built")
+    net = sj_net("lif_decay_input_hard")
+    adapted = adapt(net, T=T).eval()
+    pools = [m for m in adapted.modules() if isinstance(m, FoldedAvgPool2d)]
+    assert len(pools) == 2 and not any(isinstance(m, layer.AvgPool2d) for m in adapted.modules())
+    calls = []
+    pool = kernels.avg_pool
+    monkeypatch.setattr(kernels, "avg_pool", lambda *a: calls.append(a) or pool(*a))
+    x = images().double()
+    runs = []
+    for backend in ("c", "torch"):
+        set_backend(adapted, backend)
+        assert {p.backend for p in pools} == {backend}
+        v = x.clone().requires_grad_(True)
+        out = adapted(v)
+        runs.append((out, *torch.autograd.grad(out.sum(), v)))
+        assert len(calls) == 2  # both pools in the kernel with c; none with torch
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
+    assert torch.equal(runs[0][0], library_logits(net, x))
+    with pytest.raises(ValueError, match=r"expected x with shape \[T, N, C, H, W\]"):
+        pools[0](torch.zeros(2, 16, 8, 8, dtype=torch.float64))  # as spikingjelly's refuses
