@@ -53,6 +53,7 @@ from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
+from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
@@ -242,12 +243,13 @@ def _prepared(model: Any, key: str | None, build: Callable[[], Any], source: Any
 class _Attack:
     """What :func:`attack` prepares of a model under its arguments: the adapted network (None:
     the model itself, a SpikingNet), the row and the attack's settings, the samples the model
-    reads, and its classes once a batch checked it."""
+    reads, the config's ``malloc``, and the model's classes once a batch checked it."""
 
     net: SpikingNet | None
     spec: AttackSpec
     attack: AttackSettings
     samples: inputs.Samples
+    malloc: str
     classes: int | None = None
 
 
@@ -288,16 +290,17 @@ def _prepare_attack(
         raise UserError(unfitted(f"method={method}"))
     net = with_encoding(net, cfg.encoding, "model", model)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
-    return _Attack(None if net is model else net, spec, attack_settings(cfg), samples)
+    net = None if net is model else net
+    return _Attack(net, spec, attack_settings(cfg), samples, cfg.malloc)
 
 
 @dataclass
 class PreparedEvaluation:
     """What :func:`evaluate` (and the benchmark) prepares of a model (and a source): the
     adapted networks (None: the model passed), the settings and the resolved config, the
-    samples they read, the record's description of the models, the config's ``tf32``,
-    ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes once the
-    data checked it."""
+    samples they read, the record's description of the models, the config's ``malloc``,
+    ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes
+    once the data checked it."""
 
     target: SpikingNet | None
     crafter: SpikingNet | None
@@ -305,6 +308,7 @@ class PreparedEvaluation:
     config: dict[str, Any]
     samples: inputs.Samples
     described: dict[str, Any]
+    malloc: str
     tf32: bool
     deterministic: bool
     batch_size: int
@@ -362,6 +366,7 @@ def prepared_evaluation(
         config,
         inputs.samples_of(encoding, config["T"], config["dataset"]),
         described,
+        config["malloc"],
         config["tf32"],
         config["deterministic"],
         config["eval_batch_size"],
@@ -438,6 +443,7 @@ def run_evaluation(
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
     quiet_libraries()  # the process setup a job does: no Lightning banners,
+    set_malloc(prepared.malloc)  # freed memory kept for the next step (malloc=reuse),
     set_tf32(prepared.tf32)  # float32 on the GPU unless tf32=true,
     set_determinism(prepared.deterministic)  # and deterministic kernels unless false
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
@@ -527,7 +533,8 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
     in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
-    there), seeded by ``seed``."""
+    there), seeded by ``seed``; the process's allocator is set by ``malloc``, as a job's
+    (``reuse``: freed memory kept for the next call, :mod:`snnattack.process.malloc`)."""
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
@@ -538,6 +545,7 @@ def attack(
     prepared = _prepared(model, key, build)
     net = model if prepared.net is None else prepared.net
     prepared.classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
+    set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
 
 

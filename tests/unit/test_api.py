@@ -21,6 +21,7 @@ from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
+from snnattack.process import malloc
 from snnattack.records.results import AttackRow, JobRecord
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
@@ -185,6 +186,22 @@ def test_attack_returns_examples_within_eps_in_the_unit_box_that_fool_the_model(
         clean, fooled = model(x).argmax(1) == y, model(adv).argmax(1) != y
     assert (clean & fooled).sum() > 0
     assert not model.training  # the user's model is left as it was
+
+
+def test_evaluate_and_attack_set_the_processs_allocator_as_a_job_does(digits) -> None:
+    model, x, y = digits
+    x, y = x[:8], y[:8]
+    before = malloc.policy()
+    glibc = malloc.set_malloc(before)  # unchanged; False where the platform's allocator rules
+    try:
+        snnattack.attack(model, x, y, "fgsm", eps=8, overrides=["malloc=system"])
+        assert malloc.policy() == "system"
+        snnattack.attack(model, x, y, "fgsm", eps=8)  # the config's default: reuse
+        assert malloc.policy() == ("reuse" if glibc else "system")
+        snnattack.evaluate(model, (x, y), masking=False, overrides=["malloc=system"])
+        assert malloc.policy() == "system"
+    finally:
+        malloc.set_malloc(before)
 
 
 def test_attack_composes_and_checks_a_config_once_per_distinct_settings(

@@ -44,6 +44,11 @@ def set_malloc(policy: str) -> bool:
     return True
 
 
+def policy() -> str:
+    """This process's allocator policy as :func:`set_malloc` last set it (``system`` before)."""
+    return _state["policy"]
+
+
 def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
