@@ -58,21 +58,21 @@ from snnattack.snn.surrogates import (
 
 
 class MultiStepLIF(torch.autograd.Function):
-    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.snn.neurons.LIF`) fed ``x``; the
-    caller has started ``lif.surrogate`` for this pass."""
+    """Spikes ``[T, B, ...]`` of ``lif`` (an :class:`~snnattack.snn.neurons.LIF`) fed ``x``
+    times ``scale``; the caller has started ``lif.surrogate`` for this pass."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, lif: Any) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, lif: Any, scale: float) -> torch.Tensor:  # type: ignore[override]
         h_all, spikes = torch.empty_like(x), torch.empty_like(x)
-        ctx.lif = Neuron.of(lif)
-        ctx.seen = _run(x, ctx.lif, h_all, spikes, observe=True)
+        ctx.lif, ctx.scale = Neuron.of(lif), scale
+        ctx.seen = _run(x, ctx.lif, h_all, spikes, observe=True, scale=scale)
         ctx.save_for_backward(h_all)
         return spikes
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (h_all,) = ctx.saved_tensors
-        return _bptt(h_all, grad, ctx.lif, ctx.seen), None
+        return _bptt(h_all, grad, ctx.lif, ctx.seen, ctx.scale), None, None
 
 
 class BatchNormLIF(torch.autograd.Function):
@@ -90,16 +90,14 @@ class BatchNormLIF(torch.autograd.Function):
         scale: float,
         *tensors: torch.Tensor,
     ) -> torch.Tensor:
-        ctx.lif, ctx.layout, ctx.shape = Neuron.of(lif), layout, x.shape
+        ctx.lif, ctx.layout, ctx.shape, ctx.scale = Neuron.of(lif), layout, x.shape, scale
         ctx.triton = _triton(x, ctx.lif, scale=scale)
-        if ctx.triton is None:
-            _unscaled(scale)
         ctx.save_for_backward(*tensors)
         if ctx.triton is not None:  # the spikes alone
             ctx.seen = [None] * x.shape[0]
             return _ops().lif(x, *ctx.triton, False)[0]
         spikes = torch.empty_like(x)
-        ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True)
+        ctx.seen = _run(x, ctx.lif, torch.empty_like(x[0]), spikes, observe=True, scale=scale)
         return spikes
 
     @staticmethod
@@ -116,8 +114,8 @@ class BatchNormLIF(torch.autograd.Function):
             h = _ops().lif(x, *ctx.triton, True)[1]
             dx = _ops().lif_input_grad(h, grad, *ctx.triton)
         else:  # x is the first BN's output or a sum, our own: h_t is written over x_t
-            _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False)
-            dx = _bptt(x, grad, ctx.lif, ctx.seen)
+            _run(x, ctx.lif, x, torch.empty_like(x[0]), observe=False, scale=ctx.scale)
+            dx = _bptt(x, grad, ctx.lif, ctx.seen, ctx.scale)
         grads, wanted = [], iter(ctx.needs_input_grad[4:])
         for term, stat in zip(terms, stats, strict=True):
             if len(term) == 1:  # a sum's backward: its gradient as it is
@@ -133,14 +131,15 @@ class BatchNormLIF(torch.autograd.Function):
 
 
 def fused(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
-    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x`` (times ``scale``, which only the Triton
-    kernels take: :func:`kernel_scales`), differentiable: the Triton kernels where they run
-    (:func:`_triton`; :func:`snnattack.cuda.ops.lif`), else :class:`MultiStepLIF`; the caller
-    has started ``lif.surrogate`` for this pass."""
+    """Spikes ``[T, B, ...]`` of ``lif`` fed ``x`` times ``scale`` (an adapted neuron's input
+    scale, :class:`~snnattack.snn.scaled.ScaledNeuron`, taken in the T loop: ``x_t * scale``
+    forward, ``dL/dI_t * scale`` backward, each rounded once as the product and its autograd
+    round it), differentiable: the Triton kernels where they run (:func:`_triton`;
+    :func:`snnattack.cuda.ops.lif`), else :class:`MultiStepLIF`; the caller has started
+    ``lif.surrogate`` for this pass."""
     settings = _triton(x, Neuron.of(lif), scale=scale)
     if settings is None:
-        _unscaled(scale)
-        return MultiStepLIF.apply(x, lif)
+        return MultiStepLIF.apply(x, lif, scale)
     return _ops().lif(x, *settings, True)[0]
 
 
@@ -151,23 +150,9 @@ def spikes(x: torch.Tensor, lif: Any, scale: float = 1.0) -> torch.Tensor:
     settings = _triton(x, neuron, backward=False, scale=scale)
     if settings is not None:
         return _ops().lif(x, *settings, False)[0]
-    _unscaled(scale)
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    _run(x, neuron, torch.empty_like(out[0]), out, observe=False)
+    _run(x, neuron, torch.empty_like(out[0]), out, observe=False, scale=scale)
     return out
-
-
-def kernel_scales(x: torch.Tensor, lif: Any, backward: bool) -> bool:
-    """Whether the Triton kernels run ``lif`` (a fused :class:`~snnattack.snn.neurons.LIF`)
-    on ``x`` with a ``backward`` to follow or none, so that they can take an input scale in
-    their T loop (:class:`snnattack.snn.scaled.ScaledNeuron`); elsewhere the caller
-    multiplies first, as the torch ops did."""
-    return lif.impl == "fused" and _triton(x, Neuron.of(lif), backward) is not None
-
-
-def _unscaled(scale: float) -> None:
-    if scale != 1.0:  # a caller's mistake, never a silently wrong number
-        raise RuntimeError("an input scale needs the Triton kernels (kernel_scales)")
 
 
 def _triton(
@@ -251,23 +236,30 @@ def batch_statistics(module: nn.Module) -> bool:
 
 
 def _run(
-    x: torch.Tensor, lif: Neuron, h_out: torch.Tensor, s_out: torch.Tensor, observe: bool
+    x: torch.Tensor,
+    lif: Neuron,
+    h_out: torch.Tensor,
+    s_out: torch.Tensor,
+    observe: bool,
+    scale: float = 1.0,
 ) -> list[torch.Tensor | None]:
-    """The forward T loop on ``x``: ``h_t`` and ``s_t`` into ``h_out`` and ``s_out`` (each
-    ``[T, ...]``, or one step's buffer reused); the surrogate's observations when ``observe``.
-    ``h_out`` may be ``x`` itself: step t reads ``x_t`` before writing ``h_t`` over it."""
+    """The forward T loop on ``x`` times ``scale``: ``h_t`` and ``s_t`` into ``h_out`` and
+    ``s_out`` (each ``[T, ...]``, or one step's buffer reused); the surrogate's observations
+    when ``observe``. ``h_out`` may be ``x`` itself: step t reads ``x_t`` before writing
+    ``h_t`` over it."""
     surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
     observe = observe and type(surrogate).observe is not Surrogate.observe  # else v_t is unused
     kernel = not observe and (hard or drop == theta)  # the kernel's soft reset drops theta
     if kernel and applies(lif.backend, x) and native.usable(x, h_out, s_out):  # one pass
         kept = [out if out.dim() == x.dim() else None for out in (h_out, s_out)]
-        native.forward(x, *kept, lam, theta, hard)
+        native.forward(x, *kept, lam, theta, hard, scale)
         return [None] * x.shape[0]
     u, seen = torch.zeros_like(x[0]), []
     for t in range(x.shape[0]):
         h = h_out[t] if h_out.dim() == x.dim() else h_out
         s = s_out[t] if s_out.dim() == x.dim() else s_out
-        torch.add(u * lam, x[t], out=h)  # lif.charge, written in place
+        current = x[t] if scale == 1.0 else x[t] * scale
+        torch.add(u * lam, current, out=h)  # lif.charge, written in place
         seen.append(surrogate.observe(h - theta, t) if observe else None)
         torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
         # lif.reset_membrane; h * s and theta * s are exact (s is 0 or 1): one rounding
@@ -276,9 +268,14 @@ def _run(
 
 
 def _bptt(
-    h_all: torch.Tensor, grad: torch.Tensor, lif: Neuron, seen: list[torch.Tensor | None]
+    h_all: torch.Tensor,
+    grad: torch.Tensor,
+    lif: Neuron,
+    seen: list[torch.Tensor | None],
+    scale: float = 1.0,
 ) -> torch.Tensor:
-    """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``."""
+    """``dL/dI`` ``[T, ...]`` from the membranes ``h_all`` and the spikes' gradient ``grad``,
+    times the forward's input ``scale``."""
     surrogate, lam, theta, hard, drop = lif.surrogate, lif.lam, lif.theta, lif.hard, lif.drop
     kernel_slope = _kernel_slope(surrogate, seen) if hard or drop == theta else None
     fits = kernel_slope is not None and applies(lif.backend, h_all) and native.usable(h_all)
@@ -286,7 +283,7 @@ def _bptt(
         grad = grad if grad[0].is_contiguous() else grad.contiguous()
         flags = (hard, lif.detach_reset, lif.detach_membrane)
         out = _curves(surrogate, h_all, theta)
-        return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope, out=out)
+        return native.backward(h_all, grad, lam, theta, *flags, *kernel_slope, scale, out=out)
     dx, mask = torch.empty_like(h_all), torch.empty_like(h_all[0])
     g_u = None  # dL/du_t from step t + 1 (none after the last step)
     for t in reversed(range(h_all.shape[0])):
@@ -302,7 +299,7 @@ def _bptt(
         else:
             torch.add(slope, g_u, out=dh)
         g_u = None if lif.detach_membrane else dh * lam
-    return dx
+    return dx if scale == 1.0 else dx.mul_(scale)
 
 
 def _kernel_slope(surrogate: Surrogate, seen: list) -> tuple[int, float, float, float] | None:

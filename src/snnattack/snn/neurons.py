@@ -34,7 +34,7 @@ from torch import nn
 from snnattack.cpu.guard import Backend
 from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
-from snnattack.snn.multistep import batchnorm_lif, fused, kernel_scales, spikes
+from snnattack.snn.multistep import batchnorm_lif, fused, spikes
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
 from snnattack.snn.temporal import Temporal
 
@@ -107,11 +107,11 @@ class LIF(Temporal):
 
     def simulate(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """The spikes of ``x``; ``scale``: of ``x * scale`` (an adapted neuron's input scale,
-        :class:`~snnattack.snn.scaled.InputScale`), taken into the Triton kernels' T loop
-        where they run (:func:`~snnattack.snn.multistep.kernel_scales`), else multiplied
-        first, as the module would: the same numbers."""
+        :class:`~snnattack.snn.scaled.InputScale`), taken into the fused T loop
+        (:func:`~snnattack.snn.multistep.fused`), multiplied first by the unrolled one, as
+        the module would: the same numbers."""
         recording = torch.is_grad_enabled() and x.requires_grad
-        if scale != 1.0 and not kernel_scales(x, self, backward=recording):
+        if scale != 1.0 and self.impl == "unrolled":
             x, scale = x * scale, 1.0
         self.surrogate.start(recording)
         if self.impl == "unrolled":

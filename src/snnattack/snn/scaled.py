@@ -1,5 +1,5 @@
 """An adapted neuron's input scale: :class:`InputScale`, and :class:`ScaledNeuron`, the scale
-then the neuron, which the Triton LIF kernels run in one pass.
+then the neuron, which the fused LIF's T loop (C or Triton kernels) runs in one pass.
 
 Foreign neurons whose charge scales their input (spikingjelly's LIF with ``decay_input``:
 ``1/tau``) are adapted as the scale, then this project's LIF
@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from snnattack.snn.multistep import kernel_scales
 from snnattack.snn.neurons import LIF
 
 
@@ -37,29 +36,23 @@ class ScaledNeuron(nn.Sequential):
     """An adapted neuron with an input scale: ``InputScale(k)`` then the neuron (a
     :class:`~snnattack.snn.neurons.LIF`, or a one-step one).
 
-    Called as a whole where the Triton kernels run the LIF
-    (:func:`~snnattack.snn.multistep.kernel_scales`), a LIF running its own dynamics (no
-    gradient mode's ``override``) with the two modules plain (no hooks, their class's
-    forward) gets ``k`` for its fused path (:meth:`~snnattack.snn.neurons.LIF.simulate`),
-    which the kernels multiply in their T loop (``x_t * k`` forward, ``dL/dI_t * k``
-    backward, each rounded once as the product and its autograd round it): no extra
-    operation per layer and pass. Everywhere else (the torch ops and the C kernel, the
-    gradient modes that install a forward, a hook that would see the product) the two
-    modules run in turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as
-    the linear layer it is, and the numbers are the same.
+    Called as a whole, a LIF running its own dynamics (no gradient mode's ``override``) with
+    the two modules plain (no hooks, their class's forward) gets ``k`` for its fused path
+    (:meth:`~snnattack.snn.neurons.LIF.simulate`), which multiplies it in its T loop
+    (:func:`~snnattack.snn.multistep.fused`: ``x_t * k`` forward, ``dL/dI_t * k`` backward,
+    each rounded once as the product and its autograd round it; in the C and Triton
+    kernels no extra pass over memory per layer and pass). Everywhere else (the gradient
+    modes that install a forward, a hook that would see the product) the two modules run in
+    turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as the linear
+    layer it is, and the numbers are the same.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale, neuron = self
-        if self._kernel_scales(x, neuron) and _plain(scale, neuron):
+        own = isinstance(neuron, LIF) and neuron.override is None
+        if own and _plain(scale, neuron):
             return neuron.simulate(x, scale.scale)
         return neuron(scale(x))
-
-    @staticmethod
-    def _kernel_scales(x: torch.Tensor, neuron: nn.Module) -> bool:
-        if not isinstance(neuron, LIF) or neuron.override is not None:
-            return False
-        return kernel_scales(x, neuron, backward=torch.is_grad_enabled() and x.requires_grad)
 
 
 def _plain(*modules: nn.Module) -> bool:

@@ -45,11 +45,12 @@ def on_torch(lif: multistep.Neuron) -> multistep.Neuron:
     return lif._replace(backend="torch")
 
 
-def loops(x: torch.Tensor, grad: torch.Tensor, lif: multistep.Neuron):
-    """Membranes and spikes of the forward, and dL/dI of the backward."""
+def loops(x: torch.Tensor, grad: torch.Tensor, lif: multistep.Neuron, scale: float = 1.0):
+    """Membranes and spikes of the forward (fed ``x`` times ``scale``), and dL/dI of the
+    backward."""
     h, s = torch.empty_like(x), torch.empty_like(x)
-    seen = multistep._run(x, lif, h, s, observe=True)
-    return h, s, multistep._bptt(h, grad, lif, seen)
+    seen = multistep._run(x, lif, h, s, observe=True, scale=scale)
+    return h, s, multistep._bptt(h, grad, lif, seen, scale)
 
 
 def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,6 +82,24 @@ def test_kernel_equals_the_torch_ops_bit_for_bit(
     assert 0 < kernel[1].mean() < 1 and kernel[2].abs().sum() > 0  # spikes, and gradients
     for a, b in zip(kernel, reference, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("surrogate", [Triangle(), ATan(), Sigmoid()], ids=repr)
+def test_an_input_scale_in_the_loops_is_the_product_made_first_bit_for_bit(
+    dtype, reset, surrogate
+) -> None:
+    # an adapted spikingjelly LIFNode's 1/tau (snn/scaled.py): the module path multiplies
+    # first, then autograd's product multiplies dL/dI by the scale
+    lif, scale = neuron(surrogate, reset, 0.7, 0.6), 1 / 3
+    x, grad = inputs(dtype)
+    h, s, dx = loops(x * scale, grad, on_torch(lif))
+    reference = (h, s, dx * scale)
+    for run in (lif, on_torch(lif)):  # the C kernel's loops, the torch ops'
+        for a, b in zip(loops(x, grad, run, scale), reference, strict=True):
+            assert torch.equal(a, b)
+    assert 0 < s.mean() < 1
 
 
 def test_the_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import timeit
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -194,23 +195,33 @@ def products(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
+def in_turn(neuron: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A ScaledNeuron run as its two modules in turn, the product made first: the reference."""
+    return lambda x: nn.Sequential.forward(neuron, x)
+
+
 @pytest.mark.parametrize("tau", [2.0, 3.0])
 def test_an_adapted_neurons_input_scale_runs_in_the_kernels_with_the_same_numbers(
     tau: float, calls, products
 ) -> None:
     from snnattack.snn.scaled import ScaledNeuron
 
-    nets = {b: adapted(tau, b) for b in ("triton", "torch")}
+    nets = {b: adapted(tau, b) for b in ("triton", "c", "torch")}
     assert type(nets["triton"][0]) is ScaledNeuron
     x = currents(4, 3, 5) * tau
     kernel = spikes_and_grad(nets["triton"], x)
-    assert calls == [("forward", True), ("backward",)] and products == []  # no product op
-    reference = spikes_and_grad(nets["torch"], x)
+    assert calls == [("forward", True), ("backward",)]
+    # the C kernel's loops and the torch ops' take the scale in their T loop too
+    loops = [spikes_and_grad(nets[b], x) for b in ("c", "torch")]
+    assert products == []  # no product op
+    reference = spikes_and_grad(in_turn(nets["torch"][0]), x)
     assert products == [1 / tau] and 0 < reference[0].sum() < reference[0].numel()
-    for a, b in zip(kernel, reference, strict=True):
-        assert_same(a, b)  # bit for bit: the product rounded once, before the charge
+    for run in (kernel, *loops):
+        for a, b in zip(run, reference, strict=True):
+            assert_same(a, b)  # bit for bit: the product rounded once, before the charge
     with torch.no_grad():
         assert torch.equal(nets["triton"](x), reference[0])
+        assert torch.equal(nets["c"](x), reference[0])
     assert calls[-1] == ("forward", False) and products == [1 / tau]
 
 
@@ -241,23 +252,28 @@ def test_the_batchnorm_recompute_path_takes_the_input_scale(calls, products) -> 
     from snnattack.snn.scaled import InputScale, ScaledNeuron
 
     grads = {}
-    for backend in ("triton", "torch"):
+    for backend, scaled in (("triton", True), ("c", True), ("torch", True), ("torch", False)):
         torch.manual_seed(0)
         conv_bn = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3))
         lif = LIF(0.8, THETA / 3, surrogate=make_surrogate("atan"))
-        neuron = ScaledNeuron(InputScale(1 / 3), lif)
+        # the reference: the two modules in turn, the product made first
+        neuron = (ScaledNeuron if scaled else nn.Sequential)(InputScale(1 / 3), lif)
         model = set_backend(nn.Sequential(StepWise(conv_bn), neuron).train(), backend)
         x = currents(4, 2, 1, 5, 5).requires_grad_(True)
         with batchnorm_recomputed():
             out = model(x)
-        if backend == "triton":
-            assert type(out.grad_fn).__name__ == "BatchNormLIFBackward" and products == []
+        if scaled:  # the torch ops recompute no BN; the others do, the scale taken in
+            node = "MultiStepLIF" if backend == "torch" else "BatchNormLIF"
+            assert type(out.grad_fn).__name__ == f"{node}Backward" and products == []
         (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-        grads[backend] = (out, x.grad, *(p.grad for p in model.parameters()))
+        grads[backend, scaled] = (out, x.grad, *(p.grad for p in model.parameters()))
     assert calls == [("forward", False), ("forward", True), ("backward",)]
-    assert products == [1 / 3] and 0 < grads["triton"][0].sum() < grads["triton"][0].numel()
-    for a, b in zip(grads["triton"], grads["torch"], strict=True):
-        assert_same(a, b, exact=False)
+    assert products == [1 / 3]
+    reference = grads["torch", False]
+    assert 0 < reference[0].sum() < reference[0].numel()
+    for backend in ("triton", "c", "torch"):
+        for a, b in zip(grads[backend, True], reference, strict=True):
+            assert_same(a, b, exact=backend != "triton")
 
 
 def test_strided_and_time_constant_inputs_and_gradients_are_made_contiguous(calls) -> None:

@@ -87,13 +87,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     ptr, long, flag = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
     for dtype, real in C_TYPES.items():  # the C signatures, as in lif.c
         forward = getattr(lib, f"lif_forward_{SUFFIX[dtype]}")
-        # x, xs, h, hs, s, ss; steps, lo, hi; lam, theta; hard
-        forward.argtypes = [ptr, long] * 3 + [long] * 3 + [real, real, flag]
+        # x, xs, h, hs, s, ss; steps, lo, hi; lam, theta; hard; in_scale
+        forward.argtypes = [ptr, long] * 3 + [long] * 3 + [real, real, flag, real]
         backward = getattr(lib, f"lif_backward_{SUFFIX[dtype]}")
         # h, n, g, gs; dx; steps, lo, hi; lam, theta; hard, detach_reset, detach_membrane,
-        # surrogate; a, k, scale; divide
+        # surrogate; a, k, scale; divide; in_scale
         backward.argtypes = [ptr, long] * 2 + [ptr] + [long] * 3 + [real, real]
-        backward.argtypes += [flag] * 4 + [real, real, real, flag]
+        backward.argtypes += [flag] * 4 + [real, real, real, flag, real]
         slope = getattr(lib, f"rate_slope_{SUFFIX[dtype]}")
         slope.argtypes = [ptr, ptr, long, long] + [real] * 4  # c, out; lo, hi; low, high, ...
         pools = [getattr(lib, f"avg_pool_{way}_{SUFFIX[dtype]}") for way in PASSES]
@@ -159,12 +159,14 @@ def forward(
     lam: float,
     theta: float,
     hard: bool,
+    input_scale: float = 1.0,
 ) -> None:
-    """The forward T loop on ``x``: ``h_t`` into ``h`` and ``s_t`` into ``s`` (each
-    ``[T, ...]`` like ``x``, or None: not kept)."""
+    """The forward T loop on ``x`` (times ``input_scale``, an adapted neuron's:
+    :class:`snnattack.snn.scaled.InputScale`): ``h_t`` into ``h`` and ``s_t`` into ``s``
+    (each ``[T, ...]`` like ``x``, or None: not kept)."""
     fn, n = getattr(built(), f"lif_forward_{SUFFIX[x.dtype]}"), x[0].numel()
     args = (*_pointer(x), *_pointer(h), *_pointer(s), x.shape[0])
-    _split(n, lambda lo, hi: fn(*args, lo, hi, lam, theta, int(hard)))
+    _split(n, lambda lo, hi: fn(*args, lo, hi, lam, theta, int(hard), input_scale))
 
 
 def backward(
@@ -179,17 +181,19 @@ def backward(
     a: float,
     k: float,
     scale: float,
+    input_scale: float = 1.0,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``dL/dI`` ``[T, ...]`` from the membranes ``h`` and the spikes' gradient ``grad``; the
     surrogate's slope (:data:`KERNEL_SURROGATES` names ``surrogate``; ``a`` and ``k`` as
-    lif.c says) times ``dL/ds``, divided by ``scale`` unless it is 1. Written into ``out``
-    (strided as ``h``) if given, which holds the sigmoid's ``sig(a v)`` on entry."""
+    lif.c says) times ``dL/ds``, divided by ``scale`` unless it is 1; times the forward's
+    ``input_scale``. Written into ``out`` (strided as ``h``) if given, which holds the
+    sigmoid's ``sig(a v)`` on entry."""
     fn, n = getattr(built(), f"lif_backward_{SUFFIX[h.dtype]}"), h[0].numel()
     dx = torch.empty_strided(h.shape, h.stride(), dtype=h.dtype) if out is None else out
     args = (h.data_ptr(), h.stride(0), *_pointer(grad), dx.data_ptr(), h.shape[0])
     flags = (int(hard), int(detach_reset), int(detach_membrane), surrogate)
-    tail = (lam, theta, *flags, a, k, scale, int(scale != 1.0))
+    tail = (lam, theta, *flags, a, k, scale, int(scale != 1.0), input_scale)
     _split(n, lambda lo, hi: fn(*args, lo, hi, *tail))
     return dx
 

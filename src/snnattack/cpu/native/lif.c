@@ -18,13 +18,14 @@
 /* lif_backward's call of one block with the surrogate S, a constant */
 #define BLOCK_BACKWARD(SUFFIX, S)                                                              \
     block_backward_##SUFFIX(h, n, g, gs, dx, steps, b, m, lam, theta, hard, detach_reset,      \
-                            detach_membrane, S, a, k, scale, divide)
+                            detach_membrane, S, a, k, scale, divide, in_scale)
 
 #define LIF_KERNELS(T, SUFFIX, ABS)                                                           \
-    /* h_t = lam u_{t-1} + x_t; s_t = H(h_t - theta); u_t = h_t - h_t s_t (hard) or          \
-     * h_t - theta s_t (soft). h and s may be null (not kept). */                            \
+    /* h_t = lam u_{t-1} + x_t in_scale; s_t = H(h_t - theta); u_t = h_t - h_t s_t (hard) or \
+     * h_t - theta s_t (soft). h and s may be null (not kept). in_scale is an adapted         \
+     * neuron's input scale (1: none; x * 1 is x, bit for bit). */                            \
     void lif_forward_##SUFFIX(const T *x, long xs, T *h, long hs, T *s, long ss, long steps,   \
-                              long lo, long hi, T lam, T theta, int hard) {                    \
+                              long lo, long hi, T lam, T theta, int hard, T in_scale) {        \
         T u[BLOCK];                                                                            \
         for (long b = lo; b < hi; b += BLOCK) {                                                \
             long m = hi - b < BLOCK ? hi - b : BLOCK;                                          \
@@ -33,8 +34,8 @@
                 const T *xt = x + t * xs + b;                                                  \
                 T *ht = h ? h + t * hs + b : 0, *st = s ? s + t * ss + b : 0;                  \
                 for (long i = 0; i < m; i++) {                                                 \
-                    T lu = u[i] * lam;                                                         \
-                    T hv = lu + xt[i];                                                         \
+                    T lu = u[i] * lam, xv = xt[i] * in_scale;                                  \
+                    T hv = lu + xv;                                                            \
                     T sv = hv >= theta ? (T)1 : (T)0;                                          \
                     if (ht) ht[i] = hv;                                                        \
                     if (st) st[i] = sv;                                                        \
@@ -51,12 +52,13 @@
      * |v| < a, the arctan (2) 1 / (1 + (a v)^2) * k, the fast sigmoid (3)                     \
      * dL/ds / (a |v| + 1)^2, the sigmoid (4) dL/ds a sig (1 - sig) with sig = sigmoid(a v)    \
      * read from dx (ATen's, filled by the caller); divided by scale when divide is set.       \
+     * dL/dI_t is written times in_scale, the forward's input scale (1: none).                 \
      * Inlined with a constant surrogate, each surrogate's loop has no branch left on it       \
      * and vectorises. */                                                                      \
     static inline __attribute__((always_inline)) void block_backward_##SUFFIX(                 \
         const T *h, long n, const T *g, long gs, T *dx, long steps, long b, long m, T lam,     \
         T theta, int hard, int detach_reset, int detach_membrane, const int surrogate, T a,    \
-        T k, T scale, int divide) {                                                            \
+        T k, T scale, int divide, T in_scale) {                                                \
         T gu[BLOCK]; /* dL/du_t from step t + 1 */                                             \
         for (long t = steps - 1; t >= 0; t--) {                                                \
             int carry = t != steps - 1 && !detach_membrane; /* else no dL/du_t */              \
@@ -100,7 +102,7 @@
                     T q = gu[i] * keep;                                                        \
                     d = slope + q;                                                             \
                 }                                                                              \
-                dt[i] = d;                                                                     \
+                dt[i] = d * in_scale;                                                          \
                 gu[i] = d * lam;                                                               \
             }                                                                                  \
         }                                                                                      \
@@ -109,7 +111,7 @@
     void lif_backward_##SUFFIX(const T *h, long n, const T *g, long gs, T *dx, long steps,     \
                                long lo, long hi, T lam, T theta, int hard, int detach_reset,   \
                                int detach_membrane, int surrogate, T a, T k, T scale,          \
-                               int divide) {                                                   \
+                               int divide, T in_scale) {                                       \
         for (long b = lo; b < hi; b += BLOCK) {                                                \
             long m = hi - b < BLOCK ? hi - b : BLOCK;                                          \
             switch (surrogate) {                                                               \
