@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 
 POLICIES = ("reuse", "system")
 
@@ -49,6 +50,7 @@ def policy() -> str:
     return _state["policy"]
 
 
+@functools.cache  # find_library runs ldconfig: milliseconds, which a repeated attack call pays
 def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:

@@ -1,6 +1,7 @@
 """The CPU allocator policy: with ``reuse`` a freed large tensor stays in the process for the
 next one (no fresh pages, no page faults); with ``system`` glibc gives it back."""
 
+import ctypes.util
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from harness import CHILD_ENV
 
+from snnattack.process import malloc
 from snnattack.process.malloc import set_malloc
 
 GLIBC = Path("/proc/self/status").exists() and set_malloc("system")
@@ -59,3 +61,14 @@ def test_reuse_keeps_freed_memory_and_system_gives_it_back() -> None:
 def test_an_unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="malloc must be one of"):
         set_malloc("jemalloc")
+
+
+def test_the_c_library_is_looked_up_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # snnattack.attack sets the policy at every call: ctypes' find_library runs ldconfig
+    # (milliseconds), more than the rest of a repeated call's fixed cost
+    calls, real = [], ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: calls.append(name) or real(name))
+    malloc._glibc.cache_clear()
+    for _ in range(3):
+        set_malloc(malloc.policy())
+    assert len(calls) <= 1
