@@ -23,6 +23,8 @@ from snnattack.cpu.native import C_TYPES
 # the fastest paths (C on the CPU, Triton on a GPU) | torch ops | the Triton kernels
 BACKENDS = ("c", "torch", "triton")
 FLOATS = tuple(C_TYPES)  # the dtypes the C kernels are built for
+# the mark of a forward set on a module that computes its class's while no gradient is recorded
+CLASS_FORWARD_WITHOUT_GRAD = "class_forward_without_grad"
 
 
 def checked(backend: str) -> str:
@@ -69,7 +71,13 @@ def native(x: torch.Tensor, *modules: nn.Module) -> bool:
 
 def plain(module: nn.Module, dtype: torch.dtype) -> bool:
     """Whether ``module`` runs as its class's forward (no hooks, no forward of its own set
-    on it, as a gradient mode may) with every floating parameter and buffer in ``dtype``."""
-    hooked = module._forward_hooks or module._forward_pre_hooks or "forward" in vars(module)
+    on it, as a gradient mode may) with every floating parameter and buffer in ``dtype``. A
+    forward set on it that is its class's while no gradient is recorded (RGA's adjoint,
+    :func:`snnattack.gradients.adjoint.adjoint_only`: :data:`CLASS_FORWARD_WITHOUT_GRAD`)
+    counts as its class's then: RGA's simulation runs the CPU paths."""
+    own = vars(module).get("forward")
+    as_class = getattr(own, CLASS_FORWARD_WITHOUT_GRAD, False) and not torch.is_grad_enabled()
+    installed = own is not None and not as_class
+    hooked = module._forward_hooks or module._forward_pre_hooks or installed
     tensors = (*module.parameters(), *module.buffers())
     return not hooked and {t.dtype for t in tensors if t.is_floating_point()} <= {dtype}

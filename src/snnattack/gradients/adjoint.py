@@ -35,6 +35,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from snnattack.cpu.guard import CLASS_FORWARD_WITHOUT_GRAD
 from snnattack.snn.scaled import InputScale
 
 aten = torch.ops.aten
@@ -256,6 +257,7 @@ def adjoint_only(model: nn.Module) -> Iterator[None]:
             out.grad_fn.origin = (source,)
             return out
 
+        setattr(forward, CLASS_FORWARD_WITHOUT_GRAD, True)  # the CPU paths may run it then
         return forward
 
     for layer, fold in layers.items():

@@ -104,6 +104,9 @@ class FoldedAvgPool2d(nn.AvgPool2d):
         out = super().forward(flat) if out is None else out
         return out.view(*x.shape[:2], *out.shape[1:])
 
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"
+
 
 PER_SAMPLE = (
     nn.Conv1d,

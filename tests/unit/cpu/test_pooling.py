@@ -101,3 +101,27 @@ def test_the_module_runs_where_the_kernel_does_not_apply(monkeypatch) -> None:
     assert pooled(plain, x, "torch") is None  # a network on torch ops
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
     assert pooled(plain, x, "c") is None
+
+
+def test_rgas_simulation_pools_in_the_kernel_with_the_same_gradient(monkeypatch) -> None:
+    # RGA's adjoint sets a forward on each pooling (gradients/adjoint.py) that is the
+    # module's own in the simulation, which records no gradient: the kernel runs there
+    from snnattack.gradients import gradient_mode
+    from snnattack.models.zoo import build
+    from snnattack.snn.backend import set_backend
+
+    torch.manual_seed(0)
+    model = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
+    x = torch.rand(5, 1, 8, 8)
+    calls, real = [], native.avg_pool
+    monkeypatch.setattr(native, "avg_pool", lambda *a: calls.append(a) or real(*a))
+    grads, counts = {}, {}
+    for backend in ("c", "torch"):
+        set_backend(model, backend)
+        v = x.clone().requires_grad_(True)
+        with gradient_mode(model, "rga"):
+            torch.nn.functional.cross_entropy(model(v), torch.arange(5)).backward()
+        grads[backend], counts[backend] = v.grad, len(calls)
+    pools = sum(isinstance(m, nn.AvgPool2d) for m in model.modules())
+    assert pools and counts == {"c": pools, "torch": pools}  # the simulation's, with c alone
+    assert torch.equal(grads["c"], grads["torch"]) and grads["c"].abs().sum() > 0
