@@ -25,13 +25,13 @@ test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are s
 CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
 once either way). In a LIF of the backend ``c``, on the CPU both loops run in
 :mod:`snnattack.cpu.native`'s C kernel where the CPU paths apply
-(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle, arctan and
-fast sigmoid surrogates): the same operations, one pass over memory. Where the Triton kernels run
-(:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU one of a ``triton``
-network under Triton's interpreter) and know the surrogate, :func:`fused` runs
-:func:`snnattack.cuda.ops.lif` instead of :class:`MultiStepLIF` (one launch forward,
-one backward, ``h_t`` saved), and :class:`BatchNormLIF` and :func:`spikes` run its kernels:
-the same operations, within float32 rounding.
+(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle, arctan,
+fast sigmoid and sigmoid surrogates): the same operations, one pass over memory. Where the
+Triton kernels run (:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU
+one of a ``triton`` network under Triton's interpreter) and know the surrogate,
+:func:`fused` runs :func:`snnattack.cuda.ops.lif` instead of :class:`MultiStepLIF` (one
+launch forward, one backward, ``h_t`` saved), and :class:`BatchNormLIF` and :func:`spikes`
+run its kernels: the same operations, within float32 rounding.
 """
 
 from __future__ import annotations
