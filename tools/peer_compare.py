@@ -18,6 +18,10 @@ markdown report: ``python -m tools.peer_compare --out report.md``.
    forward, RGA and STBP step and their peak memory; and a training step of the
    ``cifar10_vgg11`` preset (VGG-11, T 8, λ 1, hard reset) at ``--train-batch``.
 
+Every part runs under the same GPU numerics, this project's defaults unless told otherwise
+(TF32 off, deterministic kernels: ``--tf32``, ``--nondeterministic``), which
+``snnattack.attack`` holds for its calls and the peer then runs under too.
+
 On a CPU (no CUDA) only the operator calls per PGD step of part 1 are counted (what a GPU
 would launch as kernels; at ``--batch`` 4 by default: the counts do not depend on it), and the
 report says in one line that times need a GPU.
@@ -45,6 +49,7 @@ from snnattack.api import attack
 from snnattack.config.preflight import device_exists
 from snnattack.errors import UserError
 from snnattack.process.clock import synced_time
+from snnattack.process.numerics import held
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.tools import step_cost
 from tools.peer_nets import (
@@ -87,6 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     out.add_argument("--lif-repeats", type=int, default=20, help="LIF alone: timed runs")
     out.add_argument("--train-batch", type=int, default=64, help="the preset's training batch")
+    out.add_argument("--tf32", action="store_true", help="allow TF32 (the config's tf32=true)")
+    out.add_argument(
+        "--nondeterministic", action="store_true", help="the config's deterministic=false"
+    )
     args = out.parse_args(argv)
     for name in ("batch", "T", "image", "repeats", "lif_repeats", "train_batch"):
         value = getattr(args, name)
@@ -101,9 +110,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def attacks(
-    body: nn.Module, wrapped: nn.Module, x: torch.Tensor, y: torch.Tensor, T: int, seed: int
+    body: nn.Module,
+    wrapped: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    args: argparse.Namespace,
 ) -> dict[str, Attack]:
-    """The PGD calls compared, by row name: the peer's and this project's per gradient mode."""
+    """The PGD calls compared, by row name: the peer's and this project's per gradient mode,
+    at ``args``' T, seed and numerics."""
+    T, seed = args.T, args.seed
+    numerics = [f"tf32={args.tf32}".lower(), f"deterministic={not args.nondeterministic}".lower()]
 
     def peer(steps: int) -> torch.Tensor:
         torch.manual_seed(seed)
@@ -122,6 +138,7 @@ def attacks(
             steps=steps,
             alpha=ALPHA,
             seed=seed,
+            overrides=numerics,
         )
 
     rows = {f'snnattack.attack(..., "pgd", grad_mode="{m}", T={T})': ours(m) for m in MODES}
@@ -379,7 +396,8 @@ def report(args: argparse.Namespace, device: torch.device, parts: dict[str, Any]
     head = (
         f"# snnattack against the peer on {where}\n\n"
         f"torch {torch.__version__}, torchattacks {torchattacks.__version__}, spikingjelly "
-        f"{parts['spikingjelly']}"
+        f"{parts['spikingjelly']}; TF32 {'allowed' if args.tf32 else 'off'}, "
+        f"{'nondeterministic' if args.nondeterministic else 'deterministic'} kernels"
         + (f"; times are medians of {args.repeats} calls after a warm-up." if timed else ".")
     )
     sections = [head, attack_section(parts["attacks"], args, timed)]
@@ -402,12 +420,13 @@ def compare(args: argparse.Namespace) -> str:
     y = torch.randint(0, 10, (args.batch,), device=device)
     calibrate_batchnorm(wrapped, x)
     parts: dict[str, Any] = {"spikingjelly": version("spikingjelly")}
-    contenders = attacks(body, wrapped, x, y, args.T, args.seed)
+    contenders = attacks(body, wrapped, x, y, args)
     cuda = device.type == "cuda"
-    parts["attacks"] = measure_attacks(contenders, args, device, wrapped, y, timed=cuda)
-    if cuda:
-        parts["lif"] = measure_lif(args, device)
-        parts["steps"] = measure_steps(args, device)
+    with held(args.tf32, not args.nondeterministic):  # the peer's numerics are ours
+        parts["attacks"] = measure_attacks(contenders, args, device, wrapped, y, timed=cuda)
+        if cuda:
+            parts["lif"] = measure_lif(args, device)
+            parts["steps"] = measure_steps(args, device)
     return report(args, device, parts)
 
 

@@ -53,8 +53,8 @@ from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
+from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
-from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
@@ -243,13 +243,16 @@ def _prepared(model: Any, key: str | None, build: Callable[[], Any], source: Any
 class _Attack:
     """What :func:`attack` prepares of a model under its arguments: the adapted network (None:
     the model itself, a SpikingNet), the row and the attack's settings, the samples the model
-    reads, the config's ``malloc``, and the model's classes once a batch checked it."""
+    reads, the config's ``malloc``, ``tf32`` and ``deterministic``, and the model's classes
+    once a batch checked it."""
 
     net: SpikingNet | None
     spec: AttackSpec
     attack: AttackSettings
     samples: inputs.Samples
     malloc: str
+    tf32: bool
+    deterministic: bool
     classes: int | None = None
 
 
@@ -291,7 +294,9 @@ def _prepare_attack(
     net = with_encoding(net, cfg.encoding, "model", model)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     net = None if net is model else net
-    return _Attack(net, spec, attack_settings(cfg), samples, cfg.malloc)
+    return _Attack(
+        net, spec, attack_settings(cfg), samples, cfg.malloc, cfg.tf32, cfg.deterministic
+    )
 
 
 @dataclass
@@ -406,7 +411,8 @@ def evaluate(
     another library.
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``), not the model's own (:data:`snnattack.inputs.MODEL_KEYS`: it
-    runs as it is built). Returns the record a job writes to ``metrics.json``, with
+    runs as it is built; ``tf32`` and ``deterministic`` hold for the call, as in a job's
+    process). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
@@ -443,9 +449,7 @@ def run_evaluation(
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
     quiet_libraries()  # the process setup a job does: no Lightning banners,
-    set_malloc(prepared.malloc)  # freed memory kept for the next step (malloc=reuse),
-    set_tf32(prepared.tf32)  # float32 on the GPU unless tf32=true,
-    set_determinism(prepared.deterministic)  # and deterministic kernels unless false
+    set_malloc(prepared.malloc)  # and freed memory kept for the next step (malloc=reuse)
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     if not checked:
         prepared.classes = inputs.check_evaluation(
@@ -458,17 +462,18 @@ def run_evaluation(
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
     run_settings = RunSettings.on(device_of(target), progress)
-    return core.record_attacks(
-        settings,
-        target,
-        crafter,
-        _loader(data, prepared.batch_size),
-        val,
-        run_settings,
-        models=copy.deepcopy(prepared.described),  # the record's own: the kept one unchanged
-        config=copy.deepcopy(prepared.config),
-        recordings=recordings,
-    )
+    with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
+        return core.record_attacks(
+            settings,
+            target,
+            crafter,
+            _loader(data, prepared.batch_size),
+            val,
+            run_settings,
+            models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
+            config=copy.deepcopy(prepared.config),
+            recordings=recordings,
+        )
 
 
 def _recordings(
@@ -533,8 +538,10 @@ def attack(
     attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
     in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
-    there), seeded by ``seed``; the process's allocator is set by ``malloc``, as a job's
-    (``reuse``: freed memory kept for the next call, :mod:`snnattack.process.malloc`)."""
+    there), seeded by ``seed``, under the GPU numerics of ``tf32`` and ``deterministic`` for
+    the call (the process's own flags again after it, :func:`snnattack.process.numerics.held`);
+    the process's allocator is set by ``malloc``, as a job's (``reuse``: freed memory kept for
+    the next call, :mod:`snnattack.process.malloc`)."""
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
@@ -546,7 +553,8 @@ def attack(
     net = model if prepared.net is None else prepared.net
     prepared.classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
-    return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
+    with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
+        return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
 
 
 @contextmanager

@@ -204,6 +204,47 @@ def test_evaluate_and_attack_set_the_processs_allocator_as_a_job_does(digits) ->
         malloc.set_malloc(before)
 
 
+def _gpu_numerics() -> tuple[bool, bool, bool, bool]:
+    """TF32 in matmuls and cuDNN, deterministic algorithms, cuDNN's benchmarking."""
+    flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    return (*flags, torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+
+
+@pytest.mark.parametrize("overrides", [(), ("tf32=true", "deterministic=false")])
+def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
+    digits, monkeypatch: pytest.MonkeyPatch, overrides: tuple[str, ...]
+) -> None:
+    """The attack crafts under the config's ``tf32`` and ``deterministic`` (so that its
+    examples are a job's on a GPU too), and the user's own flags hold again after the call."""
+    model, x, y = digits
+    x, y = x[:8], y[:8]
+    allowed, on = bool(overrides), not overrides
+    expected = (allowed, allowed, on, not on)
+    crafted, attack_batch = [], core.attack_batch
+
+    def recorded(*args, **kwargs):
+        crafted.append(_gpu_numerics())
+        return attack_batch(*args, **kwargs)
+
+    monkeypatch.setattr(core, "attack_batch", recorded)
+    before = _gpu_numerics()
+    users = (not allowed, not allowed, not on, on)  # the opposite of the config's, everywhere
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = users[:2]
+    torch.use_deterministic_algorithms(users[2], warn_only=True)
+    torch.backends.cudnn.benchmark = users[3]
+    try:
+        snnattack.attack(model, x, y, "fgsm", eps=8, overrides=overrides)
+        assert crafted == [expected]
+        assert _gpu_numerics() == users
+        record = snnattack.evaluate(model, (x, y), masking=False, overrides=overrides)
+        assert (record.tf32, record.deterministic) == (allowed, on)  # what held, recorded
+        assert _gpu_numerics() == users
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[:2]
+        torch.use_deterministic_algorithms(before[2], warn_only=True)
+        torch.backends.cudnn.benchmark = before[3]
+
+
 def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
     digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,11 +12,17 @@ convolution's backward, cuBLAS's split reductions, the algorithm cuDNN's benchma
 so two seeded runs, or a killed training resumed against an uninterrupted one, give other
 weights. ``deterministic=true`` (the default) turns those off; ``false`` trades it for speed.
 Records say which held (``deterministic`` in ``metrics.json`` and in a training record).
+
+A job sets both for its process; ``snnattack.evaluate`` and ``snnattack.attack`` hold them for
+the call only (:func:`held`), so that an attack inside a user's own loop crafts what a job
+would, and the user's code around it keeps the flags it chose.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -54,6 +60,32 @@ def set_determinism(on: bool) -> None:
     # determinism (the kernels write all they return): it doubled the cost of a CPU LIF step
     torch.utils.deterministic.fill_uninitialized_memory = False
     torch.backends.cudnn.benchmark = not on
+
+
+@contextmanager
+def held(tf32: bool, on: bool) -> Iterator[None]:
+    """TF32 allowed as ``tf32`` says and deterministic kernels as ``on`` says (:func:`set_tf32`,
+    :func:`set_determinism`) within the block, the process's own flags again after it.
+    cuBLAS's workspace variable stays set: cuBLAS read it at its first handle."""
+    flags = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (
+        [f.allow_tf32 for f in flags],
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.utils.deterministic.fill_uninitialized_memory,
+        torch.backends.cudnn.benchmark,
+    )
+    set_tf32(tf32)
+    set_determinism(on)
+    try:
+        yield
+    finally:
+        tf32s, algorithms, warn_only, fill, benchmark = saved
+        for f, allowed in zip(flags, tf32s, strict=True):
+            f.allow_tf32 = allowed
+        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.backends.cudnn.benchmark = benchmark
 
 
 def deterministic() -> bool:

@@ -14,6 +14,7 @@ from harness import QUICK
 from snnattack.process.numerics import (
     CUBLAS_WORKSPACE,
     deterministic,
+    held,
     lightning_deterministic,
     set_tf32,
     tf32_allowed,
@@ -82,3 +83,24 @@ def test_determinism_sets_cublass_workspace_and_keeps_the_environments(
     os.environ[CUBLAS_WORKSPACE[0]] = ":16:8"  # cuBLAS's other reproducible setting
     determinism(True)
     assert os.environ[CUBLAS_WORKSPACE[0]] == ":16:8"
+
+
+@pytest.mark.parametrize("config", [(False, True), (True, False)])
+def test_held_numerics_hold_in_the_block_and_the_processs_own_after_it_even_on_an_error(
+    flags_restored: None, determinism: Callable[[bool], None], config: tuple[bool, bool]
+) -> None:
+    tf32, on = config
+    set_tf32(not tf32)
+    determinism(not on)
+    torch.backends.cudnn.benchmark = False  # also the user's choice, whatever ``on`` sets
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with pytest.raises(KeyboardInterrupt), held(tf32, on):
+        assert (tf32_allowed(), deterministic()) == (tf32, on)
+        assert torch.backends.cudnn.benchmark is not on
+        raise KeyboardInterrupt
+    assert (tf32_allowed(), deterministic(), torch.backends.cudnn.benchmark) == (
+        not tf32,
+        not on,
+        False,
+    )
+    assert torch.is_deterministic_algorithms_warn_only_enabled() is warn_only

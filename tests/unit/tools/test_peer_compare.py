@@ -8,16 +8,34 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchattacks
 
+from snnattack.process.numerics import deterministic
 from tools.peer_compare import GPU_ONLY, PEER, main
 
 
+@pytest.mark.parametrize("numerics", [(), ("--tf32", "--nondeterministic")])
 def test_on_a_cpu_the_report_counts_operator_calls_per_step(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    numerics: tuple[str, ...],
 ) -> None:
+    """... with the peer under the numerics that ``snnattack.attack`` holds for its calls."""
+    peer_flags, forward = [], torchattacks.PGD.forward
+
+    def recorded(self, *args):
+        peer_flags.append((torch.backends.cudnn.allow_tf32, deterministic()))
+        return forward(self, *args)
+
+    monkeypatch.setattr(torchattacks.PGD, "forward", recorded)
     out = tmp_path / "report.md"
-    main(["--device", "cpu", "--batch", "2", "--T", "2", "--image", "8", "--out", str(out)])
+    size = ["--batch", "2", "--T", "2", "--image", "8"]
+    main(["--device", "cpu", *size, *numerics, "--out", str(out)])
     text = out.read_text()
+    head = "TF32 allowed, nondeterministic kernels" if numerics else "TF32 off, deterministic"
+    assert head in text.splitlines()[2]
+    assert set(peer_flags) == {(bool(numerics), not numerics)}
     assert GPU_ONLY in text and "| attack | operator calls per step |" in text
     rows = dict(re.findall(r"^\| (peer: .*|snnattack\.attack\(.*\)) \| (\S+) \|$", text, re.M))
     assert list(rows) == [
