@@ -119,6 +119,41 @@ def test_a_changed_model_prepares_afresh(preparations, change: str) -> None:
     assert preparations == ["_prepare_attack"] * 2
 
 
+class Scaled(nn.Module):
+    """A user's own-loop network whose forward reads a tensor and a list that are neither
+    parameter nor buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = spikingjelly_plif()
+        self.scale = torch.tensor(1.0)
+        self.weights = [1.0, 1.0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+        return out * self.scale * self.weights[0]
+
+
+ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
+    "tensor_replaced": lambda net: setattr(net, "scale", torch.tensor(-5.0)),
+    "tensor_in_place": lambda net: net.scale.fill_(-5.0),
+    "list_in_place": lambda net: net.weights.__setitem__(0, -5.0),
+}
+
+
+@pytest.mark.parametrize("change", ATTRIBUTE_CHANGES, ids=list(ATTRIBUTE_CHANGES))
+def test_a_changed_attribute_that_the_forward_reads_prepares_afresh(
+    preparations, change: str
+) -> None:
+    net = Scaled().eval()
+    first = attack(net)
+    ATTRIBUTE_CHANGES[change](net)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
+
+
 def test_a_changed_setting_prepares_afresh_and_the_first_is_kept(preparations) -> None:
     net = spikingjelly_plif().eval()
     attack(net)

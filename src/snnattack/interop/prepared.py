@@ -12,7 +12,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   ``load_state_dict``, ``fill_``), its memory, device, dtype and shape (``.to()``,
   ``.data =``); every module by identity (a submodule replaced) with its plain attributes
   (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
-  assignment);
+  assignment, a tuple or list of such values) and its tensors that are neither parameter nor
+  buffer (``self.scale = torch.tensor(...)``, which a forward may read), compared as the
+  parameters are;
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
@@ -22,9 +24,10 @@ Reading the state costs no host sync: versions, addresses and flags live on the 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
 Built = TypeVar("Built")
@@ -43,16 +46,42 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     for m in model.modules():
         state.append(id(m))
         if attributes:
-            state.append([(k, v) for k, v in m.__dict__.items() if type(v) in PLAIN])
+            state.append([(k, _value(v)) for k, v in m.__dict__.items() if _compared(v)])
         for t in (*m._parameters.values(), *m._buffers.values()):
             if t is not None:
-                state.append((id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape))
+                state.append(_tensor(t))
     return state
 
 
+def _compared(value: Any) -> bool:
+    """Whether a module's attribute ``value`` is part of its state."""
+    if type(value) in (tuple, list):
+        return all(type(v) in PLAIN for v in value)
+    return type(value) in PLAIN or isinstance(value, torch.Tensor)
+
+
+def _value(value: Any) -> Any:
+    """A compared attribute as its state holds it: a tensor as :func:`_tensor`, a list as a
+    tuple of its values."""
+    if isinstance(value, torch.Tensor):
+        return _tensor(value)
+    return (type(value), *value) if type(value) in (tuple, list) else value
+
+
+def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
+    """A tensor's identity, version counter, memory, device, dtype and shape."""
+    return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
+
+
+def _attribute_tensors(model: nn.Module) -> Iterator[torch.Tensor]:
+    """``model``'s tensors that are neither parameter nor buffer."""
+    for m in model.modules():
+        yield from (v for v in m.__dict__.values() if isinstance(v, torch.Tensor))
+
+
 def _objects(model: nn.Module) -> list[Any]:
-    """``model``'s modules, parameters and buffers."""
-    return [*model.modules(), *model.parameters(), *model.buffers()]
+    """``model``'s modules, parameters, buffers and other tensors."""
+    return [*model.modules(), *model.parameters(), *model.buffers(), *_attribute_tensors(model)]
 
 
 class Preparations:
