@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +128,11 @@ def job_config(
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
     grad_mode = _one("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
+    if grad_params is not None and not isinstance(grad_params, Mapping):
+        raise UserError(
+            f"grad_params={grad_params!r} is not a dict; accepted: None or {{name: value}} of "
+            f"grad_mode={grad_mode}'s parameters (conf/attack/{grad_mode}.yaml, attack.params)"
+        )
     boxes = _listed("boxes", boxes, BOXES)
     args = [
         f"eps={_override(eps)}",
@@ -269,6 +274,11 @@ def _prepare_attack(
     params: dict[str, Any],
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
+    if isinstance(eps, Sequence) and not isinstance(eps, str):
+        raise UserError(
+            f"eps={eps!r} is not one radius; accepted: a number in 1/255 units "
+            "(snnattack.evaluate takes several)"
+        )
     inputs.check_model_keys(overrides)
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(

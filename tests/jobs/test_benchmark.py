@@ -361,6 +361,19 @@ def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_test_data_as_val_data_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(attacked, "is_random", lambda *a: pytest.fail("the probe ran"))
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    x, y = torch.rand(200, 1, 8, 8), torch.randint(0, 10, (200,))
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, (x, y), protocol="digits", name="own", val_data=(x, y))
+    assert str(err.value).startswith("val_data is the test data (data); accepted: held-out")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_model_that_does_not_take_the_protocols_images_is_refused_before_a_download(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

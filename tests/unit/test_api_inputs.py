@@ -139,6 +139,12 @@ def evaluate(data: Callable | None = None, **kw: Any) -> Callable:
     return call
 
 
+def one_dataset_twice(model: nn.Module, dataset: TensorDataset) -> Any:
+    """``snnattack.evaluate`` with two loaders of ``dataset``, as ``data`` and ``val_data``."""
+    test, val = (DataLoader(dataset, batch_size=b) for b in (8, 4))
+    return snnattack.evaluate(model, test, val_data=val, tune=True, masking=False)
+
+
 def pixel_nan(x: torch.Tensor) -> torch.Tensor:
     out = x.clone()
     out[0, 0, 0, 0] = float("nan")
@@ -421,7 +427,56 @@ CASES = [
         "T=2.5 is out of range for model=Sequential",
         "an integer >= 1",
     ),
+    (
+        "y on the meta device",
+        attack(y=lambda m, x, y: y.to("meta")),
+        UserError,
+        "y is on the meta device (no values)",
+        LABELS,
+    ),
+    (
+        "x of another dtype than the weights",
+        attack(x=lambda m, x, y: x.double()),
+        UserError,
+        "model=SpikingNet: its forward on one image of x (shape [1, 1, 8, 8]) raised",
+        "in the weights' dtype torch.float32 (not torch.float64: .to(torch.float32))",
+    ),
+    (
+        "val_data is data",
+        evaluate(val_data=lambda m, x, y: (x, y), tune=True),
+        UserError,
+        "val_data is the test data (data)",
+        "never the test data",
+    ),
+    (
+        "val_data equal to data",
+        evaluate(val_data=lambda m, x, y: (x.clone(), y.clone()), tune=True),
+        UserError,
+        "val_data is the test data (data)",
+        "never the test data",
+    ),
+    (
+        "val_data a loader of data's Dataset",
+        lambda m, x, y: one_dataset_twice(m, TensorDataset(x, y)),
+        UserError,
+        "val_data is the test data (data)",
+        "never the test data",
+    ),
     # arguments
+    (
+        "eps a list in attack",
+        attack(eps=lambda m, x, y: [8, 16]),
+        UserError,
+        "eps=[8, 16] is not one radius; accepted: a number in 1/255 units",
+        "snnattack.evaluate takes several",
+    ),
+    (
+        "grad_params not a dict",
+        attack(grad_mode=lambda m, x, y: "rga", grad_params=lambda m, x, y: ["beta=2"]),
+        UserError,
+        "grad_params=['beta=2'] is not a dict; accepted: None or {name: value}",
+        "grad_mode=rga's parameters",
+    ),
     (
         "overrides a string",
         evaluate(overrides="eval_batch_size=16"),

@@ -195,6 +195,7 @@ def evaluate(
     net = as_spiking_net(model, T, example=blank)
     check_classes(net, model, blank, cfg.dataset.name, cfg.dataset.num_classes)
     notes = validate(cfg)
+    inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")

@@ -25,7 +25,7 @@ from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
-from snnattack.values import params_known
+from snnattack.values import accepted_params, params_known
 
 discover(__name__, __path__)
 
@@ -42,10 +42,17 @@ __all__ = [
 
 
 def check_mode(mode: str, params: dict[str, Any]) -> None:
-    """``mode`` a gradient mode and each of ``params`` in its declared range; a ``ValueError``
-    otherwise (what :func:`checked_mode` checks before the model)."""
+    """``mode`` a gradient mode and each of ``params`` one of its parameters, in its declared
+    range; a ``ValueError`` otherwise (what :func:`checked_mode` checks before the model)."""
     if mode not in GRADIENT_MODES:
         raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    accepted = accepted_params(GRADIENT_MODES[mode].make, skip=1)
+    for name, value in params.items():
+        if name not in accepted:
+            raise ValueError(
+                f"gradient mode {mode!r}: {name}={value!r} is unknown; accepted: "
+                f"{', '.join(accepted) or 'no parameters'}"
+            )
     problem = GRADIENT_MODES[mode].complaint(params)
     if problem is not None:
         raise ValueError(problem)

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
-from snnattack.records.checkpoints import require_finite
+from snnattack.records.checkpoints import require_finite, require_loaded
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,8 @@ def _check_frames(x: torch.Tensor, frames: str, samples: Samples) -> None:
 def _check_labels(y: torch.Tensor, labels: str) -> None:
     """Class indices of dtype long and shape ``[B]``."""
     accepted = "class indices, a torch.long tensor of shape [B]"
+    if y.is_meta:
+        raise UserError(f"{labels} is on the meta device (no values); accepted: {accepted}")
     if y.dtype != torch.long:
         raise UserError(f"{labels} has dtype {y.dtype}; accepted: {accepted} (y.long())")
     if y.dim() != 1:
@@ -314,11 +316,7 @@ def check_model(
     (``checkpoint=``, checked when it is loaded) may be anything."""
     name = f"{argument}={value or type(model).__name__}"
     tensors = [*net.parameters(), *net.buffers()]
-    if any(t.is_meta for t in tensors):
-        raise UserError(
-            f"{name} has its weights on the meta device (not loaded); accepted: a model with "
-            "real weights (model.to_empty(device=...), then load_state_dict)"
-        )
+    require_loaded(tensors, name)
     if finite:
         require_finite(net, name)
     device = tensors[0].device if tensors else torch.device("cpu")
@@ -342,11 +340,16 @@ def check_model(
             t.requires_grad_(False)
         with torch.enable_grad():
             out = net(x)
+    except UserError:
+        raise  # the adapter's own line (an own loop's T), which says the cause
     except Exception as err:  # the user's model, whatever broke
-        if body and isinstance(body[0], tuple | list):
-            out = body[0]
+        if body and not isinstance(body[0], torch.Tensor):
+            out = body[0]  # what the adapter could not take: the cause, said below
         else:
             log.debug("%s: the forward of one image raised", name, exc_info=True)
+            weights = next((t.dtype for t in tensors if t.is_floating_point()), x.dtype)
+            if weights != x.dtype:
+                hint += f" in the weights' dtype {weights} (not {x.dtype}: .to({weights}))"
             raise UserError(
                 f"{name}: its forward on one image of {data} (shape {shape}) raised "
                 f"{_first_line(err)}; accepted: a network that takes the images of {data}{hint} "
@@ -424,7 +427,8 @@ def check_evaluation(
     """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
     target (and the black-box source, which must return as many classes) on the first image
     of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
-    the models are not run again."""
+    the models are not run again. ``val_data`` that is ``data`` itself is refused."""
+    check_held_out(data, val_data)
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
@@ -445,6 +449,40 @@ def check_evaluation(
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
     return classes
+
+
+def check_held_out(data: Any, val_data: Any) -> None:
+    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself."""
+    if val_data is not None and data is not None and _same_data(data, val_data):
+        raise UserError(
+            "val_data is the test data (data); accepted: held-out validation images and labels "
+            "(a split of the training data), never the test data: what is tuned or fitted on "
+            "them would be measured on them"
+        )
+
+
+def _same_data(data: Any, val_data: Any) -> bool:
+    """Whether ``val_data`` is ``data``: the same object or dataset, or equal tensors."""
+
+    def source(given: Any) -> Any:
+        return given.dataset if isinstance(given, DataLoader) else given
+
+    if source(val_data) is source(data):
+        return True
+    pairs = [
+        given
+        for given in (data, val_data)
+        if isinstance(given, tuple | list)
+        and len(given) == 2
+        and all(isinstance(t, torch.Tensor) and not t.is_meta for t in given)
+    ]
+    if len(pairs) < 2:
+        return False
+    (x, y), (val_x, val_y) = pairs
+    both = ((x, val_x), (y, val_y))
+    return all(
+        (a.shape, a.dtype, a.device) == (b.shape, b.dtype, b.device) for a, b in both
+    ) and all(torch.equal(a, b) for a, b in both)
 
 
 # what a model passed to the API holds itself: its T, its neurons' λ, θ and reset, and how its

@@ -7,6 +7,7 @@ library's one module of this package), or run as its own time loop
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,11 +69,10 @@ def adapt(
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
     module's path and class, before any work; so is a NaN or infinite weight or buffer.
     """
+    _check_arguments(net, T, decode, normalize, own_loop, example)
     require_finite(net, f"interop: the network {type(net).__qualname__}")
     if isinstance(net, SpikingNet):
         return net
-    if int(T) != T or T < 1:
-        raise UserError(f"interop: T must be an integer >= 1, got {T}")
     owners = _owners(net)
     if not owners:
         for path, module in net.named_modules():
@@ -104,3 +104,34 @@ def adapt(
         if own_loop:
             return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
         return AdaptedNet(library.body(net), int(T), normalize, decode)
+
+
+def _check_arguments(
+    net: object, T: Any, decode: object, normalize: object, own_loop: object, example: object
+) -> None:
+    """:func:`adapt`'s arguments of the kinds it takes; the first that is not, refused in one
+    line naming it."""
+    if not isinstance(net, nn.Module):
+        raise UserError(
+            f"interop: net={type(net).__name__} is not a network; accepted: an nn.Module of "
+            "spikingjelly, snnTorch or the SNN-RAT family"
+        )
+    try:
+        steps = not isinstance(T, bool) and int(T) == T and T >= 1
+    except (TypeError, ValueError, OverflowError):
+        steps = False
+    if not steps:
+        raise UserError(f"interop: T must be an integer >= 1, got {T!r}")
+    for argument, value in (("decode", decode), ("normalize", normalize)):
+        if value is not None and not callable(value):
+            raise UserError(
+                f"interop: {argument}={value!r} is not callable; accepted: None or a function "
+                "(or module) of tensors"
+            )
+    if own_loop is not None and not isinstance(own_loop, bool):
+        raise UserError(f"interop: own_loop={own_loop!r}; accepted: None, True or False")
+    if example is not None and not isinstance(example, torch.Tensor):
+        raise UserError(
+            f"interop: example={type(example).__name__} is not a tensor; accepted: None or "
+            "samples [B, ...] as the network is given them (torch.as_tensor(...))"
+        )

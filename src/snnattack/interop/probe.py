@@ -18,8 +18,9 @@ forward takes either: a multi-step body of linear layers, a loop over one-step c
 layers) is decided by the neurons: a body run on the samples gives its neurons the batch for
 the time axis, so their steps on the samples are ``B``; an own loop's are its own steps (a
 loop of other steps than T is then refused by its first forward, naming them). Neither fitting
-(a forward that fails on the samples either way) is taken for a body, whose own error the
-input checks then report. Both cases are said in one logged line, with the argument that
+is taken for the form that ran (a class whose own loop returns something other than an output
+per sample: a dict, ``[B, T, K]``), else for a body, and the input checks then report that
+form's output or error. Both cases are said in one logged line, with the argument that
 decides it instead: ``adapt(net, T=..., own_loop=...)``.
 """
 
@@ -119,9 +120,22 @@ def has_own_loop(
             name, shape, form, sorted(steps) or "no", why, T, SAY_IT,
         )  # fmt: skip
         return own
+    own = not isinstance(looped, str) and isinstance(multi, str)  # only its own loop ran
     log.warning(
-        "interop: %s ran neither on samples %s (%s) nor on [T, B, ...] (%s): taken for a "
-        "multi-step body; to say otherwise: adapt(net, T=%d, own_loop=...) with %s",
-        name, shape, looped, multi, T, SAY_IT,
+        "interop: %s fits neither form: on samples %s it %s, on [T, B, ...] it %s: taken for "
+        "%s; to say otherwise: adapt(net, T=%d, own_loop=...) with %s",
+        name, shape, _outcome(looped), _outcome(multi),
+        "a network with its own time loop" if own else "a multi-step body", T, SAY_IT,
     )  # fmt: skip
-    return False
+    return own
+
+
+def _outcome(run: tuple[object, set[int]] | str) -> str:
+    """What a run of :func:`_run` gave, in words: what it raised, or the form it returned."""
+    if isinstance(run, str):
+        return f"raised {run}"
+    out = run[0]
+    if isinstance(out, torch.Tensor):
+        return f"returned {list(out.shape)}"
+    size = f" of {len(out)}" if isinstance(out, tuple | list | dict) else ""
+    return f"returned a {type(out).__name__}{size}"

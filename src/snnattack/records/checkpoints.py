@@ -44,7 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.errors import CheckpointError
+from snnattack.errors import CheckpointError, UserError
 
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
 REFERENCE_STD = (0.2023, 0.1994, 0.2010)
@@ -86,8 +86,19 @@ def _all_finite(tensors: Iterable[torch.Tensor]) -> bool:
     return all(torch.stack(flags).all().item() for flags in devices.values())
 
 
+def require_loaded(tensors: Iterable[torch.Tensor], where: str) -> None:
+    """Refuses the weights ``tensors`` of the model ``where`` if one is on the meta device (a
+    model built under ``torch.device("meta")`` whose weights were never loaded: no values)."""
+    if any(t.is_meta for t in tensors):
+        raise UserError(
+            f"{where} has its weights on the meta device (not loaded); accepted: a model with "
+            "real weights (model.to_empty(device=...), then load_state_dict)"
+        )
+
+
 def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = "") -> None:
-    """Refuses a model (or state dict) with a NaN or infinite weight or buffer.
+    """Refuses a model (or state dict) with a NaN or infinite weight or buffer, or one on the
+    meta device (:func:`require_loaded`).
 
     The :class:`CheckpointError` names ``where`` (the file or config key the model came
     from) and the first offending tensor; ``fix`` (what to do) ends the line, else the
@@ -96,6 +107,7 @@ def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = 
     """
     tensors = state.state_dict() if isinstance(state, nn.Module) else state
     floats = {k: v for k, v in tensors.items() if torch.is_tensor(v) and v.is_floating_point()}
+    require_loaded(floats.values(), where)
     if _all_finite(floats.values()):
         return
     for name, value in floats.items():

@@ -48,10 +48,41 @@ def test_a_user_decode_replaces_the_mean_over_time() -> None:
     assert torch.equal(last(x), spikes[-1]) and torch.equal(mean(x), spikes.mean(0))
 
 
-@pytest.mark.parametrize("T", [0, 2.5])
-def test_a_bad_number_of_steps_is_refused(T: float) -> None:
+@pytest.mark.parametrize("T", [0, 2.5, True, "4", None, float("nan"), float("inf")])
+def test_a_bad_number_of_steps_is_refused(T: object) -> None:
     with pytest.raises(UserError, match="T must be an integer >= 1"):
         adapt(nn.Sequential(nn.Linear(4, 2)), T=T)
+
+
+# (argument, value, the start of the one line): each refused before the network is looked at
+ARGUMENTS = [
+    ("net", "my_net", "interop: net=str is not a network; accepted: an nn.Module"),
+    ("decode", "mean", "interop: decode='mean' is not callable; accepted: None or a function"),
+    ("normalize", (0.3, 0.37), "interop: normalize=(0.3, 0.37) is not callable"),
+    ("own_loop", "yes", "interop: own_loop='yes'; accepted: None, True or False"),
+    ("example", [[0.5]], "interop: example=list is not a tensor; accepted: None or samples"),
+]
+
+
+@pytest.mark.parametrize(("argument", "value", "start"), ARGUMENTS, ids=[a[0] for a in ARGUMENTS])
+def test_an_argument_of_another_kind_is_refused_in_one_line(
+    argument: str, value: object, start: str
+) -> None:
+    given = {"net": nn.Sequential(StepWise(nn.Linear(4, 3)), LIF()), "T": 2, argument: value}
+    with pytest.raises(UserError) as err:
+        adapt(given.pop("net"), **given)
+    assert str(err.value).startswith(start) and "\n" not in str(err.value)
+
+
+def test_a_network_on_the_meta_device_is_refused_in_one_line() -> None:
+    with torch.device("meta"):
+        net = nn.Sequential(nn.Linear(4, 3), Heaviside())
+    with pytest.raises(UserError) as err:
+        adapt(net, T=2)
+    assert str(err.value) == (
+        "interop: the network Sequential has its weights on the meta device (not loaded); "
+        "accepted: a model with real weights (model.to_empty(device=...), then load_state_dict)"
+    )
 
 
 def test_the_adapters_need_no_foreign_library_until_one_is_adapted(monkeypatch) -> None:

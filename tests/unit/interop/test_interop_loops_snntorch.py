@@ -164,6 +164,7 @@ def test_the_tutorial_class_is_evaluated_with_its_own_fast_sigmoid() -> None:
 
 def test_an_ensemble_with_whole_loop_modes_is_refused_before_any_work() -> None:
     x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+    val = torch.rand(4, 1, 8, 8), torch.arange(4)
     with pytest.raises(UserError) as err:
-        snnattack.evaluate(Net(), (x, y), eps=8, methods="ensemble", T=T, val_data=(x, y))
+        snnattack.evaluate(Net(), (x, y), eps=8, methods="ensemble", T=T, val_data=val)
     assert "\n" not in str(err.value) and "'rga'" in str(err.value)

@@ -189,10 +189,24 @@ def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies()
         assert "accepted: stbp, bptr, pdsg, assg" in message and "multi-step body" in message
 
 
-@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
+class CSNNWithSpikes(CSNN):
+    """The tutorial CSNN returning ``(rates, spikes)``, of which the adapter takes the first."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spikes = self.conv_fc(x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1))
+        return spikes.mean(0), spikes
+
+
+@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN, CSNNWithSpikes])
 def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop(cls: type) -> None:
     with pytest.raises(UserError, match="accepted: T=4"):
         adapt(cls(T), T=2, example=images())(images())
+    with pytest.raises(UserError) as err:  # the API's check says the same, not another cause
+        snnattack.attack(cls(T), images(), torch.tensor([0] * 6), T=8, steps=1)
+    assert str(err.value) == (
+        "T=8 but the network's own loop runs its neurons over 4 steps; accepted: T=4, the "
+        "steps of its loop"
+    )
 
 
 def test_the_users_network_is_left_as_it_was() -> None:
@@ -392,9 +406,36 @@ def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
     assert not isinstance(adapted, OwnLoopNet)
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.startswith(
-        "interop: Broken ran neither on samples [3, 1, 8, 8] (RuntimeError: a bug of the "
-        "user's) nor on [T, B, ...] (RuntimeError: a bug of the user's): taken for a "
-        "multi-step body; to say otherwise: adapt(net, T=4, own_loop=...)"
+        "interop: Broken fits neither form: on samples [3, 1, 8, 8] it raised RuntimeError: a "
+        "bug of the user's, on [T, B, ...] it raised RuntimeError: a bug of the user's: taken "
+        "for a multi-step body; to say otherwise: adapt(net, T=4, own_loop=...)"
     )
     with pytest.raises(UserError, match="^model=Broken: its forward on one image of x .* a bug"):
         snnattack.attack(Broken(), images().float(), torch.tensor([0] * 6), T=T, steps=1)
+
+
+class Named(CSNN):
+    """The tutorial CSNN returning its rates in a dict."""
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"rates": super().forward(x)}
+
+
+def test_an_own_loop_of_another_output_is_an_own_loop_whose_output_is_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its own loop ran (the body did not), so the line says what that loop returned."""
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(Named(T), T=T, example=images())
+    assert isinstance(adapted, OwnLoopNet)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(
+        "interop: Named fits neither form: on samples [3, 1, 8, 8] it returned a dict of 1, on "
+        "[T, B, ...] it raised "
+    )
+    assert "taken for a network with its own time loop" in line and "tensor(" not in line
+    with pytest.raises(UserError) as err:
+        snnattack.attack(Named(T), images(), torch.tensor([0] * 6), T=T, steps=1)
+    assert str(err.value).startswith(
+        "model=Named returns dict for one image of x (shape [1, 1, 8, 8]); accepted: logits"
+    )

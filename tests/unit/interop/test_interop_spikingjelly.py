@@ -184,7 +184,10 @@ def test_a_width_its_nodes_do_not_read_is_not_tuned_and_alpha_is(caplog) -> None
     net, x = sj_net("if_soft"), images()  # the nodes' own surrogate: spikingjelly's Sigmoid
     y = torch.arange(len(x)) % 10
     size = f"attack.tune.val_size={len(x)}"
-    settings = dict(methods="fgsm", tune=True, val_data=(x, y), T=T, masking=False, progress=False)
+    held_out = torch.rand(x.shape, dtype=x.dtype, generator=torch.Generator().manual_seed(2))
+    settings = dict(
+        methods="fgsm", tune=True, val_data=(held_out, y), T=T, masking=False, progress=False
+    )
     with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
         (row,) = snnattack.evaluate(net, (x, y), **settings, overrides=[size]).results
     assert row.tuned is None  # the default grid tunes width, which a sigmoid does not read

@@ -4,6 +4,7 @@ store keys, the recorded cost, the RGA adversary, resume after a kill."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -92,7 +93,9 @@ def test_rat_retraction_is_the_parseval_step_and_keeps_orthogonal_weights() -> N
 def test_rga_adversary_crafts_with_the_rga_backward(monkeypatch) -> None:
     used = []
     rga = gradients.GRADIENT_MODES["rga"]
-    spy = dataclasses.replace(rga, make=lambda m, **p: used.append(p) or rga.make(m, **p))
+    spy = dataclasses.replace(  # with make's signature, which the parameters are checked on
+        rga, make=functools.wraps(rga.make)(lambda m, **p: used.append(p) or rga.make(m, **p))
+    )
     monkeypatch.setitem(gradients.GRADIENT_MODES, "rga", spy)
     model, (x, y) = tiny_snn(), batch()
     torch.manual_seed(3)
