@@ -58,7 +58,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import AttackSettings, AttackSpec, DataSettings, JobSettings
+from snnattack.settings import PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
 
 BOXES = ("white", "black")
@@ -135,6 +135,7 @@ def job_config(
         )
     boxes = _listed("boxes", boxes, BOXES)
     args = [
+        f"model.name={PASSED}",  # the model is the caller's: no architecture of the config's
         f"eps={_override(eps)}",
         f"method=[{','.join(methods)}]",
         f"attack={grad_mode}",
@@ -186,12 +187,17 @@ def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
 def _described(model: nn.Module | None, net: SpikingNet | None, kind: str) -> dict[str, Any] | None:
     """What the record says of a model passed in (it has no training record): its kind of
     training as the config names it (``train.kind``, as a ``model=external`` job's record
-    does), its class, and the neurons of ``net``, the network the attacks run (the adapted one
-    for another library): each LIF's λ, θ and reset, which the config's ``lambda`` and
-    ``reset`` do not describe."""
+    does), its class, its architecture (a zoo model's name, else its class's: the config's
+    ``model.name`` is ``passed``), and the neurons of ``net``, the network the attacks run (the
+    adapted one for another library): each LIF's λ, θ and reset, which the config's
+    ``lambda`` and ``reset`` do not describe."""
     if model is None:
         return None
-    described = {"kind": kind, "class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    described = {
+        "kind": kind,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "architecture": getattr(model, "architecture", None) or type(model).__qualname__,
+    }
     return described if net is None else {**described, "neurons": lif_settings(net)}
 
 

@@ -14,6 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+# model.name of a network passed to the Python API (snnattack.evaluate, attack, benchmark):
+# built by its caller, never here; its record's models.target says what it is (class, neurons)
+PASSED = "passed"
+
 
 class Frozen(Mapping):
     """A read-only mapping (a config block inside the settings): no item can be set or

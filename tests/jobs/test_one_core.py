@@ -30,6 +30,9 @@ DIFFERENT = {
     "config.checkpoint": "the job names the file it read; the API was handed the model",
     "result_spec.checkpoint": "the same path, in the config without its cosmetic keys",
     "config.store.dir": "the job's checkpoint store, a path (the API reads none)",
+    "config.model.name": "the job's architecture; the API's config names none (passed), its "
+    "record's models.target does (digits_net, as the job's rows say: compared below)",
+    "result_spec.model.name": "the same, in the config without its cosmetic keys",
 }
 
 
@@ -86,6 +89,7 @@ def test_a_job_and_the_api_give_the_same_record_of_the_same_model(
     ).to_json()
     assert explained(differences(job, api)) - set(TIMES) == set(DIFFERENT)
     assert api["models"]["target"]["kind"] == job["models"]["target"]["kind"]
+    assert api["models"]["target"]["architecture"] == job["config"]["model"]["name"]
     assert api["results"][0]["target_kind"] == job["results"][0]["target_kind"] == "stbp"
     assert [r["asr"] for r in api["results"]] > [0, 0]  # rows that mean something
     assert api["config"]["attack"]["fold_bn"] is fold_bn and api["config"]["compile"] is compiled

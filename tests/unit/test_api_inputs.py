@@ -385,6 +385,13 @@ CASES = [
         "overrides=['backend=torch'] sets backend, which the model passed holds itself",
         "or a job: python run.py backend=torch",
     ),
+    (  # the model is the one passed: the config names no architecture
+        "an architecture in attack's overrides",
+        attack(overrides=lambda m, x, y: ["model=vgg11"]),
+        UserError,
+        "overrides=['model=vgg11'] sets model, which the model passed holds itself",
+        "or a job: python run.py model=vgg11",
+    ),
     (
         "the model's T in evaluate's overrides",
         evaluate(overrides=["T=8"]),

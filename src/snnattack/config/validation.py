@@ -32,6 +32,7 @@ from snnattack.config.keys import check_keys
 from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError
+from snnattack.settings import PASSED
 from snnattack.values import CHECKS, NOTES, RULES, Rule
 
 __all__ = [
@@ -89,6 +90,16 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
         ) from None
 
 
+def _refuse_passed(resolved: dict[str, Any]) -> None:
+    """Refuses a job whose ``model.name`` is the Python API's name of a network passed to it."""
+    if resolved["model"]["name"] == PASSED:
+        raise ConfigError(
+            f"model.name={PASSED} stands for a network passed to the Python API "
+            "(snnattack.evaluate, attack), which a job does not have; accepted: model=<a model "
+            "of models/, e.g. digits_net or vgg11>, or model=external (a network of your code)"
+        )
+
+
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
@@ -107,6 +118,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)
     if output_dir is not None:
+        _refuse_passed(resolved)
         data_files(resolved)
         writable(Path(output_dir), "the output folder")
         writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from snnattack.records.results import AttackRow, own_setting
+from snnattack.records.results import AttackRow, own_architecture, own_setting
 from snnattack.settings import ModelSettings
 
 
@@ -17,7 +17,7 @@ def with_kinds(
     """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
     (white box: the target's; black box: the source's). λ is the model's own where its record
     lists its neurons (``model=external``, a model passed to the API: the config's ``lambda``
-    is unused there)."""
+    is unused there), and so is the architecture of a model passed to the API."""
     out = []
     for r in rows:
         model = crafting[r.box]
@@ -27,7 +27,7 @@ def with_kinds(
                 r,
                 target_kind=target["kind"],
                 source_kind=record["kind"],
-                source_model=model.name,
+                source_model=own_architecture(record, model.name),
                 source_lambda=own_setting(record, "lambda", model.tree["lambda"]),
                 source_T=model.tree["T"],
             )

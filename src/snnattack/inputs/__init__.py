@@ -485,9 +485,10 @@ def _same_data(data: Any, val_data: Any) -> bool:
     ) and all(torch.equal(a, b) for a, b in both)
 
 
-# what a model passed to the API holds itself: its T, its neurons' λ, θ and reset, and how its
-# layers run (same values: snnattack.snn.backend, snnattack.snn.neurons.LIF's impl)
-MODEL_KEYS = ("T", "lambda", "theta", "reset", "backend", "neuron_impl")
+# what a model passed to the API holds itself: its architecture, its T, its neurons' λ, θ and
+# reset, and how its layers run (same values: snnattack.snn.backend, snnattack.snn.neurons.LIF's
+# impl)
+MODEL_KEYS = ("model", "model.name", "T", "lambda", "theta", "reset", "backend", "neuron_impl")
 
 
 def check_model_keys(overrides: Any) -> None:

@@ -33,12 +33,13 @@ from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
-from snnattack.settings import thaw
+from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder
 from snnattack.values import declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
-declare({"model.name": one_of(*MODELS, EXTERNAL)})  # a model of models/, or the factory's
+# a model of models/, the factory's, or one passed to the API
+declare({"model.name": one_of(*MODELS, EXTERNAL, PASSED)})
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
 FACTORY = "model.factory._target_"  # the key that names the factory, in messages
 

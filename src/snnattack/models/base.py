@@ -40,6 +40,7 @@ class SpikingNet(nn.Module):
         quantize: nn.Module | None = None,
     ) -> None:
         super().__init__()
+        self.architecture: str | None = None  # its name in the zoo, where it was built from one
         self.quantize = quantize if quantize is not None else nn.Identity()
         self.normalize = normalize if normalize is not None else nn.Identity()
         self.encoder = encoder

@@ -80,4 +80,5 @@ def build(
     body = MODELS[name](num_classes=num_classes, in_channels=in_channels, neuron=neuron)
     quantize = Quantize(levels) if levels is not None else None
     net = SpikingNet(build_encoder(encoding, T), body, normalize, quantize)
+    net.architecture = name
     return set_backend(net, backend)

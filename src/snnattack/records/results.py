@@ -26,6 +26,7 @@ from rich.table import Table
 from snnattack.errors import UserError
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.records.files import write_atomic
+from snnattack.settings import PASSED
 
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
@@ -157,6 +158,11 @@ class JobRecord:
         ``model=external`` holds whatever the config's ``lambda`` says."""
         return own_setting(self.models.get("target") or {}, key, self.config.get(key))
 
+    def architecture(self) -> str | None:
+        """The target's architecture (:func:`own_architecture`)."""
+        configured = (self.config.get("model") or {}).get("name")
+        return own_architecture(self.models.get("target") or {}, configured)
+
     def title(self) -> str:
         """One line naming the setting and the clean accuracy; the neurons are the target's
         own (``models.target.neurons``) where the record has them, else the config's."""
@@ -168,9 +174,16 @@ class JobRecord:
             else f"λ={cfg['lambda']} reset={cfg['reset']}"
         )
         return (
-            f"{cfg['dataset']['name']} / {cfg['model']['name']}  T={cfg['T']} "
+            f"{cfg['dataset']['name']} / {self.architecture()}  T={cfg['T']} "
             f"{neurons}  clean acc {self.clean_acc:.2f}%"
         )
+
+
+def own_architecture(model: dict[str, Any], configured: str | None) -> str | None:
+    """A model's architecture: the ``configured`` ``model.name``, or for a network passed to
+    the Python API (``passed``) the one its record names (a zoo model's name, else its
+    class's)."""
+    return model.get("architecture", configured) if configured == PASSED else configured
 
 
 def own_setting(model: dict[str, Any], key: str, configured: Any) -> Any:

@@ -64,13 +64,12 @@ class Job:
 
     def setting(self, key: str) -> Any:
         """A standard column's value from the config (``None`` if absent), λ and reset as the
-        target ran them (:meth:`~snnattack.records.results.JobRecord.setting`)."""
+        target ran them (:meth:`~snnattack.records.results.JobRecord.setting`), the model a
+        network passed to the API is (:meth:`~snnattack.records.results.JobRecord.architecture`)."""
         cfg = self.config
-        nested = {
-            "dataset": ("dataset", "name"),
-            "model": ("model", "name"),
-            "grad_mode": ("attack", "grad_mode"),
-        }
+        if key == "model":
+            return self.record.architecture()
+        nested = {"dataset": ("dataset", "name"), "grad_mode": ("attack", "grad_mode")}
         if key in nested:
             outer, inner = nested[key]
             return (cfg.get(outer) or {}).get(inner)

@@ -18,7 +18,7 @@ import torch
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.universal import fits
 from snnattack.errors import ConfigError
-from snnattack.interop.external import is_external
+from snnattack.models import MODELS
 from snnattack.models.shapes import outputs_per_step
 from snnattack.process.distributed import local_rank
 from snnattack.training.base import STRATEGIES
@@ -69,8 +69,8 @@ def _fits_in_memory(resolved: dict[str, Any]) -> None:
     checks = resolved.get("checks")
     if not checks or not checks["memory"] or "image_size" not in resolved["dataset"]:
         return
-    if is_external(resolved):  # the factory's layers are not known before it runs
-        return
+    if resolved["model"]["name"] not in MODELS:  # the factory's or the caller's network:
+        return  # its layers are not known before it runs
     per_step = outputs_per_step(resolved, resolved["model"]["name"])
     free, where = _free_memory(resolved)
     for key, batch, factor in _batches(resolved):

@@ -594,6 +594,14 @@ def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
     writable(tmp_path / "new" / "models", "store.dir", must_exist=False)  # can be created
 
 
+def test_the_apis_name_of_a_passed_network_is_refused_in_a_job(tmp_path: Path) -> None:
+    cfg = compose("model.name=passed")
+    assert validate(cfg) == ()  # the API's config: the caller's network, no architecture
+    with pytest.raises(ConfigError, match="^model.name=passed stands for a network passed to"):
+        validate(cfg, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_read_only_output_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(
         "snnattack.config.preflight.os.access", lambda path, mode: Path(path) != tmp_path

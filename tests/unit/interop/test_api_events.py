@@ -62,6 +62,44 @@ def test_sda_on_a_spikingjelly_network_flips_bits_of_its_event_frames() -> None:
     assert torch.equal(changed, fooled)  # a success is an example that fools the user's own net
 
 
+def sensor_net(channels: int, side: int) -> nn.Module:
+    """A spikingjelly conv network on frames of ``channels`` x ``side`` x ``side``, spiking."""
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(channels, 4, 3, padding=1),
+        neuron.LIFNode(v_threshold=0.2),
+        layer.AdaptiveAvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(16, 10),
+    )
+    functional.set_step_mode(net, "m")
+    return net.eval()
+
+
+@pytest.mark.parametrize(
+    ("dataset", "channels", "side"), [("nmnist", 2, 34), ("dvs_gesture", 2, 128)]
+)
+def test_a_users_network_on_a_sensor_of_another_size_is_attacked_and_recorded_as_passed(
+    dataset: str, channels: int, side: int
+) -> None:
+    """The config's own architecture (digits_net, 8x8) is no model of the call: a network
+    passed on 34x34 or 128x128 frames is attacked, and its record names its class."""
+    net, g = sensor_net(channels, side), torch.Generator().manual_seed(0)
+    x = (torch.rand(2, 4, channels, side, side, generator=g) < 0.3).float()
+    y = torch.tensor([0, 1])
+    adv = snnattack.attack(net, x, y, "sda", T=4, overrides=[f"dataset={dataset}"], n_iter=2)
+    assert adv.shape == x.shape
+    record = snnattack.evaluate(
+        net, (x, y), methods="sda", T=4, masking=False, progress=False,
+        overrides=[f"dataset={dataset}", "method.sda.n_iter=2"],
+    )  # fmt: skip
+    assert record.config["model"]["name"] == "passed"
+    assert record.architecture() == "Sequential"
+    assert record.title().startswith(f"{dataset} / Sequential  T=4 ")
+
+
 @pytest.mark.parametrize(
     ("data", "kwargs", "message"),
     [

@@ -348,3 +348,20 @@ def test_a_models_own_neurons_set_its_lambda_and_reset_columns_not_the_unused_co
     assert table.columns[0] == "λ" and "reset = soft" in table.settings
     # λ per job; "–" where the layers differ (the record's title names each layer's)
     assert [row[0] for row in table.rows] == ["0.5", "0.9", "–", "1"]  # "1": the paper's row
+
+
+def test_a_network_passed_to_the_api_is_named_by_its_class_in_the_model_column(
+    tmp_path: Path,
+) -> None:
+    # its record's config says model.name=passed: the caller's network, of no config's
+    # architecture; its models.target names it (a zoo model's name, else its class's)
+    for i, (name, own) in enumerate([("passed", "CSNN"), ("digits_net", None)]):
+        folder = tmp_path / "sweep" / str(i)
+        target = {"kind": "stbp", **({"architecture": own} if own else {})}
+        hand_made_job(folder, i, "stbp", 80.0, models={"target": target})
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["model"]["name"] = name
+        (folder / "metrics.json").write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        assert [r["model"] for r in csv.DictReader(f)] == ["CSNN", "digits_net"]
