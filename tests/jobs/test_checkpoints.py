@@ -144,8 +144,16 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
     with pytest.raises(CheckpointError, match=r"missing key 'body\.0\.module\.weight'"):
         load_model_file(tmp_path / "x.pt", digits)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"checkpoint=.*junk\.pt is missing, corrupt"):
+    with pytest.raises(CheckpointError, match=r"checkpoint=.*junk\.pt is missing, corrupt") as err:
         load_model_file(tmp_path / "junk.pt", digits)
+    assert str(err.value).endswith(
+        "accepted: a model file saved by torch.save (a store "
+        "model.pt, a Lightning .ckpt or a state dict), whole"
+    )
+    torch.save(digits.state_dict(), tmp_path / "whole.pt")  # cut short, as a copy stopped
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"cut\.pt is missing, corrupt or unreadable \("):
+        load_model_file(tmp_path / "cut.pt", digits)
 
 
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(

@@ -200,13 +200,35 @@ def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
 
 def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
     """Refuses the first key of a composed config that the schema does not know, or whose
-    value replaced a dict of the schema."""
+    value replaced a dict of the schema, or a key of the root config that an override
+    removed (``~T``)."""
     for key, value in _walk(tree, ""):
         if not is_known(key, conf_dir):
             raise unknown_key_error(key, value, conf_dir)
         problem = _not_a_dict(key, value, conf_dir)
         if problem is not None:
             raise problem
+    for key, default in _root(conf_dir).items():
+        *outer, last = key.split(".")
+        node: Any = tree
+        for part in outer:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last not in node:
+            shown = "{...}" if isinstance(default, dict) else default
+            raise ConfigError(
+                f"{key} is missing (an override removed it: ~{key}); accepted: {key} with a "
+                f"value (its default: {shown}), which every job reads"
+            )
+
+
+@cache
+def _root(conf_dir: Path) -> dict[str, Any]:
+    """Every dotted key of the root config's own tree (``config.yaml``, not its groups'), with
+    its default."""
+    tree = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"), resolve=False)
+    tree.pop("defaults", None)
+    tree.pop(HYDRA, None)
+    return dict(_walk(tree, ""))
 
 
 def _walk(tree: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:

@@ -11,11 +11,13 @@ The memory for the activations is checked beside the passes a job runs
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.plugins import environments as env
 
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
@@ -26,7 +28,26 @@ from snnattack.values import CHECKS, is_int
 def _devices_exist(resolved: dict[str, Any]) -> None:
     trainer = resolved["trainer"]
     devices = trainer.get("devices")
-    if trainer.get("accelerator") in ("gpu", "cuda"):
+    accelerator = trainer.get("accelerator")
+    if accelerator == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            "trainer.accelerator=mps but this machine has no Apple GPU (MPS) for torch; "
+            "accepted: trainer=cpu or trainer=default (auto)"
+        )
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError(
+            "trainer.accelerator=tpu needs torch_xla, which is not installed; accepted: "
+            "trainer=cpu or trainer=default (auto), or a TPU machine with torch_xla"
+        )
+    nodes = trainer.get("num_nodes") or 1
+    if is_int(nodes) and nodes > 1 and not _cluster():
+        raise ConfigError(
+            f"trainer.num_nodes={nodes} but this process was not started on several machines "
+            "(no SLURM, torchrun or LSF job, no NODE_RANK): it would wait for the others "
+            "forever; accepted: trainer.num_nodes=1, or a launch on the cluster "
+            "(hydra/launcher=submitit_slurm, docs/running.md)"
+        )
+    if accelerator in ("gpu", "cuda"):
         have = torch.cuda.device_count()
         if have == 0:
             raise ConfigError(
@@ -38,6 +59,12 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
                 f"trainer.devices={devices} is more than this machine's {have} "
                 f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)"
             )
+
+
+def _cluster() -> bool:
+    """Whether this process runs in a job of several machines that Lightning detects."""
+    found = (env.SLURMEnvironment, env.TorchElasticEnvironment, env.LSFEnvironment)
+    return "NODE_RANK" in os.environ or any(e.detect() for e in found)
 
 
 MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a model file

@@ -86,7 +86,7 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
         first = str(err).strip().splitlines()[0]
         raise ConfigError(
             f"{key} cannot be resolved ({first}); accepted: a value or an "
-            "interpolation that resolves, e.g. ${{oc.env:NAME,default}}"
+            "interpolation that resolves, e.g. ${oc.env:NAME,default}"
         ) from None
 
 

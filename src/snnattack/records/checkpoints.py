@@ -231,8 +231,11 @@ def load_model_file(
     except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
+        first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
         raise CheckpointError(
-            f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__})"
+            f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__}"
+            f"{': ' + first if first else ''}); accepted: a model file saved by torch.save (a "
+            "store model.pt, a Lightning .ckpt or a state dict), whole"
         ) from None
     require_finite(
         payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"

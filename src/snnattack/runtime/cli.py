@@ -60,6 +60,8 @@ def _names(value: object) -> list[str]:
         return [n for v in value.list for n in _names(v)]
     if isinstance(value, list):
         return [n for v in value for n in _names(v)]
+    if value is None:
+        return ["null"]
     return [value] if isinstance(value, str) else []
 
 
@@ -195,7 +197,12 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
             continue
         choices = group_choices(group)
         for name in _names(override.value()):
-            if name not in choices and name != "null":
+            if name == "null":  # Hydra takes none: a group is chosen, or left to its default
+                raise ConfigError(
+                    f"{override.key_or_group}=null names no choice; accepted: "
+                    f"{', '.join(choices)}, or no {override.key_or_group}= (its default)"
+                )
+            if name not in choices:
                 hint = _hint(override.key_or_group, name, choices)
                 raise ConfigError(
                     f"{override.key_or_group}={name} is unknown{hint}; "

@@ -460,6 +460,14 @@ BAD = [
         "dataset=digits_events method=[gsattack] +method.gsattack.recordings=1",
         "unknown key 'method.gsattack.recordings'",
     ),
+    # a key of the root config removed: one line, never a KeyError in a later check
+    ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
+    ("~store.dir", "store.dir is missing (an override removed it: ~store.dir)"),
+    ("~store", "store is missing (an override removed it: ~store)"),
+    (  # the example is Hydra's own syntax, not an f-string's escape
+        "T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}",
+        "T cannot be resolved (",
+    ),
 ]
 
 
@@ -472,6 +480,56 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     line = str(err.value)
     assert line.startswith(message)
     assert "\n" not in line and "accepted: " in line
+
+
+def test_an_unresolvable_interpolation_shows_hydras_syntax() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(compose("T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}"))
+    assert str(err.value).endswith("e.g. ${oc.env:NAME,default}")
+
+
+# (the override, the machine it runs on, the start of the line)
+MACHINES = [
+    ("trainer.accelerator=tpu", {}, "trainer.accelerator=tpu needs torch_xla"),
+    ("trainer.accelerator=mps", {}, "trainer.accelerator=mps but this machine has no Apple GPU"),
+    ("trainer.num_nodes=2", {}, "trainer.num_nodes=2 but this process was not started on"),
+    ("trainer.num_nodes=2", {"NODE_RANK": "0"}, None),  # a manual launch on several machines
+    ("trainer.num_nodes=2", {"SLURM_NTASKS": "2", "SLURM_JOB_NAME": "job"}, None),
+]
+
+
+@pytest.mark.parametrize(("override", "env", "start"), MACHINES)
+def test_an_accelerator_or_nodes_this_machine_lacks_are_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, override: str, env: dict[str, str], start: str | None
+) -> None:
+    """Lightning would raise its own traceback (tpu, mps) or wait forever for the other
+    machines, deaf to SIGTERM (num_nodes)."""
+    import importlib.util
+
+    import torch
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "torch_xla" else find_spec(n, *a)
+    )
+    for name in ("NODE_RANK", "SLURM_NTASKS", "SLURM_JOB_NAME", "TORCHELASTIC_RUN_ID", "LSB_JOBID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if start is None:
+        validate(compose(override))
+        return
+    with pytest.raises(ConfigError) as err:
+        validate(compose(override))
+    assert str(err.value).startswith(start) and "accepted: " in str(err.value)
+
+
+@pytest.mark.parametrize("group", ["model", "experiment", "analysis"])
+def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
+    """Hydra would raise its ValueError: a group override must be a string or a list."""
+    with pytest.raises(ConfigError, match=f"^{group}=null names no choice; accepted: "):
+        check_group_choices([f"{group}=null"], CONF)
 
 
 @pytest.mark.parametrize(
