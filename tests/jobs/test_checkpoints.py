@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUICK
+from harness import QUICK, compose
 
 from snnattack.errors import CheckpointError
 from snnattack.models import build
 from snnattack.models.reference import namings
 from snnattack.records.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
+from snnattack.training.parse import model_settings
+from snnattack.training.trained import load_from_file
 
 # The reference code's module names (putshua/SNN_attack_RGA, models/VGG.py and ResNet.py)
 REF_VGG11 = [[64, "A"], [128, 256, "A"], [512, 512, 512, "A"], [512, 512], []]
@@ -173,3 +175,12 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
         "error: checkpoint='/nonexistent/model.pt' is not a file; accepted: null or the path of "
         "a model file (a store model.pt, a Lightning .ckpt or a reference state dict)"
     )
+    # the store file's neurons are its record's: attacked as another model, it is refused
+    with pytest.raises(CheckpointError) as err:  # the job's load, before any work
+        load_from_file(model_settings(compose(*quick, "lambda=0.5", "T=8")), str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained with T=4, lambda=1.0 (its record's spec.neuron), "
+        "but the config runs it with T=8, lambda=0.5; accepted: T=4 lambda=1.0, the file's (a "
+        "longer simulation at attack time: attack.time_extension)"
+    )
+    load_from_file(model_settings(compose(*quick)), str(model_file))  # as it was trained

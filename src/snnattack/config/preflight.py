@@ -21,7 +21,7 @@ from lightning.fabric.plugins import environments as env
 
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
-from snnattack.values import CHECKS, is_int
+from snnattack.values import CHECKS, NOTES, is_int
 
 
 @CHECKS.register("devices_exist", order=18)
@@ -83,6 +83,18 @@ def _model_files_exist(resolved: dict[str, Any]) -> None:
                 "model file (a store model.pt, a Lightning .ckpt or a reference "
                 "state dict)"
             )
+
+
+@NOTES.register("model_files")
+def _model_file_notes(resolved: dict[str, Any]) -> list[str]:
+    """A ``source_checkpoint`` that no row reads (no black box), one line."""
+    path = resolved.get("source_checkpoint")
+    if path is None or "black" in resolved["boxes"]:
+        return []
+    return [
+        f"source_checkpoint={path} is read by black-box rows only, and boxes={resolved['boxes']} "
+        "has none: the file is not read"
+    ]
 
 
 def device_exists(key: str, device: str) -> None:

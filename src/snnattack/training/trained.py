@@ -5,12 +5,14 @@ from a model file (``checkpoint=``). The copies the attacks run are the evaluati
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 from torch import nn
 
+from snnattack.errors import CheckpointError
 from snnattack.interop.external import (
     check_external,
     external_model,
@@ -105,7 +107,23 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     else:
         net = build_model(model)
         record = load_model_file(path, net, key, namings(model.name, net))
+        _check_trained_as(record, model.tree, f"{key}={path}")
     return net.eval(), {**record, "kind": model.kind}
+
+
+def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
+    """Refuses a store file whose training record ran its neurons otherwise (``spec.neuron``:
+    T, λ, θ, reset) than the config ``tree`` would run them: its weights would be attacked as
+    another model, and the results labelled with settings it never had."""
+    trained = (record.get("spec") or {}).get("neuron") or {}
+    differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
+    if differ:
+        theirs, ours = ([f"{k}={values[k]}" for k in differ] for values in (trained, tree))
+        raise CheckpointError(
+            f"{where} was trained with {', '.join(theirs)} (its record's spec.neuron), but the "
+            f"config runs it with {', '.join(ours)}; accepted: {' '.join(theirs)}, the file's "
+            "(a longer simulation at attack time: attack.time_extension)"
+        )
 
 
 def built_models(model: ModelSettings) -> Built:

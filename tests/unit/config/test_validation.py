@@ -613,6 +613,20 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
 
 
+def test_a_source_file_without_a_black_box_is_noted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "source.pt"
+    source.write_bytes(b"")  # read only by a black-box row, so not here
+    cfg = compose(f"source_checkpoint={source}", "boxes=[white]")
+    with caplog.at_level(logging.WARNING, logger="snnattack.config"):
+        assert validate(cfg) == (
+            f"source_checkpoint={source} is read by black-box rows only, and boxes=['white'] "
+            "has none: the file is not read",
+        )
+    assert len(caplog.records) == 1
+
+
 def test_a_setting_every_job_can_use_has_no_note() -> None:
     cfg = compose(
         "attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"
