@@ -35,6 +35,9 @@ def job(cfg: DictConfig) -> None:
     output_dir = Path(hydra_cfg.runtime.output_dir)
     with closing_runs():
         try:
+            if hydra_cfg.mode != RunMode.MULTIRUN:
+                swept = list(hydra_cfg.sweeper.get("params") or {})
+                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, swept, hydra_cfg.overrides.task)
             with sigterm_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
@@ -51,6 +54,21 @@ def job(cfg: DictConfig) -> None:
         except Preempted as stop:
             print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
             raise SystemExit(143) from None
+
+
+def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) -> None:
+    """Refuses the config ``name`` of a sweep (its ``hydra.sweeper.params`` keys ``swept``:
+    ``experiments/``) run without ``-m`` unless its command-line ``overrides`` set every key it
+    sweeps: it would run one job at their defaults, not the sweep."""
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    unset = [key for key in swept if key not in given]
+    if unset:
+        raise UserError(
+            f"-cn {name} is a sweep (hydra.sweeper.params: {', '.join(swept)}), run without -m "
+            f"and without {', '.join(unset)}: it would run one job at their defaults; accepted: "
+            f"python run.py -m -cd experiments -cn {name} (the sweep), or one value of each "
+            f"({', '.join(f'{k}=...' for k in unset)})"
+        )
 
 
 def main() -> None:

@@ -759,8 +759,15 @@ THROUGH_RUN_PY = [
         "method.pgd=[1]",
         "error: method.pgd=[1] cannot replace a dict (Cannot merge DictConfig with ListConfig)",
     ),
-    (  # an experiment's settings of a method the override drops
-        f"-cd {EXPERIMENTS} -cn digits_reliable_eval method=[apgd,sapgd,ensemble]",
+    (  # a sweep's config without -m: it would run one job at the swept keys' defaults
+        f"-cd {EXPERIMENTS} -cn digits_reliable_eval",
+        "error: -cn digits_reliable_eval is a sweep (hydra.sweeper.params: attack), run without "
+        "-m and without attack: it would run one job at their defaults; accepted: python run.py "
+        "-m -cd experiments -cn digits_reliable_eval (the sweep), or one value of each "
+        "(attack=...)",
+    ),
+    (  # an experiment's settings of a method the override drops (one job of the sweep)
+        f"-cd {EXPERIMENTS} -cn digits_reliable_eval attack=stbp method=[apgd,sapgd,ensemble]",
         "error: method.pgd sets steps of pgd, which is not in method=[apgd,sapgd,ensemble]; "
         "accepted: add pgd to method=[...], or drop its settings with '~method.pgd'",
     ),
