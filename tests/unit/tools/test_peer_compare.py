@@ -97,7 +97,7 @@ def test_the_timed_report_a_gpu_gets_runs_every_part_on_tiny_sizes(
     wrapped = UserWrapped(body, args.T)
     x, y = torch.rand(2, 3, 8, 8), torch.tensor([1, 7])
     calibrate_batchnorm(wrapped, x)
-    contenders = pc.attacks(body, wrapped, x, y, args.T, args.seed)
+    contenders = pc.attacks(body, wrapped, x, y, args)
     parts = {
         "spikingjelly": "2.0.0",
         "attacks": pc.measure_attacks(contenders, args, device, wrapped, y, timed=True),

@@ -265,7 +265,8 @@ def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
 
 @pytest.mark.slow
 def test_cifar_conversion_file_converts_vgg11_and_attacks_on_fixtures(tmp_path: Path) -> None:
-    metrics = run_on_cifar_fixtures(tmp_path, "table1_conversion_cifar10_vgg11")
+    # one job of the file's sweep over T (a sweep run without -m names each swept key)
+    metrics = run_on_cifar_fixtures(tmp_path, "table1_conversion_cifar10_vgg11", "T=16")
     assert metrics["config"]["T"] == 16 and metrics["config"]["reset"] == "soft"
     assert metrics["models"]["target"]["kind"] == "conversion"
     assert len(metrics["models"]["target"]["scales"]) == 10  # VGG-11: 8 conv + 2 hidden
