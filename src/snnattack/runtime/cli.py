@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
@@ -40,6 +41,8 @@ HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job 
 _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
+# Hydra's struct error for a method's parameter that its config does not set
+_METHOD_PARAM = re.compile(r"Could not override 'method\.([^.']+)\.([^.']+)'")
 
 
 def one_line(err: BaseException) -> str:
@@ -244,9 +247,39 @@ def _form_line(err: HydraException) -> str | None:
     return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
 
 
-def _hydra_line(err: HydraException) -> str:
+def _method_param_line(err: HydraException, conf_dir: Path) -> str | None:
+    """``method.<key>.<param>=value`` without ``+`` where the method's config does not set
+    ``param``, in the job's own words (Hydra's advice, a ``+``, fits only a parameter that the
+    method takes): the method is not chosen, or it takes no such parameter. None for other
+    errors, and for a parameter that the method takes (Hydra's advice stands)."""
+    found = _METHOD_PARAM.search(str(err))
+    advice = re.search(r"use \+(\S+)", str(err))
+    file = conf_dir / "method" / f"{found.group(1)}.yaml" if found else None
+    if found is None or advice is None or not file.is_file():
+        return None
+    key, param = found.groups()
+    override = _overrides([advice.group(1)])[0]
+    if f"Key '{key}' is not in struct" in str(err.__cause__):
+        return (
+            f"method.{key} sets {param} of {key}, which is not in the chosen method=[...]; "
+            f"accepted: add {key} to method=[...] (python run.py --cfg job lists the chosen)"
+        )
+    from snnattack.attacks.methods.base import METHODS  # only here: it imports torch
+    from snnattack.values import params_known
+
+    name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
+    if name not in METHODS:
+        return None  # the ensemble: its components are parsed from the config
+    try:
+        params_known(f"method.{key}", {param: override.value()}, METHODS[name].make, skip=2)
+    except ConfigError as refused:
+        return str(refused)
+    return None
+
+
+def _hydra_line(err: HydraException, conf_dir: Path) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
-    form = _form_line(err)
+    form = _form_line(err) or _method_param_line(err, conf_dir)
     if form is not None:
         return form
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
@@ -315,7 +348,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except UserError as err:
         refuse(err)
     except HydraException as err:
-        print(f"error: {_hydra_line(err)}", file=sys.stderr)
+        print(f"error: {_hydra_line(err, conf_dir)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
     except ValueError as err:
         refuse(_log_file_error(err))

@@ -776,6 +776,13 @@ THROUGH_RUN_PY = [
         "error: eps={a:1} cannot replace a list (Cannot merge DictConfig with ListConfig); "
         "accepted: a list, e.g. eps=[a,b]",
     ),
+    # a method's parameter that its config does not set: Hydra would advise a '+'
+    ("method.fgsm.steps=3", "error: method.fgsm.steps=3 is unknown; accepted: no parameters"),
+    (
+        "method.bim.steps=3",
+        "error: method.bim sets steps of bim, which is not in the chosen method=[...]; accepted: "
+        "add bim to method=[...]",
+    ),
 ]
 
 
