@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
 from snnattack.runtime import cli
-from snnattack.runtime.lifecycle import record_failure, sigterm_as_preemption
+from snnattack.runtime.lifecycle import record_failure, restore_kept, sigterm_as_preemption
 
 
 def job(cfg: DictConfig) -> None:
@@ -42,6 +42,7 @@ def job(cfg: DictConfig) -> None:
                 run(cfg, output_dir)
         except UserError as err:
             if hydra_cfg.mode != RunMode.MULTIRUN:
+                restore_kept(output_dir)
                 cli.refuse(err, output_dir)
             print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
             record_failure(

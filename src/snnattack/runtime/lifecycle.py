@@ -70,6 +70,41 @@ def print_results(sweep_dir: Path) -> None:
     print_table(f"sweep {sweep_dir}", rows, stderr=True)
 
 
+class KeptRecords(Callback):
+    """Keeps what a single run's folder already holds where Hydra writes a job's record (its
+    ``.hydra/*.yaml`` and log) until the new job is accepted: Hydra writes them into
+    ``hydra.run.dir`` before the job starts, so a job refused in a finished job's folder would
+    leave that job's results beside another job's record. :func:`restore_kept` puts them
+    back."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        folder = Path(config.hydra.run.dir)
+        record = folder / config.hydra.output_subdir
+        written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
+        _KEPT.clear()
+        if folder.is_dir():
+            for path in [*written, folder / f"{config.hydra.job.name}.log", record]:
+                _KEPT[path] = path.read_bytes() if path.is_file() else path.exists()
+
+
+# what the run's folder held before Hydra wrote into it: a file's bytes, else whether it was
+_KEPT: dict[Path, bytes | bool] = {}
+
+
+def restore_kept(output_dir: Path) -> None:
+    """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were,
+    and removes those that were not there (a refused job leaves its folder as it was)."""
+    for path, before in _KEPT.items():
+        if output_dir not in path.parents:
+            continue
+        if isinstance(before, bytes):
+            path.write_bytes(before)
+        elif not before and path.is_file():
+            path.unlink()
+        elif not before and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
 class SweepSummary(Callback):
     """At the end of a multirun: all results, one line per failed job, exit code 2 if any."""
 
