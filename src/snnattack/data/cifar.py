@@ -160,11 +160,21 @@ class _CheckedFiles:
         )
 
     def _download(self, root: Path) -> None:
+        """Downloads and extracts the archive into ``root``; a failed download removes what it
+        created (the archive's part, the folders), so the next run starts as this one did."""
+        made = [p for p in (root, *root.parents) if not p.exists()]
+        archive = root / self.filename
+        partial = not archive.exists()
         try:
             download_and_extract_archive(
                 self.url, str(root), filename=self.filename, md5=self.tgz_md5
             )
         except (OSError, RuntimeError) as err:
+            if partial:
+                archive.unlink(missing_ok=True)
+            for folder in made:  # the deepest first; one that holds anything stays
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
             raise DataError(
                 f"could not download {self.title} from {self.url} into {root} ({err!r}); "
                 f"fetch {self.filename} by hand, extract it into {root} and set "

@@ -156,13 +156,17 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage):
     assert str(path) in str(info.value) and "delete it" in str(info.value)
 
 
-def test_failed_download_names_the_url(tmp_path, monkeypatch):
-    def offline(url: str, *args: object, **kwargs: object) -> None:
+def test_failed_download_names_the_url_and_leaves_nothing(tmp_path, monkeypatch):
+    def offline(url: str, root: str, filename: str, **kwargs: object) -> None:
+        Path(root).mkdir(parents=True)  # as torchvision: the folder, then part of the archive
+        (Path(root) / filename).write_bytes(b"part of the archive")
         raise URLError("no network")
 
+    (tmp_path / "kept.txt").write_text("mine")
     monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
     with pytest.raises(DataError, match="could not download CIFAR-100 from https://"):
-        _module(CIFAR100DataModule, root=str(tmp_path), download=True).prepare_data()
+        _module(CIFAR100DataModule, root=str(tmp_path / "a" / "data"), download=True).prepare_data()
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
 
 
 def test_val_size_must_leave_training_images(fake10):
