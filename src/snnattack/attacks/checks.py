@@ -213,6 +213,13 @@ def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
     out = []
+    fractions = [e for e in resolved["eps"] if 0 < e < 1]
+    if fractions:  # torchattacks' eps=8/255 given as this project's eps=8
+        out.append(
+            f"eps={fractions[0]} is {fractions[0]}/255 = {fractions[0] / 255:.2g} of the "
+            f"pixel range (eps is in 1/255 units, eps=8 is 8/255); {fractions[0]} of the range "
+            f"is eps={fractions[0] * 255:.4g}"
+        )
     attack = resolved["attack"]
     mode = attack["grad_mode"]
     if (attack.get("tune") or {}).get("enabled") and not tunable(mode):

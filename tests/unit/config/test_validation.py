@@ -601,6 +601,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "attack.steps_curve=[5, 50]: the counts above method.pgd.steps=7 are left out of "
             "its curve",
         ),
+        (  # torchattacks' eps=8/255 given as this project's eps=8
+            "eps=[0,0.03,8]",
+            "eps=0.03 is 0.03/255 = 0.00012 of the pixel range (eps is in 1/255 units, eps=8 is "
+            "8/255); 0.03 of the range is eps=7.65",
+        ),
     ],
 )
 def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
