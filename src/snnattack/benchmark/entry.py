@@ -177,7 +177,7 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
             "name": str(block["name"]),
             "paper": block.get("paper"),
             "venue": block.get("venue"),
-            "architecture": target.get("class") or target.get("factory") or cfg["model"]["name"],
+            "architecture": target.get("factory") or record.architecture(),
             "T": int(cfg["T"]),
             "training": str(block.get("training") or training_of(target)),
             "parameters": target.get("parameters"),
