@@ -173,6 +173,50 @@ def _option(argv: list[str], short: str, long: str) -> str | None:
     return None
 
 
+def check_argument_form(argv: list[str]) -> None:
+    """Refuses arguments that Hydra would not read as its options and overrides: an unknown
+    option (argparse's usage block, before), an override split by spaces (``lambda = 0.5``,
+    which ran ``lambda=`` or named ``=`` a config) and a key without a value."""
+    from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
+
+    parser = get_args_parser()
+
+    def refused(message: str) -> NoReturn:
+        raise ConfigError(
+            f"{message}; accepted: the options that python run.py --help lists (-m, -cd DIR, "
+            "-cn NAME, --cfg job, ...) and key=value overrides"
+        )
+
+    parser.error = refused  # type: ignore[method-assign]
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and all("=" in a or a[0] in "~+" for a in unknown):
+        raise ConfigError(
+            f"{' '.join(unknown)} come after an option that follows other overrides (Hydra reads "
+            "one run of overrides); accepted: the options first, then every key=value"
+        )
+    if unknown:
+        refused(f"unrecognized arguments: {' '.join(unknown)}")
+    words = list(args.overrides)
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        pieces = None
+        if word.startswith("=") and i:
+            pieces = words[i - 1 : i + 1 + (word == "=" and "=" not in after)]
+        elif word.endswith("=") and after and "=" not in after and after[0] not in "~+":
+            pieces = [word, after]
+        elif "=" not in word and not word.startswith("~") and not after.startswith("="):
+            raise ConfigError(
+                f"{word} has no value; accepted: {word}=<value> (python run.py --cfg job lists "
+                f"the keys), or ~{word} to remove it"
+            )
+        if pieces:
+            raise ConfigError(
+                f"'{' '.join(pieces)}' is one override split by spaces; accepted: "
+                f"{''.join(pieces)} (key=value as one argument; quoted where the value holds "
+                "spaces: 'key=a b')"
+            )
+
+
 def check_config_name(argv: list[str], conf_dir: Path) -> None:
     """Refuses a ``-cn NAME`` with no ``NAME.yaml`` in the ``-cd`` folder nor in ``conf_dir``,
     naming the configs of the folder (a benchmark's protocols, the sweeps of
@@ -340,6 +384,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     try:
         schema(conf_dir)  # a conf/ folder without its files is refused before Hydra reads it
         sys.argv[1:] = canonical(sys.argv[1:])
+        check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)

@@ -14,6 +14,7 @@ from snnattack.attacks.grids import grid, grid_values
 from snnattack.config.validation import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
 from snnattack.runtime.cli import (
+    check_argument_form,
     check_config_name,
     check_group_choices,
     discard_job_folder,
@@ -835,6 +836,51 @@ def test_a_job_refused_in_a_folder_that_holds_files_leaves_them_as_they_were(
     after = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in folder.iterdir()) == sorted({n.split("/")[0] for n in before})
+
+
+SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one argument"
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
+        ("lambda = 0.5", f"'lambda = 0.5' {SPLIT}"),  # once: '=' named a config
+        ("lambda= 0.5", f"'lambda= 0.5' {SPLIT}"),  # once: lambda='' refused, 0.5 ignored
+        ("lambda =0.5", f"'lambda =0.5' {SPLIT}"),
+        ("-m T=4 lambda", "lambda has no value; accepted: lambda=<value> (python run.py"),
+        ("--foo", "unrecognized arguments: --foo; accepted: the options that python run.py"),
+        ("--cfg jobb", "argument --cfg/-c: invalid choice: 'jobb' (choose from 'job', 'hydra'"),
+        (  # argparse reads one run of positional arguments
+            "T=4 --cfg job lambda=0.5",
+            "lambda=0.5 come after an option that follows other overrides",
+        ),
+    ],
+)
+def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_argument_form(argv.split())
+    assert str(err.value).startswith(line) and "accepted: " in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "-m attack=rga,stbp lambda=0.5,0.9",
+        "--cfg job T=4 ~store.dir +seed=1 logger.wandb.tags= hydra/launcher=parallel",
+        "-cd experiments -cn digits_table2 --info defaults",
+    ],
+)
+def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
+    check_argument_form(argv.split())
+
+
+def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
+    proc = cli("--foo")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: unrecognized arguments: --foo; accepted: the options that python run.py --help "
+        "lists (-m, -cd DIR, -cn NAME, --cfg job, ...) and key=value overrides"
+    ]
 
 
 @pytest.mark.parametrize(
