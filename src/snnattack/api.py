@@ -67,7 +67,9 @@ Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (str
 
 
 def _override(value: Any) -> str:
-    """``value`` as a Hydra override's right-hand side."""
+    """``value`` as a Hydra override's right-hand side (a 0-d tensor or array: its number)."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
@@ -134,6 +136,12 @@ def job_config(
             f"grad_mode={grad_mode}'s parameters (conf/attack/{grad_mode}.yaml, attack.params)"
         )
     boxes = _listed("boxes", boxes, BOXES)
+    radii = list(eps) if isinstance(eps, list | tuple) else [eps]
+    if any(isinstance(r, str) or getattr(r, "ndim", 0) != 0 for r in radii):
+        raise UserError(
+            f"eps={eps!r} is not a number or a list of numbers; accepted: radii in 1/255 units, "
+            "e.g. eps=8 or eps=[8, 16]"
+        )
     args = [
         f"model.name={PASSED}",  # the model is the caller's: no architecture of the config's
         f"eps={_override(eps)}",

@@ -352,6 +352,7 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
         (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode=["rga"]), "grad_mode=['rga']"),
         (lambda m, x, y: snnattack.attack(m, x, y, ["pgd", "fgsm"]), "method=['pgd', 'fgsm']"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), eps=[-8]), "eps"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), eps="8,16"), "eps='8,16' is not a number"),
         (lambda m, x, y: snnattack.evaluate(m, [1, 2, 3]), "data=list"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["black"]), "source=None"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), tune=True), "val_data=None"),
@@ -368,6 +369,14 @@ def test_a_bad_argument_is_refused_in_one_line_naming_it(digits, call, message) 
         call(model, x[:8], y[:8])
     assert message in str(err.value) and "accepted" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_radius_held_in_a_0d_tensor_attacks_as_its_number(digits) -> None:
+    model, x, y = digits
+    torch.manual_seed(0)
+    held = snnattack.attack(model, x[:8], y[:8], "pgd", eps=torch.tensor(16.0), steps=2)
+    torch.manual_seed(0)
+    assert torch.equal(held, snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2))
 
 
 @pytest.mark.parametrize(
