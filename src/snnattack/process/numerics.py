@@ -31,10 +31,31 @@ import torch
 CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
+def _flags() -> dict[str, object]:
+    """Every torch flag that :func:`set_tf32` and :func:`set_determinism` set, by name:
+    :func:`held` keeps and restores exactly these."""
+    return {
+        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+        "algorithms": torch.are_deterministic_algorithms_enabled(),
+        "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
+        "fill": torch.utils.deterministic.fill_uninitialized_memory,
+        "benchmark": torch.backends.cudnn.benchmark,
+    }
+
+
+def _set(flags: dict[str, object]) -> None:
+    """Sets the torch flags of :func:`_flags` to ``flags``."""
+    torch.backends.cuda.matmul.allow_tf32 = flags["matmul_tf32"]
+    torch.backends.cudnn.allow_tf32 = flags["cudnn_tf32"]
+    torch.use_deterministic_algorithms(flags["algorithms"], warn_only=flags["warn_only"])
+    torch.utils.deterministic.fill_uninitialized_memory = flags["fill"]
+    torch.backends.cudnn.benchmark = flags["benchmark"]
+
+
 def set_tf32(allowed: bool) -> None:
     """Allows (or forbids) TF32 in this process's CUDA float32 matmuls and convolutions."""
-    torch.backends.cuda.matmul.allow_tf32 = allowed
-    torch.backends.cudnn.allow_tf32 = allowed
+    _set(_flags() | {"matmul_tf32": allowed, "cudnn_tf32": allowed})
 
 
 def tf32_allowed() -> bool:
@@ -52,14 +73,13 @@ def set_determinism(on: bool) -> None:
     ``AdaptiveAvgPool2d`` in a foreign network, ...) warns and runs as it is instead of failing
     the job; everything else is deterministic. Off: nondeterministic kernels and cuDNN's
     benchmarking allowed (the Lightning Trainer keeps either: :func:`lightning_deterministic`).
+    PyTorch's NaN fill of every new uninitialised tensor is a debugging aid, not part of
+    determinism (the kernels write all they return): it doubled the cost of a CPU LIF step, so
+    it stays off.
     """
     if on:
         os.environ.setdefault(*CUBLAS_WORKSPACE)
-    torch.use_deterministic_algorithms(on, warn_only=True)
-    # PyTorch's NaN fill of every new uninitialised tensor is a debugging aid, not part of
-    # determinism (the kernels write all they return): it doubled the cost of a CPU LIF step
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    torch.backends.cudnn.benchmark = not on
+    _set(_flags() | {"algorithms": on, "warn_only": True, "fill": False, "benchmark": not on})
 
 
 @contextmanager
@@ -67,25 +87,13 @@ def held(tf32: bool, on: bool) -> Iterator[None]:
     """TF32 allowed as ``tf32`` says and deterministic kernels as ``on`` says (:func:`set_tf32`,
     :func:`set_determinism`) within the block, the process's own flags again after it.
     cuBLAS's workspace variable stays set: cuBLAS read it at its first handle."""
-    flags = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = (
-        [f.allow_tf32 for f in flags],
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.utils.deterministic.fill_uninitialized_memory,
-        torch.backends.cudnn.benchmark,
-    )
+    saved = _flags()
     set_tf32(tf32)
     set_determinism(on)
     try:
         yield
     finally:
-        tf32s, algorithms, warn_only, fill, benchmark = saved
-        for f, allowed in zip(flags, tf32s, strict=True):
-            f.allow_tf32 = allowed
-        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = fill
-        torch.backends.cudnn.benchmark = benchmark
+        _set(saved)
 
 
 def deterministic() -> bool:
