@@ -297,6 +297,8 @@ LAZY = {
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
+    ("runtime/cli.py", "snnattack.attacks.methods.base"): "a command-line mistake answered "
+    "before torch",
     ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",
     ("report/figures.py", "snnattack.training"): "the report reads metrics.json without torch",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",

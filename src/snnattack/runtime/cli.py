@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import yaml
+from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
@@ -35,6 +36,7 @@ from snnattack.config.keys import (
 )
 from snnattack.config.plain_rules import PLAIN, check_rules, listed
 from snnattack.errors import ConfigError, UserError
+from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
@@ -177,8 +179,6 @@ def check_argument_form(argv: list[str]) -> None:
     """Refuses arguments that Hydra would not read as its options and overrides: an unknown
     option (argparse's usage block, before), an override split by spaces (``lambda = 0.5``,
     which ran ``lambda=`` or named ``=`` a config) and a key without a value."""
-    from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
-
     parser = get_args_parser()
 
     def refused(message: str) -> NoReturn:
@@ -309,7 +309,6 @@ def _method_param_line(err: HydraException, conf_dir: Path) -> str | None:
             f"accepted: add {key} to method=[...] (python run.py --cfg job lists the chosen)"
         )
     from snnattack.attacks.methods.base import METHODS  # only here: it imports torch
-    from snnattack.values import params_known
 
     name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
     if name not in METHODS:
