@@ -21,6 +21,7 @@ import shlex
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,6 +273,7 @@ def sweep_metrics(sweep: Path) -> list[dict[str, Any]]:
 # are read here: a LevelDB-style log of ``wandb_internal_pb2.Record`` protobufs. setup.cfg pins
 # wandb to the minor version this reader was checked against.
 BLOCK, HEADER, FULL, LAST = 32768, 7, 1, 4  # LevelDB log: block size, header bytes, chunk types
+EXIT_WAIT = 30  # seconds a finished run's file may take to get its exit record (a busy machine)
 
 
 def wandb_records(path: Path) -> list[Any]:
@@ -298,8 +300,12 @@ def read_wandb_run(folder: Path) -> dict[str, Any]:
     """An offline run folder's name, group, job type, tags, config, history rows, summary,
     artifacts and exit code. The run must have finished (its exit record written)."""
     run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "folder": folder}
-    records = wandb_records(next(folder.glob("*.wandb")))
-    kinds = [r.WhichOneof("record_type") for r in records]
+    for _ in range(EXIT_WAIT * 10):  # W&B's service may write the file after finish() returns
+        records = wandb_records(next(folder.glob("*.wandb")))
+        kinds = [r.WhichOneof("record_type") for r in records]
+        if "exit" in kinds:
+            break
+        time.sleep(0.1)
     assert "exit" in kinds, f"{folder} has no exit record: the run did not finish"
     for record, kind in zip(records, kinds, strict=True):
         if kind == "run":
