@@ -14,7 +14,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
@@ -33,11 +33,13 @@ def job(cfg: DictConfig) -> None:
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
+    # as typed: an interpolation in an override (${oc.env:NAME}) is the job's to resolve
+    overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     with closing_runs():
         try:
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 swept = list(hydra_cfg.sweeper.get("params") or {})
-                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, swept, hydra_cfg.overrides.task)
+                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, swept, overrides)
             with sigterm_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
@@ -48,7 +50,7 @@ def job(cfg: DictConfig) -> None:
             record_failure(
                 Path(hydra_cfg.sweep.dir),
                 hydra_cfg.job.num,
-                list(hydra_cfg.overrides.task),
+                overrides,
                 cli.one_line(err),
             )
             cli.discard_job_folder(output_dir)

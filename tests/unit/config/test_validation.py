@@ -782,6 +782,8 @@ THROUGH_RUN_PY = [
         "error: eps={a:1} cannot replace a list (Cannot merge DictConfig with ListConfig); "
         "accepted: a list, e.g. eps=[a,b]",
     ),
+    # an interpolation in an override is the job's to resolve (it once was the sweep check's)
+    ("T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}", "error: T cannot be resolved ("),
     # a method's parameter that its config does not set: Hydra would advise a '+'
     ("method.fgsm.steps=3", "error: method.fgsm.steps=3 is unknown; accepted: no parameters"),
     (
