@@ -11,6 +11,9 @@ from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversaries.recipe import adversary_spec
 
 TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (Trainer.test)
+# trainer keys that change a model only when set (null: Lightning's default): left out at null,
+# so the models stored before the key existed keep their store keys
+IF_SET = ("gradient_clip_val",)
 
 
 def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
@@ -20,7 +23,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     (only the settings its method reads; none for standard training), the version of how
     models are trained and selected (:data:`TRAINING_VERSION`) and, for a kind that starts
     from another model (conversion, hybrid), that model's key (``base``). Leaves out the
-    ``cosmetic_keys`` and the trainer keys that only the attacks read (:data:`TEST_ONLY`).
+    ``cosmetic_keys``, the trainer keys that only the attacks read (:data:`TEST_ONLY`) and those
+    that change nothing at null (:data:`IF_SET`).
     """
     strategy = STRATEGIES[model.kind]
     c = without_cosmetic(thaw(model.tree), model.tree["cosmetic_keys"])
@@ -38,7 +42,11 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
         "encoding": c["encoding"],
         "encoding_levels": c.get("encoding_levels"),
         "train": train,
-        "trainer": {k: v for k, v in c["trainer"].items() if k not in TEST_ONLY},
+        "trainer": {
+            k: v
+            for k, v in c["trainer"].items()
+            if k not in TEST_ONLY and not (k in IF_SET and v is None)
+        },
         "seed": seed,
         "version": TRAINING_VERSION,
     }

@@ -59,3 +59,11 @@ def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
     spec = store_key(model_settings(compose()), 0)
     assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)
+
+
+def test_a_trainer_key_that_changes_nothing_at_null_keeps_the_store_keys_before_it() -> None:
+    """``trainer.gradient_clip_val`` came after models were stored: at null it leaves their
+    keys as they were; set, it makes another model."""
+    assert "gradient_clip_val" not in store_key(model_settings(compose()), 0)["trainer"]
+    clipped = store_key(model_settings(compose("trainer.gradient_clip_val=1.0")), 0)
+    assert clipped["trainer"]["gradient_clip_val"] == 1.0
