@@ -58,10 +58,9 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
+from snnattack.settings import BOXES, PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
 
-BOXES = ("white", "black")
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
 

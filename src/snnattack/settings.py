@@ -17,6 +17,7 @@ from typing import Any
 # model.name of a network passed to the Python API (snnattack.evaluate, attack, benchmark):
 # built by its caller, never here; its record's models.target says what it is (class, neurons)
 PASSED = "passed"
+BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
 
 
 class Frozen(Mapping):

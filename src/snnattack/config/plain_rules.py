@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from snnattack.settings import BOXES
 from snnattack.values import (
     BOOL,
     RULES,
@@ -38,7 +39,6 @@ def listed(key: str, value: Any) -> Any:
     return [value] if key in LISTS and not isinstance(value, list) else value
 
 
-BOXES = ("white", "black")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions

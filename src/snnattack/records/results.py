@@ -26,7 +26,7 @@ from rich.table import Table
 from snnattack.errors import UserError
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.records.files import write_atomic
-from snnattack.settings import PASSED
+from snnattack.settings import BOXES, PASSED
 
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
@@ -148,7 +148,10 @@ class JobRecord:
         if not isinstance(rows, list):
             raise ValueError("its results are not a list")
         values = _known(cls, data)
+        _check_measures(values, cls, ("clean_acc", "n", "source_clean_acc"), "")
         values["results"] = [AttackRow(**_known(AttackRow, r)) for r in rows]
+        for i, row in enumerate(values["results"]):
+            _check_measures(asdict(row), AttackRow, CHECKED, f"results[{i}].", values["n"])
         values["schema"] = schema
         return cls(**values)
 
@@ -248,6 +251,45 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+# a row's fields whose type and range a reader checks: what the report shows and counts with
+CHECKED = ("method", "eps_255", "box", "asr", "adv_acc", "n_correct", "n")
+# the ranges of those fields and the record's (rates in %, counts, radii); None: type only
+RANGES = {
+    "asr": (0, 100),
+    "adv_acc": (0, 100),
+    "clean_acc": (0, 100),
+    "source_clean_acc": (0, 100),
+    "eps_255": (0, 255),
+    "n_correct": (0, None),
+    "n": (0, None),
+}
+
+
+def _check_measures(
+    values: dict[str, Any], cls: type, names: tuple[str, ...], where: str, n: int | None = None
+) -> None:
+    """ValueError naming the first of ``names`` in ``values`` (fields of ``cls``) whose value
+    has another type than its field's or lies outside its range (:data:`RANGES`; NaN passes: a
+    row of no clean-correct sample has NaN rates; a row's ``n_correct`` at most ``n``, the
+    samples judged), or a ``box`` that is not one of :data:`BOXES`: a file edited by hand or
+    damaged, which a report would otherwise show or a relaunch reuse."""
+    hints = get_type_hints(cls)
+    for name in names:
+        value = values.get(name)
+        if not _fits(value, hints[name]):
+            kind = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise ValueError(f"its {where}{name}={value!r} is not {kind}")
+        low, high = RANGES.get(name, (None, None))
+        if name == "n_correct":  # at most the samples judged: the row's, else the record's
+            high = values.get("n") if values.get("n") is not None else n
+        outside = isinstance(value, int | float) and (
+            (low is not None and value < low) or (high is not None and value > high)
+        )
+        if outside or (name == "box" and value not in BOXES):
+            accepted = ", ".join(BOXES) if name == "box" else f"[{low}, {high or 'inf'}]"
+            raise ValueError(f"its {where}{name}={value!r} is outside {accepted}")
+
+
 def typed_row(data: Any) -> AttackRow:
     """An :class:`AttackRow` from ``data`` whose keys are exactly its fields (all required
     ones present) and whose values have their fields' types; ValueError naming the first
@@ -256,11 +298,7 @@ def typed_row(data: Any) -> AttackRow:
     extra = sorted(set(data) - set(known))
     if extra:
         raise ValueError(f"{extra[0]} is not a field of a row")
-    hints = get_type_hints(AttackRow)
-    for name, value in known.items():
-        if not _fits(value, hints[name]):
-            kind = getattr(hints[name], "__name__", None) or str(hints[name])
-            raise ValueError(f"its {name}={value!r} is not {kind}")
+    _check_measures(known, AttackRow, tuple(known), "")
     return AttackRow(**known)
 
 

@@ -12,6 +12,7 @@ import base64
 import csv
 import html
 import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from snnattack.report.figures import FIGURES
 from snnattack.report.origin import Origin, origin
 from snnattack.report.tables import TABLES, Table
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Report:
@@ -43,6 +46,7 @@ class Report:
     columns: list[str]
     rows: list[dict[str, Any]]
     origin: Origin
+    left_out: list[str] = field(default_factory=list)  # unreadable or missing jobs, a line each
     tables: list[Table] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -51,13 +55,16 @@ class Report:
 def build_report(folder: Path) -> Report:
     """Reads ``folder`` and draws the tables and figures (PNG files written into it)."""
     folder = Path(folder)
-    jobs = load_jobs(folder)
+    jobs, left = load_jobs(folder)
     if not jobs:
-        raise UserError(f"no metrics.json under {folder}; accepted: a job or sweep folder")
+        why = f" can be read ({'; '.join(left)})" if left else ""
+        raise UserError(f"no metrics.json under {folder}{why}; accepted: a job or sweep folder")
+    for line in left:
+        log.warning("left out of the report: %s", line)
     columns, rows = result_rows(jobs)
     extra = extra_keys(jobs)
     paper = paper_block(jobs)
-    report = Report(folder, jobs, columns, rows, origin(folder, jobs))
+    report = Report(folder, jobs, columns, rows, origin(folder, jobs), left)
     sources = {"rows": rows, "jobs": jobs, "extra": extra, "paper": paper}
     drawn_tables = (table(sources) for table in TABLES.values())  # in their declared order
     report.tables = [t for t in drawn_tables if t is not None]
@@ -82,6 +89,8 @@ def _header(report: Report) -> list[tuple[str, str]]:
             f"{', '.join(_swept(report)) or 'nothing'}.",
         ),
     ]
+    if report.left_out:
+        lines.append(("text", f"Left out: {'; '.join(report.left_out)}."))
     saved = sum(1 for r in report.rows if r.get("examples"))
     if saved:
         lines.append(

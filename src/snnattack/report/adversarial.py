@@ -32,9 +32,9 @@ from snnattack.report.tables import (  # noqa: E402
     mean_std,
     register,
 )
+from snnattack.settings import BOXES  # noqa: E402
 
 DPI = 110
-BOXES = ("white", "black")
 
 
 @dataclass

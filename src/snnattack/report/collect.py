@@ -87,20 +87,27 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {key: json.dumps(tree) if isinstance(tree, list) else tree}
 
 
-def load_jobs(root: Path) -> list[Job]:
+def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     """Every readable ``metrics.json`` under ``root`` (itself included), sorted by folder; any
-    schema :mod:`snnattack.records.results` reads (a newer one stops the report with one line)."""
-    jobs = []
+    schema :mod:`snnattack.records.results` reads (a newer one stops the report with one line).
+    And what they leave out, a line each: a ``metrics.json`` that cannot be read (why), and a
+    job folder (Hydra's ``.hydra/``) without one: a job that did not finish, or failed."""
+    jobs, left = [], []
     for path in sorted(root.rglob("metrics.json"), key=lambda p: _natural(p.parent, root)):
+        name = str(path.parent.relative_to(root)) if path.parent != root else "."
         try:
             record = read_record(path)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as err:
+            left.append(f"{name}/metrics.json cannot be read ({err})")
             continue
-        name = str(path.parent.relative_to(root)) if path.parent != root else "."
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
-    return jobs
+    for hydra in sorted(root.rglob(".hydra"), key=lambda p: _natural(p.parent, root)):
+        if not (hydra.parent / "metrics.json").exists():
+            name = str(hydra.parent.relative_to(root)) if hydra.parent != root else "."
+            left.append(f"{name} has no metrics.json (the job did not finish, or failed)")
+    return jobs, left
 
 
 def _natural(folder: Path, root: Path) -> list:

@@ -39,7 +39,7 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
         metrics["config"]["cosmetic_keys"] = ["train.lr"]
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
-    jobs = load_jobs(tmp_path)
+    jobs, _ = load_jobs(tmp_path)
     assert len(jobs) == 2 and all("train.lr" not in job.flat for job in jobs)
 
 

@@ -120,6 +120,12 @@ def test_a_kept_row_with_its_fields_types_reads_back_as_it_was() -> None:
         ({"asr_curve": [{"steps": "1", "asr": 5.0}]}, "its asr_curve=.* is not list"),
         ({"tuned": [1]}, r"its tuned=\[1\] is not dict"),
         ({"colour": "red"}, "colour is not a field of a row"),
+        # values no job writes: a file edited by hand or damaged
+        ({"asr": 150.0}, r"its asr=150.0 is outside \[0, 100\]"),
+        ({"adv_acc": -7.0}, r"its adv_acc=-7.0 is outside \[0, 100\]"),
+        ({"n_correct": 5}, r"its n_correct=5 is outside \[0, 4\]"),  # more than its n=4
+        ({"eps_255": 300.0}, r"its eps_255=300.0 is outside \[0, 255\]"),
+        ({"box": "grey"}, "its box='grey' is outside white, black"),
     ],
 )
 def test_a_kept_row_of_other_types_or_fields_is_refused_naming_the_field(

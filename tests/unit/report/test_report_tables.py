@@ -244,6 +244,41 @@ def test_report_of_a_folder_without_results_exits_2_with_one_line(
     assert err == [f"error: no metrics.json under {tmp_path}; accepted: a job or sweep folder"]
 
 
+def test_a_report_names_the_jobs_it_leaves_out_and_never_shows_impossible_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged or edited metrics.json (truncated, a rate above 100 %) and a job folder
+    without one (killed, failed) are named in the report and on the console, not dropped."""
+    sweep = tmp_path / "sweep"
+    for i in range(4):
+        hand_made_job(sweep / str(i), 0, "stbp", 80.0)
+        (sweep / str(i) / ".hydra").mkdir()
+    metrics = [sweep / str(i) / "metrics.json" for i in range(4)]
+    metrics[1].write_text(metrics[1].read_text()[:300])
+    record = json.loads(metrics[2].read_text())
+    record["results"][0]["asr"] = 150.0
+    metrics[2].write_text(json.dumps(record))
+    metrics[3].unlink()
+    with caplog.at_level("WARNING", logger="snnattack.report"):
+        report = write_report(sweep)
+    assert [job.name for job in report.jobs] == ["0"]
+    assert report.left_out[0].startswith("1/metrics.json cannot be read (")
+    assert report.left_out[1:] == [
+        "2/metrics.json cannot be read (its results[0].asr=150.0 is outside [0, 100])",
+        "3 has no metrics.json (the job did not finish, or failed)",
+    ]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"left out of the report: {line}" for line in report.left_out
+    ]
+    assert f"Left out: {'; '.join(report.left_out)}." in (sweep / "report.md").read_text()
+    # a single job's damaged file is named, not called missing
+    with pytest.raises(SystemExit):
+        report_main([str(sweep / "1")])
+    assert capsys.readouterr().err.startswith(
+        f"error: no metrics.json under {sweep / '1'} can be read (./metrics.json cannot be read ("
+    )
+
+
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     flagged = {
         "flagged": ["unbounded_eps"],
