@@ -75,28 +75,29 @@ class KeptRecords(Callback):
     ``.hydra/*.yaml`` and log) until the new job is accepted: Hydra writes them into
     ``hydra.run.dir`` before the job starts, so a job refused in a finished job's folder would
     leave that job's results beside another job's record. :func:`restore_kept` puts them
-    back."""
+    back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        folder = Path(config.hydra.run.dir)
+        folder = Path(config.hydra.run.dir).absolute()
         record = folder / config.hydra.output_subdir
         written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
+        made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         _KEPT.clear()
-        if folder.is_dir():
-            for path in [*written, folder / f"{config.hydra.job.name}.log", record]:
-                _KEPT[path] = path.read_bytes() if path.is_file() else path.exists()
+        _KEPT[folder] = {
+            path: path.read_bytes() if path.is_file() else path.exists()
+            for path in [*written, folder / f"{config.hydra.job.name}.log", record, *made]
+        }
 
 
-# what the run's folder held before Hydra wrote into it: a file's bytes, else whether it was
-_KEPT: dict[Path, bytes | bool] = {}
+# by run folder, what it held before Hydra wrote into it: a file's bytes, else whether it was
+_KEPT: dict[Path, dict[Path, bytes | bool]] = {}
 
 
 def restore_kept(output_dir: Path) -> None:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were,
-    and removes those that were not there (a refused job leaves its folder as it was)."""
-    for path, before in _KEPT.items():
-        if output_dir not in path.parents:
-            continue
+    and removes the files and empty folders that were not there (a refused job leaves its
+    folder, and the folders above it, as they were)."""
+    for path, before in _KEPT.get(output_dir.absolute(), {}).items():
         if isinstance(before, bytes):
             path.write_bytes(before)
         elif not before and path.is_file():

@@ -816,19 +816,24 @@ def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
     assert (store / "kept.txt").read_bytes() == b"model bytes"
 
 
-@pytest.mark.parametrize("held", ["a finished job", "a user's own files"])
+@pytest.mark.parametrize("held", ["a finished job", "a user's own files", "nothing"])
 def test_a_job_refused_in_a_folder_that_holds_files_leaves_them_as_they_were(
     tmp_path: Path, cli: Callable, held: str
 ) -> None:
-    """Hydra writes a job's record (.hydra/*.yaml, run.log) before the job runs: a refused
-    one put back what was there and removes what was not."""
-    folder = tmp_path / "job"
-    before = (
-        {".hydra/config.yaml": b"T: 4\n", ".hydra/overrides.yaml": b"- T=4\n"}
-        | {"metrics.json": b"{}", "run.log": b"the finished job's log\n"}
-        if held == "a finished job"
-        else {"notes.txt": b"mine"}
-    )
+    """Hydra writes a job's record (.hydra/*.yaml, run.log) before the job runs, into folders
+    it makes (outputs/<date>/<time>): a refused one put back what was there and removes what
+    was not."""
+    folder = tmp_path / "job" if held != "nothing" else tmp_path / "outputs" / "day" / "time"
+    before = {
+        "a finished job": {".hydra/config.yaml": b"T: 4\n", ".hydra/overrides.yaml": b"- T=4\n"}
+        | {"metrics.json": b"{}", "run.log": b"the finished job's log\n"},
+        "a user's own files": {"notes.txt": b"mine"},
+        "nothing": {},
+    }[held]
+    if held == "nothing":
+        proc = cli("trainer.num_nodes=2", f"hydra.run.dir={folder}")
+        assert proc.returncode == 2 and list(tmp_path.iterdir()) == [], proc.stderr[-2000:]
+        return
     for name, content in before.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
