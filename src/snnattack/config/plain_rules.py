@@ -39,6 +39,7 @@ def listed(key: str, value: Any) -> Any:
     return [value] if key in LISTS and not isinstance(value, list) else value
 
 
+WANDB_BANNED = "/\\#?%:"  # the characters W&B refuses in a project's name
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions
@@ -228,6 +229,14 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "logger.csv": BOOL,
     "logger.wandb.mode": one_of("online", "offline", "disabled"),
     "logger.wandb.quiet": BOOL,
+    "logger.wandb.project": Rule(
+        lambda v: isinstance(v, str) and 0 < len(v) <= 128 and not set(v) & set(WANDB_BANNED),
+        f"a name of 1 to 128 characters without {' '.join(WANDB_BANNED)} (W&B's rule)",
+    ),
+    "logger.wandb.group": optional(
+        Rule(lambda v: isinstance(v, str) and 0 < len(v) <= 128, "a name of 1 to 128 characters")
+    ),
+    "logger.wandb.init_timeout": real(0, lo_open=True),
     "store.dir": NAME,
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(

@@ -465,6 +465,10 @@ BAD = [
     ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
     ("~store.dir", "store.dir is missing (an override removed it: ~store.dir)"),
     ("~store", "store is missing (an override removed it: ~store)"),
+    # W&B's own rules, which wandb.init raised as a traceback (a sweep stopped at its first job)
+    ("logger=wandb logger.wandb.project=a/b", "logger.wandb.project='a/b' is out of range"),
+    (f"logger=wandb logger.wandb.group={'g' * 129}", "logger.wandb.group='ggg"),
+    ("logger=wandb logger.wandb.init_timeout=-5", "logger.wandb.init_timeout=-5 is out of range"),
     (  # the example is Hydra's own syntax, not an f-string's escape
         "T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}",
         "T cannot be resolved (",
