@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,6 +89,7 @@ class _CheckedFiles:
     """
 
     title: str  # dataset name in messages
+    classes_count: int  # its labels are 0 .. classes_count - 1
     # set by torchvision's classes
     base_folder: str
     train_list: list[list[str | None]]
@@ -131,7 +133,12 @@ class _CheckedFiles:
             if (str(path), stat.st_size, stat.st_mtime_ns) in _checked:
                 continue
             try:
-                _unpickled(path)
+                problem = self._problem(path, _unpickled(path))
+                if problem is not None:  # what torchvision loads without a word, or fails on late
+                    raise DataError(
+                        f"{self.title} file {path} {problem}; delete it and set "
+                        "dataset.params.download=true to download it again"
+                    )
                 _checked.add((str(path), stat.st_size, stat.st_mtime_ns))
             except _RefusedPickle as err:
                 raise DataError(
@@ -191,26 +198,39 @@ class _CheckedFiles:
     def _readable(self, path: Path) -> bool:
         """Whether ``path`` unpickles into what torchvision's loader expects of it."""
         try:
-            entry = _unpickled(path)
-            if path.name == self.meta["filename"]:
-                return isinstance(entry[self.meta["key"]], list)
-            data = entry["data"]
-            labels = entry["labels"] if "labels" in entry else entry["fine_labels"]
-            return (
-                isinstance(data, np.ndarray)
-                and data.dtype == np.uint8
-                and data.ndim == 2
-                and data.shape[1] == 3 * 32 * 32
-                and len(labels) == len(data)
-            )
+            return self._problem(path, _unpickled(path)) is None
         except _UNREADABLE:
             return False
+
+    def _problem(self, path: Path, entry: Any) -> str | None:
+        """What is wrong with ``entry``, the unpickled ``path``, as a file of this dataset (None
+        if nothing): the label names of the meta file; a batch's uint8 rows of 3072 pixels,
+        one label each, in 0 .. classes - 1. KeyError, TypeError: not such a file."""
+        if path.name == self.meta["filename"]:
+            names = entry[self.meta["key"]]
+            ok = isinstance(names, list) and len(names) == self.classes_count
+            return None if ok else f"holds no list of {self.classes_count} label names"
+        data = entry["data"]
+        labels = np.asarray(entry["labels"] if "labels" in entry else entry["fine_labels"])
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2):
+            kind = getattr(data, "dtype", type(data).__name__)
+            return f"holds data of {kind}, not uint8 rows of 3 x 32 x 32 pixels"
+        if data.shape[1] != 3 * 32 * 32:
+            return f"holds rows of {data.shape[1]} values, not 3 x 32 x 32 pixels"
+        if len(labels) != len(data):
+            return f"holds {len(labels)} labels for {len(data)} images"
+        outside = labels[(labels < 0) | (labels >= self.classes_count)]
+        if labels.dtype.kind not in "iu" or outside.size:
+            shown = outside[0] if outside.size else labels.dtype
+            return f"holds the label {shown}, outside 0 .. {self.classes_count - 1}"
+        return None
 
 
 class CheckedCIFAR10(_CheckedFiles, CIFAR10):
     """torchvision's CIFAR10 reading ``<root>/cifar-10-batches-py`` (see :class:`_CheckedFiles`)."""
 
     title = "CIFAR-10"
+    classes_count = 10
     train_list = _without_md5(CIFAR10.train_list)
     test_list = _without_md5(CIFAR10.test_list)
     meta = {**CIFAR10.meta, "md5": None}
@@ -220,6 +240,7 @@ class CheckedCIFAR100(_CheckedFiles, CIFAR100):
     """torchvision's CIFAR100 reading ``<root>/cifar-100-python`` (fine labels)."""
 
     title = "CIFAR-100"
+    classes_count = 100
     train_list = _without_md5(CIFAR100.train_list)
     test_list = _without_md5(CIFAR100.test_list)
     meta = {**CIFAR100.meta, "md5": None}

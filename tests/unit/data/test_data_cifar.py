@@ -132,6 +132,41 @@ def test_missing_dataset_without_download_names_the_folder_and_the_fix(tmp_path)
     assert "dataset.params.download=true" in message and "dataset.params.root" in message
 
 
+@pytest.mark.parametrize(
+    "change,problem",
+    [
+        (lambda e: {**e, "labels": [12, *e["labels"][1:]]}, "holds the label 12, outside 0 .. 9"),
+        (lambda e: {**e, "labels": [-1, *e["labels"][1:]]}, "holds the label -1, outside 0 .. 9"),
+        (lambda e: {**e, "labels": e["labels"][:-1]}, "holds 1 labels for 2 images"),
+        (
+            lambda e: {**e, "data": e["data"].astype(np.float64)},
+            "holds data of float64, not uint8 rows of 3 x 32 x 32 pixels",
+        ),
+    ],
+)
+def test_a_batch_of_impossible_contents_is_named_before_any_training(tmp_path, change, problem):
+    """Labels outside the classes, fewer labels than images or float pixels loaded without a
+    word and failed as tracebacks later (a label in the test batch: after training)."""
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    path = fake.folder / "data_batch_2"
+    with path.open("rb") as f:
+        entry = pickle.load(f, encoding="latin1")
+    path.write_bytes(pickle.dumps(change(entry)))
+    with pytest.raises(DataError) as info:
+        _module(root=str(tmp_path), val_size=2).setup("fit")
+    assert str(info.value).startswith(f"CIFAR-10 file {path} {problem}; delete it")
+
+
+def test_a_cifar100_fine_label_beyond_its_100_classes_is_named(tmp_path):
+    fake = write_cifar100(tmp_path, n_train=10, n_test=4)
+    path = fake.folder / "test"
+    with path.open("rb") as f:
+        entry = pickle.load(f, encoding="latin1")
+    path.write_bytes(pickle.dumps({**entry, "fine_labels": [150, *entry["fine_labels"][1:]]}))
+    with pytest.raises(DataError, match="holds the label 150, outside 0 .. 99"):
+        _module(CIFAR100DataModule, root=str(tmp_path), val_size=2).setup("test")
+
+
 def test_incomplete_folder_names_the_missing_files(tmp_path):
     fake = write_cifar100(tmp_path, n_train=10, n_test=4)
     (fake.folder / "meta").unlink()
