@@ -183,4 +183,10 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
         "but the config runs it with T=8, lambda=0.5; accepted: T=4 lambda=1.0, the file's (a "
         "longer simulation at attack time: attack.time_extension)"
     )
+    with pytest.raises(CheckpointError) as err:  # an STBP network attacked as an ANN's
+        load_from_file(model_settings(compose(*quick, "train.kind=ann")), str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained as train.kind=stbp (its record's spec.train), but "
+        "the config attacks it as train.kind=ann; accepted: train.kind=stbp, the file's"
+    )
     load_from_file(model_settings(compose(*quick)), str(model_file))  # as it was trained

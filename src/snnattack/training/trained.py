@@ -112,9 +112,21 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
 
 
 def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
-    """Refuses a store file whose training record ran its neurons otherwise (``spec.neuron``:
-    T, λ, θ, reset) than the config ``tree`` would run them: its weights would be attacked as
-    another model, and the results labelled with settings it never had."""
+    """Refuses a store file whose training record made it another kind of model
+    (``spec.train.kind``: an ANN attacked as an SNN) or ran its neurons otherwise
+    (``spec.neuron``: T, λ, θ, reset) than the config ``tree`` would: its weights would be
+    attacked as another model, and the results labelled with settings it never had."""
+    kind, ours = ((record.get("spec") or {}).get("train") or {}).get("kind"), tree["train"]["kind"]
+    if kind is not None and kind != ours:
+        accepted = (
+            f"train.kind={kind}, the file's"
+            if where.startswith("checkpoint=")
+            else f"a file trained as train.kind={ours}, the target's (it is built as the target)"
+        )
+        raise CheckpointError(
+            f"{where} was trained as train.kind={kind} (its record's spec.train), but the "
+            f"config attacks it as train.kind={ours}; accepted: {accepted}"
+        )
     trained = (record.get("spec") or {}).get("neuron") or {}
     differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
     if differ:
