@@ -187,7 +187,8 @@ class CachedFrames(Dataset):
         return x, self.recordings.targets[index]
 
     def _check(self, x: object, path: Path) -> None:
-        """Refuses a cached tensor that is not ``[frames, 2, size, size]``."""
+        """Refuses a cached tensor that is not ``[frames, 2, size, size]`` of event counts
+        (finite, >= 0): a damaged or edited file would be attacked silently."""
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         expected = [self.frames, 2, self.size, self.size]
         if shape != expected:
@@ -195,6 +196,11 @@ class CachedFrames(Dataset):
                 f"the cached frames {path} have shape {shape} ([time bins, polarities, H, W]), "
                 f"expected {expected}: {self.frames} time bins (dataset.params.frames, which "
                 "must equal the model's T); delete the file to decode its recording again"
+            )
+        if not (torch.isfinite(x).all() and (x >= 0).all()):
+            raise DataError(
+                f"the cached frames {path} hold values that no recording gives (NaN, infinite or "
+                "negative event counts); delete the file to decode its recording again"
             )
 
 

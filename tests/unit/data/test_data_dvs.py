@@ -187,6 +187,19 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
     assert longer.cache != dm.cache and longer.train_set[0][0].shape[0] == FRAMES + 1
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_cached_frames_of_values_no_recording_gives_raise_data_error(
+    root: Path, value: float
+) -> None:
+    dm = datamodule(root)
+    source = Path(dm.test_set.frames.recordings.data[0])
+    edited = dm.cache / source.parent.name / f"{source.stem}.pt"
+    edited.parent.mkdir(parents=True)
+    torch.save(torch.full((FRAMES, 2, SIZE, SIZE), value), edited)
+    with pytest.raises(DataError, match=rf"{edited} hold values that no recording gives"):
+        dm.train_set.frames[0]
+
+
 def test_a_planted_frame_cache_file_is_refused_naming_it_and_never_runs(root: Path) -> None:
     dm = datamodule(root)
     source = Path(dm.test_set.frames.recordings.data[0])
