@@ -149,9 +149,10 @@ class JobRecord:
             raise ValueError("its results are not a list")
         values = _known(cls, data)
         _check_measures(values, cls, ("clean_acc", "n", "source_clean_acc"), "")
-        values["results"] = [AttackRow(**_known(AttackRow, r)) for r in rows]
-        for i, row in enumerate(values["results"]):
-            _check_measures(asdict(row), AttackRow, CHECKED, f"results[{i}].", values["n"])
+        known = [_known(AttackRow, r) for r in rows]
+        for i, row in enumerate(known):
+            _check_measures(row, AttackRow, CHECKED, f"results[{i}].", values["n"])
+        values["results"] = [AttackRow(**row) for row in known]
         values["schema"] = schema
         return cls(**values)
 

@@ -93,8 +93,12 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     And what they leave out, a line each: a ``metrics.json`` that cannot be read (why), and a
     job folder (Hydra's ``.hydra/``) without one: a job that did not finish, or failed."""
     jobs, left = [], []
+
+    def named(folder: Path) -> str:
+        return str(folder.relative_to(root)) if folder != root else "."
+
     for path in sorted(root.rglob("metrics.json"), key=lambda p: _natural(p.parent, root)):
-        name = str(path.parent.relative_to(root)) if path.parent != root else "."
+        name = named(path.parent)
         try:
             record = read_record(path)
         except (OSError, ValueError) as err:
@@ -105,8 +109,9 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         jobs.append(Job(name, record, flat))
     for hydra in sorted(root.rglob(".hydra"), key=lambda p: _natural(p.parent, root)):
         if not (hydra.parent / "metrics.json").exists():
-            name = str(hydra.parent.relative_to(root)) if hydra.parent != root else "."
-            left.append(f"{name} has no metrics.json (the job did not finish, or failed)")
+            left.append(
+                f"{named(hydra.parent)} has no metrics.json (the job did not finish, or failed)"
+            )
     return jobs, left
 
 
