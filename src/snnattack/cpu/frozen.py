@@ -94,13 +94,27 @@ def _geometry(conv: nn.Conv2d) -> tuple:
 def run_layer(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layer(x)`` in a ``backend`` network, as a frozen layer where that is the same
     computation."""
-    frozen = not any(p.requires_grad for p in layer.parameters())
-    if torch.is_grad_enabled() and x.requires_grad and frozen and applies(backend, x, layer):
-        if type(layer) is nn.Conv2d and _zero_padded(layer) and x.dim() == 4:
-            return FrozenConvolution.apply(x, layer)
-        if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
+    if type(layer) is nn.Conv2d:
+        out = frozen_convolution(layer, x, backend)
+        return layer(x) if out is None else out
+    if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
+        if attacked(layer, x) and applies(backend, x, layer):
             return FrozenBatchNorm.apply(x, layer)
     return layer(x)
+
+
+def frozen_convolution(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:
+    """``conv(x)`` as :class:`FrozenConvolution` where that is the same computation (``conv``
+    computing ``nn.Conv2d``'s forward on ``x`` ``[N, C, H, W]``), else None."""
+    if attacked(conv, x) and _zero_padded(conv) and x.dim() == 4 and applies(backend, x, conv):
+        return FrozenConvolution.apply(x, conv)
+    return None
+
+
+def attacked(layer: nn.Module, x: torch.Tensor) -> bool:
+    """Whether a gradient is recorded towards ``x`` and none towards ``layer``'s parameters."""
+    frozen = not any(p.requires_grad for p in layer.parameters())
+    return frozen and torch.is_grad_enabled() and x.requires_grad
 
 
 def _zero_padded(conv: nn.Conv2d) -> bool:

@@ -20,6 +20,10 @@ into ``[T * B, ...]`` around its torch class's forward and unfolds the result (s
 step mode, on a small input against the torch class's forward on the folded input (the same
 numbers, bit for bit): never from its source text or its class's name.
 
+On a GPU a convolution's input gradient of stride 1 is a forward convolution
+(:func:`snnattack.cuda.convolution.input_gradient`: cuDNN's deterministic backward algorithms
+were slow), elsewhere the kernel autograd calls.
+
 Within the block the skipped layers' weights get no gradient: it serves passes that ask for
 the input's gradient only (attacks). Convolutions with a padding mode other than zeros or a
 padding given as a string, and layers fed an input that needs no gradient, run their real
@@ -36,6 +40,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu.guard import CLASS_FORWARD_WITHOUT_GRAD
+from snnattack.cuda.convolution import input_gradient, transposable
 from snnattack.snn.scaled import InputScale
 
 aten = torch.ops.aten
@@ -99,6 +104,8 @@ def _input_gradient(layer: nn.Module, grad: torch.Tensor, shape: tuple) -> torch
         )[0]
     if isinstance(layer, nn.AvgPool2d):
         return aten.avg_pool2d_backward(grad, stand_in, *_pool_geometry(layer))
+    if grad.is_cuda and transposable(layer):  # cuDNN's forward algorithms (cuda.convolution)
+        return input_gradient(grad, layer.weight, layer.padding)
     return aten.convolution_backward(
         grad.contiguous(),
         stand_in,

@@ -32,7 +32,10 @@ neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`
 smooth function, not spikes), a node whose membrane 2.0's ``precision`` tools store at reduced
 precision, stateful modules (``MemoryModule``) that are not neurons, and modules that run in
 step mode ``'s'`` only. A multi-step ``layer.AvgPool2d`` becomes a
-:class:`~snnattack.snn.temporal.FoldedAvgPool2d`, the same pooling (the C kernel's on the CPU).
+:class:`~snnattack.snn.temporal.FoldedAvgPool2d`, the same pooling (the C kernel's on the CPU),
+and a ``layer.Conv2d`` a :class:`~snnattack.snn.temporal.FoldedConv2d` sharing its parameters,
+the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
+:mod:`snnattack.cuda.convolution` on a GPU).
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
@@ -53,7 +56,7 @@ from snnattack.interop.common import (
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
-from snnattack.snn.temporal import FoldedAvgPool2d
+from snnattack.snn.temporal import FoldedAvgPool2d, FoldedConv2d
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
@@ -74,7 +77,9 @@ def body(net: nn.Module) -> nn.Module:
     neuron, or a module that cannot run multi-step, is refused."""
     from spikingjelly.activation_based import base
 
-    copied = shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)})
+    copied = _folded_convolutions(
+        shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)})
+    )
     for path, module in copied.named_modules():
         if isinstance(module, base.StepModule) and module.step_mode != "m":
             try:
@@ -140,6 +145,18 @@ def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
     from spikingjelly.activation_based import layer
 
     return {m: FoldedAvgPool2d(m) for m in net.modules() if type(m) is layer.AvgPool2d}
+
+
+def _folded_convolutions(copied: nn.Module) -> nn.Module:
+    """``copied`` (the adapted copy) with each ``layer.Conv2d`` replaced by its
+    :class:`~snnattack.snn.temporal.FoldedConv2d` over the copy's own parameters."""
+    from spikingjelly.activation_based import layer
+
+    for parent in list(copied.modules()):
+        for name, child in parent.named_children():
+            if type(child) is layer.Conv2d:
+                setattr(parent, name, FoldedConv2d(child))
+    return copied
 
 
 def _dropout(module: nn.Module) -> bool:

@@ -13,10 +13,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from snnattack.cpu import frozen as cpu_frozen
 from snnattack.cpu.frozen import run_layer
 from snnattack.cpu.guard import Backend
 from snnattack.cpu.pooling import pooled, pooled_by
 from snnattack.cpu.recompute import note
+from snnattack.cuda import convolution as gpu_convolution
 from snnattack.snn.multistep import batch_statistics
 
 
@@ -108,6 +110,52 @@ class FoldedAvgPool2d(nn.AvgPool2d):
         return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"
 
 
+class FoldedConv2d(nn.Conv2d):
+    """A convolution of ``[T, B, C, H, W]`` as one batch of ``T * B`` samples, as
+    spikingjelly's multi-step ``layer.Conv2d`` computes it (the adapter's map of that layer,
+    :mod:`snnattack.interop.spikingjelly`), sharing that layer's parameters, with a
+    ``backend``: it runs as the CPU's frozen convolution in an attack
+    (:mod:`snnattack.cpu.frozen`) and on a GPU as :mod:`snnattack.cuda.convolution`. Like
+    :class:`FoldedAvgPool2d`, it stays an ``nn.Conv2d`` that folds time, which RGA's adjoint
+    skips."""
+
+    backend = Backend()  # c | torch | triton, checked on every assignment
+
+    def __init__(self, conv: nn.Conv2d, backend: str = "c") -> None:
+        super().__init__(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.groups,
+            conv.bias is not None,
+            conv.padding_mode,
+            device="meta",
+        )
+        self.weight, self.bias = conv.weight, conv.bias
+        self.backend = backend
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
+            raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
+        flat = x.flatten(0, 1)
+        out = _convolved(self, flat, self.backend)
+        out = super().forward(flat) if out is None else out
+        return out.view(*x.shape[:2], *out.shape[1:])
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"
+
+
+def _convolved(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:
+    """``conv(x)`` (``conv`` computing ``nn.Conv2d``'s forward) on the CPU's paths (frozen)
+    or the GPU's where one applies, else None."""
+    out = cpu_frozen.frozen_convolution(conv, x, backend)
+    return gpu_convolution.convolution(conv, x, backend) if out is None else out
+
+
 PER_SAMPLE = (
     nn.Conv1d,
     nn.Conv2d,
@@ -149,8 +197,12 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> 
 def _run(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layer(x)`` in a ``backend`` network: a tiled average pooling in one pass
     (:mod:`snnattack.cpu.pooling`), a frozen layer that keeps nothing of its input
-    (:mod:`snnattack.cpu.frozen`), or the module."""
+    (:mod:`snnattack.cpu.frozen`), a convolution on the GPU's paths
+    (:mod:`snnattack.cuda.convolution`), or
+    the module."""
     out = pooled(layer, x, backend)
+    if out is None and type(layer) is nn.Conv2d:
+        out = gpu_convolution.convolution(layer, x, backend)
     return run_layer(layer, x, backend) if out is None else out
 
 

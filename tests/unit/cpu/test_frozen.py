@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from frozen_layers import output_and_gradient, saved_elements
 from torch import nn
 
 from snnattack.analysis.cost import attack_step, calibrate_batchnorm
@@ -27,14 +28,6 @@ def eval_bn(bn: nn.Module, dtype: torch.dtype) -> nn.Module:
     return bn.eval().requires_grad_(False)
 
 
-def output_and_gradient(fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    x = x.detach().clone().requires_grad_(True)
-    out = fn(x)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    (grad,) = torch.autograd.grad((out * weights).sum(), x)
-    return out.detach(), grad
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize(
@@ -54,18 +47,6 @@ def test_frozen_bn_equals_the_module_bit_for_bit(bn, shape, layout, affine, dtyp
     assert ours[0].grad_fn is None  # detached above; the graph below was ours
     for a, b in zip(ours, module, strict=True):
         assert torch.equal(a, b) and a.stride() == b.stride()
-
-
-def saved_elements(fn, x: torch.Tensor) -> int:
-    total = [0]
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        total[0] += t.numel()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn(x.detach().clone().requires_grad_(True))
-    return total[0]
 
 
 def test_frozen_bn_keeps_nothing_of_its_input() -> None:
