@@ -88,7 +88,7 @@ def test_the_timed_report_a_gpu_gets_runs_every_part_on_tiny_sizes(
     from tools.peer_nets import UserWrapped, spikingjelly_vgg11
 
     monkeypatch.setattr(pc, "S2_BATCH", 1)
-    argv = "--device cpu --batch 2 --T 2 --image 8 --steps 2 --repeats 1 --lif-T 1 2"
+    argv = "--device cpu --batch 2 --T 2 --image 8 --steps 2 --repeats 1 --judged 2 --lif-T 1 2"
     args = pc.parse_args(
         [*argv.split(), *"--lif-shape 2 8 --lif-repeats 1 --train-batch 1".split()]
     )
@@ -100,16 +100,20 @@ def test_the_timed_report_a_gpu_gets_runs_every_part_on_tiny_sizes(
     contenders = pc.attacks(body, wrapped, x, y, args)
     parts = {
         "spikingjelly": "2.0.0",
-        "attacks": pc.measure_attacks(contenders, args, device, wrapped, y, timed=True),
+        "attacks": pc.measure_attacks(contenders, args, device, timed=True),
         "lif": pc.measure_lif(args, device),
         "steps": pc.measure_steps(args, device),
     }
+    robust = pc.robust_accuracy(body, wrapped, [(x, y), (x.flip(0), y.flip(0))], args)
+    for name, share in robust.items():
+        parts["attacks"][name]["robust_acc"] = share
     text = pc.report(args, device, parts)
     for m in parts["attacks"].values():
         assert m["seconds"] > 0 and 0 <= m["robust_acc"] <= 1 and m["launches_per_step"] > 0
     assert [r["T"] for r in parts["lif"]] == [1, 2]
     assert all(len(r["equal"]) == 4 for r in parts["lif"])  # every LIF spikes as spikingjelly's
     assert set(parts["steps"]["s2"]) == {"forward", "stbp", "rga"}
+    assert "robust acc. (4 images)" in text
     assert "| rga |" in text and "A training step of the `cifar10_vgg11` preset" in text
     assert text.count("\n## ") == 3
 
