@@ -296,6 +296,8 @@ def step_record(
         str(args.repeats),
         "--seed",
         str(args.seed),
+        *(["--tf32"] if args.tf32 else []),
+        *(["--nondeterministic"] if args.nondeterministic else []),
         *extra,
     ]
     options = step_cost.parse_args(argv)

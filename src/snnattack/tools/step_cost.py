@@ -4,7 +4,9 @@ Builds the named model (untrained, BatchNorm statistics calibrated on the random
 that it spikes), then measures, in one process and interleaved, a plain forward and one
 attack gradient step per registered gradient mode (see :mod:`snnattack.analysis.cost`).
 ``--impls fused unrolled`` measures each step with each neuron implementation and adds their
-ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. Each step's floor, the
+ratios (``fused_vs_unrolled``); ``--train`` adds an STBP training step. On a GPU it runs
+under a job's numerics (``tf32: false``, ``deterministic: true``) unless ``--tf32`` or
+``--nondeterministic`` say otherwise. Each step's floor, the
 time of its convolutions and matrix products (``dense_vs_forward``; per fused/unrolled pair
 ``time_floor``), says how far any neuron implementation could take it. Then one adversarial
 training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
@@ -38,6 +40,7 @@ from snnattack.cuda import guard as gpu
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models.fold import folded
+from snnattack.process.numerics import held
 from snnattack.snn.neurons import IMPLS
 from snnattack.tools.command import (
     add_model_options,
@@ -97,6 +100,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     out.add_argument("--adversary-steps", type=int, default=7, help="its steps (pgd, trades)")
     out.add_argument("--adversary-eps", type=float, default=8, help="its ε in 1/255")
+    numerics = out.add_argument_group(
+        "GPU numerics (default: a job's, tf32=false deterministic=true)"
+    )
+    numerics.add_argument("--tf32", action="store_true", help="allow TF32 (the config's tf32=true)")
+    numerics.add_argument(
+        "--nondeterministic", action="store_true", help="the config's deterministic=false"
+    )
     layout = out.add_argument_group("evaluation-time speed-ups (attack steps only)")
     layout.add_argument(
         "--fold-bn", action="store_true", help="attack a copy with BN folded into its convs"
@@ -150,7 +160,13 @@ def check_steps(args: argparse.Namespace) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    """The measurement record for the parsed options."""
+    """The measurement record for the parsed options, under the GPU numerics they name (a
+    job's by default: on a GPU the steps' times depend on them several-fold)."""
+    with held(args.tf32, not args.nondeterministic):
+        return _bench(args)
+
+
+def _bench(args: argparse.Namespace) -> dict[str, Any]:
     backend = (args.backends or ["c"])[0]
     model, x, y = built_model(args, backend)
     device = x.device

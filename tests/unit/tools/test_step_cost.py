@@ -213,3 +213,30 @@ def test_each_step_is_timed_right_after_its_memory_run(monkeypatch: pytest.Monke
     cost.measure_cost(model, x, y, modes=["stbp", "rga"], repeats=2, train=True, floor=False)
     assert [kind for kind, _ in calls] == ["m", "t"] * 8  # forward, stbp, rga, train; twice
     assert all(calls[i][1] is calls[i + 1][1] for i in range(0, len(calls), 2))
+
+
+@pytest.mark.parametrize("flags", [[], ["--tf32", "--nondeterministic"]])
+def test_the_steps_run_under_a_jobs_gpu_numerics_unless_told(
+    flags: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU a step's time depends on TF32 and deterministic kernels several-fold: the bench
+    measures a job's (tf32 false, deterministic true) by default, and the process's flags are
+    its own again afterwards."""
+    import torch
+
+    from snnattack.tools import step_cost
+
+    seen = []
+
+    def measured(*args, **kwargs):
+        seen.append((torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled()))
+        return {}
+
+    monkeypatch.setattr(step_cost, "measure_cost", measured)
+    monkeypatch.setattr(step_cost, "measure_training_cost", lambda *a, **k: {})
+    before = (torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled())
+    args = parse_args(["--batch", "2", "--T", "2", "--repeats", "1", "--modes", "rga", *flags])
+    record = bench(args)
+    assert seen == [(bool(flags), not flags)]
+    assert record["settings"]["tf32"] == bool(flags)
+    assert (torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled()) == before
