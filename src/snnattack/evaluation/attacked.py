@@ -29,12 +29,16 @@ from snnattack.settings import AttackSettings, AttackSpec
 def attacked_models(
     target: nn.Module, source: nn.Module | None, *, fold_bn: bool, compiled: bool
 ) -> tuple[nn.Module, nn.Module | None]:
-    """Copies of ``target`` and ``source`` (None stays None) in eval mode: with their BNs
-    folded into the convs where ``fold_bn`` (``attack.fold_bn``), and ``torch.compile``'d
-    where ``compiled`` (``compile``)."""
+    """Copies of ``target`` and ``source`` (None stays None) in eval mode, their parameters
+    frozen (an attack asks for the input's gradient alone: the frozen layers of
+    :mod:`snnattack.cpu.frozen` then keep nothing of their inputs, also for a model the Python
+    API was handed whose weights require a gradient): with their BNs folded into the convs
+    where ``fold_bn`` (``attack.fold_bn``), and ``torch.compile``'d where ``compiled``
+    (``compile``)."""
 
     def prepare(model: nn.Module) -> nn.Module:
         out = folded(model) if fold_bn else probed_model(model)
+        out.requires_grad_(False)
         if compiled:
             out.compile()  # in place: the module keeps its attributes and state_dict keys
         return out

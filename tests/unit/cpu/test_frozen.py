@@ -97,6 +97,26 @@ def test_an_attack_step_has_the_same_input_gradient_with_frozen_layers(name, mod
     assert ours.abs().sum() > 0 and torch.equal(ours, module)
 
 
+def test_the_apis_attack_runs_frozen_layers_on_a_model_whose_weights_learn(monkeypatch):
+    """A user's model as it comes out of training (weights requiring a gradient): the attack
+    freezes its own copy, so the frozen layers run there, the examples are the modules' bit
+    for bit, and the user's weights still require a gradient."""
+    import snnattack
+
+    torch.manual_seed(2)
+    model = build("digits_net", 10, in_channels=1, T=4, lam=0.9).eval()
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    calibrate_batchnorm(model, x)
+    calls = []
+    real = frozen.FrozenConvolution.apply
+    monkeypatch.setattr(frozen.FrozenConvolution, "apply", lambda *a: calls.append(1) or real(*a))
+    ours = snnattack.attack(model, x, y, "pgd", eps=8, steps=2, alpha=2)
+    assert calls and all(p.requires_grad for p in model.parameters())
+    monkeypatch.setattr(frozen, "applies", lambda *_: False)  # the modules
+    model.zero_grad()
+    assert torch.equal(ours, snnattack.attack(model, x, y, "pgd", eps=8, steps=2, alpha=2))
+
+
 def test_a_stepwise_conv_bn_keeps_only_its_parameters_in_an_attack() -> None:
     torch.manual_seed(0)
     layer = StepWise(nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6)))
