@@ -76,16 +76,35 @@ class StepWise(nn.Module):
         return f"per time step, backend={self.backend}"
 
 
-class FoldedAvgPool2d(nn.AvgPool2d):
-    """An average pooling of ``[T, B, C, H, W]`` as one batch of ``T * B`` samples, as
-    spikingjelly's multi-step ``layer.AvgPool2d`` computes it (the adapter's map of that
-    layer, :mod:`snnattack.interop.spikingjelly`), with a ``backend``: on the CPU, ``c``
-    pools in one pass of the C kernel where it applies (:mod:`snnattack.cpu.pooling`).
-    Unlike :class:`StepWise`, it stays an ``nn.AvgPool2d`` that folds time, which RGA's
-    adjoint skips as one step of a chain of such layers (:mod:`snnattack.gradients.adjoint`).
-    """
+class _FoldsTime:
+    """A per-sample layer of ``[T, B, ...]`` run as one batch of ``T * B`` samples, as
+    spikingjelly's multi-step layers compute it, with a ``backend`` whose path
+    (:meth:`on_backend`) runs where it applies, else the layer's torch class. It stays an
+    instance of that class that folds time, which RGA's adjoint skips as one step of a chain
+    of such layers (:mod:`snnattack.gradients.adjoint`)."""
 
     backend = Backend()  # c | torch | triton, checked on every assignment
+
+    def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The layer on ``x`` ``[T * B, ...]`` by the backend's path, or None."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
+            raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
+        flat = x.flatten(0, 1)
+        out = self.on_backend(flat)
+        out = super().forward(flat) if out is None else out  # type: ignore[misc]
+        return out.view(*x.shape[:2], *out.shape[1:])
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"  # type: ignore[misc]
+
+
+class FoldedAvgPool2d(_FoldsTime, nn.AvgPool2d):
+    """spikingjelly's multi-step ``layer.AvgPool2d`` (the adapter's map of that layer,
+    :mod:`snnattack.interop.spikingjelly`): on the CPU, ``c`` pools in one pass of the C kernel
+    where it applies (:mod:`snnattack.cpu.pooling`)."""
 
     def __init__(self, pool: nn.AvgPool2d, backend: str = "c") -> None:
         super().__init__(
@@ -98,28 +117,14 @@ class FoldedAvgPool2d(nn.AvgPool2d):
         )
         self.backend = backend
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
-            raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
-        flat = x.flatten(0, 1)
-        out = pooled_by(self, flat, self.backend)
-        out = super().forward(flat) if out is None else out
-        return out.view(*x.shape[:2], *out.shape[1:])
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"
+    def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
+        return pooled_by(self, x, self.backend)
 
 
-class FoldedConv2d(nn.Conv2d):
-    """A convolution of ``[T, B, C, H, W]`` as one batch of ``T * B`` samples, as
-    spikingjelly's multi-step ``layer.Conv2d`` computes it (the adapter's map of that layer,
-    :mod:`snnattack.interop.spikingjelly`), sharing that layer's parameters, with a
-    ``backend``: it runs as the CPU's frozen convolution in an attack
-    (:mod:`snnattack.cpu.frozen`) and on a GPU as :mod:`snnattack.cuda.convolution`. Like
-    :class:`FoldedAvgPool2d`, it stays an ``nn.Conv2d`` that folds time, which RGA's adjoint
-    skips."""
-
-    backend = Backend()  # c | torch | triton, checked on every assignment
+class FoldedConv2d(_FoldsTime, nn.Conv2d):
+    """spikingjelly's multi-step ``layer.Conv2d`` (the adapter's map of that layer), sharing
+    its parameters: in an attack on the CPU the frozen convolution (:mod:`snnattack.cpu.frozen`),
+    on a GPU :mod:`snnattack.cuda.convolution`."""
 
     def __init__(self, conv: nn.Conv2d, backend: str = "c") -> None:
         super().__init__(
@@ -137,16 +142,8 @@ class FoldedConv2d(nn.Conv2d):
         self.weight, self.bias = conv.weight, conv.bias
         self.backend = backend
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
-            raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
-        flat = x.flatten(0, 1)
-        out = _convolved(self, flat, self.backend)
-        out = super().forward(flat) if out is None else out
-        return out.view(*x.shape[:2], *out.shape[1:])
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, folding [T, B], backend={self.backend}"
+    def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
+        return _convolved(self, x, self.backend)
 
 
 def _convolved(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:
