@@ -189,4 +189,17 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
         f"checkpoint={model_file} was trained as train.kind=stbp (its record's spec.train), but "
         "the config attacks it as train.kind=ann; accepted: train.kind=stbp, the file's"
     )
+    # tested on another split of its dataset: the test split may hold its training images
+    with pytest.raises(CheckpointError) as err:
+        load_from_file(
+            model_settings(compose(*quick, "dataset.params.split_seed=3")), str(model_file)
+        )
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained on digits with dataset.params.split_seed=0 (its "
+        "record's spec.dataset), but the config tests it with dataset.params.split_seed=3, "
+        "whose test split may hold samples it was trained on; accepted: "
+        "dataset.params.split_seed=0, the file's"
+    )
+    settings = model_settings(compose(*quick, "dataset.params.val_fraction=0.2"))
+    load_from_file(settings, str(model_file))  # the test split is the same: taken
     load_from_file(model_settings(compose(*quick)), str(model_file))  # as it was trained

@@ -112,6 +112,10 @@ class SplitDataModule(L.LightningDataModule):
     train_set: Dataset
     val_set: Dataset
     test_set: Dataset
+    # the params (dataset.params) that decide which samples the test split holds: a model
+    # trained at other values may have trained on this test split's samples (none: an
+    # official test set)
+    TEST_SPLIT: tuple[str, ...] = ()
 
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, num_workers: int) -> None:
         super().__init__()

@@ -19,6 +19,8 @@ class DigitsDataModule(SplitDataModule):
     training seed, so every model of a sweep sees the same test images.
     """
 
+    TEST_SPLIT = ("test_fraction", "split_seed")
+
     def __init__(
         self,
         batch_size: int = 64,

@@ -160,6 +160,8 @@ def _sensor_size(recording: tuple) -> tuple[int, int, int]:
 class DigitsEventsDataModule(SplitDataModule):
     """Event digits, frames ``[frames, 2, size, size]``, with the digits' fixed splits."""
 
+    TEST_SPLIT = ("test_fraction", "split_seed")
+
     def __init__(
         self,
         batch_size: int = 64,

@@ -228,6 +228,8 @@ class CIFAR10DVSDataModule(SplitDataModule):
     ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
     """
 
+    TEST_SPLIT = ("train_size", "split_seed")
+
     def __init__(
         self,
         batch_size: int,

@@ -12,6 +12,7 @@ from pathlib import Path
 import lightning as L
 from torch import nn
 
+from snnattack.data import DATAMODULES
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import (
     check_external,
@@ -135,6 +136,32 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
             f"{where} was trained with {', '.join(theirs)} (its record's spec.neuron), but the "
             f"config runs it with {', '.join(ours)}; accepted: {' '.join(theirs)}, the file's "
             "(a longer simulation at attack time: attack.time_extension)"
+        )
+    _check_test_split(record, tree, where)
+
+
+def _check_test_split(record: dict, tree: Mapping, where: str) -> None:
+    """Refuses a file trained on this dataset with other values of the params that decide its
+    test split (``TEST_SPLIT`` of its datamodule): the config's test split may hold samples
+    the file was trained or selected on, and the attack would then report a robustness
+    measured on training data."""
+    theirs = (record.get("spec") or {}).get("dataset") or {}
+    ours = tree["dataset"]
+    if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
+        return
+    params = theirs.get("params") or {}
+    keys = DATAMODULES[ours["name"]].TEST_SPLIT
+    differ = [k for k in keys if k in params and params[k] != ours["params"][k]]
+    if differ:
+        trained_on, tested_on = (
+            [f"dataset.params.{k}={values[k]}" for k in differ]
+            for values in (params, ours["params"])
+        )
+        raise CheckpointError(
+            f"{where} was trained on {ours['name']} with {', '.join(trained_on)} (its record's "
+            f"spec.dataset), but the config tests it with {', '.join(tested_on)}, whose test "
+            f"split may hold samples it was trained on; accepted: {' '.join(trained_on)}, the "
+            "file's"
         )
 
 
