@@ -47,6 +47,7 @@ def job(cfg: DictConfig) -> None:
                 restore_kept(output_dir)
                 cli.refuse(err, output_dir)
             print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
+            restore_kept(output_dir)
             record_failure(
                 Path(hydra_cfg.sweep.dir),
                 hydra_cfg.job.num,

@@ -35,6 +35,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import (
     JobRecord,
+    check_not_replacing,
     is_complete,
     job_table,
     read_record,
@@ -73,6 +74,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     if is_complete(metrics_path, spec, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
+    check_not_replacing(metrics_path, spec)
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     with ddp_job(output_dir) as trainers:

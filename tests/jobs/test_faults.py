@@ -1,6 +1,7 @@
 """Faults at run time: wrong checkpoints refused, divergence stores nothing, atomic writes."""
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -238,7 +239,10 @@ def test_a_full_job_folder_is_one_line_naming_metrics_json_and_keeps_the_earlier
     small_disk: Disk, digits_store: Path
 ) -> None:
     job = small_disk.path / "job"
-    run_job(*QUICK, output_dir=job, store=digits_store)
+    run_job(*QUICK, "eps=[16,32]", output_dir=job, store=digits_store)
+    record = json.loads((job / "metrics.json").read_text())
+    record["results"] = record["results"][:1]  # a record cut short: the job to be done again
+    write_json(job / "metrics.json", record)
     before = (job / "metrics.json").read_bytes()
     small_disk.fill()
     done = cli(
@@ -335,3 +339,30 @@ def test_an_unwritable_row_cache_warns_once_and_the_sweep_and_report_go_on(
     )
     assert "sweep " + str(sweep) in done.stderr  # the sweep's summary table
     assert (sweep / "report.html").exists() and f"report: {sweep / 'report.html'}" in done.stdout
+
+
+def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """Into a finished job's folder (hydra.run.dir=, or a sweep relaunched into its folder
+    with other values), a job of other settings is refused naming what differs, and the
+    folder keeps its results, config and log as they were; the same settings skip it."""
+    job = tmp_path / "job"
+    run_job(*QUICK, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    store = f"store.dir={digits_store}"
+    refused = cli(*QUICK, "seed=3", store, f"hydra.run.dir={job}", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: {job} holds the finished job of other settings (seed=0 there, 3 here), whose "
+        f"results this job would replace; accepted: another hydra.run.dir (hydra.sweep.dir for "
+        f"a sweep), or {job / 'metrics.json'} removed to replace them"
+    )
+    assert snapshot(job) == before
+    sweep = tmp_path / "sweep"
+    first = cli("-m", *QUICK, "seed=0", store, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    done = snapshot(sweep / "0")
+    again = cli("-m", *QUICK, "seed=3", store, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert again.returncode == 2 and "holds the finished job of other settings" in again.stderr
+    assert snapshot(sweep / "0") == done

@@ -192,8 +192,12 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
         "logger=csv",
     )
     assert cosmetic.returncode == 0 and metrics.stat().st_mtime_ns == before
+    changed = run(tmp_path, *args, "eps=[16]")  # would replace the finished job's results
+    assert changed.returncode == 2 and metrics.stat().st_mtime_ns == before
+    assert "holds the finished job of other settings (eps=[32] there, [16] here)" in changed.stderr
+    metrics.unlink()  # as the refusal says: removed, it is replaced
     changed = run(tmp_path, *args, "eps=[16]")
-    assert changed.returncode == 0 and metrics.stat().st_mtime_ns != before
+    assert changed.returncode == 0
     assert json.loads(metrics.read_text())["results"][0]["eps_255"] == 16
 
 

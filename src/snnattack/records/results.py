@@ -23,7 +23,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from rich.console import Console
 from rich.table import Table
 
-from snnattack.errors import UserError
+from snnattack.errors import ConfigError, UserError
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.records.files import write_atomic
 from snnattack.settings import BOXES, PASSED
@@ -340,6 +340,36 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
     except (OSError, ValueError, UserError):
         return False
     return done.schema == SCHEMA and done.result_spec == spec and len(done.results) == n_rows
+
+
+def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
+    """Refuses to run where ``path`` holds the finished record of a job of other settings
+    (the current schema, another :func:`result_spec`): the job would replace those results
+    with its own, and what the folder's earlier config produced would be lost. An unreadable,
+    partial or older-schema record is a job to redo, not refused."""
+    try:
+        done = read_record(path)
+    except (OSError, ValueError, UserError):
+        return
+    if done.schema != SCHEMA or done.result_spec == spec:
+        return
+    differ = _differences(done.result_spec, spec)
+    shown = "; ".join(differ[:4]) + (f"; {len(differ) - 4} more" if len(differ) > 4 else "")
+    raise ConfigError(
+        f"{path.parent} holds the finished job of other settings ({shown}), whose results "
+        f"this job would replace; accepted: another hydra.run.dir (hydra.sweep.dir for a "
+        f"sweep), or {path} removed to replace them"
+    )
+
+
+def _differences(there: Any, here: Any, key: str = "") -> list[str]:
+    """Where the result specs ``there`` (a finished record's) and ``here`` differ, as
+    ``key=value there, value here`` by dotted key."""
+    if isinstance(there, dict) and isinstance(here, dict):
+        keys = list(dict.fromkeys([*there, *here]))
+        nested = (_differences(there.get(k), here.get(k), f"{key}.{k}" if key else k) for k in keys)
+        return [line for lines in nested for line in lines]
+    return [] if there == here else [f"{key}={there} there, {here} here"]
 
 
 def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:

@@ -71,35 +71,61 @@ def print_results(sweep_dir: Path) -> None:
 
 
 class KeptRecords(Callback):
-    """Keeps what a single run's folder already holds where Hydra writes a job's record (its
-    ``.hydra/*.yaml`` and log) until the new job is accepted: Hydra writes them into
-    ``hydra.run.dir`` before the job starts, so a job refused in a finished job's folder would
+    """Keeps what a job's folder already holds where Hydra writes a job's record (its
+    ``.hydra/*.yaml``, and its log, which Hydra appends to) until the new job is accepted:
+    Hydra writes them before the job starts, so a job refused in a finished job's folder would
     leave that job's results beside another job's record. :func:`restore_kept` puts them
-    back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing."""
+    back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing. A single
+    run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
+    already holds as the sweep starts (in this process: a launcher that runs the jobs in
+    other processes, joblib's or submitit's, keeps none)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.run.dir).absolute()
-        record = folder / config.hydra.output_subdir
-        written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         _KEPT.clear()
-        _KEPT[folder] = {
-            path: path.read_bytes() if path.is_file() else path.exists()
-            for path in [*written, folder / f"{config.hydra.job.name}.log", record, *made]
-        }
+        held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
+        _KEPT[folder] = {**held, **{p: False for p in made}}
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir).absolute()
+        _KEPT.clear()
+        if sweep.is_dir():
+            for folder in sweep.iterdir():
+                if (folder / config.hydra.output_subdir).is_dir():
+                    _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
 
 
-# by run folder, what it held before Hydra wrote into it: a file's bytes, else whether it was
-_KEPT: dict[Path, dict[Path, bytes | bool]] = {}
+def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:
+    """What ``folder`` holds where Hydra writes a job's record (``subdir``, the log of the job
+    named ``job``): each ``.hydra`` file's bytes, the log's length, else whether the path was
+    there."""
+    record = folder / subdir
+    written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
+    log = folder / f"{job}.log"
+    held: dict[Path, bytes | int | bool] = {
+        path: path.read_bytes() if path.is_file() else path.exists() for path in written
+    }
+    held[log] = log.stat().st_size if log.is_file() else False
+    held[record] = record.exists()
+    return held
+
+
+# by job folder, what it held before Hydra wrote into it: a file's bytes (a log's length),
+# else whether it was there
+_KEPT: dict[Path, dict[Path, bytes | int | bool]] = {}
 
 
 def restore_kept(output_dir: Path) -> None:
-    """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were,
-    and removes the files and empty folders that were not there (a refused job leaves its
-    folder, and the folders above it, as they were)."""
+    """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
+    (a log cut back to its length), and removes the files and empty folders that were not
+    there (a refused job leaves its folder, and the folders above it, as they were)."""
     for path, before in _KEPT.get(output_dir.absolute(), {}).items():
         if isinstance(before, bytes):
             path.write_bytes(before)
+        elif not isinstance(before, bool) and path.is_file():
+            with path.open("r+b") as log:
+                log.truncate(before)
         elif not before and path.is_file():
             path.unlink()
         elif not before and path.is_dir() and not any(path.iterdir()):
