@@ -149,12 +149,14 @@ def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
 
 def _folded_convolutions(copied: nn.Module) -> nn.Module:
     """``copied`` (the adapted copy) with each ``layer.Conv2d`` replaced by its
-    :class:`~snnattack.snn.temporal.FoldedConv2d` over the copy's own parameters."""
+    :class:`~snnattack.snn.temporal.FoldedConv2d` over the copy's own parameters (one with
+    hooks of the user's stays as it is: they run)."""
     from spikingjelly.activation_based import layer
 
     for parent in list(copied.modules()):
         for name, child in parent.named_children():
-            if type(child) is layer.Conv2d:
+            hooked = child._forward_hooks or child._forward_pre_hooks
+            if type(child) is layer.Conv2d and not hooked:
                 setattr(parent, name, FoldedConv2d(child))
     return copied
 

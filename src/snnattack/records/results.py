@@ -343,10 +343,10 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
 
 
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
-    """Refuses to run where ``path`` holds the finished record of a job of other settings
-    (the current schema, another :func:`result_spec`): the job would replace those results
-    with its own, and what the folder's earlier config produced would be lost. An unreadable,
-    partial or older-schema record is a job to redo, not refused."""
+    """Refuses to run where ``path`` holds the record of a job of other settings (the
+    current schema, another :func:`result_spec`): the job would replace those results with
+    its own, and what the folder's earlier config produced would be lost. An unreadable or
+    older-schema record is a job to redo, not refused."""
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):

@@ -150,8 +150,8 @@ def _check_test_split(record: dict, tree: Mapping, where: str) -> None:
     if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
         return
     params = theirs.get("params") or {}
-    keys = DATAMODULES[ours["name"]].TEST_SPLIT
-    differ = [k for k in keys if k in params and params[k] != ours["params"][k]]
+    keys = getattr(DATAMODULES[ours["name"]], "TEST_SPLIT", ())
+    differ = [k for k in keys if k in params and params[k] != ours["params"].get(k)]
     if differ:
         trained_on, tested_on = (
             [f"dataset.params.{k}={values[k]}" for k in differ]

@@ -158,6 +158,10 @@ def test_a_folded_convolution_shares_the_layers_memory_not_its_parameter_objects
     x = torch.rand(3, 2, 2, 5, 5)
     functional.reset_net(net)
     assert torch.equal(conv(x), net[0](x))
+    seen = []
+    net[0].register_forward_hook(lambda *_: seen.append(1))  # a user's hook: the layer stays
+    hooked = body(net)[0]
+    assert type(hooked) is layer.Conv2d and (hooked(x) is not None and seen)
 
 
 @pytest.mark.cuda
