@@ -171,8 +171,10 @@ class CachedFrames(Dataset):
             try:
                 x = load_tensors(path)  # a planted pickle is refused, never run
             except Exception as error:
+                why = str(error) or type(error).__name__  # an empty file's EOFError says nothing
+                why = "an empty file" if path.stat().st_size == 0 else why
                 raise DataError(
-                    f"cannot read the cached frames {path} ({error}); delete the "
+                    f"cannot read the cached frames {path} ({why}); delete the "
                     "file to decode its recording again"
                 ) from error
             self._check(x, path)

@@ -200,6 +200,21 @@ def test_cached_frames_of_values_no_recording_gives_raise_data_error(
         dm.train_set.frames[0]
 
 
+def test_an_empty_frame_cache_file_is_refused_saying_so(root: Path) -> None:
+    """A cache file cut to nothing (a full disk, a copy stopped): its line says why."""
+    dm = datamodule(root)
+    source = Path(dm.test_set.frames.recordings.data[0])
+    empty = dm.cache / source.parent.name / f"{source.stem}.pt"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    with pytest.raises(DataError) as err:
+        dm.train_set.frames[0]
+    assert str(err.value) == (
+        f"cannot read the cached frames {empty} (an empty file); delete the file to decode its "
+        "recording again"
+    )
+
+
 def test_a_planted_frame_cache_file_is_refused_naming_it_and_never_runs(root: Path) -> None:
     dm = datamodule(root)
     source = Path(dm.test_set.frames.recordings.data[0])
