@@ -40,6 +40,7 @@ from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
+LOGGER_FOLDERS = ("csv", "lightning_logs")  # the folders a job's loggers make as it starts
 _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
@@ -333,11 +334,16 @@ def _hydra_line(err: HydraException, conf_dir: Path) -> str:
 
 
 def discard_job_folder(output_dir: Path) -> None:
-    """Removes a job folder that holds only what Hydra wrote before the job was refused."""
+    """Removes a job folder that holds only what Hydra wrote before the job was refused (and
+    a logger's folder holding no file yet, :data:`LOGGER_FOLDERS`, made before a refusal
+    during the work)."""
     if not output_dir.is_dir():
         return
-    own = {p.name for p in output_dir.iterdir()}
-    if all(name in HYDRA_FILES or name.endswith(".log") for name in own):
+    own = list(output_dir.iterdir())
+    empty = [
+        p for p in own if p.name in LOGGER_FOLDERS and not any(f.is_file() for f in p.rglob("*"))
+    ]
+    if all(p.name in HYDRA_FILES or p.name.endswith(".log") or p in empty for p in own):
         shutil.rmtree(output_dir, ignore_errors=True)
 
 

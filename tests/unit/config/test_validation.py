@@ -695,8 +695,14 @@ def test_read_only_output_folder_is_refused(tmp_path: Path, monkeypatch) -> None
 def test_refused_job_folder_with_only_hydra_files_is_removed(tmp_path: Path) -> None:
     (tmp_path / "job" / ".hydra").mkdir(parents=True)
     (tmp_path / "job" / "run.log").write_text("")
+    (tmp_path / "job" / "csv" / "version_0").mkdir(parents=True)  # a logger's, left empty
     discard_job_folder(tmp_path / "job")
     assert not (tmp_path / "job").exists()
+    (tmp_path / "logged" / ".hydra").mkdir(parents=True)
+    (tmp_path / "logged" / "csv").mkdir()
+    (tmp_path / "logged" / "csv" / "metrics.csv").write_text("epoch\n0\n")
+    discard_job_folder(tmp_path / "logged")
+    assert (tmp_path / "logged" / "csv" / "metrics.csv").exists()  # what the work wrote: kept
     (tmp_path / "done" / ".hydra").mkdir(parents=True)
     (tmp_path / "done" / "metrics.json").write_text("{}")
     discard_job_folder(tmp_path / "done")
