@@ -106,8 +106,9 @@ def _needed(ctx: Any, i: int) -> bool:
     if not ctx.needs_input_grad[i]:
         return False
     node = ctx.next_functions[i][0]
+    will_run = getattr(torch._C, "_will_engine_execute_node", None)  # torch's, not public
     try:
-        return node is None or torch._C._will_engine_execute_node(node)
+        return node is None or will_run is None or will_run(node)
     except RuntimeError:  # a leaf that autograd.grad asks for: needed
         return True
 
