@@ -355,8 +355,9 @@ def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert refused.stderr.strip().splitlines()[-1] == (
         f"error: {job} holds the finished job of other settings (seed=0 there, 3 here), whose "
-        f"results this job would replace; accepted: another hydra.run.dir (hydra.sweep.dir for "
-        f"a sweep), or {job / 'metrics.json'} removed to replace them"
+        "results this job would replace; accepted: another hydra.run.dir (for a sweep another "
+        "hydra.sweep.dir, or hydra.sweep.subdir=${hydra.job.override_dirname}: a folder per "
+        f"value), or {job / 'metrics.json'} removed to replace them"
     )
     assert snapshot(job) == before
     sweep = tmp_path / "sweep"

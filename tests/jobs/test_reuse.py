@@ -89,10 +89,11 @@ def test_a_kept_row_of_wrong_types_is_computed_again_with_a_warning_naming_its_f
         "attack=bptr",
         f"store.dir={tmp_path}/models",
         f"hydra.sweep.dir={tmp_path}/sweep",
+        "hydra.sweep.subdir=bptr",  # a value added to the sweep: its own folder, the same rows
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    (again,) = sweep_metrics(tmp_path / "sweep")
+    again = json.loads((tmp_path / "sweep" / "bptr" / "metrics.json").read_text())
     assert all(r["reused_from"] is None for r in again["results"])
     for box in ("white", "black"):  # the same numbers as the first computation
         fresh, before = rows(again)[("square", box)], rows(first)[("square", box)]

@@ -357,8 +357,9 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     shown = "; ".join(differ[:4]) + (f"; {len(differ) - 4} more" if len(differ) > 4 else "")
     raise ConfigError(
         f"{path.parent} holds the finished job of other settings ({shown}), whose results "
-        f"this job would replace; accepted: another hydra.run.dir (hydra.sweep.dir for a "
-        f"sweep), or {path} removed to replace them"
+        f"this job would replace; accepted: another hydra.run.dir (for a sweep another "
+        f"hydra.sweep.dir, or hydra.sweep.subdir=${{hydra.job.override_dirname}}: a folder per "
+        f"value), or {path} removed to replace them"
     )
 
 
