@@ -51,6 +51,7 @@ def job(cfg: DictConfig) -> None:
             record_failure(
                 Path(hydra_cfg.sweep.dir),
                 hydra_cfg.job.num,
+                output_dir,
                 overrides,
                 cli.one_line(err),
             )

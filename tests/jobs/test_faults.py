@@ -367,3 +367,20 @@ def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
     again = cli("-m", *QUICK, "seed=3", store, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert again.returncode == 2 and "holds the finished job of other settings" in again.stderr
     assert snapshot(sweep / "0") == done
+
+
+def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """A sweep's failures and exit code are its launch's: relaunched into its folder without
+    the refused value, the sweep exits 0; the earlier launch's failure stays on record."""
+    sweep = tmp_path / "sweep"
+    common = ["-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    failed = cli(*common, "lambda=0.9,1.5", cwd=tmp_path)
+    assert failed.returncode == 2 and "1 job(s) of the sweep failed:" in failed.stderr
+    mended = cli(*common, "lambda=0.9", cwd=tmp_path)
+    assert mended.returncode == 0, mended.stderr[-2000:]
+    assert "failed" not in mended.stderr and "sweep " + str(sweep) in mended.stderr
+    (line,) = (sweep / "failures.jsonl").read_text().splitlines()
+    assert json.loads(line)["overrides"][-1] == "lambda=1.5"
+    assert json.loads(line)["folder"] == str(sweep / "1")

@@ -247,6 +247,24 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
 
 
 @pytest.mark.slow
+def test_a_job_refused_by_a_joblib_worker_leaves_the_finished_folder_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """The worker cannot put back the record Hydra rewrote in a finished job's folder; the
+    launching process does, as the sweep ends."""
+    common = [*TINY, "-m", "method=[fgsm]", "boxes=[white]", f"store.dir={tmp_path}/models"]
+    sweep = tmp_path / "sweep"
+    first = run(tmp_path, *common, "seed=0", f"hydra.sweep.dir={sweep}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    done = {p: p.read_bytes() for p in (sweep / "0").rglob("*") if p.is_file()}
+    other = run_py(
+        *common, "seed=3", "hydra/launcher=parallel", f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
+    assert other.returncode == 2 and "holds the finished job of other settings" in other.stderr
+    assert {p: p.read_bytes() for p in (sweep / "0").rglob("*") if p.is_file()} == done
+
+
+@pytest.mark.slow
 def test_ddp_cpu_ensemble_curve_and_tuning_equal_single_process_exactly(tmp_path: Path) -> None:
     common = [
         *TINY,

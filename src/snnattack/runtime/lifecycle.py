@@ -35,19 +35,35 @@ def sigterm_as_preemption() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def record_failure(sweep_dir: Path, job: str, overrides: list[str], message: str) -> None:
-    """Appends one failed job of a sweep to ``<sweep_dir>/failures.jsonl``."""
-    line = json.dumps({"job": job, "overrides": overrides, "error": message})
+def record_failure(
+    sweep_dir: Path, job: str, folder: Path, overrides: list[str], message: str
+) -> None:
+    """Appends one failed job of a sweep (its number and folder) to
+    ``<sweep_dir>/failures.jsonl``."""
+    line = json.dumps(
+        {"job": job, "folder": str(folder.absolute()), "overrides": overrides, "error": message}
+    )
     with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
         f.write(line + "\n")
 
 
-def failures(sweep_dir: Path) -> list[dict[str, Any]]:
-    """The failed jobs recorded in ``sweep_dir``."""
+def failures_size(sweep_dir: Path) -> int:
+    """How many bytes ``<sweep_dir>/failures.jsonl`` holds (0 if none): where the failures of
+    a launch that starts now will begin."""
+    path = sweep_dir / FAILURES
+    return path.stat().st_size if path.is_file() else 0
+
+
+def failures(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
+    """The failed jobs recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
+    own: an earlier launch into the same folder recorded the lines before)."""
     path = sweep_dir / FAILURES
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    with path.open("rb") as f:
+        f.seek(since)
+        lines = f.read().decode().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def print_results(sweep_dir: Path) -> None:
@@ -77,8 +93,8 @@ class KeptRecords(Callback):
     leave that job's results beside another job's record. :func:`restore_kept` puts them
     back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing. A single
     run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
-    already holds as the sweep starts (in this process: a launcher that runs the jobs in
-    other processes, joblib's or submitit's, keeps none)."""
+    already holds as the sweep starts, in the launching process: a job refused in another
+    process (joblib's or submitit's launchers) is put back there as the sweep ends."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.run.dir).absolute()
@@ -90,10 +106,17 @@ class KeptRecords(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT.clear()
+        self.failures_at = failures_size(sweep)
         if sweep.is_dir():
             for folder in sweep.iterdir():
                 if (folder / config.hydra.output_subdir).is_dir():
                     _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        # a job refused in another process (joblib's, submitit's) could not put its folder's
+        # record back: this process kept it, and puts back those of the launch's failed jobs
+        for failed in failures(Path(config.hydra.sweep.dir), since=self.failures_at):
+            restore_kept(Path(failed["folder"]))
 
 
 def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:
@@ -133,12 +156,16 @@ def restore_kept(output_dir: Path) -> None:
 
 
 class SweepSummary(Callback):
-    """At the end of a multirun: all results, one line per failed job, exit code 2 if any."""
+    """At the end of a multirun: the results of every job its folder holds, one line per job
+    of this launch that failed, exit code 2 if any (a relaunch that mends them exits 0)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.failures_at = failures_size(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         print_results(sweep_dir)
-        failed = failures(sweep_dir)
+        failed = failures(sweep_dir, since=self.failures_at)  # this launch's, not earlier ones'
         if not failed:
             return
         print(f"{len(failed)} job(s) of the sweep failed:", file=sys.stderr)
