@@ -57,6 +57,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import aedat
 import numpy as np
 import tonic
 import torch
@@ -115,7 +116,8 @@ class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
     1000 extracted ``.aedat4`` files and starts a download otherwise; an extracted copy
     without the archive (or a small test copy) must not trigger that, so the check is left to
     :func:`check_layout`. tonic lists files in the file system's order, which varies between
-    machines; sorting them keeps the seeded splits identical everywhere.
+    machines; sorting them keeps the seeded splits identical everywhere. A recording without
+    events is refused saying so (tonic fails joining its no event packets).
     """
 
     def __init__(
@@ -128,6 +130,14 @@ class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
 
     def _check_exists(self) -> bool:
         return True
+
+    def __getitem__(self, index: int) -> tuple[object, int]:
+        try:
+            return super().__getitem__(index)
+        except ValueError as error:  # numpy's, joining the event packets of a file with none
+            if not any(aedat.Decoder(self.data[index])):
+                raise ValueError("it holds no events") from error
+            raise
 
 
 def cache_folder(cache_dir: str | None, root: str, name: str, framing: Framing) -> Path:

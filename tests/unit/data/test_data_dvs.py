@@ -133,14 +133,23 @@ def test_second_epoch_reads_frames_from_cache(root: Path, monkeypatch) -> None:
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not_aedat"])
+@pytest.mark.parametrize("damage", ["truncated", "not_aedat", "no_events"])
 def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) -> None:
     path = root / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
     content = path.read_bytes()
-    path.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"DVS" * 50)
+    if damage == "no_events":
+        none = np.zeros(0, dtype=np.int64)
+        write_aedat4(path, none, none, none, none)
+    else:
+        path.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"DVS" * 50)
     dm = datamodule(root)
-    with pytest.raises(DataError, match=str(path)):
+    with pytest.raises(DataError, match=str(path)) as refused:
         dm.train_set.frames[dm.test_set.frames.recordings.data.index(str(path))]
+    if damage == "no_events":
+        assert str(refused.value) == (
+            f"cannot decode {path}: it holds no events; expected an AEDAT4 event recording: "
+            "extract it again from its class zip"
+        )
     assert cache_files(dm) == []
 
 
