@@ -7,7 +7,9 @@ first. As RobustBench's rules do, an entry is ranked apart (listed after the ran
 marked, without a rank, saying why) when its masking checks fired, when it was run with an
 older version of its protocol, with a protocol file other than the released one (its hash:
 :mod:`snnattack.benchmark.release`), with settings of the protocol overridden, on data of its
-own, or when the same weights are ranked under the protocol already (ranked once). A folder
+own, when its rows, radii or number of test images are not its protocol file's (an entry
+edited by hand, or cut short), or when the same weights are ranked under the protocol already
+(ranked once). A folder
 without entries, an entry that does not match the schema, names an unknown protocol or a
 version that has no protocol file is refused with one line naming the folder or file. It
 writes ``leaderboard.md`` and ``leaderboard.html`` (one static page, offline, sortable and
@@ -21,9 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snnattack.benchmark.entry import read_entry
+from omegaconf import OmegaConf
+
+from snnattack.benchmark.entry import read_entry, row_label
 from snnattack.benchmark.page import html
-from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
+from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, available, protocol
 from snnattack.benchmark.release import recorded
 from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
 from snnattack.errors import UserError
@@ -31,9 +35,12 @@ from snnattack.records.files import write_atomic
 from snnattack.runtime.cli import ArgumentParser
 
 
-def reasons(entry: dict[str, Any], current: int, released: str | None) -> tuple[str, ...]:
-    """Why ``entry`` is ranked apart (none: it is ranked), its protocol's latest version being
-    ``current`` and the recorded hash of the file it names ``released`` (None: not released)."""
+def reasons(
+    entry: dict[str, Any], named: Protocol, current: int, released: str | None
+) -> tuple[str, ...]:
+    """Why ``entry`` is ranked apart (none: it is ranked), the protocol file it names being
+    ``named``, its protocol's latest version ``current`` and the recorded hash of the file it
+    names ``released`` (None: not released)."""
     found = []
     if entry["masking"]["flagged"]:
         found.append("masking checks fired: " + ", ".join(entry["masking"]["flagged"]))
@@ -52,7 +59,27 @@ def reasons(entry: dict[str, Any], current: int, released: str | None) -> tuple[
         found.append("overridden: " + ", ".join(provenance["overrides"]))
     if entry["data"] != "protocol":
         found.append("its own data, not the protocol's")
-    return tuple(found)
+    return tuple(found + measured_otherwise(entry, named))
+
+
+def measured_otherwise(entry: dict[str, Any], named: Protocol) -> list[str]:
+    """How ``entry``'s numbers differ from what the protocol file ``named`` measures: rows
+    missing or of other attacks (a worst case over fewer attacks ranks too high), other radii,
+    another number of test images (on the protocol's data). A setting the file does not hold
+    is not compared."""
+    found = []
+    if named.methods:
+        rows = [row_label(m, box) for box in named.boxes for m in named.methods]
+        if missing := [r for r in rows if r not in entry["robust_acc"]]:
+            found.append("rows missing: " + ", ".join(missing))
+        if other := [r for r in entry["robust_acc"] if r not in rows]:
+            found.append("rows not in its protocol: " + ", ".join(other))
+    if "eps" in named.raw and sorted(map(float, named.eps)) != sorted(entry["eps_255"]):
+        found.append(f"eps_255 {entry['eps_255']}, its protocol's {named.eps}")
+    counted = OmegaConf.select(named.raw, "trainer.limit_test_batches") is not None
+    if counted and entry["data"] == "protocol" and entry["n"] != named.n:
+        found.append(f"{entry['n']} test images, its protocol's {named.n}")
+    return found
 
 
 SKIPPED = ("wandb",)  # folders of other tools beside entries (logger=wandb's runs)
@@ -77,24 +104,23 @@ def candidates(folder: Path, pattern: str) -> list[Path]:
 
 def entries(
     folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
-) -> list[tuple[Path, dict[str, Any]]]:
+) -> list[tuple[Path, dict[str, Any], Protocol]]:
     """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``), checked
-    (UserError naming the first bad file); a folder without one is refused too. Each protocol
-    file is read once, however many entries name it."""
+    (UserError naming the first bad file), with the protocol file it names; a folder without
+    one is refused too. Each protocol file is read once, however many entries name it."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
-    known: set[tuple[str, int]] = set()  # (protocol, version) of a protocol file read
+    known: dict[tuple[str, int], Protocol] = {}  # by (protocol, version): the files read
     found = []
     for path in candidates(folder, pattern):
         entry = read_entry(path)
         label = (entry["protocol"], entry["provenance"]["protocol_version"])
         if label not in known:
             try:
-                protocol(*label, folder=protocols)
+                known[label] = protocol(*label, folder=protocols)
             except UserError as err:
                 raise UserError(f"{path}: {err}") from None
-            known.add(label)
-        found.append((path, entry))
+        found.append((path, entry, known[label]))
     if not found:
         raise UserError(
             f"DIR={str(folder)!r} holds no entry (*.json below it, a job's metrics.json aside); "
@@ -110,9 +136,9 @@ def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.jso
     versions = available(protocols)
     hashes = recorded(protocols)
     rows = []
-    for path, entry in entries(folder, protocols, pattern):
-        label = f"{entry['protocol']}_v{entry['provenance']['protocol_version']}"
-        why = reasons(entry, versions[entry["protocol"]][-1], hashes.get(f"{label}.yaml"))
+    for path, entry, named in entries(folder, protocols, pattern):
+        current = versions[entry["protocol"]][-1]
+        why = reasons(entry, named, current, hashes.get(f"{named.label}.yaml"))
         rows.append(Row(entry, path, None, why))
     rows.sort(
         key=lambda r: (

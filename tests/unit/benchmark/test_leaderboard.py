@@ -14,7 +14,7 @@ from entries import VALID, entry, protocols, write
 from harness import ROOT
 
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark.entry import check_entry
+from snnattack.benchmark.entry import check_entry, gap
 from snnattack.errors import UserError
 
 
@@ -51,6 +51,33 @@ def test_an_entry_on_its_own_data_is_ranked_apart(tmp_path: Path) -> None:
     write(tmp_path / "e", "u", entry("U", 50.0, data="user"))
     (row,) = leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
     assert row.rank is None and row.apart == ("its own data, not the protocol's",)
+
+
+def test_an_entry_measured_otherwise_than_its_protocol_file_is_ranked_apart(
+    tmp_path: Path,
+) -> None:
+    """A real digits entry is ranked; cut short (its ensemble rows gone: a worst case over fewer
+    attacks), with a row of another attack, at another radius or on fewer images, it is ranked
+    apart saying so."""
+    made = json.loads((ROOT / "benchmark" / "entries" / "stbp_digits_net_seed1.json").read_text())
+    made["provenance"]["overrides"] = []
+    write(tmp_path / "whole", "whole", made)
+    (row,) = leaderboard.board(tmp_path / "whole")
+    assert row.rank == 1 and row.apart == ()
+    for label in ("ensemble", "ensemble/transfer"):
+        del made["robust_acc"][label]
+    made["robust_acc"]["square"] = made["clean_acc"]
+    made["worst_case"] = min(made["robust_acc"].values())
+    made["gap"] = gap(made["reported"], made["worst_case"])
+    made.update(eps_255=[8.0], n=100)
+    write(tmp_path / "cut", "cut", made)
+    (row,) = leaderboard.board(tmp_path / "cut")
+    assert row.rank is None and row.apart == (
+        "rows missing: ensemble, ensemble/transfer",
+        "rows not in its protocol: square",
+        "eps_255 [8.0], its protocol's [16]",
+        "100 test images, its protocol's 200",
+    )
 
 
 def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) -> None:
