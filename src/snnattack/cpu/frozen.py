@@ -11,7 +11,8 @@ its layout (the kernel reads the input's shape and layout, not its values, for t
 gradient alone): the same outputs and input gradients bit for bit
 (``tests/unit/cpu/test_frozen.py``) and less memory in an attack step (``docs/performance.md``).
 
-They run where that is the same computation as the module (:func:`run_layer`): where the CPU
+They run where that is the same computation as the module (:func:`frozen_convolution`,
+:func:`run_layer`): where the CPU
 paths apply (:func:`snnattack.cpu.guard.applies`: the backend ``c``, on the CPU, as a GPU may
 run cuDNN, whose backward rounds its own way; one dtype, no hooks, the module's own forward,
 nothing tracing or casting), to a plain ``nn.Conv2d`` with zero padding given as numbers, or
@@ -92,11 +93,8 @@ def _geometry(conv: nn.Conv2d) -> tuple:
 
 
 def run_layer(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
-    """``layer(x)`` in a ``backend`` network, as a frozen layer where that is the same
-    computation."""
-    if type(layer) is nn.Conv2d:
-        out = frozen_convolution(layer, x, backend)
-        return layer(x) if out is None else out
+    """``layer(x)`` in a ``backend`` network, as a frozen BN where that is the same
+    computation (a convolution's own paths: :func:`frozen_convolution`)."""
     if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
         if attacked(layer, x) and applies(backend, x, layer):
             return FrozenBatchNorm.apply(x, layer)

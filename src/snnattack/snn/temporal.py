@@ -193,13 +193,12 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> 
 
 def _run(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layer(x)`` in a ``backend`` network: a tiled average pooling in one pass
-    (:mod:`snnattack.cpu.pooling`), a frozen layer that keeps nothing of its input
-    (:mod:`snnattack.cpu.frozen`), a convolution on the GPU's paths
-    (:mod:`snnattack.cuda.convolution`), or
-    the module."""
+    (:mod:`snnattack.cpu.pooling`), a convolution on the CPU's or the GPU's paths
+    (:func:`_convolved`), a frozen BN that keeps nothing of its input
+    (:mod:`snnattack.cpu.frozen`), or the module."""
     out = pooled(layer, x, backend)
     if out is None and type(layer) is nn.Conv2d:
-        out = gpu_convolution.convolution(layer, x, backend)
+        out = _convolved(layer, x, backend)
     return run_layer(layer, x, backend) if out is None else out
 
 
