@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -57,8 +58,7 @@ def job(cfg: DictConfig) -> None:
             )
             cli.discard_job_folder(output_dir)
         except Preempted as stop:
-            print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
-            raise SystemExit(143) from None
+            _stopped(stop)
 
 
 def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) -> None:
@@ -79,4 +79,16 @@ def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) 
 def main() -> None:
     """The command's entry point (``sys.argv`` holds its arguments)."""
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(job)
-    cli.main(app, CONF_DIR)
+    # SIGTERM while a launcher waits for jobs in other processes (joblib's) stops them too:
+    # joblib ends its workers on an exception in this process, not when it dies of a signal
+    with sigterm_as_preemption():
+        try:
+            cli.main(app, CONF_DIR)
+        except Preempted as stop:
+            _stopped(stop)
+
+
+def _stopped(stop: Preempted) -> NoReturn:
+    """Ends the command stopped by a signal: one line, exit code 143 (128 + SIGTERM)."""
+    print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
+    raise SystemExit(143) from None

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,60 @@ def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
     (new,) = [name for name in stored(tmp_path / "models") if name not in old]
     record = torch.load(tmp_path / "models" / new / "model.pt", weights_only=True)["record"]
     assert record["resumed_after_epochs"] >= 1
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path: Path) -> None:
+    """``kill PID`` of a parallel sweep's launching process ends the jobs it waits for, in one
+    line with exit code 143, rather than leave them running on every core."""
+    sweep = tmp_path / "sweep"
+    longer = [a for a in TRAIN_ONLY if not a.startswith("train.epochs=")] + ["train.epochs=100"]
+    args = ["-m", *longer, "lambda=0.9,0.8", "hydra/launcher=parallel", f"store.dir={tmp_path}/m"]
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(RUN_PY), *args, f"hydra.sweep.dir={sweep}"],
+            cwd=tmp_path, env={**os.environ, **CHILD_ENV}, stdout=out, stderr=err,
+        )  # fmt: skip
+        logs = [sweep / job / "run.log" for job in ("0", "1")]
+        deadline = time.monotonic() + 300
+        try:
+            while not all(p.is_file() and "epoch 2 of " in p.read_text() for p in logs):
+                assert proc.poll() is None and time.monotonic() < deadline, "the sweep ended"
+                time.sleep(0.5)
+            workers = [p for p in children(proc.pid) if "popen_loky" in command_line(p)]
+            assert len(workers) == 2
+        finally:
+            proc.send_signal(signal.SIGTERM)  # also when the test fails: no sweep left running
+            proc.wait(timeout=120)
+        err.seek(0)
+        lines = err.read().strip().splitlines()
+    assert proc.returncode == 143, lines[-20:]
+    assert lines[-1].startswith("error: stopped by signal 15; relaunch")
+    deadline = time.monotonic() + 30
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(map(alive, workers))
 
 
 def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path) -> None:
