@@ -20,6 +20,8 @@ file that is not one of its pages.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,23 +64,43 @@ def reasons(
     return tuple(found + measured_otherwise(entry, named))
 
 
+@dataclass(frozen=True)
+class Measures:
+    """What a protocol file measures, where it says: its rows' labels, radii (1/255) and test
+    images (None: the file does not hold it)."""
+
+    rows: tuple[str, ...] | None
+    eps: list[float] | None
+    n: int | None
+
+
+@cache
+def measures(named: Protocol) -> Measures:
+    """What the protocol file ``named`` measures (read once per file)."""
+    methods = named.methods
+    counted = OmegaConf.select(named.raw, "trainer.limit_test_batches") is not None
+    return Measures(
+        tuple(row_label(m, box) for box in named.boxes for m in methods) if methods else None,
+        sorted(map(float, named.eps)) if "eps" in named.raw else None,
+        named.n if counted else None,
+    )
+
+
 def measured_otherwise(entry: dict[str, Any], named: Protocol) -> list[str]:
     """How ``entry``'s numbers differ from what the protocol file ``named`` measures: rows
     missing or of other attacks (a worst case over fewer attacks ranks too high), other radii,
     another number of test images (on the protocol's data). A setting the file does not hold
     is not compared."""
-    found = []
-    if named.methods:
-        rows = [row_label(m, box) for box in named.boxes for m in named.methods]
-        if missing := [r for r in rows if r not in entry["robust_acc"]]:
+    found, expected = [], measures(named)
+    if expected.rows is not None:
+        if missing := [r for r in expected.rows if r not in entry["robust_acc"]]:
             found.append("rows missing: " + ", ".join(missing))
-        if other := [r for r in entry["robust_acc"] if r not in rows]:
+        if other := [r for r in entry["robust_acc"] if r not in expected.rows]:
             found.append("rows not in its protocol: " + ", ".join(other))
-    if "eps" in named.raw and sorted(map(float, named.eps)) != sorted(entry["eps_255"]):
+    if expected.eps is not None and expected.eps != sorted(entry["eps_255"]):
         found.append(f"eps_255 {entry['eps_255']}, its protocol's {named.eps}")
-    counted = OmegaConf.select(named.raw, "trainer.limit_test_batches") is not None
-    if counted and entry["data"] == "protocol" and entry["n"] != named.n:
-        found.append(f"{entry['n']} test images, its protocol's {named.n}")
+    if expected.n is not None and entry["data"] == "protocol" and entry["n"] != expected.n:
+        found.append(f"{entry['n']} test images, its protocol's {expected.n}")
     return found
 
 
