@@ -44,11 +44,10 @@ def job(cfg: DictConfig) -> None:
             with sigterm_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
+            kept = restore_kept(output_dir)  # a folder that was there stays as it was
             if hydra_cfg.mode != RunMode.MULTIRUN:
-                restore_kept(output_dir)
-                cli.refuse(err, output_dir)
+                cli.refuse(err, None if kept else output_dir)
             print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
-            restore_kept(output_dir)
             record_failure(
                 Path(hydra_cfg.sweep.dir),
                 hydra_cfg.job.num,
@@ -56,7 +55,8 @@ def job(cfg: DictConfig) -> None:
                 overrides,
                 cli.one_line(err),
             )
-            cli.discard_job_folder(output_dir)
+            if not kept:
+                cli.discard_job_folder(output_dir)
         except Preempted as stop:
             _stopped(stop)
 

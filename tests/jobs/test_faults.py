@@ -384,3 +384,23 @@ def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     (line,) = (sweep / "failures.jsonl").read_text().splitlines()
     assert json.loads(line)["overrides"][-1] == "lambda=1.5"
     assert json.loads(line)["folder"] == str(sweep / "1")
+
+
+def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """A job refused in a folder that an earlier, interrupted job left (its record and log, no
+    results) puts it back as it was rather than remove it with the earlier job's log."""
+    sweep = tmp_path / "sweep"
+    earlier = sweep / "1"
+    (earlier / ".hydra").mkdir(parents=True)
+    (earlier / ".hydra" / "overrides.yaml").write_text("- lambda=0.3\n")
+    (earlier / "run.log").write_text("an interrupted job's log\n")
+    before = snapshot(earlier)
+    done = cli(
+        "-m", *QUICK, "lambda=0.9,1.5", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and "1 job(s) of the sweep failed:" in done.stderr
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
+    assert snapshot(earlier) == before

@@ -139,11 +139,16 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
 _KEPT: dict[Path, dict[Path, bytes | int | bool]] = {}
 
 
-def restore_kept(output_dir: Path) -> None:
+def restore_kept(output_dir: Path) -> bool:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
     (a log cut back to its length), and removes the files and empty folders that were not
-    there (a refused job leaves its folder, and the folders above it, as they were)."""
-    for path, before in _KEPT.get(output_dir.absolute(), {}).items():
+    there (a refused job leaves its folder, and the folders above it, as they were). Returns
+    whether the folder was there before the job: if not (or not known here), what Hydra made
+    of it is the caller's to remove."""
+    folder = output_dir.absolute()
+    if folder not in _KEPT or not folder.is_dir():
+        return False
+    for path, before in _KEPT[folder].items():
         if isinstance(before, bytes):
             path.write_bytes(before)
         elif not isinstance(before, bool) and path.is_file():
@@ -153,6 +158,7 @@ def restore_kept(output_dir: Path) -> None:
             path.unlink()
         elif not before and path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+    return _KEPT[folder].get(folder) is not False
 
 
 class SweepSummary(Callback):
