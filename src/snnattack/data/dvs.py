@@ -152,7 +152,8 @@ class CachedFrames(Dataset):
     """Framed recordings ``([frames, 2, size, size] float, label)`` of a tonic dataset, cached
     on disk: one file per recording, at its path relative to the dataset's folder
     (``recordings.location_on_system``; the split folder included), so that no two recordings
-    share a file."""
+    share a file. A recording without events (an emptied file) is refused, never attacked as a
+    blank input."""
 
     def __init__(
         self,
@@ -195,6 +196,10 @@ class CachedFrames(Dataset):
                 raise DataError(
                     f"cannot decode {source}: {error}; expected {self.expected}"
                 ) from error
+            if not x.any():  # every event counts in some bin: a damaged or emptied file
+                raise DataError(
+                    f"cannot decode {source}: it holds no events; expected {self.expected}"
+                )
             write_atomic(path, torch_bytes(x))
         return x, self.recordings.targets[index]
 

@@ -163,3 +163,21 @@ def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
     dm = build_datamodule("nmnist", 4, 4, 0, root=str(tmp_path), frames=4)
     with pytest.raises(DataError, match=f"^no NMNIST recordings .* under {tmp_path}/NMNIST/Test "):
         dm.check_files()
+
+
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
+def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path, name: str) -> None:
+    """An emptied file decodes to no events: refused, never attacked as a blank input."""
+    if name == "nmnist":
+        write_nmnist(tmp_path, per_class=2, n_events=40)
+        path = tmp_path / "NMNIST" / "Test" / "0" / "00000.bin"
+        path.write_bytes(b"")
+    else:
+        write_dvs_gesture(tmp_path, per_class=2)
+        path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+        np.save(path, np.zeros((0, 4)))
+    dm = datamodule(name, tmp_path)
+    with pytest.raises(DataError) as refused:
+        next(iter(dm.test_dataloader()))
+    assert str(refused.value).startswith(f"cannot decode {path}: it holds no events; expected ")
+    assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
