@@ -65,7 +65,7 @@ from torch.utils.data import Dataset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
-from snnattack.data.recordings import Recordings, read
+from snnattack.data.recordings import Recordings, check_not_empty, read, undecodable
 from snnattack.errors import ConfigError, DataError
 from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
@@ -103,6 +103,7 @@ def check_layout(root: str | Path) -> Path:
                 f"{path} lies outside the class folders {location}/<class>/; tonic labels a "
                 "recording by the name of its folder: move or delete it"
             )
+        check_not_empty(path, EXPECTED)
     return location
 
 
@@ -193,13 +194,9 @@ class CachedFrames(Dataset):
             try:
                 x, _ = self.recordings[index]
             except Exception as error:
-                raise DataError(
-                    f"cannot decode {source}: {error}; expected {self.expected}"
-                ) from error
+                raise undecodable(source, error, self.expected) from error
             if not x.any():  # every event counts in some bin: a damaged or emptied file
-                raise DataError(
-                    f"cannot decode {source}: it holds no events; expected {self.expected}"
-                )
+                raise undecodable(source, "it holds no events", self.expected)
             write_atomic(path, torch_bytes(x))
         return x, self.recordings.targets[index]
 

@@ -35,7 +35,7 @@ import torch
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.dvs import CachedFrames, FrameSplit, cache_folder
 from snnattack.data.events import Framing
-from snnattack.data.recordings import Recordings, read
+from snnattack.data.recordings import Recordings, check_not_empty, read
 from snnattack.errors import ConfigError, DataError
 
 
@@ -132,6 +132,8 @@ class RecordedEvents(SplitDataModule):
                 elif path.suffix == self.suffix and not re.fullmatch(self.layout, relative):
                     found = f"a {self.suffix} file"
                 else:
+                    if path.suffix == self.suffix:
+                        check_not_empty(path, self.expected)
                     continue
                 raise DataError(
                     f"{path} is {found} that {self.dataset.__name__} does not have; accepted: "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -54,11 +55,23 @@ class RecordedBatch:
         return self.source.train(int(of_class[rng.integers(len(of_class))]))
 
 
+def undecodable(path: str | Path, why: object, expected: str) -> DataError:
+    """The refusal of the recording file ``path``: ``why`` it does not decode, and ``expected``,
+    what a recording is and how to get it again."""
+    return DataError(f"cannot decode {path}: {why}; expected {expected}")
+
+
+def check_not_empty(path: Path, expected: str) -> None:
+    """Refuses a recording file of 0 bytes (an extraction cut short) before any work."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise undecodable(path, "an empty file (0 bytes)", expected)
+
+
 def read(recordings: Sequence, index: int, path: str, expected: str) -> np.ndarray:
     """Recording ``index`` of a tonic dataset built without a transform (stored at ``path``),
     as its event array; a recording that does not decode is refused naming its file."""
     try:
         events, _ = recordings[index]
     except Exception as error:
-        raise DataError(f"cannot decode {path}: {error}; expected {expected}") from error
+        raise undecodable(path, error, expected) from error
     return events

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tonic
 import torch
+from fixtures_dvs import write_cifar10_dvs
 from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
 from tonic.io import read_mnist_file
 
@@ -165,19 +166,32 @@ def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
         dm.check_files()
 
 
-@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
-def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path, name: str) -> None:
-    """An emptied file decodes to no events: refused, never attacked as a blank input."""
-    if name == "nmnist":
-        write_nmnist(tmp_path, per_class=2, n_events=40)
-        path = tmp_path / "NMNIST" / "Test" / "0" / "00000.bin"
-        path.write_bytes(b"")
-    else:
-        write_dvs_gesture(tmp_path, per_class=2)
-        path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
-        np.save(path, np.zeros((0, 4)))
-    dm = datamodule(name, tmp_path)
+def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path) -> None:
+    """A file that decodes to no events is refused, never attacked as a blank input."""
+    write_dvs_gesture(tmp_path, per_class=2)
+    path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+    np.save(path, np.zeros((0, 4)))
+    dm = datamodule("dvs_gesture", tmp_path)
     with pytest.raises(DataError) as refused:
         next(iter(dm.test_dataloader()))
     assert str(refused.value).startswith(f"cannot decode {path}: it holds no events; expected ")
     assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
+
+
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture", "cifar10_dvs"])
+def test_an_empty_recording_file_is_refused_before_any_work(tmp_path: Path, name: str) -> None:
+    """A file of 0 bytes (an extraction cut short) is found by the job's file checks."""
+    if name == "nmnist":
+        write_nmnist(tmp_path, per_class=1, n_events=20)
+        path = tmp_path / "NMNIST" / "Train" / "3" / "00000.bin"
+    elif name == "dvs_gesture":
+        write_dvs_gesture(tmp_path, per_class=1)
+        path = tmp_path / "DVSGesture" / "ibmGestureTrain" / "user01_fluorescent" / "5.npy"
+    else:
+        write_cifar10_dvs(tmp_path, per_class=1, n_events=20)
+        path = tmp_path / "CIFAR10DVS" / "dog" / "cifar10_dog_0.aedat4"
+    path.write_bytes(b"")
+    dm = build_datamodule(name, 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError) as refused:
+        dm.check_files()
+    assert str(refused.value).startswith(f"cannot decode {path}: an empty file (0 bytes); ")
