@@ -78,6 +78,21 @@ def test_a_model_trained_between_two_calls_is_attacked_as_updated(preparations) 
     assert not torch.equal(second, first)
 
 
+def test_a_change_through_data_is_attacked_though_no_version_counter_sees_it(
+    preparations,
+) -> None:
+    """``p.data`` edits (a hand-written SGD step, weight clipping) bump no version counter, so
+    the preparation is kept; the attack still runs the current weights and buffers."""
+    net = spikingjelly_plif().eval()
+    first = attack(net)
+    net[0].weight.data.mul_(-1.0)
+    net[1].running_mean.data.add_(0.5)
+    second = attack(net)
+    fresh = attack(copy.deepcopy(net))
+    assert preparations == ["_prepare_attack"] * 2  # the first call's preparation kept
+    assert torch.equal(second, fresh) and not torch.equal(second, first)
+
+
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()

@@ -50,18 +50,32 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
     while neither ``model`` nor the copy's tensors have changed
     (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy, of
-    its new weights; the attacks restore what else they set on the copy as they leave): a
-    loop of ``snnattack.attack`` calls copies the model once, not per batch."""
+    its new weights; the attacks restore what else they set on the copy as they leave), its
+    parameters and buffers copied from ``model`` at each call: a change made through
+    ``.data``, which no version counter sees, is attacked too. A loop of ``snnattack.attack``
+    calls copies the model's tree once and its weights once per batch. BNs folded into the
+    convs (``fold_bn``) are folded afresh at each call."""
+    if fold_bn:
+        return attacked_models(model, None, fold_bn=True, compiled=compiled)[0]
 
-    def build() -> tuple[nn.Module, list]:
-        copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
-        return copied, state_of(copied, attributes=False)
+    def build() -> list:
+        copied, _ = attacked_models(model, None, fold_bn=False, compiled=compiled)
+        return [copied, state_of(copied, attributes=False)]
 
-    def unchanged(kept: tuple[nn.Module, list]) -> bool:
+    def unchanged(kept: list) -> bool:
         return state_of(kept[0], attributes=False) == kept[1]
 
-    key = ("attacked copy", fold_bn, compiled)
-    return PREPARED.get(model, key, build, valid=unchanged)[0]
+    kept = PREPARED.get(model, ("attacked copy", compiled), build, valid=unchanged)
+    with torch.no_grad():
+        for mine, theirs in zip(_tensors(kept[0]), _tensors(model), strict=True):
+            mine.copy_(theirs)
+    kept[1] = state_of(kept[0], attributes=False)  # the copies bumped its versions
+    return kept[0]
+
+
+def _tensors(model: nn.Module) -> list[torch.Tensor]:
+    """``model``'s parameters and buffers, in the order of its tree."""
+    return [*model.parameters(), *model.buffers()]
 
 
 def probed_model(target: nn.Module) -> nn.Module:
