@@ -209,6 +209,25 @@ def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
             )
 
 
+def _short_steps(resolved: dict[str, Any]) -> list[str]:
+    """A note per method whose steps of ``alpha`` together move less than a tenth of the
+    smallest radius: torchattacks' ``alpha=2/255`` given where this project takes 1/255 units
+    (``alpha=2``) leaves the attack where its start put it."""
+    out = []
+    radii = [e for e in resolved["eps"] if e > 0]
+    for key, method in resolved["method"].items() if radii else ():
+        alpha, steps = method.get("alpha"), method.get("steps")
+        if not isinstance(alpha, int | float) or not isinstance(steps, int):
+            continue
+        if 0 < alpha < 1 and alpha * steps < min(radii) / 10:
+            out.append(
+                f"method.{key}.alpha={alpha:.4g}: its {steps} steps move at most "
+                f"{alpha * steps:.2g}/255, under a tenth of eps={min(radii):g} (alpha is in 1/255 "
+                f"units, alpha=2 is 2/255); {alpha:.4g} of the range is alpha={alpha * 255:.4g}"
+            )
+    return out
+
+
 @NOTES.register("attacks")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
@@ -220,6 +239,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             f"pixel range (eps is in 1/255 units, eps=8 is 8/255); {fractions[0]} of the range "
             f"is eps={fractions[0] * 255:.4g}"
         )
+    out += _short_steps(resolved)
     attack = resolved["attack"]
     mode = attack["grad_mode"]
     if (attack.get("tune") or {}).get("enabled") and not tunable(mode):

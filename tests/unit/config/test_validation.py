@@ -611,6 +611,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "eps=0.03 is 0.03/255 = 0.00012 of the pixel range (eps is in 1/255 units, eps=8 is "
             "8/255); 0.03 of the range is eps=7.65",
         ),
+        (  # torchattacks' alpha=2/255 given as this project's alpha=2
+            "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
+            "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
+            "(alpha is in 1/255 units, alpha=2 is 2/255); 0.00784 of the range is alpha=1.999",
+        ),
     ],
 )
 def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
