@@ -19,8 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
+from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
-from snnattack.runtime.lifecycle import record_failure, restore_kept, sigterm_as_preemption
+from snnattack.runtime.lifecycle import restore_kept, sigterm_as_preemption
 
 
 def job(cfg: DictConfig) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.failures import FAILURES, failures
 from snnattack.records.results import ROW_FIELDS, JobRecord, read_record
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
@@ -107,16 +108,29 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
+    failed = {Path(f["folder"]): f for f in _failures(root)}  # the latest per folder
     for hydra in sorted(root.rglob(".hydra"), key=lambda p: _natural(p.parent, root)):
         if not (hydra.parent / "metrics.json").exists():
-            left.append(
-                f"{named(hydra.parent)} has no metrics.json (the job did not finish, or failed)"
-            )
+            why = failed.get(hydra.parent.absolute())
+            why = f"failed: {why['error']}" if why else "the job did not finish, or failed"
+            left.append(f"{named(hydra.parent)} has no metrics.json ({why})")
+    for folder, f in failed.items():
+        if not folder.exists():  # refused before its work: its folder removed
+            left.append(f"job {f['job']} ({' '.join(f['overrides'])}) failed: {f['error']}")
     return jobs, left
 
 
-def _natural(folder: Path, root: Path) -> list:
-    return [int(p) if p.isdigit() else p for p in folder.relative_to(root).parts]
+def _failures(root: Path) -> list[dict[str, Any]]:
+    """The failed jobs that the sweep folders under ``root`` recorded with their folders
+    (``failures.jsonl``; lines written before they named the folder are passed over)."""
+    return [f for p in sorted(root.rglob(FAILURES)) for f in failures(p.parent) if "folder" in f]
+
+
+def _natural(folder: Path, root: Path) -> list[tuple[int, int, str]]:
+    """``folder``'s sort key below ``root``: numbered folders (a sweep's ``0`` ... ``10``) in
+    number order, before named ones (``hydra.sweep.subdir=${hydra.job.override_dirname}``)
+    in name order; both kinds may share a sweep folder."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in folder.relative_to(root).parts]
 
 
 def swept_keys(jobs: list[Job]) -> list[str]:

@@ -3,7 +3,6 @@ the others; the sweep ends, where it was launched, with its results and the fail
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,9 +15,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
+from snnattack.records.failures import failures, failures_size
 from snnattack.records.results import print_table, read_record
-
-FAILURES = "failures.jsonl"
 
 
 @contextmanager
@@ -33,37 +31,6 @@ def sigterm_as_preemption() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def record_failure(
-    sweep_dir: Path, job: str, folder: Path, overrides: list[str], message: str
-) -> None:
-    """Appends one failed job of a sweep (its number and folder) to
-    ``<sweep_dir>/failures.jsonl``."""
-    line = json.dumps(
-        {"job": job, "folder": str(folder.absolute()), "overrides": overrides, "error": message}
-    )
-    with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
-        f.write(line + "\n")
-
-
-def failures_size(sweep_dir: Path) -> int:
-    """How many bytes ``<sweep_dir>/failures.jsonl`` holds (0 if none): where the failures of
-    a launch that starts now will begin."""
-    path = sweep_dir / FAILURES
-    return path.stat().st_size if path.is_file() else 0
-
-
-def failures(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
-    """The failed jobs recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
-    own: an earlier launch into the same folder recorded the lines before)."""
-    path = sweep_dir / FAILURES
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        f.seek(since)
-        lines = f.read().decode().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def print_results(sweep_dir: Path) -> None:

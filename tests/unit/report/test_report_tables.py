@@ -15,6 +15,7 @@ import pytest
 from fixtures_report import hand_made_job, lambda_sweep
 from omegaconf import OmegaConf
 
+from snnattack.records.failures import record_failure
 from snnattack.report import tables, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.hydra_callback import ReportCallback, sweep_group
@@ -277,6 +278,33 @@ def test_a_report_names_the_jobs_it_leaves_out_and_never_shows_impossible_values
     assert capsys.readouterr().err.startswith(
         f"error: no metrics.json under {sweep / '1'} can be read (./metrics.json cannot be read ("
     )
+
+
+def test_a_sweep_with_numbered_and_named_job_folders_is_reported(tmp_path: Path) -> None:
+    """Values added to a sweep with hydra.sweep.subdir=${hydra.job.override_dirname} lie in
+    named folders beside the numbered ones: all are reported, numbers first, in order."""
+    sweep = tmp_path / "sweep"
+    for name in ("10", "2", "lambda=0.7", "eps=[8],lambda=0.5"):
+        hand_made_job(sweep / name, 0, "stbp", 80.0)
+    report = write_report(sweep)
+    assert [job.name for job in report.jobs] == ["2", "10", "eps=[8],lambda=0.5", "lambda=0.7"]
+
+
+def test_a_job_refused_in_a_sweep_is_named_in_its_report(tmp_path: Path) -> None:
+    """A job refused before its work has no folder left: the sweep's failures.jsonl names it,
+    and the report does, with its error; a folder left without results says why too."""
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    (sweep / "2" / ".hydra").mkdir(parents=True)
+    error = "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"
+    record_failure(sweep, 1, sweep / "1", ["lambda=1.5"], error)
+    record_failure(sweep, 2, sweep / "2", ["lambda=0.3"], "cannot decode P: it holds no events")
+    report = write_report(sweep)
+    assert report.left_out == [
+        "2 has no metrics.json (failed: cannot decode P: it holds no events)",
+        f"job 1 (lambda=1.5) failed: {error}",
+    ]
+    assert f"job 1 (lambda=1.5) failed: {error}" in (sweep / "report.md").read_text()
 
 
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:

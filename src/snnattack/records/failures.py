@@ -1,0 +1,43 @@
+"""A sweep's failed jobs, ``<sweep dir>/failures.jsonl``: a line per job refused during a
+sweep (its number, folder, overrides and the one-line error), appended by the job wherever it
+runs and read where the sweep ends (its summary) and by the report. Every launch into the
+folder appends; a launch reads its own lines from the size the file had when it started."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FAILURES = "failures.jsonl"
+
+
+def record_failure(
+    sweep_dir: Path, job: str, folder: Path, overrides: list[str], message: str
+) -> None:
+    """Appends one failed job of a sweep (its number and folder) to
+    ``<sweep_dir>/failures.jsonl``."""
+    line = json.dumps(
+        {"job": job, "folder": str(folder.absolute()), "overrides": overrides, "error": message}
+    )
+    with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
+        f.write(line + "\n")
+
+
+def failures_size(sweep_dir: Path) -> int:
+    """How many bytes ``<sweep_dir>/failures.jsonl`` holds (0 if none): where the failures of
+    a launch that starts now will begin."""
+    path = sweep_dir / FAILURES
+    return path.stat().st_size if path.is_file() else 0
+
+
+def failures(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
+    """The failed jobs recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
+    own: an earlier launch into the same folder recorded the lines before)."""
+    path = sweep_dir / FAILURES
+    if not path.exists():
+        return []
+    with path.open("rb") as f:
+        f.seek(since)
+        lines = f.read().decode().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
