@@ -22,6 +22,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.cosmetic import without_cosmetic
@@ -375,14 +376,15 @@ def _differences(there: Any, here: Any, key: str = "") -> list[str]:
 
 def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:
     """One line per attack row: its leading cells (e.g. the job and what it swept), then the
-    row's shown fields (:data:`SHOWN`)."""
+    row's shown fields (:data:`SHOWN`). Every text is shown as it is: ``method=[fgsm]`` is a
+    value, not rich's markup."""
     lead = list(dict.fromkeys(k for cells, _ in rows for k in cells))
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for label in (*lead, *(f.metadata["column"] for f in SHOWN)):
-        table.add_column(label, justify="right")
+        table.add_column(Text(label), justify="right")
     for cells, row in rows:
         shown = [f.metadata["format"].format(getattr(row, f.name)) for f in SHOWN]
-        table.add_row(*(cells.get(k, "") for k in lead), *shown)
+        table.add_row(*(Text(c) for c in (*(cells.get(k, "") for k in lead), *shown)))
     return table
 
 

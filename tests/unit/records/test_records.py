@@ -167,6 +167,21 @@ def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
     assert "clean acc 68.75%" in job and "swept" in sweep and "68.75" in sweep
 
 
+def test_the_sweep_table_shows_bracketed_values_and_folder_names_as_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``method=[fgsm]`` is a swept value and a folder's name, not rich's markup."""
+    monkeypatch.setenv("COLUMNS", "200")
+    for name, value in (("method=[fgsm]", "[fgsm]"), ("method=[pgd]", "[pgd]")):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        shutil.copy(SCHEMA1, tmp_path / name / "metrics.json")
+        overrides = f"- lambda=1.0\n- method={value}\n"
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text(overrides)
+    print_results(tmp_path)
+    sweep = capsys.readouterr().err
+    assert sweep.count("method=[fgsm] │ method=[fgsm]") == len(read_record(SCHEMA1).results)
+
+
 def test_records_name_the_commit_the_process_loaded_not_a_later_head(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
