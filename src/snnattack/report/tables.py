@@ -91,11 +91,16 @@ def mean_std(values: Iterable[float | None]) -> tuple[float, float, int] | None:
     return statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0, len(xs)
 
 
-def fmt_stat(stat: tuple[float, float, int] | None, digits: int = 2) -> str:
+def fmt_stat(
+    stat: tuple[float, float, int] | None, digits: int = 2, seeds: int | None = None
+) -> str:
+    """``mean ± std`` (the mean alone of one value); with ``seeds``, the seeds of its row, a
+    cell over fewer says how many (a job of one seed left out: the cells of a row differ)."""
     if stat is None:
         return "–"
     mean, std, n = stat
-    return f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    return text if seeds is None or n == seeds else f"{text} ({n} of {seeds} seeds)"
 
 
 def fmt(value: Any) -> str:
@@ -318,8 +323,9 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     out, bold = [], set()
     deltas: dict[str, list] = {m: [] for m in modes[1:]}
     for key, members in groups.items():
+        seeds = len({r.get("seed") for r in members})
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
-        cells = [fmt_stat(mean_std(clean.values()))]
+        cells = [fmt_stat(mean_std(clean.values()), seeds=seeds)]
         ref = refs[key]
         for box, box_label in boxes:
             cell = {
@@ -330,23 +336,25 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             stats = {m: mean_std(asr[m].values()) for m in modes}
             means = {m: round(s[0], 2) for m, s in stats.items() if s is not None}
             best = max(means.values(), default=None)
+            alike = len({frozenset(asr[m]) for m in means}) == 1  # means over the same seeds
             for m in modes:
                 if (
                     len(means) > 1
+                    and alike
                     and means.get(m) == best
                     and list(means.values()).count(best) == 1
                 ):
                     bold.add((len(out), len(shown) + len(cells)))
-                cells.append(fmt_stat(stats[m]))
+                cells.append(fmt_stat(stats[m], seeds=seeds))
             for m in modes[1:]:
                 delta = paired_delta(asr[m], asr[modes[0]])
                 if delta is not None:
                     deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
                 cells.append(fmt_delta(delta))
-            cells += [fmt_stat(mean_std(per_seed(cell[m], "adv_acc").values())) for m in modes]
+            robust = [mean_std(per_seed(cell[m], "adv_acc").values()) for m in modes]
+            cells += [fmt_stat(stat, seeds=seeds) for stat in robust]
         ns = sorted({r.get("n") for r in members if r.get("n") is not None})
         n = "–" if not ns else str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
-        seeds = len({r.get("seed") for r in members})
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
             out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, ""))

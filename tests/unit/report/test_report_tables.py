@@ -71,6 +71,27 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
     )
 
 
+def test_cells_over_fewer_seeds_than_their_row_say_so_and_are_not_ranked(tmp_path: Path) -> None:
+    """A sweep with one job left out (killed, unreadable): the row's cells are means over
+    different seeds, so each says how many and none is marked the highest."""
+    jobs = [(0, "stbp", 80.0), (1, "stbp", 90.0), (2, "stbp", 70.0), (1, "rga", 95.0)]
+    for i, (seed, mode, asr) in enumerate(jobs):
+        hand_made_job(tmp_path / "sweep" / str(i), seed, mode, asr)
+    table = write_report(tmp_path / "sweep").tables[0]
+    ours, _ = table.rows  # ours and the paper's
+    assert ours[1:] == [
+        "91.00 ± 1.00",
+        "80.00 ± 10.00",
+        "95.00 (1 of 3 seeds)",
+        "+5.00",  # paired by seed: seed 1's alone
+        "10.00 ± 0.00",
+        "10.00 (1 of 3 seeds)",
+        "100",
+        "3",
+    ]
+    assert table.bold == set()
+
+
 def test_report_of_a_lambda_sweep_states_delta_robust_accuracy_n_and_its_finding(
     tmp_path: Path,
 ) -> None:
