@@ -77,6 +77,17 @@ def spread_label(rows: list[dict[str, Any]]) -> str:
     return f", mean ± std over {seeds} seeds" if seeds > 1 else ""
 
 
+# the line style and marker of the i-th series of one colour: the legend tells them apart by
+# the marker too, where a short dashed handle looks like a solid one
+STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+
+
+def series_style(i: int) -> dict[str, str]:
+    """The line style and marker of the ``i``-th series drawn in one colour."""
+    linestyle, marker = STYLES[i % len(STYLES)]
+    return {"linestyle": linestyle, "marker": marker}
+
+
 def shared_legend(fig: plt.Figure, title: str | None = None) -> None:
     """One legend for all panels, right of them (each label once, in order of appearance)."""
     seen: dict[str, Any] = {}
@@ -90,6 +101,7 @@ def shared_legend(fig: plt.Figure, title: str | None = None) -> None:
             loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
             fontsize=7,
+            handlelength=3.5,  # long enough to show a dashed or dotted line as one
             title=title,
             title_fontsize=7,
             frameon=False,
@@ -166,7 +178,6 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
         return None
     modes = sorted({r.get("grad_mode") for r in rows}, key=mode_order)
     others = list(split(rows, tuple(series_keys)))
-    styles = ("-", "--", ":", "-.")
     fig, panels = _grid(rows, ("method",), by_box=True)
     for ax, (method,), box, cell in panels:
         lines = split(cell, ("grad_mode", *series_keys))
@@ -183,10 +194,9 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                     xs,
                     means,
                     yerr=stds,
-                    marker="o",
                     capsize=3,
                     color=f"C{m}",
-                    linestyle=styles[o % len(styles)],
+                    **series_style(o),
                     label=label,
                 )
         ax.set_title(f"{method.upper()}, {box} box")
@@ -503,7 +513,6 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
     panels = sorted({k[:2] for k in points}, key=lambda k: (k[1] != "white", k[0]))
     modes = sorted({k[2] for k in points}, key=mode_order)
     epss = sorted({k[3] for k in points}, key=lambda e: (e is None, e or 0))
-    styles = ("-", "--", ":", "-.")
     fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(4.4 * len(panels), 3.3))
     for ax, (method, box) in zip(axes[0], panels, strict=True):
         for m, mode in enumerate(modes):
@@ -518,9 +527,8 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
                 ax.plot(
                     [s for s, _ in line],
                     [a for _, a in line],
-                    marker="o",
                     color=f"C{m}",
-                    linestyle=styles[e % len(styles)],
+                    **series_style(e),
                     label=f"{fmt(mode)} ε={fmt(eps)}",
                 )
         ax.set_xscale("log")

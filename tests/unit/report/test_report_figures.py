@@ -34,6 +34,27 @@ def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
     )
 
 
+def test_series_of_one_colour_differ_in_the_legend_by_line_and_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ε's series of one gradient mode share its colour: the legend tells them apart by
+    their line style and marker (a short dashed handle looked solid)."""
+    kept = drawn_axes(monkeypatch)
+    lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    for path in (tmp_path / "sweep").glob("*/metrics.json"):
+        record = json.loads(path.read_text())
+        record["results"].append({**record["results"][0], "eps_255": 8.0, "asr": 40.0})
+        path.write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    lines = {label: h.lines[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    assert sorted(lines) == ["stbp ε=32", "stbp ε=8"]
+    styles = {(line.get_linestyle(), line.get_marker()) for line in lines.values()}
+    assert len({line.get_color() for line in lines.values()}) == 1 and len(styles) == 2
+    assert len({marker for _, marker in styles}) == 2  # the marker alone tells them apart
+    assert ax.figure.legends[0].handlelength >= 3
+
+
 def _eccv_job(
     folder: Path,
     seed: int,
