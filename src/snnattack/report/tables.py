@@ -24,6 +24,7 @@ from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
 
 BOXES = (("white", "WB"), ("black", "BB"))
+BOX_TITLES = {"white": "white box (WB)", "black": "black box (BB)"}  # in a table's title
 SHORT = {
     "lambda": "λ",
     "eps_255": "ε (/255)",
@@ -268,17 +269,18 @@ def _of(k: int, total: int) -> str:
 
 def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> str:
     """One sentence with the range of ASR and robust accuracy per box (one gradient mode)."""
+
+    def spread(values: list[float]) -> str:
+        low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+        return f"is {low} %" if low == high else f"ranges from {low} to {high} %"
+
     parts = []
     for box, _ in boxes:
         asr = [r["asr"] for r in rows if r.get("box") == box and r.get("asr") is not None]
         acc = [r["adv_acc"] for r in rows if r.get("box") == box and r.get("adv_acc") is not None]
         if asr:
-            parts.append(
-                f"{box}-box ASR ranges from {min(asr):.2f} to {max(asr):.2f} % "
-                f"(robust accuracy {min(acc):.2f} to {max(acc):.2f} %)"
-                if acc
-                else f"{box}-box ASR ranges from {min(asr):.2f} to {max(asr):.2f} %"
-            )
+            robust = f" (robust accuracy {spread(acc).removeprefix('ranges from ')})" if acc else ""
+            parts.append(f"{box}-box ASR {spread(asr)}{robust}")
     if not parts:
         return ""
     text = "; ".join(parts)
@@ -365,13 +367,14 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     else:
         summary = range_sentence(rows, boxes)
     seeds = len({r.get("seed") for r in rows})
+    delta = "Δ = difference in ASR, paired by seed; " if modes[1:] else ""
     return Table(
-        "Table 2: attack success rate (%), white box (WB) and black box (BB)",
+        "Table 2: attack success rate (%), " + " and ".join(BOX_TITLES[b] for b, _ in boxes),
         columns,
         out,
         "ASR = share of the correctly classified test samples that the attack fools (higher: "
         "stronger attack, the highest marked); robust = accuracy (%) on all adversarial "
-        "samples; Δ = difference in ASR, paired by seed; clean = clean test accuracy (%); n = "
+        f"samples; {delta}clean = clean test accuracy (%); n = "
         "test samples" + ("; mean ± std over seeds." if seeds > 1 else "; one seed."),
         "table2",
         settings=settings,

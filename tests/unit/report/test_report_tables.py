@@ -92,6 +92,16 @@ def test_cells_over_fewer_seeds_than_their_row_say_so_and_are_not_ranked(tmp_pat
     assert table.bold == set()
 
 
+def test_a_single_white_box_job_is_described_as_it_ran(tmp_path: Path) -> None:
+    """One job, one gradient mode, the white box only: one ASR, not a range; no black box in
+    the title; no Δ in the note."""
+    hand_made_job(tmp_path / "job", 0, "stbp", 80.0)
+    table = write_report(tmp_path / "job").tables[0]
+    assert table.title == "Table 2: attack success rate (%), white box (WB)"
+    assert table.summary == "White-box ASR is 80.00 % (robust accuracy is 10.00 %)."
+    assert "Δ" not in table.note
+
+
 def test_report_of_a_lambda_sweep_states_delta_robust_accuracy_n_and_its_finding(
     tmp_path: Path,
 ) -> None:
