@@ -11,6 +11,7 @@ exit status alone; a run that wrote no ``metrics.json`` (refused, failed) gets n
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from snnattack.records.tracking import start_run, sweep_group
 from snnattack.report import Report, write_report
 
 
-def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
-    """Logs ``report``'s tables and figures to a W&B run of ``job_type=report``."""
+def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> None:
+    """Logs ``report``'s tables and figures to the W&B run of ``job_type=report`` of its
+    folder, tagged ``tags`` (the sweep's ``tags``): one run per sweep folder, its id made from
+    the folder's path, so a relaunch into the folder logs the new report into the same run."""
     import wandb
 
     folder = report.folder
@@ -33,6 +36,9 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any]) -> None:
         group=wandb_cfg.get("group") or sweep_group(folder),
         job_type="report",
         name=f"report {sweep_group(folder)}",
+        id=hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16],
+        resume="allow",
+        tags=tags,
         reinit="create_new",
     )
     try:
@@ -73,27 +79,32 @@ class ReportCallback(Callback):
             _report(folder, lambda: None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        def wandb_block() -> dict[str, Any] | None:
+        def wandb_block() -> tuple[dict[str, Any], list[str]] | None:
             node = OmegaConf.select(config, "logger.wandb")
-            return node and OmegaConf.to_container(node, resolve=True)
+            if not node:
+                return None
+            tags = OmegaConf.select(config, "tags") or []
+            return OmegaConf.to_container(node, resolve=True), [str(t) for t in tags]
 
         _report(Path(config.hydra.sweep.dir), wandb_block)
 
 
-def _report(folder: Path, wandb_block: Callable[[], dict[str, Any] | None]) -> None:
+def _report(
+    folder: Path, wandb_block: Callable[[], tuple[dict[str, Any], list[str]] | None]
+) -> None:
     """Writes ``folder``'s report and logs it to W&B if ``wandb_block()``, the resolved
-    ``logger.wandb`` block, is set; one line either way, which says what failed: the report,
-    or only its logging (a W&B error, or a block that does not resolve, such as an
-    interpolation of an unset environment variable)."""
+    ``logger.wandb`` block and the sweep's ``tags``, is set; one line either way, which says
+    what failed: the report, or only its logging (a W&B error, or a block that does not
+    resolve, such as an interpolation of an unset environment variable)."""
     try:
         report = write_report(folder)
     except Exception as err:  # the results stand whatever happens to the report
         print(f"report: not written for {folder} ({_why(err)})")
         return
     try:
-        wandb_cfg = wandb_block()
-        if wandb_cfg:
-            log_to_wandb(report, wandb_cfg)
+        block = wandb_block()
+        if block:
+            log_to_wandb(report, *block)
     except Exception as err:  # the local report stands whatever happens to W&B
         print(f"report: {report.files['html']} (not logged to W&B: {_why(err)})")
         return

@@ -104,9 +104,8 @@ class Classifier(L.LightningModule):
             self.cost["adversary_gradients"] += self.adversary.n_steps * len(x)
             loss, logits = self.adversary.loss(self.model, x, adv, y)
         self._losses.append((self.current_epoch, step, self.global_step, loss.detach()))
-        self.train_acc(logits, y)
+        self.train_acc.update(logits, y)
         self.log("train_loss", loss, prog_bar=True)
-        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
@@ -120,6 +119,9 @@ class Classifier(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._settle_times()
+        # a percentage, as val_acc is (on one chart of the run, a fraction looked 100x low)
+        self.log("train_acc", 100.0 * float(self.train_acc.compute()))
+        self.train_acc.reset()
 
     def _check_losses(self) -> None:
         """Raises at the first unchecked step whose loss is not finite (one host sync)."""

@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 import wandb
+from fixtures_report import hand_made_job
 from harness import QUIET, ROOT, cli, compose
 from harness import read_wandb_run as read_run
+from omegaconf import OmegaConf
 
 from snnattack.config.parse import tracking_settings
 from snnattack.errors import ConfigError
 from snnattack.records import tracking
 from snnattack.records.results import AttackRow, JobRecord
+from snnattack.report import write_report
+from snnattack.report.hydra_callback import log_to_wandb
 
 SWEEP = "multirun/2026-11-23/04-17-00"  # a sweep folder as Hydra names it: <date>/<time>
 
@@ -100,6 +104,8 @@ def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: P
         assert {"train_loss", "train_acc", "val_acc", "val_loss", "lr-SGD"} <= logged
         val_acc = [row["val_acc"] for row in train["history"] if "val_acc" in row]
         assert val_acc == [pytest.approx(metrics(sweep, job)["models"]["target"]["val_acc"])]
+        train_acc = [row["train_acc"] for row in train["history"] if "train_acc" in row]
+        assert len(train_acc) == 1 and 1 < train_acc[0] <= 100  # a percentage, as val_acc
 
 
 def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None:
@@ -266,3 +272,22 @@ def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
         1,
         {"target": "k"},
     )
+
+
+def test_a_report_relaunched_into_its_sweep_folder_logs_to_the_same_tagged_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One report run per sweep folder (its id from the folder's path, resumed), tagged with
+    the sweep's tags: a relaunch does not add a second report run to the project."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep = tmp_path / SWEEP
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    wandb_cfg = OmegaConf.to_container(compose("logger=wandb").logger.wandb, resolve=True)
+    for _ in range(2):  # the sweep and its relaunch
+        log_to_wandb(write_report(sweep), wandb_cfg, ["smoke"])
+    wandb.teardown()
+    folders = sorted((sweep / "wandb").glob("offline-run-*"))
+    runs = [read_run(folder) for folder in folders]
+    ids = {next(folder.glob("run-*.wandb")).stem for folder in folders}
+    assert len(runs) == 2 and len(ids) == 1  # two launches, one run
+    assert [(r["job_type"], r["tags"]) for r in runs] == [("report", ["smoke"])] * 2
