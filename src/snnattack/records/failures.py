@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 FAILURES = "failures.jsonl"
+REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever version wrote it
 
 
 def record_failure(
@@ -33,11 +34,22 @@ def failures_size(sweep_dir: Path) -> int:
 
 def failures(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
     """The failed jobs recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
-    own: an earlier launch into the same folder recorded the lines before)."""
+    own: an earlier launch into the same folder recorded the lines before); a line that is
+    not a record (cut short, edited) is passed over."""
     path = sweep_dir / FAILURES
     if not path.exists():
         return []
     with path.open("rb") as f:
         f.seek(since)
-        lines = f.read().decode().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+        lines = f.read().decode(errors="replace").splitlines()
+    return [record for line in lines if (record := _record(line)) is not None]
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """The failed job ``line`` records (its ``folder`` absent in lines written before they
+    named it), None if it records none."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and REQUIRED <= record.keys() else None

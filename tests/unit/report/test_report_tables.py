@@ -459,3 +459,12 @@ def test_a_network_passed_to_the_api_is_named_by_its_class_in_the_model_column(
     write_report(tmp_path / "sweep")
     with open(tmp_path / "sweep" / "results.csv") as f:
         assert [r["model"] for r in csv.DictReader(f)] == ["CSNN", "digits_net"]
+
+
+def test_a_cut_short_or_edited_failures_line_is_passed_over(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    record_failure(sweep, 1, sweep / "1", ["lambda=1.5"], "out of range")
+    with open(sweep / "failures.jsonl", "a") as f:
+        f.write('{"job": 2, "folder": "x"}\n[1, 2]\n{"job": 3, "fold')  # edited, cut short
+    assert write_report(sweep).left_out == ["job 1 (lambda=1.5) failed: out of range"]
