@@ -383,7 +383,7 @@ def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     assert "failed" not in mended.stderr and "sweep " + str(sweep) in mended.stderr
     (line,) = (sweep / "failures.jsonl").read_text().splitlines()
     assert json.loads(line)["overrides"][-1] == "lambda=1.5"
-    assert json.loads(line)["folder"] == str(sweep / "1")
+    assert json.loads(line)["folder"] == "1"  # relative to the sweep folder
 
 
 def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
@@ -403,4 +403,18 @@ def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     )  # fmt: skip
     assert done.returncode == 2 and "1 job(s) of the sweep failed:" in done.stderr
     assert "Warning" not in done.stderr, done.stderr[-2000:]
+    assert snapshot(earlier) == before
+
+
+def test_a_single_run_refused_in_an_earlier_unfinished_job_folder_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    earlier = tmp_path / "job"
+    (earlier / ".hydra").mkdir(parents=True)
+    (earlier / ".hydra" / "overrides.yaml").write_text("- lambda=0.3\n")
+    (earlier / "run.log").write_text("an interrupted job's log\n")
+    before = snapshot(earlier)
+    missing = f"checkpoint={tmp_path / 'none.pt'}"  # refused by the job, once Hydra wrote
+    refused = cli(*QUICK, missing, f"hydra.run.dir={earlier}", cwd=tmp_path)
+    assert refused.returncode == 2 and "none.pt" in refused.stderr, refused.stderr
     assert snapshot(earlier) == before

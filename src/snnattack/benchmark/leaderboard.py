@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,11 @@ from snnattack.runtime.cli import ArgumentParser
 
 
 def reasons(
-    entry: dict[str, Any], named: Protocol, current: int, released: str | None
+    entry: dict[str, Any], measured: Measures, current: int, released: str | None
 ) -> tuple[str, ...]:
-    """Why ``entry`` is ranked apart (none: it is ranked), the protocol file it names being
-    ``named``, its protocol's latest version ``current`` and the recorded hash of the file it
-    names ``released`` (None: not released)."""
+    """Why ``entry`` is ranked apart (none: it is ranked), what the protocol file it names
+    measures being ``measured``, its protocol's latest version ``current`` and the recorded
+    hash of the file it names ``released`` (None: not released)."""
     found = []
     if entry["masking"]["flagged"]:
         found.append("masking checks fired: " + ", ".join(entry["masking"]["flagged"]))
@@ -61,7 +60,7 @@ def reasons(
         found.append("overridden: " + ", ".join(provenance["overrides"]))
     if entry["data"] != "protocol":
         found.append("its own data, not the protocol's")
-    return tuple(found + measured_otherwise(entry, named))
+    return tuple(found + measured_otherwise(entry, measured))
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,8 @@ class Measures:
     n: int | None
 
 
-@cache
 def measures(named: Protocol) -> Measures:
-    """What the protocol file ``named`` measures (read once per file)."""
+    """What the protocol file ``named`` measures."""
     methods = named.methods
     counted = OmegaConf.select(named.raw, "trainer.limit_test_batches") is not None
     return Measures(
@@ -86,19 +84,19 @@ def measures(named: Protocol) -> Measures:
     )
 
 
-def measured_otherwise(entry: dict[str, Any], named: Protocol) -> list[str]:
-    """How ``entry``'s numbers differ from what the protocol file ``named`` measures: rows
-    missing or of other attacks (a worst case over fewer attacks ranks too high), other radii,
-    another number of test images (on the protocol's data). A setting the file does not hold
-    is not compared."""
-    found, expected = [], measures(named)
+def measured_otherwise(entry: dict[str, Any], expected: Measures) -> list[str]:
+    """How ``entry``'s numbers differ from what its protocol file measures (``expected``):
+    rows missing or of other attacks (a worst case over fewer attacks ranks too high), other
+    radii, another number of test images (on the protocol's data). A setting the file does
+    not hold is not compared."""
+    found = []
     if expected.rows is not None:
         if missing := [r for r in expected.rows if r not in entry["robust_acc"]]:
             found.append("rows missing: " + ", ".join(missing))
         if other := [r for r in entry["robust_acc"] if r not in expected.rows]:
             found.append("rows not in its protocol: " + ", ".join(other))
     if expected.eps is not None and expected.eps != sorted(entry["eps_255"]):
-        found.append(f"eps_255 {entry['eps_255']}, its protocol's {named.eps}")
+        found.append(f"eps_255 {entry['eps_255']}, its protocol's {expected.eps}")
     if expected.n is not None and entry["data"] == "protocol" and entry["n"] != expected.n:
         found.append(f"{entry['n']} test images, its protocol's {expected.n}")
     return found
@@ -158,9 +156,12 @@ def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.jso
     versions = available(protocols)
     hashes = recorded(protocols)
     rows = []
+    measured: dict[str, Measures] = {}  # by protocol file, read once per board
     for path, entry, named in entries(folder, protocols, pattern):
         current = versions[entry["protocol"]][-1]
-        why = reasons(entry, named, current, hashes.get(f"{named.label}.yaml"))
+        if named.label not in measured:
+            measured[named.label] = measures(named)
+        why = reasons(entry, measured[named.label], current, hashes.get(f"{named.label}.yaml"))
         rows.append(Row(entry, path, None, why))
     rows.sort(
         key=lambda r: (

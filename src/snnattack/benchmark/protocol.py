@@ -45,7 +45,8 @@ class Protocol:
     @property
     def methods(self) -> list[str]:
         """The ``method=`` names of its rows (its defaults list's ``override /method``)."""
-        return list(self._groups().get("method", []))
+        methods = self._groups().get("method", [])
+        return [methods] if isinstance(methods, str) else list(methods)
 
     @property
     def eps(self) -> list[float]:

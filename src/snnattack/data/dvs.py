@@ -202,7 +202,9 @@ class CachedFrames(Dataset):
 
     def _check(self, x: object, path: Path) -> None:
         """Refuses a cached tensor that is not ``[frames, 2, size, size]`` of event counts
-        (finite, >= 0): a damaged or edited file would be attacked silently."""
+        (finite, >= 0, not all 0): a damaged or edited file, or the frames of a recording
+        without events cached before such recordings were refused, would be attacked
+        silently."""
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         expected = [self.frames, 2, self.size, self.size]
         if shape != expected:
@@ -211,10 +213,11 @@ class CachedFrames(Dataset):
                 f"expected {expected}: {self.frames} time bins (dataset.params.frames, which "
                 "must equal the model's T); delete the file to decode its recording again"
             )
-        if not (torch.isfinite(x).all() and (x >= 0).all()):
+        if not (torch.isfinite(x).all() and (x >= 0).all() and x.any()):
             raise DataError(
                 f"the cached frames {path} hold values that no recording gives (NaN, infinite or "
-                "negative event counts); delete the file to decode its recording again"
+                "negative event counts, or no event at all); delete the file to decode its "
+                "recording again"
             )
 
 

@@ -53,23 +53,23 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     its new weights; the attacks restore what else they set on the copy as they leave), its
     parameters and buffers copied from ``model`` at each call: a change made through
     ``.data``, which no version counter sees, is attacked too. A loop of ``snnattack.attack``
-    calls copies the model's tree once and its weights once per batch. BNs folded into the
-    convs (``fold_bn``) are folded afresh at each call."""
-    if fold_bn:
-        return attacked_models(model, None, fold_bn=True, compiled=compiled)[0]
+    calls copies the model's tree once and its weights once per batch. A copy with its BNs
+    folded into the convs (``fold_bn``) holds other tensors than ``model``: it is kept as
+    made, and a ``.data`` change is not seen there."""
 
     def build() -> list:
-        copied, _ = attacked_models(model, None, fold_bn=False, compiled=compiled)
+        copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
         return [copied, state_of(copied, attributes=False)]
 
     def unchanged(kept: list) -> bool:
         return state_of(kept[0], attributes=False) == kept[1]
 
-    kept = PREPARED.get(model, ("attacked copy", compiled), build, valid=unchanged)
-    with torch.no_grad():
-        for mine, theirs in zip(_tensors(kept[0]), _tensors(model), strict=True):
-            mine.copy_(theirs)
-    kept[1] = state_of(kept[0], attributes=False)  # the copies bumped its versions
+    kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
+    if not fold_bn:
+        with torch.no_grad():
+            for mine, theirs in zip(_tensors(kept[0]), _tensors(model), strict=True):
+                mine.copy_(theirs)
+        kept[1] = state_of(kept[0], attributes=False)  # the copies bumped its versions
     return kept[0]
 
 

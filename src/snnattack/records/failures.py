@@ -6,6 +6,7 @@ folder appends; a launch reads its own lines from the size the file had when it 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,12 @@ REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever ver
 
 
 def record_failure(
-    sweep_dir: Path, job: str, folder: Path, overrides: list[str], message: str
+    sweep_dir: Path, job: int, folder: Path, overrides: list[str], message: str
 ) -> None:
-    """Appends one failed job of a sweep (its number and folder) to
-    ``<sweep_dir>/failures.jsonl``."""
-    line = json.dumps(
-        {"job": job, "folder": str(folder.absolute()), "overrides": overrides, "error": message}
-    )
+    """Appends one failed job of a sweep (its number, and its folder relative to the sweep
+    folder, which may be copied or moved) to ``<sweep_dir>/failures.jsonl``."""
+    where = os.path.relpath(folder.absolute(), sweep_dir.absolute())
+    line = json.dumps({"job": job, "folder": where, "overrides": overrides, "error": message})
     with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
         f.write(line + "\n")
 
@@ -52,4 +52,9 @@ def _record(line: str) -> dict[str, Any] | None:
         record = json.loads(line)
     except ValueError:
         return None
-    return record if isinstance(record, dict) and REQUIRED <= record.keys() else None
+    if not isinstance(record, dict) or not REQUIRED <= record.keys():
+        return None
+    overrides, error, folder = record["overrides"], record["error"], record.get("folder", "")
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        return None
+    return record if isinstance(error, str) and isinstance(folder, str) else None

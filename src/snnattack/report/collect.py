@@ -108,10 +108,10 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
-    failed = {Path(f["folder"]): f for f in _failures(root)}  # the latest per folder
+    failed = _failures(root)  # the latest per folder
     for hydra in sorted(root.rglob(".hydra"), key=lambda p: _natural(p.parent, root)):
         if not (hydra.parent / "metrics.json").exists():
-            why = failed.get(hydra.parent.absolute())
+            why = failed.get(hydra.parent.resolve())
             why = f"failed: {why['error']}" if why else "the job did not finish, or failed"
             left.append(f"{named(hydra.parent)} has no metrics.json ({why})")
     for folder, f in failed.items():
@@ -120,10 +120,15 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     return jobs, left
 
 
-def _failures(root: Path) -> list[dict[str, Any]]:
-    """The failed jobs that the sweep folders under ``root`` recorded with their folders
+def _failures(root: Path) -> dict[Path, dict[str, Any]]:
+    """By folder, the latest failed job that the sweep folders under ``root`` recorded
     (``failures.jsonl``; lines written before they named the folder are passed over)."""
-    return [f for p in sorted(root.rglob(FAILURES)) for f in failures(p.parent) if "folder" in f]
+    return {
+        (p.parent / f["folder"]).resolve(): f
+        for p in sorted(root.rglob(FAILURES))
+        for f in failures(p.parent)
+        if "folder" in f
+    }
 
 
 def _natural(folder: Path, root: Path) -> list[tuple[int, int, str]]:

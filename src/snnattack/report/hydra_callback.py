@@ -19,6 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.config.parse import user_tags
 from snnattack.records.tracking import start_run, sweep_group
 from snnattack.report import Report, write_report
 
@@ -83,8 +84,7 @@ class ReportCallback(Callback):
             node = OmegaConf.select(config, "logger.wandb")
             if not node:
                 return None
-            tags = OmegaConf.select(config, "tags") or []
-            return OmegaConf.to_container(node, resolve=True), [str(t) for t in tags]
+            return OmegaConf.to_container(node, resolve=True), list(user_tags(config))
 
         _report(Path(config.hydra.sweep.dir), wandb_block)
 

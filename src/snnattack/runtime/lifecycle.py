@@ -82,8 +82,9 @@ class KeptRecords(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         # a job refused in another process (joblib's, submitit's) could not put its folder's
         # record back: this process kept it, and puts back those of the launch's failed jobs
-        for failed in failures(Path(config.hydra.sweep.dir), since=self.failures_at):
-            restore_kept(Path(failed["folder"]))
+        sweep = Path(config.hydra.sweep.dir)
+        for failed in failures(sweep, since=self.failures_at):
+            restore_kept(sweep / failed["folder"])
 
 
 def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:

@@ -75,7 +75,7 @@ def test_an_entry_measured_otherwise_than_its_protocol_file_is_ranked_apart(
     assert row.rank is None and row.apart == (
         "rows missing: ensemble, ensemble/transfer",
         "rows not in its protocol: square",
-        "eps_255 [8.0], its protocol's [16]",
+        "eps_255 [8.0], its protocol's [16.0]",
         "100 test images, its protocol's 200",
     )
 

@@ -97,6 +97,14 @@ def test_a_file_whose_block_names_another_protocol_is_refused(tmp_path: Path) ->
         protocol("mine", folder=tmp_path)
 
 
+def test_a_protocol_of_one_method_given_as_a_word_has_that_one_row(tmp_path: Path) -> None:
+    (tmp_path / "mine_v1.yaml").write_text(
+        "defaults:\n  - config\n  - override /method: pgd\n  - _self_\n"
+        "boxes: [white]\nbenchmark: {protocol: mine, version: 1}\n"
+    )
+    assert protocol("mine", folder=tmp_path).methods == ["pgd"]
+
+
 @pytest.mark.parametrize(
     "value,text",
     [

@@ -196,7 +196,7 @@ def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> No
     assert longer.cache != dm.cache and longer.train_set[0][0].shape[0] == FRAMES + 1
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0.0])  # 0: no event
 def test_cached_frames_of_values_no_recording_gives_raise_data_error(
     root: Path, value: float
 ) -> None:

@@ -330,12 +330,14 @@ def test_a_job_refused_in_a_sweep_is_named_in_its_report(tmp_path: Path) -> None
     error = "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"
     record_failure(sweep, 1, sweep / "1", ["lambda=1.5"], error)
     record_failure(sweep, 2, sweep / "2", ["lambda=0.3"], "cannot decode P: it holds no events")
-    report = write_report(sweep)
-    assert report.left_out == [
+    expected = [
         "2 has no metrics.json (failed: cannot decode P: it holds no events)",
         f"job 1 (lambda=1.5) failed: {error}",
     ]
+    assert write_report(sweep).left_out == expected
     assert f"job 1 (lambda=1.5) failed: {error}" in (sweep / "report.md").read_text()
+    moved = shutil.move(sweep, tmp_path / "moved")  # the folders are named relative to it
+    assert write_report(Path(moved)).left_out == expected
 
 
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
@@ -466,5 +468,7 @@ def test_a_cut_short_or_edited_failures_line_is_passed_over(tmp_path: Path) -> N
     hand_made_job(sweep / "0", 0, "stbp", 80.0)
     record_failure(sweep, 1, sweep / "1", ["lambda=1.5"], "out of range")
     with open(sweep / "failures.jsonl", "a") as f:
-        f.write('{"job": 2, "folder": "x"}\n[1, 2]\n{"job": 3, "fold')  # edited, cut short
+        f.write('{"job": 2, "folder": "x"}\n[1, 2]\n')  # edited
+        f.write('{"job": 4, "folder": null, "overrides": null, "error": "e"}\n')
+        f.write('{"job": 3, "fold')  # cut short
     assert write_report(sweep).left_out == ["job 1 (lambda=1.5) failed: out of range"]
