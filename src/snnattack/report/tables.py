@@ -24,7 +24,6 @@ from snnattack.report.collect import SETTING_KEYS as SETTING
 from snnattack.report.collect import Job
 
 BOXES = (("white", "WB"), ("black", "BB"))
-BOX_TITLES = {"white": "white box (WB)", "black": "black box (BB)"}  # in a table's title
 SHORT = {
     "lambda": "λ",
     "eps_255": "ε (/255)",
@@ -369,7 +368,8 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     seeds = len({r.get("seed") for r in rows})
     delta = "Δ = difference in ASR, paired by seed; " if modes[1:] else ""
     return Table(
-        "Table 2: attack success rate (%), " + " and ".join(BOX_TITLES[b] for b, _ in boxes),
+        "Table 2: attack success rate (%), "
+        + " and ".join(f"{box} box ({label})" for box, label in boxes),
         columns,
         out,
         "ASR = share of the correctly classified test samples that the attack fools (higher: "
