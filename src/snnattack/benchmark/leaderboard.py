@@ -20,15 +20,12 @@ file that is not one of its pages.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from snnattack.benchmark.entry import read_entry, row_label
+from snnattack.benchmark.entry import read_entry
 from snnattack.benchmark.page import html
-from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, available, protocol
+from snnattack.benchmark.protocol import PROTOCOL_DIR, Measures, Protocol, available, protocol
 from snnattack.benchmark.release import recorded
 from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
 from snnattack.errors import UserError
@@ -61,27 +58,6 @@ def reasons(
     if entry["data"] != "protocol":
         found.append("its own data, not the protocol's")
     return tuple(found + measured_otherwise(entry, measured))
-
-
-@dataclass(frozen=True)
-class Measures:
-    """What a protocol file measures, where it says: its rows' labels, radii (1/255) and test
-    images (None: the file does not hold it)."""
-
-    rows: tuple[str, ...] | None
-    eps: list[float] | None
-    n: int | None
-
-
-def measures(named: Protocol) -> Measures:
-    """What the protocol file ``named`` measures."""
-    methods = named.methods
-    counted = OmegaConf.select(named.raw, "trainer.limit_test_batches") is not None
-    return Measures(
-        tuple(row_label(m, box) for box in named.boxes for m in methods) if methods else None,
-        sorted(map(float, named.eps)) if "eps" in named.raw else None,
-        named.n if counted else None,
-    )
 
 
 def measured_otherwise(entry: dict[str, Any], expected: Measures) -> list[str]:
@@ -156,12 +132,9 @@ def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.jso
     versions = available(protocols)
     hashes = recorded(protocols)
     rows = []
-    measured: dict[str, Measures] = {}  # by protocol file, read once per board
     for path, entry, named in entries(folder, protocols, pattern):
         current = versions[entry["protocol"]][-1]
-        if named.label not in measured:
-            measured[named.label] = measures(named)
-        why = reasons(entry, measured[named.label], current, hashes.get(f"{named.label}.yaml"))
+        why = reasons(entry, named.measures, current, hashes.get(f"{named.label}.yaml"))
         rows.append(Row(entry, path, None, why))
     rows.sort(
         key=lambda r: (

@@ -17,11 +17,22 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.benchmark.entry import row_label
 from snnattack.errors import UserError
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
 FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
 SKIPPED = ("defaults", "hydra", "paper")  # keys of a protocol file that are not job settings
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What a protocol file measures, where it says: its rows' labels, radii (1/255) and test
+    images (None: the file does not hold it)."""
+
+    rows: tuple[str, ...] | None
+    eps: list[float] | None
+    n: int | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,18 @@ class Protocol:
     def n(self) -> int:
         """Test images attacked: the first ``limit_test_batches`` batches of the fixed split."""
         return int(self.raw.trainer.limit_test_batches) * int(self.raw.eval_batch_size)
+
+    @cached_property
+    def measures(self) -> Measures:
+        """What the file measures, read once per :class:`Protocol` (an entry's rows are
+        ``row_label`` of each method in each box)."""
+        methods = self.methods
+        counted = OmegaConf.select(self.raw, "trainer.limit_test_batches") is not None
+        return Measures(
+            tuple(row_label(m, box) for box in self.boxes for m in methods) if methods else None,
+            sorted(map(float, self.eps)) if "eps" in self.raw else None,
+            self.n if counted else None,
+        )
 
     @property
     def stochastic_eot(self) -> int:
