@@ -262,6 +262,12 @@ class RunsCode:
         return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` by its relative path, with its bytes: a folder left as it
+    was compares equal."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def sweep_metrics(sweep: Path) -> list[dict[str, Any]]:
     """The ``metrics.json`` of every job of a sweep folder, by job number."""
     files = sorted(sweep.glob("*/metrics.json"), key=lambda p: int(p.parent.name))

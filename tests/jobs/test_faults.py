@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUICK, cli, compose, run_job, sweep_metrics
+from harness import QUICK, cli, compose, run_job, snapshot, sweep_metrics
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError, WriteError
@@ -32,10 +32,6 @@ TINY = [
     "trainer.limit_train_batches=3",
     "trainer.limit_val_batches=2",
 ]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def linear_store(tmp_path: Path) -> tuple[ModelStore, dict, dict]:

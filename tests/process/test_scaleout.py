@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import CHILD_ENV, RUN_PY, cli, run_py, sweep_metrics
+from harness import CHILD_ENV, RUN_PY, cli, run_py, snapshot, sweep_metrics
 
 TINY = ["train.epochs=1", "eps=[32]", "trainer.enable_progress_bar=false"]
 
@@ -311,12 +311,12 @@ def test_a_job_refused_by_a_joblib_worker_leaves_the_finished_folder_as_it_was(
     sweep = tmp_path / "sweep"
     first = run(tmp_path, *common, "seed=0", f"hydra.sweep.dir={sweep}")
     assert first.returncode == 0, first.stderr[-3000:]
-    done = {p: p.read_bytes() for p in (sweep / "0").rglob("*") if p.is_file()}
+    done = snapshot(sweep / "0")
     other = run_py(
         *common, "seed=3", "hydra/launcher=parallel", f"hydra.sweep.dir={sweep}", cwd=tmp_path
     )
     assert other.returncode == 2 and "holds the finished job of other settings" in other.stderr
-    assert {p: p.read_bytes() for p in (sweep / "0").rglob("*") if p.is_file()} == done
+    assert snapshot(sweep / "0") == done
 
 
 @pytest.mark.slow
