@@ -302,21 +302,29 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
 
 
 @pytest.mark.slow
-def test_a_job_refused_by_a_joblib_worker_leaves_the_finished_folder_as_it_was(
+def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
     tmp_path: Path,
 ) -> None:
-    """The worker cannot put back the record Hydra rewrote in a finished job's folder; the
-    launching process does, as the sweep ends."""
+    """A worker cannot know what a job folder held before Hydra wrote into it; the launching
+    process does, and as the sweep ends puts back a finished job's folder and an interrupted
+    one's, and removes the new folder of a refused job."""
     common = [*TINY, "-m", "method=[fgsm]", "boxes=[white]", f"store.dir={tmp_path}/models"]
     sweep = tmp_path / "sweep"
     first = run(tmp_path, *common, "seed=0", f"hydra.sweep.dir={sweep}")
     assert first.returncode == 0, first.stderr[-3000:]
-    done = snapshot(sweep / "0")
+    interrupted = sweep / "1"
+    (interrupted / ".hydra").mkdir(parents=True)
+    (interrupted / ".hydra" / "overrides.yaml").write_text("- lambda=0.3\n")
+    (interrupted / "run.log").write_text("an interrupted job's log\n")
+    before = {name: snapshot(sweep / name) for name in ("0", "1")}
     other = run_py(
-        *common, "seed=3", "hydra/launcher=parallel", f"hydra.sweep.dir={sweep}", cwd=tmp_path
-    )
-    assert other.returncode == 2 and "holds the finished job of other settings" in other.stderr
-    assert snapshot(sweep / "0") == done
+        *common, "seed=3", "lambda=1.0,1.5,1.6", "hydra/launcher=parallel",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert other.returncode == 2 and "3 job(s) of the sweep failed:" in other.stderr
+    assert "holds the finished job of other settings" in other.stderr
+    assert {name: snapshot(sweep / name) for name in ("0", "1")} == before
+    assert not (sweep / "2").exists()
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from snnattack.errors import Preempted, UserError
 from snnattack.records.failures import failures, failures_size
 from snnattack.records.results import print_table, read_record
+from snnattack.runtime.cli import discard_job_folder
 
 
 @contextmanager
@@ -61,18 +62,20 @@ class KeptRecords(Callback):
     back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing. A single
     run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
     already holds as the sweep starts, in the launching process: a job refused in another
-    process (joblib's or submitit's launchers) is put back there as the sweep ends."""
+    process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
+    removes, the folders of the launch's refused jobs as the sweep ends."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _KEPT
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
-        _KEPT.clear()
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
-        _KEPT[folder] = {**held, **{p: False for p in made}}
+        _KEPT = {folder: {**held, **{p: False for p in made}}}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _KEPT
         sweep = Path(config.hydra.sweep.dir).absolute()
-        _KEPT.clear()
+        _KEPT = {}
         self.failures_at = failures_size(sweep)
         if sweep.is_dir():
             for folder in sweep.iterdir():
@@ -80,11 +83,13 @@ class KeptRecords(Callback):
                     _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        # a job refused in another process (joblib's, submitit's) could not put its folder's
-        # record back: this process kept it, and puts back those of the launch's failed jobs
+        # a job refused in another process (joblib's, submitit's) left its folder: this
+        # process knows what each held as the sweep started
         sweep = Path(config.hydra.sweep.dir)
         for failed in failures(sweep, since=self.failures_at):
-            restore_kept(sweep / failed["folder"])
+            folder = sweep / failed["folder"]
+            if not restore_kept(folder):
+                discard_job_folder(folder)
 
 
 def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:
@@ -103,17 +108,21 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
 
 
 # by job folder, what it held before Hydra wrote into it: a file's bytes (a log's length),
-# else whether it was there
-_KEPT: dict[Path, dict[Path, bytes | int | bool]] = {}
+# else whether it was there; None in a process that did not start the run or sweep (a
+# joblib or submitit worker)
+_KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
 
 
 def restore_kept(output_dir: Path) -> bool:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
     (a log cut back to its length), and removes the files and empty folders that were not
     there (a refused job leaves its folder, and the folders above it, as they were). Returns
-    whether the folder was there before the job: if not (or not known here), what Hydra made
-    of it is the caller's to remove."""
+    whether the folder stays: it was there before the job, or this process did not start the
+    sweep and cannot know (the launching process decides as the sweep ends); if not, what
+    Hydra made of it is the caller's to remove."""
     folder = output_dir.absolute()
+    if _KEPT is None:
+        return True
     if folder not in _KEPT or not folder.is_dir():
         return False
     for path, before in _KEPT[folder].items():
