@@ -110,13 +110,13 @@ class OwnLoopNet(SpikingNet):
         finally:
             for hook in hooks:
                 hook.remove()
-        steps.update(neuron.steps for neuron in steppers)
+        steps.update(neuron.steps for neuron in steppers if neuron.steps)  # 0: never called
         for neuron in steppers:  # no membrane (nor its graph) kept past the forward
             neuron.restart()
-        if steps - {1, self.T}:
+        if wrong := max(steps - {1, self.T}, default=None):
             raise UserError(
-                f"T={self.T} but the network's own loop runs its neurons over {max(steps)} "
-                f"steps; accepted: T={max(steps)}, the steps of its loop"
+                f"T={self.T} but the network's own loop runs its neurons over {wrong} "
+                f"steps; accepted: T={wrong}, the steps of its loop"
             )
         return self.decode(out)
 

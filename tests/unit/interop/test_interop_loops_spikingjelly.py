@@ -89,6 +89,15 @@ class SingleStepCSNN(nn.Module):
         return out / self.T
 
 
+class SingleStepCSNNWithSpare(SingleStepCSNN):
+    """A single-step class holding a neuron that its ``forward`` never calls (a readout
+    variant left in the class)."""
+
+    def __init__(self, T: int) -> None:
+        super().__init__(T)
+        self.spare = neuron.LIFNode(tau=2.0)
+
+
 def test_a_surrogate_without_counterpart_is_warned_of_once_whatever_the_forms_tried(
     caplog,
 ) -> None:
@@ -109,7 +118,7 @@ def library_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN])
+@pytest.mark.parametrize("cls", [CSNN, SingleStepCSNN, SingleStepCSNNWithSpare])
 def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> None:
     net = cls(T)
     adapted = adapt(net, T=T, example=images()).eval()
