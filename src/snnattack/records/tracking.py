@@ -157,13 +157,18 @@ class _TrainRunLogger(WandbLogger):
 
 
 def train_loggers(
-    tracking: TrackingSettings | None, spec: dict[str, Any], workdir: Path
+    tracking: TrackingSettings | None,
+    spec: dict[str, Any],
+    workdir: Path,
+    resumed_after: int | None = None,
 ) -> list[Logger]:
-    """Loggers of one model's training: a CSV log in the store's work folder and, with
-    ``logger=wandb``, a ``job_type=train`` run named from its settings (:func:`train_run_name`)
-    in the job's group. The model is the job's ``source`` when its seed is not the job's.
-    ``tracking=None`` (a model trained outside a job): the CSV log only."""
-    out: list[Logger] = [CSVLogger(workdir, name="", version="")]
+    """Loggers of one model's training: a CSV log in the store's work folder (a resumed
+    training's in ``resumed_after_<epochs>/``, as Lightning's would delete the earlier one) and,
+    with ``logger=wandb``, a ``job_type=train`` run named from its settings
+    (:func:`train_run_name`) in the job's group. The model is the job's ``source`` when its seed
+    is not the job's. ``tracking=None`` (a model trained outside a job): the CSV log only."""
+    version = "" if resumed_after is None else f"resumed_after_{resumed_after}"
+    out: list[Logger] = [CSVLogger(workdir, name="", version=version)]
     if tracking is None or not tracking.wandb:
         return out
     run = None

@@ -23,8 +23,12 @@ NOISE = re.compile(
     r"configured so|`Trainer.fit` stopped: `max_epochs=\d+` reached|LOCAL_RANK: \d+ - "
     r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores)"
 )  # the last: advice to trade float32 precision for speed, which attacks must not take
-# warnings (message start) that the libraries raise about each other, not about our code
-KNOWN_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+# warnings (message start) that the libraries raise about each other, not about our code,
+# and Lightning's about a store work folder that holds what a training resumes from
+KNOWN_WARNINGS = (
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    r"Checkpoint directory .*\.partial exists and is not empty",
+)
 LIGHTNING_LOGGERS = (
     "lightning.pytorch.utilities.rank_zero",
     "lightning.fabric.utilities.rank_zero",

@@ -13,6 +13,7 @@ validation sample's share of the accuracy, so it only ever breaks ties.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import lightning as L
@@ -84,6 +85,8 @@ class Classifier(L.LightningModule):
         self.history: dict[int, dict[str, float]] = {}
         self.adversary = adversary
         self.cost = {"craft_seconds": 0.0, "update_seconds": 0.0, "adversary_gradients": 0}
+        self.earlier_seconds = 0.0  # the fit's wall time in the processes it resumes after
+        self._fit_start = time.time()  # made just before it is fitted
         self.batch_spans, self.craft_spans = Spans(), Spans()  # not yet in ``cost``
         self._batch_start: Any = None  # the running batch's start mark
         # (epoch, step of the epoch, global step, loss) of the steps not yet checked
@@ -176,14 +179,21 @@ class Classifier(L.LightningModule):
         if not self.trainer.sanity_checking:
             self.history[self.current_epoch] = {"val_acc": acc, "val_loss": loss}
 
+    def fit_seconds(self) -> float:
+        """The fit's wall time (validation and start-up included), summed over the processes
+        that trained it up to their last checkpoint."""
+        return self.earlier_seconds + time.time() - self._fit_start
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._settle_times()
         checkpoint["validation_history"] = self.history  # a resumed run still knows every epoch
         checkpoint["training_cost"] = dict(self.cost)  # and the cost of the epochs done
+        checkpoint["fit_seconds"] = self.fit_seconds()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = dict(checkpoint.get("validation_history", {}))
         self.cost.update(checkpoint.get("training_cost", {}))
+        self.earlier_seconds = float(checkpoint.get("fit_seconds", 0.0))
 
     def cost_record(self, epochs: int) -> dict[str, Any]:
         """The training time split into crafting and update (seconds, summed over the

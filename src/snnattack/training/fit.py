@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,17 +74,19 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         compile=settings.tree["compile"],
         adversary=Adversary.from_config(thaw(train.get("adversary")), spiking(model)),
     )
-    best = ModelCheckpoint(
-        dirpath=workdir, filename="best", monitor="val_score", mode="max", save_last=True
+    best = ModelCheckpoint(dirpath=workdir, filename="best", monitor="val_score", mode="max")
+    # every epoch's end (Lightning's save_last writes only when the best one improved), after
+    # the best one's, so that a resumed run knows it
+    last = ModelCheckpoint(
+        dirpath=workdir, filename=Path(RESUME_FILE).stem, enable_version_counter=False
     )
     trainer = lightning_trainer(
         thaw(settings.tree["trainer"]),
         ctx.trainers,
-        logger=train_loggers(ctx.tracking, ctx.spec, workdir),
-        callbacks=[best, EpochSeed(ctx.seed), LearningRateMonitor(logging_interval="epoch")],
+        logger=train_loggers(ctx.tracking, ctx.spec, workdir, resumed_from),
+        callbacks=[best, last, EpochSeed(ctx.seed), LearningRateMonitor(logging_interval="epoch")],
         default_root_dir=workdir,
     )
-    start = time.time()
     trainer.fit(
         module,
         datamodule=datamodule(replace(settings.data, seed=ctx.seed)),
@@ -106,7 +107,7 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         "epochs": trainer.current_epoch,
         "resumed_after_epochs": resumed_from,
         "world_size": trainer.world_size,
-        "train_seconds": round(time.time() - start, 1),
+        "train_seconds": round(module.fit_seconds(), 1),
         **module.cost_record(trainer.current_epoch),
         **provenance(),
     }

@@ -1,0 +1,48 @@
+"""A killed training resumes after its last finished epoch, whether or not that epoch was the
+best so far, and its record counts the time of every process that trained it."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import pytest
+from harness import compose
+
+from snnattack.records.store import ModelStore
+from snnattack.training import classifier, fit
+from snnattack.training.parse import model_settings
+from snnattack.training.trained import trained_model
+
+FAST = ["trainer.limit_train_batches=4", "trainer.enable_progress_bar=false", "train.epochs=3"]
+
+
+class Killed(Exception):
+    """Stands for a kill at the start of the third epoch."""
+
+
+def test_a_killed_training_resumes_after_its_last_epoch_not_its_best(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(classifier, "selection_score", lambda acc, loss, n: 0.0)  # the first
+    start = fit.EpochSeed.on_train_epoch_start
+
+    def kill_at_epoch_two(self, trainer, module) -> None:
+        if trainer.current_epoch == 2:
+            raise Killed
+        time.sleep(0.5)  # the killed process's time, which the record counts
+        start(self, trainer, module)
+
+    store = ModelStore(tmp_path)
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
+    with pytest.raises(Killed):
+        trained_model(model_settings(compose(*FAST)), 0, store, [])
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
+    _, record = trained_model(model_settings(compose(*FAST)), 0, store, [])
+    assert record["resumed_after_epochs"] == 2 and record["best_epoch"] == 0
+    assert record["train_seconds"] >= record["train_loop_seconds"] > 0
+    assert record["train_seconds"] >= 1.0
+    logs = [store.root / record["key"] / d / "metrics.csv" for d in ("", "resumed_after_2")]
+    epochs = [
+        {row["epoch"] for row in csv.DictReader(log.read_text().splitlines()) if row["epoch"]}
+        for log in logs
+    ]
+    assert epochs == [{"0", "1"}, {"2"}]  # each process's log kept
