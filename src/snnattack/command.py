@@ -21,7 +21,7 @@ from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
-from snnattack.runtime.lifecycle import restore_kept, sigterm_as_preemption
+from snnattack.runtime.lifecycle import restore_kept, stops_as_preemption
 
 
 def job(cfg: DictConfig) -> None:
@@ -42,7 +42,7 @@ def job(cfg: DictConfig) -> None:
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 swept = list(hydra_cfg.sweeper.get("params") or {})
                 _refuse_a_sweep_run_once(hydra_cfg.job.config_name, swept, overrides)
-            with sigterm_as_preemption():
+            with stops_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
             kept = restore_kept(output_dir)  # a folder that was there stays as it was
@@ -80,9 +80,9 @@ def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) 
 def main() -> None:
     """The command's entry point (``sys.argv`` holds its arguments)."""
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(job)
-    # SIGTERM while a launcher waits for jobs in other processes (joblib's) stops them too:
+    # SIGTERM or Ctrl-C while a launcher waits for jobs in other processes (joblib's) stops them:
     # joblib ends its workers on an exception in this process, not when it dies of a signal
-    with sigterm_as_preemption():
+    with stops_as_preemption():
         try:
             cli.main(app, CONF_DIR)
         except Preempted as stop:
@@ -90,6 +90,7 @@ def main() -> None:
 
 
 def _stopped(stop: Preempted) -> NoReturn:
-    """Ends the command stopped by a signal: one line, exit code 143 (128 + SIGTERM)."""
+    """Ends the command stopped by a signal: one line, exit code 128 + the signal's number
+    (143: SIGTERM, 130: Ctrl-C)."""
     print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
-    raise SystemExit(143) from None
+    raise SystemExit(128 + stop.signum) from None

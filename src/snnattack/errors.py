@@ -36,11 +36,16 @@ class TrainingError(UserError):
 
 
 class Preempted(BaseException):
-    """SIGTERM (a cluster's preemption, ``kill``): stop cleanly, keep what can be resumed.
+    """SIGTERM (a cluster's preemption, ``kill``) or SIGINT (Ctrl-C): stop cleanly, keep what
+    can be resumed.
 
     A ``BaseException`` so that no ``except Exception`` on the way turns it into a failure
-    record; ``run.py`` reports it in one line.
+    record; ``run.py`` reports it in one line and exits with 128 + the signal's number.
     """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
 
 
 def class_name(obj: object) -> str:

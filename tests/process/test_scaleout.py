@@ -141,7 +141,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])  # kill PID, Ctrl-C
+def test_a_stop_signal_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path, stop: int) -> None:
     other = run(
         tmp_path,
         *TINY,
@@ -156,10 +157,10 @@ def test_sigterm_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path) -> None:
     args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
     proc = started(*args, cwd=tmp_path)
     wait_for_second_epoch(proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143
-    assert err.strip().splitlines()[-1].startswith("error: stopped by signal 15; relaunch")
+    assert proc.returncode == 128 + stop  # 143, 130
+    assert err.strip().splitlines()[-1].startswith(f"error: stopped by signal {stop}; relaunch")
     assert "Traceback" not in err
     assert not (tmp_path / "out" / "metrics.json").exists()
     assert list((tmp_path / "models").glob("*.partial/last.ckpt"))

@@ -1,5 +1,6 @@
-"""How jobs stop: SIGTERM as a clean, resumable stop; one failed job of a sweep does not stop
-the others; the sweep ends, where it was launched, with its results and the failed jobs."""
+"""How jobs stop: SIGTERM and Ctrl-C as a clean, resumable stop; one failed job of a sweep does
+not stop the others; the sweep ends, where it was launched, with its results and the failed
+jobs."""
 
 from __future__ import annotations
 
@@ -19,19 +20,23 @@ from snnattack.records.failures import failures, failures_size
 from snnattack.records.results import print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 @contextmanager
-def sigterm_as_preemption() -> Iterator[None]:
-    """Within the block SIGTERM raises :class:`Preempted` (finally-blocks run, files close)."""
+def stops_as_preemption() -> Iterator[None]:
+    """Within the block SIGTERM and SIGINT (Ctrl-C) raise :class:`Preempted` (finally-blocks
+    run, files close; Lightning's own Ctrl-C handling would exit with code 1 instead)."""
 
     def stop(signum: int, frame: object) -> None:
-        raise Preempted(f"stopped by signal {signum}")
+        raise Preempted(signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def print_results(sweep_dir: Path) -> None:
