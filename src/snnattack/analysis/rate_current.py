@@ -13,18 +13,13 @@ from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import OmegaConf
 from torch import nn
 
 from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
-from snnattack.errors import ConfigError
 from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF, static_rate
 from snnattack.snn.temporal import temporal_modules
-from snnattack.training.parse import model_settings
-from snnattack.training.trained import build_model
-from snnattack.values import CHECKS
 
 
 def static_curve(lam: float, theta: float = 1.0, i_max: float = 3.0, points: int = 301) -> dict:
@@ -118,22 +113,3 @@ def run(
     )
     static = static_curve(settings.lam, settings.theta, opts["static_max"], opts["static_points"])
     return {"actual": actual, "static": static}
-
-
-@CHECKS.register("analysis_layer_exists", order=17)
-def _analysis_layer_exists(resolved: dict[str, Any]) -> None:
-    """``analysis.rate_current.layer`` is a spiking layer of the configured model (built on
-    PyTorch's meta device, without memory), before any work."""
-    opts = (resolved.get("analysis") or {}).get("rate_current")
-    if not opts:
-        return
-    with torch.device("meta"):
-        model = build_model(model_settings(OmegaConf.create(resolved)))
-    count = len(spiking_layers(model))
-    if not opts["layer"] < count:
-        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
-        raise ConfigError(
-            f"analysis.rate_current.layer={opts['layer']} is out of range: "
-            f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
-            f"{count} spiking layers; accepted: {accepted}"
-        )

@@ -45,7 +45,7 @@ _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", r
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
 # Hydra's struct error for a method's parameter that its config does not set
-_METHOD_PARAM = re.compile(r"Could not override 'method\.([^.']+)\.([^.']+)'")
+_GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
 
 
 def one_line(err: BaseException) -> str:
@@ -292,23 +292,26 @@ def _form_line(err: HydraException) -> str | None:
     return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
 
 
-def _method_param_line(err: HydraException, conf_dir: Path) -> str | None:
-    """``method.<key>.<param>=value`` without ``+`` where the method's config does not set
-    ``param``, in the job's own words (Hydra's advice, a ``+``, fits only a parameter that the
-    method takes): the method is not chosen, or it takes no such parameter. None for other
-    errors, and for a parameter that the method takes (Hydra's advice stands)."""
-    found = _METHOD_PARAM.search(str(err))
+def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
+    """``method.<key>.<param>=value`` (``analysis.<key>.<param>``) without ``+`` where the
+    config does not set ``param``, in the job's own words (Hydra's advice, a ``+``, fits only a
+    parameter that the method takes): the method or analysis is not chosen, or the method takes
+    no such parameter. None for other errors, and for a parameter that the method takes
+    (Hydra's advice stands)."""
+    found = _GROUP_PARAM.search(str(err))
     advice = re.search(r"use \+(\S+)", str(err))
-    file = conf_dir / "method" / f"{found.group(1)}.yaml" if found else None
+    file = conf_dir / found.group(1) / f"{found.group(2)}.yaml" if found else None
     if found is None or advice is None or not file.is_file():
         return None
-    key, param = found.groups()
+    group, key, param = found.groups()
     override = _overrides([advice.group(1)])[0]
     if f"Key '{key}' is not in struct" in str(err.__cause__):
         return (
-            f"method.{key} sets {param} of {key}, which is not in the chosen method=[...]; "
-            f"accepted: add {key} to method=[...] (python run.py --cfg job lists the chosen)"
+            f"{group}.{key} sets {param} of {key}, which is not in the chosen {group}=[...]; "
+            f"accepted: add {key} to {group}=[...] (python run.py --cfg job lists the chosen)"
         )
+    if group != "method":
+        return None
     from snnattack.attacks.methods.base import METHODS  # only here: it imports torch
 
     name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
@@ -323,7 +326,7 @@ def _method_param_line(err: HydraException, conf_dir: Path) -> str | None:
 
 def _hydra_line(err: HydraException, conf_dir: Path) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
-    form = _form_line(err) or _method_param_line(err, conf_dir)
+    form = _form_line(err) or _group_param_line(err, conf_dir)
     if form is not None:
         return form
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]

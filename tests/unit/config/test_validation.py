@@ -806,6 +806,21 @@ THROUGH_RUN_PY = [
         "error: method.bim sets steps of bim, which is not in the chosen method=[...]; accepted: "
         "add bim to method=[...]",
     ),
+    (  # an analysis that is not chosen: its options with Hydra's '+', or without
+        "analysis.shuffle.mode=neuron",
+        "error: analysis.shuffle sets mode of shuffle, which is not in the chosen analysis=[...]; "
+        "accepted: add shuffle to analysis=[...]",
+    ),
+    (
+        "+analysis.shuffle.mode=neuron",
+        "error: analysis.shuffle sets mode of shuffle, which is not in analysis=[]; accepted: add "
+        "shuffle to analysis=[...], or drop its settings with '~analysis.shuffle'",
+    ),
+    (
+        "analysis=[shuffle] train.kind=ann",
+        "error: analysis=[shuffle] permutes spike trains over time, but model=digits_net "
+        "(train.kind=ann) has 0 spiking layers; accepted: a spiking train.kind",
+    ),
 ]
 
 

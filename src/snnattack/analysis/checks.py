@@ -1,0 +1,70 @@
+"""Config rules of the analyses (``analysis=[...]``), checked before any work: each analysis
+block is a chosen analysis's whole block, and the analyses that read spiking layers find them
+in the configured model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import yaml
+from omegaconf import OmegaConf
+
+from snnattack.analysis.rate_current import spiking_layers
+from snnattack.errors import ConfigError
+from snnattack.package import CONF_DIR
+from snnattack.training.parse import model_settings
+from snnattack.training.trained import build_model
+from snnattack.values import CHECKS
+
+READ_SPIKES = ("shuffle", "rate_current")  # the analyses of a model's spiking layers
+
+
+@CHECKS.register("analysis_blocks", order=16)
+def _analysis_blocks(resolved: dict[str, Any]) -> None:
+    """``+analysis.<name>.<key>=v`` without ``analysis=[<name>]`` makes a block of that key
+    alone, which the analysis cannot run on."""
+    analyses = resolved.get("analysis") or {}
+    chosen = [name for name, opts in analyses.items() if not _missing(name, opts)]
+    for name, opts in analyses.items():
+        if _missing(name, opts):
+            raise ConfigError(
+                f"analysis.{name} sets {', '.join(opts)} of {name}, which is not in "
+                f"analysis=[{','.join(chosen)}]; accepted: add {name} to analysis=[...], or drop "
+                f"its settings with '~analysis.{name}'"
+            )
+
+
+def _missing(name: str, opts: dict[str, Any]) -> set[str]:
+    """The keys of ``conf/analysis/<name>.yaml`` that the block ``opts`` lacks."""
+    conf = CONF_DIR / "analysis" / f"{name}.yaml"
+    keys = set(yaml.safe_load(conf.read_text()) or {}) if conf.is_file() else set()
+    return keys - set(opts or {})
+
+
+@CHECKS.register("analysis_spiking_layers", order=17)
+def _analysis_spiking_layers(resolved: dict[str, Any]) -> None:
+    """The analyses of spiking layers find them (``analysis.rate_current.layer`` among them)
+    in the configured model, built on PyTorch's meta device, without memory."""
+    analyses = resolved.get("analysis") or {}
+    if not analyses.keys() & set(READ_SPIKES):
+        return
+    with torch.device("meta"):
+        model = build_model(model_settings(OmegaConf.create(resolved)))
+    count = len(spiking_layers(model))
+    where = (
+        f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
+        f"{count} spiking layers"
+    )
+    if "shuffle" in analyses and not count:
+        raise ConfigError(
+            f"analysis=[shuffle] permutes spike trains over time, but {where}; accepted: a "
+            "spiking train.kind (stbp, conversion, hybrid), or no shuffle in analysis=[...]"
+        )
+    opts = analyses.get("rate_current")
+    if opts and not opts["layer"] < count:
+        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
+        raise ConfigError(
+            f"analysis.rate_current.layer={opts['layer']} is out of range: {where}; "
+            f"accepted: {accepted}"
+        )
