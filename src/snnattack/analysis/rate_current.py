@@ -1,7 +1,9 @@
 """Rate-current curves (RGA Fig. 2, Supp. §1): how a spiking layer turns current into rate.
 
-The *static* curve is the closed-form firing rate of one neuron fed a constant current
-(:func:`snnattack.snn.neurons.static_rate`). The *actual* curve is the scatter of (time-averaged
+The *static* curve is the paper's closed-form firing rate of one neuron fed a constant current
+(:func:`snnattack.snn.neurons.static_rate`), the curve RGA's backward differentiates whatever
+the reset: the job's neuron's own for a soft-reset IF and a hard-reset LIF, not for a
+hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is the scatter of (time-averaged
 input current, firing rate) of the neurons of one spiking layer of a trained network on
 validation data; RGA's backward assumes the actual points lie near the static curve.
 """
