@@ -17,15 +17,25 @@ from snnattack.training.trained import trained_model
 
 def trained(store: Path, *overrides: str):
     """The trained model and the first 200 test images and labels of the digits config."""
-    cfg = compose(
+    cfg = _config(store, *overrides)
+    model, _ = trained_model(model_settings(cfg), 0, ModelStore(store), [])
+    dm = datamodule(data_settings(cfg, 0))
+    dm.setup()
+    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
+    return model, x, y
+
+
+def stored_file(store: Path, *overrides: str) -> Path:
+    """The store's file (``model.pt``) of the model :func:`trained` gives."""
+    _, record = trained_model(model_settings(_config(store, *overrides)), 0, ModelStore(store), [])
+    return store / record["key"] / "model.pt"
+
+
+def _config(store: Path, *overrides: str):
+    return compose(
         "train.epochs=4",
         f"store.dir={store}",
         "trainer.accelerator=cpu",
         "trainer.enable_progress_bar=false",
         *overrides,
     )
-    model, _ = trained_model(model_settings(cfg), 0, ModelStore(store), [])
-    dm = datamodule(data_settings(cfg, 0))
-    dm.setup()
-    x, y = next(iter(torch.utils.data.DataLoader(dm.test_set, batch_size=200)))
-    return model, x, y

@@ -3,9 +3,10 @@
 The *static* curve is the paper's closed-form firing rate of one neuron fed a constant current
 (:func:`snnattack.snn.neurons.static_rate`), the curve RGA's backward differentiates whatever
 the reset: the job's neuron's own for a soft-reset IF and a hard-reset LIF, not for a
-hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is the scatter of (time-averaged
-input current, firing rate) of the neurons of one spiking layer of a trained network on
-validation data; RGA's backward assumes the actual points lie near the static curve.
+hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is the scatter
+of (time-averaged input current, firing rate) of the neurons of one spiking layer of a trained
+network on validation data; RGA's backward assumes the actual points lie near the static
+curve.
 """
 
 from __future__ import annotations

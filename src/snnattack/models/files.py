@@ -4,7 +4,9 @@ The Python counterpart of ``model=<arch> checkpoint=PATH`` (docs/interop.md, "At
 model from a file"): it builds the architecture ``arch`` with the neuron settings given and
 loads any format of :mod:`snnattack.records.checkpoints` into it, a reference code's state
 dict (RGA, SNN-RAT family) by its keys' names (:mod:`snnattack.models.reference`). The
-neurons' settings are not in such a file, so ``T``, ``lam`` and ``theta`` must be given.
+neurons' settings are not in such a file, so ``T``, ``lam`` and ``theta`` must be given; a
+file of this project's store holds them, and its data's, in its record, which supplies what
+is not given and refuses what differs (as ``checkpoint=`` does).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from snnattack.cpu.guard import BACKENDS
 from snnattack.errors import UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
-from snnattack.records.checkpoints import load_model_file
+from snnattack.records.checkpoints import load_model_file, load_tensors
 from snnattack.snn.neurons import RESETS
 from snnattack.values import Rule, integer, is_real, one_of, optional, real
 
@@ -38,6 +41,7 @@ RULES: dict[str, Rule] = {
     "std": optional(SEQUENCE),
     "backend": one_of(*BACKENDS),
 }
+DEFAULTS = {"reset": "hard", "num_classes": 10, "in_channels": 3}  # a file without a record
 UNSET = {  # what each neuron setting is in the reference codes, for the message
     "T": "the time steps the model was trained with",
     "lam": "the leak, their LIFSpike's tau: 1.0 in SNN-RAT",
@@ -52,9 +56,9 @@ def load(
     T: int | None = None,
     lam: float | None = None,
     theta: float | None = None,
-    reset: str = "hard",
-    num_classes: int = 10,
-    in_channels: int = 3,
+    reset: str | None = None,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
     backend: str = "c",
@@ -64,16 +68,30 @@ def load(
 
     ``T``, ``lam`` (λ, their ``tau``) and ``theta`` (θ, their ``thresh``) are the neurons'
     settings, which a reference file does not hold; ``reset`` is theirs (``hard`` in the RGA
-    and SNN-RAT codes). ``num_classes`` and ``in_channels`` must be the file's. ``mean`` and
-    ``std`` normalise the images inside the model; a reference file of a 3-channel model sets
-    its code's CIFAR values instead. Every argument is checked first, and a file that does not
-    fit is refused naming its first wrong key, each in one :class:`~snnattack.errors.UserError`
-    line.
+    and SNN-RAT codes). ``num_classes`` (10) and ``in_channels`` (3) must be the file's.
+    ``mean`` and ``std`` normalise the images inside the model; a reference file of a 3-channel
+    model sets its code's CIFAR values instead. A store file's record gives every one of these
+    that is left out (and its input encoding), and one that differs is refused. Every argument
+    is checked first, and a file that does not fit is refused naming its first wrong key, each
+    in one :class:`~snnattack.errors.UserError` line.
     """
-    given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
-    given |= dict(in_channels=in_channels, mean=mean, std=std, backend=backend)
     if not isinstance(arch, str) or arch not in MODELS:
         raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
+    given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
+    given |= dict(in_channels=in_channels, mean=mean, std=std)
+    trained, encoding = _stored_settings(arch, path)
+    for name, value in trained.items():
+        if given[name] is None:
+            given[name] = value
+        elif given[name] != value and not _same_numbers(given[name], value):
+            raise UserError(
+                f"path={path} was trained with {name}={value} (its record's spec), but "
+                f"{name}={given[name]} was given; accepted: {name}={value}, the file's, or "
+                "leave it out"
+            )
+    given |= {k: v for k, v in DEFAULTS.items() if given[k] is None}
+    given["backend"] = backend
+    mean, std, in_channels = given["mean"], given["std"], given["in_channels"]
     for name, value in given.items():
         if value is None and name in UNSET:
             raise UserError(
@@ -97,6 +115,45 @@ def load(
             f"path={str(path)!r} is not a file; accepted: the path of a model file (a state "
             "dict of the RGA or SNN-RAT code, of this model, a store model.pt or a Lightning .ckpt)"
         )
-    model = build(arch, **given)
+    model = build(arch, **given, **encoding)
     load_model_file(path, model, "path", namings(arch, model))
     return model.eval()
+
+
+def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings that the record of a store file at ``path`` holds: those of :func:`load`'s
+    arguments, and those of its input encoding; nothing for another file (one that cannot be
+    read is refused by :func:`~snnattack.records.checkpoints.load_model_file`)."""
+    try:
+        payload = load_tensors(path)  # type: ignore[arg-type]
+        spec = payload["record"]["spec"]
+        neuron, dataset = spec["neuron"], spec["dataset"]
+    except Exception:  # not a store file: the loading says what it is
+        return {}, {}
+    stored, kind = spec["model"]["name"], spec["train"]["kind"]
+    if stored != arch:
+        raise UserError(
+            f"path={path} holds a {stored} (its record's spec.model); accepted: arch={stored!r}"
+        )
+    if kind == "ann":
+        raise UserError(
+            f"path={path} holds an ANN (train.kind=ann, its record's spec.train), which load "
+            "builds as an SNN; accepted: a spiking kind's file (stbp, conversion, hybrid), or "
+            f"the command line: model={arch} train.kind=ann checkpoint=PATH"
+        )
+    trained = dict(T=neuron["T"], lam=neuron["lambda"], theta=neuron["theta"])
+    trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])
+    trained |= dict(in_channels=dataset["in_channels"], mean=dataset.get("mean"))
+    trained["std"] = dataset.get("std")
+    encoding = dict(
+        encoding=spec["encoding"],
+        levels=spec.get("encoding_levels"),
+        surrogate_width=spec["train"]["surrogate_width"],
+    )
+    return {k: v for k, v in trained.items() if v is not None}, encoding
+
+
+def _same_numbers(a: object, b: object) -> bool:
+    """Whether two lists (tuples) hold the same numbers (``mean=(0.3,)`` is a file's
+    ``[0.3]``)."""
+    return isinstance(a, list | tuple) and isinstance(b, list | tuple) and list(a) == list(b)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fixtures_digits
 import pytest
 import torch
 
@@ -111,3 +112,29 @@ def test_a_file_of_another_model_is_refused_naming_its_first_key(
         f"path={path} does not fit the configured model: key body.0.module.weight "
         "(16, 1, 3, 3) is (16, 3, 3, 3) in the model"
     )
+
+
+def test_a_store_file_loads_with_the_settings_of_its_record(
+    digits_store: Path, tmp_path: Path
+) -> None:
+    """A file of this project's store holds its model's settings: left out they are its, and
+    one that differs is refused as ``checkpoint=`` refuses it; an ANN is not built as an SNN."""
+    model, x, _ = fixtures_digits.trained(digits_store)
+    path = fixtures_digits.stored_file(digits_store)
+    with torch.no_grad():
+        torch.testing.assert_close(snnattack.load("digits_net", path)(x), model(x), rtol=0, atol=0)
+        same = snnattack.load("digits_net", path, T=4, lam=1.0, mean=(0.305,), std=[0.376])
+        torch.testing.assert_close(same(x), model(x), rtol=0, atol=0)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path, lam=0.5)
+    assert str(refused.value) == (
+        f"path={path} was trained with lam=1.0 (its record's spec), but lam=0.5 was given; "
+        "accepted: lam=1.0, the file's, or leave it out"
+    )
+    with pytest.raises(UserError, match=r"holds a digits_net \(its record's spec.model\); acc"):
+        snnattack.load("vgg5", path)
+    payload = torch.load(path, weights_only=True)
+    payload["record"]["spec"]["train"]["kind"] = "ann"
+    torch.save(payload, tmp_path / "ann.pt")
+    with pytest.raises(UserError, match=r"holds an ANN \(train.kind=ann, its record's spec.tr"):
+        snnattack.load("digits_net", tmp_path / "ann.pt")
