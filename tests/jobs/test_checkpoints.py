@@ -3,6 +3,7 @@ state dicts load into the configured model with the same logits; misfits are ref
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,16 +147,25 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
     with pytest.raises(CheckpointError, match=r"missing key 'body\.0\.module\.weight'"):
         load_model_file(tmp_path / "x.pt", digits)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"checkpoint=.*junk\.pt is missing, corrupt") as err:
+    with pytest.raises(CheckpointError) as err:
         load_model_file(tmp_path / "junk.pt", digits)
-    assert str(err.value).endswith(
-        "accepted: a model file saved by torch.save (a store "
-        "model.pt, a Lightning .ckpt or a state dict), whole"
+    assert str(err.value) == (
+        f"checkpoint={tmp_path / 'junk.pt'} is missing, corrupt or unreadable (not a file that "
+        "torch.save writes: neither a zip archive nor a pickle); accepted: a whole file saved "
+        "by torch.save (a store model.pt, a Lightning .ckpt, the model's own state dict or a "
+        "reference code's)"
     )
     torch.save(digits.state_dict(), tmp_path / "whole.pt")  # cut short, as a copy stopped
     (tmp_path / "cut.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match=r"cut\.pt is missing, corrupt or unreadable \("):
-        load_model_file(tmp_path / "cut.pt", digits)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for name, why in [
+        ("cut", "a zip archive cut short: a copy or download that did not finish?"),
+        ("empty", "an empty file"),
+    ]:
+        with pytest.raises(CheckpointError, match=rf"{name}\.pt is missing, corrupt or unr"):
+            load_model_file(tmp_path / f"{name}.pt", digits)
+        with pytest.raises(CheckpointError, match=re.escape(f"unreadable ({why}); accepted")):
+            load_model_file(tmp_path / f"{name}.pt", digits)
 
 
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
@@ -173,7 +183,8 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines()[-1] == (
         "error: checkpoint='/nonexistent/model.pt' is not a file; accepted: null or the path of "
-        "a model file (a store model.pt, a Lightning .ckpt or a reference state dict)"
+        "a model file (a store model.pt, a Lightning .ckpt, the model's own state dict or a "
+        "reference code's)"
     )
     # the store file's neurons are its record's: attacked as another model, it is refused
     with pytest.raises(CheckpointError) as err:  # the job's load, before any work

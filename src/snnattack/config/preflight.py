@@ -21,6 +21,7 @@ from lightning.fabric.plugins import environments as env
 
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
+from snnattack.records.checkpoints import FORMATS
 from snnattack.values import CHECKS, NOTES, is_int
 
 
@@ -79,9 +80,8 @@ def _model_files_exist(resolved: dict[str, Any]) -> None:
         path = resolved.get(key)
         if path is not None and not Path(path).is_file():
             raise ConfigError(
-                f"{key}={path!r} is not a file; accepted: null or the path of a "
-                "model file (a store model.pt, a Lightning .ckpt or a reference "
-                "state dict)"
+                f"{key}={path!r} is not a file; accepted: null or the path of a model file "
+                f"({FORMATS})"
             )
 
 

@@ -21,7 +21,7 @@ from snnattack.errors import UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
-from snnattack.records.checkpoints import load_model_file, load_tensors
+from snnattack.records.checkpoints import FORMATS, load_model_file, load_tensors
 from snnattack.snn.neurons import RESETS
 from snnattack.values import Rule, integer, is_real, one_of, optional, real
 
@@ -112,8 +112,7 @@ def load(
         )
     if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
         raise UserError(
-            f"path={str(path)!r} is not a file; accepted: the path of a model file (a state "
-            "dict of the RGA or SNN-RAT code, of this model, a store model.pt or a Lightning .ckpt)"
+            f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
         )
     model = build(arch, **given, **encoding)
     load_model_file(path, model, "path", namings(arch, model))

@@ -36,6 +36,7 @@ import io
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ from snnattack.errors import CheckpointError, UserError
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
 REFERENCE_STD = (0.2023, 0.1994, 0.2010)
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+# the files a model is read from, and the one that fits, as the messages say them
+FITS = "accepted: a file of the configured architecture, classes and input channels"
+FORMATS = "a store model.pt, a Lightning .ckpt, the model's own state dict or a reference code's"
 
 
 class RefusedFile(Exception):
@@ -75,6 +79,25 @@ def load_tensors(path: str | os.PathLike) -> Any:
         if needs is None:
             raise
         raise RefusedFile(needs.group(1)) from None
+
+
+def unreadable(path: Path, err: Exception) -> str:
+    """Why torch could not read the file ``path`` (``err``), in a user's words where its first
+    bytes tell: empty, a zip archive cut short (a copy that did not finish), or no file that
+    torch.save writes (neither a zip archive nor a pickle); else the error's first line."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(4)
+    except OSError:
+        head = None
+    if head == b"":
+        return "an empty file"
+    if head is not None and head.startswith(b"PK") and not zipfile.is_zipfile(path):
+        return "a zip archive cut short: a copy or download that did not finish?"
+    if head is not None and not head.startswith((b"PK", b"\x80")):
+        return "not a file that torch.save writes: neither a zip archive nor a pickle"
+    first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
+    return f"{type(err).__name__}{': ' + first if first else ''}"
 
 
 def _all_finite(tensors: Iterable[torch.Tensor]) -> bool:
@@ -206,10 +229,7 @@ def _file_format(payload: Any, model: nn.Module) -> str:
         ours = model.state_dict().keys()
         own = any(k.removeprefix("module.") in ours for k in payload)
         return "state_dict" if own else "reference"
-    raise CheckpointError(
-        "not a store file, a Lightning checkpoint, the model's own state dict or a reference "
-        "state dict"
-    )
+    raise CheckpointError(f"none of the files a model is read from; accepted: {FORMATS}")
 
 
 def load_model_file(
@@ -231,11 +251,9 @@ def load_model_file(
     except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
-        first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
         raise CheckpointError(
-            f"{key}={path} is missing, corrupt or unreadable ({type(err).__name__}"
-            f"{': ' + first if first else ''}); accepted: a model file saved by torch.save (a "
-            "store model.pt, a Lightning .ckpt or a state dict), whole"
+            f"{key}={path} is missing, corrupt or unreadable ({unreadable(path, err)}); "
+            f"accepted: a whole file saved by torch.save ({FORMATS})"
         ) from None
     require_finite(
         payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"
@@ -274,14 +292,14 @@ def load_model_file(
         if name in ours and torch.is_tensor(tensor) and tensor.shape != ours[name].shape:
             raise CheckpointError(
                 f"{key}={path} does not fit the configured model: key {name} "
-                f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model"
+                f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model; {FITS}"
             )
     result = model.load_state_dict(state, strict=False)
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"
         raise CheckpointError(
-            f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}"
+            f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}; {FITS}"
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}

@@ -110,7 +110,8 @@ def test_a_file_of_another_model_is_refused_naming_its_first_key(
         snnattack.load("digits_net", path, **rgb)
     assert str(refused.value) == (
         f"path={path} does not fit the configured model: key body.0.module.weight "
-        "(16, 1, 3, 3) is (16, 3, 3, 3) in the model"
+        "(16, 1, 3, 3) is (16, 3, 3, 3) in the model; accepted: a file of the configured "
+        "architecture, classes and input channels"
     )
 
 

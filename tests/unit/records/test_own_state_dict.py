@@ -83,7 +83,8 @@ def test_a_file_that_does_not_fit_the_factorys_network_is_refused_in_one_line(
             model_settings(external(FACTORIES["spikingjelly PLIF"][0])), str(tmp_path / "leaky.pt")
         )
     assert str(refused.value) == (
-        f"checkpoint={tmp_path / 'leaky.pt'} does not fit the configured model: missing key '2.w'"
+        f"checkpoint={tmp_path / 'leaky.pt'} does not fit the configured model: missing key '2.w'; "
+        "accepted: a file of the configured architecture, classes and input channels"
     )
 
 
