@@ -118,9 +118,11 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
         "event attack of its box fooled it within the budget (fewest events per sample)"
     )
     worst = [c for c in found if c.name == WORST]
+    several = len({c.job for c in worst}) > 1
     summary = "; ".join(
-        f"{c.box} box: the worst case fools {fmt(round(c.asr(float('inf')), 1))} % "
-        f"(≤ {fmt(grid[0])} event{'s' * (grid[0] != 1)}: {fmt(round(c.asr(grid[0]), 1))} %)"
+        f"{f'job {c.job}, ' if several else ''}{c.box} box: the worst case fools "
+        f"{fmt(round(c.asr(float('inf')), 1))} % (≤ {fmt(grid[0])} "
+        f"event{'s' * (grid[0] != 1)}: {fmt(round(c.asr(grid[0]), 1))} %)"
         for c in worst
     )
     return Table("Event attacks: ASR against the L0 budget", columns, rows, note, summary=summary)

@@ -212,3 +212,14 @@ def test_a_single_run_gets_its_report_only_if_it_wrote_its_metrics(tmp_path: Pat
         "Event attacks: ASR against the L0 budget" in (tmp_path / "job" / "report.md").read_text()
     )
     assert list((tmp_path / "refused").iterdir()) == []
+
+
+def test_the_finding_of_several_jobs_names_each_jobs_worst_case(tmp_path: Path) -> None:
+    for name in ("0", "1"):
+        event_job(tmp_path / "sweep" / name)
+    report = write_report(tmp_path / "sweep")
+    (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+    assert table.summary == (
+        "job 0, white box: the worst case fools 70 % (≤ 1 event: 10 %); "
+        "job 1, white box: the worst case fools 70 % (≤ 1 event: 10 %)"
+    )
