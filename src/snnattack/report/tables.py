@@ -405,6 +405,14 @@ def _paper_table2_row(
     return [*label, *theirs, "", seeds]
 
 
+def _samples(counts: Iterable[int | None]) -> str:
+    """The test samples a cell's models were measured on: one count, or their range."""
+    known = sorted({n for n in counts if n is not None})
+    if not known:
+        return "–"
+    return str(known[0]) if len(known) == 1 else f"{known[0]}–{known[-1]}"
+
+
 @register("table1", order=20)
 def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table 1: clean and spike-shuffled accuracy per trained model and shuffle mode, over
@@ -450,6 +458,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
                 fmt_stat(shuffled),
                 fmt_stat(delta),
                 str(len(members)),
+                _samples(s.get("n") for _, s in members),
                 fmt(ref.get("clean")),
                 fmt(ref.get("shuffled")),
             ]
@@ -457,7 +466,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     for ref, key in zip(unrun, unrun_keys, strict=True):
         cells = [fmt(key[i]) for i in shown]
         out.append(
-            [*cells, "–", "–", "–", "not run", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
+            [*cells, "–", "–", "–", "not run", "–", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
         )
     columns = [
         *(SHORT.get(keys[i], keys[i]) for i in shown),
@@ -465,6 +474,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "shuffled",
         "Δ",
         "models",
+        "n",
         "paper clean",
         "paper shuffled",
     ]

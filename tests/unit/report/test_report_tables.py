@@ -472,3 +472,16 @@ def test_a_cut_short_or_edited_failures_line_is_passed_over(tmp_path: Path) -> N
         f.write('{"job": 4, "folder": null, "overrides": null, "error": "e"}\n')
         f.write('{"job": 3, "fold')  # cut short
     assert write_report(sweep).left_out == ["job 1 (lambda=1.5) failed: out of range"]
+
+
+def test_table1_gives_the_test_samples_each_setting_was_shuffled_on(tmp_path: Path) -> None:
+    """Its clean accuracy may be on fewer samples than Table 2's (``limit_batches``): n says."""
+    for seed, n in [(0, 224), (1, 450)]:
+        shuffle = {"clean_acc": 51.3, "shuffled_acc": 52.2, "n": n, "seed": 0, "mode": "layer"}
+        hand_made_job(
+            tmp_path / "sweep" / str(seed), seed, "stbp", 50.0, analyses={"shuffle": shuffle},
+            models={"target": {"key": f"model{seed}"}},
+        )  # fmt: skip
+    (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.title.startswith("Table 1")]
+    (row,) = [r for r in table.rows if r[table.columns.index("models")] == "2"]
+    assert row[table.columns.index("n")] == "224–450"
