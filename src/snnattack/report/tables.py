@@ -392,8 +392,12 @@ def _paper_table2_row(
     modes: list[str],
     seeds: str,
 ) -> list[str]:
-    """A Table 2 row of the paper's numbers, shown with the setting ``key``."""
-    label = [fmt(key[i]) + (" (paper)" if keys[i] == "method" else "") for i in shown]
+    """A Table 2 row of the paper's numbers, shown with the setting ``key`` where the paper's
+    row states it ("–" where it does not: its number is not at our value)."""
+    label = [
+        fmt(key[i]) + " (paper)" if keys[i] == "method" else fmt(key[i]) if keys[i] in ref else "–"
+        for i in shown
+    ]
     theirs = [fmt(ref.get("clean"))]
     for box, _ in boxes:
         values = [(ref.get(box) or {}).get(m) for m in modes]
