@@ -9,6 +9,7 @@ module). It takes, by parameter name, what it reads (:class:`ReportFigure`).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -377,25 +378,28 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
 )
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
     """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
-    per setting (model, T, λ, reset), at most four panels a row."""
+    per setting (model, T, λ, reset) and layer, at most four panels a row."""
     models: dict[Any, tuple[Job, dict]] = {}
     for j in jobs:
         rc = j.record.analyses.get("rate_current")
         if rc:
             key = (j.record.models.get("target") or {}).get("key", j.name)
-            models.setdefault(key, (j, rc))  # attack-only differences share one model
+            options = json.dumps(
+                (j.config.get("analysis") or {}).get("rate_current"), sort_keys=True
+            )
+            models.setdefault((key, options), (j, rc))  # attack-only differences: one model
     if not models:
         return None
     panels: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
     for j, rc in models.values():
         setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
-        panels[setting].append((j, rc))
+        panels[(*setting, (rc.get("actual") or {}).get("layer"))].append((j, rc))
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    for ax, ((_, model, T, lam, reset), members) in zip(
+    for ax, ((_, model, T, lam, reset, layer), members) in zip(
         axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False
     ):
         for _, rc in members:
@@ -410,7 +414,6 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
             )
         static = members[0][1].get("static") or {}
         ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
-        layer = (members[0][1].get("actual") or {}).get("layer")
         ax.set_title(
             f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, {len(members)} model(s)",
             fontsize=8,

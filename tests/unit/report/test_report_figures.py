@@ -253,3 +253,27 @@ def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
     assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
     assert lines["rga ε=48"] == [20.0, 40.0]
     assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
+
+
+def test_rate_current_draws_a_panel_per_layer_of_one_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep of ``analysis.rate_current.layer`` on one model: each layer its own panel, not
+    the first one's alone."""
+    kept = drawn_axes(monkeypatch)
+    for layer in (0, 1):
+        rc = {
+            "actual": {"layer": layer, "current": [0.1 * layer, 0.5], "rate": [0.0, 0.5]},
+            "static": {"current": [0.0, 1.0], "rate": [0.0, 1.0]},
+        }
+        hand_made_job(
+            tmp_path / "sweep" / str(layer), 0, "stbp", 50.0, analyses={"rate_current": rc},
+            models={"target": {"key": "one_model"}},
+        )  # fmt: skip
+        folder = tmp_path / "sweep" / str(layer) / "metrics.json"
+        record = json.loads(folder.read_text())
+        record["config"]["analysis"] = {"rate_current": {"layer": layer, "n_points": 2}}
+        folder.write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    titles = sorted(ax.get_title() for ax in kept["rate_current"] if ax.get_visible())
+    assert [t.split(", ")[1] for t in titles] == ["layer 0", "layer 1"]
