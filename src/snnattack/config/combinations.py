@@ -96,8 +96,9 @@ def _frames_match_T(resolved: dict[str, Any]) -> None:
 def _attack_takes_a_step(resolved: dict[str, Any]) -> None:
     if all(e == 0 for e in resolved["eps"]):
         raise ConfigError(
-            f"eps={resolved['eps']} makes every attack a no-op (clean accuracy is "
-            "reported with any attack); accepted: at least one eps > 0"
+            f"eps={resolved['eps']} makes every eps-bounded attack a no-op (clean accuracy is "
+            "reported with any attack); accepted: at least one eps > 0 (the event attacks, "
+            "which count events, not eps, run once per box with any)"
         )
 
 

@@ -128,7 +128,7 @@ BAD = [
     ("eps=[-8]", "eps=[-8] is out of range"),
     ("eps=[300]", "eps=[300] is out of range"),
     ("eps=[nan]", "eps=[nan] is out of range"),
-    ("eps=[0]", "eps=[0] makes every attack a no-op"),
+    ("eps=[0]", "eps=[0] makes every eps-bounded attack a no-op"),
     ("boxes=[grey]", "boxes=['grey'] is out of range"),
     ("boxes=[]", "boxes=[] is out of range"),
     ("seed=xyz", "seed='xyz' is out of range; accepted: an integer in [0, 4294967295]"),
