@@ -239,6 +239,7 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
     assert run(tmp_path, *args).returncode == 0
     metrics = tmp_path / "out" / "metrics.json"
     before = metrics.stat().st_mtime_ns
+    record = snapshot(tmp_path / "out" / ".hydra")
     cosmetic = run(
         tmp_path,
         *args,
@@ -248,6 +249,7 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
         "logger=csv",
     )
     assert cosmetic.returncode == 0 and metrics.stat().st_mtime_ns == before
+    assert snapshot(tmp_path / "out" / ".hydra") == record  # the command that made its results
     changed = run(tmp_path, *args, "eps=[16]")  # would replace the finished job's results
     assert changed.returncode == 2 and metrics.stat().st_mtime_ns == before
     assert "holds the finished job of other settings (eps=[32] there, [16] here)" in changed.stderr

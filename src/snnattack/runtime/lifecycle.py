@@ -118,10 +118,11 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
 _KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
 
 
-def restore_kept(output_dir: Path) -> bool:
+def restore_kept(output_dir: Path, log: bool = True) -> bool:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
-    (a log cut back to its length), and removes the files and empty folders that were not
-    there (a refused job leaves its folder, and the folders above it, as they were). Returns
+    (a log cut back to its length, unless ``log`` is false: a skipped job's lines stay), and
+    removes the files and empty folders that were not there (a refused job leaves its folder,
+    and the folders above it, as they were). Returns
     whether the folder stays: it was there before the job, or this process did not start the
     sweep and cannot know (the launching process decides as the sweep ends); if not, what
     Hydra made of it is the caller's to remove."""
@@ -131,6 +132,8 @@ def restore_kept(output_dir: Path) -> bool:
     if folder not in _KEPT or not folder.is_dir():
         return False
     for path, before in _KEPT[folder].items():
+        if not log and path.suffix == ".log":
+            continue
         if isinstance(before, bytes):
             path.write_bytes(before)
         elif not isinstance(before, bool) and path.is_file():
