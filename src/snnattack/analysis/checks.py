@@ -17,7 +17,12 @@ from snnattack.training.parse import model_settings
 from snnattack.training.trained import build_model
 from snnattack.values import CHECKS
 
-READ_SPIKES = ("shuffle", "rate_current")  # the analyses of a model's spiking layers
+# the analyses of a model's spiking layers, and what each would do on a model without any
+READ_SPIKES = {
+    "shuffle": "permutes spike trains over time",
+    "cost": "compares the gradient modes' attack steps, one backward on a model without them",
+    "rate_current": "reads a spiking layer",
+}
 
 
 @CHECKS.register("analysis_blocks", order=16)
@@ -56,11 +61,12 @@ def _analysis_spiking_layers(resolved: dict[str, Any]) -> None:
         f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
         f"{count} spiking layers"
     )
-    if "shuffle" in analyses and not count:
-        raise ConfigError(
-            f"analysis=[shuffle] permutes spike trains over time, but {where}; accepted: a "
-            "spiking train.kind (stbp, conversion, hybrid), or no shuffle in analysis=[...]"
-        )
+    for name in ("shuffle", "cost"):
+        if name in analyses and not count:
+            raise ConfigError(
+                f"analysis=[{name}] {READ_SPIKES[name]}, but {where}; accepted: a spiking "
+                f"train.kind (stbp, conversion, hybrid), or no {name} in analysis=[...]"
+            )
     opts = analyses.get("rate_current")
     if opts and not opts["layer"] < count:
         accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"

@@ -821,6 +821,12 @@ THROUGH_RUN_PY = [
         "error: analysis=[shuffle] permutes spike trains over time, but model=digits_net "
         "(train.kind=ann) has 0 spiking layers; accepted: a spiking train.kind",
     ),
+    (
+        "analysis=[cost] train.kind=ann",
+        "error: analysis=[cost] compares the gradient modes' attack steps, one backward on a "
+        "model without them, but model=digits_net (train.kind=ann) has 0 spiking layers; "
+        "accepted: a spiking train.kind",
+    ),
 ]
 
 
