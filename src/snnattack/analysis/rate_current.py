@@ -59,21 +59,25 @@ def actual_curve(
 ) -> dict:
     """``n_points`` (mean current, rate) pairs of layer ``layer``'s neurons over ``loader``.
 
-    Each point is one neuron on one sample. Every batch keeps at most ``n_points`` random
-    points and the union is subsampled to ``n_points`` (seeded); when the data has no more
-    points than that, all are returned in order (sample-major, then neuron).
+    Each point is one neuron on one sample: a uniform random sample (seeded) of all the
+    points, whatever the batches' sizes (each point draws a random key; the ``n_points``
+    smallest keys are kept as the batches pass), in the order they came (sample-major, then
+    neuron); when the data has no more points than that, all of them.
     """
     lif = spiking_layer(model, layer)
     generator = torch.Generator().manual_seed(seed)
-    kept: list[torch.Tensor] = []
+    points, keys = None, torch.empty(0)
     saved = lif.override
 
     def record(module: LIF, current: torch.Tensor) -> torch.Tensor:
+        nonlocal points, keys
         spikes = module.simulate(current)
         pairs = torch.stack([current.mean(0).flatten(), spikes.mean(0).flatten()], 1).cpu()
-        if len(pairs) > n_points:
-            pairs = pairs[torch.randperm(len(pairs), generator=generator)[:n_points]]
-        kept.append(pairs)
+        points = pairs if points is None else torch.cat([points, pairs])
+        keys = torch.cat([keys, torch.rand(len(pairs), generator=generator)])
+        if len(keys) > n_points:
+            chosen = keys.topk(n_points, largest=False).indices.sort().values
+            points, keys = points[chosen], keys[chosen]
         return spikes
 
     lif.override = record
@@ -82,9 +86,8 @@ def actual_curve(
             model(x.to(device))
     finally:
         lif.override = saved
-    points = torch.cat(kept)
-    if len(points) > n_points:
-        points = points[torch.randperm(len(points), generator=generator)[:n_points]]
+    if points is None:
+        points = torch.empty(0, 2)
     return {
         "current": points[:, 0].tolist(),
         "rate": points[:, 1].tolist(),

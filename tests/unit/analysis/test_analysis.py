@@ -144,6 +144,23 @@ def test_actual_curve_points_equal_a_manual_forward_pass(trained) -> None:
     assert sample == actual_curve(model, dm.val_dataloader(), layer=1, n_points=500, seed=1)
 
 
+def test_actual_curve_samples_every_point_alike_whatever_its_batch(trained) -> None:
+    """A last batch of 4 samples beside one of 64 (a split's remainder) holds 4/68 of the
+    points, and so of a sample (once, every batch kept its own n_points: a third here)."""
+    model, _, _ = trained
+    small = torch.zeros(4, 1, 8, 8)  # its points: the blank image's currents, recognisable
+    blank = set(actual_curve(model, [(small, None)], layer=1, n_points=10**9)["current"])
+    per_sample = len(actual_curve(model, [(small[:1], None)], layer=1, n_points=10**9)["rate"])
+    big = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0)) + 0.1
+    n = 8 * per_sample
+    batches = [(big, None), (small, None)]
+    shares = [
+        sum(c in blank for c in actual_curve(model, batches, 1, n, seed=s)["current"]) / n
+        for s in range(5)
+    ]
+    assert 0.02 < sum(shares) / len(shares) < 0.12  # 4 / 68 = 0.059
+
+
 def test_job_analyses_record_shuffle_and_rate_current_results(trained) -> None:
     model, cfg, dm = trained
     out = run_analyses(analysis_settings(cfg), model, dm)
