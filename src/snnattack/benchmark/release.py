@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         refuse(err)
     for path in new:
         print(f"released {path}")
+    if not new:
+        print(f"nothing to release: every protocol file in {args.folder} is recorded in {HASHES}")
     return 0
 
 

@@ -188,6 +188,11 @@ def test_release_records_a_new_version_and_refuses_a_changed_file(tmp_path: Path
 def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, capsys) -> None:
     (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
     assert release_main([str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"released {tmp_path / 'mine_v1.yaml'}\n"
+    assert release_main([str(tmp_path)]) == 0  # again: nothing new, and it says so
+    assert capsys.readouterr().out.startswith(
+        f"nothing to release: every protocol file in {tmp_path}"
+    )
     (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1, x: 1}\n")
     with pytest.raises(SystemExit) as stop:
         release_main([str(tmp_path)])
