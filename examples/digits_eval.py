@@ -3,7 +3,7 @@ with ``snnattack.evaluate`` (the worst-case ensemble per ε and the masking chec
 
 The defaults keep an example within 3 minutes on a 2-core machine and still mean something:
 the first 200 of the 450 test digits (a robust accuracy to about ±3.5 points), ε = 8 and
-16/255 (the examples' models keep about 80 % and 40–55 % robust accuracy there: neither
+16/255 (the examples' models keep about 75–85 % and 35–60 % robust accuracy there: neither
 radius is trivial) and the quick worst-case ensemble (``method=[ensemble_quick]``: 5.7× less
 CPU time than the full one, one digit apart from it in 100 at 16/255; docs/evaluation.md).
 For numbers to report, run the full ensemble on the whole test split:
