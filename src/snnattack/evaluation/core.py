@@ -162,7 +162,10 @@ def record_under_test(
     if masking.enabled and trainer.is_global_zero:
         probed.to(device)  # Lightning hands its modules back on the CPU after a GPU test
         x, y = first_samples(loader, probe_count(masking, record.n), device)
-        record.masking = job_masking_checks(masking, attack.recipe, probed, record.results, x, y)
+        targeted = {s.method for s in specs if int(s.params.get("target", -1)) >= 0}
+        record.masking = job_masking_checks(
+            masking, attack.recipe, probed, record.results, x, y, targeted
+        )
     return record, evaluator
 
 

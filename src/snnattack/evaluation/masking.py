@@ -33,7 +33,7 @@ import dataclasses
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -258,9 +258,10 @@ def random_flips_asr(
 def largest_l0(row: dict[str, Any]) -> int | None:
     """The most events an event attack's ``row`` changed for one success (its ``l0_hist``);
     None for a row without successes, not of an event attack, of a retiming attack (random
-    flips change counts, so they are not its gradient-free variant) or of a universal attack
-    (one patch for every sample; flips drawn per sample are a stronger threat model)."""
-    if row.get("retiming") is not None or needs_fitting(row["method"]):
+    flips change counts, so they are not its gradient-free variant), of a universal attack
+    (one patch for every sample; flips drawn per sample are a stronger threat model) or of a
+    targeted one (it must reach its class; a random flip only has to leave the true one)."""
+    if row.get("retiming") is not None or needs_fitting(row["method"]) or row.get("targeted"):
         return None
     hist = row.get("l0_hist") or {}
     return max((int(float(v)) for v in hist), default=None)
@@ -364,12 +365,14 @@ def job_masking_checks(
     results: list[Any],
     x: torch.Tensor,
     y: torch.Tensor,
+    targeted: Collection[str] = (),
 ) -> dict[str, Any]:
     """:func:`masking_checks` of a job's ``results``
     (:class:`~snnattack.records.results.AttackRow`) on the probe images ``x``, ``y`` (the
     first :func:`probe_count` test images, on ``model``'s device), with the job's gradient
-    mode (``recipe``) and every ensemble component's."""
-    rows = [dataclasses.asdict(r) for r in results]
+    mode (``recipe``) and every ensemble component's; ``targeted``: the rows (methods) that
+    aim at a class, which no untargeted probe stands for."""
+    rows = [{**dataclasses.asdict(r), "targeted": r.method in targeted} for r in results]
     modes = used_modes(recipe, rows)
     return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
 

@@ -11,6 +11,7 @@ is not given and refuses what differs (as ``checkpoint=`` does).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,11 +80,11 @@ def load(
         raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std)
-    trained, encoding = _stored_settings(arch, path)
+    trained, encoding, payload = _stored_settings(arch, path)
     for name, value in trained.items():
         if given[name] is None:
             given[name] = value
-        elif given[name] != value and not _same_numbers(given[name], value):
+        elif not _same(given[name], value):
             raise UserError(
                 f"path={path} was trained with {name}={value} (its record's spec), but "
                 f"{name}={given[name]} was given; accepted: {name}={value}, the file's, or "
@@ -115,21 +116,37 @@ def load(
             f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
         )
     model = build(arch, **given, **encoding)
-    load_model_file(path, model, "path", namings(arch, model))
+    load_model_file(path, model, "path", namings(arch, model), payload)
     return model.eval()
 
 
-def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The settings that the record of a store file at ``path`` holds: those of :func:`load`'s
-    arguments, and those of its input encoding; nothing for another file (one that cannot be
-    read is refused by :func:`~snnattack.records.checkpoints.load_model_file`)."""
+def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """The settings that the record of a store file at ``path`` holds, as :func:`load`'s
+    arguments and its input encoding's, and the file's content (read once); nothing for
+    another file (one that cannot be read is refused by
+    :func:`~snnattack.records.checkpoints.load_model_file`, which reads it then)."""
     try:
         payload = load_tensors(path)  # type: ignore[arg-type]
-        spec = payload["record"]["spec"]
-        neuron, dataset = spec["neuron"], spec["dataset"]
-    except Exception:  # not a store file: the loading says what it is
-        return {}, {}
-    stored, kind = spec["model"]["name"], spec["train"]["kind"]
+    except Exception:
+        return {}, {}, None
+    record = payload.get("record") if isinstance(payload, dict) else None
+    spec = record.get("spec") if isinstance(record, dict) else None
+    if not isinstance(spec, dict):  # not a store file, or one written before records
+        return {}, {}, payload
+    try:
+        return (*_settings_of(arch, path, spec), payload)
+    except (KeyError, TypeError) as err:
+        raise UserError(
+            f"path={path} is a store file whose record's spec lacks {err}; accepted: a store "
+            "file as the store wrote it"
+        ) from None
+
+
+def _settings_of(arch: str, path: object, spec: dict[str, Any]) -> tuple[dict, dict]:
+    """The arguments of :func:`load` and of the input encoding that a store file's training
+    ``spec`` fixes (at ``path``, for the messages)."""
+    neuron, dataset, train = spec["neuron"], spec["dataset"], spec["train"]
+    stored, kind = spec["model"]["name"], train["kind"]
     if stored != arch:
         raise UserError(
             f"path={path} holds a {stored} (its record's spec.model); accepted: arch={stored!r}"
@@ -140,19 +157,26 @@ def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str,
             "builds as an SNN; accepted: a spiking kind's file (stbp, conversion, hybrid), or "
             f"the command line: model={arch} train.kind=ann checkpoint=PATH"
         )
-    trained = dict(T=neuron["T"], lam=neuron["lambda"], theta=neuron["theta"])
-    trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])
+    theta = neuron["theta"]
+    if kind == "hybrid":  # its training scaled the converted thresholds (training/hybrid.py)
+        theta *= train["hybrid"]["threshold_scale"]
+    trained = dict(T=neuron.get("T"), lam=neuron["lambda"], theta=theta)  # no T: a conversion's,
+    trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])  # run at any T
     trained |= dict(in_channels=dataset["in_channels"], mean=dataset.get("mean"))
     trained["std"] = dataset.get("std")
     encoding = dict(
         encoding=spec["encoding"],
         levels=spec.get("encoding_levels"),
-        surrogate_width=spec["train"]["surrogate_width"],
+        surrogate_width=train["surrogate_width"],
     )
     return {k: v for k, v in trained.items() if v is not None}, encoding
 
 
-def _same_numbers(a: object, b: object) -> bool:
-    """Whether two lists (tuples) hold the same numbers (``mean=(0.3,)`` is a file's
-    ``[0.3]``)."""
-    return isinstance(a, list | tuple) and isinstance(b, list | tuple) and list(a) == list(b)
+def _same(a: object, b: object) -> bool:
+    """Whether a given value is a file's: numbers to float precision (a hybrid's θ is a
+    product), a tuple the list of the same numbers (``mean=(0.3,)`` is a file's ``[0.3]``)."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-9)
+    return a == b

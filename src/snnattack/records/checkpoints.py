@@ -237,16 +237,18 @@ def load_model_file(
     model: nn.Module,
     key: str = "checkpoint",
     namings: Sequence[Naming] = (),
+    payload: Any = None,
 ) -> dict[str, Any]:
     """Loads the weights of ``path`` (any format above) into ``model``; returns its record.
 
     ``key`` is the config key (or argument) that named the file, for the messages.
     ``namings`` are the reference codes' names for ``model``'s layers
     (:func:`snnattack.models.reference.namings`); without any, a state dict must carry the
-    model's own names (``torch.save(model.state_dict())``)."""
+    model's own names (``torch.save(model.state_dict())``). ``payload``: the file's content
+    where the caller has read it (:func:`load_tensors`), else it is read here."""
     path = Path(path)
     try:
-        payload = load_tensors(path)
+        payload = load_tensors(path) if payload is None else payload
         kind = _file_format(payload, model)
     except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None

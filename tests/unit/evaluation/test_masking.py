@@ -14,6 +14,8 @@ from snnattack.evaluation.masking import (
     apgd_weaker_than_pgd,
     asr_falls,
     black_box_stronger,
+    flip_budgets,
+    largest_l0,
     masking_checks,
     random_flips_asr,
     random_flips_stronger,
@@ -164,3 +166,20 @@ def test_an_event_attack_that_random_flips_at_its_budget_beat_is_flagged() -> No
         and flagged["detail"] == "sda/stbp: random flips of 12 events 55.0 % > 40.0 %"
     )
     assert not random_flips_stronger(rows, {12: 40.5}, tolerance=1.0)["flagged"]  # within 1 point
+
+
+def test_a_targeted_event_attack_is_not_held_against_random_flips() -> None:
+    """A targeted row must reach its class; random flips only leave the true one: no budget is
+    probed for it, and no flag compares the two (the AE-Patch ``target=3`` row once was)."""
+    row = {
+        "method": "event_patch",
+        "box": "white",
+        "grad_mode": "stbp",
+        "asr": 14.9,
+        "n_correct": 200,
+        "l0_hist": {"4": 30},
+    }
+    assert largest_l0(row) == 4 and flip_budgets([row]) == [4]
+    targeted = {**row, "targeted": True}
+    assert largest_l0(targeted) is None and flip_budgets([targeted]) == []
+    assert not random_flips_stronger([targeted], {4: 21.7}, tolerance=1.0)["flagged"]

@@ -14,6 +14,7 @@ import snnattack
 from snnattack.errors import UserError
 from snnattack.models import build
 from snnattack.models.base import SpikingNet
+from snnattack.snn.neurons import LIF
 
 DIGITS = dict(T=4, lam=0.5, theta=1.0, in_channels=1, mean=[0.305], std=[0.376])
 
@@ -134,8 +135,42 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
     )
     with pytest.raises(UserError, match=r"holds a digits_net \(its record's spec.model\); acc"):
         snnattack.load("vgg5", path)
-    payload = torch.load(path, weights_only=True)
-    payload["record"]["spec"]["train"]["kind"] = "ann"
-    torch.save(payload, tmp_path / "ann.pt")
     with pytest.raises(UserError, match=r"holds an ANN \(train.kind=ann, its record's spec.tr"):
-        snnattack.load("digits_net", tmp_path / "ann.pt")
+        snnattack.load("digits_net", as_kind(path, tmp_path, "ann"))
+
+
+def as_kind(path: Path, folder: Path, kind: str) -> Path:
+    """The store file ``path`` with a record of another kind of training: a conversion's
+    spec holds no T (it runs at any), a hybrid's the scale of its converted thresholds."""
+    payload = torch.load(path, weights_only=True)
+    spec = payload["record"]["spec"]
+    spec["train"]["kind"] = kind
+    if kind == "conversion":
+        del spec["neuron"]["T"]
+    if kind == "hybrid":
+        spec["train"]["hybrid"] = {"threshold_scale": 0.7}
+    torch.save(payload, folder / f"{kind}.pt")
+    return folder / f"{kind}.pt"
+
+
+def test_a_conversion_runs_at_the_T_given_and_a_hybrid_at_its_scaled_thresholds(
+    digits_store: Path, tmp_path: Path
+) -> None:
+    path = fixtures_digits.stored_file(digits_store)
+    conversion = as_kind(path, tmp_path, "conversion")
+    with pytest.raises(UserError, match="T=None: a model file does not hold the neurons' "):
+        snnattack.load("digits_net", conversion)
+    assert snnattack.load("digits_net", conversion, T=8).T == 8
+    hybrid = as_kind(path, tmp_path, "hybrid")
+    for model in (
+        snnattack.load("digits_net", hybrid),
+        snnattack.load("digits_net", hybrid, theta=0.7),
+    ):
+        assert {m.theta for m in model.modules() if isinstance(m, LIF)} == {0.7}
+    with pytest.raises(UserError, match=r"was trained with theta=0.7 \(its record's spec\)"):
+        snnattack.load("digits_net", hybrid, theta=1.0)
+    payload = torch.load(path, weights_only=True)
+    del payload["record"]["spec"]["neuron"]
+    torch.save(payload, tmp_path / "damaged.pt")
+    with pytest.raises(UserError, match="is a store file whose record's spec lacks 'neuron'"):
+        snnattack.load("digits_net", tmp_path / "damaged.pt")
