@@ -8,6 +8,7 @@ folder of sweeps in front of it) and writes every job folder below the launch fo
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -21,7 +22,7 @@ from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
-from snnattack.runtime.lifecycle import restore_kept, stops_as_preemption
+from snnattack.runtime.lifecycle import launched_here, restore_kept, stops_as_preemption
 
 
 def job(cfg: DictConfig) -> None:
@@ -58,8 +59,8 @@ def job(cfg: DictConfig) -> None:
             )
             if not kept:
                 cli.discard_job_folder(output_dir)
-        except Preempted as stop:
-            _stopped(stop)
+        except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
+            _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
 
 
 def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) -> None:
@@ -89,8 +90,10 @@ def main() -> None:
             _stopped(stop)
 
 
-def _stopped(stop: Preempted) -> NoReturn:
-    """Ends the command stopped by a signal: one line, exit code 128 + the signal's number
-    (143: SIGTERM, 130: Ctrl-C)."""
-    print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
+def _stopped(stop: Preempted, quiet: bool = False) -> NoReturn:
+    """Ends the command stopped by a signal: one line (none where ``quiet``: a worker of a
+    launch whose launching process says it), exit code 128 + the signal's number (143:
+    SIGTERM, 130: Ctrl-C)."""
+    if not quiet:
+        print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
     raise SystemExit(128 + stop.signum) from None

@@ -88,7 +88,8 @@ def _final_weights(store: Path) -> tuple[dict, dict]:
 
 
 def started(*args: str, cwd: Path) -> subprocess.Popen:
-    """``run.py ARGS`` in a child process whose log lines can be read as they are written."""
+    """``run.py ARGS`` in a child process whose log lines can be read as they are written, in
+    a process group of its own (as a terminal's foreground job: ``os.killpg`` is Ctrl-C)."""
     return subprocess.Popen(
         [sys.executable, str(RUN_PY), *args],
         cwd=cwd,
@@ -96,6 +97,7 @@ def started(*args: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
 
 
@@ -155,9 +157,13 @@ def test_a_stop_signal_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path, stop
     assert other.returncode == 0, other.stderr[-2000:]
     before = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/out"]
-    proc = started(*args, cwd=tmp_path)
+    workers = ["dataset.params.num_workers=2"]  # Ctrl-C reaches them too: no traceback of each
+    proc = started(*args, *workers, cwd=tmp_path)
     wait_for_second_epoch(proc)
-    proc.send_signal(stop)
+    if stop == signal.SIGINT:
+        os.killpg(proc.pid, stop)  # a terminal's Ctrl-C: the job's whole process group
+    else:
+        proc.send_signal(stop)  # kill PID
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + stop  # 143, 130
     assert err.strip().splitlines()[-1].startswith(f"error: stopped by signal {stop}; relaunch")
@@ -196,9 +202,11 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_of_a_joblib_sweep_stops_its_workers_too(tmp_path: Path, stop: int) -> None:
     """``kill PID`` of a parallel sweep's launching process ends the jobs it waits for, in one
-    line with exit code 143, rather than leave them running on every core."""
+    line with exit code 143, rather than leave them running on every core; Ctrl-C, which
+    reaches the workers too, in one line with exit code 130 (the workers' own are quiet)."""
     sweep = tmp_path / "sweep"
     longer = [a for a in TRAIN_ONLY if not a.startswith("train.epochs=")] + ["train.epochs=100"]
     args = ["-m", *longer, "lambda=0.9,0.8", "hydra/launcher=parallel", f"store.dir={tmp_path}/m"]
@@ -206,6 +214,7 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path: Path) -> None
         proc = subprocess.Popen(
             [sys.executable, str(RUN_PY), *args, f"hydra.sweep.dir={sweep}"],
             cwd=tmp_path, env={**os.environ, **CHILD_ENV}, stdout=out, stderr=err,
+            start_new_session=True,
         )  # fmt: skip
         logs = [sweep / job / "run.log" for job in ("0", "1")]
         deadline = time.monotonic() + 300
@@ -215,13 +224,15 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path: Path) -> None
                 time.sleep(0.5)
             workers = [p for p in children(proc.pid) if "popen_loky" in command_line(p)]
             assert len(workers) == 2
-        finally:
-            proc.send_signal(signal.SIGTERM)  # also when the test fails: no sweep left running
+        finally:  # also when the test fails: no sweep left running
+            os.killpg(proc.pid, stop) if stop == signal.SIGINT else proc.send_signal(stop)
             proc.wait(timeout=120)
         err.seek(0)
         lines = err.read().strip().splitlines()
-    assert proc.returncode == 143, lines[-20:]
-    assert lines[-1].startswith("error: stopped by signal 15; relaunch")
+    assert proc.returncode == 128 + stop, lines[-20:]
+    said = [line for line in lines if line.startswith("error: stopped by signal")]
+    assert said == [f"error: stopped by signal {stop}; relaunch the same command to resume"]
+    assert "Traceback" not in "\n".join(lines), lines[-30:]
     deadline = time.monotonic() + 30
     while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.5)

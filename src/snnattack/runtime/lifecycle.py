@@ -4,6 +4,7 @@ jobs."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -26,9 +27,18 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 @contextmanager
 def stops_as_preemption() -> Iterator[None]:
     """Within the block SIGTERM and SIGINT (Ctrl-C) raise :class:`Preempted` (finally-blocks
-    run, files close; Lightning's own Ctrl-C handling would exit with code 1 instead)."""
+    run, files close; Lightning's own Ctrl-C handling would exit with code 1 instead). A
+    process forked inside it (a DataLoader's worker, which Ctrl-C reaches too) keeps the
+    signals' own meaning, which its loop expects: no traceback of each worker."""
+    owner = os.getpid()
 
     def stop(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise Preempted(signum)
 
     previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
@@ -110,6 +120,11 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
     held[log] = log.stat().st_size if log.is_file() else False
     held[record] = record.exists()
     return held
+
+
+def launched_here() -> bool:
+    """Whether this process started the run or sweep (not a joblib or submitit worker)."""
+    return _KEPT is not None
 
 
 # by job folder, what it held before Hydra wrote into it: a file's bytes (a log's length),
