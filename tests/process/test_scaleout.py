@@ -321,7 +321,7 @@ def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
 ) -> None:
     """A worker cannot know what a job folder held before Hydra wrote into it; the launching
     process does, and as the sweep ends puts back a finished job's folder and an interrupted
-    one's, and removes the new folder of a refused job."""
+    one's, and removes the new folder of a refused job; and a skipped finished job's record."""
     common = [*TINY, "-m", "method=[fgsm]", "boxes=[white]", f"store.dir={tmp_path}/models"]
     sweep = tmp_path / "sweep"
     first = run(tmp_path, *common, "seed=0", f"hydra.sweep.dir={sweep}")
@@ -339,6 +339,13 @@ def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
     assert "holds the finished job of other settings" in other.stderr
     assert {name: snapshot(sweep / name) for name in ("0", "1")} == before
     assert not (sweep / "2").exists()
+    record = snapshot(sweep / "0" / ".hydra")
+    again = run_py(
+        *common, "seed=0", "threads=2", "hydra/launcher=parallel", f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert snapshot(sweep / "0" / ".hydra") == record  # skipped: the command that made it
 
 
 @pytest.mark.slow

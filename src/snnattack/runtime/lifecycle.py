@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,8 @@ class KeptRecords(Callback):
     run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
     already holds as the sweep starts, in the launching process: a job refused in another
     process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
-    removes, the folders of the launch's refused jobs as the sweep ends."""
+    removes, the folders of the launch's refused jobs as the sweep ends, and puts back the
+    record of each finished job it skipped (a job skipped here puts its own back)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT
@@ -92,19 +94,24 @@ class KeptRecords(Callback):
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT = {}
         self.failures_at = failures_size(sweep)
+        self.started = time.time()
         if sweep.is_dir():
             for folder in sweep.iterdir():
                 if (folder / config.hydra.output_subdir).is_dir():
                     _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        # a job refused in another process (joblib's, submitit's) left its folder: this
-        # process knows what each held as the sweep started
+        # a job refused or skipped in another process (joblib's, submitit's) left its folder:
+        # this process knows what each held as the sweep started
         sweep = Path(config.hydra.sweep.dir)
         for failed in failures(sweep, since=self.failures_at):
             folder = sweep / failed["folder"]
             if not restore_kept(folder):
                 discard_job_folder(folder)
+        for folder in list(_KEPT or {}):  # a finished job skipped: its results not rewritten
+            results = folder / "metrics.json"
+            if results.is_file() and results.stat().st_mtime < self.started:
+                restore_kept(folder, log=False)
 
 
 def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:
