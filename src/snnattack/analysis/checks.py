@@ -27,16 +27,16 @@ READ_SPIKES = {
 
 @CHECKS.register("analysis_blocks", order=16)
 def _analysis_blocks(resolved: dict[str, Any]) -> None:
-    """``+analysis.<name>.<key>=v`` without ``analysis=[<name>]`` makes a block of that key
-    alone, which the analysis cannot run on."""
-    analyses = resolved.get("analysis") or {}
-    chosen = [name for name, opts in analyses.items() if not _missing(name, opts)]
-    for name, opts in analyses.items():
-        if _missing(name, opts):
+    """An analysis runs on its whole block: ``+analysis.<name>.<key>=v`` without
+    ``analysis=[<name>]`` makes a block of that key alone, ``~analysis.<name>.<key>`` (or an
+    experiment's block) one without that key."""
+    for name, opts in (resolved.get("analysis") or {}).items():
+        if missing := _missing(name, opts):
             raise ConfigError(
-                f"analysis.{name} sets {', '.join(opts)} of {name}, which is not in "
-                f"analysis=[{','.join(chosen)}]; accepted: add {name} to analysis=[...], or drop "
-                f"its settings with '~analysis.{name}'"
+                f"analysis.{name} lacks {', '.join(sorted(missing))} of its options "
+                f"(conf/analysis/{name}.yaml), as when its options are set without "
+                f"analysis=[{name}]; accepted: {name} in analysis=[...] with every option, or "
+                f"no settings of it ('~analysis.{name}')"
             )
 
 

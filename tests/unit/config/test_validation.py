@@ -813,8 +813,14 @@ THROUGH_RUN_PY = [
     ),
     (
         "+analysis.shuffle.mode=neuron",
-        "error: analysis.shuffle sets mode of shuffle, which is not in analysis=[]; accepted: add "
-        "shuffle to analysis=[...], or drop its settings with '~analysis.shuffle'",
+        "error: analysis.shuffle lacks limit_batches, seed of its options "
+        "(conf/analysis/shuffle.yaml), as when its options are set without analysis=[shuffle]; "
+        "accepted: shuffle in analysis=[...] with every option, or no settings of it "
+        "('~analysis.shuffle')",
+    ),
+    (
+        "analysis=[shuffle] ~analysis.shuffle.seed",
+        "error: analysis.shuffle lacks seed of its options (conf/analysis/shuffle.yaml)",
     ),
     (
         "analysis=[shuffle] train.kind=ann",
