@@ -9,7 +9,6 @@ module). It takes, by parameter name, what it reads (:class:`ReportFigure`).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -384,10 +383,8 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
         rc = j.record.analyses.get("rate_current")
         if rc:
             key = (j.record.models.get("target") or {}).get("key", j.name)
-            options = json.dumps(
-                (j.config.get("analysis") or {}).get("rate_current"), sort_keys=True
-            )
-            models.setdefault((key, options), (j, rc))  # attack-only differences: one model
+            layer = (rc.get("actual") or {}).get("layer")  # a sweep of it: a panel each
+            models.setdefault((key, layer), (j, rc))  # attack-only differences: one model
     if not models:
         return None
     panels: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)

@@ -354,8 +354,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 cells.append(fmt_delta(delta))
             robust = [mean_std(per_seed(cell[m], "adv_acc").values()) for m in modes]
             cells += [fmt_stat(stat, seeds=seeds) for stat in robust]
-        ns = sorted({r.get("n") for r in members if r.get("n") is not None})
-        n = "–" if not ns else str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
+        n = _samples(r.get("n") for r in members)
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
             out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, ""))
@@ -468,7 +467,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
             ]
         )
     for ref, key in zip(unrun, unrun_keys, strict=True):
-        cells = [fmt(key[i]) for i in shown]
+        cells = [fmt(key[i]) if keys[i] in ref else "–" for i in shown]
         out.append(
             [*cells, "–", "–", "–", "not run", "–", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
         )

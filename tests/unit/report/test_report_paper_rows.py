@@ -122,3 +122,12 @@ def test_a_paper_row_shows_no_setting_that_it_does_not_state() -> None:
         ["fgsm", "48", "80.00"],
         ["fgsm (paper)", "–", "86.28"],
     ]
+
+
+def test_a_table1_paper_row_not_run_shows_no_setting_that_it_does_not_state() -> None:
+    jobs = [shuffle_job(str(t), "layer", 92.0, 91.5) for t in (4, 8)]
+    for job, t in zip(jobs, (4, 8), strict=True):
+        job.record.config["T"] = t
+        job.record.models["target"]["key"] = f"model-{t}"
+    table = table1(jobs, [{"lambda": 0.5, "clean": 91.48, "shuffled": 91.225}])
+    assert project(table, ["T", "λ", "models"])[-1] == ["–", "0.5", "not run"]
