@@ -78,8 +78,9 @@ def release(folder: Path = PROTOCOL_DIR) -> list[Path]:
         )
     known = recorded(folder)
     new = [p for p in files(folder) if p.name not in known]
-    with open(folder / HASHES, "a") as f:
-        f.writelines(f"{sha256_of(p)}  {p.name}\n" for p in new)
+    if new:
+        with open(folder / HASHES, "a") as f:
+            f.writelines(f"{sha256_of(p)}  {p.name}\n" for p in new)
     return new
 
 
@@ -97,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         refuse(err)
     for path in new:
         print(f"released {path}")
-    if not new:
+    if not files(args.folder):
+        print(f"nothing to release: {args.folder} holds no protocol file (<name>_v<version>.yaml)")
+    elif not new:
         print(f"nothing to release: every protocol file in {args.folder} is recorded in {HASHES}")
     return 0
 

@@ -193,6 +193,10 @@ def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, 
     assert capsys.readouterr().out.startswith(
         f"nothing to release: every protocol file in {tmp_path}"
     )
+    (tmp_path / "empty").mkdir()
+    assert release_main([str(tmp_path / "empty")]) == 0
+    assert capsys.readouterr().out.startswith(f"nothing to release: {tmp_path / 'empty'} holds no")
+    assert list((tmp_path / "empty").iterdir()) == []  # no empty hashes file
     (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1, x: 1}\n")
     with pytest.raises(SystemExit) as stop:
         release_main([str(tmp_path)])
