@@ -1,7 +1,7 @@
 """snnattack: adversarial robustness of spiking neural networks (STBP training, RGA attacks).
 
 The Python API (:mod:`snnattack.api`): ``snnattack.evaluate``, ``snnattack.attack`` and
-``snnattack.gradient_mode``; ``snnattack.load`` (:mod:`snnattack.models.files`) reads a model
+``snnattack.gradient_mode``; ``snnattack.load`` (:mod:`snnattack.training.files`) reads a model
 file into a native model; ``snnattack.benchmark`` (:mod:`snnattack.benchmark`) is the benchmark,
 ``snnattack.benchmark.evaluate(model, protocol=..., name=...)``; ``snnattack.interop.adapt``
 (:mod:`snnattack.interop`) adapts a network of another library. Each is imported on first use
@@ -13,7 +13,7 @@ import importlib
 from snnattack.package import __version__
 
 API = ("evaluate", "attack", "gradient_mode")  # the functions of snnattack.api
-LOADERS = ("load",)  # the functions of snnattack.models.files
+LOADERS = ("load",)  # the functions of snnattack.training.files
 # subpackages served as attributes: snnattack.benchmark.evaluate, snnattack.interop.adapt
 PACKAGES = ("benchmark", "interop")
 __all__ = ["__version__", *API, *LOADERS, *PACKAGES]
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> object:
 
         return getattr(api, name)
     if name in LOADERS:
-        from snnattack.models import files
+        from snnattack.training import files
 
         return getattr(files, name)
     if name in PACKAGES:

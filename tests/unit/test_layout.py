@@ -161,7 +161,7 @@ def test_the_reader_sees_lazy_imports_and_imported_modules() -> None:
     """The reader itself: an import inside a function, and ``from snnattack.x import y`` of a
     module ``y``, are both seen (a reader that missed them would pass any layout)."""
     # snnattack.__getattr__'s import of snnattack.load's module, in a function only
-    assert "snnattack.models.files" in imported(PACKAGE / "__init__.py")
+    assert "snnattack.training.files" in imported(PACKAGE / "__init__.py")
     multistep = imported(PACKAGE / "snn" / "multistep.py")
     assert "snnattack.cpu.native" in multistep  # from snnattack.cpu import native
     assert LAYER[unit("snnattack.cpu.native")] < LAYER[unit("snnattack.snn.multistep")]
@@ -292,7 +292,7 @@ OPTIONAL = ("spikingjelly", "snntorch", "wandb", "triton")  # triton: not in a C
 # torch (a mistake on the command line, the report of metrics.json files) imports it late
 LAZY = {
     ("__init__.py", "snnattack"): "the package root: `import snnattack` stays light",
-    ("__init__.py", "snnattack.models"): "the package root: `import snnattack` stays light",
+    ("__init__.py", "snnattack.training"): "the package root: `import snnattack` stays light",
     ("benchmark/__init__.py", "snnattack.benchmark"): "the leaderboard command without torch",
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",

@@ -33,6 +33,7 @@ class ANN(Strategy):
     order = 20
     trains_at_T = False  # one step
     trains_ann = True
+    spiking = False
 
     def build(self, model: ModelSettings) -> nn.Module:
         dataset, encoding = model.tree["dataset"], model.tree["encoding"]

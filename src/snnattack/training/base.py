@@ -32,6 +32,7 @@ class Strategy:
     blocks: tuple[str, ...] = ()  # sub-blocks of ``train`` this kind reads (part of its key)
     trains_at_T = True  # whether training runs the model over the configured T steps
     trains_ann = False  # whether it trains an ANN on the analog image (or starts from one)
+    spiking = True  # whether the model it trains is an SNN (``snnattack.load`` builds one)
     # the ``train`` keys that make the model this kind starts from out of its own config
     # (the config validation derives it: ``ModelSettings.base``); None: it starts from scratch
     base_train: dict[str, Any] | None = None
@@ -44,6 +45,11 @@ class Strategy:
     def build(self, model: ModelSettings) -> nn.Module:
         """The untrained model of this kind (weights are loaded into it from the store)."""
         return build_net(model)
+
+    def stored_neuron(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The neuron settings (``T``, ``lambda``, ``theta``, ``reset``) that a stored model of
+        this kind runs with, from its training ``spec`` (its record's): the spec's own."""
+        return dict(spec["neuron"])
 
     def base(self, model: ModelSettings) -> ModelSettings | None:
         """The model this kind starts from, or None. Its store key joins ours, and it is in

@@ -25,6 +25,11 @@ from snnattack.training.base import Strategy, build_net, register
 from snnattack.training.fit import TrainContext, Trained, fit
 
 
+def scaled_theta(theta: float, train: Mapping[str, Any]) -> float:
+    """The threshold a hybrid model runs with: the configured one scaled (``train.hybrid``)."""
+    return theta * train["hybrid"]["threshold_scale"]
+
+
 @register
 class Hybrid(Strategy):
     """STBP fine-tuning of the converted model; its key includes the conversion's."""
@@ -42,8 +47,11 @@ class Hybrid(Strategy):
         return {"epochs": train["hybrid"]["epochs"], "lr": train["hybrid"]["lr"]}
 
     def build(self, model: ModelSettings) -> nn.Module:
-        theta = model.tree["theta"] * model.train["hybrid"]["threshold_scale"]
-        return build_net(model, theta=theta)
+        return build_net(model, theta=scaled_theta(model.tree["theta"], model.train))
+
+    def stored_neuron(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        neuron = dict(spec["neuron"])
+        return {**neuron, "theta": scaled_theta(neuron["theta"], spec["train"])}
 
     def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base

@@ -52,7 +52,7 @@ def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
 
         return run
 
-    def checks(settings, recipe, probed, results, x, y) -> dict:
+    def checks(settings, recipe, probed, results, x, y, targeted=()) -> dict:
         seen["checks"] = device_of(probed), x.device
         return {}
 

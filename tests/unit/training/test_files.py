@@ -135,7 +135,7 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
     )
     with pytest.raises(UserError, match=r"holds a digits_net \(its record's spec.model\); acc"):
         snnattack.load("vgg5", path)
-    with pytest.raises(UserError, match=r"holds an ANN \(train.kind=ann, its record's spec.tr"):
+    with pytest.raises(UserError, match=r"holds a model of train.kind=ann \(its record's spec"):
         snnattack.load("digits_net", as_kind(path, tmp_path, "ann"))
 
 

@@ -24,6 +24,7 @@ from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
 from snnattack.records.checkpoints import FORMATS, load_model_file, load_tensors
 from snnattack.snn.neurons import RESETS
+from snnattack.training.base import STRATEGIES
 from snnattack.values import Rule, integer, is_real, one_of, optional, real
 
 SEQUENCE = Rule(
@@ -145,23 +146,22 @@ def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str,
 def _settings_of(arch: str, path: object, spec: dict[str, Any]) -> tuple[dict, dict]:
     """The arguments of :func:`load` and of the input encoding that a store file's training
     ``spec`` fixes (at ``path``, for the messages)."""
-    neuron, dataset, train = spec["neuron"], spec["dataset"], spec["train"]
+    dataset, train = spec["dataset"], spec["train"]
     stored, kind = spec["model"]["name"], train["kind"]
     if stored != arch:
         raise UserError(
             f"path={path} holds a {stored} (its record's spec.model); accepted: arch={stored!r}"
         )
-    if kind == "ann":
+    spiking = [name for name, s in STRATEGIES.items() if s.spiking]
+    if kind not in spiking:
         raise UserError(
-            f"path={path} holds an ANN (train.kind=ann, its record's spec.train), which load "
-            "builds as an SNN; accepted: a spiking kind's file (stbp, conversion, hybrid), or "
-            f"the command line: model={arch} train.kind=ann checkpoint=PATH"
+            f"path={path} holds a model of train.kind={kind} (its record's spec.train), not "
+            f"an SNN, which load builds; accepted: a file of {', '.join(spiking)}, or the "
+            f"command line: model={arch} train.kind={kind} checkpoint=PATH"
         )
-    theta = neuron["theta"]
-    if kind == "hybrid":  # its training scaled the converted thresholds (training/hybrid.py)
-        theta *= train["hybrid"]["threshold_scale"]
-    trained = dict(T=neuron.get("T"), lam=neuron["lambda"], theta=theta)  # no T: a conversion's,
-    trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])  # run at any T
+    neuron = STRATEGIES[kind].stored_neuron(spec)  # no T: a model that runs at any
+    trained = dict(T=neuron.get("T"), lam=neuron["lambda"], theta=neuron["theta"])
+    trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])
     trained |= dict(in_channels=dataset["in_channels"], mean=dataset.get("mean"))
     trained["std"] = dataset.get("std")
     encoding = dict(
