@@ -396,8 +396,12 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
+
+    def order(setting: tuple) -> tuple:
+        return (str(setting[:-1]), setting[-1] if isinstance(setting[-1], int) else -1)
+
     for ax, ((_, model, T, lam, reset, layer), members) in zip(
-        axes.flat, sorted(panels.items(), key=lambda kv: str(kv[0])), strict=False
+        axes.flat, sorted(panels.items(), key=lambda kv: order(kv[0])), strict=False
     ):
         for _, rc in members:
             actual = rc.get("actual") or {}

@@ -668,13 +668,14 @@ def masking_table(jobs: list[Job]) -> Table | None:
     checked = [j for j in jobs if j.record.masking]
     if not checked:
         return None
+    several = len(checked) > 1  # a job column names them (one job's report: its folder)
     rows = []
     for job in checked:
         masking = job.record.masking
         flagged = [c for c in masking["checks"] if c["flagged"]]
         rows.append(
             [
-                job.name,
+                *([job.name] if several else []),
                 ", ".join(c["name"] for c in flagged) or "none",
                 "; ".join(c["detail"] for c in flagged),
             ]
@@ -682,7 +683,7 @@ def masking_table(jobs: list[Job]) -> Table | None:
     n = sum(1 for j in checked if j.record.masking["flagged"])
     return Table(
         "Gradient-masking checks",
-        ["job", "flagged", "details"],
+        [*(["job"] if several else []), "flagged", "details"],
         rows,
         f"{n} of {len(checked)} job(s) flagged. A flag is a warning that the attacks may "
         "underestimate the attack success rate (docs/evaluation.md).",

@@ -359,6 +359,9 @@ def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     assert table.rows == [["0", "unbounded_eps", "PGD at eps=1: 40.0 % ASR"], ["1", "none", ""]]
     assert "1 of 2 job(s) flagged" in table.note
     assert "Gradient-masking checks" in (tmp_path / "sweep" / "report.md").read_text()
+    (one,) = [t for t in write_report(tmp_path / "sweep" / "0").tables if t.key == "masking"]
+    assert one.columns == ["flagged", "details"]  # one job: no column naming it "."
+    assert one.rows == [["unbounded_eps", "PGD at eps=1: 40.0 % ASR"]]
 
 
 def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
