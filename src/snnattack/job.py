@@ -45,7 +45,6 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
-from snnattack.runtime.lifecycle import restore_kept
 from snnattack.settings import JobSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.source import check_stored, source_model
@@ -74,7 +73,6 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, spec, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
-        restore_kept(output_dir, log=False)  # its record stays the command that made it
         return read_record(metrics_path)
     check_not_replacing(metrics_path, spec)
     store = ModelStore(job.store.dir)

@@ -79,15 +79,19 @@ class KeptRecords(Callback):
     run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
     already holds as the sweep starts, in the launching process: a job refused in another
     process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
-    removes, the folders of the launch's refused jobs as the sweep ends, and puts back the
-    record of each finished job it skipped (a job skipped here puts its own back)."""
+    removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep
+    ends, it puts back the record of each finished job that was skipped."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT
+        self.started = time.time()
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         _KEPT = {folder: {**held, **{p: False for p in made}}}
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._restore_skipped()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT
@@ -108,7 +112,12 @@ class KeptRecords(Callback):
             folder = sweep / failed["folder"]
             if not restore_kept(folder):
                 discard_job_folder(folder)
-        for folder in list(_KEPT or {}):  # a finished job skipped: its results not rewritten
+        self._restore_skipped()
+
+    def _restore_skipped(self) -> None:
+        """Puts back the record of each finished job that was skipped (its results older than
+        the launch): its record stays the command that made them; its log keeps the skip."""
+        for folder in list(_KEPT or {}):
             results = folder / "metrics.json"
             if results.is_file() and results.stat().st_mtime < self.started:
                 restore_kept(folder, log=False)
