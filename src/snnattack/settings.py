@@ -105,6 +105,13 @@ class AttackSpec:
     def name(self) -> str:
         return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
 
+    @property
+    def targeted(self) -> bool:
+        """Whether the row aims at a class: its method's ``target`` is a class index or
+        ``random`` (a class per sample); -1, or none, leaves the true class."""
+        target = self.params.get("target", -1)
+        return isinstance(target, str) or target >= 0
+
 
 @dataclass(frozen=True)
 class Recipe(FrozenBlocks):

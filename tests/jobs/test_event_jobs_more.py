@@ -57,3 +57,23 @@ def test_a_job_fits_the_universal_attacks_on_validation_data_and_applies_them(
         assert flips["asr"] > 20 and flips["l0_mean"] == flips["l0_median"] == 50  # one set
         assert rows["event_patch_universal", box]["l0_mean"] <= 2 * 2 * 2 * 4  # its window
     assert "random_flips_stronger" not in record["masking"]["flagged"]
+
+
+def test_a_job_of_random_targets_finishes_with_its_masking_checks(run_job: Callable) -> None:
+    """``target: random`` (GSAttack's paper protocol) aims every sample at a class: the
+    masking checks hold no random flips against it (they once read the target as a number and
+    crashed after the attacks)."""
+    record = run_job(
+        "dataset=digits_events",
+        "method=[gsattack]",
+        "method.gsattack.target=random",
+        "method.gsattack.steps=5",
+        "boxes=[white]",
+        "trainer.limit_test_batches=1",
+        "checks.masking.probe_size=8",
+    )
+    (row,) = record["results"]
+    assert row["method"] == "gsattack" and row["n_correct"] > 0
+    assert (
+        record["masking"]["checks"] and "random_flips_stronger" not in record["masking"]["flagged"]
+    )

@@ -162,7 +162,7 @@ def record_under_test(
     if masking.enabled and trainer.is_global_zero:
         probed.to(device)  # Lightning hands its modules back on the CPU after a GPU test
         x, y = first_samples(loader, probe_count(masking, record.n), device)
-        targeted = {s.method for s in specs if int(s.params.get("target", -1)) >= 0}
+        targeted = {s.method for s in specs if s.targeted}
         record.masking = job_masking_checks(
             masking, attack.recipe, probed, record.results, x, y, targeted
         )
