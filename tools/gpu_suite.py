@@ -51,10 +51,15 @@ MESSAGE = 160  # characters of a failure's or a skip's message kept in its name
 
 def _named(case: ET.Element, problem: ET.Element) -> str:
     """A test case as ``module::test`` (a module that failed to collect as its path) with the
-    first line of its failure's, error's or skip's message."""
+    first line of its failure's, error's or skip's message; a module that failed to collect
+    with its error's last line (``ModuleNotFoundError: No module named ...``: a wheel the GPU
+    machine lacks)."""
     module, name = case.get("classname", ""), case.get("name", "")
     where = f"{module.replace('.', '/')}.py::{name}" if module else f"{name.replace('.', '/')}.py"
     message = (problem.get("message") or "").strip().splitlines()[:1]
+    errors = [line[1:].strip() for line in (problem.text or "").splitlines() if line[:1] == "E"]
+    if message == ["collection failure"] and errors:
+        message = [f"collection failure: {errors[-1]}"]
     return where + "".join(f" ({m[:MESSAGE]})" for m in message)
 
 

@@ -18,7 +18,11 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testcase classname="tests.unit.test_api" name="test_d" time="0.0">
   <skipped message="needs a CUDA device"/></testcase>
 <testcase classname="" name="tests.unit.data.test_dvs" time="0.0">
-  <error message="collection failure">ModuleNotFoundError</error></testcase>
+  <error message="collection failure">ImportError while importing test module
+Traceback:
+tests/unit/data/test_dvs.py:7: in &lt;module&gt;
+    import dv_processing as dv
+E   ModuleNotFoundError: No module named 'dv_processing'</error></testcase>
 </testsuite></testsuites>
 """
 
@@ -31,13 +35,15 @@ def test_failures_errors_and_skips_are_named(tmp_path: Path) -> None:
     assert found.failed == (
         "tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2)",
         "tests/jobs/test_one_core.py::test_c (fixture)",
-        "tests/unit/data/test_dvs.py (collection failure)",
+        "tests/unit/data/test_dvs.py (collection failure: ModuleNotFoundError: No module named "
+        "'dv_processing')",
     )  # fmt: skip
     assert found.summary() == (
         "5 tests, 3 failed, 1 skipped; "
         "FAILED tests/unit/test_api.py::test_b[x] (AssertionError: assert 1 == 2); "
         "FAILED tests/jobs/test_one_core.py::test_c (fixture); "
-        "FAILED tests/unit/data/test_dvs.py (collection failure); "
+        "FAILED tests/unit/data/test_dvs.py (collection failure: ModuleNotFoundError: No module "
+        "named 'dv_processing'); "
         "SKIPPED tests/unit/test_api.py::test_d (needs a CUDA device)"
     )
 
