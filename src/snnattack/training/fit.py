@@ -130,7 +130,8 @@ class EpochSeed(L.Callback):
         self.seed = seed
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        L.seed_everything(self.seed * 100_003 + trainer.current_epoch, verbose=False)
+        # numpy takes seeds below 2**32: a larger one wraps (below 42949 a seed is not changed)
+        L.seed_everything((self.seed * 100_003 + trainer.current_epoch) % 2**32, verbose=False)
         level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
 

@@ -49,3 +49,11 @@ def test_a_killed_training_resumes_after_its_last_epoch_not_its_best(tmp_path, m
         for log in logs
     ]
     assert epochs == [{"0", "1"}, {"2"}]  # each process's log kept
+
+
+def test_the_largest_accepted_seed_trains(tmp_path) -> None:
+    """Each epoch is seeded from (seed, epoch), past numpy's 2**32 for a seed of 42949 or more:
+    every seed the config accepts trains (they once crashed at the first epoch)."""
+    settings = model_settings(compose(*FAST[:2], "train.epochs=2"))
+    _, record = trained_model(settings, 2**32 - 1, ModelStore(tmp_path), [])
+    assert record["seed"] == 2**32 - 1 and record["epochs"] == 2
