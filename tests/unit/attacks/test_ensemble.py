@@ -163,3 +163,19 @@ def test_a_job_with_the_ensemble_gives_one_robust_accuracy_per_eps_and_box(
         assert 0 <= row["adv_acc"] <= metrics["clean_acc"]
         fooled = sum(c["first_successes"] for c in row["components"])
         assert fooled == round(row["asr"] * row["n_correct"] / 100)
+
+
+def test_the_jobs_seed_seeds_the_methods_that_take_their_own() -> None:
+    """APGD, APGD-DLR, SA-PGD, Square and AutoAttack reseed their random parts with their own
+    ``seed`` at every batch: it is the job's ``seed`` (a fixed 0 once left every seed of a study
+    with one draw of theirs), in a row of its own and in an ensemble; a number fixes it."""
+    seeded = ["apgd", "apgd_dlr", "sapgd", "square", "autoattack"]
+    cfg = compose(f"method=[{','.join(seeded)},ensemble]", "seed=3", "method.square.seed=5")
+    rows = attack_specs(cfg)
+    specs = [s for s in rows if s.box == "white" and s.eps == rows[0].eps]  # one per method
+    assert {s.method: s.params["seed"] for s in specs if s.method in seeded} == {
+        "apgd": 3, "apgd_dlr": 3, "sapgd": 3, "square": 5, "autoattack": 3
+    }  # fmt: skip
+    (ensemble,) = [s for s in specs if s.method == "ensemble"]
+    parts = [p for p in ensemble.params["components"] if p.method in seeded]
+    assert parts and {p.params["seed"] for p in parts} == {3}
