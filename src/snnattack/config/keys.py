@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
@@ -200,14 +200,28 @@ def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
 
 def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
     """Refuses the first key of a composed config that the schema does not know, or whose
-    value replaced a dict of the schema, or a key of the root config that an override
-    removed (``~T``)."""
+    value replaced a dict of the schema, or a key or a group of the root config that an
+    override removed (``~T``, ``~attack``)."""
     for key, value in _walk(tree, ""):
         if not is_known(key, conf_dir):
             raise unknown_key_error(key, value, conf_dir)
         problem = _not_a_dict(key, value, conf_dir)
         if problem is not None:
             raise problem
+    for group, default in _groups(conf_dir).items():
+        held = tree.get(group) if isinstance(tree.get(group), dict) else {}
+        lost = sorted(_choice_keys(conf_dir, group) - set(held))
+        if lost and len(lost) < len(_choice_keys(conf_dir, group)):
+            raise ConfigError(
+                f"{group}.{lost[0]} is missing (an override removed it: ~{group}.{lost[0]}); "
+                f"accepted: {group}.{lost[0]} with a value, which every {group}= choice sets"
+            )
+        if lost:
+            choices = ", ".join(p.stem for p in _choices(conf_dir, group))
+            raise ConfigError(
+                f"{group} is missing (an override removed its group: ~{group}); accepted: "
+                f"{group}=<one of {choices}> (its default: {default}), which every job reads"
+            )
     for key, default in _root(conf_dir).items():
         *outer, last = key.split(".")
         node: Any = tree
@@ -219,6 +233,40 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
                 f"{key} is missing (an override removed it: ~{key}); accepted: {key} with a "
                 f"value (its default: {shown}), which every job reads"
             )
+
+
+@cache
+def _groups(conf_dir: Path) -> dict[str, str]:
+    """The config groups of the root config's defaults list that hold one choice, with their
+    default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
+    optional one are left out: Hydra refuses removing the first, the second may be absent."""
+    defaults = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"))["defaults"]
+    return {
+        group: choice
+        for entry in defaults
+        if isinstance(entry, dict)
+        for group, choice in entry.items()
+        if isinstance(choice, str) and not group.startswith("optional ")
+    }
+
+
+@cache
+def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
+    """The keys that every choice of ``group`` sets (``attack``'s ``grad_mode``): a tree
+    without them has lost its choice (``~attack`` leaves the root config's own ``attack.*``)."""
+    keys = []
+    for path in _choices(conf_dir, group):
+        tree = OmegaConf.load(path)
+        if "@package _global_" in path.read_text().split("\n", 1)[0]:  # its group's keys
+            tree = tree.get(group)
+        if isinstance(tree, DictConfig):
+            keys.append(set(tree) - {"defaults"})
+    return frozenset(set.intersection(*keys)) if keys else frozenset()
+
+
+def _choices(conf_dir: Path, group: str) -> list[Path]:
+    """The files of ``group``'s choices (not its internal ``_*`` ones)."""
+    return sorted(p for p in (conf_dir / group).glob("*.yaml") if not p.stem.startswith("_"))
 
 
 @cache

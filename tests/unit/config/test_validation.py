@@ -465,6 +465,14 @@ BAD = [
     ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
     ("~store.dir", "store.dir is missing (an override removed it: ~store.dir)"),
     ("~store", "store is missing (an override removed it: ~store)"),
+    # a group removed, or a key that each of its choices sets (a KeyError once, exit 1)
+    ("~attack", "attack is missing (an override removed its group: ~attack); accepted: attack=<"),
+    ("~dataset", "dataset is missing (an override removed its group: ~dataset)"),
+    ("~model", "model is missing (an override removed its group: ~model)"),
+    ("~train", "train is missing (an override removed its group: ~train)"),
+    ("~trainer", "trainer is missing (an override removed its group: ~trainer)"),
+    ("~logger", "logger is missing (an override removed its group: ~logger)"),
+    ("~attack.grad_mode", "attack.grad_mode is missing (an override removed it: ~attack.gr"),
     # W&B's own rules, which wandb.init raised as a traceback (a sweep stopped at its first job)
     ("logger=wandb logger.wandb.project=a/b", "logger.wandb.project='a/b' is out of range"),
     (f"logger=wandb logger.wandb.group={'g' * 129}", "logger.wandb.group='ggg"),
