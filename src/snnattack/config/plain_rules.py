@@ -61,6 +61,11 @@ DEVICES = Rule(
 )
 
 
+def _once(values: list) -> bool:
+    """Whether no value of ``values`` repeats (``16`` and ``16.0`` are one)."""
+    return len(set(values)) == len(values)
+
+
 def _is_tag(value: object) -> bool:
     return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
 
@@ -74,13 +79,13 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "tf32": BOOL,
     "deterministic": BOOL,
     # attack evaluation
-    "eps": Rule(
-        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)),
-        "a list of numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
+    "eps": Rule(  # a radius twice would attack and report its rows twice
+        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)) and _once(v),
+        "a list of distinct numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
     ),
     "boxes": Rule(
-        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES),
-        "a non-empty subset of [white, black]",
+        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES) and _once(v),
+        "a non-empty subset of [white, black], each once",
     ),
     "eval_batch_size": integer(1),
     "source_seed_offset": Rule(

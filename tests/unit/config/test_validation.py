@@ -465,6 +465,9 @@ BAD = [
     ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
     ("~store.dir", "store.dir is missing (an override removed it: ~store.dir)"),
     ("~store", "store is missing (an override removed it: ~store)"),
+    # a radius or a box twice: its rows attacked and reported twice, once
+    ("eps=[16,16]", "eps=[16, 16] is out of range; accepted: a list of distinct numbers"),
+    ("boxes=[white,white]", "boxes=['white', 'white'] is out of range; accepted: a non-empty"),
     # a group removed, or a key that each of its choices sets (a KeyError once, exit 1)
     ("~attack", "attack is missing (an override removed its group: ~attack); accepted: attack=<"),
     ("~dataset", "dataset is missing (an override removed its group: ~dataset)"),
