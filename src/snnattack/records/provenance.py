@@ -11,12 +11,15 @@ import torch
 from snnattack.package import __version__
 from snnattack.process.numerics import deterministic, tf32_allowed
 
+HERE = Path(__file__).resolve().parent  # the package's files
 
-def git_commit() -> str:
-    """Commit of the source tree this package runs from (``+dirty`` if modified), or ``unknown``
-    (an installed package, even in a virtual environment inside a checkout: its files are not
-    the checkout's tracked ones)."""
-    here = Path(__file__).resolve().parent
+
+def git_commit(here: Path = HERE) -> str:
+    """Commit of the source tree this package runs from (``here``: its files), ``+dirty`` if
+    a tracked file is modified or the tree's ``src/`` or ``conf/`` holds a file git does not
+    track (the package imports every module of its folders: an added attack runs), or
+    ``unknown`` (an installed package, even in a virtual environment inside a checkout: its
+    files are not the checkout's tracked ones)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -24,12 +27,13 @@ def git_commit() -> str:
         ).stdout.strip()
 
     try:
-        git("ls-files", "--error-unmatch", Path(__file__).name)
+        git("ls-files", "--error-unmatch", "--", ".")
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        changed = git("status", "--porcelain", "--untracked-files=no")
+        added = git("status", "--porcelain", "--untracked-files=all", "--", ":/src", ":/conf")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return commit + ("+dirty" if dirty else "")
+    return commit + ("+dirty" if changed or added else "")
 
 
 # read once, when the process imports the package: the code a sweep's later jobs run is the

@@ -182,6 +182,42 @@ def test_the_sweep_table_shows_bracketed_values_and_folder_names_as_they_are(
     assert sweep.count("method=[fgsm] │ method=[fgsm]") == len(read_record(SCHEMA1).results)
 
 
+def test_the_commit_is_dirty_with_a_changed_file_or_a_new_module_not_with_outputs(
+    tmp_path: Path,
+) -> None:
+    """The package imports every module of its folders: an untracked one under ``src/`` (an
+    attack added) runs, so the commit alone would not say what ran; a job's outputs beside
+    the checkout are no change of the code."""
+    import subprocess
+
+    from snnattack.records.provenance import git_commit
+
+    package = tmp_path / "src" / "snnattack"
+    package.mkdir(parents=True)
+    (package / "a.py").write_text("A = 1\n")
+    (tmp_path / "conf").mkdir()
+
+    def git(*args: str) -> str:
+        ids = ["-c", "user.name=t", "-c", "user.email=t@t"]
+        done = subprocess.run(["git", *ids, *args], cwd=tmp_path, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    head = git("rev-parse", "HEAD")
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "metrics.json").write_text("{}")
+    assert git_commit(package) == head
+    for added in (package / "new_attack.py", tmp_path / "conf" / "new.yaml"):
+        added.write_text("")
+        assert git_commit(package) == head + "+dirty"
+        added.unlink()
+    (package / "a.py").write_text("A = 2\n")
+    assert git_commit(package) == head + "+dirty"
+    assert git_commit(tmp_path / "outputs") == "unknown"  # no tracked file: not the code
+
+
 def test_records_name_the_commit_the_process_loaded_not_a_later_head(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
