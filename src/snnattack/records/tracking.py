@@ -28,6 +28,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from snnattack.errors import ConfigError
 from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.provenance import provenance
 from snnattack.records.results import ROW_FIELDS, JobRecord
 from snnattack.records.store import spec_key
 from snnattack.settings import TrackingSettings
@@ -183,7 +184,7 @@ def train_loggers(
             job_type="train",
             tags=train_tags(tracking, role),
             group=tracking.wandb["group"] or sweep_group(job_dir),
-            config={**spec, "store_key": key},
+            config={**spec, "store_key": key, "provenance": provenance()},
         )
     out.append(_TrainRunLogger(experiment=run, save_dir=str(workdir)))
     return out
@@ -217,7 +218,7 @@ def attack_loggers(
             job_type="attack",
             tags=run_tags(tracking),
             group=tracking.wandb["group"] or sweep_group(output_dir),
-            config={**resolved, "store_keys": store_keys},
+            config={**resolved, "store_keys": store_keys, "provenance": provenance()},
         )
     out.append(WandbLogger(experiment=run, save_dir=str(output_dir)))
     return out

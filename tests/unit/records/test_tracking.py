@@ -98,6 +98,11 @@ def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: P
         key = metrics(sweep, job)["models"]["target"]["key"]
         assert train["name"] == f"train λ={lam} T=4 seed 0 [target] ({key[:8]}…)"
         assert train["config"]["store_key"] == key
+        made = metrics(sweep, job)["models"]["target"]  # what trained it, as the store says
+        assert {k: train["config"]["provenance"][k] for k in ("version", "git_commit")} == {
+            "version": made["version"],
+            "git_commit": made["git_commit"],
+        }
         assert (sweep / "models" / key / "metrics.csv").exists()  # the CSV log stays
         assert train["config"]["neuron"]["lambda"] == lam
         logged = {k for row in train["history"] for k in row}
@@ -132,6 +137,9 @@ def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) ->
         assert attack["config"]["store_keys"] == {
             "target": job_runs(sweep, job)["train"]["config"]["store_key"]
         }
+        record = metrics(sweep, job)  # the code that made the results, in the run itself
+        made = {k: attack["config"]["provenance"][k] for k in ("version", "git_commit")}
+        assert made == {"version": record["version"], "git_commit": record["git_commit"]}
 
 
 def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path) -> None:
