@@ -70,7 +70,7 @@ def _lambda_job(folder: Path, lam: float, seed: int, mode: str, asr: float) -> N
     row = {"method": "fgsm", "eps_255": 32.0, "box": "white", "grad_mode": mode, "asr": asr}
     row.update(adv_acc=90.0 * (1 - asr / 100), n_correct=90, n=100)
     record = {"clean_acc": 90.0, "n": 100, "config": config, "results": [row]}
-    record["git_commit"] = "0123456789abcdef0123"
+    record["git_commit"], record["version"] = "0123456789abcdef0123", "0.1.0"
     (folder / "metrics.json").write_text(json.dumps(record))
 
 

@@ -150,7 +150,7 @@ def html_page(report: Report) -> str:
         if kind == "origin":
             o = report.origin
             parts.append(
-                f"<p>Command: <code>{e(o.command)}</code> · commit {e(o.commit_text())} · "
+                f"<p>Command: <code>{e(o.command)}</code> · {e(o.code_text())} · "
                 f"results of {e(o.date)}</p>"
             )
         else:

@@ -36,6 +36,9 @@ FIRST = (
     "n",
 )
 STANDARD = (*FIRST, *(k for k in ROW_FIELDS if k not in FIRST))
+# results.csv's last columns: the code that made each row (its job's metrics.json), so that a
+# copy of the table still says what it was made by
+PROVENANCE = ("version", "git_commit")
 # swept config keys already shown by a standard column
 COVERED = {
     "dataset.name",
@@ -166,12 +169,13 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
     A swept config key named like a row field (``source_lambda``) keeps the config's value.
     """
     extra = extra_keys(jobs)
-    columns = ["job", *extra, *(k for k in STANDARD if k not in extra)]
+    columns = ["job", *extra, *(k for k in STANDARD if k not in extra), *PROVENANCE]
     rows = []
     for job in jobs:
         r = job.record
         base = {k: job.setting(k) for k in (*SETTING_KEYS, "seed", "grad_mode")}
         base.update(clean_acc=r.clean_acc, source_clean_acc=r.source_clean_acc, n=r.n)
+        base.update({k: getattr(r, k) for k in PROVENANCE})
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}

@@ -1,10 +1,10 @@
-"""Where a report's numbers come from: the command that ran the sweep, its commit and date.
+"""Where a report's numbers come from: the command that ran the sweep, its code and date.
 
 Hydra records each launch: a sweep folder holds ``multirun.yaml`` (the composed config with
 its ``hydra`` node), a single job's folder ``.hydra/hydra.yaml``. Both name the config file
 (``-cn``), its folder (``-cd``) and the command-line overrides, from which the command and the
-report's title are rebuilt. The commit is the jobs' ``git_commit`` (``metrics.json``), the
-date the newest ``metrics.json``'s.
+report's title are rebuilt. The code is the jobs' ``version`` and ``git_commit``
+(``metrics.json``), the date the newest ``metrics.json``'s.
 """
 
 from __future__ import annotations
@@ -31,15 +31,18 @@ class Origin:
     command: str
     commits: tuple[str, ...]
     date: str
+    versions: tuple[str, ...] = ()
 
-    def commit_text(self) -> str:
-        """The commits, shortened to 12 characters (``+dirty`` kept), or ``unknown``."""
+    def code_text(self) -> str:
+        """The package's versions and the commits, shortened to 12 characters (``+dirty``
+        kept), each ``unknown`` where no job recorded one."""
         short = [c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in self.commits]
-        return ", ".join(short) or "unknown"
+        versions = ", ".join(self.versions) or "unknown"
+        return f"snnattack {versions} · commit {', '.join(short) or 'unknown'}"
 
     def line(self) -> str:
-        """One line for the top of the report: command, commit(s) and date."""
-        return f"`{self.command}` · commit {self.commit_text()} · results of {self.date}"
+        """One line for the top of the report: command, package version, commit(s), date."""
+        return f"`{self.command}` · {self.code_text()} · results of {self.date}"
 
 
 def _hydra_node(folder: Path) -> dict | None:
@@ -93,6 +96,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     else:
         title = " ".join(what) or ("defaults" if hydra else folder.name)
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
+    versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     paths = [folder / j.name / "metrics.json" for j in jobs]
     stamps = [p.stat().st_mtime for p in paths if p.exists()]
     date = (
@@ -101,4 +105,4 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         else "unknown"
     )
     command = shlex.join(words) if hydra else "not recorded (no Hydra record in the folder)"
-    return Origin(title, command, commits, date)
+    return Origin(title, command, commits, date, versions)

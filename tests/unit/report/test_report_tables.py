@@ -194,6 +194,9 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     )
     markdown = (tmp_path / "sweep" / "report.md").read_text()
     assert markdown.startswith("# digits_table2: seed=0 lambda=0.5,1.0\n")
+    assert "· snnattack 0.1.0 · commit 0123456789ab · results of" in markdown  # what made them
+    rows = list(csv.DictReader((tmp_path / "sweep" / "results.csv").open()))
+    assert {(r["version"], r["git_commit"]) for r in rows} == {("0.1.0", "0123456789abcdef0123")}
     assert report.tables[0].summary == (  # one gradient mode: nothing to compare
         "White-box ASR ranges from 70.00 to 80.00 % (robust accuracy 18.00 to 27.00 %)."
     )
