@@ -9,7 +9,9 @@ Here each row (method, ε, box) tries every point of the mode's grid
 with a note: :func:`snnattack.attacks.checks.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
 (the first such point on ties). The rows record the chosen values. Ensemble components with
-``tune: true`` are tuned the same way, each with its own method.
+``tune: true`` are tuned the same way, each with its own method. A black-box row's examples
+are crafted on the source and scored on the target: its attacker may query the target on
+validation images (docs/configuration.md).
 """
 
 from __future__ import annotations
