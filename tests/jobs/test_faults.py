@@ -61,7 +61,7 @@ def nan_weights(store: ModelStore, a: dict, b: dict) -> None:
 @pytest.mark.parametrize(
     "damage,message",
     [
-        (truncate, "is corrupt or unreadable"),
+        (truncate, "is corrupt or unreadable (a zip archive cut short: a copy or download"),
         (copy_other, "holds another model"),
         (nan_weights, "has non-finite (NaN or inf) weights in weight"),
     ],

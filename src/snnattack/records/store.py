@@ -32,7 +32,13 @@ from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
 from snnattack.process.distributed import agree, barrier, is_writer
-from snnattack.records.checkpoints import RefusedFile, load_tensors, require_finite, torch_bytes
+from snnattack.records.checkpoints import (
+    RefusedFile,
+    load_tensors,
+    require_finite,
+    torch_bytes,
+    unreadable,
+)
 from snnattack.records.files import write_atomic, write_error
 
 CHECKPOINT = "model.pt"
@@ -200,7 +206,7 @@ class ModelStore:
             ) from None
         except Exception as err:  # any unreadable file is the same user-facing problem
             raise CheckpointError(
-                f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); "
+                f"checkpoint {path} is corrupt or unreadable ({unreadable(path, err)}); "
                 f"delete the folder {folder} to retrain it"
             ) from None
         _check_trusted(path, folder, state, record)
