@@ -17,9 +17,9 @@ import re
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
@@ -381,6 +381,19 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         refuse(ConfigError(f"{message}; accepted: see {self.prog} --help"))
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        """argparse's, an unknown option named first: argparse would first say that a
+        positional argument is missing (``--foo`` alone: "required: folder")."""
+        given = list(sys.argv[1:] if args is None else args)
+        options = [o for a in self._actions for o in a.option_strings]
+        for word in given[: given.index("--")] if "--" in given else given:
+            name = word.split("=", 1)[0]
+            if word[:1] != "-" or word == "-" or re.fullmatch(r"-\d[\d.e+-]*", word):
+                continue  # a value, stdin, a negative number
+            if not any(o == name or (name[:2] == "--" and o.startswith(name)) for o in options):
+                self.error(f"unrecognized arguments: {word}")
+        return super().parse_args(given, namespace)
 
 
 def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:

@@ -246,10 +246,12 @@ def test_a_key_with_a_line_break_is_named_in_one_line(tmp_path: Path) -> None:
     assert line.startswith(f"{path}: field robust_acc.'pgd\\nsecond line'=99.0 is above")
 
 
-@pytest.mark.parametrize("argv", [[], ["a", "b"], ["--outt", "x"]])
+@pytest.mark.parametrize("argv", [[], ["a", "b"], ["--outt", "x"], ["--foo"]])
 def test_bad_arguments_of_the_command_are_one_line_and_exit_2(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as stop:
         leaderboard.main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith("error: ")
     assert "accepted: see python -m snnattack.benchmark.leaderboard --help" in err
+    if argv == ["--foo"]:  # named, not "required: folder", which argparse says first
+        assert err.startswith("error: unrecognized arguments: --foo;")
