@@ -116,6 +116,7 @@ def job_config(
     progress: bool = True,
     overrides: Sequence[str] = (),
     validated: bool = True,
+    names: Mapping[str, str | None] | None = None,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validation.validate`);
@@ -124,7 +125,11 @@ def job_config(
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
-    ``key=value`` strings, as on the command line."""
+    ``key=value`` strings, as on the command line. ``names`` are the caller's names of the
+    arguments it was given (``attack``'s ``method``; ``"{key}"`` for method parameters given
+    as keyword arguments; None for one it fixes itself), whose keys ``overrides`` may not set:
+    such an override would silently overrule the argument (:func:`_check_owned`); None: not
+    checked (the benchmark's overrides are its protocol's, which it filters itself)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
@@ -141,27 +146,58 @@ def job_config(
             f"eps={eps!r} is not a number or a list of numbers; accepted: radii in 1/255 units, "
             "e.g. eps=8 or eps=[8, 16]"
         )
-    args = [
-        f"model.name={PASSED}",  # the model is the caller's: no architecture of the config's
-        f"eps={_override(eps)}",
-        f"method=[{','.join(methods)}]",
-        f"attack={grad_mode}",
-        f"boxes={_override(boxes)}",
-        f"attack.tune.enabled={_override(tune)}",
-        f"checks.masking.enabled={_override(masking)}",
-        f"trainer.enable_progress_bar={_override(progress)}",
-        f"seed={seed}",
-        *([f"T={T}"] if T is not None else []),
-        *(f"++attack.params.{k}={_override(v)}" for k, v in (grad_params or {}).items()),
-        *(
-            f"++method.{m}.{k}={_override(v)}"
-            for m in methods
-            for k, v in (method_params or {}).items()
-        ),
-        *overrides,
-    ]
-    cfg, notes = _composed(tuple(args), tuple(overrides), validated)
+    args: list[str] = []  # the arguments' overrides, then the caller's
+    owned: dict[str, tuple[str | None, str]] = {}  # key: (the caller's argument, its value)
+
+    def argument(parameter: str, key: str, value: str, param: str | None = None) -> None:
+        args.append(f"{'++' if param else ''}{key}={value}")
+        if names is not None and parameter in names:
+            name = names[parameter]
+            if name is not None and param is not None:  # a parameter of a dict argument
+                name = name.format(key=param) if "{key}" in name else f"{name}[{param!r}]"
+            owned[key] = (name, value)
+
+    argument("model", "model.name", PASSED)  # the caller's model: no architecture of the config's
+    argument("eps", "eps", _override(eps))
+    argument("methods", "method", f"[{','.join(methods)}]")
+    argument("grad_mode", "attack", grad_mode)
+    argument("boxes", "boxes", _override(boxes))
+    argument("tune", "attack.tune.enabled", _override(tune))
+    argument("masking", "checks.masking.enabled", _override(masking))
+    argument("progress", "trainer.enable_progress_bar", _override(progress))
+    argument("seed", "seed", str(seed))
+    if T is not None:
+        argument("T", "T", str(T))
+    for k, v in (grad_params or {}).items():
+        argument("grad_params", f"attack.params.{k}", _override(v), k)
+    for m in methods:
+        for k, v in (method_params or {}).items():
+            argument("method_params", f"method.{m}.{k}", _override(v), k)
+    _check_owned(overrides, owned)
+    cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None, str]]) -> None:
+    """``overrides`` set none of the keys that an argument of the call sets (``owned``: key ->
+    that argument, None where the call fixes the key itself, and its value): the override,
+    later, would silently overrule the argument, and the call would run and record other
+    settings than its arguments say."""
+    for item in overrides:
+        key = item.split("=", 1)[0].lstrip("+~")
+        if key not in owned:
+            continue
+        name, value = owned[key]
+        if name is None:
+            raise UserError(
+                f"overrides=[{item!r}] sets {key}, which this call fixes ({key}={value}); "
+                "accepted: overrides of other keys"
+            )
+        raise UserError(
+            f"overrides=[{item!r}] sets {key}, which the argument {name} sets ({key}={value}): "
+            f"the override would overrule it; accepted: the argument {name}, and overrides of "
+            "other keys"
+        )
 
 
 @functools.lru_cache(maxsize=COMPOSED)
@@ -220,6 +256,17 @@ EVALUATE = (
     "masking",
     "progress",
 )  # evaluate's arguments that job_config takes
+
+
+# attack's names of job_config's arguments: its eps, method, grad_mode, grad_params, method's
+# keyword arguments (steps=), seed and T, and none for what it fixes itself (white box, no
+# tuning, no masking checks, the progress setting)
+ATTACK_NAMES = {
+    **{a: a for a in ("eps", "grad_mode", "grad_params", "seed", "T")},
+    "methods": "method",
+    "method_params": "{key}",
+    **dict.fromkeys(("boxes", "tune", "masking", "progress")),
+}
 
 
 def _key(*arguments: Any) -> str | None:
@@ -304,6 +351,7 @@ def _prepare_attack(
         T=net.T,
         masking=False,
         overrides=overrides,
+        names=ATTACK_NAMES,
     )
     (spec,) = attack_specs(cfg)
     if reads_recordings(spec.algorithm):
@@ -357,7 +405,9 @@ def _prepare_evaluation(
     inputs.check_model_keys(overrides)
     target = as_spiking_net(model, T, example=example)
     crafter = None if source is None else as_spiking_net(source, T, "source", example)
-    cfg, notes = job_config(**{**arguments, "T": target.T}, overrides=overrides)
+    cfg, notes = job_config(
+        **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in EVALUATE}
+    )
     config = OmegaConf.to_container(cfg, resolve=True)
     return prepared_evaluation(job_settings(cfg, notes), config, model, target, source, crafter)
 
@@ -435,7 +485,8 @@ def evaluate(
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``), not the model's own (:data:`snnattack.inputs.MODEL_KEYS`: it
     runs as it is built; ``tf32`` and ``deterministic`` hold for the call, as in a job's
-    process). Returns the record a job writes to ``metrics.json``, with
+    process) nor one of these arguments (``eps``, ``method``, ``attack``, ...: the override
+    would overrule the argument). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
@@ -556,7 +607,8 @@ def attack(
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``; not
-    the model's own, :data:`snnattack.inputs.MODEL_KEYS`). The
+    the model's own, :data:`snnattack.inputs.MODEL_KEYS`, nor one these arguments set, which
+    the override would overrule: ``eps``, ``method``, ``attack``, ``seed``, ``boxes``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
     attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack

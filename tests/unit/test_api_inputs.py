@@ -399,6 +399,56 @@ CASES = [
         "overrides=['T=8'] sets T, which the model passed holds itself",
         "or a job: python run.py T=8",
     ),
+    (  # the override would silently overrule the argument (the record would say 32)
+        "an argument's key in attack's overrides",
+        attack(overrides=lambda m, x, y: ["eps=[32]"]),
+        UserError,
+        "overrides=['eps=[32]'] sets eps, which the argument eps sets (eps=8)",
+        "accepted: the argument eps, and overrides of other keys",
+    ),
+    (
+        "attack's method in its overrides",
+        attack(overrides=lambda m, x, y: ["++method=[fgsm]"]),
+        UserError,
+        "overrides=['++method=[fgsm]'] sets method, which the argument method sets (method=[pgd])",
+        "accepted: the argument method,",
+    ),
+    (
+        "a method parameter of attack in its overrides",
+        attack(overrides=lambda m, x, y: ["method.pgd.steps=3"]),  # and steps=1
+        UserError,
+        "overrides=['method.pgd.steps=3'] sets method.pgd.steps, which the argument steps sets",
+        "accepted: the argument steps,",
+    ),
+    (  # attack crafts one white-box batch: two boxes would be two rows
+        "a key attack fixes in its overrides",
+        attack(overrides=lambda m, x, y: ["boxes=[black]"]),
+        UserError,
+        "overrides=['boxes=[black]'] sets boxes, which this call fixes (boxes=[white])",
+        "accepted: overrides of other keys",
+    ),
+    (
+        "evaluate's grad_mode in its overrides",
+        evaluate(grad_mode="stbp", overrides=["attack=rga"]),
+        UserError,
+        "overrides=['attack=rga'] sets attack, which the argument grad_mode sets (attack=stbp)",
+        "accepted: the argument grad_mode,",
+    ),
+    (
+        "evaluate's seed in its overrides",
+        evaluate(seed=0, overrides=["seed=3"]),
+        UserError,
+        "overrides=['seed=3'] sets seed, which the argument seed sets (seed=0)",
+        "accepted: the argument seed,",
+    ),
+    (
+        "a gradient parameter in evaluate's overrides",
+        evaluate(grad_mode="rga", grad_params={"beta": 2}, overrides=["attack.params.beta=3"]),
+        UserError,
+        "overrides=['attack.params.beta=3'] sets attack.params.beta, which the argument "
+        "grad_params['beta'] sets",
+        "accepted: the argument grad_params['beta'],",
+    ),
     (
         "source of other classes",
         evaluate(source=lambda m, x, y: five_classes(), boxes=["black"]),
