@@ -548,6 +548,28 @@ CASES = [
         "overrides=['eval_batch_size=16', 3]: 3 is not a string",
         "accepted: a list of 'key=value' strings",
     ),
+    (  # not Hydra's OverrideParseException (two lines and a URL)
+        "an override Hydra cannot parse",
+        attack(overrides=lambda m, x, y: ["===="]),
+        UserError,
+        "overrides=['====']: '====' is not a key=value override",
+        "accepted: a list of 'key=value' strings, one value each",
+    ),
+    (
+        "an override without a value",
+        evaluate(overrides=["eval_batch_size=16", "lambda"]),
+        UserError,
+        "overrides=['eval_batch_size=16', 'lambda']: 'lambda' is not a key=value override",
+        "accepted: a list of 'key=value' strings",
+    ),
+    (  # not Hydra's advice to add --multirun to a command line
+        "a sweep in overrides",
+        evaluate(overrides=["method.pgd.steps=2,3"]),
+        UserError,
+        "overrides=['method.pgd.steps=2,3']: 'method.pgd.steps=2,3' gives method.pgd.steps "
+        "several values (a sweep, which a call does not run)",
+        "one value each (a list: method.pgd.steps=[a,b]",
+    ),
     (
         "attack overrides a string",
         lambda m, x, y: snnattack.attack(m, x, y, overrides="method.pgd.steps=2"),

@@ -34,6 +34,8 @@ from functools import partial
 from typing import Any
 
 import torch
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -511,7 +513,10 @@ def check_model_keys(overrides: Any) -> None:
 
 def check_overrides(overrides: Any) -> None:
     """``overrides`` a list of ``key=value`` strings (a lone string is refused: it would be
-    read character by character)."""
+    read character by character), each one override of one value as Hydra reads it: one
+    Hydra cannot parse (``'===='``), or a sweep (``'eps=16,32'``, which a call does not run
+    and Hydra answers with its command line's advice), is refused here in one line naming
+    ``overrides``, not by Hydra's own exception."""
     accepted = "accepted: a list of 'key=value' strings"
     if isinstance(overrides, str):
         raise UserError(f"overrides={overrides!r} is not a list; {accepted}: [{overrides!r}]")
@@ -520,3 +525,21 @@ def check_overrides(overrides: Any) -> None:
     for item in overrides:
         if not isinstance(item, str):
             raise UserError(f"overrides={list(overrides)!r}: {item!r} is not a string; {accepted}")
+    parser = OverridesParser.create()
+    for item in overrides:
+        try:
+            (override,) = parser.parse_overrides([item])
+        except HydraException:
+            override = None
+        if override is None or not override.key_or_group:
+            raise UserError(
+                f"overrides={list(overrides)!r}: {item!r} is not a key=value override; "
+                f"{accepted}, one value each (a list: key=[a,b]; text with commas or spaces: "
+                "key='a b')"
+            )
+        if override.is_sweep_override():
+            raise UserError(
+                f"overrides={list(overrides)!r}: {item!r} gives {override.key_or_group} several "
+                f"values (a sweep, which a call does not run); {accepted}, one value each (a "
+                f"list: {override.key_or_group}=[a,b]; a sweep: one call per value)"
+            )
