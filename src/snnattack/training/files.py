@@ -74,13 +74,23 @@ def load(
     ``mean`` and ``std`` normalise the images inside the model; a reference file of a 3-channel
     model sets its code's CIFAR values instead. A store file's record gives every one of these
     that is left out (and its input encoding), and one that differs is refused. Every argument
-    is checked first, and a file that does not fit is refused naming its first wrong key, each
-    in one :class:`~snnattack.errors.UserError` line.
+    is checked first (the path, then each value given by its rule, then against a store
+    file's record: ``T='4'`` is an invalid value, not the file's 4), and a file that does not
+    fit is refused naming its first wrong key, each in one
+    :class:`~snnattack.errors.UserError` line.
     """
     if not isinstance(arch, str) or arch not in MODELS:
         raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
+    if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
+        raise UserError(  # first: a mistyped path is not a missing T
+            f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
+        )
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std)
+    for name, value in {**given, "backend": backend}.items():
+        complaint = None if value is None else RULES[name].complaint(name, value)
+        if complaint is not None:  # by its rule before the file's: T='4' is not the file's 4
+            raise UserError(complaint)
     trained, encoding, payload = _stored_settings(arch, path)
     for name, value in trained.items():
         if given[name] is None:
@@ -111,10 +121,6 @@ def load(
         raise UserError(
             f"mean={mean!r}, std={std!r}: accepted: both null, or both a list of "
             f"in_channels={in_channels} numbers (one value per input channel)"
-        )
-    if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
-        raise UserError(
-            f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
         )
     model = build(arch, **given, **encoding)
     load_model_file(path, model, "path", namings(arch, model), payload)

@@ -139,6 +139,38 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
         snnattack.load("digits_net", as_kind(path, tmp_path, "ann"))
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (dict(T="4"), "T='4' is out of range; accepted: an integer >= 1"),
+        (dict(T=True), "T=True is out of range; accepted: an integer >= 1"),
+        (dict(reset="foo"), "reset='foo' is unknown; accepted: hard, soft"),
+        (dict(lam="1.0"), "lam='1.0' is out of range; accepted: 0 < lam <= 1"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else None,
+)
+def test_a_store_files_argument_is_checked_by_its_rule_before_the_files(
+    digits_store: Path, given: dict, message: str
+) -> None:
+    """An invalid value is refused as invalid, not as a mismatch with the record (which
+    printed T='4' as 'but T=4 was given; accepted: T=4')."""
+    path = fixtures_digits.stored_file(digits_store)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path, **given)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/model.pt", "folder", 5, None])
+def test_a_path_that_is_not_a_file_is_named_before_the_neuron_settings(
+    path: object, tmp_path: Path
+) -> None:
+    """A store file needs no T: a mistyped path is the path's mistake, not a missing T."""
+    path = tmp_path if path == "folder" else path
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path)
+    assert str(refused.value).startswith(f"path={str(path)!r} is not a file; accepted: the path")
+
+
 def as_kind(path: Path, folder: Path, kind: str) -> Path:
     """The store file ``path`` with a record of another kind of training: a conversion's
     spec holds no T (it runs at any), a hybrid's the scale of its converted thresholds."""
