@@ -370,6 +370,27 @@ CASES = [
         "T=2 but model=SpikingNet is a SpikingNet of T=4",
         "accepted: T=None or T=4",
     ),
+    (  # the line suggested model.T = 0, an invalid value
+        "T out of range for a SpikingNet",
+        lambda m, x, y: snnattack.attack(m, x, y, T=0, steps=1),
+        UserError,
+        "T=0 is out of range for model=SpikingNet, a SpikingNet of T=4",
+        "accepted: T=None or T=4, its own",
+    ),
+    (
+        "T not an integer in evaluate",
+        evaluate(T=2.5),
+        UserError,
+        "T=2.5 is out of range for model=SpikingNet, a SpikingNet of T=4",
+        "accepted: T=None or T=4, its own",
+    ),
+    (  # printed as 4, it read 'T=4 but ... a SpikingNet of T=4'
+        "T a string",
+        evaluate(T="4"),
+        UserError,
+        "T='4' is out of range for model=SpikingNet",
+        "accepted: T=None or T=4, its own",
+    ),
     (  # it would change nothing but the record's config
         "the model's lambda in attack's overrides",
         attack(overrides=lambda m, x, y: ["++lambda=0.5"]),

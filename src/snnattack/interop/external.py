@@ -17,6 +17,7 @@ factory, other weights) or from a native architecture, ``source_model=<name>``.
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -69,11 +70,18 @@ def as_spiking_net(
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
-    has its own, must be None or equal to it."""
+    has its own, must be None or equal to it; the line suggests ``model.T = T`` only for a
+    ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5."""
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T:
+            name = f"{argument}={type(model).__name__}"
+            if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
+                raise UserError(
+                    f"T={T!r} is out of range for {name}, a SpikingNet of T={model.T}; "
+                    f"accepted: T=None or T={model.T}, its own"
+                )
             raise UserError(
-                f"T={T} but {argument}={type(model).__name__} is a SpikingNet of T={model.T}; "
+                f"T={T} but {name} is a SpikingNet of T={model.T}; "
                 f"accepted: T=None or T={model.T} (model.T = {T} to simulate it longer)"
             )
         return model
