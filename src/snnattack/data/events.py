@@ -92,8 +92,8 @@ def bin_counts(
 def _sum_pool(counts: torch.Tensor, size: int) -> torch.Tensor:
     """Counts ``[T, 2, H, W]`` summed into ``[T, 2, size, size]`` cells (``x * size // W``)."""
     height, width = counts.shape[-2:]
-    cols = torch.arange(width) * size // width
-    rows = torch.arange(height) * size // height
+    cols = torch.arange(width, device=counts.device) * size // width
+    rows = torch.arange(height, device=counts.device) * size // height
     pooled = counts.new_zeros(*counts.shape[:-1], size).index_add_(-1, cols, counts)
     return pooled.new_zeros(*counts.shape[:-2], size, size).index_add_(-2, rows, pooled)
 

@@ -9,7 +9,7 @@ import torch
 from foreign_modules import spikingjelly_framing
 from tonic.transforms import ToFrame
 
-from snnattack.data.events import Framing, bin_counts, to_frames
+from snnattack.data.events import Framing, bin_counts, encode, to_frames
 from snnattack.errors import ConfigError
 
 SENSOR = (12, 10, 2)  # width, height, polarities
@@ -88,3 +88,16 @@ def test_cache_key_of_the_former_frames_is_unchanged_and_every_setting_changes_i
         Framing(10, 48).key,
     }
     assert len(keys) == 5
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+@pytest.mark.parametrize("event_encoding", ["scaled", "counts", "binary"])
+def test_counts_are_encoded_on_their_own_device(device: str, event_encoding: str) -> None:
+    """An attack on raw events (GSAttack) frames its draws on the model's device: a GPU's
+    counts are encoded there, as on the CPU (the pooling's indices were made on the CPU, and
+    every GSAttack job on a GPU failed)."""
+    counts = torch.poisson(torch.full((3, 2, 2, 12, 12), 0.3), torch.Generator().manual_seed(0))
+    expected = encode(counts, 4, event_encoding, 8.0)
+    frames = encode(counts.to(device), 4, event_encoding, 8.0)
+    assert frames.device.type == device
+    torch.testing.assert_close(frames.cpu(), expected)
