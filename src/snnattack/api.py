@@ -161,6 +161,8 @@ def job_config(
     argument("eps", "eps", _override(eps))
     argument("methods", "method", f"[{','.join(methods)}]")
     argument("grad_mode", "attack", grad_mode)
+    if "attack" in owned:  # the same choice, set as a key: attack.grad_mode=rga
+        owned["attack.grad_mode"] = owned["attack"]
     argument("boxes", "boxes", _override(boxes))
     argument("tune", "attack.tune.enabled", _override(tune))
     argument("masking", "checks.masking.enabled", _override(masking))
@@ -184,10 +186,16 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
     later, would silently overrule the argument, and the call would run and record other
     settings than its arguments say."""
     for item in overrides:
-        key = item.split("=", 1)[0].lstrip("+~")
-        if key not in owned:
+        key, _, given = item.partition("=")
+        key = key.lstrip("+~")
+        # a node above an argument's key, replaced by a dict or removed, overrules it too
+        # (method.pgd={steps:3} beside steps=1); a group's choice (trainer=gpu) does not
+        whole = item.startswith("~") or given.lstrip().startswith("{")
+        below = [k for k in owned if whole and k.startswith(key + ".")]
+        if key not in owned and not below:
             continue
-        name, value = owned[key]
+        name, value = owned[key if key in owned else below[0]]
+        key = key if key in owned else below[0]
         if name is None:
             raise UserError(
                 f"overrides=[{item!r}] sets {key}, which this call fixes ({key}={value}); "

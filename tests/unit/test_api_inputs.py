@@ -441,6 +441,20 @@ CASES = [
         "overrides=['method.pgd.steps=3'] sets method.pgd.steps, which the argument steps sets",
         "accepted: the argument steps,",
     ),
+    (  # a node above the argument's key, replaced whole, overruled it too (3 steps ran)
+        "a method's node replaced in attack's overrides",
+        attack(overrides=lambda m, x, y: ["method.pgd={steps:3}"]),  # and steps=1
+        UserError,
+        "overrides=['method.pgd={steps:3}'] sets method.pgd.steps, which the argument steps",
+        "accepted: the argument steps,",
+    ),
+    (
+        "evaluate's grad_mode as a key in its overrides",
+        evaluate(grad_mode="stbp", overrides=["attack.grad_mode=rga"]),
+        UserError,
+        "overrides=['attack.grad_mode=rga'] sets attack.grad_mode, which the argument grad_mode",
+        "accepted: the argument grad_mode,",
+    ),
     (  # attack crafts one white-box batch: two boxes would be two rows
         "a key attack fixes in its overrides",
         attack(overrides=lambda m, x, y: ["boxes=[black]"]),
