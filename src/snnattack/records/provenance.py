@@ -8,29 +8,33 @@ from pathlib import Path
 import lightning
 import torch
 
-from snnattack.package import __version__
+from snnattack.package import CONF_DIR, __version__
 from snnattack.process.numerics import deterministic, tf32_allowed
 
-HERE = Path(__file__).resolve().parent  # the package's files
+PACKAGE = Path(__file__).resolve().parents[1]  # the package's folder
+# the files the package reads from its folders: a module, a C kernel, a config
+READ = {PACKAGE: ("*.py", "*.c"), CONF_DIR: ("*.yaml",)}
 
 
-def git_commit(here: Path = HERE) -> str:
-    """Commit of the source tree this package runs from (``here``: its files), ``+dirty`` if
-    a tracked file is modified or the tree's ``src/`` or ``conf/`` holds a file git does not
-    track (the package imports every module of its folders: an added attack runs), or
-    ``unknown`` (an installed package, even in a virtual environment inside a checkout: its
-    files are not the checkout's tracked ones)."""
+def git_commit(package: Path = PACKAGE, read: dict[Path, tuple[str, ...]] = READ) -> str:
+    """Commit of the source tree this package runs from (``package``: its folder), ``+dirty``
+    if a tracked file is modified or a file the package reads (``read``: folder -> patterns)
+    is one git does not track (the package imports every module of its folders: an added
+    attack runs; an editor's swap file or a job's outputs do not count), or ``unknown`` (an
+    installed package, even in a virtual environment inside a checkout: its files are not
+    the checkout's tracked ones)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], cwd=here, capture_output=True, text=True, check=True, timeout=10
+            ["git", *args], cwd=package, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
 
+    globs = [str(folder / pattern) for folder, patterns in read.items() for pattern in patterns]
     try:
         git("ls-files", "--error-unmatch", "--", ".")
         commit = git("rev-parse", "HEAD")
         changed = git("status", "--porcelain", "--untracked-files=no")
-        added = git("status", "--porcelain", "--untracked-files=all", "--", ":/src", ":/conf")
+        added = git("status", "--porcelain", "--untracked-files=all", "--", *globs)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("+dirty" if changed or added else "")

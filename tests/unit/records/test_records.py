@@ -185,17 +185,19 @@ def test_the_sweep_table_shows_bracketed_values_and_folder_names_as_they_are(
 def test_the_commit_is_dirty_with_a_changed_file_or_a_new_module_not_with_outputs(
     tmp_path: Path,
 ) -> None:
-    """The package imports every module of its folders: an untracked one under ``src/`` (an
-    attack added) runs, so the commit alone would not say what ran; a job's outputs beside
-    the checkout are no change of the code."""
+    """The package imports every module of its folders: an untracked one (an attack added),
+    a C kernel or a config file runs, so the commit alone would not say what ran; a job's
+    outputs, an editor's swap file or a Finder file beside them are no change of the code."""
     import subprocess
 
     from snnattack.records.provenance import git_commit
 
-    package = tmp_path / "src" / "snnattack"
+    package, conf = tmp_path / "src" / "snnattack", tmp_path / "conf"
     package.mkdir(parents=True)
+    conf.mkdir()
     (package / "a.py").write_text("A = 1\n")
-    (tmp_path / "conf").mkdir()
+    (conf / "config.yaml").write_text("T: 4\n")
+    read = {package: ("*.py", "*.c"), conf: ("*.yaml",)}
 
     def git(*args: str) -> str:
         ids = ["-c", "user.name=t", "-c", "user.email=t@t"]
@@ -206,16 +208,24 @@ def test_the_commit_is_dirty_with_a_changed_file_or_a_new_module_not_with_output
     git("add", "-A")
     git("commit", "-qm", "first")
     head = git("rev-parse", "HEAD")
-    (tmp_path / "outputs").mkdir()
-    (tmp_path / "outputs" / "metrics.json").write_text("{}")
-    assert git_commit(package) == head
-    for added in (package / "new_attack.py", tmp_path / "conf" / "new.yaml"):
+    harmless = [
+        package / "outputs" / "day" / "metrics.json",  # a job launched from inside src/
+        package / "outputs" / "day" / ".hydra" / "config.yaml",
+        conf / ".config.yaml.swp",
+        package / ".DS_Store",
+    ]
+    for path in harmless:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    assert git_commit(package, read) == head
+    for added in (package / "attacks" / "new_attack.py", package / "k.c", conf / "m" / "n.yaml"):
+        added.parent.mkdir(exist_ok=True)
         added.write_text("")
-        assert git_commit(package) == head + "+dirty"
+        assert git_commit(package, read) == head + "+dirty", added
         added.unlink()
     (package / "a.py").write_text("A = 2\n")
-    assert git_commit(package) == head + "+dirty"
-    assert git_commit(tmp_path / "outputs") == "unknown"  # no tracked file: not the code
+    assert git_commit(package, read) == head + "+dirty"
+    assert git_commit(package / "outputs", read) == "unknown"  # no tracked file: not the code
 
 
 def test_records_name_the_commit_the_process_loaded_not_a_later_head(
