@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,11 +83,14 @@ class KeptRecords(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT
-        self.started = time.time()
+        self.results: dict[Path, tuple[int, int, int] | None] = {}
+        if config.hydra.output_subdir is None:
+            return  # a DDP rank's process in the job's folder: the launching one keeps it
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         _KEPT = {folder: {**held, **{p: False for p in made}}}
+        self.results = {folder: _stamp(folder / "metrics.json")}
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._restore_skipped()
@@ -98,11 +100,11 @@ class KeptRecords(Callback):
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT = {}
         self.failures_at = failures_size(sweep)
-        self.started = time.time()
         if sweep.is_dir():
             for folder in sweep.iterdir():
                 if (folder / config.hydra.output_subdir).is_dir():
                     _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
+        self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         # a job refused or skipped in another process (joblib's, submitit's) left its folder:
@@ -115,12 +117,22 @@ class KeptRecords(Callback):
         self._restore_skipped()
 
     def _restore_skipped(self) -> None:
-        """Puts back the record of each finished job that was skipped (its results older than
-        the launch): its record stays the command that made them; its log keeps the skip."""
-        for folder in list(_KEPT or {}):
-            results = folder / "metrics.json"
-            if results.is_file() and results.stat().st_mtime < self.started:
+        """Puts back the record of each finished job that was skipped (its results the file
+        they were at the launch, not rewritten: compared by inode, size and time, never by a
+        clock): its record stays the command that made them; its log keeps the skip."""
+        for folder, before in self.results.items():
+            if before is not None and _stamp(folder / "metrics.json") == before:
                 restore_kept(folder, log=False)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """A file's inode, size and modification time (``metrics.json`` is replaced whole when
+    written), or None where there is none."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:

@@ -1,0 +1,77 @@
+"""A job folder's record as a run ends (:class:`snnattack.runtime.lifecycle.KeptRecords`):
+a skipped finished job keeps the record of the command that made its results; a run that
+wrote new results keeps its own, whatever the files' clocks say."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from snnattack.runtime import lifecycle
+
+
+@pytest.fixture(autouse=True)
+def _process_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the callback keeps is the process's: put back after each test (in-process jobs
+    of other tests read it: :func:`~snnattack.runtime.lifecycle.launched_here`)."""
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+
+
+def _config(folder: Path, subdir: str | None = ".hydra"):
+    return OmegaConf.create(
+        {"hydra": {"run": {"dir": str(folder)}, "output_subdir": subdir, "job": {"name": "run"}}}
+    )
+
+
+def _finished(folder: Path) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("- eps=[32]\n")
+    (folder / "metrics.json").write_text('{"results": []}')
+
+
+def _hydra_writes(folder: Path) -> None:
+    """What Hydra writes as the new run starts: its own record."""
+    (folder / ".hydra" / "overrides.yaml").write_text("- eps=[16]\n")
+
+
+def test_a_skipped_job_keeps_the_record_of_the_command_that_made_its_results(
+    tmp_path: Path,
+) -> None:
+    _finished(tmp_path / "job")
+    kept = lifecycle.KeptRecords()
+    kept.on_run_start(_config(tmp_path / "job"))
+    _hydra_writes(tmp_path / "job")
+    kept.on_run_end(_config(tmp_path / "job"))  # the job skipped: metrics.json untouched
+    assert (tmp_path / "job" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+
+
+def test_a_run_that_rewrote_its_results_keeps_its_record_whatever_the_clock_says(
+    tmp_path: Path,
+) -> None:
+    """A file system whose times lag the host's (NFS, a coarse clock) once made rewritten
+    results look older than the run, and the old command's record came back."""
+    job = tmp_path / "job"
+    _finished(job)
+    kept = lifecycle.KeptRecords()
+    kept.on_run_start(_config(job))
+    _hydra_writes(job)
+    new = job / "metrics.tmp"
+    new.write_text('{"results": [1]}')
+    os.replace(new, job / "metrics.json")  # written as the job writes it: a new file
+    os.utime(job / "metrics.json", (0, 0))  # a clock far behind
+    kept.on_run_end(_config(job))
+    assert (job / ".hydra" / "overrides.yaml").read_text() == "- eps=[16]\n"
+
+
+def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(tmp_path: Path) -> None:
+    """Lightning starts each DDP rank with ``hydra.output_subdir=null`` in the job's folder:
+    the process that launched the job keeps its record (this one once raised a TypeError,
+    which Hydra printed as a warning in each rank)."""
+    _finished(tmp_path / "job")
+    kept = lifecycle.KeptRecords()
+    kept.on_run_start(_config(tmp_path / "job", subdir=None))
+    kept.on_run_end(_config(tmp_path / "job", subdir=None))
+    assert (tmp_path / "job" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
