@@ -41,14 +41,16 @@ file system's listing order. Training batches are augmented by random horizontal
 heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
 
 Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
-``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v2/<class>/<name>.pt`` (the
+``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v3/<class>/<name>.pt`` (the
 folder name holds every setting that changes the frames, ``Framing.key``, and the layout's
 version, :data:`CACHE_LAYOUT`) and later epochs only load it. A recording's cached file is
 named by its path relative to the dataset's folder, split folder included (N-MNIST's
 ``Test/0/00000.bin`` is ``Test/0/00000.pt``), so recordings of the same name in two splits
 never share frames. Files are written to a temporary name in the same folder and renamed, so
 an interrupted run leaves nothing half-written; a cached tensor is served only if it holds
-``frames`` time bins of ``2 x size x size``.
+``frames`` time bins of ``2 x size x size`` and the recording's size and modification time
+are those it was decoded from (else the recording is decoded again: a re-extracted or
+repaired file is another recording).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 # the frame caches' layout, in their folder names: the caches of the first layout (files named
 # by their class folder and stem only, so that N-MNIST's Test/0/00000.bin read the frames of
 # Train/0/00000.bin) have names without it and are never read
-CACHE_LAYOUT = "v2"
+CACHE_LAYOUT = "v3"
 # what a recording is, and the fix of one that does not decode
 EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
 
@@ -179,25 +181,35 @@ class CachedFrames(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         source = Path(self.recordings.data[index])
         path = self.cached(index)
+        identity = _identity(source)
         if path.exists():
             try:
-                x = load_tensors(path)  # a planted pickle is refused, never run
+                kept = load_tensors(path)  # a planted pickle is refused, never run
             except Exception as error:
                 why = str(error) or type(error).__name__  # an empty file's EOFError says nothing
                 why = "an empty file" if path.stat().st_size == 0 else why
+                why = why.split("\n")[0]  # torch's advice to load unsafely is not ours
                 raise DataError(
                     f"cannot read the cached frames {path} ({why}); delete the "
                     "file to decode its recording again"
                 ) from error
-            self._check(x, path)
-        else:
-            try:
-                x, _ = self.recordings[index]
-            except Exception as error:
-                raise undecodable(source, error, self.expected) from error
-            if not x.any():  # every event counts in some bin: a damaged or emptied file
-                raise undecodable(source, "it holds no events", self.expected)
-            write_atomic(path, torch_bytes(x))
+            if not isinstance(kept, dict) or set(kept) != {"frames", "source"}:
+                raise DataError(
+                    f"the cached frames {path} are not a {{frames, source}} record; delete the "
+                    "file to decode its recording again"
+                )
+            if kept["source"] == identity:
+                self._check(kept["frames"], path)
+                return kept["frames"], self.recordings.targets[index]
+        # decoded afresh, also where the recording changed since it was cached (re-extracted,
+        # repaired): its frames would be another file's
+        try:
+            x, _ = self.recordings[index]
+        except Exception as error:
+            raise undecodable(source, error, self.expected) from error
+        if not x.any():  # every event counts in some bin: a damaged or emptied file
+            raise undecodable(source, "it holds no events", self.expected)
+        write_atomic(path, torch_bytes({"frames": x, "source": identity}))
         return x, self.recordings.targets[index]
 
     def _check(self, x: object, path: Path) -> None:
@@ -207,6 +219,11 @@ class CachedFrames(Dataset):
         silently."""
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         expected = [self.frames, 2, self.size, self.size]
+        if isinstance(x, torch.Tensor) and x.dtype != torch.float32:
+            raise DataError(
+                f"the cached frames {path} are {x.dtype}, not the float32 this project writes; "
+                "delete the file to decode its recording again"
+            )
         if shape != expected:
             raise DataError(
                 f"the cached frames {path} have shape {shape} ([time bins, polarities, H, W]), "
@@ -219,6 +236,13 @@ class CachedFrames(Dataset):
                 "negative event counts, or no event at all); delete the file to decode its "
                 "recording again"
             )
+
+
+def _identity(source: Path) -> list[int]:
+    """What a cached file holds of its recording, to serve it only for that recording: its
+    size and modification time (a re-extracted or repaired file is another recording)."""
+    stat = source.stat()
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 class FrameSplit(Dataset):

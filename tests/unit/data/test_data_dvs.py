@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -180,12 +181,19 @@ def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Pa
         datamodule(root)
 
 
+def _plant(dm, frames: torch.Tensor) -> Path:
+    """A cache file of the first recording holding ``frames``, recorded as decoded from it."""
+    source = Path(dm.test_set.frames.recordings.data[0])
+    path = dm.cache / source.parent.name / f"{source.stem}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stat = source.stat()
+    torch.save({"frames": frames, "source": [stat.st_size, stat.st_mtime_ns]}, path)
+    return path
+
+
 def test_cached_frames_with_wrong_frame_count_raise_data_error(root: Path) -> None:
     dm = datamodule(root)
-    source = Path(dm.test_set.frames.recordings.data[0])
-    stale = dm.cache / source.parent.name / f"{source.stem}.pt"
-    stale.parent.mkdir(parents=True)
-    torch.save(torch.zeros(FRAMES + 1, 2, SIZE, SIZE), stale)
+    stale = _plant(dm, torch.zeros(FRAMES + 1, 2, SIZE, SIZE))
     with pytest.raises(
         DataError,
         match=rf"{stale} have shape \[5, 2, 16, 16\].*expected "
@@ -201,12 +209,29 @@ def test_cached_frames_of_values_no_recording_gives_raise_data_error(
     root: Path, value: float
 ) -> None:
     dm = datamodule(root)
-    source = Path(dm.test_set.frames.recordings.data[0])
-    edited = dm.cache / source.parent.name / f"{source.stem}.pt"
-    edited.parent.mkdir(parents=True)
-    torch.save(torch.full((FRAMES, 2, SIZE, SIZE), value), edited)
+    edited = _plant(dm, torch.full((FRAMES, 2, SIZE, SIZE), value))
     with pytest.raises(DataError, match=rf"{edited} hold values that no recording gives"):
         dm.train_set.frames[0]
+
+
+def test_cached_frames_of_another_dtype_raise_data_error(root: Path) -> None:
+    """A cache file of float64 counts crashed the training's first batch with a traceback."""
+    dm = datamodule(root)
+    edited = _plant(dm, torch.ones(FRAMES, 2, SIZE, SIZE, dtype=torch.float64))
+    with pytest.raises(DataError, match=rf"{edited} are torch.float64, not the float32"):
+        dm.train_set.frames[0]
+
+
+def test_a_recording_changed_since_it_was_cached_is_decoded_again(root: Path) -> None:
+    """Frames cached of a damaged recording are not served once the recording is replaced
+    (re-extracted, repaired): they were another file's."""
+    dm = datamodule(root)
+    fresh = dm.train_set.frames[0][0].clone()  # decoded and cached
+    damaged = _plant(dm, torch.ones(FRAMES, 2, SIZE, SIZE))  # as if decoded from a bad copy
+    source = Path(dm.test_set.frames.recordings.data[0])
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert torch.equal(dm.train_set.frames[0][0], fresh)  # decoded again, not the plant
+    assert torch.equal(torch.load(damaged, weights_only=True)["frames"], fresh)  # cached anew
 
 
 def test_an_empty_frame_cache_file_is_refused_saying_so(root: Path) -> None:
