@@ -169,6 +169,11 @@ class _CheckedFiles:
     def _download(self, root: Path) -> None:
         """Downloads and extracts the archive into ``root``; a failed download removes what it
         created (the archive's part, the folders), so the next run starts as this one did."""
+        if root.exists() and not root.is_dir():  # else its failed download's cleanup raised
+            raise DataError(
+                f"dataset.params.root={root} is a file; accepted: a folder to download "
+                f"{self.title} into (or that holds it, with dataset.params.download=false)"
+            )
         made = [p for p in (root, *root.parents) if not p.exists()]
         archive = root / self.filename
         partial = not archive.exists()

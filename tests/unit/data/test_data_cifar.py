@@ -204,6 +204,16 @@ def test_failed_download_names_the_url_and_leaves_nothing(tmp_path, monkeypatch)
     assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
 
 
+def test_a_root_that_is_a_file_is_refused_naming_the_key(tmp_path, monkeypatch):
+    """Downloading into a file failed, and the cleanup's own error escaped (two lines, the
+    root's key unnamed)."""
+    monkeypatch.setattr(cifar, "download_and_extract_archive", lambda *a, **k: pytest.fail())
+    (tmp_path / "data").write_text("not a folder")
+    with pytest.raises(DataError, match=r"^dataset.params.root=\S+/data is a file; accepted: a"):
+        _module(root=str(tmp_path / "data"), download=True).prepare_data()
+    assert (tmp_path / "data").read_text() == "not a folder"
+
+
 def test_val_size_must_leave_training_images(fake10):
     with pytest.raises(ConfigError, match="val_size=50 must be smaller than the 50"):
         _module(root=str(fake10.folder.parent), val_size=50).setup("fit")
