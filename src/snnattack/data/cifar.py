@@ -90,6 +90,7 @@ class _CheckedFiles:
 
     title: str  # dataset name in messages
     classes_count: int  # its labels are 0 .. classes_count - 1
+    label_key: str  # the key of a batch's labels (CIFAR-100's: its fine labels)
     # set by torchvision's classes
     base_folder: str
     train_list: list[list[str | None]]
@@ -216,18 +217,24 @@ class _CheckedFiles:
             ok = isinstance(names, list) and len(names) == self.classes_count
             return None if ok else f"holds no list of {self.classes_count} label names"
         data = entry["data"]
-        labels = np.asarray(entry["labels"] if "labels" in entry else entry["fine_labels"])
+        if isinstance(entry, dict) and "data" in entry and self.label_key not in entry:
+            return f"holds no {self.label_key!r} (a file of another dataset?)"
+        labels = np.asarray(entry[self.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
         if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2):
             kind = getattr(data, "dtype", type(data).__name__)
             return f"holds data of {kind}, not uint8 rows of 3 x 32 x 32 pixels"
         if data.shape[1] != 3 * 32 * 32:
             return f"holds rows of {data.shape[1]} values, not 3 x 32 x 32 pixels"
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:  # text, floats, nested lists
+            return (
+                f"holds labels of {labels.dtype} in shape {list(labels.shape)}, not one class "
+                f"index in 0 .. {self.classes_count - 1} per image"
+            )
         if len(labels) != len(data):
             return f"holds {len(labels)} labels for {len(data)} images"
         outside = labels[(labels < 0) | (labels >= self.classes_count)]
-        if labels.dtype.kind not in "iu" or outside.size:
-            shown = outside[0] if outside.size else labels.dtype
-            return f"holds the label {shown}, outside 0 .. {self.classes_count - 1}"
+        if outside.size:
+            return f"holds the label {outside[0]}, outside 0 .. {self.classes_count - 1}"
         return None
 
 
@@ -236,6 +243,7 @@ class CheckedCIFAR10(_CheckedFiles, CIFAR10):
 
     title = "CIFAR-10"
     classes_count = 10
+    label_key = "labels"
     train_list = _without_md5(CIFAR10.train_list)
     test_list = _without_md5(CIFAR10.test_list)
     meta = {**CIFAR10.meta, "md5": None}
@@ -246,6 +254,7 @@ class CheckedCIFAR100(_CheckedFiles, CIFAR100):
 
     title = "CIFAR-100"
     classes_count = 100
+    label_key = "fine_labels"
     train_list = _without_md5(CIFAR100.train_list)
     test_list = _without_md5(CIFAR100.test_list)
     meta = {**CIFAR100.meta, "md5": None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from urllib.error import URLError
 
@@ -165,6 +166,35 @@ def test_a_cifar100_fine_label_beyond_its_100_classes_is_named(tmp_path):
     path.write_bytes(pickle.dumps({**entry, "fine_labels": [150, *entry["fine_labels"][1:]]}))
     with pytest.raises(DataError, match="holds the label 150, outside 0 .. 99"):
         _module(CIFAR100DataModule, root=str(tmp_path), val_size=2).setup("test")
+
+
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        (["cat", "dog", "cat", "dog"], "holds labels of <U3 in shape [4], not one class index"),
+        ([[3], [7], [1], [0]], "holds labels of int64 in shape [4, 1], not one class index"),
+    ],
+)
+def test_labels_that_are_not_class_indices_are_named(tmp_path, labels, message):
+    """Text or nested labels passed the file's check and crashed the first batch."""
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    path = fake.folder / "test_batch"
+    with path.open("rb") as f:
+        entry = pickle.load(f, encoding="latin1")
+    path.write_bytes(pickle.dumps({**entry, "labels": labels}))
+    with pytest.raises(DataError, match=re.escape(message)):
+        _module(root=str(tmp_path), val_size=2).setup("test")
+
+
+def test_a_cifar10_batch_where_cifar100_is_read_is_refused(tmp_path):
+    """CIFAR-10's file has no fine labels: it was read as CIFAR-100's, its 10 classes of 100."""
+    fake10, fake100 = write_cifar10(tmp_path, n_train=10, n_test=4), write_cifar100(tmp_path)
+    (fake100.folder / "test").write_bytes((fake10.folder / "test_batch").read_bytes())
+    with pytest.raises(DataError) as info:
+        _module(CIFAR100DataModule, root=str(tmp_path), val_size=2).setup("test")
+    assert str(info.value).startswith(
+        f"CIFAR-100 file {fake100.folder / 'test'} holds no 'fine_labels' (a file of another"
+    )
 
 
 def test_incomplete_folder_names_the_missing_files(tmp_path):
