@@ -63,6 +63,13 @@ def bin_counts(
     if not lengths.sum():
         return counts
     x, y, t, p = (np.concatenate([np.asarray(s[f]) for s in streams]) for f in "xytp")
+    outside = (x < 0) | (x >= width) | (y < 0) | (y >= height) | (p < 0) | (p > 1)
+    if outside.any():  # a negative index would wrap to the far edge (or the other polarity)
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"an event at x={x[i]}, y={y[i]} of polarity {p[i]} lies outside the sensor "
+            f"({width} x {height}, polarities 0 and 1)"
+        )
     live = np.flatnonzero(lengths)  # the streams holding events, in order
     sample = np.repeat(live, lengths[live])
     first = np.cumsum(lengths) - lengths

@@ -101,3 +101,14 @@ def test_counts_are_encoded_on_their_own_device(device: str, event_encoding: str
     frames = encode(counts.to(device), 4, event_encoding, 8.0)
     assert frames.device.type == device
     torch.testing.assert_close(frames.cpu(), expected)
+
+
+@pytest.mark.parametrize("field,value", [("x", -1), ("y", -2), ("p", -1), ("x", 34), ("p", 2)])
+def test_an_event_outside_the_sensor_is_refused_not_wrapped(field: str, value: int) -> None:
+    """A negative coordinate or polarity indexed the far edge (numpy's wrap) without a word;
+    one past the edge raised an IndexError."""
+    events = np.zeros(3, dtype=[("x", int), ("y", int), ("t", int), ("p", int)])
+    events["t"] = [0, 10, 20]
+    events[field][1] = value
+    with pytest.raises(ValueError, match=r"lies outside the sensor \(34 x 34, polarities 0 and 1"):
+        bin_counts([events], (34, 34, 2), 2, "time")
