@@ -264,6 +264,28 @@ def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     return frozenset(set.intersection(*keys)) if keys else frozenset()
 
 
+def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] | None:
+    """The group of one choice that a dotted ``key`` lies in (``dataset.params.root``:
+    ``dataset``) and its choices whose config sets it (``cifar10``, ...); None where ``key``
+    is of no such group."""
+    group, _, below = key.partition(".")
+    if group not in _groups(conf_dir) or not below:
+        return None
+    have = []
+    for path in _choices(conf_dir, group):
+        node: Any = OmegaConf.to_container(OmegaConf.load(path))
+        if "@package _global_" in path.read_text().split("\n", 1)[0]:
+            node = (node or {}).get(group)
+        for part in below.split("."):
+            node = node.get(part) if isinstance(node, dict) and part in node else _NONE
+        if node is not _NONE:
+            have.append(path.stem)
+    return group, have
+
+
+_NONE = object()  # a key a config does not set (its value may be null)
+
+
 def _choices(conf_dir: Path, group: str) -> list[Path]:
     """The files of ``group``'s choices (not its internal ``_*`` ones)."""
     return sorted(p for p in (conf_dir / group).glob("*.yaml") if not p.stem.startswith("_"))

@@ -29,6 +29,7 @@ from hydra.errors import HydraException
 
 from snnattack.config.keys import (
     canonical,
+    choices_with,
     experiment_hint,
     is_known,
     schema,
@@ -324,9 +325,28 @@ def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
     return None
 
 
+def _other_choice_line(err: HydraException, conf_dir: Path) -> str | None:
+    """``dataset.params.root=...`` where the chosen ``dataset=`` has no ``root`` but another
+    choice has: Hydra's advice, a ``+``, would add a key the chosen config refuses. None for
+    other errors, and for a key that no choice of its group sets."""
+    found = re.search(r"Could not override '([^']+)'", str(err))
+    if found is None or "is not in struct" not in str(err.__cause__) + str(err):
+        return None
+    key = found.group(1)
+    held = choices_with(key, conf_dir)
+    if held is None or not held[1]:
+        return None
+    group, have = held
+    return (
+        f"{key} is not a key of the chosen {group}= (it is one of {group}={', '.join(have)}); "
+        f"accepted: {group}=<one of {', '.join(have)}> with it, or the keys of the chosen "
+        f"{group} (python run.py --cfg job shows them)"
+    )
+
+
 def _hydra_line(err: HydraException, conf_dir: Path) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
-    form = _form_line(err) or _group_param_line(err, conf_dir)
+    form = _form_line(err) or _group_param_line(err, conf_dir) or _other_choice_line(err, conf_dir)
     if form is not None:
         return form
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]

@@ -817,6 +817,11 @@ THROUGH_RUN_PY = [
         "error: method.bim sets steps of bim, which is not in the chosen method=[...]; accepted: "
         "add bim to method=[...]",
     ),
+    (  # another dataset's key: Hydra advised a '+', which the job then refused
+        "dataset.params.root=/tmp/data",
+        "error: dataset.params.root is not a key of the chosen dataset= (it is one of "
+        "dataset=cifar10, cifar100, cifar10_dvs, dvs_gesture, nmnist); accepted: dataset=<one of",
+    ),
     (  # an analysis that is not chosen: its options with Hydra's '+', or without
         "analysis.shuffle.mode=neuron",
         "error: analysis.shuffle sets mode of shuffle, which is not in the chosen analysis=[...]; "
