@@ -192,10 +192,11 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
         # (method.pgd={steps:3} beside steps=1); a group's choice (trainer=gpu) does not
         whole = item.startswith("~") or given.lstrip().startswith("{")
         below = [k for k in owned if whole and k.startswith(key + ".")]
-        if key not in owned and not below:
-            continue
-        name, value = owned[key if key in owned else below[0]]
-        key = key if key in owned else below[0]
+        if key not in owned:
+            if not below:
+                continue
+            key = below[0]
+        name, value = owned[key]
         if name is None:
             raise UserError(
                 f"overrides=[{item!r}] sets {key}, which this call fixes ({key}={value}); "

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
@@ -210,14 +210,15 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
             raise problem
     for group, default in _groups(conf_dir).items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
-        lost = sorted(_choice_keys(conf_dir, group) - set(held))
-        if lost and len(lost) < len(_choice_keys(conf_dir, group)):
+        every = _choice_keys(conf_dir, group)
+        lost = sorted(every - set(held))
+        if lost and len(lost) < len(every):
             raise ConfigError(
                 f"{group}.{lost[0]} is missing (an override removed it: ~{group}.{lost[0]}); "
                 f"accepted: {group}.{lost[0]} with a value, which every {group}= choice sets"
             )
         if lost:
-            choices = ", ".join(p.stem for p in _choices(conf_dir, group))
+            choices = ", ".join(p.stem for p in choice_files(conf_dir, group))
             raise ConfigError(
                 f"{group} is missing (an override removed its group: ~{group}); accepted: "
                 f"{group}=<one of {choices}> (its default: {default}), which every job reads"
@@ -254,13 +255,8 @@ def _groups(conf_dir: Path) -> dict[str, str]:
 def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     """The keys that every choice of ``group`` sets (``attack``'s ``grad_mode``): a tree
     without them has lost its choice (``~attack`` leaves the root config's own ``attack.*``)."""
-    keys = []
-    for path in _choices(conf_dir, group):
-        tree = OmegaConf.load(path)
-        if "@package _global_" in path.read_text().split("\n", 1)[0]:  # its group's keys
-            tree = tree.get(group)
-        if isinstance(tree, DictConfig):
-            keys.append(set(tree) - {"defaults"})
+    trees = [_choice_tree(path, conf_dir, group) for path in choice_files(conf_dir, group)]
+    keys = [set(tree) for tree in trees if isinstance(tree, dict)]
     return frozenset(set.intersection(*keys)) if keys else frozenset()
 
 
@@ -272,10 +268,8 @@ def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] |
     if group not in _groups(conf_dir) or not below:
         return None
     have = []
-    for path in _choices(conf_dir, group):
-        node: Any = OmegaConf.to_container(OmegaConf.load(path))
-        if "@package _global_" in path.read_text().split("\n", 1)[0]:
-            node = (node or {}).get(group)
+    for path in choice_files(conf_dir, group):
+        node = _choice_tree(path, conf_dir, group)
         for part in below.split("."):
             node = node.get(part) if isinstance(node, dict) and part in node else _NONE
         if node is not _NONE:
@@ -286,7 +280,18 @@ def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] |
 _NONE = object()  # a key a config does not set (its value may be null)
 
 
-def _choices(conf_dir: Path, group: str) -> list[Path]:
+def _choice_tree(path: Path, conf_dir: Path, group: str) -> Any:
+    """What the choice ``path`` of ``group`` sets under the group's node, as plain values (a
+    ``@package _global_`` file's ``<group>:`` block), without its defaults list."""
+    tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    if not isinstance(tree, dict):
+        return None
+    tree.pop("defaults", None)
+    package = _package(path, conf_dir)
+    return tree.get(group) if package == "" else tree if package == group else None
+
+
+def choice_files(conf_dir: Path, group: str) -> list[Path]:
     """The files of ``group``'s choices (not its internal ``_*`` ones)."""
     return sorted(p for p in (conf_dir / group).glob("*.yaml") if not p.stem.startswith("_"))
 

@@ -29,6 +29,7 @@ from hydra.errors import HydraException
 
 from snnattack.config.keys import (
     canonical,
+    choice_files,
     choices_with,
     experiment_hint,
     is_known,
@@ -74,7 +75,7 @@ def _names(value: object) -> list[str]:
 
 def group_choices(folder: Path) -> list[str]:
     """The choices of a config group: its YAML files, without the internal ``_*`` ones."""
-    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+    return [p.stem for p in choice_files(folder.parent, folder.name)]
 
 
 EXAMPLES = (
