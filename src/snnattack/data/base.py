@@ -31,6 +31,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
+from snnattack.process.workers import quiet_lost_receiver
 from snnattack.registry import Registry
 
 # filled by this package's modules
@@ -147,6 +148,7 @@ class SplitDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=self._pinned(),
+            worker_init_fn=quiet_lost_receiver,
         )
 
     def _eval_loader(self, dataset: Dataset, stage: str) -> DataLoader:
