@@ -24,6 +24,7 @@ Reading the state costs no host sync: versions, addresses and flags live on the 
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from torch import nn
 
 Built = TypeVar("Built")
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
+REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's hooks and submodules: not compared
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 
 
@@ -46,11 +48,22 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     for m in model.modules():
         state.append(id(m))
         if attributes:
-            state.append([(k, _value(v)) for k, v in m.__dict__.items() if _compared(v)])
+            state.append(_attributes(m))
         for t in (*m._parameters.values(), *m._buffers.values()):
             if t is not None:
                 state.append(_tensor(t))
     return state
+
+
+def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
+    """``module``'s compared attributes by name. Most of a module's attributes are its
+    registries (hooks, submodules: dicts and sets, never compared), passed over first: a
+    repeated call reads every module's attributes at each call."""
+    return [
+        (k, v if type(v) in PLAIN else _value(v))
+        for k, v in module.__dict__.items()
+        if type(v) in PLAIN or (type(v) not in REGISTRIES and _compared(v))
+    ]
 
 
 def _compared(value: Any) -> bool:
