@@ -18,6 +18,7 @@ import logging
 import os
 import runpy
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -37,6 +38,8 @@ from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 if TYPE_CHECKING:
+    import pytest
+
     from snnattack.training.trained import Built
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +156,23 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
     """The config tree as plain containers, interpolations resolved (what the seams that read
     the whole tree take: the result spec, the relaunch check, the sweep's row keys)."""
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def edited_component_file(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, group: str, name: str, old: str, new: str
+) -> None:
+    """``conf/<group>/<name>.yaml`` as a user's edit leaves it (``old`` replaced by ``new``),
+    where an ensemble's components read their methods' and gradient modes' files
+    (:mod:`snnattack.attacks.parse`): those two groups copied into ``folder``. A composed
+    config stays the checkout's, as a config that lists the component by name does."""
+    from snnattack.attacks import parse
+
+    for copied in ("attack", "method"):
+        shutil.copytree(parse.CONF_DIR / copied, folder / copied)
+    edited = folder / group / f"{name}.yaml"
+    assert old in edited.read_text(), f"{old!r} is not in {edited}"
+    edited.write_text(edited.read_text().replace(old, new))
+    monkeypatch.setattr(parse, "CONF_DIR", folder)
 
 
 def job_checks(cfg: DictConfig) -> Built:

@@ -18,7 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.grids import tunes
-from snnattack.attacks.parse import attack_specs
+from snnattack.attacks.parse import attack_specs, component_settings
 from snnattack.config.parse import (
     analysis_settings,
     attack_settings,
@@ -69,7 +69,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     )
     built = built_models(job.model)  # the model files and the factory's network, checked
     log.info("job folder %s", output_dir)
-    spec = result_spec(resolved)  # what fixes the result: the relaunch check, row keys, record
+    # what fixes the result: the relaunch check, row keys, record
+    spec = result_spec(resolved, component_settings(specs))
     metrics_path = output_dir / "metrics.json"
     if is_complete(metrics_path, spec, len(specs)):
         log.info("%s is complete for this config: skipping the job", metrics_path)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUIET, cli, compose, resolved, sweep_metrics
+from harness import QUIET, cli, compose, edited_component_file, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
-from snnattack.attacks.parse import attack_specs
+from snnattack.attacks.parse import attack_specs, component_settings
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records.results import result_spec
@@ -118,10 +118,9 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
             "target": {"key": spec_key(store_key(model_settings(cfg), cfg.seed))},
             "source": None,
         }
-        tree = resolved(cfg)
-        return reuse.row_keys(
-            tree, result_spec(tree), attack_specs(cfg), stored, model(seed), model(1), world_size
-        )
+        tree, specs = resolved(cfg), attack_specs(cfg)
+        spec = result_spec(tree, component_settings(specs))
+        return reuse.row_keys(tree, spec, specs, stored, model(seed), model(1), world_size)
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:
         return {i: k for i, k in found.items() if specs[i].method != "fgsm"}
@@ -143,6 +142,28 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     assert keys("attack.reuse=false") == {}
     assert keys("attack.save_examples=true") == {}
     assert keys(world_size=2) == {}
+
+
+def test_an_edit_of_a_components_method_file_gives_the_ensemble_jobs_rows_new_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ensemble's components run with their methods' files' parameters, which its config
+    does not hold: after an edit of ``conf/method/apgd.yaml`` a later job of the sweep (or a
+    relaunch) computes the ensemble's row again rather than copying the stale one."""
+    cfg = compose("method=[ensemble_quick]", "eps=[8]", "boxes=[white]")
+    torch.manual_seed(0)
+    target = torch.nn.Linear(2, 2)
+
+    def keys() -> dict[int, str]:
+        tree, specs = resolved(cfg), attack_specs(cfg)
+        spec = result_spec(tree, component_settings(specs))
+        return reuse.row_keys(tree, spec, specs, {"target": None, "source": None}, target, None, 1)
+
+    before = keys()
+    assert before and keys() == before
+    edited_component_file(monkeypatch, tmp_path / "conf", "method", "apgd", "rho: 0.75", "rho: 0.5")
+    after = keys()
+    assert after.keys() == before.keys() and not set(after.values()) & set(before.values())
 
 
 def test_a_reused_ensemble_row_keeps_its_tuned_components_and_skips_their_tuning(

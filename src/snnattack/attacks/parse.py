@@ -12,6 +12,8 @@ the job's settings carry the specs (:class:`~snnattack.settings.JobSettings`), s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -50,6 +52,22 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             for eps in radii:
                 specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
+
+
+def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each ensemble's components as it runs them, by the ensemble's ``method`` key, then by
+    component name: the parameters that their ``method=`` and ``attack=`` files resolve to with
+    the entry's overrides, and their EOT draws. The config lists them by name only, so the
+    result spec holds these (:func:`snnattack.records.results.result_spec`): an edit of
+    ``conf/method/<name>.yaml`` changes the result of an ensemble that runs it."""
+    return {
+        spec.method: {
+            part.name: {k: v for k, v in asdict(part).items() if k != "name"}
+            for part in spec.params["components"]
+        }
+        for spec in specs
+        if spec.algorithm == ENSEMBLE
+    }
 
 
 def names(group: str) -> list[str]:

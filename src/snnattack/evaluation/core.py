@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
+from snnattack.attacks.parse import component_settings
 from snnattack.attacks.tuning import tune_specs
 from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
@@ -224,6 +225,8 @@ def record_attacks(
     (:func:`~snnattack.evaluation.attacked.with_random_eot`); the masking checks probe the same
     copy. Rank 0 hands the finished record to ``run_settings.keep``."""
     refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
+    # the components as configured, before random EOT raises their draws: what a job compares
+    spec = result_spec(config, component_settings(settings.specs))
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:
@@ -245,7 +248,6 @@ def record_attacks(
         inference_mode=False,  # the attacks differentiate the input
         default_root_dir=run_settings.output_dir,
     )
-    spec = result_spec(config)
     sweep = sweep_folder() if run_settings.output_dir is not None else None
     world = trainer.world_size
     shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}

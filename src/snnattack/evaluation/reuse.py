@@ -14,16 +14,18 @@ The copy names the job folder that computed it (``reused_from``).
 
 The key is everything that fixes the row: the weights of the target and the source and their
 store keys (the training specs, which keep only the adversary settings that training reads:
-the job hands them in, so that training's key is training's), the config without its cosmetic
-keys and its adversary (``train.adversary``: no attack reads it), the
+the job hands them in, so that training's key is training's), the result spec (the config
+without its cosmetic keys, with each ensemble's components as it runs them) without its
+adversary (``train.adversary``: no attack reads it), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
 the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
 row's position (its random seeds derive from it). Single runs keep nothing. A DDP job computes
 every row (its ranks must run the same attacks), and so does a job that saves its adversarial
 examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept by older
-code stay valid as relaunched jobs do (``results.is_complete``): delete ``.rows`` to recompute
-them after changing an attack's code.
+code stay valid as relaunched jobs do (``results.is_complete``; those of a job with an
+ensemble, kept before the result spec held its components, are computed again): delete
+``.rows`` to recompute them after changing an attack's code.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ without ``schema``, and its rows may lack the fields added over time (read as nu
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -33,6 +34,7 @@ LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 NEURON_KEYS = ("lambda", "theta", "reset")  # config keys that a model's own LIFs hold
+COMPONENTS = "components"  # the result spec's entry of the ensembles' components as they run
 
 
 def column(label: str, fmt: str = "{}", measure: bool = False) -> Any:
@@ -327,10 +329,18 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(record, indent=2, default=str))
 
 
-def result_spec(resolved: dict[str, Any]) -> dict[str, Any]:
-    """The ``resolved`` config without its cosmetic keys (``cosmetic_keys``): what fixes a
-    result."""
-    return without_cosmetic(resolved, resolved["cosmetic_keys"])
+def result_spec(
+    resolved: dict[str, Any], components: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """What fixes a result: the ``resolved`` config without its cosmetic keys
+    (``cosmetic_keys``) and, under :data:`COMPONENTS`, the ``components`` of its ensembles as
+    they run them (:func:`snnattack.attacks.parse.component_settings`: the config names their
+    methods and gradient modes, whose files set their parameters). A job without an ensemble
+    has no such entry."""
+    spec = without_cosmetic(resolved, resolved["cosmetic_keys"])
+    if components:
+        spec[COMPONENTS] = copy.deepcopy(components)
+    return spec
 
 
 def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
@@ -347,14 +357,20 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     """Refuses to run where ``path`` holds the record of a job of other settings (the
     current schema, another :func:`result_spec`): the job would replace those results with
     its own, and what the folder's earlier config produced would be lost. An unreadable or
-    older-schema record is a job to redo, not refused."""
+    older-schema record is a job to redo, not refused, and so is a record of the same config
+    whose spec lacks the ensembles' :data:`COMPONENTS` (written before the spec held them)."""
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
         return
-    if done.schema != SCHEMA or done.result_spec == spec:
+    there, here = done.result_spec, spec
+    if isinstance(there, dict) and COMPONENTS not in there:
+        # recorded before the spec held the ensembles' components: what they ran is unknown,
+        # so the job is redone (it is not complete), not refused, where the rest agrees
+        here = {k: v for k, v in spec.items() if k != COMPONENTS}
+    if done.schema != SCHEMA or there == here:
         return
-    differ = _differences(done.result_spec, spec)
+    differ = _differences(there, here)
     shown = "; ".join(differ[:4]) + (f"; {len(differ) - 4} more" if len(differ) > 4 else "")
     raise ConfigError(
         f"{path.parent} holds the finished job of other settings ({shown}), whose results "

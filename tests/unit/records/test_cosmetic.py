@@ -31,7 +31,7 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
         == store_key(model_settings(marked), 0)
         != store_key(model_settings(plain), 0)
     )
-    assert result_spec(resolved(lr)) == result_spec(resolved(marked))
+    assert result_spec(resolved(lr), {}) == result_spec(resolved(marked), {})
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
     metrics = json.loads((ROOT / "tests" / "data" / "metrics_schema1.json").read_text())
     for name, value in (("a", 0.1), ("b", 0.5)):
@@ -47,13 +47,12 @@ def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None
     base = compose()
     moved = compose("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
     assert store_key(model_settings(moved), 0) == store_key(model_settings(base), 0)
-    assert result_spec(resolved(moved)) == result_spec(resolved(base))
+    assert result_spec(resolved(moved), {}) == result_spec(resolved(base), {})
     assert store_key(model_settings(compose("trainer.limit_test_batches=2")), 0) == store_key(
         model_settings(base), 0
     )
-    assert result_spec(resolved(compose("trainer.limit_test_batches=2"))) != result_spec(
-        resolved(base)
-    )
+    limited = resolved(compose("trainer.limit_test_batches=2"))
+    assert result_spec(limited, {}) != result_spec(resolved(base), {})
 
 
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:

@@ -7,13 +7,16 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
-from harness import ROOT, resolved
+from harness import ROOT, compose, edited_component_file, resolved
+from omegaconf import DictConfig
 
-from snnattack.errors import UserError
+from snnattack.attacks.parse import attack_specs, component_settings
+from snnattack.errors import ConfigError, UserError
 from snnattack.records.results import (
     SCHEMA,
     AttackRow,
     JobRecord,
+    check_not_replacing,
     is_complete,
     job_table,
     read_record,
@@ -146,9 +149,64 @@ def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Pat
     path = tmp_path / "metrics.json"
     spec = OmegaConf.to_container(cfg, resolve=True)
     path.write_text(json.dumps({**raw, "result_spec": spec}))
-    assert not is_complete(path, result_spec(resolved(cfg)), len(raw["results"]))
+    assert not is_complete(path, result_spec(resolved(cfg), {}), len(raw["results"]))
     path.write_text(json.dumps({**raw, "result_spec": spec, "schema": SCHEMA}))
-    assert is_complete(path, result_spec(resolved(cfg)), len(raw["results"]))
+    assert is_complete(path, result_spec(resolved(cfg), {}), len(raw["results"]))
+
+
+def job_spec(cfg: DictConfig) -> dict:
+    """The result spec a job of ``cfg`` compares and records (``snnattack.job.run``)."""
+    return result_spec(resolved(cfg), component_settings(attack_specs(cfg)))
+
+
+def finished(path: Path, spec: dict, rows: int) -> None:
+    """A finished job's ``metrics.json`` in ``path`` of ``rows`` rows, made with ``spec``."""
+    record = JobRecord(clean_acc=90.0, n=4, results=[ROW] * rows, result_spec=spec)
+    path.write_text(json.dumps(record.to_json()))
+
+
+def test_an_edit_of_an_ensemble_components_method_file_redoes_its_finished_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ensemble's config lists its components by name; their parameters are their
+    methods' files'. After an edit of ``conf/method/apgd.yaml`` the finished ensemble job is
+    not skipped with its stale rows: it is refused naming the parameter, as a job with an
+    ``apgd`` row of its own is."""
+    cfg = compose("method=[ensemble_quick]")
+    path, rows = tmp_path / "metrics.json", len(attack_specs(cfg))
+    finished(path, job_spec(cfg), rows)
+    assert is_complete(path, job_spec(cfg), rows)  # the same settings: skipped
+    edited_component_file(
+        monkeypatch, tmp_path / "conf", "method", "apgd", "steps: 10", "steps: 20"
+    )
+    assert resolved(cfg) == resolved(compose("method=[ensemble_quick]"))  # the config the same
+    assert not is_complete(path, job_spec(cfg), rows)
+    with pytest.raises(ConfigError) as refused:
+        check_not_replacing(path, job_spec(cfg))
+    assert "(components.ensemble_quick.apgd/stbp.params.steps=10 there, 20 here;" in str(
+        refused.value
+    )
+
+
+def test_a_finished_ensemble_job_recorded_without_its_components_is_redone_not_refused(
+    tmp_path: Path,
+) -> None:
+    """A record written before the result spec held the ensembles' components says nothing
+    of what they ran: a relaunch of its config redoes it (never refuses it, as it would a job
+    of other settings, which is still refused naming only what its record holds). A job
+    without an ensemble keeps the spec it had, so its relaunch still skips it."""
+    cfg = compose("method=[ensemble_quick]")
+    path, rows = tmp_path / "metrics.json", len(attack_specs(cfg))
+    finished(path, result_spec(resolved(cfg), {}), rows)
+    assert not is_complete(path, job_spec(cfg), rows)
+    check_not_replacing(path, job_spec(cfg))  # not refused: the job redoes it
+    other = compose("method=[ensemble_quick]", "seed=3")
+    with pytest.raises(ConfigError, match=r"other settings \(seed=0 there, 3 here\), whose"):
+        check_not_replacing(path, job_spec(other))
+    plain = compose()
+    assert job_spec(plain) == result_spec(resolved(plain), {}) and "components" not in job_spec(
+        plain
+    )
 
 
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
