@@ -80,6 +80,29 @@ def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_ch
     assert set(record.masking["checks"][0]["share"]) == {"stbp", "rga"}
 
 
+def test_an_ensemble_of_one_component_and_a_curve_of_one_count_are_recorded(digits) -> None:
+    """One component, one curve count: torchmetrics gives a one-element count 0-d."""
+    model, x, y = digits
+    record = snnattack.evaluate(
+        model,
+        (x[:32], y[:32]),
+        eps=[32],
+        methods=["pgd", "ensemble"],
+        overrides=[
+            "method.ensemble.components=[{attack: stbp, method: fgsm}]",
+            "method.pgd.steps=3",
+            "attack.steps_curve=[2]",
+        ],
+        progress=False,
+    )
+    pgd, ensemble = record.results
+    assert [c["name"] for c in ensemble.components] == ["fgsm/stbp"]
+    assert ensemble.components[0]["first_successes"] == round(
+        ensemble.asr * ensemble.n_correct / 100
+    )
+    assert [point["steps"] for point in pgd.asr_curve] == [2]
+
+
 def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     digits, run_job, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,11 +95,15 @@ class FooledCounts(Metric):
     def compute(self) -> torch.Tensor:
         return self.fooled
 
+    def per_label(self) -> torch.Tensor:
+        """The counts in the order of the labels (torchmetrics gives a single one 0-d)."""
+        return self.compute().reshape(-1)
+
     def curve(self, n_correct: int) -> list[dict[str, float]]:
         """ASR (%) at each count, among the ``n_correct`` clean-correct samples."""
         return [
             {"steps": k, "asr": 100.0 * int(f) / n_correct if n_correct else float("nan")}
-            for k, f in zip(self.labels, self.compute(), strict=True)
+            for k, f in zip(self.labels, self.per_label(), strict=True)
         ]
 
 
@@ -143,7 +147,7 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
             "tuned": part.tune,
             "first_successes": int(n),
         }
-        for part, n in zip(parts, firsts.compute(), strict=True)
+        for part, n in zip(parts, firsts.per_label(), strict=True)
     ]
 
 
