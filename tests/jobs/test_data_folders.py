@@ -1,4 +1,4 @@
-"""A job on N-MNIST, DVS-Gesture or CIFAR10-DVS checks its data folder before it writes
+"""A job on N-MNIST, DVS-Gesture, CIFAR10-DVS or CIFAR checks its data folder before it writes
 anything: a missing folder or empty split, a foreign file or folder end it in one line naming
 the path, exit code 2, and no job folder."""
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixtures_cifar import write_cifar10
 from fixtures_events import write_dvs_gesture, write_nmnist
 
 
@@ -56,3 +57,36 @@ def test_a_bad_data_folder_is_one_line_before_anything_is_written(
     assert line.startswith(f"error: {message.format(data=data)}")
     assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
     assert not list(data.glob("*_frames_*"))  # nothing cached either
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (
+            lambda folder: (folder / "data_batch_2").write_bytes(b"\x80\x02}"),
+            "CIFAR-10 file {folder}/data_batch_2 is corrupt or truncated",
+        ),
+        (lambda folder: (folder / "test_batch").unlink(), "CIFAR-10 folder {folder} is incomplete"),
+    ],
+)
+def test_a_bad_cifar_folder_is_one_line_before_the_store_is_touched(
+    cli: Callable, tmp_path: Path, spoil: Callable, message: str
+) -> None:
+    """CIFAR's files were read first by the training, under the store's lock: a refused job
+    left ``<store.dir>/.locks/<key>.lock`` (and the store's folder) behind."""
+    data = tmp_path / "data"
+    folder = write_cifar10(data, n_train=10, n_test=4).folder
+    spoil(folder)
+    done = cli(
+        "dataset=cifar10",
+        "model=vgg5",
+        f"dataset.params.root={data}",
+        "dataset.params.download=false",
+        "dataset.params.val_size=2",
+        f"store.dir={tmp_path / 'models'}",
+        f"hydra.run.dir={tmp_path / 'out'}",
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {message.format(folder=folder)}")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()

@@ -118,7 +118,7 @@ def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
 
 def data_files(resolved: dict[str, Any]) -> None:
     """The job's data files are where its datamodule reads them, with nothing foreign among
-    them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS), checked before the job writes
+    them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS, CIFAR), checked before the job writes
     anything. Only for a job: the Python API reads the user's data, never these files."""
     dataset = resolved["dataset"]
     build_datamodule(

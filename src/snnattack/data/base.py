@@ -126,7 +126,7 @@ class SplitDataModule(L.LightningDataModule):
     def check_files(self) -> None:
         """Refuses missing or foreign data files in one line naming the path, before a job
         writes anything (:func:`snnattack.config.validation.validate`). Nothing to check by
-        default: the data are embedded, or downloaded and checked on first use."""
+        default: the data are embedded."""
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -64,7 +64,8 @@ class _FileUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-_checked: set[tuple[str, int, int]] = set()  # (path, size, mtime) of the files read safely
+# (path, size, mtime) of the files read safely: their images (0: the meta file)
+_checked: dict[tuple[str, int, int], int] = {}
 
 
 def _unpickled(path: Path) -> object:
@@ -113,68 +114,101 @@ class _CheckedFiles:
         missing = self._missing(folder)
         if missing:
             raise DataError(self._missing_message(folder, missing))
-        self._refuse_code(folder, train)
+        for path in self._read(folder, train):
+            self._check(path)
         try:
             super().__init__(root, train=train, transform=transform)  # type: ignore[call-arg]
         except _UNREADABLE as err:
             raise DataError(self._unreadable_message(folder, train, err)) from err
 
-    def _read(self, folder: Path, train: bool) -> list[Path]:
+    @classmethod
+    def check_folder(cls, root: str | Path, download: bool) -> int | None:
+        """Checks every file of both splits as :meth:`_check` does, before a job writes
+        anything (:meth:`_CIFARDataModule.check_files`); the number of training images. None
+        where files are missing and ``download`` fetches them: the download is the job's
+        first work, and its files are checked as they are read."""
+        folder = Path(root).expanduser() / cls.base_folder
+        missing = cls._missing(folder)
+        if missing and download:
+            cls._refuse_file_root(folder.parent)
+            return None
+        if missing:
+            raise DataError(cls._missing_message(folder, missing))
+        for path in cls._read(folder, train=False):
+            cls._check(path)
+        return sum(cls._check(path) for path in cls._read(folder, train=True))
+
+    @classmethod
+    def _read(cls, folder: Path, train: bool) -> list[Path]:
         """The files torchvision's loader reads for the split."""
-        batches = self.train_list if train else self.test_list
-        return [folder / name for name, _ in batches] + [folder / self.meta["filename"]]
+        batches = cls.train_list if train else cls.test_list
+        return [folder / name for name, _ in batches] + [folder / cls.meta["filename"]]
 
-    def _refuse_code(self, folder: Path, train: bool) -> None:
-        """Reads the split's files without running code before torchvision's loader does:
-        it unpickles them with ``pickle.load``, which runs whatever a planted file names.
-        A file is read once per process while it is unchanged (the datamodule opens the
-        training split three times; a batch takes about 0.2 s)."""
-        for path in self._read(folder, train):
-            stat = path.stat()
-            if (str(path), stat.st_size, stat.st_mtime_ns) in _checked:
-                continue
-            try:
-                problem = self._problem(path, _unpickled(path))
-                if problem is not None:  # what torchvision loads without a word, or fails on late
-                    raise DataError(
-                        f"{self.title} file {path} {problem}; delete it and set "
-                        "dataset.params.download=true to download it again"
-                    )
-                _checked.add((str(path), stat.st_size, stat.st_mtime_ns))
-            except _RefusedPickle as err:
-                raise DataError(
-                    f"{self.title} file {path} needs {err}, which no {self.title} file holds: "
-                    "refused without loading it (a pickle that would run code); delete it and "
-                    "set dataset.params.download=true to download it again"
-                ) from None
-            except _UNREADABLE:  # corrupt: torchvision's loader fails and it is named then
-                pass
+    @classmethod
+    def _check(cls, path: Path) -> int:
+        """The images of ``path`` (0: the meta file), read without running code before
+        torchvision's loader reads it with ``pickle.load``, which runs whatever a planted file
+        names; a file of contents no file of this dataset has (what torchvision loads without a
+        word, or fails on late) or that does not unpickle is refused naming it. A file is read
+        once per process while it is unchanged (the preflight reads it, then the datamodule
+        opens the training split three times; a batch takes about 0.2 s)."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key in _checked:
+            return _checked[key]
+        try:
+            entry = _unpickled(path)
+            problem = cls._problem(path, entry)
+        except _RefusedPickle as err:
+            raise DataError(
+                f"{cls.title} file {path} needs {err}, which no {cls.title} file holds: "
+                "refused without loading it (a pickle that would run code); delete it and "
+                "set dataset.params.download=true to download it again"
+            ) from None
+        except _UNREADABLE as err:
+            problem = f"is corrupt or truncated ({err!r})"
+        if problem is not None:
+            raise DataError(
+                f"{cls.title} file {path} {problem}; delete it and set "
+                "dataset.params.download=true to download it again"
+            )
+        _checked[key] = 0 if path.name == cls.meta["filename"] else len(entry["data"])
+        return _checked[key]
 
-    def _names(self) -> list[str]:
-        return [f[0] for f in self.train_list + self.test_list] + [self.meta["filename"]]
+    @classmethod
+    def _names(cls) -> list[str]:
+        return [f[0] for f in cls.train_list + cls.test_list] + [cls.meta["filename"]]
 
-    def _missing(self, folder: Path) -> list[str]:
-        return [name for name in self._names() if not (folder / name).is_file()]
+    @classmethod
+    def _missing(cls, folder: Path) -> list[str]:
+        return [name for name in cls._names() if not (folder / name).is_file()]
 
-    def _missing_message(self, folder: Path, missing: list[str]) -> str:
+    @classmethod
+    def _missing_message(cls, folder: Path, missing: list[str]) -> str:
         if folder.is_dir():
-            problem = f"{self.title} folder {folder} is incomplete: missing {', '.join(missing)}"
+            problem = f"{cls.title} folder {folder} is incomplete: missing {', '.join(missing)}"
         else:
-            problem = f"{self.title} not found: no folder {folder}"
+            problem = f"{cls.title} not found: no folder {folder}"
         return (
-            f"{problem} (expected {', '.join(self._names())} in it); set "
+            f"{problem} (expected {', '.join(cls._names())} in it); set "
             "dataset.params.download=true to fetch it, or dataset.params.root to the folder "
-            f"holding a complete {self.base_folder}/"
+            f"holding a complete {cls.base_folder}/"
         )
+
+    @classmethod
+    def _refuse_file_root(cls, root: Path) -> None:
+        """Refuses a ``root`` to download into that is a file (its failed download's cleanup
+        raised)."""
+        if root.exists() and not root.is_dir():
+            raise DataError(
+                f"dataset.params.root={root} is a file; accepted: a folder to download "
+                f"{cls.title} into (or that holds it, with dataset.params.download=false)"
+            )
 
     def _download(self, root: Path) -> None:
         """Downloads and extracts the archive into ``root``; a failed download removes what it
         created (the archive's part, the folders), so the next run starts as this one did."""
-        if root.exists() and not root.is_dir():  # else its failed download's cleanup raised
-            raise DataError(
-                f"dataset.params.root={root} is a file; accepted: a folder to download "
-                f"{self.title} into (or that holds it, with dataset.params.download=false)"
-            )
+        self._refuse_file_root(root)
         made = [p for p in (root, *root.parents) if not p.exists()]
         archive = root / self.filename
         partial = not archive.exists()
@@ -208,18 +242,19 @@ class _CheckedFiles:
         except _UNREADABLE:
             return False
 
-    def _problem(self, path: Path, entry: Any) -> str | None:
+    @classmethod
+    def _problem(cls, path: Path, entry: Any) -> str | None:
         """What is wrong with ``entry``, the unpickled ``path``, as a file of this dataset (None
         if nothing): the label names of the meta file; a batch's uint8 rows of 3072 pixels,
         one label each, in 0 .. classes - 1. KeyError, TypeError: not such a file."""
-        if path.name == self.meta["filename"]:
-            names = entry[self.meta["key"]]
-            ok = isinstance(names, list) and len(names) == self.classes_count
-            return None if ok else f"holds no list of {self.classes_count} label names"
+        if path.name == cls.meta["filename"]:
+            names = entry[cls.meta["key"]]
+            ok = isinstance(names, list) and len(names) == cls.classes_count
+            return None if ok else f"holds no list of {cls.classes_count} label names"
         data = entry["data"]
-        if isinstance(entry, dict) and "data" in entry and self.label_key not in entry:
-            return f"holds no {self.label_key!r} (a file of another dataset?)"
-        labels = np.asarray(entry[self.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
+        if isinstance(entry, dict) and "data" in entry and cls.label_key not in entry:
+            return f"holds no {cls.label_key!r} (a file of another dataset?)"
+        labels = np.asarray(entry[cls.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
         if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2):
             kind = getattr(data, "dtype", type(data).__name__)
             return f"holds data of {kind}, not uint8 rows of 3 x 32 x 32 pixels"
@@ -228,13 +263,13 @@ class _CheckedFiles:
         if labels.dtype.kind not in "iu" or labels.ndim != 1:  # text, floats, nested lists
             return (
                 f"holds labels of {labels.dtype} in shape {list(labels.shape)}, not one class "
-                f"index in 0 .. {self.classes_count - 1} per image"
+                f"index in 0 .. {cls.classes_count - 1} per image"
             )
         if len(labels) != len(data):
             return f"holds {len(labels)} labels for {len(data)} images"
-        outside = labels[(labels < 0) | (labels >= self.classes_count)]
+        outside = labels[(labels < 0) | (labels >= cls.classes_count)]
         if outside.size:
-            return f"holds the label {outside[0]}, outside 0 .. {self.classes_count - 1}"
+            return f"holds the label {outside[0]}, outside 0 .. {cls.classes_count - 1}"
         return None
 
 
@@ -300,6 +335,14 @@ class _CIFARDataModule(SplitDataModule):
         self.augment, self.crop_padding = augment, crop_padding
         self.cutout_holes, self.cutout_length = cutout_holes, cutout_length
 
+    def check_files(self) -> None:
+        """Refuses a missing, corrupt or foreign file of either split and a ``val_size`` that
+        leaves no training image, before a job writes anything (:meth:`_CheckedFiles.
+        check_folder`); with ``download`` a missing folder is the job's to download."""
+        n_train = self.dataset_cls.check_folder(self.root, self.download)
+        if n_train is not None:
+            self._check_val_size(n_train)
+
     def prepare_data(self) -> None:
         for train in (True, False):
             self.dataset_cls(self.root, train=train, download=self.download)
@@ -309,17 +352,20 @@ class _CIFARDataModule(SplitDataModule):
             return
         train_source = self.dataset_cls(self.root, train=True, transform=self._train_transform())
         n_train = len(train_source)
-        if self.val_size >= n_train:
-            raise ConfigError(
-                f"dataset.params.val_size={self.val_size} must be smaller than the {n_train} "
-                f"training images of {self.dataset_cls.title} in {self.root}"
-            )
+        self._check_val_size(n_train)
         generator = torch.Generator().manual_seed(self.split_seed)
         order = torch.randperm(n_train, generator=generator).tolist()
         val_source = self.dataset_cls(self.root, train=True, transform=transforms.ToTensor())
         self.train_set = Subset(train_source, order[self.val_size :])
         self.val_set = Subset(val_source, order[: self.val_size])
         self.test_set = self.dataset_cls(self.root, train=False, transform=transforms.ToTensor())
+
+    def _check_val_size(self, n_train: int) -> None:
+        if self.val_size >= n_train:
+            raise ConfigError(
+                f"dataset.params.val_size={self.val_size} must be smaller than the {n_train} "
+                f"training images of {self.dataset_cls.title} in {self.root}"
+            )
 
     def _train_transform(self) -> Callable:
         if not self.augment:

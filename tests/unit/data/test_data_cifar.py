@@ -276,3 +276,21 @@ def test_a_planted_batch_file_is_refused_naming_it_and_never_runs(tmp_path):
         "dataset.params.download=true to download it again"
     )
     assert not marker.exists()
+
+
+def test_check_files_reads_every_file_of_both_splits_before_any_work(tmp_path, monkeypatch):
+    """A job's preflight: a corrupt file of either split, a val_size of every training image
+    and a missing folder are refused before the job takes the store's lock to train."""
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    _module(root=str(tmp_path), val_size=2).check_files()
+    with pytest.raises(ConfigError, match="val_size=10 must be smaller than the 10 training"):
+        _module(root=str(tmp_path), val_size=10).check_files()
+    (fake.folder / "test_batch").write_bytes(b"\x00not a pickle")
+    with pytest.raises(DataError, match=f"^CIFAR-10 file {fake.folder / 'test_batch'} is corrupt"):
+        _module(root=str(tmp_path), val_size=2).check_files()
+    with pytest.raises(DataError, match="not found: no folder"):
+        _module(root=str(tmp_path / "none")).check_files()
+    # with download=true a missing folder is the job's to download: nothing is fetched here
+    monkeypatch.setattr(cifar, "download_and_extract_archive", lambda *a, **k: pytest.fail())
+    _module(root=str(tmp_path / "none"), download=True).check_files()
+    assert not (tmp_path / "none").exists()
