@@ -166,7 +166,8 @@ class _CheckedFiles:
                 "set dataset.params.download=true to download it again"
             ) from None
         except _UNREADABLE as err:
-            problem = f"is corrupt or truncated ({err!r})"
+            empty = stat.st_size == 0  # EOFError('Ran out of input') named no cause
+            problem = "is empty (0 bytes)" if empty else f"is corrupt or truncated ({err!r})"
         if problem is not None:
             raise DataError(
                 f"{cls.title} file {path} {problem}; delete it and set "

@@ -205,8 +205,17 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
     assert str(fake.folder) in str(info.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_content"])
-def test_corrupt_batch_file_names_the_file(tmp_path, damage):
+@pytest.mark.parametrize(
+    "damage,problem",
+    [
+        ("truncate", "is corrupt or truncated (UnpicklingError("),
+        ("garbage", "is corrupt or truncated (UnpicklingError("),
+        ("wrong_content", "holds no 'labels' (a file of another dataset?)"),
+        ("empty", "is empty (0 bytes)"),
+    ],
+)
+def test_corrupt_batch_file_names_the_file(tmp_path, damage, problem):
+    """An empty file read as "corrupt or truncated (EOFError('Ran out of input'))"."""
     fake = write_cifar10(tmp_path, n_train=10, n_test=4)
     path = fake.folder / "data_batch_3"
     raw = path.read_bytes()
@@ -214,11 +223,15 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage):
         "truncate": raw[: len(raw) // 2],
         "garbage": b"\x00not a pickle" * 10,
         "wrong_content": pickle.dumps({"data": [1, 2, 3]}),
+        "empty": b"",
     }[damage]
     path.write_bytes(damaged)
-    with pytest.raises(DataError, match="corrupt") as info:
+    with pytest.raises(DataError) as info:
         _module(root=str(tmp_path), val_size=2).setup("fit")
-    assert str(path) in str(info.value) and "delete it" in str(info.value)
+    assert str(info.value).startswith(f"CIFAR-10 file {path} {problem}")
+    assert str(info.value).endswith(
+        "; delete it and set dataset.params.download=true to download it again"
+    )
 
 
 def test_failed_download_names_the_url_and_leaves_nothing(tmp_path, monkeypatch):
