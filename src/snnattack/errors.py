@@ -24,8 +24,11 @@ class WriteError(UserError):
     """A file the job must write that the file system refused (disk full, read-only folder);
     the message names the destination (``path``), not a temporary file."""
 
-    def __init__(self, path: object, reason: str) -> None:
+    def __init__(self, path: object, reason: str | None = None) -> None:
         self.path, self.reason = path, reason
+        if reason is None:  # PyTorch re-raises a DataLoader worker's error from its text alone
+            super().__init__(path)
+            return
         super().__init__(
             f"cannot write {path} ({reason}); accepted: a writable folder with free space"
         )

@@ -119,8 +119,12 @@ def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
 def data_files(resolved: dict[str, Any]) -> None:
     """The job's data files are where its datamodule reads them, with nothing foreign among
     them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS, CIFAR), checked before the job writes
-    anything. Only for a job: the Python API reads the user's data, never these files."""
+    anything, and that a frame cache folder ``dataset.params.cache_dir`` can be written or
+    created. Only for a job: the Python API reads the user's data, never these files."""
     dataset = resolved["dataset"]
+    cache_dir = (dataset.get("params") or {}).get("cache_dir")
+    if cache_dir is not None:  # an event dataset's frame cache (a read-only one may hold all)
+        writable(Path(cache_dir).expanduser(), "dataset.params.cache_dir", must_exist=False)
     build_datamodule(
         dataset["name"],
         resolved["train"]["batch_size"],

@@ -68,7 +68,7 @@ from torch.utils.data import Dataset
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, check_not_empty, read, undecodable
-from snnattack.errors import ConfigError, DataError
+from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
 
@@ -209,7 +209,12 @@ class CachedFrames(Dataset):
             raise undecodable(source, error, self.expected) from error
         if not x.any():  # every event counts in some bin: a damaged or emptied file
             raise undecodable(source, "it holds no events", self.expected)
-        write_atomic(path, torch_bytes({"frames": x, "source": identity}))
+        try:
+            write_atomic(path, torch_bytes({"frames": x, "source": identity}))
+        except WriteError as err:  # a full disk, a read-only cache the preflight let pass
+            raise WriteError(
+                path, f"{err.reason}; the frame cache, dataset.params.cache_dir (null: its root)"
+            ) from None
         return x, self.recordings.targets[index]
 
     def _check(self, x: object, path: Path) -> None:

@@ -692,6 +692,21 @@ def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
     writable(tmp_path / "new" / "models", "store.dir", must_exist=False)  # can be created
 
 
+def test_a_frame_cache_folder_that_cannot_be_made_is_named_by_its_key(tmp_path: Path) -> None:
+    """It was found as the first frame was cached, during training: a WriteError naming a
+    frame file, not the key (and, from a DataLoader worker, a traceback)."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    cfg = compose("dataset=nmnist", "model=vgg5", f"dataset.params.cache_dir={blocker}/cache")
+    with pytest.raises(ConfigError) as info:
+        validate(cfg, tmp_path / "out")
+    assert str(info.value) == (
+        f"dataset.params.cache_dir='{blocker}/cache' cannot be written ({blocker} is not a "
+        "folder this user can write); accepted: a writable folder"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
 def test_the_apis_name_of_a_passed_network_is_refused_in_a_job(tmp_path: Path) -> None:
     cfg = compose("model.name=passed")
     assert validate(cfg) == ()  # the API's config: the caller's network, no architecture

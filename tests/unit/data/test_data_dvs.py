@@ -162,7 +162,9 @@ def test_interrupted_cache_write_leaves_no_file(root: Path, monkeypatch) -> None
 
     dm = datamodule(root)
     monkeypatch.setattr(Path, "write_bytes", half_then_full)
-    with pytest.raises(WriteError, match=r"cannot write .*\.pt \(No space left on device\)"):
+    with pytest.raises(
+        WriteError, match=r"cannot write .*\.pt \(No space left on device; the frame cache, dataset"
+    ):
         dm.train_set[0]
     assert cache_files(dm) == []  # neither half a cache file nor its temporary one
 

@@ -11,10 +11,13 @@ import torch
 from fixtures_dvs import write_cifar10_dvs
 from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
 from tonic.io import read_mnist_file
+from torch._utils import ExceptionWrapper
 
+import snnattack.data.dvs as dvs
 from snnattack.data import build_datamodule
 from snnattack.data.events import to_frames
-from snnattack.errors import ConfigError, DataError
+from snnattack.errors import ConfigError, DataError, WriteError
+from snnattack.runtime.cli import one_line
 
 
 def datamodule(name: str, root: Path, **options):
@@ -195,3 +198,30 @@ def test_an_empty_recording_file_is_refused_before_any_work(tmp_path: Path, name
     with pytest.raises(DataError) as refused:
         dm.check_files()
     assert str(refused.value).startswith(f"cannot decode {path}: an empty file (0 bytes); ")
+
+
+def test_a_frame_cache_write_refused_names_the_key_and_is_one_line_from_a_worker(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A cache folder that exists but cannot be written (read-only, full) passes the job's
+    checks (it may hold every frame); the write named a frame file only, and from a DataLoader
+    worker PyTorch could not rebuild the WriteError: a RuntimeError, a traceback."""
+
+    def read_only(path: Path, data: bytes) -> None:
+        raise WriteError(path, "Read-only file system")
+
+    write_nmnist(tmp_path, per_class=1, n_events=20)
+    dm = datamodule("nmnist", tmp_path)
+    monkeypatch.setattr(dvs, "write_atomic", read_only)
+    with pytest.raises(WriteError) as info:
+        dm.test_set[0]
+    message = str(info.value)
+    assert message.startswith(f"cannot write {dm.cache}/Test/0/00000.pt (Read-only file system; ")
+    assert "dataset.params.cache_dir" in message
+    try:
+        raise info.value
+    except WriteError:
+        wrapped = ExceptionWrapper(where="in DataLoader worker process 0")
+    with pytest.raises(WriteError) as again:
+        wrapped.reraise()
+    assert one_line(again.value) == message
