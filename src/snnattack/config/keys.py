@@ -177,7 +177,7 @@ def children(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, ...]:
     return tuple(sorted({parts[-1] for parts in below if matches(key, ".".join(parts[:-1]))}))
 
 
-def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
+def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> ConfigError | None:
     """The refusal of a value that replaced a dict of ``conf/`` (Hydra lets ``attack.tune=5``
     replace one); None where ``value`` is a dict, an interpolation, or a list or null where
     ``conf/`` allows one."""
@@ -192,10 +192,45 @@ def _not_a_dict(key: str, value: Any, conf_dir: Path) -> ConfigError | None:
     below = children(key, conf_dir)
     if not below:
         return None
+    chosen = _chosen(key, tree, conf_dir)
+    if chosen is not None:  # the keys of the chosen attack= (dataset=, ...), not of them all
+        choice, below = chosen
+        if not below:
+            return ConfigError(f"{key}={value!r} is not a dict; accepted: {{}} ({choice} has none)")
+        return ConfigError(
+            f"{key}={value!r} is not a dict; accepted: a dict of the keys of {choice} "
+            f"({', '.join(below)}), e.g. {key}.{below[0]}=..."
+        )
     return ConfigError(
         f"{key}={value!r} is not a dict; accepted: a dict of its keys ({', '.join(below)}), "
         f"e.g. {key}.{below[0]}=..."
     )
+
+
+def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[str]] | None:
+    """``group=choice`` of the group of one choice that ``key`` lies in, as ``tree`` holds it,
+    and the keys its config sets below ``key``; None where ``key`` is of no such group or
+    the choice is not known. The choice is the one whose config gives the value ``tree``
+    holds for a key that each choice sets to a name of its own (``attack.grad_mode``,
+    ``dataset.name``)."""
+    group, _, below = key.partition(".")
+    node = tree.get(group)
+    if group not in _groups(conf_dir) or not below or not isinstance(node, dict):
+        return None
+    trees = {p.stem: _choice_tree(p, conf_dir, group) for p in choice_files(conf_dir, group)}
+    for name in sorted(_choice_keys(conf_dir, group)):
+        values = [t.get(name) if isinstance(t, dict) else None for t in trees.values()]
+        if not all(isinstance(v, str) for v in values) or len(set(values)) < len(values):
+            continue  # not a name of its own in every choice
+        for stem, choice in trees.items():
+            if choice[name] != node.get(name):
+                continue
+            for part in below.split("."):
+                choice = choice.get(part, _NONE) if isinstance(choice, dict) else _NONE
+            if choice is _NONE:  # a key of the root config's own (attack.tune)
+                return None
+            return f"{group}={stem}", sorted(choice) if isinstance(choice, dict) else []
+    return None
 
 
 def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
@@ -205,7 +240,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
     for key, value in _walk(tree, ""):
         if not is_known(key, conf_dir):
             raise unknown_key_error(key, value, conf_dir)
-        problem = _not_a_dict(key, value, conf_dir)
+        problem = _not_a_dict(key, value, tree, conf_dir)
         if problem is not None:
             raise problem
     for group, default in _groups(conf_dir).items():

@@ -333,7 +333,7 @@ BAD = [
     ("attack.tune.max_points=0", "attack.tune.max_points=0 is out of range; accepted: an integer"),
     (
         "~attack.params +attack.params=[1]",
-        "attack.params=[1] is not a dict; accepted: a dict of its keys (a, alpha, beta, ",
+        "attack.params=[1] is not a dict; accepted: a dict of the keys of attack=stbp (alpha, ",
     ),
     (
         "~train.adversary.params +train.adversary.params=[1]",
@@ -361,7 +361,22 @@ BAD = [
         f"attack=hart {GAMMA}=0.5",
         f"{GAMMA}=0.5 is not a dict; accepted: a dict of its keys (start, step, stop)",
     ),
-    ("attack.params=5", "attack.params=5 is not a dict; accepted: a dict of its keys (a, alpha, "),
+    # the keys of the chosen attack= (dataset=), not those of every choice (a, alpha, beta, ...)
+    (
+        "attack.params=5",
+        "attack.params=5 is not a dict; accepted: a dict of the keys of attack=stbp (alpha, "
+        "surrogate, width), e.g. attack.params.alpha=...",
+    ),
+    (
+        "attack=hart attack.params=5",
+        "attack.params=5 is not a dict; accepted: a dict of the keys "
+        "of attack=hart (gamma), e.g. attack.params.gamma=...",
+    ),
+    ("attack=bptr attack.params=5", "attack.params=5 is not a dict; accepted: {} (attack=bptr has"),
+    (
+        "dataset=nmnist model=vgg5 dataset.params=5",
+        "dataset.params=5 is not a dict; accepted: a dict of the keys of dataset=nmnist (",
+    ),
     ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
     ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
     ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
