@@ -530,8 +530,18 @@ CASES = [
         "x of another dtype than the weights",
         attack(x=lambda m, x, y: x.double()),
         UserError,
-        "model=SpikingNet: its forward on one image of x (shape [1, 1, 8, 8]) raised",
+        "model=SpikingNet: the images of x are torch.float64",
         "in the weights' dtype torch.float32 (not torch.float64: .to(torch.float32))",
+    ),
+    *(  # were accepted (promoted by the normalisation) and returned as examples of their dtype
+        (
+            f"x of {dtype}, below the weights' float32",
+            attack(x=lambda m, x, y, dtype=dtype: x.to(dtype)),
+            UserError,
+            f"model=SpikingNet: the images of x are {dtype}",
+            f"in the weights' dtype torch.float32 (not {dtype}: .to(torch.float32))",
+        )
+        for dtype in (torch.float16, torch.bfloat16)
     ),
     (
         "val_data is data",

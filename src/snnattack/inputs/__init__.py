@@ -322,6 +322,13 @@ def check_model(
     if finite:
         require_finite(net, name)
     device = tensors[0].device if tensors else torch.device("cpu")
+    weights = next((t.dtype for t in tensors if t.is_floating_point()), sample.dtype)
+    if sample.dtype != weights:  # float16 passed a float32 model's normalisation (promoted),
+        # its examples rounded back to float16 off the radius; float64 raised in a layer
+        raise UserError(
+            f"{name}: the images of {data} are {sample.dtype}; accepted: images in the "
+            f"weights' dtype {weights} (not {sample.dtype}: .to({weights}))"
+        )
     x = sample.detach().to(device).requires_grad_(True)
     shape = list(x.shape)
     hint = " (images without a channel axis? x.unsqueeze(1))" if x.dim() == 3 else ""

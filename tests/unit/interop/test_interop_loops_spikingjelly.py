@@ -420,7 +420,7 @@ def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
         "for a multi-step body; to say otherwise: adapt(net, T=4, own_loop=...)"
     )
     with pytest.raises(UserError, match="^model=Broken: its forward on one image of x .* a bug"):
-        snnattack.attack(Broken(), images().float(), torch.tensor([0] * 6), T=T, steps=1)
+        snnattack.attack(Broken(), images(), torch.tensor([0] * 6), T=T, steps=1)
 
 
 class Named(CSNN):
