@@ -49,7 +49,10 @@ def bin_counts(
     streams: list[np.ndarray], sensor_size: tuple[int, int, int], frames: int, split_by: str
 ) -> np.ndarray:
     """Event counts ``[len(streams), frames, 2, H, W]`` of ``streams`` at the sensor's
-    resolution, each stream framed on its own (time-sorted, as recorded).
+    resolution, each stream framed on its own, in time order: a recording whose timestamps
+    go back somewhere (a sensor's or a USB transfer's glitch, which the AEDAT formats keep) is
+    framed as its events sorted by time, as tonic's ``TimeJitter(sort_timestamps=True)``
+    leaves them.
 
     ``time``: tonic's ``ToFrame(n_time_bins=frames)``: windows of ``(t_last - t_first) //
     frames`` from the first event; events past the last whole window (the last event, often)
@@ -72,6 +75,11 @@ def bin_counts(
         )
     live = np.flatnonzero(lengths)  # the streams holding events, in order
     sample = np.repeat(live, lengths[live])
+    if ((t[1:] < t[:-1]) & (sample[1:] == sample[:-1])).any():
+        # by time the window was <= 0 (no event in any bin) or events before the first one's
+        # time wrapped to the last bins; by number the bins were out of time
+        order = np.lexsort((t, sample))  # stable: events of one time keep their order
+        x, y, t, p = x[order], y[order], t[order], p[order]
     first = np.cumsum(lengths) - lengths
     rank = np.arange(len(t)) - first[sample]
     if split_by == "number":

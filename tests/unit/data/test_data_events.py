@@ -112,3 +112,21 @@ def test_an_event_outside_the_sensor_is_refused_not_wrapped(field: str, value: i
     events[field][1] = value
     with pytest.raises(ValueError, match=r"lies outside the sensor \(34 x 34, polarities 0 and 1"):
         bin_counts([events], (34, 34, 2), 2, "time")
+
+
+@pytest.mark.parametrize("split_by", ["time", "number"])
+def test_events_out_of_time_order_are_framed_as_sorted_by_time(split_by: str) -> None:
+    """Decreasing timestamps framed by time gave a window <= 0 and no event in any bin (read
+    as "it holds no events"), or bins before the first event's, which wrapped to the last."""
+    rng = np.random.default_rng(0)
+    events = np.zeros(40, dtype=[("x", int), ("y", int), ("t", int), ("p", int)])
+    events["x"], events["y"] = rng.integers(0, 34, 40), rng.integers(0, 34, 40)
+    events["t"], events["p"] = np.arange(40) * 10, rng.integers(0, 2, 40)
+    glitch = events.copy()
+    glitch[[5, 6]] = glitch[[6, 5]]  # one event recorded late
+    reversed_ = events[::-1].copy()
+    expected = bin_counts([events, events], (34, 34, 2), 4, split_by)
+    assert expected.sum() > 0
+    for shuffled in (glitch, reversed_):
+        got = bin_counts([events, shuffled], (34, 34, 2), 4, split_by)
+        np.testing.assert_array_equal(got, expected)

@@ -225,3 +225,21 @@ def test_a_frame_cache_write_refused_names_the_key_and_is_one_line_from_a_worker
     with pytest.raises(WriteError) as again:
         wrapped.reraise()
     assert one_line(again.value) == message
+
+
+def test_a_recording_out_of_time_order_gives_the_frames_of_its_events_in_time_order(
+    tmp_path: Path,
+) -> None:
+    """Framed by time it was refused as "it holds no events" (its window was <= 0)."""
+    options = {"frames": 4, "size": 16, "num_workers": 0, "val_size": 100, "split_by": "time"}
+    framed = []
+    for order in (1, -1):
+        root = tmp_path / str(order)
+        write_dvs_gesture(root, per_class=2)
+        path = root / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+        np.save(path, np.load(path)[::order].copy())
+        dm = build_datamodule("dvs_gesture", 4, 4, 0, root=str(root), **options)
+        dm.setup("test")
+        framed.append(dm.test_set[0][0])
+    assert framed[0].sum() > 0
+    torch.testing.assert_close(framed[1], framed[0], rtol=0, atol=0)
