@@ -12,6 +12,7 @@ import importlib
 import weakref
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -135,24 +136,33 @@ def test_a_changed_model_prepares_afresh(preparations, change: str) -> None:
 
 
 class Scaled(nn.Module):
-    """A user's own-loop network whose forward reads a tensor and a list that are neither
-    parameter nor buffer."""
+    """A user's own-loop network whose forward reads a tensor, a list, a number and a function
+    that are neither parameter nor buffer."""
 
     def __init__(self) -> None:
         super().__init__()
         self.body = spikingjelly_plif()
         self.scale = torch.tensor(1.0)
         self.weights = [1.0, 1.0]
+        self.gain = np.float64(1.0)  # as np.linspace gives a sweep's values
+        self.squash = torch.tanh
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
-        return out * self.scale * self.weights[0]
+        return self.squash(out * self.scale * self.weights[0] * self.gain)
+
+
+def doubled(x: torch.Tensor) -> torch.Tensor:
+    return 2.0 * torch.tanh(x)
 
 
 ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "tensor_replaced": lambda net: setattr(net, "scale", torch.tensor(-5.0)),
     "tensor_in_place": lambda net: net.scale.fill_(-5.0),
     "list_in_place": lambda net: net.weights.__setitem__(0, -5.0),
+    "numpy_number": lambda net: setattr(net, "gain", np.float64(-5.0)),
+    "function_replaced": lambda net: setattr(net, "squash", doubled),
+    "hook_added": lambda net: net.body.register_forward_hook(lambda m, i, out: -5.0 * out),
 }
 
 

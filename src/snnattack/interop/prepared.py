@@ -12,9 +12,11 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   ``load_state_dict``, ``fill_``), its memory, device, dtype and shape (``.to()``,
   ``.data =``); every module by identity (a submodule replaced) with its plain attributes
   (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
-  assignment, a tuple or list of such values) and its tensors that are neither parameter nor
-  buffer (``self.scale = torch.tensor(...)``, which a forward may read), compared as the
-  parameters are;
+  assignment, from Python or numpy, a tuple or list of such values), its hooks (one added or
+  removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
+  the tensors are) and its tensors that are neither parameter nor buffer
+  (``self.scale = torch.tensor(...)``, which a forward may read), compared as the parameters
+  are;
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from numbers import Number
 from typing import Any, TypeVar
 
 import torch
@@ -56,29 +59,50 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
 
 
 def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
-    """``module``'s compared attributes by name. Most of a module's attributes are its
-    registries (hooks, submodules: dicts and sets, never compared), passed over first: a
-    repeated call reads every module's attributes at each call."""
-    return [
-        (k, v if type(v) in PLAIN else _value(v))
-        for k, v in module.__dict__.items()
-        if type(v) in PLAIN or (type(v) not in REGISTRIES and _compared(v))
-    ]
+    """``module``'s compared attributes by name: its plain values, and its hooks by their
+    handles' numbers (never reused: a hook added or removed is seen). Most of a module's
+    attributes are its registries (dicts and sets), passed over first: a repeated call reads
+    every module's attributes at each call."""
+    out: list[tuple[str, Any]] = []
+    for k, v in module.__dict__.items():
+        kind = type(v)
+        if kind in PLAIN:
+            out.append((k, v))
+        elif kind in REGISTRIES:
+            if v and k.endswith("hooks"):
+                out.append((k, tuple(v)))
+        elif _compared(v):
+            out.append((k, _value(v)))
+    return out
 
 
 def _compared(value: Any) -> bool:
-    """Whether a module's attribute ``value`` is part of its state."""
+    """Whether a module's attribute ``value`` (not a registry) is part of its state: a number
+    (numpy's too: a threshold set from ``np.linspace``), a string, a tensor, a function (a
+    surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers
+    and strings."""
     if type(value) in (tuple, list):
-        return all(type(v) in PLAIN for v in value)
-    return type(value) in PLAIN or isinstance(value, torch.Tensor)
+        return all(_scalar(v) for v in value)
+    return _scalar(value) or isinstance(value, torch.Tensor) or _function(value)
+
+
+def _scalar(value: Any) -> bool:
+    return type(value) in PLAIN or isinstance(value, Number)
+
+
+def _function(value: Any) -> bool:
+    """Whether ``value`` is called rather than read (a function, a class, a partial)."""
+    return callable(value) and not isinstance(value, nn.Module)
 
 
 def _value(value: Any) -> Any:
-    """A compared attribute as its state holds it: a tensor as :func:`_tensor`, a list as a
-    tuple of its values."""
+    """A compared attribute as its state holds it: a tensor as :func:`_tensor`, a function by
+    its identity, a list as a tuple of its values."""
     if isinstance(value, torch.Tensor):
         return _tensor(value)
-    return (type(value), *value) if type(value) in (tuple, list) else value
+    if type(value) in (tuple, list):
+        return (type(value), *value)
+    return ("function", id(value)) if _function(value) else value
 
 
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
@@ -86,15 +110,23 @@ def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
     return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
 
 
-def _attribute_tensors(model: nn.Module) -> Iterator[torch.Tensor]:
-    """``model``'s tensors that are neither parameter nor buffer."""
+def _held(model: nn.Module) -> Iterator[Any]:
+    """``model``'s tensors that are neither parameter nor buffer, and its functions."""
     for m in model.modules():
-        yield from (v for v in m.__dict__.values() if isinstance(v, torch.Tensor))
+        yield from (v for v in m.__dict__.values() if isinstance(v, torch.Tensor) or _function(v))
 
 
-def _objects(model: nn.Module) -> list[Any]:
-    """``model``'s modules, parameters, buffers and other tensors."""
-    return [*model.modules(), *model.parameters(), *model.buffers(), *_attribute_tensors(model)]
+def _objects(model: nn.Module) -> list[weakref.ref]:
+    """Weak references to ``model``'s modules, parameters, buffers, other tensors and
+    functions: those whose identity its state holds (a built-in function, which cannot be
+    referenced weakly, lives as long as the process)."""
+    refs = []
+    for o in (*model.modules(), *model.parameters(), *model.buffers(), *_held(model)):
+        try:
+            refs.append(weakref.ref(o))
+        except TypeError:
+            continue
+    return refs
 
 
 class Preparations:
@@ -132,7 +164,7 @@ class Preparations:
         built = build()
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
-        alive = tuple(weakref.ref(o) for m in models for o in _objects(m))
+        alive = tuple(ref for m in models for ref in _objects(m))
         state = _state(models)
         for stale in [k for k, (was, _, _) in kept.items() if was[0] != state[0]]:
             del kept[stale]  # made of the model as it was: none would be served again
