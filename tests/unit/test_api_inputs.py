@@ -775,6 +775,22 @@ def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block
         assert not torch.equal(grad(), plain)
 
 
+@pytest.mark.parametrize("call", ["attack", "evaluate"])
+def test_an_attack_inside_a_gradient_mode_block_on_its_model_is_refused(digits, call) -> None:
+    """Its attacked copy took the block's gradient (or a mix), whatever grad_mode it asked."""
+    model, x, y = digits
+    with snnattack.gradient_mode(model, "rga"), pytest.raises(UserError) as err:
+        if call == "attack":
+            snnattack.attack(model, x[:4], y[:4], "fgsm", grad_mode="stbp")
+        else:
+            snnattack.evaluate(model, (x[:4], y[:4]), methods=["fgsm"], progress=False)
+    assert str(err.value).startswith(
+        "snnattack.models.base.SpikingNet is attacked inside its gradient_mode 'rga' block"
+    )
+    after = snnattack.attack(model, x[:4], y[:4], "fgsm", grad_mode="stbp")  # outside: runs
+    assert after.shape == x[:4].shape
+
+
 def test_gradient_mode_blocks_nest_on_two_models(digits) -> None:
     model, _, _ = digits
     other = copy.deepcopy(model)

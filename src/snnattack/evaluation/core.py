@@ -48,6 +48,7 @@ from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.kinds import with_kinds
 from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
+from snnattack.gradients import refuse_in_block
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -224,6 +225,7 @@ def record_attacks(
     test batch, before the seeds, and a random forward raises the EOT draws
     (:func:`~snnattack.evaluation.attacked.with_random_eot`); the masking checks probe the same
     copy. Rank 0 hands the finished record to ``run_settings.keep``."""
+    refuse_in_block(target, source)
     refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
     # the components as configured, before random EOT raises their draws: what a job compares
     spec = result_spec(config, component_settings(settings.specs))
@@ -296,6 +298,7 @@ def attack_batch(
     :func:`record_attacks`, a gradient mode the model's own loop cannot take is refused, and where
     ``attack.random_eot_samples`` is set and the copy's forward is random on ``x``, every
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
+    refuse_in_block(model)
     refuse_whole_loop_modes(attack, [spec], model)
     crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=attack.compiled)
     x, y = x.detach().to(device_of(model)), y.to(device_of(model))

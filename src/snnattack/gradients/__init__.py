@@ -122,6 +122,20 @@ def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
         del _in_block[id(net)]
 
 
+def refuse_in_block(*models: nn.Module | None) -> None:
+    """Refuses to attack a model inside a ``gradient_mode`` block: the attacked copy would
+    take the block's gradient (or a mix with its own), whatever ``grad_mode`` the attack
+    asks for."""
+    for net in filter(None, models):
+        if id(net) in _in_block:
+            raise UserError(
+                f"{class_name(net)} is attacked inside its gradient_mode "
+                f"{_in_block[id(net)]!r} block: the attack would take the block's gradient, "
+                "not its own grad_mode's; accepted: the attack outside the block (its "
+                "grad_mode= sets the gradient)"
+            )
+
+
 def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> None:
     """``params`` are parameters that the gradient mode ``mode`` (chosen by ``chosen``, e.g.
     ``attack=hart``) takes, each in the range the mode declares."""
