@@ -103,6 +103,18 @@ def test_an_ensemble_of_one_component_and_a_curve_of_one_count_are_recorded(digi
     assert [point["steps"] for point in pgd.asr_curve] == [2]
 
 
+def test_attack_gives_images_of_any_memory_layout_the_examples_of_their_values(digits) -> None:
+    """PGD's random start followed the strides of the images: a transposed view gave other
+    examples than its contiguous copy, at the same seed."""
+    model, x, y = digits
+    view = x[:8].transpose(2, 3)
+    for images in (view, view.contiguous(memory_format=torch.channels_last)):
+        got = snnattack.attack(model, images, y[:8], "pgd", eps=16, steps=2)
+        assert torch.equal(
+            got, snnattack.attack(model, images.contiguous(), y[:8], "pgd", eps=16, steps=2)
+        )
+
+
 def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     digits, run_job, monkeypatch: pytest.MonkeyPatch
 ) -> None:

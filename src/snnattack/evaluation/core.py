@@ -301,7 +301,8 @@ def attack_batch(
     refuse_in_block(model)
     refuse_whole_loop_modes(attack, [spec], model)
     crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=attack.compiled)
-    x, y = x.detach().to(device_of(model)), y.to(device_of(model))
+    # contiguous, as a job's batches are: a random start follows the strides of its images
+    x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
     attack, (spec,) = with_random_eot(attack, [spec], crafter, x)
     recipe = attack.recipe
     _seed(recipe.seed)
