@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import snnattack
 from snnattack.errors import CheckpointError, UserError
+from snnattack.models.zoo import build
 
 LABELS = "accepted: class indices, a torch.long tensor of shape [B]"
 IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
@@ -660,6 +661,13 @@ FOREIGN = [
         UserError,
         "model=Sequential: its forward on one image of {data} (shape [1, 1, 8, 8]) raised",
         "to have 3 channels, but got 1",
+    ),
+    (
+        "a torch.compile'd SpikingNet, which was adapted as a foreign network",
+        lambda: torch.compile(build("digits_net", 10, in_channels=1, T=4)),
+        UserError,
+        "model=torch.compile(SpikingNet): a compiled SpikingNet is not adapted",
+        "accepted: model._orig_mod, the SpikingNet itself",
     ),
     (
         "a NaN weight",

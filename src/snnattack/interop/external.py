@@ -98,6 +98,13 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
             f"{argument}={type(model).__name__} is not a network; accepted: a torch "
             "nn.Module (a snnattack SpikingNet, or a spikingjelly / snnTorch network)"
         )
+    compiled = getattr(model, "_orig_mod", None)  # what torch.compile wraps
+    if isinstance(compiled, SpikingNet):
+        raise UserError(
+            f"{argument}=torch.compile({type(compiled).__name__}): a compiled SpikingNet is "
+            f"not adapted as another library's network; accepted: {argument}._orig_mod, the "
+            "SpikingNet itself (overrides=['compile=true'] compiles the copy it attacks)"
+        )
     if T is None:
         raise UserError(
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
