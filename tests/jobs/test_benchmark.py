@@ -357,7 +357,7 @@ def test_data_without_its_channel_axis_is_refused_by_the_input_checks(
         snnattack.benchmark.evaluate(net, (x, y), protocol="digits", name="flat")
     line = str(err.value)
     assert line.startswith("model=SpikingNet: its forward on one image of data (shape [1, 8, 8])")
-    assert "(images without a channel axis? x.unsqueeze(1))" in line and "\n" not in line
+    assert "(images without a channel axis? x.unsqueeze(1); " in line and "\n" not in line
     assert list(tmp_path.iterdir()) == []
 
 

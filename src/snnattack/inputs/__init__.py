@@ -331,7 +331,12 @@ def check_model(
         )
     x = sample.detach().to(device).requires_grad_(True)
     shape = list(x.shape)
-    hint = " (images without a channel axis? x.unsqueeze(1))" if x.dim() == 3 else ""
+    hint = (
+        " (images without a channel axis? x.unsqueeze(1); one image without a batch axis? "
+        "x.unsqueeze(0))"
+        if x.dim() == 3
+        else ""
+    )
     body: list[Any] = []
     hook = net.body.register_forward_hook(lambda _m, _i, out: body.append(out))
     cuts: list[str] = []  # the modules whose input depends on the image and output does not
