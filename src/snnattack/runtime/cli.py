@@ -301,12 +301,11 @@ def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
     no such parameter. None for other errors, and for a parameter that the method takes
     (Hydra's advice stands)."""
     found = _GROUP_PARAM.search(str(err))
-    advice = re.search(r"use \+(\S+)", str(err))
+    advice = re.search(r"use \+(.+)$", str(err), re.MULTILINE)  # the override as given
     file = conf_dir / found.group(1) / f"{found.group(2)}.yaml" if found else None
     if found is None or advice is None or not file.is_file():
         return None
     group, key, param = found.groups()
-    override = _overrides([advice.group(1)])[0]
     if f"Key '{key}' is not in struct" in str(err.__cause__):
         return (
             f"{group}.{key} sets {param} of {key}, which is not in the chosen {group}=[...]; "
@@ -319,6 +318,7 @@ def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
     name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
     if name not in METHODS:
         return None  # the ensemble: its components are parsed from the config
+    override = _overrides([advice.group(1)])[0]
     try:
         params_known(f"method.{key}", {param: override.value()}, METHODS[name].make, skip=2)
     except ConfigError as refused:

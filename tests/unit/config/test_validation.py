@@ -2,6 +2,7 @@
 
 import logging
 import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -847,6 +848,11 @@ THROUGH_RUN_PY = [
         "error: method.bim sets steps of bim, which is not in the chosen method=[...]; accepted: "
         "add bim to method=[...]",
     ),
+    (  # Hydra's advice quoted the override up to its first space, which was parsed again
+        "'method.ensemble.components=[{attack: rga, method: pgd}]'",
+        "error: method.ensemble sets components of ensemble, which is not in the chosen "
+        "method=[...]; accepted: add ensemble to method=[...]",
+    ),
     (  # another dataset's key: Hydra advised a '+', which the job then refused
         "dataset.params.root=/tmp/data",
         "error: dataset.params.root is not a key of the chosen dataset= (it is one of "
@@ -893,7 +899,7 @@ def test_run_py_refuses_bad_input_with_exit_2_and_leaves_nothing(
     store = tmp_path / "models"
     store.mkdir()
     (store / "kept.txt").write_bytes(b"model bytes")
-    proc = cli(*override.split(), f"hydra.run.dir={tmp_path}/out", f"store.dir={store}")
+    proc = cli(*shlex.split(override), f"hydra.run.dir={tmp_path}/out", f"store.dir={store}")
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(line), proc.stderr
