@@ -142,7 +142,8 @@ def unbounded_asr(
     steps: int,
     eot: int,
 ) -> float:
-    """ASR (%) of PGD at ε = 1 (every image reachable) among the correctly classified."""
+    """ASR (%) of PGD at ε = 1 (every image reachable) among the correctly classified (NaN
+    where none is: nothing to attack, nothing to flag)."""
     with torch.no_grad():
         correct = _forward(model, x, 0).argmax(1) == y
     torch.manual_seed(0)
@@ -150,7 +151,13 @@ def unbounded_asr(
     adv, _ = craft("pgd", model, x, y, 1.0, {"steps": steps}, recipe)
     with torch.no_grad():
         fooled = correct & (_forward(model, adv, 0).argmax(1) != y)
-    return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
+    return _asr(fooled, correct)
+
+
+def _asr(fooled: torch.Tensor, correct: torch.Tensor) -> float:
+    """ASR (%) among the correctly classified; NaN where none is, as a row's."""
+    n = int(correct.sum())
+    return 100.0 * int((fooled & correct).sum()) / n if n else float("nan")
 
 
 def _gradient_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -240,7 +247,7 @@ def random_flips_asr(
 ) -> float:
     """ASR (%) of random flips on the binary frames ``x`` among the correctly classified: per
     sample, ``draws`` draws of ``budget`` distinct bits flipped (events inserted or deleted);
-    a sample counts as fooled if any draw fools it."""
+    a sample counts as fooled if any draw fools it (NaN where none is classified right)."""
     with torch.no_grad():
         correct = _forward(model, x, 0).argmax(1) == y
         fooled = torch.zeros_like(correct)
@@ -252,7 +259,7 @@ def random_flips_asr(
             flipped = flat.clone()
             flipped.scatter_(1, picks, 1 - flat.gather(1, picks))
             fooled |= _forward(model, flipped.view_as(x), 0).argmax(1) != y
-    return 100.0 * int((correct & fooled).sum()) / max(int(correct.sum()), 1)
+    return _asr(fooled, correct)
 
 
 def largest_l0(row: dict[str, Any]) -> int | None:
@@ -344,7 +351,12 @@ def masking_checks(
             "unbounded_eps",
             short,
             f"PGD at eps=1 ({mode}): {unbounded:.1f} % ASR"
-            + (f" < {settings.unbounded_asr:g} %" if short else ""),
+            + (f" < {settings.unbounded_asr:g} %" if short else "")
+            + (
+                " (no probe image is classified right: nothing to attack)"
+                if unbounded != unbounded
+                else ""
+            ),
             asr=unbounded,
         ),
         apgd_weaker_than_pgd(rows, tol),

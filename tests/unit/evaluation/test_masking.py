@@ -72,6 +72,20 @@ def test_a_zero_gradient_layer_is_flagged(direct) -> None:
     assert {"zero_gradients", "black_box_stronger", "unbounded_eps"} <= set(found)
 
 
+def test_probe_images_of_which_none_is_classified_right_flag_nothing(direct) -> None:
+    """Their ASR is undefined (NaN, as the rows'), not 0 %: unbounded_eps flagged it."""
+    model, x, y = direct
+    x = x[:32]
+    with torch.no_grad():
+        wrong = (model(x).argmax(1) + 1) % 10  # labels the model never gives
+    rows = rows_of(model, x, wrong)
+    result = masking_checks(SETTINGS, model, x, wrong, rows, {"stbp": {}}, 1)
+    assert result["flagged"] == []
+    (unbounded,) = [c for c in result["checks"] if c["name"] == "unbounded_eps"]
+    assert unbounded["asr"] != unbounded["asr"] and "nothing to attack" in unbounded["detail"]
+    assert random_flips_asr(Constant(), torch.zeros(4, 8), torch.ones(4).long(), 2, 1) != 0.0
+
+
 def test_a_random_forward_attacked_without_eot_is_flagged(poisson) -> None:
     model, x, y = poisson
     x, y = x[:32], y[:32]
