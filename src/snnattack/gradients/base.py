@@ -41,6 +41,24 @@ class GradientMode:
     fixed: bool = False  # its parameters choose a variant, never tuned (pdsg's pool)
     # the parameters of ``params`` that change ``model``'s gradient (None: every one)
     reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None
+    # why the parameters (every one, defaults filled in) do not fit a neuron of leak lam and
+    # threshold theta, None if they do (None: they fit every neuron)
+    neurons: Callable[[float, float, Mapping[str, Any]], str | None] | None = None
+
+    def neuron_complaint(
+        self, lam: float, theta: float, params: Mapping[str, Any], prefix: str = ""
+    ) -> str | None:
+        """Why ``params`` (a mode's, the rest at their defaults) do not fit a neuron of leak
+        ``lam`` and threshold ``theta``, naming the keys with ``prefix``; None if they do."""
+        if self.neurons is None:
+            return None
+        defaults = {
+            k: p.default
+            for k, p in list(inspect.signature(self.make).parameters.items())[1:]
+            if p.default is not inspect.Parameter.empty
+        }
+        problem = self.neurons(lam, theta, {**defaults, **params})
+        return None if problem is None else problem.replace("{prefix}", prefix)
 
     def complaint(
         self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
@@ -70,6 +88,7 @@ def register(
     per_step: bool = False,
     fixed: bool = False,
     reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None,
+    neurons: Callable[[float, float, Mapping[str, Any]], str | None] | None = None,
     **ranges: Rule,
 ) -> Callable[[Make], Make]:
     """Decorator: ``make(model, **params)`` is the gradient mode ``name``, each parameter
@@ -80,7 +99,9 @@ def register(
     override declares a ``per_step`` equivalent); ``fixed``: its parameters choose a variant
     of the method, not a value to tune (tuning runs it as it is); ``reads(model, params)``:
     the parameters among ``params`` that change ``model``'s gradient, where a model's neurons
-    decide it (tuning leaves a parameter no neuron reads out of its grid, with a note)."""
+    decide it (tuning leaves a parameter no neuron reads out of its grid, with a note);
+    ``neurons(lam, theta, params)``: why ``params`` do not fit a neuron of those settings
+    (a range that depends on the neuron), None if they do."""
 
     def add(make: Make) -> Make:
         params = list(inspect.signature(make).parameters)[1:]
@@ -89,7 +110,7 @@ def register(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
         mode = GradientMode(
-            name, make, title, order, ranges, time_invariant, per_step, fixed, reads
+            name, make, title, order, ranges, time_invariant, per_step, fixed, reads, neurons
         )
         GRADIENT_MODES.enter(name, mode, order)
         return make

@@ -13,8 +13,9 @@ tensors, as the reference code does: the test oracle and the cost baseline.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,6 +23,7 @@ from torch import nn
 from snnattack.cpu import native
 from snnattack.cpu.guard import applies
 from snnattack.cuda import guard as gpu
+from snnattack.errors import UserError
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
@@ -116,9 +118,43 @@ class _LayerwiseRateGrad(torch.autograd.Function):
 RANGES = {"beta": real(0, lo_open=True), "gamma": real(0)}
 
 
-@register("rga_layerwise", title="RGA (layer-wise)", order=21, **RANGES)
+def curve_complaint(lam: float, theta: float, params: Mapping[str, Any]) -> str | None:
+    """Why RGA's rate-current curve (Eq. S8) does not exist at ``params`` for a neuron of
+    leak ``lam`` and threshold ``theta``, None if it does: its ramp runs from the firing onset
+    ``(1 - lam) theta``, where the rate is ``gamma (1 - lam) theta``, up to ``beta theta``,
+    where it is 1, so the ramp must end above its start (else a division by zero, or no
+    ramp) and start below a rate of 1 (else its slope is 0 or negative)."""
+    beta, gamma = params["beta"], params["gamma"]
+    onset = 1.0 - lam
+    if beta <= onset:
+        return (
+            f"{{prefix}}beta={beta:g} ends RGA's ramp at or below its start, the firing onset "
+            f"(1 - lambda) theta of lambda={lam:g}; accepted: beta > {onset:g} (1 - lambda)"
+        )
+    if gamma * onset * theta >= 1.0:
+        return (
+            f"{{prefix}}gamma={gamma:g} gives a rate of {gamma * onset * theta:g} >= 1 at the "
+            f"firing onset of lambda={lam:g}, theta={theta:g}, where RGA's ramp to rate 1 "
+            f"starts; accepted: gamma < {1.0 / (onset * theta):g} (1 / ((1 - lambda) theta))"
+        )
+    return None
+
+
+def _require_curves(model: nn.Module, beta: float, gamma: float) -> None:
+    """Refuses ``beta`` and ``gamma`` where a spiking layer of ``model`` has no RGA curve."""
+    for name, lif in model.named_modules():
+        if isinstance(lif, LIF):
+            problem = curve_complaint(lif.lam, lif.theta, {"beta": beta, "gamma": gamma})
+            if problem is not None:
+                where = f"the spiking layer {name}" if name else "the neuron"
+                raise UserError(f"RGA on {where}: {problem.replace('{prefix}', '')}")
+
+
+@register("rga_layerwise", title="RGA (layer-wise)", order=21, neurons=curve_complaint, **RANGES)
 @contextmanager
 def rga_layerwise(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
+    _require_curves(model, beta, gamma)
+
     def lif_backward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
         return _LayerwiseRateGrad.apply(current, lif, beta, gamma)
 
@@ -194,9 +230,11 @@ def rate_domain(
             post.remove()
 
 
-@register("rga", title="RGA", order=20, time_invariant=True, **RANGES)
+@register("rga", title="RGA", order=20, time_invariant=True, neurons=curve_complaint, **RANGES)
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
+    _require_curves(model, beta, gamma)
+
     def layer(
         lif: LIF, current: torch.Tensor, rate: torch.Tensor, T: int, mean: torch.Tensor
     ) -> torch.Tensor:

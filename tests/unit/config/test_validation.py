@@ -848,6 +848,16 @@ THROUGH_RUN_PY = [
         "error: method.bim sets steps of bim, which is not in the chosen method=[...]; accepted: "
         "add bim to method=[...]",
     ),
+    (  # RGA's ramp from (1 - lambda) theta to beta theta had zero width: ZeroDivisionError
+        "attack=rga attack.params.beta=0.5 lambda=0.5",
+        "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
+        "(1 - lambda) theta of lambda=0.5 for attack=rga; accepted: beta > 0.5 (1 - lambda)",
+    ),
+    (
+        "attack=rga attack.params.beta=0.5 lambda=1.0 source_lambda=0.25",
+        "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
+        "(1 - lambda) theta of lambda=0.25 (the source's, source_lambda) for attack=rga",
+    ),
     (  # Hydra's advice quoted the override up to its first space, which was parsed again
         "'method.ensemble.components=[{attack: rga, method: pgd}]'",
         "error: method.ensemble sets components of ensemble, which is not in the chosen "

@@ -264,6 +264,28 @@ def test_rga_refuses_training_mode_batchnorm() -> None:
         net(x)
 
 
+@pytest.mark.parametrize("mode", ["rga", "rga_layerwise"])
+@pytest.mark.parametrize(
+    ("lam", "theta", "params", "part"),
+    [
+        (0.5, 1.0, {"beta": 0.5}, "beta=0.5 ends RGA's ramp at or below its start"),  # 0 / 0
+        (0.25, 1.0, {"beta": 0.5}, "accepted: beta > 0.75 (1 - lambda)"),  # no ramp at all
+        (0.5, 1.0, {"gamma": 3.0}, "gamma=3 gives a rate of 1.5 >= 1 at the firing onset"),
+        (0.5, 3.0, {"gamma": 0.7}, "accepted: gamma < 0.666667"),  # the default grid's ends
+    ],
+)
+def test_rga_refuses_parameters_without_a_curve_for_the_neurons(mode, lam, theta, params, part):
+    """A ramp of zero width divided by zero; one of negative width, or falling from a rate
+    above 1, gave a gradient of zero or of the wrong sign, silently."""
+    net = conv_net(lam, "hard", DirectEncoder(T=2), theta=theta)
+    x = torch.rand(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(UserError) as refused, gradient_mode(net, mode, **params):
+        net(x)
+    assert str(refused.value).startswith("RGA on the spiking layer body.2: ")
+    assert part in str(refused.value)
+    input_grad(net, x.detach(), mode, beta=1.0 - lam + 0.01, gamma=0.99 / ((1 - lam) * theta))
+
+
 def test_a_block_inside_another_on_the_same_model_is_refused_on_another_model_nests() -> None:
     net, other = (conv_net(0.9, "hard", DirectEncoder(T=2)) for _ in range(2))
     with sole_mode(net, "rga"):
