@@ -86,11 +86,12 @@ OUTSIDE_IMPORT = re.compile(r"^\s*(from|import) (tools|fidelity)\b", re.M)
 
 
 def _package_modules() -> set[str]:
-    """The checkout's modules of the package, as the wheel names them."""
-    package = ROOT / "src" / "snnattack"
+    """The checkout's modules of the package and of its Hydra sweeper, as the wheel names
+    them."""
     return {
-        f"snnattack/{p.relative_to(package).as_posix()}"
-        for p in package.rglob("*.py")
+        p.relative_to(ROOT / "src").as_posix()
+        for package in ("snnattack", "hydra_plugins/snnattack_sweeper")
+        for p in (ROOT / "src" / package).rglob("*.py")
         if "__pycache__" not in p.parts
     }
 
@@ -107,7 +108,8 @@ def test_a_wheel_installed_outside_the_checkout_runs_the_api_and_a_job(tmp_path:
     with zipfile.ZipFile(wheel) as shipped:  # the package only: no developer tool, no comparison
         names = shipped.namelist()
         sources = [shipped.read(n).decode() for n in names if n.endswith(".py")]
-    assert all(n.startswith(("snnattack/", "snnattack-")) for n in names), names
+    own = ("snnattack/", "snnattack-", "hydra_plugins/snnattack_sweeper/")
+    assert all(n.startswith(own) for n in names), names
     assert {n for n in names if n.endswith(".py")} == _package_modules()  # every one, no other
     # the step bench a user runs ships; the checkout's tools/ (the developer's measurements and
     # checks) and fidelity/ (the comparisons with other projects' code) do not

@@ -1,0 +1,62 @@
+"""The sweep's jobs: Hydra's basic sweeper, where a setting of one choice of a multi-select
+group goes only to the jobs that choose it.
+
+``-m 'method=[fgsm],[pgd]' method.pgd.steps=3`` is a sweep of two jobs, one of which runs
+PGD. Hydra gives every job every override, so the FGSM job's ``method.pgd.steps=3`` named a
+method it does not hold and the whole sweep was refused. Here a job's override of
+``method.<key>...`` (``analysis.<key>...``) is left out where the job's ``method=``
+(``analysis=``) does not choose ``key`` but another job of the sweep does; a setting that no
+job's choice reads is still refused, as in a single run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+
+GROUPS = ("method", "analysis")  # multi-select groups whose choices have settings of their own
+
+
+class ChoiceSweeper(BasicSweeper):
+    """Hydra's basic sweeper (``hydra.sweeper``); each job's overrides as the module says."""
+
+    @staticmethod
+    def split_arguments(
+        overrides: list[Override], max_batch_size: int | None
+    ) -> list[list[list[str]]]:
+        batches = BasicSweeper.split_arguments(overrides, max_batch_size)
+        jobs = [job for batch in batches for job in batch]
+        chosen = [_chosen(job) for job in jobs]
+        swept = {g: set().union(*(c.get(g, set()) for c in chosen)) for g in GROUPS}
+        return [[_own(job, _chosen(job), swept) for job in batch] for batch in batches]
+
+
+def _parsed(line: str) -> Override:
+    return OverridesParser.create().parse_overrides([line])[0]
+
+
+def _chosen(job: list[str]) -> dict[str, set[str]]:
+    """The choices of each group that the job's overrides select (a group left at its
+    default is absent)."""
+    out: dict[str, set[str]] = {}
+    for line in job:
+        key, _, _ = line.partition("=")
+        if key in GROUPS:
+            value: Any = _parsed(line).value()
+            out[key] = {str(v) for v in (value if isinstance(value, list) else [value])}
+    return out
+
+
+def _own(job: list[str], chosen: dict[str, set[str]], swept: dict[str, set[str]]) -> list[str]:
+    """``job``'s overrides without the settings of a choice it does not make but another job
+    of the sweep makes."""
+
+    def other_jobs(line: str) -> bool:
+        group, _, rest = line.lstrip("+~").partition("=")[0].partition(".")
+        key = rest.partition(".")[0]
+        return group in chosen and key not in chosen[group] and key in swept[group]
+
+    return [line for line in job if not other_jobs(line)]
