@@ -8,10 +8,11 @@ Here each row (method, ε, box) tries every point of the mode's grid
 ``attack.tune.max_points``; a mode without parameters, ``bptr`` or ``ann``, runs as it is,
 with a note: :func:`snnattack.attacks.checks.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
-(the first such point on ties). The rows record the chosen values. Ensemble components with
-``tune: true`` are tuned the same way, each with its own method. A black-box row's examples
-are crafted on the source and scored on the target: its attacker may query the target on
-validation images (docs/configuration.md).
+(the first such point on ties; the configured parameters where every point scores alike).
+The rows record the chosen values. Ensemble components with ``tune: true`` are tuned the
+same way, each with its own method. A black-box row's examples are crafted on the source and
+scored on the target: its attacker may query the target on validation images
+(docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -58,9 +59,21 @@ def best_point(
     points: list[dict[str, Any]],
     base: dict[str, Any],
     score: Any,
+    what: str = "the grid",
 ) -> tuple[dict[str, Any], float]:
-    """The point (merged into ``base``) of highest ``score(params)``, first on ties."""
+    """The point (merged into ``base``) of highest ``score(params)``, first on ties; ``base``
+    itself where every point scores alike (the grid chose nothing: its first point, often its
+    weakest, would be recorded as tuned), with a note naming ``what`` was tuned."""
     scored = [({**base, **p}, score({**base, **p})) for p in points]
+    if len(scored) > 1 and len({s for _, s in scored}) == 1:
+        log.warning(
+            "note: every point of %s scored %.2f %% ASR on the validation images: it keeps "
+            "its configured parameters %s (more attack.tune.val_size tells points apart)",
+            what,
+            scored[0][1],
+            base or "(the mode's defaults)",
+        )
+        return dict(base), scored[0][1]
     best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
     return scored[best]
 
@@ -142,7 +155,8 @@ def tune_specs(
                     target, crafter, x, y, correct, row, replace(recipes, grad_params=point)
                 )
 
-            return agree(best_point(points, base, score))
+            what = f"attack.tune.grids.{grad_mode} for {row.method}/{row.box}/eps{row.eps * 255:g}"
+            return agree(best_point(points, base, score, what))
 
         if spec.algorithm == ENSEMBLE:
             parts = []

@@ -172,3 +172,21 @@ def test_a_grid_parameter_no_neuron_reads_is_dropped_with_a_note(caplog) -> None
     assert read_grid(both, "stbp", net, own) == [{"alpha": 1.0}, {"alpha": 2.0}]
     named = {**own, "surrogate": "triangle"}
     assert [p["width"] for p in read_grid(tune, "stbp", net, named)] == [0.25, 0.5, 1.0, 2.0]
+
+
+def test_a_grid_whose_points_all_score_alike_keeps_the_configured_parameters(
+    model, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On one validation image that nothing fools every point scored 0 %: the first point
+    (the authors' narrowest gamma, often the weakest) was recorded as tuned."""
+    cfg = config("attack.params.gamma=1.0")
+    dm = datamodule(data_settings(cfg, 0))
+    x, y = validation(dm, 60)
+    with torch.no_grad():
+        missed = (model(x).argmax(1) != y).nonzero()[:1, 0]  # a misclassified image: 0 % ASR
+    (spec,) = tune_specs(
+        attack_settings(cfg), attack_specs(cfg), model, None, (x[missed], y[missed])
+    )
+    assert spec.grad_params == {"gamma": 1.0}
+    assert spec.tuned == {"params": {"gamma": 1.0}, "val_asr": 0.0, "val_n": 1}
+    assert "every point of attack.tune.grids.hart for pgd/white/eps24 scored 0.00 %" in caplog.text
