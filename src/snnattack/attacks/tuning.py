@@ -32,6 +32,7 @@ from snnattack.attacks.grids import grid, tunable
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.process.distributed import agree
 from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
+from snnattack.snn.neurons import LIF
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def read_grid(
     neurons' own surrogate is the arctan: docs/interop.md, "Surrogates"), each dropped with a
     note: they would tie every point and record a choice that chose nothing. ``[{}]`` where
     none is left."""
-    points = grid(tune, mode)
+    points = _fitting(grid(tune, mode), mode, crafter, params)
     reads = GRADIENT_MODES[mode].reads
     if reads is None:
         return points
@@ -104,6 +105,30 @@ def read_grid(
             )
     kept = dict.fromkeys(tuple((n, v) for n, v in p.items() if n in read) for p in points)
     return [dict(point) for point in kept]
+
+
+def _fitting(
+    points: list[dict[str, Any]], mode: str, crafter: nn.Module, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``points`` without those that do not fit a spiking layer of ``crafter`` (RGA's
+    curve, :attr:`~snnattack.gradients.base.GradientMode.neurons`), each dropped with a note;
+    all of them where none fits (the first is then refused naming why)."""
+    spec = GRADIENT_MODES[mode]
+    neurons = {(m.lam, m.theta) for m in crafter.modules() if isinstance(m, LIF)}
+    kept = [
+        p
+        for p in points
+        if all(spec.neuron_complaint(lam, theta, {**params, **p}) is None for lam, theta in neurons)
+    ]
+    for p in points:
+        if p not in kept and kept:
+            log.warning(
+                "note: attack.tune.grids.%s's point %s does not fit the neurons of the model "
+                "the rows are crafted on (docs/gradient_modes.md); tuned without it",
+                mode,
+                p,
+            )
+    return kept or points
 
 
 def tune_specs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import ConfigError
 from snnattack.settings import Recipe
+from snnattack.snn.neurons import LIF
 
 GAMMAS = [0.1, 1.275, 2.45]  # the authors' range in steps of 1.175
 ONE = (1, 1, 0)  # time extension, EOT samples, seed
@@ -190,3 +192,29 @@ def test_a_grid_whose_points_all_score_alike_keeps_the_configured_parameters(
     assert spec.grad_params == {"gamma": 1.0}
     assert spec.tuned == {"params": {"gamma": 1.0}, "val_asr": 0.0, "val_n": 1}
     assert "every point of attack.tune.grids.hart for pgd/white/eps24 scored 0.00 %" in caplog.text
+
+
+def test_grid_points_without_an_rga_curve_for_the_neurons_are_left_out(
+    model, caplog: pytest.LogCaptureFixture
+) -> None:
+    """beta=0.3 ends RGA's ramp below the onset of lambda=0.5: the mode refuses it, which
+    stopped the job in the middle of its tuning."""
+    leaky = copy.deepcopy(model)
+    for m in leaky.modules():
+        if isinstance(m, LIF):
+            m.lam = 0.5
+    cfg = compose(
+        "attack=rga",
+        "attack.tune.enabled=true",
+        "attack.tune.val_size=20",
+        "attack.tune.grids.rga.beta=[0.3,2.0]",
+        "attack.tune.grids.rga.gamma=[0.2]",
+        "method=[fgsm]",
+        "eps=[24]",
+        "boxes=[white]",
+        "lambda=0.5",
+    )
+    x, y = validation(datamodule(data_settings(cfg, 0)), 20)
+    (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), leaky, None, (x, y))
+    assert spec.grad_params == {"beta": 2.0, "gamma": 0.2}
+    assert "attack.tune.grids.rga's point {'beta': 0.3, 'gamma': 0.2} does not fit" in caplog.text
