@@ -559,6 +559,13 @@ CASES = [
         "never the test data",
     ),
     (
+        "val_data mostly test images, which tuning would read",
+        evaluate(val_data=lambda m, x, y: (torch.cat([x[:6], x[-2:] * 0.5]), y[:8]), tune=True),
+        UserError,
+        "val_data holds 6 of its 8 images from the test data (data); accepted: held-out",
+        "never the test data",
+    ),
+    (
         "val_data a loader of data's Dataset",
         lambda m, x, y: one_dataset_twice(m, TensorDataset(x, y)),
         UserError,
@@ -813,3 +820,13 @@ def test_a_block_left_by_an_exception_lets_the_next_block_run(digits) -> None:
             raise KeyError("the user's loop failed")
     with snnattack.gradient_mode(model, "hart") as m:
         assert m is model
+
+
+def test_val_data_sharing_a_few_images_with_the_test_data_is_taken(digits) -> None:
+    """A dataset's own duplicates across its splits: one of four is not a test split."""
+    model, x, y = digits
+    val = (torch.cat([x[:1], x[1:4] * 0.5]), y[:4])
+    record = snnattack.evaluate(
+        model, (x[:16], y[:16]), methods=["fgsm"], masking=False, val_data=val, tune=True
+    )
+    assert record.n == 16

@@ -441,8 +441,8 @@ def check_evaluation(
     """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
     target (and the black-box source, which must return as many classes) on the first image
     of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
-    the models are not run again. ``val_data`` that is ``data`` itself is refused."""
-    check_held_out(data, val_data)
+    the models are not run again. ``val_data`` that is ``data`` itself, or mostly its
+    images, is refused (:func:`check_held_out`), once both are read as data."""
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
@@ -462,17 +462,49 @@ def check_evaluation(
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+    check_held_out(data, val_data)
     return classes
 
 
 def check_held_out(data: Any, val_data: Any) -> None:
-    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself."""
-    if val_data is not None and data is not None and _same_data(data, val_data):
+    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself, or whose
+    images are mostly test images (``x_test[:100]``; a few shared images may be a dataset's
+    own duplicates)."""
+    if val_data is None or data is None:
+        return
+    accepted = (
+        "accepted: held-out validation images and labels (a split of the training data), "
+        "never the test data: what is tuned or fitted on them would be measured on them"
+    )
+    if _same_data(data, val_data):
+        raise UserError(f"val_data is the test data (data); {accepted}")
+    test, val = (_images(given) for given in (data, val_data))
+    if test is None or val is None or test.shape[1:] != val.shape[1:]:
+        return
+    seen = {bytes(row) for row in _rows(test)}
+    shared = sum(bytes(row) in seen for row in _rows(val))
+    if shared and 2 * shared >= len(val):
         raise UserError(
-            "val_data is the test data (data); accepted: held-out validation images and labels "
-            "(a split of the training data), never the test data: what is tuned or fitted on "
-            "them would be measured on them"
+            f"val_data holds {shared} of its {len(val)} images from the test data (data); "
+            f"{accepted}"
         )
+
+
+def _images(given: Any) -> torch.Tensor | None:
+    """The images of ``(images, labels)`` tensors or a TensorDataset; None for other data (a
+    loader or dataset is read once, to attack it)."""
+    if isinstance(given, TensorDataset):
+        given = given.tensors
+    if not (isinstance(given, tuple | list) and given and isinstance(given[0], torch.Tensor)):
+        return None
+    x = given[0]
+    return None if x.is_meta or x.dim() < 1 or not len(x) else x.detach()
+
+
+def _rows(x: torch.Tensor) -> Iterator[Any]:
+    """Each image of ``x`` as its bytes' buffer."""
+    flat = x.cpu().contiguous().reshape(len(x), -1).view(torch.uint8).numpy()
+    return iter(flat)
 
 
 def _same_data(data: Any, val_data: Any) -> bool:
