@@ -27,11 +27,25 @@ class ChoiceSweeper(BasicSweeper):
     def split_arguments(
         overrides: list[Override], max_batch_size: int | None
     ) -> list[list[list[str]]]:
+        """Hydra's jobs, each without the settings of the choices it does not make; a job
+        that is then another's (``method.pgd.steps=1,2`` beside ``method=[fgsm],[pgd]``: the
+        FGSM job twice) runs once."""
         batches = BasicSweeper.split_arguments(overrides, max_batch_size)
         jobs = [job for batch in batches for job in batch]
         chosen = [_chosen(job) for job in jobs]
         swept = {g: set().union(*(c.get(g, set()) for c in chosen)) for g in GROUPS}
-        return [[_own(job, _chosen(job), swept) for job in batch] for batch in batches]
+        seen: set[tuple[str, ...]] = set()
+        out = []
+        for batch in batches:
+            kept = []
+            for job in batch:
+                own = _own(job, _chosen(job), swept)
+                if tuple(own) not in seen:
+                    seen.add(tuple(own))
+                    kept.append(own)
+            if kept:
+                out.append(kept)
+        return out
 
 
 def _parsed(line: str) -> Override:

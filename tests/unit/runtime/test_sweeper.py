@@ -32,6 +32,14 @@ def test_a_choice_setting_goes_to_the_jobs_that_choose_it() -> None:
     ]
 
 
+def test_a_job_that_leaving_a_setting_out_repeats_runs_once() -> None:
+    assert jobs("method=[fgsm],[pgd]", "method.pgd.steps=1,2") == [
+        ["method=[fgsm]"],
+        ["method=[pgd]", "method.pgd.steps=1"],
+        ["method=[pgd]", "method.pgd.steps=2"],
+    ]
+
+
 def test_a_setting_that_no_job_chooses_stays_in_every_job() -> None:
     assert jobs("method=[fgsm],[bim]", "method.pgd.steps=3") == [
         ["method=[fgsm]", "method.pgd.steps=3"],
