@@ -41,7 +41,7 @@ file system's listing order. Training batches are augmented by random horizontal
 heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
 
 Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
-``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v3/<class>/<name>.pt`` (the
+``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v4/<class>/<name>.pt`` (the
 folder name holds every setting that changes the frames, ``Framing.key``, and the layout's
 version, :data:`CACHE_LAYOUT`) and later epochs only load it. A recording's cached file is
 named by its path relative to the dataset's folder, split folder included (N-MNIST's
@@ -76,7 +76,7 @@ FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 # the frame caches' layout, in their folder names: the caches of the first layout (files named
 # by their class folder and stem only, so that N-MNIST's Test/0/00000.bin read the frames of
 # Train/0/00000.bin) have names without it and are never read
-CACHE_LAYOUT = "v3"
+CACHE_LAYOUT = "v4"
 # what a recording is, and the fix of one that does not decode
 EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
 

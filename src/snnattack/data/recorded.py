@@ -14,7 +14,7 @@ archive is missing); the extracted files are read where tonic's classes read the
 
 Frames and their values follow ``dataset.params`` (:class:`snnattack.data.events.Framing`:
 ``frames``, ``size``, ``split_by``, ``event_encoding``, ``count_scale``) and are cached once per
-recording under ``<cache_dir or root>/<NAME>_frames_<framing key>_v3/``, at its path relative
+recording under ``<cache_dir or root>/<NAME>_frames_<framing key>_v4/``, at its path relative
 to ``<root>/<NAME>`` (``Train/0/00000.pt``: the split is part of the key; ``dvs.CachedFrames``).
 
 Splits. The datasets' own test split serves final numbers only; ``val_size`` recordings of the

@@ -50,7 +50,7 @@ def test_nmnist_batches_are_binary_frames_with_folder_labels_and_own_test_split(
     expected = to_frames([events], (34, 34, 2), 4, 16, "number", "binary")[0]
     assert (x[0] == expected).all()
     cached = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("NMNIST_frames_*/*/*/*.pt"))
-    assert str(cached[0]) == "NMNIST_frames_T4_s16_binary_bynumber_v3/Test/0/00000.pt"
+    assert str(cached[0]) == "NMNIST_frames_T4_s16_binary_bynumber_v4/Test/0/00000.pt"
 
 
 @pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
@@ -70,7 +70,7 @@ def test_a_test_recording_named_like_a_training_one_gets_its_own_frames(
         return {Path(p).relative_to(home).parts[1:] for p in frames.recordings.data}
 
     assert below_split(test) <= below_split(train)  # each test file has a training namesake
-    old = tmp_path / train.cache.name.removesuffix("_v3")
+    old = tmp_path / train.cache.name.removesuffix("_v4")
     for i in range(len(test)):  # the first layout's key, holding a training recording's frames
         source = Path(test.recordings.data[i])
         planted = old / source.parent.name / f"{source.stem}.pt"
