@@ -23,6 +23,7 @@ from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import components
+from snnattack.config.combinations import fit_neurons
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
@@ -104,6 +105,8 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
                 part.grad_mode,
                 f"attack={part.attack}",
             )
+            prefix = f"method.{key}.components.{part.name}.attack_params."
+            fit_neurons(resolved, prefix, part.grad_mode, part.grad_params)
     _one_threat_model(key, parts)
 
 

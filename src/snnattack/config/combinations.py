@@ -28,14 +28,14 @@ def _gradient_params(resolved: dict[str, Any]) -> None:
     mode = resolved["attack"]["grad_mode"]
     params = resolved["attack"].get("params") or {}
     check_params("attack.params", params, mode, f"attack={mode}")
-    _fit_neurons(resolved, "attack.params.", mode, params)
+    fit_neurons(resolved, "attack.params.", mode, params)
 
 
-def _fit_neurons(resolved: dict[str, Any], prefix: str, mode: str, params: dict) -> None:
+def fit_neurons(resolved: dict[str, Any], prefix: str, mode: str, params: dict[str, Any]) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
-    (``lambda``, ``theta``) and the black-box source's (``source_lambda``)."""
+    (``lambda``, ``theta``) and, where a row is black-box, the source's (``source_lambda``)."""
     spec = GRADIENT_MODES[mode]
-    source = resolved.get("source_lambda")
+    source = resolved.get("source_lambda") if "black" in resolved.get("boxes", ()) else None
     for lam, whose in ((resolved["lambda"], ""), (source, " (the source's, source_lambda)")):
         problem = (
             None if lam is None else spec.neuron_complaint(lam, resolved["theta"], params, prefix)
@@ -52,7 +52,7 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
     mode = adversary["grad_mode"]
     params = adversary.get("params") or {}
     check_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
-    _fit_neurons(resolved, "train.adversary.params.", mode, params)
+    fit_neurons(resolved, "train.adversary.params.", mode, params)
     needs_eval = GRADIENT_MODES[mode].time_invariant and adversary.get("method") is not None
     if adversary.get("bn_mode") == "train" and needs_eval:
         raise ConfigError(

@@ -500,7 +500,20 @@ BAD = [
         "T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}",
         "T cannot be resolved (",
     ),
+    (  # was refused only in the attacks, after the training
+        "lambda=0.5 method=[ensemble] "
+        "method.ensemble.components=[{attack:rga,method:fgsm,attack_params:{beta:0.3}}]",
+        "method.ensemble.components.fgsm/rga.attack_params.beta=0.3 ends RGA's ramp at or below "
+        "its start, the firing onset (1 - lambda) theta of lambda=0.5 for attack=rga; accepted: "
+        "beta > 0.5",
+    ),
 ]
+
+
+def test_rga_parameters_are_checked_on_the_source_only_where_a_row_is_black_box() -> None:
+    validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7", "boxes=[white]"))
+    with pytest.raises(ConfigError, match=r"of lambda=0.25 \(the source's, source_lambda\)"):
+        validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7"))
 
 
 @pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
