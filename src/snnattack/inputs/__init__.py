@@ -327,7 +327,8 @@ def check_model(
         # its examples rounded back to float16 off the radius; float64 raised in a layer
         raise UserError(
             f"{name}: the images of {data} are {sample.dtype}; accepted: images in the "
-            f"weights' dtype {weights} (not {sample.dtype}: .to({weights}))"
+            f"weights' dtype {weights} (not {sample.dtype}: .to({weights})), or the "
+            f"{argument} in theirs ({argument}.to({sample.dtype}))"
         )
     x = sample.detach().to(device).requires_grad_(True)
     shape = list(x.shape)
@@ -361,9 +362,6 @@ def check_model(
             out = body[0]  # what the adapter could not take: the cause, said below
         else:
             log.debug("%s: the forward of one image raised", name, exc_info=True)
-            weights = next((t.dtype for t in tensors if t.is_floating_point()), x.dtype)
-            if weights != x.dtype:
-                hint += f" in the weights' dtype {weights} (not {x.dtype}: .to({weights}))"
             raise UserError(
                 f"{name}: its forward on one image of {data} (shape {shape}) raised "
                 f"{_first_line(err)}; accepted: a network that takes the images of {data}{hint} "
