@@ -8,7 +8,7 @@ Here each row (method, ε, box) tries every point of the mode's grid
 ``attack.tune.max_points``; a mode without parameters, ``bptr`` or ``ann``, runs as it is,
 with a note: :func:`snnattack.attacks.checks.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
-(the first such point on ties; the configured parameters where every point scores alike).
+(the first such point on ties; none, the row untuned, where every point scores alike).
 The rows record the chosen values. Ensemble components with ``tune: true`` are tuned the
 same way, each with its own method. A black-box row's examples are crafted on the source and
 scored on the target: its attacker may query the target on validation images
@@ -61,20 +61,21 @@ def best_point(
     base: dict[str, Any],
     score: Any,
     what: str = "the grid",
-) -> tuple[dict[str, Any], float]:
-    """The point (merged into ``base``) of highest ``score(params)``, first on ties; ``base``
-    itself where every point scores alike (the grid chose nothing: its first point, often its
+) -> tuple[dict[str, Any], float] | None:
+    """The point (merged into ``base``) of highest ``score(params)``, first on ties; None
+    where every point scores alike (the grid chose nothing: its first point, often its
     weakest, would be recorded as tuned), with a note naming ``what`` was tuned."""
     scored = [({**base, **p}, score({**base, **p})) for p in points]
     if len(scored) > 1 and len({s for _, s in scored}) == 1:
         log.warning(
-            "note: every point of %s scored %.2f %% ASR on the validation images: it keeps "
-            "its configured parameters %s (more attack.tune.val_size tells points apart)",
+            "note: every point of %s scored %.2f %% ASR on the validation images: the row "
+            "is not tuned and keeps its configured parameters %s (a larger "
+            "attack.tune.val_size tells points apart)",
             what,
             scored[0][1],
-            base or "(the mode's defaults)",
+            {k: v for k, v in base.items() if v is not None} or "(the mode's defaults)",
         )
-        return dict(base), scored[0][1]
+        return None
     best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
     return scored[best]
 
@@ -166,7 +167,8 @@ def tune_specs(
             row: AttackSpec, grad_mode: str, base: dict[str, Any], eot: int, crafter=crafter
         ) -> tuple[dict[str, Any], float] | None:
             """The best point of ``grad_mode``'s grid for ``row`` and its validation ASR;
-            None where no parameter of the grid changes ``crafter``'s gradient."""
+            None where no parameter of the grid changes ``crafter``'s gradient, or every point
+            scores alike."""
             key = (grad_mode, row.box, repr(base))
             if key not in grids:
                 grids[key] = read_grid(tune, grad_mode, crafter, base)

@@ -192,9 +192,14 @@ def test_a_width_its_nodes_do_not_read_is_not_tuned_and_alpha_is(caplog) -> None
         (row,) = snnattack.evaluate(net, (x, y), **settings, overrides=[size]).results
     assert row.tuned is None  # the default grid tunes width, which a sigmoid does not read
     assert "attack.tune.grids.stbp.width changes no gradient" in caplog.text
-    alphas = [size, "attack.tune.grids.stbp.alpha=[2,4]"]
+    alphas = [size, "attack.tune.grids.stbp.alpha=[2,40]"]
+    with torch.no_grad():  # validation images the net classifies right: the points differ
+        right = adapt(net, T=T)(held_out).argmax(1)
+    caplog.clear()
+    settings["val_data"] = (held_out, right)
     (row,) = snnattack.evaluate(net, (x, y), **settings, overrides=alphas).results
-    assert row.tuned["params"]["alpha"] in (2, 4) and row.tuned["params"]["width"] is None
+    assert "alpha changes no gradient" not in caplog.text  # the sigmoid reads it: tuned
+    assert row.tuned["params"]["alpha"] in (2, 40) and row.tuned["params"]["width"] is None
 
 
 def test_a_surrogate_that_does_not_spike_is_refused() -> None:
