@@ -362,6 +362,7 @@ class _CIFARDataModule(SplitDataModule):
         self.test_set = self.dataset_cls(self.root, train=False, transform=transforms.ToTensor())
 
     def _check_val_size(self, n_train: int) -> None:
+        """Refuses a validation split that leaves no training image of the ``n_train``."""
         if self.val_size >= n_train:
             raise ConfigError(
                 f"dataset.params.val_size={self.val_size} must be smaller than the {n_train} "
