@@ -61,8 +61,20 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
         )
 
 
+SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")
+
+
 @CHECKS.register("source_settings_fit", order=16)
 def _source_settings_fit(resolved: dict[str, Any]) -> None:
+    given = [k for k in SOURCE_SETTINGS if resolved.get(k) is not None]
+    if resolved.get("source_checkpoint") is not None and given:
+        raise ConfigError(
+            f"{given[0]}={resolved[given[0]]} with source_checkpoint=: the file is loaded into "
+            f"the target's model (its model, T, lambda and train.kind), which {given[0]} would "
+            f"not describe, though the rows would be labelled with it; accepted: "
+            f"{given[0]}=null with source_checkpoint= (a file trained as the target), or no "
+            "source_checkpoint (the source trained with the source_* settings)"
+        )
     if resolved.get("source_T") is not None and resolved["encoding"] == "frames":
         raise ConfigError(
             f"source_T={resolved['source_T']} has no meaning for encoding=frames (the "

@@ -132,10 +132,15 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
     differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
     if differ:
         theirs, ours = ([f"{k}={values[k]}" for k in differ] for values in (trained, tree))
+        accepted = (
+            f"{' '.join(theirs)}, the file's (a longer simulation at attack time: "
+            "attack.time_extension)"
+            if where.startswith("checkpoint=")
+            else f"a file trained with {' '.join(ours)}, the target's (it is built as the target)"
+        )
         raise CheckpointError(
             f"{where} was trained with {', '.join(theirs)} (its record's spec.neuron), but the "
-            f"config runs it with {', '.join(ours)}; accepted: {' '.join(theirs)}, the file's "
-            "(a longer simulation at attack time: attack.time_extension)"
+            f"config runs it with {', '.join(ours)}; accepted: {accepted}"
         )
     _check_test_split(record, tree, where)
 

@@ -500,6 +500,10 @@ BAD = [
         "T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}",
         "T cannot be resolved (",
     ),
+    (  # the file was loaded into the target's model, its rows labelled with source_lambda
+        "source_lambda=0.5 source_checkpoint=/nonexistent/source.pt",
+        "source_lambda=0.5 with source_checkpoint=: the file is loaded into the target's model",
+    ),
     (  # was refused only in the attacks, after the training
         "lambda=0.5 method=[ensemble] "
         "method.ensemble.components=[{attack:rga,method:fgsm,attack_params:{beta:0.3}}]",
