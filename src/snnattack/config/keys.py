@@ -246,7 +246,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
     for group, default in _groups(conf_dir).items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
         every = _choice_keys(conf_dir, group)
-        lost = sorted(every - set(held))
+        lost = sorted(every - {key for key, _ in _walk(held, "")})
         if lost and len(lost) < len(every):
             raise ConfigError(
                 f"{group}.{lost[0]} is missing (an override removed it: ~{group}.{lost[0]}); "
@@ -288,11 +288,32 @@ def _groups(conf_dir: Path) -> dict[str, str]:
 
 @cache
 def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
-    """The keys that every choice of ``group`` sets (``attack``'s ``grad_mode``): a tree
-    without them has lost its choice (``~attack`` leaves the root config's own ``attack.*``)."""
-    trees = [_choice_tree(path, conf_dir, group) for path in choice_files(conf_dir, group)]
-    keys = [set(tree) for tree in trees if isinstance(tree, dict)]
+    """The dotted keys (below the group's node) that every choice of ``group`` sets, with the
+    group's own files that it includes (``train``'s ``_adversary``): a tree without one has
+    lost it (``~train.adversary.grad_mode``), or its choice (``~attack`` leaves the root
+    config's own ``attack.*``)."""
+    keys = []
+    for path in choice_files(conf_dir, group):
+        tree = _with_includes(path, conf_dir, group)
+        if isinstance(tree, dict):
+            keys.append({key for key, _ in _walk(tree, "")})
     return frozenset(set.intersection(*keys)) if keys else frozenset()
+
+
+def _with_includes(path: Path, conf_dir: Path, group: str) -> Any:
+    """:func:`_choice_tree` of ``path`` merged over the trees of the group's ``_*`` files that
+    its defaults list includes."""
+    own = _choice_tree(path, conf_dir, group)
+    listed = (OmegaConf.to_container(OmegaConf.load(path)) or {}).get("defaults") or []
+    included = [
+        _choice_tree(conf_dir / group / f"{entry}.yaml", conf_dir, group)
+        for entry in listed
+        if isinstance(entry, str) and entry.startswith("_") and entry != "_self_"
+    ]
+    trees = [t for t in (*included, own) if isinstance(t, dict)]
+    if not trees:
+        return own
+    return OmegaConf.to_container(OmegaConf.merge(*trees), resolve=False)
 
 
 def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] | None:

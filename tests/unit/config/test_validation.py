@@ -492,6 +492,10 @@ BAD = [
     ("~trainer", "trainer is missing (an override removed its group: ~trainer)"),
     ("~logger", "logger is missing (an override removed its group: ~logger)"),
     ("~attack.grad_mode", "attack.grad_mode is missing (an override removed it: ~attack.gr"),
+    # a key of a file each choice includes, or below the top (a KeyError, exit 1)
+    ("~train.adversary", "train.adversary is missing (an override removed it: ~train.adversary)"),
+    ("~train.adversary.grad_mode", "train.adversary.grad_mode is missing (an override removed"),
+    ("~train.hybrid train.kind=hybrid", "train.hybrid is missing (an override removed it: ~tra"),
     # W&B's own rules, which wandb.init raised as a traceback (a sweep stopped at its first job)
     ("logger=wandb logger.wandb.project=a/b", "logger.wandb.project='a/b' is out of range"),
     (f"logger=wandb logger.wandb.group={'g' * 129}", "logger.wandb.group='ggg"),
