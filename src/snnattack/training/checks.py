@@ -1,7 +1,7 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
 (:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
-trains an ANN needs an encoding with an ANN counterpart, and a conversion with ``theta`` other
-than 1 a model without identity shortcuts.
+trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
+than 1 a model without identity shortcuts, and Nesterov's step a momentum.
 """
 
 from __future__ import annotations
@@ -42,3 +42,15 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
                 "shortcuts add spikes of unit size to the block's output; "
                 "accepted: theta=1"
             )
+
+
+@CHECKS.register("nesterov_needs_momentum", order=15)
+def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
+    """SGD's Nesterov step is a look-ahead along the momentum: PyTorch refuses it without one
+    (when the optimiser is made, after the training started)."""
+    train = resolved["train"]
+    if train["nesterov"] and train["momentum"] == 0:
+        raise ConfigError(
+            "train.nesterov=true needs a momentum, but train.momentum=0; accepted: "
+            "train.momentum > 0 with Nesterov, or train.nesterov=false"
+        )

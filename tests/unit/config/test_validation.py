@@ -492,6 +492,8 @@ BAD = [
     ("~trainer", "trainer is missing (an override removed its group: ~trainer)"),
     ("~logger", "logger is missing (an override removed its group: ~logger)"),
     ("~attack.grad_mode", "attack.grad_mode is missing (an override removed it: ~attack.gr"),
+    # PyTorch refused it when the optimiser was made, in the training: a traceback, exit 1
+    ("train.momentum=0 train.nesterov=true", "train.nesterov=true needs a momentum, but train.m"),
     # a key of a file each choice includes, or below the top (a KeyError, exit 1)
     ("~train.adversary", "train.adversary is missing (an override removed it: ~train.adversary)"),
     ("~train.adversary.grad_mode", "train.adversary.grad_mode is missing (an override removed"),
