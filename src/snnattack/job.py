@@ -47,7 +47,7 @@ from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.training.source import check_stored, source_model
+from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import built_models, target_model
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(job, store, trainers, built)
         source, source_record = source_model(job, store, trainers, built)
+        check_not_target(target_record, source_record)
         models = {"target": target_record, "source": source_record}
         loggers = attack_loggers(job.tracking, output_dir, resolved, models)
 

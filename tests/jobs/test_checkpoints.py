@@ -220,3 +220,21 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     settings = model_settings(compose(*quick, "dataset.params.val_fraction=0.2"))
     load_from_file(settings, str(model_file))  # the test split is the same: taken
     load_from_file(model_settings(compose(*quick)), str(model_file))  # as it was trained
+
+
+def test_a_black_box_source_that_is_the_target_itself_is_refused(
+    tmp_path: Path, run_job: Callable, cli: Callable, digits_store: Path
+) -> None:
+    """Its black-box rows equalled the white-box ones, as source_seed_offset=0 would make."""
+    a = run_job(*QUICK, out="a")
+    source_file = digits_store / a["models"]["source"]["key"] / "model.pt"
+    target_file = digits_store / a["models"]["target"]["key"] / "model.pt"
+    for given in (  # the store's source seed as the target; one file for both
+        [f"checkpoint={source_file}"],
+        [f"checkpoint={target_file}", f"source_checkpoint={target_file}"],
+    ):
+        refused = cli(*QUICK, *given, f"store.dir={digits_store}", f"hydra.run.dir={tmp_path}/b")
+        assert refused.returncode == 2, refused.stderr[-2000:]
+        line = refused.stderr.strip().splitlines()[-1]
+        assert line.startswith("error: the black-box source is the target itself (the same ")
+        assert not (tmp_path / "b").exists()

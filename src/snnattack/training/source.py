@@ -13,6 +13,7 @@ from functools import partial
 import lightning as L
 from torch import nn
 
+from snnattack.errors import UserError
 from snnattack.interop.external import is_external
 from snnattack.records.store import ModelStore
 from snnattack.settings import JobSettings
@@ -31,6 +32,23 @@ def source_model(
     if where.source_checkpoint:
         return model_from_file(job.model, where.source_checkpoint, built.source_checkpoint)
     return trained_model(job.source, where.source_seed, store, trainers, job.tracking)
+
+
+def check_not_target(target: dict | None, source: dict | None) -> None:
+    """Refuses a black-box source that is the target itself: the same store model (a
+    ``checkpoint=`` of the store's source seed, or one file for both), whose black-box rows
+    would be white-box rows, as ``source_seed_offset=0`` is refused for."""
+    same = [
+        f"{key} {target[key]}"
+        for key in ("key", "checkpoint")
+        if target and source and target.get(key) is not None and target[key] == source.get(key)
+    ]
+    if same:
+        raise UserError(
+            f"the black-box source is the target itself (the same {same[0]}): its black-box "
+            "rows would be white-box rows; accepted: another source (source_checkpoint=, "
+            "source_seed_offset, a source_* setting), or boxes=[white]"
+        )
 
 
 def check_stored(job: JobSettings, store: ModelStore) -> None:
