@@ -54,20 +54,3 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
             "train.nesterov=true needs a momentum, but train.momentum=0; accepted: "
             "train.momentum > 0 with Nesterov, or train.nesterov=false"
         )
-
-
-@CHECKS.register("source_neurons_of_an_ann", order=15)
-def _source_neurons_of_an_ann(resolved: dict[str, Any]) -> None:
-    """A black-box source that is no SNN (``source_train=ann``) has no neurons and no time
-    steps: ``source_lambda`` or ``source_T`` would label its rows with values it never ran
-    (a sweep over them, identical rows of different labels)."""
-    kind = resolved.get("source_train")
-    if kind is None or STRATEGIES[kind].spiking or "black" not in resolved["boxes"]:
-        return
-    for key in ("source_lambda", "source_T"):
-        if resolved.get(key) is not None:
-            raise ConfigError(
-                f"{key}={resolved[key]} with source_train={kind}: the source is no SNN (no "
-                f"neurons, no time steps), so {key} would only label its rows; accepted: "
-                f"{key}=null with source_train={kind}, or a spiking source_train"
-            )

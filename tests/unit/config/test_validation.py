@@ -492,9 +492,6 @@ BAD = [
     ("~trainer", "trainer is missing (an override removed its group: ~trainer)"),
     ("~logger", "logger is missing (an override removed its group: ~logger)"),
     ("~attack.grad_mode", "attack.grad_mode is missing (an override removed it: ~attack.gr"),
-    # the same stored ANN either way, its rows labelled with the values
-    ("source_train=ann source_lambda=0.5", "source_lambda=0.5 with source_train=ann: the source"),
-    ("source_train=ann source_T=2", "source_T=2 with source_train=ann: the source is no SNN"),
     # PyTorch refused it when the optimiser was made, in the training: a traceback, exit 1
     ("train.momentum=0 train.nesterov=true", "train.nesterov=true needs a momentum, but train.m"),
     # a key of a file each choice includes, or below the top (a KeyError, exit 1)
