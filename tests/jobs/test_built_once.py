@@ -53,11 +53,14 @@ def weights(tmp_path: Path) -> Path:
 
 
 def test_a_job_reads_each_model_file_once(run_job, loads, weights) -> None:
-    files = [f"checkpoint={weights}", f"source_checkpoint={weights}"]
+    source = weights.with_name("source.pt")  # one file for both is the target itself: refused
+    torch.manual_seed(1)
+    torch.save(digits_net().state_dict(), source)
+    files = [f"checkpoint={weights}", f"source_checkpoint={source}"]
     metrics = run_job(*ROWS, *files, "boxes=[white,black]")
     assert loads == ["checkpoint", "source_checkpoint"]  # by validation, not again by the job
     assert metrics["models"]["target"]["checkpoint"] == str(weights)
-    assert metrics["models"]["source"]["checkpoint"] == str(weights)
+    assert metrics["models"]["source"]["checkpoint"] == str(source)
     assert [r["box"] for r in metrics["results"]] == ["white", "black"]
 
 
