@@ -156,11 +156,27 @@ def mode_params(jobs: list[Job]) -> list[str]:
     return sorted(out)
 
 
+def method_params(jobs: list[Job]) -> list[str]:
+    """``method.<key>.*`` keys that vary between the jobs that run ``key``: their rows differ
+    by them (``method.pgd.steps=1,2``), which a method list swept alone does not make."""
+    out = set()
+    for key in {k for j in jobs for k in (j.config.get("method") or {})}:
+        same = [j for j in jobs if key in (j.config.get("method") or {})]
+        out |= {k for k in swept_keys(same) if k.startswith(f"method.{key}.")}
+    return sorted(out)
+
+
 def extra_keys(jobs: list[Job]) -> list[str]:
     """Swept keys that get their own column beside the standard ones."""
-    return [
-        k for k in swept_keys(jobs) if k not in COVERED and not k.startswith(("method.", "attack."))
-    ] + mode_params(jobs)
+    return (
+        [
+            k
+            for k in swept_keys(jobs)
+            if k not in COVERED and not k.startswith(("method.", "attack."))
+        ]
+        + mode_params(jobs)
+        + method_params(jobs)
+    )
 
 
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -491,3 +491,25 @@ def test_table1_gives_the_test_samples_each_setting_was_shuffled_on(tmp_path: Pa
     (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.title.startswith("Table 1")]
     (row,) = [r for r in table.rows if r[table.columns.index("models")] == "2"]
     assert row[table.columns.index("n")] == "224–450"
+
+
+def test_a_setting_of_one_method_swept_over_its_jobs_is_a_column(tmp_path: Path) -> None:
+    """method.pgd.steps=1,2 beside method=[fgsm],[pgd]: its jobs' rows were folded into one,
+    swept by "method" alone."""
+    for i, (method, params, asr) in enumerate(
+        [("fgsm", {}, 50.0), ("pgd", {"steps": 1}, 60.0), ("pgd", {"steps": 2}, 70.0)]
+    ):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, "stbp", asr)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["method"] = {method: {"name": method, **params}}
+        record["results"][0]["method"] = method
+        (folder / "metrics.json").write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["method"], r["method.pgd.steps"]) for r in rows] == [
+        ("fgsm", ""),
+        ("pgd", "1"),
+        ("pgd", "2"),
+    ]
