@@ -58,3 +58,11 @@ def test_a_source_at_another_leak_and_t_is_trained_and_recorded(run_job: Callabl
         6,
         "digits_net",
     )
+
+
+def test_an_ann_source_has_no_leak_and_no_time_steps_in_its_rows(run_job: Callable) -> None:
+    """Its rows were labelled with the config's λ and T (a sweep over them, rows alike)."""
+    m = run_job(*QUICK, "source_train=ann", "source_lambda=0.5", "boxes=[white,black]")
+    white, black = m["results"]
+    assert (black["source_kind"], black["source_lambda"], black["source_T"]) == ("ann", None, None)
+    assert (white["source_kind"], white["source_lambda"], white["source_T"]) == ("stbp", 1.0, 4)

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from snnattack.records.results import AttackRow, own_architecture, own_setting
 from snnattack.settings import ModelSettings
+from snnattack.training.base import STRATEGIES
 
 
 def with_kinds(
@@ -22,14 +23,18 @@ def with_kinds(
     for r in rows:
         model = crafting[r.box]
         record = target if r.box == "white" else source
+        spiking = STRATEGIES[record["kind"]].spiking if record["kind"] in STRATEGIES else True
         out.append(
             replace(
                 r,
                 target_kind=target["kind"],
                 source_kind=record["kind"],
                 source_model=own_architecture(record, model.name),
-                source_lambda=own_setting(record, "lambda", model.tree["lambda"]),
-                source_T=model.tree["T"],
+                # an ANN has no leak and no time steps: the config's values would only label it
+                source_lambda=own_setting(record, "lambda", model.tree["lambda"])
+                if spiking
+                else None,
+                source_T=model.tree["T"] if spiking else None,
             )
         )
     return out

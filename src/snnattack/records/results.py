@@ -74,8 +74,8 @@ class AttackRow:
     target_kind: str | None = None  # the target's kind of training (train.kind)
     source_kind: str | None = None  # the crafting model's kind of training
     source_model: str | None = None  # the crafting model's architecture
-    source_lambda: float | None = None  # the crafting model's leak factor
-    source_T: int | None = None  # the crafting model's time steps
+    source_lambda: float | None = None  # the crafting model's leak factor (None: an ANN)
+    source_T: int | None = None  # the crafting model's time steps (None: an ANN)
     asr_curve: list[dict[str, float]] | None = measured()  # ASR after attack.steps_curve counts
     components: list[dict[str, Any]] | None = measured()  # an ensemble's parts, first successes
     grad_params: dict[str, Any] | None = measured()  # the row's mode parameters if tuned
