@@ -13,7 +13,7 @@ from snnattack.models.shapes import meta_model
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES
 from snnattack.training.conversion import shared_scales
-from snnattack.values import CHECKS
+from snnattack.values import CHECKS, NOTES
 
 
 @CHECKS.register("kinds_fit_model_and_encoding", order=15)
@@ -54,3 +54,18 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
             "train.nesterov=true needs a momentum, but train.momentum=0; accepted: "
             "train.momentum > 0 with Nesterov, or train.nesterov=false"
         )
+
+
+@NOTES.register("training")
+def notes(resolved: dict[str, Any]) -> list[str]:
+    """The notes of a resolved config on its training, one line each."""
+    train, out = resolved["train"], []
+    ramp = (train.get("adversary") or {}).get("ramp_epochs") or 0
+    if train["adversary"].get("method") is not None and ramp > train["epochs"]:
+        reached = train["epochs"] / ramp
+        out.append(
+            f"train.adversary.ramp_epochs={ramp} > train.epochs={train['epochs']}: the training "
+            f"never reaches its full eps (its last epoch at {reached:.0%} of it), though the "
+            "model's record names the full eps"
+        )
+    return out
