@@ -31,15 +31,16 @@ class ChoiceSweeper(BasicSweeper):
         that is then another's (``method.pgd.steps=1,2`` beside ``method=[fgsm],[pgd]``: the
         FGSM job twice) runs once."""
         batches = BasicSweeper.split_arguments(overrides, max_batch_size)
-        jobs = [job for batch in batches for job in batch]
-        chosen = [_chosen(job) for job in jobs]
-        swept = {g: set().union(*(c.get(g, set()) for c in chosen)) for g in GROUPS}
+        parser = OverridesParser.create()
+        chosen = [[_chosen(job, parser) for job in batch] for batch in batches]
+        made = [c for batch in chosen for c in batch]
+        swept = {g: set().union(*(c.get(g, set()) for c in made)) for g in GROUPS}
         seen: set[tuple[str, ...]] = set()
         out = []
-        for batch in batches:
+        for batch, choices in zip(batches, chosen, strict=True):
             kept = []
-            for job in batch:
-                own = _own(job, _chosen(job), swept)
+            for job, choice in zip(batch, choices, strict=True):
+                own = _own(job, choice, swept)
                 if tuple(own) not in seen:
                     seen.add(tuple(own))
                     kept.append(own)
@@ -48,18 +49,14 @@ class ChoiceSweeper(BasicSweeper):
         return out
 
 
-def _parsed(line: str) -> Override:
-    return OverridesParser.create().parse_overrides([line])[0]
-
-
-def _chosen(job: list[str]) -> dict[str, set[str]]:
+def _chosen(job: list[str], parser: OverridesParser) -> dict[str, set[str]]:
     """The choices of each group that the job's overrides select (a group left at its
     default is absent)."""
     out: dict[str, set[str]] = {}
     for line in job:
         key, _, _ = line.partition("=")
         if key in GROUPS:
-            value: Any = _parsed(line).value()
+            value: Any = parser.parse_overrides([line])[0].value()
             out[key] = {str(v) for v in (value if isinstance(value, list) else [value])}
     return out
 
