@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterator
@@ -354,7 +355,7 @@ def masking_checks(
             + (f" < {settings.unbounded_asr:g} %" if short else "")
             + (
                 " (no probe image is classified right: nothing to attack)"
-                if unbounded != unbounded
+                if math.isnan(unbounded)
                 else ""
             ),
             asr=unbounded,

@@ -60,8 +60,9 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its training, one line each."""
     train, out = resolved["train"], []
-    ramp = (train.get("adversary") or {}).get("ramp_epochs") or 0
-    if train["adversary"].get("method") is not None and ramp > train["epochs"]:
+    adversary = train["adversary"]  # every train= choice sets it (config.keys refuses ~)
+    ramp = adversary["ramp_epochs"] or 0
+    if adversary["method"] is not None and ramp > train["epochs"]:
         reached = train["epochs"] / ramp
         out.append(
             f"train.adversary.ramp_epochs={ramp} > train.epochs={train['epochs']}: the training "
