@@ -498,7 +498,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         out,
         "Spike trains permuted over time at every spiking layer (shuffle: layer = one order "
         "per layer, as the paper's code; neuron = one per neuron); a small Δ means the "
-        "network is rate-coded.",
+        "network is rate-coded. clean is the shuffle pass's own baseline (the same images "
+        "and encoder noise as shuffled), so it can differ from Table 2's clean accuracy "
+        "under a stochastic encoding.",
         "table1",
         settings=settings,
         summary=summary,
