@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
-from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.collect import Job, flatten  # noqa: E402
 from snnattack.report.figures import register as register_figure  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     Table,
@@ -33,8 +33,11 @@ from snnattack.report.tables import (  # noqa: E402
     register,
 )
 from snnattack.settings import BOXES  # noqa: E402
+from snnattack.training import STRATEGIES  # noqa: E402
 
 DPI = 110
+NAMED = {"dataset.name", "model.name", "neuron.T", "train.adversary.method"}  # a row names them
+SHORT_SPEC = {"neuron.lambda": "λ", "neuron.reset": "reset", "neuron.theta": "θ"}
 
 
 @dataclass
@@ -55,12 +58,42 @@ class Model:
 
 def recipe_of(config: dict[str, Any]) -> tuple[str, str]:
     """(recipe name, adversary gradient mode) of a job's config: ``standard``, ``pgd``,
-    ``fgsm+RAT``, ...; the mode is ``–`` without an adversary."""
-    adversary = (config.get("train") or {}).get("adversary") or {}
+    ``fgsm+RAT``, ...; the mode is ``–`` without an adversary, and ``ANN`` where the adversary
+    crafts on an ANN (``train.kind`` ann, conversion: its own gradient; ``grad_mode`` unread)."""
+    train = config.get("train") or {}
+    adversary = train.get("adversary") or {}
     if adversary.get("method") is None:
         return "standard", "–"
     name = adversary["method"] + ("+RAT" if (adversary.get("reg") or 0) > 0 else "")
+    kind = STRATEGIES.get(train.get("kind") or "stbp")
+    if kind is not None and not kind.trains_at_T:
+        return name, "ANN"
     return name, adversary.get("grad_mode") or "stbp"
+
+
+def _trained_as(target: dict[str, Any]) -> dict[str, Any]:
+    """What a stored model was trained with but its seeds (its store spec, flattened; the
+    spec of the model it starts from under ``base.``): models that differ here are not seeds
+    of one recipe. Empty for a model the store did not train (``checkpoint=``)."""
+    spec = target.get("spec")
+    if not isinstance(spec, dict):
+        return {}
+    return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
+
+
+def _variants(found: list[tuple[Model, dict[str, Any]]]) -> None:
+    """Adds to each model's ``setting`` the training settings that differ between the models
+    of its row (``λ=0.5, train.adversary.eps=8``): those are not seeds of one recipe."""
+    rows: dict[tuple[str, str, str], list[tuple[Model, dict[str, Any]]]] = defaultdict(list)
+    for model, spec in found:
+        if spec:
+            rows[(model.setting, model.recipe, model.adversary_mode)].append((model, spec))
+    for members in rows.values():
+        keys = sorted({k for _, spec in members for k in spec} - NAMED)
+        varying = [k for k in keys if len({fmt(spec.get(k)) for _, spec in members}) > 1]
+        for model, spec in members if varying else ():
+            shown = ", ".join(f"{SHORT_SPEC.get(k, k)}={fmt(spec.get(k))}" for k in varying)
+            model.setting = f"{model.setting}, {shown}"
 
 
 def models(jobs: list[Job]) -> list[Model]:
@@ -68,22 +101,24 @@ def models(jobs: list[Job]) -> list[Model]:
     empty unless some job's target was adversarially trained."""
     if not any(recipe_of(j.config)[0] != "standard" for j in jobs):
         return []
-    found: dict[str, Model] = {}
+    found: dict[str, tuple[Model, dict[str, Any]]] = {}
     for j in jobs:
         target = j.record.models.get("target") or {}
         key = target.get("key") or j.name
         if key not in found:
             recipe, mode = recipe_of(j.config)
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
-            found[key] = Model(recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target)
-        model = found[key]
+            model = Model(recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target)
+            found[key] = model, _trained_as(target)
+        model = found[key][0]
         for r in j.record.results:
             where, attack = (r.box, r.eps_255), attack_label(r.method, r.grad_mode)
             if r.adv_acc is not None and (
                 where not in model.worst or r.adv_acc < model.worst[where][0]
             ):
                 model.worst[where] = (r.adv_acc, attack)
-    return list(found.values())
+    _variants(list(found.values()))
+    return [model for model, _ in found.values()]
 
 
 def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
@@ -175,12 +210,16 @@ def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
     eps = _eps_values(found)[-1]
     fig, ax = plt.subplots(figsize=(7.5, 4))
     points = []
-    for (_, recipe, mode), ms in recipes(found).items():
+    rows = recipes(found)
+    several = len({setting for setting, _, _ in rows}) > 1
+    for (setting, recipe, mode), ms in rows.items():
         cost = mean_std(m.record.get("train_loop_seconds") for m in ms)
         robust = mean_std(m.robust("white", eps) for m in ms)
         if cost is None or robust is None:
             continue
-        label = recipe if mode == "–" else f"{recipe} @ {mode}"
+        label = (recipe if mode == "–" else f"{recipe} @ {mode}") + (
+            f" ({setting})" if several else ""
+        )
         ax.errorbar(cost[0], robust[0], xerr=cost[1], yerr=robust[1], fmt="o", label=label)
         points.append((cost[0], robust[0]))
     front, best = [], float("-inf")

@@ -21,7 +21,6 @@ from snnattack.snn.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net, register
 
 INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog
-GRADIENT_KEYS = ("grad_mode", "params")  # adversary settings an ANN does not read
 
 
 @register
@@ -46,9 +45,6 @@ class ANN(Strategy):
         return build_net(model, activation="relu", T=1, encoding="direct", mean=mean, std=std)
 
     def key(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """No neuron settings, nor an adversary's gradient mode: an ANN has one gradient."""
-        train = dict(spec["train"])
-        if "adversary" in train:
-            adversary = train["adversary"]
-            train["adversary"] = {k: v for k, v in adversary.items() if k not in GRADIENT_KEYS}
-        return {k: v for k, v in spec.items() if k != "neuron"} | {"train": train}
+        """No neuron settings (nor, as for every kind trained as an ANN, an adversary's
+        gradient mode: ``adversary_spec``)."""
+        return {k: v for k, v in spec.items() if k != "neuron"}

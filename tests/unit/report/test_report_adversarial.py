@@ -6,8 +6,18 @@ from pathlib import Path
 from snnattack.report import write_report
 
 
-def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs: dict) -> None:
-    """A metrics.json of one attack job on the target ``key``: ``accs`` is (method, box) -> %."""
+def job(
+    folder: Path,
+    method: str | None,
+    mode: str,
+    attack: str,
+    key: str,
+    accs: dict,
+    kind: str = "stbp",
+    spec: dict | None = None,
+) -> None:
+    """A metrics.json of one attack job on the target ``key`` (of ``train.kind`` ``kind``,
+    stored with ``spec``): ``accs`` is (method, box) -> %."""
     folder.mkdir(parents=True)
     adversary = {"method": method, "grad_mode": mode, "reg": 0.0, "eps": 16}
     config = {
@@ -16,7 +26,7 @@ def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs
         "T": 4,
         "seed": 0,
         "attack": {"grad_mode": attack},
-        "train": {"adversary": adversary},
+        "train": {"kind": kind, "adversary": adversary},
     }
     results = [
         {
@@ -33,6 +43,8 @@ def job(folder: Path, method: str | None, mode: str, attack: str, key: str, accs
         "train_loop_seconds": craft + 10.0,
         "adversary_gradients_per_epoch": 0 if method is None else 700,
     }
+    if spec is not None:
+        target["spec"] = spec
     metrics = {
         "config": config,
         "clean_acc": 97.0,
@@ -77,3 +89,48 @@ def test_the_ensemble_and_gradient_free_attacks_are_named_by_their_method(tmp_pa
     report = write_report(tmp_path)
     (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
     assert [row[4] for row in table.rows] == ["69.00 (square)", "60.00 (ensemble)"]
+
+
+def spec(lam: float, seed: int, kind: str = "stbp") -> dict:
+    """A store spec (``models.target.spec``) of an adversarially trained digits model."""
+    adversary = {"method": "pgd", "eps": 16, "grad_mode": "rga", "bn_mode": "train"}
+    return {
+        "dataset": {"name": "digits"},
+        "model": {"name": "digits_net"},
+        "neuron": {"T": 4, "lambda": lam},
+        "train": {"kind": kind, "adversary": adversary},
+        "seed": seed,
+        "version": 3,
+    }
+
+
+def test_an_adversary_crafting_on_an_ann_is_named_so_not_by_the_unread_grad_mode(
+    tmp_path: Path,
+) -> None:
+    for i, kind in enumerate(("ann", "conversion", "hybrid")):
+        accs = {("pgd", "white"): 50.0 + i}
+        job(tmp_path / kind, "pgd", "rga", "stbp", kind, accs, kind, spec(1.0, 0, kind))
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    assert {tuple(row[0:3]) for row in table.rows} == {
+        ("digits digits_net T=4, train.kind=ann", "pgd", "ANN"),
+        ("digits digits_net T=4, train.kind=conversion", "pgd", "ANN"),
+        ("digits digits_net T=4", "pgd", "rga"),  # hybrid: the adversary acts in fine-tuning
+    }
+
+
+def test_models_trained_otherwise_are_rows_of_their_own_and_seeds_are_pooled(
+    tmp_path: Path,
+) -> None:
+    for lam in (0.5, 1.0):
+        for seed in (0, 1):
+            accs = {("pgd", "white"): 80 * lam + seed}
+            key = f"{lam}-{seed}"
+            job(tmp_path / key, "pgd", "rga", "stbp", key, accs, spec=spec(lam, seed))
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    rows = {row[0]: row for row in table.rows}
+    assert set(rows) == {"digits digits_net T=4, λ=0.5", "digits digits_net T=4, λ=1"}
+    seeds = table.columns.index("seeds")
+    assert [row[seeds] for row in rows.values()] == ["2", "2"]
+    assert rows["digits digits_net T=4, λ=0.5"][4].startswith("40.50 ± 0.71")

@@ -124,9 +124,11 @@ def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
         model_settings(unread), 0
     )  # fgsm reads neither
     ann = ["train.kind=ann", "train.adversary.method=pgd"]
-    assert store_key(model_settings(compose(*ann)), 0) == store_key(
-        model_settings(compose(*ann, "train.adversary.grad_mode=rga")), 0
-    )  # an ANN has one gradient
+    for kind in ("ann", "conversion"):  # trained as an ANN, which has one gradient
+        ann = [f"train.kind={kind}", "train.adversary.method=pgd"]
+        key = store_key(model_settings(compose(*ann)), 0)
+        assert "grad_mode" not in key["train"]["adversary"]
+        assert key == store_key(model_settings(compose(*ann, "train.adversary.grad_mode=rga")), 0)
     hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd")
     assert (
         store_key(model_settings(hybrid), 0)["base"]

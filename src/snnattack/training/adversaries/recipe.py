@@ -52,6 +52,7 @@ declare(
         "train.adversary.bn_mode": optional(one_of(*BN_MODES)),
     }
 )
+GRADIENT_KEYS = ("grad_mode", "params")  # the settings of the SNN gradient that crafts
 RAT_SAMPLED_ROWS = 200  # linear layers with this many rows or more retract a random subset...
 RAT_ROW_SHARE = 0.3  # ...of this share of their rows (the SNN-RAT reference)
 
@@ -69,11 +70,13 @@ def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[st
     Standard training (``train.adversary`` or its ``method`` null) has no adversary in its
     store key, so models trained before this option existed keep their keys. ``bn_mode`` is
     always there, null resolved (:func:`default_bn_mode`; ``spiking``: the trained model is
-    an SNN, crafted with ``grad_mode``).
+    an SNN, crafted with ``grad_mode``). An ANN (``spiking`` False) has one gradient, its
+    own: ``grad_mode`` and its ``params`` are left out, as they change nothing.
     """
     if not node or node.get("method") is None:
         return None
-    spec = {k: node[k] for k in ADVERSARIES[node["method"]].keys() if k in node}
+    keys = [k for k in ADVERSARIES[node["method"]].keys() if spiking or k not in GRADIENT_KEYS]
+    spec = {k: node[k] for k in keys if k in node}
     mode = spec.get("grad_mode", "stbp") if spiking else None
     spec["bn_mode"] = node.get("bn_mode") or default_bn_mode(node["method"], mode)
     return spec
