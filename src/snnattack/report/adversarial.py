@@ -22,10 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
-from snnattack.report.collect import Job, flatten  # noqa: E402
+from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.figures import register as register_figure  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     Table,
+    by_training,
     fmt,
     fmt_stat,
     matching,
@@ -36,8 +37,6 @@ from snnattack.settings import BOXES  # noqa: E402
 from snnattack.training import STRATEGIES  # noqa: E402
 
 DPI = 110
-NAMED = {"dataset.name", "model.name", "neuron.T", "train.adversary.method"}  # a row names them
-SHORT_SPEC = {"neuron.lambda": "λ", "neuron.reset": "reset", "neuron.theta": "θ"}
 
 
 @dataclass
@@ -50,6 +49,7 @@ class Model:
     setting: str
     clean: float | None
     record: dict[str, Any]
+    trained: dict[str, Any]  # its training settings but the seeds (Job.trained_as)
     worst: dict[tuple[str, float], tuple[float, str]] = field(default_factory=dict)
 
     def robust(self, box: str, eps: float) -> float | None:
@@ -71,54 +71,29 @@ def recipe_of(config: dict[str, Any]) -> tuple[str, str]:
     return name, adversary.get("grad_mode") or "stbp"
 
 
-def _trained_as(target: dict[str, Any]) -> dict[str, Any]:
-    """What a stored model was trained with but its seeds (its store spec, flattened; the
-    spec of the model it starts from under ``base.``): models that differ here are not seeds
-    of one recipe. Empty for a model the store did not train (``checkpoint=``)."""
-    spec = target.get("spec")
-    if not isinstance(spec, dict):
-        return {}
-    return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
-
-
-def _variants(found: list[tuple[Model, dict[str, Any]]]) -> None:
-    """Adds to each model's ``setting`` the training settings that differ between the models
-    of its row (``λ=0.5, train.adversary.eps=8``): those are not seeds of one recipe."""
-    rows: dict[tuple[str, str, str], list[tuple[Model, dict[str, Any]]]] = defaultdict(list)
-    for model, spec in found:
-        if spec:
-            rows[(model.setting, model.recipe, model.adversary_mode)].append((model, spec))
-    for members in rows.values():
-        keys = sorted({k for _, spec in members for k in spec} - NAMED)
-        varying = [k for k in keys if len({fmt(spec.get(k)) for _, spec in members}) > 1]
-        for model, spec in members if varying else ():
-            shown = ", ".join(f"{SHORT_SPEC.get(k, k)}={fmt(spec.get(k))}" for k in varying)
-            model.setting = f"{model.setting}, {shown}"
-
-
 def models(jobs: list[Job]) -> list[Model]:
     """The trained targets of the jobs (by store key), each with its worst attack results;
     empty unless some job's target was adversarially trained."""
     if not any(recipe_of(j.config)[0] != "standard" for j in jobs):
         return []
-    found: dict[str, tuple[Model, dict[str, Any]]] = {}
+    found: dict[str, Model] = {}
     for j in jobs:
         target = j.record.models.get("target") or {}
         key = target.get("key") or j.name
         if key not in found:
             recipe, mode = recipe_of(j.config)
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
-            model = Model(recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target)
-            found[key] = model, _trained_as(target)
-        model = found[key][0]
+            found[key] = Model(
+                recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target, j.trained_as()
+            )
+        model = found[key]
         for r in j.record.results:
             where, attack = (r.box, r.eps_255), attack_label(r.method, r.grad_mode)
             if r.adv_acc is not None and (
                 where not in model.worst or r.adv_acc < model.worst[where][0]
             ):
                 model.worst[where] = (r.adv_acc, attack)
-    _variants(list(found.values()))
-    return [model for model, _ in found.values()]
+    return list(found.values())
 
 
 def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
@@ -126,7 +101,12 @@ def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
     out: dict[tuple[str, str, str], list[Model]] = defaultdict(list)
     for m in found:
         out[(m.setting, m.recipe, m.adversary_mode)].append(m)
-    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1] != "standard", kv[0])))
+    split = by_training(out, lambda m: m.trained)
+    rows = {
+        (f"{setting}, {variant}" if variant else setting, recipe, mode): ms
+        for ((setting, recipe, mode), variant), ms in split.items()
+    }
+    return dict(sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "standard", kv[0])))
 
 
 def _eps_values(found: list[Model]) -> list[float]:

@@ -79,6 +79,15 @@ class Job:
             return (cfg.get(outer) or {}).get(inner)
         return self.record.setting(key)
 
+    def trained_as(self) -> dict[str, Any]:
+        """What the target was trained with but its seeds: its store spec, flattened (the
+        spec of a model it starts from under ``base.``). Targets that differ here are not
+        seeds of one setting. Empty for a model the store did not train (``checkpoint=``)."""
+        spec = (self.record.models.get("target") or {}).get("spec")
+        if not isinstance(spec, dict):
+            return {}
+        return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
+
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become JSON strings."""

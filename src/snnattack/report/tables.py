@@ -31,6 +31,7 @@ SHORT = {
     "attack.params.beta": "β",
     "attack.params.gamma": "γ",
 }  # column names of well-known keys
+SPEC_NAMES = {"neuron.lambda": "λ"}  # how a store spec's well-known keys are named
 
 
 @dataclass
@@ -163,6 +164,24 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
     for key, value in items:
         groups[key].append(value)
     return groups
+
+
+def by_training(
+    groups: Mapping[Any, list], trained: Callable[[Any], dict[str, Any]]
+) -> dict[tuple[Any, str], list]:
+    """Each group split by the training settings its members' models differ in (``trained``:
+    a member's :meth:`~snnattack.report.collect.Job.trained_as`), keyed by (its key, those
+    settings as text, e.g. ``λ=0.5, train.adversary.eps=8``; empty where none differ):
+    models trained otherwise are never pooled as seeds of one row."""
+    out: dict[tuple[Any, str], list] = defaultdict(list)
+    for key, members in groups.items():
+        specs = [trained(m) for m in members]
+        keys = sorted({k for spec in specs for k in spec})
+        varying = [k for k in keys if len({fmt(spec.get(k)) for spec in specs if spec}) > 1]
+        for member, spec in zip(members, specs, strict=True):
+            shown = (f"{SPEC_NAMES.get(k, k)}={fmt(spec.get(k))}" for k in varying)
+            out[(key, ", ".join(shown) if spec else "")].append(member)
+    return out
 
 
 def mode_name(mode: str) -> str:
@@ -431,11 +450,16 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         ): (j, s)
         for j, s in found
     }  # attack-only differences share one model: count it once per shuffle mode
-    keys = [*SETTING, "shuffle"]
-    groups = group(
-        ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
-        for j, s in per_model.values()
+    split = by_training(
+        group(
+            ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
+            for j, s in per_model.values()
+        ),
+        lambda member: member[0].trained_as(),
     )
+    trained = any(variant for _, variant in split)  # models of a setting trained otherwise
+    keys = [*SETTING, "shuffle", *(["trained"] if trained else [])]
+    groups = {(*key, variant)[: len(keys)]: members for (key, variant), members in split.items()}
     paper = with_defaults(paper, {"shuffle": "layer"})
     refs = {key: matching(paper, dict(zip(keys, key, strict=True))) for key in groups}
     unrun = not_run(paper, refs.values())

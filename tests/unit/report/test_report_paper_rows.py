@@ -131,3 +131,23 @@ def test_a_table1_paper_row_not_run_shows_no_setting_that_it_does_not_state() ->
         job.record.models["target"]["key"] = f"model-{t}"
     table = table1(jobs, [{"lambda": 0.5, "clean": 91.48, "shuffled": 91.225}])
     assert project(table, ["T", "λ", "models"])[-1] == ["–", "0.5", "not run"]
+
+
+def test_table1_never_pools_models_trained_otherwise_as_seeds_of_one_setting() -> None:
+    jobs = [
+        shuffle_job(f"{kind}{seed}", "layer", 92.0, 90.0 - seed)
+        for kind in ("stbp", "conversion")
+        for seed in (0, 1)
+    ]
+    for job in jobs:
+        kind, seed = job.name[:-1], int(job.name[-1])
+        job.record.models["target"] |= {
+            "key": job.name,
+            "spec": {"train": {"kind": kind}, "neuron": {"T": 8}, "seed": seed},
+        }
+    table = table1(jobs, [])
+    assert project(table, ["trained", "models", "shuffled"]) == [
+        ["train.kind=stbp", "2", "89.50 ± 0.71"],
+        ["train.kind=conversion", "2", "89.50 ± 0.71"],
+    ]
+    assert "trained" not in table1(jobs[:2], []).columns  # seeds alone: no such column
