@@ -56,11 +56,13 @@ class Model:
         return self.worst.get((box, eps), (None, ""))[0]
 
 
-def recipe_of(config: dict[str, Any]) -> tuple[str, str]:
-    """(recipe name, adversary gradient mode) of a job's config: ``standard``, ``pgd``,
+def recipe_of(job: Job) -> tuple[str, str]:
+    """(recipe name, adversary gradient mode) a job's target was trained with (its store
+    spec's ``train``, the config's for a model without one): ``standard``, ``pgd``,
     ``fgsm+RAT``, ...; the mode is ``–`` without an adversary, and ``ANN`` where the adversary
     crafts on an ANN (``train.kind`` ann, conversion: its own gradient; ``grad_mode`` unread)."""
-    train = config.get("train") or {}
+    spec = (job.record.models.get("target") or {}).get("spec")
+    train = (spec if isinstance(spec, dict) else job.config).get("train") or {}
     adversary = train.get("adversary") or {}
     if adversary.get("method") is None:
         return "standard", "–"
@@ -74,14 +76,14 @@ def recipe_of(config: dict[str, Any]) -> tuple[str, str]:
 def models(jobs: list[Job]) -> list[Model]:
     """The trained targets of the jobs (by store key), each with its worst attack results;
     empty unless some job's target was adversarially trained."""
-    if not any(recipe_of(j.config)[0] != "standard" for j in jobs):
+    if not any(recipe_of(j)[0] != "standard" for j in jobs):
         return []
     found: dict[str, Model] = {}
     for j in jobs:
         target = j.record.models.get("target") or {}
         key = target.get("key") or j.name
         if key not in found:
-            recipe, mode = recipe_of(j.config)
+            recipe, mode = recipe_of(j)
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
             found[key] = Model(
                 recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target, j.trained_as()

@@ -134,3 +134,15 @@ def test_models_trained_otherwise_are_rows_of_their_own_and_seeds_are_pooled(
     seeds = table.columns.index("seeds")
     assert [row[seeds] for row in rows.values()] == ["2", "2"]
     assert rows["digits digits_net T=4, λ=0.5"][4].startswith("40.50 ± 0.71")
+
+
+def test_the_recipe_is_the_one_the_target_was_trained_with_not_the_configs(
+    tmp_path: Path,
+) -> None:
+    """``checkpoint=`` of an adversarially trained store file under a standard config: the
+    file's store spec says how it was trained."""
+    job(tmp_path / "0", None, "stbp", "stbp", "a", {("pgd", "white"): 60.0}, spec=spec(1.0, 0))
+    job(tmp_path / "1", None, "stbp", "stbp", "s", {("pgd", "white"): 10.0})
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    assert [row[1:3] for row in table.rows] == [["standard", "–"], ["pgd", "rga"]]
