@@ -199,6 +199,13 @@ def check_argument_form(argv: list[str]) -> None:
         )
     if unknown:
         refused(f"unrecognized arguments: {' '.join(unknown)}")
+    shown = [flag for flag, given in (("--cfg", args.cfg), ("--info", args.info)) if given]
+    if shown and (args.multirun or args.run or args.shell_completion):
+        raise ConfigError(
+            f"{shown[0]} shows one job's config and runs nothing, so it cannot go with -m "
+            "(or --run, --shell-completion); accepted: -m to run the sweep, or --cfg job "
+            "without -m and with one value per key to see one of its jobs"
+        )
     words = list(args.overrides)
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""

@@ -993,6 +993,9 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
             "T=4 --cfg job lambda=0.5",
             "lambda=0.5 come after an option that follows other overrides",
         ),
+        ("-m --cfg job T=4,8", "--cfg shows one job's config and runs nothing, so it cannot"),
+        ("--cfg hydra -m", "--cfg shows one job's config"),
+        ("-m --info", "--info shows one job's config"),
     ],
 )
 def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
