@@ -31,6 +31,7 @@ from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.grids import grid, tunable
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.process.distributed import agree
+from snnattack.process.numerics import manual_seed
 from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
 from snnattack.snn.neurons import LIF
 
@@ -48,9 +49,9 @@ def _asr(
 ) -> float:
     """The validation ASR (%) of ``spec``'s method and ε crafted by ``recipe`` on ``crafter``
     and judged on ``target``, among the ``correct`` samples."""
-    torch.manual_seed(recipe.seed)
+    manual_seed(recipe.seed)
     adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, dict(spec.params), recipe)
-    torch.manual_seed(recipe.seed)
+    manual_seed(recipe.seed)
     with torch.no_grad():
         fooled = correct & (target(adv).argmax(1) != y)
     return 100.0 * int(fooled.sum()) / max(int(correct.sum()), 1)
@@ -151,7 +152,7 @@ def tune_specs(
     tune, recipe = thaw(settings.tune), settings.recipe
     tunes_job = tune.get("enabled", False)
     x, y = validation
-    torch.manual_seed(recipe.seed)
+    manual_seed(recipe.seed)
     with torch.no_grad():
         correct = target(x).argmax(1) == y
     mode = recipe.grad_mode

@@ -30,6 +30,7 @@ from snnattack.attacks.methods import METHODS, build_attack
 from snnattack.attacks.methods.base import UniversalAttack, unfitted
 from snnattack.errors import UserError
 from snnattack.process.distributed import agree
+from snnattack.process.numerics import manual_seed
 from snnattack.settings import AttackSettings, AttackSpec
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def fit_specs(
         if spec.grad_params is not None:
             recipe = replace(recipe, grad_params=spec.grad_params)
         x, y = validation
-        torch.manual_seed(recipe.seed)
+        manual_seed(recipe.seed)
         started = time.perf_counter()
         with crafting_on(spec.algorithm, crafter, recipe), torch.enable_grad():
             attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)

@@ -49,6 +49,7 @@ from snnattack.evaluation.kinds import with_kinds
 from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.gradients import refuse_in_block
+from snnattack.process.numerics import manual_seed
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -305,7 +306,7 @@ def attack_batch(
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
     attack, (spec,) = with_random_eot(attack, [spec], crafter, x)
     recipe = attack.recipe
-    _seed(recipe.seed)
+    manual_seed(recipe.seed)
     if spec.algorithm != ENSEMBLE:
         adv, _ = craft(spec.algorithm, crafter, x, y, spec.eps, spec.params, recipe)
         return adv
@@ -318,15 +319,6 @@ def attack_batch(
     correct = judge(x) == y
     adv, _, _, _ = worst_case(parts, crafter, judge, x, y, correct, spec.eps, recipe.time_extension)
     return adv
-
-
-def _seed(seed: int) -> None:
-    """``torch.manual_seed(seed)`` for the generators an attack can draw from (the CPU's, and
-    CUDA's once it runs), without queueing a seed for a CUDA not yet started, which records
-    the caller's stack at each call (~0.2 ms: a loop of attacks pays it per batch)."""
-    torch.random.default_generator.manual_seed(seed)
-    if torch.cuda.is_initialized():
-        torch.cuda.manual_seed_all(seed)
 
 
 def validation_batch(

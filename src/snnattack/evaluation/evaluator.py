@@ -25,6 +25,7 @@ from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.process.clock import synced_time
+from snnattack.process.numerics import manual_seed
 from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe
@@ -242,7 +243,7 @@ class AttackEvaluator(L.LightningModule):
             self.specs = self.prepare(self.specs)
 
     def _seed(self, batch: int, stream: int = 0) -> None:
-        torch.manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)
+        manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)
 
     def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
         self._seed(batch)

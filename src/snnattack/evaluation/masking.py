@@ -47,6 +47,7 @@ from snnattack.attacks.crafting import craft, spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.universal import needs_fitting
 from snnattack.gradients import gradient_mode
+from snnattack.process.numerics import manual_seed
 from snnattack.settings import MaskingSettings, Recipe
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _check(name: str, flagged: bool, detail: str, **values: Any) -> dict[str, An
 
 
 def _forward(model: nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:
-    torch.manual_seed(seed)
+    manual_seed(seed)
     return model(x)
 
 
@@ -147,7 +148,7 @@ def unbounded_asr(
     where none is: nothing to attack, nothing to flag)."""
     with torch.no_grad():
         correct = _forward(model, x, 0).argmax(1) == y
-    torch.manual_seed(0)
+    manual_seed(0)
     recipe = Recipe(mode, params, eot_samples=eot)
     adv, _ = craft("pgd", model, x, y, 1.0, {"steps": steps}, recipe)
     with torch.no_grad():
@@ -254,7 +255,7 @@ def random_flips_asr(
         fooled = torch.zeros_like(correct)
         flat = x.flatten(1)
         size = flat.shape[1]
-        torch.manual_seed(0)
+        manual_seed(0)
         for _ in range(draws):
             picks = torch.rand(len(x), size, device=x.device).argsort(1)[:, : min(budget, size)]
             flipped = flat.clone()
