@@ -227,11 +227,11 @@ def attack_loggers(
 def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) -> None:
     """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
     ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run."""
-    import wandb
-
     runs = [lg.experiment for lg in loggers if isinstance(lg, WandbLogger)]
     if not runs:
         return
+    import wandb  # only with a run: its import costs ~0.5 s a job
+
     run = runs[0]
     setting = [record.setting(k) for k in CONFIG_COLUMNS]
     rows = [[*setting, *(getattr(r, k) for k in ROW_FIELDS)] for r in record.results]

@@ -5,6 +5,7 @@ The run files are read back from disk with ``harness.read_wandb_run`` (wandb shi
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,10 @@ def test_a_report_relaunched_into_its_sweep_folder_logs_to_the_same_tagged_run(
     ids = {next(folder.glob("run-*.wandb")).stem for folder in folders}
     assert len(runs) == 2 and len(ids) == 1  # two launches, one run
     assert [(r["job_type"], r["tags"]) for r in runs] == [("report", ["smoke"])] * 2
+
+
+def test_a_job_without_a_wandb_run_never_imports_wandb(tmp_path: Path, monkeypatch) -> None:
+    """The default csv logger: ``import wandb`` (~0.5 s) is not paid by the job."""
+    monkeypatch.setitem(sys.modules, "wandb", None)  # any import of it raises
+    record = JobRecord.from_json({"clean_acc": 90.0, "n": 10, "results": []})
+    tracking.log_results([], record, tmp_path / "metrics.json")
