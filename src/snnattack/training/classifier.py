@@ -108,8 +108,16 @@ class Classifier(L.LightningModule):
             loss, logits = self.adversary.loss(self.model, x, adv, y)
         self._losses.append((self.current_epoch, step, self.global_step, loss.detach()))
         self.train_acc.update(logits, y)
-        self.log("train_loss", loss, prog_bar=True)
+        if self._logged_step():
+            self.log("train_loss", loss, prog_bar=True)
         return loss
+
+    def _logged_step(self) -> bool:
+        """Whether Lightning hands this step's values to the loggers (every
+        ``log_every_n_steps`` steps): ``self.log`` moves its value through Lightning's result
+        collection, ~10 % of a digits training when called at every step."""
+        every = self.trainer.log_every_n_steps
+        return bool(every) and ((self.global_step + 1) % every == 0 or self.trainer.should_stop)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self._batch_start = Spans.mark(self.device)

@@ -85,3 +85,40 @@ def test_a_divergence_is_named_at_its_first_step_without_a_check_per_step() -> N
     with pytest.raises(TrainingError, match=r"the loss is nan at epoch 0, step 3 of the epoch"):
         trainer.fit(Classifier(model, num_classes=2), DataLoader(data, batch_size=4))
     assert model.calls == 6  # checked at the epoch's last batch, not at each step
+
+
+def test_the_training_loss_is_logged_only_at_the_steps_the_loggers_receive(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """``self.log`` at every step cost ~10 % of a digits training; Lightning hands a step's
+    values to the loggers every ``log_every_n_steps`` steps, and those steps it still gets."""
+    logged: list[int] = []
+    log = Classifier.log
+
+    def counting(self: Classifier, name: str, *args: Any, **kwargs: Any) -> None:
+        if name == "train_loss":
+            logged.append(self.global_step)
+        log(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Classifier, "log", counting)
+    data = TensorDataset(torch.randn(40, 3), torch.randint(0, 2, (40,)))
+    logger = L.pytorch.loggers.CSVLogger(tmp_path, name="", version="")
+    trainer = L.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        logger=logger,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=3,
+    )
+    trainer.fit(Classifier(nn.Linear(3, 2), num_classes=2), DataLoader(data, batch_size=4))
+    assert logged == [2, 5, 8, 11, 14, 17]  # 20 steps: every third
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    steps = [
+        int(r.split(",")[header.index("step")])
+        for r in rows[1:]
+        if r.split(",")[header.index("train_loss")]
+    ]
+    assert steps == logged
