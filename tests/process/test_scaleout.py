@@ -316,6 +316,29 @@ def test_parallel_launchers_share_the_store_and_match_the_plain_sweep(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["parallel", "local_submitit"])
+def test_ddp_jobs_run_under_launchers_that_run_jobs_in_workers(
+    tmp_path: Path, launcher: str
+) -> None:
+    """A worker's ``sys.argv`` is submitit's or joblib's own: the ranks run this package's
+    command with the job's config and overrides, and equal a single process exactly."""
+    common = [*TINY, "-m", "method=[fgsm]", f"store.dir={tmp_path}/models"]
+    ddp = run_py(
+        *common,
+        "trainer=ddp_cpu",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={tmp_path}/ddp",
+        cwd=tmp_path,
+    )
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    single = run(tmp_path, *common, f"hydra.sweep.dir={tmp_path}/single")
+    assert single.returncode == 0, single.stderr[-3000:]
+    (d,), (s,) = metrics(tmp_path / "ddp"), metrics(tmp_path / "single")
+    assert (d["world_size"], s["world_size"]) == (2, 1)
+    assert d["results"] == s["results"] and d["clean_acc"] == s["clean_acc"]
+
+
+@pytest.mark.slow
 def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
     tmp_path: Path,
 ) -> None:

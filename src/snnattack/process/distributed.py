@@ -1,9 +1,11 @@
 """Several processes for one job (Lightning DDP): who writes, who waits, how the others start.
 
 Lightning's ``ddp`` strategy starts ranks 1.. by re-executing the launch command. Inside a
-Hydra multirun that command is the whole sweep, so :func:`ddp_job` makes it the *job's* own
-command (its overrides, its output folder) while the job runs, and afterwards waits for those
-processes and takes the process group down, so the next job of the sweep starts clean.
+Hydra multirun that command is the whole sweep, and under a launcher that runs jobs in workers
+(submitit, joblib) it is the worker's, so :func:`ddp_job` makes it the *job's* own command
+(this package's, the job's config and overrides, its output folder) while the job runs, and
+afterwards waits for those processes and takes the process group down, so the next job of the
+sweep starts clean.
 
 Only one process (global rank 0) trains and writes a model or a result; the others train
 alongside it without taking the store's lock and wait for its files (:func:`barrier`).
@@ -11,6 +13,7 @@ alongside it without taking the store's lock and wait for its files (:func:`barr
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -23,13 +26,12 @@ import torch
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
-from omegaconf import ListConfig, read_write
+from omegaconf import DictConfig, ListConfig, read_write
 
 # variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
 RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 # variables Lightning sets in the launching process when it starts the others
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-CONFIG_FLAGS = ("-cd", "--config-dir", "-cp", "--config-path", "-cn", "--config-name")
 
 
 def is_writer() -> bool:
@@ -54,19 +56,19 @@ def barrier() -> None:
         dist.barrier()
 
 
-def _job_argv(argv: list[str], task_overrides: list[str]) -> list[str]:
-    """The launch command of this one job: the config flags of ``argv`` and the job's overrides."""
-    keep, i = [argv[0]], 1
-    while i < len(argv):
-        arg = argv[i]
-        if arg in CONFIG_FLAGS and i + 1 < len(argv):
-            keep += argv[i : i + 2]
-            i += 2
-            continue
-        if arg.split("=", 1)[0] in CONFIG_FLAGS:
-            keep.append(arg)
-        i += 1
-    return keep + list(task_overrides)
+def _job_argv(hydra_cfg: DictConfig) -> list[str]:
+    """The command line of this one job as its other ranks run it (after ``python -m
+    snnattack.__main__``): its config folders and name, from Hydra's record of them, and its
+    own overrides; never the sweep's. Read from Hydra, not from ``sys.argv``: under a launcher
+    that runs jobs in workers (submitit, joblib) that is the worker's command."""
+    flags = [
+        f"--config-path={s.path}" if s.provider == "main" else f"--config-dir={s.path}"
+        for s in hydra_cfg.runtime.config_sources
+        if s.schema == "file" and s.provider in ("main", "command-line")
+    ]
+    return ["snnattack", *flags, f"--config-name={hydra_cfg.job.config_name}"] + list(
+        hydra_cfg.overrides.task
+    )
 
 
 @contextmanager
@@ -77,11 +79,16 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
     started are awaited (or killed if the job failed) and the process group is destroyed.
     """
     saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in LAUNCH_ENV}
+    main = sys.modules["__main__"]
+    saved_spec = getattr(main, "__spec__", None)
     hydra_cfg, saved_run_dir = None, None
     if HydraConfig.initialized():
         hydra_cfg = HydraConfig.get()
         saved_run_dir = hydra_cfg.run.dir
-        sys.argv = _job_argv(saved_argv, list(hydra_cfg.overrides.task))
+        # Lightning starts the ranks as ``python -m <__main__'s module> <sys.argv[1:]>``: this
+        # package's command (a ``.__main__`` module, which spawned workers never re-run)
+        main.__spec__ = importlib.util.find_spec("snnattack.__main__")
+        sys.argv = _job_argv(hydra_cfg)
         with read_write(hydra_cfg):
             hydra_cfg.run.dir = str(output_dir)
     trainers: list[L.Trainer] = []
@@ -100,6 +107,7 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
         sys.argv = saved_argv
+        main.__spec__ = saved_spec
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
