@@ -857,6 +857,11 @@ THROUGH_RUN_PY = [
         "-m -cd experiments -cn digits_reliable_eval (the sweep), or one value of each "
         "(attack=...)",
     ),
+    (  # each job in its own folder: a store and data folder per job
+        "hydra.job.chdir=true",
+        "error: hydra.job.chdir=true would run each job in its own folder, where the relative "
+        "paths (store.dir, dataset.params.root, checkpoint=...) name another folder per job",
+    ),
     (  # an experiment's settings of a method the override drops (one job of the sweep)
         f"-cd {EXPERIMENTS} -cn digits_reliable_eval attack=stbp method=[apgd,sapgd,ensemble]",
         "error: method.pgd sets steps of pgd, which is not in method=[apgd,sapgd,ensemble]; "
