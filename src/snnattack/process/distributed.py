@@ -137,14 +137,19 @@ def processes(trainer: Mapping[str, Any]) -> int:
 
 def thread_share(threads: int | str, trainer: Mapping[str, Any]) -> int:
     """Torch threads for this process: ``threads``, or with ``auto`` this process's share of the
-    cores it may use, among the jobs a joblib launcher runs at once and the DDP processes (on
-    the CPU as on GPUs: each GPU process loads data and runs its host side on these cores)."""
+    cores it may use (at most a submitit launcher's ``cpus_per_task``: its local executor starts
+    every job at once on this machine's cores), among the jobs a joblib launcher runs at once
+    and the DDP processes (on the CPU as on GPUs: each GPU process loads data and runs its host
+    side on these cores)."""
     if threads != "auto":
         return int(threads)
     cores = len(os.sched_getaffinity(0))
     parallel = 1
     if HydraConfig.initialized():
-        n_jobs = HydraConfig.get().launcher.get("n_jobs")
+        launcher = HydraConfig.get().launcher
+        n_jobs, cpus = launcher.get("n_jobs"), launcher.get("cpus_per_task")
         if isinstance(n_jobs, int):
             parallel = cores if n_jobs < 0 else n_jobs
+        if isinstance(cpus, int) and cpus > 0:
+            cores = min(cores, cpus)
     return max(cores // (parallel * processes(trainer)), 1)
