@@ -4,6 +4,7 @@ banners. Through run.py in a subprocess: the console is the process boundary und
 import logging
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,24 @@ def test_lightnings_banners_are_dropped_and_its_other_lines_kept(
                 "GPU available: True (cuda), used: True",
                 "💡 Tip: For seamless cloud logging ...",
                 "You are using a CUDA device ('NVIDIA H100') that has Tensor Cores. To properly",
+                "[rank: 0] Received SIGTERM: 15",  # the job says its stop in its own line
                 "Restoring states from the checkpoint path at last.ckpt",
             ):
                 logger.info(line)
     kept = [r.getMessage() for r in caplog.records]
-    assert kept == ["Restoring states from the checkpoint path at last.ckpt"] * 2
+    assert kept == ["Restoring states from the checkpoint path at last.ckpt"] * len(
+        LIGHTNING_LOGGERS
+    )
+
+
+def test_lightnings_advice_to_sync_values_torchmetrics_synced_is_dropped() -> None:
+    quiet_libraries()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn(
+            "It is recommended to use `self.log('asr/pgd/black/eps48', ..., sync_dist=True)` "
+            "when logging on epoch level in distributed setting",
+            UserWarning,
+            stacklevel=1,
+        )
+        warnings.warn("another warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["another warning"]

@@ -21,17 +21,23 @@ from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 NOISE = re.compile(
     r"^(GPU available|TPU available|HPU available|💡 Tip:|`Trainer\(limit_\w+=[\d.]+\)` was "
     r"configured so|`Trainer.fit` stopped: `max_epochs=\d+` reached|LOCAL_RANK: \d+ - "
-    r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores)"
-)  # the last: advice to trade float32 precision for speed, which attacks must not take
+    r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores|"
+    r"\[rank: \d+\] Received SIGTERM)"
+)  # advice to trade float32 precision for speed, which attacks must not take; a stop the job
+# says in its own one line
 # warnings (message start) that the libraries raise about each other, not about our code,
 # and Lightning's about a store work folder that holds what a training resumes from
 KNOWN_WARNINGS = (
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
     r"Checkpoint directory .*\.partial exists and is not empty",
+    # under DDP: every value a job logs per epoch is a torchmetrics compute(), synchronised
+    # across the processes already
+    r"It is recommended to use `self.log\('[^']*', \.\.\., sync_dist=True\)`",
 )
 LIGHTNING_LOGGERS = (
     "lightning.pytorch.utilities.rank_zero",
     "lightning.fabric.utilities.rank_zero",
+    "lightning.pytorch.trainer.connectors.signal_connector",
 )
 
 
