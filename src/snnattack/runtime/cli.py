@@ -246,13 +246,53 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     )
 
 
-def check_group_choices(argv: list[str], conf_dir: Path) -> None:
-    """Refuses a config-group choice on the command line that names no file in ``conf_dir``."""
+def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path]:
+    """The user's config folders that Hydra searches after ``conf_dir``: the ``-cd`` folder and
+    the ``file://`` folders of a ``hydra.searchpath=[...]`` override."""
+    folders = []
+    cd = _option(argv, "-cd", "--config-dir")
+    if cd is not None:
+        folders.append(Path(cd))
     for override in _overrides(argv):
-        group = conf_dir / override.key_or_group
-        if override.is_delete() or override.key_or_group.startswith("hydra") or not group.is_dir():
+        if override.key_or_group == "hydra.searchpath" and isinstance(override.value(), list):
+            entries = [str(v) for v in override.value()]
+            folders += [
+                Path(e.removeprefix("file://"))
+                for e in entries
+                if "://" not in e or e.startswith("file://")
+            ]
+    return [f for f in folders if f.is_dir() and f.resolve() != conf_dir.resolve()]
+
+
+def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
+    """Refuses a file of the user's config folders that has a namesake in ``conf_dir``
+    (``method/pgd.yaml``, ``config.yaml``): Hydra reads the first it finds, the package's, so
+    the user's would be silently ignored."""
+    for folder in user_config_dirs(argv, conf_dir):
+        for path in sorted(folder.rglob("*.yaml")):
+            relative = path.relative_to(folder)
+            if (conf_dir / relative).is_file():
+                raise ConfigError(
+                    f"{path} is never read: Hydra takes the package's "
+                    f"conf/{relative.as_posix()} of that name first; accepted: another name "
+                    f"for your file (e.g. {relative.with_stem(relative.stem + '_mine').as_posix()}"
+                    f"), chosen by that name"
+                )
+
+
+def check_group_choices(argv: list[str], conf_dir: Path) -> None:
+    """Refuses a config-group choice on the command line that names no file in ``conf_dir``
+    nor in the user's config folders (:func:`user_config_dirs`)."""
+    folders = [conf_dir, *user_config_dirs(argv, conf_dir)]
+    for override in _overrides(argv):
+        groups = [f / override.key_or_group for f in folders]
+        if (
+            override.is_delete()
+            or override.key_or_group.startswith("hydra")
+            or not any(g.is_dir() for g in groups)
+        ):
             continue
-        choices = group_choices(group)
+        choices = list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
         for name in _names(override.value()):
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
                 raise ConfigError(
@@ -435,6 +475,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         sys.argv[1:] = canonical(sys.argv[1:])
         check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
+        check_not_shadowed(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

@@ -18,6 +18,7 @@ from snnattack.runtime.cli import (
     check_argument_form,
     check_config_name,
     check_group_choices,
+    check_not_shadowed,
     discard_job_folder,
     one_line,
 )
@@ -623,6 +624,36 @@ def test_known_group_choices_and_sweeps_pass() -> None:
             "hydra.run.dir=x",
         ],
         CONF,
+    )
+
+
+def user_folder(tmp_path: Path, *files: str) -> Path:
+    """A user's config folder holding ``files`` (``method/pgd2.yaml``, ...)."""
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"# @package method.{Path(name).stem}\nname: pgd\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("form", ["-cd", "searchpath"])
+def test_the_users_own_group_choices_pass_and_namesakes_of_the_packages_are_refused(
+    tmp_path: Path, form: str
+) -> None:
+    """Hydra searches the package's conf/ first: a user's ``method/pgd.yaml`` would be ignored,
+    silently; a ``method/pgd2.yaml`` of theirs is a choice like the package's."""
+    folder = user_folder(tmp_path, "method/pgd2.yaml")
+    where = ["-cd", str(folder)] if form == "-cd" else [f"hydra.searchpath=[file://{folder}]"]
+    check_not_shadowed([*where, "method=[pgd2]"], CONF)
+    check_group_choices([*where, "method=[pgd2,fgsm]"], CONF)
+    with pytest.raises(ConfigError, match="^method=pgd3 is unknown"):
+        check_group_choices([*where, "method=[pgd3]"], CONF)
+    user_folder(tmp_path, "method/pgd.yaml")
+    with pytest.raises(ConfigError) as err:
+        check_not_shadowed([*where, "method=[pgd]"], CONF)
+    assert str(err.value) == (
+        f"{folder / 'method/pgd.yaml'} is never read: Hydra takes the package's "
+        "conf/method/pgd.yaml of that name first; accepted: another name for your file (e.g. "
+        "method/pgd_mine.yaml), chosen by that name"
     )
 
 
