@@ -43,7 +43,11 @@ def job(cfg: DictConfig) -> None:
             _refuse_chdir(hydra_cfg.job.chdir)
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 swept = list(hydra_cfg.sweeper.get("params") or {})
-                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, swept, overrides)
+                folders = [
+                    s.path for s in hydra_cfg.runtime.config_sources if s.provider == "command-line"
+                ]
+                name = hydra_cfg.job.config_name
+                _refuse_a_sweep_run_once(name, folders[0] if folders else "", swept, overrides)
             with stops_as_preemption():
                 run(cfg, output_dir)
         except UserError as err:
@@ -77,17 +81,24 @@ def _refuse_chdir(chdir: bool | None) -> None:
         )
 
 
-def _refuse_a_sweep_run_once(name: str, swept: list[str], overrides: list[str]) -> None:
-    """Refuses the config ``name`` of a sweep (its ``hydra.sweeper.params`` keys ``swept``:
-    ``experiments/``) run without ``-m`` unless its command-line ``overrides`` set every key it
-    sweeps: it would run one job at their defaults, not the sweep."""
+def _refuse_a_sweep_run_once(
+    name: str, folder: str, swept: list[str], overrides: list[str]
+) -> None:
+    """Refuses the config ``name`` (of the ``-cd`` ``folder``) of a sweep (its
+    ``hydra.sweeper.params`` keys ``swept``: ``experiments/``) run without ``-m`` unless its
+    command-line ``overrides`` set every key it sweeps: it would run one job at their defaults,
+    not the sweep."""
     given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
     unset = [key for key in swept if key not in given]
     if unset:
+        shown = Path(folder)
+        if shown.is_relative_to(Path.cwd()):  # as the user typed it: experiments, not /home/..
+            shown = shown.relative_to(Path.cwd())
+        cd = f" -cd {shown.as_posix()}" if folder else ""
         raise UserError(
             f"-cn {name} is a sweep (hydra.sweeper.params: {', '.join(swept)}), run without -m "
             f"and without {', '.join(unset)}: it would run one job at their defaults; accepted: "
-            f"python run.py -m -cd experiments -cn {name} (the sweep), or one value of each "
+            f"python run.py -m{cd} -cn {name} (the sweep), or one value of each "
             f"({', '.join(f'{k}=...' for k in unset)})"
         )
 

@@ -885,8 +885,8 @@ THROUGH_RUN_PY = [
         f"-cd {EXPERIMENTS} -cn digits_reliable_eval",
         "error: -cn digits_reliable_eval is a sweep (hydra.sweeper.params: attack), run without "
         "-m and without attack: it would run one job at their defaults; accepted: python run.py "
-        "-m -cd experiments -cn digits_reliable_eval (the sweep), or one value of each "
-        "(attack=...)",
+        f"-m -cd {EXPERIMENTS} -cn digits_reliable_eval (the sweep), or one value of each "
+        "(attack=...)",  # the -cd folder as given
     ),
     (  # each job in its own folder: a store and data folder per job
         "hydra.job.chdir=true",
