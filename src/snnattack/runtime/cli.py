@@ -167,6 +167,28 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     check_rules(values, PLAIN)
 
 
+def check_sweep_dir(argv: list[str]) -> None:
+    """Refuses a ``hydra.sweep.dir`` that interpolates a swept key or a job's own setting
+    (``sw_l${lambda}``): each job would sit in another sweep folder, and the sweep's summary,
+    failures and report, made in its one folder, would see none of them."""
+    overrides = _overrides(argv)
+    swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
+    for override in overrides:
+        if override.key_or_group != "hydra.sweep.dir":
+            continue
+        value = str(override.value())
+        used = [k for k in swept if f"${{{k}}}" in value]
+        if used or "${hydra.job." in value:
+            per = f"value of {', '.join(used)}" if used else "job (hydra.job.*)"
+            subdir = f"{used[0]}${{{used[0]}}}" if used else "${hydra.job.override_dirname}"
+            raise ConfigError(
+                f"hydra.sweep.dir={value} names a folder per {per}: the sweep's summary, "
+                "failures and report are made in its one folder and would see no job; "
+                "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each "
+                f"job's folder (e.g. hydra.sweep.subdir={subdir})"
+            )
+
+
 def _option(argv: list[str], short: str, long: str) -> str | None:
     """The value of a Hydra option (``-cn NAME``, ``--config-name NAME`` or ``=NAME``)."""
     for i, arg in enumerate(argv):
@@ -476,6 +498,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
         check_not_shadowed(sys.argv[1:], conf_dir)
+        check_sweep_dir(sys.argv[1:])
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

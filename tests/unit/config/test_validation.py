@@ -19,6 +19,7 @@ from snnattack.runtime.cli import (
     check_config_name,
     check_group_choices,
     check_not_shadowed,
+    check_sweep_dir,
     discard_job_folder,
     one_line,
 )
@@ -1030,6 +1031,17 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
             "lambda=0.5 come after an option that follows other overrides",
         ),
         ("-m --cfg job T=4,8", "--cfg shows one job's config and runs nothing, so it cannot"),
+        (
+            "-m lambda=0.5,1.0 hydra.sweep.dir=sw_l${lambda}",
+            "hydra.sweep.dir=sw_l${lambda} names a folder per value of lambda: the sweep's "
+            "summary, failures and report are made in its one folder and would see no job; "
+            "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each job's "
+            "folder (e.g. hydra.sweep.subdir=lambda${lambda})",
+        ),
+        (
+            "-m seed=0,1 hydra.sweep.dir=sw/${hydra.job.override_dirname}",
+            "hydra.sweep.dir=sw/${hydra.job.override_dirname} names a folder per job",
+        ),
         ("--cfg hydra -m", "--cfg shows one job's config"),
         ("-m --info", "--info shows one job's config"),
     ],
@@ -1037,6 +1049,7 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
 def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
     with pytest.raises(ConfigError) as err:
         check_argument_form(argv.split())
+        check_sweep_dir(argv.split())
     assert str(err.value).startswith(line) and "accepted: " in str(err.value)
 
 
@@ -1046,10 +1059,12 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
         "-m attack=rga,stbp lambda=0.5,0.9",
         "--cfg job T=4 ~store.dir +seed=1 logger.wandb.tags= hydra/launcher=parallel",
         "-cd experiments -cn digits_table2 --info defaults",
+        "-m lambda=0.5,1.0 hydra.sweep.dir=sw/${now:%H-%M} hydra.sweep.subdir=l${lambda}",
     ],
 )
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
     check_argument_form(argv.split())
+    check_sweep_dir(argv.split())
 
 
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
