@@ -53,13 +53,13 @@ def print_results(sweep_dir: Path) -> None:
     """One table of every job's results, printed in the launching process (also when the jobs
     ran elsewhere, e.g. on a cluster, and printed their own tables into their logs)."""
     jobs = []
-    for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: (len(p.parent.name), p)):
+    for folder in job_folders(sweep_dir, ".hydra"):
         try:
-            record = read_record(path)
-            overrides = yaml.safe_load((path.parent / ".hydra" / "overrides.yaml").read_text())
+            record = read_record(folder / "metrics.json")
+            overrides = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text())
         except (OSError, ValueError, UserError, yaml.YAMLError):
             continue
-        jobs.append((path.parent.name, list(overrides or []), record))
+        jobs.append((folder.relative_to(sweep_dir).as_posix(), list(overrides or []), record))
     shared = set.intersection(*(set(o) for _, o, _ in jobs)) if jobs else set()
     rows = []
     for name, overrides, record in jobs:
@@ -67,6 +67,19 @@ def print_results(sweep_dir: Path) -> None:
         cells = {"job": name, "swept": swept, "clean %": f"{record.clean_acc:.2f}"}
         rows += [(cells, r) for r in record.results]
     print_table(f"sweep {sweep_dir}", rows, stderr=True)
+
+
+def job_folders(sweep: Path, subdir: str) -> list[Path]:
+    """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``), at any
+    depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order: 2 before 10."""
+
+    def natural(folder: Path) -> list[tuple[int, str]]:
+        return [(len(part), part) for part in folder.relative_to(sweep).parts]
+
+    if not sweep.is_dir():
+        return []
+    found = {p.parent for p in sweep.rglob(subdir) if p.is_dir() and p.parent != sweep}
+    return sorted(found, key=natural)
 
 
 class KeptRecords(Callback):
@@ -100,10 +113,8 @@ class KeptRecords(Callback):
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT = {}
         self.failures_at = failures_size(sweep)
-        if sweep.is_dir():
-            for folder in sweep.iterdir():
-                if (folder / config.hydra.output_subdir).is_dir():
-                    _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
+        for folder in job_folders(sweep, config.hydra.output_subdir):
+            _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

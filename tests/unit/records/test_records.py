@@ -297,3 +297,21 @@ def test_records_name_the_commit_the_process_loaded_not_a_later_head(
     assert loaded == provenance.LOADED_COMMIT and loaded != "unknown"  # a git checkout
     monkeypatch.setattr(provenance, "git_commit", lambda: "a later HEAD")
     assert provenance.provenance()["git_commit"] == loaded
+
+
+def test_the_sweep_table_shows_the_jobs_of_nested_folders_in_natural_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hydra.sweep.subdir=lam${lambda}/seed${seed}``: every job, not only a top level's."""
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in ("lam1.0/seed10", "lam1.0/seed2", "lam0.5/seed2"):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        shutil.copy(SCHEMA1, tmp_path / name / "metrics.json")
+        seed = name.split("seed")[1]
+        overrides = f"- lambda={name[3:6]}\n- seed={seed}\n"
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text(overrides)
+    print_results(tmp_path)
+    sweep = capsys.readouterr().err
+    shown = [n for n in ("lam0.5/seed2", "lam1.0/seed2", "lam1.0/seed10") if n in sweep]
+    assert shown == ["lam0.5/seed2", "lam1.0/seed2", "lam1.0/seed10"]
+    assert sweep.index("lam1.0/seed2") < sweep.index("lam1.0/seed10")

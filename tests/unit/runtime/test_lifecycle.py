@@ -75,3 +75,23 @@ def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(tmp_path: Path) ->
     kept.on_run_start(_config(tmp_path / "job", subdir=None))
     kept.on_run_end(_config(tmp_path / "job", subdir=None))
     assert (tmp_path / "job" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+
+
+def test_a_refused_job_of_a_nested_sweep_folder_gets_its_record_back(tmp_path: Path) -> None:
+    """``hydra.sweep.subdir=a/s${seed}``: the finished job two levels down is kept too."""
+    job = tmp_path / "sweep" / "a" / "s0"
+    _finished(job)
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "sweep": {"dir": str(tmp_path / "sweep")},
+                "output_subdir": ".hydra",
+                "job": {"name": "run"},
+            }
+        }
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    _hydra_writes(job)
+    assert lifecycle.restore_kept(job)  # as a refused job's does
+    assert (job / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
