@@ -116,6 +116,9 @@ class KeptRecords(Callback):
         for folder in job_folders(sweep, config.hydra.output_subdir):
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
+        # the launch's record, which Hydra rewrites as the jobs launch: the report's command
+        self.launch = sweep / "multirun.yaml"
+        self.launched = self.launch.read_bytes() if self.launch.is_file() else None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         # a job refused or skipped in another process (joblib's, submitit's) left its folder:
@@ -126,6 +129,17 @@ class KeptRecords(Callback):
             if not restore_kept(folder):
                 discard_job_folder(folder)
         self._restore_skipped()
+        if self.launched is not None and self._no_new_results(sweep, config):
+            self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
+
+    def _no_new_results(self, sweep: Path, config: DictConfig) -> bool:
+        """Whether no job of this launch wrote results (each was skipped or refused)."""
+        folders = job_folders(sweep.absolute(), config.hydra.output_subdir)
+        return all(
+            self.results.get(f) == _stamp(f / "metrics.json")
+            for f in folders
+            if _stamp(f / "metrics.json") is not None
+        )
 
     def _restore_skipped(self) -> None:
         """Puts back the record of each finished job that was skipped (its results the file

@@ -95,3 +95,24 @@ def test_a_refused_job_of_a_nested_sweep_folder_gets_its_record_back(tmp_path: P
     _hydra_writes(job)
     assert lifecycle.restore_kept(job)  # as a refused job's does
     assert (job / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+
+
+@pytest.mark.parametrize("wrote", [False, True])
+def test_a_launch_that_wrote_no_results_leaves_the_sweeps_command_as_it_was(
+    tmp_path: Path, wrote: bool
+) -> None:
+    """A relaunch whose jobs were all refused (or skipped) once re-titled the report with its
+    own command (Hydra rewrites ``multirun.yaml`` as it launches)."""
+    sweep = tmp_path / "sweep"
+    _finished(sweep / "0")
+    (sweep / "multirun.yaml").write_text("eps=[16]\n")
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    (sweep / "multirun.yaml").write_text("eps=[32]\n")  # Hydra's, as it launches
+    if wrote:
+        _finished(sweep / "1")  # a new job's results
+    kept.on_multirun_end(config)
+    assert (sweep / "multirun.yaml").read_text() == ("eps=[32]\n" if wrote else "eps=[16]\n")
