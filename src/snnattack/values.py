@@ -49,12 +49,29 @@ class Rule:
         if self.test(value):
             return None
         accepted = self.describe().format(key=key)
-        return f"{key}={value!r} {self.problem}{where}; accepted: {accepted}"
+        problem = self.problem
+        if isinstance(value, str) and self.test(_number(value)):
+            # an environment variable (${oc.env:NAME}) or a quoted override is text
+            problem = "is text, not a number (${oc.decode:${oc.env:NAME}} reads a variable as one)"
+        elif value is None:
+            problem = "sets no value"
+        shown = "null" if value is None else repr(value)
+        return f"{key}={shown} {problem}{where}; accepted: {accepted}"
 
     def check(self, key: str, value: Any) -> None:
         message = self.complaint(key, value)
         if message is not None:
             raise ConfigError(message)
+
+
+def _number(text: str) -> int | float | str:
+    """``text`` as the number it spells (``'3'``: 3, ``'0.5'``: 0.5), else itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def is_int(value: object) -> bool:

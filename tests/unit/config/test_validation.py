@@ -1099,3 +1099,18 @@ def test_a_config_name_without_a_file_names_the_folders_configs() -> None:
         "accepted: cifar100_linf4_v1, cifar100_linf8_v1, cifar10_linf4_v1, cifar10_linf8_v1, "
         "digits_entries, digits_v1"
     )
+
+
+def test_a_number_given_as_text_is_named_so_with_the_way_to_read_it_as_a_number(
+    cli: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``seed=${oc.env:SLURM_ARRAY_TASK_ID}``, a cluster's usual form, gives the text '3'."""
+    monkeypatch.setenv("MYSEED", "3")
+    proc = cli("seed=${oc.env:MYSEED}", f"hydra.run.dir={tmp_path}/out")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: seed='3' is text, not a number (${oc.decode:${oc.env:NAME}} reads a variable "
+        "as one); accepted: an integer in [0, 4294967295]"
+    )
+    proc = cli("T=null", f"hydra.run.dir={tmp_path}/out")
+    assert proc.stderr.strip() == "error: T=null sets no value; accepted: an integer >= 1"
