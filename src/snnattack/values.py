@@ -52,7 +52,10 @@ class Rule:
         problem = self.problem
         if isinstance(value, str) and self.test(_number(value)):
             # an environment variable (${oc.env:NAME}) or a quoted override is text
-            problem = "is text, not a number (${oc.decode:${oc.env:NAME}} reads a variable as one)"
+            problem = (
+                f"is text, not a number ({key}='${{oc.decode:${{oc.env:NAME}}}}', quoted, "
+                "reads a variable as one)"
+            )
         elif value is None:
             problem = "sets no value"
         shown = "null" if value is None else repr(value)

@@ -1109,8 +1109,8 @@ def test_a_number_given_as_text_is_named_so_with_the_way_to_read_it_as_a_number(
     proc = cli("seed=${oc.env:MYSEED}", f"hydra.run.dir={tmp_path}/out")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "error: seed='3' is text, not a number (${oc.decode:${oc.env:NAME}} reads a variable "
-        "as one); accepted: an integer in [0, 4294967295]"
+        "error: seed='3' is text, not a number (seed='${oc.decode:${oc.env:NAME}}', quoted, "
+        "reads a variable as one); accepted: an integer in [0, 4294967295]"
     )
     proc = cli("T=null", f"hydra.run.dir={tmp_path}/out")
     assert proc.stderr.strip() == "error: T=null sets no value; accepted: an integer >= 1"
