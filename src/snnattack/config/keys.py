@@ -243,7 +243,15 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
         problem = _not_a_dict(key, value, tree, conf_dir)
         if problem is not None:
             raise problem
-    for group, default in _groups(conf_dir).items():
+    groups = _groups(conf_dir)
+    named = [group for group in groups if group.isidentifier()]  # not "override hydra/..."
+    if not any(isinstance(tree.get(group), dict) for group in named):
+        raise ConfigError(
+            f"the config holds none of the package's groups ({', '.join(named)}): a config "
+            "of your own that does not start from the package's; accepted: defaults: "
+            "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
+        )
+    for group, default in groups.items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
         every = _choice_keys(conf_dir, group)
         lost = sorted(every - {key for key, _ in _walk(held, "")})

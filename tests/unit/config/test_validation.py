@@ -1114,3 +1114,16 @@ def test_a_number_given_as_text_is_named_so_with_the_way_to_read_it_as_a_number(
     )
     proc = cli("T=null", f"hydra.run.dir={tmp_path}/out")
     assert proc.stderr.strip() == "error: T=null sets no value; accepted: an integer >= 1"
+
+
+def test_a_config_of_ones_own_without_the_packages_is_named_so(
+    cli: Callable, tmp_path: Path
+) -> None:
+    (tmp_path / "bare.yaml").write_text("T: 8\nlambda: 0.5\n")  # no `- config` in defaults
+    proc = cli("-cd", str(tmp_path), "-cn", "bare", f"hydra.run.dir={tmp_path}/out")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith(
+        "error: the config holds none of the package's groups (dataset, model, train, attack, "
+        "trainer, logger): a config of your own that does not start from the package's; "
+        "accepted: defaults: [config, _self_] at its top"
+    )
