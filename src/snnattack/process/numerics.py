@@ -108,10 +108,14 @@ def lightning_deterministic() -> str | bool:
 
 
 def manual_seed(seed: int) -> None:
-    """``torch.manual_seed(seed)`` for the generators an attack can draw from (the CPU's, and
-    CUDA's once it runs), without queueing a seed for a CUDA not yet started, which records
-    the caller's stack at each call (~0.2 ms: an attack seeding each batch pays it per batch,
-    ~9 % of a digits job's attacks)."""
+    """``torch.manual_seed(seed)``: the CPU's generator and those of each accelerator this
+    machine has (CUDA, MPS, XPU), without queueing seeds for accelerators it has not: that
+    records the caller's stack at each call (~0.2 ms: an attack seeding each batch paid it
+    per batch on a CPU machine, ~9 % of a digits job's attacks)."""
     torch.random.default_generator.manual_seed(seed)
-    if torch.cuda.is_initialized():
+    if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+    if torch.backends.mps.is_available():
+        torch.mps.manual_seed(seed)
+    if torch.xpu.is_available():
+        torch.xpu.manual_seed_all(seed)
