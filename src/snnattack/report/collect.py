@@ -82,7 +82,8 @@ class Job:
     def trained_as(self) -> dict[str, Any]:
         """What the target was trained with but its seeds: its store spec, flattened (the
         spec of a model it starts from under ``base.``). Targets that differ here are not
-        seeds of one setting. Empty for a model the store did not train (``checkpoint=``)."""
+        seeds of one setting. Empty for a file without a store record (a foreign checkpoint,
+        a model passed to the API)."""
         spec = (self.record.models.get("target") or {}).get("spec")
         if not isinstance(spec, dict):
             return {}

@@ -176,12 +176,27 @@ def by_training(
     out: dict[tuple[Any, str], list] = defaultdict(list)
     for key, members in groups.items():
         specs = [trained(m) for m in members]
-        keys = sorted({k for spec in specs for k in spec})
-        varying = [k for k in keys if len({fmt(spec.get(k)) for spec in specs if spec}) > 1]
+        varying = _differing([spec for spec in specs if spec])
         for member, spec in zip(members, specs, strict=True):
             shown = (f"{SPEC_NAMES.get(k, k)}={fmt(spec.get(k))}" for k in varying)
             out[(key, ", ".join(shown) if spec else "")].append(member)
     return out
+
+
+def _differing(specs: list[dict[str, Any]]) -> list[str]:
+    """The keys that tell ``specs`` apart, as few as say it: the kind of training alone where
+    it differs (the rest follows from it); the models' own settings before those of the
+    models they start from (``base.``); a key that varies exactly as an earlier one does
+    (``trainer.max_epochs`` with ``train.epochs``) left out."""
+    keys = sorted({k for spec in specs for k in spec})
+    varying = [k for k in keys if len({fmt(spec.get(k)) for spec in specs}) > 1]
+    if "train.kind" in varying:
+        return ["train.kind"]
+    own = [k for k in varying if not k.startswith("base.")]
+    shown: dict[tuple[str, ...], str] = {}
+    for k in own or varying:
+        shown.setdefault(tuple(fmt(spec.get(k)) for spec in specs), k)
+    return list(shown.values())
 
 
 def mode_name(mode: str) -> str:

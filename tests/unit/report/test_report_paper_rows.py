@@ -151,3 +151,29 @@ def test_table1_never_pools_models_trained_otherwise_as_seeds_of_one_setting() -
         ["train.kind=conversion", "2", "89.50 ± 0.71"],
     ]
     assert "trained" not in table1(jobs[:2], []).columns  # seeds alone: no such column
+
+
+def test_the_trained_column_names_the_kind_alone_and_no_setting_that_follows_from_another() -> None:
+    """Mixed kinds differ in most of their store specs (the conversion's ``base.*``, ...):
+    the kind says it; ``trainer.max_epochs`` varying as ``train.epochs`` is said once."""
+    kinds = [shuffle_job(kind, "layer", 92.0, 90.0) for kind in ("conversion", "hybrid")]
+    epochs = [shuffle_job(f"e{n}", "layer", 92.0, 90.0) for n in (30, 60)]
+    for job, spec in zip(
+        kinds + epochs,
+        [
+            {"train": {"kind": "conversion"}, "base": {"train": {"kind": "ann", "epochs": 30}}},
+            {"train": {"kind": "hybrid", "epochs": 5}, "base": {"train": {"kind": "conversion"}}},
+            {"train": {"epochs": 30}, "trainer": {"max_epochs": 30}, "base": {"x": 1}},
+            {"train": {"epochs": 60}, "trainer": {"max_epochs": 60}, "base": {"x": 2}},
+        ],
+        strict=True,
+    ):
+        job.record.models["target"] |= {"key": job.name, "spec": spec}
+    assert [row[0] for row in project(table1(kinds, []), ["trained"])] == [
+        "train.kind=conversion",
+        "train.kind=hybrid",
+    ]
+    assert [row[0] for row in project(table1(epochs, []), ["trained"])] == [
+        "train.epochs=30",
+        "train.epochs=60",
+    ]
