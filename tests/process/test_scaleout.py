@@ -321,8 +321,13 @@ def test_ddp_jobs_run_under_launchers_that_run_jobs_in_workers(
     tmp_path: Path, launcher: str
 ) -> None:
     """A worker's ``sys.argv`` is submitit's or joblib's own: the ranks run this package's
-    command with the job's config and overrides, and equal a single process exactly."""
-    common = [*TINY, "-m", "method=[fgsm]", f"store.dir={tmp_path}/models"]
+    command with the job's config, overrides and search path (a method of the user's own),
+    and equal a single process exactly."""
+    own = tmp_path / "own" / "method"
+    own.mkdir(parents=True)
+    (own / "fgsm_own.yaml").write_text("# @package method.fgsm_own\nname: fgsm\n")
+    searchpath = f"hydra.searchpath=[file://{own.parent}]"
+    common = [*TINY, "-m", searchpath, "method=[fgsm_own]", f"store.dir={tmp_path}/models"]
     ddp = run_py(
         *common,
         "trainer=ddp_cpu",

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
-from omegaconf import DictConfig, ListConfig, read_write
+from omegaconf import ListConfig, read_write
 
 # variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
 RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
@@ -56,19 +56,18 @@ def barrier() -> None:
         dist.barrier()
 
 
-def _job_argv(hydra_cfg: DictConfig) -> list[str]:
+def _job_argv(sources: list[Any], name: str, overrides: list[str]) -> list[str]:
     """The command line of this one job as its other ranks run it (after ``python -m
-    snnattack.__main__``): its config folders and name, from Hydra's record of them, and its
-    own overrides; never the sweep's. Read from Hydra, not from ``sys.argv``: under a launcher
-    that runs jobs in workers (submitit, joblib) that is the worker's command."""
+    snnattack.__main__``): its config folders (Hydra's ``runtime.config_sources``), its config
+    ``name`` and ``overrides`` (its own, and a ``hydra.searchpath`` given on the command line);
+    never the sweep's. Read from Hydra, not from ``sys.argv``: under a launcher that runs jobs
+    in workers (submitit, joblib) that is the worker's command."""
     flags = [
         f"--config-path={s.path}" if s.provider == "main" else f"--config-dir={s.path}"
-        for s in hydra_cfg.runtime.config_sources
+        for s in sources
         if s.schema == "file" and s.provider in ("main", "command-line")
     ]
-    return ["snnattack", *flags, f"--config-name={hydra_cfg.job.config_name}"] + list(
-        hydra_cfg.overrides.task
-    )
+    return ["snnattack", *flags, f"--config-name={name}", *overrides]
 
 
 @contextmanager
@@ -81,19 +80,22 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
     saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in LAUNCH_ENV}
     main = sys.modules["__main__"]
     saved_spec = getattr(main, "__spec__", None)
-    hydra_cfg, saved_run_dir = None, None
-    if HydraConfig.initialized():
-        hydra_cfg = HydraConfig.get()
-        saved_run_dir = hydra_cfg.run.dir
-        # Lightning starts the ranks as ``python -m <__main__'s module> <sys.argv[1:]>``: this
-        # package's command (a ``.__main__`` module, which spawned workers never re-run)
-        main.__spec__ = importlib.util.find_spec("snnattack.__main__")
-        sys.argv = _job_argv(hydra_cfg)
-        with read_write(hydra_cfg):
-            hydra_cfg.run.dir = str(output_dir)
+    hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+    saved_run_dir = None if hydra_cfg is None else hydra_cfg.run.dir
     trainers: list[L.Trainer] = []
     failed = True
     try:
+        if hydra_cfg is not None:
+            # Lightning starts the ranks as ``python -m <__main__'s module> <sys.argv[1:]>``:
+            # this package's command (a ``.__main__`` module, which spawned workers never re-run)
+            main.__spec__ = importlib.util.find_spec("snnattack.__main__")
+            searchpath = [o for o in hydra_cfg.overrides.hydra if o.startswith("hydra.searchpath=")]
+            overrides = [*searchpath, *hydra_cfg.overrides.task]
+            sys.argv = _job_argv(
+                list(hydra_cfg.runtime.config_sources), hydra_cfg.job.config_name, overrides
+            )
+            with read_write(hydra_cfg):
+                hydra_cfg.run.dir = str(output_dir)
         yield trainers
         failed = False
     finally:
