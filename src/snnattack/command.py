@@ -40,7 +40,7 @@ def job(cfg: DictConfig) -> None:
     overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     with closing_runs():
         try:
-            _refuse_chdir(hydra_cfg.job.chdir)
+            cli.refuse_chdir(hydra_cfg.job.chdir)
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 swept = list(hydra_cfg.sweeper.get("params") or {})
                 folders = [
@@ -66,19 +66,6 @@ def job(cfg: DictConfig) -> None:
                 cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
-
-
-def _refuse_chdir(chdir: bool | None) -> None:
-    """Refuses ``hydra.job.chdir=true``: in each job's own folder the config's relative paths
-    (``store.dir``, ``dataset.params.root``, ``checkpoint``) would name another folder per job,
-    and every job would train its models again and read its data afresh."""
-    if chdir:
-        raise UserError(
-            "hydra.job.chdir=true would run each job in its own folder, where the relative "
-            "paths (store.dir, dataset.params.root, checkpoint=...) name another folder per "
-            "job: each job would train its models again; accepted: hydra.job.chdir=false (each "
-            "job writes into its own folder anyway)"
-        )
 
 
 def _refuse_a_sweep_run_once(

@@ -168,12 +168,15 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
 
 
 def check_sweep_dir(argv: list[str]) -> None:
-    """Refuses a ``hydra.sweep.dir`` that interpolates a swept key or a job's own setting
-    (``sw_l${lambda}``): each job would sit in another sweep folder, and the sweep's summary,
-    failures and report, made in its one folder, would see none of them."""
+    """Refuses ``hydra.job.chdir=true`` (:func:`refuse_chdir`), and a ``hydra.sweep.dir`` that
+    interpolates a swept key or a job's own setting (``sw_l${lambda}``): each job would sit in
+    another sweep folder, and the sweep's summary, failures and report, made in its one folder,
+    would see none of them."""
     overrides = _overrides(argv)
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
     for override in overrides:
+        if override.key_or_group == "hydra.job.chdir":
+            refuse_chdir(override.value())
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())
@@ -187,6 +190,20 @@ def check_sweep_dir(argv: list[str]) -> None:
                 "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each "
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
+
+
+def refuse_chdir(chdir: object) -> None:
+    """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
+    file, by each job): in each job's own folder the config's relative paths (``store.dir``,
+    ``dataset.params.root``, ``checkpoint``) would name another folder per job, and every job
+    would train its models again and read its data afresh."""
+    if chdir is True:
+        raise ConfigError(
+            "hydra.job.chdir=true would run each job in its own folder, where the relative "
+            "paths (store.dir, dataset.params.root, checkpoint=...) name another folder per "
+            "job: each job would train its models again; accepted: hydra.job.chdir=false (each "
+            "job writes into its own folder anyway)"
+        )
 
 
 def _option(argv: list[str], short: str, long: str) -> str | None:
@@ -221,12 +238,22 @@ def check_argument_form(argv: list[str]) -> None:
         )
     if unknown:
         refused(f"unrecognized arguments: {' '.join(unknown)}")
-    shown = [flag for flag, given in (("--cfg", args.cfg), ("--info", args.info)) if given]
-    if shown and (args.multirun or args.run or args.shell_completion):
+    modes = [
+        flag
+        for flag, given in (
+            ("-m", args.multirun),
+            ("--run", args.run),
+            ("--cfg", args.cfg),
+            ("--info", args.info),
+            ("--shell-completion", args.shell_completion),
+        )
+        if given
+    ]
+    if len(modes) > 1:
         raise ConfigError(
-            f"{shown[0]} shows one job's config and runs nothing, so it cannot go with -m "
-            "(or --run, --shell-completion); accepted: -m to run the sweep, or --cfg job "
-            "without -m and with one value per key to see one of its jobs"
+            f"{' and '.join(modes)} cannot go together: Hydra does one of -m, --run, --cfg, "
+            "--info, --shell-completion; accepted: one of them (to see one job of a sweep: "
+            "--cfg job without -m, one value per swept key)"
         )
     words = list(args.overrides)
     for i, word in enumerate(words):

@@ -1030,7 +1030,15 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
             "T=4 --cfg job lambda=0.5",
             "lambda=0.5 come after an option that follows other overrides",
         ),
-        ("-m --cfg job T=4,8", "--cfg shows one job's config and runs nothing, so it cannot"),
+        (
+            "-m --cfg job T=4,8",
+            "-m and --cfg cannot go together: Hydra does one of -m, --run, --cfg, --info, "
+            "--shell-completion; accepted: one of them (to see one job of a sweep: --cfg job "
+            "without -m, one value per swept key)",
+        ),
+        ("--cfg job --info", "--cfg and --info cannot go together"),
+        ("--run --cfg job", "--run and --cfg cannot go together"),
+        ("-m seed=0,1 hydra.job.chdir=true", "hydra.job.chdir=true would run each job in its"),
         (
             "-m lambda=0.5,1.0 hydra.sweep.dir=sw_l${lambda}",
             "hydra.sweep.dir=sw_l${lambda} names a folder per value of lambda: the sweep's "
@@ -1042,8 +1050,8 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
             "-m seed=0,1 hydra.sweep.dir=sw/${hydra.job.override_dirname}",
             "hydra.sweep.dir=sw/${hydra.job.override_dirname} names a folder per job",
         ),
-        ("--cfg hydra -m", "--cfg shows one job's config"),
-        ("-m --info", "--info shows one job's config"),
+        ("--cfg hydra -m", "-m and --cfg cannot go together"),
+        ("-m --info", "-m and --info cannot go together"),
     ],
 )
 def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
@@ -1109,8 +1117,7 @@ def test_a_number_given_as_text_is_named_so_with_the_way_to_read_it_as_a_number(
     proc = cli("seed=${oc.env:MYSEED}", f"hydra.run.dir={tmp_path}/out")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "error: seed='3' is text, not a number (seed='${oc.decode:${oc.env:NAME}}', quoted, "
-        "reads a variable as one); accepted: an integer in [0, 4294967295]"
+        "error: seed='3' is text, not a number; accepted: an integer in [0, 4294967295]"
     )
     proc = cli("T=null", f"hydra.run.dir={tmp_path}/out")
     assert proc.stderr.strip() == "error: T=null sets no value; accepted: an integer >= 1"
