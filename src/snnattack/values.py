@@ -51,11 +51,8 @@ class Rule:
         accepted = self.describe().format(key=key)
         problem = self.problem
         if isinstance(value, str) and self.test(_number(value)):
-            # an environment variable (${oc.env:NAME}) or a quoted override is text
-            problem = (
-                f"is text, not a number ({key}='${{oc.decode:${{oc.env:NAME}}}}', quoted, "
-                "reads a variable as one)"
-            )
+            # an environment variable (${oc.env:NAME}: docs/errors.md), a quoted override
+            problem = "is text, not a number"
         elif value is None:
             problem = "sets no value"
         shown = "null" if value is None else repr(value)

@@ -129,12 +129,13 @@ class KeptRecords(Callback):
             if not restore_kept(folder):
                 discard_job_folder(folder)
         self._restore_skipped()
-        if self.launched is not None and self._no_new_results(sweep, config):
+        if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
 
-    def _no_new_results(self, sweep: Path, config: DictConfig) -> bool:
-        """Whether no job of this launch wrote results (each was skipped or refused)."""
-        folders = job_folders(sweep.absolute(), config.hydra.output_subdir)
+    def _no_new_results(self, sweep: Path, subdir: str) -> bool:
+        """Whether no job of this launch (its record folders named ``subdir``) wrote results:
+        each was skipped or refused."""
+        folders = job_folders(sweep.absolute(), subdir)
         return all(
             self.results.get(f) == _stamp(f / "metrics.json")
             for f in folders

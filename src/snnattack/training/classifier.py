@@ -108,16 +108,17 @@ class Classifier(L.LightningModule):
             loss, logits = self.adversary.loss(self.model, x, adv, y)
         self._losses.append((self.current_epoch, step, self.global_step, loss.detach()))
         self.train_acc.update(logits, y)
-        if self._logged_step():
+        if self._logging_at(self.global_step):  # self.log at every step: ~10 % of a training
             self.log("train_loss", loss, prog_bar=True)
         return loss
 
-    def _logged_step(self) -> bool:
-        """Whether Lightning hands this step's values to the loggers (every
-        ``log_every_n_steps`` steps): ``self.log`` moves its value through Lightning's result
-        collection, ~10 % of a digits training when called at every step."""
+    def _logging_at(self, step: int) -> bool:
+        """Whether Lightning hands the values of global step ``step`` (0-based) to the
+        loggers: every ``trainer.log_every_n_steps`` steps, every step of a fast dev run."""
         every = self.trainer.log_every_n_steps
-        return bool(every) and ((self.global_step + 1) % every == 0 or self.trainer.should_stop)
+        return bool(self.trainer.fast_dev_run) or (
+            bool(every) and ((step + 1) % every == 0 or self.trainer.should_stop)
+        )
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self._batch_start = Spans.mark(self.device)
@@ -125,7 +126,7 @@ class Classifier(L.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.batch_spans.add(self._batch_start, Spans.mark(self.device))
         last = batch_idx + 1 == self.trainer.num_training_batches
-        if last or (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
+        if last or self._logging_at(self.global_step - 1):  # the optimiser has stepped
             self._check_losses()
 
     def on_train_epoch_end(self) -> None:

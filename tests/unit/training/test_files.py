@@ -142,10 +142,10 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        (dict(T="4"), "T='4' is out of range; accepted: an integer >= 1"),
+        (dict(T="4"), "T='4' is text, not a number; accepted: an integer >= 1"),
         (dict(T=True), "T=True is out of range; accepted: an integer >= 1"),
         (dict(reset="foo"), "reset='foo' is unknown; accepted: hard, soft"),
-        (dict(lam="1.0"), "lam='1.0' is out of range; accepted: 0 < lam <= 1"),
+        (dict(lam="1.0"), "lam='1.0' is text, not a number; accepted: 0 < lam <= 1"),
     ],
     ids=lambda v: repr(v) if isinstance(v, dict) else None,
 )
