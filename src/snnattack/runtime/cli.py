@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, Override
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override
 from hydra.errors import HydraException
 
 from snnattack.config.keys import (
@@ -256,6 +256,14 @@ def check_argument_form(argv: list[str]) -> None:
             "--cfg job without -m, one value per swept key)"
         )
     words = list(args.overrides)
+    for word in words:
+        key, _, value = word.partition("=")
+        if key != key.strip() or (value != value.lstrip() and value.strip()):
+            raise ConfigError(
+                f"'{word}' has spaces around '='; accepted: {key.strip()}={value.strip()} "
+                "(key=value with no space around '='; quoted where the value holds spaces: "
+                "'key=a b')"
+            )
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         pieces = None
@@ -287,6 +295,8 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     file = name if name.endswith(".yaml") else f"{name}.yaml"
     if any((f / file).is_file() for f in (folder, conf_dir)):
         return
+    if not folder.is_dir():
+        raise ConfigError(f"-cd {folder} is not a folder; accepted: a folder holding {file}")
     names = sorted(p.stem for p in folder.glob("*.yaml"))
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     raise ConfigError(
@@ -335,6 +345,19 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     folders = [conf_dir, *user_config_dirs(argv, conf_dir)]
     for override in _overrides(argv):
         groups = [f / override.key_or_group for f in folders]
+        if override.is_add() and (conf_dir / override.key_or_group).is_dir():
+            value = override.get_value_element_as_str()
+            raise ConfigError(
+                f"+{override.key_or_group}={value} adds a group that the config has already "
+                f"(every config group is chosen without '+'); accepted: "
+                f"{override.key_or_group}={value}"
+            )
+        if isinstance(override.value(), IntervalSweep):
+            raise ConfigError(
+                f"{override.input_line} is a continuous range, which only a sampling sweeper "
+                "(Optuna, Nevergrad) draws from; accepted: a list of values "
+                f"({override.key_or_group}=a,b,c) or range(start,stop,step)"
+            )
         if (
             override.is_delete()
             or override.key_or_group.startswith("hydra")

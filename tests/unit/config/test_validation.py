@@ -607,6 +607,17 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
             "train=conversion is unknown (a kind of training, not a recipe: "
             "train.kind=conversion); accepted: digits, paper",
         ),
+        (  # Hydra said "To override a value use 'override experiment: ...'", a file's form
+            ["+experiment=cifar10_vgg11"],
+            "+experiment=cifar10_vgg11 adds a group that the config has already (every config "
+            "group is chosen without '+'); accepted: experiment=cifar10_vgg11",
+        ),
+        (  # Hydra named the basic sweeper and no key
+            ["-m", "lambda=interval(0.5,1.0)"],
+            "lambda=interval(0.5,1.0) is a continuous range, which only a sampling sweeper "
+            "(Optuna, Nevergrad) draws from; accepted: a list of values (lambda=a,b,c) or "
+            "range(start,stop,step)",
+        ),
     ],
 )
 def test_unknown_group_choice_is_refused_with_the_choices(argv: list[str], message: str) -> None:
@@ -1096,6 +1107,26 @@ def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callab
 )
 def test_a_config_name_that_exists_passes(argv: list[str]) -> None:
     check_config_name(argv, CONF)
+
+
+@pytest.mark.parametrize("word", ["lambda = 0.5", "lambda =0.5", "lambda= 0.5"])
+def test_one_argument_with_spaces_around_its_equals_sign_is_refused(word: str) -> None:
+    """Passed quoted as one argument, Hydra's grammar refused it as a LexerNoViableAlt."""
+    with pytest.raises(ConfigError) as err:
+        check_argument_form([word])
+    assert str(err.value) == (
+        f"'{word}' has spaces around '='; accepted: lambda=0.5 (key=value with no space around "
+        "'='; quoted where the value holds spaces: 'key=a b')"
+    )
+    check_argument_form(["logger.wandb.tags=[a b]", "logger.wandb.notes=two words"])
+
+
+def test_a_config_folder_that_does_not_exist_is_named_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_config_name(["-cd", str(tmp_path / "nonexist"), "-cn", "mine"], CONF)
+    assert str(err.value) == (
+        f"-cd {tmp_path / 'nonexist'} is not a folder; accepted: a folder holding mine.yaml"
+    )
 
 
 def test_a_config_name_without_a_file_names_the_folders_configs() -> None:
