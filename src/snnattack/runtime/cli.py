@@ -327,8 +327,12 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
     """Refuses a file of the user's config folders that has a namesake in ``conf_dir``
     (``method/pgd.yaml``, ``config.yaml``): Hydra reads the first it finds, the package's, so
     the user's would be silently ignored."""
+    groups = [p.relative_to(conf_dir) for p in conf_dir.rglob("*") if p.is_dir()]
     for folder in user_config_dirs(argv, conf_dir):
-        for path in sorted(folder.rglob("*.yaml")):
+        # only where Hydra looks: the folder's top and its folders named like conf/'s groups
+        # (a -cd . of a project is not walked through its data)
+        candidates = [p for where in (Path(), *groups) for p in (folder / where).glob("*.yaml")]
+        for path in sorted(candidates):
             relative = path.relative_to(folder)
             if (conf_dir / relative).is_file():
                 raise ConfigError(
