@@ -120,6 +120,30 @@ def test_a_users_spikingjelly_model_gets_an_entry_and_a_place_on_the_page(
     assert f'data-value="{entry["worst_case"]}"' in files["html"].read_text()
 
 
+@pytest.mark.slow  # trains a spikingjelly network and the protocol's surrogate: 30 s
+def test_a_users_network_is_attacked_black_box_from_the_surrogate_at_its_own_T(
+    spikingjelly_net, tmp_path: Path
+) -> None:
+    """``T`` is the user's network's; the protocol's surrogate (an ANN of this project) has its
+    own: it was once given the user's ``T`` and refused."""
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    surrogate = "source_train: ann\nsource_model: digits_net\nsource_T: 4\nsource_lambda: 1.0"
+    black = TINY.replace("boxes: [white]", f"boxes: [white, black]\n{surrogate}")
+    (folder / "tiny_v1.yaml").write_text(black)
+    release(folder)
+    entry = snnattack.benchmark.evaluate(
+        spikingjelly_net,
+        protocol=folder / "tiny_v1.yaml",
+        name="SJ black box",
+        T=4,
+        path=tmp_path / "entries" / "sj.json",
+        store=tmp_path / "models",
+    )
+    assert entry["worst_case"] == min(entry["robust_acc"].values())
+    assert json.loads((tmp_path / "entries" / "sj.json").read_text()) == entry
+
+
 class Noise(torch.nn.Module):
     """Gaussian noise on the input at every forward (a randomised defence)."""
 

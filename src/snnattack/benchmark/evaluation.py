@@ -206,7 +206,7 @@ def evaluate(
         seed = cfg.seed + cfg.source_seed_offset
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
-        crafter = as_spiking_net(source, T, "source", blank)
+        crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
     about = {  # the record's own description of the target, beside its class and neurons
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights": f"params:{weights(model)[:16]}",
