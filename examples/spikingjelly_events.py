@@ -28,7 +28,8 @@ frame events changed per success: ``sda`` 100 % (10.77, all under 200), ``sparse
 (16.88), ``spike_grad`` 100 % (38.33), ``event_patch`` (a 2x2 window) 75.6 % (17.75),
 ``gsattack`` 100 % (136.69 bits; 785 of the recording's events changed: 411 inserted, 187
 deleted, 188 flipped), ``retime`` 80.8 % (76.0 events moved in time); PGD at 16/255
-(fractional values, which no sensor produces) 42.9 %; no masking flag.
+(fractional values, which no sensor produces) 42.9 %; no masking flag. Another CPU trains
+other weights and gives somewhat other numbers (docs/experiments.md).
 """
 
 from __future__ import annotations
