@@ -127,14 +127,16 @@ def _overrides(argv: list[str]) -> list[Override]:
 
 def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     """The overrides of ``argv`` that set a key (``key=value``, ``+key=value``): not a config
-    group of ``conf_dir``, Hydra's own node or a deletion."""
+    group of ``conf_dir`` or of the user's config folders (``-cd experiments``' ``defense``),
+    Hydra's own node or a deletion."""
+    folders = [conf_dir, *user_config_dirs(argv, conf_dir)]
     return [
         o
         for o in _overrides(argv)
         if not (
             o.is_delete()
             or o.key_or_group.startswith("hydra")
-            or (conf_dir / o.key_or_group).is_dir()
+            or any((f / o.key_or_group).is_dir() for f in folders)
         )
     ]
 

@@ -71,6 +71,16 @@ def test_known_keys_and_free_form_nodes_pass() -> None:
     assert not is_known("analysis.cost.devise") and not is_known("train.lamda")
 
 
+def test_a_group_of_the_config_folder_given_is_chosen_on_the_command_line() -> None:
+    """``-cd experiments -cn rat_cifar100_vgg11 defense=pgd2_at``: one recipe of the sweep
+    (``experiments/defense/``), once refused as an unknown key."""
+    given = ["-cd", str(EXPERIMENTS), "-cn", "rat_cifar100_vgg11"]
+    check_override_keys([*given, "defense=pgd2_at"], CONF)
+    check_group_choices([*given, "defense=pgd2_at"], CONF)
+    with pytest.raises(ConfigError, match="^defense=pgd9 is unknown; accepted: "):
+        check_group_choices([*given, "defense=pgd9"], CONF)
+
+
 def test_every_experiment_and_preset_holds_only_known_keys() -> None:
     """experiments/ and conf/experiment/ only set keys of the schema (no silent typos)."""
     for preset in sorted((CONF / "experiment").glob("*.yaml")):
