@@ -70,18 +70,21 @@ class NaNAfter(nn.Module):
         return out * float("nan") if self.calls > self.good else out
 
 
-def test_a_divergence_is_named_at_its_first_step_without_a_check_per_step() -> None:
-    model = NaNAfter(good=3)
-    data = TensorDataset(torch.randn(24, 3), torch.randint(0, 2, (24,)))
-    trainer = L.Trainer(
-        max_epochs=1,
+def quiet_trainer(**settings: Any) -> L.Trainer:
+    """A CPU Trainer without checkpoints, progress bar or summary, and ``settings``."""
+    return L.Trainer(
         accelerator="cpu",
-        logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        log_every_n_steps=50,
+        **settings,
     )
+
+
+def test_a_divergence_is_named_at_its_first_step_without_a_check_per_step() -> None:
+    model = NaNAfter(good=3)
+    data = TensorDataset(torch.randn(24, 3), torch.randint(0, 2, (24,)))
+    trainer = quiet_trainer(max_epochs=1, logger=False, log_every_n_steps=50)
     with pytest.raises(TrainingError, match=r"the loss is nan at epoch 0, step 3 of the epoch"):
         trainer.fit(Classifier(model, num_classes=2), DataLoader(data, batch_size=4))
     assert model.calls == 6  # checked at the epoch's last batch, not at each step
@@ -103,15 +106,7 @@ def test_the_training_loss_is_logged_only_at_the_steps_the_loggers_receive(
     monkeypatch.setattr(Classifier, "log", counting)
     data = TensorDataset(torch.randn(40, 3), torch.randint(0, 2, (40,)))
     logger = L.pytorch.loggers.CSVLogger(tmp_path, name="", version="")
-    trainer = L.Trainer(
-        max_epochs=2,
-        accelerator="cpu",
-        logger=logger,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        log_every_n_steps=3,
-    )
+    trainer = quiet_trainer(max_epochs=2, logger=logger, log_every_n_steps=3)
     trainer.fit(Classifier(nn.Linear(3, 2), num_classes=2), DataLoader(data, batch_size=4))
     assert logged == [2, 5, 8, 11, 14, 17]  # 20 steps: every third
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
