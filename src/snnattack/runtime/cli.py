@@ -120,16 +120,20 @@ def _wrapped(head: str, names: list[str]) -> list[str]:
 
 
 def _overrides(argv: list[str]) -> list[Override]:
-    return OverridesParser.create().parse_overrides(
-        [a for a in argv if "=" in a and not a.startswith("-")]
-    )
+    """The overrides of ``argv`` as Hydra's own parser reads them (an option's value, such
+    as ``-cd eq=1`` or ``-sc install=bash``, is none)."""
+    parser = get_args_parser()
+    parser.error = lambda message: None  # type: ignore[method-assign]  # check_argument_form's
+    words = parser.parse_known_args(argv)[0].overrides or []
+    return OverridesParser.create().parse_overrides([w for w in words if "=" in w])
 
 
 def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     """The overrides of ``argv`` that set a key (``key=value``, ``+key=value``): not a config
     group of ``conf_dir`` or of the user's config folders (``-cd experiments``' ``defense``),
     Hydra's own node or a deletion."""
-    folders = [conf_dir, *user_config_dirs(argv, conf_dir)]
+    users = user_config_dirs(argv, conf_dir)
+    folders = [conf_dir, *(users or [])]
     return [
         o
         for o in _overrides(argv)
@@ -137,6 +141,7 @@ def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
             o.is_delete()
             or o.key_or_group.startswith("hydra")
             or any((f / o.key_or_group).is_dir() for f in folders)
+            or (users is None and "." not in o.key_or_group)  # maybe a group of a pkg:// path
         )
     ]
 
@@ -169,22 +174,30 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     check_rules(values, PLAIN)
 
 
-def check_sweep_dir(argv: list[str]) -> None:
+def check_sweep_dir(argv: list[str], conf_dir: Path) -> None:
     """Refuses ``hydra.job.chdir=true`` (:func:`refuse_chdir`), and a ``hydra.sweep.dir`` that
     interpolates a swept key or a job's own setting (``sw_l${lambda}``): each job would sit in
     another sweep folder, and the sweep's summary, failures and report, made in its one folder,
     would see none of them."""
     overrides = _overrides(argv)
+    params = ((primary_config(argv, conf_dir).get("hydra") or {}).get("sweeper") or {}).get(
+        "params"
+    )
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
+    swept += list(params) if isinstance(params, dict) else []  # the -cn file's sweep
     for override in overrides:
         if override.key_or_group == "hydra.job.chdir":
             refuse_chdir(override.value())
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())
-        used = [k for k in swept if f"${{{k}}}" in value]
-        if used or "${hydra.job." in value:
-            per = f"value of {', '.join(used)}" if used else "job (hydra.job.*)"
+        used = [
+            k
+            for k in swept
+            if re.search(rf"\$\{{(hydra[.:]runtime\.choices\.)?{re.escape(k)}\}}", value)
+        ]
+        if used or re.search(r"\$\{hydra[.:]job\.(num|id|override_dirname)\}", value):
+            per = f"value of {', '.join(used)}" if used else "job (hydra.job.num, ...)"
             subdir = f"{used[0]}${{{used[0]}}}" if used else "${hydra.job.override_dirname}"
             raise ConfigError(
                 f"hydra.sweep.dir={value} names a folder per {per}: the sweep's summary, "
@@ -192,6 +205,14 @@ def check_sweep_dir(argv: list[str]) -> None:
                 "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each "
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
+
+
+def _sweeper(argv: list[str]) -> str:
+    """The sweeper a command line chooses (``hydra/sweeper=``; the config's: ``choice``)."""
+    for override in _overrides(argv):
+        if override.key_or_group == "hydra/sweeper":
+            return str(override.value())
+    return "choice"
 
 
 def refuse_chdir(chdir: object) -> None:
@@ -260,9 +281,9 @@ def check_argument_form(argv: list[str]) -> None:
     words = list(args.overrides)
     for word in words:
         key, _, value = word.partition("=")
-        if key != key.strip() or (value != value.lstrip() and value.strip()):
+        if "=" in word and key != key.rstrip():  # Hydra's lexer refuses it; after '=' it reads
             raise ConfigError(
-                f"'{word}' has spaces around '='; accepted: {key.strip()}={value.strip()} "
+                f"'{word}' has a space before '='; accepted: {key.strip()}={value.strip()} "
                 "(key=value with no space around '='; quoted where the value holds spaces: "
                 "'key=a b')"
             )
@@ -290,15 +311,15 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     """Refuses a ``-cn NAME`` with no ``NAME.yaml`` in the ``-cd`` folder nor in ``conf_dir``,
     naming the configs of the folder (a benchmark's protocols, the sweeps of
     ``experiments/``), instead of Hydra's search path."""
-    name = _option(argv, "-cn", "--config-name")
+    name, cd = _option(argv, "-cn", "--config-name"), _option(argv, "-cd", "--config-dir")
+    if cd is not None and not Path(cd).is_dir():
+        raise ConfigError(f"-cd {cd} is not a folder; accepted: an existing folder of configs")
     if name is None or _option(argv, "-cp", "--config-path") is not None:
         return  # -cp: a folder relative to the app's module, Hydra's to find
-    folder = Path(_option(argv, "-cd", "--config-dir") or conf_dir)
+    folder = Path(cd or conf_dir)
     file = name if name.endswith(".yaml") else f"{name}.yaml"
     if any((f / file).is_file() for f in (folder, conf_dir)):
         return
-    if not folder.is_dir():
-        raise ConfigError(f"-cd {folder} is not a folder; accepted: a folder holding {file}")
     names = sorted(p.stem for p in folder.glob("*.yaml"))
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     raise ConfigError(
@@ -307,36 +328,80 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     )
 
 
-def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path]:
+def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
+    """The ``-cn`` file as written (``config`` if none), from the ``-cd`` folder or
+    ``conf_dir``; empty where it cannot be read (Hydra then says why)."""
+    name = _option(argv, "-cn", "--config-name") or "config"
+    file = name if name.endswith(".yaml") else f"{name}.yaml"
+    cd = _option(argv, "-cd", "--config-dir")
+    for folder in ([Path(cd)] if cd else []) + [conf_dir]:
+        if (folder / file).is_file():
+            try:
+                tree = yaml.safe_load((folder / file).read_text())
+            except (OSError, yaml.YAMLError):
+                return {}
+            return tree if isinstance(tree, dict) else {}
+    return {}
+
+
+def _search_path(argv: list[str], conf_dir: Path) -> list[str]:
+    """The ``hydra.searchpath`` entries of the command line, else of the ``-cn`` file."""
+    for override in _overrides(argv):
+        if override.key_or_group == "hydra.searchpath" and isinstance(override.value(), list):
+            return [str(v) for v in override.value()]
+    entries = (primary_config(argv, conf_dir).get("hydra") or {}).get("searchpath") or []
+    return [str(e) for e in entries] if isinstance(entries, list) else []
+
+
+def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path] | None:
     """The user's config folders that Hydra searches after ``conf_dir``: the ``-cd`` folder and
-    the ``file://`` folders of a ``hydra.searchpath=[...]`` override."""
+    the ``file://`` folders of ``hydra.searchpath`` (on the command line or in the ``-cn``
+    file); None where the search path holds what this cannot list (``pkg://``): the choices
+    are then Hydra's and the job's validation's to judge."""
     folders = []
     cd = _option(argv, "-cd", "--config-dir")
     if cd is not None:
         folders.append(Path(cd))
-    for override in _overrides(argv):
-        if override.key_or_group == "hydra.searchpath" and isinstance(override.value(), list):
-            entries = [str(v) for v in override.value()]
-            folders += [
-                Path(e.removeprefix("file://"))
-                for e in entries
-                if "://" not in e or e.startswith("file://")
-            ]
+    for entry in _search_path(argv, conf_dir):
+        if "://" in entry and not entry.startswith("file://"):
+            return None
+        folders.append(Path(entry.removeprefix("file://")))
     return [f for f in folders if f.is_dir() and f.resolve() != conf_dir.resolve()]
 
 
+def _chosen(group: str, argv: list[str], conf_dir: Path) -> set[str]:
+    """The choices of config ``group`` a run takes: the command line's, else the ``-cn``
+    file's defaults', else the package's (``conf/config.yaml``)."""
+    for override in _overrides(argv):
+        if override.key_or_group == group:
+            return set(_names(override.value()))
+    for tree in (primary_config(argv, conf_dir), primary_config([], conf_dir)):
+        for entry in tree.get("defaults") or []:
+            if not isinstance(entry, dict):
+                continue
+            for key, value in entry.items():
+                words = str(key).replace("override", "").replace("optional", "").split()
+                if words and words[-1].strip("/") == group:
+                    return set(value if isinstance(value, list) else [value]) - {None}
+    return set()
+
+
 def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
-    """Refuses a file of the user's config folders that has a namesake in ``conf_dir``
-    (``method/pgd.yaml``, ``config.yaml``): Hydra reads the first it finds, the package's, so
-    the user's would be silently ignored."""
-    groups = [p.relative_to(conf_dir) for p in conf_dir.rglob("*") if p.is_dir()]
-    for folder in user_config_dirs(argv, conf_dir):
-        # only where Hydra looks: the folder's top and its folders named like conf/'s groups
-        # (a -cd . of a project is not walked through its data)
-        candidates = [p for where in (Path(), *groups) for p in (folder / where).glob("*.yaml")]
-        for path in sorted(candidates):
+    """Refuses a file of the user's config folders that a run would take but Hydra never
+    reads, as ``conf_dir`` has its namesake and is searched first: a chosen group file
+    (``method/pgd.yaml`` with ``method=[pgd]``, or in the package's default choices), or a
+    ``config.yaml`` run as the primary config. The user's would be silently ignored."""
+    folders = user_config_dirs(argv, conf_dir) or []
+    name = (_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
+    for folder in folders:
+        taken = [folder / "config.yaml"] if name == "config" else []
+        for group in [p.relative_to(conf_dir) for p in conf_dir.rglob("*") if p.is_dir()]:
+            taken += [
+                folder / group / f"{c}.yaml" for c in _chosen(group.as_posix(), argv, conf_dir)
+            ]
+        for path in taken:
             relative = path.relative_to(folder)
-            if (conf_dir / relative).is_file():
+            if path.is_file() and (conf_dir / relative).is_file():
                 raise ConfigError(
                     f"{path} is never read: Hydra takes the package's "
                     f"conf/{relative.as_posix()} of that name first; accepted: another name "
@@ -348,7 +413,8 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``
     nor in the user's config folders (:func:`user_config_dirs`)."""
-    folders = [conf_dir, *user_config_dirs(argv, conf_dir)]
+    users = user_config_dirs(argv, conf_dir)
+    folders = [conf_dir, *(users or [])]
     for override in _overrides(argv):
         groups = [f / override.key_or_group for f in folders]
         if override.is_add() and (conf_dir / override.key_or_group).is_dir():
@@ -358,7 +424,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                 f"(every config group is chosen without '+'); accepted: "
                 f"{override.key_or_group}={value}"
             )
-        if isinstance(override.value(), IntervalSweep):
+        if isinstance(override.value(), IntervalSweep) and _sweeper(argv) in ("basic", "choice"):
             raise ConfigError(
                 f"{override.input_line} is a continuous range, which only a sampling sweeper "
                 "(Optuna, Nevergrad) draws from; accepted: a list of values "
@@ -370,6 +436,8 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
             or not any(g.is_dir() for g in groups)
         ):
             continue
+        if users is None:
+            continue  # a pkg:// search path: Hydra finds its choices
         choices = list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
         for name in _names(override.value()):
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
@@ -554,7 +622,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
         check_not_shadowed(sys.argv[1:], conf_dir)
-        check_sweep_dir(sys.argv[1:])
+        check_sweep_dir(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

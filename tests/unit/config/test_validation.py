@@ -19,6 +19,7 @@ from snnattack.runtime.cli import (
     check_config_name,
     check_group_choices,
     check_not_shadowed,
+    check_override_keys,
     check_sweep_dir,
     discard_job_folder,
     one_line,
@@ -669,6 +670,48 @@ def test_the_users_own_group_choices_pass_and_namesakes_of_the_packages_are_refu
     )
 
 
+def test_only_namesakes_a_run_would_take_are_refused(tmp_path: Path) -> None:
+    """A project's ``-cd .`` may hold files of its own that no run chooses: a ``dataset/``
+    note, a ``config.yaml`` beside the ``-cn`` file; the package's default ``method`` choices
+    (fgsm, pgd) are taken, so a ``method/pgd.yaml`` of the folder would be shadowed."""
+    folder = user_folder(tmp_path, "dataset/cifar10.yaml", "config.yaml", "mine.yaml")
+    (folder / "mine.yaml").write_text("defaults:\n  - config\n  - _self_\n")
+    where = ["-cd", str(folder), "-cn", "mine"]
+    check_not_shadowed(where, CONF)
+    with pytest.raises(ConfigError, match="config.yaml is never read"):
+        check_not_shadowed(["-cd", str(folder)], CONF)  # the primary config: the package's
+    with pytest.raises(ConfigError, match="dataset/cifar10.yaml is never read"):
+        check_not_shadowed([*where, "dataset=cifar10"], CONF)
+    user_folder(tmp_path, "method/pgd.yaml")
+    with pytest.raises(ConfigError, match="method/pgd.yaml is never read"):
+        check_not_shadowed(where, CONF)  # taken by the package's defaults: method: [fgsm, pgd]
+
+
+def test_a_search_path_of_the_cn_file_counts_and_a_packages_leaves_choices_to_hydra(
+    tmp_path: Path,
+) -> None:
+    folder = user_folder(tmp_path / "own", "method/pgd2.yaml")
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "mine.yaml").write_text(
+        f"defaults:\n  - config\n  - _self_\nhydra:\n  searchpath: [file://{folder}]\n"
+    )
+    check_group_choices(["-cd", str(exp), "-cn", "mine", "method=[pgd2]"], CONF)
+    unlisted = ["hydra.searchpath=[pkg://mypackage.conf]", "method=[pgd_fast]", "mygroup=a"]
+    check_group_choices(unlisted, CONF)
+    check_override_keys(unlisted, CONF)
+
+
+def test_a_sweep_folder_of_a_key_the_cn_file_sweeps_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "lsweep.yaml").write_text(
+        "defaults:\n  - config\n  - _self_\nhydra:\n  sweeper:\n    params:\n"
+        "      lambda: 0.5,1.0\n"
+    )
+    argv = ["-m", "-cd", str(tmp_path), "-cn", "lsweep", "hydra.sweep.dir=sw/l${lambda}"]
+    with pytest.raises(ConfigError, match="names a folder per value of lambda"):
+        check_sweep_dir(argv, CONF)
+
+
 def test_a_tuning_grid_given_as_a_list_in_place_of_its_range_is_accepted() -> None:
     cfg = compose("attack=hart", "attack.tune.enabled=true", f"~{GAMMA}", f"+{GAMMA}=[0.1,0.5]")
     validate(cfg)
@@ -1061,6 +1104,14 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
             "-m seed=0,1 hydra.sweep.dir=sw/${hydra.job.override_dirname}",
             "hydra.sweep.dir=sw/${hydra.job.override_dirname} names a folder per job",
         ),
+        (
+            "-m seed=0,1 hydra.sweep.dir=sw/${hydra:job.num}",
+            "hydra.sweep.dir=sw/${hydra:job.num} names a folder per job",
+        ),
+        (
+            "-m attack=rga,stbp hydra.sweep.dir=sw/${hydra.runtime.choices.attack}",
+            "hydra.sweep.dir=sw/${hydra.runtime.choices.attack} names a folder per value of attack",
+        ),
         ("--cfg hydra -m", "-m and --cfg cannot go together"),
         ("-m --info", "-m and --info cannot go together"),
     ],
@@ -1068,7 +1119,7 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
 def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
     with pytest.raises(ConfigError) as err:
         check_argument_form(argv.split())
-        check_sweep_dir(argv.split())
+        check_sweep_dir(argv.split(), CONF)
     assert str(err.value).startswith(line) and "accepted: " in str(err.value)
 
 
@@ -1079,11 +1130,14 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
         "--cfg job T=4 ~store.dir +seed=1 logger.wandb.tags= hydra/launcher=parallel",
         "-cd experiments -cn digits_table2 --info defaults",
         "-m lambda=0.5,1.0 hydra.sweep.dir=sw/${now:%H-%M} hydra.sweep.subdir=l${lambda}",
+        "-m lambda=0.5,1.0 hydra.sweep.dir=sw/${hydra.job.config_name}",  # one per sweep
+        "-cd eq=1 -cn mine lambda=0.5",  # an option's value with '=' is no override
+        "-m lambda=interval(0.5,1.0) hydra/sweeper=optuna",  # a sampling sweeper's
     ],
 )
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
     check_argument_form(argv.split())
-    check_sweep_dir(argv.split())
+    check_sweep_dir(argv.split(), CONF)
 
 
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
@@ -1109,23 +1163,25 @@ def test_a_config_name_that_exists_passes(argv: list[str]) -> None:
     check_config_name(argv, CONF)
 
 
-@pytest.mark.parametrize("word", ["lambda = 0.5", "lambda =0.5", "lambda= 0.5"])
-def test_one_argument_with_spaces_around_its_equals_sign_is_refused(word: str) -> None:
-    """Passed quoted as one argument, Hydra's grammar refused it as a LexerNoViableAlt."""
+@pytest.mark.parametrize("word", ["lambda = 0.5", "lambda =0.5"])
+def test_one_argument_with_a_space_before_its_equals_sign_is_refused(word: str) -> None:
+    """Passed quoted as one argument, Hydra's grammar refused it as a LexerNoViableAlt (a
+    space after '=' it reads)."""
     with pytest.raises(ConfigError) as err:
         check_argument_form([word])
     assert str(err.value) == (
-        f"'{word}' has spaces around '='; accepted: lambda=0.5 (key=value with no space around "
+        f"'{word}' has a space before '='; accepted: lambda=0.5 (key=value with no space around "
         "'='; quoted where the value holds spaces: 'key=a b')"
     )
-    check_argument_form(["logger.wandb.tags=[a b]", "logger.wandb.notes=two words"])
+    check_argument_form(["logger.wandb.tags=[a b]", "logger.wandb.notes= two words"])
 
 
-def test_a_config_folder_that_does_not_exist_is_named_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [["-cn", "mine"], ["-cn", "config"], []])
+def test_a_config_folder_that_does_not_exist_is_named_so(tmp_path: Path, name: list) -> None:
     with pytest.raises(ConfigError) as err:
-        check_config_name(["-cd", str(tmp_path / "nonexist"), "-cn", "mine"], CONF)
+        check_config_name(["-cd", str(tmp_path / "nonexist"), *name], CONF)
     assert str(err.value) == (
-        f"-cd {tmp_path / 'nonexist'} is not a folder; accepted: a folder holding mine.yaml"
+        f"-cd {tmp_path / 'nonexist'} is not a folder; accepted: an existing folder of configs"
     )
 
 
