@@ -439,6 +439,13 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         if users is None:
             continue  # a pkg:// search path: Hydra finds its choices
         choices = list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
+        if not choices:  # a folder of the user's that is no group of configs
+            folder = next(g for g in groups if g.is_dir())
+            raise ConfigError(
+                f"{override.input_line}: the config folder's {folder}/ makes "
+                f"{override.key_or_group} a config group (Hydra reads each folder of -cd as "
+                "one), and it holds no config; accepted: a -cd folder of configs only"
+            )
         for name in _names(override.value()):
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
                 raise ConfigError(

@@ -702,6 +702,19 @@ def test_a_search_path_of_the_cn_file_counts_and_a_packages_leaves_choices_to_hy
     check_override_keys(unlisted, CONF)
 
 
+def test_a_folder_of_the_config_folder_that_holds_no_config_is_named_as_the_group_it_makes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "checkpoint").mkdir()  # the user's model files beside their configs
+    with pytest.raises(ConfigError) as err:
+        check_group_choices(["-cd", str(tmp_path), "checkpoint=checkpoint/net.pt"], CONF)
+    assert str(err.value) == (
+        f"checkpoint=checkpoint/net.pt: the config folder's {tmp_path / 'checkpoint'}/ makes "
+        "checkpoint a config group (Hydra reads each folder of -cd as one), and it holds no "
+        "config; accepted: a -cd folder of configs only"
+    )
+
+
 def test_a_sweep_folder_of_a_key_the_cn_file_sweeps_is_refused(tmp_path: Path) -> None:
     (tmp_path / "lsweep.yaml").write_text(
         "defaults:\n  - config\n  - _self_\nhydra:\n  sweeper:\n    params:\n"
