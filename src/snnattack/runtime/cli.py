@@ -369,21 +369,20 @@ def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path] | None:
     return [f for f in folders if f.is_dir() and f.resolve() != conf_dir.resolve()]
 
 
-def _chosen(group: str, argv: list[str], conf_dir: Path) -> set[str]:
-    """The choices of config ``group`` a run takes: the command line's, else the ``-cn``
-    file's defaults', else the package's (``conf/config.yaml``)."""
-    for override in _overrides(argv):
-        if override.key_or_group == group:
-            return set(_names(override.value()))
-    for tree in (primary_config(argv, conf_dir), primary_config([], conf_dir)):
+def _chosen(argv: list[str], conf_dir: Path) -> dict[str, set[str]]:
+    """The choices a run takes of each config group it names: the command line's, else the
+    ``-cn`` file's defaults', else the package's (``conf/config.yaml``); read once."""
+    chosen: dict[str, set[str]] = {}
+    for tree in (primary_config([], conf_dir), primary_config(argv, conf_dir)):
         for entry in tree.get("defaults") or []:
-            if not isinstance(entry, dict):
-                continue
-            for key, value in entry.items():
+            for key, value in entry.items() if isinstance(entry, dict) else ():
                 words = str(key).replace("override", "").replace("optional", "").split()
-                if words and words[-1].strip("/") == group:
-                    return set(value if isinstance(value, list) else [value]) - {None}
-    return set()
+                if words:
+                    values = value if isinstance(value, list) else [value]
+                    chosen[words[-1].strip("/")] = set(values) - {None}
+    for override in _overrides(argv):
+        chosen[override.key_or_group] = set(_names(override.value()))
+    return chosen
 
 
 def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
@@ -392,13 +391,13 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
     (``method/pgd.yaml`` with ``method=[pgd]``, or in the package's default choices), or a
     ``config.yaml`` run as the primary config. The user's would be silently ignored."""
     folders = user_config_dirs(argv, conf_dir) or []
+    if not folders:
+        return
     name = (_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
+    chosen = _chosen(argv, conf_dir)
     for folder in folders:
         taken = [folder / "config.yaml"] if name == "config" else []
-        for group in [p.relative_to(conf_dir) for p in conf_dir.rglob("*") if p.is_dir()]:
-            taken += [
-                folder / group / f"{c}.yaml" for c in _chosen(group.as_posix(), argv, conf_dir)
-            ]
+        taken += [folder / group / f"{c}.yaml" for group, names in chosen.items() for c in names]
         for path in taken:
             relative = path.relative_to(folder)
             if path.is_file() and (conf_dir / relative).is_file():
