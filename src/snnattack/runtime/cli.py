@@ -316,10 +316,9 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
         raise ConfigError(f"-cd {cd} is not a folder; accepted: an existing folder of configs")
     if name is None or _option(argv, "-cp", "--config-path") is not None:
         return  # -cp: a folder relative to the app's module, Hydra's to find
-    folder = Path(cd or conf_dir)
-    file = name if name.endswith(".yaml") else f"{name}.yaml"
-    if any((f / file).is_file() for f in (folder, conf_dir)):
+    if _config_file(argv, conf_dir) is not None:
         return
+    folder = Path(cd or conf_dir)
     names = sorted(p.stem for p in folder.glob("*.yaml"))
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     raise ConfigError(
@@ -328,20 +327,25 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     )
 
 
-def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
-    """The ``-cn`` file as written (``config`` if none), from the ``-cd`` folder or
-    ``conf_dir``; empty where it cannot be read (Hydra then says why)."""
+def _config_file(argv: list[str], conf_dir: Path) -> Path | None:
+    """The ``-cn`` file (``config`` if none) where Hydra finds it: in the ``-cd`` folder, else
+    in ``conf_dir``; None if in neither."""
     name = _option(argv, "-cn", "--config-name") or "config"
     file = name if name.endswith(".yaml") else f"{name}.yaml"
     cd = _option(argv, "-cd", "--config-dir")
-    for folder in ([Path(cd)] if cd else []) + [conf_dir]:
-        if (folder / file).is_file():
-            try:
-                tree = yaml.safe_load((folder / file).read_text())
-            except (OSError, yaml.YAMLError):
-                return {}
-            return tree if isinstance(tree, dict) else {}
-    return {}
+    found = [f / file for f in ([Path(cd)] if cd else []) + [conf_dir] if (f / file).is_file()]
+    return found[0] if found else None
+
+
+def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
+    """The ``-cn`` file as written (:func:`_config_file`); empty where it cannot be read
+    (Hydra then says why)."""
+    path = _config_file(argv, conf_dir)
+    try:
+        tree = yaml.safe_load(path.read_text()) if path is not None else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return tree if isinstance(tree, dict) else {}
 
 
 def _search_path(argv: list[str], conf_dir: Path) -> list[str]:
@@ -395,12 +399,17 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
         return
     name = (_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
     chosen = _chosen(argv, conf_dir)
+    taken = [Path("config.yaml")] if name == "config" else []
+    taken += [
+        Path(group, f"{c}.yaml")
+        for group, names in chosen.items()
+        if (conf_dir / group).is_dir()  # a config group, not a key
+        for c in names
+    ]
     for folder in folders:
-        taken = [folder / "config.yaml"] if name == "config" else []
-        taken += [folder / group / f"{c}.yaml" for group, names in chosen.items() for c in names]
-        for path in taken:
-            relative = path.relative_to(folder)
-            if path.is_file() and (conf_dir / relative).is_file():
+        for relative in taken:
+            path = folder / relative
+            if not relative.is_absolute() and path.is_file() and (conf_dir / relative).is_file():
                 raise ConfigError(
                     f"{path} is never read: Hydra takes the package's "
                     f"conf/{relative.as_posix()} of that name first; accepted: another name "
