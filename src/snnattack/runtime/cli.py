@@ -174,9 +174,10 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     check_rules(values, PLAIN)
 
 
-def check_sweep_dir(argv: list[str], conf_dir: Path) -> None:
-    """Refuses ``hydra.job.chdir=true`` (:func:`refuse_chdir`), and a ``hydra.sweep.dir`` that
-    interpolates a swept key or a job's own setting (``sw_l${lambda}``): each job would sit in
+def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
+    """Refuses Hydra folder settings a sweep cannot work with: ``hydra.job.chdir=true``
+    (:func:`refuse_chdir`), and a ``hydra.sweep.dir`` that interpolates a swept key or a job's
+    own setting (``sw_l${lambda}``): each job would sit in
     another sweep folder, and the sweep's summary, failures and report, made in its one folder,
     would see none of them."""
     overrides = _overrides(argv)
@@ -637,7 +638,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
         check_not_shadowed(sys.argv[1:], conf_dir)
-        check_sweep_dir(sys.argv[1:], conf_dir)
+        check_hydra_folders(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

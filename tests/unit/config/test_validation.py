@@ -18,9 +18,9 @@ from snnattack.runtime.cli import (
     check_argument_form,
     check_config_name,
     check_group_choices,
+    check_hydra_folders,
     check_not_shadowed,
     check_override_keys,
-    check_sweep_dir,
     discard_job_folder,
     one_line,
 )
@@ -722,7 +722,7 @@ def test_a_sweep_folder_of_a_key_the_cn_file_sweeps_is_refused(tmp_path: Path) -
     )
     argv = ["-m", "-cd", str(tmp_path), "-cn", "lsweep", "hydra.sweep.dir=sw/l${lambda}"]
     with pytest.raises(ConfigError, match="names a folder per value of lambda"):
-        check_sweep_dir(argv, CONF)
+        check_hydra_folders(argv, CONF)
 
 
 def test_a_tuning_grid_given_as_a_list_in_place_of_its_range_is_accepted() -> None:
@@ -1132,7 +1132,7 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
 def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: str) -> None:
     with pytest.raises(ConfigError) as err:
         check_argument_form(argv.split())
-        check_sweep_dir(argv.split(), CONF)
+        check_hydra_folders(argv.split(), CONF)
     assert str(err.value).startswith(line) and "accepted: " in str(err.value)
 
 
@@ -1150,7 +1150,7 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
 )
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
     check_argument_form(argv.split())
-    check_sweep_dir(argv.split(), CONF)
+    check_hydra_folders(argv.split(), CONF)
 
 
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
