@@ -135,12 +135,8 @@ class KeptRecords(Callback):
     def _no_new_results(self, sweep: Path, subdir: str) -> bool:
         """Whether no job of this launch (its record folders named ``subdir``) wrote results:
         each was skipped or refused."""
-        folders = job_folders(sweep.absolute(), subdir)
-        return all(
-            self.results.get(f) == _stamp(f / "metrics.json")
-            for f in folders
-            if _stamp(f / "metrics.json") is not None
-        )
+        now = {f: _stamp(f / "metrics.json") for f in job_folders(sweep.absolute(), subdir)}
+        return all(self.results.get(f) == stamp for f, stamp in now.items() if stamp is not None)
 
     def _restore_skipped(self) -> None:
         """Puts back the record of each finished job that was skipped (its results the file
