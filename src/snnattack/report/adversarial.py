@@ -61,8 +61,7 @@ def recipe_of(job: Job) -> tuple[str, str]:
     spec's ``train``, the config's for a model without one): ``standard``, ``pgd``,
     ``fgsm+RAT``, ...; the mode is ``–`` without an adversary, and ``ANN`` where the adversary
     crafts on an ANN (``train.kind`` ann, conversion: its own gradient; ``grad_mode`` unread)."""
-    spec = (job.record.models.get("target") or {}).get("spec")
-    train = (spec if isinstance(spec, dict) else job.config).get("train") or {}
+    train = (job.target_spec or job.config).get("train") or {}
     adversary = train.get("adversary") or {}
     if adversary.get("method") is None:
         return "standard", "–"

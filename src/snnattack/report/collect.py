@@ -79,13 +79,19 @@ class Job:
             return (cfg.get(outer) or {}).get(inner)
         return self.record.setting(key)
 
-    def trained_as(self) -> dict[str, Any]:
-        """What the target was trained with but its seeds: its store spec, flattened (the
-        spec of a model it starts from under ``base.``). Targets that differ here are not
-        seeds of one setting. Empty for a file without a store record (a foreign checkpoint,
-        a model passed to the API)."""
+    @property
+    def target_spec(self) -> dict[str, Any] | None:
+        """The target's store spec (how it was trained), or None for a file without a store
+        record (a foreign checkpoint, a model passed to the API)."""
         spec = (self.record.models.get("target") or {}).get("spec")
-        if not isinstance(spec, dict):
+        return spec if isinstance(spec, dict) else None
+
+    def trained_as(self) -> dict[str, Any]:
+        """What the target was trained with but its seeds: its :attr:`target_spec`, flattened
+        (the spec of a model it starts from under ``base.``). Targets that differ here are not
+        seeds of one setting. Empty without a store record."""
+        spec = self.target_spec
+        if spec is None:
             return {}
         return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
 

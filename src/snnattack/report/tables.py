@@ -474,7 +474,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     )
     trained = any(variant for _, variant in split)  # models of a setting trained otherwise
     keys = [*SETTING, "shuffle", *(["trained"] if trained else [])]
-    groups = {(*key, variant)[: len(keys)]: members for (key, variant), members in split.items()}
+    groups = {
+        (*key, variant) if trained else key: members for (key, variant), members in split.items()
+    }
     paper = with_defaults(paper, {"shuffle": "layer"})
     refs = {key: matching(paper, dict(zip(keys, key, strict=True))) for key in groups}
     unrun = not_run(paper, refs.values())
