@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -81,3 +82,9 @@ def lambda_sweep(folder: Path, asr: dict[tuple[float, str], tuple[float, float]]
         for seed, value in enumerate(values):
             _lambda_job(folder / str(i), lam, seed, mode, value)
             i += 1
+
+
+def results_csv(folder: Path) -> list[dict[str, str]]:
+    """The rows of the report's ``results.csv`` in ``folder``."""
+    with open(folder / "results.csv") as f:
+        return list(csv.DictReader(f))

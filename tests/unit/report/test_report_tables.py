@@ -4,7 +4,6 @@ masking, ensemble, tuning and cost tables."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
@@ -12,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fixtures_report import hand_made_job, lambda_sweep
+from fixtures_report import hand_made_job, lambda_sweep, results_csv
 from omegaconf import OmegaConf
 
 from snnattack.records.failures import record_failure
@@ -56,8 +55,7 @@ def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper
     ]
     assert table.bold == {(0, 3)}  # the higher ASR
     assert paper == ["fgsm (paper)", "93.06", "86.28", "93.74", "+7.46", "–", "–", "", ""]
-    with open(tmp_path / "sweep" / "results.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = results_csv(tmp_path / "sweep")
     assert [(r["job"], r["seed"], r["grad_mode"], r["asr"]) for r in rows] == [
         ("0", "0", "stbp", "80.0"),
         ("1", "1", "stbp", "90.0"),
@@ -195,7 +193,7 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     markdown = (tmp_path / "sweep" / "report.md").read_text()
     assert markdown.startswith("# digits_table2: seed=0 lambda=0.5,1.0\n")
     assert "· snnattack 0.1.0 · commit 0123456789ab · results of" in markdown  # what made them
-    rows = list(csv.DictReader((tmp_path / "sweep" / "results.csv").open()))
+    rows = results_csv(tmp_path / "sweep")
     assert {(r["version"], r["git_commit"]) for r in rows} == {("0.1.0", "0123456789abcdef0123")}
     assert report.tables[0].summary == (  # one gradient mode: nothing to compare
         "White-box ASR ranges from 70.00 to 80.00 % (robust accuracy 18.00 to 27.00 %)."
@@ -439,8 +437,7 @@ def test_a_models_own_neurons_set_its_lambda_and_reset_columns_not_the_unused_co
     for i, lams in enumerate([(0.5, 0.5), (0.9, 0.9), (0.5, 0.9)]):
         hand_made_job(tmp_path / "sweep" / str(i), 0, "stbp", 80.0 + i, models=_neurons(*lams))
     report = write_report(tmp_path / "sweep")
-    with open(tmp_path / "sweep" / "results.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = results_csv(tmp_path / "sweep")
     assert [(r["lambda"], r["reset"]) for r in rows] == [
         ("0.5", "soft"),
         ("0.9", "soft"),
@@ -465,8 +462,7 @@ def test_a_network_passed_to_the_api_is_named_by_its_class_in_the_model_column(
         record["config"]["model"]["name"] = name
         (folder / "metrics.json").write_text(json.dumps(record))
     write_report(tmp_path / "sweep")
-    with open(tmp_path / "sweep" / "results.csv") as f:
-        assert [r["model"] for r in csv.DictReader(f)] == ["CSNN", "digits_net"]
+    assert [r["model"] for r in results_csv(tmp_path / "sweep")] == ["CSNN", "digits_net"]
 
 
 def test_a_cut_short_or_edited_failures_line_is_passed_over(tmp_path: Path) -> None:
@@ -506,8 +502,7 @@ def test_a_setting_of_one_method_swept_over_its_jobs_is_a_column(tmp_path: Path)
         record["results"][0]["method"] = method
         (folder / "metrics.json").write_text(json.dumps(record))
     write_report(tmp_path / "sweep")
-    with open(tmp_path / "sweep" / "results.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = results_csv(tmp_path / "sweep")
     assert [(r["method"], r["method.pgd.steps"]) for r in rows] == [
         ("fgsm", ""),
         ("pgd", "1"),
