@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -35,6 +36,7 @@ SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 NEURON_KEYS = ("lambda", "theta", "reset")  # config keys that a model's own LIFs hold
 COMPONENTS = "components"  # the result spec's entry of the ensembles' components as they run
+_NUMBERS = re.compile(r"(\d+(?:\.\d+)?)")  # a folder name's numbers, kept by split
 
 
 def column(label: str, fmt: str = "{}", measure: bool = False) -> Any:
@@ -318,6 +320,17 @@ def read_record(path: Path) -> JobRecord:
         return JobRecord.from_json(json.loads(path.read_text()))
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
+
+
+def folder_order(folder: Path, root: Path) -> list[list[tuple[int, float, str]]]:
+    """Sort key of a job folder below a sweep folder ``root``, natural at every depth:
+    numbered folders (a sweep's ``2`` before ``10``) before named ones
+    (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), whose numbers count as numbers
+    (``lam0.25`` before ``lam0.5``, ``seed2`` before ``seed10``)."""
+    return [
+        [(0, float(c), "") if c[0].isdigit() else (1, 0.0, c) for c in _NUMBERS.split(part) if c]
+        for part in folder.relative_to(root).parts
+    ]
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:

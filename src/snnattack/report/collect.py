@@ -9,7 +9,7 @@ from typing import Any
 
 from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.failures import FAILURES, failures
-from snnattack.records.results import ROW_FIELDS, JobRecord, read_record
+from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
 # and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
@@ -117,7 +117,7 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     def named(folder: Path) -> str:
         return str(folder.relative_to(root)) if folder != root else "."
 
-    for path in sorted(root.rglob("metrics.json"), key=lambda p: _natural(p.parent, root)):
+    for path in sorted(root.rglob("metrics.json"), key=lambda p: folder_order(p.parent, root)):
         name = named(path.parent)
         try:
             record = read_record(path)
@@ -128,7 +128,7 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
     failed = _failures(root)  # the latest per folder
-    for hydra in sorted(root.rglob(".hydra"), key=lambda p: _natural(p.parent, root)):
+    for hydra in sorted(root.rglob(".hydra"), key=lambda p: folder_order(p.parent, root)):
         if not (hydra.parent / "metrics.json").exists():
             why = failed.get(hydra.parent.resolve())
             why = f"failed: {why['error']}" if why else "the job did not finish, or failed"
@@ -148,13 +148,6 @@ def _failures(root: Path) -> dict[Path, dict[str, Any]]:
         for f in failures(p.parent)
         if "folder" in f
     }
-
-
-def _natural(folder: Path, root: Path) -> list[tuple[int, int, str]]:
-    """``folder``'s sort key below ``root``: numbered folders (a sweep's ``0`` ... ``10``) in
-    number order, before named ones (``hydra.sweep.subdir=${hydra.job.override_dirname}``)
-    in name order; both kinds may share a sweep folder."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in folder.relative_to(root).parts]
 
 
 def swept_keys(jobs: list[Job]) -> list[str]:

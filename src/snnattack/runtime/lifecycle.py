@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
 from snnattack.records.failures import failures, failures_size
-from snnattack.records.results import print_table, read_record
+from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -71,15 +71,12 @@ def print_results(sweep_dir: Path) -> None:
 
 def job_folders(sweep: Path, subdir: str) -> list[Path]:
     """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``), at any
-    depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order: 2 before 10."""
-
-    def natural(folder: Path) -> list[tuple[int, str]]:
-        return [(len(part), part) for part in folder.relative_to(sweep).parts]
-
+    depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order
+    (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
     if not sweep.is_dir():
         return []
     found = {p.parent for p in sweep.rglob(subdir) if p.is_dir() and p.parent != sweep}
-    return sorted(found, key=natural)
+    return sorted(found, key=lambda folder: folder_order(folder, sweep))
 
 
 class KeptRecords(Callback):

@@ -18,6 +18,7 @@ from snnattack.records.failures import record_failure
 from snnattack.report import tables, write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.report.hydra_callback import ReportCallback, sweep_group
+from snnattack.runtime.lifecycle import job_folders
 
 
 def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(
@@ -314,12 +315,26 @@ def test_a_report_names_the_jobs_it_leaves_out_and_never_shows_impossible_values
 
 def test_a_sweep_with_numbered_and_named_job_folders_is_reported(tmp_path: Path) -> None:
     """Values added to a sweep with hydra.sweep.subdir=${hydra.job.override_dirname} lie in
-    named folders beside the numbered ones: all are reported, numbers first, in order."""
+    named folders beside the numbered ones: all are reported, numbers first, in order, and the
+    numbers in names as numbers; the sweep's summary lists them in the same order."""
     sweep = tmp_path / "sweep"
-    for name in ("10", "2", "lambda=0.7", "eps=[8],lambda=0.5"):
+    names = ["10", "2", "lambda=0.7", "eps=[8],lambda=0.5", "seed10", "seed2", "lam0.5", "lam0.25"]
+    for name in names:
         hand_made_job(sweep / name, 0, "stbp", 80.0)
-    report = write_report(sweep)
-    assert [job.name for job in report.jobs] == ["2", "10", "eps=[8],lambda=0.5", "lambda=0.7"]
+    expected = [
+        "2",
+        "10",
+        "eps=[8],lambda=0.5",
+        "lam0.25",
+        "lam0.5",
+        "lambda=0.7",
+        "seed2",
+        "seed10",
+    ]
+    assert [job.name for job in write_report(sweep).jobs] == expected
+    for name in names:
+        (sweep / name / ".hydra").mkdir(exist_ok=True)
+    assert [f.name for f in job_folders(sweep, ".hydra")] == expected
 
 
 def test_a_job_refused_in_a_sweep_is_named_in_its_report(tmp_path: Path) -> None:
