@@ -244,13 +244,8 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
         if problem is not None:
             raise problem
     groups = _groups(conf_dir)
-    named = [group for group in groups if group.isidentifier()]  # not "override hydra/..."
-    if not any(isinstance(tree.get(group), dict) for group in named):
-        raise ConfigError(
-            f"the config holds none of the package's groups ({', '.join(named)}): a config "
-            "of your own that does not start from the package's; accepted: defaults: "
-            "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
-        )
+    if not any(isinstance(tree.get(group), dict) for group in _named(groups)):
+        raise bare_config_error(conf_dir)
     for group, default in groups.items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
         every = _choice_keys(conf_dir, group)
@@ -280,6 +275,21 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
 
 
 @cache
+def bare_config_error(conf_dir: Path) -> ConfigError:
+    """The line for a config of the user's that does not start from the package's: it holds
+    none of its groups (and none of its ``hydra.callbacks``)."""
+    return ConfigError(
+        f"the config holds none of the package's groups ({', '.join(_named(_groups(conf_dir)))})"
+        ": a config of your own that does not start from the package's; accepted: defaults: "
+        "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
+    )
+
+
+def _named(groups: dict[str, str]) -> list[str]:
+    """The groups of :func:`_groups` that a config holds as keys (not ``override hydra/...``)."""
+    return [group for group in groups if group.isidentifier()]
+
+
 def _groups(conf_dir: Path) -> dict[str, str]:
     """The config groups of the root config's defaults list that hold one choice, with their
     default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an

@@ -28,6 +28,7 @@ from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Overrid
 from hydra.errors import HydraException
 
 from snnattack.config.keys import (
+    bare_config_error,
     canonical,
     choice_files,
     choices_with,
@@ -419,6 +420,43 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
                 )
 
 
+def check_starts_from_package(argv: list[str], conf_dir: Path) -> None:
+    """Refuses a ``-cn`` file of the user's whose defaults never reach the package's
+    ``config``, itself or through the user's other files: without the package's groups and
+    its ``hydra.callbacks`` (which keep a refused job's folder, sum up a sweep and set its exit
+    code) each job would be refused alone. Where a default cannot be followed (a ``pkg://``
+    search path, a file not found) the job judges."""
+    folders = user_config_dirs(argv, conf_dir)
+    path = _config_file(argv, conf_dir)
+    if folders is None or path is None or path.parent.resolve() == conf_dir.resolve():
+        return
+    if not _reaches_package(path, [conf_dir, *folders], set()):
+        raise bare_config_error(conf_dir)
+
+
+def _reaches_package(path: Path, folders: list[Path], seen: set[Path]) -> bool:
+    """Whether the config file ``path`` names the package's ``config`` in its defaults, or a
+    file that does, found as Hydra finds it (the first of ``folders``); true where it cannot
+    be told (an unreadable file, a default found in none of them)."""
+    seen.add(path.resolve())
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return True
+    defaults = tree.get("defaults") if isinstance(tree, dict) else None
+    for entry in defaults if isinstance(defaults, list) else []:
+        name = entry.removeprefix("optional").strip().strip("/") if isinstance(entry, str) else ""
+        if name in ("", "_self_"):
+            continue  # a group's choice (attack: pgd), or the file itself
+        file = f"{name.removesuffix('.yaml')}.yaml"
+        found = [f / file for f in folders if (f / file).is_file()]
+        if not found or found[0] == folders[0] / "config.yaml":
+            return True
+        if found[0].resolve() not in seen and _reaches_package(found[0], folders, seen):
+            return True
+    return False
+
+
 def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     """Refuses a config-group choice on the command line that names no file in ``conf_dir``
     nor in the user's config folders (:func:`user_config_dirs`)."""
@@ -638,6 +676,7 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_argument_form(sys.argv[1:])
         check_config_name(sys.argv[1:], conf_dir)
         check_not_shadowed(sys.argv[1:], conf_dir)
+        check_starts_from_package(sys.argv[1:], conf_dir)
         check_hydra_folders(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)

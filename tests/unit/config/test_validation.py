@@ -21,6 +21,7 @@ from snnattack.runtime.cli import (
     check_hydra_folders,
     check_not_shadowed,
     check_override_keys,
+    check_starts_from_package,
     discard_job_folder,
     one_line,
 )
@@ -1226,11 +1227,32 @@ def test_a_number_given_as_text_is_named_so_with_the_way_to_read_it_as_a_number(
 def test_a_config_of_ones_own_without_the_packages_is_named_so(
     cli: Callable, tmp_path: Path
 ) -> None:
+    """... before Hydra makes a folder: a run or a sweep of it leaves nothing (without the
+    package's hydra.callbacks a sweep of refused jobs would keep their folders and exit 0)."""
     (tmp_path / "bare.yaml").write_text("T: 8\nlambda: 0.5\n")  # no `- config` in defaults
-    proc = cli("-cd", str(tmp_path), "-cn", "bare", f"hydra.run.dir={tmp_path}/out")
-    assert proc.returncode == 2
+    for sweep in ([], ["-m", "lambda=0.5,0.9"]):
+        proc = cli(*sweep, "-cd", str(tmp_path), "-cn", "bare")
+        assert proc.returncode == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.yaml"]
     assert proc.stderr.strip().startswith(
         "error: the config holds none of the package's groups (dataset, model, train, attack, "
         "trainer, logger): a config of your own that does not start from the package's; "
         "accepted: defaults: [config, _self_] at its top"
     )
+
+
+def test_a_config_of_ones_own_may_reach_the_packages_through_another_of_ones_own(
+    tmp_path: Path,
+) -> None:
+    """``defaults: [base]``, whose own defaults start from ``config``, is the package's config;
+    a circle of the user's files that never names it is not; a default found nowhere is
+    Hydra's to refuse."""
+    (tmp_path / "base.yaml").write_text("defaults:\n  - config\n  - _self_\nT: 8\n")
+    (tmp_path / "mine.yaml").write_text("defaults:\n  - /base\n  - _self_\nlambda: 0.5\n")
+    (tmp_path / "a.yaml").write_text("defaults:\n  - b\n  - attack: rga\n")
+    (tmp_path / "b.yaml").write_text("defaults:\n  - optional a\n")
+    (tmp_path / "lost.yaml").write_text("defaults:\n  - nowhere\n")
+    for name in ("mine", "base", "lost"):
+        check_starts_from_package(["-cd", str(tmp_path), "-cn", name], CONF)
+    with pytest.raises(ConfigError, match="none of the package's groups"):
+        check_starts_from_package(["-cd", str(tmp_path), "-cn", "a"], CONF)
