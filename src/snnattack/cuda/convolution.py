@@ -34,7 +34,9 @@ from torch.utils.weak import WeakIdKeyDictionary
 from snnattack.cpu.guard import plain
 
 aten = torch.ops.aten
-_flipped = WeakIdKeyDictionary()  # weight -> (its memory, version and shape; flipped(weight))
+# a weight of the package's own copies (keep_flips) -> None, or (its memory, version and
+# shape; flipped(weight))
+_flipped = WeakIdKeyDictionary()
 DEVICE_BACKENDS = {"cuda": ("c", "triton"), "cpu": ("triton",)}  # where it runs, per device
 
 
@@ -57,14 +59,24 @@ def input_gradient(
 
 
 def flipped(weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` with its channels swapped and its kernels flipped, made once per value of
-    the weight (its memory and version: an optimiser's step or ``load_state_dict`` makes it
-    anew) and kept while the weight lives: an attack's steps launch no copy for it."""
+    """``weight`` with its channels swapped and its kernels flipped. A weight of the package's
+    own copies (:func:`keep_flips`) keeps it while its memory and version hold, so an attack's
+    steps launch no copy for it; any other weight's is made at each call, as a change through
+    ``.data`` (weight clipping, a hand-written update) reaches no version counter."""
+    if weight not in _flipped:
+        return weight.detach().transpose(0, 1).flip(-2, -1)
     key = (weight.data_ptr(), weight._version, weight.shape)
-    kept = _flipped.get(weight)
+    kept = _flipped[weight]
     if kept is None or kept[0] != key:
         kept = _flipped[weight] = (key, weight.detach().transpose(0, 1).flip(-2, -1))
     return kept[1]
+
+
+def keep_flips(model: nn.Module) -> None:
+    """Lets the weights of ``model``, a copy that the package alone changes and only by
+    ``copy_`` (the attacked copy), keep their :func:`flipped` copies between calls."""
+    for parameter in model.parameters():
+        _flipped.setdefault(parameter, None)
 
 
 class Convolution(torch.autograd.Function):

@@ -18,6 +18,7 @@ from torch import nn
 
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import takes_eot
+from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
 from snnattack.gradients import per_step_refusal
@@ -39,6 +40,7 @@ def attacked_models(
     def prepare(model: nn.Module) -> nn.Module:
         out = folded(model) if fold_bn else probed_model(model)
         out.requires_grad_(False)
+        keep_flips(out)  # its weights change only by the copy_ of kept_attacked_copy
         if compiled:
             out.compile()  # in place: the module keeps its attributes and state_dict keys
         return out

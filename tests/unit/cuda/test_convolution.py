@@ -17,6 +17,7 @@ from frozen_layers import output_and_gradient, saved_elements
 from torch import nn
 
 from snnattack.cuda import convolution as gpu
+from snnattack.evaluation.attacked import attacked_models
 from snnattack.snn.temporal import FoldedConv2d, StepWise
 
 TAKEN = {
@@ -108,6 +109,29 @@ def test_a_gradient_towards_the_images_alone_computes_no_weights_gradient() -> N
     with Ops() as ops:
         gpu.convolution(conv, x, "triton").sum().backward()  # training: the weights' too
     assert "convolution_backward.default" in ops.names and conv.weight.grad is not None
+
+
+def test_a_users_weight_changed_through_data_gives_the_new_weights_gradient() -> None:
+    """Weight clipping or a hand-written update through ``.data`` reaches no version counter:
+    the flipped weights of a user's layer are made at each call; those of the package's
+    attacked copy (changed only by ``copy_``) are kept while their version holds."""
+    conv = frozen_layer(TAKEN["3x3"], torch.float32)
+    x = spikes(conv, torch.float32)
+
+    def input_gradient(layer: nn.Conv2d, backend: str) -> torch.Tensor:
+        xi = x.clone().requires_grad_(True)
+        out = StepWise(layer, backend=backend)(xi.unsqueeze(0))
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        return xi.grad
+
+    input_gradient(conv, "triton")
+    conv.weight.data.mul_(-3.0)
+    torch.testing.assert_close(input_gradient(conv, "triton"), input_gradient(conv, "torch"))
+    copied, _ = attacked_models(conv, None, fold_bn=False, compiled=False)
+    assert gpu.flipped(copied.weight) is gpu.flipped(copied.weight)  # kept: no copy launched
+    with torch.no_grad():
+        copied.weight.copy_(conv.weight * 2)
+    torch.testing.assert_close(gpu.flipped(copied.weight), gpu.flipped(conv.weight) * 2)
 
 
 @pytest.mark.parametrize("name", REFUSED)
