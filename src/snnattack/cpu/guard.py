@@ -15,6 +15,10 @@ float32 rounding (:mod:`snnattack.cuda.kernels`); only time and memory change
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -49,6 +53,27 @@ class Backend:
 
     def __set__(self, module: nn.Module, backend: str) -> None:
         module.__dict__[self.slot] = checked(backend)
+
+
+def first_order(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """The hand-written ``backward`` of a path (a fused LIF, a C pooling, the GPU's
+    convolution), refused where autograd records it (``create_graph=True``: a gradient
+    penalty's double backward): it has no second derivative, and ``once_differentiable``
+    drops one without a word where the incoming gradient needs none. The torch ops have one."""
+
+    @functools.wraps(backward)
+    def once(ctx: Any, *grads: torch.Tensor) -> Any:
+        if torch.is_grad_enabled():
+            name = type(ctx).__name__.strip("_").removesuffix("Backward")
+            raise RuntimeError(
+                f"{name} has no second derivative "
+                "(autograd.grad with create_graph=True); accepted: neuron_impl=unrolled and "
+                "backend=torch (LIF(impl='unrolled'), set_backend(net, 'torch')), whose torch "
+                "ops differentiate twice"
+            )
+        return backward(ctx, *grads)
+
+    return once
 
 
 def applies(backend: str, x: torch.Tensor, *modules: nn.Module) -> bool:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from snnattack.cpu import native
-from snnattack.cpu.guard import applies
+from snnattack.cpu.guard import applies, first_order
 
 
 class TiledAvgPool(torch.autograd.Function):
@@ -33,6 +33,7 @@ class TiledAvgPool(torch.autograd.Function):
         return native.avg_pool(x, kernel, divisor)
 
     @staticmethod
+    @first_order
     def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
         dx = native.avg_pool_backward(grad.contiguous(), ctx.shape, ctx.kernel, ctx.divisor)
         return dx, None, None

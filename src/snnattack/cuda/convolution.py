@@ -28,10 +28,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.utils.weak import WeakIdKeyDictionary
 
-from snnattack.cpu.guard import plain
+from snnattack.cpu.guard import first_order, plain
 
 aten = torch.ops.aten
 # a weight of the package's own copies (keep_flips) -> None, or (its memory, version and
@@ -98,7 +97,7 @@ class Convolution(torch.autograd.Function):
         return aten.convolution(x, weight, bias, [1, 1], list(padding), [1, 1], False, [0, 0], 1)
 
     @staticmethod
-    @once_differentiable  # a second derivative is refused, not silently zero
+    @first_order
     def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
         weight, x = ctx.saved_tensors  # refused if changed in place since the forward
         needs_x, needs_weight, needs_bias = (_needed(ctx, i) for i in range(3))

@@ -32,6 +32,7 @@ import torch
 import triton
 from torch import Tensor
 
+from snnattack.cpu.guard import first_order
 from snnattack.cuda.guard import interpreted
 from snnattack.cuda.kernels import BLOCK, WARPS, compiled, slope_constants
 
@@ -172,6 +173,7 @@ class _LIF(torch.autograd.Function):
         return output
 
     @staticmethod
+    @first_order
     def backward(ctx, grad: Tensor, _grad_h: Tensor) -> tuple:  # type: ignore[override]
         return _gradients(ctx, grad, lif_input_grad)
 

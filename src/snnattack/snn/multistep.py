@@ -44,7 +44,7 @@ from torch import nn
 
 from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
-from snnattack.cpu.guard import applies
+from snnattack.cpu.guard import applies, first_order
 from snnattack.cuda import guard as gpu
 from snnattack.snn.surrogates import (
     SURROGATES,
@@ -70,6 +70,7 @@ class MultiStepLIF(torch.autograd.Function):
         return spikes
 
     @staticmethod
+    @first_order
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (h_all,) = ctx.saved_tensors
         return _bptt(h_all, grad, ctx.lif, ctx.seen, ctx.scale), None, None
@@ -101,6 +102,7 @@ class BatchNormLIF(torch.autograd.Function):
         return spikes
 
     @staticmethod
+    @first_order
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         terms, x, stats = _terms(ctx.layout, ctx.saved_tensors), None, []
         for term in terms:  # the forward's sum again: the same kernels on the same inputs
