@@ -30,6 +30,7 @@ from snnattack.config.parse import (
 from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.evaluation.core import RunSettings, record_attacks
+from snnattack.evaluation.reuse import about_weights
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
@@ -80,6 +81,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     check_stored(job, store)
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(job, store, trainers, built)
+        target_record = {**target_record, **about_weights(target)}
         source, source_record = source_model(job, store, trainers, built)
         check_not_target(target_record, source_record)
         models = {"target": target_record, "source": source_record}

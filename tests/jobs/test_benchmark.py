@@ -198,7 +198,7 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     assert entry["model"]["architecture"] == "digits_net" and entry["model"]["training"] == "stbp"
     assert entry["robust_acc"] == {r["method"]: round(r["adv_acc"], 2) for r in metrics["results"]}
     assert entry["clean_acc"] == round(metrics["clean_acc"], 2) and entry["n"] == 32
-    assert entry["provenance"]["weights"].startswith("store:")
+    assert entry["provenance"]["weights"].startswith("params:")  # the trained weights
     assert entry["model"]["parameters"] > 0
     assert entry["reported"] == {"clean": 99.5, "pgd": 80}
     assert entry["gap"] == round(80 - entry["worst_case"], 2)
@@ -238,7 +238,52 @@ def test_a_job_on_a_network_of_the_users_code_names_its_factory(
     assert model["architecture"] == "spikingjelly_digits.make_net"
     assert model["training"] == "not stated" and model["T"] == 4
     assert model["parameters"] == 6138  # examples/spikingjelly_digits.py's network
-    assert entry["provenance"]["weights"] is None  # the factory's own weights: no file, no key
+    assert entry["provenance"]["weights"].startswith("params:")  # the factory's own weights
+
+
+@pytest.mark.slow  # runs the protocol three times on one spikingjelly network: 40 s
+def test_one_set_of_weights_has_one_hash_however_it_is_submitted(
+    cli, spikingjelly_net, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From Python, as a ``checkpoint=`` file of a factory's network, and as the factory's own
+    weights (``+model.kwargs.weights=``): one hash, so the leaderboard ranks the weights once;
+    the file's entry names the factory (trained elsewhere: its training not stated), and the
+    factory runs once per job."""
+    (tmp_path / "counted.py").write_text(
+        "from spikingjelly_digits import make_net as made\n"
+        "CALLS = []\n\n\n"
+        "def make_net(**kwargs):\n"
+        "    CALLS.append(kwargs)\n"
+        "    return made(**kwargs)\n"
+    )
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import counted
+
+    file = tmp_path / "sj.pt"
+    torch.save(spikingjelly_net.state_dict(), file)
+    entries = tmp_path / "entries"
+    snnattack.benchmark.evaluate(
+        spikingjelly_net, protocol=tiny, name="from Python", T=4, path=entries / "api.json"
+    )
+    job = ("-cd", str(tiny.parent), "-cn", "tiny_v1", "model=external", "T=4")
+    factory = "model.factory._target_=counted.make_net"
+    for name, weights in (
+        ("file", f"checkpoint={file}"),
+        ("kwargs", f"+model.kwargs.weights={file}"),
+    ):
+        counted.CALLS.clear()
+        run = cli(*job, factory, weights, f"benchmark.name={name}", f"hydra.run.dir={name}")
+        assert run.returncode == 0, run.stderr
+        assert len(counted.CALLS) == 1
+        (tmp_path / name / "entry.json").rename(entries / f"{name}.json")
+    made = {p.stem: json.loads(p.read_text()) for p in entries.glob("*.json")}
+    assert len({e["provenance"]["weights"] for e in made.values()}) == 1
+    assert made["file"]["model"]["architecture"] == "counted.make_net"
+    assert made["file"]["model"]["training"] == "not stated"
+    assert len({e["model"]["parameters"] for e in made.values()}) == 1
+    ranked = [row for row in leaderboard.board(entries, tiny.parent) if row.rank is not None]
+    assert len(ranked) == 1
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,20 @@ def test_source_settings_change_only_the_source() -> None:
     ) == store_key(model_settings(compose()), 0)
 
 
+def test_a_protocols_surrogate_has_one_store_key_whatever_the_target() -> None:
+    """The benchmark's standard surrogate (``source_model``, ``source_train: ann``) of a
+    ``model=external`` target keeps none of its factory's settings (a weights file among
+    them): it is trained once for every submission, not once per network."""
+    surrogate = ("source_train=ann", "source_model=digits_net", "source_T=4", "T=4")
+
+    def key(*target: str) -> dict:
+        cfg = compose(*target, *surrogate)
+        return store_key(model_settings(source_config(cfg)), 1000)
+
+    external = ("model=external", "model.factory._target_=mine.make_net")
+    assert key(*external, "+model.kwargs.weights=/my/sj.pt") == key(*external) == key()
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [

@@ -36,16 +36,8 @@ from snnattack.benchmark.wandb_run import log_entry
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse
-from snnattack.settings import ModelSettings
-from snnattack.training.parse import model_settings
-from snnattack.training.trained import build_model
 
 log = logging.getLogger(__name__)
-
-
-def parameters(model: ModelSettings) -> int:
-    """The parameter count of the network ``model`` describes."""
-    return sum(p.numel() for p in build_model(model).parameters())
 
 
 def protocol_folder(hydra: Any) -> Path:
@@ -183,10 +175,6 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         return None
     try:
         record = read_record(metrics)
-        target = record.models.get("target") or {}
-        # the job's own config: a callback's also holds Hydra's node, which does not resolve here
-        job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-        record.models["target"] = {**target, "parameters": parameters(model_settings(job))}
         entry = from_record(record, started.protocol_sha256, started.overrides)
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:

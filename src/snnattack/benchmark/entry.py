@@ -133,8 +133,9 @@ def gap(reported: dict[str, float] | None, worst: float) -> float | None:
 
 def weights_of(target: dict[str, Any]) -> str | None:
     """The hash of the target's weights as its record holds it: a digest of the parameters
-    (the Python API), the model file's sha256 (``checkpoint=``), or the checkpoint store's
-    key (a model trained by the job: the hash of its training spec)."""
+    (:func:`~snnattack.evaluation.reuse.about_weights`); a record made before it holds the
+    model file's sha256 (``checkpoint=``) or the checkpoint store's key (a model the job
+    trained: the hash of its training spec)."""
     if target.get("weights"):
         return str(target["weights"])
     if target.get("sha256"):

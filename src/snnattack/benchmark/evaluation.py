@@ -31,7 +31,7 @@ from snnattack.config.parse import data_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
-from snnattack.evaluation.reuse import weights
+from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import Samples, dataset_of
 from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.job import job_settings
@@ -207,11 +207,8 @@ def evaluate(
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    about = {  # the record's own description of the target, beside its class and neurons
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "weights": f"params:{weights(model)[:16]}",
-    }
     settings = job_settings(cfg, notes)
+    about = about_weights(net)  # beside its class and neurons in the record
     prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
     record = api.run_evaluation(prepared, model, source, test, val, checked=True)
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data

@@ -47,6 +47,7 @@ from torch import nn
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.errors import WriteError
+from snnattack.interop.common import AdaptedNet
 from snnattack.records.results import AttackRow, typed_row, write_json
 from snnattack.settings import AttackSpec
 
@@ -83,6 +84,19 @@ def weights(*models: nn.Module | None) -> str:
             digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
         digest.update(b"|")
     return digest.hexdigest()
+
+
+def about_weights(net: nn.Module) -> dict[str, Any]:
+    """What a record says of the weights of ``net``, the network attacked (another library's
+    as adapted: its body, named as the user's network): their count (``parameters``) and
+    hash (``weights``: ``params:`` and 16 hex digits of :func:`weights`), the same for one
+    set of weights however it came (passed to the API, a ``checkpoint=`` file, a factory's
+    own, the store): a benchmark ranks each set once."""
+    own = net.body if isinstance(net, AdaptedNet) else net
+    return {
+        "parameters": sum(p.numel() for p in own.parameters()),
+        "weights": f"params:{weights(own)[:16]}",
+    }
 
 
 def sweep_folder() -> Path | None:

@@ -19,8 +19,10 @@ from snnattack.config.parse import data_settings
 from snnattack.settings import ModelSettings
 from snnattack.training.base import STRATEGIES
 
-# the black-box source's own settings and the key of the target's that each replaces
-SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model.name"}
+# the black-box source's own settings and the key of the target's that each replaces: a
+# source_model replaces the whole model node (a zoo model's is its name alone), so none of a
+# model=external target's factory and kwargs reaches the source's store key
+SOURCE_SETTINGS = {"source_lambda": "lambda", "source_T": "T", "source_model": "model"}
 
 
 def with_train(cfg: DictConfig, **train: Any) -> DictConfig:
@@ -54,11 +56,13 @@ def source_config(cfg: DictConfig) -> DictConfig:
     kind = cfg.get("source_train")
     source = cfg if kind is None or kind == cfg.train.kind else with_train(cfg, kind=kind)
     changes = {
-        key: cfg[option] for option, key in SOURCE_SETTINGS.items() if cfg.get(option) is not None
+        key: {"name": cfg[option]} if key == "model" else cfg[option]
+        for option, key in SOURCE_SETTINGS.items()
+        if cfg.get(option) is not None
     }
     if not changes:
         return source
     source = OmegaConf.create(OmegaConf.to_container(source, resolve=False))
     for key, value in changes.items():
-        OmegaConf.update(source, key, value)
+        OmegaConf.update(source, key, value, merge=False)
     return source

@@ -215,10 +215,12 @@ def target_model(
     tracking says). What validation ``built`` is used as it is: the file is not read again,
     the factory not called again."""
     model, where = job.model, job.store
+    factory = model.tree["model"]["factory"]["_target_"] if is_external(model.tree) else None
     if where.checkpoint:
-        return model_from_file(model, where.checkpoint, built.checkpoint)
-    if is_external(model.tree):
-        factory = model.tree["model"]["factory"]["_target_"]
+        net, record = model_from_file(model, where.checkpoint, built.checkpoint)
+        # the file holds the weights of the factory's network, trained elsewhere
+        return net, record if factory is None else {**record, "factory": factory}
+    if factory is not None:
         log.info("model from factory %s", factory)
         net = built.external.eval()
         record = {"kind": model.kind, "factory": factory}
