@@ -513,3 +513,38 @@ def test_a_users_own_loop_class_is_probed_on_the_protocols_blank_image(
         snnattack.benchmark.evaluate(OwnLoop(5), T=4, protocol="digits", name="own loop")
     assert str(err.value).startswith("model=OwnLoop returns 5 classes but the protocol's data")
     assert list(tmp_path.iterdir()) == []
+
+
+class TutorialNet(torch.nn.Module):
+    """snnTorch's tutorial network: its own loop of single steps, spikes and membranes out."""
+
+    def __init__(self, steps: int = 4) -> None:
+        super().__init__()
+        import snntorch
+
+        self.steps = steps
+        self.fc1, self.lif1 = torch.nn.Linear(64, 32), snntorch.Leaky(beta=0.9)
+        self.fc2, self.lif2 = torch.nn.Linear(32, 10), snntorch.Leaky(beta=0.9)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
+        spikes, membranes = [], []
+        for _ in range(self.steps):
+            spk1, mem1 = self.lif1(self.fc1(x.flatten(1)), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            spikes.append(spk2)
+            membranes.append(mem2)
+        return torch.stack(spikes), torch.stack(membranes)
+
+
+def test_a_per_step_loop_is_refused_before_the_standard_surrogate_is_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protocol's RGA rows need each neuron's T steps in one call: refused before the
+    black box's surrogate is trained (a VGG-11 on CIFAR), and nothing is written."""
+    pytest.importorskip("snntorch")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(TutorialNet(), T=4, protocol="digits", name="snnTorch")
+    assert str(err.value).startswith("gradient mode 'rga' needs each neuron's whole T steps")
+    assert list(tmp_path.iterdir()) == []

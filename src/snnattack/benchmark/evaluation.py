@@ -31,6 +31,7 @@ from snnattack.config.parse import data_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
+from snnattack.evaluation.attacked import refuse_whole_loop_modes
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import Samples, dataset_of
 from snnattack.interop.external import as_spiking_net, check_foreign
@@ -201,13 +202,16 @@ def evaluate(
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
     check_inputs(net, model, test, val_data, samples)
+    settings = job_settings(cfg, notes)
+    # a network of its own per-step loop and the protocol's RGA rows: refused before the
+    # surrogate is trained (a VGG-11 on CIFAR)
+    refuse_whole_loop_modes(settings.attack, list(settings.specs), net)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    settings = job_settings(cfg, notes)
     about = about_weights(net)  # beside its class and neurons in the record
     prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
     record = api.run_evaluation(prepared, model, source, test, val, checked=True)
