@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from fixtures_digits import trained
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import snnattack
 from snnattack.errors import CheckpointError, UserError
@@ -138,6 +138,24 @@ def evaluate(data: Callable | None = None, **kw: Any) -> Callable:
         return snnattack.evaluate(model, d, methods=["fgsm"], masking=False, **given)
 
     return call
+
+
+def with_test_split(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """100 images whose first 10 are ``x``'s, as a test split holds the attacked ones."""
+    return torch.cat([x[:10], torch.rand(90, *x.shape[1:])]), y[:1].repeat(100)
+
+
+class Pairs(Dataset):
+    """Images and labels as a map-style dataset of (image, label) pairs (no TensorDataset)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.x[i], int(self.y[i])
 
 
 def one_dataset_twice(model: nn.Module, dataset: TensorDataset) -> Any:
@@ -563,6 +581,26 @@ CASES = [
         evaluate(val_data=lambda m, x, y: (torch.cat([x[:6], x[-2:] * 0.5]), y[:8]), tune=True),
         UserError,
         "val_data holds 6 of its 8 images from the test data (data); accepted: held-out",
+        "never the test data",
+    ),
+    (
+        "val_data the test split as a dataset of its own (torchvision's, a DataModule's)",
+        evaluate(val_data=lambda m, x, y: Pairs(x, y), tune=True),
+        UserError,
+        "val_data holds 16 of its 16 images from the test data (data); accepted: held-out",
+        "never the test data",
+    ),
+    (
+        "val_data the whole test split, of which data is the first images",
+        evaluate(
+            val_data=lambda m, x, y: (
+                torch.cat([x[:10], torch.rand(90, *x.shape[1:])]),
+                y[:1].repeat(100),
+            ),
+            tune=True,
+        ),
+        UserError,
+        "val_data holds 10 of its 100 images from the test data (data); accepted: held-out",
         "never the test data",
     ),
     (

@@ -440,12 +440,19 @@ def check_evaluation(
     target (and the black-box source, which must return as many classes) on the first image
     of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
     the models are not run again. ``val_data`` that is ``data`` itself, or mostly its
-    images, is refused (:func:`check_held_out`), once both are read as data."""
+    images, is refused (:func:`check_held_out`), as both are read."""
+    test: set[int] = set()  # the test images' hashes
+    shared = n = 0
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
         n = 0
         for x, y in _batches(given, argument, samples):
+            images = [hash(bytes(row)) for row in _rows(x)]
+            if argument == "data":
+                test.update(images)
+            else:
+                shared += sum(image in test for image in images)
             if classes is None:
                 classes = check_model(target, "model", x[:1], argument, model)
                 if crafter is not None:
@@ -460,14 +467,16 @@ def check_evaluation(
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
-    check_held_out(data, val_data)
+    check_held_out(data, val_data, shared, n)
     return classes
 
 
-def check_held_out(data: Any, val_data: Any) -> None:
-    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself, or whose
-    images are mostly test images (``x_test[:100]``; a few shared images may be a dataset's
-    own duplicates)."""
+def check_held_out(data: Any, val_data: Any, shared: int = 0, read: int = 0) -> None:
+    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself, or of whose
+    ``read`` images ``shared`` are test images: half or more (``x_test[:100]``), or ten and
+    more than 1 % (the whole test split, of which ``data`` is the first images); a few shared
+    images may be a dataset's own duplicates. Both counted as :func:`check_evaluation` reads
+    them."""
     if val_data is None or data is None:
         return
     accepted = (
@@ -476,27 +485,10 @@ def check_held_out(data: Any, val_data: Any) -> None:
     )
     if _same_data(data, val_data):
         raise UserError(f"val_data is the test data (data); {accepted}")
-    test, val = (_images(given) for given in (data, val_data))
-    if test is None or val is None or test.shape[1:] != val.shape[1:]:
-        return
-    seen = {bytes(row) for row in _rows(test)}
-    shared = sum(bytes(row) in seen for row in _rows(val))
-    if shared and 2 * shared >= len(val):
+    if shared and (2 * shared >= read or (shared >= 10 and 100 * shared > read)):
         raise UserError(
-            f"val_data holds {shared} of its {len(val)} images from the test data (data); "
-            f"{accepted}"
+            f"val_data holds {shared} of its {read} images from the test data (data); {accepted}"
         )
-
-
-def _images(given: Any) -> torch.Tensor | None:
-    """The images of ``(images, labels)`` tensors or a TensorDataset; None for other data (a
-    loader or dataset is read once, to attack it)."""
-    if isinstance(given, TensorDataset):
-        given = given.tensors
-    if not (isinstance(given, tuple | list) and given and isinstance(given[0], torch.Tensor)):
-        return None
-    x = given[0]
-    return None if x.is_meta or x.dim() < 1 or not len(x) else x.detach()
 
 
 def _rows(x: torch.Tensor) -> Iterator[Any]:
