@@ -86,7 +86,8 @@ lif_forward = torch.library.custom_op("snnattack::lif_forward", _launch_forward,
 @lif_forward.register_fake
 def _(x: Tensor, *settings: object) -> tuple[Tensor, Tensor]:
     membranes = settings[-1]
-    return torch.empty_like(x), torch.empty_like(x) if membranes else x.new_empty(0)
+    out = _contiguous_like(x)  # as the kernel writes it, whatever x's strides
+    return out, _contiguous_like(x) if membranes else x.new_empty(0)
 
 
 def _launch_backward(
@@ -140,7 +141,7 @@ lif_backward = torch.library.custom_op("snnattack::lif_backward", _launch_backwa
 
 @lif_backward.register_fake
 def _(h: Tensor, grad: Tensor, *settings: object) -> Tensor:
-    return torch.empty_like(h)
+    return _contiguous_like(h)
 
 
 def _setup_context(ctx, inputs: tuple, output: tuple[Tensor, Tensor]) -> None:
@@ -225,12 +226,18 @@ rate_slope_op = torch.library.custom_op(
 
 @rate_slope_op.register_fake
 def _(current: Tensor, *constants: float) -> Tensor:
-    return torch.empty_like(current)
+    return _contiguous_like(current)
 
 
 def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
     """RGA's rate slope at ``current`` (``snnattack::rate_slope``, :func:`_routed`)."""
     return _routed(rate_slope_op, _launch_rate_slope)(current, low, high, gamma, ramp)
+
+
+def _contiguous_like(x: Tensor) -> Tensor:
+    """A fake op's output for the input ``x``: contiguous, as the kernels write theirs (the
+    compiler trusts the fake's strides; a permuted ``x``'s would not be the real ones)."""
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
 
 
 def _grid(x: Tensor) -> tuple[int]:

@@ -346,6 +346,28 @@ def test_the_custom_ops_pass_opcheck_and_run_on_the_meta_device() -> None:
     assert LIF(backend="triton")(meta).is_meta  # the torch ops, on the meta device
 
 
+def test_the_fake_ops_give_the_real_outputs_layout_on_a_permuted_input() -> None:
+    """``torch.compile`` takes an op's output strides from its fake: a LIF fed time moved to
+    the front (``x.transpose(0, 1)``) got the input's strides there and contiguous ones from
+    the kernel, and inductor's compiled graph refused them."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    settings = (0.8, THETA, THETA, True, False, False, guard.SURROGATES.index("atan"), 2.0, 1.0)
+    x = currents(3, 4, 5).transpose(0, 1)  # [T, B, N] of a [B, T, N] tensor
+    h = ops.lif_forward(x, *settings, True)[1].transpose(0, 1).contiguous().transpose(0, 1)
+    calls = {
+        "lif_forward": (ops.lif_forward, (x, *settings, True)),
+        "lif_backward": (ops.lif_backward, (h, x, *settings)),
+        "rate_slope": (ops.rate_slope_op, (x, 0.1, 0.9, 0.5, 1.0)),
+    }
+    for name, (op, args) in calls.items():
+        real = op(*args)
+        with FakeTensorMode() as mode:
+            fake = op(*(mode.from_tensor(a) if isinstance(a, torch.Tensor) else a for a in args))
+        for r, f in zip(*(o if isinstance(o, tuple) else (o,) for o in (real, fake)), strict=True):
+            assert r.stride() == f.stride(), name
+
+
 def test_the_kernels_launched_as_they_are_cost_the_host_less_than_the_custom_ops() -> None:
     """An attack calls the LIF at every neuron and step: in eager mode it launches the kernels
     without the custom ops' dispatch. Timed on an empty input, which launches nothing: the
