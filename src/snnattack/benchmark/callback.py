@@ -9,9 +9,9 @@ every setting of :data:`PROTECTED` that differs from the file's (the command lin
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
 block is checked (a protocol and version without a file, reported numbers that are not
-percentages: one line, exit 2, nothing written). A job whose config names no model
-(``benchmark.name``) gets no entry: one line says so, and the job's result and exit status
-are left alone.
+percentages, a job folder holding another model's entry: one line, exit 2, nothing written).
+A job whose config names no model (``benchmark.name``) gets no entry: one line says so, and
+the job's result and exit status are left alone.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark.entry import check_reported, from_record, write_entry
+from snnattack.benchmark.entry import check_replaced, check_reported, from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
@@ -150,10 +150,11 @@ def reference(chosen: Protocol) -> DictConfig:
     return loader.load_configuration(chosen.label, overrides=[], run_mode=RunMode.RUN)
 
 
-def start(cfg: DictConfig, protocols: Path) -> Started:
+def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
-    file in ``protocols``, its reported numbers are percentages) and returns what it starts
-    with; one UserError line naming the key otherwise."""
+    file in ``protocols``, its reported numbers are percentages, the job folder ``folder``
+    holds no other model's entry) and returns what it starts with; one UserError line naming
+    the key otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -162,6 +163,8 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)
     check_reported(reported, "benchmark.reported")
+    name = block.get("name")
+    replaced(folder, {"name": name}, name)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
     if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):
         log.warning(
@@ -173,6 +176,12 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
             ", ".join(started.overrides),
         )
     return started
+
+
+def replaced(folder: Path, own: dict[str, Any], name: Any) -> None:
+    """Refuses a job whose folder holds the entry of another model than ``own`` (``name``:
+    the job's ``benchmark.name``): :func:`~snnattack.benchmark.entry.check_replaced`."""
+    check_replaced(folder / "entry.json", own, f"benchmark.name={name!r}", "another hydra.run.dir")
 
 
 def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
@@ -188,6 +197,8 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
         record.models["target"] = {**target, "parameters": parameters(model_settings(job))}
         entry = from_record(record, started.protocol_sha256, started.overrides)
+        own = {"name": entry["model"]["name"], "weights": entry["provenance"]["weights"]}
+        replaced(folder, own, entry["model"]["name"])  # the weights known now
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
         print(f"error: no benchmark entry: {err}", file=sys.stderr)
@@ -218,10 +229,11 @@ class EntryCallback(Callback):
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
+        folder = hydra.runtime.output_dir
         try:
-            self.started[hydra.runtime.output_dir] = start(config, protocol_folder(hydra))
+            self.started[folder] = start(config, protocol_folder(hydra), Path(folder))
         except UserError as err:
-            refuse(err, Path(hydra.runtime.output_dir))
+            refuse(err, Path(folder))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()

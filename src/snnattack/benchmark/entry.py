@@ -307,6 +307,30 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "entry"
 
 
+def check_replaced(path: Path, own: dict[str, Any], argument: str, accepted: str) -> None:
+    """Refuses, in one UserError line naming ``argument`` (``key=value``) and ``accepted``
+    (where else the entry may go), to write over ``path`` anything but the entry of the same
+    model: ``own`` holds its ``name`` and, once known, its ``weights`` (the hash). Another
+    model's entry (another name, one of the same file name, other weights) or a file that is
+    not an entry would be lost; the same weights under the same name are the same result,
+    rewritten."""
+    if not path.exists():
+        return
+    try:
+        old = read_entry(path)
+    except UserError:
+        held = "a file that is not an entry"
+    else:
+        found = {"name": old["model"]["name"], "weights": old["provenance"]["weights"]}
+        if all(found[k] == v for k, v in own.items()):
+            return
+        held = f"the entry of {found['name']!r} (weights {found['weights']})"
+    raise UserError(
+        f"{argument}: {path} holds {held}, which this entry would replace; accepted: "
+        f"{accepted}, or {path} removed to replace it"
+    )
+
+
 def write_entry(entry: dict[str, Any], path: Path) -> Path:
     """Writes ``entry`` to ``path`` (folders made) and returns it."""
     path.parent.mkdir(parents=True, exist_ok=True)

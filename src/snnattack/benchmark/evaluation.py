@@ -23,7 +23,13 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack import api, inputs
 from snnattack.api import Data
-from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
+from snnattack.benchmark.entry import (
+    check_replaced,
+    check_reported,
+    from_record,
+    slug,
+    write_entry,
+)
 from snnattack.benchmark.protocol import hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
@@ -194,6 +200,16 @@ def evaluate(
     blank = torch.zeros(1, *input_shape(config))
     net = as_spiking_net(model, T, example=blank)
     check_classes(net, model, blank, cfg.dataset.name, cfg.dataset.num_classes)
+    about = {  # the record's own description of the target, beside its class and neurons
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights": f"params:{weights(model)[:16]}",
+    }
+    check_replaced(  # another model's entry there is kept: refused before any work
+        destination,
+        {"name": name, "weights": about["weights"]},
+        f"path={str(path)!r}" if path is not None else f"name={name!r}",
+        "another name= or path=",
+    )
     notes = validate(cfg)
     inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
@@ -207,10 +223,6 @@ def evaluate(
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    about = {  # the record's own description of the target, beside its class and neurons
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "weights": f"params:{weights(model)[:16]}",
-    }
     settings = job_settings(cfg, notes)
     prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
     record = api.run_evaluation(prepared, model, source, test, val, checked=True)
