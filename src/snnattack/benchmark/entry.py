@@ -18,12 +18,15 @@ import json
 import re
 import reprlib
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from snnattack.errors import UserError
+from snnattack.package import CONF_DIR
 from snnattack.records.files import write_atomic
 from snnattack.records.results import JobRecord
+from snnattack.runtime.cli import group_choices
 
 SCHEMA = 2  # the entry layout this code writes and reads (2: the protocol's hash, overrides)
 WHITE, TRANSFER = "white", "black"
@@ -112,6 +115,14 @@ FIELDS: dict[str, Any] = {
 def row_label(method: str, box: str) -> str:
     """A row's column in an entry: its ``method=`` name, ``<name>/transfer`` in the black box."""
     return method if box == WHITE else f"{method}/transfer"
+
+
+@cache
+def rows_made() -> frozenset[str]:
+    """Every row name a protocol can make: :func:`row_label` of each method of ``conf/method/``
+    in each box (``clean`` or ``worst case`` is none: the page's own columns)."""
+    methods = group_choices(CONF_DIR / "method")
+    return frozenset(row_label(m, box) for m in methods for box in (WHITE, TRANSFER))
 
 
 def worst_case(robust_acc: dict[str, float]) -> float:
@@ -239,14 +250,21 @@ def check_reported(reported: Any, argument: str) -> None:
 
 def _agree(entry: dict[str, Any], where: str | Path) -> None:
     """An entry's numbers agree: every row at most the clean accuracy (an attack only fools
-    samples), the worst case the lowest row, the gap the one its numbers give, percentages
-    not fractions, the reported numbers as :func:`check_reported` takes them."""
+    samples) and named as a protocol names its rows (:func:`rows_made`), the worst case the
+    lowest row, the gap the one its numbers give, percentages not fractions, the reported
+    numbers as :func:`check_reported` takes them."""
     clean, rows = entry["clean_acc"], entry["robust_acc"]
     for row, value in rows.items():
         if value > clean:
             raise UserError(
                 f"{where}: field robust_acc.{_key(row)}={value} is above clean_acc={clean}; "
                 "accepted: robust accuracies at most the clean accuracy"
+            )
+        if row not in rows_made():
+            raise UserError(
+                f"{where}: field robust_acc.{_key(row)} is not a row a protocol makes; "
+                "accepted: a method of conf/method/ (fgsm, pgd10, ensemble, ...), "
+                "<method>/transfer in the black box"
             )
     if fractions([clean, *rows.values()]):
         raise UserError(

@@ -75,6 +75,19 @@ def refusal(folder: Path, known: Path) -> str:
             lambda e: e["provenance"].update(overrides="boxes=[white]"),
             "field provenance.overrides='boxes=[white]' is invalid",
         ),
+        (  # a row named like a column of the page
+            lambda e: e["robust_acc"].update(clean=50.0),
+            "field robust_acc.clean is not a row a protocol makes; accepted: a method of "
+            "conf/method/ (fgsm, pgd10, ensemble, ...), <method>/transfer in the black box",
+        ),
+        (
+            lambda e: e["robust_acc"].update({"worst case": 50.0}),
+            "field robust_acc.'worst case' is not a row a protocol makes",
+        ),
+        (
+            lambda e: e["robust_acc"].update({"pgd/white": 50.0}),
+            "field robust_acc.pgd/white is not a row a protocol makes",
+        ),
     ],
 )
 def test_an_entry_whose_numbers_disagree_is_refused_naming_the_field(
