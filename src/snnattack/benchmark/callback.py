@@ -152,9 +152,9 @@ def reference(chosen: Protocol) -> DictConfig:
 
 def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
-    file in ``protocols``, its reported numbers are percentages, the job folder ``folder``
-    holds no other model's entry) and returns what it starts with; one UserError line naming
-    the key otherwise."""
+    file in ``protocols``, its reported numbers are percentages by the protocol's row names,
+    the job folder ``folder`` holds no other model's entry) and returns what it starts with;
+    one UserError line naming the key otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -162,7 +162,7 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     reported = block.get("reported")
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)
-    check_reported(reported, "benchmark.reported")
+    check_reported(reported, "benchmark.reported", chosen.measures.rows)
     name = block.get("name")
     replaced(folder, {"name": name}, name)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))

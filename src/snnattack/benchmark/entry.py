@@ -231,9 +231,10 @@ def fractions(values: list[float]) -> bool:
     return all(v < 1 for v in values) and any(v > 0 for v in values)
 
 
-def check_reported(reported: Any, argument: str) -> None:
+def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
-    percentages by row name, or that look like fractions."""
+    percentages by row name (``clean`` or one of ``rows``, the protocol's; None: any a protocol
+    makes), or that look like fractions."""
     if reported is None:
         return
     if not _percents(reported):
@@ -241,6 +242,13 @@ def check_reported(reported: Any, argument: str) -> None:
             f"{argument}={short(reported)} is not the paper's numbers; accepted: a dict of row "
             "names (clean, pgd10, ...) to percentages in [0, 100], or null"
         )
+    accepted = ("clean", *(sorted(rows_made()) if rows is None else rows))
+    for key in reported:
+        if key not in accepted:
+            raise UserError(
+                f"{argument} names {_key(key)}, which is neither clean nor a row of the "
+                f"protocol; accepted: {', '.join(accepted)}"
+            )
     if fractions(list(reported.values())):
         raise UserError(
             f"{argument}={short(reported)} looks like fractions; accepted: percentages in "

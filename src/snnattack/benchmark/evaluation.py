@@ -54,9 +54,8 @@ ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
 
 
-def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
-    """Refuses, before any attack, a name that is not text or reported numbers that are not
-    percentages by row name (fractions too)."""
+def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
+    """Refuses, before any attack, a name that is not text."""
     for argument, value, optional in (
         ("name", name, False),
         ("paper", paper, True),
@@ -68,7 +67,6 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any)
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
             )
-    check_reported(reported, "reported")
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -154,8 +152,9 @@ def evaluate(
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.wandb_run`).
     """
-    check_names(name, paper, venue, training, reported)
+    check_names(name, paper, venue, training)
     chosen = named(protocol)
+    check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
     if destination.is_dir():
         raise UserError(
