@@ -204,6 +204,30 @@ def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, 
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'mine_v1.yaml'} changed")
 
 
+def test_the_release_command_refuses_a_missing_folder_with_exit_2(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        release_main([str(tmp_path / "nope")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: FOLDER={str(tmp_path / 'nope')!r} is not a folder; accepted: a folder of "
+        "protocol files (<name>_v<version>.yaml)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_file_whose_block_disagrees_with_its_name_is_not_released(tmp_path: Path) -> None:
+    """Once released, a file is never edited: one that no protocol() reads would stay so."""
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    (tmp_path / "mine_v3.yaml").write_text("benchmark: {protocol: mine, version: 2}\n")
+    with pytest.raises(UserError) as err:
+        release(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path / 'mine_v3.yaml'}: benchmark.protocol='mine' and benchmark.version=2 "
+        "differ from its file name; accepted: protocol: mine, version: 3"
+    )
+    assert recorded(tmp_path) == {}  # nothing recorded, mine_v1 either
+
+
 def composed(name: str, *overrides: str) -> DictConfig:
     """The job config of ``-cd experiments/benchmark -cn NAME OVERRIDES``."""
     with initialize_config_dir(str(PROTOCOL_DIR.absolute()), version_base="1.3"):
