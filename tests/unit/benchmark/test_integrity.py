@@ -209,6 +209,17 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path: Path, capsys) 
     assert out.read_text() == "my notes"
 
 
+def test_dir_naming_a_file_is_refused_naming_dir_not_out(tmp_path: Path, capsys) -> None:
+    """--out defaults to DIR: the user gave DIR, so DIR is what the line names."""
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    assert leaderboard.main([str(notes)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: DIR={str(notes)!r} is not a folder; accepted: a folder of entries\n"
+    )
+    assert notes.read_text() == "{}"
+
+
 def test_out_holding_a_foreign_page_is_refused_and_its_own_page_rewritten(
     tmp_path: Path, capsys
 ) -> None:
