@@ -8,10 +8,9 @@ writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
-block is checked (a protocol and version without a file, reported numbers that are not
-percentages, a job folder holding another model's entry: one line, exit 2, nothing written).
-A job whose config names no model (``benchmark.name``) gets no entry: one line says so, and
-the job's result and exit status are left alone.
+block is checked (a protocol and version without a file, no ``benchmark.name``: the entry
+would name no model, reported numbers that are not percentages, a job folder holding another
+model's entry: one line, exit 2, nothing written).
 """
 
 from __future__ import annotations
@@ -152,9 +151,9 @@ def reference(chosen: Protocol) -> DictConfig:
 
 def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
-    file in ``protocols``, its reported numbers are percentages by the protocol's row names,
-    the job folder ``folder`` holds no other model's entry) and returns what it starts with;
-    one UserError line naming the key otherwise."""
+    file in ``protocols``, it names its model, its reported numbers are percentages by the
+    protocol's row names, the job folder ``folder`` holds no other model's entry) and returns
+    what it starts with; one UserError line naming the key otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -162,8 +161,13 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     reported = block.get("reported")
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)
-    check_reported(reported, "benchmark.reported", chosen.measures.rows)
     name = block.get("name")
+    if name in (None, ""):  # found after the job ran, it would leave the job without its entry
+        raise UserError(
+            'benchmark.name is not set; accepted: benchmark.name="<the model\'s name>" (the '
+            "entry's model)"
+        )
+    check_reported(reported, "benchmark.reported", chosen.measures.rows)
     replaced(folder, {"name": name}, name)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
     if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):

@@ -1,6 +1,7 @@
 """An entry is never written over another model's (another name of the same file name, other
 weights): ``snnattack.benchmark.evaluate`` and a job on a protocol file refuse it in one line
-before any work, keeping the old file; the same weights under the same name rewrite theirs."""
+before any work, keeping the old file; the same weights under the same name rewrite theirs. A
+job that names no model is refused before any work too."""
 
 from __future__ import annotations
 
@@ -107,3 +108,16 @@ def test_a_finished_job_of_other_weights_keeps_the_old_entry(tmp_path: Path) -> 
         callback.replaced(job, {"name": "STBP", "weights": "store:0123456789abcdef"}, "STBP")
     assert str(err.value).startswith("benchmark.name='STBP': ")
     assert json.loads(old.read_text()) == json.loads(kept)
+
+
+@pytest.mark.parametrize("name", [None, ""])
+def test_a_job_that_names_no_model_is_refused_when_it_starts(tmp_path: Path, name) -> None:
+    """Found once the job ran, it would leave the whole job without its entry."""
+    known = protocols(tmp_path / "protocols", digits=[1])
+    cfg = OmegaConf.create({"benchmark": {"protocol": "digits", "version": 1, "name": name}})
+    with pytest.raises(UserError) as err:
+        callback.start(cfg, known, tmp_path / "job")
+    assert str(err.value) == (
+        'benchmark.name is not set; accepted: benchmark.name="<the model\'s name>" (the '
+        "entry's model)"
+    )
