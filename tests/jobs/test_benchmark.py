@@ -303,9 +303,18 @@ def test_one_set_of_weights_has_one_hash_however_it_is_submitted(
             "a dict of row names (clean, pgd10, ...) to percentages in [0, 100], or null",
         ),
         (
-            "benchmark.reported={clean:0.99,pgd10:0.477}",
-            "error: benchmark.reported={'clean': 0.99, 'pgd10': 0.477} looks like fractions; "
+            "benchmark.reported={clean:0.99,pgd:0.477}",
+            "error: benchmark.reported={'clean': 0.99, 'pgd': 0.477} looks like fractions; "
             "accepted: percentages in [0, 100] (90.7 for 90.7 %)",
+        ),
+        (
+            "benchmark.reported={Clean:97}",
+            "error: benchmark.reported names Clean, which is neither clean nor a row of the "
+            "protocol; accepted: clean, fgsm, pgd, ensemble",
+        ),
+        (
+            "~benchmark.name",
+            'error: benchmark.name is not set; accepted: benchmark.name="<the model\'s name>"',
         ),
     ],
 )

@@ -8,10 +8,9 @@ writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
-block is checked (a protocol and version without a file, reported numbers that are not
-percentages: one line, exit 2, nothing written). A job whose config names no model
-(``benchmark.name``) gets no entry: one line says so, and the job's result and exit status
-are left alone.
+block is checked (a protocol and version without a file, no ``benchmark.name``: the entry
+would name no model, reported numbers that are not percentages, a job folder holding another
+model's entry: one line, exit 2, nothing written).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark.entry import check_reported, from_record, write_entry
+from snnattack.benchmark.entry import check_replaced, check_reported, from_record, write_entry
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
@@ -142,10 +141,11 @@ def reference(chosen: Protocol) -> DictConfig:
     return loader.load_configuration(chosen.label, overrides=[], run_mode=RunMode.RUN)
 
 
-def start(cfg: DictConfig, protocols: Path) -> Started:
+def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
-    file in ``protocols``, its reported numbers are percentages) and returns what it starts
-    with; one UserError line naming the key otherwise."""
+    file in ``protocols``, it names its model, its reported numbers are percentages by the
+    protocol's row names, the job folder ``folder`` holds no other model's entry) and returns
+    what it starts with; one UserError line naming the key otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -153,7 +153,14 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
     reported = block.get("reported")
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)
-    check_reported(reported, "benchmark.reported")
+    name = block.get("name")
+    if name in (None, ""):  # found after the job ran, it would leave the job without its entry
+        raise UserError(
+            'benchmark.name is not set; accepted: benchmark.name="<the model\'s name>" (the '
+            "entry's model)"
+        )
+    check_reported(reported, "benchmark.reported", chosen.measures.rows)
+    replaced(folder, {"name": name}, name)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
     if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):
         log.warning(
@@ -167,6 +174,12 @@ def start(cfg: DictConfig, protocols: Path) -> Started:
     return started
 
 
+def replaced(folder: Path, own: dict[str, Any], name: Any) -> None:
+    """Refuses a job whose folder holds the entry of another model than ``own`` (``name``:
+    the job's ``benchmark.name``): :func:`~snnattack.benchmark.entry.check_replaced`."""
+    check_replaced(folder / "entry.json", own, f"benchmark.name={name!r}", "another hydra.run.dir")
+
+
 def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
     """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None (and one
     line) when the job wrote no record or its config names no model."""
@@ -176,6 +189,8 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
     try:
         record = read_record(metrics)
         entry = from_record(record, started.protocol_sha256, started.overrides)
+        own = {"name": entry["model"]["name"], "weights": entry["provenance"]["weights"]}
+        replaced(folder, own, entry["model"]["name"])  # the weights known now
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
         print(f"error: no benchmark entry: {err}", file=sys.stderr)
@@ -206,10 +221,11 @@ class EntryCallback(Callback):
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
+        folder = hydra.runtime.output_dir
         try:
-            self.started[hydra.runtime.output_dir] = start(config, protocol_folder(hydra))
+            self.started[folder] = start(config, protocol_folder(hydra), Path(folder))
         except UserError as err:
-            refuse(err, Path(hydra.runtime.output_dir))
+            refuse(err, Path(folder))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()

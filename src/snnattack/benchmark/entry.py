@@ -18,12 +18,15 @@ import json
 import re
 import reprlib
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from snnattack.errors import UserError
+from snnattack.package import CONF_DIR
 from snnattack.records.files import write_atomic
 from snnattack.records.results import JobRecord
+from snnattack.runtime.cli import group_choices
 
 SCHEMA = 2  # the entry layout this code writes and reads (2: the protocol's hash, overrides)
 WHITE, TRANSFER = "white", "black"
@@ -112,6 +115,14 @@ FIELDS: dict[str, Any] = {
 def row_label(method: str, box: str) -> str:
     """A row's column in an entry: its ``method=`` name, ``<name>/transfer`` in the black box."""
     return method if box == WHITE else f"{method}/transfer"
+
+
+@cache
+def rows_made() -> frozenset[str]:
+    """Every row name a protocol can make: :func:`row_label` of each method of ``conf/method/``
+    in each box (``clean`` or ``worst case`` is none: the page's own columns)."""
+    methods = group_choices(CONF_DIR / "method")
+    return frozenset(row_label(m, box) for m in methods for box in (WHITE, TRANSFER))
 
 
 def worst_case(robust_acc: dict[str, float]) -> float:
@@ -221,9 +232,10 @@ def fractions(values: list[float]) -> bool:
     return all(v < 1 for v in values) and any(v > 0 for v in values)
 
 
-def check_reported(reported: Any, argument: str) -> None:
+def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
-    percentages by row name, or that look like fractions."""
+    percentages by row name (``clean`` or one of ``rows``, the protocol's; None: any a protocol
+    makes), or that look like fractions."""
     if reported is None:
         return
     if not _percents(reported):
@@ -231,6 +243,13 @@ def check_reported(reported: Any, argument: str) -> None:
             f"{argument}={short(reported)} is not the paper's numbers; accepted: a dict of row "
             "names (clean, pgd10, ...) to percentages in [0, 100], or null"
         )
+    accepted = ("clean", *(sorted(rows_made()) if rows is None else rows))
+    for key in reported:
+        if key not in accepted:
+            raise UserError(
+                f"{argument} names {_key(key)}, which is neither clean nor a row of the "
+                f"protocol; accepted: {', '.join(accepted)}"
+            )
     if fractions(list(reported.values())):
         raise UserError(
             f"{argument}={short(reported)} looks like fractions; accepted: percentages in "
@@ -240,14 +259,21 @@ def check_reported(reported: Any, argument: str) -> None:
 
 def _agree(entry: dict[str, Any], where: str | Path) -> None:
     """An entry's numbers agree: every row at most the clean accuracy (an attack only fools
-    samples), the worst case the lowest row, the gap the one its numbers give, percentages
-    not fractions, the reported numbers as :func:`check_reported` takes them."""
+    samples) and named as a protocol names its rows (:func:`rows_made`), the worst case the
+    lowest row, the gap the one its numbers give, percentages not fractions, the reported
+    numbers as :func:`check_reported` takes them."""
     clean, rows = entry["clean_acc"], entry["robust_acc"]
     for row, value in rows.items():
         if value > clean:
             raise UserError(
                 f"{where}: field robust_acc.{_key(row)}={value} is above clean_acc={clean}; "
                 "accepted: robust accuracies at most the clean accuracy"
+            )
+        if row not in rows_made():
+            raise UserError(
+                f"{where}: field robust_acc.{_key(row)} is not a row a protocol makes; "
+                "accepted: a method of conf/method/ (fgsm, pgd10, ensemble, ...), "
+                "<method>/transfer in the black box"
             )
     if fractions([clean, *rows.values()]):
         raise UserError(
@@ -306,6 +332,30 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
 def slug(name: str) -> str:
     """``name`` as a file name: lower case, runs of other characters as one ``-``."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "entry"
+
+
+def check_replaced(path: Path, own: dict[str, Any], argument: str, accepted: str) -> None:
+    """Refuses, in one UserError line naming ``argument`` (``key=value``) and ``accepted``
+    (where else the entry may go), to write over ``path`` anything but the entry of the same
+    model: ``own`` holds its ``name`` and, once known, its ``weights`` (the hash). Another
+    model's entry (another name, one of the same file name, other weights) or a file that is
+    not an entry would be lost; the same weights under the same name are the same result,
+    rewritten."""
+    if not path.exists():
+        return
+    try:
+        old = read_entry(path)
+    except UserError:
+        held = "a file that is not an entry"
+    else:
+        found = {"name": old["model"]["name"], "weights": old["provenance"]["weights"]}
+        if all(found[k] == v for k, v in own.items()):
+            return
+        held = f"the entry of {found['name']!r} (weights {found['weights']})"
+    raise UserError(
+        f"{argument}: {path} holds {held}, which this entry would replace; accepted: "
+        f"{accepted}, or {path} removed to replace it"
+    )
 
 
 def write_entry(entry: dict[str, Any], path: Path) -> Path:

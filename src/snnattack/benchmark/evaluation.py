@@ -23,7 +23,13 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from snnattack import api, inputs
 from snnattack.api import Data
-from snnattack.benchmark.entry import check_reported, from_record, slug, write_entry
+from snnattack.benchmark.entry import (
+    check_replaced,
+    check_reported,
+    from_record,
+    slug,
+    write_entry,
+)
 from snnattack.benchmark.protocol import hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
@@ -49,9 +55,8 @@ ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
 
 
-def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any) -> None:
-    """Refuses, before any attack, a name that is not text or reported numbers that are not
-    percentages by row name (fractions too)."""
+def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
+    """Refuses, before any attack, a name that is not text."""
     for argument, value, optional in (
         ("name", name, False),
         ("paper", paper, True),
@@ -63,7 +68,6 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any, reported: Any)
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
             )
-    check_reported(reported, "reported")
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -149,8 +153,9 @@ def evaluate(
     ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
     :mod:`snnattack.benchmark.wandb_run`).
     """
-    check_names(name, paper, venue, training, reported)
+    check_names(name, paper, venue, training)
     chosen = named(protocol)
+    check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
     if destination.is_dir():
         raise UserError(
@@ -195,6 +200,13 @@ def evaluate(
     blank = torch.zeros(1, *input_shape(config))
     net = as_spiking_net(model, T, example=blank)
     check_classes(net, model, blank, cfg.dataset.name, cfg.dataset.num_classes)
+    about = about_weights(net)  # beside its class and neurons in the record
+    check_replaced(  # another model's entry there is kept: refused before any work
+        destination,
+        {"name": name, "weights": about["weights"]},
+        f"path={str(path)!r}" if path is not None else f"name={name!r}",
+        "another name= or path=",
+    )
     notes = validate(cfg)
     inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
@@ -212,7 +224,6 @@ def evaluate(
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    about = about_weights(net)  # beside its class and neurons in the record
     prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
     record = api.run_evaluation(prepared, model, source, test, val, checked=True)
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data

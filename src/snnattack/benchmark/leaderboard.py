@@ -231,8 +231,8 @@ def write(
     """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``
     (its files matching ``pattern``) into ``out``, after every check."""
     files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
+    rows = board(folder, protocols, pattern)  # DIR first: --out defaults to it
     check_out(out, [p.name for p in files.values()])
-    rows = board(folder, protocols, pattern)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(files["md"], markdown(rows))
     write_atomic(files["html"], html(rows))

@@ -161,7 +161,10 @@ def protocol(
     """The protocol ``name`` (``digits``, or ``digits_v1`` for one version) at ``version``
     (None: its latest). An unknown name or version is one UserError line naming both."""
     protocols = available(folder)
-    accepted = ", ".join(f"{p} (versions {', '.join(map(str, v))})" for p, v in protocols.items())
+    accepted = (
+        ", ".join(f"{p} (versions {', '.join(map(str, v))})" for p, v in protocols.items())
+        or f"none, {folder} holds no protocol file (named <name>_v<k>.yaml)"
+    )
     if not isinstance(name, str):
         raise UserError(f"{argument}={name!r} is not a protocol name; accepted: {accepted}")
     if (match := FILE.fullmatch(f"{name}.yaml")) and match["name"] in protocols:
@@ -196,5 +199,11 @@ def named(name: str | Path) -> Protocol:
     """The protocol a name (``digits``, ``digits_v1``) or a protocol file's path names (a file
     outside ``experiments/benchmark/``: a protocol being drafted, or a test's)."""
     if isinstance(name, Path):
+        if not FILE.fullmatch(name.name):
+            raise UserError(
+                f"protocol={str(name)!r} is not named as a protocol file; accepted: a file "
+                "named <name>_v<k>.yaml (lower case, e.g. mine_v1.yaml), its block saying "
+                "protocol: <name>, version: <k>"
+            )
         return protocol(name.stem, folder=name.parent)
     return protocol(name)

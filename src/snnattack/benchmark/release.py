@@ -8,7 +8,8 @@ and still named ``digits_v1`` gives entries listed apart. The tests fail when a 
 differs from its recorded hash.
 
 ``python -m snnattack.benchmark.release`` records the hash of every protocol file of the
-folder not recorded yet (a new version) and refuses, in one line, a recorded file that changed.
+folder not recorded yet (a new version), each read as a protocol first, and refuses, in one
+line, a recorded file that changed, a new one its block and name disagree on, a missing folder.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from snnattack.benchmark.protocol import PROTOCOL_DIR, available
+from snnattack.benchmark.protocol import PROTOCOL_DIR, available, protocol
 from snnattack.errors import UserError
 from snnattack.runtime.cli import ArgumentParser, refuse
 
@@ -70,7 +71,15 @@ def changed(folder: Path = PROTOCOL_DIR) -> list[str]:
 
 def release(folder: Path = PROTOCOL_DIR) -> list[Path]:
     """Records the hash of every protocol file of ``folder`` not recorded yet and returns
-    them; a recorded file that changed is one UserError line (a change is a new version)."""
+    them, each read first as a protocol (:func:`~snnattack.benchmark.protocol.protocol`: a
+    released file is never edited, so one whose block names another protocol or version would
+    stay unusable); a folder that is not one, a recorded file that changed (a change is a new
+    version) or such a file is one UserError line, and nothing recorded."""
+    if not folder.is_dir():
+        raise UserError(
+            f"FOLDER={str(folder)!r} is not a folder; accepted: a folder of protocol files "
+            "(<name>_v<version>.yaml)"
+        )
     if lines := changed(folder):
         raise UserError(
             f"{lines[0]}; accepted: the released file as it was (git checkout), a change as "
@@ -78,6 +87,8 @@ def release(folder: Path = PROTOCOL_DIR) -> list[Path]:
         )
     known = recorded(folder)
     new = [p for p in files(folder) if p.name not in known]
+    for path in new:
+        protocol(path.stem, folder=folder)
     if new:
         with open(folder / HASHES, "a") as f:
             f.writelines(f"{sha256_of(p)}  {p.name}\n" for p in new)
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m snnattack.benchmark.release",
         description=f"Record the sha256 of new protocol files in {HASHES}.",
     )
-    parser.add_argument("folder", type=Path, nargs="?", default=PROTOCOL_DIR)
+    parser.add_argument("folder", type=Path, nargs="?", default=PROTOCOL_DIR, metavar="FOLDER")
     args = parser.parse_args(argv)
     try:
         new = release(args.folder)

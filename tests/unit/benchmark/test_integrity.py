@@ -75,6 +75,19 @@ def refusal(folder: Path, known: Path) -> str:
             lambda e: e["provenance"].update(overrides="boxes=[white]"),
             "field provenance.overrides='boxes=[white]' is invalid",
         ),
+        (  # a row named like a column of the page
+            lambda e: e["robust_acc"].update(clean=50.0),
+            "field robust_acc.clean is not a row a protocol makes; accepted: a method of "
+            "conf/method/ (fgsm, pgd10, ensemble, ...), <method>/transfer in the black box",
+        ),
+        (
+            lambda e: e["robust_acc"].update({"worst case": 50.0}),
+            "field robust_acc.'worst case' is not a row a protocol makes",
+        ),
+        (
+            lambda e: e["robust_acc"].update({"pgd/white": 50.0}),
+            "field robust_acc.pgd/white is not a row a protocol makes",
+        ),
     ],
 )
 def test_an_entry_whose_numbers_disagree_is_refused_naming_the_field(
@@ -194,6 +207,17 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path: Path, capsys) 
         f"error: --out={str(out)!r} is a file; accepted: a folder"
     )
     assert out.read_text() == "my notes"
+
+
+def test_dir_naming_a_file_is_refused_naming_dir_not_out(tmp_path: Path, capsys) -> None:
+    """--out defaults to DIR: the user gave DIR, so DIR is what the line names."""
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    assert leaderboard.main([str(notes)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: DIR={str(notes)!r} is not a folder; accepted: a folder of entries\n"
+    )
+    assert notes.read_text() == "{}"
 
 
 def test_out_holding_a_foreign_page_is_refused_and_its_own_page_rewritten(

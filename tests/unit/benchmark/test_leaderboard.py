@@ -13,8 +13,9 @@ import pytest
 from entries import VALID, entry, protocols, write
 from harness import ROOT
 
-from snnattack.benchmark import leaderboard
+from snnattack.benchmark import leaderboard, page
 from snnattack.benchmark.entry import check_entry, gap
+from snnattack.benchmark.rows import Row, attacks
 from snnattack.errors import UserError
 
 
@@ -92,6 +93,19 @@ def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) 
     assert shown["clean"] == "97.50" and shown["pgd/transfer"] == "80.00"
     assert lines["C"].startswith("| ⚠ |") and "masking checks fired" in lines["C"]
     assert text.index("## cifar10_linf8") < text.index("## digits")
+
+
+def test_a_row_named_like_a_column_blanks_no_other_entrys_cells(tmp_path: Path) -> None:
+    """An entry that ``check_entry`` would refuse (rows ``clean``, ``worst case``), shown
+    anyway: the columns of the page keep every entry's own numbers."""
+    odd = entry("Odd", 20.0)
+    odd["robust_acc"].update({"clean": 20.0, "worst case": 20.0})
+    rows = [Row(entry("A", 30.0), tmp_path / "a.json", 1, ()), Row(odd, tmp_path / "o.json", 2, ())]
+    assert attacks(rows) == ["fgsm", "pgd", "ensemble", "pgd/transfer"]
+    text = leaderboard.markdown(rows)
+    line = next(x for x in text.splitlines() if x.startswith("| 1 | A |"))
+    assert "| 97.50 | 45.00 | 30.00 | 15.00 |" in line  # clean, reported, worst case, gap
+    assert "worst case" in page.html(rows) and 'data-value="97.5"' in page.html(rows)
 
 
 def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:

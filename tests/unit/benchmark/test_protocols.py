@@ -17,6 +17,7 @@ from snnattack.benchmark.protocol import (
     PROTOCOL_DIR,
     available,
     hydra_value,
+    named,
     protocol,
 )
 from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
@@ -95,6 +96,28 @@ def test_a_file_whose_block_names_another_protocol_is_refused(tmp_path: Path) ->
     (tmp_path / "mine_v2.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
     with pytest.raises(UserError, match=r"benchmark.version=1 differ from its file name"):
         protocol("mine", folder=tmp_path)
+
+
+@pytest.mark.parametrize("file", ["mine.yaml", "Mine_v1.yaml", "mine_v1.yml"])
+def test_a_drafted_file_of_another_name_is_told_how_a_protocol_file_is_named(
+    tmp_path: Path, file: str
+) -> None:
+    with pytest.raises(UserError) as err:
+        named(tmp_path / file)
+    assert str(err.value) == (
+        f"protocol={str(tmp_path / file)!r} is not named as a protocol file; accepted: a file "
+        "named <name>_v<k>.yaml (lower case, e.g. mine_v1.yaml), its block saying protocol: "
+        "<name>, version: <k>"
+    )
+
+
+def test_a_folder_without_protocol_files_says_how_they_are_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        protocol("mine", folder=tmp_path)
+    assert str(err.value) == (
+        f"protocol='mine' is unknown; accepted: none, {tmp_path} holds no protocol file (named "
+        "<name>_v<k>.yaml)"
+    )
 
 
 def test_a_protocol_of_one_method_given_as_a_word_has_that_one_row(tmp_path: Path) -> None:
@@ -202,6 +225,30 @@ def test_the_release_command_refuses_a_changed_file_with_exit_2(tmp_path: Path, 
         release_main([str(tmp_path)])
     assert stop.value.code == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'mine_v1.yaml'} changed")
+
+
+def test_the_release_command_refuses_a_missing_folder_with_exit_2(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        release_main([str(tmp_path / "nope")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: FOLDER={str(tmp_path / 'nope')!r} is not a folder; accepted: a folder of "
+        "protocol files (<name>_v<version>.yaml)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_file_whose_block_disagrees_with_its_name_is_not_released(tmp_path: Path) -> None:
+    """Once released, a file is never edited: one that no protocol() reads would stay so."""
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    (tmp_path / "mine_v3.yaml").write_text("benchmark: {protocol: mine, version: 2}\n")
+    with pytest.raises(UserError) as err:
+        release(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path / 'mine_v3.yaml'}: benchmark.protocol='mine' and benchmark.version=2 "
+        "differ from its file name; accepted: protocol: mine, version: 3"
+    )
+    assert recorded(tmp_path) == {}  # nothing recorded, mine_v1 either
 
 
 def composed(name: str, *overrides: str) -> DictConfig:
