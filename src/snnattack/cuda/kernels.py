@@ -118,14 +118,17 @@ def _backward(
     mask = offs < N
     hs, gs, ds_out = h_ptr + offs, g_ptr + offs, dx_ptr + offs
     g_u = tl.full([BLOCK], 0.0, tl.float32)  # dL/du_t from step t + 1 (0 after the last)
-    for _ in range(T):
+    for t in range(T):
         h = tl.load(hs, mask=mask, other=0.0)
         ds = tl.load(gs, mask=mask, other=0.0)
-        if not DETACH_RESET:  # the reset's path
-            if HARD:
-                ds = ds - g_u * h
-            else:
-                ds = ds - g_u * drop
+        # the reset's path, where a gradient comes from the next step (as the torch loop:
+        # 0 * h would be NaN for an infinite membrane)
+        if not DETACH_RESET and not DETACH_MEMBRANE:
+            if t > 0:
+                if HARD:
+                    ds = ds - g_u * h
+                else:
+                    ds = ds - g_u * drop
         v = h - theta
         if SURROGATE < 2:  # ds max(0, w - |v|) / w^2 (triangle), ds 1[|v| < w] / (2 w)
             if SURROGATE == 0:

@@ -292,6 +292,22 @@ def test_strided_and_time_constant_inputs_and_gradients_are_made_contiguous(call
     assert_same(*grads)
 
 
+@pytest.mark.parametrize("detach_membrane", [False, True])
+def test_an_infinite_current_gives_the_torch_loops_gradient(detach_membrane: bool) -> None:
+    """No reset's gradient comes from after the last step, nor any with ``detach_membrane``
+    (HART): the kernel computed ``0 * h`` there, NaN for an infinite membrane, where the torch
+    loop adds nothing."""
+    inf = float("inf")
+    for x in (torch.tensor([[0.3, 2.0], [inf, 0.2], [0.1, 0.9]]), torch.tensor([[0.3], [inf]])):
+        grads = []
+        for backend in ("triton", "torch"):
+            given = x.clone().requires_grad_(True)
+            lif = LIF(0.9, 1.0, "hard", backend=backend, detach_membrane=detach_membrane)
+            lif(given).sum().backward()
+            grads.append(given.grad)
+        torch.testing.assert_close(*grads, rtol=0, atol=0, equal_nan=True)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
 def test_other_dtypes_run_the_torch_ops(dtype: torch.dtype, calls) -> None:
     lifs = [LIF(0.8, THETA, backend=b) for b in ("triton", "torch")]
