@@ -231,10 +231,30 @@ def _short_steps(resolved: dict[str, Any]) -> list[str]:
     return out
 
 
+def eager_modes(resolved: dict[str, Any]) -> list[str]:
+    """The gradient modes a resolved config attacks with (its recipe's, its ensembles'
+    components') that a ``torch.compile``'d copy cannot differentiate
+    (:attr:`~snnattack.gradients.base.GradientMode.compiles`): with ``compile=true`` the
+    attacked copy runs eager for them (a note says so)."""
+    modes = [resolved["attack"]["grad_mode"]]
+    for key, method in resolved["method"].items():
+        if method["name"] == ENSEMBLE:
+            parts = components(OmegaConf.create(resolved), key)
+            modes += [part.grad_mode for part in parts if part.attack is not None]
+    return [mode for mode in dict.fromkeys(modes) if not GRADIENT_MODES[mode].compiles]
+
+
 @NOTES.register("attacks")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
     out = []
+    eager = eager_modes(resolved) if resolved["compile"] else []
+    if eager:
+        out.append(
+            f"compile=true compiles no attacked copy: the gradient mode {eager[0]} needs the "
+            "eager model (RGA reads each layer's own autograd node, which a compiled graph "
+            "fuses; PDSG keeps statistics in Python); the attacks run eager"
+        )
     fractions = [e for e in resolved["eps"] if 0 < e < 1]
     if fractions:  # torchattacks' eps=8/255 given as this project's eps=8
         out.append(

@@ -21,9 +21,10 @@ from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
-from snnattack.gradients import per_step_refusal
+from snnattack.gradients import GRADIENT_MODES, per_step_refusal
 from snnattack.interop.prepared import PREPARED, state_of
 from snnattack.models.fold import folded
+from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec
 
 
@@ -42,7 +43,8 @@ def attacked_models(
         out.requires_grad_(False)
         keep_flips(out)  # its weights change only by the copy_ of kept_attacked_copy
         if compiled:
-            out.compile()  # in place: the module keeps its attributes and state_dict keys
+            # in place: the module keeps its attributes and state_dict keys
+            out.compile(options=COMPILE_OPTIONS)
         return out
 
     return prepare(target), None if source is None else prepare(source)
@@ -92,13 +94,26 @@ def refuse_whole_loop_modes(
     """Refuses, before any work, a gradient mode (the job's, an ensemble component's) that
     needs the whole T loop in one call on a model whose own loop calls its neurons one step
     at a time (:func:`snnattack.gradients.per_step_refusal`)."""
-    modes = [settings.recipe.grad_mode]
-    modes += [c.grad_mode for s in specs if s.algorithm == ENSEMBLE for c in s.params["components"]]
     for model in filter(None, models):
-        for mode in dict.fromkeys(modes):
+        for mode in _modes(settings, specs):
             refusal = per_step_refusal(model, mode)
             if refusal is not None:
                 raise UserError(refusal)
+
+
+def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
+    """Whether the attacked copy is ``torch.compile``'d: where ``compile`` (``settings``)
+    asks, unless a gradient mode of the rows needs the eager model
+    (:attr:`~snnattack.gradients.base.GradientMode.compiles`; the config's note says so:
+    :func:`snnattack.attacks.checks.eager_modes`)."""
+    return settings.compiled and all(GRADIENT_MODES[m].compiles for m in _modes(settings, specs))
+
+
+def _modes(settings: AttackSettings, specs: Sequence[AttackSpec]) -> list[str]:
+    """The gradient modes of the rows ``specs``: the recipe's, each ensemble component's."""
+    modes = [settings.recipe.grad_mode]
+    modes += [c.grad_mode for s in specs if s.algorithm == ENSEMBLE for c in s.params["components"]]
+    return list(dict.fromkeys(modes))
 
 
 def with_random_eot(

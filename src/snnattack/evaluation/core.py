@@ -39,6 +39,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation.annotate import annotate
 from snnattack.evaluation.attacked import (
     attacked_models,
+    compiles,
     kept_attacked_copy,
     probed_model,
     refuse_whole_loop_modes,
@@ -242,7 +243,7 @@ def record_attacks(
     validation = validation_batch(settings, validation_data)
     source = source if settings.store.black_box else None
     attacked = attacked_models(
-        target, source, fold_bn=settings.attack.fold_bn, compiled=settings.attack.compiled
+        target, source, fold_bn=settings.attack.fold_bn, compiled=compiles(settings.attack, specs)
     )
     trainer = lightning_trainer(
         dict(run_settings.trainer),
@@ -301,7 +302,7 @@ def attack_batch(
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
     refuse_in_block(model)
     refuse_whole_loop_modes(attack, [spec], model)
-    crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=attack.compiled)
+    crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec]))
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
     attack, (spec,) = with_random_eot(attack, [spec], crafter, x)

@@ -39,6 +39,7 @@ class GradientMode:
     time_invariant: bool = False  # needs the model in eval mode (BN on running statistics)
     per_step: bool = False  # runs on neurons called one step at a time (snn/stepwise.py)
     fixed: bool = False  # its parameters choose a variant, never tuned (pdsg's pool)
+    compiles: bool = True  # a torch.compile'd copy gives its gradient (False: it runs eager)
     # the parameters of ``params`` that change ``model``'s gradient (None: every one)
     reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None
     # why the parameters (every one, defaults filled in) do not fit a neuron of leak lam and
@@ -87,6 +88,7 @@ def register(
     time_invariant: bool = False,
     per_step: bool = False,
     fixed: bool = False,
+    compiles: bool = True,
     reads: Callable[[nn.Module, Mapping[str, Any]], set[str]] | None = None,
     neurons: Callable[[float, float, Mapping[str, Any]], str | None] | None = None,
     **ranges: Rule,
@@ -97,7 +99,10 @@ def register(
     ``per_step``: it also runs on neurons called one step at a time
     (:class:`~snnattack.snn.stepwise.StepLIF`: it only sets the neurons' settings, or its
     override declares a ``per_step`` equivalent); ``fixed``: its parameters choose a variant
-    of the method, not a value to tune (tuning runs it as it is); ``reads(model, params)``:
+    of the method, not a value to tune (tuning runs it as it is); ``compiles``: a
+    ``torch.compile``'d copy gives its gradient (False: it reads the layers' own autograd
+    nodes, which a compiled graph fuses, or keeps Python state per call; with ``compile=true``
+    the attacked copy then runs eager, with a note); ``reads(model, params)``:
     the parameters among ``params`` that change ``model``'s gradient, where a model's neurons
     decide it (tuning leaves a parameter no neuron reads out of its grid, with a note);
     ``neurons(lam, theta, params)``: why ``params`` do not fit a neuron of those settings
@@ -110,7 +115,17 @@ def register(
                 f"gradient mode {name!r} takes {params} but declares ranges of {sorted(ranges)}"
             )
         mode = GradientMode(
-            name, make, title, order, ranges, time_invariant, per_step, fixed, reads, neurons
+            name,
+            make,
+            title,
+            order,
+            ranges,
+            time_invariant,
+            per_step,
+            fixed,
+            compiles,
+            reads,
+            neurons,
         )
         GRADIENT_MODES.enter(name, mode, order)
         return make

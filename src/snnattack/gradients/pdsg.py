@@ -79,6 +79,14 @@ class PotentialDependent(Surrogate):
         return grad * slope / (math.sqrt(2 * math.pi) * sigma)
 
 
-@register("pdsg", title="PDSG", order=60, per_step=True, fixed=True, pool=one_of(*POOLS))
+@register(
+    "pdsg",
+    title="PDSG",
+    order=60,
+    per_step=True,
+    fixed=True,
+    compiles=False,  # its running statistics are Python state, read at every call
+    pool=one_of(*POOLS),
+)
 def pdsg(model: nn.Module, pool: str = "sample"):
     return neuron_settings(model, surrogate=lambda _: PotentialDependent(pool))

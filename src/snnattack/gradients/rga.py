@@ -230,7 +230,15 @@ def rate_domain(
             post.remove()
 
 
-@register("rga", title="RGA", order=20, time_invariant=True, neurons=curve_complaint, **RANGES)
+@register(
+    "rga",
+    title="RGA",
+    order=20,
+    time_invariant=True,
+    compiles=False,  # its adjoint chains each layer's autograd node (adjoint.adjoint_only)
+    neurons=curve_complaint,
+    **RANGES,
+)
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
     _require_curves(model, beta, gamma)

@@ -13,6 +13,10 @@ so two seeded runs, or a killed training resumed against an uninterrupted one, g
 weights. ``deterministic=true`` (the default) turns those off; ``false`` trades it for speed.
 Records say which held (``deterministic`` in ``metrics.json`` and in a training record).
 
+Compiled (``compile=true``), random ops draw as eager ones do (:data:`COMPILE_OPTIONS`):
+inductor's own generator would give a Poisson encoding, or a random defence, other draws under
+one seed.
+
 A job sets both for its process; ``snnattack.evaluate`` and ``snnattack.attack`` hold them for
 the call only (:func:`held`), so that an attack inside a user's own loop crafts what a job
 would, and the user's code around it keeps the flags it chose.
@@ -26,6 +30,8 @@ from contextlib import contextmanager
 
 import torch
 
+# inductor's options of every torch.compile of the package: random ops from torch's generator
+COMPILE_OPTIONS = {"fallback_random": True}
 # cuBLAS's fixed workspace that makes its results reproducible (CUDA's reproducibility notes);
 # cuBLAS reads the variable when the process makes its first handle (its first GPU matmul)
 CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

@@ -40,7 +40,7 @@ from snnattack.cuda import guard as gpu
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.models.fold import folded
-from snnattack.process.numerics import held
+from snnattack.process.numerics import COMPILE_OPTIONS, held
 from snnattack.snn.neurons import IMPLS
 from snnattack.tools.command import (
     add_model_options,
@@ -172,7 +172,7 @@ def _bench(args: argparse.Namespace) -> dict[str, Any]:
     device = x.device
     attacked = folded(model) if args.fold_bn else model
     if args.compile:
-        attacked = torch.compile(attacked)
+        attacked = torch.compile(attacked, options=COMPILE_OPTIONS)
     modes = measure_cost(
         attacked,
         x,

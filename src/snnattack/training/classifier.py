@@ -26,6 +26,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
 from snnattack.process.clock import Spans
+from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.training.adversaries.recipe import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
@@ -71,7 +72,9 @@ class Classifier(L.LightningModule):
         # the call of standard training and validation steps: torch.compile'd (``compile=true``)
         # or plain (an adversary uses ``model``); a bound method, not a module, so checkpoints
         # keep the plain ``model.`` keys (no ``_orig_mod.``)
-        self.run_model = torch.compile(model.forward) if compile else model.__call__
+        self.run_model = (
+            torch.compile(model.forward, options=COMPILE_OPTIONS) if compile else model.__call__
+        )
         self.lr, self.momentum, self.weight_decay, self.nesterov = (
             lr,
             momentum,
