@@ -309,8 +309,9 @@ def test_one_set_of_weights_has_one_hash_however_it_is_submitted(
         ),
         (
             "benchmark.reported={Clean:97}",
-            "error: benchmark.reported names Clean, which is neither clean nor a row of the "
-            "protocol; accepted: clean, fgsm, pgd, ensemble",
+            "error: benchmark.reported names Clean, which reads as clean; accepted: clean "
+            "(clean, or a row of the protocol by its name: fgsm, pgd, ensemble; another attack "
+            "of the paper by its own name)",
         ),
         (
             "~benchmark.name",

@@ -140,9 +140,12 @@ def evaluate(data: Callable | None = None, **kw: Any) -> Callable:
     return call
 
 
-def with_test_split(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """100 images whose first 10 are ``x``'s, as a test split holds the attacked ones."""
-    return torch.cat([x[:10], torch.rand(90, *x.shape[1:])]), y[:1].repeat(100)
+def with_test_split(
+    x: torch.Tensor, y: torch.Tensor, others: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``others`` other images, as a test split holds the attacked ones."""
+    images = torch.cat([x, torch.rand(others, *x.shape[1:])])
+    return images, torch.cat([y, y[:1].repeat(others)])
 
 
 class Pairs(Dataset):
@@ -592,13 +595,14 @@ CASES = [
     ),
     (
         "val_data the whole test split, of which data is the first images",
-        evaluate(
-            val_data=lambda m, x, y: (
-                torch.cat([x[:10], torch.rand(90, *x.shape[1:])]),
-                y[:1].repeat(100),
-            ),
-            tune=True,
-        ),
+        evaluate(val_data=lambda m, x, y: with_test_split(x, y, 2000), tune=True),
+        UserError,
+        "val_data holds 16 of its 2016 images from the test data (data); accepted: held-out",
+        "never the test data",
+    ),
+    (
+        "val_data a tenth test images",
+        evaluate(val_data=lambda m, x, y: with_test_split(x[:10], y[:10], 90), tune=True),
         UserError,
         "val_data holds 10 of its 100 images from the test data (data); accepted: held-out",
         "never the test data",
@@ -861,9 +865,10 @@ def test_a_block_left_by_an_exception_lets_the_next_block_run(digits) -> None:
 
 
 def test_val_data_sharing_a_few_images_with_the_test_data_is_taken(digits) -> None:
-    """A dataset's own duplicates across its splits: one of four is not a test split."""
+    """A dataset's own duplicates across its splits: one image of four (three times among
+    six, each copy counted once) is not a test split."""
     model, x, y = digits
-    val = (torch.cat([x[:1], x[1:4] * 0.5]), y[:4])
+    val = (torch.cat([x[:1], x[:1], x[:1], x[1:4] * 0.5]), y[:6])
     record = snnattack.evaluate(
         model, (x[:16], y[:16]), methods=["fgsm"], masking=False, val_data=val, tune=True
     )

@@ -234,8 +234,10 @@ def fractions(values: list[float]) -> bool:
 
 def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
-    percentages by row name (``clean`` or one of ``rows``, the protocol's; None: any a protocol
-    makes), or that look like fractions."""
+    percentages by name, or that look like fractions, or a name that reads as ``clean`` or
+    as one of ``rows`` (the protocol's; None: any a protocol makes) written otherwise
+    (``Clean``, ``pgd_10``): it would count as another attack's robust accuracy. Another
+    attack of the paper keeps its own name (``pgd20``, ``autoattack``)."""
     if reported is None:
         return
     if not _percents(reported):
@@ -245,16 +247,24 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
         )
     accepted = ("clean", *(sorted(rows_made()) if rows is None else rows))
     for key in reported:
-        if key not in accepted:
+        meant = [name for name in accepted if _plain(name) == _plain(key) != key]
+        if key not in accepted and meant:
             raise UserError(
-                f"{argument} names {_key(key)}, which is neither clean nor a row of the "
-                f"protocol; accepted: {', '.join(accepted)}"
+                f"{argument} names {_key(key)}, which reads as {meant[0]}; accepted: "
+                f"{meant[0]} (clean, or a row of the protocol by its name: "
+                f"{', '.join(accepted[1:])}; another attack of the paper by its own name)"
             )
     if fractions(list(reported.values())):
         raise UserError(
             f"{argument}={short(reported)} looks like fractions; accepted: percentages in "
             "[0, 100] (90.7 for 90.7 %)"
         )
+
+
+def _plain(name: str) -> str:
+    """``name`` in lower case without punctuation: ``Clean``, ``PGD-10`` read as ``clean``,
+    ``pgd10``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _agree(entry: dict[str, Any], where: str | Path) -> None:

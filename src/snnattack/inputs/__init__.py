@@ -441,18 +441,20 @@ def check_evaluation(
     of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
     the models are not run again. ``val_data`` that is ``data`` itself, or mostly its
     images, is refused (:func:`check_held_out`), as both are read."""
-    test: set[int] = set()  # the test images' hashes
-    shared = n = 0
+    test: set[int] = set()  # the test images' hashes, where val_data is given
+    shared: set[int] = set()  # those of them that val_data holds
+    n = 0
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
         n = 0
         for x, y in _batches(given, argument, samples):
-            images = [hash(bytes(row)) for row in _rows(x)]
-            if argument == "data":
-                test.update(images)
-            else:
-                shared += sum(image in test for image in images)
+            if val_data is not None:  # the images compared (check_held_out)
+                hashes = {hash(bytes(row)) for row in _rows(x)}
+                if argument == "data":
+                    test |= hashes
+                else:
+                    shared |= hashes & test
             if classes is None:
                 classes = check_model(target, "model", x[:1], argument, model)
                 if crafter is not None:
@@ -467,16 +469,18 @@ def check_evaluation(
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
-    check_held_out(data, val_data, shared, n)
+    check_held_out(data, val_data, len(shared), n, len(test))
     return classes
 
 
-def check_held_out(data: Any, val_data: Any, shared: int = 0, read: int = 0) -> None:
-    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself, or of whose
-    ``read`` images ``shared`` are test images: half or more (``x_test[:100]``), or ten and
-    more than 1 % (the whole test split, of which ``data`` is the first images); a few shared
-    images may be a dataset's own duplicates. Both counted as :func:`check_evaluation` reads
-    them."""
+def check_held_out(
+    data: Any, val_data: Any, shared: int = 0, read: int = 0, tested: int = 0
+) -> None:
+    """Refuses ``val_data`` (None: none given) that is the test ``data`` itself, or whose
+    ``read`` images hold ``shared`` distinct test images (of the ``tested`` distinct ones):
+    half of them or more (``x_test[:100]``), or ten and 1 % or more, or every test image
+    (the whole test split, of which ``data`` is the first images); a few shared images may
+    be a dataset's own duplicates. Counted as :func:`check_evaluation` reads them."""
     if val_data is None or data is None:
         return
     accepted = (
@@ -485,7 +489,9 @@ def check_held_out(data: Any, val_data: Any, shared: int = 0, read: int = 0) -> 
     )
     if _same_data(data, val_data):
         raise UserError(f"val_data is the test data (data); {accepted}")
-    if shared and (2 * shared >= read or (shared >= 10 and 100 * shared > read)):
+    if shared and (
+        2 * shared >= read or (shared >= 10 and (100 * shared >= read or shared == tested))
+    ):
         raise UserError(
             f"val_data holds {shared} of its {read} images from the test data (data); {accepted}"
         )

@@ -328,7 +328,11 @@ def folder_order(folder: Path, root: Path) -> list[list[tuple[int, float, str]]]
     (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), whose numbers count as numbers
     (``lam0.25`` before ``lam0.5``, ``seed2`` before ``seed10``)."""
     return [
-        [(0, float(c), "") if c[0].isdigit() else (1, 0.0, c) for c in _NUMBERS.split(part) if c]
+        [
+            (0, float(c), "") if _NUMBERS.fullmatch(c) else (1, 0.0, c)
+            for c in _NUMBERS.split(part)
+            if c
+        ]
         for part in folder.relative_to(root).parts
     ]
 

@@ -319,6 +319,7 @@ def test_a_sweep_with_numbered_and_named_job_folders_is_reported(tmp_path: Path)
     numbers in names as numbers; the sweep's summary lists them in the same order."""
     sweep = tmp_path / "sweep"
     names = ["10", "2", "lambda=0.7", "eps=[8],lambda=0.5", "seed10", "seed2", "lam0.5", "lam0.25"]
+    names.append("x1²")
     for name in names:
         hand_made_job(sweep / name, 0, "stbp", 80.0)
     expected = [
@@ -330,6 +331,7 @@ def test_a_sweep_with_numbered_and_named_job_folders_is_reported(tmp_path: Path)
         "lambda=0.7",
         "seed2",
         "seed10",
+        "x1²",  # a digit that is no number
     ]
     assert [job.name for job in write_report(sweep).jobs] == expected
     for name in names:
