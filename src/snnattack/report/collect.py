@@ -49,6 +49,8 @@ COVERED = {
     "encoding",
     "seed",
     "attack.grad_mode",
+    "attack.time_extension",
+    "attack.eot_samples",
     "eps",
     "boxes",
 }
@@ -176,12 +178,13 @@ def method_params(jobs: list[Job]) -> list[str]:
 
 
 def extra_keys(jobs: list[Job]) -> list[str]:
-    """Swept keys that get their own column beside the standard ones."""
+    """Swept keys that get their own column beside the standard ones (an ``attack.*`` key
+    too, ``attack.fold_bn``: jobs that differ by it are never pooled as seeds of one row)."""
     return (
         [
             k
             for k in swept_keys(jobs)
-            if k not in COVERED and not k.startswith(("method.", "attack."))
+            if k not in COVERED and not k.startswith(("method.", "attack.params."))
         ]
         + mode_params(jobs)
         + method_params(jobs)

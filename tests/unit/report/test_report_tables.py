@@ -525,3 +525,21 @@ def test_a_setting_of_one_method_swept_over_its_jobs_is_a_column(tmp_path: Path)
         ("pgd", "1"),
         ("pgd", "2"),
     ]
+
+
+def test_jobs_that_differ_in_an_attack_setting_are_never_pooled_as_seeds(tmp_path: Path) -> None:
+    """``attack.fold_bn=false,true`` (float rounding apart, the same rows): each job its own
+    row and a column, not one mean over "seeds"."""
+    for i, (fold, asr) in enumerate([(False, 42.16), (True, 41.18)]):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, "stbp", asr)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["attack"]["fold_bn"] = fold
+        (folder / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    assert [(r["attack.fold_bn"], r["asr"]) for r in results_csv(tmp_path / "sweep")] == [
+        ("False", "42.16"),
+        ("True", "41.18"),
+    ]
+    assert "41.67" not in (tmp_path / "sweep" / "report.md").read_text()
+    assert len(report.jobs) == 2
