@@ -88,6 +88,13 @@ def lif_loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
+def interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Triton's interpreter on (``TRITON_INTERPRET``, read at each call): the Triton kernels
+    and the GPU's convolution take the CPU, the rest of the suite runs without it."""
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+
+
+@pytest.fixture
 def compose() -> Callable[..., Any]:
     return harness.compose
 

@@ -15,10 +15,11 @@ only: an attack's frozen convolution keeps nothing of it, like the CPU's frozen 
 (:mod:`snnattack.cpu.frozen`).
 
 It runs (:func:`convolution`) on a CUDA tensor of a network of the backend ``c`` or
-``triton``, and on a CPU tensor with ``triton`` (the GPU's paths on the CPU, as the Triton
-kernels run there under the interpreter, so that the default suite tests it); where a gradient
-is recorded and something needs one, and nothing traces (``torch.compile``) or casts
-(autocast). RGA's adjoint (:mod:`snnattack.gradients.adjoint`) takes :func:`input_gradient`
+``triton``, and on a CPU tensor with ``triton`` under Triton's interpreter (the GPU's paths on
+the CPU, as the Triton kernels run there, so that the default suite tests it; without it
+the torch ops run, as for the neurons: ``backend=triton`` then gives ``torch``'s numbers);
+where a gradient is recorded and something needs one, and nothing traces (``torch.compile``)
+or casts (autocast). RGA's adjoint (:mod:`snnattack.gradients.adjoint`) takes :func:`input_gradient`
 for its convolutions on a GPU.
 """
 
@@ -31,12 +32,12 @@ from torch import nn
 from torch.utils.weak import WeakIdKeyDictionary
 
 from snnattack.cpu.guard import first_order, plain
+from snnattack.cuda.guard import DEVICE_BACKENDS, TRITON, interpreted
 
 aten = torch.ops.aten
 # a weight of the package's own copies (keep_flips) -> None, or (its memory, version and
 # shape; flipped(weight))
 _flipped = WeakIdKeyDictionary()
-DEVICE_BACKENDS = {"cuda": ("c", "triton"), "cpu": ("triton",)}  # where it runs, per device
 
 
 def transposable(conv: nn.Conv2d) -> bool:
@@ -128,6 +129,8 @@ def applies(backend: str, x: torch.Tensor, conv: nn.Module) -> bool:
     """Whether :class:`Convolution` runs on ``x`` through ``conv`` in a ``backend`` network
     (the module's docstring), its geometry aside."""
     if backend not in DEVICE_BACKENDS.get(x.device.type, ()) or not x.is_floating_point():
+        return False
+    if not x.is_cuda and not (TRITON and interpreted()):  # the GPU's paths, as the neurons'
         return False
     if torch.compiler.is_compiling() or torch.is_autocast_enabled(x.device.type):
         return False

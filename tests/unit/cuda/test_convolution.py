@@ -20,6 +20,8 @@ from snnattack.cuda import convolution as gpu
 from snnattack.evaluation.attacked import attacked_models
 from snnattack.snn.temporal import FoldedConv2d, StepWise
 
+pytestmark = pytest.mark.usefixtures("interpreter")  # the GPU's paths on the CPU
+
 TAKEN = {
     "3x3": nn.Conv2d(4, 6, 3, padding=1, bias=False),
     "3x3-bias": nn.Conv2d(4, 6, 3, padding=1),
@@ -163,6 +165,25 @@ def test_it_runs_where_a_gradient_is_recorded_on_the_gpus_paths() -> None:
     with torch.no_grad():
         assert gpu.convolution(conv, x[0].requires_grad_(True), "triton") is None
     assert not gpu.applies("c", x[0], conv)  # the CPU's own paths take backend c there
+
+
+def test_without_the_interpreter_the_cpu_runs_the_torch_ops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``backend=triton`` on the CPU takes the GPU's paths under Triton's interpreter only, as
+    the neurons do: without it, the torch module's gradient bit for bit (the convolution's
+    other summation order trained another model)."""
+    monkeypatch.delenv("TRITON_INTERPRET")
+    conv = learning_layer(TAKEN["3x3"], torch.float32)
+    x = spikes(conv, torch.float32).unsqueeze(0).expand(2, 8, 4, 9, 7).contiguous()
+    grads = []
+    for backend in ("triton", "torch"):
+        given = x.clone().requires_grad_(True)
+        out = StepWise(conv, backend=backend)(given)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads.append(given.grad)
+    assert torch.equal(*grads)
+    assert not gpu.applies("triton", x[0], conv)
 
 
 def test_a_folded_convolution_shares_the_layers_memory_not_its_parameter_objects() -> None:

@@ -24,6 +24,8 @@ from snnattack.cuda import ops
 from snnattack.interop.external import as_spiking_net
 from snnattack.snn.backend import set_backend
 
+pytestmark = pytest.mark.usefixtures("interpreter")  # the GPU's paths on the CPU
+
 pytest.importorskip("spikingjelly")
 T = 4
 RGA_OVER_STBP = 1.12  # operator calls of an RGA step over an STBP step, Triton LIF
@@ -41,11 +43,6 @@ NO_KERNEL = {  # allocations and views whose schema does not say so: they launch
     aten.resize_,
     aten._unsafe_view,
 }
-
-
-@pytest.fixture(autouse=True)
-def interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture(autouse=True)

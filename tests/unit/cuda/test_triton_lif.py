@@ -27,14 +27,11 @@ from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import Triangle, make_surrogate
 from snnattack.snn.temporal import StepWise
 
+pytestmark = pytest.mark.usefixtures("interpreter")  # the GPU's paths on the CPU
+
 RESETS = {"hard": ("hard", None), "soft": ("soft", None), "soft by 0.45": ("soft", 0.45)}
 THETA = 0.6
 SCALES = (1.0, 1 / 3)  # none, and an adapted neuron's input scale (spikingjelly's 1 / tau)
-
-
-@pytest.fixture(autouse=True)
-def interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture
