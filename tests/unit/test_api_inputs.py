@@ -428,6 +428,13 @@ CASES = [
         "overrides=['backend=torch'] sets backend, which the model passed holds itself",
         "or a job: python run.py backend=torch",
     ),
+    (  # a call runs on the caller's torch threads: the record said 2, the run used 1
+        "threads in evaluate's overrides",
+        evaluate(overrides=["threads=2"]),
+        UserError,
+        "overrides=['threads=2'] sets threads, which a call leaves to your process",
+        "accepted: torch.set_num_threads(...) before the call, or a job: python run.py threads=2",
+    ),
     (  # the model is the one passed: the config names no architecture
         "an architecture in attack's overrides",
         attack(overrides=lambda m, x, y: ["model=vgg11"]),

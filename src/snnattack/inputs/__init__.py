@@ -537,10 +537,16 @@ def check_model_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
     to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend), so such
     a value would change nothing but the record's config, which would then misdescribe the
-    model."""
+    model; nor ``threads``, which a call leaves to the caller's process, for that reason."""
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
+        if key == "threads":
+            raise UserError(
+                f"overrides=[{item!r}] sets threads, which a call leaves to your process (it "
+                "runs on torch's threads, and the record would misdescribe it); accepted: "
+                f"torch.set_num_threads(...) before the call, or a job: python run.py {item}"
+            )
         if key in MODEL_KEYS:
             raise UserError(
                 f"overrides=[{item!r}] sets {key}, which the model passed holds itself (it "
