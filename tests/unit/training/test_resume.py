@@ -1,5 +1,6 @@
 """A killed training resumes after its last finished epoch, whether or not that epoch was the
-best so far, and its record counts the time of every process that trained it."""
+best so far, to the uninterrupted run's weights (Poisson draws included), and its record counts
+the time of every process that trained it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import time
 
 import pytest
+import torch
 from harness import compose
 
 from snnattack.records.checkpoints import load_tensors
@@ -57,3 +59,27 @@ def test_the_largest_accepted_seed_trains(tmp_path) -> None:
     settings = model_settings(compose(*FAST[:2], "train.epochs=2"))
     _, record = trained_model(settings, 2**32 - 1, ModelStore(tmp_path), [])
     assert record["seed"] == 2**32 - 1 and record["epochs"] == 2
+
+
+def test_a_killed_poisson_training_resumes_to_the_uninterrupted_weights(
+    tmp_path, monkeypatch
+) -> None:
+    """The loader's draw of its workers' seed came from torch's generator, before the resumed
+    epoch reseeded it and after in an uninterrupted run: every Poisson draw was one off."""
+    settings = model_settings(compose(*FAST, "encoding=poisson"))
+    whole, _ = trained_model(settings, 0, ModelStore(tmp_path / "whole"), [])
+    start = fit.EpochSeed.on_train_epoch_start
+
+    def kill_at_epoch_two(self, trainer, module) -> None:
+        if trainer.current_epoch == 2:
+            raise Killed
+        start(self, trainer, module)
+
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
+    with pytest.raises(Killed):
+        trained_model(settings, 0, ModelStore(tmp_path / "killed"), [])
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
+    resumed, record = trained_model(settings, 0, ModelStore(tmp_path / "killed"), [])
+    assert record["resumed_after_epochs"] == 2
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
