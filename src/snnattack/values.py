@@ -111,8 +111,9 @@ def one_of(*names: str) -> Rule:
 
 
 def member_of(names: Collection[str]) -> Rule:
-    """A name in ``names``, read at each check: a registry's names added later count."""
-    return Rule(lambda v: v in names, lambda: ", ".join(names), "is unknown")
+    """A name in ``names``, read at each check: a registry's names added later count (a list
+    or a dict given is no name, and no error of a dict's lookup)."""
+    return Rule(lambda v: isinstance(v, str) and v in names, lambda: ", ".join(names), "is unknown")
 
 
 def optional(rule: Rule) -> Rule:

@@ -126,6 +126,11 @@ BAD = [
     ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
     ("theta=inf", "theta=inf is out of range"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
+    ("train.kind=[stbp]", "train.kind=['stbp'] is unknown; accepted: stbp, ann, conversion"),
+    (
+        "train.adversary.method=[pgd]",
+        "train.adversary.method=['pgd'] is unknown; accepted: null or fgsm",
+    ),
     (
         "encoding=morse",
         "encoding='morse' is unknown; accepted: direct, poisson, poisson_signed, frames",
