@@ -106,7 +106,7 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
                 f"attack={part.attack}",
             )
             prefix = f"method.{key}.components.{part.name}.attack_params."
-            fit_neurons(resolved, prefix, part.grad_mode, part.grad_params)
+            fit_neurons(resolved, prefix, part.grad_mode, part.grad_params, f"attack={part.attack}")
     _one_threat_model(key, parts)
 
 

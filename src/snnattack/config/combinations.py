@@ -28,12 +28,16 @@ def _gradient_params(resolved: dict[str, Any]) -> None:
     mode = resolved["attack"]["grad_mode"]
     params = resolved["attack"].get("params") or {}
     check_params("attack.params", params, mode, f"attack={mode}")
-    fit_neurons(resolved, "attack.params.", mode, params)
+    fit_neurons(resolved, "attack.params.", mode, params, f"attack={mode}")
 
 
-def fit_neurons(resolved: dict[str, Any], prefix: str, mode: str, params: dict[str, Any]) -> None:
+def fit_neurons(
+    resolved: dict[str, Any], prefix: str, mode: str, params: dict[str, Any], chosen: str
+) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
-    (``lambda``, ``theta``) and, where a row is black-box, the source's (``source_lambda``)."""
+    (``lambda``, ``theta``) and, where a row is black-box, the source's (``source_lambda``);
+    a refusal names the keys with ``prefix`` and the choice of the mode ``chosen``
+    (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
     spec = GRADIENT_MODES[mode]
     source = resolved.get("source_lambda") if "black" in resolved.get("boxes", ()) else None
     for lam, whose in ((resolved["lambda"], ""), (source, " (the source's, source_lambda)")):
@@ -41,9 +45,7 @@ def fit_neurons(resolved: dict[str, Any], prefix: str, mode: str, params: dict[s
             None if lam is None else spec.neuron_complaint(lam, resolved["theta"], params, prefix)
         )
         if problem is not None:
-            raise ConfigError(
-                problem.replace("; accepted:", f"{whose} for attack={mode}; accepted:", 1)
-            )
+            raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
 
 
 @CHECKS.register("adversary_params", order=5)
@@ -52,7 +54,9 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
     mode = adversary["grad_mode"]
     params = adversary.get("params") or {}
     check_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
-    fit_neurons(resolved, "train.adversary.params.", mode, params)
+    fit_neurons(
+        resolved, "train.adversary.params.", mode, params, f"train.adversary.grad_mode={mode}"
+    )
     needs_eval = GRADIENT_MODES[mode].time_invariant and adversary.get("method") is not None
     if adversary.get("bn_mode") == "train" and needs_eval:
         raise ConfigError(

@@ -991,6 +991,13 @@ THROUGH_RUN_PY = [
         "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
         "(1 - lambda) theta of lambda=0.5 for attack=rga; accepted: beta > 0.5 (1 - lambda)",
     ),
+    (  # the adversary's mode named, not the attack's (stbp)
+        "train.adversary.method=pgd train.adversary.grad_mode=rga "
+        "+train.adversary.params.beta=0.5 lambda=0.2",
+        "error: train.adversary.params.beta=0.5 ends RGA's ramp at or below its start, the firing "
+        "onset (1 - lambda) theta of lambda=0.2 for train.adversary.grad_mode=rga; accepted: "
+        "beta > 0.8 (1 - lambda)",
+    ),
     (
         "attack=rga attack.params.beta=0.5 lambda=1.0 source_lambda=0.25",
         "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
