@@ -274,7 +274,6 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
             )
 
 
-@cache
 def bare_config_error(conf_dir: Path) -> ConfigError:
     """The line for a config of the user's that does not start from the package's: it holds
     none of its groups (and none of its ``hydra.callbacks``)."""
@@ -290,6 +289,7 @@ def _named(groups: dict[str, str]) -> list[str]:
     return [group for group in groups if group.isidentifier()]
 
 
+@cache
 def _groups(conf_dir: Path) -> dict[str, str]:
     """The config groups of the root config's defaults list that hold one choice, with their
     default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
