@@ -69,4 +69,9 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             f"never reaches its full eps (its last epoch at {reached:.0%} of it), though the "
             "model's record names the full eps"
         )
+    if adversary["method"] is None and (adversary.get("reg") or 0) > 0:
+        out.append(
+            f"train.adversary.reg={adversary['reg']} is read by adversarial training only: "
+            "train.adversary.method=null trains the standard model, without it"
+        )
     return out

@@ -766,6 +766,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.adversary.ramp_epochs=3 > train.epochs=2: the training never reaches its full "
             "eps (its last epoch at 67% of it), though the model's record names the full eps",
         ),
+        (  # SNN-RAT's regulariser without an adversary: the standard model, stored as such
+            "train.adversary.reg=0.004",
+            "train.adversary.reg=0.004 is read by adversarial training only: "
+            "train.adversary.method=null trains the standard model, without it",
+        ),
         (  # torchattacks' eps=8/255 given as this project's eps=8
             "eps=[0,0.03,8]",
             "eps=0.03 is 0.03/255 = 0.00012 of the pixel range (eps is in 1/255 units, eps=8 is "
