@@ -59,14 +59,17 @@ class Model:
 def recipe_of(job: Job) -> tuple[str, str]:
     """(recipe name, adversary gradient mode) a job's target was trained with (its store
     spec's ``train``, the config's for a model without one): ``standard``, ``pgd``,
-    ``fgsm+RAT``, ...; the mode is ``–`` without an adversary, and ``ANN`` where the adversary
-    crafts on an ANN (``train.kind`` ann, conversion: its own gradient; ``grad_mode`` unread)."""
+    ``fgsm+RAT``, ..., with the kind of training where it is not STBP (``pgd (hybrid)``);
+    the mode is ``–`` without an adversary, and ``ANN`` where the adversary crafts on an ANN
+    (``train.kind`` ann, conversion: its own gradient; ``grad_mode`` unread)."""
     train = (job.target_spec or job.config).get("train") or {}
     adversary = train.get("adversary") or {}
+    kind_name = train.get("kind") or "stbp"
+    suffix = "" if kind_name == "stbp" else f" ({kind_name})"
     if adversary.get("method") is None:
-        return "standard", "–"
-    name = adversary["method"] + ("+RAT" if (adversary.get("reg") or 0) > 0 else "")
-    kind = STRATEGIES.get(train.get("kind") or "stbp")
+        return f"standard{suffix}", "–"
+    name = adversary["method"] + ("+RAT" if (adversary.get("reg") or 0) > 0 else "") + suffix
+    kind = STRATEGIES.get(kind_name)
     if kind is not None and not kind.trains_at_T:
         return name, "ANN"
     return name, adversary.get("grad_mode") or "stbp"
@@ -75,7 +78,7 @@ def recipe_of(job: Job) -> tuple[str, str]:
 def models(jobs: list[Job]) -> list[Model]:
     """The trained targets of the jobs (by store key), each with its worst attack results;
     empty unless some job's target was adversarially trained."""
-    if not any(recipe_of(j)[0] != "standard" for j in jobs):
+    if not any(recipe_of(j)[1] != "–" for j in jobs):
         return []
     found: dict[str, Model] = {}
     for j in jobs:
@@ -107,7 +110,9 @@ def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
         (f"{setting}, {variant}" if variant else setting, recipe, mode): ms
         for ((setting, recipe, mode), variant), ms in split.items()
     }
-    return dict(sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "standard", kv[0])))
+    return dict(
+        sorted(rows.items(), key=lambda kv: (kv[0][0], not kv[0][1].startswith("standard"), kv[0]))
+    )
 
 
 def _eps_values(found: list[Model]) -> list[float]:

@@ -107,15 +107,18 @@ def spec(lam: float, seed: int, kind: str = "stbp") -> dict:
 def test_an_adversary_crafting_on_an_ann_is_named_so_not_by_the_unread_grad_mode(
     tmp_path: Path,
 ) -> None:
-    for i, kind in enumerate(("ann", "conversion", "hybrid")):
+    """... and each recipe names its kind of training where it is not STBP: a hybrid PGD model
+    alone was labelled as STBP's PGD-AT."""
+    for i, kind in enumerate(("ann", "conversion", "hybrid", "stbp")):
         accs = {("pgd", "white"): 50.0 + i}
         job(tmp_path / kind, "pgd", "rga", "stbp", kind, accs, kind, spec(1.0, 0, kind))
     report = write_report(tmp_path)
     (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
     assert {tuple(row[0:3]) for row in table.rows} == {
-        ("digits digits_net T=4, train.kind=ann", "pgd", "ANN"),
-        ("digits digits_net T=4, train.kind=conversion", "pgd", "ANN"),
-        ("digits digits_net T=4", "pgd", "rga"),  # hybrid: the adversary acts in fine-tuning
+        ("digits digits_net T=4", "pgd (ann)", "ANN"),
+        ("digits digits_net T=4", "pgd (conversion)", "ANN"),
+        ("digits digits_net T=4", "pgd (hybrid)", "rga"),  # the adversary acts in fine-tuning
+        ("digits digits_net T=4", "pgd", "rga"),
     }
 
 
