@@ -81,9 +81,10 @@ def adapt(
     if len(owners) != 1:
         found = "neurons of several libraries" if owners else "no known neuron"
         raise UserError(
-            f"interop: {type(net).__qualname__} has {found}; adapt takes a network of "
+            f"interop: {type(net).__qualname__} has {found}; accepted: a network of "
             f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
-            f"{', '.join(supported())}"
+            f"{', '.join(supported())}, or this project's SpikingNet (snnattack.load; an ANN "
+            "is trained and attacked as train.kind=ann)"
         )
     (library,) = owners
     if own_loop is None:

@@ -34,8 +34,15 @@ def test_a_network_of_unknown_neurons_is_refused_naming_the_module() -> None:
 
 
 def test_a_network_without_neurons_is_refused() -> None:
-    with pytest.raises(UserError, match="no known neuron"):
+    """An ANN passed to the API: one line saying what is accepted, the ANN way among it."""
+    with pytest.raises(UserError) as err:
         adapt(nn.Sequential(nn.Linear(4, 2)), T=2)
+    assert str(err.value).startswith(
+        "interop: Sequential has no known neuron; accepted: a network of spikingjelly, snnTorch"
+    )
+    assert str(err.value).endswith(
+        "(snnattack.load; an ANN is trained and attacked as train.kind=ann)"
+    )
 
 
 def test_a_user_decode_replaces_the_mean_over_time() -> None:
