@@ -38,6 +38,9 @@ class Rule:
     test: Callable[[Any], bool]
     accepted: str | Callable[[], str]
     problem: str = "is out of range"
+    # the type an accepted integer takes (a real key's ``float``: ``lambda=1`` is
+    # ``lambda=1.0``, one store key), or None: the value kept as given
+    number: type | None = None
 
     def describe(self) -> str:
         """The accepted values, ``{key}`` not yet filled in."""
@@ -102,7 +105,7 @@ def real(
         above = v > lo if lo_open else v >= lo
         return above and (hi is None or (v < hi if hi_open else v <= hi))
 
-    return Rule(test, text)
+    return Rule(test, text, number=float)
 
 
 def one_of(*names: str) -> Rule:
@@ -119,14 +122,20 @@ def member_of(names: Collection[str]) -> Rule:
 def optional(rule: Rule) -> Rule:
     """``null`` or a value the rule accepts."""
     return Rule(
-        lambda v: v is None or rule.test(v), lambda: f"null or {rule.describe()}", rule.problem
+        lambda v: v is None or rule.test(v),
+        lambda: f"null or {rule.describe()}",
+        rule.problem,
+        rule.number,
     )
 
 
 def either(a: Rule, b: Rule) -> Rule:
     """A value that one of two rules accepts."""
-    return Rule(
-        lambda v: a.test(v) or b.test(v), lambda: f"{a.describe()}, or {b.describe()}", a.problem
+    return Rule(  # an integer of an integer-or-real rule stays one (a count, not a share)
+        lambda v: a.test(v) or b.test(v),
+        lambda: f"{a.describe()}, or {b.describe()}",
+        a.problem,
+        a.number if a.number is b.number else None,
     )
 
 

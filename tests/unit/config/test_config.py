@@ -108,6 +108,26 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     assert store_key(model_settings(compose()), 1) != base
 
 
+def test_an_integer_for_a_real_key_is_the_same_setting_as_its_float() -> None:
+    """``lambda=1`` and ``lambda=1.0`` (a gradient mode's parameter as well) are one model in
+    the store: two keys would train it twice and count the twins as seeds."""
+    adversary = ("train.adversary.method=pgd", "train.adversary.grad_mode=rga")
+    given = [
+        compose("lambda=1", "train.lr=1", "+train.adversary.params.gamma=1", *adversary),
+        compose("lambda=1.0", "train.lr=1.0", "+train.adversary.params.gamma=1.0", *adversary),
+    ]
+    for cfg in given:
+        validate(cfg)
+    ints, floats = (store_key(model_settings(cfg), 0) for cfg in given)
+    assert ints == floats
+    assert ints["neuron"]["lambda"] == 1.0 and isinstance(ints["neuron"]["lambda"], float)
+    assert isinstance(ints["train"]["adversary"]["params"]["gamma"], float)
+    counts = compose("T=8", "trainer.limit_train_batches=1")  # integer keys keep their integers
+    validate(counts)
+    assert counts["T"] == 8 and counts.trainer.limit_train_batches == 1
+    assert isinstance(counts.trainer.limit_train_batches, int)
+
+
 @pytest.mark.parametrize(
     "override,key",
     [
