@@ -28,7 +28,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark import leaderboard
-from snnattack.benchmark.entry import check_replaced, check_reported, from_record, write_entry
+from snnattack.benchmark.entry import (
+    check_replaced,
+    check_reported,
+    from_record,
+    methods_made,
+    write_entry,
+)
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
@@ -144,8 +150,9 @@ def reference(chosen: Protocol) -> DictConfig:
 def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
     file in ``protocols``, it names its model, its reported numbers are percentages by the
-    protocol's row names, the job folder ``folder`` holds no other model's entry) and returns
-    what it starts with; one UserError line naming the key otherwise."""
+    protocol's row names, its methods are the package's, the job folder ``folder`` holds no
+    other model's entry) and returns what it starts with; one UserError line naming the key
+    otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -160,6 +167,12 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
             "entry's model)"
         )
     check_reported(reported, "benchmark.reported", chosen.measures.rows)
+    own = [m for m in cfg.get("method") or {} if m not in methods_made()]
+    if own:  # found after the job ran, its row would leave the job without its entry
+        raise UserError(
+            f"method.{own[0]} is not a method of the package (conf/method/), and an entry's rows "
+            f"are; accepted: the protocol's methods, or others of {', '.join(methods_made())}"
+        )
     replaced(folder, {"name": name}, name)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
     if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):

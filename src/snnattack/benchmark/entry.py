@@ -118,11 +118,18 @@ def row_label(method: str, box: str) -> str:
 
 
 @cache
+def methods_made() -> tuple[str, ...]:
+    """The methods whose rows an entry may hold: those of the package's ``conf/method/`` (a
+    method of one's own ``-cd`` folder or command line makes no entry)."""
+    return tuple(group_choices(CONF_DIR / "method"))
+
+
+@cache
 def rows_made() -> frozenset[str]:
-    """Every row name a protocol can make: :func:`row_label` of each method of ``conf/method/``
-    in each box (``clean`` or ``worst case`` is none: the page's own columns)."""
-    methods = group_choices(CONF_DIR / "method")
-    return frozenset(row_label(m, box) for m in methods for box in (WHITE, TRANSFER))
+    """Every row name a protocol can make: :func:`row_label` of each method of
+    :func:`methods_made` in each box (``clean`` or ``worst case`` is none: the page's own
+    columns)."""
+    return frozenset(row_label(m, box) for m in methods_made() for box in (WHITE, TRANSFER))
 
 
 def worst_case(robust_acc: dict[str, float]) -> float:

@@ -49,3 +49,20 @@ def test_a_jobs_reported_name_of_no_row_is_refused_when_it_starts(tmp_path: Path
         "benchmark.reported names PGD, which reads as pgd; accepted: pgd (clean, or a row of "
         "the protocol by its name: fgsm, pgd; another attack of the paper by its own name)"
     )
+
+
+def test_a_jobs_method_of_its_own_is_refused_when_it_starts(tmp_path: Path) -> None:
+    """A row made by a method outside the package's ``conf/method/`` (one's own ``-cd``
+    folder, ``+method.mine=...``) is no entry's: refused before the job runs, not after."""
+    (tmp_path / "two_v1.yaml").write_text(
+        "defaults:\n  - override /method: [fgsm, pgd]\nboxes: [white]\n"
+        "benchmark:\n  protocol: two\n  version: 1\n"
+    )
+    block = {"protocol": "two", "version": 1, "name": "x"}
+    cfg = {"benchmark": block, "method": {"fgsm": {"name": "fgsm"}, "mine": {"name": "pgd"}}}
+    with pytest.raises(UserError) as err:
+        callback.start(OmegaConf.create(cfg), tmp_path, tmp_path / "job")
+    assert str(err.value).startswith(
+        "method.mine is not a method of the package (conf/method/), and an entry's rows are; "
+        "accepted: the protocol's methods, or others of apgd, apgd_dlr, autoattack, "
+    )
