@@ -18,11 +18,11 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_reach, iterations
-from snnattack.attacks.ensemble import ENSEMBLE, Component
+from snnattack.attacks.ensemble import ENSEMBLE, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
-from snnattack.attacks.parse import components
+from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -236,12 +236,9 @@ def eager_modes(resolved: dict[str, Any]) -> list[str]:
     components') that a ``torch.compile``'d copy cannot differentiate
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`): with ``compile=true`` the
     attacked copy runs eager for them (a note says so)."""
-    modes = [resolved["attack"]["grad_mode"]]
-    for key, method in resolved["method"].items():
-        if method["name"] == ENSEMBLE:
-            parts = components(OmegaConf.create(resolved), key)
-            modes += [part.grad_mode for part in parts if part.attack is not None]
-    return [mode for mode in dict.fromkeys(modes) if not GRADIENT_MODES[mode].compiles]
+    specs = attack_specs(OmegaConf.create(resolved))
+    modes = row_modes(resolved["attack"]["grad_mode"], specs)
+    return [mode for mode in modes if not GRADIENT_MODES[mode].compiles]
 
 
 @NOTES.register("attacks")
@@ -250,8 +247,9 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     out = []
     eager = eager_modes(resolved) if resolved["compile"] else []
     if eager:
+        named = f"mode {eager[0]} needs" if len(eager) == 1 else f"modes {', '.join(eager)} need"
         out.append(
-            f"compile=true compiles no attacked copy: the gradient mode {eager[0]} needs the "
+            f"compile=true compiles no attacked copy: the gradient {named} the "
             "eager model (RGA reads each layer's own autograd node, which a compiled graph "
             "fuses; PDSG keeps statistics in Python); the attacks run eager"
         )

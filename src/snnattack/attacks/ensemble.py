@@ -12,7 +12,7 @@ evaluator's seeded forward, so stochastic encoders draw as they do for the clean
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import craft
 from snnattack.process.clock import synced_time
-from snnattack.settings import Recipe
+from snnattack.settings import AttackSpec, Recipe
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
 KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
@@ -41,6 +41,17 @@ class Component:
     params: dict[str, Any] = field(hash=False)
     eot_samples: int = 1
     tune: bool = False  # its gradient mode's parameters are chosen on validation data
+
+
+def row_modes(recipe_mode: str, specs: Iterable[AttackSpec]) -> list[str]:
+    """The gradient modes that the rows ``specs`` differentiate with, each once: the
+    recipe's, then each ensemble component's that has one (a gradient-free component's is a
+    placeholder)."""
+    modes = [recipe_mode]
+    for spec in specs:
+        if spec.algorithm == ENSEMBLE:
+            modes += [c.grad_mode for c in spec.params["components"] if c.attack is not None]
+    return list(dict.fromkeys(modes))
 
 
 def worst_case(

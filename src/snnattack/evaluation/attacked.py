@@ -16,7 +16,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.ensemble import ENSEMBLE, row_modes
 from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
@@ -95,7 +95,7 @@ def refuse_whole_loop_modes(
     needs the whole T loop in one call on a model whose own loop calls its neurons one step
     at a time (:func:`snnattack.gradients.per_step_refusal`)."""
     for model in filter(None, models):
-        for mode in _modes(settings, specs):
+        for mode in row_modes(settings.recipe.grad_mode, specs):
             refusal = per_step_refusal(model, mode)
             if refusal is not None:
                 raise UserError(refusal)
@@ -106,14 +106,8 @@ def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
     asks, unless a gradient mode of the rows needs the eager model
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`; the config's note says so:
     :func:`snnattack.attacks.checks.eager_modes`)."""
-    return settings.compiled and all(GRADIENT_MODES[m].compiles for m in _modes(settings, specs))
-
-
-def _modes(settings: AttackSettings, specs: Sequence[AttackSpec]) -> list[str]:
-    """The gradient modes of the rows ``specs``: the recipe's, each ensemble component's."""
-    modes = [settings.recipe.grad_mode]
-    modes += [c.grad_mode for s in specs if s.algorithm == ENSEMBLE for c in s.params["components"]]
-    return list(dict.fromkeys(modes))
+    modes = row_modes(settings.recipe.grad_mode, specs)
+    return settings.compiled and all(GRADIENT_MODES[m].compiles for m in modes)
 
 
 def with_random_eot(

@@ -100,6 +100,10 @@ def test_a_gradient_mode_that_needs_the_eager_model_is_attacked_eager_with_compi
     ensemble = "method.ensemble_quick.components=[{attack: rga, method: fgsm}]"
     (line,) = notes(resolved(compose("compile=true", "method=[ensemble_quick]", ensemble)))
     assert line.startswith(note.format("rga"))
+    pdsg = "{attack: pdsg, method: fgsm}"
+    both = f"method.ensemble_quick.components=[{{attack: rga, method: fgsm}}, {pdsg}]"
+    (line,) = notes(resolved(compose("compile=true", "method=[ensemble_quick]", both)))
+    assert line.startswith(note.replace("mode {} needs", "modes rga, pdsg need"))
 
 
 @pytest.mark.slow  # compiles digits_net's forward and backward with inductor: a minute
