@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from torch import nn
 
@@ -119,6 +120,16 @@ def _epochs_done(checkpoint: Path) -> int:
     return int(load_tensors(checkpoint)["epoch"]) + 1
 
 
+def _loader_draw() -> None:
+    """The draw of torch's generator that a training loader without workers took for its
+    workers' seed after an epoch's reseed, from the second epoch on (the first's loader
+    starts before it; loaders with workers keep theirs), before it had a generator of its
+    own (``EpochShuffleSampler.generator``): the stored models (``TRAINING_VERSION`` 2) drew
+    every later random number of such an epoch (Poisson spikes, dropout, random starts)
+    after it, and a training made now draws them so too."""
+    torch.empty((), dtype=torch.int64).random_()
+
+
 class EpochSeed(L.Callback):
     """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
     with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one.
@@ -132,6 +143,8 @@ class EpochSeed(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         # numpy takes seeds below 2**32: a larger one wraps (below 42949 a seed is not changed)
         L.seed_everything((self.seed * 100_003 + trainer.current_epoch) % 2**32, verbose=False)
+        if trainer.current_epoch > 0 and not getattr(trainer.train_dataloader, "num_workers", 0):
+            _loader_draw()
         level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
 

@@ -83,3 +83,33 @@ def test_a_killed_poisson_training_resumes_to_the_uninterrupted_weights(
     assert record["resumed_after_epochs"] == 2
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_a_training_draws_its_random_numbers_as_the_stored_models_did(
+    tmp_path, monkeypatch
+) -> None:
+    """Since the training loader seeds its workers from a generator of its own, an epoch after
+    the first takes in its stead the draw of torch's generator that the loader took after the
+    reseed: a model trained now draws its Poisson spikes (dropout, random starts) as the
+    stored ones (``TRAINING_VERSION`` 2) did, and is the same model, not one a draw off."""
+    reseeded, first_steps = {}, {}
+    start, step = fit.EpochSeed.on_train_epoch_start, classifier.Classifier.training_step
+
+    def reseed(self, trainer, module) -> None:
+        start(self, trainer, module)
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + trainer.current_epoch)
+        reseeded[trainer.current_epoch] = generator
+
+    def training_step(self, batch, index):
+        if index == 0:
+            first_steps[self.current_epoch] = torch.random.get_rng_state()
+        return step(self, batch, index)
+
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", reseed)
+    monkeypatch.setattr(classifier.Classifier, "training_step", training_step)
+    trained_model(model_settings(compose(*FAST, "encoding=poisson")), 7, ModelStore(tmp_path), [])
+    assert sorted(first_steps) == [0, 1, 2]
+    for epoch, generator in reseeded.items():
+        for _ in range(min(epoch, 1)):  # the loader's draw, from the second epoch on
+            torch.empty((), dtype=torch.int64).random_(generator=generator)
+        assert torch.equal(first_steps[epoch], generator.get_state()), epoch
