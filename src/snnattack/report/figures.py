@@ -128,6 +128,15 @@ def split(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, list
     return dict(sorted(groups.items(), key=lambda kv: _order(kv[0])))
 
 
+def trend(rows: list[dict[str, Any]], x: str, keys: tuple[str, ...]) -> bool:
+    """Whether some line of ``rows`` (a setting of ``keys``: its panel's and its own) of one
+    kind of network takes two values of ``x``: where none does, ``x`` changed only with
+    another setting (each kind of network at its own T and λ), and the figure would draw
+    single points of other networks as if they were a trend."""
+    lines = split(rows, (*keys, "target_kind", "source_kind")).values()
+    return any(len({r[x] for r in line}) > 1 for line in lines)
+
+
 def seed_stat(rows: list[dict[str, Any]], y: str) -> tuple[float, float]:
     """``y``'s mean and std over seeds: the rows of one seed are averaged first, since they
     repeat one model's number (a job's clean accuracy is in each of its rows; a kinds sweep
@@ -171,10 +180,10 @@ def _grid(
 
 def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Path) -> Path | None:
     """ASR (mean ± std over seeds) against ``x``: a panel per method (rows) and box (columns),
-    a colour per gradient mode, a line style per setting of ``series_keys``. None when ``x``
-    takes fewer than 2 values."""
+    a colour per gradient mode, a line style per setting of ``series_keys``. None when no line
+    takes 2 values of ``x`` (:func:`trend`)."""
     rows = [r for r in rows if r.get(x) is not None and r.get("method") and r.get("box")]
-    if len({r[x] for r in rows}) < 2:
+    if not trend(rows, x, ("method", "box", "grad_mode", *series_keys)):
         return None
     modes = sorted({r.get("grad_mode") for r in rows}, key=mode_order)
     others = list(split(rows, tuple(series_keys)))
@@ -238,13 +247,13 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
     level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
     method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. Gradient
     modes and the other varying ``series_keys`` get lines of their own rather than being
-    averaged as if they were seeds. None when T takes fewer than 2 values."""
+    averaged as if they were seeds. None when no line takes 2 values of T (:func:`trend`)."""
     rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
     ts = sorted({r["T"] for r in rows})
-    if len(ts) < 2:
-        return None
     others = [k for k in ("grad_mode", *series_keys) if k not in ("encoding_levels", "eps_255")]
     keys = ("encoding_levels", *(k for k in others if len({r.get(k) for r in rows}) > 1))
+    if not trend(rows, "T", ("method", "eps_255", "box", *keys)):
+        return None
     lines = list(split(rows, keys))  # a colour per line, the same in every panel
     fig, panels = _grid(rows, ("method", "eps_255"), by_box=True)
     for ax, (method, eps), box, cell in panels:

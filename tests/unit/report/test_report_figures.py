@@ -228,6 +228,17 @@ def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
     }
 
 
+def test_kinds_at_their_own_T_draw_no_trend_against_T(tmp_path: Path) -> None:
+    """The ECCV kinds sweep runs each kind of network at its own T (ANN 1, hybrid 16,
+    converted 64; here 1, 4, 8): T changes with the network, and a figure against T would
+    draw single points of three networks as a trend; the kinds' bars compare them."""
+    jobs = [("ann", 1), ("hybrid", 4), ("conversion", 8)]
+    for i, (kind, T) in enumerate(jobs):
+        rows = [("white", None, 30.0 + i), ("black", "ann", 50.0 + i)]
+        _eccv_job(tmp_path / "sweep" / str(i), 0, T, None, kind, rows)
+    assert {p.stem for p in write_report(tmp_path / "sweep").figures} == {"kinds"}
+
+
 def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None:
     _eccv_job(tmp_path / "sweep" / "0", 0, 4, None, "stbp", [("white", None, 10.0)])
     _eccv_job(tmp_path / "sweep" / "1", 1, 4, 4, "stbp", [("white", None, 12.0)])
