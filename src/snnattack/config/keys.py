@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
@@ -398,3 +399,16 @@ def canonical(argv: list[str]) -> list[str]:
         name = key.lstrip("+")
         out.append(f"{ALIASES[name]}={rest}" if eq and name in ALIASES else arg)
     return out
+
+
+def unresolved(err: OmegaConfBaseException) -> ConfigError:
+    """The one line for a config value that cannot be resolved (an interpolation of a key that
+    does not exist, as a sweep file's ``${kinds.T.${train.kind}}`` at a kind it does not list),
+    naming its key where the error knows it (Hydra's ``--cfg job --resolve`` does not)."""
+    key = getattr(err, "full_key", None)
+    first = str(err).strip().splitlines()[0]
+    sweep = "" if key else " (a sweep's file: one value of each key it sweeps)"
+    return ConfigError(
+        f"{key or 'a value of the config'} cannot be resolved ({first}); accepted: a value or "
+        f"an interpolation that resolves, e.g. ${{oc.env:NAME,default}}{sweep}"
+    )

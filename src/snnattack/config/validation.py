@@ -29,7 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config import rules as rules  # its rules declare on import
-from snnattack.config.keys import check_keys
+from snnattack.config.keys import check_keys, unresolved
 from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError
@@ -84,12 +84,7 @@ def _resolved(cfg: DictConfig) -> dict[str, Any]:
     try:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None) or "config"
-        first = str(err).strip().splitlines()[0]
-        raise ConfigError(
-            f"{key} cannot be resolved ({first}); accepted: a value or an "
-            "interpolation that resolves, e.g. ${oc.env:NAME,default}"
-        ) from None
+        raise unresolved(err) from None
 
 
 def _refuse_passed(resolved: dict[str, Any]) -> None:

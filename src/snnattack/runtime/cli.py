@@ -26,6 +26,7 @@ from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.p
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override
 from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.keys import (
     bare_config_error,
@@ -36,6 +37,7 @@ from snnattack.config.keys import (
     is_known,
     schema,
     unknown_key_error,
+    unresolved,
 )
 from snnattack.config.plain_rules import PLAIN, check_rules, listed
 from snnattack.errors import ConfigError, UserError
@@ -687,6 +689,8 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except HydraException as err:
         print(f"error: {_hydra_line(err, conf_dir)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except OmegaConfBaseException as err:  # Hydra's own printing (--cfg job --resolve)
+        refuse(unresolved(err))
     except ValueError as err:
         refuse(_log_file_error(err))
     except OSError as err:

@@ -984,6 +984,11 @@ THROUGH_RUN_PY = [
     ),
     # an interpolation in an override is the job's to resolve (it once was the sweep check's)
     ("T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}", "error: T cannot be resolved ("),
+    (  # Hydra's printing of a sweep's file at a kind it does not list: a traceback once
+        f"-cd {EXPERIMENTS} -cn digits_eccv_kinds --cfg job --resolve",
+        "error: a value of the config cannot be resolved (Interpolation key 'kinds.T.stbp' not "
+        "found); accepted: a value or an interpolation that resolves",
+    ),
     # a method's parameter that its config does not set: Hydra would advise a '+'
     ("method.fgsm.steps=3", "error: method.fgsm.steps=3 is unknown; accepted: no parameters"),
     (
