@@ -320,6 +320,23 @@ def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> 
     return text[0].upper() + text[1:] + "."
 
 
+def _compared(
+    groups: Iterable[list[dict[str, Any]]], boxes: list[tuple[str, str]], modes: list[str]
+) -> list[str]:
+    """The modes after the first that a row of ``groups`` runs beside the first in one box:
+    a Δ column of a mode that never does (each kind of network attacked by its own mode)
+    would hold only "–"."""
+    return [
+        m
+        for m in modes[1:]
+        if any(
+            {modes[0], m} <= {r.get("grad_mode") for r in members if r.get("box") == box}
+            for members in groups
+            for box, _ in boxes
+        )
+    ]
+
+
 @register("table2", order=10)
 def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> Table | None:
     """RGA Table 2: per setting, method and ε, clean accuracy, then per box each gradient
@@ -349,14 +366,15 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
     shown = [i for i, k in enumerate(keys) if k not in constant]
+    compared = _compared(groups.values(), boxes, modes)
     columns = [*(SHORT.get(keys[i], keys[i]) for i in shown), "clean"]
     for _, label in boxes:
         columns += [f"{label} ASR {mode_name(m)}" for m in modes]
-        columns += [f"{label} Δ {mode_name(m)} − {mode_name(modes[0])}" for m in modes[1:]]
+        columns += [f"{label} Δ {mode_name(m)} − {mode_name(modes[0])}" for m in compared]
         columns += [f"{label} robust {mode_name(m)}" for m in modes]
     columns += ["n", "seeds"]
     out, bold = [], set()
-    deltas: dict[str, list] = {m: [] for m in modes[1:]}
+    deltas: dict[str, list] = {m: [] for m in compared}
     for key, members in groups.items():
         seeds = len({r.get("seed") for r in members})
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
@@ -381,7 +399,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 ):
                     bold.add((len(out), len(shown) + len(cells)))
                 cells.append(fmt_stat(stats[m], seeds=seeds))
-            for m in modes[1:]:
+            for m in compared:
                 delta = paired_delta(asr[m], asr[modes[0]])
                 if delta is not None:
                     deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
@@ -391,15 +409,16 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         n = _samples(r.get("n") for r in members)
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
-            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, ""))
+            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, compared, ""))
     for ref, key in zip(unrun, unrun_keys, strict=True):
-        out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, "not run"))
-    if modes[1:]:
+        row = _paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "not run")
+        out.append(row)
+    if compared:
         summary = comparison_sentence(deltas, modes[0])
     else:
         summary = range_sentence(rows, boxes)
     seeds = len({r.get("seed") for r in rows})
-    delta = "Δ = difference in ASR, paired by seed; " if modes[1:] else ""
+    delta = "Δ = difference in ASR, paired by seed; " if compared else ""
     return Table(
         "Table 2: attack success rate (%), "
         + " and ".join(f"{box} box ({label})" for box, label in boxes),
@@ -423,20 +442,24 @@ def _paper_table2_row(
     shown: list[int],
     boxes: list[tuple[str, str]],
     modes: list[str],
+    compared: list[str],
     seeds: str,
 ) -> list[str]:
     """A Table 2 row of the paper's numbers, shown with the setting ``key`` where the paper's
-    row states it ("–" where it does not: its number is not at our value)."""
+    row states it ("–" where it does not: its number is not at our value), its differences
+    to the first mode those of the modes ``compared``."""
     label = [
         fmt(key[i]) + " (paper)" if keys[i] == "method" else fmt(key[i]) if keys[i] in ref else "–"
         for i in shown
     ]
     theirs = [fmt(ref.get("clean"))]
     for box, _ in boxes:
-        values = [(ref.get(box) or {}).get(m) for m in modes]
-        theirs += [fmt(v) for v in values]
+        values = {m: (ref.get(box) or {}).get(m) for m in modes}
+        first = values[modes[0]]
+        theirs += [fmt(v) for v in values.values()]
         theirs += [
-            "–" if v is None or values[0] is None else f"{v - values[0]:+.2f}" for v in values[1:]
+            "–" if values[m] is None or first is None else f"{values[m] - first:+.2f}"
+            for m in compared
         ]
         theirs += ["–"] * len(modes)
     return [*label, *theirs, "", seeds]

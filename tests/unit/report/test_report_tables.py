@@ -21,6 +21,16 @@ from snnattack.report.hydra_callback import ReportCallback, sweep_group
 from snnattack.runtime.lifecycle import job_folders
 
 
+def test_modes_never_run_beside_each_other_get_no_difference_column(tmp_path: Path) -> None:
+    """Each kind of network attacked by its own gradient mode (a kinds sweep: the ANN by
+    ``ann-autograd``, the SNNs by STBP) never pairs two modes in a row: a Δ column would hold
+    only "–"."""
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "rga"): (90.0,)})
+    table = write_report(tmp_path / "sweep").tables[0]
+    assert [c for c in table.columns if "ASR" in c] == ["WB ASR STBP", "WB ASR RGA"]
+    assert "Δ" not in table.note
+
+
 def test_report_of_hand_made_jobs_shows_mean_and_std_over_seeds_beside_the_paper(
     tmp_path: Path,
 ) -> None:
