@@ -38,9 +38,9 @@ class Rule:
     test: Callable[[Any], bool]
     accepted: str | Callable[[], str]
     problem: str = "is out of range"
-    # the type an accepted integer takes (a real key's ``float``: ``lambda=1`` is
-    # ``lambda=1.0``, one store key), or None: the value kept as given
-    number: type | None = None
+    # the one spelling of an accepted number, by which settings are hashed (a real key's
+    # ``float``: ``lambda=1`` is ``lambda=1.0``, one store key), or None: kept as given
+    spelling: Callable[[Any], Any] | None = None
 
     def describe(self) -> str:
         """The accepted values, ``{key}`` not yet filled in."""
@@ -92,10 +92,15 @@ def integer(lo: int, hi: int | None = None) -> Rule:
 
 
 def real(
-    lo: float, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False
+    lo: float,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    spelling: Callable[[Any], Any] = float,
 ) -> Rule:
     """A finite number ``lo <= x`` (``lo < x`` if ``lo_open``) and ``x <= hi`` (``x < hi``
-    if ``hi_open``)."""
+    if ``hi_open``), spelt as ``spelling`` gives it (a float)."""
     low = f"{lo:g} {'<' if lo_open else '<='} {{key}}"
     text = low if hi is None else f"{low} {'<' if hi_open else '<='} {hi:g}"
 
@@ -105,7 +110,13 @@ def real(
         above = v > lo if lo_open else v >= lo
         return above and (hi is None or (v < hi if hi_open else v <= hi))
 
-    return Rule(test, text, number=float)
+    return Rule(test, text, spelling=spelling)
+
+
+def whole_if_integral(value: float) -> int | float:
+    """A number spelt as an integer where it is one (``16.0``: ``16``): the spelling of the
+    radii in 1/255 units, whose defaults are integers (``train.adversary.eps: 16``)."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def one_of(*names: str) -> Rule:
@@ -125,7 +136,7 @@ def optional(rule: Rule) -> Rule:
         lambda v: v is None or rule.test(v),
         lambda: f"null or {rule.describe()}",
         rule.problem,
-        rule.number,
+        rule.spelling,
     )
 
 
@@ -135,7 +146,7 @@ def either(a: Rule, b: Rule) -> Rule:
         lambda v: a.test(v) or b.test(v),
         lambda: f"{a.describe()}, or {b.describe()}",
         a.problem,
-        a.number if a.number is b.number else None,
+        a.spelling if a.spelling is b.spelling else None,
     )
 
 

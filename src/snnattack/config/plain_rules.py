@@ -28,6 +28,7 @@ from snnattack.values import (
     one_of,
     optional,
     real,
+    whole_if_integral,
 )
 
 LISTS = ("eps",)  # keys whose bare value counts as a list of one (eps=8 is eps=[8])
@@ -53,6 +54,9 @@ NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
 SEED = integer(0, MAX_SEED)
 BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
 EPS_255 = real(0, 255)
+# a radius or step size > 0 in 1/255 units, spelt as an integer where it is one (as its
+# defaults are: train.adversary.eps 16), so 16 and 16.0 are one store key
+RADIUS = real(0, 255, lo_open=True, spelling=whole_if_integral)
 MAX_TAG = 64  # W&B's longest tag
 DEVICES = Rule(
     lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
@@ -106,8 +110,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "train.hybrid.epochs": integer(1),
     "train.hybrid.lr": real(0, lo_open=True),
     "train.hybrid.threshold_scale": real(0, lo_open=True),
-    "train.adversary.eps": real(0, 255, lo_open=True),
-    "train.adversary.alpha": optional(real(0, 255, lo_open=True)),
+    "train.adversary.eps": RADIUS,
+    "train.adversary.alpha": optional(RADIUS),
     "train.adversary.steps": integer(1),
     "train.adversary.beta": real(0),
     "train.adversary.reg": real(0),
@@ -140,7 +144,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "attack.reuse": BOOL,
     "attack.fold_bn": BOOL,
     "method.*.steps": integer(1),
-    "method.*.alpha": optional(real(0, 255, lo_open=True)),
+    "method.*.alpha": optional(RADIUS),
     "method.*.eps_per_alpha": real(0, lo_open=True),
     "method.*.random_start": BOOL,
     "method.*.decay": real(0),

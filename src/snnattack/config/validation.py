@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.settings import PASSED
-from snnattack.values import CHECKS, NOTES, RULES, Rule, is_int, matches
+from snnattack.values import CHECKS, NOTES, RULES, Rule, is_real, matches
 
 __all__ = [
     "CHECKS",
@@ -101,31 +101,33 @@ def _refuse_passed(resolved: dict[str, Any]) -> None:
 MODE_PARAMS = {"attack.params.": "attack", "train.adversary.params.": "train.adversary"}
 
 
-def _number(key: str, resolved: dict[str, Any]) -> type | None:
-    """The type that an integer set for ``key`` takes: that of its rules (``float`` for a
-    real key), None where they keep it as given."""
+def _spelling(key: str, resolved: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """How a number set for ``key`` is spelt: as its rules spell it (a real key's ``float``),
+    None where they keep it as given."""
     for prefix, node in MODE_PARAMS.items():
         if key.startswith(prefix):
             mode = reduce(lambda d, k: d[k], node.split("."), resolved)["grad_mode"]
             rule = GRADIENT_MODES[mode].ranges.get(key.removeprefix(prefix))
-            return None if rule is None else rule.number
-    found = {rule.number for pattern, rule in RULES.items() if matches(key, pattern)}
+            return None if rule is None else rule.spelling
+    found = {rule.spelling for pattern, rule in RULES.items() if matches(key, pattern)}
     return found.pop() if len(found) == 1 else None
 
 
-def _typed(cfg: DictConfig, resolved: dict[str, Any]) -> None:
-    """Gives each integer set for a real key (``lambda=1``, ``train.lr=1``) in ``cfg`` the
-    float its rule reads: ``1`` and ``1.0`` are one setting wherever settings are hashed
-    (the store key: one model trained, not two counted as seeds) or recorded. A value set
-    by an interpolation follows the key it reads."""
+def _spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
+    """Spells each number of ``cfg`` as its key's rule does (:func:`_spelling`): an integer
+    set for a real key (``lambda=1``, ``train.lr=1``) becomes its float, a radius in 1/255
+    units an integer where it is one (``train.adversary.eps=16.0`` is the default's ``16``),
+    so that two spellings are one setting wherever settings are hashed (the store key: one
+    model trained, not two counted as seeds) or recorded. A value set by an interpolation
+    follows the key it reads."""
     for key, value in _flat(resolved):
-        number = _number(key, resolved) if is_int(value) else None
-        if number is None:
+        spelling = _spelling(key, resolved) if is_real(value) else None
+        if spelling is None or type(spelling(value)) is type(value):
             continue
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(cfg, parent) if parent else cfg
         if not OmegaConf.is_interpolation(node, leaf):
-            node[leaf] = number(value)
+            node[leaf] = spelling(value)
 
 
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
@@ -133,8 +135,8 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the model files, then (with ``output_dir``: a job) the data files
-    and that the output folder and the store can be written. An integer set for a real key
-    becomes the float its rule reads, in ``cfg`` (:func:`_typed`). Settings accepted with a note
+    and that the output folder and the store can be written. Each number is spelt as
+    its key's rule spells it, in ``cfg`` (:func:`_spelt`). Settings accepted with a note
     (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
     them for its record (:class:`~snnattack.settings.JobSettings`).
     """
@@ -146,7 +148,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     check_rules(_flat(resolved))
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)
-    _typed(cfg, resolved)
+    _spelt(cfg, resolved)
     if output_dir is not None:
         _refuse_passed(resolved)
         data_files(resolved)

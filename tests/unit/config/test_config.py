@@ -108,13 +108,21 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     assert store_key(model_settings(compose()), 1) != base
 
 
-def test_an_integer_for_a_real_key_is_the_same_setting_as_its_float() -> None:
-    """``lambda=1`` and ``lambda=1.0`` (a gradient mode's parameter as well) are one model in
-    the store: two keys would train it twice and count the twins as seeds."""
+def test_two_spellings_of_a_number_are_one_setting() -> None:
+    """``lambda=1`` and ``lambda=1.0`` (a gradient mode's parameter as well), and
+    ``train.adversary.eps=16.0`` and its default ``16``, are one model in the store: two keys
+    would train it twice and count the twins as seeds. The defaults keep their spelling, and
+    with it the keys of the models stored before."""
     adversary = ("train.adversary.method=pgd", "train.adversary.grad_mode=rga")
     given = [
         compose("lambda=1", "train.lr=1", "+train.adversary.params.gamma=1", *adversary),
-        compose("lambda=1.0", "train.lr=1.0", "+train.adversary.params.gamma=1.0", *adversary),
+        compose(
+            "lambda=1.0",
+            "train.lr=1.0",
+            "+train.adversary.params.gamma=1.0",
+            "train.adversary.eps=16.0",
+            *adversary,
+        ),
     ]
     for cfg in given:
         validate(cfg)
@@ -122,6 +130,8 @@ def test_an_integer_for_a_real_key_is_the_same_setting_as_its_float() -> None:
     assert ints == floats
     assert ints["neuron"]["lambda"] == 1.0 and isinstance(ints["neuron"]["lambda"], float)
     assert isinstance(ints["train"]["adversary"]["params"]["gamma"], float)
+    assert ints["train"]["adversary"]["eps"] == 16 and floats["train"]["adversary"]["eps"] == 16
+    assert isinstance(floats["train"]["adversary"]["eps"], int)
     counts = compose("T=8", "trainer.limit_train_batches=1")  # integer keys keep their integers
     validate(counts)
     assert counts["T"] == 8 and counts.trainer.limit_train_batches == 1
