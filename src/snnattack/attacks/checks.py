@@ -24,6 +24,7 @@ from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
+from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
@@ -254,12 +255,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             "fuses; PDSG keeps statistics in Python); the attacks run eager"
         )
     fractions = [e for e in resolved["eps"] if 0 < e < 1]
-    if fractions:  # torchattacks' eps=8/255 given as this project's eps=8
-        out.append(
-            f"eps={fractions[0]} is {fractions[0]}/255 = {fractions[0] / 255:.2g} of the "
-            f"pixel range (eps is in 1/255 units, eps=8 is 8/255); {fractions[0]} of the range "
-            f"is eps={fractions[0] * 255:.4g}"
-        )
+    out += fraction_note("eps", fractions[0]) if fractions else []
     out += _short_steps(resolved)
     attack = resolved["attack"]
     mode = attack["grad_mode"]

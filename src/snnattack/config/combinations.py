@@ -148,6 +148,29 @@ def _source_seed_in_range(resolved: dict[str, Any]) -> None:
         )
 
 
+@CHECKS.register("dataset_facts", order=12.5)
+def _dataset_facts(resolved: dict[str, Any]) -> None:
+    """The dataset's facts of its data (``FACTS`` of its datamodule: its classes, channels,
+    image size) as they are, and a normalisation value per channel: another number of
+    classes trained a 20-way network on 10 digits, or failed once the training began."""
+    dataset = resolved["dataset"]
+    name = dataset["name"]
+    for key, fact in DATAMODULES[name].FACTS.items():
+        if dataset.get(key) != fact:
+            raise ConfigError(
+                f"dataset.{key}={dataset.get(key)!r} is not what the {name} data hold ({fact}); "
+                f"accepted: {fact} (a fact of dataset={name}, not a setting)"
+            )
+    channels = dataset.get("in_channels")
+    for key in ("mean", "std"):
+        values = dataset.get(key)
+        if values is not None and len(values) != channels:
+            raise ConfigError(
+                f"dataset.{key}={values} holds {len(values)} values for dataset.in_channels="
+                f"{channels}; accepted: one value per input channel"
+            )
+
+
 @CHECKS.register("datamodule_options", order=13)
 def _datamodule_options(resolved: dict[str, Any]) -> None:
     dataset = resolved["dataset"]
@@ -169,7 +192,8 @@ def _model_fits_dataset(resolved: dict[str, Any]) -> None:
     shape = input_shape(resolved)
     if outputs_per_step(resolved, resolved["model"]["name"]) is None:
         fitting = [n for n in MODELS if outputs_per_step(resolved, n) is not None]
+        accepted = ", ".join(fitting) or "none of models/ takes this input: another input size"
         raise ConfigError(
             f"model={resolved['model']['name']} does not fit dataset={resolved['dataset']['name']} "
-            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {', '.join(fitting)}"
+            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {accepted}"
         )

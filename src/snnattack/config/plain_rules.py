@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
+import yaml
+
+from snnattack.package import CONF_DIR
 from snnattack.settings import BOXES
 from snnattack.values import (
     BOOL,
@@ -24,6 +28,7 @@ from snnattack.values import (
     either,
     integer,
     is_int,
+    is_real,
     matches,
     one_of,
     optional,
@@ -57,12 +62,33 @@ EPS_255 = real(0, 255)
 # a radius or step size > 0 in 1/255 units, spelt as an integer where it is one (as its
 # defaults are: train.adversary.eps 16), so 16 and 16.0 are one store key
 RADIUS = real(0, 255, lo_open=True, spelling=whole_if_integral)
+
+
+def fraction_note(key: str, value: float) -> list[str]:
+    """The note on a radius below 1 in 1/255 units (torchattacks' ``eps=8/255`` given as this
+    project's ``eps=8``), one line; none for another value."""
+    if not 0 < value < 1:
+        return []
+    return [
+        f"{key}={value} is {value}/255 = {value / 255:.2g} of the pixel range ({key} is in "
+        f"1/255 units, {key}=8 is 8/255); {value} of the range is {key}={value * 255:.4g}"
+    ]
+
+
 MAX_TAG = 64  # W&B's longest tag
 DEVICES = Rule(
     lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
     "auto, cpu, cuda or cuda:N",
     "is unknown",
 )
+
+
+@cache
+def package_cosmetic_keys() -> frozenset[str]:
+    """``conf/config.yaml``'s ``cosmetic_keys``: the keys known to change no result. A key
+    listed beside them could change one, and the jobs that differ in it would share a stored
+    model and a relaunch (a key the store key reads, ``lambda``, made it fail)."""
+    return frozenset(yaml.safe_load((CONF_DIR / "config.yaml").read_text())["cosmetic_keys"])
 
 
 def _once(values: list) -> bool:
@@ -199,8 +225,22 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.threads": either(integer(1), one_of("auto")),
     "dataset.params.num_workers": integer(0),
     "dataset.params.split_seed": SEED,
-    "dataset.params.test_fraction": real(0, 1, lo_open=True),
-    "dataset.params.val_fraction": real(0, 1, lo_open=True),
+    "dataset.params.test_fraction": real(0, 1, lo_open=True, hi_open=True),
+    "dataset.params.val_fraction": real(0, 1, lo_open=True, hi_open=True),
+    "dataset.mean": optional(
+        Rule(
+            lambda v: isinstance(v, list) and bool(v) and all(map(is_real, v)),
+            "a list of numbers, one per input channel",
+            "is not a list of numbers",
+        )
+    ),
+    "dataset.std": optional(
+        Rule(
+            lambda v: isinstance(v, list) and bool(v) and all(is_real(x) and x > 0 for x in v),
+            "a list of numbers > 0, one per input channel",
+            "is not a list of numbers",
+        )
+    ),
     "dataset.params.val_size": integer(1),
     "dataset.params.train_size": integer(1),
     "dataset.params.frames": integer(1),
@@ -247,6 +287,26 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     ),
     "logger.wandb.init_timeout": real(0, lo_open=True),
     "store.dir": NAME,
+    # experiments/ files' blocks that jobs do not read (the report, the sweeps, the benchmark)
+    "paper": Rule(
+        lambda v: False,
+        "a dict of the paper's numbers by table (experiments/ files)",
+        "is not a dict",
+    ),
+    "kinds": Rule(
+        lambda v: False, "a dict of per-kind values, e.g. kinds.T.ann=1", "is not a dict"
+    ),
+    "benchmark": Rule(
+        lambda v: False, "a dict of the benchmark's protocol and model", "is not a dict"
+    ),
+    "cosmetic_keys": Rule(
+        lambda v: isinstance(v, list) and all(k in package_cosmetic_keys() for k in v),
+        lambda: (
+            "a list of keys that change no result, of conf/config.yaml's: "
+            + ", ".join(sorted(package_cosmetic_keys()))
+        ),
+        "lists a key that changes results",
+    ),
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(
         lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),

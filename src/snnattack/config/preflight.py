@@ -21,6 +21,7 @@ from lightning.fabric.plugins import environments as env
 
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
+from snnattack.process.distributed import cores
 from snnattack.records.checkpoints import FORMATS
 from snnattack.values import CHECKS, NOTES, is_int
 
@@ -60,6 +61,33 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
                 f"trainer.devices={devices} is more than this machine's {have} "
                 f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)"
             )
+
+
+@CHECKS.register("workers_fit_cores", order=18.2)
+def _workers_fit_cores(resolved: dict[str, Any]) -> None:
+    """Refuses more data-loader workers than this process's cores (torch's own suggested
+    most; the defaults' 2 always): 1000 workers on 2 cores froze a job for good."""
+    workers = (resolved["dataset"].get("params") or {}).get("num_workers")
+    most = max(cores(), 2)
+    if is_int(workers) and workers > most:
+        raise ConfigError(
+            f"dataset.params.num_workers={workers} is more than this machine's {most} cores, "
+            f"and its loader would run slow or freeze (torch's warning); accepted: an "
+            f"integer in [0, {most}]"
+        )
+
+
+@NOTES.register("threads")
+def _threads_note(resolved: dict[str, Any]) -> list[str]:
+    """``threads`` above the cores, one line: each thread waits for a core (1000 threads on
+    2 cores ran a 6 s job in 174 s)."""
+    threads, usable = resolved.get("threads"), cores()
+    if not is_int(threads) or threads <= usable:
+        return []
+    return [
+        f"threads={threads} is more than this machine's {usable} cores: the threads wait for "
+        "each other, and the job runs slower than with threads=auto"
+    ]
 
 
 def _cluster() -> bool:

@@ -22,7 +22,7 @@ from snnattack.models import MODELS
 from snnattack.process.malloc import POLICIES as MALLOC_POLICIES
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import IMPLS, RESETS
-from snnattack.values import declare, member_of, one_of, optional
+from snnattack.values import Rule, declare, member_of, one_of, optional
 
 declare(
     {
@@ -31,6 +31,11 @@ declare(
         "backend": one_of(*BACKENDS),
         "malloc": one_of(*MALLOC_POLICIES),
         "encoding": one_of(*ENCODINGS),
+        "dataset.encodings": Rule(
+            lambda v: isinstance(v, list) and bool(v) and all(e in ENCODINGS for e in v),
+            lambda: f"a list of encodings of {', '.join(ENCODINGS)}",
+            "names an unknown encoding",
+        ),
         "train.resets.*": one_of(*RESETS),
         "train.adversary.grad_mode": member_of(GRADIENT_MODES),
         "source_model": optional(one_of(*MODELS)),

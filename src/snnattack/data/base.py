@@ -25,7 +25,8 @@ count Lightning documents.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import lightning as L
 import torch
@@ -124,6 +125,9 @@ class SplitDataModule(L.LightningDataModule):
     # trained at other values may have trained on this test split's samples (none: an
     # official test set)
     TEST_SPLIT: tuple[str, ...] = ()
+    # the dataset's keys that are facts of its data, not settings (dataset.num_classes, ...):
+    # another value would fail, or attack a 20-way network on 10 classes (none: a user's data)
+    FACTS: Mapping[str, int] = MappingProxyType({})
 
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, num_workers: int) -> None:
         super().__init__()

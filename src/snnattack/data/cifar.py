@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -387,6 +388,7 @@ class CIFAR10DataModule(_CIFARDataModule):
     """CIFAR-10 from ``<root>/cifar-10-batches-py`` (downloaded there when ``download``)."""
 
     dataset_cls = CheckedCIFAR10
+    FACTS = MappingProxyType({"num_classes": 10, "in_channels": 3, "image_size": 32})
 
 
 @register("cifar100", order=30)
@@ -394,3 +396,4 @@ class CIFAR100DataModule(_CIFARDataModule):
     """CIFAR-100 (100 fine labels) from ``<root>/cifar-100-python``."""
 
     dataset_cls = CheckedCIFAR100
+    FACTS = MappingProxyType({"num_classes": 100, "in_channels": 3, "image_size": 32})

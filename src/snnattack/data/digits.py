@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import math
+from types import MappingProxyType
+
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
+from snnattack.errors import ConfigError
+
+IMAGES, CLASSES = 1797, 10  # load_digits(): its images and classes
+
+
+def check_splits(test_fraction: float, val_fraction: float) -> None:
+    """Refuses split fractions that leave a split of the digits fewer images than classes
+    (a stratified split needs one of each): scikit-learn's error came after the job began."""
+    test = math.ceil(test_fraction * IMAGES)  # as train_test_split counts them
+    val = math.ceil(val_fraction * (IMAGES - test))
+    train = IMAGES - test - val
+    if min(train, val, test) < CLASSES:
+        raise ConfigError(
+            f"dataset.params.test_fraction={test_fraction} and dataset.params.val_fraction="
+            f"{val_fraction} leave {train} training, {val} validation and {test} test images "
+            f"of the {IMAGES} digits; accepted: fractions that leave each split at least "
+            f"{CLASSES} (one per class), e.g. the defaults 0.25 and 0.1"
+        )
 
 
 @register("digits", order=10)
@@ -20,6 +41,7 @@ class DigitsDataModule(SplitDataModule):
     """
 
     TEST_SPLIT = ("test_fraction", "split_seed")
+    FACTS = MappingProxyType({"num_classes": CLASSES, "in_channels": 1, "image_size": 8})
 
     def __init__(
         self,
@@ -32,6 +54,7 @@ class DigitsDataModule(SplitDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
+        check_splits(test_fraction, val_fraction)
         self.test_fraction, self.val_fraction = test_fraction, val_fraction
         self.split_seed = split_seed
 

@@ -28,6 +28,7 @@ event digits and the image digits share their test images.
 from __future__ import annotations
 
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ from sklearn.datasets import load_digits
 from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.digits import split_indices
+from snnattack.data.digits import CLASSES, check_splits, split_indices
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
@@ -161,6 +162,7 @@ class DigitsEventsDataModule(SplitDataModule):
     """Event digits, frames ``[frames, 2, size, size]``, with the digits' fixed splits."""
 
     TEST_SPLIT = ("test_fraction", "split_seed")
+    FACTS = MappingProxyType({"num_classes": CLASSES, "in_channels": 2})
 
     def __init__(
         self,
@@ -187,6 +189,7 @@ class DigitsEventsDataModule(SplitDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
+        check_splits(test_fraction, val_fraction)
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
         if not image_size <= sensor:
             raise ConfigError(

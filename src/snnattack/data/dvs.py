@@ -58,6 +58,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 
 import aedat
 import numpy as np
@@ -273,6 +274,8 @@ class CIFAR10DVSDataModule(SplitDataModule):
     See the module docstring for the data layout, the frames, the threat model that
     ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
     """
+
+    FACTS = MappingProxyType({"num_classes": 10, "in_channels": 2})
 
     TEST_SPLIT = ("train_size", "split_seed")
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 
 import tonic
 import torch
@@ -194,6 +195,7 @@ class NMNISTDataModule(RecordedEvents):
     """N-MNIST (60,000 training and 10,000 test recordings of 34x34 saccades)."""
 
     dataset = NMNIST
+    FACTS = MappingProxyType({"num_classes": 10, "in_channels": 2})
     splits = ("Train", "Test")
     suffix = ".bin"
     layout = r"[0-9]/[^/]+\.bin"
@@ -208,6 +210,7 @@ class DVSGestureDataModule(RecordedEvents):
     """DVS-Gesture (tonic's 1,077 training and 264 test gestures of 11 classes)."""
 
     dataset = DVSGesture
+    FACTS = MappingProxyType({"num_classes": 11, "in_channels": 2})
     splits = ("ibmGestureTrain", "ibmGestureTest")
     suffix = ".npy"
     layout = r"user[0-9]+_[^/]+/(10|[0-9])\.npy"

@@ -137,6 +137,14 @@ def processes(trainer: Mapping[str, Any]) -> int:
     return len(devices) if isinstance(devices, list | tuple | ListConfig) else 1
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says it: Linux;
+    else the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def thread_share(threads: int | str, trainer: Mapping[str, Any]) -> int:
     """Torch threads for this process: ``threads``, or with ``auto`` this process's share of the
     cores it may use (at most a submitit launcher's ``cpus_per_task``: its local executor starts
@@ -145,13 +153,13 @@ def thread_share(threads: int | str, trainer: Mapping[str, Any]) -> int:
     side on these cores)."""
     if threads != "auto":
         return int(threads)
-    cores = len(os.sched_getaffinity(0))
+    usable = cores()
     parallel = 1
     if HydraConfig.initialized():
         launcher = HydraConfig.get().launcher
         n_jobs, cpus = launcher.get("n_jobs"), launcher.get("cpus_per_task")
         if isinstance(n_jobs, int):
-            parallel = cores if n_jobs < 0 else n_jobs
+            parallel = usable if n_jobs < 0 else n_jobs
         if isinstance(cpus, int) and cpus > 0:
-            cores = min(cores, cpus)
-    return max(cores // (parallel * processes(trainer)), 1)
+            usable = min(usable, cpus)
+    return max(usable // (parallel * processes(trainer)), 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.models.shapes import meta_model
 from snnattack.training.ann import INPUT_ENCODINGS
@@ -69,6 +70,8 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             f"never reaches its full eps (its last epoch at {reached:.0%} of it), though the "
             "model's record names the full eps"
         )
+    if adversary["method"] is not None:
+        out += fraction_note("train.adversary.eps", adversary["eps"])
     if adversary["method"] is None and (adversary.get("reg") or 0) > 0:
         out.append(
             f"train.adversary.reg={adversary['reg']} is read by adversarial training only: "

@@ -14,6 +14,7 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.config.validation import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
+from snnattack.process.distributed import cores
 from snnattack.runtime.cli import (
     check_argument_form,
     check_config_name,
@@ -776,6 +777,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "eps=0.03 is 0.03/255 = 0.00012 of the pixel range (eps is in 1/255 units, eps=8 is "
             "8/255); 0.03 of the range is eps=7.65",
         ),
+        (  # the adversary's radius given as a fraction: adversarial training at 0.03/255
+            "train.adversary.method=fgsm train.adversary.eps=0.03",
+            "train.adversary.eps=0.03 is 0.03/255 = 0.00012 of the pixel range "
+            "(train.adversary.eps is in 1/255 units, train.adversary.eps=8 is 8/255); 0.03 of "
+            "the range is train.adversary.eps=7.65",
+        ),
+        (  # 1000 threads on 2 cores ran a 6 s job in 174 s
+            f"threads={cores() + 1}",
+            f"threads={cores() + 1} is more than this machine's {cores()} cores: the threads "
+            "wait for each other, and the job runs slower than with threads=auto",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -981,6 +993,52 @@ THROUGH_RUN_PY = [
         "eps={a:1}",
         "error: eps={a:1} cannot replace a list (Cannot merge DictConfig with ListConfig); "
         "accepted: a list, e.g. eps=[a,b]",
+    ),
+    # the dataset's facts of its data, and its splits: tracebacks once the job had begun
+    (
+        "dataset.params.test_fraction=1",
+        "error: dataset.params.test_fraction=1 is out of range; accepted: 0 < "
+        "dataset.params.test_fraction < 1",
+    ),
+    (
+        "dataset.params.val_fraction=0.999",
+        "error: dataset.params.test_fraction=0.25 and dataset.params.val_fraction=0.999 leave 1 "
+        "training, 1346 validation and 450 test images of the 1797 digits; accepted: fractions "
+        "that leave each split at least 10 (one per class)",
+    ),
+    (
+        "dataset.num_classes=20",  # a 20-way network trained on 10 digits, without a word
+        "error: dataset.num_classes=20 is not what the digits data hold (10); accepted: 10 (a "
+        "fact of dataset=digits, not a setting)",
+    ),
+    (
+        "dataset.in_channels=3",
+        "error: dataset.in_channels=3 is not what the digits data hold (1); accepted: 1",
+    ),
+    ("dataset.mean=abc", "error: dataset.mean='abc' is not a list of numbers; accepted: null or"),
+    (
+        "dataset.std=[0]",  # the images divided by 0: results written
+        "error: dataset.std=[0] is not a list of numbers; accepted: null or a list of numbers > 0",
+    ),
+    (
+        "dataset.mean=[0.1,0.2,0.3]",
+        "error: dataset.mean=[0.1, 0.2, 0.3] holds 3 values for dataset.in_channels=1; "
+        "accepted: one value per input channel",
+    ),
+    (
+        "dataset.encodings=[foo]",
+        "error: dataset.encodings=['foo'] names an unknown encoding; accepted: a list of "
+        "encodings of direct, ",
+    ),
+    (  # a key that changes results: jobs differing in it would share a model (lambda: KeyError)
+        "cosmetic_keys=[lambda]",
+        "error: cosmetic_keys=['lambda'] lists a key that changes results; accepted: a list of "
+        "keys that change no result, of conf/config.yaml's: attack.reuse, backend, benchmark, ",
+    ),
+    ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
+    (  # 1000 workers on 2 cores froze the job for good
+        "dataset.params.num_workers=1000",
+        "error: dataset.params.num_workers=1000 is more than this machine's ",
     ),
     # an interpolation in an override is the job's to resolve (it once was the sweep check's)
     ("T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}", "error: T cannot be resolved ("),
