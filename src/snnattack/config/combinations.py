@@ -27,7 +27,17 @@ from snnattack.values import CHECKS, params_known
 def _gradient_params(resolved: dict[str, Any]) -> None:
     mode = resolved["attack"]["grad_mode"]
     params = resolved["attack"].get("params") or {}
-    check_params("attack.params", params, mode, f"attack={mode}")
+    try:
+        check_params("attack.params", params, mode, f"attack={mode}")
+    except ConfigError as err:
+        own = GRADIENT_MODES[mode].ranges
+        others = [name for name in params if name not in own]
+        if not others or any(name in params for name in own):
+            raise  # the mode's own file was read: a parameter added to it
+        raise ConfigError(  # attack.grad_mode=rga kept the attack= file's (stbp's) parameters
+            f"{err}; or choose the mode with attack={mode}, whose file sets its parameters "
+            f"(attack.grad_mode={mode} alone keeps another mode's: {', '.join(others)})"
+        ) from None
     fit_neurons(resolved, "attack.params.", mode, params, f"attack={mode}")
 
 

@@ -1036,6 +1036,12 @@ THROUGH_RUN_PY = [
         "keys that change no result, of conf/config.yaml's: attack.reuse, backend, benchmark, ",
     ),
     ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
+    (  # the mode set alone: the attack= file's (STBP's) parameters stay, and the fix is named
+        "attack.grad_mode=rga",
+        "error: attack.params.surrogate=None is unknown; accepted: beta, gamma; or choose the "
+        "mode with attack=rga, whose file sets its parameters (attack.grad_mode=rga alone keeps "
+        "another mode's: surrogate, width, alpha)",
+    ),
     (  # 1000 workers on 2 cores froze the job for good
         "dataset.params.num_workers=1000",
         "error: dataset.params.num_workers=1000 is more than this machine's ",
