@@ -372,13 +372,13 @@ def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     the refused value, the sweep exits 0; the earlier launch's failure stays on record."""
     sweep = tmp_path / "sweep"
     common = ["-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
-    failed = cli(*common, "lambda=0.9,1.5", cwd=tmp_path)
+    failed = cli(*common, "eps=[32],[0]", cwd=tmp_path)  # [0]: refused by its job, not early
     assert failed.returncode == 2 and "1 job(s) of the sweep failed:" in failed.stderr
-    mended = cli(*common, "lambda=0.9", cwd=tmp_path)
+    mended = cli(*common, "eps=[32]", cwd=tmp_path)
     assert mended.returncode == 0, mended.stderr[-2000:]
     assert "failed" not in mended.stderr and "sweep " + str(sweep) in mended.stderr
     (line,) = (sweep / "failures.jsonl").read_text().splitlines()
-    assert json.loads(line)["overrides"][-1] == "lambda=1.5"
+    assert "eps=[0]" in json.loads(line)["overrides"]
     assert json.loads(line)["folder"] == "1"  # relative to the sweep folder
 
 
@@ -394,7 +394,7 @@ def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     (earlier / "run.log").write_text("an interrupted job's log\n")
     before = snapshot(earlier)
     done = cli(
-        "-m", *QUICK, "lambda=0.9,1.5", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        "-m", *QUICK, "eps=[32],[0]", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
         cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2 and "1 job(s) of the sweep failed:" in done.stderr

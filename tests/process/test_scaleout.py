@@ -275,7 +275,9 @@ def test_a_bad_job_fails_alone_and_the_sweep_reports_it(tmp_path: Path) -> None:
         tmp_path,
         *TINY,
         "-m",
-        "lambda=0.9,2.0,1.0",
+        "lambda=0.9,0.2,1.0",  # 0.2: RGA's ramp ends before it starts, refused by its job
+        "attack=rga",
+        "attack.params.beta=0.5",
         "method=[fgsm]",
         "boxes=[white]",
         f"store.dir={tmp_path}/models",
@@ -286,7 +288,7 @@ def test_a_bad_job_fails_alone_and_the_sweep_reports_it(tmp_path: Path) -> None:
     assert not (tmp_path / "sweep" / "1").exists()  # the refused job left no folder
     assert "1 job(s) of the sweep failed:" in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("  job 1 (")]
-    assert "lambda=2.0" in line and line.endswith("accepted: 0 < lambda <= 1")
+    assert "lambda=0.2" in line and line.endswith("accepted: beta > 0.8 (1 - lambda)")
     assert "Traceback" not in proc.stderr
 
 
@@ -360,7 +362,7 @@ def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
     (interrupted / "run.log").write_text("an interrupted job's log\n")
     before = {name: snapshot(sweep / name) for name in ("0", "1")}
     other = run_py(
-        *common, "seed=3", "lambda=1.0,1.5,1.6", "hydra/launcher=parallel",
+        *common, "seed=3", "eps=[32],[0],[0.0]", "hydra/launcher=parallel",  # [0]: job-refused
         f"hydra.sweep.dir={sweep}", cwd=tmp_path,
     )  # fmt: skip
     assert other.returncode == 2 and "3 job(s) of the sweep failed:" in other.stderr

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
@@ -161,20 +161,28 @@ def check_override_keys(argv: list[str], conf_dir: Path) -> None:
 
 
 def check_values(argv: list[str], conf_dir: Path) -> None:
-    """Refuses a single run's override whose value a rule that names no kind refuses
-    (:mod:`snnattack.config.plain_rules`: ``lambda=1.5``), in a second, before Hydra composes
-    anything and before the job's stack loads. A sweep's values are each job's to refuse (the
-    sweep goes on), an interpolation is the composed config's and a dict is Hydra's to merge;
-    the job's validation checks every key again."""
-    if any(arg in ("-m", "--multirun") for arg in argv):
-        return
-    values = []
+    """Refuses an override whose value, or a value of a sweep's (``-m lambda=0.5,1.5``), a
+    rule that names no kind refuses (:mod:`snnattack.config.plain_rules`), in a second, before
+    Hydra composes anything and before the job's stack loads: a sweep's mistyped value stops
+    it before any of its jobs runs, not once the others ran. An interpolation is the composed
+    config's, a dict Hydra's to merge, a sampling sweeper's interval its own; the job's
+    validation checks every key again."""
     for override in _key_overrides(argv, conf_dir):
-        value = override.value()
-        if override.is_sweep_override() or "${" in str(value) or isinstance(value, dict):
-            continue  # each job's; the composed config's; Hydra's to merge
-        values.append((override.key_or_group, listed(override.key_or_group, value)))
-    check_rules(values, PLAIN)
+        for value in _values(override):
+            if "${" in str(value) or isinstance(value, dict):
+                continue  # the composed config's; Hydra's to merge
+            check_rules([(override.key_or_group, listed(override.key_or_group, value))], PLAIN)
+
+
+def _values(override: Override) -> list[Any]:
+    """The values an override sets: its one, or each of its sweep's (none for an interval,
+    which a sampling sweeper draws from)."""
+    if not override.is_sweep_override():
+        return [override.value()]
+    try:
+        return list(override.sweep_iterator(transformer=Transformer.identity))
+    except HydraException:
+        return []
 
 
 def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:

@@ -145,7 +145,7 @@ def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["-m", "lambda=0.5,1.5"],  # a sweep's values are each job's to refuse
+        ["-m", "lambda=0.5,1.0", "T=range(2,5)", "+x=interval(0,1)"],  # good; a sampler's
         ["lambda=${T}"],  # an interpolation is the composed config's
         ["~lambda"],
         ["eps=8", "T=4", "tags=[a,b]", "+train.lr=0.1"],
@@ -169,3 +169,22 @@ def test_the_early_value_check_refuses_as_the_validation_does() -> None:
         == ("train.lr=-1 is out of range; accepted: 0 < train.lr")
     )
     check_values(["reset=sideways"], CONF)
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
+        (["-m", "lambda=0.5,1.5"], "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+        (["-m", "T=range(0,3)"], "T=0 is out of range; accepted: an integer >= 1"),
+        (["-m", "attack=rga,stbp", "train.lr=-1"], "train.lr=-1 is out of range"),
+    ],
+    ids=["choice", "range", "every job"],
+)
+def test_a_sweeps_value_that_its_job_would_refuse_stops_the_sweep_before_it_runs(
+    argv: list[str], line: str
+) -> None:
+    """A mistyped value of a sweep (or a value every job gets) was each job's to refuse: the
+    other jobs ran for minutes or hours before the sweep ended with its failure."""
+    with pytest.raises(ConfigError) as err:
+        check_values(argv, CONF)
+    assert str(err.value).startswith(line)
