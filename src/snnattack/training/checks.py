@@ -72,6 +72,11 @@ def notes(resolved: dict[str, Any]) -> list[str]:
         )
     if adversary["method"] is not None:
         out += fraction_note("train.adversary.eps", adversary["eps"])
+    if adversary["method"] == "trades" and adversary.get("beta") == 0:
+        out.append(
+            "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are "
+            "not used, and the model is the standard one's loss trained at the adversary's cost"
+        )
     if adversary["method"] is None and (adversary.get("reg") or 0) > 0:
         out.append(
             f"train.adversary.reg={adversary['reg']} is read by adversarial training only: "

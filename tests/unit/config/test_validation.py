@@ -783,6 +783,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "(train.adversary.eps is in 1/255 units, train.adversary.eps=8 is 8/255); 0.03 of "
             "the range is train.adversary.eps=7.65",
         ),
+        (  # TRADES without its KL term: the examples are crafted at every step for nothing
+            "train.adversary.method=trades train.adversary.beta=0",
+            "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are not "
+            "used, and the model is the standard one's loss trained at the adversary's cost",
+        ),
         (  # 1000 threads on 2 cores ran a 6 s job in 174 s
             f"threads={cores() + 1}",
             f"threads={cores() + 1} is more than this machine's {cores()} cores: the threads "
