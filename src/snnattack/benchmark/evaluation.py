@@ -208,6 +208,7 @@ def evaluate(
         "another name= or path=",
     )
     notes = validate(cfg)
+    config = OmegaConf.to_container(cfg, resolve=True)  # its numbers as validate spelt them
     inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")

@@ -238,7 +238,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
         Rule(
             lambda v: isinstance(v, list) and bool(v) and all(is_real(x) and x > 0 for x in v),
             "a list of numbers > 0, one per input channel",
-            "is not a list of numbers",
+            "is not a list of numbers > 0",
         )
     ),
     "dataset.params.val_size": integer(1),

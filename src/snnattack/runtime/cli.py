@@ -26,7 +26,7 @@ from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.p
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
 from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import InterpolationResolutionError
 
 from snnattack.config.keys import (
     bare_config_error,
@@ -180,9 +180,10 @@ def _values(override: Override) -> list[Any]:
     if not override.is_sweep_override():
         return [override.value()]
     try:
-        return list(override.sweep_iterator(transformer=Transformer.identity))
+        swept = override.sweep_iterator(transformer=Transformer.identity)
     except HydraException:
         return []
+    return [Override._convert_value(v) for v in swept]  # a quoted value as its text
 
 
 def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
@@ -697,8 +698,10 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
     except HydraException as err:
         print(f"error: {_hydra_line(err, conf_dir)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
-    except OmegaConfBaseException as err:  # Hydra's own printing (--cfg job --resolve)
-        refuse(unresolved(err))
+    except InterpolationResolutionError as err:
+        if "--cfg" not in sys.argv and "-c" not in sys.argv:
+            raise  # a job's own: a programming error, not the user's
+        refuse(unresolved(err))  # Hydra's own printing of the config (--cfg job --resolve)
     except ValueError as err:
         refuse(_log_file_error(err))
     except OSError as err:

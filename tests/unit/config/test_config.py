@@ -2,10 +2,12 @@
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from harness import CONF, compose, run_py
+from omegaconf import OmegaConf
 
 from snnattack.attacks.parse import attack_specs
 from snnattack.config.parse import data_settings
@@ -51,11 +53,13 @@ def test_every_group_option_composes_and_validates(group: str, option: str) -> N
     partner = [f"{other}={FITS[option]}"] if option in FITS else []
     partner += NEEDS.get(option, [])
     cfg = compose(f"{group}={option}", *partner)
+    before = _types(OmegaConf.to_container(cfg, resolve=True))
     if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="^trainer.accelerator=gpu but this machine has no"):
             validate(cfg)
     else:
         validate(cfg)
+        assert _types(OmegaConf.to_container(cfg, resolve=True)) == before
     assert store_key(model_settings(cfg), 0)["seed"] == 0
 
 
@@ -106,6 +110,17 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     assert store_key(model_settings(compose("lambda=0.5")), 0) != base
     assert store_key(model_settings(compose("trainer.max_epochs=2")), 0) != base
     assert store_key(model_settings(compose()), 1) != base
+
+
+def _types(tree: Any) -> Any:
+    """``tree`` with each leaf's type in its place: validation spells a number as its key's
+    rule does, and the package's own values, already spelt so, keep with it every stored
+    model's key and finished job's record."""
+    if isinstance(tree, dict):
+        return {k: _types(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_types(v) for v in tree]
+    return type(tree)
 
 
 def test_two_spellings_of_a_number_are_one_setting() -> None:

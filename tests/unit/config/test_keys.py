@@ -146,11 +146,12 @@ def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
     "argv",
     [
         ["-m", "lambda=0.5,1.0", "T=range(2,5)", "+x=interval(0,1)"],  # good; a sampler's
+        ["-m", "store.dir='/mnt/a b',models", "tags=[a,b],['c d']"],  # quoted: their text
         ["lambda=${T}"],  # an interpolation is the composed config's
         ["~lambda"],
         ["eps=8", "T=4", "tags=[a,b]", "+train.lr=0.1"],
     ],
-    ids=["sweep", "interpolation", "delete", "accepted"],
+    ids=["sweep", "quoted", "interpolation", "delete", "accepted"],
 )
 def test_the_early_value_check_leaves_sweeps_interpolations_and_good_values(argv) -> None:
     check_values(argv, CONF)

@@ -1023,7 +1023,8 @@ THROUGH_RUN_PY = [
     ("dataset.mean=abc", "error: dataset.mean='abc' is not a list of numbers; accepted: null or"),
     (
         "dataset.std=[0]",  # the images divided by 0: results written
-        "error: dataset.std=[0] is not a list of numbers; accepted: null or a list of numbers > 0",
+        "error: dataset.std=[0] is not a list of numbers > 0; accepted: null or a list of "
+        "numbers > 0",
     ),
     (
         "dataset.mean=[0.1,0.2,0.3]",
