@@ -9,20 +9,22 @@ from harness import EXPERIMENTS, cli, sweep_metrics
 SMALL = ["train.epochs=1", "eps=[32]", "method=[fgsm]"]
 
 
-def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
+def run_sweep(tmp: Path, sweep_dir: str, *args: str) -> list[dict]:
+    """The records of ``python run.py -m ARGS`` into ``tmp/sweep_dir``, models in ``tmp``."""
     proc = cli(
         "-m",
-        "attack=rga,stbp",
-        "lambda=0.5,0.9,1.0",
+        *args,
         f"store.dir={tmp}/models",
         f"hydra.sweep.dir={tmp}/{sweep_dir}",
         "trainer.enable_progress_bar=false",
-        *SMALL,
-        *overrides,
         cwd=tmp,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return sweep_metrics(tmp / sweep_dir)
+
+
+def sweep(tmp: Path, sweep_dir: str, *overrides: str) -> list[dict]:
+    return run_sweep(tmp, sweep_dir, "attack=rga,stbp", "lambda=0.5,0.9,1.0", *SMALL, *overrides)
 
 
 @pytest.mark.slow
@@ -98,21 +100,7 @@ def test_the_hybrid_snn_gives_the_numbers_its_experiment_file_states(tmp_path: P
     Poisson input, trained over several epochs: every random draw of its training counts)
     reproduces to the digit its header gives: a change of how a training draws its random
     numbers would move it, as one once did without a word (clean 99.3, not 99.6)."""
-    proc = cli(
-        "-m",
-        "-cd",
-        str(EXPERIMENTS),
-        "-cn",
-        "digits_eccv_leak",
-        "lambda=0.99",
-        "method=[fgsm]",
-        "eps=[32]",
-        f"store.dir={tmp_path}/models",
-        f"hydra.sweep.dir={tmp_path}/sweep",
-        "trainer.enable_progress_bar=false",
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (job,) = sweep_metrics(tmp_path / "sweep")
+    leak = ("-cd", str(EXPERIMENTS), "-cn", "digits_eccv_leak", "lambda=0.99")
+    (job,) = run_sweep(tmp_path, "sweep", *leak, "method=[fgsm]", "eps=[32]")
     asr = {r["box"]: round(r["asr"], 1) for r in job["results"]}
     assert (round(job["clean_acc"], 1), asr["white"], asr["black"]) == (99.6, 67.2, 48.4)
