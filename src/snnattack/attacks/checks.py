@@ -59,7 +59,15 @@ def _method_params(resolved: dict[str, Any]) -> None:
         if method["name"] == ENSEMBLE:
             continue  # its components, parsed from the config: _ensembles
         params = {k: v for k, v in method.items() if k != "name"}
-        params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
+        try:
+            params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
+        except ConfigError as err:
+            if method["name"] == key or key not in METHODS:
+                raise
+            raise ConfigError(  # method.pgd.name=fgsm: pgd's file's settings left to fgsm
+                f"{err} (method.{key}.name={method['name']}: the settings are method={key}'s "
+                f"file's; choose method=[{method['name']}] for {method['name']}'s)"
+            ) from None
         # attack.random_eot_samples raises only the draws of a method that averages them
         if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))

@@ -1042,6 +1042,11 @@ THROUGH_RUN_PY = [
         "keys that change no result, of conf/config.yaml's: attack.reuse, backend, benchmark, ",
     ),
     ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
+    (  # the method's name changed: its file's settings are another method's (steps named)
+        "method=[pgd] method.pgd.name=fgsm",
+        "error: method.pgd.steps=7 is unknown; accepted: no parameters (method.pgd.name=fgsm: "
+        "the settings are method=pgd's file's; choose method=[fgsm] for fgsm's)",
+    ),
     (  # the mode set alone: the attack= file's (STBP's) parameters stay, and the fix is named
         "attack.grad_mode=rga",
         "error: attack.params.surrogate=None is unknown; accepted: beta, gamma; or choose the "
