@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from snnattack.config.plain_rules import check_rules
 from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.failures import record_failure
@@ -90,6 +91,19 @@ def _refuse_a_sweep_run_once(
         )
 
 
+def check_swept(values: list[tuple[str, Any]]) -> None:
+    """Refuses a sweep's value that a rule naming a kind refuses (``-m reset=hard,sofft``,
+    ``encoding=direct,poison``) before its first job, not once the others ran: those rules
+    need the job's stack, which a sweep loads anyway. A sweep without such values loads
+    nothing here."""
+    if not values:
+        return
+    import snnattack.job  # noqa: F401  (declares every kind's rules)
+
+    for pair in values:
+        check_rules([pair])
+
+
 def main() -> None:
     """The command's entry point (``sys.argv`` holds its arguments)."""
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(job)
@@ -97,7 +111,7 @@ def main() -> None:
     # joblib ends its workers on an exception in this process, not when it dies of a signal
     with stops_as_preemption():
         try:
-            cli.main(app, CONF_DIR)
+            cli.main(app, CONF_DIR, check_swept)
         except Preempted as stop:
             _stopped(stop)
 

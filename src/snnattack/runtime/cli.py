@@ -167,11 +167,21 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     it before any of its jobs runs, not once the others ran. An interpolation is the composed
     config's, a dict Hydra's to merge, a sampling sweeper's interval its own; the job's
     validation checks every key again."""
-    for override in _key_overrides(argv, conf_dir):
-        for value in _values(override):
-            if "${" in str(value) or isinstance(value, dict):
-                continue  # the composed config's; Hydra's to merge
-            check_rules([(override.key_or_group, listed(override.key_or_group, value))], PLAIN)
+    for pair in set_values(argv, conf_dir):
+        check_rules([pair], PLAIN)
+
+
+def set_values(argv: list[str], conf_dir: Path, swept: bool = False) -> list[tuple[str, Any]]:
+    """Each (key, value) that the overrides of ``argv`` set (only its sweeps' with ``swept``),
+    each value of a sweep's, as the rules read them; an interpolation (the composed config's)
+    and a dict (Hydra's to merge) left out."""
+    return [
+        (o.key_or_group, listed(o.key_or_group, value))
+        for o in _key_overrides(argv, conf_dir)
+        if o.is_sweep_override() or not swept
+        for value in _values(o)
+        if "${" not in str(value) and not isinstance(value, dict)
+    ]
 
 
 def _values(override: Override) -> list[Any]:
@@ -675,8 +685,14 @@ class ArgumentParser(argparse.ArgumentParser):
         return super().parse_args(given, namespace)
 
 
-def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
-    """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2."""
+def main(
+    hydra_main: Callable[[], None],
+    conf_dir: Path,
+    check_swept: Callable[[list[tuple[str, Any]]], None] | None = None,
+) -> None:
+    """Runs a ``@hydra.main`` function; a user's mistake ends as one line and exit code 2.
+    ``check_swept`` checks a sweep's values by the rules that need the job's stack (a kind's
+    names), before its first job."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's exceptions reach us, not its printer
     if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
         print(help_text(conf_dir))
@@ -692,6 +708,8 @@ def main(hydra_main: Callable[[], None], conf_dir: Path) -> None:
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)
+        if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+            check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
         hydra_main()
     except UserError as err:
         refuse(err)

@@ -1042,6 +1042,9 @@ THROUGH_RUN_PY = [
         "keys that change no result, of conf/config.yaml's: attack.reuse, backend, benchmark, ",
     ),
     ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
+    # a sweep's bad value stops it before its first job (the others once ran first)
+    ("-m lambda=0.5,1.5", "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+    ("-m reset=hard,sofft", "error: reset='sofft' is unknown; accepted: hard, soft"),
     (  # the method's name changed: its file's settings are another method's (steps named)
         "method=[pgd] method.pgd.name=fgsm",
         "error: method.pgd.steps=7 is unknown; accepted: no parameters (method.pgd.name=fgsm: "
