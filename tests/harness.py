@@ -32,6 +32,8 @@ import yaml
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
@@ -190,7 +192,9 @@ def job_checks(cfg: DictConfig) -> Built:
 
 @contextlib.contextmanager
 def _restored_process_state(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
-    """Working folder, environment, argv, torch threads and root logger as they were before."""
+    """Working folder, environment, argv, torch threads, root logger and Hydra's global state
+    as they were before (a run that Hydra stopped midway, ``--cfg job --resolve`` refused,
+    left its half-made config for the next test's ``HydraConfig.initialized()``)."""
     saved_cwd, saved_env, saved_argv = Path.cwd(), dict(os.environ), sys.argv
     threads, root = torch.get_num_threads(), logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -208,6 +212,8 @@ def _restored_process_state(cwd: Path, env: dict[str, str] | None) -> Iterator[N
             if handler not in handlers:
                 handler.close()
         root.handlers[:], root.level = handlers, level
+        HydraConfig.instance().cfg = None
+        GlobalHydra.instance().clear()
 
 
 FLAGS_WITH_VALUE = ("-cd", "-cn", "-cp", "--config-dir", "--config-name", "--config-path")
