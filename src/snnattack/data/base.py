@@ -41,20 +41,13 @@ register = DATAMODULES.register
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """A random permutation per epoch, drawn from ``(seed, epoch)`` (Lightning sets the epoch).
-    Its loader draws its workers' seed from :attr:`generator`, seeded likewise: from torch's
-    global generator, the draw would come before a resumed run's first epoch reseeds it
-    (:class:`~snnattack.training.fit.EpochSeed`) and after in an uninterrupted run's, which
-    shifted every later draw (the Poisson spikes) by one."""
+    """A random permutation per epoch, drawn from ``(seed, epoch)`` (Lightning sets the epoch)."""
 
     def __init__(self, n: int, seed: int) -> None:
-        self.n, self.seed = n, seed
-        self.generator = torch.Generator()
-        self.set_epoch(0)
+        self.n, self.seed, self.epoch = n, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-        self.generator.manual_seed(self.seed * 100_003 + epoch)
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
@@ -151,13 +144,7 @@ class SplitDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
-    def _dataloader(
-        self,
-        dataset: Dataset,
-        batch_size: int,
-        sampler: Sampler,
-        generator: torch.Generator | None = None,
-    ) -> DataLoader:
+    def _dataloader(self, dataset: Dataset, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -166,7 +153,6 @@ class SplitDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=self._pinned(),
             worker_init_fn=quiet_lost_receiver,
-            generator=generator,
         )
 
     def _eval_loader(self, dataset: Dataset, stage: str) -> DataLoader:
@@ -186,8 +172,7 @@ class SplitDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         world, _ = self._world()
         sampler = EpochShuffleSampler(len(self.train_set), self.seed)  # type: ignore[arg-type]
-        batch_size = max(self.batch_size // world, 1)
-        return self._dataloader(self.train_set, batch_size, sampler, sampler.generator)
+        return self._dataloader(self.train_set, max(self.batch_size // world, 1), sampler)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_set, "val")

@@ -120,31 +120,32 @@ def _epochs_done(checkpoint: Path) -> int:
     return int(load_tensors(checkpoint)["epoch"]) + 1
 
 
-def _loader_draw() -> None:
-    """The draw of torch's generator that a training loader without workers took for its
-    workers' seed after an epoch's reseed, from the second epoch on (the first's loader
-    starts before it; loaders with workers keep theirs), before it had a generator of its
-    own (``EpochShuffleSampler.generator``): the stored models (``TRAINING_VERSION`` 2) drew
-    every later random number of such an epoch (Poisson spikes, dropout, random starts)
-    after it, and a training made now draws them so too."""
-    torch.empty((), dtype=torch.int64).random_()
-
-
 class EpochSeed(L.Callback):
     """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
     with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one.
     Logs each epoch's start (from the second on, a checkpoint to resume from is on disk) where
     no progress bar shows it (``trainer.enable_progress_bar=false``: cluster logs), so a
-    default job's console stays short."""
+    default job's console stays short.
+
+    A training loader without workers draws its workers' seed from torch's generator as each
+    epoch's batches start: after the reseed, but in the first epoch of a training (its loader
+    starts before the epoch) before it. A resumed run's first epoch takes that draw after the
+    reseed here, as the uninterrupted run's epoch did: every later draw (the Poisson spikes)
+    was one off (loaders with workers keep their first epoch's seed throughout)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.resumed_at: int | None = None  # the first epoch this training runs, if not 0
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.resumed_at = trainer.current_epoch or None
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         # numpy takes seeds below 2**32: a larger one wraps (below 42949 a seed is not changed)
         L.seed_everything((self.seed * 100_003 + trainer.current_epoch) % 2**32, verbose=False)
-        if trainer.current_epoch > 0 and not getattr(trainer.train_dataloader, "num_workers", 0):
-            _loader_draw()
+        workers = getattr(trainer.train_dataloader, "num_workers", 0)
+        if trainer.current_epoch == self.resumed_at and not workers:
+            torch.empty((), dtype=torch.int64).random_()  # the loader's draw, after the reseed
         level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from harness import compose
 
+from snnattack.data import datamodule
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.store import RESUME_FILE, ModelStore
 from snnattack.training import classifier, fit
@@ -88,10 +89,11 @@ def test_a_killed_poisson_training_resumes_to_the_uninterrupted_weights(
 def test_a_training_draws_its_random_numbers_as_the_stored_models_did(
     tmp_path, monkeypatch
 ) -> None:
-    """Since the training loader seeds its workers from a generator of its own, an epoch after
-    the first takes in its stead the draw of torch's generator that the loader took after the
-    reseed: a model trained now draws its Poisson spikes (dropout, random starts) as the
-    stored ones (``TRAINING_VERSION`` 2) did, and is the same model, not one a draw off."""
+    """The training loader takes its workers' seed from torch's generator, after each epoch's
+    reseed from the second epoch on: a model trained now draws its Poisson spikes (dropout,
+    random starts) as the stored ones (``TRAINING_VERSION`` 2) did, and is the same model. A
+    generator of the loader's own (454f6fd) moved every such model by a draw, and the worker
+    seeds of loaders with workers (CIFAR's augmentation) for good."""
     reseeded, first_steps = {}, {}
     start, step = fit.EpochSeed.on_train_epoch_start, classifier.Classifier.training_step
 
@@ -109,6 +111,10 @@ def test_a_training_draws_its_random_numbers_as_the_stored_models_did(
     monkeypatch.setattr(classifier.Classifier, "training_step", training_step)
     trained_model(model_settings(compose(*FAST, "encoding=poisson")), 7, ModelStore(tmp_path), [])
     assert sorted(first_steps) == [0, 1, 2]
+    data = datamodule(model_settings(compose(*FAST)).data)
+    data.setup("fit")
+    loader = data.train_dataloader()
+    assert loader.generator is None  # its workers' seed: torch's
     for epoch, generator in reseeded.items():
         for _ in range(min(epoch, 1)):  # the loader's draw, from the second epoch on
             torch.empty((), dtype=torch.int64).random_(generator=generator)
