@@ -94,14 +94,13 @@ def _refuse_a_sweep_run_once(
 def check_swept(values: list[tuple[str, Any]]) -> None:
     """Refuses a sweep's value that a rule naming a kind refuses (``-m reset=hard,sofft``,
     ``encoding=direct,poison``) before its first job, not once the others ran: those rules
-    need the job's stack, which a sweep loads anyway. A sweep without such values loads
-    nothing here."""
+    need the job's stack, which a sweep loads anyway. A sweep of config groups alone (no
+    swept key's values) loads nothing here."""
     if not values:
         return
     import snnattack.job  # noqa: F401  (declares every kind's rules)
 
-    for pair in values:
-        check_rules([pair])
+    check_rules(values)
 
 
 def main() -> None:

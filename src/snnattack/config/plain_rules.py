@@ -343,13 +343,16 @@ declare(PLAIN, order=0)
 
 def check_rules(values: Iterable[tuple[str, Any]], rules: Mapping[str, Rule] | None = None) -> None:
     """Checks every (dotted key, value) against the rules whose pattern it matches (of
-    ``rules``; None: every declared rule, :data:`RULES`, in order)."""
+    ``rules``; None: every declared rule, :data:`RULES`, in order). A key may come with
+    several values (each of a sweep's)."""
     values = list(values)
-    by_key = dict(values)
+    by_key: dict[str, list[Any]] = {}
+    for key, value in values:
+        by_key.setdefault(key, []).append(value)
     for pattern, rule in (RULES if rules is None else rules).items():
-        if "*" not in pattern:  # one key at most: looked up
-            if pattern in by_key:
-                rule.check(pattern, by_key[pattern])
+        if "*" not in pattern:  # one key: looked up
+            for value in by_key.get(pattern, ()):
+                rule.check(pattern, value)
             continue
         for key, value in values:
             if matches(key, pattern):

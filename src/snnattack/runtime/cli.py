@@ -167,8 +167,7 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     it before any of its jobs runs, not once the others ran. An interpolation is the composed
     config's, a dict Hydra's to merge, a sampling sweeper's interval its own; the job's
     validation checks every key again."""
-    for pair in set_values(argv, conf_dir):
-        check_rules([pair], PLAIN)
+    check_rules(set_values(argv, conf_dir), PLAIN)
 
 
 def set_values(argv: list[str], conf_dir: Path, swept: bool = False) -> list[tuple[str, Any]]:

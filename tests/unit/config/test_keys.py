@@ -176,10 +176,11 @@ def test_the_early_value_check_refuses_as_the_validation_does() -> None:
     "argv,line",
     [
         (["-m", "lambda=0.5,1.5"], "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+        (["-m", "lambda=1.5,0.5"], "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
         (["-m", "T=range(0,3)"], "T=0 is out of range; accepted: an integer >= 1"),
         (["-m", "attack=rga,stbp", "train.lr=-1"], "train.lr=-1 is out of range"),
     ],
-    ids=["choice", "range", "every job"],
+    ids=["choice", "bad first", "range", "every job"],
 )
 def test_a_sweeps_value_that_its_job_would_refuse_stops_the_sweep_before_it_runs(
     argv: list[str], line: str
