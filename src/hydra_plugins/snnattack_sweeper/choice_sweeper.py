@@ -7,21 +7,63 @@ method it does not hold and the whole sweep was refused. Here a job's override o
 ``method.<key>...`` (``analysis.<key>...``) is left out where the job's ``method=``
 (``analysis=``) does not choose ``key`` but another job of the sweep does; a setting that no
 job's choice reads is still refused, as in a single run.
+
+Before the first job launches, the jobs' configs are composed and checked as each job would
+check its own (:func:`snnattack.config.validation.check_sweep`): a mistake of every job is
+refused once, and the launch writes nothing.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from omegaconf import DictConfig, open_dict, read_write
 
 GROUPS = ("method", "analysis")  # multi-select groups whose choices have settings of their own
 
 
 class ChoiceSweeper(BasicSweeper):
     """Hydra's basic sweeper (``hydra.sweeper``); each job's overrides as the module says."""
+
+    def sweep(self, arguments: list[str]) -> Any:
+        """Hydra's sweep of ``arguments`` (the command line's overrides), refused before its
+        first job where every job's config is refused (:func:`check_sweep`)."""
+        import snnattack.job  # noqa: F401  (declares every kind's rules)
+        from snnattack.config.validation import check_sweep
+
+        assert self.hydra_context is not None
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        check_sweep(
+            self._job_configs([j for b in self.split_arguments(overrides, None) for j in b])
+        )
+        return super().sweep(arguments)
+
+    def _job_configs(self, jobs: list[list[str]]) -> Iterator[tuple[list[str], DictConfig]]:
+        """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``
+        set, Hydra's node held where ``${hydra:...}`` reads it, the task's config without
+        it); Hydra's node is the sweep's again once they are read."""
+        assert self.hydra_context is not None and self.config is not None
+        held = HydraConfig.instance().cfg
+        try:
+            for num, job in enumerate(jobs):
+                cfg = self.hydra_context.config_loader.load_sweep_config(self.config, job)
+                with open_dict(cfg):
+                    cfg.hydra.job.id = num
+                    cfg.hydra.job.num = num
+                HydraConfig.instance().set_config(cfg)
+                task = copy.deepcopy(cfg)
+                with read_write(task), open_dict(task):
+                    del task["hydra"]
+                yield job, task
+        finally:
+            HydraConfig.instance().cfg = held
 
     @staticmethod
     def split_arguments(

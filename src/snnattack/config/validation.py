@@ -17,9 +17,10 @@ it parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from snnattack.config import rules as rules  # its rules declare on import
 from snnattack.config.keys import check_keys, unresolved
 from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.settings import PASSED
 from snnattack.values import CHECKS, NOTES, RULES, Rule, is_real, matches
@@ -42,6 +43,9 @@ __all__ = [
     "DECLARING",
     "RULES",
     "Rule",
+    "check_sweep",
+    "checked",
+    "job_files",
     "notes",
     "validate",
     "writable",
@@ -140,6 +144,20 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
     them for its record (:class:`~snnattack.settings.JobSettings`).
     """
+    resolved = checked(cfg)
+    if output_dir is not None:
+        job_files(resolved)
+        writable(Path(output_dir), "the output folder")
+    found = tuple(notes(resolved))
+    for line in found:
+        log.warning("note: %s", line)
+    return found
+
+
+def checked(cfg: DictConfig) -> dict[str, Any]:
+    """``cfg`` resolved, once its keys, their values and their combinations passed (each
+    number spelt in ``cfg`` as its rule spells it): what :func:`validate` checks of any
+    config, a job's or the Python API's, without a note logged."""
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
@@ -149,12 +167,52 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     for check in CHECKS.values():  # the combinations, then the machine
         check(resolved)
     _spelt(cfg, resolved)
-    if output_dir is not None:
-        _refuse_passed(resolved)
-        data_files(resolved)
-        writable(Path(output_dir), "the output folder")
-        writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
-    found = tuple(notes(resolved))
-    for line in found:
-        log.warning("note: %s", line)
-    return found
+    return resolved
+
+
+def job_files(resolved: dict[str, Any]) -> None:
+    """What a job reads and writes outside its folder, checked before it writes anything: a
+    model of its own (not the Python API's), its data files, a store it can write."""
+    _refuse_passed(resolved)
+    data_files(resolved)
+    writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
+
+
+def check_sweep(jobs: Iterable[tuple[list[str], DictConfig]]) -> None:
+    """Refuses a sweep before its first job where the checks that a job makes before it
+    writes anything (but its folder's) refuse the config of every one of its ``jobs`` (each
+    job's overrides and config, as its launch composes it): a mistake that every job would
+    make (``dataset=cifar10`` beside the digits model, data not on disk) is one line, and the
+    launch writes nothing, not a failure per job. The jobs are checked until one passes:
+    where only some are refused, the others run and each refused job fails alone, as the
+    sweep's summary then says. A config that reads the job's runtime
+    (``${hydra:runtime.output_dir}``) is the job's to check."""
+    first: tuple[int, list[str], UserError] | None = None
+    files: set[str] = set()  # the data, model and store of a job checked: the same for others
+    count = 0
+    for num, (overrides, cfg) in enumerate(jobs):
+        count += 1
+        try:
+            OmegaConf.to_container(cfg, resolve=True)
+        except OmegaConfBaseException:
+            return
+        try:
+            resolved = checked(cfg)
+            reads = json.dumps(
+                [resolved["dataset"], resolved["model"]["name"], resolved["store"]["dir"]],
+                sort_keys=True,
+                default=str,
+            )
+            if reads not in files:
+                job_files(resolved)
+                files.add(reads)
+        except UserError as err:
+            first = first or (num, overrides, err)
+            continue
+        return  # a job passes: the sweep launches
+    if first is not None:
+        num, overrides, err = first
+        raise UserError(
+            f"job {num} ({' '.join(overrides)}): {' '.join(str(err).split())}; the sweep "
+            f"launched no job: its config is refused in every one of its {count} jobs"
+        )

@@ -1,15 +1,20 @@
 """The sweep's jobs (hydra_plugins.snnattack_sweeper): a setting of one choice of a
 multi-select group goes only to the jobs that choose it; one that no job's choice reads stays
-in every job, and is refused there as in a single run."""
+in every job, and is refused there as in a single run. A mistake of every job's config is
+refused before the first job."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness import QUIET, cli, sweep_metrics
+import pytest
+from harness import QUIET, cli, compose, sweep_metrics
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
 
 from hydra_plugins.snnattack_sweeper.choice_sweeper import ChoiceSweeper
+from snnattack.config.validation import check_sweep
+from snnattack.errors import UserError
 
 
 def jobs(*arguments: str) -> list[list[str]]:
@@ -73,3 +78,45 @@ def test_a_sweep_over_method_lists_runs_with_a_setting_of_one(
     ]
     assert [r["method"] for r in pgd["results"]] == ["pgd"]
     assert pgd["config"]["method"]["pgd"]["steps"] == 2
+
+
+@pytest.mark.parametrize(
+    "overrides,refusal",
+    [
+        (["dataset=cifar10"], "model=digits_net does not fit dataset=cifar10 (input 3x32x32)"),
+        (  # every job's data missing: the launch folder's data/ holds no CIFAR-10
+            ["dataset=cifar10", "model=vgg11", "train=paper", "dataset.params.download=false"],
+            "CIFAR-10 not found: no folder data/cifar-10-batches-py",
+        ),
+    ],
+    ids=["combination", "data"],
+)
+def test_a_mistake_of_every_job_is_refused_once_before_the_sweep_writes_anything(
+    tmp_path: Path, overrides: list[str], refusal: str
+) -> None:
+    """Each job was refused in turn, and the sweep's folder kept its record of the launch."""
+    proc = cli("-m", *overrides, "seed=0,1", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: job 0 ({' '.join(overrides)}".replace("=false", "=False"))
+    assert refusal in line
+    assert line.endswith(
+        "the sweep launched no job: its config is refused in every one of its 2 jobs"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def compose_job(*overrides: str) -> tuple[list[str], DictConfig]:
+    return list(overrides), compose(*overrides)
+
+
+def test_a_sweep_launches_where_one_job_passes_or_its_config_reads_the_runtime() -> None:
+    """Only a mistake of every job stops the sweep at once (a refused job otherwise fails
+    alone, as it always did); a config that reads the job's runtime is the job's to check."""
+    wrong = compose_job("dataset=cifar10")
+    check_sweep([wrong, compose_job("lambda=0.5"), wrong])
+    runtime = compose_job("dataset=cifar10")
+    runtime[1].seed = "${hydra:runtime.output_dir}"
+    check_sweep([runtime, wrong])
+    with pytest.raises(UserError, match=r"^job 0 \(dataset=cifar10\).* every one of its 2 jobs$"):
+        check_sweep([wrong, wrong])
