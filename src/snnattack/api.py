@@ -623,7 +623,8 @@ def attack(
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
     in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
     there), seeded by ``seed``, under the GPU numerics of ``tf32`` and ``deterministic`` for
-    the call (the process's own flags again after it, :func:`snnattack.process.numerics.held`);
+    the call (the process's own flags and random generators again after it,
+    :func:`snnattack.process.numerics.held`);
     the process's allocator is set by ``malloc``, as a job's (``reuse``: freed memory kept for
     the next call, :mod:`snnattack.process.malloc`)."""
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
@@ -653,7 +654,10 @@ def gradient_mode(
 
     A network whose form its first samples decide (a spikingjelly class with its own time
     loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
-    module, on the samples it is given, and differentiated by ``mode`` from then on.
+    module, on the samples it is given, and differentiated by ``mode`` from then on. An
+    adapter's parameters are its own objects over ``model``'s memory: a backward in the block
+    fills their ``.grad``, not ``model``'s; an optimiser over the yielded module's
+    ``parameters()`` trains ``model`` (docs/interop.md, "What the adapter guarantees").
     """
     if not form_needs_samples(model):
         with _in_mode(as_spiking_net(model, T), mode, params) as net:

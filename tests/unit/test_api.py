@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
+import random
+import signal
 import subprocess
 import sys
 
+import numpy
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,7 +25,9 @@ from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
+from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.process import malloc
+from snnattack.process.numerics import SEED_VARIABLES
 from snnattack.records.results import AttackRow, JobRecord
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
@@ -278,6 +284,59 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[:2]
         torch.use_deterministic_algorithms(before[2], warn_only=True)
         torch.backends.cudnn.benchmark = before[3]
+
+
+def test_evaluate_and_attack_leave_the_users_random_generators_as_they_were(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They seed as a job does; they left torch's generator (Python's and NumPy's too, and
+    Lightning's seed variables) at their seed, so that a training loop attacking each batch
+    drew the same dropout mask at every step, and every epoch after the first the same
+    shuffle."""
+    model, x, y = digits
+    x, y = x[:8], y[:8]
+    for name in SEED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def draws() -> tuple[list[float], float, float]:
+        return torch.rand(3).tolist(), random.random(), float(numpy.random.rand())
+
+    def seeded(prior: int) -> None:
+        torch.manual_seed(prior)
+        random.seed(prior)
+        numpy.random.seed(prior)
+
+    crafted = []
+    for prior in (1, 2):
+        seeded(prior)
+        expected = draws()
+        seeded(prior)
+        crafted.append(snnattack.attack(model, x, y, "pgd", eps=8, steps=2))
+        snnattack.evaluate(model, (x, y), methods="pgd", masking=False, progress=False)
+        assert draws() == expected
+        assert not [name for name in SEED_VARIABLES if name in os.environ]
+    assert torch.equal(*crafted)  # the call's own draws are its seed's, not the user's state
+
+
+def test_a_ctrl_c_in_evaluate_is_a_keyboard_interrupt_and_the_next_call_runs(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning turned it into ``sys.exit(1)`` after its shutdown: a script's ``except
+    KeyboardInterrupt`` around the call was skipped, and the script exited with code 1."""
+    model, x, y = digits
+    x, y = x[:8], y[:8]
+    handler = signal.getsignal(signal.SIGINT)
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AttackEvaluator, "test_step", pressed)
+        with pytest.raises(KeyboardInterrupt):
+            snnattack.evaluate(model, (x, y), methods="fgsm", masking=False, progress=False)
+    assert signal.getsignal(signal.SIGINT) is handler
+    record = snnattack.evaluate(model, (x, y), methods="fgsm", masking=False, progress=False)
+    assert record.results
 
 
 def test_attack_composes_and_checks_a_config_once_per_distinct_settings(

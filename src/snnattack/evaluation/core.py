@@ -54,7 +54,7 @@ from snnattack.process.numerics import manual_seed
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
-from snnattack.training.fit import lightning_trainer
+from snnattack.training.fit import interrupts_raised, lightning_trainer
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -133,13 +133,14 @@ def record_under_test(
     )
     probed = target if probed is None else probed
     started = time.time()
-    if isinstance(test, L.LightningDataModule):
-        trainer.test(evaluator, datamodule=test, verbose=False)
-        test.trainer = None  # what reads it next sees the whole split, not the trainer's limit
-        loader = test.test_dataloader()
-    else:
-        trainer.test(evaluator, dataloaders=test, verbose=False)
-        loader = test
+    with interrupts_raised():
+        if isinstance(test, L.LightningDataModule):
+            trainer.test(evaluator, datamodule=test, verbose=False)
+            test.trainer = None  # what reads it next sees the whole split, not its limit
+            loader = test.test_dataloader()
+        else:
+            trainer.test(evaluator, dataloaders=test, verbose=False)
+            loader = test
     seconds = round(time.time() - started, 1)
     if not evaluator.clean_result.get("n"):
         raise UserError(

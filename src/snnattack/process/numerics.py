@@ -19,15 +19,19 @@ one seed.
 
 A job sets both for its process; ``snnattack.evaluate`` and ``snnattack.attack`` hold them for
 the call only (:func:`held`), so that an attack inside a user's own loop crafts what a job
-would, and the user's code around it keeps the flags it chose.
+would, and the user's code around it keeps the flags it chose. They seed as a job does, and
+the random generators are the user's again after the call: a training loop that attacks
+each batch draws the dropout masks and the shuffles it would draw without the attacks.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy
 import torch
 
 # inductor's options of every torch.compile of the package: random ops from torch's generator
@@ -35,6 +39,8 @@ COMPILE_OPTIONS = {"fallback_random": True}
 # cuBLAS's fixed workspace that makes its results reproducible (CUDA's reproducibility notes);
 # cuBLAS reads the variable when the process makes its first handle (its first GPU matmul)
 CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+# the variables by which Lightning's seed_everything hands its seed on to later Trainers
+SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
 
 
 def _flags() -> dict[str, object]:
@@ -91,15 +97,43 @@ def set_determinism(on: bool) -> None:
 @contextmanager
 def held(tf32: bool, on: bool) -> Iterator[None]:
     """TF32 allowed as ``tf32`` says and deterministic kernels as ``on`` says (:func:`set_tf32`,
-    :func:`set_determinism`) within the block, the process's own flags again after it.
-    cuBLAS's workspace variable stays set: cuBLAS read it at its first handle."""
+    :func:`set_determinism`) within the block, the process's own flags and random generators
+    (:func:`kept_generators`) again after it. cuBLAS's workspace variable stays set: cuBLAS
+    read it at its first handle."""
     saved = _flags()
     set_tf32(tf32)
     set_determinism(on)
     try:
-        yield
+        with kept_generators():
+            yield
     finally:
         _set(saved)
+
+
+@contextmanager
+def kept_generators() -> Iterator[None]:
+    """torch's generators (the CPU's, each CUDA device's once CUDA started, the MPS one's),
+    Python's and NumPy's, and Lightning's seed variables, after the block as they were before
+    it, whatever it seeded."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    mps = torch.mps.get_rng_state() if torch.backends.mps.is_available() else None
+    saved = torch.get_rng_state(), random.getstate(), numpy.random.get_state()
+    variables = {name: os.environ.get(name) for name in SEED_VARIABLES}
+    try:
+        yield
+    finally:
+        torch.set_rng_state(saved[0])
+        random.setstate(saved[1])
+        numpy.random.set_state(saved[2])
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+        if mps is not None:
+            torch.mps.set_rng_state(mps)
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def deterministic() -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,19 @@ class EpochSeed(L.Callback):
             torch.empty((), dtype=torch.int64).random_()  # the loader's draw, after the reseed
         level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
+
+
+@contextmanager
+def interrupts_raised() -> Iterator[None]:
+    """A Ctrl-C (KeyboardInterrupt) in a Trainer's run raised as itself: Lightning shuts the
+    run down and then exits the process (``sys.exit(1)``), which a script's or a notebook's
+    ``except KeyboardInterrupt`` around ``snnattack.evaluate`` would not catch."""
+    try:
+        yield
+    except SystemExit as stop:
+        if isinstance(stop.__context__, KeyboardInterrupt):
+            raise stop.__context__ from None
+        raise
 
 
 def lightning_trainer(

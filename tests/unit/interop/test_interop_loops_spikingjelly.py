@@ -227,6 +227,20 @@ def test_the_users_network_is_left_as_it_was() -> None:
     assert all(m.v == 0.0 for m in net.modules() if isinstance(m, neuron.BaseNode))
 
 
+def test_an_optimiser_over_the_yielded_modules_parameters_trains_the_users_network() -> None:
+    """As docs/interop.md says: the block's backward fills the adapter's ``.grad``, not the
+    user's, and a step over the adapter's parameters moves the user's weights."""
+    net = conv_fc()
+    before = [p.detach().clone() for p in net.parameters()]
+    x, y = images(), torch.arange(len(images())) % 10
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        optimiser = torch.optim.SGD(m.parameters(), lr=1.0)
+        nn.functional.cross_entropy(m(x), y).backward()
+        optimiser.step()
+    assert all(p.grad is None for p in net.parameters())
+    assert any(not torch.equal(b, p) for b, p in zip(before, net.parameters(), strict=True))
+
+
 @pytest.mark.parametrize("dropout", [layer.Dropout, layer.Dropout2d, nn.Dropout])
 def test_dropout_is_kept_as_it_passes_through_in_eval_mode(dropout: type) -> None:
     net = conv_fc()
