@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 import textwrap
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -44,6 +45,7 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
+SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
 LOGGER_FOLDERS = ("csv", "lightning_logs")  # the folders a job's loggers make as it starts
 _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
@@ -612,6 +614,22 @@ def _other_choice_line(err: HydraException, conf_dir: Path) -> str | None:
     )
 
 
+def broken_code(err: HydraException) -> BaseException | None:
+    """The error of the package's own code behind Hydra's (a module that fails to import while
+    Hydra loads a callback or a target: a new method's ``import`` mistake): a programming
+    error, whose traceback is the one to show, not a line naming the callback; None for other
+    errors."""
+    cause = err.__cause__
+    while cause is not None:
+        frames = traceback.extract_tb(cause.__traceback__)
+        if not isinstance(cause, HydraException) and any(
+            Path(f.filename).is_relative_to(SOURCE) for f in frames
+        ):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
 def _hydra_line(err: HydraException, conf_dir: Path) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
     form = _form_line(err) or _group_param_line(err, conf_dir) or _other_choice_line(err, conf_dir)
@@ -713,6 +731,9 @@ def main(
     except UserError as err:
         refuse(err)
     except HydraException as err:
+        broken = broken_code(err)
+        if broken is not None:
+            raise broken from None
         print(f"error: {_hydra_line(err, conf_dir)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
     except InterpolationResolutionError as err:

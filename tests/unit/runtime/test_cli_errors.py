@@ -1,11 +1,14 @@
 """What the command prints for an unresolvable value: one line where Hydra prints the config
-(``--cfg job --resolve``), a user's doing; the traceback where a job's own code fails."""
+(``--cfg job --resolve``), a user's doing; the traceback where a job's own code fails, or a
+module of the package behind Hydra's error."""
 
 from __future__ import annotations
 
 import sys
+import traceback
 
 import pytest
+from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
@@ -37,3 +40,38 @@ def test_an_unresolvable_value_of_a_jobs_own_code_keeps_its_traceback(
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     with pytest.raises(InterpolationKeyError):
         cli.main(_unresolvable, CONF_DIR)
+
+
+def _loading_a_broken_module_of_the_package() -> None:
+    """What Hydra raises when a callback's module imports a module of the package that fails
+    to import (a new method's mistyped ``import``): its error, behind its own two."""
+    broken = compile("import not_a_real_module", str(cli.SOURCE / "attacks/methods/x.py"), "exec")
+    try:
+        try:
+            exec(broken)
+        except ImportError as err:
+            raise ImportError("Error loading 'snnattack.report.hydra_callback.Report'") from err
+    except ImportError as err:
+        raise InstantiationException("Error locating target; set HYDRA_FULL_ERROR=1") from err
+
+
+def test_a_module_of_the_package_that_fails_to_import_shows_its_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It was one line naming the report callback, whatever module had failed, and Hydra's
+    advice (HYDRA_FULL_ERROR=1) printed the same line."""
+    monkeypatch.setattr(sys, "argv", ["snnattack", "seed=1"])
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    with pytest.raises(ModuleNotFoundError, match="not_a_real_module") as raised:
+        cli.main(_loading_a_broken_module_of_the_package, CONF_DIR)
+    assert traceback.extract_tb(raised.value.__traceback__)[-1].filename.endswith("x.py")
+
+
+def test_a_hydra_error_of_the_users_is_not_taken_for_the_packages() -> None:
+    try:
+        try:
+            raise ValueError("no such group")  # raised here, outside the package's modules
+        except ValueError as err:
+            raise InstantiationException("Error locating target") from err
+    except InstantiationException as err:
+        assert cli.broken_code(err) is None
