@@ -18,7 +18,7 @@ from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
-from snnattack.models.shapes import input_shape, outputs_per_step
+from snnattack.models.shapes import misfit, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.values import CHECKS, params_known
 
@@ -101,8 +101,9 @@ def _source_settings_fit(resolved: dict[str, Any]) -> None:
         and outputs_per_step(resolved, name) is None
     ):
         raise ConfigError(
-            f"source_model={name} does not fit dataset={resolved['dataset']['name']}; "
-            "accepted: a model that fits the dataset's input (see model=)"
+            f"source_model={name} does not fit dataset={resolved['dataset']['name']} "
+            f"({misfit(resolved, name)}); accepted: a model that fits the dataset's input "
+            "(see model=)"
         )
 
 
@@ -199,11 +200,11 @@ def _datamodule_options(resolved: dict[str, Any]) -> None:
 def _model_fits_dataset(resolved: dict[str, Any]) -> None:
     if "image_size" not in resolved["dataset"] or resolved["model"]["name"] not in MODELS:
         return  # the user's factory's network: checked once it is built
-    shape = input_shape(resolved)
-    if outputs_per_step(resolved, resolved["model"]["name"]) is None:
+    name = resolved["model"]["name"]
+    if outputs_per_step(resolved, name) is None:
         fitting = [n for n in MODELS if outputs_per_step(resolved, n) is not None]
         accepted = ", ".join(fitting) or "none of models/ takes this input: another input size"
         raise ConfigError(
-            f"model={resolved['model']['name']} does not fit dataset={resolved['dataset']['name']} "
-            f"(input {'x'.join(map(str, shape[-3:]))}); accepted: {accepted}"
+            f"model={name} does not fit dataset={resolved['dataset']['name']} "
+            f"({misfit(resolved, name)}); accepted: {accepted}"
         )

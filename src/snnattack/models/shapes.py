@@ -73,11 +73,27 @@ def layer_outputs(model: torch.nn.Module, shape: tuple[int, ...]) -> int | None:
     leaves = [m for m in model.modules() if not list(m.children())]
     hooks = [m.register_forward_hook(count) for m in leaves]
     try:
-        with torch.no_grad():
-            model(torch.zeros(1, *shape, device="meta"))
-    except (RuntimeError, ValueError):
-        return None
+        failed = forward_error(model, shape)
     finally:
         for h in hooks:
             h.remove()
-    return total
+    return None if failed is not None else total
+
+
+def forward_error(model: torch.nn.Module, shape: tuple[int, ...]) -> str | None:
+    """The first line of the error of ``model``'s forward of one sample of ``shape`` on the
+    meta device; None if it runs."""
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *shape, device="meta"))
+    except (RuntimeError, ValueError) as err:
+        return (str(err).strip() or type(err).__name__).splitlines()[0]
+    return None
+
+
+def misfit(resolved: dict[str, Any], name: str) -> str:
+    """The config's input and why the model ``name`` does not take it (its forward's error):
+    what a model's author needs where a model of theirs does not fit."""
+    shape = input_shape(resolved)
+    why = forward_error(meta_model(resolved, name), shape)
+    return f"input {'x'.join(map(str, shape[-3:]))}" + (f": {why.rstrip('.')}" if why else "")

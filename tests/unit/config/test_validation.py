@@ -270,7 +270,11 @@ BAD = [
         "+trainer.deterministic=true",
         "unknown key 'trainer.deterministic'; did you mean 'deterministic'?",
     ),
-    ("model=vgg11", "model=vgg11 does not fit dataset=digits (input 1x8x8); accepted: digits_net"),
+    (  # its forward's error said: what the author of a model needs
+        "model=vgg11",
+        "model=vgg11 does not fit dataset=digits (input 1x8x8: a and b must have same reduction "
+        "dim, but got [1, 512] X [8192, 4096]); accepted: digits_net",
+    ),
     ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
     ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),
     (

@@ -83,7 +83,7 @@ def test_a_sweep_over_method_lists_runs_with_a_setting_of_one(
 @pytest.mark.parametrize(
     "overrides,refusal",
     [
-        (["dataset=cifar10"], "model=digits_net does not fit dataset=cifar10 (input 3x32x32)"),
+        (["dataset=cifar10"], "model=digits_net does not fit dataset=cifar10 (input 3x32x32: "),
         (  # every job's data missing: the launch folder's data/ holds no CIFAR-10
             ["dataset=cifar10", "model=vgg11", "train=paper", "dataset.params.download=false"],
             "CIFAR-10 not found: no folder data/cifar-10-batches-py",
