@@ -21,8 +21,10 @@ from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
+from snnattack.attacks.methods.base import LINF
 from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
+from snnattack.errors import UserError
 from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.process.clock import synced_time
 from snnattack.process.numerics import manual_seed
@@ -30,10 +32,34 @@ from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe
 
+# how far an L-infinity attack's examples may lie beyond its radius: float32's rounding of
+# x + delta (half a unit in the last place of 1.0 is 6e-8)
+BUDGET_SLACK = 1e-6
+
+
+def check_radius(spec: AttackSpec, linf_max: float) -> None:
+    """Refuses the examples of the row ``spec`` whose largest L-infinity distance to their
+    images, ``linf_max``, exceeds its radius where its threat model is L-infinity on the
+    inputs (an ensemble's: its components'): a method of one's own that forgot to project
+    (``torch.clamp(adv, x - eps, x + eps)``) would otherwise be recorded at a radius it
+    did not keep."""
+    parts = spec.params["components"] if spec.algorithm == ENSEMBLE else [spec]
+    methods = [(METHODS[p.algorithm], p.params) for p in parts if p.algorithm in METHODS]
+    if not methods or any(m.threat(params) != LINF for m, params in methods):
+        return
+    if linf_max > spec.eps + BUDGET_SLACK:
+        raise UserError(
+            f"method={spec.method} crafted examples {linf_max * 255:.4g}/255 from their images, "
+            f"beyond eps={spec.eps * 255:.4g}/255, the radius of its threat model (L∞ on the "
+            "inputs): its row would count them as attacks within eps; accepted: a method whose "
+            "examples stay within eps (project them: torch.clamp(adv, x - eps, x + eps))"
+        )
+
 
 class AttackCounts(Metric):
     """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct,
-    and sums of the perturbations' L-infinity and L2 norms and of the model queries."""
+    sums of the perturbations' L-infinity and L2 norms and of the model queries, and the
+    largest L-infinity norm."""
 
     full_state_update = False
 
@@ -45,6 +71,9 @@ class AttackCounts(Metric):
             self.add_state(
                 name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
             )
+        self.add_state(
+            "linf_max", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="max"
+        )
 
     def update(
         self,
@@ -60,7 +89,10 @@ class AttackCounts(Metric):
         self.queries += queries
         if delta is not None:
             flat = delta.flatten(1).double()
-            self.linf_sum += flat.abs().amax(1).sum()
+            linf = flat.abs().amax(1)
+            self.linf_sum += linf.sum()
+            if linf.numel():
+                self.linf_max = torch.maximum(self.linf_max, linf.amax())
             self.l2_sum += flat.norm(dim=1).sum()
 
     def compute(self) -> dict[str, float | int]:
@@ -72,6 +104,7 @@ class AttackCounts(Metric):
             "adv_acc": 100.0 * int(self.n_adv_correct) / n if n else float("nan"),
             "clean_acc": 100.0 * correct / n if n else float("nan"),
             "linf": float(self.linf_sum) / n if n else float("nan"),
+            "linf_max": float(self.linf_max),
             "l2": float(self.l2_sum) / n if n else float("nan"),
             "queries": int(self.queries) / n if n else float("nan"),
         }
@@ -407,8 +440,10 @@ class AttackEvaluator(L.LightningModule):
         return timing
 
     def _row(self, i: int, spec: AttackSpec) -> AttackRow:
-        """Spec ``i``'s row from this job's counts."""
+        """Spec ``i``'s row from this job's counts, refused where an L-infinity method's
+        examples left its budget: the row would count them as attacks within ``eps``."""
         c = self.counts[str(i)].compute()
+        check_radius(spec, c["linf_max"])
         crafter = self.target if spec.box == "white" else self.source
         ensemble = spec.algorithm == ENSEMBLE
         grad_mode = (

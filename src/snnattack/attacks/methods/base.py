@@ -30,6 +30,7 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.registry import Registry
 
 Make = TypeVar("Make", bound=Callable[..., Attack])
+LINF = "L∞ on the inputs"  # the threat model of a method that declares none of its own
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Method:
         elif self.retimes:
             found = "events moved in time"
         else:
-            found = "events flipped in the frames" if self.events else "L∞ on the inputs"
+            found = "events flipped in the frames" if self.events else LINF
         norm = inspect.signature(self.make).parameters.get("norm")
         if norm is None:
             return found
