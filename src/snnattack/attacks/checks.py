@@ -13,8 +13,10 @@ PGD's curve stops at 7); those jobs run, and say so (:func:`notes`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_reach, iterations
@@ -28,6 +30,7 @@ from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
+from snnattack.package import CONF_DIR
 from snnattack.values import (
     CHECKS,
     NOTES,
@@ -41,6 +44,15 @@ from snnattack.values import (
 declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
 
 
+def _file_keys(file: Path) -> set[str]:
+    """The top-level keys a config file sets (none where it cannot be read)."""
+    try:
+        tree = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError):
+        return set()
+    return set(tree) if isinstance(tree, dict) else set()
+
+
 @CHECKS.register("method_params", order=0)
 def _method_params(resolved: dict[str, Any]) -> None:
     if not resolved.get("method"):
@@ -50,6 +62,12 @@ def _method_params(resolved: dict[str, Any]) -> None:
         )
     selected = [key for key, method in resolved["method"].items() if "name" in method]
     for key, method in resolved["method"].items():
+        file = CONF_DIR / "method" / f"{key}.yaml"
+        if "name" not in method and file.is_file() and "name" not in _file_keys(file):
+            raise ConfigError(
+                f"conf/method/{key}.yaml sets no name (method.{key}.name), the method it runs; "
+                f"accepted: a line name: <one of {', '.join(METHODS)}, {ENSEMBLE}>"
+            )
         if "name" not in method:  # an experiment's settings of a method the override dropped
             raise ConfigError(
                 f"method.{key} sets {', '.join(method)} of {key}, which is not in "

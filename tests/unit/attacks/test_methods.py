@@ -15,6 +15,7 @@ from harness import CONF, compose, sweep_metrics
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS
 from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss
+from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import AttackSpec, Recipe
@@ -293,3 +294,16 @@ def test_run_py_sweeps_new_methods_with_time_extension_and_poisson_eot(
     assert eot["config"]["encoding"] == "poisson" and eot["eot_samples"] == 4
     random = json.loads((tmp_path / "random" / "metrics.json").read_text())
     assert [r["eot_samples"] for r in random["results"]] == [3, 3] and random["eot_samples"] == 3
+
+
+def test_a_method_file_without_a_name_is_refused_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was refused as settings of a method not in method=[] (noisy was in it)."""
+    from snnattack.attacks import checks
+
+    (tmp_path / "method").mkdir()
+    (tmp_path / "method" / "noisy.yaml").write_text("# @package method.noisy\nseed: 0\n")
+    monkeypatch.setattr(checks, "CONF_DIR", tmp_path)
+    with pytest.raises(ConfigError, match=r"^conf/method/noisy.yaml sets no name .*<one of fgsm, "):
+        checks.CHECKS["method_params"]({"method": {"noisy": {"seed": 0}}})
