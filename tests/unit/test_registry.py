@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import yaml
@@ -232,8 +233,8 @@ KINDS = {
         DATAMODULES,
         "snnattack.data",
         ["digits", "digits_events", "cifar10", "cifar100", "cifar10_dvs", "nmnist", "dvs_gesture"],
-        'from snnattack.data import register\n@register("{name}", order={order})\n'
-        "class Data:\n    pass\n",
+        "from snnattack.data import register\nfrom snnattack.data.base import SplitDataModule\n"
+        '@register("{name}", order={order})\nclass Data(SplitDataModule):\n    pass\n',
         "dataset",
     ),
     "model": (
@@ -351,11 +352,19 @@ def test_a_name_registered_twice_is_refused_and_the_first_entry_kept(kind) -> No
 
     if kind == "training kind":
         again = type("Again", (STRATEGIES[names[0]].__class__,), {})
-    if kind in ("surrogate", "adversary"):  # its name is the class's
+    if kind in ("surrogate", "adversary", "dataset"):  # a class of its kind's base
         again = type("Again", (registry[names[0]],), {})
     with pytest.raises(ValueError, match=f"^'{names[0]}' is registered twice$"):
         REGISTERS[kind](names[0])(again)
     assert registry[names[0]] is first and list(registry) == names
+
+
+def test_a_dataset_that_is_no_split_datamodule_is_refused_as_its_module_loads() -> None:
+    """A plain LightningDataModule, as the docs once described one, failed in the job with an
+    AttributeError traceback (no FACTS, no check_files)."""
+    with pytest.raises(TypeError, match=r"^@register\('bars'\) .* not a subclass of .*Split"):
+        register_dataset("bars", order=99)(type("Bars", (L.LightningDataModule,), {}))
+    assert "bars" not in DATAMODULES
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """The registry of datamodules, and the loader plumbing every datamodule shares: train/val/test
 splits to DataLoaders.
 
-A dataset is one module of this package: a LightningDataModule decorated with
-``@register("<name>", order=...)`` (its ``dataset.name`` and its place in listings); the
-package imports every module, so the dataset is one module and its ``conf/dataset/<name>.yaml``.
+A dataset is one module of this package: a :class:`SplitDataModule` subclass (a
+LightningDataModule whose ``setup`` makes the three splits, with the facts and files a job
+checks before any work) decorated with ``@register("<name>", order=...)`` (its
+``dataset.name`` and its place in listings); the package imports every module, so the dataset
+is one module and its ``conf/dataset/<name>.yaml``.
 
 Two samplers make runs reproducible across resumption and process counts:
 
@@ -25,8 +27,9 @@ count Lightning documents.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
+from typing import TypeVar
 
 import lightning as L
 import torch
@@ -35,9 +38,27 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from snnattack.process.workers import quiet_lost_receiver
 from snnattack.registry import Registry
 
+Split = TypeVar("Split", bound="SplitDataModule")
 # filled by this package's modules
-DATAMODULES: Registry[type[L.LightningDataModule]] = Registry()
-register = DATAMODULES.register
+DATAMODULES: Registry[type[SplitDataModule]] = Registry()
+
+
+def register(name: str, /, *, order: float = 0.0) -> Callable[[type[Split]], type[Split]]:
+    """Decorator: the datamodule class ``name``, which must be a :class:`SplitDataModule` (a
+    plain LightningDataModule lacks what a job reads of a dataset: ``FACTS``,
+    ``check_files``, the splits' loaders); another class is refused as the module loads."""
+
+    def add(cls: type[Split]) -> type[Split]:
+        if not (isinstance(cls, type) and issubclass(cls, SplitDataModule)):
+            raise TypeError(
+                f"@register({name!r}) of snnattack.data decorates {cls!r}, not a subclass of "
+                "snnattack.data.base.SplitDataModule, whose splits, check_files and FACTS a "
+                "job reads (docs/architecture.md, 'Where a new feature goes')"
+            )
+        DATAMODULES.enter(name, cls, order)
+        return cls
+
+    return add
 
 
 class EpochShuffleSampler(Sampler[int]):
