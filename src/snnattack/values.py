@@ -18,6 +18,8 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import types
+import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
@@ -164,6 +166,10 @@ CHECKS: Registry[Check] = Registry()
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
+UNIONS = (
+    typing.Union,
+    types.UnionType,
+)  # an annotation of several types: Optional[int], int | None
 
 
 def declare(rules: dict[str, Rule], order: float = KIND) -> None:
@@ -211,9 +217,20 @@ def accepted_params(func: Callable, skip: int) -> list[str]:
     return named
 
 
-def params_known(group: str, params: dict[str, Any], func: Callable, skip: int) -> None:
+def params_known(
+    group: str,
+    params: dict[str, Any],
+    func: Callable,
+    skip: int,
+    typed: bool = True,
+    ruled_as: str | None = None,
+) -> None:
     """Every name of ``params`` (set as ``<group>.<name>``) is a parameter that ``func`` takes
-    after its first ``skip``, and not one a job sets from another key."""
+    after its first ``skip``, and not one a job sets from another key; with ``typed`` (not for
+    a gradient mode, whose every parameter has its declared range), a value that no rule
+    declared for its key (as ``<ruled_as>.<name>``: an ensemble component's by its method's
+    key; None: ``group``) checks is of the type its parameter's annotation names
+    (:func:`annotated`), before any work rather than where the code reads it."""
     accepted = [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
     for name, value in params.items():
         if name not in accepted:
@@ -222,3 +239,43 @@ def params_known(group: str, params: dict[str, Any], func: Callable, skip: int) 
                 f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
+        ruled = not typed or any(matches(f"{ruled_as or group}.{name}", p) for p in RULES)
+        rule = None if ruled else annotated(func, name)
+        if rule is not None:
+            rule.check(f"{group}.{name}", value)
+
+
+# the rules of the plain types a parameter's annotation may name
+TYPED = {
+    int: Rule(is_int, "an integer"),
+    float: Rule(is_real, "a number"),
+    bool: BOOL,
+    str: Rule(lambda v: isinstance(v, str), "a text"),
+}
+
+
+def annotated(func: Callable, name: str) -> Rule | None:
+    """The rule of the annotation of ``func``'s parameter ``name`` (a class's: its
+    ``__init__``'s) where it names plain types (``int``, ``float``, ``bool``, ``str``, a
+    ``Literal`` of names, or ``None`` beside one of them); None for any other annotation, or
+    none."""
+    target = func.__init__ if isinstance(func, type) else func
+    parameter = inspect.signature(target).parameters.get(name)
+    hint = inspect.Parameter.empty if parameter is None else parameter.annotation
+    if isinstance(hint, str):  # postponed (from __future__ import annotations): its own only
+        try:
+            hint = eval(hint, getattr(target, "__globals__", {}))  # noqa: S307
+        except Exception:  # a name the module does not hold at run time
+            return None
+    literal = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
+    if literal:
+        return one_of(*literal) if all(isinstance(v, str) for v in literal) else None
+    options = set(typing.get_args(hint)) if typing.get_origin(hint) in UNIONS else {hint}
+    nullable = type(None) in options
+    options.discard(type(None))
+    if options == {int, float}:
+        options = {float}
+    if len(options) != 1 or next(iter(options)) not in TYPED:
+        return None
+    rule = TYPED[next(iter(options))]
+    return optional(rule) if nullable else rule

@@ -145,7 +145,7 @@ def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
             f"{group}={params!r} is not a dict; accepted: {{name: value}} of the parameters "
             f"of {chosen} ({', '.join(spec.ranges) or 'none'})"
         )
-    params_known(group, params, spec.make, skip=1)
+    params_known(group, params, spec.make, skip=1, typed=False)
     problem = spec.complaint(params, f"{group}.", chosen)
     if problem is not None:
         raise ConfigError(problem)

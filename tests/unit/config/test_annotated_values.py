@@ -1,0 +1,65 @@
+"""A parameter's value that no declared rule checks is checked against the type its
+parameter's annotation names, before any work: a new method's ``scale: float`` given
+``scale=abc`` was refused only where the method multiplied by it, after both models trained,
+in a line that named neither the key nor the accepted values."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+
+from snnattack.errors import ConfigError
+from snnattack.values import annotated, params_known
+
+
+def noise(
+    model: object,
+    eps: float,
+    scale: float = 1.0,
+    repeats: int = 1,
+    signed: bool = True,
+    aim: int | None = None,
+    ball: Literal["linf", "l2"] = "linf",
+    shape: tuple[int, int] = (1, 1),
+) -> None:
+    """A method as a researcher writes one (postponed annotations: strings until read)."""
+
+
+@pytest.mark.parametrize(
+    "name,value,line",
+    [
+        ("scale", "abc", "method.noise.scale='abc' is out of range; accepted: a number"),
+        ("scale", "3", "method.noise.scale='3' is text, not a number; accepted: a number"),
+        ("repeats", 2.5, "method.noise.repeats=2.5 is out of range; accepted: an integer"),
+        ("signed", 1, "method.noise.signed=1 is out of range; accepted: true or false"),
+        ("aim", "x", "method.noise.aim='x' is out of range; accepted: null or an integer"),
+        ("ball", "l1", "method.noise.ball='l1' is unknown; accepted: linf, l2"),
+    ],
+)
+def test_a_value_of_another_type_than_its_annotation_is_refused(name, value, line) -> None:
+    with pytest.raises(ConfigError) as refused:
+        params_known("method.noise", {name: value}, noise, skip=2)
+    assert str(refused.value) == line
+
+
+def test_values_of_their_annotations_type_and_unchecked_annotations_pass() -> None:
+    params_known(
+        "method.noise",
+        {"scale": 2, "repeats": 3, "signed": False, "aim": None, "ball": "l2", "shape": "any"},
+        noise,
+        skip=2,
+    )
+    assert annotated(noise, "shape") is None  # not a plain type: the method's to check
+    assert annotated(noise, "absent") is None
+
+
+def test_a_declared_rule_is_the_one_that_checks_its_key() -> None:
+    """``method.*.steps`` is declared (an integer >= 1, checked with every key's rule): the
+    annotation of a parameter of that name adds nothing."""
+    import snnattack.job  # noqa: F401  (declares every kind's rules)
+
+    def stepped(model: object, eps: float, steps: str = "") -> None:
+        """A parameter annotated otherwise than its name's rule."""
+
+    params_known("method.stepped", {"steps": 3}, stepped, skip=2)
