@@ -127,6 +127,16 @@ def test_a_registered_gradient_mode_is_accepted_by_attack_and_its_ranges_enforce
         validate(compose("train.adversary.grad_mode=toy", "+train.adversary.params.gamma=0"))
     with pytest.raises(ConfigError, match=r"^attack.grad_mode='nope' is unknown; accepted: .*toy"):
         validate(compose("attack.grad_mode=nope"))
+    # its tuning grid, from the command line or a user's config: every route once refused it
+    # as an unknown key, and only an edit of the package's conf/config.yaml tuned it
+    tuned = (search, "attack=toy", "attack.tune.enabled=true")
+    with pytest.raises(ConfigError, match=r"^attack.tune.grids.toy is missing: .* a grid for it"):
+        validate(compose(*tuned))
+    validate(compose(*tuned, "+attack.tune.grids.toy={gamma:[0.25,0.5]}"))
+    with pytest.raises(ConfigError, match=r"^attack.tune.grids.toy.gamma=2.0 is out of range"):
+        validate(compose(*tuned, "+attack.tune.grids.toy={gamma:[0.5,2.0]}"))
+    with pytest.raises(ConfigError, match=r"^attack.tune.grids.tyo is the grid of no gradient"):
+        validate(compose("+attack.tune.grids.tyo={gamma:[0.5]}"))
 
     net = build("digits_net", num_classes=10, in_channels=1, T=2).eval()
     with pytest.raises(ValueError, match=r"^gamma=2 is out of range for gradient mode toy"):

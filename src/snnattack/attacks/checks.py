@@ -159,6 +159,12 @@ def _tuned_grids(resolved: dict[str, Any]) -> None:
     ``attack.tune.enabled`` the job's gradient mode has a grid."""
     tune = resolved["attack"].get("tune") or {}
     modes = [resolved["attack"]["grad_mode"]] if tune.get("enabled") else []
+    for mode in tune.get("grids") or {}:
+        if mode not in GRADIENT_MODES:
+            raise ConfigError(
+                f"attack.tune.grids.{mode} is the grid of no gradient mode; accepted: grids of "
+                f"{', '.join(GRADIENT_MODES)}"
+            )
     for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
         check_grid(resolved, mode)
 

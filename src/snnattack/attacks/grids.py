@@ -66,8 +66,8 @@ def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     if not axes:
         accepted = ", ".join(sorted(every)) or "none"
         raise ConfigError(
-            f"{key} is missing: attack={mode} has no grid to tune; "
-            f"accepted: a grid for it, or a gradient mode with one ({accepted})"
+            f"{key} is missing: attack={mode} has no grid to tune; accepted: a grid for it "
+            f"('+{key}={{<parameter>: [values]}}'), or a gradient mode with one ({accepted})"
         )
     if not isinstance(axes, dict):
         raise ConfigError(

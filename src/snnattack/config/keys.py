@@ -32,6 +32,9 @@ ALIASES = {"ckpt_path": "checkpoint"}
 # keys of earlier versions, and what a user writes now
 RENAMED = {"neuron_kernel": "backend (neuron_kernel=auto is backend=c, torch is torch)"}
 HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
+# nodes whose children are names of a kind, any of which a user may add, checked by the kind
+# (a new gradient mode's grid: +attack.tune.grids.<mode>={...}, attacks/checks.py)
+OPEN = frozenset({"attack.tune.grids"})
 # nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
 # {start, stop, step} or a list of values
 LIST_OR_DICT = ("attack.tune.grids.*.*",)
@@ -108,10 +111,11 @@ def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
 
 @cache
 def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
-    """Whether the dotted ``key`` is a key of the schema, or below a free-form node."""
+    """Whether the dotted ``key`` is a key of the schema, or below a free-form or an open
+    node (:data:`OPEN`)."""
     keys, free, _ = schema(conf_dir)
     parts = key.split(".")
-    if any(".".join(parts[:i]) in free for i in range(1, len(parts))):
+    if any(".".join(parts[:i]) in free | OPEN for i in range(1, len(parts))):
         return True
     return any(matches(key, pattern) for pattern in keys)
 

@@ -123,7 +123,10 @@ def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_
     [
         ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={'start'"),
         ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart.gamma is missing"),
-        ("+attack.tune.grids.hart.width=[1.0]", "unknown key 'attack.tune.grids.hart.width'"),
+        (
+            "+attack.tune.grids.hart.width=[1.0]",
+            "attack.tune.grids.hart.width=1.0 is unknown; accepted: gamma",
+        ),
         ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
         (
             "attack.tune.grids.stbp.width=null",
