@@ -15,6 +15,7 @@ import them), so validation needs no import of a kind's module for its rules.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import numbers
@@ -234,7 +235,9 @@ def params_known(
     accepted = [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
     for name, value in params.items():
         if name not in accepted:
+            near = difflib.get_close_matches(name, accepted, n=1)
             elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
+            elsewhere = elsewhere or (f" (did you mean {near[0]}?)" if near else "")
             raise ConfigError(
                 f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"

@@ -20,7 +20,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_reach, iterations
-from snnattack.attacks.ensemble import ENSEMBLE, Component, row_modes
+from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
@@ -74,8 +74,14 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"method=[{','.join(selected)}]; accepted: add {key} to method=[...], or drop "
                 f"its settings with '~method.{key}'"
             )
-        if method["name"] == ENSEMBLE:
-            continue  # its components, parsed from the config: _ensembles
+        if method["name"] == ENSEMBLE:  # its components, parsed from the config: _ensembles
+            for name, value in method.items():
+                if name not in ENSEMBLE_KEYS:
+                    raise ConfigError(
+                        f"method.{key}.{name}={value!r} is unknown; accepted: "
+                        f"{', '.join(k for k in ENSEMBLE_KEYS if k != 'name')}"
+                    )
+            continue
         params = {k: v for k, v in method.items() if k != "name"}
         try:
             params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)

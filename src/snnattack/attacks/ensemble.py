@@ -25,6 +25,7 @@ from snnattack.settings import AttackSpec, Recipe
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
 KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
+ENSEMBLE_KEYS = ("name", "components", "poisson_eot_samples")  # an ensemble's own keys
 FORM = "{attack: <attack= name>, method: <method= name>}"  # a component as the user writes it
 
 

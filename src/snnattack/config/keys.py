@@ -33,8 +33,9 @@ ALIASES = {"ckpt_path": "checkpoint"}
 RENAMED = {"neuron_kernel": "backend (neuron_kernel=auto is backend=c, torch is torch)"}
 HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
 # nodes whose children are names of a kind, any of which a user may add, checked by the kind
-# (a new gradient mode's grid: +attack.tune.grids.<mode>={...}, attacks/checks.py)
-OPEN = frozenset({"attack.tune.grids"})
+# with the names it accepts (a new gradient mode's grid: +attack.tune.grids.<mode>={...}; a
+# method's parameters, +method.pgd.decay=1: attacks/checks.py)
+OPEN = frozenset({"attack.tune.grids", "method"})
 # nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
 # {start, stop, step} or a list of values
 LIST_OR_DICT = ("attack.tune.grids.*.*",)

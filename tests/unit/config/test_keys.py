@@ -24,7 +24,6 @@ UNKNOWN = [
         f"unknown key 'experiments'; did you mean 'experiment'? {SWEEP_HINT}digits_table2); ",
     ),
     ("trainer.max_epoch=3", "unknown key 'trainer.max_epoch'; did you mean 'trainer.max_epochs'?"),
-    ("+method.pgd.stepz=3", "unknown key 'method.pgd.stepz'; did you mean 'method.pgd.steps'?"),
     ("+analysis.cost.devise=cpu", "unknown key 'analysis.cost.devise'; did you mean 'analysis."),
     ("+train.lamda=0.9", "unknown key 'train.lamda'; did you mean 'lambda'?"),
     ("+zzz=1", "unknown key 'zzz'; accepted: the keys that python run.py --cfg job lists"),
@@ -49,6 +48,23 @@ def test_unknown_key_in_a_composed_config_is_refused_by_validate(override: str) 
     with pytest.raises(ConfigError, match=f"^unknown key '{key}'"):
         validate(compose(override))
     validate(compose())  # and the config without it passes
+
+
+def test_a_methods_unknown_parameter_is_refused_by_the_method_with_its_own_names() -> None:
+    """Below ``method.<m>`` the method judges (its signature): the line lists its parameters,
+    from the command line as from ``snnattack.attack(..., foo=1)``, which named the keys
+    ``python run.py --cfg job`` lists; an ensemble's own keys are its file's."""
+    with pytest.raises(ConfigError) as err:
+        validate(compose("+method.pgd.stepz=3"))
+    assert str(err.value) == (
+        "method.pgd.stepz=3 is unknown (did you mean steps?); accepted: steps, alpha, "
+        "eps_per_alpha, random_start"
+    )
+    with pytest.raises(ConfigError) as err:
+        validate(compose("method=[ensemble]", "+method.ensemble.poisson_eot=2"))
+    assert str(err.value) == (
+        "method.ensemble.poisson_eot=2 is unknown; accepted: components, poisson_eot_samples"
+    )
 
 
 def test_known_keys_and_free_form_nodes_pass() -> None:

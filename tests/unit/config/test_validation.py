@@ -489,7 +489,8 @@ BAD = [
     ),
     (
         "dataset=digits_events method=[gsattack] +method.gsattack.recordings=1",
-        "unknown key 'method.gsattack.recordings'",
+        "method.gsattack.recordings=1 is unknown (set by the evaluation: the test batch's "
+        "recordings); accepted: candidates, ",
     ),
     # a key of the root config removed: one line, never a KeyError in a later check
     ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
