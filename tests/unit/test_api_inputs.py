@@ -221,6 +221,14 @@ CASES = [
         "x has 16 images but y has 15 labels",
         "accepted: as many labels as images",
     ),
+    (  # it blamed the labels' count
+        "x with an axis too many in front",
+        attack(x=lambda m, x, y: x[None]),
+        UserError,
+        "x has 1 images but y has 16 labels (its shape [1, 16, 1, 8, 8] holds a batch of 16 "
+        "on its second axis: one axis too many in front)",
+        "accepted: as many labels as images",
+    ),
     # images
     ("x numpy", attack(x=lambda m, x, y: x.numpy()), UserError, "x=ndarray", NOT_TENSOR),
     ("x NaN", attack(x=lambda m, x, y: pixel_nan(x)), UserError, "x holds NaN or infinite", IMAGES),

@@ -101,9 +101,15 @@ def _lengths(x: torch.Tensor, y: torch.Tensor, images: str, labels: str) -> None
         name = images if x.dim() == 0 else labels
         raise UserError(f"{name} is a scalar; accepted: a batch [B, ...] of B >= 1 samples")
     if len(x) != len(y):
+        axis = (  # x[None]: the batch on the second axis
+            f" (its shape {list(x.shape)} holds a batch of {len(y)} on its second axis: one "
+            "axis too many in front)"
+            if len(x) == 1 and x.dim() > 1 and x.shape[1] == len(y)
+            else ""
+        )
         raise UserError(
-            f"{images} has {len(x)} images but {labels} has {len(y)} labels; accepted: as "
-            "many labels as images"
+            f"{images} has {len(x)} images but {labels} has {len(y)} labels{axis}; accepted: "
+            "as many labels as images"
         )
     if len(x) == 0:
         raise UserError(f"{images} is empty (0 images); accepted: at least one image")
