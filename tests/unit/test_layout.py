@@ -301,6 +301,9 @@ LAZY = {
     "before torch",
     ("report/tables.py", "snnattack.gradients"): "the report reads metrics.json without torch",
     ("report/figures.py", "snnattack.training"): "the report reads metrics.json without torch",
+    ("report/adversarial.py", "snnattack.training"): "the report reads metrics.json without torch",
+    ("report/hydra_callback.py", "snnattack.records.tracking"): "the report command starts "
+    "without Lightning",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
     ("snn/multistep.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
     ("gradients/rga.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",

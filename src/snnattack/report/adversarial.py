@@ -34,7 +34,6 @@ from snnattack.report.tables import (  # noqa: E402
     register,
 )
 from snnattack.settings import BOXES  # noqa: E402
-from snnattack.training import STRATEGIES  # noqa: E402
 
 DPI = 110
 
@@ -69,6 +68,8 @@ def recipe_of(job: Job) -> tuple[str, str]:
     if adversary.get("method") is None:
         return f"standard{suffix}", "–"
     name = adversary["method"] + ("+RAT" if (adversary.get("reg") or 0) > 0 else "") + suffix
+    from snnattack.training import STRATEGIES  # only here: it imports torch
+
     kind = STRATEGIES.get(kind_name)
     if kind is not None and not kind.trains_at_T:
         return name, "ANN"

@@ -20,7 +20,6 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import user_tags
-from snnattack.records.tracking import start_run, sweep_group
 from snnattack.report import Report, write_report
 
 
@@ -29,6 +28,8 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> 
     folder, tagged ``tags`` (the sweep's ``tags``): one run per sweep folder, its id made from
     the folder's path, so a relaunch into the folder logs the new report into the same run."""
     import wandb
+
+    from snnattack.records.tracking import start_run, sweep_group  # Lightning's loggers
 
     folder = report.folder
     run = start_run(
