@@ -36,11 +36,15 @@ from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder
-from snnattack.values import declare, one_of
+from snnattack.values import Rule, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 # a model of models/, the factory's, or one passed to the API
-declare({"model.name": one_of(*MODELS, EXTERNAL, PASSED)})
+# the Python API's network passed in (PASSED) is accepted but never offered: a job refuses it
+_OFFERED = one_of(*MODELS, EXTERNAL)
+declare(
+    {"model.name": Rule(lambda v: _OFFERED.test(v) or v == PASSED, _OFFERED.accepted, "is unknown")}
+)
 KIND = "stbp"  # the only train.kind an external model is attacked under: the model as built
 FACTORY = "model.factory._target_"  # the key that names the factory, in messages
 

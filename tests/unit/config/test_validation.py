@@ -552,6 +552,14 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     assert "\n" not in line and "accepted: " in line
 
 
+def test_an_unknown_model_name_lists_the_models_a_job_takes_not_the_apis_passed() -> None:
+    """``passed`` (the Python API's network) was offered, and a job refuses it."""
+    with pytest.raises(ConfigError) as err:
+        validate(compose("model.name=digits_nomod"))
+    assert str(err.value).startswith("model.name='digits_nomod' is unknown; accepted: vgg11, ")
+    assert str(err.value).endswith(", external")
+
+
 def test_an_unresolvable_interpolation_shows_hydras_syntax() -> None:
     with pytest.raises(ConfigError) as err:
         validate(compose("T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}"))
