@@ -57,7 +57,7 @@ from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
-from snnattack.runtime.console import quiet_libraries
+from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import BOXES, PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
 
@@ -531,8 +531,7 @@ def run_evaluation(
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
-    quiet_libraries()  # the process setup a job does: no Lightning banners,
-    set_malloc(prepared.malloc)  # and freed memory kept for the next step (malloc=reuse)
+    set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
     if not checked:
         prepared.classes = inputs.check_evaluation(
@@ -545,7 +544,8 @@ def run_evaluation(
         )
     val = None if val_data is None else dataset_of(val_data, "val_data")
     run_settings = RunSettings.on(device_of(target), progress)
-    with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
+    # as a job's, for the call: its numerics, no Lightning banners
+    with numerics.held(prepared.tf32, prepared.deterministic), libraries_quieted():
         return core.record_attacks(
             settings,
             target,

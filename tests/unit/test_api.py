@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+import logging
 import os
 import random
 import signal
 import subprocess
 import sys
+import warnings
 
 import numpy
 import pytest
@@ -29,6 +31,7 @@ from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.process import malloc
 from snnattack.process.numerics import SEED_VARIABLES
 from snnattack.records.results import AttackRow, JobRecord
+from snnattack.runtime.console import LIGHTNING_LOGGERS
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -316,6 +319,22 @@ def test_evaluate_and_attack_leave_the_users_random_generators_as_they_were(
         assert draws() == expected
         assert not [name for name in SEED_VARIABLES if name in os.environ]
     assert torch.equal(*crafted)  # the call's own draws are its seed's, not the user's state
+
+
+def test_evaluate_leaves_the_processs_warning_filters_and_lightnings_loggers_as_they_were(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It hid Lightning's banners and three warnings for the rest of the session, one of them
+    DDP's advice to synchronise what a user's own LightningModule logs."""
+    model, x, y = digits
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    for logger in loggers:  # as in a fresh session (a job of this process quieted them)
+        monkeypatch.setattr(logger, "filters", [])
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        snnattack.evaluate(model, (x[:8], y[:8]), methods="fgsm", masking=False, progress=False)
+        assert warnings.filters == []
+    assert all(logger.filters == [] for logger in loggers)
 
 
 def test_a_ctrl_c_in_evaluate_is_a_keyboard_interrupt_and_the_next_call_runs(

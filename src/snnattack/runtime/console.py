@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
@@ -46,14 +48,32 @@ class _DropNoise(logging.Filter):
         return not NOISE.match(record.getMessage())
 
 
-def quiet_libraries() -> None:
-    """Drops Lightning's banners and tips and the known deprecation warnings (idempotent)."""
+def quiet_libraries() -> list[tuple[logging.Logger, logging.Filter]]:
+    """Drops Lightning's banners and tips and the known deprecation warnings (idempotent), for
+    the process (a job's); returns the loggers' filters it added."""
+    added = []
     for name in LIGHTNING_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropNoise) for f in logger.filters):
-            logger.addFilter(_DropNoise())
+            added.append((logger, _DropNoise()))
+            logger.addFilter(added[-1][1])
     for message in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    return added
+
+
+@contextmanager
+def libraries_quieted() -> Iterator[None]:
+    """:func:`quiet_libraries` within the block only (the Python API's calls): the user's own
+    Lightning code after it keeps the banners and warnings it would show, such as DDP's advice
+    to synchronise what it logs."""
+    with warnings.catch_warnings():
+        added = quiet_libraries()
+        try:
+            yield
+        finally:
+            for logger, noise in added:
+                logger.removeFilter(noise)
 
 
 def describe_test(trainer: L.Trainer, text: str) -> None:
