@@ -164,6 +164,9 @@ Note = Callable[[dict[str, Any]], list[str]]  # a resolved config's notes, one l
 RULES: Registry[Rule] = Registry()
 # checks of several keys at once, each at its ``order`` (the first that fails is reported)
 CHECKS: Registry[Check] = Registry()
+# the order from which the checks are of the machine a job runs on and its files (devices,
+# cores, memory, model files: config/preflight.py, training/memory.py), not of the keys
+MACHINE = 18.0
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
@@ -218,6 +221,12 @@ def accepted_params(func: Callable, skip: int) -> list[str]:
     return named
 
 
+def near(name: str, names: Collection[str]) -> str:
+    """`` (did you mean X?)`` for the one of ``names`` most like ``name`` ("" for none)."""
+    found = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {found[0]}?)" if found else ""
+
+
 def params_known(
     group: str,
     params: dict[str, Any],
@@ -235,9 +244,8 @@ def params_known(
     accepted = [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
     for name, value in params.items():
         if name not in accepted:
-            near = difflib.get_close_matches(name, accepted, n=1)
             elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
-            elsewhere = elsewhere or (f" (did you mean {near[0]}?)" if near else "")
+            elsewhere = elsewhere or near(name, accepted)
             raise ConfigError(
                 f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
@@ -250,10 +258,18 @@ def params_known(
 
 # the rules of the plain types a parameter's annotation may name
 TYPED = {
-    int: Rule(is_int, "an integer"),
-    float: Rule(is_real, "a number"),
-    bool: BOOL,
-    str: Rule(lambda v: isinstance(v, str), "a text"),
+    int: Rule(is_int, "an integer", "is not an integer"),
+    float: Rule(
+        lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool),  # inf too
+        "a number",
+        "is not a number",
+    ),
+    bool: Rule(BOOL.test, BOOL.accepted, "is not true or false"),
+    str: Rule(
+        lambda v: isinstance(v, str),
+        "a text (one that reads as a number or a switch quoted: {key}=\"'2024'\")",
+        "is not a text",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ refused once, and the launch writes nothing.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,9 +24,13 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 GROUPS = ("method", "analysis")  # multi-select groups whose choices have settings of their own
+# the launchers whose jobs run on this machine (Hydra's own, joblib's, submitit's local one):
+# the jobs' devices, cores and files are this machine's, checked before the sweep launches
+LOCAL_LAUNCHERS = ("BasicLauncher", "JoblibLauncher", "LocalLauncher")
+HYDRA_KEY = re.compile(r"\$\{hydra:([\w.]+)\}")  # a value that reads Hydra's node
 
 
 class ChoiceSweeper(BasicSweeper):
@@ -37,30 +42,36 @@ class ChoiceSweeper(BasicSweeper):
         import snnattack.job  # noqa: F401  (declares every kind's rules)
         from snnattack.config.validation import check_sweep
 
-        assert self.hydra_context is not None
+        assert self.hydra_context is not None and self.config is not None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
-        check_sweep(
-            self._job_configs([j for b in self.split_arguments(overrides, None) for j in b])
-        )
+        jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
+        launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
+        check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
         return super().sweep(arguments)
 
-    def _job_configs(self, jobs: list[list[str]]) -> Iterator[tuple[list[str], DictConfig]]:
+    def _job_configs(self, jobs: list[list[str]]) -> Iterator[tuple[list[str], DictConfig | None]]:
         """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``
         set, Hydra's node held where ``${hydra:...}`` reads it, the task's config without
-        it); Hydra's node is the sweep's again once they are read."""
+        it), or None where the config reads a key of Hydra's node that only the job's launch
+        sets (``runtime.output_dir``, ``job.id``); Hydra's node is the sweep's again after."""
         assert self.hydra_context is not None and self.config is not None
         held = HydraConfig.instance().cfg
         try:
             for num, job in enumerate(jobs):
                 cfg = self.hydra_context.config_loader.load_sweep_config(self.config, job)
                 with open_dict(cfg):
-                    cfg.hydra.job.id = num
                     cfg.hydra.job.num = num
-                HydraConfig.instance().set_config(cfg)
                 task = copy.deepcopy(cfg)
                 with read_write(task), open_dict(task):
                     del task["hydra"]
+                read = HYDRA_KEY.findall(OmegaConf.to_yaml(task))
+                if any(
+                    OmegaConf.select(cfg.hydra, k, throw_on_missing=False) is None for k in read
+                ):
+                    yield job, None
+                    continue
+                HydraConfig.instance().set_config(cfg)
                 yield job, task
         finally:
             HydraConfig.instance().cfg = held

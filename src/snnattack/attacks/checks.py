@@ -37,6 +37,7 @@ from snnattack.values import (
     accepted_params,
     check_as,
     declare,
+    near,
     one_of,
     params_known,
 )
@@ -69,17 +70,19 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"accepted: a line name: <one of {', '.join(METHODS)}, {ENSEMBLE}>"
             )
         if "name" not in method:  # an experiment's settings of a method the override dropped
-            raise ConfigError(
+            raise ConfigError(  # (or a method file of the user's folder without its name)
                 f"method.{key} sets {', '.join(method)} of {key}, which is not in "
                 f"method=[{','.join(selected)}]; accepted: add {key} to method=[...], or drop "
-                f"its settings with '~method.{key}'"
+                f"its settings with '~method.{key}' (where {key} is in it, its file, "
+                f"method/{key}.yaml, lacks the line name: <the method it runs>)"
             )
         if method["name"] == ENSEMBLE:  # its components, parsed from the config: _ensembles
+            own = [k for k in ENSEMBLE_KEYS if k != "name"]
             for name, value in method.items():
                 if name not in ENSEMBLE_KEYS:
                     raise ConfigError(
-                        f"method.{key}.{name}={value!r} is unknown; accepted: "
-                        f"{', '.join(k for k in ENSEMBLE_KEYS if k != 'name')}"
+                        f"method.{key}.{name}={value!r} is unknown{near(name, own)}; accepted: "
+                        f"{', '.join(own)}"
                     )
             continue
         params = {k: v for k, v in method.items() if k != "name"}
@@ -167,9 +170,10 @@ def _tuned_grids(resolved: dict[str, Any]) -> None:
     modes = [resolved["attack"]["grad_mode"]] if tune.get("enabled") else []
     for mode in tune.get("grids") or {}:
         if mode not in GRADIENT_MODES:
+            modes = [m for m in GRADIENT_MODES if tunable(m)]
             raise ConfigError(
-                f"attack.tune.grids.{mode} is the grid of no gradient mode; accepted: grids of "
-                f"{', '.join(GRADIENT_MODES)}"
+                f"attack.tune.grids.{mode} is the grid of no gradient mode{near(mode, modes)}; "
+                f"accepted: grids of the modes with parameters, {', '.join(modes)}"
             )
     for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
         check_grid(resolved, mode)

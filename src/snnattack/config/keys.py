@@ -33,9 +33,10 @@ ALIASES = {"ckpt_path": "checkpoint"}
 RENAMED = {"neuron_kernel": "backend (neuron_kernel=auto is backend=c, torch is torch)"}
 HYDRA = "hydra"  # Hydra's own node: its keys are Hydra's to check
 # nodes whose children are names of a kind, any of which a user may add, checked by the kind
-# with the names it accepts (a new gradient mode's grid: +attack.tune.grids.<mode>={...}; a
-# method's parameters, +method.pgd.decay=1: attacks/checks.py)
-OPEN = frozenset({"attack.tune.grids", "method"})
+# with the names it accepts, to a depth below the node (None: any): a new gradient mode's grid
+# (+attack.tune.grids.<mode>={...}), a method's parameter (+method.pgd.decay=1, never a key
+# below it: attacks/checks.py)
+OPEN = {"attack.tune.grids": None, "method": 2}
 # nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
 # {start, stop, step} or a list of values
 LIST_OR_DICT = ("attack.tune.grids.*.*",)
@@ -116,8 +117,12 @@ def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
     node (:data:`OPEN`)."""
     keys, free, _ = schema(conf_dir)
     parts = key.split(".")
-    if any(".".join(parts[:i]) in free | OPEN for i in range(1, len(parts))):
+    if any(".".join(parts[:i]) in free for i in range(1, len(parts))):
         return True
+    for node, depth in OPEN.items():
+        top = node.split(".")
+        if parts[: len(top)] == top and len(top) < len(parts) <= len(top) + (depth or len(parts)):
+            return True
     return any(matches(key, pattern) for pattern in keys)
 
 

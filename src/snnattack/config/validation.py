@@ -17,7 +17,6 @@ it parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -36,7 +35,7 @@ from snnattack.config.preflight import data_files, writable
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.settings import PASSED
-from snnattack.values import CHECKS, NOTES, RULES, Rule, is_real, matches
+from snnattack.values import CHECKS, MACHINE, NOTES, RULES, Rule, is_real, matches
 
 __all__ = [
     "CHECKS",
@@ -154,18 +153,21 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     return found
 
 
-def checked(cfg: DictConfig) -> dict[str, Any]:
+def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     """``cfg`` resolved, once its keys, their values and their combinations passed (each
     number spelt in ``cfg`` as its rule spells it): what :func:`validate` checks of any
-    config, a job's or the Python API's, without a note logged."""
+    config, a job's or the Python API's, without a note logged; with ``machine``, also what
+    this machine must hold for it (the checks from :data:`~snnattack.values.MACHINE` on:
+    devices, cores, memory, model files)."""
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = _resolved(cfg)
     for key in LISTS:  # eps=8 counts as a list of one
         resolved[key] = listed(key, resolved.get(key))
     check_rules(_flat(resolved))
-    for check in CHECKS.values():  # the combinations, then the machine
-        check(resolved)
+    for name, check in CHECKS.items():  # the combinations, then the machine
+        if machine or CHECKS.orders[name] < MACHINE:
+            check(resolved)
     _spelt(cfg, resolved)
     return resolved
 
@@ -178,41 +180,37 @@ def job_files(resolved: dict[str, Any]) -> None:
     writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
 
 
-def check_sweep(jobs: Iterable[tuple[list[str], DictConfig]]) -> None:
+def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool) -> None:
     """Refuses a sweep before its first job where the checks that a job makes before it
     writes anything (but its folder's) refuse the config of every one of its ``jobs`` (each
-    job's overrides and config, as its launch composes it): a mistake that every job would
-    make (``dataset=cifar10`` beside the digits model, data not on disk) is one line, and the
-    launch writes nothing, not a failure per job. The jobs are checked until one passes:
-    where only some are refused, the others run and each refused job fails alone, as the
-    sweep's summary then says. A config that reads the job's runtime
-    (``${hydra:runtime.output_dir}``) is the job's to check."""
-    first: tuple[int, list[str], UserError] | None = None
-    files: set[str] = set()  # the data, model and store of a job checked: the same for others
-    count = 0
+    job's overrides and config, as its launch composes it; None: a config that reads what
+    only the job's launch sets, ``${hydra:runtime.output_dir}``, the job's to check): a
+    mistake that every job would make (``dataset=cifar10`` beside the digits model, data not
+    on disk) is one line, and the launch writes nothing, not a failure per job. The jobs are
+    checked until one passes: where only some are refused, the others run and each refused
+    job fails alone, as the sweep's summary then says. What the machine and its files must
+    hold is checked only where the jobs run ``here`` (a launcher on this machine, not a
+    cluster's nodes)."""
+    refused: list[tuple[int, list[str], str]] = []
     for num, (overrides, cfg) in enumerate(jobs):
-        count += 1
-        try:
-            OmegaConf.to_container(cfg, resolve=True)
-        except OmegaConfBaseException:
+        if cfg is None:
             return
         try:
-            resolved = checked(cfg)
-            reads = json.dumps(
-                [resolved["dataset"], resolved["model"]["name"], resolved["store"]["dir"]],
-                sort_keys=True,
-                default=str,
-            )
-            if reads not in files:
+            resolved = checked(cfg, machine=here)
+            if here:
                 job_files(resolved)
-                files.add(reads)
         except UserError as err:
-            first = first or (num, overrides, err)
+            refused.append((num, overrides, " ".join(str(err).split())))
             continue
         return  # a job passes: the sweep launches
-    if first is not None:
-        num, overrides, err = first
-        raise UserError(
-            f"job {num} ({' '.join(overrides)}): {' '.join(str(err).split())}; the sweep "
-            f"launched no job: its config is refused in every one of its {count} jobs"
-        )
+    if not refused:
+        return
+    num, overrides, line = refused[0]
+    firsts: dict[str, int] = {}  # each refusal and the first job it refuses
+    for n, _, why in refused:
+        firsts.setdefault(why, n)
+    others = "; ".join(f"job {n}: {why}" for why, n in firsts.items() if why != line)
+    raise UserError(
+        f"job {num} ({' '.join(overrides)}): {line}; the sweep launched no job: every one of its "
+        f"{len(refused)} jobs is refused" + (f" (refused otherwise: {others})" if others else "")
+    )

@@ -112,11 +112,14 @@ def held(tf32: bool, on: bool) -> Iterator[None]:
 
 @contextmanager
 def kept_generators() -> Iterator[None]:
-    """torch's generators (the CPU's, each CUDA device's once CUDA started, the MPS one's),
-    Python's and NumPy's, and Lightning's seed variables, after the block as they were before
-    it, whatever it seeded."""
+    """torch's generators (the CPU's, each CUDA device's, the MPS one's), Python's and
+    NumPy's, and Lightning's seed variables, after the block as they were before it, whatever
+    it seeded. Where CUDA starts within the block, its generators are seeded after it as
+    CUDA's start would have seeded them: with the CPU's seed (``torch.manual_seed`` queues it
+    for CUDA)."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     mps = torch.mps.get_rng_state() if torch.backends.mps.is_available() else None
+    seed = torch.initial_seed()
     saved = torch.get_rng_state(), random.getstate(), numpy.random.get_state()
     variables = {name: os.environ.get(name) for name in SEED_VARIABLES}
     try:
@@ -127,6 +130,8 @@ def kept_generators() -> Iterator[None]:
         numpy.random.set_state(saved[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
+        elif torch.cuda.is_initialized():
+            torch.cuda.manual_seed_all(seed)
         if mps is not None:
             torch.mps.set_rng_state(mps)
         for name, value in variables.items():

@@ -45,6 +45,10 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
+SLURM = (
+    "slurm",
+    "submitit_slurm",
+)  # the launchers (conf/hydra/launcher/, Hydra's) that submit to Slurm
 SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
 LOGGER_FOLDERS = ("csv", "lightning_logs")  # the folders a job's loggers make as it starts
@@ -237,6 +241,18 @@ def _sweeper(argv: list[str]) -> str:
         if override.key_or_group == "hydra/sweeper":
             return str(override.value())
     return "choice"
+
+
+def check_launcher(argv: list[str]) -> None:
+    """Refuses a sweep launched to Slurm (``hydra/launcher=slurm``) from a machine without
+    Slurm's ``srun``: submitit failed there with its traceback."""
+    chosen = [o.value() for o in _overrides(argv) if o.key_or_group == "hydra/launcher"]
+    if chosen and chosen[-1] in SLURM and shutil.which("srun") is None:
+        raise UserError(
+            f"hydra/launcher={chosen[-1]} submits the jobs to Slurm, whose srun this machine "
+            "does not have (it is no cluster's login node); accepted: hydra/launcher=parallel "
+            "or local_submitit on this machine, or the command on the cluster"
+        )
 
 
 def refuse_chdir(chdir: object) -> None:
@@ -725,8 +741,10 @@ def main(
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)
-        if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
-            check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
+        if any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+            check_launcher(sys.argv[1:])
+            if check_swept is not None:
+                check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
         hydra_main()
     except UserError as err:
         refuse(err)

@@ -22,6 +22,7 @@ def noise(
     aim: int | None = None,
     ball: Literal["linf", "l2"] = "linf",
     shape: tuple[int, int] = (1, 1),
+    label: str = "",
 ) -> None:
     """A method as a researcher writes one (postponed annotations: strings until read)."""
 
@@ -29,11 +30,17 @@ def noise(
 @pytest.mark.parametrize(
     "name,value,line",
     [
-        ("scale", "abc", "method.noise.scale='abc' is out of range; accepted: a number"),
+        ("scale", "abc", "method.noise.scale='abc' is not a number; accepted: a number"),
         ("scale", "3", "method.noise.scale='3' is text, not a number; accepted: a number"),
-        ("repeats", 2.5, "method.noise.repeats=2.5 is out of range; accepted: an integer"),
-        ("signed", 1, "method.noise.signed=1 is out of range; accepted: true or false"),
-        ("aim", "x", "method.noise.aim='x' is out of range; accepted: null or an integer"),
+        ("repeats", 2.5, "method.noise.repeats=2.5 is not an integer; accepted: an integer"),
+        ("signed", 1, "method.noise.signed=1 is not true or false; accepted: true or false"),
+        ("aim", "x", "method.noise.aim='x' is not an integer; accepted: null or an integer"),
+        (
+            "label",
+            2024,
+            "method.noise.label=2024 is not a text; accepted: a text (one that reads as a number "
+            "or a switch quoted: method.noise.label=\"'2024'\")",
+        ),
         ("ball", "l1", "method.noise.ball='l1' is unknown; accepted: linf, l2"),
     ],
 )
@@ -46,7 +53,14 @@ def test_a_value_of_another_type_than_its_annotation_is_refused(name, value, lin
 def test_values_of_their_annotations_type_and_unchecked_annotations_pass() -> None:
     params_known(
         "method.noise",
-        {"scale": 2, "repeats": 3, "signed": False, "aim": None, "ball": "l2", "shape": "any"},
+        {
+            "scale": float("inf"),
+            "repeats": 3,
+            "signed": False,
+            "aim": None,
+            "ball": "l2",
+            "shape": 1,
+        },
         noise,
         skip=2,
     )

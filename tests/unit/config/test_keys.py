@@ -63,8 +63,12 @@ def test_a_methods_unknown_parameter_is_refused_by_the_method_with_its_own_names
     with pytest.raises(ConfigError) as err:
         validate(compose("method=[ensemble]", "+method.ensemble.poisson_eot=2"))
     assert str(err.value) == (
-        "method.ensemble.poisson_eot=2 is unknown; accepted: components, poisson_eot_samples"
+        "method.ensemble.poisson_eot=2 is unknown (did you mean poisson_eot_samples?); "
+        "accepted: components, poisson_eot_samples"
     )
+    # a key below a parameter is none (a dict reached the attack: a TypeError traceback)
+    with pytest.raises(ConfigError, match=r"^unknown key 'method.pgd.steps.x'"):
+        validate(compose("method=[pgd]", "++method.pgd.steps.x=1"))
 
 
 def test_known_keys_and_free_form_nodes_pass() -> None:

@@ -100,23 +100,58 @@ def test_a_mistake_of_every_job_is_refused_once_before_the_sweep_writes_anything
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: job 0 ({' '.join(overrides)}".replace("=false", "=False"))
     assert refusal in line
-    assert line.endswith(
-        "the sweep launched no job: its config is refused in every one of its 2 jobs"
-    )
+    assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(tmp_path: Path) -> None:
+    """The check read ``${hydra:runtime.output_dir}`` as None (``None/model.pt``) and refused
+    a sweep whose every job would have found its file."""
+    proc = cli(
+        "-m",
+        "checkpoint=${hydra:runtime.output_dir}/absent.pt",
+        "seed=0,1",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "2 job(s) of the sweep failed:" in proc.stderr
+    assert f"checkpoint='{tmp_path}/sweep/0/absent.pt' is not a file" in proc.stderr
+    assert "None/" not in proc.stderr
 
 
 def compose_job(*overrides: str) -> tuple[list[str], DictConfig]:
     return list(overrides), compose(*overrides)
 
 
-def test_a_sweep_launches_where_one_job_passes_or_its_config_reads_the_runtime() -> None:
+def test_a_sweep_launches_where_one_job_passes_or_a_config_is_the_jobs_to_check() -> None:
     """Only a mistake of every job stops the sweep at once (a refused job otherwise fails
-    alone, as it always did); a config that reads the job's runtime is the job's to check."""
+    alone, as it always did); a config that reads what only its launch sets (None) is the
+    job's to check."""
     wrong = compose_job("dataset=cifar10")
-    check_sweep([wrong, compose_job("lambda=0.5"), wrong])
-    runtime = compose_job("dataset=cifar10")
-    runtime[1].seed = "${hydra:runtime.output_dir}"
-    check_sweep([runtime, wrong])
-    with pytest.raises(UserError, match=r"^job 0 \(dataset=cifar10\).* every one of its 2 jobs$"):
-        check_sweep([wrong, wrong])
+    check_sweep([wrong, compose_job("lambda=0.5"), wrong], here=True)
+    check_sweep([(["checkpoint=${hydra:runtime.output_dir}/m.pt"], None), wrong], here=True)
+    with pytest.raises(UserError, match=r"^job 0 \(dataset=cifar10\).* every one of its 2 jobs"):
+        check_sweep([wrong, wrong], here=True)
+
+
+def test_the_machine_and_its_files_are_checked_only_where_the_jobs_run_here() -> None:
+    """A cluster's sweep (hydra/launcher=slurm) was refused on the login node: fewer cores or
+    no GPU there, its data on the nodes' disks."""
+    data = ["dataset=cifar10", "model=vgg11", "train=paper", "dataset.params.download=false"]
+    for overrides in (["dataset.params.num_workers=1000"], data):  # more than this machine's
+        job = compose_job(*overrides)
+        check_sweep([job], here=False)
+        with pytest.raises(UserError):
+            check_sweep([job], here=True)
+
+
+def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
+    """The first job's advice (accepted: vgg11) did not mend the second, refused otherwise."""
+    digits_net = compose_job("dataset=cifar10", "dataset.params.download=false")
+    vgg11 = compose_job("dataset=cifar10", "dataset.params.download=false", "model=vgg11")
+    with pytest.raises(UserError) as refused:
+        check_sweep([digits_net, vgg11, vgg11], here=True)
+    line = str(refused.value)
+    assert "model=digits_net does not fit dataset=cifar10" in line
+    assert "every one of its 3 jobs is refused (refused otherwise: job 1: " in line
+    assert line.count("CIFAR-10 not found") == 1
