@@ -200,6 +200,23 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
         return None
     if isinstance(value, list) and any(matches(key, p) for p in LIST_OR_DICT):
         return None
+    group, _, option = key.partition(".")
+    keys, _, _ = schema(conf_dir)
+    file = conf_dir / group / f"{option}.yaml"
+    if f"{group}.*" in keys and "." not in option:  # an option of a multi-select group
+        if file.is_file():  # method.pgd=5: pgd's own keys, not every method's
+            own = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+            own = [k for k in own if k != "defaults"] if isinstance(own, dict) else []
+            return ConfigError(
+                f"{key}={value!r} is not a dict; accepted: a dict of the keys of "
+                f"{group}/{option}.yaml ({', '.join(own)})"
+            )
+        if option in children(f"{group}.{group}", conf_dir):  # method.name=pgd: no option
+            return ConfigError(
+                f"{key}={value!r} is not a dict: a {group} file of its own puts its keys below "
+                f"{group}.<its name> by its first line, which one file lacks; accepted: the "
+                f"line '# @package {group}.<its name>' first in it"
+            )
     below = children(key, conf_dir)
     if not below:
         return None

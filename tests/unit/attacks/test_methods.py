@@ -307,3 +307,20 @@ def test_a_method_file_without_a_name_is_refused_naming_the_file(
     monkeypatch.setattr(checks, "CONF_DIR", tmp_path)
     with pytest.raises(ConfigError, match=r"^conf/method/noisy.yaml sets no name .*<one of fgsm, "):
         checks.CHECKS["method_params"]({"method": {"noisy": {"seed": 0}}})
+
+
+def test_a_method_file_without_its_package_line_is_said_so() -> None:
+    """Its keys land at method.*: it was refused as method.name, not a dict of some 60 keys."""
+    from omegaconf import OmegaConf
+
+    from snnattack.config.keys import check_keys
+
+    tree = OmegaConf.to_container(compose(), resolve=False)
+    tree["method"] = {"name": "pgd", "steps": 3}  # conf/method/mine.yaml without its first line
+    with pytest.raises(ConfigError) as err:
+        check_keys(tree)
+    assert str(err.value) == (
+        "method.name='pgd' is not a dict: a method file of its own puts its keys below "
+        "method.<its name> by its first line, which one file lacks; accepted: the line "
+        "'# @package method.<its name>' first in it"
+    )

@@ -393,7 +393,11 @@ BAD = [
         "dataset.params=5 is not a dict; accepted: a dict of the keys of dataset=nmnist (",
     ),
     ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
-    ("method.pgd=5", "method.pgd=5 is not a dict; accepted: a dict of its keys (alpha, "),
+    (  # its own keys: every method's once (60 keys)
+        "method.pgd=5",
+        "method.pgd=5 is not a dict; accepted: a dict of the keys of method/pgd.yaml (name, steps, "
+        "alpha, eps_per_alpha, random_start)",
+    ),
     ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
     # event datasets' framing and simulated camera
     (
