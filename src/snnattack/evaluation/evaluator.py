@@ -32,14 +32,16 @@ from snnattack.records.results import AttackRow
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe
 
-# how far an L-infinity attack's examples may lie beyond its radius: float32's rounding of
-# x + delta (half a unit in the last place of 1.0 is 6e-8)
+# how far an L-infinity attack's examples may lie beyond its radius: the rounding of x + delta
+# (half a unit in the last place of 1.0: float32's 6e-8), or the examples' dtype's epsilon
+# where it is coarser (bfloat16's 2^-7, float16's 2^-10)
 BUDGET_SLACK = 1e-6
 
 
-def check_radius(spec: AttackSpec, linf_max: float) -> None:
+def check_radius(spec: AttackSpec, linf_max: float, slack: float = BUDGET_SLACK) -> None:
     """Refuses the examples of the row ``spec`` whose largest L-infinity distance to their
-    images, ``linf_max``, exceeds its radius where its threat model is L-infinity on the
+    images, ``linf_max``, exceeds its radius (beyond the rounding ``slack`` of their dtype, at
+    least :data:`BUDGET_SLACK`) where its threat model is L-infinity on the
     inputs (an ensemble's: its components'): a method of one's own that forgot to project
     (``torch.clamp(adv, x - eps, x + eps)``) would otherwise be recorded at a radius it
     did not keep."""
@@ -47,7 +49,7 @@ def check_radius(spec: AttackSpec, linf_max: float) -> None:
     methods = [(METHODS[p.algorithm], p.params) for p in parts if p.algorithm in METHODS]
     if not methods or any(m.threat(params) != LINF for m, params in methods):
         return
-    if linf_max > spec.eps + BUDGET_SLACK:
+    if linf_max > spec.eps + max(slack, BUDGET_SLACK):
         raise UserError(
             f"method={spec.method} crafted examples {linf_max * 255:.4g}/255 from their images, "
             f"beyond eps={spec.eps * 255:.4g}/255, the radius of its threat model (L∞ on the "
@@ -74,6 +76,7 @@ class AttackCounts(Metric):
         self.add_state(
             "linf_max", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="max"
         )
+        self.slack = 0.0  # the rounding of the perturbations' dtype (the same on every rank)
 
     def update(
         self,
@@ -88,6 +91,7 @@ class AttackCounts(Metric):
         self.n_adv_correct += adv_correct.sum()
         self.queries += queries
         if delta is not None:
+            self.slack = max(self.slack, torch.finfo(delta.dtype).eps)  # its dtype's rounding
             flat = delta.flatten(1).double()
             linf = flat.abs().amax(1)
             self.linf_sum += linf.sum()
@@ -443,7 +447,7 @@ class AttackEvaluator(L.LightningModule):
         """Spec ``i``'s row from this job's counts, refused where an L-infinity method's
         examples left its budget: the row would count them as attacks within ``eps``."""
         c = self.counts[str(i)].compute()
-        check_radius(spec, c["linf_max"])
+        check_radius(spec, c["linf_max"], self.counts[str(i)].slack)
         crafter = self.target if spec.box == "white" else self.source
         ensemble = spec.algorithm == ENSEMBLE
         grad_mode = (

@@ -4,6 +4,8 @@ recorded as the 8/255 row."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from fixtures_digits import trained
@@ -54,3 +56,19 @@ def test_evaluate_refuses_a_methods_examples_beyond_eps(digits, monkeypatch) -> 
     monkeypatch.setattr(evaluator, "craft_tracked", unprojected)
     with pytest.raises(UserError, match="crafted examples .* beyond eps=8/255"):
         snnattack.evaluate(model, (x[:16], y[:16]), methods="fgsm", masking=False, progress=False)
+
+
+def test_a_coarser_dtype_rounds_within_its_own_slack(digits) -> None:
+    """bfloat16's x ± eps rounds 0.06/255 beyond 16/255 (a unit in its last place near 1 is
+    2^-7): a bfloat16 model's FGSM, which projects, was refused as a method that did not."""
+    check_radius(AttackSpec("fgsm", EPS, "white"), EPS + 2e-4, torch.finfo(torch.bfloat16).eps)
+    model, x, y = digits
+    record = snnattack.evaluate(
+        copy.deepcopy(model).to(torch.bfloat16),
+        (x[:16].to(torch.bfloat16), y[:16]),
+        eps=16,
+        methods="fgsm",
+        masking=False,
+        progress=False,
+    )
+    assert record.results[0].linf > 16 / 255 - 1e-3
