@@ -44,6 +44,7 @@ from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
+from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
@@ -123,6 +124,7 @@ def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
     return model
 
 
+@kept_generators()  # the user's random generators as they were, as snnattack.evaluate keeps them
 def evaluate(
     model: nn.Module,
     data: Data | None = None,

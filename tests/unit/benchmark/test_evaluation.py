@@ -72,9 +72,11 @@ def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     adaptations = counted(monkeypatch, external, "adapt")
     checks = counted(monkeypatch, inputs, "check_evaluation")  # every batch, read again
     monkeypatch.setattr(api, "evaluate", lambda *a, **k: pytest.fail("prepared a second time"))
+    users = torch.get_rng_state()
     entry = snnattack.benchmark.evaluate(
         net, protocol=tmp_path / "one_v1.yaml", name="SJ", T=4, path=tmp_path / "one.json"
     )
+    assert torch.equal(torch.get_rng_state(), users)  # as snnattack.evaluate keeps it
     assert len(composes) == 1 and len(adaptations) == 1 and len(checks) == 1
     assert entry["robust_acc"].keys() == {"fgsm"} and entry["model"]["T"] == 4
     # the record's description of the target, made right by the core, not patched after
