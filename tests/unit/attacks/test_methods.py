@@ -15,6 +15,7 @@ from harness import CONF, compose, sweep_metrics
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS
 from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss
+from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
@@ -324,3 +325,21 @@ def test_a_method_file_without_its_package_line_is_said_so() -> None:
         "method.<its name> by its first line, which one file lacks; accepted: the line "
         "'# @package method.<its name>' first in it"
     )
+
+
+def test_rfgsm_averages_its_gradients_over_eot_draws_as_torchattacks_steps() -> None:
+    """R+FGSM took no EoT: a random model's R+FGSM row ran on one draw (the benchmark's
+    stochastic entries all flagged), and attack.eot_samples was refused beside it."""
+    from snnattack.attacks.methods.rfgsm import EOTRFGSM, rfgsm
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10)).eval()
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    examples = []
+    for draws in (1, 3):  # a model that is not random: every draw the same gradient
+        torch.manual_seed(1)
+        attack = rfgsm(model, EPS, steps=2, eot_samples=draws)
+        assert isinstance(attack, EOTRFGSM) is (draws > 1)
+        examples.append(attack(x, y))
+    assert torch.equal(*examples)
+    validate(compose("method=[rfgsm]", "attack.eot_samples=4"))
