@@ -16,7 +16,7 @@ refused once, and the launch writes nothing.
 from __future__ import annotations
 
 import copy
-import re
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,13 +24,14 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("method", "analysis")  # multi-select groups whose choices have settings of their own
 # the launchers whose jobs run on this machine (Hydra's own, joblib's, submitit's local one):
 # the jobs' devices, cores and files are this machine's, checked before the sweep launches
 LOCAL_LAUNCHERS = ("BasicLauncher", "JoblibLauncher", "LocalLauncher")
-HYDRA_KEY = re.compile(r"\$\{hydra:([\w.]+)\}")  # a value that reads Hydra's node
 
 
 class ChoiceSweeper(BasicSweeper):
@@ -38,15 +39,23 @@ class ChoiceSweeper(BasicSweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         """Hydra's sweep of ``arguments`` (the command line's overrides), refused before its
-        first job where every job's config is refused (:func:`check_sweep`)."""
+        first job where every job's config is refused (:func:`check_sweep`), or where its
+        launcher is Slurm's and this machine has no ``srun`` (submitit's traceback)."""
         import snnattack.job  # noqa: F401  (declares every kind's rules)
         from snnattack.config.validation import check_sweep
+        from snnattack.errors import UserError
 
         assert self.hydra_context is not None and self.config is not None
+        launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
+        if launcher == "SlurmLauncher" and shutil.which("srun") is None:
+            raise UserError(
+                "hydra/launcher=slurm submits the jobs to Slurm, whose srun this machine does "
+                "not have (it is no cluster's login node); accepted: hydra/launcher=parallel or "
+                "local_submitit on this machine, or the command on the cluster"
+            )
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
-        launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
         return super().sweep(arguments)
 
@@ -54,7 +63,7 @@ class ChoiceSweeper(BasicSweeper):
         """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``
         set, Hydra's node held where ``${hydra:...}`` reads it, the task's config without
         it), or None where the config reads a key of Hydra's node that only the job's launch
-        sets (``runtime.output_dir``, ``job.id``); Hydra's node is the sweep's again after."""
+        sets (:func:`_reads_unset`); Hydra's node is the sweep's again after."""
         assert self.hydra_context is not None and self.config is not None
         held = HydraConfig.instance().cfg
         try:
@@ -65,10 +74,7 @@ class ChoiceSweeper(BasicSweeper):
                 task = copy.deepcopy(cfg)
                 with read_write(task), open_dict(task):
                     del task["hydra"]
-                read = HYDRA_KEY.findall(OmegaConf.to_yaml(task))
-                if any(
-                    OmegaConf.select(cfg.hydra, k, throw_on_missing=False) is None for k in read
-                ):
+                if _reads_unset(task, cfg.hydra):
                     yield job, None
                     continue
                 HydraConfig.instance().set_config(cfg)
@@ -100,6 +106,31 @@ class ChoiceSweeper(BasicSweeper):
             if kept:
                 out.append(kept)
         return out
+
+
+def _reads_unset(task: DictConfig, hydra: DictConfig) -> bool:
+    """Whether resolving ``task`` reads a key of Hydra's node ``hydra`` that is not set before
+    the job's launch (``${hydra:runtime.output_dir}``, ``job.id``, or one that reads them),
+    however it is written; Hydra's own resolver is back after."""
+    unset = []
+
+    def read(path: str) -> Any:
+        try:
+            value = OmegaConf.select(hydra, path, throw_on_missing=True)
+        except OmegaConfBaseException:
+            value = None
+        if value is None:
+            unset.append(path)
+        return value
+
+    OmegaConf.register_new_resolver("hydra", read, replace=True)
+    try:
+        OmegaConf.to_container(task, resolve=True)
+    except OmegaConfBaseException:
+        pass  # another value that does not resolve: the check's to judge
+    finally:
+        setup_globals()  # Hydra's resolvers, as its launchers set them
+    return bool(unset)
 
 
 def _chosen(job: list[str], parser: OverridesParser) -> dict[str, set[str]]:

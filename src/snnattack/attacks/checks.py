@@ -70,11 +70,15 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"accepted: a line name: <one of {', '.join(METHODS)}, {ENSEMBLE}>"
             )
         if "name" not in method:  # an experiment's settings of a method the override dropped
-            raise ConfigError(  # (or a method file of the user's folder without its name)
+            # (or, not the package's, a method file of the user's folder without its name)
+            file_of_yours = (
+                "" if file.is_file() else f" or whose file (method/{key}.yaml) sets no name"
+            )
+            raise ConfigError(
                 f"method.{key} sets {', '.join(method)} of {key}, which is not in "
-                f"method=[{','.join(selected)}]; accepted: add {key} to method=[...], or drop "
-                f"its settings with '~method.{key}' (where {key} is in it, its file, "
-                f"method/{key}.yaml, lacks the line name: <the method it runs>)"
+                f"method=[{','.join(selected)}]{file_of_yours}; accepted: add {key} to "
+                f"method=[...], or drop its settings with '~method.{key}'"
+                + ("" if file.is_file() else "; or the file's line name: <the method it runs>")
             )
         if method["name"] == ENSEMBLE:  # its components, parsed from the config: _ensembles
             own = [k for k in ENSEMBLE_KEYS if k != "name"]

@@ -211,12 +211,12 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
                 f"{key}={value!r} is not a dict; accepted: a dict of the keys of "
                 f"{group}/{option}.yaml ({', '.join(own)})"
             )
-        if option in children(f"{group}.{group}", conf_dir):  # method.name=pgd: no option
-            return ConfigError(
-                f"{key}={value!r} is not a dict: a {group} file of its own puts its keys below "
-                f"{group}.<its name> by its first line, which one file lacks; accepted: the "
-                f"line '# @package {group}.<its name>' first in it"
-            )
+        return ConfigError(  # method.steps=3, or method.name=pgd: no option's node
+            f"{key}={value!r} is not a dict: below {group} stands each chosen option's node "
+            f"({group}.<its name>.<key>), and {option} is none; accepted: {group}.<its "
+            f"name>.{option}=..., and in a {group} file of yours the first line '# @package "
+            f"{group}.<its name>', which puts its keys there"
+        )
     below = children(key, conf_dir)
     if not below:
         return None

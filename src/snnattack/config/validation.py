@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+SHOWN = 2  # the other refusals a refused sweep's line shows besides its first job's
 
 # the packages whose modules declare the rules, checks and notes of their kinds' keys on import
 DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
@@ -190,11 +191,17 @@ def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool)
     checked until one passes: where only some are refused, the others run and each refused
     job fails alone, as the sweep's summary then says. What the machine and its files must
     hold is checked only where the jobs run ``here`` (a launcher on this machine, not a
-    cluster's nodes)."""
+    cluster's nodes), and elsewhere a config that does not resolve here (an environment
+    variable of the nodes) is the jobs' to check."""
     refused: list[tuple[int, list[str], str]] = []
     for num, (overrides, cfg) in enumerate(jobs):
         if cfg is None:
             return
+        if not here:
+            try:
+                OmegaConf.to_container(cfg, resolve=True)
+            except OmegaConfBaseException:
+                return  # a value of the nodes' environment (${oc.env:SLURM_TMPDIR}): theirs
         try:
             resolved = checked(cfg, machine=here)
             if here:
@@ -209,8 +216,11 @@ def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool)
     firsts: dict[str, int] = {}  # each refusal and the first job it refuses
     for n, _, why in refused:
         firsts.setdefault(why, n)
-    others = "; ".join(f"job {n}: {why}" for why, n in firsts.items() if why != line)
+    others = [f"job {n}: {why}" for why, n in firsts.items() if why != line]
+    if len(others) > SHOWN:  # one line: the first few, then how many more
+        others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
     raise UserError(
         f"job {num} ({' '.join(overrides)}): {line}; the sweep launched no job: every one of its "
-        f"{len(refused)} jobs is refused" + (f" (refused otherwise: {others})" if others else "")
+        f"{len(refused)} jobs is refused"
+        + (f" (refused otherwise: {'; '.join(others)})" if others else "")
     )

@@ -114,9 +114,9 @@ def held(tf32: bool, on: bool) -> Iterator[None]:
 def kept_generators() -> Iterator[None]:
     """torch's generators (the CPU's, each CUDA device's, the MPS one's), Python's and
     NumPy's, and Lightning's seed variables, after the block as they were before it, whatever
-    it seeded. Where CUDA starts within the block, its generators are seeded after it as
-    CUDA's start would have seeded them: with the CPU's seed (``torch.manual_seed`` queues it
-    for CUDA)."""
+    it seeded. Where CUDA had not started before the block, its generators are seeded after
+    it (or at its later start) as they would have been: with the CPU's seed, which
+    ``torch.manual_seed`` queues for CUDA, not a seed the block queued."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     mps = torch.mps.get_rng_state() if torch.backends.mps.is_available() else None
     seed = torch.initial_seed()
@@ -130,7 +130,7 @@ def kept_generators() -> Iterator[None]:
         numpy.random.set_state(saved[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
-        elif torch.cuda.is_initialized():
+        elif torch.cuda.is_available():  # started within, or a seed queued for its start
             torch.cuda.manual_seed_all(seed)
         if mps is not None:
             torch.mps.set_rng_state(mps)

@@ -243,18 +243,6 @@ def _sweeper(argv: list[str]) -> str:
     return "choice"
 
 
-def check_launcher(argv: list[str]) -> None:
-    """Refuses a sweep launched to Slurm (``hydra/launcher=slurm``) from a machine without
-    Slurm's ``srun``: submitit failed there with its traceback."""
-    chosen = [o.value() for o in _overrides(argv) if o.key_or_group == "hydra/launcher"]
-    if chosen and chosen[-1] in SLURM and shutil.which("srun") is None:
-        raise UserError(
-            f"hydra/launcher={chosen[-1]} submits the jobs to Slurm, whose srun this machine "
-            "does not have (it is no cluster's login node); accepted: hydra/launcher=parallel "
-            "or local_submitit on this machine, or the command on the cluster"
-        )
-
-
 def refuse_chdir(chdir: object) -> None:
     """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
     file, by each job): in each job's own folder the config's relative paths (``store.dir``,
@@ -741,10 +729,8 @@ def main(
         check_group_choices(sys.argv[1:], conf_dir)
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)
-        if any(a in ("-m", "--multirun") for a in sys.argv[1:]):
-            check_launcher(sys.argv[1:])
-            if check_swept is not None:
-                check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
+        if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+            check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
         hydra_main()
     except UserError as err:
         refuse(err)

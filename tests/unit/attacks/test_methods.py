@@ -321,9 +321,10 @@ def test_a_method_file_without_its_package_line_is_said_so() -> None:
     with pytest.raises(ConfigError) as err:
         check_keys(tree)
     assert str(err.value) == (
-        "method.name='pgd' is not a dict: a method file of its own puts its keys below "
-        "method.<its name> by its first line, which one file lacks; accepted: the line "
-        "'# @package method.<its name>' first in it"
+        "method.name='pgd' is not a dict: below method stands each chosen option's node "
+        "(method.<its name>.<key>), and name is none; accepted: method.<its name>.name=..., and "
+        "in a method file of yours the first line '# @package method.<its name>', which puts "
+        "its keys there"
     )
 
 

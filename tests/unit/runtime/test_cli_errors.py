@@ -75,17 +75,3 @@ def test_a_hydra_error_of_the_users_is_not_taken_for_the_packages() -> None:
             raise InstantiationException("Error locating target") from err
     except InstantiationException as err:
         assert cli.broken_code(err) is None
-
-
-def test_a_sweep_to_slurm_from_a_machine_without_it_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """submitit raised its RuntimeError ('Could not detect "srun"') with a traceback."""
-    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
-    monkeypatch.setattr(sys, "argv", ["snnattack", "-m", "hydra/launcher=slurm", "seed=0,1"])
-    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
-    with pytest.raises(SystemExit) as stop:
-        cli.main(lambda: None, CONF_DIR)
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and err.count("\n") == 1
-    assert err.startswith("error: hydra/launcher=slurm submits the jobs to Slurm, whose srun ")

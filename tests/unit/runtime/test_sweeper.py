@@ -12,6 +12,7 @@ from harness import QUIET, cli, compose, sweep_metrics
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
+from hydra_plugins.snnattack_sweeper import choice_sweeper
 from hydra_plugins.snnattack_sweeper.choice_sweeper import ChoiceSweeper
 from snnattack.config.validation import check_sweep
 from snnattack.errors import UserError
@@ -104,12 +105,15 @@ def test_a_mistake_of_every_job_is_refused_once_before_the_sweep_writes_anything
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["${hydra:runtime.output_dir}", "${hydra: runtime.output_dir}"])
+def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
+    tmp_path: Path, folder: str
+) -> None:
     """The check read ``${hydra:runtime.output_dir}`` as None (``None/model.pt``) and refused
     a sweep whose every job would have found its file."""
     proc = cli(
         "-m",
-        "checkpoint=${hydra:runtime.output_dir}/absent.pt",
+        f"checkpoint={folder}/absent.pt",
         "seed=0,1",
         f"hydra.sweep.dir={tmp_path}/sweep",
         cwd=tmp_path,
@@ -145,6 +149,18 @@ def test_the_machine_and_its_files_are_checked_only_where_the_jobs_run_here() ->
             check_sweep([job], here=True)
 
 
+def test_a_value_of_the_nodes_environment_is_theirs_to_resolve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cluster's sweep reading ${oc.env:SLURM_TMPDIR} was refused on the login node."""
+    monkeypatch.delenv("SLURM_TMPDIR", raising=False)
+    job = compose_job("dataset=cifar10", "model=vgg11", "train=paper")
+    job[1].dataset.params.root = "${oc.env:SLURM_TMPDIR}/data"
+    check_sweep([job, job], here=False)
+    with pytest.raises(UserError, match="cannot be resolved"):
+        check_sweep([job, job], here=True)  # here, the jobs would not resolve it either
+
+
 def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
     """The first job's advice (accepted: vgg11) did not mend the second, refused otherwise."""
     digits_net = compose_job("dataset=cifar10", "dataset.params.download=false")
@@ -155,3 +171,30 @@ def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
     assert "model=digits_net does not fit dataset=cifar10" in line
     assert "every one of its 3 jobs is refused (refused otherwise: job 1: " in line
     assert line.count("CIFAR-10 not found") == 1
+    # a few, then how many more: the line stays one line
+    steps = [
+        compose_job("method=[pgd]", f"method.pgd.steps={k}", "attack.steps_curve=[50]")
+        for k in range(1, 7)
+    ]
+    with pytest.raises(UserError) as refused:
+        check_sweep(steps, here=True)
+    assert str(refused.value).endswith("; and 3 more)")
+
+
+@pytest.mark.parametrize("chosen", ["hydra/launcher=slurm", "experiment"])
+def test_a_sweep_to_slurm_from_a_machine_without_it_is_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chosen: str
+) -> None:
+    """submitit raised its RuntimeError ('Could not detect "srun"') with a traceback, after
+    the sweep's folder was written; a config file's choice of the launcher alike."""
+    monkeypatch.setattr(choice_sweeper.shutil, "which", lambda name: None)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "exp.yaml").write_text(
+        "defaults:\n  - config\n  - override hydra/launcher: slurm\n  - _self_\n"
+    )
+    given = ["-cd", str(tmp_path / "mine"), "-cn", "exp"] if chosen == "experiment" else [chosen]
+    proc = cli("-m", *given, "seed=0,1", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: hydra/launcher=slurm submits the jobs to Slurm, whose srun ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
