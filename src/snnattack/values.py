@@ -170,10 +170,8 @@ MACHINE = 18.0
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
-UNIONS = (
-    typing.Union,
-    types.UnionType,
-)  # an annotation of several types: Optional[int], int | None
+# an annotation of several types: Optional[int], int | None
+UNIONS = (typing.Union, types.UnionType)
 
 
 def declare(rules: dict[str, Rule], order: float = KIND) -> None:

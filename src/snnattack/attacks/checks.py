@@ -13,10 +13,8 @@ PGD's curve stops at 7); those jobs run, and say so (:func:`notes`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import OmegaConf
 
 from snnattack.attacks.convergence import curve_reach, iterations
@@ -26,6 +24,7 @@ from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
+from snnattack.config.keys import file_keys
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -45,15 +44,6 @@ from snnattack.values import (
 declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
 
 
-def _file_keys(file: Path) -> set[str]:
-    """The top-level keys a config file sets (none where it cannot be read)."""
-    try:
-        tree = yaml.safe_load(file.read_text())
-    except (OSError, yaml.YAMLError):
-        return set()
-    return set(tree) if isinstance(tree, dict) else set()
-
-
 @CHECKS.register("method_params", order=0)
 def _method_params(resolved: dict[str, Any]) -> None:
     if not resolved.get("method"):
@@ -64,21 +54,20 @@ def _method_params(resolved: dict[str, Any]) -> None:
     selected = [key for key, method in resolved["method"].items() if "name" in method]
     for key, method in resolved["method"].items():
         file = CONF_DIR / "method" / f"{key}.yaml"
-        if "name" not in method and file.is_file() and "name" not in _file_keys(file):
+        ours = file.is_file()  # the package's file; else a user's folder's, or none
+        if "name" not in method and ours and "name" not in file_keys(file):
             raise ConfigError(
                 f"conf/method/{key}.yaml sets no name (method.{key}.name), the method it runs; "
                 f"accepted: a line name: <one of {', '.join(METHODS)}, {ENSEMBLE}>"
             )
         if "name" not in method:  # an experiment's settings of a method the override dropped
             # (or, not the package's, a method file of the user's folder without its name)
-            file_of_yours = (
-                "" if file.is_file() else f" or whose file (method/{key}.yaml) sets no name"
-            )
+            file_of_yours = "" if ours else f" or whose file (method/{key}.yaml) sets no name"
             raise ConfigError(
                 f"method.{key} sets {', '.join(method)} of {key}, which is not in "
                 f"method=[{','.join(selected)}]{file_of_yours}; accepted: add {key} to "
                 f"method=[...], or drop its settings with '~method.{key}'"
-                + ("" if file.is_file() else "; or the file's line name: <the method it runs>")
+                + ("" if ours else "; or the file's line name: <the method it runs>")
             )
         if method["name"] == ENSEMBLE:  # its components, parsed from the config: _ensembles
             own = [k for k in ENSEMBLE_KEYS if k != "name"]
@@ -174,10 +163,10 @@ def _tuned_grids(resolved: dict[str, Any]) -> None:
     modes = [resolved["attack"]["grad_mode"]] if tune.get("enabled") else []
     for mode in tune.get("grids") or {}:
         if mode not in GRADIENT_MODES:
-            modes = [m for m in GRADIENT_MODES if tunable(m)]
+            tunables = [m for m in GRADIENT_MODES if tunable(m)]
             raise ConfigError(
-                f"attack.tune.grids.{mode} is the grid of no gradient mode{near(mode, modes)}; "
-                f"accepted: grids of the modes with parameters, {', '.join(modes)}"
+                f"attack.tune.grids.{mode} is the grid of no gradient mode{near(mode, tunables)}"
+                f"; accepted: grids of the modes with parameters, {', '.join(tunables)}"
             )
     for mode in dict.fromkeys([*modes, *(tune.get("grids") or {})]):
         check_grid(resolved, mode)

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -205,11 +206,9 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
     file = conf_dir / group / f"{option}.yaml"
     if f"{group}.*" in keys and "." not in option:  # an option of a multi-select group
         if file.is_file():  # method.pgd=5: pgd's own keys, not every method's
-            own = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
-            own = [k for k in own if k != "defaults"] if isinstance(own, dict) else []
             return ConfigError(
                 f"{key}={value!r} is not a dict; accepted: a dict of the keys of "
-                f"{group}/{option}.yaml ({', '.join(own)})"
+                f"{group}/{option}.yaml ({', '.join(file_keys(file))})"
             )
         return ConfigError(  # method.steps=3, or method.name=pgd: no option's node
             f"{key}={value!r} is not a dict: below {group} stands each chosen option's node "
@@ -233,6 +232,16 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
         f"{key}={value!r} is not a dict; accepted: a dict of its keys ({', '.join(below)}), "
         f"e.g. {key}.{below[0]}=..."
     )
+
+
+def file_keys(path: Path) -> list[str]:
+    """The keys a config file sets at its top, in its order, its defaults list aside (none
+    where it cannot be read)."""
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    return [k for k in tree if k != "defaults"] if isinstance(tree, dict) else []
 
 
 def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[str]] | None:

@@ -45,10 +45,6 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
-SLURM = (
-    "slurm",
-    "submitit_slurm",
-)  # the launchers (conf/hydra/launcher/, Hydra's) that submit to Slurm
 SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
 LOGGER_FOLDERS = ("csv", "lightning_logs")  # the folders a job's loggers make as it starts
