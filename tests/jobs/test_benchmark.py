@@ -317,6 +317,11 @@ def test_one_set_of_weights_has_one_hash_however_it_is_submitted(
             "~benchmark.name",
             'error: benchmark.name is not set; accepted: benchmark.name="<the model\'s name>"',
         ),
+        (  # refused as the job refuses it, without a note that its entry is ranked apart first
+            "+method.pgd.foo=1",
+            "error: method.pgd.foo=1 is unknown; accepted: steps, alpha, eps_per_alpha, "
+            "random_start",
+        ),
     ],
 )
 def test_bad_benchmark_settings_are_refused_before_any_work(
@@ -333,7 +338,7 @@ def test_bad_benchmark_settings_are_refused_before_any_work(
         "hydra.run.dir=job",
     )
     assert run.returncode == 2 and run.stderr.startswith(line), run.stderr
-    assert len(run.stderr.splitlines()) == 1
+    assert len(run.stderr.splitlines()) == 1 and "note:" not in run.stdout, run.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["protocols"]  # no job, no model
 
 

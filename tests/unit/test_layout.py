@@ -294,6 +294,8 @@ LAZY = {
     ("__init__.py", "snnattack"): "the package root: `import snnattack` stays light",
     ("__init__.py", "snnattack.training"): "the package root: `import snnattack` stays light",
     ("benchmark/__init__.py", "snnattack.benchmark"): "the leaderboard command without torch",
+    ("benchmark/callback.py", "snnattack.job"): "the rules its config check needs, which "
+    "the job loads next: the callback's module stays light for Hydra's start",
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",

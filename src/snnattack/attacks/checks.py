@@ -116,7 +116,7 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
     for entry, part in zip(entries, parts, strict=True):
         where = f"method.{key}.components.{part.name}"
         method = METHODS[part.algorithm].make
-        params_known(where, part.params, method, skip=2, ruled_as=f"method.{part.method}")
+        params_known(f"{where}.params", part.params, method, 2, ruled_as=f"method.{part.method}")
         for name, value in (entry.get("params") or {}).items():
             check_as(f"method.{part.method}.{name}", value, f"{where}.params.{name}")
         if part.tune and (part.attack is None or not tunable(part.grad_mode)):

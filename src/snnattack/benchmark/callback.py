@@ -38,6 +38,7 @@ from snnattack.benchmark.entry import (
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse
@@ -174,6 +175,10 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
             f"are; accepted: the protocol's methods, or others of {', '.join(methods_made())}"
         )
     replaced(folder, {"name": name}, name)
+    import snnattack.job  # noqa: F401  (declares every kind's rules; the job loads it next)
+
+    # a config the job refuses: its refusal, never the notes first (the job's config: no hydra)
+    checked(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), machine=False)
     started = Started(sha256_of(chosen.path), overrides=overridden(cfg, reference(chosen)))
     if started.protocol_sha256 != recorded(protocols).get(chosen.path.name):
         log.warning(

@@ -49,7 +49,12 @@ ENSEMBLE_BAD = [
     ),
     (
         "[{attack:stbp,method:pgd,params:{eot_samples:2}}]",
-        f"{COMPONENT}.pgd/stbp.eot_samples=2 is unknown (set by attack.eot_samples); accepted: ",
+        f"{COMPONENT}.pgd/stbp.params.eot_samples=2 is unknown (set by attack.eot_samples); "
+        "accepted: ",
+    ),
+    (
+        "[{method:square,params:{n_querie:5}}]",
+        f"{COMPONENT}.square.params.n_querie=5 is unknown (did you mean n_queries?); accepted: ",
     ),
     (
         "5",
