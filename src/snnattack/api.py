@@ -461,6 +461,7 @@ def prepared_evaluation(
     )
 
 
+@numerics.kept_generators()  # the data's loaders draw from torch's generator as they start
 def evaluate(
     model: nn.Module,
     data: Data,

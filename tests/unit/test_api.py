@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from fixtures_digits import trained
 from harness import QUIET, ROOT, compose
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 import snnattack
 from snnattack import job as job_module
@@ -316,6 +316,9 @@ def test_evaluate_and_attack_leave_the_users_random_generators_as_they_were(
         seeded(prior)
         crafted.append(snnattack.attack(model, x, y, "pgd", eps=8, steps=2))
         snnattack.evaluate(model, (x, y), methods="pgd", masking=False, progress=False)
+        # a loader's iteration draws its base seed from torch's generator: the data read too
+        for data in (TensorDataset(x, y), DataLoader(TensorDataset(x, y), batch_size=4)):
+            snnattack.evaluate(model, data, methods="fgsm", masking=False, progress=False)
         assert draws() == expected
         assert not [name for name in SEED_VARIABLES if name in os.environ]
     assert torch.equal(*crafted)  # the call's own draws are its seed's, not the user's state
