@@ -138,7 +138,53 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     for folder, f in failed.items():
         if not folder.exists():  # refused before its work: its folder removed
             left.append(f"job {f['job']} ({' '.join(f['overrides'])}) failed: {f['error']}")
-    return jobs, left
+    jobs, repeated = _once(jobs, root)
+    return jobs, [*left, *repeated]
+
+
+def _outcome(job: Job) -> str:
+    """What a job measured: its accuracies and rows, but where a row was computed."""
+    rows = [{k: v for k, v in asdict(r).items() if k != "reused_from"} for r in job.record.results]
+    record = job.record
+    return json.dumps([record.clean_acc, record.source_clean_acc, rows], sort_keys=True)
+
+
+def _setting(job: Job) -> str | None:
+    """What fixes a job's results, as a relaunch judges it (its ``result_spec``; its config,
+    cosmetic keys aside, for a record without one), and which models it attacked (their store
+    specs, a file's own under ``checkpoint=``, else their weights' hash); None where a model
+    is neither (a network passed to the Python API: its config is every such network's, or a
+    record that names no target)."""
+    models = []
+    for role in ("target", "source"):
+        model = job.record.models.get(role) or {}
+        known = model.get("spec") or model.get("weights")
+        if (model or role == "target") and not known:
+            return None
+        models.append(known)
+    return json.dumps([job.record.result_spec, job.flat, models], sort_keys=True, default=str)
+
+
+def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
+    """``jobs`` with each setting once, and a line for each job left out: several jobs of
+    one config (cosmetic keys aside: a sweep extended into its own folder, a folder set aside
+    and the job run again, ``threads=2``) are one experiment, which pooled would count twice
+    in results.csv and average two runs (two codes, if a commit differs) into one seed's
+    cell. The newest ``metrics.json`` counts."""
+    newest: dict[str | int, Job] = {}
+    for job in sorted(jobs, key=lambda j: (root / j.name / "metrics.json").stat().st_mtime):
+        newest[_setting(job) or id(job)] = job
+    counted = {id(j) for j in newest.values()}
+    lines = []
+    for job in jobs:
+        same = newest[_setting(job) or id(job)]
+        if same is not job:
+            other = "the same results" if _outcome(job) == _outcome(same) else "other results"
+            codes = (job.record.git_commit, same.record.git_commit)
+            if codes[0] != codes[1]:
+                other += ", of commit " + " and ".join(str(c)[:12] for c in codes)
+            lines.append(f"{job.name} repeats the settings of {same.name}, newer ({other})")
+    return [j for j in jobs if id(j) in counted], lines
 
 
 def _failures(root: Path) -> dict[Path, dict[str, Any]]:

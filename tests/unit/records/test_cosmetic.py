@@ -39,8 +39,9 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
         metrics["config"]["cosmetic_keys"] = ["train.lr"]
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
-    jobs, _ = load_jobs(tmp_path)
-    assert len(jobs) == 2 and all("train.lr" not in job.flat for job in jobs)
+    jobs, left = load_jobs(tmp_path)  # one experiment twice: the newer counts, once
+    assert [job.name for job in jobs] == ["b"] and "train.lr" not in jobs[0].flat
+    assert left == ["a repeats the settings of b, newer (the same results)"]
 
 
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:

@@ -1,0 +1,63 @@
+"""A job run twice in the folders of one report (a sweep extended into its own folder, a
+folder set aside and the job run again, ``threads=2``) is one experiment: counted once, the
+newer, and the other named, never pooled as two runs of one seed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fixtures_report import hand_made_job, results_csv
+
+from snnattack.report import write_report
+
+SPEC = {"model": {"name": "digits_net"}, "seed": 0}  # a store-trained target's spec
+
+
+def job(folder: Path, seed: int, asr: float, age: int, **extra) -> None:
+    """A job of a store-trained target (by its spec), whose metrics.json is ``age`` s old."""
+    models = {"target": {"spec": {**SPEC, "seed": seed}, "weights": "params:ab"}}
+    hand_made_job(folder, seed, "stbp", asr, **{"models": models, **extra})
+    stamp = 1_800_000_000 - age
+    os.utime(folder / "metrics.json", (stamp, stamp))
+
+
+def test_a_job_repeated_with_its_results_is_counted_once_and_named(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    job(sweep / "0", 0, 80.0, age=30)
+    job(sweep / "1", 1, 90.0, age=20)
+    job(sweep / "2", 0, 80.0, age=10)  # job 0 again: the sweep extended into its folder
+    report = write_report(sweep)
+    assert [j.name for j in report.jobs] == ["1", "2"]
+    assert len(results_csv(sweep)) == 2  # one row per experiment, not seed 0's twice
+    assert report.left_out == ["0 repeats the settings of 2, newer (the same results)"]
+    assert "0 repeats the settings of 2, newer" in (sweep / "report.md").read_text()
+    assert report.tables[0].rows[0][2].startswith("85.00 ± 7.07")  # seeds 0 and 1, once each
+
+
+def test_a_job_repeated_with_other_results_counts_the_newer_and_says_so(tmp_path: Path) -> None:
+    """Rerun after a change of code, the two were averaged into one seed's cell."""
+    old, new = "a" * 40, "b" * 40 + "+dirty"
+    job(tmp_path / "0", 0, 60.0, age=20, git_commit=old)
+    job(tmp_path / "0.old", 0, 89.0, age=30, git_commit=old)
+    job(tmp_path / "1", 0, 80.0, age=10, git_commit=new)
+    report = write_report(tmp_path)
+    assert [j.name for j in report.jobs] == ["1"]
+    assert report.left_out == [
+        f"0 repeats the settings of 1, newer (other results, of commit {old[:12]} and {new[:12]})",
+        f"0.old repeats the settings of 1, newer (other results, of commit {old[:12]} and "
+        f"{new[:12]})",
+    ]
+    assert report.tables[0].rows[0][2] == "80.00"  # the newer job's, not a mean of three
+
+
+def test_jobs_of_other_models_under_one_config_are_each_counted(tmp_path: Path) -> None:
+    """Networks passed to the Python API share its config, and a file's target its spec
+    only where the file says how it was trained: only a known model makes a repeat."""
+    passed = {"target": {"kind": "stbp", "class": "my.Net", "architecture": "Net"}}
+    hand_made_job(tmp_path / "a", 0, "stbp", 80.0, models=passed)
+    hand_made_job(tmp_path / "b", 0, "stbp", 70.0, models=passed)
+    job(tmp_path / "c", 0, 80.0, age=10)
+    job(tmp_path / "d", 0, 80.0, age=5, models={"target": {"weights": "params:cd"}})
+    report = write_report(tmp_path)
+    assert [j.name for j in report.jobs] == ["a", "b", "c", "d"] and not report.left_out
