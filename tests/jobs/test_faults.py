@@ -19,6 +19,7 @@ from snnattack.evaluation import examples
 from snnattack.records.checkpoints import torch_bytes
 from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
+from snnattack.report import write_report
 from snnattack.report.__main__ import main as report_main
 from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.parse import model_settings
@@ -363,6 +364,39 @@ def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
     again = cli("-m", *QUICK, "seed=3", store, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert again.returncode == 2 and "holds the finished job of other settings" in again.stderr
     assert snapshot(sweep / "0") == done
+
+
+def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_without_results(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """Hydra keeps the latest launch's record alone: a sweep relaunched into its folder with
+    other values read as if that launch had made every job, the jobs it refused (whose folders
+    hold the first launch's results) and a job whose folder went were not named."""
+    sweep = tmp_path / "sweep"
+    common = ["-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    first = cli(*common, "seed=0,1", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = cli(*common, "seed=0,1,2", "lambda=0.5", cwd=tmp_path)
+    assert second.returncode == 2 and "2 job(s) of the sweep failed:" in second.stderr
+    shutil.rmtree(sweep / "1")  # seed 1's results, removed by hand
+    report = write_report(sweep)
+    assert [job.name for job in report.jobs] == ["0", "2"]
+    assert report.origin.title.endswith("seed=0,1,2 lambda=0.5 (+ 1 other launch)")
+    (other,) = report.origin.others
+    assert other.startswith("python run.py -m ") and "seed=0,1 " in other
+    assert "Also launched into this folder: `python run.py -m " in (sweep / "report.md").read_text()
+    # each job's overrides as Hydra's sweeper writes them (a bool as Python spells it)
+    job = ["trainer.enable_progress_bar=False", *QUICK[2:], f"store.dir={digits_store}"]
+    refused = [
+        f"job {n} ({' '.join([*job, f'seed={n}', 'lambda=0.5'])}) failed: {sweep / str(n)} "
+        "holds the finished job of other settings (lambda=1.0 there, 0.5 here)"
+        for n in (0, 1)
+    ]
+    gone = f"job 1 of launch 1 ({' '.join([*job, 'seed=1'])}) never ran: no folder holds it (the "
+    expected = [*refused, gone]
+    assert len(report.left_out) == len(expected), report.left_out
+    for line, start in zip(report.left_out, expected, strict=True):
+        assert line.startswith(start), line
 
 
 def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(

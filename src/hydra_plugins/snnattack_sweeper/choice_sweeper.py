@@ -10,7 +10,8 @@ job's choice reads is still refused, as in a single run.
 
 Before the first job launches, the jobs' configs are composed and checked as each job would
 check its own (:func:`snnattack.config.validation.check_sweep`): a mistake of every job is
-refused once, and the launch writes nothing.
+refused once, and the launch writes nothing. A launch that passes is recorded in the sweep
+folder with its jobs (:mod:`snnattack.records.launches`), for the report.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import copy
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -44,6 +46,7 @@ class ChoiceSweeper(BasicSweeper):
         import snnattack.job  # noqa: F401  (declares every kind's rules)
         from snnattack.config.validation import check_sweep
         from snnattack.errors import UserError
+        from snnattack.records.launches import record_launch
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -57,7 +60,23 @@ class ChoiceSweeper(BasicSweeper):
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
+        record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs)
         return super().sweep(arguments)
+
+    def _command(self) -> dict[str, Any]:
+        """The parts of Hydra's node that say this launch's command (as the report reads
+        them in ``multirun.yaml``: :mod:`snnattack.report.origin`)."""
+        assert self.config is not None
+        hydra = self.config.hydra
+        return {
+            "mode": "MULTIRUN",
+            "overrides": OmegaConf.to_container(hydra.overrides),
+            "job": {"config_name": hydra.job.config_name},
+            "runtime": {
+                "config_sources": OmegaConf.to_container(hydra.runtime.config_sources),
+                "cwd": hydra.runtime.cwd,
+            },
+        }
 
     def _job_configs(self, jobs: list[list[str]]) -> Iterator[tuple[list[str], DictConfig | None]]:
         """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``

@@ -89,6 +89,9 @@ def _header(report: Report) -> list[tuple[str, str]]:
             f"{', '.join(_swept(report)) or 'nothing'}.",
         ),
     ]
+    if report.origin.others:
+        commands = "; ".join(f"`{c}`" for c in report.origin.others)
+        lines.append(("text", f"Also launched into this folder: {commands}."))
     if report.left_out:
         lines.append(("text", f"Left out: {'; '.join(report.left_out)}."))
     saved = sum(1 for r in report.rows if r.get("examples"))

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.records.cosmetic import is_cosmetic
-from snnattack.records.failures import FAILURES, failures
 from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
+from snnattack.report.unfinished import unfinished
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
 # and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
@@ -112,8 +112,9 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     """Every readable ``metrics.json`` under ``root`` (itself included), sorted by folder; any
     schema :mod:`snnattack.records.results` reads (a newer one stops the report with one line).
-    And what they leave out, a line each: a ``metrics.json`` that cannot be read (why), and a
-    job folder (Hydra's ``.hydra/``) without one: a job that did not finish, or failed."""
+    And what they leave out, a line each: a ``metrics.json`` that cannot be read (why), a job
+    that left no result (:func:`~snnattack.report.unfinished.unfinished`), a job repeated
+    (:func:`_once`)."""
     jobs, left = [], []
 
     def named(folder: Path) -> str:
@@ -129,17 +130,8 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
-    failed = _failures(root)  # the latest per folder
-    for hydra in sorted(root.rglob(".hydra"), key=lambda p: folder_order(p.parent, root)):
-        if not (hydra.parent / "metrics.json").exists():
-            why = failed.get(hydra.parent.resolve())
-            why = f"failed: {why['error']}" if why else "the job did not finish, or failed"
-            left.append(f"{named(hydra.parent)} has no metrics.json ({why})")
-    for folder, f in failed.items():
-        if not folder.exists():  # refused before its work: its folder removed
-            left.append(f"job {f['job']} ({' '.join(f['overrides'])}) failed: {f['error']}")
     jobs, repeated = _once(jobs, root)
-    return jobs, [*left, *repeated]
+    return jobs, [*left, *unfinished(root), *repeated]
 
 
 def _outcome(job: Job) -> str:
@@ -185,17 +177,6 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
                 other += ", of commit " + " and ".join(str(c)[:12] for c in codes)
             lines.append(f"{job.name} repeats the settings of {same.name}, newer ({other})")
     return [j for j in jobs if id(j) in counted], lines
-
-
-def _failures(root: Path) -> dict[Path, dict[str, Any]]:
-    """By folder, the latest failed job that the sweep folders under ``root`` recorded
-    (``failures.jsonl``; lines written before they named the folder are passed over)."""
-    return {
-        (p.parent / f["folder"]).resolve(): f
-        for p in sorted(root.rglob(FAILURES))
-        for f in failures(p.parent)
-        if "folder" in f
-    }
 
 
 def swept_keys(jobs: list[Job]) -> list[str]:

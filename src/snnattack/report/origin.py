@@ -1,7 +1,8 @@
 """Where a report's numbers come from: the command that ran the sweep, its code and date.
 
 Hydra records each launch: a sweep folder holds ``multirun.yaml`` (the composed config with
-its ``hydra`` node), a single job's folder ``.hydra/hydra.yaml``. Both name the config file
+its ``hydra`` node: the latest launch's), a single job's folder ``.hydra/hydra.yaml``; the
+sweeper keeps every launch into a sweep folder (``launches.jsonl``). Both name the config file
 (``-cn``), its folder (``-cd``) and the command-line overrides, from which the command and the
 report's title are rebuilt. The code is the jobs' ``version`` and ``git_commit``
 (``metrics.json``), the date the newest ``metrics.json``'s.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from snnattack.records.launches import launches
 from snnattack.report.collect import Job
 
 # override keys (and keys below them) that say where files go, not what was run: left out
@@ -32,6 +34,8 @@ class Origin:
     commits: tuple[str, ...]
     date: str
     versions: tuple[str, ...] = ()
+    # the other commands launched into the folder (a sweep extended or relaunched there)
+    others: tuple[str, ...] = ()
 
     def code_text(self) -> str:
         """The package's versions and the commits, shortened to 12 characters (``+dirty``
@@ -76,9 +80,8 @@ def _is_where(override: str) -> bool:
     return any(key == w or key.startswith(w + ".") for w in WHERE)
 
 
-def origin(folder: Path, jobs: list[Job]) -> Origin:
-    """What produced the report of ``folder``: its title, command, commits and date."""
-    hydra = _hydra_node(folder) or {}
+def _command(hydra: dict, folder: Path) -> tuple[str, str]:
+    """The title and the command of the launch Hydra's node ``hydra`` records."""
     overrides = hydra.get("overrides") or {}
     task = [str(o) for o in overrides.get("task") or []]
     name = (hydra.get("job") or {}).get("config_name") or "config"
@@ -95,6 +98,18 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         title = name + (f": {' '.join(what)}" if what else "")
     else:
         title = " ".join(what) or ("defaults" if hydra else folder.name)
+    command = shlex.join(words) if hydra else "not recorded (no Hydra record in the folder)"
+    return title, command
+
+
+def origin(folder: Path, jobs: list[Job]) -> Origin:
+    """What produced the report of ``folder``: its title, command (and the other commands
+    launched into it: :mod:`snnattack.records.launches`), commits and date."""
+    title, command = _command(_hydra_node(folder) or {}, folder)
+    others = [_command(launch["hydra"], folder)[1] for launch in launches(folder)]
+    others = tuple(c for c in dict.fromkeys(others) if c != command)
+    if others:
+        title += f" (+ {len(others)} other launch{'es' if len(others) > 1 else ''})"
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     paths = [folder / j.name / "metrics.json" for j in jobs]
@@ -104,5 +119,4 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         if stamps
         else "unknown"
     )
-    command = shlex.join(words) if hydra else "not recorded (no Hydra record in the folder)"
-    return Origin(title, command, commits, date, versions)
+    return Origin(title, command, commits, date, versions, others)

@@ -1,0 +1,49 @@
+"""A sweep folder's launches, ``<sweep dir>/launches.jsonl``: a line per launch into the
+folder (its command, as Hydra records it, and each job's overrides), appended by the sweeper
+before its first job. Hydra's ``multirun.yaml`` keeps the latest launch alone: a sweep
+extended into its folder, or relaunched with other values, read as if the latest launch had
+made every job, and a job that never started (the sweep killed before it) left no trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+LAUNCHES = "launches.jsonl"
+
+
+def record_launch(sweep_dir: Path, hydra: dict[str, Any], jobs: list[list[str]]) -> None:
+    """Appends a launch into ``sweep_dir``: its command (the parts of Hydra's node ``hydra``
+    that say it, as ``multirun.yaml`` holds them: ``mode``, ``overrides``,
+    ``job.config_name``, ``runtime.config_sources`` and ``cwd``) and its ``jobs``'
+    overrides, by job number."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"hydra": hydra, "jobs": jobs})
+    with open(sweep_dir / LAUNCHES, "a") as f:  # one short append: atomic across processes
+        f.write(line + "\n")
+
+
+def launches(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The launches recorded in ``sweep_dir``, oldest first; a line that is not one (cut
+    short, edited) is passed over."""
+    try:
+        lines = (sweep_dir / LAUNCHES).read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [launch for line in lines if (launch := _launch(line)) is not None]
+
+
+def _launch(line: str) -> dict[str, Any] | None:
+    try:
+        launch = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(launch, dict) or not isinstance(launch.get("hydra"), dict):
+        return None
+    jobs = launch.get("jobs")
+    if not isinstance(jobs, list) or not all(
+        isinstance(job, list) and all(isinstance(o, str) for o in job) for job in jobs
+    ):
+        return None
+    return launch
