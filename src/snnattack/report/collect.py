@@ -218,6 +218,12 @@ def extra_keys(jobs: list[Job]) -> list[str]:
     )
 
 
+def _others(key: str, method: str) -> bool:
+    """Whether the config ``key`` is a setting of another method than ``method``, which a row
+    of ``method`` does not read (an ensemble's may: its components')."""
+    return key.startswith("method.") and key.split(".")[1] != method
+
+
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and rows of results.csv: one row per job and attack record.
 
@@ -234,6 +240,9 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
+            for key in extra:  # another method's settings: never this row's (FGSM's pgd.steps)
+                if _others(key, attack.method) and attack.components is None:
+                    row[key] = None
             if attack.examples:  # attack.save_examples: the file, from the report's folder
                 row["examples"] = str(Path(job.name) / attack.examples)
             rows.append(row)

@@ -166,6 +166,25 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
     return groups
 
 
+def in_order(groups: Mapping[tuple, list]) -> dict[tuple, list]:
+    """``groups`` keyed by tuples, sorted by each place's numbers (λ = 0.5, 0.9, 1 however a
+    sweep was extended into its folder) and by first appearance of any other value."""
+    seen: dict[int, dict[Any, int]] = defaultdict(dict)
+    for key in groups:
+        for i, value in enumerate(key):
+            seen[i].setdefault(value, len(seen[i]))
+
+    def place(key: tuple) -> list[tuple[int, float]]:
+        return [
+            (0, float(v))
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else (1, seen[i][v])
+            for i, v in enumerate(key)
+        ]
+
+    return {key: groups[key] for key in sorted(groups, key=place)}
+
+
 def by_training(
     groups: Mapping[Any, list], trained: Callable[[Any], dict[str, Any]]
 ) -> dict[tuple[Any, str], list]:
@@ -356,7 +375,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     keys = [*SETTING, *extra, *te, "method", "eps_255"]
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
-    groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
+    groups = in_order(group((tuple(r.get(k) for k in keys), r) for r in rows))
     paper = with_defaults(paper, {"time_extension": 1})
     refs = {
         key: matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})

@@ -539,6 +539,45 @@ def test_a_setting_of_one_method_swept_over_its_jobs_is_a_column(tmp_path: Path)
     ]
 
 
+def test_table_2s_rows_follow_the_numbers_of_a_sweep_extended_into_its_folder(
+    tmp_path: Path,
+) -> None:
+    """λ = 0.9 added after 0.5 and 1.0 (its jobs numbered last) was the table's last row."""
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "stbp"): (90.0,)})
+    lambda_sweep(tmp_path / "more", {(0.9, "stbp"): (85.0,)})
+    (tmp_path / "more" / "0").rename(tmp_path / "sweep" / "2")
+    table = write_report(tmp_path / "sweep").tables[0]
+    assert [row[table.columns.index("λ")] for row in table.rows] == ["0.5", "0.9", "1"]
+
+
+def test_a_setting_of_one_method_never_splits_another_methods_rows(tmp_path: Path) -> None:
+    """method.pgd.steps=3,7 with method=[fgsm,pgd]: FGSM, which reads no PGD setting, was two
+    series (one per steps value) of fewer seeds each."""
+    for i, (steps, seed) in enumerate([(3, 0), (7, 0), (7, 1)]):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, seed, "stbp", 50.0 + seed)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["method"] = {
+            "fgsm": {"name": "fgsm"},
+            "pgd": {"name": "pgd", "steps": steps},
+        }
+        record["results"].append({**record["results"][0], "method": "pgd", "asr": 60.0 + steps})
+        (folder / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    rows = results_csv(tmp_path / "sweep")
+    assert [(r["method"], r["method.pgd.steps"]) for r in rows] == [
+        ("fgsm", ""),
+        ("pgd", "3"),
+        ("fgsm", ""),
+        ("pgd", "7"),
+        ("fgsm", ""),
+        ("pgd", "7"),
+    ]
+    table = report.tables[0]
+    fgsm = [row for row in table.rows if row[table.columns.index("method")] == "fgsm"]
+    assert len(fgsm) == 1 and fgsm[0][table.columns.index("seeds")] == "2", table.rows
+
+
 def test_jobs_that_differ_in_an_attack_setting_are_never_pooled_as_seeds(tmp_path: Path) -> None:
     """``attack.fold_bn=false,true`` (float rounding apart, the same rows): each job its own
     row and a column, not one mean over "seeds"."""
