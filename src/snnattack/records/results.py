@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import logging
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,6 +32,7 @@ from snnattack.records.cosmetic import without_cosmetic
 from snnattack.records.files import write_atomic
 from snnattack.settings import BOXES, PASSED
 
+log = logging.getLogger(__name__)
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
 SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
@@ -378,7 +380,11 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     whose spec lacks the ensembles' :data:`COMPONENTS` (written before the spec held them)."""
     try:
         done = read_record(path)
-    except (OSError, ValueError, UserError):
+    except (OSError, ValueError, UserError) as err:
+        if path.exists():  # a half-written or edited record: said, then replaced
+            log.warning(
+                "note: %s cannot be read (%s): the job runs again and replaces it", path, err
+            )
         return
     there, here = done.result_spec, spec
     if isinstance(there, dict) and COMPONENTS not in there:

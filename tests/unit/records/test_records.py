@@ -209,6 +209,22 @@ def test_a_finished_ensemble_job_recorded_without_its_components_is_redone_not_r
     )
 
 
+def test_a_relaunch_says_it_replaces_a_record_it_cannot_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A half-written or edited metrics.json is redone (not refused), and was replaced unsaid."""
+    cfg = compose()
+    path = tmp_path / "metrics.json"
+    check_not_replacing(path, job_spec(cfg))  # none yet: nothing to say
+    assert not caplog.records
+    path.write_text('{"clean_acc": 9')
+    check_not_replacing(path, job_spec(cfg))
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"note: {path} cannot be read (") and line.endswith(
+        "): the job runs again and replaces it"
+    )
+
+
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
