@@ -76,6 +76,10 @@ def build_report(folder: Path) -> Report:
     plotted = {"rows": rows, "jobs": jobs, "series": series}
     drawn_figures = (figure(plotted, folder) for figure in FIGURES.values())  # in their order
     report.figures = [p for p in drawn_figures if p is not None]
+    o = report.origin
+    made = {"Title": o.title, "Source": o.command, "Description": f"{o.code_text()} · {o.date}"}
+    for path in report.figures:
+        figures.stamp(path, made)
     return report
 
 

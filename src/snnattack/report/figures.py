@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image, PngImagePlugin  # noqa: E402
 
 from snnattack.registry import Registry  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
@@ -551,6 +552,18 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def stamp(path: Path, text: dict[str, str]) -> None:
+    """Writes ``text`` (what produced the figure: its report's title, command, code and
+    date) into the PNG ``path``'s text chunks, so that a figure taken out of its report
+    still says where its numbers come from."""
+    with Image.open(path) as image:
+        image.load()
+        info = PngImagePlugin.PngInfo()
+        for key, value in {**image.text, **text}.items():
+            info.add_text(key, value)
+        image.save(path, pnginfo=info, dpi=image.info.get("dpi", (DPI, DPI)))
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fixtures_report import PNG_MAGIC, hand_made_job, lambda_sweep
+from PIL import Image
 
 from snnattack.report import figures, write_report
 
@@ -32,6 +33,19 @@ def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
     assert report.tables[0].note.endswith(
         "mean ± std over seeds." if len(seeds) == 2 else "one seed."
     )
+
+
+def test_each_figure_says_what_produced_it_in_its_png(tmp_path: Path) -> None:
+    """A figure taken out of its report (the README's) kept only Matplotlib's name."""
+    lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    report = write_report(tmp_path / "sweep")
+    (path,) = report.figures
+    with Image.open(path) as image:
+        text, dpi = image.text, image.info["dpi"]
+    o = report.origin
+    assert text["Source"] == o.command and text["Title"] == o.title
+    assert text["Description"] == f"{o.code_text()} · {o.date}" and "Software" in text
+    assert round(dpi[0]) == figures.DPI
 
 
 def test_series_of_one_colour_differ_in_the_legend_by_line_and_marker(
