@@ -72,10 +72,15 @@ def caption(stem: str) -> str:
     return FIGURES[stem].caption if stem in FIGURES else stem.replace("_", " ")
 
 
-def spread_label(rows: list[dict[str, Any]]) -> str:
-    """``, mean ± std over N seeds`` when the rows hold more than one seed, else nothing."""
-    seeds = len({r.get("seed") for r in rows})
-    return f", mean ± std over {seeds} seeds" if seeds > 1 else ""
+def spread_label(rows: list[dict[str, Any]], points: tuple[str, ...]) -> str:
+    """``, mean ± std over N seeds`` when the rows hold more than one seed at a point drawn
+    (the rows of one value of each of ``points``), else nothing; ``over 1–2 seeds`` where
+    the points hold unequal counts (a setting added for one seed beside a sweep of two)."""
+    counts = [len({r.get("seed") for r in point}) for point in split(rows, points).values()]
+    low, high = min(counts, default=0), max(counts, default=0)
+    if high <= 1:
+        return ""
+    return f", mean ± std over {high if low == high else f'{low}–{high}'} seeds"
 
 
 # the line style and marker of the i-th series of one colour: the legend tells them apart by
@@ -211,7 +216,9 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                 )
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
-        ax.set_ylabel(f"ASR (%{spread_label(rows)})")
+        ax.set_ylabel(
+            f"ASR (%{spread_label(rows, ('method', 'box', 'grad_mode', *series_keys, x))})"
+        )
         ax.grid(alpha=0.3)
     shared_legend(fig)
     return _save(fig, path)
@@ -278,7 +285,7 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
         ax.minorticks_off()
         ax.set_xlabel("time steps T")
-        ax.set_ylabel(f"accuracy (%{spread_label(rows)})")
+        ax.set_ylabel(f"accuracy (%{spread_label(rows, ('method', 'eps_255', 'box', *keys, 'T'))})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
     shared_legend(fig)
@@ -369,7 +376,8 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
             )
         ax.set_xticks(range(len(targets)), [_kind_name(t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
-        ax.set_ylabel(f"accuracy (%{spread_label(rows)})")
+        spread = spread_label(rows, ("method", "eps_255", "target_kind", "box", "source_kind"))
+        ax.set_ylabel(f"accuracy (%{spread})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3, axis="y")
     shared_legend(fig)

@@ -35,6 +35,18 @@ def test_figures_have_one_shared_legend_and_say_std_only_with_several_seeds(
     )
 
 
+def test_the_spread_label_says_the_seeds_at_each_point_when_they_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RGA's points on one seed beside STBP's on two were labelled "over 2 seeds"."""
+    kept = drawn_axes(monkeypatch)
+    sweep = {(lam, "stbp"): (80.0, 84.0) for lam in (0.5, 1.0)}
+    lambda_sweep(tmp_path / "sweep", {**sweep, **{(lam, "rga"): (90.0,) for lam in (0.5, 1.0)}})
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    assert ax.get_ylabel() == "ASR (%, mean ± std over 1–2 seeds)"
+
+
 def test_each_figure_says_what_produced_it_in_its_png(tmp_path: Path) -> None:
     """A figure taken out of its report (the README's) kept only Matplotlib's name."""
     lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
