@@ -399,6 +399,22 @@ def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_withou
         assert line.startswith(start), line
 
 
+def test_a_folder_per_value_is_named_by_what_the_job_runs_not_where_its_files_go(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """The docs' subdir for adding values to a sweep named folders by every override: an
+    absolute store.dir made folders nested at each of its slashes."""
+    sweep = tmp_path / "sweep"
+    run = cli(
+        "-m", *QUICK, "seed=0", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}", "threads=1", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [p.parent.name for p in sweep.rglob("metrics.json")] == [
+        "eps=[32],method=[fgsm],seed=0,train.epochs=1"
+    ]
+
+
 def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     tmp_path: Path, digits_store: Path
 ) -> None:
