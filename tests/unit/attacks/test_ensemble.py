@@ -82,7 +82,7 @@ def test_the_quick_ensemble_is_a_subset_of_the_default_without_tuning() -> None:
         ("{attack: stbp, method: ensemble}", "components[0].method='ensemble' is unknown"),
         ("{method: ensemble_quick}", "components[0].method='ensemble_quick' is unknown"),
         ("{method: apgd}", "components[0].attack is missing"),
-        ("{attack: stbp, method: pgd, params: {stepz: 2}}", "pgd/stbp.stepz=2 is unknown"),
+        ("{attack: stbp, method: pgd, params: {stepz: 2}}", "pgd/stbp.params.stepz=2 is unknown"),
     ],
 )
 def test_a_component_that_does_not_exist_is_refused_not_dropped(component, message) -> None:
