@@ -371,32 +371,44 @@ def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_withou
 ) -> None:
     """Hydra keeps the latest launch's record alone: a sweep relaunched into its folder with
     other values read as if that launch had made every job, the jobs it refused (whose folders
-    hold the first launch's results) and a job whose folder went were not named."""
-    sweep = tmp_path / "sweep"
+    hold the first launch's results) and a job whose folder went were not named. A relaunch
+    with a setting that changes no result (threads=1) skips its jobs and leaves out none; over
+    a folder of several sweeps, each sweep's jobs are its own."""
+    sweep = tmp_path / "parent" / "a"
     common = ["-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
     first = cli(*common, "seed=0,1", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
+    again = cli(*common, "seed=0,1", "threads=1", cwd=tmp_path)  # skipped, as finished
+    assert again.returncode == 0 and "skipping the job" in again.stdout + again.stderr
+    report = write_report(sweep)
+    assert not report.left_out and report.origin.title.endswith("(+ 1 other launch)")
     second = cli(*common, "seed=0,1,2", "lambda=0.5", cwd=tmp_path)
     assert second.returncode == 2 and "2 job(s) of the sweep failed:" in second.stderr
-    shutil.rmtree(sweep / "1")  # seed 1's results, removed by hand
-    report = write_report(sweep)
-    assert [job.name for job in report.jobs] == ["0", "2"]
-    assert report.origin.title.endswith("seed=0,1,2 lambda=0.5 (+ 1 other launch)")
-    (other,) = report.origin.others
-    assert other.startswith("python run.py -m ") and "seed=0,1 " in other
-    assert "Also launched into this folder: `python run.py -m " in (sweep / "report.md").read_text()
+    shutil.copytree(sweep, tmp_path / "parent" / "b")
+    shutil.rmtree(tmp_path / "parent" / "b" / "1")  # seed 1's results, removed by hand
+    report = write_report(tmp_path / "parent")
+    assert [job.name for job in report.jobs] == ["a/1", "b/0", "b/2"]  # a copy's jobs: repeats
     # each job's overrides as Hydra's sweeper writes them (a bool as Python spells it)
     job = ["trainer.enable_progress_bar=False", *QUICK[2:], f"store.dir={digits_store}"]
     refused = [
-        f"job {n} ({' '.join([*job, f'seed={n}', 'lambda=0.5'])}) failed: {sweep / str(n)} "
+        f"job {n} of {s} ({' '.join([*job, f'seed={n}', 'lambda=0.5'])}) failed: {sweep / str(n)} "
         "holds the finished job of other settings (lambda=1.0 there, 0.5 here)"
-        for n in (0, 1)
+        for s, n in (("a", 0), ("a", 1), ("b", 0), ("b", 1))
     ]
-    gone = f"job 1 of launch 1 ({' '.join([*job, 'seed=1'])}) never ran: no folder holds it (the "
+    gone = f"job 1 of launch 1 of b ({' '.join([*job, 'seed=1'])}) has no folder: not run (yet),"
     expected = [*refused, gone]
-    assert len(report.left_out) == len(expected), report.left_out
-    for line, start in zip(report.left_out, expected, strict=True):
+    left = [line for line in report.left_out if line.startswith("job ")]
+    assert len(left) == len(expected), report.left_out
+    for line, start in zip(left, expected, strict=True):
         assert line.startswith(start), line
+    report = write_report(sweep)
+    assert report.origin.title.endswith("seed=0,1,2 lambda=0.5 (+ 2 other launches)")
+    assert [(" threads=1" in c, " lambda=0.5" in c) for c in report.origin.launches] == [
+        (False, False),
+        (True, False),
+        (False, True),
+    ]
+    assert "Launches into this folder: 1 `python run.py -m " in (sweep / "report.md").read_text()
 
 
 def test_a_folder_per_value_is_named_by_what_the_job_runs_not_where_its_files_go(

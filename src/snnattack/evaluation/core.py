@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,7 @@ def record_under_test(
         config=config,
         result_spec=result_spec,
         notes=list(settings.notes),
+        finished=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         **provenance(),
     )
     masking = settings.masking

@@ -20,7 +20,7 @@ def record_launch(sweep_dir: Path, hydra: dict[str, Any], jobs: list[list[str]])
     overrides, by job number."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"hydra": hydra, "jobs": jobs})
-    with open(sweep_dir / LAUNCHES, "a") as f:  # one short append: atomic across processes
+    with open(sweep_dir / LAUNCHES, "a") as f:  # one append per launch, from its launching process
         f.write(line + "\n")
 
 
@@ -32,6 +32,15 @@ def launches(sweep_dir: Path) -> list[dict[str, Any]]:
     except OSError:
         return []
     return [launch for line in lines if (launch := _launch(line)) is not None]
+
+
+def numbered(recorded: list[dict[str, Any]]) -> list[int]:
+    """Each launch's number among the distinct commands of ``recorded`` (1 for the first
+    command, a relaunch of it 1 again): the report's numbers of launches."""
+    commands: dict[str, int] = {}
+    for launch in recorded:
+        commands.setdefault(json.dumps(launch["hydra"], sort_keys=True), len(commands) + 1)
+    return [commands[json.dumps(launch["hydra"], sort_keys=True)] for launch in recorded]
 
 
 def _launch(line: str) -> dict[str, Any] | None:

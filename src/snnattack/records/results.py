@@ -131,6 +131,7 @@ class JobRecord:
     # any of them fooled it with L0 <= b (snnattack.evaluation.budget.WorstL0.summary)
     event_worst_case: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # settings it could not use (validation.notes)
+    finished: str | None = None  # when the job made it (UTC, ISO 8601): the later of two runs
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""
@@ -374,18 +375,25 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
 
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     """Refuses to run where ``path`` holds the record of a job of other settings (the
-    current schema, another :func:`result_spec`): the job would replace those results with
-    its own, and what the folder's earlier config produced would be lost. An unreadable or
-    older-schema record is a job to redo, not refused, and so is a record of the same config
-    whose spec lacks the ensembles' :data:`COMPONENTS` (written before the spec held them)."""
+    current schema, another :func:`result_spec`) or of a newer snnattack (its UserError):
+    the job would replace those results with its own, and what the folder's earlier config
+    produced would be lost. An unreadable record (said in a line) or an older-schema one is
+    a job to redo, not refused, and so is a record of the same config whose spec lacks the
+    ensembles' :data:`COMPONENTS` (written before the spec held them)."""
     try:
         done = read_record(path)
-    except (OSError, ValueError, UserError) as err:
-        if path.exists():  # a half-written or edited record: said, then replaced
+    except (OSError, ValueError) as err:
+        if path.is_file():  # a half-written or edited record: said, then replaced
             log.warning(
                 "note: %s cannot be read (%s): the job runs again and replaces it", path, err
             )
         return
+    except UserError:
+        raise ConfigError(
+            f"{path} holds the record of a newer snnattack (a schema this one does not read), "
+            "whose results this job would replace; accepted: that snnattack (update this one), "
+            f"another hydra.run.dir, or {path} removed"
+        ) from None
     there, here = done.result_spec, spec
     if isinstance(there, dict) and COMPONENTS not in there:
         # recorded before the spec held the ensembles' components: what they ran is unknown,

@@ -74,12 +74,11 @@ def build_report(folder: Path) -> Report:
         return [k for k in keys if len({r.get(k) for r in rows}) > 1]
 
     plotted = {"rows": rows, "jobs": jobs, "series": series}
-    drawn_figures = (figure(plotted, folder) for figure in FIGURES.values())  # in their order
-    report.figures = [p for p in drawn_figures if p is not None]
     o = report.origin
     made = {"Title": o.title, "Source": o.command, "Description": f"{o.code_text()} · {o.date}"}
-    for path in report.figures:
-        figures.stamp(path, made)
+    with figures.made_by(made):  # each PNG says what produced it
+        drawn_figures = [figure(plotted, folder) for figure in FIGURES.values()]  # in order
+    report.figures = [p for p in drawn_figures if p is not None]
     return report
 
 
@@ -93,9 +92,9 @@ def _header(report: Report) -> list[tuple[str, str]]:
             f"{', '.join(_swept(report)) or 'nothing'}.",
         ),
     ]
-    if report.origin.others:
-        commands = "; ".join(f"`{c}`" for c in report.origin.others)
-        lines.append(("text", f"Also launched into this folder: {commands}."))
+    if report.origin.launches:
+        commands = "; ".join(f"{n} `{c}`" for n, c in enumerate(report.origin.launches, 1))
+        lines.append(("text", f"Launches into this folder: {commands}."))
     if report.left_out:
         lines.append(("text", f"Left out: {'; '.join(report.left_out)}."))
     saved = sum(1 for r in report.rows if r.get("examples"))

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.figures import metadata  # noqa: E402
 from snnattack.report.figures import register as register_figure  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     Table,
@@ -220,6 +221,6 @@ def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
     ax.set_ylabel(f"white-box robust accuracy at ε={fmt(eps)}/255 (%)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the points
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, metadata=metadata())
     plt.close(fig)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,9 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
+    cosmetic = {k for job in jobs for k in job.config.get("cosmetic_keys", ())}
     jobs, repeated = _once(jobs, root)
-    return jobs, [*left, *unfinished(root), *repeated]
+    return jobs, [*left, *unfinished(root, sorted(cosmetic)), *repeated]
 
 
 def _outcome(job: Job) -> str:
@@ -142,11 +144,12 @@ def _outcome(job: Job) -> str:
 
 
 def _setting(job: Job) -> str | None:
-    """What fixes a job's results, as a relaunch judges it (its ``result_spec``; its config,
-    cosmetic keys aside, for a record without one), and which models it attacked (their store
-    specs, a file's own under ``checkpoint=``, else their weights' hash); None where a model
-    is neither (a network passed to the Python API: its config is every such network's, or a
-    record that names no target)."""
+    """What fixes a job's results, as a relaunch judges it (its ``result_spec`` and its
+    config, cosmetic keys aside; a record without a ``result_spec``: its whole config), and
+    which models it attacked (their store specs, a file's own under ``checkpoint=``, else
+    their weights' hash); None where a model is neither (a network passed to
+    ``snnattack.evaluate``: its config is every such network's, or a record that names no
+    target)."""
     models = []
     for role in ("target", "source"):
         model = job.record.models.get(role) or {}
@@ -154,7 +157,17 @@ def _setting(job: Job) -> str | None:
         if (model or role == "target") and not known:
             return None
         models.append(known)
-    return json.dumps([job.record.result_spec, job.flat, models], sort_keys=True, default=str)
+    spec = job.record.result_spec
+    config = job.flat if spec is not None else job.record.config
+    return json.dumps([spec, config, models], sort_keys=True, default=str)
+
+
+def _finished(job: Job, root: Path) -> float:
+    """When ``job`` wrote its record: its ``finished`` time, else (a record written before
+    it held one) its file's modification time."""
+    if job.record.finished is not None:
+        return datetime.fromisoformat(job.record.finished).timestamp()
+    return (root / job.name / "metrics.json").stat().st_mtime
 
 
 def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
@@ -162,9 +175,9 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
     one config (cosmetic keys aside: a sweep extended into its own folder, a folder set aside
     and the job run again, ``threads=2``) are one experiment, which pooled would count twice
     in results.csv and average two runs (two codes, if a commit differs) into one seed's
-    cell. The newest ``metrics.json`` counts."""
+    cell. The last finished counts (of two finished at once, the later folder)."""
     newest: dict[str | int, Job] = {}
-    for job in sorted(jobs, key=lambda j: (root / j.name / "metrics.json").stat().st_mtime):
+    for job in sorted(jobs, key=lambda j: _finished(j, root)):
         newest[_setting(job) or id(job)] = job
     counted = {id(j) for j in newest.values()}
     lines = []
@@ -175,7 +188,11 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
             codes = (job.record.git_commit, same.record.git_commit)
             if codes[0] != codes[1]:
                 other += ", of commit " + " and ".join(str(c)[:12] for c in codes)
-            lines.append(f"{job.name} repeats the settings of {same.name}, newer ({other})")
+            later = _finished(same, root) > _finished(job, root)
+            when = "finished later" if later else "finished at the same time, the later folder"
+            lines.append(
+                f"{job.name} repeats the settings of {same.name}, which counts ({when}; {other})"
+            )
     return [j for j in jobs if id(j) in counted], lines
 
 

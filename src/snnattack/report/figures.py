@@ -10,7 +10,9 @@ module). It takes, by parameter name, what it reads (:class:`ReportFigure`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image, PngImagePlugin  # noqa: E402
 
 from snnattack.registry import Registry  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
@@ -54,6 +55,7 @@ class ReportFigure:
 
 
 FIGURES: Registry[ReportFigure] = Registry()  # filled by the modules of report/
+_MADE_BY: ContextVar[dict[str, str]] = ContextVar("made_by", default={})  # noqa: B039  read only
 
 
 def register(name: str, /, *, order: float, caption: str) -> Callable[[Callable], Callable]:
@@ -73,7 +75,7 @@ def caption(stem: str) -> str:
 
 
 def spread_label(rows: list[dict[str, Any]], points: tuple[str, ...]) -> str:
-    """``, mean ± std over N seeds`` when the rows hold more than one seed at a point drawn
+    """``, mean ± std over N seeds`` when a panel's rows hold more than one seed at a point
     (the rows of one value of each of ``points``), else nothing; ``over 1–2 seeds`` where
     the points hold unequal counts (a setting added for one seed beside a sweep of two)."""
     counts = [len({r.get("seed") for r in point}) for point in split(rows, points).values()]
@@ -217,7 +219,7 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
         ax.set_ylabel(
-            f"ASR (%{spread_label(rows, ('method', 'box', 'grad_mode', *series_keys, x))})"
+            f"ASR (%{spread_label(cell, ('method', 'box', 'grad_mode', *series_keys, x))})"
         )
         ax.grid(alpha=0.3)
     shared_legend(fig)
@@ -285,7 +287,7 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
         ax.minorticks_off()
         ax.set_xlabel("time steps T")
-        ax.set_ylabel(f"accuracy (%{spread_label(rows, ('method', 'eps_255', 'box', *keys, 'T'))})")
+        ax.set_ylabel(f"accuracy (%{spread_label(cell, ('method', 'eps_255', 'box', *keys, 'T'))})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
     shared_legend(fig)
@@ -376,7 +378,7 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
             )
         ax.set_xticks(range(len(targets)), [_kind_name(t) for t in targets])
         ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
-        spread = spread_label(rows, ("method", "eps_255", "target_kind", "box", "source_kind"))
+        spread = spread_label(cell, ("method", "eps_255", "target_kind", "box", "source_kind"))
         ax.set_ylabel(f"accuracy (%{spread})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3, axis="y")
@@ -562,20 +564,26 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def stamp(path: Path, text: dict[str, str]) -> None:
-    """Writes ``text`` (what produced the figure: its report's title, command, code and
-    date) into the PNG ``path``'s text chunks, so that a figure taken out of its report
-    still says where its numbers come from."""
-    with Image.open(path) as image:
-        image.load()
-        info = PngImagePlugin.PngInfo()
-        for key, value in {**image.text, **text}.items():
-            info.add_text(key, value)
-        image.save(path, pnginfo=info, dpi=image.info.get("dpi", (DPI, DPI)))
+@contextmanager
+def made_by(text: dict[str, str]) -> Iterator[None]:
+    """Within the block, each figure saved says ``text`` in its PNG's text chunks (what
+    produced it: its report's title, command, code and date), so that a figure taken out of
+    its report still says where its numbers come from."""
+    token = _MADE_BY.set(text)
+    try:
+        yield
+    finally:
+        _MADE_BY.reset(token)
+
+
+def metadata() -> dict[str, str]:
+    """The text chunks of the figures saved now (:func:`made_by`)."""
+    return _MADE_BY.get()
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # the shared legend outside included
+    # the shared legend outside included
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata=metadata())
     plt.close(fig)
     return path

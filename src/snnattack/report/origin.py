@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from snnattack.records.launches import launches
+from snnattack.records.launches import launches, numbered
 from snnattack.report.collect import Job
 
 # override keys (and keys below them) that say where files go, not what was run: left out
@@ -34,8 +34,9 @@ class Origin:
     commits: tuple[str, ...]
     date: str
     versions: tuple[str, ...] = ()
-    # the other commands launched into the folder (a sweep extended or relaunched there)
-    others: tuple[str, ...] = ()
+    # the commands launched into the folder, numbered from 1, where they are several (a sweep
+    # extended or relaunched there with other values)
+    launches: tuple[str, ...] = ()
 
     def code_text(self) -> str:
         """The package's versions and the commits, shortened to 12 characters (``+dirty``
@@ -103,13 +104,18 @@ def _command(hydra: dict, folder: Path) -> tuple[str, str]:
 
 
 def origin(folder: Path, jobs: list[Job]) -> Origin:
-    """What produced the report of ``folder``: its title, command (and the other commands
-    launched into it: :mod:`snnattack.records.launches`), commits and date."""
+    """What produced the report of ``folder``: its title, command (and every command
+    launched into it, where several were: :mod:`snnattack.records.launches`), commits and
+    date."""
     title, command = _command(_hydra_node(folder) or {}, folder)
-    others = [_command(launch["hydra"], folder)[1] for launch in launches(folder)]
-    others = tuple(c for c in dict.fromkeys(others) if c != command)
-    if others:
-        title += f" (+ {len(others)} other launch{'es' if len(others) > 1 else ''})"
+    recorded = launches(folder)
+    distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
+    commands = tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
+    if len(commands) > 1:
+        others = len(commands) - 1
+        title += f" (+ {others} other launch{'es' if others > 1 else ''})"
+    else:
+        commands = ()
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     paths = [folder / j.name / "metrics.json" for j in jobs]
@@ -119,4 +125,4 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         if stamps
         else "unknown"
     )
-    return Origin(title, command, commits, date, versions, others)
+    return Origin(title, command, commits, date, versions, commands)

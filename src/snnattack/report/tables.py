@@ -167,20 +167,21 @@ def group(items: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
 
 
 def in_order(groups: Mapping[tuple, list]) -> dict[tuple, list]:
-    """``groups`` keyed by tuples, sorted by each place's numbers (λ = 0.5, 0.9, 1 however a
-    sweep was extended into its folder) and by first appearance of any other value."""
+    """``groups`` keyed by tuples, sorted by each place whose values are all numbers (λ =
+    0.5, 0.9, 1 however a sweep was extended into its folder), by first appearance at any
+    other (a method, or a setting that some rows do not have)."""
     seen: dict[int, dict[Any, int]] = defaultdict(dict)
     for key in groups:
         for i, value in enumerate(key):
             seen[i].setdefault(value, len(seen[i]))
+    numeric = {
+        i
+        for i, values in seen.items()
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    }
 
-    def place(key: tuple) -> list[tuple[int, float]]:
-        return [
-            (0, float(v))
-            if isinstance(v, int | float) and not isinstance(v, bool)
-            else (1, seen[i][v])
-            for i, v in enumerate(key)
-        ]
+    def place(key: tuple) -> list[float]:
+        return [float(v) if i in numeric else seen[i][v] for i, v in enumerate(key)]
 
     return {key: groups[key] for key in sorted(groups, key=place)}
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from harness import ROOT, compose, resolved
+from omegaconf import OmegaConf
 
 from snnattack.records.cosmetic import is_cosmetic, without_cosmetic
 from snnattack.records.results import result_spec
@@ -34,14 +35,15 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
     assert result_spec(resolved(lr), {}) == result_spec(resolved(marked), {})
     assert run_name(["train.lr=0.5", "lambda=0.5"], list(lr.cosmetic_keys)) == "lambda=0.5"
     metrics = json.loads((ROOT / "tests" / "data" / "metrics_schema1.json").read_text())
-    for name, value in (("a", 0.1), ("b", 0.5)):
+    for name, value, finished in (("a", 0.1, "2026-01-01T00:00"), ("b", 0.5, "2026-01-02T00:00")):
         metrics["config"]["train"]["lr"] = value
         metrics["config"]["cosmetic_keys"] = ["train.lr"]
+        metrics["finished"] = finished + ":00.000+00:00"
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
     jobs, left = load_jobs(tmp_path)  # one experiment twice: the newer counts, once
     assert [job.name for job in jobs] == ["b"] and "train.lr" not in jobs[0].flat
-    assert left == ["a repeats the settings of b, newer (the same results)"]
+    assert left == ["a repeats the settings of b, which counts (finished later; the same results)"]
 
 
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
@@ -67,3 +69,17 @@ def test_a_trainer_key_that_changes_nothing_at_null_keeps_the_store_keys_before_
     assert "gradient_clip_val" not in store_key(model_settings(compose()), 0)["trainer"]
     clipped = store_key(model_settings(compose("trainer.gradient_clip_val=1.0")), 0)
     assert clipped["trainer"]["gradient_clip_val"] == 1.0
+
+
+def test_a_folder_per_value_leaves_out_each_cosmetic_key_a_user_sets() -> None:
+    """``hydra.job.config.override_dirname.exclude_keys`` names the folders of
+    ``hydra.sweep.subdir=${hydra.job.override_dirname}`` by what changes results: every
+    cosmetic key with a value of its own (a node's, as ``store.dir``, by its leaf) and no
+    other key."""
+    cfg = compose(hydra=True)
+    excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
+    cosmetic = list(cfg.cosmetic_keys)
+    plain = [k for k in cosmetic if not OmegaConf.is_dict(OmegaConf.select(cfg, k))]
+    assert set(plain) <= set(excluded), set(plain) - set(excluded)
+    assert all(is_cosmetic(k, cosmetic) for k in excluded)
+    assert {"store.dir", "logger"} <= set(excluded)

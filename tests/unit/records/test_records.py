@@ -223,6 +223,9 @@ def test_a_relaunch_says_it_replaces_a_record_it_cannot_read(
     assert line.startswith(f"note: {path} cannot be read (") and line.endswith(
         "): the job runs again and replaces it"
     )
+    path.write_text(json.dumps({"schema": 3, "clean_acc": 9.0}))  # a newer snnattack's
+    with pytest.raises(ConfigError, match=r"metrics.json holds the record of a newer snnattack \("):
+        check_not_replacing(path, job_spec(cfg))
 
 
 def test_one_printer_shows_a_job_and_a_sweep_with_the_same_row_columns(

@@ -30,8 +30,9 @@ def test_a_job_repeated_with_its_results_is_counted_once_and_named(tmp_path: Pat
     report = write_report(sweep)
     assert [j.name for j in report.jobs] == ["1", "2"]
     assert len(results_csv(sweep)) == 2  # one row per experiment, not seed 0's twice
-    assert report.left_out == ["0 repeats the settings of 2, newer (the same results)"]
-    assert "0 repeats the settings of 2, newer" in (sweep / "report.md").read_text()
+    line = "0 repeats the settings of 2, which counts (finished later; the same results)"
+    assert report.left_out == [line]
+    assert line in (sweep / "report.md").read_text()
     assert report.tables[0].rows[0][2].startswith("85.00 ± 7.07")  # seeds 0 and 1, once each
 
 
@@ -43,10 +44,10 @@ def test_a_job_repeated_with_other_results_counts_the_newer_and_says_so(tmp_path
     job(tmp_path / "1", 0, 80.0, age=10, git_commit=new)
     report = write_report(tmp_path)
     assert [j.name for j in report.jobs] == ["1"]
+    other = f"other results, of commit {old[:12]} and {new[:12]}"
     assert report.left_out == [
-        f"0 repeats the settings of 1, newer (other results, of commit {old[:12]} and {new[:12]})",
-        f"0.old repeats the settings of 1, newer (other results, of commit {old[:12]} and "
-        f"{new[:12]})",
+        f"0 repeats the settings of 1, which counts (finished later; {other})",
+        f"0.old repeats the settings of 1, which counts (finished later; {other})",
     ]
     assert report.tables[0].rows[0][2] == "80.00"  # the newer job's, not a mean of three
 
@@ -61,3 +62,21 @@ def test_jobs_of_other_models_under_one_config_are_each_counted(tmp_path: Path) 
     job(tmp_path / "d", 0, 80.0, age=5, models={"target": {"weights": "params:cd"}})
     report = write_report(tmp_path)
     assert [j.name for j in report.jobs] == ["a", "b", "c", "d"] and not report.left_out
+
+
+def test_the_job_that_counts_is_the_one_its_record_says_finished_last(tmp_path: Path) -> None:
+    """A copy or a checkout sets a file's time: the record's own time decides, and two
+    finished at the same time (a folder copied) count the later folder, as the line says."""
+    job(tmp_path / "a", 0, 60.0, age=10, finished="2026-11-29T08:00:00.000+00:00")
+    job(tmp_path / "b", 0, 80.0, age=20, finished="2026-11-28T08:00:00.000+00:00")
+    report = write_report(tmp_path)
+    assert [j.name for j in report.jobs] == ["a"]
+    assert report.left_out == [
+        "b repeats the settings of a, which counts (finished later; other results)"
+    ]
+    job(tmp_path / "c", 0, 60.0, age=30, finished="2026-11-29T08:00:00.000+00:00")
+    assert write_report(tmp_path).left_out == [
+        "a repeats the settings of c, which counts (finished at the same time, the later "
+        "folder; the same results)",
+        "b repeats the settings of c, which counts (finished later; other results)",
+    ]

@@ -370,6 +370,26 @@ def test_a_job_refused_in_a_sweep_is_named_in_its_report(tmp_path: Path) -> None
     assert write_report(Path(moved)).left_out == expected
 
 
+def test_a_failed_job_mended_by_a_relaunch_with_a_cosmetic_setting_is_not_named(
+    tmp_path: Path,
+) -> None:
+    """Its folder holds the relaunch's results: its overrides there hold threads=1, which
+    changes no result, beside the failure's."""
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    record = json.loads((sweep / "0" / "metrics.json").read_text())
+    record["config"]["cosmetic_keys"] = ["threads"]
+    (sweep / "0" / "metrics.json").write_text(json.dumps(record))
+    (sweep / "0" / ".hydra").mkdir()
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n- threads=1\n")
+    record_failure(sweep, 0, sweep / "0", ["seed=0"], "CUDA out of memory")
+    assert write_report(sweep).left_out == []
+    record_failure(sweep, 0, sweep / "0", ["seed=3"], "held the finished job of other settings")
+    assert write_report(sweep).left_out == [
+        "job 0 (seed=3) failed: held the finished job of other settings"
+    ]
+
+
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     flagged = {
         "flagged": ["unbounded_eps"],
@@ -576,6 +596,7 @@ def test_a_setting_of_one_method_never_splits_another_methods_rows(tmp_path: Pat
     table = report.tables[0]
     fgsm = [row for row in table.rows if row[table.columns.index("method")] == "fgsm"]
     assert len(fgsm) == 1 and fgsm[0][table.columns.index("seeds")] == "2", table.rows
+    assert table.rows[0] is fgsm[0]  # as it came: a setting FGSM has not orders no row
 
 
 def test_jobs_that_differ_in_an_attack_setting_are_never_pooled_as_seeds(tmp_path: Path) -> None:
