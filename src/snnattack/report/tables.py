@@ -254,11 +254,15 @@ def paired_delta(a: dict[Any, float], b: dict[Any, float]) -> tuple[float, float
     return mean_std(a[s] - b[s] for s in a if s in b)
 
 
-def fmt_delta(stat: tuple[float, float, int] | None) -> str:
+def fmt_delta(stat: tuple[float, float, int] | None, seeds: int | None = None) -> str:
+    """``+mean ± std`` of a difference (no ``-0.00``); with ``seeds``, as :func:`fmt_stat`
+    says a cell over fewer seeds than its row."""
     if stat is None:
         return "–"
     mean, std, n = stat
-    return f"{mean:+.2f} ± {std:.2f}" if n > 1 else f"{mean:+.2f}"
+    mean = 0.0 if round(mean, 2) == 0 else mean
+    text = f"{mean:+.2f} ± {std:.2f}" if n > 1 else f"{mean:+.2f}"
+    return text if seeds is None or n == seeds else f"{text} ({n} of {seeds} seeds)"
 
 
 def comparison_sentence(
@@ -284,14 +288,15 @@ def comparison_sentence(
         elif lower > higher:
             lead = f"{b} gives a higher ASR than {a} in {_of(lower, total)}"
         else:
-            lead = f"neither {a} nor {b} gives the higher ASR more often ({higher} each of {total})"
+            lead = f"neither {a} nor {b} gives the higher ASR more often: {higher} each of {total}"
         per_attack = group((label, sign * stat[0] > 0.005) for label, stat in found)
         spread = [(m, s) for m, s, n in stats if n > 1]
         if spread:
             within = sum(abs(m) <= s for m, s in spread)
+            alone = total - len(spread)  # over one seed (a job left out): no spread to judge
             judged = (
                 f"{within} of {len(spread)} differences are within one standard deviation "
-                "over seeds"
+                "over seeds" + (f" ({alone} more over one seed, with none)" if alone else "")
             )
         else:
             judged = "one seed each, so there is no spread over seeds to judge the differences by"
@@ -320,8 +325,9 @@ def _of(k: int, total: int) -> str:
     return f"all {total} comparisons" if k == total else f"{k} of {total} comparisons"
 
 
-def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> str:
-    """One sentence with the range of ASR and robust accuracy per box (one gradient mode)."""
+def range_sentence(groups: Iterable[list[dict[str, Any]]], boxes: list[tuple[str, str]]) -> str:
+    """One sentence with the range of ASR and robust accuracy per box (one gradient mode)
+    over the table's rows, each its cell's mean over seeds (never one seed's row)."""
 
     def spread(values: list[float]) -> str:
         low, high = f"{min(values):.2f}", f"{max(values):.2f}"
@@ -329,8 +335,11 @@ def range_sentence(rows: list[dict[str, Any]], boxes: list[tuple[str, str]]) -> 
 
     parts = []
     for box, _ in boxes:
-        asr = [r["asr"] for r in rows if r.get("box") == box and r.get("asr") is not None]
-        acc = [r["adv_acc"] for r in rows if r.get("box") == box and r.get("adv_acc") is not None]
+        cells = [[r for r in members if r.get("box") == box] for members in groups]
+        asr, acc = (
+            [s[0] for c in cells if (s := mean_std(per_seed(c, y).values())) is not None]
+            for y in ("asr", "adv_acc")
+        )
         if asr:
             robust = f" (robust accuracy {spread(acc).removeprefix('ranges from ')})" if acc else ""
             parts.append(f"{box}-box ASR {spread(asr)}{robust}")
@@ -423,7 +432,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 delta = paired_delta(asr[m], asr[modes[0]])
                 if delta is not None:
                     deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
-                cells.append(fmt_delta(delta))
+                cells.append(fmt_delta(delta, seeds=seeds))
             robust = [mean_std(per_seed(cell[m], "adv_acc").values()) for m in modes]
             cells += [fmt_stat(stat, seeds=seeds) for stat in robust]
         n = _samples(r.get("n") for r in members)
@@ -436,7 +445,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     if compared:
         summary = comparison_sentence(deltas, modes[0])
     else:
-        summary = range_sentence(rows, boxes)
+        summary = range_sentence(list(groups.values()), boxes)
     seeds = len({r.get("seed") for r in rows})
     delta = "Δ = difference in ASR, paired by seed; " if compared else ""
     return Table(
@@ -543,7 +552,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
                 *(fmt(key[i]) for i in shown),
                 fmt_stat(clean),
                 fmt_stat(shuffled),
-                fmt_stat(delta),
+                fmt_delta(delta),
                 str(len(members)),
                 _samples(s.get("n") for _, s in members),
                 fmt(ref.get("clean")),
@@ -778,24 +787,40 @@ def masking_table(jobs: list[Job]) -> Table | None:
 
 
 def _cost_sentence(jobs: list[Job]) -> str:
-    """One sentence: each mode's step time and memory relative to STBP's, as a range over
-    the measured models."""
+    """One sentence: each step's time and memory relative to an STBP attack step's, as a
+    range over the measured models (counted once however many jobs measured one)."""
     ratios: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for j in jobs:
-        for mode, m in (j.record.analyses.get("cost") or {}).get("modes", {}).items():
+    measured = [j for j in jobs if j.record.analyses.get("cost")]
+    for j in measured:
+        for mode, m in j.record.analyses["cost"].get("modes", {}).items():
             if mode != "stbp" and m.get("time_vs_stbp") is not None:
                 ratios[mode].append((m["time_vs_stbp"], m.get("memory_vs_stbp") or float("nan")))
     parts = []
-    for mode, values in sorted(ratios.items(), key=lambda kv: mode_order(kv[0])):
+    for mode, values in sorted(
+        ratios.items(), key=lambda kv: (kv[0] != "forward", mode_order(kv[0]))
+    ):
         times = [t for t, _ in values]
         memory = [m for _, m in values if math.isfinite(m)]
-        text = f"{mode_name(mode)} {_span(times)} STBP's time"
+        what = "the forward pass" if mode == "forward" else f"the {mode_name(mode)} step"
+        text = f"{what} {_span(times)} its time"
         if memory:
             text += f" and {_span(memory)} its peak memory"
         parts.append(text)
     if not parts:
         return ""
-    return "One attack step takes: " + "; ".join(parts) + f" ({len(jobs)} model(s) measured)."
+    models = {_model_of(j) for j in measured}
+    by = f" by {len(measured)} jobs" if len(measured) > len(models) else ""
+    return (
+        "Against one STBP attack step, "
+        + "; ".join(parts)
+        + f" ({len(models)} model(s) measured{by})."
+    )
+
+
+def _model_of(job: Job) -> str:
+    """The target ``job`` measured: its store key, else its weights' hash, else the job."""
+    target = job.record.models.get("target") or {}
+    return str(target.get("key") or target.get("weights") or job.name)
 
 
 def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:

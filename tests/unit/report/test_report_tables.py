@@ -94,7 +94,7 @@ def test_cells_over_fewer_seeds_than_their_row_say_so_and_are_not_ranked(tmp_pat
         "91.00 ± 1.00",
         "80.00 ± 10.00",
         "95.00 (1 of 3 seeds)",
-        "+5.00",  # paired by seed: seed 1's alone
+        "+5.00 (1 of 3 seeds)",  # paired by seed: seed 1's alone, as it says
         "10.00 ± 0.00",
         "10.00 (1 of 3 seeds)",
         "100",
@@ -454,6 +454,15 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     ]
 
 
+def test_one_modes_finding_gives_the_range_of_the_tables_cells_not_of_single_seeds(
+    tmp_path: Path,
+) -> None:
+    """Its ends were single seeds' rows (52.20 beside a cell of 53.68): none in the table."""
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (60.0, 80.0), (1.0, "stbp"): (90.0, 94.0)})
+    table = write_report(tmp_path / "sweep").tables[0]
+    assert table.summary.startswith("White-box ASR ranges from 70.00 to 92.00 % (robust")
+
+
 def test_cost_table_shows_each_step_with_its_dense_floor(tmp_path: Path) -> None:
     cost = {
         "modes": {
@@ -467,6 +476,27 @@ def test_cost_table_shows_each_step_with_its_dense_floor(tmp_path: Path) -> None
     assert table.columns[floor - 1] == "× forward"
     assert [row[floor] for row in table.rows] == ["0.80", "1.70"]
     assert "convolutions and matrix products" in table.note
+
+
+def test_the_cost_sentence_counts_the_models_measured_not_the_jobs(tmp_path: Path) -> None:
+    """Two attack jobs (attack=rga,stbp) measure each model: they were "4 model(s)"."""
+    modes = {
+        "forward": {"seconds": 0.01, "time_vs_stbp": 0.5, "memory_vs_stbp": 0.4},
+        "stbp": {"seconds": 0.02, "time_vs_stbp": 1.0, "memory_vs_stbp": 1.0},
+        "rga": {"seconds": 0.012, "time_vs_stbp": 0.6, "memory_vs_stbp": 0.8},
+    }
+    for i, (mode, key) in enumerate([("rga", "a"), ("stbp", "a"), ("rga", "b"), ("stbp", "b")]):
+        models = {"target": {"key": key, "spec": {"T": key}}}
+        hand_made_job(
+            tmp_path / "sweep" / str(i), 0, mode, 80.0, analyses={"cost": {"modes": modes}},
+            models=models,
+        )  # fmt: skip
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    assert table.summary == (
+        "Against one STBP attack step, the forward pass 0.50× its time and 0.40× its peak "
+        "memory; the RGA step 0.60× its time and 0.80× its peak memory (2 model(s) measured by "
+        "4 jobs)."
+    )
 
 
 def _neurons(*lams: float) -> dict:
@@ -634,3 +664,22 @@ def test_the_report_command_reads_a_sweep_and_writes_its_report_without_lightnin
     )
     assert out.stdout.split()[-1] == "False"
     assert (sweep / "report.md").is_file() and (sweep / "results.csv").is_file()
+
+
+def test_a_difference_is_signed_never_minus_zero_and_its_seeds_are_said() -> None:
+    assert tables.fmt_delta((-0.0008, 0.98, 2)) == "+0.00 ± 0.98"  # was "-0.00 ± 0.98"
+    assert tables.fmt_delta((0.11, 0.79, 2)) == "+0.11 ± 0.79"  # Table 1's had no sign
+    assert tables.fmt_delta((-0.94, 0.0, 1), seeds=2) == "-0.94 (1 of 2 seeds)"
+
+
+def test_the_finding_says_the_differences_of_one_seed_it_cannot_judge() -> None:
+    """A job left out: its row's differences (one seed) left the denominator unsaid."""
+    deltas = {
+        "rga": [("FGSM WB", (1.0, 2.0, 2)), ("PGD WB", (3.0, 0.5, 2)), ("FGSM BB", (2.0, 0.0, 1))]
+    }
+    assert tables.comparison_sentence(deltas, "stbp").endswith(
+        "1 of 2 differences are within one standard deviation over seeds (1 more over one "
+        "seed, with none)."
+    )
+    tie = {"rga": [("FGSM WB", (1.0, 2.0, 2)), ("PGD WB", (-1.0, 0.5, 2))]}
+    assert "more often: 1 each of 2 (RGA − STBP: " in tables.comparison_sentence(tie, "stbp")
