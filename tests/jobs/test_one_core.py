@@ -22,8 +22,8 @@ from snnattack.training.store_key import store_key
 
 ATTACKS = ["eps=[16]", "method=[fgsm,pgd]", "boxes=[white]", "method.pgd.steps=3"]
 # the fields of the two records that differ by what each entrance is, not by what it computed
-# times, which two runs of one entrance may give apart too, are left out of the comparison
-TIMES = ("attack_seconds", "row_seconds", "masking.seconds")
+# times (how long, and when), which two runs of one entrance give apart too, are left out
+TIMES = ("attack_seconds", "row_seconds", "masking.seconds", "finished")
 DIFFERENT = {
     "models.target": "a job's record of the file it read (its path, its training record); "
     "the API's of the object passed (its class): only their kind is the same, compared below",
