@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from snnattack.evaluation.masking import job_masking_checks, probe_count
 from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
 from snnattack.gradients import refuse_in_block
 from snnattack.process.numerics import manual_seed
+from snnattack.records.moments import now
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -162,7 +162,7 @@ def record_under_test(
         config=config,
         result_spec=result_spec,
         notes=list(settings.notes),
-        finished=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        finished=now(),
         **provenance(),
     )
     masking = settings.masking

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
+
+import yaml
+
+from snnattack.package import CONF_DIR
 
 
 def is_cosmetic(key: str, cosmetic: Iterable[str]) -> bool:
@@ -28,3 +33,11 @@ def without_cosmetic(tree: dict[str, Any], cosmetic: Iterable[str]) -> dict[str,
         if isinstance(node, dict):
             node.pop(leaf, None)
     return out
+
+
+@cache
+def default_cosmetic() -> tuple[str, ...]:
+    """The package's own ``cosmetic_keys`` (``conf/config.yaml``), for what no record says
+    (a folder of jobs that wrote none)."""
+    config = yaml.safe_load((CONF_DIR / "config.yaml").read_text())
+    return tuple(config.get("cosmetic_keys") or ())

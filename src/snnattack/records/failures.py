@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from snnattack.records.moments import now
+
 FAILURES = "failures.jsonl"
 REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever version wrote it
 
@@ -17,10 +19,13 @@ REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever ver
 def record_failure(
     sweep_dir: Path, job: int, folder: Path, overrides: list[str], message: str
 ) -> None:
-    """Appends one failed job of a sweep (its number, and its folder relative to the sweep
-    folder, which may be copied or moved) to ``<sweep_dir>/failures.jsonl``."""
+    """Appends one failed job of a sweep (its number, its folder relative to the sweep folder,
+    which may be copied or moved, and when: :func:`~snnattack.records.moments.now`) to
+    ``<sweep_dir>/failures.jsonl``."""
     where = os.path.relpath(folder.absolute(), sweep_dir.absolute())
-    line = json.dumps({"job": job, "folder": where, "overrides": overrides, "error": message})
+    line = json.dumps(
+        {"job": job, "folder": where, "overrides": overrides, "error": message, "time": now()}
+    )
     with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
         f.write(line + "\n")
 

@@ -36,11 +36,19 @@ def launches(sweep_dir: Path) -> list[dict[str, Any]]:
 
 def numbered(recorded: list[dict[str, Any]]) -> list[int]:
     """Each launch's number among the distinct commands of ``recorded`` (1 for the first
-    command, a relaunch of it 1 again): the report's numbers of launches."""
+    command, a relaunch of it 1 again, from whichever folder): the report's numbers of
+    launches."""
+
+    def command(launch: dict[str, Any]) -> str:  # where it was typed aside (the cwd)
+        hydra = launch["hydra"]
+        runtime = hydra.get("runtime") if isinstance(hydra.get("runtime"), dict) else {}
+        said = {**hydra, "runtime": {**runtime, "cwd": None}}
+        return json.dumps(said, sort_keys=True, default=str)
+
     commands: dict[str, int] = {}
     for launch in recorded:
-        commands.setdefault(json.dumps(launch["hydra"], sort_keys=True), len(commands) + 1)
-    return [commands[json.dumps(launch["hydra"], sort_keys=True)] for launch in recorded]
+        commands.setdefault(command(launch), len(commands) + 1)
+    return [commands[command(launch)] for launch in recorded]
 
 
 def _launch(line: str) -> dict[str, Any] | None:

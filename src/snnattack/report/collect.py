@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.cosmetic import default_cosmetic, is_cosmetic
+from snnattack.records.moments import moment
 from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
 from snnattack.report.unfinished import unfinished
 
@@ -131,9 +131,13 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
-    cosmetic = {k for job in jobs for k in job.config.get("cosmetic_keys", ())}
+    cosmetic = {
+        *default_cosmetic(),
+        *(k for job in jobs for k in job.config.get("cosmetic_keys", ())),
+    }
+    made = {(root / job.name).resolve(): moment(job.record.finished) for job in jobs}
     jobs, repeated = _once(jobs, root)
-    return jobs, [*left, *unfinished(root, sorted(cosmetic)), *repeated]
+    return jobs, [*left, *unfinished(root, sorted(cosmetic), made), *repeated]
 
 
 def _outcome(job: Job) -> str:
@@ -163,11 +167,10 @@ def _setting(job: Job) -> str | None:
 
 
 def _finished(job: Job, root: Path) -> float:
-    """When ``job`` wrote its record: its ``finished`` time, else (a record written before
-    it held one) its file's modification time."""
-    if job.record.finished is not None:
-        return datetime.fromisoformat(job.record.finished).timestamp()
-    return (root / job.name / "metrics.json").stat().st_mtime
+    """When ``job`` made its results: its record's ``finished`` time, else (a record written
+    before it held one, or an edited one) its file's modification time."""
+    made = moment(job.record.finished)
+    return made if made is not None else (root / job.name / "metrics.json").stat().st_mtime
 
 
 def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
@@ -175,7 +178,7 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
     one config (cosmetic keys aside: a sweep extended into its own folder, a folder set aside
     and the job run again, ``threads=2``) are one experiment, which pooled would count twice
     in results.csv and average two runs (two codes, if a commit differs) into one seed's
-    cell. The last finished counts (of two finished at once, the later folder)."""
+    cell. The last made counts (of two made at once, the later folder)."""
     newest: dict[str | int, Job] = {}
     for job in sorted(jobs, key=lambda j: _finished(j, root)):
         newest[_setting(job) or id(job)] = job
@@ -189,7 +192,7 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
             if codes[0] != codes[1]:
                 other += ", of commit " + " and ".join(str(c)[:12] for c in codes)
             later = _finished(same, root) > _finished(job, root)
-            when = "finished later" if later else "finished at the same time, the later folder"
+            when = "made later" if later else "made at the same time, the later folder"
             lines.append(
                 f"{job.name} repeats the settings of {same.name}, which counts ({when}; {other})"
             )

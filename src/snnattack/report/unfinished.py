@@ -5,11 +5,13 @@ before it, or its folder was removed). Each is named in the report, never droppe
 
 A job is known by its overrides but those that do not change its results (the records'
 ``cosmetic_keys``: a relaunch with ``threads=1`` skips the finished jobs it repeats), within
-its own sweep folder (a report over several sweeps matches none across them)."""
+its own sweep folder (a report over several sweeps matches none across them); a refusal in a
+folder that holds results is named where it came after them (a relaunch of other values, or
+of another config file, into numbered folders)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import yaml
 from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.failures import FAILURES, failures
 from snnattack.records.launches import LAUNCHES, launches, numbered
+from snnattack.records.moments import moment
 from snnattack.records.results import folder_order
 
 
@@ -31,9 +34,10 @@ def _overrides(folder: Path) -> list[str] | None:
     return listed if isinstance(listed, list) and all(isinstance(o, str) for o in listed) else None
 
 
-def unfinished(root: Path, cosmetic: Sequence[str]) -> list[str]:
+def unfinished(root: Path, cosmetic: Sequence[str], made: Mapping[Path, float | None]) -> list[str]:
     """A line for each job under ``root`` that left no result (see the module); ``cosmetic``
-    are the keys whose overrides do not tell two jobs apart."""
+    are the keys whose overrides do not tell two jobs apart, ``made`` when each job folder's
+    results were made (its record's ``finished``), which a later refusal there came after."""
 
     def key(overrides: list[str] | None) -> tuple[str, ...] | None:
         if overrides is None:
@@ -65,11 +69,20 @@ def unfinished(root: Path, cosmetic: Sequence[str]) -> list[str]:
         own = [f for f in folders if f.is_relative_to(sweep)]
         ran = {held[f] for f in own if done[f]}  # the sweep's jobs with a result
         where = "" if sweep == root else f" of {named(sweep)}"
+        said = set()
         for f in refused[sweep]:
             folder = (sweep / f["folder"]).resolve()
-            # refused before its work: its folder removed, or kept with another job's results
-            gone = not folder.exists() or (folder / "metrics.json").exists()
-            if failed.get(folder) is f and gone and key(f["overrides"]) not in ran:
+            if folder.exists() and not (folder / "metrics.json").exists():
+                continue  # its folder's line says why
+            # refused before its work, its folder removed or kept with other results: after
+            # those results were made (a refusal's time), else where no job of its overrides ran
+            after, before = moment(f.get("time")), made.get(folder)
+            if after is not None and before is not None and folder.exists():
+                left = after > before
+            else:
+                left = key(f["overrides"]) not in ran
+            if left and (key(f["overrides"]), f["error"]) not in said:
+                said.add((key(f["overrides"]), f["error"]))
                 overrides = " ".join(f["overrides"])
                 lines.append(f"job {f['job']}{where} ({overrides}) failed: {f['error']}")
         accounted = {*(held[f] for f in own), *(key(f["overrides"]) for f in refused[sweep])}

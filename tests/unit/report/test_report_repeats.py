@@ -30,7 +30,7 @@ def test_a_job_repeated_with_its_results_is_counted_once_and_named(tmp_path: Pat
     report = write_report(sweep)
     assert [j.name for j in report.jobs] == ["1", "2"]
     assert len(results_csv(sweep)) == 2  # one row per experiment, not seed 0's twice
-    line = "0 repeats the settings of 2, which counts (finished later; the same results)"
+    line = "0 repeats the settings of 2, which counts (made later; the same results)"
     assert report.left_out == [line]
     assert line in (sweep / "report.md").read_text()
     assert report.tables[0].rows[0][2].startswith("85.00 ± 7.07")  # seeds 0 and 1, once each
@@ -46,8 +46,8 @@ def test_a_job_repeated_with_other_results_counts_the_newer_and_says_so(tmp_path
     assert [j.name for j in report.jobs] == ["1"]
     other = f"other results, of commit {old[:12]} and {new[:12]}"
     assert report.left_out == [
-        f"0 repeats the settings of 1, which counts (finished later; {other})",
-        f"0.old repeats the settings of 1, which counts (finished later; {other})",
+        f"0 repeats the settings of 1, which counts (made later; {other})",
+        f"0.old repeats the settings of 1, which counts (made later; {other})",
     ]
     assert report.tables[0].rows[0][2] == "80.00"  # the newer job's, not a mean of three
 
@@ -72,11 +72,20 @@ def test_the_job_that_counts_is_the_one_its_record_says_finished_last(tmp_path: 
     report = write_report(tmp_path)
     assert [j.name for j in report.jobs] == ["a"]
     assert report.left_out == [
-        "b repeats the settings of a, which counts (finished later; other results)"
+        "b repeats the settings of a, which counts (made later; other results)"
     ]
     job(tmp_path / "c", 0, 60.0, age=30, finished="2026-11-29T08:00:00.000+00:00")
     assert write_report(tmp_path).left_out == [
-        "a repeats the settings of c, which counts (finished at the same time, the later "
+        "a repeats the settings of c, which counts (made at the same time, the later "
         "folder; the same results)",
-        "b repeats the settings of c, which counts (finished later; other results)",
+        "b repeats the settings of c, which counts (made later; other results)",
+    ]
+
+
+def test_a_record_whose_time_says_none_is_ordered_by_its_file(tmp_path: Path) -> None:
+    """An edited ``finished`` stopped the whole report."""
+    job(tmp_path / "a", 0, 60.0, age=10, finished="yesterday")
+    job(tmp_path / "b", 0, 60.0, age=20, finished=5)
+    assert write_report(tmp_path).left_out == [
+        "b repeats the settings of a, which counts (made later; the same results)"
     ]

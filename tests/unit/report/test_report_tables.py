@@ -15,6 +15,7 @@ import pytest
 from fixtures_report import hand_made_job, lambda_sweep, results_csv
 from omegaconf import OmegaConf
 
+from snnattack.errors import UserError
 from snnattack.records.failures import record_failure
 from snnattack.records.tracking import sweep_group
 from snnattack.report import tables, write_report
@@ -388,6 +389,56 @@ def test_a_failed_job_mended_by_a_relaunch_with_a_cosmetic_setting_is_not_named(
     assert write_report(sweep).left_out == [
         "job 0 (seed=3) failed: held the finished job of other settings"
     ]
+
+
+def test_each_refusal_after_a_folders_results_is_named_and_none_before_them(
+    tmp_path: Path,
+) -> None:
+    """A relaunch of the same values with another config file (-cn) was refused job by job,
+    and the report named none: the folder's job had the same overrides. Two refusals of one
+    folder named the last alone."""
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0, finished="2026-11-29T08:00:00.000+00:00")
+    (sweep / "0" / ".hydra").mkdir()
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    lines = [
+        ("seed=0", "CUDA out of memory", "07:00"),  # before its results: mended since
+        ("seed=0", "F holds the finished job of other settings (-cn other)", "09:00"),
+        ("seed=0 lambda=0.5", "F holds the finished job of other settings (lambda)", "09:30"),
+    ]
+    (sweep / "failures.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"job": 0, "folder": "0", "overrides": o.split(), "error": e,
+                 "time": f"2026-11-29T{t}:00.000+00:00"}
+            ) + "\n"
+            for o, e, t in lines
+        )
+    )  # fmt: skip
+    assert write_report(sweep).left_out == [
+        "job 0 (seed=0) failed: F holds the finished job of other settings (-cn other)",
+        "job 0 (seed=0 lambda=0.5) failed: F holds the finished job of other settings (lambda)",
+    ]
+
+
+def test_a_folder_without_a_readable_record_still_knows_the_cosmetic_keys(
+    tmp_path: Path,
+) -> None:
+    """With no record to say them, a relaunch's threads=1 job read as one that never ran."""
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / ".hydra").mkdir(parents=True)
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    launch = {
+        "hydra": {"overrides": {"task": ["seed=0", "threads=1"]}},
+        "jobs": [["seed=0", "threads=1"]],
+    }
+    (sweep / "launches.jsonl").write_text(json.dumps(launch) + "\n")
+    with pytest.raises(UserError) as refused:
+        write_report(sweep)
+    assert str(refused.value) == (
+        f"no metrics.json under {sweep} can be read (0 has no metrics.json (the job did not "
+        "finish, or failed)); accepted: a job or sweep folder"
+    )
 
 
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
