@@ -675,7 +675,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
             where = [job.name, r["box"], fmt(r["eps_255"])]
             if r.get("tuned"):
                 t = r["tuned"]
-                chosen = ", ".join(f"{k}={fmt(v)}" for k, v in t["params"].items())
+                chosen = _chosen(t["params"])
                 rows.append(
                     [
                         *where,
@@ -688,7 +688,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
                 )
             for c in r.get("components") or []:
                 if c.get("tuned"):
-                    chosen = ", ".join(f"{k}={fmt(v)}" for k, v in c["grad_params"].items())
+                    chosen = _chosen(c["grad_params"])
                     rows.append(
                         [*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, "–", "–"]
                     )
@@ -702,6 +702,11 @@ def tuning_table(jobs: list[Job]) -> Table | None:
         "HART's γ on its authors' grid 0.10..2.45.",
         key="tuning",
     )
+
+
+def _chosen(params: dict[str, Any]) -> str:
+    """The parameters a tuning chose, ``name=value``; those it left unset (None) unsaid."""
+    return ", ".join(f"{k}={fmt(v)}" for k, v in params.items() if v is not None)
 
 
 @register("ensemble", order=40)

@@ -482,7 +482,9 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     path = tmp_path / "sweep" / "0" / "metrics.json"
     record = json.loads(path.read_text())
     single = record["results"][0]
-    single.update(tuned={"params": {"gamma": 0.4}, "val_asr": 81.5, "val_n": 200})
+    # a mode's parameter the tuning left unset (None) is not shown: it read "surrogate=–"
+    tuned = {"params": {"gamma": 0.4, "surrogate": None}, "val_asr": 81.5, "val_n": 200}
+    single.update(tuned=tuned)
     record["results"].append(
         {
             **single,
