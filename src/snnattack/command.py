@@ -17,10 +17,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.plain_rules import check_rules
 from snnattack.errors import Preempted, UserError
 from snnattack.package import CONF_DIR
+from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
 from snnattack.runtime.lifecycle import launched_here, restore_kept, stops_as_preemption
@@ -62,11 +64,21 @@ def job(cfg: DictConfig) -> None:
                 output_dir,
                 overrides,
                 cli.one_line(err),
+                _settings(cfg),
             )
             if not kept:
                 cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
+
+
+def _settings(cfg: DictConfig) -> str | None:
+    """What a refused job would have run (:func:`settings_hash`), None where its config does
+    not resolve: the report names it unless a job of its settings has results."""
+    try:
+        return settings_hash(OmegaConf.to_container(cfg, resolve=True))
+    except OmegaConfBaseException:
+        return None
 
 
 def _refuse_a_sweep_run_once(

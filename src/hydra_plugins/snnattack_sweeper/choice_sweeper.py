@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.config_loader_impl import get_overrides_dirname
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -60,8 +61,30 @@ class ChoiceSweeper(BasicSweeper):
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
-        record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs)
+        record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs, self._folders(jobs))
         return super().sweep(arguments)
+
+    def _folders(self, jobs: list[list[str]]) -> list[str | None]:
+        """Each job's folder below the sweep's, where its subdir says it without composing
+        the job (Hydra's ``${hydra.job.num}``, the docs' ``${hydra.job.override_dirname}``),
+        else None (a subdir of the job's own values: ``lam${lambda}``)."""
+        assert self.config is not None
+        subdir = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir")
+        if subdir == "${hydra.job.num}":
+            return [str(num) for num in range(len(jobs))]
+        if subdir != "${hydra.job.override_dirname}":
+            return [None] * len(jobs)
+        named = self.config.hydra.job.config.override_dirname
+        parser = OverridesParser.create()
+        return [
+            get_overrides_dirname(
+                overrides=parser.parse_overrides(job),
+                exclude_keys=list(named.exclude_keys),
+                item_sep=named.item_sep,
+                kv_sep=named.kv_sep,
+            )
+            for job in jobs
+        ]
 
     def _command(self) -> dict[str, Any]:
         """The parts of Hydra's node that say this launch's command (as the report reads

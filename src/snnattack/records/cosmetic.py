@@ -8,6 +8,8 @@ dotted key and covers the keys below it (``logger`` covers ``logger.wandb.projec
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -41,3 +43,11 @@ def default_cosmetic() -> tuple[str, ...]:
     (a folder of jobs that wrote none)."""
     config = yaml.safe_load((CONF_DIR / "config.yaml").read_text())
     return tuple(config.get("cosmetic_keys") or ())
+
+
+def settings_hash(resolved: dict[str, Any]) -> str:
+    """What a resolved config runs, as a short hash: the config without its cosmetic keys
+    (its own ``cosmetic_keys``). Jobs of one hash ran the same settings, whatever their
+    overrides spelt (``seed=0`` or the default)."""
+    kept = without_cosmetic(resolved, resolved.get("cosmetic_keys") or ())
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]

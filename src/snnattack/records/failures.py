@@ -17,14 +17,27 @@ REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever ver
 
 
 def record_failure(
-    sweep_dir: Path, job: int, folder: Path, overrides: list[str], message: str
+    sweep_dir: Path,
+    job: int,
+    folder: Path,
+    overrides: list[str],
+    message: str,
+    settings: str | None = None,
 ) -> None:
     """Appends one failed job of a sweep (its number, its folder relative to the sweep folder,
-    which may be copied or moved, and when: :func:`~snnattack.records.moments.now`) to
-    ``<sweep_dir>/failures.jsonl``."""
+    which may be copied or moved, when: :func:`~snnattack.records.moments.now`, and what it
+    would have run: :func:`~snnattack.records.cosmetic.settings_hash`, None where its config
+    does not resolve) to ``<sweep_dir>/failures.jsonl``."""
     where = os.path.relpath(folder.absolute(), sweep_dir.absolute())
     line = json.dumps(
-        {"job": job, "folder": where, "overrides": overrides, "error": message, "time": now()}
+        {
+            "job": job,
+            "folder": where,
+            "overrides": overrides,
+            "error": message,
+            "time": now(),
+            "settings": settings,
+        }
     )
     with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes
         f.write(line + "\n")

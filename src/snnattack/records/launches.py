@@ -13,13 +13,20 @@ from typing import Any
 LAUNCHES = "launches.jsonl"
 
 
-def record_launch(sweep_dir: Path, hydra: dict[str, Any], jobs: list[list[str]]) -> None:
+def record_launch(
+    sweep_dir: Path,
+    hydra: dict[str, Any],
+    jobs: list[list[str]],
+    folders: list[str | None] | None = None,
+) -> None:
     """Appends a launch into ``sweep_dir``: its command (the parts of Hydra's node ``hydra``
     that say it, as ``multirun.yaml`` holds them: ``mode``, ``overrides``,
-    ``job.config_name``, ``runtime.config_sources`` and ``cwd``) and its ``jobs``'
-    overrides, by job number."""
+    ``job.config_name``, ``runtime.config_sources`` and ``cwd``), its ``jobs``' overrides,
+    by job number, and their ``folders`` below ``sweep_dir`` (None: one its launch did not
+    know)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"hydra": hydra, "jobs": jobs})
+    folders = folders if folders is not None else [None] * len(jobs)
+    line = json.dumps({"hydra": hydra, "jobs": jobs, "folders": folders})
     with open(sweep_dir / LAUNCHES, "a") as f:  # one append per launch, from its launching process
         f.write(line + "\n")
 
@@ -63,4 +70,8 @@ def _launch(line: str) -> dict[str, Any] | None:
         isinstance(job, list) and all(isinstance(o, str) for o in job) for job in jobs
     ):
         return None
+    folders = launch.get("folders")
+    if not isinstance(folders, list) or len(folders) != len(jobs):
+        folders = [None] * len(jobs)
+    launch["folders"] = [f if isinstance(f, str) else None for f in folders]
     return launch

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snnattack.records.cosmetic import default_cosmetic, is_cosmetic
+from snnattack.records.cosmetic import default_cosmetic, is_cosmetic, settings_hash
 from snnattack.records.moments import moment
 from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
 from snnattack.report.unfinished import unfinished
@@ -136,8 +136,14 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         *(k for job in jobs for k in job.config.get("cosmetic_keys", ())),
     }
     made = {(root / job.name).resolve(): moment(job.record.finished) for job in jobs}
+    settings = {(root / job.name).resolve(): settings_hash(job.record.config) for job in jobs}
     jobs, repeated = _once(jobs, root)
-    return jobs, [*left, *unfinished(root, sorted(cosmetic), made), *repeated]
+    return jobs, [*left, *unfinished(root, sorted(cosmetic), made, settings), *repeated]
+
+
+def short_commit(commit: str) -> str:
+    """A commit as the report says it: 12 characters, ``+dirty`` kept."""
+    return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
 
 
 def _outcome(job: Job) -> str:
@@ -190,7 +196,7 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
             other = "the same results" if _outcome(job) == _outcome(same) else "other results"
             codes = (job.record.git_commit, same.record.git_commit)
             if codes[0] != codes[1]:
-                other += ", of commit " + " and ".join(str(c)[:12] for c in codes)
+                other += ", of commit " + " and ".join(short_commit(str(c)) for c in codes)
             later = _finished(same, root) > _finished(job, root)
             when = "made later" if later else "made at the same time, the later folder"
             lines.append(

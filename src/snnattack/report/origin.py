@@ -5,7 +5,7 @@ its ``hydra`` node: the latest launch's), a single job's folder ``.hydra/hydra.y
 sweeper keeps every launch into a sweep folder (``launches.jsonl``). Both name the config file
 (``-cn``), its folder (``-cd``) and the command-line overrides, from which the command and the
 report's title are rebuilt. The code is the jobs' ``version`` and ``git_commit``
-(``metrics.json``), the date the newest ``metrics.json``'s.
+(``metrics.json``), the date when the newest results were made (their ``finished``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from snnattack.records.launches import launches, numbered
-from snnattack.report.collect import Job
+from snnattack.records.moments import moment
+from snnattack.report.collect import Job, short_commit
 
 # override keys (and keys below them) that say where files go, not what was run: left out
 # of the title, kept in the command
@@ -39,9 +40,9 @@ class Origin:
     launches: tuple[str, ...] = ()
 
     def code_text(self) -> str:
-        """The package's versions and the commits, shortened to 12 characters (``+dirty``
-        kept), each ``unknown`` where no job recorded one."""
-        short = [c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in self.commits]
+        """The package's versions and the commits, shortened (:func:`short_commit`), each
+        ``unknown`` where no job recorded one."""
+        short = [short_commit(c) for c in self.commits]
         versions = ", ".join(self.versions) or "unknown"
         return f"snnattack {versions} · commit {', '.join(short) or 'unknown'}"
 
@@ -118,8 +119,15 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         commands = ()
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
-    paths = [folder / j.name / "metrics.json" for j in jobs]
-    stamps = [p.stat().st_mtime for p in paths if p.exists()]
+    paths = [
+        folder / j.name / "metrics.json" for j in jobs
+    ]  # a record without its time: its file's
+    made = [moment(j.record.finished) for j in jobs]
+    stamps = [
+        m if m is not None else p.stat().st_mtime
+        for m, p in zip(made, paths, strict=True)
+        if m is not None or p.exists()
+    ]
     date = (
         datetime.fromtimestamp(max(stamps), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if stamps

@@ -1,13 +1,14 @@
 """The jobs of a report's folder that left no result, a line each: a job folder without a
-``metrics.json`` (killed, failed), a job a sweep refused (its ``failures.jsonl``), and a job
-a launch listed that no folder holds (its ``launches.jsonl``: not run yet, the sweep stopped
-before it, or its folder was removed). Each is named in the report, never dropped silently.
+``metrics.json`` (killed, failed, or still running), a job a sweep refused (its
+``failures.jsonl``) whose settings have no results in the sweep, and a job a launch listed
+whose folder is not there (its ``launches.jsonl``: not run yet, the sweep stopped before it,
+or its folder was removed). Each is named in the report, never dropped silently.
 
-A job is known by its overrides but those that do not change its results (the records'
-``cosmetic_keys``: a relaunch with ``threads=1`` skips the finished jobs it repeats), within
-its own sweep folder (a report over several sweeps matches none across them); a refusal in a
-folder that holds results is named where it came after them (a relaunch of other values, or
-of another config file, into numbered folders)."""
+Within its own sweep folder (a report over several sweeps matches none across them), a
+refused job is known by what it would have run (its settings' hash, as its record's would
+be), a launched job by its folder; where a line of an earlier version holds neither, by its
+overrides but those that do not change results (the ``cosmetic_keys``) and the time of its
+refusal against the results its folder holds."""
 
 from __future__ import annotations
 
@@ -34,10 +35,16 @@ def _overrides(folder: Path) -> list[str] | None:
     return listed if isinstance(listed, list) and all(isinstance(o, str) for o in listed) else None
 
 
-def unfinished(root: Path, cosmetic: Sequence[str], made: Mapping[Path, float | None]) -> list[str]:
-    """A line for each job under ``root`` that left no result (see the module); ``cosmetic``
-    are the keys whose overrides do not tell two jobs apart, ``made`` when each job folder's
-    results were made (its record's ``finished``), which a later refusal there came after."""
+def unfinished(
+    root: Path,
+    cosmetic: Sequence[str],
+    made: Mapping[Path, float | None],
+    settings: Mapping[Path, str],
+) -> list[str]:
+    """A line for each job under ``root`` that left no result (see the module). Of each job
+    folder with a readable record: when its results were made (``made``) and the hash of its
+    settings (``settings``); ``cosmetic`` are the keys whose overrides do not tell two jobs
+    apart."""
 
     def key(overrides: list[str] | None) -> tuple[str, ...] | None:
         if overrides is None:
@@ -51,47 +58,64 @@ def unfinished(root: Path, cosmetic: Sequence[str], made: Mapping[Path, float | 
     order = lambda p: folder_order(p, root)  # noqa: E731
     folders = sorted((h.parent for h in root.rglob(".hydra")), key=order)
     done = {f: (f / "metrics.json").exists() for f in folders}
-    held = {f: key(_overrides(f)) for f in folders}
     sweeps = sorted(
         {p.parent for name in (FAILURES, LAUNCHES) for p in root.rglob(name)}, key=order
     )
     refused = {s: [f for f in failures(s) if "folder" in f] for s in sweeps}
-    failed: dict[Path, dict[str, Any]] = {}  # a folder's last failure, of any sweep under root
+    last: dict[Path, dict[str, Any]] = {}  # a folder's last failure, of any sweep under root
     for sweep in sweeps:
-        failed.update({(sweep / f["folder"]).resolve(): f for f in refused[sweep]})
+        last.update({(sweep / f["folder"]).resolve(): f for f in refused[sweep]})
     lines = []
     for folder in folders:
         if not done[folder]:
-            why = failed.get(folder.resolve())
-            why = f"failed: {why['error']}" if why else "the job did not finish, or failed"
+            why = last.get(folder.resolve())
+            why = f"failed: {why['error']}" if why else "the job did not finish (yet), or failed"
             lines.append(f"{named(folder)} has no metrics.json ({why})")
     for sweep in sweeps:
         own = [f for f in folders if f.is_relative_to(sweep)]
-        ran = {held[f] for f in own if done[f]}  # the sweep's jobs with a result
+        ran = {key(_overrides(f)) for f in own if done[f]}
+        hashes = {settings[f.resolve()] for f in own if f.resolve() in settings}
+        recorded = launches(sweep)
+        numbers = numbered(recorded)
+        several = len(set(numbers)) > 1
         where = "" if sweep == root else f" of {named(sweep)}"
+        launched = {  # (job number, overrides) -> the launches that listed it
+            (num, tuple(job)): n
+            for n, launch in zip(numbers, recorded, strict=True)
+            for num, job in enumerate(launch["jobs"])
+        }
         said = set()
         for f in refused[sweep]:
             folder = (sweep / f["folder"]).resolve()
             if folder.exists() and not (folder / "metrics.json").exists():
                 continue  # its folder's line says why
-            # refused before its work, its folder removed or kept with other results: after
-            # those results were made (a refusal's time), else where no job of its overrides ran
-            after, before = moment(f.get("time")), made.get(folder)
-            if after is not None and before is not None and folder.exists():
-                left = after > before
-            else:
-                left = key(f["overrides"]) not in ran
-            if left and (key(f["overrides"]), f["error"]) not in said:
-                said.add((key(f["overrides"]), f["error"]))
+            if f.get("settings") is not None:
+                left = f["settings"] not in hashes  # no job of its settings has results
+            else:  # a line written before it held them: its overrides, then its time
+                after, before = moment(f.get("time")), made.get(folder)
+                later = after is not None and before is not None and after > before
+                left = key(f["overrides"]) not in ran or (folder.exists() and later)
+            seen = (f.get("settings") or key(f["overrides"]), f["error"])
+            if left and seen not in said:
+                said.add(seen)
+                n = launched.get((f["job"], tuple(f["overrides"])))
+                which = f" of launch {n}" if several and n is not None else ""
                 overrides = " ".join(f["overrides"])
-                lines.append(f"job {f['job']}{where} ({overrides}) failed: {f['error']}")
-        accounted = {*(held[f] for f in own), *(key(f["overrides"]) for f in refused[sweep])}
-        recorded = launches(sweep)
-        for k, launch in zip(numbered(recorded), recorded, strict=True):
-            which = where if len(set(numbered(recorded))) == 1 else f" of launch {k}{where}"
-            for num, job in enumerate(launch["jobs"]):
-                if key(job) not in accounted:
-                    accounted.add(key(job))
+                lines.append(f"job {f['job']}{which}{where} ({overrides}) failed: {f['error']}")
+        failed = {(f["folder"], key(f["overrides"])) for f in refused[sweep]}
+        accounted = {key(_overrides(f)) for f in own} | {k for _, k in failed}
+        for n, launch in zip(numbers, recorded, strict=True):
+            which = f" of launch {n}{where}" if several else where
+            for num, (job, folder) in enumerate(
+                zip(launch["jobs"], launch["folders"], strict=True)
+            ):
+                if folder is not None:  # its folder, or a failure naming it, says it
+                    missing = not (sweep / folder).exists() and (folder, key(job)) not in failed
+                else:
+                    missing = key(job) not in accounted
+                once = ("folder", folder) if folder is not None else (num, key(job))
+                if missing and once not in said:  # a folder missing is said once
+                    said.add(once)
                     lines.append(
                         f"job {num}{which} ({' '.join(job)}) has no folder: not run (yet), or "
                         "its folder was removed"

@@ -44,7 +44,7 @@ def test_a_job_repeated_with_other_results_counts_the_newer_and_says_so(tmp_path
     job(tmp_path / "1", 0, 80.0, age=10, git_commit=new)
     report = write_report(tmp_path)
     assert [j.name for j in report.jobs] == ["1"]
-    other = f"other results, of commit {old[:12]} and {new[:12]}"
+    other = f"other results, of commit {old[:12]} and {new[:12]}+dirty"  # as the header says
     assert report.left_out == [
         f"0 repeats the settings of 1, which counts (made later; {other})",
         f"0.old repeats the settings of 1, which counts (made later; {other})",
@@ -74,6 +74,7 @@ def test_the_job_that_counts_is_the_one_its_record_says_finished_last(tmp_path: 
     assert report.left_out == [
         "b repeats the settings of a, which counts (made later; other results)"
     ]
+    assert report.origin.date == "2026-11-29 08:00 UTC"  # its results', not its file's copy
     job(tmp_path / "c", 0, 60.0, age=30, finished="2026-11-29T08:00:00.000+00:00")
     assert write_report(tmp_path).left_out == [
         "a repeats the settings of c, which counts (made at the same time, the later "

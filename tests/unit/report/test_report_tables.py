@@ -312,7 +312,7 @@ def test_a_report_names_the_jobs_it_leaves_out_and_never_shows_impossible_values
     assert report.left_out[0].startswith("1/metrics.json cannot be read (")
     assert report.left_out[1:] == [
         "2/metrics.json cannot be read (its results[0].asr=150.0 is outside [0, 100])",
-        "3 has no metrics.json (the job did not finish, or failed)",
+        "3 has no metrics.json (the job did not finish (yet), or failed)",
     ]
     assert [r.getMessage() for r in caplog.records] == [
         f"left out of the report: {line}" for line in report.left_out
@@ -437,7 +437,7 @@ def test_a_folder_without_a_readable_record_still_knows_the_cosmetic_keys(
         write_report(sweep)
     assert str(refused.value) == (
         f"no metrics.json under {sweep} can be read (0 has no metrics.json (the job did not "
-        "finish, or failed)); accepted: a job or sweep folder"
+        "finish (yet), or failed)); accepted: a job or sweep folder"
     )
 
 
