@@ -404,10 +404,9 @@ def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_withou
         "holds the finished job of other settings (lambda=1.0 there, 0.5 here)"
         for s, n in (("a", 0), ("a", 1), ("b", 0), ("b", 1))
     ]
-    # in b, seed 1 has no results: its refusal in folder 0 (the reordered launch) is named too
+    # in b, seed 1 has no results: its refusal in folder 0 (the reordered launch) names it
     reorder = f"job 0 of launch 4 of b ({' '.join([*job, 'seed=1'])}) failed: {sweep / '0'} holds"
-    gone = f"job 1 of launch 1 of b ({' '.join([*job, 'seed=1'])}) has no folder: not run (yet),"
-    expected = [*refused[:2], reorder, *refused[2:], gone]
+    expected = [*refused[:2], reorder, *refused[2:]]
     left = [line for line in report.left_out if line.startswith("job ")]
     assert len(left) == len(expected), report.left_out
     for line, start in zip(left, expected, strict=True):
@@ -422,6 +421,11 @@ def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_withou
         (False, True),
     ]
     assert "Launches into this folder: 1 `python run.py -m " in (sweep / "report.md").read_text()
+    shutil.rmtree(sweep / "2")  # the one job of seed 2, lambda=0.5
+    assert write_report(sweep).left_out[2:] == [
+        f"job 2 of launch 5 ({' '.join([*job, 'seed=2', 'lambda=0.5'])}) has no results in the "
+        "sweep: not run (yet), or its folder was removed"
+    ]
 
 
 def test_a_folder_per_value_is_named_by_what_the_job_runs_not_where_its_files_go(

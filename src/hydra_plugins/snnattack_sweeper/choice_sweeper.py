@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import copy
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.config_loader_impl import get_overrides_dirname
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -47,7 +46,6 @@ class ChoiceSweeper(BasicSweeper):
         import snnattack.job  # noqa: F401  (declares every kind's rules)
         from snnattack.config.validation import check_sweep
         from snnattack.errors import UserError
-        from snnattack.records.launches import record_launch
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -61,30 +59,28 @@ class ChoiceSweeper(BasicSweeper):
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
-        record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs, self._folders(jobs))
+        self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
         return super().sweep(arguments)
 
-    def _folders(self, jobs: list[list[str]]) -> list[str | None]:
-        """Each job's folder below the sweep's, where its subdir says it without composing
-        the job (Hydra's ``${hydra.job.num}``, the docs' ``${hydra.job.override_dirname}``),
-        else None (a subdir of the job's own values: ``lam${lambda}``)."""
-        assert self.config is not None
-        subdir = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir")
-        if subdir == "${hydra.job.num}":
-            return [str(num) for num in range(len(jobs))]
-        if subdir != "${hydra.job.override_dirname}":
-            return [None] * len(jobs)
-        named = self.config.hydra.job.config.override_dirname
-        parser = OverridesParser.create()
-        return [
-            get_overrides_dirname(
-                overrides=parser.parse_overrides(job),
-                exclude_keys=list(named.exclude_keys),
-                item_sep=named.item_sep,
-                kv_sep=named.kv_sep,
-            )
-            for job in jobs
-        ]
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Hydra's compose of each job of ``batch`` before its launch, which also gives what
+        each job runs (:func:`settings_hash` of its config, None where it reads what only its
+        launch sets); once every job has one, the launch is recorded in the sweep folder
+        (:mod:`snnattack.records.launches`) for the report."""
+        from snnattack.records.cosmetic import settings_hash
+        from snnattack.records.launches import record_launch
+
+        assert self.hydra_context is not None and self.config is not None
+        jobs, hashes = self._launch
+        for overrides in batch:
+            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            task = copy.deepcopy(cfg)
+            with read_write(task), open_dict(task):
+                del task["hydra"]
+            known = None if _reads_unset(task, cfg.hydra) else _resolved(task)
+            hashes.append(None if known is None else settings_hash(known))
+        if len(hashes) == len(jobs):
+            record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs, hashes)
 
     def _command(self) -> dict[str, Any]:
         """The parts of Hydra's node that say this launch's command (as the report reads
@@ -173,6 +169,14 @@ def _reads_unset(task: DictConfig, hydra: DictConfig) -> bool:
     finally:
         setup_globals()  # Hydra's resolvers, as its launchers set them
     return bool(unset)
+
+
+def _resolved(task: DictConfig) -> dict[str, Any] | None:
+    """``task`` resolved, None where it does not resolve here."""
+    try:
+        return OmegaConf.to_container(task, resolve=True)
+    except OmegaConfBaseException:
+        return None
 
 
 def _chosen(job: list[str], parser: OverridesParser) -> dict[str, set[str]]:

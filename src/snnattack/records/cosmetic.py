@@ -47,7 +47,16 @@ def default_cosmetic() -> tuple[str, ...]:
 
 def settings_hash(resolved: dict[str, Any]) -> str:
     """What a resolved config runs, as a short hash: the config without its cosmetic keys
-    (its own ``cosmetic_keys``). Jobs of one hash ran the same settings, whatever their
-    overrides spelt (``seed=0`` or the default)."""
-    kept = without_cosmetic(resolved, resolved.get("cosmetic_keys") or ())
+    (its own ``cosmetic_keys``), each number as a float (``lambda=1`` as the job spells it,
+    ``1.0``). Jobs of one hash ran the same settings, whatever their overrides spelt
+    (``seed=0`` or the default): a sweep's launch, a refused job and a job's record say it."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    kept = plain(without_cosmetic(resolved, resolved.get("cosmetic_keys") or ()))
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -17,16 +17,16 @@ def record_launch(
     sweep_dir: Path,
     hydra: dict[str, Any],
     jobs: list[list[str]],
-    folders: list[str | None] | None = None,
+    settings: list[str | None] | None = None,
 ) -> None:
     """Appends a launch into ``sweep_dir``: its command (the parts of Hydra's node ``hydra``
     that say it, as ``multirun.yaml`` holds them: ``mode``, ``overrides``,
     ``job.config_name``, ``runtime.config_sources`` and ``cwd``), its ``jobs``' overrides,
-    by job number, and their ``folders`` below ``sweep_dir`` (None: one its launch did not
-    know)."""
+    by job number, and what each runs (``settings``:
+    :func:`~snnattack.records.cosmetic.settings_hash`; None where its launch could not say)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    folders = folders if folders is not None else [None] * len(jobs)
-    line = json.dumps({"hydra": hydra, "jobs": jobs, "folders": folders})
+    settings = settings if settings is not None else [None] * len(jobs)
+    line = json.dumps({"hydra": hydra, "jobs": jobs, "settings": settings})
     with open(sweep_dir / LAUNCHES, "a") as f:  # one append per launch, from its launching process
         f.write(line + "\n")
 
@@ -70,8 +70,8 @@ def _launch(line: str) -> dict[str, Any] | None:
         isinstance(job, list) and all(isinstance(o, str) for o in job) for job in jobs
     ):
         return None
-    folders = launch.get("folders")
-    if not isinstance(folders, list) or len(folders) != len(jobs):
-        folders = [None] * len(jobs)
-    launch["folders"] = [f if isinstance(f, str) else None for f in folders]
+    settings = launch.get("settings")
+    if not isinstance(settings, list) or len(settings) != len(jobs):
+        settings = [None] * len(jobs)
+    launch["settings"] = [h if isinstance(h, str) else None for h in settings]
     return launch

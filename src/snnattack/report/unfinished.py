@@ -1,14 +1,14 @@
 """The jobs of a report's folder that left no result, a line each: a job folder without a
 ``metrics.json`` (killed, failed, or still running), a job a sweep refused (its
 ``failures.jsonl``) whose settings have no results in the sweep, and a job a launch listed
-whose folder is not there (its ``launches.jsonl``: not run yet, the sweep stopped before it,
+whose settings have none (its ``launches.jsonl``: not run yet, the sweep stopped before it,
 or its folder was removed). Each is named in the report, never dropped silently.
 
-Within its own sweep folder (a report over several sweeps matches none across them), a
-refused job is known by what it would have run (its settings' hash, as its record's would
-be), a launched job by its folder; where a line of an earlier version holds neither, by its
-overrides but those that do not change results (the ``cosmetic_keys``) and the time of its
-refusal against the results its folder holds."""
+Within its own sweep folder (a report over several sweeps matches none across them), a job
+is known by what it runs (its settings' hash, as its record's is, however its overrides
+spelt them); where a line does not hold one (its config read what only its launch sets, or
+an earlier version wrote it), by its overrides but those that do not change results (the
+``cosmetic_keys``) and the time of its refusal against the results its folder holds."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def unfinished(
     for sweep in sweeps:
         own = [f for f in folders if f.is_relative_to(sweep)]
         ran = {key(_overrides(f)) for f in own if done[f]}
-        hashes = {settings[f.resolve()] for f in own if f.resolve() in settings}
+        hashes = {h for folder, h in settings.items() if folder.is_relative_to(sweep.resolve())}
         recorded = launches(sweep)
         numbers = numbered(recorded)
         several = len(set(numbers)) > 1
@@ -102,22 +102,22 @@ def unfinished(
                 which = f" of launch {n}" if several and n is not None else ""
                 overrides = " ".join(f["overrides"])
                 lines.append(f"job {f['job']}{which}{where} ({overrides}) failed: {f['error']}")
-        failed = {(f["folder"], key(f["overrides"])) for f in refused[sweep]}
-        accounted = {key(_overrides(f)) for f in own} | {k for _, k in failed}
+        accounted = {key(_overrides(f)) for f in own} | {
+            key(f["overrides"]) for f in refused[sweep]
+        }
+        refusals = {f.get("settings") for f in refused[sweep]}
         for n, launch in zip(numbers, recorded, strict=True):
             which = f" of launch {n}{where}" if several else where
-            for num, (job, folder) in enumerate(
-                zip(launch["jobs"], launch["folders"], strict=True)
-            ):
-                if folder is not None:  # its folder, or a failure naming it, says it
-                    missing = not (sweep / folder).exists() and (folder, key(job)) not in failed
-                else:
+            for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):
+                if runs is not None:  # results of its settings in the sweep, or its refusal
+                    missing = runs not in hashes and runs not in refusals
+                else:  # a launch that could not say: its overrides, as a folder holds them
                     missing = key(job) not in accounted
-                once = ("folder", folder) if folder is not None else (num, key(job))
-                if missing and once not in said:  # a folder missing is said once
+                once = runs if runs is not None else key(job)
+                if missing and once not in said:  # one job's settings said once
                     said.add(once)
                     lines.append(
-                        f"job {num}{which} ({' '.join(job)}) has no folder: not run (yet), or "
-                        "its folder was removed"
+                        f"job {num}{which} ({' '.join(job)}) has no results in the sweep: not "
+                        "run (yet), or its folder was removed"
                     )
     return lines

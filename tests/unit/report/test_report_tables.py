@@ -16,6 +16,7 @@ from fixtures_report import hand_made_job, lambda_sweep, results_csv
 from omegaconf import OmegaConf
 
 from snnattack.errors import UserError
+from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
 from snnattack.records.tracking import sweep_group
 from snnattack.report import tables, write_report
@@ -439,6 +440,27 @@ def test_a_folder_without_a_readable_record_still_knows_the_cosmetic_keys(
         f"no metrics.json under {sweep} can be read (0 has no metrics.json (the job did not "
         "finish (yet), or failed)); accepted: a job or sweep folder"
     )
+
+
+def test_a_launched_job_is_known_by_its_settings_not_its_folder_or_overrides(
+    tmp_path: Path,
+) -> None:
+    """A launch killed before its job λ=0.9 started, whose folder 1 held an earlier launch's
+    results, named nothing; a job whose overrides spelt a default (seed=0), or whose folder
+    the subdir names otherwise, read as never run."""
+    sweep = tmp_path / "sweep"
+    for i, seed in enumerate((0, 1)):
+        hand_made_job(sweep / f"run_{i}", seed, "stbp", 80.0)
+    ran = settings_hash(json.loads((sweep / "run_0" / "metrics.json").read_text())["config"])
+    launch = {
+        "hydra": {"overrides": {"task": ["seed=0,2"]}},
+        "jobs": [["seed=0", "lambda=1.0"], ["lambda=0.9"]],
+        "settings": [ran, "0123456789abcdef"],
+    }
+    (sweep / "launches.jsonl").write_text(json.dumps(launch) + "\n")
+    assert write_report(sweep).left_out == [
+        "job 1 (lambda=0.9) has no results in the sweep: not run (yet), or its folder was removed"
+    ]
 
 
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
