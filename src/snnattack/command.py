@@ -58,27 +58,22 @@ def job(cfg: DictConfig) -> None:
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 cli.refuse(err, None if kept else output_dir)
             print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
+            try:  # what it would have run: the report names it unless that has results
+                runs = settings_hash(OmegaConf.to_container(cfg, resolve=True))
+            except OmegaConfBaseException:
+                runs = None
             record_failure(
                 Path(hydra_cfg.sweep.dir),
                 hydra_cfg.job.num,
                 output_dir,
                 overrides,
                 cli.one_line(err),
-                _settings(cfg),
+                runs,
             )
             if not kept:
                 cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
-
-
-def _settings(cfg: DictConfig) -> str | None:
-    """What a refused job would have run (:func:`settings_hash`), None where its config does
-    not resolve: the report names it unless a job of its settings has results."""
-    try:
-        return settings_hash(OmegaConf.to_container(cfg, resolve=True))
-    except OmegaConfBaseException:
-        return None
 
 
 def _refuse_a_sweep_run_once(
