@@ -106,11 +106,13 @@ def unfinished(
             key(f["overrides"]) for f in refused[sweep]
         }
         refusals = {f.get("settings") for f in refused[sweep]}
+        pending = {key(_overrides(f)) for f in own if not done[f]}  # said by their folders
         for n, launch in zip(numbers, recorded, strict=True):
             which = f" of launch {n}{where}" if several else where
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):
                 if runs is not None:  # results of its settings in the sweep, or its refusal
                     missing = runs not in hashes and runs not in refusals
+                    missing = missing and key(job) not in pending
                 else:  # a launch that could not say: its overrides, as a folder holds them
                     missing = key(job) not in accounted
                 once = runs if runs is not None else key(job)

@@ -461,6 +461,11 @@ def test_a_launched_job_is_known_by_its_settings_not_its_folder_or_overrides(
     assert write_report(sweep).left_out == [
         "job 1 (lambda=0.9) has no results in the sweep: not run (yet), or its folder was removed"
     ]
+    (sweep / "2" / ".hydra").mkdir(parents=True)  # started, and killed: its folder says it
+    (sweep / "2" / ".hydra" / "overrides.yaml").write_text("- lambda=0.9\n")
+    assert write_report(sweep).left_out == [
+        "2 has no metrics.json (the job did not finish (yet), or failed)"
+    ]
 
 
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
