@@ -77,8 +77,8 @@ class ChoiceSweeper(BasicSweeper):
             task = copy.deepcopy(cfg)
             with read_write(task), open_dict(task):
                 del task["hydra"]
-            known = None if _reads_unset(task, cfg.hydra) else _resolved(task)
-            hashes.append(None if known is None else settings_hash(known))
+            known, unset = _resolved_here(task, cfg.hydra)
+            hashes.append(None if known is None or unset else settings_hash(known))
         if len(hashes) == len(jobs):
             record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs, hashes)
 
@@ -101,7 +101,7 @@ class ChoiceSweeper(BasicSweeper):
         """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``
         set, Hydra's node held where ``${hydra:...}`` reads it, the task's config without
         it), or None where the config reads a key of Hydra's node that only the job's launch
-        sets (:func:`_reads_unset`); Hydra's node is the sweep's again after."""
+        sets (:func:`_resolved_here`); Hydra's node is the sweep's again after."""
         assert self.hydra_context is not None and self.config is not None
         held = HydraConfig.instance().cfg
         try:
@@ -112,7 +112,7 @@ class ChoiceSweeper(BasicSweeper):
                 task = copy.deepcopy(cfg)
                 with read_write(task), open_dict(task):
                     del task["hydra"]
-                if _reads_unset(task, cfg.hydra):
+                if _resolved_here(task, cfg.hydra)[1]:
                     yield job, None
                     continue
                 HydraConfig.instance().set_config(cfg)
@@ -146,10 +146,11 @@ class ChoiceSweeper(BasicSweeper):
         return out
 
 
-def _reads_unset(task: DictConfig, hydra: DictConfig) -> bool:
-    """Whether resolving ``task`` reads a key of Hydra's node ``hydra`` that is not set before
-    the job's launch (``${hydra:runtime.output_dir}``, ``job.id``, or one that reads them),
-    however it is written; Hydra's own resolver is back after."""
+def _resolved_here(task: DictConfig, hydra: DictConfig) -> tuple[dict[str, Any] | None, bool]:
+    """``task`` resolved before the job's launch, its ``${hydra:...}`` reads from Hydra's
+    node ``hydra`` (None where it does not resolve), and whether it reads a key of that node
+    that is not set before the launch (``${hydra:runtime.output_dir}``, ``job.id``, or one
+    that reads them), however it is written; Hydra's own resolver is back after."""
     unset = []
 
     def read(path: str) -> Any:
@@ -163,20 +164,12 @@ def _reads_unset(task: DictConfig, hydra: DictConfig) -> bool:
 
     OmegaConf.register_new_resolver("hydra", read, replace=True)
     try:
-        OmegaConf.to_container(task, resolve=True)
+        resolved = OmegaConf.to_container(task, resolve=True)
     except OmegaConfBaseException:
-        pass  # another value that does not resolve: the check's to judge
+        resolved = None  # another value that does not resolve: the check's to judge
     finally:
         setup_globals()  # Hydra's resolvers, as its launchers set them
-    return bool(unset)
-
-
-def _resolved(task: DictConfig) -> dict[str, Any] | None:
-    """``task`` resolved, None where it does not resolve here."""
-    try:
-        return OmegaConf.to_container(task, resolve=True)
-    except OmegaConfBaseException:
-        return None
+    return resolved, bool(unset)
 
 
 def _chosen(job: list[str], parser: OverridesParser) -> dict[str, set[str]]:

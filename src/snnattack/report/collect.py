@@ -172,9 +172,10 @@ def _setting(job: Job) -> str | None:
     return json.dumps([spec, config, models], sort_keys=True, default=str)
 
 
-def _finished(job: Job, root: Path) -> float:
-    """When ``job`` made its results: its record's ``finished`` time, else (a record written
-    before it held one, or an edited one) its file's modification time."""
+def made_at(job: Job, root: Path) -> float:
+    """When ``job`` (a folder below ``root``) made its results: its record's ``finished``
+    time, else (a record written before it held one, or an edited one) its file's
+    modification time."""
     made = moment(job.record.finished)
     return made if made is not None else (root / job.name / "metrics.json").stat().st_mtime
 
@@ -185,19 +186,21 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
     and the job run again, ``threads=2``) are one experiment, which pooled would count twice
     in results.csv and average two runs (two codes, if a commit differs) into one seed's
     cell. The last made counts (of two made at once, the later folder)."""
+    setting = {id(j): _setting(j) or id(j) for j in jobs}
+    made = {id(j): made_at(j, root) for j in jobs}
     newest: dict[str | int, Job] = {}
-    for job in sorted(jobs, key=lambda j: _finished(j, root)):
-        newest[_setting(job) or id(job)] = job
+    for job in sorted(jobs, key=lambda j: made[id(j)]):
+        newest[setting[id(job)]] = job
     counted = {id(j) for j in newest.values()}
     lines = []
     for job in jobs:
-        same = newest[_setting(job) or id(job)]
+        same = newest[setting[id(job)]]
         if same is not job:
             other = "the same results" if _outcome(job) == _outcome(same) else "other results"
             codes = (job.record.git_commit, same.record.git_commit)
             if codes[0] != codes[1]:
                 other += ", of commit " + " and ".join(short_commit(str(c)) for c in codes)
-            later = _finished(same, root) > _finished(job, root)
+            later = made[id(same)] > made[id(job)]
             when = "made later" if later else "made at the same time, the later folder"
             lines.append(
                 f"{job.name} repeats the settings of {same.name}, which counts ({when}; {other})"

@@ -18,8 +18,7 @@ from pathlib import Path
 import yaml
 
 from snnattack.records.launches import launches, numbered
-from snnattack.records.moments import moment
-from snnattack.report.collect import Job, short_commit
+from snnattack.report.collect import Job, made_at, short_commit
 
 # override keys (and keys below them) that say where files go, not what was run: left out
 # of the title, kept in the command
@@ -119,15 +118,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         commands = ()
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
-    paths = [
-        folder / j.name / "metrics.json" for j in jobs
-    ]  # a record without its time: its file's
-    made = [moment(j.record.finished) for j in jobs]
-    stamps = [
-        m if m is not None else p.stat().st_mtime
-        for m, p in zip(made, paths, strict=True)
-        if m is not None or p.exists()
-    ]
+    stamps = [made_at(j, folder) for j in jobs]
     date = (
         datetime.fromtimestamp(max(stamps), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if stamps

@@ -58,6 +58,7 @@ def unfinished(
     order = lambda p: folder_order(p, root)  # noqa: E731
     folders = sorted((h.parent for h in root.rglob(".hydra")), key=order)
     done = {f: (f / "metrics.json").exists() for f in folders}
+    held = {f: key(_overrides(f)) for f in folders}  # each folder's job, by its overrides
     sweeps = sorted(
         {p.parent for name in (FAILURES, LAUNCHES) for p in root.rglob(name)}, key=order
     )
@@ -73,7 +74,7 @@ def unfinished(
             lines.append(f"{named(folder)} has no metrics.json ({why})")
     for sweep in sweeps:
         own = [f for f in folders if f.is_relative_to(sweep)]
-        ran = {key(_overrides(f)) for f in own if done[f]}
+        ran = {held[f] for f in own if done[f]}
         hashes = {h for folder, h in settings.items() if folder.is_relative_to(sweep.resolve())}
         recorded = launches(sweep)
         numbers = numbered(recorded)
@@ -102,11 +103,9 @@ def unfinished(
                 which = f" of launch {n}" if several and n is not None else ""
                 overrides = " ".join(f["overrides"])
                 lines.append(f"job {f['job']}{which}{where} ({overrides}) failed: {f['error']}")
-        accounted = {key(_overrides(f)) for f in own} | {
-            key(f["overrides"]) for f in refused[sweep]
-        }
+        accounted = {held[f] for f in own} | {key(f["overrides"]) for f in refused[sweep]}
         refusals = {f.get("settings") for f in refused[sweep]}
-        pending = {key(_overrides(f)) for f in own if not done[f]}  # said by their folders
+        pending = {held[f] for f in own if not done[f]}  # said by their folders
         for n, launch in zip(numbers, recorded, strict=True):
             which = f" of launch {n}{where}" if several else where
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):
