@@ -132,6 +132,12 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
         assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("tags=[x]") == base  # a cosmetic key
+    # another method's setting: only that method's rows are computed again
+    square = keys("method.square.n_queries=20")
+    assert {i: k for i, k in square.items() if specs[i].method != "square"} == {
+        i: k for i, k in base.items() if specs[i].method != "square"
+    }
+    assert not {square[i] for i in square if specs[i].method == "square"} & set(base.values())
     for how in ("neuron_impl=unrolled", "backend=torch", "compile=true", "threads=2"):
         assert not set(keys(how).values()) & set(base.values())
     assert keys("train.adversary.grad_mode=rga") == base  # standard training reads no adversary

@@ -16,7 +16,8 @@ The key is everything that fixes the row: the weights of the target and the sour
 store keys (the training specs, which keep only the adversary settings that training reads:
 the job hands them in, so that training's key is training's), the result spec (the config
 without its cosmetic keys, with each ensemble's components as it runs them) without its
-adversary (``train.adversary``: no attack reads it), the
+adversary (``train.adversary``: no attack reads it) and with, of the methods, the row's own
+settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
 the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
@@ -48,7 +49,7 @@ from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.errors import WriteError
 from snnattack.interop.common import AdaptedNet
-from snnattack.records.results import AttackRow, typed_row, write_json
+from snnattack.records.results import COMPONENTS, AttackRow, typed_row, write_json
 from snnattack.settings import AttackSpec
 
 log = logging.getLogger(__name__)
@@ -136,11 +137,20 @@ def row_keys(
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: _select(resolved, key) for key in HOW}
+    methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     base = json.dumps([settings, how, stored, weights(target, source)], sort_keys=True, default=str)
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
+
+    def own(spec: AttackSpec) -> str:
+        """The settings of the row's own method (an ensemble's with its components): a sweep
+        over another method's settings (``method.pgd.steps``) copies this row."""
+        return json.dumps(
+            [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
+        )
+
     return {
         i: hashlib.sha256(
-            f"{base}{'' if independent(spec) else reads_mode}|{i}|{spec.name}".encode()
+            f"{base}|{own(spec)}{'' if independent(spec) else reads_mode}|{i}|{spec.name}".encode()
         ).hexdigest()
         for i, spec in enumerate(specs)
     }
