@@ -40,14 +40,30 @@ class Rule:
 
     test: Callable[[Any], bool]
     accepted: str | Callable[[], str]
-    problem: str = "is out of range"
+    # what is wrong with a value of the right type that the test refuses, or, given the value,
+    # what is wrong with it
+    problem: str | Callable[[Any], str] = "is out of range"
     # the one spelling of an accepted number, by which settings are hashed (a real key's
     # ``float``: ``lambda=1`` is ``lambda=1.0``, one store key), or None: kept as given
     spelling: Callable[[Any], Any] | None = None
+    # the type of the accepted values (an integer's: is_int), named by ``kind`` ("an
+    # integer"): a value of another type "is not an integer", never "out of range"
+    form: Callable[[Any], bool] | None = None
+    kind: str = ""
 
     def describe(self) -> str:
         """The accepted values, ``{key}`` not yet filled in."""
         return self.accepted() if callable(self.accepted) else self.accepted
+
+    def fits(self, value: Any) -> bool:
+        """Whether ``value`` is of the accepted values' type (any value where none is said)."""
+        return self.form is None or self.form(value)
+
+    def problem_of(self, value: Any) -> str:
+        """What is wrong with ``value``, a value the test refuses."""
+        if not self.fits(value):
+            return f"is not {self.kind}"
+        return self.problem(value) if callable(self.problem) else self.problem
 
     def complaint(self, key: str, value: Any, where: str = "") -> str | None:
         """The one-line message if ``value`` fails (``where`` follows the problem, e.g.
@@ -55,7 +71,7 @@ class Rule:
         if self.test(value):
             return None
         accepted = self.describe().format(key=key)
-        problem = self.problem
+        problem = self.problem_of(value)
         if isinstance(value, str) and self.test(_number(value)):
             # an environment variable (${oc.env:NAME}: docs/errors.md), a quoted override
             problem = "is text, not a number"
@@ -88,10 +104,20 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a number (infinite ones too), not a switch."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def integer(lo: int, hi: int | None = None) -> Rule:
     """An integer in ``[lo, hi]``."""
     text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-    return Rule(lambda v: is_int(v) and v >= lo and (hi is None or v <= hi), text)
+    return Rule(
+        lambda v: is_int(v) and v >= lo and (hi is None or v <= hi),
+        text,
+        form=is_int,
+        kind="an integer",
+    )
 
 
 def real(
@@ -113,7 +139,7 @@ def real(
         above = v > lo if lo_open else v >= lo
         return above and (hi is None or (v < hi if hi_open else v <= hi))
 
-    return Rule(test, text, spelling=spelling)
+    return Rule(test, text, spelling=spelling, form=is_number, kind="a number")
 
 
 def whole_if_integral(value: float) -> int | float:
@@ -130,7 +156,41 @@ def one_of(*names: str) -> Rule:
 def member_of(names: Collection[str]) -> Rule:
     """A name in ``names``, read at each check: a registry's names added later count (a list
     or a dict given is no name, and no error of a dict's lookup)."""
-    return Rule(lambda v: isinstance(v, str) and v in names, lambda: ", ".join(names), "is unknown")
+    return Rule(
+        lambda v: isinstance(v, str) and v in names,
+        lambda: ", ".join(names),
+        "is unknown",
+        form=lambda v: isinstance(v, str),
+        kind="a name",
+    )
+
+
+def list_rule(item: Rule, accepted: str, *, empty: bool = False, distinct: bool = False) -> Rule:
+    """A list of values that ``item`` accepts (``empty``: none at all too; ``distinct``: each
+    once, ``16`` and ``16.0`` one), whose complaint names what is wrong: no list, no value,
+    a value repeated, or the first value refused (``eps=[8,a]`` holds 'a', which is not a
+    number)."""
+
+    def problem(value: list) -> str:
+        if not value:
+            return "is empty"
+        for x in value:
+            if not item.test(x):
+                return f"holds {x!r}, which {item.problem_of(x)}"
+        return "repeats a value"
+
+    return Rule(
+        lambda v: (
+            isinstance(v, list)
+            and (empty or bool(v))
+            and all(map(item.test, v))
+            and (not distinct or len(set(v)) == len(v))
+        ),
+        accepted,
+        problem,
+        form=lambda v: isinstance(v, list),
+        kind="a list",
+    )
 
 
 def optional(rule: Rule) -> Rule:
@@ -140,20 +200,31 @@ def optional(rule: Rule) -> Rule:
         lambda: f"null or {rule.describe()}",
         rule.problem,
         rule.spelling,
+        None if rule.form is None else lambda v: v is None or rule.fits(v),
+        rule.kind,
     )
 
 
 def either(a: Rule, b: Rule) -> Rule:
-    """A value that one of two rules accepts."""
+    """A value that one of two rules accepts; what is wrong with another is said by the rule
+    whose type it has (``threads=0`` is out of range, ``threads=many`` unknown)."""
+
+    def problem(value: Any) -> str:
+        if b.fits(value) and not a.fits(value):
+            return b.problem_of(value)
+        return a.problem_of(value)
+
     return Rule(  # an integer of an integer-or-real rule stays one (a count, not a share)
         lambda v: a.test(v) or b.test(v),
         lambda: f"{a.describe()}, or {b.describe()}",
-        a.problem,
+        problem,
         a.spelling if a.spelling is b.spelling else None,
+        None if a.form is None or b.form is None else lambda v: a.fits(v) or b.fits(v),
+        f"{a.kind} or {b.kind}",
     )
 
 
-BOOL = Rule(lambda v: isinstance(v, bool), "true or false")
+BOOL = Rule(lambda v: isinstance(v, bool), "true or false", "is not true or false")
 
 
 Check = Callable[[dict[str, Any]], None]  # a check of a resolved config: ConfigError or None
@@ -257,11 +328,7 @@ def params_known(
 # the rules of the plain types a parameter's annotation may name
 TYPED = {
     int: Rule(is_int, "an integer", "is not an integer"),
-    float: Rule(
-        lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool),  # inf too
-        "a number",
-        "is not a number",
-    ),
+    float: Rule(is_number, "a number", "is not a number"),  # inf too
     bool: Rule(BOOL.test, BOOL.accepted, "is not true or false"),
     str: Rule(
         lambda v: isinstance(v, str),

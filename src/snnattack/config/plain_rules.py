@@ -29,6 +29,7 @@ from snnattack.values import (
     integer,
     is_int,
     is_real,
+    list_rule,
     matches,
     one_of,
     optional,
@@ -91,11 +92,6 @@ def package_cosmetic_keys() -> frozenset[str]:
     return frozenset(yaml.safe_load((CONF_DIR / "config.yaml").read_text())["cosmetic_keys"])
 
 
-def _once(values: list) -> bool:
-    """Whether no value of ``values`` repeats (``16`` and ``16.0`` are one)."""
-    return len(set(values)) == len(values)
-
-
 def _is_tag(value: object) -> bool:
     return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
 
@@ -109,13 +105,15 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "tf32": BOOL,
     "deterministic": BOOL,
     # attack evaluation
-    "eps": Rule(  # a radius twice would attack and report its rows twice
-        lambda v: isinstance(v, list) and bool(v) and all(map(EPS_255.test, v)) and _once(v),
+    "eps": list_rule(  # a radius twice would attack and report its rows twice
+        EPS_255,
         "a list of distinct numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
+        distinct=True,
     ),
-    "boxes": Rule(
-        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(BOXES) and _once(v),
+    "boxes": list_rule(
+        one_of(*BOXES),
         "a non-empty subset of [white, black], each once",
+        distinct=True,
     ),
     "eval_batch_size": integer(1),
     "source_seed_offset": Rule(
@@ -152,13 +150,14 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "attack.tune.enabled": BOOL,
     "attack.tune.val_size": integer(1),
     "attack.tune.max_points": integer(1),
-    "attack.l0_thresholds": Rule(
-        lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 1 for t in v),
+    "attack.l0_thresholds": list_rule(
+        integer(1),
         "a non-empty list of event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
     ),
-    "attack.steps_curve": Rule(
-        lambda v: isinstance(v, list) and all(integer(1).test(k) for k in v),
+    "attack.steps_curve": list_rule(
+        integer(1),
         "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+        empty=True,
     ),
     "method.*.poisson_eot_samples": integer(1),
     "method.*.momentum": real(0, 1),

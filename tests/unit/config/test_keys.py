@@ -139,7 +139,10 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
         (["lamda=0.5"], "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
         (["model=nope"], "error: model=nope is unknown; accepted: digits_net, "),
         (["lambda=1.5"], "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
-        (["eps=300"], "error: eps=[300] is "),  # eps=300 counts as a list of one
+        (
+            ["eps=300"],
+            "error: eps=[300] holds 300, which is out of range",
+        ),  # eps=300 counts as a list of one
     ],
     ids=["help", "unknown key", "unknown choice", "value out of range", "eps"],
 )

@@ -46,23 +46,23 @@ def test_a_bad_retime_setting_is_refused_in_one_line(overrides: str, message: st
 
 
 @pytest.mark.parametrize(
-    "key,value,accepted",
+    "key,value,problem,accepted",
     [
-        ("budget", 1.5, "an integer >= 1"),
-        ("budget", -3, "an integer >= 1"),
-        ("alpha_phi", 0, "0 < method.retime.alpha_phi"),
-        ("lam_cap", -1, "0 <= method.retime.lam_cap"),
-        ("budget_weight", -1, "0 <= method.retime.budget_weight"),
-        ("temperature", 0, "0 < method.retime.temperature"),
-        ("phi_init", 20, "-10 <= method.retime.phi_init <= 10"),
+        ("budget", 1.5, "is not an integer", "an integer >= 1"),
+        ("budget", -3, "is out of range", "an integer >= 1"),
+        ("alpha_phi", 0, "is out of range", "0 < method.retime.alpha_phi"),
+        ("lam_cap", -1, "is out of range", "0 <= method.retime.lam_cap"),
+        ("budget_weight", -1, "is out of range", "0 <= method.retime.budget_weight"),
+        ("temperature", 0, "is out of range", "0 < method.retime.temperature"),
+        ("phi_init", 20, "is out of range", "-10 <= method.retime.phi_init <= 10"),
     ],
 )
-def test_each_retime_key_has_its_range(key: str, value: float, accepted: str) -> None:
+def test_each_retime_key_has_its_range(key: str, value: float, problem: str, accepted: str) -> None:
     """The rules ``validate`` applies to every ``method.*`` node (checked end to end above)."""
     with pytest.raises(ConfigError) as err:
         RULES[f"method.*.{key}"].check(f"method.retime.{key}", value)
     line = str(err.value)
-    assert line.startswith(f"method.retime.{key}={value} is out of range; accepted: ")
+    assert line.startswith(f"method.retime.{key}={value} {problem}; accepted: ")
     assert accepted in line
 
 

@@ -67,7 +67,7 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         (dict(lam=1.5), "lam=1.5 is out of range; accepted: 0 < lam <= 1"),
         (dict(theta=-1.0), "theta=-1.0 is out of range; accepted: 0 < theta"),
         (dict(reset="zero"), "reset='zero' is unknown; accepted: hard, soft"),
-        (dict(in_channels=1.0), "in_channels=1.0 is out of range; accepted: an integer >= 1"),
+        (dict(in_channels=1.0), "in_channels=1.0 is not an integer; accepted: an integer >= 1"),
         (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both null, or both"),
         (dict(mean=None), "mean=None, std=[0.376]: accepted: both null, or both a list of "),
         (dict(std=None), "mean=[0.305], std=None: accepted: both null, or both a list of "),
@@ -143,7 +143,7 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
     ("given", "message"),
     [
         (dict(T="4"), "T='4' is text, not a number; accepted: an integer >= 1"),
-        (dict(T=True), "T=True is out of range; accepted: an integer >= 1"),
+        (dict(T=True), "T=True is not an integer; accepted: an integer >= 1"),
         (dict(reset="foo"), "reset='foo' is unknown; accepted: hard, soft"),
         (dict(lam="1.0"), "lam='1.0' is text, not a number; accepted: 0 < lam <= 1"),
     ],
