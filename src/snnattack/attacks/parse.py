@@ -23,6 +23,7 @@ from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack, takes_eot
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR  # where attack= and method= names live
 from snnattack.settings import AttackSpec
+from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.values import BOOL
 
 
@@ -182,7 +183,7 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
         )
         algorithm = resolved["method"]["name"]
         eot = cfg.attack.eot_samples if takes_eot(algorithm) else 1
-        if cfg.encoding == "poisson" and takes_eot(algorithm):
+        if cfg.encoding in RANDOM_ENCODINGS and takes_eot(algorithm):
             eot = max(eot, node.get("poisson_eot_samples", 1))
         out.append(
             Component(

@@ -14,6 +14,8 @@ import torch
 from snnattack.snn.temporal import Temporal
 
 ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
+# the encodings that draw anew at every forward, whose attacks average gradients over draws (EOT)
+RANDOM_ENCODINGS = ("poisson", "poisson_signed")
 # encodings fed an image normalised with a fixed per-channel (mean, std), not the dataset's:
 # Sharmin et al. (ECCV 2020) normalise with mean = std = 0.5 before their Poisson generator
 # (ssharmin/spikingNN-adversarial-attack, evaluate_attacks.py --mean/--std defaults)

@@ -51,8 +51,9 @@ def test_default_components_name_existing_modes_and_methods() -> None:
     own = {"surrogate": None, "width": None, "alpha": None}  # each neuron's own surrogate
     assert parts[0].grad_params == own
     assert all(p.eot_samples == 1 for p in parts)
-    poisson = components(config("encoding=poisson"), "ensemble")
-    assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT
+    for random in ("poisson", "poisson_signed"):  # each draws anew at every forward
+        poisson = components(config(f"encoding={random}"), "ensemble")
+        assert [p.eot_samples for p in poisson] == [8] * 7 + [1]  # Square takes no EOT
 
 
 def test_the_quick_ensemble_is_a_subset_of_the_default_without_tuning() -> None:
