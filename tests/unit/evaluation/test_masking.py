@@ -114,6 +114,21 @@ def test_asr_falling_with_eps_or_steps_is_flagged() -> None:
     assert asr_falls([_row("apgd", 8, 20.0, asr_curve=curve)], 1.0)["flagged"]
 
 
+def test_asr_falling_by_one_sample_is_noise_and_by_two_is_flagged() -> None:
+    def falls(fooled_at_8: int, fooled_at_16: int) -> bool:
+        rows = [
+            {**_row("pgd", eps, 100 * fooled / 20), "n_correct": 20}  # a sample is 5 points
+            for eps, fooled in ((8, fooled_at_8), (16, fooled_at_16))
+        ]
+        return asr_falls(rows, 1.0)["flagged"]
+
+    assert not falls(10, 9) and falls(10, 8)
+    curve = [{"steps": 5, "asr": 50.0}, {"steps": 10, "asr": 45.0}]  # one sample fewer
+    assert not asr_falls([{**_row("apgd", 8, 45.0, asr_curve=curve), "n_correct": 20}], 1.0)[
+        "flagged"
+    ]
+
+
 def test_apgd_weaker_than_pgd_is_flagged() -> None:
     rows = [_row("pgd", 8, 60.0), _row("apgd", 8, 40.0), _row("apgd", 16, 40.0)]
     check = apgd_weaker_than_pgd(rows, 1.0)
