@@ -48,7 +48,7 @@ declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
 def _method_params(resolved: dict[str, Any]) -> None:
     if not resolved.get("method"):
         raise ConfigError(
-            "method={} is empty; accepted: one or more of "
+            "method=[] selects no method; accepted: one or more of "
             f"{', '.join(METHODS)}, e.g. method=[pgd]"
         )
     selected = [key for key, method in resolved["method"].items() if "name" in method]
@@ -88,7 +88,8 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"{err} (method.{key}.name={method['name']}: the settings are method={key}'s "
                 f"file's; choose method=[{method['name']}] for {method['name']}'s)"
             ) from None
-        # attack.random_eot_samples raises only the draws of a method that averages them
+        # attack.eot_samples > 1 asks every method to average draws: one that cannot is
+        # refused (attack.random_eot_samples raises only those that can)
         if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
             raise ConfigError(
