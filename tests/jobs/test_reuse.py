@@ -236,3 +236,35 @@ def test_jobs_of_a_sweep_in_other_processes_or_relaunches_share_rows_through_its
     again = job("bptr")
     assert all(r["reused_from"] is None for r in again["results"])
     assert rows(again)[("square", "white")]["asr"] == copied["asr"]
+
+
+@pytest.mark.slow
+def test_a_sweep_over_another_methods_settings_copies_an_event_row_with_its_worst_case(
+    tmp_path: Path,
+) -> None:
+    """The worst case over a box's event attacks takes each of their samples: a job that
+    copies the box's event rows copies it too (it had none: its worst case was over the rows it
+    computed)."""
+    done = cli(
+        "-m",
+        *QUICK_JOB,
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        "dataset=digits_events",
+        "method=[sda,pgd]",
+        "method.pgd.steps=1,2",
+        "method.sda.n_iter=3",
+        "boxes=[white]",
+        "trainer.limit_test_batches=1",
+        "checks.masking.enabled=false",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = sweep_metrics(tmp_path / "sweep")
+    assert rows(second)[("sda", "white")]["reused_from"] == str(tmp_path / "sweep" / "0")
+    assert rows(second)[("pgd", "white")]["reused_from"] is None
+    computed = first["event_worst_case"]["white"]
+    assert computed["methods"] == ["sda/white/eps0"] and "reused_from" not in computed
+    assert second["event_worst_case"] == {
+        "white": {**computed, "reused_from": str(tmp_path / "sweep" / "0")}
+    }

@@ -258,6 +258,7 @@ def record_attacks(
     sweep = sweep_folder() if run_settings.output_dir is not None else None
     world = trainer.world_size
     shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}
+    earlier = earlier_rows(shared, specs, sweep)
     record, evaluator = record_under_test(
         attacked,
         specs,
@@ -269,9 +270,10 @@ def record_attacks(
         config=config,
         result_spec=spec,
         probed=probed,
-        reused=earlier_rows(shared, specs, sweep),
+        reused=earlier.rows,
         recordings=recordings,
     )
+    record.event_worst_case = earlier.worst_cases(record.event_worst_case, specs)
     crafting = {"white": settings.model, "black": settings.source}
     record.results = with_kinds(record.results, models["target"], models["source"], crafting)
     if trainer.is_global_zero and run_settings.output_dir is not None:
@@ -279,7 +281,7 @@ def record_attacks(
     if trainer.is_global_zero and run_settings.keep is not None:
         run_settings.keep(record)
     if trainer.is_global_zero and sweep is not None:
-        remember(shared, record.results, run_settings.output_dir, sweep)
+        remember(shared, specs, record, run_settings.output_dir, sweep)
     return record
 
 

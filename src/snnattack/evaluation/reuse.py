@@ -10,7 +10,9 @@ ensemble is most of a job's time. And two jobs can differ only in keys their mod
 row of the first. So the first job that computes a row keeps it in the sweep folder
 (``<sweep dir>/.rows/<key>.json``), and every later job of the sweep with the same key copies
 it, whichever process runs it (the basic launcher, joblib, submitit) and across relaunches.
-The copy names the job folder that computed it (``reused_from``).
+The copy names the job folder that computed it (``reused_from``). A box's event attacks are
+copied together with the worst case over them (``event_worst_case``, which takes each of
+their samples: kept beside the rows as ``worst-<key>.json``), or computed together.
 
 The key is everything that fixes the row: the weights of the target and the source and their
 store keys (the training specs, which keep only the adversary settings that training reads:
@@ -38,7 +40,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from hydra.core.hydra_config import HydraConfig
@@ -46,10 +48,10 @@ from hydra.types import RunMode
 from torch import nn
 
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.methods import GRADIENT_FREE
+from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
 from snnattack.errors import WriteError
 from snnattack.interop.common import AdaptedNet
-from snnattack.records.results import COMPONENTS, AttackRow, typed_row, write_json
+from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
 from snnattack.settings import AttackSpec
 
 log = logging.getLogger(__name__)
@@ -169,40 +171,109 @@ def _read(path: Path) -> AttackRow | None:
         return None
 
 
-def earlier_rows(
-    keys: dict[int, str], specs: list[AttackSpec], folder: Path | None
-) -> dict[int, AttackRow]:
-    """The rows an earlier job of the sweep in ``folder`` computed, by position."""
+class Earlier(NamedTuple):
+    """What an earlier job of the sweep computed that this one copies: rows by position, and
+    the worst case over a box's event attacks (``event_worst_case``) where it copies every
+    event row of that box."""
+
+    rows: dict[int, AttackRow]
+    worst: dict[str, dict[str, Any]]
+
+    def worst_cases(
+        self, computed: dict[str, dict[str, Any]], specs: Sequence[AttackSpec]
+    ) -> dict[str, dict[str, Any]]:
+        """The job's worst cases by box, in its boxes' order: those it ``computed`` and those
+        it copies."""
+        found = {**computed, **self.worst}
+        return {box: found[box] for box in dict.fromkeys(s.box for s in specs) if box in found}
+
+
+def _event_boxes(keys: dict[int, str], specs: Sequence[AttackSpec]) -> dict[str, list[int]]:
+    """The positions of each box's event-attack rows (that have keys), whose worst case takes
+    each of their samples: they are copied together with it, or computed together."""
+    boxes: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        if i in keys and is_event_attack(spec.algorithm):
+            boxes.setdefault(spec.box, []).append(i)
+    return boxes
+
+
+def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Path:
+    digest = hashlib.sha256("|".join(keys[i] for i in positions).encode()).hexdigest()
+    return folder / FOLDER / f"worst-{digest}.json"
+
+
+def _read_worst(path: Path) -> dict[str, Any] | None:
+    """The worst case kept in ``path``; None if there is none or it is unusable (said)."""
+    try:
+        worst = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        log.warning("kept row %s is unusable (%s): computing the row again", path, err)
+        return None
+    if not isinstance(worst, dict) or not {"methods", "n_correct", "l0_hist"} <= set(worst):
+        log.warning("kept row %s is unusable (not a worst case): computing the row again", path)
+        return None
+    return worst
+
+
+def earlier_rows(keys: dict[int, str], specs: list[AttackSpec], folder: Path | None) -> Earlier:
+    """The rows an earlier job of the sweep in ``folder`` computed, by position, and the worst
+    cases of the boxes whose event rows are all among them (a box's event rows of which any
+    is not, or whose worst case is not kept, are computed again, all of them)."""
     if folder is None:
-        return {}
+        return Earlier({}, {})
     found = {i: row for i, key in keys.items() if (row := _read(folder / FOLDER / f"{key}.json"))}
+    worst = {}
+    for box, positions in _event_boxes(keys, specs).items():
+        kept = None
+        if all(i in found for i in positions):
+            kept = _read_worst(_worst_file(folder, keys, positions))
+        if kept is None:
+            for i in positions:
+                found.pop(i, None)
+        else:
+            worst[box] = kept
     for i, row in found.items():
         log.info("reused row %s from %s", specs[i].name, row.reused_from)
-    return found
+    return Earlier(found, worst)
 
 
 def remember(
-    keys: dict[int, str], rows: list[AttackRow], output_dir: Path, folder: Path | None
+    keys: dict[int, str],
+    specs: list[AttackSpec],
+    record: JobRecord,
+    output_dir: Path,
+    folder: Path | None,
 ) -> None:
-    """Keeps this job's shareable rows for the later jobs of the sweep in ``folder``.
+    """Keeps this job's shareable rows, and the worst cases over the event attacks it
+    computed, for the later jobs of the sweep in ``folder``.
 
     The rows are an optimisation: if they cannot be written (a full disk, a file named
     ``.rows``), the job goes on, warning once per sweep (and process), and later jobs
     compute their rows themselves."""
     if folder is None:
         return
-    for i, key in keys.items():
-        if rows[i].reused_from is None:
-            row = replace(rows[i], reused_from=str(output_dir))
-            try:
-                write_json(folder / FOLDER / f"{key}.json", asdict(row))
-            except WriteError as err:
-                if folder not in _unwritable:
-                    _unwritable.add(folder)
-                    log.warning(
-                        "the sweep's rows are not kept: cannot write %s (%s); its later jobs "
-                        "compute their rows again",
-                        err.path,
-                        err.reason,
-                    )
-                return
+    kept = {
+        folder / FOLDER / f"{key}.json": asdict(replace(row, reused_from=str(output_dir)))
+        for key, row in ((keys[i], record.results[i]) for i in keys)
+        if row.reused_from is None
+    }
+    for box, positions in _event_boxes(keys, specs).items():
+        worst = record.event_worst_case.get(box)
+        if worst is not None and "reused_from" not in worst:
+            kept[_worst_file(folder, keys, positions)] = {**worst, "reused_from": str(output_dir)}
+    for path, content in kept.items():
+        try:
+            write_json(path, content)
+        except WriteError as err:
+            if folder not in _unwritable:
+                _unwritable.add(folder)
+                log.warning(
+                    "the sweep's rows are not kept: cannot write %s (%s); its later jobs "
+                    "compute their rows again",
+                    err.path,
+                    err.reason,
+                )
+            return

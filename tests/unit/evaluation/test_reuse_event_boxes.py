@@ -1,0 +1,103 @@
+"""attack.reuse and the worst case over a box's event attacks: a job copies a box's event rows
+together with the worst case over them, or computes them all again; never a worst case over
+only the rows it computed (which would drop the copied ones from it)."""
+
+from pathlib import Path
+
+from snnattack.evaluation.reuse import earlier_rows, remember
+from snnattack.records.results import AttackRow, JobRecord
+from snnattack.settings import AttackSpec
+
+SPECS = [
+    AttackSpec("sda", 0.0, "white"),
+    AttackSpec("spike_grad", 0.0, "white"),
+    AttackSpec("pgd", 16 / 255, "white", {"steps": 2}),
+    AttackSpec("sda", 0.0, "black"),
+]
+KEYS = {0: "sda-w", 1: "spike-w", 2: "pgd-w", 3: "sda-b"}
+WORST = {
+    "white": {
+        "methods": ["sda/white/eps0", "spike_grad/white/eps0"],
+        "n_correct": 8,
+        "asr": 50.0,
+        "l0_hist": {"3": 4},
+    },
+    "black": {"methods": ["sda/black/eps0"], "n_correct": 8, "asr": 25.0, "l0_hist": {"9": 2}},
+}
+
+
+def _row(spec: AttackSpec, asr: float) -> AttackRow:
+    return AttackRow(
+        method=spec.method,
+        eps=spec.eps,
+        eps_255=spec.eps * 255,
+        box=spec.box,
+        grad_mode="stbp",
+        asr=asr,
+        adv_acc=50.0,
+        n_correct=8,
+        n=16,
+    )
+
+
+def _kept(tmp_path: Path) -> Path:
+    """A sweep folder in which job 0 kept its rows and its worst cases."""
+    record = JobRecord(
+        clean_acc=50.0,
+        n=16,
+        results=[_row(s, 10.0 * i) for i, s in enumerate(SPECS)],
+        event_worst_case=WORST,
+    )
+    remember(KEYS, SPECS, record, tmp_path / "0", tmp_path)
+    return tmp_path
+
+
+def test_a_job_with_the_same_event_rows_copies_them_with_their_worst_cases(
+    tmp_path: Path,
+) -> None:
+    earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path))
+    assert sorted(earlier.rows) == [0, 1, 2, 3]
+    assert earlier.worst == {
+        box: {**worst, "reused_from": str(tmp_path / "0")} for box, worst in WORST.items()
+    }
+    # the job's own worst cases (none: it computed no event row) and the copies, boxes in order
+    assert list(earlier.worst_cases({}, SPECS)) == ["white", "black"]
+
+
+def test_a_box_of_which_one_event_row_changed_computes_all_its_event_rows_again(
+    tmp_path: Path,
+) -> None:
+    changed = {**KEYS, 1: "spike-w-other-settings"}
+    earlier = earlier_rows(changed, SPECS, _kept(tmp_path))
+    assert sorted(earlier.rows) == [2, 3]  # SDA white box is computed beside spike_grad
+    assert list(earlier.worst) == ["black"]
+    computed = {"white": {**WORST["white"], "asr": 62.5}}
+    assert earlier.worst_cases(computed, SPECS) == {
+        "white": computed["white"],
+        "black": {**WORST["black"], "reused_from": str(tmp_path / "0")},
+    }
+
+
+def test_a_box_whose_worst_case_is_not_kept_computes_its_event_rows_again(
+    tmp_path: Path,
+) -> None:
+    folder = _kept(tmp_path)
+    for worst in (folder / ".rows").glob("worst-*.json"):
+        worst.write_text("{}")  # unusable: said, and computed again
+    earlier = earlier_rows(KEYS, SPECS, folder)
+    assert sorted(earlier.rows) == [2] and earlier.worst == {}
+
+
+def test_a_copied_worst_case_is_not_kept_again_by_the_job_that_copied_it(
+    tmp_path: Path,
+) -> None:
+    folder = _kept(tmp_path)
+    earlier = earlier_rows(KEYS, SPECS, folder)
+    copied = JobRecord(
+        clean_acc=50.0,
+        n=16,
+        results=[earlier.rows[i] for i in range(4)],
+        event_worst_case=earlier.worst_cases({}, SPECS),
+    )
+    remember(KEYS, SPECS, copied, tmp_path / "1", folder)
+    assert earlier_rows(KEYS, SPECS, folder).worst == earlier.worst  # still job 0's
