@@ -201,6 +201,9 @@ def test_a_reused_ensemble_row_keeps_its_tuned_components_and_skips_their_tuning
     assert computed["reused_from"] is None and copied["reused_from"].endswith("sweep/0")
     assert copied["components"] == computed["components"]
     assert copied["components"][0]["grad_params"]["gamma"] in (0.1, 1.275, 2.45)  # tuned in job 0
+    tuned = copied["components"][0]["tuned"]
+    assert tuned["params"] == copied["components"][0]["grad_params"] and tuned["val_n"] == 20
+    assert copied["components"][1]["tuned"] is None  # Square: not asked
     assert len(searches) == 1  # job 0 tuned the one tunable component; job 1 copied it
     log = done.stdout + done.stderr
     assert f"reused row ensemble/white/eps32 from {tmp_path / 'sweep' / '0'}" in log

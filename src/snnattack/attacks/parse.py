@@ -63,7 +63,7 @@ def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[
     ``conf/method/<name>.yaml`` changes the result of an ensemble that runs it."""
     return {
         spec.method: {
-            part.name: {k: v for k, v in asdict(part).items() if k != "name"}
+            part.name: {k: v for k, v in asdict(part).items() if k not in ("name", "tuned")}
             for part in spec.params["components"]
         }
         for spec in specs

@@ -144,9 +144,9 @@ def tune_specs(
     """``specs`` with their gradient-mode parameters (and tunable ensemble components')
     chosen on the ``validation`` batch (the first ``attack.tune.val_size`` validation images,
     never test ones; None where the job tunes nothing, :func:`~snnattack.attacks.grids.tunes`:
-    ``specs`` are returned as they are); each tuned spec's params gain ``tuned`` (values, val
-    ASR). The specs at positions ``skip`` (rows reused from an earlier job) are left as they
-    are."""
+    ``specs`` are returned as they are); each tuned spec (and ensemble component) gains
+    ``tuned`` (values, validation ASR and size). The specs at positions ``skip`` (rows reused
+    from an earlier job) are left as they are."""
     if validation is None:
         return specs
     tune, recipe = thaw(settings.tune), settings.recipe
@@ -191,7 +191,7 @@ def tune_specs(
             for p in spec.params["components"]:
                 row = AttackSpec(p.algorithm, spec.eps, spec.box, p.params)
                 best = choose(row, p.grad_mode, p.grad_params, p.eot_samples) if p.tune else None
-                parts.append(p if best is None else dataclasses.replace(p, grad_params=best[0]))
+                parts.append(p if best is None else _tuned(p, best, len(x)))
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
             continue
         best = None
@@ -200,7 +200,13 @@ def tune_specs(
         if best is None:
             out.append(spec)
             continue
-        chosen, val_asr = best
-        tuned = {"params": chosen, "val_asr": val_asr, "val_n": len(x)}
-        out.append(dataclasses.replace(spec, grad_params=chosen, tuned=tuned))
+        out.append(_tuned(spec, best, len(x)))
     return out
+
+
+def _tuned(spec: Any, best: tuple[dict[str, Any], float], val_n: int) -> Any:
+    """A row's or ensemble component's ``spec`` with the parameters ``best`` chose, and how
+    they were chosen (``tuned``: values, validation ASR and size)."""
+    chosen, val_asr = best
+    tuned = {"params": chosen, "val_asr": val_asr, "val_n": val_n}
+    return dataclasses.replace(spec, grad_params=chosen, tuned=tuned)

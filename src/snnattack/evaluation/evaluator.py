@@ -182,7 +182,7 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
             "grad_mode": part.grad_mode if part.attack is not None else "none",
             "grad_params": part.grad_params if part.attack is not None else {},
             "eot_samples": part.eot_samples,
-            "tuned": part.tune,
+            "tuned": part.tuned,
             "first_successes": int(n),
         }
         for part, n in zip(parts, firsts.per_label(), strict=True)

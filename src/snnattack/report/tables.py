@@ -687,11 +687,14 @@ def tuning_table(jobs: list[Job]) -> Table | None:
                     ]
                 )
             for c in r.get("components") or []:
-                if c.get("tuned"):
-                    chosen = _chosen(c["grad_params"])
-                    rows.append(
-                        [*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, "–", "–"]
-                    )
+                t = c.get("tuned")
+                if isinstance(t, dict):
+                    chosen, scored = _chosen(t["params"]), [f"{t['val_asr']:.2f}", str(t["val_n"])]
+                elif t:  # a record before 2026-11-29: asked to be tuned (true), without scores
+                    chosen, scored = _chosen(c["grad_params"]), ["–", "–"]
+                else:
+                    continue
+                rows.append([*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, *scored])
     if not rows:
         return None
     return Table(

@@ -220,3 +220,29 @@ def test_grid_points_without_an_rga_curve_for_the_neurons_are_left_out(
     (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), leaky, None, (x, y))
     assert spec.grad_params == {"beta": 2.0, "gamma": 0.2}
     assert "attack.tune.grids.rga's point {'beta': 0.3, 'gamma': 0.2} does not fit" in caplog.text
+
+
+def test_an_ensemble_component_records_how_it_was_tuned_or_none_where_nothing_was_chosen(
+    model,
+) -> None:
+    """A component's ``tuned`` is a row's: the values and their validation score, or None
+    where no point scored above another (it was the request, true, even then)."""
+    cfg = compose(
+        "attack.tune.val_size=60",
+        "attack.tune.grids.hart.gamma.step=1.175",
+        "method=[ensemble]",
+        "method.ensemble.components=[{attack: hart, method: pgd, tune: true, params: {steps: 3}}]",
+        "eps=[24]",
+        "boxes=[white]",
+    )
+    x, y = validation(datamodule(data_settings(cfg, 0)), 60)
+    with torch.no_grad():
+        missed = (model(x).argmax(1) != y).nonzero()[:1, 0]  # nothing fools it: all alike
+    for batch, val_n in (((x, y), 60), ((x[missed], y[missed]), None)):
+        (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, batch)
+        (part,) = spec.params["components"]
+        if val_n is None:
+            assert part.tuned is None and part.grad_params["gamma"] == 1.0  # hart's configured
+        else:
+            assert part.tuned["params"] == part.grad_params and part.tuned["val_n"] == val_n
+            assert part.grad_params["gamma"] in GAMMAS and 0 <= part.tuned["val_asr"] <= 100

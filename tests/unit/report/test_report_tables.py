@@ -502,6 +502,20 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
             "grad_mode": "hart",
             "grad_params": {"gamma": 0.35},
             "first_successes": 2,
+            "tuned": {"params": {"gamma": 0.35}, "val_asr": 90.0, "val_n": 200},
+        },
+        {  # asked to be tuned, but no point scored above another: its configured parameters
+            "name": "apgd/rga",
+            "grad_mode": "rga",
+            "grad_params": {"beta": 2.0},
+            "first_successes": 0,
+            "tuned": None,
+        },
+        {  # a record written before components kept their scores: "tuned" was the request
+            "name": "apgd_dlr/hart",
+            "grad_mode": "hart",
+            "grad_params": {"gamma": 0.5},
+            "first_successes": 0,
             "tuned": True,
         },
     ]
@@ -526,11 +540,20 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     report = write_report(tmp_path / "sweep")
     tables = {t.key: t for t in report.tables}
     assert tables["ensemble"].rows == [
-        ["0", "white", "48", "4.00", "10.00 (fgsm/hart)", "yes", "apgd/stbp 7, apgd/hart 2"]
+        [
+            "0",
+            "white",
+            "48",
+            "4.00",
+            "10.00 (fgsm/hart)",
+            "yes",
+            "apgd/stbp 7, apgd/hart 2, apgd/rga 0, apgd_dlr/hart 0",
+        ]
     ]
     assert tables["tuning"].rows == [
         ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
-        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "–", "–"],
+        ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "90.00", "200"],
+        ["0", "white", "48", "hart", "ensemble: apgd_dlr/hart", "gamma=0.5", "–", "–"],
     ]
 
 
