@@ -56,7 +56,12 @@ from snnattack.models.base import SpikingNet
 from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
-from snnattack.runtime.cli import check_group_choices, check_override_keys, group_choices
+from snnattack.runtime.cli import (
+    check_group_choices,
+    check_override_keys,
+    group_choices,
+    hydra_line,
+)
 from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import BOXES, PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
@@ -167,7 +172,7 @@ def job_config(
     argument("tune", "attack.tune.enabled", _override(tune))
     argument("masking", "checks.masking.enabled", _override(masking))
     argument("progress", "trainer.enable_progress_bar", _override(progress))
-    argument("seed", "seed", str(seed))
+    argument("seed", "seed", _override(seed))
     if T is not None:
         argument("T", "T", str(T))
     for k, v in (grad_params or {}).items():
@@ -225,7 +230,7 @@ def _composed(
     try:
         cfg = compose_config(args)
     except HydraException as err:
-        raise UserError(" ".join(str(err).split())) from None
+        raise UserError(hydra_line(err, CONF_DIR)) from None
     return cfg, validate(cfg) if validated else ()
 
 

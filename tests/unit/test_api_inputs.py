@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -411,14 +412,14 @@ CASES = [
         "T not an integer in evaluate",
         evaluate(T=2.5),
         UserError,
-        "T=2.5 is out of range for model=SpikingNet, a SpikingNet of T=4",
+        "T=2.5 is not an integer for model=SpikingNet, a SpikingNet of T=4",
         "accepted: T=None or T=4, its own",
     ),
     (  # printed as 4, it read 'T=4 but ... a SpikingNet of T=4'
         "T a string",
         evaluate(T="4"),
         UserError,
-        "T='4' is out of range for model=SpikingNet",
+        "T='4' is not an integer for model=SpikingNet",
         "accepted: T=None or T=4, its own",
     ),
     (  # it would change nothing but the record's config
@@ -470,6 +471,13 @@ CASES = [
         UserError,
         "overrides=['++method=[fgsm]'] sets method, which the argument method sets (method=[pgd])",
         "accepted: the argument method,",
+    ),
+    (  # Hydra's own line advised a "+" that adds a key no method reads
+        "a parameter of a method not chosen in evaluate's overrides",
+        evaluate(overrides=["method.pgd.stepz=2"]),
+        UserError,
+        "method.pgd sets stepz of pgd, which is not in the chosen method=[...]; accepted: ",
+        "add pgd to",
     ),
     (
         "a method parameter of attack in its overrides",
@@ -553,7 +561,7 @@ CASES = [
         "T fractional for a foreign network",
         lambda m, x, y: snnattack.evaluate(spikingjelly_net(), (x, y), T=2.5),
         UserError,
-        "T=2.5 is out of range for model=Sequential",
+        "T=2.5 is not an integer for model=Sequential",
         "an integer >= 1",
     ),
     (
@@ -815,6 +823,13 @@ def test_legal_neighbours_run(digits) -> None:
         overrides=("eval_batch_size=8",),
     )
     assert record.n == 16
+    # T and the seed as a config or an array gives them: NumPy integers
+    torch.manual_seed(0)
+    numpy_typed = snnattack.attack(spikingjelly_net(), x.detach(), y, T=np.int64(2), steps=1)
+    torch.manual_seed(0)
+    assert torch.equal(
+        numpy_typed, snnattack.attack(spikingjelly_net(), x.detach(), y, T=2, steps=1)
+    )
 
 
 def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block_goes_on(

@@ -74,14 +74,20 @@ def dataset_of(data: Any, argument: str = "data") -> Dataset:
 
 
 def first_sample(data: Any) -> torch.Tensor | None:
-    """The first sample ``[1, ...]`` of ``data``, on which a foreign network's form is probed
-    (:mod:`snnattack.interop.probe`); None where none reads here (event streams, data that do
-    not read: the input checks say why)."""
-    try:
-        x = dataset_of(data)[0][0]
-    except Exception:  # the user's data, whatever broke: refused by the checks that follow
-        return None
-    return x.unsqueeze(0) if isinstance(x, torch.Tensor) else None
+    """The first sample ``[1, ...]`` of ``data`` as the attacks read it (a pair's first image,
+    a loader's first batch collated by its own function: NumPy items as tensors), on which a
+    foreign network's form is probed (:mod:`snnattack.interop.probe`); None where none reads
+    here (event streams, data that do not read: the input checks that follow say why, labels
+    given as a list among them)."""
+    if isinstance(data, tuple | list) and len(data) == 2:
+        x = data[0]
+    else:
+        try:
+            loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=1)
+            x = next(iter(loader))[0]
+        except Exception:  # the user's data, whatever broke: refused by the checks that follow
+            return None
+    return x[:1].detach() if isinstance(x, torch.Tensor) and x.dim() > 0 else None
 
 
 def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:

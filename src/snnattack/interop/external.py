@@ -79,9 +79,9 @@ def as_spiking_net(
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T:
             name = f"{argument}={type(model).__name__}"
-            if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
+            if (problem := _steps_problem(T)) is not None:
                 raise UserError(
-                    f"T={T!r} is out of range for {name}, a SpikingNet of T={model.T}; "
+                    f"T={T!r} {problem} for {name}, a SpikingNet of T={model.T}; "
                     f"accepted: T=None or T={model.T}, its own"
                 )
             raise UserError(
@@ -91,7 +91,14 @@ def as_spiking_net(
         return model
     check_foreign(model, T, argument)
     say_torch_stack()
-    return adapt(model, T=T, example=example)
+    return adapt(model, T=int(T), example=example)  # a NumPy integer read from an array too
+
+
+def _steps_problem(T: Any) -> str | None:
+    """What is wrong with ``T`` as time steps (an integer >= 1); None where nothing is."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral):
+        return "is not an integer"
+    return "is out of range" if T < 1 else None
 
 
 def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
@@ -114,9 +121,9 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
             "time steps are not known; accepted: T=<time steps>, an integer >= 1"
         )
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+    if (problem := _steps_problem(T)) is not None:
         raise UserError(
-            f"T={T!r} is out of range for {argument}={type(model).__name__}; accepted: T=<time "
+            f"T={T!r} {problem} for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"
         )
 

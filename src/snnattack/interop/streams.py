@@ -53,11 +53,13 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
         return
     for field in FIELDS:
         kind = stream[field].dtype.kind
-        if kind not in "iuf" or (kind == "f" and not np.isfinite(stream[field]).all()):
+        allowed = "iufb" if field == "p" else "iuf"  # tonic's DVSGesture, CIFAR10-DVS: bool p
+        if kind not in allowed or (kind == "f" and not np.isfinite(stream[field]).all()):
             raise UserError(
                 f"{name} has {field} of dtype {stream[field].dtype}"
                 + (" holding NaN or infinite values" if kind == "f" else "")
-                + f"; accepted: finite numbers (tonic's integer {field})"
+                + f"; accepted: finite numbers (tonic's integer {field}"
+                + (", or bool)" if field == "p" else ")")
             )
     width, height, _ = sensor_size
     for field, size in (("x", width), ("y", height)):
@@ -77,8 +79,17 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
             )
     if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
         raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")
-    if (np.diff(stream["t"]) < 0).any():
+    if (stream["t"][1:] < stream["t"][:-1]).any():  # np.diff wraps around an unsigned t
         raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
+
+
+def _int_polarity(stream: np.ndarray) -> np.ndarray:
+    """``stream`` with a bool polarity (tonic's DVSGesture, CIFAR10-DVS) as integers 0 and 1,
+    the form the attacks on raw events read and write."""
+    if stream["p"].dtype.kind != "b":
+        return stream
+    names = stream.dtype.names
+    return stream.astype([(n, np.int64 if n == "p" else stream.dtype[n]) for n in names])
 
 
 def _checked(
@@ -112,13 +123,14 @@ def framed_recordings(
     """``data`` and ``val_data`` (``(streams, labels)``; ``val_data`` may be frames or None)
     as frames and labels, and the recordings an attack on raw events reads (the insertion
     candidates from ``val_data``'s streams, none without them)."""
-    streams, labels = list(data[0]), _checked(data[0], data[1], "data", sensor_size)
+    labels = _checked(data[0], data[1], "data", sensor_size)
+    streams = [_int_polarity(stream) for stream in data[0]]
     frames = framing.many(streams, sensor_size)
     donors: list[np.ndarray] = []
     donor_labels: tuple[int, ...] = ()
     if val_data is not None and is_streams(val_data):
-        donors = list(val_data[0])
-        held_out = _checked(donors, val_data[1], "val_data", sensor_size)
+        held_out = _checked(val_data[0], val_data[1], "val_data", sensor_size)
+        donors = [_int_polarity(stream) for stream in val_data[0]]
         donor_labels = tuple(held_out.tolist())
         val_data = (framing.many(donors, sensor_size), held_out)
     recordings = Recordings(

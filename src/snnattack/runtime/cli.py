@@ -630,7 +630,7 @@ def broken_code(err: HydraException) -> BaseException | None:
     return None
 
 
-def _hydra_line(err: HydraException, conf_dir: Path) -> str:
+def hydra_line(err: HydraException, conf_dir: Path) -> str:
     """Hydra's composition errors in one line: what could not be done, and why."""
     form = _form_line(err) or _group_param_line(err, conf_dir) or _other_choice_line(err, conf_dir)
     if form is not None:
@@ -734,7 +734,7 @@ def main(
         broken = broken_code(err)
         if broken is not None:
             raise broken from None
-        print(f"error: {_hydra_line(err, conf_dir)}", file=sys.stderr)
+        print(f"error: {hydra_line(err, conf_dir)}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
     except InterpolationResolutionError as err:
         if "--cfg" not in sys.argv and "-c" not in sys.argv:

@@ -405,3 +405,28 @@ def test_an_empty_stream_beside_others_and_whole_float_pixels_are_legal() -> Non
     )
     assert x[0].sum() == 0 and torch.equal(x[1], dm.framing.many([tests[1]], dm.sensor_size)[0])
     assert y.tolist() == [4, 7] and y.dtype == torch.long
+
+
+def tonic_typed(stream: np.ndarray) -> np.ndarray:
+    """``stream`` as tonic's DVSGesture and CIFAR10-DVS type theirs: bool p, uint64 t."""
+    kinds = {"p": bool, "t": np.uint64}
+    return stream.astype([(f, kinds.get(f, stream.dtype[f])) for f in stream.dtype.names])
+
+
+def test_streams_with_tonics_bool_polarity_are_the_same_events_as_integer_ones() -> None:
+    """tonic's DVSGesture and CIFAR10-DVS give p as bool: refused as not a number, it is
+    framed as the integer polarity, and the attacks on raw events read and write integers."""
+    dm, tests, held_out, held_out_labels = event_streams(2, 3)
+    labels = torch.tensor([4, 7])
+    typed = ([tonic_typed(s) for s in tests], labels)
+    donors = ([tonic_typed(s) for s in held_out], held_out_labels)
+    (x, y), (val_x, _), recordings = framed_recordings(typed, donors, dm.sensor_size, dm.framing)
+    (x_int, _), (val_int, _), _ = framed_recordings(
+        (tests, labels), (held_out, held_out_labels), dm.sensor_size, dm.framing
+    )
+    assert torch.equal(x, x_int) and torch.equal(val_x, val_int) and y.tolist() == [4, 7]
+    assert recordings.test(0)["p"].dtype.kind == "i" and recordings.train(0)["p"].dtype == np.int64
+    unsorted = typed[0][0].copy()
+    unsorted["t"][0] = unsorted["t"][-1] + 1  # np.diff of an unsigned t wraps: no negative
+    with pytest.raises(UserError, match=r"^data\[0\]\[0\] is not sorted by time"):
+        framed_recordings(([unsorted], labels[:1]), None, dm.sensor_size, dm.framing)

@@ -462,3 +462,35 @@ def test_an_own_loop_of_another_output_is_an_own_loop_whose_output_is_refused(
     assert str(err.value).startswith(
         "model=Named returns dict for one image of x (shape [1, 1, 8, 8]); accepted: logits"
     )
+
+
+class NumpyItems(torch.utils.data.Dataset):
+    """A dataset as users write one: NumPy images and int labels, collated by the loader."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x.numpy(), y.tolist()
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple:
+        return self.x[i], self.y[i]
+
+
+def test_the_tutorial_class_is_probed_on_a_loaders_collated_batch_or_refuses_a_label_list() -> None:
+    """Its time axis is decided by running it on the data's first sample: read from a loader
+    as the loader collates it (NumPy items are tensors then), and a pair refused as the input
+    checks refuse it (labels as a list), not as data without samples."""
+    torch.manual_seed(0)
+    x, y = torch.rand(4, 1, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3])
+
+    def adv_acc(data) -> float:
+        record = snnattack.evaluate(
+            CSNN(T), data, eps=8, methods="fgsm", T=T, masking=False, progress=False
+        )
+        return record.results[0].adv_acc
+
+    loader = torch.utils.data.DataLoader(NumpyItems(x, y), batch_size=3)
+    assert adv_acc(loader) == adv_acc((x, y))
+    with pytest.raises(UserError, match=r"^data\[1\]=list is not a tensor; accepted: "):
+        adv_acc((x, y.tolist()))
