@@ -112,7 +112,9 @@ def model(seed: int = 0) -> torch.nn.Module:
 
 @pytest.mark.slow
 def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
-    def keys(*overrides: str, seed: int = 0, world_size: int = 1) -> dict[int, str]:
+    def keys(
+        *overrides: str, seed: int = 0, world_size: int = 1, source: int = 1
+    ) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
         stored = {
             "target": {"key": spec_key(store_key(model_settings(cfg), cfg.seed))},
@@ -120,7 +122,7 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         }
         tree, specs = resolved(cfg), attack_specs(cfg)
         spec = result_spec(tree, component_settings(specs))
-        return reuse.row_keys(tree, spec, specs, stored, model(seed), model(1), world_size)
+        return reuse.row_keys(tree, spec, specs, stored, model(seed), model(source), world_size)
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:
         return {i: k for i, k in found.items() if specs[i].method != "fgsm"}
@@ -132,6 +134,11 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
         assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("tags=[x]") == base  # a cosmetic key
+    # another source: the target's white-box rows are its rows still
+    white = {i for i, spec in enumerate(specs) if spec.box == "white"}
+    for other in (keys(source=2), keys("source_lambda=0.5"), keys("source_train=ann")):
+        assert {i: other[i] for i in white} == {i: base[i] for i in white}
+        assert not {other[i] for i in other if i not in white} & set(base.values())
     # another method's setting: only that method's rows are computed again
     square = keys("method.square.n_queries=20")
     assert {i: k for i, k in square.items() if specs[i].method != "square"} == {

@@ -258,7 +258,7 @@ def record_attacks(
     sweep = sweep_folder() if run_settings.output_dir is not None else None
     world = trainer.world_size
     shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}
-    earlier = earlier_rows(shared, specs, sweep)
+    earlier = earlier_rows(shared, specs, sweep, run_settings.output_dir)
     record, evaluator = record_under_test(
         attacked,
         specs,

@@ -23,12 +23,13 @@ settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble r
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
 the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
-row's position (its random seeds derive from it). Single runs keep nothing. A DDP job computes
+row's position (its random seeds derive from it); a white-box row's leaves the source out
+(its weights, store key and settings: a sweep over ``source_train`` copies the target's
+white-box rows). Single runs keep nothing. A DDP job computes
 every row (its ranks must run the same attacks), and so does a job that saves its adversarial
-examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept by older
-code stay valid as relaunched jobs do (``results.is_complete``; those of a job with an
-ensemble, kept before the result spec held its components, are computed again): delete
-``.rows`` to recompute them after changing an attack's code.
+examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept under
+another form of the key (by older code) are not found, and computed again; delete ``.rows``
+to recompute them after changing an attack's code.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ HOW = (
     "trainer.devices",
     "trainer.strategy",
     "trainer.num_nodes",
+)
+
+# the config keys that only the black-box source reads (training/parse.py: source_config)
+SOURCE_KEYS = (
+    "source_seed_offset",
+    "source_train",
+    "source_lambda",
+    "source_T",
+    "source_model",
+    "source_checkpoint",
 )
 
 
@@ -127,10 +138,12 @@ def row_keys(
     world_size: int,
 ) -> dict[int, str]:
     """The keys of the rows of ``specs``, by position: none unless ``attack.reuse`` is on, the
-        job runs in one process and saves no examples. ``spec`` is the ``resolved`` config's result
-    spec (:func:`~snnattack.records.results.result_spec`). ``models`` are the records of the target
-        and the source (a stored model's carries its store ``key``; a model from a file or a
-        factory has none, and its weights alone say which it is)."""
+    job runs in one process and saves no examples. ``spec`` is the ``resolved`` config's
+    result spec (:func:`~snnattack.records.results.result_spec`). ``models`` are the records
+    of the target and the source (a stored model's carries its store ``key``; a model from a
+    file or a factory has none, and its weights alone say which it is). A white-box row's key
+    leaves the source out (its weights, store key and :data:`SOURCE_KEYS`): a sweep over the
+    source (``source_train``) copies the target's white-box rows."""
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
@@ -140,7 +153,12 @@ def row_keys(
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: _select(resolved, key) for key in HOW}
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
-    base = json.dumps([settings, how, stored, weights(target, source)], sort_keys=True, default=str)
+    target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
+    bases = {
+        "white": [target_only, how, stored.get("target"), weights(target)],
+        "black": [settings, how, stored, weights(target, source)],
+    }
+    base = {box: json.dumps(b, sort_keys=True, default=str) for box, b in bases.items()}
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
 
     def own(spec: AttackSpec) -> str:
@@ -152,7 +170,8 @@ def row_keys(
 
     return {
         i: hashlib.sha256(
-            f"{base}|{own(spec)}{'' if independent(spec) else reads_mode}|{i}|{spec.name}".encode()
+            f"{base[spec.box]}|{own(spec)}{'' if independent(spec) else reads_mode}|{i}|"
+            f"{spec.name}".encode()
         ).hexdigest()
         for i, spec in enumerate(specs)
     }
@@ -218,19 +237,28 @@ def _read_worst(path: Path) -> dict[str, Any] | None:
     return worst
 
 
-def earlier_rows(keys: dict[int, str], specs: list[AttackSpec], folder: Path | None) -> Earlier:
-    """The rows an earlier job of the sweep in ``folder`` computed, by position, and the worst
+def earlier_rows(
+    keys: dict[int, str], specs: list[AttackSpec], folder: Path | None, output_dir: Path
+) -> Earlier:
+    """The rows another job of the sweep in ``folder`` computed, by position, and the worst
     cases of the boxes whose event rows are all among them (a box's event rows of which any
-    is not, or whose worst case is not kept, are computed again, all of them)."""
+    is not, or whose worst case is not kept, are computed again, all of them). What this
+    job's own folder, ``output_dir``, computed before is computed again: its results were
+    removed to be replaced."""
     if folder is None:
         return Earlier({}, {})
-    found = {i: row for i, key in keys.items() if (row := _read(folder / FOLDER / f"{key}.json"))}
+    own = str(output_dir)
+    found = {
+        i: row
+        for i, key in keys.items()
+        if (row := _read(folder / FOLDER / f"{key}.json")) and row.reused_from != own
+    }
     worst = {}
     for box, positions in _event_boxes(keys, specs).items():
         kept = None
         if all(i in found for i in positions):
             kept = _read_worst(_worst_file(folder, keys, positions))
-        if kept is None:
+        if kept is None or kept.get("reused_from") == own:
             for i in positions:
                 found.pop(i, None)
         else:

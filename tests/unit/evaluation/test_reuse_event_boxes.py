@@ -55,7 +55,7 @@ def _kept(tmp_path: Path) -> Path:
 def test_a_job_with_the_same_event_rows_copies_them_with_their_worst_cases(
     tmp_path: Path,
 ) -> None:
-    earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path))
+    earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path), tmp_path / "1")
     assert sorted(earlier.rows) == [0, 1, 2, 3]
     assert earlier.worst == {
         box: {**worst, "reused_from": str(tmp_path / "0")} for box, worst in WORST.items()
@@ -68,7 +68,7 @@ def test_a_box_of_which_one_event_row_changed_computes_all_its_event_rows_again(
     tmp_path: Path,
 ) -> None:
     changed = {**KEYS, 1: "spike-w-other-settings"}
-    earlier = earlier_rows(changed, SPECS, _kept(tmp_path))
+    earlier = earlier_rows(changed, SPECS, _kept(tmp_path), tmp_path / "1")
     assert sorted(earlier.rows) == [2, 3]  # SDA white box is computed beside spike_grad
     assert list(earlier.worst) == ["black"]
     computed = {"white": {**WORST["white"], "asr": 62.5}}
@@ -84,7 +84,7 @@ def test_a_box_whose_worst_case_is_not_kept_computes_its_event_rows_again(
     folder = _kept(tmp_path)
     for worst in (folder / ".rows").glob("worst-*.json"):
         worst.write_text("{}")  # unusable: said, and computed again
-    earlier = earlier_rows(KEYS, SPECS, folder)
+    earlier = earlier_rows(KEYS, SPECS, folder, tmp_path / "1")
     assert sorted(earlier.rows) == [2] and earlier.worst == {}
 
 
@@ -92,7 +92,7 @@ def test_a_copied_worst_case_is_not_kept_again_by_the_job_that_copied_it(
     tmp_path: Path,
 ) -> None:
     folder = _kept(tmp_path)
-    earlier = earlier_rows(KEYS, SPECS, folder)
+    earlier = earlier_rows(KEYS, SPECS, folder, tmp_path / "1")
     copied = JobRecord(
         clean_acc=50.0,
         n=16,
@@ -100,4 +100,13 @@ def test_a_copied_worst_case_is_not_kept_again_by_the_job_that_copied_it(
         event_worst_case=earlier.worst_cases({}, SPECS),
     )
     remember(KEYS, SPECS, copied, tmp_path / "1", folder)
-    assert earlier_rows(KEYS, SPECS, folder).worst == earlier.worst  # still job 0's
+    assert earlier_rows(KEYS, SPECS, folder, tmp_path / "1").worst == earlier.worst  # still job 0's
+
+
+def test_a_job_whose_results_were_removed_computes_again_what_it_had_kept(
+    tmp_path: Path,
+) -> None:
+    """Its metrics.json removed to replace its results, a job copied its own kept rows and
+    named itself as the job that computed them."""
+    earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path), tmp_path / "0")
+    assert earlier.rows == {} and earlier.worst == {}
