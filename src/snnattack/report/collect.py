@@ -225,11 +225,18 @@ def mode_params(jobs: list[Job]) -> list[str]:
 
 def method_params(jobs: list[Job]) -> list[str]:
     """``method.<key>.*`` keys that vary between the jobs that run ``key``: their rows differ
-    by them (``method.pgd.steps=1,2``), which a method list swept alone does not make."""
+    by them (``method.pgd.steps=1,2``), which a method list swept alone does not make. A key
+    that is the job's ``seed`` in every job (Square's and APGD's ``seed: ${seed}``) varies as
+    the seed does, over which rows are pooled."""
     out = set()
     for key in {k for j in jobs for k in (j.config.get("method") or {})}:
         same = [j for j in jobs if key in (j.config.get("method") or {})]
-        out |= {k for k in swept_keys(same) if k.startswith(f"method.{key}.")}
+        out |= {
+            k
+            for k in swept_keys(same)
+            if k.startswith(f"method.{key}.")
+            and not all(j.flat.get(k) == j.flat.get("seed") for j in same)
+        }
     return sorted(out)
 
 
@@ -249,7 +256,8 @@ def extra_keys(jobs: list[Job]) -> list[str]:
 
 def _others(key: str, method: str) -> bool:
     """Whether the config ``key`` is a setting of another method than ``method``, which a row
-    of ``method`` does not read (an ensemble's may: its components')."""
+    of ``method`` does not read (an ensemble's neither: its components run their methods'
+    files, ``snnattack.attacks.parse.components``)."""
     return key.startswith("method.") and key.split(".")[1] != method
 
 
@@ -270,7 +278,7 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
             for key in extra:  # another method's settings: never this row's (FGSM's pgd.steps)
-                if _others(key, attack.method) and attack.components is None:
+                if _others(key, attack.method):
                     row[key] = None
             if attack.examples:  # attack.save_examples: the file, from the report's folder
                 row["examples"] = str(Path(job.name) / attack.examples)

@@ -732,6 +732,41 @@ def test_a_setting_of_one_method_never_splits_another_methods_rows(tmp_path: Pat
     assert table.rows[0] is fgsm[0]  # as it came: a setting FGSM has not orders no row
 
 
+def test_an_ensemble_and_a_method_seeded_by_the_job_pool_over_another_methods_setting_and_seeds(
+    tmp_path: Path,
+) -> None:
+    """method.pgd.steps=3,7 and seed=0,1 beside the ensemble and Square: the ensemble's
+    components run their methods' files (never method.pgd.*), so its row was split by PGD's
+    steps; Square's seed is the job's (``seed: ${seed}``), so its rows were split by seed,
+    and the header named method.square.seed as swept."""
+    for i, (steps, seed) in enumerate([(3, 0), (7, 0), (3, 1), (7, 1)]):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, seed, "stbp", 50.0 + seed)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["method"] = {
+            "pgd": {"name": "pgd", "steps": steps},
+            "ensemble": {"name": "ensemble", "components": [{"attack": "stbp", "method": "apgd"}]},
+            "square": {"name": "square", "seed": seed},
+        }
+        first = record["results"][0]
+        parts = [{"name": "apgd/stbp", "grad_mode": "stbp", "first_successes": 3}]
+        record["results"] = [
+            {**first, "method": "pgd", "asr": 60.0 + steps},
+            {**first, "method": "ensemble", "grad_mode": "ensemble", "components": parts},
+            {**first, "method": "square", "grad_mode": "none", "asr": 40.0 + seed},
+        ]
+        (folder / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    rows = results_csv(tmp_path / "sweep")
+    assert "method.square.seed" not in rows[0]
+    assert {r["method.pgd.steps"] for r in rows if r["method"] != "pgd"} == {""}
+    table = report.tables[0]
+    for method in ("ensemble", "square"):
+        (row,) = [row for row in table.rows if row[table.columns.index("method")] == method]
+        assert row[table.columns.index("seeds")] == "2", table.rows
+    assert "method.square.seed" not in (tmp_path / "sweep" / "report.md").read_text()
+
+
 def test_jobs_that_differ_in_an_attack_setting_are_never_pooled_as_seeds(tmp_path: Path) -> None:
     """``attack.fold_bn=false,true`` (float rounding apart, the same rows): each job its own
     row and a column, not one mean over "seeds"."""
