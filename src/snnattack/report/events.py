@@ -14,6 +14,7 @@ shows as an event deleted and one inserted on the same pixel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,28 +56,44 @@ class Curve:
         return xs, [self.asr(x) for x in xs]
 
 
+def copied_here(jobs: list[Job]) -> Callable[[str | None], bool]:
+    """Whether a row or worst case was copied (``reused_from``, ``attack.reuse``) from one of
+    ``jobs``, which shows it: each is drawn once, under the job that computed it (the folder
+    is matched by its path within the report, wherever the sweep was moved)."""
+    names = [Path(j.name).parts for j in jobs if Path(j.name).parts]
+
+    def copied(origin: str | None) -> bool:
+        parts = Path(origin).parts if origin else ()
+        return any(parts[-len(n) :] == n for n in names)
+
+    return copied
+
+
 def curves(jobs: list[Job]) -> list[Curve]:
     """Every event attack's curve and each box's worst case, per job (the worst case after
-    its box's attacks)."""
-    found = []
+    its box's attacks), those copied from another of ``jobs`` left out."""
+    copied, found = copied_here(jobs), []
     for j in jobs:
         for r in j.record.results:
-            if r.l0_hist is not None:
+            if r.l0_hist is not None and not copied(r.reused_from):
                 label = attack_label(r.method, r.grad_mode)
                 found.append(Curve(j.name, r.box, label, r.l0_hist, r.n_correct))
         for box, worst in j.record.event_worst_case.items():
-            found.append(Curve(j.name, box, WORST, worst["l0_hist"], worst["n_correct"]))
+            if not copied(worst.get("reused_from")):
+                found.append(Curve(j.name, box, WORST, worst["l0_hist"], worst["n_correct"]))
     return sorted(found, key=lambda c: (c.job, c.box != "white", c.box, c.name == WORST))
 
 
 def field_curves(jobs: list[Job], field: str, hist: str) -> list[Curve]:
     """Every row's curve of the histogram ``hist`` in its ``field`` (a retiming's
-    ``retiming``, a raw-event attack's ``recording``), for the rows that have it."""
+    ``retiming``, a raw-event attack's ``recording``), for the rows that have it (those
+    copied from another of ``jobs`` left out)."""
+    copied = copied_here(jobs)
     return [
         Curve(j.name, r.box, attack_label(r.method, r.grad_mode), values[hist], r.n_correct)
         for j in jobs
         for r in j.record.results
-        if (values := getattr(r, field)) is not None
+        if (values := getattr(r, field)) is not None and not copied(r.reused_from)
     ]
 
 
@@ -115,7 +132,8 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         f"most that many events (inserted + deleted); {WORST}: a sample counts as broken if any "
-        "event attack of its box fooled it within the budget (fewest events per sample)"
+        "event attack of its box fooled it within the budget (fewest events per sample); a "
+        "row a job copied from another job here (attack.reuse) is shown once, under that job"
     )
     worst = [c for c in found if c.name == WORST]
     several = len({c.job for c in worst}) > 1

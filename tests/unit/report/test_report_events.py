@@ -223,3 +223,26 @@ def test_the_finding_of_several_jobs_names_each_jobs_worst_case(tmp_path: Path) 
         "job 0, white box: the worst case fools 70 % (≤ 1 event: 10 %); "
         "job 1, white box: the worst case fools 70 % (≤ 1 event: 10 %)"
     )
+
+
+def test_event_rows_a_job_copied_from_another_are_shown_once_under_the_job_that_computed_them(
+    tmp_path: Path,
+) -> None:
+    """attack.reuse: job 1 copied job 0's event rows and worst case (a sweep over PGD's
+    steps); its block repeated job 0's. Where the computing job is not in the report (a
+    report of job 1's folder alone), the copies are shown."""
+    for name in ("0", "1"):
+        event_job(tmp_path / "moved" / "sweep" / name)  # reused_from: where the sweep ran
+    record = json.loads((tmp_path / "moved" / "sweep" / "1" / "metrics.json").read_text())
+    origin = "/cluster/scratch/sweep/0"
+    for row in record["results"][:2]:
+        row["reused_from"] = origin
+    record["event_worst_case"]["white"]["reused_from"] = origin
+    (tmp_path / "moved" / "sweep" / "1" / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "moved" / "sweep")
+    (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+    assert len(table.rows) == 3 and "job" not in table.columns  # one job's: shown alone
+    assert table.summary == "white box: the worst case fools 70 % (≤ 1 event: 10 %)"
+    alone = write_report(tmp_path / "moved" / "sweep" / "1")
+    (table,) = [t for t in alone.tables if t.title.startswith("Event attacks")]
+    assert len(table.rows) == 3
