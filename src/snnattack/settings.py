@@ -176,14 +176,11 @@ class MaskingSettings:
 
 @dataclass(frozen=True)
 class AnalysisSettings(FrozenBlocks):
-    """The analyses a job runs (``analysis=[...]``: each one's options by name), where they
-    run by default (``trainer.accelerator``), and the neuron's leak λ and threshold θ that the
-    static rate-current curve reads."""
+    """The analyses a job runs (``analysis=[...]``: each one's options by name) and where they
+    run by default (``trainer.accelerator``)."""
 
     selected: Mapping[str, Any]  # frozen
     accelerator: str
-    lam: float
-    theta: float
 
 
 @dataclass(frozen=True)

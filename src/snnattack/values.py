@@ -240,6 +240,10 @@ CHECKS: Registry[Check] = Registry()
 MACHINE = 18.0
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
+# by kind of training (train.kind), the threshold its spiking layers fire at, of the
+# configured theta and the resolved train node: the checks of a gradient mode's parameters
+# read it (a hybrid model's is scaled); a kind not in it fires at theta
+NEURON_THETA: Registry[Callable[[float, dict[str, Any]], float]] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
 # an annotation of several types: Optional[int], int | None
 UNIONS = (typing.Union, types.UnionType)

@@ -124,7 +124,6 @@ def test_job_settings_carry_the_configs_values() -> None:
     assert job.data.batch_size == cfg.train.batch_size
     assert job.data.params == dict(cfg.dataset.params)
     assert job.masking.probe_size == 8 and job.masking.enabled is True
-    assert (job.analysis.lam, job.analysis.theta) == (0.5, 0.8)
     assert list(job.analysis.selected) == ["shuffle"]
     assert job.analysis.accelerator == cfg.trainer.accelerator
 

@@ -1,12 +1,12 @@
 """Rate-current curves (RGA Fig. 2, Supp. §1): how a spiking layer turns current into rate.
 
 The *static* curve is the paper's closed-form firing rate of one neuron fed a constant current
-(:func:`snnattack.snn.neurons.static_rate`), the curve RGA's backward differentiates whatever
-the reset: the job's neuron's own for a soft-reset IF and a hard-reset LIF, not for a
-hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is the scatter
-of (time-averaged input current, firing rate) of the neurons of one spiking layer of a trained
-network on validation data; RGA's backward assumes the actual points lie near the static
-curve.
+(:func:`snnattack.snn.neurons.static_rate`) of the layer's λ and θ, the curve RGA's backward
+differentiates whatever the reset: the neurons' own for a soft-reset IF and a hard-reset LIF,
+not for a hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is
+the scatter of (time-averaged input current, firing rate) of the neurons of one spiking layer
+of a trained network on validation data; RGA's backward assumes the actual points lie near
+the static curve.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def run(
     device: torch.device,
 ) -> dict[str, Any]:
     """``analysis=[rate_current]``: the actual curve on the validation split and the static
-    curve of the job's neuron."""
+    curve of the layer's neurons, their own λ and θ (a hybrid model's θ is scaled, a foreign
+    network's λ its own: neither is the config's)."""
     actual = actual_curve(
         model,
         dm.val_dataloader(),
@@ -117,5 +118,5 @@ def run(
         limit_batches=opts["limit_batches"],
         device=device,
     )
-    static = static_curve(settings.lam, settings.theta, opts["static_max"], opts["static_points"])
+    static = static_curve(actual["lam"], actual["theta"], opts["static_max"], opts["static_points"])
     return {"actual": actual, "static": static}

@@ -20,7 +20,7 @@ from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import misfit, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
-from snnattack.values import CHECKS, params_known
+from snnattack.values import CHECKS, NEURON_THETA, params_known
 
 
 @CHECKS.register("gradient_params", order=4)
@@ -45,15 +45,25 @@ def fit_neurons(
     resolved: dict[str, Any], prefix: str, mode: str, params: dict[str, Any], chosen: str
 ) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
-    (``lambda``, ``theta``) and, where a row is black-box, the source's (``source_lambda``);
-    a refusal names the keys with ``prefix`` and the choice of the mode ``chosen``
-    (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
-    spec = GRADIENT_MODES[mode]
-    source = resolved.get("source_lambda") if "black" in resolved.get("boxes", ()) else None
-    for lam, whose in ((resolved["lambda"], ""), (source, " (the source's, source_lambda)")):
-        problem = (
-            None if lam is None else spec.neuron_complaint(lam, resolved["theta"], params, prefix)
+    (``lambda``, and ``theta`` as its kind of training builds it: a hybrid model's scaled,
+    :data:`~snnattack.values.NEURON_THETA`) and, where a row is black-box, the source's
+    (``source_lambda``, ``source_train``); a refusal names the keys with ``prefix`` and the
+    choice of the mode ``chosen`` (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
+    spec, train = GRADIENT_MODES[mode], resolved["train"]
+
+    def fires_at(kind: str) -> float:
+        """The threshold of the spiking layers of a model trained as ``kind``."""
+        return NEURON_THETA.get(kind, lambda theta, _: theta)(resolved["theta"], train)
+
+    neurons = {(resolved["lambda"], fires_at(train["kind"])): ""}
+    if "black" in resolved.get("boxes", ()):
+        lam = resolved.get("source_lambda") or resolved["lambda"]
+        neurons.setdefault(
+            (lam, fires_at(resolved.get("source_train") or train["kind"])),
+            " (the source's: source_lambda, source_train)",
         )
+    for (lam, theta), whose in neurons.items():
+        problem = spec.neuron_complaint(lam, theta, params, prefix)
         if problem is not None:
             raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
 

@@ -81,8 +81,6 @@ def analysis_settings(cfg: DictConfig) -> AnalysisSettings:
     return AnalysisSettings(
         selected={name: _plain(opts) for name, opts in selected.items()},
         accelerator=cfg.trainer.accelerator,
-        lam=cfg["lambda"],
-        theta=cfg.theta,
     )
 
 

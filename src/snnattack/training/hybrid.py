@@ -23,8 +23,10 @@ from torch import nn
 from snnattack.settings import ModelSettings
 from snnattack.training.base import Strategy, build_net, register
 from snnattack.training.fit import TrainContext, Trained, fit
+from snnattack.values import NEURON_THETA
 
 
+@NEURON_THETA.register("hybrid")
 def scaled_theta(theta: float, train: Mapping[str, Any]) -> float:
     """The threshold a hybrid model runs with: the configured one scaled (``train.hybrid``)."""
     return theta * train["hybrid"]["threshold_scale"]

@@ -169,3 +169,19 @@ def test_job_analyses_record_shuffle_and_rate_current_results(trained) -> None:
     assert len(out["rate_current"]["actual"]["current"]) == 8000
     assert out["rate_current"]["actual"]["lam"] == 0.9
     assert out["rate_current"]["static"]["rate"][-1] == 1.0
+
+
+def test_the_static_curve_is_the_layers_neurons_not_the_configs(trained) -> None:
+    """A hybrid model fires at θ times ``train.hybrid.threshold_scale`` (a foreign network at
+    its own λ): the static curve was drawn for the config's θ beside the layer's points."""
+    model, cfg, dm = trained
+    for lif in (m for m in model.modules() if isinstance(m, LIF)):
+        lif.theta = 0.5  # as a hybrid model of threshold_scale 0.5 is built
+    try:
+        out = run_analyses(analysis_settings(cfg), model, dm)["rate_current"]
+    finally:
+        for lif in (m for m in model.modules() if isinstance(m, LIF)):
+            lif.theta = cfg.theta
+    opts = cfg.analysis.rate_current
+    assert out["actual"]["theta"] == 0.5 and cfg.theta == 1.0
+    assert out["static"] == static_curve(0.9, 0.5, opts.static_max, opts.static_points)

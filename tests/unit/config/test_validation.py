@@ -569,8 +569,24 @@ BAD = [
 
 def test_rga_parameters_are_checked_on_the_source_only_where_a_row_is_black_box() -> None:
     validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7", "boxes=[white]"))
-    with pytest.raises(ConfigError, match=r"of lambda=0.25 \(the source's, source_lambda\)"):
+    with pytest.raises(
+        ConfigError, match=r"of lambda=0.25 \(the source's: source_lambda, source_train\)"
+    ):
         validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7"))
+
+
+def test_rga_parameters_are_checked_on_the_threshold_a_hybrid_model_fires_at() -> None:
+    """A hybrid model's thresholds are scaled (train.hybrid.threshold_scale): a gamma that
+    fits them was refused for the configured theta (0.875 < 1 at scale 0.7), and one that
+    does not was refused only at the first attack, after three models were trained."""
+    hybrid = ("train.kind=hybrid", "lambda=0.5", "attack=rga")
+    validate(compose(*hybrid, "attack.params.gamma=2.5", "train.hybrid.threshold_scale=0.7"))
+    with pytest.raises(ConfigError, match=r"^attack.params.gamma=1.5 gives a rate of 1.5 >= 1"):
+        validate(compose(*hybrid, "attack.params.gamma=1.5", "train.hybrid.threshold_scale=2"))
+    source = ("source_train=hybrid", "train.hybrid.threshold_scale=2", "attack.params.gamma=1.5")
+    with pytest.raises(ConfigError, match=r"\(the source's: source_lambda, source_train\)"):
+        validate(compose("lambda=0.5", "attack=rga", *source))
+    validate(compose("lambda=0.5", "attack=rga", *source, "boxes=[white]"))
 
 
 @pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
@@ -1134,7 +1150,8 @@ THROUGH_RUN_PY = [
     (
         "attack=rga attack.params.beta=0.5 lambda=1.0 source_lambda=0.25",
         "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
-        "(1 - lambda) theta of lambda=0.25 (the source's, source_lambda) for attack=rga",
+        "(1 - lambda) theta of lambda=0.25 (the source's: source_lambda, source_train) for "
+        "attack=rga",
     ),
     (  # Hydra's advice quoted the override up to its first space, which was parsed again
         "'method.ensemble.components=[{attack: rga, method: pgd}]'",
