@@ -145,7 +145,13 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         i: k for i, k in base.items() if specs[i].method != "square"
     }
     assert not {square[i] for i in square if specs[i].method == "square"} & set(base.values())
-    for how in ("neuron_impl=unrolled", "backend=torch", "compile=true", "threads=2"):
+    for how in (
+        "neuron_impl=unrolled",
+        "backend=torch",
+        "compile=true",
+        "threads=2",
+        "deterministic=false",
+    ):
         assert not set(keys(how).values()) & set(base.values())
     assert keys("train.adversary.grad_mode=rga") == base  # standard training reads no adversary
     pgd = keys("train.adversary.method=pgd")

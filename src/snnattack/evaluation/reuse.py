@@ -21,15 +21,15 @@ without its cosmetic keys, with each ensemble's components as it runs them) with
 adversary (``train.adversary``: no attack reads it) and with, of the methods, the row's own
 settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
-``backend`` or ``threads`` compares speed, so each of its jobs computes its own rows),
-the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row ignores it, and the
-row's position (its random seeds derive from it); a white-box row's leaves the source out
-(its weights, store key and settings: a sweep over ``source_train`` copies the target's
-white-box rows). Single runs keep nothing. A DDP job computes
-every row (its ranks must run the same attacks), and so does a job that saves its adversarial
-examples (``attack.save_examples``), whose files need the crafted tensors. Rows kept under
-another form of the key (by older code) are not found, and computed again; delete ``.rows``
-to recompute them after changing an attack's code.
+``backend``, ``threads`` or ``deterministic`` compares speed, so each of its jobs computes
+its own rows), the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row
+ignores it, and the row's position (its random seeds derive from it); a white-box row's
+leaves the source out (its weights, store key and settings: a sweep over ``source_train``
+copies the target's white-box rows). Single runs keep nothing. A DDP job computes every row
+(its ranks must run the same attacks), and so does a job that saves its adversarial examples
+(``attack.save_examples``), whose files need the crafted tensors. Rows kept under another
+form of the key (by older code) are not found, and computed again; delete ``.rows`` to
+recompute them after changing an attack's code.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import copy
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -59,9 +59,11 @@ log = logging.getLogger(__name__)
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
 
 FOLDER = ".rows"  # below the sweep folder
-# cosmetic keys that change how a row is computed, so its time, but not its numbers: a sweep
-# over them compares speed, which copied rows would hide
+# cosmetic keys that change how a row is computed, so its time, but not what it measures
+# (deterministic=false: on a GPU, its last bits): a sweep over them compares speed, which
+# copied rows would hide
 HOW = (
+    "deterministic",
     "threads",
     "malloc",
     "neuron_impl",
@@ -237,6 +239,17 @@ def _read_worst(path: Path) -> dict[str, Any] | None:
     return worst
 
 
+def _own(output_dir: Path, folder: Path) -> Callable[[str | None], bool]:
+    """Whether a kept row's origin (``reused_from``) is the job's own folder ``output_dir``,
+    by its path within the sweep's ``folder``: the sweep may have been elsewhere when the row
+    was kept (moved, copied, reached through a link)."""
+    try:
+        within = output_dir.resolve().relative_to(folder.resolve()).parts
+    except ValueError:  # a job folder outside its sweep's: its own path alone
+        return lambda origin: origin == str(output_dir)
+    return lambda origin: origin is not None and Path(origin).parts[-len(within) :] == within
+
+
 def earlier_rows(
     keys: dict[int, str], specs: list[AttackSpec], folder: Path | None, output_dir: Path
 ) -> Earlier:
@@ -247,18 +260,18 @@ def earlier_rows(
     removed to be replaced."""
     if folder is None:
         return Earlier({}, {})
-    own = str(output_dir)
+    own = _own(output_dir, folder)
     found = {
         i: row
         for i, key in keys.items()
-        if (row := _read(folder / FOLDER / f"{key}.json")) and row.reused_from != own
+        if (row := _read(folder / FOLDER / f"{key}.json")) and not own(row.reused_from)
     }
     worst = {}
     for box, positions in _event_boxes(keys, specs).items():
         kept = None
         if all(i in found for i in positions):
             kept = _read_worst(_worst_file(folder, keys, positions))
-        if kept is None or kept.get("reused_from") == own:
+        if kept is None or own(kept.get("reused_from")):
             for i in positions:
                 found.pop(i, None)
         else:

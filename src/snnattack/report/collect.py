@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,20 @@ def extra_keys(jobs: list[Job]) -> list[str]:
         + mode_params(jobs)
         + method_params(jobs)
     )
+
+
+def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
+    """Whether a row or worst case that a job holds was copied (``reused_from``,
+    ``attack.reuse``) from another of ``jobs``, which shows it: each is shown once, under the
+    job that computed it (the folder matched by its path within the report, wherever the
+    sweep was when it ran)."""
+    names = {j.name: Path(j.name).parts for j in jobs if Path(j.name).parts}
+
+    def copied(origin: str | None, holder: Job) -> bool:
+        parts = Path(origin).parts if origin else ()
+        return any(parts[-len(n) :] == n for name, n in names.items() if name != holder.name)
+
+    return copied
 
 
 def _others(key: str, method: str) -> bool:

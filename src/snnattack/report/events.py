@@ -14,7 +14,6 @@ shows as an event deleted and one inserted on the same pixel).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 
 from snnattack.records.results import attack_label
 from snnattack.report import figures
-from snnattack.report.collect import Job
+from snnattack.report.collect import Job, copied_here
 from snnattack.report.figures import register as register_figure
 from snnattack.report.figures import shared_legend
 from snnattack.report.tables import Table, fmt, register
@@ -56,30 +55,17 @@ class Curve:
         return xs, [self.asr(x) for x in xs]
 
 
-def copied_here(jobs: list[Job]) -> Callable[[str | None], bool]:
-    """Whether a row or worst case was copied (``reused_from``, ``attack.reuse``) from one of
-    ``jobs``, which shows it: each is drawn once, under the job that computed it (the folder
-    is matched by its path within the report, wherever the sweep was moved)."""
-    names = [Path(j.name).parts for j in jobs if Path(j.name).parts]
-
-    def copied(origin: str | None) -> bool:
-        parts = Path(origin).parts if origin else ()
-        return any(parts[-len(n) :] == n for n in names)
-
-    return copied
-
-
 def curves(jobs: list[Job]) -> list[Curve]:
     """Every event attack's curve and each box's worst case, per job (the worst case after
     its box's attacks), those copied from another of ``jobs`` left out."""
     copied, found = copied_here(jobs), []
     for j in jobs:
         for r in j.record.results:
-            if r.l0_hist is not None and not copied(r.reused_from):
+            if r.l0_hist is not None and not copied(r.reused_from, j):
                 label = attack_label(r.method, r.grad_mode)
                 found.append(Curve(j.name, r.box, label, r.l0_hist, r.n_correct))
         for box, worst in j.record.event_worst_case.items():
-            if not copied(worst.get("reused_from")):
+            if not copied(worst.get("reused_from"), j):
                 found.append(Curve(j.name, box, WORST, worst["l0_hist"], worst["n_correct"]))
     return sorted(found, key=lambda c: (c.job, c.box != "white", c.box, c.name == WORST))
 
@@ -93,7 +79,7 @@ def field_curves(jobs: list[Job], field: str, hist: str) -> list[Curve]:
         Curve(j.name, r.box, attack_label(r.method, r.grad_mode), values[hist], r.n_correct)
         for j in jobs
         for r in j.record.results
-        if (values := getattr(r, field)) is not None and not copied(r.reused_from)
+        if (values := getattr(r, field)) is not None and not copied(r.reused_from, j)
     ]
 
 

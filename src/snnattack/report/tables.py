@@ -21,7 +21,7 @@ from typing import Any
 from snnattack.records.results import attack_label
 from snnattack.registry import Registry
 from snnattack.report.collect import SETTING_KEYS as SETTING
-from snnattack.report.collect import Job
+from snnattack.report.collect import Job, copied_here
 
 BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {
@@ -668,10 +668,13 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
 @register("tuning", order=50)
 def tuning_table(jobs: list[Job]) -> Table | None:
     """The gradient-mode parameters chosen on validation data (``attack.tune``): per row, and
-    per tuned ensemble component. None when nothing was tuned."""
-    rows = []
+    per tuned ensemble component, each once (a row copied from another job of the report
+    under the job that computed it). None when nothing was tuned."""
+    rows, copied = [], copied_here(jobs)
     for job in jobs:
         for r in map(asdict, job.record.results):
+            if copied(r["reused_from"], job):
+                continue
             where = [job.name, r["box"], fmt(r["eps_255"])]
             if r.get("tuned"):
                 t = r["tuned"]

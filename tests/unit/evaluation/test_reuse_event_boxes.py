@@ -110,3 +110,19 @@ def test_a_job_whose_results_were_removed_computes_again_what_it_had_kept(
     named itself as the job that computed them."""
     earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path), tmp_path / "0")
     assert earlier.rows == {} and earlier.worst == {}
+
+
+def test_a_job_of_a_moved_sweep_computes_again_what_it_had_kept_in_its_old_place(
+    tmp_path: Path,
+) -> None:
+    """The sweep's folder copied elsewhere (or reached through a link), a job whose results
+    were removed took its kept rows for another job's: its folder is known by its path within
+    the sweep."""
+    _kept(tmp_path / "ran")  # reused_from: .../ran/0
+    moved = tmp_path / "moved"
+    (tmp_path / "ran").rename(moved)
+    assert earlier_rows(KEYS, SPECS, moved, moved / "0").rows == {}
+    assert sorted(earlier_rows(KEYS, SPECS, moved, moved / "1").rows) == [0, 1, 2, 3]
+    link = tmp_path / "link"
+    link.symlink_to(moved)
+    assert earlier_rows(KEYS, SPECS, link, link / "0").rows == {}

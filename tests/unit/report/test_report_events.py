@@ -239,6 +239,9 @@ def test_event_rows_a_job_copied_from_another_are_shown_once_under_the_job_that_
         row["reused_from"] = origin
     record["event_worst_case"]["white"]["reused_from"] = origin
     (tmp_path / "moved" / "sweep" / "1" / "metrics.json").write_text(json.dumps(record))
+    own = json.loads((tmp_path / "moved" / "sweep" / "0" / "metrics.json").read_text())
+    own["results"][0]["reused_from"] = origin  # its own folder (older code): still shown
+    (tmp_path / "moved" / "sweep" / "0" / "metrics.json").write_text(json.dumps(own))
     report = write_report(tmp_path / "moved" / "sweep")
     (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
     assert len(table.rows) == 3 and "job" not in table.columns  # one job's: shown alone

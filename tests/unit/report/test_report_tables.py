@@ -821,3 +821,19 @@ def test_the_finding_says_the_differences_of_one_seed_it_cannot_judge() -> None:
     )
     tie = {"rga": [("FGSM WB", (1.0, 2.0, 2)), ("PGD WB", (-1.0, 0.5, 2))]}
     assert "more often: 1 each of 2 (RGA − STBP: " in tables.comparison_sentence(tie, "stbp")
+
+
+def test_a_tuned_row_copied_from_another_job_is_listed_once_under_the_job_that_tuned_it(
+    tmp_path: Path,
+) -> None:
+    """attack.reuse: job 1 (another PGD setting) copied job 0's tuned FGSM row; the tuning
+    table listed it under both jobs, as two tunings."""
+    tuned = {"params": {"gamma": 1.5}, "val_asr": 73.08, "val_n": 32}
+    for i in (0, 1):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, "hart", 50.0)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["results"][0].update(tuned=tuned, reused_from="/elsewhere/sweep/0" if i else None)
+        (folder / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "tuning"]
+    assert [row[0] for row in table.rows] == ["0"]
