@@ -404,6 +404,10 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     columns += ["n", "seeds"]
     out, bold = [], set()
     deltas: dict[str, list] = {m: [] for m in compared}
+    # a white-box cell does not depend on the source: rows that differ in source_* alone
+    # (a sweep over source_train) repeat it, a comparison counted once
+    own = [i for i, k in enumerate(keys) if not k.startswith("source_")]
+    counted: set[tuple] = set()
     for key, members in groups.items():
         seeds = len({r.get("seed") for r in members})
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
@@ -430,7 +434,9 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 cells.append(fmt_stat(stats[m], seeds=seeds))
             for m in compared:
                 delta = paired_delta(asr[m], asr[modes[0]])
-                if delta is not None:
+                which = (m, box, key if box != "white" else tuple(key[i] for i in own))
+                if delta is not None and which not in counted:
+                    counted.add(which)
                     deltas[m].append((f"{key[keys.index('method')].upper()} {box_label}", delta))
                 cells.append(fmt_delta(delta, seeds=seeds))
             robust = [mean_std(per_seed(cell[m], "adv_acc").values()) for m in modes]

@@ -837,3 +837,26 @@ def test_a_tuned_row_copied_from_another_job_is_listed_once_under_the_job_that_t
         (folder / "metrics.json").write_text(json.dumps(record))
     (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "tuning"]
     assert [row[0] for row in table.rows] == ["0"]
+
+
+def test_a_white_box_comparison_repeated_by_a_sweep_over_the_source_counts_once(
+    tmp_path: Path,
+) -> None:
+    """attack=stbp,rga × source_train=stbp,ann: the white-box cells of both rows are one
+    computation (the target's), which the finding counted once per source."""
+    jobs = [("stbp", "stbp", 80.0, 60.0), ("stbp", "ann", 80.0, 50.0)]
+    jobs += [("rga", "stbp", 84.0, 66.0), ("rga", "ann", 84.0, 52.0)]
+    for i, (mode, source, white, black) in enumerate(jobs):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, mode, white)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["source_train"] = source
+        row = record["results"][0]
+        record["results"].append({**row, "box": "black", "asr": black})
+        (folder / "metrics.json").write_text(json.dumps(record))
+    table = write_report(tmp_path / "sweep").tables[0]
+    ours = [row for row in table.rows if "(paper)" not in row[1]]
+    assert len(ours) == 2  # a row per source, each with the same white-box cells
+    assert table.summary.startswith(
+        "RGA gives a higher ASR than STBP in all 3 comparisons (FGSM WB 1 of 1, FGSM BB 2 of 2"
+    ), table.summary
