@@ -113,7 +113,7 @@ def model(seed: int = 0) -> torch.nn.Module:
 @pytest.mark.slow
 def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     def keys(
-        *overrides: str, seed: int = 0, world_size: int = 1, source: int = 1
+        *overrides: str, seed: int = 0, world_size: int = 1, source: int | torch.nn.Module = 1
     ) -> dict[int, str]:
         cfg = compose("method=[fgsm,square,ensemble]", *overrides)
         stored = {
@@ -122,7 +122,8 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         }
         tree, specs = resolved(cfg), attack_specs(cfg)
         spec = result_spec(tree, component_settings(specs))
-        return reuse.row_keys(tree, spec, specs, stored, model(seed), model(source), world_size)
+        crafter = model(source) if isinstance(source, int) else source
+        return reuse.row_keys(tree, spec, specs, stored, model(seed), crafter, world_size)
 
     def without_fgsm(found: dict[int, str]) -> dict[int, str]:
         return {i: k for i, k in found.items() if specs[i].method != "fgsm"}
@@ -134,6 +135,13 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
         assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("tags=[x]") == base  # a cosmetic key
+    # an ANN source crafts by autograd whatever attack= says: its rows are copied across it
+    ann = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    on_ann, rga_on_ann = keys(source=ann), keys("attack=rga", source=ann)
+    black_fgsm = [
+        i for i, spec in enumerate(specs) if spec.box == "black" and spec.method == "fgsm"
+    ]
+    assert black_fgsm and all(on_ann[i] == rga_on_ann[i] for i in black_fgsm)
     # another source: the target's white-box rows are its rows still
     white = {i for i, spec in enumerate(specs) if spec.box == "white"}
     for other in (keys(source=2), keys("source_lambda=0.5"), keys("source_train=ann")):

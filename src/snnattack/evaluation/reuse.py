@@ -23,13 +23,14 @@ settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble r
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend``, ``threads`` or ``deterministic`` compares speed, so each of its jobs computes
 its own rows), the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row
-ignores it, and the row's position (its random seeds derive from it); a white-box row's
-leaves the source out (its weights, store key and settings: a sweep over ``source_train``
-copies the target's white-box rows). Single runs keep nothing. A DDP job computes every row
-(its ranks must run the same attacks), and so does a job that saves its adversarial examples
-(``attack.save_examples``), whose files need the crafted tensors. Rows kept under another
-form of the key (by older code) are not found, and computed again; delete ``.rows`` to
-recompute them after changing an attack's code.
+ignores it (the ensemble, a gradient-free method, a row crafted on an ANN), and the row's
+position (its random seeds derive from it); a white-box row's leaves the source out (its
+weights, store key and settings: a sweep over ``source_train`` copies the target's white-box
+rows). Single runs keep nothing. A DDP job computes every row (its ranks must run the same
+attacks), and so does a job that saves its adversarial examples (``attack.save_examples``),
+whose files need the crafted tensors. Rows kept under another form of the key (by older
+code) are not found, and computed again; delete ``.rows`` to recompute them after changing
+an attack's code.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from torch import nn
 
+from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
 from snnattack.errors import WriteError
@@ -170,10 +172,14 @@ def row_keys(
             [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
         )
 
+    def mode_of(spec: AttackSpec) -> str:
+        """The gradient mode, where the row reads it (never on an ANN: it crafts by autograd)."""
+        crafter = target if spec.box == "white" else source
+        return "" if independent(spec) or crafter is None or not spiking(crafter) else reads_mode
+
     return {
         i: hashlib.sha256(
-            f"{base[spec.box]}|{own(spec)}{'' if independent(spec) else reads_mode}|{i}|"
-            f"{spec.name}".encode()
+            f"{base[spec.box]}|{own(spec)}{mode_of(spec)}|{i}|{spec.name}".encode()
         ).hexdigest()
         for i, spec in enumerate(specs)
     }
