@@ -230,7 +230,8 @@ def _composed(
     try:
         cfg = compose_config(args)
     except HydraException as err:
-        raise UserError(hydra_line(err, CONF_DIR)) from None
+        named = {"method": "methods=[...]"}  # the argument that chooses them
+        raise UserError(hydra_line(err, CONF_DIR, named, "snnattack.job_config(...)")) from None
     return cfg, validate(cfg) if validated else ()
 
 

@@ -174,9 +174,10 @@ def list_rule(item: Rule, accepted: str, *, empty: bool = False, distinct: bool 
     def problem(value: list) -> str:
         if not value:
             return "is empty"
-        for x in value:
-            if not item.test(x):
-                return f"holds {x!r}, which {item.problem_of(x)}"
+        for x in (x for x in value if not item.test(x)):
+            if isinstance(x, str) and item.test(_number(x)):  # eps='8', an environment's
+                return f"holds {x!r}, which is text, not a number"
+            return f"holds {x!r}, which {item.problem_of(x)}"
         return "repeats a value"
 
     return Rule(
@@ -241,9 +242,10 @@ MACHINE = 18.0
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
 # by kind of training (train.kind), the threshold its spiking layers fire at, of the
-# configured theta and the resolved train node: the checks of a gradient mode's parameters
-# read it (a hybrid model's is scaled); a kind not in it fires at theta
-NEURON_THETA: Registry[Callable[[float, dict[str, Any]], float]] = Registry()
+# configured theta and the resolved train node (a hybrid model's is scaled; None: it has
+# none, an ANN): the checks of a gradient mode's parameters read it; a kind not in it fires
+# at theta
+NEURON_THETA: Registry[Callable[[float, dict[str, Any]], float | None]] = Registry()
 KIND = 1.0  # the order of a kind's rule: after the config's own
 # an annotation of several types: Optional[int], int | None
 UNIONS = (typing.Union, types.UnionType)

@@ -476,8 +476,8 @@ CASES = [
         "a parameter of a method not chosen in evaluate's overrides",
         evaluate(overrides=["method.pgd.stepz=2"]),
         UserError,
-        "method.pgd sets stepz of pgd, which is not in the chosen method=[...]; accepted: ",
-        "add pgd to",
+        "method.pgd sets stepz of pgd, which is not in the chosen methods=[...]; accepted: ",
+        "add pgd to methods=[...] (snnattack.job_config(...) lists the chosen)",
     ),
     (
         "a method parameter of attack in its overrides",

@@ -46,24 +46,23 @@ def fit_neurons(
 ) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
     (``lambda``, and ``theta`` as its kind of training builds it: a hybrid model's scaled,
-    :data:`~snnattack.values.NEURON_THETA`) and, where a row is black-box, the source's
-    (``source_lambda``, ``source_train``); a refusal names the keys with ``prefix`` and the
-    choice of the mode ``chosen`` (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
+    :data:`~snnattack.values.NEURON_THETA`; an ANN has none) and, where a row is black-box and
+    ``source_lambda`` is set, the source's (of ``source_train``'s kind); a refusal names the
+    keys with ``prefix`` and the choice of the mode ``chosen`` (``attack=rga``,
+    ``train.adversary.grad_mode=rga``)."""
     spec, train = GRADIENT_MODES[mode], resolved["train"]
 
-    def fires_at(kind: str) -> float:
-        """The threshold of the spiking layers of a model trained as ``kind``."""
+    def fires_at(kind: str) -> float | None:
+        """The threshold of the spiking layers of a model trained as ``kind`` (None: none)."""
         return NEURON_THETA.get(kind, lambda theta, _: theta)(resolved["theta"], train)
 
     neurons = {(resolved["lambda"], fires_at(train["kind"])): ""}
-    if "black" in resolved.get("boxes", ()):
-        lam = resolved.get("source_lambda") or resolved["lambda"]
-        neurons.setdefault(
-            (lam, fires_at(resolved.get("source_train") or train["kind"])),
-            " (the source's: source_lambda, source_train)",
-        )
+    source = resolved.get("source_lambda")
+    if source is not None and "black" in resolved.get("boxes", ()):
+        kind = resolved.get("source_train") or train["kind"]
+        neurons.setdefault((source, fires_at(kind)), " (the source's, source_lambda)")
     for (lam, theta), whose in neurons.items():
-        problem = spec.neuron_complaint(lam, theta, params, prefix)
+        problem = None if theta is None else spec.neuron_complaint(lam, theta, params, prefix)
         if problem is not None:
             raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
 

@@ -230,6 +230,9 @@ def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Pat
     return folder / FOLDER / f"worst-{digest}.json"
 
 
+UNUSABLE_WORST = "kept worst case %s is unusable (%s): computing the box's event rows again"
+
+
 def _read_worst(path: Path) -> dict[str, Any] | None:
     """The worst case kept in ``path``; None if there is none or it is unusable (said)."""
     try:
@@ -237,10 +240,10 @@ def _read_worst(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        log.warning("kept row %s is unusable (%s): computing the row again", path, err)
+        log.warning(UNUSABLE_WORST, path, err)
         return None
     if not isinstance(worst, dict) or not {"methods", "n_correct", "l0_hist"} <= set(worst):
-        log.warning("kept row %s is unusable (not a worst case): computing the row again", path)
+        log.warning(UNUSABLE_WORST, path, "not a worst case")
         return None
     return worst
 

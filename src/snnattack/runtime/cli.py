@@ -18,7 +18,7 @@ import shutil
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -563,12 +563,15 @@ def _form_line(err: HydraException) -> str | None:
     return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
 
 
-def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
+def _group_param_line(
+    err: HydraException, conf_dir: Path, named: Mapping[str, str], shown_by: str
+) -> str | None:
     """``method.<key>.<param>=value`` (``analysis.<key>.<param>``) without ``+`` where the
     config does not set ``param``, in the job's own words (Hydra's advice, a ``+``, fits only a
     parameter that the method takes): the method or analysis is not chosen, or the method takes
-    no such parameter. None for other errors, and for a parameter that the method takes
-    (Hydra's advice stands)."""
+    no such parameter (``named``: how the caller names a group's choices, ``shown_by``: what
+    shows the composed config). None for other errors, and for a parameter that the method
+    takes (Hydra's advice stands)."""
     found = _GROUP_PARAM.search(str(err))
     advice = re.search(r"use \+(.+)$", str(err), re.MULTILINE)  # the override as given
     file = conf_dir / found.group(1) / f"{found.group(2)}.yaml" if found else None
@@ -576,9 +579,10 @@ def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
         return None
     group, key, param = found.groups()
     if f"Key '{key}' is not in struct" in str(err.__cause__):
+        chosen = named.get(group, f"{group}=[...]")
         return (
-            f"{group}.{key} sets {param} of {key}, which is not in the chosen {group}=[...]; "
-            f"accepted: add {key} to {group}=[...] (python run.py --cfg job lists the chosen)"
+            f"{group}.{key} sets {param} of {key}, which is not in the chosen {chosen}; "
+            f"accepted: add {key} to {chosen} ({shown_by} lists the chosen)"
         )
     if group != "method":
         return None
@@ -595,7 +599,7 @@ def _group_param_line(err: HydraException, conf_dir: Path) -> str | None:
     return None
 
 
-def _other_choice_line(err: HydraException, conf_dir: Path) -> str | None:
+def _other_choice_line(err: HydraException, conf_dir: Path, shown_by: str) -> str | None:
     """``dataset.params.root=...`` where the chosen ``dataset=`` has no ``root`` but another
     choice has: Hydra's advice, a ``+``, would add a key the chosen config refuses. None for
     other errors, and for a key that no choice of its group sets."""
@@ -610,7 +614,7 @@ def _other_choice_line(err: HydraException, conf_dir: Path) -> str | None:
     return (
         f"{key} is not a key of the chosen {group}= (it is one of {group}={', '.join(have)}); "
         f"accepted: {group}=<one of {', '.join(have)}> with it, or the keys of the chosen "
-        f"{group} (python run.py --cfg job shows them)"
+        f"{group} ({shown_by} shows them)"
     )
 
 
@@ -630,9 +634,20 @@ def broken_code(err: HydraException) -> BaseException | None:
     return None
 
 
-def hydra_line(err: HydraException, conf_dir: Path) -> str:
-    """Hydra's composition errors in one line: what could not be done, and why."""
-    form = _form_line(err) or _group_param_line(err, conf_dir) or _other_choice_line(err, conf_dir)
+def hydra_line(
+    err: HydraException,
+    conf_dir: Path,
+    named: Mapping[str, str] | None = None,
+    shown_by: str = "python run.py --cfg job",
+) -> str:
+    """Hydra's composition errors in one line: what could not be done, and why, in the
+    caller's words (``named``: how it names a group's choices, the API's ``methods=[...]``;
+    ``shown_by``: what shows the composed config)."""
+    form = (
+        _form_line(err)
+        or _group_param_line(err, conf_dir, named or {}, shown_by)
+        or _other_choice_line(err, conf_dir, shown_by)
+    )
     if form is not None:
         return form
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]

@@ -19,6 +19,7 @@ from torch import nn
 from snnattack.settings import ModelSettings, thaw
 from snnattack.snn.encoding import FIXED_NORMALISATION
 from snnattack.training.base import Strategy, build_net, register
+from snnattack.values import NEURON_THETA
 
 INPUT_ENCODINGS = ("direct", "poisson", "poisson_signed")  # encodings an ANN can take as analog
 
@@ -48,3 +49,6 @@ class ANN(Strategy):
         """No neuron settings (nor, as for every kind trained as an ANN, an adversary's
         gradient mode: ``adversary_spec``)."""
         return {k: v for k, v in spec.items() if k != "neuron"}
+
+
+NEURON_THETA.enter(ANN.name, lambda theta, train: None)  # no spiking layer

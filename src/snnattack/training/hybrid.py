@@ -26,7 +26,6 @@ from snnattack.training.fit import TrainContext, Trained, fit
 from snnattack.values import NEURON_THETA
 
 
-@NEURON_THETA.register("hybrid")
 def scaled_theta(theta: float, train: Mapping[str, Any]) -> float:
     """The threshold a hybrid model runs with: the configured one scaled (``train.hybrid``)."""
     return theta * train["hybrid"]["threshold_scale"]
@@ -65,3 +64,6 @@ class Hybrid(Strategy):
             "ann_val_acc": record.get("ann_val_acc"),
             "converted_key": record.get("key"),
         }
+
+
+NEURON_THETA.enter(Hybrid.name, scaled_theta)  # the checks of a mode's parameters read it

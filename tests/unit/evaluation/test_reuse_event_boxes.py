@@ -4,6 +4,8 @@ only the rows it computed (which would drop the copied ones from it)."""
 
 from pathlib import Path
 
+import pytest
+
 from snnattack.evaluation.reuse import earlier_rows, remember
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import AttackSpec
@@ -79,13 +81,14 @@ def test_a_box_of_which_one_event_row_changed_computes_all_its_event_rows_again(
 
 
 def test_a_box_whose_worst_case_is_not_kept_computes_its_event_rows_again(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = _kept(tmp_path)
     for worst in (folder / ".rows").glob("worst-*.json"):
         worst.write_text("{}")  # unusable: said, and computed again
     earlier = earlier_rows(KEYS, SPECS, folder, tmp_path / "1")
     assert sorted(earlier.rows) == [2] and earlier.worst == {}
+    assert "is unusable (not a worst case): computing the box's event rows again" in caplog.text
 
 
 def test_a_copied_worst_case_is_not_kept_again_by_the_job_that_copied_it(

@@ -22,6 +22,7 @@ from torch import nn
 import snnattack
 from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.inputs import first_sample
 from snnattack.interop import adapt
 from snnattack.interop.loops import OwnLoopNet
 
@@ -494,3 +495,8 @@ def test_the_tutorial_class_is_probed_on_a_loaders_collated_batch_or_refuses_a_l
     assert adv_acc(loader) == adv_acc((x, y))
     with pytest.raises(UserError, match=r"^data\[1\]=list is not a tensor; accepted: "):
         adv_acc((x, y.tolist()))
+    unbatched = torch.utils.data.DataLoader(NumpyItems(x, y), batch_size=None)  # one per item
+    with pytest.raises(UserError, match=r"^data \(its labels\)=int is not a tensor"):
+        adv_acc(unbatched)  # refused by the input checks, not by the probe's forward
+    two = torch.utils.data.DataLoader(NumpyItems(torch.rand(3, 2, 4, 4), y[:3]), batch_size=None)
+    assert first_sample(two).shape == (1, 2, 4, 4)  # it probed one channel, [1, 4, 4]

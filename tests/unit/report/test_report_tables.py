@@ -860,3 +860,26 @@ def test_a_white_box_comparison_repeated_by_a_sweep_over_the_source_counts_once(
     assert table.summary.startswith(
         "RGA gives a higher ASR than STBP in all 3 comparisons (FGSM WB 1 of 1, FGSM BB 2 of 2"
     ), table.summary
+
+
+def test_the_ensemble_is_compared_with_every_setting_of_a_swept_method(tmp_path: Path) -> None:
+    """method.pgd.steps=5,50 beside the ensemble: the ensemble's rows have no PGD setting, so
+    it was grouped apart from PGD and a masked ensemble (weaker than PGD-50) not flagged."""
+    for i, (steps, pgd) in enumerate([(5, 40.0), (50, 10.0)]):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, "stbp", 50.0)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["method"] = {
+            "pgd": {"name": "pgd", "steps": steps},
+            "ensemble": {"name": "ensemble", "components": [{"attack": "stbp", "method": "apgd"}]},
+        }
+        first = record["results"][0]
+        parts = [{"name": "apgd/stbp", "grad_mode": "stbp", "first_successes": 3}]
+        record["results"] = [
+            {**first, "method": "pgd", "adv_acc": pgd},
+            {**first, "method": "ensemble", "grad_mode": "ensemble", "adv_acc": 20.0,
+             "components": parts},
+        ]  # fmt: skip
+        (folder / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "ensemble"]
+    assert [row[3:6] for row in table.rows] == [["20.00", "10.00 (pgd/stbp)", "NO"]]
