@@ -18,6 +18,15 @@ from typing import Any
 # built by its caller, never here; its record's models.target says what it is (class, neurons)
 PASSED = "passed"
 BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
+# the config keys that only the black-box source reads (training/parse.py: source_config)
+SOURCE_KEYS = (
+    "source_seed_offset",
+    "source_train",
+    "source_lambda",
+    "source_T",
+    "source_model",
+    "source_checkpoint",
+)
 
 
 class Frozen(Mapping):

@@ -42,6 +42,7 @@ from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse
+from snnattack.settings import SOURCE_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,7 @@ PROTECTED = (
     "eval_batch_size",
     "trainer.limit_test_batches",
     "dataset",
-    "source_seed_offset",
-    "source_train",
-    "source_lambda",
-    "source_T",
-    "source_model",
-    "source_checkpoint",
+    *SOURCE_KEYS,
     "checks.masking",
     "benchmark.protocol",
     "benchmark.version",

@@ -55,7 +55,7 @@ from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
 from snnattack.errors import WriteError
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
-from snnattack.settings import AttackSpec
+from snnattack.settings import SOURCE_KEYS, AttackSpec
 
 log = logging.getLogger(__name__)
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
@@ -75,16 +75,6 @@ HOW = (
     "trainer.devices",
     "trainer.strategy",
     "trainer.num_nodes",
-)
-
-# the config keys that only the black-box source reads (training/parse.py: source_config)
-SOURCE_KEYS = (
-    "source_seed_offset",
-    "source_train",
-    "source_lambda",
-    "source_T",
-    "source_model",
-    "source_checkpoint",
 )
 
 
@@ -146,8 +136,8 @@ def row_keys(
     result spec (:func:`~snnattack.records.results.result_spec`). ``models`` are the records
     of the target and the source (a stored model's carries its store ``key``; a model from a
     file or a factory has none, and its weights alone say which it is). A white-box row's key
-    leaves the source out (its weights, store key and :data:`SOURCE_KEYS`): a sweep over the
-    source (``source_train``) copies the target's white-box rows."""
+    leaves the source out (its weights, store key and :data:`~snnattack.settings.SOURCE_KEYS`):
+    a sweep over the source (``source_train``) copies the target's white-box rows."""
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
