@@ -181,7 +181,8 @@ def job_config(
         for k, v in (method_params or {}).items():
             argument("method_params", f"method.{m}.{k}", _override(v), k)
     _check_owned(overrides, owned)
-    cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated)
+    chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
+    cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
 
 
@@ -216,22 +217,24 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
 
 @functools.lru_cache(maxsize=COMPOSED)
 def _composed(
-    args: tuple[str, ...], overrides: tuple[str, ...], validated: bool = True
+    args: tuple[str, ...], overrides: tuple[str, ...], validated: bool, chooser: str
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The config of the command-line arguments ``args`` (``overrides`` among them, checked
     first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
     validated once per distinct ``args``: composing and checking take
     ~0.15 s, which a loop of :func:`attack` calls on small batches would pay at every call.
-    A refusal raises, and is not kept. Kept, a config's notes are logged at its first call
-    only, and what its validation reads outside the arguments (a model file, an environment
-    variable) is read then."""
+    A refusal raises, and is not kept, in the caller's words (``chooser``: its argument that
+    names the methods). Kept, a config's notes are logged at its first call only, and what
+    its validation reads outside the arguments (a model file, an environment variable) is
+    read then."""
     check_group_choices(list(overrides), CONF_DIR)
     check_override_keys(list(overrides), CONF_DIR)
     try:
         cfg = compose_config(args)
     except HydraException as err:
-        named = {"method": "methods=[...]"}  # the argument that chooses them
-        raise UserError(hydra_line(err, CONF_DIR, named, "snnattack.job_config(...)")) from None
+        named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
+        shown_by = "snnattack.api.job_config(...)"
+        raise UserError(hydra_line(err, CONF_DIR, named, shown_by)) from None
     return cfg, validate(cfg) if validated else ()
 
 

@@ -477,7 +477,14 @@ CASES = [
         evaluate(overrides=["method.pgd.stepz=2"]),
         UserError,
         "method.pgd sets stepz of pgd, which is not in the chosen methods=[...]; accepted: ",
-        "add pgd to methods=[...] (snnattack.job_config(...) lists the chosen)",
+        "add pgd to methods=[...] (snnattack.api.job_config(...) lists the chosen)",
+    ),
+    (  # attack names its methods by its argument method
+        "a parameter of a method not chosen in attack's overrides",
+        attack(overrides=lambda m, x, y: ["method.fgsm.stepz=2"]),
+        UserError,
+        "method.fgsm sets stepz of fgsm, which is not in the chosen method=[...]; accepted: ",
+        "add fgsm to method=[...]",
     ),
     (
         "a method parameter of attack in its overrides",

@@ -46,21 +46,25 @@ def fit_neurons(
 ) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
     (``lambda``, and ``theta`` as its kind of training builds it: a hybrid model's scaled,
-    :data:`~snnattack.values.NEURON_THETA`; an ANN has none) and, where a row is black-box and
-    ``source_lambda`` is set, the source's (of ``source_train``'s kind); a refusal names the
-    keys with ``prefix`` and the choice of the mode ``chosen`` (``attack=rga``,
-    ``train.adversary.grad_mode=rga``)."""
+    :data:`~snnattack.values.NEURON_THETA`; an ANN has none) and, where a row is black-box,
+    the source's (of ``source_train``'s kind) where its leak is known here: ``source_lambda``
+    set, or the target's ``lambda`` beside an ANN target (an experiment's ``lambda`` may
+    follow the kind, ``${kinds.lambda.${train.kind}}``, which the source resolves anew). A
+    refusal names the keys with ``prefix`` and the choice of the mode ``chosen``
+    (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
     spec, train = GRADIENT_MODES[mode], resolved["train"]
 
     def fires_at(kind: str) -> float | None:
         """The threshold of the spiking layers of a model trained as ``kind`` (None: none)."""
         return NEURON_THETA.get(kind, lambda theta, _: theta)(resolved["theta"], train)
 
-    neurons = {(resolved["lambda"], fires_at(train["kind"])): ""}
+    target = (resolved["lambda"], fires_at(train["kind"]))
+    neurons = {target: ""}
     source = resolved.get("source_lambda")
-    if source is not None and "black" in resolved.get("boxes", ()):
+    if "black" in resolved.get("boxes", ()) and (source is not None or target[1] is None):
         kind = resolved.get("source_train") or train["kind"]
-        neurons.setdefault((source, fires_at(kind)), " (the source's, source_lambda)")
+        lam = resolved["lambda"] if source is None else source
+        neurons.setdefault((lam, fires_at(kind)), " (the source's)")
     for (lam, theta), whose in neurons.items():
         problem = None if theta is None else spec.neuron_complaint(lam, theta, params, prefix)
         if problem is not None:

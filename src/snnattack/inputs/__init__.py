@@ -87,7 +87,7 @@ def first_sample(data: Any) -> torch.Tensor | None:
             x = next(iter(loader))[0]
         except Exception:  # the user's data, whatever broke: refused by the checks that follow
             return None
-        if loader.batch_size is None and isinstance(x, torch.Tensor):  # one sample per item
+        if loader.batch_sampler is None and isinstance(x, torch.Tensor):  # one per item
             x = x.unsqueeze(0)
     return x[:1].detach() if isinstance(x, torch.Tensor) and x.dim() > 0 else None
 

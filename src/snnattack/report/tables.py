@@ -722,20 +722,17 @@ def _chosen(params: dict[str, Any]) -> str:
 
 
 @register("ensemble", order=40)
-def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]) -> Table | None:
+def ensemble_table(rows: list[dict[str, Any]], extra: list[str]) -> Table | None:
     """The worst-case ensemble's robust accuracy beside the lowest adversarial accuracy of any
     single attack on the same model (setting, seed, box, ε), and which component fooled how
     many samples first. None without ensemble rows."""
-    # a method's settings are its rows' alone (another method's are blank there): the single
-    # attacks of every setting of theirs are compared with each ensemble of the model
+    # a method's settings are its rows' alone (another method's are blank there), and the
+    # gradient mode's parameters are no ensemble's: the single attacks of every setting of
+    # theirs are compared with each ensemble of the model
     methods = [k for k in extra if k.startswith("method.")]
-    keys = (*SETTING, "seed", *(k for k in extra if k not in methods), "box", "eps_255")
+    unread = [*methods, *(k for k in extra if k.startswith("attack.params."))]
+    keys = (*SETTING, "seed", *(k for k in extra if k not in unread), "box", "eps_255")
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
-    firsts = {
-        (job.name, r["box"], r["eps_255"]): r.get("components") or []
-        for job in jobs
-        for r in map(asdict, job.record.results)
-    }
     out = []
     for members in groups.values():
         singles = [r for r in members if r.get("grad_mode") != "ensemble"]
@@ -747,7 +744,7 @@ def ensemble_table(rows: list[dict[str, Any]], jobs: list[Job], extra: list[str]
         # a sweep over attack= repeats the ensemble (which does not read it) in each job: once
         for e in (same[0] for same in ensembles.values()):
             best = min(singles, key=lambda r: r["adv_acc"]) if singles else None
-            parts = firsts.get((e["job"], e["box"], e["eps_255"]), [])
+            parts = e.get("components") or []
             out.append(
                 [
                     e["job"],

@@ -570,7 +570,7 @@ BAD = [
 
 def test_rga_parameters_are_checked_on_the_source_only_where_a_row_is_black_box() -> None:
     validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7", "boxes=[white]"))
-    with pytest.raises(ConfigError, match=r"of lambda=0.25 \(the source's, source_lambda\)"):
+    with pytest.raises(ConfigError, match=r"of lambda=0.25 \(the source's\)"):
         validate(compose("attack=rga", "source_lambda=0.25", "attack.params.beta=0.7"))
 
 
@@ -583,12 +583,16 @@ def test_rga_parameters_are_checked_on_the_threshold_a_hybrid_model_fires_at() -
     with pytest.raises(ConfigError, match=r"^attack.params.gamma=1.5 gives a rate of 1.5 >= 1"):
         validate(compose(*hybrid, "attack.params.gamma=1.5", "train.hybrid.threshold_scale=2"))
     source = ("source_train=hybrid", "train.hybrid.threshold_scale=2", "attack.params.gamma=1.5")
-    with pytest.raises(ConfigError, match=r"theta=2, .*\(the source's, source_lambda\)"):
+    with pytest.raises(ConfigError, match=r"theta=2, .*\(the source's\)"):
         validate(compose("lambda=0.9", "source_lambda=0.5", "attack=rga", *source))
     validate(compose("lambda=0.9", "source_lambda=0.5", "attack=rga", *source, "boxes=[white]"))
     # an ANN source has no spiking layer to check; a hybrid target's gamma that fits it stands
     ann = ("source_train=ann", "source_lambda=0.5", "train.hybrid.threshold_scale=0.7")
     validate(compose(*hybrid, *ann, "attack.params.gamma=2.5"))
+    # an ANN target has none either: its spiking source is checked at the target's lambda
+    with pytest.raises(ConfigError, match=r"theta=1, .*\(the source's\) for attack=rga"):
+        validate(compose("train.kind=ann", "source_train=stbp", "lambda=0.5", "attack=rga",
+                         "attack.params.gamma=2.5"))  # fmt: skip
 
 
 @pytest.mark.parametrize("overrides,message", BAD, ids=[b[0] for b in BAD])
@@ -1152,7 +1156,7 @@ THROUGH_RUN_PY = [
     (
         "attack=rga attack.params.beta=0.5 lambda=1.0 source_lambda=0.25",
         "error: attack.params.beta=0.5 ends RGA's ramp at or below its start, the firing onset "
-        "(1 - lambda) theta of lambda=0.25 (the source's, source_lambda) for "
+        "(1 - lambda) theta of lambda=0.25 (the source's) for "
         "attack=rga",
     ),
     (  # Hydra's advice quoted the override up to its first space, which was parsed again

@@ -500,3 +500,7 @@ def test_the_tutorial_class_is_probed_on_a_loaders_collated_batch_or_refuses_a_l
         adv_acc(unbatched)  # refused by the input checks, not by the probe's forward
     two = torch.utils.data.DataLoader(NumpyItems(torch.rand(3, 2, 4, 4), y[:3]), batch_size=None)
     assert first_sample(two).shape == (1, 2, 4, 4)  # it probed one channel, [1, 4, 4]
+    items = NumpyItems(torch.rand(3, 2, 4, 4), y[:3])
+    sampler = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(items), 2, False)
+    batched = torch.utils.data.DataLoader(items, batch_sampler=sampler)  # its batch_size: None
+    assert first_sample(batched).shape == (1, 2, 4, 4)

@@ -883,3 +883,34 @@ def test_the_ensemble_is_compared_with_every_setting_of_a_swept_method(tmp_path:
         (folder / "metrics.json").write_text(json.dumps(record))
     (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "ensemble"]
     assert [row[3:6] for row in table.rows] == [["20.00", "10.00 (pgd/stbp)", "NO"]]
+
+
+def test_each_ensemble_of_a_job_shows_its_own_first_successes_once_over_the_modes_parameters(
+    tmp_path: Path,
+) -> None:
+    """Two ensembles in one job showed the last one's components (or none where a single
+    attack came after them); a sweep over a mode's parameter (attack.params.beta), which no
+    ensemble reads, showed the same ensemble once per value."""
+    for i, (mode, beta, pgd) in enumerate(
+        [("stbp", None, 50.0), ("rga", 2, 30.0), ("rga", 3, 45.0)]
+    ):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, mode, 50.0)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["attack"]["params"] = {} if beta is None else {"beta": beta}
+        first = record["results"][0]
+        quick = [{"name": "pgd/stbp", "grad_mode": "stbp", "first_successes": 5}]
+        full = [{"name": "apgd/stbp", "grad_mode": "stbp", "first_successes": 7}]
+        record["results"] = [
+            {**first, "method": "ensemble_quick", "grad_mode": "ensemble", "adv_acc": 20.0,
+             "components": quick},
+            {**first, "method": "ensemble", "grad_mode": "ensemble", "adv_acc": 15.0,
+             "components": full},
+            {**first, "method": "pgd", "adv_acc": pgd},
+        ]  # fmt: skip
+        (folder / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "ensemble"]
+    assert [row[3:] for row in table.rows] == [
+        ["20.00", "30.00 (pgd/rga)", "yes", "pgd/stbp 5"],
+        ["15.00", "30.00 (pgd/rga)", "yes", "apgd/stbp 7"],
+    ]
