@@ -148,9 +148,10 @@ def row_keys(
     how = {key: _select(resolved, key) for key in HOW}
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
+    mine = weights(target)  # hashed once: both boxes' keys hold it
     bases = {
-        "white": [target_only, how, stored.get("target"), weights(target)],
-        "black": [settings, how, stored, weights(target, source)],
+        "white": [target_only, how, stored.get("target"), mine],
+        "black": [settings, how, stored, mine, weights(source)],
     }
     base = {box: json.dumps(b, sort_keys=True, default=str) for box, b in bases.items()}
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
@@ -162,10 +163,12 @@ def row_keys(
             [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
         )
 
+    # each box's crafting model spiking: a row crafted on an ANN reads no gradient mode
+    spikes = {"white": spiking(target), "black": source is not None and spiking(source)}
+
     def mode_of(spec: AttackSpec) -> str:
         """The gradient mode, where the row reads it (never on an ANN: it crafts by autograd)."""
-        crafter = target if spec.box == "white" else source
-        return "" if independent(spec) or crafter is None or not spiking(crafter) else reads_mode
+        return reads_mode if spikes[spec.box] and not independent(spec) else ""
 
     return {
         i: hashlib.sha256(
