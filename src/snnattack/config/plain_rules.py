@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Any
 
-import yaml
-
-from snnattack.package import CONF_DIR
+from snnattack.records.cosmetic import default_cosmetic
 from snnattack.settings import BOXES
 from snnattack.values import (
     BOOL,
@@ -82,14 +79,6 @@ DEVICES = Rule(
     "auto, cpu, cuda or cuda:N",
     "is unknown",
 )
-
-
-@cache
-def package_cosmetic_keys() -> frozenset[str]:
-    """``conf/config.yaml``'s ``cosmetic_keys``: the keys known to change no result. A key
-    listed beside them could change one, and the jobs that differ in it would share a stored
-    model and a relaunch (a key the store key reads, ``lambda``, made it fail)."""
-    return frozenset(yaml.safe_load((CONF_DIR / "config.yaml").read_text())["cosmetic_keys"])
 
 
 def _is_tag(value: object) -> bool:
@@ -299,10 +288,12 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
         lambda v: False, "a dict of the benchmark's protocol and model", "is not a dict"
     ),
     "cosmetic_keys": Rule(
-        lambda v: isinstance(v, list) and all(k in package_cosmetic_keys() for k in v),
+        # the package's own (conf/config.yaml): a key listed beside them could change a result,
+        # and the jobs that differ in it would share a stored model and a relaunch
+        lambda v: isinstance(v, list) and all(k in default_cosmetic() for k in v),
         lambda: (
             "a list of keys that change no result, of conf/config.yaml's: "
-            + ", ".join(sorted(package_cosmetic_keys()))
+            + ", ".join(sorted(default_cosmetic()))
         ),
         "lists a key that changes results",
     ),
