@@ -58,6 +58,8 @@ class FrozenBatchNorm(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
         weight, mean, var = ctx.saved_tensors
         x = _stand_in(grad, ctx.layout)
+        if not x.numel():
+            return x, None  # an empty batch (ATen's kernel divides by its size)
         mask = [True, False, False]  # the input's gradient only
         dx = aten.native_batch_norm_backward(
             grad, x, weight, mean, var, None, None, False, ctx.eps, mask

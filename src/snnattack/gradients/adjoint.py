@@ -93,6 +93,8 @@ def _input_gradient(layer: nn.Module, grad: torch.Tensor, shape: tuple) -> torch
     if isinstance(layer, nn.Flatten):
         return grad.reshape(shape)
     stand_in = grad.new_empty(shape)
+    if not stand_in.numel():
+        return stand_in  # an empty batch (ATen's batch norm divides by its size)
     if isinstance(layer, nn.BatchNorm2d):
         stats = (layer.running_mean, layer.running_var)
         # eval-mode statistics: none saved, as autograd's own node holds them (CUDA's kernel

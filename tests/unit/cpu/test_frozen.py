@@ -36,8 +36,9 @@ def eval_bn(bn: nn.Module, dtype: torch.dtype) -> nn.Module:
         (nn.BatchNorm2d(6), (8, 6, 5, 7), torch.contiguous_format),
         (nn.BatchNorm2d(6), (8, 6, 5, 7), torch.channels_last),
         (nn.BatchNorm1d(6), (8, 6), torch.contiguous_format),
+        (nn.BatchNorm2d(6), (0, 6, 5, 7), torch.contiguous_format),
     ],
-    ids=["2d", "2d-channels-last", "1d"],
+    ids=["2d", "2d-channels-last", "1d", "empty-batch"],
 )
 def test_frozen_bn_equals_the_module_bit_for_bit(bn, shape, layout, affine, dtype) -> None:
     bn = eval_bn(type(bn)(6, affine=affine), dtype)

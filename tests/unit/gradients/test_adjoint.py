@@ -35,11 +35,14 @@ LAYERS = {
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
 
+@pytest.mark.parametrize("batch", [3, 0])
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", LAYERS)
-def test_adjoint_gives_autograds_input_gradient_bit_for_bit(name: str, device: str) -> None:
+def test_adjoint_gives_autograds_input_gradient_bit_for_bit(
+    name: str, device: str, batch: int
+) -> None:
     layer = LAYERS[name]().double().to(device)
-    shape = (3, 7) if isinstance(layer, nn.Linear) else (3, 4, 9, 9)
+    shape = (batch, 7) if isinstance(layer, nn.Linear) else (batch, 4, 9, 9)
     x = torch.rand(shape, dtype=torch.float64, device=device, requires_grad=True)
     out = layer(x)
     grad_out = torch.randn_like(out)
