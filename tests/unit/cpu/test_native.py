@@ -229,7 +229,7 @@ def test_clang_builds_a_kernel_with_the_torch_ops_bits(fresh_build, monkeypatch)
     """macOS's C compiler (and many clusters'): the same flags keep each product and sum as
     ATen rounds it, for every surrogate the kernel knows, both resets and dtypes."""
     monkeypatch.setenv("CC", "clang")
-    assert native.built() is not None and "clang" in Path(native.c_compiler()).name
+    assert native.built() is not None and "clang" in Path(native.c_compiler()[0]).name
     for surrogate in (Triangle(0.7), Rectangle(), ATan(), FastSigmoid(), Sigmoid(2.5)):
         for dtype in (torch.float32, torch.float64):
             for reset in ("hard", "soft"):
@@ -258,7 +258,7 @@ def other_library(folder, code: str):
     source.write_text(code)
     out = folder / "other.so"
     subprocess.run(
-        [native.c_compiler(), "-shared", "-fPIC", "-o", str(out), str(source)], check=True
+        [*native.c_compiler(), "-shared", "-fPIC", "-o", str(out), str(source)], check=True
     )
     return out
 
@@ -314,6 +314,32 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
     assert ("could not be built" in caplog.text) == (cc == "false")
     for a, b in zip(expected, got, strict=True):
         assert torch.equal(a, b)
+
+
+def test_a_compiler_command_with_arguments_builds_the_kernel(fresh_build, monkeypatch) -> None:
+    """``$CC`` as ``ccache gcc`` or ``cc -std=gnu11`` sets it (a program and its arguments),
+    and an empty ``$CC`` means ``cc``."""
+    cc = native.c_compiler()[0]
+    for command in (f"{cc} -std=gnu11", ""):
+        native.built.cache_clear()
+        monkeypatch.setenv("CC", command)
+        assert native.c_compiler()[0] == shutil.which(command.split()[0] if command else "cc")
+        assert native.built() is not None
+
+
+@pytest.mark.usefixtures("fresh_build")
+def test_without_a_home_folder_the_torch_ops_run(monkeypatch, caplog) -> None:
+    """A container's user without a passwd entry or ``$XDG_CACHE_HOME`` has no cache folder:
+    a warning, and the torch ops, not an error at the first forward."""
+    monkeypatch.delenv("XDG_CACHE_HOME")
+
+    def no_home() -> None:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(native.Path, "home", no_home)
+    with caplog.at_level(logging.WARNING, logger="snnattack.cpu.native"):
+        assert native.built() is None
+    assert "home directory" in caplog.text
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -52,14 +53,19 @@ KERNEL_SURROGATES = ("triangle", "rectangle", "atan", "fast_sigmoid", "sigmoid")
 
 
 def cache_folder() -> Path:
-    """Where the compiled library is kept."""
+    """Where the compiled library is kept (``RuntimeError`` where the user has no home
+    folder and ``$XDG_CACHE_HOME`` is unset: a container's user without a passwd entry)."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(root) / "snnattack"
 
 
-def c_compiler() -> str | None:
-    """The path of the C compiler the kernel is built with (``$CC``, else ``cc``), if any."""
-    return shutil.which(os.environ.get("CC", "cc"))
+def c_compiler() -> tuple[str, ...] | None:
+    """The command the kernel is compiled with (``$CC``, which may carry arguments, as
+    ``ccache gcc`` does; else ``cc``), its program as a path; None if there is no such
+    program."""
+    words = shlex.split(os.environ.get("CC") or "cc")
+    program = shutil.which(words[0]) if words else None
+    return None if program is None else (program, *words[1:])
 
 
 @cache
@@ -72,7 +78,7 @@ def built() -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(_build(compiler)))
         _declare(lib)
-    except (OSError, AttributeError, subprocess.CalledProcessError) as err:
+    except (OSError, AttributeError, RuntimeError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", None) or err
         log.warning(
             "the fused LIF's C kernel could not be built or loaded, torch ops run: %s", detail
@@ -103,10 +109,10 @@ def _declare(lib: ctypes.CDLL) -> None:
             fn.restype = None
 
 
-def library_path(compiler: str) -> Path:
+def library_path(compiler: tuple[str, ...]) -> Path:
     """Where the library for this source, compiler and machine is cached."""
     version = subprocess.run(
-        [compiler, "--version"], capture_output=True, text=True, check=True
+        [*compiler, "--version"], capture_output=True, text=True, check=True
     ).stdout
     sources = [path.read_text() for path in SOURCES]
     parts = [*sources, *FLAGS, version, platform.machine()]  # a shared home's nodes
@@ -114,7 +120,7 @@ def library_path(compiler: str) -> Path:
     return cache_folder() / f"lif-{key[:16]}.so"
 
 
-def _build(compiler: str) -> Path:
+def _build(compiler: tuple[str, ...]) -> Path:
     """The library for this source and compiler, compiled unless already in the cache with
     the hash recorded when it was built."""
     path = library_path(compiler)
@@ -128,7 +134,7 @@ def _build(compiler: str) -> Path:
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 built = Path(tmp) / path.name
                 subprocess.run(
-                    [compiler, *FLAGS, "-o", str(built), *map(str, SOURCES)],
+                    [*compiler, *FLAGS, "-o", str(built), *map(str, SOURCES)],
                     capture_output=True,
                     check=True,
                 )
