@@ -24,7 +24,7 @@ from snnattack.attacks.methods import METHODS, takes_eot
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
-from snnattack.config.keys import file_keys
+from snnattack.config.keys import choice_files, file_keys
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -49,7 +49,7 @@ def _method_params(resolved: dict[str, Any]) -> None:
     if not resolved.get("method"):
         raise ConfigError(
             "method=[] selects no method; accepted: one or more of "
-            f"{', '.join(METHODS)}, e.g. method=[pgd]"
+            f"{', '.join(p.stem for p in choice_files(CONF_DIR, 'method'))}, e.g. method=[pgd]"
         )
     selected = [key for key, method in resolved["method"].items() if "name" in method]
     for key, method in resolved["method"].items():

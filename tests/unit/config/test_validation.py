@@ -148,7 +148,7 @@ BAD = [
     ("eps=[8,a]", "eps=[8, 'a'] holds 'a', which is not a number; accepted: a list of distinct"),
     ("eps=[]", "eps=[] is empty; accepted: a list of distinct numbers"),
     ("eps=['8']", "eps=['8'] holds '8', which is text, not a number; accepted: a list of"),
-    ("method=[]", "method=[] selects no method; accepted: one or more of "),
+    ("method=[]", "method=[] selects no method; accepted: one or more of apgd, apgd_dlr, "),
     ("attack.steps_curve=5", "attack.steps_curve=5 is not a list; accepted: a list of iteration"),
     ("threads=0", "threads=0 is out of range; accepted: an integer >= 1, or auto"),
     ("threads=many", "threads='many' is unknown; accepted: an integer >= 1, or auto"),
