@@ -182,10 +182,9 @@ def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> 
     *head, last = layers
     for layer in head:
         x = per_step(layer, x, backend)
-    T, B = x.shape[:2]
-    flat = x.reshape(T * B, *x.shape[2:])
+    flat = _samples(x)
     out = _run(last, flat, backend)
-    out = out.reshape(T, B, *out.shape[1:])
+    out = out.reshape(*x.shape[:2], *out.shape[1:])
     if batch_statistics(last):
         note(out, flat, last, backend)
     return out
@@ -210,9 +209,20 @@ def time_constant(x: torch.Tensor) -> bool:
 def per_step(module: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
     """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch, in a
     ``backend`` network."""
-    T, B = x.shape[:2]
-    y = _run(module, x.reshape(T * B, *x.shape[2:]), backend)
-    return y.reshape(T, B, *y.shape[1:])
+    y = _run(module, _samples(x), backend)
+    return y.reshape(*x.shape[:2], *y.shape[1:])
+
+
+def _samples(x: torch.Tensor) -> torch.Tensor:
+    """The T * B samples of ``x`` ``[T, B, ...]`` as one batch. One sample in channels-last
+    memory is given its layout's own strides: the reshape leaves its batch stride at the
+    channels' count (free for a dimension of one), and ATen's CPU batch-norm backward then
+    gives wrong input gradients."""
+    flat = x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
+    one = flat.dim() == 4 and flat.shape[0] == 1 and not flat.is_contiguous()
+    if one and flat.is_contiguous(memory_format=torch.channels_last):
+        return flat.clone(memory_format=torch.channels_last)
+    return flat
 
 
 def temporal_modules(model: nn.Module) -> list[Temporal]:

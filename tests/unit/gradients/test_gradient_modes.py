@@ -13,8 +13,11 @@ from snnattack.attacks.methods import build_attack
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.ann import quantised_relu
 from snnattack.gradients.base import restart_surrogates
+from snnattack.models.base import SpikingNet
+from snnattack.snn.backend import set_backend
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import StepWise
 
 T, B, F = 6, 4, 5
 
@@ -340,3 +343,45 @@ def test_every_restart_of_the_adaptive_attacks_restarts_the_surrogates(method, m
     with gradient_mode(net, "assg"):
         attack(x, y)
     assert calls == [net] * 3
+
+
+def conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
+    """A conv-BN-LIF network of one time step in eval mode, frozen as attacks run it, its
+    statistics away from the identity."""
+    torch.manual_seed(5)
+    body = nn.Sequential(
+        StepWise(nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4))),
+        LIF(0.5, 0.5, "soft"),
+        StepWise(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4))),
+        LIF(0.5, 0.5, "soft"),
+        StepWise(nn.Sequential(nn.Flatten(), nn.Linear(64, 3))),
+    )
+    net = SpikingNet(DirectEncoder(1), body, None).double()
+    with torch.no_grad():
+        for bn in net.modules():
+            if isinstance(bn, nn.BatchNorm2d):
+                bn.running_var.uniform_(0.5, 1.5)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(0.2, 0.8)
+    net = set_backend(net.eval(), backend).requires_grad_(False)
+    return net.to(memory_format=torch.channels_last) if channels_last else net
+
+
+@pytest.mark.parametrize("backend", ["c", "torch"])
+@pytest.mark.parametrize("mode", GRADIENT_MODES)
+def test_one_sample_in_channels_last_memory_gets_the_input_gradient_of_contiguous(
+    mode: str, backend: str
+) -> None:
+    """T = 1 and batch 1: the one sample's batch stride is free, and ATen's batch-norm
+    backward misread the one a reshape leaves in channels-last memory."""
+    torch.manual_seed(2)
+    x = torch.rand(1, 2, 4, 4, dtype=torch.float64)
+    grads = []
+    for channels_last in (False, True):
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        xi = x.clone(memory_format=layout).requires_grad_(True)
+        net = conv_bn_net(backend, channels_last)
+        with gradient_mode(net, mode):
+            nn.functional.cross_entropy(net(xi), torch.tensor([0])).backward()
+        grads.append(xi.grad)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-12, atol=1e-15)
