@@ -5,6 +5,7 @@ built, the torch ops run with the same results."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import timeit
 from pathlib import Path
@@ -325,6 +326,17 @@ def test_a_compiler_command_with_arguments_builds_the_kernel(fresh_build, monkey
         monkeypatch.setenv("CC", command)
         assert native.c_compiler()[0] == shutil.which(command.split()[0] if command else "cc")
         assert native.built() is not None
+
+
+def test_a_forked_child_makes_threads_of_its_own() -> None:
+    """The parent's pool is kept over its calls; a child forked after them has none of its
+    threads, and a call of its own waited on them forever."""
+    native._pool(2)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(native._pool.cache_info().currsize)  # 0: the child starts a pool afresh
+    assert os.waitpid(pid, 0)[1] == 0
+    assert native._pool.cache_info().currsize  # the parent's is still kept
 
 
 @pytest.mark.usefixtures("fresh_build")

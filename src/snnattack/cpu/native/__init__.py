@@ -272,3 +272,8 @@ def _split(n: int, call: Callable[[int, int], None], grain: int = BLOCK, weight:
 def _pool(workers: int) -> ThreadPoolExecutor:
     """Threads for the kernel's calls (each releases the GIL while it runs)."""
     return ThreadPoolExecutor(workers, thread_name_prefix="snnattack-lif")
+
+
+# a forked child (a DataLoader's or a launcher's worker) has none of the parent's threads: its
+# calls would wait on a pool whose workers are gone
+os.register_at_fork(after_in_child=_pool.cache_clear)
