@@ -252,7 +252,7 @@ def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[s
     ``dataset.name``)."""
     group, _, below = key.partition(".")
     node = tree.get(group)
-    if group not in _groups(conf_dir) or not below or not isinstance(node, dict):
+    if group not in one_choice_groups(conf_dir) or not below or not isinstance(node, dict):
         return None
     trees = {p.stem: _choice_tree(p, conf_dir, group) for p in choice_files(conf_dir, group)}
     for name in sorted(_choice_keys(conf_dir, group)):
@@ -280,7 +280,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
         problem = _not_a_dict(key, value, tree, conf_dir)
         if problem is not None:
             raise problem
-    groups = _groups(conf_dir)
+    groups = one_choice_groups(conf_dir)
     if not any(isinstance(tree.get(group), dict) for group in _named(groups)):
         raise bare_config_error(conf_dir)
     for group, default in groups.items():
@@ -315,19 +315,19 @@ def bare_config_error(conf_dir: Path) -> ConfigError:
     """The line for a config of the user's that does not start from the package's: it holds
     none of its groups (and none of its ``hydra.callbacks``)."""
     return ConfigError(
-        f"the config holds none of the package's groups ({', '.join(_named(_groups(conf_dir)))})"
+        f"the config holds none of the package's groups ({', '.join(_named(one_choice_groups(conf_dir)))})"
         ": a config of your own that does not start from the package's; accepted: defaults: "
         "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
     )
 
 
 def _named(groups: dict[str, str]) -> list[str]:
-    """The groups of :func:`_groups` that a config holds as keys (not ``override hydra/...``)."""
+    """The groups of :func:`one_choice_groups` that a config holds as keys (not ``override hydra/...``)."""
     return [group for group in groups if group.isidentifier()]
 
 
 @cache
-def _groups(conf_dir: Path) -> dict[str, str]:
+def one_choice_groups(conf_dir: Path) -> dict[str, str]:
     """The config groups of the root config's defaults list that hold one choice, with their
     default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
     optional one are left out: Hydra refuses removing the first, the second may be absent."""
@@ -376,7 +376,7 @@ def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] |
     ``dataset``) and its choices whose config sets it (``cifar10``, ...); None where ``key``
     is of no such group."""
     group, _, below = key.partition(".")
-    if group not in _groups(conf_dir) or not below:
+    if group not in one_choice_groups(conf_dir) or not below:
         return None
     have = []
     for path in choice_files(conf_dir, group):

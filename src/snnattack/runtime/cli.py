@@ -36,6 +36,7 @@ from snnattack.config.keys import (
     choices_with,
     experiment_hint,
     is_known,
+    one_choice_groups,
     schema,
     unknown_key_error,
     unresolved,
@@ -515,7 +516,16 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                 f"{override.key_or_group} a config group (Hydra reads each folder of -cd as "
                 "one), and it holds no config; accepted: a -cd folder of configs only"
             )
-        for name in _names(override.value()):
+        names = _names(override.value())
+        one = override.key_or_group in one_choice_groups(conf_dir)
+        if one and isinstance(override.value(), list) and len(names) > 1:
+            # Hydra would merge the files, the later's keys over the earlier's
+            raise ConfigError(
+                f"{override.input_line} lists {len(names)} choices of {override.key_or_group}, "
+                f"which takes one; accepted: one of {', '.join(choices)}, or a sweep over them: "
+                f"-m {override.key_or_group}={','.join(names)}"
+            )
+        for name in names:
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
                 raise ConfigError(
                     f"{override.key_or_group}=null names no choice; accepted: "

@@ -687,6 +687,12 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
             "+experiment=cifar10_vgg11 adds a group that the config has already (every config "
             "group is chosen without '+'); accepted: experiment=cifar10_vgg11",
         ),
+        (  # Hydra merged the two files and a key of the first was refused under the second
+            ["attack=[stbp,rga]"],
+            "attack=[stbp,rga] lists 2 choices of attack, which takes one; accepted: one of ann, "
+            "assg, bptr, hart, pdsg, rga, rga_layerwise, stbp, or a sweep over them: "
+            "-m attack=stbp,rga",
+        ),
         (  # Hydra named the basic sweeper and no key
             ["-m", "lambda=interval(0.5,1.0)"],
             "lambda=interval(0.5,1.0) is a continuous range, which only a sampling sweeper "
