@@ -16,9 +16,9 @@ the ensemble and every gradient mode attack it. From the command line:
 It finishes in under 3 minutes with its defaults: 15 training epochs, then the quick worst-case
 ensemble (``ensemble_quick``) at ε = 8 and 16/255 on the first 200 of the 450 test digits
 (``digits_eval.py`` says why these). Measured: 74 s wall time, 73 s CPU time (user + sys, one
-torch thread, ``OMP_NUM_THREADS=1``) on a shared 2-core machine, 2026-11-28, seed 0: clean
-accuracy 98.5 %, robust accuracy 85.5 % at 8/255 and 58.5 % at 16/255, no masking flag (another
-CPU trains other weights: somewhat other numbers, docs/experiments.md). The
+torch thread, ``OMP_NUM_THREADS=1``) on a shared 2-core machine (Intel Xeon), 2026-11-28, seed 0:
+clean accuracy 98.5 %, robust accuracy 85.5 % at 8/255 and 58.5 % at 16/255, no masking flag
+(another CPU trains other weights: an AMD EPYC gave 99 %, 87 % and 55.5 %, docs/experiments.md). The
 progress of the attacks and the masking checks shows on the terminal. For numbers to report:
 ``--ensemble full --test-size 450``.
 """
