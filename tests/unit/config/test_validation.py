@@ -1129,6 +1129,10 @@ THROUGH_RUN_PY = [
         "mode with attack=rga, whose file sets its parameters (attack.grad_mode=rga alone keeps "
         "another mode's: surrogate, width, alpha)",
     ),
+    (  # 64 DDP processes on 2 cores ended no epoch in 5 minutes
+        "trainer=ddp_cpu trainer.devices=1000",
+        "error: trainer.devices=1000 is more than this machine's ",
+    ),
     (  # 1000 workers on 2 cores froze the job for good
         "dataset.params.num_workers=1000",
         "error: dataset.params.num_workers=1000 is more than this machine's ",
