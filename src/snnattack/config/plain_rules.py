@@ -106,8 +106,10 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     ),
     "eval_batch_size": integer(1),
     "source_seed_offset": Rule(
-        lambda v: is_int(v) and 1 <= v <= MAX_SEED,
+        integer(1, MAX_SEED).test,
         f"an integer in [1, {MAX_SEED}] (0 makes the black-box source the target itself)",
+        form=is_int,
+        kind="an integer",
     ),
     "seed": SEED,
     # training recipe
@@ -141,12 +143,14 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "attack.tune.max_points": integer(1),
     "attack.l0_thresholds": list_rule(
         integer(1),
-        "a non-empty list of event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
+        "a non-empty list of distinct event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
+        distinct=True,
     ),
     "attack.steps_curve": list_rule(
         integer(1),
-        "a list of iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
+        "a list of distinct iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
         empty=True,
+        distinct=True,
     ),
     "method.*.poisson_eot_samples": integer(1),
     "method.*.momentum": real(0, 1),
