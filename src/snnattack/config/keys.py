@@ -314,15 +314,17 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
 def bare_config_error(conf_dir: Path) -> ConfigError:
     """The line for a config of the user's that does not start from the package's: it holds
     none of its groups (and none of its ``hydra.callbacks``)."""
+    groups = ", ".join(_named(one_choice_groups(conf_dir)))
     return ConfigError(
-        f"the config holds none of the package's groups ({', '.join(_named(one_choice_groups(conf_dir)))})"
+        f"the config holds none of the package's groups ({groups})"
         ": a config of your own that does not start from the package's; accepted: defaults: "
         "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
     )
 
 
 def _named(groups: dict[str, str]) -> list[str]:
-    """The groups of :func:`one_choice_groups` that a config holds as keys (not ``override hydra/...``)."""
+    """The groups of :func:`one_choice_groups` that a config holds as keys (not
+    ``override hydra/...``)."""
     return [group for group in groups if group.isidentifier()]
 
 
