@@ -42,6 +42,9 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite, require_loaded
+from snnattack.snn.neurons import LIF
+from snnattack.snn.scaled import ScaledNeuron
+from snnattack.snn.stepwise import StepLIF
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,19 @@ DATA = (
     "a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y) of tensors of "
     "the same length >= 1"
 )
+
+
+def _state_read(err: Exception) -> str:
+    """What a forward that read a state of a neuron the adapter replaced did (a membrane
+    read-out such as spikingjelly's ``node.v_seq``), said beside ``err``; "" otherwise."""
+    neuron = getattr(err, "obj", None) if isinstance(err, AttributeError) else None
+    if not isinstance(neuron, LIF | ScaledNeuron | StepLIF):
+        return ""
+    return (
+        f" (it reads {err.name!r} of a neuron, which the adapter ran as a LIF that keeps no "
+        "state: a membrane read-out is not adapted; return a layer's output, e.g. the last "
+        "layer's current, or the spikes)"
+    )
 
 
 def _first_line(err: BaseException) -> str:
@@ -378,8 +394,8 @@ def check_model(
             log.debug("%s: the forward of one image raised", name, exc_info=True)
             raise UserError(
                 f"{name}: its forward on one image of {data} (shape {shape}) raised "
-                f"{_first_line(err)}; accepted: a network that takes the images of {data}{hint} "
-                "and returns logits [B, K]"
+                f"{_first_line(err)}{_state_read(err)}; accepted: a network that takes the "
+                f"images of {data}{hint} and returns logits [B, K]"
             ) from None
     finally:
         for h in (hook, *watch):

@@ -438,6 +438,36 @@ def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
         snnattack.attack(Broken(), images(), torch.tensor([0] * 6), T=T, steps=1)
 
 
+class MembraneReadOut(nn.Module):
+    """Linear layers in step mode 'm' whose output is the membrane of a last node that never
+    fires (``v_seq``), a real-valued read-out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.sn1 = (
+            layer.Linear(64, 32),
+            neuron.LIFNode(surrogate_function=surrogate.ATan()),
+        )
+        self.fc2 = layer.Linear(32, 10)
+        self.out = neuron.LIFNode(v_threshold=float("inf"), store_v_seq=True)
+        functional.set_step_mode(self, step_mode="m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.out(self.fc2(self.sn1(self.fc1(x.flatten(1).unsqueeze(0).repeat(T, 1, 1)))))
+        v = self.out.v_seq.mean(0)
+        functional.reset_net(self)
+        return v
+
+
+def test_a_membrane_read_out_is_refused_saying_the_adapted_neurons_keep_no_state() -> None:
+    x = torch.rand(3, 1, 8, 8)
+    with pytest.raises(UserError) as err:
+        snnattack.attack(MembraneReadOut().eval(), x, torch.tensor([0] * 3), T=T, steps=1)
+    assert "no attribute 'v_seq' (it reads 'v_seq' of a neuron, which the adapter ran as a " in (
+        str(err.value)
+    )
+
+
 class Named(CSNN):
     """The tutorial CSNN returning its rates in a dict."""
 
