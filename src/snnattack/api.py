@@ -470,6 +470,7 @@ def prepared_evaluation(
     )
 
 
+@torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 @numerics.kept_generators()  # the data's loaders draw from torch's generator as they start
 def evaluate(
     model: nn.Module,
@@ -606,6 +607,7 @@ def _recordings(
     return data, val_data, recordings
 
 
+@torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 def attack(
     model: nn.Module,
     x: torch.Tensor,

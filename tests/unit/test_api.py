@@ -232,6 +232,25 @@ def test_attack_returns_examples_within_eps_in_the_unit_box_that_fool_the_model(
     assert not model.training  # the user's model is left as it was
 
 
+def test_attack_and_evaluate_in_an_inference_mode_block_give_the_examples_of_outside(
+    digits,
+) -> None:
+    """A validation or test step of Lightning runs under ``torch.inference_mode()``; its
+    batches are inference tensors."""
+    model, x, y = digits
+    x, y = x[:8], y[:8]
+    adv = snnattack.attack(model, x, y, "pgd", eps=16, steps=2)
+    record = snnattack.evaluate(model, (x, y), methods=["fgsm"], masking=False, progress=False)
+    with torch.inference_mode():
+        inside = snnattack.attack(model, x.clone(), y.clone(), "pgd", eps=16, steps=2)
+        again = snnattack.evaluate(
+            model, (x.clone(), y.clone()), methods=["fgsm"], masking=False, progress=False
+        )
+        assert torch.is_inference_mode_enabled()  # the block's mode again after the calls
+    assert torch.equal(inside, adv)
+    assert [r.adv_acc for r in again.results] == [r.adv_acc for r in record.results]
+
+
 def test_evaluate_and_attack_set_the_processs_allocator_as_a_job_does(digits) -> None:
     model, x, y = digits
     x, y = x[:8], y[:8]

@@ -124,6 +124,7 @@ def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
     return model
 
 
+@torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 @kept_generators()  # the user's random generators as they were, as snnattack.evaluate keeps them
 def evaluate(
     model: nn.Module,
