@@ -44,7 +44,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from torch import nn
@@ -54,6 +53,7 @@ from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
 from snnattack.errors import WriteError
 from snnattack.interop.common import AdaptedNet
+from snnattack.records.checkpoints import weights, weights_id
 from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
 from snnattack.settings import SOURCE_KEYS, AttackSpec
 
@@ -83,27 +83,16 @@ def independent(spec: AttackSpec) -> bool:
     return spec.algorithm == ENSEMBLE or spec.algorithm in GRADIENT_FREE
 
 
-def weights(*models: nn.Module | None) -> str:
-    """A digest of the models' parameters and buffers."""
-    digest = hashlib.sha256()
-    for model in models:
-        for name, tensor in (model.state_dict() if model is not None else {}).items():
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
-        digest.update(b"|")
-    return digest.hexdigest()
-
-
 def about_weights(net: nn.Module) -> dict[str, Any]:
     """What a record says of the weights of ``net``, the network attacked (another library's
     as adapted: its body, named as the user's network): their count (``parameters``) and
-    hash (``weights``: ``params:`` and 16 hex digits of :func:`weights`), the same for one
+    hash (``weights``: :func:`~snnattack.records.checkpoints.weights_id`), the same for one
     set of weights however it came (passed to the API, a ``checkpoint=`` file, a factory's
     own, the store): a benchmark ranks each set once."""
     own = net.body if isinstance(net, AdaptedNet) else net
     return {
         "parameters": sum(p.numel() for p in own.parameters()),
-        "weights": f"params:{weights(own)[:16]}",
+        "weights": weights_id(own),
     }
 
 

@@ -245,7 +245,9 @@ def load_model_file(
     ``namings`` are the reference codes' names for ``model``'s layers
     (:func:`snnattack.models.reference.namings`); without any, a state dict must carry the
     model's own names (``torch.save(model.state_dict())``). ``payload``: the file's content
-    where the caller has read it (:func:`load_tensors`), else it is read here."""
+    where the caller has read it (:func:`load_tensors`), else it is read here. A store file's
+    weights must be those its record's digest names (``weights``); a record written before
+    the store kept one has none, and its weights are loaded unchecked."""
     path = Path(path)
     try:
         payload = load_tensors(path) if payload is None else payload
@@ -303,8 +305,32 @@ def load_model_file(
         raise CheckpointError(
             f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}; {FITS}"
         )
+    stored = record.get("weights") if kind == "store" else None  # none: older code's record
+    if stored is not None and weights_id(model) != stored:
+        raise CheckpointError(
+            f"{key}={path} holds other weights than were stored ({weights_id(model)}, its "
+            f"record's {stored}): the file changed after it was written; accepted: an intact "
+            "copy of the file"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}
+
+
+def weights(*models: nn.Module | None) -> str:
+    """A digest of the models' parameters and buffers."""
+    digest = hashlib.sha256()
+    for model in models:
+        for name, tensor in (model.state_dict() if model is not None else {}).items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def weights_id(model: nn.Module) -> str:
+    """How a record names ``model``'s weights: ``params:`` and 16 hex digits of
+    :func:`weights` (metrics.json's ``weights``, a stored model's record)."""
+    return f"params:{weights(model)[:16]}"
 
 
 def torch_bytes(obj: Any) -> bytes:

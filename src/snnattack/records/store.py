@@ -10,9 +10,11 @@ there (``last.ckpt``), and the next job that needs the model continues from it; 
 without one is cleared. A resume file is read as tensors only (a shared store is writable by
 others): one that would run code is refused, and a corrupt one is set aside as
 ``<key>.corrupt.ckpt`` with a warning and the training restarts. A stored model is read
-without taking the lock, so a read-only store holding the needed models works. Under DDP only
-the writer process (rank 0) takes the lock and writes; the other processes train alongside it
-and then read what it wrote.
+without taking the lock, so a read-only store holding the needed models works. Its record
+(``record.json``, and inside ``model.pt``) holds the digest of the weights written, which a
+load compares with the weights read: a file whose tensors changed on disk is refused. Under
+DDP only the writer process (rank 0) takes the lock and writes; the other processes train
+alongside it and then read what it wrote.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from snnattack.records.checkpoints import (
     require_finite,
     torch_bytes,
     unreadable,
+    weights_id,
 )
 from snnattack.records.files import write_atomic, write_error
 
@@ -130,7 +133,7 @@ class ModelStore:
         except BaseException:
             self._cleared(workdir)
             raise
-        record = {**record, "spec": spec, "key": folder.name}
+        record = {**record, "spec": spec, "key": folder.name, "weights": weights_id(model)}
         payload = torch_bytes({"state_dict": model.state_dict(), "record": record})
         write_atomic(workdir / CHECKPOINT, payload)
         write_atomic(workdir / "record.json", json.dumps(record, indent=2, default=str))
@@ -195,7 +198,9 @@ class ModelStore:
 
     @staticmethod
     def load(folder: Path, model: nn.Module) -> dict[str, Any]:
-        """Loads ``folder``'s weights into ``model`` (strictly) and returns its record."""
+        """Loads ``folder``'s weights into ``model`` (strictly) and returns its record, refusing
+        a file that is not the model its folder names, whose weights are not finite, or are
+        not those stored (:func:`_check_weights`)."""
         path = folder / CHECKPOINT
         try:
             payload = load_tensors(path)
@@ -218,6 +223,7 @@ class ModelStore:
                 f"checkpoint {path} does not fit the configured model ({first}); "
                 f"delete the folder {folder} to retrain it"
             ) from None
+        _check_weights(path, folder, model, record)
         return record
 
 
@@ -236,6 +242,29 @@ def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
             f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
         )
     require_finite(state, f"checkpoint {path}", f"delete the folder {folder} to retrain it")
+
+
+def _check_weights(path: Path, folder: Path, model: nn.Module, record: dict) -> None:
+    """Refuses a checkpoint whose loaded weights are not those it was stored with.
+
+    The record holds the digest of the weights as they were written (``weights``,
+    :func:`~snnattack.records.checkpoints.weights_id`), compared with the digest of the
+    weights loaded from the file: bytes changed in the tensors (a disk or a copy that flipped
+    bits) still load, finite, into a model that is not the one trained, whose rows would be
+    numbers of no model. A record written before the digest was kept has none, and its weights
+    are loaded unchecked: a digest computed now would describe the file as it is, whatever
+    changed in it, so there is nothing to compare it with.
+    """
+    stored = record.get("weights")
+    if stored is None:
+        return
+    loaded = weights_id(model)
+    if loaded != stored:
+        raise CheckpointError(
+            f"checkpoint {path} holds other weights than were stored ({loaded}, its record's "
+            f"{stored}): the file changed after it was written; delete the folder {folder} "
+            "to retrain it"
+        )
 
 
 def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:

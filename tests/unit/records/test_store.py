@@ -1,5 +1,6 @@
 """The checkpoint store trains once per spec, reloads strictly, and reports bad files clearly."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
+from snnattack.records.checkpoints import load_model_file, weights_id
 from snnattack.records.store import ModelStore, spec_key
 
 
@@ -100,3 +102,46 @@ def test_failure_before_any_epoch_leaves_no_work_folder(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), broken)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def _rewrite_weight(path: Path, weight: torch.Tensor) -> None:
+    """Changes ``weight``'s bytes inside the file ``path`` in place, as a flipped bit on disk
+    does: the values stay finite and the archive readable (torch checks no CRC on load)."""
+    raw, old = path.read_bytes(), weight.detach().numpy().tobytes()
+    assert raw.count(old) == 1
+    path.write_bytes(raw.replace(old, (weight.detach() * 0.5 + 1.0).numpy().tobytes()))
+
+
+def test_stored_weights_changed_on_disk_are_refused(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    model, record = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    folder = store.path({"x": 1})
+    kept = json.loads((folder / "record.json").read_text())
+    assert record["weights"] == kept["weights"] == weights_id(model)
+    _rewrite_weight(folder / "model.pt", model.weight)
+    changed = nn.Linear(3, 2)
+    changed.load_state_dict(torch.load(folder / "model.pt", weights_only=True)["state_dict"])
+    with pytest.raises(CheckpointError) as err:
+        store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    assert str(err.value) == (
+        f"checkpoint {folder / 'model.pt'} holds other weights than were stored "
+        f"({weights_id(changed)}, its record's {kept['weights']}): the file changed after "
+        "it was written; "
+        f"delete the folder {folder} to retrain it"
+    )
+    with pytest.raises(CheckpointError, match="changed after it was written; accepted"):
+        load_model_file(folder / "model.pt", nn.Linear(3, 2))
+
+
+def test_a_record_without_a_weights_digest_still_loads(tmp_path: Path) -> None:
+    """A model stored by older code (no ``weights`` in its record) is loaded unchecked."""
+    store = ModelStore(tmp_path)
+    model, _ = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    path = store.path({"x": 1}) / "model.pt"
+    payload = torch.load(path, weights_only=True)
+    del payload["record"]["weights"]
+    torch.save(payload, path)
+    loaded, record = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    assert record["cached"] is True and "weights" not in record
+    assert torch.equal(loaded.weight, model.weight)
+    assert load_model_file(path, nn.Linear(3, 2))["format"] == "store"
