@@ -7,6 +7,7 @@ from typing import Any
 
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.settings import ModelSettings, thaw
+from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversaries.recipe import adversary_spec
 
@@ -24,7 +25,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     models are trained and selected (:data:`TRAINING_VERSION`) and, for a kind that starts
     from another model (conversion, hybrid), that model's key (``base``). Leaves out the
     ``cosmetic_keys``, the trainer keys that only the attacks read (:data:`TEST_ONLY`) and those
-    that change nothing at null (:data:`IF_SET`).
+    that change nothing at null (:data:`IF_SET`), but keeps, where it decides which checkpoint
+    validation selects, the validation's batch size (:func:`_selects_by_batch`).
     """
     strategy = STRATEGIES[model.kind]
     c = without_cosmetic(thaw(model.tree), model.tree["cosmetic_keys"])
@@ -50,7 +52,23 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
         "seed": seed,
         "version": TRAINING_VERSION,
     }
+    if _selects_by_batch(c):
+        spec["eval_batch_size"] = c["eval_batch_size"]
     base = strategy.base(model)
     if base is not None:
         spec["base"] = store_key(base, seed)
     return strategy.key(spec)
+
+
+def _selects_by_batch(c: dict[str, Any]) -> bool:
+    """Whether the validation's batch size (``eval_batch_size``) changes which checkpoint is
+    selected: where ``trainer.limit_val_batches`` limits the validation (a count of batches,
+    or a share below 1, of that size: it decides which samples are validated), or where the
+    encoding draws at random (``RANDOM_ENCODINGS``: each batch's draws depend on its size).
+    Elsewhere it changes the validation's numbers within floating-point noise only, as
+    ``threads`` do, and the store key leaves it out: a job that attacks in other batches
+    (for its memory) reuses the model, and the models stored before keep their store keys.
+    """
+    limit = c["trainer"].get("limit_val_batches")
+    limited = limit is not None and not (isinstance(limit, float) and limit >= 1.0)
+    return limited or c["encoding"] in RANDOM_ENCODINGS

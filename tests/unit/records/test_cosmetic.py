@@ -58,6 +58,29 @@ def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None
     assert result_spec(limited, {}) != result_spec(resolved(base), {})
 
 
+def test_the_validation_batch_size_keys_the_model_where_it_decides_the_selection() -> None:
+    """``eval_batch_size`` decides which samples a limited validation sees and a random
+    encoding's draws, so the checkpoint selected; elsewhere it keys no model (it changes the
+    validation within floating-point noise), so attacking in other batches reuses it."""
+
+    def key(*overrides: str) -> dict:
+        return store_key(model_settings(compose(*overrides)), 0)
+
+    assert key("eval_batch_size=4") == key("eval_batch_size=64") == key()
+    assert "eval_batch_size" not in key()
+    for selecting in (
+        ["trainer.limit_val_batches=1"],
+        ["trainer.limit_val_batches=0.5"],
+        ["encoding=poisson"],
+        ["encoding=poisson_signed"],
+    ):
+        small, large = key(*selecting, "eval_batch_size=4"), key(*selecting, "eval_batch_size=64")
+        assert (small["eval_batch_size"], large["eval_batch_size"]) == (4, 64), selecting
+    assert key("trainer.limit_val_batches=1.0", "eval_batch_size=4") == key(
+        "trainer.limit_val_batches=1.0", "eval_batch_size=64"
+    )
+
+
 def test_store_key_holds_a_version_id_not_the_selection_sentence() -> None:
     spec = store_key(model_settings(compose()), 0)
     assert spec["version"] == TRAINING_VERSION and SELECTION not in json.dumps(spec)
