@@ -1,7 +1,9 @@
 """Keys that do not change a result: one list, ``cosmetic_keys`` in ``conf/config.yaml``.
 
 Everything that must leave them out derives from that list: the relaunch check (the result
-spec), the checkpoint store's key, W&B run names and the report's columns. An entry is a
+spec), the checkpoint store's key, W&B run names and the report's columns. The store key keeps
+those of them that no attack reads but that change a trained model
+(``snnattack.training.store_key.TRAINING_KEYS``: the data loader's workers). An entry is a
 dotted key and covers the keys below it (``logger`` covers ``logger.wandb.project``).
 """
 

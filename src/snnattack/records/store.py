@@ -1,10 +1,11 @@
 """Checkpoint cache: each model is trained once per distinct training configuration.
 
 A model is stored under the hash of everything that affects its training (data, model,
-neuron, encoding, recipe, trainer limits, seed, the validation's batch size where it decides
-the checkpoint selected: ``snnattack.training.store_key``). Jobs that need the same model find
-it there; the first one trains it under a file lock, so parallel jobs never train it twice, and
-the checkpoint is written atomically, so an interrupted job leaves nothing half-written.
+neuron, encoding, recipe, trainer limits, seed, the data loader's workers, the validation's
+batch size where it decides the checkpoint selected: ``snnattack.training.store_key``). Jobs
+that need the same model find it there; the first one trains it under a file lock, so parallel
+jobs never train it twice, and the checkpoint is written atomically, so an interrupted job
+leaves nothing half-written.
 
 Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
 there (``last.ckpt``), and the next job that needs the model continues from it; a work folder

@@ -103,7 +103,7 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     base = store_key(model_settings(compose()), 0)
     assert (
         store_key(
-            model_settings(compose("attack=rga", "eps=[8]", "dataset.params.num_workers=2")), 0
+            model_settings(compose("attack=rga", "eps=[8]", "eval_batch_size=4", "threads=2")), 0
         )
         == base
     )

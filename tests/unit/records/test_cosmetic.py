@@ -48,7 +48,7 @@ def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_pa
 
 def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None:
     base = compose()
-    moved = compose("trainer=ddp_cpu", "threads=2", "dataset.params.num_workers=2", "tags=[x]")
+    moved = compose("trainer=ddp_cpu", "threads=2", "tags=[x]")
     assert store_key(model_settings(moved), 0) == store_key(model_settings(base), 0)
     assert result_spec(resolved(moved), {}) == result_spec(resolved(base), {})
     assert store_key(model_settings(compose("trainer.limit_test_batches=2")), 0) == store_key(
@@ -56,6 +56,18 @@ def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None
     )
     limited = resolved(compose("trainer.limit_test_batches=2"))
     assert result_spec(limited, {}) != result_spec(resolved(base), {})
+
+
+def test_data_loader_workers_key_the_model_but_not_the_relaunch_check() -> None:
+    """Other workers draw a random encoding's spikes and the augmentation differently, so
+    ``dataset.params.num_workers`` keys the trained model; attacks on a given model do not
+    read it, so the relaunch check leaves it out. At 0 (digits' default) the key is as before."""
+    base, workers = compose(), compose("dataset.params.num_workers=2")
+    assert "num_workers" not in store_key(model_settings(base), 0)["dataset"]["params"]
+    spec = store_key(model_settings(workers), 0)
+    assert spec["dataset"]["params"]["num_workers"] == 2
+    assert spec != store_key(model_settings(base), 0)
+    assert result_spec(resolved(workers), {}) == result_spec(resolved(base), {})
 
 
 def test_the_validation_batch_size_keys_the_model_where_it_decides_the_selection() -> None:
