@@ -53,13 +53,45 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     user's later in-place updates (an optimiser's step) show in the copy, while what is done
     to the copy's objects (an attack freezing them with ``requires_grad_(False)``, ``.to``
     another device or dtype, their ``.grad``) does not reach the user's. A tied parameter
-    stays tied."""
+    stays tied. A weight that a hook computes from parameters before each forward (a pruned
+    layer's ``weight``, ``torch.nn.utils.prune``; the legacy ``weight_norm``) is a tensor of
+    the last forward's graph, which no deep copy takes: the copy starts from its values, and
+    its own hook computes it again. A replaced neuron with hooks is refused: the LIF in its
+    place would not call them."""
+    for old in replacements:
+        _refuse_hooked(net, old)
     memo: dict[int, object] = {
         id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad) for p in net.parameters()
     }
     memo.update({id(b): b.detach() for b in net.buffers()})
     memo.update({id(old): new for old, new in replacements.items()})
+    memo.update({id(t): t.detach() for t in _computed(net)})
     return copy.deepcopy(net, memo)
+
+
+def _computed(net: nn.Module) -> list[torch.Tensor]:
+    """The tensors of ``net``'s modules that are neither parameter nor buffer and that a
+    graph computed (a pruned layer's ``weight``)."""
+    found = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
+    return [t for t in found if t.grad_fn is not None]
+
+
+def _refuse_hooked(net: nn.Module, neuron: nn.Module) -> None:
+    """Refuses ``neuron`` of ``net`` if it has hooks (a defence written as a forward hook
+    that changes its spikes): the adapter's LIF runs in its place and would not call them,
+    so the attack would craft on another network than the user's."""
+    kinds = [
+        kind
+        for kind in ("forward_pre", "forward", "backward_pre", "backward")
+        if getattr(neuron, f"_{kind}_hooks")
+    ]
+    if kinds:
+        path = next(p for p, m in net.named_modules() if m is neuron) or "the network itself"
+        raise UserError(
+            f"interop: {path} ({class_name(neuron)}) has {' and '.join(kinds)} hooks, which "
+            "the LIF that runs in its place would not call; accepted: a network without hooks "
+            "on its neurons (handle.remove()), or hooks on its other modules, which run"
+        )
 
 
 def refuse(path: str, module: nn.Module, why: str, supported: Iterable[str]) -> UserError:

@@ -262,6 +262,34 @@ def test_an_unknown_neuron_is_refused_before_any_work(unknown, cls: str) -> None
     assert Heaviside.calls == 0
 
 
+def test_a_neuron_with_hooks_is_refused_as_its_lif_would_not_call_them() -> None:
+    """A defence written as a forward hook on a node (here: flipping its spikes) would not
+    run in the adapted network: the examples were crafted on another network."""
+    net = sj_net("if_soft")
+    net[2].register_forward_hook(lambda _m, _i, out: 1 - out)
+    with pytest.raises(
+        UserError, match=r"^interop: 2 \(spikingjelly\..*IFNode\) has forward hooks"
+    ):
+        adapt(net, T=T)
+
+
+def test_a_pruned_layer_is_attacked_as_its_masked_weights() -> None:
+    """``torch.nn.utils.prune`` computes the layer's weight before each forward (a tensor of
+    a graph, which a deep copy refused): the same examples as the layer's pruned weights."""
+    import snnattack
+
+    pruned, plain = sj_net("if_soft"), sj_net("if_soft")
+    torch.nn.utils.prune.l1_unstructured(pruned[4], "weight", amount=0.5)
+    with torch.no_grad():
+        plain[4].weight.copy_(pruned[4].weight)
+    x, y = images(), torch.arange(6) % 10
+    got = snnattack.attack(pruned, x, y, "pgd", eps=16, T=T, steps=2)
+    assert torch.equal(got, snnattack.attack(plain, x, y, "pgd", eps=16, T=T, steps=2))
+    assert not torch.equal(
+        got, snnattack.attack(sj_net("if_soft"), x, y, "pgd", eps=16, T=T, steps=2)
+    )
+
+
 def reduced_precision() -> nn.Module:
     node = neuron.IFNode(step_mode="m")
     node._neuron_precision = ("fp16", "fp16", "fp16")  # as 2.0's precision.convert sets it
