@@ -75,7 +75,11 @@ def as_spiking_net(
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
     has its own, must be None or equal to it; the line suggests ``model.T = T`` only for a
-    ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5."""
+    ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5. A
+    network in ``nn.DataParallel`` (or DDP's wrapper) is the network it wraps: the attacks run
+    on one device, and the wrapper's forward is the network's."""
+    if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
+        model = model.module
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T:
             name = f"{argument}={type(model).__name__}"

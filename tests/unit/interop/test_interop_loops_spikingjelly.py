@@ -438,6 +438,14 @@ def test_a_class_that_runs_in_neither_form_is_a_body_said_in_one_line(
         snnattack.attack(Broken(), images(), torch.tensor([0] * 6), T=T, steps=1)
 
 
+def test_a_class_in_data_parallel_is_attacked_as_the_class() -> None:
+    """``nn.DataParallel`` around a class with its own loop was taken for a body (its forward
+    is the class's on one device), and the body's error said."""
+    net, x, y = CSNN(T), images(), torch.arange(6) % 10
+    wrapped = snnattack.attack(nn.DataParallel(net), x, y, "pgd", eps=16, T=T, steps=2)
+    assert torch.equal(wrapped, snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2))
+
+
 class MembraneReadOut(nn.Module):
     """Linear layers in step mode 'm' whose output is the membrane of a last node that never
     fires (``v_seq``), a real-valued read-out."""
