@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from foreign_nets import spikingjelly_plif
+from foreign_nets import snntorch_leaky, spikingjelly_plif
 from harness import ROOT
 from torch import nn
 
@@ -92,6 +92,54 @@ def test_a_change_through_data_is_attacked_though_no_version_counter_sees_it(
     fresh = attack(copy.deepcopy(net))
     assert preparations == ["_prepare_attack"] * 2  # the first call's preparation kept
     assert torch.equal(second, fresh) and not torch.equal(second, first)
+
+
+def plif_decay_through_data(net: nn.Module) -> None:
+    """The parametric LIF's ``w`` set through ``.data``: its decay ``sigmoid(w)``, a number
+    of the adapted LIF, changes."""
+    net[2].w.data.fill_(3.0)
+
+
+def snntorch_through_data(net: nn.Module) -> None:
+    """snnTorch's learned ``beta`` and ``threshold`` clamped through ``.data``, the usual
+    idiom after an optimiser's step."""
+    for leaky in (net[2], net[6]):
+        leaky.beta.data.clamp_(0.0, 0.3)
+        leaky.threshold.data.fill_(0.2)
+
+
+READ_AS_NUMBERS: dict[str, tuple[Callable[[], nn.Module], Callable[[nn.Module], None]]] = {
+    "spikingjelly_plif_w": (spikingjelly_plif, plif_decay_through_data),
+    "snntorch_beta_threshold": (snntorch_leaky, snntorch_through_data),
+}
+
+
+@pytest.mark.parametrize("case", READ_AS_NUMBERS, ids=list(READ_AS_NUMBERS))
+def test_a_neuron_parameter_read_as_a_number_changed_through_data_prepares_afresh(
+    preparations, case: str
+) -> None:
+    """The adaptation reads a neuron's decay and threshold into numbers of its LIFs: a
+    ``.data`` change bumps no version counter, so the values it read are compared."""
+    make, change = READ_AS_NUMBERS[case]
+    net = make().eval()
+    first = attack(net)
+    change(net)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
+    attack(net)
+    assert preparations == ["_prepare_attack"] * 3  # the new values' preparation kept
+
+
+def test_a_network_without_tensors_read_as_numbers_compares_none(preparations) -> None:
+    """spikingjelly's ``LIFNode`` holds its decay and threshold as floats: its preparation
+    compares no values (no host sync for them)."""
+    net = spikingjelly_plif().eval()
+    net[2] = copy.deepcopy(net[6])  # LIFNodes only
+    attack(net)
+    ((*_, numbers),) = PREPARED._kept[net].values()
+    assert numbers.devices == {}
 
 
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:

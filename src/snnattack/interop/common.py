@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import UserError, class_name
+from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
@@ -118,8 +119,10 @@ def looks_like_neuron(module: nn.Module, libraries: Iterable[str]) -> bool:
 
 def scalar(value: object, what: str, path: str, module: nn.Module, supported: list[str]) -> float:
     """``value`` (a number or a one-element tensor) as a float; a per-neuron tensor is
-    refused (the LIF has one value per layer)."""
-    if isinstance(value, torch.Tensor):
+    refused (the LIF has one value per layer). A tensor is noted as read
+    (:func:`~snnattack.interop.prepared.noted`): a kept adaptation holds the float, which a
+    later change through ``.data`` must renew."""
+    if isinstance(noted(value), torch.Tensor):
         if value.numel() != 1:
             raise refuse(path, module, f"has a {what} per neuron, not one value", supported)
         return float(value.detach().reshape(()).item())

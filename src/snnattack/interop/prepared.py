@@ -17,17 +17,29 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   the tensors are) and its tensors that are neither parameter nor buffer
   (``self.scale = torch.tensor(...)``, which a forward may read), compared as the parameters
   are;
+- the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
+  ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
+  ``threshold``), compared by value: a change through ``.data`` (``beta.data.clamp_(0, 1)``)
+  bumps no version counter, yet the kept adaptation holds the old numbers;
+- where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
+  infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
+  written through ``.data`` after a first call is refused by the next as by the first;
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
-Reading the state costs no host sync: versions, addresses and flags live on the host.
+Reading the state costs no host sync: versions, addresses and flags live on the host. The
+values and the finiteness are compared on the tensors' device in one batched reduction and
+read in one host sync per device (none for a model without numbers read from tensors where
+``finite`` is not asked).
 """
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from numbers import Number
 from typing import Any, TypeVar
 
@@ -38,6 +50,18 @@ Built = TypeVar("Built")
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
 REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's hooks and submodules: not compared
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
+# the tensors the build under way read as numbers (None: no build under way)
+_READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
+
+
+def noted(value: Any) -> Any:
+    """``value``, noted as read into a number by the preparation being built where it is a
+    tensor (an adapter reads a neuron's decay or threshold so): a later call compares its
+    values, which a ``.data`` change alters without any version counter seeing it."""
+    read = _READ.get()
+    if read is not None and isinstance(value, torch.Tensor):
+        read.append(value)
+    return value
 
 
 def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
@@ -136,7 +160,7 @@ class Preparations:
     held of its old tensors)."""
 
     def __init__(self) -> None:
-        self._kept: weakref.WeakKeyDictionary[nn.Module, dict[Hashable, tuple[Any, Any, Any]]]
+        self._kept: weakref.WeakKeyDictionary[nn.Module, dict[Hashable, tuple[Any, ...]]]
         self._kept = weakref.WeakKeyDictionary()
 
     def get(
@@ -146,30 +170,39 @@ class Preparations:
         build: Callable[[], Built],
         *others: nn.Module | None,
         valid: Callable[[Built], bool] = lambda _: True,
+        finite: bool = False,
     ) -> Built:
         """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
         state is compared too) under ``settings``: kept from an earlier call if no model's
-        state changed since and it is still ``valid``, else built now and kept, replacing a
-        stale one. What ``build`` returns must not refer to ``model`` (a weak key's value
-        that does keeps it alive): the caller passes the model itself again at each call."""
+        state changed since, the tensors it read as numbers (:func:`noted`) hold the values
+        it read, and it is still ``valid``, else built now and kept, replacing a stale one.
+        ``finite``: kept only while the models' floating tensors are all finite (``build``,
+        or what the caller does with a fresh preparation, refuses them otherwise). What
+        ``build`` returns must not refer to ``model`` (a weak key's value that does keeps it
+        alive): the caller passes the model itself again at each call."""
         if type(model).__eq__ is not object.__eq__:
             return build()  # a model equal to another one: its identity cannot key it
         models = [m for m in (model, *others) if m is not None]
         kept = self._kept.setdefault(model, {})
         if settings in kept:
-            state, alive, built = kept[settings]
+            state, alive, built, numbers = kept[settings]
             fresh = state == _state(models) and all(ref() is not None for ref in alive)
-            if fresh and valid(built):
+            if fresh and valid(built) and _intact(numbers, models if finite else []):
                 return built
-        built = build()
+        token = _READ.set([])
+        try:
+            built = build()
+            numbers = _Numbers(_READ.get() or [])
+        finally:
+            _READ.reset(token)
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
         alive = tuple(ref for m in models for ref in _objects(m))
         state = _state(models)
-        for stale in [k for k, (was, _, _) in kept.items() if was[0] != state[0]]:
+        for stale in [k for k, (was, *_) in kept.items() if was[0] != state[0]]:
             del kept[stale]  # made of the model as it was: none would be served again
         kept.pop(settings, None)
-        kept[settings] = (state, alive, built)
+        kept[settings] = (state, alive, built, numbers)
         while len(kept) > KEPT:
             del kept[next(iter(kept))]  # the least recently made
         return built
@@ -182,6 +215,50 @@ class Preparations:
 def _state(models: list[nn.Module]) -> list[Any]:
     """The states of ``models``, in order."""
     return [state_of(m) for m in models]
+
+
+class _Numbers:
+    """The tensors a build read as numbers (:func:`noted`) and their values then, flattened
+    into one tensor per device."""
+
+    def __init__(self, tensors: list[torch.Tensor]) -> None:
+        self.devices: dict[torch.device, tuple[list[torch.Tensor], torch.Tensor]] = {}
+        for device, group in _by(tensors, lambda t: t.device).items():
+            self.devices[device] = (group, _flat(group))
+
+
+def _intact(numbers: _Numbers, checked: list[nn.Module]) -> bool:
+    """Whether the tensors of ``numbers`` hold the values read then and the floating
+    parameters and buffers of the ``checked`` models are all finite: compared on each
+    device at once (the finiteness as each dtype's largest magnitude, NaN where one is
+    NaN) and read in one host sync per device; none where nothing is compared."""
+    flags: dict[torch.device, list[torch.Tensor]] = {}
+    with torch.no_grad():
+        for device, (tensors, was) in numbers.devices.items():
+            flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
+        floats = (t for m in checked for t in (*m.parameters(), *m.buffers()))
+        floats = (t for t in floats if t.is_floating_point() and t.numel())  # inf-norm: not empty
+        groups = _by(floats, lambda t: (t.device, t.dtype))
+        for (device, _), group in groups.items():
+            largest = torch.stack(torch._foreach_norm(group, math.inf))
+            flags.setdefault(device, []).append(largest.isfinite().all())
+    return all(bool(torch.stack(f).all()) for f in flags.values())
+
+
+def _by(tensors: Iterable[torch.Tensor], key: Callable[[torch.Tensor], Hashable]) -> dict:
+    """``tensors`` grouped by ``key``, in order, each one once (a tied weight once)."""
+    groups: dict[Hashable, list[torch.Tensor]] = {}
+    seen: set[int] = set()
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            groups.setdefault(key(t), []).append(t)
+    return groups
+
+
+def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The values of ``tensors`` (of one device) in one flat tensor."""
+    return torch.cat([t.detach().reshape(-1) for t in tensors])
 
 
 PREPARED = Preparations()  # the process's preparations, of every entrance

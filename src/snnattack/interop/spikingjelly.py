@@ -53,6 +53,7 @@ from snnattack.interop.common import (
     scalar,
     shared_copy,
 )
+from snnattack.interop.prepared import noted
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
@@ -206,9 +207,10 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
 
 
 def _decay(node: nn.Module) -> float:
-    """``k = 1/tau`` of a LIF node (a parametric one's ``sigmoid(w)`` now), 0 for IF."""
+    """``k = 1/tau`` of a LIF node (a parametric one's ``sigmoid(w)`` now, ``w``
+    :func:`~snnattack.interop.prepared.noted` as read), 0 for IF."""
     if hasattr(node, "w"):  # in the parameter's dtype, as the node computes it
-        return float(node.w.detach().sigmoid().item())
+        return float(noted(node.w).detach().sigmoid().item())
     return 1.0 / float(node.tau) if hasattr(node, "tau") else 0.0
 
 

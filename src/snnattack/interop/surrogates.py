@@ -25,6 +25,7 @@ from contextvars import ContextVar
 
 from torch import nn
 
+from snnattack.interop.prepared import noted
 from snnattack.snn.surrogates import (
     SURROGATES,
     ATan,
@@ -63,7 +64,7 @@ def spikingjelly(path: str, node: nn.Module) -> Surrogate:
     make = SPIKINGJELLY.get(type(fn).__name__)
     if make is None or not type(fn).__module__.startswith("spikingjelly."):
         return _unknown(path, type(fn).__name__, "surrogate_function")
-    return make(float(fn.alpha))
+    return make(float(noted(fn.alpha)))  # a tensor's value compared by a later call
 
 
 def snntorch(path: str, leaky: nn.Module) -> Surrogate:
@@ -88,7 +89,7 @@ def snn_rat(path: str, spike: nn.Module) -> Surrogate:
     gama = getattr(spike, "gama", None)
     if gama is None:
         return _unknown(path, "ZIF without gama", "act")
-    return Triangle(float(gama))
+    return Triangle(float(noted(gama)))
 
 
 @contextmanager
