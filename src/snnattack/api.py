@@ -314,12 +314,15 @@ def _prepared(model: Any, key: str | None, build: Callable[[], Any], source: Any
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
     ``key`` stands for: kept from an earlier call while neither model nor the arguments
     changed (:mod:`snnattack.interop.prepared`), else built. The one place where
-    :func:`attack` and :func:`evaluate` reuse a preparation."""
+    :func:`attack` and :func:`evaluate` reuse a preparation. Kept only while the models'
+    weights are finite (``finite``): a first call refuses a NaN weight (the adaptation's
+    check, or :func:`~snnattack.inputs.check_model` on a model whose classes are not known
+    yet), and so does a repeated one after a NaN written through ``.data``."""
     if key is None or not isinstance(model, nn.Module):
         return build()
     if source is not None and not isinstance(source, nn.Module):
         return build()
-    return PREPARED.get(model, key, build, source)
+    return PREPARED.get(model, key, build, source, finite=True)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from harness import ROOT
 from torch import nn
 
 import snnattack
+from snnattack.errors import UserError
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
 
@@ -140,6 +141,21 @@ def test_a_network_without_tensors_read_as_numbers_compares_none(preparations) -
     attack(net)
     ((*_, numbers),) = PREPARED._kept[net].values()
     assert numbers.devices == {}
+
+
+def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_call(preparations) -> None:
+    """A first call refuses a NaN weight (its examples would measure nothing); a NaN written
+    through ``.data`` after it is refused by the next call too, not attacked as the clean
+    batch."""
+    native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    for net in (spikingjelly_plif().eval(), native):
+        attack(net)
+        first = next(p for p in net.parameters() if p.dim() == 4)
+        first.data.view(-1)[0] = float("nan")
+        with pytest.raises(UserError, match="non-finite"):
+            attack(net)
+        with pytest.raises(UserError, match="non-finite"):
+            attack(net)  # still refused: no preparation kept of the NaN model
 
 
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
