@@ -11,6 +11,7 @@ import gc
 import importlib
 import weakref
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -200,8 +201,8 @@ def test_a_changed_model_prepares_afresh(preparations, change: str) -> None:
 
 
 class Scaled(nn.Module):
-    """A user's own-loop network whose forward reads a tensor, a list, a number and a function
-    that are neither parameter nor buffer."""
+    """A user's own-loop network whose forward reads a tensor, a list, a number, a function,
+    a dict of settings and a settings holder that are neither parameter nor buffer."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -210,10 +211,13 @@ class Scaled(nn.Module):
         self.weights = [1.0, 1.0]
         self.gain = np.float64(1.0)  # as np.linspace gives a sweep's values
         self.squash = torch.tanh
+        self.scales = {"gain": 1.0, "unused": "text"}
+        self.args = SimpleNamespace(gain=1.0, nested={"gain": 1.0})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
-        return self.squash(out * self.scale * self.weights[0] * self.gain)
+        settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
+        return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
 
 def doubled(x: torch.Tensor) -> torch.Tensor:
@@ -226,6 +230,9 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "list_in_place": lambda net: net.weights.__setitem__(0, -5.0),
     "numpy_number": lambda net: setattr(net, "gain", np.float64(-5.0)),
     "function_replaced": lambda net: setattr(net, "squash", doubled),
+    "dict_in_place": lambda net: net.scales.__setitem__("gain", -5.0),
+    "namespace_in_place": lambda net: setattr(net.args, "gain", -5.0),
+    "nested_dict_in_place": lambda net: net.args.nested.__setitem__("gain", -5.0),
     "hook_added": lambda net: net.body.register_forward_hook(lambda m, i, out: -5.0 * out),
 }
 

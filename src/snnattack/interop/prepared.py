@@ -14,9 +14,12 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
   assignment, from Python or numpy, a tuple or list of such values), its hooks (one added or
   removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
-  the tensors are) and its tensors that are neither parameter nor buffer
+  the tensors are), its tensors that are neither parameter nor buffer
   (``self.scale = torch.tensor(...)``, which a forward may read), compared as the parameters
-  are;
+  are, and the plain values (numbers, strings, tuples and lists of them) of its dicts that
+  are not its own registries (``self.scales = {...}``; a module's registries are named with
+  an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
+  ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels;
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``), compared by value: a change through ``.data`` (``beta.data.clamp_(0, 1)``)
@@ -27,20 +30,28 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
+Not compared, so not seen by a kept preparation: what such a dict or holder keeps besides
+plain values (a tensor in it, an object of another class: an OmegaConf config), a class's or
+a module's global variables that a forward reads, and objects reached otherwise than as a
+module's attributes.
+
 Reading the state costs no host sync: versions, addresses and flags live on the host. The
 values and the finiteness are compared on the tensors' device in one batched reduction and
-read in one host sync per device (none for a model without numbers read from tensors where
-``finite`` is not asked).
+read in one host sync per device (none where neither is compared: a network without
+tensors read as numbers, kept where ``finite`` is not asked).
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import math
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from numbers import Number
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import torch
@@ -48,7 +59,8 @@ from torch import nn
 
 Built = TypeVar("Built")
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
-REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's hooks and submodules: not compared
+REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, submodules, ...
+NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 # the tensors the build under way read as numbers (None: no build under way)
 _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
@@ -83,10 +95,13 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
 
 
 def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
-    """``module``'s compared attributes by name: its plain values, and its hooks by their
-    handles' numbers (never reused: a hook added or removed is seen). Most of a module's
-    attributes are its registries (dicts and sets), passed over first: a repeated call reads
-    every module's attributes at each call."""
+    """``module``'s compared attributes by name: its plain values, its hooks by their
+    handles' numbers (never reused: a hook added or removed is seen), and the plain values of
+    the dicts and settings holders a user's forward may read (``self.scales = {...}``,
+    ``self.args``: :func:`_settings`). Most of a module's attributes are its own registries
+    (dicts and sets whose names start with an underscore: ``_modules``, spikingjelly's
+    ``_memories``), passed over first: a repeated call reads every module's attributes at
+    each call."""
     out: list[tuple[str, Any]] = []
     for k, v in module.__dict__.items():
         kind = type(v)
@@ -95,9 +110,41 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
         elif kind in REGISTRIES:
             if v and k.endswith("hooks"):
                 out.append((k, tuple(v)))
+            elif kind is not set and not k.startswith("_"):  # the user's: self.scales = {...}
+                out.append((k, _settings(v)))
         elif _compared(v):
             out.append((k, _value(v)))
+        elif _holder(v):
+            out.append((k, _settings(vars(v))))
     return out
+
+
+def _holder(value: Any) -> bool:
+    """Whether ``value`` is an object that holds settings by name, which a forward may read
+    (``self.args.gain``): a ``SimpleNamespace``, an argparse ``Namespace``, a dataclass."""
+    if type(value) in NAMESPACES:
+        return True
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
+    """The plain values of a dict (or of a settings holder's attributes, :func:`_holder`),
+    by key: numbers, strings, tuples and lists of them, and those of the dicts and holders
+    it holds (to three levels). What else it holds (a tensor, a module, another object) is
+    not compared: a dict of them is a registry, not settings."""
+    out: list[Any] = []
+    for k, v in held.items():
+        if not _scalar(k):
+            continue  # a key compared by value must be one (a tensor's == is elementwise)
+        if type(v) in (tuple, list) and all(_scalar(x) for x in v):
+            out.append((k, type(v), *v))
+        elif _scalar(v):
+            out.append((k, v))
+        elif depth < 2 and type(v) in (dict, OrderedDict):
+            out.append((k, _settings(v, depth + 1)))
+        elif depth < 2 and _holder(v):
+            out.append((k, _settings(vars(v), depth + 1)))
+    return tuple(out)
 
 
 def _compared(value: Any) -> bool:
