@@ -641,7 +641,9 @@ def attack(
     the call (the process's own flags and random generators again after it,
     :func:`snnattack.process.numerics.held`);
     the process's allocator is set by ``malloc``, as a job's (``reuse``: freed memory kept for
-    the next call, :mod:`snnattack.process.malloc`)."""
+    the next call, :mod:`snnattack.process.malloc`). A repeated call on an unchanged model
+    reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
+    is: docs/interop.md, "A repeated call")."""
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
