@@ -159,6 +159,21 @@ def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_call(preparatio
             attack(net)  # still refused: no preparation kept of the NaN model
 
 
+def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_evaluate(preparations) -> None:
+    net = spikingjelly_plif().eval()
+    x, y = batch()
+
+    def evaluate():
+        return snnattack.evaluate(
+            net, (x, y), eps=[16], methods=["fgsm"], T=T, masking=False, progress=False
+        )
+
+    evaluate()
+    net[9].weight.data[0, 0] = float("inf")
+    with pytest.raises(UserError, match="non-finite"):
+        evaluate()
+
+
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
