@@ -68,7 +68,7 @@ from torch.utils.data import Dataset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
-from snnattack.data.recordings import Recordings, check_not_empty, read, undecodable
+from snnattack.data.recordings import Recordings, check_size, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
@@ -106,7 +106,7 @@ def check_layout(root: str | Path) -> Path:
                 f"{path} lies outside the class folders {location}/<class>/; tonic labels a "
                 "recording by the name of its folder: move or delete it"
             )
-        check_not_empty(path, EXPECTED)
+        check_size(path, EXPECTED)
     return location
 
 

@@ -36,7 +36,7 @@ import torch
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.dvs import CachedFrames, FrameSplit, cache_folder
 from snnattack.data.events import Framing
-from snnattack.data.recordings import Recordings, check_not_empty, read
+from snnattack.data.recordings import Recordings, check_size, read
 from snnattack.errors import ConfigError, DataError
 
 
@@ -80,6 +80,7 @@ class RecordedEvents(SplitDataModule):
     accepted: str  # the layout below a split folder, in words
     full_train: int  # recordings of the complete training split
     expected: str  # what a recording is, and the fix of one that does not decode
+    event_bytes = 1  # the bytes of one event in a recording file (1: its size is not checked)
 
     def __init__(
         self,
@@ -134,7 +135,7 @@ class RecordedEvents(SplitDataModule):
                     found = f"a {self.suffix} file"
                 else:
                     if path.suffix == self.suffix:
-                        check_not_empty(path, self.expected)
+                        check_size(path, self.expected, self.event_bytes)
                     continue
                 raise DataError(
                     f"{path} is {found} that {self.dataset.__name__} does not have; accepted: "
@@ -203,6 +204,7 @@ class NMNISTDataModule(RecordedEvents):
     accepted = "<digit>/*.bin"
     full_train = 60_000
     expected = "an N-MNIST .bin file (40-bit events): extract it again from train.zip or test.zip"
+    event_bytes = 5
 
 
 @register("dvs_gesture", order=60)

@@ -61,10 +61,16 @@ def undecodable(path: str | Path, why: object, expected: str) -> DataError:
     return DataError(f"cannot decode {path}: {why}; expected {expected}")
 
 
-def check_not_empty(path: Path, expected: str) -> None:
-    """Refuses a recording file of 0 bytes (an extraction cut short) before any work."""
-    if path.is_file() and path.stat().st_size == 0:
+def check_size(path: Path, expected: str, event_bytes: int = 1) -> None:
+    """Refuses a recording file of 0 bytes, or not a whole number of events of
+    ``event_bytes`` each (an extraction or a copy cut short), before any work: read later,
+    it stopped a training or, never reached by a limited run, went unsaid."""
+    size = path.stat().st_size if path.is_file() else None
+    if size == 0:
         raise undecodable(path, "an empty file (0 bytes)", expected)
+    if size is not None and size % event_bytes:
+        why = f"a truncated file ({size} bytes, not a whole number of {event_bytes}-byte events)"
+        raise undecodable(path, why, expected)
 
 
 def read(recordings: Sequence, index: int, path: str, expected: str) -> np.ndarray:

@@ -200,6 +200,21 @@ def test_an_empty_recording_file_is_refused_before_any_work(tmp_path: Path, name
     assert str(refused.value).startswith(f"cannot decode {path}: an empty file (0 bytes); ")
 
 
+def test_a_truncated_nmnist_recording_is_refused_before_any_work(tmp_path: Path) -> None:
+    """A .bin file cut inside an event: read only when a batch reached it (after training
+    began, or never by a limited run), with numpy's index error."""
+    write_nmnist(tmp_path, per_class=1)
+    path = tmp_path / "NMNIST" / "Test" / "3" / "00000.bin"
+    path.write_bytes(path.read_bytes()[:7])
+    dm = build_datamodule("nmnist", 4, 4, 0, root=str(tmp_path), frames=4)
+    with pytest.raises(DataError) as refused:
+        dm.check_files()
+    assert str(refused.value).startswith(
+        f"cannot decode {path}: a truncated file (7 bytes, not a whole number of 5-byte "
+        "events); expected an N-MNIST .bin file"
+    )
+
+
 def test_a_frame_cache_write_refused_names_the_key_and_is_one_line_from_a_worker(
     tmp_path: Path, monkeypatch
 ) -> None:
