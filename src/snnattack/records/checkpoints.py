@@ -305,13 +305,8 @@ def load_model_file(
         raise CheckpointError(
             f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}; {FITS}"
         )
-    stored = record.get("weights") if kind == "store" else None  # none: older code's record
-    if stored is not None and weights_id(model) != stored:
-        raise CheckpointError(
-            f"{key}={path} holds other weights than were stored ({weights_id(model)}, its "
-            f"record's {stored}): the file changed after it was written; accepted: an intact "
-            "copy of the file"
-        )
+    if kind == "store":
+        check_stored_weights(model, record, f"{key}={path}", "accepted: an intact copy of the file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}
 
@@ -325,6 +320,21 @@ def weights(*models: nn.Module | None) -> str:
             digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
         digest.update(b"|")
     return digest.hexdigest()
+
+
+def check_stored_weights(model: nn.Module, record: dict, what: str, fix: str) -> None:
+    """Refuses ``model``'s weights, loaded from the file ``what`` names, where they are not
+    those the store wrote into it (its ``record``'s ``weights``): bytes changed in the tensors
+    (a disk or a copy that flipped bits) still load, finite, into a model that is not the one
+    trained, whose rows would be numbers of no model. A record written before the store kept
+    the digest has none, and its weights are loaded unchecked: a digest computed now would
+    describe the file as it is, whatever changed in it, so there is nothing to compare."""
+    stored = record.get("weights")
+    if stored is not None and (loaded := weights_id(model)) != stored:
+        raise CheckpointError(
+            f"{what} holds other weights than were stored ({loaded}, its record's {stored}): "
+            f"the file changed after it was written; {fix}"
+        )
 
 
 def weights_id(model: nn.Module) -> str:

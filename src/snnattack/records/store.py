@@ -38,6 +38,7 @@ from snnattack.errors import CheckpointError, UserError
 from snnattack.process.distributed import agree, barrier, is_writer
 from snnattack.records.checkpoints import (
     RefusedFile,
+    check_stored_weights,
     load_tensors,
     require_finite,
     torch_bytes,
@@ -202,7 +203,7 @@ class ModelStore:
     def load(folder: Path, model: nn.Module) -> dict[str, Any]:
         """Loads ``folder``'s weights into ``model`` (strictly) and returns its record, refusing
         a file that is not the model its folder names, whose weights are not finite, or are
-        not those stored (:func:`_check_weights`)."""
+        not those stored (:func:`~snnattack.records.checkpoints.check_stored_weights`)."""
         path = folder / CHECKPOINT
         try:
             payload = load_tensors(path)
@@ -225,7 +226,9 @@ class ModelStore:
                 f"checkpoint {path} does not fit the configured model ({first}); "
                 f"delete the folder {folder} to retrain it"
             ) from None
-        _check_weights(path, folder, model, record)
+        check_stored_weights(
+            model, record, f"checkpoint {path}", f"delete the folder {folder} to retrain it"
+        )
         return record
 
 
@@ -244,29 +247,6 @@ def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
             f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
         )
     require_finite(state, f"checkpoint {path}", f"delete the folder {folder} to retrain it")
-
-
-def _check_weights(path: Path, folder: Path, model: nn.Module, record: dict) -> None:
-    """Refuses a checkpoint whose loaded weights are not those it was stored with.
-
-    The record holds the digest of the weights as they were written (``weights``,
-    :func:`~snnattack.records.checkpoints.weights_id`), compared with the digest of the
-    weights loaded from the file: bytes changed in the tensors (a disk or a copy that flipped
-    bits) still load, finite, into a model that is not the one trained, whose rows would be
-    numbers of no model. A record written before the digest was kept has none, and its weights
-    are loaded unchecked: a digest computed now would describe the file as it is, whatever
-    changed in it, so there is nothing to compare it with.
-    """
-    stored = record.get("weights")
-    if stored is None:
-        return
-    loaded = weights_id(model)
-    if loaded != stored:
-        raise CheckpointError(
-            f"checkpoint {path} holds other weights than were stored ({loaded}, its record's "
-            f"{stored}): the file changed after it was written; delete the folder {folder} "
-            "to retrain it"
-        )
 
 
 def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:
