@@ -660,6 +660,13 @@ CASES = [
         "grad_mode=rga's parameters",
     ),
     (
+        "grad_params of another mode",
+        attack(grad_mode=lambda m, x, y: "rga", grad_params=lambda m, x, y: {"betta": 2.0}),
+        UserError,
+        "grad_params['betta'] is unknown for grad_mode=rga; accepted: beta, gamma",
+        "grad_params['betta']",
+    ),
+    (
         "overrides a string",
         evaluate(overrides="eval_batch_size=16"),
         UserError,
