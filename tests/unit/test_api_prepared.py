@@ -7,6 +7,7 @@ model alive."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import importlib
 import weakref
@@ -182,6 +183,26 @@ def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
     assert preparations == ["_prepare_attack"] * 2
 
 
+def test_an_infinite_buffer_out_of_the_state_dict_is_kept_as_the_first_call_accepts_it(
+    preparations,
+) -> None:
+    """A non-persistent buffer of inf (a clamp's bound), which the first call's check of the
+    weights passes, kept the preparation from being served again: each call prepared."""
+    native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    native.register_buffer("upper", torch.tensor(float("inf")), persistent=False)
+    assert torch.equal(attack(native), attack(native))
+    assert preparations == ["_prepare_attack"]
+
+
+def test_a_tensor_made_in_an_inference_block_prepares_afresh_at_each_call(preparations) -> None:
+    """It tracks no version (reading one raised torch's RuntimeError): taken as changed."""
+    native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    with torch.inference_mode():
+        native.gain = torch.tensor(1.0)
+    assert torch.equal(attack(native), attack(native))
+    assert preparations == ["_prepare_attack"] * 2
+
+
 def replace_weight(net: nn.Module) -> None:
     net[0].weight = nn.Parameter(net[0].weight.detach().clone())
 
@@ -215,6 +236,13 @@ def test_a_changed_model_prepares_afresh(preparations, change: str) -> None:
     assert preparations == ["_prepare_attack"] * 2
 
 
+@dataclasses.dataclass(slots=True)
+class Slotted:
+    """Settings in a dataclass of slots, which holds no ``__dict__``."""
+
+    gain: float = 1.0
+
+
 class Scaled(nn.Module):
     """A user's own-loop network whose forward reads a tensor, a list, a number, a function,
     a dict of settings and a settings holder that are neither parameter nor buffer."""
@@ -228,10 +256,12 @@ class Scaled(nn.Module):
         self.squash = torch.tanh
         self.scales = {"gain": 1.0, "unused": "text"}
         self.args = SimpleNamespace(gain=1.0, nested={"gain": 1.0})
+        self.slotted = Slotted()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
         settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
+        settings *= self.slotted.gain
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
 
@@ -248,6 +278,7 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "dict_in_place": lambda net: net.scales.__setitem__("gain", -5.0),
     "namespace_in_place": lambda net: setattr(net.args, "gain", -5.0),
     "nested_dict_in_place": lambda net: net.args.nested.__setitem__("gain", -5.0),
+    "slotted_dataclass": lambda net: setattr(net.slotted, "gain", -5.0),
     "hook_added": lambda net: net.body.register_forward_hook(lambda m, i, out: -5.0 * out),
 }
 

@@ -116,7 +116,7 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
         elif _compared(v):
             out.append((k, _value(v)))
         elif _holder(v):
-            out.append((k, _settings(vars(v))))
+            out.append((k, _settings(_held_settings(v))))
     return out
 
 
@@ -126,6 +126,14 @@ def _holder(value: Any) -> bool:
     if type(value) in NAMESPACES:
         return True
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _held_settings(holder: Any) -> dict[str, Any]:
+    """A settings holder's values by name (a dataclass's fields: one with ``slots=True`` has
+    no ``__dict__``)."""
+    if dataclasses.is_dataclass(holder):
+        return {f.name: getattr(holder, f.name, None) for f in dataclasses.fields(holder)}
+    return vars(holder)
 
 
 def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
@@ -144,7 +152,7 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
         elif depth < 2 and type(v) in (dict, OrderedDict):
             out.append((k, _settings(v, depth + 1)))
         elif depth < 2 and _holder(v):
-            out.append((k, _settings(vars(v), depth + 1)))
+            out.append((k, _settings(_held_settings(v), depth + 1)))
     return tuple(out)
 
 
@@ -178,8 +186,11 @@ def _value(value: Any) -> Any:
 
 
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
-    """A tensor's identity, version counter, memory, device, dtype and shape."""
-    return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
+    """A tensor's identity, version counter, memory, device, dtype and shape. An inference
+    tensor (made in a ``torch.inference_mode()`` block: a pruned layer's weight computed by a
+    forward there) tracks no version: it counts as changed at every call."""
+    version = object() if t.is_inference() else t._version
+    return (id(t), version, t.data_ptr(), t.device, t.dtype, t.shape)
 
 
 def _held(model: nn.Module) -> Iterator[Any]:
@@ -290,7 +301,7 @@ def _intact(numbers: _Numbers, checked: list[nn.Module]) -> bool:
     with torch.no_grad():
         for device, (tensors, was) in numbers.devices.items():
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
-        floats = (t for m in checked for t in (*m.parameters(), *m.buffers()))
+        floats = (t for m in checked for t in _persistent(m))
         groups = _by((t for t in floats if t.is_floating_point()), lambda t: (t.device, t.dtype))
         for (device, dtype), group in groups.items():
             if dtype.itemsize < 4:
@@ -299,6 +310,15 @@ def _intact(numbers: _Numbers, checked: list[nn.Module]) -> bool:
                 sizes = list(torch._foreach_norm(group, 2))
             flags.setdefault(device, []).append(torch.stack(sizes).isfinite().all())
     return all(bool(torch.stack(f).all()) for f in flags.values())
+
+
+def _persistent(model: nn.Module) -> Iterator[torch.Tensor]:
+    """``model``'s parameters and persistent buffers: what its first call checks finite
+    (a non-persistent buffer may be infinite by design: a mask of -inf, a clamp's bound)."""
+    yield from model.parameters()
+    for m in model.modules():
+        kept = m._non_persistent_buffers_set
+        yield from (b for k, b in m._buffers.items() if b is not None and k not in kept)
 
 
 def _by(tensors: Iterable[torch.Tensor], key: Callable[[torch.Tensor], Hashable]) -> dict:
