@@ -57,10 +57,10 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     stays tied. A weight that a hook computes from parameters before each forward (a pruned
     layer's ``weight``, ``torch.nn.utils.prune``; the legacy ``weight_norm``) is a tensor of
     the last forward's graph, which no deep copy takes: the copy starts from its values, and
-    its own hook computes it again. A replaced neuron with hooks is refused: the LIF in its
-    place would not call them."""
-    for old in replacements:
-        _refuse_hooked(net, old)
+    its own hook computes it again. A replaced module with hooks is refused: the module in
+    its place would not call them."""
+    for old, new in replacements.items():
+        _refuse_hooked(net, old, new)
     memo: dict[int, object] = {
         id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad) for p in net.parameters()
     }
@@ -77,21 +77,23 @@ def _computed(net: nn.Module) -> list[torch.Tensor]:
     return [t for t in found if t.grad_fn is not None]
 
 
-def _refuse_hooked(net: nn.Module, neuron: nn.Module) -> None:
-    """Refuses ``neuron`` of ``net`` if it has hooks (a defence written as a forward hook
-    that changes its spikes): the adapter's LIF runs in its place and would not call them,
-    so the attack would craft on another network than the user's."""
+def _refuse_hooked(net: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    """Refuses ``old``, a module of ``net`` that the adapter runs ``new`` in place of (a
+    neuron, its LIF), if it has hooks (a defence written as a forward hook that changes its
+    spikes): ``new`` would not call them, so the attack would craft on another network than
+    the user's."""
     kinds = [
         kind
         for kind in ("forward_pre", "forward", "backward_pre", "backward")
-        if getattr(neuron, f"_{kind}_hooks")
+        if getattr(old, f"_{kind}_hooks")
     ]
     if kinds:
-        path = next(p for p, m in net.named_modules() if m is neuron) or "the network itself"
+        path = next(p for p, m in net.named_modules() if m is old) or "the network itself"
         raise UserError(
-            f"interop: {path} ({class_name(neuron)}) has {' and '.join(kinds)} hooks, which "
-            "the LIF that runs in its place would not call; accepted: a network without hooks "
-            "on its neurons (handle.remove()), or hooks on its other modules, which run"
+            f"interop: {path} ({class_name(old)}) has {' and '.join(kinds)} hooks, which the "
+            f"{type(new).__name__} that runs in its place would not call; accepted: no hooks on "
+            "the modules the adapter replaces, its neurons (handle.remove()), or hooks on the "
+            "layers it keeps, which run"
         )
 
 

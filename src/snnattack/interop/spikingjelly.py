@@ -142,10 +142,11 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
 def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
     """Each ``layer.AvgPool2d`` of ``net`` and its multi-step
     :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the same pooling; the C kernel's on the
-    CPU)."""
+    CPU); one with hooks of the user's stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
-    return {m: FoldedAvgPool2d(m) for m in net.modules() if type(m) is layer.AvgPool2d}
+    pools = (m for m in net.modules() if type(m) is layer.AvgPool2d)
+    return {m: FoldedAvgPool2d(m) for m in pools if not _hooked(m)}
 
 
 def _folded_convolutions(copied: nn.Module) -> nn.Module:
@@ -156,10 +157,14 @@ def _folded_convolutions(copied: nn.Module) -> nn.Module:
 
     for parent in list(copied.modules()):
         for name, child in parent.named_children():
-            hooked = child._forward_hooks or child._forward_pre_hooks
-            if type(child) is layer.Conv2d and not hooked:
+            if type(child) is layer.Conv2d and not _hooked(child):
                 setattr(parent, name, FoldedConv2d(child))
     return copied
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether ``module`` has forward hooks of the user's, which a replacement would not run."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def _dropout(module: nn.Module) -> bool:

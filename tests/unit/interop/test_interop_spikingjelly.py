@@ -268,9 +268,22 @@ def test_a_neuron_with_hooks_is_refused_as_its_lif_would_not_call_them() -> None
     net = sj_net("if_soft")
     net[2].register_forward_hook(lambda _m, _i, out: 1 - out)
     with pytest.raises(
-        UserError, match=r"^interop: 2 \(spikingjelly\..*IFNode\) has forward hooks"
+        UserError, match=r"^interop: 2 \(spikingjelly\..*IFNode\) has forward hooks, which the LIF"
     ):
         adapt(net, T=T)
+
+
+def test_a_pool_with_hooks_is_kept_and_its_hooks_run() -> None:
+    """The adapter runs its own pooling in place of a hook-free ``layer.AvgPool2d`` only."""
+    import snnattack
+
+    net, calls = sj_net("if_soft"), []
+    net[3].register_forward_hook(lambda _m, _i, out: calls.append(1))
+    x, y = images(), torch.arange(6) % 10
+    got = snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2)
+    assert calls and torch.equal(
+        got, snnattack.attack(sj_net("if_soft"), x, y, "pgd", eps=16, T=T, steps=2)
+    )
 
 
 def test_a_pruned_layer_is_attacked_as_its_masked_weights() -> None:
