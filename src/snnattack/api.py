@@ -47,6 +47,7 @@ from snnattack.evaluation import core
 from snnattack.evaluation.core import RunSettings, device_of
 from snnattack.gradients import GRADIENT_MODES, check_mode, checked_mode, sole_mode
 from snnattack.inputs import dataset_of
+from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.foreign import form_needs_samples
 from snnattack.interop.prepared import PLAIN, PREPARED
@@ -526,6 +527,7 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
+    model, source = unwrapped(model), unwrapped(source)  # nn.DataParallel: the network in it
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = _key(*arguments, overrides, _form(example))
@@ -656,6 +658,7 @@ def attack(
     the next call, :mod:`snnattack.process.malloc`). A repeated call on an unchanged model
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
     is: docs/interop.md, "A repeated call")."""
+    model = unwrapped(model)  # nn.DataParallel: the network in it
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
@@ -688,6 +691,7 @@ def gradient_mode(
     fills their ``.grad``, not ``model``'s; an optimiser over the yielded module's
     ``parameters()`` trains ``model`` (docs/interop.md, "What the adapter guarantees").
     """
+    model = unwrapped(model)  # nn.DataParallel: the network in it
     if not form_needs_samples(model):
         with _in_mode(as_spiking_net(model, T), mode, params) as net:
             yield net

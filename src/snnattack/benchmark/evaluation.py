@@ -40,6 +40,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation.attacked import refuse_whole_loop_modes
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import Samples, dataset_of
+from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
@@ -157,6 +158,7 @@ def evaluate(
     :mod:`snnattack.benchmark.wandb_run`).
     """
     check_names(name, paper, venue, training)
+    model = unwrapped(model)  # nn.DataParallel: the network in it
     chosen = named(protocol)
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -44,6 +45,15 @@ class AdaptedNet(SpikingNet):
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
         return super().decode(out) if self.user_decode is None else self.user_decode(out)
+
+
+def unwrapped(model: Any) -> Any:
+    """The network in ``nn.DataParallel`` (or DDP's wrapper) ``model``, else ``model``: the
+    attacks run on one device, and the wrapper's forward is the network's (a class with its
+    own time loop inside one was taken for a body, and the record named the wrapper)."""
+    if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
+        return model.module
+    return model
 
 
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:

@@ -28,7 +28,7 @@ from torch import nn
 
 from snnattack.errors import ConfigError, UserError
 from snnattack.inputs import check_model
-from snnattack.interop.common import AdaptedNet
+from snnattack.interop.common import AdaptedNet, unwrapped
 from snnattack.interop.foreign import adapt
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
@@ -76,10 +76,8 @@ def as_spiking_net(
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
     has its own, must be None or equal to it; the line suggests ``model.T = T`` only for a
     ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5. A
-    network in ``nn.DataParallel`` (or DDP's wrapper) is the network it wraps: the attacks run
-    on one device, and the wrapper's forward is the network's."""
-    if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
-        model = model.module
+    network in ``nn.DataParallel`` is the network it wraps (:func:`unwrapped`)."""
+    model = unwrapped(model)
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T:
             name = f"{argument}={type(model).__name__}"

@@ -15,7 +15,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import probe, surrogates
 from snnattack.interop.adapter import ADAPTERS, neuron_libraries
-from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse
+from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse, unwrapped
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
@@ -36,6 +36,7 @@ def form_needs_samples(net: object) -> bool:
     of a library whose networks take either form: one of :mod:`snnattack.interop.probe`), so
     that an entrance without samples yet adapts it once they come (``gradient_mode``: at the
     first forward)."""
+    net = unwrapped(net)
     if not isinstance(net, nn.Module) or isinstance(net, SpikingNet):
         return False
     owners = _owners(net)
@@ -69,6 +70,7 @@ def adapt(
     or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
     module's path and class, before any work; so is a NaN or infinite weight or buffer.
     """
+    net = unwrapped(net)  # a network in nn.DataParallel: the one it wraps
     _check_arguments(net, T, decode, normalize, own_loop, example)
     require_finite(net, f"interop: the network {type(net).__qualname__}")
     if isinstance(net, SpikingNet):

@@ -444,6 +444,18 @@ def test_a_class_in_data_parallel_is_attacked_as_the_class() -> None:
     net, x, y = CSNN(T), images(), torch.arange(6) % 10
     wrapped = snnattack.attack(nn.DataParallel(net), x, y, "pgd", eps=16, T=T, steps=2)
     assert torch.equal(wrapped, snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2))
+    assert isinstance(adapt(nn.DataParallel(net), T=T, example=x), OwnLoopNet)
+    grads = []
+    for model in (nn.DataParallel(net), net):
+        xi = x.clone().requires_grad_(True)
+        with snnattack.gradient_mode(model, "stbp", T=T) as m:
+            m(xi).sum().backward()
+        grads.append(xi.grad)
+    assert torch.equal(*grads)
+    record = snnattack.evaluate(
+        nn.DataParallel(net), (x, y), methods=["fgsm"], T=T, masking=False, progress=False
+    )
+    assert record.models["target"]["class"].endswith("CSNN")
 
 
 class MembraneReadOut(nn.Module):
