@@ -317,15 +317,27 @@ def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
         assert torch.equal(a, b)
 
 
-def test_a_compiler_command_with_arguments_builds_the_kernel(fresh_build, monkeypatch) -> None:
-    """``$CC`` as ``ccache gcc`` or ``cc -std=gnu11`` sets it (a program and its arguments),
-    and an empty ``$CC`` means ``cc``."""
+def test_a_compiler_command_with_arguments_builds_the_kernel(
+    fresh_build, monkeypatch, tmp_path
+) -> None:
+    """``$CC`` as ``ccache gcc`` sets it: a program (here a wrapper that notes its arguments)
+    and its arguments, which reach the compiler and key the cached library (a
+    ``-march=native`` build is another node's); a blank or unparsable ``$CC`` is ``cc`` or
+    the torch ops, never an error at the first forward."""
     cc = native.c_compiler()[0]
-    for command in (f"{cc} -std=gnu11", ""):
-        native.built.cache_clear()
-        monkeypatch.setenv("CC", command)
-        assert native.c_compiler()[0] == shutil.which(command.split()[0] if command else "cc")
-        assert native.built() is not None
+    noted = tmp_path / "arguments"
+    wrapper = tmp_path / "noting-cc"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {noted}\nexec {cc} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CC", f"{wrapper} -DSNNATTACK_NOTED")
+    assert native.built() is not None and "-DSNNATTACK_NOTED -O3" in noted.read_text()
+    plain = native.library_path((cc,))
+    assert native.library_path(native.c_compiler()) != native.library_path((cc, "-O1")) != plain
+    for blank in ("", " "):
+        monkeypatch.setenv("CC", blank)
+        assert native.c_compiler()[0] == shutil.which("cc")
+    monkeypatch.setenv("CC", 'gcc "-O2')
+    assert native.c_compiler() is None
 
 
 def test_a_forked_child_makes_threads_of_its_own() -> None:

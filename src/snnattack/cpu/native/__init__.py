@@ -61,10 +61,16 @@ def cache_folder() -> Path:
 
 def c_compiler() -> tuple[str, ...] | None:
     """The command the kernel is compiled with (``$CC``, which may carry arguments, as
-    ``ccache gcc`` does; else ``cc``), its program as a path; None if there is no such
-    program."""
-    words = shlex.split(os.environ.get("CC") or "cc")
-    program = shutil.which(words[0]) if words else None
+    ``ccache gcc`` does; else, or blank, ``cc``), its program as a path; None if there is no
+    such program or ``$CC`` does not parse (an unclosed quote), with a warning."""
+    try:
+        words = shlex.split(os.environ.get("CC", "")) or ["cc"]
+    except ValueError as err:
+        log.warning(
+            "$CC=%r does not parse (%s): the fused LIF runs on torch ops", os.environ["CC"], err
+        )
+        return None
+    program = shutil.which(words[0])
     return None if program is None else (program, *words[1:])
 
 
@@ -115,7 +121,8 @@ def library_path(compiler: tuple[str, ...]) -> Path:
         [*compiler, "--version"], capture_output=True, text=True, check=True
     ).stdout
     sources = [path.read_text() for path in SOURCES]
-    parts = [*sources, *FLAGS, version, platform.machine()]  # a shared home's nodes
+    # the command's arguments too (-march=native): a shared home's nodes, a user's own flags
+    parts = [*sources, *FLAGS, *compiler[1:], version, platform.machine()]
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     return cache_folder() / f"lif-{key[:16]}.so"
 
