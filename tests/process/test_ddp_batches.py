@@ -18,6 +18,7 @@ COMMON = [
     "threads=1",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=2",  # validation: 2 batches for 3 processes
+    "train.batch_size=63",  # 21 a step on each of the 3 processes
     "attack.save_examples=true",
 ]
 

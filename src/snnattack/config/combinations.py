@@ -20,7 +20,7 @@ from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import misfit, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
-from snnattack.values import CHECKS, NEURON_THETA, params_known
+from snnattack.values import CHECKS, NEURON_THETA, is_int, params_known
 
 
 @CHECKS.register("gradient_params", order=4)
@@ -157,6 +157,26 @@ def _attack_takes_a_step(resolved: dict[str, Any]) -> None:
             f"eps={resolved['eps']} makes every eps-bounded attack a no-op (clean accuracy is "
             "reported with any attack); accepted: at least one eps > 0 (the event attacks, "
             "which count events, not eps, run once per box with any)"
+        )
+
+
+@CHECKS.register("batch_splits", order=11.5)
+def _batch_splits(resolved: dict[str, Any]) -> None:
+    """``train.batch_size`` is the global batch, which DDP's processes share equally: one that
+    does not split trained a smaller batch (63 over 2 processes: 31 each) under the store key
+    of the batch asked for."""
+    trainer = resolved["trainer"]
+    devices, nodes = trainer.get("devices"), trainer.get("num_nodes") or 1
+    batch = resolved["train"].get("batch_size")
+    if not (is_int(devices) and is_int(nodes) and is_int(batch)):
+        return  # devices=auto (all GPUs) is known when the processes start
+    world = devices * nodes
+    if world > 1 and batch % world:
+        raise ConfigError(
+            f"train.batch_size={batch} does not split over the {world} processes "
+            f"(trainer.devices={devices} x trainer.num_nodes={nodes}): each would train on "
+            f"{max(batch // world, 1)} images a step, another recipe stored as this one; "
+            f"accepted: a multiple of {world}"
         )
 
 

@@ -1132,6 +1132,12 @@ THROUGH_RUN_PY = [
         "mode with attack=rga, whose file sets its parameters (attack.grad_mode=rga alone keeps "
         "another mode's: surrogate, width, alpha)",
     ),
+    (  # 31 images a step on each of 2 processes, stored as the recipe of 63
+        "trainer=ddp_cpu train.batch_size=63",
+        "error: train.batch_size=63 does not split over the 2 processes (trainer.devices=2 x "
+        "trainer.num_nodes=1): each would train on 31 images a step, another recipe stored as "
+        "this one; accepted: a multiple of 2",
+    ),
     (  # 64 DDP processes on 2 cores ended no epoch in 5 minutes
         "trainer=ddp_cpu trainer.devices=1000",
         "error: trainer.devices=1000 is more than this machine's ",
