@@ -160,7 +160,7 @@ def _attack_takes_a_step(resolved: dict[str, Any]) -> None:
         )
 
 
-@CHECKS.register("batch_splits", order=11.5)
+@CHECKS.register("batch_splits", order=18.1)  # after the devices exist
 def _batch_splits(resolved: dict[str, Any]) -> None:
     """``train.batch_size`` is the global batch, which DDP's processes share equally: one that
     does not split trained a smaller batch (63 over 2 processes: 31 each) under the store key

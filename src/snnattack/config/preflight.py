@@ -50,11 +50,12 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
             "(hydra/launcher=submitit_slurm, docs/running.md)"
         )
     on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
-    most = max(cores(), 2)  # a DDP test on a laptop's 2 processes, as the workers' default
+    have = cores()
+    most = 2 * max(have, 2)  # 3 processes on 2 cores test DDP's padding in 40 s
     if on_cpu and is_int(devices) and devices > most:  # 64 processes on 2 cores: no epoch ended
         raise ConfigError(
-            f"trainer.devices={devices} is more than this machine's {most} cores, and as many "
-            f"DDP processes would wait for each other; accepted: an integer in [1, {most}]"
+            f"trainer.devices={devices} is more than twice this machine's {have} cores, and as "
+            f"many DDP processes would wait for each other; accepted: an integer in [1, {most}]"
         )
     if accelerator in ("gpu", "cuda"):
         have = torch.cuda.device_count()

@@ -1140,7 +1140,7 @@ THROUGH_RUN_PY = [
     ),
     (  # 64 DDP processes on 2 cores ended no epoch in 5 minutes
         "trainer=ddp_cpu trainer.devices=1000",
-        "error: trainer.devices=1000 is more than this machine's ",
+        "error: trainer.devices=1000 is more than twice this machine's ",
     ),
     (  # 1000 workers on 2 cores froze the job for good
         "dataset.params.num_workers=1000",
