@@ -148,10 +148,23 @@ def short_commit(commit: str) -> str:
 
 
 def _outcome(job: Job) -> str:
-    """What a job measured: its accuracies and rows, but where a row was computed."""
+    """What a job measured: its accuracies and rows, but where a row was computed, each
+    number to 12 digits (a DDP job's mean norm differs from one process's in its 16th: its
+    processes' sums are added in another order)."""
     rows = [{k: v for k, v in asdict(r).items() if k != "reused_from"} for r in job.record.results]
     record = job.record
-    return json.dumps([record.clean_acc, record.source_clean_acc, rows], sort_keys=True)
+    return json.dumps(_digits([record.clean_acc, record.source_clean_acc, rows]), sort_keys=True)
+
+
+def _digits(value: Any) -> Any:
+    """``value`` with each float to 12 significant digits, in its lists and dicts too."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, list | tuple):
+        return [_digits(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _digits(v) for k, v in value.items()}
+    return value
 
 
 def _setting(job: Job) -> str | None:

@@ -4,6 +4,7 @@ newer, and the other named, never pooled as two runs of one seed."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def test_a_job_repeated_with_its_results_is_counted_once_and_named(tmp_path: Pat
     assert report.left_out == [line]
     assert line in (sweep / "report.md").read_text()
     assert report.tables[0].rows[0][2].startswith("85.00 ± 7.07")  # seeds 0 and 1, once each
+
+
+def test_a_job_repeated_on_other_processes_has_the_same_results(tmp_path: Path) -> None:
+    """A DDP job's mean norm differs from one process's in its 16th digit (its sums added in
+    another order): the same results, not other ones."""
+    for name, age, l2 in (("0", 20, 0.8428763796771901), ("1", 10, 0.8428763796771902)):
+        job(tmp_path / name, 0, 80.0, age=age)
+        path = tmp_path / name / "metrics.json"
+        record = json.loads(path.read_text())
+        record["results"][0]["l2"] = l2
+        path.write_text(json.dumps(record))
+        os.utime(path, (1_800_000_000 - age,) * 2)
+    assert write_report(tmp_path).left_out == [
+        "0 repeats the settings of 1, which counts (made later; the same results)"
+    ]
 
 
 def test_a_job_repeated_with_other_results_counts_the_newer_and_says_so(tmp_path: Path) -> None:
