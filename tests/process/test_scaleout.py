@@ -172,7 +172,7 @@ def test_a_stop_signal_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path, stop
     assert list((tmp_path / "models").glob("*.partial/last.ckpt"))
     assert all(p.read_bytes() == data for p, data in before.items())  # stored files untouched
 
-    again = run(tmp_path, *args)
+    again = run(tmp_path, *args, *workers)  # the workers key the model: the same one resumes
     assert again.returncode == 0, again.stderr[-3000:]
     old = {p.parent.name for p in before}
     (new,) = [name for name in stored(tmp_path / "models") if name not in old]
