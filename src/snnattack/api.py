@@ -45,7 +45,7 @@ from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import RunSettings, device_of
-from snnattack.gradients import GRADIENT_MODES, check_mode, checked_mode, sole_mode
+from snnattack.gradients import GRADIENT_MODES, check_mode, checked_mode, mode_params, sole_mode
 from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
@@ -66,7 +66,6 @@ from snnattack.runtime.cli import (
 from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import BOXES, PASSED, AttackSettings, AttackSpec, DataSettings, JobSettings
 from snnattack.snn.neurons import lif_settings
-from snnattack.values import accepted_params
 
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
@@ -147,7 +146,7 @@ def job_config(
             f"grad_mode={grad_mode}'s parameters (conf/attack/{grad_mode}.yaml, attack.params)"
         )
     for name in grad_params or {}:
-        if grad_mode in GRADIENT_MODES and name not in (known := _mode_params(grad_mode)):
+        if grad_mode in GRADIENT_MODES and name not in (known := mode_params(grad_mode)):
             raise UserError(
                 f"grad_params[{name!r}] is unknown for grad_mode={grad_mode}; accepted: "
                 f"{', '.join(known) or 'no parameters'}"
@@ -192,11 +191,6 @@ def job_config(
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
-
-
-def _mode_params(mode: str) -> list[str]:
-    """The parameters the gradient mode ``mode`` takes."""
-    return accepted_params(GRADIENT_MODES[mode].make, skip=1)
 
 
 def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None, str]]) -> None:

@@ -41,12 +41,17 @@ __all__ = [
 ]
 
 
+def mode_params(mode: str) -> list[str]:
+    """The parameters the gradient mode ``mode`` takes (its maker's, the model aside)."""
+    return accepted_params(GRADIENT_MODES[mode].make, skip=1)
+
+
 def check_mode(mode: str, params: dict[str, Any]) -> None:
     """``mode`` a gradient mode and each of ``params`` one of its parameters, in its declared
     range; a ``ValueError`` otherwise (what :func:`checked_mode` checks before the model)."""
     if mode not in GRADIENT_MODES:
         raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
-    accepted = accepted_params(GRADIENT_MODES[mode].make, skip=1)
+    accepted = mode_params(mode)
     for name, value in params.items():
         if name not in accepted:
             raise ValueError(
