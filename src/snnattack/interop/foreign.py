@@ -36,7 +36,6 @@ def form_needs_samples(net: object) -> bool:
     of a library whose networks take either form: one of :mod:`snnattack.interop.probe`), so
     that an entrance without samples yet adapts it once they come (``gradient_mode``: at the
     first forward)."""
-    net = unwrapped(net)
     if not isinstance(net, nn.Module) or isinstance(net, SpikingNet):
         return False
     owners = _owners(net)
