@@ -46,6 +46,14 @@ def attack(net: nn.Module, **settings) -> torch.Tensor:
     return snnattack.attack(net, x, y, "pgd", **{"eps": 16, "T": T, "steps": 2, **settings})
 
 
+def evaluate(net: nn.Module):
+    """FGSM at 16/255 on ``net`` (T=4) over :func:`batch`, no masking checks, quiet."""
+    x, y = batch()
+    return snnattack.evaluate(
+        net, (x, y), eps=[16], methods=["fgsm"], T=T, masking=False, progress=False
+    )
+
+
 @pytest.fixture
 def preparations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The preparations made from now on, one name each (attack's or evaluate's)."""
@@ -162,17 +170,10 @@ def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_call(preparatio
 
 def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_evaluate(preparations) -> None:
     net = spikingjelly_plif().eval()
-    x, y = batch()
-
-    def evaluate():
-        return snnattack.evaluate(
-            net, (x, y), eps=[16], methods=["fgsm"], T=T, masking=False, progress=False
-        )
-
-    evaluate()
+    evaluate(net)
     net[9].weight.data[0, 0] = float("inf")
     with pytest.raises(UserError, match="non-finite"):
-        evaluate()
+        evaluate(net)
 
 
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
@@ -333,18 +334,11 @@ def test_the_cache_keeps_no_model_alive(preparations) -> None:
 
 def test_a_repeated_evaluate_prepares_once(preparations) -> None:
     net = spikingjelly_plif().eval()
-    x, y = batch()
-
-    def evaluate():
-        return snnattack.evaluate(
-            net, (x, y), eps=[16], methods=["fgsm"], T=T, masking=False, progress=False
-        )
-
-    first, again = evaluate(), evaluate()
+    first, again = evaluate(net), evaluate(net)
     assert preparations == ["_prepare_evaluation"]
     assert [r.adv_acc for r in first.results] == [r.adv_acc for r in again.results]
     net.train()
-    evaluate()
+    evaluate(net)
     assert preparations == ["_prepare_evaluation"] * 2
 
 
