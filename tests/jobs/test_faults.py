@@ -444,6 +444,33 @@ def test_a_folder_per_value_is_named_by_what_the_job_runs_not_where_its_files_go
     ]
 
 
+def test_a_relaunch_on_other_devices_finds_its_jobs_in_their_folders_per_value(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """``trainer=`` chooses where a job runs, which changes no result: the folder per value
+    is named without it, so a relaunch under DDP (``trainer=ddp_cpu``) finds the job that
+    ran on one CPU process and skips it; the job's record and overrides keep what it ran on."""
+    sweep = tmp_path / "sweep"
+    common = [
+        "-m", *QUICK, "seed=0", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}",
+    ]  # fmt: skip
+    first = cli(*common, "trainer=cpu", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    folder = sweep / "eps=[32],method=[fgsm],seed=0,train.epochs=1"
+    assert [p.parent for p in sweep.rglob("metrics.json")] == [folder]
+    done = snapshot(folder)
+    assert json.loads(done["metrics.json"])["config"]["trainer"]["accelerator"] == "cpu"
+    assert "trainer=cpu" in done[".hydra/overrides.yaml"].decode()
+    again = cli(*common, "trainer=ddp_cpu", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "complete for this config: skipping the job" in again.stdout + again.stderr
+    assert [p.parent for p in sweep.rglob("metrics.json")] == [folder]
+    assert {k: snapshot(folder)[k] for k in done if k != "run.log"} == {
+        k: v for k, v in done.items() if k != "run.log"
+    }
+
+
 def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     tmp_path: Path, digits_store: Path
 ) -> None:

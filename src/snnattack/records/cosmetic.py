@@ -5,6 +5,13 @@ spec), the checkpoint store's key, W&B run names and the report's columns. The s
 those of them that no attack reads but that change a trained model
 (``snnattack.training.store_key.TRAINING_KEYS``: the data loader's workers). An entry is a
 dotted key and covers the keys below it (``logger`` covers ``logger.wandb.project``).
+
+A config group's choice is an override too (``trainer=ddp_cpu``): it is cosmetic where every
+option of the group differs from the others in cosmetic keys only (:data:`COSMETIC_CHOICES`),
+although keys below the group may change results (``trainer.max_epochs``). Names built from a
+job's overrides (W&B run names, a report's matching of jobs, and Hydra's
+``override_dirname``, whose ``exclude_keys`` in ``conf/config.yaml`` list these groups) leave
+such a choice out; the resolved config still records the keys it set.
 """
 
 from __future__ import annotations
@@ -20,10 +27,22 @@ import yaml
 
 from snnattack.package import CONF_DIR
 
+# config groups whose options differ from each other in cosmetic keys only: where a job runs
+# (trainer=cpu, gpu, ddp, ddp_cpu set accelerator, devices, strategy, log_every_n_steps)
+COSMETIC_CHOICES = ("trainer",)
+
 
 def is_cosmetic(key: str, cosmetic: Iterable[str]) -> bool:
     """Whether the dotted ``key`` is one of ``cosmetic`` or below one of them."""
     return any(key == c or key.startswith(c + ".") for c in cosmetic)
+
+
+def is_cosmetic_override(override: str, cosmetic: Iterable[str]) -> bool:
+    """Whether the command-line ``override`` (``key=value``, ``+key=value``, ``~key``) changes
+    no result: its key is one of ``cosmetic`` or below one, or it chooses an option of a
+    group of :data:`COSMETIC_CHOICES` (``trainer=ddp_cpu``, not ``trainer.max_epochs=3``)."""
+    key = override.lstrip("+~").split("=", 1)[0]
+    return key in COSMETIC_CHOICES or is_cosmetic(key, cosmetic)
 
 
 def without_cosmetic(tree: dict[str, Any], cosmetic: Iterable[str]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from snnattack.errors import ConfigError
-from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.provenance import provenance
 from snnattack.records.results import ROW_FIELDS, JobRecord
 from snnattack.records.store import spec_key
@@ -63,14 +63,10 @@ def run_name(overrides: list[str], cosmetic: list[str]) -> str:
     """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``).
 
     An override is left out when its key is one of the ``cosmetic_keys`` or below one
-    (``store`` drops ``store.dir``).
+    (``store`` drops ``store.dir``), or when it chooses where the job runs (``trainer=ddp_cpu``:
+    :func:`~snnattack.records.cosmetic.is_cosmetic_override`).
     """
-    kept = []
-    for override in overrides:
-        text = override.lstrip("+")
-        key = text.split("=", 1)[0].lstrip("~")
-        if not is_cosmetic(key, cosmetic):
-            kept.append(text)
+    kept = (o.lstrip("+") for o in overrides if not is_cosmetic_override(o, cosmetic))
     return ",".join(kept) or "default"
 
 

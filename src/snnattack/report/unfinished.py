@@ -8,7 +8,8 @@ Within its own sweep folder (a report over several sweeps matches none across th
 is known by what it runs (its settings' hash, as its record's is, however its overrides
 spelt them); where a line does not hold one (its config read what only its launch sets, or
 an earlier version wrote it), by its overrides but those that do not change results (the
-``cosmetic_keys``) and the time of its refusal against the results its folder holds."""
+``cosmetic_keys``, and the choice of where it runs: ``trainer=``) and the time of its refusal
+against the results its folder holds."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.failures import FAILURES, failures
 from snnattack.records.launches import LAUNCHES, launches, numbered
 from snnattack.records.moments import moment
@@ -49,7 +50,7 @@ def unfinished(
     def key(overrides: list[str] | None) -> tuple[str, ...] | None:
         if overrides is None:
             return None
-        kept = (o for o in overrides if not is_cosmetic(o.lstrip("+~").split("=")[0], cosmetic))
+        kept = (o for o in overrides if not is_cosmetic_override(o, cosmetic))
         return tuple(sorted(kept))
 
     def named(folder: Path) -> str:

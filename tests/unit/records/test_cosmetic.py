@@ -3,10 +3,15 @@
 import json
 from pathlib import Path
 
-from harness import ROOT, compose, resolved
+from harness import CONF, ROOT, compose, resolved
 from omegaconf import OmegaConf
 
-from snnattack.records.cosmetic import is_cosmetic, without_cosmetic
+from snnattack.records.cosmetic import (
+    COSMETIC_CHOICES,
+    is_cosmetic,
+    is_cosmetic_override,
+    without_cosmetic,
+)
 from snnattack.records.results import result_spec
 from snnattack.records.tracking import run_name
 from snnattack.report.collect import load_jobs
@@ -21,6 +26,47 @@ def test_entries_cover_the_keys_below_them() -> None:
     tree = {"a": {"b": 1, "c": 2}, "d": 3}
     assert without_cosmetic(tree, ["a.b", "d", "x.y"]) == {"a": {"c": 2}}
     assert tree == {"a": {"b": 1, "c": 2}, "d": 3}  # a copy
+
+
+def test_a_choice_of_where_a_job_runs_is_cosmetic_but_not_the_keys_below_it() -> None:
+    cosmetic = ["logger", "trainer.devices"]
+    assert is_cosmetic_override("trainer=ddp_cpu", cosmetic)
+    assert is_cosmetic_override("+trainer.devices=2", cosmetic)
+    assert is_cosmetic_override("~logger", cosmetic)
+    assert not is_cosmetic_override("trainer.max_epochs=3", cosmetic)
+    assert not is_cosmetic_override("trainers=ddp", cosmetic)
+
+
+def test_every_option_of_a_cosmetic_choice_runs_the_same_settings() -> None:
+    """A group of ``COSMETIC_CHOICES`` is left out of folder and run names: each of its
+    options must then give the default's store key and relaunch check (a new option that set
+    ``trainer.max_epochs`` would name jobs that differ by the default's name)."""
+    base = compose()
+    for group in COSMETIC_CHOICES:
+        options = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+        assert len(options) > 1, group
+        for option in options:
+            chosen = compose(f"{group}={option}")
+            assert result_spec(resolved(chosen), {}) == result_spec(resolved(base), {}), option
+            assert store_key(model_settings(chosen), 0) == store_key(model_settings(base), 0)
+
+
+def test_where_a_job_runs_names_neither_its_folder_nor_its_run() -> None:
+    """``trainer=ddp_cpu`` (or cpu, gpu, ddp) changes no result: the folder of
+    ``hydra.sweep.subdir=${hydra.job.override_dirname}`` and the W&B run name are those of the
+    default trainer, so a relaunch on other devices finds its jobs; a trainer key that changes
+    results still names both."""
+
+    def names(*overrides: str) -> tuple[str, str]:
+        cfg = compose(*overrides, hydra=True)
+        task = list(cfg.hydra.overrides.task)
+        return cfg.hydra.job.override_dirname, run_name(task, list(cfg.cosmetic_keys))
+
+    assert names("lambda=0.5") == ("lambda=0.5", "lambda=0.5")
+    for option in ("cpu", "gpu", "ddp", "ddp_cpu"):
+        assert names(f"trainer={option}", "lambda=0.5") == names("lambda=0.5"), option
+    epochs = "trainer.max_epochs=3"
+    assert names("trainer=ddp_cpu", epochs) == (epochs, epochs)
 
 
 def test_store_key_relaunch_check_run_name_and_report_follow_the_one_list(tmp_path: Path) -> None:
@@ -109,12 +155,13 @@ def test_a_trainer_key_that_changes_nothing_at_null_keeps_the_store_keys_before_
 def test_a_folder_per_value_leaves_out_each_cosmetic_key_a_user_sets() -> None:
     """``hydra.job.config.override_dirname.exclude_keys`` names the folders of
     ``hydra.sweep.subdir=${hydra.job.override_dirname}`` by what changes results: every
-    cosmetic key with a value of its own (a node's, as ``store.dir``, by its leaf) and no
-    other key."""
+    cosmetic key with a value of its own (a node's, as ``store.dir``, by its leaf), every
+    cosmetic choice (``trainer``) and no other key."""
     cfg = compose(hydra=True)
     excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
     cosmetic = list(cfg.cosmetic_keys)
     plain = [k for k in cosmetic if not OmegaConf.is_dict(OmegaConf.select(cfg, k))]
     assert set(plain) <= set(excluded), set(plain) - set(excluded)
-    assert all(is_cosmetic(k, cosmetic) for k in excluded)
+    assert set(COSMETIC_CHOICES) <= set(excluded)
+    assert all(is_cosmetic(k, cosmetic) or k in COSMETIC_CHOICES for k in excluded)
     assert {"store.dir", "logger", "checks.memory", "checks.masking.enabled"} <= set(excluded)
