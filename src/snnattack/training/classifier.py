@@ -89,6 +89,7 @@ class Classifier(L.LightningModule):
         self.adversary = adversary
         self.cost = {"craft_seconds": 0.0, "update_seconds": 0.0, "adversary_gradients": 0}
         self.earlier_seconds = 0.0  # the fit's wall time in the processes it resumes after
+        self.earlier_launches: list[dict[str, Any]] = []  # the launches it resumes after
         self._fit_start = time.time()  # made just before it is fitted
         self.batch_spans, self.craft_spans = Spans(), Spans()  # not yet in ``cost``
         self._batch_start: Any = None  # the running batch's start mark
@@ -201,11 +202,26 @@ class Classifier(L.LightningModule):
         checkpoint["validation_history"] = self.history  # a resumed run still knows every epoch
         checkpoint["training_cost"] = dict(self.cost)  # and the cost of the epochs done
         checkpoint["fit_seconds"] = self.fit_seconds()
+        checkpoint["launches"] = self.launches(int(checkpoint["epoch"]) + 1)  # at an epoch's end
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = dict(checkpoint.get("validation_history", {}))
         self.cost.update(checkpoint.get("training_cost", {}))
         self.earlier_seconds = float(checkpoint.get("fit_seconds", 0.0))
+        # a resume file written before the key: its launches' processes are not known
+        done = [{"epochs": [0, int(checkpoint["epoch"]) + 1], "world_size": None}]
+        self.earlier_launches = list(checkpoint.get("launches", done))
+
+    def launches(self, epochs: int) -> list[dict[str, Any]]:
+        """Every launch that trained it, oldest first, this one's up to ``epochs`` epochs
+        done: the epochs each ran (``[first, end)``) and its processes (``world_size``;
+        None: not known, a launch before the record had the key). A training resumed with
+        another process count (DDP stopped on 2 processes, resumed on 1) is reproduced from
+        its record only with each launch's count: the count changes the floating-point sums
+        of every step after it."""
+        first = self.earlier_launches[-1]["epochs"][1] if self.earlier_launches else 0
+        this = {"epochs": [first, epochs], "world_size": self.trainer.world_size}
+        return [*self.earlier_launches, this]
 
     def cost_record(self, epochs: int) -> dict[str, Any]:
         """The training time split into crafting and update (seconds, summed over the

@@ -109,7 +109,7 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         "best_epoch": int(state["epoch"]),
         "epochs": trainer.current_epoch,
         "resumed_after_epochs": resumed_from,
-        "world_size": trainer.world_size,
+        "launches": module.launches(trainer.current_epoch),
         "train_seconds": round(module.fit_seconds(), 1),
         **module.cost_record(trainer.current_epoch),
         **provenance(),

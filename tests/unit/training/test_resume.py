@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import time
+from types import SimpleNamespace
 
+import lightning as L
 import pytest
 import torch
 from harness import compose
@@ -119,3 +121,42 @@ def test_a_training_draws_its_random_numbers_as_the_stored_models_did(
         for _ in range(min(epoch, 1)):  # the loader's draw, from the second epoch on
             torch.empty((), dtype=torch.int64).random_(generator=generator)
         assert torch.equal(first_steps[epoch], generator.get_state()), epoch
+
+
+def test_a_training_resumed_with_other_processes_records_every_launch(
+    tmp_path, monkeypatch
+) -> None:
+    """A DDP training stopped on 2 processes and resumed on 1 recorded the last launch's
+    process count only (``world_size``): its record did not say how to reproduce it. Each
+    launch is recorded with the epochs it ran; the first runs here as its rank 0 would (its
+    processes' count is the Trainer's, which deals the batches out)."""
+    start = fit.EpochSeed.on_train_epoch_start
+
+    def kill_at_epoch_two(self, trainer, module) -> None:
+        if trainer.current_epoch == 2:
+            raise Killed
+        start(self, trainer, module)
+
+    store = ModelStore(tmp_path)
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
+    monkeypatch.setattr(L.Trainer, "world_size", property(lambda trainer: 2))
+    with pytest.raises(Killed):
+        trained_model(model_settings(compose(*FAST)), 0, store, [])
+    monkeypatch.undo()
+    _, record = trained_model(model_settings(compose(*FAST)), 0, store, [])
+    assert record["launches"] == [
+        {"epochs": [0, 2], "world_size": 2},
+        {"epochs": [2, 3], "world_size": 1},
+    ]
+
+
+def test_a_resume_file_from_before_launches_leaves_their_processes_unknown() -> None:
+    """A resume file from before the record's ``launches`` resumes with the epochs it ran
+    recorded, their processes unknown (None), not taken to be this launch's."""
+    module = classifier.Classifier(torch.nn.Linear(3, 2), num_classes=2)
+    module.on_load_checkpoint({"epoch": 1})  # two epochs done, and no launches
+    module.trainer = SimpleNamespace(world_size=1)
+    assert module.launches(3) == [
+        {"epochs": [0, 2], "world_size": None},
+        {"epochs": [2, 3], "world_size": 1},
+    ]
