@@ -16,12 +16,14 @@ TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (
 # so the models stored before the key existed keep their store keys
 IF_SET = ("gradient_clip_val",)
 # cosmetic keys that the store key keeps all the same: they change no attack on a given model,
-# but train another one. The DataLoader's workers (dataset.params.num_workers) change the
-# training's random draws: a random encoding's spikes come from the main process's generator,
-# of which a loader with persistent workers draws one seed per training, not one per pass; each
-# worker augments its samples with a generator of its own. Left out at 0 (the main process
-# loads: the default of digits), so the models stored before keep their store keys.
-TRAINING_KEYS = ("dataset.params.num_workers",)
+# but train another one; each is left out at its value here, the one that trained the models
+# stored before the key was kept, so those keep their store keys. The DataLoader's workers
+# (dataset.params.num_workers) change the training's random draws: a random encoding's spikes
+# come from the main process's generator, of which a loader with persistent workers draws one
+# seed per training, not one per pass; each worker augments its samples with a generator of its
+# own, and which worker loads a batch follows their count. Left out at 0: the main process
+# loads (the default of digits).
+TRAINING_KEYS = {"dataset.params.num_workers": 0}
 
 
 def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
@@ -33,15 +35,19 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     from another model (conversion, hybrid), that model's key (``base``). Leaves out the
     ``cosmetic_keys``, the trainer keys that only the attacks read (:data:`TEST_ONLY`) and those
     that change nothing at null (:data:`IF_SET`), but keeps the cosmetic keys that change a
-    trained model (:data:`TRAINING_KEYS`) and, where it decides which checkpoint validation
-    selects, the validation's batch size (:func:`_selects_by_batch`).
+    trained model (:data:`TRAINING_KEYS`, but at the value each is left out at) and, where it
+    decides which checkpoint validation selects, the validation's batch size
+    (:func:`_selects_by_batch`).
     """
     strategy = STRATEGIES[model.kind]
-    cosmetic = [k for k in model.tree["cosmetic_keys"] if k not in TRAINING_KEYS]
-    c = without_cosmetic(thaw(model.tree), cosmetic)
+    tree = thaw(model.tree)
+    cosmetic = [
+        k
+        for k in tree["cosmetic_keys"]
+        if k not in TRAINING_KEYS or _at(tree, k) == TRAINING_KEYS[k]
+    ]
+    c = without_cosmetic(tree, cosmetic)
     dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
-    if isinstance(dataset.get("params"), dict) and dataset["params"].get("num_workers") == 0:
-        del dataset["params"]["num_workers"]
     # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
     others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
     train = {k: v for k, v in c["train"].items() if k not in others}
@@ -69,6 +75,14 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     if base is not None:
         spec["base"] = store_key(base, seed)
     return strategy.key(spec)
+
+
+def _at(tree: dict[str, Any], dotted: str) -> Any:
+    """The value of the ``dotted`` key in a config ``tree`` (plain dicts); None if absent."""
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _selects_by_batch(c: dict[str, Any]) -> bool:
