@@ -50,6 +50,7 @@ from snnattack.settings import JobSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import built_models, target_model
+from snnattack.training.workers import attack_data
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             log_results(loggers, record, metrics_path)
             log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
 
-        data = datamodule(job.data)  # the job's one datamodule: tuning, attacks, annotations
+        # the job's one datamodule: tuning, attacks, annotations
+        data = datamodule(attack_data(job.data))
         run_settings = RunSettings(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
         return record_attacks(
             job, target, source, data, data, run_settings, models=models, config=resolved

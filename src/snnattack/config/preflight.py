@@ -71,20 +71,6 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
             )
 
 
-@CHECKS.register("workers_fit_cores", order=18.2)
-def _workers_fit_cores(resolved: dict[str, Any]) -> None:
-    """Refuses more data-loader workers than this process's cores (torch's own suggested
-    most; the defaults' 2 always): 1000 workers on 2 cores froze a job for good."""
-    workers = (resolved["dataset"].get("params") or {}).get("num_workers")
-    most = max(cores(), 2)
-    if is_int(workers) and workers > most:
-        raise ConfigError(
-            f"dataset.params.num_workers={workers} is more than this machine's {most} cores, "
-            f"and its loader would run slow or freeze (torch's warning); accepted: an "
-            f"integer in [0, {most}]"
-        )
-
-
 @NOTES.register("threads")
 def _threads_note(resolved: dict[str, Any]) -> list[str]:
     """``threads`` above the cores, one line: each thread waits for a core (1000 threads on

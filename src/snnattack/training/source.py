@@ -16,7 +16,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop.external import is_external
 from snnattack.records.store import ModelStore
-from snnattack.settings import JobSettings
+from snnattack.settings import JobSettings, ModelSettings, StoreSettings
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import Built, build_model, model_from_file, trained_model
 
@@ -54,9 +54,18 @@ def check_not_target(target: dict | None, source: dict | None) -> None:
 def check_stored(job: JobSettings, store: ModelStore) -> None:
     """Refuses, before any training, an unusable stored model that the job will read (the
     target's or the black-box source's)."""
-    where = job.store
-    target = where.checkpoint or is_external(job.model.tree)
-    wanted = [] if target else [(job.model, where.seed)]
-    if where.black_box and not where.source_checkpoint:
-        wanted.append((job.source, where.source_seed))
+    wanted = wanted_models(job.store, job.model, job.source)
     store.check([(store_key(m, seed), partial(build_model, m)) for m, seed in wanted])
+
+
+def wanted_models(
+    where: StoreSettings, model: ModelSettings, source: ModelSettings
+) -> list[tuple[ModelSettings, int]]:
+    """The models a job reads from the store, each with its seed: the target ``model``
+    (unless a model file or ``model=external``'s network is attacked) and the black-box
+    ``source`` (where one is attacked from and no model file is named)."""
+    target = where.checkpoint or is_external(model.tree)
+    wanted = [] if target else [(model, where.seed)]
+    if where.black_box and not where.source_checkpoint:
+        wanted.append((source, where.source_seed))
+    return wanted
