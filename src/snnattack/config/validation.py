@@ -46,6 +46,7 @@ __all__ = [
     "checked",
     "job_files",
     "notes",
+    "spelt",
     "validate",
     "writable",
 ]
@@ -117,7 +118,7 @@ def _spelling(key: str, resolved: dict[str, Any]) -> Callable[[Any], Any] | None
     return found.pop() if len(found) == 1 else None
 
 
-def _spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
+def spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
     """Spells each number of ``cfg`` as its key's rule does (:func:`_spelling`): an integer
     set for a real key (``lambda=1``, ``train.lr=1``) becomes its float, a radius in 1/255
     units an integer where it is one (``train.adversary.eps=16.0`` is the default's ``16``),
@@ -140,7 +141,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the model files, then (with ``output_dir``: a job) the data files
     and that the output folder and the store can be written. Each number is spelt as
-    its key's rule spells it, in ``cfg`` (:func:`_spelt`). Settings accepted with a note
+    its key's rule spells it, in ``cfg`` (:func:`spelt`). Settings accepted with a note
     (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
     them for its record (:class:`~snnattack.settings.JobSettings`).
     """
@@ -169,7 +170,7 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     for name, check in CHECKS.items():  # the combinations, then the machine
         if machine or CHECKS.orders[name] < MACHINE:
             check(resolved)
-    _spelt(cfg, resolved)
+    spelt(cfg, resolved)
     return resolved
 
 

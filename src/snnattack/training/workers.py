@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from snnattack.config.parse import store_settings
+from snnattack.config.validation import spelt
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import cores
 from snnattack.records.store import ModelStore
@@ -41,8 +42,10 @@ def _over(resolved: dict[str, Any]) -> int | None:
 def trains(resolved: dict[str, Any]) -> bool:
     """Whether a job of the config ``resolved`` trains a model: its target or its black-box
     source is not in the store (``store.dir``; a model file or ``model=external``'s network is
-    not trained)."""
+    not trained). Its numbers are spelt as the job's store keys spell them (``lambda=1`` as
+    ``1.0``), which the checks' ``resolved`` does not yet."""
     cfg = OmegaConf.create(resolved)
+    spelt(cfg, resolved)
     where = store_settings(cfg)
     wanted = wanted_models(where, model_settings(cfg), model_settings(source_config(cfg)))
     store = ModelStore(where.dir)

@@ -101,21 +101,23 @@ def test_a_model_stored_with_more_workers_than_the_cores_is_reused_not_refused(
 ) -> None:
     """The workers key a trained model, and more of them than the cores were refused: a model
     trained with 3 workers could not be reused on a machine of 2 cores. Only a job that trains
-    with them is refused; one whose models are stored attacks with as many as the cores."""
-    cfg = compose(*TINY, "dataset.params.num_workers=3", f"store.dir={tmp_path}/m")
+    with them is refused; one whose models are stored attacks with as many as the cores. Each
+    run's config is composed anew, as a launch's is (``lambda=1``: the store key spells it
+    ``1.0``)."""
+    overrides = [*TINY, "lambda=1", "dataset.params.num_workers=3", f"store.dir={tmp_path}/m"]
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.setattr(workers, "cores", lambda: 1)  # 2 workers at most
     with pytest.raises(ConfigError, match=r"^dataset.params.num_workers=3 is more than this"):
-        run(cfg, out)  # nothing stored: it would train with them
+        run(compose(*overrides), out)  # nothing stored: it would train with them
     assert models_in(tmp_path / "m") == [] and list(out.iterdir()) == []
     monkeypatch.setattr(workers, "cores", lambda: 3)  # a machine of 3 cores trains it
     (tmp_path / "trained").mkdir()
-    run(cfg, tmp_path / "trained")
+    run(compose(*overrides), tmp_path / "trained")
     monkeypatch.setattr(workers, "cores", lambda: 1)
     loaded, datamodule = [], job.datamodule
     monkeypatch.setattr(job, "datamodule", lambda d: loaded.append(d) or datamodule(d))
-    record = run(cfg, out)
+    record = run(compose(*overrides), out)
     assert record.models["target"]["cached"]
     assert [d.params["num_workers"] for d in loaded] == [2]  # the attacks'
     assert any(n.startswith("dataset.params.num_workers=3 is more than") for n in record.notes)
