@@ -97,10 +97,19 @@ def _geometry(conv: nn.Conv2d) -> tuple:
 def run_layer(layer: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layer(x)`` in a ``backend`` network, as a frozen BN where that is the same
     computation (a convolution's own paths: :func:`frozen_convolution`)."""
-    if type(layer) in PLAIN_BN and not layer.training and layer.running_mean is not None:
-        if attacked(layer, x) and applies(backend, x, layer):
-            return FrozenBatchNorm.apply(x, layer)
-    return layer(x)
+    out = frozen_batch_norm(layer, x, backend) if type(layer) in PLAIN_BN else None
+    return layer(x) if out is None else out
+
+
+def frozen_batch_norm(bn: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor | None:
+    """``bn(x)`` as :class:`FrozenBatchNorm` where that is the same computation (``bn``
+    computing its torch BN class's forward on ``x``, in eval mode with running statistics),
+    else None."""
+    if bn.training or bn.running_mean is None:
+        return None
+    if attacked(bn, x) and applies(backend, x, bn):
+        return FrozenBatchNorm.apply(x, bn)
+    return None
 
 
 def frozen_convolution(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:

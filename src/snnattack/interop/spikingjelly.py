@@ -35,7 +35,10 @@ step mode ``'s'`` only. A multi-step ``layer.AvgPool2d`` becomes a
 :class:`~snnattack.snn.temporal.FoldedAvgPool2d`, the same pooling (the C kernel's on the CPU),
 and a ``layer.Conv2d`` a :class:`~snnattack.snn.temporal.FoldedConv2d` sharing its parameters,
 the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
-:mod:`snnattack.cuda.convolution` on a GPU).
+:mod:`snnattack.cuda.convolution` on a GPU), and a ``layer.BatchNorm2d`` a
+:class:`~snnattack.snn.temporal.FoldedBatchNorm2d` sharing its parameters and statistics, the
+same BN on the samples as this project's per-step layers fold them (one channels-last sample
+given its own strides, without which ATen's CPU backward gives a wrong input gradient).
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
@@ -57,7 +60,7 @@ from snnattack.interop.prepared import noted
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
-from snnattack.snn.temporal import FoldedAvgPool2d, FoldedConv2d
+from snnattack.snn.temporal import FoldedAvgPool2d, FoldedBatchNorm2d, FoldedConv2d
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
@@ -78,9 +81,7 @@ def body(net: nn.Module) -> nn.Module:
     neuron, or a module that cannot run multi-step, is refused."""
     from spikingjelly.activation_based import base
 
-    copied = _folded_convolutions(
-        shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)})
-    )
+    copied = _folded_layers(shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)}))
     for path, module in copied.named_modules():
         if isinstance(module, base.StepModule) and module.step_mode != "m":
             try:
@@ -149,16 +150,18 @@ def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
     return {m: FoldedAvgPool2d(m) for m in pools if not _hooked(m)}
 
 
-def _folded_convolutions(copied: nn.Module) -> nn.Module:
+def _folded_layers(copied: nn.Module) -> nn.Module:
     """``copied`` (the adapted copy) with each ``layer.Conv2d`` replaced by its
-    :class:`~snnattack.snn.temporal.FoldedConv2d` over the copy's own parameters (one with
-    hooks of the user's stays as it is: they run)."""
+    :class:`~snnattack.snn.temporal.FoldedConv2d` and each ``layer.BatchNorm2d`` by its
+    :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, over the copy's own parameters and
+    buffers (one with hooks of the user's stays as it is: they run)."""
     from spikingjelly.activation_based import layer
 
+    folded = {layer.Conv2d: FoldedConv2d, layer.BatchNorm2d: FoldedBatchNorm2d}
     for parent in list(copied.modules()):
         for name, child in parent.named_children():
-            if type(child) is layer.Conv2d and not _hooked(child):
-                setattr(parent, name, FoldedConv2d(child))
+            if type(child) in folded and not _hooked(child):
+                setattr(parent, name, folded[type(child)](child))
     return copied
 
 

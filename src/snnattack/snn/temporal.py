@@ -79,9 +79,10 @@ class StepWise(nn.Module):
 class _FoldsTime:
     """A per-sample layer of ``[T, B, ...]`` run as one batch of ``T * B`` samples, as
     spikingjelly's multi-step layers compute it, with a ``backend`` whose path
-    (:meth:`on_backend`) runs where it applies, else the layer's torch class. It stays an
-    instance of that class that folds time, which RGA's adjoint skips as one step of a chain
-    of such layers (:mod:`snnattack.gradients.adjoint`)."""
+    (:meth:`on_backend`) runs where it applies, else the layer's torch class. The samples are
+    :func:`_samples`' (one in channels-last memory with its layout's own strides, as our
+    per-step layers see it). It stays an instance of that class that folds time, which RGA's
+    adjoint skips as one step of a chain of such layers (:mod:`snnattack.gradients.adjoint`)."""
 
     backend = Backend()  # c | torch | triton, checked on every assignment
 
@@ -92,7 +93,7 @@ class _FoldsTime:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:  # spikingjelly's refusal, which a probe of the input's form may meet
             raise ValueError(f"expected x with shape [T, N, C, H, W], but got {list(x.shape)}")
-        flat = x.flatten(0, 1)
+        flat = _samples(x)
         out = self.on_backend(flat)
         out = super().forward(flat) if out is None else out  # type: ignore[misc]
         return out.view(*x.shape[:2], *out.shape[1:])
@@ -144,6 +145,31 @@ class FoldedConv2d(_FoldsTime, nn.Conv2d):
 
     def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
         return _convolved(self, x, self.backend)
+
+
+class FoldedBatchNorm2d(_FoldsTime, nn.BatchNorm2d):
+    """spikingjelly's multi-step ``layer.BatchNorm2d`` (the adapter's map of that layer),
+    sharing its parameters, running statistics and training flag: spikingjelly's own folds
+    one channels-last sample with an ambiguous batch stride, whose input gradient ATen's CPU
+    batch-norm backward gets wrong (:func:`_samples`); in an attack on the CPU, the frozen BN
+    (:mod:`snnattack.cpu.frozen`)."""
+
+    def __init__(self, bn: nn.BatchNorm2d, backend: str = "c") -> None:
+        super().__init__(
+            bn.num_features,
+            bn.eps,
+            bn.momentum,
+            bn.affine,
+            bn.track_running_stats,
+            device="meta",
+        )
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+            setattr(self, name, getattr(bn, name))
+        self.train(bn.training)
+        self.backend = backend
+
+    def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
+        return cpu_frozen.frozen_batch_norm(self, x, self.backend)
 
 
 def _convolved(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:

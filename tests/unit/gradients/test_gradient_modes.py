@@ -4,6 +4,7 @@ network (float64), the forward values stay the SNN's, and the modes differ where
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -13,11 +14,12 @@ from snnattack.attacks.methods import build_attack
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.ann import quantised_relu
 from snnattack.gradients.base import restart_surrogates
+from snnattack.interop import adapt
 from snnattack.models.base import SpikingNet
 from snnattack.snn.backend import set_backend
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
-from snnattack.snn.temporal import StepWise
+from snnattack.snn.temporal import FoldedBatchNorm2d, StepWise
 
 T, B, F = 6, 4, 5
 
@@ -367,6 +369,54 @@ def conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
     return net.to(memory_format=torch.channels_last) if channels_last else net
 
 
+def jelly_conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
+    """:func:`conv_bn_net`'s layers and weights in spikingjelly (multi-step), adapted: its BNs
+    are spikingjelly's ``layer.BatchNorm2d``, which folds ``[T, B]`` itself."""
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    def node() -> nn.Module:  # conv_bn_net's LIF: lam 0.5, theta 0.5, soft reset, Triangle(1)
+        return neuron.LIFNode(
+            tau=2.0,
+            decay_input=False,
+            v_threshold=0.5,
+            v_reset=None,
+            surrogate_function=surrogate.PiecewiseQuadratic(1.0),
+        )
+
+    net = nn.Sequential(
+        layer.Conv2d(2, 4, 3, padding=1),
+        layer.BatchNorm2d(4),
+        node(),
+        layer.Conv2d(4, 4, 3, padding=1, bias=False),
+        layer.BatchNorm2d(4),
+        node(),
+        layer.Flatten(),
+        layer.Linear(64, 3),
+    ).double()
+    functional.set_step_mode(net, "m")
+    weights = conv_bn_net(backend, False).body.state_dict().values()
+    net.load_state_dict(dict(zip(net.state_dict(), weights, strict=True)))
+    adapted = set_backend(adapt(net.eval(), T=1), backend).requires_grad_(False)
+    bns = [m for m in adapted.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [(type(m), m.backend) for m in bns] == [(FoldedBatchNorm2d, backend)] * 2
+    return adapted.to(memory_format=torch.channels_last) if channels_last else adapted
+
+
+def one_sample_gradient(
+    make: Callable[[str, bool], SpikingNet], mode: str, backend: str, channels_last: bool
+) -> torch.Tensor:
+    """The input gradient under ``mode`` of ``make(backend, channels_last)``'s loss on one
+    sample of one time step, in channels-last memory or contiguous."""
+    torch.manual_seed(2)
+    x = torch.rand(1, 2, 4, 4, dtype=torch.float64)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    xi = x.clone(memory_format=layout).requires_grad_(True)
+    net = make(backend, channels_last)
+    with gradient_mode(net, mode):
+        nn.functional.cross_entropy(net(xi), torch.tensor([0])).backward()
+    return xi.grad
+
+
 @pytest.mark.parametrize("backend", ["c", "torch"])
 @pytest.mark.parametrize("mode", GRADIENT_MODES)
 def test_one_sample_in_channels_last_memory_gets_the_input_gradient_of_contiguous(
@@ -374,14 +424,22 @@ def test_one_sample_in_channels_last_memory_gets_the_input_gradient_of_contiguou
 ) -> None:
     """T = 1 and batch 1: the one sample's batch stride is free, and ATen's batch-norm
     backward misread the one a reshape leaves in channels-last memory."""
-    torch.manual_seed(2)
-    x = torch.rand(1, 2, 4, 4, dtype=torch.float64)
-    grads = []
+    contiguous = one_sample_gradient(conv_bn_net, mode, backend, False)
+    channels_last = one_sample_gradient(conv_bn_net, mode, backend, True)
+    torch.testing.assert_close(channels_last, contiguous, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["c", "torch"])
+@pytest.mark.parametrize("mode", GRADIENT_MODES)
+def test_spikingjellys_batch_norm_on_one_channels_last_sample_gets_the_native_gradient(
+    mode: str, backend: str
+) -> None:
+    """The same case through the adapter: spikingjelly's own multi-step BN folded that sample
+    with its free batch stride (HART, BPTR and layer-wise RGA, whose gradients reach it in
+    another layout, got wrong ones); either layout now gets the native model's gradient."""
+    pytest.importorskip("spikingjelly")
+    native = one_sample_gradient(conv_bn_net, mode, backend, False)
+    assert native.abs().sum() > 0
     for channels_last in (False, True):
-        layout = torch.channels_last if channels_last else torch.contiguous_format
-        xi = x.clone(memory_format=layout).requires_grad_(True)
-        net = conv_bn_net(backend, channels_last)
-        with gradient_mode(net, mode):
-            nn.functional.cross_entropy(net(xi), torch.tensor([0])).backward()
-        grads.append(xi.grad)
-    torch.testing.assert_close(grads[1], grads[0], rtol=1e-12, atol=1e-15)
+        adapted = one_sample_gradient(jelly_conv_bn_net, mode, backend, channels_last)
+        torch.testing.assert_close(adapted, native, rtol=1e-12, atol=1e-15)
