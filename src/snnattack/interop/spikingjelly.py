@@ -8,8 +8,10 @@ adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingj
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
 ``layer.Conv2d``, ``layer.SeqToANNContainer``) with no time loop of its own; a module that
-runs in step mode ``'s'`` only is refused. The own loop's copy keeps the step modes: a node
-in ``'s'`` is called once per step. Each node becomes (tested on 0.0.0.0.14 and 2.0.0):
+runs in step mode ``'s'`` only is refused. The layers inside a container (:data:`CONTAINERS`)
+keep their step modes, as spikingjelly's ``functional.set_step_mode`` leaves them. The own
+loop's copy keeps the step modes: a node in ``'s'`` is called once per step. Each node
+becomes (tested on 0.0.0.0.14 and 2.0.0):
 
 - membrane shifted by ``v_reset`` (``w = v - v_reset``, 0 for the soft reset), so the LIF's
   rest and hard reset are 0 and its threshold is ``theta = v_threshold - v_reset``;
@@ -38,7 +40,9 @@ the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
 :mod:`snnattack.cuda.convolution` on a GPU), and a ``layer.BatchNorm2d`` a
 :class:`~snnattack.snn.temporal.FoldedBatchNorm2d` sharing its parameters and statistics, the
 same BN on the samples as this project's per-step layers fold them (one channels-last sample
-given its own strides, without which ATen's CPU backward gives a wrong input gradient).
+given its own strides, without which ATen's CPU backward gives a wrong input gradient), and
+a ``layer.SeqToANNContainer`` a :class:`~snnattack.snn.temporal.FoldedSequential`, its layers
+on those samples.
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
@@ -60,9 +64,24 @@ from snnattack.interop.prepared import noted
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
-from snnattack.snn.temporal import FoldedAvgPool2d, FoldedBatchNorm2d, FoldedConv2d
+from snnattack.snn.temporal import (
+    FoldedAvgPool2d,
+    FoldedBatchNorm2d,
+    FoldedConv2d,
+    FoldedSequential,
+)
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
+# spikingjelly's containers that call their layers on single steps or on the folded samples
+CONTAINERS = (
+    "SeqToANNContainer",
+    "TLastSeqToANNContainer",
+    "MultiStepContainer",
+    "TLastMultiStepContainer",
+    "StepModeContainer",
+    "ElementWiseRecurrentContainer",
+    "LinearRecurrentContainer",
+)
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
 
 
@@ -81,14 +100,17 @@ def body(net: nn.Module) -> nn.Module:
     neuron, or a module that cannot run multi-step, is refused."""
     from spikingjelly.activation_based import base
 
-    copied = _folded_layers(shared_copy(net, {**_replacements(net, per_call=False), **_pools(net)}))
-    for path, module in copied.named_modules():
-        if isinstance(module, base.StepModule) and module.step_mode != "m":
+    copied = shared_copy(net, _replacements(net, per_call=False))
+    multi_step = _multi_step(copied)
+    for path, module in multi_step:
+        if not isinstance(module, base.StepModule) or module.supported_step_mode() == ("m",):
+            continue  # multi-step only (a container): nothing to switch
+        if module.step_mode != "m":
             try:
                 module.step_mode = "m"
             except (ValueError, AssertionError):
                 raise refuse(path, module, "runs in step mode 's' only", supported()) from None
-    return copied
+    return _folded_layers(copied, multi_step)
 
 
 def own_loop(net: nn.Module) -> nn.Module:
@@ -140,28 +162,45 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     return replacements
 
 
-def _pools(net: nn.Module) -> dict[nn.Module, nn.Module]:
-    """Each ``layer.AvgPool2d`` of ``net`` and its multi-step
-    :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the same pooling; the C kernel's on the
-    CPU); one with hooks of the user's stays as it is: they run."""
+def _multi_step(copied: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules of ``copied`` that take ``[T, B, ...]``, with their paths: all but the
+    layers inside one of spikingjelly's :data:`CONTAINERS`, which calls them on single steps
+    or on the folded samples in their own step modes (as ``functional.set_step_mode`` leaves
+    them)."""
     from spikingjelly.activation_based import layer
 
-    pools = (m for m in net.modules() if type(m) is layer.AvgPool2d)
-    return {m: FoldedAvgPool2d(m) for m in pools if not _hooked(m)}
+    containers = tuple(getattr(layer, name) for name in CONTAINERS if hasattr(layer, name))
+    found: list[tuple[str, nn.Module]] = []
+    inside: list[str] = []
+    for path, module in copied.named_modules(remove_duplicate=False):
+        if not any(path.startswith(f"{p}." if p else "") for p in inside):
+            found.append((path, module))
+            if isinstance(module, containers):
+                inside.append(path)
+    return found
 
 
-def _folded_layers(copied: nn.Module) -> nn.Module:
-    """``copied`` (the adapted copy) with each ``layer.Conv2d`` replaced by its
-    :class:`~snnattack.snn.temporal.FoldedConv2d` and each ``layer.BatchNorm2d`` by its
-    :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, over the copy's own parameters and
-    buffers (one with hooks of the user's stays as it is: they run)."""
+def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> nn.Module:
+    """``copied`` (the adapted copy) with each of ``modules`` (its modules that take ``[T, B,
+    ...]``, with their paths) that folds ``[T, B]`` replaced by this project's (the same
+    computation, over the copy's own parameters and buffers): a ``layer.Conv2d`` by a
+    :class:`~snnattack.snn.temporal.FoldedConv2d`, a ``layer.BatchNorm2d`` by a
+    :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
+    :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
+    ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`. One
+    with hooks of the user's stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
-    folded = {layer.Conv2d: FoldedConv2d, layer.BatchNorm2d: FoldedBatchNorm2d}
-    for parent in list(copied.modules()):
-        for name, child in parent.named_children():
-            if type(child) in folded and not _hooked(child):
-                setattr(parent, name, folded[type(child)](child))
+    folded = {
+        layer.Conv2d: FoldedConv2d,
+        layer.BatchNorm2d: FoldedBatchNorm2d,
+        layer.AvgPool2d: FoldedAvgPool2d,
+        layer.SeqToANNContainer: FoldedSequential,
+    }
+    for path, module in modules:
+        if path and type(module) in folded and not _hooked(module):
+            parent, _, name = path.rpartition(".")
+            setattr(copied.get_submodule(parent), name, folded[type(module)](module))
     return copied
 
 

@@ -19,9 +19,16 @@ from torch import nn
 
 from snnattack.cpu.guard import checked
 from snnattack.snn.neurons import LIF
-from snnattack.snn.temporal import FoldedAvgPool2d, FoldedBatchNorm2d, FoldedConv2d, StepWise
+from snnattack.snn.temporal import (
+    FoldedAvgPool2d,
+    FoldedBatchNorm2d,
+    FoldedConv2d,
+    FoldedSequential,
+    StepWise,
+)
 
-CARRIERS = (LIF, StepWise, FoldedAvgPool2d, FoldedConv2d, FoldedBatchNorm2d)  # run a CPU path
+# the modules that run a CPU path
+CARRIERS = (LIF, StepWise, FoldedAvgPool2d, FoldedConv2d, FoldedBatchNorm2d, FoldedSequential)
 
 
 def backend_modules(model: nn.Module) -> list[nn.Module]:

@@ -8,6 +8,7 @@ acts on each time step independently.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
@@ -170,6 +171,28 @@ class FoldedBatchNorm2d(_FoldsTime, nn.BatchNorm2d):
 
     def on_backend(self, x: torch.Tensor) -> torch.Tensor | None:
         return cpu_frozen.frozen_batch_norm(self, x, self.backend)
+
+
+class FoldedSequential(nn.Sequential):
+    """spikingjelly's ``layer.SeqToANNContainer`` (the adapter's map of it, holding its
+    layers): they run in turn on the ``T * B`` samples of ``[T, B, ...]`` as a
+    :class:`StepWise`'s do (:func:`_per_step_layers`: the samples folded by :func:`_samples`,
+    each layer on the ``backend``'s paths), where spikingjelly's own fold left one
+    channels-last sample an ambiguous batch stride, whose BN input gradient ATen's CPU
+    backward gets wrong."""
+
+    backend = Backend()  # c | torch | triton, checked on every assignment
+
+    def __init__(self, container: nn.Sequential, backend: str = "c") -> None:
+        super().__init__(OrderedDict(container.named_children()))
+        self.training = container.training  # its layers keep their own flags
+        self.backend = backend
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _per_step_layers(list(self), x, self.backend)
+
+    def extra_repr(self) -> str:
+        return f"folding [T, B], backend={self.backend}"
 
 
 def _convolved(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:

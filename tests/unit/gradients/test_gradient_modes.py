@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.snn.backend import set_backend
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
-from snnattack.snn.temporal import FoldedBatchNorm2d, StepWise
+from snnattack.snn.temporal import FoldedBatchNorm2d, FoldedSequential, StepWise
 
 T, B, F = 6, 4, 5
 
@@ -369,9 +370,10 @@ def conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
     return net.to(memory_format=torch.channels_last) if channels_last else net
 
 
-def jelly_conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
+def jelly_conv_bn_net(norm: str, backend: str, channels_last: bool) -> SpikingNet:
     """:func:`conv_bn_net`'s layers and weights in spikingjelly (multi-step), adapted: its BNs
-    are spikingjelly's ``layer.BatchNorm2d``, which folds ``[T, B]`` itself."""
+    are spikingjelly's, which fold ``[T, B]`` themselves: a ``layer.BatchNorm2d`` (``norm``
+    ``layer``) or an ``nn.BatchNorm2d`` in a ``layer.SeqToANNContainer`` (``container``)."""
     from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
     def node() -> nn.Module:  # conv_bn_net's LIF: lam 0.5, theta 0.5, soft reset, Triangle(1)
@@ -383,12 +385,17 @@ def jelly_conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
             surrogate_function=surrogate.PiecewiseQuadratic(1.0),
         )
 
+    def bn() -> nn.Module:
+        if norm == "layer":
+            return layer.BatchNorm2d(4)
+        return layer.SeqToANNContainer(nn.BatchNorm2d(4))
+
     net = nn.Sequential(
         layer.Conv2d(2, 4, 3, padding=1),
-        layer.BatchNorm2d(4),
+        bn(),
         node(),
         layer.Conv2d(4, 4, 3, padding=1, bias=False),
-        layer.BatchNorm2d(4),
+        bn(),
         node(),
         layer.Flatten(),
         layer.Linear(64, 3),
@@ -397,8 +404,8 @@ def jelly_conv_bn_net(backend: str, channels_last: bool) -> SpikingNet:
     weights = conv_bn_net(backend, False).body.state_dict().values()
     net.load_state_dict(dict(zip(net.state_dict(), weights, strict=True)))
     adapted = set_backend(adapt(net.eval(), T=1), backend).requires_grad_(False)
-    bns = [m for m in adapted.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert [(type(m), m.backend) for m in bns] == [(FoldedBatchNorm2d, backend)] * 2
+    folding = [m for m in adapted.modules() if isinstance(m, FoldedBatchNorm2d | FoldedSequential)]
+    assert len(folding) == 2 and {m.backend for m in folding} == {backend}
     return adapted.to(memory_format=torch.channels_last) if channels_last else adapted
 
 
@@ -431,15 +438,18 @@ def test_one_sample_in_channels_last_memory_gets_the_input_gradient_of_contiguou
 
 @pytest.mark.parametrize("backend", ["c", "torch"])
 @pytest.mark.parametrize("mode", GRADIENT_MODES)
+@pytest.mark.parametrize("norm", ["layer", "container"])
 def test_spikingjellys_batch_norm_on_one_channels_last_sample_gets_the_native_gradient(
-    mode: str, backend: str
+    norm: str, mode: str, backend: str
 ) -> None:
-    """The same case through the adapter: spikingjelly's own multi-step BN folded that sample
-    with its free batch stride (HART, BPTR and layer-wise RGA, whose gradients reach it in
-    another layout, got wrong ones); either layout now gets the native model's gradient."""
+    """The same case through the adapter: spikingjelly's own multi-step BN (and
+    SeqToANNContainer) folded that sample with its free batch stride (HART, BPTR and
+    layer-wise RGA, whose gradients reach it in another layout, got wrong ones); either
+    layout now gets the native model's gradient."""
     pytest.importorskip("spikingjelly")
     native = one_sample_gradient(conv_bn_net, mode, backend, False)
     assert native.abs().sum() > 0
+    jelly = partial(jelly_conv_bn_net, norm)
     for channels_last in (False, True):
-        adapted = one_sample_gradient(jelly_conv_bn_net, mode, backend, channels_last)
+        adapted = one_sample_gradient(jelly, mode, backend, channels_last)
         torch.testing.assert_close(adapted, native, rtol=1e-12, atol=1e-15)

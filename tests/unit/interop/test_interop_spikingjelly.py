@@ -359,3 +359,23 @@ def test_a_multistep_avg_pool_runs_the_c_kernels_pooling_with_the_same_bits(
     assert torch.equal(runs[0][0], library_logits(net, x))
     with pytest.raises(ValueError, match=r"expected x with shape \[T, N, C, H, W\]"):
         pools[0](torch.zeros(2, 16, 8, 8, dtype=torch.float64))  # as spikingjelly's refuses
+
+
+def test_a_seq_to_ann_container_folds_its_layers_which_keep_their_step_mode() -> None:
+    """spikingjelly 2.0's ``SeqToANNContainer`` sets no step mode of its own (the adapter
+    stopped at an AttributeError reading it), and its layers must stay in step mode ``'s'``:
+    it calls them on the folded samples. Its copy folds them as ``StepWise`` does, with the
+    library's logits, and the user's layers keep their step modes."""
+    from snnattack.snn.temporal import FoldedSequential
+
+    net = sj_net("lif_decay_input_hard")
+    functional.set_step_mode(net[0:2], "s")
+    net[0] = layer.SeqToANNContainer(net[0], net[1])
+    net[1] = nn.Identity()
+    adapted = adapt(net, T=T).eval()
+    folded = adapted.body[0]
+    assert type(folded) is FoldedSequential and [m.step_mode for m in folded] == ["s", "s"]
+    assert [m.step_mode for m in net[0]] == ["s", "s"]
+    x = images().double()
+    assert torch.equal(adapted(x), library_logits(net, x))
+    assert input_gradient(adapted, "hart", {}).abs().sum() > 0
