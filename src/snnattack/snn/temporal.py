@@ -150,7 +150,7 @@ class FoldedConv2d(_FoldsTime, nn.Conv2d):
 
 class FoldedBatchNorm2d(_FoldsTime, nn.BatchNorm2d):
     """spikingjelly's multi-step ``layer.BatchNorm2d`` (the adapter's map of that layer),
-    sharing its parameters, running statistics and training flag: spikingjelly's own folds
+    sharing its parameters and running statistics, in its training mode: spikingjelly's own folds
     one channels-last sample with an ambiguous batch stride, whose input gradient ATen's CPU
     batch-norm backward gets wrong (:func:`_samples`); in an attack on the CPU, the frozen BN
     (:mod:`snnattack.cpu.frozen`)."""
