@@ -42,7 +42,8 @@ the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
 same BN on the samples as this project's per-step layers fold them (one channels-last sample
 given its own strides, without which ATen's CPU backward gives a wrong input gradient), and
 a ``layer.SeqToANNContainer`` a :class:`~snnattack.snn.temporal.FoldedSequential`, its layers
-on those samples.
+on those samples. A pool, convolution or BatchNorm with hooks of any kind (forward, forward
+pre, backward, backward pre) stays the user's module, whose hooks run.
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
@@ -55,6 +56,7 @@ from torch import nn
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
+    hook_kinds,
     looks_like_neuron,
     refuse,
     scalar,
@@ -188,7 +190,8 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
     :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
     :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
     ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`. One
-    with hooks of the user's stays as it is: they run."""
+    with hooks of the user's, of any kind (:func:`~snnattack.interop.common.hook_kinds`),
+    stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
     folded = {
@@ -198,15 +201,10 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
         layer.SeqToANNContainer: FoldedSequential,
     }
     for path, module in modules:
-        if path and type(module) in folded and not _hooked(module):
+        if path and type(module) in folded and not hook_kinds(module):
             parent, _, name = path.rpartition(".")
             setattr(copied.get_submodule(parent), name, folded[type(module)](module))
     return copied
-
-
-def _hooked(module: nn.Module) -> bool:
-    """Whether ``module`` has forward hooks of the user's, which a replacement would not run."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def _dropout(module: nn.Module) -> bool:

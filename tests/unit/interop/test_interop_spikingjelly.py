@@ -273,12 +273,24 @@ def test_a_neuron_with_hooks_is_refused_as_its_lif_would_not_call_them() -> None
         adapt(net, T=T)
 
 
-def test_a_pool_with_hooks_is_kept_and_its_hooks_run() -> None:
-    """The adapter runs its own pooling in place of a hook-free ``layer.AvgPool2d`` only."""
+# a hook of each kind that counts its calls (and changes nothing), registered on a module
+HOOKS = {
+    "forward": lambda m, calls: m.register_forward_hook(lambda *_: calls.append(1)),
+    "backward": lambda m, calls: m.register_full_backward_hook(lambda *_: calls.append(1)),
+    "backward_pre": lambda m, calls: m.register_full_backward_pre_hook(lambda *_: calls.append(1)),
+}
+
+
+@pytest.mark.parametrize("kind", HOOKS)
+@pytest.mark.parametrize("index", [3, 4], ids=["pool", "conv"])
+def test_a_pool_or_conv_with_hooks_is_kept_and_its_hooks_run(index: int, kind: str) -> None:
+    """The adapter runs its own pooling and convolution in place of a hook-free
+    ``layer.AvgPool2d`` and ``layer.Conv2d`` only: a backward hook runs in the attack's
+    backward pass (it was replaced, and the hook never ran, or refused for a pool)."""
     import snnattack
 
     net, calls = sj_net("if_soft"), []
-    net[3].register_forward_hook(lambda _m, _i, out: calls.append(1))
+    HOOKS[kind](net[index], calls)
     x, y = images(), torch.arange(6) % 10
     got = snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2)
     assert calls and torch.equal(
