@@ -37,12 +37,12 @@ from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config.compose import compose_config
-from snnattack.config.keys import CONF_DIR, schema
+from snnattack.config.keys import CONF_DIR, check_keys, schema
 from snnattack.config.parse import attack_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
-from snnattack.errors import UserError
+from snnattack.errors import ConfigError, UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.core import RunSettings, device_of
 from snnattack.gradients import GRADIENT_MODES, check_mode, checked_mode, mode_params, sole_mode
@@ -68,6 +68,8 @@ from snnattack.settings import BOXES, PASSED, AttackSettings, AttackSpec, DataSe
 from snnattack.snn.neurons import lif_settings
 
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
+SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
+LISTING = f"accepted: the keys of the config that {SHOWN_BY} returns"  # unknown keys
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
 
 
@@ -135,7 +137,9 @@ def job_config(
     arguments it was given (``attack``'s ``method``; ``"{key}"`` for method parameters given
     as keyword arguments; None for one it fixes itself), whose keys ``overrides`` may not set:
     such an override would silently overrule the argument (:func:`_check_owned`); None: not
-    checked (the benchmark's overrides are its protocol's, which it filters itself)."""
+    checked (the benchmark's overrides are its protocol's, which it filters itself). The
+    config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
+    the command line: an unknown key's refusal names it (:data:`LISTING`)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
@@ -235,14 +239,29 @@ def _composed(
     its validation reads outside the arguments (a model file, an environment variable) is
     read then."""
     check_group_choices(list(overrides), CONF_DIR)
-    check_override_keys(list(overrides), CONF_DIR)
+    for item in overrides:  # each key before Hydra composes, as on the command line
+        _as_given(f"overrides=[{item!r}]", check_override_keys, [item], CONF_DIR, LISTING)
     try:
         cfg = compose_config(args)
     except HydraException as err:
         named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
-        shown_by = "snnattack.api.job_config(...)"
-        raise UserError(hydra_line(err, CONF_DIR, named, shown_by)) from None
-    return cfg, validate(cfg) if validated else ()
+        raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
+    if not validated:
+        return cfg, ()
+    # the keys below a dict an override sets (store={...}), before validate checks them
+    tree = OmegaConf.to_container(cfg, resolve=False)
+    _as_given(f"overrides={list(overrides)!r}", check_keys, tree, CONF_DIR, LISTING)
+    return cfg, validate(cfg)
+
+
+def _as_given(given: str, check: Callable[..., None], *args: Any) -> None:
+    """``check(*args)``, a check of the keys that ``overrides`` set, whose refusal names
+    ``given``, the argument that set them (the arguments' own keys are known: only
+    ``overrides`` adds a key)."""
+    try:
+        check(*args)
+    except ConfigError as err:
+        raise ConfigError(f"{given}: {err}") from None
 
 
 def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import snnattack
-from snnattack.errors import CheckpointError, UserError
+from snnattack.errors import CheckpointError, ConfigError, UserError
 from snnattack.models.zoo import build
 
 LABELS = "accepted: class indices, a torch.long tensor of shape [B]"
@@ -478,6 +478,27 @@ CASES = [
         UserError,
         "method.pgd sets stepz of pgd, which is not in the chosen methods=[...]; accepted: ",
         "add pgd to methods=[...] (snnattack.api.job_config(...) lists the chosen)",
+    ),
+    (  # it named the command line's python run.py --cfg job, which a script has not run
+        "an unknown key in evaluate's overrides",
+        evaluate(overrides=["eval_batch_size=4", "lamda=0.5"]),
+        ConfigError,
+        "overrides=['lamda=0.5']: unknown key 'lamda'; did you mean 'lambda'? accepted: ",
+        "the keys of the config that snnattack.api.job_config(...) returns",
+    ),
+    (
+        "an unknown key added in attack's overrides",
+        attack(overrides=lambda m, x, y: ["+zzz=1"]),
+        ConfigError,
+        "overrides=['+zzz=1']: unknown key 'zzz'; accepted: the keys of the config that ",
+        "snnattack.api.job_config(...) returns",
+    ),
+    (  # composed, then refused by the job's validation in the command line's words
+        "an unknown key in a dict of evaluate's overrides",
+        evaluate(overrides=["++store={dirr: x}"]),
+        ConfigError,
+        "overrides=['++store={dirr: x}']: unknown key 'store.dirr'; did you mean 'store.dir'? ",
+        "accepted: the keys of the config that snnattack.api.job_config(...) returns",
     ),
     (  # attack names its methods by its argument method
         "a parameter of a method not chosen in attack's overrides",

@@ -41,7 +41,7 @@ OPEN = {"attack.tune.grids": None, "method": 2}
 # nodes with keys below them in conf/ that may also be a list: a tuning grid's axis is a range
 # {start, stop, step} or a list of values
 LIST_OR_DICT = ("attack.tune.grids.*.*",)
-LISTING = "accepted: the keys that python run.py --cfg job lists"
+LISTING = "accepted: the keys that python run.py --cfg job lists"  # on the command line
 _PACKAGE = re.compile(r"^#\s*@package\s+(\S+)", re.MULTILINE)
 
 
@@ -160,9 +160,12 @@ def _instance(pattern: str, parts: list[str]) -> str | None:
     return ".".join(parts[i] if w == "*" else w for i, w in enumerate(wanted))
 
 
-def unknown_key_error(key: str, value: Any = None, conf_dir: Path = CONF_DIR) -> ConfigError:
-    """The one-line refusal of ``key``: the nearest known key, and for a value naming a file
-    of ``experiments/``, how to run that sweep."""
+def unknown_key_error(
+    key: str, value: Any = None, conf_dir: Path = CONF_DIR, listing: str = LISTING
+) -> ConfigError:
+    """The one-line refusal of ``key``: the nearest known key, for a value naming a file of
+    ``experiments/`` how to run that sweep, and ``listing``, what lists the known keys in the
+    caller's words (the Python API's is not the command line's)."""
     near = nearest(key, conf_dir)
     line = f"unknown key {key!r}"
     if key in RENAMED:
@@ -170,7 +173,7 @@ def unknown_key_error(key: str, value: Any = None, conf_dir: Path = CONF_DIR) ->
     elif near is not None:
         line += f"; did you mean {ALIASES.get(near, near)!r}?"
     line += experiment_hint(value, conf_dir)
-    return ConfigError(f"{line}{' ' if line.endswith(('?', ':')) else '; '}{LISTING}")
+    return ConfigError(f"{line}{' ' if line.endswith(('?', ':')) else '; '}{listing}")
 
 
 def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
@@ -270,13 +273,14 @@ def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[s
     return None
 
 
-def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR) -> None:
-    """Refuses the first key of a composed config that the schema does not know, or whose
-    value replaced a dict of the schema, or a key or a group of the root config that an
-    override removed (``~T``, ``~attack``)."""
+def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = LISTING) -> None:
+    """Refuses the first key of a composed config that the schema does not know (``listing``:
+    what lists the known keys, in the caller's words), or whose value replaced a dict of the
+    schema, or a key or a group of the root config that an override removed (``~T``,
+    ``~attack``)."""
     for key, value in _walk(tree, ""):
         if not is_known(key, conf_dir):
-            raise unknown_key_error(key, value, conf_dir)
+            raise unknown_key_error(key, value, conf_dir, listing)
         problem = _not_a_dict(key, value, tree, conf_dir)
         if problem is not None:
             raise problem

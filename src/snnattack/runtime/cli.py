@@ -30,6 +30,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import InterpolationResolutionError
 
 from snnattack.config.keys import (
+    LISTING,
     bare_config_error,
     canonical,
     choice_files,
@@ -152,15 +153,15 @@ def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     ]
 
 
-def check_override_keys(argv: list[str], conf_dir: Path) -> None:
+def check_override_keys(argv: list[str], conf_dir: Path, listing: str = LISTING) -> None:
     """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
     config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
-    before Hydra composes anything."""
+    before Hydra composes anything; ``listing``: what lists the keys, in the caller's words."""
     for override in _key_overrides(argv, conf_dir):
         key = override.key_or_group
         if not is_known(key, conf_dir):
             names = _names(override.value())
-            raise unknown_key_error(key, names[0] if names else None, conf_dir)
+            raise unknown_key_error(key, names[0] if names else None, conf_dir, listing)
 
 
 def check_values(argv: list[str], conf_dir: Path) -> None:
