@@ -8,8 +8,9 @@ share one group, the sweep folder's date and time (e.g. ``2026-11-23/04-17-00``)
 attack run's config names the store keys of the models it used (``store_keys``). Both kinds
 of run write their files under the job's output folder and the report's run under the sweep
 folder, so ``wandb sync <sweep>/wandb/offline-* <sweep>/*/wandb/offline-*`` uploads a whole
-offline sweep. W&B's own console lines are off unless ``logger.wandb.quiet=false``; one logged
-line per run says where it is. If W&B cannot be reached, runs go offline with one printed line.
+offline sweep. W&B's own console lines (its login's too, not its warnings and errors) are
+off unless ``logger.wandb.quiet=false``; one logged line per run says where it is. If W&B
+cannot be reached, runs go offline with one printed line.
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         )
     mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
+    # W&B's own lines before the run's (its login's: 'Loaded credentials ... from
+    # WANDB_API_KEY') read the process's settings, which wandb.setup takes at the first run
+    # (a job's runs share its quiet): quiet, its informational lines off, never its warnings
+    # and errors (a silent process would hide them); the run's own lines, silent=quiet
+    wandb.setup(wandb.Settings(mode=mode, show_info=not w["quiet"]))
     kwargs = {
         "project": w["project"],
         "entity": w["entity"],

@@ -4,7 +4,9 @@ The run files are read back from disk with ``harness.read_wandb_run`` (wandb shi
 """
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -224,6 +226,54 @@ def test_unreachable_wandb_falls_back_to_offline_with_one_line(
     assert len([line for line in lines if line.startswith("W&B unreachable")]) == 1
     assert len(list((tmp_path / "a" / "wandb").glob("offline-run-*"))) == 1
     assert len(list((tmp_path / "b" / "wandb").glob("offline-run-*"))) == 1
+
+
+# a process that starts an offline run and an online one at an unreachable W&B (which falls
+# back to offline) with logger.wandb.quiet=argv[1], then has W&B print an error
+RUNS = """
+import sys
+from pathlib import Path
+import wandb
+from snnattack.records.tracking import start_run
+for mode in ("offline", "online"):
+    w = dict(mode=mode, project="p", entity=None, init_timeout=1.0, quiet=sys.argv[1] == "1")
+    start_run(w, Path(mode), job_type="train", name=mode).finish()
+wandb.termerror("an error of W&B's")
+"""
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_quiet_silences_wandbs_own_lines_its_login_included_but_not_its_errors(
+    tmp_path: Path, quiet: bool
+) -> None:
+    """``logger.wandb.quiet=true``: no line of W&B's own, neither a run's nor its login's
+    ('Loaded credentials ... from WANDB_API_KEY', which read the process's settings, not the
+    run's), while W&B's errors still show; ``quiet=false`` shows them. In a process of its
+    own: W&B takes its console's settings once per process."""
+    env = {
+        **os.environ,
+        "WANDB_API_KEY": "a" * 40,
+        "WANDB_BASE_URL": "http://127.0.0.1:9",  # nothing listens there
+        "WANDB_CONFIG_DIR": str(tmp_path / "config"),  # no settings of the user's
+    }
+    env.pop("WANDB_MODE", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNS, str(int(quiet))],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    console = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).splitlines()
+    own = [line for line in console if line.startswith("wandb:")]
+    assert "wandb: ERROR an error of W&B's" in own
+    if quiet:
+        assert own == ["wandb: ERROR an error of W&B's"], console
+    else:
+        assert any("Loaded credentials" in line for line in own), console
+        assert any("Tracking run with wandb version" in line for line in own), console
 
 
 def logged(folder: Path, mode: str, **record: Any) -> None:
