@@ -21,12 +21,18 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules import module as torch_module
 
 from snnattack.cpu.native import C_TYPES
 
 # the fastest paths (C on the CPU, Triton on a GPU) | torch ops | the Triton kernels
 BACKENDS = ("c", "torch", "triton")
 FLOATS = tuple(C_TYPES)  # the dtypes the C kernels are built for
+# the kinds of hooks a module holds (``module._<kind>_hooks``; every module's in torch's
+# ``_global_<kind>_hooks``): forward pre, forward, backward pre
+# (register_full_backward_pre_hook) and backward (register_full_backward_hook and the legacy
+# register_backward_hook)
+HOOK_KINDS = ("forward_pre", "forward", "backward_pre", "backward")
 # the mark of a forward set on a module that computes its class's while no gradient is recorded
 CLASS_FORWARD_WITHOUT_GRAD = "class_forward_without_grad"
 
@@ -95,14 +101,31 @@ def native(x: torch.Tensor, *modules: nn.Module) -> bool:
 
 
 def plain(module: nn.Module, dtype: torch.dtype) -> bool:
-    """Whether ``module`` runs as its class's forward (no hooks, no forward of its own set
-    on it, as a gradient mode may) with every floating parameter and buffer in ``dtype``. A
-    forward set on it that is its class's while no gradient is recorded (RGA's adjoint,
+    """Whether ``module`` runs as its class's forward (no hooks of any kind, :func:`hooked`;
+    no forward of its own set on it, as a gradient mode may) with every floating parameter
+    and buffer in ``dtype``. A forward set on it that is its class's while no gradient is
+    recorded (RGA's adjoint,
     :func:`snnattack.gradients.adjoint.adjoint_only`: :data:`CLASS_FORWARD_WITHOUT_GRAD`)
     counts as its class's then: RGA's simulation runs the CPU paths."""
     own = vars(module).get("forward")
     as_class = getattr(own, CLASS_FORWARD_WITHOUT_GRAD, False) and not torch.is_grad_enabled()
     installed = own is not None and not as_class
-    hooked = module._forward_hooks or module._forward_pre_hooks or installed
+    if installed or hooked(module):
+        return False
     tensors = (*module.parameters(), *module.buffers())
-    return not hooked and {t.dtype for t in tensors if t.is_floating_point()} <= {dtype}
+    return {t.dtype for t in tensors if t.is_floating_point()} <= {dtype}
+
+
+def hook_kinds(module: nn.Module) -> list[str]:
+    """The kinds of :data:`HOOK_KINDS` that ``module`` has hooks of: what runs in its place
+    (a CPU path, an adapter's replacement) calls none of them, its class's forward and
+    backward alone. The one test of whether a module may be run otherwise than by calling
+    it: a CPU path does not run it, an adapter keeps a layer and refuses a neuron."""
+    return [kind for kind in HOOK_KINDS if getattr(module, f"_{kind}_hooks")]
+
+
+def hooked(*modules: nn.Module) -> bool:
+    """Whether calling ``modules`` runs hooks: their own of any kind (:func:`hook_kinds`) or
+    every module's (torch's global hooks, ``register_module_forward_hook``, ...)."""
+    everyone = any(getattr(torch_module, f"_global_{kind}_hooks") for kind in HOOK_KINDS)
+    return everyone or any(hook_kinds(m) for m in modules)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from snnattack.cpu.guard import hook_kinds
 from snnattack.errors import UserError, class_name
 from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
@@ -31,10 +32,6 @@ Decode = Callable[[torch.Tensor], torch.Tensor]
 # a spiking neuron: refused unless an adapter maps it (the masking checks catch the rest)
 NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
 NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
-# the kinds of hooks a module holds (``module._<kind>_hooks``): forward pre, forward, backward
-# pre (register_full_backward_pre_hook) and backward (register_full_backward_hook and the legacy
-# register_backward_hook)
-HOOK_KINDS = ("forward_pre", "forward", "backward_pre", "backward")
 
 
 class AdaptedNet(SpikingNet):
@@ -89,14 +86,6 @@ def _computed(net: nn.Module) -> list[torch.Tensor]:
     graph computed (a pruned layer's ``weight``)."""
     found = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
     return [t for t in found if t.grad_fn is not None]
-
-
-def hook_kinds(module: nn.Module) -> list[str]:
-    """The kinds of :data:`HOOK_KINDS` that ``module`` has hooks of: a module that runs in its
-    place would call none of them (its class's forward and backward alone). The one test of
-    whether the adapters may replace a module: a neuron with hooks is refused, a layer with
-    hooks is kept."""
-    return [kind for kind in HOOK_KINDS if getattr(module, f"_{kind}_hooks")]
 
 
 def _refuse_hooked(net: nn.Module, old: nn.Module, new: nn.Module) -> None:

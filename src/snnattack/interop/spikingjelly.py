@@ -53,10 +53,10 @@ from __future__ import annotations
 
 from torch import nn
 
+from snnattack.cpu.guard import hook_kinds
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
-    hook_kinds,
     looks_like_neuron,
     refuse,
     scalar,
@@ -190,7 +190,7 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
     :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
     :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
     ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`. One
-    with hooks of the user's, of any kind (:func:`~snnattack.interop.common.hook_kinds`),
+    with hooks of the user's, of any kind (:func:`~snnattack.cpu.guard.hook_kinds`),
     stays as it is: they run."""
     from spikingjelly.activation_based import layer
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.modules import module as torch_module
 
+from snnattack.cpu.guard import hooked
 from snnattack.snn.neurons import LIF
 
 
@@ -57,17 +57,6 @@ class ScaledNeuron(nn.Sequential):
 
 def _plain(*modules: nn.Module) -> bool:
     """Whether calling ``modules`` runs their class's forward alone: no hook of any kind on
-    them or on every module (``torch.nn.modules.module``'s global hooks), no forward set on
-    the instance."""
-    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-    global_hooks = (
-        torch_module._global_forward_hooks,
-        torch_module._global_forward_pre_hooks,
-        torch_module._global_backward_hooks,
-        torch_module._global_backward_pre_hooks,
-    )
-    if any(global_hooks):
-        return False
-    return not any(getattr(m, h) for m in modules for h in hooks) and not any(
-        "forward" in vars(m) for m in modules
-    )
+    them or on every module (:func:`~snnattack.cpu.guard.hooked`), no forward set on the
+    instance."""
+    return not hooked(*modules) and not any("forward" in vars(m) for m in modules)
