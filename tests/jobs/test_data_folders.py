@@ -22,6 +22,11 @@ def stray_bin(data: Path) -> None:
     (data / "NMNIST" / "Train" / "00001.bin").write_bytes(b"")
 
 
+def one_training_recording(data: Path) -> None:
+    for recording in sorted((data / "NMNIST" / "Train").rglob("*.bin"))[1:]:
+        recording.unlink()
+
+
 def foreign_folder(data: Path) -> None:
     (data / "DVSGesture" / "ibmGestureTrain" / "notes").mkdir()
 
@@ -32,6 +37,8 @@ CASES = [
     ("nmnist", lambda data: shutil.rmtree(data / "NMNIST"), "no NMNIST recordings (*.bin) under"),
     ("nmnist", no_test_split, "no NMNIST recordings (*.bin) under {data}/NMNIST/Test "),
     ("nmnist", stray_bin, "{data}/NMNIST/Train/00001.bin is a .bin file that NMNIST does not"),
+    # counted from the file names: found while training, it left the store's lock file behind
+    ("nmnist", one_training_recording, "only 1 training recordings under {data}/NMNIST: too few"),
     ("dvs_gesture", foreign_folder, "{data}/DVSGesture/ibmGestureTrain/notes is a folder that"),
     ("cifar10_dvs", None, "no CIFAR10-DVS data at {data}/CIFAR10DVS "),  # no folder at all
 ]

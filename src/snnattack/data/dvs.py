@@ -310,8 +310,23 @@ class CIFAR10DVSDataModule(SplitDataModule):
         self.cache = cache_folder(cache_dir, root, "CIFAR10DVS", self.framing)
 
     def check_files(self) -> None:
-        """Refuses a missing or misplaced recording (:func:`check_layout`)."""
-        check_layout(self.root)
+        """Refuses a missing or misplaced recording (:func:`check_layout`), and too few
+        recordings for the splits (counted from the file names, before any is decoded or the
+        store's lock taken)."""
+        location = check_layout(self.root)
+        self.split_counts(len(list(location.rglob("*.aedat4"))), location)
+
+    def split_counts(self, n: int, location: Path) -> tuple[int, int]:
+        """The training split's end and the validation recordings of ``n`` recordings under
+        ``location`` (module docstring, Splits), refusing too few for three non-empty splits."""
+        n_train = round(n * self.train_size / FULL_SIZE)
+        n_val = round(n * self.val_size / FULL_SIZE)
+        if not 0 < n_val < n_train < n:
+            raise DataError(
+                f"only {n} recordings under {location}: too few for non-empty "
+                "train, validation and test splits"
+            )
+        return n_train, n_val
 
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
@@ -321,13 +336,7 @@ class CIFAR10DVSDataModule(SplitDataModule):
         framed = CIFAR10DVS(self.root, transform=to_frames)
         cached = CachedFrames(framed, self.frames, self.size, self.cache)
         n = len(framed)
-        n_train = round(n * self.train_size / FULL_SIZE)
-        n_val = round(n * self.val_size / FULL_SIZE)
-        if not 0 < n_val < n_train < n:
-            raise DataError(
-                f"only {n} recordings under {location}: too few for non-empty "
-                "train, validation and test splits"
-            )
+        n_train, n_val = self.split_counts(n, location)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
         order = order.tolist()
         self.val_set = FrameSplit(cached, order[:n_val], flip=False)

@@ -141,7 +141,20 @@ class RecordedEvents(SplitDataModule):
                     f"{path} is {found} that {self.dataset.__name__} does not have; accepted: "
                     f"{folder}/{self.accepted} only: move or delete it"
                 )
+        self.val_count(len(list((location / self.splits[0]).rglob(f"*{self.suffix}"))), location)
         return location
+
+    def val_count(self, n: int, location: Path) -> int:
+        """The validation recordings held out of ``n`` training recordings under ``location``,
+        refusing too few recordings for both splits: counted from the file names, before
+        any recording is decoded or the store's lock taken."""
+        n_val = max(round(n * self.val_size / self.full_train), 1)
+        if not n_val < n:
+            raise DataError(
+                f"only {n} training recordings under {location}: too few for non-empty "
+                "train and validation splits"
+            )
+        return n_val
 
     def archives(self) -> list[str]:
         """The archives tonic downloads, by name."""
@@ -159,12 +172,7 @@ class RecordedEvents(SplitDataModule):
         location = self.check_layout()
         train, test = self._frames(train=True), self._frames(train=False)
         n = len(train)
-        n_val = max(round(n * self.val_size / self.full_train), 1)
-        if not n_val < n:
-            raise DataError(
-                f"only {n} training recordings under {location}: too few for non-empty "
-                "train and validation splits"
-            )
+        n_val = self.val_count(n, location)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
         order = order.tolist()
         self.val_set = FrameSplit(train, order[:n_val], flip=False)

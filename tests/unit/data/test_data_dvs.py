@@ -183,6 +183,14 @@ def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Pa
         datamodule(root)
 
 
+def test_too_few_recordings_for_the_splits_are_refused_by_the_file_check(root: Path) -> None:
+    """Counted from the file names before any work, not once the training read the data."""
+    dm = CIFAR10DVSDataModule(4, 4, 0, str(root), val_size=100, num_workers=0)
+    with pytest.raises(DataError, match=f"only 20 recordings under {root / 'CIFAR10DVS'}: too few"):
+        dm.check_files()
+    assert not dm.cache.exists()
+
+
 def _plant(dm, frames: torch.Tensor) -> Path:
     """A cache file of the first recording holding ``frames``, recorded as decoded from it."""
     source = Path(dm.test_set.frames.recordings.data[0])
