@@ -52,6 +52,7 @@ from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
 from snnattack.errors import WriteError
+from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
 from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
@@ -167,12 +168,16 @@ def row_keys(
     }
 
 
-def _read(path: Path) -> AttackRow | None:
-    """The row kept in ``path``; None if there is none, or (with a warning naming the file)
-    if it is not a row of this code's fields and types (truncated, edited, another version):
-    that row is computed again and the file replaced."""
+def _read(path: Path, spec: AttackSpec) -> AttackRow | None:
+    """The row of ``spec`` kept in ``path``; None if there is none, or (with a warning naming
+    the file and the field) if it is not a row of this code's fields and types (truncated,
+    edited, another version) or contradicts itself or ``spec``
+    (:func:`~snnattack.evaluation.kept.check_kept`): that row is computed again and the file
+    replaced."""
     try:
-        return typed_row(json.loads(path.read_text()))
+        row = typed_row(json.loads(path.read_text()))
+        check_kept(row, spec)
+        return row
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
@@ -255,7 +260,7 @@ def earlier_rows(
     found = {
         i: row
         for i, key in keys.items()
-        if (row := _read(folder / FOLDER / f"{key}.json")) and not own(row.reused_from)
+        if (row := _read(folder / FOLDER / f"{key}.json", specs[i])) and not own(row.reused_from)
     }
     worst = {}
     for box, positions in _event_boxes(keys, specs).items():

@@ -1,0 +1,76 @@
+"""What a row kept for a sweep's later jobs (``attack.reuse``) must be before one is copied.
+
+A later job copies a kept row (``<sweep dir>/.rows/<key>.json``, :mod:`snnattack.evaluation.reuse`)
+into its results as it is. :func:`~snnattack.records.results.typed_row` checks each field's
+type and range; a row edited by hand or damaged can still pass that and contradict itself (an
+ASR that is no share of its clean-correct samples) or be another row than the one the job
+would compute at that position (another method, radius or box). Such a row is not copied:
+:func:`check_kept` names its first contradiction, and the job computes the row again, as it
+does for a kept row that does not parse (the file is then replaced).
+
+The checks are the invariants of a row as the evaluation writes it
+(``AttackEvaluator._row``, ``AttackCounts.compute``): its method, radius and box are its
+spec's; ``asr`` is ``100 * fooled / n_correct`` and ``adv_acc`` ``100 * adv_correct / n`` of
+whole counts (NaN where the count divided by is 0); a sample adversarially correct is one not
+fooled, clean-correct or not (``n_correct - fooled <= adv_correct <= n - fooled``); an event
+attack's ``l0_hist`` counts each fooled sample once; and a kept row names the job folder that
+computed it (``reused_from``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from snnattack.records.results import AttackRow
+from snnattack.settings import AttackSpec
+
+# how far a count recovered from a rate (rate * total / 100) may lie from a whole number: the
+# rounding of the rate's float, far below the 1/total of one sample
+WHOLE = 1e-6
+
+
+def check_kept(row: AttackRow, spec: AttackSpec) -> None:
+    """ValueError naming the first field of the kept ``row`` that contradicts another, or the
+    row that the job computes for ``spec`` (module docstring)."""
+    written = {
+        "method": spec.method,
+        "eps": spec.eps,
+        "eps_255": round(spec.eps * 255, 6),
+        "box": spec.box,
+    }
+    for name, value in written.items():
+        if getattr(row, name) != value:
+            raise ValueError(f"its {name}={getattr(row, name)!r} is not its job's {value!r}")
+    if not isinstance(row.reused_from, str):
+        raise ValueError(f"its reused_from={row.reused_from!r} names no job folder")
+    if row.n is None:
+        raise ValueError("its n=None counts no sample")
+    fooled = _count(row.asr, "asr", row.n_correct, "n_correct")
+    adv_correct = _count(row.adv_acc, "adv_acc", row.n, "n")
+    if None not in (fooled, adv_correct) and not (
+        row.n_correct - fooled <= adv_correct <= row.n - fooled
+    ):
+        raise ValueError(
+            f"its adv_acc={row.adv_acc!r} ({adv_correct} of n={row.n}) contradicts its "
+            f"asr={row.asr!r} ({fooled} of n_correct={row.n_correct} fooled)"
+        )
+    if row.l0_hist is not None and sum(row.l0_hist.values()) != (fooled or 0):
+        raise ValueError(
+            f"its l0_hist counts {sum(row.l0_hist.values())} successes, not the {fooled or 0} "
+            f"samples of its asr={row.asr!r}"
+        )
+
+
+def _count(rate: float, name: str, total: int, of: str) -> int | None:
+    """The samples that the percentage ``rate`` (field ``name``) counts of ``total`` (field
+    ``of``); None for the NaN of a ``total`` of 0. ValueError where it is no whole count."""
+    if total == 0:
+        if not math.isnan(rate):
+            raise ValueError(f"its {name}={rate!r} is a share of no sample ({of}=0), not NaN")
+        return None
+    count = rate * total / 100
+    if math.isnan(count) or abs(count - round(count)) > WHOLE:
+        raise ValueError(
+            f"its {name}={rate!r} is no whole count of its {of}={total} samples ({count:g})"
+        )
+    return round(count)
