@@ -116,7 +116,8 @@ class RecordedEvents(SplitDataModule):
         """The dataset's folder after checking that both splits hold recordings, each where
         tonic reads its label from (``layout``), and no folder that tonic would misread
         (``folders``): a foreign file or folder is refused naming it, never skipped, since
-        tonic would fail on it or give it a wrong label."""
+        tonic would fail on it or give it a wrong label; and that the training split holds
+        enough recordings for its validation split (:meth:`val_count`)."""
         location = Path(self.root).expanduser() / self.dataset.__name__
         for split in self.splits:
             folder = location / split
