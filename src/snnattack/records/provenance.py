@@ -58,3 +58,16 @@ def provenance() -> dict[str, str | int | bool]:
         "tf32": tf32_allowed(),
         "deterministic": deterministic(),
     }
+
+
+# what identifies a launch's code and machine, recorded for each launch of a resumed training
+LAUNCH = ("git_commit", "version", "torch", "threads")
+
+
+def launch_provenance() -> dict[str, str | int | bool]:
+    """The part of :func:`provenance` that identifies this process's code (git commit, dirty or
+    not, and package version) and machine (torch version and threads): a training resumed
+    after a commit or on another machine is reproduced from its record only with each
+    launch's."""
+    made = provenance()
+    return {key: made[key] for key in LAUNCH}

@@ -27,6 +27,7 @@ from snnattack.data.base import is_padding
 from snnattack.errors import TrainingError
 from snnattack.process.clock import Spans
 from snnattack.process.numerics import COMPILE_OPTIONS
+from snnattack.records.provenance import LAUNCH, launch_provenance
 from snnattack.training.adversaries.recipe import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
@@ -208,19 +209,27 @@ class Classifier(L.LightningModule):
         self.history = dict(checkpoint.get("validation_history", {}))
         self.cost.update(checkpoint.get("training_cost", {}))
         self.earlier_seconds = float(checkpoint.get("fit_seconds", 0.0))
-        # a resume file written before the key: its launches' processes are not known
-        done = [{"epochs": [0, int(checkpoint["epoch"]) + 1], "world_size": None}]
-        self.earlier_launches = list(checkpoint.get("launches", done))
+        # a resume file written before a key: its launches' processes, code, machine not known
+        unknown = dict.fromkeys(("epochs", "world_size", *LAUNCH))  # in the record's order
+        done = [{"epochs": [0, int(checkpoint["epoch"]) + 1]}]
+        launches = checkpoint.get("launches", done)
+        self.earlier_launches = [{**unknown, **launch} for launch in launches]
 
     def launches(self, epochs: int) -> list[dict[str, Any]]:
         """Every launch that trained it, oldest first, this one's up to ``epochs`` epochs
-        done: the epochs each ran (``[first, end)``) and its processes (``world_size``;
-        None: not known, a launch before the record had the key). A training resumed with
-        another process count (DDP stopped on 2 processes, resumed on 1) is reproduced from
-        its record only with each launch's count: the count changes the floating-point sums
-        of every step after it."""
+        done: the epochs each ran (``[first, end)``), its processes (``world_size``) and its
+        code and machine (:func:`~snnattack.records.provenance.launch_provenance`: commit,
+        package and torch versions, threads); None: not known, a launch before the record
+        had the key. A training resumed with another process count (DDP stopped on 2
+        processes, resumed on 1), after a commit or on another machine is reproduced from its
+        record only with each launch's: the count, the code and the libraries each change
+        every step after it."""
         first = self.earlier_launches[-1]["epochs"][1] if self.earlier_launches else 0
-        this = {"epochs": [first, epochs], "world_size": self.trainer.world_size}
+        this = {
+            "epochs": [first, epochs],
+            "world_size": self.trainer.world_size,
+            **launch_provenance(),
+        }
         return [*self.earlier_launches, this]
 
     def cost_record(self, epochs: int) -> dict[str, Any]:

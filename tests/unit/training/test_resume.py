@@ -14,6 +14,7 @@ import torch
 from harness import compose
 
 from snnattack.data import datamodule
+from snnattack.records import provenance
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.store import RESUME_FILE, ModelStore
 from snnattack.training import classifier, fit
@@ -123,13 +124,20 @@ def test_a_training_draws_its_random_numbers_as_the_stored_models_did(
         assert torch.equal(first_steps[epoch], generator.get_state()), epoch
 
 
+def made_by(monkeypatch, commit: str, version: str) -> None:
+    """Fakes the code this process runs: its git commit and package version."""
+    monkeypatch.setattr(provenance, "LOADED_COMMIT", commit)
+    monkeypatch.setattr(provenance, "__version__", version)
+
+
 def test_a_training_resumed_with_other_processes_records_every_launch(
     tmp_path, monkeypatch
 ) -> None:
-    """A DDP training stopped on 2 processes and resumed on 1 recorded the last launch's
-    process count only (``world_size``): its record did not say how to reproduce it. Each
-    launch is recorded with the epochs it ran; the first runs here as its rank 0 would (its
-    processes' count is the Trainer's, which deals the batches out)."""
+    """A DDP training stopped on 2 processes and resumed on 1, after a commit, recorded the
+    last launch's process count and code only (``world_size``, ``git_commit``): its record
+    did not say how to reproduce it. Each launch is recorded with the epochs it ran, its
+    processes, code and machine; the first runs here as its rank 0 would (its processes'
+    count is the Trainer's, which deals the batches out)."""
     start = fit.EpochSeed.on_train_epoch_start
 
     def kill_at_epoch_two(self, trainer, module) -> None:
@@ -140,23 +148,37 @@ def test_a_training_resumed_with_other_processes_records_every_launch(
     store = ModelStore(tmp_path)
     monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
     monkeypatch.setattr(L.Trainer, "world_size", property(lambda trainer: 2))
+    made_by(monkeypatch, "1" * 40 + "+dirty", "0.1.0")
     with pytest.raises(Killed):
         trained_model(model_settings(compose(*FAST)), 0, store, [])
     monkeypatch.undo()
+    made_by(monkeypatch, "2" * 40, "0.2.0")
     _, record = trained_model(model_settings(compose(*FAST)), 0, store, [])
+    machine = {"torch": str(torch.__version__), "threads": torch.get_num_threads()}
     assert record["launches"] == [
-        {"epochs": [0, 2], "world_size": 2},
-        {"epochs": [2, 3], "world_size": 1},
+        {"epochs": [0, 2], "world_size": 2, "git_commit": "1" * 40 + "+dirty", "version": "0.1.0"}
+        | machine,
+        {"epochs": [2, 3], "world_size": 1, "git_commit": "2" * 40, "version": "0.2.0"} | machine,
     ]
+    assert (record["git_commit"], record["version"]) == ("2" * 40, "0.2.0")  # the last launch
 
 
-def test_a_resume_file_from_before_launches_leaves_their_processes_unknown() -> None:
+@pytest.mark.parametrize(
+    "launches",
+    [None, [{"epochs": [0, 2], "world_size": 2}]],
+    ids=["no launches", "launches without their code"],
+)
+def test_a_resume_file_from_before_a_launch_key_leaves_it_unknown(launches) -> None:
     """A resume file from before the record's ``launches`` resumes with the epochs it ran
-    recorded, their processes unknown (None), not taken to be this launch's."""
+    recorded, their processes, code and machine unknown (None), not taken to be this
+    launch's; one from before the launches' code and machine, with those unknown."""
     module = classifier.Classifier(torch.nn.Linear(3, 2), num_classes=2)
-    module.on_load_checkpoint({"epoch": 1})  # two epochs done, and no launches
+    checkpoint = {"epoch": 1} | ({"launches": launches} if launches else {})  # two epochs done
+    module.on_load_checkpoint(checkpoint)
     module.trainer = SimpleNamespace(world_size=1)
+    unknown = dict.fromkeys(provenance.LAUNCH)
+    world_size = launches[0]["world_size"] if launches else None
     assert module.launches(3) == [
-        {"epochs": [0, 2], "world_size": None},
-        {"epochs": [2, 3], "world_size": 1},
+        {"epochs": [0, 2], "world_size": world_size} | unknown,
+        {"epochs": [2, 3], "world_size": 1} | provenance.launch_provenance(),
     ]
