@@ -35,6 +35,7 @@ import triton.language as tl
 from snnattack.cuda.guard import SURROGATES
 
 BLOCK = 1024  # neurons per program
+FLOAT32_MAX: tl.constexpr = tl.constexpr(3.4028234663852886e38)  # the largest finite float32
 WARPS = 4  # warps per program on a GPU
 
 
@@ -81,8 +82,8 @@ def _forward(
         tl.store(ss, s, mask=mask)
         if STORE_H:
             tl.store(hs, h, mask=mask)
-        if HARD:  # reset: h (1 - s) as h - h s, or h - drop s; each product exact
-            u = h - h * s
+        if HARD:  # reset: h (1 - s) as a select (no NaN at an infinite h), or h - drop s exact
+            u = tl.where(s > 0.0, 0.0, h)
         else:
             u = h - s * drop
         xs += N
@@ -121,12 +122,12 @@ def _backward(
     for t in range(T):
         h = tl.load(hs, mask=mask, other=0.0)
         ds = tl.load(gs, mask=mask, other=0.0)
-        # the reset's path, where a gradient comes from the next step (as the torch loop:
-        # 0 * h would be NaN for an infinite membrane)
+        # the reset's path, where a gradient comes from the next step (as the torch loop)
         if not DETACH_RESET and not DETACH_MEMBRANE:
             if t > 0:
-                if HARD:
-                    ds = ds - g_u * h
+                if HARD:  # 0 where not finite (an infinite h: snnattack.snn.reset.reset_path)
+                    p = g_u * h
+                    ds = ds - tl.where(tl.abs(p) <= FLOAT32_MAX, p, 0.0)
                 else:
                     ds = ds - g_u * drop
         v = h - theta

@@ -6,8 +6,9 @@ intermediate of every step (``lam * u``, ``h - theta``, ``1 - s``, ``h * (1 - s)
 membrane before firing ``h_t``; the backward recomputes ``v_t = h_t - theta`` and
 ``s_t = H(v_t)`` from it and walks the steps in reverse:
 
-- ``ds_t = dL/ds_t - g_u * h_t`` (hard reset) or ``- g_u * theta`` (soft; the LIF's
-  ``reset_by`` where given), the reset's path
+- ``ds_t = dL/ds_t - g_u * h_t`` (hard reset; the term 0 where it is not a finite number, an
+  infinite membrane's limit, :mod:`snnattack.snn.reset`) or ``- g_u * theta`` (soft; the
+  LIF's ``reset_by`` where given), the reset's path
   (absent with ``detach_reset``), ``g_u`` being ``dL/du_t`` from step ``t + 1``;
 - ``dh_t = surrogate.grad(ds_t, v_t) + g_u * (1 - s_t)`` (hard) or ``+ g_u`` (soft);
 - ``dL/dI_t = dh_t`` and ``dL/du_{t-1} = dh_t * lam`` (zero with ``detach_membrane``).
@@ -22,11 +23,12 @@ the BN is recomputed and differentiated by the kernels autograd calls, so both F
 the unrolled loop's gradients bit for bit (tested in float32 and float64). To make fewer passes
 over memory, each step writes into the outputs in place, compares ``h_t >= theta`` (the same
 test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
-CPU), and fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
-once either way). In a LIF of the backend ``c``, on the CPU both loops run in
-:mod:`snnattack.cpu.native`'s C kernel where the CPU paths apply
-(:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle, arctan,
-fast sigmoid and sigmoid surrogates): the same operations, one pass over memory. Where the
+CPU), fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
+once either way), and selects the hard reset's value with ``threshold`` (no mask, no NaN at
+an infinite membrane: :func:`snnattack.snn.reset.reset_below`). In a LIF of the backend
+``c``, on the CPU both loops run in :mod:`snnattack.cpu.native`'s C kernel where the CPU
+paths apply (:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle,
+arctan, fast sigmoid and sigmoid surrogates): the same operations, one pass over memory. Where the
 Triton kernels run (:func:`snnattack.cuda.guard.applies`: a float32 CUDA tensor, or a CPU
 one of a ``triton`` network under Triton's interpreter) and know the surrogate,
 :func:`fused` runs :func:`snnattack.cuda.ops.lif` instead of :class:`MultiStepLIF` (one
@@ -46,6 +48,7 @@ from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
 from snnattack.cpu.guard import applies, first_order
 from snnattack.cuda import guard as gpu
+from snnattack.snn.reset import reset_below, reset_path
 from snnattack.snn.surrogates import (
     SURROGATES,
     ATan,
@@ -264,8 +267,8 @@ def _run(
         torch.add(u * lam, current, out=h)  # lif.charge, written in place
         seen.append(surrogate.observe(h - theta, t) if observe else None)
         torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
-        # lif.reset_membrane; h * s and theta * s are exact (s is 0 or 1): one rounding
-        u = torch.addcmul(h, h, s, value=-1.0) if hard else torch.add(h, s, alpha=-drop)
+        # lif.reset_membrane: hard, a select; soft, theta * s exact (s is 0 or 1): one rounding
+        u = reset_below(h, theta) if hard else torch.add(h, s, alpha=-drop)
     return seen
 
 
@@ -292,7 +295,7 @@ def _bptt(
         h, dh = h_all[t], dx[t]
         ds = grad[t]
         if g_u is not None and not lif.detach_reset:
-            ds = ds - g_u * h if hard else ds - g_u * drop
+            ds = ds - reset_path(g_u, h) if hard else ds - g_u * drop
         slope = surrogate.grad(ds, h - theta, seen[t])
         if g_u is None:
             dh.copy_(slope)

@@ -1,8 +1,9 @@
 """Leaky integrate-and-fire neurons on ``[T, B, ...]`` currents, split into charge, fire, reset.
 
 Dynamics (Bu et al., CVPR 2023): charge ``h_t = lam * u_{t-1} + I_t``; fire
-``s_t = H(h_t - theta)``; reset ``u_t = h_t * (1 - s_t)`` (hard) or ``u_t = h_t - theta * s_t``
-(soft; ``reset_by`` instead of ``theta`` where given). The forward values depend only on
+``s_t = H(h_t - theta)``; reset ``u_t = h_t * (1 - s_t)`` (hard; at an infinite membrane its
+limit, :mod:`snnattack.snn.reset`) or ``u_t = h_t - theta * s_t`` (soft; ``reset_by`` instead
+of ``theta`` where given). The forward values depend only on
 ``lam``, ``theta`` and the reset. How the neuron is
 differentiated is a set of settings, as in spikingjelly's ``BaseNode``:
 
@@ -35,6 +36,7 @@ from snnattack.cpu.guard import Backend
 from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
 from snnattack.snn.multistep import batchnorm_lif, fused, spikes
+from snnattack.snn.reset import HardReset
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
 from snnattack.snn.temporal import Temporal
 
@@ -100,10 +102,11 @@ class LIF(Temporal):
         return Spike.apply(v, self.surrogate, self.surrogate.observe(v.detach(), t))
 
     def reset_membrane(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The membrane after the spike: ``h (1 - s)`` (hard) or ``h - drop s`` (soft)."""
+        """The membrane after the spike: ``h (1 - s)`` (hard, a select: an infinite membrane
+        gives no NaN, :mod:`snnattack.snn.reset`) or ``h - drop s`` (soft)."""
         if self.detach_reset:
             s = s.detach()
-        return h * (1.0 - s) if self.reset == "hard" else h - self.drop * s
+        return HardReset.apply(h, s) if self.reset == "hard" else h - self.drop * s
 
     def simulate(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """The spikes of ``x``; ``scale``: of ``x * scale`` (an adapted neuron's input scale,

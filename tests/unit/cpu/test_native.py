@@ -4,6 +4,7 @@ built, the torch ops run with the same results."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import shutil
@@ -19,6 +20,8 @@ from snnattack.process.malloc import set_malloc
 from snnattack.snn import multistep
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import ATan, FastSigmoid, Rectangle, Sigmoid, Triangle
+
+SETTINGS = (None, "detach_reset", "detach_membrane")  # the backward's settings, or none
 
 pytestmark = pytest.mark.skipif(
     native.c_compiler() is None, reason="no C compiler on this machine ($CC or cc)"
@@ -72,7 +75,7 @@ def inputs(dtype: torch.dtype, shape=(6, 3, 10, 11)) -> tuple[torch.Tensor, torc
     ],
     ids=repr,
 )
-@pytest.mark.parametrize("setting", [None, "detach_reset", "detach_membrane"])
+@pytest.mark.parametrize("setting", SETTINGS)
 def test_kernel_equals_the_torch_ops_bit_for_bit(
     dtype, reset, lam, theta, surrogate, setting
 ) -> None:
@@ -83,6 +86,27 @@ def test_kernel_equals_the_torch_ops_bit_for_bit(
     assert 0 < kernel[1].mean() < 1 and kernel[2].abs().sum() > 0  # spikes, and gradients
     for a, b in zip(kernel, reference, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("lam", [0.5, 1.0])
+def test_infinite_membranes_are_the_torch_ops_bit_for_bit_and_give_no_nan(dtype, reset, lam):
+    """A membrane at -inf (a current of -inf, or two whose sum overflows) stays -inf and never
+    fires; the hard reset sets one at +inf to 0 (snnattack.snn.reset); every gradient is a
+    number."""
+    x, grad = inputs(dtype)
+    x[1, 0], x[2, 1], x[:2, 2] = -torch.inf, torch.inf, -0.9 * torch.finfo(dtype).max
+    surrogates = (Triangle(), Rectangle(), ATan(), FastSigmoid(), Sigmoid())
+    for surrogate, setting in itertools.product(surrogates, SETTINGS):
+        lif = neuron(surrogate, reset, lam, 0.6, setting)
+        h, s, dx = loops(x, grad, lif)
+        for a, b in zip((h, s, dx), loops(x, grad, on_torch(lif)), strict=True):
+            assert torch.equal(a, b)
+        assert dx.isfinite().all() and dx.abs().sum() > 0
+        assert (h[1:, 0] == -torch.inf).all() and (h[2:, 2] == -torch.inf).all()
+        assert not s[1:, 0].any() and not s[1:, 2].any() and s[2, 1].all()
+        assert h[3:, 1].isfinite().all() == (reset == "hard")  # reset to 0, or +inf - theta
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

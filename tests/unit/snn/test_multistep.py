@@ -85,6 +85,68 @@ def test_every_gradient_mode_gives_the_same_gradient_on_either_impl(mode: str) -
     assert torch.equal(grads["fused"], grads["unrolled"])
 
 
+def infinite_currents(dtype: torch.dtype, huge: float | None = None) -> torch.Tensor:
+    """:func:`currents` with a current of -inf into two neurons at step 2, one of +inf into
+    two at step 3, and two into a fifth whose sum overflows to -inf at step 2; ``huge``:
+    -huge and +huge in place of the infinities."""
+    x = currents(dtype)
+    inf = float("inf") if huge is None else huge
+    x[2, 0, :2], x[3, 1, :2] = -inf, inf
+    x[1:3, 2, 0] = -0.9 * torch.finfo(dtype).max
+    return x
+
+
+def reading(impl: str, dtype: torch.dtype, **lif: object) -> nn.Module:
+    """A LIF fed the currents as they are (no layer before it to mix an infinity into NaN),
+    then a linear read-out."""
+    torch.manual_seed(0)
+    return nn.Sequential(LIF(impl=impl, **lif), nn.Linear(5, 3)).to(dtype)
+
+
+HUGE = {torch.float64: 1e300, torch.float32: 1e30}  # finite; every surrogate's slope is 0 there
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("lam", [0.5, 1.0])
+@pytest.mark.parametrize("surrogate", ["triangle", "rectangle", "sigmoid", "atan", "fast_sigmoid"])
+@pytest.mark.parametrize("setting", ["none", "detach_reset", "detach_membrane"])
+def test_an_infinite_membrane_is_the_limit_of_huge_ones_fused_as_unrolled(
+    reset, lam, surrogate, setting
+) -> None:
+    """A membrane at -inf (an input of -inf, or a sum that overflows) stays there without
+    firing, one at +inf fires and is reset: the spikes and gradients of huge finite inputs,
+    no NaN. The hard reset's product h (1 - s) gave NaN there (snnattack.snn.reset)."""
+    lif = dict(lam=lam, theta=0.6, reset=reset, surrogate=make_surrogate(surrogate))
+    if setting != "none":
+        lif[setting] = True
+    for dtype, huge in HUGE.items():
+        runs = {}
+        for impl in IMPLS:
+            at_inf = gradients(reading(impl, dtype, **lif), infinite_currents(dtype))
+            at_huge = gradients(reading(impl, dtype, **lif), infinite_currents(dtype, huge))
+            assert all(t.isfinite().all() for t in at_inf) and at_inf[1].abs().sum() > 0
+            for a, b in zip(at_inf, at_huge, strict=True):
+                assert torch.equal(a, b)
+            runs[impl] = at_inf
+        for a, b in zip(runs["fused"], runs["unrolled"], strict=True):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", sorted(set(GRADIENT_MODES) - {"pdsg", "assg"}))
+def test_every_gradient_mode_gives_a_finite_gradient_at_infinite_membranes(mode: str) -> None:
+    """STBP, HART, BPTR, RGA and the ANN proxy on either impl. (PDSG's spread and ASSG's
+    moments of the membranes of a layer are not finite with an infinite membrane in it.)"""
+    grads = {}
+    for impl in IMPLS:
+        model = reading(impl, torch.float64, lam=0.8, theta=0.6, reset="hard").eval()
+        x = infinite_currents(torch.float64).requires_grad_(True)
+        with gradient_mode(model, mode):
+            model(x).sum().backward()
+        grads[impl] = x.grad
+    assert grads["fused"].isfinite().all() and grads["fused"].abs().sum() > 0
+    assert torch.equal(grads["fused"], grads["unrolled"])
+
+
 def saved_elements(impl: str) -> int:
     """Elements autograd keeps for the backward of one LIF layer fed a [T, B, N] current."""
     lif, total = LIF(lam=0.9, impl=impl), [0]

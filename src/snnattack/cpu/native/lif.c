@@ -20,8 +20,9 @@
     block_backward_##SUFFIX(h, n, g, gs, dx, steps, b, m, lam, theta, hard, detach_reset,      \
                             detach_membrane, S, a, k, scale, divide, in_scale)
 
-#define LIF_KERNELS(T, SUFFIX, ABS)                                                           \
-    /* h_t = lam u_{t-1} + x_t in_scale; s_t = H(h_t - theta); u_t = h_t - h_t s_t (hard) or \
+#define LIF_KERNELS(T, SUFFIX, ABS, MAX)                                                       \
+    /* h_t = lam u_{t-1} + x_t in_scale; s_t = H(h_t - theta); u_t = h_t (1 - s_t) (hard, a   \
+     * select: 0 where it fired, else h_t, no NaN at an infinite h_t, snnattack.snn.reset) or \
      * h_t - theta s_t (soft). h and s may be null (not kept). in_scale is an adapted         \
      * neuron's input scale (1: none; x * 1 is x, bit for bit). */                            \
     void lif_forward_##SUFFIX(const T *x, long xs, T *h, long hs, T *s, long ss, long steps,   \
@@ -39,8 +40,8 @@
                     T sv = hv >= theta ? (T)1 : (T)0;                                          \
                     if (ht) ht[i] = hv;                                                        \
                     if (st) st[i] = sv;                                                        \
-                    T r = (hard ? -hv : -theta) * sv;                                          \
-                    u[i] = hv + r;                                                             \
+                    T r = -theta * sv;                                                         \
+                    u[i] = hard ? (sv != 0 ? (T)0 : hv) : hv + r;                              \
                 }                                                                              \
             }                                                                                  \
         }                                                                                      \
@@ -66,8 +67,10 @@
             T *dt = dx + t * n + b;                                                            \
             for (long i = 0; i < m; i++) {                                                     \
                 T hv = ht[i], ds = gt[i];                                                      \
-                if (carry && !detach_reset) { /* the reset's path to the spike */              \
+                if (carry && !detach_reset) { /* the reset's path to the spike; the hard       \
+                                               * reset's 0 where not finite (infinite h) */    \
                     T p = gu[i] * (hard ? hv : theta);                                         \
+                    p = hard && !(ABS(p) <= MAX) ? (T)0 : p;                                   \
                     ds = ds - p;                                                               \
                 }                                                                              \
                 T v = hv - theta, av = ABS(v), slope;                                          \
@@ -124,8 +127,8 @@
         }                                                                                      \
     }
 
-LIF_KERNELS(float, f32, __builtin_fabsf)
-LIF_KERNELS(double, f64, __builtin_fabs)
+LIF_KERNELS(float, f32, __builtin_fabsf, __FLT_MAX__)
+LIF_KERNELS(double, f64, __builtin_fabs, __DBL_MAX__)
 
 /* The slope of the RGA rate-current curve (snnattack.gradients.rga.rate_slope) at each mean
  * current c[lo, hi): gamma on [0, low], ramp on (low, high], 0 elsewhere (and at NaN). */
