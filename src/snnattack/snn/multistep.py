@@ -25,7 +25,7 @@ over memory, each step writes into the outputs in place, compares ``h_t >= theta
 test as ``h_t - theta >= 0``) straight into the float dtype (boolean masks are slow on the
 CPU), fuses a sum with a product by ``s_t`` or ``1 - s_t`` (exact, so the sum is rounded
 once either way), and selects the hard reset's value with ``threshold`` (no mask, no NaN at
-an infinite membrane: :func:`snnattack.snn.reset.reset_below`). In a LIF of the backend
+an infinite membrane: :func:`snnattack.snn.reset.negated_reset`). In a LIF of the backend
 ``c``, on the CPU both loops run in :mod:`snnattack.cpu.native`'s C kernel where the CPU
 paths apply (:func:`snnattack.cpu.guard.applies`) and it is built (the triangle, rectangle,
 arctan, fast sigmoid and sigmoid surrogates): the same operations, one pass over memory. Where the
@@ -48,7 +48,7 @@ from snnattack.cpu import native
 from snnattack.cpu.frozen import PLAIN_BN
 from snnattack.cpu.guard import applies, first_order
 from snnattack.cuda import guard as gpu
-from snnattack.snn.reset import reset_below, reset_path
+from snnattack.snn.reset import negated_reset, reset_path
 from snnattack.snn.surrogates import (
     SURROGATES,
     ATan,
@@ -259,16 +259,17 @@ def _run(
         kept = [out if out.dim() == x.dim() else None for out in (h_out, s_out)]
         native.forward(x, *kept, lam, theta, hard, scale)
         return [None] * x.shape[0]
-    u, seen = torch.zeros_like(x[0]), []
+    # u_{t-1}, kept negated after a hard reset (negated_reset): times -lam, the same product
+    u, leak, seen = torch.zeros_like(x[0]), -lam if hard else lam, []
     for t in range(x.shape[0]):
         h = h_out[t] if h_out.dim() == x.dim() else h_out
         s = s_out[t] if s_out.dim() == x.dim() else s_out
         current = x[t] if scale == 1.0 else x[t] * scale
-        torch.add(u * lam, current, out=h)  # lif.charge, written in place
+        torch.add(u * leak, current, out=h)  # lif.charge, written in place
         seen.append(surrogate.observe(h - theta, t) if observe else None)
         torch.ge(h, theta, out=s)  # H(h - theta): the same test, straight to the dtype
         # lif.reset_membrane: hard, a select; soft, theta * s exact (s is 0 or 1): one rounding
-        u = reset_below(h, theta) if hard else torch.add(h, s, alpha=-drop)
+        u = negated_reset(h, theta) if hard else torch.add(h, s, alpha=-drop)
     return seen
 
 

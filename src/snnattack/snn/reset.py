@@ -7,7 +7,7 @@ loops' form), an infinite membrane gives NaN: ``inf * 0`` where a membrane at +i
 of the simulation. Every path takes the limit instead: a membrane at -inf does not fire and
 stays -inf, one at +inf fires and is reset to 0, and every finite membrane gives the
 product's value bit for bit: :func:`hard_reset` (the unrolled loop's, the spike given),
-:func:`reset_below` (the fused torch loop's) and a select in the C and Triton kernels.
+:func:`negated_reset` (the fused torch loop's) and a select in the C and Triton kernels.
 
 The reset's gradient path to the spike, ``dL/ds_t -= dL/du_t * h_t``, is infinite or NaN
 (``0 * inf``) at an infinite membrane, where the surrogate's slope is 0: their product is
@@ -32,11 +32,13 @@ def hard_reset(h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return torch.clamp(h, max=torch.finfo(h.dtype).max) * (1.0 - s)
 
 
-def reset_below(h: torch.Tensor, theta: float) -> torch.Tensor:
-    """:func:`hard_reset` of ``h`` and its spike ``H(h - theta)`` in two passes: ``h`` where it
-    is below ``theta``, else 0, as ``-threshold(-h, -theta, -0)`` (``threshold(x, t, v)`` is
-    ``v`` where ``x <= t``, else ``x``; the negations are exact)."""
-    return F.threshold_(torch.neg(h), -theta, -0.0).neg_()
+def negated_reset(h: torch.Tensor, theta: float) -> torch.Tensor:
+    """``-``:func:`hard_reset` of ``h`` and its spike ``H(h - theta)``, in two passes over
+    memory: ``-h`` where ``h`` is below ``theta``, else -0, as ``threshold(-h, -theta, -0)``
+    (``threshold(x, t, v)`` is ``v`` where ``x <= t``, else ``x``; the negation is exact, and
+    the caller multiplies the result by ``-lam`` where it would multiply the reset membrane by
+    ``lam``: the same product, no third pass)."""
+    return F.threshold_(torch.neg(h), -theta, -0.0)
 
 
 def reset_path(grad_u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
