@@ -50,7 +50,7 @@ from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.prepared import PLAIN, PREPARED
+from snnattack.interop.prepared import PLAIN, PREPARED, passed
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
@@ -336,19 +336,27 @@ def _form(x: Any) -> tuple[Any, ...] | None:
     return (tuple(x.shape[1:]), x.dtype, x.device)
 
 
-def _prepared(model: Any, key: str | None, build: Callable[[], Any], source: Any = None) -> Any:
+def _prepared(
+    model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
+) -> tuple[Any, list[torch.Tensor]]:
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
     ``key`` stands for: kept from an earlier call while neither model nor the arguments
-    changed (:mod:`snnattack.interop.prepared`), else built. The one place where
-    :func:`attack` and :func:`evaluate` reuse a preparation. Kept only while the models'
-    weights are finite (``finite``): a first call refuses a NaN weight (the adaptation's
-    check, or :func:`~snnattack.inputs.check_model` on a model whose classes are not known
-    yet), and so does a repeated one after a NaN written through ``.data``."""
+    changed (:mod:`snnattack.interop.prepared`), else built (``fresh``: built now, replacing
+    a kept one), and the checks of a kept one, unread
+    (:meth:`~snnattack.interop.prepared.Preparations.deferred`), which the caller reads
+    (:func:`attack`: with its batch's checks, in one host sync) and, where one is false,
+    calls again with ``fresh``. The one place where :func:`attack` and :func:`evaluate` reuse a
+    preparation. Kept only while the models' weights are finite (``finite``): a first call
+    refuses a NaN weight (the adaptation's check, or :func:`~snnattack.inputs.check_model` on
+    a model whose classes are not known yet), and so does a repeated one after a NaN written
+    through ``.data``."""
     if key is None or not isinstance(model, nn.Module):
-        return build()
+        return build(), []
     if source is not None and not isinstance(source, nn.Module):
-        return build()
-    return PREPARED.get(model, key, build, source, finite=True)
+        return build(), []
+    if fresh:
+        return PREPARED.rebuilt(model, key, build, source), []
+    return PREPARED.deferred(model, key, build, source, finite=True)
 
 
 @dataclass
@@ -366,6 +374,10 @@ class _Attack:
     tf32: bool
     deterministic: bool
     classes: int | None = None
+
+    def network(self, model: nn.Module) -> nn.Module:
+        """The network the attack runs: the adapted one, or ``model`` itself."""
+        return model if self.net is None else self.net
 
 
 def _prepare_attack(
@@ -550,7 +562,9 @@ def evaluate(
             model, source, example, T, dict(zip(EVALUATE, arguments, strict=True)), overrides
         )
 
-    prepared = _prepared(model, key, build, source)
+    prepared, checks = _prepared(model, key, build, source)
+    if not passed(checks):  # the kept preparation's model changed (a NaN weight): afresh
+        prepared, _ = _prepared(model, key, build, source, fresh=True)
     return run_evaluation(prepared, model, source, data, val_data, progress)
 
 
@@ -679,9 +693,14 @@ def attack(
             model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
         )
 
-    prepared = _prepared(model, key, build)
-    net = model if prepared.net is None else prepared.net
-    prepared.classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
+    prepared, checks = _prepared(model, key, build)
+    net = prepared.network(model)
+    classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
+    if classes is None:  # the kept preparation's model changed (read with the batch): afresh
+        prepared, _ = _prepared(model, key, build, fresh=True)
+        net = prepared.network(model)
+        classes = inputs.check_attack(net, model, x, y, prepared.samples)
+    prepared.classes = classes
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
         return core.attack_batch(prepared.spec, prepared.attack, net, x, y)

@@ -5,6 +5,7 @@ written and the user's model is unchanged. Legal neighbours of each case still r
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import snnattack
 from snnattack.errors import CheckpointError, ConfigError, UserError
+from snnattack.inputs import check_attack, check_batch
 from snnattack.models.zoo import build
 
 LABELS = "accepted: class indices, a torch.long tensor of shape [B]"
@@ -938,3 +940,22 @@ def test_val_data_sharing_a_few_images_with_the_test_data_is_taken(digits) -> No
         model, (x[:16], y[:16]), methods=["fgsm"], masking=False, val_data=val, tune=True
     )
     assert record.n == 16
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_a_batchs_values_are_read_exactly_in_any_floating_dtype(dtype: torch.dtype) -> None:
+    """The images' lowest and highest value, read with other values in one host sync (as
+    float64), are their own: half-precision images are judged and named as they are."""
+    x, y = torch.zeros(2, 1, 8, 8, dtype=dtype), torch.zeros(2, dtype=torch.long)
+    assert check_batch(x, y)[0] is not x  # accepted, detached
+    x[1, 0, 3, 3] = 1.5
+    with pytest.raises(UserError, match=re.escape("x holds values in [0, 1.5]; accepted")):
+        check_batch(x, y)
+
+
+def test_labels_are_read_as_the_exact_integers_they_are() -> None:
+    """The labels' range, read with the images' values (as float64) where the model's classes
+    are known, names the label as given."""
+    x, y = torch.rand(2, 1, 8, 8), torch.tensor([0, 2**40 + 1])
+    with pytest.raises(UserError, match=f"y holds the label {2**40 + 1}, out of range for"):
+        check_attack(nn.Identity(), nn.Identity(), x, y, classes=10)

@@ -168,6 +168,31 @@ def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_call(preparatio
             attack(net)  # still refused: no preparation kept of the NaN model
 
 
+def refusal(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str:
+    """The line with which :func:`attack`'s call on ``x`` and ``y`` is refused."""
+    with pytest.raises(UserError) as refused:
+        snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2)
+    return str(refused.value)
+
+
+def test_a_repeated_call_refuses_as_a_first_call_does(preparations) -> None:
+    """A repeated call reads its kept preparation's check with the batch's (one host sync):
+    a NaN image is still refused as one, and a NaN weight written through ``.data`` comes
+    before what is wrong with the batch, its values or its form, as at a first call (whose
+    adaptation refuses it)."""
+    net = spikingjelly_plif().eval()
+    attack(net)
+    x, y = batch()
+    nan_image = x.clone()
+    nan_image[0, 0, 0, 0] = float("nan")
+    assert "holds NaN or infinite pixels" in refusal(net, nan_image, y)
+    net[0].weight.data.view(-1)[0] = float("nan")
+    for images, labels in ((nan_image, y), (x, y + 10), (x, y.float())):
+        first = refusal(copy.deepcopy(net), images, labels)  # a model prepared from nothing
+        assert refusal(net, images, labels) == first
+        assert "non-finite" in first
+
+
 def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_evaluate(preparations) -> None:
     net = spikingjelly_plif().eval()
     evaluate(net)

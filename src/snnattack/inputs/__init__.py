@@ -22,7 +22,10 @@ imports none of them.
 
 The checks read the data once (a DataLoader is iterated once more than the attack does) and
 run one forward of one image per model, in eval mode with no state kept: the user's model is
-unchanged.
+unchanged. A batch's values (finite, lowest and highest, an event encoding's flags) are read
+to the host in one sync and its labels' range in another, each a GPU stall; a repeated
+``attack`` on an unchanged model reads both with its kept preparation's check, in one
+(:func:`check_attack`).
 """
 
 from __future__ import annotations
@@ -183,17 +186,30 @@ def samples_of(encoding: str, T: int, dataset: Any) -> Samples:
     return Samples(values, T, dataset["name"])
 
 
-def _summary(x: torch.Tensor, *flags: torch.Tensor) -> list[Any]:
-    """Whether ``x`` is finite, its lowest and highest value, and each of ``flags`` (boolean
-    tensors of it), read in one host sync."""
-    stats = [x.isfinite().all(), x.amin(), x.amax(), *flags]
-    finite, low, high, *rest = torch.stack([s.to(x.dtype) for s in stats]).tolist()
-    return [finite != 0, low, high, *(f != 0 for f in rest)]
+def _read(*groups: Sequence[torch.Tensor]) -> list[list[float]]:
+    """The values of each of ``groups`` (0-d tensors: flags, a batch's lowest and highest
+    value, labels) as numbers, read together: in one host sync per device (one in all where
+    they share one), as float64, which holds every floating dtype's values and integers to
+    2**53 exactly (float32 on a device without float64, Apple's MPS: integers to 2**24)."""
+    devices: dict[torch.device, list[torch.Tensor]] = {}
+    for t in (t for group in groups for t in group):
+        devices.setdefault(t.device, []).append(t)
+    read = {
+        device: iter(torch.stack([t.to(_read_dtype(device)) for t in ts]).tolist())
+        for device, ts in devices.items()
+    }
+    return [[next(read[t.device]) for t in group] for group in groups]
 
 
-def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
-    """Floating-point samples with a batch axis, finite: images in [0, 1], or event frames
-    ``[B, T, C, H, W]`` of the encoding's values (``samples``)."""
+def _read_dtype(device: torch.device) -> torch.dtype:
+    """The dtype values of ``device`` are read in (:func:`_read`)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def _check_form(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
+    """Floating-point samples with a batch axis, with values: images, or event frames
+    ``[B, T, C, H, W]`` of ``samples.T`` frames; what the host knows of ``x`` without reading
+    a value (:func:`_check_values` judges those)."""
     accepted = samples.accepted()
     if not x.is_floating_point():
         hint = "x.float()" if samples.frames else "uint8 images: x.float() / 255"
@@ -202,54 +218,61 @@ def _check_images(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES
         raise UserError(f"{images} has shape {list(x.shape)}; accepted: {accepted}")
     if x.is_meta:
         raise UserError(f"{images} is on the meta device (no values); accepted: {accepted}")
-    if samples.frames:
-        _check_frames(x, images, samples)
-        return
-    if x.dim() == 5:
+    if samples.frames and x.dim() != 5:
+        what = "images, not event frames" if x.dim() == 4 else "not event frames"
+        raise UserError(
+            f"{images} has shape {list(x.shape)} ({what}) but the job attacks event frames "
+            f"(dataset={samples.dataset}); accepted: {accepted}"
+        )
+    if samples.frames and x.shape[1] != samples.T:
+        raise UserError(
+            f"{images} has {x.shape[1]} frames per sample (shape {list(x.shape)}) but T="
+            f"{samples.T}; accepted: {accepted}, or T={x.shape[1]}"
+        )
+    if not samples.frames and x.dim() == 5:
         raise UserError(
             f"{images} has shape {list(x.shape)}, event frames [B, T, C, H, W], but the job's "
             f"dataset={samples.dataset} holds images; accepted: {IMAGES}, or event frames with "
             "overrides=['dataset=<their event dataset>'] (digits_events, nmnist, dvs_gesture, "
             "cifar10_dvs)"
         )
-    finite, low, high = _summary(x)
-    if not finite:
-        raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
-    if low < 0 or high > 1:
-        raise UserError(
-            f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
-            "[0, 255]: divide by 255; normalised images: pass the normalisation inside the model)"
-        )
 
 
-def _check_frames(x: torch.Tensor, frames: str, samples: Samples) -> None:
-    """Event frames ``[B, T, C, H, W]`` of ``samples.T`` frames, finite, non-negative, of the
-    event encoding's values."""
+OFF_ENCODING = {  # whether a value of event frames is not of their encoding's
+    "binary": lambda x: [((x != 0) & (x != 1)).any()],
+    "counts": lambda x: [(x != x.round()).any()],
+}
+
+
+def _summary(x: torch.Tensor, samples: Samples) -> list[torch.Tensor]:
+    """Whether ``x`` is finite, its lowest and highest value, and (event frames of binary or
+    integer values) whether a value is not of the encoding's: unread, for :func:`_read`."""
+    off = OFF_ENCODING.get(samples.values, lambda _: [])(x)
+    return [x.isfinite().all(), x.amin(), x.amax(), *off]
+
+
+def _check_values(summary: list[float], images: str, samples: Samples) -> None:
+    """Finite samples, images in [0, 1] or event frames non-negative, of the encoding's
+    values, judged on their :func:`_summary` as read."""
+    finite, low, high, *off = summary
     accepted = samples.accepted()
-    if x.dim() != 5:
-        what = "images, not event frames" if x.dim() == 4 else "not event frames"
-        raise UserError(
-            f"{frames} has shape {list(x.shape)} ({what}) but the job attacks event frames "
-            f"(dataset={samples.dataset}); accepted: {accepted}"
-        )
-    if x.shape[1] != samples.T:
-        raise UserError(
-            f"{frames} has {x.shape[1]} frames per sample (shape {list(x.shape)}) but T="
-            f"{samples.T}; accepted: {accepted}, or T={x.shape[1]}"
-        )
-    flags = {  # whether a value is not of the encoding's
-        "binary": lambda: [((x != 0) & (x != 1)).any()],
-        "counts": lambda: [(x != x.round()).any()],
-        "scaled": lambda: [],
-    }[samples.values]()
-    finite, low, high, *off = _summary(x, *flags)
+    if not samples.frames:
+        if not finite:
+            raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
+        if low < 0 or high > 1:
+            raise UserError(
+                f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
+                "[0, 255]: divide by 255; normalised images: pass the normalisation inside the "
+                "model)"
+            )
+        return
     if not finite:
-        raise UserError(f"{frames} holds NaN or infinite values; accepted: {accepted}")
+        raise UserError(f"{images} holds NaN or infinite values; accepted: {accepted}")
     low, high = low + 0.0, high + 0.0  # + 0.0: no "-0" in the line
     bad = any(off) or {"counts": low < 0, "scaled": low < 0 or high > 1}.get(samples.values, False)
     if low < 0 or bad:
         raise UserError(
-            f"{frames} holds values in [{low:g}, {high:g}] that are not "
+            f"{images} holds values in [{low:g}, {high:g}] that are not "
             f"{FRAME_VALUES[samples.values]}; accepted: {accepted} (another encoding: "
             "overrides=['dataset.params.event_encoding=binary|counts|scaled'])"
         )
@@ -269,16 +292,28 @@ def _check_labels(y: torch.Tensor, labels: str) -> None:
         )
 
 
-def _check_range(y: torch.Tensor, classes: int, labels: str, model: str) -> None:
-    """Labels in ``[0, classes)``."""
-    low, high = y.aminmax()
-    low, high = torch.stack([low, high]).tolist()  # one host sync
+def _check_range(read: list[float], classes: int, labels: str, model: str) -> None:
+    """Labels in ``[0, classes)``, judged on their lowest and highest as read
+    (``y.aminmax()``, :func:`_read`)."""
+    low, high = (int(v) for v in read)
     if low < 0 or high >= classes:
         bad = low if low < 0 else high
         raise UserError(
             f"{labels} holds the label {bad}, out of range for the {classes} classes of "
             f"{model}; accepted: labels in [0, {classes - 1}]"
         )
+
+
+def _formed(
+    x: Any, y: Any, images: str, labels: str, samples: Samples
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` checked as far as the host knows them (tensors, the labels' dtype and
+    shape, as many as the images, the samples' form: no value read); returned detached."""
+    x, y = _tensors(x, y, images, labels)
+    _check_labels(y, labels)
+    _lengths(x, y, images, labels)
+    _check_form(x, images, samples)
+    return x.detach(), y.detach()
 
 
 def check_batch(
@@ -289,12 +324,11 @@ def check_batch(
     samples: Samples = IMAGE_SAMPLES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``y`` (one batch of ``samples``) checked as the module doc says, the label
-    range aside; returned detached."""
-    x, y = _tensors(x, y, images, labels)
-    _check_labels(y, labels)
-    _lengths(x, y, images, labels)
-    _check_images(x, images, samples)
-    return x.detach(), y.detach()
+    range aside; returned detached. The images' values are read in one host sync."""
+    x, y = _formed(x, y, images, labels, samples)
+    (summary,) = _read(_summary(x, samples))
+    _check_values(summary, images, samples)
+    return x, y
 
 
 def _batches(
@@ -445,14 +479,33 @@ def check_attack(
     y: Any,
     samples: Samples = IMAGE_SAMPLES,
     classes: int | None = None,
-) -> int:
+    kept: Sequence[torch.Tensor] = (),
+) -> int | None:
     """``attack``'s inputs: the batch ``(x, y)`` of ``samples`` and the model on its first;
     returns the model's classes. ``classes`` known (the model checked on samples of this form
-    by an earlier call, :mod:`snnattack.interop.prepared`): the model is not run again."""
-    x, y = check_batch(x, y, samples=samples)
+    by an earlier call, :mod:`snnattack.interop.prepared`): the model is not run again, and
+    the labels' range is read with the images' values. ``kept``: the unread checks of the
+    kept preparation the call runs (:meth:`~snnattack.interop.prepared.Preparations.deferred`),
+    read with the batch's values: a repeated call on an unchanged model makes one host sync
+    for the model and the batch. Where one of ``kept`` is false (the model changed since),
+    None, before any refusal of the batch: the caller prepares afresh, whose refusals come
+    first as at a first call, and checks again."""
+    try:
+        x, y = _formed(x, y, "x", "y", samples)
+    except UserError:
+        (intact,) = _read(kept)
+        if all(intact):
+            raise
+        return None
+    label_range = y.aminmax() if classes is not None else ()
+    intact, summary, labels = _read(kept, _summary(x, samples), label_range)
+    if not all(intact):
+        return None
+    _check_values(summary, "x", samples)
     if classes is None:
         classes = check_model(net, "model", x[:1], "x", model)
-    _check_range(y, classes, "y", "model")
+        (labels,) = _read(y.aminmax())
+    _check_range(labels, classes, "y", "model")
     return classes
 
 
@@ -495,7 +548,8 @@ def check_evaluation(
                             f"model={type(model).__name__} returns {classes}; accepted: a "
                             "source with the target's classes"
                         )
-            _check_range(y, classes, f"{argument} (its labels)", "model")
+            (labels,) = _read(y.aminmax())
+            _check_range(labels, classes, f"{argument} (its labels)", "model")
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")

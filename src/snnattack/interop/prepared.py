@@ -38,7 +38,10 @@ module's attributes.
 Reading the state costs no host sync: versions, addresses and flags live on the host. The
 values and the finiteness are compared on the tensors' device in one batched reduction and
 read in one host sync per device (none where neither is compared: a network without
-tensors read as numbers, kept where ``finite`` is not asked).
+tensors read as numbers, kept where ``finite`` is not asked), or left unread for the caller
+(:meth:`Preparations.deferred`), which reads them with its own values: a repeated
+``snnattack.attack`` reads them with its batch's checks, in one host sync in all where the
+batch is on the model's device.
 """
 
 from __future__ import annotations
@@ -239,15 +242,47 @@ class Preparations:
         or what the caller does with a fresh preparation, refuses them otherwise). What
         ``build`` returns must not refer to ``model`` (a weak key's value that does keeps it
         alive): the caller passes the model itself again at each call."""
-        if type(model).__eq__ is not object.__eq__:
+        built, checks = self.deferred(model, settings, build, *others, valid=valid, finite=finite)
+        return built if passed(checks) else self.rebuilt(model, settings, build, *others)
+
+    def deferred(
+        self,
+        model: nn.Module,
+        settings: Hashable,
+        build: Callable[[], Built],
+        *others: nn.Module | None,
+        valid: Callable[[Built], bool] = lambda _: True,
+        finite: bool = False,
+    ) -> tuple[Built, list[torch.Tensor]]:
+        """As :meth:`get`, with the check of a kept preparation's values and finiteness left
+        unread: the preparation and its checks, flags (0-d boolean tensors, one per device;
+        none where it was built now or nothing is compared) all true where it may be served.
+        The caller reads them with its own values in one host sync (``attack``: with its
+        batch's checks) and, where one is false (:func:`passed`), takes :meth:`rebuilt`
+        before it refuses anything: the fresh preparation's refusals come first, as at a
+        first call."""
+        kept = self._kept.get(model, {}) if _keyed(model) else {}
+        if settings in kept:
+            models = [m for m in (model, *others) if m is not None]
+            state, alive, built, numbers = kept[settings]
+            fresh = state == _state(models) and all(ref() is not None for ref in alive)
+            if fresh and valid(built):
+                return built, _checks(numbers, models if finite else [])
+        return self.rebuilt(model, settings, build, *others), []
+
+    def rebuilt(
+        self,
+        model: nn.Module,
+        settings: Hashable,
+        build: Callable[[], Built],
+        *others: nn.Module | None,
+    ) -> Built:
+        """What ``build`` prepares of ``model`` (and ``others``) under ``settings``, built now
+        and kept, replacing a kept one (stale: its checks read false)."""
+        if not _keyed(model):
             return build()  # a model equal to another one: its identity cannot key it
         models = [m for m in (model, *others) if m is not None]
         kept = self._kept.setdefault(model, {})
-        if settings in kept:
-            state, alive, built, numbers = kept[settings]
-            fresh = state == _state(models) and all(ref() is not None for ref in alive)
-            if fresh and valid(built) and _intact(numbers, models if finite else []):
-                return built
         token = _READ.set([])
         try:
             built = build()
@@ -286,10 +321,22 @@ class _Numbers:
             self.devices[device] = (group, _flat(group))
 
 
-def _intact(numbers: _Numbers, checked: list[nn.Module]) -> bool:
+def _keyed(model: nn.Module) -> bool:
+    """Whether ``model`` can key its preparations: not one equal to another model (a class
+    with its own ``__eq__``), whose identity would not tell it apart."""
+    return type(model).__eq__ is object.__eq__
+
+
+def passed(checks: list[torch.Tensor]) -> bool:
+    """Whether a kept preparation's ``checks`` (:meth:`Preparations.deferred`) all hold:
+    read in one host sync per device."""
+    return all(bool(c) for c in checks)
+
+
+def _checks(numbers: _Numbers, checked: list[nn.Module]) -> list[torch.Tensor]:
     """Whether the tensors of ``numbers`` hold the values read then and the floating
     parameters and buffers of the ``checked`` models are all finite: compared on each
-    device at once and read in one host sync per device; none where nothing is compared.
+    device at once, one flag per device left unread (none where nothing is compared).
 
     A tensor's finiteness is read off its 2-norm (one fused kernel per device and dtype on a
     GPU; a pass over the weights at memory speed, about a re-copy's time, on the CPU), NaN or
@@ -309,7 +356,7 @@ def _intact(numbers: _Numbers, checked: list[nn.Module]) -> bool:
             else:
                 sizes = list(torch._foreach_norm(group, 2))
             flags.setdefault(device, []).append(torch.stack(sizes).isfinite().all())
-    return all(bool(torch.stack(f).all()) for f in flags.values())
+    return [torch.stack(f).all() for f in flags.values()]
 
 
 def _persistent(model: nn.Module) -> Iterator[torch.Tensor]:

@@ -28,6 +28,7 @@ from torch.profiler import ProfilerActivity, profile
 import snnattack
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import retime, sda, sparsefool
+from snnattack.evaluation import core
 from snnattack.gradients import gradient_mode
 from snnattack.job import job_settings
 from snnattack.models import build
@@ -92,6 +93,12 @@ def as_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """The compaction of the running samples read as on a GPU, here never after the first."""
     for module in (sda, sparsefool):
         monkeypatch.setattr(module, "compaction_interval", lambda device: 1000)
+
+
+def native_net() -> nn.Module:
+    """A digits_net of this package (no adaptation), T=2."""
+    torch.manual_seed(0)
+    return build("digits_net", 10, 1, T=2).eval()
 
 
 def frames() -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,8 +178,7 @@ def test_retime_reads_no_more_for_more_steps(norm: str) -> None:
 def test_linf_attacks_read_no_more_for_more_steps(method: str, mode: str) -> None:
     job = job_settings(compose(*QUICK, f"method=[{method}]", "boxes=[white]", f"attack={mode}"))
     (spec,) = job.specs
-    torch.manual_seed(0)
-    net = build("digits_net", 10, 1, T=2).eval()
+    net = native_net()
     x, y = torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)
 
     def run(n: int) -> Callable[[], object]:
@@ -215,3 +221,23 @@ def test_the_apis_pgd_on_a_spikingjelly_network_reads_no_more_for_more_steps(mod
         return lambda: snnattack.attack(net, x, y, "pgd", eps=8, grad_mode=mode, T=2, steps=n)
 
     assert reads(run(2 * N)) == reads(run(N))
+
+
+@pytest.mark.parametrize("net", ["spikingjelly_plif", "digits_net"])
+def test_a_repeated_apis_attack_reads_once_before_the_attack(
+    net: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 57: a repeated call on an unchanged model reads its kept preparation's check
+    (the PLIF's decay read as a number, the weights' finiteness), the images' values and the
+    labels' range in one host sync; the attack's own reads come after it (counted apart:
+    here the attack returns the batch as it is). The first call checks the model on its
+    own."""
+    monkeypatch.setattr(core, "attack_batch", lambda spec, attack, model, x, y: x)
+    model = {"spikingjelly_plif": spikingjelly_plif, "digits_net": native_net}[net]()
+    x, y = torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)
+
+    def call() -> torch.Tensor:
+        return snnattack.attack(model, x, y, "pgd", eps=8, T=2, steps=1)
+
+    assert reads(call) > 1
+    assert reads(call) == 1
