@@ -684,7 +684,8 @@ def attack(
     the process's allocator is set by ``malloc``, as a job's (``reuse``: freed memory kept for
     the next call, :mod:`snnattack.process.malloc`). A repeated call on an unchanged model
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
-    is: docs/interop.md, "A repeated call")."""
+    is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
+    before the attack starts (:func:`snnattack.inputs.check_attack`)."""
     model = unwrapped(model)  # nn.DataParallel: the network in it
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
