@@ -61,7 +61,7 @@ def _workers_fit_cores(resolved: dict[str, Any]) -> None:
         most = most_workers()
         raise ConfigError(
             f"dataset.params.num_workers={workers} is more than this machine's {most} cores, "
-            f"and its training loader would run slow or freeze (torch's warning); accepted: an "
+            f"and its loader would run slow or freeze (torch's warning); accepted: an "
             f"integer in [0, {most}] (models stored with more workers, which key them, are "
             "read with any count: a job whose models are all stored trains none)"
         )
