@@ -145,6 +145,13 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     for path, module in net.named_modules():
         if any(path.startswith(f"{p}.") for p in mapped):
             continue  # a node's own children (its surrogate function)
+        if type(module) in nodes and _in_container(net, path):
+            why = (
+                f"is a neuron inside spikingjelly's {_in_container(net, path)}, which calls it "
+                "on single steps or on the folded [T * B] samples; accepted: the neuron in step "
+                "mode 'm' beside the container (neuron.IFNode(step_mode='m'))"
+            )
+            raise refuse(path, module, why, supported())
         if type(module) in nodes:
             one_step = per_call and module.step_mode == "s"
             replacements[module] = _lif(path, module, one_step)
@@ -162,6 +169,17 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     if not replacements:
         raise refuse("", net, "has no spikingjelly neuron", supported())
     return replacements
+
+
+def _in_container(net: nn.Module, path: str) -> str | None:
+    """The class name of the spikingjelly container (:data:`CONTAINERS`) that holds the
+    module at ``path`` of ``net``, if one does."""
+    parts = path.split(".")
+    for i in range(1, len(parts)):
+        held_by = type(net.get_submodule(".".join(parts[:i])))
+        if held_by.__name__ in CONTAINERS and held_by.__module__.startswith("spikingjelly."):
+            return held_by.__name__
+    return None
 
 
 def _multi_step(copied: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -373,6 +373,22 @@ def test_a_multistep_avg_pool_runs_the_c_kernels_pooling_with_the_same_bits(
         pools[0](torch.zeros(2, 16, 8, 8, dtype=torch.float64))  # as spikingjelly's refuses
 
 
+@pytest.mark.parametrize("container", ["MultiStepContainer", "SeqToANNContainer"])
+def test_a_neuron_inside_a_container_is_refused(container: str) -> None:
+    """A container calls its layers on single steps (``MultiStepContainer``) or on the folded
+    ``[T * B]`` samples (``SeqToANNContainer``): the LIF that would run in a node's place
+    takes ``[T, B, ...]`` and would read the batch as time, giving other logits than the
+    library's without a word. It is refused, naming the container."""
+    net = nn.Sequential(
+        layer.Conv2d(1, 8, 3, padding=1, step_mode="m"),
+        getattr(layer, container)(nn.Identity(), neuron.IFNode(v_threshold=0.3)),
+        layer.Flatten(step_mode="m"),
+        layer.Linear(8 * 64, 10, step_mode="m"),
+    ).double()
+    with pytest.raises(UserError, match=rf"1\.1 .* is a neuron inside spikingjelly's {container}"):
+        adapt(net, T=T)
+
+
 def test_a_seq_to_ann_container_folds_its_layers_which_keep_their_step_mode() -> None:
     """spikingjelly 2.0's ``SeqToANNContainer`` sets no step mode of its own (the adapter
     stopped at an AttributeError reading it), and its layers must stay in step mode ``'s'``:
