@@ -69,15 +69,16 @@ def _workers_fit_cores(resolved: dict[str, Any]) -> None:
 
 @NOTES.register("workers")
 def _workers_note(resolved: dict[str, Any]) -> list[str]:
-    """More workers than cores where the job's models are stored, one line: the attacks load
-    with fewer (:func:`attack_data`)."""
+    """More workers than cores where the job trains no model (its models are stored, model
+    files, or ``model=external``'s network), one line: the attacks load with fewer
+    (:func:`attack_data`)."""
     workers = _over(resolved)
     if workers is None:
         return []
     return [
         f"dataset.params.num_workers={workers} is more than this machine's {most_workers()} "
-        f"cores: the job's models are stored (trained with {workers} workers), and its attacks "
-        f"load with {most_workers()}"
+        f"cores: the job trains no model (its models are stored or given as files), and its "
+        f"attacks load with {most_workers()}"
     ]
 
 
