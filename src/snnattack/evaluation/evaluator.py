@@ -36,6 +36,10 @@ from snnattack.settings import AttackSpec, Recipe
 # (half a unit in the last place of 1.0: float32's 6e-8), or the examples' dtype's epsilon
 # where it is coarser (bfloat16's 2^-7, float16's 2^-10)
 BUDGET_SLACK = 1e-6
+# the perturbations' norms are summed in whole units of 2**-32 (int64): integers add alike in
+# any order, so a DDP job's mean norms equal one process's bit for bit however the samples are
+# split among ranks and batches (float sums did not: their last bits followed the split)
+NORM_UNIT = 2.0**-32
 
 
 def check_radius(spec: AttackSpec, linf_max: float, slack: float = BUDGET_SLACK) -> None:
@@ -58,10 +62,15 @@ def check_radius(spec: AttackSpec, linf_max: float, slack: float = BUDGET_SLACK)
         )
 
 
+def _fixed(norms: torch.Tensor) -> torch.Tensor:
+    """Per-sample perturbation ``norms`` in whole units of :data:`NORM_UNIT` (int64)."""
+    return torch.round(norms / NORM_UNIT).long()
+
+
 class AttackCounts(Metric):
     """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct,
-    sums of the perturbations' L-infinity and L2 norms and of the model queries, and the
-    largest L-infinity norm."""
+    sums of the perturbations' L-infinity and L2 norms (in :data:`NORM_UNIT`, to 1e-10 of a
+    norm: exact in any order) and of the model queries, and the largest L-infinity norm."""
 
     full_state_update = False
 
@@ -69,10 +78,8 @@ class AttackCounts(Metric):
         super().__init__()
         for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries"):
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
-        for name in ("linf_sum", "l2_sum"):
-            self.add_state(
-                name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
-            )
+        for name in ("linf_sum", "l2_sum"):  # in units of NORM_UNIT
+            self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
         self.add_state(
             "linf_max", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="max"
         )
@@ -94,10 +101,10 @@ class AttackCounts(Metric):
             self.slack = max(self.slack, torch.finfo(delta.dtype).eps)  # its dtype's rounding
             flat = delta.flatten(1).double()
             linf = flat.abs().amax(1)
-            self.linf_sum += linf.sum()
+            self.linf_sum += _fixed(linf).sum()
             if linf.numel():
                 self.linf_max = torch.maximum(self.linf_max, linf.amax())
-            self.l2_sum += flat.norm(dim=1).sum()
+            self.l2_sum += _fixed(flat.norm(dim=1)).sum()
 
     def compute(self) -> dict[str, float | int]:
         n, correct = int(self.n), int(self.n_correct)
@@ -107,9 +114,9 @@ class AttackCounts(Metric):
             "asr": 100.0 * int(self.n_fooled) / correct if correct else float("nan"),
             "adv_acc": 100.0 * int(self.n_adv_correct) / n if n else float("nan"),
             "clean_acc": 100.0 * correct / n if n else float("nan"),
-            "linf": float(self.linf_sum) / n if n else float("nan"),
+            "linf": float(self.linf_sum) * NORM_UNIT / n if n else float("nan"),
             "linf_max": float(self.linf_max),
-            "l2": float(self.l2_sum) / n if n else float("nan"),
+            "l2": float(self.l2_sum) * NORM_UNIT / n if n else float("nan"),
             "queries": int(self.queries) / n if n else float("nan"),
         }
 

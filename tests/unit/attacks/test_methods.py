@@ -246,6 +246,26 @@ def test_attack_counts_average_norms_and_queries_per_sample() -> None:
     assert c["queries"] == 5.0
 
 
+def test_attack_counts_mean_norms_do_not_depend_on_how_the_samples_are_split() -> None:
+    """A DDP job splits the samples among its ranks and batches otherwise than one process:
+    its mean norms must be the same to the last bit (float sums of the norms were not: their
+    rounding followed the split)."""
+    g = torch.Generator().manual_seed(4)
+    delta = torch.rand(64, 300, generator=g) * torch.rand(64, 1, generator=g)
+    norms = delta.double().norm(dim=1)
+    assert float(norms[:37].sum() + norms[37:].sum()) != float(norms.sum())  # floats differ
+    means = []
+    for splits in ([64], [37, 27], [5, 20, 30, 9]):
+        counts = AttackCounts()
+        for part in delta.split(splits):
+            ones = torch.ones(len(part), dtype=torch.bool)
+            counts.update(ones, ~ones, part)
+        c = counts.compute()
+        means.append((c["l2"], c["linf"]))
+    assert means[0] == means[1] == means[2]
+    assert means[0][0] == pytest.approx(float(norms.mean()), abs=1e-9)
+
+
 def test_every_method_has_a_config_file() -> None:
     files = {p.stem for p in (CONF / "method").glob("*.yaml")}
     assert set(METHODS) <= files
