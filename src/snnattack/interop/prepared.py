@@ -60,6 +60,7 @@ import torch
 from torch import nn
 
 Built = TypeVar("Built")
+Valid = Callable[[Any], bool]  # whether a kept preparation still serves (its own conditions)
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
 REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, submodules, ...
 NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
@@ -226,24 +227,12 @@ class Preparations:
         self._kept = weakref.WeakKeyDictionary()
 
     def get(
-        self,
-        model: nn.Module,
-        settings: Hashable,
-        build: Callable[[], Built],
-        *others: nn.Module | None,
-        valid: Callable[[Built], bool] = lambda _: True,
-        finite: bool = False,
+        self, model: nn.Module, settings: Hashable, build: Callable[[], Built], valid: Valid
     ) -> Built:
-        """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
-        state is compared too) under ``settings``: kept from an earlier call if no model's
-        state changed since, the tensors it read as numbers (:func:`noted`) hold the values
-        it read, and it is still ``valid``, else built now and kept, replacing a stale one.
-        ``finite``: kept only while the models' floating tensors are all finite (``build``,
-        or what the caller does with a fresh preparation, refuses them otherwise). What
-        ``build`` returns must not refer to ``model`` (a weak key's value that does keeps it
-        alive): the caller passes the model itself again at each call."""
-        built, checks = self.deferred(model, settings, build, *others, valid=valid, finite=finite)
-        return built if passed(checks) else self.rebuilt(model, settings, build, *others)
+        """What ``build`` prepares of ``model`` under ``settings``: as :meth:`deferred`, with
+        its check read at once (a kept preparation served while it holds, else built afresh)."""
+        built, checks = self.deferred(model, settings, build, valid=valid)
+        return built if passed(checks) else self.rebuilt(model, settings, build)
 
     def deferred(
         self,
@@ -251,13 +240,20 @@ class Preparations:
         settings: Hashable,
         build: Callable[[], Built],
         *others: nn.Module | None,
-        valid: Callable[[Built], bool] = lambda _: True,
+        valid: Valid = lambda _: True,
         finite: bool = False,
     ) -> tuple[Built, list[torch.Tensor]]:
-        """As :meth:`get`, with the check of a kept preparation's values and finiteness left
-        unread: the preparation and its checks, flags (0-d boolean tensors, one per device;
-        none where it was built now or nothing is compared) all true where it may be served.
-        The caller reads them with its own values in one host sync (``attack``: with its
+        """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
+        state is compared too) under ``settings``: kept from an earlier call if no model's
+        state changed since and it is still ``valid``, else built now and kept, replacing a
+        stale one; with the check of a kept one left unread: whether the tensors it read as
+        numbers (:func:`noted`) hold the values it read and (``finite``) the models' floating
+        tensors are all finite (``build``, or what the caller does with a fresh preparation,
+        refuses them otherwise). What ``build`` returns must not refer to ``model`` (a weak
+        key's value that does keeps it alive): the caller passes the model itself again at
+        each call. The checks are flags (0-d boolean tensors, one per device; none where it
+        was built now or nothing is compared) all true where it may be served. The caller
+        reads them with its own values in one host sync (``attack``: with its
         batch's checks) and, where one is false (:func:`passed`), takes :meth:`rebuilt`
         before it refuses anything: the fresh preparation's refusals come first, as at a
         first call."""
