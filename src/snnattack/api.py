@@ -562,10 +562,11 @@ def evaluate(
             model, source, example, T, dict(zip(EVALUATE, arguments, strict=True)), overrides
         )
 
+    def afresh() -> PreparedEvaluation:
+        return _prepared(model, key, build, source, fresh=True)[0]
+
     prepared, checks = _prepared(model, key, build, source)
-    if not passed(checks):  # the kept preparation's model changed (a NaN weight): afresh
-        prepared, _ = _prepared(model, key, build, source, fresh=True)
-    return run_evaluation(prepared, model, source, data, val_data, progress)
+    return run_evaluation(prepared, model, source, data, val_data, progress, kept=(checks, afresh))
 
 
 def run_evaluation(
@@ -577,21 +578,35 @@ def run_evaluation(
     progress: bool = True,
     *,
     checked: bool = False,
+    kept: tuple[list[torch.Tensor], Callable[[], PreparedEvaluation]] | None = None,
 ) -> JobRecord:
     """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
     (and ``source``) on ``data`` (and ``val_data``), run by the evaluation core: the data
     checked unless the caller ``checked`` them (the models run only where ``prepared`` does
     not know their classes yet), event streams framed, the black box's source required. The
-    one tail of :func:`evaluate` and ``snnattack.benchmark.evaluate``."""
+    one tail of :func:`evaluate` and ``snnattack.benchmark.evaluate``. ``kept``: a kept
+    preparation's unread checks (:func:`_prepared`), read with the first batch's values, and
+    what prepares afresh where one is false, before anything is refused (as :func:`attack`)."""
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
-    data, val_data, recordings = _recordings(settings.data, settings.specs, data, val_data)
-    if not checked:
-        prepared.classes = inputs.check_evaluation(
-            target, model, data, crafter, source, val_data, prepared.samples, prepared.classes
-        )
+    checks, afresh = kept or ([], None)
+    classes = prepared.classes
+    try:
+        framed, val, recordings = _recordings(settings.data, settings.specs, data, val_data)
+        if not checked:
+            classes = inputs.check_evaluation(
+                target, model, framed, crafter, source, val, prepared.samples, classes, checks
+            )
+    except UserError:
+        if passed(checks):
+            raise
+        classes = None
+    if classes is None and afresh is not None:  # the kept preparation's model changed: afresh
+        return run_evaluation(afresh(), model, source, data, val_data, progress)
+    prepared.classes = classes
+    data, val_data = framed, val
     if settings.store.black_box and source is None:
         raise UserError(
             f"boxes={prepared.boxes} attacks in the black box but source=None; accepted: "

@@ -201,6 +201,28 @@ def test_a_weight_made_nan_through_data_is_refused_by_a_repeated_evaluate(prepar
         evaluate(net)
 
 
+def test_a_repeated_evaluate_refuses_as_a_first_call_does(preparations) -> None:
+    """A repeated evaluation reads its kept preparation's check with its first batch's values
+    (one host sync): a NaN weight written through ``.data`` comes before what is wrong with the
+    data, its values, labels or form, as at a first call (whose adaptation refuses it)."""
+    net = spikingjelly_plif().eval()
+    evaluate(net)
+    x, y = batch()
+    nan_image = x.clone()
+    nan_image[0, 0, 0, 0] = float("nan")
+    net[0].weight.data.view(-1)[0] = float("nan")
+    for data in ((nan_image, y), (x, y + 10), (x, y.float()), (x[0], y)):
+
+        def refusal(model: nn.Module) -> str:
+            with pytest.raises(UserError) as refused:
+                snnattack.evaluate(model, data, eps=[16], methods=["fgsm"], T=T, progress=False)
+            return str(refused.value)
+
+        first = refusal(copy.deepcopy(net))  # a model prepared from nothing
+        assert refusal(net) == first
+        assert "non-finite" in first
+
+
 def test_a_second_identical_call_does_not_prepare_again(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()

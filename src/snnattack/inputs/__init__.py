@@ -31,7 +31,7 @@ to the host in one sync and its labels' range in another, each a GPU stall; a re
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -333,10 +333,12 @@ def check_batch(
 
 def _batches(
     data: Any, argument: str, samples: Samples
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The ``(images, labels)`` batches of ``data``, each checked (the label range aside)."""
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, str]]:
+    """The ``(images, labels)`` batches of ``data``, each formed (:func:`_formed`: its values
+    unread), with the name its images are refused by."""
     if isinstance(data, tuple | list) and len(data) == 2:
-        yield check_batch(data[0], data[1], f"{argument}[0]", f"{argument}[1]", samples)
+        images = f"{argument}[0]"
+        yield *_formed(data[0], data[1], images, f"{argument}[1]", samples), images
         return
     loader = data if isinstance(data, DataLoader) else None
     if loader is None:
@@ -362,7 +364,7 @@ def _batches(
                 f"{argument}: its batches are {what}; accepted: batches of (images, labels) "
                 "pairs, a DataLoader of a Dataset whose items are (image, label)"
             )
-        yield check_batch(batch[0], batch[1], images, labels, samples)
+        yield *_formed(batch[0], batch[1], images, labels, samples), images
 
 
 def check_model(
@@ -497,15 +499,40 @@ def check_attack(
         if all(intact):
             raise
         return None
+    return _checked(
+        x,
+        y,
+        ("x", "y"),
+        samples,
+        classes,
+        kept,
+        lambda first: check_model(net, "model", first, "x", model),
+    )
+
+
+def _checked(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    names: tuple[str, str],
+    samples: Samples,
+    classes: int | None,
+    kept: Sequence[torch.Tensor],
+    probe: Callable[[torch.Tensor], int],
+) -> int | None:
+    """The classes of the model that ``probe`` runs on the formed batch's first sample
+    (``classes`` where known: it is not run, and the labels' range is read with the images'
+    values), the batch's values and labels checked (refused by ``names``, the images' and
+    the labels'); None where one of the ``kept`` checks, read with the batch's values in one
+    host sync, is false (:func:`check_attack`)."""
     label_range = y.aminmax() if classes is not None else ()
     intact, summary, labels = _read(kept, _summary(x, samples), label_range)
     if not all(intact):
         return None
-    _check_values(summary, "x", samples)
+    _check_values(summary, names[0], samples)
     if classes is None:
-        classes = check_model(net, "model", x[:1], "x", model)
+        classes = probe(x[:1])
         (labels,) = _read(y.aminmax())
-    _check_range(labels, classes, "y", "model")
+    _check_range(labels, classes, names[1], "model")
     return classes
 
 
@@ -518,12 +545,15 @@ def check_evaluation(
     val_data: Any = None,
     samples: Samples = IMAGE_SAMPLES,
     classes: int | None = None,
-) -> int:
+    kept: Sequence[torch.Tensor] = (),
+) -> int | None:
     """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
     target (and the black-box source, which must return as many classes) on the first image
     of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
-    the models are not run again. ``val_data`` that is ``data`` itself, or mostly its
-    images, is refused (:func:`check_held_out`), as both are read."""
+    the models are not run again, and each batch is read in one host sync. ``kept``: the
+    unread checks of the kept preparation, read with the first batch's values; None where
+    one is false (as :func:`check_attack`). ``val_data`` that is ``data`` itself, or mostly
+    its images, is refused (:func:`check_held_out`), as both are read."""
     test: set[int] = set()  # the test images' hashes, where val_data is given
     shared: set[int] = set()  # those of them that val_data holds
     n = 0
@@ -531,29 +561,52 @@ def check_evaluation(
         if given is None:
             continue
         n = 0
-        for x, y in _batches(given, argument, samples):
+        for x, y, images in _batches(given, argument, samples):
+            names = (images, f"{argument} (its labels)")
+            classes = _checked(
+                x,
+                y,
+                names,
+                samples,
+                classes,
+                kept,
+                partial(_classes, target, model, crafter, source, argument),
+            )
+            if classes is None:
+                return None
+            kept = ()
             if val_data is not None:  # the images compared (check_held_out)
                 hashes = {hash(bytes(row)) for row in _rows(x)}
                 if argument == "data":
                     test |= hashes
                 else:
                     shared |= hashes & test
-            if classes is None:
-                classes = check_model(target, "model", x[:1], argument, model)
-                if crafter is not None:
-                    theirs = check_model(crafter, "source", x[:1], argument, source)
-                    if theirs != classes:
-                        raise UserError(
-                            f"source={type(source).__name__} returns {theirs} classes but "
-                            f"model={type(model).__name__} returns {classes}; accepted: a "
-                            "source with the target's classes"
-                        )
-            (labels,) = _read(y.aminmax())
-            _check_range(labels, classes, f"{argument} (its labels)", "model")
             n += len(y)
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
     check_held_out(data, val_data, len(shared), n, len(test))
+    return classes
+
+
+def _classes(
+    target: SpikingNet,
+    model: nn.Module,
+    crafter: SpikingNet | None,
+    source: nn.Module | None,
+    argument: str,
+    first: torch.Tensor,
+) -> int:
+    """The classes ``target`` returns on the sample ``first`` of ``argument``, which the
+    black box's ``crafter`` (where given) must return as many of."""
+    classes = check_model(target, "model", first, argument, model)
+    if crafter is not None:
+        theirs = check_model(crafter, "source", first, argument, source)
+        if theirs != classes:
+            raise UserError(
+                f"source={type(source).__name__} returns {theirs} classes but "
+                f"model={type(model).__name__} returns {classes}; accepted: a "
+                "source with the target's classes"
+            )
     return classes
 
 

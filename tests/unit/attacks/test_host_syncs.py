@@ -241,3 +241,24 @@ def test_a_repeated_apis_attack_reads_once_before_the_attack(
 
     assert reads(call) > 1
     assert reads(call) == 1
+
+
+@pytest.mark.parametrize("net", ["spikingjelly_plif", "digits_net"])
+def test_a_repeated_apis_evaluate_reads_once_before_the_attacks(
+    net: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 57: a repeated evaluation on an unchanged model reads its kept preparation's
+    check with its batch's values and labels in one host sync (before: three, the kept
+    check on its own, the images, the labels); the attacks' own reads come after it (counted
+    apart: here the core returns at once). A loader's batches after the first are read in
+    one sync each, as the first; its own seed draws are reads of the CPU too, so the batch
+    is given as a pair here."""
+    monkeypatch.setattr(core, "record_attacks", lambda *args, **kwargs: {})
+    model = {"spikingjelly_plif": spikingjelly_plif, "digits_net": native_net}[net]()
+    data = torch.rand(4, 1, 8, 8), torch.arange(4) % 2
+
+    def call() -> object:
+        return snnattack.evaluate(model, data, T=2, masking=False, progress=False)
+
+    assert reads(call) > 1
+    assert reads(call) == 1
