@@ -213,7 +213,7 @@ def test_a_repeated_evaluate_refuses_as_a_first_call_does(preparations) -> None:
     net[0].weight.data.view(-1)[0] = float("nan")
     for data in ((nan_image, y), (x, y + 10), (x, y.float()), (x[0], y)):
 
-        def refusal(model: nn.Module) -> str:
+        def refusal(model: nn.Module, data: tuple = data) -> str:
             with pytest.raises(UserError) as refused:
                 snnattack.evaluate(model, data, eps=[16], methods=["fgsm"], T=T, progress=False)
             return str(refused.value)
