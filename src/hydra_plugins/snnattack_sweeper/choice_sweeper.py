@@ -12,6 +12,14 @@ Before the first job launches, the jobs' configs are composed and checked as eac
 check its own (:func:`snnattack.config.validation.check_sweep`): a mistake of every job is
 refused once, and the launch writes nothing. A launch that passes is recorded in the sweep
 folder with its jobs (:mod:`snnattack.records.launches`), for the report.
+
+A job's ``hydra.job.override_dirname`` (a folder per value:
+``hydra.sweep.subdir=${hydra.job.override_dirname}``) leaves out the keys of
+``hydra.job.config.override_dirname.exclude_keys``, the cosmetic ones, so that a relaunch with
+other threads or on other devices finds its jobs' folders. A sweep over such a key
+(``threads=1,2``, ``trainer=cpu,gpu``: a speed comparison) would then put its jobs in one
+folder, where the second skipped the first's results as its own (or, run at once, both wrote
+there): its jobs' names keep the keys it varies (:func:`names_varied`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("method", "analysis")  # multi-select groups whose choices have settings of their own
+EXCLUDE_KEYS = "hydra.job.config.override_dirname.exclude_keys"  # what the names leave out
 # the launchers whose jobs run on this machine (Hydra's own, joblib's, submitit's local one):
 # the jobs' devices, cores and files are this machine's, checked before the sweep launches
 LOCAL_LAUNCHERS = ("BasicLauncher", "JoblibLauncher", "LocalLauncher")
@@ -60,7 +69,16 @@ class ChoiceSweeper(BasicSweeper):
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
         self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
+        excluded = self.config.hydra.job.config.override_dirname.exclude_keys
+        self._named = names_varied(list(excluded), jobs)
         return super().sweep(arguments)
+
+    def get_job_batch(self) -> Sequence[Sequence[str]]:
+        """Hydra's next jobs, each with the override that names its folder by the keys the
+        sweep varies (:func:`names_varied`): a Hydra override, which the jobs' recorded
+        overrides (``.hydra/overrides.yaml``, ``launches.jsonl``) and the launch's command
+        leave out; each job's ``.hydra/hydra.yaml`` holds it."""
+        return [[*job, *self._named] for job in super().get_job_batch()]
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Hydra's compose of each job of ``batch`` before its launch, which also gives what
@@ -144,6 +162,22 @@ class ChoiceSweeper(BasicSweeper):
             if kept:
                 out.append(kept)
         return out
+
+
+def names_varied(excluded: list[str], jobs: list[list[str]]) -> list[str]:
+    """The Hydra override that has ``hydra.job.override_dirname`` name the keys of
+    ``excluded`` (``exclude_keys``, matched as Hydra matches them: by whole key) that the
+    sweep's ``jobs`` set to several values (or leave out in some): ``exclude_keys`` without
+    them, so that its jobs get a folder each; none where the sweep varies none of them (a
+    relaunch with one value of ``threads`` or ``trainer=`` finds the folders named without
+    it)."""
+    parser = OverridesParser.create()
+    lines = [{o.key_or_group: o.input_line for o in parser.parse_overrides(job)} for job in jobs]
+    varied = {key for key in excluded if len({job.get(key) for job in lines}) > 1}
+    if not varied:
+        return []
+    kept = ",".join(f"'{key}'" for key in excluded if key not in varied)
+    return [f"{EXCLUDE_KEYS}=[{kept}]"]
 
 
 def _resolved_here(task: DictConfig, hydra: DictConfig) -> tuple[dict[str, Any] | None, bool]:

@@ -5,15 +5,16 @@ refused before the first job."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from harness import QUIET, cli, compose, sweep_metrics
+from harness import QUICK, QUIET, cli, compose, sweep_metrics
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from hydra_plugins.snnattack_sweeper import choice_sweeper
-from hydra_plugins.snnattack_sweeper.choice_sweeper import ChoiceSweeper
+from hydra_plugins.snnattack_sweeper.choice_sweeper import ChoiceSweeper, names_varied
 from snnattack.config.validation import check_sweep
 from snnattack.errors import UserError
 
@@ -79,6 +80,45 @@ def test_a_sweep_over_method_lists_runs_with_a_setting_of_one(
     ]
     assert [r["method"] for r in pgd["results"]] == ["pgd"]
     assert pgd["config"]["method"]["pgd"]["steps"] == 2
+
+
+def test_the_folder_names_keep_only_the_left_out_keys_that_the_sweep_varies() -> None:
+    """A key the sweep sets to one value (a relaunch on other devices, ``trainer=ddp``) stays
+    out of the names; one it varies, or sets in some jobs only, is named."""
+    excluded = ["store.dir", "trainer", "threads", "backend"]
+    named = "hydra.job.config.override_dirname.exclude_keys=[{}]"
+    assert names_varied(excluded, jobs("trainer=ddp", "threads=1", "seed=0,1")) == []
+    assert names_varied(excluded, jobs("trainer=cpu,gpu", "threads=1", "seed=0,1")) == [
+        named.format("'store.dir','threads','backend'")
+    ]
+    assert names_varied(excluded, [["+threads=1"], ["threads=2", "backend=torch"]]) == [
+        named.format("'store.dir','trainer'")
+    ]
+    assert names_varied([], jobs("threads=1,2")) == []
+
+
+def test_a_sweep_over_a_key_left_out_of_the_folder_names_gives_each_value_a_folder(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """``hydra.sweep.subdir=${hydra.job.override_dirname}`` names a folder without ``threads``
+    (so that a relaunch with other threads finds its jobs): a sweep over ``threads=1,2`` put
+    both jobs in one folder, where the second skipped the first's results as its own (a speed
+    comparison measured once). Relaunched, each job finds its folder."""
+    sweep = tmp_path / "sweep"
+    command = [
+        "-m", *QUICK, "seed=0", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}", "threads=1,2",
+    ]  # fmt: skip
+    done = cli(*command, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    named = [f"eps=[32],method=[fgsm],seed=0,threads={n},train.epochs=1" for n in (1, 2)]
+    found = sorted(sweep.rglob("metrics.json"))
+    assert [p.parent.name for p in found] == named
+    assert [json.loads(p.read_text())["config"]["threads"] for p in found] == [1, 2]
+    again = cli(*command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (again.stdout + again.stderr).count("complete for this config: skipping the job") == 2
+    assert sorted(sweep.rglob("metrics.json")) == found
 
 
 @pytest.mark.parametrize(
