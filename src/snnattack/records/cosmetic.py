@@ -11,7 +11,9 @@ option of the group differs from the others in cosmetic keys only (:data:`COSMET
 although keys below the group may change results (``trainer.max_epochs``). Names built from a
 job's overrides (W&B run names, a report's matching of jobs, and Hydra's
 ``override_dirname``, whose ``exclude_keys`` in ``conf/config.yaml`` list these groups) leave
-such a choice out; the resolved config still records the keys it set.
+such a choice out; the resolved config still records the keys it set. A sweep that varies
+such a key or choice keeps it in its jobs' ``override_dirname``, a folder each
+(``hydra_plugins.snnattack_sweeper``).
 """
 
 from __future__ import annotations
