@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from snnattack.config.parse import (
     store_settings,
     tracking_settings,
 )
-from snnattack.config.validation import validate
+from snnattack.config.validation import logged, validate
 from snnattack.data import datamodule
 from snnattack.evaluation.core import RunSettings, record_attacks
 from snnattack.evaluation.reuse import about_weights
@@ -48,9 +49,9 @@ from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.training.source import check_not_target, check_stored, source_model
+from snnattack.training.source import check_not_target, check_stored, source_model, trains
 from snnattack.training.trained import built_models, target_model
-from snnattack.training.workers import attack_data
+from snnattack.training.workers import attack_data, workers_notes
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     check_not_replacing(metrics_path, spec)
     store = ModelStore(job.store.dir)
     check_stored(job, store)
+    # more workers than cores: refused where the job trains (its own store keys), else a note
+    job = replace(job, notes=job.notes + logged(workers_notes(job.data, trains(job, store))))
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(job, store, trainers, built)
         target_record = {**target_record, **about_weights(target)}

@@ -271,4 +271,5 @@ class JobSettings:
     source: ModelSettings | None = None  # the source's settings (the black box crafts on it)
     store: StoreSettings | None = None
     tracking: TrackingSettings | None = None
-    notes: tuple[str, ...] = ()  # settings accepted with a note, as validation found them
+    notes: tuple[str, ...] = ()  # settings accepted with a note, as validation (and the
+    # job's store lookup: training/workers.py) found them

@@ -45,8 +45,8 @@ __all__ = [
     "check_sweep",
     "checked",
     "job_files",
+    "logged",
     "notes",
-    "spelt",
     "validate",
     "writable",
 ]
@@ -118,7 +118,7 @@ def _spelling(key: str, resolved: dict[str, Any]) -> Callable[[Any], Any] | None
     return found.pop() if len(found) == 1 else None
 
 
-def spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
+def _spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
     """Spells each number of ``cfg`` as its key's rule does (:func:`_spelling`): an integer
     set for a real key (``lambda=1``, ``train.lr=1``) becomes its float, a radius in 1/255
     units an integer where it is one (``train.adversary.eps=16.0`` is the default's ``16``),
@@ -141,7 +141,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the model files, then (with ``output_dir``: a job) the data files
     and that the output folder and the store can be written. Each number is spelt as
-    its key's rule spells it, in ``cfg`` (:func:`spelt`). Settings accepted with a note
+    its key's rule spells it, in ``cfg`` (:func:`_spelt`). Settings accepted with a note
     (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
     them for its record (:class:`~snnattack.settings.JobSettings`).
     """
@@ -149,7 +149,13 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     if output_dir is not None:
         job_files(resolved)
         writable(Path(output_dir), "the output folder")
-    found = tuple(notes(resolved))
+    return logged(notes(resolved))
+
+
+def logged(found: Iterable[str]) -> tuple[str, ...]:
+    """The notes ``found``, each logged as a warning: a job's, whether validation or the job
+    itself found them (a note of its store lookup, :mod:`snnattack.training.workers`)."""
+    found = tuple(found)
     for line in found:
         log.warning("note: %s", line)
     return found
@@ -170,7 +176,7 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     for name, check in CHECKS.items():  # the combinations, then the machine
         if machine or CHECKS.orders[name] < MACHINE:
             check(resolved)
-    spelt(cfg, resolved)
+    _spelt(cfg, resolved)
     return resolved
 
 

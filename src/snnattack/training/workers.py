@@ -5,26 +5,19 @@ where the job trains with them. The workers key a trained model (they change its
 random draws: ``store_key.TRAINING_KEYS``), and a job whose models are all stored trains none:
 it reads them on a machine of fewer cores, and its attacks load with as many workers as it has
 cores (a worker count changes no attack: each evaluation batch's draws are seeded by its
-index, :mod:`snnattack.data.base`).
+index, :mod:`snnattack.data.base`). Whether the job trains is a lookup of its own store keys
+(:func:`snnattack.training.source.trains`), so the refusal is the job's, beside its check of
+the stored models, not a check of the config.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
-from omegaconf import OmegaConf
-
-from snnattack.config.parse import store_settings
-from snnattack.config.validation import spelt
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import cores
-from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings
-from snnattack.training.parse import model_settings, source_config
-from snnattack.training.source import wanted_models
-from snnattack.training.store_key import store_key
-from snnattack.values import CHECKS, NOTES, is_int
+from snnattack.values import is_int
 
 
 def most_workers() -> int:
@@ -33,59 +26,38 @@ def most_workers() -> int:
     return max(cores(), 2)
 
 
-def _over(resolved: dict[str, Any]) -> int | None:
-    """The config's workers where they are more than :func:`most_workers`, else None."""
-    workers = (resolved["dataset"].get("params") or {}).get("num_workers")
+def _over(data: DataSettings) -> int | None:
+    """The datamodule ``data``'s workers where they are more than :func:`most_workers`, else
+    None."""
+    workers = data.params.get("num_workers")
     return workers if is_int(workers) and workers > most_workers() else None
 
 
-def trains(resolved: dict[str, Any]) -> bool:
-    """Whether a job of the config ``resolved`` trains a model: its target or its black-box
-    source is not in the store (``store.dir``; a model file or ``model=external``'s network is
-    not trained). Its numbers are spelt as the job's store keys spell them (``lambda=1`` as
-    ``1.0``), which the checks' ``resolved`` does not yet."""
-    cfg = OmegaConf.create(resolved)
-    spelt(cfg, resolved)
-    where = store_settings(cfg)
-    wanted = wanted_models(where, model_settings(cfg), model_settings(source_config(cfg)))
-    store = ModelStore(where.dir)
-    return not all(store.has(store_key(model, seed)) for model, seed in wanted)
-
-
-@CHECKS.register("workers_fit_cores", order=18.2)
-def _workers_fit_cores(resolved: dict[str, Any]) -> None:
-    """Refuses more data-loader workers than this process's cores for a job that trains with
-    them (:func:`trains`)."""
-    workers = _over(resolved)
-    if workers is not None and trains(resolved):
-        most = most_workers()
+def workers_notes(data: DataSettings, trains: bool) -> list[str]:
+    """Refuses more data-loader workers than this process's cores in the datamodule ``data``
+    of a job that ``trains`` a model with them; for a job that trains none (its models are
+    stored, model files, or ``model=external``'s network), the note that its attacks load with
+    fewer (:func:`attack_data`), one line. No line where the workers fit."""
+    workers, most = _over(data), most_workers()
+    if workers is None:
+        return []
+    if trains:
         raise ConfigError(
             f"dataset.params.num_workers={workers} is more than this machine's {most} cores, "
             f"and its loader would run slow or freeze (torch's warning); accepted: an "
             f"integer in [0, {most}] (models stored with more workers, which key them, are "
             "read with any count: a job whose models are all stored trains none)"
         )
-
-
-@NOTES.register("workers")
-def _workers_note(resolved: dict[str, Any]) -> list[str]:
-    """More workers than cores where the job trains no model (its models are stored, model
-    files, or ``model=external``'s network), one line: the attacks load with fewer
-    (:func:`attack_data`)."""
-    workers = _over(resolved)
-    if workers is None:
-        return []
     return [
-        f"dataset.params.num_workers={workers} is more than this machine's {most_workers()} "
-        f"cores: the job trains no model (its models are stored or given as files), and its "
-        f"attacks load with {most_workers()}"
+        f"dataset.params.num_workers={workers} is more than this machine's {most} cores: the "
+        f"job trains no model (its models are stored or given as files), and its attacks load "
+        f"with {most}"
     ]
 
 
 def attack_data(data: DataSettings) -> DataSettings:
     """The job's datamodule ``data`` for its attacks (tuning, attacks, annotations): with at
     most :func:`most_workers` workers, which change none of their numbers."""
-    workers = data.params.get("num_workers")
-    if not is_int(workers) or workers <= most_workers():
+    if _over(data) is None:
         return data
     return replace(data, params={**data.params, "num_workers": most_workers()})

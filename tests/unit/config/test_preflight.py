@@ -96,15 +96,22 @@ def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
 
 
+@pytest.mark.parametrize(
+    "leak",
+    [["lambda=1"], ["+kinds.l=1", "lambda=${kinds.l}"]],
+    ids=["lambda=1", "interpolated"],
+)
 def test_a_model_stored_with_more_workers_than_the_cores_is_reused_not_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leak: list[str]
 ) -> None:
     """The workers key a trained model, and more of them than the cores were refused: a model
     trained with 3 workers could not be reused on a machine of 2 cores. Only a job that trains
     with them is refused; one whose models are stored attacks with as many as the cores. Each
     run's config is composed anew, as a launch's is (``lambda=1``: the store key spells it
-    ``1.0``)."""
-    overrides = [*TINY, "lambda=1", "dataset.params.num_workers=3", f"store.dir={tmp_path}/m"]
+    ``1.0``; ``lambda=${kinds.l}`` keeps the integer it reads, and the refusal's lookup, once a
+    check of the config spelt anew, looked for its model under another key and refused the
+    job that trains none)."""
+    overrides = [*TINY, *leak, "dataset.params.num_workers=3", f"store.dir={tmp_path}/m"]
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.setattr(workers, "cores", lambda: 1)  # 2 workers at most

@@ -182,7 +182,9 @@ def test_the_machine_and_its_files_are_checked_only_where_the_jobs_run_here() ->
     """A cluster's sweep (hydra/launcher=slurm) was refused on the login node: fewer cores or
     no GPU there, its data on the nodes' disks."""
     data = ["dataset=cifar10", "model=vgg11", "train=paper", "dataset.params.download=false"]
-    for overrides in (["dataset.params.num_workers=1000"], data):  # more than this machine's
+    # more DDP processes than this machine's cores (the loader's workers are the job's to
+    # check: refused only where it trains with them, a lookup of its store keys)
+    for overrides in (["trainer=ddp_cpu", "trainer.devices=1000"], data):
         job = compose_job(*overrides)
         check_sweep([job], here=False)
         with pytest.raises(UserError):
