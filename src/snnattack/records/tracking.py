@@ -9,8 +9,8 @@ attack run's config names the store keys of the models it used (``store_keys``).
 of run write their files under the job's output folder and the report's run under the sweep
 folder, so ``wandb sync <sweep>/wandb/offline-* <sweep>/*/wandb/offline-*`` uploads a whole
 offline sweep. W&B's own console lines (its login's too, not its warnings and errors) are
-off unless ``logger.wandb.quiet=false``; one logged line per run says where it is. If W&B
-cannot be reached, runs go offline with one printed line.
+off unless the run's ``logger.wandb.quiet=false``; one logged line per run says where it is.
+If W&B cannot be reached, runs go offline with one printed line.
 """
 
 from __future__ import annotations
@@ -108,16 +108,13 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         )
     mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
-    # W&B's own lines before the run's (its login's: 'Loaded credentials ... from
-    # WANDB_API_KEY') read the process's settings, which wandb.setup takes at the first run
-    # (a job's runs share its quiet): quiet, its informational lines off, never its warnings
-    # and errors (a silent process would hide them); the run's own lines, silent=quiet
-    wandb.setup(wandb.Settings(mode=mode, show_info=not w["quiet"]))
+    _console(mode, w["quiet"])
     kwargs = {
         "project": w["project"],
         "entity": w["entity"],
         "dir": str(save_dir),
         "reinit": "finish_previous",
+        # the run's own lines (a notebook's too, which W&B shows as HTML): silent=quiet
         "settings": wandb.Settings(init_timeout=w["init_timeout"], silent=w["quiet"]),
         **init,
     }
@@ -138,6 +135,22 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         where = Path(run.dir).parent if offline else run.url  # offline: for `wandb sync`
         log.info("W&B %s run '%s' (%s): %s", init["job_type"], run.name, run.settings.mode, where)
     return run
+
+
+def _console(mode: str, quiet: bool) -> None:
+    """W&B's console for the run about to start: its informational lines off when ``quiet``
+    (its login's 'Loaded credentials ... from WANDB_API_KEY' too), never its warnings and
+    errors.
+
+    W&B sets these switches from its process-wide settings once, at the process's first
+    ``wandb.setup``: later runs (a multirun's jobs under the basic launcher, the Python API's
+    calls) kept the first run's ``quiet``. ``wandb.termsetup`` (wandb's export) sets them again
+    for each run from the settings ``wandb.setup`` now holds: this run's ``show_info``, the
+    user's ``WANDB_SILENT`` as before."""
+    import wandb
+
+    setup = wandb.setup(wandb.Settings(mode=mode, show_info=not quiet))
+    wandb.termsetup(setup.settings, None)
 
 
 def lightning_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:

@@ -249,7 +249,7 @@ def test_quiet_silences_wandbs_own_lines_its_login_included_but_not_its_errors(
     """``logger.wandb.quiet=true``: no line of W&B's own, neither a run's nor its login's
     ('Loaded credentials ... from WANDB_API_KEY', which read the process's settings, not the
     run's), while W&B's errors still show; ``quiet=false`` shows them. In a process of its
-    own: W&B takes its console's settings once per process."""
+    own: W&B logs in once per process."""
     env = {
         **os.environ,
         "WANDB_API_KEY": "a" * 40,
@@ -274,6 +274,35 @@ def test_quiet_silences_wandbs_own_lines_its_login_included_but_not_its_errors(
     else:
         assert any("Loaded credentials" in line for line in own), console
         assert any("Tracking run with wandb version" in line for line in own), console
+
+
+@pytest.mark.parametrize("quiet", [(True, False), (False, True)], ids=["quiet-first", "loud-first"])
+def test_each_run_of_a_process_keeps_its_own_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture, quiet: tuple[bool, bool]
+) -> None:
+    """Runs started one after the other in one process (a multirun's jobs under the basic
+    launcher, the Python API's calls) each show W&B's informational lines as their own
+    ``logger.wandb.quiet`` says, not as the process's first run did: the run's header and
+    an informational line of W&B's outside the run (as its login's); warnings and errors
+    always."""
+    for i, run_quiet in enumerate(quiet):
+        w = dict(mode="offline", project="p", entity=None, init_timeout=1.0, quiet=run_quiet)
+        run = tracking.start_run(w, tmp_path / str(i), job_type="train", name=str(i))
+        wandb.termlog("an info line of W&B's")
+        wandb.termwarn("a warning of W&B's")
+        wandb.termerror("an error of W&B's")
+        run.finish()
+        console = capsys.readouterr().err
+        shown = {
+            "header": "Tracking run with wandb version" in console,
+            "info": "wandb: an info line of W&B's" in console,
+            "warning": "wandb: WARNING a warning of W&B's" in console,
+            "error": "wandb: ERROR an error of W&B's" in console,
+        }
+        loud = not run_quiet
+        assert shown == {"header": loud, "info": loud, "warning": True, "error": True}, (
+            f"run {i} (quiet={run_quiet}): {console}"
+        )
 
 
 def logged(folder: Path, mode: str, **record: Any) -> None:
