@@ -179,7 +179,8 @@ class FoldedSequential(nn.Sequential):
     :class:`StepWise`'s do (:func:`_per_step_layers`: the samples folded by :func:`_samples`,
     each layer on the ``backend``'s paths), where spikingjelly's own fold left one
     channels-last sample an ambiguous batch stride, whose BN input gradient ATen's CPU
-    backward gets wrong."""
+    backward gets wrong. With no layers it passes its input through, as spikingjelly's does
+    (an empty ``nn.Sequential``)."""
 
     backend = Backend()  # c | torch | triton, checked on every assignment
 
@@ -227,7 +228,9 @@ def _per_sample(layer: nn.Module) -> bool:
 def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> torch.Tensor:
     """``layers`` applied in turn to the T * B samples of ``x``; the output of a last
     batch-statistics BN is noted with its input, for the fused LIF to recompute it
-    (:mod:`snnattack.cpu.recompute`)."""
+    (:mod:`snnattack.cpu.recompute`). No layers (an empty container): ``x`` as it is."""
+    if not layers:
+        return x
     *head, last = layers
     for layer in head:
         x = per_step(layer, x, backend)

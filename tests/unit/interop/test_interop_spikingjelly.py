@@ -407,3 +407,40 @@ def test_a_seq_to_ann_container_folds_its_layers_which_keep_their_step_mode() ->
     x = images().double()
     assert torch.equal(adapted(x), library_logits(net, x))
     assert input_gradient(adapted, "hart", {}).abs().sum() > 0
+
+
+def assert_library_model(net: nn.Module) -> None:
+    """The adapted body ``net`` gives spikingjelly's own logits, and its input gradient by the
+    nodes' own surrogate (the nodes in training mode, where spikingjelly applies it)."""
+    for m in net.modules():
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+    x = images().requires_grad_(True)
+    theirs = library_logits(net, x)
+    weighted_backward(theirs)
+    adapted = adapt(net, T=T, own_loop=False).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(images()), theirs, rtol=1e-12, atol=1e-12)
+    assert x.grad.abs().sum() > 0
+    assert relative(input_gradient(adapted, "stbp", {}), x.grad) <= 1e-6
+
+
+def with_empty_containers(net: nn.Sequential) -> nn.Sequential:
+    """``net`` with an empty ``SeqToANNContainer`` first and one after its first pooling."""
+    return nn.Sequential(layer.SeqToANNContainer(), *net[:4], layer.SeqToANNContainer(), *net[4:])
+
+
+def test_an_empty_seq_to_ann_container_passes_its_input_through() -> None:
+    """spikingjelly runs an empty ``SeqToANNContainer`` as the identity (an empty
+    ``nn.Sequential`` on the folded samples); its copy did not run (a bare ValueError
+    unpacking its layers). It gives the library's logits and input gradient."""
+    assert_library_model(with_empty_containers(sj_net("if_soft")))
+
+
+@pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
+def test_empty_containers_change_no_gradient_mode(mode: str, params: dict) -> None:
+    """Every gradient mode gives the network with empty containers the logits and input
+    gradient of the one without them."""
+    net = sj_net("lif_decay_input_hard")
+    adapted = adapt(with_empty_containers(net), T=T).eval()
+    assert_same_model(adapted, adapt(net, T=T).eval(), mode, params)
