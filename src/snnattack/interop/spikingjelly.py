@@ -42,14 +42,18 @@ the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
 same BN on the samples as this project's per-step layers fold them (one channels-last sample
 given its own strides, without which ATen's CPU backward gives a wrong input gradient), and
 a ``layer.SeqToANNContainer`` a :class:`~snnattack.snn.temporal.FoldedSequential`, its layers
-on those samples. A pool, convolution or BatchNorm with hooks of any kind (forward, forward
-pre, backward, backward pre) stays the user's module, whose hooks run.
+on those samples (none: the input passed through, as spikingjelly's does), taking what
+spikingjelly's takes from its callers (one tensor, or a tuple of one) and refusing any other
+input naming the container. A pool, convolution or BatchNorm with hooks of any kind (forward,
+forward pre, backward, backward pre) stays the user's module, whose hooks run.
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in
 eval mode, where attacks run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from torch import nn
 
@@ -207,21 +211,22 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
     :class:`~snnattack.snn.temporal.FoldedConv2d`, a ``layer.BatchNorm2d`` by a
     :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
     :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
-    ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`. One
+    ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`
+    (given its path, which a refusal of its input names). One
     with hooks of the user's, of any kind (:func:`~snnattack.cpu.guard.hook_kinds`),
     stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
-    folded = {
-        layer.Conv2d: FoldedConv2d,
-        layer.BatchNorm2d: FoldedBatchNorm2d,
-        layer.AvgPool2d: FoldedAvgPool2d,
+    folded: dict[type, Callable[[nn.Module, str], nn.Module]] = {  # (module, its path)
+        layer.Conv2d: lambda conv, _: FoldedConv2d(conv),
+        layer.BatchNorm2d: lambda bn, _: FoldedBatchNorm2d(bn),
+        layer.AvgPool2d: lambda pool, _: FoldedAvgPool2d(pool),
         layer.SeqToANNContainer: FoldedSequential,
     }
     for path, module in modules:
         if path and type(module) in folded and not hook_kinds(module):
             parent, _, name = path.rpartition(".")
-            setattr(copied.get_submodule(parent), name, folded[type(module)](module))
+            setattr(copied.get_submodule(parent), name, folded[type(module)](module, path))
     return copied
 
 

@@ -20,6 +20,7 @@ from snnattack.cpu.guard import Backend
 from snnattack.cpu.pooling import pooled, pooled_by
 from snnattack.cpu.recompute import note
 from snnattack.cuda import convolution as gpu_convolution
+from snnattack.errors import UserError
 from snnattack.snn.multistep import batch_statistics
 
 
@@ -179,21 +180,47 @@ class FoldedSequential(nn.Sequential):
     :class:`StepWise`'s do (:func:`_per_step_layers`: the samples folded by :func:`_samples`,
     each layer on the ``backend``'s paths), where spikingjelly's own fold left one
     channels-last sample an ambiguous batch stride, whose BN input gradient ATen's CPU
-    backward gets wrong. With no layers it passes its input through, as spikingjelly's does
-    (an empty ``nn.Sequential``)."""
+    backward gets wrong. It takes what spikingjelly's takes (:func:`_sequence`); with no
+    layers it passes its input through, as spikingjelly's does (an empty ``nn.Sequential``)."""
 
     backend = Backend()  # c | torch | triton, checked on every assignment
 
-    def __init__(self, container: nn.Sequential, backend: str = "c") -> None:
+    def __init__(self, container: nn.Sequential, path: str, backend: str = "c") -> None:
         super().__init__(OrderedDict(container.named_children()))
         self.training = container.training  # its layers keep their own flags
         self.backend = backend
+        self.path = path  # the container's in the user's network, which a refusal names
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _per_step_layers(list(self), x, self.backend)
+    def forward(self, x_seq: object, *more: object) -> torch.Tensor:
+        return _per_step_layers(list(self), _sequence(self.path, x_seq, more), self.backend)
 
     def extra_repr(self) -> str:
         return f"folding [T, B], backend={self.backend}"
+
+
+def _sequence(path: str, x_seq: object, more: tuple[object, ...]) -> torch.Tensor:
+    """The ``[T, B, ...]`` tensor that the :class:`FoldedSequential` at ``path`` was given, as
+    spikingjelly's ``SeqToANNContainer`` takes it: one tensor (its model zoo's and tutorial's
+    form), or a tuple of one (2.0 passes a tuple's tensors to its ``nn.Sequential``, which
+    takes one). Anything else (several tensors, a list, a tensor without ``[T, B]``), which
+    spikingjelly meets with a bare TypeError, AttributeError or ValueError, is refused."""
+    one = x_seq[0] if isinstance(x_seq, tuple) and len(x_seq) == 1 else x_seq
+    if not more and isinstance(one, torch.Tensor) and one.dim() >= 2:
+        return one
+    given = f"{1 + len(more)} arguments" if more else _described(x_seq)
+    raise UserError(
+        f"interop: {path} (spikingjelly.activation_based.layer.SeqToANNContainer) was given "
+        f"{given}; accepted: one tensor [T, B, ...], or a tuple of one"
+    )
+
+
+def _described(value: object) -> str:
+    """What ``value``, a refused input of a :class:`FoldedSequential`, is, for its message."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {list(value.shape)}"
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of ({', '.join(map(_described, value))})"
+    return f"a {type(value).__name__}"
 
 
 def _convolved(conv: nn.Conv2d, x: torch.Tensor, backend: str) -> torch.Tensor | None:

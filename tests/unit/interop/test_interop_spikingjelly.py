@@ -6,6 +6,7 @@ refused. Run with spikingjelly 2.0.0 (the extra) and 0.0.0.0.14 (docs/interop.md
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -409,14 +410,16 @@ def test_a_seq_to_ann_container_folds_its_layers_which_keep_their_step_mode() ->
     assert input_gradient(adapted, "hart", {}).abs().sum() > 0
 
 
-def assert_library_model(net: nn.Module) -> None:
-    """The adapted body ``net`` gives spikingjelly's own logits, and its input gradient by the
-    nodes' own surrogate (the nodes in training mode, where spikingjelly applies it)."""
-    for m in net.modules():
+def assert_library_model(net: nn.Module, library: nn.Module | None = None) -> None:
+    """The adapted body ``net`` gives the logits of ``library`` (default: ``net``) run by
+    spikingjelly, and its input gradient by the nodes' own surrogate (the nodes in training
+    mode, where spikingjelly applies it)."""
+    library = net if library is None else library
+    for m in [*net.modules(), *library.modules()]:
         if isinstance(m, neuron.BaseNode):
             m.train()
     x = images().requires_grad_(True)
-    theirs = library_logits(net, x)
+    theirs = library_logits(library, x)
     weighted_backward(theirs)
     adapted = adapt(net, T=T, own_loop=False).eval()
     with torch.no_grad():
@@ -444,3 +447,60 @@ def test_empty_containers_change_no_gradient_mode(mode: str, params: dict) -> No
     net = sj_net("lif_decay_input_hard")
     adapted = adapt(with_empty_containers(net), T=T).eval()
     assert_same_model(adapted, adapt(net, T=T).eval(), mode, params)
+
+
+# how a body of the user's calls its SeqToANNContainer: spikingjelly's model zoo and tutorial
+# pass one tensor; 2.0's forward also takes it in a tuple of one, and any version as x_seq=
+CALLS = {
+    "tensor": lambda block, x: block(x),
+    "keyword": lambda block, x: block(x_seq=x),
+    "tuple_of_one": lambda block, x: block((x,)),
+}
+# calls that spikingjelly's own container fails on, and how the refusal describes them
+SHAPE = r"a tensor of shape \[4, 6, 1, 8, 8\]"
+REFUSED = {
+    "two_tensors": (lambda block, x: block(x, x), "2 arguments"),
+    "tuple_of_two": (lambda block, x: block((x, x)), rf"a tuple of \({SHAPE}, {SHAPE}\)"),
+    "list": (lambda block, x: block([x]), rf"a list of \({SHAPE}\)"),
+    "no_time_and_batch": (lambda block, x: block(x[0, 0, 0, 0]), r"a tensor of shape \[8\]"),
+}
+
+
+class ContainerCall(nn.Module):
+    """A body of the user's: ``sj_net``'s first convolution and BN in a ``SeqToANNContainer``
+    (``block``), which its forward calls by ``call`` (one of :data:`CALLS` or :data:`REFUSED`)."""
+
+    def __init__(self, call: Callable[[nn.Module, torch.Tensor], object]) -> None:
+        super().__init__()
+        net = sj_net("lif_decay_input_hard")
+        functional.set_step_mode(net[0:2], "s")
+        self.block = layer.SeqToANNContainer(net[0], net[1])
+        self.rest = net[2:]
+        self.call = call
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return self.rest(self.call(self.block, x_seq))
+
+
+@pytest.mark.parametrize("form", sorted(CALLS))
+def test_a_seq_to_ann_container_takes_every_form_its_callers_use(form: str) -> None:
+    """Its copy took a tensor only: ``x_seq=`` or a tuple of one stopped at a bare TypeError
+    or AttributeError. Each gives the logits and input gradient of spikingjelly's network
+    called with the tensor (the form every tested version takes; 2.0 gives the same to the
+    others)."""
+    assert_library_model(ContainerCall(CALLS[form]), ContainerCall(CALLS["tensor"]))
+
+
+@pytest.mark.parametrize("form", sorted(REFUSED))
+def test_any_other_input_of_a_seq_to_ann_container_is_refused_naming_it(form: str) -> None:
+    """Inputs spikingjelly's container fails on with a bare error of its own (several
+    tensors, a list, a tensor without ``[T, B]``) are one UserError naming the container."""
+    call, given = REFUSED[form]
+    with pytest.raises((TypeError, AttributeError, ValueError, IndexError)):
+        library_logits(ContainerCall(call), images())
+    adapted = adapt(ContainerCall(call), T=T, own_loop=False)
+    accepted = r"accepted: one tensor \[T, B, \.\.\.\], or a tuple of one"
+    with pytest.raises(
+        UserError, match=rf"^interop: block \(spikingjelly\.\S+\) was given {given}; {accepted}$"
+    ):
+        adapted(images())
