@@ -153,6 +153,13 @@ class SplitDataModule(L.LightningDataModule):
         writes anything (:func:`snnattack.config.validation.validate`). Nothing to check by
         default: the data are embedded."""
 
+    def read_training_data(self) -> None:
+        """Fetches and reads once what the training reads that :meth:`check_files` could not
+        check (files still to download, recordings still to decode), so that a bad one is
+        refused before the checkpoint store's lock is taken
+        (:func:`snnattack.training.training_data.read_training_data`). Nothing by default:
+        the data are embedded."""
+
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
         if trainer is None:

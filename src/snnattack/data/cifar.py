@@ -110,8 +110,8 @@ class _CheckedFiles:
         download: bool = False,
     ) -> None:
         folder = Path(root).expanduser() / self.base_folder
-        if download and self._missing(folder):
-            self._download(folder.parent)
+        if download:
+            self.fetch(root)
         missing = self._missing(folder)
         if missing:
             raise DataError(self._missing_message(folder, missing))
@@ -121,6 +121,13 @@ class _CheckedFiles:
             super().__init__(root, train=train, transform=transform)  # type: ignore[call-arg]
         except _UNREADABLE as err:
             raise DataError(self._unreadable_message(folder, train, err)) from err
+
+    @classmethod
+    def fetch(cls, root: str | Path) -> None:
+        """Downloads the folder below ``root`` where any of its files is missing."""
+        folder = Path(root).expanduser() / cls.base_folder
+        if cls._missing(folder):
+            cls._download(folder.parent)
 
     @classmethod
     def check_folder(cls, root: str | Path, download: bool) -> int | None:
@@ -207,17 +214,16 @@ class _CheckedFiles:
                 f"{cls.title} into (or that holds it, with dataset.params.download=false)"
             )
 
-    def _download(self, root: Path) -> None:
+    @classmethod
+    def _download(cls, root: Path) -> None:
         """Downloads and extracts the archive into ``root``; a failed download removes what it
         created (the archive's part, the folders), so the next run starts as this one did."""
-        self._refuse_file_root(root)
+        cls._refuse_file_root(root)
         made = [p for p in (root, *root.parents) if not p.exists()]
-        archive = root / self.filename
+        archive = root / cls.filename
         partial = not archive.exists()
         try:
-            download_and_extract_archive(
-                self.url, str(root), filename=self.filename, md5=self.tgz_md5
-            )
+            download_and_extract_archive(cls.url, str(root), filename=cls.filename, md5=cls.tgz_md5)
         except (OSError, RuntimeError) as err:
             if partial:
                 archive.unlink(missing_ok=True)
@@ -225,8 +231,8 @@ class _CheckedFiles:
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
             raise DataError(
-                f"could not download {self.title} from {self.url} into {root} ({err!r}); "
-                f"fetch {self.filename} by hand, extract it into {root} and set "
+                f"could not download {cls.title} from {cls.url} into {root} ({err!r}); "
+                f"fetch {cls.filename} by hand, extract it into {root} and set "
                 "dataset.params.download=false"
             ) from err
 
@@ -344,6 +350,15 @@ class _CIFARDataModule(SplitDataModule):
         n_train = self.dataset_cls.check_folder(self.root, self.download)
         if n_train is not None:
             self._check_val_size(n_train)
+
+    def read_training_data(self) -> None:
+        """Downloads a missing folder (``download``) before the store's lock is taken and
+        checks what arrived as :meth:`check_files` checks a present folder (every file,
+        ``val_size``): a failed download or a bad file is refused before any model is trained.
+        A present folder's files were read by :meth:`check_files` and are not read again."""
+        if self.download:
+            self.dataset_cls.fetch(self.root)
+        self.check_files()
 
     def prepare_data(self) -> None:
         for train in (True, False):

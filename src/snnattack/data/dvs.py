@@ -55,6 +55,7 @@ repaired file is another recording).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -64,12 +65,13 @@ import aedat
 import numpy as np
 import tonic
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, check_size, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
+from snnattack.process.workers import quiet_lost_receiver
 from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
 
@@ -80,6 +82,8 @@ FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
 CACHE_LAYOUT = "v4"
 # what a recording is, and the fix of one that does not decode
 EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
+
+log = logging.getLogger(__name__)
 
 
 def check_layout(root: str | Path) -> Path:
@@ -267,8 +271,36 @@ class FrameSplit(Dataset):
         return x, label
 
 
+class FramedRecordings(SplitDataModule):
+    """A datamodule of event recordings served as cached frames: its training and validation
+    splits are :class:`FrameSplit` s of one :class:`CachedFrames` (CIFAR10-DVS here, N-MNIST
+    and DVS-Gesture in :mod:`snnattack.data.recorded`)."""
+
+    train_set: FrameSplit
+    val_set: FrameSplit
+    cache: Path  # the frame cache (:func:`cache_folder`)
+
+    def read_training_data(self) -> None:
+        """Decodes every recording of the training and validation splits into the frame cache
+        (a cached one is read and checked), with the loaders' workers: a recording that does
+        not decode, or a damaged cache file, is refused before the store's lock is taken, and
+        the training then reads the frames cached here, decoding nothing twice."""
+        self.setup("fit")
+        n = len(self.train_set) + len(self.val_set)
+        log.info("reading the %d training and validation recordings into %s", n, self.cache)
+        for split in (self.train_set, self.val_set):
+            loader = DataLoader(
+                Subset(split.frames, split.indices),
+                batch_size=None,  # one recording at a time, as it is cached
+                num_workers=self.num_workers,
+                worker_init_fn=quiet_lost_receiver,
+            )
+            for _ in loader:
+                pass
+
+
 @register("cifar10_dvs", order=40)
-class CIFAR10DVSDataModule(SplitDataModule):
+class CIFAR10DVSDataModule(FramedRecordings):
     """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` with fixed splits.
 
     See the module docstring for the data layout, the frames, the threat model that

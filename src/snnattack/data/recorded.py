@@ -33,8 +33,8 @@ from types import MappingProxyType
 import tonic
 import torch
 
-from snnattack.data.base import SplitDataModule, register
-from snnattack.data.dvs import CachedFrames, FrameSplit, cache_folder
+from snnattack.data.base import register
+from snnattack.data.dvs import CachedFrames, FramedRecordings, FrameSplit, cache_folder
 from snnattack.data.events import Framing
 from snnattack.data.recordings import Recordings, check_size, read
 from snnattack.errors import ConfigError, DataError
@@ -65,7 +65,7 @@ class DVSGesture(_Extracted, tonic.datasets.DVSGesture):
     """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason)."""
 
 
-class RecordedEvents(SplitDataModule):
+class RecordedEvents(FramedRecordings):
     """Frames ``[B, frames, 2, size, size]`` of a recorded event dataset (module docstring).
 
     A subclass names its tonic class, its split folders, the recordings' file suffix, the

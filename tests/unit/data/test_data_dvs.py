@@ -154,6 +154,36 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
     assert cache_files(dm) == []
 
 
+def test_the_training_data_read_before_training_are_decoded_once(root: Path, monkeypatch) -> None:
+    """Read before the store's lock is taken, every training and validation recording is
+    decoded into the cache, from which the training's loaders then read them."""
+    calls = []
+    reader = tonic.datasets.cifar10dvs.read_aedat4
+    monkeypatch.setattr(
+        tonic.datasets.cifar10dvs, "read_aedat4", lambda path: calls.append(path) or reader(path)
+    )
+    dm = datamodule(root)
+    dm.read_training_data()
+    read = len(dm.train_set) + len(dm.val_set)
+    assert len(calls) == len(set(calls)) == read == 18
+    assert len(cache_files(dm)) == read  # the test split is left to the attacks
+    training = datamodule(root)  # the training's own datamodule, as it makes one
+    assert [
+        batch
+        for loader in (training.train_dataloader, training.val_dataloader)
+        for batch in loader()
+    ]
+    assert len(calls) == read
+
+
+def test_a_recording_that_does_not_decode_is_refused_by_the_readers_workers(root: Path) -> None:
+    dm = datamodule(root, num_workers=1)
+    path = Path(dm.val_set.frames.recordings.data[dm.val_set.indices[-1]])
+    path.write_bytes(b"DVS" * 50)
+    with pytest.raises(DataError, match=f"cannot decode {path}: "):
+        dm.read_training_data()
+
+
 def test_interrupted_cache_write_leaves_no_file(root: Path, monkeypatch) -> None:
     def half_then_full(self: Path, data: bytes) -> None:
         with open(self, "wb") as file:
