@@ -49,8 +49,9 @@ from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
 from snnattack.settings import JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.training.source import check_not_target, check_stored, source_model, trains
+from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import built_models, target_model
+from snnattack.training.training_data import models_to_train, read_training_data
 from snnattack.training.workers import attack_data, workers_notes
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     # more workers than cores: refused where the job trains (its own store keys), else a note
-    job = replace(job, notes=job.notes + logged(workers_notes(job.data, trains(job, store))))
+    training = bool(models_to_train(job, store))
+    job = replace(job, notes=job.notes + logged(workers_notes(job.data, training)))
+    read_training_data(job, store)  # before the store's lock: a refusal leaves nothing there
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(job, store, trainers, built)
         target_record = {**target_record, **about_weights(target)}

@@ -5,7 +5,10 @@ neuron, encoding, recipe, trainer limits, seed, the data loader's workers, the v
 batch size where it decides the checkpoint selected: ``snnattack.training.store_key``). Jobs
 that need the same model find it there; the first one trains it under a file lock, so parallel
 jobs never train it twice, and the checkpoint is written atomically, so an interrupted job
-leaves nothing half-written.
+leaves nothing half-written. A lock file is never deleted (another job may be waiting on it):
+a job reads its training data before the lock is taken
+(:mod:`snnattack.training.training_data`), so that a user's mistake found there leaves the
+store as it was.
 
 Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
 there (``last.ckpt``), and the next job that needs the model continues from it; a work folder

@@ -9,7 +9,6 @@ the model file ``source_checkpoint=``. Its settings are derived from the config 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import lightning as L
 from torch import nn
@@ -55,20 +54,8 @@ def check_not_target(target: dict | None, source: dict | None) -> None:
 def check_stored(job: JobSettings, store: ModelStore) -> None:
     """Refuses, before any training, an unusable stored model that the job will read (the
     target's or the black-box source's)."""
-    store.check([(spec, partial(build_model, model)) for spec, model in _stored(job)])
-
-
-def trains(job: JobSettings, store: ModelStore) -> bool:
-    """Whether the job trains a model: one it reads from the store is not there (a model file
-    or ``model=external``'s network is not trained). Looked up under the job's own store keys,
-    as :func:`trained_model` reads them."""
-    return not all(store.has(spec) for spec, _ in _stored(job))
-
-
-def _stored(job: JobSettings) -> list[tuple[dict[str, Any], ModelSettings]]:
-    """Each model the job reads from the store (:func:`wanted_models`), under its store key."""
     wanted = wanted_models(job.store, job.model, job.source)
-    return [(store_key(model, seed), model) for model, seed in wanted]
+    store.check([(store_key(m, seed), partial(build_model, m)) for m, seed in wanted])
 
 
 def wanted_models(

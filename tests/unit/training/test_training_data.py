@@ -1,0 +1,75 @@
+"""The data of the models a job trains are read before the store is touched: which models
+those are (the unstored ones and the models their kinds start from), each dataset read once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import compose
+
+from snnattack.data.base import SplitDataModule
+from snnattack.job import job_settings
+from snnattack.records.store import CHECKPOINT, ModelStore
+from snnattack.settings import JobSettings, ModelSettings
+from snnattack.training.store_key import store_key
+from snnattack.training.training_data import models_to_train, read_training_data
+
+
+def stored(store: ModelStore, model: ModelSettings, seed: int) -> None:
+    """``model`` of ``seed`` as the store finds it (its checkpoint file's presence)."""
+    folder = store.path(store_key(model, seed))
+    folder.mkdir(parents=True)
+    (folder / CHECKPOINT).touch()
+
+
+def hybrid(tmp_path: Path, *overrides: str) -> tuple[JobSettings, ModelStore]:
+    job = job_settings(compose("train.kind=hybrid", *overrides, f"store.dir={tmp_path}"))
+    return job, ModelStore(job.store.dir)
+
+
+def test_the_models_trained_are_the_unstored_ones_and_the_models_they_start_from(
+    tmp_path: Path,
+) -> None:
+    job, store = hybrid(tmp_path, "boxes=[white]")
+    assert [m.kind for m in models_to_train(job, store)] == ["hybrid", "conversion", "ann"]
+    stored(store, job.model.base.base, job.store.seed)  # its ANN: converted, not trained
+    assert [m.kind for m in models_to_train(job, store)] == ["hybrid", "conversion"]
+    stored(store, job.model, job.store.seed)  # a stored model's bases are not read
+    assert models_to_train(job, store) == []
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The datasets whose training data are read, by name, in order."""
+    read: list[str] = []
+
+    def record(module: SplitDataModule) -> None:
+        read.append(type(module).__name__)
+
+    monkeypatch.setattr(SplitDataModule, "read_training_data", record)
+    return read
+
+
+def test_each_dataset_is_read_once_before_any_model_is_trained(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    """The target, its bases and the black-box source train on one dataset: read once. A
+    store holding every model reads none."""
+    job, store = hybrid(tmp_path, "boxes=[white,black]")
+    read_training_data(job, store)
+    assert reads == ["DigitsDataModule"]
+    for model, seed in ((job.model, job.store.seed), (job.source, job.store.source_seed)):
+        stored(store, model, seed)
+    read_training_data(job, store)
+    assert reads == ["DigitsDataModule"]
+    assert not (tmp_path / ".locks").exists()
+
+
+def test_ranks_other_than_the_writer_read_nothing(
+    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They train on what rank 0 read, which it decoded into the frame cache."""
+    monkeypatch.setenv("RANK", "1")
+    read_training_data(*hybrid(tmp_path))
+    assert reads == []
