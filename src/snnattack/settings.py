@@ -88,6 +88,14 @@ def thaw(frozen: Any) -> Any:
     return frozen
 
 
+def dotted_value(tree: Mapping[str, Any], dotted: str) -> Any:
+    """The value at the ``dotted`` key of a config ``tree``; None where it is missing."""
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
 @dataclass(frozen=True)
 class AttackSpec:
     """One row of the results: a method at a radius, white or black box (the config's rows are

@@ -64,9 +64,8 @@ class DigitsDataModule(SplitDataModule):
         digits = load_digits()
         x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
         y = torch.tensor(digits.target, dtype=torch.long)
-        self.train_set, self.val_set, self.test_set = stratified_splits(
-            x, y, self.test_fraction, self.val_fraction, self.split_seed
-        )
+        splits = split_indices(y, self.test_fraction, self.val_fraction, self.split_seed)
+        self.train_set, self.val_set, self.test_set = (TensorDataset(x[i], y[i]) for i in splits)
 
 
 def split_indices(
@@ -79,12 +78,3 @@ def split_indices(
     rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
     train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest], random_state=seed)
     return train, val, test
-
-
-def stratified_splits(
-    x: torch.Tensor, y: torch.Tensor, test_fraction: float, val_fraction: float, seed: int
-) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """The train, validation and test sets of the digits (images or their event frames ``x``)
-    at :func:`split_indices`."""
-    splits = split_indices(y, test_fraction, val_fraction, seed)
-    return tuple(TensorDataset(x[i], y[i]) for i in splits)

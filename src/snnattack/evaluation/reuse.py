@@ -56,7 +56,7 @@ from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
 from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
-from snnattack.settings import SOURCE_KEYS, AttackSpec
+from snnattack.settings import SOURCE_KEYS, AttackSpec, dotted_value
 
 log = logging.getLogger(__name__)
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
@@ -104,14 +104,6 @@ def sweep_folder() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
-def _select(tree: dict[str, Any], dotted: str) -> Any:
-    """The value at the dotted key of a resolved config ``tree``; None where it is missing."""
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
 def row_keys(
     resolved: dict[str, Any],
     spec: dict[str, Any],
@@ -135,7 +127,7 @@ def row_keys(
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
-    how = {key: _select(resolved, key) for key in HOW}
+    how = {key: dotted_value(resolved, key) for key in HOW}
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
     mine = weights(target)  # hashed once: both boxes' keys hold it

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from snnattack.records.cosmetic import without_cosmetic
-from snnattack.settings import ModelSettings, thaw
+from snnattack.settings import ModelSettings, dotted_value, thaw
 from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training import STRATEGIES, TRAINING_VERSION
 from snnattack.training.adversaries.recipe import adversary_spec
@@ -44,7 +44,7 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     cosmetic = [
         k
         for k in tree["cosmetic_keys"]
-        if k not in TRAINING_KEYS or _at(tree, k) == TRAINING_KEYS[k]
+        if k not in TRAINING_KEYS or dotted_value(tree, k) == TRAINING_KEYS[k]
     ]
     c = without_cosmetic(tree, cosmetic)
     dataset = {k: v for k, v in c["dataset"].items() if k != "encodings"}
@@ -75,14 +75,6 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     if base is not None:
         spec["base"] = store_key(base, seed)
     return strategy.key(spec)
-
-
-def _at(tree: dict[str, Any], dotted: str) -> Any:
-    """The value of the ``dotted`` key in a config ``tree`` (plain dicts); None if absent."""
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def _selects_by_batch(c: dict[str, Any]) -> bool:
