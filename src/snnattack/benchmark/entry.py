@@ -249,8 +249,8 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
         return
     if not _percents(reported):
         raise UserError(
-            f"{argument}={short(reported)} is not the paper's numbers; accepted: a dict of row "
-            "names (clean, pgd10, ...) to percentages in [0, 100], or null"
+            f"{argument}={reprlib.repr(reported)} is not the paper's numbers; accepted: a dict "
+            "of row names (clean, pgd10, ...) to percentages in [0, 100], or null"
         )
     accepted = ("clean", *(sorted(rows_made()) if rows is None else rows))
     for key in reported:
@@ -263,7 +263,7 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
             )
     if fractions(list(reported.values())):
         raise UserError(
-            f"{argument}={short(reported)} looks like fractions; accepted: percentages in "
+            f"{argument}={reprlib.repr(reported)} looks like fractions; accepted: percentages in "
             "[0, 100] (90.7 for 90.7 %)"
         )
 
@@ -314,14 +314,9 @@ def _agree(entry: dict[str, Any], where: str | Path) -> None:
 
 
 def _key(name: str) -> str:
-    """A JSON key as a refusal names it: as it is if it is a plain name, else its short repr
-    (a key with a line break or of a megabyte stays one short line)."""
-    return name if re.fullmatch(r"[\w/.+-]{1,80}", name) else short(name)
-
-
-def short(value: Any) -> str:
-    """``repr(value)`` cut to a line (a value nested deep or long stays one short line)."""
-    return reprlib.repr(value)
+    """A JSON key as a refusal names it: as it is if it is a plain name, else its repr cut to a
+    line (``reprlib``: a key with a line break or of a megabyte stays one short line)."""
+    return name if re.fullmatch(r"[\w/.+-]{1,80}", name) else reprlib.repr(name)
 
 
 def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) -> None:
@@ -342,7 +337,8 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
         test, accepted = rule
         if not test(data[key]):
             raise UserError(
-                f"{where}: field {prefix}{key}={short(data[key])} is invalid; accepted: {accepted}"
+                f"{where}: field {prefix}{key}={reprlib.repr(data[key])} is invalid; "
+                f"accepted: {accepted}"
             )
 
 
