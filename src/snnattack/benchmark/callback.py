@@ -35,7 +35,7 @@ from snnattack.benchmark.entry import (
     methods_made,
     write_entry,
 )
-from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, protocol
+from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, leaves, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.validation import checked
@@ -87,32 +87,22 @@ class Started:
 
 
 def settings(cfg: DictConfig) -> dict[str, Any]:
-    """The :data:`PROTECTED` keys of ``cfg`` as written (interpolations unresolved), by key;
-    the cosmetic ones below them (``cosmetic_keys``: ``attack.reuse``, the data's folder)
-    left out."""
+    """The :data:`PROTECTED` keys of ``cfg`` as written (interpolations unresolved), by
+    dotted key of each leaf or list; ``method`` holds the names of the methods chosen, their
+    settings below it; the cosmetic ones below them (``cosmetic_keys``: ``attack.reuse``, the
+    data's folder) left out."""
     cosmetic = [str(k) for k in cfg.get("cosmetic_keys") or ()]
     found = {}
     for key in PROTECTED:
         value = OmegaConf.select(cfg, key, default=None)
         value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
         below = tuple(c for c in cosmetic if c.startswith(f"{key}."))
-        found.update((k, v) for k, v in _leaves({key: value}, "") if not k.startswith(below))
-    return found
-
-
-def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    """``(dotted key, value)`` of every leaf or list of ``tree``; a method's settings below
-    the choice of methods, ``method``, which holds the names of the methods chosen."""
-    found = []
-    for key, value in tree.items():
-        if key == "method" and not prefix and isinstance(value, dict):
+        if key == "method" and isinstance(value, dict):  # a method's settings alone: not chosen
             chosen = [k for k, v in value.items() if isinstance(v, dict) and "name" in v]
-            found.append(("method", sorted(chosen)))  # a method's settings alone: not chosen
-            found += _leaves(value, "method.")
-        elif isinstance(value, dict) and value:
-            found += _leaves(value, f"{prefix}{key}.")
+            pairs = [("method", sorted(chosen)), *leaves(value, "method.")]
         else:
-            found.append((f"{prefix}{key}", value))
+            pairs = leaves({key: value}, "")
+        found.update((k, v) for k, v in pairs if not k.startswith(below))
     return found
 
 

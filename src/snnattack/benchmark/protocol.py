@@ -113,15 +113,15 @@ class Protocol:
         ``benchmark`` node are new to the config)."""
         groups = [f"{g}={v}" for g, v in self._groups().items() if g != "method"]
         body = {k: v for k, v in OmegaConf.to_container(self.raw).items() if k not in SKIPPED}
-        return groups + [f"++{k}={hydra_value(v)}" for k, v in _leaves(body, "")]
+        return groups + [f"++{k}={hydra_value(v)}" for k, v in leaves(body, "")]
 
 
-def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+def leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
     """``(dotted key, value)`` of every leaf or list of ``tree``."""
     found = []
     for key, value in tree.items():
         if isinstance(value, dict) and value:
-            found += _leaves(value, f"{prefix}{key}.")
+            found += leaves(value, f"{prefix}{key}.")
         else:
             found.append((f"{prefix}{key}", value))
     return found
