@@ -49,7 +49,6 @@ from snnattack.errors import CheckpointError, UserError
 
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
 REFERENCE_STD = (0.2023, 0.1994, 0.2010)
-BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 # the files a model is read from, and the one that fits, as the messages say them
 FITS = "accepted: a file of the configured architecture, classes and input channels"
 FORMATS = "a store model.pt, a Lightning .ckpt, the model's own state dict or a reference code's"
