@@ -252,12 +252,22 @@ def asr_vs_lambda(rows: list[dict[str, Any]], series: Callable, path: Path) -> P
     return asr_vs(rows, "lambda", series("lambda"), path)
 
 
-def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path) -> Path | None:
+@register(
+    "adv_acc_vs_T",
+    order=30,
+    caption=(
+        "Accuracy under attack against the number of time steps T, a line per input "
+        "quantisation (clean accuracy dashed): a panel per method, ε and box."
+    ),
+)
+def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
     """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
     level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
     method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. Gradient
-    modes and the other varying ``series_keys`` get lines of their own rather than being
-    averaged as if they were seeds. None when no line takes 2 values of T (:func:`trend`)."""
+    modes and the other keys that vary beside T (``series("T")``) get lines of their own rather
+    than being averaged as if they were seeds. None when no line takes 2 values of T
+    (:func:`trend`)."""
+    series_keys = series("T")
     rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
     ts = sorted({r["T"] for r in rows})
     others = [k for k in ("grad_mode", *series_keys) if k not in ("encoding_levels", "eps_255")]
@@ -292,19 +302,6 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series_keys: list[str], path: Path)
         ax.grid(alpha=0.3)
     shared_legend(fig)
     return _save(fig, path)
-
-
-@register(
-    "adv_acc_vs_T",
-    order=30,
-    caption=(
-        "Accuracy under attack against the number of time steps T, a line per input "
-        "quantisation (clean accuracy dashed): a panel per method, ε and box."
-    ),
-)
-def adv_acc_vs_T_figure(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
-    """Adversarial accuracy against T (:func:`adv_acc_vs_T`)."""
-    return adv_acc_vs_T(rows, series("T"), path)
 
 
 def _kind_order(kind: Any) -> tuple:
