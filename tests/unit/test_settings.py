@@ -16,7 +16,15 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
 from snnattack.job import job_settings
-from snnattack.settings import AttackSpec, Frozen, ModelSettings, Recipe, freeze, thaw
+from snnattack.settings import (
+    AttackSpec,
+    Frozen,
+    ModelSettings,
+    Recipe,
+    dotted_value,
+    freeze,
+    thaw,
+)
 from snnattack.training.parse import model_settings
 
 PACKAGE = ROOT / "src" / "snnattack"
@@ -163,6 +171,18 @@ def test_settings_freeze_their_blocks_whoever_builds_them() -> None:
         recipe.grad_params["inner"]["k"] = 2  # type: ignore[index]
     tuned = dataclasses.replace(recipe, grad_params={"gamma": 0.7})
     assert isinstance(tuned.grad_params, Frozen) and thaw(tuned.grad_params) == {"gamma": 0.7}
+
+
+def test_a_dotted_key_reads_its_value_or_none_where_the_tree_lacks_it() -> None:
+    """The one lookup of a dotted key (a sweep's row keys, a model's store key): a plain
+    tree and a frozen one alike, None for a missing key and below a value that is no dict."""
+    tree = {"attack": {"tune": {"steps": 3}, "reuse": None}, "T": 4}
+    for given in (tree, freeze(tree)):
+        assert dotted_value(given, "attack.tune.steps") == 3
+        assert dotted_value(given, "T") == 4
+        assert dotted_value(given, "attack.reuse") is None
+        assert dotted_value(given, "attack.missing.steps") is None
+        assert dotted_value(given, "T.below") is None
 
 
 def test_the_seams_are_modules_of_the_package() -> None:
