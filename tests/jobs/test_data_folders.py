@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 
 import pytest
@@ -48,6 +49,15 @@ CASES = [
 ]
 
 
+def refused_untouched(done: Any, tmp_path: Path, start: str) -> None:
+    """The job exited 2 with one line on stderr that starts with ``start``, and wrote neither
+    its folder (``tmp_path / "out"``) nor the store (``tmp_path / "models"``)."""
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(start)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+
+
 @pytest.mark.parametrize(("dataset", "spoil", "message"), CASES)
 def test_a_bad_data_folder_is_one_line_before_anything_is_written(
     cli: Callable, tmp_path: Path, dataset: str, spoil: Callable, message: str
@@ -63,10 +73,7 @@ def test_a_bad_data_folder_is_one_line_before_anything_is_written(
         f"store.dir={tmp_path / 'models'}",
         f"hydra.run.dir={tmp_path / 'out'}",
     )
-    assert done.returncode == 2, done.stderr[-2000:]
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: {message.format(data=data)}")
-    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+    refused_untouched(done, tmp_path, f"error: {message.format(data=data)}")
     assert not list(data.glob("*_frames_*"))  # nothing cached either
 
 
@@ -97,10 +104,7 @@ def test_a_bad_cifar_folder_is_one_line_before_the_store_is_touched(
         f"store.dir={tmp_path / 'models'}",
         f"hydra.run.dir={tmp_path / 'out'}",
     )
-    assert done.returncode == 2, done.stderr[-2000:]
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: {message.format(folder=folder)}")
-    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+    refused_untouched(done, tmp_path, f"error: {message.format(folder=folder)}")
 
 
 def undecodable_recording(dataset: str, data: Path) -> Path:
@@ -138,10 +142,7 @@ def test_an_undecodable_recording_is_refused_before_the_store_is_touched(
         f"store.dir={tmp_path / 'models'}",
         f"hydra.run.dir={tmp_path / 'out'}",
     )
-    assert done.returncode == 2, done.stderr[-2000:]
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot decode {path}: ")
-    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+    refused_untouched(done, tmp_path, f"error: cannot decode {path}: ")
 
 
 def offline(url: str, root: str, filename: str, **kwargs: object) -> None:
@@ -180,7 +181,4 @@ def test_a_cifar_download_is_fetched_and_checked_before_the_store_is_touched(
         f"store.dir={tmp_path / 'models'}",
         f"hydra.run.dir={tmp_path / 'out'}",
     )
-    assert done.returncode == 2, done.stderr[-2000:]
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: {message.format(data=data)}")
-    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+    refused_untouched(done, tmp_path, f"error: {message.format(data=data)}")
