@@ -20,6 +20,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.snn.backend import set_backend
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.neurons import LIF
+from snnattack.snn.reset import HardReset
 from snnattack.snn.temporal import FoldedBatchNorm2d, FoldedSequential, StepWise
 
 T, B, F = 6, 4, 5
@@ -171,14 +172,16 @@ def test_stbp_surrogate_from_the_command_line_reaches_the_gradient() -> None:
 
 def reference_lif(lif: LIF, x: torch.Tensor, spike, detach_reset: bool = False) -> torch.Tensor:
     """The LIF by hand; ``spike(v, t, history)`` returns the step's spike with its gradient;
-    ``detach_reset``: the reset uses ``s.detach()`` (the ASSG reference's neurons)."""
+    ``detach_reset``: the reset uses ``s.detach()`` (the ASSG reference's neurons). The hard
+    reset is ``h (1 - s)``, at an infinite membrane its limit (``HardReset``, checked against
+    huge finite membranes in ``tests/unit/snn/test_multistep.py``)."""
     u, out, history = torch.zeros_like(x[0]), [], []
     for t in range(x.shape[0]):
         h = lif.lam * u + x[t]
         history.append(h.detach())
         s = spike(h - lif.theta, t, history)
         r = s.detach() if detach_reset else s
-        u = h * (1 - r) if lif.reset == "hard" else h - lif.theta * r
+        u = HardReset.apply(h, r) if lif.reset == "hard" else h - lif.theta * r
         out.append(s)
     return torch.stack(out)
 
@@ -188,51 +191,104 @@ def with_slope_of(v: torch.Tensor, antiderivative: torch.Tensor) -> torch.Tensor
     return (v >= 0).to(v.dtype) + (antiderivative - antiderivative.detach())
 
 
+def reference_std(h: torch.Tensor, dims: list[int]) -> torch.Tensor:
+    """The PDSG reference's spread: ``std`` (unbiased) over ``dims``, kept."""
+    return h.std(dim=dims, keepdim=True)
+
+
+def pdsg_spike(spread: Callable[[torch.Tensor, list[int]], torch.Tensor] = reference_std):
+    """The reference's PDSG spike by hand: the Gaussian slope of mean ``sigma / 2`` and width
+    ``sigma``, the ``spread`` of the membranes so far per channel (conv) or unit (linear)."""
+
+    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
+        keep = 2  # the channel (conv) or unit (linear) dimension of [t, B, C, ...]
+        dims = [d for d in range(v.dim() + 1) if d != keep]
+        sigma = spread(torch.stack(history), dims).squeeze(0)
+        # the reference's NaN of a single value (one sample's linear unit at t = 0) counts as 1
+        sigma = torch.where((sigma == 0) | sigma.isnan(), torch.ones_like(sigma), sigma)
+        gaussian_cdf = 0.5 * (1 + torch.erf((v - sigma / 2) / (math.sqrt(2) * sigma)))
+        return with_slope_of(v, gaussian_cdf)
+
+    return spike
+
+
+def pdsg_gradients(
+    x: torch.Tensor, w: torch.Tensor, lif: LIF, pool: str | None, spread=reference_std
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input gradients of ``(w * spikes).sum()`` of ``lif`` under ``pdsg`` (``pool``
+    None: the mode's default, per sample) and by hand (:func:`pdsg_spike` of ``spread``)."""
+    x = x.clone().requires_grad_(True)
+    with gradient_mode(nn.Sequential(lif), "pdsg", **({"pool": pool} if pool else {})):
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+    xr = x.detach().clone().requires_grad_(True)
+    # per sample: the reference run on one sample at a time (a batch of one, as its SDA)
+    parts = [xr] if pool == "batch" else [xr[:, i : i + 1] for i in range(x.shape[1])]
+    out = torch.cat([reference_lif(lif, part, pdsg_spike(spread)) for part in parts], dim=1)
+    (w * out).sum().backward()
+    return x.grad, xr.grad
+
+
 @pytest.mark.parametrize("shape", [(T, 3, 2, 4, 4), (T, B, F)])
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 @pytest.mark.parametrize("impl", ["fused", "unrolled"])
 @pytest.mark.parametrize("pool", [None, "batch"])  # None: the mode's default, per sample
 def test_pdsg_slope_is_a_gaussian_of_the_membrane_spread_so_far(shape, reset, impl, pool) -> None:
     torch.manual_seed(3)
-    x = (torch.rand(*shape, dtype=torch.float64) * 1.6 - 0.4).requires_grad_(True)
+    x = torch.rand(*shape, dtype=torch.float64) * 1.6 - 0.4
     w = torch.randn(*shape, dtype=torch.float64)
-    lif = LIF(lam=0.8, reset=reset, impl=impl)
-    with gradient_mode(nn.Sequential(lif), "pdsg", **({"pool": pool} if pool else {})):
-        spikes = lif(x)
-        (w * spikes).sum().backward()
-    assert torch.equal(spikes, lif(x.detach()))
-
-    def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
-        keep = 2  # the channel (conv) or unit (linear) dimension of [t, B, C, ...]
-        dims = [d for d in range(v.dim() + 1) if d != keep]
-        sigma = torch.stack(history).std(dim=dims, keepdim=True).squeeze(0)  # reference's std
-        # the reference's NaN of a single value (one sample's linear unit at t = 0) counts as 1
-        sigma = torch.where((sigma == 0) | sigma.isnan(), torch.ones_like(sigma), sigma)
-        gaussian_cdf = 0.5 * (1 + torch.erf((v - sigma / 2) / (math.sqrt(2) * sigma)))
-        return with_slope_of(v, gaussian_cdf)
-
-    xr = x.detach().clone().requires_grad_(True)
-    # per sample: the reference run on one sample at a time (a batch of one, as its SDA)
-    parts = [xr] if pool == "batch" else [xr[:, i : i + 1] for i in range(shape[1])]
-    out = torch.cat([reference_lif(lif, part, spike) for part in parts], dim=1)
-    (w * out).sum().backward()
-    assert x.grad.abs().sum() > 0
-    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
+    grad, reference = pdsg_gradients(x, w, LIF(lam=0.8, reset=reset, impl=impl), pool)
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, reference, rtol=1e-10, atol=1e-12)
 
 
 def assg_spike(a: float, relax: float, b1: float, b2: float, moments: dict):
     """The reference's ``ASSGrad`` by hand: the atan slope of sharpness
-    ``(2 tan(pi a) / pi) / (M_t + relax D_t + 1e-4)``, the moments moved by every call."""
+    ``(2 tan(pi a) / pi) / (M_t + relax D_t + 1e-4)``, the moments moved by every call where
+    the membrane is finite (an infinite one moves neither: the reference's would be NaN)."""
 
     def spike(v: torch.Tensor, t: int, history: list) -> torch.Tensor:
         m, d = moments.get(t, (torch.ones_like(v), torch.zeros_like(v)))
-        m = b1 * m + (1 - b1) * v.detach().abs()
-        d = b2 * d + (1 - b2) * (v.detach().abs() - m).abs()
+        finite, size = v.isfinite(), v.detach().abs()
+        m = torch.where(finite, b1 * m + (1 - b1) * size, m)
+        d = torch.where(finite, b2 * d + (1 - b2) * (size - m).abs(), d)
         moments[t] = (m, d)
         alpha = (2 * math.tan(math.pi * a) / math.pi) / (m + relax * d + 1e-4)
         return with_slope_of(v, torch.atan(math.pi / 2 * alpha * v) / math.pi + 0.5)
 
     return spike
+
+
+def assg_gradients(
+    passes: list[torch.Tensor], w: torch.Tensor, lif: LIF, **params: float | bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input gradients of ``(w * spikes).sum()`` of ``lif`` on the last of ``passes``
+    under ``assg`` with ``params``, after the earlier passes (attack iterations: the moments
+    move; a pass without gradient between them leaves them), and by hand (:func:`assg_spike`,
+    the reset detached unless ``detach_reset`` is False)."""
+    with gradient_mode(nn.Sequential(lif), "assg", **params):
+        for x in passes[:-1]:
+            lif(x.clone().requires_grad_(True))
+            with torch.no_grad():
+                lif(x + 0.3)
+        x = passes[-1].clone().requires_grad_(True)
+        spikes = lif(x)
+        (w * spikes).sum().backward()
+    assert torch.equal(spikes, lif(x.detach()))
+    assert not lif.detach_reset  # the setting restored after the attack
+
+    spike = assg_spike(params["a"], params["relax"], params["beta_1"], params["beta_2"], {})
+    detached = params.get("detach_reset") is not False  # the reference's detached reset
+    for x_pass in passes[:-1]:
+        with torch.no_grad():
+            reference_lif(lif, x_pass, spike, detached)
+    xr = passes[-1].clone().requires_grad_(True)
+    (w * reference_lif(lif, xr, spike, detached)).sum().backward()
+    return x.grad, xr.grad
+
+
+ASSG = {"a": 0.4, "relax": 1.5, "beta_1": 0.9, "beta_2": 0.8}  # a, beta_2: not the defaults
 
 
 @pytest.mark.parametrize("detach_reset", [None, True, False])  # None: the mode's default
@@ -241,34 +297,13 @@ def assg_spike(a: float, relax: float, b1: float, b2: float, moments: dict):
 def test_assg_sharpness_follows_moving_moments_over_recording_passes(
     reset, impl, detach_reset
 ) -> None:
-    a, relax, b1, b2 = 0.4, 1.5, 0.9, 0.8
     torch.manual_seed(4)
     passes = [torch.rand(T, B, F, dtype=torch.float64) * 1.6 - 0.4 for _ in range(3)]
     w = torch.randn(T, B, F, dtype=torch.float64)
-    lif = LIF(lam=0.9, reset=reset, impl=impl)
-    params = {"a": a, "relax": relax, "beta_1": b1, "beta_2": b2}
-    if detach_reset is not None:
-        params["detach_reset"] = detach_reset
-    with gradient_mode(nn.Sequential(lif), "assg", **params):
-        for x in passes[:2]:
-            lif(x.clone().requires_grad_(True))  # attack iterations: the moments move
-            with torch.no_grad():
-                lif(x + 0.3)  # a pass without gradient leaves them as they are
-        x = passes[2].clone().requires_grad_(True)
-        spikes = lif(x)
-        (w * spikes).sum().backward()
-    assert torch.equal(spikes, lif(x.detach()))
-    assert not lif.detach_reset  # the setting restored after the attack
-
-    spike = assg_spike(a, relax, b1, b2, {})
-    detached = detach_reset is not False  # the reference's detached reset by default
-    for x_pass in passes[:2]:
-        with torch.no_grad():
-            reference_lif(lif, x_pass, spike, detached)
-    xr = passes[2].clone().requires_grad_(True)
-    (w * reference_lif(lif, xr, spike, detached)).sum().backward()
-    assert x.grad.abs().sum() > 0
-    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
+    params = ASSG if detach_reset is None else {**ASSG, "detach_reset": detach_reset}
+    grad, reference = assg_gradients(passes, w, LIF(lam=0.9, reset=reset, impl=impl), **params)
+    assert grad.abs().sum() > 0
+    torch.testing.assert_close(grad, reference, rtol=1e-10, atol=1e-12)
 
 
 def reference_net(net: nn.Module, x: torch.Tensor, spike, detach_reset: bool) -> torch.Tensor:
