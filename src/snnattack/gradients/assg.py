@@ -18,6 +18,13 @@ docstring calls it the upper bound of the expected gradient-vanishing degree ``A
 (``my_node.py:91``), and ``tan(pi a)`` is ``tan(pi A / 2)`` (``my_node.py:102``), so the
 paper's ``A`` is ``2 a`` in (0, 1).
 
+An infinite membrane (a current of -inf or +inf, :mod:`snnattack.snn.reset`) moves neither
+average: ``|v_t|`` would make ``M_t`` infinite and ``D_t`` NaN (``inf - inf``), and with them
+that neuron's slope and its gradient, for that pass and every later one at step ``t``. The
+averages are those of its finite membranes, and its slope at ``v_t = -inf`` or ``+inf`` is
+the atan slope's 0 there, the 0 every other surrogate gives so far from the threshold. A
+finite membrane moves them by the formulas above, bit for bit.
+
 The reset uses a detached spike, ``u_t = h_t (1 - s_t.detach())``, as every neuron of the
 reference (``my_node.py:772, 921, 1053``); ``detach_reset=False`` keeps the reset's gradient
 path (the variant this project ran before, for comparison).
@@ -38,7 +45,7 @@ import torch
 from torch import nn
 
 from snnattack.gradients.base import neuron_settings, register
-from snnattack.snn.surrogates import Surrogate, atan_slope
+from snnattack.snn.surrogates import Surrogate, atan_slope, finite_entries
 from snnattack.values import BOOL, real
 
 EPS = 1e-4  # keeps alpha finite where the membrane has sat at the threshold (reference value)
@@ -67,8 +74,12 @@ class AdaptiveSharpness(Surrogate):
         if m is None or m.shape != v.shape:
             m, d = torch.ones_like(v), torch.zeros_like(v)
         if self._recording:
-            m = self.beta_1 * m + (1 - self.beta_1) * v.abs()
-            d = self.beta_2 * d + (1 - self.beta_2) * (v.abs() - m).abs()
+            # an infinite membrane moves neither moment (the module docstring): each moved one
+            # is lerp(old, new, finite), new exactly at weight 1 and old at weight 0
+            finite, kept = finite_entries(v)
+            size = kept.abs()
+            m = torch.lerp(m, self.beta_1 * m + (1 - self.beta_1) * size, finite)
+            d = torch.lerp(d, self.beta_2 * d + (1 - self.beta_2) * (size - m).abs(), finite)
             self._moments[t] = (m, d)
         return (2 * math.tan(math.pi * self.a) / math.pi) / (m + self.relax * d + EPS)
 

@@ -132,10 +132,10 @@ def test_an_infinite_membrane_is_the_limit_of_huge_ones_fused_as_unrolled(
             assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("mode", sorted(set(GRADIENT_MODES) - {"pdsg", "assg"}))
+@pytest.mark.parametrize("mode", sorted(GRADIENT_MODES))
 def test_every_gradient_mode_gives_a_finite_gradient_at_infinite_membranes(mode: str) -> None:
-    """STBP, HART, BPTR, RGA and the ANN proxy on either impl. (PDSG's spread and ASSG's
-    moments of the membranes of a layer are not finite with an infinite membrane in it.)"""
+    """On either impl; PDSG's spread and ASSG's moments are those of the finite membranes
+    (tests/unit/gradients/test_infinite_membranes.py)."""
     grads = {}
     for impl in IMPLS:
         model = reading(impl, torch.float64, lam=0.8, theta=0.6, reset="hard").eval()
