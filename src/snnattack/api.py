@@ -756,7 +756,7 @@ def gradient_mode(
             block.enter_context(_in_mode(net, mode, params))
             return net
 
-        yield _OnFirstForward(prepare)
+        yield _OnFirstForward(prepare, type(model).__name__, model.training)
 
 
 @contextmanager
@@ -773,14 +773,41 @@ def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[S
 
 class _OnFirstForward(nn.Module):
     """The network that ``prepare`` makes of the samples of the first forward, called on
-    them and on every later one's (:func:`gradient_mode`)."""
+    them and on every later one's (:func:`gradient_mode`). Until then it has no network: it
+    takes the model's training flag, and a ``train()`` / ``eval()`` called on it is applied
+    to the network when it is made (else the forward would run in the model's flag, not the
+    one the user set); its parameters are refused, since an optimiser made over none would
+    train nothing (the adapter's parameters are its own objects, made at that forward)."""
 
-    def __init__(self, prepare: Callable[[torch.Tensor], SpikingNet]) -> None:
+    def __init__(
+        self, prepare: Callable[[torch.Tensor], SpikingNet], model: str, training: bool
+    ) -> None:
         super().__init__()
         self._prepare = prepare
+        self._model = model  # the class name of the model it adapts, for the refusal
+        self._mode: bool | None = None  # a train() / eval() called before the network exists
+        self.training = training
         self.net: SpikingNet | None = None
+
+    def train(self, mode: bool = True) -> _OnFirstForward:
+        if self.net is None:
+            self._mode = mode
+        return super().train(mode)
+
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, nn.Parameter]]:
+        if self.net is None:
+            raise UserError(
+                f"gradient_mode({self._model}) yields a module that adapts {self._model} at "
+                "its first forward, on its samples, and has no parameters before it (an "
+                "optimiser over them would train nothing); accepted: its parameters() after "
+                "the first forward m(x), or the model adapted first, "
+                "snnattack.interop.adapt(model, T=..., example=x), passed to gradient_mode"
+            )
+        return super().named_parameters(*args, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.net is None:
             self.net = self._prepare(x)
+            if self._mode is not None:
+                self.net.train(self._mode)
         return self.net(x)

@@ -163,6 +163,39 @@ def test_gradient_mode_on_the_tutorial_class_adapts_at_its_first_forward() -> No
             pytest.fail("the block ran")
 
 
+def test_gradient_mode_on_the_tutorial_class_runs_in_the_flag_set_before_its_first_forward() -> (
+    None
+):
+    """``m.eval()`` before the first forward is the flag that forward runs in (BN's running
+    statistics), not the model's training flag, which the adaptation would copy."""
+    net = CSNN(T).train()  # as a training loop leaves it
+    x = images()
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        m.eval()
+        out = m(x)
+    assert not m.net.training and net.training  # the adapted copy's flag, not the model's
+    torch.testing.assert_close(out, library_logits(net.eval(), x), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_mode_on_the_tutorial_class_refuses_its_parameters_before_its_first_forward() -> (
+    None
+):
+    """Before its first forward the yielded module has no network, so an optimiser over its
+    parameters would train nothing: refused in one line; made after that forward, it trains
+    the model."""
+    net = CSNN(T)
+    x, y = images(), torch.arange(6) % 10
+    weight = net.conv_fc[0].weight.clone()
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        with pytest.raises(UserError, match=r"^gradient_mode\(CSNN\) .* no parameters before it"):
+            torch.optim.SGD(m.parameters(), lr=0.1)
+        loss = nn.functional.cross_entropy(m(x), y)
+        optimiser = torch.optim.SGD(m.parameters(), lr=0.1)
+        loss.backward()
+        optimiser.step()
+    assert not torch.equal(net.conv_fc[0].weight, weight)
+
+
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
 def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) -> None:
     net = CSNN(T)
