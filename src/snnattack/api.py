@@ -583,10 +583,17 @@ def run_evaluation(
     """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
     (and ``source``) on ``data`` (and ``val_data``), run by the evaluation core: the data
     checked unless the caller ``checked`` them (the models run only where ``prepared`` does
-    not know their classes yet), event streams framed, the black box's source required. The
-    one tail of :func:`evaluate` and ``snnattack.benchmark.evaluate``. ``kept``: a kept
+    not know their classes yet), event streams framed, the black box's source required, and a
+    source without the black box refused (it would be recorded but craft nothing). The one
+    tail of :func:`evaluate` and ``snnattack.benchmark.evaluate``. ``kept``: a kept
     preparation's unread checks (:func:`_prepared`), read with the first batch's values, and
     what prepares afresh where one is false, before anything is refused (as :func:`attack`)."""
+    if source is not None and "black" not in prepared.boxes:  # it would craft nothing
+        raise UserError(
+            f"source={type(source).__name__} is given but boxes={prepared.boxes} attacks in "
+            "the white box only, so no example would be crafted on it; accepted: "
+            "boxes=['white', 'black'] (or ['black']) to transfer from it, or source=None"
+        )
     target = model if prepared.target is None else prepared.target
     crafter = source if prepared.crafter is None else prepared.crafter
     settings = prepared.settings

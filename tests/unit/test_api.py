@@ -490,6 +490,7 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
         (lambda m, x, y: snnattack.evaluate(m, (x, y), eps="8,16"), "eps='8,16' is not a number"),
         (lambda m, x, y: snnattack.evaluate(m, [1, 2, 3]), "data=list"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["black"]), "source=None"),
+        (lambda m, x, y: snnattack.evaluate(m, (x, y), source=m), "boxes=['white']"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), tune=True), "val_data=None"),
         (lambda m, x, y: snnattack.evaluate("net", (x, y)), "model=str"),
         (lambda m, x, y: snnattack.attack(m, x, y, "pgd", steps=0), "steps"),
