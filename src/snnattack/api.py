@@ -462,13 +462,25 @@ def _prepare_evaluation(
     """:func:`evaluate`'s preparation of ``model`` and ``source`` (their form probed on
     ``example``) under its ``arguments`` (:data:`EVALUATE`) and ``overrides``."""
     inputs.check_model_keys(overrides)
-    target = as_spiking_net(model, T, example=example)
-    crafter = None if source is None else as_spiking_net(source, T, "source", example)
+    target = as_spiking_net(model, _steps_of(model, source, T), example=example)
+    crafter = None
+    if source is not None:
+        crafter = as_spiking_net(source, _steps_of(source, model, T), "source", example)
     cfg, notes = job_config(
         **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in EVALUATE}
     )
     config = OmegaConf.to_container(cfg, resolve=True)
     return prepared_evaluation(job_settings(cfg, notes), config, model, target, source, crafter)
+
+
+def _steps_of(net: nn.Module, other: nn.Module | None, T: int | None) -> int | None:
+    """The ``T`` of :func:`evaluate` for ``net``, beside ``other`` (the black box's pair):
+    ``T`` is for a network of another library, so a SpikingNet beside one runs at its own
+    (None: a transfer between models of different T); else ``T`` as given (a SpikingNet's
+    checked against its own by :func:`~snnattack.interop.external.as_spiking_net`)."""
+    if isinstance(net, SpikingNet) and other is not None and not isinstance(other, SpikingNet):
+        return None
+    return T
 
 
 def prepared_evaluation(
@@ -542,7 +554,7 @@ def evaluate(
     ``val_data`` holds the validation images that ``tune=True`` and tuned ensemble components
     choose parameters on, and that a universal method (``event_patch_universal``,
     ``sparsefool_universal``) is fitted on (never ``data``). ``T`` is needed for a network of
-    another library.
+    another library (a SpikingNet beside one, as target or source, runs at its own).
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``), not the model's own (:data:`snnattack.inputs.MODEL_KEYS`: it
     runs as it is built; ``tf32`` and ``deterministic`` hold for the call, as in a job's

@@ -219,6 +219,30 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
     assert record.source_clean_acc is not None
 
 
+def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_steps(
+    digits,
+) -> None:
+    """``T`` is the foreign network's: the SpikingNet beside it runs at its own T, as the
+    black-box source or as the target (a transfer between models of different T)."""
+    pytest.importorskip("spikingjelly")
+    from foreign_nets import spikingjelly_plif
+
+    model, x, y = digits
+    foreign, steps = spikingjelly_plif().eval(), model.T + 2
+    settings = {"eps": [16], "methods": ["fgsm"], "boxes": ["white", "black"], "T": steps}
+    for target, source, T in ((model, foreign, model.T), (foreign, model, steps)):
+        record = snnattack.evaluate(
+            target, (x[:16], y[:16]), source=source, masking=False, **settings
+        )
+        assert [r.box for r in record.results] == ["white", "black"]
+        assert record.config["T"] == T
+    assert model.T == steps - 2
+    longer = copy.deepcopy(model)
+    longer.T = steps  # two SpikingNets: T must be each one's own, the message names source's
+    with pytest.raises(UserError, match=rf"source=SpikingNet is a .* \(source\.T = {steps} to"):
+        snnattack.evaluate(longer, (x[:16], y[:16]), source=model, **settings)
+
+
 def test_attack_returns_examples_within_eps_in_the_unit_box_that_fool_the_model(digits) -> None:
     model, x, y = digits
     x, y = x[:32], y[:32]

@@ -88,7 +88,7 @@ def as_spiking_net(
                 )
             raise UserError(
                 f"T={T} but {name} is a SpikingNet of T={model.T}; "
-                f"accepted: T=None or T={model.T} (model.T = {T} to simulate it longer)"
+                f"accepted: T=None or T={model.T} ({argument}.T = {T} to simulate it longer)"
             )
         return model
     check_foreign(model, T, argument)
