@@ -39,6 +39,7 @@ from snnattack.attacks.universal import needs_fitting
 from snnattack.config.compose import compose_config
 from snnattack.config.keys import CONF_DIR, check_keys, schema
 from snnattack.config.parse import attack_settings
+from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
@@ -469,7 +470,7 @@ def _prepare_evaluation(
     cfg, notes = job_config(
         **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in EVALUATE}
     )
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = spelt(cfg)
     return prepared_evaluation(job_settings(cfg, notes), config, model, target, source, crafter)
 
 

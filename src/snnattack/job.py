@@ -28,6 +28,7 @@ from snnattack.config.parse import (
     store_settings,
     tracking_settings,
 )
+from snnattack.config.spelling import spelt
 from snnattack.config.validation import logged, validate
 from snnattack.data import datamodule
 from snnattack.evaluation.core import RunSettings, record_attacks
@@ -62,7 +63,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     quiet_libraries()
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
-    specs, resolved = list(job.specs), OmegaConf.to_container(cfg, resolve=True)
+    specs, resolved = list(job.specs), spelt(cfg)
     # before any GPU work: cuBLAS reads its workspace setting once
     process_settings(
         resolved["threads"],

@@ -34,6 +34,7 @@ from snnattack.benchmark.protocol import hydra_value, named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.parse import data_settings
+from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
@@ -213,7 +214,7 @@ def evaluate(
         "another name= or path=",
     )
     notes = validate(cfg)
-    config = OmegaConf.to_container(cfg, resolve=True)  # its numbers as validate spelt them
+    config = spelt(cfg)  # its numbers as their rules spell them
     inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from functools import reduce
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config import combinations as combinations  # its checks register on import
 from snnattack.config import rules as rules  # its rules declare on import
-from snnattack.config.keys import check_keys, unresolved
+from snnattack.config.keys import check_keys
 from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
+from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
-from snnattack.gradients import GRADIENT_MODES
 from snnattack.settings import PASSED
-from snnattack.values import CHECKS, MACHINE, NOTES, RULES, Rule, is_real, matches
+from snnattack.values import CHECKS, MACHINE, NOTES, RULES, Rule
 
 __all__ = [
     "CHECKS",
@@ -76,22 +75,6 @@ def _declared() -> None:
         )
 
 
-def _flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Every (dotted key, value) of a resolved config; lists are values, dicts are walked."""
-    for k, v in node.items():
-        if isinstance(v, dict):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield prefix + k, v
-
-
-def _resolved(cfg: DictConfig) -> dict[str, Any]:
-    try:
-        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except OmegaConfBaseException as err:
-        raise unresolved(err) from None
-
-
 def _refuse_passed(resolved: dict[str, Any]) -> None:
     """Refuses a job whose ``model.name`` is the Python API's name of a network passed to it."""
     if resolved["model"]["name"] == PASSED:
@@ -102,46 +85,14 @@ def _refuse_passed(resolved: dict[str, Any]) -> None:
         )
 
 
-# the gradient modes' parameters, each read by the rule of its mode's declared range
-MODE_PARAMS = {"attack.params.": "attack", "train.adversary.params.": "train.adversary"}
-
-
-def _spelling(key: str, resolved: dict[str, Any]) -> Callable[[Any], Any] | None:
-    """How a number set for ``key`` is spelt: as its rules spell it (a real key's ``float``),
-    None where they keep it as given."""
-    for prefix, node in MODE_PARAMS.items():
-        if key.startswith(prefix):
-            mode = reduce(lambda d, k: d[k], node.split("."), resolved)["grad_mode"]
-            rule = GRADIENT_MODES[mode].ranges.get(key.removeprefix(prefix))
-            return None if rule is None else rule.spelling
-    found = {rule.spelling for pattern, rule in RULES.items() if matches(key, pattern)}
-    return found.pop() if len(found) == 1 else None
-
-
-def _spelt(cfg: DictConfig, resolved: dict[str, Any]) -> None:
-    """Spells each number of ``cfg`` as its key's rule does (:func:`_spelling`): an integer
-    set for a real key (``lambda=1``, ``train.lr=1``) becomes its float, a radius in 1/255
-    units an integer where it is one (``train.adversary.eps=16.0`` is the default's ``16``),
-    so that two spellings are one setting wherever settings are hashed (the store key: one
-    model trained, not two counted as seeds) or recorded. A value set by an interpolation
-    follows the key it reads."""
-    for key, value in _flat(resolved):
-        spelling = _spelling(key, resolved) if is_real(value) else None
-        if spelling is None or type(spelling(value)) is type(value):
-            continue
-        parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(cfg, parent) if parent else cfg
-        if not OmegaConf.is_interpolation(node, leaf):
-            node[leaf] = spelling(value)
-
-
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
     Unknown keys first, then each key's own rule, then the checks of several keys together,
     then the machine and the model files, then (with ``output_dir``: a job) the data files
-    and that the output folder and the store can be written. Each number is spelt as
-    its key's rule spells it, in ``cfg`` (:func:`_spelt`). Settings accepted with a note
+    and that the output folder and the store can be written. Each number set plainly is
+    spelt as its key's rule spells it, in ``cfg``
+    (:func:`~snnattack.config.spelling.spell_config`). Settings accepted with a note
     (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
     them for its record (:class:`~snnattack.settings.JobSettings`).
     """
@@ -169,14 +120,14 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     devices, cores, memory, model files)."""
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
-    resolved = _resolved(cfg)
+    resolved = resolve(cfg)
     for key in LISTS:  # eps=8 counts as a list of one
         resolved[key] = listed(key, resolved.get(key))
-    check_rules(_flat(resolved))
+    check_rules(flat(resolved))
     for name, check in CHECKS.items():  # the combinations, then the machine
         if machine or CHECKS.orders[name] < MACHINE:
             check(resolved)
-    _spelt(cfg, resolved)
+    spell_config(cfg, resolved)
     return resolved
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
+from snnattack.config.spelling import spelt
 from snnattack.settings import ModelSettings
 from snnattack.training.base import STRATEGIES
 
@@ -38,7 +39,7 @@ def model_settings(cfg: DictConfig, derive: bool = True) -> ModelSettings:
     recipe (each the config its kind derives, parsed in turn; ``derive=False``: neither, for
     a recipe, which only trains)."""
     strategy = STRATEGIES[cfg.train.kind]
-    tree = OmegaConf.to_container(cfg, resolve=True)
+    tree = spelt(cfg)
     base = strategy.base_train if derive else None
     tuning = strategy.fine_tuning(tree["train"]) if derive else None
     return ModelSettings(

@@ -11,10 +11,12 @@ from omegaconf import OmegaConf
 
 from snnattack.attacks.parse import attack_specs
 from snnattack.config.parse import data_settings
+from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
-from snnattack.training.parse import model_settings
+from snnattack.records.store import spec_key
+from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import build_model
 
@@ -151,6 +153,43 @@ def test_two_spellings_of_a_number_are_one_setting() -> None:
     validate(counts)
     assert counts["T"] == 8 and counts.trainer.limit_train_batches == 1
     assert isinstance(counts.trainer.limit_train_batches, int)
+
+
+# lambda=1 (and train.lr=1) set plainly and by interpolations; the black-box source of another
+# kind, the hybrid's base conversion and its fine-tuning recipe each resolve it anew
+INTERPOLATED = [
+    (["lambda=1"], ["+kinds.l=1", "lambda=${kinds.l}"]),
+    (
+        ["lambda=1", "train.kind=hybrid", "source_train=conversion"],
+        ["+kinds.l=1", "lambda=${kinds.l}", "train.kind=hybrid", "source_train=conversion"],
+    ),
+    (
+        ["lambda=1", "train.lr=1"],
+        ["+kinds.lambda.stbp=1", "lambda='${kinds.lambda.${train.kind}}'", "train.lr=${lambda}"],
+    ),
+]
+
+
+@pytest.mark.parametrize("plain,interpolated", INTERPOLATED, ids=lambda o: " ".join(o))
+def test_a_number_set_by_an_interpolation_is_spelt_as_one_set_plainly(
+    plain: list[str], interpolated: list[str]
+) -> None:
+    """``+kinds.l=1 lambda=${kinds.l}`` runs the model that ``lambda=1`` runs: one store key,
+    not a second model trained, and one record (``lambda: 1.0``; the report tells ``1`` from
+    ``1.0``). Validation spells a number set plainly in the config, where an interpolation
+    stays one; the resolved trees that keys are made of spell both (``spelling.spelt``). A
+    model stored before keeps its key (``lambda=1``'s, on a CPU, seed 0)."""
+    given = [compose("trainer=cpu", *overrides) for overrides in (plain, interpolated)]
+    for cfg in given:
+        validate(cfg)
+    # the store's folder names: a dict of lambda 1 equals one of 1.0, their JSON does not
+    targets = [spec_key(store_key(model_settings(cfg), 0)) for cfg in given]
+    sources = [spec_key(store_key(model_settings(source_config(cfg)), 1)) for cfg in given]
+    assert targets[0] == targets[1] and sources[0] == sources[1]
+    records = [spelt(cfg) for cfg in given]
+    assert [(type(r["lambda"]), type(r["train"]["lr"])) for r in records] == [(float, float)] * 2
+    if plain == ["lambda=1"]:
+        assert targets[0] == "9478b7f1dda9da60"
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,19 @@ def test_a_model_stored_with_more_workers_than_the_cores_is_reused_not_refused(
     assert record.models["target"]["cached"]
     assert [d.params["num_workers"] for d in loaded] == [2]  # the attacks'
     assert any(n.startswith("dataset.params.num_workers=3 is more than") for n in record.notes)
+
+
+def test_a_model_trained_with_a_plain_number_is_reused_by_a_job_that_interpolates_it(
+    tmp_path: Path,
+) -> None:
+    """``lambda=1`` and ``+kinds.l=1 lambda=${kinds.l}`` run one model: the second job reuses
+    the first's, not trains it again under another store key (the interpolation read the
+    integer ``1``, which validation, spelling the config's plain numbers, left as it was)."""
+    common = [*TINY, "boxes=[white]", f"store.dir={tmp_path}/m"]
+    (tmp_path / "plain").mkdir()
+    first = run(compose(*common, "lambda=1"), tmp_path / "plain")
+    (tmp_path / "interpolated").mkdir()
+    second = run(compose(*common, "+kinds.l=1", "lambda=${kinds.l}"), tmp_path / "interpolated")
+    assert not first.models["target"]["cached"] and second.models["target"]["cached"]
+    assert models_in(tmp_path / "m") == [first.models["target"]["key"]]
+    assert second.config["lambda"] == first.config["lambda"] == 1.0

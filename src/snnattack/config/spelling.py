@@ -1,0 +1,90 @@
+"""One spelling of each number, whatever wrote it: a key's rule spells the numbers it accepts
+(:attr:`~snnattack.values.Rule.spelling`: a real key's ``float``, a radius in 1/255 units an
+integer where it is one), so that two ways of writing one value are one setting wherever
+settings are hashed (a model's store key: one model trained, not two counted as seeds; a
+job's result spec and record, by which a relaunch and the report match jobs).
+
+A value is written plainly (``lambda=1``, ``lambda=1.0``), or by an interpolation that reads
+another key (``+kinds.l=1 lambda=${kinds.l}``, an experiment file's
+``lambda: ${kinds.lambda.${train.kind}}``). Validation spells the plain ones in the config
+(:func:`spell_config`: the settings read from it see them so); an interpolation stays one
+there (a model derived from the config, a black-box source of another kind, resolves it anew),
+so the resolved trees that settings are hashed by are spelt as they are made
+(:func:`spelt`): the value the job runs, in the type it reads it as.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import reduce
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from snnattack.config.keys import unresolved
+from snnattack.gradients import GRADIENT_MODES
+from snnattack.values import RULES, is_real, matches
+
+# the gradient modes' parameters, each read by the rule of its mode's declared range
+MODE_PARAMS = {"attack.params.": "attack", "train.adversary.params.": "train.adversary"}
+
+
+def flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted key, value) of a resolved config; lists are values, dicts are walked."""
+    for k, v in node.items():
+        if isinstance(v, dict):
+            yield from flat(v, f"{prefix}{k}.")
+        else:
+            yield prefix + k, v
+
+
+def resolve(cfg: DictConfig) -> dict[str, Any]:
+    """``cfg`` resolved into plain dicts; an interpolation that does not resolve is refused
+    in one line (:func:`~snnattack.config.keys.unresolved`)."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        raise unresolved(err) from None
+
+
+def spelt(cfg: DictConfig) -> dict[str, Any]:
+    """``cfg`` resolved, each number spelt as its key's rule spells it, interpolated ones too:
+    ``lambda=${kinds.l}`` that reads ``1`` is ``1.0``, as ``lambda=1`` is. The tree that a
+    model's store key and a job's result spec and record are made of."""
+    tree = resolve(cfg)
+    for key, value in list(_respelt(tree)):
+        *parents, leaf = key.split(".")
+        reduce(lambda node, k: node[k], parents, tree)[leaf] = value
+    return tree
+
+
+def spell_config(cfg: DictConfig, tree: dict[str, Any]) -> None:
+    """Spells in ``cfg`` (``tree``: it resolved) each number set plainly as its key's rule
+    does; a value set by an interpolation stays one, and :func:`spelt` spells what it reads."""
+    for key, value in list(_respelt(tree)):
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not OmegaConf.is_interpolation(node, leaf):
+            node[leaf] = value
+
+
+def _respelt(tree: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Each (dotted key, number spelt) of a resolved ``tree`` whose rule spells its number
+    otherwise (``lambda``: ``1`` as ``1.0``)."""
+    for key, value in flat(tree):
+        spelling = _spelling(key, tree) if is_real(value) else None
+        if spelling is not None and type(spelling(value)) is not type(value):
+            yield key, spelling(value)
+
+
+def _spelling(key: str, tree: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """How a number set for ``key`` is spelt: as its rules spell it (a real key's ``float``),
+    None where they keep it as given."""
+    for prefix, node in MODE_PARAMS.items():
+        if key.startswith(prefix):
+            mode = reduce(lambda d, k: d[k], node.split("."), tree)["grad_mode"]
+            rule = GRADIENT_MODES[mode].ranges.get(key.removeprefix(prefix))
+            return None if rule is None else rule.spelling
+    found = {rule.spelling for pattern, rule in RULES.items() if matches(key, pattern)}
+    return found.pop() if len(found) == 1 else None
