@@ -38,6 +38,9 @@ SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 NEURON_KEYS = ("lambda", "theta", "reset")  # config keys that a model's own LIFs hold
 COMPONENTS = "components"  # the result spec's entry of the ensembles' components as they run
+# the config's per-kind lookups that T and lambda interpolate (experiment files'
+# ``lambda: ${kinds.lambda.${train.kind}}``): no job reads them, T and lambda hold what it runs
+LOOKUPS = ("kinds",)
 _NUMBERS = re.compile(r"(\d+(?:\.\d+)?)")  # a folder name's numbers, kept by split
 
 
@@ -363,6 +366,15 @@ def result_spec(
     return spec
 
 
+def compared(spec: Any) -> Any:
+    """A result ``spec`` as two are compared (a relaunch's, the report's repeats): without the
+    per-kind lookups (:data:`LOOKUPS`), which a job that spells ``lambda=1`` as
+    ``+kinds.l=1 lambda=${kinds.l}`` adds and runs nothing more by. A record keeps them."""
+    if not isinstance(spec, dict):
+        return spec
+    return {k: v for k, v in spec.items() if k not in LOOKUPS}
+
+
 def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
     """Whether ``path`` holds the finished result of the config whose result spec is ``spec``
     (:func:`result_spec`) in the current schema, so a relaunched job can skip it."""
@@ -370,7 +382,11 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
         done = read_record(path)
     except (OSError, ValueError, UserError):
         return False
-    return done.schema == SCHEMA and done.result_spec == spec and len(done.results) == n_rows
+    return (
+        done.schema == SCHEMA
+        and compared(done.result_spec) == compared(spec)
+        and len(done.results) == n_rows
+    )
 
 
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
@@ -394,11 +410,11 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
             "whose results this job would replace; accepted: that snnattack (update this one), "
             f"another hydra.run.dir, or {path} removed"
         ) from None
-    there, here = done.result_spec, spec
+    there, here = compared(done.result_spec), compared(spec)
     if isinstance(there, dict) and COMPONENTS not in there:
         # recorded before the spec held the ensembles' components: what they ran is unknown,
         # so the job is redone (it is not complete), not refused, where the rest agrees
-        here = {k: v for k, v in spec.items() if k != COMPONENTS}
+        here = {k: v for k, v in here.items() if k != COMPONENTS}
     if done.schema != SCHEMA or there == here:
         return
     differ = _differences(there, here)

@@ -10,12 +10,19 @@ from typing import Any
 
 from snnattack.records.cosmetic import default_cosmetic, is_cosmetic, settings_hash
 from snnattack.records.moments import moment
-from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
+from snnattack.records.results import (
+    LOOKUPS,
+    ROW_FIELDS,
+    JobRecord,
+    compared,
+    folder_order,
+    read_record,
+)
 from snnattack.report.unfinished import unfinished
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
 # and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
-REPORT_IGNORED = ("analysis", "cosmetic_keys", "kinds")
+REPORT_IGNORED = ("analysis", "cosmetic_keys", *LOOKUPS)
 # the columns that describe a trained model's setting
 SETTING_KEYS = ("dataset", "model", "T", "lambda", "reset", "encoding")
 # results.csv's standard columns: the setting and the most read fields first, then every other
@@ -181,7 +188,7 @@ def _setting(job: Job) -> str | None:
         if (model or role == "target") and not known:
             return None
         models.append(known)
-    spec = job.record.result_spec
+    spec = compared(job.record.result_spec)
     config = job.flat if spec is not None else job.record.config
     return json.dumps([spec, config, models], sort_keys=True, default=str)
 

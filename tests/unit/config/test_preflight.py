@@ -13,6 +13,7 @@ from snnattack.errors import CheckpointError, ConfigError
 from snnattack.job import run
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.report.__main__ import main as report_main
+from snnattack.report.collect import load_jobs
 from snnattack.tools import step_cost
 from snnattack.training import workers
 from snnattack.training.parse import model_settings, source_config
@@ -133,14 +134,24 @@ def test_a_model_stored_with_more_workers_than_the_cores_is_reused_not_refused(
 def test_a_model_trained_with_a_plain_number_is_reused_by_a_job_that_interpolates_it(
     tmp_path: Path,
 ) -> None:
-    """``lambda=1`` and ``+kinds.l=1 lambda=${kinds.l}`` run one model: the second job reuses
-    the first's, not trains it again under another store key (the interpolation read the
-    integer ``1``, which validation, spelling the config's plain numbers, left as it was)."""
-    common = [*TINY, "boxes=[white]", f"store.dir={tmp_path}/m"]
-    (tmp_path / "plain").mkdir()
-    first = run(compose(*common, "lambda=1"), tmp_path / "plain")
-    (tmp_path / "interpolated").mkdir()
-    second = run(compose(*common, "+kinds.l=1", "lambda=${kinds.l}"), tmp_path / "interpolated")
+    """``lambda=1`` and ``+kinds.l=1 lambda=${kinds.l}`` run one model and one job: the
+    second reuses the first's model, not trains it again under another store key (the
+    interpolation read the integer ``1``, which validation, spelling the config's plain
+    numbers, left as it was); relaunched into the first's folder, it is that finished job,
+    not one of other settings (``kinds.l``, which no job reads); and the report counts the
+    two as one setting, not two runs of one seed."""
+    common = [*TINY, "boxes=[white]", f"store.dir={tmp_path}/jobs/m"]
+    interpolated = compose(*common, "+kinds.l=1", "lambda=${kinds.l}")
+    for name in ("plain", "interpolated"):
+        (tmp_path / "jobs" / name).mkdir(parents=True)
+    first = run(compose(*common, "lambda=1"), tmp_path / "jobs/plain")
+    second = run(interpolated, tmp_path / "jobs/interpolated")
     assert not first.models["target"]["cached"] and second.models["target"]["cached"]
-    assert models_in(tmp_path / "m") == [first.models["target"]["key"]]
+    assert models_in(tmp_path / "jobs/m") == [first.models["target"]["key"]]
     assert second.config["lambda"] == first.config["lambda"] == 1.0
+    assert run(interpolated, tmp_path / "jobs/plain").finished == first.finished
+    jobs, left = load_jobs(tmp_path / "jobs")
+    assert [j.name for j in jobs] == ["interpolated"]
+    assert [line.split(" (")[0] for line in left] == [
+        "plain repeats the settings of interpolated, which counts"
+    ]
