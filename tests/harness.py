@@ -37,7 +37,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 if TYPE_CHECKING:
     import pytest
@@ -155,9 +155,12 @@ def _composed(folder: Path, name: str, overrides: tuple[str, ...], hydra: bool) 
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:
-    """The config tree as plain containers, interpolations resolved (what the seams that read
-    the whole tree take: the result spec, the relaunch check, the sweep's row keys)."""
-    return OmegaConf.to_container(cfg, resolve=True)
+    """The config tree as plain containers, interpolations resolved and each number spelt as
+    its key's rule spells it (what the seams that read the whole tree take: the result spec,
+    the relaunch check, the sweep's row keys)."""
+    from snnattack.config.spelling import spelt
+
+    return spelt(cfg)
 
 
 def edited_component_file(

@@ -135,6 +135,8 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         assert without_fgsm(mode) == without_fgsm(base)  # ensemble and Square ignore the mode
         assert not {mode[i] for i in mode if specs[i].method == "fgsm"} & set(base.values())
     assert keys("tags=[x]") == base  # a cosmetic key
+    # lambda=1 written through the per-kind lookups, which no job reads: the same rows
+    assert keys("+kinds.l=1", "lambda=${kinds.l}") == keys("lambda=1")
     # an ANN source crafts by autograd whatever attack= says: its rows are copied across it
     ann = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     on_ann, rga_on_ann = keys(source=ann), keys("attack=rga", source=ann)

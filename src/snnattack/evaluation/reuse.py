@@ -17,7 +17,8 @@ their samples: kept beside the rows as ``worst-<key>.json``), or computed togeth
 The key is everything that fixes the row: the weights of the target and the source and their
 store keys (the training specs, which keep only the adversary settings that training reads:
 the job hands them in, so that training's key is training's), the result spec (the config
-without its cosmetic keys, with each ensemble's components as it runs them) without its
+without its cosmetic keys, with each ensemble's components as it runs them, its per-kind
+lookups empty: ``records.results.what_runs``) without its
 adversary (``train.adversary``: no attack reads it) and with, of the methods, the row's own
 settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
@@ -55,7 +56,14 @@ from snnattack.errors import WriteError
 from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
-from snnattack.records.results import COMPONENTS, AttackRow, JobRecord, typed_row, write_json
+from snnattack.records.results import (
+    COMPONENTS,
+    AttackRow,
+    JobRecord,
+    typed_row,
+    what_runs,
+    write_json,
+)
 from snnattack.settings import SOURCE_KEYS, AttackSpec, dotted_value
 
 log = logging.getLogger(__name__)
@@ -123,7 +131,7 @@ def row_keys(
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
-    settings = copy.deepcopy(spec)
+    settings = copy.deepcopy(what_runs(spec))
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}

@@ -366,13 +366,15 @@ def result_spec(
     return spec
 
 
-def compared(spec: Any) -> Any:
-    """A result ``spec`` as two are compared (a relaunch's, the report's repeats): without the
-    per-kind lookups (:data:`LOOKUPS`), which a job that spells ``lambda=1`` as
-    ``+kinds.l=1 lambda=${kinds.l}`` adds and runs nothing more by. A record keeps them."""
+def what_runs(spec: Any) -> Any:
+    """A result ``spec`` as two are compared (a relaunch's, the report's repeats) and kept
+    rows are keyed (``attack.reuse``): its per-kind lookups (:data:`LOOKUPS`) empty, which a
+    job that spells ``lambda=1`` as ``+kinds.l=1 lambda=${kinds.l}`` fills and runs nothing
+    more by. Empty, not left out: a config that sets none holds them so, and its spec and
+    rows' keys stay as they were. A record keeps them."""
     if not isinstance(spec, dict):
         return spec
-    return {k: v for k, v in spec.items() if k not in LOOKUPS}
+    return {k: {} if k in LOOKUPS else v for k, v in spec.items()}
 
 
 def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
@@ -384,7 +386,7 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
         return False
     return (
         done.schema == SCHEMA
-        and compared(done.result_spec) == compared(spec)
+        and what_runs(done.result_spec) == what_runs(spec)
         and len(done.results) == n_rows
     )
 
@@ -410,7 +412,7 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
             "whose results this job would replace; accepted: that snnattack (update this one), "
             f"another hydra.run.dir, or {path} removed"
         ) from None
-    there, here = compared(done.result_spec), compared(spec)
+    there, here = what_runs(done.result_spec), what_runs(spec)
     if isinstance(there, dict) and COMPONENTS not in there:
         # recorded before the spec held the ensembles' components: what they ran is unknown,
         # so the job is redone (it is not complete), not refused, where the rest agrees

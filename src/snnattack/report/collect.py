@@ -14,9 +14,9 @@ from snnattack.records.results import (
     LOOKUPS,
     ROW_FIELDS,
     JobRecord,
-    compared,
     folder_order,
     read_record,
+    what_runs,
 )
 from snnattack.report.unfinished import unfinished
 
@@ -188,7 +188,7 @@ def _setting(job: Job) -> str | None:
         if (model or role == "target") and not known:
             return None
         models.append(known)
-    spec = compared(job.record.result_spec)
+    spec = what_runs(job.record.result_spec)
     config = job.flat if spec is not None else job.record.config
     return json.dumps([spec, config, models], sort_keys=True, default=str)
 
