@@ -114,7 +114,7 @@ def logged(found: Iterable[str]) -> tuple[str, ...]:
 
 def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     """``cfg`` resolved, once its keys, their values and their combinations passed (each
-    number spelt in ``cfg`` as its rule spells it): what :func:`validate` checks of any
+    number set plainly spelt in ``cfg`` as its rule spells it): what :func:`validate` checks of any
     config, a job's or the Python API's, without a note logged; with ``machine``, also what
     this machine must hold for it (the checks from :data:`~snnattack.values.MACHINE` on:
     devices, cores, memory, model files)."""

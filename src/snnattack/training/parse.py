@@ -37,7 +37,8 @@ def with_train(cfg: DictConfig, **train: Any) -> DictConfig:
 def model_settings(cfg: DictConfig, derive: bool = True) -> ModelSettings:
     """The model ``cfg`` describes, with the model its kind starts from and its fine-tuning
     recipe (each the config its kind derives, parsed in turn; ``derive=False``: neither, for
-    a recipe, which only trains)."""
+    a recipe, which only trains). Its tree holds each number as its key's rule spells it,
+    interpolated ones too (:func:`~snnattack.config.spelling.spelt`): the store key's."""
     strategy = STRATEGIES[cfg.train.kind]
     tree = spelt(cfg)
     base = strategy.base_train if derive else None
