@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,17 @@ def test_study_figures_are_not_drawn_without_their_sweep(tmp_path: Path) -> None
     _eccv_job(tmp_path / "sweep" / "0", 0, 4, None, "stbp", [("white", None, 10.0)])
     _eccv_job(tmp_path / "sweep" / "1", 1, 4, 4, "stbp", [("white", None, 12.0)])
     assert write_report(tmp_path / "sweep").figures == []
+
+
+def test_a_figure_the_report_no_longer_draws_is_not_left_beside_it(tmp_path: Path) -> None:
+    """A report rewritten after jobs were removed (one λ left) draws no ASR-vs-λ figure: the
+    earlier report's, of results it no longer holds, goes too."""
+    sweep = tmp_path / "sweep"
+    lambda_sweep(sweep, {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    assert [p.name for p in write_report(sweep).figures] == ["asr_vs_lambda.png"]
+    shutil.rmtree(sweep / "1")  # the λ = 1 job
+    assert write_report(sweep).figures == []
+    assert list(sweep.glob("*.png")) == []
 
 
 def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
