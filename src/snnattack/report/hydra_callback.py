@@ -25,8 +25,9 @@ from snnattack.report import Report, write_report
 
 def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> None:
     """Logs ``report``'s tables and figures to the W&B run of ``job_type=report`` of its
-    folder, tagged ``tags`` (the sweep's ``tags``): one run per sweep folder, its id made from
-    the folder's path, so a relaunch into the folder logs the new report into the same run."""
+    folder, tagged ``tags`` (the sweep's ``tags``), with what the report says beside them as
+    its config (:func:`report_config`): one run per sweep folder, its id made from the
+    folder's path, so a relaunch into the folder logs the new report into the same run."""
     import wandb
 
     from snnattack.records.tracking import start_run, sweep_group  # Lightning's loggers
@@ -42,6 +43,7 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> 
         resume="allow",
         tags=tags,
         reinit="create_new",
+        config=report_config(report),
     )
     try:
         run.log(
@@ -57,6 +59,27 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> 
         run.log({p.stem: wandb.Image(str(p)) for p in report.figures})
     finally:
         run.finish()
+
+
+def report_config(report: Report) -> dict[str, Any]:
+    """What the report says beside its tables, as the config of its W&B run: the command,
+    versions, commits and date of its opening line, the jobs it left out (failed, missing,
+    unreadable, repeated: without them a W&B reader would take the tables for the whole sweep)
+    and each table's settings line (what every row shares, ε included, which its columns do
+    not show), finding and note."""
+    o = report.origin
+    return {
+        "command": o.command,
+        "version": list(o.versions),
+        "git_commit": list(o.commits),
+        "results_of": o.date,
+        "launches": list(o.launches),
+        "left_out": list(report.left_out),
+        "tables": {
+            t.key or t.title: {"settings": t.settings, "finding": t.summary, "note": t.note}
+            for t in report.tables
+        },
+    }
 
 
 def _why(err: Exception) -> str:

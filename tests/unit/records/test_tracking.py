@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import wandb
-from fixtures_report import hand_made_job
+from fixtures_report import hand_made_job, lambda_sweep
 from harness import QUIET, ROOT, cli, compose
 from harness import read_wandb_run as read_run
 from omegaconf import OmegaConf
@@ -379,6 +379,26 @@ def test_a_report_relaunched_into_its_sweep_folder_logs_to_the_same_tagged_run(
     ids = {next(folder.glob("run-*.wandb")).stem for folder in folders}
     assert len(runs) == 2 and len(ids) == 1  # two launches, one run
     assert [(r["job_type"], r["tags"]) for r in runs] == [("report", ["smoke"])] * 2
+
+
+def test_the_report_run_says_what_the_report_says_beside_its_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its config holds the report's opening lines (the jobs left out among them: a job
+    folder without results) and each table's settings line (ε, which no column shows)."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep = tmp_path / SWEEP
+    lambda_sweep(sweep, {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    (sweep / "2" / ".hydra").mkdir(parents=True)  # a job that failed before its metrics.json
+    wandb_cfg = OmegaConf.to_container(compose("logger=wandb").logger.wandb, resolve=True)
+    log_to_wandb(write_report(sweep), wandb_cfg, [])
+    wandb.teardown()
+    (folder,) = (sweep / "wandb").glob("offline-run-*")
+    config = read_run(folder)["config"]
+    assert config["left_out"] == ["2 has no metrics.json (the job did not finish (yet), or failed)"]
+    assert (config["version"], config["git_commit"]) == (["0.1.0"], ["0123456789abcdef0123"])
+    assert config["command"].startswith("not recorded")  # no Hydra record in hand-made folders
+    assert "ε (/255) = 32" in config["tables"]["table2"]["settings"]
 
 
 def test_a_job_without_a_wandb_run_never_imports_wandb(tmp_path: Path, monkeypatch) -> None:
