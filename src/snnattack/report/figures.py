@@ -120,9 +120,17 @@ def _label(key: str) -> str:
     return SHORT[key].split(" ")[0] if key in SHORT else key.rsplit(".", 1)[-1]
 
 
+def eps_text(eps: Any) -> str:
+    """ε with its unit, ``ε=32/255``: a figure's text names the radius as its axes do."""
+    return f"ε={fmt(eps)}/255"
+
+
 def _setting(key: str, value: Any) -> str:
-    """A legend's name of a setting: the gradient mode bare, any other as key=value."""
-    return fmt(value) if key == "grad_mode" else f"{_label(key)}={fmt(value)}"
+    """A legend's name of a setting: the gradient mode bare, ε with its unit
+    (:func:`eps_text`), any other as key=value."""
+    if key == "grad_mode":
+        return fmt(value)
+    return eps_text(value) if key == "eps_255" else f"{_label(key)}={fmt(value)}"
 
 
 def _order(setting: tuple) -> tuple:
@@ -292,7 +300,7 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Pa
             ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
             xs, means, _ = curve(cells[line], "T", "clean_acc")
             ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean")
-        ax.set_title(f"{method.upper()} ε={fmt(eps)}/255, {box} box", fontsize=9)
+        ax.set_title(f"{method.upper()} {eps_text(eps)}, {box} box", fontsize=9)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)
         ax.minorticks_off()
@@ -374,7 +382,7 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
                 color="0.75" if what == "clean" else f"C{b - 1}",
             )
         ax.set_xticks(range(len(targets)), [_kind_name(t) for t in targets])
-        ax.set_title(f"{method.upper()} ε={fmt(eps)}/255: accuracy by network kind", fontsize=9)
+        ax.set_title(f"{method.upper()} {eps_text(eps)}: accuracy by network kind", fontsize=9)
         spread = spread_label(cell, ("method", "eps_255", "target_kind", "box", "source_kind"))
         ax.set_ylabel(f"accuracy (%{spread})")
         ax.set_ylim(0, 100)
@@ -550,7 +558,7 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
                     [a for _, a in line],
                     color=f"C{m}",
                     **series_style(e),
-                    label=f"{fmt(mode)} ε={fmt(eps)}",
+                    label=f"{fmt(mode)} {eps_text(eps)}",
                 )
         ax.set_xscale("log")
         ax.set_title(f"{method.upper()}, {box} box")

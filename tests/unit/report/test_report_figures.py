@@ -65,7 +65,8 @@ def test_series_of_one_colour_differ_in_the_legend_by_line_and_marker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ε's series of one gradient mode share its colour: the legend tells them apart by
-    their line style and marker (a short dashed handle looked solid)."""
+    their line style and marker (a short dashed handle looked solid), and name ε with its
+    unit, as the axes do."""
     kept = drawn_axes(monkeypatch)
     lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
     for path in (tmp_path / "sweep").glob("*/metrics.json"):
@@ -75,7 +76,7 @@ def test_series_of_one_colour_differ_in_the_legend_by_line_and_marker(
     write_report(tmp_path / "sweep")
     (ax,) = kept["asr_vs_lambda"]
     lines = {label: h.lines[0] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
-    assert sorted(lines) == ["stbp ε=32", "stbp ε=8"]
+    assert sorted(lines) == ["stbp ε=32/255", "stbp ε=8/255"]  # ε with its unit
     styles = {(line.get_linestyle(), line.get_marker()) for line in lines.values()}
     assert len({line.get_color() for line in lines.values()}) == 1 and len(styles) == 2
     assert len({marker for _, marker in styles}) == 2  # the marker alone tells them apart
@@ -299,8 +300,8 @@ def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
     (ax,) = kept["convergence"]
     assert ax.get_title() == "PGD, white box"
     lines = legend_data(ax)
-    assert lines["stbp ε=48"] == [25.0, 45.0]  # mean over the two seeds
-    assert lines["rga ε=48"] == [20.0, 40.0]
+    assert lines["stbp ε=48/255"] == [25.0, 45.0]  # mean over the two seeds
+    assert lines["rga ε=48/255"] == [20.0, 40.0]
     assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
 
 
