@@ -4,6 +4,7 @@ afresh."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from snnattack.attacks import tuning
 from snnattack.attacks.parse import attack_specs, component_settings
 from snnattack.evaluation import reuse
 from snnattack.models import build
+from snnattack.records import provenance
 from snnattack.records.results import result_spec
 from snnattack.records.store import spec_key
 from snnattack.training.parse import model_settings
@@ -173,6 +175,13 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
     assert keys(world_size=2) == {}
 
 
+def white_keys(cfg: Any, target: torch.nn.Module) -> dict[int, str]:
+    """The keys of the white-box rows of ``cfg`` on ``target``, a model from no store."""
+    tree, specs = resolved(cfg), attack_specs(cfg)
+    spec = result_spec(tree, component_settings(specs))
+    return reuse.row_keys(tree, spec, specs, {"target": None, "source": None}, target, None, 1)
+
+
 def test_an_edit_of_a_components_method_file_gives_the_ensemble_jobs_rows_new_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,15 +192,10 @@ def test_an_edit_of_a_components_method_file_gives_the_ensemble_jobs_rows_new_ke
     torch.manual_seed(0)
     target = torch.nn.Linear(2, 2)
 
-    def keys() -> dict[int, str]:
-        tree, specs = resolved(cfg), attack_specs(cfg)
-        spec = result_spec(tree, component_settings(specs))
-        return reuse.row_keys(tree, spec, specs, {"target": None, "source": None}, target, None, 1)
-
-    before = keys()
-    assert before and keys() == before
+    before = white_keys(cfg, target)
+    assert before and white_keys(cfg, target) == before
     edited_component_file(monkeypatch, tmp_path / "conf", "method", "apgd", "rho: 0.75", "rho: 0.5")
-    after = keys()
+    after = white_keys(cfg, target)
     assert after.keys() == before.keys() and not set(after.values()) & set(before.values())
 
 
@@ -294,3 +298,19 @@ def test_a_sweep_over_another_methods_settings_copies_an_event_row_with_its_wors
     assert second["event_worst_case"] == {
         "white": {**computed, "reused_from": str(tmp_path / "sweep" / "0")}
     }
+
+
+def test_rows_of_other_code_are_computed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relaunch after a commit (or with another version of the package or of torch) copied
+    the rows an earlier commit computed into a record of the new one: they hold the code."""
+    cfg = compose("method=[fgsm]", "eps=[8]", "boxes=[white]")
+    torch.manual_seed(0)
+    target = torch.nn.Linear(2, 2)
+
+    before = white_keys(cfg, target)
+    assert before and white_keys(cfg, target) == before
+    for key, other in (("LOADED_COMMIT", "0" * 40), ("__version__", "0.0.0")):
+        with monkeypatch.context() as m:
+            m.setattr(provenance, key, other)
+            after = white_keys(cfg, target)
+        assert after.keys() == before.keys() and not set(after.values()) & set(before.values())

@@ -24,14 +24,17 @@ settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble r
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
 ``backend``, ``threads`` or ``deterministic`` compares speed, so each of its jobs computes
 its own rows), the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row
-ignores it (the ensemble, a gradient-free method, a row crafted on an ANN), and the row's
+ignores it (the ensemble, a gradient-free method, a row crafted on an ANN), the code that
+computes it (``CODE``: the package's version, its git commit, ``+dirty`` with uncommitted
+changes, and torch's version: a relaunch after a change of the code computes its rows again,
+never copying an older code's result into a record of the new commit), and the row's
 position (its random seeds derive from it); a white-box row's leaves the source out (its
 weights, store key and settings: a sweep over ``source_train`` copies the target's white-box
 rows). Single runs keep nothing. A DDP job computes every row (its ranks must run the same
 attacks), and so does a job that saves its adversarial examples (``attack.save_examples``),
 whose files need the crafted tensors. Rows kept under another form of the key (by older
-code) are not found, and computed again; delete ``.rows`` to recompute them after changing
-an attack's code.
+code) are not found, and computed again; delete ``.rows`` to recompute them after an
+uncommitted change of an attack's code (a dirty tree's commit stays ``<commit>+dirty``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from snnattack.errors import WriteError
 from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
+from snnattack.records.provenance import provenance
 from snnattack.records.results import (
     COMPONENTS,
     AttackRow,
@@ -85,6 +89,9 @@ HOW = (
     "trainer.strategy",
     "trainer.num_nodes",
 )
+# what a row's key holds of the code that computes it (records.provenance): a relaunch after
+# a change of the code (a commit, a version, torch) computes its rows again
+CODE = ("version", "git_commit", "torch")
 
 
 def independent(spec: AttackSpec) -> bool:
@@ -136,6 +143,8 @@ def row_keys(
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: dotted_value(resolved, key) for key in HOW}
+    made = provenance()
+    how["code"] = [made[key] for key in CODE]
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
     mine = weights(target)  # hashed once: both boxes' keys hold it
