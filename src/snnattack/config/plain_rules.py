@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from snnattack.records.cosmetic import default_cosmetic
-from snnattack.settings import BOXES
+from snnattack.settings import BOXES, FORMATS
 from snnattack.values import (
     BOOL,
     RULES,
@@ -60,6 +60,15 @@ EPS_255 = real(0, 255)
 # a radius or step size > 0 in 1/255 units, spelt as an integer where it is one (as its
 # defaults are: train.adversary.eps 16), so 16 and 16.0 are one store key
 RADIUS = real(0, 255, lo_open=True, spelling=whole_if_integral)
+# a model file's path: text (checkpoint=123 is a number, a file named so is quoted: '123');
+# that the file exists and loads is checked before any work (config/preflight.py)
+MODEL_FILE = optional(
+    Rule(
+        lambda v: isinstance(v, str) and bool(v),
+        f"the path of a model file ({FORMATS})",
+        "is not a path",
+    )
+)
 
 
 def fraction_note(key: str, value: float) -> list[str]:
@@ -133,6 +142,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "train.adversary.ramp_epochs": integer(0),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),
+    "checkpoint": MODEL_FILE,
+    "source_checkpoint": MODEL_FILE,
     "encoding_levels": optional(integer(2)),
     # attack: gradient mode (its parameters: their ranges, gradients/<mode>.py) and methods
     "attack.time_extension": integer(1),

@@ -22,7 +22,7 @@ from lightning.fabric.plugins import environments as env
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import cores
-from snnattack.records.checkpoints import FORMATS
+from snnattack.settings import FORMATS
 from snnattack.values import CHECKS, NOTES, is_int
 
 

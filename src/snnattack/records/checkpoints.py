@@ -46,12 +46,12 @@ import torch
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
+from snnattack.settings import FORMATS
 
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
 REFERENCE_STD = (0.2023, 0.1994, 0.2010)
-# the files a model is read from, and the one that fits, as the messages say them
+# the file that fits, as the messages say it (the files a model is read from: FORMATS)
 FITS = "accepted: a file of the configured architecture, classes and input channels"
-FORMATS = "a store model.pt, a Lightning .ckpt, the model's own state dict or a reference code's"
 
 
 class RefusedFile(Exception):

@@ -22,7 +22,8 @@ from snnattack.errors import UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
-from snnattack.records.checkpoints import FORMATS, load_model_file, load_tensors
+from snnattack.records.checkpoints import load_model_file, load_tensors
+from snnattack.settings import FORMATS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
 from snnattack.values import Rule, integer, is_real, one_of, optional, real

@@ -335,6 +335,10 @@ BAD = [
         "spiking layers; accepted: an integer in [0, 1]",
     ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
+    # a path that the command line parses as another type: a number, a switch, a list
+    ("checkpoint=123", "checkpoint=123 is not a path; accepted: null or the path of a model "),
+    ("source_checkpoint=true", "source_checkpoint=True is not a path; accepted: null or the "),
+    ("checkpoint=[a.pt]", "checkpoint=['a.pt'] is not a path; accepted: null or the path of "),
     (
         "attack.steps_curve=[0,5]",
         "attack.steps_curve=[0, 5] holds 0, which is out of range; accepted: a list",
