@@ -22,6 +22,7 @@ from lightning.fabric.plugins import environments as env
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import cores
+from snnattack.records.checkpoints import require_whole
 from snnattack.settings import FORMATS
 from snnattack.values import CHECKS, NOTES, is_int
 
@@ -95,16 +96,20 @@ MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a
 
 @CHECKS.register("model_files_exist", order=18.5)
 def _model_files_exist(resolved: dict[str, Any]) -> None:
-    """``checkpoint`` and ``source_checkpoint`` name files (that they load into the configured
-    model is checked as they are read, once, before any work:
-    :func:`snnattack.training.trained.built_models`)."""
+    """``checkpoint`` and ``source_checkpoint`` name whole files: a file cut short, empty or
+    of another kind is refused here, so a sweep whose every job names it is refused before
+    its first job (that the file loads into the configured model is checked as it is read,
+    once, before any work: :func:`snnattack.training.trained.built_models`)."""
     for key in MODEL_FILES:
         path = resolved.get(key)
-        if path is not None and not Path(path).is_file():
+        if path is None:
+            continue
+        if not Path(path).is_file():
             raise ConfigError(
                 f"{key}={path!r} is not a file; accepted: null or the path of a model file "
                 f"({FORMATS})"
             )
+        require_whole(Path(path), key)
 
 
 @NOTES.register("model_files")

@@ -80,23 +80,50 @@ def load_tensors(path: str | os.PathLike) -> Any:
         raise RefusedFile(needs.group(1)) from None
 
 
-def unreadable(path: Path, err: Exception) -> str:
-    """Why torch could not read the file ``path`` (``err``), in a user's words where its first
-    bytes tell: empty, a zip archive cut short (a copy that did not finish), or no file that
-    torch.save writes (neither a zip archive nor a pickle); else the error's first line."""
+def damage(path: Path) -> str | None:
+    """Why ``path`` is no whole file that torch.save writes, in a user's words, where its first
+    bytes and a zip archive's directory tell (empty, a zip archive cut short: a copy that did
+    not finish, neither a zip archive nor a pickle); None where they tell nothing. Cheap: no
+    tensor is read, so a sweep checks its jobs' files before its first job."""
     try:
         with path.open("rb") as file:
             head = file.read(4)
     except OSError:
-        head = None
+        return None
     if head == b"":
         return "an empty file"
-    if head is not None and head.startswith(b"PK") and not zipfile.is_zipfile(path):
+    if head.startswith(b"PK") and not zipfile.is_zipfile(path):
         return "a zip archive cut short: a copy or download that did not finish?"
-    if head is not None and not head.startswith((b"PK", b"\x80")):
+    if not head.startswith((b"PK", b"\x80")):
         return "not a file that torch.save writes: neither a zip archive nor a pickle"
+    return None
+
+
+def unreadable(path: Path, err: Exception) -> str:
+    """Why torch could not read the file ``path`` (``err``): its :func:`damage` where its
+    bytes tell, else the error's first line."""
+    told = damage(path)
+    if told is not None:
+        return told
     first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
     return f"{type(err).__name__}{': ' + first if first else ''}"
+
+
+def unreadable_error(key: str, path: Path, why: str) -> CheckpointError:
+    """The one-line refusal of the file ``path`` named by ``key`` that cannot be read
+    (``why``)."""
+    return CheckpointError(
+        f"{key}={path} is missing, corrupt or unreadable ({why}); "
+        f"accepted: a whole file saved by torch.save ({FORMATS})"
+    )
+
+
+def require_whole(path: Path, key: str) -> None:
+    """Refuses the file ``path`` named by ``key`` where its :func:`damage` shows it is not a
+    whole torch.save file, as loading it would (:func:`load_model_file`)."""
+    why = damage(path)
+    if why is not None:
+        raise unreadable_error(key, path, why)
 
 
 def _all_finite(tensors: Iterable[torch.Tensor]) -> bool:
@@ -254,10 +281,7 @@ def load_model_file(
     except (CheckpointError, RefusedFile) as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
     except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
-        raise CheckpointError(
-            f"{key}={path} is missing, corrupt or unreadable ({unreadable(path, err)}); "
-            f"accepted: a whole file saved by torch.save ({FORMATS})"
-        ) from None
+        raise unreadable_error(key, path, unreadable(path, err)) from None
     require_finite(
         payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"
     )

@@ -178,6 +178,21 @@ def test_a_sweep_launches_where_one_job_passes_or_a_config_is_the_jobs_to_check(
         check_sweep([wrong, wrong], here=True)
 
 
+def test_a_model_file_cut_short_in_every_job_is_refused_before_the_first_job(
+    tmp_path: Path,
+) -> None:
+    """A damaged ``checkpoint=`` file was found only as each job loaded it: every job failed in
+    turn and the sweep's folder kept its launch and failure records."""
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(b"PK\x03\x04" + bytes(60))  # a zip archive's start, without its end
+    job = compose_job(f"checkpoint={cut}", "boxes=[white]")
+    with pytest.raises(UserError) as refused:
+        check_sweep([job, job], here=True)
+    line = str(refused.value)
+    assert f"checkpoint={cut} is missing, corrupt or unreadable (a zip archive cut short" in line
+    assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
+
+
 def test_the_machine_and_its_files_are_checked_only_where_the_jobs_run_here() -> None:
     """A cluster's sweep (hydra/launcher=slurm) was refused on the login node: fewer cores or
     no GPU there, its data on the nodes' disks."""
