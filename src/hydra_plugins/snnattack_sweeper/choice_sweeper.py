@@ -33,7 +33,7 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Override, ValueType
 from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
@@ -43,6 +43,9 @@ EXCLUDE_KEYS = "hydra.job.config.override_dirname.exclude_keys"  # what the name
 # the launchers whose jobs run on this machine (Hydra's own, joblib's, submitit's local one):
 # the jobs' devices, cores and files are this machine's, checked before the sweep launches
 LOCAL_LAUNCHERS = ("BasicLauncher", "JoblibLauncher", "LocalLauncher")
+# the sweeps whose values Hydra lists (a=1,2 and range(...), shuffled or sorted or not; not
+# interval(...), which only a sampling sweeper draws from)
+LISTED = (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP, ValueType.RANGE_SWEEP)
 
 
 class ChoiceSweeper(BasicSweeper):
@@ -66,6 +69,7 @@ class ChoiceSweeper(BasicSweeper):
             )
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        refuse_empty_sweeps(overrides)
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
         self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
@@ -162,6 +166,20 @@ class ChoiceSweeper(BasicSweeper):
             if kept:
                 out.append(kept)
         return out
+
+
+def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
+    """Refuses a sweep override of no value (``seed=range(0,0)``, ``T=range(5,1)``): Hydra
+    made a sweep of no job, which wrote its folder, reported nothing and exited 0."""
+    from snnattack.errors import ConfigError
+
+    for override in overrides:
+        if override.value_type in LISTED and not list(override.sweep_string_iterator()):
+            raise ConfigError(
+                f"{override.input_line} sweeps no value, so the sweep would run no job; "
+                "accepted: one value or more (a list a,b,c, or range(start,stop,step) with "
+                "start < stop: its values stop before stop, range(1,4) is 1, 2, 3)"
+            )
 
 
 def names_varied(excluded: list[str], jobs: list[list[str]]) -> list[str]:

@@ -145,6 +145,22 @@ def test_a_mistake_of_every_job_is_refused_once_before_the_sweep_writes_anything
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("sweep", ["seed=range(0,0)", "T=shuffle(range(5,1))"])
+def test_a_sweep_of_no_value_is_refused_before_the_sweep_writes_anything(
+    tmp_path: Path, sweep: str
+) -> None:
+    """Hydra made a sweep of no job: it wrote the sweep's folder (multirun.yaml), printed
+    that no report was written, and exited 0."""
+    proc = cli("-m", "lambda=0.5,1.0", sweep, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {sweep} sweeps no value, so the sweep would run no job; accepted: one value or "
+        "more (a list a,b,c, or range(start,stop,step) with start < stop: its values stop "
+        "before stop, range(1,4) is 1, 2, 3)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("folder", ["${hydra:runtime.output_dir}", "${hydra: runtime.output_dir}"])
 def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
     tmp_path: Path, folder: str
