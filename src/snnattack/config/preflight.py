@@ -96,10 +96,11 @@ MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a
 
 @CHECKS.register("model_files_exist", order=18.5)
 def _model_files_exist(resolved: dict[str, Any]) -> None:
-    """``checkpoint`` and ``source_checkpoint`` name whole files: a file cut short, empty or
-    of another kind is refused here, so a sweep whose every job names it is refused before
-    its first job (that the file loads into the configured model is checked as it is read,
-    once, before any work: :func:`snnattack.training.trained.built_models`)."""
+    """``checkpoint`` and ``source_checkpoint`` name files, and those the job reads (a source
+    file: where a row is black box) whole ones: a file cut short, empty or of another kind is
+    refused here, so a sweep whose every job names it is refused before its first job (that
+    the file loads into the configured model is checked as it is read, once, before any
+    work: :func:`snnattack.training.trained.built_models`)."""
     for key in MODEL_FILES:
         path = resolved.get(key)
         if path is None:
@@ -109,7 +110,8 @@ def _model_files_exist(resolved: dict[str, Any]) -> None:
                 f"{key}={path!r} is not a file; accepted: null or the path of a model file "
                 f"({FORMATS})"
             )
-        require_whole(Path(path), key)
+        if key == "checkpoint" or "black" in resolved["boxes"]:
+            require_whole(Path(path), key)
 
 
 @NOTES.register("model_files")
