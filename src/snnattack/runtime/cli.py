@@ -199,12 +199,21 @@ def _values(override: Override) -> list[Any]:
     return [Override._convert_value(v) for v in swept]  # a quoted value as its text
 
 
+# Hydra's folder settings that must name a folder, with what they accept
+FOLDERS = {
+    "hydra.run.dir": "a folder of its own (the default: outputs/<date>/<time>)",
+    "hydra.sweep.dir": "a folder of its own (the default: multirun/<date>/<time>)",
+    "hydra.sweep.subdir": "a folder per job (${hydra.job.num}, ${hydra.job.override_dirname})",
+}
+
+
 def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     """Refuses Hydra folder settings a sweep cannot work with: ``hydra.job.chdir=true``
-    (:func:`refuse_chdir`), and a ``hydra.sweep.dir`` that interpolates a swept key or a job's
-    own setting (``sw_l${lambda}``): each job would sit in
-    another sweep folder, and the sweep's summary, failures and report, made in its one folder,
-    would see none of them."""
+    (:func:`refuse_chdir`), a folder setting of no name (:data:`FOLDERS`: ``''`` writes into
+    the launch folder, or every job into one), and a ``hydra.sweep.dir`` that interpolates a
+    swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
+    folder, and the sweep's summary, failures and report, made in its one folder, would see
+    none of them."""
     overrides = _overrides(argv)
     params = ((primary_config(argv, conf_dir).get("hydra") or {}).get("sweeper") or {}).get(
         "params"
@@ -214,6 +223,13 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     for override in overrides:
         if override.key_or_group == "hydra.job.chdir":
             refuse_chdir(override.value())
+        key = override.key_or_group
+        if key in FOLDERS and not str(override.value() or "").strip():
+            raise ConfigError(
+                f"{key}={override.value()!r} names no folder: the job's files (metrics.json, "
+                "run.log, .hydra/) would be written into the folder it is launched from, or "
+                f"every job of a sweep into one; accepted: {FOLDERS[key]}"
+            )
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())

@@ -1298,6 +1298,10 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
         ("--cfg job --info", "--cfg and --info cannot go together"),
         ("--run --cfg job", "--run and --cfg cannot go together"),
         ("-m seed=0,1 hydra.job.chdir=true", "hydra.job.chdir=true would run each job in its"),
+        ("hydra.run.dir=", "hydra.run.dir='' names no folder: the job's files (metrics.json,"),
+        ("T=4 hydra.run.dir=''", "hydra.run.dir='' names no folder"),
+        ("-m seed=0,1 hydra.sweep.dir=", "hydra.sweep.dir='' names no folder"),
+        ("-m seed=0,1 hydra.sweep.subdir=''", "hydra.sweep.subdir='' names no folder"),
         (
             "-m lambda=0.5,1.0 hydra.sweep.dir=sw_l${lambda}",
             "hydra.sweep.dir=sw_l${lambda} names a folder per value of lambda: the sweep's "
