@@ -311,6 +311,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
             + ", ".join(sorted(default_cosmetic()))
         ),
         "lists a key that changes results",
+        form=lambda v: isinstance(v, list),
+        kind="a list",
     ),
     "threads": either(integer(1), one_of("auto")),
     "trainer.strategy": Rule(

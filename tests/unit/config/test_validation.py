@@ -1121,6 +1121,10 @@ THROUGH_RUN_PY = [
         "error: cosmetic_keys=['lambda'] lists a key that changes results; accepted: a list of "
         "keys that change no result, of conf/config.yaml's: attack.reuse, backend, benchmark, ",
     ),
+    (
+        "cosmetic_keys=5",
+        "error: cosmetic_keys=5 is not a list; accepted: a list of keys that change no result",
+    ),
     ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
     # a sweep's bad value stops it before its first job (the others once ran first)
     ("-m lambda=0.5,1.5", "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
