@@ -88,7 +88,7 @@ def _override(value: Any) -> str:
 
 
 def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
-    """``value`` (one name or a list of names) checked against ``accepted``."""
+    """``value`` (one name or a list of distinct names) checked against ``accepted``."""
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple) or not values:
         raise UserError(
@@ -100,6 +100,11 @@ def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
             raise UserError(
                 f"{argument}={value!r}: {v!r} is unknown; accepted: {', '.join(accepted)}"
             )
+    if len(set(values)) < len(values):  # a job's config would take it once
+        raise UserError(
+            f"{argument}={value!r} repeats a name; accepted: distinct names of "
+            f"{', '.join(accepted)}"
+        )
     return list(values)
 
 

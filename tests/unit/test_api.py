@@ -506,6 +506,10 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
     ("call", "message"),
     [
         (lambda m, x, y: snnattack.evaluate(m, (x, y), methods=["pgdx"]), "methods=['pgdx']"),
+        (  # the job's config would take it once: one row
+            lambda m, x, y: snnattack.evaluate(m, (x, y), methods=["fgsm", "fgsm"]),
+            "methods=['fgsm', 'fgsm'] repeats a name",
+        ),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode="rgx"), "grad_mode='rgx'"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), boxes=["grey"]), "boxes=['grey']"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), grad_mode=["rga"]), "grad_mode=['rga']"),

@@ -542,6 +542,13 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                 f"which takes one; accepted: one of {', '.join(choices)}, or a sweep over them: "
                 f"-m {override.key_or_group}={','.join(names)}"
             )
+        lists = override.value().list if isinstance(override.value(), ChoiceSweep) else []
+        for chosen in [v for v in [override.value(), *lists] if isinstance(v, list)]:
+            if len(set(map(str, chosen))) < len(chosen):  # Hydra would take it once
+                raise ConfigError(
+                    f"{override.key_or_group}=[{','.join(map(str, chosen))}] repeats a choice; "
+                    f"accepted: a list of distinct choices of {', '.join(choices)}"
+                )
         for name in names:
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
                 raise ConfigError(

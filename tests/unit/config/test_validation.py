@@ -700,6 +700,11 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
             "assg, bptr, hart, pdsg, rga, rga_layerwise, stbp, or a sweep over them: "
             "-m attack=stbp,rga",
         ),
+        (  # Hydra took it once: one row, where boxes=[white,white] and eps=[8,8] are refused
+            ["method=[fgsm,fgsm]"],
+            "method=[fgsm,fgsm] repeats a choice; accepted: a list of distinct choices of apgd",
+        ),
+        (["-m", "analysis=[shuffle],[cost,cost]"], "analysis=[cost,cost] repeats a choice"),
         (  # Hydra named the basic sweeper and no key
             ["-m", "lambda=interval(0.5,1.0)"],
             "lambda=interval(0.5,1.0) is a continuous range, which only a sampling sweeper "
