@@ -801,8 +801,10 @@ class _OnFirstForward(nn.Module):
     them and on every later one's (:func:`gradient_mode`). Until then it has no network: it
     takes the model's training flag, and a ``train()`` / ``eval()`` called on it is applied
     to the network when it is made (else the forward would run in the model's flag, not the
-    one the user set); its parameters are refused, since an optimiser made over none would
-    train nothing (the adapter's parameters are its own objects, made at that forward)."""
+    one the user set), as is a ``requires_grad_()``; a ``zero_grad()`` has no gradient to
+    clear (an attack loop calls it before each forward). Its parameters are refused, since an
+    optimiser made over none would train nothing (the adapter's parameters are its own
+    objects, made at that forward)."""
 
     def __init__(
         self, prepare: Callable[[torch.Tensor], SpikingNet], model: str, training: bool
@@ -811,6 +813,7 @@ class _OnFirstForward(nn.Module):
         self._prepare = prepare
         self._model = model  # the class name of the model it adapts, for the refusal
         self._mode: bool | None = None  # a train() / eval() called before the network exists
+        self._requires_grad: bool | None = None  # a requires_grad_() called before it
         self.training = training
         self.net: SpikingNet | None = None
 
@@ -818,6 +821,16 @@ class _OnFirstForward(nn.Module):
         if self.net is None:
             self._mode = mode
         return super().train(mode)
+
+    def requires_grad_(self, requires_grad: bool = True) -> _OnFirstForward:
+        if self.net is None:
+            self._requires_grad = requires_grad
+            return self
+        return super().requires_grad_(requires_grad)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        if self.net is not None:
+            super().zero_grad(set_to_none)
 
     def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, nn.Parameter]]:
         if self.net is None:
@@ -835,4 +848,6 @@ class _OnFirstForward(nn.Module):
             self.net = self._prepare(x)
             if self._mode is not None:
                 self.net.train(self._mode)
+            if self._requires_grad is not None:
+                self.net.requires_grad_(self._requires_grad)
         return self.net(x)

@@ -196,6 +196,27 @@ def test_gradient_mode_on_the_tutorial_class_refuses_its_parameters_before_its_f
     assert not torch.equal(net.conv_fc[0].weight, weight)
 
 
+def test_gradient_mode_on_the_tutorial_class_takes_a_loops_calls_before_its_first_forward() -> (
+    None
+):
+    """An attack loop's ``m.zero_grad()`` and ``m.requires_grad_(False)`` before the first
+    forward are not the optimiser the parameters' refusal is for: the first clears nothing,
+    the second holds for the network made at that forward, whose input gradient is the
+    model's in the block's mode."""
+    net = CSNN(T).eval()
+    x, y = images(), torch.arange(6) % 10
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        m.zero_grad()
+        m.requires_grad_(False)
+        xa = x.clone().requires_grad_(True)
+        nn.functional.cross_entropy(m(xa), y).backward()
+    assert not any(p.requires_grad for p in m.net.parameters())
+    with snnattack.gradient_mode(net, "stbp", T=T) as fresh:
+        xb = x.clone().requires_grad_(True)
+        nn.functional.cross_entropy(fresh(xb), y).backward()
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
 def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) -> None:
     net = CSNN(T)
