@@ -196,9 +196,7 @@ def test_gradient_mode_on_the_tutorial_class_refuses_its_parameters_before_its_f
     assert not torch.equal(net.conv_fc[0].weight, weight)
 
 
-def test_gradient_mode_on_the_tutorial_class_takes_a_loops_calls_before_its_first_forward() -> (
-    None
-):
+def test_gradient_mode_on_the_tutorial_class_takes_a_loops_calls_before_its_first_forward() -> None:
     """An attack loop's ``m.zero_grad()`` and ``m.requires_grad_(False)`` before the first
     forward are not the optimiser the parameters' refusal is for: the first clears nothing,
     the second holds for the network made at that forward, whose input gradient is the
