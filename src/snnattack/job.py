@@ -84,9 +84,9 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     # more workers than cores: refused where the job trains (its own store keys), else a note
-    training = bool(models_to_train(job, store))
-    job = replace(job, notes=job.notes + logged(workers_notes(job.data, training)))
-    read_training_data(job, store)  # before the store's lock: a refusal leaves nothing there
+    training = models_to_train(job, store)
+    job = replace(job, notes=job.notes + logged(workers_notes(job.data, bool(training))))
+    read_training_data(training)  # before the store's lock: a refusal leaves nothing there
     with ddp_job(output_dir) as trainers:
         target, target_record = target_model(job, store, trainers, built)
         target_record = {**target_record, **about_weights(target)}

@@ -32,14 +32,14 @@ def models_to_train(job: JobSettings, store: ModelStore) -> list[ModelSettings]:
     return found
 
 
-def read_training_data(job: JobSettings, store: ModelStore) -> None:
-    """Reads the data of every model ``job`` trains (once per dataset and options: the seed
-    of the training order and the batch sizes read the same samples), so that what the user
-    must fix there is refused before any model is trained."""
+def read_training_data(models: list[ModelSettings]) -> None:
+    """Reads the data of every model in ``models`` (:func:`models_to_train`; once per dataset
+    and options: the seed of the training order and the batch sizes read the same samples), so
+    that what the user must fix there is refused before any model is trained."""
     if not is_writer():
         return
     read: list[DataSettings] = []
-    for model in models_to_train(job, store):
+    for model in models:
         data = model.data
         if any((data.name, data.params) == (done.name, done.params) for done in read):
             continue

@@ -6,8 +6,8 @@ random draws: ``store_key.TRAINING_KEYS``), and a job whose models are all store
 it reads them on a machine of fewer cores, and its attacks load with as many workers as it has
 cores (a worker count changes no attack: each evaluation batch's draws are seeded by its
 index, :mod:`snnattack.data.base`). Whether the job trains is a lookup of its own store keys
-(:func:`snnattack.training.source.trains`), so the refusal is the job's, beside its check of
-the stored models, not a check of the config.
+(:func:`snnattack.training.training_data.models_to_train`), so the refusal is the job's,
+beside its check of the stored models, not a check of the config.
 """
 
 from __future__ import annotations

@@ -57,11 +57,11 @@ def test_each_dataset_is_read_once_before_any_model_is_trained(
     """The target, its bases and the black-box source train on one dataset: read once. A
     store holding every model reads none."""
     job, store = hybrid(tmp_path, "boxes=[white,black]")
-    read_training_data(job, store)
+    read_training_data(models_to_train(job, store))
     assert reads == ["DigitsDataModule"]
     for model, seed in ((job.model, job.store.seed), (job.source, job.store.source_seed)):
         stored(store, model, seed)
-    read_training_data(job, store)
+    read_training_data(models_to_train(job, store))
     assert reads == ["DigitsDataModule"]
     assert not (tmp_path / ".locks").exists()
 
@@ -71,5 +71,5 @@ def test_ranks_other_than_the_writer_read_nothing(
 ) -> None:
     """They train on what rank 0 read, which it decoded into the frame cache."""
     monkeypatch.setenv("RANK", "1")
-    read_training_data(*hybrid(tmp_path))
+    read_training_data(models_to_train(*hybrid(tmp_path)))
     assert reads == []
