@@ -29,6 +29,10 @@ import yaml
 
 from snnattack.package import CONF_DIR
 
+# the config's per-kind lookups that T and lambda interpolate (experiment files'
+# ``lambda: ${kinds.lambda.${train.kind}}``): no job reads them, T and lambda hold what it runs
+LOOKUPS = ("kinds",)
+
 # config groups whose options differ from each other in cosmetic keys only: where a job runs
 # (trainer=cpu, gpu, ddp, ddp_cpu set accelerator, devices, strategy, log_every_n_steps)
 COSMETIC_CHOICES = ("trainer",)
@@ -71,8 +75,10 @@ def default_cosmetic() -> tuple[str, ...]:
 def settings_hash(resolved: dict[str, Any]) -> str:
     """What a resolved config runs, as a short hash: the config without its cosmetic keys
     (its own ``cosmetic_keys``), each number as a float (``lambda=1`` as the job spells it,
-    ``1.0``). Jobs of one hash ran the same settings, whatever their overrides spelt
-    (``seed=0`` or the default): a sweep's launch, a refused job and a job's record say it."""
+    ``1.0``), its per-kind lookups (:data:`LOOKUPS`) empty. Jobs of one hash ran the same
+    settings, whatever their overrides spelt (``seed=0`` or the default, ``lambda=1`` or
+    ``+kinds.l=1 lambda=${kinds.l}``): a sweep's launch, a refused job and a job's record say
+    it."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
@@ -82,4 +88,5 @@ def settings_hash(resolved: dict[str, Any]) -> str:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     kept = plain(without_cosmetic(resolved, resolved.get("cosmetic_keys") or ()))
+    kept = {k: {} if k in LOOKUPS else v for k, v in kept.items()}  # as a plain config holds
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from snnattack.errors import ConfigError, UserError
-from snnattack.records.cosmetic import without_cosmetic
+from snnattack.records.cosmetic import LOOKUPS, without_cosmetic
 from snnattack.records.files import write_atomic
 from snnattack.settings import BOXES, PASSED
 
@@ -38,9 +38,6 @@ SCHEMA = 2  # the layout of metrics.json this code writes
 READABLE = (1, 2)  # the layouts it reads
 NEURON_KEYS = ("lambda", "theta", "reset")  # config keys that a model's own LIFs hold
 COMPONENTS = "components"  # the result spec's entry of the ensembles' components as they run
-# the config's per-kind lookups that T and lambda interpolate (experiment files'
-# ``lambda: ${kinds.lambda.${train.kind}}``): no job reads them, T and lambda hold what it runs
-LOOKUPS = ("kinds",)
 _NUMBERS = re.compile(r"(\d+(?:\.\d+)?)")  # a folder name's numbers, kept by split
 
 

@@ -15,6 +15,7 @@ from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
+from snnattack.records.cosmetic import settings_hash
 from snnattack.records.store import spec_key
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
@@ -188,8 +189,11 @@ def test_a_number_set_by_an_interpolation_is_spelt_as_one_set_plainly(
     assert targets[0] == targets[1] and sources[0] == sources[1]
     records = [spelt(cfg) for cfg in given]
     assert [(type(r["lambda"]), type(r["train"]["lr"])) for r in records] == [(float, float)] * 2
+    # one hash of what runs: a sweep's launch and a refusal, spelt either way, name one record
+    assert settings_hash(records[0]) == settings_hash(records[1])
     if plain == ["lambda=1"]:
         assert targets[0] == "9478b7f1dda9da60"
+        assert settings_hash(records[0]) == "343742d16bc51132"  # as before the lookups were emptied
 
 
 @pytest.mark.parametrize(
