@@ -9,14 +9,16 @@ from pathlib import Path
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def hand_made_job(folder: Path, seed: int, mode: str, asr: float, **extra) -> None:
-    """A digits job's record: one white-box FGSM row at ε = 48 of ASR ``asr``."""
+def hand_made_job(
+    folder: Path, seed: int, mode: str, asr: float, lam: float = 1.0, **extra
+) -> None:
+    """A digits job's record at λ = ``lam``: one white-box FGSM row at ε = 48 of ASR ``asr``."""
     folder.mkdir(parents=True)
     config = {
         "dataset": {"name": "digits"},
         "model": {"name": "digits_net"},
         "T": 4,
-        "lambda": 1.0,
+        "lambda": lam,
         "reset": "hard",
         "encoding": "direct",
         "seed": seed,

@@ -15,10 +15,12 @@ from snnattack.report import write_report
 SPEC = {"model": {"name": "digits_net"}, "seed": 0}  # a store-trained target's spec
 
 
-def job(folder: Path, seed: int, asr: float, age: int, **extra) -> None:
-    """A job of a store-trained target (by its spec), whose metrics.json is ``age`` s old."""
-    models = {"target": {"spec": {**SPEC, "seed": seed}, "weights": "params:ab"}}
-    hand_made_job(folder, seed, "stbp", asr, **{"models": models, **extra})
+def job(folder: Path, seed: int, asr: float, age: int, lam: float = 1.0, **extra) -> None:
+    """A job at λ = ``lam`` of a store-trained target (by its spec), whose metrics.json is
+    ``age`` s old."""
+    spec = {**SPEC, "seed": seed, "neuron": {"lambda": lam}}
+    models = {"target": {"spec": spec, "weights": "params:ab"}}
+    hand_made_job(folder, seed, "stbp", asr, lam, **{"models": models, **extra})
     stamp = 1_800_000_000 - age
     os.utime(folder / "metrics.json", (stamp, stamp))
 
@@ -35,6 +37,31 @@ def test_a_job_repeated_with_its_results_is_counted_once_and_named(tmp_path: Pat
     assert report.left_out == [line]
     assert line in (sweep / "report.md").read_text()
     assert report.tables[0].rows[0][2].startswith("85.00 ± 7.07")  # seeds 0 and 1, once each
+
+
+def test_a_parent_folder_of_sweeps_counts_each_setting_and_seed_once(tmp_path: Path) -> None:
+    """``report multirun/<date>/`` over a sweep of seeds 0-2 and its rerun, extended with
+    λ = 0.9, at another commit: seed 2's numbers changed. Pooled, each seed of λ = 1 was two
+    runs, seed 2's cell an average of two codes; counted once, the newer, the older named
+    beside the folder that counts."""
+    day, old, new = tmp_path / "2026-11-29", "a" * 40, "b" * 40
+    for seed, asr in enumerate((80.0, 85.0, 60.0)):
+        job(day / "10-00-00" / str(seed), seed, asr, age=90 - seed, git_commit=old)
+    for i, (lam, seed) in enumerate((lam, s) for lam in (1.0, 0.9) for s in range(3)):
+        asr = 80.0 + 5 * seed if lam == 1.0 else 70.0
+        job(day / "11-00-00" / str(i), seed, asr, age=60 - i, lam=lam, git_commit=new)
+    report = write_report(day)
+    assert [j.name for j in report.jobs] == [f"11-00-00/{i}" for i in range(6)]
+    assert len(results_csv(day)) == 6  # one row per (λ, seed), not λ = 1's seeds twice
+    codes = f"of commit {old[:12]} and {new[:12]}"
+    assert report.left_out == [
+        f"10-00-00/{seed} repeats the settings of 11-00-00/{seed}, which counts (made later; "
+        f"{same} results, {codes})"
+        for seed, same in enumerate(("the same", "the same", "other"))
+    ]
+    lam_1 = next(row for row in report.tables[0].rows if row[:2] == ["1", "fgsm"])
+    clean, asr, *_, seeds = lam_1[2:]
+    assert (clean, asr, seeds) == ("91.00 ± 1.00", "85.00 ± 5.00", "3")  # seeds 0-2 once each
 
 
 def test_a_job_repeated_on_other_processes_has_the_same_results(tmp_path: Path) -> None:
