@@ -570,8 +570,8 @@ def evaluate(
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
     """
-    model, source = unwrapped(model), unwrapped(source)  # nn.DataParallel: the network in it
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
+    model, source = _network_of(model, example), _network_of(source, example)
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = _key(*arguments, overrides, _form(example))
 
@@ -726,7 +726,7 @@ def attack(
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
     is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
     before the attack starts (:func:`snnattack.inputs.check_attack`)."""
-    model = unwrapped(model)  # nn.DataParallel: the network in it
+    model = _network_of(model, x if isinstance(x, torch.Tensor) else None)
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
@@ -759,10 +759,14 @@ def gradient_mode(
 
     A network whose form its first samples decide (a spikingjelly class with its own time
     loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
-    module, on the samples it is given, and differentiated by ``mode`` from then on. An
-    adapter's parameters are its own objects over ``model``'s memory: a backward in the block
-    fills their ``.grad``, not ``model``'s; an optimiser over the yielded module's
-    ``parameters()`` trains ``model`` (docs/interop.md, "What the adapter guarantees").
+    module, on the samples it is given, and differentiated by ``mode`` from then on to the
+    block's end (adapted after the block: outside the mode, as every yielded network is
+    then); :func:`attack` and :func:`evaluate` on the yielded module run that network, made
+    of their samples if no forward made it yet (inside the block refused, as for every
+    model: the attack would take the block's gradient). An adapter's parameters are its own
+    objects over ``model``'s memory: a backward in the block fills their ``.grad``, not
+    ``model``'s; an optimiser over the yielded module's ``parameters()`` trains ``model``
+    (docs/interop.md, "What the adapter guarantees").
     """
     model = unwrapped(model)  # nn.DataParallel: the network in it
     if not form_needs_samples(model):
@@ -774,14 +778,19 @@ def gradient_mode(
         check_mode(mode, params)  # before the block, as for a network adapted now
     except ValueError as err:
         raise UserError(str(err)) from None
+    in_block = True  # a network made after the block is not in its mode
     with ExitStack() as block:
 
-        def prepare(x: torch.Tensor) -> SpikingNet:
+        def prepare(x: torch.Tensor | None) -> SpikingNet:
             net = as_spiking_net(model, T, example=x)
-            block.enter_context(_in_mode(net, mode, params))
+            if in_block:
+                block.enter_context(_in_mode(net, mode, params))
             return net
 
-        yield _OnFirstForward(prepare, type(model).__name__, model.training)
+        try:
+            yield _OnFirstForward(prepare, type(model).__name__, model.training)
+        finally:
+            in_block = False
 
 
 @contextmanager
@@ -807,7 +816,7 @@ class _OnFirstForward(nn.Module):
     objects, made at that forward)."""
 
     def __init__(
-        self, prepare: Callable[[torch.Tensor], SpikingNet], model: str, training: bool
+        self, prepare: Callable[[torch.Tensor | None], SpikingNet], model: str, training: bool
     ) -> None:
         super().__init__()
         self._prepare = prepare
@@ -843,11 +852,27 @@ class _OnFirstForward(nn.Module):
             )
         return super().named_parameters(*args, **kwargs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def network(self, x: torch.Tensor | None) -> SpikingNet:
+        """The network, made of the samples ``x`` if this is the first call (a forward's, or
+        :func:`attack`'s and :func:`evaluate`'s, which run the network: :func:`_network_of`;
+        without samples, the adaptation's refusal says what to pass)."""
         if self.net is None:
             self.net = self._prepare(x)
             if self._mode is not None:
                 self.net.train(self._mode)
             if self._requires_grad is not None:
                 self.net.requires_grad_(self._requires_grad)
-        return self.net(x)
+        return self.net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)(x)
+
+
+def _network_of(model: Any, x: torch.Tensor | None) -> Any:
+    """The network that :func:`attack` or :func:`evaluate` runs for ``model``: the one that a
+    module :func:`gradient_mode` yielded adapts (made of the samples ``x``, as its first
+    forward would make it, if none ran yet), else ``model`` itself (``nn.DataParallel``: the
+    network in it). The yielded module is no network of its own: adapted, it would have no
+    neuron."""
+    model = unwrapped(model)
+    return model.network(x) if isinstance(model, _OnFirstForward) else model

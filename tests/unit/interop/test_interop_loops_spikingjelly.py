@@ -215,6 +215,41 @@ def test_gradient_mode_on_the_tutorial_class_takes_a_loops_calls_before_its_firs
     torch.testing.assert_close(xa.grad, xb.grad, rtol=0, atol=0)
 
 
+IN_BLOCK = r"^snnattack\.interop\.loops\.OwnLoopNet is attacked inside its gradient_mode 'stbp'"
+
+
+@pytest.mark.parametrize("first", ["nothing", "attack", "forward"])
+def test_the_api_takes_the_module_gradient_mode_yields_before_its_first_forward(first: str) -> None:
+    """``snnattack.attack`` and ``evaluate`` on the module that ``gradient_mode`` yields for the
+    tutorial class run the network it adapts, made of their samples where no forward made it
+    yet: inside the block refused as every model is (not as a network without neurons),
+    after it the examples and the record of a module that a forward ``m(x)`` prepared."""
+    net = CSNN(T).eval()
+    x, y = images(), torch.arange(6) % 10
+
+    def crafted(m: nn.Module) -> torch.Tensor:
+        return snnattack.attack(m, x, y, "pgd", eps=8, steps=2)
+
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        if first == "forward":
+            m(x)
+        if first == "attack":
+            with pytest.raises(UserError, match=IN_BLOCK):
+                crafted(m)
+            with pytest.raises(UserError, match=IN_BLOCK):
+                snnattack.evaluate(m, (x, y), methods="fgsm", progress=False)
+    adv = crafted(m)
+    with snnattack.gradient_mode(net, "stbp", T=T) as prepared:
+        prepared(x)
+    assert 0 < (adv - x).abs().max() <= 8 / 255 + 1e-12
+    torch.testing.assert_close(adv, crafted(prepared), rtol=0, atol=0)
+    with snnattack.gradient_mode(net, "stbp", T=T) as fresh:
+        pass
+    (row,) = snnattack.evaluate(fresh, (x, y), methods="fgsm", masking=False).results
+    (theirs,) = snnattack.evaluate(prepared, (x, y), methods="fgsm", masking=False).results
+    assert (row.adv_acc, row.n_correct) == (theirs.adv_acc, theirs.n_correct)
+
+
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
 def test_every_gradient_mode_equals_the_multistep_body(mode: str, params: dict) -> None:
     net = CSNN(T)
