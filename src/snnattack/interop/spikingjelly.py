@@ -44,7 +44,8 @@ given its own strides, without which ATen's CPU backward gives a wrong input gra
 a ``layer.SeqToANNContainer`` a :class:`~snnattack.snn.temporal.FoldedSequential`, its layers
 on those samples (none: the input passed through, as spikingjelly's does), taking what
 spikingjelly's takes from its callers (one tensor, or a tuple of one) and refusing any other
-input naming the container. A pool, convolution or BatchNorm with hooks of any kind (forward,
+input naming the container, and of each layer one tensor (any other output refused naming the
+layer). A pool, convolution or BatchNorm with hooks of any kind (forward,
 forward pre, backward, backward pre) stays the user's module, whose hooks run.
 spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
 ``MultiStepDropout``) are kept: they pass their input through in

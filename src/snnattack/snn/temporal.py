@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,8 +21,11 @@ from snnattack.cpu.guard import Backend
 from snnattack.cpu.pooling import pooled, pooled_by
 from snnattack.cpu.recompute import note
 from snnattack.cuda import convolution as gpu_convolution
-from snnattack.errors import UserError
+from snnattack.errors import UserError, class_name
 from snnattack.snn.multistep import batch_statistics
+
+# a layer's output on the folded samples as the tensor to unfold: (layer, its output) -> tensor
+Output = Callable[[nn.Module, Any], torch.Tensor]
 
 
 class Temporal(nn.Module):
@@ -180,8 +184,9 @@ class FoldedSequential(nn.Sequential):
     :class:`StepWise`'s do (:func:`_per_step_layers`: the samples folded by :func:`_samples`,
     each layer on the ``backend``'s paths), where spikingjelly's own fold left one
     channels-last sample an ambiguous batch stride, whose BN input gradient ATen's CPU
-    backward gets wrong. It takes what spikingjelly's takes (:func:`_sequence`); with no
-    layers it passes its input through, as spikingjelly's does (an empty ``nn.Sequential``)."""
+    backward gets wrong. It takes what spikingjelly's takes (:func:`_sequence`), and of each
+    layer one tensor (:meth:`_output`); with no layers it passes its input through, as
+    spikingjelly's does (an empty ``nn.Sequential``)."""
 
     backend = Backend()  # c | torch | triton, checked on every assignment
 
@@ -192,7 +197,24 @@ class FoldedSequential(nn.Sequential):
         self.path = path  # the container's in the user's network, which a refusal names
 
     def forward(self, x_seq: object, *more: object) -> torch.Tensor:
-        return _per_step_layers(list(self), _sequence(self.path, x_seq, more), self.backend)
+        x = _sequence(self.path, x_seq, more)
+        return _per_step_layers(list(self), x, self.backend, self._output)
+
+    def _output(self, layer: nn.Module, out: object) -> torch.Tensor:
+        """``out``, what its ``layer`` returned on the folded samples, if one tensor, which
+        they are unfolded from; anything else (a module returning ``(out, aux)``), which
+        spikingjelly's own container fails on with a bare error of torch's, is refused
+        naming the layer."""
+        if isinstance(out, torch.Tensor):
+            return out
+        name = next(n for n, m in self.named_children() if m is layer)
+        raise UserError(
+            f"interop: {self.path}.{name} ({class_name(layer)}) in {self.path} "
+            f"(spikingjelly.activation_based.layer.SeqToANNContainer) returned "
+            f"{_described(out)}; accepted: layers that return one tensor, which the container "
+            "unfolds to [T, B, ...] (a module's further outputs kept elsewhere, e.g. as its "
+            "attribute)"
+        )
 
     def extra_repr(self) -> str:
         return f"folding [T, B], backend={self.backend}"
@@ -252,17 +274,25 @@ def _per_sample(layer: nn.Module) -> bool:
     return isinstance(layer, PER_SAMPLE)
 
 
-def _per_step_layers(layers: list[nn.Module], x: torch.Tensor, backend: str) -> torch.Tensor:
-    """``layers`` applied in turn to the T * B samples of ``x``; the output of a last
-    batch-statistics BN is noted with its input, for the fused LIF to recompute it
-    (:mod:`snnattack.cpu.recompute`). No layers (an empty container): ``x`` as it is."""
+def _as_given(_layer: nn.Module, out: torch.Tensor) -> torch.Tensor:
+    """The output of a layer of this project's model, a tensor (:func:`per_step`)."""
+    return out
+
+
+def _per_step_layers(
+    layers: list[nn.Module], x: torch.Tensor, backend: str, output: Output = _as_given
+) -> torch.Tensor:
+    """``layers`` applied in turn to the T * B samples of ``x``, each one's output taken by
+    ``output`` (:func:`per_step`); the output of a last batch-statistics BN is noted with its
+    input, for the fused LIF to recompute it (:mod:`snnattack.cpu.recompute`). No layers (an
+    empty container): ``x`` as it is."""
     if not layers:
         return x
     *head, last = layers
     for layer in head:
-        x = per_step(layer, x, backend)
+        x = per_step(layer, x, backend, output)
     flat = _samples(x)
-    out = _run(last, flat, backend)
+    out = output(last, _run(last, flat, backend))
     out = out.reshape(*x.shape[:2], *out.shape[1:])
     if batch_statistics(last):
         note(out, flat, last, backend)
@@ -285,10 +315,13 @@ def time_constant(x: torch.Tensor) -> bool:
     return x.dim() > 1 and x.shape[0] > 1 and x.stride(0) == 0
 
 
-def per_step(module: nn.Module, x: torch.Tensor, backend: str) -> torch.Tensor:
+def per_step(
+    module: nn.Module, x: torch.Tensor, backend: str, output: Output = _as_given
+) -> torch.Tensor:
     """``module`` applied to the T * B samples of ``x`` ``[T, B, ...]`` as one batch, in a
-    ``backend`` network."""
-    y = _run(module, _samples(x), backend)
+    ``backend`` network; ``output(module, out)`` is its output as the tensor to unfold (a
+    user's layer may return anything else: :meth:`FoldedSequential._output` refuses it)."""
+    y = output(module, _run(module, _samples(x), backend))
     return y.reshape(*x.shape[:2], *y.shape[1:])
 
 

@@ -24,6 +24,7 @@ from interop_oracle import (
 )
 from torch import nn
 
+import snnattack
 from snnattack.errors import UserError
 from snnattack.interop import adapt
 from snnattack.models.zoo import build
@@ -504,3 +505,43 @@ def test_any_other_input_of_a_seq_to_ann_container_is_refused_naming_it(form: st
         UserError, match=rf"^interop: block \(spikingjelly\.\S+\) was given {given}; {accepted}$"
     ):
         adapted(images())
+
+
+class WithAux(nn.Module):
+    """A layer of the user's returning its output and an auxiliary value (a regulariser's)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.inner(x)
+        return out, out.abs().mean()
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_a_layer_of_a_seq_to_ann_container_returning_a_tuple_is_refused_naming_it(
+    index: int,
+) -> None:
+    """A layer returning ``(out, aux)`` in a ``SeqToANNContainer`` (first or last), which
+    spikingjelly's own container fails on with a bare error of torch's, stopped its copy at a
+    bare AttributeError unfolding the tuple: one UserError naming the layer, from
+    ``snnattack.attack`` and from the adapted network's forward alike."""
+    net = sj_net("if_soft")
+    functional.set_step_mode(net[0:2], "s")
+    layers = list(net[0:2])
+    layers[index] = WithAux(layers[index])
+    body = nn.Sequential(layer.SeqToANNContainer(*layers), *net[2:])
+    with pytest.raises((RuntimeError, AttributeError, TypeError)):
+        library_logits(body, images())
+    refused = (
+        rf"^interop: 0\.{index} \(\S+\.WithAux\) in 0 \(spikingjelly\.activation_based\.layer"
+        r"\.SeqToANNContainer\) returned a tuple of \(a tensor of shape \[\d+, 16, 8, 8\], a "
+        r"tensor of shape \[\]\); accepted: layers that return one tensor, which the container "
+        r"unfolds to \[T, B, \.\.\.\] \(a module's further outputs kept elsewhere, e\.g\. as "
+        r"its attribute\)$"
+    )
+    with pytest.raises(UserError, match=refused):
+        snnattack.attack(body, images(), torch.arange(6), "fgsm", T=T)
+    with pytest.raises(UserError, match=refused):
+        adapt(body, T=T).eval()(images())
