@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from snnattack.errors import ConfigError
 from snnattack.models.base import Normalize, SpikingNet
 from snnattack.registry import Registry
 from snnattack.snn.backend import set_backend
@@ -53,12 +54,15 @@ def build(
     same gradients; :class:`snnattack.snn.neurons.LIF`).
     ``backend`` is where its LIFs and per-step layers run: ``c`` (the CPU paths where they
     apply) or ``torch`` (torch ops), same values (:mod:`snnattack.snn.backend`).
+    An unknown ``name`` or ``activation`` is a :class:`~snnattack.errors.ConfigError` naming
+    the argument and the accepted values, as the rest of the API refuses a name.
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; accepted: {sorted(MODELS)}")
-
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    for argument, value, accepted in (
+        ("name", name, MODELS),
+        ("activation", activation, ACTIVATIONS),
+    ):
+        if not isinstance(value, str) or value not in accepted:
+            raise ConfigError(f"{argument}={value!r} is unknown; accepted: {', '.join(accepted)}")
 
     def neuron() -> nn.Module:
         if activation == "relu":

@@ -9,6 +9,7 @@ import torch
 from harness import ROOT
 from torch import nn
 
+from snnattack.errors import ConfigError
 from snnattack.gradients import gradient_mode
 from snnattack.models import MODELS, build
 from snnattack.models.base import SpikingNet
@@ -178,3 +179,23 @@ def test_parameter_count_matches_the_documented_number(name, num_classes):
     assert count == PARAMETERS[name, num_classes]
     assert f"{count:,}" in MODELS[name].__doc__
     assert f"{count:,}" in DOCS.read_text()
+
+
+@pytest.mark.parametrize(
+    "arguments,refused",
+    [
+        (dict(name="nope"), r"^name='nope' is unknown; accepted: vgg11, vgg16, .*, digits_net, "),
+        (dict(name=["vgg11"]), r"^name=\['vgg11'\] is unknown; accepted: vgg11, vgg16, "),
+        (
+            dict(name="vgg11", activation="tanh"),
+            r"^activation='tanh' is unknown; accepted: lif, relu$",
+        ),
+    ],
+)
+def test_an_unknown_name_or_activation_is_a_config_error_naming_the_argument(
+    arguments: dict, refused: str
+) -> None:
+    """``build`` refused them with a bare ValueError (a list as name: a TypeError), where the
+    rest of the API names the argument and what it accepts in one ConfigError line."""
+    with pytest.raises(ConfigError, match=refused):
+        build(num_classes=10, **arguments)
