@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import os
 import random
@@ -28,6 +27,8 @@ from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.interop.prepared import PREPARED
+from snnattack.preparation import config as preparation_config
 from snnattack.process import malloc
 from snnattack.process.numerics import SEED_VARIABLES
 from snnattack.records.results import AttackRow, JobRecord
@@ -135,7 +136,7 @@ def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
         return record_attacks(*args, **kwargs)
 
     monkeypatch.setattr(job_module, "record_attacks", spy)  # job.py's import of the core
-    monkeypatch.setattr(core, "record_attacks", spy)  # api.py calls it through the module
+    monkeypatch.setattr(core, "record_attacks", spy)  # the API's tail calls it through the module
     overrides = ["train.epochs=4", "eps=[16]", "method=[fgsm,pgd]", "boxes=[white]"]
     job = run_job(*QUIET, "trainer=cpu", *overrides)  # on the CPU, as the API keeps the model
     cfg = compose("train.epochs=4")
@@ -408,13 +409,14 @@ def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
     digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, x, y = digits
-    api = importlib.import_module("snnattack.api")  # the module, not the package's function
-    composed, compose = [], api.compose_config
+    composed, compose = [], preparation_config.compose_config
     monkeypatch.setattr(
-        api, "compose_config", lambda *a, **k: composed.append(a) or compose(*a, **k)
+        preparation_config,
+        "compose_config",
+        lambda *a, **k: composed.append(a) or compose(*a, **k),
     )
-    api._composed.cache_clear()
-    api.PREPARED.clear()  # nor a preparation kept from an earlier test
+    preparation_config._composed.cache_clear()
+    PREPARED.clear()  # nor a preparation kept from an earlier test
     first = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     again = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     assert len(composed) == 1 and torch.equal(first, again)  # the same settings: kept

@@ -38,9 +38,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtime",),  # the process: command line, console, sweep lifecycle
     ("evaluation",),  # the attack evaluation and what follows it
     ("report",),  # tables and figures from metrics.json
+    ("preparation",),  # the API's and the benchmark's one compose, preparation and tail
     ("job", "api"),  # a job's data flow and the Python API
     ("tools",),  # the measurement a user runs: the step bench (the checkout's tools/ has the rest)
-    ("benchmark",),  # protocols, entries and the leaderboard, above the API it calls
+    ("benchmark",),  # protocols, entries and the leaderboard, above the preparation it shares
     ("command", "__main__"),  # the command line: run.py, snnattack, python -m snnattack
     (ROOT_UNIT,),  # the package root: it re-exports the Python API
 ]
@@ -400,10 +401,10 @@ def hydra_compose_calls(source: str) -> set[str]:
 
 
 def test_hydra_is_composed_in_one_function_of_the_package() -> None:
-    """Every entrance that composes a job config in the process (the Python API, the benchmark
-    through it, and outside the package the checkout's ``tools/stored.py``) calls
-    ``config/compose.py``'s ``compose_config``; no other function of the package calls Hydra's
-    compose (issue 57)."""
+    """Every entrance that composes a job config in the process (the Python API and the
+    benchmark, through ``preparation/config.py``'s ``job_config``, and outside the package the
+    checkout's ``tools/stored.py``) calls ``config/compose.py``'s ``compose_config``; no other
+    function of the package calls Hydra's compose (issue 57)."""
     found = {
         (path.relative_to(PACKAGE).as_posix(), function)
         for path in sorted(PACKAGE.rglob("*.py"))
@@ -415,3 +416,13 @@ def test_hydra_is_composed_in_one_function_of_the_package() -> None:
 def test_the_compose_finder_sees_a_call_by_name_and_as_an_attribute() -> None:
     source = "import hydra\ndef f():\n    hydra.compose('config')\ndef g():\n    compose()\n"
     assert hydra_compose_calls(source) == {"f", "g"}
+
+
+def test_the_benchmark_prepares_through_the_preparation_seam_not_the_api() -> None:
+    """``snnattack.benchmark.evaluate`` prepares its evaluation itself and hands it on to the
+    tail it shares with the Python API (issue 57): the benchmark imports the preparation seam
+    below the API (``preparation/``), never the API, whose entrance would prepare again."""
+    found = modules()
+    benchmark = [m for m in found if unit(m) == "benchmark"]
+    assert [m for m in benchmark if "snnattack.api" in found[m]] == []
+    assert "snnattack.preparation.evaluation" in found["snnattack.benchmark.evaluation"]

@@ -4,11 +4,13 @@ The protocol file (:mod:`snnattack.benchmark.protocol`) sets everything: the att
 settings, ε, the seeds, the test subset and the validation images the tuned components choose
 their parameters on, and the standard surrogate the transfer rows are crafted on (trained
 once into the checkpoint store, as a job trains it). :func:`evaluate` composes the job config
-of the protocol once (the Python API's :func:`~snnattack.api.job_config`, the protocol's settings
+of the protocol once (:func:`~snnattack.preparation.config.job_config`, the protocol's settings
 as its overrides), adapts and checks the model once, prepares the evaluation as
-:func:`snnattack.evaluate` does (:func:`~snnattack.api.prepared_evaluation`) and hands it on to
-the API's tail (:func:`~snnattack.api.run_evaluation`), whose record, right as the core makes
-it, becomes an entry (:mod:`snnattack.benchmark.entry`).
+:func:`snnattack.evaluate` does (:func:`~snnattack.preparation.evaluation.prepared_evaluation`)
+and hands it on to the tail they share (:func:`~snnattack.preparation.evaluation.run_checked`:
+the data are checked here, before any work), whose record, right as the core makes it,
+becomes an entry (:mod:`snnattack.benchmark.entry`). It calls no function of the Python API
+(:mod:`snnattack.api`): both stand on :mod:`snnattack.preparation`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from snnattack import api, inputs
-from snnattack.api import Data
+from snnattack import inputs
 from snnattack.benchmark.entry import (
     check_replaced,
     check_reported,
@@ -40,19 +41,21 @@ from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
 from snnattack.evaluation.attacked import refuse_whole_loop_modes
 from snnattack.evaluation.reuse import about_weights
-from snnattack.inputs import Samples, dataset_of
+from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
+from snnattack.preparation.config import job_config
+from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
 
-# keys a protocol sets that snnattack.api.evaluate() takes as arguments
+# keys a protocol sets that snnattack.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
 ENTRIES = Path("entries")  # where entries are written unless ``path`` is given
 LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb a W&B run
@@ -90,33 +93,6 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     module.setup("fit")
     module.setup("test")
     return module.test_set, module.val_set
-
-
-def check_classes(
-    net: SpikingNet, model: nn.Module, blank: torch.Tensor, data: str, classes: int
-) -> None:
-    """The model takes ``blank``, a sample of the protocol's data (the dataset ``data`` of
-    ``classes`` classes), and returns as many classes: checked before the data are read (a
-    download) or anything is trained. One UserError line naming ``model``."""
-    found = inputs.check_model(net, "model", blank, f"the protocol's data ({data})", model)
-    if found != classes:
-        raise UserError(
-            f"model={type(model).__name__} returns {found} classes but the protocol's data "
-            f"({data}) has {classes}; accepted: a model of {classes} classes"
-        )
-
-
-def check_inputs(
-    net: SpikingNet, model: nn.Module, test: TensorDataset, val: Data | None, samples: Samples
-) -> None:
-    """``snnattack.evaluate``'s checks of the model and data, before any work (the standard
-    surrogate's training, the randomness probe's forward): the test subset's ``samples`` (a
-    channel axis missing, ...), the model's forward on the first, the labels in its classes,
-    the user's ``val``. One UserError line naming the argument. The only check of the call:
-    the evaluation's tail reads the data once more, to attack them."""
-    x, y = test.tensors
-    inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    inputs.check_evaluation(net, model, test, val_data=val, samples=samples)
 
 
 def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
@@ -184,7 +160,7 @@ def evaluate(
     given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
     # the one compose of the call: the protocol's settings as a job's overrides, validated
     # below, once the model took the protocol's images
-    cfg, _ = api.job_config(
+    cfg, _ = job_config(
         eps=chosen.eps,
         methods=chosen.methods,
         grad_mode="stbp",
@@ -200,12 +176,13 @@ def evaluate(
         validated=False,
     )
     # a blank sample of the protocol's data, as the model is given them: a user's own class's
-    # form is probed on it (the one adaptation of the call), and the model checked, before the
-    # data are read (a download)
+    # form is probed on it (the one adaptation of the call), and the model checked by the input
+    # gate (the protocol's classes too), before the data are read (a download)
     config = OmegaConf.to_container(cfg, resolve=True)
     blank = torch.zeros(1, *input_shape(config))
     net = as_spiking_net(model, T, example=blank)
-    check_classes(net, model, blank, cfg.dataset.name, cfg.dataset.num_classes)
+    where = f"the protocol's data ({cfg.dataset.name})"
+    inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
     about = about_weights(net)  # beside its class and neurons in the record
     check_replaced(  # another model's entry there is kept: refused before any work
         destination,
@@ -220,7 +197,12 @@ def evaluate(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    check_inputs(net, model, test, val_data, samples)
+    # the only check of the data and the model's forward on the first test image, before any
+    # work (the standard surrogate's training): the evaluation's tail reads them once more, to
+    # attack them
+    x, y = test.tensors
+    inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
+    inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
     settings = job_settings(cfg, notes)
     # a network of its own per-step loop and the protocol's RGA rows: refused before the
     # surrogate is trained (a VGG-11 on CIFAR)
@@ -231,8 +213,8 @@ def evaluate(
         folder = Path(store if store is not None else cfg.store.dir)
         source = surrogate(model_settings(source_config(cfg)), seed, folder)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    prepared = api.prepared_evaluation(settings, config, model, net, source, crafter, about=about)
-    record = api.run_evaluation(prepared, model, source, test, val, checked=True)
+    prepared = prepared_evaluation(settings, config, model, net, source, crafter, about=about)
+    record = run_checked(prepared, model, source, test, val)
     replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
     entry = from_record(record, sha256_of(chosen.path), replaced)
     written = write_entry(entry, destination)

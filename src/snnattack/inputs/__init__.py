@@ -375,11 +375,13 @@ def check_model(
     model: nn.Module,
     value: str | None = None,
     finite: bool = True,
+    classes: int | None = None,
 ) -> int:
     """The number of classes ``net`` returns; refuses, in one line naming ``argument``, a
     model with weights on the meta device or (``finite``) non-finite, whose forward on
     ``sample`` (one image of ``data``) raises, returns no tensor ``[1, K]`` or one that does
-    not depend differentiably on the image. ``model`` is what the user passed; the line names
+    not depend differentiably on the image, or (``classes`` given: the data's) returns
+    another number of classes. ``model`` is what the user passed; the line names
     ``argument=value`` (default: its class). ``finite=False``: weights that a file replaces
     (``checkpoint=``, checked when it is loaded) may be anything."""
     name = f"{argument}={value or type(model).__name__}"
@@ -459,6 +461,11 @@ def check_model(
             "function or a neuron the adapter does not know); accepted: a network with a "
             "gradient in its input (spiking neurons the adapter maps, or neurons with a "
             "surrogate gradient)"
+        )
+    if classes is not None and out.shape[1] != classes:
+        raise UserError(
+            f"{name} returns {out.shape[1]} classes but {data} has {classes}; accepted: a "
+            f"model of {classes} classes"
         )
     return out.shape[1]
 

@@ -12,6 +12,10 @@ It is never trained here: the store cannot tell when the factory's code changes,
 would not name the model. Hence ``train.kind`` must be ``stbp`` (the model as built, not an
 ANN or a converted one), and a black-box source comes from ``source_checkpoint=`` (the same
 factory, other weights) or from a native architecture, ``source_model=<name>``.
+
+A model passed to the Python API or the benchmark is met here too: adapted
+(:func:`as_spiking_net`), made to read the job's samples (:func:`with_encoding`) and
+described for the record (:func:`model_description`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder
+from snnattack.snn.neurons import lif_settings
 from snnattack.values import Rule, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
@@ -159,6 +164,25 @@ def with_encoding(
         f"(encoding={encoding}); accepted: overrides=['dataset=<the event dataset it was "
         "trained on>'] (digits_events, nmnist, dvs_gesture, cifar10_dvs)"
     )
+
+
+def model_description(
+    model: nn.Module | None, net: SpikingNet | None, kind: str
+) -> dict[str, Any] | None:
+    """What the record says of a model passed in (it has no training record): its kind of
+    training as the config names it (``train.kind``, as a ``model=external`` job's record
+    does), its class, its architecture (a zoo model's name, else its class's: the config's
+    ``model.name`` is ``passed``), and the neurons of ``net``, the network the attacks run (the
+    adapted one for another library): each LIF's λ, θ and reset, which the config's
+    ``lambda`` and ``reset`` do not describe."""
+    if model is None:
+        return None
+    described = {
+        "kind": kind,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "architecture": getattr(model, "architecture", None) or type(model).__qualname__,
+    }
+    return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
 def factory_network(tree: Mapping[str, Any]) -> nn.Module:

@@ -1,6 +1,6 @@
 """One call of ``snnattack.benchmark.evaluate`` prepares its evaluation once: it composes the
 protocol's job config once, adapts the model once, checks the data once, and hands what it
-prepared on to the API's tail, whose record is right as the core makes it (no second
+prepared on to the preparation's tail, whose record is right as the core makes it (no second
 preparation through ``snnattack.evaluate``, no record patched after)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from snnattack import api, inputs
 from snnattack.config import compose
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import external
+from snnattack.preparation import config as preparation_config
 
 ONE_ROW = """
 defaults:
@@ -67,7 +68,7 @@ def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
     torch.manual_seed(0)
     net = make_net()
-    api._composed.cache_clear()  # an earlier test's config of the same arguments is kept
+    preparation_config._composed.cache_clear()  # an earlier test's config of these arguments
     composes = counted(monkeypatch, compose, "compose")  # Hydra's, in compose_config
     adaptations = counted(monkeypatch, external, "adapt")
     checks = counted(monkeypatch, inputs, "check_evaluation")  # every batch, read again

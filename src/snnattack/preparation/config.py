@@ -1,0 +1,233 @@
+"""The Python API's arguments as a job config (``conf/``): :func:`job_config`, the one compose
+of :func:`snnattack.evaluate`, :func:`snnattack.attack` and ``snnattack.benchmark.evaluate``.
+
+The keyword arguments become overrides of the job's config, so every value is checked by the
+same rules as on the command line (:func:`snnattack.config.validation.validate`) and a wrong
+one is one :class:`~snnattack.errors.UserError` line. A config is composed and validated once
+per distinct argument list (:func:`_composed`), which a loop of small calls would otherwise pay
+at each. The public name stays :func:`snnattack.api.job_config`, which the refusals name.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+
+from snnattack import inputs
+from snnattack.config.compose import compose_config
+from snnattack.config.keys import CONF_DIR, check_keys, schema
+from snnattack.config.validation import validate
+from snnattack.errors import ConfigError, UserError
+from snnattack.gradients import GRADIENT_MODES, mode_params
+from snnattack.runtime.cli import (
+    check_group_choices,
+    check_override_keys,
+    group_choices,
+    hydra_line,
+)
+from snnattack.settings import BOXES, PASSED
+
+COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
+SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
+LISTING = f"accepted: the keys of the config that {SHOWN_BY} returns"  # unknown keys
+
+
+def _override(value: Any) -> str:
+    """``value`` as a Hydra override's right-hand side (a 0-d tensor or array: its number)."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_override(v) for v in value) + "]"
+    return str(value)
+
+
+def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
+    """``value`` (one name or a list of distinct names) checked against ``accepted``."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple) or not values:
+        raise UserError(
+            f"{argument}={value!r} is not a name or a list of names; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    for v in values:
+        if v not in accepted:
+            raise UserError(
+                f"{argument}={value!r}: {v!r} is unknown; accepted: {', '.join(accepted)}"
+            )
+    if len(set(values)) < len(values):  # a job's config would take it once
+        raise UserError(
+            f"{argument}={value!r} repeats a name; accepted: distinct names of "
+            f"{', '.join(accepted)}"
+        )
+    return list(values)
+
+
+def one_name(argument: str, value: Any, accepted: Sequence[str]) -> str:
+    """``value``, one name of ``accepted``."""
+    if not isinstance(value, str):
+        raise UserError(f"{argument}={value!r} is not one name; accepted: {', '.join(accepted)}")
+    return _listed(argument, value, accepted)[0]
+
+
+def job_config(
+    *,
+    eps: float | Sequence[float],
+    methods: str | Sequence[str],
+    grad_mode: str,
+    grad_params: dict[str, Any] | None = None,
+    method_params: dict[str, Any] | None = None,
+    boxes: str | Sequence[str] = ("white",),
+    tune: bool = False,
+    seed: int = 0,
+    T: int | None = None,
+    masking: bool = True,
+    progress: bool = True,
+    overrides: Sequence[str] = (),
+    validated: bool = True,
+    names: Mapping[str, str | None] | None = None,
+) -> tuple[DictConfig, tuple[str, ...]]:
+    """The job config (``conf/``) these arguments stand for, validated like a job's, and the
+    notes its validation returned (:func:`snnattack.config.validation.validate`);
+    ``validated=False``: composed only, no notes (the benchmark validates it once its model
+    took the protocol's images, :mod:`snnattack.benchmark.evaluation`).
+
+    ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
+    method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
+    ``key=value`` strings, as on the command line. ``names`` are the caller's names of the
+    arguments it was given (``attack``'s ``method``; ``"{key}"`` for method parameters given
+    as keyword arguments; None for one it fixes itself), whose keys ``overrides`` may not set:
+    such an override would silently overrule the argument (:func:`_check_owned`); None: not
+    checked (the benchmark's overrides are its protocol's, which it filters itself). The
+    config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
+    the command line: an unknown key's refusal names it (:data:`LISTING`)."""
+    schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
+    inputs.check_overrides(overrides)
+    methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
+    grad_mode = one_name("grad_mode", grad_mode, group_choices(CONF_DIR / "attack"))
+    if grad_params is not None and not isinstance(grad_params, Mapping):
+        raise UserError(
+            f"grad_params={grad_params!r} is not a dict; accepted: None or {{name: value}} of "
+            f"grad_mode={grad_mode}'s parameters (conf/attack/{grad_mode}.yaml, attack.params)"
+        )
+    for name in grad_params or {}:
+        if grad_mode in GRADIENT_MODES and name not in (known := mode_params(grad_mode)):
+            raise UserError(
+                f"grad_params[{name!r}] is unknown for grad_mode={grad_mode}; accepted: "
+                f"{', '.join(known) or 'no parameters'}"
+            )
+    boxes = _listed("boxes", boxes, BOXES)
+    radii = list(eps) if isinstance(eps, list | tuple) else [eps]
+    if any(isinstance(r, str) or getattr(r, "ndim", 0) != 0 for r in radii):
+        raise UserError(
+            f"eps={eps!r} is not a number or a list of numbers; accepted: radii in 1/255 units, "
+            "e.g. eps=8 or eps=[8, 16]"
+        )
+    args: list[str] = []  # the arguments' overrides, then the caller's
+    owned: dict[str, tuple[str | None, str]] = {}  # key: (the caller's argument, its value)
+
+    def argument(parameter: str, key: str, value: str, param: str | None = None) -> None:
+        args.append(f"{'++' if param else ''}{key}={value}")
+        if names is not None and parameter in names:
+            name = names[parameter]
+            if name is not None and param is not None:  # a parameter of a dict argument
+                name = name.format(key=param) if "{key}" in name else f"{name}[{param!r}]"
+            owned[key] = (name, value)
+
+    argument("model", "model.name", PASSED)  # the caller's model: no architecture of the config's
+    argument("eps", "eps", _override(eps))
+    argument("methods", "method", f"[{','.join(methods)}]")
+    argument("grad_mode", "attack", grad_mode)
+    if "attack" in owned:  # the same choice, set as a key: attack.grad_mode=rga
+        owned["attack.grad_mode"] = owned["attack"]
+    argument("boxes", "boxes", _override(boxes))
+    argument("tune", "attack.tune.enabled", _override(tune))
+    argument("masking", "checks.masking.enabled", _override(masking))
+    argument("progress", "trainer.enable_progress_bar", _override(progress))
+    argument("seed", "seed", _override(seed))
+    if T is not None:
+        argument("T", "T", str(T))
+    for k, v in (grad_params or {}).items():
+        argument("grad_params", f"attack.params.{k}", _override(v), k)
+    for m in methods:
+        for k, v in (method_params or {}).items():
+            argument("method_params", f"method.{m}.{k}", _override(v), k)
+    _check_owned(overrides, owned)
+    chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
+    cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
+    return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None, str]]) -> None:
+    """``overrides`` set none of the keys that an argument of the call sets (``owned``: key ->
+    that argument, None where the call fixes the key itself, and its value): the override,
+    later, would silently overrule the argument, and the call would run and record other
+    settings than its arguments say."""
+    for item in overrides:
+        key, _, given = item.partition("=")
+        key = key.lstrip("+~")
+        # a node above an argument's key, replaced by a dict or removed, overrules it too
+        # (method.pgd={steps:3} beside steps=1); a group's choice (trainer=gpu) does not
+        whole = item.startswith("~") or given.lstrip().startswith("{")
+        below = [k for k in owned if whole and k.startswith(key + ".")]
+        if key not in owned:
+            if not below:
+                continue
+            key = below[0]
+        name, value = owned[key]
+        if name is None:
+            raise UserError(
+                f"overrides=[{item!r}] sets {key}, which this call fixes ({key}={value}); "
+                "accepted: overrides of other keys"
+            )
+        raise UserError(
+            f"overrides=[{item!r}] sets {key}, which the argument {name} sets ({key}={value}): "
+            f"the override would overrule it; accepted: the argument {name}, and overrides of "
+            "other keys"
+        )
+
+
+@functools.lru_cache(maxsize=COMPOSED)
+def _composed(
+    args: tuple[str, ...], overrides: tuple[str, ...], validated: bool, chooser: str
+) -> tuple[DictConfig, tuple[str, ...]]:
+    """The config of the command-line arguments ``args`` (``overrides`` among them, checked
+    first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
+    validated once per distinct ``args``: composing and checking take ~0.15 s, which a loop
+    of :func:`snnattack.attack` calls on small batches would pay at every call.
+    A refusal raises, and is not kept, in the caller's words (``chooser``: its argument that
+    names the methods). Kept, a config's notes are logged at its first call only, and what
+    its validation reads outside the arguments (a model file, an environment variable) is
+    read then."""
+    check_group_choices(list(overrides), CONF_DIR)
+    for item in overrides:  # each key before Hydra composes, as on the command line
+        _as_given(f"overrides=[{item!r}]", check_override_keys, [item], CONF_DIR, LISTING)
+    try:
+        cfg = compose_config(args)
+    except HydraException as err:
+        named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
+        raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
+    if not validated:
+        return cfg, ()
+    # the keys below a dict an override sets (store={...}), before validate checks them
+    tree = OmegaConf.to_container(cfg, resolve=False)
+    _as_given(f"overrides={list(overrides)!r}", check_keys, tree, CONF_DIR, LISTING)
+    return cfg, validate(cfg)
+
+
+def _as_given(given: str, check: Callable[..., None], *args: Any) -> None:
+    """``check(*args)``, a check of the keys that ``overrides`` set, whose refusal names
+    ``given``, the argument that set them (the arguments' own keys are known: only
+    ``overrides`` adds a key)."""
+    try:
+        check(*args)
+    except ConfigError as err:
+        raise ConfigError(f"{given}: {err}") from None

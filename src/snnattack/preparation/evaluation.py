@@ -1,0 +1,256 @@
+"""The evaluation both entrances prepare and run: :func:`snnattack.evaluate` (:mod:`snnattack.api`)
+and ``snnattack.benchmark.evaluate`` (:mod:`snnattack.benchmark.evaluation`).
+
+An entrance prepares once (:func:`prepared_evaluation`: the adapted target and source reading
+the config's samples, the settings, the resolved config and the record's description of the
+models) and hands the :class:`PreparedEvaluation` on to :func:`run_evaluation`, which checks
+the data unless the entrance did, frames event streams and runs the one evaluation core
+(:func:`snnattack.evaluation.core.record_attacks`): the record is right as the core makes it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from snnattack import inputs
+from snnattack.attacks.methods import reads_recordings
+from snnattack.data import datamodule
+from snnattack.data.recordings import Recordings
+from snnattack.errors import UserError
+from snnattack.evaluation import core
+from snnattack.evaluation.core import RunSettings, device_of
+from snnattack.inputs import dataset_of
+from snnattack.interop.external import model_description, with_encoding
+from snnattack.interop.prepared import passed
+from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
+from snnattack.models.base import SpikingNet
+from snnattack.process import numerics
+from snnattack.process.malloc import set_malloc
+from snnattack.records.results import JobRecord
+from snnattack.runtime.console import libraries_quieted
+from snnattack.settings import JobSettings
+
+Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
+
+
+@dataclass
+class PreparedEvaluation:
+    """What :func:`snnattack.evaluate` (and the benchmark) prepares of a model (and a source):
+    the adapted networks (None: the model passed), the settings and the resolved config, the
+    samples they read, the record's description of the models, the config's ``malloc``,
+    ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes
+    once the data checked it."""
+
+    target: SpikingNet | None
+    crafter: SpikingNet | None
+    settings: JobSettings
+    config: dict[str, Any]
+    samples: inputs.Samples
+    described: dict[str, Any]
+    malloc: str
+    tf32: bool
+    deterministic: bool
+    batch_size: int
+    boxes: list[str]
+    classes: int | None = None
+
+    def networks(
+        self, model: nn.Module, source: nn.Module | None
+    ) -> tuple[nn.Module, nn.Module | None]:
+        """The networks the attacks run: the adapted target and crafter, or the models passed
+        (``model``, ``source``) where they are SpikingNets of the config's samples."""
+        target = model if self.target is None else self.target
+        return target, source if self.crafter is None else self.crafter
+
+
+def prepared_evaluation(
+    settings: JobSettings,
+    config: dict[str, Any],
+    model: nn.Module,
+    target: SpikingNet,
+    source: nn.Module | None = None,
+    crafter: SpikingNet | None = None,
+    *,
+    about: dict[str, Any] | None = None,
+) -> PreparedEvaluation:
+    """The evaluation of ``model``, adapted as ``target`` (and of ``source``, adapted as
+    ``crafter``), under the ``settings`` of a validated config and the config itself,
+    resolved (``config``, which the record keeps): what :func:`snnattack.evaluate` prepares
+    of its arguments, and what the benchmark prepares of a protocol
+    (:mod:`snnattack.benchmark.evaluation`) and hands on to :func:`run_evaluation`, composed
+    and adapted once. ``about`` adds to the record's description of the target (the benchmark's
+    parameter count and weights hash), so that the record is right as the core makes it."""
+    encoding = config["encoding"]
+    target = with_encoding(target, encoding, "model", model)
+    crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
+    black = settings.store.black_box
+    described = {
+        "target": {**model_description(model, target, settings.model.kind), **(about or {})},
+        "source": model_description(source, crafter if black else None, settings.source.kind),
+    }
+    return PreparedEvaluation(
+        None if target is model else target,
+        None if crafter is source else crafter,
+        settings,
+        config,
+        inputs.samples_of(encoding, config["T"], config["dataset"]),
+        described,
+        config["malloc"],
+        config["tf32"],
+        config["deterministic"],
+        config["eval_batch_size"],
+        list(config["boxes"]),
+    )
+
+
+def run_evaluation(
+    prepared: PreparedEvaluation,
+    model: nn.Module,
+    source: nn.Module | None,
+    data: Data,
+    val_data: Data | None = None,
+    progress: bool = True,
+    *,
+    kept: tuple[list[torch.Tensor], Callable[[], PreparedEvaluation]] | None = None,
+) -> JobRecord:
+    """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
+    (and ``source``) on ``data`` (and ``val_data``), checked by the input gate (the models run
+    only where ``prepared`` does not know their classes yet): :func:`snnattack.evaluate`'s
+    tail (:func:`run_checked` where the entrance checked the data itself). ``kept``: a kept
+    preparation's unread checks (:func:`snnattack.api._prepared`), read with the first
+    batch's values, and what prepares afresh where one is false, before anything is refused
+    (as :func:`snnattack.attack`)."""
+    _started(prepared, source)
+    target, crafter = prepared.networks(model, source)
+    checks, afresh = kept or ([], None)
+    try:
+        framed, val, recordings = _recordings(prepared.settings, data, val_data)
+        classes = inputs.check_evaluation(
+            target, model, framed, crafter, source, val, prepared.samples, prepared.classes, checks
+        )
+    except UserError:
+        if passed(checks):
+            raise
+        classes = None
+    if classes is None and afresh is not None:  # the kept preparation's model changed: afresh
+        return run_evaluation(afresh(), model, source, data, val_data, progress)
+    prepared.classes = classes
+    return _recorded(prepared, model, source, framed, val, recordings, progress)
+
+
+def run_checked(
+    prepared: PreparedEvaluation,
+    model: nn.Module,
+    source: nn.Module | None,
+    data: Data,
+    val_data: Data | None = None,
+    progress: bool = True,
+) -> JobRecord:
+    """The record of the evaluation ``prepared`` of ``model`` (and ``source``) on ``data``
+    (and ``val_data``) that its entrance checked itself, before its work
+    (``snnattack.benchmark.evaluate``: before its standard surrogate is trained): the data are
+    read once more only to be attacked."""
+    _started(prepared, source)
+    framed, val, recordings = _recordings(prepared.settings, data, val_data)
+    return _recorded(prepared, model, source, framed, val, recordings, progress)
+
+
+def _started(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
+    """Refuses a ``source`` without the black box (it would be recorded but craft nothing),
+    and sets the process's allocator as a job's process does (``malloc=reuse``: freed memory
+    kept), before the data are read."""
+    if source is not None and "black" not in prepared.boxes:  # it would craft nothing
+        raise UserError(
+            f"source={type(source).__name__} is given but boxes={prepared.boxes} attacks in "
+            "the white box only, so no example would be crafted on it; accepted: "
+            "boxes=['white', 'black'] (or ['black']) to transfer from it, or source=None"
+        )
+    set_malloc(prepared.malloc)
+
+
+def _recorded(
+    prepared: PreparedEvaluation,
+    model: nn.Module,
+    source: nn.Module | None,
+    data: Any,
+    val_data: Any,
+    recordings: Recordings | None,
+    progress: bool,
+) -> JobRecord:
+    """The record of ``prepared`` on the checked, framed ``data`` (and ``val_data``, and the
+    ``recordings`` an attack on raw events reads), run by the one evaluation core: the black
+    box's source required first. The one tail of both entrances."""
+    settings = prepared.settings
+    if settings.store.black_box and source is None:
+        raise UserError(
+            f"boxes={prepared.boxes} attacks in the black box but source=None; accepted: "
+            "source=<the model to craft on>, or boxes=['white']"
+        )
+    target, crafter = prepared.networks(model, source)
+    val = None if val_data is None else dataset_of(val_data, "val_data")
+    run_settings = RunSettings.on(device_of(target), progress)
+    # as a job's, for the call: its numerics, no Lightning banners
+    with numerics.held(prepared.tf32, prepared.deterministic), libraries_quieted():
+        return core.record_attacks(
+            settings,
+            target,
+            crafter,
+            _loader(data, prepared.batch_size),
+            val,
+            run_settings,
+            models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
+            config=copy.deepcopy(prepared.config),
+            recordings=recordings,
+        )
+
+
+def _recordings(
+    settings: JobSettings, data: Any, val_data: Any
+) -> tuple[Any, Any, Recordings | None]:
+    """``data`` and ``val_data`` as frames where they are event streams (``(streams,
+    labels)``, :mod:`snnattack.interop.streams`, of the dataset of ``settings``), and the
+    recordings an attack on raw events (a row of ``settings``) reads; such an attack on frames
+    alone, or drawing its insertion candidates from held-out streams that are not given, is
+    refused."""
+    raw = [s for s in settings.specs if reads_recordings(s.algorithm)]
+    if not is_streams(data):
+        if raw:
+            raise UserError(
+                f"methods={raw[0].method} changes the raw events, but data holds no event "
+                f"streams; accepted: data=({STREAMS}), or an attack on frames (e.g. "
+                f"{raw[0].algorithm}_frames)"
+            )
+        return data, val_data, None
+    events = datamodule(settings.data)
+    if not hasattr(events, "sensor_size"):
+        raise UserError(
+            f"data holds event streams but dataset={settings.data.name} is not an event "
+            "dataset; accepted: overrides=['dataset=<the streams' dataset>'] (digits_events, "
+            "nmnist, dvs_gesture, cifar10_dvs)"
+        )
+    data, val_data, recordings = framed_recordings(
+        data, val_data, events.sensor_size, events.framing
+    )
+    for spec in raw:
+        if spec.params.get("candidates") == "target" and not recordings.train_labels:
+            raise UserError(
+                f"method.{spec.method}.candidates=target inserts events of held-out "
+                "recordings of the target class, but val_data holds no event streams; "
+                f"accepted: val_data=({STREAMS}, never the test data), or "
+                f"overrides=['method.{spec.method}.candidates=events'] (or random)"
+            )
+    return data, val_data, recordings
+
+
+def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
+    """``data`` as a loader of ``(images, labels)`` batches in order."""
+    if isinstance(data, DataLoader):
+        return data
+    return DataLoader(dataset_of(data, argument), batch_size=batch_size, shuffle=False)
