@@ -1,7 +1,8 @@
 """The models the attacks run: copies of the target and source, prepared for attacking (and
-kept across the API's calls on an unchanged model), the refusal of a gradient mode such a
-model cannot be differentiated by, and the EOT draws a model whose forward is random is
-attacked with (``attack.random_eot_samples``).
+kept across the API's calls on an unchanged model), the refusal of a model the attacks cannot
+run, and the EOT draws a model whose forward is random is attacked with
+(``attack.random_eot_samples``). :func:`attacked_copies` is all of it for a job's rows, in
+order: the step of :mod:`snnattack.evaluation.core` before the seeds.
 
 The models handed to the evaluation stay as they are: the analyses, the masking checks' notes
 and the store use a job's trained ones, and the Python API never changes the user's.
@@ -10,22 +11,82 @@ and the store use a job's trained ones, and the Python API never changes the use
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
+import lightning as L
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from snnattack.attacks.ensemble import ENSEMBLE, row_modes
 from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
-from snnattack.gradients import GRADIENT_MODES, per_step_refusal
+from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
 from snnattack.interop.prepared import PREPARED, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
-from snnattack.settings import AttackSettings, AttackSpec
+from snnattack.settings import AttackSettings, AttackSpec, JobSettings
+
+
+class Attacked(NamedTuple):
+    """What :func:`attacked_copies` prepares for a job's rows: its ``settings`` (the EOT draws
+    raised where the target's forward is random), the ``source`` its black box crafts on (the
+    one passed; None without a black box), the ``copies`` of the target and that source that
+    the rows attack, and the ``probed`` copy of the target (unprepared: what the masking checks
+    probe; None where neither they nor ``attack.random_eot_samples`` need it)."""
+
+    settings: JobSettings
+    source: nn.Module | None
+    copies: tuple[nn.Module, nn.Module | None]
+    probed: nn.Module | None
+
+
+def attacked_copies(
+    settings: JobSettings,
+    target: nn.Module,
+    source: nn.Module | None,
+    test: L.LightningDataModule | DataLoader,
+) -> Attacked:
+    """The models and settings a job's rows attack ``target`` (and, for the black box,
+    ``source``) with, before the job's seeds; both stay as they are. In order: what the
+    attacks cannot run is refused (:func:`refuse_unattackable`); with
+    ``attack.random_eot_samples`` set, the probed copy is probed on the first batch of
+    ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT
+    draws (:func:`with_random_eot`); then the copies are made with the settings that run
+    (:func:`attacked_models`)."""
+    refuse_unattackable(settings.attack, list(settings.specs), target, source)
+    random_eot = settings.attack.random_eot_samples is not None
+    probed = probed_model(target) if settings.masking.enabled or random_eot else None
+    if random_eot:
+        x = _first_batch(test).to(device_of(probed))
+        attack, specs = with_random_eot(settings.attack, settings.specs, probed, x)
+        settings = replace(settings, attack=attack, specs=tuple(specs))
+    source = source if settings.store.black_box else None
+    attack = settings.attack
+    compiled = compiles(attack, settings.specs)
+    copies = attacked_models(target, source, fold_bn=attack.fold_bn, compiled=compiled)
+    return Attacked(settings, source, copies, probed)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model`` runs: the device of its first parameter or buffer (else the CPU)."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _first_batch(test: L.LightningDataModule | DataLoader) -> torch.Tensor:
+    """The images of the first batch of ``test`` (a datamodule's test split, or a loader), as
+    the attacks read it first."""
+    if isinstance(test, L.LightningDataModule):
+        test.setup("test")
+        test = test.test_dataloader()
+    return next(iter(test))[0]
 
 
 def attacked_models(
@@ -86,6 +147,16 @@ def probed_model(target: nn.Module) -> nn.Module:
     """A copy of ``target`` as it is (neither folded nor compiled) in eval mode: what the
     masking checks probe, moved to the Trainer's device without moving ``target``."""
     return copy.deepcopy(target).eval()
+
+
+def refuse_unattackable(
+    settings: AttackSettings, specs: list[AttackSpec], *models: nn.Module | None
+) -> None:
+    """Refuses, before any work, a model the attacks cannot run as ``settings`` and ``specs``
+    ask: one inside a ``gradient_mode`` block (:func:`snnattack.gradients.refuse_in_block`),
+    then a gradient mode its own loop cannot take (:func:`refuse_whole_loop_modes`)."""
+    refuse_in_block(*models)
+    refuse_whole_loop_modes(settings, specs, *models)
 
 
 def refuse_whole_loop_modes(

@@ -2,22 +2,22 @@
 API (:func:`snnattack.evaluate`) and the benchmark, through the API's tail. Each entrance only
 sets up its process (once), produces the typed settings, the models and the data and calls
 :func:`record_attacks` once; all that surrounds the rows happens here, so the same model and
-settings give the same record from each: the attacked copies (``attack.fold_bn``,
-``compile``), the refusal of what cannot run, the EOT draws of a target whose forward is
-random (``attack.random_eot_samples``), the validation batch, the Lightning Trainer, the rows
-an earlier job of the sweep computed, tuning, the attacks under ``trainer.test``, the masking
-checks, the kinds of each row and a job's annotations. :func:`attack_batch` is the same for
-one batch of one row (:func:`snnattack.attack`): the attacked copy, the refusal, the EOT
-draws, the seed.
+settings give the same record from each. It runs four steps, each entered once: the attacked
+copies (:mod:`.attacked`: the refusal of what cannot run, the EOT draws of a target whose
+forward is random, ``attack.random_eot_samples``, the copies with ``attack.fold_bn`` and
+``compile``); seeded, the validation batch, the Lightning Trainer and the rows an earlier job
+of the sweep computed (:mod:`.reuse`); the rows (tuning, the attacks under ``trainer.test``,
+the masking checks); the record finished (:mod:`.finish`: the kinds of each row, a job's
+annotations, what it keeps). :func:`attack_batch` is the same for one batch of one row
+(:func:`snnattack.attack`): the attacked copy, the refusal, the EOT draws, the seed.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,33 +36,24 @@ from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
-from snnattack.evaluation.annotate import annotate
 from snnattack.evaluation.attacked import (
-    attacked_models,
+    attacked_copies,
     compiles,
+    device_of,
     kept_attacked_copy,
-    probed_model,
-    refuse_whole_loop_modes,
+    refuse_unattackable,
     with_random_eot,
 )
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.evaluation.kinds import with_kinds
+from snnattack.evaluation.finish import finished_record
 from snnattack.evaluation.masking import job_masking_checks, probe_count
-from snnattack.evaluation.reuse import earlier_rows, remember, row_keys, sweep_folder
-from snnattack.gradients import refuse_in_block
+from snnattack.evaluation.reuse import sweep_rows
 from snnattack.process.numerics import manual_seed
 from snnattack.records.moments import now
 from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
 from snnattack.training.fit import interrupts_raised, lightning_trainer
-
-
-def device_of(model: nn.Module) -> torch.device:
-    """Where ``model`` runs: the device of its first parameter or buffer (else the CPU)."""
-    for tensor in itertools.chain(model.parameters(), model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 @contextmanager
@@ -225,29 +216,21 @@ def record_attacks(
     ``attack.tune.val_size`` images of ``validation_data`` (a datamodule's validation split, or
     a dataset; None is refused where they are needed). ``models`` are the records of the target
     and the source (each with its ``kind``), ``config`` the resolved config; ``recordings``
-    are the test split's raw events (:func:`record_under_test`). With
-    ``attack.random_eot_samples`` set, an unprepared copy of the target is probed on the first
-    test batch, before the seeds, and a random forward raises the EOT draws
-    (:func:`~snnattack.evaluation.attacked.with_random_eot`); the masking checks probe the same
-    copy. Rank 0 hands the finished record to ``run_settings.keep``."""
-    refuse_in_block(target, source)
-    refuse_whole_loop_modes(settings.attack, list(settings.specs), target, source)
+    are the test split's raw events (:func:`record_under_test`).
+    Four steps: the attacked copies, before the seeds
+    (:func:`~snnattack.evaluation.attacked.attacked_copies`: the refusals, and with
+    ``attack.random_eot_samples`` set the EOT draws of a random forward, probed on an
+    unprepared copy of the target that the masking checks probe too); then, seeded, the
+    validation batch, the Trainer and the rows an earlier job of the sweep computed
+    (:func:`~snnattack.evaluation.reuse.sweep_rows`); the rows (:func:`record_under_test`);
+    and the record finished (:func:`~snnattack.evaluation.finish.finished_record`: rank 0
+    hands it to ``run_settings.keep``)."""
     # the components as configured, before random EOT raises their draws: what a job compares
     spec = result_spec(config, component_settings(settings.specs))
-    random_eot = settings.attack.random_eot_samples is not None
-    probed = probed_model(target) if settings.masking.enabled or random_eot else None
-    if random_eot:
-        attack, specs = with_random_eot(
-            settings.attack, settings.specs, probed, _first_batch(test).to(device_of(probed))
-        )
-        settings = replace(settings, attack=attack, specs=tuple(specs))
+    settings, source, attacked, probed = attacked_copies(settings, target, source, test)
     specs = list(settings.specs)
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
     validation = validation_batch(settings, validation_data)
-    source = source if settings.store.black_box else None
-    attacked = attacked_models(
-        target, source, fold_bn=settings.attack.fold_bn, compiled=compiles(settings.attack, specs)
-    )
     trainer = lightning_trainer(
         dict(run_settings.trainer),
         run_settings.trainers,
@@ -255,10 +238,8 @@ def record_attacks(
         inference_mode=False,  # the attacks differentiate the input
         default_root_dir=run_settings.output_dir,
     )
-    sweep = sweep_folder() if run_settings.output_dir is not None else None
-    world = trainer.world_size
-    shared = row_keys(config, spec, specs, models, target, source, world) if sweep else {}
-    earlier = earlier_rows(shared, specs, sweep, run_settings.output_dir)
+    world, output_dir = trainer.world_size, run_settings.output_dir
+    sweep = sweep_rows(config, spec, specs, models, target, source, world, output_dir)
     record, evaluator = record_under_test(
         attacked,
         specs,
@@ -270,28 +251,21 @@ def record_attacks(
         config=config,
         result_spec=spec,
         probed=probed,
-        reused=earlier.rows,
+        reused=sweep.earlier.rows,
         recordings=recordings,
     )
-    record.event_worst_case = earlier.worst_cases(record.event_worst_case, specs)
-    crafting = {"white": settings.model, "black": settings.source}
-    record.results = with_kinds(record.results, models["target"], models["source"], crafting)
-    if trainer.is_global_zero and run_settings.output_dir is not None:
-        record = annotate(settings, record, target, evaluator, test, run_settings.output_dir)
-    if trainer.is_global_zero and run_settings.keep is not None:
-        run_settings.keep(record)
-    if trainer.is_global_zero and sweep is not None:
-        remember(shared, specs, record, run_settings.output_dir, sweep)
-    return record
-
-
-def _first_batch(test: L.LightningDataModule | DataLoader) -> torch.Tensor:
-    """The images of the first batch of ``test`` (a datamodule's test split, or a loader), as
-    the attacks read it first."""
-    if isinstance(test, L.LightningDataModule):
-        test.setup("test")
-        test = test.test_dataloader()
-    return next(iter(test))[0]
+    return finished_record(
+        record,
+        evaluator,
+        settings,
+        target,
+        test,
+        models,
+        sweep,
+        output_dir,
+        run_settings.keep,
+        rank_zero=trainer.is_global_zero,
+    )
 
 
 def attack_batch(
@@ -305,8 +279,7 @@ def attack_batch(
     :func:`record_attacks`, a gradient mode the model's own loop cannot take is refused, and where
     ``attack.random_eot_samples`` is set and the copy's forward is random on ``x``, every
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
-    refuse_in_block(model)
-    refuse_whole_loop_modes(attack, [spec], model)
+    refuse_unattackable(attack, [spec], model)
     crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec]))
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))

@@ -1,6 +1,6 @@
 """What each result row says of the models behind it: the target's kind of training, and the
 kind, architecture, λ and T of the model the row's box crafts on (white box: the target;
-black box: the source). Every entrance's record carries them (:mod:`snnattack.evaluation.core`).
+black box: the source). Every entrance's record carries them (:mod:`snnattack.evaluation.finish`).
 """
 
 from __future__ import annotations

@@ -147,6 +147,8 @@ def row_keys(
     how["code"] = [made[key] for key in CODE]
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
+    # each box's crafting model spiking: a row crafted on an ANN reads no gradient mode
+    spikes = {"white": spiking(target), "black": source is not None and spiking(source)}
     mine = weights(target)  # hashed once: both boxes' keys hold it
     bases = {
         "white": [target_only, how, stored.get("target"), mine],
@@ -161,9 +163,6 @@ def row_keys(
         return json.dumps(
             [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
         )
-
-    # each box's crafting model spiking: a row crafted on an ANN reads no gradient mode
-    spikes = {"white": spiking(target), "black": source is not None and spiking(source)}
 
     def mode_of(spec: AttackSpec) -> str:
         """The gradient mode, where the row reads it (never on an ANN: it crafts by autograd)."""
@@ -323,3 +322,42 @@ def remember(
                     err.reason,
                 )
             return
+
+
+class SweepRows(NamedTuple):
+    """A job's rows as its sweep shares them: their ``keys`` (:func:`row_keys`), the sweep's
+    ``folder`` (None outside a multirun, or for the API, which has no job folder: nothing is
+    shared), the job's ``output_dir`` and what an ``earlier`` job of the sweep computed
+    (:func:`earlier_rows`). The core reads it before the rows (:func:`sweep_rows`) and hands
+    it the finished record after them (:meth:`remember`)."""
+
+    keys: dict[int, str]
+    specs: list[AttackSpec]
+    folder: Path | None
+    output_dir: Path | None
+    earlier: Earlier
+
+    def remember(self, record: JobRecord) -> None:
+        """Keeps the shareable rows of the finished ``record`` for the sweep's later jobs
+        (:func:`remember`)."""
+        if self.output_dir is not None:
+            remember(self.keys, self.specs, record, self.output_dir, self.folder)
+
+
+def sweep_rows(
+    resolved: dict[str, Any],
+    spec: dict[str, Any],
+    specs: list[AttackSpec],
+    models: dict[str, dict[str, Any] | None],
+    target: nn.Module,
+    source: nn.Module | None,
+    world_size: int,
+    output_dir: Path | None,
+) -> SweepRows:
+    """The rows of ``specs`` as the job in ``output_dir`` shares them with its sweep (the
+    arguments of :func:`row_keys`), with those an earlier job of the sweep computed."""
+    if output_dir is None:
+        return SweepRows({}, specs, None, None, Earlier({}, {}))
+    folder = sweep_folder()
+    keys = row_keys(resolved, spec, specs, models, target, source, world_size) if folder else {}
+    return SweepRows(keys, specs, folder, output_dir, earlier_rows(keys, specs, folder, output_dir))

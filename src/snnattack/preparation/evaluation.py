@@ -25,7 +25,8 @@ from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 from snnattack.evaluation import core
-from snnattack.evaluation.core import RunSettings, device_of
+from snnattack.evaluation.attacked import device_of
+from snnattack.evaluation.core import RunSettings
 from snnattack.inputs import dataset_of
 from snnattack.interop.external import model_description, with_encoding
 from snnattack.interop.prepared import passed

@@ -15,7 +15,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from snnattack.evaluation import core
-from snnattack.evaluation.core import device_of, record_under_test
+from snnattack.evaluation.attacked import device_of
+from snnattack.evaluation.core import record_under_test
 from snnattack.job import job_settings
 
 META = torch.device("meta")
