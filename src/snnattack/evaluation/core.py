@@ -226,7 +226,8 @@ def record_attacks(
     and the record finished (:func:`~snnattack.evaluation.finish.finished_record`: rank 0
     hands it to ``run_settings.keep``)."""
     # the components as configured, before random EOT raises their draws: what a job compares
-    spec = result_spec(config, component_settings(settings.specs))
+    components = component_settings(settings.specs)
+    spec = result_spec(config, components)
     settings, source, attacked, probed = attacked_copies(settings, target, source, test)
     specs = list(settings.specs)
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
