@@ -128,9 +128,30 @@ def run_evaluation(
     preparation's unread checks (:func:`snnattack.api._prepared`), read with the first
     batch's values, and what prepares afresh where one is false, before anything is refused
     (as :func:`snnattack.attack`)."""
+    checks, afresh = kept or ([], None)
+    checked = _checked(prepared, model, source, data, val_data, checks)
+    if checked is None and afresh is not None:  # the kept preparation's model changed: afresh
+        prepared = afresh()
+        checked = _checked(prepared, model, source, data, val_data, [])
+    assert checked is not None  # without kept checks, every check is read and holds
+    framed, val, recordings, prepared.classes = checked
+    return _recorded(prepared, model, source, framed, val, recordings, progress)
+
+
+def _checked(
+    prepared: PreparedEvaluation,
+    model: nn.Module,
+    source: nn.Module | None,
+    data: Data,
+    val_data: Data | None,
+    checks: list[torch.Tensor],
+) -> tuple[Any, Any, Recordings | None, int] | None:
+    """The framed ``data`` and ``val_data``, the recordings an attack on raw events reads,
+    and the target's classes, checked by the input gate with a kept preparation's unread
+    ``checks``; None where one of those is false (its model changed since: a refusal then
+    would be of the stale preparation)."""
     _started(prepared, source)
     target, crafter = prepared.networks(model, source)
-    checks, afresh = kept or ([], None)
     try:
         framed, val, recordings = _recordings(prepared.settings, data, val_data)
         classes = inputs.check_evaluation(
@@ -139,11 +160,8 @@ def run_evaluation(
     except UserError:
         if passed(checks):
             raise
-        classes = None
-    if classes is None and afresh is not None:  # the kept preparation's model changed: afresh
-        return run_evaluation(afresh(), model, source, data, val_data, progress)
-    prepared.classes = classes
-    return _recorded(prepared, model, source, framed, val, recordings, progress)
+        return None
+    return None if classes is None else (framed, val, recordings, classes)
 
 
 def run_checked(
