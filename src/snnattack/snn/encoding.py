@@ -27,8 +27,12 @@ class Encoder(Temporal):
 
     def __init__(self, T: int) -> None:
         super().__init__()
-        if int(T) != T or T < 1:
-            raise ValueError(f"T must be an integer >= 1, got {T}")
+        try:
+            whole = int(T) == T and T >= 1
+        except (TypeError, ValueError):  # T="abc", T=None: said as the rest are
+            whole = False
+        if not whole:
+            raise ValueError(f"T must be an integer >= 1, got {T!r}")
         self.T = int(T)
 
     def expected(self, x: torch.Tensor) -> torch.Tensor:

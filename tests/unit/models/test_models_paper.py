@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 import torch
@@ -199,3 +200,11 @@ def test_an_unknown_name_or_activation_is_a_config_error_naming_the_argument(
     rest of the API names the argument and what it accepts in one ConfigError line."""
     with pytest.raises(ConfigError, match=refused):
         build(num_classes=10, **arguments)
+
+
+@pytest.mark.parametrize("T", ["4", "abc", None, 0])
+def test_a_time_step_count_that_is_no_whole_number_is_refused_as_given(T: object) -> None:
+    """``T="4"`` was refused as ``got 4`` (a number, it seemed), ``T="abc"`` with int()'s own
+    message: each is named as it was given."""
+    with pytest.raises(ValueError, match=re.escape(f"T must be an integer >= 1, got {T!r}")):
+        build("digits_net", num_classes=10, in_channels=1, T=T)
