@@ -48,6 +48,16 @@ class AdaptedNet(SpikingNet):
         return super().decode(out) if self.user_decode is None else self.user_decode(out)
 
 
+def in_mode_of(made: nn.Module, given: nn.Module) -> nn.Module:
+    """``made``, a module the adapter made in place of (or around) the user's ``given``, in
+    ``given``'s mode; its own modules keep theirs (a container's layers are the user's). An
+    eval network whose adapted form said ``training=True`` had torchattacks, which restores a
+    model's mode after its attack, put the copy's BatchNorms in training: the next forward
+    wrote into the user's running statistics, the memory they share."""
+    made.training = given.training
+    return made
+
+
 def unwrapped(model: Any) -> Any:
     """The network in ``nn.DataParallel`` (or DDP's wrapper) ``model``, else ``model``: the
     attacks run on one device, and the wrapper's forward is the network's (a class with its
@@ -69,14 +79,14 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     layer's ``weight``, ``torch.nn.utils.prune``; the legacy ``weight_norm``) is a tensor of
     the last forward's graph, which no deep copy takes: the copy starts from its values, and
     its own hook computes it again. A replaced module with hooks is refused: the module in
-    its place would not call them."""
+    its place would not call them; the module in its place takes its mode."""
     for old, new in replacements.items():
         _refuse_hooked(net, old, new)
     memo: dict[int, object] = {
         id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad) for p in net.parameters()
     }
     memo.update({id(b): b.detach() for b in net.buffers()})
-    memo.update({id(old): new for old, new in replacements.items()})
+    memo.update({id(old): new.train(old.training) for old, new in replacements.items()})
     memo.update({id(t): t.detach() for t in _computed(net)})
     return copy.deepcopy(net, memo)
 

@@ -15,7 +15,14 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import probe, surrogates
 from snnattack.interop.adapter import ADAPTERS, neuron_libraries
-from snnattack.interop.common import AdaptedNet, Decode, looks_like_neuron, refuse, unwrapped
+from snnattack.interop.common import (
+    AdaptedNet,
+    Decode,
+    in_mode_of,
+    looks_like_neuron,
+    refuse,
+    unwrapped,
+)
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
@@ -104,8 +111,20 @@ def adapt(
                 name, partial(library.own_loop, net), partial(library.body, net), int(T), example
             )
         if own_loop:
-            return OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
-        return AdaptedNet(library.body(net), int(T), normalize, decode)
+            adapted: SpikingNet = OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+        else:
+            adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
+    return _in_mode_of(net, adapted, normalize)
+
+
+def _in_mode_of(net: nn.Module, adapted: SpikingNet, normalize: nn.Module | None) -> SpikingNet:
+    """``adapted`` and the modules it made around its copy of ``net`` (its encoding) in
+    ``net``'s mode (:func:`~snnattack.interop.common.in_mode_of`); the user's ``normalize``
+    keeps its own."""
+    for module in adapted.children():
+        if module is not adapted.body and module is not normalize:
+            module.train(net.training)
+    return in_mode_of(adapted, net)
 
 
 def _check_arguments(

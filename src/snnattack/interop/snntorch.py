@@ -48,7 +48,7 @@ from torch import nn
 
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
-from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
+from snnattack.interop.common import in_mode_of, looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import StepWise
@@ -135,7 +135,8 @@ def body(net: nn.Module) -> nn.Module:
     if not replacements:
         raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
     copied = shared_copy(net, replacements)
-    return nn.Sequential(*(m if isinstance(m, LIF) else StepWise(m) for _, m in _flat(copied, "")))
+    layers = (m if isinstance(m, LIF) else in_mode_of(StepWise(m), m) for _, m in _flat(copied, ""))
+    return in_mode_of(nn.Sequential(*layers), net)
 
 
 def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:

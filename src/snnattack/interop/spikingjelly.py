@@ -62,6 +62,7 @@ from snnattack.cpu.guard import hook_kinds
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
+    in_mode_of,
     looks_like_neuron,
     refuse,
     scalar,
@@ -213,8 +214,8 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
     :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
     :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
     ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`
-    (given its path, which a refusal of its input names). One
-    with hooks of the user's, of any kind (:func:`~snnattack.cpu.guard.hook_kinds`),
+    (given its path, which a refusal of its input names), each in the mode of the layer it
+    replaces. One with hooks of the user's, of any kind (:func:`~snnattack.cpu.guard.hook_kinds`),
     stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
@@ -227,7 +228,8 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
     for path, module in modules:
         if path and type(module) in folded and not hook_kinds(module):
             parent, _, name = path.rpartition(".")
-            setattr(copied.get_submodule(parent), name, folded[type(module)](module, path))
+            replacement = in_mode_of(folded[type(module)](module, path), module)
+            setattr(copied.get_submodule(parent), name, replacement)
     return copied
 
 

@@ -177,6 +177,20 @@ def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, param
     assert_same_model(adapt(net, T=T).eval(), native(name, net), mode, params)
 
 
+def test_an_adapted_eval_net_is_in_eval_mode_and_torchattacks_leaves_its_statistics() -> None:
+    """The adapted form (its step-wise layers) said ``training=True`` for an eval network;
+    torchattacks restores that mode after its attack, which put the copy's BatchNorms in
+    training, and the next forward wrote into the user's running statistics."""
+    net = step_net("subtract_delayed")
+    adapted = adapt(net, T=T)
+    assert not any(m.training for m in adapted.modules())
+    statistics = [b.clone() for b in net.buffers()]
+    x, y = images(), torch.arange(6) % 10
+    torchattacks.PGD(adapted, eps=8 / 255, alpha=2 / 255, steps=2)(x, y)
+    adapted(x)
+    assert all(torch.equal(b, s) for b, s in zip(net.buffers(), statistics, strict=True))
+
+
 def test_two_networks_keep_separate_states_through_a_transfer_attack() -> None:
     target_net, source_net = step_net("subtract_delayed", 0), step_net("zero_delayed", 1)
     users = [m for m in (*target_net.modules(), *source_net.modules()) if hasattr(m, "mem")]

@@ -249,6 +249,40 @@ def test_an_eval_mode_net_gets_nonzero_gradients_and_is_left_as_it_was(step_mode
     assert all(m.training for m in adapt(net, T=T).body.modules())  # the copy's own flags
 
 
+@pytest.mark.parametrize("own_loop", [False, True])
+def test_an_adapted_eval_net_is_in_eval_mode_and_torchattacks_leaves_its_statistics(
+    own_loop: bool,
+) -> None:
+    """The wrapper said ``training=True`` for an eval network: torchattacks restores a
+    model's mode after its attack, so it put the copy's BatchNorms in training, and the next
+    forward wrote into the user's running statistics (the memory they share)."""
+    net = sj_net("lif_decay_input_hard").eval()
+    x, y = images(), torch.arange(6) % 10
+    body = net if not own_loop else OwnLoop(net).eval()
+    adapted = adapt(body, T=T, own_loop=own_loop)
+    assert not any(m.training for m in adapted.modules())
+    statistics = [b.clone() for b in net.buffers()]
+    torchattacks.PGD(adapted, eps=8 / 255, alpha=2 / 255, steps=2)(x, y)
+    adapted(x)
+    assert not any(m.training for m in adapted.modules())
+    assert all(torch.equal(b, s) for b, s in zip(net.buffers(), statistics, strict=True))
+    net.train()
+    assert all(m.training for m in adapt(net, T=T).modules())
+
+
+class OwnLoop(nn.Module):
+    """spikingjelly's tutorial form: the images repeated over T, the mean over T decoded."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x.unsqueeze(0).repeat(T, *([1] * x.dim())))
+        functional.reset_net(self.net)
+        return out.mean(0)
+
+
 @pytest.mark.parametrize(
     "unknown,cls",
     [(Heaviside, "Heaviside"), (lambda: neuron.QIFNode(step_mode="m"), "QIFNode")],
