@@ -1,8 +1,9 @@
 """The one evaluation of every entrance: ``python run.py`` (:mod:`snnattack.job`), the Python
-API (:func:`snnattack.evaluate`) and the benchmark, through the API's tail. Each entrance only
-sets up its process (once), produces the typed settings, the models and the data and calls
-:func:`record_attacks` once; all that surrounds the rows happens here, so the same model and
-settings give the same record from each. It runs four steps, each entered once: the attacked
+API (:func:`snnattack.evaluate`) and the benchmark, both through the tail of the preparation
+they share (:mod:`snnattack.preparation.evaluation`). Each entrance only sets up its process
+(once), produces the typed settings, the models and the data and calls :func:`record_attacks`
+once; all that surrounds the rows happens here, so the same model and settings give the same
+record from each. It runs four steps, each entered once: the attacked
 copies (:mod:`.attacked`: the refusal of what cannot run, the EOT draws of a target whose
 forward is random, ``attack.random_eot_samples``, the copies with ``attack.fold_bn`` and
 ``compile``); seeded, the validation batch, the Lightning Trainer and the rows an earlier job
