@@ -39,7 +39,7 @@ from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import UserError
-from snnattack.evaluation.attacked import refuse_whole_loop_modes
+from snnattack.evaluation.attacked import refuse_unattackable
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
@@ -204,9 +204,10 @@ def evaluate(
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
     inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
     settings = job_settings(cfg, notes)
-    # a network of its own per-step loop and the protocol's RGA rows: refused before the
-    # surrogate is trained (a VGG-11 on CIFAR)
-    refuse_whole_loop_modes(settings.attack, list(settings.specs), net)
+    # what the attacks cannot run (a model inside a gradient_mode block, a network of its own
+    # per-step loop and the protocol's RGA rows): refused before the surrogate is trained (a
+    # VGG-11 on CIFAR), as the evaluation core would refuse it after
+    refuse_unattackable(settings.attack, list(settings.specs), net)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset

@@ -13,9 +13,12 @@ from harness import ROOT
 
 import snnattack
 from snnattack import api, inputs
+from snnattack.benchmark import evaluation
 from snnattack.config import compose
+from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import external
+from snnattack.models import build
 from snnattack.preparation import config as preparation_config
 
 ONE_ROW = """
@@ -84,3 +87,21 @@ def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     assert entry["model"]["parameters"] == sum(p.numel() for p in net.parameters())
     assert entry["provenance"]["weights"] == f"params:{weights(net)[:16]}"
     assert entry["model"]["architecture"] == "Sequential"  # its class; a zoo model: its name
+
+
+def test_a_model_inside_a_gradient_mode_block_is_refused_before_the_surrogate_is_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark trains its black box's surrogate before the evaluation core runs: what
+    the core would refuse (an attack inside a ``gradient_mode`` block) is refused first, and
+    nothing is trained or written."""
+    protocol = ONE_ROW.replace("boxes: [white]", "boxes: [white, black]")
+    (tmp_path / "one_v1.yaml").write_text(protocol)
+    monkeypatch.setattr(evaluation, "surrogate", lambda *a: pytest.fail("the surrogate trained"))
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    entry = tmp_path / "one.json"
+    with snnattack.gradient_mode(net, "rga") as m:
+        with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
+            snnattack.benchmark.evaluate(m, protocol=tmp_path / "one_v1.yaml", name="N", path=entry)
+    assert not entry.exists()
