@@ -18,7 +18,7 @@ The key is everything that fixes the row: the weights of the target and the sour
 store keys (the training specs, which keep only the adversary settings that training reads:
 the job hands them in, so that training's key is training's), the result spec (the config
 without its cosmetic keys, with each ensemble's components as it runs them, its per-kind
-lookups empty: ``records.results.what_runs``) without its
+lookups empty: ``records.cosmetic.what_runs``) without its
 adversary (``train.adversary``: no attack reads it) and with, of the methods, the row's own
 settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
 cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
@@ -59,13 +59,13 @@ from snnattack.errors import WriteError
 from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
+from snnattack.records.cosmetic import what_runs
 from snnattack.records.provenance import provenance
 from snnattack.records.results import (
     COMPONENTS,
     AttackRow,
     JobRecord,
     typed_row,
-    what_runs,
     write_json,
 )
 from snnattack.settings import SOURCE_KEYS, AttackSpec, dotted_value

@@ -87,6 +87,16 @@ def settings_hash(resolved: dict[str, Any]) -> str:
             return [plain(v) for v in value]
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    kept = plain(without_cosmetic(resolved, resolved.get("cosmetic_keys") or ()))
-    kept = {k: {} if k in LOOKUPS else v for k, v in kept.items()}  # as a plain config holds
+    kept = what_runs(plain(without_cosmetic(resolved, resolved.get("cosmetic_keys") or ())))
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def what_runs(spec: Any) -> Any:
+    """A result ``spec`` as two are compared (a relaunch's, the report's repeats) and kept
+    rows are keyed (``attack.reuse``): its per-kind lookups (:data:`LOOKUPS`) empty, which a
+    job that spells ``lambda=1`` as ``+kinds.l=1 lambda=${kinds.l}`` fills and runs nothing
+    more by. Empty, not left out: a config that sets none holds them so, and its spec and
+    rows' keys stay as they were. A record keeps them."""
+    if not isinstance(spec, dict):
+        return spec
+    return {k: {} if k in LOOKUPS else v for k, v in spec.items()}

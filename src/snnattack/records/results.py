@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from snnattack.errors import ConfigError, UserError
-from snnattack.records.cosmetic import LOOKUPS, without_cosmetic
+from snnattack.records.cosmetic import what_runs, without_cosmetic
 from snnattack.records.files import write_atomic
 from snnattack.settings import BOXES, PASSED
 
@@ -361,17 +361,6 @@ def result_spec(
     if components:
         spec[COMPONENTS] = copy.deepcopy(components)
     return spec
-
-
-def what_runs(spec: Any) -> Any:
-    """A result ``spec`` as two are compared (a relaunch's, the report's repeats) and kept
-    rows are keyed (``attack.reuse``): its per-kind lookups (:data:`LOOKUPS`) empty, which a
-    job that spells ``lambda=1`` as ``+kinds.l=1 lambda=${kinds.l}`` fills and runs nothing
-    more by. Empty, not left out: a config that sets none holds them so, and its spec and
-    rows' keys stay as they were. A record keeps them."""
-    if not isinstance(spec, dict):
-        return spec
-    return {k: {} if k in LOOKUPS else v for k, v in spec.items()}
 
 
 def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:

@@ -8,16 +8,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snnattack.records.cosmetic import default_cosmetic, is_cosmetic, settings_hash
-from snnattack.records.moments import moment
-from snnattack.records.results import (
+from snnattack.records.cosmetic import (
     LOOKUPS,
-    ROW_FIELDS,
-    JobRecord,
-    folder_order,
-    read_record,
+    default_cosmetic,
+    is_cosmetic,
+    settings_hash,
     what_runs,
 )
+from snnattack.records.moments import moment
+from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
 from snnattack.report.unfinished import unfinished
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
