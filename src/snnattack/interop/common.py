@@ -44,8 +44,40 @@ class AdaptedNet(SpikingNet):
         super().__init__(DirectEncoder(T), body, normalize)
         self.user_decode = decode
 
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        restarted(self.body)  # each forward one simulation (PerSimulation)
+        return super()._logits(x)
+
     def decode(self, out: torch.Tensor) -> torch.Tensor:
         return super().decode(out) if self.user_decode is None else self.user_decode(out)
+
+
+class PerSimulation(nn.Module):
+    """A stateful module of the user's that the adapted copy keeps (spikingjelly's dropouts,
+    whose mask, drawn at a simulation's first step, holds until their ``reset()``), reset at
+    the start of each forward of the adapted network (:func:`restarted`), as the user's loop
+    resets it between simulations (``functional.reset_net``). Without it, a copy in training
+    mode drew its mask once: every later forward dropped the same units, a batch of another
+    size failed on it, and the first mask was the one the user's network held when adapted."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module(*args, **kwargs)
+
+    def restart(self) -> None:
+        """A new simulation: the module's state dropped."""
+        self.module.reset()
+
+
+def restarted(body: nn.Module) -> nn.Module:
+    """``body`` with each of its :class:`PerSimulation` modules restarted."""
+    for module in body.modules():
+        if isinstance(module, PerSimulation):
+            module.restart()
+    return body
 
 
 def in_mode_of(made: nn.Module, given: nn.Module) -> nn.Module:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop.common import Decode
+from snnattack.interop.common import Decode, restarted
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import Encoder
 from snnattack.snn.neurons import LIF
@@ -95,7 +95,7 @@ class OwnLoopNet(SpikingNet):
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         images = self.normalize(self.quantize(x)).clone()  # its code may change it in place
-        steppers = step_neurons(self.body)
+        steppers = step_neurons(restarted(self.body))  # each forward one simulation
         for module in self.body.modules():
             if isinstance(module, TimeMerged):
                 module.batch = images.shape[0]

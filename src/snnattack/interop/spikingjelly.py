@@ -62,6 +62,7 @@ from snnattack.cpu.guard import hook_kinds
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import neuron_libraries, register
 from snnattack.interop.common import (
+    PerSimulation,
     in_mode_of,
     looks_like_neuron,
     refuse,
@@ -118,14 +119,14 @@ def body(net: nn.Module) -> nn.Module:
                 module.step_mode = "m"
             except (ValueError, AssertionError):
                 raise refuse(path, module, "runs in step mode 's' only", supported()) from None
-    return _folded_layers(copied, multi_step)
+    return _per_simulation(_folded_layers(copied, multi_step))
 
 
 def own_loop(net: nn.Module) -> nn.Module:
     """The copy of ``net``, a class of the user's that makes its time steps itself, in its
     own step modes: a node in step mode ``'m'`` becomes its LIF, one in ``'s'`` (called once
     per step by the user's loop) a :class:`~snnattack.snn.stepwise.StepLIF`."""
-    return shared_copy(net, _replacements(net, per_call=True))
+    return _per_simulation(shared_copy(net, _replacements(net, per_call=True)))
 
 
 def has_own_loop(net: nn.Module) -> bool | None:
@@ -230,6 +231,18 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
             parent, _, name = path.rpartition(".")
             replacement = in_mode_of(folded[type(module)](module, path), module)
             setattr(copied.get_submodule(parent), name, replacement)
+    return copied
+
+
+def _per_simulation(copied: nn.Module) -> nn.Module:
+    """``copied`` with each of its spikingjelly dropouts in a
+    :class:`~snnattack.interop.common.PerSimulation`, in its mode, its mask (the one the
+    user's network held when copied) dropped: the adapted network draws one per forward."""
+    dropouts = [(path, m) for path, m in copied.named_modules() if path and _dropout(m)]
+    for path, dropout in dropouts:
+        parent, _, name = path.rpartition(".")
+        dropout.reset()
+        setattr(copied.get_submodule(parent), name, in_mode_of(PerSimulation(dropout), dropout))
     return copied
 
 

@@ -270,6 +270,42 @@ def test_an_adapted_eval_net_is_in_eval_mode_and_torchattacks_leaves_its_statist
     assert all(m.training for m in adapt(net, T=T).modules())
 
 
+def dropout_net() -> nn.Sequential:
+    """A multi-step network with spikingjelly's dropout (the zoo's VGG classifier's form)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Flatten(),
+        layer.Linear(64, 32),
+        neuron.IFNode(),
+        layer.Dropout(0.5),
+        layer.Linear(32, 10),
+    ).double()
+    with torch.no_grad():
+        net[1].weight.mul_(4.0)  # the neurons spike
+    functional.set_step_mode(net, "m")
+    return net.train()
+
+
+@pytest.mark.parametrize("own_loop", [False, True])
+def test_a_dropout_in_training_mode_draws_its_mask_at_each_forward_as_the_library(
+    own_loop: bool,
+) -> None:
+    """spikingjelly's dropout keeps its mask until ``reset()``, which the user's loop calls
+    between simulations: the copy drew one at its first forward, with the mask the user's
+    network held when adapted, so every later forward dropped the same units and a batch of
+    another size failed on it (a training loop's last batch)."""
+    net = dropout_net()
+    x = images()
+    net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1))  # the user's last simulation: its mask left
+    adapted = adapt(OwnLoop(net) if own_loop else net, T=T, own_loop=own_loop)
+    assert adapted.training
+    for batch, seed in ((x, 2), (x, 3), (x[:4], 4)):
+        torch.manual_seed(seed)
+        ours = adapted(batch)
+        torch.manual_seed(seed)
+        torch.testing.assert_close(ours, library_logits(net, batch), rtol=1e-12, atol=1e-12)
+
+
 class OwnLoop(nn.Module):
     """spikingjelly's tutorial form: the images repeated over T, the mean over T decoded."""
 
