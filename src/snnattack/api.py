@@ -381,8 +381,8 @@ def gradient_mode(
     in_block = True  # a network made after the block is not in its mode
     with ExitStack() as block:
 
-        def prepare(x: torch.Tensor | None) -> SpikingNet:
-            net = as_spiking_net(model, T, example=x)
+        def prepare(x: torch.Tensor | None, made: Callable[[SpikingNet], SpikingNet]) -> SpikingNet:
+            net = made(as_spiking_net(model, T, example=_as_taken_by(model, x)))
             if in_block:
                 block.enter_context(_in_mode(net, mode, params))
             return net
@@ -405,24 +405,42 @@ def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[S
         yield net
 
 
+def _as_taken_by(model: nn.Module, x: torch.Tensor | None) -> torch.Tensor | None:
+    """The samples ``x`` (floating point) in the dtype and on the device of ``model``'s first
+    floating tensor, as its form is decided on them (:func:`snnattack.interop.adapt`'s
+    ``example``): a ``.to()`` of the module :func:`gradient_mode` yields, before its first
+    forward, converts the adapted network, not ``model``."""
+    tensors = (t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point())
+    reference = next(tensors, None)
+    if x is None or reference is None or not x.is_floating_point():
+        return x
+    return x.to(reference.device, reference.dtype)
+
+
 class _OnFirstForward(nn.Module):
     """The network that ``prepare`` makes of the samples of the first forward, called on
     them and on every later one's (:func:`gradient_mode`). Until then it has no network: it
     takes the model's training flag, and a ``train()`` / ``eval()`` called on it is applied
     to the network when it is made (else the forward would run in the model's flag, not the
-    one the user set), as is a ``requires_grad_()``; a ``zero_grad()`` has no gradient to
+    one the user set), as are a ``requires_grad_()`` and a conversion (``.to()``,
+    ``.double()``, ``.cuda()``...: every ``_apply``; before, it converted nothing and the
+    first forward of converted samples failed); a ``zero_grad()`` has no gradient to
     clear (an attack loop calls it before each forward). Its parameters are refused, since an
     optimiser made over none would train nothing (the adapter's parameters are its own
     objects, made at that forward)."""
 
     def __init__(
-        self, prepare: Callable[[torch.Tensor | None], SpikingNet], model: str, training: bool
+        self,
+        prepare: Callable[[torch.Tensor | None, Callable[[SpikingNet], SpikingNet]], SpikingNet],
+        model: str,
+        training: bool,
     ) -> None:
         super().__init__()
         self._prepare = prepare
         self._model = model  # the class name of the model it adapts, for the refusal
         self._mode: bool | None = None  # a train() / eval() called before the network exists
         self._requires_grad: bool | None = None  # a requires_grad_() called before it
+        self._conversions: list[Callable[[torch.Tensor], torch.Tensor]] = []  # _apply()s
         self.training = training
         self.net: SpikingNet | None = None
 
@@ -436,6 +454,11 @@ class _OnFirstForward(nn.Module):
             self._requires_grad = requires_grad
             return self
         return super().requires_grad_(requires_grad)
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
+        if self.net is None:
+            self._conversions.append(fn)
+        return super()._apply(fn, recurse)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         if self.net is not None:
@@ -457,12 +480,19 @@ class _OnFirstForward(nn.Module):
         :func:`attack`'s and :func:`evaluate`'s, which run the network: :func:`_network_of`;
         without samples, the adaptation's refusal says what to pass)."""
         if self.net is None:
-            self.net = self._prepare(x)
-            if self._mode is not None:
-                self.net.train(self._mode)
-            if self._requires_grad is not None:
-                self.net.requires_grad_(self._requires_grad)
+            self.net = self._prepare(x, self._as_set)
         return self.net
+
+    def _as_set(self, net: SpikingNet) -> SpikingNet:
+        """``net`` with what was called on this module before it existed: ``train()`` /
+        ``eval()``, ``requires_grad_()``, conversions, in the block's mode only after them."""
+        if self._mode is not None:
+            net.train(self._mode)
+        if self._requires_grad is not None:
+            net.requires_grad_(self._requires_grad)
+        for convert in self._conversions:
+            net._apply(convert)
+        return net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x)(x)

@@ -215,6 +215,28 @@ def test_gradient_mode_on_the_tutorial_class_takes_a_loops_calls_before_its_firs
     torch.testing.assert_close(xa.grad, xb.grad, rtol=0, atol=0)
 
 
+def test_gradient_mode_on_the_tutorial_class_converts_the_network_of_its_first_forward() -> None:
+    """A ``.float()`` (``.to()``, ``.double()``...) of the yielded module before its first
+    forward converts the network made at that forward, as it converts an adapted one, while
+    the model keeps its dtype: before, it converted nothing, so the form was decided on
+    samples of another dtype than the model's (neither ran) and the forward failed."""
+    net = CSNN(T).eval()  # float64
+    x = images().float()
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        m.float()
+        xa = x.clone().requires_grad_(True)
+        weighted_backward(m(xa))
+    assert isinstance(m.net, OwnLoopNet)
+    assert all(p.dtype == torch.float32 for p in m.net.parameters())
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    adapted = adapt(net, T=T, own_loop=True).float()
+    with snnattack.gradient_mode(adapted, "stbp") as ours:
+        xb = x.clone().requires_grad_(True)
+        weighted_backward(ours(xb))
+    assert xb.grad.abs().sum() > 0
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=0, atol=0)
+
+
 IN_BLOCK = r"^snnattack\.interop\.loops\.OwnLoopNet is attacked inside its gradient_mode 'stbp'"
 
 
