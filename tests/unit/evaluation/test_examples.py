@@ -3,8 +3,9 @@
 import csv
 from pathlib import Path
 
+import pytest
 import torch
-from harness import compose
+from harness import ROOT, compose
 from torchattacks.attack import Attack
 
 from snnattack.config.parse import data_settings
@@ -15,6 +16,13 @@ from snnattack.records.store import ModelStore
 from snnattack.report import write_report
 from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
+
+
+def reading_block(store_folder: str, job_folder: str) -> str:
+    """docs/examples.md's "Reading them" block, its placeholder folders filled in."""
+    page = (ROOT / "docs" / "examples.md").read_text()
+    block = page.split("**Reading them.**")[1].split("```python\n")[1].split("```")[0]
+    return block.replace("models/<key>/", store_folder).replace("outputs/.../", job_folder)
 
 
 def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
@@ -50,6 +58,11 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
         assert accuracy == row.adv_acc  # evaluated again: the recorded number
         (x, y), *_ = Attack.load(str(tmp_path / "job" / row.examples))
         assert torch.equal(x, saved["adv_inputs"][: len(x)]) and torch.equal(y, saved["labels"])
+    key = record.models["target"]["key"]
+    read = reading_block(f"{tmp_path}/models/{key}/", f"{tmp_path}/job/")
+    scope: dict = {}
+    exec(compile(read, "docs/examples.md", "exec"), scope)  # the last row's file: pgd
+    assert 100.0 * float(scope["acc"]) == pytest.approx(record.results[-1].adv_acc)
     report = write_report(tmp_path / "job")
     assert "Adversarial examples saved for 2 row(s)" in report.files["md"].read_text()
     with open(tmp_path / "job" / "results.csv") as f:
