@@ -199,8 +199,8 @@ def restore_kept(output_dir: Path, log: bool = True) -> bool:
         if isinstance(before, bytes):
             path.write_bytes(before)
         elif not isinstance(before, bool) and path.is_file():
-            with path.open("r+b") as log:
-                log.truncate(before)
+            with path.open("r+b") as kept:
+                kept.truncate(before)
         elif not before and path.is_file():
             path.unlink()
         elif not before and path.is_dir() and not any(path.iterdir()):
