@@ -171,15 +171,6 @@ class Seconds(Metric):
         return self.seconds
 
 
-def attack_success_rate(
-    clean_pred: torch.Tensor, adv_pred: torch.Tensor, labels: torch.Tensor
-) -> float:
-    """ASR in % from predictions on clean and adversarial inputs (NaN if none was correct)."""
-    counts = AttackCounts()
-    counts.update(clean_pred == labels, adv_pred == labels)
-    return counts.compute()["asr"]
-
-
 def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
     """An ensemble row's components: what each ran and how many samples it fooled first."""
     return [

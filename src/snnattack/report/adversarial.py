@@ -22,8 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
+from snnattack.report import figures  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
-from snnattack.report.figures import metadata  # noqa: E402
 from snnattack.report.figures import register as register_figure  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     Table,
@@ -35,8 +35,6 @@ from snnattack.report.tables import (  # noqa: E402
     register,
 )
 from snnattack.settings import BOXES  # noqa: E402
-
-DPI = 110
 
 
 @dataclass
@@ -220,7 +218,4 @@ def robust_vs_cost(jobs: list[Job], path: Path) -> Path | None:
     ax.set_xlabel("training time: crafting + update (s)")
     ax.set_ylabel(f"white-box robust accuracy at ε={fmt(eps)}/255 (%)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the points
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI, metadata=metadata())
-    plt.close(fig)
-    return path
+    return figures._save(fig, path)

@@ -96,7 +96,7 @@ def series_style(i: int) -> dict[str, str]:
     return {"linestyle": linestyle, "marker": marker}
 
 
-def shared_legend(fig: plt.Figure, title: str | None = None) -> None:
+def shared_legend(fig: plt.Figure) -> None:
     """One legend for all panels, right of them (each label once, in order of appearance)."""
     seen: dict[str, Any] = {}
     for ax in fig.axes:
@@ -110,8 +110,6 @@ def shared_legend(fig: plt.Figure, title: str | None = None) -> None:
             bbox_to_anchor=(1.0, 1.0),
             fontsize=7,
             handlelength=3.5,  # long enough to show a dashed or dotted line as one
-            title=title,
-            title_fontsize=7,
             frameon=False,
         )
 
