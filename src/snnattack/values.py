@@ -165,11 +165,10 @@ def member_of(names: Collection[str]) -> Rule:
     )
 
 
-def list_rule(item: Rule, accepted: str, *, empty: bool = False, distinct: bool = False) -> Rule:
-    """A list of values that ``item`` accepts (``empty``: none at all too; ``distinct``: each
-    once, ``16`` and ``16.0`` one), whose complaint names what is wrong: no list, no value,
-    a value repeated, or the first value refused (``eps=[8,a]`` holds 'a', which is not a
-    number)."""
+def list_rule(item: Rule, accepted: str, *, empty: bool = False) -> Rule:
+    """A list of distinct values that ``item`` accepts (``16`` and ``16.0`` one; ``empty``:
+    none at all too), whose complaint names what is wrong: no list, no value, a value
+    repeated, or the first value refused (``eps=[8,a]`` holds 'a', which is not a number)."""
 
     def problem(value: list) -> str:
         if not value:
@@ -185,7 +184,7 @@ def list_rule(item: Rule, accepted: str, *, empty: bool = False, distinct: bool 
             isinstance(v, list)
             and (empty or bool(v))
             and all(map(item.test, v))
-            and (not distinct or len(set(v)) == len(v))
+            and len(set(v)) == len(v)
         ),
         accepted,
         problem,

@@ -106,12 +106,10 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "eps": list_rule(  # a radius twice would attack and report its rows twice
         EPS_255,
         "a list of distinct numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
-        distinct=True,
     ),
     "boxes": list_rule(
         one_of(*BOXES),
         "a non-empty subset of [white, black], each once",
-        distinct=True,
     ),
     "eval_batch_size": integer(1),
     "source_seed_offset": Rule(
@@ -155,13 +153,11 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "attack.l0_thresholds": list_rule(
         integer(1),
         "a non-empty list of distinct event counts >= 1, e.g. attack.l0_thresholds=[200,800]",
-        distinct=True,
     ),
     "attack.steps_curve": list_rule(
         integer(1),
         "a list of distinct iteration counts >= 1, e.g. attack.steps_curve=[5,10,20]",
         empty=True,
-        distinct=True,
     ),
     "method.*.poisson_eot_samples": integer(1),
     "method.*.momentum": real(0, 1),
