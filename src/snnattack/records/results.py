@@ -439,13 +439,11 @@ def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Ta
     return table
 
 
-def print_table(
-    title: str, rows: list[tuple[dict[str, str], AttackRow]], *, stderr: bool = False
-) -> None:
-    """Prints :func:`render_table` (nothing when there is no row)."""
+def print_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> None:
+    """Prints :func:`render_table` on stderr (nothing when there is no row)."""
     table = render_table(title, rows)
     if table.row_count:
-        console = Console(stderr=stderr)
+        console = Console(stderr=True)
         if not console.is_terminal:  # a log file or pipe: one line per row, headers unwrapped
             console.width = LOG_WIDTH
         console.print(table)

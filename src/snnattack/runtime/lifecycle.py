@@ -66,7 +66,7 @@ def print_results(sweep_dir: Path) -> None:
         swept = " ".join(o for o in overrides if o not in shared)
         cells = {"job": name, "swept": swept, "clean %": f"{record.clean_acc:.2f}"}
         rows += [(cells, r) for r in record.results]
-    print_table(f"sweep {sweep_dir}", rows, stderr=True)
+    print_table(f"sweep {sweep_dir}", rows)
 
 
 def job_folders(sweep: Path, subdir: str) -> list[Path]:
