@@ -263,7 +263,7 @@ KINDS = {
         "snnattack.analysis",
         ["shuffle", "rate_current", "cost"],
         'from snnattack.analysis import register\n@register("{name}", order={order})\n'
-        "def run(cfg, opts, model, dm, device):\n    return {{}}\n",
+        "def run(opts, model, dm, device):\n    return {{}}\n",
         "analysis",
     ),
     "report table": (

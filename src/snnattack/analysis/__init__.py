@@ -54,5 +54,5 @@ def run_analyses(
     for name, opts in selected.items():
         device = resolve_device(opts.get("device", settings.accelerator))
         model = model.to(device).eval()
-        results[name] = ANALYSES[name](settings, opts, model, dm, device)
+        results[name] = ANALYSES[name](opts, model, dm, device)
     return results

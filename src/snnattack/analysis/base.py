@@ -1,12 +1,10 @@
 """The registry of analyses (``analysis=[...]``), which their modules fill.
 
-An analysis is one module of this package: its runner ``run(settings, opts, model, dm,
-device)`` (the job's analysis settings, the analysis's own options ``analysis.<name>`` as a
-frozen mapping, the trained target, the job's datamodule set up for testing, the device)
-returning a dict for
-``metrics.json``, decorated with ``@register("<name>", order=...)`` (its place in listings).
-The package imports every module, so the analysis is one module and its
-``conf/analysis/<name>.yaml``.
+An analysis is one module of this package: its runner ``run(opts, model, dm, device)`` (the
+analysis's own options ``analysis.<name>`` as a frozen mapping, the trained target, the job's
+datamodule set up for testing, the device) returning a dict for ``metrics.json``, decorated
+with ``@register("<name>", order=...)`` (its place in listings). The package imports every
+module, so the analysis is one module and its ``conf/analysis/<name>.yaml``.
 """
 
 from __future__ import annotations

@@ -47,7 +47,6 @@ from snnattack.analysis.base import register
 from snnattack.data import first_samples
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
-from snnattack.settings import AnalysisSettings
 from snnattack.snn.backend import backend_modules
 from snnattack.snn.neurons import LIF
 from snnattack.training.adversaries.recipe import Adversary
@@ -380,7 +379,6 @@ def measure_training_cost(
 
 @register("cost", order=30)
 def run(
-    settings: AnalysisSettings,
     opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,

@@ -20,7 +20,6 @@ from torch import nn
 
 from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
-from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF, static_rate
 from snnattack.snn.temporal import temporal_modules
 
@@ -100,7 +99,6 @@ def actual_curve(
 
 @register("rate_current", order=20)
 def run(
-    settings: AnalysisSettings,
     opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,

@@ -25,7 +25,6 @@ from torch import nn
 
 from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
-from snnattack.settings import AnalysisSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import temporal_modules
 from snnattack.values import declare, one_of
@@ -107,7 +106,6 @@ def shuffle_test(
 
 @register("shuffle", order=10)
 def run(
-    settings: AnalysisSettings,
     opts: Mapping[str, Any],
     model: nn.Module,
     dm: L.LightningDataModule,
