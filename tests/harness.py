@@ -236,6 +236,13 @@ def _argv(args: tuple[str, ...]) -> list[str]:
     return [*flags, *overrides]
 
 
+def replaced(base: list[str], *overrides: str) -> list[str]:
+    """``base``'s overrides less those of the keys that ``overrides`` set, then ``overrides``:
+    the command line refuses a key given twice (Hydra would silently take the last)."""
+    keys = {o.split("=", 1)[0].lstrip("+") for o in overrides}
+    return [o for o in base if o.split("=", 1)[0].lstrip("+") not in keys] + list(overrides)
+
+
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python run.py ARGS`` run in this process: Hydra, the job or sweep, the callbacks and
     the exit code as on the command line, with stdout and stderr captured. An exception that

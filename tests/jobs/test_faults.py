@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUICK, cli, compose, run_job, snapshot, sweep_metrics
+from harness import QUICK, cli, compose, replaced, run_job, snapshot, sweep_metrics
 from torch import nn
 
 from snnattack.errors import CheckpointError, TrainingError, WriteError
@@ -236,14 +236,17 @@ def test_a_full_job_folder_is_one_line_naming_metrics_json_and_keeps_the_earlier
     small_disk: Disk, digits_store: Path
 ) -> None:
     job = small_disk.path / "job"
-    run_job(*QUICK, "eps=[16,32]", output_dir=job, store=digits_store)
+    run_job(*replaced(QUICK, "eps=[16,32]"), output_dir=job, store=digits_store)
     record = json.loads((job / "metrics.json").read_text())
     record["results"] = record["results"][:1]  # a record cut short: the job to be done again
     write_json(job / "metrics.json", record)
     before = (job / "metrics.json").read_bytes()
     small_disk.fill()
     done = cli(
-        *QUICK, "eps=[16,32]", f"store.dir={digits_store}", f"hydra.run.dir={job}", cwd=job.parent
+        *replaced(QUICK, "eps=[16,32]"),
+        f"store.dir={digits_store}",
+        f"hydra.run.dir={job}",
+        cwd=job.parent,
     )
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
@@ -500,9 +503,12 @@ def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     (earlier / "run.log").write_text("an interrupted job's log\n")
     before = snapshot(earlier)
     done = cli(
-        "-m", *QUICK, "eps=[32],[0]", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        "-m",
+        *replaced(QUICK, "eps=[32],[0]"),
+        f"store.dir={digits_store}",
+        f"hydra.sweep.dir={sweep}",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     assert done.returncode == 2 and "1 job(s) of the sweep failed:" in done.stderr
     assert "Warning" not in done.stderr, done.stderr[-2000:]
     assert snapshot(earlier) == before

@@ -153,6 +153,31 @@ def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     ]
 
 
+def check_given_once(argv: list[str]) -> None:
+    """Refuses a key or config group that the command line sets twice to different values
+    (``lambda=0.5 lambda=0.9``, ``attack=rga attack=stbp``, ``hydra.run.dir=a hydra.run.dir=b``):
+    Hydra silently takes the last, and a user who meant a sweep gets one job. Not refused: the
+    same value twice (nothing is lost), a ``+key=`` of a key already set (Hydra refuses it
+    itself), and a key set again after its ``~key`` deletion (``~key +key=[...]`` replaces a
+    dict by a list)."""
+    given: dict[tuple[str, str | None], Override] = {}
+    for override in _overrides(argv):
+        key = (override.key_or_group, override.package)
+        if override.is_delete():
+            given.pop(key, None)
+            continue
+        first = given.setdefault(key, override)
+        if first is override or override.is_add():
+            continue
+        values = [o.input_line.split("=", 1)[1] for o in (first, override)]
+        if values[0] != values[1]:
+            name = override.key_or_group
+            raise ConfigError(
+                f"{name} is given twice ({first.input_line}, {override.input_line}); accepted: "
+                f"one value per key, or a sweep of them with -m ({name}={','.join(values)})"
+            )
+
+
 def check_override_keys(argv: list[str], conf_dir: Path, listing: str = LISTING) -> None:
     """Refuses an override (``key=value`` or ``+key=value``) of a key that is neither a
     config group of ``conf_dir`` nor a key the project reads (:mod:`snnattack.config.keys`),
@@ -772,6 +797,7 @@ def main(
         check_starts_from_package(sys.argv[1:], conf_dir)
         check_hydra_folders(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
+        check_given_once(sys.argv[1:])
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)
         if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):

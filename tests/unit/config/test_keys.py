@@ -9,7 +9,12 @@ from omegaconf import OmegaConf
 from snnattack.config.keys import canonical, check_keys, is_known
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
-from snnattack.runtime.cli import check_group_choices, check_override_keys, check_values
+from snnattack.runtime.cli import (
+    check_given_once,
+    check_group_choices,
+    check_override_keys,
+    check_values,
+)
 
 SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
 
@@ -139,12 +144,13 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
         (["lamda=0.5"], "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
         (["model=nope"], "error: model=nope is unknown; accepted: digits_net, "),
         (["lambda=1.5"], "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
+        (["lambda=0.5", "lambda=0.9"], "error: lambda is given twice (lambda=0.5, lambda=0.9)"),
         (
             ["eps=300"],
             "error: eps=[300] holds 300, which is out of range",
         ),  # eps=300 counts as a list of one
     ],
-    ids=["help", "unknown key", "unknown choice", "value out of range", "eps"],
+    ids=["help", "unknown key", "unknown choice", "value out of range", "key twice", "eps"],
 )
 def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
     tmp_path: Path, argv: list[str], line: str | None
@@ -213,3 +219,41 @@ def test_a_sweeps_value_that_its_job_would_refuse_stops_the_sweep_before_it_runs
     with pytest.raises(ConfigError) as err:
         check_values(argv, CONF)
     assert str(err.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
+        (
+            ["lambda=0.5", "lambda=0.9"],
+            "lambda is given twice (lambda=0.5, lambda=0.9); accepted: one value per key, or a "
+            "sweep of them with -m (lambda=0.5,0.9)",
+        ),
+        (["attack=rga", "attack=stbp"], "attack is given twice (attack=rga, attack=stbp); "),
+        (["-m", "lambda=0.5,0.9", "++lambda=1.0"], "lambda is given twice (lambda=0.5,0.9, ++"),
+        (["method=[pgd]", "method=[fgsm]"], "method is given twice (method=[pgd], method=[fgsm]"),
+        (["hydra.run.dir=a", "hydra.run.dir=b"], "hydra.run.dir is given twice (hydra.run.dir=a,"),
+        (["checkpoint=a.pt", "ckpt_path=b.pt"], "checkpoint is given twice (checkpoint=a.pt, ch"),
+    ],
+    ids=["key", "group", "sweep and ++", "group list", "hydra's key", "alias"],
+)
+def test_a_key_given_twice_is_refused_naming_both_values(argv: list[str], line: str) -> None:
+    """Hydra silently takes the last value of a key or group given twice: a user who meant a
+    sweep (``lambda=0.5 lambda=0.9``) got one job, at the second value."""
+    with pytest.raises(ConfigError) as err:
+        check_given_once(canonical(argv))
+    assert str(err.value).startswith(line) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-m", "-cd", str(EXPERIMENTS), "-cn", "digits_table2", "lambda=0.5"],  # file's too
+        ["lambda=0.5", "lambda=0.5"],  # the same value: nothing lost
+        ["~method.pgd.eps=1", "+method.pgd.eps=[1]"],  # a deletion, then the key again
+        ["-m", "lambda=0.5,0.9", "attack=rga,stbp", "T=4"],
+    ],
+    ids=["experiment file", "same value", "deleted then added", "sweep"],
+)
+def test_a_key_given_once_on_the_command_line_is_left_to_hydra(argv: list[str]) -> None:
+    check_given_once(argv)

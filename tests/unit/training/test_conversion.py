@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures_cifar import write_cifar10
-from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, run_job
+from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, replaced, run_job
 from omegaconf import DictConfig
 
 from snnattack.config.parse import data_settings
@@ -250,13 +250,17 @@ def run_on_cifar_fixtures(tmp_path: Path, name: str, *overrides: str) -> dict:
         str(EXPERIMENTS),
         "-cn",
         name,
-        *FIXTURE_RUN,
-        "train.conversion.batches=1",
-        "dataset.params.val_size=10",
-        "dataset.params.download=false",
-        "method=[fgsm]",
-        *CSV,
-        *overrides,
+        *replaced(
+            [
+                *FIXTURE_RUN,
+                "train.conversion.batches=1",
+                "dataset.params.val_size=10",
+                "dataset.params.download=false",
+                "method=[fgsm]",
+                *CSV,
+            ],
+            *overrides,
+        ),
         output_dir=tmp_path / "out",
         store=tmp_path / "models",
         env={"SNNATTACK_DATA": str(tmp_path / "data")},
