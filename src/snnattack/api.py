@@ -43,6 +43,7 @@ from snnattack.evaluation import core
 from snnattack.gradients import check_mode, checked_mode, sole_mode
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
+from snnattack.interop.first_forward import OnFirstForward, network_of
 from snnattack.interop.foreign import form_needs_samples
 from snnattack.interop.prepared import PLAIN, PREPARED
 from snnattack.job import job_settings
@@ -275,7 +276,7 @@ def evaluate(
     job does; ``progress=False`` is quiet.
     """
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
-    model, source = _network_of(model, example), _network_of(source, example)
+    model, source = network_of(model, example), network_of(source, example)
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = _key(*arguments, overrides, _form(example))
 
@@ -326,7 +327,7 @@ def attack(
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
     is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
     before the attack starts (:func:`snnattack.inputs.check_attack`)."""
-    model = _network_of(model, x if isinstance(x, torch.Tensor) else None)
+    model = network_of(model, x if isinstance(x, torch.Tensor) else None)
     key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
 
     def build() -> _Attack:
@@ -361,8 +362,9 @@ def gradient_mode(
     loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
     module, on the samples it is given, and differentiated by ``mode`` from then on to the
     block's end (adapted after the block: outside the mode, as every yielded network is
-    then); :func:`attack` and :func:`evaluate` on the yielded module run that network, made
-    of their samples if no forward made it yet (inside the block refused, as for every
+    then); :func:`attack`, :func:`evaluate` and ``snnattack.benchmark.evaluate`` on the
+    yielded module run that network, made of their samples if no forward made it yet
+    (:func:`snnattack.interop.first_forward.network_of`; inside the block refused, as for every
     model: the attack would take the block's gradient). An adapter's parameters are its own
     objects over ``model``'s memory: a backward in the block fills their ``.grad``, not
     ``model``'s; an optimiser over the yielded module's ``parameters()`` trains ``model``
@@ -388,7 +390,7 @@ def gradient_mode(
             return net
 
         try:
-            yield _OnFirstForward(prepare, type(model).__name__, model.training)
+            yield OnFirstForward(prepare, type(model).__name__, model.training, T)
         finally:
             in_block = False
 
@@ -415,94 +417,3 @@ def _as_taken_by(model: nn.Module, x: torch.Tensor | None) -> torch.Tensor | Non
     if x is None or reference is None or not x.is_floating_point():
         return x
     return x.to(reference.device, reference.dtype)
-
-
-class _OnFirstForward(nn.Module):
-    """The network that ``prepare`` makes of the samples of the first forward, called on
-    them and on every later one's (:func:`gradient_mode`). Until then it has no network: it
-    takes the model's training flag, and a ``train()`` / ``eval()`` called on it is applied
-    to the network when it is made (else the forward would run in the model's flag, not the
-    one the user set), as are a ``requires_grad_()`` and a conversion (``.to()``,
-    ``.double()``, ``.cuda()``...: every ``_apply``; before, it converted nothing and the
-    first forward of converted samples failed); a ``zero_grad()`` has no gradient to
-    clear (an attack loop calls it before each forward). Its parameters are refused, since an
-    optimiser made over none would train nothing (the adapter's parameters are its own
-    objects, made at that forward)."""
-
-    def __init__(
-        self,
-        prepare: Callable[[torch.Tensor | None, Callable[[SpikingNet], SpikingNet]], SpikingNet],
-        model: str,
-        training: bool,
-    ) -> None:
-        super().__init__()
-        self._prepare = prepare
-        self._model = model  # the class name of the model it adapts, for the refusal
-        self._mode: bool | None = None  # a train() / eval() called before the network exists
-        self._requires_grad: bool | None = None  # a requires_grad_() called before it
-        self._conversions: list[Callable[[torch.Tensor], torch.Tensor]] = []  # _apply()s
-        self.training = training
-        self.net: SpikingNet | None = None
-
-    def train(self, mode: bool = True) -> _OnFirstForward:
-        if self.net is None:
-            self._mode = mode
-        return super().train(mode)
-
-    def requires_grad_(self, requires_grad: bool = True) -> _OnFirstForward:
-        if self.net is None:
-            self._requires_grad = requires_grad
-            return self
-        return super().requires_grad_(requires_grad)
-
-    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
-        if self.net is None:
-            self._conversions.append(fn)
-        return super()._apply(fn, recurse)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        if self.net is not None:
-            super().zero_grad(set_to_none)
-
-    def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, nn.Parameter]]:
-        if self.net is None:
-            raise UserError(
-                f"gradient_mode({self._model}) yields a module that adapts {self._model} at "
-                "its first forward, on its samples, and has no parameters before it (an "
-                "optimiser over them would train nothing); accepted: its parameters() after "
-                "the first forward m(x), or the model adapted first, "
-                "snnattack.interop.adapt(model, T=..., example=x), passed to gradient_mode"
-            )
-        return super().named_parameters(*args, **kwargs)
-
-    def network(self, x: torch.Tensor | None) -> SpikingNet:
-        """The network, made of the samples ``x`` if this is the first call (a forward's, or
-        :func:`attack`'s and :func:`evaluate`'s, which run the network: :func:`_network_of`;
-        without samples, the adaptation's refusal says what to pass)."""
-        if self.net is None:
-            self.net = self._prepare(x, self._as_set)
-        return self.net
-
-    def _as_set(self, net: SpikingNet) -> SpikingNet:
-        """``net`` with what was called on this module before it existed: ``train()`` /
-        ``eval()``, ``requires_grad_()``, conversions, in the block's mode only after them."""
-        if self._mode is not None:
-            net.train(self._mode)
-        if self._requires_grad is not None:
-            net.requires_grad_(self._requires_grad)
-        for convert in self._conversions:
-            net._apply(convert)
-        return net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)(x)
-
-
-def _network_of(model: Any, x: torch.Tensor | None) -> Any:
-    """The network that :func:`attack` or :func:`evaluate` runs for ``model``: the one that a
-    module :func:`gradient_mode` yielded adapts (made of the samples ``x``, as its first
-    forward would make it, if none ran yet), else ``model`` itself (``nn.DataParallel``: the
-    network in it). The yielded module is no network of its own: adapted, it would have no
-    neuron."""
-    model = unwrapped(model)
-    return model.network(x) if isinstance(model, _OnFirstForward) else model

@@ -44,6 +44,7 @@ from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign
+from snnattack.interop.first_forward import OnFirstForward, network_of, steps_of
 from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
@@ -145,7 +146,7 @@ def evaluate(
         )
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
-    if not isinstance(model, SpikingNet):
+    if not isinstance(model, SpikingNet | OnFirstForward):  # gradient_mode checked the latter
         check_foreign(model, T)  # T is the config's: checked before the config is composed
     meta = {
         "name": name,
@@ -166,7 +167,7 @@ def evaluate(
         grad_mode="stbp",
         boxes=chosen.boxes,
         seed=chosen.seed,
-        T=model.T if isinstance(model, SpikingNet) else T,
+        T=steps_of(model, T),
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
@@ -180,6 +181,7 @@ def evaluate(
     # gate (the protocol's classes too), before the data are read (a download)
     config = OmegaConf.to_container(cfg, resolve=True)
     blank = torch.zeros(1, *input_shape(config))
+    model = network_of(model, blank)  # a gradient_mode module: its network, made of the blank
     net = as_spiking_net(model, T, example=blank)
     where = f"the protocol's data ({cfg.dataset.name})"
     inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)

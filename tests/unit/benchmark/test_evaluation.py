@@ -17,7 +17,7 @@ from snnattack.benchmark import evaluation
 from snnattack.config import compose
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
-from snnattack.interop import external
+from snnattack.interop import adapt, external
 from snnattack.models import build
 from snnattack.preparation import config as preparation_config
 
@@ -105,3 +105,50 @@ def test_a_model_inside_a_gradient_mode_block_is_refused_before_the_surrogate_is
         with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
             snnattack.benchmark.evaluate(m, protocol=tmp_path / "one_v1.yaml", name="N", path=entry)
     assert not entry.exists()
+
+
+@pytest.mark.parametrize("first", ["nothing", "forward", "benchmark in the block"])
+def test_the_benchmark_takes_the_module_gradient_mode_yields_as_the_api_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    """The module that ``gradient_mode`` yields for a class with its own time loop adapts the
+    class at its first forward; after the block the benchmark runs that network, made of the
+    protocol's samples where no forward made it yet, as ``snnattack.evaluate`` does (it said
+    "no known neuron": the module itself has none). Inside the block it is refused as every
+    model is."""
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from spikingjelly_digits import make_net
+
+    class OwnLoop(torch.nn.Module):
+        """spikingjelly's tutorial form: the time loop in ``forward``."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = make_net()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(x.unsqueeze(0).repeat(4, 1, 1, 1, 1)).mean(0)
+
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    torch.manual_seed(0)
+    net = OwnLoop().eval()
+
+    def entry(m: torch.nn.Module, name: str) -> dict:
+        path = tmp_path / f"{name}.json"
+        return snnattack.benchmark.evaluate(
+            m, protocol=tmp_path / "one_v1.yaml", name=name, path=path
+        )
+
+    with snnattack.gradient_mode(net, "stbp", T=4) as m:
+        if first == "forward":
+            m(torch.rand(2, 1, 8, 8))
+        if first == "benchmark in the block":
+            with pytest.raises(UserError, match="inside its gradient_mode 'stbp' block"):
+                entry(m, "in_block")
+            assert not (tmp_path / "in_block.json").exists()
+            return
+    ours = entry(m, "yielded")
+    theirs = entry(adapt(net, T=4, example=torch.rand(1, 1, 8, 8)), "adapted")
+    assert ours["model"]["T"] == 4 and ours["robust_acc"].keys() == {"fgsm"}
+    assert (ours["clean_acc"], ours["robust_acc"]) == (theirs["clean_acc"], theirs["robust_acc"])
