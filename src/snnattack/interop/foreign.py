@@ -114,10 +114,10 @@ def adapt(
             adapted: SpikingNet = OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
-    return _in_mode_of(net, adapted, normalize)
+    return _in_users_mode(net, adapted, normalize)
 
 
-def _in_mode_of(net: nn.Module, adapted: SpikingNet, normalize: nn.Module | None) -> SpikingNet:
+def _in_users_mode(net: nn.Module, adapted: SpikingNet, normalize: nn.Module | None) -> SpikingNet:
     """``adapted`` and the modules it made around its copy of ``net`` (its encoding) in
     ``net``'s mode (:func:`~snnattack.interop.common.in_mode_of`); the user's ``normalize``
     keeps its own."""
