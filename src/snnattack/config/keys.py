@@ -273,22 +273,23 @@ def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[s
     return None
 
 
-def check_keys(tree: dict[str, Any]) -> None:
-    """Refuses the first key of a composed config that the package's schema does not know, or
-    whose value replaced a dict of the schema, or a key or a group of the root config that an
-    override removed (``~T``, ``~attack``)."""
+def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = LISTING) -> None:
+    """Refuses the first key of a composed config that the schema does not know (``listing``:
+    what lists the known keys, in the caller's words), or whose value replaced a dict of the
+    schema, or a key or a group of the root config that an override removed (``~T``,
+    ``~attack``)."""
     for key, value in _walk(tree, ""):
-        if not is_known(key, CONF_DIR):
-            raise unknown_key_error(key, value, CONF_DIR, LISTING)
-        problem = _not_a_dict(key, value, tree, CONF_DIR)
+        if not is_known(key, conf_dir):
+            raise unknown_key_error(key, value, conf_dir, listing)
+        problem = _not_a_dict(key, value, tree, conf_dir)
         if problem is not None:
             raise problem
-    groups = one_choice_groups(CONF_DIR)
+    groups = one_choice_groups(conf_dir)
     if not any(isinstance(tree.get(group), dict) for group in _named(groups)):
-        raise bare_config_error(CONF_DIR)
+        raise bare_config_error(conf_dir)
     for group, default in groups.items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
-        every = _choice_keys(CONF_DIR, group)
+        every = _choice_keys(conf_dir, group)
         lost = sorted(every - {key for key, _ in _walk(held, "")})
         if lost and len(lost) < len(every):
             raise ConfigError(
@@ -296,12 +297,12 @@ def check_keys(tree: dict[str, Any]) -> None:
                 f"accepted: {group}.{lost[0]} with a value, which every {group}= choice sets"
             )
         if lost:
-            choices = ", ".join(p.stem for p in choice_files(CONF_DIR, group))
+            choices = ", ".join(p.stem for p in choice_files(conf_dir, group))
             raise ConfigError(
                 f"{group} is missing (an override removed its group: ~{group}); accepted: "
                 f"{group}=<one of {choices}> (its default: {default}), which every job reads"
             )
-    for key, default in _root(CONF_DIR).items():
+    for key, default in _root(conf_dir).items():
         *outer, last = key.split(".")
         node: Any = tree
         for part in outer:
