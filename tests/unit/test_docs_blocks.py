@@ -20,7 +20,7 @@ import snnattack
 # (page, the opening of one of its ```python blocks)
 WHOLE = [
     ("docs/benchmark.md", "import snnattack\nfrom spikingjelly_digits"),
-    ("docs/interop.md", "import snnattack\nfrom snnattack.data.digits"),
+    ("docs/interop.md", "import snnattack\nfrom snnattack.data.digits import"),
     ("docs/interop.md", "import snnattack\nfrom snnattack.data.cifar"),
     ("docs/interop.md", "import snnattack\nimport torch\nfrom models.VGG"),
 ]
@@ -84,3 +84,33 @@ def test_a_digits_example_runs_as_pasted_up_to_its_call(
     with pytest.raises(Called) as call:
         exec(compile(block(page, opening), page, "exec"), {"__name__": "docs_block"})
     assert isinstance(call.value.args[0].arguments["model"], torch.nn.Module)
+
+
+def test_the_event_data_examples_run_as_pasted_in_turn_up_to_each_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """interop.md's two event blocks (frames, then the raw recordings, the second going on from
+    the first) define every name they use and reach ``snnattack.evaluate`` with the network and
+    data they describe (``sj_events.pt``: the weights the event example saves)."""
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from spikingjelly_events import make_net
+
+    monkeypatch.chdir(tmp_path)
+    torch.save(make_net().state_dict(), tmp_path / "sj_events.pt")
+    frames = block("docs/interop.md", "import snnattack\nfrom snnattack.data.digits_events")
+    streams = block("docs/interop.md", "recordings = data.recordings()")
+    assert undefined(frames) == set() and undefined(frames + streams) == set()
+    calls: list[inspect.BoundArguments] = []
+    signature = inspect.signature(snnattack.evaluate)
+    monkeypatch.setattr(
+        snnattack, "evaluate", lambda *a, **k: calls.append(signature.bind(*a, **k)) or None
+    )
+    scope: dict[str, Any] = {"__name__": "docs_block"}
+    for code in (frames, streams):
+        with pytest.raises(AttributeError, match="'NoneType' object has no attribute"):
+            exec(compile(code, "docs/interop.md", "exec"), scope)  # its last line reads the record
+    (x, y), (recordings, labels) = (call.arguments["data"] for call in calls)
+    assert x.shape[1:] == (4, 2, 8, 8) and len(recordings) == len(labels) == len(y)
+    assert set(recordings[0].dtype.names) >= {"x", "y", "t", "p"}
+    assert len(calls[1].arguments["val_data"][0]) == 200
