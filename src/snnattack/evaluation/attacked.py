@@ -154,19 +154,13 @@ def refuse_unattackable(
 ) -> None:
     """Refuses, before any work, a model the attacks cannot run as ``settings`` and ``specs``
     ask: one inside a ``gradient_mode`` block (:func:`snnattack.gradients.refuse_in_block`),
-    then a gradient mode its own loop cannot take (:func:`refuse_whole_loop_modes`)."""
+    then a gradient mode of the rows (the job's, an ensemble component's) that needs the whole
+    T loop in one call on a model whose own loop calls its neurons one step at a time
+    (:func:`snnattack.gradients.per_step_refusal`)."""
+    modes = row_modes(settings.recipe.grad_mode, specs)
     refuse_in_block(*models)
-    refuse_whole_loop_modes(settings, specs, *models)
-
-
-def refuse_whole_loop_modes(
-    settings: AttackSettings, specs: list[AttackSpec], *models: nn.Module | None
-) -> None:
-    """Refuses, before any work, a gradient mode (the job's, an ensemble component's) that
-    needs the whole T loop in one call on a model whose own loop calls its neurons one step
-    at a time (:func:`snnattack.gradients.per_step_refusal`)."""
     for model in filter(None, models):
-        for mode in row_modes(settings.recipe.grad_mode, specs):
+        for mode in modes:
             refusal = per_step_refusal(model, mode)
             if refusal is not None:
                 raise UserError(refusal)
