@@ -5,7 +5,8 @@ settings, ε, the seeds, the test subset and the validation images the tuned com
 their parameters on, and the standard surrogate the transfer rows are crafted on (trained
 once into the checkpoint store, as a job trains it). :func:`evaluate` composes the job config
 of the protocol once (:func:`~snnattack.preparation.config.job_config`, the protocol's settings
-as its overrides), adapts and checks the model once, prepares the evaluation as
+as its overrides), adapts and checks the model once (what the attacks cannot run refused
+with it, before the entry file and the data are read), prepares the evaluation as
 :func:`snnattack.evaluate` does (:func:`~snnattack.preparation.evaluation.prepared_evaluation`)
 and hands it on to the tail they share (:func:`~snnattack.preparation.evaluation.run_checked`:
 the data are checked here, before any work), whose record, right as the core makes it,
@@ -185,15 +186,21 @@ def evaluate(
     net = as_spiking_net(model, T, example=blank)
     where = f"the protocol's data ({cfg.dataset.name})"
     inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
+    notes = validate(cfg)
+    config = spelt(cfg)  # its numbers as their rules spell them
+    settings = job_settings(cfg, notes)
     about = about_weights(net)  # beside its class and neurons in the record
+    # what the attacks cannot run (a model inside a gradient_mode block, a network of its own
+    # per-step loop and the protocol's RGA rows): refused with the model's checks, before the
+    # entry file, the data and the surrogate's training (a VGG-11 on CIFAR), as the evaluation
+    # core would refuse it after
+    refuse_unattackable(settings.attack, list(settings.specs), net)
     check_replaced(  # another model's entry there is kept: refused before any work
         destination,
         {"name": name, "weights": about["weights"]},
         f"path={str(path)!r}" if path is not None else f"name={name!r}",
         "another name= or path=",
     )
-    notes = validate(cfg)
-    config = spelt(cfg)  # its numbers as their rules spell them
     inputs.check_held_out(data, val_data)
     test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
@@ -205,11 +212,6 @@ def evaluate(
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
     inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
-    settings = job_settings(cfg, notes)
-    # what the attacks cannot run (a model inside a gradient_mode block, a network of its own
-    # per-step loop and the protocol's RGA rows): refused before the surrogate is trained (a
-    # VGG-11 on CIFAR), as the evaluation core would refuse it after
-    refuse_unattackable(settings.attack, list(settings.specs), net)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset

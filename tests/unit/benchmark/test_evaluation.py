@@ -152,3 +152,20 @@ def test_the_benchmark_takes_the_module_gradient_mode_yields_as_the_api_does(
     theirs = entry(adapt(net, T=4, example=torch.rand(1, 1, 8, 8)), "adapted")
     assert ours["model"]["T"] == 4 and ours["robust_acc"].keys() == {"fgsm"}
     assert (ours["clean_acc"], ours["robust_acc"]) == (theirs["clean_acc"], theirs["robust_acc"])
+
+
+def test_a_model_inside_a_gradient_mode_block_is_refused_before_its_entry_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the attacks cannot run is refused with the model's own checks, before the entry
+    file is read and the data are: a model inside a ``gradient_mode`` block whose ``path``
+    holds a file that is not an entry hears of the block, and the file is kept."""
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    monkeypatch.setattr(evaluation, "protocol_data", lambda *a: pytest.fail("the data were read"))
+    held = tmp_path / "one.json"
+    held.write_text("[1, 2]")
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    with snnattack.gradient_mode(net, "rga") as m:
+        with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
+            snnattack.benchmark.evaluate(m, protocol=tmp_path / "one_v1.yaml", name="N", path=held)
+    assert held.read_text() == "[1, 2]"
