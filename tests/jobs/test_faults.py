@@ -481,7 +481,7 @@ def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     the refused value, the sweep exits 0; the earlier launch's failure stays on record."""
     sweep = tmp_path / "sweep"
     common = ["-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
-    failed = cli(*common, "eps=[32],[0]", cwd=tmp_path)  # [0]: refused by its job, not early
+    failed = cli(*replaced(common, "eps=[32],[0]"), cwd=tmp_path)  # [0]: refused by its job
     assert failed.returncode == 2 and "1 job(s) of the sweep failed:" in failed.stderr
     mended = cli(*common, "eps=[32]", cwd=tmp_path)
     assert mended.returncode == 0, mended.stderr[-2000:]
