@@ -118,6 +118,17 @@ def unreadable_error(key: str, path: Path, why: str) -> CheckpointError:
     )
 
 
+def read_model_file(path: Path, key: str) -> Any:
+    """The content of the model file ``path`` named by ``key`` (:func:`load_tensors`); a file
+    that cannot be read, or that would run code, is refused in one line naming ``key``."""
+    try:
+        return load_tensors(path)
+    except RefusedFile as err:
+        raise CheckpointError(f"{key}={path}: {err}") from None
+    except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
+        raise unreadable_error(key, path, unreadable(path, err)) from None
+
+
 def require_whole(path: Path, key: str) -> None:
     """Refuses the file ``path`` named by ``key`` where its :func:`damage` shows it is not a
     whole torch.save file, as loading it would (:func:`load_model_file`)."""
@@ -251,7 +262,11 @@ def _file_format(payload: Any, model: nn.Module) -> str:
         return "store"
     if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
         return "lightning"
-    if isinstance(payload, dict) and payload and all(torch.is_tensor(v) for v in payload.values()):
+    if (
+        isinstance(payload, dict)
+        and payload
+        and all(isinstance(k, str) and torch.is_tensor(v) for k, v in payload.items())
+    ):
         ours = model.state_dict().keys()
         own = any(k.removeprefix("module.") in ours for k in payload)
         return "state_dict" if own else "reference"
@@ -271,17 +286,15 @@ def load_model_file(
     ``namings`` are the reference codes' names for ``model``'s layers
     (:func:`snnattack.models.reference.namings`); without any, a state dict must carry the
     model's own names (``torch.save(model.state_dict())``). ``payload``: the file's content
-    where the caller has read it (:func:`load_tensors`), else it is read here. A store file's
+    where the caller has read it (:func:`read_model_file`), else it is read here. A store file's
     weights must be those its record's digest names (``weights``); a record written before
     the store kept one has none, and its weights are loaded unchecked."""
     path = Path(path)
+    payload = read_model_file(path, key) if payload is None else payload
     try:
-        payload = load_tensors(path) if payload is None else payload
         kind = _file_format(payload, model)
-    except (CheckpointError, RefusedFile) as err:
+    except CheckpointError as err:
         raise CheckpointError(f"{key}={path}: {err}") from None
-    except Exception as err:  # an unreadable file is one user-facing problem, whatever broke
-        raise unreadable_error(key, path, unreadable(path, err)) from None
     require_finite(
         payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"
     )

@@ -22,7 +22,7 @@ from snnattack.errors import UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
-from snnattack.records.checkpoints import load_model_file, load_tensors
+from snnattack.records.checkpoints import load_model_file, read_model_file
 from snnattack.settings import FORMATS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
@@ -131,12 +131,9 @@ def load(
 def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """The settings that the record of a store file at ``path`` holds, as :func:`load`'s
     arguments and its input encoding's, and the file's content (read once); nothing for
-    another file (one that cannot be read is refused by
-    :func:`~snnattack.records.checkpoints.load_model_file`, which reads it then)."""
-    try:
-        payload = load_tensors(path)  # type: ignore[arg-type]
-    except Exception:
-        return {}, {}, None
+    another file. A file that cannot be read (empty, cut short, a pickle that would run code)
+    is refused here, naming why: before, its missing record was reported as a missing ``T``."""
+    payload = read_model_file(Path(path), "path")  # type: ignore[arg-type]
     record = payload.get("record") if isinstance(payload, dict) else None
     spec = record.get("spec") if isinstance(record, dict) else None
     if not isinstance(spec, dict):  # not a store file, or one written before records

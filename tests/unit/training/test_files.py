@@ -4,6 +4,7 @@ their names (the reference codes' files: tests/unit/models/test_snn_rat.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import fixtures_digits
@@ -206,3 +207,46 @@ def test_a_conversion_runs_at_the_T_given_and_a_hybrid_at_its_scaled_thresholds(
     torch.save(payload, tmp_path / "damaged.pt")
     with pytest.raises(UserError, match="is a store file whose record's spec lacks 'neuron'"):
         snnattack.load("digits_net", tmp_path / "damaged.pt")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda path: path.write_bytes(path.read_bytes()[:5000]), "a zip archive cut short: "),
+        (lambda path: path.write_bytes(b""), "an empty file"),
+    ],
+    ids=["cut short", "empty"],
+)
+def test_an_unreadable_file_is_refused_as_such_not_as_a_missing_T(
+    digits_store: Path, tmp_path: Path, spoil: Callable[[Path], object], why: str
+) -> None:
+    """A store file needs no T, and an unreadable one has no record to read it from: it was
+    refused as 'T=None: a model file does not hold the neurons' settings'."""
+    path = tmp_path / "model.pt"
+    path.write_bytes(fixtures_digits.stored_file(digits_store).read_bytes())
+    spoil(path)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path)
+    assert str(refused.value).startswith(f"path={path} is missing, corrupt or unreadable ({why}")
+
+
+def test_a_pickle_that_would_run_code_is_refused_as_such_not_as_a_missing_T(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 2), path)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path)
+    assert str(refused.value).startswith(
+        f"path={path}: needs torch.nn.modules.linear.Linear, which is not a tensor or plain value"
+    )
+
+
+def test_a_state_dict_with_keys_that_are_not_names_is_no_model_file(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    torch.save({0: torch.zeros(2)}, path)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path, **DIGITS)
+    assert str(refused.value).startswith(
+        f"path={path}: none of the files a model is read from; accepted: a store model.pt"
+    )
