@@ -18,15 +18,21 @@ DURATION_US = 1_200_000  # ~1.2 s per recording, like the real dataset
 
 
 def write_aedat4(
-    path: str | Path, t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray
+    path: str | Path,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    sensor: tuple[int, int] = SENSOR,
 ) -> Path:
-    """One event-only ``.aedat4`` file at ``path``; ``t`` (µs) must be non-decreasing."""
+    """One event-only ``.aedat4`` file at ``path`` whose header declares ``sensor`` (x, y);
+    ``t`` (µs) must be non-decreasing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = dv.EventStore()
     for event in zip(t.tolist(), x.tolist(), y.tolist(), p.tolist(), strict=True):
         store.push_back(int(event[0]), int(event[1]), int(event[2]), bool(event[3]))
-    config = dv.io.MonoCameraWriter.EventOnlyConfig("DVS128", SENSOR)
+    config = dv.io.MonoCameraWriter.EventOnlyConfig("DVS128", sensor)
     writer = dv.io.MonoCameraWriter(str(path), config)
     writer.writeEvents(store)
     del writer  # the writer finishes the file when it is destroyed; it has no close()

@@ -111,7 +111,33 @@ def check_layout(root: str | Path) -> Path:
                 "recording by the name of its folder: move or delete it"
             )
         check_size(path, EXPECTED)
+        if path.is_file():  # tonic lists files only
+            check_header(path)
     return location
+
+
+def check_header(path: Path) -> None:
+    """Refuses a recording whose AEDAT4 header does not read (another format, a file cut
+    inside it), declares no event stream, or declares a sensor smaller than the DVS128's
+    (:attr:`CIFAR10DVS.sensor_size`): every event of such a recording lies inside the DVS128's
+    pixels, so it would be framed without a word as one corner of the scene. A larger sensor's
+    events are refused where one lies outside (:func:`snnattack.data.events.bin_counts`).
+    Reads the header only (about 0.1 ms a file), before any recording is decoded."""
+    try:
+        streams = aedat.Decoder(str(path)).id_to_stream().values()
+    except Exception as error:  # the decoder's RuntimeError naming what it could not read
+        raise undecodable(path, error, EXPECTED) from error
+    sizes = [(s["width"], s["height"]) for s in streams if s["type"] == "events"]
+    if not sizes:
+        raise undecodable(path, "its header declares no event stream", EXPECTED)
+    width, height, _ = CIFAR10DVS.sensor_size
+    if sizes[0][0] < width or sizes[0][1] < height:
+        why = (
+            f"its header declares a {sizes[0][0]} x {sizes[0][1]} sensor, smaller than the "
+            f"DVS128's {width} x {height} of CIFAR10-DVS (its events would fill one corner of "
+            "every frame)"
+        )
+        raise undecodable(path, why, EXPECTED)
 
 
 class CIFAR10DVS(tonic.datasets.CIFAR10DVS):

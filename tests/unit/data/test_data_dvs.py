@@ -134,7 +134,7 @@ def test_second_epoch_reads_frames_from_cache(root: Path, monkeypatch) -> None:
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not_aedat", "no_events"])
+@pytest.mark.parametrize("damage", ["truncated", "no_events"])
 def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) -> None:
     path = root / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
     content = path.read_bytes()
@@ -142,7 +142,7 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
         none = np.zeros(0, dtype=np.int64)
         write_aedat4(path, none, none, none, none)
     else:
-        path.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"DVS" * 50)
+        path.write_bytes(content[: len(content) // 2])
     dm = datamodule(root)
     with pytest.raises(DataError, match=str(path)) as refused:
         dm.train_set.frames[dm.test_set.frames.recordings.data.index(str(path))]
@@ -152,6 +152,39 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
             "extract it again from its class zip"
         )
     assert cache_files(dm) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        ("not_aedat", "the file does not contain AEDAT4 data (wrong magic number)"),
+        (
+            "small_sensor",
+            "its header declares a 64 x 64 sensor, smaller than the DVS128's 128 x 128 of "
+            "CIFAR10-DVS (its events would fill one corner of every frame)",
+        ),
+    ],
+)
+def test_a_recording_whose_header_is_not_cifar10_dvs_is_refused_with_the_folder(
+    root: Path, damage: str, why: str
+) -> None:
+    """Checked with the folder, before any recording is decoded (a test recording was found
+    only after the training); a smaller sensor's recording was framed without a word as the
+    top-left corner of the DVS128's pixels."""
+    path = root / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
+    if damage == "not_aedat":
+        path.write_bytes(b"#!AER-DAT2.0\r\n" + bytes(800))
+    else:
+        t, xy = 1_000 + np.arange(50) * 100, np.arange(50) % 64
+        write_aedat4(path, t, xy, xy, np.arange(50) % 2, sensor=(64, 64))
+    dm = CIFAR10DVSDataModule(root=str(root), batch_size=4, eval_batch_size=4, seed=0)
+    with pytest.raises(DataError) as refused:
+        dm.check_files()
+    assert str(refused.value) == (
+        f"cannot decode {path}: {why}; expected an AEDAT4 event recording: extract it again "
+        "from its class zip"
+    )
+    assert not dm.cache.exists()
 
 
 def test_the_training_data_read_before_training_are_decoded_once(root: Path, monkeypatch) -> None:
