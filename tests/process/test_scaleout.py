@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import CHILD_ENV, RUN_PY, cli, run_py, snapshot, sweep_metrics
+from harness import CHILD_ENV, RUN_PY, cli, replaced, run_py, snapshot, sweep_metrics
 
 TINY = ["train.epochs=1", "eps=[32]", "trainer.enable_progress_bar=false"]
 
@@ -253,19 +253,21 @@ def test_relaunch_skips_finished_jobs_unless_a_result_key_changes(tmp_path: Path
     record = snapshot(tmp_path / "out" / ".hydra")
     cosmetic = run(
         tmp_path,
-        *args,
-        "threads=2",
-        "trainer.enable_progress_bar=true",
-        "trainer.log_every_n_steps=3",
-        "logger=csv",
+        *replaced(
+            args,
+            "threads=2",
+            "trainer.enable_progress_bar=true",
+            "trainer.log_every_n_steps=3",
+            "logger=csv",
+        ),
     )
     assert cosmetic.returncode == 0 and metrics.stat().st_mtime_ns == before
     assert snapshot(tmp_path / "out" / ".hydra") == record  # the command that made its results
-    changed = run(tmp_path, *args, "eps=[16]")  # would replace the finished job's results
+    changed = run(tmp_path, *replaced(args, "eps=[16]"))  # would replace the finished job's results
     assert changed.returncode == 2 and metrics.stat().st_mtime_ns == before
     assert "holds the finished job of other settings (eps=[32] there, [16] here)" in changed.stderr
     metrics.unlink()  # as the refusal says: removed, it is replaced
-    changed = run(tmp_path, *args, "eps=[16]")
+    changed = run(tmp_path, *replaced(args, "eps=[16]"))
     assert changed.returncode == 0
     assert json.loads(metrics.read_text())["results"][0]["eps_255"] == 16
 
