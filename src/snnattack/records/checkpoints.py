@@ -257,6 +257,45 @@ def own_normalization(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v for k, v in model.state_dict().items() if k.startswith("normalize.")}
 
 
+def _said(buffers: Mapping[str, torch.Tensor], names: tuple[str, str]) -> str:
+    """A normalisation's buffers as the arguments ``names`` give them (``mean=[0.305],
+    std=[0.376]``: 6 significant digits)."""
+    return ", ".join(
+        f"{name}={[float(f'{v:.6g}') for v in buffers[key].flatten().tolist()]}"
+        for name, key in zip(names, ("normalize.mean", "normalize.std"), strict=True)
+    )
+
+
+def refuse_other_normalization(
+    state: Mapping[str, Any], model: nn.Module, where: str, names: tuple[str, str]
+) -> None:
+    """Refuses the state dict ``state`` of the file ``where`` whose normalisation
+    (``normalize.mean``, ``normalize.std``) is not the one ``model`` was built with from the
+    arguments ``names`` (its mean and std): loaded, the file's buffers would silently replace
+    the values given, and a model built without one (or with one, for a file of none) was
+    refused as a key that does not fit, which named neither the file's values nor the
+    arguments."""
+    ours = own_normalization(model)
+    theirs = {k: v for k, v in state.items() if k in ("normalize.mean", "normalize.std")}
+    if not ours and not theirs:
+        return
+    if not ours:
+        raise CheckpointError(
+            f"{where} holds a normalisation ({_said(theirs, names)}), but no {' or '.join(names)}"
+            f" was given; accepted: {_said(theirs, names)}, the file's"
+        )
+    if not theirs:
+        raise CheckpointError(
+            f"{where} holds no normalisation (its model normalises nothing), but "
+            f"{_said(ours, names)} were given; accepted: leave {' and '.join(names)} out"
+        )
+    if any(not torch.allclose(theirs[k].float(), ours[k].float()) for k in ours):
+        raise CheckpointError(
+            f"{where} holds the normalisation {_said(theirs, names)}, but {_said(ours, names)} "
+            f"were given; accepted: {_said(theirs, names)}, the file's"
+        )
+
+
 def _file_format(payload: Any, model: nn.Module) -> str:
     if isinstance(payload, dict) and "state_dict" in payload and "record" in payload:
         return "store"
@@ -279,6 +318,7 @@ def load_model_file(
     key: str = "checkpoint",
     namings: Sequence[Naming] = (),
     payload: Any = None,
+    normalization: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Loads the weights of ``path`` (any format above) into ``model``; returns its record.
 
@@ -288,7 +328,9 @@ def load_model_file(
     model's own names (``torch.save(model.state_dict())``). ``payload``: the file's content
     where the caller has read it (:func:`read_model_file`), else it is read here. A store file's
     weights must be those its record's digest names (``weights``); a record written before
-    the store kept one has none, and its weights are loaded unchecked."""
+    the store kept one has none, and its weights are loaded unchecked. ``normalization``: the
+    caller's names for the model's mean and std, where they were given by the caller
+    (:func:`refuse_other_normalization`); None: the file's normalisation is loaded as it is."""
     path = Path(path)
     payload = read_model_file(path, key) if payload is None else payload
     try:
@@ -334,6 +376,8 @@ def load_model_file(
                 f"{key}={path} does not fit the configured model: key {name} "
                 f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model; {FITS}"
             )
+    if normalization is not None and kind != "reference":  # a reference's is set above
+        refuse_other_normalization(state, model, f"{key}={path}", normalization)
     result = model.load_state_dict(state, strict=False)
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:

@@ -73,8 +73,10 @@ def load(
     settings, which a reference file does not hold; ``reset`` is theirs (``hard`` in the RGA
     and SNN-RAT codes). ``num_classes`` (10) and ``in_channels`` (3) must be the file's.
     ``mean`` and ``std`` normalise the images inside the model; a reference file of a 3-channel
-    model sets its code's CIFAR values instead. A store file's record gives every one of these
-    that is left out (and its input encoding), and one that differs is refused. Every argument
+    model sets its code's CIFAR values instead, and another file's normalisation must be given
+    as the file holds it (left out for a file of none): other values are refused, not
+    replaced. A store file's record gives every one of these that is left out (and its input
+    encoding), and one that differs is refused. Every argument
     is checked first (the path, then each value given by its rule, then against a store
     file's record: ``T='4'`` is an invalid value, not the file's 4), and a file that does not
     fit is refused naming its first wrong key, each in one
@@ -124,7 +126,7 @@ def load(
             f"in_channels={in_channels} numbers (one value per input channel)"
         )
     model = build(arch, **given, **encoding)
-    load_model_file(path, model, "path", namings(arch, model), payload)
+    load_model_file(path, model, "path", namings(arch, model), payload, ("mean", "std"))
     return model.eval()
 
 

@@ -117,6 +117,42 @@ def test_a_file_of_another_model_is_refused_naming_its_first_key(
     )
 
 
+def test_a_files_normalisation_is_refused_unless_mean_and_std_are_its(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    """A model's own state dict holds its normalisation or none: other values given were
+    silently replaced by the file's, and one given to a file of none (or none given to a
+    file of one) was refused as a missing (unexpected) key naming neither mean nor std."""
+    model, path = digits_file
+    bare = path.with_name("bare.pt")
+    torch.save(build("digits_net", 10, T=4, in_channels=1).state_dict(), bare)
+    neurons = {k: v for k, v in DIGITS.items() if k not in ("mean", "std")}
+    for file, given, message in (
+        (
+            path,
+            dict(mean=[0.5], std=[0.5]),
+            "holds the normalisation mean=[0.305], std=[0.376], but mean=[0.5], std=[0.5] "
+            "were given; accepted: mean=[0.305], std=[0.376], the file's",
+        ),
+        (
+            path,
+            {},
+            "holds a normalisation (mean=[0.305], std=[0.376]), but no mean or std was given; "
+            "accepted: mean=[0.305], std=[0.376], the file's",
+        ),
+        (
+            bare,
+            dict(mean=[0.305], std=[0.376]),
+            "holds no normalisation (its model normalises nothing), but mean=[0.305], "
+            "std=[0.376] were given; accepted: leave mean and std out",
+        ),
+    ):
+        with pytest.raises(UserError) as refused:
+            snnattack.load("digits_net", file, **neurons, **given)
+        assert str(refused.value) == f"path={file} {message}"
+    assert isinstance(snnattack.load("digits_net", bare, **neurons).normalize, torch.nn.Identity)
+
+
 def test_a_store_file_loads_with_the_settings_of_its_record(
     digits_store: Path, tmp_path: Path
 ) -> None:
