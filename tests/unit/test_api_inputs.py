@@ -25,7 +25,7 @@ from snnattack.models.zoo import build
 
 LABELS = "accepted: class indices, a torch.long tensor of shape [B]"
 IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
-EMPTY = "accepted: a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y)"
+EMPTY = "accepted: a DataLoader or Dataset of (images in [0, 1], labels), a list of (image"
 PAIRS = "accepted: batches of (images, labels) pairs"
 NOT_TENSOR = "is not a tensor; accepted: a torch.Tensor"
 DIFFERENTIABLE = "its output does not depend differentiably on the image"
@@ -338,6 +338,34 @@ CASES = [
         UserError,
         "data (its labels) holds the label 12, out of range for the 10 classes of model",
         "[0, 9]",
+    ),
+    (
+        "data list of items with float labels",
+        evaluate(lambda m, x, y: [(x[i], float(y[i])) for i in range(16)]),
+        UserError,
+        "data (its labels) has dtype torch.float64",
+        LABELS,
+    ),
+    (
+        "data list of two items with a label out of range",
+        evaluate(lambda m, x, y: [(x[0], 12), (x[1], int(y[1]))]),
+        UserError,
+        "data (its labels) holds the label 12, out of range for the 10 classes of model",
+        "[0, 9]",
+    ),
+    (
+        "data list of items in 0-255",
+        evaluate(lambda m, x, y: [(x[i] * 255, int(y[i])) for i in range(16)]),
+        UserError,
+        "data (its images) holds values in [0, 255]",
+        "divide by 255",
+    ),
+    (
+        "data list of event streams",
+        evaluate(lambda m, x, y: [(x[i].numpy(), int(y[i])) for i in range(16)]),
+        UserError,
+        "data=list is not a data set",
+        EMPTY,
     ),
     (
         "data in 0-255",
@@ -867,6 +895,21 @@ def test_legal_neighbours_run(digits) -> None:
     assert torch.equal(
         numpy_typed, snnattack.attack(spikingjelly_net(), x.detach(), y, T=2, steps=1)
     )
+
+
+@pytest.mark.parametrize("n", [16, 2], ids=["16 items", "two items, not an (x, y) pair"])
+def test_a_list_of_image_label_items_is_a_data_set(digits, n: int) -> None:
+    """A plain list of ``(image, int label)`` items, which a DataLoader takes as its data set,
+    is evaluated as that DataLoader is (it was refused: ``data=list is not a data set``)."""
+    model, x, y = digits
+    items = [(x[i], int(y[i])) for i in range(n)]
+    records = [
+        snnattack.evaluate(model, data, methods=["fgsm"], masking=False, progress=False)
+        for data in (items, DataLoader(items, batch_size=8), tuple(items))
+    ]
+    assert records[0].n == n
+    rates = [(r.clean_acc, [(row.adv_acc, row.linf) for row in r.results]) for r in records]
+    assert rates[0] == rates[1] == rates[2]
 
 
 def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block_goes_on(

@@ -54,8 +54,8 @@ log = logging.getLogger(__name__)
 CHECK_BATCH = 256  # images per batch when a Dataset given without a DataLoader is checked
 IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
 DATA = (
-    "a DataLoader or Dataset of (images in [0, 1], labels), or a pair (x, y) of tensors of "
-    "the same length >= 1"
+    "a DataLoader or Dataset of (images in [0, 1], labels), a list of (image tensor, label) "
+    "pairs, or a pair (x, y) of tensors of the same length >= 1"
 )
 
 
@@ -78,14 +78,51 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {' '.join(text.split())}" if text else type(err).__name__
 
 
+class Items(Dataset):
+    """A list (or tuple) of ``(image, label)`` items as a Dataset: what a DataLoader reads of
+    the list itself, its items collated into batches as a DataLoader's are (and checked as
+    its batches are)."""
+
+    def __init__(self, items: Sequence[Sequence[Any]]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sequence[Any]:
+        return self.items[index]
+
+
+def is_items(data: Any) -> bool:
+    """Whether ``data`` is a list (or tuple) of ``(image tensor, label)`` items, which torch's
+    DataLoader takes as a data set (a list of two is not then an ``(x, y)`` pair; event
+    streams, NumPy arrays, are not images: :mod:`snnattack.interop.streams`)."""
+    return (
+        isinstance(data, tuple | list)
+        and len(data) > 0
+        and all(
+            isinstance(item, tuple | list) and len(item) == 2 and torch.is_tensor(item[0])
+            for item in data
+        )
+    )
+
+
+def is_pair(data: Any) -> bool:
+    """Whether ``data`` is an ``(x, y)`` pair of a batch (not a list of two items)."""
+    return isinstance(data, tuple | list) and len(data) == 2 and not is_items(data)
+
+
 def dataset_of(data: Any, argument: str = "data") -> Dataset:
-    """``data`` (a DataLoader, a Dataset or an ``(x, y)`` pair of tensors) as a Dataset; a
-    pair's tensors are detached (an input that requires grad is attacked as its values)."""
+    """``data`` (a DataLoader, a Dataset, a list of ``(image, label)`` items or an ``(x, y)``
+    pair of tensors) as a Dataset; a pair's tensors are detached (an input that requires grad
+    is attacked as its values)."""
     if isinstance(data, DataLoader):
         return data.dataset
     if isinstance(data, Dataset):
         return data
-    if isinstance(data, tuple | list) and len(data) == 2:
+    if is_items(data):
+        return Items(data)
+    if is_pair(data):
         x, y = _tensors(data[0], data[1], f"{argument}[0]", f"{argument}[1]")
         _lengths(x, y, f"{argument}[0]", f"{argument}[1]")
         return TensorDataset(x.detach(), y.detach())
@@ -98,7 +135,7 @@ def first_sample(data: Any) -> torch.Tensor | None:
     foreign network's form is probed (:mod:`snnattack.interop.probe`); None where none reads
     here (event streams, data that do not read: the input checks that follow say why, labels
     given as a list among them)."""
-    if isinstance(data, tuple | list) and len(data) == 2:
+    if is_pair(data):
         x = data[0]
     else:
         try:
@@ -336,7 +373,7 @@ def _batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, str]]:
     """The ``(images, labels)`` batches of ``data``, each formed (:func:`_formed`: its values
     unread), with the name its images are refused by."""
-    if isinstance(data, tuple | list) and len(data) == 2:
+    if is_pair(data):
         images = f"{argument}[0]"
         yield *_formed(data[0], data[1], images, f"{argument}[1]", samples), images
         return
