@@ -68,7 +68,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.events import Framing
+from snnattack.data.events import Framing, TooShort
 from snnattack.data.recordings import Recordings, check_size, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.process.workers import quiet_lost_receiver
@@ -236,6 +236,11 @@ class CachedFrames(Dataset):
         # repaired): its frames would be another file's
         try:
             x, _ = self.recordings[index]
+        except TooShort as error:  # it decodes: the framing cannot cut it
+            raise DataError(
+                f"cannot frame {source}: {error}; accepted: dataset.params.split_by=number "
+                "(bins of an equal number of events), or a dataset without the recording"
+            ) from error
         except Exception as error:
             raise undecodable(source, error, self.expected) from error
         if not x.any():  # every event counts in some bin: a damaged or emptied file

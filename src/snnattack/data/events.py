@@ -149,6 +149,20 @@ def encode(
     return binary + (pooled - pooled.detach()) if pooled.requires_grad else binary
 
 
+class TooShort(ValueError):
+    """A recording whose events span fewer microseconds than the frames it is cut into by
+    time: its bins, ``(t_last - t_first) // frames`` long, are 0 and hold no event, so its
+    frames would be blank (one event, or events of one timestamp, among them). The caller
+    names the recording."""
+
+    def __init__(self, events: int, span: int, frames: int) -> None:
+        super().__init__(
+            f"its {events} event{'s' if events != 1 else ''} span {span} µs, fewer than "
+            f"dataset.params.frames={frames}, so its bins of equal duration "
+            f"(dataset.params.split_by=time) are 0 µs long and hold none"
+        )
+
+
 @dataclass(frozen=True)
 class Framing:
     """How a dataset's event streams become frames: its ``dataset.params`` of the same names.
@@ -185,7 +199,12 @@ class Framing:
             )
 
     def __call__(self, events: np.ndarray, sensor_size: tuple[int, int, int]) -> torch.Tensor:
-        """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]``."""
+        """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]``; a recording
+        too short to frame by time is refused (:class:`TooShort`)."""
+        if self.split_by == "time" and len(events):
+            span = int(events["t"].max()) - int(events["t"].min())
+            if span < self.frames:
+                raise TooShort(len(events), span, self.frames)
         return self.many([events], sensor_size)[0]
 
     def many(self, streams: list[np.ndarray], sensor_size: tuple[int, int, int]) -> torch.Tensor:

@@ -181,6 +181,41 @@ def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path) -> None
     assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
 
 
+@pytest.mark.parametrize(
+    ("events", "said"), [(1, "its 1 event span"), (100, "its 100 events span")]
+)
+def test_a_recording_shorter_than_its_frames_by_time_is_refused_as_such(
+    tmp_path: Path, events: int, said: str
+) -> None:
+    """One event, or events of one timestamp, span 0 µs: framed by time every bin is 0 µs long
+    and empty. It was refused as "it holds no events", though it holds them."""
+    write_dvs_gesture(tmp_path, per_class=2)
+    path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+    np.save(path, np.tile([[3.0, 4.0, 1.0, 7.0]], (events, 1)))  # x, y, p, t (ms)
+    dm = build_datamodule(
+        "dvs_gesture",
+        4,
+        4,
+        0,
+        root=str(tmp_path),
+        frames=4,
+        size=16,
+        num_workers=0,
+        val_size=100,
+        split_by="time",
+    )
+    dm.setup()
+    with pytest.raises(DataError) as refused:
+        next(iter(dm.test_dataloader()))
+    assert str(refused.value) == (
+        f"cannot frame {path}: {said} 0 µs, fewer than dataset.params.frames=4, so its bins of "
+        "equal duration (dataset.params.split_by=time) are 0 µs long and hold none; accepted: "
+        "dataset.params.split_by=number (bins of an equal number of events), or a dataset "
+        "without the recording"
+    )
+    assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
+
+
 @pytest.mark.parametrize("name", ["nmnist", "dvs_gesture", "cifar10_dvs"])
 def test_an_empty_recording_file_is_refused_before_any_work(tmp_path: Path, name: str) -> None:
     """A file of 0 bytes (an extraction cut short) is found by the job's file checks."""
