@@ -97,10 +97,11 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
     return module.test_set, module.val_set
 
 
-def surrogate(source: ModelSettings, seed: int, store: Path) -> nn.Module:
+def surrogate(source: ModelSettings, seed: int, store: Path, key: str = "store.dir") -> nn.Module:
     """The protocol's standard surrogate (``source``: its ``source_*`` keys, trained with
-    ``seed``), from the checkpoint store ``store`` or trained into it first."""
-    model, _ = trained_model(source, seed, ModelStore(store), [])
+    ``seed``), from the checkpoint store ``store`` (named ``key`` in the messages: the
+    argument or config key that gave it) or trained into it first."""
+    model, _ = trained_model(source, seed, ModelStore(store, key), [])
     return model
 
 
@@ -215,8 +216,8 @@ def evaluate(
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
-        folder = Path(store if store is not None else cfg.store.dir)
-        source = surrogate(model_settings(source_config(cfg)), seed, folder)
+        folder, key = (store, "store") if store is not None else (cfg.store.dir, "store.dir")
+        source = surrogate(model_settings(source_config(cfg)), seed, Path(folder), key)
         crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
     prepared = prepared_evaluation(settings, config, model, net, source, crafter, about=about)
     record = run_checked(prepared, model, source, test, val)

@@ -66,10 +66,11 @@ def spec_key(spec: dict[str, Any]) -> str:
 
 
 class ModelStore:
-    """Folder of trained models, one sub-folder per training-spec hash."""
+    """Folder of trained models, one sub-folder per training-spec hash. ``key`` is the
+    caller's name for ``root`` (a config key, an argument), which its messages give."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike, key: str = "store.dir") -> None:
+        self.root, self.key = Path(root), key
 
     def path(self, spec: dict[str, Any]) -> Path:
         return self.root / spec_key(spec)
@@ -186,15 +187,22 @@ class ModelStore:
             return False
 
     def _writable(self) -> None:
+        """Refuses a store folder that cannot be written (a file in its place among them,
+        said so: mkdir's "File exists" did not tell it), naming it by :attr:`key`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
             probe.touch()
             probe.unlink()
         except OSError as err:
+            why = (
+                "is a file, not a folder"
+                if self.root.is_file()
+                else f"is not writable ({err.strerror})"
+            )
             raise UserError(
-                f"store.dir={self.root} is not writable ({err.strerror}); a model must be trained "
-                "there: choose a writable folder with store.dir=PATH"
+                f"{self.key}={self.root} {why}; a model must be trained there: choose a "
+                f"writable folder with {self.key}=PATH"
             ) from None
 
     def _cached(self, folder: Path, build: Callable[[], nn.Module]) -> tuple[nn.Module, dict]:

@@ -169,3 +169,24 @@ def test_a_model_inside_a_gradient_mode_block_is_refused_before_its_entry_file_i
         with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
             snnattack.benchmark.evaluate(m, protocol=tmp_path / "one_v1.yaml", name="N", path=held)
     assert held.read_text() == "[1, 2]"
+
+
+def test_a_store_argument_that_is_a_file_is_refused_naming_the_argument(tmp_path: Path) -> None:
+    """The standard surrogate's store is the ``store`` argument, not ``store.dir``: a file
+    given there is named so (it was ``store.dir=P is not writable (File exists)``)."""
+    protocol = ONE_ROW.replace("boxes: [white]", "boxes: [white, black]")
+    (tmp_path / "one_v1.yaml").write_text(protocol)
+    store = tmp_path / "models"
+    store.write_text("not a folder")
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    entry = tmp_path / "one.json"
+    with pytest.raises(UserError) as refused:
+        snnattack.benchmark.evaluate(
+            net, protocol=tmp_path / "one_v1.yaml", name="N", path=entry, store=store
+        )
+    assert str(refused.value) == (
+        f"store={store} is a file, not a folder; a model must be trained there: choose a "
+        "writable folder with store=PATH"
+    )
+    assert not entry.exists() and store.read_text() == "not a folder"

@@ -92,6 +92,23 @@ def test_unwritable_store_is_refused_in_one_line_before_training(tmp_path: Path)
     assert calls == []
 
 
+def test_a_store_that_is_a_file_is_refused_as_a_file_named_by_its_callers_key(
+    tmp_path: Path,
+) -> None:
+    """mkdir's "File exists" did not say that the store's path is a file."""
+    (tmp_path / "models").write_text("not a folder")
+    for store, key in (
+        (ModelStore(tmp_path / "models"), "store.dir"),
+        (ModelStore(tmp_path / "models", "store"), "store"),
+    ):
+        with pytest.raises(UserError) as refused:
+            store.get_or_train({"x": 1}, nn.Identity, trainer([]))
+        assert str(refused.value) == (
+            f"{key}={tmp_path / 'models'} is a file, not a folder; a model must be trained "
+            f"there: choose a writable folder with {key}=PATH"
+        )
+
+
 def test_failure_before_any_epoch_leaves_no_work_folder(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
 
