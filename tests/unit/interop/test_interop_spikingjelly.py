@@ -615,3 +615,24 @@ def test_a_layer_of_a_seq_to_ann_container_returning_a_tuple_is_refused_naming_i
         snnattack.attack(body, images(), torch.arange(6), "fgsm", T=T)
     with pytest.raises(UserError, match=refused):
         adapt(body, T=T).eval()(images())
+
+
+def test_rga_runs_the_zoos_in_place_residual_block_as_rga_layerwise() -> None:
+    """spikingjelly's ``spiking_resnet.BasicBlock`` adds its shortcut in place (``out +=
+    identity``) onto its BatchNorm's output, which rate-domain RGA's adjoint pass returned as
+    a broadcast view: autograd refused the write, so ``rga`` failed on every zoo ResNet."""
+    from spikingjelly.activation_based.model.spiking_resnet import BasicBlock
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1),
+        neuron.IFNode(),
+        BasicBlock(4, 4, spiking_neuron=neuron.IFNode),
+        layer.Flatten(),
+        layer.Linear(4 * 8 * 8, 10),
+    ).double()
+    functional.set_step_mode(net, "m")
+    adapted = adapt(net.eval(), T=T).eval()
+    rate_domain = input_gradient(adapted, "rga", {})
+    assert rate_domain.abs().sum() > 0
+    assert relative(rate_domain, input_gradient(adapted, "rga_layerwise", {})) <= 1e-10
