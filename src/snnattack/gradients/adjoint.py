@@ -6,9 +6,9 @@ spread, a reshape, a product by a constant) does not depend on the input's value
 whose layer outputs are never read, only differentiated, can skip computing them:
 :func:`adjoint_only` makes each such layer of a model return zeros of the right shape (in
 memory of their own: a residual ``out += x`` writes into them) and, in the backward, the
-input gradient its autograd node would give (the same aten kernels, on the input's shape alone). The rate-domain RGA uses it: its
-layers' values come from the simulation, so its second pass is pure backward, one autograd
-node per layer.
+input gradient its autograd node would give (the same aten kernels, on the input's shape
+alone). The rate-domain RGA uses it: its layers' values come from the simulation, so its
+second pass is pure backward, one autograd node per layer.
 
 The layers skipped are ``nn.Conv2d``, ``nn.Linear``, an ``nn.BatchNorm2d`` in eval mode with
 running statistics, ``nn.AvgPool2d``, ``nn.Flatten`` and an adapted neuron's
