@@ -364,8 +364,8 @@ def test_jobs_refused_by_joblib_workers_leave_earlier_folders_as_they_were(
     (interrupted / "run.log").write_text("an interrupted job's log\n")
     before = {name: snapshot(sweep / name) for name in ("0", "1")}
     other = run_py(
-        *common, "seed=3", "eps=[32],[0],[0.0]", "hydra/launcher=parallel",  # [0]: job-refused
-        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+        *replaced(common, "seed=3", "eps=[32],[0],[0.0]"),  # [0]: refused by its job
+        "hydra/launcher=parallel", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
     )  # fmt: skip
     assert other.returncode == 2 and "3 job(s) of the sweep failed:" in other.stderr
     assert "holds the finished job of other settings" in other.stderr
