@@ -636,3 +636,25 @@ def test_rga_runs_the_zoos_in_place_residual_block_as_rga_layerwise() -> None:
     rate_domain = input_gradient(adapted, "rga", {})
     assert rate_domain.abs().sum() > 0
     assert relative(rate_domain, input_gradient(adapted, "rga_layerwise", {})) <= 1e-10
+
+
+def test_rga_on_a_max_pooling_gives_the_layerwise_gradient() -> None:
+    """A max pooling picks by value, and rate-domain RGA's one pass computes no value of the
+    layers before it (zeros: their input gradient only): it routed each window's gradient to
+    its first element (a cosine of 0.07 with the layer-wise gradient on snnTorch's tutorial
+    form). ``rga`` differentiates such a model layer by layer."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1),
+        layer.MaxPool2d(2),
+        neuron.IFNode(),
+        layer.Conv2d(4, 4, 3, padding=1),
+        neuron.IFNode(),
+        layer.Flatten(),
+        layer.Linear(4 * 4 * 4, 10),
+    ).double()
+    functional.set_step_mode(net, "m")
+    adapted = adapt(net.eval(), T=T).eval()
+    rate_domain = input_gradient(adapted, "rga", {})
+    assert rate_domain.abs().sum() > 0
+    assert relative(rate_domain, input_gradient(adapted, "rga_layerwise", {})) <= 1e-10
