@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from snnattack.errors import UserError
 from snnattack.registry import Registry
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import temporal_modules
@@ -178,9 +179,12 @@ def overriding(model: nn.Module, overrides: dict[type, object]):
 
 def require_eval(model: nn.Module, mode: str) -> None:
     """Refuses BN or dropout in training mode: ``mode`` needs time-invariant layers."""
-    for m in model.modules():
+    for name, m in model.named_modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.Dropout) and m.training:
-            raise RuntimeError(
-                f"gradient mode {mode!r} needs the model in eval mode (call model.eval()): "
-                f"{type(m).__name__} in training mode is not time-invariant"
+            others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
+            raise UserError(
+                f"gradient mode {mode!r} needs the model in eval mode, but its {name or 'model'} "
+                f"({type(m).__name__}) is in training mode, which is not time-invariant; "
+                f"accepted: model.eval() first, or a gradient mode that runs in training mode "
+                f"({others})"
             )

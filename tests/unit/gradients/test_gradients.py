@@ -257,11 +257,19 @@ def test_stbp_surrogate_is_set_within_the_block_and_restored_after() -> None:
     assert [m.surrogate for m in lifs] == trained
 
 
-def test_rga_refuses_training_mode_batchnorm() -> None:
+@pytest.mark.parametrize("mode", ["rga", "ann"])
+def test_a_time_invariant_mode_refuses_training_mode_batchnorm_naming_it(mode: str) -> None:
+    """One line naming the layer and the modes that run in training mode (it was a bare
+    RuntimeError)."""
     net = conv_net(0.9, "hard", DirectEncoder(T=2)).train()
     x = torch.rand(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
-    with pytest.raises(RuntimeError, match="eval mode"), gradient_mode(net, "rga"):
+    with pytest.raises(UserError) as refused, gradient_mode(net, mode):
         net(x)
+    line = str(refused.value)
+    assert f"gradient mode {mode!r} needs the model in eval mode, but its body." in line
+    assert "accepted: model.eval() first, or a gradient mode that runs in training mode (" in line
+    listed = line.rsplit("(", 1)[1].rstrip(")").split(", ")
+    assert "stbp" in listed and "rga_layerwise" in listed and mode not in listed
 
 
 @pytest.mark.parametrize("mode", ["rga", "rga_layerwise"])
