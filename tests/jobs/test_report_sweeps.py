@@ -12,7 +12,7 @@ import matplotlib.image
 import pytest
 import wandb
 from fixtures_report import PNG_MAGIC
-from harness import EXPERIMENTS, QUIET, cli, read_wandb_run
+from harness import EXPERIMENTS, QUIET, cli, read_wandb_run, replaced
 
 from snnattack.records.tracking import sweep_group
 
@@ -30,8 +30,7 @@ def run_experiment(tmp: Path, name: str, *overrides: str, env: dict | None = Non
         f"store.dir={tmp}/models",
         f"hydra.sweep.dir={tmp}/sweep",
         *QUIET,
-        *SMALL,
-        *overrides,
+        *replaced(SMALL, *overrides),  # an experiment's own train.epochs= replaces SMALL's
         cwd=tmp,
         env=env,
     )
