@@ -4,11 +4,11 @@ The backward of a linear layer towards its input (a transposed convolution, a pr
 the weight matrix, an eval-mode BN's ``grad * weight * invstd``, an average pooling's
 spread, a reshape, a product by a constant) does not depend on the input's values. A pass
 whose layer outputs are never read, only differentiated, can skip computing them:
-:func:`adjoint_only` makes each such layer of a model return zeros of the right shape (in
-memory of their own: a residual ``out += x`` writes into them) and, in the backward, the
-input gradient its autograd node would give (the same aten kernels, on the input's shape
-alone). The rate-domain RGA uses it: its layers' values come from the simulation, so its
-second pass is pure backward, one autograd node per layer.
+:func:`adjoint_only` makes each such layer of a model return zeros of the right shape (one
+zero broadcast, no kernel) and, in the backward, the input gradient its autograd node would
+give (the same aten kernels, on the input's shape alone). The rate-domain RGA uses it: its
+layers' values come from the simulation, so its second pass is pure backward, one autograd
+node per layer.
 
 The layers skipped are ``nn.Conv2d``, ``nn.Linear``, an ``nn.BatchNorm2d`` in eval mode with
 running statistics, ``nn.AvgPool2d``, ``nn.Flatten`` and an adapted neuron's
@@ -49,7 +49,7 @@ _folds: weakref.WeakKeyDictionary[nn.Module, tuple[str, bool]] = weakref.WeakKey
 
 
 class _Adjoint(torch.autograd.Function):
-    """Zeros (in ``zero``'s dtype and device) shaped like the output of ``steps`` applied in turn to
+    """Zeros (``zero`` broadcast) shaped like the output of ``steps`` applied in turn to
     ``x``; backward: their gradient w.r.t. ``x``, each step's in reverse. A step is ``(layer,
     fold, shape)``: ``layer`` fed an input of ``shape``, with ``fold`` as ``[T, B, ...]`` that
     its torch class sees as ``[T * B, ...]``."""
@@ -57,7 +57,7 @@ class _Adjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, zero, steps, out_shape):  # type: ignore[override]
         ctx.steps = steps
-        return zero.new_zeros(out_shape)  # its own memory: a residual `out += x` writes into it
+        return zero.expand(out_shape)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
@@ -247,7 +247,7 @@ def adjoint_only(model: nn.Module) -> Iterator[None]:
         if fold is not None:
             layers[m] = fold
 
-    zeros: dict[tuple, torch.Tensor] = {}  # one zero per device and dtype: theirs
+    zeros: dict[tuple, torch.Tensor] = {}  # one zero per device and dtype, broadcast
 
     def skip(layer: nn.Module, fold: bool):
         def forward(x: torch.Tensor) -> torch.Tensor:
