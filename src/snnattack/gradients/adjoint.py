@@ -10,6 +10,12 @@ give (the same aten kernels, on the input's shape alone). The rate-domain RGA us
 layers' values come from the simulation, so its second pass is pure backward, one autograd
 node per layer.
 
+A model whose own code writes into such a layer's output in place (a residual ``out += x``,
+as spikingjelly's zoo ``BasicBlock`` does) cannot write into a broadcast zero: autograd
+refuses it. That call of the model then runs again with every layer's zeros in memory of
+their own, and from then on the layers whose output it saw written get zeros of their own
+(a kernel each), the others the broadcast zero: no kernel where nothing writes in place.
+
 The layers skipped are ``nn.Conv2d``, ``nn.Linear``, an ``nn.BatchNorm2d`` in eval mode with
 running statistics, ``nn.AvgPool2d``, ``nn.Flatten`` and an adapted neuron's
 :class:`~snnattack.snn.scaled.InputScale`, each running its torch class's forward; and a
@@ -33,8 +39,9 @@ forward.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -46,18 +53,24 @@ from snnattack.snn.scaled import InputScale
 aten = torch.ops.aten
 LINEAR = (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.AvgPool2d, nn.Flatten, InputScale)
 _folds: weakref.WeakKeyDictionary[nn.Module, tuple[str, bool]] = weakref.WeakKeyDictionary()
+# layers whose output a model's own code was seen writing in place: zeros of their own
+_written: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+Result = TypeVar("Result")
+# autograd's refusal of a write into a custom Function's view: the broadcast zero's
+_WRITE_REFUSED = "This view was created inside a custom Function"
 
 
 class _Adjoint(torch.autograd.Function):
-    """Zeros (``zero`` broadcast) shaped like the output of ``steps`` applied in turn to
-    ``x``; backward: their gradient w.r.t. ``x``, each step's in reverse. A step is ``(layer,
-    fold, shape)``: ``layer`` fed an input of ``shape``, with ``fold`` as ``[T, B, ...]`` that
-    its torch class sees as ``[T * B, ...]``."""
+    """Zeros (``zero`` broadcast, or in memory of their own where ``own``: written in place)
+    shaped like the output of ``steps`` applied in turn to ``x``; backward: their gradient
+    w.r.t. ``x``, each step's in reverse. A step is ``(layer, fold, shape)``: ``layer`` fed an
+    input of ``shape``, with ``fold`` as ``[T, B, ...]`` that its torch class sees as ``[T *
+    B, ...]``."""
 
     @staticmethod
-    def forward(ctx, x, zero, steps, out_shape):  # type: ignore[override]
+    def forward(ctx, x, zero, steps, out_shape, own):  # type: ignore[override]
         ctx.steps = steps
-        return zero.expand(out_shape)
+        return zero.new_zeros(out_shape) if own else zero.expand(out_shape)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
@@ -72,7 +85,7 @@ class _Adjoint(torch.autograd.Function):
             else:
                 grad, folded = (grad if folded is None else grad.view(folded)), None
                 grad = _input_gradient(layer, grad, shape)
-        return (grad if folded is None else grad.view(folded)), None, None, None
+        return (grad if folded is None else grad.view(folded)), None, None, None, None
 
 
 def _step_output(layer: nn.Module, fold: bool, shape: tuple) -> tuple[int, ...]:
@@ -238,9 +251,14 @@ def _probe(layer: nn.Module, base: type[nn.Module]) -> torch.Tensor:
 
 
 @contextmanager
-def adjoint_only(model: nn.Module) -> Iterator[None]:
+def adjoint_only(model: nn.Module, rewind: Callable[[], None] = lambda: None) -> Iterator[None]:
     """Within the block, the linear layers of ``model`` (see the module's docstring) output
-    zeros (values never to be read) and differentiate as themselves."""
+    zeros (values never to be read) and differentiate as themselves.
+
+    A call of ``model`` whose code writes into such zeros in place (autograd refuses a write
+    into the broadcast zero) runs again, ``rewind()`` first (undoing what the refused call
+    consumed), with every layer's zeros in memory of their own; the layers whose zeros it
+    writes keep memory of their own in later calls."""
     layers = {}
     for m in model.modules():
         fold = _skippable(m)
@@ -248,6 +266,8 @@ def adjoint_only(model: nn.Module) -> Iterator[None]:
             layers[m] = fold
 
     zeros: dict[tuple, torch.Tensor] = {}  # one zero per device and dtype, broadcast
+    # in a call run again: each layer's output, of its own memory, and its version then
+    watched: list[tuple[nn.Module, torch.Tensor, int]] | None = None
 
     def skip(layer: nn.Module, fold: bool):
         def forward(x: torch.Tensor) -> torch.Tensor:
@@ -262,17 +282,50 @@ def adjoint_only(model: nn.Module) -> Iterator[None]:
             key = (x.device, x.dtype)
             if key not in zeros:
                 zeros[key] = x.new_zeros(())
-            out = _Adjoint.apply(source, zeros[key], steps, _step_output(*step[:2], step[2]))
+            own = watched is not None or layer in _written
+            shape = _step_output(*step[:2], step[2])
+            out = _Adjoint.apply(source, zeros[key], steps, shape, own)
             out.grad_fn.origin = (source,)
+            if watched is not None:
+                watched.append((layer, out, out._version))
             return out
 
         setattr(forward, CLASS_FORWARD_WITHOUT_GRAD, True)  # the CPU paths may run it then
         return forward
 
+    def writable(call: Callable[..., Result], as_class: bool) -> Callable[..., Result]:
+        def forward(*args, **kwargs) -> Result:
+            nonlocal watched
+            try:
+                return call(*args, **kwargs)
+            except RuntimeError as error:
+                if _WRITE_REFUSED not in str(error):
+                    raise
+            rewind()
+            watched = []
+            try:
+                out = call(*args, **kwargs)
+                _written.update(layer for layer, out, version in watched if out._version > version)
+            finally:
+                watched = None
+            return out
+
+        setattr(forward, CLASS_FORWARD_WITHOUT_GRAD, as_class)  # `call` itself without gradient
+        return forward
+
     for layer, fold in layers.items():
         layer.forward = skip(layer, fold)
+    wrapped = model not in layers  # a skipped layer's own forward writes into nothing
+    if wrapped:
+        before = vars(model).get("forward")
+        as_class = before is None or getattr(before, CLASS_FORWARD_WITHOUT_GRAD, False)
+        model.forward = writable(model.forward, as_class)
     try:
         yield
     finally:
         for layer in layers:
             del layer.forward
+        if wrapped and before is None:
+            del model.forward
+        elif wrapped:
+            model.forward = before

@@ -16,7 +16,7 @@ test oracle and the cost baseline.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -186,9 +186,12 @@ def rate_domain(
     current, rate, T, mean)``, ``current`` the pass's gradient path (its values unread) and
     ``mean`` the simulation's mean current. For a ``layer`` whose output value does not
     depend on the mean current (its output is the recorded rate); parameters get no
-    gradient. The pass's output carries the true output's value (one node).
+    gradient. The pass's output carries the true output's value (one node). A pass refused
+    for writing into a skipped layer's output in place (a residual ``out += x``) runs again,
+    the spiking layers' rates served afresh.
     """
-    rates: dict[int, deque] = defaultdict(deque)
+    rates: dict[int, list] = defaultdict(list)
+    served: dict[int, int] = defaultdict(int)  # of each LIF's rates, those the pass took
     phase = {"now": "record"}
 
     def lif_rate(lif: LIF, current: torch.Tensor) -> torch.Tensor:
@@ -198,7 +201,8 @@ def rate_domain(
                 mean = current.mean(0, keepdim=True) if recorded else None
                 rates[id(lif)].append((spikes.mean(0, keepdim=True), mean, current.shape[0]))
             return spikes
-        rate, mean, steps = rates[id(lif)].popleft()
+        rate, mean, steps = rates[id(lif)][served[id(lif)]]
+        served[id(lif)] += 1
         passed = current if current.shape[0] == 1 else current.mean(0, keepdim=True)
         if mean is not None:  # the simulation's value, the pass's gradient path
             return layer(lif, passed, rate, steps, mean)
@@ -209,6 +213,7 @@ def rate_domain(
 
     def simulate_first(module: nn.Module, args: tuple) -> None:
         rates.clear()
+        served.clear()
         if not torch.is_grad_enabled():  # no backward will follow: one plain simulation
             phase["now"] = "simulate"
             return
@@ -221,11 +226,12 @@ def rate_domain(
     def combine(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
         if phase["now"] == "simulate":
             return output
+        rates.clear()  # the pass is over (a refused pass ran again before this)
         return _Graft.apply(output, phase.pop("true_output"))
 
     with (
         overriding(model, {LIF: lif_rate, Encoder: encoder_rate}),
-        adjoint_only(model) if recorded else nullcontext(),
+        adjoint_only(model, rewind=served.clear) if recorded else nullcontext(),
     ):
         pre = model.register_forward_pre_hook(simulate_first)
         post = model.register_forward_hook(combine)

@@ -10,6 +10,7 @@ from functools import partial
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from snnattack.attacks.methods import build_attack
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
@@ -133,6 +134,65 @@ def test_the_modes_give_different_input_gradients_and_the_same_outputs() -> None
     for i, a in enumerate(distinct):
         for b in distinct[i + 1 :]:
             assert not torch.allclose(grads[a], grads[b]), (a, b)
+
+
+class Residual(nn.Module):
+    """A linear layer plus its input, then a LIF: the shortcut added in place (``out +=
+    x``, as spikingjelly's and torchvision's ``BasicBlock`` do) or out of place."""
+
+    def __init__(self, in_place: bool) -> None:
+        super().__init__()
+        self.linear, self.lif, self.in_place = nn.Linear(16, 16), LIF(lam=0.9), in_place
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x)
+        if self.in_place:
+            out += x
+        else:
+            out = out + x
+        return self.lif(out)
+
+
+class CountZeros(TorchDispatchMode):
+    """Counts the zeros given memory of their own (``new_zeros``: a kernel each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls += func.overloadpacket is torch.ops.aten.new_zeros
+        return func(*args, **(kwargs or {}))
+
+
+def residual_gradients(in_place: bool) -> tuple[list[torch.Tensor], list[int]]:
+    """``rga``'s input gradients of three calls of a net holding a :class:`Residual`, and the
+    zeros each call gave memory of their own."""
+    net = spiking_net()
+    net.body.insert(2, Residual(in_place).double().eval())
+    x, y = torch.rand(8, F, dtype=torch.float64), torch.arange(8) % 3
+    grads, zeros = [], []
+    with gradient_mode(net, "rga"):
+        for _ in range(3):
+            xi = x.clone().requires_grad_(True)
+            with CountZeros() as counted:
+                nn.functional.cross_entropy(net(xi), y).backward()
+            grads.append(xi.grad)
+            zeros.append(counted.calls)
+    return grads, zeros
+
+
+def test_rga_on_a_residual_added_in_place_gives_the_out_of_place_gradient() -> None:
+    """rga's pass returns each linear layer's output as one broadcast zero, which autograd
+    refuses to write into: ``out += x`` failed (the zoo ResNets' ``BasicBlock``). The first
+    call runs its pass again with zeros of their own; later calls give them to the layer
+    written in place only, and without it to none (after the first call's broadcast zero)."""
+    expected, zeros = residual_gradients(in_place=False)
+    assert expected[0].abs().sum() > 0 and zeros[1:] == [0, 0]
+    grads, zeros = residual_gradients(in_place=True)
+    for grad in grads:
+        torch.testing.assert_close(grad, expected[0], rtol=0, atol=0)
+    assert zeros[1:] == [1, 1]
 
 
 def test_rga_beta_and_gamma_from_the_command_line_reach_the_gradient() -> None:
