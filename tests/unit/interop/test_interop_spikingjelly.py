@@ -617,13 +617,24 @@ def test_a_layer_of_a_seq_to_ann_container_returning_a_tuple_is_refused_naming_i
         adapt(body, T=T).eval()(images())
 
 
-def test_rga_on_a_max_pooling_gives_rga_layerwise_gradient() -> None:
+def zoo_residual() -> list[nn.Module]:
+    """spikingjelly's ``spiking_resnet.BasicBlock`` adds its shortcut in place (``out +=
+    identity``) onto its BatchNorm's output, which rate-domain RGA's pass returns as a
+    broadcast zero: autograd refused the write, so ``rga`` failed on it; that call now runs
+    again with the BatchNorm's zeros in memory of their own."""
+    from spikingjelly.activation_based.model.spiking_resnet import BasicBlock
+
+    block = BasicBlock(4, 4, spiking_neuron=neuron.IFNode)
+    conv = layer.Conv2d(1, 4, 3, padding=1)
+    return [conv, neuron.IFNode(), block, layer.Flatten(), layer.Linear(4 * 8 * 8, 10)]
+
+
+def max_pooling() -> list[nn.Module]:
     """A max pooling picks by value, and rate-domain RGA's one pass computes no value of the
     layers before it (zeros: their input gradient only): it routed each window's gradient to
     its first element (a cosine of 0.07 with the layer-wise gradient on snnTorch's tutorial
     form). ``rga`` differentiates such a model layer by layer."""
-    torch.manual_seed(0)
-    net = nn.Sequential(
+    return [
         layer.Conv2d(1, 4, 3, padding=1),
         layer.MaxPool2d(2),
         neuron.IFNode(),
@@ -631,7 +642,13 @@ def test_rga_on_a_max_pooling_gives_rga_layerwise_gradient() -> None:
         neuron.IFNode(),
         layer.Flatten(),
         layer.Linear(4 * 4 * 4, 10),
-    ).double()
+    ]
+
+
+@pytest.mark.parametrize("layers", [zoo_residual, max_pooling])
+def test_rga_gives_rga_layerwise_gradient_on_the_zoos_layers(layers: Callable) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(*layers()).double()
     functional.set_step_mode(net, "m")
     adapted = adapt(net.eval(), T=T).eval()
     rate_domain = input_gradient(adapted, "rga", {})
