@@ -150,7 +150,7 @@ def _checked(
     and the target's classes, checked by the input gate with a kept preparation's unread
     ``checks``; None where one of those is false (its model changed since: a refusal then
     would be of the stale preparation)."""
-    _started(prepared, source)
+    _check_source(prepared, source)
     target, crafter = prepared.networks(model, source)
     try:
         framed, val, recordings = _recordings(prepared.settings, data, val_data)
@@ -176,22 +176,20 @@ def run_checked(
     (and ``val_data``) that its entrance checked itself, before its work
     (``snnattack.benchmark.evaluate``: before its standard surrogate is trained): the data are
     read once more only to be attacked."""
-    _started(prepared, source)
+    _check_source(prepared, source)
     framed, val, recordings = _recordings(prepared.settings, data, val_data)
     return _recorded(prepared, model, source, framed, val, recordings, progress)
 
 
-def _started(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
+def _check_source(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
     """Refuses a ``source`` without the black box (it would be recorded but craft nothing),
-    and sets the process's allocator as a job's process does (``malloc=reuse``: freed memory
-    kept), before the data are read."""
+    before the data are read."""
     if source is not None and "black" not in prepared.boxes:  # it would craft nothing
         raise UserError(
             f"source={type(source).__name__} is given but boxes={prepared.boxes} attacks in "
             "the white box only, so no example would be crafted on it; accepted: "
             "boxes=['white', 'black'] (or ['black']) to transfer from it, or source=None"
         )
-    set_malloc(prepared.malloc)
 
 
 def _recorded(
@@ -213,15 +211,17 @@ def _recorded(
             "source=<the model to craft on>, or boxes=['white']"
         )
     target, crafter = prepared.networks(model, source)
+    loader = _loader(data, prepared.batch_size)
     val = None if val_data is None else dataset_of(val_data, "val_data")
     run_settings = RunSettings.on(device_of(target), progress)
+    set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     # as a job's, for the call: its numerics, no Lightning banners
     with numerics.held(prepared.tf32, prepared.deterministic), libraries_quieted():
         return core.record_attacks(
             settings,
             target,
             crafter,
-            _loader(data, prepared.batch_size),
+            loader,
             val,
             run_settings,
             models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
