@@ -15,9 +15,9 @@ checked by the same rules as on the command line
 Data is moved to the device of the model; the user's model is never changed (the attacks run
 on a copy in eval mode, which the evaluation core makes: :mod:`snnattack.evaluation.core`).
 The arguments' job config (:func:`job_config`) and the evaluation's preparation and tail
-(:func:`prepared_evaluation`, :func:`run_evaluation`) are the preparation seam this module
-shares with the benchmark (:mod:`snnattack.preparation`); what is kept of a call for the next
-one (:func:`_prepared`) is the API's own.
+(:func:`call_evaluation`, :func:`run_evaluation`) are the preparation seam this module shares
+with the benchmark (:mod:`snnattack.preparation`); what is kept of a call for the next one is
+kept by :func:`~snnattack.interop.prepared.prepared_once`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import attack_settings
-from snnattack.config.spelling import spelt
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.gradients import check_mode, checked_mode, sole_mode
@@ -45,14 +44,13 @@ from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.first_forward import OnFirstForward, network_of
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.prepared import PLAIN, PREPARED
-from snnattack.job import job_settings
+from snnattack.interop.prepared import arguments_key, prepared_once, sample_form
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
 from snnattack.preparation.evaluation import (
     Data,
     PreparedEvaluation,
-    prepared_evaluation,
+    call_evaluation,
     run_evaluation,
 )
 from snnattack.process import numerics
@@ -84,52 +82,6 @@ ATTACK_NAMES = {
     "method_params": "{key}",
     **dict.fromkeys(("boxes", "tune", "masking", "progress")),
 }
-
-
-def _key(*arguments: Any) -> str | None:
-    """The arguments of a call as the key of what they prepare (:func:`_prepared`), or None
-    where one is not a plain value (numbers, strings, None, and lists, tuples and dicts of
-    them), whose text may not tell it apart: then nothing is kept."""
-
-    def plain(value: Any) -> bool:
-        if isinstance(value, dict):
-            return all(plain(k) and plain(v) for k, v in value.items())
-        if isinstance(value, list | tuple):
-            return all(plain(v) for v in value)
-        return isinstance(value, (*PLAIN, torch.dtype, torch.device))
-
-    return repr(arguments) if plain(arguments) else None
-
-
-def _form(x: Any) -> tuple[Any, ...] | None:
-    """The form of the samples ``x`` on which a model is adapted and checked (a sample's
-    shape, dtype, device), which the key of its preparation holds; None if not a tensor."""
-    if not isinstance(x, torch.Tensor):
-        return None
-    return (tuple(x.shape[1:]), x.dtype, x.device)
-
-
-def _prepared(
-    model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
-) -> tuple[Any, list[torch.Tensor]]:
-    """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
-    ``key`` stands for: kept from an earlier call while neither model nor the arguments
-    changed (:mod:`snnattack.interop.prepared`), else built (``fresh``: built now, replacing
-    a kept one), and the checks of a kept one, unread
-    (:meth:`~snnattack.interop.prepared.Preparations.deferred`), which the caller reads
-    (:func:`attack`: with its batch's checks, in one host sync) and, where one is false,
-    calls again with ``fresh``. The one place where :func:`attack` and :func:`evaluate` reuse a
-    preparation. Kept only while the models' weights are finite (``finite``): a first call
-    refuses a NaN weight (the adaptation's check, or :func:`~snnattack.inputs.check_model` on
-    a model whose classes are not known yet), and so does a repeated one after a NaN written
-    through ``.data``."""
-    if key is None or not isinstance(model, nn.Module):
-        return build(), []
-    if source is not None and not isinstance(source, nn.Module):
-        return build(), []
-    if fresh:
-        return PREPARED.rebuilt(model, key, build, source), []
-    return PREPARED.deferred(model, key, build, source, finite=True)
 
 
 @dataclass
@@ -202,38 +154,6 @@ def _prepare_attack(
     )
 
 
-def _prepare_evaluation(
-    model: nn.Module,
-    source: nn.Module | None,
-    example: torch.Tensor | None,
-    T: int | None,
-    arguments: dict[str, Any],
-    overrides: Sequence[str],
-) -> PreparedEvaluation:
-    """:func:`evaluate`'s preparation of ``model`` and ``source`` (their form probed on
-    ``example``) under its ``arguments`` (:data:`EVALUATE`) and ``overrides``."""
-    inputs.check_model_keys(overrides)
-    target = as_spiking_net(model, _steps_of(model, source, T), example=example)
-    crafter = None
-    if source is not None:
-        crafter = as_spiking_net(source, _steps_of(source, model, T), "source", example)
-    cfg, notes = job_config(
-        **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in EVALUATE}
-    )
-    config = spelt(cfg)
-    return prepared_evaluation(job_settings(cfg, notes), config, model, target, source, crafter)
-
-
-def _steps_of(net: nn.Module, other: nn.Module | None, T: int | None) -> int | None:
-    """The ``T`` of :func:`evaluate` for ``net``, beside ``other`` (the black box's pair):
-    ``T`` is for a network of another library, so a SpikingNet beside one runs at its own
-    (None: a transfer between models of different T); else ``T`` as given (a SpikingNet's
-    checked against its own by :func:`~snnattack.interop.external.as_spiking_net`)."""
-    if isinstance(net, SpikingNet) and other is not None and not isinstance(other, SpikingNet):
-        return None
-    return T
-
-
 @torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 @numerics.kept_generators()  # the data's loaders draw from torch's generator as they start
 def evaluate(
@@ -278,17 +198,16 @@ def evaluate(
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
     model, source = network_of(model, example), network_of(source, example)
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
-    key = _key(*arguments, overrides, _form(example))
+    key = arguments_key(*arguments, overrides, sample_form(example))
 
     def build() -> PreparedEvaluation:
-        return _prepare_evaluation(
-            model, source, example, T, dict(zip(EVALUATE, arguments, strict=True)), overrides
-        )
+        named = dict(zip(EVALUATE, arguments, strict=True))
+        return call_evaluation(model, source, example, named, overrides)
 
     def afresh() -> PreparedEvaluation:
-        return _prepared(model, key, build, source, fresh=True)[0]
+        return prepared_once(model, key, build, source, fresh=True)[0]
 
-    prepared, checks = _prepared(model, key, build, source)
+    prepared, checks = prepared_once(model, key, build, source)
     return run_evaluation(prepared, model, source, data, val_data, progress, kept=(checks, afresh))
 
 
@@ -328,18 +247,20 @@ def attack(
     is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
     before the attack starts (:func:`snnattack.inputs.check_attack`)."""
     model = network_of(model, x if isinstance(x, torch.Tensor) else None)
-    key = _key(method, eps, grad_mode, grad_params, params, T, seed, overrides, _form(x))
+    key = arguments_key(
+        method, eps, grad_mode, grad_params, params, T, seed, overrides, sample_form(x)
+    )
 
     def build() -> _Attack:
         return _prepare_attack(
             model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
         )
 
-    prepared, checks = _prepared(model, key, build)
+    prepared, checks = prepared_once(model, key, build)
     net = prepared.network(model)
     classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
     if classes is None:  # the kept preparation's model changed (read with the batch): afresh
-        prepared, _ = _prepared(model, key, build, fresh=True)
+        prepared, _ = prepared_once(model, key, build, fresh=True)
         net = prepared.network(model)
         classes = inputs.check_attack(net, model, x, y, prepared.samples)
     prepared.classes = classes

@@ -59,7 +59,7 @@ def preparations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The preparations made from now on, one name each (attack's or evaluate's)."""
     PREPARED.clear()
     made: list[str] = []
-    for name in ("_prepare_attack", "_prepare_evaluation"):
+    for name in ("_prepare_attack", "call_evaluation"):
         prepare = getattr(api, name)
         monkeypatch.setattr(
             api, name, lambda *a, _p=prepare, _n=name, **k: made.append(_n) or _p(*a, **k)
@@ -382,11 +382,11 @@ def test_the_cache_keeps_no_model_alive(preparations) -> None:
 def test_a_repeated_evaluate_prepares_once(preparations) -> None:
     net = spikingjelly_plif().eval()
     first, again = evaluate(net), evaluate(net)
-    assert preparations == ["_prepare_evaluation"]
+    assert preparations == ["call_evaluation"]
     assert [r.adv_acc for r in first.results] == [r.adv_acc for r in again.results]
     net.train()
     evaluate(net)
-    assert preparations == ["_prepare_evaluation"] * 2
+    assert preparations == ["call_evaluation"] * 2
 
 
 def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:

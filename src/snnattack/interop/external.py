@@ -74,17 +74,24 @@ def is_external(tree: Mapping[str, Any]) -> bool:
 
 
 def as_spiking_net(
-    model: Any, T: int | None, argument: str = "model", example: torch.Tensor | None = None
+    model: Any,
+    T: int | None,
+    argument: str = "model",
+    example: torch.Tensor | None = None,
+    beside: Any = None,
 ) -> SpikingNet:
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
     has its own, must be None or equal to it; the line suggests ``model.T = T`` only for a
     ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5. A
-    network in ``nn.DataParallel`` is the network it wraps (:func:`unwrapped`)."""
+    network in ``nn.DataParallel`` is the network it wraps (:func:`unwrapped`). ``beside``:
+    its pair in :func:`snnattack.evaluate`'s black box, whose ``T`` is for a network of
+    another library, so a SpikingNet beside one runs at its own (a transfer between models of
+    different T)."""
     model = unwrapped(model)
     if isinstance(model, SpikingNet):
-        if T is not None and T != model.T:
+        if T is not None and T != model.T and isinstance(beside, SpikingNet | None):
             name = f"{argument}={type(model).__name__}"
             if (problem := _steps_problem(T)) is not None:
                 raise UserError(

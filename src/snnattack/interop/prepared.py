@@ -381,3 +381,46 @@ def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
 
 
 PREPARED = Preparations()  # the process's preparations, of every entrance
+
+
+def arguments_key(*arguments: Any) -> str | None:
+    """The arguments of a call as the key of what they prepare (:func:`prepared_once`), or None
+    where one is not a plain value (numbers, strings, None, and lists, tuples and dicts of
+    them), whose text may not tell it apart: then nothing is kept."""
+
+    def plain(value: Any) -> bool:
+        if isinstance(value, dict):
+            return all(plain(k) and plain(v) for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return all(plain(v) for v in value)
+        return isinstance(value, (*PLAIN, torch.dtype, torch.device))
+
+    return repr(arguments) if plain(arguments) else None
+
+
+def sample_form(x: Any) -> tuple[Any, ...] | None:
+    """The form of the samples ``x`` on which a model is adapted and checked (a sample's
+    shape, dtype, device), which the key of its preparation holds; None if not a tensor."""
+    if not isinstance(x, torch.Tensor):
+        return None
+    return (tuple(x.shape[1:]), x.dtype, x.device)
+
+
+def prepared_once(
+    model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
+) -> tuple[Any, list[torch.Tensor]]:
+    """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
+    ``key`` stands for: kept from an earlier call while neither model nor the arguments
+    changed (:data:`PREPARED`), else built (``fresh``: built now, replacing a kept one), and
+    the checks of a kept one, unread (:meth:`Preparations.deferred`), which the caller reads
+    (:func:`snnattack.attack`: with its batch's checks, in one host sync) and, where one is
+    false, calls again with ``fresh``. The one place where :func:`snnattack.attack` and
+    :func:`snnattack.evaluate` reuse a preparation. Kept only while the models' weights are
+    finite (``finite``): a first call refuses a NaN weight (the adaptation's check, or
+    :func:`~snnattack.inputs.check_model` on a model whose classes are not known yet), and so
+    does a repeated one after a NaN written through ``.data``."""
+    if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
+        return build(), []
+    if fresh:
+        return PREPARED.rebuilt(model, key, build, source), []
+    return PREPARED.deferred(model, key, build, source, finite=True)

@@ -3,15 +3,16 @@ and ``snnattack.benchmark.evaluate`` (:mod:`snnattack.benchmark.evaluation`).
 
 An entrance prepares once (:func:`prepared_evaluation`: the adapted target and source reading
 the config's samples, the settings, the resolved config and the record's description of the
-models) and hands the :class:`PreparedEvaluation` on to :func:`run_evaluation`, which checks
-the data unless the entrance did, frames event streams and runs the one evaluation core
+models; :func:`call_evaluation`: all of it made of :func:`snnattack.evaluate`'s arguments)
+and hands the :class:`PreparedEvaluation` on to :func:`run_evaluation`, which checks the data
+unless the entrance did, frames event streams and runs the one evaluation core
 (:func:`snnattack.evaluation.core.record_attacks`): the record is right as the core makes it.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader
 
 from snnattack import inputs
 from snnattack.attacks.methods import reads_recordings
+from snnattack.config.spelling import spelt
 from snnattack.data import datamodule
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -28,10 +30,12 @@ from snnattack.evaluation import core
 from snnattack.evaluation.attacked import device_of
 from snnattack.evaluation.core import RunSettings
 from snnattack.inputs import dataset_of
-from snnattack.interop.external import model_description, with_encoding
+from snnattack.interop.external import as_spiking_net, model_description, with_encoding
 from snnattack.interop.prepared import passed
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
+from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
+from snnattack.preparation.config import job_config
 from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
@@ -69,6 +73,28 @@ class PreparedEvaluation:
         (``model``, ``source``) where they are SpikingNets of the config's samples."""
         target = model if self.target is None else self.target
         return target, source if self.crafter is None else self.crafter
+
+
+def call_evaluation(
+    model: nn.Module,
+    source: nn.Module | None,
+    example: torch.Tensor | None,
+    arguments: dict[str, Any],
+    overrides: Sequence[str],
+) -> PreparedEvaluation:
+    """:func:`snnattack.evaluate`'s preparation of ``model`` and ``source`` (their form probed
+    on ``example``) under its ``arguments`` (:data:`snnattack.api.EVALUATE`, ``T`` among
+    them) and ``overrides``: the networks adapted at their time steps, then the config
+    composed at the target's and parsed (:func:`prepared_evaluation`)."""
+    inputs.check_model_keys(overrides)
+    T = arguments["T"]
+    target = as_spiking_net(model, T, example=example, beside=source)
+    crafter = None if source is None else as_spiking_net(source, T, "source", example, model)
+    cfg, notes = job_config(
+        **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in arguments}
+    )
+    settings = job_settings(cfg, notes)
+    return prepared_evaluation(settings, spelt(cfg), model, target, source, crafter)
 
 
 def prepared_evaluation(
@@ -125,9 +151,9 @@ def run_evaluation(
     (and ``source``) on ``data`` (and ``val_data``), checked by the input gate (the models run
     only where ``prepared`` does not know their classes yet): :func:`snnattack.evaluate`'s
     tail (:func:`run_checked` where the entrance checked the data itself). ``kept``: a kept
-    preparation's unread checks (:func:`snnattack.api._prepared`), read with the first
-    batch's values, and what prepares afresh where one is false, before anything is refused
-    (as :func:`snnattack.attack`)."""
+    preparation's unread checks (:func:`~snnattack.interop.prepared.prepared_once`), read with
+    the first batch's values, and what prepares afresh where one is false, before anything is
+    refused (as :func:`snnattack.attack`)."""
     checks, afresh = kept or ([], None)
     checked = _checked(prepared, model, source, data, val_data, checks)
     if checked is None and afresh is not None:  # the kept preparation's model changed: afresh

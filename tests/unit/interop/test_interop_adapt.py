@@ -14,6 +14,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.interop import adapt, supported
 from snnattack.interop.common import AdaptedNet
+from snnattack.interop.external import as_spiking_net
 from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
@@ -22,6 +23,17 @@ from snnattack.snn.temporal import StepWise
 def test_a_model_of_this_project_is_returned_as_it_is() -> None:
     model = build("digits_net", num_classes=10, in_channels=1, T=2)
     assert adapt(model, T=4) is model
+
+
+def test_a_model_of_this_project_beside_another_librarys_network_runs_at_its_own_steps() -> None:
+    """``T`` given for a transfer is the foreign network's (snnattack.evaluate's black box): a
+    SpikingNet beside it passes at its own T; beside a SpikingNet, or alone, it is refused."""
+    model = build("digits_net", num_classes=10, in_channels=1, T=2)
+    foreign = nn.Sequential(nn.Linear(4, 3), LIF(theta=0.5))
+    assert as_spiking_net(model, 4, beside=foreign) is model
+    for beside in (None, model):
+        with pytest.raises(UserError, match="T=4 but model=.* is a SpikingNet of T=2"):
+            as_spiking_net(model, 4, beside=beside)
 
 
 def test_a_network_of_unknown_neurons_is_refused_naming_the_module() -> None:
