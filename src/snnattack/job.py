@@ -113,15 +113,15 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
 def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     """The settings of the validated ``cfg``, each part parsed by its layer; ``notes`` are
     what validation returned."""
-    return JobSettings(
+    return JobSettings(  # the layers above first: the models', the attack rows', the config's
+        model=model_settings(cfg),
+        source=model_settings(source_config(cfg)),
+        specs=tuple(attack_specs(cfg)),
+        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
         attack=attack_settings(cfg),
         data=data_settings(cfg),
         masking=masking_settings(cfg),
         analysis=analysis_settings(cfg),
-        specs=tuple(attack_specs(cfg)),
-        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
-        model=model_settings(cfg),
-        source=model_settings(source_config(cfg)),
         store=store_settings(cfg),
         tracking=tracking_settings(cfg),
         notes=tuple(notes),
