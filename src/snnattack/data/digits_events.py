@@ -38,7 +38,7 @@ from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.digits import CLASSES, check_splits, split_indices
-from snnattack.data.events import Framing
+from snnattack.data.events import Framing, TooShort
 from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
 
@@ -147,9 +147,13 @@ def _digit_recordings(recording: tuple) -> tuple[list[np.ndarray], torch.Tensor]
 
 @lru_cache(maxsize=4)
 def _digit_frames(framing: Framing, recording: tuple) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every digit's frames ``[1797, frames, 2, size, size]`` and labels, once per process."""
+    """Every digit's frames ``[1797, frames, 2, size, size]`` and labels, once per process; a
+    recording too short to frame by time is refused naming the digit."""
     recordings, labels = _digit_recordings(recording)
-    return framing.many(recordings, _sensor_size(recording)), labels
+    try:
+        return framing.many(recordings, _sensor_size(recording)), labels
+    except TooShort as error:
+        raise error.named(f"the recording of digit {error.index} (dataset=digits_events)") from None
 
 
 def _sensor_size(recording: tuple) -> tuple[int, int, int]:

@@ -237,10 +237,7 @@ class CachedFrames(Dataset):
         try:
             x, _ = self.recordings[index]
         except TooShort as error:  # it decodes: the framing cannot cut it
-            raise DataError(
-                f"cannot frame {source}: {error}; accepted: dataset.params.split_by=number "
-                "(bins of an equal number of events), or a dataset without the recording"
-            ) from error
+            raise error.named(source) from error
         except Exception as error:
             raise undecodable(source, error, self.expected) from error
         if not x.any():  # every event counts in some bin: a damaged or emptied file

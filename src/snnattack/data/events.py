@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, DataError
 
 SPLITS = ("time", "number")
 EVENT_ENCODINGS = ("scaled", "binary", "counts")
@@ -152,14 +152,23 @@ def encode(
 class TooShort(ValueError):
     """A recording whose events span fewer microseconds than the frames it is cut into by
     time: its bins, ``(t_last - t_first) // frames`` long, are 0 and hold no event, so its
-    frames would be blank (one event, or events of one timestamp, among them). The caller
-    names the recording."""
+    frames would be blank (one event, or events of one timestamp, among them). ``index`` is
+    its place among the streams framed together; the caller names the recording
+    (:meth:`named`)."""
 
-    def __init__(self, events: int, span: int, frames: int) -> None:
+    def __init__(self, events: int, span: int, frames: int, index: int = 0) -> None:
         super().__init__(
             f"its {events} event{'s' if events != 1 else ''} span {span} µs, fewer than "
             f"dataset.params.frames={frames}, so its bins of equal duration "
             f"(dataset.params.split_by=time) are 0 µs long and hold none"
+        )
+        self.index = index
+
+    def named(self, name: object) -> DataError:
+        """The refusal of the recording ``name`` (its file, or where the user passed it)."""
+        return DataError(
+            f"cannot frame {name}: {self}; accepted: dataset.params.split_by=number (bins of "
+            "an equal number of events), or a dataset without the recording"
         )
 
 
@@ -199,16 +208,19 @@ class Framing:
             )
 
     def __call__(self, events: np.ndarray, sensor_size: tuple[int, int, int]) -> torch.Tensor:
-        """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]``; a recording
-        too short to frame by time is refused (:class:`TooShort`)."""
-        if self.split_by == "time" and len(events):
-            span = int(events["t"].max()) - int(events["t"].min())
-            if span < self.frames:
-                raise TooShort(len(events), span, self.frames)
+        """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]`` (:meth:`many`)."""
         return self.many([events], sensor_size)[0]
 
     def many(self, streams: list[np.ndarray], sensor_size: tuple[int, int, int]) -> torch.Tensor:
-        """Event ``streams`` as ``[len(streams), frames, 2, size, size]``, framed together."""
+        """Event ``streams`` as ``[len(streams), frames, 2, size, size]``, framed together. A
+        stream too short to frame by time is refused (:class:`TooShort`, its index among
+        ``streams``) on every path, never framed as blank frames; an empty stream passes (its
+        caller refuses or keeps a recording without events)."""
+        if self.split_by == "time":
+            for index, events in enumerate(streams):
+                span = int(events["t"].max()) - int(events["t"].min()) if len(events) else None
+                if span is not None and span < self.frames:
+                    raise TooShort(len(events), span, self.frames, index)
         return to_frames(
             streams,
             sensor_size,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from snnattack.data.events import Framing
+from snnattack.data.events import Framing, TooShort
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 
@@ -114,6 +114,16 @@ def _checked(
     return torch.as_tensor(values).long()
 
 
+def _framed(
+    framing: Framing, streams: list[np.ndarray], sensor_size: tuple[int, int, int], argument: str
+) -> torch.Tensor:
+    """``streams`` framed; one too short to frame by time is refused as ``argument[0][i]``."""
+    try:
+        return framing.many(streams, sensor_size)
+    except TooShort as error:
+        raise error.named(f"{argument}[0][{error.index}]") from None
+
+
 def framed_recordings(
     data: tuple,
     val_data: tuple | None,
@@ -125,14 +135,14 @@ def framed_recordings(
     candidates from ``val_data``'s streams, none without them)."""
     labels = _checked(data[0], data[1], "data", sensor_size)
     streams = [_int_polarity(stream) for stream in data[0]]
-    frames = framing.many(streams, sensor_size)
+    frames = _framed(framing, streams, sensor_size, "data")
     donors: list[np.ndarray] = []
     donor_labels: tuple[int, ...] = ()
     if val_data is not None and is_streams(val_data):
         held_out = _checked(val_data[0], val_data[1], "val_data", sensor_size)
         donors = [_int_polarity(stream) for stream in val_data[0]]
         donor_labels = tuple(held_out.tolist())
-        val_data = (framing.many(donors, sensor_size), held_out)
+        val_data = (_framed(framing, donors, sensor_size, "val_data"), held_out)
     recordings = Recordings(
         sensor_size, framing, streams.__getitem__, donors.__getitem__, donor_labels
     )

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 
 from snnattack.data import build_datamodule
 from snnattack.data.digits_events import SACCADE_US, record, saccade_path
+from snnattack.errors import DataError
 
 IMAGES = load_digits().images[:6] / 16.0
 
@@ -73,3 +74,16 @@ def test_the_datamodule_serves_binary_frames_with_the_digits_splits() -> None:
     x = dm.test_set.tensors[0]
     assert x.shape[1:] == (4, 2, 8, 8) and set(torch.unique(x).tolist()) == {0.0, 1.0}
     assert 0.2 < x.mean() < 0.7
+
+
+def test_frames_outnumbering_a_digits_microseconds_by_time_are_refused_naming_the_digit() -> None:
+    """Every event digit spans under 300,000 µs: cut into more bins by time, each bin is 0 µs
+    long and empty. The digits were framed together, where no recording was checked, so the
+    dataset was blank frames without a word."""
+    dm = build_datamodule("digits_events", 64, 32, 0, frames=3 * SACCADE_US + 1)
+    with pytest.raises(DataError) as refused:
+        dm.setup()
+    assert str(refused.value).startswith(
+        "cannot frame the recording of digit 0 (dataset=digits_events): its "
+    )
+    assert "fewer than dataset.params.frames=300001" in str(refused.value)

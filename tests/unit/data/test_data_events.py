@@ -9,7 +9,7 @@ import torch
 from foreign_modules import spikingjelly_framing
 from tonic.transforms import ToFrame
 
-from snnattack.data.events import Framing, bin_counts, encode, to_frames
+from snnattack.data.events import Framing, TooShort, bin_counts, encode, to_frames
 from snnattack.errors import ConfigError
 
 SENSOR = (12, 10, 2)  # width, height, polarities
@@ -130,3 +130,23 @@ def test_events_out_of_time_order_are_framed_as_sorted_by_time(split_by: str) ->
     for shuffled in (glitch, reversed_):
         got = bin_counts([events, shuffled], (34, 34, 2), 4, split_by)
         np.testing.assert_array_equal(got, expected)
+
+
+def test_a_stream_too_short_to_frame_by_time_is_refused_framed_alone_or_together() -> None:
+    """A stream whose events span fewer µs than the frames gets bins 0 µs long: it was refused
+    only when framed alone (a cached recording) and became blank frames when framed together
+    with others (the event digits, the API's streams). By number it frames."""
+    short = stream(5, 1)
+    short["t"] = 7  # five events of one timestamp: a span of 0 µs
+    framing = Framing(frames=4, size=4)
+    for frame in (
+        lambda: framing(short, SENSOR),
+        lambda: framing.many([stream(50, 0), short], SENSOR),
+    ):
+        with pytest.raises(TooShort, match="^its 5 events span 0 µs, fewer than dataset.params"):
+            frame()
+    with pytest.raises(TooShort) as refused:
+        framing.many([stream(50, 0), stream(0, 2), short], SENSOR)
+    assert refused.value.index == 2  # the caller names the recording by its place
+    by_number = Framing(frames=4, size=4, split_by="number").many([stream(50, 0), short], SENSOR)
+    assert by_number[1].sum() > 0

@@ -407,6 +407,25 @@ def test_an_empty_stream_beside_others_and_whole_float_pixels_are_legal() -> Non
     assert y.tolist() == [4, 7] and y.dtype == torch.long
 
 
+@pytest.mark.parametrize("argument", ["data", "val_data"])
+def test_a_stream_too_short_to_frame_by_time_is_refused_naming_it(argument: str) -> None:
+    """Events of one timestamp framed by time give bins 0 µs long: the stream became blank
+    frames without a word (a recording file of the same events is refused)."""
+    dm, tests, _, _ = event_streams(2, 0)
+    short = tests[1].copy()
+    short["t"] = short["t"][0]
+    streams = {"data": (tests, [0, 1]), "val_data": None}
+    streams[argument] = ([tests[0], short], [0, 1])
+    with pytest.raises(UserError) as refused:
+        framed_recordings(streams["data"], streams["val_data"], dm.sensor_size, dm.framing)
+    assert str(refused.value) == (
+        f"cannot frame {argument}[0][1]: its {len(short)} events span 0 µs, fewer than "
+        "dataset.params.frames=4, so its bins of equal duration (dataset.params.split_by=time) "
+        "are 0 µs long and hold none; accepted: dataset.params.split_by=number (bins of an "
+        "equal number of events), or a dataset without the recording"
+    )
+
+
 def tonic_typed(stream: np.ndarray) -> np.ndarray:
     """``stream`` as tonic's DVSGesture and CIFAR10-DVS type theirs: bool p, uint64 t."""
     kinds = {"p": bool, "t": np.uint64}
