@@ -4,9 +4,10 @@ A model is trained under the store's file lock (:mod:`snnattack.records.store`),
 file is never deleted (another job may be waiting on it), so every refusal the training's data
 can give (an event recording that does not decode, a damaged frame cache, a CIFAR download
 that fails or arrives corrupt) must come before the lock is taken: the job reads the data of
-each model it will train first (``SplitDataModule.read_training_data``; event recordings are
-decoded into their frame cache, which the training then reads, and a missing CIFAR folder is
-downloaded and checked). Ranks 1.. of a DDP job train on what rank 0 read.
+each model it will train first (``SplitDataModule.read_training_data``; event recordings, the
+test split's included, are decoded into their frame cache, which the training and the attacks
+then read, and a missing CIFAR folder is downloaded and checked). Ranks 1.. of a DDP job train
+on what rank 0 read.
 """
 
 from __future__ import annotations

@@ -188,8 +188,9 @@ def test_a_recording_whose_header_is_not_cifar10_dvs_is_refused_with_the_folder(
 
 
 def test_the_training_data_read_before_training_are_decoded_once(root: Path, monkeypatch) -> None:
-    """Read before the store's lock is taken, every training and validation recording is
-    decoded into the cache, from which the training's loaders then read them."""
+    """Read before the store's lock is taken, every training, validation and test recording
+    is decoded into the cache, from which the training's and the attacks' loaders then read
+    them."""
     calls = []
     reader = tonic.datasets.cifar10dvs.read_aedat4
     monkeypatch.setattr(
@@ -197,13 +198,13 @@ def test_the_training_data_read_before_training_are_decoded_once(root: Path, mon
     )
     dm = datamodule(root)
     dm.read_training_data()
-    read = len(dm.train_set) + len(dm.val_set)
-    assert len(calls) == len(set(calls)) == read == 18
-    assert len(cache_files(dm)) == read  # the test split is left to the attacks
+    read = len(dm.train_set) + len(dm.val_set) + len(dm.test_set)
+    assert len(calls) == len(set(calls)) == read == 20
+    assert len(cache_files(dm)) == read
     training = datamodule(root)  # the training's own datamodule, as it makes one
     assert [
         batch
-        for loader in (training.train_dataloader, training.val_dataloader)
+        for loader in (training.train_dataloader, training.val_dataloader, training.test_dataloader)
         for batch in loader()
     ]
     assert len(calls) == read
@@ -214,6 +215,19 @@ def test_a_recording_that_does_not_decode_is_refused_by_the_readers_workers(root
     path = Path(dm.val_set.frames.recordings.data[dm.val_set.indices[-1]])
     path.write_bytes(b"DVS" * 50)
     with pytest.raises(DataError, match=f"cannot decode {path}: "):
+        dm.read_training_data()
+
+
+def test_a_truncated_test_recording_is_refused_with_the_training_data(root: Path) -> None:
+    """Its header reads, so the folder's check passes it; it was decoded only by the attacks'
+    test loader, after the whole training. Read with the training data, it stops the job
+    before the store's lock is taken and before any training step."""
+    dm = datamodule(root)
+    path = Path(dm.test_set.frames.recordings.data[dm.test_set.indices[0]])
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+    dm.check_files()  # the header is whole
+    with pytest.raises(DataError, match=f"^cannot decode {path}: .*; expected an AEDAT4 event"):
         dm.read_training_data()
 
 
