@@ -100,14 +100,17 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     :mod:`snnattack.records.checkpoints`, ``key`` the config key that names it). A native
     architecture also reads the reference codes' files, by their names
     (:mod:`snnattack.models.reference`); ``model=external`` loads the factory's own network,
-    by its own names, before adapting it."""
+    by its own names, before adapting it. A file whose normalisation is not the dataset's
+    (``dataset.mean``, ``dataset.std``, which a directly encoded model normalises by) is
+    refused as ``snnattack.load`` refuses it: loaded, the file's would silently replace it."""
     if is_external(model.tree):
         net = factory_network(model.tree)
         record = load_model_file(path, net, key)
         net = set_backend(external_model(model.tree, net), model.tree["backend"])
     else:
         net = build_model(model)
-        record = load_model_file(path, net, key, namings(model.name, net))
+        given = ("dataset.mean", "dataset.std") if model.tree["encoding"] == "direct" else None
+        record = load_model_file(path, net, key, namings(model.name, net), normalization=given)
         _check_trained_as(record, model.tree, f"{key}={path}")
     return net.eval(), {**record, "kind": model.kind}
 

@@ -10,12 +10,15 @@ from pathlib import Path
 import fixtures_digits
 import pytest
 import torch
+from harness import compose
 
 import snnattack
 from snnattack.errors import UserError
 from snnattack.models import build
 from snnattack.models.base import SpikingNet
 from snnattack.snn.neurons import LIF
+from snnattack.training.parse import model_settings
+from snnattack.training.trained import load_from_file
 
 DIGITS = dict(T=4, lam=0.5, theta=1.0, in_channels=1, mean=[0.305], std=[0.376])
 
@@ -151,6 +154,24 @@ def test_a_files_normalisation_is_refused_unless_mean_and_std_are_its(
             snnattack.load("digits_net", file, **neurons, **given)
         assert str(refused.value) == f"path={file} {message}"
     assert isinstance(snnattack.load("digits_net", bare, **neurons).normalize, torch.nn.Identity)
+
+
+def test_a_checkpoint_whose_normalisation_is_not_the_datasets_is_refused_as_load_refuses_it(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    """``checkpoint=`` loaded the file's normalisation over ``dataset.mean``, ``dataset.std``
+    without a word, where ``snnattack.load`` refuses the same file given other values."""
+    model, path = digits_file
+    settings = model_settings(compose("dataset.mean=[0.5]", "dataset.std=[0.5]"))
+    with pytest.raises(UserError) as refused:
+        load_from_file(settings, str(path))
+    assert str(refused.value) == (
+        f"checkpoint={path} holds the normalisation dataset.mean=[0.305], "
+        "dataset.std=[0.376], but dataset.mean=[0.5], dataset.std=[0.5] were given; accepted: "
+        "dataset.mean=[0.305], dataset.std=[0.376], the file's"
+    )
+    net, _ = load_from_file(model_settings(compose()), str(path))  # the dataset's: it loads
+    assert torch.equal(net.normalize.mean, model.normalize.mean)
 
 
 def test_a_store_file_loads_with_the_settings_of_its_record(
