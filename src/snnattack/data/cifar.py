@@ -253,8 +253,9 @@ class _CheckedFiles:
     @classmethod
     def _problem(cls, path: Path, entry: Any) -> str | None:
         """What is wrong with ``entry``, the unpickled ``path``, as a file of this dataset (None
-        if nothing): the label names of the meta file; a batch's uint8 rows of 3072 pixels,
-        one label each, in 0 .. classes - 1. KeyError, TypeError: not such a file."""
+        if nothing): the label names of the meta file; a batch's uint8 rows of 3072 pixels
+        (at least one), one label each, in 0 .. classes - 1. KeyError, TypeError: not such a
+        file."""
         if path.name == cls.meta["filename"]:
             names = entry[cls.meta["key"]]
             ok = isinstance(names, list) and len(names) == cls.classes_count
@@ -263,6 +264,11 @@ class _CheckedFiles:
         if isinstance(entry, dict) and "data" in entry and cls.label_key not in entry:
             return f"holds no {cls.label_key!r} (a file of another dataset?)"
         labels = np.asarray(entry[cls.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
+        if isinstance(data, np.ndarray) and not data.size:  # its empty labels read as float64
+            return (
+                f"holds no images (data of shape {list(data.shape)}), where a batch holds uint8 "
+                "rows of 3 x 32 x 32 pixels, one label each"
+            )
         if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2):
             kind = getattr(data, "dtype", type(data).__name__)
             return f"holds data of {kind}, not uint8 rows of 3 x 32 x 32 pixels"

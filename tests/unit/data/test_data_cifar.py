@@ -143,6 +143,30 @@ def test_missing_dataset_without_download_names_the_folder_and_the_fix(tmp_path)
             lambda e: {**e, "data": e["data"].astype(np.float64)},
             "holds data of float64, not uint8 rows of 3 x 32 x 32 pixels",
         ),
+        (  # was "holds labels of float64 in shape [0]": an empty list's array
+            lambda e: {**e, "data": e["data"][:0], "labels": []},
+            "holds no images (data of shape [0, 3072]), where a batch holds uint8 rows of "
+            "3 x 32 x 32 pixels, one label each",
+        ),
+        (  # was loaded as a batch of no images
+            lambda e: {**e, "data": e["data"][:0], "labels": np.zeros(0, np.int64)},
+            "holds no images (data of shape [0, 3072]), where a batch holds uint8 rows of "
+            "3 x 32 x 32 pixels, one label each",
+        ),
+        (
+            lambda e: {**e, "data": np.zeros(0, np.uint8), "labels": []},
+            "holds no images (data of shape [0]), where a batch holds uint8 rows of "
+            "3 x 32 x 32 pixels, one label each",
+        ),
+    ],
+    ids=[
+        "label-12",
+        "label--1",
+        "fewer-labels",
+        "float-pixels",
+        "no-images",
+        "no-images-int",
+        "no-rows",
     ],
 )
 def test_a_batch_of_impossible_contents_is_named_before_any_training(tmp_path, change, problem):
