@@ -187,19 +187,22 @@ class ModelStore:
             return False
 
     def _writable(self) -> None:
-        """Refuses a store folder that cannot be written (a file in its place among them,
-        said so: mkdir's "File exists" did not tell it), naming it by :attr:`key`."""
+        """Refuses a store folder that cannot be written (a file in its place, or in the place
+        of a folder above it, said so: mkdir's "File exists" and "Not a directory" did not tell
+        it), naming it by :attr:`key`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
             probe.touch()
             probe.unlink()
         except OSError as err:
-            why = (
-                "is a file, not a folder"
-                if self.root.is_file()
-                else f"is not writable ({err.strerror})"
-            )
+            above = next((p for p in self.root.parents if p.is_file()), None)
+            if self.root.is_file():
+                why = "is a file, not a folder"
+            elif above is not None:
+                why = f"lies under {above}, which is a file, not a folder"
+            else:
+                why = f"is not writable ({err.strerror})"
             raise UserError(
                 f"{self.key}={self.root} {why}; a model must be trained there: choose a "
                 f"writable folder with {self.key}=PATH"

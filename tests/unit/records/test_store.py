@@ -84,12 +84,20 @@ def test_stored_models_are_read_without_the_lock_or_any_write(tmp_path: Path, mo
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
-def test_unwritable_store_is_refused_in_one_line_before_training(tmp_path: Path) -> None:
+def test_a_store_under_a_file_is_refused_naming_the_file_before_training(tmp_path: Path) -> None:
+    """mkdir's "Not a directory" was said as "is not writable (Not a directory)", which named
+    neither the file nor that it is one."""
     (tmp_path / "file").write_text("not a folder")
-    calls: list = []
-    with pytest.raises(UserError, match=r"store.dir=.*file/models is not writable"):
-        ModelStore(tmp_path / "file" / "models").get_or_train({"x": 1}, nn.Identity, trainer(calls))
-    assert calls == []
+    for key in ("store.dir", "store"):
+        calls: list = []
+        store = ModelStore(tmp_path / "file" / "sub" / "models", key)
+        with pytest.raises(UserError) as refused:
+            store.get_or_train({"x": 1}, nn.Identity, trainer(calls))
+        assert str(refused.value) == (
+            f"{key}={store.root} lies under {tmp_path / 'file'}, which is a file, not a folder; "
+            f"a model must be trained there: choose a writable folder with {key}=PATH"
+        )
+        assert calls == []
 
 
 def test_a_store_that_is_a_file_is_refused_as_a_file_named_by_its_callers_key(
