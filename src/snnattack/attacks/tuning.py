@@ -12,7 +12,9 @@ with a note: :func:`snnattack.attacks.checks.notes`) on the first
 The rows record the chosen values. Ensemble components with ``tune: true`` are tuned the
 same way, each with its own method. A black-box row's examples are crafted on the source and
 scored on the target: its attacker may query the target on validation images
-(docs/configuration.md).
+(docs/configuration.md). The validation batch (:func:`validation_batch`, drawn by the
+evaluation core once its seeds are set) is also the one universal attacks are fitted on
+(:mod:`snnattack.attacks.universal`).
 """
 
 from __future__ import annotations
@@ -23,16 +25,21 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+import lightning as L
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.grids import grid, tunable
+from snnattack.attacks.universal import universal_rows
+from snnattack.data import first_samples
+from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.process.distributed import agree
 from snnattack.process.numerics import manual_seed
-from snnattack.settings import AttackSettings, AttackSpec, Recipe, thaw
+from snnattack.settings import AttackSettings, AttackSpec, JobSettings, Recipe, thaw
 from snnattack.snn.neurons import LIF
 
 log = logging.getLogger(__name__)
@@ -210,3 +217,32 @@ def _tuned(spec: Any, best: tuple[dict[str, Any], float], val_n: int) -> Any:
     chosen, val_asr = best
     tuned = {"params": chosen, "val_asr": val_asr, "val_n": val_n}
     return dataclasses.replace(spec, grad_params=chosen, tuned=tuned)
+
+
+def validation_batch(
+    settings: JobSettings, data: L.LightningDataModule | Dataset | None
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The first ``attack.tune.val_size`` images and labels of ``data`` (a datamodule's
+    validation split; the test split is never read for it) where a row is tuned or fitted
+    there, else None; a missing ``data`` is refused there."""
+    fitted = universal_rows(list(settings.specs))
+    if data is None and settings.tunes:
+        raise UserError(
+            "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
+            "an ensemble component with tune: true); accepted: val_data=<validation images "
+            "and labels, never the test data>, or tune=False and no tuned component"
+        )
+    if data is None and fitted:
+        methods = list(dict.fromkeys(s.method for s in settings.specs))
+        raise UserError(
+            f"val_data=None but methods={methods} has a universal attack, fitted on "
+            "validation data; accepted: val_data=<validation images and labels, never the "
+            "test data>, or methods fitted per sample"
+        )
+    if not (settings.tunes or fitted):
+        return None
+    size = settings.attack.tune["val_size"]
+    if isinstance(data, L.LightningDataModule):
+        data.setup("validate")
+        return first_samples(data.val_dataloader(), size)
+    return first_samples(DataLoader(data, size), size)

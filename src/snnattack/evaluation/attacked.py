@@ -68,8 +68,9 @@ def attacked_copies(
         settings = replace(settings, attack=attack, specs=tuple(specs))
     source = source if settings.store.black_box else None
     attack = settings.attack
-    compiled = compiles(attack, settings.specs)
-    copies = attacked_models(target, source, fold_bn=attack.fold_bn, compiled=compiled)
+    copies = attacked_models(
+        target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs)
+    )
     return Attacked(settings, source, copies, probed)
 
 

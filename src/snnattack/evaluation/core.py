@@ -32,7 +32,7 @@ from snnattack.attacks.crafting import craft
 from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.parse import component_settings
-from snnattack.attacks.tuning import tune_specs
+from snnattack.attacks.tuning import tune_specs, validation_batch
 from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
@@ -226,13 +226,14 @@ def record_attacks(
     (:func:`~snnattack.evaluation.reuse.sweep_rows`); the rows (:func:`record_under_test`);
     and the record finished (:func:`~snnattack.evaluation.finish.finished_record`: rank 0
     hands it to ``run_settings.keep``)."""
-    # the components as configured, before random EOT raises their draws: what a job compares
-    components = component_settings(settings.specs)
-    spec = result_spec(config, components)
+    configured = settings
     settings, source, attacked, probed = attacked_copies(settings, target, source, test)
     specs = list(settings.specs)
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
     validation = validation_batch(settings, validation_data)
+    # the components as configured, before random EOT raised their draws: what a job compares
+    components = component_settings(configured.specs)
+    spec = result_spec(config, components)
     trainer = lightning_trainer(
         dict(run_settings.trainer),
         run_settings.trainers,
@@ -300,32 +301,3 @@ def attack_batch(
     correct = judge(x) == y
     adv, _, _, _ = worst_case(parts, crafter, judge, x, y, correct, spec.eps, recipe.time_extension)
     return adv
-
-
-def validation_batch(
-    settings: JobSettings, data: L.LightningDataModule | Dataset | None
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The first ``attack.tune.val_size`` images and labels of ``data`` (a datamodule's
-    validation split; the test split is never read for it) where a row is tuned or fitted
-    there, else None; a missing ``data`` is refused there."""
-    fitted = universal_rows(list(settings.specs))
-    if data is None and settings.tunes:
-        raise UserError(
-            "val_data=None but the attack tunes its gradient mode's parameters (tune=True or "
-            "an ensemble component with tune: true); accepted: val_data=<validation images "
-            "and labels, never the test data>, or tune=False and no tuned component"
-        )
-    if data is None and fitted:
-        methods = list(dict.fromkeys(s.method for s in settings.specs))
-        raise UserError(
-            f"val_data=None but methods={methods} has a universal attack, fitted on "
-            "validation data; accepted: val_data=<validation images and labels, never the "
-            "test data>, or methods fitted per sample"
-        )
-    if not (settings.tunes or fitted):
-        return None
-    size = settings.attack.tune["val_size"]
-    if isinstance(data, L.LightningDataModule):
-        data.setup("validate")
-        return first_samples(data.val_dataloader(), size)
-    return first_samples(DataLoader(data, size), size)

@@ -12,11 +12,12 @@ from harness import QUICK, compose, resolved
 
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.attacks.parse import attack_specs
-from snnattack.attacks.tuning import _asr, tune_specs
+from snnattack.attacks.tuning import _asr, tune_specs, validation_batch
 from snnattack.config.parse import attack_settings, data_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
+from snnattack.job import job_settings
 from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
 
@@ -73,6 +74,17 @@ def test_tuning_reads_validation_only_and_keeps_the_best_grid_point(model) -> No
     assert spec.grad_params == {"gamma": GAMMAS[scores.index(max(scores))]}
     assert spec.tuned == {"params": spec.grad_params, "val_asr": max(scores), "val_n": 60}
     assert len(set(scores)) > 1  # the grid matters on this model
+
+
+def test_the_validation_batch_is_the_first_val_size_validation_images_where_a_row_tunes() -> None:
+    cfg = config()
+    dm = datamodule(data_settings(cfg, 0))
+    x, y = validation_batch(job_settings(cfg), dm)
+    expected_x, expected_y = validation(datamodule(data_settings(cfg, 0)), 60)
+    assert torch.equal(x, expected_x) and torch.equal(y, expected_y)
+    with pytest.raises(UserError, match=r"^val_data=None but the attack tunes"):
+        validation_batch(job_settings(cfg), None)
+    assert validation_batch(job_settings(config("attack.tune.enabled=false")), None) is None
 
 
 def test_without_tuning_specs_are_unchanged(model) -> None:
