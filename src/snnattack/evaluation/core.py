@@ -107,6 +107,11 @@ def record_under_test(
     if recordings is None and any(reads_recordings(s.algorithm) for s in specs):
         recordings = test.recordings()  # an event datamodule (validation refuses the rest)
 
+    attack = settings.attack
+    evaluator = AttackEvaluator(
+        target, source, specs, attack.recipe, attack.save_examples, reused, recordings
+    )
+
     def prepared(specs: list[AttackSpec]) -> list[AttackSpec]:
         """``specs`` tuned and their universal rows fitted on ``validation``: inside
         ``trainer.test``, once every DDP rank has started (a rank started by the test would
@@ -120,10 +125,7 @@ def record_under_test(
                 )
         return fit_specs(settings.attack, specs, target, source, validation, skip=reused)
 
-    attack = settings.attack
-    evaluator = AttackEvaluator(
-        target, source, specs, attack.recipe, attack.save_examples, reused, recordings, prepared
-    )
+    evaluator.prepare = prepared
     probed = target if probed is None else probed
     started = time.time()
     with interrupts_raised():

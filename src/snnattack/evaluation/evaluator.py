@@ -190,8 +190,9 @@ def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
-    ``prepare`` (tuning and universal fitting) replaces the specs when the test starts, on
-    the test's device and with every DDP process started. Adversarial examples are crafted by
+    Its ``prepare`` (tuning and universal fitting, set by the evaluation core once it is made)
+    replaces the specs when the test starts, on the test's device and with every DDP process
+    started. Adversarial examples are crafted by
     ``recipe`` (its gradient mode, time extension, EOT
     draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the crafting
     model and always judged on the target. Every evaluation forward of a batch (clean and
@@ -211,7 +212,6 @@ class AttackEvaluator(L.LightningModule):
         save_examples: bool = False,
         reused: dict[int, AttackRow] | None = None,
         recordings: Recordings | None = None,
-        prepare: Callable[[list[AttackSpec]], list[AttackSpec]] | None = None,
     ) -> None:
         super().__init__()
         if any(s.box == "black" for s in specs) and source is None:
@@ -221,7 +221,8 @@ class AttackEvaluator(L.LightningModule):
         self.recordings = recordings  # the test split's, for attacks on raw events
         self.target, self.source = target, source
         self.specs, self.recipe = specs, recipe
-        self.prepare = prepare  # tunes and fits the specs when the test starts (every rank up)
+        # tunes and fits the specs when the test starts (every rank up): the core's, set after
+        self.prepare: Callable[[list[AttackSpec]], list[AttackSpec]] | None = None
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
         curves = {
