@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import lightning as L
 import torch
+from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from snnattack.attacks.crafting import craft, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.grids import grid, tunable
-from snnattack.attacks.universal import universal_rows
+from snnattack.attacks.universal import fit_specs, universal_rows
 from snnattack.data import first_samples
 from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES
@@ -217,6 +219,35 @@ def _tuned(spec: Any, best: tuple[dict[str, Any], float], val_n: int) -> Any:
     chosen, val_asr = best
     tuned = {"params": chosen, "val_asr": val_asr, "val_n": val_n}
     return dataclasses.replace(spec, grad_params=chosen, tuned=tuned)
+
+
+@contextmanager
+def _status(shown: bool, text: str) -> Iterator[None]:
+    """A spinner naming ``text`` on the terminal while the block runs (if ``shown``)."""
+    if not shown:
+        yield
+        return
+    with Console().status(text):
+        yield
+
+
+def prepared_specs(
+    settings: AttackSettings,
+    specs: list[AttackSpec],
+    target: nn.Module,
+    source: nn.Module | None,
+    validation: tuple[torch.Tensor, torch.Tensor] | None,
+    reused: Collection[int],
+    shown: bool,
+) -> list[AttackSpec]:
+    """``specs`` tuned (:func:`tune_specs`, a spinner on the terminal if ``shown``) and their
+    universal rows fitted (:func:`~snnattack.attacks.universal.fit_specs`) on the
+    ``validation`` batch, the rows at ``reused`` (copied from an earlier job) left as they are."""
+    if validation is not None:
+        with _status(shown, f"tuning on {len(validation[1])} validation images"):
+            fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
+            specs = tune_specs(settings, specs, target, source, validation, {*reused, *fitted})
+    return fit_specs(settings, specs, target, source, validation, skip=reused)
 
 
 def validation_batch(

@@ -16,15 +16,13 @@ annotations, what it keeps). :func:`attack_batch` is the same for one batch of o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -32,8 +30,7 @@ from snnattack.attacks.crafting import craft
 from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.parse import component_settings
-from snnattack.attacks.tuning import tune_specs, validation_batch
-from snnattack.attacks.universal import fit_specs, universal_rows
+from snnattack.attacks.tuning import prepared_specs, validation_batch
 from snnattack.data import first_samples
 from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
@@ -55,16 +52,6 @@ from snnattack.records.provenance import provenance
 from snnattack.records.results import JobRecord, result_spec
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
 from snnattack.training.fit import interrupts_raised, lightning_trainer
-
-
-@contextmanager
-def _status(shown: bool, text: str) -> Iterator[None]:
-    """A spinner naming ``text`` on the terminal while the block runs (if ``shown``)."""
-    if not shown:
-        yield
-        return
-    with Console().status(text):
-        yield
 
 
 def record_under_test(
@@ -116,14 +103,8 @@ def record_under_test(
         """``specs`` tuned and their universal rows fitted on ``validation``: inside
         ``trainer.test``, once every DDP rank has started (a rank started by the test would
         otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
-        if validation is not None:
-            size = len(validation[1])
-            with _status(settings.masking.progress, f"tuning on {size} validation images"):
-                fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
-                specs = tune_specs(
-                    settings.attack, specs, target, source, validation, {*reused, *fitted}
-                )
-        return fit_specs(settings.attack, specs, target, source, validation, skip=reused)
+        shown = settings.masking.progress
+        return prepared_specs(settings.attack, specs, target, source, validation, reused, shown)
 
     evaluator.prepare = prepared
     probed = target if probed is None else probed

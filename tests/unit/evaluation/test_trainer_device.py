@@ -14,6 +14,7 @@ from harness import QUICK, compose
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from snnattack.attacks import tuning
 from snnattack.evaluation import core
 from snnattack.evaluation.attacked import device_of
 from snnattack.evaluation.core import record_under_test
@@ -57,8 +58,8 @@ def test_tuning_fitting_checks_and_the_record_use_the_trainers_device(
         seen["checks"] = device_of(probed), x.device
         return {}
 
-    monkeypatch.setattr(core, "tune_specs", on_device("tune"))
-    monkeypatch.setattr(core, "fit_specs", on_device("fit"))
+    monkeypatch.setattr(tuning, "tune_specs", on_device("tune"))
+    monkeypatch.setattr(tuning, "fit_specs", on_device("fit"))
     monkeypatch.setattr(core, "job_masking_checks", checks)
     job = job_settings(compose(*QUICK, "boxes=[white,black]"))
     data = TensorDataset(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
