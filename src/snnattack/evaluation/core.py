@@ -72,7 +72,8 @@ def record_under_test(
     """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
     the evaluator that ran them (its saved examples): the specs are tuned on the
     ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
-    (:mod:`snnattack.attacks.universal`; refused if None), every row runs under
+    (:func:`~snnattack.attacks.tuning.prepared_specs`, the evaluator's ``prepare``; a universal
+    row is refused if None), every row runs under
     ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
     ``settings.masking`` enables them the masking checks probe ``probed`` (the attacked target
     if None; :func:`record_attacks` passes an unprepared copy of the target) on the first test
@@ -104,7 +105,7 @@ def record_under_test(
         ``trainer.test``, once every DDP rank has started (a rank started by the test would
         otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
         shown = settings.masking.progress
-        return prepared_specs(settings.attack, specs, target, source, validation, reused, shown)
+        return prepared_specs(attack, specs, target, source, validation, reused, shown)
 
     evaluator.prepare = prepared
     probed = target if probed is None else probed
