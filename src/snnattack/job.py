@@ -110,6 +110,14 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         )
 
 
+def check_model_files(cfg: DictConfig) -> None:
+    """Loads the model files of the checked ``cfg`` into its configured model (and builds a
+    ``model=external`` factory's network), as :func:`run` does before any work: a sweep's
+    check before its first job (:func:`snnattack.config.validation.check_sweep`), so a file
+    that fits no job is one refusal, not a failure per job."""
+    built_models(model_settings(cfg))
+
+
 def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
     """The settings of the validated ``cfg``, each part parsed by its layer; ``notes`` are
     what validation returned."""

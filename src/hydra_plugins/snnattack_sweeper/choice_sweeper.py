@@ -55,9 +55,9 @@ class ChoiceSweeper(BasicSweeper):
         """Hydra's sweep of ``arguments`` (the command line's overrides), refused before its
         first job where every job's config is refused (:func:`check_sweep`), or where its
         launcher is Slurm's and this machine has no ``srun`` (submitit's traceback)."""
-        import snnattack.job  # noqa: F401  (declares every kind's rules)
         from snnattack.config.validation import check_sweep
         from snnattack.errors import UserError
+        from snnattack.job import check_model_files  # (declares every kind's rules)
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -71,7 +71,7 @@ class ChoiceSweeper(BasicSweeper):
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         refuse_empty_sweeps(overrides)
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
-        check_sweep(self._job_configs(jobs), here=launcher in LOCAL_LAUNCHERS)
+        check_sweep(self._job_configs(jobs), launcher in LOCAL_LAUNCHERS, check_model_files)
         self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
         excluded = self.config.hydra.job.config.override_dirname.exclude_keys
         self._named = names_varied(list(excluded), jobs)

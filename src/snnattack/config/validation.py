@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,11 @@ def job_files(resolved: dict[str, Any]) -> None:
     writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
 
 
-def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool) -> None:
+def check_sweep(
+    jobs: Iterable[tuple[list[str], DictConfig | None]],
+    here: bool,
+    models: Callable[[DictConfig], object] | None = None,
+) -> None:
     """Refuses a sweep before its first job where the checks that a job makes before it
     writes anything (but its folder's) refuse the config of every one of its ``jobs`` (each
     job's overrides and config, as its launch composes it; None: a config that reads what
@@ -150,7 +154,10 @@ def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool)
     job fails alone, as the sweep's summary then says. What the machine and its files must
     hold is checked only where the jobs run ``here`` (a launcher on this machine, not a
     cluster's nodes), and elsewhere a config that does not resolve here (an environment
-    variable of the nodes) is the jobs' to check."""
+    variable of the nodes) is the jobs' to check. There ``models`` (the kinds' check of the
+    model files, :func:`snnattack.job.check_model_files`: ``config/`` imports no kind) loads
+    each ``checkpoint=`` file into the job's configured model, so that a whole file of
+    another network is refused once too, not in each job in turn."""
     refused: list[tuple[int, list[str], str]] = []
     for num, (overrides, cfg) in enumerate(jobs):
         if cfg is None:
@@ -164,6 +171,8 @@ def check_sweep(jobs: Iterable[tuple[list[str], DictConfig | None]], here: bool)
             resolved = checked(cfg, machine=here)
             if here:
                 job_files(resolved)
+                if models is not None:
+                    models(cfg)
         except UserError as err:
             refused.append((num, overrides, " ".join(str(err).split())))
             continue

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from harness import QUICK, QUIET, cli, compose, sweep_metrics
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
@@ -207,6 +208,29 @@ def test_a_model_file_cut_short_in_every_job_is_refused_before_the_first_job(
     line = str(refused.value)
     assert f"checkpoint={cut} is missing, corrupt or unreadable (a zip archive cut short" in line
     assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
+
+
+def test_a_model_file_that_fits_no_job_is_refused_before_the_first_job(tmp_path: Path) -> None:
+    """A whole ``checkpoint=`` file of another network (a linear layer's state dict) passed the
+    sweep's check and was refused only as each job loaded it: a refusal per job, the report's
+    failure, the summary, and the sweep's folder kept its launch and failure records."""
+    other = tmp_path / "linear.pt"
+    torch.save(torch.nn.Linear(2, 2).state_dict(), other)
+    sweep = tmp_path / "sweep"
+    proc = cli(
+        "-m",
+        f"checkpoint={other}",
+        "lambda=0.5,1.0",
+        *QUICK,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: job 0 (checkpoint={other} lambda=0.5 ")
+    assert f"checkpoint={other}: reference key .weight is not a name of" in line
+    assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
+    assert not sweep.exists()
 
 
 def test_the_machine_and_its_files_are_checked_only_where_the_jobs_run_here() -> None:
