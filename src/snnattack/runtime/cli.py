@@ -310,7 +310,8 @@ def _option(argv: list[str], short: str, long: str) -> str | None:
 def check_argument_form(argv: list[str]) -> None:
     """Refuses arguments that Hydra would not read as its options and overrides: an unknown
     option (argparse's usage block, before), an override split by spaces (``lambda = 0.5``,
-    which ran ``lambda=`` or named ``=`` a config) and a key without a value."""
+    which ran ``lambda=`` or named ``=`` a config), a key without a value and a value without
+    a key (``=3``: Hydra's ValueError and its traceback; ``=abc`` named a config)."""
     parser = get_args_parser()
 
     def refused(message: str) -> NoReturn:
@@ -357,8 +358,13 @@ def check_argument_form(argv: list[str]) -> None:
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         pieces = None
-        if word.startswith("=") and i:
+        if word.startswith("=") and i and "=" not in words[i - 1]:
             pieces = words[i - 1 : i + 1 + (word == "=" and "=" not in after)]
+        elif word.lstrip("~+").startswith("="):
+            raise ConfigError(
+                f"'{word}' has no key before '='; accepted: key=value, e.g. lambda=0.5 (python "
+                "run.py --cfg job lists the keys)"
+            )
         elif word.endswith("=") and after and "=" not in after and after[0] not in "~+":
             pieces = [word, after]
         elif "=" not in word and not word.startswith("~") and not after.startswith("="):

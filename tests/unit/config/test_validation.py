@@ -1292,6 +1292,12 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
         ("lambda= 0.5", f"'lambda= 0.5' {SPLIT}"),  # once: lambda='' refused, 0.5 ignored
         ("lambda =0.5", f"'lambda =0.5' {SPLIT}"),
         ("-m T=4 lambda", "lambda has no value; accepted: lambda=<value> (python run.py"),
+        # no key: Hydra's ValueError ('Config group override must be a string') as a traceback
+        ("=3", "'=3' has no key before '='; accepted: key=value, e.g. lambda=0.5 (python run.py"),
+        ("-m =3,4", "'=3,4' has no key before '='"),
+        ("~=3", "'~=3' has no key before '='"),
+        ("T=4 =3", "'=3' has no key before '='"),  # not 'T=4 =3' split: it advised T=4=3
+        ("=abc", "'=abc' has no key before '='"),  # once: 'abc' named a primary config
         ("--foo", "unrecognized arguments: --foo; accepted: the options that python run.py"),
         ("--cfg jobb", "argument --cfg/-c: invalid choice: 'jobb' (choose from 'job', 'hydra'"),
         (  # argparse reads one run of positional arguments
@@ -1356,6 +1362,16 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
     check_argument_form(argv.split())
     check_hydra_folders(argv.split(), CONF)
+
+
+def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) -> None:
+    """``python run.py =3`` ended in Hydra's ValueError and its traceback."""
+    proc = cli("=3")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: '=3' has no key before '='; accepted: key=value, e.g. lambda=0.5 (python run.py "
+        "--cfg job lists the keys)"
+    ]
 
 
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
