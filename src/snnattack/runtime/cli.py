@@ -26,7 +26,7 @@ import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
 from snnattack.config.keys import (
@@ -628,6 +628,21 @@ def _form_line(err: HydraException) -> str | None:
     return f"{key}={value} cannot replace a {form.group(2)} ({form.group(1)}); accepted: {accepted}"
 
 
+def _grammar_line(err: HydraException) -> str | None:
+    """An override that Hydra's grammar cannot parse, named (Hydra names only the input where
+    it stopped), with why and the accepted forms, as one line; None for other errors."""
+    if not isinstance(err, OverrideParseException):
+        return None
+    said = [ln.strip() for ln in err.message.splitlines()]
+    why = [ln for ln in said if ln.strip("^") and not ln.startswith(("See ", "Error parsing"))]
+    page = re.search(r"https://\S+", err.message)  # Hydra's page of its grammar
+    return (
+        f"{err.override} cannot be parsed ({why[0] if why else 'Hydra says no more'}); "
+        "accepted: key=value in Hydra's override grammar (a list [a,b], a dict {k:v}; quoted "
+        "where the value holds spaces: 'key=a b'" + (f"; {page.group()})" if page else ")")
+    )
+
+
 def _group_param_line(
     err: HydraException, conf_dir: Path, named: Mapping[str, str], shown_by: str
 ) -> str | None:
@@ -709,7 +724,8 @@ def hydra_line(
     caller's words (``named``: how it names a group's choices, the API's ``methods=[...]``;
     ``shown_by``: what shows the composed config)."""
     form = (
-        _form_line(err)
+        _grammar_line(err)
+        or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)
         or _other_choice_line(err, conf_dir, shown_by)
     )

@@ -1374,6 +1374,28 @@ def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) ->
     ]
 
 
+@pytest.mark.parametrize(
+    "word,why",
+    [
+        ("lambda=[0.5", "no viable alternative at input '[0.5'"),
+        ("lambda=0.5)", "extraneous input ')' expecting <EOF>"),
+        (".x=1", "LexerNoViableAltException: .x=1"),
+    ],
+)
+def test_an_override_hydras_grammar_cannot_parse_is_named(
+    cli: Callable, word: str, why: str
+) -> None:
+    """Hydra's parse error said where it stopped ('[0.5') but not which override, nor the
+    accepted forms."""
+    proc = cli("T=4", word)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {word} cannot be parsed ({why}); accepted: key=value in Hydra's override "
+        "grammar (a list [a,b], a dict {k:v}; quoted where the value holds spaces: 'key=a b'; "
+        "https://hydra.cc/docs/1.2/advanced/override_grammar/basic)"
+    ]
+
+
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
     proc = cli("--foo")
     assert proc.returncode == 2
