@@ -168,6 +168,23 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
             load_model_file(tmp_path / f"{name}.pt", digits)
 
 
+def test_a_state_dict_of_another_network_names_its_key_and_what_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """A linear layer's state dict was refused as 'reference key .weight is not a name of
+    ...': a key it does not hold (the leading dot), and no accepted files."""
+    torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "linear.pt")
+    digits = build("digits_net", num_classes=10, in_channels=1, T=2)
+    with pytest.raises(CheckpointError) as err:
+        load_model_file(tmp_path / "linear.pt", digits, namings=namings("digits_net", digits))
+    assert str(err.value) == (
+        f"checkpoint={tmp_path / 'linear.pt'}: reference key weight is not a name of a "
+        "digits-sized VGG of RGA and SNN-RAT (its names are such as layer1.0.weight; a "
+        "'module.' prefix is allowed); accepted: a file of the configured architecture, "
+        "classes and input channels"
+    )
+
+
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     tmp_path: Path, run_job: Callable, cli: Callable, digits_store: Path
 ) -> None:

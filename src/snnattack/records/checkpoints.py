@@ -218,9 +218,10 @@ def from_reference(
     example = next(iter(naming.layers))
     for prefix, group in theirs.items():
         if prefix not in naming.layers:
+            key = ".".join(filter(None, (prefix, next(iter(group)))))  # a top-level key alone
             raise CheckpointError(
-                f"reference key {prefix}.{next(iter(group))} is not a name of {naming.code} "
-                f"(its names are such as {example}.weight; a 'module.' prefix is allowed)"
+                f"reference key {key} is not a name of {naming.code} (its names are such as "
+                f"{example}.weight; a 'module.' prefix is allowed); {FITS}"
             )
     ours = _layers(model.state_dict())
     mapped: dict[str, torch.Tensor] = {}

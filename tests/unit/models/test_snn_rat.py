@@ -259,7 +259,8 @@ def test_a_wrn_file_with_a_renamed_prefix_or_a_missing_key_is_refused_naming_the
     assert str(renamed.value) == (
         f"path={tmp_path / 'renamed.pth'}: reference key net.conv1.weight is not a name of "
         "SNN-RAT's WideResNet('wrn16') (its names are such as conv1.weight; a 'module.' "
-        "prefix is allowed)"
+        "prefix is allowed); accepted: a file of the configured architecture, classes and "
+        "input channels"
     )
     del state["block2.0.bn2.running_var"]
     torch.save(state, tmp_path / "missing.pth")

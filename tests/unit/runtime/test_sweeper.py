@@ -228,7 +228,7 @@ def test_a_model_file_that_fits_no_job_is_refused_before_the_first_job(tmp_path:
     assert proc.returncode == 2, proc.stderr[-2000:]
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: job 0 (checkpoint={other} lambda=0.5 ")
-    assert f"checkpoint={other}: reference key .weight is not a name of" in line
+    assert f"checkpoint={other}: reference key weight is not a name of" in line
     assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
     assert not sweep.exists()
 
