@@ -1,9 +1,10 @@
 """One job, start to end: validate -> settings -> trained models from the store -> the one
 evaluation core (:func:`snnattack.evaluation.core.record_attacks`) -> ``metrics.json``.
 
-Each layer parses its own part of the config into the job's settings (:func:`job_settings`):
-the config's own blocks (:mod:`snnattack.config.parse`), the attack rows
-(:mod:`snnattack.attacks.parse`) and the models (:mod:`snnattack.training.parse`).
+Each layer parses its own part of the config into the job's settings
+(:func:`~snnattack.preparation.config.job_settings`): the config's own blocks
+(:mod:`snnattack.config.parse`), the attack rows (:mod:`snnattack.attacks.parse`) and the
+models (:mod:`snnattack.training.parse`).
 """
 
 from __future__ import annotations
@@ -16,23 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from snnattack.attacks.grids import tunes
-from snnattack.attacks.parse import attack_specs, component_settings
-from snnattack.config.parse import (
-    analysis_settings,
-    attack_settings,
-    data_settings,
-    masking_settings,
-    store_settings,
-    tracking_settings,
-)
+from snnattack.attacks.parse import component_settings
 from snnattack.config.spelling import spelt
 from snnattack.config.validation import logged, validate
 from snnattack.data import datamodule
 from snnattack.evaluation.core import RunSettings, record_attacks
 from snnattack.evaluation.reuse import about_weights
+from snnattack.preparation.config import job_settings
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
@@ -48,8 +41,7 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
-from snnattack.settings import JobSettings
-from snnattack.training.parse import model_settings, source_config
+from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import built_models, target_model
 from snnattack.training.training_data import models_to_train, read_training_data
@@ -116,24 +108,6 @@ def check_model_files(cfg: DictConfig) -> None:
     check before its first job (:func:`snnattack.config.validation.check_sweep`), so a file
     that fits no job is one refusal, not a failure per job."""
     built_models(model_settings(cfg))
-
-
-def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
-    """The settings of the validated ``cfg``, each part parsed by its layer; ``notes`` are
-    what validation returned."""
-    return JobSettings(  # the layers above first: the models', the attack rows', the config's
-        model=model_settings(cfg),
-        source=model_settings(source_config(cfg)),
-        specs=tuple(attack_specs(cfg)),
-        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
-        attack=attack_settings(cfg),
-        data=data_settings(cfg),
-        masking=masking_settings(cfg),
-        analysis=analysis_settings(cfg),
-        store=store_settings(cfg),
-        tracking=tracking_settings(cfg),
-        notes=tuple(notes),
-    )
 
 
 def process_settings(

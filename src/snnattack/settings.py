@@ -1,11 +1,11 @@
 """A job's settings as frozen dataclasses, built once from the validated config.
 
 :func:`snnattack.job.run` validates the config (:mod:`snnattack.config`) and then builds one
-:class:`JobSettings` (:func:`snnattack.job.job_settings`, each layer parsing its own part of
-the config tree); below ``job.py`` the models, the training, the attacks, the evaluation, the
-data, the tracking and the analyses receive these typed settings, never the config. A resolved
-config tree where one is needed (the record, the result spec, the sweep's row keys, a model's
-store key) is a plain dict, or frozen inside the settings (:func:`freeze`).
+:class:`JobSettings` (:func:`snnattack.preparation.config.job_settings`, each layer parsing its
+own part of the config tree); below ``job.py`` the models, the training, the attacks, the
+evaluation, the data, the tracking and the analyses receive these typed settings, never the
+config. A resolved config tree where one is needed (the record, the result spec, the sweep's
+row keys, a model's store key) is a plain dict, or frozen inside the settings (:func:`freeze`).
 """
 
 from __future__ import annotations

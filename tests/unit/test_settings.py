@@ -15,7 +15,7 @@ from harness import ROOT, compose
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 from snnattack.settings import (
     AttackSpec,
     Frozen,
@@ -36,7 +36,10 @@ MAX_SEAMS = 8  # the most functions outside config/ that may take a config tree 
 # and the parsers, function by function, and why. Hydra's own callback hooks (``on_*``) aside.
 SEAMS = {
     ("job.py", "run"): "the data flow: it validates the config and builds the settings",
-    ("job.py", "job_settings"): "the job's settings, put together from each layer's parser",
+    ("preparation/config.py", "job_settings"): "the job's settings, put together from each "
+    "layer's parser",
+    ("job.py", "check_model_files"): "a sweep's check before its first job: a job's model files "
+    "loaded into its configured models, as the job would",
     ("command.py", "job"): "the command line's job function: Hydra hands it the composed config",
     ("benchmark/callback.py", "job_entry"): "a Hydra job-end callback: Hydra hands it the "
     "job's config, whose benchmark block names the protocol",

@@ -46,10 +46,9 @@ from snnattack.inputs import dataset_of
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign
 from snnattack.interop.first_forward import OnFirstForward, network_of, steps_of
-from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
 from snnattack.models.shapes import input_shape
-from snnattack.preparation.config import job_config
+from snnattack.preparation.config import job_config, job_settings
 from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore

@@ -4,7 +4,7 @@ the attack recipe, the data, the masking checks, the analyses, the tracking and 
 Each layer parses its own part of the config, once, after validation: the attack rows in
 :mod:`snnattack.attacks.parse` (only the methods know their rows), the models in
 :mod:`snnattack.training.parse` (only the kinds of training know the models they derive);
-:func:`snnattack.job.job_settings` puts the parts together.
+:func:`snnattack.preparation.config.job_settings` puts the parts together.
 """
 
 from __future__ import annotations

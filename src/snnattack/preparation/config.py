@@ -6,6 +6,8 @@ same rules as on the command line (:func:`snnattack.config.validation.validate`)
 one is one :class:`~snnattack.errors.UserError` line. A config is composed and validated once
 per distinct argument list (:func:`_composed`), which a loop of small calls would otherwise pay
 at each. The public name stays :func:`snnattack.api.job_config`, which the refusals name.
+A validated config becomes the settings of a job by :func:`job_settings`, which ``run.py``'s
+jobs, the Python API and the benchmark share.
 """
 
 from __future__ import annotations
@@ -19,8 +21,18 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack import inputs
+from snnattack.attacks.grids import tunes
+from snnattack.attacks.parse import attack_specs
 from snnattack.config.compose import compose_config
 from snnattack.config.keys import CONF_DIR, check_keys, schema
+from snnattack.config.parse import (
+    analysis_settings,
+    attack_settings,
+    data_settings,
+    masking_settings,
+    store_settings,
+    tracking_settings,
+)
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError, UserError
 from snnattack.gradients import GRADIENT_MODES, mode_params
@@ -30,7 +42,8 @@ from snnattack.runtime.cli import (
     group_choices,
     hydra_line,
 )
-from snnattack.settings import BOXES, PASSED
+from snnattack.settings import BOXES, PASSED, JobSettings
+from snnattack.training.parse import model_settings, source_config
 
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -231,3 +244,21 @@ def _as_given(given: str, check: Callable[..., None], *args: Any) -> None:
         check(*args)
     except ConfigError as err:
         raise ConfigError(f"{given}: {err}") from None
+
+
+def job_settings(cfg: DictConfig, notes: tuple[str, ...] = ()) -> JobSettings:
+    """The settings of the validated ``cfg``, each part parsed by its layer; ``notes`` are
+    what validation returned."""
+    return JobSettings(  # the layers above first: the models', the attack rows', the config's
+        model=model_settings(cfg),
+        source=model_settings(source_config(cfg)),
+        specs=tuple(attack_specs(cfg)),
+        tunes=tunes(OmegaConf.to_container(cfg, resolve=True)),
+        attack=attack_settings(cfg),
+        data=data_settings(cfg),
+        masking=masking_settings(cfg),
+        analysis=analysis_settings(cfg),
+        store=store_settings(cfg),
+        tracking=tracking_settings(cfg),
+        notes=tuple(notes),
+    )

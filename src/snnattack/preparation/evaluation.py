@@ -33,9 +33,8 @@ from snnattack.inputs import dataset_of
 from snnattack.interop.external import as_spiking_net, model_description, with_encoding
 from snnattack.interop.prepared import passed
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
-from snnattack.job import job_settings
 from snnattack.models.base import SpikingNet
-from snnattack.preparation.config import job_config
+from snnattack.preparation.config import job_config, job_settings
 from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord

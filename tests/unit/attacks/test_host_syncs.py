@@ -30,8 +30,8 @@ from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import retime, sda, sparsefool
 from snnattack.evaluation import core
 from snnattack.gradients import gradient_mode
-from snnattack.job import job_settings
 from snnattack.models import build
+from snnattack.preparation.config import job_settings
 
 READING_OPS = (
     "aten::_local_scalar_dense",  # .item(), bool(), int(), float() of a tensor

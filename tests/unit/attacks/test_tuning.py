@@ -17,7 +17,7 @@ from snnattack.config.parse import attack_settings, data_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
 from snnattack.errors import ConfigError, UserError
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
 

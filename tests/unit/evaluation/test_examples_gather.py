@@ -12,7 +12,7 @@ from harness import QUICK, compose
 from torch import nn
 
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 
 
 def evaluator(rank: int) -> AttackEvaluator:

@@ -15,7 +15,7 @@ from torch import nn
 
 from snnattack.evaluation.finish import finished_record
 from snnattack.evaluation.reuse import FOLDER, Earlier, SweepRows
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 from snnattack.records.results import AttackRow, JobRecord
 
 COPIED_WORST = {"white": {"methods": ["sda/white/eps0"], "n_correct": 4, "l0_hist": {}}}

@@ -18,7 +18,7 @@ from snnattack.attacks import tuning
 from snnattack.evaluation import core
 from snnattack.evaluation.attacked import device_of
 from snnattack.evaluation.core import record_under_test
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 
 META = torch.device("meta")
 

@@ -20,8 +20,8 @@ from torch import nn
 from snnattack.attacks.crafting import craft, craft_tracked
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
-from snnattack.job import job_settings
 from snnattack.models import MODELS, build
+from snnattack.preparation.config import job_settings
 
 META = torch.device("meta")
 # every architecture's family, each at the input size it is built for: channels, side,

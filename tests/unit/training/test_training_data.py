@@ -9,7 +9,7 @@ import pytest
 from harness import compose
 
 from snnattack.data.base import SplitDataModule
-from snnattack.job import job_settings
+from snnattack.preparation.config import job_settings
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.settings import JobSettings, ModelSettings
 from snnattack.training.store_key import store_key
