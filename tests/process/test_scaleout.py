@@ -409,3 +409,20 @@ def test_ddp_cpu_ensemble_curve_and_tuning_equal_single_process_exactly(tmp_path
         {k: r.get(k) for k in keys} for r in s["results"]
     ]
     assert d["results"][0]["asr_curve"] and d["results"][1]["components"][1]["tuned"]
+
+
+@pytest.mark.slow  # two gloo processes: ~15 s on two cores
+def test_ddp_adversarial_training_counts_every_process_s_adversary_gradients(
+    tmp_path: Path,
+) -> None:
+    """Rank 0 writes the record, but each process crafts its share of the global batch: the
+    count is the whole batch's, as in one process (it was rank 0's half)."""
+    ddp = run_py(
+        *TINY, "method=[fgsm]", "boxes=[white]", "trainer.limit_test_batches=1",
+        "trainer.limit_train_batches=2", "train.adversary.method=fgsm", "trainer=ddp_cpu",
+        f"store.dir={tmp_path}/models", f"hydra.run.dir={tmp_path}/ddp", cwd=tmp_path,
+    )  # fmt: skip
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    record = json.loads((tmp_path / "ddp" / "metrics.json").read_text())["models"]["target"]
+    assert record["launches"][0]["world_size"] == 2
+    assert record["adversary_gradients_per_epoch"] == 2 * 64  # batches x global batch x 1 step

@@ -109,7 +109,10 @@ class Classifier(L.LightningModule):
             start = Spans.mark(self.device)
             adv = self.adversary.craft(self.model, x, y, self.current_epoch, self._random(x))
             self.craft_spans.add(start, Spans.mark(self.device))
-            self.cost["adversary_gradients"] += self.adversary.n_steps * len(x)
+            # every DDP process crafts an equal share of the global batch (Lightning's
+            # distributed sampler gives each the same count), and rank 0 writes the record
+            crafted = len(x) * self.trainer.world_size
+            self.cost["adversary_gradients"] += self.adversary.n_steps * crafted
             loss, logits = self.adversary.loss(self.model, x, adv, y)
         self._losses.append((self.current_epoch, step, self.global_step, loss.detach()))
         self.train_acc.update(logits, y)
