@@ -43,10 +43,8 @@ from snnattack.errors import UserError
 from snnattack.evaluation.attacked import refuse_unattackable
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
-from snnattack.interop.common import unwrapped
-from snnattack.interop.external import as_spiking_net, check_foreign
-from snnattack.interop.first_forward import OnFirstForward, network_of, steps_of
-from snnattack.models.base import SpikingNet
+from snnattack.interop.external import as_spiking_net
+from snnattack.interop.first_forward import network_of, steps_of
 from snnattack.models.shapes import input_shape
 from snnattack.preparation.config import job_config, job_settings
 from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
@@ -137,7 +135,6 @@ def evaluate(
     :mod:`snnattack.benchmark.wandb_run`).
     """
     check_names(name, paper, venue, training)
-    model = unwrapped(model)  # nn.DataParallel: the network in it
     chosen = named(protocol)
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
@@ -147,8 +144,6 @@ def evaluate(
         )
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
-    if not isinstance(model, SpikingNet | OnFirstForward):  # gradient_mode checked the latter
-        check_foreign(model, T)  # T is the config's: checked before the config is composed
     meta = {
         "name": name,
         "paper": paper,
@@ -168,7 +163,7 @@ def evaluate(
         grad_mode="stbp",
         boxes=chosen.boxes,
         seed=chosen.seed,
-        T=steps_of(model, T),
+        T=steps_of(model, T),  # a foreign model's T checked before it is the config's
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),

@@ -16,6 +16,7 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop.common import unwrapped
+from snnattack.interop.external import check_foreign
 from snnattack.models.base import SpikingNet
 
 
@@ -114,9 +115,13 @@ def network_of(model: Any, x: torch.Tensor | None) -> Any:
 
 
 def steps_of(model: Any, T: int | None) -> int | None:
-    """The time steps of the network that ``model`` runs, known before it runs: a SpikingNet's
-    own, those a module :func:`snnattack.gradient_mode` yielded makes its network at (if its
-    first forward has not made it yet), else ``T`` (a network of another library)."""
+    """The time steps of the network that ``model`` (``nn.DataParallel``: the one in it) runs,
+    known before it runs: a SpikingNet's own, those a module ``gradient_mode`` yielded makes (or
+    made) its network at, else ``T``, checked: :func:`~snnattack.interop.external.check_foreign`."""
+    model = unwrapped(model)
     if isinstance(model, OnFirstForward):
         return model.steps if model.net is None else model.net.T
-    return model.T if isinstance(model, SpikingNet) else T
+    if isinstance(model, SpikingNet):
+        return model.T
+    check_foreign(model, T)
+    return T

@@ -18,6 +18,7 @@ from snnattack.config import compose
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import adapt, external
+from snnattack.interop.first_forward import steps_of
 from snnattack.models import build
 from snnattack.preparation import config as preparation_config
 
@@ -87,6 +88,20 @@ def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     assert entry["model"]["parameters"] == sum(p.numel() for p in net.parameters())
     assert entry["provenance"]["weights"] == f"params:{weights(net)[:16]}"
     assert entry["model"]["architecture"] == "Sequential"  # its class; a zoo model: its name
+
+
+def test_the_config_is_composed_at_the_wrapped_networks_steps_and_a_foreign_T_is_checked() -> None:
+    """The time steps the protocol's config is composed at (:func:`steps_of`, an argument of
+    the one compose) are those of the network in ``nn.DataParallel``; another library's
+    network without its ``T`` is refused there, before the config is composed."""
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    assert steps_of(torch.nn.DataParallel(net), None) == 4
+    with pytest.raises(UserError) as refused:
+        steps_of(torch.nn.DataParallel(torch.nn.Linear(4, 3)), None)
+    assert str(refused.value) == (
+        "T=None: model=Linear is not a snnattack SpikingNet, so its time steps are not known; "
+        "accepted: T=<time steps>, an integer >= 1"
+    )
 
 
 def test_a_model_inside_a_gradient_mode_block_is_refused_before_the_surrogate_is_trained(
