@@ -47,16 +47,15 @@ Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (str
 @dataclass
 class PreparedEvaluation:
     """What :func:`snnattack.evaluate` (and the benchmark) prepares of a model (and a source):
-    the adapted networks (None: the model passed), the settings and the resolved config, the
-    samples they read, the record's description of the models, the config's ``malloc``,
-    ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``, and the target's classes
-    once the data checked it."""
+    the adapted networks (None: the model passed), the settings and the resolved config (which
+    names the samples they read: :func:`_checked`), the record's description of the models, the
+    config's ``malloc``, ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``, and the
+    target's classes once the data checked it."""
 
     target: SpikingNet | None
     crafter: SpikingNet | None
     settings: JobSettings
     config: dict[str, Any]
-    samples: inputs.Samples
     described: dict[str, Any]
     malloc: str
     tf32: bool
@@ -92,8 +91,8 @@ def call_evaluation(
     cfg, notes = job_config(
         **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in arguments}
     )
-    settings = job_settings(cfg, notes)
-    return prepared_evaluation(settings, spelt(cfg), model, target, source, crafter)
+    settings, config = job_settings(cfg, notes), spelt(cfg)
+    return prepared_evaluation(settings, config, model, target, source, crafter)
 
 
 def prepared_evaluation(
@@ -126,7 +125,6 @@ def prepared_evaluation(
         None if crafter is source else crafter,
         settings,
         config,
-        inputs.samples_of(encoding, config["T"], config["dataset"]),
         described,
         config["malloc"],
         config["tf32"],
@@ -179,8 +177,10 @@ def _checked(
     target, crafter = prepared.networks(model, source)
     try:
         framed, val, recordings = _recordings(prepared.settings, data, val_data)
+        config = prepared.config  # the samples the networks read: its encoding, T, dataset
+        samples = inputs.samples_of(config["encoding"], config["T"], config["dataset"])
         classes = inputs.check_evaluation(
-            target, model, framed, crafter, source, val, prepared.samples, prepared.classes, checks
+            target, model, framed, crafter, source, val, samples, prepared.classes, checks
         )
     except UserError:
         if passed(checks):
