@@ -33,6 +33,7 @@ from snnattack.process import malloc
 from snnattack.process.numerics import SEED_VARIABLES
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.runtime.console import LIGHTNING_LOGGERS
+from snnattack.snn.neurons import LIF
 
 # a two-part worst case that runs in a second: STBP PGD, then RGA FGSM on what PGD left
 SMALL_ENSEMBLE = (
@@ -218,6 +219,12 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
     )
     assert [r.box for r in record.results] == ["white", "black"]
     assert record.source_clean_acc is not None
+    # each model passed in is described as the record's models are, with the LIFs it runs
+    lifs = [(m.lam, m.theta) for m in source.modules() if isinstance(m, LIF)]
+    for described in record.models.values():
+        assert list(described) == ["kind", "class", "architecture", "neurons"]
+    neurons = record.models["source"]["neurons"]
+    assert [(n["lambda"], n["theta"]) for n in neurons] == lifs
 
 
 def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_steps(

@@ -40,7 +40,6 @@ from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder
-from snnattack.snn.neurons import lif_settings
 from snnattack.values import Rule, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
@@ -173,23 +172,19 @@ def with_encoding(
     )
 
 
-def model_description(
-    model: nn.Module | None, net: SpikingNet | None, kind: str
-) -> dict[str, Any] | None:
+def model_description(model: nn.Module | None, kind: str) -> dict[str, Any] | None:
     """What the record says of a model passed in (it has no training record): its kind of
     training as the config names it (``train.kind``, as a ``model=external`` job's record
-    does), its class, its architecture (a zoo model's name, else its class's: the config's
-    ``model.name`` is ``passed``), and the neurons of ``net``, the network the attacks run (the
-    adapted one for another library): each LIF's λ, θ and reset, which the config's
-    ``lambda`` and ``reset`` do not describe."""
+    does), its class and its architecture (a zoo model's name, else its class's: the config's
+    ``model.name`` is ``passed``). The preparation adds the neurons of the network the attacks
+    run (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
     if model is None:
         return None
-    described = {
+    return {
         "kind": kind,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "architecture": getattr(model, "architecture", None) or type(model).__qualname__,
     }
-    return described if net is None else {**described, "neurons": lif_settings(net)}
 
 
 def factory_network(tree: Mapping[str, Any]) -> nn.Module:

@@ -40,6 +40,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import JobSettings
+from snnattack.snn.neurons import lif_settings
 
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
 
@@ -115,11 +116,15 @@ def prepared_evaluation(
     encoding = config["encoding"]
     target = with_encoding(target, encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
-    black = settings.store.black_box
     described = {
-        "target": {**model_description(model, target, settings.model.kind), **(about or {})},
-        "source": model_description(source, crafter if black else None, settings.source.kind),
+        "target": model_description(model, settings.model.kind),
+        "source": model_description(source, settings.source.kind),
     }
+    # each LIF's λ, θ and reset (which the config's lambda and reset do not describe), read on
+    # the network the attacks run on the model: the adapted one for another library
+    described["target"] |= {"neurons": lif_settings(target), **(about or {})}
+    if settings.store.black_box and source is not None and crafter is not None:
+        described["source"]["neurons"] = lif_settings(crafter)
     return PreparedEvaluation(
         None if target is model else target,
         None if crafter is source else crafter,
