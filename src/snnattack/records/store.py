@@ -204,8 +204,8 @@ class ModelStore:
             else:
                 why = f"is not writable ({err.strerror})"
             raise UserError(
-                f"{self.key}={self.root} {why}; a model must be trained there: choose a "
-                f"writable folder with {self.key}=PATH"
+                f"{self.key}={self.root} {why}; a model must be trained there; accepted: a "
+                f"folder on a writable filesystem ({self.key}=PATH)"
             ) from None
 
     def _cached(self, folder: Path, build: Callable[[], nn.Module]) -> tuple[nn.Module, dict]:

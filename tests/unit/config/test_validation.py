@@ -948,6 +948,22 @@ def test_unwritable_output_folder_or_store_is_named(tmp_path: Path) -> None:
     writable(tmp_path / "new" / "models", "store.dir", must_exist=False)  # can be created
 
 
+def test_a_store_on_a_filesystem_that_stores_no_files_is_refused_before_any_work(
+    tmp_path: Path,
+) -> None:
+    """``/proc`` passed ``os.access`` for root (who runs this machine's jobs): the store's
+    own mkdir failed once a model had to be trained, in a line without ``accepted:``."""
+    for store in ("/proc/snn", "/proc"):
+        cfg = compose(f"store.dir={store}")
+        with pytest.raises(ConfigError) as info:
+            validate(cfg, tmp_path / "out")
+        assert str(info.value) == (
+            f"store.dir='{store}' cannot be written (/proc is on a filesystem that stores no "
+            "files, as /proc and /sys); accepted: a folder on a writable filesystem"
+        )
+    assert list(tmp_path.iterdir()) == [] and not Path("/proc/snn").exists()
+
+
 def test_a_frame_cache_folder_that_cannot_be_made_is_named_by_its_key(tmp_path: Path) -> None:
     """It was found as the first frame was cached, during training: a WriteError naming a
     frame file, not the key (and, from a DataLoader worker, a traceback)."""

@@ -95,7 +95,8 @@ def test_a_store_under_a_file_is_refused_naming_the_file_before_training(tmp_pat
             store.get_or_train({"x": 1}, nn.Identity, trainer(calls))
         assert str(refused.value) == (
             f"{key}={store.root} lies under {tmp_path / 'file'}, which is a file, not a folder; "
-            f"a model must be trained there: choose a writable folder with {key}=PATH"
+            f"a model must be trained there; accepted: a folder on a writable filesystem "
+            f"({key}=PATH)"
         )
         assert calls == []
 
@@ -113,7 +114,7 @@ def test_a_store_that_is_a_file_is_refused_as_a_file_named_by_its_callers_key(
             store.get_or_train({"x": 1}, nn.Identity, trainer([]))
         assert str(refused.value) == (
             f"{key}={tmp_path / 'models'} is a file, not a folder; a model must be trained "
-            f"there: choose a writable folder with {key}=PATH"
+            f"there; accepted: a folder on a writable filesystem ({key}=PATH)"
         )
 
 
