@@ -118,11 +118,12 @@ def check_layout(root: str | Path) -> Path:
 
 def check_header(path: Path) -> None:
     """Refuses a recording whose AEDAT4 header does not read (another format, a file cut
-    inside it), declares no event stream, or declares a sensor smaller than the DVS128's
-    (:attr:`CIFAR10DVS.sensor_size`): every event of such a recording lies inside the DVS128's
-    pixels, so it would be framed without a word as one corner of the scene. A larger sensor's
-    events are refused where one lies outside (:func:`snnattack.data.events.bin_counts`).
-    Reads the header only (about 0.1 ms a file), before any recording is decoded."""
+    inside it), declares no event stream, or declares a sensor other than the DVS128's
+    (:attr:`CIFAR10DVS.sensor_size`). A smaller sensor's events all lie inside the DVS128's
+    pixels, so it would be framed without a word as one corner of the scene; a larger one's
+    (a DAVIS346's 346 x 260) too where its events keep to the top-left 128 x 128 pixels, and
+    they are a crop of another camera's scene, not a CIFAR10-DVS recording. Reads the header
+    only (about 0.1 ms a file), before any recording is decoded."""
     try:
         streams = aedat.Decoder(str(path)).id_to_stream().values()
     except Exception as error:  # the decoder's RuntimeError naming what it could not read
@@ -131,13 +132,16 @@ def check_header(path: Path) -> None:
     if not sizes:
         raise undecodable(path, "its header declares no event stream", EXPECTED)
     width, height, _ = CIFAR10DVS.sensor_size
-    if sizes[0][0] < width or sizes[0][1] < height:
-        why = (
-            f"its header declares a {sizes[0][0]} x {sizes[0][1]} sensor, smaller than the "
-            f"DVS128's {width} x {height} of CIFAR10-DVS (its events would fill one corner of "
-            "every frame)"
-        )
-        raise undecodable(path, why, EXPECTED)
+    (declared_width, declared_height), *_ = sizes
+    declared = f"its header declares a {declared_width} x {declared_height} sensor"
+    dvs128 = f"the DVS128's {width} x {height} of CIFAR10-DVS"
+    if declared_width < width or declared_height < height:
+        why = f"{declared}, smaller than {dvs128} (its events would fill one corner of every frame)"
+    elif (declared_width, declared_height) != (width, height):
+        why = f"{declared}, larger than {dvs128} (another camera's scene, cut to a corner)"
+    else:
+        return
+    raise undecodable(path, why, EXPECTED)
 
 
 class CIFAR10DVS(tonic.datasets.CIFAR10DVS):

@@ -163,6 +163,11 @@ def test_corrupt_recording_raises_data_error_naming_it(root: Path, damage: str) 
             "its header declares a 64 x 64 sensor, smaller than the DVS128's 128 x 128 of "
             "CIFAR10-DVS (its events would fill one corner of every frame)",
         ),
+        (
+            "large_sensor",
+            "its header declares a 346 x 260 sensor, larger than the DVS128's 128 x 128 of "
+            "CIFAR10-DVS (another camera's scene, cut to a corner)",
+        ),
     ],
 )
 def test_a_recording_whose_header_is_not_cifar10_dvs_is_refused_with_the_folder(
@@ -170,13 +175,15 @@ def test_a_recording_whose_header_is_not_cifar10_dvs_is_refused_with_the_folder(
 ) -> None:
     """Checked with the folder, before any recording is decoded (a test recording was found
     only after the training); a smaller sensor's recording was framed without a word as the
-    top-left corner of the DVS128's pixels."""
+    top-left corner of the DVS128's pixels, and so was a larger one's (a DAVIS346) whose
+    events all lie within 128 x 128."""
     path = root / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
+    sensors = {"small_sensor": (64, 64), "large_sensor": (346, 260)}
     if damage == "not_aedat":
         path.write_bytes(b"#!AER-DAT2.0\r\n" + bytes(800))
     else:
         t, xy = 1_000 + np.arange(50) * 100, np.arange(50) % 64
-        write_aedat4(path, t, xy, xy, np.arange(50) % 2, sensor=(64, 64))
+        write_aedat4(path, t, xy, xy, np.arange(50) % 2, sensor=sensors[damage])
     dm = CIFAR10DVSDataModule(root=str(root), batch_size=4, eval_batch_size=4, seed=0)
     with pytest.raises(DataError) as refused:
         dm.check_files()
