@@ -51,6 +51,25 @@ class Preempted(BaseException):
         self.signum = signum
 
 
+class RankLost(Exception):
+    """Another process of a DDP job stopped while this one, which started it, ran with it:
+    killed by the machine (out of memory, a node's or a scheduler's kill of one process) or
+    failed by itself. This process cannot go on without it; what the job had trained is kept
+    (``last.ckpt``), so the same command resumes it. Not a :class:`UserError`: nothing in the
+    config is wrong, and the job's folder (the stopped process's log) stays as it is.
+    ``command.py`` reports it in one line and exits with :attr:`exit_code`."""
+
+    exit_code = 3  # neither a user's mistake (2) nor a signal of this process's (128 + n)
+
+    def __init__(self, rank: int, returncode: int, log: object | None) -> None:
+        how = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+        where = f"; its log: {log}" if log is not None else ""
+        super().__init__(
+            f"the job's DDP process of rank {rank} stopped ({how}{where}), and this one cannot "
+            "go on without it; relaunch the same command to resume"
+        )
+
+
 def class_name(obj: object) -> str:
     """``obj``'s class with its module path, as a message names it (e.g.
     ``snntorch._neurons.leaky.Leaky``)."""

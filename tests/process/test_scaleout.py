@@ -201,6 +201,39 @@ def alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+@pytest.mark.slow  # two gloo processes, killed, then relaunched: ~90 s on two cores
+def test_a_ddp_rank_killed_by_the_machine_ends_the_job_in_one_line_and_a_relaunch_resumes(
+    tmp_path: Path,
+) -> None:
+    """``kill -9`` of rank 1 (the OOM killer's) left rank 0 to die in gloo's traceback
+    ("Connection reset by peer"), or SIGKILLed by Lightning's observer of the ranks without a
+    word; now rank 0 names the rank, how it stopped and its log, in one line."""
+    epochs = [a for a in TRAIN_ONLY if not a.startswith("train.epochs=")] + ["train.epochs=3"]
+    args = [*epochs, "trainer=ddp_cpu", f"store.dir={tmp_path}/m", f"hydra.run.dir={tmp_path}/o"]
+    proc = started(*args, cwd=tmp_path)
+    try:
+        wait_for_second_epoch(proc)
+        (rank_1,) = [p for p in children(proc.pid) if "train_ddp_process_1" in command_line(p)]
+        os.kill(rank_1, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:  # also when the test fails: no job left running
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = tmp_path / "o" / "train_ddp_process_1.log"
+    assert proc.returncode == 3, err[-3000:]
+    assert err.strip().splitlines()[-1] == (
+        f"error: the job's DDP process of rank 1 stopped (killed by signal 9; its log: {log}), "
+        "and this one cannot go on without it; relaunch the same command to resume"
+    )
+    assert "Traceback" not in err and log.is_file()
+
+    again = run_py(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    (key,) = stored(tmp_path / "m")
+    record = torch.load(tmp_path / "m" / key / "model.pt", weights_only=True)["record"]
+    assert record["resumed_after_epochs"] >= 1 and record["epochs"] == 3
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_of_a_joblib_sweep_stops_its_workers_too(tmp_path: Path, stop: int) -> None:

@@ -9,13 +9,20 @@ sweep starts clean.
 
 Only one process (global rank 0) trains and writes a model or a result; the others train
 alongside it without taking the store's lock and wait for its files (:func:`barrier`).
+
+A rank that stops while the job runs (the machine killed it: out of memory) ends the job in
+one line from rank 0 (:class:`RankWatch`, :class:`~snnattack.errors.RankLost`), not in
+gloo's traceback or Lightning's SIGKILL of rank 0.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,13 +32,21 @@ import lightning as L
 import torch
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
+from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import ListConfig, read_write
+
+from snnattack.errors import RankLost
 
 # variables that give a process's rank, whoever launched it (Lightning, torchrun, SLURM, LSF)
 RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 # variables Lightning sets in the launching process when it starts the others
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+# the watch of a DDP job's other processes: how often it looks at them (s), and how long it
+# then leaves rank 0 to fail at its next collective and say so itself (s); how long rank 0,
+# failed in a collective, waits for a rank to be seen stopped (its exit follows its socket's)
+WATCH_S, GRACE_S, STOPPING_S = 1.0, 10.0, 5.0
 
 
 def is_writer() -> bool:
@@ -96,9 +111,17 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
             )
             with read_write(hydra_cfg):
                 hydra_cfg.run.dir = str(output_dir)
-        yield trainers
+        try:
+            yield trainers
+        except RuntimeError as err:  # torch.distributed's DistError is one, gloo's lost peer too
+            lost = next(filter(None, (w.lost(STOPPING_S) for w in _watches(trainers))), None)
+            if lost is None:
+                raise
+            raise lost from err
         failed = False
     finally:
+        for watch in _watches(trainers):
+            watch.stop()  # before the ranks are killed here: a killed rank is no lost one
         for trainer in trainers:
             launcher = trainer.strategy.launcher
             if isinstance(launcher, _SubprocessScriptLauncher):
@@ -118,6 +141,83 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
         if hydra_cfg is not None:
             with read_write(hydra_cfg):
                 hydra_cfg.run.dir = saved_run_dir
+
+
+class RankWatch(Callback):
+    """Watches the processes that rank 0 started for a DDP job's other ranks, in place of
+    Lightning's observer, which SIGKILLed rank 0 (and every line it would have said) within
+    5 s of one of them stopping.
+
+    Once a rank has stopped (the machine killed it: out of memory), rank 0 fails at its next
+    collective (gloo: "Connection reset by peer"), and :func:`ddp_job` raises :meth:`lost`
+    for it: one line naming the rank and its log. Where rank 0 does not fail within
+    :data:`GRACE_S` (a collective that never returns: NCCL's), the watch says that line
+    itself, kills the other ranks and ends the process, as Lightning's observer did."""
+
+    def __init__(self) -> None:
+        self.ranks: list[subprocess.Popen] = []
+        self.first_rank = 1
+        self.log_dir: Path | None = None
+        self.done = threading.Event()
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Takes over the watch of the ranks that this Trainer's launch started (none in the
+        other ranks, nor where a cluster starts them)."""
+        launcher = trainer.strategy.launcher
+        if self.ranks or not isinstance(launcher, _SubprocessScriptLauncher) or not launcher.procs:
+            return
+        for observer in threading.enumerate():
+            if (
+                isinstance(observer, _ChildProcessObserver)
+                and observer._child_processes is launcher.procs
+            ):
+                observer._child_processes = []  # it ends at its next look, seeing no process
+        # Lightning runs local rank i as Hydra's job train_ddp_process_i in this job's folder
+        log_dir = Path(HydraConfig.get().run.dir) if HydraConfig.initialized() else None
+        self.watch(launcher.procs, trainer.global_rank + 1, log_dir)
+
+    def watch(self, ranks: list[subprocess.Popen], first_rank: int, log_dir: Path | None) -> None:
+        """Starts watching ``ranks``, the processes of ranks ``first_rank``, ``first_rank +
+        1``, ..., whose logs lie in ``log_dir`` (None: they have none)."""
+        self.ranks, self.first_rank, self.log_dir = ranks, first_rank, log_dir
+        threading.Thread(target=self._watch, name="rank-watch", daemon=True).start()
+
+    def lost(self, wait: float = 0.0) -> RankLost | None:
+        """The stop of the first rank seen stopped (an exit code other than 0), waiting up to
+        ``wait`` s for one; None if none has stopped (none is watched)."""
+        deadline = time.monotonic() + wait
+        while self.ranks:
+            for i, proc in enumerate(self.ranks):
+                code = proc.poll()
+                if code:
+                    name = f"train_ddp_process_{i + 1}.log"
+                    log = None if self.log_dir is None else self.log_dir / name
+                    return RankLost(self.first_rank + i, code, log)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(WATCH_S / 10)
+        return None
+
+    def stop(self) -> None:
+        """Ends the watch: the job ends, and awaits or kills its ranks itself."""
+        self.done.set()
+
+    def _watch(self) -> None:
+        while not self.done.wait(WATCH_S):
+            lost = self.lost()
+            if lost is None and all(proc.poll() == 0 for proc in self.ranks):
+                return  # every rank finished
+            if lost is None or self.done.wait(GRACE_S):
+                continue  # running; or rank 0 failed, said it and stopped the watch
+            print(f"error: {lost}", file=sys.stderr, flush=True)
+            for proc in self.ranks:
+                proc.kill()
+            os._exit(lost.exit_code)
+
+
+def _watches(trainers: list[L.Trainer]) -> list[RankWatch]:
+    """The :class:`RankWatch` of each of ``trainers``."""
+    return [c for t in trainers for c in t.callbacks if isinstance(c, RankWatch)]
 
 
 def local_rank() -> int:

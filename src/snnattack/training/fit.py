@@ -22,6 +22,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.data import datamodule
+from snnattack.process.distributed import RankWatch
 from snnattack.process.numerics import lightning_deterministic
 from snnattack.records.checkpoints import load_tensors
 from snnattack.records.provenance import provenance
@@ -172,7 +173,10 @@ def lightning_trainer(
     API's attacks): with the ``trainer`` keys ``keys`` and ``kwargs``, registered in the job's
     ``trainers`` (which a preempted or failed job tears down) where given. It keeps the
     process's deterministic kernels as the entrance set them (``deterministic``)."""
-    trainer = L.Trainer(**keys, deterministic=lightning_deterministic(), **kwargs)
+    callbacks = [*kwargs.pop("callbacks", []), RankWatch()]  # a DDP rank that stops: one line
+    trainer = L.Trainer(
+        **keys, deterministic=lightning_deterministic(), callbacks=callbacks, **kwargs
+    )
     if trainers is not None:
         trainers.append(trainer)
     return trainer
