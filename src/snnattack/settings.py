@@ -90,6 +90,15 @@ def thaw(frozen: Any) -> Any:
     return frozen
 
 
+def walk(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every node of a config ``tree``, each parent before its children."""
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        yield dotted, value
+        if isinstance(value, Mapping):
+            yield from walk(value, dotted + ".")
+
+
 def dotted_value(tree: Mapping[str, Any], dotted: str) -> Any:
     """The value at the ``dotted`` key of a config ``tree``; None where it is missing."""
     node: Any = tree

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
+from snnattack.settings import dotted_value, walk
 from snnattack.values import matches
 
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
@@ -58,18 +58,6 @@ def _package(path: Path, conf_dir: Path) -> str:
     return "" if package == "_global_" else package.removeprefix("_global_.")
 
 
-def _nodes(tree: Any, prefix: str) -> dict[str, bool]:
-    """Every dotted node below ``prefix`` in ``tree``, each with whether it is an empty dict."""
-    out: dict[str, bool] = {}
-    if not isinstance(tree, dict):
-        return out
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        out[dotted] = value == {}
-        out.update(_nodes(value, dotted + "."))
-    return out
-
-
 @cache
 def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
@@ -90,7 +78,7 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
         prefix = f"{package}." if package else ""
         levels = package.split(".") if package else []
         nodes = {".".join(levels[: i + 1]): False for i in range(len(levels))}
-        nodes.update(_nodes(tree, prefix))
+        nodes.update((key, value == {}) for key, value in walk(tree, prefix))  # empty dicts
         for key, is_empty in nodes.items():
             empty[key] = empty.get(key, True) and is_empty
     keys = frozenset(empty)
@@ -108,7 +96,7 @@ def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
         package = _package(path, conf_dir)
         tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
         tree.pop("defaults", None)
-        found.update(k for k, v in _walk(tree, f"{package}." if package else "") if v is None)
+        found.update(k for k, v in walk(tree, f"{package}." if package else "") if v is None)
     return frozenset(found)
 
 
@@ -278,7 +266,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = L
     what lists the known keys, in the caller's words), or whose value replaced a dict of the
     schema, or a key or a group of the root config that an override removed (``~T``,
     ``~attack``)."""
-    for key, value in _walk(tree, ""):
+    for key, value in walk(tree, ""):
         if not is_known(key, conf_dir):
             raise unknown_key_error(key, value, conf_dir, listing)
         problem = _not_a_dict(key, value, tree, conf_dir)
@@ -290,7 +278,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = L
     for group, default in groups.items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
         every = _choice_keys(conf_dir, group)
-        lost = sorted(every - {key for key, _ in _walk(held, "")})
+        lost = sorted(every - {key for key, _ in walk(held, "")})
         if lost and len(lost) < len(every):
             raise ConfigError(
                 f"{group}.{lost[0]} is missing (an override removed it: ~{group}.{lost[0]}); "
@@ -303,10 +291,8 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = L
                 f"{group}=<one of {choices}> (its default: {default}), which every job reads"
             )
     for key, default in _root(conf_dir).items():
-        *outer, last = key.split(".")
-        node: Any = tree
-        for part in outer:
-            node = node.get(part) if isinstance(node, dict) else None
+        parent, _, last = key.rpartition(".")
+        node = dotted_value(tree, parent) if parent else tree
         if isinstance(node, dict) and last not in node:
             shown = "{...}" if isinstance(default, dict) else default
             raise ConfigError(
@@ -357,7 +343,7 @@ def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     for path in choice_files(conf_dir, group):
         tree = _with_includes(path, conf_dir, group)
         if isinstance(tree, dict):
-            keys.append({key for key, _ in _walk(tree, "")})
+            keys.append({key for key, _ in walk(tree, "")})
     return frozenset(set.intersection(*keys)) if keys else frozenset()
 
 
@@ -420,16 +406,7 @@ def _root(conf_dir: Path) -> dict[str, Any]:
     tree = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"), resolve=False)
     tree.pop("defaults", None)
     tree.pop(HYDRA, None)
-    return dict(_walk(tree, ""))
-
-
-def _walk(tree: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
-    """(dotted key, value) of every node of ``tree``, each parent before its children."""
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        yield dotted, value
-        if isinstance(value, dict):
-            yield from _walk(value, dotted + ".")
+    return dict(walk(tree, ""))
 
 
 def canonical(argv: list[str]) -> list[str]:

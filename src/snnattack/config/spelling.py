@@ -24,19 +24,16 @@ from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.keys import unresolved
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.settings import walk
 from snnattack.values import RULES, is_real, matches
 
 # the gradient modes' parameters, each read by the rule of its mode's declared range
 MODE_PARAMS = {"attack.params.": "attack", "train.adversary.params.": "train.adversary"}
 
 
-def flat(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+def flat(node: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """Every (dotted key, value) of a resolved config; lists are values, dicts are walked."""
-    for k, v in node.items():
-        if isinstance(v, dict):
-            yield from flat(v, f"{prefix}{k}.")
-        else:
-            yield prefix + k, v
+    return ((k, v) for k, v in walk(node) if not isinstance(v, dict))
 
 
 def resolve(cfg: DictConfig) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from snnattack.package import CONF_DIR
+from snnattack.settings import dotted_value
 
 # the config's per-kind lookups that T and lambda interpolate (experiment files'
 # ``lambda: ${kinds.lambda.${train.kind}}``): no job reads them, T and lambda hold what it runs
@@ -55,10 +56,8 @@ def without_cosmetic(tree: dict[str, Any], cosmetic: Iterable[str]) -> dict[str,
     """A copy of a config ``tree`` (plain dicts) without its ``cosmetic`` keys."""
     out = copy.deepcopy(tree)
     for dotted in cosmetic:
-        *parents, leaf = dotted.split(".")
-        node: Any = out
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
+        parent, _, leaf = dotted.rpartition(".")
+        node = dotted_value(out, parent) if parent else out
         if isinstance(node, dict):
             node.pop(leaf, None)
     return out

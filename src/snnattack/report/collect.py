@@ -18,6 +18,7 @@ from snnattack.records.cosmetic import (
 from snnattack.records.moments import moment
 from snnattack.records.results import ROW_FIELDS, JobRecord, folder_order, read_record
 from snnattack.report.unfinished import unfinished
+from snnattack.settings import walk
 
 # besides a job's cosmetic_keys, the keys that are no column: the analyses' options, the list,
 # and the per-kind lookups experiment files take T and λ from (T and λ are columns themselves)
@@ -106,15 +107,13 @@ class Job:
         return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
 
 
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(tree: dict[str, Any]) -> dict[str, Any]:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become JSON strings."""
-    if isinstance(tree, dict):
-        out: dict[str, Any] = {}
-        for k, v in tree.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-        return out
-    key = prefix[:-1]
-    return {key: json.dumps(tree) if isinstance(tree, list) else tree}
+    return {
+        k: json.dumps(v) if isinstance(v, list) else v
+        for k, v in walk(tree)
+        if not isinstance(v, dict)
+    }
 
 
 def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
