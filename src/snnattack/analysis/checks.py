@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import yaml
 from omegaconf import OmegaConf
 
 from snnattack.analysis.rate_current import spiking_layers
+from snnattack.config.keys import file_keys
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
 from snnattack.training.parse import model_settings
@@ -42,9 +42,7 @@ def _analysis_blocks(resolved: dict[str, Any]) -> None:
 
 def _missing(name: str, opts: dict[str, Any]) -> set[str]:
     """The keys of ``conf/analysis/<name>.yaml`` that the block ``opts`` lacks."""
-    conf = CONF_DIR / "analysis" / f"{name}.yaml"
-    keys = set(yaml.safe_load(conf.read_text()) or {}) if conf.is_file() else set()
-    return keys - set(opts or {})
+    return set(file_keys(CONF_DIR / "analysis" / f"{name}.yaml")) - set(opts or {})
 
 
 @CHECKS.register("analysis_spiking_layers", order=17)

@@ -33,16 +33,12 @@ SHUFFLE_MODES = ("layer", "neuron")
 declare({"analysis.shuffle.mode": one_of(*SHUFFLE_MODES)})
 
 
-def shuffle_time(
-    spikes: torch.Tensor, generator: torch.Generator, mode: str = "layer"
-) -> torch.Tensor:
+def shuffle_time(spikes: torch.Tensor, generator: torch.Generator, mode: str) -> torch.Tensor:
     """``spikes [T, ...]`` permuted over time: by one random order (``layer``), or every
-    trace ``spikes[:, i]`` by its own (``neuron``)."""
+    trace ``spikes[:, i]`` by its own (``neuron``; :func:`spike_shuffle` checked ``mode``)."""
     if mode == "layer":
         order = torch.randperm(spikes.shape[0], generator=generator).to(spikes.device)
         return spikes[order]
-    if mode != "neuron":
-        raise ValueError(f"shuffle mode must be one of {SHUFFLE_MODES}, got {mode!r}")
     keys = torch.rand(spikes.shape, generator=generator).to(spikes.device)
     return spikes.gather(0, keys.argsort(0))
 

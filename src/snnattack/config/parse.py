@@ -30,25 +30,20 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
-def recipe(cfg: DictConfig) -> Recipe:
-    """The recipe of the config's ``attack`` block and ``seed``."""
-    return Recipe(
-        grad_mode=cfg.attack.grad_mode,
-        grad_params=_plain(cfg.attack.params),
-        time_extension=cfg.attack.time_extension,
-        eot_samples=cfg.attack.eot_samples,
-        steps_curve=tuple(cfg.attack.steps_curve),
-        seed=cfg.seed,
-        l0_thresholds=tuple(cfg.attack.l0_thresholds),
-    )
-
-
 def attack_settings(cfg: DictConfig) -> AttackSettings:
-    """The ``attack`` block: its recipe, whether examples are saved, its tuning, the
-    attacked models' preparation (``attack.fold_bn``, ``compile``) and the EOT draws of a
-    target whose forward is random (``attack.random_eot_samples``)."""
+    """The ``attack`` block: its recipe (with the config's ``seed``), whether examples are
+    saved, its tuning, the attacked models' preparation (``attack.fold_bn``, ``compile``) and
+    the EOT draws of a target whose forward is random (``attack.random_eot_samples``)."""
     return AttackSettings(
-        recipe=recipe(cfg),
+        recipe=Recipe(
+            grad_mode=cfg.attack.grad_mode,
+            grad_params=_plain(cfg.attack.params),
+            time_extension=cfg.attack.time_extension,
+            eot_samples=cfg.attack.eot_samples,
+            steps_curve=tuple(cfg.attack.steps_curve),
+            seed=cfg.seed,
+            l0_thresholds=tuple(cfg.attack.l0_thresholds),
+        ),
         save_examples=cfg.attack.save_examples,
         tune=_plain(cfg.attack.tune),
         fold_bn=cfg.attack.fold_bn,

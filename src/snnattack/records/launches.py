@@ -17,7 +17,7 @@ def record_launch(
     sweep_dir: Path,
     hydra: dict[str, Any],
     jobs: list[list[str]],
-    settings: list[str | None] | None = None,
+    settings: list[str | None],
 ) -> None:
     """Appends a launch into ``sweep_dir``: its command (the parts of Hydra's node ``hydra``
     that say it, as ``multirun.yaml`` holds them: ``mode``, ``overrides``,
@@ -25,7 +25,6 @@ def record_launch(
     by job number, and what each runs (``settings``:
     :func:`~snnattack.records.cosmetic.settings_hash`; None where its launch could not say)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    settings = settings if settings is not None else [None] * len(jobs)
     line = json.dumps({"hydra": hydra, "jobs": jobs, "settings": settings})
     with open(sweep_dir / LAUNCHES, "a") as f:  # one append per launch, from its launching process
         f.write(line + "\n")
