@@ -117,10 +117,6 @@ def _header(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
-def _md_cell(table: Table, i: int, k: int, text: str) -> str:
-    return f"**{text}**" if (i, k) in table.bold else text
-
-
 def markdown(report: Report) -> str:
     """The report as Markdown (figures linked as files beside it)."""
     lines = [f"# {report.origin.title}", ""]
@@ -134,7 +130,9 @@ def markdown(report: Report) -> str:
             lines += [f"Settings: {t.settings}.", ""]
         lines += ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
         lines += [
-            "| " + " | ".join(_md_cell(t, i, k, c) for k, c in enumerate(row)) + " |"
+            "| "
+            + " | ".join(f"**{c}**" if (i, k) in t.bold else c for k, c in enumerate(row))
+            + " |"
             for i, row in enumerate(t.rows)
         ]
         lines += ["", t.note, ""]

@@ -114,7 +114,7 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     if not found:
         return None
     grid = budgets(found, _thresholds(jobs))
-    columns, rows = _curve_rows(found, grid, "L0")
+    columns, rows = _curve_rows([(c,) for c in found], [("L0", grid)])
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         f"most that many events (inserted + deleted); {WORST}: a sample counts as broken if any "
@@ -132,16 +132,19 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     return Table("Event attacks: ASR against the L0 budget", columns, rows, note, summary=summary)
 
 
-def _curve_rows(found: list[Curve], grid: list[int], budget: str) -> tuple[list, list]:
-    """The columns and rows of an ASR-at-each-budget table of the curves ``found``."""
-    several = len({c.job for c in found}) > 1
+def _curve_rows(
+    lines: list[tuple[Curve, ...]], axes: list[tuple[str, list[int]]]
+) -> tuple[list, list]:
+    """The columns and rows of an ASR-at-each-budget table: a row per line of curves of one
+    attack row, a curve per budget of ``axes`` (its name and grid)."""
+    several = len({line[0].job for line in lines}) > 1
     rows = [
-        [*([c.job] if several else []), c.box, c.name, str(c.n_correct)]
-        + [fmt(round(c.asr(b), 1)) for b in grid]
-        for c in found
+        [*([line[0].job] if several else []), line[0].box, line[0].name, str(line[0].n_correct)]
+        + [fmt(round(c.asr(b), 1)) for c, (_, grid) in zip(line, axes, strict=True) for b in grid]
+        for line in lines
     ]
     columns = [*(["job"] if several else []), "box", "attack", "n correct"]
-    return columns + [f"{budget} ≤ {fmt(b)}" for b in grid], rows
+    return columns + [f"{budget} ≤ {fmt(b)}" for budget, grid in axes for b in grid], rows
 
 
 @register("recording_budget", order=77)
@@ -150,7 +153,8 @@ def recording_budget_table(jobs: list[Job]) -> Table | None:
     found = field_curves(jobs, "recording", "changed_hist")
     if not found:
         return None
-    columns, rows = _curve_rows(found, budgets(found, _thresholds(jobs)), "changed")
+    grid = budgets(found, _thresholds(jobs))
+    columns, rows = _curve_rows([(c,) for c in found], [("changed", grid)])
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         "most that many events of the recording (inserted + deleted + flipped in polarity)"
@@ -165,15 +169,8 @@ def retime_budget_table(jobs: list[Job]) -> Table | None:
     if not moved:
         return None
     thresholds = _thresholds(jobs)
-    grids = budgets(moved, thresholds), budgets(delay, thresholds)
-    several = len({c.job for c in moved}) > 1
-    rows = [
-        [*([m.job] if several else []), m.box, m.name, str(m.n_correct)]
-        + [fmt(round(c.asr(b), 1)) for c, grid in zip((m, d), grids, strict=True) for b in grid]
-        for m, d in zip(moved, delay, strict=True)
-    ]
-    columns = [*(["job"] if several else []), "box", "attack", "n correct"]
-    columns += [f"moved ≤ {fmt(b)}" for b in grids[0]] + [f"delay ≤ {fmt(b)}" for b in grids[1]]
+    axes = [("moved", budgets(moved, thresholds)), ("delay", budgets(delay, thresholds))]
+    columns, rows = _curve_rows(list(zip(moved, delay, strict=True)), axes)
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled moving at "
         "most that many events in time (B0), or with at most that total delay in event-bins "

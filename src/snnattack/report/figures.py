@@ -232,30 +232,21 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
     return _save(fig, path)
 
 
-@register(
-    "asr_vs_eps",
-    order=10,
-    caption=(
-        "Attack success rate against the perturbation radius ε: a panel per attack method "
-        "and box, a colour per gradient mode."
-    ),
-)
-def asr_vs_eps(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
-    """ASR against ε (:func:`asr_vs`)."""
-    return asr_vs(rows, "eps_255", series("eps_255"), path)
+def register_asr_vs(name: str, x: str, order: float, what: str) -> None:
+    """Registers the figure ``name``: ASR against ``x`` (:func:`asr_vs`), ``what`` in words."""
+
+    def draw(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+        return asr_vs(rows, x, series(x), path)
+
+    caption = (
+        f"Attack success rate against {what}: a panel per attack method and box, a colour "
+        "per gradient mode."
+    )
+    register(name, order=order, caption=caption)(draw)
 
 
-@register(
-    "asr_vs_lambda",
-    order=20,
-    caption=(
-        "Attack success rate against the membrane leak λ: a panel per attack method and "
-        "box, a colour per gradient mode."
-    ),
-)
-def asr_vs_lambda(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
-    """ASR against λ (:func:`asr_vs`)."""
-    return asr_vs(rows, "lambda", series("lambda"), path)
+register_asr_vs("asr_vs_eps", "eps_255", 10, "the perturbation radius ε")
+register_asr_vs("asr_vs_lambda", "lambda", 20, "the membrane leak λ")
 
 
 @register(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.launches import launches, numbered
 from snnattack.report.collect import Job, made_at, short_commit
 
@@ -76,11 +77,6 @@ def _config_dir(hydra: dict) -> str | None:
         return given
 
 
-def _is_where(override: str) -> bool:
-    key = override.lstrip("+~").split("=", 1)[0]
-    return any(key == w or key.startswith(w + ".") for w in WHERE)
-
-
 def _command(hydra: dict, folder: Path) -> tuple[str, str]:
     """The title and the command of the launch Hydra's node ``hydra`` records."""
     overrides = hydra.get("overrides") or {}
@@ -94,7 +90,7 @@ def _command(hydra: dict, folder: Path) -> tuple[str, str]:
         words += [*(["-cd", cd] if cd else []), "-cn", name]
     hydra_overrides = [o for o in overrides.get("hydra") or [] if not o.startswith("hydra.mode=")]
     words += [*task, *hydra_overrides]
-    what = [o for o in task if not _is_where(o)]
+    what = [o for o in task if not is_cosmetic(o.lstrip("+~").split("=", 1)[0], WHERE)]
     if name != "config":
         title = name + (f": {' '.join(what)}" if what else "")
     else:

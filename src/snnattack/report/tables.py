@@ -93,14 +93,15 @@ def mean_std(values: Iterable[float | None]) -> tuple[float, float, int] | None:
 
 
 def fmt_stat(
-    stat: tuple[float, float, int] | None, digits: int = 2, seeds: int | None = None
+    stat: tuple[float, float, int] | None, digits: int = 2, seeds: int | None = None, sign: str = ""
 ) -> str:
-    """``mean ± std`` (the mean alone of one value); with ``seeds``, the seeds of its row, a
-    cell over fewer says how many (a job of one seed left out: the cells of a row differ)."""
+    """``mean ± std`` (the mean alone of one value; ``sign="+"``: the mean signed); with
+    ``seeds``, the seeds of its row, a cell over fewer says how many (a job of one seed left
+    out: the cells of a row differ)."""
     if stat is None:
         return "–"
     mean, std, n = stat
-    text = f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+    text = f"{mean:{sign}.{digits}f}" + (f" ± {std:.{digits}f}" if n > 1 else "")
     return text if seeds is None or n == seeds else f"{text} ({n} of {seeds} seeds)"
 
 
@@ -248,21 +249,11 @@ def per_seed(rows: Iterable[dict[str, Any]], y: str) -> dict[Any, float]:
     return {seed: stat[0] for seed, v in values.items() if (stat := mean_std(v)) is not None}
 
 
-def paired_delta(a: dict[Any, float], b: dict[Any, float]) -> tuple[float, float, int] | None:
-    """``a − b`` per seed that both have (each seed's jobs attack the same models), as
-    (mean, std, seeds); None when they share no seed."""
-    return mean_std(a[s] - b[s] for s in a if s in b)
-
-
 def fmt_delta(stat: tuple[float, float, int] | None, seeds: int | None = None) -> str:
-    """``+mean ± std`` of a difference (no ``-0.00``); with ``seeds``, as :func:`fmt_stat`
-    says a cell over fewer seeds than its row."""
-    if stat is None:
-        return "–"
-    mean, std, n = stat
-    mean = 0.0 if round(mean, 2) == 0 else mean
-    text = f"{mean:+.2f} ± {std:.2f}" if n > 1 else f"{mean:+.2f}"
-    return text if seeds is None or n == seeds else f"{text} ({n} of {seeds} seeds)"
+    """``+mean ± std`` of a difference (no ``-0.00``), as :func:`fmt_stat` (``seeds``)."""
+    if stat is not None and round(stat[0], 2) == 0:
+        stat = (0.0, *stat[1:])
+    return fmt_stat(stat, seeds=seeds, sign="+")
 
 
 def comparison_sentence(
@@ -433,7 +424,8 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                     bold.add((len(out), len(shown) + len(cells)))
                 cells.append(fmt_stat(stats[m], seeds=seeds))
             for m in compared:
-                delta = paired_delta(asr[m], asr[modes[0]])
+                # paired by seed, as each seed's jobs attack the same models
+                delta = mean_std(asr[m][s] - asr[modes[0]][s] for s in asr[m] if s in asr[modes[0]])
                 which = (m, box, key if box != "white" else tuple(key[i] for i in own))
                 if delta is not None and which not in counted:
                     counted.add(which)
