@@ -342,6 +342,30 @@ def test_bad_benchmark_settings_are_refused_before_any_work(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["protocols"]  # no job, no model
 
 
+def test_a_refused_benchmark_job_leaves_no_folder_and_a_finished_jobs_record_as_it_was(
+    cli, tiny: Path, tmp_path: Path
+) -> None:
+    """Refused as it starts, a job on a protocol file left the ``outputs/<date>/`` folder
+    Hydra made above its own, and in a finished job's folder (``hydra.run.dir=``) its own
+    ``.hydra/`` record in place of that job's; docs/errors.md promises neither."""
+    refused = ["-cd", str(tiny.parent), "-cn", "tiny_v1", f"store.dir={tmp_path / 'models'}"]
+    run = cli(*refused)
+    assert run.returncode == 2 and run.stderr.startswith("error: benchmark.name is not set")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["protocols"]
+    finished = tmp_path / "job"
+    (finished / ".hydra").mkdir(parents=True)
+    (finished / ".hydra" / "overrides.yaml").write_text("- benchmark.name=STBP\n")
+    (finished / "metrics.json").write_text("{}")
+    run = cli(*refused, "hydra.run.dir=job")
+    assert run.returncode == 2, run.stderr
+    assert sorted(p.name for p in finished.rglob("*")) == [
+        ".hydra",
+        "metrics.json",
+        "overrides.yaml",
+    ]
+    assert (finished / ".hydra" / "overrides.yaml").read_text() == "- benchmark.name=STBP\n"
+
+
 def test_an_unknown_protocol_file_names_the_protocols(cli, tmp_path: Path) -> None:
     run = cli("-cd", str(ROOT / "experiments" / "benchmark"), "-cn", "digitz_v1")
     assert run.returncode == 2

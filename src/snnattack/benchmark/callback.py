@@ -42,6 +42,7 @@ from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import refuse
+from snnattack.runtime.lifecycle import restore_kept
 from snnattack.settings import SOURCE_KEYS
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,8 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
 
 class EntryCallback(Callback):
     """Checks each job's ``benchmark`` block before it starts (:func:`start`: a refusal is one
-    line, exit 2, and the job folder removed), writes each finished job's ``entry.json``
+    line, exit 2, and the job folder as it was: a new one removed with the dated folders Hydra
+    made above it, a finished job's record put back), writes each finished job's ``entry.json``
     (:func:`job_entry`), and at a multirun's end the leaderboard of its entries into the sweep
     folder (``leaderboard.md``, ``.html``)."""
 
@@ -228,8 +230,9 @@ class EntryCallback(Callback):
         folder = hydra.runtime.output_dir
         try:
             self.started[folder] = start(config, protocol_folder(hydra), Path(folder))
-        except UserError as err:
-            refuse(err, Path(folder))
+        except UserError as err:  # the folder as it was (a new one's dated parents: gone)
+            kept = restore_kept(Path(folder))
+            refuse(err, None if kept else Path(folder))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
