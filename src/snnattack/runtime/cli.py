@@ -54,6 +54,7 @@ _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", r
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
 # Hydra's struct error for a method's parameter that its config does not set
+_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
 
 
@@ -643,6 +644,19 @@ def _grammar_line(err: HydraException) -> str | None:
     )
 
 
+def _delete_line(err: HydraException, shown_by: str) -> str | None:
+    """``~key`` where the composed config has no ``key`` or holds it null (Hydra removes only a
+    key with a value), in one line with what is accepted; None for other errors."""
+    found = _DELETE.search(str(err))
+    if found is None:
+        return None
+    key = found.group(1)
+    return (
+        f"~{key} removes nothing: the config has no {key}, or it is null; accepted: ~ before "
+        f"a key that {shown_by} shows with a value"
+    )
+
+
 def _group_param_line(
     err: HydraException, conf_dir: Path, named: Mapping[str, str], shown_by: str
 ) -> str | None:
@@ -725,6 +739,7 @@ def hydra_line(
     ``shown_by``: what shows the composed config)."""
     form = (
         _grammar_line(err)
+        or _delete_line(err, shown_by)
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)
         or _other_choice_line(err, conf_dir, shown_by)

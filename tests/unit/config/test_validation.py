@@ -1412,6 +1412,20 @@ def test_an_override_hydras_grammar_cannot_parse_is_named(
     ]
 
 
+@pytest.mark.parametrize("key", ["nosuch.key", "checkpoint"])
+def test_removing_a_key_the_config_lacks_or_holds_null_says_what_is_accepted(
+    cli: Callable, key: str
+) -> None:
+    """Hydra's 'Could not delete from config' named the key but not what ``~`` accepts (a
+    null value, as ``checkpoint``'s, counts as absent to it)."""
+    proc = cli(f"~{key}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: ~{key} removes nothing: the config has no {key}, or it is null; accepted: ~ "
+        "before a key that python run.py --cfg job shows with a value"
+    ]
+
+
 def test_an_unknown_option_is_one_line_without_argparses_usage_block(cli: Callable) -> None:
     proc = cli("--foo")
     assert proc.returncode == 2
