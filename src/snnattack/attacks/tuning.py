@@ -177,8 +177,10 @@ def tune_specs(
             row: AttackSpec, grad_mode: str, base: dict[str, Any], eot: int, crafter=crafter
         ) -> tuple[dict[str, Any], float] | None:
             """The best point of ``grad_mode``'s grid for ``row`` and its validation ASR;
-            None where no parameter of the grid changes ``crafter``'s gradient, or every point
-            scores alike."""
+            None where ``crafter`` reads no gradient mode (an ANN crafts by autograd), no
+            parameter of the grid changes its gradient, or every point scores alike."""
+            if grad_mode_of(row.algorithm, grad_mode, crafter) != grad_mode:
+                return None
             key = (grad_mode, row.box, repr(base))
             if key not in grids:
                 grids[key] = read_grid(tune, grad_mode, crafter, base)
@@ -204,7 +206,7 @@ def tune_specs(
             out.append(dataclasses.replace(spec, params={**spec.params, "components": parts}))
             continue
         best = None
-        if tunes_job and tunable(mode) and grad_mode_of(spec.algorithm, mode, crafter) == mode:
+        if tunes_job and tunable(mode):
             best = choose(spec, mode, recipe.grad_params, recipe.eot_samples)
         if best is None:
             out.append(spec)

@@ -258,3 +258,28 @@ def test_an_ensemble_component_records_how_it_was_tuned_or_none_where_nothing_wa
         else:
             assert part.tuned["params"] == part.grad_params and part.tuned["val_n"] == val_n
             assert part.grad_params["gamma"] in GAMMAS and 0 <= part.tuned["val_asr"] <= 100
+
+
+def test_an_ensemble_component_crafted_on_an_ann_source_is_left_untuned_without_a_note(
+    model, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ANN crafts by autograd: no gradient-mode grid applies. A tuned component's grid was
+    read on the black box's ReLU source and each parameter noted as read by none of 'its
+    neurons', a note that reads as a claim about the user's own model."""
+    from torch import nn
+
+    cfg = compose(
+        "attack.tune.val_size=20",
+        "method=[ensemble]",
+        "method.ensemble.components=[{attack: hart, method: pgd, tune: true, params: {steps: 1}}]",
+        "eps=[24]",
+        "boxes=[black]",
+    )
+    x, y = validation(datamodule(data_settings(cfg, 0)), 20)
+    torch.manual_seed(0)
+    ann = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), 16), nn.ReLU(), nn.Linear(16, 10))
+    with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
+        (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), model, ann.eval(), (x, y))
+    (part,) = spec.params["components"]
+    assert part.tuned is None and part.grad_params["gamma"] == 1.0  # hart's configured
+    assert "changes no gradient" not in caplog.text and "every point" not in caplog.text
