@@ -201,7 +201,7 @@ def test_a_store_argument_that_is_a_file_is_refused_naming_the_argument(tmp_path
             net, protocol=tmp_path / "one_v1.yaml", name="N", path=entry, store=store
         )
     assert str(refused.value) == (
-        f"store={store} is a file, not a folder; a model must be trained there: choose a "
-        "writable folder with store=PATH"
+        f"store={store} is a file, not a folder; a model must be trained there; accepted: a "
+        "folder on a writable filesystem (store=PATH)"
     )
     assert not entry.exists() and store.read_text() == "not a folder"
