@@ -33,16 +33,11 @@ from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow
 
 
-def file_name(method: str, eps_255: float, box: str) -> str:
-    """The file of one result row, e.g. ``adv_pgd_32_white.pt``."""
-    return f"adv_{method}_{eps_255:g}_{box}.pt"
-
-
 def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
     ``indices``) into ``folder`` atomically; returns the file name. A full disk or read-only
     folder raises :class:`~snnattack.errors.WriteError` naming the file."""
-    name = file_name(row.method, row.eps_255, row.box)
+    name = f"adv_{row.method}_{row.eps_255:g}_{row.box}.pt"  # e.g. adv_pgd_32_white.pt
     order = torch.cat([p["indices"] for p in parts]).argsort()
     data = {
         "adv_inputs": torch.cat([p["adv"] for p in parts])[order],

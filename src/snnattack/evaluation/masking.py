@@ -303,11 +303,6 @@ def random_flips_stronger(
     )
 
 
-def is_binary(x: torch.Tensor) -> bool:
-    """Whether ``x`` holds only 0 and 1 (binary event frames)."""
-    return bool(((x == 0) | (x == 1)).all())
-
-
 def masking_checks(
     settings: MaskingSettings,
     model: nn.Module,
@@ -322,7 +317,7 @@ def masking_checks(
     logged as a warning; the record keeps the probe's size and each probe's seconds."""
     tol = settings.tolerance
     shares = {}
-    budgets = flip_budgets(rows) if is_binary(x) else []
+    budgets = flip_budgets(rows) if ((x == 0) | (x == 1)).all() else []  # binary event frames
     random_asr = {}
     with probes(len(modes) + 2 + len(budgets), settings.progress) as timed:
         for m, p in modes.items():

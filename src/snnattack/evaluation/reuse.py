@@ -255,15 +255,13 @@ def _own(output_dir: Path, folder: Path) -> Callable[[str | None], bool]:
 
 
 def earlier_rows(
-    keys: dict[int, str], specs: list[AttackSpec], folder: Path | None, output_dir: Path
+    keys: dict[int, str], specs: list[AttackSpec], folder: Path, output_dir: Path
 ) -> Earlier:
     """The rows another job of the sweep in ``folder`` computed, by position, and the worst
     cases of the boxes whose event rows are all among them (a box's event rows of which any
     is not, or whose worst case is not kept, are computed again, all of them). What this
     job's own folder, ``output_dir``, computed before is computed again: its results were
     removed to be replaced."""
-    if folder is None:
-        return Earlier({}, {})
     own = _own(output_dir, folder)
     found = {
         i: row
@@ -290,7 +288,7 @@ def remember(
     specs: list[AttackSpec],
     record: JobRecord,
     output_dir: Path,
-    folder: Path | None,
+    folder: Path,
 ) -> None:
     """Keeps this job's shareable rows, and the worst cases over the event attacks it
     computed, for the later jobs of the sweep in ``folder``.
@@ -298,8 +296,6 @@ def remember(
     The rows are an optimisation: if they cannot be written (a full disk, a file named
     ``.rows``), the job goes on, warning once per sweep (and process), and later jobs
     compute their rows themselves."""
-    if folder is None:
-        return
     kept = {
         folder / FOLDER / f"{key}.json": asdict(replace(row, reused_from=str(output_dir)))
         for key, row in ((keys[i], record.results[i]) for i in keys)
@@ -340,7 +336,7 @@ class SweepRows(NamedTuple):
     def remember(self, record: JobRecord) -> None:
         """Keeps the shareable rows of the finished ``record`` for the sweep's later jobs
         (:func:`remember`)."""
-        if self.output_dir is not None:
+        if self.folder is not None and self.output_dir is not None:
             remember(self.keys, self.specs, record, self.output_dir, self.folder)
 
 
@@ -356,8 +352,8 @@ def sweep_rows(
 ) -> SweepRows:
     """The rows of ``specs`` as the job in ``output_dir`` shares them with its sweep (the
     arguments of :func:`row_keys`), with those an earlier job of the sweep computed."""
-    if output_dir is None:
-        return SweepRows({}, specs, None, None, Earlier({}, {}))
-    folder = sweep_folder()
-    keys = row_keys(resolved, spec, specs, models, target, source, world_size) if folder else {}
+    folder = sweep_folder() if output_dir is not None else None
+    if folder is None:
+        return SweepRows({}, specs, None, output_dir, Earlier({}, {}))
+    keys = row_keys(resolved, spec, specs, models, target, source, world_size)
     return SweepRows(keys, specs, folder, output_dir, earlier_rows(keys, specs, folder, output_dir))
