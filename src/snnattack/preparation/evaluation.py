@@ -200,7 +200,6 @@ def run_checked(
     source: nn.Module | None,
     data: Data,
     val_data: Data | None = None,
-    progress: bool = True,
 ) -> JobRecord:
     """The record of the evaluation ``prepared`` of ``model`` (and ``source``) on ``data``
     (and ``val_data``) that its entrance checked itself, before its work
@@ -208,7 +207,7 @@ def run_checked(
     read once more only to be attacked."""
     _check_source(prepared, source)
     framed, val, recordings = _recordings(prepared.settings, data, val_data)
-    return _recorded(prepared, model, source, framed, val, recordings, progress)
+    return _recorded(prepared, model, source, framed, val, recordings, progress=True)
 
 
 def _check_source(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
@@ -298,8 +297,8 @@ def _recordings(
     return data, val_data, recordings
 
 
-def _loader(data: Any, batch_size: int, argument: str = "data") -> DataLoader:
+def _loader(data: Any, batch_size: int) -> DataLoader:
     """``data`` as a loader of ``(images, labels)`` batches in order."""
     if isinstance(data, DataLoader):
         return data
-    return DataLoader(dataset_of(data, argument), batch_size=batch_size, shuffle=False)
+    return DataLoader(dataset_of(data, "data"), batch_size=batch_size, shuffle=False)
