@@ -35,9 +35,10 @@ from snnattack.benchmark.entry import (
     methods_made,
     write_entry,
 )
-from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, hydra_value, leaves, protocol
+from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, leaves, protocol
 from snnattack.benchmark.release import recorded, sha256_of
 from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.compose import hydra_value
 from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.results import read_record

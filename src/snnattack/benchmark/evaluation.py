@@ -32,9 +32,10 @@ from snnattack.benchmark.entry import (
     slug,
     write_entry,
 )
-from snnattack.benchmark.protocol import hydra_value, named
+from snnattack.benchmark.protocol import named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
+from snnattack.config.compose import hydra_value
 from snnattack.config.parse import data_settings
 from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate

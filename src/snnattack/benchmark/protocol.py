@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark.entry import row_label
+from snnattack.config.compose import hydra_value
 from snnattack.errors import UserError
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
@@ -125,21 +126,6 @@ def leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
         else:
             found.append((f"{prefix}{key}", value))
     return found
-
-
-def hydra_value(value: Any) -> str:
-    """``value`` (a YAML scalar, list or dict) as the right-hand side of a Hydra override."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str) and not re.fullmatch(r"[A-Za-z0-9_.\-/]+", value):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return str(value)
 
 
 def available(folder: Path = PROTOCOL_DIR) -> dict[str, list[int]]:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack import inputs
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.parse import attack_specs
-from snnattack.config.compose import compose_config
+from snnattack.config.compose import compose_config, hydra_value
 from snnattack.config.keys import CONF_DIR, check_keys, schema
 from snnattack.config.parse import (
     analysis_settings,
@@ -48,19 +48,6 @@ from snnattack.training.parse import model_settings, source_config
 COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
 LISTING = f"accepted: the keys of the config that {SHOWN_BY} returns"  # unknown keys
-
-
-def _override(value: Any) -> str:
-    """``value`` as a Hydra override's right-hand side (a 0-d tensor or array: its number)."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_override(v) for v in value) + "]"
-    return str(value)
 
 
 def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
@@ -156,23 +143,23 @@ def job_config(
             owned[key] = (name, value)
 
     argument("model", "model.name", PASSED)  # the caller's model: no architecture of the config's
-    argument("eps", "eps", _override(eps))
+    argument("eps", "eps", hydra_value(eps))
     argument("methods", "method", f"[{','.join(methods)}]")
     argument("grad_mode", "attack", grad_mode)
     if "attack" in owned:  # the same choice, set as a key: attack.grad_mode=rga
         owned["attack.grad_mode"] = owned["attack"]
-    argument("boxes", "boxes", _override(boxes))
-    argument("tune", "attack.tune.enabled", _override(tune))
-    argument("masking", "checks.masking.enabled", _override(masking))
-    argument("progress", "trainer.enable_progress_bar", _override(progress))
-    argument("seed", "seed", _override(seed))
+    argument("boxes", "boxes", hydra_value(boxes))
+    argument("tune", "attack.tune.enabled", hydra_value(tune))
+    argument("masking", "checks.masking.enabled", hydra_value(masking))
+    argument("progress", "trainer.enable_progress_bar", hydra_value(progress))
+    argument("seed", "seed", hydra_value(seed))
     if T is not None:
         argument("T", "T", str(T))
     for k, v in (grad_params or {}).items():
-        argument("grad_params", f"attack.params.{k}", _override(v), k)
+        argument("grad_params", f"attack.params.{k}", hydra_value(v), k)
     for m in methods:
         for k, v in (method_params or {}).items():
-            argument("method_params", f"method.{m}.{k}", _override(v), k)
+            argument("method_params", f"method.{m}.{k}", hydra_value(v), k)
     _check_owned(overrides, owned)
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)

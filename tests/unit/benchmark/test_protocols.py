@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
@@ -16,12 +17,12 @@ from snnattack.benchmark.callback import overridden
 from snnattack.benchmark.protocol import (
     PROTOCOL_DIR,
     available,
-    hydra_value,
     named,
     protocol,
 )
 from snnattack.benchmark.release import changed, files, recorded, release, sha256_of
 from snnattack.benchmark.release import main as release_main
+from snnattack.config.compose import hydra_value
 from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
 
@@ -135,6 +136,7 @@ def test_a_protocol_of_one_method_given_as_a_word_has_that_one_row(tmp_path: Pat
         ("Ding et al., NeurIPS", "'Ding et al., NeurIPS'"),
         (None, "null"),
         (True, "true"),
+        ((0.25, torch.tensor(2)), "[0.25,2]"),  # the Python API's tuples and 0-d tensors
     ],
 )
 def test_a_value_becomes_a_hydra_override(value, text) -> None:
