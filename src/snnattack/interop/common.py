@@ -20,6 +20,7 @@ from torch import nn
 
 from snnattack.cpu.guard import hook_kinds
 from snnattack.errors import UserError, class_name
+from snnattack.interop.adapter import neuron_libraries
 from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
@@ -154,13 +155,13 @@ def refuse(path: str, module: nn.Module, why: str, supported: Iterable[str]) -> 
     )
 
 
-def looks_like_neuron(module: nn.Module, libraries: Iterable[str]) -> bool:
+def looks_like_neuron(module: nn.Module) -> bool:
     """Whether ``module``, not one the adapter maps, may be a spiking neuron: a class of a
-    neuron library's ``libraries`` (module prefixes), or a leaf whose class name or
-    attributes are a neuron's."""
+    neuron library (:func:`~snnattack.interop.adapter.neuron_libraries`), or a leaf whose class
+    name or attributes are a neuron's."""
     if isinstance(module, LIF | InputScale):
         return False
-    if type(module).__module__.startswith(tuple(libraries)):
+    if type(module).__module__.startswith(neuron_libraries()):
         return True
     if type(module).__module__.startswith("torch.nn.") or next(module.children(), None):
         return False

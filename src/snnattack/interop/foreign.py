@@ -14,7 +14,7 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop import probe, surrogates
-from snnattack.interop.adapter import ADAPTERS, neuron_libraries
+from snnattack.interop.adapter import ADAPTERS
 from snnattack.interop.common import (
     AdaptedNet,
     Decode,
@@ -84,7 +84,7 @@ def adapt(
     owners = _owners(net)
     if not owners:
         for path, module in net.named_modules():
-            if looks_like_neuron(module, neuron_libraries()):
+            if looks_like_neuron(module):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
     if len(owners) != 1:
         found = "neurons of several libraries" if owners else "no known neuron"

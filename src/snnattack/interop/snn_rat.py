@@ -21,7 +21,7 @@ from __future__ import annotations
 from torch import nn
 
 from snnattack.interop import surrogates
-from snnattack.interop.adapter import neuron_libraries, register
+from snnattack.interop.adapter import register
 from snnattack.interop.common import looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.interop.loops import MergedLIF, Unmerge
 from snnattack.snn.neurons import LIF
@@ -56,7 +56,7 @@ def own_loop(net: nn.Module) -> nn.Module:
             mapped.append(path)
         elif _is(module, EXPAND):
             replacements[module] = Unmerge()
-        elif looks_like_neuron(module, neuron_libraries()):
+        elif looks_like_neuron(module):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     return shared_copy(net, replacements)
 

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from snnattack.interop import surrogates
-from snnattack.interop.adapter import neuron_libraries, register
+from snnattack.interop.adapter import register
 from snnattack.interop.common import in_mode_of, looks_like_neuron, refuse, scalar, shared_copy
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
@@ -76,7 +76,7 @@ def own_loop(net: nn.Module) -> nn.Module:
     for path, module in net.named_modules():
         if type(module) is snntorch.Leaky:
             replacements[module] = LeakyStep(module, _lif(path, module))
-        elif looks_like_neuron(module, neuron_libraries()):
+        elif looks_like_neuron(module):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     if not replacements:
         raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
@@ -127,7 +127,7 @@ def body(net: nn.Module) -> nn.Module:
             raise refuse(path, module, why, SUPPORTED)
         if module in replacements:
             continue
-        if looks_like_neuron(module, neuron_libraries()):
+        if looks_like_neuron(module):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
         torch_layer = type(module).__module__.startswith("torch.nn.")
         if not torch_layer or isinstance(module, nn.RNNBase | nn.RNNCellBase):

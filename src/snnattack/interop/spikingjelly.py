@@ -60,7 +60,7 @@ from torch import nn
 
 from snnattack.cpu.guard import hook_kinds
 from snnattack.interop import surrogates
-from snnattack.interop.adapter import neuron_libraries, register
+from snnattack.interop.adapter import register
 from snnattack.interop.common import (
     PerSimulation,
     in_mode_of,
@@ -168,7 +168,7 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
         elif type(module).__module__.startswith(LEGACY_NEURONS):
             why = "is a neuron of the legacy clock_driven API; accepted: its activation_based node"
             raise refuse(path, module, why, supported())
-        elif looks_like_neuron(module, neuron_libraries()):
+        elif looks_like_neuron(module):
             raise refuse(path, module, "is not a neuron the adapter knows", supported())
         elif _stateful(module):
             why = "is a stateful module (MemoryModule) the adapter does not map"
