@@ -305,7 +305,7 @@ def gradient_mode(
     with ExitStack() as block:
 
         def prepare(x: torch.Tensor | None, made: Callable[[SpikingNet], SpikingNet]) -> SpikingNet:
-            net = made(as_spiking_net(model, T, example=_as_taken_by(model, x)))
+            net = made(as_spiking_net(model, T, example=x))
             if in_block:
                 block.enter_context(_in_mode(net, mode, params))
             return net
@@ -326,15 +326,3 @@ def _in_mode(net: SpikingNet, mode: str, params: dict[str, float]) -> Iterator[S
         raise UserError(str(err)) from None
     with sole_mode(net, mode), ctx:
         yield net
-
-
-def _as_taken_by(model: nn.Module, x: torch.Tensor | None) -> torch.Tensor | None:
-    """The samples ``x`` (floating point) in the dtype and on the device of ``model``'s first
-    floating tensor, as its form is decided on them (:func:`snnattack.interop.adapt`'s
-    ``example``): a ``.to()`` of the module :func:`gradient_mode` yields, before its first
-    forward, converts the adapted network, not ``model``."""
-    tensors = (t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point())
-    reference = next(tensors, None)
-    if x is None or reference is None or not x.is_floating_point():
-        return x
-    return x.to(reference.device, reference.dtype)

@@ -67,10 +67,23 @@ def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[in
     neurons' steps, or the first line of what it raised."""
     try:
         copy = make().eval()
+        x = _as_taken_by(copy, x)
         with torch.no_grad():
             return _steps(copy, lambda: copy(x))
     except Exception as err:  # the user's forward on a form it may not take
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
+def _as_taken_by(copy: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The samples ``x`` (floating point) in the dtype and on the device of ``copy``'s first
+    floating tensor: a user's samples on the CPU with the network on a GPU (or in float64, as
+    a ``.double()`` of the module :func:`snnattack.gradient_mode` yields before its first
+    forward leaves the network's copies in float32) run as the attack will run them."""
+    tensors = (t for t in (*copy.parameters(), *copy.buffers()) if t.is_floating_point())
+    reference = next(tensors, None)
+    if reference is None or not x.is_floating_point():
+        return x
+    return x.to(reference.device, reference.dtype)
 
 
 def _per_sample(out: object, batch: int) -> bool:
