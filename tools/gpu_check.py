@@ -56,7 +56,6 @@ QUICK_JOB = (
     "trainer.limit_val_batches=2",
     "trainer.limit_test_batches=2",
     "eps=[8]",
-    "method=[pgd]",
     "boxes=[white]",
 )
 DEFAULT_SUITE = "not slow and not cuda"  # setup.cfg's default suite, the CUDA tests apart

@@ -16,6 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.runtime.cli import check_given_once
 from snnattack.tools import step_cost
 from tools import gpu_check
 
@@ -49,10 +50,10 @@ def test_its_jobs_are_valid_on_a_gpu_and_the_precision_one_is_refused(
         else:
             validate(cfg)
     parser = OverridesParser.create()
-    for check in jobs:  # each command line as Hydra reads it, its folders included
-        parser.parse_overrides(
-            gpu_check.command(check, Path("/tmp") / check.folder(), Path("m"))[3:]
-        )
+    for check in jobs:  # each command line as Hydra and the CLI read it, its folders included
+        argv = gpu_check.command(check, Path("/tmp") / check.folder(), Path("m"))[3:]
+        parser.parse_overrides(argv)
+        check_given_once(argv)  # a key given twice is refused before the job runs
     tools = {c.tool: c for c in gpu_check.other_checks() if c.tool is not None}
     args = step_cost.parse_args(list(tools["snnattack.tools.step_cost"].args))
     assert (args.model, args.batch, args.T, args.modes) == ("vgg11", 32, 8, ["rga", "stbp"])
