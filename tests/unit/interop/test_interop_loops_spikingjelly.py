@@ -563,8 +563,8 @@ def test_a_class_in_data_parallel_is_attacked_as_the_class() -> None:
         with snnattack.gradient_mode(model, "stbp", T=T) as m:
             m(xi).sum().backward()
         grads.append(xi.grad)
-    # the same gradient: exactly on the CPU; on a GPU within float64 rounding, as a backward
-    # that sums with atomics there (max pooling's) adds in any order outside a job's numerics
+    # the same gradient: exactly on the CPU; on a GPU within float64 rounding: outside a job's
+    # deterministic numerics (which attack holds, above) cuDNN's backward may add in any order
     exact = device.type == "cpu"
     torch.testing.assert_close(*grads, rtol=0 if exact else 1e-9, atol=0 if exact else 1e-12)
     record = snnattack.evaluate(
