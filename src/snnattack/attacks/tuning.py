@@ -91,14 +91,15 @@ def best_point(
 
 
 def read_grid(
-    tune: dict[str, Any], mode: str, crafter: nn.Module, params: dict[str, Any]
+    tune: dict[str, Any], mode: str, crafter: nn.Module, params: dict[str, Any], box: str
 ) -> list[dict[str, Any]]:
     """The points of ``mode``'s grid (:func:`~snnattack.attacks.grids.grid`) without the
-    parameters that no neuron of ``crafter`` reads under ``params`` (``width`` where the
-    neurons' own surrogate is the arctan: docs/interop.md, "Surrogates"), each dropped with a
-    note: they would tie every point and record a choice that chose nothing. ``[{}]`` where
-    none is left."""
-    points = _fitting(grid(tune, mode), mode, crafter, params)
+    parameters that no neuron of ``crafter`` (the target for ``box`` white, the source for
+    black) reads under ``params`` (``width`` where the neurons' own surrogate is the arctan:
+    docs/interop.md, "Surrogates"), each dropped with a note naming the model: they would tie
+    every point and record a choice that chose nothing. ``[{}]`` where none is left."""
+    on = _crafted_on(box)
+    points = _fitting(grid(tune, mode), mode, crafter, params, on)
     reads = GRADIENT_MODES[mode].reads
     if reads is None:
         return points
@@ -106,11 +107,11 @@ def read_grid(
     for name in points[0]:
         if name not in read:
             log.warning(
-                "note: attack.tune.grids.%s.%s changes no gradient of the model the rows are "
-                "crafted on (its neurons read %s under attack=%s: docs/interop.md, "
-                "Surrogates); tuned without it",
+                "note: attack.tune.grids.%s.%s changes no gradient of %s (its neurons "
+                "read %s under attack=%s: docs/interop.md, Surrogates); tuned without it",
                 mode,
                 name,
+                on,
                 ", ".join(sorted(read)),
                 mode,
             )
@@ -118,12 +119,23 @@ def read_grid(
     return [dict(point) for point in kept]
 
 
+def _crafted_on(box: str) -> str:
+    """The model that ``box``'s rows are crafted on, in the tuning's notes."""
+    model = "target" if box == "white" else "source"
+    return f"the {model}, which the {box}-box rows are crafted on"
+
+
 def _fitting(
-    points: list[dict[str, Any]], mode: str, crafter: nn.Module, params: dict[str, Any]
+    points: list[dict[str, Any]],
+    mode: str,
+    crafter: nn.Module,
+    params: dict[str, Any],
+    on: str,
 ) -> list[dict[str, Any]]:
     """``points`` without those that do not fit a spiking layer of ``crafter`` (RGA's
-    curve, :attr:`~snnattack.gradients.base.GradientMode.neurons`), each dropped with a note;
-    all of them where none fits (the first is then refused naming why)."""
+    curve, :attr:`~snnattack.gradients.base.GradientMode.neurons`), each dropped with a note
+    naming the model (``on``); all of them where none fits (the first is then refused naming
+    why)."""
     spec = GRADIENT_MODES[mode]
     neurons = {(m.lam, m.theta) for m in crafter.modules() if isinstance(m, LIF)}
     kept = [
@@ -134,10 +146,11 @@ def _fitting(
     for p in points:
         if p not in kept and kept:
             log.warning(
-                "note: attack.tune.grids.%s's point %s does not fit the neurons of the model "
-                "the rows are crafted on (docs/gradient_modes.md); tuned without it",
+                "note: attack.tune.grids.%s's point %s does not fit the neurons of %s "
+                "(docs/gradient_modes.md); tuned without it",
                 mode,
                 p,
+                on,
             )
     return kept or points
 
@@ -183,7 +196,7 @@ def tune_specs(
                 return None
             key = (grad_mode, row.box, repr(base))
             if key not in grids:
-                grids[key] = read_grid(tune, grad_mode, crafter, base)
+                grids[key] = read_grid(tune, grad_mode, crafter, base, row.box)
             points = grids[key]
             if points == [{}]:
                 return None

@@ -179,16 +179,26 @@ def test_a_grid_parameter_no_neuron_reads_is_dropped_with_a_note(caplog) -> None
     tune = resolved(compose())["attack"]["tune"]
     own = {"surrogate": None, "width": None, "alpha": None}
     with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
-        assert read_grid(tune, "stbp", net, own) == [{}]
+        assert read_grid(tune, "stbp", net, own, "white") == [{}]
     (note,) = [r.getMessage() for r in caplog.records]
     assert note.startswith(
-        "note: attack.tune.grids.stbp.width changes no gradient of the model the rows are "
-        "crafted on (its neurons read alpha, surrogate under attack=stbp"
+        "note: attack.tune.grids.stbp.width changes no gradient of the target, which the "
+        "white-box rows are crafted on (its neurons read alpha, surrogate under attack=stbp"
     )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="snnattack.attacks.tuning"):
+        assert read_grid(tune, "stbp", net, own, "black") == [{}]
+    (note,) = [r.getMessage() for r in caplog.records]
+    assert "no gradient of the source, which the black-box rows are crafted on" in note
     both = {**tune, "grids": {"stbp": {"width": [0.5, 1.0], "alpha": [1.0, 2.0]}}}
-    assert read_grid(both, "stbp", net, own) == [{"alpha": 1.0}, {"alpha": 2.0}]
+    assert read_grid(both, "stbp", net, own, "white") == [{"alpha": 1.0}, {"alpha": 2.0}]
     named = {**own, "surrogate": "triangle"}
-    assert [p["width"] for p in read_grid(tune, "stbp", net, named)] == [0.25, 0.5, 1.0, 2.0]
+    assert [p["width"] for p in read_grid(tune, "stbp", net, named, "black")] == [
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+    ]
 
 
 def test_a_grid_whose_points_all_score_alike_leaves_the_row_untuned(
