@@ -92,12 +92,25 @@ def in_mode_of(made: nn.Module, given: nn.Module) -> nn.Module:
 
 
 def unwrapped(model: Any) -> Any:
-    """The network in ``nn.DataParallel`` (or DDP's wrapper) ``model``, else ``model``: the
-    attacks run on one device, and the wrapper's forward is the network's (a class with its
-    own time loop inside one was taken for a body, and the record named the wrapper)."""
-    if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
-        return model.module
-    return model
+    """The network in ``nn.DataParallel`` (or DDP's wrapper) or in ``torch.compile``'s wrapper
+    ``model`` (each in turn, nested), else ``model``: the attacks run on one device, eager
+    (``compile=true`` compiles the attacked copy), and the wrapper's forward is the network's
+    (a class with its own time loop inside one was taken for a body, and the record named the
+    wrapper; a compiled snnTorch sequence was taken for an own loop of one step, a wrong
+    result). A compiled SpikingNet stays wrapped: :func:`~snnattack.interop.external.
+    check_foreign` refuses it naming ``_orig_mod``."""
+    while True:
+        if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
+            model = model.module
+        elif _compiled(model) and not isinstance(model._orig_mod, SpikingNet):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def _compiled(model: Any) -> bool:
+    """Whether ``model`` is ``torch.compile``'s wrapper of a module (``_orig_mod``)."""
+    return isinstance(model, nn.Module) and isinstance(getattr(model, "_orig_mod", None), nn.Module)
 
 
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:

@@ -573,6 +573,25 @@ def test_a_class_in_data_parallel_is_attacked_as_the_class() -> None:
     assert record.models["target"]["class"].endswith("CSNN")
 
 
+def test_a_compiled_class_is_attacked_as_the_class() -> None:
+    """``torch.compile`` of a class with its own loop is the class, as in ``nn.DataParallel``;
+    before, the wrapper was taken for a body and its forward's error on ``[T, B, ...]`` said.
+    The attacks run the class eager (a compiled graph fuses what ``rga`` reads)."""
+    net, x, y = CSNN(T), images(), torch.arange(6) % 10
+    compiled = torch.compile(net, backend="eager")
+    assert isinstance(adapt(compiled, T=T, example=x), OwnLoopNet)
+    for mode in ("stbp", "rga"):
+        crafted = [
+            snnattack.attack(m, x, y, "pgd", eps=16, grad_mode=mode, T=T, steps=2)
+            for m in (compiled, net)
+        ]
+        torch.testing.assert_close(*crafted, rtol=0, atol=0)
+    record = snnattack.evaluate(
+        compiled, (x, y), methods=["fgsm"], T=T, masking=False, progress=False
+    )
+    assert record.models["target"]["class"].endswith("CSNN")
+
+
 @pytest.mark.cuda
 def test_a_class_on_a_gpu_is_told_apart_on_samples_on_the_cpu() -> None:
     """The user's samples on the CPU, the network on a GPU (``attack`` moves the batch to the

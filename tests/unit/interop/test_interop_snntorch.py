@@ -21,6 +21,7 @@ from interop_oracle import (
 )
 from torch import nn
 
+import snnattack
 from snnattack.errors import UserError
 from snnattack.interop import adapt
 from snnattack.models.zoo import build
@@ -242,6 +243,20 @@ def test_a_sequential_snntorch_cannot_run_itself_is_refused() -> None:
         adapt(net, T=T)
     message = str(err.value)
     assert "\n" not in message and "2 (" in message and "init_hidden=False" in message
+
+
+def test_a_compiled_sequence_is_adapted_as_the_sequence() -> None:
+    """``torch.compile`` of the one-step ``nn.Sequential`` is the sequence, a multi-step body;
+    before, the wrapper (no ``nn.Sequential``) was taken for an own loop, which called the
+    sequence once: one time step of T, and its logits and examples were another network's."""
+    net, x = step_net("subtract_delayed"), images()
+    compiled = torch.compile(net, backend="eager")
+    adapted = adapt(compiled, T=T)
+    assert isinstance(adapted.body, type(adapt(net, T=T).body))
+    torch.testing.assert_close(adapted(x), adapt(net, T=T)(x), rtol=0, atol=0)
+    y = torch.arange(6) % 10
+    crafted = [snnattack.attack(m, x, y, "pgd", eps=16, T=T, steps=2) for m in (compiled, net)]
+    torch.testing.assert_close(*crafted, rtol=0, atol=0)
 
 
 def test_leaky_settings_map_to_the_lif() -> None:
