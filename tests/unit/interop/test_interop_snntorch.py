@@ -259,6 +259,16 @@ def test_a_compiled_sequence_is_adapted_as_the_sequence() -> None:
     torch.testing.assert_close(*crafted, rtol=0, atol=0)
 
 
+def test_a_sequence_said_to_loop_itself_is_refused_naming_its_one_step() -> None:
+    """The one-step sequence adapted with ``own_loop=True`` runs its neurons one step per
+    forward: refused naming the T of that loop, as a loop of any other steps than T is; before,
+    a one-step call was taken for a rate-domain pass and the network ran one step of T."""
+    adapted = adapt(step_net("subtract_delayed"), T=T, own_loop=True)
+    message = "^T=4 but the network's own loop runs its neurons over 1 steps; accepted: T=1"
+    with pytest.raises(UserError, match=message):
+        adapted(images())
+
+
 def test_leaky_settings_map_to_the_lif() -> None:
     body = adapt(step_net("subtract_delayed"), T=T).body
     lif = body[2]
