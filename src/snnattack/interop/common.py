@@ -113,6 +113,21 @@ def _compiled(model: Any) -> bool:
     return isinstance(model, nn.Module) and isinstance(getattr(model, "_orig_mod", None), nn.Module)
 
 
+def holds_users_class(net: nn.Module, library: str, neurons: tuple[str, ...]) -> bool:
+    """Whether a module inside ``net`` is of a class of the user's (neither torch's nor of
+    ``library``, the module prefix of the library's classes, and with a ``forward`` of its
+    own) holding neurons (of a module of ``neurons``): a class that may make its time steps
+    itself, put in a container (``nn.Sequential(normalize, net)``), which is then no body of
+    layers (a layer of the user's around the library's layers, no neuron, is one)."""
+    return any(
+        not type(m).__module__.startswith(("torch.", library))
+        and type(m).forward is not nn.Module.forward
+        and any(type(n).__module__.startswith(neurons) for n in m.modules())
+        for m in net.modules()
+        if m is not net
+    )
+
+
 def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.Module:
     """A deep copy of ``net`` whose parameters and buffers share ``net``'s memory, with each
     module of ``replacements`` (its neurons) replaced wherever it occurs by its new module.

@@ -48,7 +48,14 @@ from torch import nn
 
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import register
-from snnattack.interop.common import in_mode_of, looks_like_neuron, refuse, scalar, shared_copy
+from snnattack.interop.common import (
+    holds_users_class,
+    in_mode_of,
+    looks_like_neuron,
+    refuse,
+    scalar,
+    shared_copy,
+)
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import StepWise
@@ -62,9 +69,10 @@ def owns(net: nn.Module) -> bool:
 
 
 def has_own_loop(net: nn.Module) -> bool:
-    """Whether ``net`` is a class of the user's (its forward loops over the steps), not the
-    ``nn.Sequential`` of one time step."""
-    return not isinstance(net, nn.Sequential)
+    """Whether ``net`` is a class of the user's (its forward loops over the steps), or holds
+    one (``nn.Sequential(normalize, net)``: refused as a sequence, naming the normaliser), not
+    the ``nn.Sequential`` of one time step."""
+    return not isinstance(net, nn.Sequential) or holds_users_class(net, "snntorch", ("snntorch",))
 
 
 def own_loop(net: nn.Module) -> nn.Module:

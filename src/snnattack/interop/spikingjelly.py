@@ -63,6 +63,7 @@ from snnattack.interop import surrogates
 from snnattack.interop.adapter import register
 from snnattack.interop.common import (
     PerSimulation,
+    holds_users_class,
     in_mode_of,
     looks_like_neuron,
     refuse,
@@ -92,6 +93,7 @@ CONTAINERS = (
     "LinearRecurrentContainer",
 )
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
+NEURONS = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)  # its neurons' modules
 
 
 def supported() -> list[str]:
@@ -131,12 +133,14 @@ def own_loop(net: nn.Module) -> nn.Module:
 
 def has_own_loop(net: nn.Module) -> bool | None:
     """False for a network that can only be a multi-step body (an ``nn.Sequential``, a class
-    of spikingjelly's model zoo, a class without a ``forward`` of its own); None for a class of
-    the user's, whose ``forward`` may take either form: one forward of each decides
-    (:mod:`snnattack.interop.probe`), never its source text."""
+    of spikingjelly's model zoo, a class without a ``forward`` of its own) unless it holds a
+    class of the user's (``nn.Sequential(normalize, net)``: it was taken for a body, and the
+    class's error on ``[T, B, ...]`` said); None for a class of the user's, whose ``forward``
+    may take either form: one forward of each decides (:mod:`snnattack.interop.probe`), never
+    its source text."""
     cls = type(net)
     if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
-        return False
+        return None if holds_users_class(net, "spikingjelly.", NEURONS) else False
     return None
 
 
@@ -302,7 +306,7 @@ def _decay(node: nn.Module) -> float:
 class SpikingJelly:
     """The spikingjelly adapter (:class:`~snnattack.interop.adapter.Adapter`)."""
 
-    neurons = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)
+    neurons = NEURONS
     supported = tuple(supported())
     owns = staticmethod(owns)
     has_own_loop = staticmethod(has_own_loop)

@@ -15,6 +15,7 @@ import snnattack
 from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
+from snnattack.models.base import Normalize
 from snnattack.snn.stepwise import step_neurons
 
 snn = pytest.importorskip("snntorch")
@@ -168,3 +169,14 @@ def test_an_ensemble_with_whole_loop_modes_is_refused_before_any_work() -> None:
     with pytest.raises(UserError) as err:
         snnattack.evaluate(Net(), (x, y), eps=8, methods="ensemble", T=T, val_data=val)
     assert "\n" not in str(err.value) and "'rga'" in str(err.value)
+
+
+def test_the_tutorial_class_after_a_normalisation_in_a_sequential_runs_its_own_loop() -> None:
+    """``nn.Sequential(normalize, net)`` holds a class with its own loop: it runs as one, the
+    examples those of ``adapt(net, normalize=...)``; before, the sequence was taken for the
+    layers of one step and its normalisation refused as "not a per-step torch layer"."""
+    net, x, y = Net().eval(), images().float(), torch.arange(6) % 10
+    normalize = Normalize([0.5], [0.25])
+    given = snnattack.attack(nn.Sequential(normalize, net), x, y, "pgd", eps=16, T=T, steps=2)
+    adapted = adapt(net, T=T, normalize=normalize)
+    assert torch.equal(given, snnattack.attack(adapted, x, y, "pgd", eps=16, steps=2))

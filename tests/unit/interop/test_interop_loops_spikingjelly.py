@@ -25,6 +25,7 @@ from snnattack.gradients import GRADIENT_MODES
 from snnattack.inputs import first_sample
 from snnattack.interop import adapt
 from snnattack.interop.loops import OwnLoopNet
+from snnattack.models.base import Normalize
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
@@ -590,6 +591,17 @@ def test_a_compiled_class_is_attacked_as_the_class() -> None:
         compiled, (x, y), methods=["fgsm"], T=T, masking=False, progress=False
     )
     assert record.models["target"]["class"].endswith("CSNN")
+
+
+def test_the_class_after_a_normalisation_in_a_sequential_runs_its_own_loop() -> None:
+    """``nn.Sequential(normalize, net)`` holding a class with its own loop is probed as the
+    class is (its samples decide), the examples those of ``adapt(net, normalize=...)``; before,
+    an ``nn.Sequential`` was a body, and the class's error on ``[T, B, ...]`` was said."""
+    net, x, y = CSNN(T), images(), torch.arange(6) % 10
+    normalize = Normalize([0.5], [0.25]).double()
+    given = snnattack.attack(nn.Sequential(normalize, net), x, y, "pgd", eps=16, T=T, steps=2)
+    adapted = adapt(net, T=T, normalize=normalize, own_loop=True)
+    assert torch.equal(given, snnattack.attack(adapted, x, y, "pgd", eps=16, steps=2))
 
 
 @pytest.mark.cuda
