@@ -46,6 +46,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snnattack.cpu.guard import hook_kinds
+from snnattack.errors import UserError, class_name
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import register
 from snnattack.interop.common import (
@@ -148,7 +150,18 @@ def body(net: nn.Module) -> nn.Module:
 
 
 def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:
-    """The layers of ``net``, nested sequences flattened, with their paths."""
+    """The layers of ``net``, nested sequences flattened, with their paths. A sequence with
+    hooks is refused: dissolved into its layers, it is never called, and its hooks (a
+    defence's ``register_forward_hook`` on the network itself) were silently not run."""
+    kinds = hook_kinds(net)
+    if kinds:
+        where = prefix.rstrip(".") or "the network itself"
+        raise UserError(
+            f"interop: {where} ({class_name(net)}) has {' and '.join(kinds)} hooks, which the "
+            "multi-step body made of its layers would not call; accepted: no hooks on the "
+            "nn.Sequential of a time step (handle.remove()), hooks on its layers, which run, "
+            "or a class of yours that calls it in its loop over the steps"
+        )
     layers = []
     for name, module in net.named_children():
         path = f"{prefix}{name}"

@@ -269,6 +269,19 @@ def test_a_sequence_said_to_loop_itself_is_refused_naming_its_one_step() -> None
         adapted(images())
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_sequence_with_hooks_is_refused_naming_it(nested: bool) -> None:
+    """A hook on the sequence (a defence's, on the network itself or on a nested sequence)
+    is refused: the body made of its layers never calls the sequence; before, the hook was
+    dropped without a word, and the attack crafted on another network than the user's."""
+    net = step_net("subtract_delayed")
+    (net[4] if nested else net).register_forward_hook(lambda _m, _i, out: -out)
+    where = "4" if nested else "the network itself"
+    refused = rf"^interop: {where} \(\S+\.Sequential\) has forward hooks"
+    with pytest.raises(UserError, match=refused):
+        adapt(net, T=T)
+
+
 def test_leaky_settings_map_to_the_lif() -> None:
     body = adapt(step_net("subtract_delayed"), T=T).body
     lif = body[2]
