@@ -807,6 +807,14 @@ FOREIGN = [
         "accepted: model._orig_mod, the SpikingNet itself",
     ),
     (
+        "a SpikingNet after a normalisation in an nn.Sequential, which was refused as a "
+        "network of no known neuron",
+        lambda: nn.Sequential(nn.Identity(), build("digits_net", 10, in_channels=1, T=4)),
+        UserError,
+        "model=Sequential holds a snnattack SpikingNet (1), which runs only passed itself",
+        "accepted: the SpikingNet itself, with a normalisation in its own normalize",
+    ),
+    (
         "a NaN weight",
         lambda: nan_weight(spikingjelly_net()),
         CheckpointError,

@@ -83,6 +83,7 @@ def adapt(
         return net
     owners = _owners(net)
     if not owners:
+        refuse_held_spiking_net(net, "interop: net")
         for path, module in net.named_modules():
             if looks_like_neuron(module):
                 raise refuse(path, module, "is not a neuron the adapter knows", supported())
@@ -115,6 +116,19 @@ def adapt(
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
     return _in_users_mode(net, adapted, normalize)
+
+
+def refuse_held_spiking_net(net: nn.Module, argument: str) -> None:
+    """Refuses ``net`` (not a SpikingNet) that holds one (``nn.Sequential(normalize, net)``):
+    it runs only passed itself (its T, encoder and neurons are what the attacks read), and it
+    was refused as a network of "no known neuron" or for its T, neither of which said why."""
+    path = next((p for p, m in net.named_modules() if isinstance(m, SpikingNet)), None)
+    if path is not None:
+        raise UserError(
+            f"{argument}={type(net).__qualname__} holds a snnattack SpikingNet ({path}), which "
+            f"runs only passed itself; accepted: the SpikingNet itself, with a normalisation in "
+            "its own normalize (net.normalize = ..., or snnattack.load(..., mean=, std=))"
+        )
 
 
 def _in_users_mode(net: nn.Module, adapted: SpikingNet, normalize: nn.Module | None) -> SpikingNet:
