@@ -75,13 +75,15 @@ def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[in
 
 
 def _as_taken_by(copy: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The samples ``x`` (floating point) in the dtype and on the device of ``copy``'s first
-    floating tensor: a user's samples on the CPU with the network on a GPU (or in float64, as
-    a ``.double()`` of the module :func:`snnattack.gradient_mode` yields before its first
-    forward leaves the network's copies in float32) run as the attack will run them."""
+    """The samples ``x`` in the dtype and on the device of ``copy``'s first floating tensor: a
+    user's samples on the CPU with the network on a GPU (or in float64, as a ``.double()`` of
+    the module :func:`snnattack.gradient_mode` yields before its first forward leaves the
+    network's copies in float32) run as the attack will run them. Integer samples too (uint8
+    images, which the input checks then refuse in one line): on them both forms raised, and
+    the class was said to be taken for a body before that line."""
     tensors = (t for t in (*copy.parameters(), *copy.buffers()) if t.is_floating_point())
     reference = next(tensors, None)
-    if reference is None or not x.is_floating_point():
+    if reference is None:
         return x
     return x.to(reference.device, reference.dtype)
 

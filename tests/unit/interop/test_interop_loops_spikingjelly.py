@@ -604,6 +604,19 @@ def test_the_class_after_a_normalisation_in_a_sequential_runs_its_own_loop() -> 
     assert torch.equal(given, snnattack.attack(adapted, x, y, "pgd", eps=16, steps=2))
 
 
+def test_a_class_given_uint8_images_is_told_apart_and_the_images_refused(caplog) -> None:
+    """uint8 images: the form is decided on them in the network's dtype, and the input check's
+    one line says what to pass; before, both forms raised on the integers and a warning said
+    the class was taken for a multi-step body, before that line."""
+    x, y = (images() * 255).to(torch.uint8), torch.arange(6) % 10
+    assert isinstance(adapt(CSNN(T), T=T, example=x), OwnLoopNet)
+    with pytest.raises(
+        UserError, match=r"^x has dtype torch.uint8; accepted: .* x.float\(\) / 255"
+    ):
+        snnattack.attack(CSNN(T), x, y, "pgd", eps=16, T=T, steps=2)
+    assert not [r for r in caplog.records if "taken for" in r.getMessage()]
+
+
 @pytest.mark.cuda
 def test_a_class_on_a_gpu_is_told_apart_on_samples_on_the_cpu() -> None:
     """The user's samples on the CPU, the network on a GPU (``attack`` moves the batch to the
