@@ -3,7 +3,9 @@
 The user's network is either its multi-step part (:func:`body`), mapping ``[T, B, ...]`` to
 ``[T, B, K]``, or a class of the user's whose ``forward`` makes the time steps itself
 (:func:`own_loop`; :mod:`snnattack.interop.loops`), which one forward of each form tells
-apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`). The body's
+apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`); a class of the model zoo is a
+body unless it holds its number of steps ``T`` (2.0's ``MSResNet``, ``Spikformer``, ...,
+whose ``forward`` repeats the images over it: an own loop). The body's
 adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
@@ -92,6 +94,8 @@ CONTAINERS = (
     "ElementWiseRecurrentContainer",
     "LinearRecurrentContainer",
 )
+# the model zoo: its classes holding a number of steps ``T`` repeat the image over it
+ZOO = "spikingjelly.activation_based.model."
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
 NEURONS = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)  # its neurons' modules
 
@@ -132,13 +136,18 @@ def own_loop(net: nn.Module) -> nn.Module:
 
 
 def has_own_loop(net: nn.Module) -> bool | None:
-    """False for a network that can only be a multi-step body (an ``nn.Sequential``, a class
-    of spikingjelly's model zoo, a class without a ``forward`` of its own) unless it holds a
-    class of the user's (``nn.Sequential(normalize, net)``: it was taken for a body, and the
-    class's error on ``[T, B, ...]`` said); None for a class of the user's, whose ``forward``
-    may take either form: one forward of each decides (:mod:`snnattack.interop.probe`), never
-    its source text."""
+    """True for a class of spikingjelly's model zoo that holds its number of steps ``T``
+    (2.0's ``MSResNet``, ``Spikformer``, ``SpikeDrivenTransformer``, ...: their ``forward``
+    repeats the images over it); False for a network that can only be a multi-step body (an
+    ``nn.Sequential``, the zoo's other classes, such as ``SpikingResNet`` or ``SpikingVGG``, a
+    class without a ``forward`` of its own) unless it holds a class of the user's
+    (``nn.Sequential(normalize, net)``: it was taken for a body, and the class's error on
+    ``[T, B, ...]`` said); None for a class of the user's, whose ``forward`` may take either
+    form: one forward of each decides (:mod:`snnattack.interop.probe`), never its source
+    text."""
     cls = type(net)
+    if cls.__module__.startswith(ZOO) and isinstance(getattr(net, "T", None), int):
+        return True
     if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
         return None if holds_users_class(net, "spikingjelly.", NEURONS) else False
     return None

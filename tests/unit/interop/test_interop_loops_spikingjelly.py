@@ -420,6 +420,63 @@ def test_a_zoo_parametric_lif_net_with_dropout_is_evaluated() -> None:
     assert 0.0 <= evaluate_one_row(net.eval(), (1, 28, 28)) <= 100.0
 
 
+def zoo_ms_resnet() -> nn.Module:
+    """spikingjelly 2.0's ``ms_resnet18`` zoo class (``MSResNet``), digits-sized: its
+    ``forward`` repeats the images over its own ``T`` and returns ``[B, K]``, averaged over
+    T (the class also takes a sequence ``[T, B, ...]``). Its BatchNorms set so that every
+    layer spikes (the zoo zero-initialises the last of each block)."""
+    ms_resnet = pytest.importorskip("spikingjelly.activation_based.model.ms_resnet")
+    torch.manual_seed(0)
+    net = ms_resnet.ms_resnet18(
+        T=T, in_channels=1, num_classes=10, layers=(1, 1, 1), base_channels=4,
+        stem_kernel_size=3, stem_stride=1,
+    ).double()  # fmt: skip
+    with torch.no_grad():
+        for bn in net.modules():
+            if isinstance(bn, nn.BatchNorm2d):
+                bn.running_var.uniform_(0.1, 0.3)
+                bn.weight.uniform_(1.0, 2.5)
+                bn.bias.uniform_(0.2, 1.0)
+    return net.eval()
+
+
+def test_a_zoo_class_that_repeats_the_image_itself_gives_the_library_logits_and_gradient() -> None:
+    """The zoo's ``MSResNet`` makes its own time steps: it was taken for a multi-step body,
+    whose mean over T then averaged its ``[B, K]`` over the batch, and every evaluation was
+    refused as returning ``[K]``. It is an own loop, without samples to decide it."""
+    net = zoo_ms_resnet()
+    adapted = adapt(net, T=T).eval()
+    assert isinstance(adapted, OwnLoopNet)
+    x = images()
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(x), library_logits(net, x), rtol=1e-12, atol=1e-12)
+    for m in net.modules():  # its own surrogate gradient: the nodes in training mode
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+    x = images().requires_grad_(True)
+    weighted_backward(library_logits(net, x))
+    ours = input_gradient(adapted, "stbp", {})  # its nodes' own Rect
+    assert x.grad.abs().sum() > 0
+    assert relative(ours, x.grad) <= 1e-12
+    with pytest.raises(UserError, match="accepted: T=4, the steps of its loop"):
+        snnattack.attack(net.eval(), images(), torch.arange(6), T=2, steps=1)
+
+
+@pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
+def test_every_gradient_mode_on_a_zoo_own_loop_equals_its_multistep_body(
+    mode: str, params: dict
+) -> None:
+    net = zoo_ms_resnet()
+    body = nn.Sequential(  # MSResNet.forward's layers on [T, B, ...], its flatten(2) a Flatten
+        net.stem, net.layer1, net.layer2, net.layer3, net.head_lif, net.avgpool,
+        layer.Flatten(step_mode="m"), net.head,
+    )  # fmt: skip
+    ours = input_gradient(adapt(net, T=T).eval(), mode, params)
+    theirs = input_gradient(adapt(body, T=T).eval(), mode, params)
+    assert theirs.abs().sum() > 0
+    assert relative(ours, theirs) <= 1e-12
+
+
 def test_a_time_extension_is_refused_as_the_loop_is_the_networks() -> None:
     adapted = adapt(CSNN(T), T=T, example=images())
     with pytest.raises(UserError, match="attack.time_extension=1"):
