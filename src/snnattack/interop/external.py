@@ -149,7 +149,8 @@ def with_encoding(
     ``frames`` (an event dataset; each sample is frames ``[T, C, H, W]`` that already carry
     T) another library's multi-step body gets them time first, not repeated
     (:class:`~snnattack.snn.encoding.FrameEncoder`, as the native event models do); a
-    network with its own time loop is called on them as they are. A native SpikingNet that
+    network with its own time loop is called on them as they are (a spikingjelly zoo class
+    reads them time first: its adapter's copy transposes them). A native SpikingNet that
     reads images while the samples are frames, or frames while they are images, is refused
     in one line naming ``argument`` (and ``model``'s class: what the user passed)."""
     frames = encoding == "frames"

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from snnattack.cpu.guard import hook_kinds
@@ -131,8 +132,31 @@ def body(net: nn.Module) -> nn.Module:
 def own_loop(net: nn.Module) -> nn.Module:
     """The copy of ``net``, a class of the user's that makes its time steps itself, in its
     own step modes: a node in step mode ``'m'`` becomes its LIF, one in ``'s'`` (called once
-    per step by the user's loop) a :class:`~snnattack.snn.stepwise.StepLIF`."""
-    return _per_simulation(shared_copy(net, _replacements(net, per_call=True)))
+    per step by the user's loop) a :class:`~snnattack.snn.stepwise.StepLIF`. A zoo class
+    (:func:`_repeats_images`) takes event frames time first, as its ``forward`` reads a
+    sequence: :func:`_frames_time_first`."""
+    copied = _per_simulation(shared_copy(net, _replacements(net, per_call=True)))
+    if _repeats_images(net):
+        copied.register_forward_pre_hook(_frames_time_first)
+    return copied
+
+
+def _repeats_images(net: nn.Module) -> bool:
+    """Whether ``net`` is a class of spikingjelly's model zoo that holds its number of steps
+    ``T`` (2.0's ``MSResNet``, ``Spikformer``, ``SpikeDrivenTransformer``, ...): its
+    ``forward`` repeats images ``[B, C, H, W]`` over ``T`` and takes a sequence
+    ``[T, B, C, H, W]`` as it is."""
+    return type(net).__module__.startswith(ZOO) and isinstance(getattr(net, "T", None), int)
+
+
+def _frames_time_first(module: nn.Module, args: tuple) -> tuple | None:
+    """Event frames ``[B, T, C, H, W]``, the adapted network's samples, as the sequence
+    ``[T, B, C, H, W]`` a zoo class reads (images pass as they are): called on the frames as
+    they were, it took their batch for its time steps."""
+    x, *rest = args
+    if isinstance(x, torch.Tensor) and x.dim() == 5:
+        return (x.transpose(0, 1), *rest)
+    return None
 
 
 def has_own_loop(net: nn.Module) -> bool | None:
@@ -146,7 +170,7 @@ def has_own_loop(net: nn.Module) -> bool | None:
     form: one forward of each decides (:mod:`snnattack.interop.probe`), never its source
     text."""
     cls = type(net)
-    if cls.__module__.startswith(ZOO) and isinstance(getattr(net, "T", None), int):
+    if _repeats_images(net):
         return True
     if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
         return None if holds_users_class(net, "spikingjelly.", NEURONS) else False

@@ -420,7 +420,7 @@ def test_a_zoo_parametric_lif_net_with_dropout_is_evaluated() -> None:
     assert 0.0 <= evaluate_one_row(net.eval(), (1, 28, 28)) <= 100.0
 
 
-def zoo_ms_resnet() -> nn.Module:
+def zoo_ms_resnet(in_channels: int = 1) -> nn.Module:
     """spikingjelly 2.0's ``ms_resnet18`` zoo class (``MSResNet``), digits-sized: its
     ``forward`` repeats the images over its own ``T`` and returns ``[B, K]``, averaged over
     T (the class also takes a sequence ``[T, B, ...]``). Its BatchNorms set so that every
@@ -428,7 +428,7 @@ def zoo_ms_resnet() -> nn.Module:
     ms_resnet = pytest.importorskip("spikingjelly.activation_based.model.ms_resnet")
     torch.manual_seed(0)
     net = ms_resnet.ms_resnet18(
-        T=T, in_channels=1, num_classes=10, layers=(1, 1, 1), base_channels=4,
+        T=T, in_channels=in_channels, num_classes=10, layers=(1, 1, 1), base_channels=4,
         stem_kernel_size=3, stem_stride=1,
     ).double()  # fmt: skip
     with torch.no_grad():
@@ -460,6 +460,24 @@ def test_a_zoo_class_that_repeats_the_image_itself_gives_the_library_logits_and_
     assert relative(ours, x.grad) <= 1e-12
     with pytest.raises(UserError, match="accepted: T=4, the steps of its loop"):
         snnattack.attack(net.eval(), images(), torch.arange(6), T=2, steps=1)
+
+
+def test_a_zoo_own_loop_reads_event_frames_time_first_as_its_users_feed_it() -> None:
+    """Event frames ``[B, T, 2, H, W]`` reach a zoo class as the sequence ``[T, B, ...]`` its
+    ``forward`` reads: called on them as they were, it took their batch for its time steps
+    (``MSResNet`` returned ``[T, K]``, refused as the logits of a batch of ``T``)."""
+    net = zoo_ms_resnet(in_channels=2)
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(6, T, 2, 8, 8, generator=g) < 0.3).double()
+    theirs = library_logits(net, x.transpose(0, 1))
+    with torch.no_grad():
+        torch.testing.assert_close(adapt(net, T=T)(x), theirs, rtol=1e-12, atol=1e-12)
+    predicted = theirs.argmax(1)
+    y = torch.where(torch.arange(6) < 3, predicted, (predicted + 1) % 10)  # half right
+    record = snnattack.evaluate(
+        net, (x, y), methods="fgsm", T=T, masking=False, overrides=["dataset=digits_events"]
+    )
+    assert record.clean_acc == 50.0
 
 
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
