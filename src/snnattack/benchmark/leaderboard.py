@@ -116,6 +116,12 @@ def entries(
                 known[label] = protocol(*label, folder=protocols)
             except UserError as err:
                 raise UserError(f"{path}: {err}") from None
+        if known[label].name != entry["protocol"]:  # digits_v1: a file's name, not the protocol's
+            raise UserError(
+                f"{path}: field protocol={entry['protocol']!r} names a protocol file, not a "
+                f"protocol; accepted: {known[label].name} (its version is "
+                "provenance.protocol_version)"
+            )
         found.append((path, entry, known[label]))
     if not found:
         raise UserError(

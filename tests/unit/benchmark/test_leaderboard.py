@@ -148,6 +148,11 @@ def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(
     [
         ({"protocol": "imagenet"}, "protocol='imagenet' is unknown; accepted: digits (versions 1)"),
         ({"version": 3}, "protocol='digits' has no version 3; accepted: 1"),
+        (  # its file's name: it was ranked under no protocol (a KeyError)
+            {"protocol": "digits_v1"},
+            "field protocol='digits_v1' names a protocol file, not a protocol; accepted: digits "
+            "(its version is provenance.protocol_version)",
+        ),
     ],
 )
 def test_an_unknown_protocol_or_version_is_refused_in_one_line(
