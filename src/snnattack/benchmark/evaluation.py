@@ -37,10 +37,11 @@ from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.compose import hydra_value
 from snnattack.config.parse import data_settings
+from snnattack.config.preflight import writable
 from snnattack.config.spelling import spelt
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
-from snnattack.errors import UserError
+from snnattack.errors import ConfigError, UserError
 from snnattack.evaluation.attacked import refuse_unattackable
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
@@ -74,6 +75,30 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
             )
+
+
+def check_destination(destination: Path) -> None:
+    """Refuses, before any work, an entry file (``path``, or the default under ``entries/``)
+    that would not be written, or not read: a folder, a name the leaderboard does not read
+    (it reads ``*.json``), or a place that cannot be written (the nearest folder on its path
+    that exists: a file, a read-only folder). Found when the entry is written, it lost the
+    whole evaluation."""
+    if destination.is_dir():
+        raise UserError(
+            f"path={str(destination)!r} is a folder; accepted: the entry's file name (.json)"
+        )
+    if destination.suffix != ".json":
+        raise UserError(
+            f"path={str(destination)!r} is not a .json file, which the leaderboard would not "
+            "read; accepted: the entry's file name (.json)"
+        )
+    folder = destination.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        writable(folder, "folder")
+    except ConfigError as err:
+        raise UserError(f"path={str(destination)!r}: its {err}") from None
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
@@ -139,10 +164,7 @@ def evaluate(
     chosen = named(protocol)
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
-    if destination.is_dir():
-        raise UserError(
-            f"path={str(destination)!r} is a folder; accepted: the entry's file name (.json)"
-        )
+    check_destination(destination)
     if logger not in LOGGERS:
         raise UserError(f"logger={logger!r} is unknown; accepted: {', '.join(LOGGERS)}")
     meta = {

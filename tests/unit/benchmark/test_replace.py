@@ -1,7 +1,8 @@
 """An entry is never written over another model's (another name of the same file name, other
 weights): ``snnattack.benchmark.evaluate`` and a job on a protocol file refuse it in one line
 before any work, keeping the old file; the same weights under the same name rewrite theirs. A
-job that names no model is refused before any work too."""
+job that names no model is refused before any work too, and so is an entry file that could
+not be written or that the leaderboard would not read."""
 
 from __future__ import annotations
 
@@ -72,6 +73,36 @@ def test_the_same_weights_under_the_same_name_rewrite_their_entry(net, tmp_path:
     write(tmp_path / "entries", "my-snn_digits_v1", own_entry("my-snn", net))
     with pytest.raises(Reached):
         snnattack.benchmark.evaluate(net, protocol="digits", name="my-snn")
+
+
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        (  # found when the entry was written: a FileExistsError after the whole evaluation
+            "notes/entry.json",
+            "path='notes/entry.json': its folder='notes' cannot be written (notes is not a "
+            "folder this user can write); accepted: a writable folder",
+        ),
+        (
+            "notes/more/entry.json",
+            "path='notes/more/entry.json': its folder='notes' cannot be written (notes is not "
+            "a folder this user can write); accepted: a writable folder",
+        ),
+        (  # written, but never on the leaderboard, which reads *.json
+            "entry.txt",
+            "path='entry.txt' is not a .json file, which the leaderboard would not read; "
+            "accepted: the entry's file name (.json)",
+        ),
+    ],
+)
+def test_an_entry_file_that_could_not_be_written_or_read_is_refused_before_any_work(
+    net, tmp_path: Path, path: str, message: str
+) -> None:
+    (tmp_path / "notes").write_text("a file, not a folder")
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, protocol="digits", name="N", path=path)
+    assert str(err.value) == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
 
 
 def test_a_file_that_is_not_an_entry_is_not_written_over(tmp_path: Path) -> None:
