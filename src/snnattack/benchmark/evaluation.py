@@ -101,6 +101,22 @@ def check_destination(destination: Path) -> None:
         raise UserError(f"path={str(destination)!r}: its {err}") from None
 
 
+def check_shape(data: Data | None, argument: str, shape: tuple[int, ...], where: str) -> None:
+    """Refuses ``data`` (``data=`` or ``val_data=``; None: the protocol's own) whose images
+    are not of ``shape``, the protocol's (of ``where``, its data): its radii and standard
+    surrogate are the protocol's images'. A model that takes any size ran them until the
+    tuning or the transfer rows raised, after the surrogate's training; its entry, had it
+    none of those rows, was another data set's under the protocol's name."""
+    first = None if data is None else inputs.first_sample(data)
+    if first is not None and tuple(first.shape[1:]) != shape:
+        raise UserError(
+            f"{argument} holds images of shape {list(first.shape[1:])}, but the protocol "
+            f"attacks images of shape {list(shape)}, as {where} holds them; accepted: images "
+            f"of shape {list(shape)} (a copy of the protocol's data), or {argument}=None (the "
+            "protocol's own)"
+        )
+
+
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
     """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer."""
     if len(dataset) < n:
@@ -230,6 +246,8 @@ def evaluate(
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
     inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
+    for argument, given in (("data", data), ("val_data", val_data)):
+        check_shape(given, argument, tuple(blank.shape[1:]), where)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset

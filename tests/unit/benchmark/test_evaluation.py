@@ -205,3 +205,45 @@ def test_a_store_argument_that_is_a_file_is_refused_naming_the_argument(tmp_path
         "folder on a writable filesystem (store=PATH)"
     )
     assert not entry.exists() and store.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("argument", ["data", "val_data"])
+def test_images_of_another_size_than_the_protocols_are_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argument: str
+) -> None:
+    """A network that takes images of any size (global pooling) ran 16x16 images under the
+    digits protocol: its entry was another data set's under the protocol's name, and the
+    tuned or transfer rows (the standard surrogate takes 8x8 digits) raised a shape error
+    after the surrogate's training. They are refused before any work, nothing written."""
+    pytest.importorskip("spikingjelly")
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    monkeypatch.setattr(evaluation, "prepared_evaluation", lambda *a, **k: pytest.fail("ran"))
+    torch.manual_seed(0)
+    any_size = torch.nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1),
+        neuron.IFNode(),
+        layer.AdaptiveAvgPool2d(2),
+        layer.Flatten(),
+        layer.Linear(16, 10),
+    )
+    functional.set_step_mode(any_size, "m")
+    large = (torch.rand(20, 1, 16, 16), torch.randint(0, 10, (20,)))
+    entry = tmp_path / "one.json"
+    with pytest.raises(UserError) as refused:
+        snnattack.benchmark.evaluate(
+            any_size.eval(),
+            protocol=tmp_path / "one_v1.yaml",
+            name="N",
+            T=4,
+            path=entry,
+            **{argument: large},
+        )
+    assert str(refused.value) == (
+        f"{argument} holds images of shape [1, 16, 16], but the protocol attacks images of "
+        "shape [1, 8, 8], as the protocol's data (digits) holds them; accepted: images of "
+        f"shape [1, 8, 8] (a copy of the protocol's data), or {argument}=None (the "
+        "protocol's own)"
+    )
+    assert not entry.exists()
