@@ -19,6 +19,7 @@ file that is not one of its pages.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -201,11 +202,17 @@ def markdown(rows: list[Row]) -> str:
             text = [shown(c, values[c], columns) for c in head]
             if row.apart:
                 text[0] = "⚠"
-            lines.append("| " + " | ".join(t.replace("|", "\\|") for t in text) + " |")
+            lines.append("| " + " | ".join(map(cell, text)) + " |")
         lines.append("")
     if not rows:
         lines += ["No entry yet.", ""]
     return "\n".join(lines)
+
+
+def cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table: ``|`` escaped, line breaks as spaces (a
+    name or paper of two lines cut the row, and the table, in two)."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).replace("|", "\\|")
 
 
 def check_out(out: Path, names: list[str]) -> None:

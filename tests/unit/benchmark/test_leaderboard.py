@@ -95,6 +95,16 @@ def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) 
     assert text.index("## cifar10_linf8") < text.index("## digits")
 
 
+def test_a_name_of_two_lines_keeps_its_row_on_one_line(tmp_path: Path) -> None:
+    """A line break in a name or paper cut the row, and the table, in two."""
+    odd = entry("A\nB | C", 20.0)
+    odd["model"]["paper"] = "Me et al.\r\n"
+    rows = [Row(odd, tmp_path / "a.json", 1, ()), Row(entry("D", 10.0), tmp_path / "d.json", 2, ())]
+    table = [x for x in leaderboard.markdown(rows).splitlines() if x.startswith("|")]
+    assert len(table) == 4  # the head, its rule and the two rows
+    assert table[2].startswith("| 1 | A B \\| C | Me et al. CVPR | digits_v1 |")
+
+
 def test_a_row_named_like_a_column_blanks_no_other_entrys_cells(tmp_path: Path) -> None:
     """An entry that ``check_entry`` would refuse (rows ``clean``, ``worst case``), shown
     anyway: the columns of the page keep every entry's own numbers."""
