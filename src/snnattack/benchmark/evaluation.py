@@ -16,6 +16,7 @@ becomes an entry (:mod:`snnattack.benchmark.entry`). It calls no function of the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,17 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
             raise UserError(
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
                 + (" or None" if optional else "")
+            )
+
+
+def check_paths(**paths: Any) -> None:
+    """Refuses, before any work, a ``path`` or ``store`` that is not a path (``path=5`` was a
+    TypeError; ``store=5`` one too, once the data were read, where the protocol has a black
+    box)."""
+    for argument, value in paths.items():
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise UserError(
+                f"{argument}={value!r} is not a path; accepted: a str or pathlib.Path, or None"
             )
 
 
@@ -177,6 +189,7 @@ def evaluate(
     :mod:`snnattack.benchmark.wandb_run`).
     """
     check_names(name, paper, venue, training)
+    check_paths(path=path, store=store)
     chosen = named(protocol)
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"

@@ -105,6 +105,16 @@ def test_an_entry_file_that_could_not_be_written_or_read_is_refused_before_any_w
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
 
 
+@pytest.mark.parametrize("argument", ["path", "store"])
+def test_a_path_that_is_not_a_path_is_refused_before_any_work(net, argument: str) -> None:
+    """``path=5`` was a TypeError of ``Path(5)``."""
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, protocol="digits", name="N", **{argument: 5})
+    assert str(err.value) == (
+        f"{argument}=5 is not a path; accepted: a str or pathlib.Path, or None"
+    )
+
+
 def test_a_file_that_is_not_an_entry_is_not_written_over(tmp_path: Path) -> None:
     path = tmp_path / "notes.json"
     path.write_text("[1, 2]")
