@@ -249,7 +249,11 @@ def evaluate(
         "another name= or path=",
     )
     inputs.check_held_out(data, val_data)
-    test_set, val_set = protocol_data(data_settings(cfg))
+    # the protocol's data only where one of them is its own: given both, nothing is read (a
+    # CIFAR protocol's files were required, and refused by keys Python cannot set)
+    test_set = val_set = None
+    if data is None or val_data is None:
+        test_set, val_set = protocol_data(data_settings(cfg))
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)

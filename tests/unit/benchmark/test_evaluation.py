@@ -247,3 +247,26 @@ def test_images_of_another_size_than_the_protocols_are_refused_before_any_work(
         "protocol's own)"
     )
     assert not entry.exists()
+
+
+def test_data_and_val_data_both_given_read_none_of_the_protocols(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CIFAR protocol required its data files even so, refused by keys (``dataset.params.
+    download``) that the Python call cannot set."""
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    monkeypatch.setattr(evaluation, "protocol_data", lambda *a: pytest.fail("read"))
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    test = (torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,)))
+    val = (torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,)))
+    entry = snnattack.benchmark.evaluate(
+        net,
+        test,
+        protocol=tmp_path / "one_v1.yaml",
+        name="N",
+        val_data=val,
+        path=tmp_path / "n.json",
+    )
+    assert entry["data"] == "user" and entry["n"] == 16
+    assert entry["provenance"]["overrides"] == ["val_data=user"]
