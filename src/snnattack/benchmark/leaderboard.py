@@ -246,7 +246,13 @@ def write(
     files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
     rows = board(folder, protocols, pattern)  # DIR first: --out defaults to it
     check_out(out, [p.name for p in files.values()])
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # below a file, on a read-only or storeless filesystem
+        raise UserError(
+            f"--out={str(out)!r} cannot be made ({err.strerror}); accepted: a folder that can "
+            "be written or created"
+        ) from None
     write_atomic(files["md"], markdown(rows))
     write_atomic(files["html"], html(rows))
     return files

@@ -209,6 +209,19 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path: Path, capsys) 
     assert out.read_text() == "my notes"
 
 
+def test_out_that_cannot_be_made_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
+    """A folder below a file was a NotADirectoryError's traceback, exit 1."""
+    write(tmp_path / "e", "a", entry("A", 20.0))
+    (tmp_path / "notes.txt").write_text("my notes")
+    out = tmp_path / "notes.txt" / "site"
+    assert leaderboard.main([str(tmp_path / "e"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out={str(out)!r} cannot be made (Not a directory); accepted: a folder that "
+        "can be written or created\n"
+    )
+    assert (tmp_path / "notes.txt").read_text() == "my notes"
+
+
 def test_dir_naming_a_file_is_refused_naming_dir_not_out(tmp_path: Path, capsys) -> None:
     """--out defaults to DIR: the user gave DIR, so DIR is what the line names."""
     notes = tmp_path / "notes.json"
