@@ -130,13 +130,21 @@ def check_shape(data: Data | None, argument: str, shape: tuple[int, ...], where:
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
-    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer."""
+    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer, or if
+    they do not read as (image, label) pairs (a torchvision data set without ``ToTensor``
+    gives PIL images; a data set may raise): that was a traceback of the DataLoader."""
     if len(dataset) < n:
         raise UserError(
             f"{argument} holds {len(dataset)} samples but the protocol attacks {n}; accepted: "
             f"a data set of at least {n} samples, or {argument}=None (the protocol's own)"
         )
-    return TensorDataset(*first_samples(DataLoader(dataset, batch_size=n), n))
+    try:
+        return TensorDataset(*first_samples(DataLoader(dataset, batch_size=n), n))
+    except Exception as err:  # the user's data set, whatever broke
+        raise UserError(
+            f"{argument}: reading its first {n} samples raised {inputs.first_line(err)}; "
+            f"accepted: {inputs.DATA}"
+        ) from None
 
 
 def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:

@@ -72,7 +72,7 @@ def _state_read(err: Exception) -> str:
     )
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     """``err`` as ``Type: its first line``."""
     text = " ".join(str(err).strip().splitlines()[:1]) if str(err).strip() else ""
     return f"{type(err).__name__}: {' '.join(text.split())}" if text else type(err).__name__
@@ -389,7 +389,7 @@ def _batches(
             return
         except Exception as err:  # the user's dataset or collate function, whatever broke
             raise UserError(
-                f"{argument}: reading a batch raised {_first_line(err)}; accepted: {DATA}"
+                f"{argument}: reading a batch raised {first_line(err)}; accepted: {DATA}"
             ) from None
         if not isinstance(batch, tuple | list) or len(batch) != 2:
             what = (
@@ -469,7 +469,7 @@ def check_model(
             log.debug("%s: the forward of one image raised", name, exc_info=True)
             raise UserError(
                 f"{name}: its forward on one image of {data} (shape {shape}) raised "
-                f"{_first_line(err)}{_state_read(err)}; accepted: a network that takes the "
+                f"{first_line(err)}{_state_read(err)}; accepted: a network that takes the "
                 f"images of {data}{hint} and returns logits [B, K]"
             ) from None
     finally:

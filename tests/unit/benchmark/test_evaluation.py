@@ -270,3 +270,31 @@ def test_data_and_val_data_both_given_read_none_of_the_protocols(
     )
     assert entry["data"] == "user" and entry["n"] == 16
     assert entry["provenance"]["overrides"] == ["val_data=user"]
+
+
+class Unreadable(torch.utils.data.Dataset):
+    """A torchvision data set without ``ToTensor``: its images are PIL images."""
+
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> tuple:
+        from PIL import Image
+
+        return Image.new("L", (8, 8)), i % 10
+
+
+def test_data_whose_samples_do_not_read_are_refused_in_one_line(tmp_path: Path) -> None:
+    """They were a TypeError of the DataLoader's collate function."""
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    with pytest.raises(UserError) as refused:
+        snnattack.benchmark.evaluate(
+            net, Unreadable(), protocol=tmp_path / "one_v1.yaml", name="N", path=tmp_path / "n.json"
+        )
+    assert str(refused.value).startswith(
+        "data: reading its first 16 samples raised TypeError: default_collate: batch must "
+        "contain tensors"
+    )
+    assert str(refused.value).endswith(f"; accepted: {inputs.DATA}")
+    assert not (tmp_path / "n.json").exists()
