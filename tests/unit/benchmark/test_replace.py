@@ -7,6 +7,7 @@ not be written or that the leaderboard would not read."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,20 @@ def test_a_path_that_is_not_a_path_is_refused_before_any_work(net, argument: str
     assert str(err.value) == (
         f"{argument}=5 is not a path; accepted: a str or pathlib.Path, or None"
     )
+
+
+def test_a_name_too_long_for_a_file_name_is_refused_before_any_work(net, tmp_path: Path) -> None:
+    """It was refused once the evaluation had run (File name too long), the work lost."""
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX") - len(f".{os.getpid()}.tmp")
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, protocol="digits", name="x" * 300)
+    line = str(err.value)
+    assert line.startswith("path='entries/xxxx") and "\n" not in line
+    assert line.endswith(
+        f"its file name is 315 bytes, more than the {longest} its folder takes; accepted: a "
+        "shorter name= or path="
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_file_that_is_not_an_entry_is_not_written_over(tmp_path: Path) -> None:
