@@ -6,7 +6,8 @@ protocol, and the leaderboard page built from a folder of entries (docs/benchmar
   snnattack.benchmark.release``;
 - :mod:`~snnattack.benchmark.entry`: an entry from a job record, its schema and its check;
 - :mod:`~snnattack.benchmark.evaluation`: :func:`evaluate`, ``snnattack.benchmark.evaluate(model,
-  protocol=..., name=...)``;
+  protocol=..., name=...)``, its arguments checked before any work by
+  :mod:`~snnattack.benchmark.arguments`;
 - :mod:`~snnattack.benchmark.callback`: the entry of a ``run.py`` job launched on a protocol;
 - :mod:`~snnattack.benchmark.leaderboard`: ``python -m snnattack.benchmark.leaderboard DIR``.
 
