@@ -68,21 +68,26 @@ LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb
 
 
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
-    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer, or if
-    they do not read as (image, label) pairs (a torchvision data set without ``ToTensor``
-    gives PIL images; a data set may raise): that was a traceback of the DataLoader."""
-    if len(dataset) < n:
+    """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer (an
+    iterable data set, of no length, counted as read), or if they do not read as (image,
+    label) pairs (a torchvision data set without ``ToTensor`` gives PIL images; a data set
+    may raise): that was a traceback of the DataLoader (and ``len()``'s)."""
+    size = len(dataset) if hasattr(dataset, "__len__") else None
+    if size is None or size >= n:
+        try:
+            x, y = first_samples(DataLoader(dataset, batch_size=n), n)
+        except Exception as err:  # the user's data set, whatever broke
+            raise UserError(
+                f"{argument}: reading its first {n} samples raised {inputs.first_line(err)}; "
+                f"accepted: {inputs.DATA}"
+            ) from None
+        size = len(y)
+    if size < n:
         raise UserError(
-            f"{argument} holds {len(dataset)} samples but the protocol attacks {n}; accepted: "
+            f"{argument} holds {size} samples but the protocol attacks {n}; accepted: "
             f"a data set of at least {n} samples, or {argument}=None (the protocol's own)"
         )
-    try:
-        return TensorDataset(*first_samples(DataLoader(dataset, batch_size=n), n))
-    except Exception as err:  # the user's data set, whatever broke
-        raise UserError(
-            f"{argument}: reading its first {n} samples raised {inputs.first_line(err)}; "
-            f"accepted: {inputs.DATA}"
-        ) from None
+    return TensorDataset(x, y)
 
 
 def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:

@@ -298,3 +298,32 @@ def test_data_whose_samples_do_not_read_are_refused_in_one_line(tmp_path: Path) 
     )
     assert str(refused.value).endswith(f"; accepted: {inputs.DATA}")
     assert not (tmp_path / "n.json").exists()
+
+
+class Stream(torch.utils.data.IterableDataset):
+    """An iterable data set: it has no length."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __iter__(self):
+        for i in range(self.n):
+            yield torch.rand(1, 8, 8), i % 10
+
+
+def test_an_iterable_data_set_is_read_and_counted(tmp_path: Path) -> None:
+    """It was a TypeError of ``len()``."""
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    with pytest.raises(UserError) as refused:
+        snnattack.benchmark.evaluate(
+            net, Stream(5), protocol=tmp_path / "one_v1.yaml", name="N", path=tmp_path / "n.json"
+        )
+    assert str(refused.value) == (
+        "data holds 5 samples but the protocol attacks 16; accepted: a data set of at least 16 "
+        "samples, or data=None (the protocol's own)"
+    )
+    entry = snnattack.benchmark.evaluate(
+        net, Stream(20), protocol=tmp_path / "one_v1.yaml", name="N", path=tmp_path / "n.json"
+    )
+    assert entry["n"] == 16 and entry["data"] == "user"
