@@ -382,6 +382,13 @@ CASES = [
         IMAGES,
     ),
     (
+        "val_data of another image size than data's",
+        evaluate(val_data=lambda m, x, y: (F.interpolate(x, size=(16, 16)), y), tune=True),
+        UserError,
+        "val_data[0] holds samples of shape [1, 16, 16], but data's are [1, 8, 8]",
+        "accepted: val_data of the same shape as data",
+    ),
+    (
         "val_data bad labels",
         evaluate(val_data=lambda m, x, y: (x, y[:, None]), tune=True),
         UserError,

@@ -601,11 +601,19 @@ def check_evaluation(
     test: set[int] = set()  # the test images' hashes, where val_data is given
     shared: set[int] = set()  # those of them that val_data holds
     n = 0
+    shape: list[int] | None = None  # the samples' shape, the first batch of data's
     for argument, given in (("data", data), ("val_data", val_data)):
         if given is None:
             continue
         n = 0
         for x, y, images in _batches(given, argument, samples):
+            shape = shape or list(x.shape[1:])
+            if list(x.shape[1:]) != shape:  # read whole by tuning and the universal fits
+                raise UserError(
+                    f"{images} holds samples of shape {list(x.shape[1:])}, but data's are "
+                    f"{shape}; accepted: {argument} of the same shape as data (the model's "
+                    "input)"
+                )
             names = (images, f"{argument} (its labels)")
             classes = _checked(
                 x,
