@@ -21,7 +21,7 @@ from torch import nn
 from snnattack.errors import UserError
 from snnattack.registry import Registry
 from snnattack.snn.neurons import LIF
-from snnattack.snn.temporal import temporal_modules
+from snnattack.snn.temporal import MIXES_TIME, temporal_modules
 from snnattack.values import Rule
 
 Make = TypeVar("Make", bound=Callable[..., AbstractContextManager[Any]])
@@ -178,8 +178,18 @@ def overriding(model: nn.Module, overrides: dict[type, object]):
 
 
 def require_eval(model: nn.Module, mode: str) -> None:
-    """Refuses BN or dropout in training mode: ``mode`` needs time-invariant layers."""
+    """Refuses BN or dropout in training mode, and a layer that mixes the time steps
+    (:data:`~snnattack.snn.temporal.MIXES_TIME`: spikingjelly's attention over T, on which the
+    pass of one time-averaged step failed with a shape error): ``mode`` needs time-invariant
+    layers."""
     for name, m in model.named_modules():
+        if getattr(m, MIXES_TIME, False):
+            others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
+            raise UserError(
+                f"gradient mode {mode!r} runs the network on one time-averaged step, but its "
+                f"{name} ({type(m).__name__}) mixes the time steps; accepted: a gradient mode "
+                f"that runs every step ({others})"
+            )
         if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.Dropout) and m.training:
             others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
             raise UserError(

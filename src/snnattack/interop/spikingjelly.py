@@ -78,6 +78,7 @@ from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import (
+    MIXES_TIME,
     FoldedAvgPool2d,
     FoldedBatchNorm2d,
     FoldedConv2d,
@@ -95,6 +96,9 @@ CONTAINERS = (
     "ElementWiseRecurrentContainer",
     "LinearRecurrentContainer",
 )
+# its layers whose output at a step reads the other steps (attention over T)
+TIME_MIXING = ("TemporalWiseAttention", "MultiDimensionalAttention")
+LAYERS = "spikingjelly.activation_based."  # its layers' modules
 # the model zoo: its classes holding a number of steps ``T`` repeat the image over it
 ZOO = "spikingjelly.activation_based.model."
 LEGACY_NEURONS = "spikingjelly.clock_driven.neuron"  # 0.0.0.0.14's former API (its layers run)
@@ -116,7 +120,7 @@ def body(net: nn.Module) -> nn.Module:
     neuron, or a module that cannot run multi-step, is refused."""
     from spikingjelly.activation_based import base
 
-    copied = shared_copy(net, _replacements(net, per_call=False))
+    copied = _time_mixing_marked(shared_copy(net, _replacements(net, per_call=False)))
     multi_step = _multi_step(copied)
     for path, module in multi_step:
         if not isinstance(module, base.StepModule) or module.supported_step_mode() == ("m",):
@@ -135,7 +139,7 @@ def own_loop(net: nn.Module) -> nn.Module:
     per step by the user's loop) a :class:`~snnattack.snn.stepwise.StepLIF`. A zoo class
     (:func:`_repeats_images`) takes event frames time first, as its ``forward`` reads a
     sequence: :func:`_frames_time_first`."""
-    copied = _per_simulation(shared_copy(net, _replacements(net, per_call=True)))
+    copied = _per_simulation(_time_mixing_marked(shared_copy(net, _replacements(net, True))))
     if _repeats_images(net):
         copied.register_forward_pre_hook(_frames_time_first)
     return copied
@@ -268,6 +272,15 @@ def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> n
             parent, _, name = path.rpartition(".")
             replacement = in_mode_of(folded[type(module)](module, path), module)
             setattr(copied.get_submodule(parent), name, replacement)
+    return copied
+
+
+def _time_mixing_marked(copied: nn.Module) -> nn.Module:
+    """``copied`` with its layers that mix the time steps (:data:`TIME_MIXING`) marked
+    (:data:`~snnattack.snn.temporal.MIXES_TIME`), for the gradient modes that refuse them."""
+    for module in copied.modules():
+        if type(module).__name__ in TIME_MIXING and type(module).__module__.startswith(LAYERS):
+            setattr(module, MIXES_TIME, True)
     return copied
 
 

@@ -26,6 +26,9 @@ from snnattack.snn.multistep import batch_statistics
 
 # a layer's output on the folded samples as the tensor to unfold: (layer, its output) -> tensor
 Output = Callable[[nn.Module, Any], torch.Tensor]
+# set (True) on a foreign layer whose output at a step reads the other steps (attention over
+# T): the rate-domain gradient modes, which run one time-averaged step, refuse it
+MIXES_TIME = "snnattack_mixes_time"
 
 
 class Temporal(nn.Module):

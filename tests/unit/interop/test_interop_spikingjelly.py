@@ -654,3 +654,32 @@ def test_rga_gives_rga_layerwise_gradient_on_the_zoos_layers(layers: Callable) -
     rate_domain = input_gradient(adapted, "rga", {})
     assert rate_domain.abs().sum() > 0
     assert relative(rate_domain, input_gradient(adapted, "rga_layerwise", {})) <= 1e-10
+
+
+def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -> None:
+    """spikingjelly's ``TemporalWiseAttention`` weighs each step by all of them: ``ann``'s
+    pass of one time-averaged step cannot run it (it failed with a bare shape error), so it
+    refuses it in one line naming the layer; the modes that run every step attack it, and
+    ``rga`` (the attention's max pooling) runs layer-wise."""
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1),
+        neuron.IFNode(),
+        layer.TemporalWiseAttention(T=4, reduction=1, dimension=4),
+        layer.Flatten(),
+        layer.Linear(256, 10),
+    ).eval()
+    functional.set_step_mode(net, "m")
+    x, y = torch.rand(3, 1, 8, 8), torch.tensor([0, 1, 2])
+    with pytest.raises(UserError) as err:
+        snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode="ann", T=4)
+    (line,) = str(err.value).splitlines()
+    assert line.startswith("gradient mode 'ann' runs the network on one time-averaged step")
+    assert "body.2 (TemporalWiseAttention) mixes the time steps; accepted:" in line
+    assert "rga_layerwise" in line and "stbp" in line
+    modes = ("stbp", "rga", "rga_layerwise")
+    adv = {m: snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode=m, T=4) for m in modes}
+    assert all(not torch.equal(a, x) for a in adv.values())
+    assert torch.equal(adv["rga"], adv["rga_layerwise"])
