@@ -88,9 +88,10 @@ def check_shape(data: Data | None, argument: str, shape: tuple[int, ...], where:
     are not of ``shape``, the protocol's (of ``where``, its data): its radii and standard
     surrogate are the protocol's images'. A model that takes any size ran them until the
     tuning or the transfer rows raised, after the surrogate's training; its entry, had it
-    none of those rows, was another data set's under the protocol's name."""
+    none of those rows, was another data set's under the protocol's name. Images of another
+    rank (no channel axis) are the input checks' to name."""
     first = None if data is None else inputs.first_sample(data)
-    if first is not None and tuple(first.shape[1:]) != shape:
+    if first is not None and first.dim() == len(shape) + 1 and tuple(first.shape[1:]) != shape:
         raise UserError(
             f"{argument} holds images of shape {list(first.shape[1:])}, but the protocol "
             f"attacks images of shape {list(shape)}, as {where} holds them; accepted: images "

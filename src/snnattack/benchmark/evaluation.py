@@ -213,9 +213,9 @@ def evaluate(
     # attack them
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
-    for argument, given in (("data", data), ("val_data", val_data)):
+    for argument, given in (("data", data), ("val_data", val_data)):  # the protocol's named
         check_shape(given, argument, tuple(blank.shape[1:]), where)
+    inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
     source = crafter = None
     if "black" in chosen.boxes:
         seed = cfg.seed + cfg.source_seed_offset
