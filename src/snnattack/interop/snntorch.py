@@ -72,8 +72,8 @@ def owns(net: nn.Module) -> bool:
 
 def has_own_loop(net: nn.Module) -> bool:
     """Whether ``net`` is a class of the user's (its forward loops over the steps), or holds
-    one (``nn.Sequential(normalize, net)``: refused as a sequence, naming the normaliser), not
-    the ``nn.Sequential`` of one time step."""
+    one (``nn.Sequential(normalize, net)``, which was refused as a sequence naming the
+    normaliser, takes the class's form), not the ``nn.Sequential`` of one time step."""
     return not isinstance(net, nn.Sequential) or holds_users_class(net, "snntorch", ("snntorch",))
 
 
