@@ -10,16 +10,19 @@ version of a protocol is the one the leaderboard ranks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark.entry import row_label
 from snnattack.config.compose import hydra_value
-from snnattack.errors import UserError
+from snnattack.config.keys import is_known, unknown_key_error, unreadable_yaml
+from snnattack.errors import ConfigError, UserError
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
 FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
@@ -51,8 +54,34 @@ class Protocol:
 
     @cached_property
     def raw(self) -> DictConfig:
-        """The file as written (its defaults list unresolved)."""
-        return OmegaConf.load(self.path)
+        """The file as written (its defaults list unresolved); one YAML cannot read, or that
+        holds no keys, is one UserError line naming it (a drafted file's slip was a traceback)."""
+        try:
+            raw = OmegaConf.load(self.path)
+        except yaml.YAMLError as err:
+            raise unreadable_yaml(err, self.path) from None
+        if not isinstance(raw, DictConfig):
+            raise UserError(
+                f"{self.path} holds no keys; accepted: a protocol file written as "
+                "experiments/benchmark/digits_v1.yaml is"
+            )
+        return raw
+
+    def _read(self, key: str, read: Callable[[Any], Any], accepted: str) -> Any:
+        """The file's ``key`` as ``read`` takes it (TypeError or ValueError: not); one missing
+        or not taken is one UserError line naming the file and the key, before any work (a
+        drafted file's mistake was a traceback). What a key's value means is the job config's
+        to check, as a job's."""
+        value = OmegaConf.select(self.raw, key)
+        value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        if value is None:
+            raise UserError(f"{self.path}: {key} is missing; accepted: {accepted}")
+        try:
+            return read(value)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"{self.path}: {key}={value!r} is invalid; accepted: {accepted}"
+            ) from None
 
     @property
     def methods(self) -> list[str]:
@@ -63,20 +92,21 @@ class Protocol:
     @property
     def eps(self) -> list[float]:
         """Its L∞ radii in 1/255 units."""
-        return list(self.raw.eps)
+        return self._read("eps", _listed(_number), "L∞ radii in 1/255, e.g. eps: [8, 16]")
 
     @property
     def boxes(self) -> list[str]:
-        return list(self.raw.boxes)
+        return self._read("boxes", _listed(_text), "white, black or both, e.g. boxes: [white]")
 
     @property
     def seed(self) -> int:
-        return int(self.raw.seed)
+        return self._read("seed", _count, "a whole number, e.g. seed: 0")
 
     @property
     def n(self) -> int:
         """Test images attacked: the first ``limit_test_batches`` batches of the fixed split."""
-        return int(self.raw.trainer.limit_test_batches) * int(self.raw.eval_batch_size)
+        batches = self._read("trainer.limit_test_batches", _count, "a whole number of batches")
+        return batches * self._read("eval_batch_size", _count, "a whole number of images")
 
     @cached_property
     def measures(self) -> Measures:
@@ -93,7 +123,7 @@ class Protocol:
     @property
     def stochastic_eot(self) -> int:
         """EoT draws per gradient for a model whose forward is random."""
-        return int(self.raw.benchmark.stochastic_eot)
+        return self._read("benchmark.stochastic_eot", _count, "a whole number of draws, e.g. 8")
 
     def _groups(self) -> dict[str, Any]:
         """The config groups its defaults list overrides (``override /method: [...]``)."""
@@ -114,7 +144,34 @@ class Protocol:
         ``benchmark`` node are new to the config)."""
         groups = [f"{g}={v}" for g, v in self._groups().items() if g != "method"]
         body = {k: v for k, v in OmegaConf.to_container(self.raw).items() if k not in SKIPPED}
-        return groups + [f"++{k}={hydra_value(v)}" for k, v in leaves(body, "")]
+        found = leaves(body, "")
+        for key, value in found:  # a mistyped key of a drafted file, named with the file
+            if not key.startswith("benchmark.") and not is_known(key):
+                raise ConfigError(f"{self.path}: {unknown_key_error(key, value)}")
+        return groups + [f"++{k}={hydra_value(v)}" for k, v in found]
+
+
+def _count(value: Any) -> int:
+    """``value`` if a whole number (not a bool, not text)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    return value
+
+
+def _number(value: Any) -> float:
+    """``value`` if a number (not a bool, not text)."""
+    return value if isinstance(value, float) else _count(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _listed(read: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    """Reads one value, or a list of them, as a list."""
+    return lambda value: [read(v) for v in (value if isinstance(value, list) else [value])]
 
 
 def leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:

@@ -431,3 +431,18 @@ def unresolved(err: OmegaConfBaseException) -> ConfigError:
         f"{key or 'a value of the config'} cannot be resolved ({first}); accepted: a value or "
         f"an interpolation that resolves, e.g. ${{oc.env:NAME,default}}{sweep}"
     )
+
+
+def unreadable_yaml(err: yaml.YAMLError, path: Path | None = None) -> ConfigError:
+    """The one line for a config file that YAML cannot read (a user's experiment, a drafted
+    protocol, an edited ``conf/`` file), naming the file and the line where YAML stopped:
+    it was YAML's traceback."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = str(path or getattr(mark, "name", None) or "a config file")
+    if mark is not None:
+        where += f", line {mark.line + 1}"
+    problem = getattr(err, "problem", None) or str(err).strip().splitlines()[0]
+    return ConfigError(
+        f"{where} is not read as YAML ({problem}); accepted: a file of keys written as conf/'s "
+        "files are (quotes around a value holding ': ' or '#', brackets closed)"
+    )

@@ -40,6 +40,7 @@ from snnattack.config.keys import (
     one_choice_groups,
     schema,
     unknown_key_error,
+    unreadable_yaml,
     unresolved,
 )
 from snnattack.config.plain_rules import PLAIN, check_rules, listed
@@ -842,6 +843,8 @@ def main(
         hydra_main()
     except UserError as err:
         refuse(err)
+    except yaml.YAMLError as err:  # an experiment's or conf/'s file, as Hydra loads it
+        refuse(unreadable_yaml(err))
     except HydraException as err:
         broken = broken_code(err)
         if broken is not None:

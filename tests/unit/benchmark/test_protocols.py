@@ -12,6 +12,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+import snnattack
 from snnattack.api import job_config
 from snnattack.benchmark.callback import overridden
 from snnattack.benchmark.protocol import (
@@ -309,3 +310,39 @@ def test_the_settings_a_job_changes_from_its_protocol_file_are_found(
 ) -> None:
     job = composed(name, *overrides)
     assert overridden(job, composed("digits_v1")) == found
+
+
+DRAFT = (
+    (PROTOCOL_DIR / "digits_v1.yaml").read_text().replace("protocol: digits ", "protocol: mine ")
+)
+
+
+@pytest.mark.parametrize(
+    "was,now,told",
+    [
+        ("seed: 0 ", "seed: x ", ": seed='x' is invalid; accepted: a whole number, e.g. seed: 0"),
+        ("eps: [16]", "eps: abc", ": eps='abc' is invalid; accepted: L∞ radii in 1/255, e.g."),
+        ("eps: [16]", "", ": eps is missing; accepted: L∞ radii in 1/255"),
+        ("boxes: [white, black]", "boxes: [1]", ": boxes=[1] is invalid; accepted: white, "),
+        ("limit_test_batches: 4", "limit_test_batches: four", ": trainer.limit_test_batches='f"),
+        ("stochastic_eot: 8", "stochastic_eot: eight", ": benchmark.stochastic_eot='eight' is"),
+        ("seed: 0 ", "seed: 0\nsead: 1 ", ": unknown key 'sead'; did you mean 'seed'? accepted"),
+        ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
+        ("eps: [16]", "eps: [16", ", line 15 is not read as YAML (expected ',' or ']', but"),
+        (DRAFT, "- 1\n- 2\n", " holds no keys; accepted: a protocol file written as "),
+    ],
+    ids=["seed", "eps", "no_eps", "boxes", "batches", "eot", "key", "nested_key", "yaml", "list"],
+)
+def test_a_drafted_files_mistake_is_one_line_naming_the_file_and_its_key(
+    tmp_path: Path, was: str, now: str, told: str
+) -> None:
+    """A protocol being drafted, run by ``snnattack.benchmark.evaluate``: a value its reader
+    cannot take, a mistyped key, broken YAML were tracebacks (or named ``overrides=``)."""
+    file = tmp_path / "mine_v1.yaml"
+    file.write_text(DRAFT.replace(was, now, 1))
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    entry = tmp_path / "entry.json"
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, protocol=file, name="mine", path=entry, T=4)
+    assert str(err.value).startswith(f"{file}{told}")
+    assert "\n" not in str(err.value) and sorted(tmp_path.iterdir()) == [file]

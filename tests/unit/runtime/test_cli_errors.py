@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import sys
 import traceback
+from pathlib import Path
 
+import harness
 import pytest
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
@@ -75,3 +77,15 @@ def test_a_hydra_error_of_the_users_is_not_taken_for_the_packages() -> None:
             raise InstantiationException("Error locating target") from err
     except InstantiationException as err:
         assert cli.broken_code(err) is None
+
+
+def test_an_experiment_file_yaml_cannot_read_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A user's experiment (``-cd``) with an unclosed bracket was YAML's traceback, exit 1."""
+    (tmp_path / "mine.yaml").write_text("defaults:\n  - config\n  - _self_\neps: [16\n")
+    done = harness.cli("-cd", str(tmp_path), "-cn", "mine", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(
+        f"error: {tmp_path / 'mine.yaml'}, line 5 is not read as YAML (expected ',' or ']', but "
+        "got '<stream end>'); accepted: a file of keys written as conf/'s files are"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]  # no job folder
