@@ -16,12 +16,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.benchmark.entry import row_label
 from snnattack.config.compose import hydra_value
-from snnattack.config.keys import is_known, unknown_key_error, unreadable_yaml
+from snnattack.config.keys import is_known, loaded, unknown_key_error
 from snnattack.errors import ConfigError, UserError
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
@@ -56,10 +55,7 @@ class Protocol:
     def raw(self) -> DictConfig:
         """The file as written (its defaults list unresolved); one YAML cannot read, or that
         holds no keys, is one UserError line naming it (a drafted file's slip was a traceback)."""
-        try:
-            raw = OmegaConf.load(self.path)
-        except yaml.YAMLError as err:
-            raise unreadable_yaml(err, self.path) from None
+        raw = loaded(self.path)
         if not isinstance(raw, DictConfig):
             raise UserError(
                 f"{self.path} holds no keys; accepted: a protocol file written as "

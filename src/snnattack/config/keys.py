@@ -58,6 +58,15 @@ def _package(path: Path, conf_dir: Path) -> str:
     return "" if package == "_global_" else package.removeprefix("_global_.")
 
 
+def loaded(path: Path) -> Any:
+    """The config file ``path`` as OmegaConf reads it; one YAML cannot read (a file of
+    ``conf/`` edited by hand) is one line naming it and its line (:func:`unreadable_yaml`)."""
+    try:
+        return OmegaConf.load(path)
+    except yaml.YAMLError as err:
+        raise unreadable_yaml(err, path) from None
+
+
 @cache
 def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
@@ -73,7 +82,7 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
         package = _package(path, conf_dir)
         if path.parent != conf_dir:
             groups.add(path.parent.relative_to(conf_dir).as_posix())
-        tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
         tree.pop("defaults", None)  # the file's defaults list: choices, not keys
         prefix = f"{package}." if package else ""
         levels = package.split(".") if package else []
@@ -94,7 +103,7 @@ def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     found = set()
     for path in sorted(conf_dir.rglob("*.yaml")):
         package = _package(path, conf_dir)
-        tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
         tree.pop("defaults", None)
         found.update(k for k, v in walk(tree, f"{package}." if package else "") if v is None)
     return frozenset(found)
@@ -323,7 +332,7 @@ def one_choice_groups(conf_dir: Path) -> dict[str, str]:
     """The config groups of the root config's defaults list that hold one choice, with their
     default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
     optional one are left out: Hydra refuses removing the first, the second may be absent."""
-    defaults = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"))["defaults"]
+    defaults = OmegaConf.to_container(loaded(conf_dir / "config.yaml"))["defaults"]
     return {
         group: choice
         for entry in defaults
@@ -351,7 +360,7 @@ def _with_includes(path: Path, conf_dir: Path, group: str) -> Any:
     """:func:`_choice_tree` of ``path`` merged over the trees of the group's ``_*`` files that
     its defaults list includes."""
     own = _choice_tree(path, conf_dir, group)
-    listed = (OmegaConf.to_container(OmegaConf.load(path)) or {}).get("defaults") or []
+    listed = (OmegaConf.to_container(loaded(path)) or {}).get("defaults") or []
     included = [
         _choice_tree(conf_dir / group / f"{entry}.yaml", conf_dir, group)
         for entry in listed
@@ -386,7 +395,7 @@ _NONE = object()  # a key a config does not set (its value may be null)
 def _choice_tree(path: Path, conf_dir: Path, group: str) -> Any:
     """What the choice ``path`` of ``group`` sets under the group's node, as plain values (a
     ``@package _global_`` file's ``<group>:`` block), without its defaults list."""
-    tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    tree = OmegaConf.to_container(loaded(path), resolve=False)
     if not isinstance(tree, dict):
         return None
     tree.pop("defaults", None)
@@ -403,7 +412,7 @@ def choice_files(conf_dir: Path, group: str) -> list[Path]:
 def _root(conf_dir: Path) -> dict[str, Any]:
     """Every dotted key of the root config's own tree (``config.yaml``, not its groups'), with
     its default."""
-    tree = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"), resolve=False)
+    tree = OmegaConf.to_container(loaded(conf_dir / "config.yaml"), resolve=False)
     tree.pop("defaults", None)
     tree.pop(HYDRA, None)
     return dict(walk(tree, ""))

@@ -1,12 +1,13 @@
 """A key that no part of the project reads is refused before any work, with the nearest key."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 from harness import CONF, EXPERIMENTS, compose, run_py
 from omegaconf import OmegaConf
 
-from snnattack.config.keys import canonical, check_keys, is_known
+from snnattack.config.keys import canonical, check_keys, is_known, schema
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.runtime.cli import (
@@ -257,3 +258,16 @@ def test_a_key_given_twice_is_refused_naming_both_values(argv: list[str], line: 
 )
 def test_a_key_given_once_on_the_command_line_is_left_to_hydra(argv: list[str]) -> None:
     check_given_once(argv)
+
+
+def test_a_file_of_conf_yaml_cannot_read_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A file of ``conf/`` edited by hand (an editable install) with a value holding ``: ``
+    unquoted: every entrance reads the keys of ``conf/`` first, and it was YAML's traceback."""
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    broken = conf / "attack" / "rga.yaml"
+    broken.write_text(broken.read_text() + "note: a: b\n")
+    with pytest.raises(ConfigError) as err:
+        schema(conf)
+    line = len(broken.read_text().splitlines())
+    assert str(err.value).startswith(f"{broken}, line {line} is not read as YAML (mapping ")
