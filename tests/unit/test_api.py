@@ -28,6 +28,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.interop.prepared import PREPARED
+from snnattack.models.zoo import build
 from snnattack.preparation import config as preparation_config
 from snnattack.process import malloc
 from snnattack.process.numerics import SEED_VARIABLES
@@ -124,6 +125,19 @@ def test_attack_gives_images_of_any_memory_layout_the_examples_of_their_values(d
         assert torch.equal(
             got, snnattack.attack(model, images.contiguous(), y[:8], "pgd", eps=16, steps=2)
         )
+
+
+@pytest.mark.parametrize(("encoding", "levels"), [("poisson", None), ("direct", 4)])
+def test_the_record_says_the_encoding_the_model_passed_runs(
+    digits, encoding: str, levels: int | None
+) -> None:
+    """A model built with Poisson spikes or a quantiser encodes so, whatever the config's
+    defaults: its record's config said ``encoding: direct`` and ``encoding_levels: null``."""
+    _, x, y = digits
+    net = build("digits_net", 10, in_channels=1, T=2, encoding=encoding, levels=levels)
+    record = snnattack.evaluate(net, (x[:8], y[:8]), methods="fgsm", masking=False, progress=False)
+    assert (record.config["encoding"], record.config["encoding_levels"]) == (encoding, levels)
+    assert record.result_spec["encoding"] == encoding
 
 
 def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(

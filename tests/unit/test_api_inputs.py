@@ -488,6 +488,13 @@ CASES = [
         "overrides=['model=vgg11'] sets model, which the model passed holds itself",
         "or a job: python run.py model=vgg11",
     ),
+    (  # the encoding is the built model's encoder: the record said poisson, direct ran
+        "the model's encoding in evaluate's overrides",
+        evaluate(overrides=["encoding=poisson"]),
+        UserError,
+        "overrides=['encoding=poisson'] sets encoding, which the model passed holds itself",
+        "an encoding of its build (snnattack.models.zoo.build(..., encoding=, levels=))",
+    ),
     (
         "the model's T in evaluate's overrides",
         evaluate(overrides=["T=8"]),

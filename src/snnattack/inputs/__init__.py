@@ -717,14 +717,18 @@ def _same_data(data: Any, val_data: Any) -> bool:
 
 
 # what a model passed to the API holds itself: its architecture, its T, its neurons' λ, θ and
-# reset, and how its layers run (same values: snnattack.snn.backend, snnattack.snn.neurons.LIF's
-# impl)
-MODEL_KEYS = ("model", "model.name", "T", "lambda", "theta", "reset", "backend", "neuron_impl")
+# reset, how its layers run (same values: snnattack.snn.backend, snnattack.snn.neurons.LIF's
+# impl) and how it encodes its input (its encoder and quantiser)
+MODEL_KEYS = (
+    *("model", "model.name", "T", "lambda", "theta", "reset", "backend", "neuron_impl"),
+    *("encoding", "encoding_levels"),
+)
 
 
 def check_model_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
-    to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend), so such
+    to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend, its
+    input encoding), so such
     a value would change nothing but the record's config, which would then misdescribe the
     model; nor ``threads``, which a call leaves to the caller's process, for that reason."""
     check_overrides(overrides)
@@ -741,7 +745,9 @@ def check_model_keys(overrides: Any) -> None:
                 f"overrides=[{item!r}] sets {key}, which the model passed holds itself (it "
                 "runs as it is built, and the record would misdescribe it); accepted: the "
                 "model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
-                "backend=)), the argument T= for a network of another library, or a job: "
+                "backend=)), an encoding of its build (snnattack.models.zoo.build(..., "
+                "encoding=, levels=)), the argument T= for a network of another library, or "
+                "a job: "
                 f"python run.py {item}"
             )
 

@@ -94,6 +94,7 @@ def job_config(
     overrides: Sequence[str] = (),
     validated: bool = True,
     names: Mapping[str, str | None] | None = None,
+    held: Mapping[str, Any] | None = None,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validation.validate`);
@@ -102,7 +103,9 @@ def job_config(
 
     ``grad_params`` set ``attack.params.*``; ``method_params`` set ``method.<m>.*`` of every
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
-    ``key=value`` strings, as on the command line. ``names`` are the caller's names of the
+    ``key=value`` strings, as on the command line. ``held`` are keys that the model passed
+    holds itself, by their values (its input encoding: the record's config says what runs).
+    ``names`` are the caller's names of the
     arguments it was given (``attack``'s ``method``; ``"{key}"`` for method parameters given
     as keyword arguments; None for one it fixes itself), whose keys ``overrides`` may not set:
     such an override would silently overrule the argument (:func:`_check_owned`); None: not
@@ -155,6 +158,8 @@ def job_config(
     argument("seed", "seed", hydra_value(seed))
     if T is not None:
         argument("T", "T", str(T))
+    for k, v in (held or {}).items():
+        args.append(f"{k}={hydra_value(v)}")
     for k, v in (grad_params or {}).items():
         argument("grad_params", f"attack.params.{k}", hydra_value(v), k)
     for m in methods:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -40,6 +41,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import JobSettings
+from snnattack.snn.encoding import Quantize, encoding_of
 from snnattack.snn.neurons import lif_settings
 
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
@@ -89,11 +91,25 @@ def call_evaluation(
     T = arguments["T"]
     target = as_spiking_net(model, T, example=example, beside=source)
     crafter = None if source is None else as_spiking_net(source, T, "source", example, model)
-    cfg, notes = job_config(
-        **{**arguments, "T": target.T}, overrides=overrides, names={a: a for a in arguments}
-    )
+    named = dict(arguments, T=target.T, overrides=overrides, names={a: a for a in arguments})
+    composed, _ = job_config(**named, validated=False)
+    cfg, notes = job_config(**named, held=encoding_held(target, composed))
     settings, config = job_settings(cfg, notes), spelt(cfg)
     return prepared_evaluation(settings, config, model, target, source, crafter)
+
+
+def encoding_held(target: SpikingNet, composed: DictConfig) -> dict[str, Any]:
+    """The input encoding that ``target`` runs (``encoding`` and ``encoding_levels``: its
+    encoder's name and its quantiser's levels), where it reads images: a native network
+    built with ``encoding='poisson'`` or ``levels=`` encodes so whatever the ``composed``
+    config's defaults say, and the record's config must say what ran. Nothing where the
+    config's samples are event frames or the encoder reads them (:func:`with_encoding` judges
+    the two against each other), or where the encoder is none of the package's."""
+    name = encoding_of(target.encoder)
+    if name in (None, "frames") or composed.encoding == "frames":
+        return {}
+    levels = target.quantize.levels if isinstance(target.quantize, Quantize) else None
+    return {"encoding": name, "encoding_levels": levels}
 
 
 def prepared_evaluation(

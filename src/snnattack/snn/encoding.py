@@ -124,14 +124,22 @@ class Quantize(torch.nn.Module):
         return f"levels={self.levels}"
 
 
+ENCODERS: dict[str, type[Encoder]] = {  # each of ENCODINGS' class
+    "direct": DirectEncoder,
+    "poisson": PoissonEncoder,
+    "poisson_signed": SignedPoissonEncoder,
+    "frames": FrameEncoder,
+}
+
+
 def build_encoder(encoding: str, T: int) -> Encoder:
     """The encoder named ``encoding`` (one of :data:`ENCODINGS`)."""
-    classes = {
-        "direct": DirectEncoder,
-        "poisson": PoissonEncoder,
-        "poisson_signed": SignedPoissonEncoder,
-        "frames": FrameEncoder,
-    }
-    if encoding not in classes:
+    if encoding not in ENCODERS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-    return classes[encoding](T)
+    return ENCODERS[encoding](T)
+
+
+def encoding_of(encoder: torch.nn.Module) -> str | None:
+    """The name of ``encoder`` among :data:`ENCODINGS` (its exact class: a signed Poisson
+    encoder is no plain one), or None for an encoder of none of them."""
+    return next((name for name, cls in ENCODERS.items() if type(encoder) is cls), None)
