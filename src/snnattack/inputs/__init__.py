@@ -728,9 +728,9 @@ MODEL_KEYS = (
 def check_model_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
     to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend, its
-    input encoding), so such
-    a value would change nothing but the record's config, which would then misdescribe the
-    model; nor ``threads``, which a call leaves to the caller's process, for that reason."""
+    input encoding), so such a value would change nothing but the record's config, which
+    would then misdescribe the model; nor ``threads``, which a call leaves to the caller's
+    process, for that reason."""
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
@@ -747,8 +747,7 @@ def check_model_keys(overrides: Any) -> None:
                 "model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
                 "backend=)), an encoding of its build (snnattack.models.zoo.build(..., "
                 "encoding=, levels=)), the argument T= for a network of another library, or "
-                "a job: "
-                f"python run.py {item}"
+                f"a job: python run.py {item}"
             )
 
 

@@ -105,10 +105,10 @@ def job_config(
     method ``m``; ``progress`` sets ``trainer.enable_progress_bar``; ``overrides`` are further
     ``key=value`` strings, as on the command line. ``held`` are keys that the model passed
     holds itself, by their values (its input encoding: the record's config says what runs).
-    ``names`` are the caller's names of the
-    arguments it was given (``attack``'s ``method``; ``"{key}"`` for method parameters given
-    as keyword arguments; None for one it fixes itself), whose keys ``overrides`` may not set:
-    such an override would silently overrule the argument (:func:`_check_owned`); None: not
+    ``names`` are the caller's names of the arguments it was given (``attack``'s ``method``;
+    ``"{key}"`` for method parameters given as keyword arguments; None for one it fixes
+    itself), whose keys ``overrides`` may not set: such an override would silently overrule
+    the argument (:func:`_check_owned`); None: not
     checked (the benchmark's overrides are its protocol's, which it filters itself). The
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
     the command line: an unknown key's refusal names it (:data:`LISTING`)."""
