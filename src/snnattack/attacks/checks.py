@@ -221,11 +221,12 @@ def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
 
 @CHECKS.register("retime_budget_fits_T", order=9)
 def _retime_budget_fits_T(resolved: dict[str, Any]) -> None:
-    """Spike-Retiming's B∞ budget moves a spike within the T bins (:func:`check_budget`)."""
+    """Spike-Retiming needs two time bins, and its B∞ budget moves a spike within the T bins
+    (:func:`check_budget`)."""
     for key, method in resolved["method"].items():
-        if method.get("name") == "retime" and "budget" in method:  # else Retime's: 1
-            norm = method.get("norm", "linf")  # Retime's default
-            check_budget(f"method.{key}.budget", norm, method["budget"], resolved["T"])
+        if method.get("name") == "retime":
+            norm, budget = method.get("norm", "linf"), method.get("budget", 1)  # Retime's
+            check_budget(f"method.{key}", norm, budget, resolved["T"])
 
 
 @CHECKS.register("attack_target_is_a_class", order=10)

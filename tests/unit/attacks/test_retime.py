@@ -9,12 +9,14 @@ from __future__ import annotations
 import pytest
 import torch
 from fixtures_event_nets import binary_digits_net
+from harness import compose
 from sklearn.datasets import load_digits
 from torch import nn
 
 import snnattack
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.retime import Retime, shift
+from snnattack.config.validation import validate
 from snnattack.data.digits_events import record
 from snnattack.data.events import to_frames
 from snnattack.errors import ConfigError
@@ -131,6 +133,21 @@ def test_a_linf_budget_of_t_bins_is_refused_naming_it_not_an_index_error(net_and
     )
     with pytest.raises(ConfigError, match=r"^method.retime.budget=5 is out of range for T=4"):
         snnattack.attack(model, x, y, "retime", overrides=["dataset=digits_events"], budget=5)
+
+
+@pytest.mark.parametrize("method", ["retime", "retime_l1", "retime_l0"])
+def test_one_time_bin_is_refused_before_any_work_and_by_the_attack(net_and_frames, method) -> None:
+    """With T = 1 no spike can move: a job ran every norm to a row of 0 % ASR (B1 and B0 with
+    nothing said, B∞ naming the range 1 <= budget <= 0)."""
+    with pytest.raises(ConfigError) as refused:
+        validate(compose("dataset=digits_events", f"method=[{method}]", "T=1"))
+    assert str(refused.value) == (
+        f"method.{method}=retime moves spikes between time bins, but T=1 gives one bin; "
+        "accepted: T >= 2"
+    )
+    model, x, y = net_and_frames
+    with pytest.raises(ConfigError, match=r"^method.retime=retime moves spikes .* T=1 gives"):
+        retime(model, x[:, :1], y, "l0", 3)
 
 
 @pytest.mark.parametrize(("norm", "budget"), [("linf", 1), ("l1", 6), ("l0", 3)])

@@ -123,13 +123,20 @@ def candidates(v: torch.Tensor) -> Candidates:
 
 
 def check_budget(key: str, norm: str, budget: int, T: int) -> None:
-    """Refuses a B∞ budget of T bins or more: a spike moves within its sample's T bins, so a
-    shift of T or more has no target (B1 and B0 are caps per sample: one above what a sample
-    holds is never reached, and legal)."""
+    """Refuses a retiming of the method ``key`` (``method.retime_l0``) that cannot run as set:
+    T = 1 (one time bin: no spike can move under any norm, so its row would be a 0 % ASR that
+    reads as robustness), or a B∞ budget of T bins or more (a spike moves within its sample's
+    T bins, so a shift of T or more has no target; B1 and B0 are caps per sample: one above
+    what a sample holds is never reached, and legal)."""
+    if T < 2:
+        raise ConfigError(
+            f"{key}=retime moves spikes between time bins, but T={T} gives one bin; "
+            "accepted: T >= 2"
+        )
     if norm == "linf" and budget > T - 1:
         raise ConfigError(
-            f"{key}={budget} is out of range for T={T} (method norm=linf moves a spike by at "
-            f"most budget bins within the T bins); accepted: 1 <= {key} <= {T - 1}"
+            f"{key}.budget={budget} is out of range for T={T} (method norm=linf moves a spike "
+            f"by at most budget bins within the T bins); accepted: 1 <= {key}.budget <= {T - 1}"
         )
 
 
@@ -345,7 +352,7 @@ class Retime(Attack):
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
         B, T = x.shape[:2]
-        check_budget("method.retime.budget", self.norm, self.budget, T)
+        check_budget("method.retime", self.norm, self.budget, T)
         lines = x.movedim(1, -1)  # [B, C, H, W, T]
         v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
         src = v > 0
