@@ -21,6 +21,7 @@ from snnattack.attacks.convergence import curve_reach, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import METHODS, takes_eot
+from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
@@ -227,6 +228,17 @@ def _retime_budget_fits_T(resolved: dict[str, Any]) -> None:
         if method.get("name") == "retime":
             norm, budget = method.get("norm", "linf"), method.get("budget", 1)  # Retime's
             check_budget(f"method.{key}", norm, budget, resolved["T"])
+
+
+@CHECKS.register("event_patch_covers_a_pixel", order=9)
+def _event_patch_covers_a_pixel(resolved: dict[str, Any]) -> None:
+    """An AE-Patch's ``area`` covers at least one pixel of the dataset's frames
+    (:func:`patch_side`)."""
+    size = resolved["dataset"].get("image_size")
+    for key, method in resolved["method"].items():
+        patch = method.get("name") in ("event_patch", "event_patch_universal")
+        if patch and "area" in method and size is not None:  # else the attack's own check
+            patch_side(f"method.{key}", method["area"], size, size)
 
 
 @CHECKS.register("attack_target_is_a_class", order=10)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 from fixtures_event_nets import binary_digits_net, held_out_recordings
+from harness import compose
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods.event_patch import EventPatch
+from snnattack.attacks.methods.event_patch_universal import UniversalEventPatch
 from snnattack.attacks.methods.gsattack import GSAttackFrames, _hard_bit
 from snnattack.attacks.methods.sparsefool import (
     SOLVER_CHECK,
@@ -20,6 +22,8 @@ from snnattack.attacks.methods.sparsefool import (
     descending,
 )
 from snnattack.attacks.methods.spike_grad import SpikeGrad
+from snnattack.config.validation import validate
+from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.settings import Recipe
 
@@ -156,6 +160,36 @@ def test_event_patch_changes_one_square_window_over_every_bin(net_and_frames) ->
     for pixels in changed[success]:
         rows, cols = pixels.nonzero().unbind(1)
         assert rows.max() - rows.min() < 2 and cols.max() - cols.min() < 2
+
+
+@pytest.mark.parametrize("method", ["event_patch", "event_patch_universal"])
+def test_a_patch_area_under_one_pixel_is_refused_not_grown_past_its_budget(
+    net_and_frames, method: str
+) -> None:
+    """area 0.01 of 8x8 frames is 0.64 of a pixel: the patch was grown to one pixel (1/64 of
+    the frame, over the area its row reports) without a word. Refused before any work, and by
+    the attacks themselves (frames of any size from Python)."""
+    line = (
+        f"method.{method}.area=0.01 is 0.64 of a pixel of the 8x8 frames, under one; accepted: "
+        f"1/64 (0.0156) <= method.{method}.area <= 1 (a patch of at least one pixel), or larger "
+        "frames (dataset.params.size)"
+    )
+    with pytest.raises(ConfigError) as refused:
+        validate(
+            compose("dataset=digits_events", f"method=[{method}]", f"method.{method}.area=0.01")
+        )
+    assert str(refused.value) == line
+    validate(
+        compose("dataset=digits_events", f"method=[{method}]", f"method.{method}.area=0.015625")
+    )
+    model, x, y = net_and_frames
+    crafts = {
+        "event_patch": lambda: EventPatch(model, area=0.01)(x, y),
+        "event_patch_universal": lambda: UniversalEventPatch(model, area=0.01).fit(x, y),
+    }
+    with pytest.raises(ConfigError) as refused, gradient_mode(model, "stbp"):
+        crafts[method]()
+    assert str(refused.value) == line
 
 
 def test_targeted_event_patch_reaches_its_class_or_keeps_the_clean_input(net_and_frames):

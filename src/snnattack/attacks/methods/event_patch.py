@@ -29,15 +29,26 @@ from torch import nn
 from torchattacks.attack import Attack
 
 from snnattack.attacks.methods.base import register
+from snnattack.errors import ConfigError
 
 PLACEMENTS = ("random", "receptive_field")
 
 
-def patch_side(area: float, x: torch.Tensor) -> int:
-    """The side of a square covering ``area`` of ``x``'s frames (the reference's
-    ``patch_initialization``), at least 1 and inside the frame."""
-    side = int(math.sqrt(area * x.shape[-2] * x.shape[-1]))
-    return min(max(1, side), x.shape[-2], x.shape[-1])
+def patch_side(key: str, area: float, height: int, width: int) -> int:
+    """The side of a square covering ``area`` of ``height x width`` frames (the reference's
+    ``patch_initialization``, ``int(sqrt(area * H * W))``), inside the frame. The patch of the
+    method ``key`` (``method.event_patch``) is refused where ``area`` is under one pixel: its
+    side would be 0, and a patch of one pixel would change more of the frame than ``area``,
+    the budget its row reports."""
+    pixels = area * height * width
+    if pixels < 1:
+        raise ConfigError(
+            f"{key}.area={area:g} is {pixels:.2g} of a pixel of the {height}x{width} frames, "
+            f"under one; accepted: 1/{height * width} ({1 / (height * width):.3g}) <= "
+            f"{key}.area <= 1 (a patch of at least one pixel), or larger frames "
+            "(dataset.params.size)"
+        )
+    return min(int(math.sqrt(pixels)), height, width)
 
 
 def random_corners(x: torch.Tensor, side: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,7 +122,7 @@ class EventPatch(Attack):
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
-        side = patch_side(self.area, x)
+        side = patch_side("method.event_patch", self.area, *x.shape[-2:])
         mask = self._mask(x, y, side)
         patch = torch.zeros_like(x)
         adv = x.clone()

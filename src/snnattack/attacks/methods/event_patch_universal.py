@@ -143,7 +143,7 @@ class UniversalEventPatch(UniversalAttack):
 
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         x, y = x.to(self.device), y.to(self.device)
-        side = patch_side(self.area, x)
+        side = patch_side("method.event_patch_universal", self.area, *x.shape[-2:])
         patch = torch.zeros(*x.shape[1:-2], side, side, device=x.device)
         keep = self._eligible(x, y)
         other = f" and not of class {self.target}" if self.target >= 0 else ""
