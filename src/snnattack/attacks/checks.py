@@ -241,6 +241,20 @@ def _event_patch_covers_a_pixel(resolved: dict[str, Any]) -> None:
             patch_side(f"method.{key}", method["area"], size, size)
 
 
+@CHECKS.register("temperature_anneals_down", order=9)
+def _temperature_anneals_down(resolved: dict[str, Any]) -> None:
+    """GSAttack's Gumbel-softmax temperature is annealed from ``max_tau`` down to ``min_tau``:
+    a ``min_tau`` above ``max_tau`` would raise it step by step instead."""
+    for key, method in resolved["method"].items():
+        low, high = method.get("min_tau"), method.get("max_tau")
+        if low is not None and high is not None and low > high:
+            raise ConfigError(
+                f"method.{key}.min_tau={low} is above method.{key}.max_tau={high}, but the "
+                "temperature is annealed from max_tau down to min_tau; accepted: "
+                f"method.{key}.min_tau <= method.{key}.max_tau"
+            )
+
+
 @CHECKS.register("attack_target_is_a_class", order=10)
 def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
     """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted), or

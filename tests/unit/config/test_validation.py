@@ -500,6 +500,12 @@ BAD = [
         "dataset=digits_events method=[spike_grad] dataset.params.event_encoding=scaled",
         "method.spike_grad=spike_grad changes binary frames, but dataset.params.event_encoding=",
     ),
+    (  # the temperature rose step by step without a word
+        "dataset=digits_events method=[gsattack_frames] method.gsattack_frames.min_tau=3",
+        "method.gsattack_frames.min_tau=3 is above method.gsattack_frames.max_tau=2.0, but the "
+        "temperature is annealed from max_tau down to min_tau; accepted: "
+        "method.gsattack_frames.min_tau <= method.gsattack_frames.max_tau",
+    ),
     (
         "dataset=digits_events method=[gsattack] method.gsattack.candidates=all",
         "method.gsattack.candidates='all' is unknown; accepted: events, target, random",
