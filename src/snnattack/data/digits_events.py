@@ -195,6 +195,7 @@ class DigitsEventsDataModule(SplitDataModule):
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
         check_splits(test_fraction, val_fraction)
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        self.framing.check_sensor((sensor, sensor, 2))
         if not image_size <= sensor:
             raise ConfigError(
                 f"dataset.params.image_size={image_size} is out of range; accepted: at most "

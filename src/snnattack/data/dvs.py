@@ -371,6 +371,7 @@ class CIFAR10DVSDataModule(FramedRecordings):
                 f"out of range; accepted: 0 < val_size < train_size < {FULL_SIZE}"
             )
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        self.framing.check_sensor(CIFAR10DVS.sensor_size)
         self.root, self.frames, self.size = root, frames, size
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
         self.augment = augment

@@ -207,6 +207,21 @@ class Framing:
                 f"dataset.params.count_scale={self.count_scale!r} is out of range; accepted: > 0"
             )
 
+    def check_sensor(self, sensor_size: tuple[int, int, int]) -> None:
+        """Refuses frames of whole events (``binary``, ``counts``) larger than the sensor
+        ``sensor_size`` (width, height, polarities): a frame pixel sums the sensor pixels it
+        covers, so some would cover none, never hold an event, and an event attack flipping
+        one would insert an event that no camera records. ``scaled`` frames are resized."""
+        side = min(sensor_size[:2])
+        if self.event_encoding in DISCRETE_ENCODINGS and self.size > side:
+            raise ConfigError(
+                f"dataset.params.size={self.size} is above the {sensor_size[0]}x"
+                f"{sensor_size[1]} sensor, so dataset.params.event_encoding="
+                f"{self.event_encoding} frames would hold pixels that no sensor pixel maps to "
+                f"(events an attack inserts there no camera records); accepted: "
+                f"dataset.params.size <= {side}, or dataset.params.event_encoding=scaled"
+            )
+
     def __call__(self, events: np.ndarray, sensor_size: tuple[int, int, int]) -> torch.Tensor:
         """``events`` of a ``sensor_size`` sensor as ``[frames, 2, size, size]`` (:meth:`many`)."""
         return self.many([events], sensor_size)[0]

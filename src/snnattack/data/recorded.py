@@ -105,6 +105,7 @@ class RecordedEvents(FramedRecordings):
                 f"0 < val_size < {self.full_train}"
             )
         self.framing = Framing(frames, size, split_by, event_encoding, count_scale)
+        self.framing.check_sensor(self.dataset.sensor_size)
         self.root, self.val_size, self.split_seed = root, val_size, split_seed
         self.cache = cache_folder(cache_dir, root, self.dataset.__name__, self.framing)
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 from foreign_modules import spikingjelly_framing
+from harness import compose
 from tonic.transforms import ToFrame
 
+from snnattack.config.validation import validate
 from snnattack.data.events import Framing, TooShort, bin_counts, encode, to_frames
 from snnattack.errors import ConfigError
 
@@ -76,6 +78,35 @@ def test_binary_and_counts_sum_sensor_pixels_scaled_averages_them() -> None:
 def test_framing_refuses_a_bad_setting_naming_its_key(options: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(")", r"\)")):
         Framing(**{"frames": 4, "size": 8, **options})
+
+
+@pytest.mark.parametrize(
+    ("dataset", "size", "encoding", "sensor"),
+    [
+        ("digits_events", 32, "binary", "16x16"),
+        ("nmnist", 48, "binary", "34x34"),  # the size dvs_vgg fits
+        ("dvs_gesture", 129, "counts", "128x128"),
+        ("cifar10_dvs", 256, "binary", "128x128"),
+    ],
+)
+def test_frames_of_whole_events_larger_than_the_sensor_are_refused_before_any_work(
+    dataset: str, size: int, encoding: str, sensor: str
+) -> None:
+    """A frame pixel sums the sensor pixels it covers: above the sensor's side some covered
+    none, and SDA or a patch inserted events there that no camera records, without a word.
+    Resized (scaled) frames of that size pass."""
+    method = "retime" if encoding == "counts" else "sda"
+    keys = [f"dataset={dataset}", f"method=[{method}]", f"dataset.params.size={size}"]
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(*keys, f"dataset.params.event_encoding={encoding}"))
+    side = sensor.split("x")[0]
+    assert str(refused.value) == (
+        f"dataset.params.size={size} is above the {sensor} sensor, so "
+        f"dataset.params.event_encoding={encoding} frames would hold pixels that no sensor pixel "
+        "maps to (events an attack inserts there no camera records); accepted: "
+        f"dataset.params.size <= {side}, or dataset.params.event_encoding=scaled"
+    )
+    Framing(4, size, event_encoding="scaled").check_sensor((int(side), int(side), 2))
 
 
 def test_cache_key_of_the_former_frames_is_unchanged_and_every_setting_changes_it() -> None:
