@@ -13,6 +13,7 @@ PGD's curve stops at 7); those jobs run, and say so (:func:`notes`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import OmegaConf
@@ -220,14 +221,28 @@ def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
             )
 
 
+def _methods(resolved: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """Each method of ``method=`` and each component of its ensembles: where it is set
+    (``method.retime_l0``, ``method.ensemble.components.retime_l0/stbp``), the key of its
+    parameters (the same, or the component's ``....params``), its method's name and its
+    parameters."""
+    for key, method in resolved["method"].items():
+        if method["name"] != ENSEMBLE:
+            yield f"method.{key}", f"method.{key}", method["name"], method
+            continue
+        for part in components(OmegaConf.create(resolved), key):
+            where = f"method.{key}.components.{part.name}"
+            yield where, f"{where}.params", part.algorithm, part.params
+
+
 @CHECKS.register("retime_budget_fits_T", order=9)
 def _retime_budget_fits_T(resolved: dict[str, Any]) -> None:
     """Spike-Retiming needs two time bins, and its B∞ budget moves a spike within the T bins
     (:func:`check_budget`)."""
-    for key, method in resolved["method"].items():
-        if method.get("name") == "retime":
+    for where, params, name, method in _methods(resolved):
+        if name == "retime":
             norm, budget = method.get("norm", "linf"), method.get("budget", 1)  # Retime's
-            check_budget(f"method.{key}", norm, budget, resolved["T"])
+            check_budget(where, params, norm, budget, resolved["T"])
 
 
 @CHECKS.register("event_patch_covers_a_pixel", order=9)
@@ -235,23 +250,23 @@ def _event_patch_covers_a_pixel(resolved: dict[str, Any]) -> None:
     """An AE-Patch's ``area`` covers at least one pixel of the dataset's frames
     (:func:`patch_side`)."""
     size = resolved["dataset"].get("image_size")
-    for key, method in resolved["method"].items():
-        patch = method.get("name") in ("event_patch", "event_patch_universal")
+    for _, params, name, method in _methods(resolved):
+        patch = name in ("event_patch", "event_patch_universal")
         if patch and "area" in method and size is not None:  # else the attack's own check
-            patch_side(f"method.{key}", method["area"], size, size)
+            patch_side(params, method["area"], size, size)
 
 
 @CHECKS.register("temperature_anneals_down", order=9)
 def _temperature_anneals_down(resolved: dict[str, Any]) -> None:
     """GSAttack's Gumbel-softmax temperature is annealed from ``max_tau`` down to ``min_tau``:
     a ``min_tau`` above ``max_tau`` would raise it step by step instead."""
-    for key, method in resolved["method"].items():
+    for _, params, _, method in _methods(resolved):
         low, high = method.get("min_tau"), method.get("max_tau")
         if low is not None and high is not None and low > high:
             raise ConfigError(
-                f"method.{key}.min_tau={low} is above method.{key}.max_tau={high}, but the "
+                f"{params}.min_tau={low} is above {params}.max_tau={high}, but the "
                 "temperature is annealed from max_tau down to min_tau; accepted: "
-                f"method.{key}.min_tau <= method.{key}.max_tau"
+                f"{params}.min_tau <= {params}.max_tau"
             )
 
 

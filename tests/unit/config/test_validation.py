@@ -506,6 +506,27 @@ BAD = [
         "temperature is annealed from max_tau down to min_tau; accepted: "
         "method.gsattack_frames.min_tau <= method.gsattack_frames.max_tau",
     ),
+    (  # an ensemble's components had none of their methods' checks across keys
+        "dataset=digits_events method=[ensemble] T=1 "
+        "method.ensemble.components=[{method:retime_l0,attack:stbp}]",
+        "method.ensemble.components.retime_l0/stbp=retime moves spikes between time bins, but "
+        "T=1 gives one bin; accepted: T >= 2",
+    ),
+    (
+        "dataset=digits_events method=[ensemble] "
+        "method.ensemble.components=[{method:retime,attack:stbp,params:{budget:4}}]",
+        "method.ensemble.components.retime/stbp.params.budget=4 is out of range for T=4",
+    ),
+    (
+        "dataset=digits_events method=[ensemble] "
+        "method.ensemble.components=[{method:event_patch,attack:stbp,params:{area:0.01}}]",
+        "method.ensemble.components.event_patch/stbp.params.area=0.01 is 0.64 of a pixel",
+    ),
+    (
+        "dataset=digits_events method=[ensemble] "
+        "method.ensemble.components=[{method:gsattack_frames,attack:stbp,params:{min_tau:3}}]",
+        "method.ensemble.components.gsattack_frames/stbp.params.min_tau=3 is above",
+    ),
     (
         "dataset=digits_events method=[gsattack] method.gsattack.candidates=all",
         "method.gsattack.candidates='all' is unknown; accepted: events, target, random",

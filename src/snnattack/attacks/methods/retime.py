@@ -122,8 +122,9 @@ def candidates(v: torch.Tensor) -> Candidates:
     return Candidates(b, s, j, t, (t - s).abs(), at, sizes, table, src_at, tgt_at, held)
 
 
-def check_budget(key: str, norm: str, budget: int, T: int) -> None:
-    """Refuses a retiming of the method ``key`` (``method.retime_l0``) that cannot run as set:
+def check_budget(key: str, params: str, norm: str, budget: int, T: int) -> None:
+    """Refuses a retiming of the method ``key`` (``method.retime_l0``, or an ensemble's
+    component), whose parameters are ``params.*``, that cannot run as set:
     T = 1 (one time bin: no spike can move under any norm, so its row would be a 0 % ASR that
     reads as robustness), or a B∞ budget of T bins or more (a spike moves within its sample's
     T bins, so a shift of T or more has no target; B1 and B0 are caps per sample: one above
@@ -135,8 +136,9 @@ def check_budget(key: str, norm: str, budget: int, T: int) -> None:
         )
     if norm == "linf" and budget > T - 1:
         raise ConfigError(
-            f"{key}.budget={budget} is out of range for T={T} (method norm=linf moves a spike "
-            f"by at most budget bins within the T bins); accepted: 1 <= {key}.budget <= {T - 1}"
+            f"{params}.budget={budget} is out of range for T={T} (method norm=linf moves a "
+            f"spike by at most budget bins within the T bins); accepted: 1 <= {params}.budget "
+            f"<= {T - 1}"
         )
 
 
@@ -352,7 +354,7 @@ class Retime(Attack):
         x = images.clone().detach().to(self.device)
         y = labels.clone().detach().to(self.device)
         B, T = x.shape[:2]
-        check_budget("method.retime", self.norm, self.budget, T)
+        check_budget("method.retime", "method.retime", self.norm, self.budget, T)
         lines = x.movedim(1, -1)  # [B, C, H, W, T]
         v = lines.reshape(B, -1, T)  # [B, N, T]: one line per polarity and pixel
         src = v > 0
