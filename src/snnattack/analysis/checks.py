@@ -1,6 +1,6 @@
 """Config rules of the analyses (``analysis=[...]``), checked before any work: each analysis
 block is a chosen analysis's whole block, and the analyses that read spiking layers find them
-in the configured model."""
+in the configured model, and the spike shuffle has time steps to permute."""
 
 from __future__ import annotations
 
@@ -43,6 +43,18 @@ def _analysis_blocks(resolved: dict[str, Any]) -> None:
 def _missing(name: str, opts: dict[str, Any]) -> set[str]:
     """The keys of ``conf/analysis/<name>.yaml`` that the block ``opts`` lacks."""
     return set(file_keys(CONF_DIR / "analysis" / f"{name}.yaml")) - set(opts or {})
+
+
+@CHECKS.register("analysis_time_steps", order=17)
+def _analysis_time_steps(resolved: dict[str, Any]) -> None:
+    """The spike shuffle permutes each spike train over the ``T`` steps: one step has no
+    other order, and its shuffled accuracy would equal the clean one, read as rate coding."""
+    if "shuffle" in (resolved.get("analysis") or {}) and resolved["T"] < 2:
+        raise ConfigError(
+            f"analysis=[shuffle] permutes spike trains over time, but T={resolved['T']} has "
+            "one time step, which no permutation changes (the shuffled accuracy would be the "
+            "clean one); accepted: T >= 2, or no shuffle in analysis=[...]"
+        )
 
 
 @CHECKS.register("analysis_spiking_layers", order=17)

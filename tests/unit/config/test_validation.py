@@ -1271,6 +1271,12 @@ THROUGH_RUN_PY = [
         "model without them, but model=digits_net (train.kind=ann) has 0 spiking layers; "
         "accepted: a spiking train.kind",
     ),
+    (  # one step has one order: the shuffled accuracy was the clean one, read as rate coding
+        "analysis=[shuffle] T=1",
+        "error: analysis=[shuffle] permutes spike trains over time, but T=1 has one time step, "
+        "which no permutation changes (the shuffled accuracy would be the clean one); "
+        "accepted: T >= 2, or no shuffle in analysis=[...]",
+    ),
 ]
 
 
