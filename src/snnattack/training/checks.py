@@ -1,7 +1,9 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
 (:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
 trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
-than 1 a model without identity shortcuts, and Nesterov's step a momentum.
+than 1 a model without identity shortcuts, and Nesterov's step a momentum; and the notes on
+training settings a job accepts but does not use (an ε ramp longer than the adversarial
+training).
 """
 
 from __future__ import annotations
@@ -63,12 +65,12 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     train, out = resolved["train"], []
     adversary = train["adversary"]  # every train= choice sets it (config.keys refuses ~)
     ramp = adversary["ramp_epochs"] or 0
-    if adversary["method"] is not None and ramp > train["epochs"]:
-        reached = train["epochs"] / ramp
+    key, epochs = adversarial_epochs(train)
+    if adversary["method"] is not None and ramp > epochs:
         out.append(
-            f"train.adversary.ramp_epochs={ramp} > train.epochs={train['epochs']}: the training "
-            f"never reaches its full eps (its last epoch at {reached:.0%} of it), though the "
-            "model's record names the full eps"
+            f"train.adversary.ramp_epochs={ramp} > {key}={epochs}: the training never reaches "
+            f"its full eps (its last epoch at {epochs / ramp:.0%} of it), though the model's "
+            "record names the full eps"
         )
     if adversary["method"] is not None:
         out += fraction_note("train.adversary.eps", adversary["eps"])
@@ -83,3 +85,13 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             "train.adversary.method=null trains the standard model, without it"
         )
     return out
+
+
+def adversarial_epochs(train: dict[str, Any]) -> tuple[str, int]:
+    """The key and the count of the epochs the adversary trains: a kind that fine-tunes
+    (``hybrid``) crafts in its fine-tuning only (``train.hybrid.epochs``), from a standard
+    model trained over ``train.epochs``; the other kinds over ``train.epochs``."""
+    tuning = STRATEGIES[train["kind"]].fine_tuning(train)
+    if tuning is None:
+        return "train.epochs", train["epochs"]
+    return f"train.{train['kind']}.epochs", tuning["epochs"]

@@ -895,6 +895,14 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "(train.adversary.eps is in 1/255 units, train.adversary.eps=8 is 8/255); 0.03 of "
             "the range is train.adversary.eps=7.65",
         ),
+        (  # the hybrid's adversary crafts in its fine-tuning, of train.hybrid.epochs (the
+            # note compared with train.epochs, the standard ANN's training)
+            "train.kind=hybrid train.hybrid.epochs=2 train.adversary.method=fgsm "
+            "train.adversary.ramp_epochs=3",
+            "train.adversary.ramp_epochs=3 > train.hybrid.epochs=2: the training never reaches "
+            "its full eps (its last epoch at 67% of it), though the model's record names the "
+            "full eps",
+        ),
         (  # TRADES without its KL term: the examples are crafted at every step for nothing
             "train.adversary.method=trades train.adversary.beta=0",
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are not "
@@ -939,6 +947,19 @@ def test_a_source_file_without_a_black_box_is_noted(
 def test_a_setting_every_job_can_use_has_no_note() -> None:
     cfg = compose(
         "attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"
+    )
+    assert notes(OmegaConf.to_container(cfg, resolve=True)) == []
+
+
+def test_a_hybrid_ramp_within_its_fine_tuning_has_no_note() -> None:
+    """The adversary of train.kind=hybrid crafts in the fine-tuning's 5 epochs, which reach
+    the full eps after 3, however few epochs train.epochs gives the standard ANN."""
+    cfg = compose(
+        "train.kind=hybrid",
+        "train.epochs=2",
+        "train.hybrid.epochs=5",
+        "train.adversary.method=fgsm",
+        "train.adversary.ramp_epochs=3",
     )
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == []
 
