@@ -3,16 +3,21 @@
 trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
 than 1 a model without identity shortcuts, and Nesterov's step a momentum; and the notes on
 training settings a job accepts but does not use (an ε ramp longer than the adversarial
-training).
+training, a setting the adversary's method does not read).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+
+import yaml
 
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.models.shapes import meta_model
+from snnattack.package import CONF_DIR
+from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES
 from snnattack.training.conversion import shared_scales
@@ -74,6 +79,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
         )
     if adversary["method"] is not None:
         out += fraction_note("train.adversary.eps", adversary["eps"])
+        out += unread_settings(adversary)
     if adversary["method"] == "trades" and adversary.get("beta") == 0:
         out.append(
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are "
@@ -95,3 +101,24 @@ def adversarial_epochs(train: dict[str, Any]) -> tuple[str, int]:
     if tuning is None:
         return "train.epochs", train["epochs"]
     return f"train.{train['kind']}.epochs", tuning["epochs"]
+
+
+@cache
+def adversary_defaults() -> dict[str, Any]:
+    """``train.adversary``'s values in ``conf/train/_adversary.yaml``."""
+    return yaml.safe_load((CONF_DIR / "train" / "_adversary.yaml").read_text())["adversary"]
+
+
+def unread_settings(adversary: dict[str, Any]) -> list[str]:
+    """A note per setting of another adversary's own (``alpha``, ``steps``, ``beta``) that
+    ``adversary``'s method does not read, set to other than its default: ``fgsm`` steps ε
+    once, whatever ``alpha`` says; such a setting keys no store entry either."""
+    method = ADVERSARIES[adversary["method"]]
+    own = {key for kind in ADVERSARIES.values() for key in kind.reads} - set(method.reads)
+    return [
+        f"train.adversary.{key}={adversary[key]} is not read by train.adversary.method="
+        f"{method.name} (it reads {', '.join(method.keys()[1:])}): the model is trained and "
+        "stored as without it"
+        for key in sorted(own)
+        if adversary.get(key) != adversary_defaults()[key]
+    ]

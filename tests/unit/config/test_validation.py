@@ -903,6 +903,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "its full eps (its last epoch at 67% of it), though the model's record names the "
             "full eps",
         ),
+        (  # FGSM steps eps once: its store key leaves alpha out, and it trained as without
+            "train.adversary.method=fgsm train.adversary.alpha=4",
+            "train.adversary.alpha=4 is not read by train.adversary.method=fgsm (it reads eps, "
+            "grad_mode, params, reg, ramp_epochs): the model is trained and stored as without it",
+        ),
         (  # TRADES without its KL term: the examples are crafted at every step for nothing
             "train.adversary.method=trades train.adversary.beta=0",
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are not "
