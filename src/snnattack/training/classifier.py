@@ -36,6 +36,14 @@ SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
 # changes what a stored model is, so that older models are trained again. 1 was the key that
 # held the SELECTION sentence itself; its models are trained once more under 2.
 TRAINING_VERSION = 2
+# a training's cost in its record (:meth:`Classifier.cost_record`), which a model made from the
+# trained one without training (a conversion) carries as its own
+COST_KEYS = (
+    "train_craft_seconds",
+    "train_update_seconds",
+    "train_loop_seconds",
+    "adversary_gradients_per_epoch",
+)
 
 
 class Classifier(L.LightningModule):
@@ -240,12 +248,13 @@ class Classifier(L.LightningModule):
         ``epochs`` trained, resumed ones included) and the adversary's input-gradient
         evaluations (one per sample and step) per epoch."""
         craft, update = self.cost["craft_seconds"], self.cost["update_seconds"]
-        return {
-            "train_craft_seconds": round(craft, 2),
-            "train_update_seconds": round(update, 2),
-            "train_loop_seconds": round(craft + update, 2),
-            "adversary_gradients_per_epoch": self.cost["adversary_gradients"] // max(epochs, 1),
-        }
+        values = (
+            round(craft, 2),
+            round(update, 2),
+            round(craft + update, 2),
+            self.cost["adversary_gradients"] // max(epochs, 1),
+        )
+        return dict(zip(COST_KEYS, values, strict=True))
 
     def validation_record(self, epoch: int) -> dict[str, Any]:
         """Validation accuracy and loss of ``epoch`` (the selected one) and the rule used."""

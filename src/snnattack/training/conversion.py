@@ -35,6 +35,7 @@ from snnattack.settings import ModelSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 from snnattack.training.base import Strategy, register
+from snnattack.training.classifier import COST_KEYS
 from snnattack.training.fit import TrainContext, Trained
 
 log = logging.getLogger(__name__)
@@ -202,4 +203,7 @@ class Conversion(Strategy):
             "ann_val_acc": ann_record.get("val_acc"),
             "ann_key": ann_record.get("key"),
             "scales": scales,
+            # its ANN's training is its cost (an adversary's too: train.adversary trains the
+            # ANN); an ANN stored before the cost was recorded has none to carry
+            **{k: ann_record[k] for k in COST_KEYS if k in ann_record},
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 
 import pytest
 import torch
@@ -153,6 +154,21 @@ def test_adversarial_training_records_its_cost_split_under_its_own_key(tmp_path,
     _, plain = trained_model(model_settings(standard), 0, ModelStore(tmp_path), [])
     assert plain["train_craft_seconds"] == 0 and plain["adversary_gradients_per_epoch"] == 0
     assert plain["key"] != record["key"]
+
+
+def test_a_converted_model_records_the_cost_of_its_adversarially_trained_ann(tmp_path) -> None:
+    """train.kind=conversion trains its ANN with the adversary and converts it without
+    training: the converted model's record (the report's cost columns) holds the ANN's cost."""
+    cfg = compose(
+        *FAST, "train.epochs=1", "train.kind=conversion", "train.adversary.method=pgd",
+        "train.adversary.steps=2", f"store.dir={tmp_path}",
+    )  # fmt: skip
+    _, record = trained_model(model_settings(cfg), 0, ModelStore(tmp_path), [])
+    ann = json.loads((tmp_path / record["ann_key"] / "record.json").read_text())
+    assert record["adversary_gradients_per_epoch"] == 4 * 64 * 2  # batches x batch x steps
+    assert record["train_craft_seconds"] > 0 and record["train_update_seconds"] > 0
+    cost = ["train_craft_seconds", "train_update_seconds", "train_loop_seconds"]
+    assert {k: record[k] for k in cost} == {k: ann[k] for k in cost}
 
 
 class Killed(Exception):
