@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from snnattack.analysis.checks import check_built
 from snnattack.attacks.parse import component_settings
 from snnattack.config.spelling import spelt
 from snnattack.config.validation import logged, validate
@@ -64,7 +65,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         resolved["tf32"],
         resolved["deterministic"],
     )
-    built = built_models(job.model)  # the model files and the factory's network, checked
+    built = check_built(resolved, built_models(job.model))  # model files, factory's net: checked
     log.info("job folder %s", output_dir)
     # what fixes the result: the relaunch check, row keys, record
     spec = result_spec(resolved, component_settings(specs))
@@ -107,7 +108,7 @@ def check_model_files(cfg: DictConfig) -> None:
     ``model=external`` factory's network), as :func:`run` does before any work: a sweep's
     check before its first job (:func:`snnattack.config.validation.check_sweep`), so a file
     that fits no job is one refusal, not a failure per job."""
-    built_models(model_settings(cfg))
+    check_built(spelt(cfg), built_models(model_settings(cfg)))
 
 
 def process_settings(

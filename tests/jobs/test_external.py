@@ -197,3 +197,42 @@ def test_a_factorys_nan_weights_that_checkpoint_replaces_are_accepted(weights) -
             "boxes=[white]",
         )
     )
+
+
+# a foreign network whose neurons read their weights' values when built (snnTorch's Leaky:
+# a learned threshold): the analyses' check built it on the meta device, which has none
+LEAKY = ["model=external", "model.factory._target_=foreign_nets.snntorch_leaky", "boxes=[white]"]
+
+
+def test_the_analyses_run_on_a_foreign_network_with_its_own_neurons(run_job) -> None:
+    metrics = run_job(
+        *LEAKY,
+        "eps=[16]",
+        "method=[fgsm]",
+        "analysis=[shuffle,rate_current]",
+        "analysis.rate_current.n_points=50",
+    )
+    shuffle, curve = metrics["analyses"]["shuffle"], metrics["analyses"]["rate_current"]
+    assert shuffle["n"] == metrics["n"] and shuffle["mode"] == "layer"
+    assert len(curve["actual"]["rate"]) == 50
+    # the network's second Leaky: beta 0.8 and threshold 0.5, not the config's lambda, theta
+    assert curve["actual"]["lam"] == pytest.approx(0.8) and curve["actual"]["theta"] == 0.5
+
+
+def test_an_analysis_layer_beyond_a_foreign_networks_spiking_layers_is_refused_in_one_line(
+    cli, tmp_path: Path
+) -> None:
+    done = cli(
+        *LEAKY,
+        "analysis=[rate_current]",
+        "analysis.rate_current.layer=2",
+        f"hydra.run.dir={tmp_path}/out",
+        f"store.dir={tmp_path}/models",
+    )
+    assert done.returncode == 2
+    (only,) = done.stderr.strip().splitlines()
+    assert only == (
+        "error: analysis.rate_current.layer=2 is out of range: model=external (train.kind=stbp) "
+        "has 2 spiking layers; accepted: an integer in [0, 1]"
+    )
+    assert list(tmp_path.iterdir()) == []

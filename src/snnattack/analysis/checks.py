@@ -12,9 +12,10 @@ from omegaconf import OmegaConf
 from snnattack.analysis.rate_current import spiking_layers
 from snnattack.config.keys import file_keys
 from snnattack.errors import ConfigError
+from snnattack.interop.external import is_external
 from snnattack.package import CONF_DIR
 from snnattack.training.parse import model_settings
-from snnattack.training.trained import build_model
+from snnattack.training.trained import Built, build_model
 from snnattack.values import CHECKS
 
 # the analyses of a model's spiking layers, and what each would do on a model without any
@@ -60,12 +61,36 @@ def _analysis_time_steps(resolved: dict[str, Any]) -> None:
 @CHECKS.register("analysis_spiking_layers", order=17)
 def _analysis_spiking_layers(resolved: dict[str, Any]) -> None:
     """The analyses of spiking layers find them (``analysis.rate_current.layer`` among them)
-    in the configured model, built on PyTorch's meta device, without memory."""
-    analyses = resolved.get("analysis") or {}
-    if not analyses.keys() & set(READ_SPIKES):
+    in the configured model, built on PyTorch's meta device, without memory. A
+    ``model=external`` network is checked once its factory built it (:func:`check_built`):
+    a factory may read its weights' values, which the meta device has none of."""
+    if not reads_spikes(resolved) or is_external(resolved):
         return
     with torch.device("meta"):
         model = build_model(model_settings(OmegaConf.create(resolved)))
+    check_spiking_layers(resolved, model)
+
+
+def check_built(resolved: dict[str, Any], built: Built) -> Built:
+    """The analyses of spiking layers on a ``model=external`` network, as its factory (or
+    the ``checkpoint=`` file) built it for the job's checks before any work
+    (:func:`~snnattack.training.trained.built_models`); ``built`` is returned, for the job."""
+    if reads_spikes(resolved) and is_external(resolved):
+        net = built.external if built.checkpoint is None else built.checkpoint[0]
+        check_spiking_layers(resolved, net)
+    return built
+
+
+def reads_spikes(resolved: dict[str, Any]) -> bool:
+    """Whether an analysis of ``resolved`` reads spiking layers (:data:`READ_SPIKES`)."""
+    return bool((resolved.get("analysis") or {}).keys() & set(READ_SPIKES))
+
+
+def check_spiking_layers(resolved: dict[str, Any], model: torch.nn.Module) -> None:
+    """Refuses an analysis of spiking layers that ``model`` (the job's target) lacks: the
+    shuffle or the cost on a network without any, ``analysis.rate_current.layer`` beyond
+    its last."""
+    analyses = resolved["analysis"]
     count = len(spiking_layers(model))
     where = (
         f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
