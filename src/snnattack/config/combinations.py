@@ -80,12 +80,6 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
     fit_neurons(
         resolved, "train.adversary.params.", mode, params, f"train.adversary.grad_mode={mode}"
     )
-    needs_eval = GRADIENT_MODES[mode].time_invariant and adversary.get("method") is not None
-    if adversary.get("bn_mode") == "train" and needs_eval:
-        raise ConfigError(
-            f"train.adversary.bn_mode=train does not apply to train.adversary.grad_mode={mode} "
-            "(it needs BatchNorm on running statistics); accepted: eval, or null"
-        )
 
 
 SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")

@@ -1,7 +1,8 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
 (:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
 trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
-than 1 a model without identity shortcuts, and Nesterov's step a momentum; and the notes on
+than 1 a model without identity shortcuts, Nesterov's step a momentum, and an SNN's adversary
+crafted with ``rga`` or ``ann`` BatchNorm's running statistics; and the notes on
 training settings a job accepts but does not use (an ε ramp longer than the adversarial
 training, a setting the adversary's method does not read).
 """
@@ -15,6 +16,7 @@ import yaml
 
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
+from snnattack.gradients import GRADIENT_MODES
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
 from snnattack.training.adversaries import ADVERSARIES
@@ -50,6 +52,22 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
                 "shortcuts add spikes of unit size to the block's output; "
                 "accepted: theta=1"
             )
+
+
+@CHECKS.register("adversary_bn_mode", order=15)
+def _adversary_bn_mode(resolved: dict[str, Any]) -> None:
+    """An SNN's adversary crafted with a gradient mode that needs time-invariant layers
+    (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. A kind that trains an ANN
+    (``ann``, ``conversion``) crafts with the ANN's own gradient, ``grad_mode`` unread, as
+    its store key says (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
+    train = resolved["train"]
+    adversary, mode = train["adversary"], train["adversary"]["grad_mode"]
+    crafts_with_mode = adversary["method"] is not None and STRATEGIES[train["kind"]].trains_at_T
+    if adversary["bn_mode"] == "train" and crafts_with_mode and GRADIENT_MODES[mode].time_invariant:
+        raise ConfigError(
+            f"train.adversary.bn_mode=train does not apply to train.adversary.grad_mode={mode} "
+            "(it needs BatchNorm on running statistics); accepted: eval, or null"
+        )
 
 
 @CHECKS.register("nesterov_needs_momentum", order=15)

@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import compose
+from harness import compose, job_checks
 from torch import nn
 
 import snnattack.gradients as gradients
@@ -169,6 +169,17 @@ def test_a_converted_model_records_the_cost_of_its_adversarially_trained_ann(tmp
     assert record["train_craft_seconds"] > 0 and record["train_update_seconds"] > 0
     cost = ["train_craft_seconds", "train_update_seconds", "train_loop_seconds"]
     assert {k: record[k] for k in cost} == {k: ann[k] for k in cost}
+
+
+@pytest.mark.parametrize("kind", ["ann", "conversion"])
+def test_an_anns_adversary_crafts_in_train_mode_whatever_grad_mode_it_does_not_read(kind) -> None:
+    """An ANN crafts with its own gradient (grad_mode unread, out of its store key): null
+    resolves to pgd's train mode there, and an explicit bn_mode=train, the same model, was
+    refused as if rga crafted."""
+    common = [f"train.kind={kind}", "train.adversary.method=pgd", "train.adversary.grad_mode=rga"]
+    explicit = compose(*common, "train.adversary.bn_mode=train")
+    job_checks(explicit)
+    assert store_key(model_settings(explicit), 0) == store_key(model_settings(compose(*common)), 0)
 
 
 class Killed(Exception):
