@@ -170,21 +170,27 @@ def test_a_factorys_network_that_does_not_fit_the_dataset_is_refused_in_one_line
     assert str(err.value).startswith(line) and "\n" not in str(err.value)
 
 
+def refusal(cli, tmp_path: Path, *overrides: str) -> str:
+    """The one line of a job of ``overrides`` refused with exit code 2, leaving nothing."""
+    done = cli(*overrides, f"hydra.run.dir={tmp_path}/out", f"store.dir={tmp_path}/models")
+    assert done.returncode == 2
+    (only,) = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr + done.stdout
+    assert list(tmp_path.iterdir()) == []
+    return only
+
+
 def test_a_network_that_does_not_fit_ends_the_job_with_exit_code_2_leaving_nothing(
     cli, tmp_path: Path
 ) -> None:
-    done = cli(
+    only = refusal(
+        cli,
+        tmp_path,
         "model=external",
         "model.factory._target_=external_nets.three_channels",
         "boxes=[white]",
-        f"hydra.run.dir={tmp_path}/out",
-        f"store.dir={tmp_path}/models",
     )
-    assert done.returncode == 2
-    (only,) = done.stderr.strip().splitlines()
     assert only.startswith(f"error: {UNFIT[0][1]}") and "accepted: " in only, only
-    assert "Traceback" not in done.stderr + done.stdout
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_factorys_nan_weights_that_checkpoint_replaces_are_accepted(weights) -> None:
@@ -222,17 +228,10 @@ def test_the_analyses_run_on_a_foreign_network_with_its_own_neurons(run_job) -> 
 def test_an_analysis_layer_beyond_a_foreign_networks_spiking_layers_is_refused_in_one_line(
     cli, tmp_path: Path
 ) -> None:
-    done = cli(
-        *LEAKY,
-        "analysis=[rate_current]",
-        "analysis.rate_current.layer=2",
-        f"hydra.run.dir={tmp_path}/out",
-        f"store.dir={tmp_path}/models",
+    only = refusal(
+        cli, tmp_path, *LEAKY, "analysis=[rate_current]", "analysis.rate_current.layer=2"
     )
-    assert done.returncode == 2
-    (only,) = done.stderr.strip().splitlines()
     assert only == (
         "error: analysis.rate_current.layer=2 is out of range: model=external (train.kind=stbp) "
         "has 2 spiking layers; accepted: an integer in [0, 1]"
     )
-    assert list(tmp_path.iterdir()) == []

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -93,20 +92,20 @@ def call_evaluation(
     crafter = None if source is None else as_spiking_net(source, T, "source", example, model)
     named = dict(arguments, T=target.T, overrides=overrides, names={a: a for a in arguments})
     composed, _ = job_config(**named, validated=False)
-    cfg, notes = job_config(**named, held=encoding_held(target, composed))
+    cfg, notes = job_config(**named, held=encoding_held(target, composed.encoding == "frames"))
     settings, config = job_settings(cfg, notes), spelt(cfg)
     return prepared_evaluation(settings, config, model, target, source, crafter)
 
 
-def encoding_held(target: SpikingNet, composed: DictConfig) -> dict[str, Any]:
+def encoding_held(target: SpikingNet, frames: bool) -> dict[str, Any]:
     """The input encoding that ``target`` runs (``encoding`` and ``encoding_levels``: its
     encoder's name and its quantiser's levels), where it reads images: a native network
-    built with ``encoding='poisson'`` or ``levels=`` encodes so whatever the ``composed``
-    config's defaults say, and the record's config must say what ran. Nothing where the
-    config's samples are event frames or the encoder reads them (:func:`with_encoding` judges
-    the two against each other), or where the encoder is none of the package's."""
+    built with ``encoding='poisson'`` or ``levels=`` encodes so whatever the config's
+    defaults say, and the record's config must say what ran. Nothing where the config's
+    samples are event ``frames`` or the encoder reads them (:func:`with_encoding` judges the
+    two against each other), or where the encoder is none of the package's."""
     name = encoding_of(target.encoder)
-    if name in (None, "frames") or composed.encoding == "frames":
+    if name in (None, "frames") or frames:
         return {}
     levels = target.quantize.levels if isinstance(target.quantize, Quantize) else None
     return {"encoding": name, "encoding_levels": levels}
