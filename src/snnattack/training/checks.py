@@ -12,8 +12,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import yaml
+from omegaconf import OmegaConf
 
+from snnattack.config.keys import loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
@@ -124,7 +125,7 @@ def adversarial_epochs(train: dict[str, Any]) -> tuple[str, int]:
 @cache
 def adversary_defaults() -> dict[str, Any]:
     """``train.adversary``'s values in ``conf/train/_adversary.yaml``."""
-    return yaml.safe_load((CONF_DIR / "train" / "_adversary.yaml").read_text())["adversary"]
+    return OmegaConf.to_container(loaded(CONF_DIR / "train" / "_adversary.yaml"))["adversary"]
 
 
 def unread_settings(adversary: dict[str, Any]) -> list[str]:
