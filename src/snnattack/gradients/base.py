@@ -182,16 +182,15 @@ def require_eval(model: nn.Module, mode: str) -> None:
     (:data:`~snnattack.snn.temporal.MIXES_TIME`: spikingjelly's attention over T, on which the
     pass of one time-averaged step failed with a shape error): ``mode`` needs time-invariant
     layers."""
+    others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
     for name, m in model.named_modules():
         if getattr(m, MIXES_TIME, False):
-            others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
             raise UserError(
                 f"gradient mode {mode!r} runs the network on one time-averaged step, but its "
                 f"{name} ({type(m).__name__}) mixes the time steps; accepted: a gradient mode "
                 f"that runs every step ({others})"
             )
         if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.Dropout) and m.training:
-            others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
             raise UserError(
                 f"gradient mode {mode!r} needs the model in eval mode, but its {name or 'model'} "
                 f"({type(m).__name__}) is in training mode, which is not time-invariant; "
