@@ -703,13 +703,17 @@ def tuning_table(jobs: list[Job]) -> Table | None:
         ["job", "box", "ε (/255)", "mode", "method", "chosen", "val ASR %", "val n"],
         rows,
         "Chosen per row by the highest ASR on validation images (never test); "
-        "HART's γ on its authors' grid 0.10..2.45.",
+        "HART's γ on its authors' grid 0.10..2.45; none (all tied): every point scored alike, "
+        "the configured parameters kept.",
         key="tuning",
     )
 
 
-def _chosen(params: dict[str, Any]) -> str:
-    """The parameters a tuning chose, ``name=value``; those it left unset (None) unsaid."""
+def _chosen(params: dict[str, Any] | None) -> str:
+    """The parameters a tuning chose, ``name=value``; those it left unset (None) unsaid;
+    ``none (all tied)`` where it chose no point (``params`` None: every point scored alike)."""
+    if params is None:
+        return "none (all tied)"
     return ", ".join(f"{k}={fmt(v)}" for k, v in params.items() if v is not None)
 
 

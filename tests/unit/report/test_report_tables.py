@@ -509,6 +509,13 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
             "grad_mode": "rga",
             "grad_params": {"beta": 2.0},
             "first_successes": 0,
+            "tuned": {"params": None, "val_asr": 0.0, "val_n": 200},
+        },
+        {  # not asked to be tuned
+            "name": "apgd/pdsg",
+            "grad_mode": "pdsg",
+            "grad_params": {},
+            "first_successes": 0,
             "tuned": None,
         },
         {  # a record written before components kept their scores: "tuned" was the request
@@ -526,6 +533,8 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     # a mode's parameter the tuning left unset (None) is not shown: it read "surrogate=–"
     tuned = {"params": {"gamma": 0.4, "surrogate": None}, "val_asr": 81.5, "val_n": 200}
     single.update(tuned=tuned)
+    tied = {"params": None, "val_asr": 12.5, "val_n": 200}  # every point: its configured kept
+    record["results"].append({**single, "method": "pgd", "box": "black", "tuned": tied})
     record["results"].append(
         {
             **single,
@@ -547,12 +556,14 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
             "4.00",
             "10.00 (fgsm/hart)",
             "yes",
-            "apgd/stbp 7, apgd/hart 2, apgd/rga 0, apgd_dlr/hart 0",
+            "apgd/stbp 7, apgd/hart 2, apgd/rga 0, apgd/pdsg 0, apgd_dlr/hart 0",
         ]
     ]
     assert tables["tuning"].rows == [
         ["0", "white", "48", "hart", "fgsm", "gamma=0.4", "81.50", "200"],
+        ["0", "black", "48", "hart", "pgd", "none (all tied)", "12.50", "200"],
         ["0", "white", "48", "hart", "ensemble: apgd/hart", "gamma=0.35", "90.00", "200"],
+        ["0", "white", "48", "rga", "ensemble: apgd/rga", "none (all tied)", "0.00", "200"],
         ["0", "white", "48", "hart", "ensemble: apgd_dlr/hart", "gamma=0.5", "–", "–"],
     ]
 
