@@ -122,7 +122,8 @@ class AttackSpec:
     algorithm: str = ""
     # the gradient mode's parameters for this row (a tuned value); None = the job's
     grad_params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    # how grad_params were tuned on validation data (attack.tune): values, val ASR, val size
+    # how grad_params were tuned on validation data (attack.tune): values (None: every
+    # point scored alike, grad_params kept), val ASR, val size
     tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -42,8 +42,8 @@ class Component:
     params: dict[str, Any] = field(hash=False)
     eot_samples: int = 1
     tune: bool = False  # its gradient mode's parameters are chosen on validation data
-    # how they were chosen (values, validation ASR and size), as a row's ``tuned``; None
-    # where they were not (not asked, or no point of the grid scored above another)
+    # how they were chosen (values, validation ASR and size), as a row's ``tuned``; values
+    # None where no point of the grid scored above another; None where not asked
     tuned: dict[str, Any] | None = field(default=None, hash=False)
 
 

@@ -8,9 +8,10 @@ Here each row (method, ε, box) tries every point of the mode's grid
 ``attack.tune.max_points``; a mode without parameters, ``bptr`` or ``ann``, runs as it is,
 with a note: :func:`snnattack.attacks.checks.notes`) on the first
 ``attack.tune.val_size`` images of the *validation* split and keeps the point of highest ASR
-(the first such point on ties; none, the row untuned, where every point scores alike).
-The rows record the chosen values. Ensemble components with ``tune: true`` are tuned the
-same way, each with its own method. A black-box row's examples are crafted on the source and
+(the first such point on ties; none where every point scores alike: the row keeps its
+configured parameters and records ``params: None`` with the tied score). The rows record the
+chosen values. Ensemble components with ``tune: true`` are tuned the same way, each with its
+own method. A black-box row's examples are crafted on the source and
 scored on the target: its attacker may query the target on validation images
 (docs/configuration.md). The validation batch (:func:`validation_batch`, drawn by the
 evaluation core once its seeds are set) is also the one universal attacks are fitted on
@@ -71,10 +72,11 @@ def best_point(
     base: dict[str, Any],
     score: Any,
     what: str = "the grid",
-) -> tuple[dict[str, Any], float] | None:
-    """The point (merged into ``base``) of highest ``score(params)``, first on ties; None
-    where every point scores alike (the grid chose nothing: its first point, often its
-    weakest, would be recorded as tuned), with a note naming ``what`` was tuned."""
+) -> tuple[dict[str, Any] | None, float]:
+    """The point (merged into ``base``) of highest ``score(params)``, first on ties, and its
+    score; no point (None) and the score they all share where every point scores alike (the
+    grid chose nothing: its first point, often its weakest, would be recorded as tuned), with
+    a note naming ``what`` was tuned."""
     scored = [({**base, **p}, score({**base, **p})) for p in points]
     if len(scored) > 1 and len({s for _, s in scored}) == 1:
         log.warning(
@@ -85,7 +87,7 @@ def best_point(
             scored[0][1],
             {k: v for k, v in base.items() if v is not None} or "(the mode's defaults)",
         )
-        return None
+        return None, scored[0][1]
     best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
     return scored[best]
 
@@ -167,8 +169,8 @@ def tune_specs(
     chosen on the ``validation`` batch (the first ``attack.tune.val_size`` validation images,
     never test ones; None where the job tunes nothing, :func:`~snnattack.attacks.grids.tunes`:
     ``specs`` are returned as they are); each tuned spec (and ensemble component) gains
-    ``tuned`` (values, validation ASR and size). The specs at positions ``skip`` (rows reused
-    from an earlier job) are left as they are."""
+    ``tuned`` (values, None where every point scored alike, validation ASR and size). The
+    specs at positions ``skip`` (rows reused from an earlier job) are left as they are."""
     if validation is None:
         return specs
     tune, recipe = thaw(settings.tune), settings.recipe
@@ -188,10 +190,11 @@ def tune_specs(
 
         def choose(
             row: AttackSpec, grad_mode: str, base: dict[str, Any], eot: int, crafter=crafter
-        ) -> tuple[dict[str, Any], float] | None:
-            """The best point of ``grad_mode``'s grid for ``row`` and its validation ASR;
-            None where ``crafter`` reads no gradient mode (an ANN crafts by autograd), no
-            parameter of the grid changes its gradient, or every point scores alike."""
+        ) -> tuple[dict[str, Any] | None, float] | None:
+            """The best point of ``grad_mode``'s grid for ``row`` and its validation ASR (no
+            point, None, where every point scores alike: :func:`best_point`); None where
+            ``crafter`` reads no gradient mode (an ANN crafts by autograd) or no parameter of
+            the grid changes its gradient."""
             if grad_mode_of(row.algorithm, grad_mode, crafter) != grad_mode:
                 return None
             key = (grad_mode, row.box, repr(base))
@@ -228,12 +231,15 @@ def tune_specs(
     return out
 
 
-def _tuned(spec: Any, best: tuple[dict[str, Any], float], val_n: int) -> Any:
+def _tuned(spec: Any, best: tuple[dict[str, Any] | None, float], val_n: int) -> Any:
     """A row's or ensemble component's ``spec`` with the parameters ``best`` chose, and how
-    they were chosen (``tuned``: values, validation ASR and size)."""
+    they were chosen (``tuned``: values, validation ASR and size). Where it chose none (every
+    point scored alike) the spec keeps its configured parameters and ``tuned`` says so with
+    ``params: None`` and the tied ASR: a record without it reads as a row never tuned."""
     chosen, val_asr = best
     tuned = {"params": chosen, "val_asr": val_asr, "val_n": val_n}
-    return dataclasses.replace(spec, grad_params=chosen, tuned=tuned)
+    kept = spec.grad_params if chosen is None else chosen
+    return dataclasses.replace(spec, grad_params=kept, tuned=tuned)
 
 
 @contextmanager

@@ -201,11 +201,12 @@ def test_a_grid_parameter_no_neuron_reads_is_dropped_with_a_note(caplog) -> None
     ]
 
 
-def test_a_grid_whose_points_all_score_alike_leaves_the_row_untuned(
+def test_a_grid_whose_points_all_score_alike_leaves_the_row_untuned_and_says_so(
     model, caplog: pytest.LogCaptureFixture
 ) -> None:
     """On one validation image that nothing fools every point scored 0 %: the first point
-    (the authors' narrowest gamma, often the weakest) was recorded as tuned."""
+    (the authors' narrowest gamma, often the weakest) was recorded as tuned. Then the row's
+    ``tuned`` was null, as a row's of a job that tunes nothing: it says no point was chosen."""
     cfg = config("attack.params.gamma=1.0")
     dm = datamodule(data_settings(cfg, 0))
     x, y = validation(dm, 60)
@@ -214,7 +215,8 @@ def test_a_grid_whose_points_all_score_alike_leaves_the_row_untuned(
     (spec,) = tune_specs(
         attack_settings(cfg), attack_specs(cfg), model, None, (x[missed], y[missed])
     )
-    assert spec.grad_params is None and spec.tuned is None  # the recipe's: gamma=1.0
+    assert spec.grad_params is None  # the recipe's: gamma=1.0
+    assert spec.tuned == {"params": None, "val_asr": 0.0, "val_n": 1}
     assert "every point of attack.tune.grids.hart for pgd/white/eps24 scored 0.00 %" in caplog.text
 
 
@@ -244,11 +246,12 @@ def test_grid_points_without_an_rga_curve_for_the_neurons_are_left_out(
     assert "attack.tune.grids.rga's point {'beta': 0.3, 'gamma': 0.2} does not fit" in caplog.text
 
 
-def test_an_ensemble_component_records_how_it_was_tuned_or_none_where_nothing_was_chosen(
+def test_an_ensemble_component_records_how_it_was_tuned_or_that_nothing_was_chosen(
     model,
 ) -> None:
-    """A component's ``tuned`` is a row's: the values and their validation score, or None
-    where no point scored above another (it was the request, true, even then)."""
+    """A component's ``tuned`` is a row's: the values and their validation score, or no
+    values (None) with the score every point shared where no point scored above another
+    (it was the request, true, then null: a component not asked to be tuned)."""
     cfg = compose(
         "attack.tune.val_size=60",
         "attack.tune.grids.hart.gamma.step=1.175",
@@ -264,7 +267,8 @@ def test_an_ensemble_component_records_how_it_was_tuned_or_none_where_nothing_wa
         (spec,) = tune_specs(attack_settings(cfg), attack_specs(cfg), model, None, batch)
         (part,) = spec.params["components"]
         if val_n is None:
-            assert part.tuned is None and part.grad_params["gamma"] == 1.0  # hart's configured
+            assert part.tuned == {"params": None, "val_asr": 0.0, "val_n": 1}
+            assert part.grad_params["gamma"] == 1.0  # hart's configured
         else:
             assert part.tuned["params"] == part.grad_params and part.tuned["val_n"] == val_n
             assert part.grad_params["gamma"] in GAMMAS and 0 <= part.tuned["val_asr"] <= 100
