@@ -148,3 +148,33 @@ def test_random_targets_are_drawn_per_sample_among_the_other_classes(
         pred = model(adv).argmax(1)
     hit = (adv != x).flatten(1).any(1)
     assert hit.any() and torch.equal(pred[hit], goals[hit]) and torch.equal(adv[~hit], x[~hit])
+
+
+class BlankIsOne(torch.nn.Module):
+    """Class 0 while the frames hold an event, class 1 on blank frames."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        held = x.flatten(1).sum(1)
+        return torch.stack([held, torch.full_like(held, 0.5)], 1)
+
+
+def test_a_draw_whose_events_span_fewer_microseconds_than_the_bins_is_no_success() -> None:
+    """20 events at 0 and 1 µs and one at 1000 µs: framed by time into 4 bins, the recording
+    is accepted, but a draw deleting the last event spans 1 µs, which the dataset refuses
+    (TooShort) and frames as blank; scored on those blank frames it fooled the net."""
+    events = np.zeros(21, dtype=[("x", int), ("y", int), ("t", int), ("p", int)])
+    events["t"] = np.append(np.arange(20) % 2, 1000)
+    events["x"], events["p"] = np.arange(21) % 16, 1
+    framing = Framing(4, 16, "time", "binary")
+    batch = Recordings((16, 16, 2), framing, lambda i: events, lambda i: events, (0,)).batch([0])
+    attack = GSAttack(BlankIsOne(), candidates="events", steps=20, recordings=batch)
+    x, y = framing.many([events], (16, 16, 2)), torch.tensor([0])
+    torch.manual_seed(0)
+    adv = attack(x, y)
+    inserted, deleted, flipped, recorded = batch.changes[-1][0].tolist()
+    assert torch.equal(adv, x) or deleted == recorded == 21  # fooled only by no event at all
+    clean, one = attack._clean.float(), torch.tensor([0])
+    short, empty = clean.clone(), torch.zeros_like(clean)
+    short[0, -1] = 0  # the draw deleting the event at 1000 µs: its frames are blank
+    assert not attack.frames(short, one).any()
+    assert [bool(attack._framable(v, one)) for v in (clean, short, empty)] == [True, False, True]

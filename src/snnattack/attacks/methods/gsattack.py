@@ -35,7 +35,8 @@ Per sample and step ``e = 1 .. steps`` (``main.py``, ``attacker.py``, ``config/`
 - Adam (``lr``, cosine-annealed with ``T_max = lr_period``) on the logits, each sample's
   gradient clipped to norm ``max_grad_norm``, the logits to ``[-alpha_boundary,
   alpha_boundary]``;
-- the sample stops at the first draw that succeeds (fooled, or predicted as ``target``); one
+- the sample stops at the first draw that succeeds (fooled, or predicted as ``target``) on a
+  recording the dataset frames (not one it refuses as too short: ``GSAttack._framable``); one
   never succeeding keeps its clean input (a failure).
 
 ``gsattack_frames`` is the repository's binary-frame generator (``ProbabilityFrameAttacker``:
@@ -145,6 +146,11 @@ class _GumbelLoop(Attack):
     def _won(self, idx: torch.Tensor, values: torch.Tensor) -> None:
         """Samples ``idx`` succeeded with the drawn ``values``."""
 
+    def _framable(self, values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Per sample: whether the drawn ``values`` are an input the dataset gives the network
+        (one that is not is never a success); every draw of frames is."""
+        return torch.ones(len(idx), dtype=torch.bool, device=values.device)
+
     def _distance(
         self, values: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor
     ) -> torch.Tensor:
@@ -187,6 +193,7 @@ class _GumbelLoop(Attack):
             with torch.no_grad():
                 alpha.clamp_(-self.alpha_boundary, self.alpha_boundary)
             won = self._succeeded(logits.detach(), y[idx], goal)
+            won &= self._framable(values.detach(), idx)
             self._won(idx[won], values.detach()[won])
             adv[idx[won]] = frames.detach()[won]
             active[idx[won]] = False
@@ -307,6 +314,19 @@ class GSAttack(_GumbelLoop):
         values = values * self._valid[idx]
         return values, self.frames(values, idx)
 
+    def _framable(self, values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Per sample: whether the drawn recording is one the dataset frames. Framed by time
+        (``bins: stream``), a recording whose events span fewer microseconds than the frames
+        has bins 0 µs long: the dataset refuses it (:class:`snnattack.data.events.TooShort`)
+        and its draw's frames are blank, so it is no success. A recording without events
+        (every event deleted) is framed, blank, as the dataset frames one."""
+        framing = self.recordings.source.framing
+        if self.bins == "candidates" or framing.split_by != "time":
+            return super()._framable(values, idx)
+        present = (values != 0) & self._valid[idx]
+        first, last = _extent(present, self._t[idx])
+        return ~present.any(1) | (last - first >= framing.frames).squeeze(1)
+
     def _distance(
         self, values: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor
     ) -> torch.Tensor:
@@ -392,12 +412,18 @@ def _bins(
         rank = present.cumsum(1) - present.long()
         index = torch.where(per_bin > 0, rank // per_bin.clamp(min=1), frames - 1)
         return index.clamp(max=frames - 1), valid
-    big = torch.iinfo(t.dtype).max
-    first = torch.where(present, t, big).amin(1, keepdim=True)
-    last = torch.where(present, t, -1).amax(1, keepdim=True)
+    first, last = _extent(present, t)
     window = (last - first) // frames
     index = torch.where(window > 0, (t - first) // window.clamp(min=1), frames)
     return index, valid & (index < frames) & (t >= first)
+
+
+def _extent(present: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first and last time ``[B, 1]`` of each sample's ``present`` candidates (the
+    largest integer and -1 where none is)."""
+    big = torch.iinfo(t.dtype).max
+    first = torch.where(present, t, big).amin(1, keepdim=True)
+    return first, torch.where(present, t, -1).amax(1, keepdim=True)
 
 
 def _hard_bit(one_hot: torch.Tensor) -> torch.Tensor:
