@@ -428,10 +428,9 @@ def test_a_ctrl_c_in_evaluate_is_a_keyboard_interrupt_and_the_next_call_runs(
     assert record.results
 
 
-def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
-    digits, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    model, x, y = digits
+def counted_composes(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """The argument lists Hydra composes from now on, none kept from an earlier test (nor a
+    preparation)."""
     composed, compose = [], preparation_config.compose_config
     monkeypatch.setattr(
         preparation_config,
@@ -439,13 +438,34 @@ def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
         lambda *a, **k: composed.append(a) or compose(*a, **k),
     )
     preparation_config._composed.cache_clear()
-    PREPARED.clear()  # nor a preparation kept from an earlier test
+    PREPARED.clear()
+    return composed
+
+
+def test_attack_composes_and_checks_a_config_once_per_distinct_settings(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x, y = digits
+    composed = counted_composes(monkeypatch)
     first = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     again = snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2)
     assert len(composed) == 1 and torch.equal(first, again)  # the same settings: kept
     snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=3)
     snnattack.attack(model, x[:8], y[:8], "pgd", eps=8, steps=2)
     assert len(composed) == 3  # other settings: composed again
+
+
+def test_evaluate_composes_the_config_of_a_model_of_the_configs_encoding_once(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first call reads the config's encoding before the model's own is pinned: where the
+    two agree (a direct model, the default), that composition is the one validated."""
+    model, x, y = digits
+    composed = counted_composes(monkeypatch)
+    record = snnattack.evaluate(
+        model, (x[:8], y[:8]), eps=[16], methods=["fgsm"], masking=False, progress=False
+    )
+    assert len(composed) == 1 and record.config["encoding"] == "direct"
 
 
 def test_attack_with_the_ensemble_fools_at_least_each_component(digits) -> None:

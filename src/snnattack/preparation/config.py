@@ -207,21 +207,24 @@ def _composed(
     """The config of the command-line arguments ``args`` (``overrides`` among them, checked
     first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
     validated once per distinct ``args``: composing and checking take ~0.15 s, which a loop
-    of :func:`snnattack.attack` calls on small batches would pay at every call.
+    of :func:`snnattack.attack` calls on small batches would pay at every call. The validated
+    config is a copy of the unvalidated one of the same ``args``, composed once for both.
     A refusal raises, and is not kept, in the caller's words (``chooser``: its argument that
     names the methods). Kept, a config's notes are logged at its first call only, and what
     its validation reads outside the arguments (a model file, an environment variable) is
     read then."""
-    check_group_choices(list(overrides), CONF_DIR)
-    for item in overrides:  # each key before Hydra composes, as on the command line
-        _as_given(f"overrides=[{item!r}]", check_override_keys, [item], CONF_DIR, LISTING)
-    try:
-        cfg = compose_config(args)
-    except HydraException as err:
-        named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
-        raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
     if not validated:
-        return cfg, ()
+        check_group_choices(list(overrides), CONF_DIR)
+        for item in overrides:  # each key before Hydra composes, as on the command line
+            _as_given(f"overrides=[{item!r}]", check_override_keys, [item], CONF_DIR, LISTING)
+        try:
+            return compose_config(args), ()
+        except HydraException as err:
+            named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
+            raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
+    # the one composition of ``args`` (kept), validated on a copy: validation spells its
+    # numbers in the config it checks
+    cfg = copy.deepcopy(_composed(args, overrides, False, chooser)[0])
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
     _as_given(f"overrides={list(overrides)!r}", check_keys, tree, CONF_DIR, LISTING)
