@@ -45,7 +45,7 @@ from snnattack.runtime.cli import (
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
 
-COMPOSED = 32  # distinct argument lists whose composed, validated config is kept (_composed)
+COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
 LISTING = f"accepted: the keys of the config that {SHOWN_BY} returns"  # unknown keys
 
