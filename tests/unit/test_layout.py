@@ -307,6 +307,8 @@ LAZY = {
     ("report/adversarial.py", "snnattack.training"): "the report reads metrics.json without torch",
     ("report/hydra_callback.py", "snnattack.records.tracking"): "the report command starts "
     "without Lightning",
+    ("report/hydra_callback.py", "snnattack.process.distributed"): "the report command starts "
+    "without Lightning",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
     ("snn/multistep.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
     ("gradients/rga.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",

@@ -99,8 +99,13 @@ class ReportCallback(Callback):
         self.single = single
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """A DDP job's other ranks run as runs of their own into its folder: only rank 0,
+        which wrote its ``metrics.json``, writes the report (two would write the same files
+        at once, and print its line twice)."""
+        from snnattack.process.distributed import is_writer
+
         folder = Path(config.hydra.run.dir)
-        if self.single and (folder / "metrics.json").is_file():
+        if self.single and is_writer() and (folder / "metrics.json").is_file():
             _report(folder, lambda: None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

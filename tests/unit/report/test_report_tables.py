@@ -16,6 +16,7 @@ from fixtures_report import hand_made_job, lambda_sweep, results_csv
 from omegaconf import OmegaConf
 
 from snnattack.errors import UserError
+from snnattack.process.distributed import RANK_ENV
 from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
 from snnattack.records.tracking import sweep_group
@@ -261,6 +262,23 @@ def test_a_failing_report_prints_one_line_and_leaves_the_sweep_alone(
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("report: not written")
     assert sweep_group(tmp_path / "2026-11-23" / "04-17-00") == "2026-11-23/04-17-00"
+
+
+def test_a_single_runs_report_is_written_by_rank_0_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DDP job's rank 1 is a run of its own into rank 0's folder: it writes no report."""
+    hand_made_job(tmp_path / "job", 0, "stbp", 80.0)
+    config = OmegaConf.create({"hydra": {"run": {"dir": str(tmp_path / "job")}}})
+    for name in RANK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    ReportCallback().on_run_end(config)
+    assert capsys.readouterr().out == "" and not (tmp_path / "job" / "report.html").exists()
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    ReportCallback().on_run_end(config)
+    html = tmp_path / "job" / "report.html"
+    assert capsys.readouterr().out.strip() == f"report: {html}" and html.is_file()
 
 
 def test_a_wandb_block_that_does_not_resolve_still_writes_the_report_and_one_line(
