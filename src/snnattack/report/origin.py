@@ -21,9 +21,17 @@ from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.launches import launches, numbered
 from snnattack.report.collect import Job, made_at, short_commit
 
-# override keys (and keys below them) that say where files go, not what was run: left out
-# of the title, kept in the command
-WHERE = ("store", "hydra", "logger", "threads", "trainer.enable_progress_bar", "dataset.params")
+# override keys (and keys below them) that say where files and W&B runs go, not what was
+# run: left out of the title, kept in the command
+WHERE = (
+    "store",
+    "hydra",
+    "logger",
+    "tags",
+    "threads",
+    "trainer.enable_progress_bar",
+    "dataset.params",
+)
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
         "mode": "MULTIRUN",
         "overrides": {
             "hydra": ["hydra.sweep.dir=out", "hydra.mode=MULTIRUN"],
-            "task": ["store.dir=/tmp/models", "seed=0", "lambda=0.5,1.0"],
+            "task": ["store.dir=/tmp/models", "seed=0", "lambda=0.5,1.0", "tags=[v2]"],
         },
         "job": {"config_name": "digits_table2"},
         "runtime": {
@@ -204,7 +204,7 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     assert report.origin.title == "digits_table2: seed=0 lambda=0.5,1.0"
     assert report.origin.command == (
         "python run.py -m -cd experiments -cn digits_table2 store.dir=/tmp/models seed=0 "
-        "lambda=0.5,1.0 hydra.sweep.dir=out"
+        "lambda=0.5,1.0 'tags=[v2]' hydra.sweep.dir=out"
     )
     markdown = (tmp_path / "sweep" / "report.md").read_text()
     assert markdown.startswith("# digits_table2: seed=0 lambda=0.5,1.0\n")
