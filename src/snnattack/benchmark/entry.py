@@ -25,7 +25,7 @@ from typing import Any
 from snnattack.errors import UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.files import write_atomic
-from snnattack.records.results import JobRecord
+from snnattack.records.results import AttackRow, JobRecord
 from snnattack.runtime.cli import group_choices
 
 SCHEMA = 2  # the entry layout this code writes and reads (2: the protocol's hash, overrides)
@@ -137,6 +137,16 @@ def worst_case(robust_acc: dict[str, float]) -> float:
     return min(robust_acc.values())
 
 
+def robust_accuracy(row: AttackRow, n: int) -> float:
+    """``row``'s robust accuracy (%) as a leaderboard counts it: the share of the test images
+    right clean and not fooled (RobustBench's), never above the clean accuracy. The record's
+    ``adv_acc`` also counts an image that was wrong clean and that the attack's example turned
+    right (a transferred example can), which would rank a row above its clean accuracy.
+    ``n``: the job's test images, for a record written before its rows counted their own."""
+    fooled = round(row.asr * row.n_correct / 100) if row.n_correct else 0
+    return 100.0 * (row.n_correct - fooled) / (row.n if row.n is not None else n)
+
+
 def lowest_reported(reported: dict[str, float] | None) -> float | None:
     """The lowest robust accuracy a paper reported (``clean`` aside); None if none."""
     robust = [v for k, v in (reported or {}).items() if k != "clean"]
@@ -187,7 +197,9 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
     # the draws the attacks used; a record written before JobRecord.eot_samples (a relaunched
     # job's finished metrics.json) ran attack.eot_samples
     eot = record.eot_samples if record.eot_samples is not None else cfg["attack"]["eot_samples"]
-    robust = {row_label(r.method, r.box): round(r.adv_acc, 2) for r in record.results}
+    robust = {
+        row_label(r.method, r.box): round(robust_accuracy(r, record.n), 2) for r in record.results
+    }
     worst = worst_case(robust)
     reported = block.get("reported") or None
     entry = {

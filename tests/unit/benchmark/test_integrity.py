@@ -14,7 +14,9 @@ from entries import entry, protocols, write
 
 from snnattack.benchmark import leaderboard
 from snnattack.benchmark import protocol as protocol_module
+from snnattack.benchmark.entry import from_record
 from snnattack.errors import UserError
+from snnattack.records.results import AttackRow, JobRecord
 
 
 def refusal(folder: Path, known: Path) -> str:
@@ -292,3 +294,19 @@ def test_bad_arguments_of_the_command_are_one_line_and_exit_2(argv: list[str], c
     assert "accepted: see python -m snnattack.benchmark.leaderboard --help" in err
     if argv == ["--foo"]:  # named, not "required: folder", which argparse says first
         assert err.startswith("error: unrecognized arguments: --foo;")
+
+
+def test_an_entrys_robust_accuracy_counts_the_images_right_clean_and_not_fooled() -> None:
+    """A transferred example can turn an image that was wrong clean right: the record's
+    ``adv_acc`` counts it, an entry's ``robust_acc`` (RobustBench's) does not, so no row of a
+    weak model ranks above its clean accuracy (such an entry was refused, and none written)."""
+    # 40 of 100 right clean, 10 of them fooled; 50 of the 60 wrong ones turned right
+    row = AttackRow(
+        method="fgsm", eps_255=16, box="black", grad_mode="stbp", asr=25.0, adv_acc=80.0,
+        n_correct=40, n=100,
+    )  # fmt: skip
+    block = {"protocol": "digits", "version": 1, "name": "weak"}
+    config = {"T": 4, "attack": {"eot_samples": 1}, "model": {"name": "digits_net"}}
+    record = JobRecord(clean_acc=40.0, n=100, results=[row], config={**config, "benchmark": block})
+    entry = from_record(record, "0" * 64, [])
+    assert entry["robust_acc"] == {"fgsm/transfer": 30.0} and entry["worst_case"] == 30.0
