@@ -37,6 +37,7 @@ from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import attack_settings
+from snnattack.config.plain_rules import EPS_255
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.gradients import check_mode, checked_mode, sole_mode
@@ -58,6 +59,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
+from snnattack.values import Rule, is_number
 
 EVALUATE = (
     "eps",
@@ -82,6 +84,22 @@ ATTACK_NAMES = {
     "method_params": "{key}",
     **dict.fromkeys(("boxes", "tune", "masking", "progress")),
 }
+
+
+def _radius_problem(eps: object) -> str:
+    """What is wrong with ``eps``, a value :data:`ONE_RADIUS` refuses."""
+    if isinstance(eps, Sequence | torch.Tensor) and not isinstance(eps, str):
+        return "is not one radius"
+    return "is out of range" if is_number(eps) else "is not a number"
+
+
+# attack's eps: one radius, checked before the config's eps (a list, whose message asked
+# attack() for the list it refuses)
+ONE_RADIUS = Rule(
+    EPS_255.test,
+    "a number in [0, 255] in 1/255 units (snnattack.evaluate takes several)",
+    problem=_radius_problem,
+)
 
 
 @dataclass
@@ -118,11 +136,10 @@ def _prepare_attack(
     params: dict[str, Any],
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
-    if isinstance(eps, Sequence) and not isinstance(eps, str):
-        raise UserError(
-            f"eps={eps!r} is not one radius; accepted: a number in 1/255 units "
-            "(snnattack.evaluate takes several)"
-        )
+    radius = eps.item() if isinstance(eps, torch.Tensor) and eps.ndim == 0 else eps
+    complaint = ONE_RADIUS.complaint("eps", radius)
+    if complaint is not None:  # before the config's rule, whose message asks for a list
+        raise UserError(complaint)
     inputs.check_model_keys(overrides)
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(

@@ -714,7 +714,21 @@ CASES = [
         "eps a list in attack",
         attack(eps=lambda m, x, y: [8, 16]),
         UserError,
-        "eps=[8, 16] is not one radius; accepted: a number in 1/255 units",
+        "eps=[8, 16] is not one radius; accepted: a number in [0, 255] in 1/255 units",
+        "snnattack.evaluate takes several",
+    ),
+    (  # the config's rule of a list of radii answered attack() "accepted: a list ..."
+        "eps out of range in attack",
+        attack(eps=lambda m, x, y: -1),
+        UserError,
+        "eps=-1 is out of range; accepted: a number in [0, 255] in 1/255 units",
+        "snnattack.evaluate takes several",
+    ),
+    (
+        "eps not a number in attack",
+        attack(eps=lambda m, x, y: True),
+        UserError,
+        "eps=True is not a number; accepted: a number in [0, 255] in 1/255 units",
         "snnattack.evaluate takes several",
     ),
     (
