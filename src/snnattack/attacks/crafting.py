@@ -35,6 +35,7 @@ from snnattack.attacks.methods import (
     is_event_attack,
     takes_eot,
 )
+from snnattack.attacks.methods.base import LINF
 from snnattack.gradients import gradient_mode
 from snnattack.settings import Recipe
 from snnattack.snn.neurons import LIF
@@ -74,6 +75,28 @@ def time_extended(model: nn.Module, k: int) -> Iterator[nn.Module]:
         yield model
     finally:
         model.T = T
+
+
+@contextmanager
+def in_dtype(model: nn.Module, dtype: torch.dtype) -> Iterator[None]:
+    """Within the block ``model`` takes its input in ``dtype``, the images'. An attack on a
+    float16 or bfloat16 model crafts in float32 (:func:`craft_tracked`): torchattacks' APGD
+    and Square draw their noise in float32 and write it into a copy of the images, and
+    SAPGD's random start is float32, so on such a model they raised a dtype mismatch."""
+    cast = model.register_forward_pre_hook(lambda _, a: (a[0].to(dtype), *a[1:]), prepend=True)
+    try:
+        yield
+    finally:
+        cast.remove()
+
+
+def rounded_into_ball(adv: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
+    """``adv``, crafted in a finer dtype than the images ``x`` (float32 for float16), in
+    their dtype and within ``eps`` of them: a value that rounding to the nearest put past
+    ``eps`` (by half a unit in the last place) is the neighbour toward ``x`` instead."""
+    rounded = adv.to(x.dtype)
+    past = (rounded.to(adv.dtype) - x.to(adv.dtype)).abs() > eps
+    return torch.where(past, torch.nextafter(rounded, x), rounded)
 
 
 @contextmanager
@@ -162,7 +185,17 @@ def craft_tracked(
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
         host_start(attacked),
+        in_dtype(attacked, x.dtype),
     ):
-        adv = attack(x.flatten(1, 2), y).unflatten(1, x.shape[1:3]) if frames else attack(x, y)
-    snapshots = tracker.finish(adv.detach()) if tracker is not None else {}
-    return adv.detach(), queries[0], snapshots
+        images = x.to(torch.promote_types(x.dtype, torch.float32))  # float16: float32
+        adv = (
+            attack(images.flatten(1, 2), y).unflatten(1, x.shape[1:3])
+            if frames
+            else attack(images, y)
+        )
+    adv = adv.detach()
+    if adv.dtype != x.dtype:  # crafted in float32 on float16 images: in their dtype again
+        in_ball = METHODS[algorithm].threat(params) == LINF  # not an event attack's flips
+        adv = rounded_into_ball(adv, x, eps) if in_ball else adv.to(x.dtype)
+    snapshots = tracker.finish(adv) if tracker is not None else {}
+    return adv, queries[0], snapshots
