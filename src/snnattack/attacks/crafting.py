@@ -78,16 +78,19 @@ def time_extended(model: nn.Module, k: int) -> Iterator[nn.Module]:
 
 
 @contextmanager
-def in_dtype(model: nn.Module, dtype: torch.dtype) -> Iterator[None]:
-    """Within the block ``model`` takes its input in ``dtype``, the images'. An attack on a
-    float16 or bfloat16 model crafts in float32 (:func:`craft_tracked`): torchattacks' APGD
-    and Square draw their noise in float32 and write it into a copy of the images, and
-    SAPGD's random start is float32, so on such a model they raised a dtype mismatch."""
-    cast = model.register_forward_pre_hook(lambda _, a: (a[0].to(dtype), *a[1:]), prepend=True)
+def in_dtype(model: nn.Module, dtype: torch.dtype, crafting: torch.dtype) -> Iterator[None]:
+    """Within the block ``model`` takes its input in ``dtype``, the images', and returns its
+    output in ``crafting``, the attack's. An attack on a float16 or bfloat16 model crafts in
+    float32 (:func:`craft_tracked`): torchattacks' APGD and Square draw their noise in float32
+    and write it into a copy of the images, APGD reads its losses with NumPy (no bfloat16),
+    and SAPGD's random start is float32, so on such a model they raised."""
+    cast_in = model.register_forward_pre_hook(lambda _, a: (a[0].to(dtype), *a[1:]), prepend=True)
+    cast_out = model.register_forward_hook(lambda _, a, out: out.to(crafting))  # the last hook
     try:
         yield
     finally:
-        cast.remove()
+        cast_in.remove()
+        cast_out.remove()
 
 
 def rounded_into_ball(adv: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -177,6 +180,7 @@ def craft_tracked(
     frames = x.dim() == 5 and not is_event_attack(algorithm)
     attacked = FramesAsChannels(crafter, x.shape[1:3]) if frames else crafter
     attack = build_attack(algorithm, attacked, eps, eot_samples=eot, **params)
+    images = x.to(torch.promote_types(x.dtype, torch.float32))  # float16: float32
     # the gradient mode first: a proxy pass's output (rga, ann) is replaced by the true output
     # in the mode's forward hook, which must run before the tracker's hook judges the iterate
     with (
@@ -185,9 +189,8 @@ def craft_tracked(
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
         host_start(attacked),
-        in_dtype(attacked, x.dtype),
+        in_dtype(attacked, x.dtype, images.dtype),
     ):
-        images = x.to(torch.promote_types(x.dtype, torch.float32))  # float16: float32
         adv = (
             attack(images.flatten(1, 2), y).unflatten(1, x.shape[1:3])
             if frames

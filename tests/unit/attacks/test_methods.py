@@ -55,15 +55,16 @@ def test_every_method_runs_under_every_gradient_mode_inside_the_ball(direct, met
         assert delta.abs().max() > 0
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
 @pytest.mark.parametrize("method", sorted(FAST))
 def test_every_method_runs_on_a_model_of_another_dtype_in_its_dtype(direct, method, dtype):
     """A model moved with ``.half()`` or ``.double()`` (the API takes it with images of its
     dtype): on a float16 model APGD, SAPGD and Square, which draw in float32, raised a dtype
     mismatch; they craft in float32, and the examples are rounded into the ball."""
     model, x, y = direct
-    noise = torch.rand(x[:4].shape, generator=torch.Generator().manual_seed(0))  # any pixel
-    model, x, y = copy.deepcopy(model).to(dtype), noise.to(dtype), y[:4]
+    noise = torch.rand(x[:4].shape, generator=torch.Generator().manual_seed(0))
+    x = 0.9 * x[:4] + 0.1 * noise  # classified as the images (APGD attacks those), any pixel
+    model, x, y = copy.deepcopy(model).to(dtype), x.to(dtype), y[:4]
     adv, _ = craft(method, model, x, y, EPS, FAST[method], Recipe("stbp"))
     assert adv.dtype == dtype and adv.min() >= 0 and adv.max() <= 1
     # within ε once rounded to float16 (to the nearest, half a unit past ε: 8.03 of 8 / 255)
