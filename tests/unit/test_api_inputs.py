@@ -464,8 +464,7 @@ CASES = [
         attack(overrides=lambda m, x, y: ["++lambda=0.5"]),
         UserError,
         "overrides=['++lambda=0.5'] sets lambda, which the model passed holds itself",
-        "accepted: the model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
-        "backend=))",
+        "accepted: the model built with it (snnattack.load(..., T=, lam=, theta=, reset=, ",
     ),
     (  # the backend is the built network's (snnattack.snn.backend.set_backend)
         "the model's backend in evaluate's overrides",
@@ -493,7 +492,8 @@ CASES = [
         evaluate(overrides=["encoding=poisson"]),
         UserError,
         "overrides=['encoding=poisson'] sets encoding, which the model passed holds itself",
-        "an encoding of its build (snnattack.models.zoo.build(..., encoding=, levels=))",
+        "(snnattack.load(..., T=, lam=, theta=, reset=, encoding=, levels=, backend=), or "
+        "snnattack.models.zoo.build with them)",
     ),
     (
         "the model's T in evaluate's overrides",

@@ -745,9 +745,8 @@ def check_model_keys(overrides: Any) -> None:
                 f"overrides=[{item!r}] sets {key}, which the model passed holds itself (it "
                 "runs as it is built, and the record would misdescribe it); accepted: the "
                 "model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
-                "backend=)), an encoding of its build (snnattack.models.zoo.build(..., "
-                "encoding=, levels=)), the argument T= for a network of another library, or "
-                f"a job: python run.py {item}"
+                "encoding=, levels=, backend=), or snnattack.models.zoo.build with them), "
+                f"the argument T= for a network of another library, or a job: python run.py {item}"
             )
 
 

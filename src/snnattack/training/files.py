@@ -4,7 +4,8 @@ The Python counterpart of ``model=<arch> checkpoint=PATH`` (docs/interop.md, "At
 model from a file"): it builds the architecture ``arch`` with the neuron settings given and
 loads any format of :mod:`snnattack.records.checkpoints` into it, a reference code's state
 dict (RGA, SNN-RAT family) by its keys' names (:mod:`snnattack.models.reference`). The
-neurons' settings are not in such a file, so ``T``, ``lam`` and ``theta`` must be given; a
+neurons' settings and the input encoding are not in such a file, so ``T``, ``lam`` and
+``theta`` must be given, and ``encoding`` (``levels``) where it is not ``direct`` (analog); a
 file of this project's store holds them, and its data's, in its record, which supplies what
 is not given and refuses what differs (as ``checkpoint=`` does).
 """
@@ -24,6 +25,7 @@ from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
 from snnattack.records.checkpoints import load_model_file, read_model_file
 from snnattack.settings import FORMATS
+from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
 from snnattack.values import Rule, integer, is_real, one_of, optional, real
@@ -42,9 +44,13 @@ RULES: dict[str, Rule] = {
     "in_channels": integer(1),
     "mean": optional(SEQUENCE),
     "std": optional(SEQUENCE),
+    "encoding": one_of(*ENCODINGS),
+    "levels": optional(integer(2)),
     "backend": one_of(*BACKENDS),
 }
-DEFAULTS = {"reset": "hard", "num_classes": 10, "in_channels": 3}  # a file without a record
+# a file without a record; its encoding cannot be read from its weights (a Poisson encoder
+# has none), so a model trained on spikes must be told it (encoding=, levels=)
+DEFAULTS = {"reset": "hard", "num_classes": 10, "in_channels": 3, "encoding": "direct"}
 UNSET = {  # what each neuron setting is in the reference codes, for the message
     "T": "the time steps the model was trained with",
     "lam": "the leak, their LIFSpike's tau: 1.0 in SNN-RAT",
@@ -64,6 +70,8 @@ def load(
     in_channels: int | None = None,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
+    encoding: str | None = None,
+    levels: int | None = None,
     backend: str = "c",
 ) -> SpikingNet:
     """The native model ``arch`` (a ``model=`` name: ``vgg11``, ``resnet19``, ``wrn16_4``, ...)
@@ -75,11 +83,15 @@ def load(
     ``mean`` and ``std`` normalise the images inside the model; a reference file of a 3-channel
     model sets its code's CIFAR values instead, and another file's normalisation must be given
     as the file holds it (left out for a file of none): other values are refused, not
-    replaced. A store file's record gives every one of these that is left out (and its input
-    encoding), and one that differs is refused. Every argument
-    is checked first (the path, then each value given by its rule, then against a store
-    file's record: ``T='4'`` is an invalid value, not the file's 4), and a file that does not
-    fit is refused naming its first wrong key, each in one
+    replaced. ``encoding`` is the input encoding the model was trained with (``direct``,
+    ``poisson``, ``poisson_signed``, ``frames``; the config's ``encoding``) and ``levels`` its
+    quantisation (the config's ``encoding_levels``; None: analog): a file of weights does not
+    hold them, and a model trained on Poisson spikes loaded as ``direct`` would run on other
+    inputs than it was trained on. A store file's record gives every one of these that is
+    left out, and one that differs is refused (``levels`` too where the record has none).
+    Every argument is checked first (the path, then each value given by its rule, then
+    against a store file's record: ``T='4'`` is an invalid value, not the file's 4), and a
+    file that does not fit is refused naming its first wrong key, each in one
     :class:`~snnattack.errors.UserError` line.
     """
     if not isinstance(arch, str) or arch not in MODELS:
@@ -89,12 +101,12 @@ def load(
             f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
         )
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
-    given |= dict(in_channels=in_channels, mean=mean, std=std)
+    given |= dict(in_channels=in_channels, mean=mean, std=std, encoding=encoding, levels=levels)
     for name, value in {**given, "backend": backend}.items():
         complaint = None if value is None else RULES[name].complaint(name, value)
         if complaint is not None:  # by its rule before the file's: T='4' is not the file's 4
             raise UserError(complaint)
-    trained, encoding, payload = _stored_settings(arch, path)
+    trained, surrogate, payload = _stored_settings(arch, path)
     for name, value in trained.items():
         if given[name] is None:
             given[name] = value
@@ -125,16 +137,17 @@ def load(
             f"mean={mean!r}, std={std!r}: accepted: both null, or both a list of "
             f"in_channels={in_channels} numbers (one value per input channel)"
         )
-    model = build(arch, **given, **encoding)
+    model = build(arch, **given, **surrogate)
     load_model_file(path, model, "path", namings(arch, model), payload, ("mean", "std"))
     return model.eval()
 
 
 def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """The settings that the record of a store file at ``path`` holds, as :func:`load`'s
-    arguments and its input encoding's, and the file's content (read once); nothing for
-    another file. A file that cannot be read (empty, cut short, a pickle that would run code)
-    is refused here, naming why: before, its missing record was reported as a missing ``T``."""
+    arguments and its neurons' surrogate width (:func:`build`'s), and the file's content
+    (read once); nothing for another file. A file that cannot be read (empty, cut short, a
+    pickle that would run code) is refused here, naming why: before, its missing record was
+    reported as a missing ``T``."""
     payload = read_model_file(Path(path), "path")  # type: ignore[arg-type]
     record = payload.get("record") if isinstance(payload, dict) else None
     spec = record.get("spec") if isinstance(record, dict) else None
@@ -150,8 +163,9 @@ def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str,
 
 
 def _settings_of(arch: str, path: object, spec: dict[str, Any]) -> tuple[dict, dict]:
-    """The arguments of :func:`load` and of the input encoding that a store file's training
-    ``spec`` fixes (at ``path``, for the messages)."""
+    """The arguments of :func:`load` and the surrogate width that a store file's training
+    ``spec`` fixes (at ``path``, for the messages). Its ``levels`` is kept when it is None:
+    a record's None is a model that quantises nothing, not a value left to the caller."""
     dataset, train = spec["dataset"], spec["train"]
     stored, kind = spec["model"]["name"], train["kind"]
     if stored != arch:
@@ -169,13 +183,10 @@ def _settings_of(arch: str, path: object, spec: dict[str, Any]) -> tuple[dict, d
     trained = dict(T=neuron.get("T"), lam=neuron["lambda"], theta=neuron["theta"])
     trained |= dict(reset=neuron["reset"], num_classes=dataset["num_classes"])
     trained |= dict(in_channels=dataset["in_channels"], mean=dataset.get("mean"))
-    trained["std"] = dataset.get("std")
-    encoding = dict(
-        encoding=spec["encoding"],
-        levels=spec.get("encoding_levels"),
-        surrogate_width=train["surrogate_width"],
-    )
-    return {k: v for k, v in trained.items() if v is not None}, encoding
+    trained |= dict(std=dataset.get("std"), encoding=spec["encoding"])
+    known = {k: v for k, v in trained.items() if v is not None}
+    known["levels"] = spec.get("encoding_levels")
+    return known, dict(surrogate_width=train["surrogate_width"])
 
 
 def _same(a: object, b: object) -> bool:

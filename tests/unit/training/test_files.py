@@ -82,6 +82,11 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         ),
         (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: null or a list of"),
         (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch, triton"),
+        (
+            dict(encoding="rate"),
+            "encoding='rate' is unknown; accepted: direct, poisson, poisson_signed, frames",
+        ),
+        (dict(levels=1), "levels=1 is out of range; accepted: null or an integer >= 2"),
         (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
         (dict(path=None), "path='None' is not a file; accepted: the path of"),
     ],
@@ -118,6 +123,38 @@ def test_a_file_of_another_model_is_refused_naming_its_first_key(
         "(16, 1, 3, 3) is (16, 3, 3, 3) in the model; accepted: a file of the configured "
         "architecture, classes and input channels"
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "levels"), [("poisson", None), ("poisson_signed", None), ("direct", 4)]
+)
+def test_a_spike_encoded_models_state_dict_loads_with_the_encoding_given(
+    tmp_path: Path, encoding: str, levels: int | None
+) -> None:
+    """A file of weights holds no encoding: a Poisson (or quantised) model's state dict was
+    loaded as a direct, analog one, and evaluated on other inputs than it was trained on."""
+    neurons = {k: v for k, v in DIGITS.items() if k not in ("mean", "std")}
+    model = build("digits_net", 10, **neurons, encoding=encoding, levels=levels).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.1, 0.3)
+                m.bias.uniform_(0.4, 1.4)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    x = torch.rand(8, 1, 8, 8)
+
+    def outputs(net: torch.nn.Module) -> torch.Tensor:
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return net(x)
+
+    loaded = snnattack.load(
+        "digits_net", tmp_path / "model.pt", **neurons, encoding=encoding, levels=levels
+    )
+    torch.testing.assert_close(outputs(loaded), outputs(model), rtol=0, atol=0)
+    if encoding != "poisson_signed":  # loaded as direct (the signed one's 0.5s are refused)
+        plain = snnattack.load("digits_net", tmp_path / "model.pt", **neurons)
+        assert not torch.equal(outputs(plain), outputs(model))
 
 
 def test_a_files_normalisation_is_refused_unless_mean_and_std_are_its(
@@ -191,6 +228,13 @@ def test_a_store_file_loads_with_the_settings_of_its_record(
         f"path={path} was trained with lam=1.0 (its record's spec), but lam=0.5 was given; "
         "accepted: lam=1.0, the file's, or leave it out"
     )
+    for name, value, stored in (("encoding", "poisson", "direct"), ("levels", 4, None)):
+        with pytest.raises(UserError) as refused:  # None: a record of an analog model's
+            snnattack.load("digits_net", path, **{name: value})
+        assert str(refused.value) == (
+            f"path={path} was trained with {name}={stored} (its record's spec), but "
+            f"{name}={value} was given; accepted: {name}={stored}, the file's, or leave it out"
+        )
     with pytest.raises(UserError, match=r"holds a digits_net \(its record's spec.model\); acc"):
         snnattack.load("vgg5", path)
     with pytest.raises(UserError, match=r"holds a model of train.kind=ann \(its record's spec"):
