@@ -215,6 +215,35 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     assert table["data"] == [[k, v] for k, v in entry["robust_acc"].items()]
 
 
+@pytest.mark.slow  # a digits job, then the same job again (its attacks skipped): 5 s
+def test_a_job_whose_entry_cannot_be_made_exits_2_its_results_and_the_old_entry_kept(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path
+) -> None:
+    """An entry refused once the job ran (the folder's entry of the same name holds other
+    weights, whose hash is known only then) was a line on stderr and exit 0: a script or a
+    scheduler took the job for one with its entry. The run's other ends still run (its
+    report is written), then the command exits 2."""
+    job = ("-cd", str(tiny.parent), "-cn", "tiny_v1", f"store.dir={digits_store}")
+    job += ("train.epochs=1", "benchmark.name=STBP digits_net", "hydra.run.dir=job")
+    assert cli(*job).returncode == 0
+    folder = tmp_path / "job"
+    entry = json.loads((folder / "entry.json").read_text())
+    entry["provenance"]["weights"] = "params:" + "0" * 16
+    (folder / "entry.json").write_text(json.dumps(entry))
+    kept = (folder / "entry.json").read_bytes()
+    (folder / "report.md").unlink()
+    run = cli(*job)
+    assert run.returncode == 2, run.stderr
+    path = folder.absolute() / "entry.json"
+    assert [line for line in run.stderr.splitlines() if "error" in line] == [
+        f"error: no benchmark entry: benchmark.name='STBP digits_net': {path} holds the entry "
+        f"of 'STBP digits_net' (weights params:{'0' * 16}), which this entry would replace; "
+        f"accepted: another hydra.run.dir, or {path} removed to replace it"
+    ]
+    assert (folder / "entry.json").read_bytes() == kept
+    assert (folder / "metrics.json").is_file() and (folder / "report.md").is_file()
+
+
 @pytest.mark.slow  # runs the protocol on a network of the user's code: 10 s
 def test_a_job_on_a_network_of_the_users_code_names_its_factory(
     cli, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -377,11 +406,13 @@ def test_an_unknown_protocol_file_names_the_protocols(cli, tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.slow  # two digits jobs: 20 s
+@pytest.mark.slow  # two digits jobs, then the sweep again (its attacks skipped): 20 s
 def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
     cli, tiny: Path, tmp_path: Path, digits_store: Path
 ) -> None:
-    run = cli(
+    """Relaunched, a job whose entry cannot be made (another entry of its name there) says so
+    and the sweep goes on to its leaderboard; the command then exits 2 (it exited 0)."""
+    sweep = (
         "-m",
         "-cd",
         str(tiny.parent),
@@ -393,6 +424,7 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
         "lambda=0.5,1.0",
         "hydra.sweep.dir=sweep",
     )
+    run = cli(*sweep)
     assert run.returncode == 0, run.stderr
     entries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/entry.json"))]
     assert [e["model"]["name"] for e in entries] == ["STBP lambda 0.5", "STBP lambda 1.0"]
@@ -402,6 +434,17 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
         line = next(x for x in page.splitlines() if e["model"]["name"] in x)
         assert f"| {e['worst_case']:.2f} |" in line
     assert (tmp_path / "sweep" / "leaderboard.html").is_file()
+
+    first = tmp_path / "sweep" / "0" / "entry.json"
+    entries[0]["provenance"]["weights"] = "params:" + "0" * 16
+    first.write_text(json.dumps(entries[0]))
+    (tmp_path / "sweep" / "leaderboard.md").unlink()
+    run = cli(*sweep)
+    assert run.returncode == 2, run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if "error" in line]
+    assert line.startswith("error: no benchmark entry: benchmark.name='STBP lambda 0.5': ")
+    assert json.loads(first.read_text()) == entries[0]
+    assert (tmp_path / "sweep" / "leaderboard.md").is_file()
 
 
 @pytest.mark.parametrize(

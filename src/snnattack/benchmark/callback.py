@@ -10,7 +10,8 @@ config's built on the file), both taken when the job starts; the leaderboard ran
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
 block is checked (a protocol and version without a file, no ``benchmark.name``: the entry
 would name no model, reported numbers that are not percentages, a job folder holding another
-model's entry: one line, exit 2, nothing written).
+model's entry: one line, exit 2, nothing written); an entry that cannot be made once the job
+ran is one line, its results kept, no entry written, and the command exits 2 at its end.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from snnattack.config.compose import hydra_value
 from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.results import read_record
-from snnattack.runtime.cli import refuse
+from snnattack.runtime.cli import fail_at_end, refuse
 from snnattack.runtime.lifecycle import restore_kept
 from snnattack.settings import SOURCE_KEYS
 
@@ -187,8 +188,9 @@ def replaced(folder: Path, own: dict[str, Any], name: Any) -> None:
 
 
 def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
-    """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None (and one
-    line) when the job wrote no record or its config names no model."""
+    """Writes the entry of the job in ``folder`` to ``folder/entry.json``; None when the job
+    wrote no record. An entry that cannot be made is a UserError line, ``no benchmark entry:``
+    and why, nothing written (an entry.json there kept)."""
     metrics = folder / "metrics.json"
     if not metrics.is_file():
         return None
@@ -199,8 +201,7 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         replaced(folder, own, entry["model"]["name"])  # the weights known now
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
-        print(f"error: no benchmark entry: {err}", file=sys.stderr)
-        return None
+        raise UserError(f"no benchmark entry: {err}") from None
     wandb_cfg = (cfg.get("logger") or {}).get("wandb")
     if wandb_cfg:
         log_entry(entry, dict(wandb_cfg), folder)
@@ -238,6 +239,10 @@ class EntryCallback(Callback):
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
         started = self.started.pop(hydra.runtime.output_dir)
-        path = job_entry(config, Path(hydra.runtime.output_dir), started)
+        try:
+            path = job_entry(config, Path(hydra.runtime.output_dir), started)
+        except UserError as err:  # the job's results stand: exit 2 once the run has ended
+            fail_at_end(err)
+            return
         if path is not None:
             log.info("benchmark entry %s", path)

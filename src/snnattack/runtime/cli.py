@@ -57,6 +57,8 @@ GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode'
 # Hydra's struct error for a method's parameter that its config does not set
 _DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
+# the lines of failures said once a job's results stood (fail_at_end): this command exits 2
+_FAILED_AFTER_RESULTS: list[str] = []
 
 
 def one_line(err: BaseException) -> str:
@@ -793,6 +795,17 @@ def refuse(err: UserError, output_dir: Path | None = None) -> None:
     raise SystemExit(EXIT_USER_ERROR)
 
 
+def fail_at_end(err: UserError) -> None:
+    """Prints ``err`` as one line now, and :func:`main` exits with code 2 once Hydra's run or
+    sweep has ended: for a failure of a callback after a job's results were written (its
+    benchmark entry), which stand. Exiting at once would skip the other callbacks' ends (a
+    run's report and its skipped job's record put back; a sweep's other jobs, leaderboard,
+    report and summary), and Hydra's own failed job adds its lines. A launcher that runs jobs
+    in other processes (joblib's, submitit's) gets the line only."""
+    print(f"error: {one_line(err)}", file=sys.stderr)
+    _FAILED_AFTER_RESULTS.append(one_line(err))
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse for this project's other commands: a refused argument is one line and exit
     code 2, like ``run.py`` (argparse itself prints its usage block first)."""
@@ -826,6 +839,7 @@ def main(
     if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
         print(help_text(conf_dir))
         raise SystemExit(0)
+    _FAILED_AFTER_RESULTS.clear()  # a call's own (the tests run several in one process)
     try:
         schema(conf_dir)  # a conf/ folder without its files is refused before Hydra reads it
         sys.argv[1:] = canonical(sys.argv[1:])
@@ -841,6 +855,8 @@ def main(
         if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
             check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
         hydra_main()
+        if _FAILED_AFTER_RESULTS:
+            raise SystemExit(EXIT_USER_ERROR)
     except UserError as err:
         refuse(err)
     except yaml.YAMLError as err:  # an experiment's or conf/'s file, as Hydra loads it
