@@ -299,6 +299,7 @@ LAZY = {
     "the job loads next: the callback's module stays light for Hydra's start",
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",
+    ("command.py", "snnattack.runtime.console"): "--help and a mistake answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
     ("runtime/cli.py", "snnattack.attacks.methods.base"): "a command-line mistake answered "
     "before torch",

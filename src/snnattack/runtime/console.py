@@ -4,8 +4,9 @@ libraries' banners, adverts and known deprecation warnings.
 Lightning announces every Trainer with a GPU/TPU banner and "Tip" adverts, and the torch it
 runs on warns about a pytree API that Lightning itself still calls; neither says anything
 about the job. :func:`quiet_libraries` drops exactly these lines (anything else Lightning
-logs or warns still shows). The progress bar's test task is renamed per attack with
-:func:`describe_test`.
+logs or warns still shows). A DDP job's other local ranks run the same job beside rank 0 and
+share its terminal: :func:`quiet_other_ranks` keeps their lines in their own log files. The
+progress bar's test task is renamed per attack with :func:`describe_test`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from contextlib import contextmanager
 
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+
+from snnattack.process.distributed import local_rank
 
 # Lightning's info lines that describe the library, not the job
 NOISE = re.compile(
@@ -60,6 +63,21 @@ def quiet_libraries() -> list[tuple[logging.Logger, logging.Filter]]:
     for message in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     return added
+
+
+def quiet_other_ranks() -> None:
+    """In a DDP rank other than local rank 0 (Lightning starts it on rank 0's machine, in
+    rank 0's terminal), drops the root logger's console handlers and keeps its file ones
+    (Hydra's ``train_ddp_process_<rank>.log`` in the job folder): every line the job logs
+    (its folder, each training, the tuning notes) was printed once per process."""
+    if local_rank() == 0:
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            root.removeHandler(handler)
 
 
 @contextmanager
