@@ -36,9 +36,9 @@ def job(cfg: DictConfig) -> None:
     # come at once
     from snnattack.job import run
     from snnattack.records.tracking import closing_runs
-    from snnattack.runtime.console import quiet_other_ranks
+    from snnattack.runtime.console import one_console
 
-    quiet_other_ranks()  # DDP's ranks 1..: their lines in their own logs, not rank 0's console
+    one_console()  # Lightning's lines once; DDP's ranks 1..: in their own logs only
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     # as typed: an interpolation in an override (${oc.env:NAME}) is the job's to resolve

@@ -57,8 +57,11 @@ def test_ddp_cpu_sweep_trains_once_and_equals_single_process_exactly(tmp_path: P
     assert ddp.stdout.count("Launching 2 jobs") + ddp.stderr.count("Launching 2 jobs") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "models"]  # no stray folders
     assert sorted(p.name for p in (tmp_path / "ddp").iterdir() if p.is_dir()) == ["0", "1"]
-    # each job's lines said once: rank 1's go to its own log only, not to rank 0's console
-    assert ddp.stdout.count("job folder") == 2
+    # each job's lines said once: rank 1's go to its own log only, not to rank 0's console,
+    # and Lightning's to the job's console, not a second time to its own
+    console = ddp.stdout + ddp.stderr
+    assert console.count("job folder") == console.count("GLOBAL_RANK: 0,") == 2
+    assert "GLOBAL_RANK: 1," not in console
     for job in ("0", "1"):
         assert "job folder" in (tmp_path / "ddp" / job / "train_ddp_process_1.log").read_text()
     assert len(stored(tmp_path / "models")) == 4  # 2 λ x (target, source), each trained once

@@ -4,9 +4,10 @@ libraries' banners, adverts and known deprecation warnings.
 Lightning announces every Trainer with a GPU/TPU banner and "Tip" adverts, and the torch it
 runs on warns about a pytree API that Lightning itself still calls; neither says anything
 about the job. :func:`quiet_libraries` drops exactly these lines (anything else Lightning
-logs or warns still shows). A DDP job's other local ranks run the same job beside rank 0 and
-share its terminal: :func:`quiet_other_ranks` keeps their lines in their own log files. The
-progress bar's test task is renamed per attack with :func:`describe_test`.
+logs or warns still shows). Lightning's own console handlers print each of its lines beside
+Hydra's, and a DDP job's other local ranks run the same job in rank 0's terminal:
+:func:`one_console` says each line once. The progress bar's test task is renamed per attack
+with :func:`describe_test`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ KNOWN_WARNINGS = (
     # across the processes already
     r"It is recommended to use `self.log\('[^']*', \.\.\., sync_dist=True\)`",
 )
+# the loggers to which Lightning may give a console handler of its own
+LIGHTNING_CONSOLES = ("lightning", "lightning.fabric", "lightning.pytorch")
 LIGHTNING_LOGGERS = (
     "lightning.pytorch.utilities.rank_zero",
     "lightning.fabric.utilities.rank_zero",
@@ -65,19 +68,33 @@ def quiet_libraries() -> list[tuple[logging.Logger, logging.Filter]]:
     return added
 
 
-def quiet_other_ranks() -> None:
-    """In a DDP rank other than local rank 0 (Lightning starts it on rank 0's machine, in
-    rank 0's terminal), drops the root logger's console handlers and keeps its file ones
-    (Hydra's ``train_ddp_process_<rank>.log`` in the job folder): every line the job logs
-    (its folder, each training, the tuning notes) was printed once per process."""
-    if local_rank() == 0:
-        return
+def one_console() -> None:
+    """Each line a job (the command's, whose root logger Hydra configured) logs reaches the
+    console once, from rank 0. Lightning gives its loggers console handlers of their own
+    (``lightning`` always, its subpackages where the root had none at their import, then not
+    propagating to it): every DDP line of Lightning's was printed twice, to stdout and stderr.
+    They are dropped and the lines go to the root's handlers, as Lightning leaves them where
+    the root has handlers. A DDP rank other than local rank 0 (Lightning starts it on rank 0's
+    machine, in rank 0's terminal) keeps only the root's file handlers (Hydra's
+    ``train_ddp_process_<rank>.log`` in the job folder): each job line was printed once per
+    process."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
+    if not root.handlers:
+        return
+    for name in LIGHTNING_CONSOLES:
+        _drop_consoles(logging.getLogger(name))
+        logging.getLogger(name).propagate = True
+    if local_rank() > 0:
+        _drop_consoles(root)
+
+
+def _drop_consoles(logger: logging.Logger) -> None:
+    """Removes ``logger``'s handlers that write to a stream other than a file."""
+    for handler in list(logger.handlers):
         if isinstance(handler, logging.StreamHandler) and not isinstance(
             handler, logging.FileHandler
         ):
-            root.removeHandler(handler)
+            logger.removeHandler(handler)
 
 
 @contextmanager
