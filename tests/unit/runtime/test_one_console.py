@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ import pytest
 from snnattack.runtime.console import LIGHTNING_CONSOLES, one_console
 
 
-@pytest.fixture
+@contextmanager
 def consoles(tmp_path: Path) -> Iterator[tuple[io.StringIO, io.StringIO, Path]]:
     """The root logger with a console and a file handler, as Hydra's job logging sets them,
     and Lightning's ``lightning.fabric`` with a console of its own, not propagating (as
-    imported before them); the loggers' own handlers are put back afterwards."""
+    imported before them); the loggers' own handlers (pytest's, of this test's call) are put
+    back afterwards."""
     root, fabric = logging.getLogger(), logging.getLogger("lightning.fabric")
     saved = {
         name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
@@ -43,15 +45,13 @@ def consoles(tmp_path: Path) -> Iterator[tuple[io.StringIO, io.StringIO, Path]]:
 
 @pytest.mark.parametrize("rank", ["0", "1"])
 def test_each_line_reaches_rank_0_s_console_once_and_every_rank_s_log(
-    consoles: tuple[io.StringIO, io.StringIO, Path], monkeypatch: pytest.MonkeyPatch, rank: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rank: str
 ) -> None:
-    console, own, log = consoles
     monkeypatch.setenv("LOCAL_RANK", rank)
-    one_console()
-    logging.getLogger("snnattack.job").info("job folder /tmp/x")
-    logging.getLogger("lightning.fabric.utilities.distributed").info("Initializing distributed")
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    with consoles(tmp_path) as (console, own, log):
+        one_console()
+        logging.getLogger("snnattack.job").info("job folder /tmp/x")
+        logging.getLogger("lightning.fabric.utilities.distributed").info("Initializing distributed")
     lines = "job folder /tmp/x\nInitializing distributed\n"
     assert log.read_text() == lines
     assert console.getvalue() == (lines if rank == "0" else "") and own.getvalue() == ""
