@@ -83,7 +83,12 @@ def in_dtype(model: nn.Module, dtype: torch.dtype, crafting: torch.dtype) -> Ite
     output in ``crafting``, the attack's. An attack on a float16 or bfloat16 model crafts in
     float32 (:func:`craft_tracked`): torchattacks' APGD and Square draw their noise in float32
     and write it into a copy of the images, APGD reads its losses with NumPy (no bfloat16),
-    and SAPGD's random start is float32, so on such a model they raised."""
+    and SAPGD's random start is float32, so on such a model they raised. Where the two are
+    one dtype (float32, float64: every model but those) nothing is hooked: no call of an
+    attack's hot loop pays for casts that change nothing."""
+    if dtype == crafting:
+        yield
+        return
     cast_in = model.register_forward_pre_hook(lambda _, a: (a[0].to(dtype), *a[1:]), prepend=True)
     cast_out = model.register_forward_hook(lambda _, a, out: out.to(crafting))  # the last hook
     try:
