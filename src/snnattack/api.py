@@ -37,7 +37,7 @@ from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import attack_settings
-from snnattack.config.plain_rules import EPS_255
+from snnattack.config.plain_rules import RADIUS
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.gradients import check_mode, checked_mode, sole_mode
@@ -90,14 +90,16 @@ def _radius_problem(eps: object) -> str:
     """What is wrong with ``eps``, a value :data:`ONE_RADIUS` refuses."""
     if isinstance(eps, Sequence | torch.Tensor) and not isinstance(eps, str):
         return "is not one radius"
-    return "is out of range" if is_number(eps) else "is not a number"
+    if not is_number(eps):
+        return "is not a number"
+    return "attacks nothing (the clean images)" if eps == 0 else "is out of range"
 
 
 # attack's eps: one radius, checked before the config's eps (a list, whose message asked
-# attack() for the list it refuses)
+# attack() for the list it refuses, and for 0 "at least one eps > 0")
 ONE_RADIUS = Rule(
-    EPS_255.test,
-    "a number in [0, 255] in 1/255 units (snnattack.evaluate takes several)",
+    RADIUS.test,
+    "a number in (0, 255] in 1/255 units (snnattack.evaluate takes several)",
     problem=_radius_problem,
 )
 
