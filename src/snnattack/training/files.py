@@ -75,7 +75,7 @@ def load(
     backend: str = "c",
 ) -> SpikingNet:
     """The native model ``arch`` (a ``model=`` name: ``vgg11``, ``resnet19``, ``wrn16_4``, ...)
-    with the weights of the file ``path``, in eval mode.
+    with the weights of the file ``path`` (``~`` the home folder), in eval mode.
 
     ``T``, ``lam`` (λ, their ``tau``) and ``theta`` (θ, their ``thresh``) are the neurons'
     settings, which a reference file does not hold; ``reset`` is theirs (``hard`` in the RGA
@@ -96,10 +96,11 @@ def load(
     """
     if not isinstance(arch, str) or arch not in MODELS:
         raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
-    if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
+    if not isinstance(path, str | os.PathLike) or not Path(path).expanduser().is_file():
         raise UserError(  # first: a mistyped path is not a missing T
             f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"
         )
+    path = Path(path).expanduser()  # '~/models/x.pt', as a shell would have read it
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std, encoding=encoding, levels=levels)
     for name, value in {**given, "backend": backend}.items():
@@ -118,6 +119,13 @@ def load(
             )
     given |= {k: v for k, v in DEFAULTS.items() if given[k] is None}
     given["backend"] = backend
+    if given["encoding"] != "direct" and (mean is not None or std is not None):
+        raise UserError(  # the model would drop them: build normalises direct inputs only
+            f"mean={mean!r}, std={std!r} normalise a direct model's images, but encoding="
+            f"{given['encoding']} feeds them to its encoder as they are (poisson_signed: "
+            "normalised with its fixed 0.5, 0.5); accepted: mean and std left out, or "
+            "encoding='direct'"
+        )
     mean, std, in_channels = given["mean"], given["std"], given["in_channels"]
     for name, value in given.items():
         if value is None and name in UNSET:

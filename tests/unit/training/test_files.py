@@ -158,6 +158,39 @@ def test_a_spike_encoded_models_state_dict_loads_with_the_encoding_given(
         assert not torch.equal(outputs(plain), outputs(model))
 
 
+@pytest.mark.parametrize("encoding", ["poisson", "poisson_signed", "frames"])
+def test_a_normalisation_given_to_a_model_that_does_not_normalise_is_refused(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Only a direct model normalises with ``mean`` and ``std``: given with another encoding
+    they were dropped without a word, and the model ran on other inputs than the caller
+    meant."""
+    neurons = {k: v for k, v in DIGITS.items() if k not in ("mean", "std")}
+    torch.save(
+        build("digits_net", 10, **neurons, encoding=encoding).state_dict(), tmp_path / "m.pt"
+    )
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", tmp_path / "m.pt", **DIGITS, encoding=encoding)
+    assert str(refused.value) == (
+        f"mean=[0.305], std=[0.376] normalise a direct model's images, but encoding={encoding} "
+        "feeds them to its encoder as they are (poisson_signed: normalised with its fixed 0.5, "
+        "0.5); accepted: mean and std left out, or encoding='direct'"
+    )
+    assert snnattack.load("digits_net", tmp_path / "m.pt", **neurons, encoding=encoding)
+
+
+def test_a_path_from_the_home_folder_loads(
+    digits_file: tuple[SpikingNet, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``~/models/x.pt`` was not a file: the path was not expanded as a shell would."""
+    model, path = digits_file
+    monkeypatch.setenv("HOME", str(path.parent))
+    loaded = snnattack.load("digits_net", f"~/{path.name}", **DIGITS)
+    x = torch.rand(4, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
 def test_a_files_normalisation_is_refused_unless_mean_and_std_are_its(
     digits_file: tuple[SpikingNet, Path],
 ) -> None:
