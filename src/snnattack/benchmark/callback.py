@@ -17,7 +17,6 @@ ran is one line, its results kept, no entry written, and the command exits 2 at 
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,8 +221,8 @@ class EntryCallback(Callback):
         sweep = Path(config.hydra.sweep.dir)
         try:
             files = leaderboard.write(sweep, sweep, protocol_folder(config.hydra), "*/entry.json")
-        except UserError as err:
-            print(f"error: no leaderboard: {err}", file=sys.stderr)
+        except UserError as err:  # the jobs' results stand; the command exits 2 at its end
+            fail_at_end(UserError(f"no leaderboard: {err}"))
             return
         log.info("benchmark leaderboard %s", files["html"])
 

@@ -211,3 +211,25 @@ def test_the_leaderboard_command_imports_no_torch(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "0 False False"
     assert (tmp_path / "site" / "leaderboard.html").is_file()
+
+
+def test_a_sweep_without_its_leaderboard_says_why_and_exits_2_at_its_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A benchmark sweep whose leaderboard cannot be made (no job made an entry) printed its
+    line and exited 0: a script or a cluster's array read a sweep without its page as done."""
+    from omegaconf import OmegaConf
+
+    from snnattack.benchmark.callback import EntryCallback
+    from snnattack.runtime import cli
+
+    failed: list[str] = []
+    monkeypatch.setattr(cli, "_FAILED_AFTER_RESULTS", failed)
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    hydra = {"sweep": {"dir": str(sweep)}, "runtime": {"config_sources": []}}
+    EntryCallback().on_multirun_end(OmegaConf.create({"hydra": hydra}))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: no leaderboard: DIR={str(sweep)!r} holds no entry"), line
+    assert failed == [line.removeprefix("error: ")]  # run.py's main exits 2 at the sweep's end
+    assert not (sweep / "leaderboard.md").exists()
