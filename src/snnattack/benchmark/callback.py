@@ -33,6 +33,8 @@ from snnattack.benchmark.entry import (
     check_reported,
     from_record,
     methods_made,
+    read_entry,
+    weights_of,
     write_entry,
 )
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Protocol, leaves, protocol
@@ -207,6 +209,19 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
     return path
 
 
+def own_entry(folder: Path) -> bool:
+    """Whether the job folder's ``entry.json`` is the entry of its ``metrics.json``: of the
+    model its record names, with the weights it attacked (an old entry kept beside new
+    results, which :func:`job_entry` would not replace, is not)."""
+    try:
+        entry, record = read_entry(folder / "entry.json"), read_record(folder / "metrics.json")
+    except (OSError, ValueError, UserError):
+        return False
+    name = (record.config.get("benchmark") or {}).get("name")
+    weights = weights_of(record.models.get("target") or {})
+    return entry["model"]["name"] == str(name) and entry["provenance"]["weights"] == weights
+
+
 class EntryCallback(Callback):
     """Checks each job's ``benchmark`` block before it starts (:func:`start`: a refusal is one
     line, exit 2, and the job folder as it was: a new one removed with the dated folders Hydra
@@ -216,9 +231,25 @@ class EntryCallback(Callback):
 
     def __init__(self) -> None:
         self.started: dict[str, Started] = {}  # by job folder
+        self.failed: set[Path] = set()  # the job folders whose entry this process could not make
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
+        elsewhere = sorted(  # jobs run in a launcher's workers, which said their line there
+            m.parent.name
+            for m in sweep.glob("*/metrics.json")
+            if not own_entry(m.parent) and m.parent.resolve() not in self.failed
+        )
+        if elsewhere:
+            fail_at_end(
+                UserError(
+                    f"no benchmark entry: the job{'s' * (len(elsewhere) > 1)} "
+                    f"{', '.join(elsewhere)} of {sweep} ran and made none (each said why in its "
+                    "own output: the launcher's workers'); "
+                    "accepted: the fix of each job's line, then the sweep again (its attacks "
+                    "skipped: their results are there)"
+                )
+            )
         try:
             files = leaderboard.write(sweep, sweep, protocol_folder(config.hydra), "*/entry.json")
         except UserError as err:  # the jobs' results stand; the command exits 2 at its end
@@ -241,6 +272,7 @@ class EntryCallback(Callback):
         try:
             path = job_entry(config, Path(hydra.runtime.output_dir), started)
         except UserError as err:  # the job's results stand: exit 2 once the run has ended
+            self.failed.add(Path(hydra.runtime.output_dir).resolve())
             fail_at_end(err)
             return
         if path is not None:

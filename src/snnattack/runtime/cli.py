@@ -801,7 +801,8 @@ def fail_at_end(err: UserError) -> None:
     benchmark entry), which stand. Exiting at once would skip the other callbacks' ends (a
     run's report and its skipped job's record put back; a sweep's other jobs, leaderboard,
     report and summary), and Hydra's own failed job adds its lines. A launcher that runs jobs
-    in other processes (joblib's, submitit's) gets the line only."""
+    in other processes (joblib's, submitit's) says the line in its worker, whose exit code is
+    not this command's: the sweep's end there looks again (the benchmark's job folders)."""
     print(f"error: {one_line(err)}", file=sys.stderr)
     _FAILED_AFTER_RESULTS.append(one_line(err))
 

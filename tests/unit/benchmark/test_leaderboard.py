@@ -233,3 +233,40 @@ def test_a_sweep_without_its_leaderboard_says_why_and_exits_2_at_its_end(
     assert line.startswith(f"error: no leaderboard: DIR={str(sweep)!r} holds no entry"), line
     assert failed == [line.removeprefix("error: ")]  # run.py's main exits 2 at the sweep's end
     assert not (sweep / "leaderboard.md").exists()
+
+
+@pytest.mark.parametrize("in_this_process", [False, True])
+def test_a_sweep_whose_jobs_made_no_entry_in_their_workers_exits_2_at_its_end(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    in_this_process: bool,
+) -> None:
+    """Under joblib's or submitit's launcher a job runs in a worker: its entry's failure was
+    a line there, and the sweep exited 0. At the sweep's end a job folder with results and no
+    entry is one line and exit 2, unless this process said the job's line itself."""
+    from omegaconf import OmegaConf
+
+    from snnattack.benchmark.callback import EntryCallback
+    from snnattack.runtime import cli
+
+    failed: list[str] = []
+    monkeypatch.setattr(cli, "_FAILED_AFTER_RESULTS", failed)
+    known = protocols(tmp_path / "protocols", digits=[1])
+    sweep = tmp_path / "sweep"
+    write(sweep / "0", "metrics", {})  # results of no entry (own_entry: the job's own)
+    write(sweep / "1", "entry", entry("B", 45.5))
+    source = {"provider": "command-line", "schema": "file", "path": str(known)}
+    hydra = {"sweep": {"dir": str(sweep)}, "runtime": {"config_sources": [source]}}
+    callback = EntryCallback()
+    if in_this_process:  # the basic launcher: the job's own line was said here
+        callback.failed.add((sweep / "0").resolve())
+    callback.on_multirun_end(OmegaConf.create({"hydra": hydra}))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert (sweep / "leaderboard.md").is_file()  # the entries made are ranked
+    if in_this_process:
+        assert lines == [] and failed == []
+        return
+    (line,) = lines
+    assert line.startswith(f"error: no benchmark entry: the job 0 of {sweep} ran and made none")
+    assert failed == [line.removeprefix("error: ")]
