@@ -205,8 +205,9 @@ class Classifier(L.LightningModule):
             self.history[self.current_epoch] = {"val_acc": acc, "val_loss": loss}
 
     def fit_seconds(self) -> float:
-        """The fit's wall time (validation and start-up included), summed over the processes
-        that trained it up to their last checkpoint."""
+        """The fit's wall time (validation and start-up included), summed over the launches
+        that trained it up to their last checkpoint (under DDP this process's: rank 0's is
+        recorded, not the processes' sum)."""
         return self.earlier_seconds + time.time() - self._fit_start
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
