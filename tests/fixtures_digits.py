@@ -15,6 +15,16 @@ from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
 
 
+def spiking(model: torch.nn.Module) -> None:
+    """Sets an untrained digits_net's BN statistics so that its layers spike (its outputs
+    depend on the images and, with a Poisson encoder, on the draws)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.1, 0.3)
+                m.bias.uniform_(0.4, 1.4)
+
+
 def trained(store: Path, *overrides: str):
     """The trained model and the first 200 test images and labels of the digits config."""
     cfg = _config(store, *overrides)

@@ -18,6 +18,8 @@ from typing import Any
 # built by its caller, never here; its record's models.target says what it is (class, neurons)
 PASSED = "passed"
 BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
+# how an image enters a network's T steps (the encoders of snnattack.snn.encoding)
+ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
 # the files a model is read from (checkpoint=, source_checkpoint=), as the messages say them
 FORMATS = "a store model.pt, a Lightning .ckpt, the model's own state dict or a reference code's"
 # the config keys that only the black-box source reads (training/parse.py: source_config)

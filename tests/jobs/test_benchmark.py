@@ -432,6 +432,7 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
     entries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/entry.json"))]
     assert [e["model"]["name"] for e in entries] == ["STBP lambda 0.5", "STBP lambda 1.0"]
     assert [e["provenance"]["overrides"] for e in entries] == [[], []]  # the model's own keys
+    assert [e["model"]["encoding"] for e in entries] == ["direct", "direct"]  # the config's
     page = (tmp_path / "sweep" / "leaderboard.md").read_text()
     for e in entries:
         line = next(x for x in page.splitlines() if e["model"]["name"] in x)

@@ -27,8 +27,11 @@ from snnattack.package import CONF_DIR
 from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.runtime.cli import group_choices
+from snnattack.settings import ENCODINGS
 
-SCHEMA = 2  # the entry layout this code writes and reads (2: the protocol's hash, overrides)
+# the entry layout this code writes (2: the protocol's hash, overrides; 3: the model's input
+# encoding); an entry of schema 2 is read as one of 3 whose encoding is not stated
+SCHEMA = 3
 WHITE, TRANSFER = "white", "black"
 Number = (int, float)
 WEIGHTS = re.compile(r"(params|file|store):[0-9a-f]{16}")  # a digest, a file's, a store key
@@ -70,13 +73,21 @@ def _percents(value: Any) -> bool:
 
 # Every field of an entry, with the test its value passes and how the refusal names it.
 FIELDS: dict[str, Any] = {
-    "schema": (lambda v: v == SCHEMA, f"{SCHEMA} (an entry of schema 1 has no protocol hash)"),
+    "schema": (
+        lambda v: v == SCHEMA,
+        f"{SCHEMA}, or 2 (read as stating no encoding; an entry of schema 1 has no protocol hash)",
+    ),
     "model": {
         "name": (_text, "a name"),
         "paper": (_optional(_text), "a citation or null"),
         "venue": (_optional(_text), "a venue or null"),
         "architecture": (_text, "a name"),
         "T": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+        "encoding": (
+            _optional(lambda v: v in ENCODINGS),
+            f"{', '.join(ENCODINGS)}, or null (not stated: the model's own time loop)",
+        ),
+        "levels": (_optional(lambda v: _count(v) and v >= 2), "an integer >= 2 or null"),
         "training": (_text, "a kind of training"),
         "parameters": (_optional(_count), "an integer >= 0 or null"),
     },
@@ -210,6 +221,10 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
             "venue": block.get("venue"),
             "architecture": target.get("factory") or record.architecture(),
             "T": int(cfg["T"]),
+            # a model passed in says what it runs (its encoder: the record's config holds the
+            # protocol's); a configured one is built with the config's
+            "encoding": target.get("encoding", cfg.get("encoding")),
+            "levels": target.get("levels", cfg.get("encoding_levels")),
             "training": str(block.get("training") or training_of(target)),
             "parameters": target.get("parameters"),
         },
@@ -239,7 +254,17 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
 
 def check_entry(data: Any, where: str | Path) -> dict[str, Any]:
     """``data`` if it is an entry of :data:`FIELDS` whose numbers agree (:func:`_agree`); else
-    one UserError line naming ``where`` (the file) and the first field that does not."""
+    one UserError line naming ``where`` (the file) and the first field that does not. An entry
+    of schema 2 is taken as one of :data:`SCHEMA` that does not state its input encoding."""
+    if isinstance(data, dict) and data.get("schema") == 2 and isinstance(data.get("model"), dict):
+        data = {**data, "schema": SCHEMA, "model": {**data["model"]}}
+        for key in ("encoding", "levels"):
+            if key in data["model"]:  # a field schema 2 does not have: named as it is
+                raise UserError(
+                    f"{where}: model.{key} is not a field of a schema 2 entry; accepted: "
+                    f"schema {SCHEMA}"
+                )
+            data["model"][key] = None
     _check(data, FIELDS, "", where)
     _agree(data, where)
     return data

@@ -68,7 +68,8 @@ SCRIPT = """
 })();
 """
 
-TEXT = ("model", "paper", "protocol", "architecture", "training", "apart")  # left-aligned
+# left-aligned
+TEXT = ("model", "paper", "protocol", "architecture", "encoding", "training", "apart")
 
 
 def _row(row: Row, columns: list[str]) -> str:

@@ -37,7 +37,8 @@ class Row:
 
 # the columns of every row (:func:`cells`), the attacks' aside
 FIXED = (
-    *("rank", "model", "paper", "protocol", "architecture", "T", "training", "parameters"),
+    *("rank", "model", "paper", "protocol", "architecture", "T", "encoding", "training"),
+    "parameters",
     *("clean", "reported", "worst case", "gap", "n", "apart"),
 )
 
@@ -54,6 +55,15 @@ def number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def encoding(model: dict[str, Any]) -> str | None:
+    """The entry's input encoding as the board shows it (``direct``, ``poisson, 4 levels``);
+    None where the entry does not state it."""
+    if model["encoding"] is None:
+        return None
+    levels = model["levels"]
+    return model["encoding"] + ("" if levels is None else f", {levels} levels")
+
+
 def cells(row: Row, columns: list[str]) -> dict[str, Any]:
     """The values of a row by column (numbers as they are, text as text)."""
     e = row.entry
@@ -65,6 +75,7 @@ def cells(row: Row, columns: list[str]) -> dict[str, Any]:
         "protocol": row.protocol,
         "architecture": model["architecture"],
         "T": model["T"],
+        "encoding": encoding(model),
         "training": model["training"],
         "parameters": model["parameters"],
         "clean": e["clean_acc"],

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
+from snnattack.settings import ENCODINGS
 from snnattack.snn.temporal import Temporal
 
-ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
 # the encodings that draw anew at every forward, whose attacks average gradients over draws (EOT)
 RANDOM_ENCODINGS = ("poisson", "poisson_signed")
 # encodings fed an image normalised with a fixed per-channel (mean, std), not the dataset's:

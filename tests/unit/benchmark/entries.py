@@ -13,13 +13,15 @@ from typing import Any
 from snnattack.benchmark.release import release
 
 VALID: dict[str, Any] = {
-    "schema": 2,
+    "schema": 3,
     "model": {
         "name": "STBP digits_net",
         "paper": "Bu et al., CVPR 2023",
         "venue": "CVPR",
         "architecture": "digits_net",
         "T": 4,
+        "encoding": "direct",
+        "levels": None,
         "training": "stbp",
         "parameters": 12345,
     },

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fixtures_digits
 import pytest
 import torch
 from harness import ROOT
@@ -88,6 +89,7 @@ def test_a_benchmark_call_composes_once_adapts_once_and_checks_the_data_once(
     assert entry["model"]["parameters"] == sum(p.numel() for p in net.parameters())
     assert entry["provenance"]["weights"] == f"params:{weights(net)[:16]}"
     assert entry["model"]["architecture"] == "Sequential"  # its class; a zoo model: its name
+    assert (entry["model"]["encoding"], entry["model"]["levels"]) == ("direct", None)
 
 
 def test_the_config_is_composed_at_the_wrapped_networks_steps_and_a_foreign_T_is_checked() -> None:
@@ -270,6 +272,28 @@ def test_data_and_val_data_both_given_read_none_of_the_protocols(
     )
     assert entry["data"] == "user" and entry["n"] == 16
     assert entry["provenance"]["overrides"] == ["val_data=user"]
+
+
+def test_a_spike_encoded_models_entry_states_its_encoding_not_the_protocols(
+    tmp_path: Path,
+) -> None:
+    """The protocol's config says ``encoding: direct``; a native model built with Poisson
+    spikes and 4 levels runs them, and its entry was indistinguishable from a direct one's."""
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW)
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, encoding="poisson", levels=4)
+    fixtures_digits.spiking(net)
+    data = [(torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))) for _ in range(2)]
+    entry = snnattack.benchmark.evaluate(
+        net.eval(),
+        data[0],
+        protocol=tmp_path / "one_v1.yaml",
+        name="P",
+        val_data=data[1],
+        path=tmp_path / "p.json",
+    )
+    assert (entry["model"]["encoding"], entry["model"]["levels"]) == ("poisson", 4)
+    assert entry["eot_samples"] == 2  # its forward is random: the protocol's draws
 
 
 class Unreadable(torch.utils.data.Dataset):

@@ -95,6 +95,38 @@ def test_the_markdown_shows_each_entrys_numbers_and_marks_the_ones_apart(board) 
     assert text.index("## cifar10_linf8") < text.index("## digits")
 
 
+def test_each_entry_shows_its_input_encoding_and_one_of_schema_2_states_none(
+    tmp_path: Path,
+) -> None:
+    """A Poisson or quantised model's entry read as any other: the board did not say how the
+    images entered the model, a known source of apparent robustness (Sharmin et al., ECCV
+    2020). An entry of schema 2 holds no encoding: it is read, stating none."""
+    folder = tmp_path / "entries"
+    write(folder, "a", entry("A", 30.0))
+    poisson = entry("P", 40.0)
+    poisson["model"] |= {"encoding": "poisson", "levels": 4}
+    write(folder, "p", poisson)
+    old = entry("Old", 20.0)
+    old["schema"] = 2
+    for key in ("encoding", "levels"):
+        del old["model"][key]
+    write(folder, "old", old)
+    rows = leaderboard.board(folder, protocols(tmp_path / "protocols", digits=[1]))
+    assert {r.entry["model"]["name"]: r.entry["model"]["encoding"] for r in rows} == {
+        "A": "direct",
+        "P": "poisson",
+        "Old": None,
+    }
+    text = leaderboard.markdown(rows)
+    lines = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ")}
+    head = [c.strip() for c in lines["model"].strip("|").split("|")]
+    shown = {
+        name: dict(zip(head, [c.strip() for c in lines[name].strip("|").split("|")], strict=True))
+        for name in ("A", "P", "Old")
+    }
+    assert [shown[n]["encoding"] for n in ("A", "P", "Old")] == ["direct", "poisson, 4 levels", ""]
+
+
 def test_a_name_of_two_lines_keeps_its_row_on_one_line(tmp_path: Path) -> None:
     """A line break in a name or paper cut the row, and the table, in two."""
     odd = entry("A\nB | C", 20.0)
@@ -136,9 +168,15 @@ def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
         (lambda e: e["model"].pop("T"), "field model.T is missing"),
         (lambda e: e.update(worst_case="high"), "field worst_case='high' is invalid; accepted:"),
         (lambda e: e.update(clean_acc=101), "field clean_acc=101 is invalid; accepted: a perc"),
-        (lambda e: e.update(extra=1), "extra is not a field of a schema 2 entry; accepted:"),
+        (lambda e: e.update(extra=1), "extra is not a field of a schema 3 entry; accepted:"),
+        (lambda e: e["model"].update(encoding="rate"), "field model.encoding='rate' is invalid"),
+        (lambda e: e["model"].update(levels=1), "field model.levels=1 is invalid; accepted: an"),
+        (
+            lambda e: e.update(schema=2),
+            "model.encoding is not a field of a schema 2 entry; accepted: schema 3",
+        ),
         (lambda e: e["provenance"].update(date=None), "field provenance.date=None is invalid"),
-        (lambda e: e.update(schema=1), "field schema=1 is invalid; accepted: 2 (an entry of"),
+        (lambda e: e.update(schema=1), "field schema=1 is invalid; accepted: 3, or 2 (read as"),
     ],
 )
 def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(

@@ -23,20 +23,11 @@ from snnattack.training.trained import load_from_file
 DIGITS = dict(T=4, lam=0.5, theta=1.0, in_channels=1, mean=[0.305], std=[0.376])
 
 
-def spiking(model: SpikingNet) -> None:
-    """Sets ``model``'s BN statistics so that its layers spike."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_var.uniform_(0.1, 0.3)
-                m.bias.uniform_(0.4, 1.4)
-
-
 @pytest.fixture
 def digits_file(tmp_path: Path) -> tuple[SpikingNet, Path]:
     """A digits_net with BN statistics that make it spike, and its own state dict's file."""
     model = build("digits_net", 10, **{k: v for k, v in DIGITS.items()})
-    spiking(model)
+    fixtures_digits.spiking(model)
     torch.save(model.state_dict(), tmp_path / "digits.pt")
     return model.eval(), tmp_path / "digits.pt"
 
@@ -140,7 +131,7 @@ def test_a_spike_encoded_models_state_dict_loads_with_the_encoding_given(
     loaded as a direct, analog one, and evaluated on other inputs than it was trained on."""
     neurons = {k: v for k, v in DIGITS.items() if k not in ("mean", "std")}
     model = build("digits_net", 10, **neurons, encoding=encoding, levels=levels).eval()
-    spiking(model)
+    fixtures_digits.spiking(model)
     torch.save(model.state_dict(), tmp_path / "model.pt")
     x = torch.rand(8, 1, 8, 8)
 
