@@ -184,10 +184,13 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
         why = "uses inhibition or state_quant, which the LIF does not model"
     elif scalar(leaky.graded_spikes_factor, "spike factor", path, leaky, SUPPORTED) != 1.0:
         why = "emits graded spikes (graded_spikes_factor != 1)"
-    lam = min(max(scalar(leaky.beta, "beta", path, leaky, SUPPORTED), 0.0), 1.0)
+    beta = scalar(leaky.beta, "beta", path, leaky, SUPPORTED)
+    lam = min(max(beta, 0.0), 1.0)  # clamped as snnTorch clamps it
     theta = scalar(leaky.threshold, "threshold", path, leaky, SUPPORTED)
-    if why is None and (lam == 0.0 or theta <= 0.0):
-        why = f"has beta={lam} or threshold={theta} (the LIF needs beta > 0, threshold > 0)"
+    if why is None and lam == 0.0:  # the value given, not the clamped 0 (beta=-0.5)
+        why = f"has beta={beta:g}, which snnTorch clamps to 0 (the LIF needs beta > 0)"
+    elif why is None and theta <= 0.0:  # only the setting at fault is named
+        why = f"has threshold={theta:g} (the LIF needs threshold > 0)"
     if why is not None:
         raise refuse(path, leaky, why, SUPPORTED)
     own = surrogates.snntorch(path, leaky)

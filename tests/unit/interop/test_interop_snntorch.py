@@ -234,6 +234,28 @@ def test_an_unknown_neuron_or_setting_is_refused_before_any_work(unknown, cls: s
     assert Heaviside.calls == 0
 
 
+@pytest.mark.parametrize(
+    "settings,named,unnamed",
+    [
+        (dict(beta=-0.5), "beta=-0.5, which snnTorch clamps to 0", "threshold"),
+        (dict(beta=0.0), "beta=0, which snnTorch clamps to 0", "threshold"),
+        (dict(beta=0.9, threshold=-1.0), "threshold=-1 (the LIF needs threshold > 0)", "beta"),
+    ],
+)
+def test_a_leaky_without_leak_or_threshold_is_refused_naming_that_setting(
+    settings: dict, named: str, unnamed: str
+) -> None:
+    """A Leaky whose β (as given, before snnTorch's clamp) or θ the LIF cannot take is refused
+    naming that setting only; before, the line said "beta=0.0 or threshold=1.0" for a
+    ``beta=-0.5``: another β than the one given, beside a threshold that was fine."""
+    net = step_net("subtract_delayed")
+    net[2] = snn.Leaky(**settings, init_hidden=True)
+    with pytest.raises(UserError) as err:
+        adapt(net, T=T)
+    message = str(err.value)
+    assert "\n" not in message and named in message and f"{unnamed}=" not in message
+
+
 def test_a_sequential_snntorch_cannot_run_itself_is_refused() -> None:
     net = step_net("subtract_delayed")
     net[2] = snn.Leaky(beta=0.9)  # init_hidden=False: the next layer would get (spk, mem)
