@@ -140,6 +140,36 @@ def test_the_record_says_the_encoding_the_model_passed_runs(
     assert record.result_spec["encoding"] == encoding
 
 
+def test_images_of_another_dataset_than_the_configs_are_noted_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The record names the config's dataset (digits by default): a CIFAR-shaped network's
+    record was titled 'digits / ...' without a word; now a note says so, once a process (a
+    loop of calls), and none where the images are the named dataset's."""
+    from snnattack import inputs
+
+    inputs._say_other_images.cache_clear()
+    torch.manual_seed(0)
+    net = build("digits_net", 10, in_channels=3, T=2)
+    x, y = torch.rand(8, 3, 8, 8), torch.randint(0, 10, (8,))
+    quiet = dict(methods="fgsm", masking=False, progress=False)
+    with caplog.at_level(logging.WARNING, logger="snnattack.inputs"):
+        for _ in range(2):
+            snnattack.evaluate(net, (x, y), **quiet)
+    notes = [r.getMessage() for r in caplog.records if r.name == "snnattack.inputs"]
+    assert notes == [
+        "note: data's images are [3, 8, 8], not those of dataset=digits ([1, 8, 8]), which the "
+        "record, its title and the report name; name theirs with overrides=['dataset=...'] "
+        "where they are one of digits, cifar10, cifar100"
+    ]
+    caplog.clear()
+    inputs._say_other_images.cache_clear()
+    digits = build("digits_net", 10, in_channels=1, T=2)
+    with caplog.at_level(logging.WARNING, logger="snnattack.inputs"):
+        snnattack.evaluate(digits, (torch.rand(8, 1, 8, 8), y), **quiet)
+    assert not [r for r in caplog.records if r.name == "snnattack.inputs"]
+
+
 def test_evaluate_gives_the_record_a_job_gives_through_the_one_core(
     digits, run_job, monkeypatch: pytest.MonkeyPatch
 ) -> None:

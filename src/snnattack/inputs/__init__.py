@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import torch
@@ -189,6 +189,7 @@ class Samples:
     values: str = "images"
     T: int | None = None
     dataset: str = "digits"
+    image: tuple[int, ...] | None = None  # the dataset's image [C, H, W], for a note
 
     @property
     def frames(self) -> bool:
@@ -218,7 +219,8 @@ def samples_of(encoding: str, T: int, dataset: Any) -> Samples:
     dataset, ``overrides=['dataset=digits_events']``), of the ``dataset``'s
     ``params.event_encoding`` values (``scaled`` where it has none), else images."""
     if encoding != "frames":
-        return Samples("images", T, dataset["name"])
+        image = (dataset["in_channels"], dataset["image_size"], dataset["image_size"])
+        return Samples("images", T, dataset["name"], image)
     values = dataset.get("params", {}).get("event_encoding", "scaled")
     return Samples(values, T, dataset["name"])
 
@@ -637,7 +639,23 @@ def check_evaluation(
         if n == 0:
             raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
     check_held_out(data, val_data, len(shared), n, len(test))
+    if samples.image is not None and shape is not None and tuple(shape) != samples.image:
+        _say_other_images(samples.dataset, samples.image, tuple(shape))
     return classes
+
+
+@cache  # once a process: an evaluate() in a loop over batches says it at its first call
+def _say_other_images(dataset: str, image: tuple[int, ...], shape: tuple[int, ...]) -> None:
+    """Notes that the images are not the config's dataset's, which the record names: they run
+    as they are, a CIFAR-10 network's record titled 'digits / VGG'."""
+    log.warning(
+        "note: data's images are %s, not those of dataset=%s (%s), which the record, its "
+        "title and the report name; name theirs with overrides=['dataset=...'] where they "
+        "are one of digits, cifar10, cifar100",
+        list(shape),
+        dataset,
+        list(image),
+    )
 
 
 def _classes(
