@@ -221,7 +221,8 @@ def protocol(
     if version not in protocols[name]:
         raise UserError(
             f"{argument}={name!r} has no version {version!r}; accepted: "
-            f"{', '.join(map(str, protocols[name]))} (experiments/benchmark/)"
+            f"{', '.join(map(str, protocols[name]))} "
+            f"({'experiments/benchmark/' if folder == PROTOCOL_DIR else folder})"
         )
     found = Protocol(name, version, folder / f"{name}_v{version}.yaml")
     block = found.raw.get("benchmark") or {}

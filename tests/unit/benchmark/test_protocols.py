@@ -94,6 +94,15 @@ def test_an_unknown_protocol_or_version_is_refused_in_one_line(name, version, me
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
+def test_a_missing_version_of_a_drafted_protocol_names_its_folder(tmp_path: Path) -> None:
+    """The versions listed are those of the folder searched (a job's ``-cd``, a drafted
+    protocol's), not experiments/benchmark/'s."""
+    (tmp_path / "mine_v1.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
+    with pytest.raises(UserError) as err:
+        protocol("mine", 2, folder=tmp_path)
+    assert str(err.value) == f"protocol='mine' has no version 2; accepted: 1 ({tmp_path})"
+
+
 def test_a_file_whose_block_names_another_protocol_is_refused(tmp_path: Path) -> None:
     (tmp_path / "mine_v2.yaml").write_text("benchmark: {protocol: mine, version: 1}\n")
     with pytest.raises(UserError, match=r"benchmark.version=1 differ from its file name"):
