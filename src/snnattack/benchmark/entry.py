@@ -278,10 +278,13 @@ def fractions(values: list[float]) -> bool:
 
 def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
-    percentages by name, or that look like fractions, or a name that reads as ``clean`` or
-    as one of ``rows`` (the protocol's; None: any a protocol makes) written otherwise
-    (``Clean``, ``pgd_10``): it would count as another attack's robust accuracy. Another
-    attack of the paper keeps its own name (``pgd20``, ``autoattack``)."""
+    percentages by name, or that look like fractions, or a name that reads as ``clean``, as
+    one of ``rows`` (the protocol's, listed; None: any a protocol makes) or as any row a
+    protocol makes (``AutoAttack``, ``MI-FGSM``), written otherwise (``Clean``, ``pgd_10``):
+    it would count as another attack's robust accuracy. Every name is matched against every
+    row a protocol makes, as an entry's are when it is written and read, so that a job that
+    took a name when it started is not refused its entry once it ran. Another attack of the
+    paper keeps its own name (``pgd20``, ``autoattack``)."""
     if reported is None:
         return
     if not _percents(reported):
@@ -290,9 +293,10 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
             "of row names (clean, pgd10, ...) to percentages in [0, 100], or null"
         )
     accepted = ("clean", *(sorted(rows_made()) if rows is None else rows))
+    known = (*accepted, *sorted(rows_made() - set(accepted)))  # the protocol's first
     for key in reported:
-        meant = [name for name in accepted if _plain(name) == _plain(key) != key]
-        if key not in accepted and meant:
+        meant = [name for name in known if _plain(name) == _plain(key) != key]
+        if key not in known and meant:
             raise UserError(
                 f"{argument} names {_key(key)}, which reads as {meant[0]}; accepted: "
                 f"{meant[0]} (clean, or a row of the protocol by its name: "

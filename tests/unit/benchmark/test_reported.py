@@ -51,6 +51,27 @@ def test_a_jobs_reported_name_of_no_row_is_refused_when_it_starts(tmp_path: Path
     )
 
 
+def test_a_jobs_reported_name_of_another_method_is_refused_when_it_starts(
+    tmp_path: Path,
+) -> None:
+    """``AutoAttack`` reads as the method ``autoattack``, no row of this protocol but a row a
+    protocol makes: the entry's own check refuses it, so the job refuses it before it runs,
+    not once it ran for no entry."""
+    (tmp_path / "two_v1.yaml").write_text(
+        "defaults:\n  - override /method: [fgsm, pgd]\nboxes: [white]\n"
+        "benchmark:\n  protocol: two\n  version: 1\n"
+    )
+    block = {"protocol": "two", "version": 1, "name": "x", "reported": {"AutoAttack": 40}}
+    with pytest.raises(UserError) as err:
+        callback.start(OmegaConf.create({"benchmark": block}), tmp_path, tmp_path / "job")
+    assert str(err.value).startswith(
+        "benchmark.reported names AutoAttack, which reads as autoattack; accepted: autoattack "
+        "(clean, or a row of the protocol by its name: fgsm, pgd; "
+    )
+    with pytest.raises(UserError, match="reads as autoattack"):  # as the entry would say
+        check_reported(block["reported"], "reported")
+
+
 def test_a_jobs_method_of_its_own_is_refused_when_it_starts(tmp_path: Path) -> None:
     """A row made by a method outside the package's ``conf/method/`` (one's own ``-cd``
     folder, ``+method.mine=...``) is no entry's: refused before the job runs, not after."""
