@@ -62,8 +62,9 @@ def protocol_folder(hydra: Any) -> Path:
 
 # the keys of a job's config that make a protocol what it is: its attacks and their settings,
 # radii, boxes, seeds, test subset, data, standard surrogate and masking checks. A job on a
-# protocol file may set the model's own keys (model, T, lambda, checkpoint, train, ...) and the
-# entry's names (benchmark.name, paper, venue, training, reported), nothing of these.
+# protocol file may set the model's own keys (model, T, lambda, encoding, encoding_levels,
+# checkpoint, train, ...) and the entry's names (benchmark.name, paper, venue, training,
+# reported), nothing of these.
 PROTECTED = (
     "method",
     "attack",
