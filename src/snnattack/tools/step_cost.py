@@ -9,11 +9,13 @@ under a job's numerics (``tf32: false``, ``deterministic: true``) unless ``--tf3
 ``--nondeterministic`` say otherwise. Each step's floor, the
 time of its convolutions and matrix products (``dense_vs_forward``; per fused/unrolled pair
 ``time_floor``), says how far any neuron implementation could take it. Then one adversarial
-training step (``--adversary``, default PGD-7 at 8/255: crafting in eval mode, then the
-parameters' gradient) per gradient mode of its adversary, as a ratio to a standard training
-step (``training``). Prints JSON on stdout and tables on stderr. On a CUDA device the record
-also holds (``paper``) the absolute times and peak memory beside the RGA paper's Table S2
-(``paper:`` of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
+training step (``--adversary``, default PGD-7 at 8/255: crafting in the BatchNorm mode a
+training's ``train.adversary.bn_mode=null`` takes, train mode for ``fgsm_rs`` and ``pgd``, eval
+mode for ``fgsm``, ``trades`` and the modes ``rga``, ``ann``; then the parameters' gradient) per
+gradient mode of its adversary, as a ratio to a standard training step (``training``).
+Prints JSON on stdout and tables on stderr. On a CUDA device the record also holds
+(``paper``) the absolute times and peak memory beside the RGA paper's Table S2 (``paper:``
+of ``--paper``, by default experiments/tables2_cost_cifar10_vgg11.yaml).
 
 The developer's other measurements are commands of the checkout's ``tools/`` folder (not
 installed), run from the repository root: a step per torch thread count
