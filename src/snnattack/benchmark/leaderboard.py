@@ -266,9 +266,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("folder", type=Path, metavar="DIR", help="a folder of entries (*.json)")
     parser.add_argument("--out", type=Path, help="where the pages go (default: DIR)")
+    parser.add_argument(
+        "--protocols",
+        type=Path,
+        default=PROTOCOL_DIR,
+        metavar="PDIR",
+        help="the folder of the entries' protocol files (default: experiments/benchmark/; a "
+        "drafted protocol's folder, as its sweep's -cd)",
+    )
     args = parser.parse_args(argv)
     try:
-        files = write(args.folder, args.out or args.folder)
+        if not args.protocols.is_dir():  # else every entry's protocol would read as unknown
+            raise UserError(
+                f"--protocols={str(args.protocols)!r} is not a folder; accepted: a folder of "
+                "protocol files (<name>_v<version>.yaml)"
+            )
+        files = write(args.folder, args.out or args.folder, args.protocols)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -220,6 +220,25 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, caps
     assert not (tmp_path / "site").exists()
 
 
+def test_the_command_reads_the_protocols_of_protocols(tmp_path: Path, capsys) -> None:
+    """Entries of a drafted protocol (a sweep's on its own ``-cd`` folder, whose page the
+    sweep makes with that folder) were refused by the command as of an unknown protocol: it
+    read experiments/benchmark/ only. ``--protocols`` names their folder; a missing one is one
+    line."""
+    write(tmp_path / "e", "a", entry("A", 30.0, protocol="mine"))
+    known = protocols(tmp_path / "p", mine=[1])
+    assert leaderboard.main([str(tmp_path / "e")]) == 2
+    assert "protocol='mine' is unknown" in capsys.readouterr().err
+    assert leaderboard.main([str(tmp_path / "e"), "--protocols", str(known)]) == 0
+    assert "| 1 | A |" in (tmp_path / "e" / "leaderboard.md").read_text()
+    capsys.readouterr()
+    assert leaderboard.main([str(tmp_path / "e"), "--protocols", str(tmp_path / "no")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --protocols={str(tmp_path / 'no')!r} is not a folder; accepted: a folder of "
+        "protocol files (<name>_v<version>.yaml)\n"
+    )
+
+
 def test_the_example_entry_is_valid() -> None:
     assert check_entry(json.loads(json.dumps(VALID)), "x") == VALID
 
