@@ -245,5 +245,10 @@ def named(name: str | Path) -> Protocol:
                 "named <name>_v<k>.yaml (lower case, e.g. mine_v1.yaml), its block saying "
                 "protocol: <name>, version: <k>"
             )
+        if not name.is_file():  # a mistyped path: not read as an unknown protocol's name
+            raise UserError(
+                f"protocol={str(name)!r} is not a file; accepted: the path of a protocol file "
+                "(<name>_v<k>.yaml), or a released protocol's name (protocol='digits')"
+            )
         return protocol(name.stem, folder=name.parent)
     return protocol(name)

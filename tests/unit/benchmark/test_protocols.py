@@ -122,6 +122,20 @@ def test_a_drafted_file_of_another_name_is_told_how_a_protocol_file_is_named(
     )
 
 
+@pytest.mark.parametrize("where", ["", "no/"])
+def test_a_drafted_file_that_is_not_there_is_named_as_a_path(tmp_path: Path, where: str) -> None:
+    """A mistyped path was read as the name of an unknown protocol (``protocol='mine_v1' is
+    unknown; accepted: ...`` the folder's others, or none where the folder is missing)."""
+    (tmp_path / "other_v1.yaml").write_text("benchmark: {protocol: other, version: 1}\n")
+    path = tmp_path / where / "mine_v1.yaml"
+    with pytest.raises(UserError) as err:
+        named(path)
+    assert str(err.value) == (
+        f"protocol={str(path)!r} is not a file; accepted: the path of a protocol file "
+        "(<name>_v<k>.yaml), or a released protocol's name (protocol='digits')"
+    )
+
+
 def test_a_folder_without_protocol_files_says_how_they_are_named(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         protocol("mine", folder=tmp_path)
