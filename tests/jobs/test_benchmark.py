@@ -183,6 +183,7 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
         "benchmark.name=STBP digits_net",
         "benchmark.reported={clean:99.5,pgd:80}",
         "logger=wandb",
+        "tags=[mine]",  # the entry's run carries them as the job's train and attack runs do
         "method.pgd.steps=2",  # a weakened attack: recorded, and the entry ranked apart
         "hydra.run.dir=job",
         env={"WANDB_MODE": "offline"},
@@ -207,6 +208,7 @@ def test_a_job_on_a_protocol_file_writes_its_entry_beside_metrics(
     runs = [read_wandb_run(f) for f in (tmp_path / "job" / "wandb").glob("offline-run-*")]
     (run,) = [r for r in runs if r["job_type"] == "benchmark"]
     assert run["name"] == "STBP digits_net" and run["group"] == "benchmark/tiny_v1"
+    assert run["tags"] == ["mine"]  # were none: a W&B filter on the sweep's tags missed it
     assert (
         run["summary"]["worst_case"] == entry["worst_case"]
         and run["summary"]["gap"] == (entry["gap"])

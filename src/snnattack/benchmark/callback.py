@@ -206,7 +206,7 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         raise UserError(f"no benchmark entry: {err}") from None
     wandb_cfg = (cfg.get("logger") or {}).get("wandb")
     if wandb_cfg:
-        log_entry(entry, dict(wandb_cfg), folder)
+        log_entry(entry, dict(wandb_cfg), folder, list(cfg.get("tags") or []))
     return path
 
 

@@ -237,5 +237,5 @@ def evaluate(
     entry = from_record(record, sha256_of(chosen.path), replaced)
     written = write_entry(entry, destination)
     if cfg.logger.wandb:
-        log_entry(entry, dict(cfg.logger.wandb), written.parent)
+        log_entry(entry, dict(cfg.logger.wandb), written.parent, list(cfg.get("tags") or []))
     return entry

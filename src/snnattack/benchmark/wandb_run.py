@@ -5,6 +5,7 @@ worst case, reported, gap, n) and a table of its rows; its config, the entry its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ def group(entry: dict[str, Any]) -> str:
     return f"benchmark/{entry['protocol']}_v{entry['provenance']['protocol_version']}"
 
 
-def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) -> None:
+def log_entry(
+    entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path, tags: Sequence[str] = ()
+) -> None:
     """Logs ``entry`` as one W&B run under ``folder/wandb`` with the settings of
     ``logger.wandb`` (:func:`~snnattack.records.tracking.start_run`, which says where the run
-    is)."""
+    is), tagged with the job's ``tags`` as its other runs are, so that a filter on them in
+    W&B finds the entry beside the job's train and attack runs."""
     import wandb
 
     run = start_run(
@@ -32,6 +36,7 @@ def log_entry(entry: dict[str, Any], wandb_cfg: dict[str, Any], folder: Path) ->
         job_type="benchmark",
         name=entry["model"]["name"],
         config=entry,
+        tags=list(dict.fromkeys(tags)),
         reinit="create_new",
     )
     try:
