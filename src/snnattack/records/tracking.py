@@ -73,12 +73,16 @@ def run_name(overrides: list[str], cosmetic: list[str]) -> str:
 
 def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
     """A training run's name from its settings, e.g. ``train λ=0.5 T=4 seed 0 [target]
-    (6bcdfe40…)``: the kind of training when not STBP, then leak, time steps and seed, whether
-    the job trained it as its target or black-box source, and the start of its store key."""
+    (6bcdfe40…)``: the kind of training when not STBP, then leak and time steps (none for an
+    ANN, whose spec has no neuron: it serves every λ and T) and seed, whether the job trained
+    it as its target or black-box source, and the start of its store key."""
     kind = (spec.get("train") or {}).get("kind")
     neuron = spec.get("neuron") or {}
     words = ["train", *([kind] if kind and kind != "stbp" else [])]
-    words += [f"λ={neuron.get('lambda')}", f"T={neuron.get('T')}", f"seed {spec.get('seed')}"]
+    words += [
+        f"{k}={neuron[n]}" for k, n in (("λ", "lambda"), ("T", "T")) if neuron.get(n) is not None
+    ]
+    words += [f"seed {spec.get('seed')}"]
     return " ".join([*words, f"[{role}]", f"({key[:8]}…)"])
 
 

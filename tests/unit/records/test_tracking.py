@@ -117,9 +117,13 @@ def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: P
 
 
 def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None:
-    spec = {"train": {"kind": "ann"}, "neuron": {"lambda": 0.5, "T": 8}, "seed": 1000}
+    spec = {"train": {"kind": "hybrid"}, "neuron": {"lambda": 0.5, "T": 8}, "seed": 1000}
     name = tracking.train_run_name(spec, "6bcdfe40848a5e13", "source")
-    assert name == "train ann λ=0.5 T=8 seed 1000 [source] (6bcdfe40…)"
+    assert name == "train hybrid λ=0.5 T=8 seed 1000 [source] (6bcdfe40…)"
+    # an ANN's spec has no neuron (it serves every λ and T): its name was `λ=None T=None`
+    ann = {"train": {"kind": "ann"}, "seed": 0}
+    name = tracking.train_run_name(ann, "6bcdfe40848a5e13", "target")
+    assert name == "train ann seed 0 [target] (6bcdfe40…)"
     assert tracking.train_tags(
         tracking_settings(composed("attack=rga", "tags=[v2]")), "source"
     ) == [
