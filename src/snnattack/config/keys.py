@@ -130,7 +130,8 @@ def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     dotted key."""
     keys, _, groups = schema(conf_dir)
     parts = key.split(".")
-    concrete = {_instance(p, parts) for p in keys} | groups | set(ALIASES)
+    supplied = _suppliers(conf_dir)
+    concrete = {_instance(p, parts, supplied.get(p)) for p in keys} | groups | set(ALIASES)
     concrete.discard(None)
     parent, leaf = ".".join(parts[:-1]), parts[-1]
     siblings = {k.rpartition(".")[2]: k for k in concrete if k.rpartition(".")[0] == parent}
@@ -145,16 +146,41 @@ def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     return found[0] if found else None
 
 
-def _instance(pattern: str, parts: list[str]) -> str | None:
+def _instance(pattern: str, parts: list[str], options: frozenset[str] | None = None) -> str | None:
     """``pattern`` with its ``*`` levels taken from the key ``parts`` (``method.*.steps`` for
-    ``method.pgd.stepz`` is ``method.pgd.steps``); None where the levels before differ."""
+    ``method.pgd.stepz`` is ``method.pgd.steps``); None where the levels before differ, or
+    where the option taken for ``*`` is not one of ``options``, those whose file sets the key
+    (``method.*.n_queries`` is square's, never ``method.ensemble.n_queries``): a suggestion is
+    a key that exists."""
     wanted = pattern.split(".")
     if "*" not in wanted:
         return pattern
     star = wanted.index("*")
     if len(parts) <= star or parts[:star] != wanted[:star]:
         return None
+    if options is not None and parts[star] not in options:
+        return None
     return ".".join(parts[i] if w == "*" else w for i, w in enumerate(wanted))
+
+
+@cache
+def _suppliers(conf_dir: Path = CONF_DIR) -> dict[str, frozenset[str]]:
+    """Each key pattern of a multi-select group (``method.*.n_queries``) with the options
+    whose file sets it (``square``, ...): the schema's ``*`` stands for any option, but each
+    option has only its own file's keys."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        package = _package(path, conf_dir)
+        if not package.endswith(".*"):
+            continue
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
+        if not isinstance(tree, dict):
+            continue
+        tree.pop("defaults", None)
+        found.setdefault(package, set()).add(path.stem)
+        for key, _ in walk(tree, f"{package}."):
+            found.setdefault(key, set()).add(path.stem)
+    return {key: frozenset(options) for key, options in found.items()}
 
 
 def unknown_key_error(

@@ -7,7 +7,7 @@ import pytest
 from harness import CONF, EXPERIMENTS, compose, run_py
 from omegaconf import OmegaConf
 
-from snnattack.config.keys import canonical, check_keys, is_known, schema
+from snnattack.config.keys import canonical, check_keys, is_known, nearest, schema
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.runtime.cli import (
@@ -16,6 +16,7 @@ from snnattack.runtime.cli import (
     check_override_keys,
     check_values,
 )
+from snnattack.settings import walk
 
 SWEEP_HINT = "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
 
@@ -43,6 +44,31 @@ def test_unknown_key_on_the_command_line_is_refused_with_the_nearest_key(
     with pytest.raises(ConfigError) as err:
         check_override_keys([override], CONF)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+# (method choice, an unknown key below a chosen method) whose suggestion must be one of its keys
+BELOW_A_METHOD = [
+    ("ensemble", "method.ensemble.components.7.params.n_queries"),  # was square's n_queries
+    ("ensemble", "method.ensemble.n_queries.x"),
+    ("pgd", "method.pgd.steps.x"),
+    ("pgd", "method.pgd.n_querie.x"),  # was method.pgd.n_queries, square's key
+]
+
+
+@pytest.mark.parametrize("method,key", BELOW_A_METHOD, ids=[b[1] for b in BELOW_A_METHOD])
+def test_a_suggestion_below_a_method_is_a_key_of_that_method(method: str, key: str) -> None:
+    """``method.*.<key>`` stands for any method's key in the schema, but a suggestion is one
+    that exists for the method named: a key of its composed config, or none."""
+    with pytest.raises(ConfigError) as err:
+        check_override_keys([f"{key}=5"], CONF)
+    line = str(err.value)
+    assert line.startswith(f"unknown key {key!r}") and "\n" not in line
+    near = nearest(key, CONF)
+    if near is not None:
+        assert f"did you mean {near!r}?" in line
+        cfg = OmegaConf.to_container(compose(f"method=[{method}]"), resolve=False)
+        assert near in {k for k, _ in walk(cfg, "")}, near
+    assert nearest("method.square.n_querie", CONF) == "method.square.n_queries"
 
 
 @pytest.mark.parametrize(
