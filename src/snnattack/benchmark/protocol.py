@@ -9,6 +9,7 @@ version of a protocol is the one the leaderboard ranks.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ class Protocol:
         value = OmegaConf.select(self.raw, key)
         value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
         if value is None:
+            typo = self._mistyped(key)
+            if typo is not None:  # ``sede: 0``: the key it meant, not "seed is missing"
+                raise UserError(
+                    f"{self.path}: unknown key {typo!r}; did you mean {key!r}? accepted: {accepted}"
+                )
             raise UserError(f"{self.path}: {key} is missing; accepted: {accepted}")
         try:
             return read(value)
@@ -78,6 +84,21 @@ class Protocol:
             raise UserError(
                 f"{self.path}: {key}={value!r} is invalid; accepted: {accepted}"
             ) from None
+
+    def _mistyped(self, key: str) -> str | None:
+        """The dotted key of the file beside the missing ``key`` that is most like it and
+        that no part of the project reads (``sede`` for ``seed``; in the free-form
+        ``benchmark`` block any key), or None: a typo of a key a reader needs was reported
+        as the key missing, never naming the key the file holds."""
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(self.raw, parent) if parent else self.raw
+        if not isinstance(node, DictConfig):
+            return None
+        prefix = f"{parent}." if parent else ""
+        free = key.startswith("benchmark.")
+        names = [str(k) for k in node if free or not is_known(f"{prefix}{k}")]
+        found = difflib.get_close_matches(leaf, names, n=1, cutoff=0.6)
+        return f"{prefix}{found[0]}" if found else None
 
     @property
     def methods(self) -> list[str]:

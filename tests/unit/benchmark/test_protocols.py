@@ -351,10 +351,21 @@ DRAFT = (
         ("stochastic_eot: 8", "stochastic_eot: eight", ": benchmark.stochastic_eot='eight' is"),
         ("seed: 0 ", "seed: 0\nsead: 1 ", ": unknown key 'sead'; did you mean 'seed'? accepted"),
         ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
+        # a required key mistyped was "seed is missing", never naming the key the file holds
+        ("seed: 0 ", "sede: 0 ", ": unknown key 'sede'; did you mean 'seed'? accepted: a whole"),
+        (
+            "limit_test_batches: 4",
+            "limit_test_batch: 4",
+            ": unknown key 'trainer.limit_test_batch'; did you mean 'trainer.limit_test_batches'?",
+        ),
+        ("stochastic_eot: 8", "stochastic_eto: 8", ": unknown key 'benchmark.stochastic_eto'; "),
         ("eps: [16]", "eps: [16", ", line 15 is not read as YAML (expected ',' or ']', but"),
         (DRAFT, "- 1\n- 2\n", " holds no keys; accepted: a protocol file written as "),
     ],
-    ids=["seed", "eps", "no_eps", "boxes", "batches", "eot", "key", "nested_key", "yaml", "list"],
+    ids=[
+        *("seed", "eps", "no_eps", "boxes", "batches", "eot", "key", "nested_key"),
+        *("required_key", "required_nested_key", "required_block_key", "yaml", "list"),
+    ],
 )
 def test_a_drafted_files_mistake_is_one_line_naming_the_file_and_its_key(
     tmp_path: Path, was: str, now: str, told: str
