@@ -266,9 +266,11 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
     assert [r.box for r in record.results] == ["white", "black"]
     assert record.source_clean_acc is not None
     # each model passed in is described as the record's models are, with the LIFs it runs
+    # and how the images enter its steps
     lifs = [(m.lam, m.theta) for m in source.modules() if isinstance(m, LIF)]
     for described in record.models.values():
-        assert list(described) == ["kind", "class", "architecture", "neurons"]
+        assert list(described) == ["kind", "class", "architecture", "encoding", "levels", "neurons"]
+        assert (described["encoding"], described["levels"]) == ("direct", None)
     neurons = record.models["source"]["neurons"]
     assert [(n["lambda"], n["theta"]) for n in neurons] == lifs
 

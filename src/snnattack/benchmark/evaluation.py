@@ -54,12 +54,7 @@ from snnattack.interop.external import as_spiking_net
 from snnattack.interop.first_forward import network_of, steps_of
 from snnattack.models.shapes import input_shape
 from snnattack.preparation.config import job_config, job_settings
-from snnattack.preparation.evaluation import (
-    Data,
-    encoding_held,
-    prepared_evaluation,
-    run_checked,
-)
+from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
@@ -192,11 +187,7 @@ def evaluate(
     notes = validate(cfg)
     config = spelt(cfg)  # its numbers as their rules spell them
     settings = job_settings(cfg, notes)
-    # beside its class and neurons in the record: its weights, and the input encoding it runs
-    # (the config's is the protocol's), which the entry states (None: the model's own loop)
-    held = encoding_held(net, frames=False)
-    about = {**about_weights(net), "encoding": held.get("encoding")}
-    about["levels"] = held.get("encoding_levels")
+    about = about_weights(net)  # beside its class, neurons and encoding in the record
     # what the attacks cannot run (a model inside a gradient_mode block, a network of its own
     # per-step loop and the protocol's RGA rows): refused with the model's checks, before the
     # entry file, the data and the surrogate's training (a VGG-11 on CIFAR), as the evaluation

@@ -39,7 +39,7 @@ from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
-from snnattack.snn.encoding import FrameEncoder
+from snnattack.snn.encoding import FrameEncoder, Quantize, encoding_of
 from snnattack.values import Rule, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
@@ -174,18 +174,30 @@ def with_encoding(
     )
 
 
-def model_description(model: nn.Module | None, kind: str) -> dict[str, Any] | None:
+def input_encoding(net: SpikingNet) -> dict[str, Any]:
+    """How ``net`` turns an image into its T steps: its encoder's name (``encoding``, one of
+    the package's; None for a network with its own time loop, whose steps are its own) and
+    its quantiser's ``levels`` (None: analog)."""
+    levels = net.quantize.levels if isinstance(net.quantize, Quantize) else None
+    return {"encoding": encoding_of(net.encoder), "levels": levels}
+
+
+def model_description(
+    model: nn.Module | None, kind: str, net: SpikingNet | None = None
+) -> dict[str, Any] | None:
     """What the record says of a model passed in (it has no training record): its kind of
     training as the config names it (``train.kind``, as a ``model=external`` job's record
     does), its class and its architecture (a zoo model's name, else its class's: the config's
-    ``model.name`` is ``passed``). The preparation adds the neurons of the network the attacks
-    run (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
+    ``model.name`` is ``passed``), and the input encoding of ``net``, the network the attacks
+    run, which a benchmark entry states (the config's may be the protocol's). The preparation
+    adds that network's neurons (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
     if model is None:
         return None
     return {
         "kind": kind,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "architecture": getattr(model, "architecture", None) or type(model).__qualname__,
+        **({} if net is None else input_encoding(net)),
     }
 
 

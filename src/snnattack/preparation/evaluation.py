@@ -30,7 +30,12 @@ from snnattack.evaluation import core
 from snnattack.evaluation.attacked import device_of
 from snnattack.evaluation.core import RunSettings
 from snnattack.inputs import dataset_of
-from snnattack.interop.external import as_spiking_net, model_description, with_encoding
+from snnattack.interop.external import (
+    as_spiking_net,
+    input_encoding,
+    model_description,
+    with_encoding,
+)
 from snnattack.interop.prepared import passed
 from snnattack.interop.streams import STREAMS, framed_recordings, is_streams
 from snnattack.models.base import SpikingNet
@@ -40,7 +45,6 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import JobSettings
-from snnattack.snn.encoding import Quantize, encoding_of
 from snnattack.snn.neurons import lif_settings
 
 Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (streams, labels)
@@ -107,11 +111,10 @@ def encoding_held(target: SpikingNet, frames: bool) -> dict[str, Any]:
     defaults say, and the record's config must say what ran. Nothing where the config's
     samples are event ``frames`` or the encoder reads them (:func:`with_encoding` judges the
     two against each other), or where the encoder is none of the package's."""
-    name = encoding_of(target.encoder)
-    if name in (None, "frames") or frames:
+    held = input_encoding(target)
+    if held["encoding"] in (None, "frames") or frames:
         return {}
-    levels = target.quantize.levels if isinstance(target.quantize, Quantize) else None
-    return {"encoding": name, "encoding_levels": levels}
+    return {"encoding": held["encoding"], "encoding_levels": held["levels"]}
 
 
 def prepared_evaluation(
@@ -135,8 +138,8 @@ def prepared_evaluation(
     target = with_encoding(target, encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
     described = {
-        "target": model_description(model, settings.model.kind),
-        "source": model_description(source, settings.source.kind),
+        "target": model_description(model, settings.model.kind, target),
+        "source": model_description(source, settings.source.kind, crafter),
     }
     # each LIF's λ, θ and reset (which the config's lambda and reset do not describe), read on
     # the network the attacks run on the model: the adapted one for another library
