@@ -27,7 +27,8 @@ count Lightning documents.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -125,6 +126,54 @@ def global_batch_limit(limit: int | float | None, n_batches: int) -> int | None:
     return int(limit)
 
 
+def first_batches(n: int, batch_size: int, limit: int | float | None) -> range:
+    """The samples (positions in a split of ``n``) of the first batches of ``batch_size`` that
+    ``limit`` (a count of batches, a share of them, None: all) keeps, as
+    :func:`global_batch_limit` counts them."""
+    kept = global_batch_limit(limit, math.ceil(n / batch_size))
+    return range(n if kept is None else min(kept * batch_size, n))
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What one model's training reads of a datamodule's splits, and its job's attacks of the
+    test split: the trainer's ``limit_train_batches``, ``limit_val_batches`` and
+    ``limit_test_batches`` (``train``, ``val``, ``test``: a count of batches, a share of them,
+    None: all) of batches of ``batch_size`` (training) and ``eval_batch_size``, over
+    ``epochs`` epochs whose orders ``seed`` draws (:class:`EpochShuffleSampler`). A
+    datamodule whose samples are slow to read the first time reads ahead these only
+    (:meth:`SplitDataModule.read_training_data`), not a whole dataset for a smoke test."""
+
+    batch_size: int
+    eval_batch_size: int
+    seed: int
+    epochs: int = 1
+    train: int | float | None = None
+    val: int | float | None = None
+    test: int | float | None = None
+
+    def train_samples(self, n: int) -> set[int]:
+        """The samples of a training split of ``n`` that the limited epochs draw: the first
+        batches of each epoch's shuffled order (all of them where nothing is limited). Under DDP
+        Lightning deals each order out to the processes in turns, so their first batches
+        together are the first of the order here (fewer where ``batch_size`` does not divide
+        among them)."""
+        kept = first_batches(n, self.batch_size, self.train)
+        if len(kept) == n:
+            return set(kept)
+        drawn: set[int] = set()
+        sampler = EpochShuffleSampler(n, self.seed)
+        for epoch in range(self.epochs):
+            sampler.set_epoch(epoch)
+            drawn.update(list(sampler)[: len(kept)])
+        return drawn
+
+    def eval_samples(self, n: int, stage: str) -> range:
+        """The samples of the ``stage`` (val or test) split of ``n`` that its limit keeps: the
+        first batches, in order (:class:`WholeBatchSampler`)."""
+        return first_batches(n, self.eval_batch_size, getattr(self, stage))
+
+
 class SplitDataModule(L.LightningDataModule):
     """A datamodule whose ``setup`` makes ``train_set``, ``val_set`` and ``test_set``.
 
@@ -153,12 +202,14 @@ class SplitDataModule(L.LightningDataModule):
         writes anything (:func:`snnattack.config.validation.validate`). Nothing to check by
         default: the data are embedded."""
 
-    def read_training_data(self) -> None:
+    def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
         """Fetches and reads once what the training reads that :meth:`check_files` could not
         check (files still to download, recordings still to decode), so that a bad one is
         refused before the checkpoint store's lock is taken
-        (:func:`snnattack.training.training_data.read_training_data`). Nothing by default:
-        the data are embedded."""
+        (:func:`snnattack.training.training_data.read_training_data`); ``reads``: what the
+        trainings read (None: every sample of every split), so that a limited run (a smoke
+        test's ``trainer.limit_train_batches=2``) reads ahead no more. Nothing by default: the
+        data are embedded."""
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -8,7 +8,7 @@ fixed ``split_seed``; the official test batch is used for final numbers only.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -20,7 +20,7 @@ from torchvision import transforms
 from torchvision.datasets import CIFAR10, CIFAR100
 from torchvision.datasets.utils import download_and_extract_archive
 
-from snnattack.data.base import SplitDataModule, register
+from snnattack.data.base import Reads, SplitDataModule, register
 from snnattack.data.transforms import Cutout
 from snnattack.errors import ConfigError, DataError
 
@@ -357,11 +357,12 @@ class _CIFARDataModule(SplitDataModule):
         if n_train is not None:
             self._check_val_size(n_train)
 
-    def read_training_data(self) -> None:
+    def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
         """Downloads a missing folder (``download``) before the store's lock is taken and
         checks what arrived as :meth:`check_files` checks a present folder (every file,
         ``val_size``): a failed download or a bad file is refused before any model is trained.
-        A present folder's files were read by :meth:`check_files` and are not read again."""
+        A present folder's files were read by :meth:`check_files` and are not read again.
+        Whatever ``reads`` limits, the folder is whole: a split's archive is one download."""
         if self.download:
             self.dataset_cls.fetch(self.root)
         self.check_files()

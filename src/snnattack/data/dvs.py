@@ -56,7 +56,7 @@ repaired file is another recording).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -67,7 +67,7 @@ import tonic
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from snnattack.data.base import SplitDataModule, register
+from snnattack.data.base import Reads, SplitDataModule, register
 from snnattack.data.events import Framing, TooShort
 from snnattack.data.recordings import Recordings, check_size, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
@@ -312,20 +312,45 @@ class FramedRecordings(SplitDataModule):
     val_set: FrameSplit
     cache: Path  # the frame cache (:func:`cache_folder`)
 
-    def read_training_data(self) -> None:
-        """Decodes every recording of the training, validation and test splits into the frame
-        cache (a cached one is read and checked), with the loaders' workers: a recording that
-        does not decode, or a damaged cache file, is refused before the store's lock is taken
-        and before any training step (a test recording was found only by the attacks, after the
-        whole training), and the training and the attacks then read the frames cached here,
-        decoding nothing twice (the test split adds a tenth to CIFAR10-DVS's decoding)."""
+    def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
+        """Decodes the recordings of the training, validation and test splits that ``reads``
+        read (None: every one) into the frame cache (a cached one is read and checked), with
+        the loaders' workers: a recording that does not decode, or a damaged cache file, is
+        refused before the store's lock is taken and before any training step (a test
+        recording was found only by the attacks, after the whole training), and the training
+        and the attacks then read the frames cached here, decoding nothing twice (the test
+        split adds a tenth to CIFAR10-DVS's decoding). Where the trainer's
+        ``limit_*_batches`` limit the runs, only the batches they keep are read ahead
+        (:class:`Reads`: a smoke test of 2 batches does not wait for the 10,000 recordings of
+        CIFAR10-DVS); any other recording is decoded when first read (a longer run on the
+        same cache, the conversion's or the tuning's batches past the limits)."""
         self.setup("fit")
-        splits = (self.train_set, self.val_set, self.test_set)
-        n = sum(len(split) for split in splits)
-        log.info("reading the %d training, validation and test recordings into %s", n, self.cache)
-        for split in splits:
+        splits = {"train": self.train_set, "val": self.val_set, "test": self.test_set}
+        chosen = {stage: range(len(split)) for stage, split in splits.items()}
+        if reads is not None:
+            chosen = {
+                "train": set().union(*(r.train_samples(len(self.train_set)) for r in reads)),
+                "val": set().union(*(r.eval_samples(len(self.val_set), "val") for r in reads)),
+                "test": set().union(*(r.eval_samples(len(self.test_set), "test") for r in reads)),
+            }
+        n = sum(len(positions) for positions in chosen.values())
+        total = sum(len(split) for split in splits.values())
+        head, limited = f"the {total}", ""
+        if n < total:
+            head = f"{n} of the {total}"
+            limited = (
+                " (the batches that trainer.limit_train_batches, limit_val_batches and "
+                "limit_test_batches keep; the others are decoded when first read)"
+            )
+        log.info(
+            "reading %s training, validation and test recordings into %s%s",
+            head,
+            self.cache,
+            limited,
+        )
+        for stage, split in splits.items():
             loader = DataLoader(
-                Subset(split.frames, split.indices),
+                Subset(split.frames, [split.indices[i] for i in sorted(chosen[stage])]),
                 batch_size=None,  # one recording at a time, as it is cached
                 num_workers=self.num_workers,
                 worker_init_fn=quiet_lost_receiver,

@@ -6,13 +6,18 @@ can give (an event recording that does not decode, a damaged frame cache, a CIFA
 that fails or arrives corrupt) must come before the lock is taken: the job reads the data of
 each model it will train first (``SplitDataModule.read_training_data``; event recordings, the
 test split's included, are decoded into their frame cache, which the training and the attacks
-then read, and a missing CIFAR folder is downloaded and checked). Ranks 1.. of a DDP job train
-on what rank 0 read.
+then read, and a missing CIFAR folder is downloaded and checked). What the trainings read is
+what is read ahead: where the trainer's ``limit_*_batches`` limit them (a smoke test), the
+batches they keep (:class:`snnattack.data.base.Reads`). Ranks 1.. of a DDP job train on what
+rank 0 read.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from snnattack.data import datamodule
+from snnattack.data.base import Reads
 from snnattack.process.distributed import is_writer
 from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, JobSettings, ModelSettings
@@ -24,25 +29,47 @@ from snnattack.training.store_key import store_key
 def models_to_train(job: JobSettings, store: ModelStore) -> list[ModelSettings]:
     """The models ``job`` trains: each model it reads (:func:`wanted_models`) that ``store``
     lacks, and the models their kinds start from (``Strategy.base``, of the same seed) that it
-    lacks too."""
+    lacks too; each with the seed it trains with as its data's (``data.seed``, the order of its
+    training batches, as its training's datamodule has it)."""
     found = []
     for model, seed in wanted_models(job.store, job.model, job.source):
         while model is not None and not store.has(store_key(model, seed)):
-            found.append(model)
+            found.append(replace(model, data=replace(model.data, seed=seed)))
             model = STRATEGIES[model.kind].base(model)
     return found
 
 
+def reads(model: ModelSettings) -> Reads:
+    """What ``model``'s training reads of its data (:func:`models_to_train`'s, seeded), and
+    its job's attacks of the test split: the batches of its trainer's ``limit_*_batches`` over
+    its epochs (``trainer.max_epochs``), those of the recipe it is fitted with (a hybrid
+    model's fine-tuning, ``ModelSettings.fine_tuning``)."""
+    fitted = model.fine_tuning or model
+    trainer = fitted.tree["trainer"]
+    return Reads(
+        batch_size=fitted.data.batch_size,
+        eval_batch_size=fitted.data.eval_batch_size,
+        seed=model.data.seed,
+        epochs=trainer["max_epochs"],
+        train=trainer.get("limit_train_batches"),
+        val=trainer.get("limit_val_batches"),
+        test=trainer.get("limit_test_batches"),
+    )
+
+
 def read_training_data(models: list[ModelSettings]) -> None:
     """Reads the data of every model in ``models`` (:func:`models_to_train`; once per dataset
-    and options: the seed of the training order and the batch sizes read the same samples), so
-    that what the user must fix there is refused before any model is trained."""
+    and options, what each model reads of it: :func:`reads`), so that what the user must fix
+    there is refused before any model is trained."""
     if not is_writer():
         return
-    read: list[DataSettings] = []
+    read: list[tuple[DataSettings, list[Reads]]] = []
     for model in models:
         data = model.data
-        if any((data.name, data.params) == (done.name, done.params) for done in read):
-            continue
-        datamodule(data).read_training_data()
-        read.append(data)
+        done = next((r for d, r in read if (d.name, d.params) == (data.name, data.params)), None)
+        if done is None:
+            read.append((data, [reads(model)]))
+        else:
+            done.append(reads(model))
+    for data, each in read:
+        datamodule(data).read_training_data(each)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from omegaconf import OmegaConf
 from tonic.io import read_aedat4
 
 from snnattack.data import build_datamodule
+from snnattack.data.base import EpochShuffleSampler, Reads
 from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule
 from snnattack.data.events import to_frames
 from snnattack.errors import DataError, WriteError
@@ -236,6 +238,45 @@ def test_a_truncated_test_recording_is_refused_with_the_training_data(root: Path
     dm.check_files()  # the header is whole
     with pytest.raises(DataError, match=f"^cannot decode {path}: .*; expected an AEDAT4 event"):
         dm.read_training_data()
+
+
+def truncate(path: Path) -> Path:
+    """``path`` cut in half: its header reads (the folder's check passes it), its events do
+    not decode."""
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+    return path
+
+
+def test_a_limited_run_reads_ahead_only_the_batches_it_reads(root: Path, monkeypatch) -> None:
+    """A smoke test (``trainer.limit_*_batches=1``) does not wait for every recording to
+    decode: the preflight reads the batches the limits keep (the first shuffled training
+    batch of each epoch, the first validation and test batches), a recording among them that
+    does not decode is still refused there, one outside them does not stop it, and the
+    training's limited loaders then decode nothing again."""
+    calls = []
+    reader = tonic.datasets.cifar10dvs.read_aedat4
+    monkeypatch.setattr(
+        tonic.datasets.cifar10dvs, "read_aedat4", lambda path: calls.append(path) or reader(path)
+    )
+    dm = datamodule(root, eval_batch_size=1)
+    limited = Reads(batch_size=4, eval_batch_size=1, seed=0, epochs=1, train=1, val=1, test=1)
+    first = list(EpochShuffleSampler(len(dm.train_set), 0))[:4]  # epoch 0's first batch
+    unread = next(i for i in range(len(dm.train_set)) if i not in first)
+    truncate(Path(dm.train_set.frames.recordings.data[dm.train_set.indices[unread]]))
+    dm.read_training_data([limited])
+    assert len(calls) == len(cache_files(dm)) == 4 + 1 + 1
+    training = datamodule(root, eval_batch_size=1)  # the training's own datamodule
+    for loader in (training.train_dataloader, training.val_dataloader, training.test_dataloader):
+        next(iter(loader()))  # the one batch each limit keeps
+    assert len(calls) == 6
+    # two epochs draw two first batches; a share keeps int(share x batches) of them
+    assert limited.train_samples(16) == set(first)
+    twice = replace(limited, epochs=2, train=0.25).train_samples(16)
+    assert set(first) < twice and len(twice) <= 8
+    bad = truncate(Path(dm.train_set.frames.recordings.data[dm.train_set.indices[first[-1]]]))
+    with pytest.raises(DataError, match=f"cannot decode {bad}: "):
+        datamodule(root, eval_batch_size=1).read_training_data([limited])
 
 
 def test_interrupted_cache_write_leaves_no_file(root: Path, monkeypatch) -> None:

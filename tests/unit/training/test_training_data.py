@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from harness import compose
 
-from snnattack.data.base import SplitDataModule
+from snnattack.data.base import Reads, SplitDataModule
 from snnattack.preparation.config import job_settings
 from snnattack.records.store import CHECKPOINT, ModelStore
 from snnattack.settings import JobSettings, ModelSettings
@@ -44,7 +44,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The datasets whose training data are read, by name, in order."""
     read: list[str] = []
 
-    def record(module: SplitDataModule) -> None:
+    def record(module: SplitDataModule, reads: object = None) -> None:
         read.append(type(module).__name__)
 
     monkeypatch.setattr(SplitDataModule, "read_training_data", record)
@@ -64,6 +64,36 @@ def test_each_dataset_is_read_once_before_any_model_is_trained(
     read_training_data(models_to_train(job, store))
     assert reads == ["DigitsDataModule"]
     assert not (tmp_path / ".locks").exists()
+
+
+def test_the_trainer_limits_and_seeds_of_each_model_reach_its_datamodule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A smoke test (``trainer.limit_train_batches=2``) reads ahead the batches its trainings
+    and attacks read, not a whole dataset: each model's limits, batch sizes, epochs and the
+    seed it trains with (the target's, the source's) reach the dataset's one read."""
+    given: list[tuple[Reads, ...]] = []
+    monkeypatch.setattr(
+        SplitDataModule, "read_training_data", lambda module, reads=None: given.append(reads)
+    )
+    job, store = hybrid(
+        tmp_path,
+        "boxes=[white,black]",
+        "train.epochs=3",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=0.5",
+        "trainer.limit_test_batches=1",
+    )
+    read_training_data(models_to_train(job, store))
+    (each,) = given
+    data = job.data
+    limits = {"train": 2, "val": 0.5, "test": 1}
+    for seed in (job.store.seed, job.store.source_seed):
+        # the ANN and the conversion train for train.epochs, the hybrid fine-tunes for its own
+        for epochs in (job.model.tree["train"]["hybrid"]["epochs"], 3, 3):
+            batches = {"batch_size": data.batch_size, "eval_batch_size": data.eval_batch_size}
+            assert Reads(**batches, seed=seed, epochs=epochs, **limits) in each
+    assert len(each) == 6 and job.store.seed != job.store.source_seed
 
 
 def test_ranks_other_than_the_writer_read_nothing(
