@@ -11,6 +11,7 @@ checks of the config's own keys; a kind's beside its code (:mod:`snnattack.attac
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from snnattack.config.plain_rules import MAX_SEED
@@ -42,7 +43,12 @@ def _gradient_params(resolved: dict[str, Any]) -> None:
 
 
 def fit_neurons(
-    resolved: dict[str, Any], prefix: str, mode: str, params: dict[str, Any], chosen: str
+    resolved: dict[str, Any],
+    prefix: str,
+    mode: str,
+    params: dict[str, Any],
+    chosen: str,
+    kinds: Collection[str] | None = None,
 ) -> None:
     """The gradient mode's ``params`` fit the neurons it differentiates: the target's
     (``lambda``, and ``theta`` as its kind of training builds it: a hybrid model's scaled,
@@ -51,11 +57,16 @@ def fit_neurons(
     set, or the target's ``lambda`` beside an ANN target (an experiment's ``lambda`` may
     follow the kind, ``${kinds.lambda.${train.kind}}``, which the source resolves anew). A
     refusal names the keys with ``prefix`` and the choice of the mode ``chosen``
-    (``attack=rga``, ``train.adversary.grad_mode=rga``)."""
+    (``attack=rga``, ``train.adversary.grad_mode=rga``). ``kinds``: the kinds of training
+    whose models the mode differentiates (None: every one); a model of another kind is
+    passed over as an ANN is (an ANN's adversary crafts with its own gradient)."""
     spec, train = GRADIENT_MODES[mode], resolved["train"]
 
     def fires_at(kind: str) -> float | None:
-        """The threshold of the spiking layers of a model trained as ``kind`` (None: none)."""
+        """The threshold of the spiking layers of a model trained as ``kind`` that the mode
+        differentiates (None: none)."""
+        if kinds is not None and kind not in kinds:
+            return None
         return NEURON_THETA.get(kind, lambda theta, _: theta)(resolved["theta"], train)
 
     target = (resolved["lambda"], fires_at(train["kind"]))
@@ -69,17 +80,6 @@ def fit_neurons(
         problem = None if theta is None else spec.neuron_complaint(lam, theta, params, prefix)
         if problem is not None:
             raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
-
-
-@CHECKS.register("adversary_params", order=5)
-def _adversary_params(resolved: dict[str, Any]) -> None:
-    adversary = resolved["train"].get("adversary") or {}
-    mode = adversary["grad_mode"]
-    params = adversary.get("params") or {}
-    check_params("train.adversary.params", params, mode, f"train.adversary.grad_mode={mode}")
-    fit_neurons(
-        resolved, "train.adversary.params.", mode, params, f"train.adversary.grad_mode={mode}"
-    )
 
 
 SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")

@@ -2,9 +2,11 @@
 (:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
 trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
 than 1 a model without identity shortcuts, Nesterov's step a momentum, and an SNN's adversary
-crafted with ``rga`` or ``ann`` BatchNorm's running statistics; and the notes on
-training settings a job accepts but does not use (an ε ramp longer than the adversarial
-training, a setting the adversary's method does not read).
+crafted with ``rga`` or ``ann`` BatchNorm's running statistics, the adversary's
+``params`` those its ``grad_mode`` takes where an SNN's adversary crafts with it; and the notes
+on training settings a job accepts but does not use (an ε ramp longer than the adversarial
+training, a setting the adversary's method does not read, the gradient mode of an ANN's
+adversary).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from snnattack.config.combinations import fit_neurons
 from snnattack.config.keys import loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
-from snnattack.gradients import GRADIENT_MODES
+from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
 from snnattack.training.adversaries import ADVERSARIES
@@ -53,6 +56,36 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
                 "shortcuts add spikes of unit size to the block's output; "
                 "accepted: theta=1"
             )
+
+
+def crafting_kinds(resolved: dict[str, Any]) -> set[str]:
+    """The kinds of training, of the models a job trains, whose adversary crafts with
+    ``train.adversary.grad_mode``: the target's (``train.kind``) and, where a row is
+    black-box, the source's (``source_train``), those trained at ``T``. A kind that trains an
+    ANN (``ann``, ``conversion``) crafts with the ANN's own gradient, ``grad_mode`` and
+    ``params`` unread (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
+    train = resolved["train"]
+    kinds = {train["kind"]}
+    if "black" in resolved.get("boxes", ()):
+        kinds.add(resolved.get("source_train") or train["kind"])
+    return {kind for kind in kinds if STRATEGIES[kind].trains_at_T}
+
+
+@CHECKS.register("adversary_params", order=5)
+def _adversary_params(resolved: dict[str, Any]) -> None:
+    """``train.adversary.params`` are parameters that ``grad_mode`` takes, in its ranges and
+    fitting the neurons it differentiates, where a model the job trains crafts with it
+    (:func:`crafting_kinds`). An ANN's adversary reads neither: its ``params`` were refused
+    as another mode's (``train.kind=ann`` with ``params.beta`` beside the default ``stbp``),
+    though the model trains as without them (a note says so: :func:`notes`)."""
+    kinds = crafting_kinds(resolved)
+    if not kinds:
+        return
+    adversary = resolved["train"]["adversary"]
+    mode, params = adversary["grad_mode"], adversary.get("params") or {}
+    chosen = f"train.adversary.grad_mode={mode}"
+    check_params("train.adversary.params", params, mode, chosen)
+    fit_neurons(resolved, "train.adversary.params.", mode, params, chosen, kinds)
 
 
 @CHECKS.register("adversary_bn_mode", order=15)
@@ -99,6 +132,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     if adversary["method"] is not None:
         out += fraction_note("train.adversary.eps", adversary["eps"])
         out += unread_settings(adversary)
+        out += unread_gradient(resolved)
     if adversary["method"] == "trades" and adversary.get("beta") == 0:
         out.append(
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are "
@@ -140,4 +174,22 @@ def unread_settings(adversary: dict[str, Any]) -> list[str]:
         "stored as without it"
         for key in sorted(own)
         if adversary.get(key) != adversary_defaults()[key]
+    ]
+
+
+def unread_gradient(resolved: dict[str, Any]) -> list[str]:
+    """A note per gradient setting (``grad_mode`` other than its default, each of ``params``)
+    of an adversary that no model the job trains crafts with (:func:`crafting_kinds`): an
+    ANN's adversary crafts with the ANN's own gradient, and its store key leaves them out."""
+    if crafting_kinds(resolved):
+        return []
+    train = resolved["train"]
+    adversary, kind = train["adversary"], train["kind"]
+    mode = adversary["grad_mode"]
+    given = {"grad_mode": mode} if mode != adversary_defaults()["grad_mode"] else {}
+    given |= {f"params.{k}": v for k, v in (adversary.get("params") or {}).items()}
+    return [
+        f"train.adversary.{key}={value} is not read by train.kind={kind} (its adversary "
+        "crafts with the ANN's own gradient): the model is trained and stored as without it"
+        for key, value in given.items()
     ]

@@ -10,12 +10,14 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import compose, job_checks
+from harness import compose, job_checks, resolved
 from torch import nn
 
 import snnattack.gradients as gradients
 from snnattack import job
 from snnattack.analysis.cost import calibrate_batchnorm
+from snnattack.config.validation import notes, validate
+from snnattack.errors import ConfigError
 from snnattack.models import build
 from snnattack.records.store import ModelStore
 from snnattack.training import STRATEGIES, fit
@@ -180,6 +182,49 @@ def test_an_anns_adversary_crafts_in_train_mode_whatever_grad_mode_it_does_not_r
     explicit = compose(*common, "train.adversary.bn_mode=train")
     job_checks(explicit)
     assert store_key(model_settings(explicit), 0) == store_key(model_settings(compose(*common)), 0)
+
+
+UNREAD = [  # (settings, the keys noted as unread)
+    ("+train.adversary.params.beta=2", ["params.beta=2"]),  # rga's, beside the default stbp
+    (  # rga's beta fitting no neuron: an ANN has none, a conversion's adversary crafts on its ANN
+        "train.adversary.grad_mode=rga +train.adversary.params.beta=0.5 lambda=0.2",
+        ["grad_mode=rga", "params.beta=0.5"],
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", ["ann", "conversion"])
+@pytest.mark.parametrize("settings,noted", UNREAD)
+def test_an_anns_adversary_params_are_noted_unread_not_checked_against_its_grad_mode(
+    kind, settings, noted
+) -> None:
+    """An ANN's adversary crafts with its own gradient: params that the default grad_mode
+    (stbp) does not take, or that fit no neuron, were refused, and a grad_mode it does not
+    read was accepted without a word; now each is noted, and the model is the one trained
+    without them."""
+    common = [f"train.kind={kind}", "train.adversary.method=pgd"]
+    cfg = compose(*common, *settings.split())
+    job_checks(cfg)
+    assert [n for n in notes(resolved(cfg)) if "grad_mode" in n or "params" in n] == [
+        f"train.adversary.{key} is not read by train.kind={kind} (its adversary crafts with "
+        "the ANN's own gradient): the model is trained and stored as without it"
+        for key in noted
+    ]
+    plain = compose(*common, *[s for s in settings.split() if s.startswith("lambda")])
+    assert store_key(model_settings(cfg), 0) == store_key(model_settings(plain), 0)
+
+
+def test_an_snns_adversary_params_are_checked_against_its_grad_mode_as_before() -> None:
+    """The hybrid's adversary crafts on its SNN in the fine-tuning, with grad_mode, as a
+    black-box source trained at T beside an ANN target does: their params are checked."""
+    with pytest.raises(ConfigError, match=r"^train.adversary.params.beta=2 is unknown"):
+        validate(compose("train.kind=hybrid", "+train.adversary.params.beta=2"))
+    rga = ["train.adversary.grad_mode=rga", "+train.adversary.params.beta=0.5", "lambda=0.2"]
+    with pytest.raises(ConfigError, match=r"lambda=0.2 \(the source's\) for train.adversary"):
+        validate(compose("train.kind=ann", "source_train=stbp", *rga))
+    validate(compose("train.kind=ann", "source_train=stbp", "boxes=[white]", *rga))
+    hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd", rga[0])
+    assert notes(resolved(hybrid)) == []
 
 
 class Killed(Exception):
