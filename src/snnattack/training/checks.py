@@ -93,10 +93,12 @@ def _adversary_bn_mode(resolved: dict[str, Any]) -> None:
     """An SNN's adversary crafted with a gradient mode that needs time-invariant layers
     (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. A kind that trains an ANN
     (``ann``, ``conversion``) crafts with the ANN's own gradient, ``grad_mode`` unread, as
-    its store key says (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
+    its store key says (:func:`~snnattack.training.adversaries.recipe.adversary_spec`); a
+    black-box source trained at ``T`` beside it crafts with the mode (:func:`crafting_kinds`).
+    """
     train = resolved["train"]
     adversary, mode = train["adversary"], train["adversary"]["grad_mode"]
-    crafts_with_mode = adversary["method"] is not None and STRATEGIES[train["kind"]].trains_at_T
+    crafts_with_mode = adversary["method"] is not None and bool(crafting_kinds(resolved))
     if adversary["bn_mode"] == "train" and crafts_with_mode and GRADIENT_MODES[mode].time_invariant:
         raise ConfigError(
             f"train.adversary.bn_mode=train does not apply to train.adversary.grad_mode={mode} "

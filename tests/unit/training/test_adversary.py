@@ -184,6 +184,17 @@ def test_an_anns_adversary_crafts_in_train_mode_whatever_grad_mode_it_does_not_r
     assert store_key(model_settings(explicit), 0) == store_key(model_settings(compose(*common)), 0)
 
 
+def test_a_black_box_snn_sources_adversary_is_refused_train_bn_with_rga_beside_an_ann() -> None:
+    """The source (source_train=stbp) is trained with the target's train.adversary: beside an
+    ANN target its adversary crafted with rga on a train-mode BN, refused for an SNN target."""
+    train_bn = ["train.adversary.method=pgd", "train.adversary.grad_mode=rga"]
+    train_bn.append("train.adversary.bn_mode=train")
+    with pytest.raises(ConfigError, match=r"^train.adversary.bn_mode=train does not apply"):
+        validate(compose("train.kind=ann", "source_train=stbp", *train_bn))
+    validate(compose("train.kind=ann", "source_train=stbp", "boxes=[white]", *train_bn))
+    validate(compose("train.kind=ann", "source_train=conversion", *train_bn))
+
+
 UNREAD = [  # (settings, the keys noted as unread)
     ("+train.adversary.params.beta=2", ["params.beta=2"]),  # rga's, beside the default stbp
     (  # rga's beta fitting no neuron: an ANN has none, a conversion's adversary crafts on its ANN
