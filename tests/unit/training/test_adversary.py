@@ -227,7 +227,8 @@ def test_an_anns_adversary_params_are_noted_unread_not_checked_against_its_grad_
 
 def test_an_snns_adversary_params_are_checked_against_its_grad_mode_as_before() -> None:
     """The hybrid's adversary crafts on its SNN in the fine-tuning, with grad_mode, as a
-    black-box source trained at T beside an ANN target does: their params are checked."""
+    black-box source trained at T beside an ANN target does: their params are checked; a
+    converted source's are not."""
     with pytest.raises(ConfigError, match=r"^train.adversary.params.beta=2 is unknown"):
         validate(compose("train.kind=hybrid", "+train.adversary.params.beta=2"))
     rga = ["train.adversary.grad_mode=rga", "+train.adversary.params.beta=0.5", "lambda=0.2"]
@@ -236,6 +237,12 @@ def test_an_snns_adversary_params_are_checked_against_its_grad_mode_as_before() 
     validate(compose("train.kind=ann", "source_train=stbp", "boxes=[white]", *rga))
     hybrid = compose("train.kind=hybrid", "train.adversary.method=pgd", rga[0])
     assert notes(resolved(hybrid)) == []
+    # a converted source's adversary crafts on its ANN: its neurons are not the mode's (was
+    # refused at the source's lambda beside an SNN target whose own neurons fit)
+    source = ["lambda=0.9", "source_lambda=0.2", "train.adversary.method=pgd", *rga[:2]]
+    validate(compose(*source, "source_train=conversion"))
+    with pytest.raises(ConfigError, match=r"lambda=0.2 \(the source's\) for train.adversary"):
+        validate(compose(*source, "source_train=stbp"))
 
 
 class Killed(Exception):
