@@ -43,6 +43,9 @@ recurrent torch layers (they would mix steps), and any other neuron.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
+
 import torch
 from torch import nn
 
@@ -58,6 +61,7 @@ from snnattack.interop.common import (
     scalar,
     shared_copy,
 )
+from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
 from snnattack.snn.temporal import StepWise
@@ -194,13 +198,55 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
     if why is not None:
         raise refuse(path, leaky, why, SUPPORTED)
     own = surrogates.snntorch(path, leaky)
+    learned = _learned(path, leaky, mechanism)
     if mechanism == "zero":
         detach = bool(leaky.reset_delay)
-        return LIF(lam=lam, theta=theta, reset="hard", detach_reset=detach, surrogate=own)
+        return LIF(
+            lam=lam, theta=theta, reset="hard", detach_reset=detach, surrogate=own, learned=learned
+        )
     reset_by = theta / lam if lam != 1.0 else None
     return LIF(
-        lam=lam, theta=theta, reset="soft", reset_by=reset_by, detach_reset=True, surrogate=own
+        lam=lam,
+        theta=theta,
+        reset="soft",
+        reset_by=reset_by,
+        detach_reset=True,
+        surrogate=own,
+        learned=learned,
     )
+
+
+def _learned(path: str, leaky: nn.Module, mechanism: str) -> Learned | None:
+    """A ``Leaky``'s learned ``beta`` (``learn_beta=True``, clamped to [0, 1] as snnTorch
+    clamps it) and ``threshold`` (``learn_threshold=True``) as the parameters its leak,
+    threshold and reset follow and train with (:mod:`snnattack.snn.learned`)."""
+    params = {
+        name: value
+        for name, value in (("beta", leaky.beta), ("threshold", leaky.threshold))
+        if isinstance(value, nn.Parameter)
+    }
+    if not params:
+        return None
+    read = {"beta": _clamped, "threshold": torch.clone}
+    fixed = {n: float(getattr(leaky, n).detach().reshape(()).item()) for n in ("beta", "threshold")}
+    derive = partial(_settings, fixed=fixed, subtract=mechanism == "subtract")
+    return Learned(params, {n: read[n] for n in params}, derive, f"{path} ({class_name(leaky)})")
+
+
+def _clamped(beta: torch.Tensor) -> torch.Tensor:
+    """``beta`` clamped to [0, 1], as snnTorch's forward clamps it."""
+    return beta.clamp(0.0, 1.0)
+
+
+def _settings(
+    read: Mapping[str, Value], fixed: dict[str, float], subtract: bool
+) -> dict[str, Value]:
+    """The LIF's leak, threshold and (subtract) soft reset's drop ``theta / beta`` from the
+    learned ``beta`` and ``threshold`` (``fixed``: the values of those not learned)."""
+    lam = read.get("beta", min(max(fixed["beta"], 0.0), 1.0))
+    theta = read.get("threshold", fixed["threshold"])
+    settings = {"lam": lam, "theta": theta}
+    return {**settings, "reset_by": theta / lam} if subtract else settings
 
 
 @register("snntorch", order=20)

@@ -18,8 +18,9 @@ becomes (tested on 0.0.0.0.14 and 2.0.0):
 - membrane shifted by ``v_reset`` (``w = v - v_reset``, 0 for the soft reset), so the LIF's
   rest and hard reset are 0 and its threshold is ``theta = v_threshold - v_reset``;
 - ``IFNode``: ``h = v + x``: ``lam = 1``;
-- ``LIFNode`` (``k = 1/tau``) and ``ParametricLIFNode`` (``k = sigmoid(w)``, read when
-  adapting): ``decay_input=True``, ``h = v + (x - (v - v_reset)) k``: ``lam = 1 - k`` and the
+- ``LIFNode`` (``k = 1/tau``) and ``ParametricLIFNode`` (``k = sigmoid(w)``, its ``w`` a
+  parameter of the adapted network that trains with it, :mod:`snnattack.snn.learned`):
+  ``decay_input=True``, ``h = v + (x - (v - v_reset)) k``: ``lam = 1 - k`` and the
   input scaled by ``k`` (:class:`~snnattack.snn.scaled.InputScale` before the LIF, in a
   :class:`~snnattack.snn.scaled.ScaledNeuron`: the Triton kernels multiply it in);
   ``decay_input=False``, ``h = v - (v - v_reset) k + x``: ``lam = 1 - k``, no scale;
@@ -56,12 +57,13 @@ eval mode, where attacks run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
 
 from snnattack.cpu.guard import hook_kinds
+from snnattack.errors import class_name
 from snnattack.interop import surrogates
 from snnattack.interop.adapter import register
 from snnattack.interop.common import (
@@ -74,6 +76,7 @@ from snnattack.interop.common import (
     shared_copy,
 )
 from snnattack.interop.prepared import noted
+from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
@@ -327,16 +330,19 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
         why = "has a surrogate_function with spiking=False (it outputs no spikes)"
         raise refuse(path, node, why, supported())
     rate = _decay(node)  # k: 1/tau, 0 for the IF node
+    scaled = bool(rate and node.decay_input)
+    learned = _learned(path, node, scaled)
     lif = LIF(
         lam=1.0 - rate,
         theta=theta,
         reset="soft" if v_reset is None else "hard",
         detach_reset=bool(node.detach_reset),
         surrogate=surrogates.spikingjelly(path, node),
+        learned=learned,
     )
     neuron = StepLIF(lif) if one_step else lif
-    if rate and node.decay_input:
-        return ScaledNeuron(InputScale(rate), neuron)
+    if scaled:
+        return ScaledNeuron(InputScale(rate, learned), neuron)
     return neuron
 
 
@@ -346,6 +352,25 @@ def _decay(node: nn.Module) -> float:
     if hasattr(node, "w"):  # in the parameter's dtype, as the node computes it
         return float(noted(node.w).detach().sigmoid().item())
     return 1.0 / float(node.tau) if hasattr(node, "tau") else 0.0
+
+
+def _learned(path: str, node: nn.Module, scaled: bool) -> Learned | None:
+    """A ``ParametricLIFNode``'s ``w`` as the parameter its leak (and, with ``decay_input``,
+    its input scale) follows and trains with (:mod:`snnattack.snn.learned`)."""
+    if not isinstance(getattr(node, "w", None), nn.Parameter):
+        return None
+    derive = _scaled_decay if scaled else _decay_only
+    return Learned({"w": node.w}, {"w": torch.sigmoid}, derive, f"{path} ({class_name(node)})")
+
+
+def _decay_only(read: Mapping[str, Value]) -> dict[str, Value]:
+    """The leak ``1 - k`` of a PLIF's ``k = sigmoid(w)``."""
+    return {"lam": 1.0 - read["w"]}
+
+
+def _scaled_decay(read: Mapping[str, Value]) -> dict[str, Value]:
+    """The leak ``1 - k`` and input scale ``k`` of a PLIF with ``decay_input``."""
+    return {"lam": 1.0 - read["w"], "scale": read["w"]}
 
 
 @register("spikingjelly", order=10)

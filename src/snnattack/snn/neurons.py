@@ -35,6 +35,7 @@ from torch import nn
 from snnattack.cpu.guard import Backend
 from snnattack.cpu.recompute import recomputes, source
 from snnattack.snn.binary import mark
+from snnattack.snn.learned import Learned, Value
 from snnattack.snn.multistep import batchnorm_lif, fused, spikes
 from snnattack.snn.reset import HardReset
 from snnattack.snn.surrogates import Spike, Surrogate, Triangle
@@ -50,7 +51,8 @@ class LIF(Temporal):
     ``lam = 1`` is the IF neuron. ``surrogate`` defaults to the unit-area triangle of
     half-width 1, ``max(0, 1 - |u - theta|)``. ``reset_by`` is what the soft reset subtracts
     (None: ``theta``); another value serves foreign neurons whose reset drops another amount
-    (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`).
+    (snnTorch's delayed subtraction, :mod:`snnattack.interop.snntorch`). ``learned``: the
+    foreign parameters these settings follow and train with (:mod:`snnattack.snn.learned`).
     """
 
     backend = Backend()  # c | torch | triton, checked on every assignment
@@ -66,6 +68,7 @@ class LIF(Temporal):
         impl: str = "fused",
         reset_by: float | None = None,
         backend: str = "c",
+        learned: Learned | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < lam <= 1.0:
@@ -84,29 +87,54 @@ class LIF(Temporal):
         self.impl = impl
         self.reset_by = reset_by
         self.backend = backend
+        self.learned = learned
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.learned is not None and self.override is not None:  # it reads the numbers
+            self.learned.refresh(self)
+        return super().forward(x)
 
     @property
     def drop(self) -> float:
         """What the soft reset subtracts from the membrane: ``reset_by``, else ``theta``."""
         return self.theta if self.reset_by is None else self.reset_by
 
-    def charge(self, u: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
-        """The membrane before firing, ``h_t = lam * u_{t-1} + I_t``."""
+    def settings(self) -> tuple[Value, Value, Value]:
+        """``lam``, ``theta`` and what the soft reset drops, as the forward runs them: tensors
+        of the learned parameters while they train, else numbers (renewed after a change of
+        them: :class:`~snnattack.snn.learned.Learned`)."""
+        learned = self.learned
+        if learned is not None and learned.live():
+            v = learned.tensors()
+            theta = v.get("theta", self.theta)
+            return v.get("lam", self.lam), theta, v.get("reset_by", self.reset_by or theta)
+        if learned is not None:
+            learned.refresh(self)
+        return self.lam, self.theta, self.drop
+
+    def charge(
+        self, u: torch.Tensor, current: torch.Tensor, lam: Value | None = None
+    ) -> torch.Tensor:
+        """The membrane before firing, ``h_t = lam * u_{t-1} + I_t`` (``lam``: the LIF's)."""
         if self.detach_membrane:
             u = u.detach()
-        return self.lam * u + current
+        return (self.lam if lam is None else lam) * u + current
 
-    def fire(self, h: torch.Tensor, t: int) -> torch.Tensor:
+    def fire(self, h: torch.Tensor, t: int, theta: Value | None = None) -> torch.Tensor:
         """The spike ``H(h - theta)`` of step ``t``, differentiated by the surrogate."""
-        v = h - self.theta
+        v = h - (self.theta if theta is None else theta)
         return Spike.apply(v, self.surrogate, self.surrogate.observe(v.detach(), t))
 
-    def reset_membrane(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def reset_membrane(
+        self, h: torch.Tensor, s: torch.Tensor, drop: Value | None = None
+    ) -> torch.Tensor:
         """The membrane after the spike: ``h (1 - s)`` (hard, a select: an infinite membrane
         gives no NaN, :mod:`snnattack.snn.reset`) or ``h - drop s`` (soft)."""
         if self.detach_reset:
             s = s.detach()
-        return HardReset.apply(h, s) if self.reset == "hard" else h - self.drop * s
+        if self.reset == "hard":
+            return HardReset.apply(h, s)
+        return h - (self.drop if drop is None else drop) * s
 
     def simulate(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """The spikes of ``x``; ``scale``: of ``x * scale`` (an adapted neuron's input scale,
@@ -114,11 +142,14 @@ class LIF(Temporal):
         (:func:`~snnattack.snn.multistep.fused`), multiplied first by the unrolled one, as
         the module would: the same numbers."""
         recording = torch.is_grad_enabled() and x.requires_grad
-        if scale != 1.0 and self.impl == "unrolled":
+        unrolled = self.impl == "unrolled" or (self.learned is not None and self.learned.live())
+        if scale != 1.0 and unrolled:
             x, scale = x * scale, 1.0
         self.surrogate.start(recording)
-        if self.impl == "unrolled":
+        if unrolled:
             return self.unrolled(x)
+        if self.learned is not None:
+            self.learned.refresh(self)
         if not recording:  # no backward will follow: the loop alone, nothing kept
             return spikes(x, self, scale)
         # x computed from BN outputs: recomputed from their inputs
@@ -128,14 +159,16 @@ class LIF(Temporal):
         return mark(batchnorm_lif(x, self, terms, scale))
 
     def unrolled(self, x: torch.Tensor) -> torch.Tensor:
-        """The T loop step by step, differentiable by plain autograd (the reference); called by
-        :meth:`simulate`, which starts the surrogate."""
+        """The T loop step by step, differentiable by plain autograd (the reference, and the
+        loop that trains learned settings); called by :meth:`simulate`, which starts the
+        surrogate."""
+        lam, theta, drop = self.settings()
         u = torch.zeros_like(x[0])
         spikes = []
         for t in range(x.shape[0]):
-            h = self.charge(u, x[t])
-            s = self.fire(h, t)
-            u = self.reset_membrane(h, s)
+            h = self.charge(u, x[t], lam)
+            s = self.fire(h, t, theta)
+            u = self.reset_membrane(h, s, drop)
             spikes.append(s)
         return torch.stack(spikes)
 

@@ -13,20 +13,32 @@ import torch
 from torch import nn
 
 from snnattack.cpu.guard import hooked
+from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 
 
 class InputScale(nn.Module):
     """``x * scale``: the factor a neuron's charge applies to its input (spikingjelly's LIF
     with ``decay_input``: ``1/tau``), kept outside the LIF so every gradient mode
-    differentiates it as the linear layer it is."""
+    differentiates it as the linear layer it is. ``learned``: the foreign parameters the factor
+    follows and trains with (a PLIF's ``sigmoid(w)``, :mod:`snnattack.snn.learned`)."""
 
-    def __init__(self, scale: float) -> None:
+    def __init__(self, scale: float, learned: Learned | None = None) -> None:
         super().__init__()
         self.scale = float(scale)
+        self.learned = learned
+
+    def factor(self) -> Value:
+        """The factor as the forward runs it: a tensor of the learned parameters while they
+        train, else a number (renewed after a change of them)."""
+        if self.learned is not None and self.learned.live():
+            return self.learned.tensors()["scale"]
+        if self.learned is not None:
+            self.learned.refresh(self)
+        return self.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale
+        return x * self.factor()
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}"
@@ -50,8 +62,9 @@ class ScaledNeuron(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale, neuron = self
         own = isinstance(neuron, LIF) and neuron.override is None
-        if own and _plain(scale, neuron):
-            return neuron.simulate(x, scale.scale)
+        learning = scale.learned is not None and scale.learned.live()
+        if own and not learning and _plain(scale, neuron):
+            return neuron.simulate(x, scale.factor())
         return neuron(scale(x))
 
 

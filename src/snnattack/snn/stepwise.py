@@ -42,19 +42,22 @@ class StepLIF(nn.Module):
         self.h: torch.Tensor | None = None
         self.steps = 0
         self.rule: tuple[Surrogate, bool] | None = None
+        self.settings: tuple | None = None  # lam, theta, drop of this forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lif = self.lif
         if self.u is None:  # the first step of a forward
             self.rule = step_rule(lif)
             self.rule[0].start(torch.is_grad_enabled() and x.requires_grad)
+            self.settings = lif.settings()
             self.u = torch.zeros_like(x)
         surrogate, detach_membrane = self.rule
+        lam, theta, drop = self.settings
         u = self.u.detach() if detach_membrane else self.u
-        h = lif.lam * u + x
-        v = h - lif.theta
+        h = lam * u + x
+        v = h - theta
         s = Spike.apply(v, surrogate, surrogate.observe(v.detach(), self.steps))
-        self.h, self.u = h, lif.reset_membrane(h, s)
+        self.h, self.u = h, lif.reset_membrane(h, s, drop)
         self.steps += 1
         return s
 

@@ -311,3 +311,44 @@ def test_leaky_settings_map_to_the_lif() -> None:
     assert lif.reset_by == pytest.approx(0.8 / 0.7)
     lif = adapt(step_net("zero_now"), T=T).body[2]
     assert (lif.reset, lif.detach_reset, lif.reset_by) == ("hard", False, None)
+
+
+def learning_net(name: str, learn: tuple[str, ...]) -> nn.Sequential:
+    """step_net with Leaky neurons that learn ``learn`` (beta, threshold), in training mode
+    but its BNs (a training-mode BN normalises each step in snnTorch, all T at once in the
+    adapted body: docs/interop.md)."""
+    net = step_net(name)
+    for index in (2, 5):
+        flags = {f"learn_{n}": True for n in learn}
+        settings = {"init_hidden": True, **LEAKY[name], **flags}
+        net[index] = snn.Leaky(spike_grad=ATAN, **settings).double()
+    net.train()
+    for bn in (net[1], net[4][1]):
+        bn.eval()
+    return net
+
+
+@pytest.mark.parametrize("learn", [("beta",), ("threshold",), ("beta", "threshold")])
+@pytest.mark.parametrize("name", sorted(LEAKY))
+def test_a_learned_beta_and_threshold_train_as_snntorch_trains_them(
+    name: str, learn: tuple[str, ...]
+) -> None:
+    """A Leaky's learn_beta / learn_threshold parameters are parameters of the adapted
+    network in training mode, with snnTorch's own gradients (its clamp of beta included);
+    a step over the adapted network's parameters trains the user's values."""
+    x, y = images(), torch.arange(6) % 10
+    net, theirs = learning_net(name, learn), learning_net(name, learn)
+    nn.functional.cross_entropy(library_run(theirs, x)[0], y).backward()
+    adapted = adapt(net, T=T)
+    nn.functional.cross_entropy(adapted(x), y).backward()
+    ours = dict(adapted.named_parameters())
+    for index, body_index in ((2, 2), (5, 6)):
+        for n in learn:
+            grad = ours[f"body.{body_index}.learned.{n}"].grad
+            assert relative(grad, getattr(theirs[index], n).grad) <= 1e-6, (index, n)
+    torch.optim.SGD(adapted.parameters(), lr=1.0).step()
+    for n in learn:
+        assert not torch.equal(getattr(net[2], n), getattr(theirs[2], n))
+    adapted.eval()
+    with torch.no_grad():  # the fused path runs the trained values
+        assert relative(adapted(x), library_run(net.eval(), x)[0]) <= 1e-6

@@ -415,6 +415,69 @@ def test_lif_decay_input_maps_to_lam_and_the_input_scale() -> None:
     assert math.isclose(plif[1].lam, 1 - 1 / 2.5, rel_tol=1e-6) and plif[1].theta == 1.0
 
 
+def training_plif(step_mode: str) -> nn.Sequential:
+    """The PLIF net in training mode, its BNs in eval mode (a training-mode BN of a network
+    built in step mode 's' normalises each step, the copy all T at once: docs/interop.md)."""
+    net = sj_net("plif_hard_below_zero", step_mode).train()
+    for bn in (net[1], net[5]):
+        bn.eval()
+    return net
+
+
+def library_training_logits(net: nn.Module, x: torch.Tensor, step_mode: str) -> torch.Tensor:
+    functional.reset_net(net)
+    steps = x.unsqueeze(0).repeat(T, 1, 1, 1, 1)
+    out = net(steps) if step_mode == "m" else functional.multi_step_forward(steps, net)
+    functional.reset_net(net)
+    return out.mean(0)
+
+
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_a_plif_trains_its_w_as_spikingjelly_trains_it(step_mode: str) -> None:
+    """In training mode a ParametricLIFNode's w is a parameter of the adapted network: its
+    gradient is spikingjelly's own, and an optimiser's step over the adapted network's
+    parameters trains the user's w, which the next forward runs."""
+    x, y = images(), torch.arange(6) % 10
+    net, theirs = training_plif(step_mode), training_plif(step_mode)
+    nn.functional.cross_entropy(library_training_logits(theirs, x, step_mode), y).backward()
+    adapted = adapt(net, T=T)
+    nn.functional.cross_entropy(adapted(x), y).backward()
+    ours = dict(adapted.named_parameters())
+    assert [n for n in ours if n.endswith(".w")] == ["body.2.0.learned.w", "body.6.0.learned.w"]
+    for (name, p), ours_p in zip(theirs.named_parameters(), ours.values(), strict=True):
+        assert relative(ours_p.grad, p.grad) < 1e-9, name
+    assert net[2].w.grad is None  # the copy's own parameter, over the user's memory
+    torch.optim.SGD(adapted.parameters(), lr=50.0).step()
+    assert torch.equal(net[2].w, ours["body.2.0.learned.w"]) and net[2].w != theirs[2].w
+    lif = adapted.body[2][1]
+    adapted.eval()
+    with torch.no_grad():  # the numbers the fused path runs follow the trained w
+        expected = library_training_logits(net.eval(), x, step_mode)
+        assert torch.allclose(adapted(x), expected, atol=1e-12)
+    assert lif.lam == pytest.approx(1 - float(net[2].w.detach().sigmoid()), rel=1e-12)
+
+
+def test_a_frozen_or_eval_mode_plif_runs_its_w_as_a_number() -> None:
+    """Where w does not train (eval mode, w frozen), the LIF runs its fused path with the
+    numbers; a w trained out of what a LIF runs is refused naming the neuron."""
+    net = training_plif("m")
+    adapted = adapt(net, T=T)
+    learned = adapted.body[2][1].learned
+    assert learned.live()
+    adapted.eval()
+    assert not learned.live()
+    adapted.train()
+    net[2].w.requires_grad_(False)
+    assert learned.live()  # the copy's own flag
+    learned.w.requires_grad_(False)
+    assert not learned.live()
+    with torch.no_grad():
+        learned.w.fill_(100.0)  # sigmoid(w) = 1 in float64: lam = 0
+    refused = r"interop: 2 \(.*ParametricLIFNode\) has learned the leak lam=0 "
+    with pytest.raises(UserError, match=refused):
+        adapted(images())
+
+
 def test_a_multistep_avg_pool_runs_the_c_kernels_pooling_with_the_same_bits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
