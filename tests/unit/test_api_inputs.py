@@ -530,6 +530,14 @@ CASES = [
         "overrides=['lamda=0.5']: unknown key 'lamda'; did you mean 'lambda'? accepted: ",
         "the keys of the config that snnattack.api.job_config(...) returns",
     ),
+    (  # it suggested method.ensemble.components, without saying that a list is given whole
+        "an element of a list in evaluate's overrides",
+        evaluate(overrides=["method.ensemble.components.7.params.n_queries=5"]),
+        ConfigError,
+        "overrides=['method.ensemble.components.7.params.n_queries=5']: unknown key 'method.",
+        "an element of the list method.ensemble.components, and a list is overridden whole; "
+        "accepted: method.ensemble.components=[...], the whole list",
+    ),
     (
         "an unknown key added in attack's overrides",
         attack(overrides=lambda m, x, y: ["+zzz=1"]),

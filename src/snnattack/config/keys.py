@@ -183,12 +183,51 @@ def _suppliers(conf_dir: Path = CONF_DIR) -> dict[str, frozenset[str]]:
     return {key: frozenset(options) for key, options in found.items()}
 
 
+@cache
+def list_nodes(conf_dir: Path = CONF_DIR) -> frozenset[str]:
+    """The key patterns whose value some file of ``conf_dir`` sets to a list
+    (``method.*.components``, ``eps``), its defaults list aside."""
+    found = set()
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        package = _package(path, conf_dir)
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
+        if not isinstance(tree, dict):
+            continue
+        tree.pop("defaults", None)
+        prefix = f"{package}." if package else ""
+        found.update(k for k, v in walk(tree, prefix) if isinstance(v, list))
+    return frozenset(found)
+
+
+def list_above(key: str, conf_dir: Path = CONF_DIR) -> str | None:
+    """The list of ``conf_dir`` that the dotted ``key`` lies below
+    (``method.ensemble.components`` for ``method.ensemble.components.7.params.n_queries``), as
+    the key spells it; None where it lies below none. A list's elements are no keys of the
+    schema (Hydra would set one in range, ``eps.0=4``, but add none, ``...components.7``): a
+    list is overridden whole, as a file of ``conf/`` sets it."""
+    parts = key.split(".")
+    supplied = _suppliers(conf_dir)
+    for end in range(len(parts) - 1, 0, -1):
+        above = ".".join(parts[:end])
+        for pattern in list_nodes(conf_dir):
+            if _instance(pattern, parts[:end], supplied.get(pattern)) == above:
+                return above
+    return None
+
+
 def unknown_key_error(
     key: str, value: Any = None, conf_dir: Path = CONF_DIR, listing: str = LISTING
 ) -> ConfigError:
-    """The one-line refusal of ``key``: the nearest known key, for a value naming a file of
+    """The one-line refusal of ``key``: for an element of a list of ``conf/`` that the list is
+    given whole (:func:`list_above`), else the nearest known key, for a value naming a file of
     ``experiments/`` how to run that sweep, and ``listing``, what lists the known keys in the
     caller's words (the Python API's is not the command line's)."""
+    whole = list_above(key, conf_dir)
+    if whole is not None:  # its nearest key is the list itself, which the line did not explain
+        return ConfigError(
+            f"unknown key {key!r}: it is an element of the list {whole}, and a list is "
+            f"overridden whole; accepted: {whole}=[...], the whole list"
+        )
     near = nearest(key, conf_dir)
     line = f"unknown key {key!r}"
     if key in RENAMED:

@@ -48,7 +48,6 @@ def test_unknown_key_on_the_command_line_is_refused_with_the_nearest_key(
 
 # (method choice, an unknown key below a chosen method) whose suggestion must be one of its keys
 BELOW_A_METHOD = [
-    ("ensemble", "method.ensemble.components.7.params.n_queries"),  # was square's n_queries
     ("ensemble", "method.ensemble.n_queries.x"),
     ("pgd", "method.pgd.steps.x"),
     ("pgd", "method.pgd.n_querie.x"),  # was method.pgd.n_queries, square's key
@@ -69,6 +68,37 @@ def test_a_suggestion_below_a_method_is_a_key_of_that_method(method: str, key: s
         cfg = OmegaConf.to_container(compose(f"method=[{method}]"), resolve=False)
         assert near in {k for k, _ in walk(cfg, "")}, near
     assert nearest("method.square.n_querie", CONF) == "method.square.n_queries"
+    # an element of a list suggested the list itself, but did not say it is given whole
+    assert nearest("method.ensemble.components.7.params.n_queries", CONF) == COMPONENTS
+
+
+COMPONENTS = "method.ensemble.components"
+# (an override of an element of a list of conf/, the list)
+ELEMENTS = [
+    (f"{COMPONENTS}.7.params.n_queries=5", COMPONENTS),  # suggested square's n_queries, then
+    (f"{COMPONENTS}.0=x", COMPONENTS),  # method.ensemble.components, without saying why
+    ("+eps.0=4", "eps"),
+    ("dataset.mean.1=0.5", "dataset.mean"),
+]
+
+
+@pytest.mark.parametrize("override,whole", ELEMENTS, ids=[e[0] for e in ELEMENTS])
+def test_an_element_of_a_list_is_refused_naming_the_list_given_whole(
+    override: str, whole: str
+) -> None:
+    """A list of ``conf/`` is overridden whole: the line says so (``snnattack.evaluate``'s
+    ``overrides`` give the same line: test_api_inputs.py)."""
+    key = override.lstrip("+").partition("=")[0]
+    line = (
+        f"unknown key {key!r}: it is an element of the list {whole}, and a list is overridden "
+        f"whole; accepted: {whole}=[...], the whole list"
+    )
+    with pytest.raises(ConfigError) as err:
+        check_override_keys([override], CONF)
+    assert str(err.value) == line
+    # a key below a list that the named method has not is refused as any unknown key
+    with pytest.raises(ConfigError, match="^unknown key 'method.pgd.components.0'; "):
+        check_override_keys(["method.pgd.components.0=x"], CONF)
 
 
 @pytest.mark.parametrize(

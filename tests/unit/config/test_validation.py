@@ -1106,6 +1106,11 @@ THROUGH_RUN_PY = [
         "error: unknown key 'experiments'; did you mean 'experiment'? (digits_table2 is a "
         "sweep of experiments/: python run.py -m -cd experiments -cn digits_table2); accepted: ",
     ),
+    (  # it suggested the list, without saying that a list is overridden whole
+        f"method=[ensemble] {COMPONENT}.7.params.n_queries=5",
+        f"error: unknown key '{COMPONENT}.7.params.n_queries': it is an element of the list "
+        f"{COMPONENT}, and a list is overridden whole; accepted: {COMPONENT}=[...], the whole",
+    ),
     ("trainer.max_epochs=-1", "error: trainer.max_epochs=-1 is out of range; "),
     ("+attack.params.gamma=0.3", "error: attack.params.gamma=0.3 is unknown; accepted: width"),
     # the newer features' inputs that once ran into a traceback or ran silently (issue 33)
