@@ -141,7 +141,8 @@ def reference(chosen: Protocol) -> DictConfig:
 
 def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
-    file in ``protocols``, it names its model, its reported numbers are percentages by the
+    file in ``protocols`` whose keys are readable and known (:meth:`Protocol.check_file`), it
+    names its model, its reported numbers are percentages by the
     protocol's row names, its methods are the package's, the job folder ``folder`` holds no
     other model's entry) and returns what it starts with; one UserError line naming the key
     otherwise."""
@@ -149,6 +150,7 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
     )
+    chosen.check_file()  # the file's own mistakes, named with it (a drafted file's typo)
     reported = block.get("reported")
     if OmegaConf.is_config(reported):
         reported = OmegaConf.to_container(reported)

@@ -64,11 +64,12 @@ class Protocol:
             )
         return raw
 
-    def _read(self, key: str, read: Callable[[Any], Any], accepted: str) -> Any:
-        """The file's ``key`` as ``read`` takes it (TypeError or ValueError: not); one missing
-        or not taken is one UserError line naming the file and the key, before any work (a
-        drafted file's mistake was a traceback). What a key's value means is the job config's
-        to check, as a job's."""
+    def _read(self, key: str) -> Any:
+        """The file's ``key`` as its reader of :data:`READERS` takes it (TypeError or
+        ValueError: not); one missing or not taken is one UserError line naming the file and
+        the key, before any work (a drafted file's mistake was a traceback). What a key's
+        value means is the job config's to check, as a job's."""
+        read, accepted = READERS[key]
         value = OmegaConf.select(self.raw, key)
         value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
         if value is None:
@@ -109,21 +110,20 @@ class Protocol:
     @property
     def eps(self) -> list[float]:
         """Its L∞ radii in 1/255 units."""
-        return self._read("eps", _listed(_number), "L∞ radii in 1/255, e.g. eps: [8, 16]")
+        return self._read("eps")
 
     @property
     def boxes(self) -> list[str]:
-        return self._read("boxes", _listed(_text), "white, black or both, e.g. boxes: [white]")
+        return self._read("boxes")
 
     @property
     def seed(self) -> int:
-        return self._read("seed", _count, "a whole number, e.g. seed: 0")
+        return self._read("seed")
 
     @property
     def n(self) -> int:
         """Test images attacked: the first ``limit_test_batches`` batches of the fixed split."""
-        batches = self._read("trainer.limit_test_batches", _count, "a whole number of batches")
-        return batches * self._read("eval_batch_size", _count, "a whole number of images")
+        return self._read("trainer.limit_test_batches") * self._read("eval_batch_size")
 
     @cached_property
     def measures(self) -> Measures:
@@ -140,7 +140,7 @@ class Protocol:
     @property
     def stochastic_eot(self) -> int:
         """EoT draws per gradient for a model whose forward is random."""
-        return self._read("benchmark.stochastic_eot", _count, "a whole number of draws, e.g. 8")
+        return self._read("benchmark.stochastic_eot")
 
     def _groups(self) -> dict[str, Any]:
         """The config groups its defaults list overrides (``override /method: [...]``)."""
@@ -153,6 +153,18 @@ class Protocol:
                         OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
                     )
         return groups
+
+    def check_file(self) -> None:
+        """Refuses, in :func:`snnattack.benchmark.evaluate`'s line naming the file, a key of
+        :data:`READERS` that the file holds but its reader cannot take or that the file
+        mistyped (``sede: 0``, ``benchmark.stochastic_eto: 8``), and a key no part of the
+        project reads: a job on a drafted file named no file (its check of the composed
+        config), or ran (a mistyped ``benchmark`` key is free-form to it). A key the file
+        lacks is the job config's default, as in any job."""
+        for key in READERS:
+            if OmegaConf.select(self.raw, key) is not None or self._mistyped(key) is not None:
+                self._read(key)
+        self.overrides()
 
     def overrides(self) -> list[str]:
         """The file's settings as overrides of a job's config (``conf/``): its group choices
@@ -189,6 +201,17 @@ def _text(value: Any) -> str:
 def _listed(read: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
     """Reads one value, or a list of them, as a list."""
     return lambda value: [read(v) for v in (value if isinstance(value, list) else [value])]
+
+
+# the keys a protocol's reader needs from its file: how each is read, and what is accepted
+READERS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "eps": (_listed(_number), "L∞ radii in 1/255, e.g. eps: [8, 16]"),
+    "boxes": (_listed(_text), "white, black or both, e.g. boxes: [white]"),
+    "seed": (_count, "a whole number, e.g. seed: 0"),
+    "trainer.limit_test_batches": (_count, "a whole number of batches"),
+    "eval_batch_size": (_count, "a whole number of images"),
+    "benchmark.stochastic_eot": (_count, "a whole number of draws, e.g. 8"),
+}
 
 
 def leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:

@@ -380,3 +380,38 @@ def test_a_drafted_files_mistake_is_one_line_naming_the_file_and_its_key(
         snnattack.benchmark.evaluate(net, protocol=file, name="mine", path=entry, T=4)
     assert str(err.value).startswith(f"{file}{told}")
     assert "\n" not in str(err.value) and sorted(tmp_path.iterdir()) == [file]
+
+
+# (the file's text replaced, by, the line after the file's path); the first three named no
+# file (the job's check of the composed config), the last ran the job: benchmark is free-form
+JOB_MISTAKES = [
+    ("seed: 0 ", "sede: 0 ", ": unknown key 'sede'; did you mean 'seed'? accepted: a whole"),
+    ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
+    ("seed: 0 ", "seed: x ", ": seed='x' is invalid; accepted: a whole number, e.g. seed: 0"),
+    ("stochastic_eot: 8", "stochastic_eto: 8", ": unknown key 'benchmark.stochastic_eto'; "),
+]
+
+
+@pytest.mark.parametrize(
+    "was,now,told", JOB_MISTAKES, ids=["required_key", "key", "seed", "required_block_key"]
+)
+def test_a_job_on_a_drafted_file_names_the_file_of_its_mistake(
+    tmp_path: Path, cli, was: str, now: str, told: str
+) -> None:
+    """``python run.py -cd drafts -cn mine_v1`` refuses a drafted file's mistake in the line
+    ``snnattack.benchmark.evaluate(..., protocol=Path)`` gives, naming the file: exit 2,
+    nothing written. (The overrides after the file's keep a job that is not refused small.)"""
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    file = drafts / "mine_v1.yaml"
+    file.write_text(DRAFT.replace(was, now, 1))
+    small = ["method=[fgsm]", "~method.ensemble", "boxes=[white]", "trainer.limit_test_batches=1"]
+    proc = cli(
+        *("-cd", str(drafts), "-cn", "mine_v1", "benchmark.name=mine", *small),
+        f"store.dir={tmp_path / 'store'}",
+        f"hydra.run.dir={tmp_path / 'job'}",
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert lines[0].startswith(f"error: {file}{told}"), lines[0]
+    assert sorted(tmp_path.iterdir()) == [drafts]
