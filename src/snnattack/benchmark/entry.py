@@ -25,7 +25,7 @@ from typing import Any
 from snnattack.errors import UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.files import write_atomic
-from snnattack.records.results import AttackRow, JobRecord
+from snnattack.records.results import AttackRow, JobRecord, count_of
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import ENCODINGS
 
@@ -153,8 +153,17 @@ def robust_accuracy(row: AttackRow, n: int) -> float:
     right clean and not fooled (RobustBench's), never above the clean accuracy. The record's
     ``adv_acc`` also counts an image that was wrong clean and that the attack's example turned
     right (a transferred example can), which would rank a row above its clean accuracy.
-    ``n``: the job's test images, for a record written before its rows counted their own."""
-    fooled = round(row.asr * row.n_correct / 100) if row.n_correct else 0
+    ``n``: the job's test images, for a record written before its rows counted their own.
+    The fooled images are the row's ASR counted back (:func:`count_of`, as a kept row's check
+    counts them); a row whose ASR counts no whole images is one UserError line naming it."""
+    try:
+        fooled = count_of(row.asr, row.n_correct, "n_correct") or 0
+    except ValueError as err:  # was rounded silently (and NaN of some images: a traceback)
+        raise UserError(
+            f"the record's row {row_label(row.method, row.box)} (eps {row.eps_255:g}/255): its "
+            f"asr={row.asr!r} is {err}; accepted: a metrics.json as its job wrote it (the job "
+            "again, its metrics.json removed)"
+        ) from None
     return 100.0 * (row.n_correct - fooled) / (row.n if row.n is not None else n)
 
 

@@ -19,14 +19,8 @@ computed it (``reused_from``).
 
 from __future__ import annotations
 
-import math
-
-from snnattack.records.results import AttackRow
+from snnattack.records.results import AttackRow, count_of
 from snnattack.settings import AttackSpec
-
-# how far a count recovered from a rate (rate * total / 100) may lie from a whole number: the
-# rounding of the rate's float, far below the 1/total of one sample
-WHOLE = 1e-6
 
 
 def check_kept(row: AttackRow, spec: AttackSpec) -> None:
@@ -63,14 +57,9 @@ def check_kept(row: AttackRow, spec: AttackSpec) -> None:
 
 def _count(rate: float, name: str, total: int, of: str) -> int | None:
     """The samples that the percentage ``rate`` (field ``name``) counts of ``total`` (field
-    ``of``); None for the NaN of a ``total`` of 0. ValueError where it is no whole count."""
-    if total == 0:
-        if not math.isnan(rate):
-            raise ValueError(f"its {name}={rate!r} is a share of no sample ({of}=0), not NaN")
-        return None
-    count = rate * total / 100
-    if math.isnan(count) or abs(count - round(count)) > WHOLE:
-        raise ValueError(
-            f"its {name}={rate!r} is no whole count of its {of}={total} samples ({count:g})"
-        )
-    return round(count)
+    ``of``): :func:`~snnattack.records.results.count_of`; None for the NaN of a ``total`` of
+    0. ValueError naming the field where it is no whole count."""
+    try:
+        return count_of(rate, total, of)
+    except ValueError as err:
+        raise ValueError(f"its {name}={rate!r} is {err}") from None

@@ -17,6 +17,7 @@ import copy
 import io
 import json
 import logging
+import math
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -95,6 +96,32 @@ class AttackRow:
     recording: dict[str, Any] | None = measured()  # a raw-event attack's events changed
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
     reused_from: str | None = None  # attack.reuse: the job folder that computed this row
+
+
+# how far a count recovered from a rate (rate * total / 100) may lie from a whole number: the
+# float error of a rate written as 100 * count / total (below 1e-12 up to thousands of
+# samples), far below the 1/total of one sample
+WHOLE = 1e-6
+
+
+def count_of(rate: float, total: int, of: str = "total") -> int | None:
+    """The samples that a row's percentage ``rate`` counts of ``total`` (``asr`` of
+    ``n_correct``, ``adv_acc`` of ``n``; ``of``: the field of ``total``, for the message), as
+    the evaluation wrote it (``rate = 100 * count / total``): ``rate * total / 100`` to the
+    nearest whole. None for a ``total`` of 0, whose rate is NaN. One function for every reader
+    that turns a rate back into samples (a benchmark entry's robust accuracy, a kept row's
+    checks), so that they count alike; torch-free (the leaderboard imports it). ValueError,
+    its message saying what the rate is, where it is no share of whole samples (a row edited
+    by hand: ``count`` further than :data:`WHOLE` from a whole number, or NaN) or a share of
+    no sample that is not NaN."""
+    if total == 0:
+        if not math.isnan(rate):
+            raise ValueError(f"a share of no sample ({of}=0), not NaN")
+        return None
+    count = rate * total / 100
+    if math.isnan(count) or abs(count - round(count)) > WHOLE:
+        raise ValueError(f"no whole count of its {of}={total} samples ({count:g})")
+    return round(count)
 
 
 @dataclass(kw_only=True)

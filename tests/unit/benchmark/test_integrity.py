@@ -310,3 +310,24 @@ def test_an_entrys_robust_accuracy_counts_the_images_right_clean_and_not_fooled(
     record = JobRecord(clean_acc=40.0, n=100, results=[row], config={**config, "benchmark": block})
     entry = from_record(record, "0" * 64, [])
     assert entry["robust_acc"] == {"fgsm/transfer": 30.0} and entry["worst_case"] == 30.0
+
+
+@pytest.mark.parametrize("asr", [12.5, float("nan")], ids=["half an image", "nan"])
+def test_a_record_row_whose_asr_counts_no_whole_images_makes_no_entry(asr: float) -> None:
+    """The fooled images are the ASR counted back as a kept row's check counts them
+    (``count_of``): 12.5 % of 4 images (half of one) was rounded to 0 silently, a NaN of
+    some images was a traceback."""
+    row = AttackRow(
+        method="fgsm", eps_255=16, box="white", grad_mode="stbp", asr=asr, adv_acc=80.0,
+        n_correct=4, n=5,
+    )  # fmt: skip
+    block = {"protocol": "digits", "version": 1, "name": "x"}
+    config = {"T": 4, "attack": {"eot_samples": 1}, "model": {"name": "digits_net"}}
+    record = JobRecord(clean_acc=80.0, n=5, results=[row], config={**config, "benchmark": block})
+    with pytest.raises(UserError) as err:
+        from_record(record, "0" * 64, [])
+    assert str(err.value) == (
+        f"the record's row fgsm (eps 16/255): its asr={asr!r} is no whole count of its "
+        f"n_correct=4 samples ({asr * 4 / 100:g}); accepted: a metrics.json as its job wrote "
+        "it (the job again, its metrics.json removed)"
+    )

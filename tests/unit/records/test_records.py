@@ -17,6 +17,7 @@ from snnattack.records.results import (
     AttackRow,
     JobRecord,
     check_not_replacing,
+    count_of,
     is_complete,
     job_table,
     read_record,
@@ -334,3 +335,23 @@ def test_the_sweep_table_shows_the_jobs_of_nested_folders_in_natural_order(
     shown = [n for n in ("lam0.5/seed2", "lam1.0/seed2", "lam1.0/seed10") if n in sweep]
     assert shown == ["lam0.5/seed2", "lam1.0/seed2", "lam1.0/seed10"]
     assert sweep.index("lam1.0/seed2") < sweep.index("lam1.0/seed10")
+
+
+def test_a_rate_is_counted_back_into_the_samples_it_was_written_from() -> None:
+    """``count_of``, which a benchmark entry's robust accuracy and a kept row's checks share
+    (each rounded the rate's count its own way): every ``100 * count / total`` the evaluation
+    writes is counted back exactly, though its float is off (1 of 11: 1.0000000000000002)."""
+    assert (100.0 * 1 / 11) * 11 / 100 != 1  # the rounding edge: the float is not whole
+    for total in range(1, 300):
+        assert [count_of(100.0 * c / total, total) for c in range(total + 1)] == [*range(total + 1)]
+    assert count_of(float("nan"), 0) is None  # no clean-correct sample: a NaN rate
+    # half a sample was rounded to even (0) by the entry, silently: no whole count at all
+    for rate, total, told in [
+        (50.0, 1, "no whole count of its n_correct=1 samples (0.5)"),
+        (37.5, 4, "no whole count of its n_correct=4 samples (1.5)"),
+        (float("nan"), 8, "no whole count of its n_correct=8 samples (nan)"),
+        (0.0, 0, "a share of no sample (n_correct=0), not NaN"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            count_of(rate, total, "n_correct")
+        assert str(err.value) == told
