@@ -21,8 +21,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snnattack.cpu.guard import hook_kinds
-from snnattack.errors import UserError
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import Spike, Surrogate
 
@@ -49,7 +47,6 @@ class StepLIF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lif = self.lif
         if self.u is None:  # the first step of a forward
-            _refuse_hooked(lif)
             self.rule = step_rule(lif)
             self.rule[0].start(torch.is_grad_enabled() and x.requires_grad)
             self.settings = lif.settings()
@@ -66,19 +63,6 @@ class StepLIF(nn.Module):
 
     def extra_repr(self) -> str:
         return "one step per call"
-
-
-def _refuse_hooked(lif: LIF) -> None:
-    """Refuses hooks on the LIF inside a :class:`StepLIF`: its steps compute the LIF's
-    dynamics without calling it, so such a hook (a spike recorder on every LIF of the adapted
-    network) would never run, without a word."""
-    kinds = hook_kinds(lif)
-    if kinds:
-        raise UserError(
-            f"interop: {' and '.join(kinds)} hooks on the LIF inside a neuron called one step "
-            "at a time (StepLIF) never run: its steps do not call that LIF; accepted: hooks on "
-            "the neuron itself (the StepLIF, whose every step's call runs them, with [B, ...])"
-        )
 
 
 def step_rule(lif: LIF) -> tuple[Surrogate, bool]:

@@ -213,20 +213,3 @@ def test_the_tutorial_class_trains_a_learned_beta_and_threshold_as_snntorch() ->
     assert net.lif1.beta != reference.lif1.beta
     with torch.no_grad():
         assert torch.equal(adapted.eval()(x), theirs(net.eval(), x)[0].mean(0))
-
-
-def test_a_hook_on_the_lif_inside_a_step_neuron_is_refused_and_one_on_the_neuron_runs() -> None:
-    """Each Leaky of the tutorial class is a StepLIF, whose steps do not call the LIF it
-    holds: a hook there would never run, so it is refused; a hook on the StepLIF runs at
-    every step."""
-    adapted = adapt(Net(), T=T).eval()
-    x = images().float()
-    seen = []
-    adapted.body.lif1.register_forward_hook(lambda _m, _i, out: seen.append(out[0].shape))
-    with torch.no_grad():
-        adapted(x)
-    assert seen == [torch.Size([6, 32])] * T
-    adapted.body.lif1.lif.register_forward_hook(lambda _m, _i, out: seen.append(out.shape))
-    refused = r"^interop: forward hooks on the LIF inside a neuron called one step at a time"
-    with pytest.raises(UserError, match=refused), torch.no_grad():
-        adapted(x)
