@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.weak import WeakIdKeyDictionary
 
 from snnattack.cpu.guard import hook_kinds
 from snnattack.errors import UserError, class_name
@@ -132,24 +133,43 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     """A deep copy of ``net`` whose parameters and buffers share ``net``'s memory, with each
     module of ``replacements`` (its neurons) replaced wherever it occurs by its new module.
 
-    Each parameter is a parameter object of the copy's own over the user's memory: the
-    user's later in-place updates (an optimiser's step) show in the copy, while what is done
-    to the copy's objects (an attack freezing them with ``requires_grad_(False)``, ``.to``
-    another device or dtype, their ``.grad``) does not reach the user's. A tied parameter
-    stays tied. A weight that a hook computes from parameters before each forward (a pruned
-    layer's ``weight``, ``torch.nn.utils.prune``; the legacy ``weight_norm``) is a tensor of
-    the last forward's graph, which no deep copy takes: the copy starts from its values, and
-    its own hook computes it again. A replaced module with hooks is refused: the module in
-    its place would not call them; the module in its place takes its mode."""
+    Each parameter is a parameter object of the copy's own over the user's memory
+    (:func:`shadow`): the user's later in-place updates (an optimiser's step) show in the
+    copy, while what is done to the copy's objects (an attack freezing them with
+    ``requires_grad_(False)``, ``.to`` another device or dtype, their ``.grad``) does not
+    reach the user's. A tied parameter stays tied. A weight that a hook computes from
+    parameters before each forward (a pruned layer's ``weight``, ``torch.nn.utils.prune``;
+    the legacy ``weight_norm``) is a tensor of the last forward's graph, which no deep copy
+    takes: the copy starts from its values, and its own hook computes it again. A replaced
+    module with hooks is refused: the module in its place would not call them; the module in
+    its place takes its mode."""
     for old, new in replacements.items():
         _refuse_hooked(net, old, new)
-    memo: dict[int, object] = {
-        id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad) for p in net.parameters()
-    }
+    memo: dict[int, object] = {id(p): shadow(p) for p in net.parameters()}
     memo.update({id(b): b.detach() for b in net.buffers()})
     memo.update({id(old): new.train(old.training) for old, new in replacements.items()})
     memo.update({id(t): t.detach() for t in _computed(net)})
     return copy.deepcopy(net, memo)
+
+
+# each user parameter's shadow (:func:`shadow`), while the parameter lives
+_SHADOWS = WeakIdKeyDictionary()
+
+
+def shadow(p: nn.Parameter) -> nn.Parameter:
+    """The adapted copies' parameter over the memory of the user's parameter ``p``: one
+    object per ``p`` while it still lies over that memory, its ``requires_grad`` taken from
+    ``p`` again. So the adapted network a later call prepares afresh (after an optimiser's
+    step: :mod:`snnattack.interop.prepared`) holds the same parameter objects, and an
+    optimiser built once over ``m.parameters()`` (``with snnattack.gradient_mode(net, ...) as
+    m``, one context per batch) trains on, where new objects got every later gradient and the
+    optimiser stepped nothing, without a word."""
+    kept = _SHADOWS.get(p)
+    same = kept is not None and (kept.device, kept.dtype) == (p.device, p.dtype)
+    if same and (kept.data_ptr(), kept.shape, kept.stride()) == (p.data_ptr(), p.shape, p.stride()):
+        return kept.requires_grad_(p.requires_grad)
+    kept = _SHADOWS[p] = nn.Parameter(p.detach(), requires_grad=p.requires_grad)
+    return kept
 
 
 def _computed(net: nn.Module) -> list[torch.Tensor]:

@@ -59,6 +59,7 @@ from snnattack.interop.common import (
     looks_like_neuron,
     refuse,
     scalar,
+    shadow,
     shared_copy,
 )
 from snnattack.snn.learned import Learned, Value
@@ -221,7 +222,7 @@ def _learned(path: str, leaky: nn.Module, mechanism: str) -> Learned | None:
     clamps it) and ``threshold`` (``learn_threshold=True``) as the parameters its leak,
     threshold and reset follow and train with (:mod:`snnattack.snn.learned`)."""
     params = {
-        name: value
+        name: shadow(value)
         for name, value in (("beta", leaky.beta), ("threshold", leaky.threshold))
         if isinstance(value, nn.Parameter)
     }

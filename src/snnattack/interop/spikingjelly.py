@@ -73,6 +73,7 @@ from snnattack.interop.common import (
     looks_like_neuron,
     refuse,
     scalar,
+    shadow,
     shared_copy,
 )
 from snnattack.interop.prepared import noted
@@ -360,7 +361,8 @@ def _learned(path: str, node: nn.Module, scaled: bool) -> Learned | None:
     if not isinstance(getattr(node, "w", None), nn.Parameter):
         return None
     derive = _scaled_decay if scaled else _decay_only
-    return Learned({"w": node.w}, {"w": torch.sigmoid}, derive, f"{path} ({class_name(node)})")
+    where = f"{path} ({class_name(node)})"
+    return Learned({"w": shadow(node.w)}, {"w": torch.sigmoid}, derive, where)
 
 
 def _decay_only(read: Mapping[str, Value]) -> dict[str, Value]:

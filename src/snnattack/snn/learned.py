@@ -32,17 +32,17 @@ class Learned(nn.Module):
     parameter through its ``read`` (elementwise), then ``derive``. ``where`` names the neuron
     in a refusal.
 
-    Each parameter is one of its own over the user's memory, as the adapted copy's weights
-    are (:func:`~snnattack.interop.common.shared_copy`): the adapted network's ``parameters()``
-    hold it and train the user's values, while its ``.grad`` and ``requires_grad`` stay the
-    copy's."""
+    The adapters give each parameter as the adapted copy's weights are, one of the copy's own
+    over the user's memory (:func:`~snnattack.interop.common.shadow`): the adapted network's
+    ``parameters()`` hold it and train the user's values, while its ``.grad`` and
+    ``requires_grad`` stay the copy's."""
 
     def __init__(
         self, params: dict[str, nn.Parameter], read: dict[str, Read], derive: Derive, where: str
     ) -> None:
         super().__init__()
-        for name, p in params.items():
-            self.register_parameter(name, nn.Parameter(p.detach(), requires_grad=p.requires_grad))
+        for name, parameter in params.items():
+            self.register_parameter(name, parameter)
         self.read, self.derive, self.where = read, derive, where
         self._seen: tuple | None = None
         self._numbers: dict[str, float] = {}

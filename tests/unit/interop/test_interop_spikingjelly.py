@@ -457,6 +457,36 @@ def test_a_plif_trains_its_w_as_spikingjelly_trains_it(step_mode: str) -> None:
     assert lif.lam == pytest.approx(1 - float(net[2].w.detach().sigmoid()), rel=1e-12)
 
 
+def test_an_optimiser_built_once_trains_through_a_gradient_mode_context_per_batch() -> None:
+    """A training loop with one ``snnattack.gradient_mode`` context per batch and one
+    optimiser built over the first context's parameters: each later context (prepared afresh
+    after the optimiser's step changed the weights) holds the same parameter objects, so
+    every step trains, as one adapted network held over the whole loop does; an attack of
+    the network between the steps leaves them as they were."""
+    x, y = images(), torch.arange(6) % 10
+
+    def trained(per_batch: bool) -> list[torch.Tensor]:
+        net = training_plif("m")
+        held = adapt(net, T=T)
+        optimiser = None
+        for _ in range(3):
+            with snnattack.gradient_mode(net if per_batch else held, "stbp", T=T) as m:
+                optimiser = optimiser or torch.optim.SGD(m.parameters(), lr=0.5)
+                optimiser.zero_grad()
+                nn.functional.cross_entropy(m(x), y).backward()
+            assert all(p.grad is not None for p in optimiser.param_groups[0]["params"])
+            optimiser.step()
+            if per_batch:
+                snnattack.attack(net.eval(), x, y, method="fgsm", eps=8, T=T)
+                net.train()
+                for bn in (net[1], net[5]):
+                    bn.eval()
+        return [p.detach().clone() for p in net.parameters()]
+
+    for ours, reference in zip(trained(True), trained(False), strict=True):
+        assert torch.equal(ours, reference)
+
+
 def test_a_frozen_or_eval_mode_plif_runs_its_w_as_a_number() -> None:
     """Where w does not train (eval mode, w frozen), the LIF runs its fused path with the
     numbers; a w trained out of what a LIF runs is refused naming the neuron."""
