@@ -241,13 +241,16 @@ def _clamped(beta: torch.Tensor) -> torch.Tensor:
 
 def _settings(
     read: Mapping[str, Value], fixed: dict[str, float], subtract: bool
-) -> dict[str, Value]:
+) -> dict[str, Value | None]:
     """The LIF's leak, threshold and (subtract) soft reset's drop ``theta / beta`` from the
     learned ``beta`` and ``threshold`` (``fixed``: the values of those not learned)."""
     lam = read.get("beta", min(max(fixed["beta"], 0.0), 1.0))
     theta = read.get("threshold", fixed["threshold"])
     settings = {"lam": lam, "theta": theta}
-    return {**settings, "reset_by": theta / lam} if subtract else settings
+    if not subtract:
+        return settings
+    # as adapted: no reset_by where the leak is a number of 1 (the drop is then theta)
+    return {**settings, "reset_by": None if isinstance(lam, float) and lam == 1.0 else theta / lam}
 
 
 @register("snntorch", order=20)

@@ -23,7 +23,7 @@ Value = float | torch.Tensor
 # the settings (attribute names of the LIF and its input scale: lam, theta, reset_by, scale)
 # from the parameters as read (a PLIF's sigmoid(w), snnTorch's clamped beta): one rule for
 # numbers and tensors alike, so that both give the values the adaptation would
-Derive = Callable[[Mapping[str, Value]], dict[str, Value]]
+Derive = Callable[[Mapping[str, Value]], dict[str, Value | None]]
 Read = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -45,7 +45,7 @@ class Learned(nn.Module):
             self.register_parameter(name, parameter)
         self.read, self.derive, self.where = read, derive, where
         self._seen: tuple | None = None
-        self._numbers: dict[str, float] = {}
+        self._numbers: dict[str, float | None] = {}
 
     def live(self) -> bool:
         """Whether the parameters train in this forward: training mode, autograd recording,
@@ -56,11 +56,11 @@ class Learned(nn.Module):
             and any(p.requires_grad for p in self._parameters.values())
         )
 
-    def tensors(self) -> dict[str, Value]:
+    def tensors(self) -> dict[str, Value | None]:
         """The settings as tensors of the parameters, differentiable."""
         return self.derive({n: self.read[n](p) for n, p in self._parameters.items()})
 
-    def numbers(self) -> dict[str, float]:
+    def numbers(self) -> dict[str, float | None]:
         """The settings as numbers, read again only after the parameters changed (or moved;
         on PyTorch's ``meta`` device, which holds no values, those last read)."""
         parameters = self._parameters.values()
@@ -68,7 +68,7 @@ class Learned(nn.Module):
         if seen != self._seen and not any(p.is_meta for p in parameters):
             with torch.no_grad():
                 read = {n: float(self.read[n](p).item()) for n, p in self._parameters.items()}
-            numbers = {k: float(v) for k, v in self.derive(read).items()}
+            numbers = {k: v if v is None else float(v) for k, v in self.derive(read).items()}
             self._check(numbers)
             self._numbers, self._seen = numbers, seen
         return self._numbers
@@ -79,7 +79,7 @@ class Learned(nn.Module):
             if hasattr(module, key):
                 setattr(module, key, value)
 
-    def _check(self, numbers: dict[str, float]) -> None:
+    def _check(self, numbers: dict[str, float | None]) -> None:
         """Refuses settings the trained parameters left outside what a LIF runs."""
         lam, theta = numbers.get("lam", 1.0), numbers.get("theta", 1.0)
         if not 0.0 < lam <= 1.0 or theta <= 0.0:

@@ -106,8 +106,8 @@ class LIF(Temporal):
         learned = self.learned
         if learned is not None and learned.live():
             v = learned.tensors()
-            theta = v.get("theta", self.theta)
-            return v.get("lam", self.lam), theta, v.get("reset_by", self.reset_by or theta)
+            theta, drop = v.get("theta", self.theta), v.get("reset_by", self.reset_by)
+            return v.get("lam", self.lam), theta, theta if drop is None else drop
         if learned is not None:
             learned.refresh(self)
         return self.lam, self.theta, self.drop
