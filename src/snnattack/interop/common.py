@@ -25,6 +25,7 @@ from snnattack.interop.adapter import neuron_libraries
 from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
+from snnattack.snn.learned import Learned
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron  # noqa: F401 (the adapters')
 
@@ -207,7 +208,7 @@ def looks_like_neuron(module: nn.Module) -> bool:
     """Whether ``module``, not one the adapter maps, may be a spiking neuron: a class of a
     neuron library (:func:`~snnattack.interop.adapter.neuron_libraries`), or a leaf whose class
     name or attributes are a neuron's."""
-    if isinstance(module, LIF | InputScale):
+    if isinstance(module, LIF | InputScale | Learned):
         return False
     if type(module).__module__.startswith(neuron_libraries()):
         return True

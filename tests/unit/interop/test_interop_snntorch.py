@@ -24,6 +24,7 @@ from torch import nn
 import snnattack
 from snnattack.errors import UserError
 from snnattack.interop import adapt
+from snnattack.interop.common import looks_like_neuron
 from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF, lif_settings
 
@@ -340,6 +341,7 @@ def test_a_learned_beta_and_threshold_train_as_snntorch_trains_them(
     net, theirs = learning_net(name, learn), learning_net(name, learn)
     nn.functional.cross_entropy(library_run(theirs, x)[0], y).backward()
     adapted = adapt(net, T=T)
+    assert not looks_like_neuron(adapted.body[2].learned)  # its threshold is no neuron's
     nn.functional.cross_entropy(adapted(x), y).backward()
     ours = dict(adapted.named_parameters())
     for index, body_index in ((2, 2), (5, 6)):
