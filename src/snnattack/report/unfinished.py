@@ -44,8 +44,9 @@ def unfinished(
 ) -> list[str]:
     """A line for each job under ``root`` that left no result (see the module). Of each job
     folder with a readable record: when its results were made (``made``) and the hash of its
-    settings (``settings``); ``cosmetic`` are the keys whose overrides do not tell two jobs
-    apart."""
+    settings (``settings``; a folder whose ``metrics.json`` is not among them has its own line,
+    that it cannot be read, and no launch's); ``cosmetic`` are the keys whose overrides do not
+    tell two jobs apart."""
 
     def key(overrides: list[str] | None) -> tuple[str, ...] | None:
         if overrides is None:
@@ -106,7 +107,8 @@ def unfinished(
                 lines.append(f"job {f['job']}{which}{where} ({overrides}) failed: {f['error']}")
         accounted = {held[f] for f in own} | {key(f["overrides"]) for f in refused[sweep]}
         refusals = {f.get("settings") for f in refused[sweep]}
-        pending = {held[f] for f in own if not done[f]}  # said by their folders
+        # said by their folders: no metrics.json, or one that cannot be read (load_jobs's line)
+        pending = {held[f] for f in own if not done[f] or f.resolve() not in settings}
         for n, launch in zip(numbers, recorded, strict=True):
             which = f" of launch {n}{where}" if several else where
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):

@@ -486,6 +486,27 @@ def test_a_launched_job_is_known_by_its_settings_not_its_folder_or_overrides(
     ]
 
 
+def test_a_launched_job_whose_record_cannot_be_read_is_named_once(tmp_path: Path) -> None:
+    """A job folder whose metrics.json is truncated is named for that, and not again as a
+    launched job that was never run (or whose folder was removed): its folder is there."""
+    sweep = tmp_path / "sweep"
+    for i, seed in enumerate((0, 1)):
+        hand_made_job(sweep / str(i), seed, "stbp", 80.0)
+        (sweep / str(i) / ".hydra").mkdir()
+        (sweep / str(i) / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+    records = [json.loads((sweep / str(i) / "metrics.json").read_text()) for i in (0, 1)]
+    launch = {
+        "hydra": {"overrides": {"task": ["seed=0,1"]}},
+        "jobs": [["seed=0"], ["seed=1"]],
+        "settings": [settings_hash(r["config"]) for r in records],
+    }
+    (sweep / "launches.jsonl").write_text(json.dumps(launch) + "\n")
+    damaged = sweep / "1" / "metrics.json"
+    damaged.write_text(damaged.read_text()[:300])
+    left_out = write_report(sweep).left_out
+    assert len(left_out) == 1 and left_out[0].startswith("1/metrics.json cannot be read (")
+
+
 def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     flagged = {
         "flagged": ["unbounded_eps"],
