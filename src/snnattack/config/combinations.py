@@ -230,7 +230,11 @@ def _model_fits_dataset(resolved: dict[str, Any]) -> None:
     name = resolved["model"]["name"]
     if outputs_per_step(resolved, name) is None:
         fitting = [n for n in MODELS if outputs_per_step(resolved, n) is not None]
-        accepted = ", ".join(fitting) or "none of models/ takes this input: another input size"
+        # where none fits (DVS-Gesture at the sensor's 128x128): a network of the user's own
+        accepted = ", ".join(fitting) or (
+            "model=external with a network of your own that takes it (docs/interop.md), or "
+            "another input size: none of models/ takes this input"
+        )
         raise ConfigError(
             f"model={name} does not fit dataset={resolved['dataset']['name']} "
             f"({misfit(resolved, name)}); accepted: {accepted}"

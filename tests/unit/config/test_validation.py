@@ -303,6 +303,13 @@ BAD = [
     ),
     ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
     ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),
+    (  # no model of models/ takes it: docs/datasets.md's way, a network of the user's own
+        "dataset=dvs_gesture model=dvs_vgg dataset.params.size=128",
+        "model=dvs_vgg does not fit dataset=dvs_gesture (input 2x128x128: a and b must have same "
+        "reduction dim, but got [1, 32768] X [4608, 11]); accepted: model=external with a "
+        "network of your own that takes it (docs/interop.md), or another input size: none of "
+        "models/ takes this input",
+    ),
     (
         "dataset=cifar10_dvs encoding=poisson",
         "encoding='poisson' does not fit dataset=cifar10_dvs; accepted: frames",
