@@ -249,6 +249,12 @@ def per_seed(rows: Iterable[dict[str, Any]], y: str) -> dict[Any, float]:
     return {seed: stat[0] for seed, v in values.items() if (stat := mean_std(v)) is not None}
 
 
+def signed(value: float) -> str:
+    """A difference to 2 decimals with its sign, ``+0.00`` where it rounds to zero (never
+    ``-0.00``: a mean of ``+4.55, -4.55`` is a float a hair below zero)."""
+    return f"{0.0 if round(value, 2) == 0 else value:+.2f}"
+
+
 def fmt_delta(stat: tuple[float, float, int] | None, seeds: int | None = None) -> str:
     """``+mean ± std`` of a difference (no ``-0.00``), as :func:`fmt_stat` (``seeds``)."""
     if stat is not None and round(stat[0], 2) == 0:
@@ -292,10 +298,10 @@ def comparison_sentence(
         else:
             judged = "one seed each, so there is no spread over seeds to judge the differences by"
         span = (
-            f"{means[0]:+.2f} points"
+            f"{signed(means[0])} points"
             if total == 1
-            else f"{min(means):+.2f} to {max(means):+.2f} points, mean "
-            f"{statistics.fmean(means):+.2f}"
+            else f"{signed(min(means))} to {signed(max(means))} points, mean "
+            f"{signed(statistics.fmean(means))}"
         )
         breakdown = ""
         if len(per_attack) > 1 and higher != lower:
@@ -573,9 +579,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "paper shuffled",
     ]
     span = (
-        f"{deltas[0]:+.2f}"
+        signed(deltas[0])
         if len(set(deltas)) == 1
-        else f"{min(deltas):+.2f} to {max(deltas):+.2f}"
+        else f"{signed(min(deltas))} to {signed(max(deltas))}"
     )
     summary = (
         f"Shuffling the spikes over time changes test accuracy by {span} points "

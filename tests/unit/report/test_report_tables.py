@@ -873,6 +873,16 @@ def test_the_finding_says_the_differences_of_one_seed_it_cannot_judge() -> None:
     assert "more often: 1 each of 2 (RGA − STBP: " in tables.comparison_sentence(tie, "stbp")
 
 
+def test_the_findings_mean_difference_is_never_minus_zero() -> None:
+    """Differences that cancel (+4.55, -4.55 as ASR floats) said their mean as -0.00."""
+    asr = {"rga": (54.54545454545454, 45.45454545454545, 40.90909090909091, 40.90909090909091)}
+    asr["stbp"] = (50.0, 31.818181818181817, 54.54545454545454, 45.45454545454545)  # a run's
+    rows = ("FGSM WB", "FGSM BB", "PGD WB", "PGD BB")
+    deltas = {"rga": [(r, (a - b, 0.0, 1)) for r, a, b in zip(rows, *asr.values(), strict=True)]}
+    assert "-0.00" not in (sentence := tables.comparison_sentence(deltas, "stbp"))
+    assert "RGA − STBP: -13.64 to +13.64 points, mean +0.00)" in sentence
+
+
 def test_a_tuned_row_copied_from_another_job_is_listed_once_under_the_job_that_tuned_it(
     tmp_path: Path,
 ) -> None:
