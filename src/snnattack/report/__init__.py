@@ -98,8 +98,7 @@ def _header(report: Report) -> list[tuple[str, str]]:
         ),
     ]
     if report.origin.launches:
-        commands = "; ".join(f"{n} `{c}`" for n, c in enumerate(report.origin.launches, 1))
-        lines.append(("text", f"Launches into this folder: {commands}."))
+        lines.append(("text", report.origin.launches_text()))
     if report.left_out:
         lines.append(("text", f"Left out: {'; '.join(report.left_out)}."))
     saved = sum(1 for r in report.rows if r.get("examples"))

@@ -44,8 +44,21 @@ class Origin:
     date: str
     versions: tuple[str, ...] = ()
     # the commands launched into the folder, numbered from 1, where they are several (a sweep
-    # extended or relaunched there with other values)
+    # extended or relaunched there with other values); or, for a folder that holds several
+    # sweeps (``below``), the command of each
     launches: tuple[str, ...] = ()
+    below: tuple[str, ...] = ()  # those sweeps' folders, relative to the report's
+
+    def launches_text(self) -> str:
+        """The line that lists :attr:`launches`, numbered from 1 (empty where none)."""
+        if not self.launches:
+            return ""
+        if self.below:
+            pairs = zip(self.launches, self.below, strict=True)
+            commands = "; ".join(f"{n} `{c}` ({b})" for n, (c, b) in enumerate(pairs, 1))
+            return f"Sweeps in this folder: {commands}."
+        commands = "; ".join(f"{n} `{c}`" for n, c in enumerate(self.launches, 1))
+        return f"Launches into this folder: {commands}."
 
     def code_text(self) -> str:
         """The package's versions and the commits, shortened (:func:`short_commit`), each
@@ -107,19 +120,44 @@ def _command(hydra: dict, folder: Path) -> tuple[str, str]:
     return title, command
 
 
+def _recorded_below(folder: Path, jobs: list[Job]) -> list[Path]:
+    """The folders below ``folder`` whose Hydra record says what ran its jobs, in the jobs'
+    order: each job's sweep (the nearest folder above it that holds ``multirun.yaml``), else
+    the job's own folder (a single run's)."""
+    found: dict[Path, None] = {}
+    for job in jobs:
+        path = folder / job.name
+        ups = [p for p in (path, *path.parents) if p != folder and p.is_relative_to(folder)]
+        sweep = next((p for p in ups if (p / "multirun.yaml").is_file()), path)
+        if sweep != folder and _hydra_node(sweep) is not None:
+            found[sweep] = None
+    return list(found)
+
+
 def origin(folder: Path, jobs: list[Job]) -> Origin:
     """What produced the report of ``folder``: its title, command (and every command
     launched into it, where several were: :mod:`snnattack.records.launches`), commits and
-    date."""
+    date. A folder without a record of its own that holds sweeps (``multirun/<date>/`` over
+    a sweep and its rerun) takes theirs: the first one's title and command, and each one's
+    command listed."""
     title, command = _command(_hydra_node(folder) or {}, folder)
     recorded = launches(folder)
     distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
     commands = tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
+    below: tuple[str, ...] = ()
     if len(commands) > 1:
         others = len(commands) - 1
         title += f" (+ {others} other launch{'es' if others > 1 else ''})"
     else:
         commands = ()
+    if _hydra_node(folder) is None and (sweeps := _recorded_below(folder, jobs)):
+        said = [_command(_hydra_node(s) or {}, s) for s in sweeps]
+        title, command = said[0]
+        if len(said) > 1:
+            others = len(said) - 1
+            title += f" (+ {others} other sweep{'s' if others > 1 else ''} in {folder.name})"
+            commands = tuple(c for _, c in said)
+            below = tuple(str(s.relative_to(folder)) for s in sweeps)
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     stamps = [made_at(j, folder) for j in jobs]
@@ -128,4 +166,4 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         if stamps
         else "unknown"
     )
-    return Origin(title, command, commits, date, versions, commands)
+    return Origin(title, command, commits, date, versions, commands, below)

@@ -216,6 +216,24 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     )
 
 
+def test_a_folder_of_several_sweeps_takes_its_sweeps_commands(tmp_path: Path) -> None:
+    """multirun/<date>/ over a sweep and another with another λ has no record of its own: its
+    report said 'not recorded (no Hydra record in the folder)'; its sweeps' records say it."""
+    day = tmp_path / "2026-11-29"
+    for name, lam in (("10-00-00", 0.5), ("11-00-00", 1.0)):
+        lambda_sweep(day / name, {(lam, "stbp"): (80.0,)})
+        hydra = {"mode": "MULTIRUN", "overrides": {"task": ["seed=0", f"lambda={lam}"]}}
+        (day / name / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+    origin = write_report(day).origin
+    assert origin.title == "seed=0 lambda=0.5 (+ 1 other sweep in 2026-11-29)"
+    assert origin.command == "python run.py -m seed=0 lambda=0.5"
+    assert origin.launches_text() == (
+        "Sweeps in this folder: 1 `python run.py -m seed=0 lambda=0.5` (10-00-00); "
+        "2 `python run.py -m seed=0 lambda=1.0` (11-00-00)."
+    )
+    assert origin.launches_text() in (day / "report.md").read_text()
+
+
 def test_report_html_tables_scroll_instead_of_being_clipped(tmp_path: Path) -> None:
     """Rendered in headless Chromium at 600 px: the page fits the window and the wide table
     scrolls inside its box (see docs/report.md)."""
