@@ -56,7 +56,7 @@ class Origin:
         if self.below:
             pairs = zip(self.launches, self.below, strict=True)
             commands = "; ".join(f"{n} `{c}` ({b})" for n, (c, b) in enumerate(pairs, 1))
-            return f"Sweeps in this folder: {commands}."
+            return f"Launches in its folders: {commands}."
         commands = "; ".join(f"{n} `{c}`" for n, c in enumerate(self.launches, 1))
         return f"Launches into this folder: {commands}."
 
@@ -137,9 +137,9 @@ def _recorded_below(folder: Path, jobs: list[Job]) -> list[Path]:
 def origin(folder: Path, jobs: list[Job]) -> Origin:
     """What produced the report of ``folder``: its title, command (and every command
     launched into it, where several were: :mod:`snnattack.records.launches`), commits and
-    date. A folder without a record of its own that holds sweeps (``multirun/<date>/`` over
-    a sweep and its rerun) takes theirs: the first one's title and command, and each one's
-    command listed."""
+    date. A folder without a record of its own that holds sweeps or single runs
+    (``multirun/<date>/`` over a sweep and its rerun) takes theirs: the first one's title and
+    command, and each one's command listed."""
     title, command = _command(_hydra_node(folder) or {}, folder)
     recorded = launches(folder)
     distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
@@ -155,7 +155,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         title, command = said[0]
         if len(said) > 1:
             others = len(said) - 1
-            title += f" (+ {others} other sweep{'s' if others > 1 else ''} in {folder.name})"
+            title += f" (+ {others} other launch{'es' if others > 1 else ''} in {folder.name})"
             commands = tuple(c for _, c in said)
             below = tuple(str(s.relative_to(folder)) for s in sweeps)
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))

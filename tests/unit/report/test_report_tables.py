@@ -225,10 +225,10 @@ def test_a_folder_of_several_sweeps_takes_its_sweeps_commands(tmp_path: Path) ->
         hydra = {"mode": "MULTIRUN", "overrides": {"task": ["seed=0", f"lambda={lam}"]}}
         (day / name / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
     origin = write_report(day).origin
-    assert origin.title == "seed=0 lambda=0.5 (+ 1 other sweep in 2026-11-29)"
+    assert origin.title == "seed=0 lambda=0.5 (+ 1 other launch in 2026-11-29)"
     assert origin.command == "python run.py -m seed=0 lambda=0.5"
     assert origin.launches_text() == (
-        "Sweeps in this folder: 1 `python run.py -m seed=0 lambda=0.5` (10-00-00); "
+        "Launches in its folders: 1 `python run.py -m seed=0 lambda=0.5` (10-00-00); "
         "2 `python run.py -m seed=0 lambda=1.0` (11-00-00)."
     )
     assert origin.launches_text() in (day / "report.md").read_text()
