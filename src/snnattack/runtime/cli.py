@@ -236,8 +236,17 @@ FOLDERS = {
 }
 
 
+# Hydra settings of this package's callbacks that are switches, with what they accept (the
+# job's checks never see the hydra node: a text such as 'no' would read as true)
+SWITCHES = {
+    "hydra.callbacks.report.single": "true (a single run's report into its folder, the "
+    "default) or false (none; a sweep's report is made either way)",
+}
+
+
 def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
-    """Refuses Hydra folder settings a sweep cannot work with: ``hydra.job.chdir=true``
+    """Refuses a switch of :data:`SWITCHES` that is not true or false, and Hydra folder
+    settings a sweep cannot work with: ``hydra.job.chdir=true``
     (:func:`refuse_chdir`), a folder setting of no name (:data:`FOLDERS`: ``''`` writes into
     the launch folder, or every job into one), and a ``hydra.sweep.dir`` that interpolates a
     swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
@@ -253,6 +262,10 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
         if override.key_or_group == "hydra.job.chdir":
             refuse_chdir(override.value())
         key = override.key_or_group
+        if key in SWITCHES and not isinstance(override.value(), bool):
+            raise ConfigError(  # a text ('no') would be taken as true by the callback
+                f"{key}={override.value()!r} is not true or false; accepted: {SWITCHES[key]}"
+            )
         if key in FOLDERS and not str(override.value() or "").strip():
             raise ConfigError(
                 f"{key}={override.value()!r} names no folder: the job's files (metrics.json, "

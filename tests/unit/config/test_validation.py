@@ -1400,6 +1400,11 @@ SPLIT = "is one override split by spaces; accepted: lambda=0.5 (key=value as one
         ("--cfg job --info", "--cfg and --info cannot go together"),
         ("--run --cfg job", "--run and --cfg cannot go together"),
         ("-m seed=0,1 hydra.job.chdir=true", "hydra.job.chdir=true would run each job in its"),
+        (  # docs/report.md's switch: 'no' was a text, which the callback took as true
+            "hydra.callbacks.report.single=no",
+            "hydra.callbacks.report.single='no' is not true or false; accepted: true (a single "
+            "run's report into its folder, the default) or false",
+        ),
         ("hydra.run.dir=", "hydra.run.dir='' names no folder: the job's files (metrics.json,"),
         ("T=4 hydra.run.dir=''", "hydra.run.dir='' names no folder"),
         ("-m seed=0,1 hydra.sweep.dir=", "hydra.sweep.dir='' names no folder"),
