@@ -100,9 +100,12 @@ def gradient_mode(model: nn.Module, mode: str, **params: float) -> Iterator[nn.M
     """Within the block, ``model``'s forward is unchanged and its backward is ``mode``'s.
 
     ``params`` are the mode's own settings, each checked against its declared range
-    (``GRADIENT_MODES[mode].ranges``); a value out of range is a ``ValueError``.
+    (``GRADIENT_MODES[mode].ranges``); a value out of range is a ``ValueError``. A block on a
+    model already inside one is refused (:func:`sole_mode`), as ``snnattack.gradient_mode``
+    refuses it: the inner mode's settings over the outer's left a gradient of neither.
     """
-    with checked_mode(model, mode, **params):
+    ctx = checked_mode(model, mode, **params)  # a wrong mode or parameter first
+    with sole_mode(model, mode), ctx:
         yield model
 
 

@@ -306,6 +306,19 @@ def test_a_block_inside_another_on_the_same_model_is_refused_on_another_model_ne
         pass
 
 
+def test_a_gradient_mode_block_inside_another_on_the_same_model_is_refused() -> None:
+    """snnattack.gradients.gradient_mode, which docs/gradient_modes.md documents, nested on
+    one model left a gradient of neither mode (the inner settings over the outer's), silently;
+    it is refused before the inner block runs, as snnattack.gradient_mode refuses it."""
+    net = conv_net(0.9, "hard", DirectEncoder(T=2))
+    with gradient_mode(net, "rga"):
+        with pytest.raises(UserError, match="inside its gradient_mode 'rga' block"):
+            with gradient_mode(net, "hart"):
+                pytest.fail("the inner block ran")
+    with gradient_mode(net, "hart"):  # the outer block closed: the model is free again
+        pass
+
+
 def test_unknown_mode_and_bad_parameters_are_rejected() -> None:
     net = conv_net(0.9, "hard", DirectEncoder(T=2))
     with pytest.raises(ValueError, match="accepted"), gradient_mode(net, "nope"):
