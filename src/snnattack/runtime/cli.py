@@ -52,8 +52,9 @@ SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack
 HYDRA_FILES = (".hydra",)  # what Hydra writes into a job folder before the job runs
 LOGGER_FOLDERS = ("csv", "lightning_logs")  # the folders a job's loggers make as it starts
 _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", re.DOTALL)
-_OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(\S*)")
+_OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(.*)")  # the value: the line's rest
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
+GRID = re.compile(r"attack\.tune\.grids\.[^.]+")  # a gradient mode's whole grid
 # Hydra's struct error for a method's parameter that its config does not set
 _DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
@@ -637,6 +638,12 @@ def _form_line(err: HydraException) -> str | None:
         accepted = (
             f"a list of values or {{start: a, stop: b >= a, step: s > 0}}; a list in place of "
             f"the config's range (or the reverse) replaces it as '~{key}' '+{key}={value}'"
+        )
+    elif GRID.fullmatch(key) and value.startswith("{"):
+        # a dict over the grid, one of whose axes changes form: Hydra merges it axis by axis
+        accepted = (
+            "each axis in the config's form (a list for a list, {start, stop, step} for a "
+            f"range), or the whole grid replaced as '~{key}' '+{key}={value}'"
         )
     elif form.group(2) == "dict":
         accepted = f"a dict of names and values, e.g. {key}={{name:value}}"

@@ -1134,6 +1134,20 @@ THROUGH_RUN_PY = [
         f"list in place of the config's range (or the reverse) replaces it as '~{GAMMA}' "
         f"'+{GAMMA}=[0.1,0.5]'",
     ),
+    (  # a value with spaces was cut at its first one, and so was the replacement it suggests
+        f"'{GAMMA}=[0.1, 0.5]'",
+        f"error: {GAMMA}=[0.1, 0.5] cannot replace a dict (Cannot merge DictConfig with "
+        f"ListConfig); accepted: a list of values or {{start: a, stop: b >= a, step: s > 0}}; "
+        f"a list in place of the config's range (or the reverse) replaces it as '~{GAMMA}' "
+        f"'+{GAMMA}=[0.1, 0.5]'",
+    ),
+    (  # a whole grid whose axis changes form: "accepted: a dict", which it was
+        "attack.tune.grids.hart={gamma:[0.1,0.5]}",
+        "error: attack.tune.grids.hart={gamma:[0.1,0.5]} cannot replace a dict (Cannot merge "
+        "DictConfig with ListConfig); accepted: each axis in the config's form (a list for a "
+        "list, {start, stop, step} for a range), or the whole grid replaced as "
+        "'~attack.tune.grids.hart' '+attack.tune.grids.hart={gamma:[0.1,0.5]}'",
+    ),
     (
         "attack.params=[1]",
         "error: attack.params=[1] cannot replace a dict (Cannot merge DictConfig with "
