@@ -26,6 +26,7 @@ import snnattack
 from snnattack.errors import UserError
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
+from snnattack.snn.learned import Learned
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional  # noqa: E402
@@ -141,6 +142,20 @@ def test_a_neuron_parameter_read_as_a_number_changed_through_data_prepares_afres
     assert not torch.equal(second, first)
     attack(net)
     assert preparations == ["_prepare_attack"] * 3  # the new values' preparation kept
+
+
+@pytest.mark.parametrize("case", READ_AS_NUMBERS, ids=list(READ_AS_NUMBERS))
+def test_a_repeated_call_reads_no_learned_neuron_parameter_again(
+    preparations, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The kept attacked copy takes its weights again at every call, but not a neuron's
+    learned parameters (a PLIF's w, snnTorch's beta and threshold), which the preparation
+    compares: their LIF numbers are not read again (one host sync per layer and call)."""
+    net = READ_AS_NUMBERS[case][0]().eval()
+    first = attack(net)
+    reads = []
+    monkeypatch.setattr(Learned, "_check", lambda self, numbers: reads.append(numbers))
+    assert torch.equal(attack(net), first) and reads == []
 
 
 def test_a_network_without_tensors_read_as_numbers_compares_none(preparations) -> None:

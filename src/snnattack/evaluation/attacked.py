@@ -31,6 +31,7 @@ from snnattack.interop.prepared import PREPARED, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
+from snnattack.snn.learned import Learned
 
 
 class Attacked(NamedTuple):
@@ -140,8 +141,12 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
 
 
 def _tensors(model: nn.Module) -> list[torch.Tensor]:
-    """``model``'s parameters and buffers, in the order of its tree."""
-    return [*model.parameters(), *model.buffers()]
+    """``model``'s parameters and buffers, in the order of its tree, but a foreign neuron's
+    learned parameters (:class:`~snnattack.snn.learned.Learned`): the preparation compares
+    their values at every call and makes a new copy where they changed, and a copy into them
+    would make the LIF read them again (a host sync per such layer and call)."""
+    learned = {id(p) for m in model.modules() if isinstance(m, Learned) for p in m.parameters()}
+    return [t for t in (*model.parameters(), *model.buffers()) if id(t) not in learned]
 
 
 def probed_model(target: nn.Module) -> nn.Module:
