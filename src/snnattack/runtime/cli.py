@@ -26,7 +26,7 @@ import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
-from hydra.errors import HydraException, OverrideParseException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
 from snnattack.config.keys import (
@@ -667,6 +667,20 @@ def _grammar_line(err: HydraException) -> str | None:
     )
 
 
+def _missing_choice_line(err: HydraException) -> str | None:
+    """A choice of one of Hydra's own groups that names no config (``hydra/launcher=paralel``:
+    :func:`check_group_choices` leaves ``hydra/`` groups to Hydra, whose plugins add choices)
+    in the line of any other group's unknown choice, from the options Hydra found; None for
+    other errors."""
+    if not isinstance(err, MissingConfigException) or not err.options:
+        return None
+    group, _, name = str(err.missing_cfg_file or "").rpartition("/")
+    if not group.startswith("hydra/") or not name:
+        return None  # a config file's own default names its file: Hydra's line says which
+    choices = sorted(err.options)
+    return f"{group}={name} is unknown{_hint(group, name, choices)}; accepted: {', '.join(choices)}"
+
+
 def _delete_line(err: HydraException, shown_by: str) -> str | None:
     """``~key`` where the composed config has no ``key`` or holds it null (Hydra removes only a
     key with a value), in one line with what is accepted; None for other errors."""
@@ -762,6 +776,7 @@ def hydra_line(
     ``shown_by``: what shows the composed config)."""
     form = (
         _grammar_line(err)
+        or _missing_choice_line(err)
         or _delete_line(err, shown_by)
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)

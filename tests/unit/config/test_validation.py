@@ -1102,6 +1102,15 @@ THROUGH_RUN_PY = [
         "dvs_vgg, external, resnet17, resnet19, vgg11, vgg11_eccv, vgg16",
     ),
     ("experiment=typo", "error: experiment=typo is unknown; accepted: cifar100_resnet17, "),
+    (  # Hydra's own groups: its multi-line message, with its search path, once
+        "hydra/launcher=paralel",
+        "error: hydra/launcher=paralel is unknown (did you mean parallel?); accepted: basic, "
+        "joblib, local_submitit, parallel, slurm, ",
+    ),
+    (
+        "hydra/sweeper=choise",
+        "error: hydra/sweeper=choise is unknown (did you mean choice?); accepted: basic, choice",
+    ),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
     (  # a key of an earlier version names its successor
         "neuron_kernel=torch",
