@@ -21,7 +21,7 @@ from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import misfit, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
-from snnattack.values import CHECKS, NEURON_THETA, is_int, params_known
+from snnattack.values import CHECKS, NEURON_THETA, NOTES, is_int, params_known
 
 
 @CHECKS.register("gradient_params", order=4)
@@ -112,6 +112,21 @@ def _source_settings_fit(resolved: dict[str, Any]) -> None:
             f"({misfit(resolved, name)}); accepted: a model that fits the dataset's input "
             "(see model=)"
         )
+
+
+@NOTES.register("source_settings")
+def _source_settings_unread(resolved: dict[str, Any]) -> list[str]:
+    """The black-box source's settings in a job without a black box, one line: no source is
+    trained or attacked, so a ``source_lambda=0.5`` meant for a transfer row did nothing (a
+    sweep over ``boxes`` that sets them for every job is accepted, not refused)."""
+    given = [f"{k}={resolved[k]}" for k in SOURCE_SETTINGS if resolved.get(k) is not None]
+    if not given or "black" in resolved["boxes"]:
+        return []
+    return [
+        f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} read by black-box rows only, "
+        f"and boxes={resolved['boxes']} has none: no source model is trained with "
+        f"{'it' if len(given) == 1 else 'them'}"
+    ]
 
 
 @CHECKS.register("time_extension_fits_encoding", order=3)

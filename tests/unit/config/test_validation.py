@@ -956,6 +956,29 @@ def test_a_source_file_without_a_black_box_is_noted(
     assert len(caplog.records) == 1
 
 
+@pytest.mark.parametrize(
+    "given,said",
+    [
+        (
+            ["source_lambda=0.5"],
+            "source_lambda=0.5 is read by black-box rows only, and "
+            "boxes=['white'] has none: no source model is trained with it",
+        ),
+        (
+            ["source_train=ann", "source_T=2"],
+            "source_train=ann, source_T=2 are read by "
+            "black-box rows only, and boxes=['white'] has none: no source model is trained with "
+            "them",
+        ),
+    ],
+)
+def test_source_settings_without_a_black_box_are_noted(given: list[str], said: str) -> None:
+    """A source setting in a white-box job ran without a word: it trains no source model."""
+    cfg = compose(*given, "boxes=[white]")
+    assert notes(OmegaConf.to_container(cfg, resolve=True)) == [said]
+    assert notes(OmegaConf.to_container(compose(*given), resolve=True)) == []
+
+
 def test_a_setting_every_job_can_use_has_no_note() -> None:
     cfg = compose(
         "attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"
