@@ -749,6 +749,56 @@ def _other_choice_line(err: HydraException, conf_dir: Path, shown_by: str) -> st
     )
 
 
+_HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'")
+
+
+def _hydra_choice_keys(group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set:
+    """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
+    or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
+    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {}).get(f"{name}.yaml")
+    if stored is not None:
+        return set(stored.node.keys())
+    file = conf_dir / "hydra" / group / f"{name}.yaml"
+    tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
+    if not isinstance(tree, dict):
+        return set()
+    keys = set(tree) - {"defaults"}
+    for entry in tree.get("defaults") or []:
+        if isinstance(entry, str) and entry != "_self_":
+            keys |= _hydra_choice_keys(group, entry, conf_dir, seen | {name})
+    return keys
+
+
+def _hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
+    """``hydra.launcher.partition=gpu`` where the chosen launcher has no ``partition`` (the
+    basic one: ``hydra/launcher=slurm`` left out), with the choices that take it: Hydra's
+    advice, a ``+``, would add a key that the launcher never reads. None for other errors."""
+    found = _HYDRA_PARAM.search(str(err))
+    if found is None or "not in" not in str(err.__cause__):
+        return None
+    from hydra.core.config_store import ConfigStore
+
+    group, param = found.groups()
+    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
+    names = {n.removesuffix(".yaml") for n in stored}
+    names |= {f.stem for f in (conf_dir / "hydra" / group).glob("*.yaml")}
+    have = sorted(n for n in names if param in _hydra_choice_keys(group, n, conf_dir))
+    if not have:
+        return (
+            f"hydra.{group}.{param} is not a key of any hydra/{group}; accepted: a key of the "
+            f"chosen one (python run.py --cfg hydra shows hydra.{group})"
+        )
+    return (
+        f"hydra.{group}.{param} is not a key of the chosen hydra/{group} (it is one of "
+        f"hydra/{group}={', '.join(have)}); accepted: hydra/{group}=<one of {', '.join(have)}> "
+        "with it"
+    )
+
+
 def broken_code(err: HydraException) -> BaseException | None:
     """The error of the package's own code behind Hydra's (a module that fails to import while
     Hydra loads a callback or a target: a new method's ``import`` mistake): a programming
@@ -781,6 +831,7 @@ def hydra_line(
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)
         or _other_choice_line(err, conf_dir, shown_by)
+        or _hydra_param_line(err, conf_dir)
     )
     if form is not None:
         return form

@@ -1134,6 +1134,17 @@ THROUGH_RUN_PY = [
         "hydra/sweeper=choise",
         "error: hydra/sweeper=choise is unknown (did you mean choice?); accepted: basic, choice",
     ),
+    (  # docs/running.md's slurm line without its launcher: Hydra advised a '+', never read
+        "hydra.launcher.partition=gpu",
+        "error: hydra.launcher.partition is not a key of the chosen hydra/launcher (it is one "
+        "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
+        "submitit_slurm> with it",
+    ),
+    (
+        "hydra.launcher.foo=1",
+        "error: hydra.launcher.foo is not a key of any hydra/launcher; accepted: a key of the "
+        "chosen one (python run.py --cfg hydra shows hydra.launcher)",
+    ),
     ("lamda=0.9", "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
     (  # a key of an earlier version names its successor
         "neuron_kernel=torch",
