@@ -300,6 +300,35 @@ def _sweeper(argv: list[str]) -> str:
     return "choice"
 
 
+# the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit
+# take any integer and fail at the sweep's start with a traceback (n_jobs=0: "has no
+# meaning", tasks_per_node=0: a job without paths), after its folder was written
+LAUNCHER_COUNTS = {
+    "n_jobs": (lambda n: n != 0, "an integer other than 0 (jobs at once; -1 = one per core)"),
+    **{
+        key: (lambda n: n >= 1, "an integer >= 1")
+        for key in ("timeout_min", "tasks_per_node", "nodes", "cpus_per_task", "array_parallelism")
+    },
+    "gpus_per_node": (lambda n: n >= 0, "an integer >= 0"),
+}
+
+
+def check_launcher_counts(argv: list[str]) -> None:
+    """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that the
+    launcher would fail on once the sweep began (``hydra.launcher.n_jobs=0``), in one line
+    before any job or folder; Hydra has already refused a count that is no integer."""
+    for override in _overrides(argv):
+        key = override.key_or_group.removeprefix("hydra.launcher.")
+        value = override.value()
+        if not override.key_or_group.startswith("hydra.launcher.") or key not in LAUNCHER_COUNTS:
+            continue
+        fits, accepted = LAUNCHER_COUNTS[key]
+        if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+            raise ConfigError(
+                f"{override.key_or_group}={value} is out of range; accepted: {accepted}"
+            )
+
+
 def refuse_chdir(chdir: object) -> None:
     """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
     file, by each job): in each job's own folder the config's relative paths (``store.dir``,
@@ -936,6 +965,7 @@ def main(
         check_starts_from_package(sys.argv[1:], conf_dir)
         check_hydra_folders(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
+        check_launcher_counts(sys.argv[1:])
         check_given_once(sys.argv[1:])
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

@@ -1140,6 +1140,14 @@ THROUGH_RUN_PY = [
         "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
         "submitit_slurm> with it",
     ),
+    (  # joblib failed at the sweep's start with a traceback, its folder written
+        "-m hydra/launcher=parallel hydra.launcher.n_jobs=0 lambda=0.5,1.0",
+        "error: hydra.launcher.n_jobs=0 is out of range; accepted: an integer other than 0",
+    ),
+    (  # submitit's local job without paths: a traceback
+        "-m hydra/launcher=local_submitit hydra.launcher.tasks_per_node=0 lambda=0.5,1.0",
+        "error: hydra.launcher.tasks_per_node=0 is out of range; accepted: an integer >= 1",
+    ),
     (
         "hydra.launcher.foo=1",
         "error: hydra.launcher.foo is not a key of any hydra/launcher; accepted: a key of the "
