@@ -710,6 +710,22 @@ def _missing_choice_line(err: HydraException) -> str | None:
     return f"{group}={name} is unknown{_hint(group, name, choices)}; accepted: {', '.join(choices)}"
 
 
+_AMBIGUOUS = re.compile(r"Ambiguous value for argument '([^=']+)=(.*)'$", re.MULTILINE)
+
+
+def _sweep_without_m_line(err: HydraException) -> str | None:
+    """``eps=8,16`` without ``-m``: Hydra's three numbered ways out (its own flag named
+    ``--multirun``) in the line of any other refusal; None for other errors."""
+    found = _AMBIGUOUS.search(str(err))
+    if found is None:
+        return None
+    key, value = found.groups()
+    return (
+        f"{key}={value} is a sweep (a job per value), which runs with -m only; accepted: "
+        f"-m {key}={value} (the sweep), one value, or {key}=[{value}] where {key} takes a list"
+    )
+
+
 def _delete_line(err: HydraException, shown_by: str) -> str | None:
     """``~key`` where the composed config has no ``key`` or holds it null (Hydra removes only a
     key with a value), in one line with what is accepted; None for other errors."""
@@ -856,6 +872,7 @@ def hydra_line(
     form = (
         _grammar_line(err)
         or _missing_choice_line(err)
+        or _sweep_without_m_line(err)
         or _delete_line(err, shown_by)
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)

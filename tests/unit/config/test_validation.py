@@ -1140,6 +1140,11 @@ THROUGH_RUN_PY = [
         "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
         "submitit_slurm> with it",
     ),
+    (  # Hydra's numbered ways out, its flag named --multirun
+        "eps=8,16",
+        "error: eps=8,16 is a sweep (a job per value), which runs with -m only; accepted: -m "
+        "eps=8,16 (the sweep), one value, or eps=[8,16] where eps takes a list",
+    ),
     (  # joblib failed at the sweep's start with a traceback, its folder written
         "-m hydra/launcher=parallel hydra.launcher.n_jobs=0 lambda=0.5,1.0",
         "error: hydra.launcher.n_jobs=0 is out of range; accepted: an integer other than 0",
