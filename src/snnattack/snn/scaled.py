@@ -54,8 +54,8 @@ class ScaledNeuron(nn.Sequential):
     (:func:`~snnattack.snn.multistep.fused`: ``x_t * k`` forward, ``dL/dI_t * k`` backward,
     each rounded once as the product and its autograd round it; in the C and Triton
     kernels no extra pass over memory per layer and pass). Everywhere else (the gradient
-    modes that install a forward, a hook that would see the product) the two modules run in
-    turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as the linear
+    modes that install a forward, a hook that would see the product, a learned factor while
+    it trains) the two modules run in turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as the linear
     layer it is, and the numbers are the same.
     """
 
