@@ -24,8 +24,10 @@ from typing import Any, NoReturn
 
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
+from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
+from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
@@ -800,9 +802,6 @@ _HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.'
 def _hydra_choice_keys(group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set:
     """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
     or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
-    from hydra.core.config_store import ConfigStore
-    from hydra.core.plugins import Plugins
-
     Plugins.instance()  # the plugins register their schemas when Hydra discovers them
     stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {}).get(f"{name}.yaml")
     if stored is not None:
@@ -825,8 +824,6 @@ def _hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
     found = _HYDRA_PARAM.search(str(err))
     if found is None or "not in" not in str(err.__cause__):
         return None
-    from hydra.core.config_store import ConfigStore
-
     group, param = found.groups()
     stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
     names = {n.removesuffix(".yaml") for n in stored}
