@@ -55,8 +55,8 @@ class ScaledNeuron(nn.Sequential):
     each rounded once as the product and its autograd round it; in the C and Triton
     kernels no extra pass over memory per layer and pass). Everywhere else (the gradient
     modes that install a forward, a hook that would see the product, a learned factor while
-    it trains) the two modules run in turn, as a plain ``nn.Sequential``: every gradient mode sees the scale as the linear
-    layer it is, and the numbers are the same.
+    it trains) the two modules run in turn, as a plain ``nn.Sequential``: every gradient mode
+    sees the scale as the linear layer it is, and the numbers are the same.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
