@@ -454,6 +454,43 @@ def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] |
     return group, have
 
 
+def global_choices_with(key: str, conf_dir: Path = CONF_DIR) -> dict[str, list[str]]:
+    """The choices of ``@package _global_`` files that set a dotted ``key`` outside every
+    group's node (``pgd_alpha``: the ``experiment=`` presets), by group: where none of them is
+    chosen the config has no such key, and Hydra refuses a plain ``key=value``. Empty where
+    the root config sets ``key`` or only groups' own nodes do (:func:`choices_with`)."""
+    if key.split(".")[0] in one_choice_groups(conf_dir) or key in _root(conf_dir):
+        return {}
+    found: dict[str, list[str]] = {}
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        if path.parent == conf_dir or path.stem.startswith("_"):
+            continue
+        if _package(path, conf_dir) != "":
+            continue
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
+        if isinstance(tree, dict) and any(k == key for k, _ in walk(tree, "")):
+            group = path.parent.relative_to(conf_dir).as_posix()
+            found.setdefault(group, []).append(path.stem)
+    return found
+
+
+def readers(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    """The keys of ``conf_dir`` whose value reads the top-level ``key`` (``${key}``,
+    ``${oc.select:key,...}``), as a user sets them (``method.pgd.alpha`` for ``pgd_alpha``):
+    where the config lacks ``key``, setting a reader is the way to set what it stood for."""
+    reads = re.compile(rf"\$\{{(oc\.select:)?{re.escape(key)}[,}}]")
+    found = set()
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
+        if not isinstance(tree, dict):
+            continue
+        tree.pop("defaults", None)
+        package = _package(path, conf_dir).replace("*", path.stem)
+        prefix = f"{package}." if package else ""
+        found.update(k for k, v in walk(tree, prefix) if isinstance(v, str) and reads.search(v))
+    return sorted(found)
+
+
 _NONE = object()  # a key a config does not set (its value may be null)
 
 

@@ -38,8 +38,10 @@ from snnattack.config.keys import (
     choice_files,
     choices_with,
     experiment_hint,
+    global_choices_with,
     is_known,
     one_choice_groups,
+    readers,
     schema,
     unknown_key_error,
     unreadable_yaml,
@@ -786,13 +788,37 @@ def _other_choice_line(err: HydraException, conf_dir: Path, shown_by: str) -> st
         return None
     key = found.group(1)
     held = choices_with(key, conf_dir)
-    if held is None or not held[1]:
+    if held is None:
+        return _global_choice_line(err, key, conf_dir)
+    if not held[1]:
         return None
     group, have = held
     return (
         f"{key} is not a key of the chosen {group}= (it is one of {group}={', '.join(have)}); "
         f"accepted: {group}=<one of {', '.join(have)}> with it, or the keys of the chosen "
         f"{group} ({shown_by} shows them)"
+    )
+
+
+def _global_choice_line(err: HydraException, key: str, conf_dir: Path) -> str | None:
+    """``pgd_alpha=0`` where only choices of a ``@package _global_`` group set the top-level
+    key (the ``experiment=`` presets) and none is chosen: Hydra's advice, a ``+``, is named
+    with the keys that read it (``method.pgd.alpha``), in one line. None for other keys."""
+    held = global_choices_with(key, conf_dir)
+    advice = re.search(r"use \+([^=\s]+)=(.*)$", str(err), re.MULTILINE)
+    if not held or advice is None:
+        return None
+    value = advice.group(2)
+    sets = " or ".join(
+        f"{group}= ({group}={', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        for group, names in held.items()
+    )
+    read = readers(key, conf_dir)
+    also = f" ({', '.join(read[1:])} likewise)" if len(read) > 1 else ""
+    other = f", or the key that reads it: {read[0]}={value}{also}" if read else ""
+    return (
+        f"{key} is set only by the choices of {sets}, and none is chosen; accepted: "
+        f"+{key}={value} to add it{other}"
     )
 
 

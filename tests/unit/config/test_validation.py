@@ -1140,6 +1140,13 @@ THROUGH_RUN_PY = [
         "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
         "submitit_slurm> with it",
     ),
+    (  # a key of the experiment= presets only: Hydra advised a '+' and named no reader
+        "pgd_alpha=0.5",
+        "error: pgd_alpha is set only by the choices of experiment= (experiment=cifar100_resnet17, "
+        "cifar100_vgg11, cifar10_resnet17, ...), and none is chosen; accepted: +pgd_alpha=0.5 "
+        "to add it, or the key that reads it: method.pgd.alpha=0.5 (method.pgd10.alpha, "
+        "method.pgd40.alpha likewise)",
+    ),
     (  # Hydra's numbered ways out, its flag named --multirun
         "eps=8,16",
         "error: eps=8,16 is a sweep (a job per value), which runs with -m only; accepted: -m "
