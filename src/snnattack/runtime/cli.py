@@ -333,6 +333,27 @@ def check_launcher_counts(argv: list[str]) -> None:
             )
 
 
+def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
+    """Refuses ``+hydra.launcher.<param>=...`` (``++``, ``hydra.sweeper``) where the chosen
+    launcher (sweeper) has no ``param``: Hydra adds the key, which that launcher never reads
+    (``+hydra.launcher.partition=gpu`` on the basic launcher ran every job here), in the line
+    of the same setting without ``+`` (:func:`_hydra_param_line`), before any job. A choice
+    this cannot read (a plugin not installed, a file of the user's folders) is left alone."""
+    chosen = _chosen(argv, conf_dir)
+    for override in _overrides(argv):
+        found = re.fullmatch(r"hydra\.(launcher|sweeper)\.([^.]+).*", override.key_or_group)
+        if found is None or not (override.is_add() or override.is_force_add()):
+            continue
+        group, param = found.groups()
+        names = chosen.get(f"hydra/{group}") or {"basic"}  # Hydra's default launcher
+        if len(names) != 1 or not isinstance(name := next(iter(names)), str):
+            continue
+        if name not in _hydra_choices(group, conf_dir):
+            continue
+        if param not in _hydra_choice_keys(group, name, conf_dir):
+            raise ConfigError(_hydra_param_refusal(group, param, conf_dir))
+
+
 def refuse_chdir(chdir: object) -> None:
     """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
     file, by each job): in each job's own folder the config's relative paths (``store.dir``,
@@ -850,10 +871,22 @@ def _hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
     found = _HYDRA_PARAM.search(str(err))
     if found is None or "not in" not in str(err.__cause__):
         return None
-    group, param = found.groups()
+    return _hydra_param_refusal(*found.groups(), conf_dir)
+
+
+def _hydra_choices(group: str, conf_dir: Path) -> set[str]:
+    """The choices of ``hydra/<group>``: the plugins' (Hydra's config store) and
+    ``conf/hydra/<group>/``'s files."""
+    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
     stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
     names = {n.removesuffix(".yaml") for n in stored}
-    names |= {f.stem for f in (conf_dir / "hydra" / group).glob("*.yaml")}
+    return names | {f.stem for f in (conf_dir / "hydra" / group).glob("*.yaml")}
+
+
+def _hydra_param_refusal(group: str, param: str, conf_dir: Path) -> str:
+    """The line for ``hydra.<group>.<param>`` that the chosen ``hydra/<group>`` lacks: the
+    choices that take it, or that none does."""
+    names = _hydra_choices(group, conf_dir)
     have = sorted(n for n in names if param in _hydra_choice_keys(group, n, conf_dir))
     if not have:
         return (
@@ -1006,6 +1039,7 @@ def main(
         check_hydra_folders(sys.argv[1:], conf_dir)
         check_group_choices(sys.argv[1:], conf_dir)
         check_launcher_counts(sys.argv[1:])
+        check_hydra_added(sys.argv[1:], conf_dir)
         check_given_once(sys.argv[1:])
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

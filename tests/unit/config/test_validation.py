@@ -19,6 +19,7 @@ from snnattack.runtime.cli import (
     check_argument_form,
     check_config_name,
     check_group_choices,
+    check_hydra_added,
     check_hydra_folders,
     check_not_shadowed,
     check_override_keys,
@@ -1147,6 +1148,12 @@ THROUGH_RUN_PY = [
         "to add it, or the key that reads it: method.pgd.alpha=0.5 (method.pgd10.alpha, "
         "method.pgd40.alpha likewise)",
     ),
+    (  # with a '+' Hydra added the key, which the basic launcher never read: jobs ran here
+        "+hydra.launcher.partition=gpu",
+        "error: hydra.launcher.partition is not a key of the chosen hydra/launcher (it is one "
+        "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
+        "submitit_slurm> with it",
+    ),
     (  # Hydra's numbered ways out, its flag named --multirun
         "eps=8,16",
         "error: eps=8,16 is a sweep (a job per value), which runs with -m only; accepted: -m "
@@ -1531,6 +1538,20 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
     check_argument_form(argv.split())
     check_hydra_folders(argv.split(), CONF)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "hydra/launcher=slurm +hydra.launcher.partition=gpu",  # the chosen launcher's key
+        "+hydra.sweeper.params.lambda=0.5,1.0",  # the choice sweeper's params
+        "hydra/launcher=mine +hydra.launcher.queue=q",  # a launcher this cannot read
+    ],
+)
+def test_a_launchers_key_added_with_plus_passes_where_the_chosen_launcher_has_it(
+    argv: str,
+) -> None:
+    check_hydra_added(argv.split(), CONF)
 
 
 def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) -> None:
