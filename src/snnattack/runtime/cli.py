@@ -304,6 +304,39 @@ def _sweeper(argv: list[str]) -> str:
     return "choice"
 
 
+def check_basic_sweep(argv: list[str]) -> None:
+    """Refuses, with ``hydra/sweeper=basic`` and ``-m``, a setting of one method (analysis)
+    that some jobs of a swept ``method=`` (``analysis=``) choose and others do not
+    (``-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic
+    sweeper gives every override to every job, and the FGSM job's refusal ("pgd, which is not
+    in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
+    though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
+    to the jobs that choose its method."""
+    if _sweeper(argv) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
+        return
+    overrides = _overrides(argv)
+    jobs: dict[str, list[list[str]]] = {}  # each swept group's choices, a list per job
+    for override in overrides:
+        value = override.value()
+        if override.key_or_group in ("method", "analysis") and isinstance(value, ChoiceSweep):
+            jobs[override.key_or_group] = [
+                [str(n) for n in v] if isinstance(v, list) else [str(v)] for v in value.list
+            ]
+    for override in overrides:
+        found = re.fullmatch(r"(method|analysis)\.([^.]+)\..+", override.key_or_group)
+        if found is None or override.is_delete() or found.group(1) not in jobs:
+            continue
+        group, key = found.groups()
+        lacking = [c for c in jobs[group] if key not in c]
+        if lacking and len(lacking) < len(jobs[group]):
+            raise ConfigError(
+                f"{override.input_line} goes to every job with hydra/sweeper=basic (Hydra's "
+                f"own), and the jobs of {group}=[{','.join(lacking[0])}] hold no {key}; "
+                f"accepted: hydra/sweeper=choice (the default), which gives it only to the "
+                f"jobs whose {group}= holds {key}"
+            )
+
+
 # the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit
 # take any integer and fail at the sweep's start with a traceback (n_jobs=0: "has no
 # meaning", tasks_per_node=0: a job without paths), after its folder was written
@@ -1040,6 +1073,7 @@ def main(
         check_group_choices(sys.argv[1:], conf_dir)
         check_launcher_counts(sys.argv[1:])
         check_hydra_added(sys.argv[1:], conf_dir)
+        check_basic_sweep(sys.argv[1:])
         check_given_once(sys.argv[1:])
         check_override_keys(sys.argv[1:], conf_dir)
         check_values(sys.argv[1:], conf_dir)

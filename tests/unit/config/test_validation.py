@@ -17,6 +17,7 @@ from snnattack.errors import ConfigError, DataError
 from snnattack.process.distributed import cores
 from snnattack.runtime.cli import (
     check_argument_form,
+    check_basic_sweep,
     check_config_name,
     check_group_choices,
     check_hydra_added,
@@ -1154,6 +1155,12 @@ THROUGH_RUN_PY = [
         "of hydra/launcher=slurm, submitit_slurm); accepted: hydra/launcher=<one of slurm, "
         "submitit_slurm> with it",
     ),
+    (  # Hydra's basic sweeper gave the FGSM job pgd's setting: "add pgd to method=[...]"
+        "-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3",
+        "error: method.pgd.steps=3 goes to every job with hydra/sweeper=basic (Hydra's own), "
+        "and the jobs of method=[fgsm] hold no pgd; accepted: hydra/sweeper=choice (the "
+        "default), which gives it only to the jobs whose method= holds pgd",
+    ),
     (  # Hydra's numbered ways out, its flag named --multirun
         "eps=8,16",
         "error: eps=8,16 is a sweep (a job per value), which runs with -m only; accepted: -m "
@@ -1552,6 +1559,18 @@ def test_a_launchers_key_added_with_plus_passes_where_the_chosen_launcher_has_it
     argv: str,
 ) -> None:
     check_hydra_added(argv.split(), CONF)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "-m hydra/sweeper=basic method=[pgd],[pgd,fgsm] method.pgd.steps=3",  # every job's
+        "-m method=[fgsm],[pgd] method.pgd.steps=3",  # the choice sweeper's to give
+        "hydra/sweeper=basic method=[pgd] method.pgd.steps=3",  # one job
+    ],
+)
+def test_a_methods_setting_that_each_job_of_a_basic_sweep_takes_passes(argv: str) -> None:
+    check_basic_sweep(argv.split())
 
 
 def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) -> None:
