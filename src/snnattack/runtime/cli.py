@@ -277,6 +277,8 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 "run.log, .hydra/) would be written into the folder it is launched from, or "
                 f"every job of a sweep into one; accepted: {FOLDERS[key]}"
             )
+        if key in FOLDERS:
+            check_not_a_file(key, override.value(), overrides)
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())
@@ -294,6 +296,30 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each "
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
+
+
+def check_not_a_file(key: str, value: object, overrides: list[Override]) -> None:
+    """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose path,
+    or a folder above it, is a file: Hydra's ``mkdir`` failed with "cannot write PATH (File
+    exists)", which named no key. A ``hydra.sweep.subdir`` is read below the command line's
+    ``hydra.sweep.dir``; a path that interpolates (``${now:...}``) is left to Hydra."""
+    path = str(value or "")
+    if key == "hydra.sweep.subdir":
+        above = [str(o.value()) for o in overrides if o.key_or_group == "hydra.sweep.dir"]
+        if not above:
+            return  # below the default sweep folder, which interpolates the time
+        path = str(Path(above[-1], path))
+    if not path or "${" in path:
+        return
+    for folder in (Path(path), *Path(path).parents):
+        if folder.exists():
+            if folder.is_dir():
+                return
+            said = f"lies below {folder}, which is a file"
+            if folder == Path(path):
+                said = "names a file" + (f" ({path})" if path != str(value) else "")
+                said += ", not a folder"
+            raise ConfigError(f"{key}={value} {said}; accepted: {FOLDERS[key]}")
 
 
 def _sweeper(argv: list[str]) -> str:

@@ -1573,6 +1573,31 @@ def test_a_methods_setting_that_each_job_of_a_basic_sweep_takes_passes(argv: str
     check_basic_sweep(argv.split())
 
 
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        ("hydra.run.dir={f}", "hydra.run.dir={f} names a file, not a folder; accepted: a folder"),
+        ("hydra.run.dir={f}/x", "hydra.run.dir={f}/x lies below {f}, which is a file; accepted"),
+        ("-m hydra.sweep.dir={f}", "hydra.sweep.dir={f} names a file, not a folder; accepted"),
+        (
+            "-m hydra.sweep.dir={d} hydra.sweep.subdir=results.csv",
+            "hydra.sweep.subdir=results.csv names a file ({f}), not a folder; accepted: a folder",
+        ),
+    ],
+)
+def test_a_job_folder_that_is_a_file_is_refused_naming_its_key(
+    tmp_path: Path, argv: str, line: str
+) -> None:
+    """Hydra's mkdir failed and the line named the path ("cannot write PATH (File exists)")
+    but not the key that set it."""
+    file = tmp_path / "results.csv"
+    file.write_text("")
+    given = argv.format(f=file, d=tmp_path).split()
+    with pytest.raises(ConfigError) as err:
+        check_hydra_folders(given, CONF)
+    assert str(err.value).startswith(line.format(f=file))
+
+
 def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) -> None:
     """``python run.py =3`` ended in Hydra's ValueError and its traceback."""
     proc = cli("=3")
