@@ -32,6 +32,8 @@ from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.package import CONF_DIR
+from snnattack.settings import PASSED
+from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.values import (
     CHECKS,
     NOTES,
@@ -44,6 +46,10 @@ from snnattack.values import (
 )
 
 declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
+
+
+# the networks of the user's (model=external, the API's passed one), whose forward may be random
+OWN_MODELS = frozenset({"external", PASSED})
 
 
 @CHECKS.register("method_params", order=0)
@@ -321,6 +327,26 @@ def eager_modes(resolved: dict[str, Any]) -> list[str]:
     return [mode for mode in modes if not GRADIENT_MODES[mode].compiles]
 
 
+def _eot_on_a_fixed_forward(resolved: dict[str, Any]) -> list[str]:
+    """``attack.eot_samples`` > 1 where every draw is the same: the draws differ only where
+    the forward is random, which a model of this package's is only through a random encoding
+    (:data:`~snnattack.snn.encoding.RANDOM_ENCODINGS`; the attacks run it in evaluation mode,
+    no dropout); a network of the user's (``model=external``, the API's passed one) may be
+    random itself. Elsewhere each gradient costs N passes for the one of a single pass."""
+    draws = resolved["attack"].get("eot_samples", 1)
+    models = {resolved["model"]["name"], resolved.get("source_model")}
+    if draws <= 1 or resolved["encoding"] in RANDOM_ENCODINGS or models & OWN_MODELS:
+        return []
+    return [
+        f"attack.eot_samples={draws} averages {draws} forward passes per gradient, but with "
+        f"encoding={resolved['encoding']} and model={resolved['model']['name']} the forward is "
+        f"not random (the attacks run it in evaluation mode): the {draws} draws are the same "
+        f"and each gradient costs {draws} passes for the one of a single pass; draws differ "
+        f"with a random encoding ({', '.join(RANDOM_ENCODINGS)}) or a model=external whose "
+        f"forward is random (attack.random_eot_samples={draws} draws only there)"
+    ]
+
+
 @NOTES.register("attacks")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
@@ -335,6 +361,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
         )
     fractions = [e for e in resolved["eps"] if 0 < e < 1]
     out += fraction_note("eps", fractions[0]) if fractions else []
+    out += _eot_on_a_fixed_forward(resolved)
     out += _short_steps(resolved)
     attack = resolved["attack"]
     mode = attack["grad_mode"]

@@ -10,6 +10,7 @@ import pytest
 from harness import CONF, EXPERIMENTS, compose, resolved
 from omegaconf import OmegaConf
 
+from snnattack.attacks.checks import _eot_on_a_fixed_forward
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.config.validation import RULES, notes, validate, writable
@@ -927,6 +928,15 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             f"threads={cores() + 1} is more than this machine's {cores()} cores: the threads "
             "wait for each other, and the job runs slower than with threads=auto",
         ),
+        (  # a native model on direct input: four identical passes per gradient, said nowhere
+            "attack.eot_samples=4",
+            "attack.eot_samples=4 averages 4 forward passes per gradient, but with "
+            "encoding=direct and model=digits_net the forward is not random (the attacks run it "
+            "in evaluation mode): the 4 draws are the same and each gradient costs 4 passes for "
+            "the one of a single pass; draws differ with a random encoding (poisson, "
+            "poisson_signed) or a model=external whose forward is random "
+            "(attack.random_eot_samples=4 draws only there)",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -981,11 +991,23 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
     assert notes(OmegaConf.to_container(compose(*given), resolve=True)) == []
 
 
-def test_a_setting_every_job_can_use_has_no_note() -> None:
-    cfg = compose(
-        "attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"
-    )
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"],
+        ["attack.eot_samples=4", "encoding=poisson"],  # its draws differ
+    ],
+)
+def test_a_setting_every_job_can_use_has_no_note(given: list[str]) -> None:
+    cfg = compose(*given)
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == []
+
+
+@pytest.mark.parametrize("name", ["external", "passed"])
+def test_eot_draws_on_a_network_of_ones_own_have_no_note(name: str) -> None:
+    """A network of the user's may be random itself: its draws may differ."""
+    resolved = {"attack": {"eot_samples": 4}, "model": {"name": name}, "encoding": "direct"}
+    assert _eot_on_a_fixed_forward(resolved) == []
 
 
 def test_a_hybrid_ramp_within_its_fine_tuning_has_no_note() -> None:
