@@ -29,6 +29,7 @@ from snnattack.report.collect import (
     load_jobs,
     paper_block,
     result_rows,
+    set_by_choice,
 )
 from snnattack.report.figures import FIGURES
 from snnattack.report.origin import Origin, origin
@@ -201,13 +202,22 @@ def html_page(report: Report) -> str:
 
 def _swept(report: Report) -> list[str]:
     """The columns other than results (and the examples' files, the reused rows' origin) that
-    vary between rows (eps: shown as eps_255)."""
-    return [
+    vary between rows (eps: shown as eps_255): what the user varied. A column that a swept
+    group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
+    frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone."""
+    follows = set_by_choice(report.jobs)
+    swept = [
         c
         for c in report.columns[1:]
         if len({str(r.get(c)) for r in report.rows}) > 1
         and c
         not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES)
+    ]
+    with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
+    return [
+        f"{c} (with its {', '.join(with_it[c])})" if with_it[c] else c
+        for c in swept
+        if c not in follows or follows[c] not in swept
     ]
 
 

@@ -63,6 +63,9 @@ COVERED = {
     "eps",
     "boxes",
 }
+# group nodes whose keys come with the group's choice (the node's ``name``): dataset=a,b sweeps
+# the choice, and every dataset.* key that differs between a's and b's file follows from it
+CHOICES = {"dataset": "dataset.name", "model": "model.name"}
 
 
 @dataclass
@@ -233,6 +236,45 @@ def swept_keys(jobs: list[Job]) -> list[str]:
     return [k for k in keys if len({json.dumps(j.flat.get(k), sort_keys=True) for j in jobs}) > 1]
 
 
+def follow_choice(jobs: list[Job]) -> set[str]:
+    """Swept keys under a group node (:data:`CHOICES`: ``dataset.``, ``model.``) that vary only
+    with the group's choice: ``dataset=digits,digits_events`` changes ``dataset.in_channels``
+    and adds ``dataset.params.sensor``, which the user did not sweep and the ``dataset``
+    column already tells apart. A key that varies between jobs of one choice
+    (``dataset.params.event_encoding=binary,counts``) is swept in its own right."""
+    out = set()
+    for node, name in CHOICES.items():
+        under = {k for k in swept_keys(jobs) if k.startswith(f"{node}.") and k != name}
+        for choice in {json.dumps(j.flat.get(name), sort_keys=True) for j in jobs}:
+            same = [j for j in jobs if json.dumps(j.flat.get(name), sort_keys=True) == choice]
+            under -= set(swept_keys(same))
+        out |= under
+    return out
+
+
+def set_by_choice(jobs: list[Job]) -> dict[str, str]:
+    """Standard columns that vary only as a swept group choice sets them, each with that
+    choice's column: ``encoding`` with ``dataset`` where an event dataset's file sets
+    ``encoding: frames`` (its one accepted encoding) and the encoding is the same within each
+    dataset and among the jobs whose dataset leaves it free. Empty where the encoding was
+    chosen too (jobs of one dataset, or of datasets that accept several, differ by it)."""
+
+    def values(some: list[Job], key: str) -> set[str]:
+        return {json.dumps(j.config.get(key), sort_keys=True) for j in some}
+
+    def dataset(job: Job) -> dict[str, Any]:
+        return job.config.get("dataset") or {}
+
+    if len(values(jobs, "encoding")) < 2:
+        return {}
+    names = {json.dumps(dataset(j).get("name")) for j in jobs}
+    groups = [[j for j in jobs if json.dumps(dataset(j).get("name")) == n] for n in names]
+    free = [j for j in jobs if len(dataset(j).get("encodings") or ()) != 1]
+    if len(names) < 2 or any(len(values(g, "encoding")) > 1 for g in [*groups, free]):
+        return {}
+    return {"encoding": "dataset"}
+
+
 def mode_params(jobs: list[Job]) -> list[str]:
     """``attack.params.*`` keys that vary between jobs of the same gradient mode."""
     out = set()
@@ -261,12 +303,16 @@ def method_params(jobs: list[Job]) -> list[str]:
 
 def extra_keys(jobs: list[Job]) -> list[str]:
     """Swept keys that get their own column beside the standard ones (an ``attack.*`` key
-    too, ``attack.fold_bn``: jobs that differ by it are never pooled as seeds of one row)."""
+    too, ``attack.fold_bn``: jobs that differ by it are never pooled as seeds of one row),
+    but those that only follow a swept group choice (:func:`follow_choice`)."""
+    follow = follow_choice(jobs)
     return (
         [
             k
             for k in swept_keys(jobs)
-            if k not in COVERED and not k.startswith(("method.", "attack.params."))
+            if k not in COVERED
+            and k not in follow
+            and not k.startswith(("method.", "attack.params."))
         ]
         + mode_params(jobs)
         + method_params(jobs)

@@ -992,3 +992,45 @@ def test_each_ensemble_of_a_job_shows_its_own_first_successes_once_over_the_mode
         ["20.00", "30.00 (pgd/rga)", "yes", "pgd/stbp 5"],
         ["15.00", "30.00 (pgd/rga)", "yes", "apgd/stbp 7"],
     ]
+
+
+def test_a_dataset_choice_swept_is_swept_alone_not_each_key_of_its_file(tmp_path: Path) -> None:
+    """dataset=digits,digits_events: every dataset.* key that differs between the two files
+    (dataset.in_channels, dataset.params.sensor, ...) was a results.csv column and named as
+    swept in the header, and so was the encoding the event file sets; the user swept the
+    dataset only. A dataset key swept within one dataset stays a column."""
+    digits = {
+        "name": "digits",
+        "in_channels": 1,
+        "encodings": ["direct", "poisson", "poisson_signed"],
+        "params": {"test_fraction": 0.25},
+    }
+    events = {
+        "name": "digits_events",
+        "in_channels": 2,
+        "encodings": ["frames"],
+        "params": {"sensor": 16, "event_encoding": "binary", "test_fraction": 0.25},
+    }
+    jobs = [(digits, "direct"), (events, "frames")]
+    jobs.append(({**events, "params": {**events["params"], "event_encoding": "counts"}}, "frames"))
+    for i, (dataset, encoding) in enumerate(jobs):
+        folder = tmp_path / "sweep" / str(i)
+        hand_made_job(folder, 0, "stbp", 50.0 + i)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"].update(dataset=dataset, encoding=encoding)
+        (folder / "metrics.json").write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    columns = list(results_csv(tmp_path / "sweep")[0])
+    assert [c for c in columns if c.startswith("dataset")] == [
+        "dataset.params.event_encoding",  # swept within digits_events
+        "dataset",
+    ]
+    header = (tmp_path / "sweep" / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: dataset.params.event_encoding, dataset (with its encoding)."), (
+        header
+    )
+    shutil.rmtree(tmp_path / "sweep" / "2")  # the choice alone
+    write_report(tmp_path / "sweep")
+    assert not [c for c in results_csv(tmp_path / "sweep")[0] if c.startswith("dataset.")]
+    header = (tmp_path / "sweep" / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: dataset (with its encoding)."), header
