@@ -21,12 +21,13 @@ from snnattack.config.keys import loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
+from snnattack.models import MODELS
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES
-from snnattack.training.conversion import shared_scales
+from snnattack.training.conversion import shared_scales, unconvertible
 from snnattack.values import CHECKS, NOTES
 
 
@@ -49,6 +50,17 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     )
     if source in converted_kinds and "black" in resolved["boxes"]:
         converted.add(resolved.get("source_model") or resolved["model"]["name"])
+    for name in sorted(converted):
+        layer = unconvertible(meta_model(resolved, name))
+        if layer is not None:
+            key = "model" if name == resolved["model"]["name"] else "source_model"
+            models = [m for m in MODELS if unconvertible(meta_model(resolved, m)) is None]
+            raise ConfigError(
+                f"{key}={name} cannot be converted from its ANN (train.kind or source_train "
+                f"{' or '.join(converted_kinds)}): conversion rescales conv, linear, BN, "
+                f"pooling and LIF layers and residual blocks, not its {layer}; accepted: "
+                f"{', '.join(models)}, or a kind that trains {name} itself (stbp, ann)"
+            )
     for name in sorted(converted if resolved["theta"] != 1 else ()):
         if any(g != i for i, g in enumerate(shared_scales(meta_model(resolved, name)))):
             raise ConfigError(

@@ -82,6 +82,23 @@ def shared_scales(model: nn.Module) -> list[int]:
     return group
 
 
+def unconvertible(model: nn.Module) -> str | None:
+    """The class name of the first layer of ``model``'s body that :func:`convert` cannot
+    rescale (WRN-16-4's pre-activation blocks), or None where every layer converts: asked
+    before any work (:mod:`snnattack.training.checks`), not after the ANN has trained."""
+
+    def first(m: nn.Module) -> str | None:
+        if residual_block(m):
+            return first(m.residual) or first(m.shortcut) or first(m.spike)
+        if isinstance(m, nn.Conv2d | nn.Linear | nn.modules.batchnorm._BatchNorm | LIF):
+            return None
+        if not isinstance(m, _PASS):
+            return type(m).__name__
+        return next((name for child in m.children() if (name := first(child))), None)
+
+    return first(getattr(model, "body", model))
+
+
 @torch.no_grad()
 def activation_scales(ann: nn.Module, images: Iterable[torch.Tensor], percentile: float) -> list:
     """The ``percentile``-th percentile of each ReLU layer's non-zero outputs over ``images``

@@ -122,6 +122,9 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
         ("encoding_levels=2.5", "encoding_levels"),
         ("train.kind=conversion model=digits_resnet theta=0.5", "theta"),
         ("source_train=hybrid model=digits_resnet theta=2", "theta"),
+        # WRN-16-4's pre-activation blocks do not convert: refused before the ANN trains
+        ("train.kind=conversion dataset=cifar10 model=wrn16_4", "model"),
+        ("source_train=hybrid dataset=cifar10 model=vgg11 source_model=wrn16_4", "source_model"),
         ("train.resets.conversion=subtract", "train.resets.conversion"),
         ("train.conversion.percentile=0", "train.conversion.percentile"),
         ("train.hybrid.epochs=0", "train.hybrid.epochs"),
