@@ -12,7 +12,8 @@ it gives them as tensors instead, which the LIF's unrolled loop differentiates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -46,15 +47,28 @@ class Learned(nn.Module):
         self.read, self.derive, self.where = read, derive, where
         self._seen: tuple | None = None
         self._numbers: dict[str, float | None] = {}
+        self._fixed = False  # within as_numbers()
 
     def live(self) -> bool:
         """Whether the parameters train in this forward: training mode, autograd recording,
-        one of them requiring its gradient."""
+        one of them requiring its gradient, and not within :meth:`as_numbers`."""
         return (
-            self.training
+            not self._fixed
+            and self.training
             and torch.is_grad_enabled()
             and any(p.requires_grad for p in self._parameters.values())
         )
+
+    @contextmanager
+    def as_numbers(self) -> Iterator[None]:
+        """Within the block the settings are numbers, whatever the mode: a gradient mode that
+        installs a forward of its own on the LIF (``rga``, ``bptr``, ``hart``) reads its leak
+        and threshold as numbers, and so, for one rule, does the input scale before it."""
+        before, self._fixed = self._fixed, True
+        try:
+            yield
+        finally:
+            self._fixed = before
 
     def tensors(self) -> dict[str, Value | None]:
         """The settings as tensors of the parameters, differentiable."""

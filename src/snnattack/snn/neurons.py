@@ -92,6 +92,8 @@ class LIF(Temporal):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.learned is not None and self.override is not None:  # it reads the numbers
             self.learned.refresh(self)
+            with self.learned.as_numbers():
+                return super().forward(x)
         return super().forward(x)
 
     @property
@@ -104,7 +106,7 @@ class LIF(Temporal):
         of the learned parameters while they train, else numbers (renewed after a change of
         them: :class:`~snnattack.snn.learned.Learned`)."""
         learned = self.learned
-        if learned is not None and learned.live():
+        if learned is not None and learned.live() and self.override is None:
             v = learned.tensors()
             theta, drop = v.get("theta", self.theta), v.get("reset_by", self.reset_by)
             return v.get("lam", self.lam), theta, theta if drop is None else drop

@@ -61,6 +61,10 @@ class ScaledNeuron(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale, neuron = self
+        lif = neuron if isinstance(neuron, LIF) else getattr(neuron, "lif", None)
+        if scale.learned is not None and lif is not None and lif.override is not None:
+            with scale.learned.as_numbers():  # the mode's own forward reads numbers
+                return neuron(scale(x))
         own = isinstance(neuron, LIF) and neuron.override is None
         learning = scale.learned is not None and scale.learned.live()
         if own and not learning and _plain(scale, neuron):

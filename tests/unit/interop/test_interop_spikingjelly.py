@@ -26,6 +26,7 @@ from torch import nn
 
 import snnattack
 from snnattack.errors import UserError
+from snnattack.gradients import gradient_mode
 from snnattack.interop import adapt
 from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF, lif_settings
@@ -455,6 +456,31 @@ def test_a_plif_trains_its_w_as_spikingjelly_trains_it(step_mode: str) -> None:
         expected = library_training_logits(net.eval(), x, step_mode)
         assert torch.allclose(adapted(x), expected, atol=1e-12)
     assert lif.lam == pytest.approx(1 - float(net[2].w.detach().sigmoid()), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "mode, trains",
+    [
+        ("stbp", True),
+        ("pdsg", True),
+        ("assg", True),
+        ("hart", False),
+        ("bptr", False),
+        ("rga", False),
+    ],
+)
+def test_a_plifs_w_trains_under_the_modes_that_run_its_dynamics_only(
+    mode: str, trains: bool
+) -> None:
+    """stbp and the modes that only set the neuron's surrogate run its own dynamics, which
+    differentiate w; a mode with a forward of its own reads the leak and the input scale as
+    numbers: w gets no gradient there (not one through the input scale alone)."""
+    x, y = images(), torch.arange(6) % 10
+    adapted = adapt(training_plif("m"), T=T)
+    with gradient_mode(adapted, mode):
+        nn.functional.cross_entropy(adapted(x), y).backward()
+    grad = adapted.body[2][1].learned.w.grad
+    assert (grad is not None and grad.abs() > 0) if trains else grad is None
 
 
 def test_an_optimiser_built_once_trains_through_a_gradient_mode_context_per_batch() -> None:
