@@ -21,9 +21,11 @@ from snnattack.config.keys import loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
+from snnattack.interop.external import EXTERNAL
 from snnattack.models import MODELS
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
+from snnattack.settings import PASSED
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES
@@ -50,6 +52,9 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     )
     if source in converted_kinds and "black" in resolved["boxes"]:
         converted.add(resolved.get("source_model") or resolved["model"]["name"])
+    # a network of one's own is never converted here: the API's (its train.kind labels the
+    # record) or model=external's (its train.kind is refused by check_external, naming it)
+    converted -= {EXTERNAL, PASSED}
     for name in sorted(converted):
         layer = unconvertible(meta_model(resolved, name))
         if layer is not None:

@@ -302,3 +302,14 @@ def test_eccv_vgg5_file_attacks_a_hybrid_snn_from_its_ann_on_fixtures(tmp_path: 
         ("white", "hybrid", "hybrid"),
         ("black", "hybrid", "ann"),
     }
+
+
+@pytest.mark.parametrize(
+    "model", [["model.name=passed"], ["model=external", "model.factory._target_=x.make"]]
+)
+def test_a_network_of_ones_own_is_not_asked_whether_it_converts(model: list[str]) -> None:
+    """The convertibility check built the model by name: ``snnattack.evaluate(...,
+    overrides=['train.kind=conversion'])`` (the kind labels the passed network's record) was
+    refused as "name='passed' is unknown", and ``model=external`` with a converting kind so,
+    without its key, before check_external's line naming train.kind."""
+    assert validate(composed(*model, "train.kind=conversion")) == ()
