@@ -257,9 +257,12 @@ def test_a_full_job_folder_is_one_line_naming_metrics_json_and_keeps_the_earlier
     assert not list(job.glob("*.tmp"))
 
 
-def test_a_read_only_job_folder_is_the_output_folder_line_not_the_log_handlers(
+def test_a_read_only_job_folder_is_refused_naming_its_key(
     small_disk: Disk, digits_store: Path
 ) -> None:
+    """It was Hydra's log handler's ValueError, then "the output folder='P' cannot be
+    written (Read-only file system: P/run.log)", which named no key; now refused before
+    Hydra, naming hydra.run.dir."""
     job = small_disk.path / "job"
     run_job(*QUICK, output_dir=job, store=digits_store)
     before = snapshot(job)
@@ -273,8 +276,8 @@ def test_a_read_only_job_folder_is_the_output_folder_line_not_the_log_handlers(
     )
     assert done.returncode == 2
     assert done.stderr == (
-        f"error: the output folder='{job}' cannot be written (Read-only file system: "
-        f"{job / 'run.log'}); accepted: a writable folder\n"
+        f"error: hydra.run.dir='{job}' cannot be written ({job} is not a folder this user can "
+        "write); accepted: a writable folder\n"
     )
     assert snapshot(job) == before
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins import environments as env
 
+from snnattack.config.folders import writable
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError
 from snnattack.process.distributed import cores
@@ -161,41 +162,3 @@ def data_files(resolved: dict[str, Any]) -> None:
         resolved["seed"],
         **(dataset.get("params") or {}),
     ).check_files()
-
-
-def writable(path: Path, what: str, must_exist: bool = True) -> None:
-    """Refuses a folder that cannot be written or, if absent, created.
-
-    An existing folder with ``must_exist=False`` (the store) passes: a read-only store may
-    hold every model a job needs. A folder on a filesystem that stores no files (``/proc``,
-    ``/sys``) is refused whoever runs the job: root's ``os.access`` says it is writable.
-    """
-    probe = path
-    while not must_exist and not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.is_dir() and not _stores_files(probe):
-        raise ConfigError(
-            f"{what}={str(path)!r} cannot be written ({probe} is on a filesystem that stores "
-            "no files, as /proc and /sys); accepted: a folder on a writable filesystem"
-        )
-    if not must_exist and probe == path and path.is_dir():
-        return
-    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
-        return
-    raise ConfigError(
-        f"{what}={str(path)!r} cannot be written ({probe} is not a folder this "
-        "user can write); accepted: a writable folder"
-    )
-
-
-def _stores_files(folder: Path) -> bool:
-    """Whether ``folder`` lies on a filesystem with storage. The kernel's own filesystems
-    (proc, sysfs, cgroup) report none (``statvfs``: 0 blocks), and their folders pass
-    ``os.access`` for root, whom permissions do not stop, but take no file. True where
-    ``statvfs`` is not (Windows) or cannot say."""
-    if not hasattr(os, "statvfs"):
-        return True
-    try:
-        return os.statvfs(folder).f_blocks > 0
-    except OSError:
-        return True

@@ -31,6 +31,7 @@ from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
+from snnattack.config.folders import writable
 from snnattack.config.keys import (
     LISTING,
     bare_config_error,
@@ -258,6 +259,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     folder, and the sweep's summary, failures and report, made in its one folder, would see
     none of them."""
     overrides = _overrides(argv)
+    multirun = any(a in ("-m", "--multirun") for a in argv)
     params = ((primary_config(argv, conf_dir).get("hydra") or {}).get("sweeper") or {}).get(
         "params"
     )
@@ -279,6 +281,8 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
             )
         if key in FOLDERS:
             check_not_a_file(key, override.value(), overrides)
+        if key in FOLDERS and key.startswith("hydra.sweep.") == multirun:
+            check_writable(key, override.value(), overrides)
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())
@@ -303,12 +307,7 @@ def check_not_a_file(key: str, value: object, overrides: list[Override]) -> None
     or a folder above it, is a file: Hydra's ``mkdir`` failed with "cannot write PATH (File
     exists)", which named no key. A ``hydra.sweep.subdir`` is read below the command line's
     ``hydra.sweep.dir``; a path that interpolates (``${now:...}``) is left to Hydra."""
-    path = str(value or "")
-    if key == "hydra.sweep.subdir":
-        above = [str(o.value()) for o in overrides if o.key_or_group == "hydra.sweep.dir"]
-        if not above:
-            return  # below the default sweep folder, which interpolates the time
-        path = str(Path(above[-1], path))
+    path = _folder_path(key, value, overrides)
     if not path or "${" in path:
         return
     for folder in (Path(path), *Path(path).parents):
@@ -320,6 +319,29 @@ def check_not_a_file(key: str, value: object, overrides: list[Override]) -> None
                 said = "names a file" + (f" ({path})" if path != str(value) else "")
                 said += ", not a folder"
             raise ConfigError(f"{key}={value} {said}; accepted: {FOLDERS[key]}")
+
+
+def check_writable(key: str, value: object, overrides: list[Override]) -> None:
+    """Refuses a folder setting of :data:`FOLDERS` for the job's mode (``hydra.run.dir``;
+    with ``-m`` ``hydra.sweep.dir`` and ``.subdir``) that this user cannot write or make, or
+    that lies on a filesystem storing no files (``/proc``): Hydra's ``mkdir`` or its log file
+    failed with "cannot write PATH (...)" or "the output folder='PATH' cannot be written",
+    naming no key. A path that starts with an interpolation (``${oc.env:HOME}/x``) is left
+    to Hydra; one that holds one later is checked from the folder above it that exists."""
+    path = _folder_path(key, value, overrides)
+    if path and not path.startswith("${"):
+        writable(Path(path), key, must_exist=False, read_only_ok=False)
+
+
+def _folder_path(key: str, value: object, overrides: list[Override]) -> str:
+    """The path a folder setting names: a ``hydra.sweep.subdir`` below the command line's
+    ``hydra.sweep.dir`` (``''`` without one: below the default, which interpolates the
+    time)."""
+    path = str(value or "")
+    if key != "hydra.sweep.subdir":
+        return path
+    above = [str(o.value()) for o in overrides if o.key_or_group == "hydra.sweep.dir"]
+    return str(Path(above[-1], path)) if above else ""
 
 
 def _sweeper(argv: list[str]) -> str:

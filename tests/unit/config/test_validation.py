@@ -1620,6 +1620,61 @@ def test_a_job_folder_that_is_a_file_is_refused_naming_its_key(
     assert str(err.value).startswith(line.format(f=file))
 
 
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        ("hydra.run.dir={r}", "hydra.run.dir='{r}' cannot be written ({r} is not a folder this"),
+        ("hydra.run.dir={r}/x", "hydra.run.dir='{r}/x' cannot be written ({r} is not a folder"),
+        ("-m hydra.sweep.dir={r}/s", "hydra.sweep.dir='{r}/s' cannot be written ({r} is not a"),
+        ("-m hydra.sweep.dir={r}/${{now:%H}}", "hydra.sweep.dir='{r}/${{now:%H}}' cannot be"),
+        (  # below a writable hydra.sweep.dir
+            "-m hydra.sweep.dir={t} hydra.sweep.subdir=ro",
+            "hydra.sweep.subdir='{r}' cannot be written ({r} is not a folder this user can",
+        ),
+        ("hydra.run.dir=/proc/snn_job", "hydra.run.dir='/proc/snn_job' cannot be written (/proc"),
+        ("-m hydra.sweep.dir=/proc/snn", "hydra.sweep.dir='/proc/snn' cannot be written (/proc is"),
+    ],
+)
+def test_a_job_folder_that_cannot_be_written_is_refused_naming_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: str, line: str
+) -> None:
+    """Hydra's mkdir (or its job log) failed and the line named the path ("cannot write PATH
+    (Permission denied)", "the output folder='PATH' cannot be written") but not the key."""
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    monkeypatch.setattr("snnattack.config.folders.os.access", lambda p, m: Path(p) != read_only)
+    with pytest.raises(ConfigError) as err:
+        check_hydra_folders(argv.format(r=read_only, t=tmp_path).split(), CONF)
+    assert str(err.value).startswith(line.format(r=read_only)), err.value
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "-m hydra.run.dir={r}/x hydra.sweep.dir={w}",  # a sweep does not use hydra.run.dir
+        "hydra.sweep.dir={r}/x hydra.run.dir={w}",  # nor a single run hydra.sweep.dir
+        "hydra.run.dir=${{oc.env:HOME}}/x",  # where it lies is Hydra's to resolve
+        "hydra.run.dir={w}/new/${{now:%H}}",  # made below a writable folder
+    ],
+)
+def test_a_job_folder_the_job_can_write_or_does_not_use_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: str
+) -> None:
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    monkeypatch.setattr("snnattack.config.folders.os.access", lambda p, m: Path(p) != read_only)
+    check_hydra_folders(argv.format(r=read_only, w=tmp_path).split(), CONF)
+
+
+def test_a_job_folder_on_proc_is_refused_by_run_py_in_one_line(cli: Callable) -> None:
+    proc = cli("hydra.run.dir=/proc/snn_job")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: hydra.run.dir='/proc/snn_job' cannot be written (/proc is on a filesystem that "
+        "stores no files, as /proc and /sys); accepted: a folder on a writable filesystem"
+    ]
+
+
 def test_a_value_without_a_key_is_one_line_without_a_traceback(cli: Callable) -> None:
     """``python run.py =3`` ended in Hydra's ValueError and its traceback."""
     proc = cli("=3")
