@@ -563,6 +563,23 @@ def _config_file(argv: list[str], conf_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
+def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
+    """``argv`` and, with ``-m``, each ``key=value`` of the ``-cn`` file's
+    ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
+    before the command line's, which win): the checks of a sweep's choices and values
+    (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
+    line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
+    after the others had run."""
+    if not any(a in ("-m", "--multirun") for a in argv):
+        return argv
+    hydra = primary_config(argv, conf_dir).get("hydra") or {}
+    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
+    if not isinstance(params, dict):
+        return argv
+    given = {o.key_or_group for o in _overrides(argv)}
+    return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
+
+
 def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
     """The ``-cn`` file as written (:func:`_config_file`); empty where it cannot be read
     (Hydra then says why)."""
@@ -1118,15 +1135,16 @@ def main(
         check_not_shadowed(sys.argv[1:], conf_dir)
         check_starts_from_package(sys.argv[1:], conf_dir)
         check_hydra_folders(sys.argv[1:], conf_dir)
-        check_group_choices(sys.argv[1:], conf_dir)
+        swept = with_file_sweep(sys.argv[1:], conf_dir)  # the -cn file's sweep, too
+        check_group_choices(swept, conf_dir)
         check_launcher_counts(sys.argv[1:])
         check_hydra_added(sys.argv[1:], conf_dir)
-        check_basic_sweep(sys.argv[1:])
+        check_basic_sweep(swept)
         check_given_once(sys.argv[1:])
-        check_override_keys(sys.argv[1:], conf_dir)
-        check_values(sys.argv[1:], conf_dir)
+        check_override_keys(swept, conf_dir)
+        check_values(swept, conf_dir)
         if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
-            check_swept(set_values(sys.argv[1:], conf_dir, swept=True))
+            check_swept(set_values(swept, conf_dir, swept=True))
         hydra_main()
         if _FAILED_AFTER_RESULTS:
             raise SystemExit(EXIT_USER_ERROR)

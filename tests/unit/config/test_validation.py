@@ -28,6 +28,7 @@ from snnattack.runtime.cli import (
     check_starts_from_package,
     discard_job_folder,
     one_line,
+    with_file_sweep,
 )
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
@@ -1823,3 +1824,42 @@ def test_a_config_of_ones_own_may_reach_the_packages_through_another_of_ones_own
         check_starts_from_package(["-cd", str(tmp_path), "-cn", name], CONF)
     with pytest.raises(ConfigError, match="none of the package's groups"):
         check_starts_from_package(["-cd", str(tmp_path), "-cn", "a"], CONF)
+
+
+SWEEP_FILE = "defaults:\n  - config\n  - _self_\nhydra:\n  sweeper:\n    params:\n      {}\n"
+
+
+@pytest.mark.parametrize(
+    ("params", "given", "line"),
+    [
+        ("reset: hard,sofft", "", "error: reset='sofft' is unknown; accepted: hard, soft"),
+        ("T: 2,-1", "", "error: T=-1 is out of range; accepted: an integer >= 1"),
+        ("method: '[fgsm],[pgdd]'", "", "error: method=pgdd is unknown (did you mean pgd?)"),
+        (
+            "method: '[fgsm],[pgd]'",
+            "hydra/sweeper=basic method.pgd.steps=3",
+            "error: method.pgd.steps=3 goes to every job with hydra/sweeper=basic (Hydra's own)",
+        ),
+    ],
+)
+def test_a_sweep_of_the_cn_files_params_is_checked_as_the_command_lines(
+    tmp_path: Path, cli: Callable, params: str, given: str, line: str
+) -> None:
+    """A sweep in a file's ``hydra.sweeper.params`` (docs/experiments.md) was not read by the
+    checks of a command line's sweep: a mistyped value failed its jobs only after the others
+    had trained and run, and the basic sweeper's method setting stopped the sweep mid-way."""
+    (tmp_path / "mine.yaml").write_text(SWEEP_FILE.format(params))
+    proc = cli("-m", "-cd", str(tmp_path), "-cn", "mine", *given.split(), "hydra.sweep.dir=sw")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+    assert proc.stderr.startswith(line), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+
+
+def test_a_key_the_command_line_sets_is_not_swept_by_the_cn_file(tmp_path: Path) -> None:
+    """Hydra's sweeper reads the file's params before the command line's, which win."""
+    (tmp_path / "mine.yaml").write_text(SWEEP_FILE.format("T: 2,-1"))
+    argv = ["-m", "-cd", str(tmp_path), "-cn", "mine", "T=2"]
+    assert with_file_sweep(argv, CONF) == argv
+    assert with_file_sweep([*argv[:-1], "seed=1"], CONF) == [*argv[:-1], "seed=1", "T=2,-1"]
+    assert with_file_sweep(argv[1:], CONF) == argv[1:]  # without -m the file sweeps nothing
