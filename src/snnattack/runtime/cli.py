@@ -257,12 +257,16 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     the launch folder, or every job into one), and a ``hydra.sweep.dir`` that interpolates a
     swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
     folder, and the sweep's summary, failures and report, made in its one folder, would see
-    none of them."""
+    none of them. Each folder setting, the command line's or else the ``-cn`` file's, is
+    refused naming its key where it is a file (:func:`check_not_a_file`) or, for the folder
+    the run uses, cannot be written (:func:`check_writable`)."""
     overrides = _overrides(argv)
     multirun = any(a in ("-m", "--multirun") for a in argv)
-    params = ((primary_config(argv, conf_dir).get("hydra") or {}).get("sweeper") or {}).get(
-        "params"
-    )
+    hydra = primary_config(argv, conf_dir).get("hydra") or {}
+    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
+    folders = _file_folders(hydra) | {
+        o.key_or_group: o.value() for o in overrides if o.key_or_group in FOLDERS
+    }
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
     swept += list(params) if isinstance(params, dict) else []  # the -cn file's sweep
     for override in overrides:
@@ -279,10 +283,6 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 "run.log, .hydra/) would be written into the folder it is launched from, or "
                 f"every job of a sweep into one; accepted: {FOLDERS[key]}"
             )
-        if key in FOLDERS:
-            check_not_a_file(key, override.value(), overrides)
-        if key in FOLDERS and key.startswith("hydra.sweep.") == multirun:
-            check_writable(key, override.value(), overrides)
         if override.key_or_group != "hydra.sweep.dir":
             continue
         value = str(override.value())
@@ -300,14 +300,32 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 "accepted: a hydra.sweep.dir without them, and hydra.sweep.subdir=... for each "
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
+    for key, value in folders.items():
+        check_not_a_file(key, value, folders)
+        if key.startswith("hydra.sweep.") == multirun:
+            check_writable(key, value, folders)
 
 
-def check_not_a_file(key: str, value: object, overrides: list[Override]) -> None:
+def _file_folders(hydra: object) -> dict[str, object]:
+    """The folder settings of :data:`FOLDERS` that the ``-cn`` file's ``hydra`` node sets
+    (``hydra: {run: {dir: ...}}``), which the command line's replace."""
+    found = {}
+    for key in FOLDERS:
+        node = hydra
+        for part in key.split(".")[1:]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str | Path) and str(node).strip():
+            found[key] = node
+    return found
+
+
+def check_not_a_file(key: str, value: object, folders: Mapping[str, object]) -> None:
     """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose path,
     or a folder above it, is a file: Hydra's ``mkdir`` failed with "cannot write PATH (File
-    exists)", which named no key. A ``hydra.sweep.subdir`` is read below the command line's
-    ``hydra.sweep.dir``; a path that interpolates (``${now:...}``) is left to Hydra."""
-    path = _folder_path(key, value, overrides)
+    exists)", which named no key. ``folders``: each folder setting of the command line, else
+    of the ``-cn`` file; a ``hydra.sweep.subdir`` is read below their ``hydra.sweep.dir``; a
+    path that interpolates (``${now:...}``) is left to Hydra."""
+    path = _folder_path(key, value, folders)
     if not path or "${" in path:
         return
     for folder in (Path(path), *Path(path).parents):
@@ -321,27 +339,26 @@ def check_not_a_file(key: str, value: object, overrides: list[Override]) -> None
             raise ConfigError(f"{key}={value} {said}; accepted: {FOLDERS[key]}")
 
 
-def check_writable(key: str, value: object, overrides: list[Override]) -> None:
+def check_writable(key: str, value: object, folders: Mapping[str, object]) -> None:
     """Refuses a folder setting of :data:`FOLDERS` for the job's mode (``hydra.run.dir``;
     with ``-m`` ``hydra.sweep.dir`` and ``.subdir``) that this user cannot write or make, or
     that lies on a filesystem storing no files (``/proc``): Hydra's ``mkdir`` or its log file
     failed with "cannot write PATH (...)" or "the output folder='PATH' cannot be written",
     naming no key. A path that starts with an interpolation (``${oc.env:HOME}/x``) is left
     to Hydra; one that holds one later is checked from the folder above it that exists."""
-    path = _folder_path(key, value, overrides)
+    path = _folder_path(key, value, folders)
     if path and not path.startswith("${"):
         writable(Path(path), key, must_exist=False, read_only_ok=False)
 
 
-def _folder_path(key: str, value: object, overrides: list[Override]) -> str:
-    """The path a folder setting names: a ``hydra.sweep.subdir`` below the command line's
-    ``hydra.sweep.dir`` (``''`` without one: below the default, which interpolates the
-    time)."""
+def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
+    """The path a folder setting names: a ``hydra.sweep.subdir`` below the ``hydra.sweep.dir``
+    of ``folders`` (``''`` without one: below the default, which interpolates the time)."""
     path = str(value or "")
     if key != "hydra.sweep.subdir":
         return path
-    above = [str(o.value()) for o in overrides if o.key_or_group == "hydra.sweep.dir"]
-    return str(Path(above[-1], path)) if above else ""
+    above = folders.get("hydra.sweep.dir")
+    return str(Path(str(above), path)) if above else ""
 
 
 def _sweeper(argv: list[str]) -> str:

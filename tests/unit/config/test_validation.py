@@ -1863,3 +1863,19 @@ def test_a_key_the_command_line_sets_is_not_swept_by_the_cn_file(tmp_path: Path)
     assert with_file_sweep(argv, CONF) == argv
     assert with_file_sweep([*argv[:-1], "seed=1"], CONF) == [*argv[:-1], "seed=1", "T=2,-1"]
     assert with_file_sweep(argv[1:], CONF) == argv[1:]  # without -m the file sweeps nothing
+
+
+def test_a_job_folder_the_cn_file_sets_is_checked_as_the_command_lines(tmp_path: Path) -> None:
+    """A ``-cn`` file's ``hydra.run.dir`` (``hydra.sweep.dir``) that is a file or cannot be
+    written failed in Hydra's mkdir, naming no key; the command line's value replaces it."""
+    (tmp_path / "results.csv").write_text("")
+    file = "defaults:\n  - config\n  - _self_\nhydra:\n  {}:\n    dir: {}\n"
+    where = ["-cd", str(tmp_path), "-cn", "mine"]
+    (tmp_path / "mine.yaml").write_text(file.format("run", "/proc/snn_job"))
+    with pytest.raises(ConfigError, match=r"^hydra.run.dir='/proc/snn_job' cannot be written"):
+        check_hydra_folders(where, CONF)
+    check_hydra_folders([*where, f"hydra.run.dir={tmp_path}/job"], CONF)
+    check_hydra_folders(["-m", *where], CONF)  # a sweep does not use hydra.run.dir
+    (tmp_path / "mine.yaml").write_text(file.format("sweep", tmp_path / "results.csv"))
+    with pytest.raises(ConfigError, match=r"^hydra.sweep.dir=\S+results.csv names a file"):
+        check_hydra_folders(["-m", *where], CONF)
