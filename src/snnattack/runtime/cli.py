@@ -361,23 +361,23 @@ def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
     return str(Path(str(above), path)) if above else ""
 
 
-def _sweeper(argv: list[str]) -> str:
-    """The sweeper a command line chooses (``hydra/sweeper=``; the config's: ``choice``)."""
-    for override in _overrides(argv):
-        if override.key_or_group == "hydra/sweeper":
-            return str(override.value())
-    return "choice"
+def _sweeper(argv: list[str], conf_dir: Path) -> str:
+    """The sweeper a run chooses: the command line's ``hydra/sweeper=``, else the ``-cn``
+    file's defaults' (``- override hydra/sweeper: basic``), else the package's ``choice``."""
+    chosen = _chosen(argv, conf_dir).get("hydra/sweeper") or {"choice"}
+    return str(next(iter(chosen)))
 
 
-def check_basic_sweep(argv: list[str]) -> None:
-    """Refuses, with ``hydra/sweeper=basic`` and ``-m``, a setting of one method (analysis)
+def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
+    """Refuses, with ``hydra/sweeper=basic`` (the command line's, or the ``-cn`` file's
+    defaults') and ``-m``, a setting of one method (analysis)
     that some jobs of a swept ``method=`` (``analysis=``) choose and others do not
     (``-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic
     sweeper gives every override to every job, and the FGSM job's refusal ("pgd, which is not
     in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
     though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
     to the jobs that choose its method."""
-    if _sweeper(argv) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
+    if _sweeper(argv, conf_dir) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
         return
     overrides = _overrides(argv)
     jobs: dict[str, list[list[str]]] = {}  # each swept group's choices, a list per job
@@ -720,6 +720,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     nor in the user's config folders (:func:`user_config_dirs`)."""
     users = user_config_dirs(argv, conf_dir)
     folders = [conf_dir, *(users or [])]
+    listing = _sweeper(argv, conf_dir) in ("basic", "choice")  # not a sampling sweeper
     for override in _overrides(argv):
         groups = [f / override.key_or_group for f in folders]
         if override.is_add() and (conf_dir / override.key_or_group).is_dir():
@@ -729,7 +730,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                 f"(every config group is chosen without '+'); accepted: "
                 f"{override.key_or_group}={value}"
             )
-        if isinstance(override.value(), IntervalSweep) and _sweeper(argv) in ("basic", "choice"):
+        if isinstance(override.value(), IntervalSweep) and listing:
             raise ConfigError(
                 f"{override.input_line} is a continuous range, which only a sampling sweeper "
                 "(Optuna, Nevergrad) draws from; accepted: a list of values "
@@ -1156,7 +1157,7 @@ def main(
         check_group_choices(swept, conf_dir)
         check_launcher_counts(sys.argv[1:])
         check_hydra_added(sys.argv[1:], conf_dir)
-        check_basic_sweep(swept)
+        check_basic_sweep(swept, conf_dir)
         check_given_once(sys.argv[1:])
         check_override_keys(swept, conf_dir)
         check_values(swept, conf_dir)

@@ -1593,7 +1593,7 @@ def test_a_launchers_key_added_with_plus_passes_where_the_chosen_launcher_has_it
     ],
 )
 def test_a_methods_setting_that_each_job_of_a_basic_sweep_takes_passes(argv: str) -> None:
-    check_basic_sweep(argv.split())
+    check_basic_sweep(argv.split(), CONF)
 
 
 @pytest.mark.parametrize(
@@ -1879,3 +1879,16 @@ def test_a_job_folder_the_cn_file_sets_is_checked_as_the_command_lines(tmp_path:
     (tmp_path / "mine.yaml").write_text(file.format("sweep", tmp_path / "results.csv"))
     with pytest.raises(ConfigError, match=r"^hydra.sweep.dir=\S+results.csv names a file"):
         check_hydra_folders(["-m", *where], CONF)
+
+
+def test_a_basic_sweeper_the_cn_file_chooses_is_read_by_the_sweep_check(tmp_path: Path) -> None:
+    """``- override hydra/sweeper: basic`` in the file's defaults: the FGSM job was refused
+    ("pgd, which is not in the chosen method=[...]") after the sweep's folder was made."""
+    (tmp_path / "mine.yaml").write_text(
+        "defaults:\n  - config\n  - override hydra/sweeper: basic\n  - _self_\n"
+        "hydra:\n  sweeper:\n    params:\n      method: '[fgsm],[pgd]'\n"
+    )
+    argv = ["-m", "-cd", str(tmp_path), "-cn", "mine", "method.pgd.steps=3"]
+    with pytest.raises(ConfigError, match=r"^method.pgd.steps=3 goes to every job with hydra/"):
+        check_basic_sweep(with_file_sweep(argv, CONF), CONF)
+    check_basic_sweep(with_file_sweep([*argv, "hydra/sweeper=choice"], CONF), CONF)
