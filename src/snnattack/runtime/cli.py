@@ -242,6 +242,11 @@ FOLDERS = {
 }
 
 
+# Hydra's options with which it prints and makes no job folder (run.py --cfg job from a
+# read-only folder is no mistake)
+NO_FOLDER = ("--cfg", "-c", "--info", "-i", "--hydra-help", "--shell-completion", "-sc")
+
+
 # Hydra settings of this package's callbacks that are switches, with what they accept (the
 # job's checks never see the hydra node: a text such as 'no' would read as true)
 SWITCHES = {
@@ -257,16 +262,21 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     the launch folder, or every job into one), and a ``hydra.sweep.dir`` that interpolates a
     swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
     folder, and the sweep's summary, failures and report, made in its one folder, would see
-    none of them. Each folder setting, the command line's or else the ``-cn`` file's, is
-    refused naming its key where it is a file (:func:`check_not_a_file`) or, for the folder
-    the run uses, cannot be written (:func:`check_writable`)."""
+    none of them. Each folder setting, the command line's, else the ``-cn`` file's, else the
+    package's, is refused naming its key where it is a file (:func:`check_not_a_file`) or,
+    for the folder the run makes, cannot be written (:func:`check_writable`; none is made
+    with an option of :data:`NO_FOLDER`)."""
     overrides = _overrides(argv)
     multirun = any(a in ("-m", "--multirun") for a in argv)
     hydra = primary_config(argv, conf_dir).get("hydra") or {}
     params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
-    folders = _file_folders(hydra) | {
-        o.key_or_group: o.value() for o in overrides if o.key_or_group in FOLDERS
-    }
+    package = primary_config([], conf_dir).get("hydra")  # conf/config.yaml: outputs/<time>
+    folders = (
+        _file_folders(package)
+        | _file_folders(hydra)
+        | {o.key_or_group: o.value() for o in overrides if o.key_or_group in FOLDERS}
+    )
+    writes = not any(a in NO_FOLDER for a in argv)
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
     swept += list(params) if isinstance(params, dict) else []  # the -cn file's sweep
     for override in overrides:
@@ -302,13 +312,13 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
             )
     for key, value in folders.items():
         check_not_a_file(key, value, folders)
-        if key.startswith("hydra.sweep.") == multirun:
+        if key.startswith("hydra.sweep.") == multirun and writes:
             check_writable(key, value, folders)
 
 
 def _file_folders(hydra: object) -> dict[str, object]:
-    """The folder settings of :data:`FOLDERS` that the ``-cn`` file's ``hydra`` node sets
-    (``hydra: {run: {dir: ...}}``), which the command line's replace."""
+    """The folder settings of :data:`FOLDERS` that a config file's ``hydra`` node sets
+    (``hydra: {run: {dir: ...}}``)."""
     found = {}
     for key in FOLDERS:
         node = hydra

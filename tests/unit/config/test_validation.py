@@ -1892,3 +1892,18 @@ def test_a_basic_sweeper_the_cn_file_chooses_is_read_by_the_sweep_check(tmp_path
     with pytest.raises(ConfigError, match=r"^method.pgd.steps=3 goes to every job with hydra/"):
         check_basic_sweep(with_file_sweep(argv, CONF), CONF)
     check_basic_sweep(with_file_sweep([*argv, "hydra/sweeper=choice"], CONF), CONF)
+
+
+def test_the_default_job_folder_in_a_folder_that_cannot_be_written_names_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """outputs/<date>/<time> (multirun/... with -m) below a read-only launch folder: Hydra's
+    mkdir failed naming the path but not the key that moves it; printing the config makes no
+    folder and passes."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("snnattack.config.folders.os.access", lambda p, m: Path(p) != Path("."))
+    for argv, key in (([], "hydra.run.dir='outputs/"), (["-m"], "hydra.sweep.dir='multirun/")):
+        with pytest.raises(ConfigError, match=f"^{re.escape(key)}.+cannot be written"):
+            check_hydra_folders(argv, CONF)
+        check_hydra_folders([*argv, "--cfg", "job"], CONF)
+    check_hydra_folders([f"hydra.run.dir={tmp_path.parent}/job"], CONF)
