@@ -5,7 +5,9 @@ Hydra composes the config before the job function runs, so a mistyped group choi
 optional) or an unknown key would otherwise print Hydra's several lines and exit 1.
 :func:`main` checks group choices against the config folder first, then runs Hydra with
 its exceptions passed through and turns the ones a user can fix into one line. ``--help``
-prints :func:`help_text` instead of Hydra's stock page.
+prints :func:`help_text` instead of Hydra's stock page. The command line as Hydra reads it
+is :mod:`snnattack.runtime.command_line`'s; the launchers' and sweepers' checks are
+:mod:`snnattack.runtime.launchers`'.
 """
 
 from __future__ import annotations
@@ -24,10 +26,7 @@ from typing import Any, NoReturn
 
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
-from hydra.core.config_store import ConfigStore
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
-from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
@@ -50,6 +49,23 @@ from snnattack.config.keys import (
 )
 from snnattack.config.plain_rules import PLAIN, check_rules, listed
 from snnattack.errors import ConfigError, UserError
+from snnattack.runtime.command_line import (
+    choice_names,
+    chosen_groups,
+    config_file,
+    hydra_option,
+    parsed_overrides,
+    primary_config,
+    user_config_dirs,
+    with_file_sweep,
+)
+from snnattack.runtime.launchers import (
+    check_basic_sweep,
+    check_hydra_added,
+    check_launcher_counts,
+    hydra_param_line,
+    sweeper_of,
+)
 from snnattack.values import params_known
 
 EXIT_USER_ERROR = 2
@@ -78,16 +94,6 @@ def one_line(err: BaseException) -> str:
         last = text.splitlines()[-1]
         text = last.split(f"{type(err).__name__}: ", 1)[-1]
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _names(value: object) -> list[str]:
-    if isinstance(value, ChoiceSweep):
-        return [n for v in value.list for n in _names(v)]
-    if isinstance(value, list):
-        return [n for v in value for n in _names(v)]
-    if value is None:
-        return ["null"]
-    return [value] if isinstance(value, str) else []
 
 
 def group_choices(folder: Path) -> list[str]:
@@ -136,15 +142,6 @@ def _wrapped(head: str, names: list[str]) -> list[str]:
     )
 
 
-def _overrides(argv: list[str]) -> list[Override]:
-    """The overrides of ``argv`` as Hydra's own parser reads them (an option's value, such
-    as ``-cd eq=1`` or ``-sc install=bash``, is none)."""
-    parser = get_args_parser()
-    parser.error = lambda message: None  # type: ignore[method-assign]  # check_argument_form's
-    words = parser.parse_known_args(argv)[0].overrides or []
-    return OverridesParser.create().parse_overrides([w for w in words if "=" in w])
-
-
 def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     """The overrides of ``argv`` that set a key (``key=value``, ``+key=value``): not a config
     group of ``conf_dir`` or of the user's config folders (``-cd experiments``' ``defense``),
@@ -153,7 +150,7 @@ def _key_overrides(argv: list[str], conf_dir: Path) -> list[Override]:
     folders = [conf_dir, *(users or [])]
     return [
         o
-        for o in _overrides(argv)
+        for o in parsed_overrides(argv)
         if not (
             o.is_delete()
             or o.key_or_group.startswith("hydra")
@@ -171,7 +168,7 @@ def check_given_once(argv: list[str]) -> None:
     itself), and a key set again after its ``~key`` deletion (``~key +key=[...]`` replaces a
     dict by a list)."""
     given: dict[tuple[str, str | None], Override] = {}
-    for override in _overrides(argv):
+    for override in parsed_overrides(argv):
         key = (override.key_or_group, override.package)
         if override.is_delete():
             given.pop(key, None)
@@ -195,7 +192,7 @@ def check_override_keys(argv: list[str], conf_dir: Path, listing: str = LISTING)
     for override in _key_overrides(argv, conf_dir):
         key = override.key_or_group
         if not is_known(key, conf_dir):
-            names = _names(override.value())
+            names = choice_names(override.value())
             raise unknown_key_error(key, names[0] if names else None, conf_dir, listing)
 
 
@@ -266,7 +263,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     package's, is refused naming its key where it is a file (:func:`check_not_a_file`) or,
     for the folder the run makes, cannot be written (:func:`check_writable`; none is made
     with an option of :data:`NO_FOLDER`)."""
-    overrides = _overrides(argv)
+    overrides = parsed_overrides(argv)
     multirun = any(a in ("-m", "--multirun") for a in argv)
     hydra = primary_config(argv, conf_dir).get("hydra") or {}
     params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
@@ -371,97 +368,6 @@ def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
     return str(Path(str(above), path)) if above else ""
 
 
-def _sweeper(argv: list[str], conf_dir: Path) -> str:
-    """The sweeper a run chooses: the command line's ``hydra/sweeper=``, else the ``-cn``
-    file's defaults' (``- override hydra/sweeper: basic``), else the package's ``choice``."""
-    chosen = _chosen(argv, conf_dir).get("hydra/sweeper") or {"choice"}
-    return str(next(iter(chosen)))
-
-
-def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
-    """Refuses, with ``hydra/sweeper=basic`` (the command line's, or the ``-cn`` file's
-    defaults') and ``-m``, a setting of one method (analysis)
-    that some jobs of a swept ``method=`` (``analysis=``) choose and others do not
-    (``-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic
-    sweeper gives every override to every job, and the FGSM job's refusal ("pgd, which is not
-    in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
-    though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
-    to the jobs that choose its method."""
-    if _sweeper(argv, conf_dir) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
-        return
-    overrides = _overrides(argv)
-    jobs: dict[str, list[list[str]]] = {}  # each swept group's choices, a list per job
-    for override in overrides:
-        value = override.value()
-        if override.key_or_group in ("method", "analysis") and isinstance(value, ChoiceSweep):
-            jobs[override.key_or_group] = [
-                [str(n) for n in v] if isinstance(v, list) else [str(v)] for v in value.list
-            ]
-    for override in overrides:
-        found = re.fullmatch(r"(method|analysis)\.([^.]+)\..+", override.key_or_group)
-        if found is None or override.is_delete() or found.group(1) not in jobs:
-            continue
-        group, key = found.groups()
-        lacking = [c for c in jobs[group] if key not in c]
-        if lacking and len(lacking) < len(jobs[group]):
-            raise ConfigError(
-                f"{override.input_line} goes to every job with hydra/sweeper=basic (Hydra's "
-                f"own), and the jobs of {group}=[{','.join(lacking[0])}] hold no {key}; "
-                f"accepted: hydra/sweeper=choice (the default), which gives it only to the "
-                f"jobs whose {group}= holds {key}"
-            )
-
-
-# the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit
-# take any integer and fail at the sweep's start with a traceback (n_jobs=0: "has no
-# meaning", tasks_per_node=0: a job without paths), after its folder was written
-LAUNCHER_COUNTS = {
-    "n_jobs": (lambda n: n != 0, "an integer other than 0 (jobs at once; -1 = one per core)"),
-    **{
-        key: (lambda n: n >= 1, "an integer >= 1")
-        for key in ("timeout_min", "tasks_per_node", "nodes", "cpus_per_task", "array_parallelism")
-    },
-    "gpus_per_node": (lambda n: n >= 0, "an integer >= 0"),
-}
-
-
-def check_launcher_counts(argv: list[str]) -> None:
-    """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that the
-    launcher would fail on once the sweep began (``hydra.launcher.n_jobs=0``), in one line
-    before any job or folder; Hydra has already refused a count that is no integer."""
-    for override in _overrides(argv):
-        key = override.key_or_group.removeprefix("hydra.launcher.")
-        value = override.value()
-        if not override.key_or_group.startswith("hydra.launcher.") or key not in LAUNCHER_COUNTS:
-            continue
-        fits, accepted = LAUNCHER_COUNTS[key]
-        if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
-            raise ConfigError(
-                f"{override.key_or_group}={value} is out of range; accepted: {accepted}"
-            )
-
-
-def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
-    """Refuses ``+hydra.launcher.<param>=...`` (``++``, ``hydra.sweeper``) where the chosen
-    launcher (sweeper) has no ``param``: Hydra adds the key, which that launcher never reads
-    (``+hydra.launcher.partition=gpu`` on the basic launcher ran every job here), in the line
-    of the same setting without ``+`` (:func:`_hydra_param_line`), before any job. A choice
-    this cannot read (a plugin not installed, a file of the user's folders) is left alone."""
-    chosen = _chosen(argv, conf_dir)
-    for override in _overrides(argv):
-        found = re.fullmatch(r"hydra\.(launcher|sweeper)\.([^.]+).*", override.key_or_group)
-        if found is None or not (override.is_add() or override.is_force_add()):
-            continue
-        group, param = found.groups()
-        names = chosen.get(f"hydra/{group}") or {"basic"}  # Hydra's default launcher
-        if len(names) != 1 or not isinstance(name := next(iter(names)), str):
-            continue
-        if name not in _hydra_choices(group, conf_dir):
-            continue
-        if param not in _hydra_choice_keys(group, name, conf_dir):
-            raise ConfigError(_hydra_param_refusal(group, param, conf_dir))
-
-
 def refuse_chdir(chdir: object) -> None:
     """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
     file, by each job): in each job's own folder the config's relative paths (``store.dir``,
@@ -474,17 +380,6 @@ def refuse_chdir(chdir: object) -> None:
             "job: each job would train its models again; accepted: hydra.job.chdir=false (each "
             "job writes into its own folder anyway)"
         )
-
-
-def _option(argv: list[str], short: str, long: str) -> str | None:
-    """The value of a Hydra option (``-cn NAME``, ``--config-name NAME`` or ``=NAME``)."""
-    for i, arg in enumerate(argv):
-        if arg in (short, long) and i + 1 < len(argv):
-            return argv[i + 1]
-        for flag in (short, long):
-            if arg.startswith(f"{flag}="):
-                return arg[len(flag) + 1 :]
-    return None
 
 
 def check_argument_form(argv: list[str]) -> None:
@@ -564,12 +459,12 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     """Refuses a ``-cn NAME`` with no ``NAME.yaml`` in the ``-cd`` folder nor in ``conf_dir``,
     naming the configs of the folder (a benchmark's protocols, the sweeps of
     ``experiments/``), instead of Hydra's search path."""
-    name, cd = _option(argv, "-cn", "--config-name"), _option(argv, "-cd", "--config-dir")
+    name, cd = hydra_option(argv, "-cn", "--config-name"), hydra_option(argv, "-cd", "--config-dir")
     if cd is not None and not Path(cd).is_dir():
         raise ConfigError(f"-cd {cd} is not a folder; accepted: an existing folder of configs")
-    if name is None or _option(argv, "-cp", "--config-path") is not None:
+    if name is None or hydra_option(argv, "-cp", "--config-path") is not None:
         return  # -cp: a folder relative to the app's module, Hydra's to find
-    if _config_file(argv, conf_dir) is not None:
+    if config_file(argv, conf_dir) is not None:
         return
     folder = Path(cd or conf_dir)
     names = sorted(p.stem for p in folder.glob("*.yaml"))
@@ -580,85 +475,6 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     )
 
 
-def _config_file(argv: list[str], conf_dir: Path) -> Path | None:
-    """The ``-cn`` file (``config`` if none) where Hydra finds it: in the ``-cd`` folder, else
-    in ``conf_dir``; None if in neither."""
-    name = _option(argv, "-cn", "--config-name") or "config"
-    file = name if name.endswith(".yaml") else f"{name}.yaml"
-    cd = _option(argv, "-cd", "--config-dir")
-    found = [f / file for f in ([Path(cd)] if cd else []) + [conf_dir] if (f / file).is_file()]
-    return found[0] if found else None
-
-
-def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
-    """``argv`` and, with ``-m``, each ``key=value`` of the ``-cn`` file's
-    ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
-    before the command line's, which win): the checks of a sweep's choices and values
-    (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
-    line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
-    after the others had run."""
-    if not any(a in ("-m", "--multirun") for a in argv):
-        return argv
-    hydra = primary_config(argv, conf_dir).get("hydra") or {}
-    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
-    if not isinstance(params, dict):
-        return argv
-    given = {o.key_or_group for o in _overrides(argv)}
-    return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
-
-
-def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
-    """The ``-cn`` file as written (:func:`_config_file`); empty where it cannot be read
-    (Hydra then says why)."""
-    path = _config_file(argv, conf_dir)
-    try:
-        tree = yaml.safe_load(path.read_text()) if path is not None else {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    return tree if isinstance(tree, dict) else {}
-
-
-def _search_path(argv: list[str], conf_dir: Path) -> list[str]:
-    """The ``hydra.searchpath`` entries of the command line, else of the ``-cn`` file."""
-    for override in _overrides(argv):
-        if override.key_or_group == "hydra.searchpath" and isinstance(override.value(), list):
-            return [str(v) for v in override.value()]
-    entries = (primary_config(argv, conf_dir).get("hydra") or {}).get("searchpath") or []
-    return [str(e) for e in entries] if isinstance(entries, list) else []
-
-
-def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path] | None:
-    """The user's config folders that Hydra searches after ``conf_dir``: the ``-cd`` folder and
-    the ``file://`` folders of ``hydra.searchpath`` (on the command line or in the ``-cn``
-    file); None where the search path holds what this cannot list (``pkg://``): the choices
-    are then Hydra's and the job's validation's to judge."""
-    folders = []
-    cd = _option(argv, "-cd", "--config-dir")
-    if cd is not None:
-        folders.append(Path(cd))
-    for entry in _search_path(argv, conf_dir):
-        if "://" in entry and not entry.startswith("file://"):
-            return None
-        folders.append(Path(entry.removeprefix("file://")))
-    return [f for f in folders if f.is_dir() and f.resolve() != conf_dir.resolve()]
-
-
-def _chosen(argv: list[str], conf_dir: Path) -> dict[str, set[str]]:
-    """The choices a run takes of each config group it names: the command line's, else the
-    ``-cn`` file's defaults', else the package's (``conf/config.yaml``); read once."""
-    chosen: dict[str, set[str]] = {}
-    for tree in (primary_config([], conf_dir), primary_config(argv, conf_dir)):
-        for entry in tree.get("defaults") or []:
-            for key, value in entry.items() if isinstance(entry, dict) else ():
-                words = str(key).replace("override", "").replace("optional", "").split()
-                if words:
-                    values = value if isinstance(value, list) else [value]
-                    chosen[words[-1].strip("/")] = set(values) - {None}
-    for override in _overrides(argv):
-        chosen[override.key_or_group] = set(_names(override.value()))
-    return chosen
-
-
 def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
     """Refuses a file of the user's config folders that a run would take but Hydra never
     reads, as ``conf_dir`` has its namesake and is searched first: a chosen group file
@@ -667,8 +483,8 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
     folders = user_config_dirs(argv, conf_dir) or []
     if not folders:
         return
-    name = (_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
-    chosen = _chosen(argv, conf_dir)
+    name = (hydra_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
+    chosen = chosen_groups(argv, conf_dir)
     taken = [Path("config.yaml")] if name == "config" else []
     taken += [
         Path(group, f"{c}.yaml")
@@ -695,7 +511,7 @@ def check_starts_from_package(argv: list[str], conf_dir: Path) -> None:
     code) each job would be refused alone. Where a default cannot be followed (a ``pkg://``
     search path, a file not found) the job judges."""
     folders = user_config_dirs(argv, conf_dir)
-    path = _config_file(argv, conf_dir)
+    path = config_file(argv, conf_dir)
     if folders is None or path is None or path.parent.resolve() == conf_dir.resolve():
         return
     if not _reaches_package(path, [conf_dir, *folders], set()):
@@ -730,8 +546,8 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     nor in the user's config folders (:func:`user_config_dirs`)."""
     users = user_config_dirs(argv, conf_dir)
     folders = [conf_dir, *(users or [])]
-    listing = _sweeper(argv, conf_dir) in ("basic", "choice")  # not a sampling sweeper
-    for override in _overrides(argv):
+    listing = sweeper_of(argv, conf_dir) in ("basic", "choice")  # not a sampling sweeper
+    for override in parsed_overrides(argv):
         groups = [f / override.key_or_group for f in folders]
         if override.is_add() and (conf_dir / override.key_or_group).is_dir():
             value = override.get_value_element_as_str()
@@ -762,7 +578,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                 f"{override.key_or_group} a config group (Hydra reads each folder of -cd as "
                 "one), and it holds no config; accepted: a -cd folder of configs only"
             )
-        names = _names(override.value())
+        names = choice_names(override.value())
         one = override.key_or_group in one_choice_groups(conf_dir)
         if one and isinstance(override.value(), list) and len(names) > 1:
             # Hydra would merge the files, the later's keys over the earlier's
@@ -918,7 +734,7 @@ def _group_param_line(
     name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
     if name not in METHODS:
         return None  # the ensemble: its components are parsed from the config
-    override = _overrides([advice.group(1)])[0]
+    override = parsed_overrides([advice.group(1)])[0]
     try:
         params_known(f"method.{key}", {param: override.value()}, METHODS[name].make, skip=2)
     except ConfigError as refused:
@@ -969,63 +785,6 @@ def _global_choice_line(err: HydraException, key: str, conf_dir: Path) -> str | 
     )
 
 
-_HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'")
-
-
-def _hydra_choice_keys(group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set:
-    """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
-    or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
-    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
-    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {}).get(f"{name}.yaml")
-    if stored is not None:
-        return set(stored.node.keys())
-    file = conf_dir / "hydra" / group / f"{name}.yaml"
-    tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
-    if not isinstance(tree, dict):
-        return set()
-    keys = set(tree) - {"defaults"}
-    for entry in tree.get("defaults") or []:
-        if isinstance(entry, str) and entry != "_self_":
-            keys |= _hydra_choice_keys(group, entry, conf_dir, seen | {name})
-    return keys
-
-
-def _hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
-    """``hydra.launcher.partition=gpu`` where the chosen launcher has no ``partition`` (the
-    basic one: ``hydra/launcher=slurm`` left out), with the choices that take it: Hydra's
-    advice, a ``+``, would add a key that the launcher never reads. None for other errors."""
-    found = _HYDRA_PARAM.search(str(err))
-    if found is None or "not in" not in str(err.__cause__):
-        return None
-    return _hydra_param_refusal(*found.groups(), conf_dir)
-
-
-def _hydra_choices(group: str, conf_dir: Path) -> set[str]:
-    """The choices of ``hydra/<group>``: the plugins' (Hydra's config store) and
-    ``conf/hydra/<group>/``'s files."""
-    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
-    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
-    names = {n.removesuffix(".yaml") for n in stored}
-    return names | {f.stem for f in (conf_dir / "hydra" / group).glob("*.yaml")}
-
-
-def _hydra_param_refusal(group: str, param: str, conf_dir: Path) -> str:
-    """The line for ``hydra.<group>.<param>`` that the chosen ``hydra/<group>`` lacks: the
-    choices that take it, or that none does."""
-    names = _hydra_choices(group, conf_dir)
-    have = sorted(n for n in names if param in _hydra_choice_keys(group, n, conf_dir))
-    if not have:
-        return (
-            f"hydra.{group}.{param} is not a key of any hydra/{group}; accepted: a key of the "
-            f"chosen one (python run.py --cfg hydra shows hydra.{group})"
-        )
-    return (
-        f"hydra.{group}.{param} is not a key of the chosen hydra/{group} (it is one of "
-        f"hydra/{group}={', '.join(have)}); accepted: hydra/{group}=<one of {', '.join(have)}> "
-        "with it"
-    )
-
-
 def broken_code(err: HydraException) -> BaseException | None:
     """The error of the package's own code behind Hydra's (a module that fails to import while
     Hydra loads a callback or a target: a new method's ``import`` mistake): a programming
@@ -1059,7 +818,7 @@ def hydra_line(
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)
         or _other_choice_line(err, conf_dir, shown_by)
-        or _hydra_param_line(err, conf_dir)
+        or hydra_param_line(err, conf_dir)
     )
     if form is not None:
         return form

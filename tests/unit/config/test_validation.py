@@ -18,18 +18,17 @@ from snnattack.errors import ConfigError, DataError
 from snnattack.process.distributed import cores
 from snnattack.runtime.cli import (
     check_argument_form,
-    check_basic_sweep,
     check_config_name,
     check_group_choices,
-    check_hydra_added,
     check_hydra_folders,
     check_not_shadowed,
     check_override_keys,
     check_starts_from_package,
     discard_job_folder,
     one_line,
-    with_file_sweep,
 )
+from snnattack.runtime.command_line import with_file_sweep
+from snnattack.runtime.launchers import check_basic_sweep, check_hydra_added
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
 COMPONENT = "method.ensemble.components"

@@ -1,0 +1,123 @@
+"""The command line as Hydra reads it, before Hydra runs: its overrides (Hydra's own parser),
+its options (``-cn``, ``-cd``), the primary config file it names (and the sweep that file
+holds) and the group choices the run takes, for the checks that refuse a mistake in one line
+(:mod:`snnattack.runtime.cli`, :mod:`snnattack.runtime.launchers`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, Override
+
+
+def choice_names(value: object) -> list[str]:
+    if isinstance(value, ChoiceSweep):
+        return [n for v in value.list for n in choice_names(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in choice_names(v)]
+    if value is None:
+        return ["null"]
+    return [value] if isinstance(value, str) else []
+
+
+def hydra_option(argv: list[str], short: str, long: str) -> str | None:
+    """The value of a Hydra option (``-cn NAME``, ``--config-name NAME`` or ``=NAME``)."""
+    for i, arg in enumerate(argv):
+        if arg in (short, long) and i + 1 < len(argv):
+            return argv[i + 1]
+        for flag in (short, long):
+            if arg.startswith(f"{flag}="):
+                return arg[len(flag) + 1 :]
+    return None
+
+
+def parsed_overrides(argv: list[str]) -> list[Override]:
+    """The overrides of ``argv`` as Hydra's own parser reads them (an option's value, such
+    as ``-cd eq=1`` or ``-sc install=bash``, is none)."""
+    parser = get_args_parser()
+    parser.error = lambda message: None  # type: ignore[method-assign]  # check_argument_form's
+    words = parser.parse_known_args(argv)[0].overrides or []
+    return OverridesParser.create().parse_overrides([w for w in words if "=" in w])
+
+
+def config_file(argv: list[str], conf_dir: Path) -> Path | None:
+    """The ``-cn`` file (``config`` if none) where Hydra finds it: in the ``-cd`` folder, else
+    in ``conf_dir``; None if in neither."""
+    name = hydra_option(argv, "-cn", "--config-name") or "config"
+    file = name if name.endswith(".yaml") else f"{name}.yaml"
+    cd = hydra_option(argv, "-cd", "--config-dir")
+    found = [f / file for f in ([Path(cd)] if cd else []) + [conf_dir] if (f / file).is_file()]
+    return found[0] if found else None
+
+
+def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
+    """``argv`` and, with ``-m``, each ``key=value`` of the ``-cn`` file's
+    ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
+    before the command line's, which win): the checks of a sweep's choices and values
+    (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
+    line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
+    after the others had run."""
+    if not any(a in ("-m", "--multirun") for a in argv):
+        return argv
+    hydra = primary_config(argv, conf_dir).get("hydra") or {}
+    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
+    if not isinstance(params, dict):
+        return argv
+    given = {o.key_or_group for o in parsed_overrides(argv)}
+    return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
+
+
+def primary_config(argv: list[str], conf_dir: Path) -> dict[str, Any]:
+    """The ``-cn`` file as written (:func:`config_file`); empty where it cannot be read
+    (Hydra then says why)."""
+    path = config_file(argv, conf_dir)
+    try:
+        tree = yaml.safe_load(path.read_text()) if path is not None else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return tree if isinstance(tree, dict) else {}
+
+
+def search_path(argv: list[str], conf_dir: Path) -> list[str]:
+    """The ``hydra.searchpath`` entries of the command line, else of the ``-cn`` file."""
+    for override in parsed_overrides(argv):
+        if override.key_or_group == "hydra.searchpath" and isinstance(override.value(), list):
+            return [str(v) for v in override.value()]
+    entries = (primary_config(argv, conf_dir).get("hydra") or {}).get("searchpath") or []
+    return [str(e) for e in entries] if isinstance(entries, list) else []
+
+
+def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path] | None:
+    """The user's config folders that Hydra searches after ``conf_dir``: the ``-cd`` folder and
+    the ``file://`` folders of ``hydra.searchpath`` (on the command line or in the ``-cn``
+    file); None where the search path holds what this cannot list (``pkg://``): the choices
+    are then Hydra's and the job's validation's to judge."""
+    folders = []
+    cd = hydra_option(argv, "-cd", "--config-dir")
+    if cd is not None:
+        folders.append(Path(cd))
+    for entry in search_path(argv, conf_dir):
+        if "://" in entry and not entry.startswith("file://"):
+            return None
+        folders.append(Path(entry.removeprefix("file://")))
+    return [f for f in folders if f.is_dir() and f.resolve() != conf_dir.resolve()]
+
+
+def chosen_groups(argv: list[str], conf_dir: Path) -> dict[str, set[str]]:
+    """The choices a run takes of each config group it names: the command line's, else the
+    ``-cn`` file's defaults', else the package's (``conf/config.yaml``); read once."""
+    chosen: dict[str, set[str]] = {}
+    for tree in (primary_config([], conf_dir), primary_config(argv, conf_dir)):
+        for entry in tree.get("defaults") or []:
+            for key, value in entry.items() if isinstance(entry, dict) else ():
+                words = str(key).replace("override", "").replace("optional", "").split()
+                if words:
+                    values = value if isinstance(value, list) else [value]
+                    chosen[words[-1].strip("/")] = set(values) - {None}
+    for override in parsed_overrides(argv):
+        chosen[override.key_or_group] = set(choice_names(override.value()))
+    return chosen

@@ -1,0 +1,165 @@
+"""Hydra's launchers and sweepers on the command line: the keys each choice takes, the counts
+joblib and submitit fail on, and the basic sweeper's every-override-to-every-job, each refused in
+one line before any job or folder (:func:`snnattack.runtime.cli.main`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.types import ChoiceSweep
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+
+from snnattack.errors import ConfigError
+from snnattack.runtime.command_line import chosen_groups, parsed_overrides
+
+
+def sweeper_of(argv: list[str], conf_dir: Path) -> str:
+    """The sweeper a run chooses: the command line's ``hydra/sweeper=``, else the ``-cn``
+    file's defaults' (``- override hydra/sweeper: basic``), else the package's ``choice``."""
+    chosen = chosen_groups(argv, conf_dir).get("hydra/sweeper") or {"choice"}
+    return str(next(iter(chosen)))
+
+
+def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
+    """Refuses, with ``hydra/sweeper=basic`` (the command line's, or the ``-cn`` file's
+    defaults') and ``-m``, a setting of one method (analysis)
+    that some jobs of a swept ``method=`` (``analysis=``) choose and others do not
+    (``-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic
+    sweeper gives every override to every job, and the FGSM job's refusal ("pgd, which is not
+    in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
+    though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
+    to the jobs that choose its method."""
+    if sweeper_of(argv, conf_dir) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
+        return
+    overrides = parsed_overrides(argv)
+    jobs: dict[str, list[list[str]]] = {}  # each swept group's choices, a list per job
+    for override in overrides:
+        value = override.value()
+        if override.key_or_group in ("method", "analysis") and isinstance(value, ChoiceSweep):
+            jobs[override.key_or_group] = [
+                [str(n) for n in v] if isinstance(v, list) else [str(v)] for v in value.list
+            ]
+    for override in overrides:
+        found = re.fullmatch(r"(method|analysis)\.([^.]+)\..+", override.key_or_group)
+        if found is None or override.is_delete() or found.group(1) not in jobs:
+            continue
+        group, key = found.groups()
+        lacking = [c for c in jobs[group] if key not in c]
+        if lacking and len(lacking) < len(jobs[group]):
+            raise ConfigError(
+                f"{override.input_line} goes to every job with hydra/sweeper=basic (Hydra's "
+                f"own), and the jobs of {group}=[{','.join(lacking[0])}] hold no {key}; "
+                f"accepted: hydra/sweeper=choice (the default), which gives it only to the "
+                f"jobs whose {group}= holds {key}"
+            )
+
+
+# the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit
+# take any integer and fail at the sweep's start with a traceback (n_jobs=0: "has no
+# meaning", tasks_per_node=0: a job without paths), after its folder was written
+LAUNCHER_COUNTS = {
+    "n_jobs": (lambda n: n != 0, "an integer other than 0 (jobs at once; -1 = one per core)"),
+    **{
+        key: (lambda n: n >= 1, "an integer >= 1")
+        for key in ("timeout_min", "tasks_per_node", "nodes", "cpus_per_task", "array_parallelism")
+    },
+    "gpus_per_node": (lambda n: n >= 0, "an integer >= 0"),
+}
+
+
+def check_launcher_counts(argv: list[str]) -> None:
+    """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that the
+    launcher would fail on once the sweep began (``hydra.launcher.n_jobs=0``), in one line
+    before any job or folder; Hydra has already refused a count that is no integer."""
+    for override in parsed_overrides(argv):
+        key = override.key_or_group.removeprefix("hydra.launcher.")
+        value = override.value()
+        if not override.key_or_group.startswith("hydra.launcher.") or key not in LAUNCHER_COUNTS:
+            continue
+        fits, accepted = LAUNCHER_COUNTS[key]
+        if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+            raise ConfigError(
+                f"{override.key_or_group}={value} is out of range; accepted: {accepted}"
+            )
+
+
+def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
+    """Refuses ``+hydra.launcher.<param>=...`` (``++``, ``hydra.sweeper``) where the chosen
+    launcher (sweeper) has no ``param``: Hydra adds the key, which that launcher never reads
+    (``+hydra.launcher.partition=gpu`` on the basic launcher ran every job here), in the line
+    of the same setting without ``+`` (:func:`hydra_param_line`), before any job. A choice
+    this cannot read (a plugin not installed, a file of the user's folders) is left alone."""
+    chosen = chosen_groups(argv, conf_dir)
+    for override in parsed_overrides(argv):
+        found = re.fullmatch(r"hydra\.(launcher|sweeper)\.([^.]+).*", override.key_or_group)
+        if found is None or not (override.is_add() or override.is_force_add()):
+            continue
+        group, param = found.groups()
+        names = chosen.get(f"hydra/{group}") or {"basic"}  # Hydra's default launcher
+        if len(names) != 1 or not isinstance(name := next(iter(names)), str):
+            continue
+        if name not in hydra_choices(group, conf_dir):
+            continue
+        if param not in hydra_choice_keys(group, name, conf_dir):
+            raise ConfigError(hydra_param_refusal(group, param, conf_dir))
+
+
+HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'")
+
+
+def hydra_choice_keys(group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set:
+    """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
+    or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
+    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
+    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {}).get(f"{name}.yaml")
+    if stored is not None:
+        return set(stored.node.keys())
+    file = conf_dir / "hydra" / group / f"{name}.yaml"
+    tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
+    if not isinstance(tree, dict):
+        return set()
+    keys = set(tree) - {"defaults"}
+    for entry in tree.get("defaults") or []:
+        if isinstance(entry, str) and entry != "_self_":
+            keys |= hydra_choice_keys(group, entry, conf_dir, seen | {name})
+    return keys
+
+
+def hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
+    """``hydra.launcher.partition=gpu`` where the chosen launcher has no ``partition`` (the
+    basic one: ``hydra/launcher=slurm`` left out), with the choices that take it: Hydra's
+    advice, a ``+``, would add a key that the launcher never reads. None for other errors."""
+    found = HYDRA_PARAM.search(str(err))
+    if found is None or "not in" not in str(err.__cause__):
+        return None
+    return hydra_param_refusal(*found.groups(), conf_dir)
+
+
+def hydra_choices(group: str, conf_dir: Path) -> set[str]:
+    """The choices of ``hydra/<group>``: the plugins' (Hydra's config store) and
+    ``conf/hydra/<group>/``'s files."""
+    Plugins.instance()  # the plugins register their schemas when Hydra discovers them
+    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
+    names = {n.removesuffix(".yaml") for n in stored}
+    return names | {f.stem for f in (conf_dir / "hydra" / group).glob("*.yaml")}
+
+
+def hydra_param_refusal(group: str, param: str, conf_dir: Path) -> str:
+    """The line for ``hydra.<group>.<param>`` that the chosen ``hydra/<group>`` lacks: the
+    choices that take it, or that none does."""
+    names = hydra_choices(group, conf_dir)
+    have = sorted(n for n in names if param in hydra_choice_keys(group, n, conf_dir))
+    if not have:
+        return (
+            f"hydra.{group}.{param} is not a key of any hydra/{group}; accepted: a key of the "
+            f"chosen one (python run.py --cfg hydra shows hydra.{group})"
+        )
+    return (
+        f"hydra.{group}.{param} is not a key of the chosen hydra/{group} (it is one of "
+        f"hydra/{group}={', '.join(have)}); accepted: hydra/{group}=<one of {', '.join(have)}> "
+        "with it"
+    )
