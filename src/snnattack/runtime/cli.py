@@ -54,6 +54,7 @@ from snnattack.runtime.command_line import (
     chosen_groups,
     config_file,
     hydra_option,
+    multirun,
     parsed_overrides,
     primary_config,
     user_config_dirs,
@@ -264,7 +265,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     for the folder the run makes, cannot be written (:func:`check_writable`; none is made
     with an option of :data:`NO_FOLDER`)."""
     overrides = parsed_overrides(argv)
-    multirun = any(a in ("-m", "--multirun") for a in argv)
+    sweep = multirun(argv, conf_dir)
     hydra = primary_config(argv, conf_dir).get("hydra") or {}
     params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
     package = primary_config([], conf_dir).get("hydra")  # conf/config.yaml: outputs/<time>
@@ -309,7 +310,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
             )
     for key, value in folders.items():
         check_not_a_file(key, value, folders)
-        if key.startswith("hydra.sweep.") == multirun and writes:
+        if key.startswith("hydra.sweep.") == sweep and writes:
             check_writable(key, value, folders)
 
 
@@ -930,7 +931,7 @@ def main(
         check_given_once(sys.argv[1:])
         check_override_keys(swept, conf_dir)
         check_values(swept, conf_dir)
-        if check_swept is not None and any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+        if check_swept is not None and multirun(sys.argv[1:], conf_dir):
             check_swept(set_values(swept, conf_dir, swept=True))
         hydra_main()
         if _FAILED_AFTER_RESULTS:

@@ -54,14 +54,27 @@ def config_file(argv: list[str], conf_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
+def multirun(argv: list[str], conf_dir: Path) -> bool:
+    """Whether the run is a sweep: ``-m`` (``--multirun``), ``hydra.mode=MULTIRUN`` on the
+    command line, or ``hydra: {mode: MULTIRUN}`` in the ``-cn`` file, which Hydra reads as
+    ``-m``."""
+    if any(a in ("-m", "--multirun") for a in argv):
+        return True
+    for override in parsed_overrides(argv):
+        if override.key_or_group == "hydra.mode":
+            return str(override.value()) == "MULTIRUN"
+    hydra = primary_config(argv, conf_dir).get("hydra")
+    return isinstance(hydra, dict) and str(hydra.get("mode")) == "MULTIRUN"
+
+
 def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
-    """``argv`` and, with ``-m``, each ``key=value`` of the ``-cn`` file's
+    """``argv`` and, in a sweep (:func:`multirun`), each ``key=value`` of the ``-cn`` file's
     ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
     before the command line's, which win): the checks of a sweep's choices and values
     (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
     line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
     after the others had run."""
-    if not any(a in ("-m", "--multirun") for a in argv):
+    if not multirun(argv, conf_dir):
         return argv
     hydra = primary_config(argv, conf_dir).get("hydra") or {}
     params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None

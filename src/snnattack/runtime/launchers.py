@@ -14,7 +14,7 @@ from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 
 from snnattack.errors import ConfigError
-from snnattack.runtime.command_line import chosen_groups, parsed_overrides
+from snnattack.runtime.command_line import chosen_groups, multirun, parsed_overrides
 
 
 def sweeper_of(argv: list[str], conf_dir: Path) -> str:
@@ -33,7 +33,7 @@ def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
     in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
     though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
     to the jobs that choose its method."""
-    if sweeper_of(argv, conf_dir) != "basic" or not any(a in ("-m", "--multirun") for a in argv):
+    if sweeper_of(argv, conf_dir) != "basic" or not multirun(argv, conf_dir):
         return
     overrides = parsed_overrides(argv)
     jobs: dict[str, list[list[str]]] = {}  # each swept group's choices, a list per job

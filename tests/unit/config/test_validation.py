@@ -27,7 +27,7 @@ from snnattack.runtime.cli import (
     discard_job_folder,
     one_line,
 )
-from snnattack.runtime.command_line import with_file_sweep
+from snnattack.runtime.command_line import multirun, with_file_sweep
 from snnattack.runtime.launchers import check_basic_sweep, check_hydra_added
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
@@ -1853,6 +1853,26 @@ def test_a_sweep_of_the_cn_files_params_is_checked_as_the_command_lines(
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
     assert proc.stderr.startswith(line), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+
+
+def test_a_cn_file_in_multirun_mode_has_its_sweep_checked_without_m(
+    tmp_path: Path, cli: Callable
+) -> None:
+    """``hydra: {mode: MULTIRUN}`` in the ``-cn`` file makes Hydra sweep without ``-m``: its
+    sweep is checked as one given with ``-m`` (a mistyped value failed its job after the
+    others had run), and a file without it sweeps nothing."""
+    mode = SWEEP_FILE.format("reset: hard,sofft").replace("hydra:\n", "hydra:\n  mode: MULTIRUN\n")
+    (tmp_path / "mine.yaml").write_text(mode)
+    proc = cli("-cd", str(tmp_path), "-cn", "mine", "hydra.sweep.dir=sw")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: reset='sofft' is unknown; accepted: hard, soft"
+    ], proc.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+    argv = ["-cd", str(tmp_path), "-cn", "mine"]
+    assert multirun(argv, CONF) and not multirun([*argv, "hydra.mode=RUN"], CONF)
+    (tmp_path / "mine.yaml").write_text(SWEEP_FILE.format("reset: hard,sofft"))
+    assert not multirun(argv, CONF) and with_file_sweep(argv, CONF) == argv
 
 
 def test_a_key_the_command_line_sets_is_not_swept_by_the_cn_file(tmp_path: Path) -> None:
