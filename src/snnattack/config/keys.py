@@ -68,6 +68,20 @@ def loaded(path: Path) -> Any:
 
 
 @cache
+def _files(conf_dir: Path = CONF_DIR) -> tuple[tuple[Path, str, dict[str, Any]], ...]:
+    """Each config file of ``conf_dir`` (sorted) with its package (:func:`_package`) and its
+    tree as written, without its defaults list (choices, not keys): what every reader of the
+    keys below walks. Read once; the trees are not to be changed."""
+    found = []
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        tree = OmegaConf.to_container(loaded(path), resolve=False)
+        if isinstance(tree, dict):
+            tree.pop("defaults", None)
+            found.append((path, _package(path, conf_dir), tree))
+    return tuple(found)
+
+
+@cache
 def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(known key patterns, free-form nodes, config group names) of ``conf_dir``."""
     if not (conf_dir / "config.yaml").is_file():  # a checkout made without symbolic links
@@ -78,12 +92,9 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
         )
     empty: dict[str, bool] = {}
     groups = set()
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        package = _package(path, conf_dir)
+    for path, package, tree in _files(conf_dir):
         if path.parent != conf_dir:
             groups.add(path.parent.relative_to(conf_dir).as_posix())
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        tree.pop("defaults", None)  # the file's defaults list: choices, not keys
         prefix = f"{package}." if package else ""
         levels = package.split(".") if package else []
         nodes = {".".join(levels[: i + 1]): False for i in range(len(levels))}
@@ -101,10 +112,7 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
 def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     """The dotted nodes that some file of ``conf_dir`` sets to null (``logger.wandb: null``)."""
     found = set()
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        package = _package(path, conf_dir)
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        tree.pop("defaults", None)
+    for _, package, tree in _files(conf_dir):
         found.update(k for k, v in walk(tree, f"{package}." if package else "") if v is None)
     return frozenset(found)
 
@@ -169,14 +177,9 @@ def _suppliers(conf_dir: Path = CONF_DIR) -> dict[str, frozenset[str]]:
     whose file sets it (``square``, ...): the schema's ``*`` stands for any option, but each
     option has only its own file's keys."""
     found: dict[str, set[str]] = {}
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        package = _package(path, conf_dir)
+    for path, package, tree in _files(conf_dir):
         if not package.endswith(".*"):
             continue
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        if not isinstance(tree, dict):
-            continue
-        tree.pop("defaults", None)
         found.setdefault(package, set()).add(path.stem)
         for key, _ in walk(tree, f"{package}."):
             found.setdefault(key, set()).add(path.stem)
@@ -188,12 +191,7 @@ def list_nodes(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     """The key patterns whose value some file of ``conf_dir`` sets to a list
     (``method.*.components``, ``eps``), its defaults list aside."""
     found = set()
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        package = _package(path, conf_dir)
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        if not isinstance(tree, dict):
-            continue
-        tree.pop("defaults", None)
+    for _, package, tree in _files(conf_dir):
         prefix = f"{package}." if package else ""
         found.update(k for k, v in walk(tree, prefix) if isinstance(v, list))
     return frozenset(found)
@@ -462,13 +460,10 @@ def global_choices_with(key: str, conf_dir: Path = CONF_DIR) -> dict[str, list[s
     if key.split(".")[0] in one_choice_groups(conf_dir) or key in _root(conf_dir):
         return {}
     found: dict[str, list[str]] = {}
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        if path.parent == conf_dir or path.stem.startswith("_"):
+    for path, package, tree in _files(conf_dir):
+        if path.parent == conf_dir or path.stem.startswith("_") or package != "":
             continue
-        if _package(path, conf_dir) != "":
-            continue
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        if isinstance(tree, dict) and any(k == key for k, _ in walk(tree, "")):
+        if any(k == key for k, _ in walk(tree, "")):
             group = path.parent.relative_to(conf_dir).as_posix()
             found.setdefault(group, []).append(path.stem)
     return found
@@ -480,12 +475,8 @@ def readers(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
     where the config lacks ``key``, setting a reader is the way to set what it stood for."""
     reads = re.compile(rf"\$\{{(oc\.select:)?{re.escape(key)}[,}}]")
     found = set()
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        tree = OmegaConf.to_container(loaded(path), resolve=False)
-        if not isinstance(tree, dict):
-            continue
-        tree.pop("defaults", None)
-        package = _package(path, conf_dir).replace("*", path.stem)
+    for path, package, tree in _files(conf_dir):
+        package = package.replace("*", path.stem)
         prefix = f"{package}." if package else ""
         found.update(k for k, v in walk(tree, prefix) if isinstance(v, str) and reads.search(v))
     return sorted(found)
