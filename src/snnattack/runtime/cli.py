@@ -53,10 +53,11 @@ from snnattack.runtime.command_line import (
     choice_names,
     chosen_groups,
     config_file,
+    file_hydra,
+    file_sweep,
     hydra_option,
     multirun,
     parsed_overrides,
-    primary_config,
     user_config_dirs,
     with_file_sweep,
 )
@@ -266,17 +267,15 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     with an option of :data:`NO_FOLDER`)."""
     overrides = parsed_overrides(argv)
     sweep = multirun(argv, conf_dir)
-    hydra = primary_config(argv, conf_dir).get("hydra") or {}
-    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
-    package = primary_config([], conf_dir).get("hydra")  # conf/config.yaml: outputs/<time>
+    package = file_hydra([], conf_dir)  # conf/config.yaml's: outputs/<time>
     folders = (
         _file_folders(package)
-        | _file_folders(hydra)
+        | _file_folders(file_hydra(argv, conf_dir))
         | {o.key_or_group: o.value() for o in overrides if o.key_or_group in FOLDERS}
     )
     writes = not any(a in NO_FOLDER for a in argv)
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
-    swept += list(params) if isinstance(params, dict) else []  # the -cn file's sweep
+    swept += list(file_sweep(argv, conf_dir))  # the -cn file's sweep
     for override in overrides:
         if override.key_or_group == "hydra.job.chdir":
             refuse_chdir(override.value())

@@ -63,8 +63,20 @@ def multirun(argv: list[str], conf_dir: Path) -> bool:
     for override in parsed_overrides(argv):
         if override.key_or_group == "hydra.mode":
             return str(override.value()) == "MULTIRUN"
+    return str(file_hydra(argv, conf_dir).get("mode")) == "MULTIRUN"
+
+
+def file_hydra(argv: list[str], conf_dir: Path) -> dict[str, Any]:
+    """The ``-cn`` file's ``hydra`` node as written (empty where it has none)."""
     hydra = primary_config(argv, conf_dir).get("hydra")
-    return isinstance(hydra, dict) and str(hydra.get("mode")) == "MULTIRUN"
+    return hydra if isinstance(hydra, dict) else {}
+
+
+def file_sweep(argv: list[str], conf_dir: Path) -> dict[str, Any]:
+    """The ``-cn`` file's sweep, ``hydra.sweeper.params`` (empty where it has none)."""
+    sweeper = file_hydra(argv, conf_dir).get("sweeper")
+    params = sweeper.get("params") if isinstance(sweeper, dict) else None
+    return params if isinstance(params, dict) else {}
 
 
 def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
@@ -74,11 +86,8 @@ def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
     (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
     line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
     after the others had run."""
-    if not multirun(argv, conf_dir):
-        return argv
-    hydra = primary_config(argv, conf_dir).get("hydra") or {}
-    params = (hydra.get("sweeper") or {}).get("params") if isinstance(hydra, dict) else None
-    if not isinstance(params, dict):
+    params = file_sweep(argv, conf_dir)
+    if not params or not multirun(argv, conf_dir):
         return argv
     given = {o.key_or_group for o in parsed_overrides(argv)}
     return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
