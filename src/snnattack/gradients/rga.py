@@ -7,8 +7,10 @@ input current. All other layers must be linear and time-invariant (conv, BN in e
 pooling, linear, residual add, flatten), so this gives the layer-wise RGA gradient at about
 1/T the cost. On a model with a max pooling, which picks by values that pass never computes
 (it routed each window's gradient to its first element), ``rga`` gives the layer-wise
-gradient by the layer-wise pass. A product of spikes in a model's own code (SEW-ResNet's
-IAND) is not seen: there ``rga`` approximates ``rga_layerwise``. ``rga_layerwise`` applies
+gradient by the layer-wise pass. So it does on a model of SEW-ResNet blocks that multiply
+spikes (``AND``, ``IAND``): one such product is exact, but stacked ones pass each other a
+gradient that differs by step, which one time-averaged pass cannot hold; a product in a
+model's own code is not seen. ``rga_layerwise`` applies
 the same gradient layer by layer on ``[T, B, ...]`` tensors, as the reference code does: the
 test oracle and the cost baseline.
 :func:`rate_domain` is the machinery, shared with other proxies that act on mean currents.
@@ -36,6 +38,8 @@ from snnattack.values import real
 
 # layers that pick by value: rga differentiates a model holding one layer by layer
 MAX_POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
+# SEW-ResNet's connect functions (spikingjelly's block attribute ``cnf``) that multiply spikes
+PRODUCTS = ("AND", "IAND")
 # (lif, mean input current [1, B, ...], true firing rate [1, B, ...], T) -> the layer's output;
 # recorded (rate_domain): (lif, the pass's current, rate, T, the simulation's mean current)
 RateLayer = Callable[..., torch.Tensor]
@@ -254,8 +258,10 @@ def rate_domain(
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
     _require_curves(model, beta, gamma)
-    if any(isinstance(m, MAX_POOLS) for m in model.modules()):
-        with rga_layerwise(model, beta, gamma):  # the one pass would pool values it never made
+    if any(
+        isinstance(m, MAX_POOLS) or getattr(m, "cnf", None) in PRODUCTS for m in model.modules()
+    ):
+        with rga_layerwise(model, beta, gamma):  # values the one pass never made, or products
             yield
         return
 
