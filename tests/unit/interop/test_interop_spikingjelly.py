@@ -821,3 +821,49 @@ def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -
     adv = {m: snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode=m, T=4) for m in modes}
     assert all(not torch.equal(a, x) for a in adv.values())
     assert torch.equal(adv["rga"], adv["rga_layerwise"])
+
+
+@pytest.mark.parametrize("node_class", ["ParametricLIFNode", "LIFNode", "IFNode"])
+def test_the_zoo_cifar10dvs_net_on_frames_gives_the_library_logits_and_gradient(
+    node_class: str,
+) -> None:
+    """spikingjelly's CIFAR10-DVS network (``parametric_lif_net.CIFAR10DVSNet``: four
+    conv-BN-node-max-pool blocks, dropout, a voting layer over 100 neurons), as its users pass
+    it, reads frames ``[B, T, 2, 128, 128]`` time first: the library's logits and the input
+    gradient of its nodes' own surrogate (in training mode, dropout off), at every node."""
+    from spikingjelly.activation_based.model.parametric_lif_net import CIFAR10DVSNet
+
+    from snnattack.interop.external import with_encoding
+
+    torch.manual_seed(0)
+    net = CIFAR10DVSNet(channels=4, spiking_neuron=getattr(neuron, node_class)).double().eval()
+    with torch.no_grad():  # every layer spikes
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_var.uniform_(0.1, 0.3)
+                m.weight.uniform_(1.0, 2.5)
+                m.bias.uniform_(0.2, 1.0)
+            elif isinstance(m, nn.Linear):
+                m.bias.uniform_(0.5, 1.5)
+    functional.set_step_mode(net, "m")
+    frames = (torch.rand(3, T, 2, 128, 128, dtype=torch.float64) < 0.3).double()
+    adapted = with_encoding(adapt(net, T=T), "frames").eval()
+
+    def library(x: torch.Tensor) -> torch.Tensor:
+        functional.reset_net(net)
+        return net(x.transpose(0, 1)).mean(0)
+
+    with torch.no_grad():
+        logits = library(frames)
+        assert logits.abs().sum() > 0
+        torch.testing.assert_close(adapted(frames), logits, rtol=1e-12, atol=1e-12)
+    for m in net.modules():  # its own surrogate gradient: the nodes in training mode
+        if isinstance(m, neuron.BaseNode):
+            m.train()
+    x = frames.clone().requires_grad_(True)
+    weighted_backward(library(x))
+    ours = frames.clone().requires_grad_(True)
+    with gradient_mode(adapted, "stbp"):
+        weighted_backward(adapted(ours))
+    assert x.grad.abs().sum() > 0
+    assert relative(ours.grad, x.grad) <= 1e-12
