@@ -158,6 +158,7 @@ def evaluate(
     # a model whose forward is random: the core probes its copy and raises the EOT draws
     eot = f"attack.random_eot_samples={chosen.stochastic_eot}"
     given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
+    steps = steps_of(model, T)  # a foreign model's T checked before it is the config's
     # the one compose of the call: the protocol's settings as a job's overrides, validated
     # below, once the model took the protocol's images
     cfg, _ = job_config(
@@ -166,7 +167,7 @@ def evaluate(
         grad_mode="stbp",
         boxes=chosen.boxes,
         seed=chosen.seed,
-        T=steps_of(model, T),  # a foreign model's T checked before it is the config's
+        T=steps,
         overrides=[
             *(o for o in chosen.overrides() if o.split("=")[0].lstrip("+") not in given),
             *(f"++benchmark.{k}={hydra_value(v)}" for k, v in meta.items() if v is not None),
