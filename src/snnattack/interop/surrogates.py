@@ -7,7 +7,8 @@ network was trained on, as the library's own autograd does (docs/interop.md, "Su
   themselves, ``PiecewiseQuadratic(alpha)`` as the triangle of half-width ``1/alpha``,
   ``Rect(alpha)`` as the rectangle of half-width ``0.5/alpha``;
 - snnTorch (``spike_grad``): ``surrogate.atan(alpha)`` (a ``Leaky``'s default),
-  ``sigmoid(slope)`` and ``fast_sigmoid(slope)`` as atan, sigmoid and fast_sigmoid;
+  ``sigmoid(slope)`` and ``fast_sigmoid(slope)`` as atan, sigmoid and fast_sigmoid
+  (``surrogate_disable=True``: no surrogate, warned of as one without counterpart);
 - SNN-RAT (``LIFSpike.gama``): its ``ZIF`` as the triangle of half-width ``gama``.
 
 Any other surrogate has no counterpart here: its LIF keeps the triangle of half-width 1, and
@@ -70,7 +71,11 @@ def spikingjelly(path: str, node: nn.Module) -> Surrogate:
 def snntorch(path: str, leaky: nn.Module) -> Surrogate:
     """The surrogate of the snnTorch neuron ``leaky`` at ``path``: the function
     ``spike_grad`` that one of ``snntorch.surrogate``'s factories made, its argument read
-    from the function's closure."""
+    from the function's closure. A neuron built with ``surrogate_disable=True`` has no
+    surrogate (snnTorch swaps ``spike_grad`` for a bare threshold, the given one is lost): it
+    is warned of by that setting, not by the threshold's internal name."""
+    if getattr(leaky, "surrogate_disable", False):
+        return _unknown(path, "True", "surrogate_disable")
     fn = leaky.spike_grad
     factory = getattr(fn, "__qualname__", "").split(".<locals>.")[0]
     known = SNNTORCH.get(factory)

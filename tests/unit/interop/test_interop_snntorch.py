@@ -172,6 +172,21 @@ def test_a_leakys_default_surrogate_is_atan_and_another_warns(caplog) -> None:
     assert "spike_grad=triangular.<locals>.inner (the neurons 2, 5)" in warning
 
 
+def test_a_leaky_without_surrogate_is_warned_of_by_its_setting(caplog) -> None:
+    """``Leaky(surrogate_disable=True)`` has no surrogate (snnTorch swaps its ``spike_grad``
+    for a bare threshold): the warning names that setting; before, it named the threshold's
+    internal ``SpikingNeuron._surrogate_bypass``, and the docs said ``spike_grad``'s
+    surrogate was taken, which snnTorch has discarded."""
+    net = step_net("zero_delayed", spike_grad=surrogate.fast_sigmoid(slope=10))
+    for index in (2, 5):
+        net[index] = snn.Leaky(**LEAKY["zero_delayed"], init_hidden=True, surrogate_disable=True)
+    with caplog.at_level("WARNING", logger="snnattack.interop.surrogates"):
+        adapted = adapt(net.double(), T=T)
+    assert {n["surrogate"] for n in lif_settings(adapted)} == {"triangle(width=1.0)"}
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "surrogate_disable=True (the neurons 2, 5) has no counterpart" in warning
+
+
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
 @pytest.mark.parametrize("name", sorted(LEAKY))
 def test_every_gradient_mode_equals_the_native_model(name: str, mode: str, params: dict) -> None:
