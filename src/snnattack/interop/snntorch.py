@@ -103,15 +103,16 @@ class LeakyStep(StepLIF):
     to ``(spk, mem)`` (``init_hidden=False`` or ``output=True``), else ``input`` to ``spk``.
     The ``mem`` passed in is not read (the neuron keeps its own, from zero at each forward);
     the one returned is snnTorch's: the membrane before the reset (``reset_delay=True``: the
-    reset comes at the next step) or after it."""
+    reset comes at the next step) or after it. The arguments are named as snnTorch's
+    (``lif(input_=cur, mem=mem)`` runs as ``lif(cur, mem)``)."""
 
     def __init__(self, leaky: nn.Module, lif: LIF) -> None:
         super().__init__(lif)
         self.pair = bool(leaky.output or not leaky.init_hidden)
         self.delayed = bool(leaky.reset_delay)
 
-    def forward(self, x: torch.Tensor, mem: torch.Tensor | None = None):  # type: ignore[override]
-        spk = super().forward(x)
+    def forward(self, input_: torch.Tensor, mem: torch.Tensor | None = None):  # type: ignore[override]
+        spk = super().forward(input_)
         if not self.pair:
             return spk
         return spk, self.h if self.delayed else self.u

@@ -108,6 +108,30 @@ def test_the_tutorial_class_gives_snntorch_own_spikes_and_membranes(init_hidden:
     torch.testing.assert_close(our_mem, mem, rtol=1e-6, atol=1e-6)
 
 
+class KeywordNet(Net):
+    """The tutorial class calling its neurons by snnTorch's argument names."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mem1, mem2 = self.lif1.reset_mem(), self.lif2.reset_mem()
+        spk_rec, mem_rec = [], []
+        for _step in range(T):
+            spk1, mem1 = self.lif1(input_=self.fc1(x.flatten(1)), mem=mem1)
+            spk2, mem2 = self.lif2(input_=self.fc2(spk1), mem=mem2)
+            spk_rec.append(spk2)
+            mem_rec.append(mem2)
+        return torch.stack(spk_rec), torch.stack(mem_rec)
+
+
+def test_a_leaky_called_by_snntorchs_argument_names_runs_as_snntorch() -> None:
+    """``lif(input_=cur, mem=mem)``, snnTorch's own signature, runs on the adapted neuron;
+    before, the adapted ``Leaky`` named its input ``x`` and such a network was refused at
+    its first forward ("unexpected keyword argument 'input_'")."""
+    net, x = KeywordNet().eval(), images().float()
+    with torch.no_grad():
+        spk, _ = theirs(net, x)
+        assert torch.equal(adapt(net, T=T).eval()(x), spk.mean(0))
+
+
 def test_default_stbp_gives_snntorch_own_fast_sigmoid_gradient() -> None:
     net = Net()
     x = images().float().requires_grad_(True)
