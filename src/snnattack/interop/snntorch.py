@@ -123,6 +123,19 @@ class LeakyStep(StepLIF):
 
     init_leaky = reset_mem  # snnTorch's former name of the same call
 
+    def reset_hidden(self) -> None:
+        """snnTorch's reset of the hidden membranes (``init_hidden=True``), called by a loop
+        before its first step: nothing to do, each forward starts from zero membranes. Within
+        the loop it is refused: snnTorch then zeroes the membrane of every ``Leaky`` of the
+        process, mid-simulation, which the adapted neurons do not follow."""
+        if self.u is not None:
+            raise UserError(
+                "interop: a Leaky's reset_hidden() ran after the first step of the network's "
+                "own loop, where snnTorch zeroes every Leaky's membrane mid-simulation, which "
+                "the adapted neurons do not follow; accepted: reset_hidden() or "
+                "utils.reset(net) before the loop (each forward starts from zero membranes)"
+            )
+
 
 def body(net: nn.Module) -> nn.Module:
     """The multi-step body of the per-step sequence ``net``: its layers per step, its

@@ -132,6 +132,41 @@ def test_a_leaky_called_by_snntorchs_argument_names_runs_as_snntorch() -> None:
         assert torch.equal(adapt(net, T=T).eval()(x), spk.mean(0))
 
 
+class ResetHiddenNet(Net):
+    """The hidden-state tutorial class resetting its neurons with ``reset_hidden()``: before
+    its loop, or (``between=True``) after each step, which snnTorch's zeroing of every
+    ``Leaky`` mid-simulation makes another network."""
+
+    def __init__(self, between: bool = False) -> None:
+        super().__init__(init_hidden=True)
+        self.between = between
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.lif1.reset_hidden()
+        self.lif2.reset_hidden()
+        spk_rec, mem_rec = [], []
+        for _step in range(T):
+            spk, mem = self.lif2(self.fc2(self.lif1(self.fc1(x.flatten(1)))))
+            if self.between:
+                self.lif1.reset_hidden()
+            spk_rec.append(spk)
+            mem_rec.append(mem)
+        return torch.stack(spk_rec), torch.stack(mem_rec)
+
+
+def test_reset_hidden_before_the_loop_runs_as_snntorch_and_between_steps_is_refused() -> None:
+    """A ``Leaky``'s ``reset_hidden()`` before the loop starts it as snnTorch does (each
+    forward starts from zero membranes); between steps it is refused in one line. Before,
+    both were refused as a read of the neuron's state ("has no attribute 'reset_hidden'")."""
+    net, x = ResetHiddenNet().eval(), images().float()
+    with torch.no_grad():
+        spk, _ = theirs(net, x)
+        assert torch.equal(adapt(net, T=T).eval()(x), spk.mean(0))
+    with pytest.raises(UserError, match="^interop: a Leaky's reset_hidden.*before the loop") as e:
+        snnattack.attack(ResetHiddenNet(between=True).eval(), x, torch.arange(6), "fgsm", T=T)
+    assert "\n" not in str(e.value)
+
+
 def test_default_stbp_gives_snntorch_own_fast_sigmoid_gradient() -> None:
     net = Net()
     x = images().float().requires_grad_(True)
