@@ -39,17 +39,23 @@ NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membr
 
 class AdaptedNet(SpikingNet):
     """A :class:`SpikingNet` around a foreign body; ``decode`` (the user's, else the mean over
-    T) turns the body's ``[T, B, K]`` into logits ``[B, K]``."""
+    T) turns the body's ``[T, B, K]`` into logits ``[B, K]``. Its first forward counts the
+    calls of each neuron (:func:`_called_once`)."""
 
     def __init__(
         self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
     ) -> None:
         super().__init__(DirectEncoder(T), body, normalize)
         self.user_decode = decode
+        self.calls_checked = False
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         restarted(self.body)  # each forward one simulation (PerSimulation)
-        return super()._logits(x)
+        if self.calls_checked:
+            return super()._logits(x)
+        out = _called_once(self.body, lambda: super(AdaptedNet, self)._logits(x))
+        self.calls_checked = True
+        return out
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:
         return super().decode(out) if self.user_decode is None else self.user_decode(out)
@@ -73,6 +79,43 @@ class PerSimulation(nn.Module):
     def restart(self) -> None:
         """A new simulation: the module's state dropped."""
         self.module.reset()
+
+
+def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """What ``run`` (a forward of the multi-step ``body``) returns, once each of its neurons
+    (a :class:`~snnattack.snn.neurons.LIF`, or a :class:`ScaledNeuron` with its input scale)
+    was called at most once in it. A neuron called more often is refused: a body whose own
+    code loops over the steps (spikingjelly's ``functional.multi_step_forward``, a node in
+    step mode ``'s'`` called on ``x_seq[t]``) gave each call of its LIF one step ``[B, ...]``,
+    which the LIF took for a sequence over the batch, restarting its membrane at each step;
+    the logits were wrong, without a word. A node called twice in step mode ``'m'`` carries
+    its membrane from the first call into the second in its library, which no LIF does."""
+    outer = [m for m in body.modules() if isinstance(m, ScaledNeuron)]
+    inner = {id(m[1]) for m in outer}
+    neurons = outer + [m for m in body.modules() if isinstance(m, LIF) and id(m) not in inner]
+    calls: dict[int, int] = {}
+
+    def count(module: nn.Module, _: tuple) -> None:
+        calls[id(module)] = calls.get(id(module), 0) + 1
+
+    hooks = [m.register_forward_pre_hook(count) for m in neurons]
+    try:
+        out = run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    paths = {id(m): path for path, m in body.named_modules()}
+    for neuron in neurons:
+        if (n := calls.get(id(neuron), 0)) > 1:
+            raise UserError(
+                f"interop: the network calls its neuron {paths[id(neuron)] or 'net'} {n} times "
+                "in one forward of its multi-step body (a loop over the time steps: "
+                "functional.multi_step_forward, or a node called on x_seq[t]), but the "
+                "adapter runs each neuron as one call on the whole [T, B, ...]; accepted: "
+                "the node in step mode 'm' called once on [T, B, ...], or a class whose "
+                "forward takes the images [B, ...] and loops over the steps itself"
+            )
+    return out
 
 
 def restarted(body: nn.Module) -> nn.Module:

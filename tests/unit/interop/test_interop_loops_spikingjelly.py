@@ -550,6 +550,50 @@ def test_a_body_looping_over_its_blocks_is_a_body_whatever_the_batch(
     assert record.n == 8
 
 
+class SteppedBody(nn.Module):
+    """A multi-step body (``[T, B, ...]`` in, ``[T, B, K]`` out) whose forward loops over the
+    steps itself, calling its node of step mode 's' once per step: through
+    ``functional.multi_step_forward``, or on ``x_seq[t]`` by hand."""
+
+    def __init__(self, by_hand: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.by_hand = by_hand
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.sn = neuron.LIFNode(step_mode="s")
+        self.fc = nn.Linear(8 * 64, 10)
+        with torch.no_grad():
+            self.conv.weight.mul_(3.0)
+            self.conv.bias.fill_(0.5)
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        h = functional.seq_to_ann_forward(x_seq, self.conv)
+        if self.by_hand:
+            h = torch.stack([self.sn(h[t]) for t in range(h.shape[0])])
+        else:
+            h = functional.multi_step_forward(h, self.sn)
+        return functional.seq_to_ann_forward(h.flatten(2), self.fc)
+
+
+@pytest.mark.parametrize("batch", [5, T], ids=["batch5", "batchT"])
+@pytest.mark.parametrize("by_hand", [False, True], ids=["multi_step_forward", "x_seq_t"])
+def test_a_body_calling_its_node_once_per_step_is_refused_naming_it(
+    by_hand: bool, batch: int
+) -> None:
+    """Each call of the LIF in the node's place took the step ``[B, ...]`` for a sequence over
+    the batch, its membrane restarted at every step: the logits differed from the library's by
+    as much as they were large, without a word (with a batch of T too, where the shapes look
+    right). Refused at the first forward, whichever way the form is given."""
+    net = SteppedBody(by_hand).eval()
+    x = torch.rand(batch, 1, 8, 8)
+    said = f"calls its neuron sn {T} times in one forward of its multi-step body"
+    for adapted in (adapt(net, T=T, example=x), adapt(net, T=T, own_loop=False)):
+        with pytest.raises(UserError, match=said):
+            adapted.eval()(x)
+    with pytest.raises(UserError, match=said):
+        snnattack.attack(net, x, torch.arange(batch), method="fgsm", eps=8, T=T)
+
+
 def test_an_own_loop_class_whose_source_cannot_be_read_is_an_own_loop() -> None:
     """Defined through ``exec`` (as a script read from standard input is): no source text to
     read, its forward's repeat over T found by running it."""
