@@ -110,10 +110,12 @@ def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tens
             raise UserError(
                 f"interop: the network calls its neuron {paths[id(neuron)] or 'net'} {n} times "
                 "in one forward of its multi-step body (a loop over the time steps: "
-                "functional.multi_step_forward, or a node called on x_seq[t]), but the "
-                "adapter runs each neuron as one call on the whole [T, B, ...]; accepted: "
-                "the node in step mode 'm' called once on [T, B, ...], or a class whose "
-                "forward takes the images [B, ...] and loops over the steps itself"
+                "functional.multi_step_forward, or a node called on x_seq[t]; or one node "
+                "used twice, which carries its membrane into the next call), but the adapter "
+                "runs each neuron as one call on the whole [T, B, ...]; accepted: the node "
+                "in step mode 'm' called once on [T, B, ...] (a node of its own for each "
+                "use), or a class whose forward takes the images [B, ...] and loops over the "
+                "steps itself"
             )
     return out
 

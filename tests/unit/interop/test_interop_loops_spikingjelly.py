@@ -594,6 +594,35 @@ def test_a_body_calling_its_node_once_per_step_is_refused_naming_it(
         snnattack.attack(net, x, torch.arange(batch), method="fgsm", eps=8, T=T)
 
 
+class ReusedNode(nn.Module):
+    """A multi-step body using its one node twice, in step mode 'm': spikingjelly carries the
+    node's membrane from the first call into the second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = layer.Conv2d(1, 1, 3, padding=1)
+        self.sn = neuron.LIFNode()
+        self.fc = layer.Linear(64, 10)
+        with torch.no_grad():
+            self.conv.weight.mul_(3.0)
+            self.conv.bias.fill_(0.8)
+        functional.set_step_mode(self, "m")
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        for _ in range(2):
+            x_seq = self.sn(self.conv(x_seq))
+        return self.fc(x_seq.flatten(2))
+
+
+def test_a_body_using_one_node_twice_is_refused_naming_it() -> None:
+    """Each of the two calls of the LIF started from a zero membrane, where the library's second
+    call starts from the first's last one: the logits differed, without a word."""
+    x = torch.rand(5, 1, 8, 8)
+    with pytest.raises(UserError, match="calls its neuron sn 2 times .* one node used twice"):
+        adapt(ReusedNode().eval(), T=T, example=x).eval()(x)
+
+
 def test_an_own_loop_class_whose_source_cannot_be_read_is_an_own_loop() -> None:
     """Defined through ``exec`` (as a script read from standard input is): no source text to
     read, its forward's repeat over T found by running it."""
