@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,6 +38,11 @@ NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
 NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
 
 
+# the adapted networks whose first forward counted their neurons' calls (:func:`_called_once`);
+# not a flag of theirs, which a repeated call would take for a change of the model passed
+CALLS_CHECKED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+
+
 class AdaptedNet(SpikingNet):
     """A :class:`SpikingNet` around a foreign body; ``decode`` (the user's, else the mean over
     T) turns the body's ``[T, B, K]`` into logits ``[B, K]``. Its first forward counts the
@@ -47,14 +53,13 @@ class AdaptedNet(SpikingNet):
     ) -> None:
         super().__init__(DirectEncoder(T), body, normalize)
         self.user_decode = decode
-        self.calls_checked = False
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         restarted(self.body)  # each forward one simulation (PerSimulation)
-        if self.calls_checked:
+        if self in CALLS_CHECKED:
             return super()._logits(x)
         out = _called_once(self.body, lambda: super(AdaptedNet, self)._logits(x))
-        self.calls_checked = True
+        CALLS_CHECKED.add(self)
         return out
 
     def decode(self, out: torch.Tensor) -> torch.Tensor:

@@ -594,6 +594,21 @@ def test_a_body_calling_its_node_once_per_step_is_refused_naming_it(
         snnattack.attack(net, x, torch.arange(batch), method="fgsm", eps=8, T=T)
 
 
+def test_an_adapted_body_passed_again_is_prepared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first forward's count of its neurons' calls leaves no flag on the adapted network,
+    which a repeated call would take for a change of the model passed and prepare afresh."""
+    import snnattack.api as api
+
+    adapted = adapt(Blocks().float().eval(), T=T, own_loop=False).eval()
+    built = []
+    prepare = api._prepare_attack
+    monkeypatch.setattr(api, "_prepare_attack", lambda *a, **k: built.append(1) or prepare(*a, **k))
+    x = torch.rand(2, 1, 8, 8)
+    for _ in range(2):
+        snnattack.attack(adapted, x, torch.arange(2), method="fgsm", eps=8)
+    assert len(built) == 1
+
+
 class ReusedNode(nn.Module):
     """A multi-step body using its one node twice, in step mode 'm': spikingjelly carries the
     node's membrane from the first call into the second."""
