@@ -59,17 +59,12 @@ DATA = (
 )
 
 
-def _state_read(err: Exception) -> str:
-    """What a forward that read a state of a neuron the adapter replaced did (a membrane
-    read-out such as spikingjelly's ``node.v_seq``), said beside ``err``; "" otherwise."""
+def state_read(err: BaseException) -> str | None:
+    """The attribute of a neuron the adapter replaced that a forward read, which ``err``
+    raised (a membrane read-out such as spikingjelly's ``node.v_seq``); None for any other
+    error."""
     neuron = getattr(err, "obj", None) if isinstance(err, AttributeError) else None
-    if not isinstance(neuron, LIF | ScaledNeuron | StepLIF):
-        return ""
-    return (
-        f" (it reads {err.name!r} of a neuron, which the adapter ran as a LIF that keeps no "
-        "state: a membrane read-out is not adapted; return a layer's output, e.g. the last "
-        "layer's current, or the spikes)"
-    )
+    return err.name if isinstance(neuron, LIF | ScaledNeuron | StepLIF) else None
 
 
 def first_line(err: BaseException) -> str:
@@ -469,9 +464,17 @@ def check_model(
             out = body[0]  # what the adapter could not take: the cause, said below
         else:
             log.debug("%s: the forward of one image raised", name, exc_info=True)
+            read = state_read(err)
+            if read is not None:
+                raise UserError(
+                    f"{name}: its forward on one image of {data} reads {read!r} of a neuron, "
+                    "which the adapter ran as a LIF that keeps no state: a membrane read-out is "
+                    "not adapted; accepted: a network that returns a layer's output (e.g. the "
+                    "last layer's current) or the spikes, as logits [B, K]"
+                ) from None
             raise UserError(
                 f"{name}: its forward on one image of {data} (shape {shape}) raised "
-                f"{first_line(err)}{_state_read(err)}; accepted: a network that takes the "
+                f"{first_line(err)}; accepted: a network that takes the "
                 f"images of {data}{hint} and returns logits [B, K]"
             ) from None
     finally:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from snnattack.inputs import first_line, state_read
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import step_neurons
 
@@ -62,16 +63,16 @@ def _steps(copy: nn.Module, run: Callable[[], object]) -> tuple[object, set[int]
     return out, steps
 
 
-def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[int]] | str:
+def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[int]] | Exception:
     """The output of the copy ``make`` builds on ``x`` (eval mode, no gradient) and its
-    neurons' steps, or the first line of what it raised."""
+    neurons' steps, or what it raised."""
     try:
         copy = make().eval()
         x = _as_taken_by(copy, x)
         with torch.no_grad():
             return _steps(copy, lambda: copy(x))
     except Exception as err:  # the user's forward on a form it may not take
-        return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        return err
 
 
 def _as_taken_by(copy: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -114,8 +115,8 @@ def has_own_loop(
     stacked = samples.transpose(0, 1) if frames else samples.expand(T, *samples.shape)
     looped = _run(own_loop, samples)
     multi = _run(body, stacked.contiguous())
-    loop_fits = not isinstance(looped, str) and _per_sample(looped[0], batch)
-    body_fits = not isinstance(multi, str) and isinstance(multi[0], torch.Tensor)
+    loop_fits = not isinstance(looped, Exception) and _per_sample(looped[0], batch)
+    body_fits = not isinstance(multi, Exception) and isinstance(multi[0], torch.Tensor)
     body_fits = body_fits and tuple(multi[0].shape[:2]) == (T, batch) and multi[0].dim() == 3
     if loop_fits != body_fits:
         return loop_fits
@@ -135,7 +136,9 @@ def has_own_loop(
             name, shape, form, sorted(steps) or "no", why, T, SAY_IT,
         )  # fmt: skip
         return own
-    own = not isinstance(looped, str) and isinstance(multi, str)  # only its own loop ran
+    own = not isinstance(looped, Exception) and isinstance(multi, Exception)  # only its loop ran
+    if any(isinstance(r, Exception) and state_read(r) for r in (looped, multi)):
+        return own  # a membrane read-out: the input checks refuse it in one line, not the form
     log.warning(
         "interop: %s fits neither form: on samples %s it %s, on [T, B, ...] it %s: taken for "
         "%s; to say otherwise: adapt(net, T=%d, own_loop=...) with %s",
@@ -145,10 +148,10 @@ def has_own_loop(
     return own
 
 
-def _outcome(run: tuple[object, set[int]] | str) -> str:
+def _outcome(run: tuple[object, set[int]] | Exception) -> str:
     """What a run of :func:`_run` gave, in words: what it raised, or the form it returned."""
-    if isinstance(run, str):
-        return f"raised {run}"
+    if isinstance(run, Exception):
+        return f"raised {first_line(run)}"
     out = run[0]
     if isinstance(out, torch.Tensor):
         return f"returned {list(out.shape)}"

@@ -813,13 +813,23 @@ class MembraneReadOut(nn.Module):
         return v
 
 
-def test_a_membrane_read_out_is_refused_saying_the_adapted_neurons_keep_no_state() -> None:
+def test_a_membrane_read_out_is_refused_saying_the_adapted_neurons_keep_no_state(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One line naming the attribute read; before, it quoted the adapter's internal class
+    (\'ScaledNeuron\' object has no attribute 'v_seq'), after a logged line on the probe's two
+    forms that pointed at ``own_loop=``, which a read-out does not mend."""
     x = torch.rand(3, 1, 8, 8)
-    with pytest.raises(UserError) as err:
-        snnattack.attack(MembraneReadOut().eval(), x, torch.tensor([0] * 3), T=T, steps=1)
-    assert "no attribute 'v_seq' (it reads 'v_seq' of a neuron, which the adapter ran as a " in (
-        str(err.value)
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        with pytest.raises(UserError) as err:
+            snnattack.attack(MembraneReadOut().eval(), x, torch.tensor([0] * 3), T=T, steps=1)
+    assert str(err.value) == (
+        "model=MembraneReadOut: its forward on one image of x reads 'v_seq' of a neuron, which "
+        "the adapter ran as a LIF that keeps no state: a membrane read-out is not adapted; "
+        "accepted: a network that returns a layer's output (e.g. the last layer's current) or "
+        "the spikes, as logits [B, K]"
     )
+    assert caplog.records == []
 
 
 class Named(CSNN):
