@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 import wandb
 from harness import compose, job_checks
 
@@ -235,3 +236,19 @@ def test_an_analysis_layer_beyond_a_foreign_networks_spiking_layers_is_refused_i
         "error: analysis.rate_current.layer=2 is out of range: model=external (train.kind=stbp) "
         "has 2 spiking layers; accepted: an integer in [0, 1]"
     )
+
+
+def test_a_factorys_own_weights_are_the_same_in_every_job_of_the_config(run_job) -> None:
+    """Without checkpoint= the factory's weights are attacked as it initialises them: drawn
+    from whatever the process had consumed before, they were other weights in each job of
+    one config (another clean accuracy and ASR per run or relaunch). Seeded with the job's
+    seed, two runs in one process give the same weights and numbers; another seed others."""
+    common = [*EXTERNAL, "eps=[16]", "method=[fgsm]", "boxes=[white]"]
+    first = run_job(*common, out="first")
+    torch.rand(7)  # another process's state: a relaunch's, or a sweep's later job
+    second = run_job(*common, out="second")
+    other = run_job(*common, "seed=1", out="other")
+    weights = [m["models"]["target"]["weights"] for m in (first, second, other)]
+    assert weights[0] == weights[1] != weights[2]
+    assert (first["clean_acc"], first["results"]) == (second["clean_acc"], second["results"])
+    assert run_job(*common, out="first") == first  # relaunched: skipped as the finished job

@@ -204,7 +204,8 @@ def model_description(
 def factory_network(tree: Mapping[str, Any]) -> nn.Module:
     """The network ``model.factory`` of a resolved config ``tree`` builds, as it builds it (its
     weights can then be loaded by their own names: ``checkpoint=`` a
-    ``torch.save(net.state_dict())`` of it)."""
+    ``torch.save(net.state_dict())`` of it), its torch draws seeded with the job's ``seed``,
+    so that the weights it initialises are those of every process of the same config."""
     factory = thaw(tree["model"]["factory"])
     target = factory.get("_target_")
     if not target:
@@ -215,7 +216,13 @@ def factory_network(tree: Mapping[str, Any]) -> nn.Module:
     given = tree["model"].get("kwargs")
     kwargs = thaw(given) if given is not None else {}
     try:
-        net = instantiate(factory, **kwargs)
+        # the job's seed for the CPU generator a factory's initialisation draws from: its
+        # weights (those it gives the model without checkpoint=) were a draw of whatever the
+        # process had consumed before, other in every process and relaunch; the process's
+        # own state is left as it was (only the CPU's: forking a GPU's initialises CUDA)
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(int(tree.get("seed") or 0))
+            net = instantiate(factory, **kwargs)
     except Exception as err:  # an import or a call of the user's code, whatever broke
         cause = err.__cause__ or err
         first = " ".join(str(cause).split()) or type(cause).__name__
