@@ -44,7 +44,7 @@ from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
 from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
-from snnattack.training.trained import built_models, target_model
+from snnattack.training.trained import Built, built_models, target_model
 from snnattack.training.training_data import models_to_train, read_training_data
 from snnattack.training.workers import attack_data, workers_notes
 
@@ -70,7 +70,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     # what fixes the result: the relaunch check, row keys, record
     spec = result_spec(resolved, component_settings(specs))
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, spec, len(specs)):
+    if is_complete(metrics_path, spec, len(specs), built_identity(built, resolved)):
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
     check_not_replacing(metrics_path, spec)
@@ -101,6 +101,33 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         return record_attacks(
             job, target, source, data, data, run_settings, models=models, config=resolved
         )
+
+
+def built_identity(built: Built, resolved: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """What names each model the job ``built`` from a file or a factory, by the setting that
+    names it (``checkpoint=PATH``, ``source_checkpoint=PATH``,
+    ``model.factory._target_=NAME``): its role in the record's ``models``, the field there
+    and its value now (a model file's ``sha256``, the ``weights`` of ``model=external``'s
+    factory network). A relaunch compares them with the finished record's
+    (:func:`check_same_models`): the config names a file by its path only."""
+    made: dict[str, tuple[str, str, str]] = {}
+    if built.checkpoint is not None:
+        made[f"checkpoint={resolved['checkpoint']}"] = (
+            "target",
+            "sha256",
+            built.checkpoint[1]["sha256"],
+        )
+    elif built.external is not None:
+        factory = resolved["model"]["factory"]["_target_"]
+        weights = about_weights(built.external)["weights"]
+        made[f"model.factory._target_={factory}"] = ("target", "weights", weights)
+    if built.source_checkpoint is not None:
+        made[f"source_checkpoint={resolved['source_checkpoint']}"] = (
+            "source",
+            "sha256",
+            built.source_checkpoint[1]["sha256"],
+        )
+    return made
 
 
 def check_model_files(cfg: DictConfig) -> None:

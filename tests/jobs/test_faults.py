@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import fixtures_digits
 import pytest
 import torch
 from harness import QUICK, cli, compose, replaced, run_job, snapshot, sweep_metrics
@@ -370,6 +371,37 @@ def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
     again = cli("-m", *QUICK, "seed=3", store, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert again.returncode == 2 and "holds the finished job of other settings" in again.stderr
     assert snapshot(sweep / "0") == done
+
+
+def test_a_relaunch_on_a_replaced_model_file_never_skips_as_the_finished_job(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """A finished job attacked ``checkpoint=PATH``; the file at PATH replaced by other weights
+    (retrained), the same command was skipped as complete, so its folder kept the former
+    weights' results under it. It is refused naming the file's digests, and the folder keeps
+    its results; the same file again skips the job."""
+    model = tmp_path / "model.pt"
+    shutil.copyfile(fixtures_digits.stored_file(digits_store), model)
+    job = tmp_path / "job"
+    args = [*QUICK, "boxes=[white]", f"checkpoint={model}", f"store.dir={digits_store}"]
+    run_job(*args, output_dir=job, store=digits_store)
+    before = snapshot(job)
+    shutil.copyfile(fixtures_digits.stored_file(digits_store, "train.epochs=3"), model)
+    refused = cli(*args, f"hydra.run.dir={job}", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    line = refused.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"error: {re.escape(str(job))} holds the finished job of other model weights "
+        rf"\(checkpoint={re.escape(str(model))}: sha256 [0-9a-f]{{16}} there, [0-9a-f]{{16}} "
+        r"here\), whose results this job would keep as its own; accepted: another "
+        r"hydra.run.dir \(for a sweep another hydra.sweep.dir\), or "
+        rf"{re.escape(str(job / 'metrics.json'))} removed to replace them",
+        line,
+    ), line
+    assert snapshot(job) == before
+    shutil.copyfile(fixtures_digits.stored_file(digits_store), model)
+    again = cli(*args, f"hydra.run.dir={job}", cwd=tmp_path)
+    assert again.returncode == 0 and "skipping the job" in again.stdout + again.stderr
 
 
 def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_without_results(

@@ -390,9 +390,17 @@ def result_spec(
     return spec
 
 
-def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
+def is_complete(
+    path: Path,
+    spec: dict[str, Any],
+    n_rows: int,
+    built: dict[str, tuple[str, str, str]] | None = None,
+) -> bool:
     """Whether ``path`` holds the finished result of the config whose result spec is ``spec``
-    (:func:`result_spec`) in the current schema, so a relaunched job can skip it."""
+    (:func:`result_spec`) in the current schema, so a relaunched job can skip it; refused
+    (:func:`check_same_models`) where it was of other weights than the models the job
+    ``built`` from files or a factory."""
+    check_same_models(path, spec, built or {})
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
@@ -402,6 +410,37 @@ def is_complete(path: Path, spec: dict[str, Any], n_rows: int) -> bool:
         and what_runs(done.result_spec) == what_runs(spec)
         and len(done.results) == n_rows
     )
+
+
+def check_same_models(
+    path: Path, spec: dict[str, Any], built: dict[str, tuple[str, str, str]]
+) -> None:
+    """Refuses to skip (or replace) the finished job in ``path`` of this ``spec`` whose models
+    were other than those the job built now from files or a factory (``built``: by the
+    setting that names each, e.g. ``checkpoint=PATH``, its role in the record's ``models``,
+    the field that names its weights there, a model file's ``sha256`` or a factory network's
+    ``weights``, and that field's value now). The config names a file by its path only: a
+    file retrained or replaced at the same path was skipped as the finished job, which kept
+    the former weights' results under this command. A record without the field (its model
+    was trained, or the record predates the field) is not compared."""
+    try:
+        done = read_record(path)
+    except (OSError, ValueError, UserError):
+        return  # no finished record here: nothing to skip (check_not_replacing says the rest)
+    if done.schema != SCHEMA or what_runs(done.result_spec) != what_runs(spec):
+        return  # another config: check_not_replacing names its keys
+    differ = [
+        f"{setting}: {field} {there} there, {here} here"
+        for setting, (role, field, here) in built.items()
+        if (there := (done.models.get(role) or {}).get(field)) is not None and there != here
+    ]
+    if differ:
+        raise ConfigError(
+            f"{path.parent} holds the finished job of other model weights "
+            f"({'; '.join(differ)}), whose results this job would keep as its own; accepted: "
+            f"another hydra.run.dir (for a sweep another hydra.sweep.dir), or {path} removed "
+            "to replace them"
+        )
 
 
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
