@@ -400,35 +400,25 @@ def is_complete(
     (:func:`result_spec`) in the current schema, so a relaunched job can skip it; refused
     (:func:`check_same_models`) where it was of other weights than the models the job
     ``built`` from files or a factory."""
-    check_same_models(path, spec, built or {})
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
         return False
-    return (
-        done.schema == SCHEMA
-        and what_runs(done.result_spec) == what_runs(spec)
-        and len(done.results) == n_rows
-    )
+    if done.schema != SCHEMA or what_runs(done.result_spec) != what_runs(spec):
+        return False  # another config: check_not_replacing names its keys
+    check_same_models(done, path, built or {})
+    return len(done.results) == n_rows
 
 
-def check_same_models(
-    path: Path, spec: dict[str, Any], built: dict[str, tuple[str, str, str]]
-) -> None:
-    """Refuses to skip (or replace) the finished job in ``path`` of this ``spec`` whose models
-    were other than those the job built now from files or a factory (``built``: by the
-    setting that names each, e.g. ``checkpoint=PATH``, its role in the record's ``models``,
-    the field that names its weights there, a model file's ``sha256`` or a factory network's
+def check_same_models(done: JobRecord, path: Path, built: dict[str, tuple[str, str, str]]) -> None:
+    """Refuses to skip (or replace) the finished job ``done`` in ``path`` whose models were
+    other than those the job built now from files or a factory (``built``: by the setting
+    that names each, e.g. ``checkpoint=PATH``, its role in the record's ``models``, the field
+    that names its weights there, a model file's ``sha256`` or a factory network's
     ``weights``, and that field's value now). The config names a file by its path only: a
     file retrained or replaced at the same path was skipped as the finished job, which kept
     the former weights' results under this command. A record without the field (its model
     was trained, or the record predates the field) is not compared."""
-    try:
-        done = read_record(path)
-    except (OSError, ValueError, UserError):
-        return  # no finished record here: nothing to skip (check_not_replacing says the rest)
-    if done.schema != SCHEMA or what_runs(done.result_spec) != what_runs(spec):
-        return  # another config: check_not_replacing names its keys
     differ = [
         f"{setting}: {field} {there} there, {here} here"
         for setting, (role, field, here) in built.items()
