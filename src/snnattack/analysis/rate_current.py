@@ -1,12 +1,14 @@
 """Rate-current curves (RGA Fig. 2, Supp. §1): how a spiking layer turns current into rate.
 
 The *static* curve is the paper's closed-form firing rate of one neuron fed a constant current
-(:func:`snnattack.snn.neurons.static_rate`) of the layer's λ and θ, the curve RGA's backward
-differentiates whatever the reset: the neurons' own for a soft-reset IF and a hard-reset LIF,
-not for a hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The *actual* curve is
-the scatter of (time-averaged input current, firing rate) of the neurons of one spiking layer
-of a trained network on validation data; RGA's backward assumes the actual points lie near
-the static curve.
+(:func:`snnattack.snn.neurons.static_rate`) of the layer's λ and θ, the curve that RGA's
+backward approximates, whatever the reset, by the piecewise-linear curve of Eq. S8 (slope
+``gamma`` up to the onset ``(1 - lam) theta``, a ramp to rate 1 at ``beta theta``:
+:func:`snnattack.gradients.rga.rate_slope`): the neurons' own for a soft-reset IF and a
+hard-reset LIF, not for a hard-reset IF (the staircase ``1/ceil(theta/I)`` below it). The
+*actual* curve is the scatter of (time-averaged input current, firing rate) of the neurons of
+one spiking layer of a trained network on validation data; RGA's backward assumes the actual
+points lie near the static curve.
 """
 
 from __future__ import annotations
