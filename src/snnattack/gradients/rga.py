@@ -12,7 +12,10 @@ spikes (``AND``, ``IAND``): one such product is exact, but stacked ones pass eac
 gradient that differs by step, which one time-averaged pass cannot hold; a product in a
 model's own code is not seen. ``rga_layerwise`` applies
 the same gradient layer by layer on ``[T, B, ...]`` tensors, as the reference code does: the
-test oracle and the cost baseline.
+test oracle and the cost baseline. It gives each step the slope times the mean of the steps'
+spike gradients, the reference's backward each step's own: the same input gradient where
+every step's spike gradient is the same (linear time-invariant layers after the neurons, the
+output averaged over T), not behind a max pooling (``docs/gradient_modes.md``).
 :func:`rate_domain` is the machinery, shared with other proxies that act on mean currents.
 """
 
