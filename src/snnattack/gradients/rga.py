@@ -11,7 +11,7 @@ gradient by the layer-wise pass. So it does on a model of SEW-ResNet blocks that
 spikes (``AND``, ``IAND``): one such product is exact, but stacked ones pass each other a
 gradient that differs by step, which one time-averaged pass cannot hold; a product in a
 model's own code is not seen. ``rga_layerwise`` applies
-the same gradient layer by layer on ``[T, B, ...]`` tensors, as the reference code does: the
+the same gradient layer by layer on ``[T, B, ...]`` tensors, like the reference code: the
 test oracle and the cost baseline. It gives each step the slope times the mean of the steps'
 spike gradients, the reference's backward each step's own: the same input gradient where
 every step's spike gradient is the same (linear time-invariant layers after the neurons, the
