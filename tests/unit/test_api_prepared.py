@@ -27,6 +27,8 @@ from snnattack.errors import UserError
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
 from snnattack.snn.learned import Learned
+from snnattack.snn.neurons import LIF
+from snnattack.snn.surrogates import Triangle
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional  # noqa: E402
@@ -306,9 +308,27 @@ class Slotted:
     gain: float = 1.0
 
 
+class Settings:
+    """A user's settings class: neither a dataclass nor a namespace."""
+
+    def __init__(self) -> None:
+        self.gain = 1.0
+
+
+class Squash:
+    """A callable object with a setting of its own, as a user's surrogate or readout is."""
+
+    def __init__(self) -> None:
+        self.alpha = 1.0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.alpha * x)
+
+
 class Scaled(nn.Module):
     """A user's own-loop network whose forward reads a tensor, a list, a number, a function,
-    a dict of settings and a settings holder that are neither parameter nor buffer."""
+    a dict of settings, settings holders and objects of its own classes that are neither
+    parameter nor buffer."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -320,11 +340,14 @@ class Scaled(nn.Module):
         self.scales = {"gain": 1.0, "unused": "text"}
         self.args = SimpleNamespace(gain=1.0, nested={"gain": 1.0})
         self.slotted = Slotted()
+        self.settings = Settings()
+        self.readout = Squash()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
         settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
-        settings *= self.slotted.gain
+        settings *= self.slotted.gain * self.settings.gain
+        out = self.readout(out)
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
 
@@ -342,6 +365,8 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "namespace_in_place": lambda net: setattr(net.args, "gain", -5.0),
     "nested_dict_in_place": lambda net: net.args.nested.__setitem__("gain", -5.0),
     "slotted_dataclass": lambda net: setattr(net.slotted, "gain", -5.0),
+    "object_in_place": lambda net: setattr(net.settings, "gain", -5.0),
+    "callable_object_in_place": lambda net: setattr(net.readout, "alpha", -5.0),
     "hook_added": lambda net: net.body.register_forward_hook(lambda m, i, out: -5.0 * out),
 }
 
@@ -353,6 +378,27 @@ def test_a_changed_attribute_that_the_forward_reads_prepares_afresh(
     net = Scaled().eval()
     first = attack(net)
     ATTRIBUTE_CHANGES[change](net)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
+
+
+SURROGATE_CHANGES: dict[str, Callable[[nn.Module], object]] = {
+    "replaced": lambda lif: setattr(lif, "surrogate", Triangle(width=0.2)),
+    "in_place": lambda lif: setattr(lif.surrogate, "width", 0.2),
+}
+
+
+@pytest.mark.parametrize("change", SURROGATE_CHANGES, ids=list(SURROGATE_CHANGES))
+def test_a_native_neurons_surrogate_changed_prepares_afresh(preparations, change: str) -> None:
+    """A native LIF's surrogate is an object of its own class (``triangle(width=1.0)``), not
+    a module: before, neither one replaced nor its width set in place was seen, and the kept
+    attacked copy crafted with the old slope (and ``evaluate`` recorded it)."""
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    first = attack(net)
+    for lif in (m for m in net.modules() if isinstance(m, LIF)):
+        SURROGATE_CHANGES[change](lif)
     second = attack(net)
     assert preparations == ["_prepare_attack"] * 2
     assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples

@@ -19,7 +19,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   are, and the plain values (numbers, strings, tuples and lists of them) of its dicts that
   are not its own registries (``self.scales = {...}``; a module's registries are named with
   an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
-  ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels;
+  ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels, and of an
+  object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
+  width a user may set in place; a callable object's ``alpha``), with its class;
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``), compared by value: a change through ``.data`` (``beta.data.clamp_(0, 1)``)
@@ -30,8 +32,8 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
-Not compared, so not seen by a kept preparation: what such a dict or holder keeps besides
-plain values (a tensor in it, an object of another class: an OmegaConf config), a class's or
+Not compared, so not seen by a kept preparation: what such a dict, holder or object keeps
+besides plain values (a tensor in it, an object in it: an OmegaConf config), a class's or
 a module's global variables that a forward reads, and objects reached otherwise than as a
 module's attributes.
 
@@ -121,7 +123,18 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
             out.append((k, _value(v)))
         elif _holder(v):
             out.append((k, _settings(_held_settings(v))))
+        elif _instance(v):  # a native LIF's surrogate: Triangle(width=...), set in place
+            out.append((k, type(v), _settings(vars(v))))
     return out
+
+
+def _instance(value: Any) -> bool:
+    """Whether ``value`` is an object of another class whose attributes a forward may read
+    (a native neuron's ``surrogate``, a user's own settings class): one with a ``__dict__``,
+    neither a class nor a module. Compared by its class and the plain values of its
+    ``__dict__`` (:func:`_settings`), so one replaced by another of other values, or changed
+    in place (``lif.surrogate.width = 0.5``), is a change."""
+    return isinstance(getattr(value, "__dict__", None), dict) and not isinstance(value, type)
 
 
 def _holder(value: Any) -> bool:
@@ -186,7 +199,10 @@ def _value(value: Any) -> Any:
         return _tensor(value)
     if type(value) in (tuple, list):
         return (type(value), *value)
-    return ("function", id(value)) if _function(value) else value
+    if _function(value):  # by identity, and what a callable object holds (its ``alpha``)
+        held = getattr(value, "__dict__", None)
+        return ("function", id(value), _settings(held) if type(held) is dict else ())
+    return value
 
 
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
