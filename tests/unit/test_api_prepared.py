@@ -108,6 +108,21 @@ def test_a_change_through_data_is_attacked_though_no_version_counter_sees_it(
     assert torch.equal(second, fresh) and not torch.equal(second, first)
 
 
+def test_a_change_through_data_is_attacked_with_folded_bns(preparations) -> None:
+    """With ``attack.fold_bn=true`` the kept copy holds tensors folded from the model's
+    values, which no copy of the weights refreshes: the values are compared instead, and a
+    change through ``.data`` folds a new copy (before, the old weights were attacked)."""
+    folded = {"overrides": ["attack.fold_bn=true"]}
+    net = spikingjelly_plif().eval()
+    first = attack(net, **folded)
+    net[0].weight.data.mul_(-1.0)
+    net[1].running_mean.data.add_(0.5)
+    second = attack(net, **folded)
+    fresh = attack(copy.deepcopy(net), **folded)
+    assert preparations == ["_prepare_attack"] * 2  # the first call's preparation kept
+    assert torch.equal(second, fresh) and not torch.equal(second, first)
+
+
 def plif_decay_through_data(net: nn.Module) -> None:
     """The parametric LIF's ``w`` set through ``.data``: its decay ``sigmoid(w)``, a number
     of the adapted LIF, changes."""
@@ -278,6 +293,13 @@ def scale_in_place(net: nn.Module) -> None:
         net[0].weight.mul_(1.0)
 
 
+class Negated(nn.Linear):
+    """A linear layer whose output is negated: another forward on the same tensors."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -super().forward(x)
+
+
 CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "load_state_dict": lambda net: net.load_state_dict(spikingjelly_plif(seed=1).state_dict()),
     "train": lambda net: net.train(),
@@ -285,6 +307,7 @@ CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "parameter_replaced": replace_weight,
     "threshold": lambda net: setattr(net[6], "v_threshold", 0.4),
     "dtype": lambda net: net.double(),
+    "class_swapped": lambda net: setattr(net[9], "__class__", Negated),
 }
 
 

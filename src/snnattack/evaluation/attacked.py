@@ -27,7 +27,7 @@ from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
-from snnattack.interop.prepared import PREPARED, state_of
+from snnattack.interop.prepared import PREPARED, noted, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -121,11 +121,17 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     parameters and buffers copied from ``model`` at each call: a change made through
     ``.data``, which no version counter sees, is attacked too. A loop of ``snnattack.attack``
     calls copies the model's tree once and its weights once per batch. A copy with its BNs
-    folded into the convs (``fold_bn``) holds other tensors than ``model``: it is kept as
-    made, and a ``.data`` change is not seen there."""
+    folded into the convs (``fold_bn``) holds other tensors than ``model``, folded from the
+    values they had: the values of ``model``'s floating tensors are compared at every call
+    instead (:func:`~snnattack.interop.prepared.noted`), and a ``.data`` change folds a new
+    copy (before, the old weights were attacked)."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
+        if fold_bn:
+            for tensor in (*model.parameters(), *model.buffers()):
+                if tensor.is_floating_point():
+                    noted(tensor)
         return [copied, state_of(copied, attributes=False)]
 
     def unchanged(kept: list) -> bool:

@@ -10,7 +10,8 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   reference, so a tensor replaced, even by one at a freed one's address, is a change), its
   version counter (bumped by every in-place change: an optimiser's step,
   ``load_state_dict``, ``fill_``), its memory, device, dtype and shape (``.to()``,
-  ``.data =``); every module by identity (a submodule replaced) with its plain attributes
+  ``.data =``); every module by identity (a submodule replaced) and class (one swapped
+  through ``__class__``, whose forward is another) with its plain attributes
   (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
   assignment, from Python or numpy, a tuple or list of such values), its hooks (one added or
   removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
@@ -91,6 +92,7 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     state: list[Any] = []
     for m in model.modules():
         state.append(id(m))
+        state.append(type(m))  # its class swapped (``m.__class__ = ...``): another forward
         if attributes:
             state.append(_attributes(m))
         for t in (*m._parameters.values(), *m._buffers.values()):
