@@ -428,6 +428,41 @@ def test_a_native_neurons_surrogate_changed_prepares_afresh(preparations, change
     assert not torch.equal(second, first)
 
 
+class Unregistered(nn.Module):
+    """A readout held in a plain list (a user's slip for ``nn.ModuleList``): a module that
+    neither ``modules()`` nor ``parameters()`` reach, which the forward runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = spikingjelly_plif()
+        torch.manual_seed(1)
+        self.readout = [nn.Linear(10, 10)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout[0](self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0))
+
+
+UNREGISTERED_CHANGES: dict[str, Callable[[Unregistered], object]] = {
+    "through_data": lambda net: net.readout[0].weight.data.mul_(-3.0),
+    "replaced": lambda net: net.readout.__setitem__(0, nn.Linear(10, 10)),
+}
+
+
+@pytest.mark.parametrize("change", UNREGISTERED_CHANGES, ids=list(UNREGISTERED_CHANGES))
+def test_a_module_in_a_plain_list_is_prepared_afresh_at_each_call(
+    preparations, change: str
+) -> None:
+    """Its changes are seen by no state and no weight copy: before, the kept attacked copy
+    ran the list's module as the first call copied it."""
+    net = Unregistered().eval()
+    first = attack(net)
+    UNREGISTERED_CHANGES[change](net)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
+
+
 def test_a_changed_setting_prepares_afresh_and_the_first_is_kept(preparations) -> None:
     net = spikingjelly_plif().eval()
     attack(net)

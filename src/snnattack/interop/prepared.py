@@ -22,7 +22,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
   ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels, and of an
   object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
-  width a user may set in place; a callable object's ``alpha``), with its class;
+  width a user may set in place; a callable object's ``alpha``), with its class; a module
+  held in a plain list, tuple or dict (not registered: ``self.extra = [nn.Linear(...)]``)
+  counts as a change at every call (:func:`_unregistered`);
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``), compared by value: a change through ``.data`` (``beta.data.clamp_(0, 1)``)
@@ -120,9 +122,11 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
             if k.endswith("hooks"):
                 out.append((k, tuple(v)))
             elif k[0] != "_" and kind is not set:  # the user's: self.scales = {...}
-                out.append((k, _settings(v)))
+                out.append((k, _unregistered(v.values()) or _settings(v)))
         elif _compared(v):
             out.append((k, _value(v)))
+        elif kind in (tuple, list) and _unregistered(v):
+            out.append((k, _unregistered(v)))
         elif _holder(v):
             out.append((k, _settings(_held_settings(v))))
         elif _instance(v):  # a native LIF's surrogate: Triangle(width=...), set in place
@@ -137,6 +141,15 @@ def _instance(value: Any) -> bool:
     ``__dict__`` (:func:`_settings`), so one replaced by another of other values, or changed
     in place (``lif.surrogate.width = 0.5``), is a change."""
     return isinstance(getattr(value, "__dict__", None), dict) and not isinstance(value, type)
+
+
+def _unregistered(values: Iterable[Any]) -> object | None:
+    """A token never equal to another where ``values`` (a list, tuple or dict a module holds
+    as a plain attribute, ``self.extra = [nn.Linear(...)]``) hold a module: a module it does
+    not register, absent from ``modules()`` and ``parameters()``, whose changes neither the
+    state nor the attacked copy's weight copy sees; the model then counts as changed at every
+    call (prepared afresh, as an inference tensor is), never stale. None where none is."""
+    return object() if any(isinstance(v, nn.Module) for v in values) else None
 
 
 def _holder(value: Any) -> bool:
