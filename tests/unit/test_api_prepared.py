@@ -365,11 +365,14 @@ class Scaled(nn.Module):
         self.slotted = Slotted()
         self.settings = Settings()
         self.readout = Squash()
+        self.masks = [torch.tensor(1.0)]  # tensors in a list and a dict: ``self.masks[0]``
+        self.named = {"gain": torch.tensor(1.0)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
         settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
         settings *= self.slotted.gain * self.settings.gain
+        settings = settings * self.masks[0] * self.named["gain"]
         out = self.readout(out)
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
@@ -381,6 +384,12 @@ def doubled(x: torch.Tensor) -> torch.Tensor:
 ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "tensor_replaced": lambda net: setattr(net, "scale", torch.tensor(-5.0)),
     "tensor_in_place": lambda net: net.scale.fill_(-5.0),
+    "tensor_through_data": lambda net: net.scale.data.fill_(-5.0),
+    "tensor_in_list_in_place": lambda net: net.masks[0].fill_(-5.0),
+    "tensor_in_list_through_data": lambda net: net.masks[0].data.fill_(-5.0),
+    "tensor_in_list_replaced": lambda net: net.masks.__setitem__(0, torch.tensor(-5.0)),
+    "tensor_in_dict_in_place": lambda net: net.named["gain"].fill_(-5.0),
+    "tensor_in_dict_replaced": lambda net: net.named.__setitem__("gain", torch.tensor(-5.0)),
     "list_in_place": lambda net: net.weights.__setitem__(0, -5.0),
     "numpy_number": lambda net: setattr(net, "gain", np.float64(-5.0)),
     "function_replaced": lambda net: setattr(net, "squash", doubled),

@@ -16,9 +16,10 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   assignment, from Python or numpy, a tuple or list of such values), its hooks (one added or
   removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
   the tensors are), its tensors that are neither parameter nor buffer
-  (``self.scale = torch.tensor(...)``, which a forward may read), compared as the parameters
-  are, and the plain values (numbers, strings, tuples and lists of them) of its dicts that
-  are not its own registries (``self.scales = {...}``; a module's registries are named with
+  (``self.scale = torch.tensor(...)``, which a forward may read, and those in a tuple, list
+  or dict it holds: ``self.masks = [...]``), compared as the parameters are, and the plain
+  values (numbers, strings, tuples and lists of them) of its dicts that are not its own
+  registries (``self.scales = {...}``; a module's registries are named with
   an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
   ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels, and of an
   object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
@@ -27,8 +28,10 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   counts as a change at every call (:func:`_unregistered`);
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
-  ``threshold``), compared by value: a change through ``.data`` (``beta.data.clamp_(0, 1)``)
-  bumps no version counter, yet the kept adaptation holds the old numbers;
+  ``threshold``) and of those the models hold besides their parameters and buffers
+  (:func:`_held_tensors`), compared by value: a change through ``.data``
+  (``beta.data.clamp_(0, 1)``, ``self.scale.data.fill_(2)``) bumps no version counter, yet
+  the kept adaptation or attacked copy holds the old numbers;
 - where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
   infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
   written through ``.data`` after a first call is refused by the next as by the first;
@@ -36,7 +39,8 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   shape, on which a foreign network's form is probed).
 
 Not compared, so not seen by a kept preparation: what such a dict, holder or object keeps
-besides plain values (a tensor in it, an object in it: an OmegaConf config), a class's or
+besides plain values and tensors (an object in it: an OmegaConf config), the values of a
+tensor in a holder, an object or a nested dict (its identity and version are), a class's or
 a module's global variables that a forward reads, and objects reached otherwise than as a
 module's attributes.
 
@@ -171,16 +175,19 @@ def _held_settings(holder: Any) -> dict[str, Any]:
 def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
     """The plain values of a dict (or of a settings holder's attributes, :func:`_holder`),
     by key: numbers, strings, tuples and lists of them, and those of the dicts and holders
-    it holds (to three levels). What else it holds (a tensor, a module, another object) is
-    not compared: a dict of them is a registry, not settings."""
+    it holds (to three levels), and its tensors (and those of its tuples and lists) as
+    :func:`_tensor`. What else it holds (a module, another object) is not compared: a dict of
+    them is a registry, not settings."""
     out: list[Any] = []
     for k, v in held.items():
         if not _scalar(k):
             continue  # a key compared by value must be one (a tensor's == is elementwise)
-        if type(v) in (tuple, list) and all(_scalar(x) for x in v):
-            out.append((k, type(v), *v))
+        if type(v) in (tuple, list) and all(_element(x) for x in v):
+            out.append((k, type(v), *map(_item, v)))
         elif _scalar(v):
             out.append((k, v))
+        elif isinstance(v, torch.Tensor):
+            out.append((k, _tensor(v)))
         elif depth < 2 and type(v) in (dict, OrderedDict):
             out.append((k, _settings(v, depth + 1)))
         elif depth < 2 and _holder(v):
@@ -191,11 +198,22 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
 def _compared(value: Any) -> bool:
     """Whether a module's attribute ``value`` (not a registry) is part of its state: a number
     (numpy's too: a threshold set from ``np.linspace``), a string, a tensor, a function (a
-    surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers
-    and strings."""
+    surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers,
+    strings and tensors (``self.masks = [...]``)."""
     if type(value) in (tuple, list):
-        return all(_scalar(v) for v in value)
+        return all(_element(v) for v in value)
     return _scalar(value) or isinstance(value, torch.Tensor) or _function(value)
+
+
+def _element(value: Any) -> bool:
+    """Whether ``value``, held in a tuple or list, is compared: a plain value or a tensor."""
+    return _scalar(value) or isinstance(value, torch.Tensor)
+
+
+def _item(value: Any) -> Any:
+    """An element of a compared tuple or list as the state holds it (a tensor as
+    :func:`_tensor`)."""
+    return _tensor(value) if isinstance(value, torch.Tensor) else value
 
 
 def _scalar(value: Any) -> bool:
@@ -213,7 +231,7 @@ def _value(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return _tensor(value)
     if type(value) in (tuple, list):
-        return (type(value), *value)
+        return (type(value), *map(_item, value))
     if _function(value):  # by identity, and what a callable object holds (its ``alpha``)
         held = getattr(value, "__dict__", None)
         return ("function", id(value), _settings(held) if type(held) is dict else ())
@@ -229,9 +247,25 @@ def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
 
 
 def _held(model: nn.Module) -> Iterator[Any]:
-    """``model``'s tensors that are neither parameter nor buffer, and its functions."""
+    """``model``'s tensors that are neither parameter nor buffer (held as attributes, or in a
+    tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``), and
+    its functions."""
     for m in model.modules():
-        yield from (v for v in m.__dict__.values() if isinstance(v, torch.Tensor) or _function(v))
+        for k, v in m.__dict__.items():
+            if isinstance(v, torch.Tensor) or _function(v):
+                yield v
+            elif type(v) in (tuple, list):
+                yield from (x for x in v if isinstance(x, torch.Tensor))
+            elif type(v) in (dict, OrderedDict) and k[0] != "_":  # not a module's registry
+                yield from (x for x in v.values() if isinstance(x, torch.Tensor))
+
+
+def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
+    """The tensors of ``models`` that are neither parameter nor buffer (:func:`_held`), whose
+    values a kept preparation compares: a change through ``.data`` bumps no version, and no
+    weight copy refreshes them (an inference tensor, changed at every call, left out)."""
+    held = (t for m in models for t in _held(m) if isinstance(t, torch.Tensor))
+    return [t for t in held if not t.is_inference()]
 
 
 def _objects(model: nn.Module) -> list[weakref.ref]:
@@ -313,7 +347,7 @@ class Preparations:
         token = _READ.set([])
         try:
             built = build()
-            numbers = _Numbers(_READ.get() or [])
+            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models)])
         finally:
             _READ.reset(token)
         # the state after the build, which the next call compares; its objects held weakly,
@@ -339,13 +373,14 @@ def _state(models: list[nn.Module]) -> list[Any]:
 
 
 class _Numbers:
-    """The tensors a build read as numbers (:func:`noted`) and their values then, flattened
-    into one tensor per device."""
+    """The tensors a build read as numbers (:func:`noted`) or a model holds besides its
+    parameters and buffers (:func:`_held_tensors`), and their values then, flattened into one
+    tensor per device and dtype (an integer mask compared exactly)."""
 
     def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.devices: dict[torch.device, tuple[list[torch.Tensor], torch.Tensor]] = {}
-        for device, group in _by(tensors, lambda t: t.device).items():
-            self.devices[device] = (group, _flat(group))
+        self.devices: dict[tuple[torch.device, torch.dtype], tuple[list, torch.Tensor]] = {}
+        for key, group in _by(tensors, lambda t: (t.device, t.dtype)).items():
+            self.devices[key] = (group, _flat(group))
 
 
 def _keyed(model: nn.Module) -> bool:
@@ -373,7 +408,7 @@ def _checks(numbers: _Numbers, checked: list[nn.Module]) -> list[torch.Tensor]:
     check of the preparation decides."""
     flags: dict[torch.device, list[torch.Tensor]] = {}
     with torch.no_grad():
-        for device, (tensors, was) in numbers.devices.items():
+        for (device, _), (tensors, was) in numbers.devices.items():
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
         floats = (t for m in checked for t in _persistent(m))
         groups = _by((t for t in floats if t.is_floating_point()), lambda t: (t.device, t.dtype))
