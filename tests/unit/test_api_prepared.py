@@ -416,6 +416,30 @@ def test_a_changed_attribute_that_the_forward_reads_prepares_afresh(
     assert not torch.equal(second, first)
 
 
+class Scaler:
+    """A forward hook with a setting of its own, held by the user's code, not the model."""
+
+    def __init__(self) -> None:
+        self.scale = 1.0
+
+    def __call__(self, module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:
+        return self.scale * out
+
+
+def test_a_hooks_own_setting_changed_prepares_afresh(preparations) -> None:
+    """The hook stays registered (same handle), its object changes: before, the kept copy
+    ran the copy of the hook as the first call made it."""
+    net = spikingjelly_plif().eval()
+    hook = Scaler()
+    net[9].register_forward_hook(hook)
+    first = attack(net)
+    hook.scale = -3.0
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
+
+
 SURROGATE_CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "replaced": lambda lif: setattr(lif, "surrogate", Triangle(width=0.2)),
     "in_place": lambda lif: setattr(lif.surrogate, "width", 0.2),

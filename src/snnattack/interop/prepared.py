@@ -109,7 +109,8 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
 
 def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
     """``module``'s compared attributes by name: its plain values, its hooks by their
-    handles' numbers (never reused: a hook added or removed is seen), and the plain values of
+    handles' numbers (never reused: a hook added or removed is seen) and their functions (a
+    hook object's settings: ``scaler.scale = 2``, :func:`_value`), and the plain values of
     the dicts and settings holders a user's forward may read (``self.scales = {...}``,
     ``self.args``: :func:`_settings`). Most of a module's attributes are its own registries
     (dicts and sets whose names start with an underscore: ``_modules``, spikingjelly's
@@ -123,8 +124,8 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
         elif kind in REGISTRIES:
             if not v:
                 continue  # most of them: nothing to compare (an empty dict adds nothing)
-            if k.endswith("hooks"):
-                out.append((k, tuple(v)))
+            if k.endswith("hooks"):  # by handle, and a hook object's own settings
+                out.append((k, tuple((h, _value(f)) for h, f in v.items())))
             elif k[0] != "_" and kind is not set:  # the user's: self.scales = {...}
                 out.append((k, _unregistered(v.values()) or _settings(v)))
         elif _compared(v):
