@@ -74,6 +74,7 @@ PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state
 REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, submodules, ...
 NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
+NUMBER_OR_TENSOR = (Number, torch.Tensor)  # what else a compared tuple or list may hold
 # the tensors the build under way read as numbers (None: no build under way)
 _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
 
@@ -208,7 +209,7 @@ def _compared(value: Any) -> bool:
 
 def _element(value: Any) -> bool:
     """Whether ``value``, held in a tuple or list, is compared: a plain value or a tensor."""
-    return _scalar(value) or isinstance(value, torch.Tensor)
+    return type(value) in PLAIN or isinstance(value, NUMBER_OR_TENSOR)
 
 
 def _item(value: Any) -> Any:
