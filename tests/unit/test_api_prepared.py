@@ -367,12 +367,13 @@ class Scaled(nn.Module):
         self.readout = Squash()
         self.masks = [torch.tensor(1.0)]  # tensors in a list and a dict: ``self.masks[0]``
         self.named = {"gain": torch.tensor(1.0)}
+        self.gains = np.ones(10, dtype=np.float32)  # read through torch.from_numpy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
         settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
         settings *= self.slotted.gain * self.settings.gain
-        settings = settings * self.masks[0] * self.named["gain"]
+        settings = settings * self.masks[0] * self.named["gain"] * torch.from_numpy(self.gains)
         out = self.readout(out)
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
@@ -390,6 +391,7 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "tensor_in_list_replaced": lambda net: net.masks.__setitem__(0, torch.tensor(-5.0)),
     "tensor_in_dict_in_place": lambda net: net.named["gain"].fill_(-5.0),
     "tensor_in_dict_replaced": lambda net: net.named.__setitem__("gain", torch.tensor(-5.0)),
+    "numpy_array_in_place": lambda net: net.gains.__setitem__(slice(None), -5.0),
     "list_in_place": lambda net: net.weights.__setitem__(0, -5.0),
     "numpy_number": lambda net: setattr(net, "gain", np.float64(-5.0)),
     "function_replaced": lambda net: setattr(net, "squash", doubled),

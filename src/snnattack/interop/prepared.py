@@ -17,7 +17,8 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
   the tensors are), its tensors that are neither parameter nor buffer
   (``self.scale = torch.tensor(...)``, which a forward may read, and those in a tuple, list
-  or dict it holds: ``self.masks = [...]``), compared as the parameters are, and the plain
+  or dict it holds: ``self.masks = [...]``), compared as the parameters are, its numpy
+  arrays (``self.gains = np.ones(10)``) by value, and the plain
   values (numbers, strings, tuples and lists of them) of its dicts that are not its own
   registries (``self.scales = {...}``; a module's registries are named with
   an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
@@ -65,6 +66,7 @@ from numbers import Number
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -75,6 +77,7 @@ REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, s
 NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 NUMBER_OR_TENSOR = (Number, torch.Tensor)  # what else a compared tuple or list may hold
+COMPARED = (torch.Tensor, np.ndarray)  # arrays a module's attribute may be, compared
 # the tensors the build under way read as numbers (None: no build under way)
 _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
 
@@ -190,6 +193,8 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
             out.append((k, v))
         elif isinstance(v, torch.Tensor):
             out.append((k, _tensor(v)))
+        elif isinstance(v, np.ndarray):
+            out.append((k, _array(v)))
         elif depth < 2 and type(v) in (dict, OrderedDict):
             out.append((k, _settings(v, depth + 1)))
         elif depth < 2 and _holder(v):
@@ -199,12 +204,13 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
 
 def _compared(value: Any) -> bool:
     """Whether a module's attribute ``value`` (not a registry) is part of its state: a number
-    (numpy's too: a threshold set from ``np.linspace``), a string, a tensor, a function (a
+    (numpy's too: a threshold set from ``np.linspace``), a string, a tensor, a numpy array
+    (:func:`_array`), a function (a
     surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers,
     strings and tensors (``self.masks = [...]``)."""
     if type(value) in (tuple, list):
         return all(_element(v) for v in value)
-    return _scalar(value) or isinstance(value, torch.Tensor) or _function(value)
+    return _scalar(value) or isinstance(value, COMPARED) or _function(value)
 
 
 def _element(value: Any) -> bool:
@@ -232,12 +238,21 @@ def _value(value: Any) -> Any:
     its identity, a list as a tuple of its values."""
     if isinstance(value, torch.Tensor):
         return _tensor(value)
+    if isinstance(value, np.ndarray):
+        return _array(value)
     if type(value) in (tuple, list):
         return (type(value), *map(_item, value))
     if _function(value):  # by identity, and what a callable object holds (its ``alpha``)
         held = getattr(value, "__dict__", None)
         return ("function", id(value), _settings(held) if type(held) is dict else ())
     return value
+
+
+def _array(a: np.ndarray) -> tuple[Any, ...]:
+    """A numpy array by value (its dtype, shape and bytes: ``self.gains = np.ones(10)``,
+    which a forward may read through ``torch.from_numpy``), as no version counter tracks it:
+    a copy of its bytes per call, at memory speed."""
+    return ("ndarray", a.dtype.str, a.shape, a.tobytes())
 
 
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
