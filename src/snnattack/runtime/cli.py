@@ -65,6 +65,7 @@ from snnattack.runtime.launchers import (
     check_basic_sweep,
     check_hydra_added,
     check_launcher_counts,
+    check_local_tasks,
     hydra_param_line,
     sweeper_of,
 )
@@ -925,6 +926,7 @@ def main(
         swept = with_file_sweep(sys.argv[1:], conf_dir)  # the -cn file's sweep, too
         check_group_choices(swept, conf_dir)
         check_launcher_counts(sys.argv[1:])
+        check_local_tasks(sys.argv[1:], conf_dir)
         check_hydra_added(sys.argv[1:], conf_dir)
         check_basic_sweep(swept, conf_dir)
         check_given_once(sys.argv[1:])

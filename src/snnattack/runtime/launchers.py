@@ -14,7 +14,7 @@ from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 
 from snnattack.errors import ConfigError
-from snnattack.runtime.command_line import chosen_groups, multirun, parsed_overrides
+from snnattack.runtime.command_line import chosen_groups, file_hydra, multirun, parsed_overrides
 
 
 def sweeper_of(argv: list[str], conf_dir: Path) -> str:
@@ -85,6 +85,47 @@ def check_launcher_counts(argv: list[str]) -> None:
             raise ConfigError(
                 f"{override.key_or_group}={value} is out of range; accepted: {accepted}"
             )
+
+
+def launcher_chain(name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set[str]:
+    """``name`` and the launchers its ``conf/hydra/launcher/`` file's defaults name, each in
+    turn (``local_submitit`` is ``submitit_local``'s): what a choice of the package runs."""
+    file = conf_dir / "hydra" / "launcher" / f"{name}.yaml"
+    tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
+    chain = {name}
+    for entry in (tree.get("defaults") or []) if isinstance(tree, dict) else []:
+        if isinstance(entry, str) and entry != "_self_":
+            chain |= launcher_chain(entry, conf_dir, seen | {name})
+    return chain
+
+
+def check_local_tasks(argv: list[str], conf_dir: Path) -> None:
+    """Refuses, in a sweep on submitit's local executor (``hydra/launcher=submitit_local`` or
+    the package's ``local_submitit``), ``hydra.launcher.tasks_per_node`` above 1 (the command
+    line's, else the ``-cn`` file's): that executor starts every task with the whole job, so
+    each job ran that many times at once into its one folder, each writing its
+    ``metrics.json``. A DDP job starts its own processes there (``trainer=ddp``); on SLURM the
+    tasks are DDP's ranks (``hydra/launcher=slurm``, docs/running.md)."""
+    if not multirun(argv, conf_dir):
+        return
+    names = chosen_groups(argv, conf_dir).get("hydra/launcher") or set()
+    if len(names) != 1 or not isinstance(name := next(iter(names)), str):
+        return
+    if "submitit_local" not in launcher_chain(name, conf_dir):
+        return
+    launcher = file_hydra(argv, conf_dir).get("launcher")
+    tasks = launcher.get("tasks_per_node") if isinstance(launcher, dict) else None
+    for override in parsed_overrides(argv):
+        if override.key_or_group == "hydra.launcher.tasks_per_node":
+            tasks = override.value()
+    if isinstance(tasks, int) and not isinstance(tasks, bool) and tasks > 1:
+        raise ConfigError(
+            f"hydra.launcher.tasks_per_node={tasks} runs each job {tasks} times at once with "
+            f"hydra/launcher={name} (submitit's local executor starts the whole job in every "
+            "task, into one folder); accepted: hydra.launcher.tasks_per_node=1 (a DDP job "
+            "starts its own processes: trainer=ddp, with hydra.launcher.gpus_per_node = the "
+            "GPUs it takes)"
+        )
 
 
 def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
