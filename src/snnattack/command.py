@@ -25,6 +25,7 @@ from snnattack.package import CONF_DIR
 from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
+from snnattack.runtime.launchers import timed_out_line
 from snnattack.runtime.lifecycle import launched_here, restore_kept, stops_as_preemption
 
 
@@ -43,6 +44,7 @@ def job(cfg: DictConfig) -> None:
     output_dir = Path(hydra_cfg.runtime.output_dir)
     # as typed: an interpolation in an override (${oc.env:NAME}) is the job's to resolve
     overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
+    failed = None  # a failed job's line: the sweep goes on
     with closing_runs():
         try:
             cli.refuse_chdir(hydra_cfg.job.chdir)
@@ -59,19 +61,7 @@ def job(cfg: DictConfig) -> None:
             kept = restore_kept(output_dir)  # a folder that was there stays as it was
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 cli.refuse(err, None if kept else output_dir)
-            print(f"error: {cli.one_line(err)}", file=sys.stderr)  # the sweep goes on
-            try:  # what it would have run: the report names it unless that has results
-                runs = settings_hash(OmegaConf.to_container(cfg, resolve=True))
-            except OmegaConfBaseException:
-                runs = None
-            record_failure(
-                Path(hydra_cfg.sweep.dir),
-                hydra_cfg.job.num,
-                output_dir,
-                overrides,
-                cli.one_line(err),
-                runs,
-            )
+            failed = cli.one_line(err)
             if not kept:
                 cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
@@ -79,6 +69,19 @@ def job(cfg: DictConfig) -> None:
         except RankLost as lost:  # rank 0's, which started the ranks: kept as is, as a stop
             print(f"error: {lost}", file=sys.stderr)
             raise SystemExit(lost.exit_code) from None
+        except Exception as err:  # submitit's timeout: this job's failure; else a bug's
+            failed = timed_out_line(err, hydra_cfg.launcher)
+            if failed is None or hydra_cfg.mode != RunMode.MULTIRUN:
+                raise
+        if failed is None:
+            return
+        print(f"error: {failed}", file=sys.stderr)
+        try:  # what it would have run: the report names it unless that has results
+            runs = settings_hash(OmegaConf.to_container(cfg, resolve=True))
+        except OmegaConfBaseException:
+            runs = None
+        sweep = Path(hydra_cfg.sweep.dir)
+        record_failure(sweep, hydra_cfg.job.num, output_dir, overrides, failed, runs)
 
 
 def _refuse_a_sweep_run_once(

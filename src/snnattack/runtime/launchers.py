@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hydra.core.config_store import ConfigStore
@@ -203,4 +204,23 @@ def hydra_param_refusal(group: str, param: str, conf_dir: Path) -> str:
         f"hydra.{group}.{param} is not a key of the chosen hydra/{group} (it is one of "
         f"hydra/{group}={', '.join(have)}); accepted: hydra/{group}=<one of {', '.join(have)}> "
         "with it"
+    )
+
+
+def timed_out_line(err: BaseException, launcher: Any) -> str | None:
+    """The one line for submitit's end of a job that ran past its launcher's ``timeout_min``
+    (``UncompletedJobError``: "Job not requeued because: timed-out too many times", raised
+    inside the job by submitit's signal handler once its requeues are spent), None for any
+    other error. Hydra's run of the job caught it and its sweeper raised it once every job
+    had ended: a traceback, exit code 1, and neither the sweep's report nor its summary,
+    though only that job had failed (``hydra/launcher=local_submitit``, ``slurm``)."""
+    kind = type(err)
+    if kind.__name__ != "UncompletedJobError" or not kind.__module__.startswith("submitit"):
+        return None
+    limit = launcher.get("timeout_min") if hasattr(launcher, "get") else None
+    ran = f"hydra.launcher.timeout_min={limit}" if limit is not None else "its launcher's limit"
+    return (
+        f"the job ran past {ran} (submitit: {str(err).strip().rstrip('.')}); accepted: a "
+        "larger hydra.launcher.timeout_min, or the same command relaunched, which skips the "
+        "finished jobs and resumes this one's training after its last finished epoch"
     )

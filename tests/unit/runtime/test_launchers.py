@@ -1,4 +1,5 @@
-"""The launchers' settings that run a sweep other than it says, refused before any job
+"""The launchers' settings that run a sweep other than it says, refused before any job, and
+a job that ran past its launcher's time limit, a failure of its own
 (:mod:`snnattack.runtime.launchers`)."""
 
 from __future__ import annotations
@@ -6,11 +7,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import harness
 import pytest
+from omegaconf import DictConfig
 
+import snnattack.job
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
-from snnattack.runtime import cli
+from snnattack.runtime import cli, lifecycle
 from snnattack.runtime.launchers import check_local_tasks
 
 SWEEP = ["-m", "lambda=0.5,1.0"]
@@ -67,3 +71,46 @@ def test_an_experiment_files_local_tasks_are_refused_too(tmp_path: Path) -> None
 )
 def test_one_local_task_and_the_clusters_tasks_are_accepted(argv: list[str]) -> None:
     check_local_tasks(argv, CONF_DIR)
+
+
+def test_a_job_past_submitits_time_limit_fails_alone_and_the_sweep_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """submitit's signal handler raises ``UncompletedJobError`` inside a job that ran past
+    ``timeout_min`` once its requeues are spent; Hydra's run of the job caught it and its
+    sweeper raised it after the last job: a traceback and exit code 1, no report, no
+    summary. It is now that job's failure: one line, listed, the others' results reported.
+    (The basic launcher runs the jobs here, in this process, so the error can be planted.)"""
+    submitit_utils = pytest.importorskip("submitit.core.utils")
+    monkeypatch.setattr(lifecycle, "_KEPT", None)  # the launching process's, put back after
+    real = snnattack.job.run
+
+    def run(cfg: DictConfig, output_dir: Path) -> None:
+        if cfg["lambda"] == 0.5:
+            raise submitit_utils.UncompletedJobError(
+                "Job not requeued because: timed-out too many times."
+            )
+        real(cfg, output_dir)
+
+    monkeypatch.setattr(snnattack.job, "run", run)
+    sweep = tmp_path / "sweep"
+    done = harness.cli(
+        *harness.QUICK, "-m", "lambda=0.5,1.0", "boxes=[white]", "trainer.limit_test_batches=1",
+        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("  job 0 (")]
+    assert len(said) == 1 and "lambda=0.5" in said[0]
+    assert said[0].endswith(
+        "the job ran past its launcher's limit (submitit: Job not requeued because: timed-out "
+        "too many times); accepted: a larger hydra.launcher.timeout_min, or the same command "
+        "relaunched, which skips the finished jobs and resumes this one's training after its "
+        "last finished epoch"
+    )
+    assert (sweep / "1" / "metrics.json").is_file()  # the other job ran
+    report = (sweep / "report.md").read_text()  # its log: submitit's (.submitit/<id>/)
+    assert (
+        "Left out: job 0 (" in report
+        and ") failed: the job ran past its launcher's limit" in report
+    )
