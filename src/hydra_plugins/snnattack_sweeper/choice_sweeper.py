@@ -58,6 +58,7 @@ class ChoiceSweeper(BasicSweeper):
         from snnattack.config.validation import check_sweep
         from snnattack.errors import UserError
         from snnattack.job import check_model_files  # (declares every kind's rules)
+        from snnattack.runtime.launchers import worker_lost
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -75,7 +76,13 @@ class ChoiceSweeper(BasicSweeper):
         self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
         excluded = self.config.hydra.job.config.override_dirname.exclude_keys
         self._named = names_varied(list(excluded), jobs)
-        return super().sweep(arguments)
+        try:
+            return super().sweep(arguments)
+        except Exception as err:  # a joblib worker killed: one line, not joblib's traceback
+            lost = worker_lost(err)
+            if lost is None:
+                raise
+            raise lost from None
 
     def get_job_batch(self) -> Sequence[Sequence[str]]:
         """Hydra's next jobs, each with the override that names its folder by the keys the

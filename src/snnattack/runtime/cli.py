@@ -48,7 +48,7 @@ from snnattack.config.keys import (
     unresolved,
 )
 from snnattack.config.plain_rules import PLAIN, check_rules, listed
-from snnattack.errors import ConfigError, UserError
+from snnattack.errors import ConfigError, UserError, WorkerLost
 from snnattack.runtime.command_line import (
     choice_names,
     chosen_groups,
@@ -939,6 +939,9 @@ def main(
             raise SystemExit(EXIT_USER_ERROR)
     except UserError as err:
         refuse(err)
+    except WorkerLost as lost:  # not the user's: the same command resumes the sweep
+        print(f"error: {lost}", file=sys.stderr)
+        raise SystemExit(lost.exit_code) from None
     except yaml.YAMLError as err:  # an experiment's or conf/'s file, as Hydra loads it
         refuse(unreadable_yaml(err))
     except HydraException as err:

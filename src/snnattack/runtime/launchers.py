@@ -14,7 +14,7 @@ from hydra.core.override_parser.types import ChoiceSweep
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, WorkerLost
 from snnattack.runtime.command_line import chosen_groups, file_hydra, multirun, parsed_overrides
 
 
@@ -224,3 +224,14 @@ def timed_out_line(err: BaseException, launcher: Any) -> str | None:
         "larger hydra.launcher.timeout_min, or the same command relaunched, which skips the "
         "finished jobs and resumes this one's training after its last finished epoch"
     )
+
+
+def worker_lost(err: BaseException) -> WorkerLost | None:
+    """joblib's ``TerminatedWorkerError`` (a worker of ``hydra/launcher=parallel`` or
+    ``joblib`` killed while it ran a job: out of memory) as :class:`WorkerLost`, with the
+    workers' exit codes it names (``SIGKILL(-9)``); None for any other error."""
+    kind = type(err)
+    if kind.__name__ != "TerminatedWorkerError" or not kind.__module__.startswith("joblib"):
+        return None
+    codes = re.search(r"exit codes of the workers are \{(.+?)\}", str(err))
+    return WorkerLost(codes.group(1) if codes else "exit code unknown")

@@ -114,3 +114,41 @@ def test_a_job_past_submitits_time_limit_fails_alone_and_the_sweep_reports(
         "Left out: job 0 (" in report
         and ") failed: the job ran past its launcher's limit" in report
     )
+
+
+def test_a_killed_joblib_worker_ends_the_sweep_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A joblib worker killed while it ran a job (the machine's out-of-memory killer) ended
+    the sweep in joblib's ``TerminatedWorkerError`` traceback, exit code 1; it is now one
+    line that says to relaunch, exit code 3, as a lost DDP rank. (joblib's pool is stood in
+    for by one that loses its worker: the launcher and the sweeper around it are the real
+    ones.)"""
+    core = pytest.importorskip("hydra_plugins.hydra_joblib_launcher._core")
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    class KilledPool:
+        def __init__(self, **kwargs: object) -> None:
+            pass
+
+        def __call__(self, jobs: object) -> list[object]:
+            raise TerminatedWorkerError(
+                "A worker process managed by the executor was unexpectedly terminated. ...\n"
+                "The exit codes of the workers are {SIGKILL(-9)}\nDetailed tracebacks ..."
+            )
+
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(core, "Parallel", KilledPool)
+    done = harness.cli(
+        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=parallel",
+        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert said == [
+        "error: a worker process of the sweep's joblib launcher stopped (SIGKILL(-9): the "
+        "machine's out-of-memory killer, or a kill -9), and joblib stopped the jobs running "
+        "beside it; relaunch the same command to resume (finished jobs are skipped, a "
+        "training resumes after its last finished epoch)"
+    ]
