@@ -71,23 +71,17 @@ class RankLost(Exception):
 
 
 class WorkerLost(Exception):
-    """A worker process of a launcher that runs the jobs in a pool (joblib's: ``parallel``,
-    ``joblib``) stopped while it ran a job: killed by the machine (out of memory) or by a
-    signal. joblib then stops the pool's other jobs and raises ``TerminatedWorkerError`` in the
-    launching process, which ended the sweep in its traceback (exit code 1). Not a
-    :class:`UserError`: what the jobs had trained is kept (``last.ckpt``) and finished jobs
-    are skipped, so the same command resumes the sweep. ``cli.main`` says it in one line and
-    exits with :attr:`exit_code`, as a lost DDP rank (:class:`RankLost`)."""
+    """A process that ran one of a sweep's jobs stopped without its result: a worker of a
+    launcher that runs the jobs in a pool (joblib's: ``parallel``, ``joblib``), or a submitit
+    task (``local_submitit``, ``slurm``), killed by the machine (out of memory) or by a
+    signal. The launcher then raised its own error in the launching process, which ended the
+    sweep in its traceback (exit code 1). Not a :class:`UserError`: what the jobs had trained
+    is kept (``last.ckpt``) and finished jobs are skipped, so the same command resumes the
+    sweep. ``cli.main`` says it in one line (the message,
+    :func:`snnattack.runtime.launchers.worker_lost`) and exits with :attr:`exit_code`, as a
+    lost DDP rank (:class:`RankLost`)."""
 
     exit_code = 3  # neither a user's mistake (2) nor a signal of this process's (128 + n)
-
-    def __init__(self, codes: str) -> None:
-        why = ": the machine's out-of-memory killer, or a kill -9" if "SIGKILL" in codes else ""
-        super().__init__(
-            f"a worker process of the sweep's joblib launcher stopped ({codes}{why}), and "
-            "joblib stopped the jobs running beside it; relaunch the same command to resume "
-            "(finished jobs are skipped, a training resumes after its last finished epoch)"
-        )
 
 
 def class_name(obj: object) -> str:

@@ -226,12 +226,42 @@ def timed_out_line(err: BaseException, launcher: Any) -> str | None:
     )
 
 
+RESUME = (
+    "relaunch the same command to resume (finished jobs are skipped, a training resumes after "
+    "its last finished epoch)"
+)
+# submitit's words for a task that left no result (killed: out of memory, kill -9)
+NO_OUTPUT = re.compile(
+    r"Job (\S+) \(task: (\d+)\) with path (\S+)_result\.pkl\s+has not produced any output "
+    r"\(state: ([^)]*)\)"
+)
+
+
 def worker_lost(err: BaseException) -> WorkerLost | None:
-    """joblib's ``TerminatedWorkerError`` (a worker of ``hydra/launcher=parallel`` or
-    ``joblib`` killed while it ran a job: out of memory) as :class:`WorkerLost`, with the
-    workers' exit codes it names (``SIGKILL(-9)``); None for any other error."""
+    """The launcher's error for a process of the sweep that stopped while it ran a job,
+    raised in the launching process, as :class:`WorkerLost`; None for any other error.
+    joblib's ``TerminatedWorkerError`` (a worker of ``hydra/launcher=parallel`` or
+    ``joblib`` killed: out of memory) names the workers' exit codes (``SIGKILL(-9)``);
+    submitit's ``UncompletedJobError`` for a task that left no result (``local_submitit``,
+    ``slurm``: killed) names the job, its state and its log. A job's own errors never come
+    this way: Hydra's run of the job returns them."""
     kind = type(err)
-    if kind.__name__ != "TerminatedWorkerError" or not kind.__module__.startswith("joblib"):
-        return None
-    codes = re.search(r"exit codes of the workers are \{(.+?)\}", str(err))
-    return WorkerLost(codes.group(1) if codes else "exit code unknown")
+    if kind.__name__ == "TerminatedWorkerError" and kind.__module__.startswith("joblib"):
+        found = re.search(r"exit codes of the workers are \{(.+?)\}", str(err))
+        codes = found.group(1) if found else "exit code unknown"
+        why = ": the machine's out-of-memory killer, or a kill -9" if "SIGKILL" in codes else ""
+        return WorkerLost(
+            f"a worker process of the sweep's joblib launcher stopped ({codes}{why}), and "
+            f"joblib stopped the jobs running beside it; {RESUME}"
+        )
+    if kind.__name__ == "UncompletedJobError" and kind.__module__.startswith("submitit"):
+        found = NO_OUTPUT.search(str(err))
+        if found is None:
+            return None
+        job, task, path, state = found.groups()
+        return WorkerLost(
+            f"submitit's job {job} (task {task}) stopped without its result (killed, e.g. out "
+            f"of memory; submitit's state: {state}; its log: {path}_log.out); the sweep's other "
+            f"jobs run on, their results in its folder once they end; then {RESUME}"
+        )
+    return None

@@ -152,3 +152,40 @@ def test_a_killed_joblib_worker_ends_the_sweep_in_one_line(
         "beside it; relaunch the same command to resume (finished jobs are skipped, a "
         "training resumes after its last finished epoch)"
     ]
+
+
+def test_a_killed_submitit_task_ends_the_sweep_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submitit task killed while it ran a job (``kill -9``, Slurm's out-of-memory kill)
+    left no result, and the launcher's wait for it raised ``UncompletedJobError`` in the
+    launching process: a traceback, exit code 1. It is now one line naming the job, its state
+    and its log, exit code 3. (The launcher's wait is stood in for by submitit's error, as it
+    raised it for a task killed here.)"""
+    launcher = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.submitit_launcher")
+    from submitit.core.utils import UncompletedJobError
+
+    log = tmp_path / "sweep" / ".submitit" / "32261" / "32261_0"
+
+    def killed(self: object, job_overrides: object, initial_job_idx: int) -> list[object]:
+        raise UncompletedJobError(
+            f"Job 32261 (task: 0) with path {log}_result.pkl\nhas not produced any output "
+            f"(state: FINISHED)\nNo error stream produced. Look at stdout: {log}_log.out\n"
+        )
+
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(launcher.BaseSubmititLauncher, "launch", killed)
+    done = harness.cli(
+        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=local_submitit",
+        "hydra.launcher.gpus_per_node=0",
+        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert said == [
+        "error: submitit's job 32261 (task 0) stopped without its result (killed, e.g. out of "
+        f"memory; submitit's state: FINISHED; its log: {log}_log.out); the sweep's other jobs "
+        "run on, their results in its folder once they end; then relaunch the same command to "
+        "resume (finished jobs are skipped, a training resumes after its last finished epoch)"
+    ]
