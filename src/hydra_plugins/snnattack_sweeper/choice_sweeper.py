@@ -58,7 +58,7 @@ class ChoiceSweeper(BasicSweeper):
         from snnattack.config.validation import check_sweep
         from snnattack.errors import UserError
         from snnattack.job import check_model_files  # (declares every kind's rules)
-        from snnattack.runtime.launchers import worker_lost
+        from snnattack.runtime.launchers import local_jobs_stop_with_the_launch, worker_lost
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -77,8 +77,11 @@ class ChoiceSweeper(BasicSweeper):
         excluded = self.config.hydra.job.config.override_dirname.exclude_keys
         self._named = names_varied(list(excluded), jobs)
         try:
-            return super().sweep(arguments)
-        except Exception as err:  # a joblib worker killed: one line, not joblib's traceback
+            if launcher != "LocalLauncher":
+                return super().sweep(arguments)
+            with local_jobs_stop_with_the_launch():  # submitit's local jobs stop with it
+                return super().sweep(arguments)
+        except Exception as err:  # a worker or task killed: one line, not its traceback
             lost = worker_lost(err)
             if lost is None:
                 raise

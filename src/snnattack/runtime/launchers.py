@@ -5,6 +5,11 @@ one line before any job or folder (:func:`snnattack.runtime.cli.main`)."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,7 @@ from hydra.core.override_parser.types import ChoiceSweep
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 
-from snnattack.errors import ConfigError, WorkerLost
+from snnattack.errors import ConfigError, Preempted, WorkerLost
 from snnattack.runtime.command_line import chosen_groups, file_hydra, multirun, parsed_overrides
 
 
@@ -265,3 +270,46 @@ def worker_lost(err: BaseException) -> WorkerLost | None:
             f"jobs run on, their results in its folder once they end; then {RESUME}"
         )
     return None
+
+
+STOP_WAIT_S = 60.0  # how long a stopped launch waits for its local jobs to stop (s)
+
+
+@contextmanager
+def local_jobs_stop_with_the_launch() -> Iterator[None]:
+    """Within the block, a stop of the launching process (SIGTERM, Ctrl-C: :class:`Preempted`)
+    stops the jobs that submitit's local executor started from it (``local_submitit``,
+    ``submitit_local``) before it ends: each job's controller is sent SIGTERM, which it
+    forwards to its tasks, so each job stops as a stopped job does (resumable), and the
+    launch waits up to :data:`STOP_WAIT_S` for them. They ran on without their launch, so a
+    relaunch started every job again beside its still running one, both in the one folder.
+    submitit's function that starts a controller is wrapped for the block to know them."""
+    try:
+        from submitit.local import local
+    except ImportError:  # no submitit: no local jobs of it
+        yield
+        return
+    started: list[subprocess.Popen] = []
+    start = local.start_controller
+
+    def recorded(*args: Any, **kwargs: Any) -> subprocess.Popen:
+        process = start(*args, **kwargs)
+        started.append(process)
+        return process
+
+    local.start_controller = recorded
+    try:
+        yield
+    except Preempted:
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # its controller forwards it to its tasks
+        deadline = time.monotonic() + STOP_WAIT_S
+        for process in started:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        raise
+    finally:
+        local.start_controller = start

@@ -4,6 +4,8 @@ a job that ran past its launcher's time limit, a failure of its own
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -189,3 +191,43 @@ def test_a_killed_submitit_task_ends_the_sweep_in_one_line(
         "run on, their results in its folder once they end; then relaunch the same command to "
         "resume (finished jobs are skipped, a training resumes after its last finished epoch)"
     ]
+
+
+def test_a_stopped_launch_stops_its_submitit_local_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM of a ``local_submitit`` sweep's launching process ended it (exit code 143) while
+    the jobs submitit's local executor had started from it ran on: a relaunch started each
+    again beside its running one, in one folder. Now each job's controller is sent SIGTERM
+    (which it forwards to its tasks: a stopped job, resumable) before the launch ends. (A
+    sleeping process stands in for a controller; the launch is stopped as it waits.)"""
+    launcher = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.submitit_launcher")
+    from submitit.local import local
+
+    from snnattack.errors import Preempted
+
+    controllers: list[subprocess.Popen] = []
+
+    def start_controller(**kwargs: object) -> subprocess.Popen:
+        controllers.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return controllers[-1]
+
+    def launch(self: object, job_overrides: object, initial_job_idx: int) -> list[object]:
+        local.start_controller(folder=tmp_path)  # submitit's executor starting a job
+        raise Preempted(signal.SIGTERM)  # the launch stopped while it waits for the job
+
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(local, "start_controller", start_controller)
+    monkeypatch.setattr(launcher.BaseSubmititLauncher, "launch", launch)
+    try:
+        done = harness.cli(
+            *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=local_submitit",
+            "hydra.launcher.gpus_per_node=0",
+            f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 143, done.stderr[-2000:]
+        assert [c.poll() for c in controllers] == [-signal.SIGTERM]  # stopped, not left running
+    finally:
+        for c in controllers:
+            c.kill()
+            c.wait()
