@@ -284,11 +284,8 @@ def local_jobs_stop_with_the_launch() -> Iterator[None]:
     launch waits up to :data:`STOP_WAIT_S` for them. They ran on without their launch, so a
     relaunch started every job again beside its still running one, both in the one folder.
     submitit's function that starts a controller is wrapped for the block to know them."""
-    try:
-        from submitit.local import local
-    except ImportError:  # no submitit: no local jobs of it
-        yield
-        return
+    from submitit.local import local
+
     started: list[subprocess.Popen] = []
     start = local.start_controller
 
