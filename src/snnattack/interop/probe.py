@@ -11,7 +11,8 @@ BatchNorm statistics and its flags), in eval mode and without a gradient:
   and the calls of each one-step neuron;
 - *multi-step body*: the copy of :meth:`Adapter.body` called on ``[T, B, ...]`` (the samples
   repeated over T; event frames ``[B, T, C, H, W]`` time first); it fits when it returns
-  ``[T, B, K]``.
+  ``[T, B, K]``, or ``[1, B, K]`` (a spikingjelly body ending in a read-out node that decodes
+  its membrane over T: :mod:`snnattack.interop.readout`).
 
 ``B`` is 3 (2 where T is 3), never T. One form fitting decides. Both fitting (a class whose
 forward takes either: a multi-step body of linear layers, a loop over one-step calls of its
@@ -117,7 +118,8 @@ def has_own_loop(
     multi = _run(body, stacked.contiguous())
     loop_fits = not isinstance(looped, Exception) and _per_sample(looped[0], batch)
     body_fits = not isinstance(multi, Exception) and isinstance(multi[0], torch.Tensor)
-    body_fits = body_fits and tuple(multi[0].shape[:2]) == (T, batch) and multi[0].dim() == 3
+    body_fits = body_fits and tuple(multi[0].shape[:2]) in ((T, batch), (1, batch))
+    body_fits = body_fits and multi[0].dim() == 3
     if loop_fits != body_fits:
         return loop_fits
     shape = list(samples.shape)

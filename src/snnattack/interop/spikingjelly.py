@@ -27,7 +27,11 @@ becomes (tested on 0.0.0.0.14 and 2.0.0):
 - ``v_reset=None``: the soft reset (``v - v_threshold``); a value: the hard reset to it;
 - ``detach_reset`` as it is; the node's ``surrogate_function`` is the LIF's own
   (:mod:`snnattack.interop.surrogates`), which ``stbp`` differentiates by unless
-  ``attack.params.surrogate`` names another.
+  ``attack.params.surrogate`` names another;
+- ``NonSpikingIFNode`` and ``NonSpikingLIFNode`` (2.0's read-outs: a membrane that never
+  fires, decoded over T): a :class:`~snnattack.interop.readout.MembraneReadout`, whose
+  decoded output a body returns as one step ``[1, B, K]`` (:func:`~snnattack.interop.
+  readout.read_out`); a ``decode`` spikingjelly does not know is refused.
 
 The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
 the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
@@ -77,6 +81,7 @@ from snnattack.interop.common import (
     shared_copy,
 )
 from snnattack.interop.prepared import noted
+from snnattack.interop.readout import DECODES, NODES, MembraneReadout, read_out
 from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
@@ -110,8 +115,9 @@ NEURONS = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)  # its neuron
 
 
 def supported() -> list[str]:
-    """The node classes the adapter maps, as the user names them."""
-    return [f"spikingjelly.activation_based.neuron.{name}" for name in SUPPORTED]
+    """The node classes the adapter maps, as the user names them (the non-spiking read-outs
+    in a multi-step body: :mod:`snnattack.interop.readout`)."""
+    return [f"spikingjelly.activation_based.neuron.{name}" for name in (*SUPPORTED, *NODES)]
 
 
 def owns(net: nn.Module) -> bool:
@@ -134,6 +140,8 @@ def body(net: nn.Module) -> nn.Module:
                 module.step_mode = "m"
             except (ValueError, AssertionError):
                 raise refuse(path, module, "runs in step mode 's' only", supported()) from None
+    if any(isinstance(m, MembraneReadout) for m in copied.modules()):
+        copied.register_forward_hook(read_out)  # its read-out as the adapter decodes it
     return _per_simulation(_folded_layers(copied, multi_step))
 
 
@@ -192,6 +200,7 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     from spikingjelly.activation_based import neuron
 
     nodes = {getattr(neuron, name) for name in SUPPORTED}
+    readouts = {getattr(neuron, name, None) for name in NODES} - {None}  # 2.0's
     replacements: dict[nn.Module, nn.Module] = {}
     mapped: list[str] = []
     for path, module in net.named_modules():
@@ -207,6 +216,9 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
         if type(module) in nodes:
             one_step = per_call and module.step_mode == "s"
             replacements[module] = _lif(path, module, one_step)
+            mapped.append(path)
+        elif type(module) in readouts:
+            replacements[module] = _readout(path, module)
             mapped.append(path)
         elif _dropout(module):
             continue  # kept: passes its input through in eval mode, where attacks run
@@ -345,6 +357,20 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
     if scaled:
         return ScaledNeuron(InputScale(rate, learned), neuron)
     return neuron
+
+
+def _readout(path: str, node: nn.Module) -> MembraneReadout:
+    """The :class:`~snnattack.interop.readout.MembraneReadout` of a non-spiking node; a
+    ``decode`` spikingjelly does not know (it returns the whole sequence for it, a list: a
+    misspelt ``'last-mem'``) is refused."""
+    if node.decode not in DECODES:
+        why = (
+            f"has decode={node.decode!r}, not one spikingjelly decodes (it returns the whole "
+            f"membrane sequence); accepted: {', '.join(map(repr, DECODES))}"
+        )
+        raise refuse(path, node, why, supported())
+    tau = scalar(node.tau, "tau", path, node, supported()) if hasattr(node, "tau") else None
+    return MembraneReadout(tau, node.decode, class_name(node))
 
 
 def _decay(node: nn.Module) -> float:

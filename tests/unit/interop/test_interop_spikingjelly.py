@@ -867,3 +867,139 @@ def test_the_zoo_cifar10dvs_net_on_frames_gives_the_library_logits_and_gradient(
         weighted_backward(adapted(ours))
     assert x.grad.abs().sum() > 0
     assert relative(ours.grad, x.grad) <= 1e-12
+
+
+# spikingjelly's non-spiking read-out nodes and every decode their forward knows
+READOUTS = [
+    (cls, decode)
+    for cls in ("NonSpikingIFNode", "NonSpikingLIFNode")
+    for decode in (None, "last_mem", "max-mem", "max-abs-mem", "mean-mem")
+]
+
+
+def readout_net(cls: str, decode: str | None, step_mode: str = "m") -> nn.Sequential:
+    """A body ending in the read-out node ``cls`` (``tau=3`` for the LIF), as the library's
+    examples put it (DSQN's ``NonSpikingLIFNode(decode=...)``), in ``step_mode``."""
+    torch.manual_seed(0)
+    settings = {"tau": 3.0} if cls == "NonSpikingLIFNode" else {}
+    net = nn.Sequential(
+        layer.Flatten(),
+        layer.Linear(64, 32),
+        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()),
+        layer.Linear(32, 10),
+        getattr(neuron, cls)(decode=decode, **settings),
+    ).double()
+    with torch.no_grad():  # every input spikes some of the LIFs, not all
+        net[1].weight.uniform_(-0.3, 0.4)
+    functional.set_step_mode(net, step_mode)
+    return net
+
+
+def readout_logits(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The library's read-out of ``net`` (step mode 'm') on the images repeated over T: the
+    node's decoded membrane, or its sequence (a list) averaged over T by its users."""
+    functional.reset_net(net)
+    out = net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1))
+    functional.reset_net(net)
+    return torch.stack(out, 0).mean(0) if isinstance(out, list) else out
+
+
+@pytest.mark.parametrize("step_mode", ["m", "s"])
+@pytest.mark.parametrize("cls,decode", READOUTS)
+def test_a_non_spiking_readout_gives_the_library_logits_and_gradient(
+    cls: str, decode: str | None, step_mode: str
+) -> None:
+    """Each decode of a read-out node last in a body (built in either step mode) gives the
+    library's logits and stbp input gradient (its nodes' surrogate, in training mode), the
+    decoded ``[B, K]`` returned as it is; every gradient mode runs through the node; an
+    fgsm attack runs on it."""
+    library = readout_net(cls, decode).train()
+    x = images().requires_grad_(True)
+    theirs = readout_logits(library, x)
+    assert theirs.shape == (6, 10)
+    weighted_backward(theirs)
+    adapted = adapt(readout_net(cls, decode, step_mode), T=T).eval()
+    with torch.no_grad():
+        assert relative(adapted(images()), theirs) <= 1e-10
+    assert relative(input_gradient(adapted, "stbp", {}), x.grad) <= 1e-10
+    for mode in ("rga", "rga_layerwise", "bptr", "hart", "ann"):
+        grad = input_gradient(adapted, mode, {})
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0, mode
+    y = theirs.argmax(1).detach()
+    adv = snnattack.attack(library, images(), y, method="fgsm", eps=8, T=T)
+    assert adv.shape == (6, 1, 8, 8) and (adv - images()).abs().max() <= 8 / 255 + 1e-9
+
+
+def test_a_decode_spikingjelly_does_not_know_is_refused() -> None:
+    """spikingjelly returns the whole sequence for a decode it does not know (its own example's
+    ``'last-mem'``), which its user meant as a read-out: refused, naming the accepted ones."""
+    net = readout_net("NonSpikingIFNode", "last-mem")
+    with pytest.raises(UserError, match=r"^interop: 4 \(.*NonSpikingIFNode\) has decode='last-m"):
+        adapt(net, T=T)
+
+
+def test_an_operation_after_a_decoded_readout_is_refused_at_the_first_forward() -> None:
+    """A decoded read-out ``[B, K]`` that is not the body's output (here a ``Tanh`` after it)
+    may have had any axis removed or kept, which the adapter cannot tell: refused in one line;
+    the sequence (decode None) followed by a layer runs as the library does."""
+    net = nn.Sequential(*readout_net("NonSpikingLIFNode", "max-mem"), nn.Tanh())
+    with pytest.raises(UserError, match=r"^interop: 4 \(.*NonSpikingLIFNode, decode='max-mem'\)"):
+        adapt(net, T=T)(images())
+    stacked = nn.Sequential(*readout_net("NonSpikingLIFNode", None), Stack())
+    with torch.no_grad():
+        ours = adapt(stacked, T=T).eval()(images())
+        torch.testing.assert_close(ours, library_logits(stacked, images()), rtol=0, atol=1e-12)
+
+
+class Stack(nn.Module):
+    """A user's layer stacking a read-out's sequence (a list) into ``[T, B, K]``."""
+
+    def forward(self, seq: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(seq, 0)
+
+
+class ReadoutBody(nn.Module):
+    """A user's class of a multi-step body ending in a read-out node."""
+
+    def __init__(self, decode: str | None) -> None:
+        super().__init__()
+        self.net = readout_net("NonSpikingLIFNode", decode)
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return self.net(x_seq)
+
+
+@pytest.mark.parametrize("decode", [None, "max-mem"])
+def test_a_class_ending_in_a_readout_is_taken_for_a_body_without_a_word(decode, caplog) -> None:
+    """The probe of a user's class takes one whose body returns a decoded read-out (``[1, B,
+    K]`` in the adapted copy) for a body, as one returning the sequence, with no warning."""
+    net = ReadoutBody(decode)
+    with caplog.at_level("WARNING", logger="snnattack.interop.probe"):
+        adapted = adapt(net, T=T, example=images()).eval()
+    assert not caplog.records
+    with torch.no_grad():
+        assert relative(adapted(images()), readout_logits(net.net, images())) <= 1e-10
+
+
+class ReadoutLoop(nn.Module):
+    """spikingjelly's DSQN form: the images repeated over T in the class's forward, its body
+    ending in a read-out node whose output (averaged over T where a sequence) it returns."""
+
+    def __init__(self, decode: str | None) -> None:
+        super().__init__()
+        self.network = readout_net("NonSpikingLIFNode", decode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.network(x.unsqueeze(0).expand(T, *x.shape))
+        return torch.stack(out, 0).mean(0) if isinstance(out, list) else out
+
+
+@pytest.mark.parametrize("decode", [None, "last_mem", "max-abs-mem"])
+def test_a_readout_in_an_own_loop_gives_the_library_logits(decode: str | None) -> None:
+    """In a class with its own loop the read-out returns what the library's does (a decoded
+    ``[B, K]``, or the list of T steps), which the class's code takes as it is."""
+    net = ReadoutLoop(decode).eval()
+    adapted = adapt(net, T=T, example=images()).eval()
+    with torch.no_grad():
+        assert relative(adapted(images()), net(images())) <= 1e-10
+    assert input_gradient(adapted, "stbp", {}).abs().sum() > 0
