@@ -66,7 +66,8 @@ def adapt(
     (:mod:`snnattack.interop.loops`: a spikingjelly class whose forward repeats the image
     over T, a snnTorch class looping over the steps, an SNN-RAT model). ``decode`` maps
     ``[T, B, K]`` to logits ``[B, K]`` (default: the mean over T; the rate-domain gradient
-    modes pass it one step, ``[1, B, K]``, so it must take any T).
+    modes pass it one step, ``[1, B, K]``, as does a body ending in a spikingjelly read-out
+    that decodes over T, :mod:`snnattack.interop.readout`, so it must take any T).
     ``normalize`` runs on the images first (e.g. :class:`~snnattack.models.base.Normalize`).
     ``own_loop`` says which form ``net`` is (True: its forward makes the time steps from the
     samples; False: it maps ``[T, B, ...]``); by default the library's class tells, and a

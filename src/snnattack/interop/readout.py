@@ -64,6 +64,10 @@ class MembraneReadout(nn.Module):
         self.last = weakref.ref(out)
         return out
 
+    def __getstate__(self) -> dict:
+        """Its state without ``last`` (a weak reference: no copy or pickle takes one)."""
+        return {**super().__getstate__(), "last": None}
+
     def extra_repr(self) -> str:
         return f"tau={self.tau}, decode={self.decode!r}"
 

@@ -6,6 +6,7 @@ refused. Run with spikingjelly 2.0.0 (the extra) and 0.0.0.0.14 (docs/interop.md
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable
 from functools import partial
 
@@ -1002,4 +1003,5 @@ def test_a_readout_in_an_own_loop_gives_the_library_logits(decode: str | None) -
     adapted = adapt(net, T=T, example=images()).eval()
     with torch.no_grad():
         assert relative(adapted(images()), net(images())) <= 1e-10
+    pickle.dumps(adapted)  # the read-out's reference to its last output is not kept
     assert input_gradient(adapted, "stbp", {}).abs().sum() > 0
