@@ -11,7 +11,9 @@ becomes a LIF (tested on snnTorch 1.0.0). The body's output is the last layer's 
 A class of the user's whose forward loops over the steps (the tutorials' ``for step in
 range(T): spk, mem = self.lif(cur, mem)``) is run as it is (:func:`own_loop`,
 :mod:`snnattack.interop.loops`), each ``Leaky`` a :class:`LeakyStep` that keeps its membrane
-between the steps of one forward. A ``Leaky(init_hidden=False)`` inside an ``nn.Sequential``
+between the steps of one forward (``detach_hidden()`` in that loop, snnTorch's truncated
+BPTT, detaches the membranes of all of them, as snnTorch detaches every ``Leaky``'s). A
+``Leaky(init_hidden=False)`` inside an ``nn.Sequential``
 but its last layer is refused: snnTorch itself cannot run it.
 
 ``Leaky`` (``beta`` clamped to [0, 1] as snnTorch does, ``threshold`` theta, both one value
@@ -95,7 +97,11 @@ def own_loop(net: nn.Module) -> nn.Module:
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     if not replacements:
         raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
-    return shared_copy(net, replacements)
+    copied = shared_copy(net, replacements)
+    group = list(dict.fromkeys(m for m in copied.modules() if isinstance(m, LeakyStep)))
+    for neuron in group:
+        neuron.group = group
+    return copied
 
 
 class LeakyStep(StepLIF):
@@ -110,16 +116,55 @@ class LeakyStep(StepLIF):
         super().__init__(lif)
         self.pair = bool(leaky.output or not leaky.init_hidden)
         self.delayed = bool(leaky.reset_delay)
+        # the adapted Leaky neurons of the same network (set by own_loop), which one's
+        # detach_hidden() detaches, as snnTorch's detaches every Leaky's
+        self.group: list[LeakyStep] = [self]
+
+    def restart(self) -> None:
+        """Back to step 0, the last step's spikes (which :meth:`cut` resets by) dropped with
+        the membranes: no graph kept past the forward."""
+        super().restart()
+        self.spk: torch.Tensor | None = None
 
     def forward(self, input_: torch.Tensor, mem: torch.Tensor | None = None):  # type: ignore[override]
-        spk = super().forward(input_)
+        spk = self.spk = super().forward(input_)
         if not self.pair:
             return spk
         return spk, self.h if self.delayed else self.u
 
     def reset_mem(self) -> torch.Tensor:
-        """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state."""
+        """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state.
+        Within the loop it is refused: snnTorch then zeroes this ``Leaky``'s membrane
+        mid-simulation, while the adapted neuron does not read the ``mem`` passed to it."""
+        if self.u is not None:
+            raise UserError(
+                "interop: a Leaky's reset_mem() (or init_leaky()) ran after the first step of "
+                "the network's own loop, where snnTorch zeroes its membrane mid-simulation, "
+                "which the adapted neuron does not follow; accepted: reset_mem() before the "
+                "loop (each forward starts from zero membranes)"
+            )
         return torch.zeros(0)
+
+    def detach_hidden(self) -> None:
+        """snnTorch's truncated-BPTT cut (``lif.detach_hidden()``, which ``detach_()``-es the
+        membrane of every ``Leaky``): each adapted ``Leaky`` of the network detaches, in
+        place, the membrane it returned, and carries it detached to its next step, so the
+        input gradient and a learned ``beta`` / ``threshold``'s are snnTorch's."""
+        for neuron in self.group:
+            neuron.cut()
+
+    def cut(self) -> None:
+        """This neuron's part of :meth:`detach_hidden`. With the delayed reset snnTorch keeps
+        the membrane before the reset and resets it at the next step, its reset term not
+        detached from a learned threshold: the carried membrane is the reset of the detached
+        one, as then."""
+        if self.u is None or self.h is None or self.spk is None:  # before the first step
+            return
+        if not self.delayed:  # snnTorch keeps (and returns) the membrane after the reset
+            self.u.detach_()
+            return
+        self.h.detach_()
+        self.u = self.lif.reset_membrane(self.h, self.spk, self.settings[2])
 
     init_leaky = reset_mem  # snnTorch's former name of the same call
 

@@ -167,6 +167,102 @@ def test_reset_hidden_before_the_loop_runs_as_snntorch_and_between_steps_is_refu
     assert "\n" not in str(e.value)
 
 
+class DetachNet(Net):
+    """The tutorial class with truncated BPTT: ``lif2.detach_hidden()`` after step ``cut``
+    (snnTorch's classmethod, which detaches every ``Leaky``'s membrane in place), its logits
+    the records of the last membrane (one of them detached in place by that call); float64."""
+
+    def __init__(self, cut: int | None = 1, **leaky) -> None:
+        super().__init__()
+        spike_grad = surrogate.atan(alpha=2.0)
+        self.lif1 = snn.Leaky(beta=BETA, spike_grad=spike_grad, **leaky)
+        self.lif2 = snn.Leaky(beta=BETA, spike_grad=spike_grad, output=True, **leaky)
+        self.cut = cut
+        self.double()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mem1, mem2 = self.lif1.reset_mem(), self.lif2.reset_mem()
+        spk_rec, mem_rec = [], []
+        for step in range(T):
+            spk1, mem1 = self.lif1(self.fc1(x.flatten(1)), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            spk_rec.append(spk2)
+            mem_rec.append(mem2)
+            if step == self.cut:
+                self.lif2.detach_hidden()
+        return torch.stack(mem_rec), torch.stack(spk_rec)
+
+
+class ATan64(surrogate.ATan):
+    """snnTorch's arctan surrogate (its backward) with its spikes in the membrane's dtype:
+    snnTorch's are float32, which a float64 network cannot take."""
+
+    @staticmethod
+    def forward(ctx, input_: torch.Tensor, alpha: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(input_)
+        ctx.alpha = alpha
+        return (input_ > 0).to(input_.dtype)
+
+
+def atan64(v: torch.Tensor) -> torch.Tensor:
+    """``surrogate.atan(alpha=2.0)`` with float64 spikes (:class:`ATan64`)."""
+    return ATan64.apply(v, 2.0)
+
+
+DETACHED = {
+    "subtract": {},
+    "zero": {"reset_mechanism": "zero"},
+    "zero-undelayed": {"reset_mechanism": "zero", "reset_delay": False},
+    "learned": {"learn_beta": True, "learn_threshold": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DETACHED))
+def test_detach_hidden_in_the_loop_cuts_the_gradient_as_snntorch(name: str) -> None:
+    """``lif.detach_hidden()`` inside the user's loop detaches, as snnTorch does, every
+    adapted ``Leaky``'s membrane: the input gradient (and a learned beta's and threshold's)
+    are snnTorch's own, in float64; before, the network was refused as a read-out of the
+    neuron's state ("has no attribute 'detach_hidden'")."""
+    net, reference = DetachNet(**DETACHED[name]).train(), DetachNet(**DETACHED[name]).train()
+    for lif in (reference.lif1, reference.lif2):
+        lif.spike_grad = atan64
+    x, mine = images().requires_grad_(True), images().requires_grad_(True)
+    weighted_backward(theirs(reference, x)[0].mean(0))
+    adapted = adapt(net, T=T)
+    weighted_backward(adapted(mine))
+    uncut = images().requires_grad_(True)
+    weighted_backward(adapt(DetachNet(cut=None, **DETACHED[name]), T=T)(uncut))
+    assert relative(uncut.grad, x.grad) > 1e-3  # the cut changes the gradient
+    assert relative(mine.grad, x.grad) <= 1e-10
+    learned = {n: p for n, p in adapted.named_parameters() if ".learned." in n}
+    assert len(learned) == (4 if name == "learned" else 0)
+    for path, p in learned.items():
+        lif, n = path.split(".")[1], path.split(".")[-1]
+        assert relative(p.grad, getattr(getattr(reference, lif), n).grad) <= 1e-10, path
+
+
+def test_reset_mem_within_the_loop_is_refused_in_one_line() -> None:
+    """``mem = lif.reset_mem()`` after the first step zeroes that ``Leaky``'s membrane in
+    snnTorch; the adapted neuron, which does not read the ``mem`` passed to it, ran on
+    from its own membrane without a word. It is refused in one line."""
+
+    class Restarting(Net):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mem1, mem2 = self.lif1.reset_mem(), self.lif2.reset_mem()
+            spk_rec = []
+            for _step in range(T):
+                spk1, mem1 = self.lif1(self.fc1(x.flatten(1)), mem1)
+                spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+                mem1 = self.lif1.reset_mem()
+                spk_rec.append(spk2)
+            return torch.stack(spk_rec)
+
+    adapted = adapt(Restarting().eval(), T=T)
+    with pytest.raises(UserError, match=r"^interop: a Leaky's reset_mem\(\).*before the") as e:
+        adapted(images().float())
+    assert "\n" not in str(e.value)
+
+
 def test_default_stbp_gives_snntorch_own_fast_sigmoid_gradient() -> None:
     net = Net()
     x = images().float().requires_grad_(True)
