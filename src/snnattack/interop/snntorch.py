@@ -39,8 +39,10 @@ equals the threshold exactly. The neuron's ``spike_grad`` is the LIF's own surro
 both are accepted, and neither the user's
 neurons nor any other network's state is touched. Refused: ``reset_mechanism="none"``,
 ``"subtract"`` with ``reset_delay=False``, ``inhibition``, ``state_quant``, graded spikes
-(``graded_spikes_factor != 1``), ``beta == 0``, a per-neuron ``beta`` or ``threshold``,
-recurrent torch layers (they would mix steps), and any other neuron.
+(``graded_spikes_factor != 1``; a learned factor of 1 runs, and is refused where it would
+train: the LIF's spikes are 1, so training through the adapted network never moved it),
+``beta == 0``, a per-neuron ``beta`` or ``threshold``, recurrent torch layers (they would mix
+steps), and any other neuron.
 """
 
 from __future__ import annotations
@@ -281,16 +283,17 @@ def _learned(path: str, leaky: nn.Module, mechanism: str) -> Learned | None:
     clamps it) and ``threshold`` (``learn_threshold=True``) as the parameters its leak,
     threshold and reset follow and train with (:mod:`snnattack.snn.learned`)."""
     params = {
-        name: shadow(value)
-        for name, value in (("beta", leaky.beta), ("threshold", leaky.threshold))
-        if isinstance(value, nn.Parameter)
+        name: shadow(getattr(leaky, name))
+        for name in ("beta", "threshold", "graded_spikes_factor")
+        if isinstance(getattr(leaky, name), nn.Parameter)
     }
     if not params:
         return None
-    read = {"beta": _clamped, "threshold": torch.clone}
+    read = {"beta": _clamped, "threshold": torch.clone, "graded_spikes_factor": torch.clone}
     fixed = {n: float(getattr(leaky, n).detach().reshape(()).item()) for n in ("beta", "threshold")}
-    derive = partial(_settings, fixed=fixed, subtract=mechanism == "subtract")
-    return Learned(params, {n: read[n] for n in params}, derive, f"{path} ({class_name(leaky)})")
+    where = f"{path} ({class_name(leaky)})"
+    derive = partial(_settings, fixed=fixed, subtract=mechanism == "subtract", where=where)
+    return Learned(params, {n: read[n] for n in params}, derive, where)
 
 
 def _clamped(beta: torch.Tensor) -> torch.Tensor:
@@ -299,10 +302,27 @@ def _clamped(beta: torch.Tensor) -> torch.Tensor:
 
 
 def _settings(
-    read: Mapping[str, Value], fixed: dict[str, float], subtract: bool
+    read: Mapping[str, Value], fixed: dict[str, float], subtract: bool, where: str
 ) -> dict[str, Value | None]:
     """The LIF's leak, threshold and (subtract) soft reset's drop ``theta / beta`` from the
-    learned ``beta`` and ``threshold`` (``fixed``: the values of those not learned)."""
+    learned ``beta`` and ``threshold`` (``fixed``: the values of those not learned). A
+    learned ``graded_spikes_factor`` (adapted at 1: the LIF's spikes are 1) is refused
+    where it would train (read as a tensor), as the adapted neuron would never move it, and
+    once it is no longer 1 (the user's training moved it)."""
+    factor = read.get("graded_spikes_factor")
+    if isinstance(factor, torch.Tensor) and not factor.requires_grad:  # frozen: its value
+        factor = float(factor.detach().reshape(()).item())
+    if isinstance(factor, torch.Tensor):
+        raise UserError(
+            f"interop: {where} has learn_graded_spikes_factor=True, a factor that training "
+            "through the adapted network would not move (its spikes are 1); accepted: "
+            "learn_graded_spikes_factor=False, or the network in eval mode"
+        )
+    if factor is not None and factor != 1.0:
+        raise UserError(
+            f"interop: {where} has learned graded_spikes_factor={factor:g}, graded spikes "
+            "that the LIF does not emit; accepted: graded_spikes_factor=1"
+        )
     lam = read.get("beta", min(max(fixed["beta"], 0.0), 1.0))
     theta = read.get("threshold", fixed["threshold"])
     settings = {"lam": lam, "theta": theta}

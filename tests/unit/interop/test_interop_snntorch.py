@@ -272,6 +272,25 @@ def test_a_leaky_without_leak_or_threshold_is_refused_naming_that_setting(
     assert "\n" not in message and named in message and f"{unnamed}=" not in message
 
 
+def test_a_learned_graded_spikes_factor_is_refused_where_it_would_train() -> None:
+    """``Leaky(learn_graded_spikes_factor=True)`` at its factor of 1 runs as snnTorch in eval
+    mode; training through the adapted network, which never moved the factor (its spikes are
+    the LIF's 1), is refused in one line, and so is a factor the user's training moved."""
+    net = step_net("subtract_delayed")
+    net[2] = snn.Leaky(beta=0.9, init_hidden=True, learn_graded_spikes_factor=True).double()
+    adapted, x = adapt(net, T=T).eval(), images()
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(x), library_run(net, x)[0], rtol=1e-12, atol=1e-12)
+    with pytest.raises(UserError, match="learn_graded_spikes_factor=True") as err:
+        adapted.train()(x)
+    assert "\n" not in str(err.value) and "2 (snntorch._neurons.leaky.Leaky)" in str(err.value)
+    with torch.no_grad():
+        net[2].graded_spikes_factor.fill_(2.0)
+    with pytest.raises(UserError, match="graded_spikes_factor=2") as err:
+        adapted.eval()(x)
+    assert "\n" not in str(err.value)
+
+
 def test_a_sequential_snntorch_cannot_run_itself_is_refused() -> None:
     net = step_net("subtract_delayed")
     net[2] = snn.Leaky(beta=0.9)  # init_hidden=False: the next layer would get (spk, mem)
