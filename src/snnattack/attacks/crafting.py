@@ -164,10 +164,21 @@ def craft(
 ) -> tuple[torch.Tensor, int]:
     """Adversarial examples of ``x`` crafted on ``crafter`` by ``recipe``, and the queries it
     took (the recipe's ``steps_curve`` is not tracked)."""
-    adv, queries, _ = craft_tracked(
+    adv, queries, _, _ = craft_tracked(
         algorithm, crafter, x, y, eps, params, replace(recipe, steps_curve=())
     )
     return adv, queries
+
+
+def aimed_classes(attack: Any, y: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
+    """Each sample's target class where the ``attack`` aims at one: the classes it drew
+    (``target: random``, its ``goals``), else its ``params``' ``target`` class; None for an
+    untargeted attack (``target`` -1, or none)."""
+    drawn = getattr(attack, "goals", None)
+    if isinstance(drawn, torch.Tensor):
+        return drawn.detach()
+    target = params.get("target", -1)
+    return torch.full_like(y, target) if isinstance(target, int) and target >= 0 else None
 
 
 def craft_tracked(
@@ -178,9 +189,10 @@ def craft_tracked(
     eps: float,
     params: dict[str, Any],
     recipe: Recipe,
-) -> tuple[torch.Tensor, int, dict[int, torch.Tensor]]:
-    """:func:`craft`, and the running best examples after each of the recipe's
-    ``steps_curve`` counts."""
+) -> tuple[torch.Tensor, int, dict[int, torch.Tensor], torch.Tensor | None]:
+    """:func:`craft`, the running best examples after each of the recipe's ``steps_curve``
+    counts, and each sample's target class of a targeted method (:func:`aimed_classes`;
+    None: untargeted), which its row's targeted success rate counts against."""
     eot = eot_draws(algorithm, recipe)
     frames = x.dim() == 5 and not is_event_attack(algorithm)
     attacked = FramesAsChannels(crafter, x.shape[1:3]) if frames else crafter
@@ -206,4 +218,4 @@ def craft_tracked(
         in_ball = METHODS[algorithm].threat(params) == LINF  # not an event attack's flips
         adv = rounded_into_ball(adv, x, eps) if in_ball else adv.to(x.dtype)
     snapshots = tracker.finish(adv) if tracker is not None else {}
-    return adv, queries[0], snapshots
+    return adv, queries[0], snapshots, aimed_classes(attack, y, params)

@@ -69,14 +69,16 @@ def _fixed(norms: torch.Tensor) -> torch.Tensor:
 
 class AttackCounts(Metric):
     """Counts of samples, clean-correct, fooled (correct -> wrong) and adversarially correct,
-    sums of the perturbations' L-infinity and L2 norms (in :data:`NORM_UNIT`, to 1e-10 of a
-    norm: exact in any order) and of the model queries, and the largest L-infinity norm."""
+    of a targeted row's aimed samples (clean-correct, of another class than their target) and
+    of those classified as their target, sums of the perturbations' L-infinity and L2 norms
+    (in :data:`NORM_UNIT`, to 1e-10 of a norm: exact in any order) and of the model queries,
+    and the largest L-infinity norm."""
 
     full_state_update = False
 
     def __init__(self) -> None:
         super().__init__()
-        for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries"):
+        for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries", "n_aimed", "n_hit"):
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
         for name in ("linf_sum", "l2_sum"):  # in units of NORM_UNIT
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
@@ -91,7 +93,14 @@ class AttackCounts(Metric):
         adv_correct: torch.Tensor,
         delta: torch.Tensor | None = None,
         queries: int = 0,
+        aimed: torch.Tensor | None = None,
+        hit: torch.Tensor | None = None,
     ) -> None:
+        """``aimed``/``hit`` (a targeted row's): the clean-correct samples of another class
+        than their target, and those of them the adversarial example put in that class."""
+        if aimed is not None and hit is not None:
+            self.n_aimed += aimed.sum()
+            self.n_hit += (aimed & hit).sum()
         self.n += clean_correct.numel()
         self.n_correct += clean_correct.sum()
         self.n_fooled += (clean_correct & ~adv_correct).sum()
@@ -107,7 +116,7 @@ class AttackCounts(Metric):
             self.l2_sum += _fixed(flat.norm(dim=1)).sum()
 
     def compute(self) -> dict[str, float | int]:
-        n, correct = int(self.n), int(self.n_correct)
+        n, correct, aimed = int(self.n), int(self.n_correct), int(self.n_aimed)
         return {
             "n": n,
             "n_correct": correct,
@@ -118,6 +127,8 @@ class AttackCounts(Metric):
             "linf_max": float(self.linf_max),
             "l2": float(self.l2_sum) * NORM_UNIT / n if n else float("nan"),
             "queries": int(self.queries) / n if n else float("nan"),
+            "n_aimed": aimed,
+            "targeted_asr": 100.0 * int(self.n_hit) / aimed if aimed else float("nan"),
         }
 
 
@@ -321,6 +332,7 @@ class AttackEvaluator(L.LightningModule):
             describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
             started = synced_time(x.device)  # CUDA: the row's queued work counted in it
+            goals = None  # an ensemble's row is untargeted
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
                 adv, queries, firsts, seconds = worst_case(
@@ -338,10 +350,14 @@ class AttackEvaluator(L.LightningModule):
                 self.part_seconds[str(i)].update(seconds)
             else:
                 recorded = self._recorded(spec, index, len(y))
-                adv, queries = self._craft(i, spec, crafter, x, y, correct, index, recorded)
+                adv, queries, goals = self._craft(i, spec, crafter, x, y, correct, index, recorded)
             self.seconds[str(i)].update(synced_time(x.device) - started)
             adv_pred = self._predict(self.target, adv, index)
-            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries)
+            # a targeted row: the same predictions, judged against each sample's target class
+            # (the black box's too: the target model must put it there, not merely err)
+            aimed = None if goals is None else correct & (y != goals)
+            hit = None if goals is None else adv_pred == goals
+            self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries, aimed, hit)
             if str(i) in self.budgets:
                 fooled = correct & (adv_pred != y)
                 changes = recorded.changes[-1] if recorded is not None else None
@@ -397,9 +413,10 @@ class AttackEvaluator(L.LightningModule):
         correct: torch.Tensor,
         index: int,
         recorded: RecordedBatch | None = None,
-    ) -> tuple[torch.Tensor, int]:
-        """Spec ``i``'s adversarial batch and queries (an attack on the raw events changes
-        the ``recorded`` batch); its curve counts are updated."""
+    ) -> tuple[torch.Tensor, int, torch.Tensor | None]:
+        """Spec ``i``'s adversarial batch, queries and each sample's target class (None:
+        untargeted; an attack on the raw events changes the ``recorded`` batch); its curve
+        counts are updated."""
         curve = self.curves[str(i)] if str(i) in self.curves else None
         recipe = replace(
             self.recipe,
@@ -407,7 +424,7 @@ class AttackEvaluator(L.LightningModule):
             steps_curve=tuple(curve.labels) if curve is not None else (),
         )
         params = spec.params if recorded is None else {**spec.params, "recordings": recorded}
-        adv, queries, snapshots = craft_tracked(
+        adv, queries, snapshots, goals = craft_tracked(
             spec.algorithm, crafter, x, y, spec.eps, params, recipe
         )
         if curve is not None:
@@ -416,7 +433,7 @@ class AttackEvaluator(L.LightningModule):
                 for k in curve.labels
             ]
             curve.update(torch.stack(fooled))
-        return adv, queries
+        return adv, queries, goals
 
     def on_test_epoch_end(self) -> None:
         if self.save_examples:
@@ -476,6 +493,8 @@ class AttackEvaluator(L.LightningModule):
             adv_acc=c["adv_acc"],
             n_correct=c["n_correct"],
             n=c["n"],
+            targeted_asr=c["targeted_asr"] if spec.targeted else None,
+            n_targeted=c["n_aimed"] if spec.targeted else None,
             linf=c["linf"],
             l2=c["l2"],
             queries=c["queries"],

@@ -5,7 +5,8 @@ reading it back across schema versions, whether it is complete, and the printed 
 writer and reader (the evaluation, the job, W&B, the sweep summary, the report) goes through
 these two classes, so a new field is added in one place: a field here, with a default (files
 written before it lack it), a ``column(...)`` if it belongs in the printed tables, and
-``measured()`` if it is a measurement rather than a setting (the report does not group by it).
+``measured()`` if it is a measurement rather than a setting (the report does not group by it);
+``shown_measure(...)``: an optional measurement printed where a row has it.
 
 Schemas: 2 writes ``schema: 2``; 1 (before the version was written) has the same layout,
 without ``schema``, and its rows may lack the fields added over time (read as null).
@@ -58,6 +59,12 @@ def measured() -> Any:
     return field(default=None, metadata={"measure": True})
 
 
+def shown_measure(label: str, fmt: str) -> Any:
+    """An optional measurement shown in the printed tables under ``label`` as ``fmt`` puts
+    it, where a row has it (:func:`render_table` leaves out a column no row fills)."""
+    return field(default=None, metadata={"column": label, "format": fmt, "measure": True})
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttackRow:
     """One attack's result: a method at a radius, white or black box, judged on the target."""
@@ -70,6 +77,11 @@ class AttackRow:
     asr: float = column("ASR %", "{:.2f}", measure=True)  # % of clean-correct samples fooled
     adv_acc: float = column("adv acc %", "{:.2f}", measure=True)  # % of all samples still right
     n_correct: int = column("n correct", measure=True)  # the target's clean-correct samples
+    # a targeted row (its method's ``target`` a class or ``random``; None for any other): % of
+    # the n_targeted samples (clean-correct, of another class than their target) that the
+    # target classifies as their target class, where asr counts any misclassification
+    targeted_asr: float | None = shown_measure("targeted %", "{:.2f}")
+    n_targeted: int | None = measured()
     n: int | None = measured()  # test samples attacked
     linf: float | None = measured()  # mean L-infinity norm of the perturbations
     l2: float | None = measured()  # mean L2 norm of the perturbations
@@ -288,7 +300,17 @@ def _fits(value: Any, hint: Any) -> bool:
 
 
 # a row's fields whose type and range a reader checks: what the report shows and counts with
-CHECKED = ("method", "eps_255", "box", "asr", "adv_acc", "n_correct", "n")
+CHECKED = (
+    "method",
+    "eps_255",
+    "box",
+    "asr",
+    "adv_acc",
+    "n_correct",
+    "n",
+    "targeted_asr",
+    "n_targeted",
+)
 # the ranges of those fields and the record's (rates in %, counts, radii); None: type only
 RANGES = {
     "asr": (0, 100),
@@ -298,6 +320,8 @@ RANGES = {
     "eps_255": (0, 255),
     "n_correct": (0, None),
     "n": (0, None),
+    "targeted_asr": (0, 100),
+    "n_targeted": (0, None),
 }
 
 
@@ -318,6 +342,8 @@ def _check_measures(
         low, high = RANGES.get(name, (None, None))
         if name == "n_correct":  # at most the samples judged: the row's, else the record's
             high = values.get("n") if values.get("n") is not None else n
+        if name == "n_targeted":  # some of the clean-correct samples
+            high = values.get("n_correct")
         outside = isinstance(value, int | float) and (
             (low is not None and value < low) or (high is not None and value > high)
         )
@@ -483,14 +509,19 @@ def _differences(there: Any, here: Any, key: str = "") -> list[str]:
 
 def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:
     """One line per attack row: its leading cells (e.g. the job and what it swept), then the
-    row's shown fields (:data:`SHOWN`). Every text is shown as it is: ``method=[fgsm]`` is a
-    value, not rich's markup."""
+    row's shown fields (:data:`SHOWN`; an optional one, as ``targeted_asr``, where a row has
+    it, "–" in the others). Every text is shown as it is: ``method=[fgsm]`` is a value, not
+    rich's markup."""
     lead = list(dict.fromkeys(k for cells, _ in rows for k in cells))
+    columns = [f for f in SHOWN if any(getattr(r, f.name) is not None for _, r in rows)]
     table = Table(title=Text(title))
-    for label in (*lead, *(f.metadata["column"] for f in SHOWN)):
+    for label in (*lead, *(f.metadata["column"] for f in columns)):
         table.add_column(Text(label), justify="right")
     for cells, row in rows:
-        shown = [f.metadata["format"].format(getattr(row, f.name)) for f in SHOWN]
+        shown = [
+            "–" if (v := getattr(row, f.name)) is None else f.metadata["format"].format(v)
+            for f in columns
+        ]
         table.add_row(*(Text(c) for c in (*(cells.get(k, "") for k in lead), *shown)))
     return table
 

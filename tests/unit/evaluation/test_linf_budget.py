@@ -50,8 +50,8 @@ def test_evaluate_refuses_a_methods_examples_beyond_eps(digits, monkeypatch) -> 
     crafted = evaluator.craft_tracked
 
     def unprojected(algorithm, crafter, x, y, eps, params, recipe):
-        adv, queries, snapshots = crafted(algorithm, crafter, x, y, eps, params, recipe)
-        return (x + 3 * eps * torch.sign(adv - x)).clamp(0, 1), queries, snapshots
+        adv, queries, snapshots, goals = crafted(algorithm, crafter, x, y, eps, params, recipe)
+        return (x + 3 * eps * torch.sign(adv - x)).clamp(0, 1), queries, snapshots, goals
 
     monkeypatch.setattr(evaluator, "craft_tracked", unprojected)
     with pytest.raises(UserError, match="crafted examples .* beyond eps=8/255"):
