@@ -38,10 +38,12 @@ FIRST = (
     "eps_255",
     "time_extension",
     "asr",
+    "targeted_asr",
     "adv_acc",
     "clean_acc",
     "source_clean_acc",
     "n_correct",
+    "n_targeted",
     "n",
 )
 STANDARD = (*FIRST, *(k for k in ROW_FIELDS if k not in FIRST))

@@ -14,7 +14,7 @@ import inspect
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -366,8 +366,10 @@ def _compared(
 @register("table2", order=10)
 def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> Table | None:
     """RGA Table 2: per setting, method and ε, clean accuracy, then per box each gradient
-    mode's ASR (the highest marked), its difference to the first mode (paired by seed) and
-    its robust accuracy, and the number of test samples.
+    mode's ASR (the highest marked), where a row of the box is targeted its targeted success
+    rate (``targeted_asr``: put in the target class, not merely misclassified; "–" in an
+    untargeted row), its difference to the first mode (paired by seed) and its robust
+    accuracy, and the number of test samples.
 
     Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports, and
     the paper's rows none of ours matches close the table as "not run". Keys that never vary
@@ -393,9 +395,11 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
     shown = [i for i, k in enumerate(keys) if k not in constant]
     compared = _compared(groups.values(), boxes, modes)
+    aimed = {r.get("box") for r in rows if r.get("targeted_asr") is not None}
     columns = [*(SHORT.get(keys[i], keys[i]) for i in shown), "clean"]
-    for _, label in boxes:
+    for box, label in boxes:
         columns += [f"{label} ASR {mode_name(m)}" for m in modes]
+        columns += [f"{label} targeted {mode_name(m)}" for m in modes if box in aimed]
         columns += [f"{label} Δ {mode_name(m)} − {mode_name(modes[0])}" for m in compared]
         columns += [f"{label} robust {mode_name(m)}" for m in modes]
     columns += ["n", "seeds"]
@@ -429,6 +433,11 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
                 ):
                     bold.add((len(out), len(shown) + len(cells)))
                 cells.append(fmt_stat(stats[m], seeds=seeds))
+            if box in aimed:  # the targeted rate, beside the ASR it is a part of
+                cells += [
+                    fmt_stat(mean_std(per_seed(cell[m], "targeted_asr").values()), seeds=seeds)
+                    for m in modes
+                ]
             for m in compared:
                 # paired by seed, as each seed's jobs attack the same models
                 delta = mean_std(asr[m][s] - asr[modes[0]][s] for s in asr[m] if s in asr[modes[0]])
@@ -442,9 +451,9 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         n = _samples(r.get("n") for r in members)
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
-            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, compared, ""))
+            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "", aimed))
     for ref, key in zip(unrun, unrun_keys, strict=True):
-        row = _paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "not run")
+        row = _paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "not run", aimed)
         out.append(row)
     if compared:
         summary = comparison_sentence(deltas, modes[0])
@@ -452,6 +461,11 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         summary = range_sentence(list(groups.values()), boxes)
     seeds = len({r.get("seed") for r in rows})
     delta = "Δ = difference in ASR, paired by seed; " if compared else ""
+    if aimed:
+        delta += (
+            "targeted = share of the correctly classified test samples of another class than "
+            "the attack's target that the attack puts in that class (– : untargeted row); "
+        )
     return Table(
         "Table 2: attack success rate (%), "
         + " and ".join(f"{box} box ({label})" for box, label in boxes),
@@ -477,10 +491,12 @@ def _paper_table2_row(
     modes: list[str],
     compared: list[str],
     seeds: str,
+    aimed: Collection[str] = (),
 ) -> list[str]:
     """A Table 2 row of the paper's numbers, shown with the setting ``key`` where the paper's
     row states it ("–" where it does not: its number is not at our value), its differences
-    to the first mode those of the modes ``compared``."""
+    to the first mode those of the modes ``compared``, "–" in the targeted columns of the
+    boxes ``aimed``."""
     label = [
         fmt(key[i]) + " (paper)" if keys[i] == "method" else fmt(key[i]) if keys[i] in ref else "–"
         for i in shown
@@ -490,6 +506,7 @@ def _paper_table2_row(
         values = {m: (ref.get(box) or {}).get(m) for m in modes}
         first = values[modes[0]]
         theirs += [fmt(v) for v in values.values()]
+        theirs += ["–"] * len(modes) * (box in aimed)
         theirs += [
             "–" if values[m] is None or first is None else f"{values[m] - first:+.2f}"
             for m in compared

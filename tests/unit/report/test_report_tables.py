@@ -19,6 +19,7 @@ from snnattack.errors import UserError
 from snnattack.process.distributed import RANK_ENV
 from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
+from snnattack.records.results import JobRecord, job_table, read_record
 from snnattack.records.tracking import sweep_group
 from snnattack.report import tables, write_report
 from snnattack.report.__main__ import main as report_main
@@ -1034,3 +1035,31 @@ def test_a_dataset_choice_swept_is_swept_alone_not_each_key_of_its_file(tmp_path
     assert not [c for c in results_csv(tmp_path / "sweep")[0] if c.startswith("dataset.")]
     header = (tmp_path / "sweep" / "report.md").read_text().splitlines()[4]
     assert header.endswith("swept: dataset (with its encoding)."), header
+
+
+def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -> None:
+    """A job of an untargeted FGSM row and a targeted AE-Patch row (``targeted_asr``, over
+    ``n_targeted``): Table 2 and the job's printed table show the targeted rate beside the
+    ASR ("–" for the untargeted row), results.csv holds it; a record written before the
+    field (the FGSM row's) reads it as null."""
+    hand_made_job(tmp_path / "job", 0, "stbp", 80.0)
+    path = tmp_path / "job" / "metrics.json"
+    record = json.loads(path.read_text())
+    aimed = {"method": "event_patch", "asr": 60.0, "targeted_asr": 50.0, "n_targeted": 80}
+    record["results"].append({**record["results"][0], **aimed})
+    path.write_text(json.dumps(record))
+    table = write_report(tmp_path / "job").tables[0]
+    at = table.columns.index("WB ASR STBP")
+    assert table.columns[at + 1] == "WB targeted STBP"
+    rows = {r[0]: r[at : at + 2] for r in table.rows}
+    assert rows["fgsm"] == ["80.00", "–"] and rows["event_patch"] == ["60.00", "50.00"]
+    assert "targeted = share of the correctly classified test samples" in table.note
+    csv = {r["method"]: r for r in results_csv(tmp_path / "job")}
+    assert (csv["event_patch"]["targeted_asr"], csv["event_patch"]["n_targeted"]) == ("50.0", "80")
+    assert csv["fgsm"]["targeted_asr"] == ""
+    done = read_record(path)
+    assert done.results[0].targeted_asr is None
+    printed = job_table(done)
+    assert "targeted %" in printed and "50.00" in printed
+    record["results"] = record["results"][:1]  # untargeted rows only: no such column
+    assert "targeted" not in job_table(JobRecord.from_json(record))
