@@ -75,13 +75,13 @@ class AttackRow:
     box: str = column("box")  # white (crafted on the target) or black (on the source)
     grad_mode: str = column("grad")  # the crafting model's gradient ("none": gradient-free)
     asr: float = column("ASR %", "{:.2f}", measure=True)  # % of clean-correct samples fooled
-    adv_acc: float = column("adv acc %", "{:.2f}", measure=True)  # % of all samples still right
-    n_correct: int = column("n correct", measure=True)  # the target's clean-correct samples
     # a targeted row (its method's ``target`` a class or ``random``; None for any other): % of
     # the n_targeted samples (clean-correct, of another class than their target) that the
     # target classifies as their target class, where asr counts any misclassification
     targeted_asr: float | None = shown_measure("targeted %", "{:.2f}")
-    n_targeted: int | None = measured()
+    adv_acc: float = column("adv acc %", "{:.2f}", measure=True)  # % of all samples still right
+    n_correct: int = column("n correct", measure=True)  # the target's clean-correct samples
+    n_targeted: int | None = measured()  # a targeted row's: the samples of targeted_asr
     n: int | None = measured()  # test samples attacked
     linf: float | None = measured()  # mean L-infinity norm of the perturbations
     l2: float | None = measured()  # mean L2 norm of the perturbations
