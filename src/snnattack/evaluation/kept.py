@@ -13,8 +13,11 @@ The checks are the invariants of a row as the evaluation writes it
 spec's; ``asr`` is ``100 * fooled / n_correct`` and ``adv_acc`` ``100 * adv_correct / n`` of
 whole counts (NaN where the count divided by is 0); a sample adversarially correct is one not
 fooled, clean-correct or not (``n_correct - fooled <= adv_correct <= n - fooled``); an event
-attack's ``l0_hist`` counts each fooled sample once; and a kept row names the job folder that
-computed it (``reused_from``).
+attack's ``l0_hist`` counts each fooled sample once; a targeted spec's row, and only one,
+has ``targeted_asr``, ``100 * hits / n_targeted`` of whole counts, whose samples put in
+their target class are fooled ones (``hits <= fooled``; a row kept before the field was
+computed again: it would be copied without its targeted rate); and a kept row names the job
+folder that computed it (``reused_from``).
 """
 
 from __future__ import annotations
@@ -48,10 +51,31 @@ def check_kept(row: AttackRow, spec: AttackSpec) -> None:
             f"its adv_acc={row.adv_acc!r} ({adv_correct} of n={row.n}) contradicts its "
             f"asr={row.asr!r} ({fooled} of n_correct={row.n_correct} fooled)"
         )
+    _check_targeted(row, spec, fooled)
     if row.l0_hist is not None and sum(row.l0_hist.values()) != (fooled or 0):
         raise ValueError(
             f"its l0_hist counts {sum(row.l0_hist.values())} successes, not the {fooled or 0} "
             f"samples of its asr={row.asr!r}"
+        )
+
+
+def _check_targeted(row: AttackRow, spec: AttackSpec, fooled: int | None) -> None:
+    """ValueError where the kept ``row``'s targeted rate is not what the evaluation writes for
+    ``spec`` (module docstring); ``fooled``: the samples of its ``asr``."""
+    rate, total = row.targeted_asr, row.n_targeted
+    if (rate is None) == spec.targeted or (rate is None) != (total is None):
+        kind = "a targeted" if spec.targeted else "an untargeted"
+        raise ValueError(
+            f"its targeted_asr={rate!r} (n_targeted={total!r}) is not {kind} row's "
+            "(a targeted row has both, any other neither)"
+        )
+    if rate is None:
+        return
+    hits = _count(rate, "targeted_asr", total, "n_targeted")
+    if (hits or 0) > (fooled or 0):
+        raise ValueError(
+            f"its targeted_asr={rate!r} ({hits} of n_targeted={total}) counts more samples "
+            f"than its asr={row.asr!r} fooled ({fooled or 0})"
         )
 
 

@@ -64,6 +64,7 @@ def test_rows_kept_as_the_evaluation_writes_them_are_copied(tmp_path: Path) -> N
         (0, {"reused_from": None}, "its reused_from=None names no job folder"),
         (0, {"n": None}, "its n=None counts no sample"),
         (0, {"n_correct": "8"}, "its n_correct='8' is not int"),
+        (0, {"targeted_asr": 0.0, "n_targeted": 8}, "its targeted_asr=0.0 (n_targeted=8) is"),
     ],
 )
 def test_a_hand_edited_kept_row_that_contradicts_itself_or_its_job_is_computed_again(
@@ -77,3 +78,31 @@ def test_a_hand_edited_kept_row_that_contradicts_itself_or_its_job_is_computed_a
     (warning,) = caplog.messages
     assert warning.startswith(f"kept row {path} is unusable ({said}")
     assert warning.endswith("): computing the row again")
+
+
+AIMED = [AttackSpec("aimed", 16 / 255, "white", {"target": 2}, algorithm="pgd")]
+
+
+@pytest.mark.parametrize(
+    ("kept", "said"),
+    [
+        ({"targeted_asr": 50.0, "n_targeted": 6}, None),  # 3 of 6: copied
+        ({}, "its targeted_asr=None (n_targeted=None) is not a targeted row's"),  # kept before
+        ({"targeted_asr": 50.0}, "its targeted_asr=50.0 (n_targeted=None) is not a targeted"),
+        ({"targeted_asr": 40.0, "n_targeted": 6}, "its targeted_asr=40.0 is no whole count"),
+        ({"targeted_asr": 100.0, "n_targeted": 4}, "its targeted_asr=100.0 (4 of n_targeted=4)"),
+    ],
+)
+def test_a_targeted_rows_kept_rate_is_checked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, kept: dict, said: str | None
+) -> None:
+    """A targeted spec's kept row has its targeted rate, a whole share of ``n_targeted`` of
+    no more samples than its ASR fooled (3 here); one kept without it is computed again."""
+    record = JobRecord(clean_acc=50.0, n=16, results=[_row(AIMED[0], **kept)])
+    remember({0: "aimed-w"}, AIMED, record, tmp_path / "0", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="snnattack.evaluation.reuse"):
+        earlier = earlier_rows({0: "aimed-w"}, AIMED, tmp_path, tmp_path / "1")
+    assert (0 in earlier.rows) == (said is None)
+    if said is not None:
+        (warning,) = caplog.messages
+        assert said in warning
