@@ -265,6 +265,8 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     for r in record.results:
         name = f"{r.method}/{r.box}/eps{r.eps_255:g}"
         summary.update({f"asr/{name}": r.asr, f"adv_acc/{name}": r.adv_acc})
+        if r.targeted_asr is not None:  # a targeted row's share put in its target class
+            summary[f"targeted_asr/{name}"] = r.targeted_asr
     run.summary.update(summary)
     artifact = wandb.Artifact(
         f"results-{run.id}", type="results", description=f"metrics.json of {run.name}"

@@ -158,6 +158,7 @@ def test_attack_run_holds_results_table_counts_and_metrics_artifact(sweep: Path)
         assert attack["summary"]["clean_acc"] == pytest.approx(record["clean_acc"])
         assert attack["summary"]["asr/fgsm/white/eps32"] == pytest.approx(result["asr"])
         assert attack["summary"]["adv_acc/fgsm/white/eps32"] == pytest.approx(result["adv_acc"])
+        assert "targeted_asr/fgsm/white/eps32" not in attack["summary"]  # untargeted: none
         assert attack["summary"]["results._type"] == "table-file"
         table_path = attack["folder"] / "files" / attack["summary"]["results.path"]
         table = json.loads(table_path.read_text())
@@ -309,8 +310,9 @@ def test_each_run_of_a_process_keeps_its_own_quiet(
         )
 
 
-def logged(folder: Path, mode: str, **record: Any) -> None:
-    """One FGSM row of a job's ``record`` logged to a W&B run of ``mode`` in ``folder``."""
+def logged(folder: Path, mode: str, aimed: dict[str, Any] | None = None, **record: Any) -> None:
+    """One FGSM row of a job's ``record`` logged to a W&B run of ``mode`` in ``folder``
+    (``aimed``: a targeted row's fields)."""
     metrics_path = folder / "metrics.json"
     metrics_path.write_text("{}")
     row = AttackRow(
@@ -322,6 +324,7 @@ def logged(folder: Path, mode: str, **record: Any) -> None:
         adv_acc=45.0,
         n=10,
         n_correct=9,
+        **(aimed or {}),
     )
     setting = {"lambda": 1.0, "T": 4, "seed": 0}
     done = JobRecord(config=setting, clean_acc=90.0, n=10, results=[row], **record)
@@ -349,6 +352,14 @@ def test_the_results_table_shows_the_lambda_the_target_ran_not_the_unused_config
     run = read_run(folder)
     table = json.loads((folder / "files" / run["summary"]["results.path"]).read_text())
     assert [row[: len(tracking.CONFIG_COLUMNS)] for row in table["data"]] == [[0.5, 4, 0]]
+
+
+def test_a_targeted_rows_rate_is_in_the_runs_summary(tmp_path: Path) -> None:
+    logged(tmp_path, "offline", {"targeted_asr": 40.0, "n_targeted": 5})
+    (folder,) = (tmp_path / "wandb").glob("offline-run-*")
+    summary = read_run(folder)["summary"]
+    assert summary["targeted_asr/fgsm/white/eps8"] == 40.0
+    assert summary["asr/fgsm/white/eps8"] == 50.0
 
 
 def test_a_failing_job_ends_its_run_with_exit_code_1(tmp_path: Path) -> None:
