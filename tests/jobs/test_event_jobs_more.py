@@ -74,6 +74,9 @@ def test_a_job_of_random_targets_finishes_with_its_masking_checks(run_job: Calla
     )
     (row,) = record["results"]
     assert row["method"] == "gsattack" and row["n_correct"] > 0
+    # its targeted rate: a drawn class is never the true one, so every clean-correct sample
+    # is aimed at one; those put in it are fooled ones
+    assert row["n_targeted"] == row["n_correct"] and 0 <= row["targeted_asr"] <= row["asr"]
     assert (
         record["masking"]["checks"] and "random_flips_stronger" not in record["masking"]["flagged"]
     )

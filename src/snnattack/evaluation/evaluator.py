@@ -1,7 +1,10 @@
 """Attack evaluation through ``Trainer.test``: clean accuracy, then ASR for every attack.
 
 Attack success rate (the README's *What a job does*): the share of the *originally correctly
-classified* test samples that the adversarial example makes misclassified, in %. Counts are
+classified* test samples that the adversarial example makes misclassified, in %; a targeted
+row (its method's ``target`` a class or ``random``) also gets its targeted success rate from
+the same predictions: the share of those samples of another class than their target class that
+the target model classifies as it (docs/event_attacks.md). Counts are
 torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
