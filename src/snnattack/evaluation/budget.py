@@ -35,6 +35,7 @@ recording's events, the share of successes with at most each threshold and the h
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -46,6 +47,14 @@ def _joined(parts: Any) -> torch.Tensor:
     if isinstance(parts, torch.Tensor):
         return parts
     return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+
+
+def _mean(values: torch.Tensor) -> float:
+    """The mean of ``values``, their sum correctly rounded (``math.fsum``): the same whatever
+    their order. Under DDP a row's values are gathered rank after rank (rank 0's batches, then
+    rank 1's), not in the test split's order, and a float sum (a share of a sample's events)
+    took its last bits from that order."""
+    return math.fsum(values.tolist()) / len(values)
 
 
 def _median(values: torch.Tensor) -> float:
@@ -119,10 +128,10 @@ class EventBudget(Metric):
             return {"l0_under": {str(t): None for t in thresholds}, "l0_hist": {}, **extra}
         return {
             "l0_hist": l0_histogram(l0),
-            "l0_mean": float(l0.mean()),
+            "l0_mean": _mean(l0),
             "l0_median": _median(l0),
-            "inserted_mean": float(inserted.mean()),
-            "deleted_mean": float(deleted.mean()),
+            "inserted_mean": _mean(inserted),
+            "deleted_mean": _mean(deleted),
             "l0_under": {str(t): 100.0 * float((l0 < t).double().mean()) for t in thresholds},
             **extra,
         }
@@ -144,10 +153,10 @@ class EventBudget(Metric):
                 "delay_hist": {},
             }
         return {
-            "moved_mean": float(moved.mean()),
+            "moved_mean": _mean(moved),
             "moved_median": _median(moved),
-            "moved_share_mean": float(share.mean()),
-            "delay_mean": float(delay.mean()),
+            "moved_share_mean": _mean(share),
+            "delay_mean": _mean(delay),
             "delay_median": _median(delay),
             "moved_within": {
                 str(t): 100.0 * float((moved <= t).double().mean()) for t in thresholds
@@ -171,12 +180,12 @@ def recording_summary(changes: torch.Tensor, thresholds: tuple[int, ...]) -> dic
         return {"changed_within": {str(t): None for t in thresholds}, "changed_hist": {}}
     inserted, deleted, flipped, events = changes.unbind(1)
     return {
-        "changed_mean": float(changed.mean()),
+        "changed_mean": _mean(changed),
         "changed_median": _median(changed),
-        "changed_share_mean": float((100.0 * changed / events.clamp(min=1)).mean()),
-        "inserted_mean": float(inserted.mean()),
-        "deleted_mean": float(deleted.mean()),
-        "flipped_mean": float(flipped.mean()),
+        "changed_share_mean": _mean(100.0 * changed / events.clamp(min=1)),
+        "inserted_mean": _mean(inserted),
+        "deleted_mean": _mean(deleted),
+        "flipped_mean": _mean(flipped),
         "changed_within": {
             str(t): 100.0 * float((changed <= t).double().mean()) for t in thresholds
         },

@@ -86,3 +86,33 @@ def test_a_job_records_per_row_histograms_and_the_per_sample_worst_case() -> Non
     assert worst["n_correct"] == 20
     assert worst["l0_hist"] == l0_histogram(least[torch.isfinite(least)])
     assert worst["asr"] == 100.0 * int(torch.isfinite(least).sum()) / 20 >= full.asr
+
+
+def test_a_row_s_means_do_not_depend_on_the_order_its_batches_are_gathered_in() -> None:
+    """Under DDP a row's values arrive rank after rank (batches 0, 2, then 1 on 2 processes),
+    not in the split's order: the shares of a sample's events (floats) summed in that order
+    gave ``recording.changed_share_mean`` and ``retiming.moved_share_mean`` other last bits
+    than one process (seen on digits_events, 3 test batches on 2 gloo processes)."""
+    gen = torch.Generator().manual_seed(26)  # draws whose float means differ by order
+    batches = []
+    for _ in range(3):
+        clean = torch.randint(0, 2, (16, 4, 2, 3, 3), generator=gen).double()
+        delta = torch.randint(-1, 2, clean.shape, generator=gen).double()
+        changed = torch.randint(1, 40, (16, 3), generator=gen)
+        events = torch.randint(50, 900, (16, 1), generator=gen)
+        batches.append((delta, clean, torch.cat([changed, events], 1)))
+    shares = [100.0 * c[:, :3].sum(1).double() / c[:, 3] for _, _, c in batches]
+    orders = ([0, 1, 2], [0, 2, 1])  # one process; rank 0's batches 0, 2, then rank 1's 1
+    naive = [float(torch.cat([shares[i] for i in order]).mean()) for order in orders]
+    assert naive[0] != naive[1]  # the data show the order's last bits
+    summaries = []
+    for order in orders:
+        budget = EventBudget(retimes=True, recordings=True)
+        for i in order:
+            delta, clean, changes = batches[i]
+            budget.update(torch.ones(16, dtype=torch.bool), delta, clean=clean, changes=changes)
+        summaries.append(budget.summary((2, 5)))
+    single, ddp = summaries
+    assert ddp["recording"]["changed_share_mean"] == single["recording"]["changed_share_mean"]
+    assert ddp["retiming"]["moved_share_mean"] == single["retiming"]["moved_share_mean"]
+    assert ddp == single
