@@ -1,6 +1,7 @@
 """DDP on gloo with fewer evaluation batches than processes, and a share of the test split:
 the job finishes with the samples and numbers of one process (``data/base.py``'s padding), and
-rank 0 gathers every rank's saved examples (``gather_object``), each sample once."""
+rank 0 gathers every rank's saved examples (``gather_object``), each sample once; an event
+job's rows (targeted, with budget means gathered rank after rank) equal one process's."""
 
 from __future__ import annotations
 
@@ -50,3 +51,43 @@ def test_ddp_with_fewer_batches_than_ranks_equals_one_process(tmp_path: Path, li
     for row in d["results"]:
         saved = examples.load(tmp_path / "ddp" / row["examples"])
         assert sorted(saved["indices"].tolist()) == list(range(d["n"]))
+
+
+EVENTS = [
+    *QUICK[:-3],  # digits_events below; its own epochs and methods
+    "dataset=digits_events",
+    "train.epochs=4",
+    "threads=1",
+    "trainer.limit_test_batches=3",  # batches 0, 2 on rank 0, batch 1 on rank 1
+    "method=[gsattack,retime,event_patch]",
+    "method.gsattack.target=random",  # a class per sample: targeted_asr, n_targeted
+    "method.gsattack.candidates=random",
+    "method.gsattack.steps=10",
+    "method.retime.steps=5",
+    "method.event_patch.target=3",
+    "method.event_patch.steps=3",
+]
+
+
+@pytest.mark.slow  # two gloo processes, then one: ~20 s on two cores
+def test_ddp_event_rows_equal_one_process_targeted_and_budgets_included(tmp_path: Path) -> None:
+    """Every field of an event job's rows (a random-target GSAttack row's targeted_asr and
+    n_targeted, the recording's and the retiming's budget means, gathered rank after rank)
+    and its masking checks are the single process's on the same models."""
+    common = [*EVENTS, f"store.dir={tmp_path}/models"]
+    ddp = run_py(*common, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}/ddp", cwd=tmp_path)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    single = cli(*common, f"hydra.run.dir={tmp_path}/single", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    d, s = (json.loads((tmp_path / k / "metrics.json").read_text()) for k in ("ddp", "single"))
+    assert d["world_size"] == 2 and s["world_size"] == 1 and d["n"] == s["n"] == 96
+    assert s["models"]["target"]["cached"] and d["clean_acc"] == s["clean_acc"]
+    drop = {"examples"}  # each job's own folder
+    assert [{k: v for k, v in r.items() if k not in drop} for r in d["results"]] == [
+        {k: v for k, v in r.items() if k not in drop} for r in s["results"]
+    ]
+    assert d["event_worst_case"] == s["event_worst_case"]
+    assert d["masking"]["checks"] == s["masking"]["checks"]
+    gsattack = d["results"][0]
+    assert gsattack["n_targeted"] == gsattack["n_correct"] > 0  # a random target: every one
+    assert gsattack["targeted_asr"] > 0 and gsattack["recording"]["changed_share_mean"] > 0
