@@ -33,6 +33,8 @@ from snnattack.training.adversaries.recipe import Adversary
 from snnattack.training.classifier import Classifier
 
 log = logging.getLogger(__name__)
+# the step between the seeds of two DDP ranks' epochs: more epochs than any training runs
+RANK_SEEDS = 1_000_003
 
 Trained = tuple[nn.Module, dict[str, Any]]
 
@@ -124,8 +126,11 @@ def _epochs_done(checkpoint: Path) -> int:
 
 
 class EpochSeed(L.Callback):
-    """Reseeds every RNG at each epoch's start from (seed, epoch), so a resumed run continues
-    with the same random numbers (dropout, Poisson draws, augmentation) as an uninterrupted one.
+    """Reseeds every RNG at each epoch's start from (seed, epoch, DDP rank), so a resumed run
+    continues with the same random numbers (dropout, Poisson draws, augmentation) as an
+    uninterrupted one, and each DDP process draws its own for its share of the batch (with
+    one seed they drew the same numbers: the shares' Poisson spikes and adversary starts were
+    one noise, repeated). Rank 0's, a single process's, are those of (seed, epoch).
     Logs each epoch's start (from the second on, a checkpoint to resume from is on disk) where
     no progress bar shows it (``trainer.enable_progress_bar=false``: cluster logs), so a
     default job's console stays short.
@@ -145,7 +150,8 @@ class EpochSeed(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         # numpy takes seeds below 2**32: a larger one wraps (below 42949 a seed is not changed)
-        L.seed_everything((self.seed * 100_003 + trainer.current_epoch) % 2**32, verbose=False)
+        seed = self.seed * 100_003 + trainer.current_epoch + RANK_SEEDS * trainer.global_rank
+        L.seed_everything(seed % 2**32, verbose=False)
         workers = getattr(trainer.train_dataloader, "num_workers", 0)
         if trainer.current_epoch == self.resumed_at and not workers:
             torch.empty((), dtype=torch.int64).random_()  # the loader's draw, after the reseed

@@ -182,3 +182,22 @@ def test_a_resume_file_from_before_a_launch_key_leaves_it_unknown(launches) -> N
         {"epochs": [0, 2], "world_size": world_size} | unknown,
         {"epochs": [2, 3], "world_size": 1} | provenance.launch_provenance(),
     ]
+
+
+def test_each_ddp_rank_draws_its_own_numbers_and_rank_zero_a_single_process_s() -> None:
+    """Every DDP process was reseeded alike at each epoch, so the processes' shares of a batch
+    got the same Poisson spikes and adversary starts; now each rank draws its own, and rank 0
+    (a single process) the numbers of (seed, epoch) as before."""
+
+    def draws(rank: int, epoch: int) -> torch.Tensor:
+        trainer = SimpleNamespace(global_rank=rank, current_epoch=epoch, train_dataloader=None)
+        trainer.progress_bar_callback, trainer.max_epochs = None, 3
+        fit.EpochSeed(7).on_train_epoch_start(trainer, None)
+        return torch.rand(4)
+
+    L.seed_everything((7 * 100_003 + 1) % 2**32, verbose=False)
+    single = torch.rand(4)
+    assert torch.equal(draws(0, 1), single)
+    assert not torch.equal(draws(1, 1), single)
+    assert not torch.equal(draws(1, 1), draws(0, 2))  # no rank's epoch is another's
+    assert torch.equal(draws(1, 1), draws(1, 1))
