@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.config.plain_rules import check_rules
-from snnattack.errors import Preempted, RankLost, UserError
+from snnattack.errors import FinishedElsewhere, Preempted, RankLost, UserError
 from snnattack.package import CONF_DIR
 from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
@@ -64,6 +64,9 @@ def job(cfg: DictConfig) -> None:
             failed = cli.one_line(err)
             if not kept:
                 cli.discard_job_folder(output_dir)
+        except FinishedElsewhere:  # skipped: its folder holds only what Hydra wrote
+            restore_kept(output_dir)
+            cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
         except RankLost as lost:  # rank 0's, which started the ranks: kept as is, as a stop

@@ -51,6 +51,17 @@ class Preempted(BaseException):
         self.signum = signum
 
 
+class FinishedElsewhere(Exception):
+    """A job of a sweep whose finished results another job folder of the same sweep holds
+    (the same settings, in the folder a launch of another list of values gave them): the job
+    is skipped, and its own folder, which holds nothing else, is removed, so that the table
+    and the report show those settings once."""
+
+    def __init__(self, folder: object) -> None:
+        super().__init__(f"results in {folder}")
+        self.folder = folder
+
+
 class RankLost(Exception):
     """Another process of a DDP job stopped while this one, which started it, ran with it:
     killed by the machine (out of memory, a node's or a scheduler's kill of one process) or

@@ -24,8 +24,9 @@ from snnattack.attacks.parse import component_settings
 from snnattack.config.spelling import spelt
 from snnattack.config.validation import logged, validate
 from snnattack.data import datamodule
+from snnattack.errors import FinishedElsewhere
 from snnattack.evaluation.core import RunSettings, record_attacks
-from snnattack.evaluation.reuse import about_weights
+from snnattack.evaluation.reuse import about_weights, finished_in_sweep
 from snnattack.preparation.config import job_settings
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
@@ -74,6 +75,12 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return read_record(metrics_path)
     check_not_replacing(metrics_path, spec)
+    elsewhere = finished_in_sweep(
+        output_dir, resolved, spec, len(specs), built_identity(built, resolved)
+    )
+    if elsewhere is not None:
+        log.info("%s holds this job's finished results: skipping the job", elsewhere)
+        raise FinishedElsewhere(elsewhere)
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     # more workers than cores: refused where the job trains (its own store keys), else a note

@@ -3,6 +3,7 @@ ensemble and Square rows, twin jobs every row), and the copies equal the rows a 
 afresh."""
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,39 @@ def test_rows_of_other_code_are_computed_again(monkeypatch: pytest.MonkeyPatch) 
             m.setattr(provenance, key, other)
             after = white_keys(cfg, target)
         assert after.keys() == before.keys() and not set(after.values()) & set(before.values())
+
+
+@pytest.mark.slow
+def test_a_relaunch_of_another_list_skips_a_job_finished_in_another_folder(
+    tmp_path: Path,
+) -> None:
+    # a value removed from the list numbers the later jobs' folders anew: lambda=1.0, finished
+    # in sweep/2, is job 1 of the relaunch, in sweep/1
+    def launch(*overrides: str) -> str:
+        done = cli(
+            "-m",
+            *QUIET,
+            "train.epochs=1",
+            "method=[fgsm]",
+            "trainer.limit_test_batches=1",
+            "eps=[8]",
+            f"store.dir={tmp_path}/models",
+            *overrides,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    into = f"hydra.sweep.dir={tmp_path}/sweep"
+    launch(into, "lambda=0.5,0.7,1.0")
+    shutil.rmtree(tmp_path / "sweep" / "1")  # the job of lambda=0.7, refused or removed
+    finished = (tmp_path / "sweep" / "2" / "metrics.json").read_bytes()
+    out = launch(into, "lambda=0.5,1.0")
+    assert f"{tmp_path / 'sweep' / '2'} holds this job's finished results: skipping" in out
+    assert not (tmp_path / "sweep" / "1").exists()  # no second folder of lambda=1.0
+    assert (tmp_path / "sweep" / "2" / "metrics.json").read_bytes() == finished
+    jobs = [line.split("│")[1].strip() for line in out.splitlines() if "lambda=1.0 │" in line]
+    assert jobs == ["2", "2"]  # the console's table: its rows once, white and black box
+    # a sweep over a key that compares speed (threads): each job runs in its own folder
+    launch(f"hydra.sweep.dir={tmp_path}/speed", "lambda=1.0", "threads=1,2")
+    assert len(list((tmp_path / "speed").glob("*/metrics.json"))) == 2

@@ -55,7 +55,7 @@ from torch import nn
 from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
-from snnattack.errors import WriteError
+from snnattack.errors import UserError, WriteError
 from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
 from snnattack.records.checkpoints import weights, weights_id
@@ -65,6 +65,9 @@ from snnattack.records.results import (
     COMPONENTS,
     AttackRow,
     JobRecord,
+    folder_order,
+    is_complete,
+    read_record,
     typed_row,
     write_json,
 )
@@ -117,6 +120,42 @@ def sweep_folder() -> Path | None:
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return None
     return Path(HydraConfig.get().sweep.dir)
+
+
+def finished_in_sweep(
+    output_dir: Path,
+    resolved: dict[str, Any],
+    spec: dict[str, Any],
+    n_rows: int,
+    built: dict[str, tuple[str, str, str]],
+) -> Path | None:
+    """The job folder of this job's sweep, other than its own ``output_dir``, that holds this
+    job's finished results (:func:`~snnattack.records.results.is_complete` for its result
+    ``spec``, ``n_rows`` rows and models ``built`` from files) of the very config ``resolved``,
+    its cosmetic keys too (a sweep over ``threads``, ``backend`` or
+    ``dataset.params.num_workers`` compares speed, or trains models of other draws: each of its
+    jobs runs); None outside a multirun or where none does. A relaunch whose list of values
+    changed (a refused value removed, one added) numbers its jobs' folders anew: a finished
+    job would otherwise run again in another folder, and the sweep would show it twice."""
+    folder = sweep_folder()
+    if folder is None or not folder.is_dir():
+        return None
+    own = output_dir.resolve()
+    config = json.dumps(resolved, sort_keys=True, default=str)
+    found = sorted(
+        (p.parent for p in folder.rglob("metrics.json") if p.parent.resolve() != own),
+        key=lambda job: folder_order(job, folder),
+    )
+    for job in found:
+        try:
+            if not is_complete(job / "metrics.json", spec, n_rows, built):
+                continue
+            done = read_record(job / "metrics.json").config
+        except UserError:  # other model weights there: not this job's results
+            continue
+        if json.dumps(done, sort_keys=True, default=str) == config:
+            return job
+    return None
 
 
 def row_keys(
