@@ -103,7 +103,7 @@ def test_planted_rows_and_run_files_of_a_relaunched_sweep_never_run(tmp_path, pl
     ]  # fmt: skip
     assert cli(*args, cwd=tmp_path).returncode == 0
     first = sweep_metrics(tmp_path / "sweep")
-    assert first[1]["results"][0]["reused_from"] == str(tmp_path / "sweep" / "0")
+    assert first[1]["results"][0]["reused_from"] == "0"
     rows = sorted((tmp_path / "sweep" / ".rows").glob("*.json"))
     job = tmp_path / "sweep" / "1"
     planted = [

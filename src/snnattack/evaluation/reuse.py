@@ -10,9 +10,11 @@ ensemble is most of a job's time. And two jobs can differ only in keys their mod
 row of the first. So the first job that computes a row keeps it in the sweep folder
 (``<sweep dir>/.rows/<key>.json``), and every later job of the sweep with the same key copies
 it, whichever process runs it (the basic launcher, joblib, submitit) and across relaunches.
-The copy names the job folder that computed it (``reused_from``). A box's event attacks are
-copied together with the worst case over them (``event_worst_case``, which takes each of
-their samples: kept beside the rows as ``worst-<key>.json``), or computed together.
+The copy names the job folder that computed it (``reused_from``: its path within the sweep
+folder, which a moved or copied sweep keeps true; older records hold an absolute path). A
+box's event attacks are copied together with the worst case over them (``event_worst_case``,
+which takes each of their samples: kept beside the rows as ``worst-<key>.json``), or
+computed together.
 
 The key is everything that fixes the row: the weights of the target and the source and their
 store keys (the training specs, which keep only the adversary settings that training reads:
@@ -282,15 +284,33 @@ def _read_worst(path: Path) -> dict[str, Any] | None:
     return worst
 
 
+def origin(output_dir: Path, folder: Path) -> str:
+    """What a kept row says of the job folder ``output_dir`` that computed it
+    (``reused_from``): its path within the sweep's ``folder`` (``2``, ``lam0.5/seed0``), which
+    stays true when the sweep is moved or copied; its absolute path where it is outside."""
+    try:
+        return output_dir.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(output_dir)
+
+
 def _own(output_dir: Path, folder: Path) -> Callable[[str | None], bool]:
-    """Whether a kept row's origin (``reused_from``) is the job's own folder ``output_dir``,
-    by its path within the sweep's ``folder``: the sweep may have been elsewhere when the row
-    was kept (moved, copied, reached through a link)."""
+    """Whether a kept row's origin (``reused_from``) is the job's own folder ``output_dir``:
+    its path within the sweep's ``folder`` (:func:`origin`), or, kept by older code, an
+    absolute path that ends with it (the sweep may have been elsewhere when the row was kept:
+    moved, copied, reached through a link)."""
     try:
         within = output_dir.resolve().relative_to(folder.resolve()).parts
     except ValueError:  # a job folder outside its sweep's: its own path alone
         return lambda origin: origin == str(output_dir)
-    return lambda origin: origin is not None and Path(origin).parts[-len(within) :] == within
+
+    def own(origin: str | None) -> bool:
+        if origin is None:
+            return False
+        parts = Path(origin).parts
+        return parts[-len(within) :] == within if Path(origin).is_absolute() else parts == within
+
+    return own
 
 
 def earlier_rows(
@@ -318,7 +338,8 @@ def earlier_rows(
         else:
             worst[box] = kept
     for i, row in found.items():
-        log.info("reused row %s from %s", specs[i].name, row.reused_from)
+        where = row.reused_from or ""
+        log.info("reused row %s from %s", specs[i].name, folder / where)
     return Earlier(found, worst)
 
 
@@ -335,15 +356,16 @@ def remember(
     The rows are an optimisation: if they cannot be written (a full disk, a file named
     ``.rows``), the job goes on, warning once per sweep (and process), and later jobs
     compute their rows themselves."""
+    made = origin(output_dir, folder)
     kept = {
-        folder / FOLDER / f"{key}.json": asdict(replace(row, reused_from=str(output_dir)))
+        folder / FOLDER / f"{key}.json": asdict(replace(row, reused_from=made))
         for key, row in ((keys[i], record.results[i]) for i in keys)
         if row.reused_from is None
     }
     for box, positions in _event_boxes(keys, specs).items():
         worst = record.event_worst_case.get(box)
         if worst is not None and "reused_from" not in worst:
-            kept[_worst_file(folder, keys, positions)] = {**worst, "reused_from": str(output_dir)}
+            kept[_worst_file(folder, keys, positions)] = {**worst, "reused_from": made}
     for path, content in kept.items():
         try:
             write_json(path, content)

@@ -328,9 +328,21 @@ def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
     sweep was when it ran)."""
     names = {j.name: Path(j.name).parts for j in jobs if Path(j.name).parts}
 
+    def same(origin: tuple[str, ...], name: tuple[str, ...], holder: tuple[str, ...]) -> bool:
+        """Whether the job ``name`` is the ``origin`` of a row that ``holder`` holds: an
+        absolute origin (older records) ends with its name; a relative one, a path within
+        the holder's sweep folder, is the end of its name, the rest a folder above both."""
+        if not origin or name == holder:
+            return False
+        if Path(*origin).is_absolute():
+            return origin[-len(name) :] == name
+        above = name[: len(name) - len(origin)]
+        return name[-len(origin) :] == origin and holder[: len(above)] == above
+
     def copied(origin: str | None, holder: Job) -> bool:
         parts = Path(origin).parts if origin else ()
-        return any(parts[-len(n) :] == n for name, n in names.items() if name != holder.name)
+        mine = Path(holder.name).parts
+        return any(same(parts, n, mine) for n in names.values())
 
     return copied
 

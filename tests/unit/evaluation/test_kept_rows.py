@@ -45,8 +45,8 @@ def _kept(sweep: Path) -> Path:
 def test_rows_kept_as_the_evaluation_writes_them_are_copied(tmp_path: Path) -> None:
     earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path), tmp_path / "1")
     assert earlier.rows == {
-        0: _row(SPECS[0], reused_from=str(tmp_path / "0")),
-        1: _row(SPECS[1], l0_hist={"2": 1, "5": 2}, reused_from=str(tmp_path / "0")),
+        0: _row(SPECS[0], reused_from="0"),
+        1: _row(SPECS[1], l0_hist={"2": 1, "5": 2}, reused_from="0"),
     }
 
 

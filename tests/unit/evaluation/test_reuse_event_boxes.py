@@ -2,11 +2,12 @@
 together with the worst case over them, or computes them all again; never a worst case over
 only the rows it computed (which would drop the copied ones from it)."""
 
+import json
 from pathlib import Path
 
 import pytest
 
-from snnattack.evaluation.reuse import earlier_rows, remember
+from snnattack.evaluation.reuse import FOLDER, earlier_rows, remember
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import AttackSpec
 
@@ -59,9 +60,7 @@ def test_a_job_with_the_same_event_rows_copies_them_with_their_worst_cases(
 ) -> None:
     earlier = earlier_rows(KEYS, SPECS, _kept(tmp_path), tmp_path / "1")
     assert sorted(earlier.rows) == [0, 1, 2, 3]
-    assert earlier.worst == {
-        box: {**worst, "reused_from": str(tmp_path / "0")} for box, worst in WORST.items()
-    }
+    assert earlier.worst == {box: {**worst, "reused_from": "0"} for box, worst in WORST.items()}
     # the job's own worst cases (none: it computed no event row) and the copies, boxes in order
     assert list(earlier.worst_cases({}, SPECS)) == ["white", "black"]
 
@@ -76,7 +75,7 @@ def test_a_box_of_which_one_event_row_changed_computes_all_its_event_rows_again(
     computed = {"white": {**WORST["white"], "asr": 62.5}}
     assert earlier.worst_cases(computed, SPECS) == {
         "white": computed["white"],
-        "black": {**WORST["black"], "reused_from": str(tmp_path / "0")},
+        "black": {**WORST["black"], "reused_from": "0"},
     }
 
 
@@ -129,3 +128,20 @@ def test_a_job_of_a_moved_sweep_computes_again_what_it_had_kept_in_its_old_place
     link = tmp_path / "link"
     link.symlink_to(moved)
     assert earlier_rows(KEYS, SPECS, link, link / "0").rows == {}
+
+
+def test_a_kept_row_names_its_job_by_its_path_within_the_sweep_which_a_moved_sweep_keeps(
+    tmp_path: Path,
+) -> None:
+    """``reused_from`` is the computing job's folder within the sweep folder (``0``), not an
+    absolute path that a moved or copied sweep would leave pointing at the old place; rows
+    kept by older code under an absolute path are still known by its end."""
+    _kept(tmp_path / "ran")
+    moved = tmp_path / "moved"
+    (tmp_path / "ran").rename(moved)
+    rows = earlier_rows(KEYS, SPECS, moved, moved / "1").rows
+    assert {row.reused_from for row in rows.values()} == {"0"}
+    for path in (moved / FOLDER).glob("*.json"):  # as older code kept them
+        path.write_text(json.dumps({**json.loads(path.read_text()), "reused_from": "/old/0"}))
+    assert earlier_rows(KEYS, SPECS, moved, moved / "0").rows == {}
+    assert sorted(earlier_rows(KEYS, SPECS, moved, moved / "1").rows) == [0, 1, 2, 3]

@@ -249,3 +249,29 @@ def test_event_rows_a_job_copied_from_another_are_shown_once_under_the_job_that_
     alone = write_report(tmp_path / "moved" / "sweep" / "1")
     (table,) = [t for t in alone.tables if t.title.startswith("Event attacks")]
     assert len(table.rows) == 3
+
+
+def test_rows_copied_within_each_of_two_sweeps_are_shown_once_in_a_report_of_both(
+    tmp_path: Path,
+) -> None:
+    """``reused_from`` names the computing job by its path within its sweep folder (``0``): in
+    a report over a folder of two sweeps (``a/``, ``b/``), ``a/1``'s copies are ``a/0``'s,
+    shown once, and ``b/0``'s rows are not taken for copies of ``a/0``'s."""
+    for sweep, seed in (("a", 0), ("b", 1)):
+        for name in ("0", "1"):
+            event_job(tmp_path / sweep / name)
+            path = tmp_path / sweep / name / "metrics.json"
+            record = json.loads(path.read_text())
+            record["config"]["seed"] = seed
+            if name == "1":
+                for row in record["results"][:2]:
+                    row["reused_from"] = "0"
+                record["event_worst_case"]["white"]["reused_from"] = "0"
+            path.write_text(json.dumps(record))
+
+    def shown(folder: Path) -> int:
+        report = write_report(folder)
+        (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+        return len(table.rows)
+
+    assert shown(tmp_path) == 2 * shown(tmp_path / "a") == 6
