@@ -79,6 +79,51 @@ class EpochShuffleSampler(Sampler[int]):
         return self.n
 
 
+class SampleDraws(Sampler[tuple[int, int]]):
+    """The indices of an epoch's ``order`` (:class:`EpochShuffleSampler`), each with the seed of
+    its sample's random draws (an augmentation's crop, flip and Cutout), from ``(seed, epoch,
+    index)``: the sampler runs in the main process, which knows the epoch, so a sample's draws
+    are the same whichever process loads it and however many workers there are
+    (:class:`SeededSamples` draws them)."""
+
+    def __init__(self, order: EpochShuffleSampler) -> None:
+        self.order = order
+
+    def set_epoch(self, epoch: int) -> None:
+        self.order.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        base = (self.order.seed * 100_003 + self.order.epoch) * 1_000_003
+        return ((i, (base + i) % 2**63) for i in self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+class SeededSamples(Dataset):
+    """A training split whose samples draw their randomness (torchvision's transforms, Cutout, a
+    flip: torch's CPU generator) from the seed :class:`SampleDraws` gives each, and leave that
+    generator as it was: a worker's generator (seeded per worker) or the main process's (which
+    a random encoding and dropout draw from next) no longer decides them, so a trained model
+    does not change with ``dataset.params.num_workers``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, item: tuple[int, int]) -> object:
+        index, seed = item
+        cpu = torch.default_generator
+        kept = cpu.get_state()
+        cpu.manual_seed(seed)
+        try:
+            return self.dataset[index]
+        finally:
+            cpu.set_state(kept)
+
+
 class WholeBatchSampler(DistributedSampler):
     """Ordered evaluation without padding: rank ``r`` gets global batches ``r, r + W, ...``.
 
@@ -250,8 +295,9 @@ class SplitDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         world, _ = self._world()
-        sampler = EpochShuffleSampler(len(self.train_set), self.seed)  # type: ignore[arg-type]
-        return self._dataloader(self.train_set, max(self.batch_size // world, 1), sampler)
+        order = EpochShuffleSampler(len(self.train_set), self.seed)  # type: ignore[arg-type]
+        batch = max(self.batch_size // world, 1)
+        return self._dataloader(SeededSamples(self.train_set), batch, SampleDraws(order))
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_set, "val")

@@ -135,28 +135,43 @@ class EpochSeed(L.Callback):
     no progress bar shows it (``trainer.enable_progress_bar=false``: cluster logs), so a
     default job's console stays short.
 
-    A training loader without workers draws its workers' seed from torch's generator as each
-    epoch's batches start: after the reseed, but in the first epoch of a training (its loader
-    starts before the epoch) before it. A resumed run's first epoch takes that draw after the
-    reseed here, as the uninterrupted run's epoch did: every later draw (the Poisson spikes)
-    was one off (loaders with workers keep their first epoch's seed throughout)."""
+    A loader without workers draws its workers' seed from torch's generator at each pass: a
+    training epoch's after the reseed, but in the first epoch of a training (its loader starts
+    before the epoch) before it, and a validation's as it starts. A loader with workers (kept
+    from pass to pass) draws it at its first pass only. So, that a trained model be the same
+    at any ``dataset.params.num_workers`` (the draws that follow, a random encoding's spikes
+    and dropout, would move), a training whose loaders have workers takes the draw that a
+    loader without them takes where its own loader does not: at each epoch but the first
+    after the reseed, at each validation but the first. A resumed run's first epoch takes that
+    draw after the reseed, as the uninterrupted run's epoch did (its loader started before
+    it). The samples' own draws (an augmentation) are seeded per sample
+    (:class:`~snnattack.data.base.SeededSamples`)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.resumed_at: int | None = None  # the first epoch this training runs, if not 0
+        self.validations = 0  # the validation passes this process has started
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.resumed_at = trainer.current_epoch or None
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         # numpy takes seeds below 2**32: a larger one wraps (below 42949 a seed is not changed)
-        seed = self.seed * 100_003 + trainer.current_epoch + RANK_SEEDS * trainer.global_rank
+        epoch = trainer.current_epoch
+        seed = self.seed * 100_003 + epoch + RANK_SEEDS * trainer.global_rank
         L.seed_everything(seed % 2**32, verbose=False)
         workers = getattr(trainer.train_dataloader, "num_workers", 0)
-        if trainer.current_epoch == self.resumed_at and not workers:
+        if epoch > 0 and (workers or epoch == self.resumed_at):
             torch.empty((), dtype=torch.int64).random_()  # the loader's draw, after the reseed
         level = logging.DEBUG if trainer.progress_bar_callback else logging.INFO
         log.log(level, "epoch %d of %d starts", trainer.current_epoch + 1, trainer.max_epochs)
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        loaders = trainer.val_dataloaders
+        first = loaders[0] if isinstance(loaders, list | tuple) and loaders else loaders
+        if self.validations and getattr(first, "num_workers", 0):
+            torch.empty((), dtype=torch.int64).random_()  # a loader without workers' draw
+        self.validations += 1
 
 
 @contextmanager

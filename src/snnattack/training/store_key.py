@@ -16,14 +16,17 @@ TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (
 # so the models stored before the key existed keep their store keys
 IF_SET = ("gradient_clip_val",)
 # cosmetic keys that the store key keeps all the same: they change no attack on a given model,
-# but train another one; each is left out at its value here, the one that trained the models
-# stored before the key was kept, so those keep their store keys. The DataLoader's workers
-# (dataset.params.num_workers) change the training's random draws: a random encoding's spikes
-# come from the main process's generator, of which a loader with persistent workers draws one
-# seed per training, not one per pass; each worker augments its samples with a generator of its
-# own, and which worker loads a batch follows their count. Left out at 0: the main process
-# loads (the default of digits).
-TRAINING_KEYS = {"dataset.params.num_workers": 0}
+# but would train another one; each is left out at its value here, the one that trained the
+# models stored before the key was kept, so those keep their store keys. None now: the
+# DataLoader's workers (dataset.params.num_workers), kept here before, no longer change a
+# trained model: each sample draws its augmentation from its own seed
+# (snnattack.data.base.SeededSamples), and a training whose loaders have workers takes the
+# draws of torch's generator that loaders without them take (snnattack.training.fit.EpochSeed).
+TRAINING_KEYS: dict[str, Any] = {}
+# what the store key of an augmented training (dataset.params.augment) holds since each sample
+# draws its augmentation from its own seed: the models stored before drew it from the loading
+# process's generator, which the workers decided; they are not found, and trained once more
+SAMPLE_DRAWS = "per sample"
 
 
 def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
@@ -35,8 +38,9 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     from another model (conversion, hybrid), that model's key (``base``). Leaves out the
     ``cosmetic_keys``, the trainer keys that only the attacks read (:data:`TEST_ONLY`) and those
     that change nothing at null (:data:`IF_SET`), but keeps the cosmetic keys that change a
-    trained model (:data:`TRAINING_KEYS`, but at the value each is left out at) and, where it
-    decides which checkpoint validation selects, the validation's batch size
+    trained model (:data:`TRAINING_KEYS`, but at the value each is left out at), for an
+    augmented training how its samples draw (:data:`SAMPLE_DRAWS`) and, where it decides
+    which checkpoint validation selects, the validation's batch size
     (:func:`_selects_by_batch`).
     """
     strategy = STRATEGIES[model.kind]
@@ -69,6 +73,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
         "seed": seed,
         "version": TRAINING_VERSION,
     }
+    if dotted_value(c, "dataset.params.augment"):
+        spec["augment_draws"] = SAMPLE_DRAWS
     if _selects_by_batch(c):
         spec["eval_batch_size"] = c["eval_batch_size"]
     base = strategy.base(model)

@@ -331,3 +331,29 @@ def test_check_files_reads_every_file_of_both_splits_before_any_work(tmp_path, m
     monkeypatch.setattr(cifar, "download_and_extract_archive", lambda *a, **k: pytest.fail())
     _module(root=str(tmp_path / "none"), download=True).check_files()
     assert not (tmp_path / "none").exists()
+
+
+def test_augmented_batches_are_the_same_at_any_count_of_workers(fake10):
+    """Each training sample draws its crop, flip and Cutout from its own seed (its index and
+    the epoch's): the batches are the same whichever process loads them, and torch's generator
+    in the main process (a random encoding's, dropout's) is left as it was."""
+
+    def epochs(workers: int) -> list[torch.Tensor]:
+        dm = _module(root=str(fake10.folder.parent), num_workers=workers, batch_size=8)
+        dm.setup("fit")
+        loader = dm.train_dataloader()
+        drawn = []
+        for epoch in range(2):
+            loader.sampler.set_epoch(epoch)
+            torch.manual_seed(epoch)
+            drawn += [x for x, _ in loader]
+            if not workers:  # the main process drew the loader's seed and nothing else
+                expected = torch.Generator().manual_seed(epoch)
+                torch.empty((), dtype=torch.int64).random_(generator=expected)
+                assert torch.equal(torch.get_rng_state(), expected.get_state())
+        return drawn
+
+    without, with_workers = epochs(0), epochs(2)
+    assert len(without) == len(with_workers) == 2 * 5
+    assert all(torch.equal(a, b) for a, b in zip(without, with_workers, strict=True))
+    assert not torch.equal(without[0], without[5])  # each epoch draws anew

@@ -104,16 +104,18 @@ def test_where_a_job_runs_changes_neither_store_key_nor_relaunch_check() -> None
     assert result_spec(limited, {}) != result_spec(resolved(base), {})
 
 
-def test_data_loader_workers_key_the_model_but_not_the_relaunch_check() -> None:
-    """Other workers draw a random encoding's spikes and the augmentation differently, so
-    ``dataset.params.num_workers`` keys the trained model; attacks on a given model do not
-    read it, so the relaunch check leaves it out. At 0 (digits' default) the key is as before."""
+def test_data_loader_workers_key_neither_the_model_nor_the_relaunch_check() -> None:
+    """A trained model does not change with ``dataset.params.num_workers`` (each sample draws
+    its augmentation from its own seed, the training takes torch's draws that loaders without
+    workers take): one store key at any count, as the relaunch check. An augmented training's
+    key says how its samples draw: the models stored before drew otherwise."""
     base, workers = compose(), compose("dataset.params.num_workers=2")
-    assert "num_workers" not in store_key(model_settings(base), 0)["dataset"]["params"]
     spec = store_key(model_settings(workers), 0)
-    assert spec["dataset"]["params"]["num_workers"] == 2
-    assert spec != store_key(model_settings(base), 0)
+    assert "num_workers" not in spec["dataset"]["params"]
+    assert spec == store_key(model_settings(base), 0) and "augment_draws" not in spec
     assert result_spec(resolved(workers), {}) == result_spec(resolved(base), {})
+    cifar = store_key(model_settings(compose("dataset=cifar10", "model=vgg11")), 0)
+    assert cifar["augment_draws"] == "per sample"
 
 
 def test_the_validation_batch_size_keys_the_model_where_it_decides_the_selection() -> None:

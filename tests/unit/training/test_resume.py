@@ -201,3 +201,20 @@ def test_each_ddp_rank_draws_its_own_numbers_and_rank_zero_a_single_process_s() 
     assert not torch.equal(draws(1, 1), single)
     assert not torch.equal(draws(1, 1), draws(0, 2))  # no rank's epoch is another's
     assert torch.equal(draws(1, 1), draws(1, 1))
+
+
+def test_a_poisson_training_trains_one_model_at_any_count_of_workers(tmp_path) -> None:
+    """A loader with workers draws its workers' seed from torch's generator once, one without
+    them at each pass: the training takes the draws it skips, so the Poisson spikes that follow
+    (and so the trained weights) are the same at ``dataset.params.num_workers`` 0 and 2."""
+    trained = [
+        trained_model(
+            model_settings(compose(*FAST, "encoding=poisson", f"dataset.params.num_workers={n}")),
+            0,
+            ModelStore(tmp_path / str(n)),
+            [],
+        )[0]
+        for n in (0, 2)
+    ]
+    for (name, a), b in zip(*(m.state_dict().items() for m in trained), strict=True):
+        assert torch.equal(a, b[1]), name
