@@ -70,17 +70,10 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     log.info("job folder %s", output_dir)
     # what fixes the result: the relaunch check, row keys, record
     spec = result_spec(resolved, component_settings(specs))
+    done = finished(output_dir, resolved, spec, len(specs), built_identity(built, resolved))
+    if done is not None:
+        return done
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, spec, len(specs), built_identity(built, resolved)):
-        log.info("%s is complete for this config: skipping the job", metrics_path)
-        return read_record(metrics_path)
-    check_not_replacing(metrics_path, spec)
-    elsewhere = finished_in_sweep(
-        output_dir, resolved, spec, len(specs), built_identity(built, resolved)
-    )
-    if elsewhere is not None:
-        log.info("%s holds this job's finished results: skipping the job", elsewhere)
-        raise FinishedElsewhere(elsewhere)
     store = ModelStore(job.store.dir)
     check_stored(job, store)
     # more workers than cores: refused where the job trains (its own store keys), else a note
@@ -108,6 +101,29 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         return record_attacks(
             job, target, source, data, data, run_settings, models=models, config=resolved
         )
+
+
+def finished(
+    output_dir: Path,
+    resolved: dict[str, Any],
+    spec: dict[str, Any],
+    n_rows: int,
+    built: dict[str, tuple[str, str, str]],
+) -> JobRecord | None:
+    """The record a relaunched job skips to: that of ``output_dir``, complete for the result
+    ``spec`` of its ``n_rows`` rows and the models it ``built`` (:func:`built_identity`);
+    :class:`FinishedElsewhere` where another folder of the sweep holds it; None where the job
+    runs (refused where it would replace another config's record)."""
+    metrics_path = output_dir / "metrics.json"
+    if is_complete(metrics_path, spec, n_rows, built):
+        log.info("%s is complete for this config: skipping the job", metrics_path)
+        return read_record(metrics_path)
+    check_not_replacing(metrics_path, spec)
+    elsewhere = finished_in_sweep(output_dir, resolved, spec, n_rows, built)
+    if elsewhere is not None:
+        log.info("%s holds this job's finished results: skipping the job", elsewhere)
+        raise FinishedElsewhere(elsewhere)
+    return None
 
 
 def built_identity(built: Built, resolved: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:

@@ -125,5 +125,5 @@ def test_the_convergence_curve_of_an_attack_runs_on_the_models_device() -> None:
     (spec,) = job.specs
     net, x, y = on_meta("digits_net")
     recipe = replace(job.attack.recipe, steps_curve=(1, 2))
-    _, _, curve = craft_tracked(spec.algorithm, net, x, y, spec.eps, dict(spec.params), recipe)
+    _, _, curve, _ = craft_tracked(spec.algorithm, net, x, y, spec.eps, dict(spec.params), recipe)
     assert sorted(curve) == [1, 2] and all(best.device == META for best in curve.values())
