@@ -135,10 +135,10 @@ def finished_in_sweep(
     job's finished results (:func:`~snnattack.records.results.is_complete` for its result
     ``spec``, ``n_rows`` rows and models ``built`` from files) of the very config ``resolved``,
     its cosmetic keys too (a sweep over ``threads``, ``backend`` or
-    ``dataset.params.num_workers`` compares speed, or trains models of other draws: each of its
-    jobs runs); None outside a multirun or where none does. A relaunch whose list of values
-    changed (a refused value removed, one added) numbers its jobs' folders anew: a finished
-    job would otherwise run again in another folder, and the sweep would show it twice."""
+    ``dataset.params.num_workers`` compares speed: each of its jobs runs); None outside a
+    multirun or where none does. A relaunch whose list of values changed (a refused value
+    removed, one added) numbers its jobs' folders anew: a finished job would otherwise run
+    again in another folder, and the sweep would show it twice."""
     folder = sweep_folder()
     if folder is None or not folder.is_dir():
         return None
