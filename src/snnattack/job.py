@@ -34,9 +34,8 @@ from snnattack.process.numerics import set_determinism, set_tf32
 from snnattack.records.results import (
     JobRecord,
     check_not_replacing,
-    is_complete,
+    complete_record,
     job_table,
-    read_record,
     result_spec,
     write_json,
 )
@@ -115,9 +114,10 @@ def finished(
     :class:`FinishedElsewhere` where another folder of the sweep holds it; None where the job
     runs (refused where it would replace another config's record)."""
     metrics_path = output_dir / "metrics.json"
-    if is_complete(metrics_path, spec, n_rows, built):
+    done = complete_record(metrics_path, spec, n_rows, built)
+    if done is not None:
         log.info("%s is complete for this config: skipping the job", metrics_path)
-        return read_record(metrics_path)
+        return done
     check_not_replacing(metrics_path, spec)
     elsewhere = finished_in_sweep(output_dir, resolved, spec, n_rows, built)
     if elsewhere is not None:

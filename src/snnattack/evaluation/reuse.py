@@ -67,9 +67,8 @@ from snnattack.records.results import (
     COMPONENTS,
     AttackRow,
     JobRecord,
+    complete_record,
     folder_order,
-    is_complete,
-    read_record,
     typed_row,
     write_json,
 )
@@ -132,7 +131,7 @@ def finished_in_sweep(
     built: dict[str, tuple[str, str, str]],
 ) -> Path | None:
     """The job folder of this job's sweep, other than its own ``output_dir``, that holds this
-    job's finished results (:func:`~snnattack.records.results.is_complete` for its result
+    job's finished results (:func:`~snnattack.records.results.complete_record` for its result
     ``spec``, ``n_rows`` rows and models ``built`` from files) of the very config ``resolved``,
     its cosmetic keys too (a sweep over ``threads``, ``backend`` or
     ``dataset.params.num_workers`` compares speed: each of its jobs runs); None outside a
@@ -150,12 +149,10 @@ def finished_in_sweep(
     )
     for job in found:
         try:
-            if not is_complete(job / "metrics.json", spec, n_rows, built):
-                continue
-            done = read_record(job / "metrics.json").config
+            done = complete_record(job / "metrics.json", spec, n_rows, built)
         except UserError:  # other model weights there: not this job's results
             continue
-        if json.dumps(done, sort_keys=True, default=str) == config:
+        if done is not None and json.dumps(done.config, sort_keys=True, default=str) == config:
             return job
     return None
 

@@ -416,24 +416,24 @@ def result_spec(
     return spec
 
 
-def is_complete(
+def complete_record(
     path: Path,
     spec: dict[str, Any],
     n_rows: int,
     built: dict[str, tuple[str, str, str]] | None = None,
-) -> bool:
-    """Whether ``path`` holds the finished result of the config whose result spec is ``spec``
-    (:func:`result_spec`) in the current schema, so a relaunched job can skip it; refused
-    (:func:`check_same_models`) where it was of other weights than the models the job
-    ``built`` from files or a factory."""
+) -> JobRecord | None:
+    """The record in ``path`` where it is the finished result of the config whose result spec
+    is ``spec`` (:func:`result_spec`) in the current schema, so a relaunched job can skip to
+    it; None otherwise; refused (:func:`check_same_models`) where it was of other weights than
+    the models the job ``built`` from files or a factory."""
     try:
         done = read_record(path)
     except (OSError, ValueError, UserError):
-        return False
+        return None
     if done.schema != SCHEMA or what_runs(done.result_spec) != what_runs(spec):
-        return False  # another config: check_not_replacing names its keys
+        return None  # another config: check_not_replacing names its keys
     check_same_models(done, path, built or {})
-    return len(done.results) == n_rows
+    return done if len(done.results) == n_rows else None
 
 
 def check_same_models(done: JobRecord, path: Path, built: dict[str, tuple[str, str, str]]) -> None:

@@ -17,8 +17,8 @@ from snnattack.records.results import (
     AttackRow,
     JobRecord,
     check_not_replacing,
+    complete_record,
     count_of,
-    is_complete,
     job_table,
     read_record,
     result_spec,
@@ -150,9 +150,9 @@ def test_a_schema_1_file_is_not_complete_so_a_relaunch_rewrites_it(tmp_path: Pat
     path = tmp_path / "metrics.json"
     spec = OmegaConf.to_container(cfg, resolve=True)
     path.write_text(json.dumps({**raw, "result_spec": spec}))
-    assert not is_complete(path, result_spec(resolved(cfg), {}), len(raw["results"]))
+    assert complete_record(path, result_spec(resolved(cfg), {}), len(raw["results"])) is None
     path.write_text(json.dumps({**raw, "result_spec": spec, "schema": SCHEMA}))
-    assert is_complete(path, result_spec(resolved(cfg), {}), len(raw["results"]))
+    assert complete_record(path, result_spec(resolved(cfg), {}), len(raw["results"])) is not None
 
 
 def job_spec(cfg: DictConfig) -> dict:
@@ -176,12 +176,12 @@ def test_an_edit_of_an_ensemble_components_method_file_redoes_its_finished_job(
     cfg = compose("method=[ensemble_quick]")
     path, rows = tmp_path / "metrics.json", len(attack_specs(cfg))
     finished(path, job_spec(cfg), rows)
-    assert is_complete(path, job_spec(cfg), rows)  # the same settings: skipped
+    assert complete_record(path, job_spec(cfg), rows) is not None  # the same settings: skipped
     edited_component_file(
         monkeypatch, tmp_path / "conf", "method", "apgd", "steps: 10", "steps: 20"
     )
     assert resolved(cfg) == resolved(compose("method=[ensemble_quick]"))  # the config the same
-    assert not is_complete(path, job_spec(cfg), rows)
+    assert complete_record(path, job_spec(cfg), rows) is None
     with pytest.raises(ConfigError) as refused:
         check_not_replacing(path, job_spec(cfg))
     assert "(components.ensemble_quick.apgd/stbp.params.steps=10 there, 20 here;" in str(
@@ -199,7 +199,7 @@ def test_a_finished_ensemble_job_recorded_without_its_components_is_redone_not_r
     cfg = compose("method=[ensemble_quick]")
     path, rows = tmp_path / "metrics.json", len(attack_specs(cfg))
     finished(path, result_spec(resolved(cfg), {}), rows)
-    assert not is_complete(path, job_spec(cfg), rows)
+    assert complete_record(path, job_spec(cfg), rows) is None
     check_not_replacing(path, job_spec(cfg))  # not refused: the job redoes it
     other = compose("method=[ensemble_quick]", "seed=3")
     with pytest.raises(ConfigError, match=r"other settings \(seed=0 there, 3 here\), whose"):
