@@ -93,15 +93,18 @@ def check_launcher_counts(argv: list[str]) -> None:
             )
 
 
-def launcher_chain(name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set[str]:
-    """``name`` and the launchers its ``conf/hydra/launcher/`` file's defaults name, each in
-    turn (``local_submitit`` is ``submitit_local``'s): what a choice of the package runs."""
-    file = conf_dir / "hydra" / "launcher" / f"{name}.yaml"
+def choice_chain(
+    group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()
+) -> dict[str, dict | None]:
+    """``hydra/<group>=<name>`` and the choices its ``conf/hydra/<group>/`` file's defaults
+    name, each in turn (``local_submitit`` is ``submitit_local``'s), with each one's file
+    (None: the package has none, a plugin's schema)."""
+    file = conf_dir / "hydra" / group / f"{name}.yaml"
     tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
-    chain = {name}
+    chain = {name: tree if isinstance(tree, dict) else None}
     for entry in (tree.get("defaults") or []) if isinstance(tree, dict) else []:
         if isinstance(entry, str) and entry != "_self_":
-            chain |= launcher_chain(entry, conf_dir, seen | {name})
+            chain |= choice_chain(group, entry, conf_dir, seen | {name})
     return chain
 
 
@@ -117,7 +120,7 @@ def check_local_tasks(argv: list[str], conf_dir: Path) -> None:
     names = chosen_groups(argv, conf_dir).get("hydra/launcher") or set()
     if len(names) != 1 or not isinstance(name := next(iter(names)), str):
         return
-    if "submitit_local" not in launcher_chain(name, conf_dir):
+    if "submitit_local" not in choice_chain("launcher", name, conf_dir):
         return
     launcher = file_hydra(argv, conf_dir).get("launcher")
     tasks = launcher.get("tasks_per_node") if isinstance(launcher, dict) else None
@@ -158,21 +161,18 @@ def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
 HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'")
 
 
-def hydra_choice_keys(group: str, name: str, conf_dir: Path, seen: frozenset = frozenset()) -> set:
+def hydra_choice_keys(group: str, name: str, conf_dir: Path) -> set:
     """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
     or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
     Plugins.instance()  # the plugins register their schemas when Hydra discovers them
-    stored = ConfigStore.instance().repo.get("hydra", {}).get(group, {}).get(f"{name}.yaml")
-    if stored is not None:
-        return set(stored.node.keys())
-    file = conf_dir / "hydra" / group / f"{name}.yaml"
-    tree = yaml.safe_load(file.read_text()) if file.is_file() and name not in seen else None
-    if not isinstance(tree, dict):
-        return set()
-    keys = set(tree) - {"defaults"}
-    for entry in tree.get("defaults") or []:
-        if isinstance(entry, str) and entry != "_self_":
-            keys |= hydra_choice_keys(group, entry, conf_dir, seen | {name})
+    schemas = ConfigStore.instance().repo.get("hydra", {}).get(group, {})
+    keys: set = set()
+    for choice, tree in choice_chain(group, name, conf_dir).items():
+        stored = schemas.get(f"{choice}.yaml")
+        if stored is not None:
+            keys |= set(stored.node.keys())
+        elif tree is not None:
+            keys |= set(tree) - {"defaults"}
     return keys
 
 
