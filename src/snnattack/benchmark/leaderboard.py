@@ -28,7 +28,7 @@ from snnattack.benchmark.entry import read_entry
 from snnattack.benchmark.page import html
 from snnattack.benchmark.protocol import PROTOCOL_DIR, Measures, Protocol, available, protocol
 from snnattack.benchmark.release import recorded
-from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
+from snnattack.benchmark.rows import DIRTY_MARK, DIRTY_NOTE, TITLE, Row, attacks, cells, shown
 from snnattack.errors import UserError
 from snnattack.records.files import write_atomic
 from snnattack.runtime.cli import ArgumentParser
@@ -183,7 +183,9 @@ def duplicates(rows: list[Row]) -> list[Row]:
 
 
 def markdown(rows: list[Row]) -> str:
-    """The board as Markdown: one section per protocol, ranked entries then the ones apart."""
+    """The board as Markdown: one section per protocol, ranked entries then the ones apart;
+    an entry made from a tree with uncommitted changes has :data:`DIRTY_MARK` beside its model,
+    and the page a legend saying what it means."""
     lines = [f"# {TITLE}", ""]
     lines += [
         "Robust accuracy (%) under each protocol (docs/benchmark.md). *worst case*: the lowest",
@@ -191,6 +193,8 @@ def markdown(rows: list[Row]) -> str:
         "minus worst case. Entries ranked apart are marked ⚠ and carry no rank; *apart* says why.",
         "",
     ]
+    if any(r.dirty for r in rows):  # a legend only where a mark is: the page of none unchanged
+        lines += [f"{DIRTY_MARK} beside a model: {DIRTY_NOTE}.", ""]
     for name in dict.fromkeys(r.protocol.rpartition("_v")[0] for r in rows):
         group = [r for r in rows if r.entry["protocol"] == name]
         columns = attacks(group)
@@ -202,6 +206,8 @@ def markdown(rows: list[Row]) -> str:
             text = [shown(c, values[c], columns) for c in head]
             if row.apart:
                 text[0] = "⚠"
+            if row.dirty:
+                text[head.index("model")] += f" {DIRTY_MARK}"
             lines.append("| " + " | ".join(map(cell, text)) + " |")
         lines.append("")
     if not rows:

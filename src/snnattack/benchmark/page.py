@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
-from snnattack.benchmark.rows import TITLE, Row, attacks, cells, shown
+from snnattack.benchmark.rows import DIRTY_MARK, DIRTY_NOTE, TITLE, Row, attacks, cells, shown
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -68,6 +68,9 @@ SCRIPT = """
 })();
 """
 
+# the dirty mark's look, on the mark itself: STYLE stays that of a page without one
+MARKED = ' style="color:#b00;cursor:help"'
+
 # left-aligned
 TEXT = ("model", "paper", "protocol", "architecture", "encoding", "training", "apart")
 
@@ -78,7 +81,10 @@ def _row(row: Row, columns: list[str]) -> str:
     for key, value in values.items():
         data = "" if value is None else escape(str(value), quote=True)
         kind = ' class="text"' if key in TEXT else ""
-        tds.append(f'<td{kind} data-value="{data}">{escape(shown(key, value, columns))}</td>')
+        text = escape(shown(key, value, columns))
+        if key == "model" and row.dirty:  # the mark, its meaning on hover (data-value: the name)
+            text += f' <span class="dirty" title="{escape(DIRTY_NOTE)}"{MARKED}>{DIRTY_MARK}</span>'
+        tds.append(f'<td{kind} data-value="{data}">{text}</td>')
     return f'<tr data-protocol="{escape(row.entry["protocol"])}">{"".join(tds)}</tr>'
 
 
@@ -93,6 +99,12 @@ def html(rows: list[Row]) -> str:
     ths = "".join(f'<th data-key="{escape(c)}" aria-sort="none">{escape(c)}</th>' for c in head)
     ranked = "".join(_row(r, columns) for r in rows if not r.apart)
     apart = "".join(_row(r, columns) for r in rows if r.apart)
+    legend = (  # only where a mark is: the page of clean entries is as it was
+        f'<p class="legend"><span class="dirty"{MARKED}>{DIRTY_MARK}</span> beside a model: '
+        f"{escape(DIRTY_NOTE)}.</p>\n"
+        if any(r.dirty for r in rows)
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -105,7 +117,7 @@ lowest over the protocol's attacks; <em>reported</em>: the lowest the paper repo
 <em>apart</em> says why: masking checks fired, an older protocol version, a protocol file other
 than the released one, settings overridden, their own data, or weights already ranked). Click
 a header to sort.</p>
-<p><label>protocol <select id="protocol">{options}</select></label></p>
+{legend}<p><label>protocol <select id="protocol">{options}</select></label></p>
 <div class="scroll"><table id="board"><thead><tr>{ths}</tr></thead>
 <tbody class="ranked">{ranked}</tbody><tbody class="apart">{apart}</tbody></table></div>
 <script>{SCRIPT}</script>

@@ -13,6 +13,15 @@ from snnattack.benchmark.entry import lowest_reported
 
 TITLE = "SNN robustness leaderboard"  # the pages' title: a file without it is not a page
 
+# an entry made from a tree with uncommitted changes: its commit ends in DIRTY (as every
+# record's git_commit, snnattack.records.provenance), and the page marks it with DIRTY_MARK
+DIRTY = "+dirty"
+DIRTY_MARK = "†"
+DIRTY_NOTE = (
+    "made from a tree with uncommitted changes (its provenance.commit ends in +dirty): "
+    "its commit alone does not name the code that measured it"
+)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -28,6 +37,14 @@ class Row:
     def protocol(self) -> str:
         """``<protocol>_v<version>``, the protocol file the entry was run with."""
         return f"{self.entry['protocol']}_v{self.entry['provenance']['protocol_version']}"
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the entry was made from a tree with uncommitted changes (its recorded
+        commit ends in :data:`DIRTY`): the board marks it, so that a reader does not take its
+        commit for the code that measured it."""
+        commit = self.entry["provenance"]["commit"]
+        return commit is not None and commit.endswith(DIRTY)
 
     @property
     def reported(self) -> float | None:

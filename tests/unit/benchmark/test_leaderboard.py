@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from harness import ROOT
 
 from snnattack.benchmark import leaderboard, page
 from snnattack.benchmark.entry import check_entry, gap
-from snnattack.benchmark.rows import Row, attacks
+from snnattack.benchmark.rows import DIRTY_NOTE, Row, attacks
 from snnattack.errors import UserError
 
 
@@ -148,6 +149,33 @@ def test_a_row_named_like_a_column_blanks_no_other_entrys_cells(tmp_path: Path) 
     line = next(x for x in text.splitlines() if x.startswith("| 1 | A |"))
     assert "| 97.50 | 45.00 | 30.00 | 15.00 |" in line  # clean, reported, worst case, gap
     assert "worst case" in page.html(rows) and 'data-value="97.5"' in page.html(rows)
+
+
+def test_an_entry_made_from_an_uncommitted_tree_is_marked_on_both_pages(tmp_path: Path) -> None:
+    """An entry whose commit ends in ``+dirty`` (made from a tree with uncommitted changes) read
+    as one of its commit: the pages now mark its model (the HTML's mark says why on hover) and
+    say what the mark means; a clean entry is not marked, and a page of clean entries has no
+    legend (docs/leaderboard/ unchanged)."""
+    folder = tmp_path / "entries"
+    dirty = entry("Dirty", 30.0)
+    dirty["provenance"]["commit"] = "abc123+dirty"
+    write(folder, "dirty", dirty)
+    write(folder, "clean", entry("Clean", 45.5))
+    rows = leaderboard.board(folder, protocols(tmp_path / "protocols", digits=[1]))
+    assert {r.entry["model"]["name"]: r.dirty for r in rows} == {"Clean": False, "Dirty": True}
+    assert [r.rank for r in rows] == [1, 2]  # marked, still ranked
+    text = leaderboard.markdown(rows)
+    lines = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "Dirty †" in lines and "Clean" in lines and "Clean †" not in lines
+    assert f"† beside a model: {DIRTY_NOTE}." in text
+    made = page.html(rows)
+    names = ("Dirty", "Clean")
+    cell = {n: next(r for r in made.split("<td") if f'data-value="{n}"' in r) for n in names}
+    assert f'>Dirty <span class="dirty" title="{escape(DIRTY_NOTE)}"' in cell["Dirty"]
+    assert cell["Clean"] == ' class="text" data-value="Clean">Clean</td>'  # sorted by the name
+    assert 'class="legend"' in made
+    clean = leaderboard.board(folder, protocols(tmp_path / "protocols", digits=[1]), "clean.json")
+    assert "†" not in leaderboard.markdown(clean) and "†" not in page.html(clean)
 
 
 def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
