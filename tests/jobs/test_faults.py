@@ -296,7 +296,7 @@ def test_examples_on_a_full_disk_name_their_file_and_leave_no_part(small_disk: D
     }
     small_disk.fill()
     with pytest.raises(WriteError) as err:
-        examples.save(small_disk.path, row, [part])
+        examples.save(small_disk.path, row, [part], "0.1.0", "abc123")
     assert str(err.value).startswith(
         f"cannot write {small_disk.path / 'adv_fgsm_32_white.pt'} (No space left on device)"
     )

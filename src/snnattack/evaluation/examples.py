@@ -13,7 +13,11 @@ is a ``torch.save`` dict in the layout of torchattacks' ``Attack.save``, so
 - ``clean_inputs`` (event attacks only): float tensor ``[n, ...]``, the clean frames, so that
   the report can mark the events each example inserted and deleted;
 - ``save_type``: ``"float"`` (torchattacks' marker), and the row's ``method``, ``box``,
-  ``grad_mode``, ``eps`` ([0, 1] units) and ``eps_255``.
+  ``grad_mode``, ``eps`` ([0, 1] units) and ``eps_255``;
+- ``row``: the row's name in ``metrics.json`` (``<method>/<box>/eps<eps_255>``, the key of its
+  ``row_seconds``), and ``version`` and ``git_commit``: the package version and git commit that
+  made the examples (``metrics.json``'s own), so that a file copied away from its job still
+  names the code that crafted it. :func:`load` gives them as None for a file written before.
 
 Stochastic encoders (``encoding=poisson``) draw new spikes on every forward, so evaluating the
 saved inputs again reproduces the recorded adversarial accuracy exactly only for deterministic
@@ -32,11 +36,22 @@ from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow
 
+# what a file says of the code and the row that made it, beside the row's attack (load: None
+# in a file written before them)
+MADE = ("row", "version", "git_commit")
 
-def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> str:
+
+def save(
+    folder: Path,
+    row: AttackRow,
+    parts: list[dict[str, torch.Tensor]],
+    version: str | None,
+    git_commit: str | None,
+) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
-    ``indices``) into ``folder`` atomically; returns the file name. A full disk or read-only
-    folder raises :class:`~snnattack.errors.WriteError` naming the file."""
+    ``indices``) into ``folder`` atomically, with the row's name and the package ``version``
+    and ``git_commit`` of its job (its record's); returns the file name. A full disk or
+    read-only folder raises :class:`~snnattack.errors.WriteError` naming the file."""
     name = f"adv_{row.method}_{row.eps_255:g}_{row.box}.pt"  # e.g. adv_pgd_32_white.pt
     order = torch.cat([p["indices"] for p in parts]).argsort()
     data = {
@@ -46,6 +61,9 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
         "indices": torch.cat([p["indices"] for p in parts])[order],
         "save_type": "float",
         **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
+        "row": f"{row.method}/{row.box}/eps{row.eps_255:g}",  # as metrics.json's row_seconds
+        "version": version,
+        "git_commit": git_commit,
     }
     if all("clean" in p for p in parts):
         data["clean_inputs"] = torch.cat([p["clean"] for p in parts])[order]
@@ -55,5 +73,10 @@ def save(folder: Path, row: AttackRow, parts: list[dict[str, torch.Tensor]]) -> 
 
 def load(path: Path) -> dict[str, Any]:
     """A saved file's content (tensors on the CPU), read as tensors and plain values only:
-    a file that would run code raises :class:`~snnattack.records.checkpoints.RefusedFile`."""
-    return load_tensors(path)
+    a file that would run code raises :class:`~snnattack.records.checkpoints.RefusedFile`.
+    The keys of :data:`MADE` are None in a file written before them."""
+    data = load_tensors(path)
+    if isinstance(data, dict):
+        for key in MADE:
+            data.setdefault(key, None)
+    return data

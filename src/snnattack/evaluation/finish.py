@@ -70,7 +70,10 @@ def annotate(
     record.analyses = run_analyses(settings.analysis, target, datamodule)
     if settings.attack.save_examples:
         record.results = [
-            replace(row, examples=examples.save(output_dir, row, parts))
+            replace(
+                row,
+                examples=examples.save(output_dir, row, parts, record.version, record.git_commit),
+            )
             for row, parts in zip(record.results, evaluator.examples, strict=True)
         ]
     return record

@@ -47,6 +47,11 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
     for row in record.results:
         assert row.examples == f"adv_{row.method}_32_white.pt"
         saved = examples.load(tmp_path / "job" / row.examples)
+        # the file names its row and the code that made it (its job's record's)
+        assert saved["row"] == f"{row.method}/white/eps32"
+        assert saved["row"] in record.row_seconds
+        assert (saved["version"], saved["git_commit"]) == (record.version, record.git_commit)
+        assert saved["version"] is not None and saved["git_commit"] is not None
         assert saved["indices"].tolist() == list(range(60))  # 3 batches of 20, in order
         assert saved["labels"].tolist() == [int(dm.test_set[i][1]) for i in range(60)]
         clean = torch.stack([dm.test_set[i][0] for i in range(60)])
@@ -70,3 +75,11 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
             "adv_fgsm_32_white.pt",
             "adv_pgd_32_white.pt",
         ]
+
+
+def test_a_file_written_before_its_provenance_keys_loads_them_as_none(tmp_path: Path) -> None:
+    """Files saved before ``row``, ``version`` and ``git_commit`` were written read as files of
+    no known code, not as a KeyError in the reader."""
+    torch.save({"adv_inputs": torch.zeros(1, 2), "save_type": "float"}, tmp_path / "old.pt")
+    saved = examples.load(tmp_path / "old.pt")
+    assert {k: saved[k] for k in examples.MADE} == dict.fromkeys(examples.MADE)
