@@ -281,14 +281,23 @@ def _read_worst(path: Path) -> dict[str, Any] | None:
     return worst
 
 
+def _within(output_dir: Path, folder: Path) -> Path | None:
+    """The job folder ``output_dir``'s path within the sweep's ``folder`` (``2``,
+    ``lam0.5/seed0``; ``.`` for the sweep's own), both resolved; None where it is outside.
+    One computation for what a kept row says of its job (:func:`origin`) and for finding the
+    job's own rows again (:func:`_own`): the two must agree."""
+    try:
+        return output_dir.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return None
+
+
 def origin(output_dir: Path, folder: Path) -> str:
     """What a kept row says of the job folder ``output_dir`` that computed it
     (``reused_from``): its path within the sweep's ``folder`` (``2``, ``lam0.5/seed0``), which
     stays true when the sweep is moved or copied; its absolute path where it is outside."""
-    try:
-        return output_dir.resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return str(output_dir)
+    within = _within(output_dir, folder)
+    return str(output_dir) if within is None else within.as_posix()
 
 
 def _own(output_dir: Path, folder: Path) -> Callable[[str | None], bool]:
@@ -296,10 +305,10 @@ def _own(output_dir: Path, folder: Path) -> Callable[[str | None], bool]:
     its path within the sweep's ``folder`` (:func:`origin`), or, kept by older code, an
     absolute path that ends with it (the sweep may have been elsewhere when the row was kept:
     moved, copied, reached through a link)."""
-    try:
-        within = output_dir.resolve().relative_to(folder.resolve()).parts
-    except ValueError:  # a job folder outside its sweep's: its own path alone
+    found = _within(output_dir, folder)
+    if found is None:  # a job folder outside its sweep's: its own path alone
         return lambda origin: origin == str(output_dir)
+    within = found.parts
 
     def own(origin: str | None) -> bool:
         if origin is None:

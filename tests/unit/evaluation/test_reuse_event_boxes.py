@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from snnattack.evaluation.reuse import FOLDER, earlier_rows, remember
+from snnattack.evaluation.reuse import FOLDER, _own, earlier_rows, origin, remember
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import AttackSpec
 
@@ -145,3 +145,18 @@ def test_a_kept_row_names_its_job_by_its_path_within_the_sweep_which_a_moved_swe
         path.write_text(json.dumps({**json.loads(path.read_text()), "reused_from": "/old/0"}))
     assert earlier_rows(KEYS, SPECS, moved, moved / "0").rows == {}
     assert sorted(earlier_rows(KEYS, SPECS, moved, moved / "1").rows) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("job", ["0", "lam0.5/seed0", ".", "../outside"])
+def test_a_job_knows_its_own_kept_rows_by_what_they_say_of_it(tmp_path: Path, job: str) -> None:
+    """What a kept row says of the job that computed it (``origin``) and how a job finds its
+    own rows again (``_own``) are one computation of its folder within the sweep: a job nested
+    below the sweep, the sweep's own folder, one outside it; another job's rows are not its."""
+    sweep = tmp_path / "sweep"
+    (sweep / "1").mkdir(parents=True)
+    mine = sweep / job
+    mine.mkdir(parents=True, exist_ok=True)
+    made = origin(mine, sweep)
+    assert made == (str(mine) if job.startswith("..") else job)
+    own = _own(mine, sweep)
+    assert own(made) and not own(origin(sweep / "1", sweep)) and not own(None)
