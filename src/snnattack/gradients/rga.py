@@ -37,6 +37,7 @@ from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
 from snnattack.snn.neurons import LIF
+from snnattack.snn.temporal import Temporal
 from snnattack.values import real
 
 # layers that pick by value: rga differentiates a model holding one layer by layer
@@ -184,7 +185,10 @@ def rate_domain(
     With gradients enabled, a call of ``model`` first simulates it without autograd (keeping
     each spiking layer's firing rate), then runs it on ``[1, B, ...]`` tensors (the encoder's
     time average) where each spiking layer returns ``layer(lif, mean current, rate, T)``; the
-    call returns the true output plus that pass's zero-valued gradient path.
+    call returns the true output plus that pass's zero-valued gradient path. Any other
+    temporal module (a membrane read-out, :mod:`snnattack.interop.readout`) returns, in the
+    pass, its ``rate(mean input, T)``: its output as a function of its mean input over the
+    simulation's T steps.
 
     ``recorded``: the mean currents are those of the simulation (equal to the pass's up to
     float rounding, every layer between spiking layers being linear), so the pass computes no
@@ -215,6 +219,23 @@ def rate_domain(
             return layer(lif, passed, rate, steps, mean)
         return layer(lif, passed, rate, steps)
 
+    def readout_rate(module: Temporal, current: torch.Tensor) -> Any:
+        """A temporal module that is neither a LIF nor an encoder (a membrane read-out,
+        :mod:`snnattack.interop.readout`): simulated, then, in the pass, its ``rate`` of its
+        mean input (``recorded``: the simulation's value on the pass's gradient path) over the
+        simulation's steps."""
+        if phase["now"] != "rate":
+            if phase["now"] == "record":
+                mean = current.mean(0, keepdim=True) if recorded else None
+                rates[id(module)].append((None, mean, current.shape[0]))
+            return module.simulate(current)
+        _, mean, steps = rates[id(module)][served[id(module)]]
+        served[id(module)] += 1
+        passed = current if current.shape[0] == 1 else current.mean(0, keepdim=True)
+        if mean is not None:
+            passed = _Graft.apply(passed, mean)
+        return module.rate(passed, steps)
+
     def encoder_rate(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
         return encoder.expected(x) if phase["now"] == "rate" else encoder.simulate(x)
 
@@ -237,7 +258,7 @@ def rate_domain(
         return _Graft.apply(output, phase.pop("true_output"))
 
     with (
-        overriding(model, {LIF: lif_rate, Encoder: encoder_rate}),
+        overriding(model, {LIF: lif_rate, Encoder: encoder_rate, Temporal: readout_rate}),
         adjoint_only(model, rewind=served.clear) if recorded else nullcontext(),
     ):
         pre = model.register_forward_pre_hook(simulate_first)

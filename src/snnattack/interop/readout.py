@@ -7,8 +7,21 @@ each call on ``[T, B, ...]`` (``NonSpikingBaseNode.forward``): IF ``v_t = v_{t-1
 sequence: ``'last_mem'`` the last step's, ``'max-mem'`` the max over T, ``'max-abs-mem'`` the
 value of larger magnitude of the max and the min, ``'mean-mem'`` the mean, all ``[B, ...]``;
 ``None`` the whole sequence, a list of T tensors. The module computes the same with the same
-torch ops, in one call: every gradient mode differentiates it as a layer (on a rate-domain
-pass of one step, ``[1, B, ...]``, each decode is the step's ``x / tau``).
+torch ops, in one call, which every gradient mode differentiates as a layer.
+
+In the rate domain (``rga``, ``ann``: one pass on time-averaged ``[1, B, ...]`` tensors,
+:func:`snnattack.gradients.rga.rate_domain`) the module is what the rate-domain definition
+makes of it: its output as a function of its mean input ``a`` over the T steps of the
+simulation, i.e. its decode of the membrane a constant input ``a`` gives over those T steps
+(:meth:`MembraneReadout.rate`). That membrane is ``v_t = c_t a``, ``c_t = t`` for IF and
+``c_t = 1 - (1 - 1/tau)^t`` for LIF, so ``'last_mem'`` is ``c_T a``, ``'mean-mem'`` and the
+sequence (as its time average, one step) ``mean_t(c_t) a``, ``'max-mem'`` ``max_t(c_t a)``
+(for ``tau > 1``: ``c_T a`` where ``a > 0``, ``a / tau`` where ``a < 0``) and
+``'max-abs-mem'`` the ``c_t a`` of largest magnitude (for ``tau > 1``, and for IF: ``c_T
+a``). One averaged step alone would give each decode ``a / tau`` (``a`` for IF): the right
+direction, not the scale. The linear decodes' derivative is the sum over the steps of the
+output's gradient, as ``rga_layerwise`` gives it; the max decodes pick the step a constant
+input peaks at, which ``rga_layerwise`` (the recorded sequence's own max step) may not.
 
 The adapted network decodes its body's output ``[T, B, K]``: a body ending in the node
 (:func:`read_out`, its forward hook) returns a decoded read-out as one step ``[1, B, K]``,
@@ -26,14 +39,16 @@ import torch
 from torch import nn
 
 from snnattack.errors import UserError
+from snnattack.snn.temporal import Temporal
 
 NODES = ("NonSpikingIFNode", "NonSpikingLIFNode")
 DECODES = (None, "last_mem", "max-mem", "max-abs-mem", "mean-mem")
 
 
-class MembraneReadout(nn.Module):
+class MembraneReadout(Temporal):
     """The membrane of a non-spiking IF (``tau`` None) or LIF node over ``[T, B, ...]``,
-    decoded as the node's ``decode`` (module docstring)."""
+    decoded as the node's ``decode`` (module docstring). A temporal module, so that the rate
+    domain gives it its mean input and the simulation's T (:meth:`rate`)."""
 
     def __init__(self, tau: float | None, decode: str | None, node: str) -> None:
         super().__init__()
@@ -42,7 +57,7 @@ class MembraneReadout(nn.Module):
         self.decode = decode
         self.last: weakref.ref | None = None  # this forward's output (its last step: a list)
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+    def simulate(self, x_seq: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         v = torch.zeros_like(x_seq[0])
         seq = []
         for x in x_seq:  # the node's charge, op for op
@@ -63,6 +78,18 @@ class MembraneReadout(nn.Module):
                 out = out * (out.abs() > low.abs()) + low * (out.abs() <= low.abs())
         self.last = weakref.ref(out)
         return out
+
+    def rate(self, mean: torch.Tensor, steps: int) -> torch.Tensor | list[torch.Tensor]:
+        """The rate-domain read-out of the mean input ``mean`` (``[1, B, ...]``) over
+        ``steps`` steps: the decode of the membrane that input held constant over the steps
+        gives (module docstring), the sequence (decode None) as its time average, one step
+        (a list of one ``[B, ...]``), as the rate domain's tensors are time averages."""
+        out = self.simulate(mean.expand(steps, *mean.shape[1:]))
+        if self.decode is not None:
+            return out
+        average = torch.mean(torch.stack(out, 0), 0)
+        self.last = weakref.ref(average)
+        return [average]
 
     def __getstate__(self) -> dict:
         """Its state without ``last`` (a weak reference: no copy or pickle takes one)."""

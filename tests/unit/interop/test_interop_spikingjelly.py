@@ -931,6 +931,48 @@ def test_a_non_spiking_readout_gives_the_library_logits_and_gradient(
     assert adv.shape == (6, 1, 8, 8) and (adv - images()).abs().max() <= 8 / 255 + 1e-9
 
 
+def rate_domain_gain(cls: str, decode: str | None, mean: torch.Tensor) -> torch.Tensor:
+    """The derivative, at each mean input ``a``, of the read-out a constant input ``a`` gives
+    over T steps (the rate-domain definition, in closed form): its membrane is ``c_t a``, with
+    ``c_t = t`` for IF and ``1 - (1 - 1/tau)^t`` for LIF (``tau = 3``, as
+    :func:`readout_net` builds it)."""
+    t = torch.arange(1, T + 1, dtype=torch.float64)
+    c = t if cls == "NonSpikingIFNode" else 1 - (1 - 1 / 3.0) ** t
+    if decode == "last_mem":
+        return torch.full_like(mean, c[-1].item())
+    if decode in (None, "mean-mem"):  # the sequence as its mean over T
+        return torch.full_like(mean, c.mean().item())
+    if decode == "max-mem":  # the step where c_t a peaks
+        return torch.where(mean > 0, c.max(), c.min())
+    return torch.full_like(mean, c[c.abs().argmax()].item())  # max-abs-mem
+
+
+@pytest.mark.parametrize("cls,decode", READOUTS)
+def test_a_readout_in_the_rate_domain_is_its_output_of_the_mean_input(
+    cls: str, decode: str | None
+) -> None:
+    """Under ``rga`` and ``ann`` (one pass on time-averaged tensors) a read-out is its output
+    as a function of its mean input over T (``snnattack.interop.readout``): on a body that
+    feeds it a linear map of the images, the input gradient is that function's closed form
+    (and stbp's: the input is constant over T); after a spiking layer, each linear decode's
+    is ``rga_layerwise``'s. Before, the one averaged step gave each decode ``a / tau``: T
+    times too small for IF's ``'last_mem'``."""
+    linear = readout_net(cls, decode)
+    body = nn.Sequential(linear[0], nn.Linear(64, 10).double(), linear[4])
+    adapted = adapt(body, T=T).eval()
+    flat = images().flatten(1)
+    mean = flat @ body[1].weight.T + body[1].bias
+    weights = torch.linspace(-1, 1, mean.numel(), dtype=torch.float64).view_as(mean)
+    closed = ((weights * rate_domain_gain(cls, decode, mean)) @ body[1].weight).view(6, 1, 8, 8)
+    assert relative(input_gradient(adapted, "stbp", {}), closed) <= 1e-12
+    for mode in ("rga", "ann"):
+        assert relative(input_gradient(adapted, mode, {}), closed) <= 1e-12, mode
+    if decode in (None, "last_mem", "mean-mem"):  # linear: the sum of the steps' gradients
+        spiking = adapt(readout_net(cls, decode), T=T).eval()
+        layerwise = input_gradient(spiking, "rga_layerwise", {})
+        assert relative(input_gradient(spiking, "rga", {}), layerwise) <= 1e-10
+
+
 def test_a_decode_spikingjelly_does_not_know_is_refused() -> None:
     """spikingjelly returns the whole sequence for a decode it does not know (its own example's
     ``'last-mem'``), which its user meant as a read-out: refused, naming the accepted ones."""
