@@ -1,5 +1,6 @@
 """spikingjelly's non-spiking read-out nodes (``neuron.NonSpikingIFNode``,
-``neuron.NonSpikingLIFNode``) as a stateless module, :class:`MembraneReadout`.
+``neuron.NonSpikingLIFNode``, and ``neuron.NoisyNonSpikingIFNode`` with its noise off) as a
+stateless module, :class:`MembraneReadout`.
 
 The node integrates its input into a membrane that never fires nor resets, starting at 0 at
 each call on ``[T, B, ...]`` (``NonSpikingBaseNode.forward``): IF ``v_t = v_{t-1} + x_t``, LIF
@@ -43,6 +44,15 @@ from snnattack.snn.temporal import Temporal
 
 NODES = ("NonSpikingIFNode", "NonSpikingLIFNode")
 DECODES = (None, "last_mem", "max-mem", "max-abs-mem", "mean-mem")
+# 2.0's noisy IF read-out (NoisySNN): its forward knows the last step as 'last-me' (sic)
+NOISY = ("NoisyNonSpikingIFNode",)
+NOISY_DECODES = {
+    None: None,
+    "last-me": "last_mem",
+    "max-mem": "max-mem",
+    "max-abs-mem": "max-abs-mem",
+    "mean-mem": "mean-mem",
+}
 
 
 class MembraneReadout(Temporal):
@@ -50,14 +60,31 @@ class MembraneReadout(Temporal):
     decoded as the node's ``decode`` (module docstring). A temporal module, so that the rate
     domain gives it its mean input and the simulation's T (:meth:`rate`)."""
 
-    def __init__(self, tau: float | None, decode: str | None, node: str) -> None:
+    def __init__(
+        self,
+        tau: float | None,
+        decode: str | None,
+        node: str,
+        steps: int | None = None,
+        path: str = "",
+    ) -> None:
         super().__init__()
         self.node = node  # its class, for the messages
+        self.path = path  # its path in the user's network, for the messages
         self.tau = tau
         self.decode = decode
+        # the steps its forward loops over whatever it is given (the noisy node's own T)
+        self.steps = steps
         self.last: weakref.ref | None = None  # this forward's output (its last step: a list)
 
     def simulate(self, x_seq: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+        if self.steps is not None and x_seq.shape[0] != self.steps:
+            raise UserError(
+                f"interop: {self.path or 'net'} ({self.node}) integrates its own T={self.steps} "
+                f"steps (its forward loops over node.T: it would drop or miss steps), but the "
+                f"network runs {x_seq.shape[0]}; accepted: T={self.steps}, or node.T set to "
+                f"{x_seq.shape[0]}"
+            )
         v = torch.zeros_like(x_seq[0])
         seq = []
         for x in x_seq:  # the node's charge, op for op

@@ -31,7 +31,10 @@ becomes (tested on 0.0.0.0.14 and 2.0.0):
 - ``NonSpikingIFNode`` and ``NonSpikingLIFNode`` (2.0's read-outs: a membrane that never
   fires, decoded over T): a :class:`~snnattack.interop.readout.MembraneReadout`, whose
   decoded output a body returns as one step ``[1, B, K]`` (:func:`~snnattack.interop.
-  readout.read_out`); a ``decode`` spikingjelly does not know is refused.
+  readout.read_out`); a ``decode`` spikingjelly does not know is refused;
+- ``NoisyNonSpikingIFNode`` (2.0's noisy IF read-out) with its noise off
+  (``is_training=False``): the same, over its own ``T`` steps (another T refused at the
+  first forward); with its noise on, refused (its output is no function of the image).
 
 The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
 the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
@@ -81,7 +84,14 @@ from snnattack.interop.common import (
     shared_copy,
 )
 from snnattack.interop.prepared import noted
-from snnattack.interop.readout import DECODES, NODES, MembraneReadout, read_out
+from snnattack.interop.readout import (
+    DECODES,
+    NODES,
+    NOISY,
+    NOISY_DECODES,
+    MembraneReadout,
+    read_out,
+)
 from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
@@ -117,7 +127,8 @@ NEURONS = ("spikingjelly.activation_based.neuron", LEGACY_NEURONS)  # its neuron
 def supported() -> list[str]:
     """The node classes the adapter maps, as the user names them (the non-spiking read-outs
     in a multi-step body: :mod:`snnattack.interop.readout`)."""
-    return [f"spikingjelly.activation_based.neuron.{name}" for name in (*SUPPORTED, *NODES)]
+    names = (*SUPPORTED, *NODES, *NOISY)
+    return [f"spikingjelly.activation_based.neuron.{name}" for name in names]
 
 
 def owns(net: nn.Module) -> bool:
@@ -200,7 +211,7 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     from spikingjelly.activation_based import neuron
 
     nodes = {getattr(neuron, name) for name in SUPPORTED}
-    readouts = {getattr(neuron, name, None) for name in NODES} - {None}  # 2.0's
+    readouts = {getattr(neuron, name, None) for name in (*NODES, *NOISY)} - {None}  # 2.0's
     replacements: dict[nn.Module, nn.Module] = {}
     mapped: list[str] = []
     for path, module in net.named_modules():
@@ -361,16 +372,30 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
 
 def _readout(path: str, node: nn.Module) -> MembraneReadout:
     """The :class:`~snnattack.interop.readout.MembraneReadout` of a non-spiking node; a
-    ``decode`` spikingjelly does not know (it returns the whole sequence for it, a list: a
-    misspelt ``'last-mem'``) is refused."""
-    if node.decode not in DECODES:
+    ``decode`` its forward does not know (it returns the whole sequence for it, a list: a
+    misspelt ``'last-mem'``) is refused. The noisy IF node (``NoisyNonSpikingIFNode``) is
+    taken with its noise off (``is_training=False``, its own flag, which ``eval()`` leaves
+    as it is; with it on, each forward adds ``sigma`` times the next draw of a noise
+    sequence, so its output is no function of the image: refused), integrating its own T
+    steps."""
+    noisy = type(node).__name__ in NOISY
+    known = NOISY_DECODES if noisy else dict(zip(DECODES, DECODES, strict=True))
+    if node.decode not in known:
         why = (
-            f"has decode={node.decode!r}, not one spikingjelly decodes (it returns the whole "
-            f"membrane sequence); accepted: {', '.join(map(repr, DECODES))}"
+            f"has decode={node.decode!r}, not one its forward decodes (it returns the whole "
+            f"membrane sequence); accepted: {', '.join(map(repr, known))}"
+        )
+        raise refuse(path, node, why, supported())
+    if noisy and node.is_training:
+        why = (
+            "adds noise to its input at every forward while is_training=True (its own flag, "
+            "which eval() leaves as it is), so its output is no function of the image; "
+            "accepted: node.is_training = False (noisy_san's use_noise(False))"
         )
         raise refuse(path, node, why, supported())
     tau = scalar(node.tau, "tau", path, node, supported()) if hasattr(node, "tau") else None
-    return MembraneReadout(tau, node.decode, class_name(node))
+    steps = int(node.T) if noisy else None
+    return MembraneReadout(tau, known[node.decode], class_name(node), steps, path)
 
 
 def _decay(node: nn.Module) -> float:

@@ -973,6 +973,59 @@ def test_a_readout_in_the_rate_domain_is_its_output_of_the_mean_input(
         assert relative(input_gradient(spiking, "rga", {}), layerwise) <= 1e-10
 
 
+def noisy_readout_net(decode: str | None, **settings: object) -> nn.Sequential:
+    """:func:`readout_net` ending in 2.0's ``NoisyNonSpikingIFNode`` (NoisySNN's decoder) of
+    ``T`` steps, its noise off (``is_training=False``) unless ``settings`` say."""
+    net = readout_net("NonSpikingIFNode", None)
+    node = neuron.NoisyNonSpikingIFNode(10, **{"is_training": False, "T": T, **settings})
+    node.decode = decode
+    net[4] = node.double()
+    return net
+
+
+@pytest.mark.parametrize("decode", [None, "last-me", "max-mem", "max-abs-mem", "mean-mem"])
+def test_a_noisy_readout_with_its_noise_off_gives_the_library_logits_and_gradient(
+    decode: str | None,
+) -> None:
+    """``NoisyNonSpikingIFNode`` with ``is_training=False`` (its forward then the IF read-out
+    over its own T, deterministic; ``'last-me'`` its spelling of the last step) gives the
+    library's logits and stbp input gradient in float64, and in the rate domain the IF
+    read-out's (``rga`` as ``rga_layerwise`` for a linear decode). Before, it was refused as
+    an unknown neuron."""
+    library = noisy_readout_net(decode).train()
+    x = images().requires_grad_(True)
+    theirs = readout_logits(library, x)
+    weighted_backward(theirs)
+    adapted = adapt(noisy_readout_net(decode), T=T).eval()
+    with torch.no_grad():
+        assert relative(adapted(images()), theirs) <= 1e-12
+    assert relative(input_gradient(adapted, "stbp", {}), x.grad) <= 1e-12
+    same = {"last-me": "last_mem"}.get(decode, decode)  # the plain node's spelling
+    plain = adapt(readout_net("NonSpikingIFNode", same), T=T).eval()
+    for mode in ("rga", "rga_layerwise", "bptr", "hart", "ann"):
+        grad = input_gradient(adapted, mode, {})
+        assert relative(grad, input_gradient(plain, mode, {})) <= 1e-12, mode
+    if decode in (None, "last-me", "mean-mem"):
+        layerwise = input_gradient(adapted, "rga_layerwise", {})
+        assert relative(input_gradient(adapted, "rga", {}), layerwise) <= 1e-10
+
+
+def test_a_noisy_readout_with_its_noise_on_or_another_t_is_refused() -> None:
+    """Its noise follows its own ``is_training`` flag, not ``eval()``: on, each forward adds
+    the next draw of a noise sequence, so it is refused before any work; a decode its forward
+    does not know (the noisy_san example's ``'last-mem'``, or ``'last_mem'``, which the plain
+    node knows) is refused naming the accepted ones; a network run over another T than the
+    node's own (its forward loops over it) is refused at the first forward."""
+    with pytest.raises(UserError, match=r"^interop: 4 \(.*NoisyNonSpikingIFNode\) adds noise"):
+        adapt(noisy_readout_net("mean-mem", is_training=True), T=T)
+    for decode in ("last-mem", "last_mem"):
+        with pytest.raises(UserError, match=rf"has decode='{decode}', .*accepted: None, 'last-me'"):
+            adapt(noisy_readout_net(decode), T=T)
+    adapted = adapt(noisy_readout_net("mean-mem", T=T + 1), T=T).eval()
+    with pytest.raises(UserError, match=rf"^interop: 4 \(.*\) integrates its own T={T + 1} "):
+        adapted(images())
+
+
 def test_a_decode_spikingjelly_does_not_know_is_refused() -> None:
     """spikingjelly returns the whole sequence for a decode it does not know (its own example's
     ``'last-mem'``), which its user meant as a read-out: refused, naming the accepted ones."""
