@@ -451,8 +451,11 @@ class AttackEvaluator(L.LightningModule):
         self.results = []
         for i, spec in enumerate(self.specs):
             self.results.append(self.reused[i] if i in self.reused else self._row(i, spec))
-            self.log(f"asr/{spec.name}", self.results[-1].asr)
-            self.log(f"adv_acc/{spec.name}", self.results[-1].adv_acc)
+            row = self.results[-1]
+            self.log(f"asr/{spec.name}", row.asr)
+            if row.targeted_asr is not None:  # a targeted row's: as its W&B summary names it
+                self.log(f"targeted_asr/{spec.name}", row.targeted_asr)
+            self.log(f"adv_acc/{spec.name}", row.adv_acc)
         self.event_worst_case = {
             box: self.worst[box].summary(names, clean["n_correct"])
             for box, names in self.worst_specs.items()

@@ -5,11 +5,14 @@ predictions; None on an untargeted row. docs/event_attacks.md, *A targeted row*.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
 from snnattack.attacks.crafting import aimed_classes
@@ -56,7 +59,10 @@ def _crafted(algorithm: str, crafter: nn.Module, x, y, eps, params: dict[str, An
 
 
 @pytest.fixture
-def rows(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """The rows of two targeted specs (white and black box) and an untargeted one, tested
+    with the job's CSV logger (its ``metrics.csv`` under ``tmp_path``, which the
+    Lightning loggers' tests read)."""
     monkeypatch.setattr(evaluator, "craft_tracked", _crafted)
     specs = [
         AttackSpec("aimed", 1.0, box, {"target": 2}, algorithm="fgsm") for box in ("white", "black")
@@ -64,9 +70,19 @@ def rows(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     job = AttackEvaluator(nn.Identity(), Scaled(), specs, Recipe("stbp"))
     loader = torch.utils.data.DataLoader(list(zip(CLEAN, Y, strict=True)), batch_size=6)
     L.Trainer(
-        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+        accelerator="cpu",
+        logger=CSVLogger(tmp_path, name="csv", version=""),
+        enable_progress_bar=False,
+        inference_mode=False,
     ).test(job, loader, verbose=False)
     return {f"{r.method}/{r.box}": r for r in job.results}
+
+
+def _logged(tmp_path: Path) -> dict[str, str]:
+    """The test loop's logged metrics, as the job's CSV logger wrote them (one row)."""
+    with (tmp_path / "csv" / "metrics.csv").open() as f:
+        (row,) = csv.DictReader(f)
+    return {k: v for k, v in row.items() if v}
 
 
 @pytest.mark.parametrize("box", ["white", "black"])
@@ -84,6 +100,21 @@ def test_an_untargeted_row_has_no_targeted_rate(rows) -> None:
     row = rows["fgsm/white"]
     assert row.asr == 60.0
     assert row.targeted_asr is None and row.n_targeted is None
+
+
+def test_the_lightning_loggers_get_a_targeted_rows_rate_beside_its_asr(rows, tmp_path) -> None:
+    """The metrics the test loop logs (the CSV logger's, W&B's charts) hold a targeted row's
+    ``targeted_asr/<row>`` beside its ``asr/<row>``, named as in the W&B summary; an
+    untargeted row logs none (it logged the ASR alone)."""
+    logged = _logged(tmp_path)
+    for box in ("white", "black"):
+        assert float(logged[f"asr/aimed/{box}/eps255"]) == 60.0
+        assert float(logged[f"targeted_asr/aimed/{box}/eps255"]) == 50.0
+    assert float(logged["asr/fgsm/white/eps255"]) == 60.0
+    assert {k for k in logged if k.startswith("targeted_asr/")} == {
+        "targeted_asr/aimed/white/eps255",
+        "targeted_asr/aimed/black/eps255",
+    }
 
 
 def test_the_target_classes_of_an_attack() -> None:
