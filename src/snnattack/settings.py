@@ -138,10 +138,20 @@ class AttackSpec:
 
     @property
     def targeted(self) -> bool:
-        """Whether the row aims at a class: its method's ``target`` is a class index or
-        ``random`` (a class per sample); -1, or none, leaves the true class."""
-        target = self.params.get("target", -1)
-        return isinstance(target, str) or target >= 0
+        """Whether the row aims at a class (:func:`aims_at_class` of its method's parameters;
+        an ensemble's where one of its components does, whose targeted rate it then records:
+        :class:`snnattack.attacks.ensemble.WorstCase`)."""
+        parts = self.params.get("components")  # an ensemble's, which has no target itself
+        if parts is not None:
+            return any(aims_at_class(p.params) for p in parts)
+        return aims_at_class(self.params)
+
+
+def aims_at_class(params: Mapping[str, Any]) -> bool:
+    """Whether a method with ``params`` aims at a class: its ``target`` is a class index or
+    ``random`` (a class per sample); -1, or none, leaves the true class."""
+    target = params.get("target", -1)
+    return isinstance(target, str) or target >= 0
 
 
 @dataclass(frozen=True)

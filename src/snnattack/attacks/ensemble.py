@@ -8,20 +8,27 @@ that every earlier component failed to fool; a sample counts as robust only if i
 all of them (the per-sample worst case of Özdenizci & Legenstein, TMLR 2024, and of
 AutoAttack, Croce & Hein 2020). Each candidate is judged on the whole batch with the
 evaluator's seeded forward, so stochastic encoders draw as they do for the clean check.
+
+A component may be targeted (its method's ``target`` a class or ``random``): like any other it
+keeps the first example that misclassifies a sample, into any class. The row's targeted
+success rate follows that choice (:class:`WorstCase`): a sample counts where a targeted
+component aimed at it (it was left to that component and is of another class than its
+target) and the example kept for it, that of the first component to fool it, is a targeted
+component's and is classified as that component's target class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from snnattack.attacks.crafting import craft
+from snnattack.attacks.crafting import craft_tracked
 from snnattack.process.clock import synced_time
-from snnattack.settings import AttackSpec, Recipe
+from snnattack.settings import AttackSpec, Recipe, aims_at_class
 
 ENSEMBLE = "ensemble"  # the method name (conf/method/ensemble.yaml's name) of the worst case
 KEYS = ("attack", "method", "params", "attack_params", "tune")  # a component's keys
@@ -58,6 +65,24 @@ def row_modes(recipe_mode: str, specs: Iterable[AttackSpec]) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
+class WorstCase(NamedTuple):
+    """The ensemble's outcome on one batch: its adversarial batch ``adv``, the ``queries``
+    its components made, each component's first successes (``firsts``) and seconds (0 for
+    one that had no sample left to attack); where a component is targeted, ``aimed`` marks
+    the samples some targeted component attacked with a target other than their class, and
+    ``goals`` holds per sample the target class of the component whose example was kept (-1
+    where that component is untargeted, or none fooled the sample): the row's targeted rate
+    is the share of ``aimed`` classified as their ``goals``. Both None where no component is
+    targeted (the row is untargeted)."""
+
+    adv: torch.Tensor
+    queries: int
+    firsts: torch.Tensor
+    seconds: torch.Tensor
+    aimed: torch.Tensor | None = None
+    goals: torch.Tensor | None = None
+
+
 def worst_case(
     parts: list[Component],
     crafter: nn.Module,
@@ -68,9 +93,10 @@ def worst_case(
     eps: float,
     time_extension: int = 1,
     starting: Callable[[int, Component], None] | None = None,
-) -> tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]:
+) -> WorstCase:
     """The ensemble's adversarial batch, its queries, each component's first successes and
-    each component's seconds on this batch (0 for one that had no sample left to attack).
+    seconds on this batch, and where a component is targeted the samples aimed at and the
+    target class of each kept example (:class:`WorstCase`).
 
     ``judge(batch)`` gives the target's predictions of a whole batch (seeded as the clean
     check); ``correct`` marks the clean-correct samples, the only ones attacked.
@@ -80,6 +106,8 @@ def worst_case(
     firsts = torch.zeros(len(parts), dtype=torch.long, device=x.device)
     seconds = torch.zeros(len(parts), dtype=torch.float64)
     queries = 0
+    aimed = torch.zeros_like(correct) if any(aims_at_class(p.params) for p in parts) else None
+    goals = torch.full_like(y, -1) if aimed is not None else None
     for j, part in enumerate(parts):
         rows = robust.nonzero()[:, 0]
         if len(rows) == 0:
@@ -87,7 +115,7 @@ def worst_case(
         if starting is not None:
             starting(j, part)
         started = synced_time(x.device)
-        crafted, used = craft(
+        crafted, used, _, aimed_at = craft_tracked(
             part.algorithm,
             crafter,
             x[rows],
@@ -101,7 +129,12 @@ def worst_case(
         candidate[rows] = crafted
         fooled = robust & (judge(candidate) != y)
         adv[fooled] = candidate[fooled]
+        if aimed is not None and goals is not None and aimed_at is not None:
+            target = torch.full_like(y, -1)
+            target[rows] = aimed_at.to(y.device)
+            aimed[rows] |= target[rows] != y[rows]
+            goals[fooled] = target[fooled]
         robust &= ~fooled
         firsts[j] = fooled.sum()
         seconds[j] = synced_time(x.device) - started
-    return adv, queries, firsts, seconds
+    return WorstCase(adv, queries, firsts, seconds, aimed, goals)

@@ -283,5 +283,4 @@ def attack_batch(
 
     parts = spec.params["components"]
     correct = judge(x) == y
-    adv, _, _, _ = worst_case(parts, crafter, judge, x, y, correct, spec.eps, recipe.time_extension)
-    return adv
+    return worst_case(parts, crafter, judge, x, y, correct, spec.eps, recipe.time_extension).adv

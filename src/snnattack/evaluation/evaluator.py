@@ -4,7 +4,9 @@ Attack success rate (the README's *What a job does*): the share of the *original
 classified* test samples that the adversarial example makes misclassified, in %; a targeted
 row (its method's ``target`` a class or ``random``) also gets its targeted success rate from
 the same predictions: the share of those samples of another class than their target class that
-the target model classifies as it (docs/event_attacks.md). Counts are
+the target model classifies as it (docs/event_attacks.md); an ensemble with a targeted
+component gets its own, over the samples a targeted component aimed at, where the example it
+kept is a targeted component's (:class:`~snnattack.attacks.ensemble.WorstCase`). Counts are
 torchmetrics states summed across processes, so the numbers are exact under DDP.
 """
 
@@ -335,10 +337,9 @@ class AttackEvaluator(L.LightningModule):
             describe_test(self.trainer, label)
             self._seed(index, stream=i + 1)
             started = synced_time(x.device)  # CUDA: the row's queued work counted in it
-            goals = None  # an ensemble's row is untargeted
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
-                adv, queries, firsts, seconds = worst_case(
+                worst = worst_case(
                     parts,
                     crafter,
                     partial(self._judge, batch=index, row=i),
@@ -349,16 +350,18 @@ class AttackEvaluator(L.LightningModule):
                     self.recipe.time_extension,
                     partial(self._component_started, label, len(parts)),
                 )
-                self.firsts[str(i)].update(firsts)
-                self.part_seconds[str(i)].update(seconds)
+                adv, queries, goals = worst.adv, worst.queries, worst.goals
+                aimed = worst.aimed  # by a targeted component (goals: the kept one's, or -1)
+                self.firsts[str(i)].update(worst.firsts)
+                self.part_seconds[str(i)].update(worst.seconds)
             else:
                 recorded = self._recorded(spec, index, len(y))
                 adv, queries, goals = self._craft(i, spec, crafter, x, y, correct, index, recorded)
+                aimed = None if goals is None else correct & (y != goals)
             self.seconds[str(i)].update(synced_time(x.device) - started)
             adv_pred = self._predict(self.target, adv, index)
             # a targeted row: the same predictions, judged against each sample's target class
             # (the black box's too: the target model must put it there, not merely err)
-            aimed = None if goals is None else correct & (y != goals)
             hit = None if goals is None else adv_pred == goals
             self.counts[str(i)].update(correct, adv_pred == y, adv - x, queries, aimed, hit)
             if str(i) in self.budgets:

@@ -10,8 +10,9 @@ import pytest
 import torch
 from harness import QUIET, compose
 
-from snnattack.attacks.crafting import craft
-from snnattack.attacks.ensemble import worst_case
+from snnattack.attacks import ensemble
+from snnattack.attacks.crafting import aimed_classes, craft
+from snnattack.attacks.ensemble import Component, worst_case
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
@@ -102,7 +103,7 @@ def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(dir
 
     correct = judge(x) == y
     started = []
-    adv, queries, firsts, seconds = worst_case(
+    adv, queries, firsts, seconds, aimed, goals = worst_case(
         parts, model, judge, x, y, correct, EPS, starting=lambda j, part: started.append(part)
     )
     assert started == parts[: len(started)] and len(seconds) == len(parts)
@@ -117,6 +118,7 @@ def test_ensemble_robust_accuracy_is_at_most_each_component_alone_per_sample(dir
         assert robust.sum() < correct.sum()
     assert int(firsts.sum()) == int((correct & ~robust).sum())
     assert queries > 0 and (adv - x).abs().max() <= EPS + 1e-6
+    assert aimed is None and goals is None  # no component is targeted
 
 
 def test_ensemble_row_records_robust_accuracy_and_first_successes(direct) -> None:
@@ -213,3 +215,37 @@ def test_the_ensemble_picks_its_examples_on_other_draws_than_the_one_that_scores
     clean, *judged, scored = evaluator.target.draws
     assert scored == clean and len(judged) >= 1
     assert clean not in judged
+
+
+def test_a_targeted_component_aims_at_the_samples_left_to_it_and_names_the_kept_goals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The inputs are the logits of 3 classes: an untargeted component moves samples 0 and 1
+    to class 1 first; then one with ``target: 2`` gets 2, 3, 4 (0 and 1 fooled already) and
+    aims at 2 and 3 (4 is of class 2), moving 2 to class 2 and 3 to class 0 (fooled, not
+    reached: kept all the same, as the worst case keeps a component's first success). So
+    ``aimed`` is 2 and 3, and ``goals`` names 2 for both kept targeted examples, -1 for the
+    untargeted component's (the row's targeted rate: 1 of 2)."""
+    y = torch.tensor([0, 0, 0, 1, 2])
+    moves = {"first": {0: 1, 1: 1}, "aimed": {2: 2, 3: 0}}
+
+    def crafted(algorithm, crafter, x, labels, eps, params, recipe):
+        adv = x.clone()
+        for k, index in enumerate(x[:, 3].long().tolist()):
+            if index in moves[params["plan"]]:
+                adv[k, :3] = torch.nn.functional.one_hot(
+                    torch.tensor(moves[params["plan"]][index]), 3
+                ).float()
+        return adv, len(x), {}, aimed_classes(object(), labels, params)
+
+    monkeypatch.setattr(ensemble, "craft_tracked", crafted)
+    x = torch.cat([torch.nn.functional.one_hot(y, 3).float(), torch.arange(5.0)[:, None]], 1)
+    parts = [
+        Component(plan, "stbp", "stbp", {}, "fgsm", "fgsm", {"plan": plan, **params})
+        for plan, params in (("first", {}), ("aimed", {"target": 2}))
+    ]
+    correct = torch.ones(5, dtype=torch.bool)
+    worst = worst_case(parts, None, lambda b: b[:, :3].argmax(1), x, y, correct, 1.0)
+    assert worst.firsts.tolist() == [2, 2] and worst.queries == 5 + 3
+    assert worst.aimed.tolist() == [False, False, True, True, False]
+    assert worst.goals.tolist() == [-1, -1, 2, 2, -1]

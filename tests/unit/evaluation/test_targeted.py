@@ -15,7 +15,9 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
+from snnattack.attacks import ensemble
 from snnattack.attacks.crafting import aimed_classes
+from snnattack.attacks.ensemble import Component
 from snnattack.evaluation import evaluator
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.settings import AttackSpec, Recipe
@@ -129,3 +131,72 @@ def test_the_target_classes_of_an_attack() -> None:
     assert torch.equal(aimed_classes(object(), y, {"target": 1}), torch.tensor([1, 1, 1]))
     assert aimed_classes(object(), y, {"target": -1}) is None
     assert aimed_classes(object(), y, {}) is None
+
+
+# an ensemble's three components on the six samples above (clean-correct: 0, 1, 2, 4, 5),
+# each sample's input carrying its index as a fourth feature the model drops: per component
+# (its params' ``plan``), the logits it crafts for a sample it attacks (unchanged if none)
+PLANS: dict[str, dict[int, list[float]]] = {
+    "first": {4: [0.9, 0.0, 0.0]},  # untargeted: 4 fooled first (class 0), never aimed at
+    "aimed": {  # target 2: aims at 0, 1, 5 (2 is of class 2; 4 was fooled already)
+        0: [0.0, 0.0, 0.9],  # reached: kept, class 2
+        1: [0.9, 0.0, 0.0],  # fooled into class 0, not 2: kept all the same (the worst case)
+    },
+    "last": {5: [0.0, 0.9, 0.0]},  # untargeted: 5, aimed at above in vain, fooled here
+}
+
+
+class Logits(nn.Module):
+    """The target: the first three features are the logits (the fourth, the index, dropped)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :3]
+
+
+def _planned(algorithm: str, crafter: nn.Module, x, y, eps, params: dict[str, Any], recipe):
+    """A component's examples by its :data:`PLANS`, and its target classes as the evaluation
+    takes them from an attack (:func:`aimed_classes`)."""
+    adv = x.clone()
+    for k, index in enumerate(x[:, 3].long().tolist()):
+        if index in PLANS[params["plan"]]:
+            adv[k, :3] = torch.tensor(PLANS[params["plan"]][index])
+    return adv, 0, {}, aimed_classes(object(), y, params)
+
+
+def _component(plan: str, **params: Any) -> Component:
+    return Component(plan, "stbp", "stbp", {}, "fgsm", "fgsm", {"plan": plan, **params})
+
+
+@pytest.mark.parametrize("targeted", [True, False])
+def test_an_ensemble_with_a_targeted_component_counts_what_it_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, targeted: bool
+) -> None:
+    """4 of the 5 clean-correct samples fooled (0, 1 by the targeted component, 4 before it,
+    5 after it): ASR 80 %. The targeted component aimed at 0, 1 and 5 (not 2, of its class,
+    nor 4, fooled before it ran); of them only 0's kept example is of class 2: targeted
+    33.33 % over 3, in the row and in the test loop's log. Without a targeted component the
+    ensemble row has no targeted rate (it had none either way)."""
+    monkeypatch.setattr(ensemble, "craft_tracked", _planned)
+    middle = _component("aimed", target=2) if targeted else _component("aimed")
+    parts = [_component("first"), middle, _component("last")]
+    spec = AttackSpec("ensemble", 1.0, "white", {"components": parts}, algorithm="ensemble")
+    assert spec.targeted == targeted
+    job = AttackEvaluator(Logits(), None, [spec], Recipe("stbp"))
+    x = torch.cat([CLEAN, torch.arange(len(Y)).unsqueeze(1).float()], 1)
+    loader = torch.utils.data.DataLoader(list(zip(x, Y, strict=True)), batch_size=6)
+    L.Trainer(
+        accelerator="cpu",
+        logger=CSVLogger(tmp_path, name="csv", version=""),
+        enable_progress_bar=False,
+        inference_mode=False,
+    ).test(job, loader, verbose=False)
+    (row,) = job.results
+    assert (row.n_correct, row.asr) == (5, 80.0)
+    assert [c["first_successes"] for c in row.components] == [1, 2, 1]
+    logged = _logged(tmp_path)
+    name = "targeted_asr/ensemble/white/eps255"
+    if targeted:
+        assert row.n_targeted == 3 and row.targeted_asr == pytest.approx(100 / 3)
+        assert float(logged[name]) == pytest.approx(100 / 3)
+    else:
+        assert row.targeted_asr is None and row.n_targeted is None and name not in logged

@@ -110,8 +110,8 @@ def test_the_ensemble_gives_the_same_robust_accuracy_as_on_the_native_model(
 
         correct = judge(x) == y
         torch.manual_seed(0)
-        adv, _, firsts, _ = worst_case(parts, model, judge, x, y, correct, EPS)
-        results.append((correct, judge(adv) == y, firsts))
+        worst = worst_case(parts, model, judge, x, y, correct, EPS)
+        results.append((correct, judge(worst.adv) == y, worst.firsts))
     (correct, robust, firsts), (correct_a, robust_a, firsts_a) = results
     assert correct.float().mean() > 0.8 and robust.sum() < correct.sum()
     assert torch.equal(correct, correct_a) and torch.equal(robust, robust_a)
