@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from snnattack.attacks.ensemble import Component
 from snnattack.evaluation.reuse import FOLDER, earlier_rows, remember
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import AttackSpec
@@ -81,8 +82,15 @@ def test_a_hand_edited_kept_row_that_contradicts_itself_or_its_job_is_computed_a
 
 
 AIMED = [AttackSpec("aimed", 16 / 255, "white", {"target": 2}, algorithm="pgd")]
+# an ensemble with a targeted component: a targeted row too (docs/event_attacks.md)
+PARTS = [
+    Component(name, "stbp", "stbp", {}, "event_patch", "event_patch", params)
+    for name, params in (("untargeted", {}), ("aimed", {"target": 2}))
+]
+ENSEMBLE_AIMED = [AttackSpec("ens", 0.0, "white", {"components": PARTS}, algorithm="ensemble")]
 
 
+@pytest.mark.parametrize("specs", [AIMED, ENSEMBLE_AIMED], ids=["method", "ensemble"])
 @pytest.mark.parametrize(
     ("kept", "said"),
     [
@@ -94,14 +102,19 @@ AIMED = [AttackSpec("aimed", 16 / 255, "white", {"target": 2}, algorithm="pgd")]
     ],
 )
 def test_a_targeted_rows_kept_rate_is_checked(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, kept: dict, said: str | None
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    specs: list[AttackSpec],
+    kept: dict,
+    said: str | None,
 ) -> None:
     """A targeted spec's kept row has its targeted rate, a whole share of ``n_targeted`` of
-    no more samples than its ASR fooled (3 here); one kept without it is computed again."""
-    record = JobRecord(clean_acc=50.0, n=16, results=[_row(AIMED[0], **kept)])
-    remember({0: "aimed-w"}, AIMED, record, tmp_path / "0", tmp_path)
+    no more samples than its ASR fooled (3 here); one kept without it is computed again (an
+    ensemble's with a targeted component too, kept before it had a rate)."""
+    record = JobRecord(clean_acc=50.0, n=16, results=[_row(specs[0], **kept)])
+    remember({0: "aimed-w"}, specs, record, tmp_path / "0", tmp_path)
     with caplog.at_level(logging.WARNING, logger="snnattack.evaluation.reuse"):
-        earlier = earlier_rows({0: "aimed-w"}, AIMED, tmp_path, tmp_path / "1")
+        earlier = earlier_rows({0: "aimed-w"}, specs, tmp_path, tmp_path / "1")
     assert (0 in earlier.rows) == (said is None)
     if said is not None:
         (warning,) = caplog.messages
