@@ -22,6 +22,31 @@ def test_an_event_attack_is_one_row_per_box_at_eps_0_beside_the_radii() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("components", "rows"),
+    [
+        # event attacks only: no radius, so one row per box at eps 0, as a single event attack
+        ("{attack:stbp,method:sda},{attack:stbp,method:event_patch}", ["eps0"]),
+        ("{attack:stbp,method:pgd},{method:square}", ["eps8", "eps16"]),  # L-infinity: per eps
+        # mixed threat models (refused by the validation: test_threat_models.py): per eps
+        ("{attack:stbp,method:pgd},{attack:stbp,method:sda}", ["eps8", "eps16"]),
+    ],
+)
+def test_an_ensemble_of_event_attacks_only_is_one_row_per_box_at_eps_0(
+    components: str, rows: list[str]
+) -> None:
+    cfg = compose(
+        "dataset=digits_events",
+        "method=[ensemble]",
+        f"method.ensemble.components=[{components}]",
+        "eps=[8,16]",
+        "boxes=[white,black]",
+    )
+    assert [s.name for s in attack_specs(cfg)] == [
+        f"ensemble/{box}/{row}" for box in ("white", "black") for row in rows
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("split_by", "boxes"), [("time", "white,black"), ("number", "white")])
 def test_event_digits_train_to_an_accuracy_worth_attacking_and_sda_fools_them(

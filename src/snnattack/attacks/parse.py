@@ -37,7 +37,8 @@ def eps_values(cfg: DictConfig) -> list:
 
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units (an
-    event attack, which counts its budget in events, once per box at eps 0)."""
+    event attack, which counts its budget in events, once per box at eps 0; so is an ensemble
+    of event attacks only: :func:`has_no_radius`)."""
     specs = []
     for box in cfg.boxes:
         for key, method in cfg.method.items():
@@ -49,10 +50,21 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             # an event attack has no radius: one row at eps 0 whatever eps lists
-            radii = [0.0] if is_event_attack(method.name) else eps_values(cfg)
+            radii = [0.0] if has_no_radius(method.name, params) else eps_values(cfg)
             for eps in radii:
                 specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
+
+
+def has_no_radius(algorithm: str, params: dict[str, Any]) -> bool:
+    """Whether a row of ``algorithm`` (with its ``params``) ignores ``eps``: an event attack,
+    which counts its budget in events, or an ensemble whose components are all event attacks.
+    Its rows at each radius would be the same row computed again, under radii it never used,
+    so it has one row per box at eps 0. An ensemble with an L-infinity component keeps a row
+    per radius (one that mixes threat models is refused: :mod:`snnattack.attacks.checks`)."""
+    if algorithm == ENSEMBLE:
+        return all(is_event_attack(part.algorithm) for part in params["components"])
+    return is_event_attack(algorithm)
 
 
 def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[str, Any]]]:
