@@ -177,8 +177,16 @@ def check_sweep(
             refused.append((num, overrides, " ".join(str(err).split())))
             continue
         return  # a job passes: the sweep launches
-    if not refused:
-        return
+    if refused:
+        raise UserError(refused_jobs_line(refused, "the sweep launched no job", "is"))
+
+
+def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, verb: str) -> str:
+    """The one line of a sweep whose every job is refused (each job's number, overrides and
+    refusal, by job number): the first job's refusal, the sweep's ``outcome``, and the other
+    jobs' refusals where they differ (the first few). Said before the first job
+    (:func:`check_sweep`: ``is``) and where every job refused itself as it ran, the sweep then
+    left as it was (:class:`~snnattack.runtime.lifecycle.KeptRecords`: ``was``)."""
     num, overrides, line = refused[0]
     firsts: dict[str, int] = {}  # each refusal and the first job it refuses
     for n, _, why in refused:
@@ -186,8 +194,8 @@ def check_sweep(
     others = [f"job {n}: {why}" for why, n in firsts.items() if why != line]
     if len(others) > SHOWN:  # one line: the first few, then how many more
         others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
-    raise UserError(
-        f"job {num} ({' '.join(overrides)}): {line}; the sweep launched no job: every one of its "
-        f"{len(refused)} jobs is refused"
+    return (
+        f"job {num} ({' '.join(overrides)}): {line}; {outcome}: every one of its "
+        f"{len(refused)} jobs {verb} refused"
         + (f" (refused otherwise: {'; '.join(others)})" if others else "")
     )
