@@ -45,6 +45,7 @@ def job(cfg: DictConfig) -> None:
     # as typed: an interpolation in an override (${oc.env:NAME}) is the job's to resolve
     overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     failed = None  # a failed job's line: the sweep goes on
+    refused = False  # whether it failed as a user's mistake (not by submitit's timeout)
     with closing_runs():
         try:
             cli.refuse_chdir(hydra_cfg.job.chdir)
@@ -61,7 +62,7 @@ def job(cfg: DictConfig) -> None:
             kept = restore_kept(output_dir)  # a folder that was there stays as it was
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 cli.refuse(err, None if kept else output_dir)
-            failed = cli.one_line(err)
+            failed, refused = cli.one_line(err), True
             if not kept:
                 cli.discard_job_folder(output_dir)
         except FinishedElsewhere:  # skipped: its folder holds only what Hydra wrote
@@ -84,7 +85,7 @@ def job(cfg: DictConfig) -> None:
         except OmegaConfBaseException:
             runs = None
         sweep = Path(hydra_cfg.sweep.dir)
-        record_failure(sweep, hydra_cfg.job.num, output_dir, overrides, failed, runs)
+        record_failure(sweep, hydra_cfg.job.num, output_dir, overrides, failed, runs, refused)
 
 
 def _refuse_a_sweep_run_once(

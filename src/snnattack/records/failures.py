@@ -23,11 +23,15 @@ def record_failure(
     overrides: list[str],
     message: str,
     settings: str | None = None,
+    refused: bool = False,
 ) -> None:
     """Appends one failed job of a sweep (its number, its folder relative to the sweep folder,
-    which may be copied or moved, when: :func:`~snnattack.records.moments.now`, and what it
+    which may be copied or moved, when: :func:`~snnattack.records.moments.now`, what it
     would have run: :func:`~snnattack.records.cosmetic.settings_hash`, None where its config
-    does not resolve) to ``<sweep_dir>/failures.jsonl``."""
+    does not resolve, and whether it was ``refused`` as a user's mistake (its folder put back),
+    rather than stopped, as by submitit's timeout) to ``<sweep_dir>/failures.jsonl``: a launch
+    whose every job was refused is undone as it ends
+    (:class:`~snnattack.runtime.lifecycle.KeptRecords`)."""
     where = os.path.relpath(folder.absolute(), sweep_dir.absolute())
     line = json.dumps(
         {
@@ -37,6 +41,7 @@ def record_failure(
             "error": message,
             "time": now(),
             "settings": settings,
+            "refused": refused,
         }
     )
     with open(sweep_dir / FAILURES, "a") as f:  # one short append: atomic across processes

@@ -109,6 +109,13 @@ class ReportCallback(Callback):
             _report(folder, lambda: None)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """The sweep folder's report, unless every job of the sweep was refused: the folder
+        is then left as it was (:func:`~snnattack.runtime.lifecycle.refused_launch`)."""
+        from snnattack.runtime.lifecycle import refused_launch
+
+        if refused_launch(Path(config.hydra.sweep.dir)) is not None:
+            return
+
         def wandb_block() -> tuple[dict[str, Any], list[str]] | None:
             node = OmegaConf.select(config, "logger.wandb")
             if not node:

@@ -5,6 +5,7 @@ jobs."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,12 +17,15 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from snnattack.config.validation import refused_jobs_line
 from snnattack.errors import Preempted, UserError
-from snnattack.records.failures import failures, failures_size
+from snnattack.records.failures import FAILURES, failures, failures_size
+from snnattack.records.launches import LAUNCHES, launches, launches_size
 from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SUBMITIT = ".submitit"  # submitit's logs of a sweep's jobs (its launchers' submitit_folder)
 
 
 @contextmanager
@@ -89,7 +93,13 @@ class KeptRecords(Callback):
     already holds as the sweep starts, in the launching process: a job refused in another
     process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
     removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep
-    ends, it puts back the record of each finished job that was skipped."""
+    ends, it puts back the record of each finished job that was skipped. A sweep whose every
+    job was refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that
+    none passes) is undone as it ends: its records of the launch (``multirun.yaml``,
+    ``launches.jsonl``, ``failures.jsonl``) as they were, or gone with the folders the launch
+    made (:func:`refused_launch`: no report, one line, exit 2), as a mistake of every job
+    refused before the first (:func:`~snnattack.config.validation.check_sweep`) writes
+    nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT
@@ -106,10 +116,15 @@ class KeptRecords(Callback):
         self._restore_skipped()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _KEPT
+        global _KEPT, _REFUSED
         sweep = Path(config.hydra.sweep.dir).absolute()
-        _KEPT = {}
+        _KEPT, _REFUSED = {}, None
+        self.made = [p for p in (sweep, *sweep.parents) if not p.exists()]  # the deepest first
         self.failures_at = failures_size(sweep)
+        self.launches_at = launches_size(sweep)
+        self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
+        logs = sweep / SUBMITIT
+        self.logs = set(os.listdir(logs)) if logs.is_dir() else set()
         for folder in job_folders(sweep, config.hydra.output_subdir):
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
@@ -118,16 +133,62 @@ class KeptRecords(Callback):
         self.launched = self.launch.read_bytes() if self.launch.is_file() else None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _REFUSED
         # a job refused or skipped in another process (joblib's, submitit's) left its folder:
         # this process knows what each held as the sweep started
         sweep = Path(config.hydra.sweep.dir)
-        for failed in failures(sweep, since=self.failures_at):
-            folder = sweep / failed["folder"]
+        failed = failures(sweep, since=self.failures_at)
+        for job in failed:
+            folder = sweep / job["folder"]
             if not restore_kept(folder):
                 discard_job_folder(folder)
         self._restore_skipped()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
+        if self._all_refused(sweep, failed):
+            self._undo(sweep)
+            _REFUSED = (sweep.absolute(), sorted(failed, key=lambda job: job["job"]))
+
+    def _all_refused(self, sweep: Path, failed: list[dict[str, Any]]) -> bool:
+        """Whether every job of this launch (its record in ``launches.jsonl``) was refused as
+        a user's mistake (``failed``: the launch's lines of ``failures.jsonl``; a timed-out
+        job's are not), each refused job's folder put back or gone: then the launch made
+        nothing but its records."""
+        recorded = launches(sweep, since=self.launches_at)
+        if len(recorded) != 1 or not failed:
+            return False
+        refused = {job["job"] for job in failed if job.get("refused") is True}
+        if len(refused) != len(failed) or refused != set(range(len(recorded[0]["jobs"]))):
+            return False
+        kept = _KEPT or {}  # the job folders there as the sweep started
+        folders = {(sweep / job["folder"]).absolute() for job in failed}
+        return all(f in kept or not f.exists() for f in folders)
+
+    def _undo(self, sweep: Path) -> None:
+        """Puts the sweep folder back as it was before this launch, whose every job was
+        refused: its ``failures.jsonl`` and ``launches.jsonl`` cut back to their length (or
+        gone), its ``multirun.yaml`` as it was (or gone), its jobs' submitit logs
+        (``.submitit/<job id>/``) removed, and the folders it made, the sweep folder and those
+        above it (``multirun/<date>/``), removed where empty."""
+        for name, size in ((FAILURES, self.failures_at), (LAUNCHES, self.launches_at)):
+            path = sweep / name
+            if not self.held[name]:
+                path.unlink(missing_ok=True)
+            elif path.is_file():
+                with path.open("r+b") as kept:
+                    kept.truncate(size)
+        if self.launched is None:
+            self.launch.unlink(missing_ok=True)
+        else:
+            self.launch.write_bytes(self.launched)
+        logs = sweep / SUBMITIT
+        for name in set(os.listdir(logs)) - self.logs if logs.is_dir() else ():
+            shutil.rmtree(logs / name, ignore_errors=True)
+        if logs.is_dir() and not any(logs.iterdir()) and not self.logs:
+            logs.rmdir()
+        for folder in self.made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
     def _no_new_results(self, sweep: Path, subdir: str) -> bool:
         """Whether no job of this launch (its record folders named ``subdir``) wrote results:
@@ -169,6 +230,15 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
     return held
 
 
+def refused_launch(sweep: Path) -> list[dict[str, Any]] | None:
+    """The lines of ``failures.jsonl`` of the sweep into ``sweep`` that is ending in this
+    process, by job number, if every job of it was refused and :class:`KeptRecords` undid it
+    (its report is not written, its summary one line); None otherwise."""
+    if _REFUSED is None or _REFUSED[0] != sweep.absolute():
+        return None
+    return _REFUSED[1]
+
+
 def launched_here() -> bool:
     """Whether this process started the run or sweep (not a joblib or submitit worker)."""
     return _KEPT is not None
@@ -178,6 +248,9 @@ def launched_here() -> bool:
 # else whether it was there; None in a process that did not start the run or sweep (a
 # joblib or submitit worker)
 _KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
+# the sweep folder and failures of a sweep whose every job was refused, once KeptRecords
+# undid it, until its summary said them
+_REFUSED: tuple[Path, list[dict[str, Any]]] | None = None
 
 
 def restore_kept(output_dir: Path, log: bool = True) -> bool:
@@ -216,6 +289,14 @@ class SweepSummary(Callback):
         self.failures_at = failures_size(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _REFUSED
+        refused = refused_launch(Path(config.hydra.sweep.dir))
+        if refused is not None:  # undone: one line, as a mistake of every job said before them
+            _REFUSED = None
+            jobs = [(job["job"], job["overrides"], job["error"]) for job in refused]
+            line = refused_jobs_line(jobs, "the sweep wrote nothing", "was")
+            print(f"error: {line}", file=sys.stderr)
+            raise SystemExit(2)
         sweep_dir = Path(config.hydra.sweep.dir)
         print_results(sweep_dir)
         failed = failures(sweep_dir, since=self.failures_at)  # this launch's, not earlier ones'

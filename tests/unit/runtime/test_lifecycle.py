@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from snnattack.records.failures import failures, record_failure
+from snnattack.records.launches import record_launch
 from snnattack.runtime import lifecycle
 
 
@@ -18,6 +20,7 @@ def _process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the callback keeps is the process's: put back after each test (in-process jobs
     of other tests read it: :func:`~snnattack.runtime.lifecycle.launched_here`)."""
     monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(lifecycle, "_REFUSED", None)
 
 
 def _config(folder: Path, subdir: str | None = ".hydra"):
@@ -116,3 +119,27 @@ def test_a_launch_that_wrote_no_results_leaves_the_sweeps_command_as_it_was(
         _finished(sweep / "1")  # a new job's results
     kept.on_multirun_end(config)
     assert (sweep / "multirun.yaml").read_text() == ("eps=[32]\n" if wrote else "eps=[16]\n")
+
+
+@pytest.mark.parametrize("refused", [True, False], ids=["refused", "timed_out"])
+def test_only_a_launch_whose_every_job_was_refused_is_undone(tmp_path: Path, refused: bool) -> None:
+    """Every job refused as a user's mistake: the launch's records and submitit's logs go
+    with the folders it made. A job stopped otherwise (submitit's timeout, whose training a
+    relaunch resumes) keeps them: its failure is the report's and the relaunch's to read."""
+    sweep = tmp_path / "multirun" / "day" / "sweep"
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    sweep.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text("eps=[32]\n")  # Hydra's, as it launches
+    record_launch(sweep, {}, [["seed=0"]], [None])
+    record_failure(sweep, 0, sweep / "0", ["seed=0"], "E", refused=refused)
+    (sweep / ".submitit" / "123").mkdir(parents=True)  # the job's log (submitit's launchers)
+    (sweep / ".submitit" / "123" / "123_0_log.err").write_text("error: E\n")
+    kept.on_multirun_end(config)
+    assert (lifecycle.refused_launch(sweep) is not None) == refused
+    assert (tmp_path / "multirun").exists() == (not refused)
+    if not refused:
+        assert [f["error"] for f in failures(sweep)] == ["E"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import QUICK, QUIET, cli, compose, sweep_metrics
+from harness import QUICK, QUIET, cli, compose, snapshot, sweep_metrics
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
@@ -175,9 +175,50 @@ def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
         f"hydra.sweep.dir={tmp_path}/sweep",
         cwd=tmp_path,
     )
-    assert proc.returncode == 2 and "2 job(s) of the sweep failed:" in proc.stderr
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"checkpoint='{tmp_path}/sweep/0/absent.pt' is not a file" in proc.stderr
     assert "None/" not in proc.stderr
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["new", "earlier"])
+@pytest.mark.parametrize("launcher", [(), ("hydra/launcher=parallel",)], ids=["basic", "joblib"])
+def test_a_sweep_whose_every_job_refuses_itself_leaves_its_folder_as_it_was(
+    tmp_path: Path, launcher: tuple[str, ...], earlier: bool
+) -> None:
+    """A mistake that each job checks itself (its config reads its own folder) in every job:
+    the sweep exited 2 with a line per job, but left its folder (``multirun.yaml``,
+    ``launches.jsonl``, ``failures.jsonl``) behind, and an earlier launch's records grown by
+    this one's. It is one line, as a mistake of every job refused before the first, no report,
+    and the folder as it was: gone with the folders above it, or an earlier launch's (its
+    unfinished job's folder too) byte for byte."""
+    sweep = tmp_path / "multirun" / "day" / "sweep"
+    if earlier:
+        (sweep / "0" / ".hydra").mkdir(parents=True)
+        (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=3\n")
+        (sweep / "0" / "run.log").write_text("an interrupted job's log\n")
+        (sweep / "multirun.yaml").write_text("hydra: {mode: MULTIRUN}\n")
+        (sweep / "launches.jsonl").write_text('{"hydra": {}, "jobs": [["seed=3"]]}\n')
+        (sweep / "failures.jsonl").write_text(
+            '{"job": 1, "folder": "1", "overrides": ["seed=4"], "error": "E"}\n'
+        )
+    before = snapshot(tmp_path)
+    proc = cli(
+        *launcher,
+        "-m",
+        "checkpoint=${hydra:runtime.output_dir}/absent.pt",
+        "seed=0,1",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: job ")]
+    assert line.startswith("error: job 0 (checkpoint=")
+    assert f"checkpoint='{sweep}/0/absent.pt' is not a file" in line
+    assert "the sweep wrote nothing: every one of its 2 jobs was refused" in line
+    assert "job(s) of the sweep failed" not in proc.stderr
+    assert "report:" not in proc.stdout + proc.stderr
+    assert snapshot(tmp_path) == before
+    assert sweep.is_dir() == earlier and (tmp_path / "multirun").is_dir() == earlier
 
 
 def compose_job(*overrides: str) -> tuple[list[str], DictConfig]:
