@@ -320,6 +320,30 @@ def test_a_sweep_without_its_leaderboard_says_why_and_exits_2_at_its_end(
     assert not (sweep / "leaderboard.md").exists()
 
 
+def test_a_sweep_whose_every_job_was_refused_says_no_leaderboard_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each job refused as it ran (a user's mistake): the sweep is undone with one line (its
+    summary's), and the leaderboard's ``holds no entry`` was a second line about nothing."""
+    from omegaconf import OmegaConf
+
+    from snnattack.benchmark.callback import EntryCallback
+    from snnattack.records.failures import record_failure
+    from snnattack.runtime import cli
+
+    failed: list[str] = []
+    monkeypatch.setattr(cli, "_FAILED_AFTER_RESULTS", failed)
+    sweep = tmp_path / "sweep"
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}})
+    callback = EntryCallback()
+    callback.on_multirun_start(config)
+    sweep.mkdir()
+    record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
+    callback.on_multirun_end(config)
+    assert capsys.readouterr().err == "" and failed == []
+    assert not (sweep / "leaderboard.md").exists()
+
+
 @pytest.mark.parametrize("in_this_process", [False, True])
 def test_a_sweep_whose_jobs_made_no_entry_in_their_workers_exits_2_at_its_end(
     tmp_path: Path,
