@@ -487,20 +487,36 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
     caption=("Time and peak memory of one attack step per gradient mode."),
 )
 def cost_bars(jobs: list[Job], path: Path) -> Path | None:
-    """Bars of median time and peak memory of the forward and each mode's attack step."""
+    """Bars of median time and peak memory of the forward and each mode's attack step, a bar
+    per job in each step's group.
+
+    The groups are the steps any job measured, in order: a step one job could not run (its
+    ``error``) leaves that job's bar out of its group, not the next bars shifted into the
+    wrong groups. A bar is labelled by its model's setting, and by its job (Table S2's
+    ``job`` column) where several jobs share one (seeds, a sweep of the attack): one legend
+    entry named all their colours."""
     measured = [(j, j.record.analyses.get("cost")) for j in jobs]
     measured = [(j, c) for j, c in measured if c and c.get("modes")]
     if not measured:
         return None
+    ran = [[m for m, v in cost["modes"].items() if "error" not in v] for _, cost in measured]
+    steps = list(dict.fromkeys(m for modes in ran for m in modes))
+    settings = [
+        f"{j.setting('model')} T={j.setting('T')} λ={fmt(j.setting('lambda'))}" for j, _ in measured
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     width = 0.8 / len(measured)
-    for i, (j, cost) in enumerate(measured):
-        modes = [m for m, v in cost["modes"].items() if "error" not in v]
-        label = f"{j.setting('model')} T={j.setting('T')} λ={fmt(j.setting('lambda'))}"
+    for i, ((j, cost), modes, setting) in enumerate(zip(measured, ran, settings, strict=True)):
+        label = f"job {j.name}: {setting}" if settings.count(setting) > 1 else setting
         for ax, field, scale in ((axes[0], "seconds", 1e3), (axes[1], "peak_mb", 1.0)):
             values = [(cost["modes"][m].get(field) or 0.0) * scale for m in modes]
-            ax.bar([k + i * width for k in range(len(modes))], values, width, label=label)
-            ax.set_xticks([k + 0.4 - width / 2 for k in range(len(modes))], modes)
+            xs = [steps.index(m) + i * width for m in modes]
+            ax.bar(xs, values, width, label=label, color=f"C{i % 10}")
+    for ax in axes:  # long names (rga_layerwise) ran into their neighbours level
+        ax.set_xticks([k + 0.4 - width / 2 for k in range(len(steps))], steps)
+        ax.tick_params(axis="x", labelrotation=30)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
     axes[0].set_ylabel("time per step (ms)")
     axes[1].set_ylabel("peak memory (MB)")
     shared_legend(fig)

@@ -327,3 +327,30 @@ def test_rate_current_draws_a_panel_per_layer_of_one_model(
     write_report(tmp_path / "sweep")
     titles = [ax.get_title() for ax in kept["rate_current"] if ax.get_visible()]
     assert [t.split(", ")[1] for t in titles] == ["layer 2", "layer 10"]  # in their order
+
+
+def test_cost_bars_name_each_job_of_one_setting_and_keep_each_step_in_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two jobs of one model (attack=rga,stbp with analysis=[cost]): the legend named one of
+    their two colours, and the second job, whose rga step failed, had its hart bar drawn in
+    the rga group (each job's bars were placed by its own steps, the ticks were the last's)."""
+    kept = drawn_axes(monkeypatch)
+    step = {"seconds": 0.002, "peak_mb": 1.0}
+    steps = [
+        {"forward": step, "stbp": step, "rga": step, "hart": {"seconds": 0.004, "peak_mb": 3.0}},
+        {"forward": step, "stbp": step, "rga": {"error": "ValueError: no"}, "hart": step},
+    ]
+    for i, modes in enumerate(steps):
+        hand_made_job(
+            tmp_path / "sweep" / str(i), 0, ("rga", "stbp")[i], 80.0,
+            analyses={"cost": {"modes": modes}}, models={"target": {"key": "one_model"}},
+        )  # fmt: skip
+    write_report(tmp_path / "sweep")
+    time, _ = kept["cost"]
+    legend = [t.get_text() for t in time.figure.legends[0].get_texts()]
+    assert legend == ["job 0: digits_net T=4 λ=1", "job 1: digits_net T=4 λ=1"]
+    assert [t.get_text() for t in time.get_xticklabels()] == ["forward", "stbp", "rga", "hart"]
+    first, second = time.containers
+    assert [round(b.get_x() + b.get_width() / 2) for b in second] == [0, 1, 3]  # no rga bar
+    assert [b.get_height() for b in first] == [2.0, 2.0, 2.0, 4.0]
