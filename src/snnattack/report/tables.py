@@ -623,8 +623,9 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
 
 @register("cost", order=30)
 def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
-    """RGA Table S2: time and peak memory of one attack step per gradient mode."""
-    out = []
+    """RGA Table S2: time and peak memory of one attack step per gradient mode; a step that
+    could not run on a job's model (its ``error``) is named in the note, with its error."""
+    out, failed = [], []
     stbp = matching(paper, {"mode": "stbp"}) or {}
     for j in jobs:
         cost = j.record.analyses.get("cost")
@@ -633,6 +634,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
         for mode, m in (cost.get("modes") or {}).items():
             if "error" in m:
+                failed.append(f"job {j.name} {mode} ({m['error']})")
                 continue
             ref = matching(paper, {"mode": mode}) or {}
             out.append(
@@ -680,7 +682,8 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         out,
         "Median over repeats, interleaved in one process; peak memory above the memory "
         "in use before the step (CPU: resident set, CUDA: allocated); floor: the step's "
-        "convolutions and matrix products alone, which no neuron implementation changes.",
+        "convolutions and matrix products alone, which no neuron implementation changes."
+        + (f" Not measured, the step failed on the model: {'; '.join(failed)}." if failed else ""),
         "cost",
         summary=summary,
     )

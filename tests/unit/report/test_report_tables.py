@@ -1063,3 +1063,22 @@ def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -
     assert "targeted %" in printed and "50.00" in printed
     record["results"] = record["results"][:1]  # untargeted rows only: no such column
     assert "targeted" not in job_table(JobRecord.from_json(record))
+
+
+def test_the_cost_table_names_a_step_that_failed_on_the_model(tmp_path: Path) -> None:
+    """A gradient mode that could not run on the model (``measure_cost``'s ``error``) was
+    left out of Table S2 without a word, as if it had not been asked for."""
+    cost = {
+        "modes": {
+            "forward": {"seconds": 0.010, "time_vs_forward": 1.0},
+            "stbp": {"seconds": 0.021, "time_vs_forward": 2.1},
+            "rga": {"error": "ValueError: rga needs gamma (1 - lam) theta < 1"},
+        }
+    }
+    hand_made_job(tmp_path / "sweep" / "0", 0, "stbp", 80.0, analyses={"cost": cost})
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    assert [row[2] for row in table.rows] == ["forward", "stbp"]
+    assert table.note.endswith(
+        " Not measured, the step failed on the model: job 0 rga "
+        "(ValueError: rga needs gamma (1 - lam) theta < 1)."
+    )
