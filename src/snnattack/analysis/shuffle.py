@@ -7,8 +7,11 @@ the order is lost. If accuracy stays, the network is rate-coded. Two modes:
 - ``layer`` (the references'): one permutation of the T steps per layer and forward pass,
   shared by all the layer's neurons and samples. The RGA code shuffles the list of a layer's
   T spike tensors (``putshua/SNN_attack_RGA``, ``models/layers.py``, the commented-out
-  ``random.shuffle(spike_pot)``); HART indexes the layer's time axis with one ``randperm``
-  (``hzc1208/HART_Attack``, ``models/layers.py``). Spikes that were synchronous stay so.
+  ``random.shuffle(spike_pot)``), as this package does. HART's (``hzc1208/HART_Attack``,
+  ``models/layers.py``, commented out too) indexes the layer's time axis with one
+  ``randperm`` before its neurons run: it permutes their input currents, so a leaky or
+  hard-reset neuron's spike count may change with the order, where here it is kept.
+  Spikes that were synchronous stay so.
 - ``neuron``: every neuron (and sample) gets its own permutation, which also breaks the
   synchrony between neurons: a stricter test than the paper's.
 """
