@@ -26,6 +26,7 @@ from snnattack.registry import Registry  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     SHORT,
+    by_training,
     drawn,
     fmt,
     group,
@@ -391,7 +392,10 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
 )
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
     """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
-    per setting (model, T, λ, reset) and layer, at most four panels a row."""
+    per setting (model, T, λ, reset), layer and training: models of one setting trained
+    otherwise (``train.kind``, ...: Table 1's ``trained``) have panels of their own, named in
+    the title, since their neurons can differ (a hybrid model's scaled θ). A panel draws the
+    static curve of each λ, θ and reset its models' layers hold (a learned leak's seeds)."""
     models: dict[Any, tuple[Job, dict]] = {}
     for j in jobs:
         rc = j.record.analyses.get("rate_current")
@@ -401,22 +405,30 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
             models.setdefault((key, layer), (j, rc))  # attack-only differences: one model
     if not models:
         return None
-    panels: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
+    settings: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
     for j, rc in models.values():
         setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
-        panels[(*setting, (rc.get("actual") or {}).get("layer"))].append((j, rc))
+        settings[(*setting, (rc.get("actual") or {}).get("layer"))].append((j, rc))
+    panels = {
+        (*key, variant): members
+        for (key, variant), members in by_training(
+            settings, lambda member: member[0].trained_as()
+        ).items()
+    }
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
 
-    def order(setting: tuple) -> tuple:
-        return (str(setting[:-1]), setting[-1] if isinstance(setting[-1], int) else -1)
+    def order(panel: tuple) -> tuple:
+        layer = panel[-2]
+        return (str(panel[:-2]), layer if isinstance(layer, int) else -1, panel[-1])
 
-    for ax, ((_, model, T, lam, reset, layer), members) in zip(
+    for ax, ((_, model, T, lam, reset, layer, variant), members) in zip(
         axes.flat, sorted(panels.items(), key=lambda kv: order(kv[0])), strict=False
     ):
+        statics: dict[tuple, dict] = {}
         for _, rc in members:
             actual = rc.get("actual") or {}
             ax.scatter(
@@ -427,10 +439,14 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
                 color="C0",
                 label="actual (validation data, each model)",
             )
-        static = members[0][1].get("static") or {}
-        ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
+            neurons = tuple(actual.get(k) for k in ("lam", "theta", "reset"))
+            statics.setdefault(neurons, rc.get("static") or {})
+        for static in statics.values():
+            ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
+        trained = f"\n{variant}" if variant else ""  # a line of its own: panels sit close
         ax.set_title(
-            f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, {len(members)} model(s)",
+            f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, "
+            f"{len(members)} model(s){trained}",
             fontsize=8,
         )
         ax.set_xlabel("mean input current")

@@ -354,3 +354,52 @@ def test_cost_bars_name_each_job_of_one_setting_and_keep_each_step_in_its_group(
     first, second = time.containers
     assert [round(b.get_x() + b.get_width() / 2) for b in second] == [0, 1, 3]  # no rga bar
     assert [b.get_height() for b in first] == [2.0, 2.0, 2.0, 4.0]
+
+
+def test_rate_current_gives_models_trained_otherwise_panels_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A converted and a hybrid model of one setting (Table 1's rows of their own) shared one
+    panel, "2 model(s)", under the first one's static curve: the hybrid's θ, scaled by
+    ``train.hybrid.threshold_scale``, had none."""
+    kept = drawn_axes(monkeypatch)
+    for i, (kind, theta) in enumerate((("conversion", 1.0), ("hybrid", 0.5))):
+        rc = {
+            "actual": {"layer": 1, "lam": 1.0, "theta": theta, "reset": "soft",
+                       "current": [0.2, 0.6], "rate": [0.25, 0.5]},
+            "static": {"current": [0.0, 3 * theta], "rate": [0.0, 1.0]},
+        }  # fmt: skip
+        hand_made_job(
+            tmp_path / "sweep" / str(i), 0, "stbp", 50.0, analyses={"rate_current": rc},
+            models={"target": {"key": kind, "spec": {"train": {"kind": kind}, "seed": 0}}},
+        )  # fmt: skip
+    write_report(tmp_path / "sweep")
+    shown = [ax for ax in kept["rate_current"] if ax.get_visible()]
+    titles = [ax.get_title() for ax in shown]
+    assert titles == [
+        "digits_net T=4 λ=1 hard reset, layer 1, 1 model(s)\ntrain.kind=conversion",
+        "digits_net T=4 λ=1 hard reset, layer 1, 1 model(s)\ntrain.kind=hybrid",
+    ]
+    assert [max(ax.lines[0].get_xdata()) for ax in shown] == [3.0, 1.5]  # each its own θ
+
+
+def test_rate_current_draws_the_static_curve_of_each_seeds_neurons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeds of a foreign network with a learned leak hold other λ each: the panel drew the
+    first seed's static curve alone beside every seed's points."""
+    kept = drawn_axes(monkeypatch)
+    for seed, lam in ((0, 0.5), (1, 0.6)):
+        rc = {
+            "actual": {"layer": 1, "lam": lam, "theta": 1.0, "reset": "hard",
+                       "current": [0.6], "rate": [0.25]},
+            "static": {"current": [0.0, 1.0, 3.0], "rate": [0.0, lam, 1.0]},
+        }  # fmt: skip
+        hand_made_job(
+            tmp_path / "sweep" / str(seed), seed, "stbp", 50.0, analyses={"rate_current": rc},
+            models={"target": {"key": f"k{seed}", "spec": {"seed": seed}}},
+        )  # fmt: skip
+    write_report(tmp_path / "sweep")
+    (ax,) = [ax for ax in kept["rate_current"] if ax.get_visible()]
+    assert ax.get_title().endswith("2 model(s)")
+    assert [list(line.get_ydata()) for line in ax.lines] == [[0.0, 0.5, 1.0], [0.0, 0.6, 1.0]]
