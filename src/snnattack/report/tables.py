@@ -621,16 +621,33 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     )
 
 
+# how a job's cost analysis measured (its result's keys, as Table S2 names them)
+COST_CONDITIONS = (
+    ("batch_size", "batch"),
+    ("device", "device"),
+    ("threads", "threads"),
+    ("repeats", "repeats"),
+)
+
+
 @register("cost", order=30)
 def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     """RGA Table S2: time and peak memory of one attack step per gradient mode; a step that
-    could not run on a job's model (its ``error``) is named in the note, with its error."""
+    could not run on a job's model (its ``error``) is named in the note, with its error.
+    How each job measured (:data:`COST_CONDITIONS`: batch, device, threads, repeats) is the
+    settings line where the jobs share it, a column where they differ."""
     out, failed = [], []
     stbp = matching(paper, {"mode": "stbp"}) or {}
-    for j in jobs:
-        cost = j.record.analyses.get("cost")
-        if not cost:
-            continue
+    measured = [j for j in jobs if j.record.analyses.get("cost")]
+    conditions = {
+        j.name: [fmt(j.record.analyses["cost"].get(k)) for k, _ in COST_CONDITIONS]
+        for j in measured
+    }
+    varying = [
+        i for i in range(len(COST_CONDITIONS)) if len({c[i] for c in conditions.values()}) > 1
+    ]
+    for j in measured:
+        cost = j.record.analyses["cost"]
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
         for mode, m in (cost.get("modes") or {}).items():
             if "error" in m:
@@ -641,6 +658,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
                 [
                     j.name,
                     setting,
+                    *(conditions[j.name][i] for i in varying),
                     mode,
                     *(
                         _num(m.get(k), s)
@@ -664,6 +682,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     columns = [
         "job",
         "model",
+        *(COST_CONDITIONS[i][1] for i in varying),
         "step",
         "time (ms)",
         "× forward",
@@ -685,6 +704,11 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         "convolutions and matrix products alone, which no neuron implementation changes."
         + (f" Not measured, the step failed on the model: {'; '.join(failed)}." if failed else ""),
         "cost",
+        settings=", ".join(
+            f"{name} = {next(iter(conditions.values()))[i]}"
+            for i, (_, name) in enumerate(COST_CONDITIONS)
+            if i not in varying and next(iter(conditions.values()))[i] != "–"  # not recorded
+        ),
         summary=summary,
     )
 

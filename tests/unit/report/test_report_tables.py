@@ -1082,3 +1082,17 @@ def test_the_cost_table_names_a_step_that_failed_on_the_model(tmp_path: Path) ->
         " Not measured, the step failed on the model: job 0 rga "
         "(ValueError: rga needs gamma (1 - lam) theta < 1)."
     )
+
+
+def test_the_cost_table_says_how_each_job_measured(tmp_path: Path) -> None:
+    """Table S2 gave times without the batch, device, threads or repeats they were measured
+    with (the paper's are batch 32 on a GPU): shared ones are its settings line, one that
+    differs between jobs a column."""
+    modes = {"forward": {"seconds": 0.01}, "stbp": {"seconds": 0.02}}
+    for i, device in enumerate(("cpu", "cuda:0")):
+        cost = {"batch_size": 32, "repeats": 5, "device": device, "threads": 1, "modes": modes}
+        hand_made_job(tmp_path / "sweep" / str(i), 0, "stbp", 80.0, analyses={"cost": cost})
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    assert table.settings == "batch = 32, threads = 1, repeats = 5"
+    assert table.columns[:4] == ["job", "model", "device", "step"]
+    assert [row[2] for row in table.rows] == ["cpu", "cpu", "cuda:0", "cuda:0"]
