@@ -8,7 +8,7 @@ import torch
 from harness import compose
 from torch import nn
 
-from snnattack.analysis import run_analyses
+from snnattack.analysis import resolve_device, run_analyses
 from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
 from snnattack.config.parse import analysis_settings, data_settings
@@ -185,3 +185,20 @@ def test_the_static_curve_is_the_layers_neurons_not_the_configs(trained) -> None
     opts = cfg.analysis.rate_current
     assert out["actual"]["theta"] == 0.5 and cfg.theta == 1.0
     assert out["static"] == static_curve(0.9, 0.5, opts.static_max, opts.static_points)
+
+
+def test_job_cost_analysis_records_what_report_md_lists(trained) -> None:
+    """``analyses.cost`` holds the fields docs/report.md names: how it measured, and per step
+    (the forward and every gradient mode) its median time, peak memory and ratios."""
+    model, _, dm = trained
+    settings = analysis_settings(compose("analysis=[cost]", "analysis.cost.repeats=1"))
+    out = run_analyses(settings, model, dm)["cost"]
+    assert set(out) == {"batch_size", "repeats", "device", "threads", "modes"}
+    assert (out["batch_size"], out["repeats"]) == (32, 1)
+    assert out["device"] == str(resolve_device("auto"))  # the GPU where there is one
+    forward, stbp = out["modes"]["forward"], out["modes"]["stbp"]
+    assert set(stbp) == {
+        "seconds", "peak_mb", "dense_seconds", "dense_vs_forward", "time_vs_forward",
+        "time_vs_stbp", "memory_vs_forward", "memory_vs_stbp",
+    }  # fmt: skip
+    assert forward["time_vs_forward"] == 1.0 and stbp["time_vs_stbp"] == 1.0
