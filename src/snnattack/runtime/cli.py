@@ -68,6 +68,7 @@ from snnattack.runtime.launchers import (
     check_local_tasks,
     hydra_param_line,
     sweeper_of,
+    swept_choice_settings,
 )
 from snnattack.values import params_known
 
@@ -934,6 +935,7 @@ def main(
         check_values(swept, conf_dir)
         if check_swept is not None and multirun(sys.argv[1:], conf_dir):
             check_swept(set_values(swept, conf_dir, swept=True))
+        sys.argv[1:] = swept_choice_settings(sys.argv[1:], conf_dir)  # for Hydra's compose
         hydra_main()
         if _FAILED_AFTER_RESULTS:
             raise SystemExit(EXIT_USER_ERROR)

@@ -15,12 +15,19 @@ from typing import Any
 
 import yaml
 from hydra.core.config_store import ConfigStore
-from hydra.core.override_parser.types import ChoiceSweep
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, OverrideType
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 
 from snnattack.errors import ConfigError, Preempted, WorkerLost
-from snnattack.runtime.command_line import chosen_groups, file_hydra, multirun, parsed_overrides
+from snnattack.runtime.command_line import (
+    chosen_groups,
+    file_hydra,
+    multirun,
+    parsed_overrides,
+    with_file_sweep,
+)
 
 
 def sweeper_of(argv: list[str], conf_dir: Path) -> str:
@@ -62,6 +69,44 @@ def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
                 f"accepted: hydra/sweeper=choice (the default), which gives it only to the "
                 f"jobs whose {group}= holds {key}"
             )
+
+
+def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
+    """``argv`` with each setting of a method (analysis) that a job of a swept ``method=``
+    (``analysis=``, on the command line or in the ``-cn`` file's sweep) chooses made a sweep
+    of its one value (``analysis.shuffle.mode=neuron`` beside ``-m 'analysis=[shuffle],[cost]'``
+    becomes ``analysis.shuffle.mode=choice(neuron)``), for the project's sweeper to give only
+    to the jobs that choose it. Hydra composes the sweep's own config from the defaults first
+    and applies every plain setting there: one of a choice the defaults do not hold
+    (``analysis`` holds none, ``method`` fgsm and pgd) refused the whole sweep ("shuffle, which
+    is not in the chosen analysis=[...]"); a sweep's values it leaves to the jobs. Run after
+    the checks, which read the command as typed; ``argv`` as it is with
+    ``hydra/sweeper=basic`` or without ``-m``."""
+    if sweeper_of(argv, conf_dir) == "basic" or not multirun(argv, conf_dir):
+        return argv
+    swept: dict[str, set[str]] = {}  # each swept group's choices, over all its jobs
+    for override in parsed_overrides(with_file_sweep(argv, conf_dir)):  # the -cn file's too
+        value = override.value()
+        if override.key_or_group in ("method", "analysis") and isinstance(value, ChoiceSweep):
+            swept[override.key_or_group] = {
+                str(n) for v in value.list for n in (v if isinstance(v, list) else [v])
+            }
+    if not swept:
+        return argv
+    parser, out = OverridesParser.create(), []
+    for word in argv:
+        out.append(word)
+        found = re.fullmatch(r"(method|analysis)\.([^.=]+)\.[^=]+=(.+)", word, re.DOTALL)
+        if found is None or found.group(2) not in swept.get(found.group(1), set()):
+            continue
+        try:
+            (override,) = parser.parse_overrides([word])
+        except HydraException:
+            continue  # Hydra says why, as before
+        if override.type == OverrideType.CHANGE and not override.is_sweep_override():
+            key, _, text = word.partition("=")
+            out[-1] = f"{key}=choice({text})"
+    return out
 
 
 # the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit
