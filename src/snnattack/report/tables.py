@@ -701,7 +701,8 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         out,
         "Median over repeats, interleaved in one process; peak memory above the memory "
         "in use before the step (CPU: resident set, CUDA: allocated); floor: the step's "
-        "convolutions and matrix products alone, which no neuron implementation changes."
+        "convolutions and matrix products alone, which no neuron implementation changes "
+        "(timed in one run, not a median: on a loaded machine it can exceed the step's)."
         + (f" Not measured, the step failed on the model: {'; '.join(failed)}." if failed else ""),
         "cost",
         settings=", ".join(
