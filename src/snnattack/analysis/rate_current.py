@@ -63,9 +63,12 @@ def actual_curve(
     Each point is one neuron on one sample: a uniform random sample (seeded) of all the
     points, whatever the batches' sizes (each point draws a random key; the ``n_points``
     smallest keys are kept as the batches pass), in the order they came (sample-major, then
-    neuron); when the data has no more points than that, all of them.
+    neuron); when the data has no more points than that, all of them. A stochastic encoder
+    (Poisson) draws its noise from the global generator seeded with ``seed`` first, as the
+    spike shuffle's passes do: the same points whatever ran before (the attacks, the shuffle).
     """
     lif = spiking_layer(model, layer)
+    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     points, keys = None, torch.empty(0)
     saved = lif.override

@@ -202,3 +202,23 @@ def test_job_cost_analysis_records_what_report_md_lists(trained) -> None:
         "time_vs_stbp", "memory_vs_forward", "memory_vs_stbp",
     }  # fmt: skip
     assert forward["time_vs_forward"] == 1.0 and stbp["time_vs_stbp"] == 1.0
+
+
+class _Noisy(nn.Module):
+    """A stochastic encoder (as Poisson's: the global generator's noise) before one LIF."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lif = LIF(lam=0.9)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lif(x.unsqueeze(0).repeat(4, 1, 1) + torch.rand(4, *x.shape))
+
+
+def test_actual_curve_points_do_not_depend_on_what_drew_random_numbers_before() -> None:
+    """Under a stochastic encoder the points moved with the global generator's state, so
+    analysis=[rate_current] gave other points beside analysis=[shuffle,rate_current]."""
+    net, batches = _Noisy(), [(torch.rand(3, 5), None)]
+    first = actual_curve(net, batches, layer=0, n_points=100, seed=2)
+    torch.rand(7)  # another analysis, or attack, before it
+    assert actual_curve(net, batches, layer=0, n_points=100, seed=2) == first
