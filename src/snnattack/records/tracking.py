@@ -73,17 +73,32 @@ def run_name(overrides: list[str], cosmetic: list[str]) -> str:
 
 def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
     """A training run's name from its settings, e.g. ``train λ=0.5 T=4 seed 0 [target]
-    (6bcdfe40…)``: the kind of training when not STBP, then leak and time steps (none for an
-    ANN, whose spec has no neuron: it serves every λ and T) and seed, whether the job trained
-    it as its target or black-box source, and the start of its store key."""
-    kind = (spec.get("train") or {}).get("kind")
+    (6bcdfe40…)``: the kind of training when not STBP, the adversary of an adversarial
+    training (:func:`adversary_words`), then leak and time steps (none for an ANN, whose spec
+    has no neuron: it serves every λ and T) and seed, whether the job trained it as its target
+    or black-box source, and the start of its store key."""
+    train = spec.get("train") or {}
+    kind = train.get("kind")
     neuron = spec.get("neuron") or {}
     words = ["train", *([kind] if kind and kind != "stbp" else [])]
+    words += adversary_words(train.get("adversary"))
     words += [
         f"{k}={neuron[n]}" for k, n in (("λ", "lambda"), ("T", "T")) if neuron.get(n) is not None
     ]
     words += [f"seed {spec.get('seed')}"]
     return " ".join([*words, f"[{role}]", f"({key[:8]}…)"])
+
+
+def adversary_words(adversary: dict[str, Any] | None) -> list[str]:
+    """An adversarial training's method, the gradient mode it crafts with where the trained
+    model is an SNN (an ANN's spec has none), and its ε in 1/255, e.g. ``pgd/rga ε=16``; none
+    for standard training: a sweep over ``train.adversary.method`` or its ``grad_mode`` had
+    train runs of one name, told apart by their store keys' hashes alone."""
+    if not adversary or adversary.get("method") is None:
+        return []
+    mode = adversary.get("grad_mode")
+    method = adversary["method"] + (f"/{mode}" if mode else "")
+    return [method, f"ε={adversary.get('eps')}"]
 
 
 def run_tags(tracking: TrackingSettings) -> list[str]:

@@ -24,6 +24,8 @@ from snnattack.records import tracking
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.report import write_report
 from snnattack.report.hydra_callback import log_to_wandb
+from snnattack.training.parse import model_settings
+from snnattack.training.store_key import store_key
 
 SWEEP = "multirun/2026-11-23/04-17-00"  # a sweep folder as Hydra names it: <date>/<time>
 
@@ -114,6 +116,23 @@ def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: P
         assert val_acc == [pytest.approx(metrics(sweep, job)["models"]["target"]["val_acc"])]
         train_acc = [row["train_acc"] for row in train["history"] if "train_acc" in row]
         assert len(train_acc) == 1 and 1 < train_acc[0] <= 100  # a percentage, as val_acc
+
+
+def test_adversarially_trained_models_train_runs_name_their_adversary() -> None:
+    """A sweep over ``train.adversary.method`` (and its ``grad_mode``) had train runs of one
+    name, ``train λ=1.0 T=4 seed 0 [target]``, told apart by their key's hash alone."""
+
+    def name(*overrides: str) -> str:
+        spec = store_key(model_settings(compose(*overrides)), 0)
+        return tracking.train_run_name(spec, "6bcdfe40848a5e13", "target")
+
+    assert name() == "train λ=1.0 T=4 seed 0 [target] (6bcdfe40…)"  # standard: as before
+    pgd = ("train.adversary.method=pgd", "train.adversary.eps=8")
+    assert name(*pgd) == "train pgd/stbp ε=8 λ=1.0 T=4 seed 0 [target] (6bcdfe40…)"
+    rga = name("train.adversary.method=trades", "train.adversary.grad_mode=rga")
+    assert rga == "train trades/rga ε=16 λ=1.0 T=4 seed 0 [target] (6bcdfe40…)"
+    # an ANN crafts with its own gradient: its spec has no grad_mode
+    assert name("train.kind=ann", *pgd) == "train ann pgd ε=8 seed 0 [target] (6bcdfe40…)"
 
 
 def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None:
