@@ -184,13 +184,15 @@ def adversary_defaults() -> dict[str, Any]:
 def unread_settings(adversary: dict[str, Any]) -> list[str]:
     """A note per setting of another adversary's own (``alpha``, ``steps``, ``beta``) that
     ``adversary``'s method does not read, set to other than its default: ``fgsm`` steps ε
-    once, whatever ``alpha`` says; such a setting keys no store entry either."""
+    once, whatever ``alpha`` says; such a setting keys no store entry either. The note lists
+    what the method reads, ``bn_mode`` included: every method reads it (it is outside
+    ``Method.keys``, as the store key holds it resolved)."""
     method = ADVERSARIES[adversary["method"]]
     own = {key for kind in ADVERSARIES.values() for key in kind.reads} - set(method.reads)
     return [
         f"train.adversary.{key}={adversary[key]} is not read by train.adversary.method="
-        f"{method.name} (it reads {', '.join(method.keys()[1:])}): the model is trained and "
-        "stored as without it"
+        f"{method.name} (it reads {', '.join(method.keys()[1:])}, bn_mode): the model is "
+        "trained and stored as without it"
         for key in sorted(own)
         if adversary.get(key) != adversary_defaults()[key]
     ]

@@ -916,7 +916,8 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         (  # FGSM steps eps once: its store key leaves alpha out, and it trained as without
             "train.adversary.method=fgsm train.adversary.alpha=4",
             "train.adversary.alpha=4 is not read by train.adversary.method=fgsm (it reads eps, "
-            "grad_mode, params, reg, ramp_epochs): the model is trained and stored as without it",
+            "grad_mode, params, reg, ramp_epochs, bn_mode): the model is trained and stored as "
+            "without it",
         ),
         (  # TRADES without its KL term: the examples are crafted at every step for nothing
             "train.adversary.method=trades train.adversary.beta=0",
