@@ -123,6 +123,22 @@ def _adversary_bn_mode(resolved: dict[str, Any]) -> None:
         )
 
 
+@CHECKS.register("adversary_fits_frames", order=15)
+def _adversary_fits_frames(resolved: dict[str, Any]) -> None:
+    """An adversary crafts within the [0, 1] box (its start and every step are clipped to
+    it), which does not hold the integer counts of ``event_encoding=counts``: it trained on
+    frames cut to one event per pixel and bin, accepted without a word (the attacks' L∞
+    methods refuse such frames: ``snnattack.attacks.checks``)."""
+    method = resolved["train"]["adversary"]["method"]
+    values = (resolved["dataset"].get("params") or {}).get("event_encoding")
+    if method is not None and values == "counts":
+        raise ConfigError(
+            f"train.adversary.method={method} crafts within the [0, 1] box, which does not "
+            "hold the integer event counts of dataset.params.event_encoding=counts; accepted: "
+            "dataset.params.event_encoding=scaled or binary, or train.adversary.method=null"
+        )
+
+
 @CHECKS.register("nesterov_needs_momentum", order=15)
 def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
     """SGD's Nesterov step is a look-ahead along the momentum: PyTorch refuses it without one

@@ -195,6 +195,21 @@ def test_a_black_box_snn_sources_adversary_is_refused_train_bn_with_rga_beside_a
     validate(compose("train.kind=ann", "source_train=conversion", *train_bn))
 
 
+def test_an_adversary_on_event_counts_is_refused_as_the_attacks_l_inf_box_is() -> None:
+    """The crafted examples are clipped to [0, 1]: on integer counts the model was trained, with
+    no word, on frames cut to one event per pixel and bin."""
+    events = ["dataset=digits_events", "method=[retime]", "train.adversary.method=pgd"]
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(*events, "dataset.params.event_encoding=counts"))
+    assert str(refused.value) == (
+        "train.adversary.method=pgd crafts within the [0, 1] box, which does not hold the "
+        "integer event counts of dataset.params.event_encoding=counts; accepted: "
+        "dataset.params.event_encoding=scaled or binary, or train.adversary.method=null"
+    )
+    validate(compose(*events, "dataset.params.event_encoding=binary"))
+    validate(compose(*events[:2], "dataset.params.event_encoding=counts"))  # standard training
+
+
 UNREAD = [  # (settings, the keys noted as unread)
     ("+train.adversary.params.beta=2", ["params.beta=2"]),  # rga's, beside the default stbp
     (  # rga's beta fitting no neuron: an ANN has none, a conversion's adversary crafts on its ANN
