@@ -173,12 +173,28 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are "
             "not used, and the model is the standard one's loss trained at the adversary's cost"
         )
-    if adversary["method"] is None and (adversary.get("reg") or 0) > 0:
-        out.append(
-            f"train.adversary.reg={adversary['reg']} is read by adversarial training only: "
-            "train.adversary.method=null trains the standard model, without it"
-        )
+    if adversary["method"] is None:
+        out += without_adversary(adversary)
     return out
+
+
+def without_adversary(adversary: dict[str, Any]) -> list[str]:
+    """A note per setting of ``train.adversary`` other than its default (each of ``params``
+    one) where its ``method`` is null: the standard model is trained and stored, as without
+    them. Only ``reg`` had one: ``train.adversary.eps=8`` or ``grad_mode=rga`` alone, which
+    look like turning adversarial training on, trained the standard model without a word."""
+    defaults = adversary_defaults()
+    given = {
+        key: value
+        for key, value in adversary.items()
+        if key not in ("method", "params") and key in defaults and value != defaults[key]
+    }
+    given |= {f"params.{k}": v for k, v in (adversary.get("params") or {}).items()}
+    return [
+        f"train.adversary.{key}={value} is read by adversarial training only: "
+        "train.adversary.method=null trains the standard model, without it"
+        for key, value in given.items()
+    ]
 
 
 def adversarial_epochs(train: dict[str, Any]) -> tuple[str, int]:

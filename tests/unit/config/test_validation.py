@@ -894,6 +894,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.adversary.reg=0.004 is read by adversarial training only: "
             "train.adversary.method=null trains the standard model, without it",
         ),
+        (  # an adversary's radius alone looked like adversarial training; it trained the
+            # standard model without a word
+            "train.adversary.eps=8",
+            "train.adversary.eps=8 is read by adversarial training only: "
+            "train.adversary.method=null trains the standard model, without it",
+        ),
+        (  # so did its gradient mode alone (RGA-AT, as it looks)
+            "train.adversary.grad_mode=rga",
+            "train.adversary.grad_mode=rga is read by adversarial training only: "
+            "train.adversary.method=null trains the standard model, without it",
+        ),
         (  # torchattacks' eps=8/255 given as this project's eps=8
             "eps=[0,0.03,8]",
             "eps=0.03 is 0.03/255 = 0.00012 of the pixel range (eps is in 1/255 units, eps=8 is "
@@ -997,6 +1008,8 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
     [
         ["attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"],
         ["attack.eot_samples=4", "encoding=poisson"],  # its draws differ
+        # an experiment's adversary block at its defaults, beside the standard recipe
+        ["train.adversary.eps=16", "train.adversary.steps=7", "train.adversary.params={}"],
     ],
 )
 def test_a_setting_every_job_can_use_has_no_note(given: list[str]) -> None:
