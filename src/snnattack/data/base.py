@@ -262,6 +262,17 @@ class SplitDataModule(L.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
+    def _next_epoch(self) -> int:
+        """The epoch the trainer's fit loop runs next (what Lightning hands the sampler's
+        ``set_epoch``; 0 outside a fit). Lightning starts the training loader before it sets
+        that epoch, and a loader with workers draws its first batches' indices as it starts: a
+        run resumed at epoch 2 trained its first epoch on epoch 0's order (and augmentation
+        seeds) where ``dataset.params.num_workers`` > 0."""
+        trainer = self.trainer
+        if trainer is None:
+            return 0
+        return trainer.fit_loop.epoch_progress.current.processed
+
     def _pinned(self) -> bool:
         """Whether the batches go to a CUDA device: from page-locked host memory Lightning's
         copy to the GPU runs asynchronously, off the training step's critical path."""
@@ -296,6 +307,7 @@ class SplitDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         world, _ = self._world()
         order = EpochShuffleSampler(len(self.train_set), self.seed)  # type: ignore[arg-type]
+        order.set_epoch(self._next_epoch())
         batch = max(self.batch_size // world, 1)
         return self._dataloader(SeededSamples(self.train_set), batch, SampleDraws(order))
 

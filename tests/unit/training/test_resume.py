@@ -65,13 +65,19 @@ def test_the_largest_accepted_seed_trains(tmp_path) -> None:
     assert record["seed"] == 2**32 - 1 and record["epochs"] == 2
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_a_killed_poisson_training_resumes_to_the_uninterrupted_weights(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, workers: int
 ) -> None:
     """The loader's draw of its workers' seed came from torch's generator, before the resumed
-    epoch reseeded it and after in an uninterrupted run: every Poisson draw was one off."""
-    settings = model_settings(compose(*FAST, "encoding=poisson"))
-    whole, _ = trained_model(settings, 0, ModelStore(tmp_path / "whole"), [])
+    epoch reseeded it and after in an uninterrupted run: every Poisson draw was one off. With
+    workers, the resumed epoch trained on epoch 0's order: Lightning starts the loader (whose
+    workers fetch their first indices at once) before it sets the sampler's epoch."""
+    workers_key = f"dataset.params.num_workers={workers}"
+    settings = model_settings(compose(*FAST, "encoding=poisson", workers_key))
+    whole, _ = trained_model(
+        model_settings(compose(*FAST, "encoding=poisson")), 0, ModelStore(tmp_path / "whole"), []
+    )
     start = fit.EpochSeed.on_train_epoch_start
 
     def kill_at_epoch_two(self, trainer, module) -> None:
