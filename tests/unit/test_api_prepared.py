@@ -428,12 +428,14 @@ class Scaler:
         return self.scale * out
 
 
-def test_a_hooks_own_setting_changed_prepares_afresh(preparations) -> None:
+@pytest.mark.parametrize("bound", [False, True], ids=["object", "bound_method"])
+def test_a_hooks_own_setting_changed_prepares_afresh(preparations, bound: bool) -> None:
     """The hook stays registered (same handle), its object changes: before, the kept copy
-    ran the copy of the hook as the first call made it."""
+    ran the copy of the hook as the first call made it. A bound method (``scaler.hook``)
+    holds its object's settings as well (its ``__dict__`` is its function's: it was stale)."""
     net = spikingjelly_plif().eval()
     hook = Scaler()
-    net[9].register_forward_hook(hook)
+    net[9].register_forward_hook(hook.__call__ if bound else hook)
     first = attack(net)
     hook.scale = -3.0
     second = attack(net)

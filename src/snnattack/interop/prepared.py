@@ -63,7 +63,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from numbers import Number
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -243,7 +243,10 @@ def _value(value: Any) -> Any:
     if type(value) in (tuple, list):
         return (type(value), *map(_item, value))
     if _function(value):  # by identity, and what a callable object holds (its ``alpha``)
-        held = getattr(value, "__dict__", None)
+        # a bound method (``scaler.hook``): what its object holds (its ``__dict__`` is its
+        # function's), which a deep copy (the attacked copy's hooks) copies as it is then
+        owner = value.__self__ if type(value) is MethodType else value
+        held = getattr(owner, "__dict__", None)
         return ("function", id(value), _settings(held) if type(held) is dict else ())
     return value
 
