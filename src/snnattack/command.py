@@ -66,8 +66,10 @@ def job(cfg: DictConfig) -> None:
             if not kept:
                 cli.discard_job_folder(output_dir)
         except FinishedElsewhere:  # skipped: its folder holds only what Hydra wrote
-            restore_kept(output_dir)
-            cli.discard_job_folder(output_dir)
+            # a folder that was there (an earlier launch's stopped job: its log) stays as it
+            # was; a worker cannot know (restore_kept: True), and removes a new one itself
+            if not restore_kept(output_dir) or not launched_here():
+                cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
         except RankLost as lost:  # rank 0's, which started the ranks: kept as is, as a stop

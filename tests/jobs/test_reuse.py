@@ -316,11 +316,14 @@ def test_rows_of_other_code_are_computed_again(monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("earlier", ["removed", "stopped"])
 def test_a_relaunch_of_another_list_skips_a_job_finished_in_another_folder(
-    tmp_path: Path,
+    tmp_path: Path, earlier: str
 ) -> None:
-    # a value removed from the list numbers the later jobs' folders anew: lambda=1.0, finished
-    # in sweep/2, is job 1 of the relaunch, in sweep/1
+    """A value removed from the list numbers the later jobs' folders anew: lambda=1.0,
+    finished in sweep/2, is job 1 of the relaunch, in sweep/1. Where sweep/1 held a stopped
+    job of lambda=0.7 (its Hydra files and log), it stays as it was: the skip removed it."""
+
     def launch(*overrides: str) -> str:
         done = cli(
             "-m",
@@ -338,11 +341,20 @@ def test_a_relaunch_of_another_list_skips_a_job_finished_in_another_folder(
 
     into = f"hydra.sweep.dir={tmp_path}/sweep"
     launch(into, "lambda=0.5,0.7,1.0")
-    shutil.rmtree(tmp_path / "sweep" / "1")  # the job of lambda=0.7, refused or removed
+    stopped = tmp_path / "sweep" / "1"  # the job of lambda=0.7
+    if earlier == "removed":  # refused, or removed by the user
+        shutil.rmtree(stopped)
+    else:  # stopped before its results: what Hydra wrote, and its log
+        for path in stopped.iterdir():
+            if path.name != ".hydra" and path.suffix != ".log":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    held = {p: p.read_bytes() for p in stopped.rglob("*") if p.is_file()}
     finished = (tmp_path / "sweep" / "2" / "metrics.json").read_bytes()
     out = launch(into, "lambda=0.5,1.0")
     assert f"{tmp_path / 'sweep' / '2'} holds this job's finished results: skipping" in out
-    assert not (tmp_path / "sweep" / "1").exists()  # no second folder of lambda=1.0
+    # no second folder of lambda=1.0; the stopped job's as it was
+    assert {p: p.read_bytes() for p in stopped.rglob("*") if p.is_file()} == held
+    assert stopped.exists() is (earlier == "stopped")
     assert (tmp_path / "sweep" / "2" / "metrics.json").read_bytes() == finished
     jobs = [line.split("│")[1].strip() for line in out.splitlines() if "lambda=1.0 │" in line]
     assert jobs == ["2", "2"]  # the console's table: its rows once, white and black box
