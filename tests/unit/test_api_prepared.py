@@ -500,6 +500,42 @@ def test_a_module_in_a_plain_list_is_prepared_afresh_at_each_call(
     assert not torch.equal(second, first)
 
 
+class Listed(nn.Module):
+    """The network's own modules also held in a plain list, for its forward's convenience
+    (as an adapted snnTorch ``Leaky`` holds its network's others: ``group``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = spikingjelly_plif()
+        torch.manual_seed(1)
+        self.readout = nn.Linear(10, 10)
+        self.spare = nn.Linear(10, 10)
+        self.layers = [self.body, self.readout]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        body, readout = self.layers
+        return readout(body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0))
+
+
+def test_a_plain_list_of_the_models_own_modules_is_prepared_once(preparations) -> None:
+    """Modules the model registers are compared where they are registered: a list of them is
+    no unregistered module (it was taken for one, and the model prepared afresh at every
+    call); a change of one through the list is seen (the attacked copy's weights copied), and
+    so is the list holding another of them."""
+    net = Listed().eval()
+    first = attack(net)
+    assert torch.equal(attack(net), first)
+    assert preparations == ["_prepare_attack"]
+    net.layers[1].weight.data.mul_(-3.0)
+    second = attack(net)
+    assert torch.equal(second, attack(copy.deepcopy(net)))
+    assert not torch.equal(second, first)
+    net.layers[1] = net.spare  # registered too: another forward
+    third = attack(net)
+    assert torch.equal(third, attack(copy.deepcopy(net)))
+    assert not torch.equal(third, second)
+
+
 def test_a_changed_setting_prepares_afresh_and_the_first_is_kept(preparations) -> None:
     net = spikingjelly_plif().eval()
     attack(net)

@@ -25,8 +25,8 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels, and of an
   object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
   width a user may set in place; a callable object's ``alpha``), with its class; a module
-  held in a plain list, tuple or dict (not registered: ``self.extra = [nn.Linear(...)]``)
-  counts as a change at every call (:func:`_unregistered`);
+  held in a plain list, tuple or dict and not registered (``self.extra = [nn.Linear(...)]``)
+  counts as a change at every call (:func:`_modules_held`);
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``) and of those the models hold besides their parameters and buffers
@@ -100,18 +100,20 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     every call: a few microseconds per module. ``attributes=False``: the modules' plain
     attributes left out (the tensors and the tree only)."""
     state: list[Any] = []
-    for m in model.modules():
+    modules = list(model.modules())
+    registered = {id(m) for m in modules}  # compared as they are, wherever else held
+    for m in modules:
         state.append(id(m))
         state.append(type(m))  # its class swapped (``m.__class__ = ...``): another forward
         if attributes:
-            state.append(_attributes(m))
+            state.append(_attributes(m, registered))
         for t in (*m._parameters.values(), *m._buffers.values()):
             if t is not None:
                 state.append(_tensor(t))
     return state
 
 
-def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
+def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]]:
     """``module``'s compared attributes by name: its plain values, its hooks by their
     handles' numbers (never reused: a hook added or removed is seen) and their functions (a
     hook object's settings: ``scaler.scale = 2``, :func:`_value`), and the plain values of
@@ -119,7 +121,7 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
     ``self.args``: :func:`_settings`). Most of a module's attributes are its own registries
     (dicts and sets whose names start with an underscore: ``_modules``, spikingjelly's
     ``_memories``), passed over first: a repeated call reads every module's attributes at
-    each call."""
+    each call. ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
     for k, v in module.__dict__.items():
         kind = type(v)
@@ -131,11 +133,11 @@ def _attributes(module: nn.Module) -> list[tuple[str, Any]]:
             if k.endswith("hooks"):  # by handle, and a hook object's own settings
                 out.append((k, tuple((h, _value(f)) for h, f in v.items())))
             elif k[0] != "_" and kind is not set:  # the user's: self.scales = {...}
-                out.append((k, _unregistered(v.values()) or _settings(v)))
+                out.append((k, _modules_held(v.items(), registered), _settings(v)))
         elif _compared(v):
             out.append((k, _value(v)))
-        elif kind in (tuple, list) and _unregistered(v):
-            out.append((k, _unregistered(v)))
+        elif kind in (tuple, list) and (held := _modules_held(enumerate(v), registered)):
+            out.append((k, kind, held, _value([x for x in v if _element(x)])))
         elif _holder(v):
             out.append((k, _settings(_held_settings(v))))
         elif _instance(v):  # a native LIF's surrogate: Triangle(width=...), set in place
@@ -152,13 +154,20 @@ def _instance(value: Any) -> bool:
     return isinstance(getattr(value, "__dict__", None), dict) and not isinstance(value, type)
 
 
-def _unregistered(values: Iterable[Any]) -> object | None:
-    """A token never equal to another where ``values`` (a list, tuple or dict a module holds
-    as a plain attribute, ``self.extra = [nn.Linear(...)]``) hold a module: a module it does
-    not register, absent from ``modules()`` and ``parameters()``, whose changes neither the
-    state nor the attacked copy's weight copy sees; the model then counts as changed at every
-    call (prepared afresh, as an inference tensor is), never stale. None where none is."""
-    return object() if any(isinstance(v, nn.Module) for v in values) else None
+def _modules_held(items: Iterable[tuple[Any, Any]], registered: set[int]) -> Any:
+    """The modules among ``items`` (the positions or keys and values of a list, tuple or dict
+    a module holds as a plain attribute) by position or key and identity, where the model
+    registers each (``self.blocks = [self.block1, self.block2]``, an adapted snnTorch
+    ``Leaky``'s ``group``): compared where they are registered, the list holding another one
+    is a change. A token never equal to another where one is not registered
+    (``self.extra = [nn.Linear(...)]``): absent from ``modules()`` and ``parameters()``, its
+    changes neither the state nor the attacked copy's weight copy sees, so the model counts
+    as changed at every call (prepared afresh, as an inference tensor is), never stale. ()
+    where none is held."""
+    held = tuple(
+        (k if _scalar(k) else type(k), id(v)) for k, v in items if isinstance(v, nn.Module)
+    )
+    return object() if any(i not in registered for _, i in held) else held
 
 
 def _holder(value: Any) -> bool:

@@ -15,6 +15,7 @@ import snnattack
 from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.interop import adapt
+from snnattack.interop.prepared import state_of
 from snnattack.models.base import Normalize
 from snnattack.snn.stepwise import step_neurons
 
@@ -215,6 +216,17 @@ DETACHED = {
     "zero-undelayed": {"reset_mechanism": "zero", "reset_delay": False},
     "learned": {"learn_beta": True, "learn_threshold": True},
 }
+
+
+def test_an_adapted_loop_is_the_same_model_after_a_forward() -> None:
+    """Each adapted ``Leaky`` holds its network's others (``group``, which ``detach_hidden``
+    detaches): they are the network's own modules, so a forward leaves its state as it was
+    and a repeated ``snnattack.attack`` on it reuses its preparation (the list was taken for
+    an unregistered module: prepared afresh at every call)."""
+    net = adapt(Net(), T=T)
+    before = state_of(net)
+    net(images().float())
+    assert state_of(net) == before
 
 
 @pytest.mark.parametrize("name", sorted(DETACHED))
