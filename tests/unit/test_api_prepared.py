@@ -500,6 +500,30 @@ def test_a_module_in_a_plain_list_is_prepared_afresh_at_each_call(
     assert not torch.equal(second, first)
 
 
+class SparseHeld(nn.Module):
+    """A sparse tensor held as an attribute (not a buffer), which the forward reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = spikingjelly_plif()
+        self.mix = torch.eye(10).flip(0).to_sparse()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+        return torch.sparse.mm(self.mix, out.t()).t()
+
+
+def test_a_sparse_tensor_held_as_an_attribute_is_prepared_afresh_at_each_call(
+    preparations,
+) -> None:
+    """A sparse tensor has no one memory pointer nor flat values to compare: it counts as
+    changed at every call (the first call raised "Cannot access data pointer")."""
+    net = SparseHeld().eval()
+    first = attack(net)
+    assert torch.equal(attack(net), first)
+    assert preparations == ["_prepare_attack"] * 2
+
+
 class Listed(nn.Module):
     """The network's own modules also held in a plain list, for its forward's convenience
     (as an adapted snnTorch ``Leaky`` holds its network's others: ``group``)."""

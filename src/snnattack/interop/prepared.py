@@ -270,9 +270,12 @@ def _array(a: np.ndarray) -> tuple[Any, ...]:
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
     """A tensor's identity, version counter, memory, device, dtype and shape. An inference
     tensor (made in a ``torch.inference_mode()`` block: a pruned layer's weight computed by a
-    forward there) tracks no version: it counts as changed at every call."""
-    version = object() if t.is_inference() else t._version
-    return (id(t), version, t.data_ptr(), t.device, t.dtype, t.shape)
+    forward there) tracks no version: it counts as changed at every call, and so does a
+    sparse one (``self.mix = adjacency.to_sparse()``), whose memory is no one pointer (its
+    ``data_ptr`` raised) nor one flat tensor to compare by value (:func:`_held_tensors`)."""
+    if t.is_inference() or t.layout != torch.strided:
+        return (id(t), object(), t.device, t.dtype, t.shape)
+    return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
 
 
 def _held(model: nn.Module) -> Iterator[Any]:
@@ -294,7 +297,7 @@ def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
     values a kept preparation compares: a change through ``.data`` bumps no version, and no
     weight copy refreshes them (an inference tensor, changed at every call, left out)."""
     held = (t for m in models for t in _held(m) if isinstance(t, torch.Tensor))
-    return [t for t in held if not t.is_inference()]
+    return [t for t in held if not t.is_inference() and t.layout == torch.strided]
 
 
 def _objects(model: nn.Module) -> list[weakref.ref]:
