@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.methods import METHODS
 from snnattack.config.validation import validate
+from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
@@ -177,3 +178,27 @@ def test_paper_block_and_analyses_leave_the_checkpoint_key_alone() -> None:
     for cfg in (with_paper, plain):  # resolve ${hydra:...} interpolations without a run
         del cfg.hydra
     assert store_key(model_settings(with_paper), 0) == store_key(model_settings(plain), 0)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "digits_eccv_T_quantisation",
+        pytest.param("eccv_T_quantisation_cifar10_vgg11", marks=pytest.mark.slow),
+    ],
+)
+def test_a_t_step_the_kinds_table_lacks_is_refused_not_run_at_t_1(name: str) -> None:
+    """``kinds.step=whole`` (a typo of ``full``) names no column of ``kinds.T_steps``: refused
+    in one line, where a fallback of 1 (meant for the ANN) ran every SNN of the sweep at T = 1;
+    the ANN, whose T is not used, still resolves to 1."""
+    typo = compose(
+        "train.kind=conversion", "kinds.step=whole", "checks.memory=false", experiment=name
+    )
+    with pytest.raises(ConfigError, match=r"^T cannot be resolved .*kinds\.T_steps\.conversion"):
+        validate(typo)
+    steps = OmegaConf.to_container(typo.kinds.T_steps)
+    for kind in ("conversion", "hybrid"):
+        for step, T in steps[kind].items():
+            job = compose(f"train.kind={kind}", f"kinds.step={step}", experiment=name)
+            assert job.T == T
+    assert compose("train.kind=ann", "kinds.step=half", experiment=name).T == 1
