@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from snnattack.errors import ConfigError
@@ -522,17 +522,48 @@ def canonical(argv: list[str]) -> list[str]:
     return out
 
 
-def unresolved(err: OmegaConfBaseException) -> ConfigError:
+# OmegaConf's words for an interpolation of a key the config does not hold
+_MISSING_KEY = re.compile(r"Interpolation key '([^'.][^']*)' not found")
+
+
+def unresolved(err: OmegaConfBaseException, config: DictConfig | None = None) -> ConfigError:
     """The one line for a config value that cannot be resolved (an interpolation of a key that
     does not exist, as a sweep file's ``${kinds.T.${train.kind}}`` at a kind it does not list),
-    naming its key where the error knows it (Hydra's ``--cfg job --resolve`` does not)."""
+    naming its key where the error knows it (Hydra's ``--cfg job --resolve`` does not). With
+    the ``config``, a missing key under a table the config holds lists that table's keys
+    (``kinds.step=whole``: ``kinds.T_steps.conversion`` holds full, half, quarter, eighth), so
+    a mistyped value is named with the values it could have been."""
     key = getattr(err, "full_key", None)
     first = str(err).strip().splitlines()[0]
     sweep = "" if key else " (a sweep's file: one value of each key it sweeps)"
-    return ConfigError(
-        f"{key or 'a value of the config'} cannot be resolved ({first}); accepted: a value or "
-        f"an interpolation that resolves, e.g. ${{oc.env:NAME,default}}{sweep}"
+    table = _holding_table(first, config)
+    accepted = (
+        f"one of the keys of {table[0]}: {', '.join(table[1])}"
+        if table
+        else f"a value or an interpolation that resolves, e.g. ${{oc.env:NAME,default}}{sweep}"
     )
+    return ConfigError(
+        f"{key or 'a value of the config'} cannot be resolved ({first}); accepted: {accepted}"
+    )
+
+
+def _holding_table(message: str, config: DictConfig | None) -> tuple[str, list[str]] | None:
+    """(the nearest table above the missing key of an interpolation error ``message``, its
+    keys), where ``config`` holds one with keys; None for another error, a relative
+    interpolation, an empty table or no config."""
+    match = _MISSING_KEY.search(message)
+    if match is None or config is None:
+        return None
+    parts = match.group(1).split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:end])
+        try:
+            node = OmegaConf.select(config, parent, throw_on_resolution_failure=False)
+        except OmegaConfBaseException:
+            node = None
+        if OmegaConf.is_dict(node):  # the nearest table: its keys, if it has any
+            return (parent, [str(k) for k in node]) if len(node) else None
+    return None
 
 
 def unreadable_yaml(err: yaml.YAMLError, path: Path | None = None) -> ConfigError:

@@ -42,7 +42,7 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
     try:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except OmegaConfBaseException as err:
-        raise unresolved(err) from None
+        raise unresolved(err, cfg) from None
 
 
 def spelt(cfg: DictConfig) -> dict[str, Any]:

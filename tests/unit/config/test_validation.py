@@ -664,6 +664,20 @@ def test_an_unresolvable_interpolation_shows_hydras_syntax() -> None:
     assert str(err.value).endswith("e.g. ${oc.env:NAME,default}")
 
 
+def test_an_interpolation_into_a_table_lists_the_keys_the_table_holds() -> None:
+    """A sweep file's ``T: ${kinds.T_steps.${train.kind}.${kinds.step}}`` at a mistyped
+    ``kinds.step``: the line names the values it could have been (it said only "a value or an
+    interpolation that resolves")."""
+    cfg = compose("+kinds.step=whole", "+kinds.T_steps={stbp: {full: 4, half: 2}}")
+    cfg.T = "${kinds.T_steps.${train.kind}.${kinds.step}}"  # Hydra's overrides nest none
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    assert str(err.value) == (
+        "T cannot be resolved (Interpolation key 'kinds.T_steps.stbp.whole' not found); "
+        "accepted: one of the keys of kinds.T_steps.stbp: full, half"
+    )
+
+
 # (the override, the machine it runs on, the start of the line)
 MACHINES = [
     ("trainer.accelerator=tpu", {}, "trainer.accelerator=tpu needs torch_xla"),
