@@ -33,6 +33,7 @@ from snnattack.config.plain_rules import LISTS, check_rules, listed
 from snnattack.config.preflight import data_files, writable
 from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
+from snnattack.records.failures import refused_jobs_line
 from snnattack.settings import PASSED
 from snnattack.values import CHECKS, MACHINE, NOTES, RULES, Rule
 
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-SHOWN = 2  # the other refusals a refused sweep's line shows besides its first job's
 
 # the packages whose modules declare the rules, checks and notes of their kinds' keys on import
 DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
@@ -179,23 +179,3 @@ def check_sweep(
         return  # a job passes: the sweep launches
     if refused:
         raise UserError(refused_jobs_line(refused, "the sweep launched no job", "is"))
-
-
-def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, verb: str) -> str:
-    """The one line of a sweep whose every job is refused (each job's number, overrides and
-    refusal, by job number): the first job's refusal, the sweep's ``outcome``, and the other
-    jobs' refusals where they differ (the first few). Said before the first job
-    (:func:`check_sweep`: ``is``) and where every job refused itself as it ran, the sweep then
-    left as it was (:class:`~snnattack.runtime.lifecycle.KeptRecords`: ``was``)."""
-    num, overrides, line = refused[0]
-    firsts: dict[str, int] = {}  # each refusal and the first job it refuses
-    for n, _, why in refused:
-        firsts.setdefault(why, n)
-    others = [f"job {n}: {why}" for why, n in firsts.items() if why != line]
-    if len(others) > SHOWN:  # one line: the first few, then how many more
-        others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
-    return (
-        f"job {num} ({' '.join(overrides)}): {line}; {outcome}: every one of its "
-        f"{len(refused)} jobs {verb} refused"
-        + (f" (refused otherwise: {'; '.join(others)})" if others else "")
-    )

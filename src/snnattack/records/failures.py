@@ -14,6 +14,7 @@ from snnattack.records.moments import now
 
 FAILURES = "failures.jsonl"
 REQUIRED = {"job", "overrides", "error"}  # what every line holds, whichever version wrote it
+SHOWN = 2  # the other refusals a refused sweep's line shows besides its first job's
 
 
 def record_failure(
@@ -81,3 +82,24 @@ def _record(line: str) -> dict[str, Any] | None:
     if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
         return None
     return record if isinstance(error, str) and isinstance(folder, str) else None
+
+
+def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, verb: str) -> str:
+    """The one line of a sweep whose every job is refused (each job's number, overrides and
+    refusal, by job number): the first job's refusal, the sweep's ``outcome``, and the other
+    jobs' refusals where they differ (the first few). Said before the first job
+    (:func:`~snnattack.config.validation.check_sweep`: ``is``) and where every job refused
+    itself as it ran, the sweep then left as it was
+    (:class:`~snnattack.runtime.lifecycle.KeptRecords`: ``was``)."""
+    num, overrides, line = refused[0]
+    firsts: dict[str, int] = {}  # each refusal and the first job it refuses
+    for n, _, why in refused:
+        firsts.setdefault(why, n)
+    others = [f"job {n}: {why}" for why, n in firsts.items() if why != line]
+    if len(others) > SHOWN:  # one line: the first few, then how many more
+        others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
+    return (
+        f"job {num} ({' '.join(overrides)}): {line}; {outcome}: every one of its "
+        f"{len(refused)} jobs {verb} refused"
+        + (f" (refused otherwise: {'; '.join(others)})" if others else "")
+    )

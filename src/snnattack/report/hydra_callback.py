@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import user_tags
 from snnattack.report import Report, write_report
+from snnattack.runtime.lifecycle import refused_launch
 
 
 def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> None:
@@ -111,8 +112,6 @@ class ReportCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The sweep folder's report, unless every job of the sweep was refused: the folder
         is then left as it was (:func:`~snnattack.runtime.lifecycle.refused_launch`)."""
-        from snnattack.runtime.lifecycle import refused_launch
-
         if refused_launch(Path(config.hydra.sweep.dir)) is not None:
             return
 

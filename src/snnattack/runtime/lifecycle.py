@@ -17,9 +17,8 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from snnattack.config.validation import refused_jobs_line
 from snnattack.errors import Preempted, UserError
-from snnattack.records.failures import FAILURES, failures, failures_size
+from snnattack.records.failures import FAILURES, failures, failures_size, refused_jobs_line
 from snnattack.records.launches import LAUNCHES, launches, launches_size
 from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder

@@ -140,7 +140,7 @@ def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sam
     record = json.loads((folder / "metrics.json").read_text())
     record["results"][0]["retiming"] = retiming
     (folder / "metrics.json").write_text(json.dumps(record))
-    assert save(folder, row, parts) == "adv_sda_0_white.pt"
+    assert save(folder, row, parts, "0.1.0", "abc1234") == "adv_sda_0_white.pt"
     assert example_of(torch.load(folder / "adv_sda_0_white.pt")) == 1
     write_report(folder)
     axes = kept["event_examples"]
