@@ -963,6 +963,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "poisson_signed) or a model=external whose forward is random "
             "(attack.random_eot_samples=4 draws only there)",
         ),
+        (  # an ANN source's leak and steps: a sweep over them repeated one ANN's rows
+            "source_train=ann source_lambda=0.5 source_T=2",
+            "source_lambda=0.5, source_T=2 are not read by the black-box source of "
+            "train.kind=ann (an ANN has no leak and no time steps): its rows are crafted on the "
+            "ANN trained without them",
+        ),
+        (  # an ANN target's source is an ANN too
+            "train.kind=ann source_lambda=0.5",
+            "source_lambda=0.5 is not read by the black-box source of train.kind=ann (an ANN "
+            "has no leak and no time steps): its rows are crafted on the ANN trained without it",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -1003,8 +1014,8 @@ def test_a_source_file_without_a_black_box_is_noted(
             "boxes=['white'] has none: no source model is trained with it",
         ),
         (
-            ["source_train=ann", "source_T=2"],
-            "source_train=ann, source_T=2 are read by "
+            ["source_train=conversion", "source_T=2"],
+            "source_train=conversion, source_T=2 are read by "
             "black-box rows only, and boxes=['white'] has none: no source model is trained with "
             "them",
         ),
