@@ -107,10 +107,12 @@ def run_tags(tracking: TrackingSettings) -> list[str]:
     return list(dict.fromkeys([t.dataset, t.model, t.grad_mode, *t.tags]))
 
 
-def train_tags(tracking: TrackingSettings, role: str) -> list[str]:
-    """A training run's tags: dataset, model and ``target`` or ``source``, then the user's
-    ``tags`` (no gradient mode: a stored model serves every mode's jobs)."""
-    return list(dict.fromkeys([tracking.dataset, tracking.model, role, *tracking.tags]))
+def train_tags(tracking: TrackingSettings, role: str, model: str | None = None) -> list[str]:
+    """A training run's tags: dataset, the ``model`` it trains (None: the job's), ``target``
+    or ``source``, then the user's ``tags`` (no gradient mode: a stored model serves every
+    mode's jobs). A ``source_model=`` source is its own architecture, not the target's."""
+    arch = model or tracking.model
+    return list(dict.fromkeys([tracking.dataset, arch, role, *tracking.tags]))
 
 
 def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
@@ -216,7 +218,7 @@ def train_loggers(
             job_dir,
             name=train_run_name(spec, key, role),
             job_type="train",
-            tags=train_tags(tracking, role),
+            tags=train_tags(tracking, role, (spec.get("model") or {}).get("name")),
             group=tracking.wandb["group"] or sweep_group(job_dir),
             config={**spec, "store_key": key, "provenance": provenance()},
         )

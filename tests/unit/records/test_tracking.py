@@ -153,6 +153,20 @@ def test_train_runs_of_sources_and_other_kinds_say_so_in_name_and_tags() -> None
     ]
 
 
+def test_a_source_of_another_architecture_is_tagged_with_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``source_model=`` source's training run was tagged with the target's architecture
+    (``digits_net`` for a ``digits_resnet`` source): a filter by tag found the wrong runs."""
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(tracking, "lightning_run", lambda w, save_dir, **init: started.append(init))
+    monkeypatch.setattr(tracking, "_TrainRunLogger", lambda **_: None)
+    settings = tracking_settings(composed("logger=wandb", "source_model=digits_resnet"))
+    spec = {"model": {"name": "digits_resnet"}, "train": {"kind": "stbp"}, "seed": 1000}
+    tracking.train_loggers(settings, spec, tmp_path)
+    assert started[0]["tags"] == ["digits", "digits_resnet", "source"]
+
+
 def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) -> None:
     for job, lam in (("0", 0.9), ("1", 1.0)):
         attack = job_runs(sweep, job)["attack"]
