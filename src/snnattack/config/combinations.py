@@ -211,8 +211,11 @@ def _batch_splits(resolved: dict[str, Any]) -> None:
 
 @CHECKS.register("source_seed_in_range", order=12)
 def _source_seed_in_range(resolved: dict[str, Any]) -> None:
+    """The seed the black-box source trains with is a seed; a ``source_checkpoint=`` source
+    is trained by no seed here (``source_seed_offset`` is not used), so none is refused."""
     if (
         "black" in resolved["boxes"]
+        and resolved.get("source_checkpoint") is None
         and resolved["seed"] + resolved["source_seed_offset"] > MAX_SEED
     ):
         raise ConfigError(

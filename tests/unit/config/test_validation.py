@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from snnattack.attacks.checks import _eot_on_a_fixed_forward
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.grids import grid, grid_values
+from snnattack.config.combinations import _source_seed_in_range
 from snnattack.config.validation import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
 from snnattack.process.distributed import cores
@@ -989,6 +990,17 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
         validate(cfg)
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+def test_the_source_seed_is_checked_only_where_the_source_is_trained(tmp_path: Path) -> None:
+    """``seed + source_seed_offset`` past the largest seed is refused for a source the store
+    trains, and was for a ``source_checkpoint=`` file too, which no seed trains (the docs:
+    ``source_seed_offset`` is not used)."""
+    cfg = resolved(compose("seed=4294967295"))
+    with pytest.raises(ConfigError, match="seed \\+ source_seed_offset = 4294968295 is out"):
+        _source_seed_in_range(cfg)
+    _source_seed_in_range({**cfg, "source_checkpoint": str(tmp_path / "source.pt")})
+    _source_seed_in_range({**cfg, "boxes": ["white"]})
 
 
 def test_a_source_file_without_a_black_box_is_noted(
