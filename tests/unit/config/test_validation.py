@@ -1003,6 +1003,21 @@ def test_the_source_seed_is_checked_only_where_the_source_is_trained(tmp_path: P
     _source_seed_in_range({**cfg, "boxes": ["white"]})
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["source_train=ann", "source_lambda=1.0", "source_T=4"],  # the target's own
+        # a protocol's surrogate (experiments/benchmark/*_v1.yaml), pinned whatever the target
+        ["source_train=ann", "source_lambda=1.0", "source_T=4", "T=8", "+benchmark.protocol=d"],
+    ],
+)
+def test_an_ann_source_s_leak_and_steps_are_not_noted_where_no_user_set_them(
+    given: list[str],
+) -> None:
+    cfg = compose(*given)
+    assert notes(OmegaConf.to_container(cfg, resolve=True)) == []
+
+
 def test_a_source_file_without_a_black_box_is_noted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
