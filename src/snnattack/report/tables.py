@@ -393,6 +393,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     unrun = not_run(paper, refs.values())
     unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
+    settings = ", ".join(filter(None, (settings, black_box_source(rows))))
     shown = [i for i, k in enumerate(keys) if k not in constant]
     compared = _compared(groups.values(), boxes, modes)
     aimed = {r.get("box") for r in rows if r.get("targeted_asr") is not None}
@@ -480,6 +481,33 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         summary=summary,
         bold=bold,
     )
+
+
+def black_box_source(rows: Iterable[dict[str, Any]]) -> str:
+    """The settings line's words for the black-box rows' source where it is not the target's
+    own config (another kind, architecture, λ or T: ``source_train=ann``, ``source_model=``,
+    ...), e.g. ``BB source = ann digits_net`` or ``BB source = hybrid digits_resnet (T = 2)``:
+    its kind and architecture, and the λ and T it differs by, each where every black-box row
+    has one value (a swept ``source_*`` key is a column); empty where the source is the
+    target's config (another seed). The target's settings alone described a table of
+    examples crafted on another model, which only the command named."""
+    fields = {"source_kind": "target_kind", "source_model": "model"}
+    fields |= {"source_lambda": "lambda", "source_T": "T"}
+    black = [r for r in rows if r.get("box") == "black"]
+    one = {
+        k: r.get(k) for k in fields for r in black[:1] if len({fmt(x.get(k)) for x in black}) == 1
+    }
+    differs = {
+        k
+        for k, own in fields.items()
+        if one.get(k) is not None and any(not same(one[k], r.get(own)) for r in black)
+    }  # an ANN source has no λ or T
+    if not differs:
+        return ""
+    words = " ".join(str(one[k]) for k in ("source_kind", "source_model") if one.get(k))
+    named = (("λ", "source_lambda"), ("T", "source_T"))
+    said = [f"{n} = {fmt(one[k])}" for n, k in named if k in differs]
+    return f"BB source = {words}".rstrip() + (f" ({', '.join(said)})" if said else "")
 
 
 def _paper_table2_row(

@@ -1096,3 +1096,43 @@ def test_the_cost_table_says_how_each_job_measured(tmp_path: Path) -> None:
     assert table.settings == "batch = 32, threads = 1, repeats = 5"
     assert table.columns[:4] == ["job", "model", "device", "step"]
     assert [row[2] for row in table.rows] == ["cpu", "cpu", "cuda:0", "cuda:0"]
+
+
+def _black_row(**source: object) -> dict[str, object]:
+    """A black-box FGSM row of a digits_net STBP target at T = 4, λ = 1, crafted on ``source``."""
+    row = {"dataset": "digits", "model": "digits_net", "T": 4, "lambda": 1.0, "reset": "hard"}
+    row |= {"encoding": "direct", "seed": 0, "method": "fgsm", "eps_255": 16.0, "box": "black"}
+    row |= {"grad_mode": "stbp", "asr": 20.0, "adv_acc": 60.0, "clean_acc": 70.0, "n": 32}
+    row |= {"target_kind": "stbp", "source_kind": "stbp", "source_model": "digits_net"}
+    return row | {"source_lambda": 1.0, "source_T": 4} | source
+
+
+@pytest.mark.parametrize(
+    "sources,said",
+    [
+        # the target's config at another seed (the default source): nothing to say
+        ([{}], None),
+        ([{"source_kind": "ann", "source_lambda": None, "source_T": None}], "ann digits_net"),
+        ([{"source_model": "digits_resnet", "source_T": 2}], "stbp digits_resnet (T = 2)"),
+        # a swept source_train is a column; the architecture and T they share are said
+        (
+            [
+                {"source_kind": k, "source_model": "digits_resnet", "source_T": 2, "seed": i}
+                for i, k in enumerate(("conversion", "hybrid"))
+            ],
+            "digits_resnet (T = 2)",
+        ),
+    ],
+)
+def test_the_settings_line_names_a_black_box_source_other_than_the_targets_config(
+    sources: list[dict[str, object]], said: str | None
+) -> None:
+    """A table of examples crafted on an ANN or another architecture was described by the
+    target's settings alone: only the report's command named the source."""
+    table = tables.table2([_black_row(**s) for s in sources], [], [])
+    assert table is not None
+    assert table.settings.startswith("dataset = digits, model = digits_net, T = 4, λ = 1")
+    if said is None:
+        assert "BB source" not in table.settings
+    else:
+        assert table.settings.endswith(f", BB source = {said}")
