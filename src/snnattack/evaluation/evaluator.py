@@ -12,6 +12,7 @@ torchmetrics states summed across processes, so the numbers are exact under DDP.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -65,6 +66,19 @@ def check_radius(spec: AttackSpec, linf_max: float, slack: float = BUDGET_SLACK)
             "inputs): its row would count them as attacks within eps; accepted: a method whose "
             "examples stay within eps (project them: torch.clamp(adv, x - eps, x + eps))"
         )
+
+
+def row_seed(seed: int, batch: int, row: str, purpose: str = "craft") -> int:
+    """The seed of the draws of row ``row`` (its name, :attr:`AttackSpec.name`: method, box
+    and radius) on test batch ``batch`` of a job seeded ``seed``, for ``purpose`` (``craft``:
+    the attack's random starts, EOT and encoder draws, queries; ``judge``: an ensemble's
+    judging of its candidates): a row's numbers do not depend on which other rows its job
+    runs, nor in which order (its position seeded it before: adding a method before a row
+    moved that row's numbers). The gradient mode is not in it: one row under two gradient
+    modes starts from the same draws, and a row that reads no gradient mode (the ensemble,
+    Square) gives the same numbers under every mode, as ``attack.reuse`` copies it."""
+    digest = hashlib.sha256(f"{seed}|{batch}|{row}|{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: any generator takes it
 
 
 def _fixed(norms: torch.Tensor) -> torch.Tensor:
@@ -216,7 +230,8 @@ class AttackEvaluator(L.LightningModule):
     same noise for the clean check and the attack. Seeds derive from the recipe's seed and the
     batch's index in the whole test split (batches are dealt out whole under DDP, see
     ``data.base``), so random starts and draws do not depend on how many processes share the
-    work.
+    work; a row's crafting draws also from its name (:func:`row_seed`), not its position, so
+    they do not depend on the other rows of the job.
     """
 
     def __init__(
@@ -294,13 +309,13 @@ class AttackEvaluator(L.LightningModule):
         if self.prepare is not None:
             self.specs = self.prepare(self.specs)
 
-    def _seed(self, batch: int, stream: int = 0) -> None:
-        manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009 + stream)
+    def _seed(self, batch: int) -> None:
+        """Seeds the evaluation forwards of batch ``batch`` (the clean check and each row's
+        judging): one seed per batch, the same for every row."""
+        manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009)
 
-    def _predict(
-        self, model: nn.Module, x: torch.Tensor, batch: int, stream: int = 0
-    ) -> torch.Tensor:
-        self._seed(batch, stream)
+    def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
+        self._seed(batch)
         with torch.no_grad():
             return model(x).argmax(1)
 
@@ -313,7 +328,9 @@ class AttackEvaluator(L.LightningModule):
         later components all started from the same random start."""
         cuda = [x.device.index or 0] if x.is_cuda else []  # the generator the forward draws from
         with torch.random.fork_rng(cuda):
-            return self._predict(self.target, x, batch, len(self.specs) + 1 + row)
+            manual_seed(row_seed(self.recipe.seed, batch, self.specs[row].name, "judge"))
+            with torch.no_grad():
+                return self.target(x).argmax(1)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         if is_padding(self.trainer.test_dataloaders):  # a rank with no batch of its own
@@ -335,7 +352,7 @@ class AttackEvaluator(L.LightningModule):
             crafter = self.target if spec.box == "white" else self.source
             label = f"{spec.method} {spec.box} box ε={spec.eps * 255:g}/255"
             describe_test(self.trainer, label)
-            self._seed(index, stream=i + 1)
+            manual_seed(row_seed(self.recipe.seed, index, spec.name))  # the row's own draws
             started = synced_time(x.device)  # CUDA: the row's queued work counted in it
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]

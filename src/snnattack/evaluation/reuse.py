@@ -30,13 +30,15 @@ ignores it (the ensemble, a gradient-free method, a row crafted on an ANN), the 
 computes it (``CODE``: the package's version, its git commit, ``+dirty`` with uncommitted
 changes, and torch's version: a relaunch after a change of the code computes its rows again,
 never copying an older code's result into a record of the new commit), and the row's
-position (its random seeds derive from it); a white-box row's leaves the source out (its
-weights, store key and settings: a sweep over ``source_train`` copies the target's white-box
-rows). Single runs keep nothing. A DDP job computes every row (its ranks must run the same
-attacks), and so does a job that saves its adversarial examples (``attack.save_examples``),
-whose files need the crafted tensors. Rows kept under another form of the key (by older
-code) are not found, and computed again; delete ``.rows`` to recompute them after an
-uncommitted change of an attack's code (a dirty tree's commit stays ``<commit>+dirty``).
+name (method, box and radius: its random draws derive from it and the job's seed, not from
+its position in the job, ``evaluation.evaluator.row_seed``); a white-box row's leaves the
+source out (its weights, store key and settings: a sweep over ``source_train`` copies the
+target's white-box rows). Single runs keep nothing. A DDP job computes every row (its ranks
+must run the same attacks), and so does a job that saves its adversarial examples
+(``attack.save_examples``), whose files need the crafted tensors. Rows kept under another
+form of the key (by older code) are not found, and computed again; delete ``.rows`` to
+recompute them after an uncommitted change of an attack's code (a dirty tree's commit stays
+``<commit>+dirty``).
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ def row_keys(
 
     return {
         i: hashlib.sha256(
-            f"{base[spec.box]}|{own(spec)}{mode_of(spec)}|{i}|{spec.name}".encode()
+            f"{base[spec.box]}|{own(spec)}{mode_of(spec)}|{spec.name}".encode()
         ).hexdigest()
         for i, spec in enumerate(specs)
     }
