@@ -107,5 +107,5 @@ def test_the_hybrid_snn_gives_the_numbers_its_experiment_file_states(tmp_path: P
     (job,) = run_sweep(tmp_path, "sweep", *leak, "method=[fgsm]", "eps=[32]")
     asr = {r["box"]: round(r["asr"], 1) for r in job["results"]}
     avx2 = torch.backends.cpu.get_cpu_capability() == "AVX2"
-    header = (99.3, 67.3, 48.1) if avx2 else (99.6, 67.2, 48.4)
+    header = (99.3, 67.3, 47.0) if avx2 else (99.6, 67.2, 46.9)
     assert (round(job["clean_acc"], 1), asr["white"], asr["black"]) == header
