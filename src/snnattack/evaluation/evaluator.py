@@ -310,8 +310,9 @@ class AttackEvaluator(L.LightningModule):
             self.specs = self.prepare(self.specs)
 
     def _seed(self, batch: int) -> None:
-        """Seeds the evaluation forwards of batch ``batch`` (the clean check and each row's
-        judging): one seed per batch, the same for every row."""
+        """Seeds the evaluation forwards of batch ``batch`` (the clean check and the target's
+        predictions of every row's examples): one seed per batch, the same for every row, so
+        a Poisson encoder draws the same spikes for the clean check and each attack."""
         manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009)
 
     def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
