@@ -86,8 +86,9 @@ ATTACK_NAMES = {
 }
 
 
-def _radius_problem(eps: object) -> str:
-    """What is wrong with ``eps``, a value :data:`ONE_RADIUS` refuses."""
+def _radius_problem(eps: object, spell: Callable[[Any], str]) -> str:
+    """What is wrong with ``eps``, a value :data:`ONE_RADIUS` refuses (``spell``: unused, the
+    line names no other value)."""
     if isinstance(eps, Sequence | torch.Tensor) and not isinstance(eps, str):
         return "is not one radius"
     if not is_number(eps):
@@ -139,7 +140,7 @@ def _prepare_attack(
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
     radius = eps.item() if isinstance(eps, torch.Tensor) and eps.ndim == 0 else eps
-    complaint = ONE_RADIUS.complaint("eps", radius)
+    complaint = ONE_RADIUS.complaint("eps", radius, spell=repr)  # a Python argument
     if complaint is not None:  # before the config's rule, whose message asks for a list
         raise UserError(complaint)
     inputs.check_model_keys(overrides)

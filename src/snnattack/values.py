@@ -21,7 +21,7 @@ import math
 import numbers
 import types
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -35,14 +35,17 @@ class Rule:
     """A value's test and the accepted values as the user reads them (``{key}`` = the key).
 
     ``accepted`` is the text, or a function giving it when a value fails (a registry's names,
-    which may grow after the rule is made).
+    which may grow after the rule is made). A value is shown as ``spell`` writes it: as the
+    command line's YAML spells it (:func:`as_typed`, the default), or, for the Python API's
+    arguments, as Python does (``repr``).
     """
 
     test: Callable[[Any], bool]
     accepted: str | Callable[[], str]
-    # what is wrong with a value of the right type that the test refuses, or, given the value,
-    # what is wrong with it
-    problem: str | Callable[[Any], str] = "is out of range"
+    # what is wrong with a value of the right type that the test refuses, or, given the value
+    # and the spelling of values (a list's problem names the value it holds), what is wrong
+    # with it
+    problem: str | Callable[[Any, Callable[[Any], str]], str] = "is out of range"
     # the one spelling of an accepted number, by which settings are hashed (a real key's
     # ``float``: ``lambda=1`` is ``lambda=1.0``, one store key), or None: kept as given
     spelling: Callable[[Any], Any] | None = None
@@ -59,31 +62,55 @@ class Rule:
         """Whether ``value`` is of the accepted values' type (any value where none is said)."""
         return self.form is None or self.form(value)
 
-    def problem_of(self, value: Any) -> str:
-        """What is wrong with ``value``, a value the test refuses."""
+    def problem_of(self, value: Any, spell: Callable[[Any], str] | None = None) -> str:
+        """What is wrong with ``value``, a value the test refuses (values it names spelt by
+        ``spell``; None: :func:`as_typed`)."""
         if not self.fits(value):
             return f"is not {self.kind}"
-        return self.problem(value) if callable(self.problem) else self.problem
+        if callable(self.problem):
+            return self.problem(value, spell or as_typed)
+        return self.problem
 
-    def complaint(self, key: str, value: Any, where: str = "") -> str | None:
+    def complaint(
+        self, key: str, value: Any, where: str = "", spell: Callable[[Any], str] | None = None
+    ) -> str | None:
         """The one-line message if ``value`` fails (``where`` follows the problem, e.g.
-        ``" for attack=hart"``), else None."""
+        ``" for attack=hart"``), else None; ``value`` is shown as ``spell`` writes it (None:
+        :func:`as_typed`, the command line's ``null`` and ``true``; the Python API's
+        arguments: ``repr``, ``None`` and ``True``)."""
         if self.test(value):
             return None
+        spell = spell or as_typed
         accepted = self.describe().format(key=key)
-        problem = self.problem_of(value)
+        problem = self.problem_of(value, spell)
         if isinstance(value, str) and self.test(_number(value)):
             # an environment variable (${oc.env:NAME}: docs/errors.md), a quoted override
             problem = "is text, not a number"
         elif value is None:
             problem = "sets no value"
-        shown = "null" if value is None else repr(value)
-        return f"{key}={shown} {problem}{where}; accepted: {accepted}"
+        return f"{key}={spell(value)} {problem}{where}; accepted: {accepted}"
 
     def check(self, key: str, value: Any) -> None:
         message = self.complaint(key, value)
         if message is not None:
             raise ConfigError(message)
+
+
+def as_typed(value: Any) -> str:
+    """``value`` as the command line's YAML spells it, so that a message shows what the user
+    typed: ``null``, ``true`` and ``false`` (not Python's ``None``, ``True``, ``False``), in
+    lists and dicts too; text quoted (``'abc'``, ``'8'``: a text, not the number or switch it
+    may read as) and numbers (``inf``, ``nan``, ``1e-05``) as Python writes them."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):  # a plain dict or an unresolved DictConfig
+        items = (f"{as_typed(k)}: {as_typed(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return "[" + ", ".join(map(as_typed, value)) + "]"
+    return repr(value)
 
 
 def _number(text: str) -> int | float | str:
@@ -129,9 +156,13 @@ def real(
     spelling: Callable[[Any], Any] = float,
 ) -> Rule:
     """A finite number ``lo <= x`` (``lo < x`` if ``lo_open``) and ``x <= hi`` (``x < hi``
-    if ``hi_open``), spelt as ``spelling`` gives it (a float)."""
-    low = f"{lo:g} {'<' if lo_open else '<='} {{key}}"
-    text = low if hi is None else f"{low} {'<' if hi_open else '<='} {hi:g}"
+    if ``hi_open``), spelt as ``spelling`` gives it (a float). With no ``hi`` the accepted
+    values say "a finite number > lo": ``inf`` is refused as not finite, which ``lo < key``
+    alone would not say; ``inf`` and ``nan`` are "not a finite number" either way."""
+    if hi is None:
+        text = f"a finite number {'>' if lo_open else '>='} {lo:g}"
+    else:
+        text = f"{lo:g} {'<' if lo_open else '<='} {{key}} {'<' if hi_open else '<='} {hi:g}"
 
     def test(v: Any) -> bool:
         if not is_real(v):  # before any comparison: a string or list is refused, not an error
@@ -139,7 +170,10 @@ def real(
         above = v > lo if lo_open else v >= lo
         return above and (hi is None or (v < hi if hi_open else v <= hi))
 
-    return Rule(test, text, spelling=spelling, form=is_number, kind="a number")
+    def problem(v: Any, spell: Callable[[Any], str]) -> str:
+        return "is out of range" if math.isfinite(v) else "is not a finite number"
+
+    return Rule(test, text, problem, spelling=spelling, form=is_number, kind="a number")
 
 
 def whole_if_integral(value: float) -> int | float:
@@ -170,13 +204,13 @@ def list_rule(item: Rule, accepted: str, *, empty: bool = False) -> Rule:
     none at all too), whose complaint names what is wrong: no list, no value, a value
     repeated, or the first value refused (``eps=[8,a]`` holds 'a', which is not a number)."""
 
-    def problem(value: list) -> str:
+    def problem(value: list, spell: Callable[[Any], str]) -> str:
         if not value:
             return "is empty"
         for x in (x for x in value if not item.test(x)):
             if isinstance(x, str) and item.test(_number(x)):  # eps='8', an environment's
-                return f"holds {x!r}, which is text, not a number"
-            return f"holds {x!r}, which {item.problem_of(x)}"
+                return f"holds {spell(x)}, which is text, not a number"
+            return f"holds {spell(x)}, which {item.problem_of(x, spell)}"
         return "repeats a value"
 
     return Rule(
@@ -209,10 +243,10 @@ def either(a: Rule, b: Rule) -> Rule:
     """A value that one of two rules accepts; what is wrong with another is said by the rule
     whose type it has (``threads=0`` is out of range, ``threads=many`` unknown)."""
 
-    def problem(value: Any) -> str:
+    def problem(value: Any, spell: Callable[[Any], str]) -> str:
         if b.fits(value) and not a.fits(value):
-            return b.problem_of(value)
-        return a.problem_of(value)
+            return b.problem_of(value, spell)
+        return a.problem_of(value, spell)
 
     return Rule(  # an integer of an integer-or-real rule stays one (a count, not a share)
         lambda v: a.test(v) or b.test(v),
@@ -321,7 +355,7 @@ def params_known(
             elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""
             elsewhere = elsewhere or near(name, accepted)
             raise ConfigError(
-                f"{group}.{name}={value!r} is unknown{elsewhere}; accepted: "
+                f"{group}.{name}={as_typed(value)} is unknown{elsewhere}; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
         ruled = not typed or any(matches(f"{ruled_as or group}.{name}", p) for p in RULES)

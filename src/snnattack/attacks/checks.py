@@ -38,6 +38,7 @@ from snnattack.values import (
     CHECKS,
     NOTES,
     accepted_params,
+    as_typed,
     check_as,
     declare,
     near,
@@ -82,8 +83,8 @@ def _method_params(resolved: dict[str, Any]) -> None:
             for name, value in method.items():
                 if name not in ENSEMBLE_KEYS:
                     raise ConfigError(
-                        f"method.{key}.{name}={value!r} is unknown{near(name, own)}; accepted: "
-                        f"{', '.join(own)}"
+                        f"method.{key}.{name}={as_typed(value)} is unknown{near(name, own)}; "
+                        f"accepted: {', '.join(own)}"
                     )
             continue
         params = {k: v for k, v in method.items() if k != "name"}

@@ -16,7 +16,7 @@ from typing import Any
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
-from snnattack.values import is_real
+from snnattack.values import as_typed, is_real
 
 RANGE_KEYS = ("start", "stop", "step")
 GRID_FORM = "a non-empty list of values, or {start: a, stop: b >= a, step: s > 0} (ends included)"
@@ -33,10 +33,10 @@ def axis_size(key: str, spec: Any) -> int:
         if all(map(is_real, (start, stop, step))) and step > 0:
             if stop < start:
                 problem = "has its stop below its start"
-                raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
+                raise ConfigError(f"{key}={as_typed(spec)} {problem}; accepted: {GRID_FORM}")
             return math.floor((stop - start) / step + ROUNDING) + 1
     problem = "is empty" if spec == [] else "is not a grid"
-    raise ConfigError(f"{key}={spec!r} {problem}; accepted: {GRID_FORM}")
+    raise ConfigError(f"{key}={as_typed(spec)} {problem}; accepted: {GRID_FORM}")
 
 
 def grid_values(key: str, spec: Any) -> list[float]:
@@ -71,13 +71,13 @@ def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
         )
     if not isinstance(axes, dict):
         raise ConfigError(
-            f"{key}={axes!r} is not a grid; accepted: a dict of each parameter's values, "
+            f"{key}={as_typed(axes)} is not a grid; accepted: a dict of each parameter's values, "
             f"each {GRID_FORM}, e.g. {key}={{<parameter>: [0.5, 1.0]}}"
         )
     names = [n for n, values in axes.items() if values is not None]
     if not names:
         raise ConfigError(
-            f"{key}={axes!r} tunes nothing (every parameter null); accepted: the values of "
+            f"{key}={as_typed(axes)} tunes nothing (every parameter null); accepted: the values of "
             f"one of {', '.join(axes)}, e.g. {key}.{next(iter(axes))}=[0.5,1.0]"
         )
     points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)

@@ -24,7 +24,7 @@ from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR  # where attack= and method= names live
 from snnattack.settings import AttackSpec
 from snnattack.snn.encoding import RANDOM_ENCODINGS
-from snnattack.values import BOOL
+from snnattack.values import BOOL, as_typed
 
 
 def eps_values(cfg: DictConfig) -> list:
@@ -104,7 +104,7 @@ def _load(group: str, name: str, where: str) -> DictConfig:
             for n in names(group)
             if not is_ensemble(OmegaConf.load(CONF_DIR / group / f"{n}.yaml"))
         ]
-        raise ConfigError(f"{where}={name!r} is unknown; accepted: {', '.join(accepted)}")
+        raise ConfigError(f"{where}={as_typed(name)} is unknown; accepted: {', '.join(accepted)}")
     return node
 
 
@@ -117,8 +117,9 @@ def _plain(node: Any, where: str, accepted: str) -> dict[str, Any]:
     return OmegaConf.to_container(node, resolve=True)
 
 
-def _shown(node: Any) -> Any:
-    return OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
+def _shown(node: Any) -> str:
+    """``node`` (a config node or a plain value) as the command line's YAML spells it."""
+    return as_typed(OmegaConf.to_container(node) if OmegaConf.is_config(node) else node)
 
 
 def _listed(node: DictConfig, key: str) -> list[DictConfig]:
@@ -127,14 +128,17 @@ def _listed(node: DictConfig, key: str) -> list[DictConfig]:
     where = f"method.{key}.components"
     accepted = f"a non-empty list of {FORM} entries, e.g. {where}=[{{attack:stbp,method:apgd}}]"
     if not isinstance(listed, ListConfig) or not listed:
-        empty = isinstance(listed, ListConfig) or listed is None
-        problem = "is empty" if empty else "is not a list"
-        raise ConfigError(f"{where}={_shown(listed)!r} {problem}; accepted: {accepted}")
+        problem = (
+            "sets no value"
+            if listed is None
+            else "is empty"
+            if isinstance(listed, ListConfig)
+            else "is not a list"
+        )
+        raise ConfigError(f"{where}={_shown(listed)} {problem}; accepted: {accepted}")
     for i, entry in enumerate(listed):
         if not isinstance(entry, DictConfig):
-            raise ConfigError(
-                f"{where}[{i}]={_shown(entry)!r} is not a component; accepted: {FORM}"
-            )
+            raise ConfigError(f"{where}[{i}]={_shown(entry)} is not a component; accepted: {FORM}")
     return list(listed)
 
 

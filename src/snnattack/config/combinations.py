@@ -21,7 +21,7 @@ from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import misfit, outputs_per_step
 from snnattack.snn.encoding import ENCODINGS
-from snnattack.values import CHECKS, NEURON_THETA, NOTES, is_int, params_known
+from snnattack.values import CHECKS, NEURON_THETA, NOTES, as_typed, is_int, params_known
 
 
 @CHECKS.register("gradient_params", order=4)
@@ -239,8 +239,8 @@ def _dataset_facts(resolved: dict[str, Any]) -> None:
     for key, fact in DATAMODULES[name].FACTS.items():
         if dataset.get(key) != fact:
             raise ConfigError(
-                f"dataset.{key}={dataset.get(key)!r} is not what the {name} data hold ({fact}); "
-                f"accepted: {fact} (a fact of dataset={name}, not a setting)"
+                f"dataset.{key}={as_typed(dataset.get(key))} is not what the {name} data hold "
+                f"({fact}); accepted: {fact} (a fact of dataset={name}, not a setting)"
             )
     channels = dataset.get("in_channels")
     for key in ("mean", "std"):

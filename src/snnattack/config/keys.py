@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR
 from snnattack.settings import dotted_value, walk
-from snnattack.values import matches
+from snnattack.values import as_typed, matches
 
 # other names of a key, accepted on the command line (lightning-hydra-template's ckpt_path)
 ALIASES = {"ckpt_path": "checkpoint"}
@@ -270,12 +270,12 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
     if f"{group}.*" in keys and "." not in option:  # an option of a multi-select group
         if file.is_file():  # method.pgd=5: pgd's own keys, not every method's
             return ConfigError(
-                f"{key}={value!r} is not a dict; accepted: a dict of the keys of "
+                f"{key}={as_typed(value)} is not a dict; accepted: a dict of the keys of "
                 f"{group}/{option}.yaml ({', '.join(file_keys(file))})"
             )
         return ConfigError(  # method.steps=3, or method.name=pgd: no option's node
-            f"{key}={value!r} is not a dict: below {group} stands each chosen option's node "
-            f"({group}.<its name>.<key>), and {option} is none; accepted: {group}.<its "
+            f"{key}={as_typed(value)} is not a dict: below {group} stands each chosen option's "
+            f"node ({group}.<its name>.<key>), and {option} is none; accepted: {group}.<its "
             f"name>.{option}=..., and in a {group} file of yours the first line '# @package "
             f"{group}.<its name>', which puts its keys there"
         )
@@ -286,14 +286,16 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
     if chosen is not None:  # the keys of the chosen attack= (dataset=, ...), not of them all
         choice, below = chosen
         if not below:
-            return ConfigError(f"{key}={value!r} is not a dict; accepted: {{}} ({choice} has none)")
+            return ConfigError(
+                f"{key}={as_typed(value)} is not a dict; accepted: {{}} ({choice} has none)"
+            )
         return ConfigError(
-            f"{key}={value!r} is not a dict; accepted: a dict of the keys of {choice} "
+            f"{key}={as_typed(value)} is not a dict; accepted: a dict of the keys of {choice} "
             f"({', '.join(below)}), e.g. {key}.{below[0]}=..."
         )
     return ConfigError(
-        f"{key}={value!r} is not a dict; accepted: a dict of its keys ({', '.join(below)}), "
-        f"e.g. {key}.{below[0]}=..."
+        f"{key}={as_typed(value)} is not a dict; accepted: a dict of its keys "
+        f"({', '.join(below)}), e.g. {key}.{below[0]}=..."
     )
 
 

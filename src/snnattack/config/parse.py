@@ -23,6 +23,7 @@ from snnattack.settings import (
     StoreSettings,
     TrackingSettings,
 )
+from snnattack.values import as_typed
 
 
 def _plain(node: Any) -> Any:
@@ -87,7 +88,9 @@ def user_tags(cfg: DictConfig) -> tuple[str, ...]:
     if not isinstance(user, list | ListConfig) or not all(
         isinstance(t, str | int | float) for t in user
     ):
-        raise ConfigError(f"tags={user!r} is not a list of words; accepted: e.g. tags=[a,b]")
+        raise ConfigError(
+            f"tags={as_typed(user)} is not a list of words; accepted: e.g. tags=[a,b]"
+        )
     return tuple(str(t) for t in user)
 
 

@@ -25,7 +25,7 @@ from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
-from snnattack.values import accepted_params, params_known
+from snnattack.values import accepted_params, as_typed, params_known
 
 discover(__name__, __path__)
 
@@ -58,7 +58,7 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
                 f"gradient mode {mode!r}: {name}={value!r} is unknown; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
-    problem = GRADIENT_MODES[mode].complaint(params)
+    problem = GRADIENT_MODES[mode].complaint(params, spell=repr)  # the Python API's
     if problem is not None:
         raise ValueError(problem)
 
@@ -150,8 +150,8 @@ def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
     spec = GRADIENT_MODES[mode]
     if not isinstance(params, dict):
         raise ConfigError(
-            f"{group}={params!r} is not a dict; accepted: {{name: value}} of the parameters "
-            f"of {chosen} ({', '.join(spec.ranges) or 'none'})"
+            f"{group}={as_typed(params)} is not a dict; accepted: {{name: value}} of the "
+            f"parameters of {chosen} ({', '.join(spec.ranges) or 'none'})"
         )
     params_known(group, params, spec.make, skip=1, typed=False)
     problem = spec.complaint(params, f"{group}.", chosen)

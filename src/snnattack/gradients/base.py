@@ -63,15 +63,21 @@ class GradientMode:
         return None if problem is None else problem.replace("{prefix}", prefix)
 
     def complaint(
-        self, params: Mapping[str, Any], prefix: str = "", chosen: str = ""
+        self,
+        params: Mapping[str, Any],
+        prefix: str = "",
+        chosen: str = "",
+        spell: Callable[[Any], str] | None = None,
     ) -> str | None:
         """The first of ``params`` out of its range, as one line naming the key (``prefix``
         and the parameter), the mode (``chosen``, e.g. ``attack=hart``) and the accepted
-        values; None if all are in range. Names the mode does not take are not checked."""
+        values, the value spelt by ``spell`` (None: as the command line's YAML does; the
+        Python API's ``gradient_mode``: ``repr``); None if all are in range. Names the mode
+        does not take are not checked."""
         where = f" for {chosen or f'gradient mode {self.name}'}"
         for name, value in params.items():
             rule = self.ranges.get(name)
-            message = rule.complaint(prefix + name, value, where) if rule else None
+            message = rule.complaint(prefix + name, value, where, spell) if rule else None
             if message is not None:
                 return message
         return None

@@ -70,7 +70,7 @@ from snnattack.runtime.launchers import (
     sweeper_of,
     swept_choice_settings,
 )
-from snnattack.values import params_known
+from snnattack.values import as_typed, params_known
 
 EXIT_USER_ERROR = 2
 SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
@@ -284,13 +284,14 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
         key = override.key_or_group
         if key in SWITCHES and not isinstance(override.value(), bool):
             raise ConfigError(  # a text ('no') would be taken as true by the callback
-                f"{key}={override.value()!r} is not true or false; accepted: {SWITCHES[key]}"
+                f"{key}={as_typed(override.value())} is not true or false; accepted: "
+                f"{SWITCHES[key]}"
             )
         if key in FOLDERS and not str(override.value() or "").strip():
             raise ConfigError(
-                f"{key}={override.value()!r} names no folder: the job's files (metrics.json, "
-                "run.log, .hydra/) would be written into the folder it is launched from, or "
-                f"every job of a sweep into one; accepted: {FOLDERS[key]}"
+                f"{key}={as_typed(override.value())} names no folder: the job's files "
+                "(metrics.json, run.log, .hydra/) would be written into the folder it is launched "
+                f"from, or every job of a sweep into one; accepted: {FOLDERS[key]}"
             )
         if override.key_or_group != "hydra.sweep.dir":
             continue

@@ -104,7 +104,7 @@ def load(
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std, encoding=encoding, levels=levels)
     for name, value in {**given, "backend": backend}.items():
-        complaint = None if value is None else RULES[name].complaint(name, value)
+        complaint = None if value is None else RULES[name].complaint(name, value, spell=repr)
         if complaint is not None:  # by its rule before the file's: T='4' is not the file's 4
             raise UserError(complaint)
     trained, surrogate, payload = _stored_settings(arch, path)
@@ -133,7 +133,7 @@ def load(
                 f"{name}=None: a model file does not hold the neurons' settings; accepted: "
                 f"{RULES[name].describe().format(key=name)} ({UNSET[name]})"
             )
-        complaint = RULES[name].complaint(name, value)
+        complaint = RULES[name].complaint(name, value, spell=repr)  # Python's arguments
         if complaint is not None:
             raise UserError(complaint)
     if (

@@ -253,7 +253,7 @@ def test_the_early_value_check_refuses_as_the_validation_does() -> None:
     assert (
         str(early.value)
         == str(late.value)
-        == ("train.lr=-1 is out of range; accepted: 0 < train.lr")
+        == ("train.lr=-1 is out of range; accepted: a finite number > 0")
     )
     check_values(["reset=sideways"], CONF)
 

@@ -50,10 +50,10 @@ def test_a_bad_retime_setting_is_refused_in_one_line(overrides: str, message: st
     [
         ("budget", 1.5, "is not an integer", "an integer >= 1"),
         ("budget", -3, "is out of range", "an integer >= 1"),
-        ("alpha_phi", 0, "is out of range", "0 < method.retime.alpha_phi"),
-        ("lam_cap", -1, "is out of range", "0 <= method.retime.lam_cap"),
-        ("budget_weight", -1, "is out of range", "0 <= method.retime.budget_weight"),
-        ("temperature", 0, "is out of range", "0 < method.retime.temperature"),
+        ("alpha_phi", 0, "is out of range", "a finite number > 0"),
+        ("lam_cap", -1, "is out of range", "a finite number >= 0"),
+        ("budget_weight", -1, "is out of range", "a finite number >= 0"),
+        ("temperature", 0, "is out of range", "a finite number > 0"),
         ("phi_init", 20, "is out of range", "-10 <= method.retime.phi_init <= 10"),
     ],
 )

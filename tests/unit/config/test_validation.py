@@ -65,6 +65,12 @@ ENSEMBLE_BAD = [
         f"{COMPONENT}=5 is not a list; accepted: a non-empty list of {{attack: <attack= name>, ",
     ),
     ("[]", f"{COMPONENT}=[] is empty; accepted: a non-empty list of {{attack: "),
+    ("null", f"{COMPONENT}=null sets no value; accepted: a non-empty list of {{attack: "),
+    ("[null]", f"{COMPONENT}[0]=null is not a component; accepted: {{attack: <attack= name>, "),
+    (
+        "[{attack:stbp,method:apgd,params:{steps:true}}]",
+        f"{COMPONENT}.apgd/stbp.params.steps=true is not an integer; accepted: an integer >= 1",
+    ),
     ("[fgsm]", f"{COMPONENT}[0]='fgsm' is not a component; accepted: {{attack: <attack= name>, "),
     (
         "[{attack:stbp,method:fgsm},{attack:stbp,method:fgsm}]",
@@ -111,9 +117,10 @@ TUNE_BAD = [
         "attack.tune.grids.hart has 48 points, more than attack.tune.max_points=47",
     ),
     (f"{GAMMA}.step=abc", f"{GAMMA}={{'start': 0.1, 'stop': 2.45, 'step': 'abc'}} is not a grid"),
+    (f"{GAMMA}.step=null", f"{GAMMA}={{'start': 0.1, 'stop': 2.45, 'step': null}} is not a grid"),
     (f"{GAMMA}.start=[1]", f"{GAMMA}={{'start': [1], 'stop': 2.45, 'step': 0.05}} is not a grid"),
     (f"~{GAMMA} +{GAMMA}=[]", f"{GAMMA}=[] is empty; accepted: {GRID_FORM}"),
-    (f"~{GAMMA} +{GAMMA}=[0.5,-1]", f"{GAMMA}=-1 is out of range for attack=hart; accepted: 0 < "),
+    (f"~{GAMMA} +{GAMMA}=[0.5,-1]", f"{GAMMA}=-1 is out of range for attack=hart; accepted: a "),
     (f"~{GAMMA} +{GAMMA}=[wide]", f"{GAMMA}='wide' is not a number for attack=hart"),
     (
         "~attack.tune.grids.hart +attack.tune.grids.hart=[0.1]",
@@ -129,12 +136,14 @@ TUNE_BAD = [
 BAD = [
     ("lambda=1.5", "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
     ("lambda=0", "lambda=0 is out of range"),
-    ("lambda=nan", "lambda=nan is out of range"),
+    ("lambda=nan", "lambda=nan is not a finite number; accepted: 0 < lambda <= 1"),
+    ("lambda=true", "lambda=true is not a number; accepted: 0 < lambda <= 1"),  # not True
     ("T=0", "T=0 is out of range; accepted: an integer >= 1"),
     ("T=2.5", "T=2.5 is not an integer"),
     ("T=inf", "T=inf is not an integer"),
-    ("theta=-1", "theta=-1 is out of range; accepted: 0 < theta"),
-    ("theta=inf", "theta=inf is out of range"),
+    ("theta=-1", "theta=-1 is out of range; accepted: a finite number > 0"),
+    # inf is above 0: the rule it breaks is finiteness, which the line says
+    ("theta=inf", "theta=inf is not a finite number; accepted: a finite number > 0"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
     ("train.kind=[stbp]", "train.kind=['stbp'] is not a name; accepted: stbp, ann, conversion"),
     (
@@ -147,7 +156,9 @@ BAD = [
     ),
     ("eps=[-8]", "eps=[-8] holds -8, which is out of range"),
     ("eps=[300]", "eps=[300] holds 300, which is out of range"),
-    ("eps=[nan]", "eps=[nan] holds nan, which is out of range"),
+    ("eps=[nan]", "eps=[nan] holds nan, which is not a finite number"),
+    ("eps=[8,null]", "eps=[8, null] holds null, which is not a number; accepted: a list of"),
+    ("boxes=[white,true]", "boxes=['white', true] holds true, which is not a name"),
     ("eps=[0]", "eps=[0] makes every eps-bounded attack a no-op"),
     ("eps=[8,a]", "eps=[8, 'a'] holds 'a', which is not a number; accepted: a list of distinct"),
     ("eps=[]", "eps=[] is empty; accepted: a list of distinct numbers"),
@@ -169,9 +180,10 @@ BAD = [
     ("eval_batch_size=0", "eval_batch_size=0 is out of range"),
     ("train.batch_size=0", "train.batch_size=0 is out of range"),
     ("train.epochs=0", "train.epochs=0 is out of range"),
-    ("train.lr=0", "train.lr=0 is out of range; accepted: 0 < train.lr"),
-    ("train.lr=inf", "train.lr=inf is out of range"),
-    ("train.lr=abc", "train.lr='abc' is not a number; accepted: 0 < train.lr"),
+    ("train.lr=0", "train.lr=0 is out of range; accepted: a finite number > 0"),
+    ("train.lr=inf", "train.lr=inf is not a finite number; accepted: a finite number > 0"),
+    ("train.lr=abc", "train.lr='abc' is not a number; accepted: a finite number > 0"),
+    ("train.lr=false", "train.lr=false is not a number; accepted: a finite number > 0"),
     (
         "attack=hart attack.params.gamma=wide",
         "attack.params.gamma='wide' is not a number for attack=hart",
@@ -187,7 +199,7 @@ BAD = [
     ("train.adversary.eps=0", "train.adversary.eps=0 is out of range; accepted: 0 < train.adv"),
     ("train.adversary.eps=-2", "train.adversary.eps=-2 is out of range"),
     ("train.adversary.steps=0", "train.adversary.steps=0 is out of range; accepted: an integer"),
-    ("train.adversary.beta=-1", "train.adversary.beta=-1 is out of range; accepted: 0 <= train"),
+    ("train.adversary.beta=-1", "train.adversary.beta=-1 is out of range; accepted: a finite "),
     ("train.adversary.alpha=0", "train.adversary.alpha=0 is out of range"),
     ("train.adversary.grad_mode=rgb", "train.adversary.grad_mode='rgb' is unknown; accepted: stbp"),
     ("train.adversary.reg=-0.1", "train.adversary.reg=-0.1 is out of range"),
@@ -204,7 +216,7 @@ BAD = [
     (
         "train.adversary.grad_mode=rga +train.adversary.params.beta=0",
         "train.adversary.params.beta=0 is out of range for train.adversary.grad_mode=rga; "
-        "accepted: 0 < train.adversary.params.beta",
+        "accepted: a finite number > 0",
     ),
     (
         "train.adversary.method=pgd train.adversary.grad_mode=hart +train.adversary.params.gamma=0",
@@ -225,22 +237,30 @@ BAD = [
     ("method.pgd.eps_per_alpha=0", "method.pgd.eps_per_alpha=0 is out of range"),
     ("method.pgd.random_start=2", "method.pgd.random_start=2 is not true or false"),
     ("+method.pgd.decay=1", "method.pgd.decay=1 is unknown; accepted: steps, alpha, "),
+    ("+method.pgd.bogus=true", "method.pgd.bogus=true is unknown; accepted: steps, alpha, "),
     (
         "attack=rga attack.params.beta=0",
-        "attack.params.beta=0 is out of range for attack=rga; accepted: 0 < attack.params.beta",
+        "attack.params.beta=0 is out of range for attack=rga; accepted: a finite number > 0",
     ),
     (
         "attack=rga_layerwise attack.params.gamma=-0.1",
-        "attack.params.gamma=-0.1 is out of range for attack=rga_layerwise; accepted: 0 <= ",
+        "attack.params.gamma=-0.1 is out of range for attack=rga_layerwise; accepted: a finite "
+        "number >= 0",
     ),
     (
         "attack=hart attack.params.gamma=0",
-        "attack.params.gamma=0 is out of range for attack=hart; accepted: 0 < attack.params.gamma",
+        "attack.params.gamma=0 is out of range for attack=hart; accepted: a finite number > 0",
     ),
-    ("attack=hart attack.params.gamma=inf", "attack.params.gamma=inf is out of range for attack"),
+    (
+        "attack=hart attack.params.gamma=inf",
+        "attack.params.gamma=inf is not a finite number for attack=hart; accepted: a finite "
+        "number > 0",
+    ),
+    ("attack=hart attack.params.gamma=true", "attack.params.gamma=true is not a number for "),
     (
         "attack.params.width=0",
-        "attack.params.width=0 is out of range for attack=stbp; accepted: null or 0 < attack.",
+        "attack.params.width=0 is out of range for attack=stbp; accepted: null or a finite number "
+        "> 0",
     ),
     ("+attack.params.beta=2", "attack.params.beta=2 is unknown; accepted: width"),
     (
@@ -261,13 +281,13 @@ BAD = [
     ("attack=assg attack.params.beta_2=-0.1", "attack.params.beta_2=-0.1 is out of range for"),
     (
         "attack=hart attack.tune.enabled=true attack.tune.grids.hart.gamma.start=0",
-        "attack.tune.grids.hart.gamma=0.0 is out of range for attack=hart; accepted: 0 < ",
+        "attack.tune.grids.hart.gamma=0.0 is out of range for attack=hart; accepted: a finite ",
     ),
     (
         "method=[ensemble] method.ensemble.components=[{attack:hart,method:pgd,"
         "attack_params:{gamma:-1}}]",
         "method.ensemble.components.pgd/hart.attack_params.gamma=-1 is out of range for "
-        "attack=hart; accepted: 0 < method.ensemble.components.pgd/hart.attack_params.gamma",
+        "attack=hart; accepted: a finite number > 0",
     ),
     ("attack=pdsg +attack.params.width=1", "attack.params.width=1 is unknown; accepted: pool"),
     (
@@ -326,7 +346,7 @@ BAD = [
     ("train.kind=conversion T=10000000", "T=10000000 with eval_batch_size=32 needs about "),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
-    ("+dataset.params.augment=true", "dataset.params.augment=True is unknown; accepted: test_fr"),
+    ("+dataset.params.augment=true", "dataset.params.augment=true is unknown; accepted: test_fr"),
     ("logger=wandb logger.wandb.mode=loud", "logger.wandb.mode='loud' is unknown"),
     (
         "analysis=[shuffle] analysis.shuffle.mode=time",
@@ -348,7 +368,7 @@ BAD = [
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
     # a path that the command line parses as another type: a number, a switch, a list
     ("checkpoint=123", "checkpoint=123 is not a path; accepted: null or the path of a model "),
-    ("source_checkpoint=true", "source_checkpoint=True is not a path; accepted: null or the "),
+    ("source_checkpoint=true", "source_checkpoint=true is not a path; accepted: null or the "),
     ("checkpoint=[a.pt]", "checkpoint=['a.pt'] is not a path; accepted: null or the path of "),
     (
         "attack.steps_curve=[0,5]",
@@ -436,13 +456,14 @@ BAD = [
         "dataset=nmnist model=vgg5 dataset.params=5",
         "dataset.params=5 is not a dict; accepted: a dict of the keys of dataset=nmnist (",
     ),
-    ("train.adversary=null", "train.adversary=None is not a dict; accepted: a dict of its keys"),
+    # null as typed, not Python's None
+    ("train.adversary=null", "train.adversary=null is not a dict; accepted: a dict of its keys"),
     (  # its own keys: every method's once (60 keys)
         "method.pgd=5",
         "method.pgd=5 is not a dict; accepted: a dict of the keys of method/pgd.yaml (name, steps, "
         "alpha, eps_per_alpha, random_start)",
     ),
-    ("attack.tune.grids.hart=null", "attack.tune.grids.hart=None is not a dict; accepted: a dic"),
+    ("attack.tune.grids.hart=null", "attack.tune.grids.hart=null is not a dict; accepted: a dic"),
     # event datasets' framing and simulated camera
     (
         "dataset=digits_events dataset.params.split_by=count",
@@ -1401,7 +1422,7 @@ THROUGH_RUN_PY = [
     ),
     (  # the mode set alone: the attack= file's (STBP's) parameters stay, and the fix is named
         "attack.grad_mode=rga",
-        "error: attack.params.surrogate=None is unknown; accepted: beta, gamma; or choose the "
+        "error: attack.params.surrogate=null is unknown; accepted: beta, gamma; or choose the "
         "mode with attack=rga, whose file sets its parameters (attack.grad_mode=rga alone keeps "
         "another mode's: surrogate, width, alpha)",
     ),

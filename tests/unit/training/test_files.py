@@ -65,7 +65,7 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         ),
         (dict(T=0), "T=0 is out of range; accepted: an integer >= 1"),
         (dict(lam=1.5), "lam=1.5 is out of range; accepted: 0 < lam <= 1"),
-        (dict(theta=-1.0), "theta=-1.0 is out of range; accepted: 0 < theta"),
+        (dict(theta=-1.0), "theta=-1.0 is out of range; accepted: a finite number > 0"),
         (dict(reset="zero"), "reset='zero' is unknown; accepted: hard, soft"),
         (dict(in_channels=1.0), "in_channels=1.0 is not an integer; accepted: an integer >= 1"),
         (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both null, or both"),
