@@ -96,6 +96,12 @@ class Rule:
             raise ConfigError(message)
 
 
+class Bare(list):
+    """A bare value read as a list of one (``eps=8`` as ``[8]``, by
+    :func:`snnattack.config.plain_rules.listed`), which a message spells as the user typed it:
+    ``eps=inf is not a finite number``, not ``eps=[inf] holds inf``."""
+
+
 def as_typed(value: Any) -> str:
     """``value`` as the command line's YAML spells it, so that a message shows what the user
     typed: ``null``, ``true`` and ``false`` (not Python's ``None``, ``True``, ``False``), in
@@ -103,6 +109,8 @@ def as_typed(value: Any) -> str:
     may read as) and numbers (``inf``, ``nan``, ``1e-05``) as Python writes them."""
     if value is None:
         return "null"
+    if isinstance(value, Bare):
+        return as_typed(value[0])
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):  # a plain dict or an unresolved DictConfig
@@ -205,6 +213,13 @@ def list_rule(item: Rule, accepted: str, *, empty: bool = False) -> Rule:
     repeated, or the first value refused (``eps=[8,a]`` holds 'a', which is not a number)."""
 
     def problem(value: list, spell: Callable[[Any], str]) -> str:
+        if isinstance(value, Bare):  # eps=inf: what is wrong with the one value typed
+            (x,) = value
+            if x is None:
+                return "sets no value"
+            if isinstance(x, str) and item.test(_number(x)):
+                return "is text, not a number"
+            return item.problem_of(x, spell)
         if not value:
             return "is empty"
         for x in (x for x in value if not item.test(x)):

@@ -20,6 +20,7 @@ from snnattack.settings import BOXES, FORMATS
 from snnattack.values import (
     BOOL,
     RULES,
+    Bare,
     Rule,
     declare,
     either,
@@ -39,8 +40,8 @@ LISTS = ("eps",)  # keys whose bare value counts as a list of one (eps=8 is eps=
 
 def listed(key: str, value: Any) -> Any:
     """``value`` of ``key`` as its rule reads it: a bare value of a key of :data:`LISTS` as a
-    list of one."""
-    return [value] if key in LISTS and not isinstance(value, list) else value
+    list of one (a :class:`~snnattack.values.Bare`, which a message spells as typed)."""
+    return Bare([value]) if key in LISTS and not isinstance(value, list) else value
 
 
 WANDB_BANNED = "/\\#?%:"  # the characters W&B refuses in a project's name

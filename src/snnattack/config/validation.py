@@ -121,9 +121,11 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     _declared()
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = resolve(cfg)
-    for key in LISTS:  # eps=8 counts as a list of one
-        resolved[key] = listed(key, resolved.get(key))
-    check_rules(flat(resolved))
+    read = {key: listed(key, resolved.get(key)) for key in LISTS}  # eps=8: a list of one
+    resolved.update(
+        (key, list(value) if isinstance(value, list) else value) for key, value in read.items()
+    )
+    check_rules((key, read.get(key, value)) for key, value in flat(resolved))
     for name, check in CHECKS.items():  # the combinations, then the machine
         if machine or CHECKS.orders[name] < MACHINE:
             check(resolved)

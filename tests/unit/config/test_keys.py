@@ -204,8 +204,8 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
         (["lambda=0.5", "lambda=0.9"], "error: lambda is given twice (lambda=0.5, lambda=0.9)"),
         (
             ["eps=300"],
-            "error: eps=[300] holds 300, which is out of range",
-        ),  # eps=300 counts as a list of one
+            "error: eps=300 is out of range; accepted: a list of distinct numbers",
+        ),  # eps=300 counts as a list of one, shown as typed
     ],
     ids=["help", "unknown key", "unknown choice", "value out of range", "key twice", "eps"],
 )

@@ -157,6 +157,11 @@ BAD = [
     ("eps=[-8]", "eps=[-8] holds -8, which is out of range"),
     ("eps=[300]", "eps=[300] holds 300, which is out of range"),
     ("eps=[nan]", "eps=[nan] holds nan, which is not a finite number"),
+    # a bare value (eps=8 is eps=[8]) shown as typed, not as the list of one it is read as
+    ("eps=inf", "eps=inf is not a finite number; accepted: a list of distinct numbers"),
+    ("eps=null", "eps=null sets no value; accepted: a list of distinct numbers"),
+    ("eps=abc", "eps='abc' is not a number; accepted: a list of distinct numbers"),
+    ("eps=-8", "eps=-8 is out of range; accepted: a list of distinct numbers"),
     ("eps=[8,null]", "eps=[8, null] holds null, which is not a number; accepted: a list of"),
     ("boxes=[white,true]", "boxes=['white', true] holds true, which is not a name"),
     ("eps=[0]", "eps=[0] makes every eps-bounded attack a no-op"),
