@@ -26,6 +26,9 @@ from snnattack.values import Rule, declare, member_of, one_of, optional
 
 declare(
     {
+        # a kind's reset before reset, which reads it (${oc.select:train.resets.<kind>,...}):
+        # train.resets.stbp=sideways is refused naming the key typed, not reset
+        "train.resets.*": one_of(*RESETS),
         "reset": one_of(*RESETS),
         "neuron_impl": one_of(*IMPLS),
         "backend": one_of(*BACKENDS),
@@ -36,7 +39,6 @@ declare(
             lambda: f"a list of encodings of {', '.join(ENCODINGS)}",
             "names an unknown encoding",
         ),
-        "train.resets.*": one_of(*RESETS),
         "train.adversary.grad_mode": member_of(GRADIENT_MODES),
         "source_model": optional(one_of(*MODELS)),
         "attack.grad_mode": member_of(GRADIENT_MODES),

@@ -145,6 +145,9 @@ BAD = [
     # inf is above 0: the rule it breaks is finiteness, which the line says
     ("theta=inf", "theta=inf is not a finite number; accepted: a finite number > 0"),
     ("reset=sideways", "reset='sideways' is unknown; accepted: hard, soft"),
+    # the kind's reset, which reset reads: named as typed, not as reset
+    ("train.resets.stbp=sideways", "train.resets.stbp='sideways' is unknown; accepted: hard, s"),
+    ("train.resets.stbp=null", "train.resets.stbp=null sets no value; accepted: hard, soft"),
     ("train.kind=[stbp]", "train.kind=['stbp'] is not a name; accepted: stbp, ann, conversion"),
     (
         "train.adversary.method=[pgd]",
