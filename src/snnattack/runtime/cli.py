@@ -804,6 +804,20 @@ def broken_code(err: HydraException) -> BaseException | None:
     return None
 
 
+def _struct_line(err: HydraException) -> str | None:
+    """``KEY=V`` without ``+`` where the config's node holds no such key and no choice of a
+    group sets it (a gradient mode's parameter below ``train.adversary.params: {}``), in the
+    job's form: Hydra's own line named no accepted override. None for other errors."""
+    found = re.search(r"Could not override '([^']+)'", str(err))
+    advice = re.search(r"use \+(.+)$", str(err), re.MULTILINE)  # the override as given
+    if found is None or advice is None or "is not in struct" not in str(err.__cause__) + str(err):
+        return None
+    return (
+        f"{found.group(1)} is not in the config, and an override without + only changes a key "
+        f"it holds; accepted: +{advice.group(1)} to add it"
+    )
+
+
 def hydra_line(
     err: HydraException,
     conf_dir: Path,
@@ -822,6 +836,7 @@ def hydra_line(
         or _group_param_line(err, conf_dir, named or {}, shown_by)
         or _other_choice_line(err, conf_dir, shown_by)
         or hydra_param_line(err, conf_dir)
+        or _struct_line(err)
     )
     if form is not None:
         return form

@@ -1291,6 +1291,11 @@ THROUGH_RUN_PY = [
         "-m hydra/launcher=local_submitit hydra.launcher.tasks_per_node=0 lambda=0.5,1.0",
         "error: hydra.launcher.tasks_per_node=0 is out of range; accepted: an integer >= 1",
     ),
+    (  # Hydra's line named no accepted override: a key below an empty node of conf/
+        "train.adversary.grad_mode=hart train.adversary.params.gamma=0.5",
+        "error: train.adversary.params.gamma is not in the config, and an override without + "
+        "only changes a key it holds; accepted: +train.adversary.params.gamma=0.5 to add it",
+    ),
     (
         "hydra.launcher.foo=1",
         "error: hydra.launcher.foo is not a key of any hydra/launcher; accepted: a key of the "
