@@ -44,8 +44,10 @@ class Rule:
     accepted: str | Callable[[], str]
     # what is wrong with a value of the right type that the test refuses, or, given the value
     # and the spelling of values (a list's problem names the value it holds), what is wrong
-    # with it
-    problem: str | Callable[[Any, Callable[[Any], str]], str] = "is out of range"
+    # with it (a function of the value alone is called so)
+    problem: str | Callable[[Any, Callable[[Any], str]], str] | Callable[[Any], str] = (
+        "is out of range"
+    )
     # the one spelling of an accepted number, by which settings are hashed (a real key's
     # ``float``: ``lambda=1`` is ``lambda=1.0``, one store key), or None: kept as given
     spelling: Callable[[Any], Any] | None = None
@@ -67,9 +69,11 @@ class Rule:
         ``spell``; None: :func:`as_typed`)."""
         if not self.fits(value):
             return f"is not {self.kind}"
-        if callable(self.problem):
-            return self.problem(value, spell or as_typed)
-        return self.problem
+        if not callable(self.problem):
+            return self.problem
+        if len(inspect.signature(self.problem).parameters) < 2:  # a rule of yours: (value)
+            return self.problem(value)  # type: ignore[call-arg]
+        return self.problem(value, spell or as_typed)
 
     def complaint(
         self, key: str, value: Any, where: str = "", spell: Callable[[Any], str] | None = None

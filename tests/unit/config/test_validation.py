@@ -30,6 +30,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.runtime.command_line import multirun, with_file_sweep
 from snnattack.runtime.launchers import check_basic_sweep, check_hydra_added
+from snnattack.values import Rule, as_typed
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
 COMPONENT = "method.ensemble.components"
@@ -678,6 +679,18 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     line = str(err.value)
     assert line.startswith(message)
     assert "\n" not in line and "accepted: " in line
+
+
+def test_a_value_is_spelt_as_the_command_line_types_it_and_a_python_argument_as_python() -> None:
+    """A config key's value as YAML spells it (null, true; in lists and dicts too), a Python
+    argument's as Python does (``spell=repr``); a rule's ``problem`` of the value alone (one
+    of yours, from before the spelling) still says what is wrong."""
+    assert as_typed({"a": [None, True, False, 1.5, "x", float("inf")]}) == (
+        "{'a': [null, true, false, 1.5, 'x', inf]}"
+    )
+    rule = Rule(lambda v: False, "anything", lambda v: "is refused")
+    assert rule.complaint("k", True) == "k=true is refused; accepted: anything"
+    assert rule.complaint("k", True, spell=repr) == "k=True is refused; accepted: anything"
 
 
 def test_an_unknown_model_name_lists_the_models_a_job_takes_not_the_apis_passed() -> None:
