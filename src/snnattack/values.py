@@ -109,8 +109,9 @@ class Bare(list):
 def as_typed(value: Any) -> str:
     """``value`` as the command line's YAML spells it, so that a message shows what the user
     typed: ``null``, ``true`` and ``false`` (not Python's ``None``, ``True``, ``False``), in
-    lists and dicts too; text quoted (``'abc'``, ``'8'``: a text, not the number or switch it
-    may read as) and numbers (``inf``, ``nan``, ``1e-05``) as Python writes them."""
+    lists and dicts too, a dict's keys bare (``{start: 0.1, step: null}``, as typed); text
+    quoted (``'abc'``, ``'8'``: a text, not the number or switch it may read as) and numbers
+    (``inf``, ``nan``, ``1e-05``) as Python writes them."""
     if value is None:
         return "null"
     if isinstance(value, Bare):
@@ -118,11 +119,16 @@ def as_typed(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):  # a plain dict or an unresolved DictConfig
-        items = (f"{as_typed(k)}: {as_typed(v)}" for k, v in value.items())
+        items = (f"{_key(k)}: {as_typed(v)}" for k, v in value.items())
         return "{" + ", ".join(items) + "}"
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return "[" + ", ".join(map(as_typed, value)) + "]"
     return repr(value)
+
+
+def _key(key: Any) -> str:
+    """A dict's key as YAML spells it: a name bare (``start``), another key as a value."""
+    return key if isinstance(key, str) and key.isidentifier() else as_typed(key)
 
 
 def _number(text: str) -> int | float | str:

@@ -133,7 +133,7 @@ def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_
 @pytest.mark.parametrize(
     "override,message",
     [
-        ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={'start'"),
+        ("attack.tune.grids.hart.gamma.step=0", "attack.tune.grids.hart.gamma={start: 0.1, "),
         ("~attack.tune.grids.hart.gamma", "attack.tune.grids.hart.gamma is missing"),
         (
             "+attack.tune.grids.hart.width=[1.0]",
@@ -142,7 +142,7 @@ def test_tuning_a_mode_without_parameters_runs_it_as_it_is_noted_in_console_and_
         ("~attack.tune.grids.stbp attack=stbp", "attack.tune.grids.stbp is missing"),
         (
             "attack.tune.grids.stbp.width=null",
-            "attack.tune.grids.stbp={'width': null, 'alpha': null} tunes nothing",
+            "attack.tune.grids.stbp={width: null, alpha: null} tunes nothing",
         ),
         ("attack.tune.val_size=0", "attack.tune.val_size=0 is out of range"),
     ],

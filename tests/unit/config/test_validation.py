@@ -105,7 +105,7 @@ GAMMA = "attack.tune.grids.hart.gamma"
 TUNE_BAD = [
     (
         f"{GAMMA}.stop=0.05",
-        f"{GAMMA}={{'start': 0.1, 'stop': 0.05, 'step': 0.05}} has its stop below its start; "
+        f"{GAMMA}={{start: 0.1, stop: 0.05, step: 0.05}} has its stop below its start; "
         f"accepted: {GRID_FORM}",
     ),
     (
@@ -117,9 +117,9 @@ TUNE_BAD = [
         "attack.tune.max_points=47",
         "attack.tune.grids.hart has 48 points, more than attack.tune.max_points=47",
     ),
-    (f"{GAMMA}.step=abc", f"{GAMMA}={{'start': 0.1, 'stop': 2.45, 'step': 'abc'}} is not a grid"),
-    (f"{GAMMA}.step=null", f"{GAMMA}={{'start': 0.1, 'stop': 2.45, 'step': null}} is not a grid"),
-    (f"{GAMMA}.start=[1]", f"{GAMMA}={{'start': [1], 'stop': 2.45, 'step': 0.05}} is not a grid"),
+    (f"{GAMMA}.step=abc", f"{GAMMA}={{start: 0.1, stop: 2.45, step: 'abc'}} is not a grid"),
+    (f"{GAMMA}.step=null", f"{GAMMA}={{start: 0.1, stop: 2.45, step: null}} is not a grid"),
+    (f"{GAMMA}.start=[1]", f"{GAMMA}={{start: [1], stop: 2.45, step: 0.05}} is not a grid"),
     (f"~{GAMMA} +{GAMMA}=[]", f"{GAMMA}=[] is empty; accepted: {GRID_FORM}"),
     (f"~{GAMMA} +{GAMMA}=[0.5,-1]", f"{GAMMA}=-1 is out of range for attack=hart; accepted: a "),
     (f"~{GAMMA} +{GAMMA}=[wide]", f"{GAMMA}='wide' is not a number for attack=hart"),
@@ -412,7 +412,7 @@ BAD = [
     ),
     (
         f"attack=bptr {GAMMA}.stop=0.05",
-        f"{GAMMA}={{'start': 0.1, 'stop': 0.05, 'step': 0.05}} has its stop below its start",
+        f"{GAMMA}={{start: 0.1, stop: 0.05, step: 0.05}} has its stop below its start",
     ),
     (
         "~attack.tune.grids +attack.tune.grids=[1]",
@@ -686,7 +686,7 @@ def test_a_value_is_spelt_as_the_command_line_types_it_and_a_python_argument_as_
     argument's as Python does (``spell=repr``); a rule's ``problem`` of the value alone (one
     of yours, from before the spelling) still says what is wrong."""
     assert as_typed({"a": [None, True, False, 1.5, "x", float("inf")]}) == (
-        "{'a': [null, true, false, 1.5, 'x', inf]}"
+        "{a: [null, true, false, 1.5, 'x', inf]}"
     )
     rule = Rule(lambda v: False, "anything", lambda v: "is refused")
     assert rule.complaint("k", True) == "k=true is refused; accepted: anything"
