@@ -73,8 +73,8 @@ def row_seed(seed: int, batch: int, row: str, purpose: str = "craft") -> int:
     and radius) on test batch ``batch`` of a job seeded ``seed``, for ``purpose`` (``craft``:
     the attack's random starts, EOT and encoder draws, queries; ``judge``: an ensemble's
     judging of its candidates): a row's numbers do not depend on which other rows its job
-    runs, nor in which order (its position seeded it before: adding a method before a row
-    moved that row's numbers). The gradient mode is not in it: one row under two gradient
+    runs, nor in which order (a seed from its position would move them whenever a method or
+    radius is added before it). The gradient mode is not in it: one row under two gradient
     modes starts from the same draws, and a row that reads no gradient mode (the ensemble,
     Square) gives the same numbers under every mode, as ``attack.reuse`` copies it."""
     digest = hashlib.sha256(f"{seed}|{batch}|{row}|{purpose}".encode()).digest()

@@ -181,8 +181,8 @@ def notes(resolved: dict[str, Any]) -> list[str]:
 def without_adversary(adversary: dict[str, Any]) -> list[str]:
     """A note per setting of ``train.adversary`` other than its default (each of ``params``
     one) where its ``method`` is null: the standard model is trained and stored, as without
-    them. Only ``reg`` had one: ``train.adversary.eps=8`` or ``grad_mode=rga`` alone, which
-    look like turning adversarial training on, trained the standard model without a word."""
+    them: ``train.adversary.eps=8`` or ``grad_mode=rga`` alone looks like turning adversarial
+    training on, and would otherwise train the standard model without a word."""
     defaults = adversary_defaults()
     given = {
         key: value
