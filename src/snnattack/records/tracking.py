@@ -92,8 +92,9 @@ def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
 def adversary_words(adversary: dict[str, Any] | None) -> list[str]:
     """An adversarial training's method, the gradient mode it crafts with where the trained
     model is an SNN (an ANN's spec has none), and its ε in 1/255, e.g. ``pgd/rga ε=16``; none
-    for standard training: a sweep over ``train.adversary.method`` or its ``grad_mode`` had
-    train runs of one name, told apart by their store keys' hashes alone."""
+    for standard training. Without them a sweep over ``train.adversary.method`` or its
+    ``grad_mode`` would give train runs of one name, told apart by their store keys' hashes
+    alone."""
     if not adversary or adversary.get("method") is None:
         return []
     mode = adversary.get("grad_mode")
