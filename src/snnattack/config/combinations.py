@@ -129,31 +129,6 @@ def _source_settings_unread(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
-@NOTES.register("source_neuron")
-def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
-    """``source_lambda`` and ``source_T`` of a black-box source that is an ANN
-    (``source_train=ann``, or an ANN target's kind): it has no leak and no time steps, so its
-    store key leaves them out and every value trains and attacks the one ANN, while a sweep
-    over them showed its rows under each value as if they differed (the rows record
-    ``source_lambda`` and ``source_T`` null). A value that is the target's own is what null
-    gives, and a benchmark protocol's (``benchmark.protocol``) pins its standard surrogate
-    whatever the target: neither is the user's setting, and neither is noted."""
-    kind = resolved.get("source_train") or resolved["train"]["kind"]
-    given = [
-        f"{k}={resolved[k]}"
-        for k, own in (("source_lambda", "lambda"), ("source_T", "T"))
-        if resolved.get(k) is not None and resolved[k] != resolved.get(own)
-    ]
-    protocol = (resolved.get("benchmark") or {}).get("protocol")
-    if not given or kind != "ann" or "black" not in resolved["boxes"] or protocol:
-        return []
-    return [
-        f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not read by the black-box "
-        "source of train.kind=ann (an ANN has no leak and no time steps): its rows are "
-        f"crafted on the ANN trained without {'it' if len(given) == 1 else 'them'}"
-    ]
-
-
 @CHECKS.register("time_extension_fits_encoding", order=3)
 def _time_extension_fits_encoding(resolved: dict[str, Any]) -> None:
     if resolved["attack"].get("time_extension", 1) > 1 and resolved["encoding"] == "frames":
