@@ -11,6 +11,8 @@ from fixtures_events import write_dvs_gesture, write_nmnist
 from harness import compose
 
 from snnattack.attacks.parse import attack_specs
+from snnattack.report import write_report
+from snnattack.report.events import WORST
 
 
 def test_an_event_attack_is_one_row_per_box_at_eps_0_beside_the_radii() -> None:
@@ -111,3 +113,37 @@ def test_recorded_event_datasets_train_through_the_store_and_sda_attacks_them(
     folder = "NMNIST" if dataset == "nmnist" else "DVSGesture"
     stored = list((tmp_path / "data").glob(f"{folder}_frames_*"))
     assert len(stored) == 1 and "_binary_bynumber" in stored[0].name
+
+
+@pytest.mark.slow
+def test_an_ensemble_of_event_attacks_counts_its_events_and_joins_the_worst_case(
+    run_job: Callable, tmp_path: Path
+) -> None:
+    """The ensemble of event attacks only is an event attack: its row has the L0 fields of its
+    kept examples, it is one of the box's worst case's rows, and the report's L0 table shows
+    it (before, its row had none of them and the table and worst case left it out)."""
+    record = run_job(
+        "dataset=digits_events",
+        "method=[sda,ensemble]",
+        "method.sda.n_iter=1",
+        "method.ensemble.components=[{attack:stbp,method:spike_grad,params:{n_iter:2}},"
+        "{attack:stbp,method:sda}]",
+        "boxes=[white]",
+        "trainer.limit_test_batches=1",
+        "checks.masking.enabled=false",
+        out="ensemble",
+    )
+    sda, ensemble = record["results"]
+    assert ensemble["method"] == "ensemble" and ensemble["eps_255"] == 0
+    assert ensemble["asr"] > 0 and 0 < ensemble["l0_median"] and ensemble["l0_mean"] > 0
+    assert ensemble["inserted_mean"] + ensemble["deleted_mean"] == pytest.approx(
+        ensemble["l0_mean"]
+    )
+    assert set(ensemble["l0_under"]) == {"200", "800"}
+    assert sum(ensemble["l0_hist"].values()) == round(ensemble["asr"] * ensemble["n_correct"] / 100)
+    worst = record["event_worst_case"]["white"]
+    assert worst["methods"] == ["sda/white/eps0", "ensemble/white/eps0"]
+    assert worst["asr"] >= max(sda["asr"], ensemble["asr"])
+    report = write_report(tmp_path / "ensemble")
+    table = next(t for t in report.tables if t.title.startswith("Event attacks: ASR against"))
+    assert [row[1] for row in table.rows] == ["sda/stbp", "ensemble", WORST]

@@ -59,7 +59,10 @@ EVENTS = [
     "train.epochs=4",
     "threads=1",
     "trainer.limit_test_batches=3",  # batches 0, 2 on rank 0, batch 1 on rank 1
-    "method=[gsattack,retime,event_patch]",
+    "method=[gsattack,retime,event_patch,ensemble]",
+    # an ensemble of event attacks: its L0 fields and worst-case samples, gathered too
+    "method.ensemble.components=[{attack:stbp,method:spike_grad,params:{n_iter:2}},"
+    "{attack:stbp,method:sda,params:{n_iter:2}}]",
     "method.gsattack.target=random",  # a class per sample: targeted_asr, n_targeted
     "method.gsattack.candidates=random",
     "method.gsattack.steps=10",
@@ -72,8 +75,9 @@ EVENTS = [
 @pytest.mark.slow  # two gloo processes, then one: ~20 s on two cores
 def test_ddp_event_rows_equal_one_process_targeted_and_budgets_included(tmp_path: Path) -> None:
     """Every field of an event job's rows (a random-target GSAttack row's targeted_asr and
-    n_targeted, the recording's and the retiming's budget means, gathered rank after rank)
-    and its masking checks are the single process's on the same models."""
+    n_targeted, the recording's and the retiming's budget means, an event ensemble's L0
+    fields, gathered rank after rank) and its masking checks are the single process's on the
+    same models."""
     common = [*EVENTS, f"store.dir={tmp_path}/models"]
     ddp = run_py(*common, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}/ddp", cwd=tmp_path)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
@@ -91,3 +95,5 @@ def test_ddp_event_rows_equal_one_process_targeted_and_budgets_included(tmp_path
     gsattack = d["results"][0]
     assert gsattack["n_targeted"] == gsattack["n_correct"] > 0  # a random target: every one
     assert gsattack["targeted_asr"] > 0 and gsattack["recording"]["changed_share_mean"] > 0
+    assert d["results"][3]["l0_hist"]  # the ensemble's
+    assert "ensemble/white/eps0" in d["event_worst_case"]["white"]["methods"]

@@ -67,6 +67,15 @@ def has_no_radius(algorithm: str, params: dict[str, Any]) -> bool:
     return is_event_attack(algorithm)
 
 
+def counts_events(spec: AttackSpec) -> bool:
+    """Whether ``spec``'s row counts its budget in events: an event attack's, or an ensemble's
+    whose components are all event attacks (its kept examples change events as theirs do, so
+    it is an event attack too). Such a row reports the events changed per success (the L0
+    fields: :class:`~snnattack.evaluation.budget.EventBudget`) and joins its box's worst case
+    over the event attacks (``event_worst_case``)."""
+    return has_no_radius(spec.algorithm, spec.params)
+
+
 def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[str, Any]]]:
     """Each ensemble's components as it runs them, by the ensemble's ``method`` key, then by
     component name: the parameters that their ``method=`` and ``attack=`` files resolve to with

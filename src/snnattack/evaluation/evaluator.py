@@ -28,6 +28,7 @@ from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
 from snnattack.attacks.methods.base import LINF
+from snnattack.attacks.parse import counts_events
 from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.errors import UserError
@@ -260,15 +261,19 @@ class AttackEvaluator(L.LightningModule):
             i: curve_counts(s.algorithm, s.params, recipe.steps_curve) for i, s in enumerate(specs)
         }
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
-        # the events each event attack changed per success (snnattack.evaluation.budget)
+        # the events each event attack changed per success (snnattack.evaluation.budget); an
+        # ensemble of event attacks only is one too: its L0 fields, from the examples it kept
         self.budgets = nn.ModuleDict(
             {
                 str(i): EventBudget(METHODS[s.algorithm].retimes, reads_recordings(s.algorithm))
-                for i, s in enumerate(specs)
                 if is_event_attack(s.algorithm)
+                else EventBudget()
+                for i, s in enumerate(specs)
+                if counts_events(s)
             }
         )
-        # per box, the worst case over the event attacks this job computes (not reused ones)
+        # per box, the worst case over the event attacks this job computes (not reused ones),
+        # an ensemble of event attacks among them: a sample it broke is one more minimum
         computed = [
             s for i, s in enumerate(specs) if str(i) in self.budgets and i not in (reused or {})
         ]

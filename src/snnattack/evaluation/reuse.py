@@ -58,7 +58,8 @@ from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack
+from snnattack.attacks.methods import GRADIENT_FREE
+from snnattack.attacks.parse import counts_events
 from snnattack.errors import UserError, WriteError
 from snnattack.evaluation.kept import check_kept
 from snnattack.interop.common import AdaptedNet
@@ -251,11 +252,12 @@ class Earlier(NamedTuple):
 
 
 def _event_boxes(keys: dict[int, str], specs: Sequence[AttackSpec]) -> dict[str, list[int]]:
-    """The positions of each box's event-attack rows (that have keys), whose worst case takes
-    each of their samples: they are copied together with it, or computed together."""
+    """The positions of each box's event-attack rows (that have keys; an ensemble of event
+    attacks only is one: :func:`~snnattack.attacks.parse.counts_events`), whose worst case
+    takes each of their samples: they are copied together with it, or computed together."""
     boxes: dict[str, list[int]] = {}
     for i, spec in enumerate(specs):
-        if i in keys and is_event_attack(spec.algorithm):
+        if i in keys and counts_events(spec):
             boxes.setdefault(spec.box, []).append(i)
     return boxes
 

@@ -5,9 +5,11 @@ checked against the adversarial examples the evaluator kept."""
 from __future__ import annotations
 
 import lightning as L
+import pytest
 import torch
 from torch import nn
 
+from snnattack.attacks.ensemble import Component
 from snnattack.evaluation.budget import EventBudget, WorstL0, l0_histogram, sample_l0
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.settings import AttackSpec, Recipe
@@ -116,3 +118,48 @@ def test_a_row_s_means_do_not_depend_on_the_order_its_batches_are_gathered_in() 
     assert ddp["recording"]["changed_share_mean"] == single["recording"]["changed_share_mean"]
     assert ddp["retiming"]["moved_share_mean"] == single["retiming"]["moved_share_mean"]
     assert ddp == single
+
+
+def test_an_ensemble_of_event_attacks_is_an_event_row_and_joins_the_worst_case() -> None:
+    """An ensemble whose components are all event attacks changes events as they do: its row
+    gets the L0 fields from the examples it kept (before, none: ``l0_hist`` null, and the
+    report's L0 table had no row for it) and its samples join its box's worst case."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 3)).eval()
+    x = (torch.rand(24, 2, 2, 3, 3) < 0.3).float()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    y[:4] = (y[:4] + 1) % 3  # four samples start misclassified: never successes
+    short = {"k_init": 1, "n_iter": 1}
+    parts = [
+        Component("sda_short/stbp", "stbp", "stbp", {}, "sda_short", "sda", short),
+        Component("sda/stbp", "stbp", "stbp", {}, "sda", "sda", {}),
+    ]
+    specs = [
+        AttackSpec("sda_short", 0.0, "white", short, algorithm="sda"),
+        AttackSpec("ensemble", 0.0, "white", {"components": parts}, algorithm="ensemble"),
+    ]
+    evaluator = AttackEvaluator(model, None, specs, Recipe("stbp"), save_examples=True)
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=10)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    least = torch.full((24,), float("inf"))
+    for row, kept in zip(evaluator.results, evaluator.examples, strict=True):
+        adv = torch.cat([p["adv"] for p in kept])
+        assert torch.equal(torch.cat([p["clean"] for p in kept]), x)  # for the frames figure
+        fooled = (torch.cat([p["preds"] for p in kept]) != y) & (torch.arange(24) >= 4)
+        delta = (adv - x).flatten(1)
+        l0 = delta.abs().sum(1)
+        assert row.l0_hist == l0_histogram(l0[fooled])
+        assert row.l0_mean == pytest.approx(float(l0[fooled].mean()))
+        assert row.inserted_mean == pytest.approx(float(delta.clamp(min=0).sum(1)[fooled].mean()))
+        assert row.deleted_mean == pytest.approx(float((-delta).clamp(min=0).sum(1)[fooled].mean()))
+        assert row.l0_under == {"200": 100.0, "800": 100.0}
+        least = torch.minimum(least, l0.where(fooled, torch.tensor(float("inf"))))
+    single, ensemble = evaluator.results
+    assert ensemble.method == "ensemble" and ensemble.asr > single.asr
+    worst = evaluator.event_worst_case["white"]
+    assert worst["methods"] == ["sda_short/white/eps0", "ensemble/white/eps0"]
+    assert worst["l0_hist"] == l0_histogram(least[torch.isfinite(least)])
+    assert worst["asr"] == ensemble.asr  # the short SDA's successes are the ensemble's too

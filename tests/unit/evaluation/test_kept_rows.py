@@ -110,8 +110,12 @@ def test_a_targeted_rows_kept_rate_is_checked(
 ) -> None:
     """A targeted spec's kept row has its targeted rate, a whole share of ``n_targeted`` of
     no more samples than its ASR fooled (3 here); one kept without it is computed again (an
-    ensemble's with a targeted component too, kept before it had a rate)."""
-    record = JobRecord(clean_acc=50.0, n=16, results=[_row(specs[0], **kept)])
+    ensemble's with a targeted component too, kept before it had a rate; an ensemble of event
+    attacks is copied with its box's worst case, kept beside it)."""
+    worst = {"white": {"methods": [specs[0].name], "n_correct": 8, "asr": 37.5, "l0_hist": {}}}
+    record = JobRecord(
+        clean_acc=50.0, n=16, results=[_row(specs[0], **kept)], event_worst_case=worst
+    )
     remember({0: "aimed-w"}, specs, record, tmp_path / "0", tmp_path)
     with caplog.at_level(logging.WARNING, logger="snnattack.evaluation.reuse"):
         earlier = earlier_rows({0: "aimed-w"}, specs, tmp_path, tmp_path / "1")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from snnattack.attacks.ensemble import Component
 from snnattack.evaluation.reuse import FOLDER, _own, earlier_rows, origin, remember
 from snnattack.records.results import AttackRow, JobRecord
 from snnattack.settings import AttackSpec
@@ -160,3 +161,28 @@ def test_a_job_knows_its_own_kept_rows_by_what_they_say_of_it(tmp_path: Path, jo
     assert made == (str(mine) if job.startswith("..") else job)
     own = _own(mine, sweep)
     assert own(made) and not own(origin(sweep / "1", sweep)) and not own(None)
+
+
+def test_an_ensemble_of_event_attacks_is_one_of_its_box_s_event_rows(tmp_path: Path) -> None:
+    """An ensemble of event attacks only joins its box's worst case, so it is copied with the
+    box's other event rows or computed with them: its components' settings changed, the SDA
+    row beside it is computed again too (not copied with a worst case that left the new
+    ensemble's samples out)."""
+    parts = [Component("sda/stbp", "stbp", "stbp", {}, "sda", "sda", {})]
+    specs = [
+        AttackSpec("sda", 0.0, "white"),
+        AttackSpec("ensemble", 0.0, "white", {"components": parts}, algorithm="ensemble"),
+    ]
+    keys = {0: "sda-w", 1: "ens-w"}
+    worst = {**WORST["white"], "methods": ["sda/white/eps0", "ensemble/white/eps0"]}
+    record = JobRecord(
+        clean_acc=50.0,
+        n=16,
+        results=[_row(s, 12.5) for s in specs],
+        event_worst_case={"white": worst},
+    )
+    remember(keys, specs, record, tmp_path / "0", tmp_path)
+    same = earlier_rows(keys, specs, tmp_path, tmp_path / "1")
+    assert sorted(same.rows) == [0, 1] and same.worst == {"white": {**worst, "reused_from": "0"}}
+    changed = earlier_rows({**keys, 1: "ens-w-other"}, specs, tmp_path, tmp_path / "1")
+    assert changed.rows == {} and changed.worst == {}
