@@ -360,6 +360,7 @@ class AttackEvaluator(L.LightningModule):
             describe_test(self.trainer, label)
             manual_seed(row_seed(self.recipe.seed, index, spec.name))  # the row's own draws
             started = synced_time(x.device)  # CUDA: the row's queued work counted in it
+            recorded = None  # the raw recordings a single row attacks (gsattack)
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
                 worst = worst_case(

@@ -10,8 +10,9 @@ is a ``torch.save`` dict in the layout of torchattacks' ``Attack.save``, so
 - ``preds``: int64 ``[n]``, the target model's class on each adversarial input;
 - ``indices``: int64 ``[n]``, each sample's position in the test split (the datamodule's
   ``test_set``), to pair it with its clean input;
-- ``clean_inputs`` (event attacks only): float tensor ``[n, ...]``, the clean frames, so that
-  the report can mark the events each example inserted and deleted;
+- ``clean_inputs`` (event attacks only, an ensemble of event attacks only too): float tensor
+  ``[n, ...]``, the clean frames, so that the report can mark the events each example
+  inserted and deleted;
 - ``save_type``: ``"float"`` (torchattacks' marker), and the row's ``method``, ``box``,
   ``grad_mode``, ``eps`` ([0, 1] units) and ``eps_255``;
 - ``row``: the row's name in ``metrics.json`` (``<method>/<box>/eps<eps_255>``, the key of its

@@ -135,9 +135,9 @@ def test_an_ensemble_of_event_attacks_is_an_event_row_and_joins_the_worst_case()
         Component("sda_short/stbp", "stbp", "stbp", {}, "sda_short", "sda", short),
         Component("sda/stbp", "stbp", "stbp", {}, "sda", "sda", {}),
     ]
-    specs = [
-        AttackSpec("sda_short", 0.0, "white", short, algorithm="sda"),
+    specs = [  # the ensemble first: no single row's recordings before it
         AttackSpec("ensemble", 0.0, "white", {"components": parts}, algorithm="ensemble"),
+        AttackSpec("sda_short", 0.0, "white", short, algorithm="sda"),
     ]
     evaluator = AttackEvaluator(model, None, specs, Recipe("stbp"), save_examples=True)
     loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=10)
@@ -157,9 +157,9 @@ def test_an_ensemble_of_event_attacks_is_an_event_row_and_joins_the_worst_case()
         assert row.deleted_mean == pytest.approx(float((-delta).clamp(min=0).sum(1)[fooled].mean()))
         assert row.l0_under == {"200": 100.0, "800": 100.0}
         least = torch.minimum(least, l0.where(fooled, torch.tensor(float("inf"))))
-    single, ensemble = evaluator.results
+    ensemble, single = evaluator.results
     assert ensemble.method == "ensemble" and ensemble.asr > single.asr
     worst = evaluator.event_worst_case["white"]
-    assert worst["methods"] == ["sda_short/white/eps0", "ensemble/white/eps0"]
+    assert worst["methods"] == ["ensemble/white/eps0", "sda_short/white/eps0"]
     assert worst["l0_hist"] == l0_histogram(least[torch.isfinite(least)])
     assert worst["asr"] == ensemble.asr  # the short SDA's successes are the ensemble's too
