@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from snnattack.attacks.convergence import curve_reach, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
-from snnattack.attacks.methods import METHODS, takes_eot
+from snnattack.attacks.methods import METHODS, reads_recordings, takes_eot
 from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
@@ -119,12 +119,20 @@ def _ensembles(resolved: dict[str, Any]) -> None:
 def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
     """Every component of an ensemble names an attack= and a method= that exist, with
     parameters their functions accept, each by the rule of the same top-level key
-    (``method.<method>.<name>``), tunes only a gradient mode with parameters, and shares one
-    threat model with the others."""
+    (``method.<method>.<name>``), tunes only a gradient mode with parameters, shares one
+    threat model with the others, and attacks frames (the ensemble hands its components no
+    raw recordings)."""
     entries = resolved["method"][key]["components"]
     parts = components(OmegaConf.create(resolved), key)
     for entry, part in zip(entries, parts, strict=True):
         where = f"method.{key}.components.{part.name}"
+        if reads_recordings(part.algorithm):
+            # the ensemble crafts on the batch's frames only: the attack stopped on a traceback
+            raise ConfigError(
+                f"{where}={part.method} attacks the raw recordings, which an ensemble does not "
+                f"hand its components; accepted: method=[{part.method}] as its own row, or a "
+                "component on frames (gsattack_frames, its attack on binary frames)"
+            )
         method = METHODS[part.algorithm].make
         params_known(f"{where}.params", part.params, method, 2, ruled_as=f"method.{part.method}")
         for name, value in (entry.get("params") or {}).items():

@@ -82,3 +82,35 @@ def test_snnattack_attack_refuses_it_before_any_attack() -> None:
     with pytest.raises(ConfigError) as err:
         snnattack.attack(model, x, y, "ensemble", T=4, overrides=["dataset=digits_events", MIXED])
     assert str(err.value) == LINE
+
+
+def test_an_ensemble_of_an_attack_on_raw_recordings_is_refused_in_one_line(
+    cli: Callable, tmp_path: Path
+) -> None:
+    """The ensemble crafts on the batch's frames and hands its components no recordings:
+    GSAttack there stopped the job on a traceback (``it needs the batch's recordings``)."""
+    gsattack = "method.ensemble.components=[{attack:stbp,method:gsattack}]"
+    line = (
+        "method.ensemble.components.gsattack/stbp=gsattack attacks the raw recordings, which "
+        "an ensemble does not hand its components; accepted: method=[gsattack] as its own "
+        "row, or a component on frames (gsattack_frames, its attack on binary frames)"
+    )
+    with pytest.raises(ConfigError) as err:
+        validate(compose("dataset=digits_events", "method=[ensemble]", gsattack))
+    assert str(err.value) == line
+    proc = cli("dataset=digits_events", "method=[ensemble]", gsattack, "hydra.run.dir=out")
+    assert proc.returncode == 2 and proc.stderr == f"error: {line}\n", proc.stderr
+    x, y = torch.zeros(2, 4, 2, 8, 8), torch.zeros(2, dtype=torch.long)
+    with pytest.raises(ConfigError) as err:
+        snnattack.attack(
+            digits_net(), x, y, "ensemble", T=4, overrides=["dataset=digits_events", gsattack]
+        )
+    assert str(err.value) == line
+    validate(  # its attack on frames passes
+        compose(
+            "dataset=digits_events",
+            "dataset.params.event_encoding=binary",
+            "method=[ensemble]",
+            "method.ensemble.components=[{attack:stbp,method:gsattack_frames}]",
+        )
+    )
