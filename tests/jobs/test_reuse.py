@@ -361,3 +361,27 @@ def test_a_relaunch_of_another_list_skips_a_job_finished_in_another_folder(
     # a sweep over a key that compares speed (threads): each job runs in its own folder
     launch(f"hydra.sweep.dir={tmp_path}/speed", "lambda=1.0", "threads=1,2")
     assert len(list((tmp_path / "speed").glob("*/metrics.json"))) == 2
+
+
+def test_a_rows_key_holds_its_radius_and_box_not_the_jobs_other_radii_and_boxes() -> None:
+    """A row's draws derive from its name (``row_seed``), not from the job's other rows: the
+    16/255 white-box row of ``eps=[8,16]`` is that of ``eps=[16]`` and of
+    ``boxes=[black,white]``, so a sweep over those lists copies it (its key held the lists,
+    and the sweep computed the row again); a row of another radius keeps a key of its own."""
+    torch.manual_seed(0)
+    target = torch.nn.Linear(2, 2)
+
+    def named(*overrides: str) -> dict[str, str]:
+        """The white-box rows' keys of ``method=[fgsm,pgd]`` with ``overrides``, by name."""
+        cfg = compose("method=[fgsm,pgd]", *overrides)
+        specs = attack_specs(cfg)
+        return {
+            specs[i].name: k for i, k in white_keys(cfg, target).items() if specs[i].box == "white"
+        }
+
+    one = named("eps=[16]", "boxes=[white]")
+    two = named("eps=[8,16]", "boxes=[white]")
+    both = named("eps=[16,8]", "boxes=[black,white]")
+    assert set(one) == {"fgsm/white/eps16", "pgd/white/eps16"}
+    assert {n: two[n] for n in one} == one == {n: both[n] for n in one}
+    assert len(set(two.values())) == len(two) == 4  # each radius a row of its own

@@ -31,7 +31,9 @@ computes it (``CODE``: the package's version, its git commit, ``+dirty`` with un
 changes, and torch's version: a relaunch after a change of the code computes its rows again,
 never copying an older code's result into a record of the new commit), and the row's
 name (method, box and radius: its random draws derive from it and the job's seed, not from
-its position in the job, ``evaluation.evaluator.row_seed``); a white-box row's leaves the
+its position in the job, ``evaluation.evaluator.row_seed``; so the job's lists of radii and
+boxes, ``eps`` and ``boxes``, are not in it: a sweep over ``eps=[8],[8,16]`` copies the
+8/255 rows); a white-box row's leaves the
 source out (its weights, store key and settings: a sweep over ``source_train`` copies the
 target's white-box rows). Single runs keep nothing. A DDP job computes every row (its ranks
 must run the same attacks), and so does a job that saves its adversarial examples
@@ -182,6 +184,10 @@ def row_keys(
     settings = copy.deepcopy(what_runs(spec))
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
+    # the row's name holds its radius and box (below); the job's other radii and boxes change
+    # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows
+    for key in ("eps", "boxes"):
+        settings.pop(key, None)
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: dotted_value(resolved, key) for key in HOW}
     made = provenance()
