@@ -385,3 +385,6 @@ def test_a_rows_key_holds_its_radius_and_box_not_the_jobs_other_radii_and_boxes(
     assert set(one) == {"fgsm/white/eps16", "pgd/white/eps16"}
     assert {n: two[n] for n in one} == one == {n: both[n] for n in one}
     assert len(set(two.values())) == len(two) == 4  # each radius a row of its own
+    # a radius the name spells alike (16/255 to 6 digits) is another row still
+    close = named("eps=[16.0000001]", "boxes=[white]")
+    assert close.keys() == one.keys() and not set(close.values()) & set(one.values())

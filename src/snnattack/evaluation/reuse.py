@@ -215,9 +215,11 @@ def row_keys(
         """The gradient mode, where the row reads it (never on an ANN: it crafts by autograd)."""
         return reads_mode if spikes[spec.box] and not independent(spec) else ""
 
+    # the exact radius beside the name, which spells it to 6 digits: with the job's eps list
+    # out of the key, eps=[16] and eps=[16.0000001] would share one
     return {
         i: hashlib.sha256(
-            f"{base[spec.box]}|{own(spec)}{mode_of(spec)}|{spec.name}".encode()
+            f"{base[spec.box]}|{own(spec)}{mode_of(spec)}|{spec.name}|{spec.eps!r}".encode()
         ).hexdigest()
         for i, spec in enumerate(specs)
     }
