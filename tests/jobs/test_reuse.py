@@ -388,3 +388,38 @@ def test_a_rows_key_holds_its_radius_and_box_not_the_jobs_other_radii_and_boxes(
     # a radius the name spells alike (16/255 to 6 digits) is another row still
     close = named("eps=[16.0000001]", "boxes=[white]")
     assert close.keys() == one.keys() and not set(close.values()) & set(one.values())
+
+
+@pytest.mark.slow  # two sweeps of two quick jobs: about 5 s
+def test_a_sweep_over_the_radii_copies_the_rows_they_share_as_a_fresh_job_computes_them(
+    tmp_path: Path,
+) -> None:
+    """``eps=[32],[16,32]``: the second job copies the first's 32/255 rows (PGD's random start
+    among them) and computes its 16/255 rows; the copies equal that job's rows computed afresh
+    (``attack.reuse=false``)."""
+
+    def radii(folder: str, *overrides: str) -> list[dict]:
+        done = cli(
+            "-m",
+            *QUIET,
+            "train.epochs=1",
+            "trainer.limit_test_batches=1",
+            "checks.masking.enabled=false",
+            "method=[fgsm,pgd]",
+            "method.pgd.steps=2",
+            "eps=[32],[16,32]",
+            f"store.dir={tmp_path}/models",
+            f"hydra.sweep.dir={tmp_path}/{folder}",
+            *overrides,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return sweep_metrics(tmp_path / folder)
+
+    one, two = radii("sweep")
+    _, fresh = radii("off", "attack.reuse=false")
+    assert len(one["results"]) == 4 and all(r["reused_from"] is None for r in one["results"])
+    for row, again in zip(two["results"], fresh["results"], strict=True):
+        assert again["reused_from"] is None
+        assert row["reused_from"] == ("0" if row["eps_255"] == 32 else None)
+        assert {**row, "reused_from": None} == again
