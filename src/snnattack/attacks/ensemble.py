@@ -6,8 +6,11 @@ and a method by its ``method=`` name (``conf/method/<name>.yaml``), with optiona
 either's parameters (``params``, ``attack_params``). Component ``j`` attacks only the samples
 that every earlier component failed to fool; a sample counts as robust only if it survives
 all of them (the per-sample worst case of Özdenizci & Legenstein, TMLR 2024, and of
-AutoAttack, Croce & Hein 2020). Each candidate is judged on the whole batch with the
-evaluator's seeded forward, so stochastic encoders draw as they do for the clean check.
+AutoAttack, Croce & Hein 2020). Each candidate is judged on the whole batch by ``judge``: in
+a job the target's forward on a draw of the row's own for the batch
+(``AttackEvaluator._judge``, ``row_seed``'s ``judge``), not the crafting's, which a
+stochastic encoder's candidate would pass by its own noise; the row's count then judges the
+kept examples with the clean check's seeded forward, as every row's.
 
 A component may be targeted (its method's ``target`` a class or ``random``): like any other it
 keeps the first example that misclassifies a sample, into any class. The row's targeted
@@ -98,8 +101,9 @@ def worst_case(
     seconds on this batch, and where a component is targeted the samples aimed at and the
     target class of each kept example (:class:`WorstCase`).
 
-    ``judge(batch)`` gives the target's predictions of a whole batch (seeded as the clean
-    check); ``correct`` marks the clean-correct samples, the only ones attacked.
+    ``judge(batch)`` gives the target's predictions of a whole batch (in a job on a draw of
+    the row's own for the batch, not the crafting's); ``correct`` marks the clean-correct
+    samples, the only ones attacked.
     ``starting(j, part)`` is called before component ``j`` runs (a progress display).
     """
     adv, robust = x.clone(), correct.clone()
