@@ -12,7 +12,7 @@ both check by :func:`check_rules`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from snnattack.records.cosmetic import default_cosmetic
@@ -93,6 +93,18 @@ DEVICES = Rule(
 
 def _is_tag(value: object) -> bool:
     return isinstance(value, str | int | float) and 1 <= len(str(value)) <= MAX_TAG
+
+
+def _tag_problem(value: Any, spell: Callable[[Any], str]) -> str:
+    """What is wrong with ``tags``: the first tag it holds that is no text (``null``, a list:
+    a W&B tag is a word) or of the wrong length, so the message names it, not "out of
+    range"."""
+    if not isinstance(value, list):
+        return "is out of range" if isinstance(value, str | int | float) else "is not a list"
+    bad = next(v for v in value if not _is_tag(v))
+    if not isinstance(bad, str | int | float):
+        return f"holds {spell(bad)}, which is not text (a tag is a word)"
+    return f"holds {spell(bad)}, of {len(str(bad))} characters"
 
 
 PLAIN: dict[str, Rule] = {  # key: its rule, declared below
@@ -321,6 +333,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "tags": Rule(
         lambda v: _is_tag(v) or (isinstance(v, list) and all(map(_is_tag, v))),
         f"a list of words of 1 to {MAX_TAG} characters, e.g. tags=[baseline,v2]",
+        _tag_problem,
     ),
     # analyses (analysis=[...]; conf/analysis/)
     "analysis.*.device": DEVICES,

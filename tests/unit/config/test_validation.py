@@ -362,6 +362,11 @@ BAD = [
         "analysis.shuffle.mode='time' is unknown; accepted: layer, neuron",
     ),
     ("tags=[a," + "x" * 65 + "]", "tags=['a', 'xxxxxxxx"),
+    (  # a tag that is no text is named, not "out of range"
+        "tags=[a,null]",
+        "tags=['a', null] holds null, which is not text (a tag is a word); accepted: a list of "
+        "words of 1 to 64 characters",
+    ),
     ("analysis=[cost] analysis.cost.device=tpu", "analysis.cost.device='tpu' is unknown; accepted"),
     (
         "analysis=[cost] analysis.cost.device=cuda:99",
