@@ -54,6 +54,15 @@ def tunable(mode: str) -> bool:
     return bool(spec.ranges) and not spec.fixed
 
 
+def grid_key(grids: Mapping[str, Any], mode: str) -> str:
+    """The key a message names for ``mode``'s grid: the first grid of ``grids`` equal to it.
+    A grid that reads another (``rga_layerwise: ${.rga}``, conf/config.yaml) is named as the
+    user typed it, ``attack.tune.grids.rga.beta=[0]``, not as the mode that reads it."""
+    axes = grids.get(mode)
+    typed = next((name for name, other in grids.items() if axes and other == axes), mode)
+    return f"attack.tune.grids.{typed}"
+
+
 def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     """Every point of ``mode``'s grid in ``tune`` (``attack.tune`` as plain containers: the
     product of its parameters' values, a parameter set to null not tuned); ``[{}]`` for a mode
@@ -61,7 +70,8 @@ def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     its points are made."""
     if not tunable(mode):
         return [{}]
-    key, every = f"attack.tune.grids.{mode}", tune.get("grids") or {}
+    every = tune.get("grids") or {}
+    key = grid_key(every, mode)
     axes = every.get(mode)
     if not axes:
         accepted = ", ".join(sorted(every)) or "none"
@@ -103,5 +113,6 @@ def tunes(resolved: dict[str, Any]) -> bool:
 def check_grid(resolved: dict[str, Any], mode: str) -> None:
     """The gradient mode ``mode`` has a grid in ``attack.tune.grids`` of parameters it takes,
     every point in their ranges (each point is an attack that tuning runs)."""
-    for point in grid(resolved["attack"].get("tune") or {}, mode):
-        check_params(f"attack.tune.grids.{mode}", point, mode, f"attack={mode}")
+    tune = resolved["attack"].get("tune") or {}
+    for point in grid(tune, mode):
+        check_params(grid_key(tune.get("grids") or {}, mode), point, mode, f"attack={mode}")

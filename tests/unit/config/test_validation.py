@@ -411,6 +411,19 @@ BAD = [
         f"attack.steps_curve=[8] goes beyond method.pgd.steps=7, method.bim.steps=7 {ITER}7",
     ),
     *[(f"attack=hart attack.tune.enabled=true {o}", m) for o, m in TUNE_BAD],
+    (  # rga_layerwise reads rga's grid (${.rga}): the key is named as typed
+        "attack=rga_layerwise attack.tune.enabled=true attack.tune.grids.rga.beta=[0]",
+        "attack.tune.grids.rga.beta=0 is out of range for attack=rga_layerwise",
+    ),
+    (
+        "attack=rga_layerwise attack.tune.enabled=true attack.tune.grids.rga.beta=[]",
+        f"attack.tune.grids.rga.beta=[] is empty; accepted: {GRID_FORM}",
+    ),
+    (  # its own grid, set, is named as its own
+        "attack=rga_layerwise attack.tune.enabled=true "
+        "attack.tune.grids.rga_layerwise={beta:[2],gamma:[-1]}",
+        "attack.tune.grids.rga_layerwise.gamma=-1 is out of range for attack=rga_layerwise",
+    ),
     (  # every grid is checked, the job's mode's or not, tuned or not
         "attack=stbp attack.tune.enabled=true attack.tune.grids.rga.beta=[]",
         f"attack.tune.grids.rga.beta=[] is empty; accepted: {GRID_FORM}",
