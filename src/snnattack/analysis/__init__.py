@@ -30,12 +30,15 @@ __all__ = ["ANALYSES", "register", "resolve_device", "run_analyses"]
 
 
 def resolve_device(choice: str) -> torch.device:
-    """The torch device of a device option: ``auto`` and ``gpu`` are the GPU if present."""
+    """The torch device of a device option: ``auto`` and ``gpu`` are the GPU if present (a job
+    notes ``gpu`` without one: :func:`snnattack.config.preflight.absent_gpu`)."""
     if choice in ("auto", "gpu"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cpu" or choice.startswith("cuda"):
         return torch.device(choice)
-    raise ConfigError(f"analysis device={choice!r} is unknown; accepted: auto, cpu, cuda")
+    raise ConfigError(
+        f"analysis device={choice!r} is unknown; accepted: auto, cpu, gpu, cuda, cuda:N"
+    )
 
 
 def run_analyses(

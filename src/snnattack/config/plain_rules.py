@@ -86,7 +86,7 @@ def fraction_note(key: str, value: float) -> list[str]:
 MAX_TAG = 64  # W&B's longest tag
 DEVICES = Rule(
     lambda v: v in ("auto", "cpu", "gpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", str(v))),
-    "auto, cpu, cuda or cuda:N",
+    "auto, cpu, gpu, cuda or cuda:N",
     "is unknown",
 )
 

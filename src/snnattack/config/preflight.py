@@ -146,6 +146,26 @@ def _analysis_devices_exist(resolved: dict[str, Any]) -> None:
         device_exists(f"analysis.{name}.device", str(opts.get("device", "auto")))
 
 
+def absent_gpu(key: str, device: str) -> list[str]:
+    """A note where ``gpu`` is asked and this machine has none: it measures on the CPU, which
+    the user should read in the record, not find out from its numbers (``auto`` says "the GPU
+    if present" and gets none; ``cuda`` is refused, :func:`device_exists`)."""
+    if device != "gpu" or torch.cuda.is_available():
+        return []
+    return [f"{key}=gpu but this machine has no GPU: it runs on the CPU (its device: cpu)"]
+
+
+@NOTES.register("analysis_devices")
+def _analysis_device_notes(resolved: dict[str, Any]) -> list[str]:
+    """An analysis asked to run on a GPU this machine lacks (:func:`absent_gpu`)."""
+    analyses = (resolved.get("analysis") or {}).items()
+    return [
+        n
+        for name, o in analyses
+        for n in absent_gpu(f"analysis.{name}.device", str(o.get("device")))
+    ]
+
+
 def data_files(resolved: dict[str, Any]) -> None:
     """The job's data files are where its datamodule reads them, with nothing foreign among
     them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS, CIFAR), checked before the job writes

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from harness import CONF, EXPERIMENTS, compose, resolved
 from omegaconf import OmegaConf
 
@@ -367,7 +368,10 @@ BAD = [
         "tags=['a', null] holds null, which is not text (a tag is a word); accepted: a list of "
         "words of 1 to 64 characters",
     ),
-    ("analysis=[cost] analysis.cost.device=tpu", "analysis.cost.device='tpu' is unknown; accepted"),
+    (  # gpu is accepted, and said so
+        "analysis=[cost] analysis.cost.device=tpu",
+        "analysis.cost.device='tpu' is unknown; accepted: auto, cpu, gpu, cuda or cuda:N",
+    ),
     (
         "analysis=[cost] analysis.cost.device=cuda:99",
         "analysis.cost.device=cuda:99 but this machine",
@@ -1050,6 +1054,21 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
         validate(cfg)
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_an_analysis_asked_for_a_gpu_the_machine_lacks_is_noted(
+    gpu: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``analysis.cost.device=gpu`` measured on the CPU without a word where there was no GPU;
+    ``auto`` (the GPU if present) is never noted."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    asked = resolved(compose("analysis=[cost]", "analysis.cost.device=gpu"))
+    said = (
+        "analysis.cost.device=gpu but this machine has no GPU: it runs on the CPU (its device: cpu)"
+    )
+    assert notes(asked) == ([] if gpu else [said])
+    assert notes(resolved(compose("analysis=[cost]"))) == []
 
 
 def test_the_source_seed_is_checked_only_where_the_source_is_trained(tmp_path: Path) -> None:
