@@ -165,6 +165,46 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
+@cache
+def neuron_defaults() -> dict[str, Any]:
+    """``lambda`` and ``T`` as ``conf/config.yaml`` sets them (what a job gets unless set)."""
+    config = OmegaConf.to_container(loaded(CONF_DIR / "config.yaml"))
+    return {k: config[k] for k in ("lambda", "T")}
+
+
+@NOTES.register("target_neuron")
+def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
+    """``lambda`` and ``T`` of a target that is an ANN (``train.kind=ann``), as the source's
+    note (:func:`_source_neuron_unread`): it has no leak and no time steps, so its store key
+    leaves them out and a sweep over them repeats one ANN's rows. Only a value the user set:
+    not ``conf/config.yaml``'s, not ``T=1`` (the one step an ANN runs: an experiment's per-kind
+    ``T``), not one a spiking black-box source reads as its own (its ``source_lambda`` or
+    ``source_T`` null), and not a benchmark protocol's (``benchmark.protocol``)."""
+    kind = resolved["train"]["kind"]
+    if kind not in STRATEGIES or STRATEGIES[kind].spiking:
+        return []
+    if (resolved.get("benchmark") or {}).get("protocol"):
+        return []
+    source_kind = resolved.get("source_train") or kind
+    source_spiking = STRATEGIES[source_kind].spiking if source_kind in STRATEGIES else True
+    black = "black" in resolved["boxes"]
+    given = [
+        f"{k}={resolved[k]}"
+        for k in ("lambda", "T")
+        if resolved[k] != neuron_defaults()[k]
+        and not (k == "T" and resolved[k] == 1)
+        and not (black and source_spiking and resolved.get(f"source_{k}") is None)
+    ]
+    if not given:
+        return []
+    one = len(given) == 1
+    return [
+        f"{', '.join(given)} {'is' if one else 'are'} not read by the target of "
+        f"train.kind={kind} (an ANN has no leak and no time steps): it is trained and "
+        f"attacked without {'it' if one else 'them'}"
+    ]
+
+
 @CHECKS.register("nesterov_needs_momentum", order=15)
 def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
     """SGD's Nesterov step is a look-ahead along the momentum: PyTorch refuses it without one

@@ -1039,6 +1039,16 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "source_lambda=0.5 is not read by the black-box source of train.kind=ann (an ANN "
             "has no leak and no time steps): its rows are crafted on the ANN trained without it",
         ),
+        (  # an ANN target's leak and steps, as its source's: a sweep repeated one ANN's rows
+            "train.kind=ann lambda=0.5 T=8",
+            "lambda=0.5, T=8 are not read by the target of train.kind=ann (an ANN has no leak "
+            "and no time steps): it is trained and attacked without them",
+        ),
+        (  # the spiking source of an ANN target reads it as its own: only T is unread
+            "train.kind=ann source_train=stbp lambda=0.5 source_T=4 T=8",
+            "T=8 is not read by the target of train.kind=ann (an ANN has no leak and no time "
+            "steps): it is trained and attacked without it",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -1088,9 +1098,16 @@ def test_the_source_seed_is_checked_only_where_the_source_is_trained(tmp_path: P
         ["source_train=ann", "source_lambda=1.0", "source_T=4"],  # the target's own
         # a protocol's surrogate (experiments/benchmark/*_v1.yaml), pinned whatever the target
         ["source_train=ann", "source_lambda=1.0", "source_T=4", "T=8", "+benchmark.protocol=d"],
+        # an ANN target at conf/config.yaml's values, or at the one step it runs (an
+        # experiment's per-kind T), or whose spiking source reads them (source_T null)
+        ["train.kind=ann", "lambda=1", "T=4"],
+        ["train.kind=ann", "T=1"],
+        ["train.kind=ann", "source_train=stbp", "lambda=0.5", "T=8"],
+        # a protocol pins the target's T (a benchmark of an ANN)
+        ["train.kind=ann", "T=8", "+benchmark.protocol=d"],
     ],
 )
-def test_an_ann_source_s_leak_and_steps_are_not_noted_where_no_user_set_them(
+def test_an_ann_s_leak_and_steps_are_not_noted_where_no_user_set_them(
     given: list[str],
 ) -> None:
     cfg = compose(*given)
