@@ -45,7 +45,7 @@ from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.first_forward import OnFirstForward, network_of
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.prepared import arguments_key, prepared_once, sample_form
+from snnattack.interop.prepared import arguments_key, prepared_once, sample_form, settled
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
 from snnattack.preparation.evaluation import (
@@ -228,7 +228,12 @@ def evaluate(
         return prepared_once(model, key, build, source, fresh=True)[0]
 
     prepared, checks = prepared_once(model, key, build, source)
-    return run_evaluation(prepared, model, source, data, val_data, progress, kept=(checks, afresh))
+
+    def settle() -> None:
+        settled(model, key, source)
+
+    kept = (checks, afresh, settle)
+    return run_evaluation(prepared, model, source, data, val_data, progress, kept=kept)
 
 
 @torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
@@ -278,11 +283,15 @@ def attack(
 
     prepared, checks = prepared_once(model, key, build)
     net = prepared.network(model)
+    fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
     classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
     if classes is None:  # the kept preparation's model changed (read with the batch): afresh
         prepared, _ = prepared_once(model, key, build, fresh=True)
         net = prepared.network(model)
         classes = inputs.check_attack(net, model, x, y, prepared.samples)
+        fresh = True
+    if fresh:
+        settled(model, key)  # what the check's forward changed is no change at the next call
     prepared.classes = classes
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call

@@ -444,6 +444,35 @@ def test_a_hooks_own_setting_changed_prepares_afresh(preparations, bound: bool) 
     assert not torch.equal(second, first)
 
 
+class Recorder:
+    """A forward hook that records (a monitor of the outputs), by a bound method."""
+
+    def __init__(self) -> None:
+        self.outputs: list[torch.Tensor] = []
+
+    def hook(self, module: nn.Module, inputs: tuple, out: torch.Tensor) -> None:
+        self.outputs.append(out.detach())
+
+
+def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None:
+    """The first call's check runs a SpikingNet itself on one image (it adapts nothing),
+    which calls the user's hook: its object's list grew after the state was read, so each
+    call took the model for changed and prepared afresh (attack and evaluate alike). The
+    examples are still a fresh model's, and the user's own change is still seen."""
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    recorder = Recorder()
+    net.body[0].register_forward_hook(recorder.hook)
+    first, again = attack(net), attack(net)
+    evaluate(net), evaluate(net)
+    assert preparations == ["_prepare_attack", "call_evaluation"]
+    assert torch.equal(again, first)
+    assert torch.equal(again, attack(copy.deepcopy(net)))  # a fresh model's examples
+    with torch.no_grad():
+        net.body[0].module.weight.mul_(2.0)
+    attack(net)
+    assert preparations[-1] == "_prepare_attack" and len(preparations) == 4
+
+
 SURROGATE_CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "replaced": lambda lif: setattr(lif, "surrogate", Triangle(width=0.2)),
     "in_place": lambda lif: setattr(lif.surrogate, "width", 0.2),

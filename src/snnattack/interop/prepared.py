@@ -26,7 +26,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
   width a user may set in place; a callable object's ``alpha``), with its class; a module
   held in a plain list, tuple or dict and not registered (``self.extra = [nn.Linear(...)]``)
-  counts as a change at every call (:func:`_modules_held`);
+  counts as a change at every call (:func:`_modules_held`); the state is read again after
+  the entrance's checks of a fresh preparation (:meth:`Preparations.settle`), whose forward
+  of a SpikingNet calls its hooks (a recording hook's object changed is no change);
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``) and of those the models hold besides their parameters and buffers
@@ -394,9 +396,40 @@ class Preparations:
             del kept[next(iter(kept))]  # the least recently made
         return built
 
+    def settle(self, model: nn.Module, settings: Hashable, *others: nn.Module | None) -> None:
+        """The kept preparation of ``model`` (and ``others``) under ``settings`` taken as made
+        of the models as they are now, where only modules' attributes changed since its build:
+        the entrance's own check of a fresh preparation runs a model it does not adapt (a
+        SpikingNet) on one image, which calls the model's hooks, and a hook object that
+        records (``self.calls += 1``, ``self.outputs.append(...)``) read as changed at the
+        next call prepared afresh at every call. A tensor, module or class changed meanwhile
+        leaves the state as it was (the next call prepares afresh)."""
+        kept = self._kept.get(model, {}) if _keyed(model) else {}
+        if settings not in kept:
+            return
+        models = [m for m in (model, *others) if m is not None]
+        was, _, built, numbers = kept[settings]
+        now = _state(models)
+        if not all(map(_attributes_only, was, now)):
+            return  # more than attributes changed: not the check's doing alone
+        compared = {id(t) for tensors, _ in numbers.devices.values() for t in tensors}
+        if any(id(t) not in compared for t in _held_tensors(models)):
+            return  # a tensor held anew (``self.last = out``), whose values are not compared
+        alive = tuple(ref for m in models for ref in _objects(m))
+        kept[settings] = (now, alive, built, numbers)
+
     def clear(self) -> None:
         """Forgets every preparation (the next call of each prepares afresh)."""
         self._kept.clear()
+
+
+def _attributes_only(was: list[Any], now: list[Any]) -> bool:
+    """Whether a model's state ``now`` differs from ``was`` (:func:`state_of`) at most in its
+    modules' attributes (the lists :func:`_attributes` makes): the same modules, classes and
+    tensors."""
+    if len(was) != len(now):
+        return False
+    return all(type(a) is list or a == b for a, b in zip(was, now, strict=True))
 
 
 def _state(models: list[nn.Module]) -> list[Any]:
@@ -494,6 +527,14 @@ def arguments_key(*arguments: Any) -> str | None:
         return isinstance(value, (*PLAIN, torch.dtype, torch.device))
 
     return repr(arguments) if plain(arguments) else None
+
+
+def settled(model: Any, key: str | None, source: Any = None) -> None:
+    """Takes the preparation kept for ``model`` (and ``source``) under ``key`` as made of
+    them as they are now, after the entrance's checks of a fresh one ran them
+    (:meth:`Preparations.settle`)."""
+    if key is not None and isinstance(model, nn.Module) and isinstance(source, nn.Module | None):
+        PREPARED.settle(model, key, source)
 
 
 def sample_form(x: Any) -> tuple[Any, ...] | None:
