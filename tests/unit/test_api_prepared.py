@@ -462,15 +462,17 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
     net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
     recorder = Recorder()
     net.body[0].register_forward_hook(recorder.hook)
-    first, again = attack(net), attack(net)
+    first = attack(net)
+    for _ in range(2):  # two settings in turn: each one's check ran after the other's build
+        again, _ = attack(net), attack(net, steps=1)
     evaluate(net), evaluate(net)
-    assert preparations == ["_prepare_attack", "call_evaluation"]
+    assert preparations == ["_prepare_attack"] * 2 + ["call_evaluation"]
     assert torch.equal(again, first)
     assert torch.equal(again, attack(copy.deepcopy(net)))  # a fresh model's examples
     with torch.no_grad():
         net.body[0].module.weight.mul_(2.0)
     attack(net)
-    assert preparations[-1] == "_prepare_attack" and len(preparations) == 4
+    assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
 
 
 SURROGATE_CHANGES: dict[str, Callable[[nn.Module], object]] = {

@@ -397,26 +397,28 @@ class Preparations:
         return built
 
     def settle(self, model: nn.Module, settings: Hashable, *others: nn.Module | None) -> None:
-        """The kept preparation of ``model`` (and ``others``) under ``settings`` taken as made
-        of the models as they are now, where only modules' attributes changed since its build:
-        the entrance's own check of a fresh preparation runs a model it does not adapt (a
-        SpikingNet) on one image, which calls the model's hooks, and a hook object that
+        """The kept preparation of ``model`` (and ``others``) under ``settings``, and those
+        kept of the models as they were at its build (other settings, the attacked copy),
+        taken as made of the models as they are now, where only modules' attributes changed
+        since: the entrance's own check of a fresh preparation runs a model it does not adapt
+        (a SpikingNet) on one image, which calls the model's hooks, and a hook object that
         records (``self.calls += 1``, ``self.outputs.append(...)``) read as changed at the
         next call prepared afresh at every call. A tensor, module or class changed meanwhile
-        leaves the state as it was (the next call prepares afresh)."""
+        leaves the states as they were (the next call prepares afresh)."""
         kept = self._kept.get(model, {}) if _keyed(model) else {}
         if settings not in kept:
             return
         models = [m for m in (model, *others) if m is not None]
-        was, _, built, numbers = kept[settings]
-        now = _state(models)
+        was, now = kept[settings][0], _state(models)
         if not all(map(_attributes_only, was, now)):
             return  # more than attributes changed: not the check's doing alone
-        compared = {id(t) for tensors, _ in numbers.devices.values() for t in tensors}
-        if any(id(t) not in compared for t in _held_tensors(models)):
-            return  # a tensor held anew (``self.last = out``), whose values are not compared
+        held = _held_tensors(models)
         alive = tuple(ref for m in models for ref in _objects(m))
-        kept[settings] = (now, alive, built, numbers)
+        for key, (state, _, built, numbers) in list(kept.items()):
+            compared = {id(t) for tensors, _ in numbers.devices.values() for t in tensors}
+            # a tensor held anew (``self.last = out``), whose values it does not compare: kept
+            if state == was and all(id(t) in compared for t in held):
+                kept[key] = (now, alive, built, numbers)
 
     def clear(self) -> None:
         """Forgets every preparation (the next call of each prepares afresh)."""
