@@ -475,6 +475,67 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
     assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
 
 
+class Tutorial(nn.Module):
+    """snnTorch's tutorial class (docs/interop.md): explicit membranes, the loop in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import snntorch
+        from snntorch import surrogate
+
+        torch.manual_seed(0)
+        spike_grad = surrogate.fast_sigmoid(slope=25)
+        self.fc1, self.lif1 = nn.Linear(64, 32), snntorch.Leaky(beta=0.95, spike_grad=spike_grad)
+        self.fc2, self.lif2 = nn.Linear(32, 10), snntorch.Leaky(beta=0.95, spike_grad=spike_grad)
+        with torch.no_grad():  # every layer spikes, and not always
+            self.fc1.weight.mul_(6.0)
+            self.fc2.weight.mul_(4.0)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
+        spikes, membranes = [], []
+        for _ in range(T):
+            spk1, mem1 = self.lif1(self.fc1(x.flatten(1)), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            spikes.append(spk2)
+            membranes.append(mem2)
+        return torch.stack(spikes), torch.stack(membranes)
+
+
+def sequence_forward(net: nn.Module) -> None:
+    """snnTorch's loop over a one-step network: hidden states reset, T steps."""
+    from snntorch import utils
+
+    utils.reset(net)
+    for _ in range(T):
+        net(batch()[0])
+
+
+OWN_FORWARDS: dict[str, tuple[Callable[[], nn.Module], Callable[[nn.Module], object]]] = {
+    "tutorial_class": (Tutorial, lambda net: net(batch()[0])),
+    "init_hidden_sequence": (snntorch_leaky, sequence_forward),
+}
+
+
+@pytest.mark.parametrize("form", OWN_FORWARDS, ids=list(OWN_FORWARDS))
+def test_a_users_own_snntorch_forward_between_calls_prepares_nothing_afresh(
+    preparations, form: str
+) -> None:
+    """Each snnTorch forward replaces a ``Leaky``'s hidden ``mem`` buffer and its ``reset``
+    tensor (and its own ``state_function``, a bound method, held them too), which no adapter
+    reads: a loop that ran the model on each batch (its clean accuracy) between two calls
+    prepared afresh at every call. The examples are still a fresh model's."""
+    make, own_forward = OWN_FORWARDS[form]
+    net = make().eval()
+    first = attack(net)
+    with torch.no_grad():
+        own_forward(net)
+    again = attack(net)
+    assert preparations == ["_prepare_attack"]
+    assert torch.equal(again, first)
+    assert torch.equal(again, attack(copy.deepcopy(net)))  # a fresh model's examples
+
+
 SURROGATE_CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "replaced": lambda lif: setattr(lif, "surrogate", Triangle(width=0.2)),
     "in_place": lambda lif: setattr(lif.surrogate, "width", 0.2),

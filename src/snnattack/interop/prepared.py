@@ -80,6 +80,11 @@ NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by att
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 NUMBER_OR_TENSOR = (Number, torch.Tensor)  # what else a compared tuple or list may hold
 COMPARED = (torch.Tensor, np.ndarray)  # arrays a module's attribute may be, compared
+# snnTorch neurons' hidden states (non-persistent buffers) and reset signal (a tensor
+# attribute), which each forward of the user's replaces (``self.mem = ...``,
+# ``self.reset = ...``) and no adapter reads (its LIF keeps its own membrane, from zero at
+# each forward), as spikingjelly's ``v`` lives in its ``_memories``, which no state reads
+HIDDEN = frozenset(("mem", "syn", "spk", "syn_exc", "syn_inh", "reset"))
 # the tensors the build under way read as numbers (None: no build under way)
 _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
 
@@ -109,10 +114,23 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
         state.append(type(m))  # its class swapped (``m.__class__ = ...``): another forward
         if attributes:
             state.append(_attributes(m, registered))
-        for t in (*m._parameters.values(), *m._buffers.values()):
+        for t in (*m._parameters.values(), *_buffers(m)):
             if t is not None:
                 state.append(_tensor(t))
     return state
+
+
+def _transient(module: Any) -> frozenset[str]:
+    """The names of ``module``'s attributes and buffers that no preparation depends on: an
+    snnTorch neuron's hidden state (:data:`HIDDEN`), which the user's own forward between two
+    calls replaces (before, a clean forward of each batch prepared afresh at every call)."""
+    return HIDDEN if type(module).__module__.startswith("snntorch") else frozenset()
+
+
+def _buffers(module: nn.Module) -> list[torch.Tensor | None]:
+    """``module``'s own buffers that a preparation depends on (:func:`_transient`)."""
+    transient = _transient(module) & module._non_persistent_buffers_set
+    return [b for k, b in module._buffers.items() if k not in transient]
 
 
 def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]]:
@@ -125,7 +143,10 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
     ``_memories``), passed over first: a repeated call reads every module's attributes at
     each call. ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
+    transient = _transient(module)
     for k, v in module.__dict__.items():
+        if k in transient:
+            continue
         kind = type(v)
         if kind in PLAIN:
             out.append((k, v))
@@ -258,6 +279,14 @@ def _value(value: Any) -> Any:
         # function's), which a deep copy (the attacked copy's hooks) copies as it is then
         owner = value.__self__ if type(value) is MethodType else value
         held = getattr(owner, "__dict__", None)
+        if isinstance(owner, nn.Module) and type(held) is dict:
+            # a module's own method (snnTorch's ``self.state_function``): its plain values,
+            # not its registries, whose tensors are its state (a neuron's hidden ``mem``,
+            # replaced by each forward: a user's own forward between calls prepared afresh)
+            transient = _transient(owner)
+            held = {
+                k: v for k, v in held.items() if type(v) not in REGISTRIES and k not in transient
+            }
         return ("function", id(value), _settings(held) if type(held) is dict else ())
     return value
 
@@ -285,7 +314,10 @@ def _held(model: nn.Module) -> Iterator[Any]:
     tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``), and
     its functions."""
     for m in model.modules():
+        transient = _transient(m)
         for k, v in m.__dict__.items():
+            if k in transient:
+                continue
             if isinstance(v, torch.Tensor) or _function(v):
                 yield v
             elif type(v) in (tuple, list):
@@ -307,7 +339,8 @@ def _objects(model: nn.Module) -> list[weakref.ref]:
     functions: those whose identity its state holds (a built-in function, which cannot be
     referenced weakly, lives as long as the process)."""
     refs = []
-    for o in (*model.modules(), *model.parameters(), *model.buffers(), *_held(model)):
+    buffers = (b for m in model.modules() for b in _buffers(m) if b is not None)
+    for o in (*model.modules(), *model.parameters(), *buffers, *_held(model)):
         try:
             refs.append(weakref.ref(o))
         except TypeError:
