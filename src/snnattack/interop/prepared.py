@@ -41,7 +41,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 - the settings, a hashable value the entrance builds from its arguments (and the samples'
   shape, on which a foreign network's form is probed).
 
-Not compared, so not seen by a kept preparation: what such a dict, holder or object keeps
+Not compared, so not seen by a kept preparation: an snnTorch neuron's hidden state
+(:data:`HIDDEN`: its ``mem`` buffer and ``reset`` tensor, which each forward replaces and no
+adapter reads), what such a dict, holder or object keeps
 besides plain values and tensors (an object in it: an OmegaConf config), the values of a
 tensor in a holder, an object or a nested dict (its identity and version are), a class's or
 a module's global variables that a forward reads, and objects reached otherwise than as a
