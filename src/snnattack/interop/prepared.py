@@ -122,16 +122,27 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     return state
 
 
+_TRANSIENT: dict[type, frozenset[str]] = {}  # per class: a state reads it at every call
+
+
 def _transient(module: Any) -> frozenset[str]:
     """The names of ``module``'s attributes and buffers that no preparation depends on: an
     snnTorch neuron's hidden state (:data:`HIDDEN`), which the user's own forward between two
     calls replaces (before, a clean forward of each batch prepared afresh at every call)."""
-    return HIDDEN if type(module).__module__.startswith("snntorch") else frozenset()
+    kind = type(module)
+    names = _TRANSIENT.get(kind)
+    if names is None:
+        snntorch = (kind.__module__ or "").startswith("snntorch")
+        names = _TRANSIENT[kind] = HIDDEN if snntorch else frozenset()
+    return names
 
 
-def _buffers(module: nn.Module) -> list[torch.Tensor | None]:
+def _buffers(module: nn.Module) -> Iterable[torch.Tensor | None]:
     """``module``'s own buffers that a preparation depends on (:func:`_transient`)."""
-    transient = _transient(module) & module._non_persistent_buffers_set
+    transient = _transient(module)
+    if not transient:
+        return module._buffers.values()
+    transient = transient & module._non_persistent_buffers_set
     return [b for k, b in module._buffers.items() if k not in transient]
 
 
@@ -147,7 +158,7 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
     out: list[tuple[str, Any]] = []
     transient = _transient(module)
     for k, v in module.__dict__.items():
-        if k in transient:
+        if transient and k in transient:
             continue
         kind = type(v)
         if kind in PLAIN:
@@ -318,7 +329,7 @@ def _held(model: nn.Module) -> Iterator[Any]:
     for m in model.modules():
         transient = _transient(m)
         for k, v in m.__dict__.items():
-            if k in transient:
+            if transient and k in transient:
                 continue
             if isinstance(v, torch.Tensor) or _function(v):
                 yield v
