@@ -169,6 +169,26 @@ def _attack_takes_a_step(resolved: dict[str, Any]) -> None:
         )
 
 
+@CHECKS.register("radii_named_apart", order=11.1)
+def _radii_named_apart(resolved: dict[str, Any]) -> None:
+    """No two radii of ``eps`` share a row name: the name spells a radius to 6 significant
+    digits (:attr:`snnattack.settings.AttackSpec.name`, ``eps16``), so ``16`` and
+    ``16.0000001`` would share one ``row_seconds`` entry and one W&B key, one row's numbers
+    overwriting the other's."""
+    seen: dict[str, Any] = {}
+    for e in resolved["eps"]:
+        if not isinstance(e, int | float) or isinstance(e, bool):
+            continue  # its rule answers first
+        name = f"{float(e) / 255.0 * 255:g}"  # as AttackSpec.name spells eps (in [0, 1]) * 255
+        if name in seen:
+            raise ConfigError(
+                f"eps={resolved['eps']} holds {seen[name]} and {e}, which name one row "
+                f"(eps{name}: a row's name spells a radius to 6 digits); accepted: radii that "
+                "differ within their first 6 significant digits, e.g. eps=[16,16.5]"
+            )
+        seen[name] = e
+
+
 @CHECKS.register("batch_splits", order=18.1)  # after the devices exist
 def _batch_splits(resolved: dict[str, Any]) -> None:
     """``train.batch_size`` is the global batch, which DDP's processes share equally: one that

@@ -170,6 +170,8 @@ BAD = [
     ("eps=[8,null]", "eps=[8, null] holds null, which is not a number; accepted: a list of"),
     ("boxes=[white,true]", "boxes=['white', true] holds true, which is not a name"),
     ("eps=[0]", "eps=[0] makes every eps-bounded attack a no-op"),
+    # two radii whose row names (6 digits: eps16) are equal would share a row's key
+    ("eps=[16,16.0000001]", "eps=[16, 16.0000001] holds 16 and 16.0000001, which name one row"),
     ("eps=[8,a]", "eps=[8, 'a'] holds 'a', which is not a number; accepted: a list of distinct"),
     ("eps=[]", "eps=[] is empty; accepted: a list of distinct numbers"),
     ("eps=['8']", "eps=['8'] holds '8', which is text, not a number; accepted: a list of"),
