@@ -422,3 +422,39 @@ def test_a_sweep_over_the_radii_copies_the_rows_they_share_as_a_fresh_job_comput
         assert again["reused_from"] is None
         assert row["reused_from"] == ("0" if row["eps_255"] == 32 else None)
         assert {**row, "reused_from": None} == again
+
+
+def test_a_rows_key_leaves_the_analyses_out() -> None:
+    """The analyses run after every row and rows read none of their settings: a row's key is
+    the same whatever ``analysis`` selects or sets (it held the block, and a sweep over
+    ``analysis=`` computed every row again)."""
+    torch.manual_seed(0)
+    target = torch.nn.Linear(2, 2)
+    plain = white_keys(compose("method=[fgsm]"), target)
+    for chosen in (
+        ["analysis=[shuffle]"],
+        ["analysis=[cost]"],
+        ["analysis=[shuffle]", "analysis.shuffle.seed=3"],
+    ):
+        assert white_keys(compose("method=[fgsm]", *chosen), target) == plain
+
+
+def test_a_sweep_over_the_analyses_copies_every_row_of_its_second_job(tmp_path: Path) -> None:
+    """``analysis=[shuffle],[cost]``: the second job copies the first's rows, and computes
+    its own analysis."""
+    done = cli(
+        "-m",
+        *QUICK_JOB,
+        "trainer.limit_test_batches=1",
+        "checks.masking.enabled=false",
+        "method=[fgsm]",
+        "analysis=[shuffle],[cost]",
+        f"store.dir={tmp_path}/models",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = sweep_metrics(tmp_path / "sweep")
+    assert all(r["reused_from"] is None for r in first["results"])
+    assert [r["reused_from"] for r in second["results"]] == ["0"] * len(first["results"])
+    assert set(first["analyses"]) == {"shuffle"} and set(second["analyses"]) == {"cost"}

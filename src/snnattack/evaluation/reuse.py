@@ -177,7 +177,8 @@ def row_keys(
     of the target and the source (a stored model's carries its store ``key``; a model from a
     file or a factory has none, and its weights alone say which it is). A white-box row's key
     leaves the source out (its weights, store key and :data:`~snnattack.settings.SOURCE_KEYS`):
-    a sweep over the source (``source_train``) copies the target's white-box rows."""
+    a sweep over the source (``source_train``) copies the target's white-box rows; every key
+    leaves the ``analysis`` block out, which runs after the rows and changes none of them."""
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
@@ -188,6 +189,9 @@ def row_keys(
     # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows
     for key in ("eps", "boxes"):
         settings.pop(key, None)
+    # the analyses run after every row (evaluation/finish.py) and rows read none of their
+    # settings: a sweep over analysis=[shuffle],[cost] copies the rows
+    settings.pop("analysis", None)
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: dotted_value(resolved, key) for key in HOW}
     made = provenance()
