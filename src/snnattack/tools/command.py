@@ -20,7 +20,7 @@ from rich.table import Table
 from snnattack.analysis import resolve_device
 from snnattack.analysis.cost import calibrate_batchnorm
 from snnattack.config.plain_rules import DEVICES, SEED
-from snnattack.config.preflight import device_exists
+from snnattack.config.preflight import absent_gpu, device_exists
 from snnattack.errors import ConfigError, UserError
 from snnattack.models import MODELS, build
 from snnattack.models.shapes import layer_outputs
@@ -88,7 +88,7 @@ def add_model_options(out: argparse.ArgumentParser) -> None:
     out.add_argument("--T", type=int, default=4, help="simulation time steps")
     out.add_argument("--lam", type=float, default=1.0, help="membrane leak λ in (0, 1]")
     out.add_argument("--reset", default="hard", choices=RESETS, help="reset after a spike")
-    out.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N")
+    out.add_argument("--device", default="cpu", help="auto | cpu | gpu | cuda | cuda:N")
     out.add_argument("--repeats", type=int, default=5, help="timed repetitions per step")
     out.add_argument(
         "--channels-last", action="store_true", help="model and input in channels_last layout"
@@ -107,7 +107,9 @@ MODEL_RULES = {
 
 def check_model(args: argparse.Namespace) -> None:
     """Refuses a model option out of its range, a missing GPU, or a model that does not fit
-    the input shape, before any measurement (:class:`ConfigError`)."""
+    the input shape, before any measurement (:class:`ConfigError`); notes on stderr a
+    ``--device gpu`` this machine lacks, which measures on the CPU (:func:`absent_gpu`, as an
+    analysis's ``device=gpu``): the record's ``device`` alone said so."""
     check(args, MODEL_RULES)
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
         raise ConfigError(
@@ -115,6 +117,8 @@ def check_model(args: argparse.Namespace) -> None:
             "integers C H W, e.g. 3 32 32"
         )
     device_exists("--device", args.device)
+    for note in absent_gpu("--device", str(args.device)):
+        print(f"note: {note}", file=sys.stderr)
     with torch.device("meta"):
         model = build(args.model, num_classes=args.num_classes, in_channels=args.input_shape[0])
     if layer_outputs(model.eval(), tuple(args.input_shape)) is None:

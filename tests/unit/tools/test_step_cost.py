@@ -5,12 +5,14 @@ here: a wall-clock ratio depends on the machine and on what else runs on it."""
 from pathlib import Path
 
 import pytest
+import torch
 from measured import TINY, output
 from rich.console import Console
 
 from snnattack.cpu import native
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES
+from snnattack.tools.command import check_model
 from snnattack.tools.step_cost import (
     PAPER_FILE,
     bench,
@@ -240,3 +242,15 @@ def test_the_steps_run_under_a_jobs_gpu_numerics_unless_told(
     assert seen == [(bool(flags), not flags)]
     assert record["settings"]["tf32"] == bool(flags)
     assert (torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled()) == before
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_device_gpu_without_a_gpu_is_noted_on_stderr(
+    gpu: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--device gpu`` on a machine without a GPU measured on the CPU and said so only in the
+    record's ``device``; now a note on stderr says so (the checks alone: no measurement)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    check_model(parse_args([*TINY, "--device", "gpu"]))
+    said = "note: --device=gpu but this machine has no GPU: it runs on the CPU (its device: cpu)"
+    assert capsys.readouterr().err.splitlines() == ([] if gpu else [said])
