@@ -59,20 +59,20 @@ def square_of(kind: str) -> Iterator[None]:
 @contextmanager
 def timing_square(seconds: list[float]) -> Iterator[None]:
     """Adds the seconds each Square crafting takes within the block to ``seconds[0]``."""
-    craft = ensemble.craft
+    craft = ensemble.craft_tracked
 
-    def timed(algorithm: str, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, int]:
+    def timed(algorithm: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         start = time.perf_counter()
         out = craft(algorithm, *args, **kwargs)
         if algorithm == "square":
             seconds[0] += time.perf_counter() - start
         return out
 
-    ensemble.craft = timed
+    ensemble.craft_tracked = timed
     try:
         yield
     finally:
-        ensemble.craft = craft
+        ensemble.craft_tracked = craft
 
 
 def measure_ensemble(
