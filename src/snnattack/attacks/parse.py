@@ -38,7 +38,7 @@ def eps_values(cfg: DictConfig) -> list:
 def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
     """Every (method, eps, box) the config asks for, eps and step sizes in [0, 1] units (an
     event attack, which counts its budget in events, once per box at eps 0; so is an ensemble
-    of event attacks only: :func:`has_no_radius`)."""
+    of event attacks only: :func:`counts_events`)."""
     specs = []
     for box in cfg.boxes:
         for key, method in cfg.method.items():
@@ -50,30 +50,24 @@ def attack_specs(cfg: DictConfig) -> list[AttackSpec]:
             if params.get("alpha") is not None:
                 params["alpha"] = params["alpha"] / 255.0
             # an event attack has no radius: one row at eps 0 whatever eps lists
-            radii = [0.0] if has_no_radius(method.name, params) else eps_values(cfg)
+            radii = [0.0] if counts_events(method.name, params) else eps_values(cfg)
             for eps in radii:
                 specs.append(AttackSpec(key, eps / 255.0, box, params, algorithm=method.name))
     return specs
 
 
-def has_no_radius(algorithm: str, params: dict[str, Any]) -> bool:
-    """Whether a row of ``algorithm`` (with its ``params``) ignores ``eps``: an event attack,
-    which counts its budget in events, or an ensemble whose components are all event attacks.
-    Its rows at each radius would be the same row computed again, under radii it never used,
-    so it has one row per box at eps 0. An ensemble with an L-infinity component keeps a row
+def counts_events(algorithm: str, params: dict[str, Any]) -> bool:
+    """Whether a row of ``algorithm`` (with its ``params``) counts its budget in events: an
+    event attack, or an ensemble whose components are all event attacks (its kept examples
+    change events as theirs do, so it is an event attack too). Such a row ignores ``eps``: its
+    rows at each radius would be the same row computed again, so it has one row per box at
+    eps 0; it reports the events changed per success (the L0 fields:
+    :class:`~snnattack.evaluation.budget.EventBudget`) and joins its box's worst case over the
+    event attacks (``event_worst_case``). An ensemble with an L-infinity component keeps a row
     per radius (one that mixes threat models is refused: :mod:`snnattack.attacks.checks`)."""
     if algorithm == ENSEMBLE:
         return all(is_event_attack(part.algorithm) for part in params["components"])
     return is_event_attack(algorithm)
-
-
-def counts_events(spec: AttackSpec) -> bool:
-    """Whether ``spec``'s row counts its budget in events: an event attack's, or an ensemble's
-    whose components are all event attacks (its kept examples change events as theirs do, so
-    it is an event attack too). Such a row reports the events changed per success (the L0
-    fields: :class:`~snnattack.evaluation.budget.EventBudget`) and joins its box's worst case
-    over the event attacks (``event_worst_case``)."""
-    return has_no_radius(spec.algorithm, spec.params)
 
 
 def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -269,7 +269,7 @@ class AttackEvaluator(L.LightningModule):
                 if is_event_attack(s.algorithm)
                 else EventBudget()
                 for i, s in enumerate(specs)
-                if counts_events(s)
+                if counts_events(s.algorithm, s.params)
             }
         )
         # per box, the worst case over the event attacks this job computes (not reused ones),

@@ -269,7 +269,7 @@ def _event_boxes(keys: dict[int, str], specs: Sequence[AttackSpec]) -> dict[str,
     takes each of their samples: they are copied together with it, or computed together."""
     boxes: dict[str, list[int]] = {}
     for i, spec in enumerate(specs):
-        if i in keys and counts_events(spec):
+        if i in keys and counts_events(spec.algorithm, spec.params):
             boxes.setdefault(spec.box, []).append(i)
     return boxes
 
