@@ -109,6 +109,19 @@ def dotted_value(tree: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def radius_name(eps_255: float) -> str:
+    """A row's radius as its name spells it, ``eps8`` (in 1/255, to 6 significant digits):
+    two radii of one spelling are one row's (refused: ``snnattack.config.combinations``)."""
+    return f"eps{eps_255:g}"
+
+
+def row_name(method: str, box: str, eps_255: float) -> str:
+    """A result row's name, ``<method>/<box>/eps<radius>`` (``pgd/white/eps8``): its key in
+    ``metrics.json``'s ``row_seconds`` and W&B's metrics, its saved examples' ``row``, and
+    what its random draws derive from."""
+    return f"{method}/{box}/{radius_name(eps_255)}"
+
+
 @dataclass(frozen=True)
 class AttackSpec:
     """One row of the results: a method at a radius, white or black box (the config's rows are
@@ -134,7 +147,7 @@ class AttackSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.method}/{self.box}/eps{self.eps * 255:g}"
+        return row_name(self.method, self.box, self.eps * 255)
 
     @property
     def targeted(self) -> bool:

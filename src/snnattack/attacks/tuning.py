@@ -210,7 +210,7 @@ def tune_specs(
                     target, crafter, x, y, correct, row, replace(recipes, grad_params=point)
                 )
 
-            what = f"attack.tune.grids.{grad_mode} for {row.method}/{row.box}/eps{row.eps * 255:g}"
+            what = f"attack.tune.grids.{grad_mode} for {row.name}"
             return agree(best_point(points, base, score, what))
 
         if spec.algorithm == ENSEMBLE:

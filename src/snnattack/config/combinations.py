@@ -20,6 +20,7 @@ from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.models import MODELS
 from snnattack.models.shapes import misfit, outputs_per_step
+from snnattack.settings import radius_name
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.values import CHECKS, NEURON_THETA, NOTES, as_typed, is_int, params_known
 
@@ -179,11 +180,11 @@ def _radii_named_apart(resolved: dict[str, Any]) -> None:
     for e in resolved["eps"]:
         if not isinstance(e, int | float) or isinstance(e, bool):
             continue  # its rule answers first
-        name = f"{float(e) / 255.0 * 255:g}"  # as AttackSpec.name spells eps (in [0, 1]) * 255
+        name = radius_name(float(e) / 255.0 * 255)  # as AttackSpec.name spells eps (in [0, 1])
         if name in seen:
             raise ConfigError(
                 f"eps={resolved['eps']} holds {seen[name]} and {e}, which name one row "
-                f"(eps{name}: a row's name spells a radius to 6 digits); accepted: radii that "
+                f"({name}: a row's name spells a radius to 6 digits); accepted: radii that "
                 "differ within their first 6 significant digits, e.g. eps=[16,16.5]"
             )
         seen[name] = e

@@ -36,6 +36,7 @@ import torch
 from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow
+from snnattack.settings import row_name
 
 # what a file says of the code and the row that made it, beside the row's attack (load: None
 # in a file written before them)
@@ -62,7 +63,7 @@ def save(
         "indices": torch.cat([p["indices"] for p in parts])[order],
         "save_type": "float",
         **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
-        "row": f"{row.method}/{row.box}/eps{row.eps_255:g}",  # as metrics.json's row_seconds
+        "row": row_name(row.method, row.box, row.eps_255),  # as metrics.json's row_seconds
         "version": version,
         "git_commit": git_commit,
     }

@@ -32,7 +32,7 @@ from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.provenance import provenance
 from snnattack.records.results import ROW_FIELDS, JobRecord
 from snnattack.records.store import spec_key
-from snnattack.settings import TrackingSettings
+from snnattack.settings import TrackingSettings, row_name
 
 MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # the setting beside each row in the results table
@@ -281,7 +281,7 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     if record.results:
         summary["n_correct"] = record.results[0].n_correct  # the target's clean-correct
     for r in record.results:
-        name = f"{r.method}/{r.box}/eps{r.eps_255:g}"
+        name = row_name(r.method, r.box, r.eps_255)
         summary.update({f"asr/{name}": r.asr, f"adv_acc/{name}": r.adv_acc})
         if r.targeted_asr is not None:  # a targeted row's share put in its target class
             summary[f"targeted_asr/{name}"] = r.targeted_asr
