@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from snnattack.records.results import AttackRow, own_architecture, own_setting
 from snnattack.settings import ModelSettings
-from snnattack.training.base import STRATEGIES
+from snnattack.training.base import spikes
 
 
 def with_kinds(
@@ -23,7 +23,7 @@ def with_kinds(
     for r in rows:
         model = crafting[r.box]
         record = target if r.box == "white" else source
-        spiking = STRATEGIES[record["kind"]].spiking if record["kind"] in STRATEGIES else True
+        spiking = spikes(record["kind"])
         out.append(
             replace(
                 r,

@@ -75,6 +75,12 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
+def spikes(kind: str) -> bool:
+    """Whether a model trained as ``kind`` is an SNN (its :class:`Strategy`'s ``spiking``); a
+    kind unknown here (a record of a kind since removed) counts as one."""
+    return STRATEGIES[kind].spiking if kind in STRATEGIES else True
+
+
 def build_net(model: ModelSettings, **overrides: Any) -> nn.Module:
     """The network ``model`` describes; ``overrides`` replace arguments of ``models.build``.
     ``model=external``: the network the user's factory builds

@@ -28,7 +28,7 @@ from snnattack.package import CONF_DIR
 from snnattack.settings import PASSED
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
-from snnattack.training.base import STRATEGIES
+from snnattack.training.base import STRATEGIES, spikes
 from snnattack.training.conversion import shared_scales, unconvertible
 from snnattack.values import CHECKS, NOTES
 
@@ -149,20 +149,19 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     gives, and a benchmark protocol's (``benchmark.protocol``) pins its standard surrogate
     whatever the target: neither is the user's setting, and neither is noted."""
     kind = resolved.get("source_train") or resolved["train"]["kind"]
-    spiking = STRATEGIES[kind].spiking if kind in STRATEGIES else True
     given = [
         f"{k}={resolved[k]}"
         for k, own in (("source_lambda", "lambda"), ("source_T", "T"))
         if resolved.get(k) is not None and resolved[k] != resolved.get(own)
     ]
     protocol = (resolved.get("benchmark") or {}).get("protocol")
-    if not given or spiking or "black" not in resolved["boxes"] or protocol:
+    if spikes(kind) or "black" not in resolved["boxes"] or protocol:
         return []
-    return [
-        f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not read by the black-box "
-        f"source of train.kind={kind} (an ANN has no leak and no time steps): its rows are "
-        f"crafted on the ANN trained without {'it' if len(given) == 1 else 'them'}"
-    ]
+    return _unread_neuron(
+        given,
+        f"the black-box source of train.kind={kind}",
+        "its rows are crafted on the ANN trained without",
+    )
 
 
 @cache
@@ -181,12 +180,11 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     ``T``), not one a spiking black-box source reads as its own (its ``source_lambda`` or
     ``source_T`` null), and not a benchmark protocol's (``benchmark.protocol``)."""
     kind = resolved["train"]["kind"]
-    if kind not in STRATEGIES or STRATEGIES[kind].spiking:
+    if spikes(kind):
         return []
     if (resolved.get("benchmark") or {}).get("protocol"):
         return []
-    source_kind = resolved.get("source_train") or kind
-    source_spiking = STRATEGIES[source_kind].spiking if source_kind in STRATEGIES else True
+    source_spiking = spikes(resolved.get("source_train") or kind)
     black = "black" in resolved["boxes"]
     given = [
         f"{k}={resolved[k]}"
@@ -195,13 +193,20 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
         and not (k == "T" and resolved[k] == 1)
         and not (black and source_spiking and resolved.get(f"source_{k}") is None)
     ]
+    return _unread_neuron(
+        given, f"the target of train.kind={kind}", "it is trained and attacked without"
+    )
+
+
+def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:
+    """The note of neuron settings ``given`` (``lambda=0.5``) that an ANN, ``reader``, does
+    not read (it has no leak and no time steps): none where none is given."""
     if not given:
         return []
     one = len(given) == 1
     return [
-        f"{', '.join(given)} {'is' if one else 'are'} not read by the target of "
-        f"train.kind={kind} (an ANN has no leak and no time steps): it is trained and "
-        f"attacked without {'it' if one else 'them'}"
+        f"{', '.join(given)} {'is' if one else 'are'} not read by {reader} (an ANN has no leak "
+        f"and no time steps): {outcome} {'it' if one else 'them'}"
     ]
 
 
