@@ -22,6 +22,7 @@ from hydra.errors import HydraException
 
 from snnattack.errors import ConfigError, Preempted, WorkerLost
 from snnattack.runtime.command_line import (
+    choice_names,
     chosen_groups,
     file_hydra,
     multirun,
@@ -88,9 +89,7 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     for override in parsed_overrides(with_file_sweep(argv, conf_dir)):  # the -cn file's too
         value = override.value()
         if override.key_or_group in ("method", "analysis") and isinstance(value, ChoiceSweep):
-            swept[override.key_or_group] = {
-                str(n) for v in value.list for n in (v if isinstance(v, list) else [v])
-            }
+            swept[override.key_or_group] = set(choice_names(value))
     if not swept:
         return argv
     parser, out = OverridesParser.create(), []
