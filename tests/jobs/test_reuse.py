@@ -299,6 +299,54 @@ def test_a_sweep_over_another_methods_settings_copies_an_event_row_with_its_wors
     assert second["event_worst_case"] == {"white": {**computed, "reused_from": "0"}}
 
 
+@pytest.mark.slow
+def test_a_job_listing_its_rows_in_another_order_copies_them_equal_to_a_fresh_computation(
+    tmp_path: Path,
+) -> None:
+    """A row's draws derive from its name, not its position (``row_seed``): a job listing the
+    event rows in another order copies them with their worst case (before, the worst case was
+    kept under its rows' keys in their order, so the second job computed every event row of
+    the box again), and the copies equal the rows a job of that order computes afresh."""
+    common = [
+        *QUICK_JOB,
+        f"store.dir={tmp_path}/models",
+        "dataset=digits_events",
+        "method.retime.steps=3",
+        "boxes=[white]",
+        "trainer.limit_test_batches=1",
+        "checks.masking.enabled=false",
+    ]
+    done = cli(
+        "-m",
+        *common,
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        "method=[sda,retime,fgsm],[retime,sda,fgsm,pgd]",  # fgsm after sda, then before
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = sweep_metrics(tmp_path / "sweep")
+    assert [r["method"] for r in second["results"]] == ["retime", "sda", "fgsm", "pgd"]
+    assert [r["reused_from"] for r in second["results"]] == ["0", "0", "0", None]
+    worst = second["event_worst_case"]["white"]
+    assert worst["reused_from"] == "0"
+    assert worst["methods"] == ["retime/white/eps0", "sda/white/eps0"]  # this job's order
+    fresh = cli(
+        *common,
+        f"hydra.run.dir={tmp_path}/fresh",
+        "method=[retime,sda,fgsm,pgd]",
+        "attack.reuse=false",
+        cwd=tmp_path,
+    )
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    computed = json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+    measured = (*MEASURED, "l0_hist", "l0_mean", "retiming")
+    for copy, row in zip(second["results"], computed["results"], strict=True):
+        assert {k: copy[k] for k in measured} == {k: row[k] for k in measured}
+    assert {k: v for k, v in worst.items() if k != "reused_from"} == computed["event_worst_case"][
+        "white"
+    ]
+
+
 def test_rows_of_other_code_are_computed_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """A relaunch after a commit (or with another version of the package or of torch) copied
     the rows an earlier commit computed into a record of the new one: they hold the code."""

@@ -13,8 +13,8 @@ it, whichever process runs it (the basic launcher, joblib, submitit) and across 
 The copy names the job folder that computed it (``reused_from``: its path within the sweep
 folder, which a moved or copied sweep keeps true; older records hold an absolute path). A
 box's event attacks are copied together with the worst case over them (``event_worst_case``,
-which takes each of their samples: kept beside the rows as ``worst-<key>.json``), or
-computed together.
+which takes each of their samples: kept beside the rows as ``worst-<key>.json``, its key
+their keys as a set), or computed together; in any order of ``method=``, as every row.
 
 The key is everything that fixes the row: the weights of the target and the source and their
 store keys (the training specs, which keep only the adversary settings that training reads:
@@ -275,7 +275,13 @@ def _event_boxes(keys: dict[int, str], specs: Sequence[AttackSpec]) -> dict[str,
 
 
 def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Path:
-    digest = hashlib.sha256("|".join(keys[i] for i in positions).encode()).hexdigest()
+    """Where the worst case over the rows at ``positions`` is kept: named by their keys as a
+    set, so a job listing the same event rows in another order (``method=[retime,sda]``
+    after ``[sda,retime]``) finds it. A row's draws derive from its name, not its position
+    (``evaluation.evaluator.row_seed``), and the worst case is a minimum per sample, so
+    neither depends on the order (keyed in the order of the positions, the second job
+    computed every event row of the box again)."""
+    digest = hashlib.sha256("|".join(sorted(keys[i] for i in positions)).encode()).hexdigest()
     return folder / FOLDER / f"worst-{digest}.json"
 
 
@@ -357,8 +363,8 @@ def earlier_rows(
         if kept is None or own(kept.get("reused_from")):
             for i in positions:
                 found.pop(i, None)
-        else:
-            worst[box] = kept
+        else:  # its rows named in this job's order, as the worst case it computes names them
+            worst[box] = {**kept, "methods": [specs[i].name for i in positions]}
     for i, row in found.items():
         where = row.reused_from or ""
         log.info("reused row %s from %s", specs[i].name, folder / where)

@@ -186,3 +186,24 @@ def test_an_ensemble_of_event_attacks_is_one_of_its_box_s_event_rows(tmp_path: P
     assert sorted(same.rows) == [0, 1] and same.worst == {"white": {**worst, "reused_from": "0"}}
     changed = earlier_rows({**keys, 1: "ens-w-other"}, specs, tmp_path, tmp_path / "1")
     assert changed.rows == {} and changed.worst == {}
+
+
+def test_a_job_listing_the_event_rows_in_another_order_copies_them_with_their_worst_case(
+    tmp_path: Path,
+) -> None:
+    """``method=[spike_grad,sda]`` after ``[sda,spike_grad]``: a row's draws derive from its
+    name, not its position, so its key holds no position, and the worst case is kept under
+    its rows' keys as a set; it names the rows in the copying job's order. Before, the worst
+    case was kept under its rows' keys in their order, not found, and every event row of the
+    box was computed again."""
+    folder = _kept(tmp_path)
+    order = [1, 0, 3, 2]  # white: spike_grad before sda, pgd last
+    specs, keys = [SPECS[i] for i in order], {j: KEYS[i] for j, i in enumerate(order)}
+    earlier = earlier_rows(keys, specs, folder, tmp_path / "1")
+    assert sorted(earlier.rows) == [0, 1, 2, 3]
+    assert [earlier.rows[j].method for j in range(4)] == ["spike_grad", "sda", "sda", "pgd"]
+    white = {**WORST["white"], "methods": ["spike_grad/white/eps0", "sda/white/eps0"]}
+    assert earlier.worst == {
+        "white": {**white, "reused_from": "0"},
+        "black": {**WORST["black"], "reused_from": "0"},
+    }
