@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from snnattack.attacks.ensemble import ENSEMBLE, FORM, KEYS, Component
-from snnattack.attacks.methods import GRADIENT_FREE, is_event_attack, takes_eot
+from snnattack.attacks.methods import GRADIENT_FREE, METHODS, is_event_attack, takes_eot
 from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR  # where attack= and method= names live
 from snnattack.settings import AttackSpec
@@ -68,6 +68,19 @@ def counts_events(algorithm: str, params: dict[str, Any]) -> bool:
     if algorithm == ENSEMBLE:
         return all(is_event_attack(part.algorithm) for part in params["components"])
     return is_event_attack(algorithm)
+
+
+def retimes_events(algorithm: str, params: dict[str, Any]) -> bool:
+    """Whether a row of ``algorithm`` (with its ``params``) only moves events in time, so
+    that it reports ``retiming`` beside its L0 fields
+    (:class:`~snnattack.evaluation.budget.EventBudget`): a retiming attack
+    (``@register(..., retimes=True)``: ``retime``), or an ensemble whose components all are
+    (each example it keeps is one of theirs, so a retiming too; its components share one
+    budget norm: :mod:`snnattack.attacks.checks`). An ensemble of other event attacks has no
+    ``retiming``: its examples insert and delete events, which no count of moves describes."""
+    if algorithm == ENSEMBLE:
+        return all(retimes_events(part.algorithm, part.params) for part in params["components"])
+    return algorithm in METHODS and METHODS[algorithm].retimes
 
 
 def component_settings(specs: Iterable[AttackSpec]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -24,7 +24,9 @@ into ``adv`` (the 1-D earth mover's distance, ``sum_t |cumsum_t(adv - x)|``, in 
 summed over lines. Both are the least any retiming needs, so at most what the attack spent
 (its budget B0 counts spikes moved, B1 their shifts). Means, medians, the share of successes
 with at most each of ``attack.l0_thresholds`` events moved and event-bins of delay, and the
-histograms that give ASR against either budget.
+histograms that give ASR against either budget. An ensemble of retiming components only
+(``attacks.parse.retimes_events``) keeps a retiming per sample: its row has them too, of the
+examples it kept.
 
 An attack on the raw recordings (``@register(..., recordings=True)``: ``gsattack``) changes
 events of the recording, which several may share one bit of a frame; its row also reports,

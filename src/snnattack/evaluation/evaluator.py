@@ -26,9 +26,9 @@ from torchmetrics import Metric
 from snnattack.attacks.convergence import curve_counts
 from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
-from snnattack.attacks.methods import METHODS, is_event_attack, reads_recordings
+from snnattack.attacks.methods import METHODS, reads_recordings
 from snnattack.attacks.methods.base import LINF
-from snnattack.attacks.parse import counts_events
+from snnattack.attacks.parse import counts_events, retimes_events
 from snnattack.data.base import is_padding
 from snnattack.data.recordings import RecordedBatch, Recordings
 from snnattack.errors import UserError
@@ -262,12 +262,13 @@ class AttackEvaluator(L.LightningModule):
         }
         self.curves = nn.ModuleDict({str(i): FooledCounts(c) for i, c in curves.items() if c})
         # the events each event attack changed per success (snnattack.evaluation.budget); an
-        # ensemble of event attacks only is one too: its L0 fields, from the examples it kept
+        # ensemble of event attacks only is one too: its L0 fields, from the examples it kept,
+        # and an ensemble of retiming attacks only their retiming
         self.budgets = nn.ModuleDict(
             {
-                str(i): EventBudget(METHODS[s.algorithm].retimes, reads_recordings(s.algorithm))
-                if is_event_attack(s.algorithm)
-                else EventBudget()
+                str(i): EventBudget(
+                    retimes_events(s.algorithm, s.params), reads_recordings(s.algorithm)
+                )
                 for i, s in enumerate(specs)
                 if counts_events(s.algorithm, s.params)
             }

@@ -8,6 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from snnattack.attacks.ensemble import Component
+from snnattack.attacks.parse import retimes_events
 from snnattack.evaluation.budget import EventBudget, l0_histogram, sample_moves
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.masking import largest_l0
@@ -83,3 +85,44 @@ def test_a_job_records_retiming_budgets_and_puts_retime_in_the_worst_case() -> N
     assert worst["l0_hist"] == l0_histogram(least[torch.isfinite(least)])
     # random flips change counts: not the gradient-free variant of a retiming
     assert largest_l0(retime.__dict__) is None and largest_l0(sda.__dict__) is not None
+
+
+def test_an_ensemble_of_retiming_attacks_reports_the_retiming_of_the_examples_it_kept() -> None:
+    """Every example an ensemble of ``retime`` components keeps is one of theirs, a retiming:
+    its row has ``retiming`` as a single retime row has, from its kept examples against the
+    clean frames (before, only the L0 fields: the report's retiming table and figure had no
+    row for it). An ensemble of other event attacks has none, nor would a mix (refused: two
+    threat models), whose insertions and deletions no count of moves describes."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(72, 3)).eval()
+    x = (torch.rand(16, 4, 2, 3, 3) < 0.3).float()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    one_bin = {"steps": 2, "budget": 1}
+    retimes = [
+        Component("retime_short/stbp", "stbp", "stbp", {}, "retime_short", "retime", one_bin),
+        Component("retime/stbp", "stbp", "stbp", {}, "retime", "retime", {"steps": 10}),
+    ]
+    flips = [Component("sda/stbp", "stbp", "stbp", {}, "sda", "sda", {})]
+    specs = [
+        AttackSpec("ensemble", 0.0, "white", {"components": retimes}, algorithm="ensemble"),
+        AttackSpec("ensemble_sda", 0.0, "white", {"components": flips}, algorithm="ensemble"),
+    ]
+    assert retimes_events("ensemble", {"components": retimes})
+    assert not retimes_events("ensemble", {"components": [*retimes, *flips]})
+    evaluator = AttackEvaluator(model, None, specs, Recipe("stbp"), save_examples=True)
+    loader = torch.utils.data.DataLoader(list(zip(x, y, strict=True)), batch_size=8)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    ensemble, sda = evaluator.results
+    adv = torch.cat([p["adv"] for p in evaluator.examples[0]])
+    fooled = torch.cat([p["preds"] for p in evaluator.examples[0]]) != y
+    moved, delay = sample_moves(adv - x)
+    assert ensemble.asr > 0 and torch.equal(adv.sum(1), x.sum(1))  # every line's count kept
+    assert ensemble.retiming["moved_hist"] == l0_histogram(moved[fooled])
+    assert ensemble.retiming["delay_hist"] == l0_histogram(delay[fooled])
+    share = 100 * moved[fooled] / x.flatten(1).sum(1)[fooled]
+    assert ensemble.retiming["moved_share_mean"] == pytest.approx(float(share.mean()))
+    assert ensemble.l0_mean == pytest.approx(2 * ensemble.retiming["moved_mean"])
+    assert sda.l0_hist and sda.retiming is None
