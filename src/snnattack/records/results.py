@@ -104,7 +104,8 @@ class AttackRow:
     deleted_mean: float | None = measured()  # mean events deleted
     l0_under: dict[str, float | None] | None = measured()  # % of successes under each threshold
     l0_hist: dict[str, int] | None = measured()  # successes per L0 (the ASR-vs-budget curve)
-    retiming: dict[str, Any] | None = measured()  # a retiming attack's events moved and delay
+    # a retiming attack's events moved and delay (an ensemble of retiming attacks only's too)
+    retiming: dict[str, Any] | None = measured()
     recording: dict[str, Any] | None = measured()  # a raw-event attack's events changed
     examples: str | None = None  # attack.save_examples: the file of its adversarial examples
     reused_from: str | None = None  # attack.reuse: the job folder that computed this row
