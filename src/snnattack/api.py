@@ -46,6 +46,7 @@ from snnattack.interop.external import as_spiking_net, check_foreign, with_encod
 from snnattack.interop.first_forward import OnFirstForward, network_of
 from snnattack.interop.foreign import form_needs_samples
 from snnattack.interop.prepared import arguments_key, prepared_once, sample_form, settled
+from snnattack.interop.streams import is_streams
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
 from snnattack.preparation.evaluation import (
@@ -216,6 +217,8 @@ def evaluate(
     job does; ``progress=False`` is quiet.
     """
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
+    if example is None and not is_streams(data):  # the data's mistake, not the adapter's
+        inputs.check_readable(data)
     model, source = network_of(model, example), network_of(source, example)
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = arguments_key(*arguments, overrides, sample_form(example))
@@ -271,7 +274,8 @@ def attack(
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
     is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
     before the attack starts (:func:`snnattack.inputs.check_attack`)."""
-    model = network_of(model, x if isinstance(x, torch.Tensor) else None)
+    inputs.check_tensors(x, y)  # before a form probed on x: x's mistake, not the adapter's
+    model = network_of(model, x)
     key = arguments_key(
         method, eps, grad_mode, grad_params, params, T, seed, overrides, sample_form(x)
     )

@@ -5,6 +5,7 @@ written and the user's model is unchanged. Legal neighbours of each case still r
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -216,7 +217,20 @@ CASES = [
     ),
     ("y negative", attack(y=lambda m, x, y: y - 1), UserError, "y holds the label -1", "[0, 9]"),
     ("y list", attack(y=lambda m, x, y: y.tolist()), UserError, "y=list", NOT_TENSOR),
-    ("y scalar", attack(y=lambda m, x, y: y[0]), UserError, "y has shape []", LABELS),
+    (  # its hint was [B, 1]'s and one-hot's
+        "y scalar",
+        attack(y=lambda m, x, y: y[0]),
+        UserError,
+        "y has shape [] (one label, no batch axis)",
+        "y.reshape(1)",
+    ),
+    (
+        "data of a loader of unbatched items",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x, y), batch_size=None)),
+        UserError,
+        "data (its labels) has shape [] (one label, no batch axis)",
+        "batch_size=None gives unbatched items",
+    ),
     (
         "x and y lengths",
         attack(y=lambda m, x, y: y[:-1]),
@@ -920,6 +934,54 @@ def test_a_foreign_network_that_cannot_be_attacked_is_refused_in_one_line(
     data = "x" if door == "attack" else "data"
     start, part = start.format(data=data), part.format(data=data)
     assert_refused(call, model, error, start, part, tmp_path)
+
+
+class OwnLoop(nn.Module):
+    """A user's class with spikingjelly neurons that repeats the images over 2 steps itself:
+    its form is decided by running it on samples (:mod:`snnattack.interop.probe`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = spikingjelly_net()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.unsqueeze(0).repeat(2, 1, 1, 1, 1)).mean(0)
+
+
+# (id, call of (model, x, y), the start of the line): samples that do not read
+UNREAD = [
+    ("x numpy", lambda m, x, y: snnattack.attack(m, x.numpy(), y, T=2), "x=ndarray"),
+    ("x list", lambda m, x, y: snnattack.attack(m, x.tolist(), y, T=2), "x=list"),
+    (
+        "data numpy",
+        evaluate(lambda m, x, y: (x.numpy(), y.numpy()), T=2),
+        "data[0]=ndarray",
+    ),
+    (
+        "data of dicts",
+        evaluate(lambda m, x, y: DataLoader([{"image": x[0], "label": y[0]}]), T=2),
+        "data: its batches are a dict of 2 items",
+    ),
+    ("data a bare tensor", evaluate(lambda m, x, y: x, T=2), "data=Tensor"),
+]
+
+
+@pytest.mark.parametrize(("call", "start"), [c[1:] for c in UNREAD], ids=[c[0] for c in UNREAD])
+def test_samples_that_do_not_read_are_refused_naming_them_before_a_form_is_probed(
+    digits, call, start, caplog
+) -> None:
+    """A network whose form its samples decide, given samples that are no tensors or data
+    that do not read, is refused by the input checks' line naming ``x`` or ``data``; it was
+    refused by the adapter's ``interop: whether OwnLoop makes its time steps itself is
+    decided by running it once on samples, and none were given; accepted: adapt(...)``,
+    which named neither, and a bare tensor of images was probed first (a warning that the
+    class fits neither form)."""
+    _, x, y = digits
+    model = OwnLoop().eval()
+    with pytest.raises(UserError) as err, caplog.at_level(logging.WARNING):
+        call(model, x, y)
+    assert str(err.value).startswith(start), str(err.value)
+    assert "accepted" in str(err.value) and "interop" not in caplog.text
 
 
 def test_legal_neighbours_run(digits) -> None:

@@ -132,6 +132,8 @@ def first_sample(data: Any) -> torch.Tensor | None:
     given as a list among them)."""
     if is_pair(data):
         x = data[0]
+    elif not isinstance(data, DataLoader | Dataset) and not is_items(data):
+        return None  # no data set (a bare tensor of images): dataset_of refuses it
     else:
         try:
             loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=1)
@@ -319,6 +321,12 @@ def _check_labels(y: torch.Tensor, labels: str) -> None:
         raise UserError(f"{labels} is on the meta device (no values); accepted: {accepted}")
     if y.dtype != torch.long:
         raise UserError(f"{labels} has dtype {y.dtype}; accepted: {accepted} (y.long())")
+    if y.dim() == 0:  # one label, as a batch of one's y[0], or a loader's batch_size=None
+        raise UserError(
+            f"{labels} has shape [] (one label, no batch axis); accepted: {accepted} (one "
+            "image's label: y.reshape(1); a DataLoader's batch_size=None gives unbatched "
+            "items: batch_size=1 or more)"
+        )
     if y.dim() != 1:
         raise UserError(
             f"{labels} has shape {list(y.shape)}; accepted: {accepted} ([B, 1]: y.squeeze(1); "
@@ -339,15 +347,34 @@ def _check_range(read: list[float], classes: int, labels: str, model: str) -> No
 
 
 def _formed(
-    x: Any, y: Any, images: str, labels: str, samples: Samples
+    x: Any, y: Any, images: str, labels: str, samples: Samples | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``y`` checked as far as the host knows them (tensors, the labels' dtype and
-    shape, as many as the images, the samples' form: no value read); returned detached."""
+    shape, as many as the images, the samples' form unless ``samples`` is None: no value
+    read); returned detached."""
     x, y = _tensors(x, y, images, labels)
     _check_labels(y, labels)
     _lengths(x, y, images, labels)
-    _check_form(x, images, samples)
+    if samples is not None:
+        _check_form(x, images, samples)
     return x.detach(), y.detach()
+
+
+def check_tensors(x: Any, y: Any) -> None:
+    """Refuses the batch ``(x, y)`` of :func:`snnattack.attack` that is not two tensors (arrays
+    or lists), with the input checks' line, before a network whose form its samples decide
+    (:mod:`snnattack.interop.probe`) is adapted without samples, whose line would name the
+    adapter (``adapt(net, T=4, example=...)``) instead of ``x``."""
+    _tensors(x, y, "x", "y")
+
+
+def check_readable(data: Any, argument: str = "data") -> None:
+    """Refuses ``data`` whose first sample :func:`first_sample` could not read (arrays or
+    lists for tensors, batches that are no ``(images, labels)`` pair, a batch that does not
+    read, no data set) with the line the input checks give, before a network whose form its
+    samples decide is adapted without samples (as :func:`check_tensors`). The samples' form,
+    images or event frames as the job's dataset says, is judged by the checks that follow."""
+    next(_batches(data, argument, None), None)
 
 
 def check_batch(
@@ -366,10 +393,11 @@ def check_batch(
 
 
 def _batches(
-    data: Any, argument: str, samples: Samples
+    data: Any, argument: str, samples: Samples | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, str]]:
     """The ``(images, labels)`` batches of ``data``, each formed (:func:`_formed`: its values
-    unread), with the name its images are refused by."""
+    unread; ``samples`` None: their form unjudged), with the name its images are refused
+    by."""
     if is_pair(data):
         images = f"{argument}[0]"
         yield *_formed(data[0], data[1], images, f"{argument}[1]", samples), images
