@@ -821,6 +821,13 @@ CASES = [
 
 # foreign networks (spikingjelly), on the digits' images: (id, network, call, error, start, part)
 FOREIGN = [
+    (  # attacked: its cross-entropy has no gradient, the examples were the random starts
+        "a binary classifier's one logit",
+        lambda: spikingjelly_net(nn.Linear(10, 1)),
+        UserError,
+        "model=Sequential returns 1 logit per image ([1, 1] for one image of {data})",
+        "torch.cat([torch.zeros_like(z), z], 1)",
+    ),
     (
         "a custom Heaviside the adapter does not know",
         lambda: spikingjelly_net(Step()),

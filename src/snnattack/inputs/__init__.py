@@ -524,6 +524,14 @@ def check_model(
             f"{name} returns {got} for one image of {data} (shape {shape}); accepted: "
             "logits [B, K] (a network of another library: [T, B, K], time first)"
         )
+    if out.shape[1] < 2:  # a binary classifier's one logit: its cross-entropy is constant
+        raise UserError(
+            f"{name} returns {out.shape[1]} logit per image ({list(out.shape)} for one image of "
+            f"{data}): the cross-entropy the attacks climb is constant over fewer than two "
+            "classes, so every example would be its random start; accepted: logits [B, K] of "
+            "K >= 2 classes (a binary classifier's logit z: torch.cat([torch.zeros_like(z), z], "
+            "1), whose cross-entropy is z's binary one)"
+        )
     if not out.requires_grad:
         where = f"its module {cuts[0]} cuts the graph" if cuts else "a module cuts the graph"
         raise UserError(
