@@ -309,6 +309,8 @@ def gradient_mode(
     """Within the block, the yielded network (``model``, or its adapter for another
     library's network) computes the same forward and differentiates by ``mode`` with
     ``params``; each parameter is checked against the mode's range before the block runs.
+    An adapter returns the logits ``[B, K]`` the attacks read: of a model returning
+    ``(spk_rec, mem_rec)`` or ``[T, B, K]``, the mean over T of the first, not the tuple.
 
     ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
 

@@ -141,6 +141,42 @@ def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> 
     assert relative(ours, x.grad) <= 1e-12
 
 
+class StateReset(nn.Module):
+    """torchattacks' view of a spikingjelly network: its state reset before each forward
+    (torchattacks calls the model once per step; spikingjelly keeps the membranes between
+    calls, and the next step would start from the last one's)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        functional.reset_net(self.net)
+        return self.net(x)
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_attack_on_the_tutorial_class_gives_torchattacks_examples(method: str) -> None:
+    """``snnattack.attack(net, x, y, eps=8, T=4)`` on the class as its user has it crafts the
+    examples torchattacks crafts on it at ``eps=8/255`` (PGD without its random start, at
+    ``alpha=2/255``): ε in 1/255 units of images in [0, 1], and ``stbp``'s default gradient
+    the library's own, as docs/interop.md says."""
+    torchattacks = pytest.importorskip("torchattacks")
+    net = CSNN(T)
+    x = images()
+    y = library_logits(net, x).argmax(1)  # its own predictions: every example is attacked
+    if method == "fgsm":
+        ours = snnattack.attack(net, x, y, method="fgsm", eps=8, T=T)
+        reference = torchattacks.FGSM(StateReset(net), eps=8 / 255)(x, y)
+    else:
+        ours = snnattack.attack(net, x, y, eps=8, T=T, steps=3, alpha=2, random_start=False)
+        attack = torchattacks.PGD(StateReset(net), eps=8 / 255, alpha=2 / 255, steps=3)
+        attack.random_start = False
+        reference = attack(x, y)
+    assert (reference != x).any()
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+
+
 def test_gradient_mode_on_the_tutorial_class_adapts_at_its_first_forward() -> None:
     """The tutorial flow, ``with snnattack.gradient_mode(net, "stbp", T=4) as m: m(x)``: no
     samples before the block, so the class is adapted on the first forward's (its form
