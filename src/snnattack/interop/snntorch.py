@@ -184,6 +184,21 @@ class LeakyStep(StepLIF):
             )
 
 
+def _not_a_layer(net: nn.Sequential, module: nn.Module) -> str:
+    """Why ``module`` of the sequence ``net`` is refused, and what is accepted: a module of
+    the user's (a torchvision ``Normalize`` first, say) may hold anything, so it is not run
+    per step; a normalisation of the images goes to ``adapt``'s ``normalize``."""
+    recurrent = isinstance(module, nn.RNNBase | nn.RNNCellBase)
+    what = "mixes the steps" if recurrent else "is not torch.nn's, so not known to run per step"
+    first = next(iter(net.children()), None) is module
+    fix = "snnattack.interop.adapt(net[1:], T=..., normalize=net[0]), or " if first else ""
+    return (
+        f"is not a per-step torch layer (it {what}); accepted: torch.nn's layers (not a "
+        f"recurrent one) and snntorch.Leaky in the sequence; {fix}a class of yours with its "
+        "own loop over the steps"
+    )
+
+
 def body(net: nn.Module) -> nn.Module:
     """The multi-step body of the per-step sequence ``net``: its layers per step, its
     ``Leaky`` neurons as LIFs; anything else is refused."""
@@ -207,7 +222,7 @@ def body(net: nn.Module) -> nn.Module:
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
         torch_layer = type(module).__module__.startswith("torch.nn.")
         if not torch_layer or isinstance(module, nn.RNNBase | nn.RNNCellBase):
-            raise refuse(path, module, "is not a per-step torch layer", SUPPORTED)
+            raise refuse(path, module, _not_a_layer(net, module), SUPPORTED)
     if not replacements:
         raise refuse("", net, "has no snntorch.Leaky neuron", SUPPORTED)
     copied = shared_copy(net, replacements)

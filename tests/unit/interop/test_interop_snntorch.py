@@ -302,6 +302,28 @@ def test_a_sequential_snntorch_cannot_run_itself_is_refused() -> None:
     assert "\n" not in message and "2 (" in message and "init_hidden=False" in message
 
 
+class Shift(nn.Module):
+    """A user's normalisation module (not torch.nn's), as torchvision's ``Normalize``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - 0.5) / 0.25
+
+
+def test_a_normalisation_first_in_the_sequence_is_refused_naming_adapts_normalize() -> None:
+    """A module of the user's first in the one-step sequence is refused with the call that
+    runs it (it said only "is not a per-step torch layer"), and that call attacks the
+    sequence as the user's loop over the steps runs it."""
+    net = nn.Sequential(Shift(), *step_net("subtract_delayed")).eval()
+    x, y = images(), torch.arange(6) % 10
+    with pytest.raises(UserError) as err:
+        snnattack.attack(net, x, y, eps=8, T=T)
+    assert str(err.value).startswith("interop: 0 (") and "\n" not in str(err.value)
+    assert "adapt(net[1:], T=..., normalize=net[0])" in str(err.value)
+    adapted = adapt(net[1:], T=T, normalize=net[0])
+    with torch.no_grad():  # snnTorch's own loop over the steps
+        torch.testing.assert_close(adapted(x), library_run(net, x)[0], rtol=1e-12, atol=1e-12)
+
+
 def test_a_compiled_sequence_is_adapted_as_the_sequence() -> None:
     """``torch.compile`` of the one-step ``nn.Sequential`` is the sequence, a multi-step body;
     before, the wrapper (no ``nn.Sequential``) was taken for an own loop, which called the
