@@ -140,7 +140,8 @@ def _prepare_attack(
     params: dict[str, Any],
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
-    radius = eps.item() if isinstance(eps, torch.Tensor) and eps.ndim == 0 else eps
+    # a 0-d tensor or NumPy array: its number (evaluate takes them too)
+    radius = eps.item() if getattr(eps, "ndim", None) == 0 and hasattr(eps, "item") else eps
     complaint = ONE_RADIUS.complaint("eps", radius, spell=repr)  # a Python argument
     if complaint is not None:  # before the config's rule, whose message asks for a list
         raise UserError(complaint)

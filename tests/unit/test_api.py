@@ -612,12 +612,37 @@ def test_a_bad_argument_is_refused_in_one_line_naming_it(digits, call, message) 
     assert "\n" not in str(err.value)
 
 
-def test_a_radius_held_in_a_0d_tensor_attacks_as_its_number(digits) -> None:
+@pytest.mark.parametrize(
+    "held", [torch.tensor(16.0), numpy.array(16.0)], ids=["0-d tensor", "0-d NumPy array"]
+)
+def test_a_radius_held_in_a_0d_tensor_attacks_as_its_number(digits, held) -> None:
+    """A 0-d NumPy array too (it was refused, ``eps=array(16.) is not a number``, where
+    ``evaluate`` took it)."""
     model, x, y = digits
     torch.manual_seed(0)
-    held = snnattack.attack(model, x[:8], y[:8], "pgd", eps=torch.tensor(16.0), steps=2)
+    given = snnattack.attack(model, x[:8], y[:8], "pgd", eps=held, steps=2)
     torch.manual_seed(0)
-    assert torch.equal(held, snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2))
+    assert torch.equal(given, snnattack.attack(model, x[:8], y[:8], "pgd", eps=16, steps=2))
+
+
+@pytest.mark.parametrize(
+    "radii",
+    [range(8, 17, 8), numpy.array([8, 16]), torch.tensor([8.0, 16.0])],
+    ids=["range", "NumPy array", "tensor"],
+)
+def test_evaluate_takes_the_radii_of_a_range_or_an_array(digits, radii) -> None:
+    """``eps=range(8, 17, 8)`` (it reached Hydra as the text ``range(8, 17, 8)``: "Sweep
+    parameters ... requires --multirun") and a one-axis array or tensor (refused as "not a
+    number or a list of numbers") give the rows of ``eps=[8, 16]``."""
+    model, x, y = digits
+
+    def rows(eps) -> list[tuple[float, float]]:
+        record = snnattack.evaluate(
+            model, (x[:8], y[:8]), eps=eps, methods="fgsm", masking=False, progress=False
+        )
+        return [(r.eps_255, r.adv_acc) for r in record.results]
+
+    assert rows(radii) == rows([8, 16])
 
 
 @pytest.mark.parametrize(

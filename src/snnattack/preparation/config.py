@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from hydra.errors import HydraException
@@ -128,8 +128,12 @@ def job_config(
                 f"{', '.join(known) or 'no parameters'}"
             )
     boxes = _listed("boxes", boxes, BOXES)
+    if isinstance(eps, range) or (getattr(eps, "ndim", None) == 1 and hasattr(eps, "tolist")):
+        # range(4, 17, 4), np.arange(...), torch.tensor([8., 16.]): their numbers (a range
+        # reached Hydra as the text "range(...)", a sweep it refused for --multirun)
+        eps = eps.tolist() if hasattr(eps, "tolist") else list(eps)
     radii = list(eps) if isinstance(eps, list | tuple) else [eps]
-    if any(isinstance(r, str) or getattr(r, "ndim", 0) != 0 for r in radii):
+    if any(_not_one_radius(r) for r in radii):
         raise UserError(
             f"eps={eps!r} is not a number or a list of numbers; accepted: radii in 1/255 units, "
             "e.g. eps=8 or eps=[8, 16]"
@@ -169,6 +173,15 @@ def job_config(
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _not_one_radius(value: Any) -> bool:
+    """Whether ``value``, one of ``eps``'s radii, is no number: text, an array of more than
+    one, or any other collection (a set, a generator); a 0-d tensor or array is its number."""
+    if isinstance(value, str):
+        return True
+    ndim = getattr(value, "ndim", None)
+    return ndim != 0 if ndim is not None else isinstance(value, Iterable)
 
 
 def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None, str]]) -> None:
