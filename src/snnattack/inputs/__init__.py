@@ -522,7 +522,8 @@ def check_model(
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UserError(
             f"{name} returns {got} for one image of {data} (shape {shape}); accepted: "
-            "logits [B, K] (a network of another library: [T, B, K], time first)"
+            "logits [B, K] (a network of another library: [T, B, K], time first; one "
+            "returning [B, T, K]: out.transpose(0, 1))"
         )
     if out.shape[1] < 2:  # a binary classifier's one logit: its cross-entropy is constant
         raise UserError(

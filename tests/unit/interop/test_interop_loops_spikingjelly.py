@@ -895,6 +895,22 @@ def test_an_own_loop_of_another_output_is_an_own_loop_whose_output_is_refused(
     )
 
 
+class BatchFirst(CSNN):
+    """The tutorial CSNN returning its spikes batch first, ``[B, T, K]``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_fc(x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)).transpose(0, 1)
+
+
+def test_an_own_loop_returning_batch_first_is_refused_naming_the_transpose() -> None:
+    """Read time first, its output is not an output per sample: the line says how to give
+    it time first."""
+    with pytest.raises(UserError) as err:
+        snnattack.attack(BatchFirst(T), images(), torch.tensor([0] * 6), T=T, steps=1)
+    assert str(err.value).startswith(f"model=BatchFirst returns [{T}, 10] for one image of x")
+    assert str(err.value).endswith("one returning [B, T, K]: out.transpose(0, 1))")
+
+
 class NumpyItems(torch.utils.data.Dataset):
     """A dataset as users write one: NumPy images and int labels, collated by the loader."""
 
