@@ -44,9 +44,10 @@ from snnattack.config.compose import hydra_value
 from snnattack.config.validation import checked
 from snnattack.errors import UserError
 from snnattack.records.failures import failures, failures_size
+from snnattack.records.launches import launches_size
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import fail_at_end, refuse
-from snnattack.runtime.lifecycle import restore_kept
+from snnattack.runtime.lifecycle import every_job_refused, restore_kept
 from snnattack.settings import SOURCE_KEYS
 
 log = logging.getLogger(__name__)
@@ -237,14 +238,17 @@ class EntryCallback(Callback):
         self.started: dict[str, Started] = {}  # by job folder
         self.failed: set[Path] = set()  # the job folders whose entry this process could not make
         self.failures_at = 0  # where this launch's lines of the sweep's failures.jsonl begin
+        self.launches_at = 0  # and its record in launches.jsonl
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.failures_at = failures_size(Path(config.hydra.sweep.dir))
+        sweep = Path(config.hydra.sweep.dir)
+        self.failures_at = failures_size(sweep)  # this launch's records: after these bytes
+        self.launches_at = launches_size(sweep)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        if self._every_job_refused(sweep):
-            return  # no leaderboard to make: the sweep's summary says why, in one line
+        if every_job_refused(sweep, failures(sweep, since=self.failures_at), self.launches_at):
+            return  # the launch is undone: the sweep's summary says why, in one line
         elsewhere = sorted(  # jobs run in a launcher's workers, which said their line there
             m.parent.name
             for m in sweep.glob("*/metrics.json")
@@ -266,18 +270,6 @@ class EntryCallback(Callback):
             fail_at_end(UserError(f"no leaderboard: {err}"))
             return
         log.info("benchmark leaderboard %s", files["html"])
-
-    def _every_job_refused(self, sweep: Path) -> bool:
-        """Whether this launch's jobs were refused (each a user's mistake) and the sweep
-        folder holds no job's results: the launch is undone as it ends
-        (:class:`~snnattack.runtime.lifecycle.KeptRecords`), and a leaderboard's refusal
-        would be a second line about nothing."""
-        failed = failures(sweep, since=self.failures_at)
-        return (
-            bool(failed)
-            and all(job.get("refused") is True for job in failed)
-            and not any(sweep.glob("*/metrics.json"))
-        )
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         hydra = HydraConfig.get()

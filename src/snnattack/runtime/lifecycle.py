@@ -144,24 +144,12 @@ class KeptRecords(Callback):
         self._restore_skipped()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
-        if self._all_refused(sweep, failed):
+        # every job refused, each one's folder put back or gone: the launch made only records
+        folders = {(sweep / job["folder"]).absolute() for job in failed}
+        put_back = all(f in (_KEPT or {}) or not f.exists() for f in folders)
+        if every_job_refused(sweep, failed, self.launches_at) and put_back:
             self._undo(sweep)
             _REFUSED = (sweep.absolute(), sorted(failed, key=lambda job: job["job"]))
-
-    def _all_refused(self, sweep: Path, failed: list[dict[str, Any]]) -> bool:
-        """Whether every job of this launch (its record in ``launches.jsonl``) was refused as
-        a user's mistake (``failed``: the launch's lines of ``failures.jsonl``; a timed-out
-        job's are not), each refused job's folder put back or gone: then the launch made
-        nothing but its records."""
-        recorded = launches(sweep, since=self.launches_at)
-        if len(recorded) != 1 or not failed:
-            return False
-        refused = {job["job"] for job in failed if job.get("refused") is True}
-        if len(refused) != len(failed) or refused != set(range(len(recorded[0]["jobs"]))):
-            return False
-        kept = _KEPT or {}  # the job folders there as the sweep started
-        folders = {(sweep / job["folder"]).absolute() for job in failed}
-        return all(f in kept or not f.exists() for f in folders)
 
     def _undo(self, sweep: Path) -> None:
         """Puts the sweep folder back as it was before this launch, whose every job was
@@ -227,6 +215,19 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
     held[log] = log.stat().st_size if log.is_file() else False
     held[record] = record.exists()
     return held
+
+
+def every_job_refused(sweep: Path, failed: list[dict[str, Any]], launches_at: int) -> bool:
+    """Whether every job of the launch into ``sweep`` (its record in ``launches.jsonl`` after
+    its first ``launches_at`` bytes) was refused as a user's mistake (``failed``: the launch's
+    lines of ``failures.jsonl``; a timed-out job's are not). :class:`KeptRecords` undoes such a
+    launch as the sweep ends, and the benchmark's leaderboard, asked before it (Hydra ends
+    its callbacks last to first), is not made: it would be a second line about nothing."""
+    recorded = launches(sweep, since=launches_at)
+    if len(recorded) != 1 or not failed:
+        return False
+    refused = {job["job"] for job in failed if job.get("refused") is True}
+    return len(refused) == len(failed) and refused == set(range(len(recorded[0]["jobs"])))
 
 
 def refused_launch(sweep: Path) -> list[dict[str, Any]] | None:

@@ -329,6 +329,7 @@ def test_a_sweep_whose_every_job_was_refused_says_no_leaderboard_line(
 
     from snnattack.benchmark.callback import EntryCallback
     from snnattack.records.failures import record_failure
+    from snnattack.records.launches import record_launch
     from snnattack.runtime import cli
 
     failed: list[str] = []
@@ -338,6 +339,7 @@ def test_a_sweep_whose_every_job_was_refused_says_no_leaderboard_line(
     callback = EntryCallback()
     callback.on_multirun_start(config)
     sweep.mkdir()
+    record_launch(sweep, {}, [["seed=0"]], [None])  # the sweeper's, as it launches
     record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
     callback.on_multirun_end(config)
     assert capsys.readouterr().err == "" and failed == []
