@@ -26,7 +26,10 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
 
 def hydra_value(value: Any) -> str:
     """``value`` (a YAML scalar, list or dict; a 0-d tensor or array: its number) as the
-    right-hand side of a Hydra override: a protocol's settings, the Python API's arguments."""
+    right-hand side of a Hydra override: a protocol's settings, the Python API's arguments,
+    which Hydra reads back as ``value`` (``stbp`` bare; ``'8'``, ``'true'`` quoted). Not
+    :func:`~snnattack.values.as_typed`, a message's spelling (every text quoted, spaces after
+    commas): these are Hydra's to parse, and an entry records them as they are."""
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         value = value.item()
     if isinstance(value, bool):
@@ -37,6 +40,18 @@ def hydra_value(value: Any) -> str:
         return "[" + ",".join(hydra_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str) and not re.fullmatch(r"[A-Za-z0-9_.\-/]+", value):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, str) and not _bare(value):  # Hydra escapes \\ before ' or the end
+        escaped = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + "\\" * bool(m[2]) + m[2], value)
+        return f"'{escaped}'"
     return str(value)
+
+
+def _bare(text: str) -> bool:
+    """Whether Hydra reads ``text`` unquoted as that text: a name or a path, not a number
+    (``8``, ``1e3``, ``-inf``), a switch or null (``true``, ``NULL``)."""
+    try:
+        float(text)
+    except ValueError:
+        named = re.fullmatch(r"[A-Za-z0-9_.\-/]+", text) is not None
+        return named and text.lower() not in ("true", "false", "null")  # Hydra's, any case
+    return False

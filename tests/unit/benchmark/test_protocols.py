@@ -167,6 +167,19 @@ def test_a_value_becomes_a_hydra_override(value, text) -> None:
     assert hydra_value(value) == text
 
 
+@pytest.mark.parametrize(
+    "value", ["8", "1.10", "1e3", "-inf", "true", "NULL", "stbp", "it's", "C:\\data\\", "a\\'b"]
+)
+def test_a_text_override_is_read_back_by_hydra_as_that_text(value: str) -> None:
+    """A text that reads as a number, a switch or null (``benchmark.evaluate(name="1.10")``)
+    was left bare, and the job's config held 1.1; a backslash was doubled where Hydra keeps
+    it as it is."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_override(f"k={hydra_value(value)}").value()
+    assert parsed == value and isinstance(parsed, str)
+
+
 def test_the_protocols_live_in_experiments_and_ship_with_the_package() -> None:
     assert PROTOCOL_DIR.resolve().parts[-2:] == ("experiments", "benchmark")  # in a checkout
     assert PROTOCOL_DIR.parent.name == "benchmark"  # the package's own folder (a wheel's copy)
