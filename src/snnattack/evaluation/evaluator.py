@@ -315,14 +315,15 @@ class AttackEvaluator(L.LightningModule):
         if self.prepare is not None:
             self.specs = self.prepare(self.specs)
 
-    def _seed(self, batch: int) -> None:
-        """Seeds the evaluation forwards of batch ``batch`` (the clean check and the target's
-        predictions of every row's examples): one seed per batch, the same for every row, so
-        a Poisson encoder draws the same spikes for the clean check and each attack."""
-        manual_seed((self.recipe.seed * 1_000_003 + batch) * 1_009)
+    def _draw(self, batch: int) -> int:
+        """The seed of the evaluation forwards of batch ``batch`` (the clean check and the
+        target's predictions of every row's examples): one per batch, the same for every row,
+        so a Poisson encoder draws the same spikes for the clean check and each attack."""
+        return (self.recipe.seed * 1_000_003 + batch) * 1_009
 
-    def _predict(self, model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
-        self._seed(batch)
+    def _predict(self, model: nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """The classes ``model`` gives ``x``, its forward drawing from ``seed``."""
+        manual_seed(seed)
         with torch.no_grad():
             return model(x).argmax(1)
 
@@ -335,19 +336,18 @@ class AttackEvaluator(L.LightningModule):
         later components all started from the same random start."""
         cuda = [x.device.index or 0] if x.is_cuda else []  # the generator the forward draws from
         with torch.random.fork_rng(cuda):
-            manual_seed(row_seed(self.recipe.seed, batch, self.specs[row].name, "judge"))
-            with torch.no_grad():
-                return self.target(x).argmax(1)
+            seed = row_seed(self.recipe.seed, batch, self.specs[row].name, "judge")
+            return self._predict(self.target, x, seed)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         if is_padding(self.trainer.test_dataloaders):  # a rank with no batch of its own
             return
         x, y = batch
         index = batch_idx * self.trainer.world_size + self.trainer.global_rank  # in the split
-        correct = self._predict(self.target, x, index) == y
+        correct = self._predict(self.target, x, self._draw(index)) == y
         self.clean.update(correct, correct)
         if self.source is not None:
-            source_correct = self._predict(self.source, x, index) == y
+            source_correct = self._predict(self.source, x, self._draw(index)) == y
             self.source_clean.update(source_correct, source_correct)
         least = {
             box: torch.full((len(y),), float("inf"), dtype=torch.float64, device=x.device)
@@ -384,7 +384,7 @@ class AttackEvaluator(L.LightningModule):
                 adv, queries, goals = self._craft(i, spec, crafter, x, y, correct, index, recorded)
                 aimed = None if goals is None else correct & (y != goals)
             self.seconds[str(i)].update(synced_time(x.device) - started)
-            adv_pred = self._predict(self.target, adv, index)
+            adv_pred = self._predict(self.target, adv, self._draw(index))
             # a targeted row: the same predictions, judged against each sample's target class
             # (the black box's too: the target model must put it there, not merely err)
             hit = None if goals is None else adv_pred == goals
@@ -460,7 +460,7 @@ class AttackEvaluator(L.LightningModule):
         )
         if curve is not None:
             fooled = [
-                (correct & (self._predict(self.target, snapshots[k], index) != y)).sum()
+                (correct & (self._predict(self.target, snapshots[k], self._draw(index)) != y)).sum()
                 for k in curve.labels
             ]
             curve.update(torch.stack(fooled))
