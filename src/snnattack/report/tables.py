@@ -667,15 +667,16 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     out, failed = [], []
     stbp = matching(paper, {"mode": "stbp"}) or {}
     measured = [j for j in jobs if j.record.analyses.get("cost")]
-    conditions = {
-        j.name: [fmt(j.record.analyses["cost"].get(k)) for k, _ in COST_CONDITIONS]
-        for j in measured
-    }
-    varying = [
-        i for i in range(len(COST_CONDITIONS)) if len({c[i] for c in conditions.values()}) > 1
+    costs = [j.record.analyses["cost"] for j in measured]
+    # the conditions some job recorded (an older record lacks some): shared, or a column
+    recorded = [
+        (k, name) for k, name in COST_CONDITIONS if any(c.get(k) is not None for c in costs)
     ]
-    for j in measured:
-        cost = j.record.analyses["cost"]
+    constant, settings = constant_keys(
+        [name for _, name in recorded], [tuple(c.get(k) for k, _ in recorded) for c in costs]
+    )
+    varying = [(k, name) for k, name in recorded if name not in constant]
+    for j, cost in zip(measured, costs, strict=True):
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
         for mode, m in (cost.get("modes") or {}).items():
             if "error" in m:
@@ -686,7 +687,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
                 [
                     j.name,
                     setting,
-                    *(conditions[j.name][i] for i in varying),
+                    *(fmt(cost.get(k)) for k, _ in varying),
                     mode,
                     *(
                         _num(m.get(k), s)
@@ -710,7 +711,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     columns = [
         "job",
         "model",
-        *(COST_CONDITIONS[i][1] for i in varying),
+        *(name for _, name in varying),
         "step",
         "time (ms)",
         "× forward",
@@ -733,11 +734,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         "(timed in one run, not a median: on a loaded machine it can exceed the step's)."
         + (f" Not measured, the step failed on the model: {'; '.join(failed)}." if failed else ""),
         "cost",
-        settings=", ".join(
-            f"{name} = {next(iter(conditions.values()))[i]}"
-            for i, (_, name) in enumerate(COST_CONDITIONS)
-            if i not in varying and next(iter(conditions.values()))[i] != "–"  # not recorded
-        ),
+        settings=settings,
         summary=summary,
     )
 
