@@ -24,6 +24,7 @@ from snnattack.tools.command import (
     add_model_options,
     built_model,
     check_model,
+    device_name,
     parser,
     run,
     settings,
@@ -51,7 +52,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     model, x, y = built_model(args, args.backend)
     return {
         "settings": settings(args),
-        "device": "cpu",
+        "device": device_name(x.device),  # where it measured (--device)
         "thread_steps": thread_cost(model, x, y, args.threads, args.repeats),
     }
 

@@ -154,6 +154,11 @@ def built_model(
     return model, x, y
 
 
+def device_name(device: torch.device) -> str:
+    """How a record names the device a bench measured on: the GPU's name, else ``cpu``."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The parsed options as a record's ``settings``."""
     return {k: v for k, v in vars(args).items() if k != "sweep_values"}

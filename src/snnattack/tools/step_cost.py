@@ -49,6 +49,7 @@ from snnattack.tools.command import (
     built_model,
     check,
     check_model,
+    device_name,
     parser,
     run,
     settings,
@@ -189,7 +190,7 @@ def _bench(args: argparse.Namespace) -> dict[str, Any]:
     )
     record = {
         "settings": settings(args),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": device_name(device),
         "threads": torch.get_num_threads(),
         "backend": ran(backend, x),
         "modes": modes,

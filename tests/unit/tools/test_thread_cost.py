@@ -24,3 +24,23 @@ def test_a_thread_count_below_one_is_refused_in_one_line(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "--threads=0 is out of range" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_record_names_the_device_it_measured_on(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record said ``"device": "cpu"`` whatever ``--device`` measured on; now the name
+    of the device its batch is on, as ``python -m snnattack.tools.step_cost`` records it."""
+    from tools import thread_cost
+
+    monkeypatch.setattr(thread_cost, "device_name", lambda device: f"named {device}")
+    record, _ = output(main, [*TINY, "--threads", "1"], capsys)
+    assert record["device"] == "named cpu"
+
+
+@pytest.mark.cuda
+def test_a_gpu_measurement_names_the_gpu(capsys: pytest.CaptureFixture) -> None:
+    import torch
+
+    record, _ = output(main, [*TINY, "--threads", "1", "--device", "cuda"], capsys)
+    assert record["device"] == torch.cuda.get_device_name(0)
