@@ -21,10 +21,9 @@ from torch import nn
 
 from snnattack.errors import UserError
 from snnattack.interop.common import Decode, restarted
+from snnattack.interop.probe import neuron_steps
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import Encoder
-from snnattack.snn.neurons import LIF
-from snnattack.snn.stepwise import step_neurons
 
 
 class OwnEncoding(Encoder):
@@ -95,25 +94,11 @@ class OwnLoopNet(SpikingNet):
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         images = self.normalize(self.quantize(x)).clone()  # its code may change it in place
-        steppers = step_neurons(restarted(self.body))  # each forward one simulation
-        for module in self.body.modules():
+        for module in restarted(self.body).modules():  # each forward one simulation
             if isinstance(module, TimeMerged):
                 module.batch = images.shape[0]
-        for neuron in steppers:
-            neuron.restart()
-        whole = [m for m in self.body.modules() if isinstance(m, LIF)]
-        whole = [m for m in whole if not any(m is s.lif for s in steppers)]
-        steps: set[int] = set()  # the T each whole-loop LIF is given (1: a rate-domain pass)
-        hooks = [m.register_forward_pre_hook(lambda _, a: steps.add(a[0].shape[0])) for m in whole]
-        try:
-            out = self.body(images)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        stepped = {neuron.steps for neuron in steppers if neuron.steps}  # 0: never called
-        steps |= stepped
-        for neuron in steppers:  # no membrane (nor its graph) kept past the forward
-            neuron.restart()
+        # the T each whole-loop LIF is given (1: a rate-domain pass), and each one-step LIF
+        out, steps, stepped = neuron_steps(self.body, lambda: self.body(images))
         # 1 is a whole-loop LIF's rate-domain pass; where one-step calls ran alone (they have
         # no such pass), a loop of one step: a per-step snnTorch sequence said to loop itself
         # ran one step of T, silently

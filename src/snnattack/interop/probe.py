@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,11 +44,14 @@ log = logging.getLogger(__name__)
 SAY_IT = "own_loop=True (its forward takes the samples) or False (it maps [T, B, ...])"
 
 
-def _steps(copy: nn.Module, run: Callable[[], object]) -> tuple[object, set[int]]:
-    """What ``run`` returns, and the time steps the neurons of ``copy`` ran over during it
-    (a whole-T LIF: its input's first axis; a one-step LIF: its calls)."""
-    steppers = step_neurons(copy)
-    whole = [m for m in copy.modules() if isinstance(m, LIF)]
+def neuron_steps(body: nn.Module, run: Callable[[], Any]) -> tuple[Any, set[int], set[int]]:
+    """What ``run`` returns, the time steps the neurons of ``body`` ran over during it (a
+    whole-T LIF: its input's first axis; a one-step LIF: its calls), and the one-step LIFs'
+    alone (none: no one-step LIF was called); those are restarted before and after (no
+    membrane, nor its graph, kept past it). The own-loop adapter checks its T by them
+    (:mod:`snnattack.interop.loops`)."""
+    steppers = step_neurons(body)
+    whole = [m for m in body.modules() if isinstance(m, LIF)]
     whole = [m for m in whole if not any(m is s.lif for s in steppers)]
     steps: set[int] = set()
     hooks = [m.register_forward_pre_hook(lambda _, a: steps.add(a[0].shape[0])) for m in whole]
@@ -58,10 +62,10 @@ def _steps(copy: nn.Module, run: Callable[[], object]) -> tuple[object, set[int]
     finally:
         for hook in hooks:
             hook.remove()
-    steps.update(neuron.steps for neuron in steppers if neuron.steps)
+    stepped = {neuron.steps for neuron in steppers if neuron.steps}  # 0: never called
     for neuron in steppers:
         neuron.restart()
-    return out, steps
+    return out, steps | stepped, stepped
 
 
 def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[int]] | Exception:
@@ -71,7 +75,8 @@ def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[in
         copy = make().eval()
         x = _as_taken_by(copy, x)
         with torch.no_grad():
-            return _steps(copy, lambda: copy(x))
+            out, steps, _ = neuron_steps(copy, lambda: copy(x))
+            return out, steps
     except Exception as err:  # the user's forward on a form it may not take
         return err
 
