@@ -43,8 +43,9 @@ from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.compose import hydra_value
 from snnattack.config.validation import checked
 from snnattack.errors import UserError
-from snnattack.records.failures import failures, failures_size
-from snnattack.records.launches import launches_size
+from snnattack.records.failures import FAILURES, failures
+from snnattack.records.files import file_size
+from snnattack.records.launches import LAUNCHES
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import fail_at_end, refuse
 from snnattack.runtime.lifecycle import every_job_refused, restore_kept
@@ -242,8 +243,8 @@ class EntryCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        self.failures_at = failures_size(sweep)  # this launch's records: after these bytes
-        self.launches_at = launches_size(sweep)
+        self.failures_at = file_size(sweep / FAILURES)  # this launch's records: after these bytes
+        self.launches_at = file_size(sweep / LAUNCHES)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from snnattack.records.files import lines_after
 from snnattack.records.moments import now
 
 FAILURES = "failures.jsonl"
@@ -49,23 +50,11 @@ def record_failure(
         f.write(line + "\n")
 
 
-def failures_size(sweep_dir: Path) -> int:
-    """How many bytes ``<sweep_dir>/failures.jsonl`` holds (0 if none): where the failures of
-    a launch that starts now will begin."""
-    path = sweep_dir / FAILURES
-    return path.stat().st_size if path.is_file() else 0
-
-
 def failures(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
     """The failed jobs recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
     own: an earlier launch into the same folder recorded the lines before); a line that is
     not a record (cut short, edited) is passed over."""
-    path = sweep_dir / FAILURES
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        f.seek(since)
-        lines = f.read().decode(errors="replace").splitlines()
+    lines = lines_after(sweep_dir / FAILURES, since)
     return [record for line in lines if (record := _record(line)) is not None]
 
 

@@ -5,7 +5,8 @@ no file (a failed ``write`` or ``close``) or a temporary one (fsspec's, inside L
 checkpointing). :func:`writing` turns it into a :class:`~snnattack.errors.WriteError` naming
 the destination, and :func:`write_atomic` writes a temporary file beside the destination and
 renames it over, so a reader never sees half a file and a failed write leaves the previous
-file as it was.
+file as it was. A file that processes append lines to (a sweep's ``failures.jsonl``) is read
+from where a launch began (:func:`file_size`, :func:`lines_after`).
 """
 
 from __future__ import annotations
@@ -51,3 +52,20 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def file_size(path: Path) -> int:
+    """How many bytes ``path`` holds (0 where there is none): where what is appended from now
+    on begins (a launch's own lines of a sweep's ``failures.jsonl`` and ``launches.jsonl``)."""
+    return path.stat().st_size if path.is_file() else 0
+
+
+def lines_after(path: Path, since: int = 0) -> list[str]:
+    """The lines of ``path`` after its first ``since`` bytes (:func:`file_size` as a launch
+    started); none where there is no file to read."""
+    try:
+        with path.open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from snnattack.records.files import lines_after
+
 LAUNCHES = "launches.jsonl"
 
 
@@ -32,22 +34,10 @@ def record_launch(
 
 def launches(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
     """The launches recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
-    own: :func:`launches_size` as it started), oldest first; a line that is not one (cut
-    short, edited) is passed over."""
-    try:
-        with (sweep_dir / LAUNCHES).open("rb") as f:
-            f.seek(since)
-            lines = f.read().decode(errors="replace").splitlines()
-    except OSError:
-        return []
+    own: :func:`~snnattack.records.files.file_size` as it started), oldest first; a line
+    that is not one (cut short, edited) is passed over."""
+    lines = lines_after(sweep_dir / LAUNCHES, since)
     return [launch for line in lines if (launch := _launch(line)) is not None]
-
-
-def launches_size(sweep_dir: Path) -> int:
-    """How many bytes ``<sweep_dir>/launches.jsonl`` holds (0 if none): where the record of
-    a launch that starts now will begin."""
-    path = sweep_dir / LAUNCHES
-    return path.stat().st_size if path.is_file() else 0
 
 
 def numbered(recorded: list[dict[str, Any]]) -> list[int]:

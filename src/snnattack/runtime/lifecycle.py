@@ -18,8 +18,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
-from snnattack.records.failures import FAILURES, failures, failures_size, refused_jobs_line
-from snnattack.records.launches import LAUNCHES, launches, launches_size
+from snnattack.records.failures import FAILURES, failures, refused_jobs_line
+from snnattack.records.files import file_size
+from snnattack.records.launches import LAUNCHES, launches
 from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
@@ -119,8 +120,8 @@ class KeptRecords(Callback):
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT, _REFUSED = {}, None
         self.made = [p for p in (sweep, *sweep.parents) if not p.exists()]  # the deepest first
-        self.failures_at = failures_size(sweep)
-        self.launches_at = launches_size(sweep)
+        self.failures_at = file_size(sweep / FAILURES)
+        self.launches_at = file_size(sweep / LAUNCHES)
         self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
         logs = sweep / SUBMITIT
         self.logs = set(os.listdir(logs)) if logs.is_dir() else set()
@@ -286,7 +287,7 @@ class SweepSummary(Callback):
     of this launch that failed, exit code 2 if any (a relaunch that mends them exits 0)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.failures_at = failures_size(Path(config.hydra.sweep.dir))
+        self.failures_at = file_size(Path(config.hydra.sweep.dir) / FAILURES)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _REFUSED
