@@ -28,22 +28,18 @@ from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow, JobRecord, count_of
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import ENCODINGS
+from snnattack.values import is_int, is_number
 
 # the entry layout this code writes (2: the protocol's hash, overrides; 3: the model's input
 # encoding); an entry of schema 2 is read as one of 3 whose encoding is not stated
 SCHEMA = 3
 WHITE, TRANSFER = "white", "black"
-Number = (int, float)
 WEIGHTS = re.compile(r"(params|file|store):[0-9a-f]{16}")  # a digest, a file's, a store key
 SHA256 = re.compile(r"[0-9a-f]{64}")  # a protocol file's hash
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, Number) and not isinstance(value, bool)
-
-
 def _percent(value: Any) -> bool:
-    return _number(value) and 0 <= value <= 100
+    return is_number(value) and 0 <= value <= 100
 
 
 def _text(value: Any) -> bool:
@@ -60,7 +56,7 @@ def _optional(test: Any) -> Any:
 
 
 def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return is_int(value) and value >= 0
 
 
 def _percents(value: Any) -> bool:
@@ -92,7 +88,7 @@ FIELDS: dict[str, Any] = {
         "parameters": (_optional(_count), "an integer >= 0 or null"),
     },
     "protocol": (_text, "a protocol name"),
-    "eps_255": (lambda v: isinstance(v, list) and v != [] and all(map(_number, v)), "radii"),
+    "eps_255": (lambda v: isinstance(v, list) and v != [] and all(map(is_number, v)), "radii"),
     "data": (lambda v: v in ("protocol", "user"), "protocol or user"),
     "clean_acc": (_percent, "a percentage"),
     "n": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
@@ -101,7 +97,7 @@ FIELDS: dict[str, Any] = {
     "eot_samples": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
     "masking": {"flagged": (lambda v: isinstance(v, list) and all(map(_text, v)), "names")},
     "reported": (_optional(_percents), "{attack or clean: percentage} or null"),
-    "gap": (_optional(_number), "a number or null"),
+    "gap": (_optional(is_number), "a number or null"),
     "provenance": {
         "snnattack": (_text, "a version"),
         "commit": (_optional(_text), "a git commit or null"),
