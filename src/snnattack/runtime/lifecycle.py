@@ -125,6 +125,7 @@ class KeptRecords(Callback):
         self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
         logs = sweep / SUBMITIT
         self.logs = set(os.listdir(logs)) if logs.is_dir() else set()
+        self.folders = _folders(sweep)  # what a refused job's removal leaves as it was
         for folder in job_folders(sweep, config.hydra.output_subdir):
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
@@ -142,6 +143,7 @@ class KeptRecords(Callback):
             folder = sweep / job["folder"]
             if not restore_kept(folder):
                 discard_job_folder(folder)
+                _remove_made_above(folder, sweep, self.folders)
         self._restore_skipped()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
@@ -191,6 +193,25 @@ class KeptRecords(Callback):
         for folder, before in self.results.items():
             if before is not None and _stamp(folder / "metrics.json") == before:
                 restore_kept(folder, log=False)
+
+
+def _folders(sweep: Path) -> set[Path]:
+    """The folders below ``sweep`` (absolute; none where it does not exist yet)."""
+    return {Path(top).absolute() for top, _, _ in os.walk(sweep)} - {sweep.absolute()}
+
+
+def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
+    """Removes the empty folders between a refused job's removed ``folder`` and ``sweep``
+    that were not ``there`` as the launch started: Hydra made them for a nested job folder
+    (``hydra.sweep.subdir=a/s${seed}``: ``a/``), which the job folder's removal left behind
+    (a launch whose every job was refused kept its sweep folder, holding them)."""
+    top = sweep.absolute()
+    for above in folder.absolute().parents:
+        if above == top or top not in above.parents or above in there:
+            return
+        if not above.is_dir() or any(above.iterdir()):
+            return
+        above.rmdir()
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:

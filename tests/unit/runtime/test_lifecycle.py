@@ -143,3 +143,34 @@ def test_only_a_launch_whose_every_job_was_refused_is_undone(tmp_path: Path, ref
     assert (tmp_path / "multirun").exists() == (not refused)
     if not refused:
         assert [f["error"] for f in failures(sweep)] == ["E"]
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["new_sweep", "earlier_sweep"])
+def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
+    tmp_path: Path, earlier: bool
+) -> None:
+    """``hydra.sweep.subdir=a/s${seed}``, every job refused: Hydra made ``a/`` above each job
+    folder, which the refused job's folder removal left behind, empty (a new sweep's folder
+    stayed, holding it, though "the sweep wrote nothing"); a folder there before the launch
+    (an earlier job's ``b/``, an empty ``c/``) stays."""
+    sweep = tmp_path / "multirun" / "sweep"
+    if earlier:
+        _finished(sweep / "b" / "s9")
+        (sweep / "c").mkdir()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    jobs = [["seed=0"], ["seed=1"]]
+    sweep.mkdir(parents=True, exist_ok=True)
+    record_launch(sweep, {}, jobs, [None, None])
+    for num, job in enumerate(jobs):
+        folder = sweep / "a" / f"s{num}"
+        (folder / ".hydra").mkdir(parents=True)  # Hydra's, then the refused job's removal
+        lifecycle.discard_job_folder(folder)
+        record_failure(sweep, num, folder, job, "E", refused=True)
+    kept.on_multirun_end(config)
+    assert lifecycle.refused_launch(sweep) is not None
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
