@@ -102,7 +102,11 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
             (override,) = parser.parse_overrides([word])
         except HydraException:
             continue  # Hydra says why, as before
-        if override.type == OverrideType.CHANGE and not override.is_sweep_override():
+        # a choice holds no null (Hydra refused choice(null), naming what the user never
+        # typed): such a setting stays as typed, as before (taken where the defaults hold its
+        # choice: method.pgd.alpha=null; refused for an analysis, which they hold none of)
+        held = override.value() is not None
+        if override.type == OverrideType.CHANGE and not override.is_sweep_override() and held:
             key, _, text = word.partition("=")
             out[-1] = f"{key}=choice({text})"
     return out

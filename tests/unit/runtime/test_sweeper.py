@@ -109,6 +109,17 @@ def test_a_setting_of_a_swept_choice_is_a_sweep_of_its_one_value_for_hydra(tmp_p
     assert swept_choice_settings(in_file, CONF_DIR)[-1] == "analysis.shuffle.mode=choice(neuron)"
 
 
+@pytest.mark.parametrize("value", ["null", ""])
+def test_a_setting_of_a_swept_choice_that_no_choice_can_hold_stays_as_typed(value: str) -> None:
+    """``method.pgd.alpha=null`` (documented: eps / eps_per_alpha) beside
+    ``method=[fgsm],[pgd]`` became ``choice(null)``, which Hydra's grammar refuses (a choice
+    holds no null, nor no value at all): the command was refused naming a ``choice(null)``
+    the user never typed. Such a setting stays as typed, as before the rewrite (Hydra's
+    compose of the sweep's own config takes it where the defaults hold its choice)."""
+    argv = ["-m", "method=[fgsm],[pgd]", f"method.pgd.alpha={value}", "method.pgd.steps=2"]
+    assert swept_choice_settings(argv, CONF_DIR) == [*argv[:3], "method.pgd.steps=choice(2)"]
+
+
 def test_a_sweep_over_analysis_lists_runs_with_a_setting_of_one(
     tmp_path: Path, digits_store: Path
 ) -> None:
