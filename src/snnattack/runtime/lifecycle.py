@@ -196,8 +196,9 @@ class KeptRecords(Callback):
 
 
 def _folders(sweep: Path) -> set[Path]:
-    """The folders below ``sweep`` (absolute; none where it does not exist yet)."""
-    return {Path(top).absolute() for top, _, _ in os.walk(sweep)} - {sweep.absolute()}
+    """The folders below ``sweep`` (absolute, links to folders too; none where it does not
+    exist yet)."""
+    return {Path(top, name).absolute() for top, names, _ in os.walk(sweep) for name in names}
 
 
 def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
@@ -209,9 +210,12 @@ def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
     for above in folder.absolute().parents:
         if above == top or top not in above.parents or above in there:
             return
-        if not above.is_dir() or any(above.iterdir()):
+        if above.is_symlink() or not above.is_dir() or any(above.iterdir()):
             return
-        above.rmdir()
+        try:
+            above.rmdir()
+        except OSError:  # another process wrote into it meanwhile: it stays
+            return
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
