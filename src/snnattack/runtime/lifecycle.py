@@ -124,7 +124,7 @@ class KeptRecords(Callback):
         self.launches_at = file_size(sweep / LAUNCHES)
         self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
         logs = sweep / SUBMITIT
-        self.logs = set(os.listdir(logs)) if logs.is_dir() else set()
+        self.logs = set(os.listdir(logs)) if logs.is_dir() else None  # None: not there
         self.folders = _folders(sweep)  # what a refused job's removal leaves as it was
         for folder in job_folders(sweep, config.hydra.output_subdir):
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
@@ -172,9 +172,9 @@ class KeptRecords(Callback):
         else:
             self.launch.write_bytes(self.launched)
         logs = sweep / SUBMITIT
-        for name in set(os.listdir(logs)) - self.logs if logs.is_dir() else ():
+        for name in set(os.listdir(logs)) - (self.logs or set()) if logs.is_dir() else ():
             shutil.rmtree(logs / name, ignore_errors=True)
-        if logs.is_dir() and not any(logs.iterdir()) and not self.logs:
+        if logs.is_dir() and not any(logs.iterdir()) and self.logs is None:  # the launch's
             logs.rmdir()
         for folder in self.made:
             if folder.is_dir() and not any(folder.iterdir()):

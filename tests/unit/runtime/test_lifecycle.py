@@ -152,11 +152,12 @@ def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
     """``hydra.sweep.subdir=a/s${seed}``, every job refused: Hydra made ``a/`` above each job
     folder, which the refused job's folder removal left behind, empty (a new sweep's folder
     stayed, holding it, though "the sweep wrote nothing"); a folder there before the launch
-    (an earlier job's ``b/``, an empty ``c/``) stays."""
+    (an earlier job's ``b/``, an empty ``c/`` or ``.submitit/``) stays."""
     sweep = tmp_path / "multirun" / "sweep"
     if earlier:
         _finished(sweep / "b" / "s9")
         (sweep / "c").mkdir()
+        (sweep / ".submitit").mkdir()  # emptied: the launch's logs go, it stays
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     config = OmegaConf.create(
         {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
@@ -171,6 +172,7 @@ def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
         (folder / ".hydra").mkdir(parents=True)  # Hydra's, then the refused job's removal
         lifecycle.discard_job_folder(folder)
         record_failure(sweep, num, folder, job, "E", refused=True)
+        (sweep / ".submitit" / f"{num}").mkdir(parents=True)  # the job's log (submitit's)
     kept.on_multirun_end(config)
     assert lifecycle.refused_launch(sweep) is not None
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
