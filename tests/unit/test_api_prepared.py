@@ -475,6 +475,31 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
     assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
 
 
+def counted(module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:
+    """A forward hook that counts its module's forwards in a plain attribute and biases the
+    classes by the count (a schedule): each forward changes what the next one computes."""
+    module.calls += 1
+    return out + 0.5 * module.calls * torch.arange(out.shape[-1], dtype=out.dtype)
+
+
+def test_an_attribute_the_attack_changed_on_the_kept_copy_is_not_carried_over(
+    preparations,
+) -> None:
+    """The attack's forwards run the attacked copy's hooks, which set the copy's attribute:
+    the next call on the unchanged model attacked a copy holding the count the last attack
+    left (other examples than the first call's), where a fresh copy holds the model's. Now
+    the copy's attributes are compared, and a copy changed so is made again."""
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    net.body[9].calls = 0
+    net.body[9].register_forward_hook(counted)
+    fresh = attack(copy.deepcopy(net))  # the model as it is, attacked from nothing
+    PREPARED.clear()
+    first, second = attack(net), attack(net)
+    assert preparations == ["_prepare_attack"] * 2  # the deep copy's, the model's
+    assert torch.equal(first, fresh) and torch.equal(second, first)
+
+
 class Tutorial(nn.Module):
     """snnTorch's tutorial class (docs/interop.md): explicit membranes, the loop in forward."""
 

@@ -27,7 +27,7 @@ from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
-from snnattack.interop.prepared import PREPARED, noted, state_of
+from snnattack.interop.prepared import PREPARED, attributes_of, noted, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -124,7 +124,13 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     folded into the convs (``fold_bn``) holds other tensors than ``model``, folded from the
     values they had: the values of ``model``'s floating tensors are compared at every call
     instead (:func:`~snnattack.interop.prepared.noted`), and a ``.data`` change folds a new
-    copy (before, the old weights were attacked)."""
+    copy (before, the old weights were attacked). The copy's own attributes are compared too
+    (:func:`~snnattack.interop.prepared.attributes_of`): a forward or hook that keeps a running
+    statistic as a plain attribute (``m.max = max(m.max, ...)``), or a hook object that
+    records, changed them on the copy during the last attack, which a fresh copy of ``model``
+    would not hold: the copy is made again (before, the next call attacked a copy carrying
+    the last batch's statistic, and a recording hook object's copy kept every attack's
+    outputs)."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
@@ -132,10 +138,11 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
             for tensor in (*model.parameters(), *model.buffers()):
                 if tensor.is_floating_point():
                     noted(tensor)
-        return [copied, state_of(copied, attributes=False)]
+        return [copied, state_of(copied, attributes=False), attributes_of(copied)]
 
     def unchanged(kept: list) -> bool:
-        return state_of(kept[0], attributes=False) == kept[1]
+        copied, tensors, attributes = kept
+        return state_of(copied, attributes=False) == tensors and attributes_of(copied) == attributes
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
     if not fold_bn:

@@ -122,6 +122,15 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
     return state
 
 
+def attributes_of(model: nn.Module) -> list[Any]:
+    """The part of ``model``'s state (:func:`state_of`) that its modules' attributes make, by
+    itself: what a forward changes of the model without touching a tensor (a running
+    statistic kept as a plain attribute, a hook object's records)."""
+    modules = list(model.modules())
+    registered = {id(m) for m in modules}
+    return [_attributes(m, registered) for m in modules]
+
+
 _TRANSIENT: dict[type, frozenset[str]] = {}  # per class: a state reads it at every call
 
 
