@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import gc
 import importlib
 import weakref
+from collections import namedtuple
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -336,6 +338,10 @@ class Settings:
 
     def __init__(self) -> None:
         self.gain = 1.0
+        self.scale = torch.tensor(1.0)
+
+
+Gains = namedtuple("Gains", "gain other")
 
 
 class Squash:
@@ -368,12 +374,23 @@ class Scaled(nn.Module):
         self.masks = [torch.tensor(1.0)]  # tensors in a list and a dict: ``self.masks[0]``
         self.named = {"gain": torch.tensor(1.0)}
         self.gains = np.ones(10, dtype=np.float32)  # read through torch.from_numpy
+        self.nested = [[1.0, 1.0]]  # a list of lists, a namedtuple, sets, a range
+        self.pair = Gains(1.0, 2.0)
+        self.skip = {7}
+        self.frozen = frozenset({7})
+        self.window = range(10)
+        self.args.scale = torch.tensor(1.0)  # tensors in a holder and an object
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
         settings = self.scales["gain"] * self.args.gain * self.args.nested["gain"]
         settings *= self.slotted.gain * self.settings.gain
         settings = settings * self.masks[0] * self.named["gain"] * torch.from_numpy(self.gains)
+        settings = settings * self.nested[0][0] * self.pair.gain * (self.window[-1] - 8)
+        settings = (
+            settings * (-5.0 if 3 in self.skip else 1.0) * (-5.0 if 3 in self.frozen else 1.0)
+        )
+        settings = settings * self.args.scale * self.settings.scale
         out = self.readout(out)
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
@@ -402,6 +419,14 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "object_in_place": lambda net: setattr(net.settings, "gain", -5.0),
     "callable_object_in_place": lambda net: setattr(net.readout, "alpha", -5.0),
     "hook_added": lambda net: net.body.register_forward_hook(lambda m, i, out: -5.0 * out),
+    # a deep copy (the attacked copy) copies these as they are, which before were not compared
+    "nested_list_in_place": lambda net: net.nested[0].__setitem__(0, -5.0),
+    "namedtuple_replaced": lambda net: setattr(net, "pair", net.pair._replace(gain=-5.0)),
+    "set_in_place": lambda net: net.skip.add(3),
+    "frozenset_replaced": lambda net: setattr(net, "frozen", frozenset({3})),
+    "range_replaced": lambda net: setattr(net, "window", range(5)),
+    "tensor_in_namespace_through_data": lambda net: net.args.scale.data.fill_(-5.0),
+    "tensor_in_object_through_data": lambda net: net.settings.scale.data.fill_(-5.0),
 }
 
 
@@ -428,16 +453,24 @@ class Scaler:
         return self.scale * out
 
 
-@pytest.mark.parametrize("bound", [False, True], ids=["object", "bound_method"])
-def test_a_hooks_own_setting_changed_prepares_afresh(preparations, bound: bool) -> None:
+def scaled_by(module: nn.Module, inputs: tuple, out: torch.Tensor, scale: float) -> torch.Tensor:
+    return scale * out
+
+
+@pytest.mark.parametrize("form", ["object", "bound_method", "partial"])
+def test_a_hooks_own_setting_changed_prepares_afresh(preparations, form: str) -> None:
     """The hook stays registered (same handle), its object changes: before, the kept copy
     ran the copy of the hook as the first call made it. A bound method (``scaler.hook``)
-    holds its object's settings as well (its ``__dict__`` is its function's: it was stale)."""
+    holds its object's settings as well (its ``__dict__`` is its function's: it was stale),
+    and a ``functools.partial`` its arguments (``partial(hook, scale=...)``, its keywords
+    changed in place: it was stale, the deep copy's partial holding the old ones)."""
     net = spikingjelly_plif().eval()
     hook = Scaler()
-    net[9].register_forward_hook(hook.__call__ if bound else hook)
+    partial = functools.partial(scaled_by, scale=1.0)
+    net[9].register_forward_hook({"object": hook, "bound_method": hook.__call__}.get(form, partial))
     first = attack(net)
     hook.scale = -3.0
+    partial.keywords["scale"] = -3.0
     second = attack(net)
     assert preparations == ["_prepare_attack"] * 2
     assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples

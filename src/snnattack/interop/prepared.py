@@ -13,8 +13,10 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   ``.data =``); every module by identity (a submodule replaced) and class (one swapped
   through ``__class__``, whose forward is another) with its plain attributes
   (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
-  assignment, from Python or numpy, a tuple or list of such values), its hooks (one added or
-  removed), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
+  assignment, from Python or numpy, an immutable value of :data:`VALUES`: a ``range``, a
+  dtype; a tuple or list of such values, nested to :data:`NESTED` levels, a namedtuple too;
+  a set or frozenset of them), its hooks (one added or removed; a ``functools.partial``'s
+  arguments), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
   the tensors are), its tensors that are neither parameter nor buffer
   (``self.scale = torch.tensor(...)``, which a forward may read, and those in a tuple, list
   or dict it holds: ``self.masks = [...]``), compared as the parameters are, its numpy
@@ -32,9 +34,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``) and of those the models hold besides their parameters and buffers
-  (:func:`_held_tensors`), compared by value: a change through ``.data``
-  (``beta.data.clamp_(0, 1)``, ``self.scale.data.fill_(2)``) bumps no version counter, yet
-  the kept adaptation or attacked copy holds the old numbers;
+  (:func:`_held_tensors`; in a settings holder or an object too), compared by value: a
+  change through ``.data`` (``beta.data.clamp_(0, 1)``, ``self.scale.data.fill_(2)``) bumps
+  no version counter, yet the kept adaptation or attacked copy holds the old numbers;
 - where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
   infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
   written through ``.data`` after a first call is refused by the next as by the first;
@@ -44,10 +46,13 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 Not compared, so not seen by a kept preparation: an snnTorch neuron's hidden state
 (:data:`HIDDEN`: its ``mem`` buffer and ``reset`` tensor, which each forward replaces and no
 adapter reads), what such a dict, holder or object keeps
-besides plain values and tensors (an object in it: an OmegaConf config), the values of a
-tensor in a holder, an object or a nested dict (its identity and version are), a class's or
-a module's global variables that a forward reads, and objects reached otherwise than as a
-module's attributes.
+besides plain values and tensors (an object in it: an OmegaConf config), dicts and holders
+nested deeper than three levels, the values of a tensor in a nested dict (its identity and
+version are), a class's or a module's global variables that a forward reads (the attacked
+copy reads them as the model does, at each forward; an adaptation that read one at its
+build holds that value), the variables a hook function closes over (read as they are at
+each forward, also by the attacked copy, which holds the same function), and objects reached
+otherwise than as a module's attributes.
 
 Reading the state costs no host sync: versions, addresses and flags live on the host. The
 values and the finiteness are compared on the tensors' device in one batched reduction and
@@ -62,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -82,6 +88,10 @@ NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by att
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 NUMBER_OR_TENSOR = (Number, torch.Tensor)  # what else a compared tuple or list may hold
 COMPARED = (torch.Tensor, np.ndarray)  # arrays a module's attribute may be, compared
+# immutable values without a __dict__, compared by equality as numbers are (a forward may
+# read ``self.window = range(4)``, ``self.cast = torch.float16``, ``self.key = b"..."``)
+VALUES = (range, bytes, torch.dtype, torch.device, torch.layout, torch.memory_format)
+NESTED = 3  # the levels of tuples and lists in tuples and lists compared (``[[1.0, 2.0]]``)
 # snnTorch neurons' hidden states (non-persistent buffers) and reset signal (a tensor
 # attribute), which each forward of the user's replaces (``self.mem = ...``,
 # ``self.reset = ...``) and no adapter reads (its LIF keeps its own membrane, from zero at
@@ -123,12 +133,19 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
 
 
 def attributes_of(model: nn.Module) -> list[Any]:
-    """The part of ``model``'s state (:func:`state_of`) that its modules' attributes make, by
-    itself: what a forward changes of the model without touching a tensor (a running
-    statistic kept as a plain attribute, a hook object's records)."""
+    """The part of ``model``'s state (:func:`state_of`) that its modules' public attributes
+    and hooks make: what a forward changes of the model without touching a tensor (a count or
+    running statistic kept as an attribute, a hook object's records). A private one (its name
+    starts with an underscore) is left out: a module's memo of what it read (a learned
+    neuron's ``_seen``), which its first forward fills and which changes no output."""
     modules = list(model.modules())
     registered = {id(m) for m in modules}
-    return [_attributes(m, registered) for m in modules]
+    return [[a for a in _attributes(m, registered) if _public(a[0])] for m in modules]
+
+
+def _public(name: str) -> bool:
+    """Whether an attribute ``name`` is a module's public one or its hooks."""
+    return name[0] != "_" or name.endswith("hooks")
 
 
 _TRANSIENT: dict[type, frozenset[str]] = {}  # per class: a state reads it at every call
@@ -179,6 +196,8 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
                 out.append((k, tuple((h, _value(f)) for h, f in v.items())))
             elif k[0] != "_" and kind is not set:  # the user's: self.scales = {...}
                 out.append((k, _modules_held(v.items(), registered), _settings(v)))
+            elif k[0] != "_" and _scalar_set(v):  # the user's: self.skip = {2, 3}
+                out.append((k, _value(v)))
         elif _compared(v):
             out.append((k, _value(v)))
         elif kind in (tuple, list) and (held := _modules_held(enumerate(v), registered)):
@@ -241,8 +260,10 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
     for k, v in held.items():
         if not _scalar(k):
             continue  # a key compared by value must be one (a tensor's == is elementwise)
-        if type(v) in (tuple, list) and all(_element(x) for x in v):
+        if isinstance(v, (tuple, list)) and all(_element(x) for x in v):
             out.append((k, type(v), *map(_item, v)))
+        elif _scalar_set(v):
+            out.append((k, type(v), frozenset(v)))
         elif _scalar(v):
             out.append((k, v))
         elif isinstance(v, torch.Tensor):
@@ -262,24 +283,42 @@ def _compared(value: Any) -> bool:
     (:func:`_array`), a function (a
     surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers,
     strings and tensors (``self.masks = [...]``)."""
-    if type(value) in (tuple, list):
+    if isinstance(value, (tuple, list)):
         return all(_element(v) for v in value)
-    return _scalar(value) or isinstance(value, COMPARED) or _function(value)
+    return _scalar(value) or isinstance(value, COMPARED) or _function(value) or _scalar_set(value)
 
 
-def _element(value: Any) -> bool:
-    """Whether ``value``, held in a tuple or list, is compared: a plain value or a tensor."""
-    return type(value) in PLAIN or isinstance(value, NUMBER_OR_TENSOR)
+def _element(value: Any, depth: int = 0) -> bool:
+    """Whether ``value``, held in a tuple or list, is compared: a plain value, a tensor, or
+    a tuple or list of them (a namedtuple too) to :data:`NESTED` levels (``[[1.0, 2.0]]``,
+    which a deep copy, the attacked copy, copies as it is then: before, not compared)."""
+    if type(value) in PLAIN or isinstance(value, (*NUMBER_OR_TENSOR, *VALUES)):
+        return True
+    if isinstance(value, (tuple, list)) and depth < NESTED:
+        return all(_element(v, depth + 1) for v in value)
+    return False
 
 
 def _item(value: Any) -> Any:
     """An element of a compared tuple or list as the state holds it (a tensor as
-    :func:`_tensor`)."""
-    return _tensor(value) if isinstance(value, torch.Tensor) else value
+    :func:`_tensor`, a nested tuple or list as :func:`_value` holds one)."""
+    if isinstance(value, torch.Tensor):
+        return _tensor(value)
+    if isinstance(value, (tuple, list)):
+        return (type(value), *map(_item, value))
+    return value
 
 
 def _scalar(value: Any) -> bool:
-    return type(value) in PLAIN or isinstance(value, Number)
+    """Whether ``value`` is compared by equality: a plain value, a number (numpy's too) or
+    an immutable value of :data:`VALUES`."""
+    return type(value) in PLAIN or isinstance(value, (Number, *VALUES))
+
+
+def _scalar_set(value: Any) -> bool:
+    """Whether ``value`` is a set or frozenset of plain values (``self.skip = {2, 3}``, which
+    a forward may test ``i in self.skip``): compared by its class and elements."""
+    return isinstance(value, (set, frozenset)) and all(_scalar(v) for v in value)
 
 
 def _function(value: Any) -> bool:
@@ -294,8 +333,13 @@ def _value(value: Any) -> Any:
         return _tensor(value)
     if isinstance(value, np.ndarray):
         return _array(value)
-    if type(value) in (tuple, list):
+    if isinstance(value, (tuple, list)):
         return (type(value), *map(_item, value))
+    if _scalar_set(value):
+        return (type(value), frozenset(value))
+    if isinstance(value, functools.partial):  # its arguments, which a deep copy copies
+        arguments = {**dict(enumerate(value.args)), **value.keywords}
+        return ("partial", _value(value.func), _settings(arguments))
     if _function(value):  # by identity, and what a callable object holds (its ``alpha``)
         # a bound method (``scaler.hook``): what its object holds (its ``__dict__`` is its
         # function's), which a deep copy (the attacked copy's hooks) copies as it is then
@@ -333,19 +377,25 @@ def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
 
 def _held(model: nn.Module) -> Iterator[Any]:
     """``model``'s tensors that are neither parameter nor buffer (held as attributes, or in a
-    tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``), and
-    its functions."""
+    tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``, or
+    by a settings holder or another object: ``self.args.gain``), and its functions."""
     for m in model.modules():
         transient = _transient(m)
         for k, v in m.__dict__.items():
             if transient and k in transient:
                 continue
-            if isinstance(v, torch.Tensor) or _function(v):
+            if isinstance(v, torch.Tensor):
                 yield v
-            elif type(v) in (tuple, list):
+                continue
+            if _function(v):  # and a callable object's tensors, below
+                yield v
+            if isinstance(v, (tuple, list)):
                 yield from (x for x in v if isinstance(x, torch.Tensor))
             elif type(v) in (dict, OrderedDict) and k[0] != "_":  # not a module's registry
                 yield from (x for x in v.values() if isinstance(x, torch.Tensor))
+            elif _holder(v) or _instance(v):  # a .data change: its version does not move
+                held = _held_settings(v) if _holder(v) else vars(v)
+                yield from (x for x in held.values() if isinstance(x, torch.Tensor))
 
 
 def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
