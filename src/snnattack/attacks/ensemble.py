@@ -17,7 +17,9 @@ keeps the first example that misclassifies a sample, into any class. The row's t
 success rate follows that choice (:class:`WorstCase`): a sample counts where a targeted
 component aimed at it (it was left to that component and is of another class than its
 target) and the example kept for it, that of the first component to fool it, is a targeted
-component's and is classified as that component's target class.
+component's, aimed at a class other than the sample's, and is classified as that class (a
+component's target that is the sample's own class is no goal: a random judge may keep its
+example as a success that the row's scoring puts back in that class).
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ class WorstCase(NamedTuple):
     one that had no sample left to attack); where a component is targeted, ``aimed`` marks
     the samples some targeted component attacked with a target other than their class, and
     ``goals`` holds per sample the target class of the component whose example was kept (-1
-    where that component is untargeted, or none fooled the sample): the row's targeted rate
+    where that component is untargeted or aimed at the sample's own class, or none fooled
+    the sample): the row's targeted rate
     is the share of ``aimed`` classified as their ``goals``. Both None where no component is
     targeted (the row is untargeted)."""
 
@@ -136,8 +139,13 @@ def worst_case(
         if aimed is not None and goals is not None and aimed_at is not None:
             target = torch.full_like(y, -1)
             target[rows] = aimed_at.to(y.device)
-            aimed[rows] |= target[rows] != y[rows]
-            goals[fooled] = target[fooled]
+            other = target != y  # a target that is the sample's own class is no goal
+            aimed[rows] |= other[rows]
+            # the kept example's goal: the component's target, but -1 where it is the
+            # sample's class (never aimed at, as a single row leaves it out): a random
+            # judge's draw may count it fooled while the row's scoring draw puts it back in
+            # its class, which a goal of its class would have counted as a targeted hit
+            goals[fooled] = target[fooled].where(other[fooled], -1)
         robust &= ~fooled
         firsts[j] = fooled.sum()
         seconds[j] = synced_time(x.device) - started

@@ -249,3 +249,24 @@ def test_a_targeted_component_aims_at_the_samples_left_to_it_and_names_the_kept_
     assert worst.firsts.tolist() == [2, 2] and worst.queries == 5 + 3
     assert worst.aimed.tolist() == [False, False, True, True, False]
     assert worst.goals.tolist() == [-1, -1, 2, 2, -1]
+
+
+def test_a_kept_example_aimed_at_its_samples_own_class_has_no_goal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A component with ``target: 1`` aims at sample 0 (class 0) but not at sample 1 (class
+    1, its own); where the judge calls both fooled, sample 0's kept goal is 1 and sample 1's
+    -1: a goal of its own class would count a targeted success wherever the row's scoring
+    put it back in its class (a random forward's other draw)."""
+
+    def crafted(algorithm, crafter, x, labels, eps, params, recipe):
+        return x.clone(), len(x), {}, aimed_classes(object(), labels, params)
+
+    monkeypatch.setattr(ensemble, "craft_tracked", crafted)
+    y = torch.tensor([0, 1])
+    part = Component("aimed", "stbp", "stbp", {}, "fgsm", "fgsm", {"target": 1})
+    correct = torch.ones(2, dtype=torch.bool)
+    worst = worst_case([part], None, lambda b: 1 - y, torch.zeros(2, 3), y, correct, 1.0)
+    assert worst.firsts.tolist() == [2]
+    assert worst.aimed.tolist() == [True, False]
+    assert worst.goals.tolist() == [1, -1]

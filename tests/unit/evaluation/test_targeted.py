@@ -20,6 +20,7 @@ from snnattack.attacks.crafting import aimed_classes
 from snnattack.attacks.ensemble import Component
 from snnattack.evaluation import evaluator
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.process.numerics import manual_seed
 from snnattack.settings import AttackSpec, Recipe
 
 # the inputs are the logits (the target model is the identity); target class 2
@@ -200,3 +201,56 @@ def test_an_ensemble_with_a_targeted_component_counts_what_it_kept(
         assert float(logged[name]) == pytest.approx(100 / 3)
     else:
         assert row.targeted_asr is None and row.n_targeted is None and name not in logged
+
+
+class Noisy(nn.Module):
+    """A random forward (as a Poisson encoder's, or a noise defence's): the inputs as logits
+    on the draw of the clean check, which also scores the rows (``clean``, the first number
+    it draws); class 0's raised by 0.1 on any other draw, as an ensemble's judge's."""
+
+    def __init__(self, clean: float) -> None:
+        super().__init__()
+        self.clean = clean
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.rand(()).item() == self.clean:
+            return x
+        return x + torch.tensor([0.1, 0.0, 0.0])
+
+
+def _missed_then_own(algorithm: str, crafter: nn.Module, x, y, eps, params, recipe):
+    """``target: 0`` misses its class (the sample moved away from it); ``target: 2``, the
+    sample's own class, leaves it as it is (event_patch leaves out samples of its class)."""
+    adv = x - torch.tensor([0.1, 0.0, 0.0]) if params["target"] == 0 else x.clone()
+    return adv, 0, {}, aimed_classes(object(), y, params)
+
+
+def test_an_ensemble_counts_no_hit_for_a_component_aimed_at_the_samples_own_class(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One sample of class 2, near class 0 ([0.5, 0, 0.55]): the ensemble's first component
+    (``target: 0``) aims at it and misses; the second (``target: 2``, its own class) leaves
+    it unchanged, which the judge's draw (class 0 raised) calls fooled and keeps, while the
+    row's scoring draw, the clean check's, puts it back in class 2. ASR 0 %, and no targeted
+    success: a component's own-class target is no goal, as a single row leaves such samples
+    out (``target: 0`` alone: 0 of 1; ``target: 2`` alone: none aimed). The ensemble counted
+    its kept goal, class 2, as reached: targeted 100 % of 1 beside an ASR of 0 %, in the row
+    (metrics.json) and the test loop's log alike."""
+    monkeypatch.setattr(ensemble, "craft_tracked", _missed_then_own)
+    parts = [Component(f"to{t}", "stbp", "stbp", {}, "fgsm", "fgsm", {"target": t}) for t in (0, 2)]
+    spec = AttackSpec("ensemble", 1.0, "white", {"components": parts}, algorithm="ensemble")
+    job = AttackEvaluator(nn.Identity(), None, [spec], Recipe("stbp"))
+    manual_seed(job._draw(0))
+    job.target = Noisy(torch.rand(()).item())
+    x, y = torch.tensor([[0.5, 0.0, 0.55]]), torch.tensor([2])
+    L.Trainer(
+        accelerator="cpu",
+        logger=CSVLogger(tmp_path, name="csv", version=""),
+        enable_progress_bar=False,
+        inference_mode=False,
+    ).test(job, torch.utils.data.DataLoader(list(zip(x, y, strict=True))), verbose=False)
+    (row,) = job.results
+    assert [c["first_successes"] for c in row.components] == [0, 1]  # the judge's verdict
+    assert (row.n_correct, row.asr, row.adv_acc) == (1, 0.0, 100.0)  # the row's: not fooled
+    assert (row.n_targeted, row.targeted_asr) == (1, 0.0)
+    assert float(_logged(tmp_path)["targeted_asr/ensemble/white/eps255"]) == 0.0
