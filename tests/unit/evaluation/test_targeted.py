@@ -6,6 +6,7 @@ predictions; None on an untargeted row. docs/event_attacks.md, *A targeted row*.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from snnattack.attacks.crafting import aimed_classes
 from snnattack.attacks.ensemble import Component
 from snnattack.evaluation import evaluator
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.evaluation.kept import check_kept
 from snnattack.process.numerics import manual_seed
 from snnattack.settings import AttackSpec, Recipe
 
@@ -235,7 +237,8 @@ def test_an_ensemble_counts_no_hit_for_a_component_aimed_at_the_samples_own_clas
     success: a component's own-class target is no goal, as a single row leaves such samples
     out (``target: 0`` alone: 0 of 1; ``target: 2`` alone: none aimed). The ensemble counted
     its kept goal, class 2, as reached: targeted 100 % of 1 beside an ASR of 0 %, in the row
-    (metrics.json) and the test loop's log alike."""
+    (metrics.json) and the test loop's log alike, a row that contradicts itself (a hit not
+    fooled), which a later job of its sweep refused to copy (``evaluation/kept.py``)."""
     monkeypatch.setattr(ensemble, "craft_tracked", _missed_then_own)
     parts = [Component(f"to{t}", "stbp", "stbp", {}, "fgsm", "fgsm", {"target": t}) for t in (0, 2)]
     spec = AttackSpec("ensemble", 1.0, "white", {"components": parts}, algorithm="ensemble")
@@ -254,3 +257,5 @@ def test_an_ensemble_counts_no_hit_for_a_component_aimed_at_the_samples_own_clas
     assert (row.n_correct, row.asr, row.adv_acc) == (1, 0.0, 100.0)  # the row's: not fooled
     assert (row.n_targeted, row.targeted_asr) == (1, 0.0)
     assert float(_logged(tmp_path)["targeted_asr/ensemble/white/eps255"]) == 0.0
+    # a row the sweep's reuse copies: its hits are fooled samples (it refused the 100 %)
+    check_kept(replace(row, reused_from="job"), spec)
