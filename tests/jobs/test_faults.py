@@ -550,6 +550,30 @@ def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     assert snapshot(earlier) == before
 
 
+def test_a_sweep_refused_in_a_folder_without_a_job_record_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """A sweep's job refused in a folder that holds the user's file and no job record (no
+    ``.hydra/``: a copied ``entry.json``) left Hydra's ``.hydra/`` and ``run.log`` there, and
+    the sweep, its every job refused, was not undone; now the folder and sweep are as they
+    were."""
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "0" / "notes.txt").write_text("the user's\n")
+    before = snapshot(sweep)
+    done = cli(
+        "-m",
+        *QUICK,
+        "checkpoint=${hydra:runtime.output_dir}/none.pt",  # refused by the job, in its folder
+        f"store.dir={tmp_path / 'models'}",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "every one of its 1 jobs was refused" in done.stderr, done.stderr[-2000:]
+    assert snapshot(sweep) == before
+
+
 def test_a_single_run_refused_in_an_earlier_unfinished_job_folder_leaves_it_as_it_was(
     tmp_path: Path,
 ) -> None:

@@ -83,14 +83,31 @@ def job_folders(sweep: Path, subdir: str) -> list[Path]:
     return sorted(found, key=lambda folder: folder_order(folder, sweep))
 
 
+def held_folders(sweep: Path, subdir: str) -> list[Path]:
+    """Every folder below ``sweep`` that a job of a launch into it may write its record into:
+    its job folders (those holding ``subdir``, Hydra's record folder, whose own folders are
+    the job's) and every other folder but hidden ones (``.submitit``), such as a job folder
+    that holds a file of the user's and no record yet (a copied ``entry.json``): a job
+    refused there leaves it as it was too."""
+    found = []
+    for root, inner, _ in os.walk(sweep):
+        folder = Path(root)
+        job = folder != sweep and (folder / subdir).is_dir()
+        found += [folder] if folder != sweep else []
+        # a job's own folders (its logger's, its figures) hold no other job's
+        inner[:] = [] if job else [name for name in inner if not name.startswith(".")]
+    return found
+
+
 class KeptRecords(Callback):
     """Keeps what a job's folder already holds where Hydra writes a job's record (its
     ``.hydra/*.yaml``, and its log, which Hydra appends to) until the new job is accepted:
     Hydra writes them before the job starts, so a job refused in a finished job's folder would
     leave that job's results beside another job's record. :func:`restore_kept` puts them
     back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing. A single
-    run's folder is kept as the run starts; a sweep's, every job folder its sweep folder
-    already holds as the sweep starts, in the launching process: a job refused in another
+    run's folder is kept as the run starts; a sweep's, every folder its sweep folder already
+    holds as the sweep starts (:func:`held_folders`: one without a job record too), in the
+    launching process: a job refused in another
     process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
     removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep
     ends, it puts back the record of each finished job that was skipped. A sweep whose every
@@ -125,8 +142,9 @@ class KeptRecords(Callback):
         self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
         logs = sweep / SUBMITIT
         self.logs = set(os.listdir(logs)) if logs.is_dir() else None  # None: not there
-        self.folders = _folders(sweep)  # what a refused job's removal leaves as it was
-        for folder in job_folders(sweep, config.hydra.output_subdir):
+        held = held_folders(sweep, config.hydra.output_subdir)
+        self.folders = set(held)  # what a refused job's removal leaves as it was
+        for folder in held:
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
         # the launch's record, which Hydra rewrites as the jobs launch: the report's command
@@ -193,12 +211,6 @@ class KeptRecords(Callback):
         for folder, before in self.results.items():
             if before is not None and _stamp(folder / "metrics.json") == before:
                 restore_kept(folder, log=False)
-
-
-def _folders(sweep: Path) -> set[Path]:
-    """The folders below ``sweep`` (absolute, links to folders too; none where it does not
-    exist yet)."""
-    return {Path(top, name).absolute() for top, names, _ in os.walk(sweep) for name in names}
 
 
 def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
