@@ -26,7 +26,12 @@ from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
 from snnattack.runtime.launchers import timed_out_line
-from snnattack.runtime.lifecycle import launched_here, restore_kept, stops_as_preemption
+from snnattack.runtime.lifecycle import (
+    launched_here,
+    refused_at_start,
+    restore_kept,
+    stops_as_preemption,
+)
 
 
 def job(cfg: DictConfig) -> None:
@@ -48,6 +53,9 @@ def job(cfg: DictConfig) -> None:
     refused = False  # whether it failed as a user's mistake (not by submitit's timeout)
     with closing_runs():
         try:
+            started = refused_at_start(output_dir)  # a callback's, as the job started
+            if started is not None:
+                raise started
             cli.refuse_chdir(hydra_cfg.job.chdir)
             if hydra_cfg.mode != RunMode.MULTIRUN:
                 swept = list(hydra_cfg.sweeper.get("params") or {})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import wandb
-from harness import ROOT, read_wandb_run
+from harness import ROOT, read_wandb_run, snapshot
 
 import snnattack
 from snnattack.benchmark import leaderboard
@@ -240,7 +240,8 @@ def test_a_job_whose_entry_cannot_be_made_exits_2_its_results_and_the_old_entry_
     assert [line for line in run.stderr.splitlines() if "error" in line] == [
         f"error: no benchmark entry: benchmark.name='STBP digits_net': {path} holds the entry "
         f"of 'STBP digits_net' (weights params:{'0' * 16}), which this entry would replace; "
-        f"accepted: another hydra.run.dir, or {path} removed to replace it"
+        "accepted: another hydra.run.dir (for a sweep another hydra.sweep.dir), or "
+        f"{path} removed to replace it"
     ]
     assert (folder / "entry.json").read_bytes() == kept
     assert (folder / "metrics.json").is_file() and (folder / "report.md").is_file()
@@ -459,6 +460,76 @@ def test_a_sweep_on_a_protocol_file_ends_with_its_leaderboard(
         assert line.startswith("error: no benchmark entry: benchmark.name='STBP lambda 0.5': ")
     assert json.loads(first.read_text()) == entries[0]
     assert (tmp_path / "sweep" / "leaderboard.md").is_file()
+
+
+def refused_sweep(tiny: Path, store: Path, values: str, *launcher: str) -> tuple[str, ...]:
+    """A sweep on the tiny protocol over ``lambda=values`` into ``sweep/`` beside the protocol
+    folder (by its whole path: joblib's workers, kept from an earlier test, start in its
+    folder), each job named by its lambda (``launcher``: Hydra's launcher, the basic one if
+    none)."""
+    return (
+        *launcher,
+        "-m",
+        "-cd",
+        str(tiny.parent),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={store}",
+        "train.epochs=1",
+        "benchmark.name=STBP lambda ${lambda}",
+        f"lambda={values}",
+        f"hydra.sweep.dir={tiny.parent.parent / 'sweep'}",
+    )
+
+
+NOT_AN_ENTRY = "holds a file that is not an entry, which this entry would replace; accepted: "
+
+
+def test_a_sweep_whose_every_job_is_refused_as_it_starts_is_undone(
+    cli, tiny: Path, tmp_path: Path
+) -> None:
+    """A job refused by the benchmark's check as it starts (its folder holds a file that is
+    not an entry) ended the whole sweep there (job 1 never ran) and left its ``.hydra/`` and
+    ``run.log`` in the folder; each job now refuses it as its own, and a sweep whose every
+    job refused is undone: one line, exit 2, the sweep folder as it was."""
+    sweep = tmp_path / "sweep"
+    for job in ("0", "1"):
+        (sweep / job).mkdir(parents=True)
+        (sweep / job / "entry.json").write_text("not an entry\n")
+    before = snapshot(sweep)
+    run = cli(*refused_sweep(tiny, tmp_path / "models", "0.5,1.0"))
+    assert run.returncode == 2, run.stderr
+    *jobs, line = run.stderr.splitlines()
+    assert [x.startswith("error: benchmark.name='STBP lambda ") for x in jobs] == [True, True]
+    assert line.startswith("error: job 0 (") and NOT_AN_ENTRY in line, line
+    assert "; the sweep wrote nothing: every one of its 2 jobs was refused (refused " in line
+    assert snapshot(sweep) == before and sorted(p.name for p in sweep.iterdir()) == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    "launcher",
+    [(), pytest.param(("hydra/launcher=parallel",), marks=pytest.mark.slow)],
+    ids=["basic", "joblib"],
+)
+def test_a_sweep_job_refused_as_it_starts_is_recorded_and_the_others_run(
+    cli, tiny: Path, tmp_path: Path, digits_store: Path, launcher: tuple[str, ...]
+) -> None:
+    """One job of a benchmark sweep refused as it starts no longer stops the sweep: it is
+    recorded in ``failures.jsonl``, its folder as it was, the other job runs to its entry,
+    and the sweep's summary names the refused job (exit 2), under joblib's launcher too."""
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "0" / "entry.json").write_text("not an entry\n")
+    run = cli(*refused_sweep(tiny, digits_store, "0.5,1.0", *launcher))
+    assert run.returncode == 2, run.stderr
+    assert "1 job(s) of the sweep failed:\n  job 0 (" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert snapshot(sweep / "0") == {"entry.json": b"not an entry\n"}
+    (failure,) = [json.loads(x) for x in (sweep / "failures.jsonl").read_text().splitlines()]
+    assert (failure["job"], failure["folder"], failure["refused"]) == (0, "0", True)
+    assert NOT_AN_ENTRY in failure["error"]
+    entry = json.loads((sweep / "1" / "entry.json").read_text())
+    assert entry["model"]["name"] == "STBP lambda 1.0"
 
 
 @pytest.mark.parametrize(

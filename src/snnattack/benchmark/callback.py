@@ -10,8 +10,9 @@ config's built on the file), both taken when the job starts; the leaderboard ran
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
 block is checked (a protocol and version without a file, no ``benchmark.name``: the entry
 would name no model, reported numbers that are not percentages, a job folder holding another
-model's entry: one line, exit 2, nothing written); an entry that cannot be made once the job
-ran is one line, its results kept, no entry written, and the command exits 2 at its end.
+model's entry: one line, exit 2, nothing written; a sweep's job refused so is recorded as its
+other refused jobs are, and the others run); an entry that cannot be made once the job ran is
+one line, its results kept, no entry written, and the command exits 2 at its end.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from snnattack.records.files import file_size
 from snnattack.records.launches import LAUNCHES
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import fail_at_end, refuse
-from snnattack.runtime.lifecycle import every_job_refused, restore_kept
+from snnattack.runtime.lifecycle import every_job_refused, refuse_when_run, restore_kept
 from snnattack.settings import SOURCE_KEYS
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,8 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
 def replaced(folder: Path, own: dict[str, Any], name: Any) -> None:
     """Refuses a job whose folder holds the entry of another model than ``own`` (``name``:
     the job's ``benchmark.name``): :func:`~snnattack.benchmark.entry.check_replaced`."""
-    check_replaced(folder / "entry.json", own, f"benchmark.name={name!r}", "another hydra.run.dir")
+    accepted = "another hydra.run.dir (for a sweep another hydra.sweep.dir)"
+    check_replaced(folder / "entry.json", own, f"benchmark.name={name!r}", accepted)
 
 
 def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
@@ -231,7 +233,9 @@ def own_entry(folder: Path) -> bool:
 class EntryCallback(Callback):
     """Checks each job's ``benchmark`` block before it starts (:func:`start`: a refusal is one
     line, exit 2, and the job folder as it was: a new one removed with the dated folders Hydra
-    made above it, a finished job's record put back), writes each finished job's ``entry.json``
+    made above it, a finished job's record put back; a sweep's job refuses it as its own,
+    :func:`~snnattack.runtime.lifecycle.refuse_when_run`: recorded in ``failures.jsonl``, the
+    other jobs run, the sweep's summary names it), writes each finished job's ``entry.json``
     (:func:`job_entry`), and at a multirun's end the leaderboard of its entries into the sweep
     folder (``leaderboard.md``, ``.html``)."""
 
@@ -248,12 +252,14 @@ class EntryCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        if every_job_refused(sweep, failures(sweep, since=self.failures_at), self.launches_at):
+        failed = failures(sweep, since=self.failures_at)
+        if every_job_refused(sweep, failed, self.launches_at):
             return  # the launch is undone: the sweep's summary says why, in one line
+        refused = {(sweep / job["folder"]).resolve() for job in failed}  # the summary's lines
         elsewhere = sorted(  # jobs run in a launcher's workers, which said their line there
             m.parent.name
             for m in sweep.glob("*/metrics.json")
-            if not own_entry(m.parent) and m.parent.resolve() not in self.failed
+            if not own_entry(m.parent) and m.parent.resolve() not in self.failed | refused
         )
         if elsewhere:
             fail_at_end(
@@ -277,13 +283,19 @@ class EntryCallback(Callback):
         folder = hydra.runtime.output_dir
         try:
             self.started[folder] = start(config, protocol_folder(hydra), Path(folder))
-        except UserError as err:  # the folder as it was (a new one's dated parents: gone)
+        except UserError as err:
+            if hydra.mode == RunMode.MULTIRUN:  # the job's own, as the job's other refusals
+                refuse_when_run(Path(folder), err)
+                return
+            # the folder as it was (a new one's dated parents: gone)
             kept = restore_kept(Path(folder))
             refuse(err, None if kept else Path(folder))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         hydra = HydraConfig.get()
-        started = self.started.pop(hydra.runtime.output_dir)
+        started = self.started.pop(hydra.runtime.output_dir, None)
+        if started is None:  # refused as it started: the job recorded it, and wrote nothing
+            return
         try:
             path = job_entry(config, Path(hydra.runtime.output_dir), started)
         except UserError as err:  # the job's results stand: exit 2 once the run has ended

@@ -291,6 +291,27 @@ _KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
 _REFUSED: tuple[Path, list[dict[str, Any]]] | None = None
 
 
+# by job folder, the refusal a callback found as the job started, until its job refuses it
+_REFUSED_AT_START: dict[Path, UserError] = {}
+
+
+def refuse_when_run(output_dir: Path, err: UserError) -> None:
+    """Hands the refusal ``err`` of the sweep's job in ``output_dir``, found by a callback as
+    the job starts (the benchmark's
+    :class:`~snnattack.benchmark.callback.EntryCallback`), to the job itself
+    (:func:`refused_at_start`), which refuses it as its own: recorded in ``failures.jsonl``,
+    its folder put back, the sweep going on with its other jobs. A callback's own exit there
+    would end the whole sweep (Hydra calls ``on_job_start`` outside the job's guard), leaving
+    the job's ``.hydra/`` and log, and no record of the refusal."""
+    _REFUSED_AT_START[output_dir.absolute()] = err
+
+
+def refused_at_start(output_dir: Path) -> UserError | None:
+    """The refusal a callback handed on for the job in ``output_dir``
+    (:func:`refuse_when_run`), once; None if there is none."""
+    return _REFUSED_AT_START.pop(output_dir.absolute(), None)
+
+
 def restore_kept(output_dir: Path, log: bool = True) -> bool:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
     (a log cut back to its length, unless ``log`` is false: a skipped job's lines stay), and

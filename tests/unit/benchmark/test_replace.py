@@ -151,7 +151,8 @@ def test_a_job_whose_folder_holds_another_models_entry_is_refused_when_it_starts
         f"benchmark.name='RAT': {job / 'entry.json'} holds the entry of 'STBP'"
     )
     assert str(err.value).endswith(
-        f"accepted: another hydra.run.dir, or {job / 'entry.json'} removed to replace it"
+        "accepted: another hydra.run.dir (for a sweep another hydra.sweep.dir), or "
+        f"{job / 'entry.json'} removed to replace it"
     )
 
 
