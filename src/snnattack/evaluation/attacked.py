@@ -27,6 +27,8 @@ from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
 from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
+from snnattack.interop.common import AdaptedNet
+from snnattack.interop.loops import OwnLoopNet
 from snnattack.interop.prepared import PREPARED, attributes_of, noted, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
@@ -107,10 +109,23 @@ def attacked_models(
         keep_flips(out)  # its weights change only by the copy_ of kept_attacked_copy
         if compiled:
             # in place: the module keeps its attributes and state_dict keys
-            out.compile(options=COMPILE_OPTIONS)
+            out.compile(dynamic=compiled_dynamic(out), options=COMPILE_OPTIONS)
         return out
 
     return prepare(target), None if source is None else prepare(source)
+
+
+def compiled_dynamic(model: nn.Module) -> bool | None:
+    """``torch.compile``'s ``dynamic`` for the attacked copy ``model``: None (torch's default:
+    a second shape compiles one graph of symbolic sizes) for this package's own networks, False
+    (every new shape compiles a graph of its own) for a foreign network's adapter
+    (:mod:`snnattack.interop`). The adapter's Python checks around the body (the count of each
+    neuron's calls, a parametric LIF's values compared, spikingjelly's ``reset()``) break the
+    graph, and its layers then run as frames that one code object shares across the layers of
+    every shape (``FoldedConv2d`` on 8x8 and on 4x4 samples): torch took their sizes for
+    symbolic ones, and inductor failed on their strides (``InductorError: cannot determine truth
+    value of Relational``) on a spikingjelly parametric LIF network."""
+    return False if isinstance(model, (AdaptedNet, OwnLoopNet)) else None
 
 
 def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn.Module:

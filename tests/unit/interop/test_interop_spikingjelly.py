@@ -1100,3 +1100,19 @@ def test_a_readout_in_an_own_loop_gives_the_library_logits(decode: str | None) -
         assert relative(adapted(images()), net(images())) <= 1e-10
     pickle.dumps(adapted)  # the read-out's reference to its last output is not kept
     assert input_gradient(adapted, "stbp", {}).abs().sum() > 0
+
+
+def test_a_compiled_attack_on_a_parametric_lif_net_gives_the_eager_examples() -> None:
+    """``compile=true`` on spikingjelly's parametric LIF network crafts the eager examples.
+    Before, inductor failed (``InductorError: cannot determine truth value of Relational``):
+    the adapter's checks break the graph, its convolutions then ran as one frame on the 8x8
+    and the 4x4 samples, which torch compiled with symbolic sizes; the adapted copy now
+    compiles every shape as it is (:func:`snnattack.evaluation.attacked.compiled_dynamic`)."""
+    torch._dynamo.reset()  # no graph of another test's frames
+    net, x, y = sj_net("plif_hard_below_zero"), images()[:2], torch.tensor([0, 1])
+    crafted = [
+        snnattack.attack(net, x, y, "pgd", eps=16, T=T, steps=2, overrides=[f"compile={c}"])
+        for c in ("true", "false")
+    ]
+    assert (crafted[1] != x).any()
+    torch.testing.assert_close(*crafted, rtol=0, atol=1e-12)
