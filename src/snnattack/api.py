@@ -60,7 +60,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
-from snnattack.values import Rule, is_number
+from snnattack.values import Rule, as_python, is_number
 
 EVALUATE = (
     "eps",
@@ -142,7 +142,7 @@ def _prepare_attack(
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
     # a 0-d tensor or NumPy array: its number (evaluate takes them too)
     radius = eps.item() if getattr(eps, "ndim", None) == 0 and hasattr(eps, "item") else eps
-    complaint = ONE_RADIUS.complaint("eps", radius, spell=repr)  # a Python argument
+    complaint = ONE_RADIUS.complaint("eps", radius, spell=as_python)  # a Python argument
     if complaint is not None:  # before the config's rule, whose message asks for a list
         raise UserError(complaint)
     inputs.check_model_keys(overrides)

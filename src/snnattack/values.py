@@ -19,6 +19,7 @@ import difflib
 import inspect
 import math
 import numbers
+import sys
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -123,7 +124,29 @@ def as_typed(value: Any) -> str:
         return "{" + ", ".join(items) + "}"
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return "[" + ", ".join(map(as_typed, value)) + "]"
+    if is_int(value) and abs(value) > 10**LONG_INT:
+        return _long_int(value)
     return repr(value)
+
+
+LONG_INT = 30  # the digits of an integer spelt whole; a longer one is shortened
+
+
+def as_python(value: Any) -> str:
+    """``value`` as Python writes it (``repr``: a Python API's argument), an integer of more
+    than :data:`LONG_INT` digits shortened as :func:`as_typed` shortens it."""
+    return _long_int(value) if is_int(value) and abs(value) > 10**LONG_INT else repr(value)
+
+
+def _long_int(value: int) -> str:
+    """An integer of more than :data:`LONG_INT` digits shortened (``1000000000... (401
+    digits)``): one readable line, and no ``ValueError`` of ``str`` past Python's limit of
+    4300 digits."""
+    try:
+        text = str(abs(value))
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return f"<an integer of more than {sys.get_int_max_str_digits()} digits>"
+    return f"{'-' if value < 0 else ''}{text[:10]}... ({len(text)} digits)"
 
 
 def _key(key: Any) -> str:
@@ -146,7 +169,23 @@ def is_int(value: object) -> bool:
 
 
 def is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    """Whether ``value`` is a finite number that a float holds, not a switch: an integer of 400
+    digits is none (``math.isfinite`` raised ``OverflowError`` on it, a traceback)."""
+    return is_number(value) and finite(value) and abs(value) <= sys.float_info.max
+
+
+def finite(value: Any) -> bool:
+    """Whether the number ``value`` is finite (an integer, however large, is)."""
+    return isinstance(value, numbers.Integral) or math.isfinite(value)
+
+
+def beyond_float(value: Any) -> bool:
+    """Whether ``value`` is an integer larger than any float (``10**400``)."""
+    return is_int(value) and abs(value) > sys.float_info.max
+
+
+# a finite number's problem where it is an integer no float holds
+BEYOND_FLOAT = f"is out of range (beyond ±{sys.float_info.max:.3g}, the largest float)"
 
 
 def is_number(value: object) -> bool:
@@ -154,12 +193,29 @@ def is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+# the largest integer a job takes (2**63 - 1): torch, numpy and Lightning hold counts in 64
+# bits, and a larger one overflowed where a float was made of it (``T=`` with 400 digits: an
+# ``OverflowError`` of the memory check, a traceback)
+MAX_INT = 2**63 - 1
+# an integer's problem where it is above MAX_INT
+ABOVE_MAX_INT = "is out of range (above 2**63 - 1, the largest integer a job takes)"
+BEYOND_MAX_INT = "is out of range (beyond ±(2**63 - 1), the largest integer a job takes)"
+
+
 def integer(lo: int, hi: int | None = None) -> Rule:
-    """An integer in ``[lo, hi]``."""
+    """An integer in ``[lo, hi]``; with no ``hi``, one >= ``lo`` and at most :data:`MAX_INT`,
+    which a larger value's message names."""
+
+    def problem(v: Any, spell: Callable[[Any], str]) -> str:
+        if hi is None and v > MAX_INT:
+            return ABOVE_MAX_INT
+        return "is out of range"
+
     text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
     return Rule(
-        lambda v: is_int(v) and v >= lo and (hi is None or v <= hi),
+        lambda v: is_int(v) and v >= lo and v <= (MAX_INT if hi is None else hi),
         text,
+        problem,
         form=is_int,
         kind="an integer",
     )
@@ -189,7 +245,9 @@ def real(
         return above and (hi is None or (v < hi if hi_open else v <= hi))
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
-        return "is out of range" if math.isfinite(v) else "is not a finite number"
+        if hi is None and beyond_float(v):  # "> lo" holds of it, but no float
+            return BEYOND_FLOAT
+        return "is out of range" if finite(v) else "is not a finite number"
 
     return Rule(test, text, problem, spelling=spelling, form=is_number, kind="a number")
 
@@ -391,8 +449,16 @@ def params_known(
 
 # the rules of the plain types a parameter's annotation may name
 TYPED = {
-    int: Rule(is_int, "an integer", "is not an integer"),
-    float: Rule(is_number, "a number", "is not a number"),  # inf too
+    int: Rule(
+        lambda v: is_int(v) and abs(v) <= MAX_INT,
+        "an integer",
+        lambda v: BEYOND_MAX_INT if is_int(v) else "is not an integer",
+    ),
+    float: Rule(  # inf too, but no integer that a float cannot hold (float(v): OverflowError)
+        lambda v: is_number(v) and not beyond_float(v),
+        "a number",
+        lambda v: BEYOND_FLOAT if beyond_float(v) else "is not a number",
+    ),
     bool: Rule(BOOL.test, BOOL.accepted, "is not true or false"),
     str: Rule(
         lambda v: isinstance(v, str),

@@ -459,6 +459,29 @@ CASES = [
         "T=0 is out of range for model=SpikingNet, a SpikingNet of T=4",
         "accepted: T=None or T=4, its own",
     ),
+    (  # an OverflowError (a traceback) or a line of 401 digits suggesting model.T = 10**400
+        "T absurdly large",
+        evaluate(T=10**400),
+        UserError,
+        "T=1000000000... (401 digits) is out of range (above 2**63 - 1, the largest integer a "
+        "job takes) for model=SpikingNet",
+        "accepted: T=None or T=4, its own",
+    ),
+    (  # int too large to convert to float: the spelling of a real key's value
+        "a gradient mode's parameter absurdly large",
+        evaluate(grad_mode="rga", grad_params={"beta": 10**400}),
+        ConfigError,
+        "attack.params.beta=1000000000... (401 digits) is out of range (beyond ±1.8e+308, the "
+        "largest float) for attack=rga",
+        "accepted: a finite number > 0",
+    ),
+    (
+        "a method's parameter absurdly large",
+        lambda m, x, y: snnattack.attack(m, x, y, steps=10**400),
+        ConfigError,
+        "method.pgd.steps=1000000000... (401 digits) is out of range (above 2**63 - 1",
+        "accepted: an integer >= 1",
+    ),
     (
         "T not an integer in evaluate",
         evaluate(T=2.5),

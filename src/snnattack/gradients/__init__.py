@@ -25,7 +25,7 @@ from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
-from snnattack.values import accepted_params, as_typed, params_known
+from snnattack.values import accepted_params, as_python, as_typed, params_known
 
 discover(__name__, __path__)
 
@@ -58,7 +58,7 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
                 f"gradient mode {mode!r}: {name}={value!r} is unknown; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
             )
-    problem = GRADIENT_MODES[mode].complaint(params, spell=repr)  # the Python API's
+    problem = GRADIENT_MODES[mode].complaint(params, spell=as_python)  # the Python API's
     if problem is not None:
         raise ValueError(problem)
 

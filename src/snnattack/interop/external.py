@@ -40,7 +40,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder, Quantize, encoding_of
-from snnattack.values import Rule, declare, one_of
+from snnattack.values import ABOVE_MAX_INT, MAX_INT, Rule, as_python, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 # a model of models/, the factory's, or one passed to the API
@@ -94,7 +94,7 @@ def as_spiking_net(
             name = f"{argument}={type(model).__name__}"
             if (problem := _steps_problem(T)) is not None:
                 raise UserError(
-                    f"T={T!r} {problem} for {name}, a SpikingNet of T={model.T}; "
+                    f"T={as_python(T)} {problem} for {name}, a SpikingNet of T={model.T}; "
                     f"accepted: T=None or T={model.T}, its own"
                 )
             raise UserError(
@@ -111,6 +111,8 @@ def _steps_problem(T: Any) -> str | None:
     """What is wrong with ``T`` as time steps (an integer >= 1); None where nothing is."""
     if isinstance(T, bool) or not isinstance(T, numbers.Integral):
         return "is not an integer"
+    if T > MAX_INT:  # no tensor of 64-bit integers holds it (T=10**400: an OverflowError)
+        return ABOVE_MAX_INT
     return "is out of range" if T < 1 else None
 
 
@@ -137,7 +139,7 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
         )
     if (problem := _steps_problem(T)) is not None:
         raise UserError(
-            f"T={T!r} {problem} for {argument}={type(model).__name__}; accepted: T=<time "
+            f"T={as_python(T)} {problem} for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"
         )
 

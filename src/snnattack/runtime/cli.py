@@ -57,6 +57,7 @@ from snnattack.runtime.command_line import (
     file_sweep,
     hydra_option,
     multirun,
+    number_too_long,
     parsed_overrides,
     user_config_dirs,
     with_file_sweep,
@@ -70,7 +71,7 @@ from snnattack.runtime.launchers import (
     sweeper_of,
     swept_choice_settings,
 )
-from snnattack.values import as_typed, params_known
+from snnattack.values import as_typed, matches, params_known
 
 EXIT_USER_ERROR = 2
 SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
@@ -426,6 +427,9 @@ def check_argument_form(argv: list[str]) -> None:
         )
     words = list(args.overrides)
     for word in words:
+        if "=" in word and number_too_long(word):
+            raise too_long_error(word)
+    for word in words:
         key, _, value = word.partition("=")
         if "=" in word and key != key.rstrip():  # Hydra's lexer refuses it; after '=' it reads
             raise ConfigError(
@@ -456,6 +460,19 @@ def check_argument_form(argv: list[str]) -> None:
                 f"{''.join(pieces)} (key=value as one argument; quoted where the value holds "
                 "spaces: 'key=a b')"
             )
+
+
+def too_long_error(word: str) -> ConfigError:
+    """The line of an override holding an integer longer than Python reads
+    (:func:`~snnattack.runtime.command_line.number_too_long`), with its key's accepted values
+    where a rule that names no kind has them."""
+    key, limit = word.partition("=")[0].lstrip("~+"), sys.get_int_max_str_digits()
+    rules = [rule for pattern, rule in PLAIN.items() if matches(key, pattern)]
+    accepted = rules[0].describe().format(key=key) if rules else "a number of fewer digits"
+    return ConfigError(
+        f"{key}= holds an integer of more than {limit} digits, more than Python reads; "
+        f"accepted: {accepted}"
+    )
 
 
 def check_config_name(argv: list[str], conf_dir: Path) -> None:

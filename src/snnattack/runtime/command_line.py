@@ -44,6 +44,19 @@ def parsed_overrides(argv: list[str]) -> list[Override]:
     return OverridesParser.create().parse_overrides([w for w in words if "=" in w])
 
 
+def number_too_long(word: str) -> bool:
+    """Whether the override ``word`` holds an integer longer than Python reads from text
+    (``sys.get_int_max_str_digits()``, 4300 digits): Hydra's parser raised a ``ValueError``
+    on it, a traceback, where a shorter one is refused by its key's rule."""
+    try:
+        OverridesParser.create().parse_overrides([word])
+    except ValueError as err:
+        return "Exceeds the limit" in str(err)
+    except Exception:  # noqa: BLE001  # Hydra's own message, later
+        return False
+    return False
+
+
 def config_file(argv: list[str], conf_dir: Path) -> Path | None:
     """The ``-cn`` file (``config`` if none) where Hydra finds it: in the ``-cd`` folder, else
     in ``conf_dir``; None if in neither."""

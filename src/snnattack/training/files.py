@@ -28,7 +28,7 @@ from snnattack.settings import FORMATS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
-from snnattack.values import Rule, integer, is_real, one_of, optional, real
+from snnattack.values import Rule, as_python, integer, is_real, one_of, optional, real
 
 SEQUENCE = Rule(
     lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
@@ -104,7 +104,7 @@ def load(
     given = dict(T=T, lam=lam, theta=theta, reset=reset, num_classes=num_classes)
     given |= dict(in_channels=in_channels, mean=mean, std=std, encoding=encoding, levels=levels)
     for name, value in {**given, "backend": backend}.items():
-        complaint = None if value is None else RULES[name].complaint(name, value, spell=repr)
+        complaint = None if value is None else RULES[name].complaint(name, value, spell=as_python)
         if complaint is not None:  # by its rule before the file's: T='4' is not the file's 4
             raise UserError(complaint)
     trained, surrogate, payload = _stored_settings(arch, path)
@@ -133,7 +133,7 @@ def load(
                 f"{name}=None: a model file does not hold the neurons' settings; accepted: "
                 f"{RULES[name].describe().format(key=name)} ({UNSET[name]})"
             )
-        complaint = RULES[name].complaint(name, value, spell=repr)  # Python's arguments
+        complaint = RULES[name].complaint(name, value, spell=as_python)  # Python's arguments
         if complaint is not None:
             raise UserError(complaint)
     if (

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from harness import CONF, EXPERIMENTS, compose, run_py
+from harness import CONF, EXPERIMENTS, cli, compose, run_py
 from omegaconf import OmegaConf
 
 from snnattack.config.keys import canonical, check_keys, is_known, nearest, schema
@@ -225,6 +225,56 @@ def test_help_and_the_refusals_before_hydra_load_neither_torch_nor_lightning(
     else:
         (error,) = [row for row in lines if row.startswith("error")]
         assert proc.returncode == 2 and error.startswith(line)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+HUGE = "1" + "0" * 400  # 401 digits: an OverflowError where a float was made of it
+TOO_LONG = "1" + "0" * 5000  # more digits than Python reads from text (4300)
+SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
+        ([f"lambda={HUGE}"], f"lambda={SHORT} is out of range; accepted: 0 < lambda <= 1"),
+        ([f"lambda=-{HUGE}"], f"lambda=-{SHORT} is out of range; accepted: 0 < lambda <= 1"),
+        (
+            [f"theta={HUGE}"],
+            f"theta={SHORT} is out of range (beyond ±1.8e+308, the largest float); accepted: "
+            "a finite number > 0",
+        ),
+        (
+            [f"T={HUGE}"],
+            f"T={SHORT} is out of range (above 2**63 - 1, the largest integer a job takes); "
+            "accepted: an integer >= 1",
+        ),
+        ([f"train.epochs={HUGE}"], f"train.epochs={SHORT} is out of range (above 2**63 - 1"),
+        ([f"method.pgd.steps={HUGE}"], f"method.pgd.steps={SHORT} is out of range (above 2**63"),
+        ([f"seed={HUGE}"], f"seed={SHORT} is out of range; accepted: an integer in [0, "),
+        ([f"eps=[8,{HUGE}]"], f"eps=[8, {SHORT}] holds {SHORT}, which is out of range"),
+        (["eps=[1e400]"], "eps=[inf] holds inf, which is not a finite number; accepted: "),
+        (["-m", f"T=4,{HUGE}"], f"T={SHORT} is out of range (above 2**63 - 1, the largest"),
+        (
+            [f"T={TOO_LONG}"],
+            "T= holds an integer of more than 4300 digits, more than Python reads; accepted: an "
+            "integer >= 1",
+        ),
+    ],
+    ids=[
+        "lambda", "negative", "theta", "T", "epochs", "steps", "seed", "eps", "eps 1e400",
+        "sweep", "past Python's digits",
+    ],
+)  # fmt: skip
+def test_an_absurdly_large_number_is_refused_in_one_line_naming_the_key_and_range(
+    tmp_path: Path, argv: list[str], line: str
+) -> None:
+    """An integer of 400 digits was an ``OverflowError`` (a traceback, exit 1) where a float
+    was made of it (``math.isfinite`` of the rules, the memory check's product), and one of
+    5000 digits Hydra's parser's ``ValueError``: now a line naming the key and its range."""
+    proc = cli(*argv, "store.dir=store", cwd=tmp_path)
+    (error,) = proc.stderr.splitlines()
+    assert proc.returncode == 2 and error.startswith(f"error: {line}")
+    assert len(error) < 300  # the number shortened
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
