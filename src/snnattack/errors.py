@@ -55,7 +55,9 @@ class FinishedElsewhere(Exception):
     """A job of a sweep whose finished results another job folder of the same sweep holds
     (the same settings, in the folder a launch of another list of values gave them): the job
     is skipped, and its own new folder, which holds nothing else, is removed (one that was
-    there stays as it was), so that the table and the report show those settings once."""
+    there stays as it was), and the empty folders its launch made above it as the sweep ends
+    (:class:`~snnattack.runtime.lifecycle.KeptRecords`), so that the table and the report
+    show those settings once."""
 
     def __init__(self, folder: object) -> None:
         super().__init__(f"results in {folder}")

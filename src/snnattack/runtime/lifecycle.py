@@ -162,6 +162,7 @@ class KeptRecords(Callback):
             if not restore_kept(folder):
                 discard_job_folder(folder)
                 _remove_made_above(folder, sweep, self.folders)
+        _remove_emptied(sweep, self.folders, config.hydra.output_subdir)
         self._restore_skipped()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
@@ -228,6 +229,31 @@ def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
             above.rmdir()
         except OSError:  # another process wrote into it meanwhile: it stays
             return
+
+
+def _remove_emptied(sweep: Path, there: set[Path], subdir: str) -> None:
+    """Removes the empty folders that this launch made below ``sweep``, outside any job folder
+    (one holding Hydra's record folder ``subdir``), and those above them it made
+    (:func:`_remove_made_above`): the parents Hydra made for a nested job folder
+    (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job skipped because another folder of the
+    sweep holds its results (:class:`~snnattack.errors.FinishedElsewhere`), whose process
+    removed its folder, in a worker of joblib's or submitit's launcher too, where no record
+    says so (a refused job's is in ``failures.jsonl``). A folder that was ``there`` as the
+    launch started, and the tools' hidden ones (``.submitit/``), stay."""
+    top = sweep.absolute()
+    for folder in _folders(top) - there:
+        inside = folder.relative_to(top).parts
+        if any(part.startswith(".") for part in inside):
+            continue
+        if any((top.joinpath(*inside[:i]) / subdir).is_dir() for i in range(1, len(inside))):
+            continue  # a job's own (an empty logger folder): the job's to keep
+        if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
+            continue
+        try:
+            folder.rmdir()
+        except OSError:  # another process wrote into it meanwhile: it stays
+            continue
+        _remove_made_above(folder, sweep, there)
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:

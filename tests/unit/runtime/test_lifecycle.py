@@ -176,3 +176,36 @@ def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
     kept.on_multirun_end(config)
     assert lifecycle.refused_launch(sweep) is not None
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_skipped_nested_job_leaves_no_folder_its_launch_made(tmp_path: Path) -> None:
+    """``hydra.sweep.subdir=a/s${seed}``, a job skipped because another folder of the sweep
+    holds its results (``FinishedElsewhere``): its process removed its job folder, in a worker
+    too, and left ``a/``, which Hydra made for it, empty. The launch leaves the sweep folder
+    as one that made no new results: ``a/`` goes; a new job's folder (its empty logger folder
+    too), an empty folder there before the launch and the tools' hidden ones stay."""
+    sweep = tmp_path / "sweep"
+    _finished(sweep / "s0")  # the results the skipped job finds
+    (sweep / "c").mkdir()  # empty, there before the launch
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    record_launch(sweep, {}, [["seed=0"], ["seed=1"]], [None, None])
+    skipped = sweep / "a" / "b" / "s0"
+    (skipped / ".hydra").mkdir(parents=True)  # Hydra's, then the skip's removal
+    lifecycle.discard_job_folder(skipped)
+    _finished(sweep / "a" / "s1")  # a job of the launch that ran: a/ holds it
+    (sweep / "a" / "s1" / "csv").mkdir()
+    (sweep / ".submitit").mkdir()
+    kept.on_multirun_end(config)
+    assert not (sweep / "a" / "b").exists()
+    assert (sweep / "a" / "s1" / "csv").is_dir() and (sweep / "c").is_dir()
+    assert (sweep / ".submitit").is_dir()
+    # every job skipped: no folder of the launch's stays
+    kept.on_multirun_start(config)
+    (sweep / "x" / "s0" / ".hydra").mkdir(parents=True)
+    lifecycle.discard_job_folder(sweep / "x" / "s0")
+    kept.on_multirun_end(config)
+    assert not (sweep / "x").exists()
