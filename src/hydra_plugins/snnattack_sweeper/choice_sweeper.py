@@ -159,7 +159,10 @@ class ChoiceSweeper(BasicSweeper):
         """Hydra's jobs, each without the settings of the choices it does not make; a job
         that is then another's (``method.pgd.steps=1,2`` beside ``method=[fgsm],[pgd]``: the
         FGSM job twice) runs once."""
+        from snnattack.runtime.launchers import FORCED
+
         batches = BasicSweeper.split_arguments(overrides, max_batch_size)
+        batches = [[[_as_typed(line, FORCED) for line in job] for job in b] for b in batches]
         parser = OverridesParser.create()
         chosen = [[_chosen(job, parser) for job in batch] for batch in batches]
         made = [c for batch in chosen for c in batch]
@@ -244,6 +247,14 @@ def _chosen(job: list[str], parser: OverridesParser) -> dict[str, set[str]]:
             value: Any = parser.parse_overrides([line])[0].value()
             out[key] = {str(v) for v in (value if isinstance(value, list) else [value])}
     return out
+
+
+def _as_typed(line: str, forced: set[str]) -> str:
+    """``line`` without the ``++`` that the command line's rewrite gave the null setting of a
+    swept choice (:func:`snnattack.runtime.launchers.swept_choice_settings`, the keys
+    ``forced``): the jobs that choose it get it as typed, and it stays out of the others."""
+    key = line.partition("=")[0]
+    return line[2:] if key.startswith("++") and key[2:] in forced else line
 
 
 def _own(job: list[str], chosen: dict[str, set[str]], swept: dict[str, set[str]]) -> list[str]:

@@ -80,9 +80,12 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     to the jobs that choose it. Hydra composes the sweep's own config from the defaults first
     and applies every plain setting there: one of a choice the defaults do not hold
     (``analysis`` holds none, ``method`` fgsm and pgd) refused the whole sweep ("shuffle, which
-    is not in the chosen analysis=[...]"); a sweep's values it leaves to the jobs. Run after
-    the checks, which read the command as typed; ``argv`` as it is with
+    is not in the chosen analysis=[...]"); a sweep's values it leaves to the jobs. A null
+    setting, which no ``choice(...)`` holds, becomes ``++key=null`` (:data:`FORCED`),
+    which Hydra's compose adds there, and the sweeper gives the jobs that choose it as typed.
+    Run after the checks, which read the command as typed; ``argv`` as it is with
     ``hydra/sweeper=basic`` or without ``-m``."""
+    FORCED.clear()  # this command's alone (the tests run several in one process)
     if sweeper_of(argv, conf_dir) == "basic" or not multirun(argv, conf_dir):
         return argv
     swept: dict[str, set[str]] = {}  # each swept group's choices, over all its jobs
@@ -102,14 +105,25 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
             (override,) = parser.parse_overrides([word])
         except HydraException:
             continue  # Hydra says why, as before
-        # a choice holds no null (Hydra refused choice(null), naming what the user never
-        # typed): such a setting stays as typed, as before (taken where the defaults hold its
-        # choice: method.pgd.alpha=null; refused for an analysis, which they hold none of)
-        held = override.value() is not None
-        if override.type == OverrideType.CHANGE and not override.is_sweep_override() and held:
-            key, _, text = word.partition("=")
+        if override.type != OverrideType.CHANGE or override.is_sweep_override():
+            continue
+        key, _, text = word.partition("=")
+        if override.value() is None:
+            # a choice holds no null (Hydra refused choice(null)): ++ lets
+            # Hydra's compose of the sweep's own config add it where the defaults lack the
+            # choice; the sweeper gives it, as typed, to the jobs that choose it
+            out[-1] = f"++{word}"
+            FORCED.add(key)
+        else:
             out[-1] = f"{key}=choice({text})"
     return out
+
+
+# the keys of the settings of swept choices that :func:`swept_choice_settings` gave Hydra
+# with ``++`` (null ones, which a choice(...) cannot hold): the project's sweeper
+# gives each to the jobs that choose its choice without the ``++``, as typed
+# (hydra_plugins.snnattack_sweeper), in the launching process, where both run
+FORCED: set[str] = set()
 
 
 # the launchers' counts (joblib's, submitit's), with what each accepts: joblib and submitit

@@ -109,15 +109,58 @@ def test_a_setting_of_a_swept_choice_is_a_sweep_of_its_one_value_for_hydra(tmp_p
     assert swept_choice_settings(in_file, CONF_DIR)[-1] == "analysis.shuffle.mode=choice(neuron)"
 
 
-@pytest.mark.parametrize("value", ["null", ""])
-def test_a_setting_of_a_swept_choice_that_no_choice_can_hold_stays_as_typed(value: str) -> None:
+def test_a_null_setting_of_a_swept_choice_is_added_for_hydra_and_typed_for_its_jobs() -> None:
     """``method.pgd.alpha=null`` (documented: eps / eps_per_alpha) beside
     ``method=[fgsm],[pgd]`` became ``choice(null)``, which Hydra's grammar refuses (a choice
-    holds no null, nor no value at all): the command was refused naming a ``choice(null)``
-    the user never typed. Such a setting stays as typed, as before the rewrite (Hydra's
-    compose of the sweep's own config takes it where the defaults hold its choice)."""
-    argv = ["-m", "method=[fgsm],[pgd]", f"method.pgd.alpha={value}", "method.pgd.steps=2"]
-    assert swept_choice_settings(argv, CONF_DIR) == [*argv[:3], "method.pgd.steps=choice(2)"]
+    holds no null, nor no value at all), then stayed as typed, which Hydra's compose of the
+    sweep's own config refused where the defaults lack its choice
+    (``analysis.shuffle.limit_batches=null``: "shuffle, which is not in the chosen
+    analysis"). It is now ``++``, which Hydra adds there, and the sweeper gives it as typed to
+    the jobs that choose it only."""
+    argv = ["-m", "method=[fgsm],[pgd]", "method.pgd.alpha=null", "method.pgd.steps=2"]
+    assert swept_choice_settings(argv, CONF_DIR) == [
+        *argv[:2], "++method.pgd.alpha=null", "method.pgd.steps=choice(2)"
+    ]  # fmt: skip
+    argv[2] = "method.pgd.alpha="  # no value at all: as typed, Hydra's to refuse
+    assert swept_choice_settings(argv, CONF_DIR)[2] == "method.pgd.alpha="
+    argv = ["-m", "analysis=[shuffle],[cost]", "analysis.shuffle.limit_batches=null"]
+    rewritten = swept_choice_settings(argv, CONF_DIR)
+    assert rewritten[-1] == "++analysis.shuffle.limit_batches=null"
+    assert jobs(*rewritten[1:]) == [
+        ["analysis=[shuffle]", "analysis.shuffle.limit_batches=null"],
+        ["analysis=[cost]"],
+    ]
+    swept_choice_settings(["lambda=0.5"], CONF_DIR)  # another command: its own
+    assert jobs("analysis=[shuffle]", "++analysis.shuffle.seed=null") == [
+        ["analysis=[shuffle]", "++analysis.shuffle.seed=null"]  # a ++ typed stays
+    ]
+
+
+def test_a_null_setting_of_a_swept_analysis_runs_in_the_jobs_that_choose_it(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """``-m 'analysis=[shuffle],[cost]' analysis.shuffle.limit_batches=null`` (the whole test
+    split) was refused: "shuffle ... which is not in the chosen analysis"."""
+    done = cli(
+        "-m",
+        *QUIET,
+        "analysis=[shuffle],[cost]",
+        "analysis.shuffle.limit_batches=null",
+        "analysis.cost.repeats=1",
+        "trainer.limit_test_batches=1",
+        "method=[fgsm]",
+        "eps=[16]",
+        "boxes=[white]",
+        f"store.dir={digits_store}",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    shuffle, cost = sweep_metrics(tmp_path / "sweep")
+    assert shuffle["config"]["analysis"]["shuffle"]["limit_batches"] is None
+    assert list(cost["config"]["analysis"]) == ["cost"]
+    typed = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
+    assert "- analysis.shuffle.limit_batches=null\n" in typed
 
 
 def test_a_sweep_over_analysis_lists_runs_with_a_setting_of_one(
