@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +35,14 @@ def axis_size(key: str, spec: Any) -> int:
             if stop < start:
                 problem = "has its stop below its start"
                 raise ConfigError(f"{key}={as_typed(spec)} {problem}; accepted: {GRID_FORM}")
-            return math.floor((stop - start) / step + ROUNDING) + 1
+            count = (stop - start) / step
+            if not math.isfinite(count):  # {start: 1, stop: 1e300, step: 1e-300}: no integer
+                raise ConfigError(
+                    f"{key}={as_typed(spec)} has more points than a number holds (its span "
+                    f"over its step is beyond {sys.float_info.max:.3g}); accepted: {GRID_FORM}, "
+                    "of a larger step"
+                )
+            return math.floor(count + ROUNDING) + 1
     problem = "is empty" if spec == [] else "is not a grid"
     raise ConfigError(f"{key}={as_typed(spec)} {problem}; accepted: {GRID_FORM}")
 
@@ -93,7 +101,7 @@ def grid(tune: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     points = math.prod(axis_size(f"{key}.{n}", axes[n]) for n in names)
     if points > tune["max_points"]:
         raise ConfigError(
-            f"{key} has {points} points, more than attack.tune.max_points="
+            f"{key} has {as_typed(points)} points, more than attack.tune.max_points="
             f"{tune['max_points']} (each point is one attack per row); accepted: a grid of "
             "at most that many points (fewer values, a larger step), or a larger "
             "attack.tune.max_points"

@@ -118,6 +118,15 @@ TUNE_BAD = [
         "attack.tune.max_points=47",
         "attack.tune.grids.hart has 48 points, more than attack.tune.max_points=47",
     ),
+    (  # (stop - start) / step is inf: an OverflowError of math.floor, a traceback
+        f"{GAMMA}.stop=1e300 {GAMMA}.step=1e-300",
+        f"{GAMMA}={{start: 0.1, stop: 1e+300, step: 1e-300}} has more points than a number "
+        "holds (its span over its step is beyond 1.8e+308); accepted: ",
+    ),
+    (  # the count spelt shortened, not in 300 digits
+        f"{GAMMA}.stop=1e300 {GAMMA}.step=1e-5",
+        "attack.tune.grids.hart has 9999999999... (305 digits) points, more than ",
+    ),
     (f"{GAMMA}.step=abc", f"{GAMMA}={{start: 0.1, stop: 2.45, step: 'abc'}} is not a grid"),
     (f"{GAMMA}.step=null", f"{GAMMA}={{start: 0.1, stop: 2.45, step: null}} is not a grid"),
     (f"{GAMMA}.start=[1]", f"{GAMMA}={{start: [1], stop: 2.45, step: 0.05}} is not a grid"),
