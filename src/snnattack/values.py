@@ -199,21 +199,26 @@ def is_number(value: object) -> bool:
 MAX_INT = 2**63 - 1
 # an integer's problem where it is above MAX_INT
 ABOVE_MAX_INT = "is out of range (above 2**63 - 1, the largest integer a job takes)"
+# the most torch threads (torch.set_num_threads takes a C int: a larger one was its
+# "Overflow when unpacking long", a traceback)
+MAX_THREADS = (2**31 - 1, "2**31 - 1, the most threads torch sets")
 BEYOND_MAX_INT = "is out of range (beyond ±(2**63 - 1), the largest integer a job takes)"
 
 
-def integer(lo: int, hi: int | None = None) -> Rule:
-    """An integer in ``[lo, hi]``; with no ``hi``, one >= ``lo`` and at most :data:`MAX_INT`,
-    which a larger value's message names."""
+def integer(lo: int, hi: int | None = None, *, top: tuple[int, str] | None = None) -> Rule:
+    """An integer in ``[lo, hi]``; with no ``hi``, one >= ``lo`` and at most ``top``'s
+    number (:data:`MAX_INT` where None), which a larger value's message names with ``top``'s
+    reason."""
+    most, why = top or (MAX_INT, "2**63 - 1, the largest integer a job takes")
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
-        if hi is None and v > MAX_INT:
-            return ABOVE_MAX_INT
+        if hi is None and v > most:
+            return f"is out of range (above {why})"
         return "is out of range"
 
     text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
     return Rule(
-        lambda v: is_int(v) and v >= lo and v <= (MAX_INT if hi is None else hi),
+        lambda v: is_int(v) and v >= lo and v <= (most if hi is None else hi),
         text,
         problem,
         form=is_int,

@@ -254,6 +254,11 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
         ([f"eps=[8,{HUGE}]"], f"eps=[8, {SHORT}] holds {SHORT}, which is out of range"),
         (["eps=[1e400]"], "eps=[inf] holds inf, which is not a finite number; accepted: "),
         (["-m", f"T=4,{HUGE}"], f"T={SHORT} is out of range (above 2**63 - 1, the largest"),
+        (  # torch.set_num_threads: "Overflow when unpacking long", a traceback
+            ["threads=2147483648"],
+            "threads=2147483648 is out of range (above 2**31 - 1, the most threads torch "
+            "sets); accepted: an integer >= 1, or auto",
+        ),
         (
             [f"T={TOO_LONG}"],
             "T= holds an integer of more than 4300 digits, more than Python reads; accepted: an "
@@ -262,7 +267,7 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
     ],
     ids=[
         "lambda", "negative", "theta", "T", "epochs", "steps", "seed", "eps", "eps 1e400",
-        "sweep", "past Python's digits",
+        "sweep", "threads", "past Python's digits",
     ],
 )  # fmt: skip
 def test_an_absurdly_large_number_is_refused_in_one_line_naming_the_key_and_range(
