@@ -29,6 +29,7 @@ from snnattack.runtime.command_line import (
     parsed_overrides,
     with_file_sweep,
 )
+from snnattack.values import as_typed
 
 
 def sweeper_of(argv: list[str], conf_dir: Path) -> str:
@@ -137,6 +138,7 @@ LAUNCHER_COUNTS = {
     },
     "gpus_per_node": (lambda n: n >= 0, "an integer >= 0"),
 }
+MAX_COUNT = 2**31 - 1  # a C int, as joblib's semaphores take n_jobs
 
 
 def check_launcher_counts(argv: list[str]) -> None:
@@ -149,7 +151,14 @@ def check_launcher_counts(argv: list[str]) -> None:
         if not override.key_or_group.startswith("hydra.launcher.") or key not in LAUNCHER_COUNTS:
             continue
         fits, accepted = LAUNCHER_COUNTS[key]
-        if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        if abs(value) > MAX_COUNT:  # joblib's semaphores: an OverflowError, a traceback
+            raise ConfigError(
+                f"{override.key_or_group}={as_typed(value)} is out of range (beyond "
+                f"±(2**31 - 1), the largest count the launchers take); accepted: {accepted}"
+            )
+        if not fits(value):
             raise ConfigError(
                 f"{override.key_or_group}={value} is out of range; accepted: {accepted}"
             )

@@ -1365,6 +1365,11 @@ THROUGH_RUN_PY = [
         "-m hydra/launcher=parallel hydra.launcher.n_jobs=0 lambda=0.5,1.0",
         "error: hydra.launcher.n_jobs=0 is out of range; accepted: an integer other than 0",
     ),
+    (  # joblib's semaphore: "Python int too large to convert to C int", a traceback
+        "-m hydra/launcher=parallel hydra.launcher.n_jobs=2147483648 lambda=0.5,1.0",
+        "error: hydra.launcher.n_jobs=2147483648 is out of range (beyond ±(2**31 - 1), the "
+        "largest count the launchers take); accepted: an integer other than 0",
+    ),
     (  # submitit's local job without paths: a traceback
         "-m hydra/launcher=local_submitit hydra.launcher.tasks_per_node=0 lambda=0.5,1.0",
         "error: hydra.launcher.tasks_per_node=0 is out of range; accepted: an integer >= 1",
