@@ -240,13 +240,7 @@ def _remove_emptied(sweep: Path, there: set[Path], subdir: str) -> None:
     removed its folder, in a worker of joblib's or submitit's launcher too, where no record
     says so (a refused job's is in ``failures.jsonl``). A folder that was ``there`` as the
     launch started, and the tools' hidden ones (``.submitit/``), stay."""
-    top = sweep.absolute()
-    for folder in _folders(top) - there:
-        inside = folder.relative_to(top).parts
-        if any(part.startswith(".") for part in inside):
-            continue
-        if any((top.joinpath(*inside[:i]) / subdir).is_dir() for i in range(1, len(inside))):
-            continue  # a job's own (an empty logger folder): the job's to keep
+    for folder in sorted(set(held_folders(sweep.absolute(), subdir)) - there):
         if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
             continue
         try:
