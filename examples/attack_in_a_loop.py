@@ -4,13 +4,16 @@ time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the 
 the attack: ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop``
 extra; ``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count,
 per step, and fixed; on a GPU also the host syncs of one call at each step count (torch's sync
-debug mode counts every wait of the host for the device) and the lines of Python that wait.
+debug mode counts every wait of the host for the device) and the lines of Python that wait;
+then the settings and what measured them (snnattack's version and git commit, torch's version,
+its threads), as a job's ``metrics.json`` records them. A mistyped option, a value out of range
+or a device this machine does not have is refused in one line, exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import re
 import statistics
 import time
 import warnings
@@ -20,6 +23,11 @@ from spikingjelly.activation_based import functional, layer, neuron
 from torch import nn
 
 import snnattack
+from snnattack.analysis import resolve_device
+from snnattack.config.preflight import device_exists
+from snnattack.errors import ConfigError, UserError
+from snnattack.records.provenance import provenance
+from snnattack.runtime.cli import ArgumentParser, refuse
 
 
 def network() -> nn.Module:
@@ -96,11 +104,28 @@ def syncs(call) -> list[str]:
     return [f"{w.filename}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    """The command: its options checked before any work, the measurement, then its JSON."""
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--T", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
-    print(json.dumps(fixed_cost(args.batch, args.T, args.repeats, args.device), indent=1))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    try:
+        for option in ("batch", "T", "repeats"):
+            if getattr(args, option) < 1:
+                raise ConfigError(f"--{option}={getattr(args, option)}; accepted: an integer >= 1")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
+            raise ConfigError(f"--device={args.device}; accepted: cpu, cuda or cuda:N")
+        device_exists("--device", args.device)
+        device = str(resolve_device(args.device))
+        out = fixed_cost(args.batch, args.T, args.repeats, device)
+    except UserError as err:
+        refuse(err)
+    settings = {"batch": args.batch, "T": args.T, "repeats": args.repeats, "device": device}
+    print(json.dumps({**out, "settings": settings, **provenance()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import gc
 import importlib
+import json
 import weakref
 from collections import namedtuple
 from collections.abc import Callable
@@ -764,3 +765,44 @@ def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     out = fixed_cost(batch=4, repeats=1)
     assert set(out) == {"steps_1_ms", "steps_10_ms", "per_step_ms", "fixed_ms"}
     assert out["steps_1_ms"] > 0 and out["steps_10_ms"] > 0
+
+
+def test_the_loop_measurement_names_its_settings_and_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command's JSON carries its settings and provenance (version, git commit, torch,
+    threads) as a job's metrics.json does: its numbers were quoted without them."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from attack_in_a_loop import main
+
+    main(["--batch", "4", "--repeats", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["settings"] == {"batch": 4, "T": 4, "repeats": 1, "device": "cpu"}
+    assert out["version"] and out["git_commit"] and out["torch"] and out["threads"] >= 1
+    assert out["fixed_ms"] == out["steps_1_ms"] - out["per_step_ms"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--device", "cdua"], "--device=cdua; accepted: cpu, cuda or cuda:N"),
+        (["--device", "cuda:x"], "--device=cuda:x; accepted: cpu, cuda or cuda:N"),
+        (["--device", "cuda:99"], "--device=cuda:99 but this machine has"),
+        (["--repeats", "0"], "--repeats=0; accepted: an integer >= 1"),
+        (["--batch", "0"], "--batch=0; accepted: an integer >= 1"),
+        (["--repaets", "3"], "unrecognized arguments: --repaets"),
+    ],
+)
+def test_the_loop_measurement_refuses_a_bad_option_in_one_line(
+    argv: list[str], named: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo'd device, a repeat count of 0 or an unknown option is one line and exit code 2,
+    before any work (they raised torch's or statistics' traceback)."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from attack_in_a_loop import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and named in line
