@@ -13,21 +13,28 @@ docs/evaluation.md)."""
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
 
 import snnattack
 from snnattack.data.digits import DigitsDataModule
+from snnattack.errors import ConfigError, UserError
+from snnattack.runtime.cli import ArgumentParser, refuse
 
 # --ensemble: the method= preset; quick for a first look, full for reported numbers
 ENSEMBLES = {"quick": "ensemble_quick", "full": "ensemble"}
 
 
 def arguments(description: str, weights: str) -> argparse.Namespace:
-    """The examples' options: training epochs, where the weights go, the radii, the test size."""
-    parser = argparse.ArgumentParser(description=description)
+    """The examples' options: training epochs, where the weights go, the radii, the test size.
+    A mistyped option or a value out of range is refused in one line, exit code 2, before the
+    training (as ``run.py`` refuses a key): not as a traceback once the training is done."""
+    parser = ArgumentParser(description=description)
     parser.add_argument("--epochs", type=int, default=15, help="training epochs")
     parser.add_argument("--weights", default=weights, help="where the trained weights go")
     parser.add_argument("--eps", type=float, nargs="+", default=[8, 16], help="radii in 1/255")
@@ -36,7 +43,35 @@ def arguments(description: str, weights: str) -> argparse.Namespace:
         "--ensemble", choices=sorted(ENSEMBLES), default="quick", help="the worst case to run"
     )
     parser.add_argument("--seed", type=int, default=0, help="seeds the training")
-    return parser.parse_args()
+    args = parser.parse_args()
+    check(args)
+    return args
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuses (:class:`ConfigError`) the values no run can use, before any work."""
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs={args.epochs}; accepted: an integer >= 1")
+    if args.test_size < 1:
+        raise ConfigError(f"--test-size={args.test_size}; accepted: an integer >= 1 (of 450)")
+    bad = [e for e in args.eps if not 0 < e <= 255]
+    if bad or len(set(args.eps)) < len(args.eps):
+        raise ConfigError(
+            f"--eps {' '.join(f'{e:g}' for e in args.eps)}"
+            + (f" holds {bad[0]:g}" if bad else " repeats a radius")
+            + "; accepted: distinct radii in (0, 255] in units of 1/255, e.g. --eps 8 16"
+        )
+    check_weights(args.weights)
+
+
+def check_weights(weights: str) -> None:
+    """Refuses a ``--weights`` path that cannot be written, before the training."""
+    folder = Path(weights).parent
+    if Path(weights).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise ConfigError(
+            f"--weights={weights} cannot be written (no such writable folder, or a folder "
+            "itself); accepted: a file path in a writable folder"
+        )
 
 
 def digits(seed: int) -> DigitsDataModule:
@@ -57,15 +92,27 @@ def report(net: nn.Module, data: DigitsDataModule, args: argparse.Namespace, T: 
     for row in record.results:
         print(f"eps {row.eps_255:g}/255: worst-case robust accuracy {row.adv_acc:.2f} %")
     print(f"masking checks flagged: {record.masking['flagged'] or 'none'}")
+    print(
+        f"made by snnattack {record.version} at commit {record.git_commit} (torch "
+        f"{record.torch}, {record.threads} thread(s)): T={T}, seed {args.seed}, {args.epochs} "
+        f"epochs, method={ENSEMBLES[args.ensemble]}, weights {args.weights}"
+    )
 
 
 def run(doc: str, weights: str, make_net: Callable, train: Callable, T: int) -> None:
-    """An example end to end: train with the library's loop, save the weights, report."""
-    args = arguments(doc.splitlines()[0], weights)
-    torch.set_num_threads(1)  # 8x8 digits: a second thread only adds synchronisation (a job's
-    # dataset.threads; docs/performance.md, "Threads")
-    data = digits(args.seed)
-    net = make_net()
-    train(net, data, args.epochs)
-    torch.save(net.state_dict(), args.weights)
-    report(net, data, args, T)
+    """An example end to end: train with the library's loop, save the weights, report. A
+    user's mistake the library finds (:class:`UserError`) ends as one line, exit code 2."""
+    try:
+        args = arguments(doc.splitlines()[0], weights)
+        torch.set_num_threads(1)  # 8x8 digits: a second thread only adds synchronisation (a
+        # job's dataset.threads; docs/performance.md, "Threads")
+        data = digits(args.seed)
+        net = make_net()
+        print(f"training {args.epochs} epochs with the library's own loop", flush=True)
+        started = time.perf_counter()
+        train(net, data, args.epochs)
+        torch.save(net.state_dict(), args.weights)
+        print(f"trained in {time.perf_counter() - started:.0f} s, weights in {args.weights}")
+        report(net, data, args, T)
+    except UserError as err:
+        refuse(err)

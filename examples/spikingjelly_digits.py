@@ -18,9 +18,11 @@ ensemble (``ensemble_quick``) at ε = 8 and 16/255 on the first 200 of the 450 t
 (``digits_eval.py`` says why these). Measured: 71 s wall time, 70 s CPU time (user + sys, one
 torch thread, ``OMP_NUM_THREADS=1``) on a shared 2-core machine (Intel Xeon), 2026-11-28, seed 0:
 clean accuracy 97 %, robust accuracy 75.5 % at 8/255 and 34 % at 16/255, no masking flag (another
-CPU trains other weights: an AMD EPYC gave 98 %, 77.5 % and 38 %, docs/experiments.md). The
-progress of the attacks and the masking checks shows on the terminal. For numbers to report:
-``--ensemble full --test-size 450``.
+CPU trains other weights: an AMD EPYC gave 98 %, 77.5 % and 38 %, the same again with
+AVX-512 in 32 s on 2026-12-01 at 208050a, docs/experiments.md). The training says when it
+starts and ends, the progress of the attacks and the masking checks shows on the terminal, and
+the last line names the code and settings that made the numbers (version, git commit). For
+numbers to report: ``--ensemble full --test-size 450``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ flipped. The same weights from the command line:
     PYTHONPATH=examples python run.py dataset=digits_events model=external \
         model.factory._target_=spikingjelly_events.make_net +model.kwargs.weights=sj_events.pt \
         T=4 'method=[sda,sparsefool,spike_grad,event_patch,gsattack,retime,pgd]' eps=[16] \
-        boxes=[white]
+        boxes=[white] method.event_patch.area=0.1
+
+(``method.event_patch.area=0.1``: the script's 2x2 patch, as ``digits_events_attacks`` sets it;
+the default 3 % of an 8x8 frame is a single pixel.)
 
 Measured with its defaults (40 epochs, the first 200 of the 450 test digits, 200 training
 streams as GSAttack's insertion candidates), seed 0, one torch thread (``OMP_NUM_THREADS=1``)
@@ -31,7 +34,11 @@ deleted, 188 flipped), ``retime`` 80.8 % (76.0 events moved in time); PGD at 16/
 (fractional values, which no sensor produces) 42.9 %; no masking flag. Another CPU trains
 other weights and gives somewhat other numbers (docs/experiments.md): an AMD EPYC gave a clean
 accuracy of 78.5 % and ASRs of 96.2 % (sparsefool), 77.7 % (event_patch), 99.4 % (gsattack), 79.6 %
-(retime) and 44.6 % (PGD).
+(retime) and 44.6 % (PGD) on 2026-11-29. Since each row draws its random numbers from its name
+(2026-12-01, docs/running.md, "Reproducibility"), the rows with random draws differ: the same AMD
+EPYC (AVX-512) gave 72.0 % (event_patch, a random placement) and 43.9 % (PGD, a random start),
+the other rows unchanged, in 15 s wall time, 2026-12-01 at commit 208050a; the Intel Xeon's
+event_patch and PGD numbers above are from before it.
 """
 
 from __future__ import annotations
@@ -40,11 +47,14 @@ import argparse
 import time
 
 import torch
+from digits_eval import check_weights
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
 
 import snnattack
 from snnattack.data.digits_events import DigitsEventsDataModule
+from snnattack.errors import ConfigError, UserError
+from snnattack.runtime.cli import ArgumentParser, refuse
 
 T = 4  # time bins of the event frames, the network's time steps
 # every event threat model, and PGD's L-infinity perturbation of the frames for scale
@@ -84,8 +94,15 @@ def train(net: nn.Sequential, data: DigitsEventsDataModule, epochs: int) -> None
     net.eval()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def share(percent: float | None) -> str:
+    """A share of the successes, in % to one decimal (None: no success to count)."""
+    return "-" if percent is None else f"{percent:.1f} %"
+
+
+def arguments() -> argparse.Namespace:
+    """The options; a mistyped option or a value out of range is refused in one line, exit
+    code 2, before the training."""
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=40, help="training epochs")
     parser.add_argument("--test-size", type=int, default=200, help="test digits attacked")
     parser.add_argument("--weights", default="sj_events.pt", help="where the weights are saved")
@@ -93,14 +110,39 @@ def main() -> None:
         "--donors", type=int, default=200, help="training streams GSAttack draws insertions from"
     )
     args = parser.parse_args()
+    for option in ("epochs", "test_size", "donors"):
+        if getattr(args, option) < 1:
+            name = "--" + option.replace("_", "-")
+            raise ConfigError(f"{name}={getattr(args, option)}; accepted: an integer >= 1")
+    check_weights(args.weights)
+    return args
+
+
+def main() -> None:
+    """Trains, attacks, prints; a user's mistake (:class:`UserError`) is one line, exit 2."""
+    try:
+        evaluate(arguments())
+    except UserError as err:
+        refuse(err)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    """The example end to end with the options ``args``."""
     started = time.time()
     torch.manual_seed(0)
     data = DigitsEventsDataModule(frames=T, seed=0)
     data.setup()
+    recordings = data.recordings()
+    if args.donors > len(recordings.train_labels):
+        raise ConfigError(
+            f"--donors={args.donors}; accepted: 1 to {len(recordings.train_labels)} "
+            "(the training streams)"
+        )
     net = make_net()
+    print(f"training {args.epochs} epochs with spikingjelly's loop", flush=True)
     train(net, data, args.epochs)
     torch.save(net.state_dict(), args.weights)
-    recordings = data.recordings()
+    print(f"trained in {time.time() - started:.0f} s, weights in {args.weights}")
     streams = [recordings.test(i) for i in range(min(args.test_size, len(data.test_set)))]
     labels = data.test_set.tensors[1][: len(streams)]
     donors = [recordings.train(i) for i in range(args.donors)]
@@ -121,8 +163,8 @@ def main() -> None:
             print(
                 f"{row.method}: ASR {row.asr:.1f} %, events changed per success: mean "
                 f"{row.l0_mean:.2f} (inserted {row.inserted_mean:.2f}, deleted "
-                f"{row.deleted_mean:.2f}), median {row.l0_median:g}, share under 200 and "
-                f"800: {row.l0_under}"
+                f"{row.deleted_mean:.2f}), median {row.l0_median:g}, share under "
+                + ", ".join(f"{k}: {share(v)}" for k, v in (row.l0_under or {}).items())
             )
         else:
             print(f"{row.method} eps={row.eps_255:g}/255: ASR {row.asr:.1f} %")
@@ -135,7 +177,12 @@ def main() -> None:
             )
         if row.retiming and row.retiming.get("moved_mean") is not None:
             print(f"  {row.method}: {row.retiming['moved_mean']:.1f} events moved in time")
-    print(f"masking checks flagged: {record.masking.get('flagged')}")
+    print(f"masking checks flagged: {record.masking.get('flagged') or 'none'}")
+    print(
+        f"made by snnattack {record.version} at commit {record.git_commit} (torch "
+        f"{record.torch}, {record.threads} thread(s)): T={T}, seed 0, {args.epochs} epochs, "
+        f"{args.donors} donors, weights {args.weights}"
+    )
     print(f"done in {time.time() - started:.0f} s")
 
 

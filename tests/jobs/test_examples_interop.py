@@ -52,6 +52,8 @@ def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_t
     robust = [float(line.split()[-2]) for line in lines if "worst-case robust accuracy" in line]
     assert clean > 80 and len(robust) == 2 and robust[1] <= robust[0] <= clean
     assert any(line.startswith("masking checks flagged: ") for line in lines)
+    made = next(line for line in lines if line.startswith("made by snnattack "))
+    assert " at commit " in made and "T=4, seed 0, 3 epochs, method=ensemble_quick" in made
 
     metrics = run_job(
         "model=external",
@@ -89,4 +91,72 @@ def test_the_event_example_trains_a_spikingjelly_net_and_reports_every_event_att
     raw = next(line for line in lines if line.startswith("  gsattack on the recordings"))
     assert float(gsattack.split()[2]) > 50 and float(raw.split()[4]) > 0  # events of the streams
     assert {line.split(":")[0] for line in lines if ": ASR" in line} >= {"retime", "sparsefool"}
+    assert sda.endswith("share under 200: 100.0 %, 800: 100.0 %")  # not a dict's repr
+    made = next(line for line in lines if line.startswith("made by snnattack "))
+    assert " at commit " in made and "T=4, seed 0, 3 epochs, 200 donors" in made
     assert (tmp_path / "sj_events.pt").is_file()
+
+
+SCRIPTS = [*LIBRARIES.values(), "spikingjelly_events"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--epcohs", "3"], "unrecognized arguments: --epcohs"),
+        (["--epochs", "0"], "--epochs=0; accepted: an integer >= 1"),
+        (["--test-size", "0"], "--test-size=0; accepted: an integer >= 1"),
+        (["--weights", "no/such/folder/w.pt"], "--weights=no/such/folder/w.pt cannot be written"),
+    ],
+)
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_example_refuses_a_bad_option_in_one_line_before_training(
+    script: str,
+    argv: list[str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A typo'd option, a count under 1 or weights bound for a missing folder are one line and
+    exit code 2 before the training (they ran the training, then raised a traceback: from
+    torch.save, from snnattack.evaluate's own refusal)."""
+    pytest.importorskip("snntorch" if script.startswith("snntorch") else "spikingjelly")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [script, *argv])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and named in line
+    assert list(tmp_path.iterdir()) == []  # no weights: nothing was trained
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--eps", "300"], "--eps 300 holds 300; accepted: distinct radii in (0, 255]"),
+        (["--eps", "8", "8"], "--eps 8 8 repeats a radius"),
+        (["--ensemble", "fast"], "invalid choice: 'fast'"),
+    ],
+)
+def test_a_digits_example_refuses_a_bad_radius_before_training(
+    argv: list[str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A radius out of (0, 255] or given twice is refused before the training: the evaluation
+    refused it (a traceback) once the model was trained."""
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["spikingjelly_digits", *argv])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(EXAMPLES / "spikingjelly_digits.py"), run_name="__main__")
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and named in line
+    assert list(tmp_path.iterdir()) == []
