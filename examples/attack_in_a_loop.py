@@ -106,7 +106,7 @@ def syncs(call) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """The command: its options checked before any work, the measurement, then its JSON."""
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--T", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)

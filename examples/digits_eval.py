@@ -103,7 +103,7 @@ def run(doc: str, weights: str, make_net: Callable, train: Callable, T: int) -> 
     """An example end to end: train with the library's loop, save the weights, report. A
     user's mistake the library finds (:class:`UserError`) ends as one line, exit code 2."""
     try:
-        args = arguments(doc.splitlines()[0], weights)
+        args = arguments(" ".join(doc.split("\n\n")[0].split()), weights)  # its 1st paragraph
         torch.set_num_threads(1)  # 8x8 digits: a second thread only adds synchronisation (a
         # job's dataset.threads; docs/performance.md, "Threads")
         data = digits(args.seed)

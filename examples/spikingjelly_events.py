@@ -102,7 +102,7 @@ def share(percent: float | None) -> str:
 def arguments() -> argparse.Namespace:
     """The options; a mistyped option or a value out of range is refused in one line, exit
     code 2, before the training."""
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--epochs", type=int, default=40, help="training epochs")
     parser.add_argument("--test-size", type=int, default=200, help="test digits attacked")
     parser.add_argument("--weights", default="sj_events.pt", help="where the weights are saved")

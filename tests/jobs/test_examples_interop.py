@@ -160,3 +160,20 @@ def test_a_digits_example_refuses_a_bad_radius_before_training(
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: ") and named in line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script", [*SCRIPTS, "attack_in_a_loop"])
+def test_an_examples_help_says_its_whole_first_paragraph(
+    script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--help`` describes the script by its docstring's first paragraph, a whole sentence:
+    it showed the first line alone, cut mid-sentence ("..., then its worst-case robustness
+    measured")."""
+    pytest.importorskip("snntorch" if script.startswith("snntorch") else "spikingjelly")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setattr(sys, "argv", [script, "--help"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
+    assert stop.value.code == 0
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert description.rstrip().endswith(".")  # a whole sentence
