@@ -160,8 +160,7 @@ class KeptRecords(Callback):
         for job in failed:
             folder = sweep / job["folder"]
             if not restore_kept(folder):
-                discard_job_folder(folder)
-                _remove_made_above(folder, sweep, self.folders)
+                discard_job_folder(folder)  # the folders made above it: _remove_emptied
         _remove_emptied(sweep, self.folders, config.hydra.output_subdir)
         self._restore_skipped()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
@@ -215,19 +214,15 @@ class KeptRecords(Callback):
 
 
 def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
-    """Removes the empty folders between a refused job's removed ``folder`` and ``sweep``
-    that were not ``there`` as the launch started: Hydra made them for a nested job folder
-    (``hydra.sweep.subdir=a/s${seed}``: ``a/``), which the job folder's removal left behind
-    (a launch whose every job was refused kept its sweep folder, holding them)."""
+    """Removes the empty folders between a removed ``folder`` and ``sweep`` that were not
+    ``there`` as the launch started: Hydra made them for a nested job folder
+    (``hydra.sweep.subdir=a/s${seed}``: ``a/``), which the removal of a refused or skipped
+    job's folder left behind."""
     top = sweep.absolute()
     for above in folder.absolute().parents:
         if above == top or top not in above.parents or above in there:
             return
-        if above.is_symlink() or not above.is_dir() or any(above.iterdir()):
-            return
-        try:
-            above.rmdir()
-        except OSError:  # another process wrote into it meanwhile: it stays
+        if not _removed_if_empty(above):
             return
 
 
@@ -241,13 +236,20 @@ def _remove_emptied(sweep: Path, there: set[Path], subdir: str) -> None:
     says so (a refused job's is in ``failures.jsonl``). A folder that was ``there`` as the
     launch started, and the tools' hidden ones (``.submitit/``), stay."""
     for folder in sorted(set(held_folders(sweep.absolute(), subdir)) - there):
-        if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
-            continue
-        try:
-            folder.rmdir()
-        except OSError:  # another process wrote into it meanwhile: it stays
-            continue
-        _remove_made_above(folder, sweep, there)
+        if _removed_if_empty(folder):
+            _remove_made_above(folder, sweep, there)
+
+
+def _removed_if_empty(folder: Path) -> bool:
+    """Removes ``folder`` if it is an empty folder, not a link; whether it did (one that
+    another process wrote into meanwhile stays)."""
+    if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
+        return False
+    try:
+        folder.rmdir()
+    except OSError:
+        return False
+    return True
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
