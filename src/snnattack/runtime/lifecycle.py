@@ -143,7 +143,7 @@ class KeptRecords(Callback):
         logs = sweep / SUBMITIT
         self.logs = set(os.listdir(logs)) if logs.is_dir() else None  # None: not there
         held = held_folders(sweep, config.hydra.output_subdir)
-        self.folders = set(held)  # what a refused job's removal leaves as it was
+        self.folders = set(held)  # what the removal of emptied folders leaves as it was
         for folder in held:
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
