@@ -12,7 +12,9 @@ store as it was.
 
 Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
 there (``last.ckpt``), and the next job that needs the model continues from it; a work folder
-without one is cleared. A resume file is read as tensors only (a shared store is writable by
+without one is cleared. The training's checkpoints (its best one too, which a resume reads back)
+are removed only once the model is written, the resume file first, so a job stopped while the
+model is stored resumes too. A resume file is read as tensors only (a shared store is writable by
 others): one that would run code is refused, and a corrupt one is set aside as
 ``<key>.corrupt.ckpt`` with a warning and the training restarts. A stored model is read
 without taking the lock, so a read-only store holding the needed models works. Its record
@@ -144,7 +146,11 @@ class ModelStore:
         payload = torch_bytes({"state_dict": model.state_dict(), "record": record})
         write_atomic(workdir / CHECKPOINT, payload)
         write_atomic(workdir / "record.json", json.dumps(record, indent=2, default=str))
+        # the resume file first: a job stopped before the training's other checkpoints (its
+        # best one, which a resume reads back) are gone retrains, but never resumes without them
         (workdir / RESUME_FILE).unlink(missing_ok=True)
+        for checkpoint in workdir.glob("*.ckpt"):
+            checkpoint.unlink()
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(workdir, folder)
         return model, record

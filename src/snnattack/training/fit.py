@@ -8,7 +8,6 @@ from the store's work folder, every RNG reseeded at each epoch's start, and the 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -101,11 +100,12 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
     )
     if not trainer.is_global_zero:  # rank 0 stores the model; the store reads it back
         return model, {}
+    # the best checkpoint stays until the store has written the model and dropped the resume
+    # file (ModelStore._train): a job stopped in between resumes to this very selection
     state = load_tensors(best.best_model_path)
     model.load_state_dict(
         {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
     )
-    os.remove(best.best_model_path)
     return model, {
         "seed": ctx.seed,
         **module.validation_record(int(state["epoch"])),

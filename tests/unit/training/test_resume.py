@@ -5,6 +5,7 @@ the time of every process that trained it."""
 from __future__ import annotations
 
 import csv
+import signal
 import time
 from types import SimpleNamespace
 
@@ -14,9 +15,11 @@ import torch
 from harness import compose
 
 from snnattack.data import datamodule
+from snnattack.errors import Preempted
 from snnattack.records import provenance
+from snnattack.records import store as store_module
 from snnattack.records.checkpoints import load_tensors
-from snnattack.records.store import RESUME_FILE, ModelStore
+from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.training import classifier, fit
 from snnattack.training.parse import model_settings
 from snnattack.training.trained import trained_model
@@ -55,6 +58,37 @@ def test_a_killed_training_resumes_after_its_last_epoch_not_its_best(tmp_path, m
         for log in logs
     ]
     assert epochs == [{"0", "1"}, {"2"}]  # each process's log kept
+
+
+def test_a_training_stopped_while_its_model_is_stored_resumes_to_the_same_model(
+    tmp_path, monkeypatch
+) -> None:
+    """A job stopped (Ctrl-C, SIGTERM, kill -9) after its last epoch, while the store wrote the
+    model, left a work folder with the resume file but without the best checkpoint, which the
+    training had removed before the store wrote: every relaunch failed with a traceback
+    (FileNotFoundError on best.ckpt). The best checkpoint now stays until the model is written
+    and the resume file removed: the relaunch resumes to the uninterrupted run's model, and
+    the stored folder holds no checkpoint of the training."""
+    settings = model_settings(compose(*FAST))
+    whole, uninterrupted = trained_model(settings, 0, ModelStore(tmp_path / "whole"), [])
+    written = store_module.write_atomic
+
+    def stopped_at_the_model(path, data) -> None:
+        if path.name == CHECKPOINT:
+            raise Preempted(signal.SIGINT)
+        written(path, data)
+
+    store = ModelStore(tmp_path / "stopped")
+    monkeypatch.setattr(store_module, "write_atomic", stopped_at_the_model)
+    with pytest.raises(Preempted):
+        trained_model(settings, 0, store, [])
+    monkeypatch.undo()
+    resumed, record = trained_model(settings, 0, store, [])
+    assert record["resumed_after_epochs"] == 3 and record["cached"] is False
+    assert record["best_epoch"] == uninterrupted["best_epoch"]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert not list(store.root.glob("*/*.ckpt")) and not list(store.root.glob("*.partial"))
 
 
 def test_the_largest_accepted_seed_trains(tmp_path) -> None:
