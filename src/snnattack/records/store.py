@@ -32,11 +32,12 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
@@ -104,7 +105,7 @@ class ModelStore:
             return self._cached(folder, build)
         self._writable()
         (self.root / LOCKS).mkdir(exist_ok=True)
-        with FileLock(str(self.root / LOCKS / f"{folder.name}.lock")):
+        with _held(self.root / LOCKS / f"{folder.name}.lock", self.workdir(spec)):
             # another job stored it while we waited: every rank hears it, so none trains or
             # waits at a barrier that rank 0 would not reach
             if agree((folder / CHECKPOINT).exists()):
@@ -250,6 +251,27 @@ class ModelStore:
             model, record, f"checkpoint {path}", f"delete the folder {folder} to retrain it"
         )
         return record
+
+
+@contextmanager
+def _held(lock_file: Path, workdir: Path) -> Iterator[None]:
+    """Holds ``lock_file``, the lock of the model trained in ``workdir``. Where another job
+    holds it (it trains that model: hours, at a paper's scale), says so before waiting, or
+    the job would wait without a line."""
+    lock = FileLock(str(lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info(
+            "another job is training this model into %s (it holds %s): waiting to read it",
+            workdir,
+            lock_file,
+        )
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:

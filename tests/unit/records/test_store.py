@@ -1,10 +1,13 @@
 """The checkpoint store trains once per spec, reloads strictly, and reports bad files clearly."""
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError
@@ -82,6 +85,40 @@ def test_stored_models_are_read_without_the_lock_or_any_write(tmp_path: Path, mo
     _, record = store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
     assert record["cached"] is True
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_a_job_waiting_for_another_jobs_training_says_so_and_reads_its_model(
+    tmp_path: Path, caplog
+) -> None:
+    """A job that needs a model another job is training waited on the store's lock without a
+    line (hours, at a paper's scale); it now says which model it waits for, and then reads
+    the model the other job stored instead of training it."""
+    store, spec, calls = ModelStore(tmp_path), {"x": 1}, []
+    (tmp_path / ".locks").mkdir()
+    lock_file = tmp_path / ".locks" / f"{spec_key(spec)}.lock"
+    other = FileLock(str(lock_file))  # the other job's, which trains the model
+    other.acquire()
+    got: dict = {}
+    waiting = threading.Thread(
+        daemon=True,
+        target=lambda: got.update(
+            record=store.get_or_train(spec, lambda: nn.Linear(3, 2), trainer(calls))[1]
+        ),
+    )
+    with caplog.at_level("INFO", logger="snnattack.records.store"):
+        waiting.start()
+        for _ in range(200):
+            if caplog.records:
+                break
+            time.sleep(0.05)
+        assert [r.getMessage() for r in caplog.records] == [
+            f"another job is training this model into {store.workdir(spec)} (it holds "
+            f"{lock_file}): waiting to read it"
+        ]
+        ModelStore(tmp_path)._train(spec, store.path(spec), trainer([]))  # the other job's
+        other.release()
+        waiting.join(timeout=30)
+    assert calls == [] and got["record"]["cached"] is True
 
 
 def test_a_store_under_a_file_is_refused_naming_the_file_before_training(tmp_path: Path) -> None:
