@@ -51,7 +51,7 @@ from snnattack.records.checkpoints import (
     unreadable,
     weights_id,
 )
-from snnattack.records.files import write_atomic, write_error
+from snnattack.records.files import write_atomic, write_error, writing
 
 CHECKPOINT = "model.pt"
 RESUME_FILE = "last.ckpt"
@@ -257,17 +257,20 @@ class ModelStore:
 def _held(lock_file: Path, workdir: Path) -> Iterator[None]:
     """Holds ``lock_file``, the lock of the model trained in ``workdir``. Where another job
     holds it (it trains that model: hours, at a paper's scale), says so before waiting, or
-    the job would wait without a line."""
+    the job would wait without a line. A lock file that cannot be opened (a folder in its
+    place, another user's file in a shared store) is a :class:`WriteError` naming it: the job's
+    own failure, not a traceback that stops a sweep."""
     lock = FileLock(str(lock_file))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        log.info(
-            "another job is training this model into %s (it holds %s): waiting to read it",
-            workdir,
-            lock_file,
-        )
-        lock.acquire()
+    with writing(lock_file):
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info(
+                "another job is training this model into %s (it holds %s): waiting to read it",
+                workdir,
+                lock_file,
+            )
+            lock.acquire()
     try:
         yield
     finally:

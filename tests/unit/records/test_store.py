@@ -10,7 +10,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from snnattack.errors import CheckpointError, UserError
+from snnattack.errors import CheckpointError, UserError, WriteError
 from snnattack.records.checkpoints import load_model_file, weights_id
 from snnattack.records.store import ModelStore, spec_key
 
@@ -119,6 +119,19 @@ def test_a_job_waiting_for_another_jobs_training_says_so_and_reads_its_model(
         other.release()
         waiting.join(timeout=30)
     assert calls == [] and got["record"]["cached"] is True
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A lock file the job cannot open (here a folder in its place; another user's file in a
+    shared store) raised the file system's OSError, a traceback that stopped a whole sweep;
+    it is now the job's own one line (a WriteError) naming the lock file."""
+    store, spec = ModelStore(tmp_path), {"x": 1}
+    lock_file = tmp_path / ".locks" / f"{spec_key(spec)}.lock"
+    lock_file.mkdir(parents=True)
+    with pytest.raises(WriteError, match=f"cannot write {lock_file} "):
+        store.get_or_train(spec, lambda: nn.Linear(3, 2), trainer([]))
+    lock_file.rmdir()
+    assert store.get_or_train(spec, lambda: nn.Linear(3, 2), trainer([]))[1]["cached"] is False
 
 
 def test_a_store_under_a_file_is_refused_naming_the_file_before_training(tmp_path: Path) -> None:
