@@ -30,6 +30,7 @@ from snnattack.runtime.lifecycle import (
     launched_here,
     refused_at_start,
     restore_kept,
+    restore_skipped,
     stops_as_preemption,
 )
 
@@ -66,6 +67,7 @@ def job(cfg: DictConfig) -> None:
                 _refuse_a_sweep_run_once(name, folders[0] if folders else "", swept, overrides)
             with stops_as_preemption():
                 run(cfg, output_dir)
+            restore_skipped(output_dir)  # at once: a launch stopped later keeps it so
         except UserError as err:
             kept = restore_kept(output_dir)  # a folder that was there stays as it was
             if hydra_cfg.mode != RunMode.MULTIRUN:
@@ -141,6 +143,7 @@ def main() -> None:
         try:
             cli.main(app, CONF_DIR, check_swept)
         except Preempted as stop:
+            restore_skipped()  # the finished jobs it skipped: their callbacks' end never comes
             _stopped(stop)
 
 

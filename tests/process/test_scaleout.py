@@ -187,6 +187,27 @@ def test_a_stop_signal_stops_cleanly_and_a_relaunch_resumes(tmp_path: Path, stop
     assert record["resumed_after_epochs"] >= 1
 
 
+@pytest.mark.slow  # a sweep of two trainings, then its relaunch stopped: ~25 s on two cores
+def test_a_stopped_relaunch_leaves_the_finished_jobs_it_skipped_with_their_own_record(
+    tmp_path: Path,
+) -> None:
+    """A relaunch with a setting that changes no result (``threads=2``) and a value added
+    skips the finished jobs; stopped (Ctrl-C) while the new one trained, it left their
+    ``.hydra/`` records its own (``threads=2`` in their overrides) beside results another
+    command made: only its callbacks' end, never reached, put them back."""
+    sweep = tmp_path / "sweep"
+    args = [*TRAIN_ONLY, f"store.dir={tmp_path}/models", f"hydra.sweep.dir={sweep}"]
+    first = run(tmp_path, "-m", "lambda=0.5,1.0", *args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    records = {job: snapshot(sweep / job / ".hydra") for job in ("0", "1")}
+    proc = started("-m", "lambda=0.5,1.0,0.3", "threads=2", *args, cwd=tmp_path)
+    wait_for_second_epoch(proc)  # job 2's training: jobs 0 and 1 were skipped
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert {job: snapshot(sweep / job / ".hydra") for job in ("0", "1")} == records
+
+
 def children(pid: int) -> list[int]:
     """The processes ``pid`` started (Linux's /proc)."""
     found = []

@@ -119,21 +119,22 @@ class KeptRecords(Callback):
     nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _KEPT
+        global _KEPT, _STAMPS
         self.results: dict[Path, tuple[int, int, int] | None] = {}
+        _STAMPS = self.results
         if config.hydra.output_subdir is None:
             return  # a DDP rank's process in the job's folder: the launching one keeps it
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         _KEPT = {folder: {**held, **{p: False for p in made}}}
-        self.results = {folder: _stamp(folder / "metrics.json")}
+        self.results = _STAMPS = {folder: _stamp(folder / "metrics.json")}
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._restore_skipped()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _KEPT, _REFUSED
+        global _KEPT, _REFUSED, _STAMPS
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT, _REFUSED = {}, None
         self.made = [p for p in (sweep, *sweep.parents) if not p.exists()]  # the deepest first
@@ -146,7 +147,7 @@ class KeptRecords(Callback):
         self.folders = set(held)  # what the removal of emptied folders leaves as it was
         for folder in held:
             _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
-        self.results = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
+        self.results = _STAMPS = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
         # the launch's record, which Hydra rewrites as the jobs launch: the report's command
         self.launch = sweep / "multirun.yaml"
         self.launched = self.launch.read_bytes() if self.launch.is_file() else None
@@ -205,12 +206,23 @@ class KeptRecords(Callback):
         return all(self.results.get(f) == stamp for f, stamp in now.items() if stamp is not None)
 
     def _restore_skipped(self) -> None:
-        """Puts back the record of each finished job that was skipped (its results the file
-        they were at the launch, not rewritten: compared by inode, size and time, never by a
-        clock): its record stays the command that made them; its log keeps the skip."""
-        for folder, before in self.results.items():
-            if before is not None and _stamp(folder / "metrics.json") == before:
-                restore_kept(folder, log=False)
+        """Puts back the record of each finished job that was skipped (:func:`restore_skipped`)."""
+        restore_skipped()
+
+
+def restore_skipped(output_dir: Path | None = None) -> None:
+    """Puts back the record of the finished job in ``output_dir`` (None: of every job folder
+    the run or sweep started with) if it was skipped (its results the file they were at the
+    launch, not rewritten: compared by inode, size and time, never by a clock): its record
+    stays the command that made them; its log keeps the skip. A job calls it as it ends, and
+    the launching process as it is stopped (Ctrl-C, SIGTERM): a stopped launch never ends
+    its callbacks, and a finished job that it skipped kept the launch's record (its
+    overrides, ``threads=2`` among them) beside results that another command made."""
+    folders = _STAMPS if output_dir is None else {output_dir.absolute()}
+    for folder in folders:
+        before = _STAMPS.get(folder)
+        if before is not None and _stamp(folder / "metrics.json") == before:
+            restore_kept(folder, log=False)
 
 
 def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
@@ -308,6 +320,9 @@ def launched_here() -> bool:
 # else whether it was there; None in a process that did not start the run or sweep (a
 # joblib or submitit worker)
 _KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
+# by job folder, its metrics.json's stamp (_stamp) as the run or sweep started: a job's results
+# that the launch did not rewrite were skipped (restore_skipped)
+_STAMPS: dict[Path, tuple[int, int, int] | None] = {}
 # the sweep folder and failures of a sweep whose every job was refused, once KeptRecords
 # undid it, until its summary said them
 _REFUSED: tuple[Path, list[dict[str, Any]]] | None = None

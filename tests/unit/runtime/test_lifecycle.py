@@ -21,6 +21,7 @@ def _process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     of other tests read it: :func:`~snnattack.runtime.lifecycle.launched_here`)."""
     monkeypatch.setattr(lifecycle, "_KEPT", None)
     monkeypatch.setattr(lifecycle, "_REFUSED", None)
+    monkeypatch.setattr(lifecycle, "_STAMPS", {})
 
 
 def _config(folder: Path, subdir: str | None = ".hydra"):
@@ -67,6 +68,34 @@ def test_a_run_that_rewrote_its_results_keeps_its_record_whatever_the_clock_says
     os.utime(job / "metrics.json", (0, 0))  # a clock far behind
     kept.on_run_end(_config(job))
     assert (job / ".hydra" / "overrides.yaml").read_text() == "- eps=[16]\n"
+
+
+def test_a_skipped_job_of_a_stopped_sweep_keeps_the_record_of_its_results(
+    tmp_path: Path,
+) -> None:
+    """A relaunch (``threads=2``) stopped (Ctrl-C, SIGTERM, kill -9) after it skipped finished
+    jobs never ended its callbacks, which alone put their records back: the finished jobs
+    kept the relaunch's overrides beside results another command made. A skipped job's
+    record now comes back as the job ends, and the launching process puts back the others'
+    as it is stopped; a job that wrote new results keeps its own."""
+    sweep = tmp_path / "sweep"
+    for job in ("0", "1", "2"):
+        _finished(sweep / job)
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    lifecycle.KeptRecords().on_multirun_start(config)
+    _hydra_writes(sweep / "0")
+    lifecycle.restore_skipped(sweep / "0")  # job 0 skipped, in this process: as it ends
+    assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+    _hydra_writes(sweep / "1")  # skipped in a worker process
+    _hydra_writes(sweep / "2")
+    new = sweep / "2" / "metrics.tmp"
+    new.write_text('{"results": [1]}')
+    os.replace(new, sweep / "2" / "metrics.json")  # job 2 ran again
+    lifecycle.restore_skipped()  # the launch stopped: no on_multirun_end
+    assert (sweep / "1" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+    assert (sweep / "2" / ".hydra" / "overrides.yaml").read_text() == "- eps=[16]\n"
 
 
 def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(tmp_path: Path) -> None:
