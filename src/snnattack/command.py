@@ -31,6 +31,7 @@ from snnattack.runtime.lifecycle import (
     refused_at_start,
     restore_kept,
     restore_skipped,
+    stopped,
     stops_as_preemption,
 )
 
@@ -143,7 +144,7 @@ def main() -> None:
         try:
             cli.main(app, CONF_DIR, check_swept)
         except Preempted as stop:
-            restore_skipped()  # the finished jobs it skipped: their callbacks' end never comes
+            stopped()  # the folders that the sweep's end would put back, which never comes
             _stopped(stop)
 
 

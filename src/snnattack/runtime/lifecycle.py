@@ -119,9 +119,9 @@ class KeptRecords(Callback):
     nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _KEPT, _STAMPS
+        global _KEPT, _STAMPS, _LAUNCH
         self.results: dict[Path, tuple[int, int, int] | None] = {}
-        _STAMPS = self.results
+        _STAMPS, _LAUNCH = self.results, None
         if config.hydra.output_subdir is None:
             return  # a DDP rank's process in the job's folder: the launching one keeps it
         folder = Path(config.hydra.run.dir).absolute()
@@ -134,9 +134,10 @@ class KeptRecords(Callback):
         self._restore_skipped()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _KEPT, _REFUSED, _STAMPS
+        global _KEPT, _REFUSED, _STAMPS, _LAUNCH
         sweep = Path(config.hydra.sweep.dir).absolute()
-        _KEPT, _REFUSED = {}, None
+        _KEPT, _REFUSED, _LAUNCH = {}, None, self
+        self.sweep, self.subdir = Path(config.hydra.sweep.dir), config.hydra.output_subdir
         self.made = [p for p in (sweep, *sweep.parents) if not p.exists()]  # the deepest first
         self.failures_at = file_size(sweep / FAILURES)
         self.launches_at = file_size(sweep / LAUNCHES)
@@ -154,16 +155,8 @@ class KeptRecords(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _REFUSED
-        # a job refused or skipped in another process (joblib's, submitit's) left its folder:
-        # this process knows what each held as the sweep started
         sweep = Path(config.hydra.sweep.dir)
-        failed = failures(sweep, since=self.failures_at)
-        for job in failed:
-            folder = sweep / job["folder"]
-            if not restore_kept(folder):
-                discard_job_folder(folder)  # the folders made above it: _remove_emptied
-        _remove_emptied(sweep, self.folders, config.hydra.output_subdir)
-        self._restore_skipped()
+        failed = self.put_back()
         if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
             self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
         # every job refused, each one's folder put back or gone: the launch made only records
@@ -172,6 +165,20 @@ class KeptRecords(Callback):
         if every_job_refused(sweep, failed, self.launches_at) and put_back:
             self._undo(sweep)
             _REFUSED = (sweep.absolute(), sorted(failed, key=lambda job: job["job"]))
+
+    def put_back(self) -> list[dict[str, Any]]:
+        """Puts back the folders of the launch's failed jobs and the records of the finished
+        jobs it skipped, as the sweep ends or is stopped (:func:`stopped`): a job refused or
+        skipped in another process (joblib's, submitit's) left its folder, and this process
+        knows what each held as the sweep started. Returns the launch's failures."""
+        failed = failures(self.sweep, since=self.failures_at)
+        for job in failed:
+            folder = self.sweep / job["folder"]
+            if not restore_kept(folder):
+                discard_job_folder(folder)  # the folders made above it: _remove_emptied
+        _remove_emptied(self.sweep, self.folders, self.subdir)
+        self._restore_skipped()
+        return failed
 
     def _undo(self, sweep: Path) -> None:
         """Puts the sweep folder back as it was before this launch, whose every job was
@@ -207,6 +214,17 @@ class KeptRecords(Callback):
 
     def _restore_skipped(self) -> None:
         """Puts back the record of each finished job that was skipped (:func:`restore_skipped`)."""
+        restore_skipped()
+
+
+def stopped() -> None:
+    """Puts back, in the launching process stopped (Ctrl-C, SIGTERM), what the sweep's end
+    would have put back (:meth:`KeptRecords.put_back`; a single run's, the record of a skipped
+    finished job): a stopped launch never ends its callbacks, and a finished job's folder
+    kept the record of a job refused there in a worker, or of the launch that skipped it."""
+    if _LAUNCH is not None:
+        _LAUNCH.put_back()
+    else:
         restore_skipped()
 
 
@@ -320,6 +338,8 @@ def launched_here() -> bool:
 # else whether it was there; None in a process that did not start the run or sweep (a
 # joblib or submitit worker)
 _KEPT: dict[Path, dict[Path, bytes | int | bool]] | None = None
+# the sweep that this process launched (None: a single run, a worker), which stopped() puts back
+_LAUNCH: KeptRecords | None = None
 # by job folder, its metrics.json's stamp (_stamp) as the run or sweep started: a job's results
 # that the launch did not rewrite were skipped (restore_skipped)
 _STAMPS: dict[Path, tuple[int, int, int] | None] = {}

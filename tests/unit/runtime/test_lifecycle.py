@@ -22,6 +22,7 @@ def _process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle, "_KEPT", None)
     monkeypatch.setattr(lifecycle, "_REFUSED", None)
     monkeypatch.setattr(lifecycle, "_STAMPS", {})
+    monkeypatch.setattr(lifecycle, "_LAUNCH", None)
 
 
 def _config(folder: Path, subdir: str | None = ".hydra"):
@@ -93,9 +94,27 @@ def test_a_skipped_job_of_a_stopped_sweep_keeps_the_record_of_its_results(
     new = sweep / "2" / "metrics.tmp"
     new.write_text('{"results": [1]}')
     os.replace(new, sweep / "2" / "metrics.json")  # job 2 ran again
-    lifecycle.restore_skipped()  # the launch stopped: no on_multirun_end
+    lifecycle.stopped()  # the launch stopped: no on_multirun_end
     assert (sweep / "1" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
     assert (sweep / "2" / ".hydra" / "overrides.yaml").read_text() == "- eps=[16]\n"
+
+
+def test_a_job_refused_in_a_worker_of_a_stopped_sweep_leaves_the_folder_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """A job refused in a joblib worker, in a finished job's folder, leaves the folder to the
+    launching process, which put it back only as the sweep ended: stopped (Ctrl-C, SIGTERM)
+    before, the finished results lay beside the refused job's record. The stop puts it back."""
+    sweep = tmp_path / "sweep"
+    _finished(sweep / "0")
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    lifecycle.KeptRecords().on_multirun_start(config)
+    _hydra_writes(sweep / "0")
+    record_failure(sweep, 0, sweep / "0", ["eps=[16]"], "E", refused=True)  # the worker's
+    lifecycle.stopped()
+    assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
 
 
 def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(tmp_path: Path) -> None:
