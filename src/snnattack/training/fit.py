@@ -21,9 +21,10 @@ from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.data import datamodule
+from snnattack.errors import CheckpointError
 from snnattack.process.distributed import RankWatch
 from snnattack.process.numerics import lightning_deterministic
-from snnattack.records.checkpoints import load_tensors
+from snnattack.records.checkpoints import RefusedFile, load_tensors, unreadable
 from snnattack.records.provenance import provenance
 from snnattack.records.store import RESUME_FILE
 from snnattack.records.tracking import train_loggers
@@ -102,7 +103,7 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         return model, {}
     # the best checkpoint stays until the store has written the model and dropped the resume
     # file (ModelStore._train): a job stopped in between resumes to this very selection
-    state = load_tensors(best.best_model_path)
+    state = _best_checkpoint(Path(best.best_model_path), workdir)
     model.load_state_dict(
         {k.removeprefix("model."): v for k, v in state["state_dict"].items()}, strict=True
     )
@@ -117,6 +118,24 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
         **module.cost_record(trainer.current_epoch),
         **provenance(),
     }
+
+
+def _best_checkpoint(path: Path, workdir: Path) -> dict[str, Any]:
+    """The best epoch's checkpoint ``path`` in the store's work folder ``workdir``, read as
+    tensors only. One that cannot be read (cut short, emptied, edited: the work folder is the
+    user's and other jobs' too) or would run code is refused in one line naming it and what to
+    do: the training's end would otherwise fail with the file system's or torch's error, which
+    named no file, at every relaunch (the resume file, kept, skips to the end)."""
+    remedy = f"delete the folder {workdir} to train this model from scratch"
+    try:
+        return load_tensors(path)
+    except RefusedFile as err:
+        raise CheckpointError(f"the training's best checkpoint {path} {err}; {remedy}") from None
+    except Exception as err:  # any unreadable file is the same user-facing problem
+        raise CheckpointError(
+            f"the training's best checkpoint {path} is missing, corrupt or unreadable "
+            f"({unreadable(path, err)}); {remedy}"
+        ) from None
 
 
 def _epochs_done(checkpoint: Path) -> int:

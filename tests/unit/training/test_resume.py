@@ -15,7 +15,7 @@ import torch
 from harness import compose
 
 from snnattack.data import datamodule
-from snnattack.errors import Preempted
+from snnattack.errors import CheckpointError, Preempted
 from snnattack.records import provenance
 from snnattack.records import store as store_module
 from snnattack.records.checkpoints import load_tensors
@@ -89,6 +89,37 @@ def test_a_training_stopped_while_its_model_is_stored_resumes_to_the_same_model(
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert not list(store.root.glob("*/*.ckpt")) and not list(store.root.glob("*.partial"))
+
+
+def test_a_corrupt_best_checkpoint_is_one_line_naming_it_and_the_folder_to_delete(
+    tmp_path, monkeypatch
+) -> None:
+    """A best checkpoint cut short in the work folder (the first epoch's: the selection keeps
+    it) failed the training's end with torch's error (an OSError: Invalid argument), which
+    named no file, at every relaunch; it is now one line naming it and what to do."""
+    monkeypatch.setattr(classifier, "selection_score", lambda acc, loss, n: 0.0)  # the first
+    start = fit.EpochSeed.on_train_epoch_start
+
+    def kill_at_epoch_two(self, trainer, module) -> None:
+        if trainer.current_epoch == 2:
+            raise Killed
+        start(self, trainer, module)
+
+    store = ModelStore(tmp_path)
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", kill_at_epoch_two)
+    with pytest.raises(Killed):
+        trained_model(model_settings(compose(*FAST)), 0, store, [])
+    monkeypatch.setattr(fit.EpochSeed, "on_train_epoch_start", start)
+    (best,) = store.root.glob("*.partial/best.ckpt")
+    best.write_bytes(best.read_bytes()[:5000])
+    with pytest.raises(CheckpointError) as refused:
+        trained_model(model_settings(compose(*FAST)), 0, store, [])
+    assert str(refused.value) == (
+        f"the training's best checkpoint {best} is missing, corrupt or unreadable (a zip "
+        "archive cut short: a copy or download that did not finish?); delete the folder "
+        f"{best.parent} to train this model from scratch"
+    )
+    assert (best.parent / RESUME_FILE).exists()  # the work folder is the user's to delete
 
 
 def test_the_largest_accepted_seed_trains(tmp_path) -> None:
