@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+RESEND_S = 0.01  # a stop that a garbage collection's callback swallowed is sent again after it
 SUBMITIT = ".submitit"  # submitit's logs of a sweep's jobs (its launchers' submitit_folder)
 
 
@@ -33,7 +35,9 @@ def stops_as_preemption() -> Iterator[None]:
     """Within the block SIGTERM and SIGINT (Ctrl-C) raise :class:`Preempted` (finally-blocks
     run, files close; Lightning's own Ctrl-C handling would exit with code 1 instead). A
     process forked inside it (a DataLoader's worker, which Ctrl-C reaches too) keeps the
-    signals' own meaning, which its loop expects: no traceback of each worker."""
+    signals' own meaning, which its loop expects: no traceback of each worker. One raised
+    where Python ignores an exception (a finalizer or weakref callback that a garbage
+    collection runs) is sent again, until it lands where it stops the process."""
     owner = os.getpid()
 
     def stop(signum: int, frame: object) -> None:
@@ -45,10 +49,26 @@ def stops_as_preemption() -> Iterator[None]:
             return
         raise Preempted(signum)
 
+    hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        # raised while a garbage collection ran a finalizer or weakref callback (torch's
+        # WeakIdKeyDictionary, between a sweep's jobs), where Python prints it and goes on:
+        # the stop was lost, and the sweep ran on. Sent again once this hook has returned (from
+        # another thread: a kill from this one runs the handler here, in the hook, at once)
+        if isinstance(info.exc_value, Preempted) and os.getpid() == owner:
+            again = threading.Timer(RESEND_S, os.kill, (owner, info.exc_value.signum))
+            again.daemon = True
+            again.start()
+            return
+        hook(info)
+
     previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for s, handler in previous.items():
             signal.signal(s, handler)
 

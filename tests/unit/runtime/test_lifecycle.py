@@ -5,11 +5,15 @@ wrote new results keeps its own, whatever the files' clocks say."""
 from __future__ import annotations
 
 import os
+import signal
+import time
+import weakref
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
+from snnattack.errors import Preempted
 from snnattack.records.failures import failures, record_failure
 from snnattack.records.launches import record_launch
 from snnattack.runtime import lifecycle
@@ -257,3 +261,22 @@ def test_a_skipped_nested_job_leaves_no_folder_its_launch_made(tmp_path: Path) -
     lifecycle.discard_job_folder(sweep / "x" / "s0")
     kept.on_multirun_end(config)
     assert not (sweep / "x").exists()
+
+
+def test_a_stop_that_lands_in_a_garbage_collections_callback_still_stops() -> None:
+    """Ctrl-C between a sweep's jobs often landed in a weakref callback that a garbage
+    collection ran (torch's WeakIdKeyDictionary), where Python prints the exception ("Exception
+    ignored in ...") and goes on: the sweep ran its next jobs and exited 0. The stop is now
+    sent again once the callback has returned, and stops the process."""
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    with pytest.raises(Preempted) as stopped, lifecycle.stops_as_preemption():
+        # the signal's handler runs inside the callback (os.kill checks for signals at once)
+        gone = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.SIGTERM))
+        del thing
+        assert gone() is None
+        time.sleep(5)  # the stop interrupts it
+    assert stopped.value.signum == signal.SIGTERM
