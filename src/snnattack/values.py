@@ -197,8 +197,9 @@ def is_number(value: object) -> bool:
 # bits, and a larger one overflowed where a float was made of it (``T=`` with 400 digits: an
 # ``OverflowError`` of the memory check, a traceback)
 MAX_INT = 2**63 - 1
+LARGEST_INT = (MAX_INT, "2**63 - 1, the largest integer a job takes")  # and why
 # an integer's problem where it is above MAX_INT
-ABOVE_MAX_INT = "is out of range (above 2**63 - 1, the largest integer a job takes)"
+ABOVE_MAX_INT = f"is out of range (above {LARGEST_INT[1]})"
 # the most torch threads (torch.set_num_threads takes a C int: a larger one was its
 # "Overflow when unpacking long", a traceback)
 MAX_THREADS = (2**31 - 1, "2**31 - 1, the most threads torch sets")
@@ -209,7 +210,7 @@ def integer(lo: int, hi: int | None = None, *, top: tuple[int, str] | None = Non
     """An integer in ``[lo, hi]``; with no ``hi``, one >= ``lo`` and at most ``top``'s
     number (:data:`MAX_INT` where None), which a larger value's message names with ``top``'s
     reason."""
-    most, why = top or (MAX_INT, "2**63 - 1, the largest integer a job takes")
+    most, why = top or LARGEST_INT
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
         if hi is None and v > most:
