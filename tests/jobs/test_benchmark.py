@@ -516,7 +516,10 @@ def test_a_sweep_job_refused_as_it_starts_is_recorded_and_the_others_run(
 ) -> None:
     """One job of a benchmark sweep refused as it starts no longer stops the sweep: it is
     recorded in ``failures.jsonl``, its folder as it was, the other job runs to its entry,
-    and the sweep's summary names the refused job (exit 2), under joblib's launcher too."""
+    and the sweep's summary names the refused job (exit 2), under joblib's launcher too. The
+    sweep's leaderboard is the other job's: it read the refused job's file too (the user's,
+    not a result) and ended with a second line about it (``no leaderboard: ... not a JSON
+    entry``), no page written."""
     sweep = tmp_path / "sweep"
     (sweep / "0").mkdir(parents=True)
     (sweep / "0" / "entry.json").write_text("not an entry\n")
@@ -530,6 +533,9 @@ def test_a_sweep_job_refused_as_it_starts_is_recorded_and_the_others_run(
     assert NOT_AN_ENTRY in failure["error"]
     entry = json.loads((sweep / "1" / "entry.json").read_text())
     assert entry["model"]["name"] == "STBP lambda 1.0"
+    assert "no leaderboard" not in run.stderr, run.stderr
+    page = (sweep / "leaderboard.md").read_text()
+    assert "STBP lambda 1.0" in page and "STBP lambda 0.5" not in page
 
 
 @pytest.mark.parametrize(

@@ -237,7 +237,8 @@ class EntryCallback(Callback):
     :func:`~snnattack.runtime.lifecycle.refuse_when_run`: recorded in ``failures.jsonl``, the
     other jobs run, the sweep's summary names it), writes each finished job's ``entry.json``
     (:func:`job_entry`), and at a multirun's end the leaderboard of its entries into the sweep
-    folder (``leaderboard.md``, ``.html``)."""
+    folder (``leaderboard.md``, ``.html``; not of a file in a refused job's folder, the user's
+    and no result of that job)."""
 
     def __init__(self) -> None:
         self.started: dict[str, Started] = {}  # by job folder
@@ -271,8 +272,14 @@ class EntryCallback(Callback):
                     "skipped: their results are there)"
                 )
             )
+        # a job refused as it started holds the user's file, which its refusal named (one that
+        # is no entry, another model's): not a result; an entry of its own earlier run is one
+        refused_here = [sweep / job["folder"] for job in failed if job.get("refused") is True]
+        users = [folder for folder in refused_here if folder != sweep and not own_entry(folder)]
         try:
-            files = leaderboard.write(sweep, sweep, protocol_folder(config.hydra), "*/entry.json")
+            files = leaderboard.write(
+                sweep, sweep, protocol_folder(config.hydra), "*/entry.json", left_out=users
+            )
         except UserError as err:  # the jobs' results stand; the command exits 2 at its end
             fail_at_end(UserError(f"no leaderboard: {err}"))
             return

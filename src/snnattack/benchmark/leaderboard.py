@@ -1,7 +1,8 @@
 """The leaderboard of a folder of entries: ``python -m snnattack.benchmark.leaderboard DIR``.
 
 Every ``*.json`` file below ``DIR`` is an entry, checked against the schema, but a job's
-files: in a benchmark sweep's folder, each job's ``entry.json`` (:func:`candidates`).
+files: in a benchmark sweep's folder, each job's ``entry.json`` (:func:`candidates`; at a
+sweep's end, not a file the user left in the folder of a job refused as it started).
 Entries are grouped by protocol and ranked by their worst-case robust accuracy, highest
 first. As RobustBench's rules do, an entry is ranked apart (listed after the ranked ones,
 marked, without a rank, saying why) when its masking checks fired, when it was run with an
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +84,20 @@ def measured_otherwise(entry: dict[str, Any], expected: Measures) -> list[str]:
 SKIPPED = ("wandb",)  # folders of other tools beside entries (logger=wandb's runs)
 
 
-def candidates(folder: Path, pattern: str) -> list[Path]:
+def candidates(folder: Path, pattern: str, left_out: Collection[Path] = ()) -> list[Path]:
     """The files below ``folder`` matching ``pattern`` that may be entries: in a job's folder
     (one holding ``metrics.json``: a benchmark sweep's jobs) only its ``entry.json``, and none
-    in a hidden folder (``.rows``, ``.hydra``) or a folder of :data:`SKIPPED`."""
+    in a hidden folder (``.rows``, ``.hydra``), a folder of :data:`SKIPPED` or one of
+    ``left_out`` (at a sweep's end, its refused jobs' folders: what they hold is the user's,
+    which the job's refusal named, not a result)."""
     jobs = {p.parent for p in folder.glob("**/metrics.json")}
+    left = {p.resolve() for p in left_out}
     found = []
     for path in sorted(folder.glob(pattern)):
         parts = path.relative_to(folder).parts[:-1]
         if any(p.startswith(".") or p in SKIPPED for p in parts):
+            continue
+        if left and not left.isdisjoint(path.resolve().parents):
             continue
         inside = [folder.joinpath(*parts[:i]) in jobs for i in range(len(parts) + 1)]
         if any(inside) and not (inside[-1] and path.name == "entry.json"):
@@ -100,16 +107,20 @@ def candidates(folder: Path, pattern: str) -> list[Path]:
 
 
 def entries(
-    folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
+    folder: Path,
+    protocols: Path = PROTOCOL_DIR,
+    pattern: str = "**/*.json",
+    left_out: Collection[Path] = (),
 ) -> list[tuple[Path, dict[str, Any], Protocol]]:
-    """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``), checked
+    """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``, none below
+    ``left_out``), checked
     (UserError naming the first bad file), with the protocol file it names; a folder without
     one is refused too. Each protocol file is read once, however many entries name it."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
     known: dict[tuple[str, int], Protocol] = {}  # by (protocol, version): the files read
     found = []
-    for path in candidates(folder, pattern):
+    for path in candidates(folder, pattern, left_out):
         entry = read_entry(path)
         label = (entry["protocol"], entry["provenance"]["protocol_version"])
         if label not in known:
@@ -132,14 +143,19 @@ def entries(
     return found
 
 
-def board(folder: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json") -> list[Row]:
-    """The rows of the leaderboard: by protocol (name order), ranked ones by worst case
-    (highest first; ties by name), then the ones ranked apart. Entries of the same weights
-    and protocol file are ranked once: the one of the lowest worst case."""
+def board(
+    folder: Path,
+    protocols: Path = PROTOCOL_DIR,
+    pattern: str = "**/*.json",
+    left_out: Collection[Path] = (),
+) -> list[Row]:
+    """The rows of the leaderboard of :func:`entries`: by protocol (name order), ranked ones
+    by worst case (highest first; ties by name), then the ones ranked apart. Entries of the
+    same weights and protocol file are ranked once: the one of the lowest worst case."""
     versions = available(protocols)
     hashes = recorded(protocols)
     rows = []
-    for path, entry, named in entries(folder, protocols, pattern):
+    for path, entry, named in entries(folder, protocols, pattern, left_out):
         current = versions[entry["protocol"]][-1]
         why = reasons(entry, named.measures, current, hashes.get(f"{named.label}.yaml"))
         rows.append(Row(entry, path, None, why))
@@ -245,12 +261,17 @@ def head(path: Path) -> str:
 
 
 def write(
-    folder: Path, out: Path, protocols: Path = PROTOCOL_DIR, pattern: str = "**/*.json"
+    folder: Path,
+    out: Path,
+    protocols: Path = PROTOCOL_DIR,
+    pattern: str = "**/*.json",
+    left_out: Collection[Path] = (),
 ) -> dict[str, Path]:
     """Writes ``leaderboard.md`` and ``leaderboard.html`` of the entries below ``folder``
-    (its files matching ``pattern``) into ``out``, after every check."""
+    (its files matching ``pattern``, none below the folders ``left_out``) into ``out``, after
+    every check."""
     files = {"md": out / "leaderboard.md", "html": out / "leaderboard.html"}
-    rows = board(folder, protocols, pattern)  # DIR first: --out defaults to it
+    rows = board(folder, protocols, pattern, left_out)  # DIR first: --out defaults to it
     check_out(out, [p.name for p in files.values()])
     try:
         out.mkdir(parents=True, exist_ok=True)
