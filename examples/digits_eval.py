@@ -10,11 +10,19 @@ For numbers to report, run the full ensemble on the whole test split:
 ``--ensemble full --test-size 450`` (far longer: its tuning and Square's 5000 queries,
 docs/evaluation.md; ``spikingjelly_digits.py`` took 3 min 12 s instead of 32 s, 2 min 14 s of
 CPU time, on one thread of an AMD EPYC with AVX-512, 2026-12-01 at f7b64a7: 98.22 % clean,
-78.44 % and 37.56 % robust at 8 and 16/255)."""
+78.44 % and 37.56 % robust at 8 and 16/255).
+
+The trained weights go to ``--weights`` as ``torch.save(net.state_dict())`` writes them (each
+example's ``make_net(weights)`` and ``checkpoint=`` read them back), and beside them, in
+``<weights>.json``, the record of what made them (:func:`save_weights`): the package version
+and git commit, as a stored model's ``record.json`` holds them, the weights' digest and the
+example's settings."""
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +34,9 @@ from torch import nn
 import snnattack
 from snnattack.data.digits import DigitsDataModule
 from snnattack.errors import ConfigError, UserError
+from snnattack.records.checkpoints import torch_bytes, weights_id
+from snnattack.records.files import write_atomic
+from snnattack.records.provenance import provenance
 from snnattack.runtime.cli import ArgumentParser, refuse
 
 # --ensemble: the method= preset; quick for a first look, full for reported numbers
@@ -67,13 +78,40 @@ def check(args: argparse.Namespace) -> None:
 
 
 def check_weights(weights: str) -> None:
-    """Refuses a ``--weights`` path that cannot be written, before the training."""
+    """Refuses a ``--weights`` path that cannot be written (nor its record beside it:
+    :func:`record_path`), before the training."""
     folder = Path(weights).parent
-    if Path(weights).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+    places = (Path(weights), record_path(weights))
+    if any(p.is_dir() for p in places) or not folder.is_dir() or not os.access(folder, os.W_OK):
         raise ConfigError(
             f"--weights={weights} cannot be written (no such writable folder, or a folder "
-            "itself); accepted: a file path in a writable folder"
+            f"itself or at its record's place {record_path(weights)}); accepted: a file path "
+            "in a writable folder"
         )
+
+
+def record_path(weights: str | Path) -> Path:
+    """Where the record of the weights saved to ``weights`` goes: ``<weights>.json`` beside
+    them (``sj_digits.pt.json``; never the weights' own name, whatever it ends with)."""
+    return Path(f"{weights}.json")
+
+
+def save_weights(net: nn.Module, weights: str | Path, **settings: object) -> Path:
+    """Saves ``net``'s state dict to ``weights``, the file ``torch.save(net.state_dict())``
+    writes (``make_net(weights)``, ``checkpoint=`` and ``torch.load`` read it as before), and
+    its record to :func:`record_path`: the package version, git commit, torch version and
+    threads that made it (:func:`~snnattack.records.provenance.provenance`, as a stored
+    model's ``record.json`` holds them; the project's rule: every result names the code that
+    made it), the weights' digest (``weights``: the ``params:`` hash that the evaluations'
+    ``metrics.json`` and benchmark entries name, so the record is matched to the file and to
+    the results of these weights) and the example's ``settings``. Each written atomically: a
+    refused write is one line naming the file (:class:`~snnattack.errors.WriteError`).
+    Returns the record's path."""
+    record = {**provenance(), "weights": weights_id(net), **settings}
+    write_atomic(Path(weights), torch_bytes(net.state_dict()))
+    path = record_path(weights)
+    write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
+    return path
 
 
 def digits(seed: int) -> DigitsDataModule:
@@ -113,8 +151,13 @@ def run(doc: str, weights: str, make_net: Callable, train: Callable, T: int) -> 
         print(f"training {args.epochs} epochs with the library's own loop", flush=True)
         started = time.perf_counter()
         train(net, data, args.epochs)
-        torch.save(net.state_dict(), args.weights)
-        print(f"trained in {time.perf_counter() - started:.0f} s, weights in {args.weights}")
+        example = Path(inspect.getfile(make_net)).name
+        settings = {"example": example, "T": T, "epochs": args.epochs, "seed": args.seed}
+        record = save_weights(net, args.weights, **settings)
+        print(
+            f"trained in {time.perf_counter() - started:.0f} s, weights in {args.weights} "
+            f"(their version and commit in {record})"
+        )
         report(net, data, args, T)
     except UserError as err:
         refuse(err)

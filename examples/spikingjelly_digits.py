@@ -21,8 +21,9 @@ clean accuracy 97 %, robust accuracy 75.5 % at 8/255 and 34 % at 16/255, no mask
 CPU trains other weights: an AMD EPYC gave 98 %, 77.5 % and 38 %, the same again with
 AVX-512 in 32 s on 2026-12-01 at 208050a, docs/experiments.md). The training says when it
 starts and ends, the progress of the attacks and the masking checks shows on the terminal, and
-the last line names the code and settings that made the numbers (version, git commit). For
-numbers to report: ``--ensemble full --test-size 450``.
+the last line names the code and settings that made the numbers (version, git commit); the
+weights' own record, ``<weights>.json`` beside them, names the code that trained them
+(``digits_eval.py``). For numbers to report: ``--ensemble full --test-size 450``.
 """
 
 from __future__ import annotations

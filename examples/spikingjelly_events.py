@@ -14,7 +14,9 @@ as spikingjelly's own loop feeds them, and GSAttack changes the streams themselv
 insertion candidates come from held-out training streams, ``val_data``). Each event attack's
 row reports its ASR with the events it changed per success (L0 mean, median, the share under
 the SDA paper's 200 and 800); GSAttack's also the recording's events inserted, deleted and
-flipped. The same weights from the command line:
+flipped. The weights are saved as ``torch.save(net.state_dict())`` writes them, their record
+beside them (``sj_events.pt.json``: the package version and git commit that trained them, their
+digest, the settings; ``digits_eval.save_weights``). The same weights from the command line:
 
     PYTHONPATH=examples python run.py dataset=digits_events model=external \
         model.factory._target_=spikingjelly_events.make_net +model.kwargs.weights=sj_events.pt \
@@ -47,7 +49,7 @@ import argparse
 import time
 
 import torch
-from digits_eval import check_weights
+from digits_eval import check_weights, save_weights
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
 
@@ -141,8 +143,12 @@ def evaluate(args: argparse.Namespace) -> None:
     net = make_net()
     print(f"training {args.epochs} epochs with spikingjelly's loop", flush=True)
     train(net, data, args.epochs)
-    torch.save(net.state_dict(), args.weights)
-    print(f"trained in {time.time() - started:.0f} s, weights in {args.weights}")
+    settings = {"example": "spikingjelly_events.py", "T": T, "epochs": args.epochs, "seed": 0}
+    record = save_weights(net, args.weights, **settings)
+    print(
+        f"trained in {time.time() - started:.0f} s, weights in {args.weights} (their version "
+        f"and commit in {record})"
+    )
     streams = [recordings.test(i) for i in range(min(args.test_size, len(data.test_set)))]
     labels = data.test_set.tensors[1][: len(streams)]
     donors = [recordings.train(i) for i in range(args.donors)]

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import runpy
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from harness import ROOT
+from torch import nn
+
+import snnattack
+from snnattack.errors import ConfigError
+from snnattack.records.checkpoints import load_model_file, weights_id
+from snnattack.records.provenance import LOADED_COMMIT
 
 EXAMPLES = ROOT / "examples"
 LIBRARIES = {"spikingjelly": "spikingjelly_digits", "snntorch": "snntorch_digits"}
@@ -54,6 +62,9 @@ def test_a_model_trained_by_the_librarys_own_loop_is_evaluated_from_python_and_t
     assert any(line.startswith("masking checks flagged: ") for line in lines)
     made = next(line for line in lines if line.startswith("made by snnattack "))
     assert " at commit " in made and "T=4, seed 0, 3 epochs, method=ensemble_quick" in made
+    record = json.loads((tmp_path / f"{script}.pt.json").read_text())
+    assert (record["version"], record["git_commit"]) == (snnattack.__version__, LOADED_COMMIT)
+    assert (record["example"], record["T"], record["epochs"]) == (f"{script}.py", 4, 3)
 
     metrics = run_job(
         "model=external",
@@ -95,9 +106,49 @@ def test_the_event_example_trains_a_spikingjelly_net_and_reports_every_event_att
     made = next(line for line in lines if line.startswith("made by snnattack "))
     assert " at commit " in made and "T=4, seed 0, 3 epochs, 200 donors" in made
     assert (tmp_path / "sj_events.pt").is_file()
+    record = json.loads((tmp_path / "sj_events.pt.json").read_text())
+    assert (record["version"], record["git_commit"]) == (snnattack.__version__, LOADED_COMMIT)
+    assert (record["example"], record["epochs"]) == ("spikingjelly_events.py", 3)
 
 
 SCRIPTS = [*LIBRARIES.values(), "spikingjelly_events"]
+
+
+def test_an_examples_weights_are_saved_with_the_version_and_commit_that_made_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples saved their weights by ``torch.save(net.state_dict())`` alone: nothing
+    named the version or commit that trained them, though every result of the project carries
+    both. The same state dict is saved (read back as before: ``torch.load`` and a strict
+    ``load_state_dict``, as each ``make_net(weights)``, and ``checkpoint=``'s loader), and
+    beside it ``<weights>.json``, the record of the code that made it (a stored model's
+    provenance), the weights' digest and the example's settings; a folder in the record's
+    place is refused before the training."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    from digits_eval import check_weights, save_weights
+
+    def make() -> nn.Module:
+        return nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+
+    torch.manual_seed(0)
+    net = make()
+    weights = tmp_path / "net.pt"
+    made = save_weights(net, weights, example="x.py", T=4, epochs=3, seed=0)
+    assert made == tmp_path / "net.pt.json" and sorted(tmp_path.iterdir()) == [weights, made]
+    record = json.loads(made.read_text())
+    assert (record["version"], record["git_commit"]) == (snnattack.__version__, LOADED_COMMIT)
+    assert record["git_commit"] and {"torch", "threads"} <= record.keys()
+    assert record["weights"] == weights_id(net)
+    assert (record["example"], record["T"], record["epochs"], record["seed"]) == ("x.py", 4, 3, 0)
+
+    loaded = make()
+    loaded.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    assert weights_id(loaded) == record["weights"]
+    assert load_model_file(weights, make())["format"] == "state_dict"  # checkpoint=
+
+    (tmp_path / "other.pt.json").mkdir()
+    with pytest.raises(ConfigError, match=r"other\.pt\.json\); accepted: a file path"):
+        check_weights(str(tmp_path / "other.pt"))
 
 
 @pytest.mark.parametrize(
