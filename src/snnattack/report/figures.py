@@ -86,14 +86,10 @@ def spread_label(rows: list[dict[str, Any]], points: tuple[str, ...]) -> str:
     return f", mean ± std over {high if low == high else f'{low}–{high}'} seeds"
 
 
-# the line style and marker of the i-th series of one colour: the legend tells them apart by
-# the marker too, where a short dashed handle looks like a solid one
-STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
-
-
 def series_style(i: int) -> dict[str, str]:
-    """The line style and marker of the ``i``-th series drawn in one colour."""
-    linestyle, marker = STYLES[i % len(STYLES)]
+    """The line style and marker of the ``i``-th series drawn in one colour: the legend tells
+    them apart by the marker too, where a short dashed handle looks like a solid one."""
+    linestyle, marker = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))[i % 4]
     return {"linestyle": linestyle, "marker": marker}
 
 
@@ -406,9 +402,9 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     if not models:
         return None
     settings: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
-    for j, rc in models.values():
+    for (_, layer), (j, rc) in models.items():
         setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
-        settings[(*setting, (rc.get("actual") or {}).get("layer"))].append((j, rc))
+        settings[(*setting, layer)].append((j, rc))
     panels = {
         (*key, variant): members
         for (key, variant), members in by_training(
@@ -602,14 +598,9 @@ def made_by(text: dict[str, str]) -> Iterator[None]:
         _MADE_BY.reset(token)
 
 
-def metadata() -> dict[str, str]:
-    """The text chunks of the figures saved now (:func:`made_by`)."""
-    return _MADE_BY.get()
-
-
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    # the shared legend outside included
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata=metadata())
+    # the shared legend outside included; the text chunks of :func:`made_by`
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata=_MADE_BY.get())
     plt.close(fig)
     return path
