@@ -86,13 +86,12 @@ class Job:
         """A standard column's value from the config (``None`` if absent), λ and reset as the
         target ran them (:meth:`~snnattack.records.results.JobRecord.setting`), the model a
         network passed to the API is (:meth:`~snnattack.records.results.JobRecord.architecture`)."""
-        cfg = self.config
         if key == "model":
             return self.record.architecture()
         nested = {"dataset": ("dataset", "name"), "grad_mode": ("attack", "grad_mode")}
         if key in nested:
             outer, inner = nested[key]
-            return (cfg.get(outer) or {}).get(inner)
+            return (self.config.get(outer) or {}).get(inner)
         return self.record.setting(key)
 
     @property
@@ -128,12 +127,8 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
     that left no result (:func:`~snnattack.report.unfinished.unfinished`), a job repeated
     (:func:`_once`)."""
     jobs, left = [], []
-
-    def named(folder: Path) -> str:
-        return str(folder.relative_to(root)) if folder != root else "."
-
     for path in sorted(root.rglob("metrics.json"), key=lambda p: folder_order(p.parent, root)):
-        name = named(path.parent)
+        name = str(path.parent.relative_to(root)) if path.parent != root else "."
         try:
             record = read_record(path)
         except (OSError, ValueError) as err:
@@ -347,13 +342,6 @@ def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
     return copied
 
 
-def _others(key: str, method: str) -> bool:
-    """Whether the config ``key`` is a setting of another method than ``method``, which a row
-    of ``method`` does not read (an ensemble's neither: its components run their methods'
-    files, ``snnattack.attacks.parse.components``)."""
-    return key.startswith("method.") and key.split(".")[1] != method
-
-
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and rows of results.csv: one row per job and attack record.
 
@@ -370,8 +358,10 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
             row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
-            for key in extra:  # another method's settings: never this row's (FGSM's pgd.steps)
-                if _others(key, attack.method):
+            # another method's settings: never this row's (FGSM's pgd.steps), nor an ensemble's
+            # (its components run their methods' files, snnattack.attacks.parse.components)
+            for key in extra:
+                if key.startswith("method.") and key.split(".")[1] != attack.method:
                     row[key] = None
             if attack.examples:  # attack.save_examples: the file, from the report's folder
                 row["examples"] = str(Path(job.name) / attack.examples)
@@ -381,8 +371,4 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
 
 def paper_block(jobs: list[Job]) -> dict[str, Any]:
     """The experiment file's ``paper:`` numbers (the first job that states them)."""
-    for job in jobs:
-        paper = job.config.get("paper")
-        if paper:
-            return paper
-    return {}
+    return next((paper for job in jobs if (paper := job.config.get("paper"))), {})
