@@ -4,12 +4,11 @@ case over them (a figure and a table), and each attack's example as event frames
 An event attack's row keeps ``l0_hist``, its successes per L0 (``evaluation/budget.py``), and
 the job's record keeps ``event_worst_case`` per box: the fewest events any event attack needed
 per sample. The ASR at budget ``b`` is the share of clean-correct samples fooled with
-``L0 <= b`` (:meth:`Curve.asr`). A retiming
-attack's row (``retime``) also keeps ``retiming``, its successes per events moved and per
-total delay, drawn the same way against either budget (:func:`retime_budget_table`,
-:func:`asr_vs_retiming`). The frames figure reads the examples that
-``attack.save_examples=true`` wrote, which hold the clean frames of event attacks (a move
-shows as an event deleted and one inserted on the same pixel).
+``L0 <= b`` (:meth:`Curve.asr`). A retiming attack's row (``retime``) also keeps
+``retiming``, its successes per events moved and per total delay, drawn the same way against
+either budget (:func:`retime_budget_table`, :func:`asr_vs_retiming`). The frames figure reads
+the examples that ``attack.save_examples=true`` wrote, which hold the clean frames of event
+attacks (a move shows as an event deleted and one inserted on the same pixel).
 """
 
 from __future__ import annotations
@@ -81,11 +80,6 @@ def field_curves(jobs: list[Job], field: str, hist: str) -> list[Curve]:
         for r in j.record.results
         if (values := getattr(r, field)) is not None and not copied(r.reused_from, j)
     ]
-
-
-def retiming_curves(jobs: list[Job], budget: str) -> list[Curve]:
-    """Every retiming attack's curve against one of its budgets (``moved`` or ``delay``)."""
-    return field_curves(jobs, "retiming", f"{budget}_hist")
 
 
 def _thresholds(jobs: list[Job]) -> list[int]:
@@ -165,7 +159,7 @@ def recording_budget_table(jobs: list[Job]) -> Table | None:
 @register("retime_budget", order=76)
 def retime_budget_table(jobs: list[Job]) -> Table | None:
     """ASR at each budget of events moved and of total delay per retiming attack row."""
-    moved, delay = (retiming_curves(jobs, b) for b in RETIMING)
+    moved, delay = (field_curves(jobs, "retiming", f"{b}_hist") for b in RETIMING)
     if not moved:
         return None
     thresholds = _thresholds(jobs)
@@ -199,7 +193,7 @@ def _asr_axes(ax: Any, job: str, box: str, budget: str) -> None:
 )
 def asr_vs_retiming(jobs: list[Job], path: Path) -> Path | None:
     """Step curves of ASR against events moved and total delay (None without a retiming row)."""
-    found = {b: retiming_curves(jobs, b) for b in RETIMING}
+    found = {b: field_curves(jobs, "retiming", f"{b}_hist") for b in RETIMING}
     panels = list(dict.fromkeys((c.job, c.box) for c in found["moved"]))
     if not panels:
         return None
