@@ -61,9 +61,6 @@ class PeakMemory:
         self.device = device
         self.libc = _libc()
 
-    def available(self) -> bool:
-        return self.device.type == "cuda" or self.libc is not None
-
     def measure(self, fn: Callable[[], object]) -> float | None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
