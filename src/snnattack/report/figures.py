@@ -206,10 +206,7 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                 if (mode, *other) not in lines:
                     continue
                 xs, means, stds = curve(lines[(mode, *other)], x, "asr")
-                label = " ".join(
-                    _setting(key, v)
-                    for key, v in zip(("grad_mode", *series_keys), (mode, *other), strict=True)
-                )
+                label = " ".join(map(_setting, ("grad_mode", *series_keys), (mode, *other)))
                 ax.errorbar(
                     xs,
                     means,
@@ -277,10 +274,7 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Pa
                 continue
             level, *rest = line
             name = " ".join(
-                [
-                    "analog" if level is None else f"{level} levels",
-                    *(_setting(k, v) for k, v in zip(keys[1:], rest, strict=True)),
-                ]
+                ["analog" if level is None else f"{level} levels", *map(_setting, keys[1:], rest)]
             )
             xs, means, stds = curve(cells[line], "T", "adv_acc")
             ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
@@ -330,12 +324,8 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     targets = sorted({r["target_kind"] for r in rows}, key=_kind_order)
     if len(targets) < 2:
         return None
-    bars = [("clean", None), ("white", None)] + [
-        ("black", s)
-        for s in sorted(
-            {r.get("source_kind") for r in rows if r["box"] == "black"}, key=_kind_order
-        )
-    ]
+    sources = sorted({r.get("source_kind") for r in rows if r["box"] == "black"}, key=_kind_order)
+    bars = [("clean", None), ("white", None), *(("black", s) for s in sources)]
     width = 0.8 / len(bars)
     fig, panels = _grid(
         rows, ("method", "eps_255"), by_box=False, size=(1.1 + 0.52 * len(targets) * len(bars), 3.2)
