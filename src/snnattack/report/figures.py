@@ -590,7 +590,7 @@ def made_by(text: dict[str, str]) -> Iterator[None]:
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    # the shared legend outside included; the text chunks of :func:`made_by`
+    # bbox: the shared legend outside included; metadata: the text chunks made_by sets
     fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata=_MADE_BY.get())
     plt.close(fig)
     return path
