@@ -42,6 +42,7 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
+from snnattack.runtime.lifecycle import running_alone
 from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import Built, built_models, target_model
@@ -69,37 +70,45 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     log.info("job folder %s", output_dir)
     # what fixes the result: the relaunch check, row keys, record
     spec = result_spec(resolved, component_settings(specs))
-    done = finished(output_dir, resolved, spec, len(specs), built_identity(built, resolved))
+    identity = built_identity(built, resolved)
+    # skipped (or refused) before the job's lock, whose file a finished folder does not gain
+    done = finished(output_dir, resolved, spec, len(specs), identity)
     if done is not None:
         return done
-    metrics_path = output_dir / "metrics.json"
-    store = ModelStore(job.store.dir)
-    check_stored(job, store)
-    # more workers than cores: refused where the job trains (its own store keys), else a note
-    training = models_to_train(job, store)
-    job = replace(job, notes=job.notes + logged(workers_notes(job.data, bool(training))))
-    read_training_data(training)  # before the store's lock: a refusal leaves nothing there
-    with ddp_job(output_dir) as trainers:
-        target, target_record = target_model(job, store, trainers, built)
-        target_record = {**target_record, **about_weights(target)}
-        source, source_record = source_model(job, store, trainers, built)
-        check_not_target(target_record, source_record)
-        models = {"target": target_record, "source": source_record}
-        loggers = attack_loggers(job.tracking, output_dir, resolved, models)
+    with running_alone(output_dir):  # another launch running it: waits, then checks again
+        done = finished(output_dir, resolved, spec, len(specs), identity)
+        if done is not None:
+            return done
+        metrics_path = output_dir / "metrics.json"
+        store = ModelStore(job.store.dir)
+        check_stored(job, store)
+        # more workers than cores: refused where the job trains (its own store keys), else a note
+        training = models_to_train(job, store)
+        job = replace(job, notes=job.notes + logged(workers_notes(job.data, bool(training))))
+        read_training_data(training)  # before the store's lock: a refusal leaves nothing there
+        with ddp_job(output_dir) as trainers:
+            target, target_record = target_model(job, store, trainers, built)
+            target_record = {**target_record, **about_weights(target)}
+            source, source_record = source_model(job, store, trainers, built)
+            check_not_target(target_record, source_record)
+            models = {"target": target_record, "source": source_record}
+            loggers = attack_loggers(job.tracking, output_dir, resolved, models)
 
-        def keep(record: JobRecord) -> None:
-            """Writes ``metrics.json``, shows the results and logs them (rank 0)."""
-            write_json(metrics_path, record.to_json())
-            log.info("results\n%s", job_table(record))
-            log_results(loggers, record, metrics_path)
-            log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
+            def keep(record: JobRecord) -> None:
+                """Writes ``metrics.json``, shows the results and logs them (rank 0)."""
+                write_json(metrics_path, record.to_json())
+                log.info("results\n%s", job_table(record))
+                log_results(loggers, record, metrics_path)
+                log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
 
-        # the job's one datamodule: tuning, attacks, annotations
-        data = datamodule(attack_data(job.data))
-        run_settings = RunSettings(resolved["trainer"], trainers, tuple(loggers), output_dir, keep)
-        return record_attacks(
-            job, target, source, data, data, run_settings, models=models, config=resolved
-        )
+            # the job's one datamodule: tuning, attacks, annotations
+            data = datamodule(attack_data(job.data))
+            run_settings = RunSettings(
+                resolved["trainer"], trainers, tuple(loggers), output_dir, keep
+            )
+            return record_attacks(
+                job, target, source, data, data, run_settings, models=models, config=resolved
+            )
 
 
 def finished(

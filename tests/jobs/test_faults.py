@@ -6,12 +6,15 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import fixtures_digits
 import pytest
 import torch
+from filelock import FileLock
 from harness import QUICK, cli, compose, replaced, run_job, snapshot, sweep_metrics
 from torch import nn
 
@@ -22,6 +25,7 @@ from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report import write_report
 from snnattack.report.__main__ import main as report_main
+from snnattack.runtime.lifecycle import JOB_LOCK
 from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
@@ -525,6 +529,49 @@ def test_a_relaunch_that_mends_a_failed_job_reports_only_its_own_failures(
     (line,) = (sweep / "failures.jsonl").read_text().splitlines()
     assert "eps=[0]" in json.loads(line)["overrides"]
     assert json.loads(line)["folder"] == "1"  # relative to the sweep folder
+
+
+def test_a_launch_into_a_job_another_launch_runs_waits_for_it_and_skips_the_job(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """Two launches of one command into one sweep folder at once (two shells, a relaunch while
+    the first still runs) both ran every job, writing the same files. Here another launch
+    holds job 0's lock as it runs it: this launch says so in one line, waits, and skips the job
+    once the other one's results are there, as a relaunch skips a finished job."""
+    common = ["-m", *QUICK, f"store.dir={digits_store}"]
+    finished = tmp_path / "finished"  # the other launch's results, made beforehand
+    assert cli(*common, f"hydra.sweep.dir={finished}", cwd=tmp_path).returncode == 0
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / JOB_LOCK).parent.mkdir(parents=True)
+    held, ended, waited = threading.Event(), threading.Event(), threading.Event()
+
+    def other_launch() -> None:
+        """Holds the job's lock until this launch waits for it, then writes its results."""
+        with FileLock(str(sweep / "0" / JOB_LOCK)):
+            held.set()
+            log = sweep / "0" / "run.log"
+            while not (ended.is_set() or waited.is_set()):
+                if log.is_file() and "waiting for it" in log.read_text():
+                    waited.set()
+                time.sleep(0.05)
+            if waited.is_set():
+                shutil.copy(finished / "0" / "metrics.json", sweep / "0" / "metrics.json")
+
+    other = threading.Thread(target=other_launch)
+    other.start()
+    held.wait()
+    done = cli(*common, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    ended.set()
+    other.join()
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout + done.stderr
+    assert (
+        f"another launch is running this job in {sweep / '0'} (it holds {sweep / '0' / JOB_LOCK})"
+        ": waiting for it" in out
+    ), out[-2000:]
+    assert "skipping the job" in out and f"wrote {sweep / '0' / 'metrics.json'}" not in out
+    written = (finished / "0" / "metrics.json").read_bytes()
+    assert (sweep / "0" / "metrics.json").read_bytes() == written
 
 
 def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(

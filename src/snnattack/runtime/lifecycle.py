@@ -4,6 +4,7 @@ jobs."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -15,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock, Timeout
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
 from snnattack.records.failures import FAILURES, failures, refused_jobs_line
-from snnattack.records.files import file_size
+from snnattack.records.files import file_size, writing
 from snnattack.records.launches import LAUNCHES, launches
 from snnattack.records.results import folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
@@ -28,6 +30,9 @@ from snnattack.runtime.cli import discard_job_folder
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 RESEND_S = 0.01  # a stop that a garbage collection's callback swallowed is sent again after it
 SUBMITIT = ".submitit"  # submitit's logs of a sweep's jobs (its launchers' submitit_folder)
+JOB_LOCK = ".hydra/job.lock"  # in a job's folder: held by the launch that runs the job
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -71,6 +76,40 @@ def stops_as_preemption() -> Iterator[None]:
         sys.unraisablehook = hook
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+@contextmanager
+def running_alone(output_dir: Path) -> Iterator[None]:
+    """Holds the lock of the job in ``output_dir`` (:data:`JOB_LOCK`) while the job runs, in its
+    writing process (a DDP job's rank 0: its other ranks run inside it). Two launches of one
+    command into one sweep folder at once (two shells, a relaunch while the first still runs)
+    both ran every job, writing the same files; now the later one says so in one line and
+    waits, and the caller checks again whether the job is finished (skipped as a relaunch
+    skips it; run where the other launch stopped or failed). A lock of the store's kind: the
+    system frees it when its process dies, so a killed launch holds none, and its file stays
+    (another launch may be waiting on it)."""
+    from snnattack.process.distributed import is_writer  # torch's: loaded once a job runs
+
+    if not is_writer():
+        yield
+        return
+    path = output_dir / JOB_LOCK
+    lock = FileLock(str(path))
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info(
+                "another launch is running this job in %s (it holds %s): waiting for it",
+                output_dir,
+                path,
+            )
+            lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def print_results(sweep_dir: Path) -> None:
@@ -318,6 +357,7 @@ def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]
     there."""
     record = folder / subdir
     written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
+    written.append(folder / JOB_LOCK)  # taken by a job refused once it began: removed too
     log = folder / f"{job}.log"
     held: dict[Path, bytes | int | bool] = {
         path: path.read_bytes() if path.is_file() else path.exists() for path in written
