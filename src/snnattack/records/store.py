@@ -11,14 +11,15 @@ a job reads its training data before the lock is taken
 store as it was.
 
 Training happens in ``<key>.partial/``. A job killed mid-training leaves its resume file
-there (``last.ckpt``), and the next job that needs the model continues from it; a work folder
-without one is cleared. The training's checkpoints (its best one too, which a resume reads back)
-are removed only once the model is written, the resume file first, so a job stopped while the
-model is stored resumes too. A resume file is read as tensors only (a shared store is writable by
-others): one that would run code is refused, and a corrupt one is set aside as
-``<key>.corrupt.ckpt`` with a warning and the training restarts. A stored model is read
-without taking the lock, so a read-only store holding the needed models works. Its record
-(``record.json``, and inside ``model.pt``) holds the digest of the weights written, which a
+there (``last.ckpt``), and the next job that needs the model continues from it (the folder
+stays until one does, or the user removes it); a work folder without one is cleared, by the
+next training of any key where no job holds its lock. The training's checkpoints (its best one
+too, which a resume reads back) are removed only once the model is written, the resume file
+first, so a job stopped while the model is stored resumes too. A resume file is read as tensors
+only (a shared store is writable by others): one that would run code is refused, and a corrupt
+one is set aside as ``<key>.corrupt.ckpt`` with a warning and the training restarts. A stored
+model is read without taking the lock, so a read-only store holding the needed models works. Its
+record (``record.json``, and inside ``model.pt``) holds the digest of the weights written, which a
 load compares with the weights read: a file whose tensors changed on disk is refused. Under
 DDP only the writer process (rank 0) takes the lock and writes; the other processes train
 alongside it and then read what it wrote.
@@ -134,6 +135,7 @@ class ModelStore:
         workdir = self.workdir(spec)
         if not self._resumable(folder, workdir):
             shutil.rmtree(workdir, ignore_errors=True)
+        self._clear_abandoned()
         try:
             workdir.mkdir(parents=True, exist_ok=True)
             model, record = train(workdir)
@@ -155,6 +157,29 @@ class ModelStore:
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(workdir, folder)
         return model, record
+
+    def _clear_abandoned(self) -> None:
+        """Removes the other keys' work folders that hold no resume file, each under its lock
+        where no job holds it (a training in its first epoch has no resume file yet): a job
+        killed (``kill -9``, out of memory) before its training's first epoch ended, or while
+        it stored the model, left one, which only a training of that key cleared, and whose
+        settings may never run again. A work folder with a resume file stays: a job of its
+        settings resumes from it (docs/running.md says how to remove one)."""
+        for workdir in self.root.glob("*.partial"):
+            if (workdir / RESUME_FILE).exists() or not workdir.is_dir():
+                continue
+            lock = FileLock(
+                str(self.root / LOCKS / f"{workdir.name.removesuffix('.partial')}.lock")
+            )
+            try:
+                lock.acquire(timeout=0)
+            except (Timeout, OSError):  # a job trains it (this one too), or no lock can be had
+                continue
+            try:
+                if not (workdir / RESUME_FILE).exists():
+                    shutil.rmtree(workdir, ignore_errors=True)
+            finally:
+                lock.release()
 
     @staticmethod
     def _cleared(workdir: Path) -> None:

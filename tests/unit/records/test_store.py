@@ -12,7 +12,7 @@ from torch import nn
 
 from snnattack.errors import CheckpointError, UserError, WriteError
 from snnattack.records.checkpoints import load_model_file, weights_id
-from snnattack.records.store import ModelStore, spec_key
+from snnattack.records.store import RESUME_FILE, ModelStore, spec_key
 
 
 def trainer(calls: list):
@@ -221,3 +221,22 @@ def test_a_record_without_a_weights_digest_still_loads(tmp_path: Path) -> None:
     assert record["cached"] is True and "weights" not in record
     assert torch.equal(loaded.weight, model.weight)
     assert load_model_file(path, nn.Linear(3, 2))["format"] == "store"
+
+
+def test_a_training_clears_abandoned_work_folders_without_a_resume_file(tmp_path: Path) -> None:
+    """A job killed before its training's first epoch ended (kill -9, out of memory) left its
+    ``<key>.partial/`` without a resume file, which only a training of that key cleared: of
+    settings never run again, it stayed. Another key's training clears it, not one that holds
+    a resume file (a job of its settings resumes from it), nor one whose lock a job holds (a
+    training in its first epoch)."""
+    store = ModelStore(tmp_path)
+    (tmp_path / ".locks").mkdir()
+    abandoned, resumable, training = (tmp_path / f"{k}.partial" for k in ("a", "b", "c"))
+    for workdir in (abandoned, resumable, training):
+        workdir.mkdir()
+        (workdir / "metrics.csv").write_text("epoch\n")
+    (resumable / RESUME_FILE).write_bytes(b"a stopped training's state")
+    with FileLock(str(tmp_path / ".locks" / "c.lock")):  # another job trains it
+        store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
+    assert not abandoned.exists()
+    assert (resumable / RESUME_FILE).is_file() and (training / "metrics.csv").is_file()
