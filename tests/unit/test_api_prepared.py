@@ -27,6 +27,7 @@ from torch import nn
 
 import snnattack
 from snnattack.errors import UserError
+from snnattack.evaluation import attacked
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
 from snnattack.snn.learned import Learned
@@ -507,6 +508,84 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
         net.body[0].module.weight.mul_(2.0)
     attack(net)
     assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The attacked copies made from now on (one entry each)."""
+    made: list[int] = []
+    make = attacked.attacked_models
+    count = lambda *a, **k: made.append(1) or make(*a, **k)  # noqa: E731
+    monkeypatch.setattr(attacked, "attacked_models", count)
+    return made
+
+
+class Reader(Recorder):
+    """A recording hook that reads what it recorded: it biases the classes by the count of
+    its records (a fresh copy's hook starts from its object's list as copied)."""
+
+    def hook(self, module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:
+        self.outputs.append(out.detach())
+        return out + 0.5 * len(self.outputs) * torch.arange(out.shape[-1], dtype=out.dtype)
+
+
+class Counter:
+    """A hook object that counts its calls and biases the classes by the count."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return out + 0.5 * self.calls * torch.arange(out.shape[-1], dtype=out.dtype)
+
+
+def fresh(net: nn.Module, hook: Recorder) -> nn.Module:
+    """A deep copy of ``net`` whose first call attacks what a fresh copy of ``net`` is now:
+    its ``hook`` object's list one record short, which that call's check of the model adds."""
+    twin = type(hook)()
+    twin.outputs = hook.outputs[:-1]
+    return copy.deepcopy(net, {id(hook): twin})
+
+
+@pytest.mark.parametrize("kind", [Recorder, Reader], ids=["records", "reads_its_records"])
+def test_a_recording_hook_objects_copy_is_cut_back_not_made_again(
+    preparations, copies, kind: type[Recorder]
+) -> None:
+    """The attack's forwards append to the attacked copy's hook object's list: the copy was
+    made again at every call (docs/performance.md, "A repeated call"). Now its lists are cut
+    back to their length at the copy, which is what a fresh copy holds: made once, and a
+    hook that reads its records still gives a fresh model's examples."""
+    net, hook = build("digits_net", num_classes=10, in_channels=1, T=T).eval(), kind()
+    net.body[9].register_forward_hook(hook.hook)
+    first = attack(net)
+    again = [attack(net) for _ in range(2)]
+    assert preparations == ["_prepare_attack"] and len(copies) == 1
+    assert all(torch.equal(a, first) for a in again)
+    assert torch.equal(first, attack(fresh(net, hook)))
+
+
+def test_a_hook_whose_own_state_changes_the_forward_still_prepares_afresh(
+    preparations, copies
+) -> None:
+    """A hook object's count, which the attack's forwards raise on the copy, makes the copy
+    again at each call; the user's own forward, which appends to the user's hook object's
+    list that its hook reads, prepares afresh: the examples are a fresh model's each time."""
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    net.body[9].register_forward_hook(Counter())
+    first, second = attack(net), attack(net)
+    assert preparations == ["_prepare_attack"] and len(copies) == 2
+    assert torch.equal(second, first)
+    reader = Reader()
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    net.body[9].register_forward_hook(reader.hook)
+    first = attack(net)
+    with torch.no_grad():
+        net(batch()[0])  # the user's own forward: the hook's list grows, read by the next
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 3 and len(copies) == 4
+    assert torch.equal(second, attack(fresh(net, reader)))
+    assert not torch.equal(second, first)
 
 
 def counted(module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:

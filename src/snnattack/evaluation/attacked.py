@@ -29,7 +29,7 @@ from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
-from snnattack.interop.prepared import PREPARED, attributes_of, noted, state_of
+from snnattack.interop.prepared import PREPARED, attributes_of, lists_of, noted, state_of
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -144,8 +144,11 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     statistic as a plain attribute (``m.max = max(m.max, ...)``), or a hook object that
     records, changed them on the copy during the last attack, which a fresh copy of ``model``
     would not hold: the copy is made again (before, the next call attacked a copy carrying
-    the last batch's statistic, and a recording hook object's copy kept every attack's
-    outputs)."""
+    the last batch's statistic). A list of the copy's own that the attack appended to (a
+    recording hook object's ``outputs``) is first cut back to its length at the copy
+    (:func:`~snnattack.interop.prepared.lists_of`): the copy then holds what a fresh one
+    would, and a hook that only records no longer makes the copy again at every call (before,
+    4.2 ms instead of 2.7 ms per call); its other changes still do."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
@@ -153,10 +156,14 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
             for tensor in (*model.parameters(), *model.buffers()):
                 if tensor.is_floating_point():
                     noted(tensor)
-        return [copied, state_of(copied, attributes=False), attributes_of(copied)]
+        theirs = {id(held) for held in lists_of(model)}  # one a deep copy shared: not cut
+        lengths = [(held, len(held)) for held in lists_of(copied) if id(held) not in theirs]
+        return [copied, state_of(copied, attributes=False), attributes_of(copied), lengths]
 
     def unchanged(kept: list) -> bool:
-        copied, tensors, attributes = kept
+        copied, tensors, attributes, lengths = kept
+        for held, length in lengths:
+            del held[length:]  # what the last attack appended: a fresh copy holds none of it
         return state_of(copied, attributes=False) == tensors and attributes_of(copied) == attributes
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)

@@ -143,6 +143,25 @@ def attributes_of(model: nn.Module) -> list[Any]:
     return [[a for a in _attributes(m, registered) if _public(a[0])] for m in modules]
 
 
+def lists_of(model: nn.Module) -> list[list[Any]]:
+    """The lists that ``model``'s modules hold as public attributes and that the objects of
+    their hooks hold (``recorder.outputs``, a bound method's or a callable object's), and
+    those in a dict either holds (``self.records["conv"]``): where a forward records by
+    appending (:func:`attributes_of` compares them)."""
+    held: list[Any] = []
+    for m in model.modules():
+        for k, v in m.__dict__.items():
+            if k.endswith("hooks") and type(v) in REGISTRIES:
+                for f in v.values():
+                    owner = f.__self__ if type(f) is MethodType else f
+                    if _instance(owner) and not isinstance(owner, nn.Module):
+                        held.extend(vars(owner).values())
+            elif _public(k):
+                held.append(v)
+    dicts = (x for v in held if type(v) in (dict, OrderedDict) for x in v.values())
+    return [v for v in (*held, *dicts) if type(v) is list]
+
+
 def _public(name: str) -> bool:
     """Whether an attribute ``name`` is a module's public one or its hooks."""
     return name[0] != "_" or name.endswith("hooks")
