@@ -230,16 +230,11 @@ def _read(*groups: Sequence[torch.Tensor]) -> list[list[float]]:
     devices: dict[torch.device, list[torch.Tensor]] = {}
     for t in (t for group in groups for t in group):
         devices.setdefault(t.device, []).append(t)
-    read = {
-        device: iter(torch.stack([t.to(_read_dtype(device)) for t in ts]).tolist())
-        for device, ts in devices.items()
-    }
+    read: dict[torch.device, Iterator[float]] = {}
+    for device, ts in devices.items():
+        dtype = torch.float32 if device.type == "mps" else torch.float64
+        read[device] = iter(torch.stack([t.to(dtype) for t in ts]).tolist())
     return [[next(read[t.device]) for t in group] for group in groups]
-
-
-def _read_dtype(device: torch.device) -> torch.dtype:
-    """The dtype values of ``device`` are read in (:func:`_read`)."""
-    return torch.float32 if device.type == "mps" else torch.float64
 
 
 def _check_form(x: torch.Tensor, images: str, samples: Samples = IMAGE_SAMPLES) -> None:
@@ -585,15 +580,8 @@ def check_attack(
         if all(intact):
             raise
         return None
-    return _checked(
-        x,
-        y,
-        ("x", "y"),
-        samples,
-        classes,
-        kept,
-        lambda first: check_model(net, "model", first, "x", model),
-    )
+    probe = partial(check_model, net, "model", data="x", model=model)  # on the first sample
+    return _checked(x, y, ("x", "y"), samples, classes, kept, probe)
 
 
 def _checked(
@@ -605,11 +593,9 @@ def _checked(
     kept: Sequence[torch.Tensor],
     probe: Callable[[torch.Tensor], int],
 ) -> int | None:
-    """The classes of the model that ``probe`` runs on the formed batch's first sample
-    (``classes`` where known: it is not run, and the labels' range is read with the images'
-    values), the batch's values and labels checked (refused by ``names``, the images' and
-    the labels'); None where one of the ``kept`` checks, read with the batch's values in one
-    host sync, is false (:func:`check_attack`)."""
+    """The classes of the model that ``probe`` runs on the formed batch's first sample, the
+    batch's values and labels checked (refused by ``names``, the images' and the labels');
+    ``classes`` and ``kept``, and the None, as :func:`check_attack` says."""
     label_range = y.aminmax() if classes is not None else ()
     intact, summary, labels = _read(kept, _summary(x, samples), label_range)
     if not all(intact):
@@ -657,20 +643,14 @@ def check_evaluation(
                     "input)"
                 )
             names = (images, f"{argument} (its labels)")
-            classes = _checked(
-                x,
-                y,
-                names,
-                samples,
-                classes,
-                kept,
-                partial(_classes, target, model, crafter, source, argument),
-            )
+            probe = partial(_classes, target, model, crafter, source, argument)
+            classes = _checked(x, y, names, samples, classes, kept, probe)
             if classes is None:
                 return None
             kept = ()
             if val_data is not None:  # the images compared (check_held_out)
-                hashes = {hash(bytes(row)) for row in _rows(x)}
+                flat = x.cpu().contiguous().reshape(len(x), -1).view(torch.uint8).numpy()
+                hashes = {hash(bytes(row)) for row in flat}  # each image's bytes
                 if argument == "data":
                     test |= hashes
                 else:
@@ -742,12 +722,6 @@ def check_held_out(
         raise UserError(
             f"val_data holds {shared} of its {read} images from the test data (data); {accepted}"
         )
-
-
-def _rows(x: torch.Tensor) -> Iterator[Any]:
-    """Each image of ``x`` as its bytes' buffer."""
-    flat = x.cpu().contiguous().reshape(len(x), -1).view(torch.uint8).numpy()
-    return iter(flat)
 
 
 def _same_data(data: Any, val_data: Any) -> bool:
