@@ -266,8 +266,9 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     folder, and the sweep's summary, failures and report, made in its one folder, would see
     none of them. Each folder setting, the command line's, else the ``-cn`` file's, else the
     package's, is refused naming its key where it is a file (:func:`check_not_a_file`) or,
-    for the folder the run makes, cannot be written (:func:`check_writable`; none is made
-    with an option of :data:`NO_FOLDER`)."""
+    for the folder the run makes, cannot be written or made or lies on a filesystem storing
+    no files (``/proc``: :func:`~snnattack.config.folders.writable`; none is made with an
+    option of :data:`NO_FOLDER`): Hydra's ``mkdir`` or its log file named no key."""
     overrides = parsed_overrides(argv)
     sweep = multirun(argv, conf_dir)
     package = file_hydra([], conf_dir)  # conf/config.yaml's: outputs/<time>
@@ -312,9 +313,13 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
     for key, value in folders.items():
-        check_not_a_file(key, value, folders)
-        if key.startswith("hydra.sweep.") == sweep and writes:
-            check_writable(key, value, folders)
+        path = _folder_path(key, value, folders)
+        check_not_a_file(key, value, path)
+        made = writes and key.startswith("hydra.sweep.") == sweep  # a folder the run makes
+        # a path that starts with an interpolation (${oc.env:HOME}/x) is left to Hydra; one
+        # that holds one later is checked from the folder above it that exists
+        if made and path and not path.startswith("${"):
+            writable(Path(path), key, must_exist=False, read_only_ok=False)
 
 
 def _file_folders(hydra: object) -> dict[str, object]:
@@ -330,13 +335,11 @@ def _file_folders(hydra: object) -> dict[str, object]:
     return found
 
 
-def check_not_a_file(key: str, value: object, folders: Mapping[str, object]) -> None:
-    """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose path,
-    or a folder above it, is a file: Hydra's ``mkdir`` failed with "cannot write PATH (File
-    exists)", which named no key. ``folders``: each folder setting of the command line, else
-    of the ``-cn`` file; a ``hydra.sweep.subdir`` is read below their ``hydra.sweep.dir``; a
-    path that interpolates (``${now:...}``) is left to Hydra."""
-    path = _folder_path(key, value, folders)
+def check_not_a_file(key: str, value: object, path: str) -> None:
+    """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose
+    ``path`` (:func:`_folder_path`), or a folder above it, is a file: Hydra's ``mkdir`` failed
+    with "cannot write PATH (File exists)", which named no key. A path that interpolates
+    (``${now:...}``) is left to Hydra."""
     if not path or "${" in path:
         return
     for folder in (Path(path), *Path(path).parents):
@@ -350,21 +353,10 @@ def check_not_a_file(key: str, value: object, folders: Mapping[str, object]) -> 
             raise ConfigError(f"{key}={value} {said}; accepted: {FOLDERS[key]}")
 
 
-def check_writable(key: str, value: object, folders: Mapping[str, object]) -> None:
-    """Refuses a folder setting of :data:`FOLDERS` for the job's mode (``hydra.run.dir``;
-    with ``-m`` ``hydra.sweep.dir`` and ``.subdir``) that this user cannot write or make, or
-    that lies on a filesystem storing no files (``/proc``): Hydra's ``mkdir`` or its log file
-    failed with "cannot write PATH (...)" or "the output folder='PATH' cannot be written",
-    naming no key. A path that starts with an interpolation (``${oc.env:HOME}/x``) is left
-    to Hydra; one that holds one later is checked from the folder above it that exists."""
-    path = _folder_path(key, value, folders)
-    if path and not path.startswith("${"):
-        writable(Path(path), key, must_exist=False, read_only_ok=False)
-
-
 def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
     """The path a folder setting names: a ``hydra.sweep.subdir`` below the ``hydra.sweep.dir``
-    of ``folders`` (``''`` without one: below the default, which interpolates the time)."""
+    of ``folders`` (each folder setting of the command line, else of the ``-cn`` file; ``''``
+    without one: below the default, which interpolates the time)."""
     path = str(value or "")
     if key != "hydra.sweep.subdir":
         return path
@@ -374,9 +366,7 @@ def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
 
 def refuse_chdir(chdir: object) -> None:
     """Refuses ``hydra.job.chdir=true`` (on the command line, before any job; set in a config
-    file, by each job): in each job's own folder the config's relative paths (``store.dir``,
-    ``dataset.params.root``, ``checkpoint``) would name another folder per job, and every job
-    would train its models again and read its data afresh."""
+    file, by each job): the config's relative paths would name another folder per job."""
     if chdir is True:
         raise ConfigError(
             "hydra.job.chdir=true would run each job in its own folder, where the relative "
@@ -504,11 +494,10 @@ def check_not_shadowed(argv: list[str], conf_dir: Path) -> None:
     if not folders:
         return
     name = (hydra_option(argv, "-cn", "--config-name") or "config").removesuffix(".yaml")
-    chosen = chosen_groups(argv, conf_dir)
     taken = [Path("config.yaml")] if name == "config" else []
     taken += [
         Path(group, f"{c}.yaml")
-        for group, names in chosen.items()
+        for group, names in chosen_groups(argv, conf_dir).items()
         if (conf_dir / group).is_dir()  # a config group, not a key
         for c in names
     ]
@@ -586,10 +575,9 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
             override.is_delete()
             or override.key_or_group.startswith("hydra")
             or not any(g.is_dir() for g in groups)
+            or users is None  # a pkg:// search path: Hydra finds its choices
         ):
             continue
-        if users is None:
-            continue  # a pkg:// search path: Hydra finds its choices
         choices = list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
         if not choices:  # a folder of the user's that is no group of configs
             folder = next(g for g in groups if g.is_dir())
