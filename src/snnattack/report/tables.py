@@ -130,20 +130,21 @@ def matching(paper_rows: list[dict], ours: dict[str, Any]) -> dict | None:
     return None
 
 
-def with_defaults(paper_rows: list[dict], defaults: dict[str, Any]) -> list[dict]:
-    """Paper rows with ``defaults`` for the settings they leave out (e.g. no time extension)."""
-    return [{**defaults, **row} for row in paper_rows or []]
-
-
-def not_run(paper_rows: list[dict], matched: Iterable[dict | None]) -> list[dict]:
-    """The paper rows no row of ours matched, in the paper's order: listed as "not run"."""
-    matched = [m for m in matched if m is not None]
-    return [row for row in paper_rows if not any(row is m for m in matched)]
-
-
-def paper_settings(refs: list[dict], keys: Sequence[str], ours: tuple) -> list[tuple]:
-    """The settings of paper rows as key tuples; a key a row leaves out takes ``ours``'s value."""
-    return [tuple(ref.get(k, o) for k, o in zip(keys, ours, strict=True)) for ref in refs]
+def paper_matches(
+    paper_rows: list[dict], defaults: dict[str, Any], keys: Sequence[str], groups: Iterable[tuple]
+) -> tuple[dict[tuple, dict | None], list[dict], list[tuple]]:
+    """The paper row each of ``groups`` (tuples of the ``keys``' values) matches, if any; the
+    paper rows none matched, in the paper's order (listed as "not run"), and their settings
+    as key tuples. ``defaults`` stand for the settings a paper row leaves out (e.g. no time
+    extension); a key it still leaves out takes the first group's value."""
+    paper = [{**defaults, **row} for row in paper_rows or []]
+    refs = {
+        key: matching(paper, {**defaults, **dict(zip(keys, key, strict=True))}) for key in groups
+    }
+    matched = [m for m in refs.values() if m is not None]
+    unrun = [row for row in paper if not any(row is m for m in matched)]
+    ours = next(iter(refs))
+    return refs, unrun, [tuple(r.get(k, o) for k, o in zip(keys, ours, strict=True)) for r in unrun]
 
 
 def ranked(known: Sequence[str], name: Any) -> tuple:
@@ -385,13 +386,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = in_order(group((tuple(r.get(k) for k in keys), r) for r in rows))
-    paper = with_defaults(paper, {"time_extension": 1})
-    refs = {
-        key: matching(paper, {"time_extension": 1, **dict(zip(keys, key, strict=True))})
-        for key in groups
-    }
-    unrun = not_run(paper, refs.values())
-    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    refs, unrun, unrun_keys = paper_matches(paper, {"time_extension": 1}, keys, groups)
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
     settings = ", ".join(filter(None, (settings, black_box_source(rows))))
     shown = [i for i, k in enumerate(keys) if k not in constant]
@@ -578,10 +573,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     groups = {
         (*key, variant) if trained else key: members for (key, variant), members in split.items()
     }
-    paper = with_defaults(paper, {"shuffle": "layer"})
-    refs = {key: matching(paper, dict(zip(keys, key, strict=True))) for key in groups}
-    unrun = not_run(paper, refs.values())
-    unrun_keys = paper_settings(unrun, keys, next(iter(groups)))
+    refs, unrun, unrun_keys = paper_matches(paper, {"shuffle": "layer"}, keys, groups)
     constant, settings = constant_keys(keys, [*groups, *unrun_keys])
     shown = [i for i, k in enumerate(keys) if k not in constant]
     out, deltas = [], []
@@ -707,7 +699,6 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
             )
     if not out:
         return None
-    summary = _cost_sentence(jobs)
     columns = [
         "job",
         "model",
@@ -735,7 +726,7 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
         + (f" Not measured, the step failed on the model: {'; '.join(failed)}." if failed else ""),
         "cost",
         settings=settings,
-        summary=summary,
+        summary=_cost_sentence(measured),
     )
 
 
@@ -880,11 +871,10 @@ def masking_table(jobs: list[Job]) -> Table | None:
     )
 
 
-def _cost_sentence(jobs: list[Job]) -> str:
+def _cost_sentence(measured: list[Job]) -> str:
     """One sentence: each step's time and memory relative to an STBP attack step's, as a
-    range over the measured models (counted once however many jobs measured one)."""
+    range over the models the ``measured`` jobs measured (each counted once)."""
     ratios: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    measured = [j for j in jobs if j.record.analyses.get("cost")]
     for j in measured:
         for mode, m in j.record.analyses["cost"].get("modes", {}).items():
             if mode != "stbp" and m.get("time_vs_stbp") is not None:
