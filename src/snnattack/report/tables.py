@@ -420,13 +420,9 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             means = {m: round(s[0], 2) for m, s in stats.items() if s is not None}
             best = max(means.values(), default=None)
             alike = len({frozenset(asr[m]) for m in means}) == 1  # means over the same seeds
+            marked = len(means) > 1 and alike and list(means.values()).count(best) == 1
             for m in modes:
-                if (
-                    len(means) > 1
-                    and alike
-                    and means.get(m) == best
-                    and list(means.values()).count(best) == 1
-                ):
+                if marked and means.get(m) == best:
                     bold.add((len(out), len(shown) + len(cells)))
                 cells.append(fmt_stat(stats[m], seeds=seeds))
             if box in aimed:  # the targeted rate, beside the ASR it is a part of
@@ -648,6 +644,8 @@ COST_CONDITIONS = (
     ("threads", "threads"),
     ("repeats", "repeats"),
 )
+# a step's numbers after its time, as its record names them (Table S2's columns)
+STEP_NUMBERS = ("time_vs_forward", "dense_vs_forward", "time_vs_stbp", "peak_mb", "memory_vs_stbp")
 
 
 @register("cost", order=30)
@@ -681,17 +679,8 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
                     setting,
                     *(fmt(cost.get(k)) for k, _ in varying),
                     mode,
-                    *(
-                        _num(m.get(k), s)
-                        for k, s in (
-                            ("seconds", 1e3),
-                            ("time_vs_forward", 1),
-                            ("dense_vs_forward", 1),
-                            ("time_vs_stbp", 1),
-                            ("peak_mb", 1),
-                            ("memory_vs_stbp", 1),
-                        )
-                    ),
+                    _num(m.get("seconds"), 1e3),  # in ms
+                    *(_num(m.get(k), 1) for k in STEP_NUMBERS),
                     fmt(ref.get("seconds")),
                     fmt(ref.get("peak_mb")),
                     *(_num(_paper_ratio(ref, stbp, k), 1) for k in ("seconds", "peak_mb")),
@@ -741,19 +730,9 @@ def tuning_table(jobs: list[Job]) -> Table | None:
             if copied(r["reused_from"], job):
                 continue
             where = [job.name, r["box"], fmt(r["eps_255"])]
-            if r.get("tuned"):
-                t = r["tuned"]
-                chosen = _chosen(t["params"])
-                rows.append(
-                    [
-                        *where,
-                        r["grad_mode"],
-                        r["method"],
-                        chosen,
-                        f"{t['val_asr']:.2f}",
-                        str(t["val_n"]),
-                    ]
-                )
+            if t := r.get("tuned"):
+                scored = [f"{t['val_asr']:.2f}", str(t["val_n"])]
+                rows.append([*where, r["grad_mode"], r["method"], _chosen(t["params"]), *scored])
             for c in r.get("components") or []:
                 t = c.get("tuned")
                 if isinstance(t, dict):
