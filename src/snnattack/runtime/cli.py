@@ -281,9 +281,9 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
     swept += list(file_sweep(argv, conf_dir))  # the -cn file's sweep
     for override in overrides:
-        if override.key_or_group == "hydra.job.chdir":
-            refuse_chdir(override.value())
         key = override.key_or_group
+        if key == "hydra.job.chdir":
+            refuse_chdir(override.value())
         if key in SWITCHES and not isinstance(override.value(), bool):
             raise ConfigError(  # a text ('no') would be taken as true by the callback
                 f"{key}={as_typed(override.value())} is not true or false; accepted: "
@@ -295,7 +295,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 "(metrics.json, run.log, .hydra/) would be written into the folder it is launched "
                 f"from, or every job of a sweep into one; accepted: {FOLDERS[key]}"
             )
-        if override.key_or_group != "hydra.sweep.dir":
+        if key != "hydra.sweep.dir":
             continue
         value = str(override.value())
         used = [
@@ -557,23 +557,23 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     folders = [conf_dir, *(users or [])]
     listing = sweeper_of(argv, conf_dir) in ("basic", "choice")  # not a sampling sweeper
     for override in parsed_overrides(argv):
-        groups = [f / override.key_or_group for f in folders]
-        if override.is_add() and (conf_dir / override.key_or_group).is_dir():
+        key = override.key_or_group
+        groups = [f / key for f in folders]
+        if override.is_add() and (conf_dir / key).is_dir():
             value = override.get_value_element_as_str()
             raise ConfigError(
-                f"+{override.key_or_group}={value} adds a group that the config has already "
-                f"(every config group is chosen without '+'); accepted: "
-                f"{override.key_or_group}={value}"
+                f"+{key}={value} adds a group that the config has already (every config group is "
+                f"chosen without '+'); accepted: {key}={value}"
             )
         if isinstance(override.value(), IntervalSweep) and listing:
             raise ConfigError(
                 f"{override.input_line} is a continuous range, which only a sampling sweeper "
                 "(Optuna, Nevergrad) draws from; accepted: a list of values "
-                f"({override.key_or_group}=a,b,c) or range(start,stop,step)"
+                f"({key}=a,b,c) or range(start,stop,step)"
             )
         if (
             override.is_delete()
-            or override.key_or_group.startswith("hydra")
+            or key.startswith("hydra")
             or not any(g.is_dir() for g in groups)
             or users is None  # a pkg:// search path: Hydra finds its choices
         ):
@@ -582,38 +582,35 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         if not choices:  # a folder of the user's that is no group of configs
             folder = next(g for g in groups if g.is_dir())
             raise ConfigError(
-                f"{override.input_line}: the config folder's {folder}/ makes "
-                f"{override.key_or_group} a config group (Hydra reads each folder of -cd as "
-                "one), and it holds no config; accepted: a -cd folder of configs only"
+                f"{override.input_line}: the config folder's {folder}/ makes {key} a config group "
+                "(Hydra reads each folder of -cd as one), and it holds no config; accepted: a -cd "
+                "folder of configs only"
             )
         names = choice_names(override.value())
-        one = override.key_or_group in one_choice_groups(conf_dir)
+        one = key in one_choice_groups(conf_dir)
         if one and isinstance(override.value(), list) and len(names) > 1:
             # Hydra would merge the files, the later's keys over the earlier's
             raise ConfigError(
-                f"{override.input_line} lists {len(names)} choices of {override.key_or_group}, "
+                f"{override.input_line} lists {len(names)} choices of {key}, "
                 f"which takes one; accepted: one of {', '.join(choices)}, or a sweep over them: "
-                f"-m {override.key_or_group}={','.join(names)}"
+                f"-m {key}={','.join(names)}"
             )
         lists = override.value().list if isinstance(override.value(), ChoiceSweep) else []
         for chosen in [v for v in [override.value(), *lists] if isinstance(v, list)]:
             if len(set(map(str, chosen))) < len(chosen):  # Hydra would take it once
                 raise ConfigError(
-                    f"{override.key_or_group}=[{','.join(map(str, chosen))}] repeats a choice; "
-                    f"accepted: a list of distinct choices of {', '.join(choices)}"
+                    f"{key}=[{','.join(map(str, chosen))}] repeats a choice; accepted: a list of "
+                    f"distinct choices of {', '.join(choices)}"
                 )
         for name in names:
             if name == "null":  # Hydra takes none: a group is chosen, or left to its default
                 raise ConfigError(
-                    f"{override.key_or_group}=null names no choice; accepted: "
-                    f"{', '.join(choices)}, or no {override.key_or_group}= (its default)"
+                    f"{key}=null names no choice; accepted: {', '.join(choices)}, or no {key}= "
+                    "(its default)"
                 )
             if name not in choices:
-                hint = _hint(override.key_or_group, name, choices)
-                raise ConfigError(
-                    f"{override.key_or_group}={name} is unknown{hint}; "
-                    f"accepted: {', '.join(choices)}"
-                )
+                hint = _hint(key, name, choices)
+                raise ConfigError(f"{key}={name} is unknown{hint}; accepted: {', '.join(choices)}")
 
 
 def _hint(group: str, name: str, choices: list[str]) -> str:
