@@ -611,17 +611,14 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "paper clean",
         "paper shuffled",
     ]
-    span = (
-        signed(deltas[0])
-        if len(set(deltas)) == 1
-        else f"{signed(min(deltas))} to {signed(max(deltas))}"
-    )
-    summary = (
-        f"Shuffling the spikes over time changes test accuracy by {span} points "
-        "(mean over the models of a setting and shuffle mode)."
-        if deltas
-        else ""
-    )
+    summary = ""
+    if deltas:  # none where no model holds both accuracies (an edited or partial record)
+        low, high = signed(min(deltas)), signed(max(deltas))
+        span = low if low == high else f"{low} to {high}"
+        summary = (
+            f"Shuffling the spikes over time changes test accuracy by {span} points "
+            "(mean over the models of a setting and shuffle mode)."
+        )
     return Table(
         "Table 1: accuracy (%) before and after spike shuffle",
         columns,

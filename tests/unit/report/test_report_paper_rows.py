@@ -177,3 +177,11 @@ def test_the_trained_column_names_the_kind_alone_and_no_setting_that_follows_fro
         "train.epochs=30",
         "train.epochs=60",
     ]
+
+
+def test_table1_of_records_without_a_shuffled_accuracy_has_no_summary_and_does_not_crash() -> None:
+    job = shuffle_job("a", "layer", 92.0, 91.5)
+    del job.record.analyses["shuffle"]["shuffled_acc"]  # an edited or partial record
+    table = table1([job], [])
+    assert table.summary == ""
+    assert project(table, ["shuffled", "Δ"]) == [["–", "–"]]
