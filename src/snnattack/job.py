@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
 from snnattack.analysis.checks import check_built
@@ -71,15 +73,12 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     # what fixes the result: the relaunch check, row keys, record
     spec = result_spec(resolved, component_settings(specs))
     identity = built_identity(built, resolved)
-    # skipped (or refused) before the job's lock, whose file a finished folder does not gain
-    done = finished(output_dir, resolved, spec, len(specs), identity)
-    if done is not None:
-        return done
-    with running_alone(output_dir):  # another launch running it: waits, then checks again
-        done = finished(output_dir, resolved, spec, len(specs), identity)
+    # the relaunch check, and another launch running the job waited for
+    with running_alone(
+        output_dir, lambda: finished(output_dir, resolved, spec, len(specs), identity)
+    ) as done:
         if done is not None:
             return done
-        metrics_path = output_dir / "metrics.json"
         store = ModelStore(job.store.dir)
         check_stored(job, store)
         # more workers than cores: refused where the job trains (its own store keys), else a note
@@ -93,14 +92,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             check_not_target(target_record, source_record)
             models = {"target": target_record, "source": source_record}
             loggers = attack_loggers(job.tracking, output_dir, resolved, models)
-
-            def keep(record: JobRecord) -> None:
-                """Writes ``metrics.json``, shows the results and logs them (rank 0)."""
-                write_json(metrics_path, record.to_json())
-                log.info("results\n%s", job_table(record))
-                log_results(loggers, record, metrics_path)
-                log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
-
+            keep = partial(_keep, output_dir / "metrics.json", loggers, started)
             # the job's one datamodule: tuning, attacks, annotations
             data = datamodule(attack_data(job.data))
             run_settings = RunSettings(
@@ -109,6 +101,16 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             return record_attacks(
                 job, target, source, data, data, run_settings, models=models, config=resolved
             )
+
+
+def _keep(metrics_path: Path, loggers: list[Logger], started: float, record: JobRecord) -> None:
+    """Writes the job's record to ``metrics_path``, shows the results and logs them to
+    ``loggers`` (rank 0: :attr:`RunSettings.keep`), saying how long the job took since
+    ``started``."""
+    write_json(metrics_path, record.to_json())
+    log.info("results\n%s", job_table(record))
+    log_results(loggers, record, metrics_path)
+    log.info("wrote %s in %.1f s", metrics_path, time.time() - started)
 
 
 def finished(

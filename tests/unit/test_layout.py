@@ -311,6 +311,8 @@ LAZY = {
     ("report/hydra_callback.py", "snnattack.process.distributed"): "the report command starts "
     "without Lightning",
     ("report/events.py", "snnattack.evaluation.examples"): "the report without torch",
+    ("runtime/lifecycle.py", "snnattack.process.distributed"): "a sweep's callbacks start "
+    "without Lightning; the job's lock asks for its rank once the job runs",
     ("snn/multistep.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
     ("gradients/rga.py", "snnattack.cuda"): "the Triton ops import Triton, which may be absent",
     ("runtime/launchers.py", "submitit.local"): "patched while a local_submitit sweep "

@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from snnattack.errors import Preempted, UserError
 from snnattack.records.failures import FAILURES, failures, refused_jobs_line
 from snnattack.records.files import file_size, writing
 from snnattack.records.launches import LAUNCHES, launches
-from snnattack.records.results import folder_order, print_table, read_record
+from snnattack.records.results import JobRecord, folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -79,19 +79,24 @@ def stops_as_preemption() -> Iterator[None]:
 
 
 @contextmanager
-def running_alone(output_dir: Path) -> Iterator[None]:
-    """Holds the lock of the job in ``output_dir`` (:data:`JOB_LOCK`) while the job runs, in its
-    writing process (a DDP job's rank 0: its other ranks run inside it). Two launches of one
-    command into one sweep folder at once (two shells, a relaunch while the first still runs)
-    both ran every job, writing the same files; now the later one says so in one line and
-    waits, and the caller checks again whether the job is finished (skipped as a relaunch
-    skips it; run where the other launch stopped or failed). A lock of the store's kind: the
-    system frees it when its process dies, so a killed launch holds none, and its file stays
-    (another launch may be waiting on it)."""
+def running_alone(
+    output_dir: Path, finished: Callable[[], JobRecord | None]
+) -> Iterator[JobRecord | None]:
+    """The job in ``output_dir`` run by this launch alone: yields ``finished()`` (the relaunch
+    check: the record a finished job skips to, or None where it runs), asked before the job's
+    lock (:data:`JOB_LOCK`, which a finished folder thus does not gain) and, in the writing
+    process (a DDP job's rank 0: its other ranks run inside it), again under it, held while the
+    job runs. Two launches of one command into one sweep folder at once (two shells, a relaunch
+    while the first still runs) both ran every job, writing the same files; now the later one
+    says so in one line and waits, then skips the job as a relaunch does (or runs it where the
+    other launch stopped or failed). A lock of the store's kind: the system frees it when its
+    process dies, so a killed launch holds none, and its file stays (another launch may be
+    waiting on it)."""
     from snnattack.process.distributed import is_writer  # torch's: loaded once a job runs
 
-    if not is_writer():
-        yield
+    done = finished()
+    if done is not None or not is_writer():
+        yield done
         return
     path = output_dir / JOB_LOCK
     lock = FileLock(str(path))
@@ -107,7 +112,7 @@ def running_alone(output_dir: Path) -> Iterator[None]:
             )
             lock.acquire()
     try:
-        yield
+        yield finished()
     finally:
         lock.release()
 
