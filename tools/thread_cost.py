@@ -29,7 +29,7 @@ from snnattack.tools.command import (
     run,
     settings,
 )
-from snnattack.values import integer
+from snnattack.values import MAX_THREADS, integer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,7 +48,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """The record for the parsed options, refused first if one is out of range."""
     check_model(args)
     for count in args.threads:
-        integer(1).check("--threads", count)
+        integer(1, MAX_THREADS).check("--threads", count)
     model, x, y = built_model(args, args.backend)
     return {
         "settings": settings(args),

@@ -235,7 +235,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.num_classes": integer(2),
     "dataset.in_channels": integer(1),
     "dataset.image_size": integer(1),
-    "dataset.threads": either(integer(1, top=MAX_THREADS), one_of("auto")),
+    "dataset.threads": either(integer(1, MAX_THREADS), one_of("auto")),
     "dataset.params.num_workers": integer(0),
     "dataset.params.split_seed": SEED,
     "dataset.params.test_fraction": real(0, 1, lo_open=True, hi_open=True),
@@ -324,7 +324,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
         form=lambda v: isinstance(v, list),
         kind="a list",
     ),
-    "threads": either(integer(1, top=MAX_THREADS), one_of("auto")),
+    "threads": either(integer(1, MAX_THREADS), one_of("auto")),
     "trainer.strategy": Rule(
         lambda v: v in ("auto", "ddp") or str(v).startswith("ddp_find"),
         "auto or ddp (e.g. trainer=ddp, trainer=ddp_cpu); ddp_spawn is "

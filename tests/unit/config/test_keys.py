@@ -256,8 +256,7 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
         (["-m", f"T=4,{HUGE}"], f"T={SHORT} is out of range (above 2**63 - 1, the largest"),
         (  # torch.set_num_threads: "Overflow when unpacking long", a traceback
             ["threads=2147483648"],
-            "threads=2147483648 is out of range (above 2**31 - 1, the most threads torch "
-            "sets); accepted: an integer >= 1, or auto",
+            "threads=2147483648 is out of range; accepted: an integer in [1, 4096], or auto",
         ),
         (
             [f"T={TOO_LONG}"],

@@ -1,5 +1,5 @@
 """`python -m tools.thread_cost`: a forward and an STBP step per thread count, each
-over the first count's, and a count below one refused."""
+over the first count's, and a count below one or above any machine's cores refused."""
 
 import pytest
 from measured import TINY, output
@@ -18,11 +18,15 @@ def test_bench_times_a_step_on_each_thread_count(capsys: pytest.CaptureFixture) 
     assert "× first count" in table
 
 
-def test_a_thread_count_below_one_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("count", ["0", "100000"])
+def test_a_thread_count_out_of_range_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture, count: str
+) -> None:
+    """Below one, or above any machine's cores (100000 threads hung torch's first operation)."""
     with pytest.raises(SystemExit) as exit_:
-        main([*TINY, "--threads", "1", "0"])
+        main([*TINY, "--threads", "1", count])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and "--threads=0 is out of range" in err
+    assert exit_.value.code == 2 and f"--threads={count} is out of range" in err
     assert len(err.strip().splitlines()) == 1
 
 
