@@ -19,6 +19,7 @@ import difflib
 import inspect
 import math
 import numbers
+import re
 import sys
 import types
 import typing
@@ -134,19 +135,22 @@ LONG_INT = 30  # the digits of an integer spelt whole; a longer one is shortened
 
 def as_python(value: Any) -> str:
     """``value`` as Python writes it (``repr``: a Python API's argument), an integer of more
-    than :data:`LONG_INT` digits shortened as :func:`as_typed` shortens it."""
-    return _long_int(value) if is_int(value) and abs(value) > 10**LONG_INT else repr(value)
+    than :data:`LONG_INT` digits shortened as :func:`as_typed` shortens it, alone or written
+    in text (``overrides=['T=1111111111... (400 digits)']``, not the 400 digits)."""
+    if is_int(value) and abs(value) > 10**LONG_INT:
+        return _long_int(value)
+    return re.sub(rf"\d{{{LONG_INT + 1},}}", lambda digits: _long_int(digits[0]), repr(value))
 
 
-def _long_int(value: int) -> str:
-    """An integer of more than :data:`LONG_INT` digits shortened (``1000000000... (401
-    digits)``): one readable line, and no ``ValueError`` of ``str`` past Python's limit of
-    4300 digits."""
+def _long_int(value: int | str) -> str:
+    """An integer of more than :data:`LONG_INT` digits (or its digits' text) shortened
+    (``1000000000... (401 digits)``): one readable line, and no ``ValueError`` of ``str``
+    past Python's limit of 4300 digits."""
     try:
-        text = str(abs(value))
+        text = value if isinstance(value, str) else str(abs(value))
     except ValueError:  # past sys.get_int_max_str_digits()
         return f"<an integer of more than {sys.get_int_max_str_digits()} digits>"
-    return f"{'-' if value < 0 else ''}{text[:10]}... ({len(text)} digits)"
+    return f"{'-' if is_int(value) and value < 0 else ''}{text[:10]}... ({len(text)} digits)"
 
 
 def _key(key: Any) -> str:

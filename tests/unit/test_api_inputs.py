@@ -833,6 +833,44 @@ CASES = [
         "several values (a sweep, which a call does not run)",
         "one value each (a list: method.pgd.steps=[a,b]",
     ),
+    (  # a value of 400 digits was printed whole, in every message naming the override
+        "a model key of 400 digits in evaluate's overrides",
+        evaluate(overrides=["T=" + "1" * 400]),
+        UserError,
+        "overrides=['T=1111111111... (400 digits)'] sets T, which the model passed holds",
+        "or a job: python run.py T=1111111111... (400 digits)",
+    ),
+    (
+        "an argument's key of 400 digits in attack's overrides",
+        attack(overrides=lambda m, x, y: ["eps=[" + "1" * 400 + "]"]),
+        UserError,
+        "overrides=['eps=[1111111111... (400 digits)]'] sets eps, which the argument eps sets",
+        "accepted: the argument eps",
+    ),
+    (
+        "an unknown key of 400 digits in evaluate's overrides",
+        evaluate(overrides=["lamda=" + "1" * 400]),
+        ConfigError,
+        "overrides=['lamda=1111111111... (400 digits)']: unknown key 'lamda'",
+        "did you mean 'lambda'?",
+    ),
+    (
+        "a sweep of 400 digits in evaluate's overrides",
+        evaluate(overrides=["eps=" + "1" * 400 + ",2"]),
+        UserError,
+        "overrides=['eps=1111111111... (400 digits),2']: 'eps=1111111111... (400 digits),2' "
+        "gives eps several values",
+        "a sweep: one call per value",
+    ),
+    (  # Hydra's int() raised its ValueError past Python's 4300 digits, a traceback
+        "a value past Python's digits in attack's overrides",
+        attack(overrides=lambda m, x, y: ["method.pgd.steps=" + "1" * 5000]),
+        UserError,
+        "overrides=['method.pgd.steps=1111111111... (5000 digits)']: 'method.pgd.steps="
+        "1111111111... (5000 digits)' holds an integer of more than 4300 digits, more than "
+        "Python reads; accepted: a number of fewer digits",
+        "",
+    ),
     (
         "attack overrides a string",
         lambda m, x, y: snnattack.attack(m, x, y, overrides="method.pgd.steps=2"),

@@ -31,6 +31,7 @@ to the host in one sync and its labels' range in another, each a GPU stall; a re
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
@@ -48,6 +49,7 @@ from snnattack.records.checkpoints import require_finite, require_loaded
 from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import ScaledNeuron
 from snnattack.snn.stepwise import StepLIF
+from snnattack.values import as_python
 
 log = logging.getLogger(__name__)
 
@@ -766,19 +768,21 @@ def check_model_keys(overrides: Any) -> None:
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
+        shown = as_python(item)  # a value of 400 digits shortened
         if key == "threads":
             raise UserError(
-                f"overrides=[{item!r}] sets threads, which a call leaves to your process (it "
+                f"overrides=[{shown}] sets threads, which a call leaves to your process (it "
                 "runs on torch's threads, and the record would misdescribe it); accepted: "
-                f"torch.set_num_threads(...) before the call, or a job: python run.py {item}"
+                f"torch.set_num_threads(...) before the call, or a job: python run.py {shown[1:-1]}"
             )
         if key in MODEL_KEYS:
             raise UserError(
-                f"overrides=[{item!r}] sets {key}, which the model passed holds itself (it "
+                f"overrides=[{shown}] sets {key}, which the model passed holds itself (it "
                 "runs as it is built, and the record would misdescribe it); accepted: the "
                 "model built with it (snnattack.load(..., T=, lam=, theta=, reset=, "
                 "encoding=, levels=, backend=), or snnattack.models.zoo.build with them), "
-                f"the argument T= for a network of another library, or a job: python run.py {item}"
+                f"the argument T= for a network of another library, or a job: python run.py "
+                f"{shown[1:-1]}"
             )
 
 
@@ -790,27 +794,35 @@ def check_overrides(overrides: Any) -> None:
     ``overrides``, not by Hydra's own exception."""
     accepted = "accepted: a list of 'key=value' strings"
     if isinstance(overrides, str):
-        raise UserError(f"overrides={overrides!r} is not a list; {accepted}: [{overrides!r}]")
+        shown = as_python(overrides)  # a value of 400 digits shortened, here and below
+        raise UserError(f"overrides={shown} is not a list; {accepted}: [{shown}]")
     if not isinstance(overrides, Sequence):
-        raise UserError(f"overrides={overrides!r} is not a list; {accepted}")
+        raise UserError(f"overrides={as_python(overrides)} is not a list; {accepted}")
+    given = as_python(list(overrides))
     for item in overrides:
         if not isinstance(item, str):
-            raise UserError(f"overrides={list(overrides)!r}: {item!r} is not a string; {accepted}")
+            raise UserError(f"overrides={given}: {as_python(item)} is not a string; {accepted}")
     parser = OverridesParser.create()
     for item in overrides:
         try:
             (override,) = parser.parse_overrides([item])
         except HydraException:
             override = None
+        except ValueError:  # Hydra's int() of an integer past Python's 4300 digits
+            raise UserError(
+                f"overrides={given}: {as_python(item)} holds an integer of more than "
+                f"{sys.get_int_max_str_digits()} digits, more than Python reads; accepted: a "
+                "number of fewer digits"
+            ) from None
         if override is None or not override.key_or_group:
             raise UserError(
-                f"overrides={list(overrides)!r}: {item!r} is not a key=value override; "
+                f"overrides={given}: {as_python(item)} is not a key=value override; "
                 f"{accepted}, one value each (a list: key=[a,b]; text with commas or spaces: "
                 "key='a b')"
             )
         if override.is_sweep_override():
             raise UserError(
-                f"overrides={list(overrides)!r}: {item!r} gives {override.key_or_group} several "
+                f"overrides={given}: {as_python(item)} gives {override.key_or_group} several "
                 f"values (a sweep, which a call does not run); {accepted}, one value each (a "
                 f"list: {override.key_or_group}=[a,b]; a sweep: one call per value)"
             )

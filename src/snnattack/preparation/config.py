@@ -44,6 +44,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
+from snnattack.values import as_python
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -203,11 +204,12 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
         name, value = owned[key]
         if name is None:
             raise UserError(
-                f"overrides=[{item!r}] sets {key}, which this call fixes ({key}={value}); "
+                f"overrides=[{as_python(item)}] sets {key}, which this call fixes ({key}={value}); "
                 "accepted: overrides of other keys"
             )
         raise UserError(
-            f"overrides=[{item!r}] sets {key}, which the argument {name} sets ({key}={value}): "
+            f"overrides=[{as_python(item)}] sets {key}, which the argument {name} sets "
+            f"({key}={value}): "
             f"the override would overrule it; accepted: the argument {name}, and overrides of "
             "other keys"
         )
@@ -229,7 +231,9 @@ def _composed(
     if not validated:
         check_group_choices(list(overrides), CONF_DIR)
         for item in overrides:  # each key before Hydra composes, as on the command line
-            _as_given(f"overrides=[{item!r}]", check_override_keys, [item], CONF_DIR, LISTING)
+            _as_given(
+                f"overrides=[{as_python(item)}]", check_override_keys, [item], CONF_DIR, LISTING
+            )
         try:
             return compose_config(args), ()
         except HydraException as err:
@@ -240,7 +244,7 @@ def _composed(
     cfg = copy.deepcopy(_composed(args, overrides, False, chooser)[0])
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
-    _as_given(f"overrides={list(overrides)!r}", check_keys, tree, CONF_DIR, LISTING)
+    _as_given(f"overrides={as_python(list(overrides))}", check_keys, tree, CONF_DIR, LISTING)
     return cfg, validate(cfg)
 
 
