@@ -51,6 +51,9 @@ declare({"method.*.name": one_of(*METHODS, ENSEMBLE)})
 
 # the networks of the user's (model=external, the API's passed one), whose forward may be random
 OWN_MODELS = frozenset({"external", PASSED})
+# gradient passes per batch past which a job does not finish: at 1 ms a pass (the quick
+# start's digits_net took 28 ms an STBP step on 2 cores, docs/performance.md), over a day a batch
+ENDLESS_PASSES = 10**8
 
 
 @CHECKS.register("method_params", order=0)
@@ -378,6 +381,15 @@ def notes(resolved: dict[str, Any]) -> list[str]:
         out.append(
             f"attack.tune.enabled=true tunes nothing with attack.grad_mode={mode}: it has no "
             "parameter to tune; its rows run as they are"
+        )
+    draws = attack.get("eot_samples", 1)  # each iteration's gradient averages these passes
+    runs, total = max((curve_reach(resolved) or {"": 1}).items(), key=lambda item: item[1])
+    if total * draws > ENDLESS_PASSES:
+        named = ", ".join(filter(None, [runs, f"attack.eot_samples={draws}" * (draws > 1)]))
+        out.append(
+            f"{named}: {total * draws:.3g} gradient passes per batch, over "
+            f"{total * draws / 1000 / 86400:.3g} days a batch at 1 ms a pass: the job does not "
+            "finish in any realistic time"
         )
     counts = attack.get("steps_curve") or []
     for key, method in resolved["method"].items() if counts else ():

@@ -1063,6 +1063,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "T=8 is not read by the target of train.kind=ann (an ANN has no leak and no time "
             "steps): it is trained and attacked without it",
         ),
+        (  # a count of passes no job finishes ran with nothing said
+            "method=[pgd] method.pgd.steps=1000000000000",
+            "method.pgd.steps=1000000000000: 1e+12 gradient passes per batch, over 1.16e+04 "
+            "days a batch at 1 ms a pass: the job does not finish in any realistic time",
+        ),
+        (
+            "encoding=poisson method=[pgd] attack.eot_samples=1000000000000000",
+            "method.pgd.steps=7, attack.eot_samples=1000000000000000: 7e+15 gradient passes per "
+            "batch, over 8.1e+07 days a batch at 1 ms a pass: the job does not finish in any "
+            "realistic time",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
