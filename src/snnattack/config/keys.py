@@ -283,18 +283,16 @@ def _not_a_dict(key: str, value: Any, tree: dict[str, Any], conf_dir: Path) -> C
     if not below:
         return None
     chosen = _chosen(key, tree, conf_dir)
+    whose = "its keys"
     if chosen is not None:  # the keys of the chosen attack= (dataset=, ...), not of them all
         choice, below = chosen
         if not below:
             return ConfigError(
                 f"{key}={as_typed(value)} is not a dict; accepted: {{}} ({choice} has none)"
             )
-        return ConfigError(
-            f"{key}={as_typed(value)} is not a dict; accepted: a dict of the keys of {choice} "
-            f"({', '.join(below)}), e.g. {key}.{below[0]}=..."
-        )
+        whose = f"the keys of {choice}"
     return ConfigError(
-        f"{key}={as_typed(value)} is not a dict; accepted: a dict of its keys "
+        f"{key}={as_typed(value)} is not a dict; accepted: a dict of {whose} "
         f"({', '.join(below)}), e.g. {key}.{below[0]}=..."
     )
 
@@ -507,10 +505,8 @@ def choice_files(conf_dir: Path, group: str) -> list[Path]:
 def _root(conf_dir: Path) -> dict[str, Any]:
     """Every dotted key of the root config's own tree (``config.yaml``, not its groups'), with
     its default."""
-    tree = OmegaConf.to_container(loaded(conf_dir / "config.yaml"), resolve=False)
-    tree.pop("defaults", None)
-    tree.pop(HYDRA, None)
-    return dict(walk(tree, ""))
+    tree = next(t for path, _, t in _files(conf_dir) if path == conf_dir / "config.yaml")
+    return dict(walk({k: v for k, v in tree.items() if k != HYDRA}, ""))
 
 
 def canonical(argv: list[str]) -> list[str]:
