@@ -88,13 +88,18 @@ class Rule:
             return None
         spell = spell or as_typed
         accepted = self.describe().format(key=key)
-        problem = self.problem_of(value, spell)
-        if isinstance(value, str) and self.test(_number(value)):
-            # an environment variable (${oc.env:NAME}: docs/errors.md), a quoted override
-            problem = "is text, not a number"
-        elif value is None:
-            problem = "sets no value"
+        problem = self.typed_problem(value, spell)
         return f"{key}={spell(value)} {problem}{where}; accepted: {accepted}"
+
+    def typed_problem(self, value: Any, spell: Callable[[Any], str]) -> str:
+        """:meth:`problem_of` a value as typed: "sets no value" for null, "is text, not a
+        number" for a text the test would accept as the number it spells (an environment
+        variable, ``${oc.env:NAME}``: docs/errors.md; a quoted override)."""
+        if value is None:
+            return "sets no value"
+        if isinstance(value, str) and self.test(_number(value)):
+            return "is text, not a number"
+        return self.problem_of(value, spell)
 
     def check(self, key: str, value: Any) -> None:
         message = self.complaint(key, value)
@@ -125,9 +130,7 @@ def as_typed(value: Any) -> str:
         return "{" + ", ".join(items) + "}"
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return "[" + ", ".join(map(as_typed, value)) + "]"
-    if is_int(value) and abs(value) > 10**LONG_INT:
-        return _long_int(value)
-    return repr(value)
+    return as_python(value)
 
 
 LONG_INT = 30  # the digits of an integer spelt whole; a longer one is shortened
@@ -292,12 +295,7 @@ def list_rule(item: Rule, accepted: str, *, empty: bool = False) -> Rule:
 
     def problem(value: list, spell: Callable[[Any], str]) -> str:
         if isinstance(value, Bare):  # eps=inf: what is wrong with the one value typed
-            (x,) = value
-            if x is None:
-                return "sets no value"
-            if isinstance(x, str) and item.test(_number(x)):
-                return "is text, not a number"
-            return item.problem_of(x, spell)
+            return item.typed_problem(value[0], spell)
         if not value:
             return "is empty"
         for x in (x for x in value if not item.test(x)):
@@ -469,7 +467,7 @@ TYPED = {
         "a number",
         lambda v: BEYOND_FLOAT if beyond_float(v) else "is not a number",
     ),
-    bool: Rule(BOOL.test, BOOL.accepted, "is not true or false"),
+    bool: BOOL,
     str: Rule(
         lambda v: isinstance(v, str),
         "a text (one that reads as a number or a switch quoted: {key}=\"'2024'\")",
