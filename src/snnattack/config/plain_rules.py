@@ -64,13 +64,7 @@ EPS_255 = real(0, 255)
 RADIUS = real(0, 255, lo_open=True, spelling=whole_if_integral)
 # a model file's path: text (checkpoint=123 is a number, a file named so is quoted: '123');
 # that the file exists and loads is checked before any work (config/preflight.py)
-MODEL_FILE = optional(
-    Rule(
-        lambda v: isinstance(v, str) and bool(v),
-        f"the path of a model file ({FORMATS})",
-        "is not a path",
-    )
-)
+MODEL_FILE = optional(Rule(NAME.test, f"the path of a model file ({FORMATS})", "is not a path"))
 
 
 def fraction_note(key: str, value: float) -> list[str]:
@@ -106,6 +100,24 @@ def _tag_problem(value: Any, spell: Callable[[Any], str]) -> str:
     if not isinstance(bad, str | int | float):
         return f"holds {spell(bad)}, which is not text (a tag is a word)"
     return f"holds {spell(bad)}, of {len(str(bad))} characters"
+
+
+def _per_channel(test: Callable[[Any], bool], numbers: str) -> Rule:
+    """null or a non-empty list of ``numbers`` (each one that ``test`` accepts), one per input
+    channel (``dataset.mean``, ``dataset.std``)."""
+    return optional(
+        Rule(
+            lambda v: isinstance(v, list) and bool(v) and all(map(test, v)),
+            f"a list of {numbers}, one per input channel",
+            f"is not a list of {numbers}",
+        )
+    )
+
+
+def _not_read(accepted: str) -> Rule:
+    """The rule of a block of experiments/ files that jobs do not read: only a dict, whose
+    keys are its own, so any value in its place is refused."""
+    return Rule(lambda v: False, accepted, "is not a dict")
 
 
 PLAIN: dict[str, Rule] = {  # key: its rule, declared below
@@ -240,20 +252,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.params.split_seed": SEED,
     "dataset.params.test_fraction": real(0, 1, lo_open=True, hi_open=True),
     "dataset.params.val_fraction": real(0, 1, lo_open=True, hi_open=True),
-    "dataset.mean": optional(
-        Rule(
-            lambda v: isinstance(v, list) and bool(v) and all(map(is_real, v)),
-            "a list of numbers, one per input channel",
-            "is not a list of numbers",
-        )
-    ),
-    "dataset.std": optional(
-        Rule(
-            lambda v: isinstance(v, list) and bool(v) and all(is_real(x) and x > 0 for x in v),
-            "a list of numbers > 0, one per input channel",
-            "is not a list of numbers > 0",
-        )
-    ),
+    "dataset.mean": _per_channel(is_real, "numbers"),
+    "dataset.std": _per_channel(lambda x: is_real(x) and x > 0, "numbers > 0"),
     "dataset.params.val_size": integer(1),
     "dataset.params.train_size": integer(1),
     "dataset.params.frames": integer(1),
@@ -301,17 +301,9 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "logger.wandb.init_timeout": real(0, lo_open=True),
     "store.dir": NAME,
     # experiments/ files' blocks that jobs do not read (the report, the sweeps, the benchmark)
-    "paper": Rule(
-        lambda v: False,
-        "a dict of the paper's numbers by table (experiments/ files)",
-        "is not a dict",
-    ),
-    "kinds": Rule(
-        lambda v: False, "a dict of per-kind values, e.g. kinds.T.ann=1", "is not a dict"
-    ),
-    "benchmark": Rule(
-        lambda v: False, "a dict of the benchmark's protocol and model", "is not a dict"
-    ),
+    "paper": _not_read("a dict of the paper's numbers by table (experiments/ files)"),
+    "kinds": _not_read("a dict of per-kind values, e.g. kinds.T.ann=1"),
+    "benchmark": _not_read("a dict of the benchmark's protocol and model"),
     "cosmetic_keys": Rule(
         # the package's own (conf/config.yaml): a key listed beside them could change a result,
         # and the jobs that differ in it would share a stored model and a relaunch
