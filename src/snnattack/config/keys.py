@@ -59,8 +59,7 @@ def _package(path: Path, conf_dir: Path) -> str:
 
 
 def loaded(path: Path) -> Any:
-    """The config file ``path`` as OmegaConf reads it; one YAML cannot read (a file of
-    ``conf/`` edited by hand) is one line naming it and its line (:func:`unreadable_yaml`)."""
+    """The config file ``path`` as OmegaConf reads it; unreadable YAML: :func:`unreadable_yaml`."""
     try:
         return OmegaConf.load(path)
     except yaml.YAMLError as err:
@@ -158,8 +157,7 @@ def _instance(pattern: str, parts: list[str], options: frozenset[str] | None = N
     """``pattern`` with its ``*`` levels taken from the key ``parts`` (``method.*.steps`` for
     ``method.pgd.stepz`` is ``method.pgd.steps``); None where the levels before differ, or
     where the option taken for ``*`` is not one of ``options``, those whose file sets the key
-    (``method.*.n_queries`` is square's, never ``method.ensemble.n_queries``): a suggestion is
-    a key that exists."""
+    (:func:`_suppliers`): a suggestion is a key that exists."""
     wanted = pattern.split(".")
     if "*" not in wanted:
         return pattern
