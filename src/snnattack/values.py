@@ -81,9 +81,7 @@ class Rule:
         self, key: str, value: Any, where: str = "", spell: Callable[[Any], str] | None = None
     ) -> str | None:
         """The one-line message if ``value`` fails (``where`` follows the problem, e.g.
-        ``" for attack=hart"``), else None; ``value`` is shown as ``spell`` writes it (None:
-        :func:`as_typed`, the command line's ``null`` and ``true``; the Python API's
-        arguments: ``repr``, ``None`` and ``True``)."""
+        ``" for attack=hart"``), else None; ``value`` spelt by ``spell`` (None: as_typed)."""
         if self.test(value):
             return None
         spell = spell or as_typed
@@ -92,9 +90,8 @@ class Rule:
         return f"{key}={spell(value)} {problem}{where}; accepted: {accepted}"
 
     def typed_problem(self, value: Any, spell: Callable[[Any], str]) -> str:
-        """:meth:`problem_of` a value as typed: "sets no value" for null, "is text, not a
-        number" for a text the test would accept as the number it spells (an environment
-        variable, ``${oc.env:NAME}``: docs/errors.md; a quoted override)."""
+        """:meth:`problem_of` a value as typed: null sets no value, and a text that the test
+        accepts as a number (``${oc.env:NAME}``: docs/errors.md; a quoted override) is text."""
         if value is None:
             return "sets no value"
         if isinstance(value, str) and self.test(_number(value)):
