@@ -123,10 +123,9 @@ def count_of(rate: float, total: int, of: str = "total") -> int | None:
     the evaluation wrote it (``rate = 100 * count / total``): ``rate * total / 100`` to the
     nearest whole. None for a ``total`` of 0, whose rate is NaN. One function for every reader
     that turns a rate back into samples (a benchmark entry's robust accuracy, a kept row's
-    checks), so that they count alike; torch-free (the leaderboard imports it). ValueError,
-    its message saying what the rate is, where it is no share of whole samples (a row edited
-    by hand: ``count`` further than :data:`WHOLE` from a whole number, or NaN) or a share of
-    no sample that is not NaN."""
+    checks), so that they count alike; torch-free (the leaderboard imports it). ValueError
+    saying what the rate is where it counts no whole samples (further than :data:`WHOLE`, or
+    NaN: a row edited by hand) or is a share of no sample that is not NaN."""
     if total == 0:
         if not math.isnan(rate):
             raise ValueError(f"a share of no sample ({of}=0), not NaN")
@@ -395,11 +394,8 @@ def folder_order(folder: Path, root: Path) -> list[list[tuple[int, float, str]]]
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:
-    """Writes ``record`` to ``path`` atomically (a reader never sees half a file).
-
-    A failed write (disk full, ...) raises a :class:`~snnattack.errors.WriteError` naming
-    ``path``, and leaves the previous file as it was and no temporary file.
-    """
+    """Writes ``record`` to ``path`` by :func:`~snnattack.records.files.write_atomic`: a reader
+    never sees half a file, and a failed write is a ``WriteError`` naming ``path``."""
     write_atomic(path, json.dumps(record, indent=2, default=str))
 
 
@@ -439,13 +435,12 @@ def complete_record(
 
 def check_same_models(done: JobRecord, path: Path, built: dict[str, tuple[str, str, str]]) -> None:
     """Refuses to skip (or replace) the finished job ``done`` in ``path`` whose models were
-    other than those the job built now from files or a factory (``built``: by the setting
-    that names each, e.g. ``checkpoint=PATH``, its role in the record's ``models``, the field
-    that names its weights there, a model file's ``sha256`` or a factory network's
-    ``weights``, and that field's value now). The config names a file by its path only: a
-    file retrained or replaced at the same path was skipped as the finished job, which kept
-    the former weights' results under this command. A record without the field (its model
-    was trained, or the record predates the field) is not compared."""
+    other than those the job built now (``built``: by the setting that names each, e.g.
+    ``checkpoint=PATH``, its role in the record's ``models``, the field there that names its
+    weights, a file's ``sha256`` or a factory's ``weights``, and that field's value now): the
+    config names a file by its path only, and one retrained at that path kept the former
+    weights' results. A record without the field (a trained model, an older record) is not
+    compared."""
     differ = [
         f"{setting}: {field} {there} there, {here} here"
         for setting, (role, field, here) in built.items()
@@ -482,9 +477,7 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
             f"another hydra.run.dir, or {path} removed"
         ) from None
     there, here = what_runs(done.result_spec), what_runs(spec)
-    if isinstance(there, dict) and COMPONENTS not in there:
-        # recorded before the spec held the ensembles' components: what they ran is unknown,
-        # so the job is redone (it is not complete), not refused, where the rest agrees
+    if isinstance(there, dict) and COMPONENTS not in there:  # written before: compared without
         here = {k: v for k, v in here.items() if k != COMPONENTS}
     if done.schema != SCHEMA or there == here:
         return
