@@ -68,15 +68,17 @@ def loaded(path: Path) -> Any:
 
 @cache
 def _files(conf_dir: Path = CONF_DIR) -> tuple[tuple[Path, str, dict[str, Any]], ...]:
-    """Each config file of ``conf_dir`` (sorted) with its package (:func:`_package`) and its
-    tree as written, without its defaults list (choices, not keys): what every reader of the
-    keys below walks. Read once; the trees are not to be changed."""
+    """Each config file of ``conf_dir`` (sorted) with the prefix of its keys (its package,
+    :func:`_package`, and a dot; "" for the top) and its tree as written, without its
+    defaults list (choices, not keys): what every reader of the keys below walks. Read once;
+    the trees are not to be changed."""
     found = []
     for path in sorted(conf_dir.rglob("*.yaml")):
         tree = OmegaConf.to_container(loaded(path), resolve=False)
         if isinstance(tree, dict):
             tree.pop("defaults", None)
-            found.append((path, _package(path, conf_dir), tree))
+            package = _package(path, conf_dir)
+            found.append((path, f"{package}." if package else "", tree))
     return tuple(found)
 
 
@@ -91,11 +93,10 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
         )
     empty: dict[str, bool] = {}
     groups = set()
-    for path, package, tree in _files(conf_dir):
+    for path, prefix, tree in _files(conf_dir):
         if path.parent != conf_dir:
             groups.add(path.parent.relative_to(conf_dir).as_posix())
-        prefix = f"{package}." if package else ""
-        levels = package.split(".") if package else []
+        levels = prefix.split(".")[:-1]
         nodes = {".".join(levels[: i + 1]): False for i in range(len(levels))}
         nodes.update((key, value == {}) for key, value in walk(tree, prefix))  # empty dicts
         for key, is_empty in nodes.items():
@@ -111,8 +112,8 @@ def schema(conf_dir: Path = CONF_DIR) -> tuple[frozenset[str], frozenset[str], f
 def nullable(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     """The dotted nodes that some file of ``conf_dir`` sets to null (``logger.wandb: null``)."""
     found = set()
-    for _, package, tree in _files(conf_dir):
-        found.update(k for k, v in walk(tree, f"{package}." if package else "") if v is None)
+    for _, prefix, tree in _files(conf_dir):
+        found.update(k for k, v in walk(tree, prefix) if v is None)
     return frozenset(found)
 
 
@@ -175,11 +176,11 @@ def _suppliers(conf_dir: Path = CONF_DIR) -> dict[str, frozenset[str]]:
     whose file sets it (``square``, ...): the schema's ``*`` stands for any option, but each
     option has only its own file's keys."""
     found: dict[str, set[str]] = {}
-    for path, package, tree in _files(conf_dir):
-        if not package.endswith(".*"):
+    for path, prefix, tree in _files(conf_dir):
+        if not prefix.endswith(".*."):
             continue
-        found.setdefault(package, set()).add(path.stem)
-        for key, _ in walk(tree, f"{package}."):
+        found.setdefault(prefix[:-1], set()).add(path.stem)
+        for key, _ in walk(tree, prefix):
             found.setdefault(key, set()).add(path.stem)
     return {key: frozenset(options) for key, options in found.items()}
 
@@ -189,8 +190,7 @@ def list_nodes(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     """The key patterns whose value some file of ``conf_dir`` sets to a list
     (``method.*.components``, ``eps``), its defaults list aside."""
     found = set()
-    for _, package, tree in _files(conf_dir):
-        prefix = f"{package}." if package else ""
+    for _, prefix, tree in _files(conf_dir):
         found.update(k for k, v in walk(tree, prefix) if isinstance(v, list))
     return frozenset(found)
 
@@ -458,8 +458,8 @@ def global_choices_with(key: str, conf_dir: Path = CONF_DIR) -> dict[str, list[s
     if key.split(".")[0] in one_choice_groups(conf_dir) or key in _root(conf_dir):
         return {}
     found: dict[str, list[str]] = {}
-    for path, package, tree in _files(conf_dir):
-        if path.parent == conf_dir or path.stem.startswith("_") or package != "":
+    for path, prefix, tree in _files(conf_dir):
+        if path.parent == conf_dir or path.stem.startswith("_") or prefix != "":
             continue
         if any(k == key for k, _ in walk(tree, "")):
             group = path.parent.relative_to(conf_dir).as_posix()
@@ -473,9 +473,8 @@ def readers(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
     where the config lacks ``key``, setting a reader is the way to set what it stood for."""
     reads = re.compile(rf"\$\{{(oc\.select:)?{re.escape(key)}[,}}]")
     found = set()
-    for path, package, tree in _files(conf_dir):
-        package = package.replace("*", path.stem)
-        prefix = f"{package}." if package else ""
+    for path, prefix, tree in _files(conf_dir):
+        prefix = prefix.replace("*", path.stem)
         found.update(k for k, v in walk(tree, prefix) if isinstance(v, str) and reads.search(v))
     return sorted(found)
 
