@@ -47,7 +47,6 @@ def listed(key: str, value: Any) -> Any:
 
 WANDB_BANNED = "/\\#?%:"  # the characters W&B refuses in a project's name
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions
 # (no custom_fwd/custom_bwd) and the C kernels have no half or bfloat16 path, so a lower
 # precision would fail (RGA's adjoint) or silently attack in fp16; 64-bit was never run through
@@ -58,7 +57,6 @@ PRECISIONS = ("32-true", "32")
 NAME = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty name")
 SEED = integer(0, MAX_SEED)
 BATCHES = optional(either(integer(1), real(0, 1, lo_open=True)))
-EPS_255 = real(0, 255)
 # a radius or step size > 0 in 1/255 units, spelt as an integer where it is one (as its
 # defaults are: train.adversary.eps 16), so 16 and 16.0 are one store key
 RADIUS = real(0, 255, lo_open=True, spelling=whole_if_integral)
@@ -130,7 +128,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "deterministic": BOOL,
     # attack evaluation
     "eps": list_rule(  # a radius twice would attack and report its rows twice
-        EPS_255,
+        real(0, 255),
         "a list of distinct numbers in [0, 255] in units of 1/255, e.g. eps=[8,16]",
     ),
     "boxes": list_rule(
@@ -271,7 +269,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.params.download": BOOL,
     "dataset.params.augment": BOOL,
     # Lightning Trainer (Lightning reads some values in its own way: max_epochs=-1 = forever)
-    "trainer.accelerator": one_of(*ACCELERATORS),
+    "trainer.accelerator": one_of("auto", "cpu", "gpu", "cuda", "mps", "tpu"),
     "trainer.devices": either(integer(1), one_of("auto")),
     "trainer.num_nodes": integer(1),
     "trainer.precision": Rule(
