@@ -46,17 +46,12 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _hash(value: Any) -> bool:
-    """A weights hash as :func:`weights_of` writes it: its kind and 16 hex digits."""
-    return isinstance(value, str) and WEIGHTS.fullmatch(value) is not None
-
-
 def _optional(test: Any) -> Any:
     return lambda value: value is None or test(value)
 
 
-def _count(value: Any) -> bool:
-    return is_int(value) and value >= 0
+def _integer(least: int) -> Any:
+    return lambda value: is_int(value) and value >= least
 
 
 def _percents(value: Any) -> bool:
@@ -78,30 +73,30 @@ FIELDS: dict[str, Any] = {
         "paper": (_optional(_text), "a citation or null"),
         "venue": (_optional(_text), "a venue or null"),
         "architecture": (_text, "a name"),
-        "T": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+        "T": (_integer(1), "an integer >= 1"),
         "encoding": (
             _optional(lambda v: v in ENCODINGS),
             f"{', '.join(ENCODINGS)}, or null (not stated: the model's own time loop)",
         ),
-        "levels": (_optional(lambda v: _count(v) and v >= 2), "an integer >= 2 or null"),
+        "levels": (_optional(_integer(2)), "an integer >= 2 or null"),
         "training": (_text, "a kind of training"),
-        "parameters": (_optional(_count), "an integer >= 0 or null"),
+        "parameters": (_optional(_integer(0)), "an integer >= 0 or null"),
     },
     "protocol": (_text, "a protocol name"),
     "eps_255": (lambda v: isinstance(v, list) and v != [] and all(map(is_number, v)), "radii"),
     "data": (lambda v: v in ("protocol", "user"), "protocol or user"),
     "clean_acc": (_percent, "a percentage"),
-    "n": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+    "n": (_integer(1), "an integer >= 1"),
     "robust_acc": (_percents, "{attack: percentage}"),
     "worst_case": (_percent, "a percentage"),
-    "eot_samples": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+    "eot_samples": (_integer(1), "an integer >= 1"),
     "masking": {"flagged": (lambda v: isinstance(v, list) and all(map(_text, v)), "names")},
     "reported": (_optional(_percents), "{attack or clean: percentage} or null"),
     "gap": (_optional(is_number), "a number or null"),
     "provenance": {
         "snnattack": (_text, "a version"),
         "commit": (_optional(_text), "a git commit or null"),
-        "protocol_version": (lambda v: _count(v) and v >= 1, "an integer >= 1"),
+        "protocol_version": (_integer(1), "an integer >= 1"),
         "protocol_sha256": (
             lambda v: isinstance(v, str) and SHA256.fullmatch(v) is not None,
             "the sha256 of the protocol file it ran (64 hex digits)",
@@ -111,7 +106,7 @@ FIELDS: dict[str, Any] = {
             "the settings that differ from the protocol file's (key=value), [] if none",
         ),
         "weights": (
-            _optional(_hash),
+            _optional(lambda v: isinstance(v, str) and WEIGHTS.fullmatch(v) is not None),
             "params:, file: or store: and 16 hex digits (the weights' hash), or null",
         ),
         "date": (_text, "an ISO date"),
@@ -187,15 +182,6 @@ def weights_of(target: dict[str, Any]) -> str | None:
     return f"store:{target['key']}" if target.get("key") else None
 
 
-def training_of(target: dict[str, Any]) -> str:
-    """The target's kind of training as its record knows it: the kind that trained it here
-    (or that the configured model of its file was trained as); a network passed in or built by
-    a factory was trained elsewhere, so its kind is not stated."""
-    if target.get("class") or target.get("factory"):
-        return "not stated"
-    return str(target.get("kind") or "not stated")
-
-
 def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -> dict[str, Any]:
     """The entry of ``record``, whose config's ``benchmark`` block names the protocol and the
     model (``protocol``, ``version``, ``name``; ``paper``, ``venue``, ``training``,
@@ -218,6 +204,9 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
     }
     worst = worst_case(robust)
     reported = block.get("reported") or None
+    # the kind that trained the target here (or that its file's configured model was trained
+    # as); a network passed in or built by a factory was trained elsewhere: not stated
+    trained = None if target.get("class") or target.get("factory") else target.get("kind")
     entry = {
         "schema": SCHEMA,
         "model": {
@@ -230,7 +219,7 @@ def from_record(record: JobRecord, protocol_sha256: str, overrides: list[str]) -
             # protocol's); a configured one is built with the config's
             "encoding": target.get("encoding", cfg.get("encoding")),
             "levels": target.get("levels", cfg.get("encoding_levels")),
-            "training": str(block.get("training") or training_of(target)),
+            "training": str(block.get("training") or trained or "not stated"),
             "parameters": target.get("parameters"),
         },
         "protocol": str(block["protocol"]),
@@ -428,13 +417,9 @@ def read_entry(path: Path) -> dict[str, Any]:
     """The entry in ``path``, checked; one UserError line if it is not JSON or not an entry."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
+        why = "nested deeper than Python reads" if isinstance(err, RecursionError) else err
         raise UserError(
-            f"{path}: not a JSON entry ({err}); accepted: a schema {SCHEMA} entry"
-        ) from None
-    except RecursionError:
-        raise UserError(
-            f"{path}: not a JSON entry (nested deeper than Python reads); accepted: a schema "
-            f"{SCHEMA} entry"
+            f"{path}: not a JSON entry ({why}); accepted: a schema {SCHEMA} entry"
         ) from None
     return check_entry(data, path)
