@@ -16,31 +16,18 @@ box's event attacks are copied together with the worst case over them (``event_w
 which takes each of their samples: kept beside the rows as ``worst-<key>.json``, its key
 their keys as a set), or computed together; in any order of ``method=``, as every row.
 
-The key is everything that fixes the row: the weights of the target and the source and their
-store keys (the training specs, which keep only the adversary settings that training reads:
-the job hands them in, so that training's key is training's), the result spec (the config
-without its cosmetic keys, with each ensemble's components as it runs them, its per-kind
-lookups empty: ``records.cosmetic.what_runs``) without its
-adversary (``train.adversary``: no attack reads it) and with, of the methods, the row's own
+The key (:func:`row_keys`) is everything that fixes the row: the weights and store keys of
+the target and the source (a white-box row's leaves the source out), the result spec
+(``records.cosmetic.what_runs``) without the adversary and with, of the methods, the row's own
 settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
-cosmetic keys that change how it is computed (``HOW``: a sweep over ``neuron_impl``,
-``backend``, ``threads`` or ``deterministic`` compares speed, so each of its jobs computes
-its own rows), the gradient mode (``attack.grad_mode`` / ``attack.params``) unless the row
-ignores it (the ensemble, a gradient-free method, a row crafted on an ANN), the code that
-computes it (``CODE``: the package's version, its git commit, ``+dirty`` with uncommitted
-changes, and torch's version: a relaunch after a change of the code computes its rows again,
-never copying an older code's result into a record of the new commit), and the row's
-name (method, box and radius: its random draws derive from it and the job's seed, not from
-its position in the job, ``evaluation.evaluator.row_seed``; so the job's lists of radii and
-boxes, ``eps`` and ``boxes``, are not in it: a sweep over ``eps=[8],[8,16]`` copies the
-8/255 rows); a white-box row's leaves the
-source out (its weights, store key and settings: a sweep over ``source_train`` copies the
-target's white-box rows). Single runs keep nothing. A DDP job computes every row (its ranks
-must run the same attacks), and so does a job that saves its adversarial examples
-(``attack.save_examples``), whose files need the crafted tensors. Rows kept under another
-form of the key (by older code) are not found, and computed again; delete ``.rows`` to
-recompute them after an uncommitted change of an attack's code (a dirty tree's commit stays
-``<commit>+dirty``).
+cosmetic keys that change how it is computed (:data:`HOW`), the gradient mode unless the row
+ignores it, the code that computes it (:data:`CODE`), and the row's name (its draws derive
+from it, ``evaluation.evaluator.row_seed``: the job's lists of radii and boxes are not in it).
+Single runs keep nothing. A DDP job computes every row (its ranks must run the same attacks),
+and so does a job that saves its adversarial examples (``attack.save_examples``), whose files
+need the crafted tensors. Rows kept under another form of the key (by older code) are not
+found, and computed again; delete ``.rows`` to recompute them after an uncommitted change of
+an attack's code (a dirty tree's commit stays ``<commit>+dirty``).
 """
 
 from __future__ import annotations
@@ -285,22 +272,20 @@ def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Pat
     return folder / FOLDER / f"worst-{digest}.json"
 
 
-UNUSABLE_WORST = "kept worst case %s is unusable (%s): computing the box's event rows again"
-
-
 def _read_worst(path: Path) -> dict[str, Any] | None:
     """The worst case kept in ``path``; None if there is none or it is unusable (said)."""
     try:
         worst = json.loads(path.read_text())
+        if not isinstance(worst, dict) or not {"methods", "n_correct", "l0_hist"} <= set(worst):
+            raise ValueError("not a worst case")
+        return worst
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        log.warning(UNUSABLE_WORST, path, err)
+        log.warning(
+            "kept worst case %s is unusable (%s): computing the box's event rows again", path, err
+        )
         return None
-    if not isinstance(worst, dict) or not {"methods", "n_correct", "l0_hist"} <= set(worst):
-        log.warning(UNUSABLE_WORST, path, "not a worst case")
-        return None
-    return worst
 
 
 def _within(output_dir: Path, folder: Path) -> Path | None:
@@ -366,8 +351,7 @@ def earlier_rows(
         else:  # its rows named in this job's order, as the worst case it computes names them
             worst[box] = {**kept, "methods": [specs[i].name for i in positions]}
     for i, row in found.items():
-        where = row.reused_from or ""
-        log.info("reused row %s from %s", specs[i].name, folder / where)
+        log.info("reused row %s from %s", specs[i].name, folder / (row.reused_from or ""))
     return Earlier(found, worst)
 
 
