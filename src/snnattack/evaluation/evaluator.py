@@ -52,10 +52,10 @@ NORM_UNIT = 2.0**-32
 def check_radius(spec: AttackSpec, linf_max: float, slack: float = BUDGET_SLACK) -> None:
     """Refuses the examples of the row ``spec`` whose largest L-infinity distance to their
     images, ``linf_max``, exceeds its radius (beyond the rounding ``slack`` of their dtype, at
-    least :data:`BUDGET_SLACK`) where its threat model is L-infinity on the
-    inputs (an ensemble's: its components'): a method of one's own that forgot to project
-    (``torch.clamp(adv, x - eps, x + eps)``) would otherwise be recorded at a radius it
-    did not keep."""
+    least :data:`BUDGET_SLACK`) where its threat model is L-infinity on the inputs (an
+    ensemble's: its components'): a method of one's own that forgot to project
+    (``torch.clamp(adv, x - eps, x + eps)``) would otherwise be recorded at a radius it did
+    not keep."""
     parts = spec.params["components"] if spec.algorithm == ENSEMBLE else [spec]
     methods = [(METHODS[p.algorithm], p.params) for p in parts if p.algorithm in METHODS]
     if not methods or any(m.threat(params) != LINF for m, params in methods):
@@ -152,24 +152,29 @@ class AttackCounts(Metric):
         }
 
 
-class FooledCounts(Metric):
-    """Samples fooled (correct -> wrong) per label: by the running best example at each curve
-    count (``attack.steps_curve``), or first by each component of an ensemble."""
+class _Sums(Metric):
+    """``size`` sums over the batches, of ``dtype``, reduced across processes by ``reduce``."""
 
     full_state_update = False
 
-    def __init__(self, labels: list) -> None:
+    def __init__(self, size: int, dtype: torch.dtype, reduce: str) -> None:
         super().__init__()
-        self.labels = labels
-        self.add_state(
-            "fooled", default=torch.zeros(len(labels), dtype=torch.long), dist_reduce_fx="sum"
-        )
+        self.add_state("sums", default=torch.zeros(size, dtype=dtype), dist_reduce_fx=reduce)
 
-    def update(self, fooled: torch.Tensor) -> None:
-        self.fooled += fooled.to(self.fooled.device)
+    def update(self, values: torch.Tensor | float) -> None:
+        self.sums += torch.as_tensor(values, dtype=self.sums.dtype).to(self.sums.device)
 
     def compute(self) -> torch.Tensor:
-        return self.fooled
+        return self.sums
+
+
+class FooledCounts(_Sums):
+    """Samples fooled (correct -> wrong) per label: by the running best example at each curve
+    count (``attack.steps_curve``), or first by each component of an ensemble."""
+
+    def __init__(self, labels: list) -> None:
+        super().__init__(len(labels), torch.long, "sum")
+        self.labels = labels
 
     def per_label(self) -> torch.Tensor:
         """The counts in the order of the labels (torchmetrics gives a single one 0-d)."""
@@ -183,23 +188,12 @@ class FooledCounts(Metric):
         ]
 
 
-class Seconds(Metric):
+class Seconds(_Sums):
     """Seconds spent per part (a row, or each component of an ensemble row), summed over the
     batches; under DDP the slowest process's (the wall-clock time the processes shared)."""
 
-    full_state_update = False
-
     def __init__(self, parts: int) -> None:
-        super().__init__()
-        self.add_state(
-            "seconds", default=torch.zeros(parts, dtype=torch.float64), dist_reduce_fx="max"
-        )
-
-    def update(self, seconds: torch.Tensor | float) -> None:
-        self.seconds += torch.as_tensor(seconds, dtype=torch.float64).to(self.seconds.device)
-
-    def compute(self) -> torch.Tensor:
-        return self.seconds
+        super().__init__(parts, torch.float64, "max")
 
 
 def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
@@ -223,16 +217,13 @@ class AttackEvaluator(L.LightningModule):
 
     Its ``prepare`` (tuning and universal fitting, set by the evaluation core once it is made)
     replaces the specs when the test starts, on the test's device and with every DDP process
-    started. Adversarial examples are crafted by
-    ``recipe`` (its gradient mode, time extension, EOT
-    draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the crafting
-    model and always judged on the target. Every evaluation forward of a batch (clean and
-    each adversarial) uses the same random seed, so stochastic encoders (Poisson) draw the
-    same noise for the clean check and the attack. Seeds derive from the recipe's seed and the
+    started. Adversarial examples are crafted by ``recipe`` (its gradient mode, time extension,
+    EOT draws and curve counts; a row's tuned ``grad_params`` replace the recipe's) on the
+    crafting model and always judged on the target. Seeds derive from the recipe's seed and the
     batch's index in the whole test split (batches are dealt out whole under DDP, see
-    ``data.base``), so random starts and draws do not depend on how many processes share the
-    work; a row's crafting draws also from its name (:func:`row_seed`), not its position, so
-    they do not depend on the other rows of the job.
+    ``data.base``), so draws do not depend on how many processes share the work: every
+    evaluation forward of a batch draws alike (:meth:`_draw`), a row's crafting also from its
+    name, not its position (:func:`row_seed`).
     """
 
     def __init__(
@@ -253,7 +244,6 @@ class AttackEvaluator(L.LightningModule):
         self.recordings = recordings  # the test split's, for attacks on raw events
         self.target, self.source = target, source
         self.specs, self.recipe = specs, recipe
-        # tunes and fits the specs when the test starts (every rank up): the core's, set after
         self.prepare: Callable[[list[AttackSpec]], list[AttackSpec]] | None = None
         self.clean, self.source_clean = AttackCounts(), AttackCounts()
         self.counts = nn.ModuleDict({str(i): AttackCounts() for i in range(len(specs))})
