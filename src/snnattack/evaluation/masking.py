@@ -35,7 +35,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -117,12 +117,9 @@ def zero_gradient_share(
 ) -> float:
     """Share of samples whose cross-entropy input gradient is all zeros under ``mode``."""
     x = x.clone().requires_grad_()
-    with torch.enable_grad():
-        if spiking(model):
-            with gradient_mode(model, mode, **params):
-                loss = F.cross_entropy(_forward(model, x, 0), y, reduction="sum")
-        else:
-            loss = F.cross_entropy(_forward(model, x, 0), y, reduction="sum")
+    modes = gradient_mode(model, mode, **params) if spiking(model) else nullcontext()
+    with torch.enable_grad(), modes:
+        loss = F.cross_entropy(_forward(model, x, 0), y, reduction="sum")
         (grad,) = torch.autograd.grad(loss, [x], allow_unused=True)
     if grad is None:
         return 1.0
@@ -378,11 +375,10 @@ def job_masking_checks(
     y: torch.Tensor,
     targeted: Collection[str] = (),
 ) -> dict[str, Any]:
-    """:func:`masking_checks` of a job's ``results``
-    (:class:`~snnattack.records.results.AttackRow`) on the probe images ``x``, ``y`` (the
-    first :func:`probe_count` test images, on ``model``'s device), with the job's gradient
-    mode (``recipe``) and every ensemble component's; ``targeted``: the rows (methods) that
-    aim at a class, which no untargeted probe stands for."""
+    """:func:`masking_checks` of a job's ``results`` (:class:`~snnattack.records.results.AttackRow`)
+    on the probe images ``x``, ``y`` (the first :func:`probe_count` test images, on ``model``'s
+    device), with the job's gradient mode (``recipe``) and every ensemble component's;
+    ``targeted``: the rows (methods) that aim at a class, which no untargeted probe stands for."""
     rows = [{**dataclasses.asdict(r), "targeted": r.method in targeted} for r in results]
     modes = used_modes(recipe, rows)
     return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
