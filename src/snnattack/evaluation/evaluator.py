@@ -352,6 +352,9 @@ class AttackEvaluator(L.LightningModule):
             manual_seed(row_seed(self.recipe.seed, index, spec.name))  # the row's own draws
             started = synced_time(x.device)  # CUDA: the row's queued work counted in it
             recorded = None  # the raw recordings a single row attacks (gsattack)
+            if reads_recordings(spec.algorithm):
+                first = index * self.trainer.test_dataloaders.batch_size  # in the test split
+                recorded = self.recordings.batch(range(first, first + len(y)))
             if spec.algorithm == ENSEMBLE:
                 parts = spec.params["components"]
                 worst = worst_case(
@@ -370,7 +373,6 @@ class AttackEvaluator(L.LightningModule):
                 self.firsts[str(i)].update(worst.firsts)
                 self.part_seconds[str(i)].update(worst.seconds)
             else:
-                recorded = self._recorded(spec, index, len(y))
                 adv, queries, goals = self._craft(i, spec, crafter, x, y, correct, index, recorded)
                 aimed = None if goals is None else correct & (y != goals)
             self.seconds[str(i)].update(synced_time(x.device) - started)
@@ -416,13 +418,6 @@ class AttackEvaluator(L.LightningModule):
         if everyone is None:
             return self.examples
         return [[part for rank in everyone for part in rank[i]] for i in range(len(self.specs))]
-
-    def _recorded(self, spec: AttackSpec, index: int, size: int) -> RecordedBatch | None:
-        """The recordings of batch ``index`` (``size`` samples) if ``spec`` attacks them."""
-        if not reads_recordings(spec.algorithm):
-            return None
-        first = index * self.trainer.test_dataloaders.batch_size  # in the test split
-        return self.recordings.batch(range(first, first + size))
 
     def _craft(
         self,
