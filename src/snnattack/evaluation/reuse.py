@@ -173,12 +173,10 @@ def row_keys(
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     # the row's name holds its radius and box (below); the job's other radii and boxes change
-    # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows
-    for key in ("eps", "boxes"):
+    # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows; the
+    # analyses run after every row (evaluation/finish.py) and rows read none of their settings
+    for key in ("eps", "boxes", "analysis"):
         settings.pop(key, None)
-    # the analyses run after every row (evaluation/finish.py) and rows read none of their
-    # settings: a sweep over analysis=[shuffle],[cost] copies the rows
-    settings.pop("analysis", None)
     stored = {role: (record or {}).get("key") for role, record in sorted(models.items())}
     how = {key: dotted_value(resolved, key) for key in HOW}
     made = provenance()
