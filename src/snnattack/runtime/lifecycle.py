@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def running_alone(
     says so in one line and waits, then skips the job as a relaunch does (or runs it where the
     other launch stopped or failed). A lock of the store's kind: the system frees it when its
     process dies, so a killed launch holds none, and its file stays (another launch may be
-    waiting on it)."""
+    waiting on it) but where the job is refused (a refusal leaves its folder as it was)."""
     from snnattack.process.distributed import is_writer  # torch's: loaded once a job runs
 
     done = finished()
@@ -99,6 +99,7 @@ def running_alone(
         yield done
         return
     path = output_dir / JOB_LOCK
+    made = [p for p in (path, path.parent) if not p.exists()]  # removed if the job is refused
     lock = FileLock(str(path))
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +114,11 @@ def running_alone(
             lock.acquire()
     try:
         yield finished()
+    except UserError:  # refused: its folder left as it was
+        for p in made:
+            with suppress(OSError):  # a folder another file went into stays
+                p.unlink() if p == path else p.rmdir()
+        raise
     finally:
         lock.release()
 

@@ -32,7 +32,8 @@ def test_the_datasets_threads_change_no_store_key() -> None:
 
 @pytest.mark.parametrize("key", ["threads", "dataset.threads"])
 def test_a_bad_thread_count_is_refused_naming_its_key(key: str) -> None:
-    with pytest.raises(ConfigError, match=rf"^{key}=0 is out of range; accepted: an integer >= 1"):
+    accepted = r"accepted: an integer in \[1, 4096\], or auto$"
+    with pytest.raises(ConfigError, match=rf"^{key}=0 is out of range; {accepted}"):
         validate(compose(f"{key}=0"))
 
 
