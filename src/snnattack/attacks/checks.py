@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from snnattack.attacks.convergence import curve_reach, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
-from snnattack.attacks.methods import METHODS, reads_recordings, takes_eot
+from snnattack.attacks.methods import GRADIENT_FREE, METHODS, reads_recordings, takes_eot
 from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
@@ -359,6 +359,35 @@ def _eot_on_a_fixed_forward(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
+def _endless(resolved: dict[str, Any]) -> list[str]:
+    """The passes per batch past :data:`ENDLESS_PASSES`, one line each: the gradient passes of
+    the longest iterative attack (iterations x restarts) times the draws each gradient averages
+    (``attack.eot_samples``, or ``attack.random_eot_samples`` where higher: the draws of a
+    random forward), and the forward passes of a gradient-free method's query budget (Square:
+    ``n_queries`` x ``n_restarts``, each query one pass of the samples still correct)."""
+    attack = resolved["attack"]
+    eot, random_eot = attack.get("eot_samples", 1), attack.get("random_eot_samples") or 1
+    draws = max(eot, random_eot)  # each iteration's gradient averages these passes
+    runs, total = max((curve_reach(resolved) or {"": 1}).items(), key=lambda item: item[1])
+    drawn = f"attack.eot_samples={eot}" * (eot > 1)
+    if random_eot > eot:
+        drawn = f"attack.random_eot_samples={random_eot} (where the forward is random)"
+    gradients = any(m["name"] not in GRADIENT_FREE for m in resolved["method"].values())
+    counts = [(", ".join(filter(None, [runs, drawn])), total * draws, "gradient")] * gradients
+    for key, method in resolved["method"].items():
+        if method["name"] in GRADIENT_FREE and "n_queries" in method:
+            restarts = method.get("n_restarts", 1)
+            named = f"method.{key}.n_queries={method['n_queries']}"
+            named += f" x n_restarts={restarts}" * (restarts > 1)
+            counts.append((named, method["n_queries"] * restarts, "forward"))
+    return [
+        f"{named}: {passes:.3g} {kind} passes per batch, over {passes / 1000 / 86400:.3g} days "
+        "a batch at 1 ms a pass: the job does not finish in any realistic time"
+        for named, passes, kind in counts
+        if passes > ENDLESS_PASSES
+    ]
+
+
 @NOTES.register("attacks")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
@@ -382,15 +411,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             f"attack.tune.enabled=true tunes nothing with attack.grad_mode={mode}: it has no "
             "parameter to tune; its rows run as they are"
         )
-    draws = attack.get("eot_samples", 1)  # each iteration's gradient averages these passes
-    runs, total = max((curve_reach(resolved) or {"": 1}).items(), key=lambda item: item[1])
-    if total * draws > ENDLESS_PASSES:
-        named = ", ".join(filter(None, [runs, f"attack.eot_samples={draws}" * (draws > 1)]))
-        out.append(
-            f"{named}: {total * draws:.3g} gradient passes per batch, over "
-            f"{total * draws / 1000 / 86400:.3g} days a batch at 1 ms a pass: the job does not "
-            "finish in any realistic time"
-        )
+    out += _endless(resolved)
     counts = attack.get("steps_curve") or []
     for key, method in resolved["method"].items() if counts else ():
         if iterations(method["name"], method) is None:

@@ -1074,6 +1074,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "batch, over 8.1e+07 days a batch at 1 ms a pass: the job does not finish in any "
             "realistic time",
         ),
+        (  # a random forward's draws raise every gradient's passes as eot_samples does
+            "method=[pgd] attack.random_eot_samples=1000000000000000",
+            "method.pgd.steps=7, attack.random_eot_samples=1000000000000000 (where the forward "
+            "is random): 7e+15 gradient passes per batch, over 8.1e+07 days a batch at 1 ms a "
+            "pass: the job does not finish in any realistic time",
+        ),
+        (  # a gradient-free attack's queries are forward passes, counted as the gradients are
+            "method=[square] method.square.n_queries=100000 method.square.n_restarts=10000",
+            "method.square.n_queries=100000 x n_restarts=10000: 1e+09 forward passes per batch, "
+            "over 11.6 days a batch at 1 ms a pass: the job does not finish in any realistic time",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -1181,6 +1192,8 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
     [
         ["attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"],
         ["attack.eot_samples=4", "encoding=poisson"],  # its draws differ
+        # Square averages no draws: a random forward's draws add no pass to its queries
+        ["method=[square]", "attack.random_eot_samples=1000000000000000"],
         # an experiment's adversary block at its defaults, beside the standard recipe
         ["train.adversary.eps=16", "train.adversary.steps=7", "train.adversary.params={}"],
     ],
