@@ -201,11 +201,6 @@ class Naming:
     folds: dict[str, str] = field(default_factory=dict)
 
 
-def _fitting(groups: Mapping[str, Any], namings: Sequence[Naming]) -> Naming:
-    """The naming that knows most of the file's module paths (the first one on a tie)."""
-    return max(namings, key=lambda naming: len(naming.layers.keys() & groups.keys()))
-
-
 def from_reference(
     reference: Mapping[str, torch.Tensor], model: nn.Module, namings: Sequence[Naming]
 ) -> dict[str, Any]:
@@ -214,7 +209,8 @@ def from_reference(
     part). A key of no layer, a missing key, a tensor of another shape or a conv bias with
     no BN to fold into is refused naming the key."""
     theirs = _layers({k.removeprefix("module."): v for k, v in reference.items()})
-    naming = _fitting(theirs, namings)
+    # the naming that knows most of the file's module paths (the first one on a tie)
+    naming = max(namings, key=lambda naming: len(naming.layers.keys() & theirs.keys()))
     example = next(iter(naming.layers))
     for prefix, group in theirs.items():
         if prefix not in naming.layers:
@@ -273,9 +269,7 @@ def refuse_other_normalization(
     """Refuses the state dict ``state`` of the file ``where`` whose normalisation
     (``normalize.mean``, ``normalize.std``) is not the one ``model`` was built with from the
     arguments ``names`` (its mean and std): loaded, the file's buffers would silently replace
-    the values given, and a model built without one (or with one, for a file of none) was
-    refused as a key that does not fit, which named neither the file's values nor the
-    arguments."""
+    the values given; the message names both."""
     ours = own_normalization(model)
     theirs = {k: v for k, v in state.items() if k in ("normalize.mean", "normalize.std")}
     if not ours and not theirs:
@@ -297,7 +291,7 @@ def refuse_other_normalization(
         )
 
 
-def _file_format(payload: Any, model: nn.Module) -> str:
+def _file_format(payload: Any, model: nn.Module, where: str) -> str:
     if isinstance(payload, dict) and "state_dict" in payload and "record" in payload:
         return "store"
     if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
@@ -310,7 +304,7 @@ def _file_format(payload: Any, model: nn.Module) -> str:
         ours = model.state_dict().keys()
         own = any(k.removeprefix("module.") in ours for k in payload)
         return "state_dict" if own else "reference"
-    raise CheckpointError(f"none of the files a model is read from; accepted: {FORMATS}")
+    raise CheckpointError(f"{where}: none of the files a model is read from; accepted: {FORMATS}")
 
 
 def load_model_file(
@@ -328,19 +322,14 @@ def load_model_file(
     (:func:`snnattack.models.reference.namings`); without any, a state dict must carry the
     model's own names (``torch.save(model.state_dict())``). ``payload``: the file's content
     where the caller has read it (:func:`read_model_file`), else it is read here. A store file's
-    weights must be those its record's digest names (``weights``); a record written before
-    the store kept one has none, and its weights are loaded unchecked. ``normalization``: the
+    weights must be those its record names (:func:`check_stored_weights`). ``normalization``: the
     caller's names for the model's mean and std, where they were given by the caller
     (:func:`refuse_other_normalization`); None: the file's normalisation is loaded as it is."""
     path = Path(path)
+    where = f"{key}={path}"
     payload = read_model_file(path, key) if payload is None else payload
-    try:
-        kind = _file_format(payload, model)
-    except CheckpointError as err:
-        raise CheckpointError(f"{key}={path}: {err}") from None
-    require_finite(
-        payload["state_dict"] if kind in ("store", "lightning") else payload, f"{key}={path}"
-    )
+    kind = _file_format(payload, model, where)
+    require_finite(payload["state_dict"] if kind in ("store", "lightning") else payload, where)
     record: dict[str, Any] = {}
     if kind == "store":
         state, record = payload["state_dict"], dict(payload["record"])
@@ -352,7 +341,7 @@ def load_model_file(
         if not namings:
             first = next(iter(payload))
             raise CheckpointError(
-                f"{key}={path}: its key {first} is not one of the model's own "
+                f"{where}: its key {first} is not one of the model's own "
                 f"(such as {next(iter(model.state_dict()))}), and no reference code's names "
                 "are known for this model; accepted: torch.save(model.state_dict()) of this "
                 "model, or a reference file of a model that has them (docs/interop.md)"
@@ -360,11 +349,9 @@ def load_model_file(
         try:
             state = from_reference(payload, model, namings)
         except CheckpointError as err:
-            raise CheckpointError(f"{key}={path}: {err}") from None
-        normalize = getattr(model, "normalize", None)
-        if isinstance(
-            getattr(normalize, "mean", None), torch.Tensor
-        ) and normalize.mean.numel() == len(REFERENCE_MEAN):
+            raise CheckpointError(f"{where}: {err}") from None
+        mean = getattr(getattr(model, "normalize", None), "mean", None)
+        if isinstance(mean, torch.Tensor) and mean.numel() == len(REFERENCE_MEAN):
             state["normalize.mean"] = torch.tensor(REFERENCE_MEAN).view(-1, 1, 1)
             state["normalize.std"] = torch.tensor(REFERENCE_STD).view(-1, 1, 1)
             record["normalization"] = {"mean": REFERENCE_MEAN, "std": REFERENCE_STD}
@@ -374,20 +361,20 @@ def load_model_file(
     for name, tensor in state.items():  # checked first: a failed load would leave some loaded
         if name in ours and torch.is_tensor(tensor) and tensor.shape != ours[name].shape:
             raise CheckpointError(
-                f"{key}={path} does not fit the configured model: key {name} "
+                f"{where} does not fit the configured model: key {name} "
                 f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model; {FITS}"
             )
     if normalization is not None and kind != "reference":  # a reference's is set above
-        refuse_other_normalization(state, model, f"{key}={path}", normalization)
+        refuse_other_normalization(state, model, where, normalization)
     result = model.load_state_dict(state, strict=False)
     problems = [*result.missing_keys, *result.unexpected_keys]
     if problems:
         what = "missing" if result.missing_keys else "unexpected"
         raise CheckpointError(
-            f"{key}={path} does not fit the configured model: {what} key {problems[0]!r}; {FITS}"
+            f"{where} does not fit the configured model: {what} key {problems[0]!r}; {FITS}"
         )
     if kind == "store":
-        check_stored_weights(model, record, f"{key}={path}", "accepted: an intact copy of the file")
+        check_stored_weights(model, record, where, "accepted: an intact copy of the file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {**record, "checkpoint": str(path), "format": kind, "sha256": digest, "cached": True}
 
