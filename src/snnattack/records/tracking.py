@@ -176,9 +176,9 @@ def _console(mode: str, quiet: bool) -> None:
 
 
 def lightning_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
-    """A run of :func:`start_run` that a Lightning logger writes: Lightning's x axis, as
-    WandbLogger sets it for the runs it creates itself."""
-    run = start_run(w, save_dir, **init)
+    """A run of :func:`start_run` in ``w``'s group, else its sweep's, that a Lightning logger
+    writes: Lightning's x axis, as WandbLogger sets it for the runs it creates itself."""
+    run = start_run(w, save_dir, group=w["group"] or sweep_group(save_dir), **init)
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
     return run
@@ -220,7 +220,6 @@ def train_loggers(
             name=train_run_name(spec, key, role),
             job_type="train",
             tags=train_tags(tracking, role, (spec.get("model") or {}).get("name")),
-            group=tracking.wandb["group"] or sweep_group(job_dir),
             config={**spec, "store_key": key, "provenance": provenance()},
         )
     out.append(_TrainRunLogger(experiment=run, save_dir=str(workdir)))
@@ -254,7 +253,6 @@ def attack_loggers(
             name=run_name(overrides, list(tracking.cosmetic_keys)),
             job_type="attack",
             tags=run_tags(tracking),
-            group=tracking.wandb["group"] or sweep_group(output_dir),
             config={**resolved, "store_keys": store_keys, "provenance": provenance()},
         )
     out.append(WandbLogger(experiment=run, save_dir=str(output_dir)))
