@@ -1,12 +1,8 @@
 """The kinds of training's rules, declared beside their code for the validation before any work
-(:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): a kind that
-trains an ANN needs an encoding with an ANN counterpart, a conversion with ``theta`` other
-than 1 a model without identity shortcuts, Nesterov's step a momentum, and an SNN's adversary
-crafted with ``rga`` or ``ann`` BatchNorm's running statistics, the adversary's
-``params`` those its ``grad_mode`` takes where an SNN's adversary crafts with it; and the notes
-on training settings a job accepts but does not use (an ε ramp longer than the adversarial
-training, a setting the adversary's method does not read, the gradient mode of an ANN's
-adversary).
+(:func:`snnattack.config.validation.validate` reads them from :mod:`snnattack.values`): the
+checks that refuse a training setting no model can be trained with (an encoding without an ANN
+counterpart, a model conversion cannot rescale, Nesterov without momentum, an adversary's
+settings that do not fit) and the notes on training settings a job accepts but does not use.
 """
 
 from __future__ import annotations
@@ -92,9 +88,8 @@ def crafting_kinds(resolved: dict[str, Any]) -> set[str]:
 def _adversary_params(resolved: dict[str, Any]) -> None:
     """``train.adversary.params`` are parameters that ``grad_mode`` takes, in its ranges and
     fitting the neurons it differentiates, where a model the job trains crafts with it
-    (:func:`crafting_kinds`). An ANN's adversary reads neither: its ``params`` were refused
-    as another mode's (``train.kind=ann`` with ``params.beta`` beside the default ``stbp``),
-    though the model trains as without them (a note says so: :func:`notes`)."""
+    (:func:`crafting_kinds`). An ANN's adversary reads neither, and a note says so
+    (:func:`unread_gradient`)."""
     kinds = crafting_kinds(resolved)
     if not kinds:
         return
@@ -108,11 +103,8 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
 @CHECKS.register("adversary_bn_mode", order=15)
 def _adversary_bn_mode(resolved: dict[str, Any]) -> None:
     """An SNN's adversary crafted with a gradient mode that needs time-invariant layers
-    (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. A kind that trains an ANN
-    (``ann``, ``conversion``) crafts with the ANN's own gradient, ``grad_mode`` unread, as
-    its store key says (:func:`~snnattack.training.adversaries.recipe.adversary_spec`); a
-    black-box source trained at ``T`` beside it crafts with the mode (:func:`crafting_kinds`).
-    """
+    (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. Only where a model the
+    job trains crafts with the mode (:func:`crafting_kinds`: not an ANN's adversary)."""
     train = resolved["train"]
     adversary, mode = train["adversary"], train["adversary"]["grad_mode"]
     crafts_with_mode = adversary["method"] is not None and bool(crafting_kinds(resolved))
@@ -180,9 +172,7 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     ``T``), not one a spiking black-box source reads as its own (its ``source_lambda`` or
     ``source_T`` null), and not a benchmark protocol's (``benchmark.protocol``)."""
     kind = resolved["train"]["kind"]
-    if spikes(kind):
-        return []
-    if (resolved.get("benchmark") or {}).get("protocol"):
+    if spikes(kind) or (resolved.get("benchmark") or {}).get("protocol"):
         return []
     source_spiking = spikes(resolved.get("source_train") or kind)
     black = "black" in resolved["boxes"]
@@ -227,25 +217,29 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its training, one line each."""
     train, out = resolved["train"], []
     adversary = train["adversary"]  # every train= choice sets it (config.keys refuses ~)
+    if adversary["method"] is None:
+        return without_adversary(adversary)
     ramp = adversary["ramp_epochs"] or 0
-    key, epochs = adversarial_epochs(train)
-    if adversary["method"] is not None and ramp > epochs:
+    # the epochs the adversary trains: a kind that fine-tunes (hybrid) crafts in its fine-tuning
+    # only (train.hybrid.epochs), from a standard model trained over train.epochs
+    tuning = STRATEGIES[train["kind"]].fine_tuning(train)
+    key, epochs = "train.epochs", train["epochs"]
+    if tuning is not None:
+        key, epochs = f"train.{train['kind']}.epochs", tuning["epochs"]
+    if ramp > epochs:
         out.append(
             f"train.adversary.ramp_epochs={ramp} > {key}={epochs}: the training never reaches "
             f"its full eps (its last epoch at {epochs / ramp:.0%} of it), though the model's "
             "record names the full eps"
         )
-    if adversary["method"] is not None:
-        out += fraction_note("train.adversary.eps", adversary["eps"])
-        out += unread_settings(adversary)
-        out += unread_gradient(resolved)
+    out += fraction_note("train.adversary.eps", adversary["eps"])
+    out += unread_settings(adversary)
+    out += unread_gradient(resolved)
     if adversary["method"] == "trades" and adversary.get("beta") == 0:
         out.append(
             "train.adversary.beta=0 turns TRADES' robust term off: the crafted examples are "
             "not used, and the model is the standard one's loss trained at the adversary's cost"
         )
-    if adversary["method"] is None:
-        out += without_adversary(adversary)
     return out
 
 
@@ -266,16 +260,6 @@ def without_adversary(adversary: dict[str, Any]) -> list[str]:
         "train.adversary.method=null trains the standard model, without it"
         for key, value in given.items()
     ]
-
-
-def adversarial_epochs(train: dict[str, Any]) -> tuple[str, int]:
-    """The key and the count of the epochs the adversary trains: a kind that fine-tunes
-    (``hybrid``) crafts in its fine-tuning only (``train.hybrid.epochs``), from a standard
-    model trained over ``train.epochs``; the other kinds over ``train.epochs``."""
-    tuning = STRATEGIES[train["kind"]].fine_tuning(train)
-    if tuning is None:
-        return "train.epochs", train["epochs"]
-    return f"train.{train['kind']}.epochs", tuning["epochs"]
 
 
 @cache
