@@ -84,12 +84,8 @@ class Classifier(L.LightningModule):
         self.run_model = (
             torch.compile(model.forward, options=COMPILE_OPTIONS) if compile else model.__call__
         )
-        self.lr, self.momentum, self.weight_decay, self.nesterov = (
-            lr,
-            momentum,
-            weight_decay,
-            nesterov,
-        )
+        self.lr, self.momentum = lr, momentum
+        self.weight_decay, self.nesterov = weight_decay, nesterov
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_loss = MeanMetric()
@@ -232,10 +228,8 @@ class Classifier(L.LightningModule):
         done: the epochs each ran (``[first, end)``), its processes (``world_size``) and its
         code and machine (:func:`~snnattack.records.provenance.launch_provenance`: commit,
         package and torch versions, threads); None: not known, a launch before the record
-        had the key. A training resumed with another process count (DDP stopped on 2
-        processes, resumed on 1), after a commit or on another machine is reproduced from its
-        record only with each launch's: the count, the code and the libraries each change
-        every step after it."""
+        had the key. A training resumed with another process count, code or machine is
+        reproduced from its record only with each launch's: each changes every later step."""
         first = self.earlier_launches[-1]["epochs"][1] if self.earlier_launches else 0
         this = {
             "epochs": [first, epochs],
