@@ -137,15 +137,6 @@ def require_whole(path: Path, key: str) -> None:
         raise unreadable_error(key, path, why)
 
 
-def _all_finite(tensors: Iterable[torch.Tensor]) -> bool:
-    """Whether every value of ``tensors`` is finite, read in one host sync per device (not one
-    per tensor: a model's check costs one wait on the GPU)."""
-    devices: dict[torch.device, list[torch.Tensor]] = {}
-    for t in tensors:
-        devices.setdefault(t.device, []).append(t.isfinite().all())
-    return all(torch.stack(flags).all().item() for flags in devices.values())
-
-
 def require_loaded(tensors: Iterable[torch.Tensor], where: str) -> None:
     """Refuses the weights ``tensors`` of the model ``where`` if one is on the meta device (a
     model built under ``torch.device("meta")`` whose weights were never loaded: no values)."""
@@ -168,7 +159,11 @@ def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = 
     tensors = state.state_dict() if isinstance(state, nn.Module) else state
     floats = {k: v for k, v in tensors.items() if torch.is_tensor(v) and v.is_floating_point()}
     require_loaded(floats.values(), where)
-    if _all_finite(floats.values()):
+    # one host sync per device, not one per tensor: a model's check costs one wait on the GPU
+    devices: dict[torch.device, list[torch.Tensor]] = {}
+    for t in floats.values():
+        devices.setdefault(t.device, []).append(t.isfinite().all())
+    if all(torch.stack(flags).all().item() for flags in devices.values()):
         return
     for name, value in floats.items():
         if not value.isfinite().all():

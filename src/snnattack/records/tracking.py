@@ -262,12 +262,11 @@ def attack_loggers(
 def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) -> None:
     """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
     ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run."""
-    runs = [lg.experiment for lg in loggers if isinstance(lg, WandbLogger)]
-    if not runs:
+    run = next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
+    if run is None:
         return
     import wandb  # only with a run: its import costs ~0.5 s a job
 
-    run = runs[0]
     setting = [record.setting(k) for k in CONFIG_COLUMNS]
     rows = [[*setting, *(getattr(r, k) for k in ROW_FIELDS)] for r in record.results]
     run.log(
