@@ -154,8 +154,7 @@ def _stored_settings(arch: str, path: object) -> tuple[dict[str, Any], dict[str,
     """The settings that the record of a store file at ``path`` holds, as :func:`load`'s
     arguments and its neurons' surrogate width (:func:`build`'s), and the file's content
     (read once); nothing for another file. A file that cannot be read (empty, cut short, a
-    pickle that would run code) is refused here, naming why: before, its missing record was
-    reported as a missing ``T``."""
+    pickle that would run code) is refused here, naming why, not as a missing ``T``."""
     payload = read_model_file(Path(path), "path")  # type: ignore[arg-type]
     record = payload.get("record") if isinstance(payload, dict) else None
     spec = record.get("spec") if isinstance(record, dict) else None

@@ -14,12 +14,7 @@ from torch import nn
 
 from snnattack.data import DATAMODULES
 from snnattack.errors import CheckpointError
-from snnattack.interop.external import (
-    check_external,
-    external_model,
-    factory_network,
-    is_external,
-)
+from snnattack.interop.external import check_external, external_model, factory_network, is_external
 from snnattack.models.reference import namings
 from snnattack.records.checkpoints import load_model_file
 from snnattack.records.results import neuron_text
