@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 1 << 24  # activations per layer kept for the percentile (a random subsample)
 _PASS = (nn.Sequential, StepWise, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout)
-
-
 BLOCK_CHILDREN = ("residual", "shortcut", "spike")  # what a residual block converts by
 
 
