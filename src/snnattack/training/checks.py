@@ -46,7 +46,8 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     converted = (
         {resolved["model"]["name"]} if resolved["train"]["kind"] in converted_kinds else set()
     )
-    if source in converted_kinds and "black" in resolved["boxes"]:
+    # a source of no source_train of its own is trained as the target is
+    if (source or resolved["train"]["kind"]) in converted_kinds and "black" in resolved["boxes"]:
         converted.add(resolved.get("source_model") or resolved["model"]["name"])
     # a network of one's own is never converted here: the API's (its train.kind labels the
     # record) or model=external's (its train.kind is refused by check_external, naming it)

@@ -125,6 +125,8 @@ def test_quantisation_keeps_at_most_k_values_and_passes_gradients(levels: int) -
         # WRN-16-4's pre-activation blocks do not convert: refused before the ANN trains
         ("train.kind=conversion dataset=cifar10 model=wrn16_4", "model"),
         ("source_train=hybrid dataset=cifar10 model=vgg11 source_model=wrn16_4", "source_model"),
+        # a source of no source_train of its own is trained as the target is: converted too
+        ("train.kind=conversion dataset=cifar10 model=vgg11 source_model=wrn16_4", "source_model"),
         ("train.resets.conversion=subtract", "train.resets.conversion"),
         ("train.conversion.percentile=0", "train.conversion.percentile"),
         ("train.hybrid.epochs=0", "train.hybrid.epochs"),
