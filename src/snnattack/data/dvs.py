@@ -5,14 +5,12 @@ Data. ``tonic.datasets.CIFAR10DVS`` reads the extracted dataset, laid out as
 128x128 pixels, 2 polarities). Nothing is downloaded here; :func:`check_layout` says how to
 get the files when they are missing.
 
-Frames. Each recording is cut into ``frames`` equal time bins (``tonic.transforms.ToFrame``,
-``n_time_bins``), giving event counts ``[frames, 2, 128, 128]`` (polarity 0 = OFF, 1 = ON),
-resized to ``size x size`` with *area* interpolation: an output pixel is the mean count of
-the sensor pixels it covers, so every event contributes and the unit stays "events per sensor
-pixel per bin" (bilinear downsampling by 128/48 would skip pixels and alias). That is the
-default framing (``split_by=time``, ``event_encoding=scaled``); bins of an equal number of
-events and binary or integer frames, the threat models of the event attacks, are the other
-settings of :mod:`snnattack.data.events`.
+Frames (:mod:`snnattack.data.events`; by default ``split_by=time``, ``event_encoding=scaled``).
+Each recording is cut into ``frames`` equal time bins of event counts ``[frames, 2, 128,
+128]`` (polarity 0 = OFF, 1 = ON), resized to ``size x size`` with *area* interpolation: an
+output pixel is the mean count of the sensor pixels it covers, so every event contributes and
+the unit stays "events per sensor pixel per bin" (bilinear downsampling by 128/48 would skip
+pixels and alias).
 
 Threat model for attacks on frames. Frames are event counts, not intensities; the reference
 code clips perturbed count frames to [0, 1], which destroys every bin holding more than one
@@ -36,33 +34,28 @@ Splits. The complete dataset (10,000 recordings) is split 9000/1000 train/test b
 permutation seeded with ``split_seed``, and ``val_size`` recordings of the train part are held
 out for checkpoint selection; the test part serves final numbers only. With fewer files
 (a partial copy, test fixtures) the same fractions of the files are used (``train_size/10000``
-and ``val_size/10000``). Files are sorted by path first, so the splits do not depend on the
-file system's listing order. Training batches are augmented by random horizontal flips only;
-heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
+and ``val_size/10000``) of the files in path order (:class:`Extracted`). Training batches
+are augmented by random horizontal flips only; heavier event augmentations of some DVS recipes
+(translation, rotation, cutout) are not done.
 
-Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once as
-``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v4/<class>/<name>.pt`` (the
-folder name holds every setting that changes the frames, ``Framing.key``, and the layout's
-version, :data:`CACHE_LAYOUT`) and later epochs only load it. A recording's cached file is
-named by its path relative to the dataset's folder, split folder included (N-MNIST's
-``Test/0/00000.bin`` is ``Test/0/00000.pt``), so recordings of the same name in two splits
-never share frames. Files are written to a temporary name in the same folder and renamed, so
-an interrupted run leaves nothing half-written; a cached tensor is served only if it holds
-``frames`` time bins of ``2 x size x size`` and the recording's size and modification time
-are those it was decoded from (else the recording is decoded again: a re-extracted or
-repaired file is another recording).
+Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once, atomically,
+under ``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v4/`` (every setting
+that changes the frames, and the layout: :func:`cache_folder`) at its path relative to the
+dataset's folder (:class:`CachedFrames`), and later epochs only load it. A cached tensor is
+served only if it holds ``frames`` time bins of ``2 x size x size`` and its recording is
+unchanged since it was decoded (else the recording is decoded again).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import aedat
-import numpy as np
 import tonic
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -118,11 +111,9 @@ def check_layout(root: str | Path) -> Path:
 
 def check_header(path: Path) -> None:
     """Refuses a recording whose AEDAT4 header does not read (another format, a file cut
-    inside it), declares no event stream, or declares a sensor other than the DVS128's
-    (:attr:`CIFAR10DVS.sensor_size`). A smaller sensor's events all lie inside the DVS128's
-    pixels, so it would be framed without a word as one corner of the scene; a larger one's
-    (a DAVIS346's 346 x 260) too where its events keep to the top-left 128 x 128 pixels, and
-    they are a crop of another camera's scene, not a CIFAR10-DVS recording. Reads the header
+    inside it), declares no event stream, or declares a sensor other than the DVS128's: a
+    smaller sensor's events would be framed without a word as one corner of the scene, a larger
+    one's (a DAVIS346's) too where they keep to its top-left 128 x 128 pixels. Reads the header
     only (about 0.1 ms a file), before any recording is decoded."""
     try:
         streams = aedat.Decoder(str(path)).id_to_stream().values()
@@ -144,30 +135,34 @@ def check_header(path: Path) -> None:
     raise undecodable(path, why, EXPECTED)
 
 
-class CIFAR10DVS(tonic.datasets.CIFAR10DVS):
-    """tonic's CIFAR10DVS over already extracted files: never downloads, files in path order.
+class Extracted:
+    """Mixin for tonic's dataset classes: extracted files only (never a download), in path order.
 
-    The class keeps tonic's name because tonic derives the data folder from it
-    (``<save_to>/<class name>``).
-
-    tonic's own existence check wants the downloaded ``CIFAR10DVS.zip`` next to at least
-    1000 extracted ``.aedat4`` files and starts a download otherwise; an extracted copy
-    without the archive (or a small test copy) must not trigger that, so the check is left to
-    :func:`check_layout`. tonic lists files in the file system's order, which varies between
-    machines; sorting them keeps the seeded splits identical everywhere. A recording without
-    events is refused saying so (tonic fails joining its no event packets).
+    The classes keep tonic's names because tonic derives the data folder from them
+    (``<save_to>/<class name>``). tonic's own existence check wants the downloaded archive
+    next to the extracted files and starts a download otherwise; an extracted copy without the
+    archive (or a small test copy) must not trigger that, so the datamodule checks the layout
+    itself. tonic lists files in the file system's order, which varies between machines;
+    sorting them keeps the seeded splits identical everywhere.
     """
 
-    def __init__(
-        self, save_to: str, transform: Callable[[np.ndarray], torch.Tensor] | None = None
-    ) -> None:
-        super().__init__(save_to, transform=transform)
+    data: list[str]
+    targets: list[int]
+
+    def __init__(self, save_to: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(save_to, *args, **kwargs)  # type: ignore[call-arg]
         order = sorted(range(len(self.data)), key=self.data.__getitem__)
         self.data = [self.data[i] for i in order]
         self.targets = [self.targets[i] for i in order]
 
     def _check_exists(self) -> bool:
         return True
+
+
+class CIFAR10DVS(Extracted, tonic.datasets.CIFAR10DVS):
+    """tonic's CIFAR10DVS over extracted files (:class:`Extracted`; :func:`check_layout` checks
+    them). A recording without events is refused saying so (tonic fails joining its no event
+    packets)."""
 
     def __getitem__(self, index: int) -> tuple[object, int]:
         try:
@@ -216,7 +211,8 @@ class CachedFrames(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         source = Path(self.recordings.data[index])
         path = self.cached(index)
-        identity = _identity(source)
+        stat = source.stat()  # the recording's size and time: a re-extracted file is another
+        identity = [stat.st_size, stat.st_mtime_ns]
         if path.exists():
             try:
                 kept = load_tensors(path)  # a planted pickle is refused, never run
@@ -280,13 +276,6 @@ class CachedFrames(Dataset):
             )
 
 
-def _identity(source: Path) -> list[int]:
-    """What a cached file holds of its recording, to serve it only for that recording: its
-    size and modification time (a re-extracted or repaired file is another recording)."""
-    stat = source.stat()
-    return [stat.st_size, stat.st_mtime_ns]
-
-
 class FrameSplit(Dataset):
     """The recordings ``indices`` of ``frames``, randomly flipped left-right if ``flip``."""
 
@@ -308,22 +297,54 @@ class FramedRecordings(SplitDataModule):
     splits are :class:`FrameSplit` s of one :class:`CachedFrames` (CIFAR10-DVS here, N-MNIST
     and DVS-Gesture in :mod:`snnattack.data.recorded`)."""
 
+    dataset: type[Extracted]  # the tonic dataset (:class:`Extracted`)
+    expected: str  # what a recording is, and the fix of one that does not decode
+    framing: Framing
+    root: str
     train_set: FrameSplit
     val_set: FrameSplit
+    test_set: FrameSplit
     cache: Path  # the frame cache (:func:`cache_folder`)
 
+    @property
+    def sensor_size(self) -> tuple[int, int, int]:
+        """The sensor's (width, height, polarities)."""
+        return self.dataset.sensor_size
+
+    def cached_frames(self, **split: bool) -> CachedFrames:
+        """The recordings of ``dataset`` (``split``: its tonic options, ``train``) as frames."""
+        to_frames = partial(self.framing, sensor_size=self.sensor_size)
+        recordings = self.dataset(self.root, transform=to_frames, **split)
+        f = self.framing
+        return CachedFrames(recordings, f.frames, f.size, self.cache, self.expected)
+
+    def raw_splits(self) -> tuple[Extracted, Extracted]:
+        """The datasets (no transform) that the test and training splits index: tonic's."""
+        return self.dataset(self.root, train=False), self.dataset(self.root, train=True)
+
+    def recordings(self) -> Recordings:
+        """The recordings of the test and training splits, decoded when read (an attack on
+        raw events reads them: :mod:`snnattack.data.recordings`)."""
+        self.setup()
+        test, train = self.raw_splits()
+        shown, kept = self.test_set.indices, self.train_set.indices
+        return Recordings(
+            self.sensor_size,
+            self.framing,
+            lambda i: read(test, shown[i], test.data[shown[i]], self.expected),
+            lambda i: read(train, kept[i], train.data[kept[i]], self.expected),
+            tuple(train.targets[i] for i in kept),
+        )
+
     def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
-        """Decodes the recordings of the training, validation and test splits that ``reads``
-        read (None: every one) into the frame cache (a cached one is read and checked), with
-        the loaders' workers: a recording that does not decode, or a damaged cache file, is
-        refused before the store's lock is taken and before any training step (a test
-        recording was found only by the attacks, after the whole training), and the training
-        and the attacks then read the frames cached here, decoding nothing twice (the test
-        split adds a tenth to CIFAR10-DVS's decoding). Where the trainer's
+        """Decodes the recordings of the splits that ``reads`` read (None: every one) into the
+        frame cache (a cached one is read and checked), with the loaders' workers: a recording
+        that does not decode, or a damaged cache file, is refused before the store's lock is
+        taken and before any training step (not by the attacks, after the whole training), and
+        the training and the attacks then read the cached frames. Where the trainer's
         ``limit_*_batches`` limit the runs, only the batches they keep are read ahead
         (:class:`Reads`: a smoke test of 2 batches does not wait for the 10,000 recordings of
-        CIFAR10-DVS); any other recording is decoded when first read (a longer run on the
-        same cache, the conversion's or the tuning's batches past the limits)."""
+        CIFAR10-DVS); any other recording is decoded when first read."""
         self.setup("fit")
         splits = {"train": self.train_set, "val": self.val_set, "test": self.test_set}
         chosen = {stage: range(len(split)) for stage, split in splits.items()}
@@ -361,13 +382,12 @@ class FramedRecordings(SplitDataModule):
 
 @register("cifar10_dvs", order=40)
 class CIFAR10DVSDataModule(FramedRecordings):
-    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` with fixed splits.
-
-    See the module docstring for the data layout, the frames, the threat model that
-    ``count_scale`` sets, the splits and the cache (``cache_dir``, default ``root``).
-    """
+    """CIFAR10-DVS frames ``[B, frames, 2, size, size]`` with fixed splits (module docstring:
+    the layout, the frames, ``count_scale``'s threat model, the splits, the cache)."""
 
     FACTS = MappingProxyType({"num_classes": 10, "in_channels": 2})
+    dataset = CIFAR10DVS
+    expected = EXPECTED
 
     TEST_SPLIT = ("train_size", "split_seed")
 
@@ -425,10 +445,8 @@ class CIFAR10DVSDataModule(FramedRecordings):
         if hasattr(self, "train_set"):
             return
         location = check_layout(self.root)
-        to_frames = partial(self.framing, sensor_size=CIFAR10DVS.sensor_size)
-        framed = CIFAR10DVS(self.root, transform=to_frames)
-        cached = CachedFrames(framed, self.frames, self.size, self.cache)
-        n = len(framed)
+        cached = self.cached_frames()
+        n = len(cached)
         n_train, n_val = self.split_counts(n, location)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
         order = order.tolist()
@@ -436,21 +454,7 @@ class CIFAR10DVSDataModule(FramedRecordings):
         self.train_set = FrameSplit(cached, order[n_val:n_train], flip=self.augment)
         self.test_set = FrameSplit(cached, order[n_train:], flip=False)
 
-    @property
-    def sensor_size(self) -> tuple[int, int, int]:
-        """The DVS128 sensor's (width, height, polarities)."""
-        return CIFAR10DVS.sensor_size
-
-    def recordings(self) -> Recordings:
-        """The recordings of the test and training splits, decoded when read (an attack on
-        raw events reads them: :mod:`snnattack.data.recordings`)."""
-        self.setup()
+    def raw_splits(self) -> tuple[CIFAR10DVS, CIFAR10DVS]:
+        """The dataset, which both splits index."""
         raw = CIFAR10DVS(self.root)
-        test, train = self.test_set.indices, self.train_set.indices
-        return Recordings(
-            self.sensor_size,
-            self.framing,
-            lambda i: read(raw, test[i], raw.data[test[i]], EXPECTED),
-            lambda i: read(raw, train[i], raw.data[train[i]], EXPECTED),
-            tuple(raw.targets[i] for i in train),
-        )
+        return raw, raw

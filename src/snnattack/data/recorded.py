@@ -25,8 +25,6 @@ files when fewer are present: ``val_size`` of the complete training split's size
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,34 +32,17 @@ import tonic
 import torch
 
 from snnattack.data.base import register
-from snnattack.data.dvs import CachedFrames, FramedRecordings, FrameSplit, cache_folder
+from snnattack.data.dvs import Extracted, FramedRecordings, FrameSplit, cache_folder
 from snnattack.data.events import Framing
-from snnattack.data.recordings import Recordings, check_size, read
+from snnattack.data.recordings import check_size
 from snnattack.errors import ConfigError, DataError
 
 
-class _Extracted:
-    """Mixin for tonic's dataset classes: extracted files only (never a download), in path
-    order (tonic lists some folders in the file system's order, which varies by machine)."""
-
-    data: list[str]
-    targets: list[int]
-
-    def __init__(self, save_to: str, train: bool, transform: Callable | None = None) -> None:
-        super().__init__(save_to, train=train, transform=transform)  # type: ignore[call-arg]
-        order = sorted(range(len(self.data)), key=self.data.__getitem__)
-        self.data = [self.data[i] for i in order]
-        self.targets = [self.targets[i] for i in order]
-
-    def _check_exists(self) -> bool:
-        return True
-
-
-class NMNIST(_Extracted, tonic.datasets.NMNIST):
+class NMNIST(Extracted, tonic.datasets.NMNIST):
     """tonic's N-MNIST over extracted files (it keeps tonic's name: tonic derives the folder)."""
 
 
-class DVSGesture(_Extracted, tonic.datasets.DVSGesture):
+class DVSGesture(Extracted, tonic.datasets.DVSGesture):
     """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason)."""
 
 
@@ -72,14 +53,12 @@ class RecordedEvents(FramedRecordings):
     size of the complete training split and what to do when a file does not decode.
     """
 
-    dataset: type[tonic.Dataset]
     splits: tuple[str, str]  # the training and test folders below <root>/<dataset name>/
     suffix: str
     layout: str  # the regular expression of a recording's path below its split folder
     folders: str | None  # that of a folder below a split folder, where tonic parses their names
     accepted: str  # the layout below a split folder, in words
     full_train: int  # recordings of the complete training split
-    expected: str  # what a recording is, and the fix of one that does not decode
     event_bytes = 1  # the bytes of one event in a recording file (1: its size is not checked)
 
     def __init__(
@@ -162,17 +141,11 @@ class RecordedEvents(FramedRecordings):
         """The archives tonic downloads, by name."""
         return [self.dataset.train_filename, self.dataset.test_filename]
 
-    def _frames(self, train: bool) -> CachedFrames:
-        to_frames = partial(self.framing, sensor_size=self.dataset.sensor_size)
-        recordings = self.dataset(self.root, train=train, transform=to_frames)
-        f = self.framing
-        return CachedFrames(recordings, f.frames, f.size, self.cache, self.expected)
-
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
             return
         location = self.check_layout()
-        train, test = self._frames(train=True), self._frames(train=False)
+        train, test = self.cached_frames(train=True), self.cached_frames(train=False)
         n = len(train)
         n_val = self.val_count(n, location)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
@@ -180,25 +153,6 @@ class RecordedEvents(FramedRecordings):
         self.val_set = FrameSplit(train, order[:n_val], flip=False)
         self.train_set = FrameSplit(train, order[n_val:], flip=False)
         self.test_set = FrameSplit(test, list(range(len(test))), flip=False)
-
-    @property
-    def sensor_size(self) -> tuple[int, int, int]:
-        """The sensor's (width, height, polarities)."""
-        return self.dataset.sensor_size
-
-    def recordings(self) -> Recordings:
-        """The recordings of the test and training splits, decoded when read (an attack on
-        raw events reads them: :mod:`snnattack.data.recordings`)."""
-        self.setup()
-        train, test = (self.dataset(self.root, train=t) for t in (True, False))
-        kept = self.train_set.indices
-        return Recordings(
-            self.sensor_size,
-            self.framing,
-            lambda i: read(test, i, test.data[i], self.expected),
-            lambda i: read(train, kept[i], train.data[kept[i]], self.expected),
-            tuple(train.targets[i] for i in kept),
-        )
 
 
 @register("nmnist", order=50)
