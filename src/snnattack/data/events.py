@@ -104,15 +104,6 @@ def bin_counts(
     return counts
 
 
-def _sum_pool(counts: torch.Tensor, size: int) -> torch.Tensor:
-    """Counts ``[T, 2, H, W]`` summed into ``[T, 2, size, size]`` cells (``x * size // W``)."""
-    height, width = counts.shape[-2:]
-    cols = torch.arange(width, device=counts.device) * size // width
-    rows = torch.arange(height, device=counts.device) * size // height
-    pooled = counts.new_zeros(*counts.shape[:-1], size).index_add_(-1, cols, counts)
-    return pooled.new_zeros(*counts.shape[:-2], size, size).index_add_(-2, rows, pooled)
-
-
 def to_frames(
     streams: list[np.ndarray],
     sensor_size: tuple[int, int, int],
@@ -142,7 +133,12 @@ def encode(
         resized = F.interpolate(counts.flatten(0, -4), size=(size, size), mode="area")
         resized = resized.reshape(*lead, *resized.shape[1:])
         return (resized / count_scale).clamp_(max=1.0)
-    pooled = _sum_pool(counts, size)
+    # the counts summed into size x size cells: sensor pixel x into cell x * size // width
+    height, width = counts.shape[-2:]
+    cols = torch.arange(width, device=counts.device) * size // width
+    rows = torch.arange(height, device=counts.device) * size // height
+    pooled = counts.new_zeros(*counts.shape[:-1], size).index_add_(-1, cols, counts)
+    pooled = pooled.new_zeros(*counts.shape[:-2], size, size).index_add_(-2, rows, pooled)
     if event_encoding == "counts":
         return pooled
     binary = (pooled > 0).to(pooled.dtype)
@@ -192,16 +188,12 @@ class Framing:
                 raise ConfigError(
                     f"dataset.params.{key}={value!r} is out of range; accepted: an integer >= 1"
                 )
-        if self.split_by not in SPLITS:
-            raise ConfigError(
-                f"dataset.params.split_by={self.split_by!r} is unknown; accepted: "
-                + ", ".join(SPLITS)
-            )
-        if self.event_encoding not in EVENT_ENCODINGS:
-            raise ConfigError(
-                f"dataset.params.event_encoding={self.event_encoding!r} is unknown; accepted: "
-                + ", ".join(EVENT_ENCODINGS)
-            )
+        for key, accepted in (("split_by", SPLITS), ("event_encoding", EVENT_ENCODINGS)):
+            value = getattr(self, key)
+            if value not in accepted:
+                raise ConfigError(
+                    f"dataset.params.{key}={value!r} is unknown; accepted: " + ", ".join(accepted)
+                )
         if not self.count_scale > 0:
             raise ConfigError(
                 f"dataset.params.count_scale={self.count_scale!r} is out of range; accepted: > 0"
