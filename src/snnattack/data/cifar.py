@@ -40,16 +40,14 @@ _UNREADABLE = (
 # every class or function the pickle of a CIFAR file names (numpy arrays as numpy 1 and 2,
 # Python 2 and 3 pickle them); anything else is a pickle that would run code
 _FILE_GLOBALS = {
-    (module, name)
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
-} | {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),
-}
+    (f"numpy.{core}.{module}", name)
+    for core in ("core", "_core")
+    for module, name in (
+        ("multiarray", "_reconstruct"),
+        ("multiarray", "scalar"),
+        ("numeric", "_frombuffer"),
+    )
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
 
 class _RefusedPickle(pickle.UnpicklingError):
@@ -72,10 +70,6 @@ _checked: dict[tuple[str, int, int], int] = {}
 def _unpickled(path: Path) -> object:
     with open(path, "rb") as f:
         return _FileUnpickler(f, encoding="latin1").load()
-
-
-def _without_md5(files: list[list[str]]) -> list[list[str | None]]:
-    return [[name, None] for name, _ in files]
 
 
 class _CheckedFiles:
@@ -102,6 +96,13 @@ class _CheckedFiles:
     filename: str
     tgz_md5: str
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Sets every md5 of the subclass's files (torchvision's lists) to None."""
+        super().__init_subclass__(**kwargs)
+        cls.train_list = [[name, None] for name, _ in cls.train_list]
+        cls.test_list = [[name, None] for name, _ in cls.test_list]
+        cls.meta = {**cls.meta, "md5": None}
+
     def __init__(
         self,
         root: str | Path,
@@ -112,9 +113,7 @@ class _CheckedFiles:
         folder = Path(root).expanduser() / self.base_folder
         if download:
             self.fetch(root)
-        missing = self._missing(folder)
-        if missing:
-            raise DataError(self._missing_message(folder, missing))
+        self._refuse_missing(folder)
         for path in self._read(folder, train):
             self._check(path)
         try:
@@ -136,12 +135,10 @@ class _CheckedFiles:
         where files are missing and ``download`` fetches them: the download is the job's
         first work, and its files are checked as they are read."""
         folder = Path(root).expanduser() / cls.base_folder
-        missing = cls._missing(folder)
-        if missing and download:
+        if download and cls._missing(folder):
             cls._refuse_file_root(folder.parent)
             return None
-        if missing:
-            raise DataError(cls._missing_message(folder, missing))
+        cls._refuse_missing(folder)
         for path in cls._read(folder, train=False):
             cls._check(path)
         return sum(cls._check(path) for path in cls._read(folder, train=True))
@@ -155,11 +152,10 @@ class _CheckedFiles:
     @classmethod
     def _check(cls, path: Path) -> int:
         """The images of ``path`` (0: the meta file), read without running code before
-        torchvision's loader reads it with ``pickle.load``, which runs whatever a planted file
-        names; a file of contents no file of this dataset has (what torchvision loads without a
-        word, or fails on late) or that does not unpickle is refused naming it. A file is read
-        once per process while it is unchanged (the preflight reads it, then the datamodule
-        opens the training split three times; a batch takes about 0.2 s)."""
+        torchvision's loader runs whatever a planted file names (``pickle.load``); a file that
+        does not unpickle, or holds what no file of this dataset has (:meth:`_problem`), is
+        refused naming it. An unchanged file is read once per process (the preflight, then the
+        datamodule's three openings of the training split; a batch takes about 0.2 s)."""
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key in _checked:
@@ -193,12 +189,16 @@ class _CheckedFiles:
         return [name for name in cls._names() if not (folder / name).is_file()]
 
     @classmethod
-    def _missing_message(cls, folder: Path, missing: list[str]) -> str:
+    def _refuse_missing(cls, folder: Path) -> None:
+        """Refuses a ``folder`` without every file of the dataset, naming the missing."""
+        missing = cls._missing(folder)
+        if not missing:
+            return
         if folder.is_dir():
             problem = f"{cls.title} folder {folder} is incomplete: missing {', '.join(missing)}"
         else:
             problem = f"{cls.title} not found: no folder {folder}"
-        return (
+        raise DataError(
             f"{problem} (expected {', '.join(cls._names())} in it); set "
             "dataset.params.download=true to fetch it, or dataset.params.root to the folder "
             f"holding a complete {cls.base_folder}/"
@@ -293,9 +293,6 @@ class CheckedCIFAR10(_CheckedFiles, CIFAR10):
     title = "CIFAR-10"
     classes_count = 10
     label_key = "labels"
-    train_list = _without_md5(CIFAR10.train_list)
-    test_list = _without_md5(CIFAR10.test_list)
-    meta = {**CIFAR10.meta, "md5": None}
 
 
 class CheckedCIFAR100(_CheckedFiles, CIFAR100):
@@ -304,9 +301,6 @@ class CheckedCIFAR100(_CheckedFiles, CIFAR100):
     title = "CIFAR-100"
     classes_count = 100
     label_key = "fine_labels"
-    train_list = _without_md5(CIFAR100.train_list)
-    test_list = _without_md5(CIFAR100.test_list)
-    meta = {**CIFAR100.meta, "md5": None}
 
 
 class _CIFARDataModule(SplitDataModule):
