@@ -258,9 +258,7 @@ class SplitDataModule(L.LightningDataModule):
 
     def _world(self) -> tuple[int, int]:
         trainer = self.trainer
-        if trainer is None:
-            return 1, 0
-        return trainer.world_size, trainer.global_rank
+        return (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
 
     def _next_epoch(self) -> int:
         """The epoch the trainer's fit loop runs next (what Lightning hands the sampler's
@@ -269,24 +267,19 @@ class SplitDataModule(L.LightningDataModule):
         run resumed at epoch 2 trained its first epoch on epoch 0's order (and augmentation
         seeds) where ``dataset.params.num_workers`` > 0."""
         trainer = self.trainer
-        if trainer is None:
-            return 0
-        return trainer.fit_loop.epoch_progress.current.processed
-
-    def _pinned(self) -> bool:
-        """Whether the batches go to a CUDA device: from page-locked host memory Lightning's
-        copy to the GPU runs asynchronously, off the training step's critical path."""
-        trainer = self.trainer
-        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+        return 0 if trainer is None else trainer.fit_loop.epoch_progress.current.processed
 
     def _dataloader(self, dataset: Dataset, batch_size: int, sampler: Sampler) -> DataLoader:
+        trainer = self.trainer
         return DataLoader(
             dataset,
             batch_size=batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            pin_memory=self._pinned(),
+            # batches for a CUDA device: from page-locked host memory Lightning's copy to the
+            # GPU runs asynchronously, off the training step's critical path
+            pin_memory=trainer is not None and trainer.strategy.root_device.type == "cuda",
             worker_init_fn=quiet_lost_receiver,
         )
 
