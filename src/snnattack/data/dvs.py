@@ -30,13 +30,12 @@ stay near 0.08. This is an estimate that could not be measured here: run once wi
 ``count_scale=1000`` and take 1000 times the 99.9th percentile of the training frames to
 set it from the data. With fewer frames each bin holds more events: scale it by 10/frames.
 
-Splits. The complete dataset (10,000 recordings) is split 9000/1000 train/test by a
-permutation seeded with ``split_seed``, and ``val_size`` recordings of the train part are held
-out for checkpoint selection; the test part serves final numbers only. With fewer files
-(a partial copy, test fixtures) the same fractions of the files are used (``train_size/10000``
-and ``val_size/10000``) of the files in path order (:class:`Extracted`). Training batches
-are augmented by random horizontal flips only; heavier event augmentations of some DVS recipes
-(translation, rotation, cutout) are not done.
+Splits. The complete dataset (10,000 recordings), in path order (:class:`Extracted`), is split
+9000/1000 train/test by a permutation seeded with ``split_seed``, and ``val_size`` recordings of
+the train part are held out for checkpoint selection; the test part serves final numbers only.
+With fewer files (a partial copy, test fixtures) the same fractions are used (``train_size/
+10000``, ``val_size/10000``). Training batches are augmented by random horizontal flips only;
+heavier event augmentations of some DVS recipes (translation, rotation, cutout) are not done.
 
 Cache. Decoding ``.aedat4`` is slow, so each framed recording is stored once, atomically,
 under ``<cache_dir>/CIFAR10DVS_frames_T{frames}_s{size}_c{count_scale}_v4/`` (every setting
@@ -293,14 +292,12 @@ class FrameSplit(Dataset):
 
 
 class FramedRecordings(SplitDataModule):
-    """A datamodule of event recordings served as cached frames: its training and validation
-    splits are :class:`FrameSplit` s of one :class:`CachedFrames` (CIFAR10-DVS here, N-MNIST
-    and DVS-Gesture in :mod:`snnattack.data.recorded`)."""
+    """A datamodule of the event recordings of a tonic ``dataset`` served as cached frames
+    (:class:`FrameSplit` s of :class:`CachedFrames`): CIFAR10-DVS here, N-MNIST and DVS-Gesture
+    in :mod:`snnattack.data.recorded`."""
 
-    dataset: type[Extracted]  # the tonic dataset (:class:`Extracted`)
+    dataset: type[Extracted]
     expected: str  # what a recording is, and the fix of one that does not decode
-    framing: Framing
-    root: str
     train_set: FrameSplit
     val_set: FrameSplit
     test_set: FrameSplit
@@ -338,13 +335,12 @@ class FramedRecordings(SplitDataModule):
 
     def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
         """Decodes the recordings of the splits that ``reads`` read (None: every one) into the
-        frame cache (a cached one is read and checked), with the loaders' workers: a recording
-        that does not decode, or a damaged cache file, is refused before the store's lock is
-        taken and before any training step (not by the attacks, after the whole training), and
-        the training and the attacks then read the cached frames. Where the trainer's
-        ``limit_*_batches`` limit the runs, only the batches they keep are read ahead
-        (:class:`Reads`: a smoke test of 2 batches does not wait for the 10,000 recordings of
-        CIFAR10-DVS); any other recording is decoded when first read."""
+        frame cache with the loaders' workers (a cached one is read and checked), so that a
+        recording that does not decode or a damaged cache file is refused before the store's
+        lock is taken and any training step, and the training and the attacks read the cached
+        frames. Where the trainer's ``limit_*_batches`` limit the runs, only the batches they
+        keep are read ahead (:class:`Reads`: a smoke test of 2 batches does not wait for
+        CIFAR10-DVS's 10,000 recordings); any other is decoded when first read."""
         self.setup("fit")
         splits = {"train": self.train_set, "val": self.val_set, "test": self.test_set}
         chosen = {stage: range(len(split)) for stage, split in splits.items()}
