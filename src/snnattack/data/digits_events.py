@@ -116,25 +116,14 @@ def record(
         parts.append((sample[repeat], t, col[repeat], row[repeat], polarity[repeat]))
     duration = (len(path) - 1) * dt
     n_noise = rng.poisson(noise_rate * duration * 1e-6 * sensor * sensor * n)
-    parts.append(
-        (
-            rng.integers(0, n, n_noise),
-            rng.uniform(0, duration, n_noise),
-            rng.integers(0, sensor, n_noise),
-            rng.integers(0, sensor, n_noise),
-            rng.integers(0, 2, n_noise),
-        )
-    )
+    noise = (rng.integers(0, n, n_noise), rng.uniform(0, duration, n_noise))  # sample, t
+    parts.append((*noise, *(rng.integers(0, high, n_noise) for high in (sensor, sensor, 2))))
     sample, t, col, row, polarity = (np.concatenate(c) for c in zip(*parts, strict=True))
     t = np.floor(t).astype(np.int64)
     order = np.argsort(sample * SACCADE_US * 4 + t, kind="stable")  # by sample, then time
     events = np.empty(len(order), EVENT_DTYPE)
-    events["x"], events["y"], events["t"], events["p"] = (
-        col[order],
-        row[order],
-        t[order],
-        polarity[order],
-    )
+    for field, values in zip("xytp", (col, row, t, polarity), strict=True):
+        events[field] = values[order]
     return np.split(events, np.cumsum(np.bincount(sample, minlength=n))[:-1])
 
 
