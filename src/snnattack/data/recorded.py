@@ -104,9 +104,9 @@ class RecordedEvents(FramedRecordings):
             if not any(folder.rglob(f"*{self.suffix}")):
                 raise DataError(
                     f"no {self.dataset.__name__} recordings (*{self.suffix}) under "
-                    f"{folder} (dataset.params.root={self.root}); it is not "
-                    f"downloaded here: extract {', '.join(self.archives())} into {location} "
-                    f"so that it holds {' and '.join(self.splits)} (docs/datasets.md)"
+                    f"{folder} (dataset.params.root={self.root}); it is not downloaded here: "
+                    f"extract {self.dataset.train_filename}, {self.dataset.test_filename} into "
+                    f"{location} so that it holds {' and '.join(self.splits)} (docs/datasets.md)"
                 )
             for path in sorted(folder.rglob("*")):
                 relative = path.relative_to(folder).as_posix()
@@ -136,10 +136,6 @@ class RecordedEvents(FramedRecordings):
                 "train and validation splits"
             )
         return n_val
-
-    def archives(self) -> list[str]:
-        """The archives tonic downloads, by name."""
-        return [self.dataset.train_filename, self.dataset.test_filename]
 
     def setup(self, stage: str | None = None) -> None:
         if hasattr(self, "train_set"):
