@@ -90,13 +90,9 @@ def bin_counts(
         t_bin = np.minimum(t_bin, frames - 1)
         keep = np.ones(len(t), dtype=bool)
     else:
-        t0 = t[first[live]]
-        window = np.zeros(len(streams), dtype=t.dtype)
-        window[live] = (t[first[live] + lengths[live] - 1] - t0) // frames
-        start = np.zeros(len(streams), dtype=t.dtype)
-        start[live] = t0
-        w = window[sample]
-        t_bin = np.where(w > 0, (t - start[sample]) // np.where(w > 0, w, 1), frames)
+        start = t[first[sample]]  # the first time of each event's stream, and its window
+        w = (t[first[sample] + lengths[sample] - 1] - start) // frames
+        t_bin = np.where(w > 0, (t - start) // np.where(w > 0, w, 1), frames)
         t_bin = t_bin.astype(np.int64)
         keep = t_bin < frames
     index = (sample, t_bin, p.astype(np.int64), y.astype(np.int64), x.astype(np.int64))
