@@ -125,12 +125,9 @@ class SeededSamples(Dataset):
 
 
 class WholeBatchSampler(DistributedSampler):
-    """Ordered evaluation without padding: rank ``r`` gets global batches ``r, r + W, ...``.
-
-    ``max_batches`` keeps only the first batches of the whole split (Lightning's
-    ``limit_*_batches`` would otherwise apply per process and change the union). A rank with
-    no batch of its own gets the first one as ``padding``, which the steps skip.
-    """
+    """Ordered evaluation without padding (module docstring): rank ``r`` gets global batches
+    ``r, r + W, ...`` of the first ``max_batches`` of the whole split (Lightning's
+    ``limit_*_batches`` would apply per process and change the union), or else ``padding``."""
 
     def __init__(
         self,
