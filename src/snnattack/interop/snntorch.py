@@ -274,22 +274,15 @@ def _lif(path: str, leaky: nn.Module) -> LIF:
         why = f"has threshold={theta:g} (the LIF needs threshold > 0)"
     if why is not None:
         raise refuse(path, leaky, why, SUPPORTED)
-    own = surrogates.snntorch(path, leaky)
-    learned = _learned(path, leaky, mechanism)
-    if mechanism == "zero":
-        detach = bool(leaky.reset_delay)
-        return LIF(
-            lam=lam, theta=theta, reset="hard", detach_reset=detach, surrogate=own, learned=learned
-        )
-    reset_by = theta / lam if lam != 1.0 else None
+    zero = mechanism == "zero"
     return LIF(
         lam=lam,
         theta=theta,
-        reset="soft",
-        reset_by=reset_by,
-        detach_reset=True,
-        surrogate=own,
-        learned=learned,
+        reset="hard" if zero else "soft",
+        reset_by=None if zero or lam == 1.0 else theta / lam,
+        detach_reset=bool(leaky.reset_delay) if zero else True,
+        surrogate=surrogates.snntorch(path, leaky),
+        learned=_learned(path, leaky, mechanism),
     )
 
 
