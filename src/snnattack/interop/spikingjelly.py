@@ -3,9 +3,7 @@
 The user's network is either its multi-step part (:func:`body`), mapping ``[T, B, ...]`` to
 ``[T, B, K]``, or a class of the user's whose ``forward`` makes the time steps itself
 (:func:`own_loop`; :mod:`snnattack.interop.loops`), which one forward of each form tells
-apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`); a class of the model zoo is a
-body unless it holds its number of steps ``T`` (2.0's ``MSResNet``, ``Spikformer``, ...,
-whose ``forward`` repeats the images over it: an own loop). The body's
+apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`). The body's
 adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
@@ -28,13 +26,10 @@ becomes (tested on 0.0.0.0.14 and 2.0.0):
 - ``detach_reset`` as it is; the node's ``surrogate_function`` is the LIF's own
   (:mod:`snnattack.interop.surrogates`), which ``stbp`` differentiates by unless
   ``attack.params.surrogate`` names another;
-- ``NonSpikingIFNode`` and ``NonSpikingLIFNode`` (2.0's read-outs: a membrane that never
-  fires, decoded over T): a :class:`~snnattack.interop.readout.MembraneReadout`, whose
-  decoded output a body returns as one step ``[1, B, K]`` (:func:`~snnattack.interop.
-  readout.read_out`); a ``decode`` spikingjelly does not know is refused;
-- ``NoisyNonSpikingIFNode`` (2.0's noisy IF read-out) with its noise off
-  (``is_training=False``): the same, over its own ``T`` steps (another T refused at the
-  first forward); with its noise on, refused (its output is no function of the image).
+- 2.0's read-outs (``NonSpikingIFNode``, ``NonSpikingLIFNode``, and ``NoisyNonSpikingIFNode``
+  with its noise off): a :class:`~snnattack.interop.readout.MembraneReadout`
+  (:func:`_readout`), whose decoded output a body returns as one step ``[1, B, K]``
+  (:func:`~snnattack.interop.readout.read_out`).
 
 The node's backend (``torch``, ``cupy``, ``triton``), training flag and state stay those of
 the user's node, which the copy does not hold: no ``reset_net`` is needed, and eval mode
@@ -43,28 +38,16 @@ neuron (a subclass too: it may change the dynamics), a per-neuron ``v_threshold`
 ``v_reset``, ``v_threshold <= v_reset``, a surrogate with ``spiking=False`` (it outputs its
 smooth function, not spikes), a node whose membrane 2.0's ``precision`` tools store at reduced
 precision, stateful modules (``MemoryModule``) that are not neurons, and modules that run in
-step mode ``'s'`` only. A multi-step ``layer.AvgPool2d`` becomes a
-:class:`~snnattack.snn.temporal.FoldedAvgPool2d`, the same pooling (the C kernel's on the CPU),
-and a ``layer.Conv2d`` a :class:`~snnattack.snn.temporal.FoldedConv2d` sharing its parameters,
-the same convolution (:mod:`snnattack.cpu.frozen` in an attack,
-:mod:`snnattack.cuda.convolution` on a GPU), and a ``layer.BatchNorm2d`` a
-:class:`~snnattack.snn.temporal.FoldedBatchNorm2d` sharing its parameters and statistics, the
-same BN on the samples as this project's per-step layers fold them (one channels-last sample
-given its own strides, without which ATen's CPU backward gives a wrong input gradient), and
-a ``layer.SeqToANNContainer`` a :class:`~snnattack.snn.temporal.FoldedSequential`, its layers
-on those samples (none: the input passed through, as spikingjelly's does), taking what
-spikingjelly's takes from its callers (one tensor, or a tuple of one) and refusing any other
-input naming the container, and of each layer one tensor (any other output refused naming the
-layer). A pool, convolution or BatchNorm with hooks of any kind (forward,
-forward pre, backward, backward pre) stays the user's module, whose hooks run.
-spikingjelly's dropouts (``layer.Dropout``, ``Dropout2d``, the legacy
-``MultiStepDropout``) are kept: they pass their input through in
-eval mode, where attacks run.
+step mode ``'s'`` only. A multi-step ``layer.Conv2d``, ``layer.BatchNorm2d``,
+``layer.AvgPool2d`` or ``layer.SeqToANNContainer`` without hooks becomes this project's
+folded form of the same computation (:func:`_folded_layers`). spikingjelly's dropouts are
+kept (:func:`_per_simulation`): they pass their input through in eval mode, where attacks run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import torch
 from torch import nn
@@ -188,8 +171,7 @@ def _frames_time_first(module: nn.Module, args: tuple) -> tuple | None:
 
 def has_own_loop(net: nn.Module) -> bool | None:
     """True for a class of spikingjelly's model zoo that holds its number of steps ``T``
-    (2.0's ``MSResNet``, ``Spikformer``, ``SpikeDrivenTransformer``, ...: their ``forward``
-    repeats the images over it); False for a network that can only be a multi-step body (an
+    (:func:`_repeats_images`); False for a network that can only be a multi-step body (an
     ``nn.Sequential``, the zoo's other classes, such as ``SpikingResNet`` or ``SpikingVGG``, a
     class without a ``forward`` of its own) unless it holds a class of the user's
     (``nn.Sequential(normalize, net)``: it was taken for a body, and the class's error on
@@ -411,19 +393,16 @@ def _learned(path: str, node: nn.Module, scaled: bool) -> Learned | None:
     its input scale) follows and trains with (:mod:`snnattack.snn.learned`)."""
     if not isinstance(getattr(node, "w", None), nn.Parameter):
         return None
-    derive = _scaled_decay if scaled else _decay_only
+    derive = partial(_decay_of, scaled=scaled)
     where = f"{path} ({class_name(node)})"
     return Learned({"w": shadow(node.w)}, {"w": torch.sigmoid}, derive, where)
 
 
-def _decay_only(read: Mapping[str, Value]) -> dict[str, Value]:
-    """The leak ``1 - k`` of a PLIF's ``k = sigmoid(w)``."""
-    return {"lam": 1.0 - read["w"]}
-
-
-def _scaled_decay(read: Mapping[str, Value]) -> dict[str, Value]:
-    """The leak ``1 - k`` and input scale ``k`` of a PLIF with ``decay_input``."""
-    return {"lam": 1.0 - read["w"], "scale": read["w"]}
+def _decay_of(read: Mapping[str, Value], scaled: bool) -> dict[str, Value]:
+    """The leak ``1 - k`` of a PLIF's ``k = sigmoid(w)``, and its input scale ``k`` where
+    ``scaled`` (``decay_input``)."""
+    lam = 1.0 - read["w"]
+    return {"lam": lam, "scale": read["w"]} if scaled else {"lam": lam}
 
 
 @register("spikingjelly", order=10)
