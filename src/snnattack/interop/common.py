@@ -1,5 +1,5 @@
-"""What the adapters share: the copy that shares the user's tensors, the input scale some
-neurons need, the adapted network with the user's decode, and the refusals.
+"""What the adapters share: the copy that shares the user's tensors, the adapted network
+with the user's decode, and the refusals.
 
 The adapted model is a copy of the user's network whose parameters and buffers share the
 user's memory (:func:`shared_copy`): the copy's neurons are this project's stateless
@@ -28,7 +28,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.learned import Learned
 from snnattack.snn.neurons import LIF
-from snnattack.snn.scaled import InputScale, ScaledNeuron  # noqa: F401 (the adapters')
+from snnattack.snn.scaled import InputScale, ScaledNeuron
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 
@@ -152,17 +152,13 @@ def unwrapped(model: Any) -> Any:
     result). A compiled SpikingNet stays wrapped: :func:`~snnattack.interop.external.
     check_foreign` refuses it naming ``_orig_mod``."""
     while True:
+        compiled = getattr(model, "_orig_mod", None) if isinstance(model, nn.Module) else None
         if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
             model = model.module
-        elif _compiled(model) and not isinstance(model._orig_mod, SpikingNet):
-            model = model._orig_mod
+        elif isinstance(compiled, nn.Module) and not isinstance(compiled, SpikingNet):
+            model = compiled  # torch.compile's wrapper
         else:
             return model
-
-
-def _compiled(model: Any) -> bool:
-    """Whether ``model`` is ``torch.compile``'s wrapper of a module (``_orig_mod``)."""
-    return isinstance(model, nn.Module) and isinstance(getattr(model, "_orig_mod", None), nn.Module)
 
 
 def holds_users_class(net: nn.Module, library: str, neurons: tuple[str, ...]) -> bool:
