@@ -297,16 +297,12 @@ def _learned(path: str, leaky: nn.Module, mechanism: str) -> Learned | None:
     }
     if not params:
         return None
-    read = {"beta": _clamped, "threshold": torch.clone, "graded_spikes_factor": torch.clone}
+    clamped = partial(torch.clamp, min=0.0, max=1.0)  # as snnTorch's forward clamps beta
+    read = {"beta": clamped, "threshold": torch.clone, "graded_spikes_factor": torch.clone}
     fixed = {n: float(getattr(leaky, n).detach().reshape(()).item()) for n in ("beta", "threshold")}
     where = f"{path} ({class_name(leaky)})"
     derive = partial(_settings, fixed=fixed, subtract=mechanism == "subtract", where=where)
     return Learned(params, {n: read[n] for n in params}, derive, where)
-
-
-def _clamped(beta: torch.Tensor) -> torch.Tensor:
-    """``beta`` clamped to [0, 1], as snnTorch's forward clamps it."""
-    return beta.clamp(0.0, 1.0)
 
 
 def _settings(

@@ -241,9 +241,7 @@ def _in_container(net: nn.Module, path: str) -> str | None:
 
 def _multi_step(copied: nn.Module) -> list[tuple[str, nn.Module]]:
     """The modules of ``copied`` that take ``[T, B, ...]``, with their paths: all but the
-    layers inside one of spikingjelly's :data:`CONTAINERS`, which calls them on single steps
-    or on the folded samples in their own step modes (as ``functional.set_step_mode`` leaves
-    them)."""
+    layers inside one of spikingjelly's :data:`CONTAINERS`, which keep their step modes."""
     from spikingjelly.activation_based import layer
 
     containers = tuple(getattr(layer, name) for name in CONTAINERS if hasattr(layer, name))
@@ -259,15 +257,11 @@ def _multi_step(copied: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> nn.Module:
     """``copied`` (the adapted copy) with each of ``modules`` (its modules that take ``[T, B,
-    ...]``, with their paths) that folds ``[T, B]`` replaced by this project's (the same
-    computation, over the copy's own parameters and buffers): a ``layer.Conv2d`` by a
-    :class:`~snnattack.snn.temporal.FoldedConv2d`, a ``layer.BatchNorm2d`` by a
-    :class:`~snnattack.snn.temporal.FoldedBatchNorm2d`, a ``layer.AvgPool2d`` by a
-    :class:`~snnattack.snn.temporal.FoldedAvgPool2d` (the C kernel's pooling on the CPU), a
-    ``layer.SeqToANNContainer`` by a :class:`~snnattack.snn.temporal.FoldedSequential`
-    (given its path, which a refusal of its input names), each in the mode of the layer it
-    replaces. One with hooks of the user's, of any kind (:func:`~snnattack.cpu.guard.hook_kinds`),
-    stays as it is: they run."""
+    ...]``, with their paths) that folds ``[T, B]`` replaced, in its mode, by this project's
+    form of the same computation over the copy's own parameters and buffers (``folded``: a
+    :class:`~snnattack.snn.temporal.FoldedSequential` is given the path that a refusal of its
+    input names). One with hooks of the user's, of any kind
+    (:func:`~snnattack.cpu.guard.hook_kinds`), stays as it is: they run."""
     from spikingjelly.activation_based import layer
 
     folded: dict[type, Callable[[nn.Module, str], nn.Module]] = {  # (module, its path)
@@ -354,12 +348,9 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
 
 def _readout(path: str, node: nn.Module) -> MembraneReadout:
     """The :class:`~snnattack.interop.readout.MembraneReadout` of a non-spiking node; a
-    ``decode`` its forward does not know (it returns the whole sequence for it, a list: a
-    misspelt ``'last-mem'``) is refused. The noisy IF node (``NoisyNonSpikingIFNode``) is
-    taken with its noise off (``is_training=False``, its own flag, which ``eval()`` leaves
-    as it is; with it on, each forward adds ``sigma`` times the next draw of a noise
-    sequence, so its output is no function of the image: refused), integrating its own T
-    steps."""
+    ``decode`` its forward does not know (a misspelt ``'last-mem'``) is refused. The noisy IF
+    node (``NoisyNonSpikingIFNode``) integrates its own T steps, and is refused with its noise
+    on (each forward then adds ``sigma`` times the next draw of a noise sequence)."""
     noisy = type(node).__name__ in NOISY
     known = NOISY_DECODES if noisy else dict(zip(DECODES, DECODES, strict=True))
     if node.decode not in known:
