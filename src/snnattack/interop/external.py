@@ -279,13 +279,22 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
     if not is_external(resolved):
         return None
     net = external_model(resolved) if net is None else net
-    _check_on_dataset(
-        net,
-        resolved["dataset"],
-        resolved["model"]["factory"]["_target_"],
-        finite=not resolved.get("checkpoint"),  # else the file's weights are attacked (and checked)
-        frames=resolved["encoding"] == "frames",
-    )
+    dataset, target = resolved["dataset"], resolved["model"]["factory"]["_target_"]
+    if "image_size" in dataset and resolved["encoding"] != "frames":  # event frames: no probe
+        # one image of the dataset's shape (snnattack.inputs.check_model): finite weights
+        # unless checkpoint= replaces them (the file's are attacked, and checked), a forward
+        # that runs and returns logits of dataset.num_classes classes
+        size = dataset["image_size"]
+        sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
+        where = f"dataset={dataset['name']}"
+        finite = not resolved.get("checkpoint")
+        classes = check_model(net, "model.factory._target_", sample, where, net, target, finite)
+        if classes != dataset["num_classes"]:
+            raise ConfigError(
+                f"model.factory._target_={target} returns {classes} classes but {where} has "
+                f"{dataset['num_classes']}; accepted: a network with {dataset['num_classes']} "
+                "outputs"
+            )
     if resolved["train"]["kind"] != KIND:
         raise ConfigError(
             f"train.kind={resolved['train']['kind']} with model=external: an external model is "
@@ -299,23 +308,3 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
             "model, trained here>, or boxes=[white]"
         )
     return net
-
-
-def _check_on_dataset(
-    net: SpikingNet, dataset: dict[str, Any], target: str, finite: bool, frames: bool
-) -> None:
-    """The factory's network on one image of the dataset's shape
-    (:func:`snnattack.inputs.check_model`): finite weights where ``finite`` (not
-    when ``checkpoint=`` replaces them), a forward that runs and returns logits of
-    ``dataset.num_classes`` classes. Event ``frames`` are not probed."""
-    if "image_size" not in dataset or frames:
-        return
-    size = dataset["image_size"]
-    sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
-    where = f"dataset={dataset['name']}"
-    classes = check_model(net, "model.factory._target_", sample, where, net, target, finite)
-    if classes != dataset["num_classes"]:
-        raise ConfigError(
-            f"model.factory._target_={target} returns {classes} classes but {where} has "
-            f"{dataset['num_classes']}; accepted: a network with {dataset['num_classes']} outputs"
-        )
