@@ -135,9 +135,8 @@ class LeakyStep(StepLIF):
         return spk, self.h if self.delayed else self.u
 
     def reset_mem(self) -> torch.Tensor:
-        """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state.
-        Within the loop it is refused: snnTorch then zeroes this ``Leaky``'s membrane
-        mid-simulation, while the adapted neuron does not read the ``mem`` passed to it."""
+        """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state;
+        refused within the loop, where the adapted neuron does not read the ``mem`` passed."""
         if self.u is not None:
             raise UserError(
                 "interop: a Leaky's reset_mem() (or init_leaky()) ran after the first step of "
@@ -171,10 +170,8 @@ class LeakyStep(StepLIF):
     init_leaky = reset_mem  # snnTorch's former name of the same call
 
     def reset_hidden(self) -> None:
-        """snnTorch's reset of the hidden membranes (``init_hidden=True``), called by a loop
-        before its first step: nothing to do, each forward starts from zero membranes. Within
-        the loop it is refused: snnTorch then zeroes the membrane of every ``Leaky`` of the
-        process, mid-simulation, which the adapted neurons do not follow."""
+        """snnTorch's reset of the hidden membranes (``init_hidden=True``) before a loop's first
+        step: nothing to do, each forward starts from zero membranes; refused within the loop."""
         if self.u is not None:
             raise UserError(
                 "interop: a Leaky's reset_hidden() ran after the first step of the network's "

@@ -199,16 +199,15 @@ def _replacements(net: nn.Module, per_call: bool) -> dict[nn.Module, nn.Module]:
     for path, module in net.named_modules():
         if any(path.startswith(f"{p}.") for p in mapped):
             continue  # a node's own children (its surrogate function)
-        if type(module) in nodes and _in_container(net, path):
-            why = (
-                f"is a neuron inside spikingjelly's {_in_container(net, path)}, which calls it "
-                "on single steps or on the folded [T * B] samples; accepted: the neuron in step "
-                "mode 'm' beside the container (neuron.IFNode(step_mode='m'))"
-            )
-            raise refuse(path, module, why, supported())
         if type(module) in nodes:
-            one_step = per_call and module.step_mode == "s"
-            replacements[module] = _lif(path, module, one_step)
+            if container := _in_container(net, path):
+                why = (
+                    f"is a neuron inside spikingjelly's {container}, which calls it on single "
+                    "steps or on the folded [T * B] samples; accepted: the neuron in step mode "
+                    "'m' beside the container (neuron.IFNode(step_mode='m'))"
+                )
+                raise refuse(path, module, why, supported())
+            replacements[module] = _lif(path, module, per_call and module.step_mode == "s")
             mapped.append(path)
         elif type(module) in readouts:
             replacements[module] = _readout(path, module)
