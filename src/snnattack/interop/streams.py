@@ -115,11 +115,14 @@ def _checked(
 
 
 def _framed(
-    framing: Framing, streams: list[np.ndarray], sensor_size: tuple[int, int, int], argument: str
-) -> torch.Tensor:
-    """``streams`` framed; one too short to frame by time is refused as ``argument[0][i]``."""
+    data: tuple, argument: str, sensor_size: tuple[int, int, int], framing: Framing
+) -> tuple[list[np.ndarray], torch.Tensor, torch.Tensor]:
+    """``data``'s streams, checked (:func:`_checked`) and with integer polarities, their
+    labels and their frames; one too short to frame by time is refused as ``argument[0][i]``."""
+    labels = _checked(data[0], data[1], argument, sensor_size)
+    streams = [_int_polarity(stream) for stream in data[0]]
     try:
-        return framing.many(streams, sensor_size)
+        return streams, labels, framing.many(streams, sensor_size)
     except TooShort as error:
         raise error.named(f"{argument}[0][{error.index}]") from None
 
@@ -133,16 +136,13 @@ def framed_recordings(
     """``data`` and ``val_data`` (``(streams, labels)``; ``val_data`` may be frames or None)
     as frames and labels, and the recordings an attack on raw events reads (the insertion
     candidates from ``val_data``'s streams, none without them)."""
-    labels = _checked(data[0], data[1], "data", sensor_size)
-    streams = [_int_polarity(stream) for stream in data[0]]
-    frames = _framed(framing, streams, sensor_size, "data")
+    streams, labels, frames = _framed(data, "data", sensor_size, framing)
     donors: list[np.ndarray] = []
     donor_labels: tuple[int, ...] = ()
     if val_data is not None and is_streams(val_data):
-        held_out = _checked(val_data[0], val_data[1], "val_data", sensor_size)
-        donors = [_int_polarity(stream) for stream in val_data[0]]
+        donors, held_out, held_frames = _framed(val_data, "val_data", sensor_size, framing)
         donor_labels = tuple(held_out.tolist())
-        val_data = (_framed(framing, donors, sensor_size, "val_data"), held_out)
+        val_data = (held_frames, held_out)
     recordings = Recordings(
         sensor_size, framing, streams.__getitem__, donors.__getitem__, donor_labels
     )
