@@ -82,9 +82,8 @@ def as_spiking_net(
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
-    has its own, must be None or equal to it; the line suggests ``model.T = T`` only for a
-    ``T`` that is time steps (an integer >= 1), never an invalid value such as 0 or 2.5. A
-    network in ``nn.DataParallel`` is the network it wraps (:func:`unwrapped`). ``beside``:
+    has its own, must be None or equal to it (the refusal suggests ``model.T = T`` only for
+    valid time steps). A network in ``nn.DataParallel`` is the one it wraps. ``beside``:
     its pair in :func:`snnattack.evaluate`'s black box, whose ``T`` is for a network of
     another library, so a SpikingNet beside one runs at its own (a transfer between models of
     different T)."""

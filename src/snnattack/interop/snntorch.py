@@ -11,9 +11,7 @@ becomes a LIF (tested on snnTorch 1.0.0). The body's output is the last layer's 
 A class of the user's whose forward loops over the steps (the tutorials' ``for step in
 range(T): spk, mem = self.lif(cur, mem)``) is run as it is (:func:`own_loop`,
 :mod:`snnattack.interop.loops`), each ``Leaky`` a :class:`LeakyStep` that keeps its membrane
-between the steps of one forward (``detach_hidden()`` in that loop, snnTorch's truncated
-BPTT, detaches the membranes of all of them, as snnTorch detaches every ``Leaky``'s). A
-``Leaky(init_hidden=False)`` inside an ``nn.Sequential``
+between the steps of one forward. A ``Leaky(init_hidden=False)`` inside an ``nn.Sequential``
 but its last layer is refused: snnTorch itself cannot run it.
 
 ``Leaky`` (``beta`` clamped to [0, 1] as snnTorch does, ``threshold`` theta, both one value
