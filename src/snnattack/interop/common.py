@@ -89,12 +89,10 @@ class PerSimulation(nn.Module):
 def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tensor:
     """What ``run`` (a forward of the multi-step ``body``) returns, once each of its neurons
     (a :class:`~snnattack.snn.neurons.LIF`, or a :class:`ScaledNeuron` with its input scale)
-    was called at most once in it. A neuron called more often is refused: a body whose own
-    code loops over the steps (spikingjelly's ``functional.multi_step_forward``, a node in
-    step mode ``'s'`` called on ``x_seq[t]``) gave each call of its LIF one step ``[B, ...]``,
-    which the LIF took for a sequence over the batch, restarting its membrane at each step;
-    the logits were wrong, without a word. A node called twice in step mode ``'m'`` carries
-    its membrane from the first call into the second in its library, which no LIF does."""
+    was called at most once in it. A neuron called more often is refused: the LIF took each
+    step a loop in the body's own code gave it for a sequence over the batch, and a node used
+    twice carries its membrane into its next call in its library, which no LIF does; the
+    logits were wrong, without a word."""
     outer = [m for m in body.modules() if isinstance(m, ScaledNeuron)]
     inner = {id(m[1]) for m in outer}
     neurons = outer + [m for m in body.modules() if isinstance(m, LIF) and id(m) not in inner]
