@@ -14,8 +14,9 @@ ANN or a converted one), and a black-box source comes from ``source_checkpoint=`
 factory, other weights) or from a native architecture, ``source_model=<name>``.
 
 A model passed to the Python API or the benchmark is met here too: adapted
-(:func:`as_spiking_net`), made to read the job's samples (:func:`with_encoding`) and
-described for the record (:func:`model_description`).
+(:func:`as_spiking_net`), made to read the job's samples (:func:`with_encoding`), its own
+encoding told to the config (:func:`encoding_held`) and described for the record
+(:func:`model_description`).
 """
 
 from __future__ import annotations
@@ -181,6 +182,19 @@ def input_encoding(net: SpikingNet) -> dict[str, Any]:
     its quantiser's ``levels`` (None: analog)."""
     levels = net.quantize.levels if isinstance(net.quantize, Quantize) else None
     return {"encoding": encoding_of(net.encoder), "levels": levels}
+
+
+def encoding_held(target: SpikingNet, frames: bool) -> dict[str, Any]:
+    """The input encoding that ``target`` runs (``encoding`` and ``encoding_levels``: its
+    encoder's name and its quantiser's levels), where it reads images: a native network
+    built with ``encoding='poisson'`` or ``levels=`` encodes so whatever the config's
+    defaults say, and the record's config must say what ran. Nothing where the config's
+    samples are event ``frames`` or the encoder reads them (:func:`with_encoding` judges the
+    two against each other), or where the encoder is none of the package's."""
+    held = input_encoding(target)
+    if held["encoding"] in (None, "frames") or frames:
+        return {}
+    return {"encoding": held["encoding"], "encoding_levels": held["levels"]}
 
 
 def model_description(

@@ -32,7 +32,7 @@ from snnattack.evaluation.core import RunSettings
 from snnattack.inputs import dataset_of
 from snnattack.interop.external import (
     as_spiking_net,
-    input_encoding,
+    encoding_held,
     model_description,
     with_encoding,
 )
@@ -102,19 +102,6 @@ def call_evaluation(
     cfg, notes = job_config(**named, held=held)
     settings, config = job_settings(cfg, notes), spelt(cfg)
     return prepared_evaluation(settings, config, model, target, source, crafter)
-
-
-def encoding_held(target: SpikingNet, frames: bool) -> dict[str, Any]:
-    """The input encoding that ``target`` runs (``encoding`` and ``encoding_levels``: its
-    encoder's name and its quantiser's levels), where it reads images: a native network
-    built with ``encoding='poisson'`` or ``levels=`` encodes so whatever the config's
-    defaults say, and the record's config must say what ran. Nothing where the config's
-    samples are event ``frames`` or the encoder reads them (:func:`with_encoding` judges the
-    two against each other), or where the encoder is none of the package's."""
-    held = input_encoding(target)
-    if held["encoding"] in (None, "frames") or frames:
-        return {}
-    return {"encoding": held["encoding"], "encoding_levels": held["levels"]}
 
 
 def prepared_evaluation(
