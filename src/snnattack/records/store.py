@@ -176,8 +176,7 @@ class ModelStore:
             except (Timeout, OSError):  # a job trains it (this one too), or no lock can be had
                 continue
             try:
-                if not (workdir / RESUME_FILE).exists():
-                    shutil.rmtree(workdir, ignore_errors=True)
+                self._cleared(workdir)
             finally:
                 lock.release()
 
@@ -250,31 +249,34 @@ class ModelStore:
         """Loads ``folder``'s weights into ``model`` (strictly) and returns its record, refusing
         a file that is not the model its folder names, whose weights are not finite, or are
         not those stored (:func:`~snnattack.records.checkpoints.check_stored_weights`)."""
-        path = folder / CHECKPOINT
+        path, fix = folder / CHECKPOINT, f"delete the folder {folder} to retrain it"
         try:
             payload = load_tensors(path)
             state, record = payload["state_dict"], payload["record"]
         except RefusedFile as err:
-            raise CheckpointError(
-                f"checkpoint {path} {err}; delete the folder {folder} to retrain it"
-            ) from None
+            raise CheckpointError(f"checkpoint {path} {err}; {fix}") from None
         except Exception as err:  # any unreadable file is the same user-facing problem
             raise CheckpointError(
-                f"checkpoint {path} is corrupt or unreadable ({unreadable(path, err)}); "
-                f"delete the folder {folder} to retrain it"
+                f"checkpoint {path} is corrupt or unreadable ({unreadable(path, err)}); {fix}"
             ) from None
-        _check_trusted(path, folder, state, record)
+        # the folder is named after its spec's hash, as the record's key and spec must be:
+        # another model's ``model.pt`` copied here (the black-box source's) is refused
+        spec = record.get("spec") if isinstance(record, dict) else None
+        key = record.get("key") if isinstance(record, dict) else None
+        if spec is None or key != folder.name or spec_key(spec) != folder.name:
+            raise CheckpointError(
+                f"checkpoint {path} holds another model (its record's key is {key!r}, not the "
+                f"folder's {folder.name!r}); {fix}"
+            )
+        require_finite(state, f"checkpoint {path}", fix)
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as err:
             first = str(err).strip().splitlines()[0]
             raise CheckpointError(
-                f"checkpoint {path} does not fit the configured model ({first}); "
-                f"delete the folder {folder} to retrain it"
+                f"checkpoint {path} does not fit the configured model ({first}); {fix}"
             ) from None
-        check_stored_weights(
-            model, record, f"checkpoint {path}", f"delete the folder {folder} to retrain it"
-        )
+        check_stored_weights(model, record, f"checkpoint {path}", fix)
         return record
 
 
@@ -300,23 +302,6 @@ def _held(lock_file: Path, workdir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _check_trusted(path: Path, folder: Path, state: dict, record: dict) -> None:
-    """Refuses a readable checkpoint that is not this folder's model, or has non-finite weights.
-
-    The folder is named after the hash of the training spec, so the record's key and the hash
-    of the record's spec must both be the folder's name: another model's ``model.pt`` copied
-    here (e.g. the black-box source into the target's folder) is caught.
-    """
-    spec = record.get("spec") if isinstance(record, dict) else None
-    key = record.get("key") if isinstance(record, dict) else None
-    if spec is None or key != folder.name or spec_key(spec) != folder.name:
-        raise CheckpointError(
-            f"checkpoint {path} holds another model (its record's key is {key!r}, not the "
-            f"folder's {folder.name!r}); delete the folder {folder} to retrain it"
-        )
-    require_finite(state, f"checkpoint {path}", f"delete the folder {folder} to retrain it")
 
 
 def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:
