@@ -271,24 +271,16 @@ def _held_settings(holder: Any) -> dict[str, Any]:
 
 def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
     """The plain values of a dict (or of a settings holder's attributes, :func:`_holder`),
-    by key: numbers, strings, tuples and lists of them, and those of the dicts and holders
-    it holds (to three levels), and its tensors (and those of its tuples and lists) as
-    :func:`_tensor`. What else it holds (a module, another object) is not compared: a dict of
-    them is a registry, not settings."""
+    by key: what a module's attribute is compared by (:func:`_compared`) but functions, as
+    :func:`_value` holds it, and those of the dicts and holders it holds (to three levels).
+    What else it holds (a module, another object) is not compared: a dict of them is a
+    registry, not settings."""
     out: list[Any] = []
     for k, v in held.items():
         if not _scalar(k):
             continue  # a key compared by value must be one (a tensor's == is elementwise)
-        if isinstance(v, (tuple, list)) and all(_element(x) for x in v):
-            out.append((k, type(v), *map(_item, v)))
-        elif _scalar_set(v):
-            out.append((k, type(v), frozenset(v)))
-        elif _scalar(v):
-            out.append((k, v))
-        elif isinstance(v, torch.Tensor):
-            out.append((k, _tensor(v)))
-        elif isinstance(v, np.ndarray):
-            out.append((k, _array(v)))
+        if _compared(v) and not _function(v):
+            out.append((k, _value(v)))
         elif depth < 2 and type(v) in (dict, OrderedDict):
             out.append((k, _settings(v, depth + 1)))
         elif depth < 2 and _holder(v):
@@ -318,16 +310,6 @@ def _element(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def _item(value: Any) -> Any:
-    """An element of a compared tuple or list as the state holds it (a tensor as
-    :func:`_tensor`, a nested tuple or list as :func:`_value` holds one)."""
-    if isinstance(value, torch.Tensor):
-        return _tensor(value)
-    if isinstance(value, (tuple, list)):
-        return (type(value), *map(_item, value))
-    return value
-
-
 def _scalar(value: Any) -> bool:
     """Whether ``value`` is compared by equality: a plain value, a number (numpy's too) or
     an immutable value of :data:`VALUES`."""
@@ -353,7 +335,7 @@ def _value(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return _array(value)
     if isinstance(value, (tuple, list)):
-        return (type(value), *map(_item, value))
+        return (type(value), *map(_value, value))
     if _scalar_set(value):
         return (type(value), frozenset(value))
     if isinstance(value, functools.partial):  # its arguments, which a deep copy copies
