@@ -62,17 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     out = parser("python -m snnattack.tools.step_cost", __doc__)
     add_model_options(out)
     out.add_argument(
-        "--modes",
-        nargs="+",
-        default=None,
-        choices=GRADIENT_MODES,
-        help="gradient modes (default: all)",
+        "--modes", nargs="+", choices=GRADIENT_MODES, help="gradient modes (default: all)"
     )
     out.add_argument(
         "--impls",
         nargs="+",
         choices=IMPLS,
-        default=None,
         help="measure every step with each neuron implementation (default: the model's, fused)",
     )
     out.add_argument("--train", action="store_true", help="also measure an STBP training step")
@@ -86,7 +81,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--backends",
         nargs="+",
         choices=BACKENDS,
-        default=None,
         help="measure every step with the model on each, as the config key backend (c: the C "
         "kernels and memory savers on the CPU; default: c); the first is the bench's own",
     )
@@ -153,13 +147,7 @@ def check_steps(args: argparse.Namespace) -> None:
     """Refuses an option out of its range, a missing GPU, or a model that does not fit the
     input shape, before any measurement (:class:`ConfigError`)."""
     check_model(args)
-    check(
-        args,
-        {
-            "adversary_steps": RULES["train.adversary.steps"],
-            "adversary_eps": RULES["train.adversary.eps"],
-        },
-    )
+    check(args, {f"adversary_{k}": RULES[f"train.adversary.{k}"] for k in ("steps", "eps")})
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -264,10 +252,7 @@ def paper_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_column(col, justify="right")
     for row in rows:
         table.add_row(
-            *(
-                escape(str(row[k])) if k == "step" else "–" if row[k] is None else f"{row[k]:.1f}"
-                for k in columns
-            )
+            *(escape(str(row[k])) if k == "step" else _fmt(row[k], ".1f") for k in columns)
         )
     return table
 
