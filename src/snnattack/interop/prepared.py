@@ -231,22 +231,18 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
 def _instance(value: Any) -> bool:
     """Whether ``value`` is an object of another class whose attributes a forward may read
     (a native neuron's ``surrogate``, a user's own settings class): one with a ``__dict__``,
-    neither a class nor a module. Compared by its class and the plain values of its
-    ``__dict__`` (:func:`_settings`), so one replaced by another of other values, or changed
-    in place (``lif.surrogate.width = 0.5``), is a change."""
+    neither a class nor a module, compared by its class and plain values (:func:`_settings`),
+    as changed in place (``lif.surrogate.width = 0.5``)."""
     return isinstance(getattr(value, "__dict__", None), dict) and not isinstance(value, type)
 
 
 def _modules_held(items: Iterable[tuple[Any, Any]], registered: set[int]) -> Any:
-    """The modules among ``items`` (the positions or keys and values of a list, tuple or dict
-    a module holds as a plain attribute) by position or key and identity, where the model
-    registers each (``self.blocks = [self.block1, self.block2]``, an adapted snnTorch
-    ``Leaky``'s ``group``): compared where they are registered, the list holding another one
-    is a change. A token never equal to another where one is not registered
-    (``self.extra = [nn.Linear(...)]``): absent from ``modules()`` and ``parameters()``, its
-    changes neither the state nor the attacked copy's weight copy sees, so the model counts
-    as changed at every call (prepared afresh, as an inference tensor is), never stale. ()
-    where none is held."""
+    """The modules among ``items`` (a plain list's, tuple's or dict's positions or keys and
+    values) by position or key and identity, where the model registers each
+    (``self.blocks = [self.block1, self.block2]``, an adapted snnTorch ``Leaky``'s ``group``);
+    a token never equal to another where one is not (``self.extra = [nn.Linear(...)]``, whose
+    changes no state sees: the model prepared afresh at every call, never stale); () where
+    none is held."""
     held = tuple(
         (k if _scalar(k) else type(k), id(v)) for k, v in items if isinstance(v, nn.Module)
     )
@@ -450,18 +446,13 @@ class Preparations:
     ) -> tuple[Built, list[torch.Tensor]]:
         """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
         state is compared too) under ``settings``: kept from an earlier call if no model's
-        state changed since and it is still ``valid``, else built now and kept, replacing a
-        stale one; with the check of a kept one left unread: whether the tensors it read as
-        numbers (:func:`noted`) hold the values it read and (``finite``) the models' floating
-        tensors are all finite (``build``, or what the caller does with a fresh preparation,
-        refuses them otherwise). What ``build`` returns must not refer to ``model`` (a weak
-        key's value that does keeps it alive): the caller passes the model itself again at
-        each call. The checks are flags (0-d boolean tensors, one per device; none where it
-        was built now or nothing is compared) all true where it may be served. The caller
-        reads them with its own values in one host sync (``attack``: with its
-        batch's checks) and, where one is false (:func:`passed`), takes :meth:`rebuilt`
-        before it refuses anything: the fresh preparation's refusals come first, as at a
-        first call."""
+        state changed since and it is still ``valid``, else built now (:meth:`rebuilt`); with
+        the checks of a kept one left unread (:func:`_checks`: the values it read as numbers
+        and, ``finite``, the models' floating tensors; none where it was built now). What
+        ``build`` returns must not refer to ``model`` (a weak key's value that does keeps it
+        alive). The caller reads the checks with its own values in one host sync and, where
+        one is false (:func:`passed`), takes :meth:`rebuilt` before it refuses anything: the
+        fresh preparation's refusals come first, as at a first call."""
         kept = self._kept.get(model, {}) if _keyed(model) else {}
         if settings in kept:
             models = [m for m in (model, *others) if m is not None]
@@ -657,15 +648,12 @@ def prepared_once(
     model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
 ) -> tuple[Any, list[torch.Tensor]]:
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
-    ``key`` stands for: kept from an earlier call while neither model nor the arguments
-    changed (:data:`PREPARED`), else built (``fresh``: built now, replacing a kept one), and
-    the checks of a kept one, unread (:meth:`Preparations.deferred`), which the caller reads
-    (:func:`snnattack.attack`: with its batch's checks, in one host sync) and, where one is
-    false, calls again with ``fresh``. The one place where :func:`snnattack.attack` and
-    :func:`snnattack.evaluate` reuse a preparation. Kept only while the models' weights are
-    finite (``finite``): a first call refuses a NaN weight (the adaptation's check, or
-    :func:`~snnattack.inputs.check_model` on a model whose classes are not known yet), and so
-    does a repeated one after a NaN written through ``.data``."""
+    ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`),
+    which the caller reads (:func:`snnattack.attack`: with its batch's checks, in one host
+    sync) and, where one is false, calls again with ``fresh`` (built now, replacing it). The
+    one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
+    preparation, kept only while the models' weights are finite: a NaN written through
+    ``.data`` after a first call is refused by the next, as by the first."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
