@@ -35,11 +35,8 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Writes ``data`` (text as UTF-8) to ``path`` atomically, creating its folder.
-
-    A failed write (disk full, read-only folder, ...) raises :class:`WriteError` naming
-    ``path``, and leaves the previous file as it was and no temporary file.
-    """
+    """Writes ``data`` (text as UTF-8) to ``path`` atomically, creating its folder; a failed
+    write (:class:`WriteError` naming ``path``) leaves the previous file and no temporary one."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per writing process
     with writing(path):
         try:
