@@ -161,10 +161,9 @@ class ModelStore:
     def _clear_abandoned(self) -> None:
         """Removes the other keys' work folders that hold no resume file, each under its lock
         where no job holds it (a training in its first epoch has no resume file yet): a job
-        killed (``kill -9``, out of memory) before its training's first epoch ended, or while
-        it stored the model, left one, which only a training of that key cleared, and whose
-        settings may never run again. A work folder with a resume file stays: a job of its
-        settings resumes from it (docs/running.md says how to remove one)."""
+        killed (``kill -9``, out of memory) before its first epoch ended, or while it stored
+        the model, left one, whose settings may never run again (one with a resume file stays:
+        docs/running.md says how to remove it)."""
         for workdir in self.root.glob("*.partial"):
             if (workdir / RESUME_FILE).exists() or not workdir.is_dir():
                 continue
@@ -188,14 +187,9 @@ class ModelStore:
 
     @staticmethod
     def _resumable(folder: Path, workdir: Path) -> bool:
-        """Whether ``workdir`` holds a resume file to continue from.
-
-        One that would run code is refused (:class:`CheckpointError`: a shared store is
-        writable by others, and the job should say so rather than go on). A corrupt one (a
-        truncated copy, a disk that filled) cannot be resumed from: it is set aside as
-        ``<key>.corrupt.ckpt`` beside the work folder, with a warning, and the training
-        restarts from scratch.
-        """
+        """Whether ``workdir`` holds a resume file to continue from: one that would run code is
+        refused (:class:`CheckpointError`), a corrupt one (a truncated copy, a disk that filled)
+        set aside beside the work folder, as the module docstring says."""
         resume = workdir / RESUME_FILE
         if not resume.exists():
             return False
