@@ -154,43 +154,40 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     """The measurement record for the parsed options, under the GPU numerics they name (a
     job's by default: on a GPU the steps' times depend on them several-fold)."""
     with held(args.tf32, not args.nondeterministic):
-        return _bench(args)
-
-
-def _bench(args: argparse.Namespace) -> dict[str, Any]:
-    backend = (args.backends or ["c"])[0]
-    model, x, y = built_model(args, backend)
-    device = x.device
-    attacked = folded(model) if args.fold_bn else model
-    if args.compile:
-        attacked = torch.compile(attacked, options=COMPILE_OPTIONS)
-    modes = measure_cost(
-        attacked,
-        x,
-        y,
-        args.modes,
-        args.repeats,
-        args.impls,
-        args.train,
-        args.clock,
-        floor=not args.compile,  # a compiled graph runs its own kernels, not these ops
-        backends=args.backends,
-    )
-    record = {
-        "settings": settings(args),
-        "device": device_name(device),
-        "threads": torch.get_num_threads(),
-        "backend": ran(backend, x),
-        "modes": modes,
-        "training": measure_training_cost(model, x, y, adversaries(args), args.repeats, args.clock),
-    }
-    if args.impls and {"fused", "unrolled"} <= set(args.impls):
-        record["fused_vs_unrolled"] = pair_ratios(modes, "[fused]", "[unrolled]")
-    for other in (args.backends or [])[1:]:  # the first backend's steps over the other's
-        record[f"backend_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
-    if device.type == "cuda":
-        record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
-    return record
+        backend = (args.backends or ["c"])[0]
+        model, x, y = built_model(args, backend)
+        attacked = folded(model) if args.fold_bn else model
+        if args.compile:
+            attacked = torch.compile(attacked, options=COMPILE_OPTIONS)
+        modes = measure_cost(
+            attacked,
+            x,
+            y,
+            args.modes,
+            args.repeats,
+            args.impls,
+            args.train,
+            args.clock,
+            floor=not args.compile,  # a compiled graph runs its own kernels, not these ops
+            backends=args.backends,
+        )
+        record = {
+            "settings": settings(args),
+            "device": device_name(x.device),
+            "threads": torch.get_num_threads(),
+            "backend": ran(backend, x),
+            "modes": modes,
+            "training": measure_training_cost(
+                model, x, y, adversaries(args), args.repeats, args.clock
+            ),
+        }
+        if args.impls and {"fused", "unrolled"} <= set(args.impls):
+            record["fused_vs_unrolled"] = pair_ratios(modes, "[fused]", "[unrolled]")
+        for other in (args.backends or [])[1:]:  # the first backend's steps over the other's
+            record[f"backend_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
+        if x.device.type == "cuda":
+            record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
+        return record
 
 
 def ran(backend: str, x: torch.Tensor) -> str:
