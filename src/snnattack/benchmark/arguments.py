@@ -66,21 +66,17 @@ def check_destination(destination: Path) -> None:
         writable(folder, "folder")
     except ConfigError as err:
         raise UserError(f"path={str(destination)!r}: its {err}") from None
-    longest = _name_max(folder) - len(f".{os.getpid()}.tmp")  # written beside it first
+    try:  # the longest file name (bytes) its filesystem takes; 255 where none says
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), no such limit
+        longest = 255
+    longest -= len(f".{os.getpid()}.tmp")  # written beside it first
     if len(os.fsencode(destination.name)) > longest:
         raise UserError(
             f"path={reprlib.repr(str(destination))}: its file name is "
             f"{len(os.fsencode(destination.name))} bytes, more than the {longest} its folder "
             "takes; accepted: a shorter name= or path="
         )
-
-
-def _name_max(folder: Path) -> int:
-    """The longest file name (bytes) ``folder``'s filesystem takes; 255 where none says."""
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), no such limit
-        return 255
 
 
 def check_shape(data: Data | None, argument: str, shape: tuple[int, ...], where: str) -> None:
