@@ -1,18 +1,16 @@
 """The leaderboard of a folder of entries: ``python -m snnattack.benchmark.leaderboard DIR``.
 
 Every ``*.json`` file below ``DIR`` is an entry, checked against the schema, but a job's
-files: in a benchmark sweep's folder, each job's ``entry.json`` (:func:`candidates`; at a
-sweep's end, not a file the user left in the folder of a job refused as it started).
-Entries are grouped by protocol and ranked by their worst-case robust accuracy, highest
-first. As RobustBench's rules do, an entry is ranked apart (listed after the ranked ones,
-marked, without a rank, saying why) when its masking checks fired, when it was run with an
-older version of its protocol, with a protocol file other than the released one (its hash:
-:mod:`snnattack.benchmark.release`), with settings of the protocol overridden, on data of its
-own, when its rows, radii or number of test images are not its protocol file's (an entry
-edited by hand, or cut short), or when the same weights are ranked under the protocol already
-(ranked once). A folder
-without entries, an entry that does not match the schema, names an unknown protocol or a
-version that has no protocol file is refused with one line naming the folder or file. It
+files: in a benchmark sweep's folder, each job's ``entry.json`` (:func:`candidates`). Entries
+are grouped by protocol and ranked by their worst-case robust accuracy, highest first. As
+RobustBench's rules do, an entry is ranked apart (listed after the ranked ones, marked,
+without a rank, saying why: :func:`reasons`) when its masking checks fired, when it was run
+with an older version of its protocol, with a protocol file other than the released one
+(:mod:`snnattack.benchmark.release`), with settings of the protocol overridden, on data of
+its own, when its rows, radii or number of test images are not its protocol file's (an entry
+edited by hand, or cut short), or when the same weights are ranked under the protocol already.
+A folder without entries, an entry that does not match the schema, names an unknown protocol
+or a version that has no protocol file is refused with one line naming the folder or file. It
 writes ``leaderboard.md`` and ``leaderboard.html`` (one static page, offline, sortable and
 filterable: :mod:`snnattack.benchmark.page`) into ``--out`` (default ``DIR``), never over a
 file that is not one of its pages.
@@ -22,6 +20,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -113,9 +112,9 @@ def entries(
     left_out: Collection[Path] = (),
 ) -> list[tuple[Path, dict[str, Any], Protocol]]:
     """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``, none below
-    ``left_out``), checked
-    (UserError naming the first bad file), with the protocol file it names; a folder without
-    one is refused too. Each protocol file is read once, however many entries name it."""
+    ``left_out``), checked (UserError naming the first bad file), with the protocol file it
+    names; a folder without one is refused too. Each protocol file is read once, however many
+    entries name it."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
     known: dict[tuple[str, int], Protocol] = {}  # by (protocol, version): the files read
@@ -167,14 +166,13 @@ def board(
             r.entry["model"]["name"],
         )
     )
-    rows = duplicates(rows)
-    ranked: list[Row] = []
-    for row in rows:
-        if row.apart:
-            ranked.append(row)
-            continue
-        before = [r for r in ranked if r.entry["protocol"] == row.entry["protocol"]]
-        ranked.append(Row(row.entry, row.path, len(before) + 1, ()))
+    ranks: Counter[str] = Counter()  # the ranked rows of each protocol so far
+    ranked = []
+    for row in duplicates(rows):
+        if not row.apart:
+            ranks[row.entry["protocol"]] += 1
+            row = Row(row.entry, row.path, ranks[row.entry["protocol"]], ())
+        ranked.append(row)
     return ranked
 
 
