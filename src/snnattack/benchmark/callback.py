@@ -146,10 +146,9 @@ def reference(chosen: Protocol) -> DictConfig:
 def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     """Checks the job's ``benchmark`` block before any work (its protocol and version have a
     file in ``protocols`` whose keys are readable and known (:meth:`Protocol.check_file`), it
-    names its model, its reported numbers are percentages by the
-    protocol's row names, its methods are the package's, the job folder ``folder`` holds no
-    other model's entry) and returns what it starts with; one UserError line naming the key
-    otherwise."""
+    names its model, its reported numbers are percentages by the protocol's row names, its
+    methods are the package's, the job folder ``folder`` holds no other model's entry) and
+    returns what it starts with; one UserError line naming the key otherwise."""
     block = cfg.get("benchmark") or {}
     chosen = protocol(
         block.get("protocol"), block.get("version"), folder=protocols, argument="benchmark.protocol"
@@ -231,14 +230,11 @@ def own_entry(folder: Path) -> bool:
 
 
 class EntryCallback(Callback):
-    """Checks each job's ``benchmark`` block before it starts (:func:`start`: a refusal is one
-    line, exit 2, and the job folder as it was: a new one removed with the dated folders Hydra
-    made above it, a finished job's record put back; a sweep's job refuses it as its own,
-    :func:`~snnattack.runtime.lifecycle.refuse_when_run`: recorded in ``failures.jsonl``, the
-    other jobs run, the sweep's summary names it), writes each finished job's ``entry.json``
-    (:func:`job_entry`), and at a multirun's end the leaderboard of its entries into the sweep
-    folder (``leaderboard.md``, ``.html``; not of a file in a refused job's folder, the user's
-    and no result of that job)."""
+    """Checks each job's ``benchmark`` block before it starts (:func:`start`; a refusal as the
+    module says, a sweep's job's by :func:`~snnattack.runtime.lifecycle.refuse_when_run`),
+    writes each finished job's ``entry.json`` (:func:`job_entry`), and at a multirun's end the
+    leaderboard of its entries into the sweep folder (``leaderboard.md``, ``.html``; not of a
+    file in a refused job's folder, the user's and no result of that job)."""
 
     def __init__(self) -> None:
         self.started: dict[str, Started] = {}  # by job folder
@@ -294,8 +290,7 @@ class EntryCallback(Callback):
             if hydra.mode == RunMode.MULTIRUN:  # the job's own, as the job's other refusals
                 refuse_when_run(Path(folder), err)
                 return
-            # the folder as it was (a new one's dated parents: gone)
-            kept = restore_kept(Path(folder))
+            kept = restore_kept(Path(folder))  # as it was: a new one's dated parents gone
             refuse(err, None if kept else Path(folder))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
