@@ -155,12 +155,10 @@ class Protocol:
         return groups
 
     def check_file(self) -> None:
-        """Refuses, in :func:`snnattack.benchmark.evaluate`'s line naming the file, a key of
-        :data:`READERS` that the file holds but its reader cannot take or that the file
-        mistyped (``sede: 0``, ``benchmark.stochastic_eto: 8``), and a key no part of the
-        project reads: a job on a drafted file named no file (its check of the composed
-        config), or ran (a mistyped ``benchmark`` key is free-form to it). A key the file
-        lacks is the job config's default, as in any job."""
+        """Refuses, in one line naming the file, a key of :data:`READERS` it holds that its
+        reader cannot take or that it mistyped (``sede: 0``; ``benchmark.stochastic_eto: 8``,
+        free-form to a job, ran), and a key no part of the project reads (:meth:`overrides`;
+        a job named no file). A key the file lacks is the job config's default, as in any job."""
         for key in READERS:
             if OmegaConf.select(self.raw, key) is not None or self._mistyped(key) is not None:
                 self._read(key)
