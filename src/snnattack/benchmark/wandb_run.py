@@ -12,8 +12,6 @@ from typing import Any
 from snnattack.benchmark.entry import lowest_reported
 from snnattack.records.tracking import start_run
 
-ROWS = ("attack", "robust_acc")  # the columns of the run's table of rows
-
 
 def group(entry: dict[str, Any]) -> str:
     """The entry's W&B group: its protocol and version."""
@@ -51,6 +49,6 @@ def log_entry(
             }
         )
         rows = [[attack, acc] for attack, acc in entry["robust_acc"].items()]
-        run.log({"robust_acc": wandb.Table(columns=list(ROWS), data=rows)})
+        run.log({"robust_acc": wandb.Table(columns=["attack", "robust_acc"], data=rows)})
     finally:
         run.finish()
