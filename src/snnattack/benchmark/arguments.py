@@ -20,12 +20,9 @@ from snnattack.preparation.evaluation import Data
 
 def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
     """Refuses, before any attack, a name that is not text."""
-    for argument, value, optional in (
-        ("name", name, False),
-        ("paper", paper, True),
-        ("venue", venue, True),
-        ("training", training, True),
-    ):
+    given = {"name": name, "paper": paper, "venue": venue, "training": training}
+    for argument, value in given.items():
+        optional = argument != "name"  # the others may be None
         if not (isinstance(value, str) and value.strip()) and not (optional and value is None):
             raise UserError(
                 f"{argument}={value!r} is not a text; accepted: a non-empty string"
