@@ -8,11 +8,10 @@ writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
-block is checked (a protocol and version without a file, no ``benchmark.name``: the entry
-would name no model, reported numbers that are not percentages, a job folder holding another
-model's entry: one line, exit 2, nothing written; a sweep's job refused so is recorded as its
-other refused jobs are, and the others run); an entry that cannot be made once the job ran is
-one line, its results kept, no entry written, and the command exits 2 at its end.
+block is checked (:func:`start`: one line, exit 2, nothing written; a sweep's job refused so
+is recorded as its other refused jobs are, and the others run); an entry that cannot be made
+once the job ran is one line, its results kept, no entry written, and the command exits 2 at
+its end.
 """
 
 from __future__ import annotations
