@@ -71,10 +71,9 @@ def changed(folder: Path = PROTOCOL_DIR) -> list[str]:
 
 def release(folder: Path = PROTOCOL_DIR) -> list[Path]:
     """Records the hash of every protocol file of ``folder`` not recorded yet and returns
-    them, each read first as a protocol (:func:`~snnattack.benchmark.protocol.protocol`: a
-    released file is never edited, so one whose block names another protocol or version would
-    stay unusable); a folder that is not one, a recorded file that changed (a change is a new
-    version) or such a file is one UserError line, and nothing recorded."""
+    them, each read first as a protocol (one whose block names another protocol or version
+    would stay unusable, never edited once released); the module's refusals are one UserError
+    line, and nothing recorded."""
     if not folder.is_dir():
         raise UserError(
             f"FOLDER={str(folder)!r} is not a folder; accepted: a folder of protocol files "
