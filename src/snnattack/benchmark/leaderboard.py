@@ -197,9 +197,9 @@ def duplicates(rows: list[Row]) -> list[Row]:
 
 
 def markdown(rows: list[Row]) -> str:
-    """The board as Markdown: one section per protocol, ranked entries then the ones apart;
-    an entry made from a tree with uncommitted changes has :data:`DIRTY_MARK` beside its model,
-    and the page a legend saying what it means."""
+    """The board (:func:`board`'s rows, never none) as Markdown: one section per protocol,
+    ranked entries then the ones apart; an entry made from a tree with uncommitted changes has
+    :data:`DIRTY_MARK` beside its model, and the page a legend saying what it means."""
     lines = [f"# {TITLE}", ""]
     lines += [
         "Robust accuracy (%) under each protocol (docs/benchmark.md). *worst case*: the lowest",
@@ -224,8 +224,6 @@ def markdown(rows: list[Row]) -> str:
                 text[head.index("model")] += f" {DIRTY_MARK}"
             lines.append("| " + " | ".join(map(cell, text)) + " |")
         lines.append("")
-    if not rows:
-        lines += ["No entry yet.", ""]
     return "\n".join(lines)
 
 
