@@ -148,10 +148,8 @@ class Protocol:
         for item in self.raw.get("defaults", []):
             if isinstance(item, DictConfig):
                 for key, value in item.items():
-                    group = key.removeprefix("override ").strip("/")
-                    groups[group] = (
-                        OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
-                    )
+                    plain = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+                    groups[key.removeprefix("override ").strip("/")] = plain
         return groups
 
     def check_file(self) -> None:
