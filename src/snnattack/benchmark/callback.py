@@ -154,8 +154,7 @@ def start(cfg: DictConfig, protocols: Path, folder: Path) -> Started:
     )
     chosen.check_file()  # the file's own mistakes, named with it (a drafted file's typo)
     reported = block.get("reported")
-    if OmegaConf.is_config(reported):
-        reported = OmegaConf.to_container(reported)
+    reported = OmegaConf.to_container(reported) if OmegaConf.is_config(reported) else reported
     name = block.get("name")
     if name in (None, ""):  # found after the job ran, it would leave the job without its entry
         raise UserError(
