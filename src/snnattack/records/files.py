@@ -11,10 +11,13 @@ from where a launch began (:func:`file_size`, :func:`lines_after`).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from snnattack.errors import WriteError
 
@@ -66,3 +69,24 @@ def lines_after(path: Path, since: int = 0) -> list[str]:
             return f.read().decode(errors="replace").splitlines()
     except OSError:
         return []
+
+
+@contextmanager
+def held_lock(lock_file: Path, log: logging.Logger, waiting: str) -> Iterator[None]:
+    """Holds the file lock ``lock_file`` (one the system frees when its process dies). Where
+    another process holds it (a job training a model: hours, at a paper's scale), logs
+    ``waiting`` to ``log`` before waiting, or the job would wait without a line. A lock file
+    that cannot be opened (a folder in its place, another user's file in a shared store) is a
+    :class:`~snnattack.errors.WriteError` naming it: the job's own failure, not a traceback
+    that stops a sweep."""
+    lock = FileLock(str(lock_file))
+    with writing(lock_file):
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info(waiting)
+            lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

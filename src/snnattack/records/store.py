@@ -33,8 +33,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from snnattack.records.checkpoints import (
     unreadable,
     weights_id,
 )
-from snnattack.records.files import write_atomic, write_error, writing
+from snnattack.records.files import held_lock, write_atomic, write_error
 
 CHECKPOINT = "model.pt"
 RESUME_FILE = "last.ckpt"
@@ -106,7 +105,9 @@ class ModelStore:
             return self._cached(folder, build)
         self._writable()
         (self.root / LOCKS).mkdir(exist_ok=True)
-        with _held(self.root / LOCKS / f"{folder.name}.lock", self.workdir(spec)):
+        lock_file, workdir = self.root / LOCKS / f"{folder.name}.lock", self.workdir(spec)
+        waiting = f"another job is training this model into {workdir} (it holds {lock_file})"
+        with held_lock(lock_file, log, f"{waiting}: waiting to read it"):
             # another job stored it while we waited: every rank hears it, so none trains or
             # waits at a barrier that rank 0 would not reach
             if agree((folder / CHECKPOINT).exists()):
@@ -272,30 +273,6 @@ class ModelStore:
             ) from None
         check_stored_weights(model, record, f"checkpoint {path}", fix)
         return record
-
-
-@contextmanager
-def _held(lock_file: Path, workdir: Path) -> Iterator[None]:
-    """Holds ``lock_file``, the lock of the model trained in ``workdir``. Where another job
-    holds it (it trains that model: hours, at a paper's scale), says so before waiting, or
-    the job would wait without a line. A lock file that cannot be opened (a folder in its
-    place, another user's file in a shared store) is a :class:`WriteError` naming it: the job's
-    own failure, not a traceback that stops a sweep."""
-    lock = FileLock(str(lock_file))
-    with writing(lock_file):
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            log.info(
-                "another job is training this model into %s (it holds %s): waiting to read it",
-                workdir,
-                lock_file,
-            )
-            lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from filelock import FileLock, Timeout
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
 from snnattack.records.failures import FAILURES, failures, refused_jobs_line
-from snnattack.records.files import file_size, writing
+from snnattack.records.files import file_size, held_lock, writing
 from snnattack.records.launches import LAUNCHES, launches
 from snnattack.records.results import JobRecord, folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
@@ -100,27 +99,17 @@ def running_alone(
         return
     path = output_dir / JOB_LOCK
     made = [p for p in (path, path.parent) if not p.exists()]  # removed if the job is refused
-    lock = FileLock(str(path))
+    waiting = f"another launch is running this job in {output_dir} (it holds {path})"
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
+    with held_lock(path, log, f"{waiting}: waiting for it"):
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            log.info(
-                "another launch is running this job in %s (it holds %s): waiting for it",
-                output_dir,
-                path,
-            )
-            lock.acquire()
-    try:
-        yield finished()
-    except UserError:  # refused: its folder left as it was
-        for p in made:
-            with suppress(OSError):  # a folder another file went into stays
-                p.unlink() if p == path else p.rmdir()
-        raise
-    finally:
-        lock.release()
+            yield finished()
+        except UserError:  # refused: its folder left as it was
+            for p in made:
+                with suppress(OSError):  # a folder another file went into stays
+                    p.unlink() if p == path else p.rmdir()
+            raise
 
 
 def print_results(sweep_dir: Path) -> None:
