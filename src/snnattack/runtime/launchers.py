@@ -29,7 +29,7 @@ from snnattack.runtime.command_line import (
     parsed_overrides,
     with_file_sweep,
 )
-from snnattack.values import as_typed
+from snnattack.values import as_typed, is_int
 
 
 def sweeper_of(argv: list[str], conf_dir: Path) -> str:
@@ -41,13 +41,13 @@ def sweeper_of(argv: list[str], conf_dir: Path) -> str:
 
 def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
     """Refuses, with ``hydra/sweeper=basic`` (the command line's, or the ``-cn`` file's
-    defaults') and ``-m``, a setting of one method (analysis)
-    that some jobs of a swept ``method=`` (``analysis=``) choose and others do not
-    (``-m hydra/sweeper=basic 'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic
-    sweeper gives every override to every job, and the FGSM job's refusal ("pgd, which is not
-    in the chosen method=[...]; add pgd") stopped the whole sweep, after its folder was made,
-    though the sweep chose pgd. The project's sweeper, the default, gives such a setting only
-    to the jobs that choose its method."""
+    defaults') and ``-m``, a setting of one method (analysis) that some jobs of a swept
+    ``method=`` (``analysis=``) choose and others do not (``-m hydra/sweeper=basic
+    'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic sweeper gives every override to
+    every job, and the FGSM job's refusal ("pgd, which is not in the chosen method=[...]; add
+    pgd") stopped the whole sweep, after its folder was made, though the sweep chose pgd. The
+    project's sweeper, the default, gives such a setting only to the jobs that choose its
+    method."""
     if sweeper_of(argv, conf_dir) != "basic" or not multirun(argv, conf_dir):
         return
     overrides = parsed_overrides(argv)
@@ -110,9 +110,6 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
             continue
         key, _, text = word.partition("=")
         if override.value() is None:
-            # a choice holds no null (Hydra refused choice(null)): ++ lets
-            # Hydra's compose of the sweep's own config add it where the defaults lack the
-            # choice; the sweeper gives it, as typed, to the jobs that choose it
             out[-1] = f"++{word}"
             FORCED.add(key)
         else:
@@ -120,10 +117,8 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     return out
 
 
-# the keys of the settings of swept choices that :func:`swept_choice_settings` gave Hydra
-# with ``++`` (null ones, which a choice(...) cannot hold): the project's sweeper
-# gives each to the jobs that choose its choice without the ``++``, as typed
-# (hydra_plugins.snnattack_sweeper), in the launching process, where both run
+# the keys of the null settings that :func:`swept_choice_settings` gave Hydra with ``++``: the
+# project's sweeper (hydra_plugins.snnattack_sweeper, in this process) gives each as typed
 FORCED: set[str] = set()
 
 
@@ -146,13 +141,11 @@ def check_launcher_counts(argv: list[str]) -> None:
     launcher would fail on once the sweep began (``hydra.launcher.n_jobs=0``), in one line
     before any job or folder; Hydra has already refused a count that is no integer."""
     for override in parsed_overrides(argv):
-        key = override.key_or_group.removeprefix("hydra.launcher.")
+        found = re.fullmatch(r"hydra\.launcher\.(\w+)", override.key_or_group)
         value = override.value()
-        if not override.key_or_group.startswith("hydra.launcher.") or key not in LAUNCHER_COUNTS:
+        if found is None or found[1] not in LAUNCHER_COUNTS or not is_int(value):
             continue
-        fits, accepted = LAUNCHER_COUNTS[key]
-        if not isinstance(value, int) or isinstance(value, bool):
-            continue
+        fits, accepted = LAUNCHER_COUNTS[found[1]]
         if abs(value) > MAX_COUNT:  # joblib's semaphores: an OverflowError, a traceback
             raise ConfigError(
                 f"{override.key_or_group}={as_typed(value)} is out of range (beyond "
@@ -198,7 +191,7 @@ def check_local_tasks(argv: list[str], conf_dir: Path) -> None:
     for override in parsed_overrides(argv):
         if override.key_or_group == "hydra.launcher.tasks_per_node":
             tasks = override.value()
-    if isinstance(tasks, int) and not isinstance(tasks, bool) and tasks > 1:
+    if is_int(tasks) and tasks > 1:
         raise ConfigError(
             f"hydra.launcher.tasks_per_node={tasks} runs each job {tasks} times at once with "
             f"hydra/launcher={name} (submitit's local executor starts the whole job in every "
@@ -221,10 +214,8 @@ def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
             continue
         group, param = found.groups()
         names = chosen.get(f"hydra/{group}") or {"basic"}  # Hydra's default launcher
-        if len(names) != 1 or not isinstance(name := next(iter(names)), str):
-            continue
-        if name not in hydra_choices(group, conf_dir):
-            continue
+        if len(names) != 1 or (name := next(iter(names))) not in hydra_choices(group, conf_dir):
+            continue  # a choice this cannot read
         if param not in hydra_choice_keys(group, name, conf_dir):
             raise ConfigError(hydra_param_refusal(group, param, conf_dir))
 
