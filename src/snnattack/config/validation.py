@@ -63,38 +63,14 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     return [line for note in NOTES.values() for line in note(resolved)]
 
 
-def _declared() -> None:
-    """Refuses to validate before every kind declared its rules: a rule left out would let a
-    wrong value through, so this is a programming error, not the user's."""
-    missing = [name for name in DECLARING if name not in sys.modules]
-    if missing:
-        raise RuntimeError(
-            "config.validation.validate runs the rules that the kinds declare, and "
-            f"{', '.join(missing)} is not imported: import snnattack.job or snnattack.api (or "
-            "the package) first"
-        )
-
-
-def _refuse_passed(resolved: dict[str, Any]) -> None:
-    """Refuses a job whose ``model.name`` is the Python API's name of a network passed to it."""
-    if resolved["model"]["name"] == PASSED:
-        raise ConfigError(
-            f"model.name={PASSED} stands for a network passed to the Python API "
-            "(snnattack.evaluate, attack), which a job does not have; accepted: model=<a model "
-            "of models/, e.g. digits_net or vgg11>, or model=external (a network of your code)"
-        )
-
-
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
-    Unknown keys first, then each key's own rule, then the checks of several keys together,
-    then the machine and the model files, then (with ``output_dir``: a job) the data files
-    and that the output folder and the store can be written. Each number set plainly is
-    spelt as its key's rule spells it, in ``cfg``
-    (:func:`~snnattack.config.spelling.spell_config`). Settings accepted with a note
-    (:func:`notes`) are logged, and returned: computed once here, the job's settings keep
-    them for its record (:class:`~snnattack.settings.JobSettings`).
+    The checks in the module's order (:func:`checked`, which spells the numbers in ``cfg``),
+    then (with ``output_dir``: a job) the data files and that the output folder and the store
+    can be written. Settings accepted with a note (:func:`notes`) are logged, and returned:
+    computed once here, the job's settings keep them for its record
+    (:class:`~snnattack.settings.JobSettings`).
     """
     resolved = checked(cfg)
     if output_dir is not None:
@@ -118,7 +94,15 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     config, a job's or the Python API's, without a note logged; with ``machine``, also what
     this machine must hold for it (the checks from :data:`~snnattack.values.MACHINE` on:
     devices, cores, memory, model files)."""
-    _declared()
+    # before every kind declared its rules, a rule left out would let a wrong value through:
+    # a programming error, not the user's
+    missing = [name for name in DECLARING if name not in sys.modules]
+    if missing:
+        raise RuntimeError(
+            "config.validation.validate runs the rules that the kinds declare, and "
+            f"{', '.join(missing)} is not imported: import snnattack.job or snnattack.api (or "
+            "the package) first"
+        )
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = resolve(cfg)
     read = {key: listed(key, resolved.get(key)) for key in LISTS}  # eps=8: a list of one
@@ -136,7 +120,12 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
 def job_files(resolved: dict[str, Any]) -> None:
     """What a job reads and writes outside its folder, checked before it writes anything: a
     model of its own (not the Python API's), its data files, a store it can write."""
-    _refuse_passed(resolved)
+    if resolved["model"]["name"] == PASSED:  # the Python API's name of a network passed to it
+        raise ConfigError(
+            f"model.name={PASSED} stands for a network passed to the Python API "
+            "(snnattack.evaluate, attack), which a job does not have; accepted: model=<a model "
+            "of models/, e.g. digits_net or vgg11>, or model=external (a network of your code)"
+        )
     data_files(resolved)
     writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
 
