@@ -92,17 +92,13 @@ def _cluster() -> bool:
     return "NODE_RANK" in os.environ or any(e.detect() for e in found)
 
 
-MODEL_FILES = ("checkpoint", "source_checkpoint")  # the config keys that name a model file
-
-
 @CHECKS.register("model_files_exist", order=18.5)
 def _model_files_exist(resolved: dict[str, Any]) -> None:
     """``checkpoint`` and ``source_checkpoint`` name files, and those the job reads (a source
     file: where a row is black box) whole ones: a file cut short, empty or of another kind is
     refused here, so a sweep whose every job names it is refused before its first job (that
-    the file loads into the configured model is checked as it is read, once, before any
-    work: :func:`snnattack.training.trained.built_models`)."""
-    for key in MODEL_FILES:
+    it loads is checked as it is read: the module's docstring)."""
+    for key in ("checkpoint", "source_checkpoint"):
         path = resolved.get(key)
         if path is None:
             continue
@@ -158,10 +154,9 @@ def absent_gpu(key: str, device: str) -> list[str]:
 @NOTES.register("analysis_devices")
 def _analysis_device_notes(resolved: dict[str, Any]) -> list[str]:
     """An analysis asked to run on a GPU this machine lacks (:func:`absent_gpu`)."""
-    analyses = (resolved.get("analysis") or {}).items()
     return [
         n
-        for name, o in analyses
+        for name, o in (resolved.get("analysis") or {}).items()
         for n in absent_gpu(f"analysis.{name}.device", str(o.get("device")))
     ]
 
