@@ -64,8 +64,7 @@ def fit_neurons(
     spec, train = GRADIENT_MODES[mode], resolved["train"]
 
     def fires_at(kind: str) -> float | None:
-        """The threshold of the spiking layers of a model trained as ``kind`` that the mode
-        differentiates (None: none)."""
+        """The threshold the mode differentiates in a model trained as ``kind`` (None: none)."""
         if kinds is not None and kind not in kinds:
             return None
         return NEURON_THETA.get(kind, lambda theta, _: theta)(resolved["theta"], train)
