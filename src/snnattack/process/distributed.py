@@ -10,9 +10,7 @@ sweep starts clean.
 Only one process (global rank 0) trains and writes a model or a result; the others train
 alongside it without taking the store's lock and wait for its files (:func:`barrier`).
 
-A rank that stops while the job runs (the machine killed it: out of memory) ends the job in
-one line from rank 0 (:class:`RankWatch`, :class:`~snnattack.errors.RankLost`), not in
-gloo's traceback or Lightning's SIGKILL of rank 0.
+A rank that stops while the job runs ends the job in one line from rank 0 (:class:`RankWatch`).
 """
 
 from __future__ import annotations
