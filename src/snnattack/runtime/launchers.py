@@ -133,7 +133,6 @@ LAUNCHER_COUNTS = {
     },
     "gpus_per_node": (lambda n: n >= 0, "an integer >= 0"),
 }
-MAX_COUNT = 2**31 - 1  # a C int, as joblib's semaphores take n_jobs
 
 
 def check_launcher_counts(argv: list[str]) -> None:
@@ -146,7 +145,7 @@ def check_launcher_counts(argv: list[str]) -> None:
         if found is None or found[1] not in LAUNCHER_COUNTS or not is_int(value):
             continue
         fits, accepted = LAUNCHER_COUNTS[found[1]]
-        if abs(value) > MAX_COUNT:  # joblib's semaphores: an OverflowError, a traceback
+        if abs(value) > 2**31 - 1:  # a C int: joblib's semaphores raise an OverflowError
             raise ConfigError(
                 f"{override.key_or_group}={as_typed(value)} is out of range (beyond "
                 f"±(2**31 - 1), the largest count the launchers take); accepted: {accepted}"
@@ -220,9 +219,6 @@ def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
             raise ConfigError(hydra_param_refusal(group, param, conf_dir))
 
 
-HYDRA_PARAM = re.compile(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'")
-
-
 def hydra_choice_keys(group: str, name: str, conf_dir: Path) -> set:
     """The keys that ``hydra/<group>=<name>`` sets: a plugin's schema (Hydra's config store),
     or a file of ``conf/hydra/<group>/`` with the keys of the choices its defaults name."""
@@ -242,7 +238,7 @@ def hydra_param_line(err: HydraException, conf_dir: Path) -> str | None:
     """``hydra.launcher.partition=gpu`` where the chosen launcher has no ``partition`` (the
     basic one: ``hydra/launcher=slurm`` left out), with the choices that take it: Hydra's
     advice, a ``+``, would add a key that the launcher never reads. None for other errors."""
-    found = HYDRA_PARAM.search(str(err))
+    found = re.search(r"Could not override 'hydra\.(launcher|sweeper)\.([^.']+)'", str(err))
     if found is None or "not in" not in str(err.__cause__):
         return None
     return hydra_param_refusal(*found.groups(), conf_dir)
@@ -297,11 +293,6 @@ RESUME = (
     "relaunch the same command to resume (finished jobs are skipped, a training resumes after "
     "its last finished epoch)"
 )
-# submitit's words for a task that left no result (killed: out of memory, kill -9)
-NO_OUTPUT = re.compile(
-    r"Job (\S+) \(task: (\d+)\) with path (\S+)_result\.pkl\s+has not produced any output "
-    r"\(state: ([^)]*)\)"
-)
 
 
 def worker_lost(err: BaseException) -> WorkerLost | None:
@@ -322,7 +313,11 @@ def worker_lost(err: BaseException) -> WorkerLost | None:
             f"joblib stopped the jobs running beside it; {RESUME}"
         )
     if kind.__name__ == "UncompletedJobError" and kind.__module__.startswith("submitit"):
-        found = NO_OUTPUT.search(str(err))
+        found = re.search(  # submitit's words for a task that left no result (killed)
+            r"Job (\S+) \(task: (\d+)\) with path (\S+)_result\.pkl\s+has not produced any output "
+            r"\(state: ([^)]*)\)",
+            str(err),
+        )
         if found is None:
             return None
         job, task, path, state = found.groups()
