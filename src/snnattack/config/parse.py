@@ -73,9 +73,8 @@ def masking_settings(cfg: DictConfig) -> MaskingSettings:
 
 def analysis_settings(cfg: DictConfig) -> AnalysisSettings:
     """The analyses a job runs (``analysis=[...]``), each one's options frozen."""
-    selected = cfg.get("analysis") or {}
     return AnalysisSettings(
-        selected={name: _plain(opts) for name, opts in selected.items()},
+        selected={name: _plain(opts) for name, opts in (cfg.get("analysis") or {}).items()},
         accelerator=cfg.trainer.accelerator,
     )
 
