@@ -41,10 +41,9 @@ def writable(path: Path, what: str, must_exist: bool = True, read_only_ok: bool 
 
 
 def _stores_files(folder: Path) -> bool:
-    """Whether ``folder`` lies on a filesystem with storage. The kernel's own filesystems
-    (proc, sysfs, cgroup) report none (``statvfs``: 0 blocks), and their folders pass
-    ``os.access`` for root, whom permissions do not stop, but take no file. True where
-    ``statvfs`` is not (Windows) or cannot say."""
+    """Whether ``folder`` lies on a filesystem with storage: the kernel's own (proc, sysfs,
+    cgroup) report none (``statvfs``: 0 blocks). True where ``statvfs`` is not (Windows) or
+    cannot say."""
     if not hasattr(os, "statvfs"):
         return True
     try:
