@@ -5,10 +5,8 @@ In order: every key is one the project reads (:mod:`.keys`), each key's value pa
 can do the job (:mod:`.preflight`). :func:`validate` runs them all and returns the notes.
 
 The rules, checks and notes of a kind's own keys are declared beside its code, into the
-registries of :mod:`snnattack.values` (``method=`` and an ensemble's components in
-:mod:`snnattack.attacks.checks`, ``train.kind`` in :mod:`snnattack.training.base`,
-``model.name`` in :mod:`snnattack.interop.external`, ``analysis.rate_current.layer`` in
-:mod:`snnattack.analysis.rate_current`, ...), as each kind registers itself to be built.
+registries of :mod:`snnattack.values` (:mod:`.rules` names where), as each kind registers
+itself to be built.
 ``config/`` lies below every kind (docs/architecture.md, "The layers"), so it imports none of
 them, and :func:`validate` refuses to run before the packages of :data:`DECLARING` are
 imported (``snnattack.job`` and ``snnattack.api`` import them). What a kind needs of the config
