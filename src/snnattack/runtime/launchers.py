@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -360,10 +360,8 @@ def local_jobs_stop_with_the_launch() -> Iterator[None]:
                 process.send_signal(signal.SIGTERM)  # its controller forwards it to its tasks
         deadline = time.monotonic() + STOP_WAIT_S
         for process in started:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         raise
     finally:
         local.start_controller = start
