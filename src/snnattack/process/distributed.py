@@ -69,18 +69,20 @@ def barrier() -> None:
         dist.barrier()
 
 
-def _job_argv(sources: list[Any], name: str, overrides: list[str]) -> list[str]:
+def _job_argv(hydra_cfg: Any) -> list[str]:
     """The command line of this one job as its other ranks run it (after ``python -m
     snnattack.__main__``): its config folders (Hydra's ``runtime.config_sources``), its config
-    ``name`` and ``overrides`` (its own, and a ``hydra.searchpath`` given on the command line);
+    name and overrides (its own, and a ``hydra.searchpath`` given on the command line);
     never the sweep's. Read from Hydra, not from ``sys.argv``: under a launcher that runs jobs
     in workers (submitit, joblib) that is the worker's command."""
     flags = [
         f"--config-path={s.path}" if s.provider == "main" else f"--config-dir={s.path}"
-        for s in sources
+        for s in hydra_cfg.runtime.config_sources
         if s.schema == "file" and s.provider in ("main", "command-line")
     ]
-    return ["snnattack", *flags, f"--config-name={name}", *overrides]
+    searchpath = [o for o in hydra_cfg.overrides.hydra if o.startswith("hydra.searchpath=")]
+    name = hydra_cfg.job.config_name
+    return ["snnattack", *flags, f"--config-name={name}", *searchpath, *hydra_cfg.overrides.task]
 
 
 @contextmanager
@@ -102,11 +104,7 @@ def ddp_job(output_dir: Path) -> Iterator[list[L.Trainer]]:
             # Lightning starts the ranks as ``python -m <__main__'s module> <sys.argv[1:]>``:
             # this package's command (a ``.__main__`` module, which spawned workers never re-run)
             main.__spec__ = importlib.util.find_spec("snnattack.__main__")
-            searchpath = [o for o in hydra_cfg.overrides.hydra if o.startswith("hydra.searchpath=")]
-            overrides = [*searchpath, *hydra_cfg.overrides.task]
-            sys.argv = _job_argv(
-                list(hydra_cfg.runtime.config_sources), hydra_cfg.job.config_name, overrides
-            )
+            sys.argv = _job_argv(hydra_cfg)
             with read_write(hydra_cfg):
                 hydra_cfg.run.dir = str(output_dir)
         try:
