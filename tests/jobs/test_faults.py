@@ -574,6 +574,28 @@ def test_a_launch_into_a_job_another_launch_runs_waits_for_it_and_skips_the_job(
     assert (sweep / "0" / "metrics.json").read_bytes() == written
 
 
+@pytest.mark.parametrize("subdir", ["null", "record"])
+def test_the_job_lock_goes_into_the_jobs_own_record_folder(
+    tmp_path: Path, digits_store: Path, subdir: str
+) -> None:
+    """The launch lock made a ``.hydra`` folder in every job folder, also where Hydra writes
+    none (``hydra.output_subdir=null``) or writes the record elsewhere
+    (``hydra.output_subdir=record``): a folder no other job folder holds, which the report's
+    and relaunch's search for job folders reads as a job record. The lock now goes into the
+    job's record folder, or, without one, to a hidden file beside the results."""
+    job = tmp_path / "job"
+    done = cli(
+        *QUICK,
+        f"store.dir={digits_store}",
+        f"hydra.run.dir={job}",
+        f"hydra.output_subdir={subdir}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (job / "metrics.json").is_file() and not (job / ".hydra").exists()
+    assert (job / "record" / "job.lock" if subdir == "record" else job / ".job.lock").is_file()
+
+
 def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     tmp_path: Path, digits_store: Path
 ) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -83,7 +84,7 @@ def running_alone(
 ) -> Iterator[JobRecord | None]:
     """The job in ``output_dir`` run by this launch alone: yields ``finished()`` (the relaunch
     check: the record a finished job skips to, or None where it runs), asked before the job's
-    lock (:data:`JOB_LOCK`, which a finished folder thus does not gain) and, in the writing
+    lock (:func:`job_lock`, which a finished folder thus does not gain) and, in the writing
     process (a DDP job's rank 0: its other ranks run inside it), again under it, held while the
     job runs. Two launches of one command into one sweep folder at once (two shells, a relaunch
     while the first still runs) both ran every job, writing the same files; now the later one
@@ -97,8 +98,9 @@ def running_alone(
     if done is not None or not is_writer():
         yield done
         return
-    path = output_dir / JOB_LOCK
-    made = [p for p in (path, path.parent) if not p.exists()]  # removed if the job is refused
+    path = job_lock(output_dir)
+    # removed if the job is refused, the deepest first
+    made = [p for p in (path, *path.parents) if output_dir in p.parents and not p.exists()]
     waiting = f"another launch is running this job in {output_dir} (it holds {path})"
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +112,16 @@ def running_alone(
                 with suppress(OSError):  # a folder another file went into stays
                     p.unlink() if p == path else p.rmdir()
             raise
+
+
+def job_lock(output_dir: Path) -> Path:
+    """The launch lock of the job in ``output_dir``: ``job.lock`` in the job's record folder
+    (``hydra.output_subdir``: :data:`JOB_LOCK` by default), or ``.job.lock`` beside its results
+    where Hydra writes none (``hydra.output_subdir=null``). A ``.hydra`` folder of its own in a
+    job folder with no record there, or its record elsewhere, would be read as a job record
+    (:func:`job_folders`)."""
+    subdir = HydraConfig.get().output_subdir if HydraConfig.initialized() else ".hydra"
+    return output_dir / subdir / "job.lock" if subdir else output_dir / ".job.lock"
 
 
 def print_results(sweep_dir: Path) -> None:
