@@ -105,11 +105,14 @@ def save_weights(net: nn.Module, weights: str | Path, **settings: object) -> Pat
     made it), the weights' digest (``weights``: the ``params:`` hash that the evaluations'
     ``metrics.json`` and benchmark entries name, so the record is matched to the file and to
     the results of these weights) and the example's ``settings``. Each written atomically: a
-    refused write is one line naming the file (:class:`~snnattack.errors.WriteError`).
-    Returns the record's path."""
+    refused write is one line naming the file (:class:`~snnattack.errors.WriteError`). An
+    earlier record goes first: one stopped between the two writes (Ctrl-C, a full disk) leaves
+    no record rather than the earlier weights' beside the new ones. Returns the record's
+    path."""
     record = {**provenance(), "weights": weights_id(net), **settings}
-    write_atomic(Path(weights), torch_bytes(net.state_dict()))
     path = record_path(weights)
+    path.unlink(missing_ok=True)
+    write_atomic(Path(weights), torch_bytes(net.state_dict()))
     write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
     return path
 

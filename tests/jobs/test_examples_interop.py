@@ -151,6 +151,34 @@ def test_an_examples_weights_are_saved_with_the_version_and_commit_that_made_the
         check_weights(str(tmp_path / "other.pt"))
 
 
+def test_an_examples_record_of_earlier_weights_never_stays_beside_new_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The weights were replaced before their record: a stop or a refused write in between
+    (Ctrl-C, a full disk) left the earlier weights' record, naming another digest, version and
+    settings, beside the new weights. The earlier record is now removed first: a record is
+    that of the weights beside it, or there is none."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import digits_eval
+
+    weights, record = tmp_path / "net.pt", tmp_path / "net.pt.json"
+    digits_eval.save_weights(nn.Linear(4, 3), weights, epochs=1)
+    written = digits_eval.write_atomic
+
+    def stopped_at_the_record(path: Path, data: str | bytes) -> None:
+        if path == record:
+            raise KeyboardInterrupt
+        written(path, data)
+
+    monkeypatch.setattr(digits_eval, "write_atomic", stopped_at_the_record)
+    net = nn.Linear(4, 3)
+    with pytest.raises(KeyboardInterrupt):
+        digits_eval.save_weights(net, weights, epochs=2)
+    loaded = nn.Linear(4, 3)
+    loaded.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    assert weights_id(loaded) == weights_id(net) and not record.exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
