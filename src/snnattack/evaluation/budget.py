@@ -236,10 +236,7 @@ class WorstL0(Metric):
 
     def compute(self) -> torch.Tensor:
         """The fewest events per sample that some attack fooled."""
-        parts = self.l0
-        if isinstance(parts, torch.Tensor):
-            return parts
-        return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+        return _joined(self.l0)
 
     def summary(self, methods: list[str], n_correct: int) -> dict[str, Any]:
         """The worst case's record: the attacks it takes the minimum over, the clean-correct
