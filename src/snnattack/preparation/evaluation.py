@@ -254,7 +254,9 @@ def _recorded(
             "source=<the model to craft on>, or boxes=['white']"
         )
     target, crafter = prepared.networks(model, source)
-    loader = _loader(data, prepared.batch_size)
+    loader = data  # a loader as it is, else one of ``(images, labels)`` batches in order
+    if not isinstance(data, DataLoader):
+        loader = DataLoader(dataset_of(data, "data"), batch_size=prepared.batch_size)
     val = None if val_data is None else dataset_of(val_data, "val_data")
     run_settings = RunSettings.on(device_of(target), progress)
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
@@ -309,10 +311,3 @@ def _recordings(
                 f"overrides=['method.{spec.method}.candidates=events'] (or random)"
             )
     return data, val_data, recordings
-
-
-def _loader(data: Any, batch_size: int) -> DataLoader:
-    """``data`` as a loader of ``(images, labels)`` batches in order."""
-    if isinstance(data, DataLoader):
-        return data
-    return DataLoader(dataset_of(data, "data"), batch_size=batch_size, shuffle=False)
