@@ -201,15 +201,10 @@ def record_attacks(
     ``attack.tune.val_size`` images of ``validation_data`` (a datamodule's validation split, or
     a dataset; None is refused where they are needed). ``models`` are the records of the target
     and the source (each with its ``kind``), ``config`` the resolved config; ``recordings``
-    are the test split's raw events (:func:`record_under_test`).
-    Four steps: the attacked copies, before the seeds
-    (:func:`~snnattack.evaluation.attacked.attacked_copies`: the refusals, and with
-    ``attack.random_eot_samples`` set the EOT draws of a random forward, probed on an
-    unprepared copy of the target that the masking checks probe too); then, seeded, the
-    validation batch, the Trainer and the rows an earlier job of the sweep computed
-    (:func:`~snnattack.evaluation.reuse.sweep_rows`); the rows (:func:`record_under_test`);
-    and the record finished (:func:`~snnattack.evaluation.finish.finished_record`: rank 0
-    hands it to ``run_settings.keep``)."""
+    are the test split's raw events (:func:`record_under_test`). The four steps of the module
+    docstring, in order; a random forward's EOT draws are probed on an unprepared copy of the
+    target that the masking checks probe too, and rank 0 hands the finished record to
+    ``run_settings.keep``."""
     configured = settings
     settings, source, attacked, probed = attacked_copies(settings, target, source, test)
     specs = list(settings.specs)
