@@ -65,8 +65,12 @@ def attacked_copies(
     refuse_unattackable(settings.attack, list(settings.specs), target, source)
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
-    if random_eot:
-        x = _first_batch(test).to(device_of(probed))
+    if random_eot:  # the images of the first batch of ``test``, as the attacks read it first
+        loader = test
+        if isinstance(test, L.LightningDataModule):
+            test.setup("test")
+            loader = test.test_dataloader()
+        x = next(iter(loader))[0].to(device_of(probed))
         attack, specs = with_random_eot(settings.attack, settings.specs, probed, x)
         settings = replace(settings, attack=attack, specs=tuple(specs))
     source = source if settings.store.black_box else None
@@ -82,15 +86,6 @@ def device_of(model: nn.Module) -> torch.device:
     for tensor in itertools.chain(model.parameters(), model.buffers()):
         return tensor.device
     return torch.device("cpu")
-
-
-def _first_batch(test: L.LightningDataModule | DataLoader) -> torch.Tensor:
-    """The images of the first batch of ``test`` (a datamodule's test split, or a loader), as
-    the attacks read it first."""
-    if isinstance(test, L.LightningDataModule):
-        test.setup("test")
-        test = test.test_dataloader()
-    return next(iter(test))[0]
 
 
 def attacked_models(
