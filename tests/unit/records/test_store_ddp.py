@@ -46,11 +46,11 @@ class Group:
 
 
 def stored_by_another_job(store: ModelStore) -> Any:
-    """The store's lock (``_held``), whose holder finds the model stored by a job that held
-    it before."""
+    """The store's lock (``held_lock``), whose holder finds the model stored by a job that
+    held it before."""
 
     @contextlib.contextmanager
-    def lock(_path: Path, _workdir: Path) -> Iterator[None]:
+    def lock(_path: Path, _log: Any, _waiting: str) -> Iterator[None]:
         ModelStore(store.root)._train(SPEC, store.path(SPEC), lambda _: (nn.Linear(3, 2), {}))
         yield
 
@@ -63,7 +63,7 @@ def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
     group, store = Group(), ModelStore(tmp_path)
     for name in ("is_writer", "agree", "barrier"):
         monkeypatch.setattr(store_module, name, getattr(group, name))
-    monkeypatch.setattr(store_module, "_held", stored_by_another_job(store))
+    monkeypatch.setattr(store_module, "held_lock", stored_by_another_job(store))
     trained, records, errors = [], {}, []
 
     def train(workdir: Path) -> tuple[nn.Module, dict]:
