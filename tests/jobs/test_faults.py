@@ -25,7 +25,6 @@ from snnattack.records.results import AttackRow, write_json
 from snnattack.records.store import CHECKPOINT, RESUME_FILE, ModelStore
 from snnattack.report import write_report
 from snnattack.report.__main__ import main as report_main
-from snnattack.runtime.lifecycle import JOB_LOCK
 from snnattack.training.classifier import SELECTION, selection_score
 from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
@@ -542,12 +541,13 @@ def test_a_launch_into_a_job_another_launch_runs_waits_for_it_and_skips_the_job(
     finished = tmp_path / "finished"  # the other launch's results, made beforehand
     assert cli(*common, f"hydra.sweep.dir={finished}", cwd=tmp_path).returncode == 0
     sweep = tmp_path / "sweep"
-    (sweep / "0" / JOB_LOCK).parent.mkdir(parents=True)
+    lock = sweep / "0" / ".hydra" / "job.lock"  # the job's lock in its record folder
+    lock.parent.mkdir(parents=True)
     held, ended, waited = threading.Event(), threading.Event(), threading.Event()
 
     def other_launch() -> None:
         """Holds the job's lock until this launch waits for it, then writes its results."""
-        with FileLock(str(sweep / "0" / JOB_LOCK)):
+        with FileLock(str(lock)):
             held.set()
             log = sweep / "0" / "run.log"
             while not (ended.is_set() or waited.is_set()):
@@ -566,7 +566,7 @@ def test_a_launch_into_a_job_another_launch_runs_waits_for_it_and_skips_the_job(
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout + done.stderr
     assert (
-        f"another launch is running this job in {sweep / '0'} (it holds {sweep / '0' / JOB_LOCK})"
+        f"another launch is running this job in {sweep / '0'} (it holds {lock})"
         ": waiting for it" in out
     ), out[-2000:]
     assert "skipping the job" in out and f"wrote {sweep / '0' / 'metrics.json'}" not in out
@@ -619,13 +619,16 @@ def test_a_refused_job_leaves_an_earlier_unfinished_job_folder_as_it_was(
     assert snapshot(earlier) == before
 
 
+@pytest.mark.parametrize("record", [[], ["hydra.output_subdir=null"]], ids=["hydra", "none"])
 def test_a_sweep_refused_in_a_folder_without_a_job_record_leaves_it_as_it_was(
-    tmp_path: Path,
+    tmp_path: Path, record: list[str]
 ) -> None:
     """A sweep's job refused in a folder that holds the user's file and no job record (no
     ``.hydra/``: a copied ``entry.json``) left Hydra's ``.hydra/`` and ``run.log`` there, and
     the sweep, its every job refused, was not undone; now the folder and sweep are as they
-    were."""
+    were. With no record folder (``hydra.output_subdir=null``) the sweep once ended with a
+    warning (``KeptRecords`` raised a TypeError) and left ``run.log`` and the launch's
+    records there."""
     sweep = tmp_path / "sweep"
     (sweep / "0").mkdir(parents=True)
     (sweep / "0" / "notes.txt").write_text("the user's\n")
@@ -636,10 +639,12 @@ def test_a_sweep_refused_in_a_folder_without_a_job_record_leaves_it_as_it_was(
         "checkpoint=${hydra:runtime.output_dir}/none.pt",  # refused by the job, in its folder
         f"store.dir={tmp_path / 'models'}",
         f"hydra.sweep.dir={sweep}",
+        *record,
         cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     assert "every one of its 1 jobs was refused" in done.stderr, done.stderr[-2000:]
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
     assert snapshot(sweep) == before
 
 

@@ -30,7 +30,6 @@ from snnattack.runtime.cli import discard_job_folder
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 RESEND_S = 0.01  # a stop that a garbage collection's callback swallowed is sent again after it
 SUBMITIT = ".submitit"  # submitit's logs of a sweep's jobs (its launchers' submitit_folder)
-JOB_LOCK = ".hydra/job.lock"  # in a job's folder: held by the launch that runs the job
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ def running_alone(
 
 def job_lock(output_dir: Path) -> Path:
     """The launch lock of the job in ``output_dir``: ``job.lock`` in the job's record folder
-    (``hydra.output_subdir``: :data:`JOB_LOCK` by default), or ``.job.lock`` beside its results
+    (``hydra.output_subdir``: ``.hydra/job.lock`` by default), or ``.job.lock`` beside its results
     where Hydra writes none (``hydra.output_subdir=null``). A ``.hydra`` folder of its own in a
     job folder with no record there, or its record elsewhere, would be read as a job record
     (:func:`job_folders`)."""
@@ -144,29 +143,41 @@ def print_results(sweep_dir: Path) -> None:
     print_table(f"sweep {sweep_dir}", rows)
 
 
-def job_folders(sweep: Path, subdir: str) -> list[Path]:
-    """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``), at any
-    depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order
-    (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
+def job_folders(sweep: Path, subdir: str | None) -> list[Path]:
+    """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``; where
+    Hydra writes none, ``hydra.output_subdir=null``, those holding results, as the relaunch
+    finds them), at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural
+    order (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
     if not sweep.is_dir():
         return []
-    found = {p.parent for p in sweep.rglob(subdir) if p.is_dir() and p.parent != sweep}
+    marks = sweep.rglob(subdir if subdir is not None else "metrics.json")
+    found = {p.parent for p in marks if p.parent != sweep and (p.is_dir() or subdir is None)}
     return sorted(found, key=lambda folder: folder_order(folder, sweep))
 
 
-def held_folders(sweep: Path, subdir: str) -> list[Path]:
+def _is_job_folder(folder: Path, subdir: str | None, job: str) -> bool:
+    """Whether ``folder`` is a job's: it holds Hydra's record folder ``subdir`` or, where Hydra
+    writes none (``hydra.output_subdir=null``), the job's files (``metrics.json``, or the log
+    of the job named ``job``)."""
+    if subdir is not None:
+        return (folder / subdir).is_dir()
+    return (folder / "metrics.json").is_file() or (folder / f"{job}.log").is_file()
+
+
+def held_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]:
     """Every folder below ``sweep`` that a job of a launch into it may write its record into:
-    its job folders (those holding ``subdir``, Hydra's record folder, whose own folders are
-    the job's) and every other folder but hidden ones (``.submitit``), such as a job folder
-    that holds a file of the user's and no record yet (a copied ``entry.json``): a job
-    refused there leaves it as it was too."""
+    its job folders (:func:`_is_job_folder`: holding ``subdir``, Hydra's record folder, or
+    the files of the job named ``job`` where Hydra writes none; their own folders are the
+    job's) and every other folder but hidden ones (``.submitit``), such as a job folder that
+    holds a file of the user's and no record yet (a copied ``entry.json``): a job refused
+    there leaves it as it was too."""
     found = []
     for root, inner, _ in os.walk(sweep):
         folder = Path(root)
-        job = folder != sweep and (folder / subdir).is_dir()
+        job_folder = folder != sweep and _is_job_folder(folder, subdir, job)
         found += [folder] if folder != sweep else []
         # a job's own folders (its logger's, its figures) hold no other job's
-        inner[:] = [] if job else [name for name in inner if not name.startswith(".")]
+        inner[:] = [] if job_folder else [name for name in inner if not name.startswith(".")]
     return found
 
 
@@ -209,16 +220,17 @@ class KeptRecords(Callback):
         sweep = Path(config.hydra.sweep.dir).absolute()
         _KEPT, _REFUSED, _LAUNCH = {}, None, self
         self.sweep, self.subdir = Path(config.hydra.sweep.dir), config.hydra.output_subdir
+        self.job = config.hydra.job.name
         self.made = [p for p in (sweep, *sweep.parents) if not p.exists()]  # the deepest first
         self.failures_at = file_size(sweep / FAILURES)
         self.launches_at = file_size(sweep / LAUNCHES)
         self.held = {name: (sweep / name).exists() for name in (FAILURES, LAUNCHES)}
         logs = sweep / SUBMITIT
         self.logs = set(os.listdir(logs)) if logs.is_dir() else None  # None: not there
-        held = held_folders(sweep, config.hydra.output_subdir)
+        held = held_folders(sweep, self.subdir, self.job)
         self.folders = set(held)  # what the removal of emptied folders leaves as it was
         for folder in held:
-            _KEPT[folder] = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
+            _KEPT[folder] = _held(folder, self.subdir, self.job)
         self.results = _STAMPS = {folder: _stamp(folder / "metrics.json") for folder in _KEPT}
         # the launch's record, which Hydra rewrites as the jobs launch: the report's command
         self.launch = sweep / "multirun.yaml"
@@ -247,7 +259,7 @@ class KeptRecords(Callback):
             folder = self.sweep / job["folder"]
             if not restore_kept(folder):
                 discard_job_folder(folder)  # the folders made above it: _remove_emptied
-        _remove_emptied(self.sweep, self.folders, self.subdir)
+        _remove_emptied(self.sweep, self.folders, self.subdir, self.job)
         self._restore_skipped()
         return failed
 
@@ -277,7 +289,7 @@ class KeptRecords(Callback):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
 
-    def _no_new_results(self, sweep: Path, subdir: str) -> bool:
+    def _no_new_results(self, sweep: Path, subdir: str | None) -> bool:
         """Whether no job of this launch (its record folders named ``subdir``) wrote results:
         each was skipped or refused."""
         now = {f: _stamp(f / "metrics.json") for f in job_folders(sweep.absolute(), subdir)}
@@ -327,16 +339,17 @@ def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
             return
 
 
-def _remove_emptied(sweep: Path, there: set[Path], subdir: str) -> None:
+def _remove_emptied(sweep: Path, there: set[Path], subdir: str | None, job: str) -> None:
     """Removes the empty folders that this launch made below ``sweep``, outside any job folder
-    (one holding Hydra's record folder ``subdir``), and those above them it made
+    (:func:`_is_job_folder`: one holding Hydra's record folder ``subdir``, or the files of the
+    job named ``job``), and those above them it made
     (:func:`_remove_made_above`): the parents Hydra made for a nested job folder
     (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job skipped because another folder of the
     sweep holds its results (:class:`~snnattack.errors.FinishedElsewhere`), whose process
     removed its folder, in a worker of joblib's or submitit's launcher too, where no record
     says so (a refused job's is in ``failures.jsonl``). A folder that was ``there`` as the
     launch started, and the tools' hidden ones (``.submitit/``), stay."""
-    for folder in sorted(set(held_folders(sweep.absolute(), subdir)) - there):
+    for folder in sorted(set(held_folders(sweep.absolute(), subdir, job)) - there):
         if _removed_if_empty(folder):
             _remove_made_above(folder, sweep, there)
 
@@ -363,19 +376,19 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def _held(folder: Path, subdir: str, job: str) -> dict[Path, bytes | int | bool]:
-    """What ``folder`` holds where Hydra writes a job's record (``subdir``, the log of the job
-    named ``job``): each ``.hydra`` file's bytes, the log's length, else whether the path was
-    there."""
-    record = folder / subdir
-    written = [record / f"{name}.yaml" for name in ("config", "hydra", "overrides")]
-    written.append(folder / JOB_LOCK)  # taken by a job refused once it began: removed too
+def _held(folder: Path, subdir: str | None, job: str) -> dict[Path, bytes | int | bool]:
+    """What ``folder`` holds where Hydra writes a job's record (``subdir``, None where it
+    writes none: ``hydra.output_subdir=null``; the log of the job named ``job``): each
+    ``.hydra`` file's bytes, the log's length, else whether the path was there. The job's
+    lock (:func:`job_lock`) is not among them: :func:`running_alone` removes the one it made
+    where the job is refused."""
     log = folder / f"{job}.log"
-    held: dict[Path, bytes | int | bool] = {
-        path: path.read_bytes() if path.is_file() else path.exists() for path in written
-    }
-    held[log] = log.stat().st_size if log.is_file() else False
-    held[record] = record.exists()
+    held: dict[Path, bytes | int | bool] = {log: log.stat().st_size if log.is_file() else False}
+    if subdir is not None:  # its files, then the folder itself: put back in this order
+        record = folder / subdir
+        for path in (record / f"{name}.yaml" for name in ("config", "hydra", "overrides")):
+            held[path] = path.read_bytes() if path.is_file() else path.exists()
+        held[record] = record.exists()
     return held
 
 

@@ -230,6 +230,48 @@ def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_a_sweep_without_record_folders_puts_back_its_refused_jobs_folders(
+    tmp_path: Path,
+) -> None:
+    """``hydra.output_subdir=null``: Hydra writes no record folder, and a job folder is one
+    holding the job's files (``metrics.json``, its log). The callback once joined the null
+    record folder to each path (a TypeError that Hydra printed as a warning as the sweep
+    ended), and put nothing back: a job refused in a finished job's folder left its lines in
+    the log, and a new nested one left the folder Hydra made above it (``a/``). Both are now
+    as they were, as with the default ``.hydra`` record folder."""
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "0" / "metrics.json").write_text('{"results": []}')
+    (sweep / "0" / "run.log").write_text("the finished job\n")
+    (sweep / "c").mkdir()  # empty, there before the launch
+
+    def tree() -> dict[Path, str | None]:
+        return {
+            p.relative_to(tmp_path): p.read_text() if p.is_file() else None
+            for p in tmp_path.rglob("*")
+        }
+
+    before = tree()
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": None, "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    jobs = [["seed=0"], ["seed=1"]]
+    record_launch(sweep, {}, jobs, [None, None])
+    with (sweep / "0" / "run.log").open("a") as log:  # Hydra's log of the refused job
+        log.write("refused\n")
+    record_failure(sweep, 0, sweep / "0", jobs[0], "E", refused=True)
+    new = sweep / "a" / "s1"  # hydra.sweep.subdir=a/s${seed}
+    new.mkdir(parents=True)
+    (new / "run.log").write_text("refused\n")
+    lifecycle.discard_job_folder(new)  # the refused job's removal of what Hydra wrote
+    record_failure(sweep, 1, new, jobs[1], "E", refused=True)
+    kept.on_multirun_end(config)
+    assert lifecycle.refused_launch(sweep) is not None
+    assert tree() == before
+
+
 def test_a_skipped_nested_job_leaves_no_folder_its_launch_made(tmp_path: Path) -> None:
     """``hydra.sweep.subdir=a/s${seed}``, a job skipped because another folder of the sweep
     holds its results (``FinishedElsewhere``): its process removed its job folder, in a worker
