@@ -145,22 +145,18 @@ class Adversary:
         grad_mode = self.grad_mode if spiking(model) else None
         bn_mode = self.bn_mode or default_bn_mode(self.method, grad_mode)
         kind = self.kind
-        with set_training_mode(model, bn=bn_mode), torch.enable_grad():
-            with self.differentiation(model):
-                adv, target = kind.start(model, x, eps, generator)
-                for _ in range(self.n_steps):
-                    adv.requires_grad_(True)
-                    loss = kind.step_loss(model(adv), y, target)
-                    (grad,) = torch.autograd.grad(loss, adv)
-                    adv = adv.detach() + alpha * grad.sign()
-                    adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+        differentiation = (  # the configured gradient mode on a spiking model; an ANN as it is
+            nullcontext() if grad_mode is None else gradient_mode(model, grad_mode, **self.params)
+        )
+        with set_training_mode(model, bn=bn_mode), torch.enable_grad(), differentiation:
+            adv, target = kind.start(model, x, eps, generator)
+            for _ in range(self.n_steps):
+                adv.requires_grad_(True)
+                loss = kind.step_loss(model(adv), y, target)
+                (grad,) = torch.autograd.grad(loss, adv)
+                adv = adv.detach() + alpha * grad.sign()
+                adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
         return adv.detach()
-
-    def differentiation(self, model: nn.Module):
-        """The configured gradient mode on a spiking model; an ANN as it is."""
-        if not spiking(model):
-            return nullcontext()
-        return gradient_mode(model, self.grad_mode, **self.params)
 
     def loss(
         self, model: nn.Module, x: torch.Tensor, adv: torch.Tensor, y: torch.Tensor
