@@ -88,40 +88,31 @@ def build_report(folder: Path) -> Report:
     return report
 
 
-def _header(report: Report) -> list[tuple[str, str]]:
-    """The report's opening lines as (kind, text): what produced it and what it holds."""
+def _header(report: Report) -> list[str]:
+    """The report's opening lines after its command: what it holds."""
     lines = [
-        ("origin", report.origin.line()),
-        (
-            "text",
-            f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
-            f"{', '.join(_swept(report)) or 'nothing'}.",
-        ),
+        f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
+        f"{', '.join(_swept(report)) or 'nothing'}."
     ]
     if report.origin.launches:
-        lines.append(("text", report.origin.launches_text()))
+        lines.append(report.origin.launches_text())
     if report.left_out:
-        lines.append(("text", f"Left out: {'; '.join(report.left_out)}."))
-    saved = sum(1 for r in report.rows if r.get("examples"))
-    if saved:
+        lines.append(f"Left out: {'; '.join(report.left_out)}.")
+    if saved := sum(1 for r in report.rows if r.get("examples")):
         lines.append(
-            (
-                "text",
-                f"Adversarial examples saved for {saved} row(s): the files are in results.csv's "
-                "examples column (format: docs/examples.md in the snnattack repository).",
-            )
+            f"Adversarial examples saved for {saved} row(s): the files are in results.csv's "
+            "examples column (format: docs/examples.md in the snnattack repository)."
         )
-    notes = paper_block(report.jobs).get("notes")
-    if notes:
-        lines.append(("text", f"Paper: {notes}"))
+    if notes := paper_block(report.jobs).get("notes"):
+        lines.append(f"Paper: {notes}")
     return lines
 
 
 def markdown(report: Report) -> str:
     """The report as Markdown (figures linked as files beside it)."""
-    lines = [f"# {report.origin.title}", ""]
-    for kind, text in _header(report):
-        lines += [f"Command: {text}" if kind == "origin" else text, ""]
+    lines = [f"# {report.origin.title}", "", f"Command: {report.origin.line()}", ""]
+    for text in _header(report):
+        lines += [text, ""]
     for t in report.tables:
         lines += [f"## {t.title}", ""]
         if t.summary:
@@ -153,17 +144,13 @@ STYLE = (
 
 def html_page(report: Report) -> str:
     """The report as one self-contained HTML page (figures embedded as base64 PNG)."""
-    e = html.escape
-    parts = [f"<h1>{e(report.origin.title)}</h1>"]
-    for kind, text in _header(report):
-        if kind == "origin":
-            o = report.origin
-            parts.append(
-                f"<p>Command: <code>{e(o.command)}</code> · {e(o.code_text())} · "
-                f"results of {e(o.date)}</p>"
-            )
-        else:
-            parts.append(f"<p>{e(text)}</p>")
+    e, o = html.escape, report.origin
+    parts = [
+        f"<h1>{e(o.title)}</h1>",
+        f"<p>Command: <code>{e(o.command)}</code> · {e(o.code_text())} · "
+        f"results of {e(o.date)}</p>",
+        *(f"<p>{e(text)}</p>" for text in _header(report)),
+    ]
     for t in report.tables:
         head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
         body = "".join(
