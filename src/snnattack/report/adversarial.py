@@ -119,8 +119,8 @@ def _eps_values(found: list[Model]) -> list[float]:
     return sorted({eps for m in found for (_, eps) in m.worst})
 
 
-def _cost(ms: list[Model], key: str) -> str:
-    return fmt_stat(mean_std(m.record.get(key) for m in ms), 1)
+def _cost(ms: list[Model], key: str, digits: int = 1) -> str:
+    return fmt_stat(mean_std(m.record.get(key) for m in ms), digits)
 
 
 @register("adversarial", order=70)
@@ -139,26 +139,14 @@ def adversarial_table(jobs: list[Job], paper: list[dict]) -> Table | None:
                 stat = mean_std(m.robust(box, eps) for m in ms)
                 worst = sorted({m.worst[(box, eps)][1] for m in ms if (box, eps) in m.worst})
                 robust.append(fmt_stat(stat) + (f" ({', '.join(worst)})" if worst else ""))
-        rows.append(
-            [
-                setting,
-                recipe,
-                mode,
-                fmt_stat(mean_std(m.clean for m in ms)),
-                *robust,
-                _cost(ms, "train_craft_seconds"),
-                _cost(ms, "train_update_seconds"),
-                fmt_stat(mean_std(m.record.get("adversary_gradients_per_epoch") for m in ms), 0),
-                str(len(ms)),
-            ]
-        )
-        ref = matching(paper, {"adversary": recipe})
-        if ref:
-            blanks = ["–"] * (2 * len(eps_values) - 1)
-            rows.append(
-                ["(paper)", recipe, "", fmt(ref.get("clean")), fmt(ref.get("pgd")), *blanks]
-                + ["–"] * 4
-            )
+        clean = fmt_stat(mean_std(m.clean for m in ms))
+        craft, update = _cost(ms, "train_craft_seconds"), _cost(ms, "train_update_seconds")
+        gradients = _cost(ms, "adversary_gradients_per_epoch", 0)
+        rows.append([setting, recipe, mode, clean, *robust, craft, update, gradients, str(len(ms))])
+        if ref := matching(paper, {"adversary": recipe}):
+            blanks = ["–"] * (2 * len(eps_values) + 3)  # the other robust columns, cost, seeds
+            reported = [fmt(ref.get("clean")), fmt(ref.get("pgd"))]
+            rows.append(["(paper)", recipe, "", *reported, *blanks])
     columns = [
         "setting",
         "adversary",
