@@ -47,14 +47,8 @@ def log_to_wandb(report: Report, wandb_cfg: dict[str, Any], tags: list[str]) -> 
         config=report_config(report),
     )
     try:
-        run.log(
-            {
-                "results": wandb.Table(
-                    columns=report.columns,
-                    data=[[_cell(r.get(c)) for c in report.columns] for r in report.rows],
-                )
-            }
-        )
+        data = [[_cell(r.get(c)) for c in report.columns] for r in report.rows]
+        run.log({"results": wandb.Table(columns=report.columns, data=data)})
         for table in report.tables:
             run.log({table.key or table.title: wandb.Table(columns=table.columns, data=table.rows)})
         run.log({p.stem: wandb.Image(str(p)) for p in report.figures})
