@@ -32,18 +32,13 @@ def _analysis_blocks(resolved: dict[str, Any]) -> None:
     ``analysis=[<name>]`` makes a block of that key alone, ``~analysis.<name>.<key>`` (or an
     experiment's block) one without that key."""
     for name, opts in (resolved.get("analysis") or {}).items():
-        if missing := _missing(name, opts):
+        if missing := set(file_keys(CONF_DIR / "analysis" / f"{name}.yaml")) - set(opts or {}):
             raise ConfigError(
                 f"analysis.{name} lacks {', '.join(sorted(missing))} of its options "
                 f"(conf/analysis/{name}.yaml), as when its options are set without "
                 f"analysis=[{name}]; accepted: {name} in analysis=[...] with every option, or "
                 f"no settings of it ('~analysis.{name}')"
             )
-
-
-def _missing(name: str, opts: dict[str, Any]) -> set[str]:
-    """The keys of ``conf/analysis/<name>.yaml`` that the block ``opts`` lacks."""
-    return set(file_keys(CONF_DIR / "analysis" / f"{name}.yaml")) - set(opts or {})
 
 
 @CHECKS.register("analysis_time_steps", order=17)
