@@ -37,17 +37,6 @@ def spiking_layers(model: nn.Module) -> list[LIF]:
     return [m for m in temporal_modules(model) if isinstance(m, LIF)]
 
 
-def spiking_layer(model: nn.Module, layer: int) -> LIF:
-    """The ``layer``-th LIF of ``model`` (0-based, in registration order)."""
-    lifs = spiking_layers(model)
-    if not 0 <= layer < len(lifs):
-        raise ValueError(
-            f"layer={layer} is out of range; the model has {len(lifs)} spiking "
-            f"layers (0 to {len(lifs) - 1})"
-        )
-    return lifs[layer]
-
-
 @torch.no_grad()
 def actual_curve(
     model: nn.Module,
@@ -58,7 +47,8 @@ def actual_curve(
     limit_batches: float | None = None,
     device: torch.device | str = "cpu",
 ) -> dict:
-    """``n_points`` (mean current, rate) pairs of layer ``layer``'s neurons over ``loader``.
+    """``n_points`` (mean current, rate) pairs of the neurons of ``model``'s ``layer``-th LIF
+    (0-based, in registration order) over ``loader``.
 
     Each point is one neuron on one sample: a uniform random sample (seeded) of all the
     points, whatever the batches' sizes (each point draws a random key; the ``n_points``
@@ -67,7 +57,13 @@ def actual_curve(
     (Poisson) draws its noise from the global generator seeded with ``seed`` first, as the
     spike shuffle's passes do: the same points whatever ran before (the attacks, the shuffle).
     """
-    lif = spiking_layer(model, layer)
+    lifs = spiking_layers(model)
+    if not 0 <= layer < len(lifs):
+        raise ValueError(
+            f"layer={layer} is out of range; the model has {len(lifs)} spiking "
+            f"layers (0 to {len(lifs) - 1})"
+        )
+    lif = lifs[layer]
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     points, keys = None, torch.empty(0)
