@@ -36,6 +36,7 @@ from snnattack.report.origin import Origin, origin
 from snnattack.report.tables import TABLES, Table
 
 log = logging.getLogger(__name__)
+_FILES = {"md": "report.md", "csv": "results.csv", "html": "report.html"}  # Report.files' own
 
 
 @dataclass
@@ -65,9 +66,8 @@ def build_report(folder: Path) -> Report:
         log.warning("left out of the report: %s", line)
     columns, rows = result_rows(jobs)
     extra = extra_keys(jobs)
-    paper = paper_block(jobs)
     report = Report(folder, jobs, columns, rows, origin(folder, jobs), left)
-    sources = {"rows": rows, "jobs": jobs, "extra": extra, "paper": paper}
+    sources = {"rows": rows, "jobs": jobs, "extra": extra, "paper": paper_block(jobs)}
     drawn_tables = (table(sources) for table in TABLES.values())  # in their declared order
     report.tables = [t for t in drawn_tables if t is not None]
 
@@ -223,15 +223,11 @@ def write_report(folder: Path) -> Report:
     writer = csv.DictWriter(table, fieldnames=report.columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(report.rows)
-    write_atomic(folder / "results.csv", table.getvalue().encode())
-    write_atomic(folder / "report.md", markdown(report))
-    write_atomic(folder / "report.html", html_page(report))
-    report.files = {
-        "md": folder / "report.md",
-        "csv": folder / "results.csv",
-        "html": folder / "report.html",
-        **{p.stem: p for p in report.figures},
-    }
+    files = {kind: folder / name for kind, name in _FILES.items()}
+    write_atomic(files["csv"], table.getvalue().encode())
+    write_atomic(files["md"], markdown(report))
+    write_atomic(files["html"], html_page(report))
+    report.files = {**files, **{p.stem: p for p in report.figures}}
     return report
 
 
