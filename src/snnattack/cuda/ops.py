@@ -18,9 +18,8 @@ sharpness, and the input scale of an adapted neuron
 (:class:`snnattack.snn.scaled.ScaledNeuron`; 1 for none): the forward kernel feeds the LIF
 ``x_t * scale``, the backward returns ``dL/dh_t * scale``, each product rounded once, as the
 module's product and its autograd round it. The inputs are made contiguous (a time-constant
-input, broadcast with time stride 0, is copied); an empty input launches nothing. The
-kernels compute in float32: callers send other dtypes to the torch ops
-(:func:`snnattack.cuda.guard.applies`).
+input, broadcast with time stride 0, is copied); an empty input launches nothing; callers
+send float32 alone (:func:`snnattack.cuda.guard.applies`).
 """
 
 import contextlib
