@@ -193,13 +193,9 @@ def _swept(report: Report) -> list[str]:
     group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
     frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone."""
     follows = set_by_choice(report.jobs)
-    swept = [
-        c
-        for c in report.columns[1:]
-        if len({str(r.get(c)) for r in report.rows}) > 1
-        and c
-        not in ("clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES)
-    ]
+    results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES}
+    varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
+    swept = [c for c in varied if c not in results]
     with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
     return [
         f"{c} (with its {', '.join(with_it[c])})" if with_it[c] else c
