@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,12 @@ def _header(report: Report) -> list[str]:
     return lines
 
 
+def _cells(t: Table, bold: Callable[[str], str], plain: Callable[[str], str]) -> list[list[str]]:
+    """``t``'s rows, its bold cells written by ``bold``, the others by ``plain``."""
+    rows = enumerate(t.rows)
+    return [[bold(c) if (i, k) in t.bold else plain(c) for k, c in enumerate(r)] for i, r in rows]
+
+
 def markdown(report: Report) -> str:
     """The report as Markdown (figures linked as files beside it)."""
     lines = [f"# {report.origin.title}", "", f"Command: {report.origin.line()}", ""]
@@ -120,12 +127,7 @@ def markdown(report: Report) -> str:
         if t.settings:
             lines += [f"Settings: {t.settings}.", ""]
         lines += ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
-        lines += [
-            "| "
-            + " | ".join(f"**{c}**" if (i, k) in t.bold else c for k, c in enumerate(row))
-            + " |"
-            for i, row in enumerate(t.rows)
-        ]
+        lines += ["| " + " | ".join(row) + " |" for row in _cells(t, "**{}**".format, str)]
         lines += ["", t.note, ""]
     for number, p in enumerate(report.figures, 1):
         caption = figures.caption(p.stem)
@@ -153,15 +155,8 @@ def html_page(report: Report) -> str:
     ]
     for t in report.tables:
         head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td><b>{e(c)}</b></td>" if (i, k) in t.bold else f"<td>{e(c)}</td>"
-                for k, c in enumerate(row)
-            )
-            + "</tr>"
-            for i, row in enumerate(t.rows)
-        )
+        cells = _cells(t, lambda c: f"<b>{e(c)}</b>", e)
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells)
         parts.append(f"<h2>{e(t.title)}</h2>")
         if t.summary:
             parts.append(f"<p><b>Finding.</b> {e(t.summary)}</p>")
