@@ -63,12 +63,8 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
     validation checkpoint's weights are kept."""
     resume = workdir / RESUME_FILE
     resumed_from = _epochs_done(resume) if resume.exists() else None
-    log.info(
-        "training model (seed %d) into %s%s",
-        ctx.seed,
-        workdir,
-        f", resuming after {resumed_from} epochs" if resume.exists() else "",
-    )
+    resuming = "" if resumed_from is None else f", resuming after {resumed_from} epochs"
+    log.info("training model (seed %d) into %s%s", ctx.seed, workdir, resuming)
     train = settings.train
     module = Classifier(
         model,
