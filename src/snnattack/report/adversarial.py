@@ -85,11 +85,9 @@ def models(jobs: list[Job]) -> list[Model]:
         target = j.record.models.get("target") or {}
         key = target.get("key") or j.name
         if key not in found:
-            recipe, mode = recipe_of(j)
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
-            found[key] = Model(
-                recipe, mode, j.setting("seed"), setting, j.record.clean_acc, target, j.trained_as()
-            )
+            seed, clean, trained = j.setting("seed"), j.record.clean_acc, j.trained_as()
+            found[key] = Model(*recipe_of(j), seed, setting, clean, target, trained)
         model = found[key]
         for r in j.record.results:
             where, attack = (r.box, r.eps_255), attack_label(r.method, r.grad_mode)
