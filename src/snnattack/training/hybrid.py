@@ -51,8 +51,7 @@ class Hybrid(Strategy):
         return build_net(model, theta=scaled_theta(model.tree["theta"], model.train))
 
     def stored_neuron(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        neuron = dict(spec["neuron"])
-        return {**neuron, "theta": scaled_theta(neuron["theta"], spec["train"])}
+        return {**spec["neuron"], "theta": scaled_theta(spec["neuron"]["theta"], spec["train"])}
 
     def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base
