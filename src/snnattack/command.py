@@ -60,12 +60,10 @@ def job(cfg: DictConfig) -> None:
                 raise started
             cli.refuse_chdir(hydra_cfg.job.chdir)
             if hydra_cfg.mode != RunMode.MULTIRUN:
+                sources = hydra_cfg.runtime.config_sources
+                folder = next((s.path for s in sources if s.provider == "command-line"), "")
                 swept = list(hydra_cfg.sweeper.get("params") or {})
-                folders = [
-                    s.path for s in hydra_cfg.runtime.config_sources if s.provider == "command-line"
-                ]
-                name = hydra_cfg.job.config_name
-                _refuse_a_sweep_run_once(name, folders[0] if folders else "", swept, overrides)
+                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, folder, swept, overrides)
             with stops_as_preemption():
                 run(cfg, output_dir)
             restore_skipped(output_dir)  # at once: a launch stopped later keeps it so
