@@ -179,6 +179,32 @@ def test_an_examples_record_of_earlier_weights_never_stays_beside_new_ones(
     assert weights_id(loaded) == weights_id(net) and not record.exists()
 
 
+def exit_code(script: str, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int | str | None:
+    """The exit code of the example ``script`` run as a command with ``argv`` (it must exit)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setattr(sys, "argv", [script, *argv])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
+    return stop.value.code
+
+
+def check_refused(
+    script: str,
+    argv: list[str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The example ``script`` run in ``tmp_path`` with ``argv`` exits 2 with one line naming
+    ``named``, having written nothing (no weights: nothing was trained)."""
+    monkeypatch.chdir(tmp_path)
+    assert exit_code(script, argv, monkeypatch) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and named in line
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
@@ -201,15 +227,7 @@ def test_an_example_refuses_a_bad_option_in_one_line_before_training(
     exit code 2 before the training (they ran the training, then raised a traceback: from
     torch.save, from snnattack.evaluate's own refusal)."""
     pytest.importorskip("snntorch" if script.startswith("snntorch") else "spikingjelly")
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", [script, *argv])
-    with pytest.raises(SystemExit) as stop:
-        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
-    assert stop.value.code == 2
-    (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: ") and named in line
-    assert list(tmp_path.iterdir()) == []  # no weights: nothing was trained
+    check_refused(script, argv, named, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(
@@ -230,15 +248,7 @@ def test_a_digits_example_refuses_a_bad_radius_before_training(
     """A radius out of (0, 255] or given twice is refused before the training: the evaluation
     refused it (a traceback) once the model was trained."""
     pytest.importorskip("spikingjelly")
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["spikingjelly_digits", *argv])
-    with pytest.raises(SystemExit) as stop:
-        runpy.run_path(str(EXAMPLES / "spikingjelly_digits.py"), run_name="__main__")
-    assert stop.value.code == 2
-    (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: ") and named in line
-    assert list(tmp_path.iterdir()) == []
+    check_refused("spikingjelly_digits", argv, named, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize("script", [*SCRIPTS, "attack_in_a_loop"])
@@ -249,10 +259,6 @@ def test_an_examples_help_says_its_whole_first_paragraph(
     it showed the first line alone, cut mid-sentence ("..., then its worst-case robustness
     measured")."""
     pytest.importorskip("snntorch" if script.startswith("snntorch") else "spikingjelly")
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    monkeypatch.setattr(sys, "argv", [script, "--help"])
-    with pytest.raises(SystemExit) as stop:
-        runpy.run_path(str(EXAMPLES / f"{script}.py"), run_name="__main__")
-    assert stop.value.code == 0
+    assert exit_code(script, ["--help"], monkeypatch) == 0
     description = capsys.readouterr().out.split("\n\n")[1]
     assert description.rstrip().endswith(".")  # a whole sentence
