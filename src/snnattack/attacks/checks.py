@@ -359,12 +359,68 @@ def _eot_on_a_fixed_forward(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
+def _queries(where: str, params: dict[str, Any]) -> tuple[str, int, str]:
+    """A gradient-free method's query budget as the user sets it (``where`` its parameters'
+    key: ``method.square``, ``method.ensemble.components.square.params``), and its forward
+    passes per batch (``n_queries`` x ``n_restarts``, each query one pass of the samples still
+    correct)."""
+    restarts = params.get("n_restarts", 1)
+    named = f"{where}.n_queries={params['n_queries']}" + f" x n_restarts={restarts}" * (
+        restarts > 1
+    )
+    return named, params["n_queries"] * restarts, "forward"
+
+
+def _component_draws(resolved: dict[str, Any], key: str, part: Component) -> tuple[str, int]:
+    """The draws each gradient of an ensemble's component averages, as the setting that asks
+    them (``attack.eot_samples``, the ensemble's ``poisson_eot_samples`` under a random
+    encoding, or ``attack.random_eot_samples`` where higher: the draws of a random forward,
+    :func:`~snnattack.evaluation.attacked.with_random_eot`), and their count; ``""`` and 1
+    for a single draw."""
+    random_eot = resolved["attack"].get("random_eot_samples") or 1
+    if takes_eot(part.algorithm) and random_eot > part.eot_samples:
+        return f"attack.random_eot_samples={random_eot} (where the forward is random)", random_eot
+    if part.eot_samples <= 1:
+        return "", 1
+    if part.eot_samples == resolved["attack"].get("eot_samples", 1):
+        return f"attack.eot_samples={part.eot_samples}", part.eot_samples
+    return f"method.{key}.poisson_eot_samples={part.eot_samples}", part.eot_samples
+
+
+def _ensemble_passes(resolved: dict[str, Any], key: str) -> list[tuple[str, int, str]]:
+    """The passes per batch of the ensemble ``method.<key>``, by its components' settings as
+    the user reads them (``method.<key>.components.<component>.params....``, the form of the
+    ensemble's other checks): its longest gradient component's (iterations x restarts x the
+    draws its gradients average; counted by the longest as ``method=``'s methods are, a
+    lower bound: the later components attack the samples the earlier ones left) and each
+    gradient-free component's queries."""
+    gradient, out = None, []
+    for part in components(OmegaConf.create(resolved), key):
+        where = f"method.{key}.components.{part.name}.params"
+        if part.algorithm in GRADIENT_FREE:
+            if "n_queries" in part.params:
+                out.append(_queries(where, part.params))
+            continue
+        total = iterations(part.algorithm, part.params) or 1  # FGSM: one gradient
+        runs = f"{where}.steps={part.params.get('steps', total)}" * ("steps" in part.params)
+        if runs and part.params.get("n_restarts", 1) > 1:
+            runs += f" x n_restarts={part.params['n_restarts']}"
+        drawn, draws = _component_draws(resolved, key, part)
+        named = ", ".join(filter(None, [runs, drawn])) or f"method.{key}.components.{part.name}"
+        if gradient is None or total * draws > gradient[1]:
+            gradient = (named, total * draws, "gradient")
+    return ([gradient] if gradient else []) + out
+
+
 def _endless(resolved: dict[str, Any]) -> list[str]:
     """The passes per batch past :data:`ENDLESS_PASSES`, one line each: the gradient passes of
     the longest iterative attack (iterations x restarts) times the draws each gradient averages
     (``attack.eot_samples``, or ``attack.random_eot_samples`` where higher: the draws of a
     random forward), and the forward passes of a gradient-free method's query budget (Square:
-    ``n_queries`` x ``n_restarts``, each query one pass of the samples still correct)."""
+    ``n_queries`` x ``n_restarts``, each query one pass of the samples still correct). An
+    ensemble's components are counted as their own methods, named by their key paths
+    (:func:`_ensemble_passes`): a Square component's ``n_queries=10000000000`` is as endless
+    as a top-level Square's."""
     attack = resolved["attack"]
     eot, random_eot = attack.get("eot_samples", 1), attack.get("random_eot_samples") or 1
     draws = max(eot, random_eot)  # each iteration's gradient averages these passes
@@ -372,14 +428,14 @@ def _endless(resolved: dict[str, Any]) -> list[str]:
     drawn = f"attack.eot_samples={eot}" * (eot > 1)
     if random_eot > eot:
         drawn = f"attack.random_eot_samples={random_eot} (where the forward is random)"
-    gradients = any(m["name"] not in GRADIENT_FREE for m in resolved["method"].values())
+    own = [m["name"] for m in resolved["method"].values() if m["name"] != ENSEMBLE]
+    gradients = any(name not in GRADIENT_FREE for name in own)
     counts = [(", ".join(filter(None, [runs, drawn])), total * draws, "gradient")] * gradients
     for key, method in resolved["method"].items():
         if method["name"] in GRADIENT_FREE and "n_queries" in method:
-            restarts = method.get("n_restarts", 1)
-            named = f"method.{key}.n_queries={method['n_queries']}"
-            named += f" x n_restarts={restarts}" * (restarts > 1)
-            counts.append((named, method["n_queries"] * restarts, "forward"))
+            counts.append(_queries(f"method.{key}", method))
+        if method["name"] == ENSEMBLE:
+            counts += _ensemble_passes(resolved, key)
     return [
         f"{named}: {passes:.3g} {kind} passes per batch, over {passes / 1000 / 86400:.3g} days "
         "a batch at 1 ms a pass: the job does not finish in any realistic time"

@@ -1085,6 +1085,20 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "method.square.n_queries=100000 x n_restarts=10000: 1e+09 forward passes per batch, "
             "over 11.6 days a batch at 1 ms a pass: the job does not finish in any realistic time",
         ),
+        (  # an ensemble's Square component: its queries were not counted (only method.square's)
+            "method=[ensemble] method.ensemble.components=[{attack:stbp,method:apgd},"
+            "{method:square,params:{n_queries:10000000000}}]",
+            "method.ensemble.components.square.params.n_queries=10000000000: 1e+10 forward "
+            "passes per batch, over 116 days a batch at 1 ms a pass: the job does not finish in "
+            "any realistic time",
+        ),
+        (  # a random forward's draws times an ensemble's longest component (SA-PGD's 100
+            # steps), not times one pass: the ensemble has no iterations of its own
+            "method=[ensemble] attack.random_eot_samples=10000000",
+            "method.ensemble.components.sapgd/assg.params.steps=100, attack.random_eot_samples="
+            "10000000 (where the forward is random): 1e+09 gradient passes per batch, over 11.6 "
+            "days a batch at 1 ms a pass: the job does not finish in any realistic time",
+        ),
         (  # torchattacks' alpha=2/255 given as this project's alpha=2
             "eps=[8] method=[pgd] method.pgd.alpha=0.00784",
             "method.pgd.alpha=0.00784: its 7 steps move at most 0.055/255, under a tenth of eps=8 "
@@ -1100,6 +1114,21 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
         validate(cfg)
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["method=[ensemble]"],
+        ["method=[ensemble_quick]"],
+        # the shipped draws of a random encoding and of a random forward (a benchmark's)
+        ["method=[ensemble]", "encoding=poisson", "attack.random_eot_samples=8"],
+    ],
+)
+def test_a_shipped_ensemble_is_not_noted_as_endless(given: list[str]) -> None:
+    """The shipped ensembles' components (SA-PGD's 100 steps, Square's 5000 queries, 8 EOT
+    draws under a random encoding) finish: their passes stay under the endless note's."""
+    assert notes(resolved(compose(*given))) == []
 
 
 @pytest.mark.parametrize("gpu", [False, True])
