@@ -88,10 +88,10 @@ def fit_specs(
         if spec.grad_params is not None:
             recipe = replace(recipe, grad_params=spec.grad_params)
         x, y = validation
+        attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)
         manual_seed(recipe.seed)
         started = time.perf_counter()
         with crafting_on(spec.algorithm, crafter, recipe), torch.enable_grad():
-            attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)
             state = attack.fit(x.detach(), y)
         # rank 0's state on every DDP rank (fitted on each, it may differ in GPU rounding)
         agreed = agree({k: v.detach().cpu() for k, v in state.items()})
