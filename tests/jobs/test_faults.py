@@ -660,3 +660,27 @@ def test_a_single_run_refused_in_an_earlier_unfinished_job_folder_leaves_it_as_i
     refused = cli(*QUICK, missing, f"hydra.run.dir={earlier}", cwd=tmp_path)
     assert refused.returncode == 2 and "none.pt" in refused.stderr, refused.stderr
     assert snapshot(earlier) == before
+
+
+def test_the_sweep_table_lists_the_jobs_of_a_sweep_without_record_folders(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """The table printed as a sweep ends read each job's overrides from its
+    ``.hydra/overrides.yaml``: with ``hydra.output_subdir=null`` it was empty. Now the sweep's
+    ``launches.jsonl`` says them: every finished job is listed with its swept overrides."""
+    sweep = tmp_path / "sweep"
+    done = cli(
+        "-m",
+        *QUICK,
+        "lambda=0.5,1.0",
+        f"store.dir={digits_store}",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.output_subdir=null",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"sweep {sweep}" in done.stderr, done.stderr[-2000:]
+    for job, (lam, record) in enumerate(zip(("0.5", "1.0"), sweep_metrics(sweep), strict=True)):
+        rows = [line for line in done.stderr.splitlines() if f"│ lambda={lam} │" in line]
+        assert len(rows) == len(record["results"]) > 0
+        assert all(line.split("│")[1].strip() == str(job) for line in rows)

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from snnattack.records.files import lines_after
 
 LAUNCHES = "launches.jsonl"
@@ -38,6 +40,40 @@ def launches(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
     that is not one (cut short, edited) is passed over."""
     lines = lines_after(sweep_dir / LAUNCHES, since)
     return [launch for line in lines if (launch := _launch(line)) is not None]
+
+
+def recorded_overrides(folder: Path, subdir: str = ".hydra") -> list[str] | None:
+    """The overrides of the job in ``folder`` as Hydra recorded them in its record folder
+    ``subdir`` (``hydra.output_subdir``: ``.hydra/overrides.yaml``); None if unreadable. Where
+    Hydra writes no record (``hydra.output_subdir=null``) a sweep's launches say them
+    (:func:`launched_overrides`)."""
+    try:
+        listed = yaml.safe_load((folder / subdir / "overrides.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return listed if isinstance(listed, list) and all(isinstance(o, str) for o in listed) else None
+
+
+def launched_overrides(
+    recorded: list[dict[str, Any]], settings: str, name: str
+) -> list[str] | None:
+    """The overrides of a finished job of a sweep whose Hydra wrote no record of it
+    (``hydra.output_subdir=null``), from the sweep's launches ``recorded`` (:func:`launches`):
+    those the latest launch listed for a job of the job's ``settings`` (the hash its record's
+    config has, :func:`~snnattack.records.cosmetic.settings_hash`, as the report matches a
+    launch's jobs to their results), the one whose number is the job folder's ``name`` where
+    several jobs ran them (a sweep over ``threads``, a cosmetic key; Hydra names a job's
+    folder by its number, ``hydra.sweep.subdir=${hydra.job.num}``, unless told otherwise);
+    None where no launch says (it could not hash its jobs' settings)."""
+    for launch in reversed(recorded):
+        jobs = [
+            (num, job)
+            for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True))
+            if runs == settings
+        ]
+        if jobs:
+            return next((job for num, job in jobs if str(num) == name), jobs[0][1])
+    return None
 
 
 def numbered(recorded: list[dict[str, Any]]) -> list[int]:

@@ -17,23 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.failures import FAILURES, failures
-from snnattack.records.launches import LAUNCHES, launches, numbered
+from snnattack.records.launches import LAUNCHES, launches, numbered, recorded_overrides
 from snnattack.records.moments import moment
 from snnattack.records.results import folder_order
-
-
-def _overrides(folder: Path) -> list[str] | None:
-    """The overrides of the job in ``folder`` (Hydra's ``.hydra/overrides.yaml``), None if
-    unreadable."""
-    try:
-        listed = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    return listed if isinstance(listed, list) and all(isinstance(o, str) for o in listed) else None
 
 
 def unfinished(
@@ -60,7 +48,7 @@ def unfinished(
     order = lambda p: folder_order(p, root)  # noqa: E731
     folders = sorted((h.parent for h in root.rglob(".hydra")), key=order)
     done = {f: (f / "metrics.json").exists() for f in folders}
-    held = {f: key(_overrides(f)) for f in folders}  # each folder's job, by its overrides
+    held = {f: key(recorded_overrides(f)) for f in folders}  # each folder's job, by its overrides
     sweeps = sorted(
         {p.parent for name in (FAILURES, LAUNCHES) for p in root.rglob(name)}, key=order
     )

@@ -15,15 +15,20 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
+from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import FAILURES, failures, refused_jobs_line
 from snnattack.records.files import file_size, held_lock, writing
-from snnattack.records.launches import LAUNCHES, launches
+from snnattack.records.launches import (
+    LAUNCHES,
+    launched_overrides,
+    launches,
+    recorded_overrides,
+)
 from snnattack.records.results import JobRecord, folder_order, print_table, read_record
 from snnattack.runtime.cli import discard_job_folder
 
@@ -123,17 +128,26 @@ def job_lock(output_dir: Path) -> Path:
     return output_dir / subdir / "job.lock" if subdir else output_dir / ".job.lock"
 
 
-def print_results(sweep_dir: Path) -> None:
+def print_results(sweep_dir: Path, subdir: str | None = ".hydra") -> None:
     """One table of every job's results, printed in the launching process (also when the jobs
-    ran elsewhere, e.g. on a cluster, and printed their own tables into their logs)."""
+    ran elsewhere, e.g. on a cluster, and printed their own tables into their logs). Each
+    job's swept overrides are those its record folder ``subdir`` (``hydra.output_subdir``)
+    holds; where Hydra writes none (``hydra.output_subdir=null``) those the sweep's
+    ``launches.jsonl`` lists for its settings (:func:`launched_overrides`)."""
+    recorded = launches(sweep_dir) if subdir is None else []
     jobs = []
-    for folder in job_folders(sweep_dir, ".hydra"):
+    for folder in job_folders(sweep_dir, subdir):
+        name = folder.relative_to(sweep_dir).as_posix()
         try:
             record = read_record(folder / "metrics.json")
-            overrides = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text())
-        except (OSError, ValueError, UserError, yaml.YAMLError):
+        except (OSError, ValueError, UserError):
             continue
-        jobs.append((folder.relative_to(sweep_dir).as_posix(), list(overrides or []), record))
+        if subdir is not None:
+            overrides = recorded_overrides(folder, subdir)
+        else:
+            overrides = launched_overrides(recorded, settings_hash(record.config), name)
+        if overrides is not None:
+            jobs.append((name, overrides, record))
     shared = set.intersection(*(set(o) for _, o, _ in jobs)) if jobs else set()
     rows = []
     for name, overrides, record in jobs:
@@ -499,7 +513,7 @@ class SweepSummary(Callback):
             print(f"error: {line}", file=sys.stderr)
             raise SystemExit(2)
         sweep_dir = Path(config.hydra.sweep.dir)
-        print_results(sweep_dir)
+        print_results(sweep_dir, config.hydra.output_subdir)
         failed = failures(sweep_dir, since=self.failures_at)  # this launch's, not earlier ones'
         if not failed:
             return
