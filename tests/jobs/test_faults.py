@@ -662,6 +662,31 @@ def test_a_single_run_refused_in_an_earlier_unfinished_job_folder_leaves_it_as_i
     assert snapshot(earlier) == before
 
 
+def test_a_single_run_without_a_record_folder_refused_leaves_its_folder_as_it_was(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """``hydra.output_subdir=null``: Hydra writes no ``.hydra/`` record, but still the job's
+    log, which a refused single run left behind: a new folder (``outputs/<date>/<time>/``)
+    stayed with that log alone, and a finished job's log gained the refused job's lines. Now
+    such a run keeps its folder as a run with a record does: a new one is removed with the
+    folders above it that it made, a finished one keeps its log, results and lock (no
+    ``.job.lock`` of the refused job's) as they were."""
+    common = [*QUICK, f"store.dir={digits_store}", "hydra.output_subdir=null"]
+    new = tmp_path / "runs" / "new"
+    missing = f"checkpoint={tmp_path / 'none.pt'}"  # refused by the job, once Hydra wrote
+    refused = cli(*common, missing, f"hydra.run.dir={new}", cwd=tmp_path)
+    assert refused.returncode == 2 and "none.pt" in refused.stderr, refused.stderr
+    assert not (tmp_path / "runs").exists()
+    finished = tmp_path / "finished"
+    done = cli(*common, f"hydra.run.dir={finished}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (finished / ".job.lock").unlink()  # so the refused job makes its own, which must go
+    before = snapshot(finished)
+    other = cli(*common, "lambda=0.7", f"hydra.run.dir={finished}", cwd=tmp_path)
+    assert other.returncode == 2 and "holds the finished job of other settings" in other.stderr
+    assert snapshot(finished) == before
+
+
 def test_the_sweep_table_lists_the_jobs_of_a_sweep_without_record_folders(
     tmp_path: Path, digits_store: Path
 ) -> None:

@@ -197,29 +197,29 @@ def held_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path
 
 class KeptRecords(Callback):
     """Keeps what a job's folder already holds where Hydra writes a job's record (its
-    ``.hydra/*.yaml``, and its log, which Hydra appends to) until the new job is accepted:
-    Hydra writes them before the job starts, so a job refused in a finished job's folder would
-    leave that job's results beside another job's record. :func:`restore_kept` puts them
-    back, and removes the folders Hydra made (``outputs/<date>/``) that hold nothing. A single
-    run's folder is kept as the run starts; a sweep's, every folder its sweep folder already
-    holds as the sweep starts (:func:`held_folders`: one without a job record too), in the
-    launching process: a job refused in another
-    process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
-    removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep
-    ends, it puts back the record of each finished job that was skipped. A sweep whose every
-    job was refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that
-    none passes) is undone as it ends: its records of the launch (``multirun.yaml``,
-    ``launches.jsonl``, ``failures.jsonl``) as they were, or gone with the folders the launch
-    made (:func:`refused_launch`: no report, one line, exit 2), as a mistake of every job
-    refused before the first (:func:`~snnattack.config.validation.check_sweep`) writes
-    nothing."""
+    ``.hydra/*.yaml``, and its log, which Hydra appends to) until the new job is accepted: Hydra
+    writes them before the job starts, so a job refused in a finished job's folder would leave that
+    job's results beside another job's record. :func:`restore_kept` puts them back, and removes the
+    folders Hydra made (``outputs/<date>/``) that hold nothing. A single run's folder is kept as the
+    run starts (its log alone where Hydra writes no record, ``hydra.output_subdir=null``; not by a
+    DDP rank's process, which Lightning starts so in the job's folder: the launching process keeps
+    it); a sweep's, every folder its sweep folder already holds as the sweep starts
+    (:func:`held_folders`: one without a job record too), in the launching process: a job refused in
+    another process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
+    removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep ends,
+    it puts back the record of each finished job that was skipped. A sweep whose every job was
+    refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that none passes) is
+    undone as it ends: its records of the launch (``multirun.yaml``, ``launches.jsonl``,
+    ``failures.jsonl``) as they were, or gone with the folders the launch made
+    (:func:`refused_launch`: no report, one line, exit 2), as a mistake of every job refused before
+    the first (:func:`~snnattack.config.validation.check_sweep`) writes nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT, _STAMPS, _LAUNCH
         self.results: dict[Path, tuple[int, int, int] | None] = {}
         _STAMPS, _LAUNCH = self.results, None
-        if config.hydra.output_subdir is None:
-            return  # a DDP rank's process in the job's folder: the launching one keeps it
+        if int(os.environ.get("LOCAL_RANK") or 0) > 0:  # Lightning's, which it runs with
+            return  # hydra.output_subdir=null in the job's folder: the launching one keeps it
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)

@@ -121,15 +121,26 @@ def test_a_job_refused_in_a_worker_of_a_stopped_sweep_leaves_the_folder_as_it_wa
     assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
 
 
-def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(tmp_path: Path) -> None:
-    """Lightning starts each DDP rank with ``hydra.output_subdir=null`` in the job's folder:
-    the process that launched the job keeps its record (this one once raised a TypeError,
-    which Hydra printed as a warning in each rank)."""
+def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning starts each DDP rank (its ``LOCAL_RANK`` 1, 2, ...) with
+    ``hydra.output_subdir=null`` in the job's folder: the process that launched the job keeps
+    its record (this one once raised a TypeError, which Hydra printed as a warning in each
+    rank). A user's single run with ``hydra.output_subdir=null`` is no rank: it keeps its
+    folder (its log), which a refusal puts back."""
     _finished(tmp_path / "job")
+    monkeypatch.setenv("LOCAL_RANK", "1")
     kept = lifecycle.KeptRecords()
     kept.on_run_start(_config(tmp_path / "job", subdir=None))
+    assert not lifecycle.launched_here()
     kept.on_run_end(_config(tmp_path / "job", subdir=None))
     assert (tmp_path / "job" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+    monkeypatch.delenv("LOCAL_RANK")
+    kept.on_run_start(_config(tmp_path / "job", subdir=None))
+    (tmp_path / "job" / "run.log").write_text("the refused job's line\n")
+    assert lifecycle.launched_here() and lifecycle.restore_kept(tmp_path / "job")
+    assert not (tmp_path / "job" / "run.log").exists()
 
 
 def test_a_refused_job_of_a_nested_sweep_folder_gets_its_record_back(tmp_path: Path) -> None:
