@@ -315,7 +315,7 @@ def test_a_sweep_without_its_leaderboard_says_why_and_exits_2_at_its_end(
     hydra = {"sweep": {"dir": str(sweep)}, "runtime": {"config_sources": []}}
     EntryCallback().on_multirun_end(OmegaConf.create({"hydra": hydra}))
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith(f"error: no leaderboard: DIR={str(sweep)!r} holds no entry"), line
+    assert line.startswith(f"error: no leaderboard: no job of the sweep {sweep} made an entry")
     assert failed == [line.removeprefix("error: ")]  # run.py's main exits 2 at the sweep's end
     assert not (sweep / "leaderboard.md").exists()
 
@@ -343,6 +343,56 @@ def test_a_sweep_whose_every_job_was_refused_says_no_leaderboard_line(
     record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
     callback.on_multirun_end(config)
     assert capsys.readouterr().err == "" and failed == []
+    assert not (sweep / "leaderboard.md").exists()
+
+
+def test_a_sweep_of_one_refused_job_and_failed_others_says_why_it_has_no_leaderboard(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One job refused (a user's mistake) and the others failed otherwise (submitit's
+    timeout): not every job was refused, so the sweep is not undone, and its end said the
+    leaderboard command's ``DIR=... holds no entry ...; accepted: a folder of entries`` beside
+    the list of failed jobs, as if the user had passed the wrong folder. Now one line says that
+    no job made an entry, so no leaderboard, and what to do; then the list, exit 2."""
+    from omegaconf import OmegaConf
+
+    from snnattack.benchmark.callback import EntryCallback
+    from snnattack.records.failures import record_failure
+    from snnattack.records.launches import record_launch
+    from snnattack.runtime import cli
+    from snnattack.runtime.lifecycle import SweepSummary
+
+    failed: list[str] = []
+    monkeypatch.setattr(cli, "_FAILED_AFTER_RESULTS", failed)
+    sweep = tmp_path / "sweep"
+    sources = {"config_sources": []}
+    hydra = {"sweep": {"dir": str(sweep)}, "runtime": sources, "output_subdir": ".hydra"}
+    config = OmegaConf.create({"hydra": hydra})
+    callback, summary = EntryCallback(), SweepSummary()
+    callback.on_multirun_start(config)
+    summary.on_multirun_start(config)
+    sweep.mkdir()
+    record_launch(sweep, {}, [["seed=0"], ["seed=1"], ["seed=2"]], [None] * 3)
+    record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
+    timed_out = "the job ran past hydra.launcher.timeout_min=1 (submitit: ...)"
+    for job in (1, 2):
+        (sweep / str(job)).mkdir()
+        record_failure(sweep, job, sweep / str(job), [f"seed={job}"], timed_out)
+    callback.on_multirun_end(config)  # Hydra ends the callbacks last to first: the summary last
+    with pytest.raises(SystemExit) as ended:
+        summary.on_multirun_end(config)
+    assert ended.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"error: no leaderboard: no job of the sweep {sweep} made an entry (each failed job's "
+        "line says why); accepted: the fix of each failed job's line, then the same command "
+        "again (finished jobs are skipped)",
+        "3 job(s) of the sweep failed:",
+        "  job 0 (seed=0): checkpoint=P is not a file",
+        f"  job 1 (seed=1): {timed_out}",
+        f"  job 2 (seed=2): {timed_out}",
+    ]
+    assert failed == [lines[0].removeprefix("error: ")]
     assert not (sweep / "leaderboard.md").exists()
 
 
