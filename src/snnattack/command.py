@@ -27,10 +27,12 @@ from snnattack.records.failures import record_failure
 from snnattack.runtime import cli
 from snnattack.runtime.launchers import timed_out_line
 from snnattack.runtime.lifecycle import (
+    forget_complete,
     launched_here,
     refused_at_start,
     restore_kept,
     restore_skipped,
+    stop_line,
     stopped,
     stops_as_preemption,
 )
@@ -136,6 +138,7 @@ def check_swept(values: list[tuple[str, Any]]) -> None:
 def main() -> None:
     """The command's entry point (``sys.argv`` holds its arguments)."""
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(job)
+    forget_complete()  # what an earlier command of this process held complete (the tests')
     # SIGTERM or Ctrl-C while a launcher waits for jobs in other processes (joblib's) stops them:
     # joblib ends its workers on an exception in this process, not when it dies of a signal
     with stops_as_preemption():
@@ -147,9 +150,9 @@ def main() -> None:
 
 
 def _stopped(stop: Preempted, quiet: bool = False) -> NoReturn:
-    """Ends the command stopped by a signal: one line (none where ``quiet``: a worker of a
-    launch whose launching process says it), exit code 128 + the signal's number (143:
-    SIGTERM, 130: Ctrl-C)."""
+    """Ends the command stopped by a signal: one line (:func:`stop_line`; none where
+    ``quiet``: a worker of a launch whose launching process says it), exit code 128 + the
+    signal's number (143: SIGTERM, 130: Ctrl-C)."""
     if not quiet:
-        print(f"error: {stop}; relaunch the same command to resume", file=sys.stderr)
+        print(f"error: {stop_line(stop)}", file=sys.stderr)
     raise SystemExit(128 + stop.signum) from None

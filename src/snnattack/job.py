@@ -44,7 +44,7 @@ from snnattack.records.results import (
 from snnattack.records.store import ModelStore
 from snnattack.records.tracking import attack_loggers, log_results
 from snnattack.runtime.console import quiet_libraries
-from snnattack.runtime.lifecycle import running_alone
+from snnattack.runtime.lifecycle import run_results_complete, running_alone
 from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import Built, built_models, target_model
@@ -78,6 +78,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
         output_dir, lambda: finished(output_dir, resolved, spec, len(specs), identity)
     ) as done:
         if done is not None:
+            run_results_complete(output_dir / "metrics.json")  # a stop now cuts short no result
             return done
         store = ModelStore(job.store.dir)
         check_stored(job, store)
@@ -108,6 +109,7 @@ def _keep(metrics_path: Path, loggers: list[Logger], started: float, record: Job
     ``loggers`` (rank 0: :attr:`RunSettings.keep`), saying how long the job took since
     ``started``."""
     write_json(metrics_path, record.to_json())
+    run_results_complete(metrics_path)  # a stop from here on cuts short no result
     log.info("results\n%s", job_table(record))
     log_results(loggers, record, metrics_path)
     log.info("wrote %s in %.1f s", metrics_path, time.time() - started)

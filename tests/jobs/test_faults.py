@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -709,3 +710,73 @@ def test_the_sweep_table_lists_the_jobs_of_a_sweep_without_record_folders(
         rows = [line for line in done.stderr.splitlines() if f"│ lambda={lam} │" in line]
         assert len(rows) == len(record["results"]) > 0
         assert all(line.split("│")[1].strip() == str(job) for line in rows)
+
+
+def _ctrl_c(*args: object) -> None:
+    """A Ctrl-C arriving here: the handler of :func:`~snnattack.runtime.lifecycle.
+    stops_as_preemption` raises it at once, where the process is."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("when", ["table", "report"])
+def test_a_run_stopped_after_its_results_were_written_says_they_are_complete(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Ctrl-C while the job printed its results table (``metrics.json`` written just before)
+    or wrote its report said ``relaunch the same command to resume``, though nothing was left
+    to resume. The line now says the results are complete, what was cut short, and what a
+    relaunch still makes; the exit code stays 130."""
+    import snnattack.job
+    import snnattack.report.hydra_callback
+
+    if when == "table":
+        monkeypatch.setattr(snnattack.job, "job_table", _ctrl_c)
+    else:
+        monkeypatch.setattr(snnattack.report.hydra_callback, "write_report", _ctrl_c)
+    job = tmp_path / "job"
+    report = "hydra.callbacks.report.single=true"
+    done = cli(
+        *replaced(QUICK, report), f"store.dir={digits_store}", f"hydra.run.dir={job}", cwd=tmp_path
+    )
+    assert done.returncode == 130, done.stderr[-3000:]
+    assert done.stderr.splitlines()[-1] == (
+        f"error: stopped by signal 2 after the job's results were complete in "
+        f"{job / 'metrics.json'}: only what follows them was cut short (their table and W&B "
+        "logging, the report, a benchmark entry); relaunch the same command to write the "
+        "report and entry (the job is skipped)"
+    )
+    assert json.loads((job / "metrics.json").read_text())["results"]
+
+
+@pytest.mark.parametrize("when", ["end", "first job"])
+def test_a_sweep_stopped_in_its_end_says_its_jobs_ended(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Ctrl-C while the sweep printed its final results table, every job done, said
+    ``relaunch the same command to resume`` too; now that the jobs had ended and only the
+    sweep's end was cut short. A stop in the first job's table, its results written, leaves
+    the second job to run: a relaunch resumes the sweep, as the line still says."""
+    import snnattack.job
+    from snnattack.runtime import lifecycle
+
+    if when == "end":
+        monkeypatch.setattr(lifecycle, "print_results", _ctrl_c)
+    else:
+        monkeypatch.setattr(snnattack.job, "job_table", _ctrl_c)
+    sweep = tmp_path / "sweep"
+    done = cli(
+        "-m", *QUICK, "seed=0,1", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr[-3000:]
+    if when == "first job":
+        last = "error: stopped by signal 2; relaunch the same command to resume"
+        assert done.stderr.splitlines()[-1] == last
+        assert len(sweep_metrics(sweep)) == 1
+        return
+    assert done.stderr.splitlines()[-1] == (
+        f"error: stopped by signal 2 after every job of the sweep had ended (results in "
+        f"{sweep}): only its end was cut short (the leaderboard, report, results table or list "
+        "of failed jobs); relaunch the same command to make them (finished jobs are skipped)"
+    )
+    assert len(sweep_metrics(sweep)) == 2

@@ -59,6 +59,7 @@ class ChoiceSweeper(BasicSweeper):
         from snnattack.errors import UserError
         from snnattack.job import check_model_files  # (declares every kind's rules)
         from snnattack.runtime.launchers import local_jobs_stop_with_the_launch, worker_lost
+        from snnattack.runtime.lifecycle import sweep_jobs_ended
 
         assert self.hydra_context is not None and self.config is not None
         launcher = str(self.config.hydra.launcher.get("_target_", "")).rpartition(".")[2]
@@ -78,14 +79,17 @@ class ChoiceSweeper(BasicSweeper):
         self._named = names_varied(list(excluded), jobs)
         try:
             if launcher != "LocalLauncher":
-                return super().sweep(arguments)
-            with local_jobs_stop_with_the_launch():  # submitit's local jobs stop with it
-                return super().sweep(arguments)
+                returns = super().sweep(arguments)
+            else:
+                with local_jobs_stop_with_the_launch():  # submitit's local jobs stop with it
+                    returns = super().sweep(arguments)
         except Exception as err:  # a worker or task killed: one line, not its traceback
             lost = worker_lost(err)
             if lost is None:
                 raise
             raise lost from None
+        sweep_jobs_ended(Path(self.config.hydra.sweep.dir))  # a stop now cuts short no job
+        return returns
 
     def get_job_batch(self) -> Sequence[Sequence[str]]:
         """Hydra's next jobs, each with the override that names its folder by the keys the

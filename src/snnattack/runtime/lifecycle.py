@@ -17,6 +17,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from snnattack.errors import Preempted, UserError
@@ -80,6 +81,53 @@ def stops_as_preemption() -> Iterator[None]:
         sys.unraisablehook = hook
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def run_results_complete(metrics: Path) -> None:
+    """Notes that this process's single run holds its results complete in ``metrics`` (its
+    ``metrics.json``, written, or a finished one skipped to): a stop after it cuts short only
+    what follows (:func:`stop_line`). A sweep's job notes nothing: the sweep's other jobs
+    are left to run."""
+    global _COMPLETE
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN:
+        _COMPLETE = ("run", metrics.absolute())
+
+
+def sweep_jobs_ended(sweep: Path) -> None:
+    """Notes that every job of the sweep into ``sweep`` launched by this process has ended
+    (the sweeper's launch returned): a stop in the sweep's end (its leaderboard, report,
+    table) leaves no job to resume (:func:`stop_line`)."""
+    global _COMPLETE
+    _COMPLETE = ("sweep", sweep.absolute())
+
+
+def forget_complete() -> None:
+    """Forgets what an earlier run or sweep of this process held complete, as a command
+    starts (the tests run several in one process)."""
+    global _COMPLETE
+    _COMPLETE = None
+
+
+def stop_line(stop: Preempted) -> str:
+    """The one line of a run or sweep stopped by ``stop`` (SIGTERM, Ctrl-C): a relaunch
+    resumes it, unless its results were complete (:func:`run_results_complete`,
+    :func:`sweep_jobs_ended`): then what the stop cut short, and what a relaunch still makes.
+    A stop while the results table was printed said "relaunch the same command to resume",
+    though nothing was left to resume."""
+    if _COMPLETE is None:
+        return f"{stop}; relaunch the same command to resume"
+    kind, path = _COMPLETE
+    if kind == "sweep":
+        return (
+            f"{stop} after every job of the sweep had ended (results in {path}): only its end "
+            "was cut short (the leaderboard, report, results table or list of failed jobs); "
+            "relaunch the same command to make them (finished jobs are skipped)"
+        )
+    return (
+        f"{stop} after the job's results were complete in {path}: only what follows them was "
+        "cut short (their table and W&B logging, the report, a benchmark entry); relaunch the "
+        "same command to write the report and entry (the job is skipped)"
+    )
 
 
 @contextmanager
@@ -446,6 +494,9 @@ _STAMPS: dict[Path, tuple[int, int, int] | None] = {}
 # undid it, until its summary said them
 _REFUSED: tuple[Path, list[dict[str, Any]]] | None = None
 
+# what this process's run or sweep holds complete, which a stop no longer cuts short
+# (stop_line): a single run's metrics.json, or a sweep's folder once its jobs ended; None before
+_COMPLETE: tuple[str, Path] | None = None
 
 # by job folder, the refusal a callback found as the job started, until its job refuses it
 _REFUSED_AT_START: dict[Path, UserError] = {}
