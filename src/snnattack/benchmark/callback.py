@@ -48,10 +48,21 @@ from snnattack.records.files import file_size
 from snnattack.records.launches import LAUNCHES
 from snnattack.records.results import read_record
 from snnattack.runtime.cli import fail_at_end, refuse
-from snnattack.runtime.lifecycle import every_job_refused, refuse_when_run, restore_kept
+from snnattack.runtime.lifecycle import (
+    every_job_refused,
+    job_folders,
+    refuse_when_run,
+    restore_kept,
+)
 from snnattack.settings import SOURCE_KEYS
 
 log = logging.getLogger(__name__)
+
+# the entries of a benchmark sweep's jobs: in job folders at any depth below the sweep folder
+# (hydra.sweep.subdir=a/s${seed}, a swept checkpoint=models/a.pt in its folder's name), not in
+# the sweep folder itself; "*/entry.json" found none of a nested job, and the sweep ended
+# without its leaderboard
+ENTRIES = "*/**/entry.json"
 
 
 def protocol_folder(hydra: Any) -> Path:
@@ -264,11 +275,11 @@ class EntryCallback(Callback):
         if every_job_refused(sweep, failed, self.launches_at):
             return  # the launch is undone: the sweep's summary says why, in one line
         refused = {(sweep / job["folder"]).resolve() for job in failed}  # the summary's lines
-        elsewhere = sorted(  # jobs run in a launcher's workers, which said their line there
-            m.parent.name
-            for m in sweep.glob("*/metrics.json")
-            if not own_entry(m.parent) and m.parent.resolve() not in self.failed | refused
-        )
+        elsewhere = [  # jobs run in a launcher's workers, which said their line there
+            folder.relative_to(sweep).as_posix()
+            for folder in job_folders(sweep, None)  # at any depth: hydra.sweep.subdir=a/s0
+            if not own_entry(folder) and folder.resolve() not in self.failed | refused
+        ]
         if elsewhere:
             fail_at_end(
                 UserError(
@@ -283,12 +294,12 @@ class EntryCallback(Callback):
         # is no entry, another model's): not a result; an entry of its own earlier run is one
         refused_here = [sweep / job["folder"] for job in failed if job.get("refused") is True]
         users = [folder for folder in refused_here if folder != sweep and not own_entry(folder)]
-        if not leaderboard.candidates(sweep, "*/entry.json", users):
+        if not leaderboard.candidates(sweep, ENTRIES, users):
             fail_at_end(no_entry_made(sweep, bool(failed or self.failed or elsewhere)))
             return
         try:
             files = leaderboard.write(
-                sweep, sweep, protocol_folder(config.hydra), "*/entry.json", left_out=users
+                sweep, sweep, protocol_folder(config.hydra), ENTRIES, left_out=users
             )
         except UserError as err:  # the jobs' results stand; the command exits 2 at its end
             fail_at_end(UserError(f"no leaderboard: {err}"))

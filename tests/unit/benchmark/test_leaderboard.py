@@ -431,3 +431,30 @@ def test_a_sweep_whose_jobs_made_no_entry_in_their_workers_exits_2_at_its_end(
     (line,) = lines
     assert line.startswith(f"error: no benchmark entry: the job 0 of {sweep} ran and made none")
     assert failed == [line.removeprefix("error: ")]
+
+
+def test_a_sweep_of_nested_job_folders_ranks_their_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job folders below the sweep folder's first level (``hydra.sweep.subdir=a/s${seed}``, a
+    swept ``checkpoint=models/a.pt`` in ``${hydra.job.override_dirname}``) were not looked
+    in: the sweep ended with ``no leaderboard`` though its jobs made entries, and a nested job
+    that made none was not named."""
+    from omegaconf import OmegaConf
+
+    from snnattack.benchmark.callback import EntryCallback
+    from snnattack.runtime import cli
+
+    failed: list[str] = []
+    monkeypatch.setattr(cli, "_FAILED_AFTER_RESULTS", failed)
+    known = protocols(tmp_path / "protocols", digits=[1])
+    sweep = tmp_path / "sweep"
+    write(sweep / "a" / "s0", "entry", entry("B", 45.5))
+    write(sweep / "a" / "s1", "metrics", {})  # results of no entry, made in a worker
+    source = {"provider": "command-line", "schema": "file", "path": str(known)}
+    hydra = {"sweep": {"dir": str(sweep)}, "runtime": {"config_sources": [source]}}
+    EntryCallback().on_multirun_end(OmegaConf.create({"hydra": hydra}))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: no benchmark entry: the job a/s1 of {sweep} ran and made none")
+    assert failed == [line.removeprefix("error: ")]
+    assert "| 1 | B |" in (sweep / "leaderboard.md").read_text()
