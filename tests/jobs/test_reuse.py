@@ -9,14 +9,20 @@ from typing import Any
 
 import pytest
 import torch
-from harness import QUIET, cli, compose, edited_component_file, resolved, sweep_metrics
+from harness import QUIET, ROOT, cli, compose, edited_component_file, resolved, sweep_metrics
 
 from snnattack.attacks import tuning
 from snnattack.attacks.parse import attack_specs, component_settings
 from snnattack.evaluation import reuse
 from snnattack.models import build
 from snnattack.records import provenance
-from snnattack.records.results import result_spec
+from snnattack.records.results import (
+    SCHEMA,
+    complete_record,
+    read_record,
+    result_spec,
+    write_json,
+)
 from snnattack.records.store import spec_key
 from snnattack.training.parse import model_settings
 from snnattack.training.store_key import store_key
@@ -409,6 +415,119 @@ def test_a_relaunch_of_another_list_skips_a_job_finished_in_another_folder(
     # a sweep over a key that compares speed (threads): each job runs in its own folder
     launch(f"hydra.sweep.dir={tmp_path}/speed", "lambda=1.0", "threads=1,2")
     assert len(list((tmp_path / "speed").glob("*/metrics.json"))) == 2
+
+
+SCHEMA1 = ROOT / "tests" / "data" / "metrics_schema1.json"  # a record of 8 rows
+
+
+def sweep_of(folder: Path, lambdas: dict[str, float]) -> dict[str, Any]:
+    """A sweep folder of finished jobs (by subfolder, each of ``lambdas``'s value of
+    ``lambda``) as a job writes their records; the config of the ``lambda=0.5`` job."""
+    record = read_record(SCHEMA1)
+    record.schema = SCHEMA
+    record.result_spec = {"seed": 0}
+    config = {"seed": 0, "threads": 1, "lambda": 0.5, "paths": {"name": "digits"}}
+    for job, value in lambdas.items():
+        record.config = {**config, "lambda": value}
+        write_json(folder / job / "metrics.json", record.to_json())
+    return config
+
+
+def test_a_relaunch_builds_no_record_of_a_folder_whose_text_shows_another_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relaunch's check of its sweep folder (``finished_in_sweep``) built every job's record
+    in full, 0.5 s a job in a folder of 1,000 (docs/performance.md); a record whose config
+    differs is ruled out from its text, and the one folder that holds the job is found."""
+    sweep = tmp_path / "sweep"
+    config = sweep_of(sweep, {str(i): 0.1 * i + 0.01 for i in range(12)} | {"12": 0.5})
+    monkeypatch.setattr(reuse, "sweep_folder", lambda: sweep)
+    built: list[Path] = []
+
+    def counted(path: Path, *args: Any) -> Any:
+        built.append(path)
+        return complete_record(path, *args)
+
+    monkeypatch.setattr(reuse, "complete_record", counted)
+    found = reuse.finished_in_sweep(sweep / "13", config, {"seed": 0}, 8, {})
+    assert found == sweep / "12" and built == [sweep / "12" / "metrics.json"]
+    built.clear()
+    for other in ({"lambda": 0.55}, {"threads": 2}, {"paths": {"name": "cifar10"}}):
+        assert reuse.finished_in_sweep(sweep / "13", config | other, {"seed": 0}, 8, {}) is None
+    assert built == []
+
+
+def hostile(text: str, config: dict[str, Any]) -> dict[str, str | bytes]:
+    """Texts of the finished record ``text`` (of ``config``) that its text alone does not
+    tell, and damaged or foreign ones, by name."""
+    raw = json.loads(text)
+    other = {**config, "lambda": 0.7}
+    nested = {**raw, "models": {**raw["models"], "config": config}}
+    del nested["config"]
+    nested_text = json.dumps(nested, indent=2).replace('\n    "config": ', '\n  "config": ')
+    return {
+        "as written": text,
+        "minified": json.dumps(raw),
+        "keys in another order": json.dumps(
+            {**raw, "config": dict(reversed(config.items()))}, indent=2
+        ),
+        # json keeps a key's last value: a second config key, spelt alike or escaped
+        "a later config key": text[:-2] + f',\n"config": {json.dumps(config)}\n}}',
+        "an earlier config key": json.dumps({"config": other}, indent=2)[:-2] + "," + text[1:],
+        "a later escaped config key": json.dumps({**raw, "config": other}, indent=2)[:-2]
+        + f',\n"\\u0063onfig": {json.dumps(config)}\n}}',
+        "the config spaced otherwise": text.replace('"config": ', '"config":  '),
+        "CRLF line ends": text.replace("\n", "\r\n"),
+        "not ASCII": json.dumps({**raw, "notes": ["λ=0.5"]}, indent=2, ensure_ascii=False),
+        "the key's spelling nested": nested_text,
+        "another config": json.dumps({**raw, "config": other}, indent=2),
+        "an int for a float": json.dumps({**raw, "config": {**config, "lambda": 1}}, indent=2),
+        "truncated": text[: len(text) // 2],
+        "not UTF-8": text.encode() + b"\xff",
+        "a newer schema": json.dumps({**raw, "schema": 99}, indent=2),
+        "a list": "[1, 2]",
+        "empty": "",
+    }
+
+
+# the texts of hostile() whose record is the finished job's
+FOUND = {
+    "as written",
+    "minified",
+    "keys in another order",
+    "a later config key",
+    "an earlier config key",
+    "a later escaped config key",
+    "the config spaced otherwise",
+    "CRLF line ends",
+    "not ASCII",
+}
+
+
+@pytest.mark.parametrize("lam", [1.0, float("nan")])
+def test_a_relaunch_finds_a_finished_job_in_any_text_as_the_full_check_of_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lam: float
+) -> None:
+    """The text that rules a folder out decides as the full check of its record: each text
+    of the finished job (re-indented, keys reordered, a second config key, escaped) is found,
+    and no damaged or foreign one, and neither a config key nested at the top level's indent
+    (the record's config is then the default {}). A config holding NaN is compared in full."""
+    sweep = tmp_path / "sweep"
+    config = {**sweep_of(sweep, {"0": lam}), "lambda": lam}
+    monkeypatch.setattr(reuse, "sweep_folder", lambda: sweep)
+    path = sweep / "0" / "metrics.json"
+    texts = hostile(path.read_text(), config)
+
+    def check() -> Path | None:
+        return reuse.finished_in_sweep(sweep / "1", config, {"seed": 0}, 8, {})
+
+    for name, text in texts.items():
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+        found = check()
+        with monkeypatch.context() as m:  # every record built in full, as before
+            m.setattr(reuse, "_not_of_config", lambda *_: False)
+            assert found == check(), name
+        assert (found == sweep / "0") is (name in FOUND), name
 
 
 def test_a_rows_key_holds_its_radius_and_box_not_the_jobs_other_radii_and_boxes() -> None:

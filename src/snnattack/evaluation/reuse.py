@@ -115,6 +115,44 @@ def sweep_folder() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+# how :func:`~snnattack.records.results.write_json` (``indent=2``) writes a record's config key
+_CONFIG_KEY = '\n  "config": '
+_DECODER = json.JSONDecoder()  # json.loads's own: its values are those a record's reader gets
+
+
+def _not_of_config(path: Path, config: Any) -> bool:
+    """Whether the ``metrics.json`` at ``path`` cannot be the finished record of the config
+    ``config`` (a resolved config as JSON reads it back), judged from its text and its config
+    alone: a relaunch's check of its sweep folder (:func:`finished_in_sweep`) reads every
+    job's, and building each record in full cost 0.5 s a job in a folder of 1,000
+    (docs/performance.md). False where the text leaves it open: the full check decides.
+
+    A file that cannot be read or decoded holds no record (the full reader's None). In a
+    valid JSON text the config key as written (:data:`_CONFIG_KEY`: a newline is never inside
+    a string) is an object's key ``config``; where it is the text's only string spelt
+    ``"config"`` and no ``\\u006`` escape could spell another (c, f, g, i, n, o), it is the
+    only ``config`` key, so the record's config is its value, or, where it is a nested
+    object's, the record's default ``{}``, which the config of a job never is. Its value
+    unequal to ``config`` (equal where they print alike, NaN aside: the caller's) rules it
+    out; any other text (minified, re-indented, keys escaped, invalid) goes to the full
+    check."""
+    try:
+        raw = path.read_bytes()
+    except OSError:  # complete_record's None: read_record raises the same
+        return True
+    if not raw.isascii():  # as this code writes none (other encodings: the full reader's)
+        return False
+    text = raw.decode("ascii")  # read_text's but for \r, which reads as whitespace alike
+    at = text.find(_CONFIG_KEY)
+    if at < 0 or text.count('"config"') != 1 or ("\\" in text and "\\u006" in text):
+        return False
+    try:
+        there, _ = _DECODER.raw_decode(text, at + len(_CONFIG_KEY))
+    except ValueError:
+        return False
+    return bool(there != config)
+
+
 def finished_in_sweep(
     output_dir: Path,
     resolved: dict[str, Any],
@@ -129,17 +167,27 @@ def finished_in_sweep(
     ``dataset.params.num_workers`` compares speed: each of its jobs runs); None outside a
     multirun or where none does. A relaunch whose list of values changed (a refused value
     removed, one added) numbers its jobs' folders anew: a finished job would otherwise run
-    again in another folder, and the sweep would show it twice."""
+    again in another folder, and the sweep would show it twice.
+
+    A folder whose record's text shows another config (:func:`_not_of_config`) is ruled out
+    before its record is built: it could hold none of this job's results, and the full
+    check of every folder made a relaunch of 1,000 new jobs into a folder of 1,000 spend 8
+    minutes on it (docs/performance.md)."""
     folder = sweep_folder()
     if folder is None or not folder.is_dir():
         return None
     own = output_dir.resolve()
     config = json.dumps(resolved, sort_keys=True, default=str)
+    # two configs that print alike are equal as JSON reads them back, but for NaN (not equal
+    # to itself): a config with one (or the word in a string) is compared in full alone
+    target = json.loads(config)
+    cheap = config != "{}" and "NaN" not in config
     found = sorted(
-        (p.parent for p in folder.rglob("metrics.json") if p.parent.resolve() != own),
-        key=lambda job: folder_order(job, folder),
+        (p.parent for p in folder.rglob("metrics.json")), key=lambda job: folder_order(job, folder)
     )
-    for job in found:
+    for job in found:  # in order: a relaunch whose earliest folders hold it reads them alone
+        if (cheap and _not_of_config(job / "metrics.json", target)) or job.resolve() == own:
+            continue
         try:
             done = complete_record(job / "metrics.json", spec, n_rows, built)
         except UserError:  # other model weights there: not this job's results
