@@ -355,6 +355,8 @@ def _check_measures(
             high = values.get("n") if values.get("n") is not None else n
         if name == "n_targeted":  # some of the clean-correct samples
             high = values.get("n_correct")
+        if not isinstance(high, int | float):  # a bound of another type is said at its field
+            high = None
         outside = isinstance(value, int | float) and (
             (low is not None and value < low) or (high is not None and value > high)
         )

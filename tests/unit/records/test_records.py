@@ -115,6 +115,16 @@ def test_a_row_without_a_required_field_is_not_a_record() -> None:
         JobRecord.from_json(raw)
 
 
+def test_a_row_whose_count_of_samples_is_not_a_number_is_not_a_record() -> None:
+    """A row's ``n`` bounds its ``n_correct``: a string there (a file edited by hand) raised
+    a TypeError, which no reader catches (a relaunch's check of its sweep folder stopped on
+    it), where any other damage is a ValueError naming the field."""
+    raw = json.loads(SCHEMA1.read_text())
+    raw["results"][0]["n"] = "4"
+    with pytest.raises(ValueError, match=r"its results\[0\]\.n='4' is not int"):
+        JobRecord.from_json(raw)
+
+
 ROW = AttackRow(
     method="pgd",
     eps=32 / 255,
@@ -153,6 +163,8 @@ def test_a_kept_row_with_its_fields_types_reads_back_as_it_was() -> None:
         ({"n_correct": 5}, r"its n_correct=5 is outside \[0, 4\]"),  # more than its n=4
         ({"eps_255": 300.0}, r"its eps_255=300.0 is outside \[0, 255\]"),
         ({"box": "grey"}, "its box='grey' is outside white, black"),
+        # the bound of a count of another type (its field's, said at it): not a TypeError
+        ({"n": "4"}, "its n='4' is not int"),
     ],
 )
 def test_a_kept_row_of_other_types_or_fields_is_refused_naming_the_field(
