@@ -121,21 +121,23 @@ _DECODER = json.JSONDecoder()  # json.loads's own: its values are those a record
 
 
 def _not_of_config(path: Path, config: Any) -> bool:
-    """Whether the ``metrics.json`` at ``path`` cannot be the finished record of the config
-    ``config`` (a resolved config as JSON reads it back), judged from its text and its config
-    alone: a relaunch's check of its sweep folder (:func:`finished_in_sweep`) reads every
-    job's, and building each record in full cost 0.5 s a job in a folder of 1,000
-    (docs/performance.md). False where the text leaves it open: the full check decides.
+    """Whether the ``metrics.json`` at ``path`` cannot hold the finished record of the
+    config ``config`` (the job's resolved config as JSON reads it back), judged from the
+    file's text and its config alone, without building the record: a relaunch's check of its
+    sweep folder (:func:`finished_in_sweep`) asks it of every job folder there. False where
+    the text leaves it open: the full check decides.
 
-    A file that cannot be read or decoded holds no record (the full reader's None). In a
-    valid JSON text the config key as written (:data:`_CONFIG_KEY`: a newline is never inside
-    a string) is an object's key ``config``; where it is the text's only string spelt
-    ``"config"`` and no ``\\u006`` escape could spell another (c, f, g, i, n, o), it is the
-    only ``config`` key, so the record's config is its value, or, where it is a nested
-    object's, the record's default ``{}``, which the config of a job never is. Its value
-    unequal to ``config`` (equal where they print alike, NaN aside: the caller's) rules it
-    out; any other text (minified, re-indented, keys escaped, invalid) goes to the full
-    check."""
+    A file that cannot be read holds no record (the full reader's None). Only an ASCII text
+    is judged: this code writes no other, and ASCII reads alike in any encoding the full
+    reader could use (a ``\\r`` as whitespace, like the newline it reads as). In a valid
+    JSON text the config key as written (:data:`_CONFIG_KEY`: a newline is never inside a
+    string) is an object's key ``config``; where it is the text's only string spelt
+    ``"config"`` and no ``\\u006`` escape could spell another (each of c, f, g, i, n, o
+    is one), it is the record's only ``config`` key: the record's config is its value, or,
+    where it is a nested object's, the record's default ``{}``, which the caller never
+    compares so. A value unequal to ``config`` rules the file out (two configs that print
+    alike are equal, NaN aside: the caller does not ask then). Any other text (minified,
+    spaced otherwise, an escaped key, not JSON) goes to the full check."""
     try:
         raw = path.read_bytes()
     except OSError:  # complete_record's None: read_record raises the same
@@ -170,26 +172,26 @@ def finished_in_sweep(
     again in another folder, and the sweep would show it twice.
 
     A folder whose record's text shows another config (:func:`_not_of_config`) is ruled out
-    before its record is built: it could hold none of this job's results, and the full
-    check of every folder made a relaunch of 1,000 new jobs into a folder of 1,000 spend 8
-    minutes on it (docs/performance.md)."""
+    before its record is built, and the folders are read in order until one holds the job:
+    building every record in full took 0.21-0.26 s a job in a folder of 1,001
+    (docs/performance.md, "A relaunch's check of its sweep folder")."""
     folder = sweep_folder()
     if folder is None or not folder.is_dir():
         return None
     own = output_dir.resolve()
     config = json.dumps(resolved, sort_keys=True, default=str)
     # two configs that print alike are equal as JSON reads them back, but for NaN (not equal
-    # to itself): a config with one (or the word in a string) is compared in full alone
+    # to itself): a config with one (or the word in a string), or the empty config that a
+    # record without one reads as, is compared in full alone (_not_of_config)
     target = json.loads(config)
     cheap = config != "{}" and "NaN" not in config
-    found = sorted(
-        (p.parent for p in folder.rglob("metrics.json")), key=lambda job: folder_order(job, folder)
-    )
-    for job in found:  # in order: a relaunch whose earliest folders hold it reads them alone
-        if (cheap and _not_of_config(job / "metrics.json", target)) or job.resolve() == own:
+    found = sorted(folder.rglob("metrics.json"), key=lambda p: folder_order(p.parent, folder))
+    for path in found:  # in order: a relaunch whose earliest folders hold it reads them alone
+        job = path.parent
+        if (cheap and _not_of_config(path, target)) or job.resolve() == own:
             continue
         try:
-            done = complete_record(job / "metrics.json", spec, n_rows, built)
+            done = complete_record(path, spec, n_rows, built)
         except UserError:  # other model weights there: not this job's results
             continue
         if done is not None and json.dumps(done.config, sort_keys=True, default=str) == config:
