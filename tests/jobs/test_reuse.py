@@ -433,12 +433,13 @@ def sweep_of(folder: Path, lambdas: dict[str, float]) -> dict[str, Any]:
     return config
 
 
-def test_a_relaunch_builds_no_record_of_a_folder_whose_text_shows_another_config(
+def test_a_relaunch_builds_no_record_of_a_folder_whose_config_is_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A relaunch's check of its sweep folder (``finished_in_sweep``) built every job's record
     in full, 0.5 s a job in a folder of 1,000 (docs/performance.md); a record whose config
-    differs is ruled out from its text, and the one folder that holds the job is found."""
+    differs is ruled out before its record is built, and the one folder that holds the job
+    is found."""
     sweep = tmp_path / "sweep"
     config = sweep_of(sweep, {str(i): 0.1 * i + 0.01 for i in range(12)} | {"12": 0.5})
     monkeypatch.setattr(reuse, "sweep_folder", lambda: sweep)
@@ -458,8 +459,8 @@ def test_a_relaunch_builds_no_record_of_a_folder_whose_text_shows_another_config
 
 
 def hostile(text: str, config: dict[str, Any]) -> dict[str, str | bytes]:
-    """Texts of the finished record ``text`` (of ``config``) that its text alone does not
-    tell, and damaged or foreign ones, by name."""
+    """Texts of the finished record ``text`` (of ``config``) written otherwise, and damaged
+    or foreign ones, by name."""
     raw = json.loads(text)
     other = {**config, "lambda": 0.7}
     nested = {**raw, "models": {**raw["models"], "config": config}}
@@ -508,7 +509,7 @@ FOUND = {
 def test_a_relaunch_finds_a_finished_job_in_any_text_as_the_full_check_of_every_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lam: float
 ) -> None:
-    """The text that rules a folder out decides as the full check of its record: each text
+    """The config that rules a folder out decides as the full check of its record: each text
     of the finished job (re-indented, keys reordered, a second config key, escaped) is found,
     and no damaged or foreign one, and neither a config key nested at the top level's indent
     (the record's config is then the default {}). A config holding NaN is compared in full."""

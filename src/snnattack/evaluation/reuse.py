@@ -115,44 +115,19 @@ def sweep_folder() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
-# how :func:`~snnattack.records.results.write_json` (``indent=2``) writes a record's config key
-_CONFIG_KEY = '\n  "config": '
-_DECODER = json.JSONDecoder()  # json.loads's own: its values are those a record's reader gets
-
-
 def _not_of_config(path: Path, config: Any) -> bool:
     """Whether the ``metrics.json`` at ``path`` cannot hold the finished record of the
-    config ``config`` (the job's resolved config as JSON reads it back), judged from the
-    file's text and its config alone, without building the record: a relaunch's check of its
-    sweep folder (:func:`finished_in_sweep`) asks it of every job folder there. False where
-    the text leaves it open: the full check decides.
-
-    A file that cannot be read holds no record (the full reader's None). Only an ASCII text
-    is judged: this code writes no other, and ASCII reads alike in any encoding the full
-    reader could use (a ``\\r`` as whitespace, like the newline it reads as). In a valid
-    JSON text the config key as written (:data:`_CONFIG_KEY`: a newline is never inside a
-    string) is an object's key ``config``; where it is the text's only string spelt
-    ``"config"`` and no ``\\u006`` escape could spell another (each of c, f, g, i, n, o
-    is one), it is the record's only ``config`` key: the record's config is its value, or,
-    where it is a nested object's, the record's default ``{}``, which the caller never
-    compares so. A value unequal to ``config`` rules the file out (two configs that print
-    alike are equal, NaN aside: the caller does not ask then). Any other text (minified,
-    spaced otherwise, an escaped key, not JSON) goes to the full check."""
+    config ``config`` (the job's resolved config as JSON reads it back): its config, as the
+    record's reader parses it, is another, read without building the record (its checks are
+    most of the full check's cost: :func:`finished_in_sweep` asks it of every job folder
+    there). False where the text is not a JSON object: the full check decides."""
     try:
-        raw = path.read_bytes()
+        read = json.loads(path.read_text())
     except OSError:  # complete_record's None: read_record raises the same
         return True
-    if not raw.isascii():  # as this code writes none (other encodings: the full reader's)
+    except ValueError:  # not JSON, not UTF-8: the full check's to say
         return False
-    text = raw.decode("ascii")  # read_text's but for \r, which reads as whitespace alike
-    at = text.find(_CONFIG_KEY)
-    if at < 0 or text.count('"config"') != 1 or ("\\" in text and "\\u006" in text):
-        return False
-    try:
-        there, _ = _DECODER.raw_decode(text, at + len(_CONFIG_KEY))
-    except ValueError:
-        return False
-    return bool(there != config)
+    return isinstance(read, dict) and read.get("config", {}) != config
 
 
 def finished_in_sweep(
@@ -171,7 +146,7 @@ def finished_in_sweep(
     removed, one added) numbers its jobs' folders anew: a finished job would otherwise run
     again in another folder, and the sweep would show it twice.
 
-    A folder whose record's text shows another config (:func:`_not_of_config`) is ruled out
+    A folder whose record holds another config (:func:`_not_of_config`) is ruled out
     before its record is built, and the folders are read in order until one holds the job:
     building every record in full took 0.21-0.26 s a job in a folder of 1,001
     (docs/performance.md, "A relaunch's check of its sweep folder")."""
@@ -181,10 +156,9 @@ def finished_in_sweep(
     own = output_dir.resolve()
     config = json.dumps(resolved, sort_keys=True, default=str)
     # two configs that print alike are equal as JSON reads them back, but for NaN (not equal
-    # to itself): a config with one (or the word in a string), or the empty config that a
-    # record without one reads as, is compared in full alone (_not_of_config)
+    # to itself): a config with one (or the word in a string) is compared in full alone
     target = json.loads(config)
-    cheap = config != "{}" and "NaN" not in config
+    cheap = "NaN" not in config
     found = sorted(folder.rglob("metrics.json"), key=lambda p: folder_order(p.parent, folder))
     for path in found:  # in order: a relaunch whose earliest folders hold it reads them alone
         job = path.parent
