@@ -780,3 +780,34 @@ def test_a_sweep_stopped_in_its_end_says_its_jobs_ended(
         "of failed jobs); relaunch the same command to make them (finished jobs are skipped)"
     )
     assert len(sweep_metrics(sweep)) == 2
+
+
+def test_a_sweep_without_record_folders_reports_a_job_that_failed_in_its_folder(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report found a job's folder by Hydra's ``.hydra/`` record alone: with
+    ``hydra.output_subdir=null`` a job that failed (here a bug's exception, as a killed job
+    does) in its folder, which holds its log and lock but no ``metrics.json``, was read as a
+    job never run or whose folder was removed. Now such a folder is found by the job's files,
+    as the relaunch finds it, and named as with a record: its job, by its number in the
+    launch, is not named again."""
+    import snnattack.job
+
+    attacks = snnattack.job.record_attacks
+
+    def failing(*args: object, **kwargs: object) -> object:
+        if kwargs["config"]["seed"] == 1:  # type: ignore[index]
+            raise RuntimeError("a bug of job 1")
+        return attacks(*args, **kwargs)
+
+    monkeypatch.setattr(snnattack.job, "record_attacks", failing)
+    sweep = tmp_path / "sweep"
+    args = ["-m", *QUICK, "seed=0,1", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    with pytest.raises(RuntimeError, match="a bug of job 1"):  # the command line's traceback
+        cli(*args, "hydra.output_subdir=null", cwd=tmp_path)
+    assert (sweep / "0" / "metrics.json").is_file() and not (sweep / "0" / ".hydra").exists()
+    assert {p.name for p in (sweep / "1").iterdir()} >= {"run.log", ".job.lock"}
+    assert not (sweep / "1" / "metrics.json").exists()
+    assert write_report(sweep).left_out == [
+        "1 has no metrics.json (the job did not finish (yet), or failed)"
+    ]

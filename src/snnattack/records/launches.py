@@ -55,24 +55,29 @@ def recorded_overrides(folder: Path, subdir: str = ".hydra") -> list[str] | None
 
 
 def launched_overrides(
-    recorded: list[dict[str, Any]], settings: str, name: str
+    recorded: list[dict[str, Any]], settings: str | None, name: str
 ) -> list[str] | None:
-    """The overrides of a finished job of a sweep whose Hydra wrote no record of it
+    """The overrides of a job of a sweep whose Hydra wrote no record of it
     (``hydra.output_subdir=null``), from the sweep's launches ``recorded`` (:func:`launches`):
     those the latest launch listed for a job of the job's ``settings`` (the hash its record's
     config has, :func:`~snnattack.records.cosmetic.settings_hash`, as the report matches a
     launch's jobs to their results), the one whose number is the job folder's ``name`` where
     several jobs ran them (a sweep over ``threads``, a cosmetic key; Hydra names a job's
-    folder by its number, ``hydra.sweep.subdir=${hydra.job.num}``, unless told otherwise);
-    None where no launch says (it could not hash its jobs' settings)."""
+    folder by its number, ``hydra.sweep.subdir=${hydra.job.num}``, unless told otherwise).
+    A job that left no results (``settings`` None: killed, or failed) is known by that number
+    alone: the latest launch's job of that number. None where no launch says (it could not
+    hash its jobs' settings, or the folder is named otherwise)."""
     for launch in reversed(recorded):
         jobs = [
             (num, job)
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True))
-            if runs == settings
+            if settings is None or runs == settings
         ]
-        if jobs:
-            return next((job for num, job in jobs if str(num) == name), jobs[0][1])
+        by_number = next((job for num, job in jobs if str(num) == name), None)
+        if settings is None and by_number is not None:
+            return by_number
+        if settings is not None and jobs:
+            return by_number if by_number is not None else jobs[0][1]
     return None
 
 

@@ -19,9 +19,16 @@ from typing import Any
 
 from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.failures import FAILURES, failures
-from snnattack.records.launches import LAUNCHES, launches, numbered, recorded_overrides
+from snnattack.records.launches import (
+    LAUNCHES,
+    launched_overrides,
+    launches,
+    numbered,
+    recorded_overrides,
+)
 from snnattack.records.moments import moment
 from snnattack.records.results import folder_order
+from snnattack.runtime.lifecycle import job_folders
 
 
 def unfinished(
@@ -46,12 +53,30 @@ def unfinished(
         return str(folder.relative_to(root)) if folder != root else "."
 
     order = lambda p: folder_order(p, root)  # noqa: E731
-    folders = sorted((h.parent for h in root.rglob(".hydra")), key=order)
-    done = {f: (f / "metrics.json").exists() for f in folders}
-    held = {f: key(recorded_overrides(f)) for f in folders}  # each folder's job, by its overrides
     sweeps = sorted(
         {p.parent for name in (FAILURES, LAUNCHES) for p in root.rglob(name)}, key=order
     )
+    recorded = {sweep: launches(sweep) for sweep in sweeps}
+    # a job's folder holds Hydra's record of it (.hydra); a sweep's, where Hydra writes none
+    # (hydra.output_subdir=null), the job's files (its log, its lock), as its relaunch finds it
+    found = {h.parent for h in root.rglob(".hydra")}
+    found |= {f for sweep in sweeps for f in job_folders(sweep, None)}
+    folders = sorted(found, key=order)
+    done = {f: (f / "metrics.json").exists() for f in folders}
+
+    def overrides(folder: Path) -> list[str] | None:
+        """The overrides of ``folder``'s job: its record's, else its launch's (the nearest
+        sweep's, by its settings where it has results, else by its number)."""
+        if (folder / ".hydra").is_dir():
+            return recorded_overrides(folder)
+        around = [s for s in sweeps if folder.is_relative_to(s)]
+        sweep = max(around, key=lambda s: len(s.parts), default=None)
+        if sweep is None:
+            return None
+        name = folder.relative_to(sweep).as_posix()
+        return launched_overrides(recorded[sweep], settings.get(folder.resolve()), name)
+
+    held = {f: key(overrides(f)) for f in folders}  # each folder's job, by its overrides
     refused = {s: [f for f in failures(s) if "folder" in f] for s in sweeps}
     last: dict[Path, dict[str, Any]] = {}  # a folder's last failure, of any sweep under root
     for sweep in sweeps:
@@ -66,13 +91,12 @@ def unfinished(
         own = [f for f in folders if f.is_relative_to(sweep)]
         ran = {held[f] for f in own if done[f]}
         hashes = {h for folder, h in settings.items() if folder.is_relative_to(sweep.resolve())}
-        recorded = launches(sweep)
-        numbers = numbered(recorded)
+        numbers = numbered(recorded[sweep])
         several = len(set(numbers)) > 1
         where = "" if sweep == root else f" of {named(sweep)}"
         launched = {  # (job number, overrides) -> the launches that listed it
             (num, tuple(job)): n
-            for n, launch in zip(numbers, recorded, strict=True)
+            for n, launch in zip(numbers, recorded[sweep], strict=True)
             for num, job in enumerate(launch["jobs"])
         }
         said = set()
@@ -97,7 +121,7 @@ def unfinished(
         refusals = {f.get("settings") for f in refused[sweep]}
         # said by their folders: no metrics.json, or one that cannot be read (load_jobs's line)
         pending = {held[f] for f in own if not done[f] or f.resolve() not in settings}
-        for n, launch in zip(numbers, recorded, strict=True):
+        for n, launch in zip(numbers, recorded[sweep], strict=True):
             which = f" of launch {n}{where}" if several else where
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):
                 if runs is not None:  # results of its settings in the sweep, or its refusal

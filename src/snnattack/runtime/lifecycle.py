@@ -205,25 +205,29 @@ def print_results(sweep_dir: Path, subdir: str | None = ".hydra") -> None:
     print_table(f"sweep {sweep_dir}", rows)
 
 
-def job_folders(sweep: Path, subdir: str | None) -> list[Path]:
+def job_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]:
     """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``; where
-    Hydra writes none, ``hydra.output_subdir=null``, those holding results, as the relaunch
-    finds them), at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural
-    order (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
+    Hydra writes none, ``hydra.output_subdir=null``, those holding the files of the job named
+    ``job``, :func:`_is_job_folder`, as the relaunch finds them: a killed or failed job's too),
+    at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order
+    (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
     if not sweep.is_dir():
         return []
-    marks = sweep.rglob(subdir if subdir is not None else "metrics.json")
-    found = {p.parent for p in marks if p.parent != sweep and (p.is_dir() or subdir is None)}
+    if subdir is not None:
+        found = {p.parent for p in sweep.rglob(subdir) if p.parent != sweep and p.is_dir()}
+    else:
+        found = {f for f in held_folders(sweep, None, job) if _is_job_folder(f, None, job)}
     return sorted(found, key=lambda folder: folder_order(folder, sweep))
 
 
 def _is_job_folder(folder: Path, subdir: str | None, job: str) -> bool:
     """Whether ``folder`` is a job's: it holds Hydra's record folder ``subdir`` or, where Hydra
-    writes none (``hydra.output_subdir=null``), the job's files (``metrics.json``, or the log
-    of the job named ``job``)."""
+    writes none (``hydra.output_subdir=null``), the job's files (``metrics.json``, the log of
+    the job named ``job``, or its lock, :func:`job_lock`)."""
     if subdir is not None:
         return (folder / subdir).is_dir()
-    return (folder / "metrics.json").is_file() or (folder / f"{job}.log").is_file()
+    files = ("metrics.json", f"{job}.log", ".job.lock")
+    return any((folder / name).is_file() for name in files)
 
 
 def held_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]:

@@ -409,6 +409,35 @@ def test_a_job_refused_in_a_sweep_is_named_in_its_report(tmp_path: Path) -> None
     assert write_report(Path(moved)).left_out == expected
 
 
+def test_a_job_failed_in_a_folder_without_a_record_is_named_by_its_folder(
+    tmp_path: Path,
+) -> None:
+    """With ``hydra.output_subdir=null`` a job folder holds no ``.hydra/``: a job that failed
+    in a folder left there (an earlier launch's killed job's, which it leaves as it was: its
+    log and lock, no results) was named nowhere: its refusal deferred to its folder's line,
+    which the report, finding job folders by their record, never wrote; a job killed in its
+    folder read as never run. Both are named by their folder now, and once."""
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    ran = settings_hash(json.loads((sweep / "0" / "metrics.json").read_text())["config"])
+    for name in ("1", "2"):
+        (sweep / name).mkdir()
+        (sweep / name / "run.log").write_text("a killed job's log\n")
+        (sweep / name / ".job.lock").write_text("")
+    launch = {
+        "hydra": {"overrides": {"task": ["seed=0,1,2"]}},
+        "jobs": [["seed=0"], ["seed=1"], ["seed=2"]],
+        "settings": [ran, "0123456789abcdef", "fedcba9876543210"],
+    }
+    (sweep / "launches.jsonl").write_text(json.dumps(launch) + "\n")
+    error = "cannot decode P: it holds no events"
+    record_failure(sweep, 1, sweep / "1", ["seed=1"], error, settings="0123456789abcdef")
+    assert write_report(sweep).left_out == [
+        f"1 has no metrics.json (failed: {error})",
+        "2 has no metrics.json (the job did not finish (yet), or failed)",
+    ]
+
+
 def test_a_failed_job_mended_by_a_relaunch_with_a_cosmetic_setting_is_not_named(
     tmp_path: Path,
 ) -> None:
