@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.loggers import Logger
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.analysis.checks import check_built
 from snnattack.attacks.parse import component_settings
@@ -33,6 +35,7 @@ from snnattack.preparation.config import job_settings
 from snnattack.process.distributed import ddp_job, thread_share
 from snnattack.process.malloc import set_malloc
 from snnattack.process.numerics import set_determinism, set_tf32
+from snnattack.records.launches import launch_command
 from snnattack.records.results import (
     JobRecord,
     check_not_replacing,
@@ -93,7 +96,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             check_not_target(target_record, source_record)
             models = {"target": target_record, "source": source_record}
             loggers = attack_loggers(job.tracking, output_dir, resolved, models)
-            keep = partial(_keep, output_dir / "metrics.json", loggers, started)
+            keep = partial(_keep, output_dir / "metrics.json", loggers, started, _command())
             # the job's one datamodule: tuning, attacks, annotations
             data = datamodule(attack_data(job.data))
             run_settings = RunSettings(
@@ -104,10 +107,28 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             )
 
 
-def _keep(metrics_path: Path, loggers: list[Logger], started: float, record: JobRecord) -> None:
-    """Writes the job's record to ``metrics_path``, shows the results and logs them to
-    ``loggers`` (rank 0: :attr:`RunSettings.keep`), saying how long the job took since
-    ``started``."""
+def _command() -> dict[str, Any] | None:
+    """A single run's command, as Hydra's node says it (:func:`launch_command`), which its
+    record keeps: where Hydra writes no record of the run (``hydra.output_subdir=null``) the
+    report reads it there. None in a sweep's job (its sweep folder's ``multirun.yaml`` and
+    ``launches.jsonl`` say the command) and outside Hydra."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return None
+    hydra = OmegaConf.to_container(HydraConfig.get(), resolve=False)
+    return launch_command(hydra, "RUN")
+
+
+def _keep(
+    metrics_path: Path,
+    loggers: list[Logger],
+    started: float,
+    command: dict[str, Any] | None,
+    record: JobRecord,
+) -> None:
+    """Writes the job's record to ``metrics_path`` with a single run's ``command``
+    (:func:`_command`), shows the results and logs them to ``loggers`` (rank 0:
+    :attr:`RunSettings.keep`), saying how long the job took since ``started``."""
+    record = replace(record, command=command)
     write_json(metrics_path, record.to_json())
     run_results_complete(metrics_path)  # a stop from here on cuts short no result
     log.info("results\n%s", job_table(record))

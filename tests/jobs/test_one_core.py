@@ -33,6 +33,7 @@ DIFFERENT = {
     "config.model.name": "the job's architecture; the API's config names none (passed), its "
     "record's models.target does (digits_net, as the job's rows say: compared below)",
     "result_spec.model.name": "the same, in the config without its cosmetic keys",
+    "command": "the single run's command, as Hydra's node says it (the API was typed none)",
 }
 
 

@@ -4,10 +4,14 @@ threat model gets its ASR-vs-budget table, curves and worst case, as a sweep's r
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import pytest
-from harness import QUIET, cli
+from harness import QUICK, QUIET, cli
+
+from snnattack.report import write_report
 
 
 @pytest.mark.slow  # trains the event digits' model (the callback alone: test_report_events.py)
@@ -47,3 +51,29 @@ def test_a_refused_single_run_gets_no_report(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 2 and not out.exists()
+
+
+def test_a_single_run_without_hydras_record_reports_its_command(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """With ``hydra.output_subdir=null`` Hydra writes no ``.hydra/hydra.yaml``, and nothing
+    else said a single run's command: its report read `not recorded (no Hydra record in the
+    folder)`, its title the folder's name. Its ``metrics.json`` keeps the command now
+    (``command``), and the report shows it as it does a run's with Hydra's record, also when
+    written again later; a sweep's jobs keep none (their sweep folder says the command)."""
+    out = tmp_path / "job"
+    task = [*(q for q in QUICK if "report" not in q), "seed=3", f"store.dir={digits_store}"]
+    hydra = [f"hydra.run.dir={out}", "hydra.output_subdir=null"]
+    done = cli(*task, *hydra, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (out / ".hydra").exists()
+    title = "# " + " ".join(o for o in task if not o.startswith(("trainer.", "store.")))
+    command = f"Command: `{shlex.join(['python', 'run.py', *task, *hydra])}` · snnattack "
+    for _ in range(2):  # the run's report, then one written again from its folder
+        lines = (out / "report.md").read_text().splitlines()
+        assert lines[0] == title and lines[2].startswith(command), lines[:3]
+        write_report(out)
+    sweep = tmp_path / "sweep"
+    ran = cli("-m", *QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads((sweep / "0" / "metrics.json").read_text())["command"] is None

@@ -121,17 +121,11 @@ class ChoiceSweeper(BasicSweeper):
     def _command(self) -> dict[str, Any]:
         """The parts of Hydra's node that say this launch's command (as the report reads
         them in ``multirun.yaml``: :mod:`snnattack.report.origin`)."""
+        from snnattack.records.launches import launch_command
+
         assert self.config is not None
-        hydra = self.config.hydra
-        return {
-            "mode": "MULTIRUN",
-            "overrides": OmegaConf.to_container(hydra.overrides),
-            "job": {"config_name": hydra.job.config_name},
-            "runtime": {
-                "config_sources": OmegaConf.to_container(hydra.runtime.config_sources),
-                "cwd": hydra.runtime.cwd,
-            },
-        }
+        hydra = OmegaConf.to_container(self.config.hydra, resolve=False)
+        return launch_command(hydra, "MULTIRUN")
 
     def _job_configs(self, jobs: list[list[str]]) -> Iterator[tuple[list[str], DictConfig | None]]:
         """Each job's overrides and config, as the launcher composes it (its ``hydra.job.num``

@@ -34,6 +34,24 @@ def record_launch(
         f.write(line + "\n")
 
 
+def launch_command(hydra: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The parts of Hydra's node ``hydra`` (as a plain container, unresolved) that say a
+    launch's command (``mode``: ``RUN`` or ``MULTIRUN``, ``overrides``, ``job.config_name``,
+    ``runtime.config_sources`` and ``cwd``), as Hydra's ``multirun.yaml`` and
+    ``.hydra/hydra.yaml`` hold them: what a sweep's :func:`record_launch` and a single run's
+    ``metrics.json`` (``command``) keep, from which the report rebuilds the command
+    (:mod:`snnattack.report.origin`)."""
+    return {
+        "mode": mode,
+        "overrides": hydra["overrides"],
+        "job": {"config_name": hydra["job"]["config_name"]},
+        "runtime": {
+            "config_sources": hydra["runtime"]["config_sources"],
+            "cwd": hydra["runtime"]["cwd"],
+        },
+    }
+
+
 def launches(sweep_dir: Path, since: int = 0) -> list[dict[str, Any]]:
     """The launches recorded in ``sweep_dir`` after its first ``since`` bytes (a launch's
     own: :func:`~snnattack.records.files.file_size` as it started), oldest first; a line

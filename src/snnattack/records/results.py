@@ -172,6 +172,9 @@ class JobRecord:
     event_worst_case: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # settings it could not use (validation.notes)
     finished: str | None = None  # when the job made it (UTC, ISO 8601): the later of two runs
+    # a single run's command, as Hydra's node says it (launches.launch_command): the report's
+    # where Hydra wrote no record (hydra.output_subdir=null); None in a sweep's job or the API
+    command: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record as metrics.json holds it."""

@@ -2,14 +2,17 @@
 
 Hydra records each launch: a sweep folder holds ``multirun.yaml`` (the composed config with
 its ``hydra`` node: the latest launch's), a single job's folder ``.hydra/hydra.yaml``; the
-sweeper keeps every launch into a sweep folder (``launches.jsonl``). Both name the config file
-(``-cn``), its folder (``-cd``) and the command-line overrides, from which the command and the
-report's title are rebuilt. The code is the jobs' ``version`` and ``git_commit``
-(``metrics.json``), the date when the newest results were made (their ``finished``).
+sweeper keeps every launch into a sweep folder (``launches.jsonl``), and a single run's
+``metrics.json`` the same parts of its node (``command``: where Hydra writes no record,
+``hydra.output_subdir=null``). They name the config file (``-cn``), its folder (``-cd``) and the
+command-line overrides, from which the command and the report's title are rebuilt. The code
+is the jobs' ``version`` and ``git_commit`` (``metrics.json``), the date when the newest
+results were made (their ``finished``).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -73,7 +76,9 @@ class Origin:
 
 
 def _hydra_node(folder: Path) -> dict | None:
-    """The ``hydra`` node Hydra recorded for ``folder`` (a sweep or a single job)."""
+    """The ``hydra`` node Hydra recorded for ``folder`` (a sweep or a single job); where it
+    wrote none of a single run (``hydra.output_subdir=null``), the parts that say its command,
+    which its ``metrics.json`` keeps (``command``)."""
     for path in (folder / "multirun.yaml", folder / ".hydra" / "hydra.yaml"):
         try:
             node = yaml.safe_load(path.read_text()).get("hydra")
@@ -81,7 +86,11 @@ def _hydra_node(folder: Path) -> dict | None:
             continue
         if isinstance(node, dict):
             return node
-    return None
+    try:
+        node = json.loads((folder / "metrics.json").read_text()).get("command")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return node if isinstance(node, dict) else None
 
 
 def _config_dir(hydra: dict) -> str | None:
