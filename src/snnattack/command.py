@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,6 +46,7 @@ def job(cfg: DictConfig) -> None:
     # job: ``--help`` and the refusals of unknown keys, choices and plain values before it
     # come at once
     from snnattack.job import run
+    from snnattack.process import out_of_memory
     from snnattack.records.tracking import closing_runs
     from snnattack.runtime.console import one_console
 
@@ -55,6 +57,7 @@ def job(cfg: DictConfig) -> None:
     overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     failed = None  # a failed job's line: the sweep goes on
     refused = False  # whether it failed as a user's mistake (not by submitit's timeout)
+    memory = False  # whether it ran out of GPU memory
     with closing_runs():
         try:
             started = refused_at_start(output_dir)  # a callback's, as the job started
@@ -86,6 +89,9 @@ def job(cfg: DictConfig) -> None:
         except RankLost as lost:  # rank 0's, which started the ranks: kept as is, as a stop
             print(f"error: {lost}", file=sys.stderr)
             raise SystemExit(lost.exit_code) from None
+        except out_of_memory.ERROR as err:  # the GPU's memory: this job's failure
+            value = partial(OmegaConf.select, cfg, throw_on_resolution_failure=False)
+            failed, memory = out_of_memory.job_line(err, value), True
         except Exception as err:  # submitit's timeout: this job's failure; else a bug's
             failed = timed_out_line(err, hydra_cfg.launcher)
             if failed is None or hydra_cfg.mode != RunMode.MULTIRUN:
@@ -93,6 +99,10 @@ def job(cfg: DictConfig) -> None:
         if failed is None:
             return
         print(f"error: {failed}", file=sys.stderr)
+        if memory:  # what the error's frames held, gone with them: the next job's
+            out_of_memory.freed()
+            if hydra_cfg.mode != RunMode.MULTIRUN:  # its folder kept, as a lost rank's
+                raise SystemExit(out_of_memory.EXIT_CODE)
         try:  # what it would have run: the report names it unless that has results
             runs = settings_hash(OmegaConf.to_container(cfg, resolve=True))
         except OmegaConfBaseException:

@@ -811,3 +811,106 @@ def test_a_sweep_without_record_folders_reports_a_job_that_failed_in_its_folder(
     assert write_report(sweep).left_out == [
         "1 has no metrics.json (the job did not finish (yet), or failed)"
     ]
+
+
+# torch's report of a CUDA allocation that failed, as PyTorch 2.x words it, and the part of
+# it a job's line keeps
+TORCH_OOM = (
+    "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.19 GiB "
+    "of which 1.06 GiB is free. Including non-PyTorch memory, this process has 78.12 GiB "
+    "memory in use. If reserved but unallocated memory is large try setting "
+    "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to avoid fragmentation. See "
+    "documentation for Memory Management "
+    "(https://pytorch.org/docs/stable/notes/cuda.html#environment-variables)"
+)
+OUT_OF_MEMORY = (
+    "the GPU ran out of memory: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a "
+    "total capacity of 79.19 GiB of which 1.06 GiB is free; accepted: a smaller "
+    "train.batch_size (now 64) or eval_batch_size (now 32) or T (now 4) (the log's last lines "
+    "say whether it trained or attacked; a smaller train.batch_size or T trains another "
+    "model, trainer=ddp shares a training's batches among several GPUs), or fewer jobs on the "
+    "GPU; a relaunch resumes a training after its last finished epoch and skips a sweep's "
+    "finished jobs"
+)
+
+
+def _out_of_memory_at(monkeypatch: pytest.MonkeyPatch, eps: int) -> None:
+    """The GPU's memory running out in the attacks of radius ``eps``/255."""
+    from snnattack.evaluation import evaluator
+
+    craft = evaluator.craft_tracked
+
+    def crafted(algorithm, model, x, y, radius, *args, **kwargs):
+        if round(radius * 255) == eps:
+            raise torch.OutOfMemoryError(TORCH_OOM)
+        return craft(algorithm, model, x, y, radius, *args, **kwargs)
+
+    monkeypatch.setattr(evaluator, "craft_tracked", crafted)
+
+
+def test_a_single_run_out_of_gpu_memory_is_one_line_naming_what_to_make_smaller(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch's OutOfMemoryError was a traceback (exit code 1, a bug's) that named no setting.
+    It is one line: torch's report to how much was free, the keys to make smaller with their
+    values; exit code 3, as a job killed for memory; the folder kept, without results."""
+    _out_of_memory_at(monkeypatch, 32)
+    job = tmp_path / "job"
+    done = cli(*QUICK, f"store.dir={digits_store}", f"hydra.run.dir={job}", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stderr.splitlines()[-1] == f"error: {OUT_OF_MEMORY}"
+    assert "Traceback" not in done.stderr
+    assert (job / "run.log").is_file() and not (job / "metrics.json").exists()
+
+
+def test_a_sweeps_job_out_of_gpu_memory_fails_alone_and_the_next_job_runs(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep's job re-raised it as a bug's: Hydra's basic launcher ended the whole sweep
+    in its traceback, and the jobs after it never ran. The job fails alone now, as one that
+    ran past submitit's time limit: recorded in failures.jsonl (not as a user's mistake),
+    listed at the sweep's end (exit code 2), and the next job writes its results."""
+    _out_of_memory_at(monkeypatch, 32)
+    sweep = tmp_path / "sweep"
+    common = [*QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    done = cli("-m", *replaced(common, "eps=[32],[16]"), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"error: {OUT_OF_MEMORY}" in done.stderr.splitlines()
+    listed, job = done.stderr.splitlines()[-2:]
+    assert listed == "1 job(s) of the sweep failed:"
+    assert job.startswith("  job 0 (") and job.endswith(f" eps=[32]): {OUT_OF_MEMORY}")
+    (failure,) = [json.loads(f) for f in (sweep / "failures.jsonl").read_text().splitlines()]
+    assert failure["error"] == OUT_OF_MEMORY and failure["refused"] is False
+    (metrics,) = sweep_metrics(sweep)
+    assert {round(row["eps"] * 255) for row in metrics["results"]} == {16}
+
+
+def test_a_training_out_of_gpu_memory_keeps_its_resume_file_and_the_relaunch_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A training that ran out of memory in its second epoch leaves the store as a killed one
+    does (its work folder with ``last.ckpt``), and the same command resumes it after its
+    first epoch."""
+    from snnattack.training.classifier import Classifier
+
+    step = Classifier.training_step
+
+    def stepped(self, batch, index):
+        if self.current_epoch == 1:
+            raise torch.OutOfMemoryError(TORCH_OOM)
+        return step(self, batch, index)
+
+    store, job = tmp_path / "models", tmp_path / "job"
+    args = [*replaced(QUICK, "train.epochs=2"), *TINY[2:], f"store.dir={store}"]
+    with monkeypatch.context() as patched:
+        patched.setattr(Classifier, "training_step", stepped)
+        done = cli(*args, f"hydra.run.dir={job}", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stderr.splitlines()[-1] == f"error: {OUT_OF_MEMORY}"
+    (partial,) = store.glob("*.partial")
+    assert (partial / RESUME_FILE).is_file()
+    again = cli(*args, f"hydra.run.dir={job}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming after 1 epochs" in (job / "run.log").read_text()
+    assert not list(store.glob("*.partial"))  # stored: the work folder became the model
+    assert json.loads((job / "metrics.json").read_text())["results"]

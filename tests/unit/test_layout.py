@@ -300,6 +300,8 @@ LAZY = {
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",
     ("command.py", "snnattack.runtime.console"): "--help and a mistake answered before torch",
+    ("command.py", "snnattack.process"): "out_of_memory imports torch: --help and a mistake "
+    "answered before torch",
     ("runtime/cli.py", "snnattack.training"): "a command-line mistake answered before torch",
     ("runtime/cli.py", "snnattack.attacks.methods.base"): "a command-line mistake answered "
     "before torch",
