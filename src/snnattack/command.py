@@ -157,6 +157,9 @@ def main() -> None:
         except Preempted as stop:
             stopped()  # the folders that the sweep's end would put back, which never comes
             _stopped(stop)
+        except Exception:  # a bug's: its traceback, the last thing printed, and exit code 1
+            stopped()  # as a stop's: Hydra raises it before the sweep's end, which never comes
+            raise
 
 
 def _stopped(stop: Preempted, quiet: bool = False) -> NoReturn:

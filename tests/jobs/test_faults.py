@@ -914,3 +914,41 @@ def test_a_training_out_of_gpu_memory_keeps_its_resume_file_and_the_relaunch_res
     assert "resuming after 1 epochs" in (job / "run.log").read_text()
     assert not list(store.glob("*.partial"))  # stored: the work folder became the model
     assert json.loads((job / "metrics.json").read_text())["results"]
+
+
+def test_a_sweep_ended_by_a_bug_puts_back_the_folders_of_its_refused_jobs(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job's unexpected exception (a bug) ends the sweep with its traceback once the
+    launch's jobs ended, before the sweep's end, which alone put back the folders of jobs
+    refused in a worker (``parallel``, ``joblib``): a job refused in a finished job's folder
+    left its ``.hydra/`` record beside that job's results. The launching process now puts
+    them back as a stopped launch does, and the bug's exception still ends the command."""
+    from hydra.core.hydra_config import HydraConfig
+
+    import snnattack.command
+    import snnattack.job
+
+    sweep = tmp_path / "sweep"
+    common = [*QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    first = cli("-m", "seed=0", *common, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    finished = snapshot(sweep / "0")
+    # each job as in a worker of joblib's launcher: a refused (or skipped) job leaves its
+    # folder to the launching process, which knows what it held
+    monkeypatch.setattr(snnattack.command, "restore_kept", lambda *args, **kwargs: True)
+    monkeypatch.setattr(snnattack.command, "launched_here", lambda: False)
+    check_stored = snnattack.job.check_stored
+
+    def bug(*args: object) -> None:
+        if HydraConfig.get().job.num == 1:
+            raise RuntimeError("a bug")
+        check_stored(*args)
+
+    monkeypatch.setattr(snnattack.job, "check_stored", bug)
+    # job 0 refused in the finished job's folder, job 1's bug, job 2 skipped (finished in 0)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli("-m", "seed=3,4,0", *common, cwd=tmp_path)
+    assert snapshot(sweep / "0") == finished
+    assert (sweep / "1" / ".hydra").is_dir()  # the bug's job stays, as a stopped one's
+    assert not (sweep / "2").exists()

@@ -301,6 +301,7 @@ class KeptRecords(Callback):
         # the launch's record, which Hydra rewrites as the jobs launch: the report's command
         self.launch = sweep / "multirun.yaml"
         self.launched = self.launch.read_bytes() if self.launch.is_file() else None
+        self.ended = False  # once its end put back what it kept: stopped() does not again
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _REFUSED
@@ -314,6 +315,7 @@ class KeptRecords(Callback):
         if every_job_refused(sweep, failed, self.launches_at) and put_back:
             self._undo(sweep)
             _REFUSED = (sweep.absolute(), sorted(failed, key=lambda job: job["job"]))
+        self.ended = True
 
     def put_back(self) -> list[dict[str, Any]]:
         """Puts back the folders of the launch's failed jobs and the records of the finished
@@ -367,14 +369,17 @@ class KeptRecords(Callback):
 
 
 def stopped() -> None:
-    """Puts back, in the launching process stopped (Ctrl-C, SIGTERM), what the sweep's end
-    would have put back (:meth:`KeptRecords.put_back`; a single run's, the record of a skipped
-    finished job): a stopped launch never ends its callbacks, and a finished job's folder
-    kept the record of a job refused there in a worker, or of the launch that skipped it."""
-    if _LAUNCH is not None:
-        _LAUNCH.put_back()
-    else:
+    """Puts back, in the launching process stopped (Ctrl-C, SIGTERM) or ended by a bug (an
+    exception that no job's guard takes as its failure: Hydra's sweeper raises a job's once
+    the launch's jobs ended, before the sweep's end), what the sweep's end would have put back
+    (:meth:`KeptRecords.put_back`, unless that end already did; a single run's, the record of
+    a skipped finished job): such a launch never ends its callbacks, and a finished job's
+    folder kept the record of a job refused there in a worker, or of the launch that skipped
+    it."""
+    if _LAUNCH is None:
         restore_skipped()
+    elif not _LAUNCH.ended:
+        _LAUNCH.put_back()
 
 
 def restore_skipped(output_dir: Path | None = None) -> None:
