@@ -121,6 +121,29 @@ def test_a_job_refused_in_a_worker_of_a_stopped_sweep_leaves_the_folder_as_it_wa
     assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
 
 
+def test_a_sweep_put_back_as_it_ended_is_not_put_back_again_by_a_later_stop_or_bug(
+    tmp_path: Path,
+) -> None:
+    """A stop or a bug (:func:`~snnattack.command.main`) after the sweep's end put back its
+    folders (in the report or table, or in a later command of the same process) put them
+    back a second time, over what a job wrote there since: the record of the job refused
+    there, kept as the sweep started, over a later job's own."""
+    sweep = tmp_path / "sweep"
+    _finished(sweep / "0")
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(sweep)}, "output_subdir": ".hydra", "job": {"name": "run"}}}
+    )
+    kept = lifecycle.KeptRecords()
+    kept.on_multirun_start(config)
+    _hydra_writes(sweep / "0")
+    record_failure(sweep, 0, sweep / "0", ["eps=[16]"], "E", refused=True)  # the worker's
+    kept.on_multirun_end(config)
+    assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[32]\n"
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- eps=[8]\n")  # a later job's
+    lifecycle.stopped()
+    assert (sweep / "0" / ".hydra" / "overrides.yaml").read_text() == "- eps=[8]\n"
+
+
 def test_a_ddp_ranks_process_in_the_jobs_folder_keeps_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
