@@ -111,9 +111,7 @@ def forget_complete() -> None:
 def stop_line(stop: Preempted) -> str:
     """The one line of a run or sweep stopped by ``stop`` (SIGTERM, Ctrl-C): a relaunch
     resumes it, unless its results were complete (:func:`run_results_complete`,
-    :func:`sweep_jobs_ended`): then what the stop cut short, and what a relaunch still makes.
-    A stop while the results table was printed said "relaunch the same command to resume",
-    though nothing was left to resume."""
+    :func:`sweep_jobs_ended`): then what the stop cut short, and what a relaunch still makes."""
     if _COMPLETE is None:
         return f"{stop}; relaunch the same command to resume"
     kind, path = _COMPLETE
@@ -138,8 +136,7 @@ def running_alone(
     check: the record a finished job skips to, or None where it runs), asked before the job's
     lock (:func:`job_lock`, which a finished folder thus does not gain) and, in the writing
     process (a DDP job's rank 0: its other ranks run inside it), again under it, held while the
-    job runs. Two launches of one command into one sweep folder at once (two shells, a relaunch
-    while the first still runs) both ran every job, writing the same files; now the later one
+    job runs. A second launch into the folder (two shells, a relaunch while the first runs)
     says so in one line and waits, then skips the job as a relaunch does (or runs it where the
     other launch stopped or failed). A lock of the store's kind: the system frees it when its
     process dies, so a killed launch holds none, and its file stays (another launch may be
@@ -279,7 +276,7 @@ class KeptRecords(Callback):
         self.results = _STAMPS = {folder: _stamp(folder / "metrics.json")}
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._restore_skipped()
+        restore_skipped()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT, _REFUSED, _STAMPS, _LAUNCH
@@ -305,10 +302,15 @@ class KeptRecords(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _REFUSED
-        sweep = Path(config.hydra.sweep.dir)
+        sweep = self.sweep
         failed = self.put_back()
-        if self.launched is not None and self._no_new_results(sweep, config.hydra.output_subdir):
-            self.launch.write_bytes(self.launched)  # its rows' command, not a refused one's
+        # no job of this launch wrote results (each was skipped or refused): its rows' command,
+        # not a refused one's
+        now = {f: _stamp(f / "metrics.json") for f in job_folders(sweep.absolute(), self.subdir)}
+        if self.launched is not None and all(
+            self.results.get(f) == stamp for f, stamp in now.items() if stamp is not None
+        ):
+            self.launch.write_bytes(self.launched)
         # every job refused, each one's folder put back or gone: the launch made only records
         folders = {(sweep / job["folder"]).absolute() for job in failed}
         put_back = all(f in (_KEPT or {}) or not f.exists() for f in folders)
@@ -328,7 +330,7 @@ class KeptRecords(Callback):
             if not restore_kept(folder):
                 discard_job_folder(folder)  # the folders made above it: _remove_emptied
         _remove_emptied(self.sweep, self.folders, self.subdir, self.job)
-        self._restore_skipped()
+        restore_skipped()
         return failed
 
     def _undo(self, sweep: Path) -> None:
@@ -357,16 +359,6 @@ class KeptRecords(Callback):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
 
-    def _no_new_results(self, sweep: Path, subdir: str | None) -> bool:
-        """Whether no job of this launch (its record folders named ``subdir``) wrote results:
-        each was skipped or refused."""
-        now = {f: _stamp(f / "metrics.json") for f in job_folders(sweep.absolute(), subdir)}
-        return all(self.results.get(f) == stamp for f, stamp in now.items() if stamp is not None)
-
-    def _restore_skipped(self) -> None:
-        """Puts back the record of each finished job that was skipped (:func:`restore_skipped`)."""
-        restore_skipped()
-
 
 def stopped() -> None:
     """Puts back, in the launching process stopped (Ctrl-C, SIGTERM) or ended by a bug (an
@@ -386,10 +378,8 @@ def restore_skipped(output_dir: Path | None = None) -> None:
     """Puts back the record of the finished job in ``output_dir`` (None: of every job folder
     the run or sweep started with) if it was skipped (its results the file they were at the
     launch, not rewritten: compared by inode, size and time, never by a clock): its record
-    stays the command that made them; its log keeps the skip. A job calls it as it ends, and
-    the launching process as it is stopped (Ctrl-C, SIGTERM): a stopped launch never ends
-    its callbacks, and a finished job that it skipped kept the launch's record (its
-    overrides, ``threads=2`` among them) beside results that another command made."""
+    stays the command that made them; its log keeps the skip. A job calls it as it ends, the
+    launching process as it ends or is stopped (:func:`stopped`)."""
     folders = _STAMPS if output_dir is None else {output_dir.absolute()}
     for folder in folders:
         before = _STAMPS.get(folder)
@@ -397,32 +387,19 @@ def restore_skipped(output_dir: Path | None = None) -> None:
             restore_kept(folder, log=False)
 
 
-def _remove_made_above(folder: Path, sweep: Path, there: set[Path]) -> None:
-    """Removes the empty folders between a removed ``folder`` and ``sweep`` that were not
-    ``there`` as the launch started: Hydra made them for a nested job folder
-    (``hydra.sweep.subdir=a/s${seed}``: ``a/``), which the removal of a refused or skipped
-    job's folder left behind."""
-    top = sweep.absolute()
-    for above in folder.absolute().parents:
-        if above == top or top not in above.parents or above in there:
-            return
-        if not _removed_if_empty(above):
-            return
-
-
 def _remove_emptied(sweep: Path, there: set[Path], subdir: str | None, job: str) -> None:
     """Removes the empty folders that this launch made below ``sweep``, outside any job folder
     (:func:`_is_job_folder`: one holding Hydra's record folder ``subdir``, or the files of the
-    job named ``job``), and those above them it made
-    (:func:`_remove_made_above`): the parents Hydra made for a nested job folder
-    (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job skipped because another folder of the
-    sweep holds its results (:class:`~snnattack.errors.FinishedElsewhere`), whose process
-    removed its folder, in a worker of joblib's or submitit's launcher too, where no record
-    says so (a refused job's is in ``failures.jsonl``). A folder that was ``there`` as the
-    launch started, and the tools' hidden ones (``.submitit/``), stay."""
-    for folder in sorted(set(held_folders(sweep.absolute(), subdir, job)) - there):
-        if _removed_if_empty(folder):
-            _remove_made_above(folder, sweep, there)
+    job named ``job``), and those above them it made: the parents Hydra made for a nested job
+    folder (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job refused, or skipped because
+    another folder of the sweep holds its results (:class:`~snnattack.errors.FinishedElsewhere`),
+    whose process removed its folder, in a worker of joblib's or submitit's launcher too, where
+    no record says so (a refused job's is in ``failures.jsonl``). A folder that was ``there``
+    as the launch started, and the tools' hidden ones (``.submitit/``), stay."""
+    top = sweep.absolute()
+    for folder in sorted(set(held_folders(top, subdir, job)) - there):
+        while folder != top and folder not in there and _removed_if_empty(folder):
+            folder = folder.parent
 
 
 def _removed_if_empty(folder: Path) -> bool:
@@ -516,9 +493,8 @@ def refuse_when_run(output_dir: Path, err: UserError) -> None:
     the job starts (the benchmark's
     :class:`~snnattack.benchmark.callback.EntryCallback`), to the job itself
     (:func:`refused_at_start`), which refuses it as its own: recorded in ``failures.jsonl``,
-    its folder put back, the sweep going on with its other jobs. A callback's own exit there
-    would end the whole sweep (Hydra calls ``on_job_start`` outside the job's guard), leaving
-    the job's ``.hydra/`` and log, and no record of the refusal."""
+    its folder put back, the sweep going on with its other jobs: Hydra calls ``on_job_start``
+    outside the job's guard, where a callback's own exit would end the whole sweep."""
     _REFUSED_AT_START[output_dir.absolute()] = err
 
 
