@@ -50,7 +50,7 @@ from snnattack.runtime.console import quiet_libraries
 from snnattack.runtime.lifecycle import run_results_complete, running_alone
 from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
-from snnattack.training.trained import Built, built_models, target_model
+from snnattack.training.trained import Built, Trained, built_models, target_model
 from snnattack.training.training_data import models_to_train, read_training_data
 from snnattack.training.workers import attack_data, workers_notes
 
@@ -63,14 +63,12 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     started = time.time()
     job = job_settings(cfg, validate(cfg, output_dir))
     specs, resolved = list(job.specs), spelt(cfg)
-    # before any GPU work: cuBLAS reads its workspace setting once
-    process_settings(
-        resolved["threads"],
-        resolved["trainer"],
-        resolved["malloc"],
-        resolved["tf32"],
-        resolved["deterministic"],
-    )
+    # this process's torch threads (shared among the trainer's devices), allocator policy, TF32
+    # and deterministic kernels, before any GPU work: cuBLAS reads its workspace setting once
+    torch.set_num_threads(thread_share(resolved["threads"], resolved["trainer"]))
+    set_malloc(resolved["malloc"])
+    set_tf32(resolved["tf32"])
+    set_determinism(resolved["deterministic"])
     built = check_built(resolved, built_models(job.model))  # model files, factory's net: checked
     log.info("job folder %s", output_dir)
     # what fixes the result: the relaunch check, row keys, record
@@ -168,22 +166,18 @@ def built_identity(built: Built, resolved: Mapping[str, Any]) -> dict[str, tuple
     factory network). A relaunch compares them with the finished record's
     (:func:`check_same_models`): the config names a file by its path only."""
     made: dict[str, tuple[str, str, str]] = {}
+
+    def file(key: str, role: str, loaded: Trained) -> None:
+        made[f"{key}={resolved[key]}"] = (role, "sha256", loaded[1]["sha256"])
+
     if built.checkpoint is not None:
-        made[f"checkpoint={resolved['checkpoint']}"] = (
-            "target",
-            "sha256",
-            built.checkpoint[1]["sha256"],
-        )
+        file("checkpoint", "target", built.checkpoint)
     elif built.external is not None:
         factory = resolved["model"]["factory"]["_target_"]
         weights = about_weights(built.external)["weights"]
         made[f"model.factory._target_={factory}"] = ("target", "weights", weights)
     if built.source_checkpoint is not None:
-        made[f"source_checkpoint={resolved['source_checkpoint']}"] = (
-            "source",
-            "sha256",
-            built.source_checkpoint[1]["sha256"],
-        )
+        file("source_checkpoint", "source", built.source_checkpoint)
     return made
 
 
@@ -193,15 +187,3 @@ def check_model_files(cfg: DictConfig) -> None:
     check before its first job (:func:`snnattack.config.validation.check_sweep`), so a file
     that fits no job is one refusal, not a failure per job."""
     check_built(spelt(cfg), built_models(model_settings(cfg)))
-
-
-def process_settings(
-    threads: int | str, trainer: Mapping[str, Any], malloc: str, tf32: bool, deterministic: bool
-) -> None:
-    """This process's torch threads (``threads``, shared among the ``trainer``'s devices),
-    allocator policy (``malloc``), TF32 on CUDA (``tf32``) and deterministic kernels
-    (``deterministic``), as the validated config sets them."""
-    torch.set_num_threads(thread_share(threads, trainer))
-    set_malloc(malloc)
-    set_tf32(tf32)
-    set_determinism(deterministic)

@@ -1,7 +1,7 @@
 """How this process's allocator treats freed memory: ``malloc=reuse`` (default) or ``system``.
 
 A process setting, not a network's: the job applies it at its start beside the torch
-threads (``job.process_settings``), and the bench per run. A spiking network's step
+threads (``job.run``), and the bench per run. A spiking network's step
 allocates many large ``[T, B, ...]`` tensors. glibc serves each large block with a fresh
 ``mmap`` and gives it back to the system when it is freed, so every step writes to new pages
 and pays a page fault per 4 KiB. ``reuse`` serves every block from the heap and keeps freed

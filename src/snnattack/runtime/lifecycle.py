@@ -541,14 +541,14 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _REFUSED
-        refused = refused_launch(Path(config.hydra.sweep.dir))
+        sweep_dir = Path(config.hydra.sweep.dir)
+        refused = refused_launch(sweep_dir)
         if refused is not None:  # undone: one line, as a mistake of every job said before them
             _REFUSED = None
             jobs = [(job["job"], job["overrides"], job["error"]) for job in refused]
             line = refused_jobs_line(jobs, "the sweep wrote nothing", "was")
             print(f"error: {line}", file=sys.stderr)
             raise SystemExit(2)
-        sweep_dir = Path(config.hydra.sweep.dir)
         print_results(sweep_dir, config.hydra.output_subdir)
         failed = failures(sweep_dir, since=self.failures_at)  # this launch's, not earlier ones'
         if not failed:
