@@ -42,9 +42,8 @@ from snnattack.runtime.lifecycle import (
 def job(cfg: DictConfig) -> None:
     """One job of the command (Hydra's task function): a user's mistake is one line, exit 2
     for a single run; in a sweep it is recorded and the sweep goes on."""
-    # the job's stack (torch, Lightning, W&B: seconds of imports) loads once Hydra starts a
-    # job: ``--help`` and the refusals of unknown keys, choices and plain values before it
-    # come at once
+    # the job's stack (torch, Lightning, W&B: seconds of imports) loads once Hydra starts a job:
+    # ``--help`` and the refusals before it come at once
     from snnattack.job import run
     from snnattack.process import out_of_memory
     from snnattack.records.tracking import closing_runs
@@ -65,10 +64,7 @@ def job(cfg: DictConfig) -> None:
                 raise started
             cli.refuse_chdir(hydra_cfg.job.chdir)
             if hydra_cfg.mode != RunMode.MULTIRUN:
-                sources = hydra_cfg.runtime.config_sources
-                folder = next((s.path for s in sources if s.provider == "command-line"), "")
-                swept = list(hydra_cfg.sweeper.get("params") or {})
-                _refuse_a_sweep_run_once(hydra_cfg.job.config_name, folder, swept, overrides)
+                _refuse_a_sweep_run_once(hydra_cfg, overrides)
             with stops_as_preemption():
                 run(cfg, output_dir)
             restore_skipped(output_dir)  # at once: a launch stopped later keeps it so
@@ -111,13 +107,14 @@ def job(cfg: DictConfig) -> None:
         record_failure(sweep, hydra_cfg.job.num, output_dir, overrides, failed, runs, refused)
 
 
-def _refuse_a_sweep_run_once(
-    name: str, folder: str, swept: list[str], overrides: list[str]
-) -> None:
-    """Refuses the config ``name`` (of the ``-cd`` ``folder``) of a sweep (its
-    ``hydra.sweeper.params`` keys ``swept``: ``experiments/``) run without ``-m`` unless its
+def _refuse_a_sweep_run_once(hydra_cfg: Any, overrides: list[str]) -> None:
+    """Refuses the ``-cn`` config of a sweep (its ``hydra.sweeper.params`` keys:
+    ``experiments/``), as Hydra's node ``hydra_cfg`` says it, run without ``-m`` unless its
     command-line ``overrides`` set every key it sweeps: it would run one job at their defaults,
     not the sweep."""
+    name, swept = hydra_cfg.job.config_name, list(hydra_cfg.sweeper.get("params") or {})
+    sources = hydra_cfg.runtime.config_sources
+    folder = next((s.path for s in sources if s.provider == "command-line"), "")  # -cd's
     given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
     unset = [key for key in swept if key not in given]
     if unset:
