@@ -44,10 +44,8 @@ def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
     defaults') and ``-m``, a setting of one method (analysis) that some jobs of a swept
     ``method=`` (``analysis=``) choose and others do not (``-m hydra/sweeper=basic
     'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic sweeper gives every override to
-    every job, and the FGSM job's refusal ("pgd, which is not in the chosen method=[...]; add
-    pgd") stopped the whole sweep, after its folder was made, though the sweep chose pgd. The
-    project's sweeper, the default, gives such a setting only to the jobs that choose its
-    method."""
+    every job, and the FGSM job's refusal would stop the whole sweep. The project's sweeper,
+    the default, gives such a setting only to the jobs that choose its method."""
     if sweeper_of(argv, conf_dir) != "basic" or not multirun(argv, conf_dir):
         return
     overrides = parsed_overrides(argv)
@@ -79,9 +77,9 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     of its one value (``analysis.shuffle.mode=neuron`` beside ``-m 'analysis=[shuffle],[cost]'``
     becomes ``analysis.shuffle.mode=choice(neuron)``), for the project's sweeper to give only
     to the jobs that choose it. Hydra composes the sweep's own config from the defaults first
-    and applies every plain setting there: one of a choice the defaults do not hold
-    (``analysis`` holds none, ``method`` fgsm and pgd) refused the whole sweep ("shuffle, which
-    is not in the chosen analysis=[...]"); a sweep's values it leaves to the jobs. A null
+    and applies every plain setting there, where one of a choice the defaults do not hold
+    (``analysis`` holds none, ``method`` fgsm and pgd) refuses the whole sweep; a sweep's
+    values it leaves to the jobs. A null
     setting, which no ``choice(...)`` holds, becomes ``++key=null`` (:data:`FORCED`),
     which Hydra's compose adds there, and the sweeper gives the jobs that choose it as typed.
     Run after the checks, which read the command as typed; ``argv`` as it is with
@@ -174,10 +172,10 @@ def choice_chain(
 def check_local_tasks(argv: list[str], conf_dir: Path) -> None:
     """Refuses, in a sweep on submitit's local executor (``hydra/launcher=submitit_local`` or
     the package's ``local_submitit``), ``hydra.launcher.tasks_per_node`` above 1 (the command
-    line's, else the ``-cn`` file's): that executor starts every task with the whole job, so
-    each job ran that many times at once into its one folder, each writing its
-    ``metrics.json``. A DDP job starts its own processes there (``trainer=ddp``); on SLURM the
-    tasks are DDP's ranks (``hydra/launcher=slurm``, docs/running.md)."""
+    line's, else the ``-cn`` file's): that executor starts every task with the whole job, each
+    writing the job's ``metrics.json`` into its one folder. A DDP job starts its own processes
+    there (``trainer=ddp``); on SLURM the tasks are DDP's ranks (``hydra/launcher=slurm``,
+    docs/running.md)."""
     if not multirun(argv, conf_dir):
         return
     names = chosen_groups(argv, conf_dir).get("hydra/launcher") or set()
@@ -203,7 +201,7 @@ def check_local_tasks(argv: list[str], conf_dir: Path) -> None:
 def check_hydra_added(argv: list[str], conf_dir: Path) -> None:
     """Refuses ``+hydra.launcher.<param>=...`` (``++``, ``hydra.sweeper``) where the chosen
     launcher (sweeper) has no ``param``: Hydra adds the key, which that launcher never reads
-    (``+hydra.launcher.partition=gpu`` on the basic launcher ran every job here), in the line
+    (``+hydra.launcher.partition=gpu`` on the basic launcher runs every job here), in the line
     of the same setting without ``+`` (:func:`hydra_param_line`), before any job. A choice
     this cannot read (a plugin not installed, a file of the user's folders) is left alone."""
     chosen = chosen_groups(argv, conf_dir)
@@ -273,10 +271,9 @@ def hydra_param_refusal(group: str, param: str, conf_dir: Path) -> str:
 def timed_out_line(err: BaseException, launcher: Any) -> str | None:
     """The one line for submitit's end of a job that ran past its launcher's ``timeout_min``
     (``UncompletedJobError``: "Job not requeued because: timed-out too many times", raised
-    inside the job by submitit's signal handler once its requeues are spent), None for any
-    other error. Hydra's run of the job caught it and its sweeper raised it once every job
-    had ended: a traceback, exit code 1, and neither the sweep's report nor its summary,
-    though only that job had failed (``hydra/launcher=local_submitit``, ``slurm``)."""
+    inside the job by submitit's signal handler once its requeues are spent,
+    ``hydra/launcher=local_submitit``, ``slurm``), None for any other error: that job's
+    failure alone, not the sweep's."""
     kind = type(err)
     if kind.__name__ != "UncompletedJobError" or not kind.__module__.startswith("submitit"):
         return None
@@ -338,9 +335,8 @@ def local_jobs_stop_with_the_launch() -> Iterator[None]:
     stops the jobs that submitit's local executor started from it (``local_submitit``,
     ``submitit_local``) before it ends: each job's controller is sent SIGTERM, which it
     forwards to its tasks, so each job stops as a stopped job does (resumable), and the
-    launch waits up to :data:`STOP_WAIT_S` for them. They ran on without their launch, so a
-    relaunch started every job again beside its still running one, both in the one folder.
-    submitit's function that starts a controller is wrapped for the block to know them."""
+    launch waits up to :data:`STOP_WAIT_S` for them (without it they run on, beside a
+    relaunch's). submitit's function that starts a controller is wrapped to know them."""
     from submitit.local import local
 
     started: list[subprocess.Popen] = []
