@@ -265,10 +265,10 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
     folder, and the sweep's summary, failures and report, made in its one folder, would see
     none of them. Each folder setting, the command line's, else the ``-cn`` file's, else the
-    package's, is refused naming its key where it is a file (:func:`check_not_a_file`) or,
-    for the folder the run makes, cannot be written or made or lies on a filesystem storing
-    no files (``/proc``: :func:`~snnattack.config.folders.writable`; none is made with an
-    option of :data:`NO_FOLDER`): Hydra's ``mkdir`` or its log file named no key."""
+    package's, is refused naming its key (Hydra's ``mkdir`` and log file name none) where it is
+    a file (:func:`check_not_a_file`) or, for the folder the run makes (none with an option of
+    :data:`NO_FOLDER`), cannot be written or made or stores no files (``/proc``:
+    :func:`~snnattack.config.folders.writable`)."""
     overrides = parsed_overrides(argv)
     sweep = multirun(argv, conf_dir)
     package = file_hydra([], conf_dir)  # conf/config.yaml's: outputs/<time>
@@ -337,8 +337,7 @@ def _file_folders(hydra: object) -> dict[str, object]:
 
 def check_not_a_file(key: str, value: object, path: str) -> None:
     """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose
-    ``path`` (:func:`_folder_path`), or a folder above it, is a file: Hydra's ``mkdir`` failed
-    with "cannot write PATH (File exists)", which named no key. A path that interpolates
+    ``path`` (:func:`_folder_path`), or a folder above it, is a file. A path that interpolates
     (``${now:...}``) is left to Hydra."""
     if not path or "${" in path:
         return
@@ -378,9 +377,8 @@ def refuse_chdir(chdir: object) -> None:
 
 def check_argument_form(argv: list[str]) -> None:
     """Refuses arguments that Hydra would not read as its options and overrides: an unknown
-    option (argparse's usage block, before), an override split by spaces (``lambda = 0.5``,
-    which ran ``lambda=`` or named ``=`` a config), a key without a value and a value without
-    a key (``=3``: Hydra's ValueError and its traceback; ``=abc`` named a config)."""
+    option, an override split by spaces (``lambda = 0.5``), a key without a value and a value
+    without a key (``=3``, ``=abc``)."""
     parser = get_args_parser()
 
     def refused(message: str) -> NoReturn:
@@ -892,10 +890,9 @@ def fail_at_end(err: UserError) -> None:
     """Prints ``err`` as one line now, and :func:`main` exits with code 2 once Hydra's run or
     sweep has ended: for a failure of a callback after a job's results were written (its
     benchmark entry), which stand. Exiting at once would skip the other callbacks' ends (a
-    run's report and its skipped job's record put back; a sweep's other jobs, leaderboard,
-    report and summary), and Hydra's own failed job adds its lines. A launcher that runs jobs
-    in other processes (joblib's, submitit's) says the line in its worker, whose exit code is
-    not this command's: the sweep's end there looks again (the benchmark's job folders)."""
+    run's report, a sweep's other jobs, leaderboard, report and summary). A worker of a
+    launcher that runs jobs in other processes (joblib's, submitit's) says the line, but its
+    exit code is not this command's: the sweep's end there looks again."""
     print(f"error: {one_line(err)}", file=sys.stderr)
     _FAILED_AFTER_RESULTS.append(one_line(err))
 
