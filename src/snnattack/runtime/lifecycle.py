@@ -203,11 +203,10 @@ def print_results(sweep_dir: Path, subdir: str | None = ".hydra") -> None:
 
 
 def job_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]:
-    """The job folders of ``sweep`` (those holding Hydra's record folder ``subdir``; where
-    Hydra writes none, ``hydra.output_subdir=null``, those holding the files of the job named
-    ``job``, :func:`_is_job_folder`, as the relaunch finds them: a killed or failed job's too),
-    at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``), in natural order
-    (:func:`~snnattack.records.results.folder_order`), as the report lists them."""
+    """The job folders of ``sweep`` (:func:`_is_job_folder`, as the relaunch finds them: a
+    killed or failed job's too), at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``),
+    in natural order (:func:`~snnattack.records.results.folder_order`), as the report lists
+    them."""
     if not sweep.is_dir():
         return []
     if subdir is not None:
@@ -229,9 +228,8 @@ def _is_job_folder(folder: Path, subdir: str | None, job: str) -> bool:
 
 def held_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]:
     """Every folder below ``sweep`` that a job of a launch into it may write its record into:
-    its job folders (:func:`_is_job_folder`: holding ``subdir``, Hydra's record folder, or
-    the files of the job named ``job`` where Hydra writes none; their own folders are the
-    job's) and every other folder but hidden ones (``.submitit``), such as a job folder that
+    its job folders (:func:`_is_job_folder`; their own folders are the job's) and every other
+    folder but hidden ones (``.submitit``), such as a job folder that
     holds a file of the user's and no record yet (a copied ``entry.json``): a job refused
     there leaves it as it was too."""
     found = []
@@ -253,15 +251,14 @@ class KeptRecords(Callback):
     run starts (its log alone where Hydra writes no record, ``hydra.output_subdir=null``; not by a
     DDP rank's process, which Lightning starts so in the job's folder: the launching process keeps
     it); a sweep's, every folder its sweep folder already holds as the sweep starts
-    (:func:`held_folders`: one without a job record too), in the launching process: a job refused in
-    another process (joblib's or submitit's launchers) leaves its folder to it, and it puts back, or
-    removes, the folders of the launch's refused jobs as the sweep ends; as a run or a sweep ends,
-    it puts back the record of each finished job that was skipped. A sweep whose every job was
-    refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that none passes) is
-    undone as it ends: its records of the launch (``multirun.yaml``, ``launches.jsonl``,
-    ``failures.jsonl``) as they were, or gone with the folders the launch made
-    (:func:`refused_launch`: no report, one line, exit 2), as a mistake of every job refused before
-    the first (:func:`~snnattack.config.validation.check_sweep`) writes nothing."""
+    (:func:`held_folders`), in the launching process, which puts back, or removes, the folders
+    of the launch's refused jobs as the sweep ends (:meth:`put_back`: a job refused in a worker
+    of joblib's or submitit's launcher leaves its folder to it); as a run or a sweep ends, it
+    puts back the record of each finished job that was skipped. A sweep whose every job was
+    refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that none passes)
+    is undone as it ends (:meth:`_undo`; :func:`refused_launch`: no report, one line, exit 2),
+    as a mistake of every job refused before the first
+    (:func:`~snnattack.config.validation.check_sweep`) writes nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT, _STAMPS, _LAUNCH
@@ -365,9 +362,7 @@ def stopped() -> None:
     exception that no job's guard takes as its failure: Hydra's sweeper raises a job's once
     the launch's jobs ended, before the sweep's end), what the sweep's end would have put back
     (:meth:`KeptRecords.put_back`, unless that end already did; a single run's, the record of
-    a skipped finished job): such a launch never ends its callbacks, and a finished job's
-    folder kept the record of a job refused there in a worker, or of the launch that skipped
-    it."""
+    a skipped finished job): such a launch never ends its callbacks."""
     if _LAUNCH is None:
         restore_skipped()
     elif not _LAUNCH.ended:
@@ -508,10 +503,10 @@ def restore_kept(output_dir: Path, log: bool = True) -> bool:
     """Puts the files that :class:`KeptRecords` found in ``output_dir`` back as they were
     (a log cut back to its length, unless ``log`` is false: a skipped job's lines stay), and
     removes the files and empty folders that were not there (a refused job leaves its folder,
-    and the folders above it, as they were). Returns
-    whether the folder stays: it was there before the job, or this process did not start the
-    sweep and cannot know (the launching process decides as the sweep ends); if not, what
-    Hydra made of it is the caller's to remove."""
+    and the folders above it, as they were). Returns whether the folder stays: it was there
+    before the job, or this process did not start the sweep and cannot know (the launching
+    process decides as the sweep ends); if not, what Hydra made of it is the caller's to
+    remove."""
     folder = output_dir.absolute()
     if _KEPT is None:
         return True
