@@ -62,10 +62,9 @@ def stops_as_preemption() -> Iterator[None]:
     hook = sys.unraisablehook
 
     def unraisable(info: Any) -> None:
-        # raised while a garbage collection ran a finalizer or weakref callback (torch's
-        # WeakIdKeyDictionary, between a sweep's jobs), where Python prints it and goes on:
-        # the stop was lost, and the sweep ran on. Sent again once this hook has returned (from
-        # another thread: a kill from this one runs the handler here, in the hook, at once)
+        # a stop that Python printed and went on from (torch's WeakIdKeyDictionary, between a
+        # sweep's jobs): sent again once this hook has returned, from another thread (a kill
+        # from this one runs the handler here, in the hook, at once)
         if isinstance(info.exc_value, Preempted) and os.getpid() == owner:
             again = threading.Timer(RESEND_S, os.kill, (owner, info.exc_value.signum))
             again.daemon = True
@@ -207,9 +206,7 @@ def job_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path]
     killed or failed job's too), at any depth (``hydra.sweep.subdir=lam${lambda}/seed${seed}``),
     in natural order (:func:`~snnattack.records.results.folder_order`), as the report lists
     them."""
-    if not sweep.is_dir():
-        return []
-    if subdir is not None:
+    if subdir is not None:  # nothing where sweep is no folder
         found = {p.parent for p in sweep.rglob(subdir) if p.parent != sweep and p.is_dir()}
     else:
         found = {f for f in held_folders(sweep, None, job) if _is_job_folder(f, None, job)}
