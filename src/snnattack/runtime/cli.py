@@ -205,8 +205,7 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
     """Refuses an override whose value, or a value of a sweep's (``-m lambda=0.5,1.5``), a
     rule that names no kind refuses (:mod:`snnattack.config.plain_rules`), in a second, before
     Hydra composes anything and before the job's stack loads: a sweep's mistyped value stops
-    it before any of its jobs runs, not once the others ran. An interpolation is the composed
-    config's, a dict Hydra's to merge, a sampling sweeper's interval its own; the job's
+    it before any of its jobs runs. Values as :func:`set_values` reads them; the job's
     validation checks every key again."""
     check_rules(set_values(argv, conf_dir), PLAIN)
 
