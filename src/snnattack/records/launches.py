@@ -23,10 +23,8 @@ def record_launch(
     jobs: list[list[str]],
     settings: list[str | None],
 ) -> None:
-    """Appends a launch into ``sweep_dir``: its command (the parts of Hydra's node ``hydra``
-    that say it, as ``multirun.yaml`` holds them: ``mode``, ``overrides``,
-    ``job.config_name``, ``runtime.config_sources`` and ``cwd``), its ``jobs``' overrides,
-    by job number, and what each runs (``settings``:
+    """Appends a launch into ``sweep_dir``: its command (``hydra``: :func:`launch_command`),
+    its ``jobs``' overrides, by job number, and what each runs (``settings``:
     :func:`~snnattack.records.cosmetic.settings_hash`; None where its launch could not say)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"hydra": hydra, "jobs": jobs, "settings": settings})
@@ -35,12 +33,10 @@ def record_launch(
 
 
 def launch_command(hydra: dict[str, Any], mode: str) -> dict[str, Any]:
-    """The parts of Hydra's node ``hydra`` (as a plain container, unresolved) that say a
-    launch's command (``mode``: ``RUN`` or ``MULTIRUN``, ``overrides``, ``job.config_name``,
-    ``runtime.config_sources`` and ``cwd``), as Hydra's ``multirun.yaml`` and
-    ``.hydra/hydra.yaml`` hold them: what a sweep's :func:`record_launch` and a single run's
-    ``metrics.json`` (``command``) keep, from which the report rebuilds the command
-    (:mod:`snnattack.report.origin`)."""
+    """The parts of Hydra's node ``hydra`` (a plain container, unresolved) that say a launch's
+    command (``mode``: ``RUN`` or ``MULTIRUN``), laid out as ``multirun.yaml`` holds them: what
+    a sweep's :func:`record_launch` and a single run's ``metrics.json`` (``command``) keep for
+    the report to rebuild the command (:mod:`snnattack.report.origin`)."""
     return {
         "mode": mode,
         "overrides": hydra["overrides"],
@@ -92,10 +88,10 @@ def launched_overrides(
             if settings is None or runs == settings
         ]
         by_number = next((job for num, job in jobs if str(num) == name), None)
-        if settings is None and by_number is not None:
+        if by_number is not None:
             return by_number
         if settings is not None and jobs:
-            return by_number if by_number is not None else jobs[0][1]
+            return jobs[0][1]
     return None
 
 
