@@ -112,19 +112,17 @@ def _command(hydra: dict, folder: Path) -> tuple[str, str]:
     overrides = hydra.get("overrides") or {}
     task = [str(o) for o in overrides.get("task") or []]
     name = (hydra.get("job") or {}).get("config_name") or "config"
+    what = [o for o in task if not is_cosmetic(o.lstrip("+~").split("=", 1)[0], WHERE)]
+    title = " ".join(what) or ("defaults" if hydra else folder.name)
     words = ["python", "run.py"]
     if hydra.get("mode") == "MULTIRUN" or (folder / "multirun.yaml").exists():
         words.append("-m")
     if name != "config":
         cd = _config_dir(hydra)
         words += [*(["-cd", cd] if cd else []), "-cn", name]
+        title = name + (f": {' '.join(what)}" if what else "")
     hydra_overrides = [o for o in overrides.get("hydra") or [] if not o.startswith("hydra.mode=")]
     words += [*task, *hydra_overrides]
-    what = [o for o in task if not is_cosmetic(o.lstrip("+~").split("=", 1)[0], WHERE)]
-    if name != "config":
-        title = name + (f": {' '.join(what)}" if what else "")
-    else:
-        title = " ".join(what) or ("defaults" if hydra else folder.name)
     command = shlex.join(words) if hydra else "not recorded (no Hydra record in the folder)"
     return title, command
 
@@ -149,7 +147,8 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     date. A folder without a record of its own that holds sweeps or single runs
     (``multirun/<date>/`` over a sweep and its rerun) takes theirs: the first one's title and
     command, and each one's command listed."""
-    title, command = _command(_hydra_node(folder) or {}, folder)
+    own = _hydra_node(folder)
+    title, command = _command(own or {}, folder)
     recorded = launches(folder)
     distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
     commands = tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
@@ -159,7 +158,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
         title += f" (+ {others} other launch{'es' if others > 1 else ''})"
     else:
         commands = ()
-    if _hydra_node(folder) is None and (sweeps := _recorded_below(folder, jobs)):
+    if own is None and (sweeps := _recorded_below(folder, jobs)):
         said = [_command(_hydra_node(s) or {}, s) for s in sweeps]
         title, command = said[0]
         if len(said) > 1:
