@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.failures import FAILURES, failures
@@ -46,8 +45,7 @@ def unfinished(
     def key(overrides: list[str] | None) -> tuple[str, ...] | None:
         if overrides is None:
             return None
-        kept = (o for o in overrides if not is_cosmetic_override(o, cosmetic))
-        return tuple(sorted(kept))
+        return tuple(sorted(o for o in overrides if not is_cosmetic_override(o, cosmetic)))
 
     def named(folder: Path) -> str:
         return str(folder.relative_to(root)) if folder != root else "."
@@ -78,9 +76,8 @@ def unfinished(
 
     held = {f: key(overrides(f)) for f in folders}  # each folder's job, by its overrides
     refused = {s: [f for f in failures(s) if "folder" in f] for s in sweeps}
-    last: dict[Path, dict[str, Any]] = {}  # a folder's last failure, of any sweep under root
-    for sweep in sweeps:
-        last.update({(sweep / f["folder"]).resolve(): f for f in refused[sweep]})
+    # a folder's last failure, of any sweep under root
+    last = {(sweep / f["folder"]).resolve(): f for sweep in sweeps for f in refused[sweep]}
     lines = []
     for folder in folders:
         if not done[folder]:
