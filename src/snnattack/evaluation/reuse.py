@@ -90,11 +90,6 @@ HOW = (
 CODE = ("version", "git_commit", "torch")
 
 
-def independent(spec: AttackSpec) -> bool:
-    """Whether ``spec``'s row does not depend on the job's gradient mode."""
-    return spec.algorithm == ENSEMBLE or spec.algorithm in GRADIENT_FREE
-
-
 def about_weights(net: nn.Module) -> dict[str, Any]:
     """What a record says of the weights of ``net``, the network attacked (another library's
     as adapted: its body, named as the user's network): their count (``parameters``) and
@@ -147,8 +142,7 @@ def finished_in_sweep(
     again in another folder, and the sweep would show it twice.
 
     A folder whose record holds another config (:func:`_not_of_config`) is ruled out
-    before its record is built, and the folders are read in order until one holds the job:
-    building every record in full took 0.21-0.26 s a job in a folder of 1,001
+    before its record is built, and the folders are read in order until one holds the job
     (docs/performance.md, "A relaunch's check of its sweep folder")."""
     folder = sweep_folder()
     if folder is None or not folder.is_dir():
@@ -188,8 +182,7 @@ def row_keys(
     of the target and the source (a stored model's carries its store ``key``; a model from a
     file or a factory has none, and its weights alone say which it is). A white-box row's key
     leaves the source out (its weights, store key and :data:`~snnattack.settings.SOURCE_KEYS`):
-    a sweep over the source (``source_train``) copies the target's white-box rows; every key
-    leaves the ``analysis`` block out, which runs after the rows and changes none of them."""
+    a sweep over the source (``source_train``) copies the target's white-box rows."""
     attack = resolved["attack"]
     if not attack["reuse"] or world_size != 1 or attack["save_examples"]:
         return {}
@@ -218,15 +211,16 @@ def row_keys(
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
 
     def own(spec: AttackSpec) -> str:
-        """The settings of the row's own method (an ensemble's with its components): a sweep
-        over another method's settings (``method.pgd.steps``) copies this row."""
+        """The settings of the row's own method (an ensemble's with its components)."""
         return json.dumps(
             [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
         )
 
     def mode_of(spec: AttackSpec) -> str:
-        """The gradient mode, where the row reads it (never on an ANN: it crafts by autograd)."""
-        return reads_mode if spikes[spec.box] and not independent(spec) else ""
+        """The gradient mode, where the row reads it: never on an ANN (it crafts by autograd),
+        nor in the ensemble (its components name their own) or a gradient-free method."""
+        reads = spikes[spec.box] and spec.algorithm not in (ENSEMBLE, *GRADIENT_FREE)
+        return reads_mode if reads else ""
 
     # the exact radius beside the name, which spells it to 6 digits: with the job's eps list
     # out of the key, eps=[16] and eps=[16.0000001] would share one
@@ -288,8 +282,7 @@ def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Pat
     set, so a job listing the same event rows in another order (``method=[retime,sda]``
     after ``[sda,retime]``) finds it. A row's draws derive from its name, not its position
     (``evaluation.evaluator.row_seed``), and the worst case is a minimum per sample, so
-    neither depends on the order (keyed in the order of the positions, the second job
-    computed every event row of the box again)."""
+    neither depends on the order."""
     digest = hashlib.sha256("|".join(sorted(keys[i] for i in positions)).encode()).hexdigest()
     return folder / FOLDER / f"worst-{digest}.json"
 
