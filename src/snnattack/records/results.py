@@ -332,10 +332,8 @@ RANGES = {
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     """The field types of the record class ``cls``, read once a process: ``get_type_hints``
-    evaluates every annotation string anew (1 ms a call), and a relaunch's check of its sweep
-    folder (:func:`~snnattack.evaluation.reuse.finished_in_sweep`) reads every record there,
-    each with a call per row (1,000 jobs of two rows: 2.3 s a job, 0.5 s read once;
-    docs/performance.md)."""
+    evaluates every annotation string anew (1 ms a call), at every row of every record a
+    relaunch's check of its sweep folder reads (docs/performance.md)."""
     return get_type_hints(cls)
 
 
