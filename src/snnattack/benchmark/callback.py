@@ -60,8 +60,7 @@ log = logging.getLogger(__name__)
 
 # the entries of a benchmark sweep's jobs: in job folders at any depth below the sweep folder
 # (hydra.sweep.subdir=a/s${seed}, a swept checkpoint=models/a.pt in its folder's name), not in
-# the sweep folder itself; "*/entry.json" found none of a nested job, and the sweep ended
-# without its leaderboard
+# the sweep folder itself
 ENTRIES = "*/**/entry.json"
 
 
@@ -240,10 +239,9 @@ def own_entry(folder: Path) -> bool:
 
 def no_entry_made(sweep: Path, said: bool) -> UserError:
     """The line of a benchmark sweep in ``sweep`` that ends with no entry to rank, so without
-    its leaderboard; ``said``: whether its jobs' lines (its failed jobs', the entries' it
-    could not make) say why. The leaderboard command's own line (``DIR=... holds no entry``,
-    ``accepted: a folder of entries``) told the user of a sweep whose jobs had failed to pass
-    another folder, a second line about nothing they could mend."""
+    its leaderboard (not the leaderboard command's line, which asks for another folder);
+    ``said``: whether its jobs' lines (its failed jobs', the entries' it could not make) say
+    why."""
     why = "each failed job's line says why" if said else "no job folder holds its entry.json"
     return UserError(
         f"no leaderboard: no job of the sweep {sweep} made an entry ({why}); accepted: the fix "
