@@ -50,11 +50,8 @@ def job_folder() -> Path | None:
 
 
 def sweep_group(output_dir: Path) -> str:
-    """The sweep folder's date and time, e.g. ``2026-11-23/04-17-00``.
-
-    ``multirun/<date>/<time>/<job>`` and a single run's ``outputs/<date>/<time>`` both give
-    ``<date>/<time>``.
-    """
+    """The sweep folder's date and time, e.g. ``2026-11-23/04-17-00``: a multirun's
+    ``multirun/<date>/<time>``, a single run's own ``outputs/<date>/<time>``."""
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
     folder = Path(hydra.sweep.dir) if hydra and hydra.mode == RunMode.MULTIRUN else output_dir
     return "/".join(folder.parts[-2:])
@@ -112,8 +109,7 @@ def train_tags(tracking: TrackingSettings, role: str, model: str | None = None) 
     """A training run's tags: dataset, the ``model`` it trains (None: the job's), ``target``
     or ``source``, then the user's ``tags`` (no gradient mode: a stored model serves every
     mode's jobs). A ``source_model=`` source is its own architecture, not the target's."""
-    arch = model or tracking.model
-    return list(dict.fromkeys([tracking.dataset, arch, role, *tracking.tags]))
+    return list(dict.fromkeys([tracking.dataset, model or tracking.model, role, *tracking.tags]))
 
 
 def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
@@ -162,13 +158,10 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
 def _console(mode: str, quiet: bool) -> None:
     """W&B's console for the run about to start: its informational lines off when ``quiet``
     (its login's 'Loaded credentials ... from WANDB_API_KEY' too), never its warnings and
-    errors.
-
-    W&B sets these switches from its process-wide settings once, at the process's first
-    ``wandb.setup``: later runs (a multirun's jobs under the basic launcher, the Python API's
-    calls) kept the first run's ``quiet``. ``wandb.termsetup`` (wandb's export) sets them again
-    for each run from the settings ``wandb.setup`` now holds: this run's ``show_info``, the
-    user's ``WANDB_SILENT`` as before."""
+    errors. W&B sets these switches once a process, at its first ``wandb.setup``:
+    ``wandb.termsetup`` (wandb's export) sets them again for each later run (a multirun's jobs
+    under the basic launcher, the API's calls) from this run's ``show_info`` and the user's
+    ``WANDB_SILENT``."""
     import wandb
 
     setup = wandb.setup(wandb.Settings(mode=mode, show_info=not quiet))
@@ -232,12 +225,9 @@ def attack_loggers(
     resolved: dict[str, Any],
     models: dict[str, dict | None],
 ) -> list[Logger]:
-    """The job's loggers: CSV in the output folder and, with ``logger=wandb``, its attack run
-    (its config: the ``resolved`` config tree).
-
-    ``models`` holds the training records of the target and source models; their store keys
-    go into the run's config as ``store_keys``, the names of their training runs.
-    """
+    """The job's loggers: CSV in the output folder and, with ``logger=wandb``, its attack run,
+    whose config is the ``resolved`` tree and, as ``store_keys``, the store keys of the target
+    and source in ``models`` (their training records), their training runs' names."""
     out: list[Logger] = []
     if tracking.csv:
         out.append(CSVLogger(output_dir, name="csv", version=""))
