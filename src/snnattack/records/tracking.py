@@ -126,7 +126,11 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         )
     mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
-    _console(mode, w["quiet"])
+    # W&B's informational lines off when quiet (its login's 'Loaded credentials ...' too), never
+    # its warnings and errors: wandb.setup sets them once a process, wandb.termsetup (wandb's
+    # export) again for each later run (a multirun's jobs, the API's calls) from its show_info
+    setup = wandb.setup(wandb.Settings(mode=mode, show_info=not w["quiet"]))
+    wandb.termsetup(setup.settings, None)
     kwargs = {
         "project": w["project"],
         "entity": w["entity"],
@@ -153,19 +157,6 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
         where = Path(run.dir).parent if offline else run.url  # offline: for `wandb sync`
         log.info("W&B %s run '%s' (%s): %s", init["job_type"], run.name, run.settings.mode, where)
     return run
-
-
-def _console(mode: str, quiet: bool) -> None:
-    """W&B's console for the run about to start: its informational lines off when ``quiet``
-    (its login's 'Loaded credentials ... from WANDB_API_KEY' too), never its warnings and
-    errors. W&B sets these switches once a process, at its first ``wandb.setup``:
-    ``wandb.termsetup`` (wandb's export) sets them again for each later run (a multirun's jobs
-    under the basic launcher, the API's calls) from this run's ``show_info`` and the user's
-    ``WANDB_SILENT``."""
-    import wandb
-
-    setup = wandb.setup(wandb.Settings(mode=mode, show_info=not quiet))
-    wandb.termsetup(setup.settings, None)
 
 
 def lightning_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
