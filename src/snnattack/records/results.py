@@ -122,11 +122,10 @@ def count_of(rate: float, total: int, of: str = "total") -> int | None:
     """The samples that a row's percentage ``rate`` counts of ``total`` (``asr`` of
     ``n_correct``, ``adv_acc`` of ``n``; ``of``: the field of ``total``, for the message), as
     the evaluation wrote it (``rate = 100 * count / total``): ``rate * total / 100`` to the
-    nearest whole. None for a ``total`` of 0, whose rate is NaN. One function for every reader
-    that turns a rate back into samples (a benchmark entry's robust accuracy, a kept row's
-    checks), so that they count alike; torch-free (the leaderboard imports it). ValueError
-    saying what the rate is where it counts no whole samples (further than :data:`WHOLE`, or
-    NaN: a row edited by hand) or is a share of no sample that is not NaN."""
+    nearest whole, None for a ``total`` of 0 (a NaN rate). Every reader that turns a rate back
+    into samples calls it, so that they count alike; torch-free (the leaderboard imports it).
+    ValueError saying what the rate is where it counts no whole samples (further than
+    :data:`WHOLE`, or NaN: a row edited by hand) or is a share of no sample that is not NaN."""
     if total == 0:
         if not math.isnan(rate):
             raise ValueError(f"a share of no sample ({of}=0), not NaN")
@@ -471,11 +470,10 @@ def check_same_models(done: JobRecord, path: Path, built: dict[str, tuple[str, s
 
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     """Refuses to run where ``path`` holds the record of a job of other settings (the
-    current schema, another :func:`result_spec`) or of a newer snnattack (its UserError):
-    the job would replace those results with its own, and what the folder's earlier config
-    produced would be lost. An unreadable record (said in a line) or an older-schema one is
-    a job to redo, not refused, and so is a record of the same config whose spec lacks the
-    ensembles' :data:`COMPONENTS` (written before the spec held them)."""
+    current schema, another :func:`result_spec`) or of a newer snnattack (its UserError),
+    whose results the job would replace. An unreadable record (said in a line) or an
+    older-schema one is a job to redo, not refused, and so is a record of the same config
+    whose spec lacks the ensembles' :data:`COMPONENTS` (written before the spec held them)."""
     try:
         done = read_record(path)
     except (OSError, ValueError) as err:
