@@ -122,8 +122,7 @@ def unfinished(
             which = f" of launch {n}{where}" if several else where
             for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True)):
                 if runs is not None:  # results of its settings in the sweep, or its refusal
-                    missing = runs not in hashes and runs not in refusals
-                    missing = missing and key(job) not in pending
+                    missing = runs not in hashes | refusals and key(job) not in pending
                 else:  # a launch that could not say: its overrides, as a folder holds them
                     missing = key(job) not in accounted
                 once = runs if runs is not None else key(job)
