@@ -169,9 +169,6 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     stamps = [made_at(j, folder) for j in jobs]
-    date = (
-        datetime.fromtimestamp(max(stamps), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        if stamps
-        else "unknown"
-    )
+    newest = datetime.fromtimestamp(max(stamps, default=0), timezone.utc)
+    date = newest.strftime("%Y-%m-%d %H:%M UTC") if stamps else "unknown"
     return Origin(title, command, commits, date, versions, commands, below)
