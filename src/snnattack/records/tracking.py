@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 _offline_reason: str | None = None
 
 
-def job_folder() -> Path | None:
-    """The Hydra output folder of the running job (None outside Hydra)."""
-    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
-
-
 def sweep_group(output_dir: Path) -> str:
     """The sweep folder's date and time, e.g. ``2026-11-23/04-17-00``: a multirun's
     ``multirun/<date>/<time>``, a single run's own ``outputs/<date>/<time>``."""
@@ -195,7 +190,8 @@ def train_loggers(
         return out
     run = None
     if rank_zero_only.rank == 0:
-        job_dir = job_folder() or workdir
+        in_hydra = HydraConfig.initialized()  # the job's output folder, else the work folder
+        job_dir = Path(HydraConfig.get().runtime.output_dir) if in_hydra else workdir
         key = spec_key(spec)
         role = "target" if spec.get("seed") == tracking.seed else "source"
         run = lightning_run(
