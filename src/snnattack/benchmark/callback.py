@@ -1,9 +1,8 @@
 """The entry of a ``run.py`` job launched on a protocol file (a Hydra callback).
 
 Each protocol file registers it (``hydra.callbacks.benchmark_entry``): after every job that
-wrote ``metrics.json``, it adds the target's parameter count to the record's target (the
-architecture the config builds, untrained: the count does not depend on the weights) and
-writes ``entry.json`` beside it, and with ``logger=wandb`` logs it as a W&B run
+wrote ``metrics.json``, it writes ``entry.json`` beside it (the target's parameter count and
+weights hash as the job recorded them), and with ``logger=wandb`` logs it as a W&B run
 (:mod:`snnattack.benchmark.wandb_run`). The entry records the hash of the protocol file and
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
 config's built on the file), both taken when the job starts; the leaderboard ranks only an
