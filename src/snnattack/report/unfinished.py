@@ -47,9 +47,6 @@ def unfinished(
             return None
         return tuple(sorted(o for o in overrides if not is_cosmetic_override(o, cosmetic)))
 
-    def named(folder: Path) -> str:
-        return str(folder.relative_to(root)) if folder != root else "."
-
     order = lambda p: folder_order(p, root)  # noqa: E731
     sweeps = sorted(
         {p.parent for name in (FAILURES, LAUNCHES) for p in root.rglob(name)}, key=order
@@ -83,14 +80,14 @@ def unfinished(
         if not done[folder]:
             why = last.get(folder.resolve())
             why = f"failed: {why['error']}" if why else "the job did not finish (yet), or failed"
-            lines.append(f"{named(folder)} has no metrics.json ({why})")
+            lines.append(f"{folder.relative_to(root)} has no metrics.json ({why})")
     for sweep in sweeps:
         own = [f for f in folders if f.is_relative_to(sweep)]
         ran = {held[f] for f in own if done[f]}
         hashes = {h for folder, h in settings.items() if folder.is_relative_to(sweep.resolve())}
         numbers = numbered(recorded[sweep])
         several = len(set(numbers)) > 1
-        where = "" if sweep == root else f" of {named(sweep)}"
+        where = "" if sweep == root else f" of {sweep.relative_to(root)}"
         launched = {  # (job number, overrides) -> the launches that listed it
             (num, tuple(job)): n
             for n, launch in zip(numbers, recorded[sweep], strict=True)
