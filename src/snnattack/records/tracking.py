@@ -53,12 +53,9 @@ def sweep_group(output_dir: Path) -> str:
 
 
 def run_name(overrides: list[str], cosmetic: list[str]) -> str:
-    """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``).
-
-    An override is left out when its key is one of the ``cosmetic_keys`` or below one
-    (``store`` drops ``store.dir``), or when it chooses where the job runs (``trainer=ddp_cpu``:
-    :func:`~snnattack.records.cosmetic.is_cosmetic_override`).
-    """
+    """The job's overrides that change results, e.g. ``attack=rga,lambda=0.9`` (or ``default``):
+    not one of the ``cosmetic`` keys or below one (``store`` drops ``store.dir``), nor the choice
+    of where the job runs (:func:`~snnattack.records.cosmetic.is_cosmetic_override`)."""
     kept = (o.lstrip("+") for o in overrides if not is_cosmetic_override(o, cosmetic))
     return ",".join(kept) or "default"
 
