@@ -181,11 +181,9 @@ class JobRecord:
 
     @classmethod
     def from_json(cls, data: Any) -> JobRecord:
-        """The record of a metrics.json of any readable schema (unknown keys are ignored).
-
-        Raises ``UserError`` for a schema newer than this code reads, ``ValueError`` for a
-        file that is not a job record.
-        """
+        """The record of a metrics.json of any readable schema (unknown keys are ignored);
+        ``UserError`` for a schema newer than this code reads, ``ValueError`` for a file that
+        is not a job record."""
         if not isinstance(data, dict):
             raise ValueError("not a job record (a JSON object)")
         schema = data.get("schema", 1)
