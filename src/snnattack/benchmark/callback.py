@@ -282,9 +282,8 @@ class EntryCallback(Callback):
                 UserError(
                     f"no benchmark entry: the job{'s' * (len(elsewhere) > 1)} "
                     f"{', '.join(elsewhere)} of {sweep} ran and made none (each said why in its "
-                    "own output: the launcher's workers'); "
-                    "accepted: the fix of each job's line, then the sweep again (its attacks "
-                    "skipped: their results are there)"
+                    "own output: the launcher's workers'); accepted: the fix of each job's line, "
+                    "then the sweep again (its attacks skipped: their results are there)"
                 )
             )
         # a job refused as it started holds the user's file, which its refusal named (one that
