@@ -272,10 +272,12 @@ class EntryCallback(Callback):
         if every_job_refused(sweep, failed, self.launches_at):
             return  # the launch is undone: the sweep's summary says why, in one line
         refused = {(sweep / job["folder"]).resolve() for job in failed}  # the summary's lines
-        elsewhere = [  # jobs run in a launcher's workers, which said their line there
+        elsewhere = [  # jobs that ran in a launcher's workers, which said their line there
             folder.relative_to(sweep).as_posix()
             for folder in job_folders(sweep, None)  # at any depth: hydra.sweep.subdir=a/s0
-            if not own_entry(folder) and folder.resolve() not in self.failed | refused
+            if (folder / "metrics.json").is_file()  # not a killed job's: its results are due
+            and not own_entry(folder)
+            and folder.resolve() not in self.failed | refused
         ]
         if elsewhere:
             fail_at_end(

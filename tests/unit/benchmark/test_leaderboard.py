@@ -439,7 +439,7 @@ def test_a_sweep_of_nested_job_folders_ranks_their_entries(
     """Job folders below the sweep folder's first level (``hydra.sweep.subdir=a/s${seed}``, a
     swept ``checkpoint=models/a.pt`` in ``${hydra.job.override_dirname}``) were not looked
     in: the sweep ended with ``no leaderboard`` though its jobs made entries, and a nested job
-    that made none was not named."""
+    that made none was not named (nor is a job folder without results: a killed job's)."""
     from omegaconf import OmegaConf
 
     from snnattack.benchmark.callback import EntryCallback
@@ -451,6 +451,9 @@ def test_a_sweep_of_nested_job_folders_ranks_their_entries(
     sweep = tmp_path / "sweep"
     write(sweep / "a" / "s0", "entry", entry("B", 45.5))
     write(sweep / "a" / "s1", "metrics", {})  # results of no entry, made in a worker
+    killed = sweep / "a" / "s2"  # an earlier launch's job killed before its results: no entry due
+    killed.mkdir()
+    (killed / "run.log").write_text("training\n")
     source = {"provider": "command-line", "schema": "file", "path": str(known)}
     hydra = {"sweep": {"dir": str(sweep)}, "runtime": {"config_sources": [source]}}
     EntryCallback().on_multirun_end(OmegaConf.create({"hydra": hydra}))
