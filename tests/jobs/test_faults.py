@@ -866,10 +866,11 @@ def test_a_single_run_out_of_gpu_memory_is_one_line_naming_what_to_make_smaller(
 def test_a_sweeps_job_out_of_gpu_memory_fails_alone_and_the_next_job_runs(
     tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sweep's job re-raised it as a bug's: Hydra's basic launcher ended the whole sweep
-    in its traceback, and the jobs after it never ran. The job fails alone now, as one that
-    ran past submitit's time limit: recorded in failures.jsonl (not as a user's mistake),
-    listed at the sweep's end (exit code 2), and the next job writes its results."""
+    """The sweep's job re-raised it as a bug's: once the launch's jobs ran, Hydra's sweeper
+    ended the sweep in its traceback, without its results table, report or list. The job
+    fails alone now, as one that ran past submitit's time limit: recorded in failures.jsonl
+    (not as a user's mistake), listed at the sweep's end (exit code 2), and the next job
+    writes its results."""
     _out_of_memory_at(monkeypatch, 32)
     sweep = tmp_path / "sweep"
     common = [*QUICK, f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
