@@ -45,7 +45,12 @@ from snnattack.records.results import (
     write_json,
 )
 from snnattack.records.store import ModelStore
-from snnattack.records.tracking import attack_loggers, log_results
+from snnattack.records.tracking import (
+    attack_loggers,
+    log_pending_results,
+    log_results,
+    mark_results_pending,
+)
 from snnattack.runtime.console import quiet_libraries
 from snnattack.runtime.lifecycle import run_results_complete, running_alone
 from snnattack.training.parse import model_settings
@@ -80,6 +85,7 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
     ) as done:
         if done is not None:
             run_results_complete(output_dir / "metrics.json")  # a stop now cuts short no result
+            log_pending_results(job.tracking, output_dir, resolved, done)  # a stop cut them short
             return done
         store = ModelStore(job.store.dir)
         check_stored(job, store)
@@ -127,6 +133,7 @@ def _keep(
     (:func:`_command`), shows the results and logs them to ``loggers`` (rank 0:
     :attr:`RunSettings.keep`), saying how long the job took since ``started``."""
     record = replace(record, command=command)
+    mark_results_pending(loggers, metrics_path)  # until log_results returns
     write_json(metrics_path, record.to_json())
     run_results_complete(metrics_path)  # a stop from here on cuts short no result
     log.info("results\n%s", job_table(record))

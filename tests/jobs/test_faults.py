@@ -743,9 +743,49 @@ def test_a_run_stopped_after_its_results_were_written_says_they_are_complete(
         f"error: stopped by signal 2 after the job's results were complete in "
         f"{job / 'metrics.json'}: only what follows them was cut short (their table and W&B "
         "logging, the report, a benchmark entry); relaunch the same command to write the "
-        "report and entry (the job is skipped)"
+        "report and entry and, where their W&B logging was cut short, log them (the job is "
+        "skipped)"
     )
     assert json.loads((job / "metrics.json").read_text())["results"]
+
+
+def test_a_run_stopped_before_its_wandb_run_got_the_results_logs_them_on_relaunch(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after ``metrics.json`` was written but before the W&B attack run got the
+    results: the relaunch skipped the finished job and never logged them, so the dashboard
+    missed that job for good. Now the relaunch logs them once (a new attack run), and a
+    further relaunch, the results logged, makes no run."""
+    import wandb
+    from harness import read_wandb_run
+
+    import snnattack.job
+
+    job = tmp_path / "job"
+    args = (*QUICK, "logger=wandb", f"store.dir={digits_store}", f"hydra.run.dir={job}")
+    offline = {"WANDB_MODE": "offline"}
+    with monkeypatch.context() as stop:
+        stop.setattr(snnattack.job, "log_results", _ctrl_c)
+        done = cli(*args, cwd=tmp_path, env=offline)
+    assert done.returncode == 130, done.stderr[-3000:]
+    record = json.loads((job / "metrics.json").read_text())
+    for _ in range(2):  # the relaunch, then one more
+        done = cli(*args, cwd=tmp_path, env=offline)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads((job / "metrics.json").read_text()) == record  # skipped
+    wandb.teardown()  # the W&B service writes every run file to its end and stops
+    runs = [read_wandb_run(f) for f in (job / "wandb").glob("offline-run-*")]
+    attack = [r for r in runs if r["job_type"] == "attack"]
+    # what log_results adds (the test loop logs clean_acc and the rows' numbers as it goes)
+    with_results = [r for r in attack if "n" in r["summary"] or r["artifacts"]]
+    assert len(attack) == 2 and len(with_results) == 1  # the stopped run and the relaunch's
+    [logged] = with_results
+    assert (logged["summary"]["n"], logged["summary"]["clean_acc"]) == (
+        record["n"],
+        pytest.approx(record["clean_acc"]),
+    )
+    assert sorted(a[0] for a in logged["artifacts"]) == ["results", "run_table"]
+    assert not list(job.glob(".wandb_results_pending*"))
 
 
 @pytest.mark.parametrize("when", ["end", "first job"])

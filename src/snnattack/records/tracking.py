@@ -15,10 +15,12 @@ If W&B cannot be reached, runs go offline with one printed line.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from snnattack.errors import ConfigError
 from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.provenance import provenance
-from snnattack.records.results import ROW_FIELDS, JobRecord
+from snnattack.records.results import ROW_FIELDS, JobRecord, write_json
 from snnattack.records.store import spec_key
 from snnattack.settings import TrackingSettings, row_name
 
@@ -39,6 +41,10 @@ CONFIG_COLUMNS = ("lambda", "T", "seed")  # the setting beside each row in the r
 TABLE_COLUMNS = (*CONFIG_COLUMNS, *ROW_FIELDS)
 
 log = logging.getLogger(__name__)
+
+# beside a job's metrics.json while its W&B attack run has yet to get the results: written
+# before metrics.json, removed once log_results returned (a relaunch logs them where it stays)
+PENDING = ".wandb_results_pending.json"
 
 # Why W&B could not be reached, once it could not: later runs of the process go offline at once.
 _offline_reason: str | None = None
@@ -233,9 +239,49 @@ def attack_loggers(
     return out
 
 
+def _attack_run(loggers: list[Logger]) -> Any:
+    """The W&B run among a job's ``loggers`` that logs (not ``mode=disabled``), or None."""
+    run = next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
+    return None if run is None or run.settings.mode == "disabled" else run
+
+
+def mark_results_pending(loggers: list[Logger], metrics_path: Path) -> None:
+    """Notes beside ``metrics_path``, before the job writes it, that its W&B run (if any) has
+    yet to get the results (:data:`PENDING`, naming the run): a stop between ``metrics.json``
+    and the end of :func:`log_results` leaves it, and the relaunch, which skips the finished
+    job, logs them (:func:`log_pending_results`)."""
+    run = _attack_run(loggers)
+    if run is not None:
+        note = {"run_id": run.id, "run_name": run.name, "metrics": str(metrics_path)}
+        write_json(metrics_path.parent / PENDING, note)
+
+
+def log_pending_results(
+    tracking: TrackingSettings,
+    output_dir: Path,
+    resolved: dict[str, Any],
+    record: JobRecord,
+) -> None:
+    """Logs the finished ``record`` of ``output_dir`` to a new attack run where its own run
+    never got it (:data:`PENDING` left by a stop during its logging): a relaunch skipping the
+    job, with W&B on, thus logs each job's results once. The first run, ended without them,
+    stays in W&B under the same name."""
+    pending = output_dir / PENDING
+    if not pending.is_file() or tracking.wandb is None or tracking.wandb["mode"] == "disabled":
+        return
+    try:
+        first = json.loads(pending.read_text()).get("run_id", "?")
+    except (OSError, ValueError, AttributeError):
+        first = "?"
+    log.info("W&B run %s of this job ended without its results: logging them now", first)
+    loggers = attack_loggers(replace(tracking, csv=False), output_dir, resolved, record.models)
+    log_results(loggers, record, output_dir / "metrics.json")
+
+
 def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) -> None:
     """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
-    ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run."""
+    ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run
+    and removes the note that the results were pending (:func:`mark_results_pending`)."""
     run = next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
     if run is None:
         return
@@ -263,6 +309,7 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     artifact.add_file(str(metrics_path))
     run.log_artifact(artifact)
     run.finish()
+    (metrics_path.parent / PENDING).unlink(missing_ok=True)
 
 
 @contextmanager

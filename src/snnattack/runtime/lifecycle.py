@@ -123,7 +123,8 @@ def stop_line(stop: Preempted) -> str:
     return (
         f"{stop} after the job's results were complete in {path}: only what follows them was "
         "cut short (their table and W&B logging, the report, a benchmark entry); relaunch the "
-        "same command to write the report and entry (the job is skipped)"
+        "same command to write the report and entry and, where their W&B logging was cut "
+        "short, log them (the job is skipped)"
     )
 
 

@@ -94,6 +94,7 @@ def test_each_job_has_one_train_run_and_one_attack_run_in_the_sweep_group(sweep:
         assert runs["attack"]["tags"] == ["digits", "digits_net", "stbp", "smoke"]
         assert runs["train"]["tags"] == ["digits", "digits_net", "target", "smoke"]  # no mode
         assert metrics(sweep, job)["config"]["logger"]["wandb"]["mode"] == "offline"
+        assert not (sweep / SWEEP / job / tracking.PENDING).exists()  # the results logged
     assert len(ids) == 4
 
 
