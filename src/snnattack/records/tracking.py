@@ -240,9 +240,8 @@ def attack_loggers(
 
 
 def _attack_run(loggers: list[Logger]) -> Any:
-    """The W&B run among a job's ``loggers`` that logs (not ``mode=disabled``), or None."""
-    run = next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
-    return None if run is None or run.settings.mode == "disabled" else run
+    """The W&B run among a job's ``loggers``, or None."""
+    return next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
 
 
 def mark_results_pending(loggers: list[Logger], metrics_path: Path) -> None:
@@ -251,7 +250,7 @@ def mark_results_pending(loggers: list[Logger], metrics_path: Path) -> None:
     and the end of :func:`log_results` leaves it, and the relaunch, which skips the finished
     job, logs them (:func:`log_pending_results`)."""
     run = _attack_run(loggers)
-    if run is not None:
+    if run is not None and run.settings.mode != "disabled":
         note = {"run_id": run.id, "run_name": run.name, "metrics": str(metrics_path)}
         write_json(metrics_path.parent / PENDING, note)
 
@@ -282,7 +281,7 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
     ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run
     and removes the note that the results were pending (:func:`mark_results_pending`)."""
-    run = next((lg.experiment for lg in loggers if isinstance(lg, WandbLogger)), None)
+    run = _attack_run(loggers)
     if run is None:
         return
     import wandb  # only with a run: its import costs ~0.5 s a job
