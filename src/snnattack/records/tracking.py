@@ -279,8 +279,8 @@ def log_pending_results(
 
 def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) -> None:
     """Adds the results table (:data:`TABLE_COLUMNS`), ``n``, ``n_correct``, clean accuracy and
-    ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, then ends the run
-    and removes the note that the results were pending (:func:`mark_results_pending`)."""
+    ``metrics.json`` (an artifact of type ``results``) to the job's W&B run, removes the note
+    that the results were pending (:func:`mark_results_pending`), then ends the run."""
     run = _attack_run(loggers)
     if run is None:
         return
@@ -307,8 +307,10 @@ def log_results(loggers: list[Logger], record: JobRecord, metrics_path: Path) ->
     )
     artifact.add_file(str(metrics_path))
     run.log_artifact(artifact)
-    run.finish()
+    # the results are W&B's once logged (a stop in finish leaves its local files for `wandb
+    # sync`): the note goes first, so that a relaunch never logs them to a second run
     (metrics_path.parent / PENDING).unlink(missing_ok=True)
+    run.finish()
 
 
 @contextmanager

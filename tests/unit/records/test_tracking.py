@@ -371,6 +371,34 @@ def logged(folder: Path, mode: str, aimed: dict[str, Any] | None = None, **recor
     tracking.log_results(loggers, done, metrics_path)
 
 
+def test_a_stop_while_the_run_ends_leaves_no_note_to_log_the_results_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in ``run.finish()``, the results logged: the pending note stayed, and the
+    relaunch logged them to a second run of the same name (the dashboard counted the job
+    twice). The note now goes once the results are logged, before the run ends."""
+    loggers = tracking.attack_loggers(
+        tracking_settings(composed("logger.wandb.mode=offline")), tmp_path, {}, {}
+    )
+    metrics_path = tmp_path / "metrics.json"
+    metrics_path.write_text("{}")
+    tracking.mark_results_pending(loggers, metrics_path)
+    assert (tmp_path / tracking.PENDING).is_file()
+    run = loggers[-1].experiment
+    ended = run.finish
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "finish", stopped)
+    done = JobRecord(config={"lambda": 1.0, "T": 4, "seed": 0}, clean_acc=90.0, n=10, results=[])
+    with pytest.raises(KeyboardInterrupt):
+        tracking.log_results(loggers, done, metrics_path)
+    monkeypatch.undo()
+    ended()
+    assert not (tmp_path / tracking.PENDING).exists()
+
+
 def test_disabled_wandb_writes_no_run_and_results_still_log(tmp_path: Path) -> None:
     logged(tmp_path, "disabled")
     assert not (tmp_path / "wandb").exists() or not list((tmp_path / "wandb").glob("*run-*"))
