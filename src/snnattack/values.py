@@ -201,9 +201,8 @@ def is_number(value: object) -> bool:
 # bits, and a larger one overflowed where a float was made of it (``T=`` with 400 digits: an
 # ``OverflowError`` of the memory check, a traceback)
 MAX_INT = 2**63 - 1
-LARGEST_INT = (MAX_INT, "2**63 - 1, the largest integer a job takes")  # and why
 # an integer's problem where it is above MAX_INT
-ABOVE_MAX_INT = f"is out of range (above {LARGEST_INT[1]})"
+ABOVE_MAX_INT = "is out of range (above 2**63 - 1, the largest integer a job takes)"
 # the most torch threads: no machine has more cores (the largest have a few thousand), and
 # torch starts them all at the first operation, slower the more there are (on 2 cores 1000
 # threads took 13 s, 2000 took 92 s, 100000 hung past SIGTERM)
@@ -214,16 +213,13 @@ BEYOND_MAX_INT = "is out of range (beyond ±(2**63 - 1), the largest integer a j
 def integer(lo: int, hi: int | None = None) -> Rule:
     """An integer in ``[lo, hi]``; with no ``hi``, one >= ``lo`` and at most :data:`MAX_INT`,
     which a larger value's message names with its reason."""
-    most, why = LARGEST_INT
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
-        if hi is None and v > most:
-            return f"is out of range (above {why})"
-        return "is out of range"
+        return ABOVE_MAX_INT if hi is None and v > MAX_INT else "is out of range"
 
     text = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
     return Rule(
-        lambda v: is_int(v) and v >= lo and v <= (most if hi is None else hi),
+        lambda v: is_int(v) and v >= lo and v <= (MAX_INT if hi is None else hi),
         text,
         problem,
         form=is_int,
