@@ -323,8 +323,7 @@ def _chosen(key: str, tree: dict[str, Any], conf_dir: Path) -> tuple[str, list[s
         for stem, choice in trees.items():
             if choice[name] != node.get(name):
                 continue
-            for part in below.split("."):
-                choice = choice.get(part, _NONE) if isinstance(choice, dict) else _NONE
+            choice = _below(choice, below)
             if choice is _NONE:  # a key of the root config's own (attack.tune)
                 return None
             return f"{group}={stem}", sorted(choice) if isinstance(choice, dict) else []
@@ -440,14 +439,8 @@ def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] |
     group, _, below = key.partition(".")
     if group not in one_choice_groups(conf_dir) or not below:
         return None
-    have = []
-    for path in choice_files(conf_dir, group):
-        node = _choice_tree(path, conf_dir, group)
-        for part in below.split("."):
-            node = node.get(part) if isinstance(node, dict) and part in node else _NONE
-        if node is not _NONE:
-            have.append(path.stem)
-    return group, have
+    trees = {p.stem: _choice_tree(p, conf_dir, group) for p in choice_files(conf_dir, group)}
+    return group, [stem for stem, tree in trees.items() if _below(tree, below) is not _NONE]
 
 
 def global_choices_with(key: str, conf_dir: Path = CONF_DIR) -> dict[str, list[str]]:
@@ -482,15 +475,20 @@ def readers(key: str, conf_dir: Path = CONF_DIR) -> list[str]:
 _NONE = object()  # a key a config does not set (its value may be null)
 
 
+def _below(tree: Any, dotted: str) -> Any:
+    """The value at the ``dotted`` key of ``tree``; :data:`_NONE` where it sets none."""
+    for part in dotted.split("."):
+        tree = tree.get(part, _NONE) if isinstance(tree, dict) else _NONE
+    return tree
+
+
 def _choice_tree(path: Path, conf_dir: Path, group: str) -> Any:
     """What the choice ``path`` of ``group`` sets under the group's node, as plain values (a
     ``@package _global_`` file's ``<group>:`` block), without its defaults list."""
-    tree = OmegaConf.to_container(loaded(path), resolve=False)
-    if not isinstance(tree, dict):
-        return None
-    tree.pop("defaults", None)
-    package = _package(path, conf_dir)
-    return tree.get(group) if package == "" else tree if package == group else None
+    for file, prefix, tree in _files(conf_dir):
+        if file == path:
+            return tree.get(group) if prefix == "" else tree if prefix == f"{group}." else None
+    return None
 
 
 def choice_files(conf_dir: Path, group: str) -> list[Path]:
