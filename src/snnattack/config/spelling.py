@@ -4,13 +4,10 @@ integer where it is one), so that two ways of writing one value are one setting 
 settings are hashed (a model's store key: one model trained, not two counted as seeds; a
 job's result spec and record, by which a relaunch and the report match jobs).
 
-A value is written plainly (``lambda=1``, ``lambda=1.0``), or by an interpolation that reads
-another key (``+kinds.l=1 lambda=${kinds.l}``, an experiment file's
-``lambda: ${kinds.lambda.${train.kind}}``). Validation spells the plain ones in the config
-(:func:`spell_config`: the settings read from it see them so); an interpolation stays one
-there (a model derived from the config, a black-box source of another kind, resolves it anew),
-so the resolved trees that settings are hashed by are spelt as they are made
-(:func:`spelt`): the value the job runs, in the type it reads it as.
+A value set plainly (``lambda=1``) is spelt in the config by validation (:func:`spell_config`);
+one set by an interpolation (an experiment file's ``lambda: ${kinds.lambda.${train.kind}}``)
+stays one there, as a model derived from the config resolves it anew, so the resolved trees
+that settings are hashed by are spelt as they are made (:func:`spelt`).
 """
 
 from __future__ import annotations

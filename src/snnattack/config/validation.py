@@ -4,13 +4,11 @@ In order: every key is one the project reads (:mod:`.keys`), each key's value pa
 (:mod:`.rules`), the keys fit together (:mod:`.combinations`), and the machine and the files
 can do the job (:mod:`.preflight`). :func:`validate` runs them all and returns the notes.
 
-The rules, checks and notes of a kind's own keys are declared beside its code, into the
-registries of :mod:`snnattack.values` (:mod:`.rules` names where), as each kind registers
-itself to be built.
-``config/`` lies below every kind (docs/architecture.md, "The layers"), so it imports none of
-them, and :func:`validate` refuses to run before the packages of :data:`DECLARING` are
-imported (``snnattack.job`` and ``snnattack.api`` import them). What a kind needs of the config
-it parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse`).
+A kind's own keys are declared beside its code (:mod:`snnattack.values`, :mod:`.rules` names
+where): ``config/`` lies below every kind (docs/architecture.md, "The layers") and imports
+none, so :func:`validate` refuses to run before the packages of :data:`DECLARING` are imported
+(``snnattack.job`` and ``snnattack.api`` import them). What a kind needs of the config it
+parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse`).
 """
 
 from __future__ import annotations
