@@ -405,31 +405,23 @@ def one_choice_groups(conf_dir: Path) -> dict[str, str]:
 @cache
 def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     """The dotted keys (below the group's node) that every choice of ``group`` sets, with the
-    group's own files that it includes (``train``'s ``_adversary``): a tree without one has
-    lost it (``~train.adversary.grad_mode``), or its choice (``~attack`` leaves the root
-    config's own ``attack.*``)."""
+    group's own ``_*`` files that its defaults list includes (``train``'s ``_adversary``),
+    merged under it: a tree without one has lost it (``~train.adversary.grad_mode``), or its
+    choice (``~attack`` leaves the root config's own ``attack.*``)."""
     keys = []
     for path in choice_files(conf_dir, group):
-        tree = _with_includes(path, conf_dir, group)
-        if isinstance(tree, dict):
-            keys.append({key for key, _ in walk(tree, "")})
+        listed = (OmegaConf.to_container(loaded(path)) or {}).get("defaults") or []
+        included = [
+            conf_dir / group / f"{entry}.yaml"
+            for entry in listed
+            if isinstance(entry, str) and entry.startswith("_") and entry != "_self_"
+        ]
+        trees = [_choice_tree(p, conf_dir, group) for p in (*included, path)]
+        trees = [t for t in trees if isinstance(t, dict)]
+        if trees:
+            merged = OmegaConf.to_container(OmegaConf.merge(*trees), resolve=False)
+            keys.append({key for key, _ in walk(merged, "")})
     return frozenset(set.intersection(*keys)) if keys else frozenset()
-
-
-def _with_includes(path: Path, conf_dir: Path, group: str) -> Any:
-    """:func:`_choice_tree` of ``path`` merged over the trees of the group's ``_*`` files that
-    its defaults list includes."""
-    own = _choice_tree(path, conf_dir, group)
-    listed = (OmegaConf.to_container(loaded(path)) or {}).get("defaults") or []
-    included = [
-        _choice_tree(conf_dir / group / f"{entry}.yaml", conf_dir, group)
-        for entry in listed
-        if isinstance(entry, str) and entry.startswith("_") and entry != "_self_"
-    ]
-    trees = [t for t in (*included, own) if isinstance(t, dict)]
-    if not trees:
-        return own
-    return OmegaConf.to_container(OmegaConf.merge(*trees), resolve=False)
 
 
 def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] | None:
