@@ -176,9 +176,7 @@ def _radii_named_apart(resolved: dict[str, Any]) -> None:
     ``16.0000001`` would share one ``row_seconds`` entry and one W&B key, one row's numbers
     overwriting the other's."""
     seen: dict[str, Any] = {}
-    for e in resolved["eps"]:
-        if not isinstance(e, int | float) or isinstance(e, bool):
-            continue  # its rule answers first
+    for e in resolved["eps"]:  # numbers: eps's rule is checked before any check
         name = radius_name(float(e) / 255.0 * 255)  # as AttackSpec.name spells eps (in [0, 1])
         if name in seen:
             raise ConfigError(
