@@ -490,7 +490,5 @@ def annotated(func: Callable, name: str) -> Rule | None:
     options.discard(type(None))
     if options == {int, float}:
         options = {float}
-    if len(options) != 1 or next(iter(options)) not in TYPED:
-        return None
-    rule = TYPED[next(iter(options))]
-    return optional(rule) if nullable else rule
+    rule = TYPED.get(next(iter(options))) if len(options) == 1 else None
+    return optional(rule) if nullable and rule is not None else rule
