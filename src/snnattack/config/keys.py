@@ -138,8 +138,7 @@ def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     dotted key."""
     keys, _, groups = schema(conf_dir)
     parts = key.split(".")
-    supplied = _suppliers(conf_dir)
-    concrete = {_instance(p, parts, supplied.get(p)) for p in keys} | groups | set(ALIASES)
+    concrete = {_instance(p, parts, conf_dir) for p in keys} | groups | set(ALIASES)
     concrete.discard(None)
     parent, leaf = ".".join(parts[:-1]), parts[-1]
     siblings = {k.rpartition(".")[2]: k for k in concrete if k.rpartition(".")[0] == parent}
@@ -154,17 +153,18 @@ def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     return found[0] if found else None
 
 
-def _instance(pattern: str, parts: list[str], options: frozenset[str] | None = None) -> str | None:
+def _instance(pattern: str, parts: list[str], conf_dir: Path) -> str | None:
     """``pattern`` with its ``*`` levels taken from the key ``parts`` (``method.*.steps`` for
     ``method.pgd.stepz`` is ``method.pgd.steps``); None where the levels before differ, or
-    where the option taken for ``*`` is not one of ``options``, those whose file sets the key
-    (:func:`_suppliers`): a suggestion is a key that exists."""
+    where the option taken for ``*`` is not one whose file sets the key (:func:`_suppliers`):
+    a suggestion is a key that exists."""
     wanted = pattern.split(".")
     if "*" not in wanted:
         return pattern
     star = wanted.index("*")
     if len(parts) <= star or parts[:star] != wanted[:star]:
         return None
+    options = _suppliers(conf_dir).get(pattern)
     if options is not None and parts[star] not in options:
         return None
     return ".".join(parts[i] if w == "*" else w for i, w in enumerate(wanted))
@@ -202,11 +202,10 @@ def list_above(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     schema (Hydra would set one in range, ``eps.0=4``, but add none, ``...components.7``): a
     list is overridden whole, as a file of ``conf/`` sets it."""
     parts = key.split(".")
-    supplied = _suppliers(conf_dir)
     for end in range(len(parts) - 1, 0, -1):
         above = ".".join(parts[:end])
         for pattern in list_nodes(conf_dir):
-            if _instance(pattern, parts[:end], supplied.get(pattern)) == above:
+            if _instance(pattern, parts[:end], conf_dir) == above:
                 return above
     return None
 
