@@ -8,9 +8,8 @@ rules.
 Each kind (an attack method, a kind of training, an analysis, the user's factory) declares the
 rules of its own keys beside its code, as it registers itself to be built: a key's rule in
 :data:`RULES`, a check of several keys together in :data:`CHECKS`, a note on a setting that
-does less than it says in :data:`NOTES`. :func:`snnattack.config.validation.validate` runs them all,
-once the packages that declare them are imported (``snnattack.job`` and ``snnattack.api``
-import them), so validation needs no import of a kind's module for its rules.
+does less than it says in :data:`NOTES`, which :func:`snnattack.config.validation.validate`
+runs (it imports no kind's module: its docstring).
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
 Importing this module loads neither torch nor Lightning, so the command line checks the values
 it is given against these rules before the job's stack loads
 (:func:`snnattack.runtime.cli.check_values`): ``python run.py lambda=1.5`` is refused in about
-a second, not after the ~14 s of imports a job needs. :mod:`snnattack.config.rules` adds the
-rules whose accepted values are kinds (resets, encodings, gradient modes, models, datasets),
-and the validation checks every key again (:func:`snnattack.config.validation.validate`);
-both check by :func:`check_rules`.
+a second, not after the ~14 s of imports a job needs. The validation checks every key again,
+with the rules that name kinds (:mod:`snnattack.config.rules`); both check by
+:func:`check_rules`.
 """
 
 from __future__ import annotations
