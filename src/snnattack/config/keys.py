@@ -341,7 +341,7 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = L
         if problem is not None:
             raise problem
     groups = one_choice_groups(conf_dir)
-    if not any(isinstance(tree.get(group), dict) for group in _named(groups)):
+    if not any(isinstance(tree.get(group), dict) for group in groups):
         raise bare_config_error(conf_dir)
     for group, default in groups.items():
         held = tree.get(group) if isinstance(tree.get(group), dict) else {}
@@ -372,18 +372,12 @@ def check_keys(tree: dict[str, Any], conf_dir: Path = CONF_DIR, listing: str = L
 def bare_config_error(conf_dir: Path) -> ConfigError:
     """The line for a config of the user's that does not start from the package's: it holds
     none of its groups (and none of its ``hydra.callbacks``)."""
-    groups = ", ".join(_named(one_choice_groups(conf_dir)))
+    groups = ", ".join(g for g in one_choice_groups(conf_dir) if g.isidentifier())  # no hydra/...
     return ConfigError(
         f"the config holds none of the package's groups ({groups})"
         ": a config of your own that does not start from the package's; accepted: defaults: "
         "[config, _self_] at its top (docs/experiments.md, Your own experiment)"
     )
-
-
-def _named(groups: dict[str, str]) -> list[str]:
-    """The groups of :func:`one_choice_groups` that a config holds as keys (not
-    ``override hydra/...``)."""
-    return [group for group in groups if group.isidentifier()]
 
 
 @cache
