@@ -102,9 +102,7 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     check_keys(OmegaConf.to_container(cfg, resolve=False))
     resolved = resolve(cfg)
     read = {key: listed(key, resolved.get(key)) for key in LISTS}  # eps=8: a list of one
-    resolved.update(
-        (key, list(value) if isinstance(value, list) else value) for key, value in read.items()
-    )
+    resolved.update((key, list(value)) for key, value in read.items())  # a Bare as a plain list
     check_rules((key, read.get(key, value)) for key, value in flat(resolved))
     for name, check in CHECKS.items():  # the combinations, then the machine
         if machine or CHECKS.orders[name] < MACHINE:
