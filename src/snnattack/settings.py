@@ -181,7 +181,6 @@ class Recipe(FrozenBlocks):
     eot_samples: int = 1
     steps_curve: tuple[int, ...] = ()
     seed: int = 0
-    # event attacks' rows: the share of successes with fewer events changed than each
     l0_thresholds: tuple[int, ...] = (200, 800)
 
 

@@ -32,9 +32,8 @@ def _plain(node: Any) -> Any:
 
 
 def attack_settings(cfg: DictConfig) -> AttackSettings:
-    """The ``attack`` block: its recipe (with the config's ``seed``), whether examples are
-    saved, its tuning, the attacked models' preparation (``attack.fold_bn``, ``compile``) and
-    the EOT draws of a target whose forward is random (``attack.random_eot_samples``)."""
+    """The ``attack`` block (and ``compile``), its recipe with the config's ``seed``: the
+    parts :class:`~snnattack.settings.AttackSettings` names."""
     return AttackSettings(
         recipe=Recipe(
             grad_mode=cfg.attack.grad_mode,
