@@ -14,7 +14,7 @@ import inspect
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,8 +61,7 @@ class ReportTable:
     order: float  # its place in the report
 
     def __call__(self, sources: Mapping[str, Any]) -> Table | None:
-        """The table drawn from ``sources`` (the report's rows, jobs, extra keys and paper
-        block)."""
+        """The table drawn from ``sources`` (rows, jobs, extra keys and paper block)."""
         return drawn(self.draw, {**sources, "paper": sources["paper"].get(self.name) or []})
 
 
@@ -153,8 +152,7 @@ def ranked(known: Sequence[str], name: Any) -> tuple:
 
 
 def mode_order(mode: str | None) -> tuple:
-    """The gradient modes in their registered order (STBP first, then RGA: the paper's), then
-    any other mode (one no longer registered) by name."""
+    """The gradient modes in their registered order (the paper's), then any other by name."""
     from snnattack.gradients import GRADIENT_MODES  # only here: it imports torch
 
     return ranked(tuple(GRADIENT_MODES), mode)
@@ -311,10 +309,13 @@ def comparison_sentence(
                 + "; "
             )
         clauses.append(f"{lead} ({breakdown}{a} − {b}: {span}); {judged}")
-    if not clauses:
-        return ""
+    return _sentence(clauses)
+
+
+def _sentence(clauses: list[str]) -> str:
+    """``clauses`` as one sentence: joined by ``;``, capitalised, a full stop (none: "")."""
     text = "; ".join(clauses)
-    return text[0].upper() + text[1:] + "."
+    return text[0].upper() + text[1:] + "." if text else ""
 
 
 def _of(k: int, total: int) -> str:
@@ -341,10 +342,7 @@ def range_sentence(groups: Iterable[list[dict[str, Any]]], boxes: list[tuple[str
         if asr:
             robust = f" (robust accuracy {spread(acc).removeprefix('ranges from ')})" if acc else ""
             parts.append(f"{box}-box ASR {spread(asr)}{robust}")
-    if not parts:
-        return ""
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+    return _sentence(parts)
 
 
 def _compared(
@@ -399,6 +397,26 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         columns += [f"{label} Δ {mode_name(m)} − {mode_name(modes[0])}" for m in compared]
         columns += [f"{label} robust {mode_name(m)}" for m in modes]
     columns += ["n", "seeds"]
+
+    def paper_row(ref: dict, key: tuple, seeds: str) -> list[str]:
+        """A row of the paper's numbers, shown with the setting ``key`` where the paper's row
+        states it ("–" where it does not: its number is not at our value), its differences
+        to the first mode those of the modes ``compared``, "–" in the targeted columns."""
+        label = [fmt(key[i]) if keys[i] in ref or keys[i] == "method" else "–" for i in shown]
+        label[shown.index(keys.index("method"))] += " (paper)"  # kept: never constant
+        theirs = [fmt(ref.get("clean"))]
+        for box, _ in boxes:
+            values = {m: (ref.get(box) or {}).get(m) for m in modes}
+            first = values[modes[0]]
+            theirs += [fmt(v) for v in values.values()]
+            theirs += ["–"] * len(modes) * (box in aimed)
+            theirs += [
+                "–" if values[m] is None or first is None else f"{values[m] - first:+.2f}"
+                for m in compared
+            ]
+            theirs += ["–"] * len(modes)
+        return [*label, *theirs, "", seeds]
+
     out, bold = [], set()
     deltas: dict[str, list] = {m: [] for m in compared}
     # a white-box cell does not depend on the source: rows that differ in source_* alone
@@ -443,10 +461,8 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         n = _samples(r.get("n") for r in members)
         out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
-            out.append(_paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "", aimed))
-    for ref, key in zip(unrun, unrun_keys, strict=True):
-        row = _paper_table2_row(ref, key, keys, shown, boxes, modes, compared, "not run", aimed)
-        out.append(row)
+            out.append(paper_row(ref, key, ""))
+    out += [paper_row(ref, key, "not run") for ref, key in zip(unrun, unrun_keys, strict=True)]
     if compared:
         summary = comparison_sentence(deltas, modes[0])
     else:
@@ -480,8 +496,7 @@ def black_box_source(rows: Iterable[dict[str, Any]]) -> str:
     ...), e.g. ``BB source = ann digits_net`` or ``BB source = hybrid digits_resnet (T = 2)``:
     its kind and architecture, and the λ and T it differs by, each where every black-box row
     has one value (a swept ``source_*`` key is a column); empty where the source is the
-    target's config (another seed). The target's settings alone described a table of
-    examples crafted on another model, which only the command named."""
+    target's config (another seed): the target's settings alone would not say it."""
     fields = {"source_kind": "target_kind", "source_model": "model"}
     fields |= {"source_lambda": "lambda", "source_T": "T"}
     black = [r for r in rows if r.get("box") == "black"]
@@ -499,39 +514,6 @@ def black_box_source(rows: Iterable[dict[str, Any]]) -> str:
     named = (("λ", "source_lambda"), ("T", "source_T"))
     said = [f"{n} = {fmt(one[k])}" for n, k in named if k in differs]
     return f"BB source = {words}".rstrip() + (f" ({', '.join(said)})" if said else "")
-
-
-def _paper_table2_row(
-    ref: dict,
-    key: tuple,
-    keys: list[str],
-    shown: list[int],
-    boxes: list[tuple[str, str]],
-    modes: list[str],
-    compared: list[str],
-    seeds: str,
-    aimed: Collection[str] = (),
-) -> list[str]:
-    """A Table 2 row of the paper's numbers, shown with the setting ``key`` where the paper's
-    row states it ("–" where it does not: its number is not at our value), its differences
-    to the first mode those of the modes ``compared``, "–" in the targeted columns of the
-    boxes ``aimed``."""
-    label = [
-        fmt(key[i]) + " (paper)" if keys[i] == "method" else fmt(key[i]) if keys[i] in ref else "–"
-        for i in shown
-    ]
-    theirs = [fmt(ref.get("clean"))]
-    for box, _ in boxes:
-        values = {m: (ref.get(box) or {}).get(m) for m in modes}
-        first = values[modes[0]]
-        theirs += [fmt(v) for v in values.values()]
-        theirs += ["–"] * len(modes) * (box in aimed)
-        theirs += [
-            "–" if values[m] is None or first is None else f"{values[m] - first:+.2f}"
-            for m in compared
-        ]
-        theirs += ["–"] * len(modes)
-    return [*label, *theirs, "", seeds]
 
 
 def _samples(counts: Iterable[int | None]) -> str:
