@@ -32,6 +32,7 @@ from snnattack.report.tables import (  # noqa: E402
     group,
     mean_std,
     mode_order,
+    per_seed,
     ranked,
 )
 
@@ -86,11 +87,12 @@ def spread_label(rows: list[dict[str, Any]], points: tuple[str, ...]) -> str:
     return f", mean ± std over {high if low == high else f'{low}–{high}'} seeds"
 
 
-def series_style(i: int) -> dict[str, str]:
-    """The line style and marker of the ``i``-th series drawn in one colour: the legend tells
-    them apart by the marker too, where a short dashed handle looks like a solid one."""
+def series_style(i: int, colour: int, label: str) -> dict[str, str]:
+    """The colour ``C<colour>``, ``label`` and the line style and marker of the ``i``-th series
+    drawn in that colour: the legend tells them apart by the marker too, where a short dashed
+    handle looks like a solid one."""
     linestyle, marker = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))[i % 4]
-    return {"linestyle": linestyle, "marker": marker}
+    return {"color": f"C{colour}", "linestyle": linestyle, "marker": marker, "label": label}
 
 
 def shared_legend(fig: plt.Figure) -> None:
@@ -149,12 +151,9 @@ def trend(rows: list[dict[str, Any]], x: str, keys: tuple[str, ...]) -> bool:
 
 
 def seed_stat(rows: list[dict[str, Any]], y: str) -> tuple[float, float]:
-    """``y``'s mean and std over seeds: the rows of one seed are averaged first, since they
-    repeat one model's number (a job's clean accuracy is in each of its rows; a kinds sweep
-    attacks the same target white box once per source kind). NaN when no row has a value."""
-    per_seed = group((r.get("seed"), r.get(y)) for r in rows)
-    seed_means = [(mean_std(values) or (None,))[0] for values in per_seed.values()]
-    mean, std, _ = mean_std(seed_means) or (float("nan"), 0.0, 0)
+    """``y``'s mean and std over seeds, each seed's rows averaged first (:func:`per_seed`: a
+    kinds sweep attacks one target white box once per source kind). NaN when no row has one."""
+    mean, std, _ = mean_std(per_seed(rows, y).values()) or (float("nan"), 0.0, 0)
     return mean, std
 
 
@@ -207,15 +206,7 @@ def asr_vs(rows: list[dict[str, Any]], x: str, series_keys: list[str], path: Pat
                     continue
                 xs, means, stds = curve(lines[(mode, *other)], x, "asr")
                 label = " ".join(map(_setting, ("grad_mode", *series_keys), (mode, *other)))
-                ax.errorbar(
-                    xs,
-                    means,
-                    yerr=stds,
-                    capsize=3,
-                    color=f"C{m}",
-                    **series_style(o),
-                    label=label,
-                )
+                ax.errorbar(xs, means, yerr=stds, capsize=3, **series_style(o, m, label))
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel(f"{_label(x)}" + (" (/255)" if x == "eps_255" else ""))
         ax.set_ylabel(
@@ -490,13 +481,9 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
 )
 def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     """Bars of median time and peak memory of the forward and each mode's attack step, a bar
-    per job in each step's group.
-
-    The groups are the steps any job measured, in order: a step one job could not run (its
-    ``error``) leaves that job's bar out of its group, not the next bars shifted into the
-    wrong groups. A bar is labelled by its model's setting, and by its job (Table S2's
-    ``job`` column) where several jobs share one (seeds, a sweep of the attack): one legend
-    entry named all their colours."""
+    per job in each step's group (the steps any job measured, in order; a step a job could
+    not run, its ``error``, leaves its bar out). A bar is labelled by its model's setting,
+    and by its job (Table S2's ``job`` column) where several jobs share one."""
     measured = [(j, j.record.analyses.get("cost")) for j in jobs]
     measured = [(j, c) for j, c in measured if c and c.get("modes")]
     if not measured:
@@ -535,9 +522,8 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     ),
 )
 def convergence(jobs: list[Job], path: Path) -> Path | None:
-    """ASR against attack iterations (``attack.steps_curve``, running best per sample): a panel
-    per method and box, a colour per gradient mode, a line style per ε; mean over the jobs
-    (seeds) of one setting. None when no row has a curve."""
+    """The caption's curves (``attack.steps_curve``), each the mean over the jobs (seeds) of
+    one setting; None when no row has a curve."""
     points = group(
         ((r["method"], r["box"], r.get("grad_mode"), r.get("eps_255"), p["steps"]), p["asr"])
         for job in jobs
@@ -560,13 +546,8 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
                 )
                 if not line:
                     continue
-                ax.plot(
-                    [s for s, _ in line],
-                    [a for _, a in line],
-                    color=f"C{m}",
-                    **series_style(e),
-                    label=f"{fmt(mode)} {eps_text(eps)}",
-                )
+                label = f"{fmt(mode)} {eps_text(eps)}"
+                ax.plot([s for s, _ in line], [a for _, a in line], **series_style(e, m, label))
         ax.set_xscale("log")
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel("attack iterations")
