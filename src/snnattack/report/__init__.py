@@ -200,11 +200,9 @@ def _swept(report: Report) -> list[str]:
 
 
 def write_report(folder: Path) -> Report:
-    """Builds the report of ``folder`` and writes report.md, results.csv and report.html.
-
-    Each file is written atomically; a full disk or read-only folder is one
-    :class:`~snnattack.errors.WriteError` naming the file (or the folder the figures go to).
-    """
+    """Builds the report of ``folder`` and writes report.md, results.csv and report.html, each
+    atomically; a full disk or read-only folder is one :class:`~snnattack.errors.WriteError`
+    naming the file (or the folder the figures go to)."""
     try:
         report = build_report(folder)  # it draws the figures into the folder
     except OSError as err:

@@ -343,10 +343,8 @@ def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
 
 
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Columns and rows of results.csv: one row per job and attack record.
-
-    A swept config key named like a row field (``source_lambda``) keeps the config's value.
-    """
+    """Columns and rows of results.csv: one row per job and attack record; a swept config key
+    named like a row field (``source_lambda``) keeps the config's value."""
     extra = extra_keys(jobs)
     columns = ["job", *extra, *(k for k in STANDARD if k not in extra), *PROVENANCE]
     rows = []

@@ -243,12 +243,10 @@ register_asr_vs("asr_vs_lambda", "lambda", 20, "the membrane leak λ")
     ),
 )
 def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
-    """Adversarial accuracy (mean ± std over seeds) against T, a line per input quantisation
-    level (``encoding_levels``; none = analog) with its clean accuracy dashed: a panel per
-    method and ε (rows) and box (columns), as in Sharmin et al.'s ECCV 2020 figures. Gradient
-    modes and the other keys that vary beside T (``series("T")``) get lines of their own rather
-    than being averaged as if they were seeds. None when no line takes 2 values of T
-    (:func:`trend`)."""
+    """The caption's figure (Sharmin et al.'s ECCV 2020), mean ± std over seeds, a level being
+    ``encoding_levels`` (none: analog). Gradient modes and the other keys that vary beside T
+    (``series("T")``) get lines of their own rather than being averaged as if they were seeds.
+    None when no line takes 2 values of T (:func:`trend`)."""
     series_keys = series("T")
     rows = [r for r in rows if r.get("T") is not None and r.get("method") and r.get("box")]
     ts = sorted({r["T"] for r in rows})
@@ -307,10 +305,8 @@ def _kind_name(kind: str) -> str:
     ),
 )
 def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
-    """Grouped bars per target network kind: clean accuracy, white-box and black-box (per
-    source kind) adversarial accuracy, mean ± std over seeds; a panel per method and ε (the
-    ECCV 2020 study's ANN / converted / backpropagated comparison). None when fewer than 2
-    target kinds are present."""
+    """The caption's bars per target kind (black box: per source kind), mean ± std over seeds,
+    as the ECCV 2020 study compares them. None when fewer than 2 target kinds are present."""
     rows = [r for r in rows if r.get("target_kind") and r.get("method") and r.get("box")]
     targets = sorted({r["target_kind"] for r in rows}, key=_kind_order)
     if len(targets) < 2:

@@ -232,9 +232,7 @@ def constant_keys(
 ) -> tuple[list[str], str]:
     """The ``keys`` (other than ``keep``) that take one value over ``settings`` (tuples of the
     keys' values), and the settings line that states them, e.g. ``dataset = digits, T = 4``."""
-    settings = list(settings)
-    if not settings:
-        return [], ""
+    settings = list(settings)  # none: no key constant, no line
     constant = [
         k for i, k in enumerate(keys) if k not in keep and len({fmt(s[i]) for s in settings}) == 1
     ]
