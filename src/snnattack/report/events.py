@@ -107,8 +107,7 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     found = curves(jobs)
     if not found:
         return None
-    grid = budgets(found, _thresholds(jobs))
-    columns, rows = _curve_rows([(c,) for c in found], [("L0", grid)])
+    columns, rows, (grid,) = _curve_rows(jobs, [(c,) for c in found], ["L0"])
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         f"most that many events (inserted + deleted); {WORST}: a sample counts as broken if any "
@@ -127,18 +126,20 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
 
 
 def _curve_rows(
-    lines: list[tuple[Curve, ...]], axes: list[tuple[str, list[int]]]
-) -> tuple[list, list]:
+    jobs: list[Job], lines: list[tuple[Curve, ...]], names: list[str]
+) -> tuple[list, list, list[list[int]]]:
     """The columns and rows of an ASR-at-each-budget table: a row per line of curves of one
-    attack row, a curve per budget of ``axes`` (its name and grid)."""
+    attack row, a curve per budget (``names``), each at its :func:`budgets`; and those."""
+    grids = [budgets([line[i] for line in lines], _thresholds(jobs)) for i in range(len(names))]
     several = len({line[0].job for line in lines}) > 1
     rows = [
         [*([line[0].job] if several else []), line[0].box, line[0].name, str(line[0].n_correct)]
-        + [fmt(round(c.asr(b), 1)) for c, (_, grid) in zip(line, axes, strict=True) for b in grid]
+        + [fmt(round(c.asr(b), 1)) for c, grid in zip(line, grids, strict=True) for b in grid]
         for line in lines
     ]
     columns = [*(["job"] if several else []), "box", "attack", "n correct"]
-    return columns + [f"{budget} ≤ {fmt(b)}" for budget, grid in axes for b in grid], rows
+    columns += [f"{name} ≤ {fmt(b)}" for name, grid in zip(names, grids, strict=True) for b in grid]
+    return columns, rows, grids
 
 
 @register("recording_budget", order=77)
@@ -147,8 +148,7 @@ def recording_budget_table(jobs: list[Job]) -> Table | None:
     found = field_curves(jobs, "recording", "changed_hist")
     if not found:
         return None
-    grid = budgets(found, _thresholds(jobs))
-    columns, rows = _curve_rows([(c,) for c in found], [("changed", grid)])
+    columns, rows, _ = _curve_rows(jobs, [(c,) for c in found], ["changed"])
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled changing at "
         "most that many events of the recording (inserted + deleted + flipped in polarity)"
@@ -162,9 +162,7 @@ def retime_budget_table(jobs: list[Job]) -> Table | None:
     moved, delay = (field_curves(jobs, "retiming", f"{b}_hist") for b in RETIMING)
     if not moved:
         return None
-    thresholds = _thresholds(jobs)
-    axes = [("moved", budgets(moved, thresholds)), ("delay", budgets(delay, thresholds))]
-    columns, rows = _curve_rows(list(zip(moved, delay, strict=True)), axes)
+    columns, rows, _ = _curve_rows(jobs, list(zip(moved, delay, strict=True)), list(RETIMING))
     note = (
         "ASR (%) at each budget: the share of the clean-correct test samples fooled moving at "
         "most that many events in time (B0), or with at most that total delay in event-bins "
