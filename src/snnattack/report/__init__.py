@@ -57,7 +57,8 @@ class Report:
 
 def build_report(folder: Path) -> Report:
     """Reads ``folder`` and draws the tables and figures (PNG files written into it; an
-    earlier report's figure that this one does not draw is removed)."""
+    earlier report's figure that this one does not draw is removed: its jobs removed, it would
+    show results that the report no longer holds)."""
     folder = Path(folder)
     jobs, left = load_jobs(folder)
     if not jobs:
@@ -83,8 +84,6 @@ def build_report(folder: Path) -> Report:
         drawn_figures = {name: figure(plotted, folder) for name, figure in FIGURES.items()}
     report.figures = [p for p in drawn_figures.values() if p is not None]  # in order
     for name in (n for n, p in drawn_figures.items() if p is None):
-        # an earlier report's figure that this one has nothing for (its jobs removed): left
-        # beside this report, it would show results that the report no longer holds
         (folder / f"{name}.png").unlink(missing_ok=True)
     return report
 
