@@ -554,8 +554,6 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     shown = [i for i, k in enumerate(keys) if k not in constant]
     out, deltas = [], []
     for key, members in groups.items():
-        clean = mean_std(s.get("clean_acc") for _, s in members)
-        shuffled = mean_std(s.get("shuffled_acc") for _, s in members)
         delta = mean_std(
             s["shuffled_acc"] - s["clean_acc"]
             for _, s in members
@@ -567,8 +565,8 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         out.append(
             [
                 *(fmt(key[i]) for i in shown),
-                fmt_stat(clean),
-                fmt_stat(shuffled),
+                fmt_stat(mean_std(s.get("clean_acc") for _, s in members)),
+                fmt_stat(mean_std(s.get("shuffled_acc") for _, s in members)),
                 fmt_delta(delta),
                 str(len(members)),
                 _samples(s.get("n") for _, s in members),
