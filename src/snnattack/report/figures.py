@@ -318,20 +318,14 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
         rows, ("method", "eps_255"), by_box=False, size=(1.1 + 0.52 * len(targets) * len(bars), 3.2)
     )
     for ax, (method, eps), _, cell in panels:
-        per_target = split(cell, ("target_kind",))
         for b, (what, source) in enumerate(bars):
-            stats = [
-                seed_stat(
-                    [
-                        r
-                        for r in per_target.get((target,), [])
-                        if what == "clean"
-                        or (r["box"] == what and source in (None, r.get("source_kind")))
-                    ],
-                    "clean_acc" if what == "clean" else "adv_acc",
-                )
-                for target in targets
+            bar = [
+                r
+                for r in cell
+                if what == "clean" or (r["box"] == what and source in (None, r.get("source_kind")))
             ]
+            y = "clean_acc" if what == "clean" else "adv_acc"
+            stats = [seed_stat([r for r in bar if r["target_kind"] == t], y) for t in targets]
             label = {"clean": "clean", "white": "white box"}.get(
                 what, f"black box from {_kind_name(source)}"
             )
