@@ -9,7 +9,6 @@ module). It takes, by parameter name, what it reads (:class:`ReportFigure`).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -372,10 +371,10 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
             models.setdefault((key, layer), (j, rc))  # attack-only differences: one model
     if not models:
         return None
-    settings: dict[tuple, list[tuple[Job, dict]]] = defaultdict(list)
-    for (_, layer), (j, rc) in models.items():
-        setting = tuple(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset"))
-        settings[(*setting, layer)].append((j, rc))
+    settings = group(
+        ((*(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset")), layer), (j, rc))
+        for (_, layer), (j, rc) in models.items()
+    )
     panels = {
         (*key, variant): members
         for (key, variant), members in by_training(
@@ -439,16 +438,8 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
         cell = [r for r in rga if (r.get("lambda"), r["method"], r["box"]) == (lam, method, box)]
         bs = sorted({r.get(beta) for r in cell}, key=lambda v: (v is None, v))
         gs = sorted({r.get(gamma) for r in cell}, key=lambda v: (v is None, v))
-        grid = [
-            [
-                (
-                    mean_std(r.get("asr") for r in cell if (r.get(beta), r.get(gamma)) == (b, g))
-                    or (float("nan"), 0, 0)
-                )[0]
-                for b in bs
-            ]
-            for g in gs
-        ]
+        asr = group(((r.get(beta), r.get(gamma)), r.get("asr")) for r in cell)
+        grid = [[(mean_std(asr[(b, g)]) or (float("nan"),))[0] for b in bs] for g in gs]
         image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
         for gi, line in enumerate(grid):
             for bi, value in enumerate(line):
