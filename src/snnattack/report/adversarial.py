@@ -11,7 +11,6 @@ seeds of its models.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from snnattack.report.tables import (  # noqa: E402
     by_training,
     fmt,
     fmt_stat,
+    group,
     matching,
     mean_std,
     register,
@@ -100,9 +100,7 @@ def models(jobs: list[Job]) -> list[Model]:
 
 def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
     """The models per (setting, recipe, adversary mode), standard first."""
-    out: dict[tuple[str, str, str], list[Model]] = defaultdict(list)
-    for m in found:
-        out[(m.setting, m.recipe, m.adversary_mode)].append(m)
+    out = group(((m.setting, m.recipe, m.adversary_mode), m) for m in found)
     split = by_training(out, lambda m: m.trained)
     rows = {
         (f"{setting}, {variant}" if variant else setting, recipe, mode): ms
