@@ -200,8 +200,7 @@ def asr_vs_retiming(jobs: list[Job], path: Path) -> Path | None:
     for row, (job, box) in zip(axes, panels, strict=True):
         for ax, (budget, label) in zip(row, RETIMING.items(), strict=True):
             for c in (c for c in found[budget] if (c.job, c.box) == (job, box)):
-                xs, ys = c.steps()
-                ax.step(xs, ys, where="post", color=f"C{names.index(c.name)}", label=c.name)
+                ax.step(*c.steps(), where="post", color=f"C{names.index(c.name)}", label=c.name)
             _asr_axes(ax, job, box, label)
     shared_legend(fig)
     return figures._save(fig, path)
@@ -226,16 +225,8 @@ def asr_vs_l0(jobs: list[Job], path: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(4.4 * len(panels), 3.3))
     for ax, (job, box) in zip(axes[0], panels, strict=True):
         for c in (c for c in found if (c.job, c.box) == (job, box)):
-            xs, ys = c.steps()
-            worst = c.name == WORST
-            ax.step(
-                xs,
-                ys,
-                where="post",
-                color="black" if worst else f"C{names.index(c.name)}",
-                linestyle="--" if worst else "-",
-                label=c.name,
-            )
+            colour, line = ("black", "--") if c.name == WORST else (f"C{names.index(c.name)}", "-")
+            ax.step(*c.steps(), where="post", color=colour, linestyle=line, label=c.name)
         _asr_axes(ax, job, box, "L0 budget (events changed per sample)")
     shared_legend(fig)
     return figures._save(fig, path)
