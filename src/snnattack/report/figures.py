@@ -174,11 +174,9 @@ def _grid(
     column per box (white first); each panel as (Axes, setting, box or None, its rows)."""
     settings = split(rows, keys)
     boxes = sorted({r["box"] for r in rows}, key=lambda b: b != "white") if by_box else [None]
+    nrows, ncols = len(settings), len(boxes)
     fig, axes = plt.subplots(
-        len(settings),
-        len(boxes),
-        squeeze=False,
-        figsize=(size[0] * len(boxes), size[1] * len(settings)),
+        nrows, ncols, squeeze=False, figsize=(size[0] * ncols, size[1] * nrows)
     )
     return fig, [
         (axes[i][k], setting, box, [r for r in members if box in (None, r["box"])])
