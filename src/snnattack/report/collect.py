@@ -302,18 +302,10 @@ def extra_keys(jobs: list[Job]) -> list[str]:
     """Swept keys that get their own column beside the standard ones (an ``attack.*`` key
     too, ``attack.fold_bn``: jobs that differ by it are never pooled as seeds of one row),
     but those that only follow a swept group choice (:func:`follow_choice`)."""
-    follow = follow_choice(jobs)
-    return (
-        [
-            k
-            for k in swept_keys(jobs)
-            if k not in COVERED
-            and k not in follow
-            and not k.startswith(("method.", "attack.params."))
-        ]
-        + mode_params(jobs)
-        + method_params(jobs)
-    )
+    shown = COVERED | follow_choice(jobs)
+    swept = [k for k in swept_keys(jobs) if k not in shown]
+    own = [k for k in swept if not k.startswith(("method.", "attack.params."))]
+    return own + mode_params(jobs) + method_params(jobs)
 
 
 def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
