@@ -289,12 +289,8 @@ def method_params(jobs: list[Job]) -> list[str]:
     out = set()
     for key in {k for j in jobs for k in (j.config.get("method") or {})}:
         same = [j for j in jobs if key in (j.config.get("method") or {})]
-        out |= {
-            k
-            for k in swept_keys(same)
-            if k.startswith(f"method.{key}.")
-            and not all(j.flat.get(k) == j.flat.get("seed") for j in same)
-        }
+        swept = [k for k in swept_keys(same) if k.startswith(f"method.{key}.")]
+        out |= {k for k in swept if not all(j.flat.get(k) == j.flat.get("seed") for j in same)}
     return sorted(out)
 
 
