@@ -373,12 +373,8 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
         ((*(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset")), layer), (j, rc))
         for (_, layer), (j, rc) in models.items()
     )
-    panels = {
-        (*key, variant): members
-        for (key, variant), members in by_training(
-            settings, lambda member: member[0].trained_as()
-        ).items()
-    }
+    split = by_training(settings, lambda member: member[0].trained_as())
+    panels = {(*key, variant): members for (key, variant), members in split.items()}
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)

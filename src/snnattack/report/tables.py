@@ -537,13 +537,11 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         ): (j, s)
         for j, s in found
     }  # attack-only differences share one model: count it once per shuffle mode
-    split = by_training(
-        group(
-            ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
-            for j, s in per_model.values()
-        ),
-        lambda member: member[0].trained_as(),
+    per_setting = group(
+        ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
+        for j, s in per_model.values()
     )
+    split = by_training(per_setting, lambda member: member[0].trained_as())
     trained = any(variant for _, variant in split)  # models of a setting trained otherwise
     keys = [*SETTING, "shuffle", *(["trained"] if trained else [])]
     groups = {
