@@ -71,8 +71,8 @@ def state_read(err: BaseException) -> str | None:
 
 def first_line(err: BaseException) -> str:
     """``err`` as ``Type: its first line``."""
-    text = " ".join(str(err).strip().splitlines()[:1]) if str(err).strip() else ""
-    return f"{type(err).__name__}: {' '.join(text.split())}" if text else type(err).__name__
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {' '.join(lines[0].split())}" if lines else type(err).__name__
 
 
 class Items(Dataset):
@@ -368,9 +368,8 @@ def check_tensors(x: Any, y: Any) -> None:
 def check_readable(data: Any, argument: str = "data") -> None:
     """Refuses ``data`` whose first sample :func:`first_sample` could not read (arrays or
     lists for tensors, batches that are no ``(images, labels)`` pair, a batch that does not
-    read, no data set) with the line the input checks give, before a network whose form its
-    samples decide is adapted without samples (as :func:`check_tensors`). The samples' form,
-    images or event frames as the job's dataset says, is judged by the checks that follow."""
+    read, no data set) with the input checks' line, before a network whose form its samples
+    decide is adapted without them (as :func:`check_tensors`); their form is judged later."""
     next(_batches(data, argument, None), None)
 
 
@@ -567,14 +566,11 @@ def check_attack(
     kept: Sequence[torch.Tensor] = (),
 ) -> int | None:
     """``attack``'s inputs: the batch ``(x, y)`` of ``samples`` and the model on its first;
-    returns the model's classes. ``classes`` known (the model checked on samples of this form
-    by an earlier call, :mod:`snnattack.interop.prepared`): the model is not run again, and
-    the labels' range is read with the images' values. ``kept``: the unread checks of the
-    kept preparation the call runs (:meth:`~snnattack.interop.prepared.Preparations.deferred`),
-    read with the batch's values: a repeated call on an unchanged model makes one host sync
-    for the model and the batch. Where one of ``kept`` is false (the model changed since),
-    None, before any refusal of the batch: the caller prepares afresh, whose refusals come
-    first as at a first call, and checks again."""
+    returns the model's classes. ``classes`` known (an earlier call checked the model on such
+    samples): the model is not run again. ``kept``: the unread checks of the kept preparation
+    (:meth:`~snnattack.interop.prepared.Preparations.deferred`), read with the batch's values
+    in one host sync; where one is false (the model changed since), None before any refusal
+    of the batch: the caller prepares afresh, whose refusals come first, and checks again."""
     try:
         x, y = _formed(x, y, "x", "y", samples)
     except UserError:
@@ -596,8 +592,8 @@ def _checked(
     probe: Callable[[torch.Tensor], int],
 ) -> int | None:
     """The classes of the model that ``probe`` runs on the formed batch's first sample, the
-    batch's values and labels checked (refused by ``names``, the images' and the labels');
-    ``classes`` and ``kept``, and the None, as :func:`check_attack` says."""
+    batch's values and labels checked (``names``: the images' and the labels'); the rest as
+    :func:`check_attack`."""
     label_range = y.aminmax() if classes is not None else ()
     intact, summary, labels = _read(kept, _summary(x, samples), label_range)
     if not all(intact):
@@ -623,11 +619,9 @@ def check_evaluation(
 ) -> int | None:
     """``evaluate``'s inputs: every batch of ``data`` (and ``val_data``) of ``samples``, the
     target (and the black-box source, which must return as many classes) on the first image
-    of ``data``; returns the target's classes. ``classes`` known (as :func:`check_attack`):
-    the models are not run again, and each batch is read in one host sync. ``kept``: the
-    unread checks of the kept preparation, read with the first batch's values; None where
-    one is false (as :func:`check_attack`). ``val_data`` that is ``data`` itself, or mostly
-    its images, is refused (:func:`check_held_out`), as both are read."""
+    of ``data``; returns the target's classes. ``classes`` and ``kept`` (read with the first
+    batch) as :func:`check_attack`. ``val_data`` that is ``data`` itself, or mostly its
+    images, is refused (:func:`check_held_out`), as both are read."""
     test: set[int] = set()  # the test images' hashes, where val_data is given
     shared: set[int] = set()  # those of them that val_data holds
     n = 0
