@@ -173,7 +173,7 @@ _TRANSIENT: dict[type, frozenset[str]] = {}  # per class: a state reads it at ev
 def _transient(module: Any) -> frozenset[str]:
     """The names of ``module``'s attributes and buffers that no preparation depends on: an
     snnTorch neuron's hidden state (:data:`HIDDEN`), which the user's own forward between two
-    calls replaces (before, a clean forward of each batch prepared afresh at every call)."""
+    calls replaces."""
     kind = type(module)
     names = _TRANSIENT.get(kind)
     if names is None:
@@ -192,14 +192,11 @@ def _buffers(module: nn.Module) -> Iterable[torch.Tensor | None]:
 
 
 def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]]:
-    """``module``'s compared attributes by name: its plain values, its hooks by their
-    handles' numbers (never reused: a hook added or removed is seen) and their functions (a
-    hook object's settings: ``scaler.scale = 2``, :func:`_value`), and the plain values of
-    the dicts and settings holders a user's forward may read (``self.scales = {...}``,
-    ``self.args``: :func:`_settings`). Most of a module's attributes are its own registries
-    (dicts and sets whose names start with an underscore: ``_modules``, spikingjelly's
-    ``_memories``), passed over first: a repeated call reads every module's attributes at
-    each call. ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
+    """``module``'s compared attributes by name (the module docstring's list): its hooks by
+    their handles' numbers, never reused, and their functions (:func:`_value`). Most of a
+    module's attributes are its own registries (``_modules``, spikingjelly's ``_memories``),
+    passed over first: a repeated call reads every module's attributes at each call.
+    ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
     transient = _transient(module)
     for k, v in module.__dict__.items():
@@ -230,9 +227,8 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
 
 def _instance(value: Any) -> bool:
     """Whether ``value`` is an object of another class whose attributes a forward may read
-    (a native neuron's ``surrogate``, a user's own settings class): one with a ``__dict__``,
-    neither a class nor a module, compared by its class and plain values (:func:`_settings`),
-    as changed in place (``lif.surrogate.width = 0.5``)."""
+    (a native neuron's ``surrogate``, changed in place: ``lif.surrogate.width = 0.5``): one
+    with a ``__dict__``, not a class, compared by its class and plain values."""
     return isinstance(getattr(value, "__dict__", None), dict) and not isinstance(value, type)
 
 
@@ -258,8 +254,8 @@ def _holder(value: Any) -> bool:
 
 
 def _held_settings(holder: Any) -> dict[str, Any]:
-    """A settings holder's values by name (a dataclass's fields: one with ``slots=True`` has
-    no ``__dict__``)."""
+    """A settings holder's (or another object's) values by name (a dataclass's fields: one
+    with ``slots=True`` has no ``__dict__``)."""
     if dataclasses.is_dataclass(holder):
         return {f.name: getattr(holder, f.name, None) for f in dataclasses.fields(holder)}
     return vars(holder)
@@ -286,10 +282,8 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
 
 def _compared(value: Any) -> bool:
     """Whether a module's attribute ``value`` (not a registry) is part of its state: a number
-    (numpy's too: a threshold set from ``np.linspace``), a string, a tensor, a numpy array
-    (:func:`_array`), a function (a
-    surrogate such as snnTorch's ``spike_grad``, by identity), or a tuple or list of numbers,
-    strings and tensors (``self.masks = [...]``)."""
+    (numpy's too), a string, a tensor, a numpy array (:func:`_array`), a function (by
+    identity), a set of plain values, or a tuple or list of them (:func:`_element`)."""
     if isinstance(value, (tuple, list)):
         return all(_element(v) for v in value)
     return _scalar(value) or isinstance(value, COMPARED) or _function(value) or _scalar_set(value)
@@ -298,7 +292,7 @@ def _compared(value: Any) -> bool:
 def _element(value: Any, depth: int = 0) -> bool:
     """Whether ``value``, held in a tuple or list, is compared: a plain value, a tensor, or
     a tuple or list of them (a namedtuple too) to :data:`NESTED` levels (``[[1.0, 2.0]]``,
-    which a deep copy, the attacked copy, copies as it is then: before, not compared)."""
+    which the attacked copy, a deep copy, copies as it is then)."""
     if type(value) in PLAIN or isinstance(value, (*NUMBER_OR_TENSOR, *VALUES)):
         return True
     if isinstance(value, (tuple, list)) and depth < NESTED:
@@ -391,8 +385,7 @@ def _held(model: nn.Module) -> Iterator[Any]:
             elif type(v) in (dict, OrderedDict) and k[0] != "_":  # not a module's registry
                 yield from (x for x in v.values() if isinstance(x, torch.Tensor))
             elif _holder(v) or _instance(v):  # a .data change: its version does not move
-                held = _held_settings(v) if _holder(v) else vars(v)
-                yield from (x for x in held.values() if isinstance(x, torch.Tensor))
+                yield from (x for x in _held_settings(v).values() if isinstance(x, torch.Tensor))
 
 
 def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
@@ -639,21 +632,17 @@ def settled(model: Any, key: str | None, source: Any = None) -> None:
 def sample_form(x: Any) -> tuple[Any, ...] | None:
     """The form of the samples ``x`` on which a model is adapted and checked (a sample's
     shape, dtype, device), which the key of its preparation holds; None if not a tensor."""
-    if not isinstance(x, torch.Tensor):
-        return None
-    return (tuple(x.shape[1:]), x.dtype, x.device)
+    return (tuple(x.shape[1:]), x.dtype, x.device) if isinstance(x, torch.Tensor) else None
 
 
 def prepared_once(
     model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
 ) -> tuple[Any, list[torch.Tensor]]:
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
-    ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`),
-    which the caller reads (:func:`snnattack.attack`: with its batch's checks, in one host
-    sync) and, where one is false, calls again with ``fresh`` (built now, replacing it). The
-    one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
-    preparation, kept only while the models' weights are finite: a NaN written through
-    ``.data`` after a first call is refused by the next, as by the first."""
+    ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`,
+    its weights' finiteness among them), which the caller reads and, where one is false,
+    calls again with ``fresh`` (built now, replacing it): the one place where
+    :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a preparation."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
