@@ -70,9 +70,8 @@ class PerSimulation(nn.Module):
     """A stateful module of the user's that the adapted copy keeps (spikingjelly's dropouts,
     whose mask, drawn at a simulation's first step, holds until their ``reset()``), reset at
     the start of each forward of the adapted network (:func:`restarted`), as the user's loop
-    resets it between simulations (``functional.reset_net``). Without it, a copy in training
-    mode drew its mask once: every later forward dropped the same units, a batch of another
-    size failed on it, and the first mask was the one the user's network held when adapted."""
+    resets it between simulations (``functional.reset_net``): a copy in training mode draws a
+    mask per forward, for the forward's batch."""
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
@@ -91,8 +90,8 @@ def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tens
     (a :class:`~snnattack.snn.neurons.LIF`, or a :class:`ScaledNeuron` with its input scale)
     was called at most once in it. A neuron called more often is refused: the LIF took each
     step a loop in the body's own code gave it for a sequence over the batch, and a node used
-    twice carries its membrane into its next call in its library, which no LIF does; the
-    logits were wrong, without a word."""
+    twice carries its membrane into its next call in its library, which no LIF does: the
+    logits would be wrong."""
     outer = [m for m in body.modules() if isinstance(m, ScaledNeuron)]
     inner = {id(m[1]) for m in outer}
     neurons = outer + [m for m in body.modules() if isinstance(m, LIF) and id(m) not in inner]
@@ -133,10 +132,9 @@ def restarted(body: nn.Module) -> nn.Module:
 
 def in_mode_of(made: nn.Module, given: nn.Module) -> nn.Module:
     """``made``, a module the adapter made in place of (or around) the user's ``given``, in
-    ``given``'s mode; its own modules keep theirs (a container's layers are the user's). An
-    eval network whose adapted form said ``training=True`` had torchattacks, which restores a
-    model's mode after its attack, put the copy's BatchNorms in training: the next forward
-    wrote into the user's running statistics, the memory they share."""
+    ``given``'s mode; its own modules keep theirs (a container's layers are the user's): an
+    attack that restores a model's mode (torchattacks) leaves an eval network's BatchNorms in
+    eval, not writing into the user's running statistics, the memory they share."""
     made.training = given.training
     return made
 
@@ -144,11 +142,9 @@ def in_mode_of(made: nn.Module, given: nn.Module) -> nn.Module:
 def unwrapped(model: Any) -> Any:
     """The network in ``nn.DataParallel`` (or DDP's wrapper) or in ``torch.compile``'s wrapper
     ``model`` (each in turn, nested), else ``model``: the attacks run on one device, eager
-    (``compile=true`` compiles the attacked copy), and the wrapper's forward is the network's
-    (a class with its own time loop inside one was taken for a body, and the record named the
-    wrapper; a compiled snnTorch sequence was taken for an own loop of one step, a wrong
-    result). A compiled SpikingNet stays wrapped: :func:`~snnattack.interop.external.
-    check_foreign` refuses it naming ``_orig_mod``."""
+    (``compile=true`` compiles the attacked copy), and the wrapper's forward is the network's,
+    whose form the adapter judges. A compiled SpikingNet stays wrapped:
+    :func:`~snnattack.interop.external.check_foreign` refuses it naming ``_orig_mod``."""
     while True:
         compiled = getattr(model, "_orig_mod", None) if isinstance(model, nn.Module) else None
         if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
@@ -189,11 +185,19 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     module with hooks is refused: the module in its place would not call them; the module in
     its place takes its mode."""
     for old, new in replacements.items():
-        _refuse_hooked(net, old, new)
+        if kinds := hook_kinds(old):  # a defence's hook: the attack would craft on another net
+            path = next(p for p, m in net.named_modules() if m is old) or "the network itself"
+            raise UserError(
+                f"interop: {path} ({class_name(old)}) has {' and '.join(kinds)} hooks, which the "
+                f"{type(new).__name__} that runs in its place would not call; accepted: no hooks "
+                "on the modules the adapter replaces, its neurons (handle.remove()), or hooks on "
+                "the layers it keeps, which run"
+            )
     memo: dict[int, object] = {id(p): shadow(p) for p in net.parameters()}
     memo.update({id(b): b.detach() for b in net.buffers()})
     memo.update({id(old): new.train(old.training) for old, new in replacements.items()})
-    memo.update({id(t): t.detach() for t in _computed(net)})
+    held = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
+    memo.update({id(t): t.detach() for t in held if t.grad_fn is not None})  # computed
     return copy.deepcopy(net, memo)
 
 
@@ -207,37 +211,14 @@ def shadow(p: nn.Parameter) -> nn.Parameter:
     ``p`` again. So the adapted network a later call prepares afresh (after an optimiser's
     step: :mod:`snnattack.interop.prepared`) holds the same parameter objects, and an
     optimiser built once over ``m.parameters()`` (``with snnattack.gradient_mode(net, ...) as
-    m``, one context per batch) trains on, where new objects got every later gradient and the
-    optimiser stepped nothing, without a word."""
+    m``, one context per batch) trains on: new objects would take the gradients its steps
+    never read."""
     kept = _SHADOWS.get(p)
     same = kept is not None and (kept.device, kept.dtype) == (p.device, p.dtype)
     if same and (kept.data_ptr(), kept.shape, kept.stride()) == (p.data_ptr(), p.shape, p.stride()):
         return kept.requires_grad_(p.requires_grad)
     kept = _SHADOWS[p] = nn.Parameter(p.detach(), requires_grad=p.requires_grad)
     return kept
-
-
-def _computed(net: nn.Module) -> list[torch.Tensor]:
-    """The tensors of ``net``'s modules that are neither parameter nor buffer and that a
-    graph computed (a pruned layer's ``weight``)."""
-    found = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
-    return [t for t in found if t.grad_fn is not None]
-
-
-def _refuse_hooked(net: nn.Module, old: nn.Module, new: nn.Module) -> None:
-    """Refuses ``old``, a module of ``net`` that the adapter runs ``new`` in place of (a
-    neuron, its LIF), if it has hooks (a defence written as a forward hook that changes its
-    spikes): ``new`` would not call them, so the attack would craft on another network than
-    the user's."""
-    kinds = hook_kinds(old)
-    if kinds:
-        path = next(p for p, m in net.named_modules() if m is old) or "the network itself"
-        raise UserError(
-            f"interop: {path} ({class_name(old)}) has {' and '.join(kinds)} hooks, which the "
-            f"{type(new).__name__} that runs in its place would not call; accepted: no hooks on "
-            "the modules the adapter replaces, its neurons (handle.remove()), or hooks on the "
-            "layers it keeps, which run"
-        )
 
 
 def refuse(path: str, module: nn.Module, why: str, supported: Iterable[str]) -> UserError:
