@@ -83,11 +83,10 @@ def as_spiking_net(
     """``model`` as this project's :class:`SpikingNet`: one passes through, another library's
     network is adapted (:func:`snnattack.interop.adapt`, sharing its parameters; its form
     probed on ``example``, samples as the model is given them). ``T`` of a SpikingNet, which
-    has its own, must be None or equal to it (the refusal suggests ``model.T = T`` only for
-    valid time steps). A network in ``nn.DataParallel`` is the one it wraps. ``beside``:
-    its pair in :func:`snnattack.evaluate`'s black box, whose ``T`` is for a network of
-    another library, so a SpikingNet beside one runs at its own (a transfer between models of
-    different T)."""
+    has its own, must be None or equal to it. A network in ``nn.DataParallel`` is the one it
+    wraps. ``beside``: its pair in :func:`snnattack.evaluate`'s black box, whose ``T`` is for
+    a network of another library, so a SpikingNet beside one runs at its own (a transfer
+    between models of different T)."""
     model = unwrapped(model)
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T and isinstance(beside, SpikingNet | None):
@@ -231,10 +230,8 @@ def factory_network(tree: Mapping[str, Any]) -> nn.Module:
     given = tree["model"].get("kwargs")
     kwargs = thaw(given) if given is not None else {}
     try:
-        # the job's seed for the CPU generator a factory's initialisation draws from: its
-        # weights (those it gives the model without checkpoint=) were a draw of whatever the
-        # process had consumed before, other in every process and relaunch; the process's
-        # own state is left as it was (only the CPU's: forking a GPU's initialises CUDA)
+        # the process's own state left as it was (the CPU's only: forking a GPU's initialises
+        # CUDA), so only the factory draws from the job's seed
         with torch.random.fork_rng(devices=[]):
             torch.random.default_generator.manual_seed(int(tree.get("seed") or 0))
             net = instantiate(factory, **kwargs)
@@ -294,9 +291,8 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
     net = external_model(resolved) if net is None else net
     dataset, target = resolved["dataset"], resolved["model"]["factory"]["_target_"]
     if "image_size" in dataset and resolved["encoding"] != "frames":  # event frames: no probe
-        # one image of the dataset's shape (snnattack.inputs.check_model): finite weights
-        # unless checkpoint= replaces them (the file's are attacked, and checked), a forward
-        # that runs and returns logits of dataset.num_classes classes
+        # one image of the dataset's shape (snnattack.inputs.check_model); finite weights
+        # unless checkpoint= replaces them (the file's are checked when it is loaded)
         size = dataset["image_size"]
         sample = torch.rand(1, dataset["in_channels"], size, size, generator=torch.Generator())
         where = f"dataset={dataset['name']}"
