@@ -34,13 +34,12 @@ snnTorch fires at ``mem > theta``, the LIF at ``h >= theta``: they differ only w
 equals the threshold exactly. The neuron's ``spike_grad`` is the LIF's own surrogate
 (:mod:`snnattack.interop.surrogates`), which ``stbp`` differentiates by. ``init_hidden`` and
 ``output`` only change how snnTorch passes its state, which the LIF keeps inside its T loop:
-both are accepted, and neither the user's
-neurons nor any other network's state is touched. Refused: ``reset_mechanism="none"``,
-``"subtract"`` with ``reset_delay=False``, ``inhibition``, ``state_quant``, graded spikes
-(``graded_spikes_factor != 1``; a learned factor of 1 runs, and is refused where it would
-train: the LIF's spikes are 1, so training through the adapted network never moved it),
-``beta == 0``, a per-neuron ``beta`` or ``threshold``, recurrent torch layers (they would mix
-steps), and any other neuron.
+both are accepted, and neither the user's neurons nor any other network's state is touched.
+Refused: ``reset_mechanism="none"``, ``"subtract"`` with ``reset_delay=False``, ``inhibition``,
+``state_quant``, graded spikes (``graded_spikes_factor != 1``; a learned factor of 1 runs, and
+is refused where it would train: the LIF's spikes are 1, so training through the adapted
+network never moved it), ``beta == 0``, a per-neuron ``beta`` or ``threshold``, recurrent torch
+layers (they would mix steps), and any other neuron.
 """
 
 from __future__ import annotations
@@ -79,8 +78,8 @@ def owns(net: nn.Module) -> bool:
 
 def has_own_loop(net: nn.Module) -> bool:
     """Whether ``net`` is a class of the user's (its forward loops over the steps), or holds
-    one (``nn.Sequential(normalize, net)``, which was refused as a sequence naming the
-    normaliser, takes the class's form), not the ``nn.Sequential`` of one time step."""
+    one (``nn.Sequential(normalize, net)`` takes the class's form), not the ``nn.Sequential``
+    of one time step."""
     return not isinstance(net, nn.Sequential) or holds_users_class(net, "snntorch", ("snntorch",))
 
 
@@ -227,8 +226,8 @@ def body(net: nn.Module) -> nn.Module:
 
 def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:
     """The layers of ``net``, nested sequences flattened, with their paths. A sequence with
-    hooks is refused: dissolved into its layers, it is never called, and its hooks (a
-    defence's ``register_forward_hook`` on the network itself) were silently not run."""
+    hooks is refused: dissolved into its layers, it is never called, nor are its hooks (a
+    defence's ``register_forward_hook`` on the network itself)."""
     kinds = hook_kinds(net)
     if kinds:
         where = prefix.rstrip(".") or "the network itself"

@@ -161,8 +161,7 @@ def _repeats_images(net: nn.Module) -> bool:
 
 def _frames_time_first(module: nn.Module, args: tuple) -> tuple | None:
     """Event frames ``[B, T, C, H, W]``, the adapted network's samples, as the sequence
-    ``[T, B, C, H, W]`` a zoo class reads (images pass as they are): called on the frames as
-    they were, it took their batch for its time steps."""
+    ``[T, B, C, H, W]`` a zoo class reads, not their batch as its steps (images pass)."""
     x, *rest = args
     if isinstance(x, torch.Tensor) and x.dim() == 5:
         return (x.transpose(0, 1), *rest)
@@ -174,10 +173,8 @@ def has_own_loop(net: nn.Module) -> bool | None:
     (:func:`_repeats_images`); False for a network that can only be a multi-step body (an
     ``nn.Sequential``, the zoo's other classes, such as ``SpikingResNet`` or ``SpikingVGG``, a
     class without a ``forward`` of its own) unless it holds a class of the user's
-    (``nn.Sequential(normalize, net)``: it was taken for a body, and the class's error on
-    ``[T, B, ...]`` said); None for a class of the user's, whose ``forward`` may take either
-    form: one forward of each decides (:mod:`snnattack.interop.probe`), never its source
-    text."""
+    (``nn.Sequential(normalize, net)``); None for a class of the user's, whose ``forward``
+    may take either form: one forward of each decides (:mod:`snnattack.interop.probe`)."""
     cls = type(net)
     if _repeats_images(net):
         return True
@@ -257,10 +254,9 @@ def _multi_step(copied: nn.Module) -> list[tuple[str, nn.Module]]:
 def _folded_layers(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> nn.Module:
     """``copied`` (the adapted copy) with each of ``modules`` (its modules that take ``[T, B,
     ...]``, with their paths) that folds ``[T, B]`` replaced, in its mode, by this project's
-    form of the same computation over the copy's own parameters and buffers (``folded``: a
-    :class:`~snnattack.snn.temporal.FoldedSequential` is given the path that a refusal of its
-    input names). One with hooks of the user's, of any kind
-    (:func:`~snnattack.cpu.guard.hook_kinds`), stays as it is: they run."""
+    form of the same computation over the copy's own parameters and buffers (a
+    :class:`~snnattack.snn.temporal.FoldedSequential` given the path its refusals name). One
+    with hooks of the user's (:func:`~snnattack.cpu.guard.hook_kinds`) stays: they run."""
     from spikingjelly.activation_based import layer
 
     folded: dict[type, Callable[[nn.Module, str], nn.Module]] = {  # (module, its path)
