@@ -338,8 +338,7 @@ def _value(value: Any) -> Any:
         held = getattr(owner, "__dict__", None)
         if isinstance(owner, nn.Module) and type(held) is dict:
             # a module's own method (snnTorch's ``self.state_function``): its plain values,
-            # not its registries, whose tensors are its state (a neuron's hidden ``mem``,
-            # replaced by each forward: a user's own forward between calls prepared afresh)
+            # not its registries (their tensors are its state) nor its hidden state
             transient = _transient(owner)
             held = {
                 k: v for k, v in held.items() if type(v) not in REGISTRIES and k not in transient
@@ -357,10 +356,9 @@ def _array(a: np.ndarray) -> tuple[Any, ...]:
 
 def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
     """A tensor's identity, version counter, memory, device, dtype and shape. An inference
-    tensor (made in a ``torch.inference_mode()`` block: a pruned layer's weight computed by a
-    forward there) tracks no version: it counts as changed at every call, and so does a
-    sparse one (``self.mix = adjacency.to_sparse()``), whose memory is no one pointer (its
-    ``data_ptr`` raised) nor one flat tensor to compare by value (:func:`_held_tensors`)."""
+    tensor (a pruned layer's weight computed in a ``torch.inference_mode()`` forward) tracks
+    no version: it counts as changed at every call, and so does a sparse one, whose memory is
+    no one pointer nor one flat tensor to compare by value (:func:`_held_tensors`)."""
     if t.is_inference() or t.layout != torch.strided:
         return (id(t), object(), t.device, t.dtype, t.shape)
     return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
@@ -519,9 +517,8 @@ def _attributes_only(was: list[Any], now: list[Any]) -> bool:
     """Whether a model's state ``now`` differs from ``was`` (:func:`state_of`) at most in its
     modules' attributes (the lists :func:`_attributes` makes): the same modules, classes and
     tensors."""
-    if len(was) != len(now):
-        return False
-    return all(type(a) is list or a == b for a, b in zip(was, now, strict=True))
+    same = len(was) == len(now)
+    return same and all(type(a) is list or a == b for a, b in zip(was, now, strict=True))
 
 
 def _state(models: list[nn.Module]) -> list[Any]:
