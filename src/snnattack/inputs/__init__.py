@@ -302,8 +302,7 @@ def _check_values(summary: list[float], images: str, samples: Samples) -> None:
     if not finite:
         raise UserError(f"{images} holds NaN or infinite values; accepted: {accepted}")
     low, high = low + 0.0, high + 0.0  # + 0.0: no "-0" in the line
-    bad = any(off) or {"counts": low < 0, "scaled": low < 0 or high > 1}.get(samples.values, False)
-    if low < 0 or bad:
+    if low < 0 or any(off) or (samples.values == "scaled" and high > 1):
         raise UserError(
             f"{images} holds values in [{low:g}, {high:g}] that are not "
             f"{FRAME_VALUES[samples.values]}; accepted: {accepted} (another encoding: "
@@ -374,11 +373,7 @@ def check_readable(data: Any, argument: str = "data") -> None:
 
 
 def check_batch(
-    x: Any,
-    y: Any,
-    images: str = "x",
-    labels: str = "y",
-    samples: Samples = IMAGE_SAMPLES,
+    x: Any, y: Any, images: str = "x", labels: str = "y", samples: Samples = IMAGE_SAMPLES
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``y`` (one batch of ``samples``) checked as the module doc says, the label
     range aside; returned detached. The images' values are read in one host sync."""
