@@ -430,13 +430,11 @@ def check_model(
     finite: bool = True,
     classes: int | None = None,
 ) -> int:
-    """The number of classes ``net`` returns; refuses, in one line naming ``argument``, a
-    model with weights on the meta device or (``finite``) non-finite, whose forward on
-    ``sample`` (one image of ``data``) raises, returns no tensor ``[1, K]`` or one that does
-    not depend differentiably on the image, or (``classes`` given: the data's) returns
-    another number of classes. ``model`` is what the user passed; the line names
-    ``argument=value`` (default: its class). ``finite=False``: weights that a file replaces
-    (``checkpoint=``, checked when it is loaded) may be anything."""
+    """The number of classes ``net`` returns on ``sample`` (one image of ``data``), checked as
+    the module docstring says and (``classes`` given: the data's) that many; refused in one
+    line naming ``argument=value`` (default: the class of ``model``, what the user passed).
+    ``finite=False``: weights that a file replaces (``checkpoint=``, checked when it is
+    loaded) may be anything."""
     name = f"{argument}={value or type(model).__name__}"
     tensors = [*net.parameters(), *net.buffers()]
     require_loaded(tensors, name)
