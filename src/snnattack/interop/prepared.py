@@ -8,29 +8,28 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   go with it);
 - its state (:func:`state_of`): every parameter and buffer by identity (held by a weak
   reference, so a tensor replaced, even by one at a freed one's address, is a change), its
-  version counter (bumped by every in-place change: an optimiser's step,
-  ``load_state_dict``, ``fill_``), its memory, device, dtype and shape (``.to()``,
-  ``.data =``); every module by identity (a submodule replaced) and class (one swapped
-  through ``__class__``, whose forward is another) with its plain attributes
-  (the training flag of ``.train()`` / ``.eval()``, a neuron's ``v_threshold`` set by
-  assignment, from Python or numpy, an immutable value of :data:`VALUES`: a ``range``, a
-  dtype; a tuple or list of such values, nested to :data:`NESTED` levels, a namedtuple too;
-  a set or frozenset of them), its hooks (one added or removed; a ``functools.partial``'s
-  arguments), its functions by identity (snnTorch's ``spike_grad`` replaced, held weakly as
-  the tensors are), its tensors that are neither parameter nor buffer
-  (``self.scale = torch.tensor(...)``, which a forward may read, and those in a tuple, list
-  or dict it holds: ``self.masks = [...]``), compared as the parameters are, its numpy
-  arrays (``self.gains = np.ones(10)``) by value, and the plain
-  values (numbers, strings, tuples and lists of them) of its dicts that are not its own
-  registries (``self.scales = {...}``; a module's registries are named with
-  an underscore) and of its settings holders (a ``SimpleNamespace``, an argparse
-  ``Namespace``, a dataclass: ``self.args.gain``), nested ones to three levels, and of an
-  object of another class (a native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose
-  width a user may set in place; a callable object's ``alpha``), with its class; a module
-  held in a plain list, tuple or dict and not registered (``self.extra = [nn.Linear(...)]``)
-  counts as a change at every call (:func:`_modules_held`); the state is read again after
-  the entrance's checks of a fresh preparation (:meth:`Preparations.settle`), whose forward
-  of a SpikingNet calls its hooks (a recording hook's object changed is no change);
+  version counter (bumped by every in-place change: an optimiser's step, ``load_state_dict``,
+  ``fill_``), its memory, device, dtype and shape (``.to()``, ``.data =``); every module by
+  identity (a submodule replaced) and class (one swapped through ``__class__``, whose forward
+  is another) with its plain attributes (the training flag of ``.train()`` / ``.eval()``, a
+  neuron's ``v_threshold`` set by assignment, from Python or numpy, an immutable value of
+  :data:`VALUES`: a ``range``, a dtype; a tuple or list of such values, nested to
+  :data:`NESTED` levels, a namedtuple too; a set or frozenset of them), its hooks (one added
+  or removed; a ``functools.partial``'s arguments), its functions by identity (snnTorch's
+  ``spike_grad`` replaced, held weakly as the tensors are), its tensors that are neither
+  parameter nor buffer (``self.scale = torch.tensor(...)``, which a forward may read, and
+  those in a tuple, list or dict it holds: ``self.masks = [...]``), compared as the parameters
+  are, its numpy arrays (``self.gains = np.ones(10)``) by value, and the plain values
+  (numbers, strings, tuples and lists of them) of its dicts that are not its own registries
+  (``self.scales = {...}``; a module's registries are named with an underscore) and of its
+  settings holders (a ``SimpleNamespace``, an argparse ``Namespace``, a dataclass:
+  ``self.args.gain``), nested ones to three levels, and of an object of another class (a
+  native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose width a user may set in place; a
+  callable object's ``alpha``), with its class; a module held in a plain list, tuple or dict
+  and not registered (``self.extra = [nn.Linear(...)]``) counts as a change at every call
+  (:func:`_modules_held`); the state is read again after the entrance's checks of a fresh
+  preparation (:meth:`Preparations.settle`), whose forward of a SpikingNet calls its hooks (a
+  recording hook's object changed is no change);
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``) and of those the models hold besides their parameters and buffers
@@ -45,14 +44,13 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 
 Not compared, so not seen by a kept preparation: an snnTorch neuron's hidden state
 (:data:`HIDDEN`: its ``mem`` buffer and ``reset`` tensor, which each forward replaces and no
-adapter reads), what such a dict, holder or object keeps
-besides plain values and tensors (an object in it: an OmegaConf config), dicts and holders
-nested deeper than three levels, the values of a tensor in a nested dict (its identity and
-version are), a class's or a module's global variables that a forward reads (the attacked
-copy reads them as the model does, at each forward; an adaptation that read one at its
-build holds that value), the variables a hook function closes over (read as they are at
-each forward, also by the attacked copy, which holds the same function), and objects reached
-otherwise than as a module's attributes.
+adapter reads), what such a dict, holder or object keeps besides plain values and tensors (an
+object in it: an OmegaConf config), dicts and holders nested deeper than three levels, the
+values of a tensor in a nested dict (its identity and version are), a class's or a module's
+global variables that a forward reads (the attacked copy reads them as the model does, at each
+forward; an adaptation that read one at its build holds that value), the variables a hook
+function closes over (read as they are at each forward, also by the attacked copy, which holds
+the same function), and objects reached otherwise than as a module's attributes.
 
 Reading the state costs no host sync: versions, addresses and flags live on the host. The
 values and the finiteness are compared on the tensors' device in one batched reduction and
