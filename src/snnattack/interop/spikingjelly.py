@@ -161,7 +161,8 @@ def _repeats_images(net: nn.Module) -> bool:
 
 def _frames_time_first(module: nn.Module, args: tuple) -> tuple | None:
     """Event frames ``[B, T, C, H, W]``, the adapted network's samples, as the sequence
-    ``[T, B, C, H, W]`` a zoo class reads, not their batch as its steps (images pass)."""
+    ``[T, B, C, H, W]`` a zoo class reads (else it takes their batch for its time steps);
+    images pass as they are."""
     x, *rest = args
     if isinstance(x, torch.Tensor) and x.dim() == 5:
         return (x.transpose(0, 1), *rest)
