@@ -63,6 +63,13 @@ def _median(values: torch.Tensor) -> float:
     return float(values.median()) if len(values) % 2 else float(values.quantile(0.5))
 
 
+def _within(values: torch.Tensor, thresholds: tuple[int, ...]) -> dict[str, float | None]:
+    """``{threshold: % of values <= it}`` (None each where there are no values)."""
+    if not len(values):
+        return {str(t): None for t in thresholds}
+    return {str(t): 100.0 * float((values <= t).double().mean()) for t in thresholds}
+
+
 class EventBudget(Metric):
     """Events inserted and deleted per fooled sample, and for a retiming attack (``retimes``)
     the events moved, their share and the total delay; gathered over every process."""
@@ -146,26 +153,19 @@ class EventBudget(Metric):
         ``moved_hist`` and ``delay_hist`` (successes per value); None where nothing was
         fooled."""
         moved, share, delay = counts["moved"], counts["share"], counts["delay"]
+        within = {
+            "moved_within": _within(moved, thresholds),
+            "delay_within": _within(delay, thresholds),
+        }
         if not len(moved):
-            empty = {str(t): None for t in thresholds}
-            return {
-                "moved_within": empty,
-                "delay_within": empty,
-                "moved_hist": {},
-                "delay_hist": {},
-            }
+            return {**within, "moved_hist": {}, "delay_hist": {}}
         return {
             "moved_mean": _mean(moved),
             "moved_median": _median(moved),
             "moved_share_mean": _mean(share),
             "delay_mean": _mean(delay),
             "delay_median": _median(delay),
-            "moved_within": {
-                str(t): 100.0 * float((moved <= t).double().mean()) for t in thresholds
-            },
-            "delay_within": {
-                str(t): 100.0 * float((delay <= t).double().mean()) for t in thresholds
-            },
+            **within,
             "moved_hist": l0_histogram(moved),
             "delay_hist": l0_histogram(delay),
         }
@@ -179,7 +179,7 @@ def recording_summary(changes: torch.Tensor, thresholds: tuple[int, ...]) -> dic
     with at most that many}``) and ``changed_hist``; only the last two where none succeeded."""
     changed = changes[:, :3].sum(1)
     if not len(changed):
-        return {"changed_within": {str(t): None for t in thresholds}, "changed_hist": {}}
+        return {"changed_within": _within(changed, thresholds), "changed_hist": {}}
     inserted, deleted, flipped, events = changes.unbind(1)
     return {
         "changed_mean": _mean(changed),
@@ -188,9 +188,7 @@ def recording_summary(changes: torch.Tensor, thresholds: tuple[int, ...]) -> dic
         "inserted_mean": _mean(inserted),
         "deleted_mean": _mean(deleted),
         "flipped_mean": _mean(flipped),
-        "changed_within": {
-            str(t): 100.0 * float((changed <= t).double().mean()) for t in thresholds
-        },
+        "changed_within": _within(changed, thresholds),
         "changed_hist": l0_histogram(changed),
     }
 
