@@ -274,21 +274,14 @@ class AttackEvaluator(L.LightningModule):
         }
         self.worst = nn.ModuleDict({box: WorstL0() for box in self.worst_specs})
         self.event_worst_case: dict[str, Any] = {}
+        ensembles = {
+            str(i): s.params["components"] for i, s in enumerate(specs) if s.algorithm == ENSEMBLE
+        }
         self.firsts = nn.ModuleDict(
-            {
-                str(i): FooledCounts([c.name for c in s.params["components"]])
-                for i, s in enumerate(specs)
-                if s.algorithm == ENSEMBLE
-            }
+            {i: FooledCounts([c.name for c in parts]) for i, parts in ensembles.items()}
         )
         self.seconds = nn.ModuleDict({str(i): Seconds(1) for i in range(len(specs))})
-        self.part_seconds = nn.ModuleDict(
-            {
-                str(i): Seconds(len(s.params["components"]))
-                for i, s in enumerate(specs)
-                if s.algorithm == ENSEMBLE
-            }
-        )
+        self.part_seconds = nn.ModuleDict({i: Seconds(len(p)) for i, p in ensembles.items()})
         self.results: list[AttackRow] = []
         self.clean_result: dict[str, Any] = {}
         # seconds per row this job computed (by its name), an ensemble's per component too
@@ -319,11 +312,9 @@ class AttackEvaluator(L.LightningModule):
 
     def _judge(self, x: torch.Tensor, batch: int, row: int) -> torch.Tensor:
         """The target's classes of the ensemble's candidates ``x`` of row ``row``, on a draw of
-        their own, the crafting's generators left as they were. A random forward (Poisson
-        inputs) judged on the draw that scores it kept, per sample, the candidates this draw
-        happened to misclassify, and the next component, seeded as that draw, crafted on its
-        spikes (robust accuracy 55 % where fresh draws gave 70 %); a deterministic model's
-        later components all started from the same random start."""
+        their own, the crafting's generators left as they were: on the scoring draw a random
+        forward (Poisson inputs) would keep the candidates that draw happened to misclassify,
+        and the next component would craft on its spikes."""
         cuda = [x.device.index or 0] if x.is_cuda else []  # the generator the forward draws from
         with torch.random.fork_rng(cuda):
             seed = row_seed(self.recipe.seed, batch, self.specs[row].name, "judge")
