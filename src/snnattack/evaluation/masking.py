@@ -75,19 +75,6 @@ class Probes:
         self.bar.advance(self.task)
 
 
-@contextmanager
-def probes(total: int, shown: bool) -> Iterator[Probes]:
-    """:class:`Probes` for ``total`` probes, on a progress bar if ``shown``."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, disable=not shown) as bar:
-        yield Probes(bar, total)
-
-
 def probe_count(settings: MaskingSettings, attacked: int) -> int:
     """How many images the probes use: the first ``probe_size`` test images, but never more
     than the ``attacked`` ones (a job limited by ``trainer.limit_test_batches`` probes only
@@ -316,7 +303,9 @@ def masking_checks(
     shares = {}
     budgets = flip_budgets(rows) if ((x == 0) | (x == 1)).all() else []  # binary event frames
     random_asr = {}
-    with probes(len(modes) + 2 + len(budgets), settings.progress) as timed:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), disable=not settings.progress) as bar:
+        timed = Probes(bar, len(modes) + 2 + len(budgets))
         for m, p in modes.items():
             with timed.probe(f"zero gradients ({m})"):
                 shares[m] = zero_gradient_share(model, x, y, m, p)
@@ -380,16 +369,9 @@ def job_masking_checks(
     device), with the job's gradient mode (``recipe``) and every ensemble component's;
     ``targeted``: the rows (methods) that aim at a class, which no untargeted probe stands for."""
     rows = [{**dataclasses.asdict(r), "targeted": r.method in targeted} for r in results]
-    modes = used_modes(recipe, rows)
-    return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
-
-
-def used_modes(recipe: Recipe, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The gradient modes a job's ``rows`` used with their parameters: the job's own
-    (``recipe``, ``attack=``) first, then every ensemble component's."""
-    modes = {recipe.grad_mode: recipe.grad_params}
+    modes = {recipe.grad_mode: recipe.grad_params}  # the job's own first (``attack=``)
     for r in rows:
         for c in r.get("components") or []:
             if c["grad_mode"] != GRADIENT_FREE_MODE:
                 modes.setdefault(c["grad_mode"], c["grad_params"])
-    return modes
+    return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
