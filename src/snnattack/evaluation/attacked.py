@@ -113,37 +113,28 @@ def attacked_models(
 def compiled_dynamic(model: nn.Module) -> bool | None:
     """``torch.compile``'s ``dynamic`` for the attacked copy ``model``: None (torch's default:
     a second shape compiles one graph of symbolic sizes) for this package's own networks, False
-    (every new shape compiles a graph of its own) for a foreign network's adapter
-    (:mod:`snnattack.interop`). The adapter's Python checks around the body (the count of each
-    neuron's calls, a parametric LIF's values compared, spikingjelly's ``reset()``) break the
-    graph, and its layers then run as frames that one code object shares across the layers of
-    every shape (``FoldedConv2d`` on 8x8 and on 4x4 samples): torch took their sizes for
-    symbolic ones, and inductor failed on their strides (``InductorError: cannot determine truth
-    value of Relational``) on a spikingjelly parametric LIF network."""
+    (a graph per shape) for a foreign network's adapter (:mod:`snnattack.interop`): its Python
+    checks around the body break the graph, and inductor fails on the symbolic strides of the
+    layers' frames (``InductorError: cannot determine truth value of Relational``)."""
     return False if isinstance(model, (AdaptedNet, OwnLoopNet)) else None
 
 
 def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn.Module:
     """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
     while neither ``model`` nor the copy's tensors have changed
-    (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy, of
-    its new weights; the attacks restore what else they set on the copy as they leave), its
-    parameters and buffers copied from ``model`` at each call: a change made through
-    ``.data``, which no version counter sees, is attacked too. A loop of ``snnattack.attack``
-    calls copies the model's tree once and its weights once per batch. A copy with its BNs
-    folded into the convs (``fold_bn``) holds other tensors than ``model``, folded from the
-    values they had: the values of ``model``'s floating tensors are compared at every call
-    instead (:func:`~snnattack.interop.prepared.noted`), and a ``.data`` change folds a new
-    copy (before, the old weights were attacked). The copy's own attributes are compared too
-    (:func:`~snnattack.interop.prepared.attributes_of`): a forward or hook that keeps a running
-    statistic as a plain attribute (``m.max = max(m.max, ...)``), or a hook object that
-    records, changed them on the copy during the last attack, which a fresh copy of ``model``
-    would not hold: the copy is made again (before, the next call attacked a copy carrying
-    the last batch's statistic). A list of the copy's own that the attack appended to (a
-    recording hook object's ``outputs``) is first cut back to its length at the copy
-    (:func:`~snnattack.interop.prepared.lists_of`): the copy then holds what a fresh one
-    would, and a hook that only records no longer makes the copy again at every call (before,
-    4.2 ms instead of 2.7 ms per call); its other changes still do."""
+    (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy; the
+    attacks restore what else they set on the copy as they leave), its parameters and buffers
+    copied from ``model`` at each call, so that a change made through ``.data``, which no
+    version counter sees, is attacked too: a loop of ``snnattack.attack`` calls copies the
+    model's tree once and its weights once per batch. A copy with folded BNs (``fold_bn``)
+    holds other tensors than ``model``: the values of ``model``'s floating tensors are compared
+    at every call instead (:func:`~snnattack.interop.prepared.noted`). The copy's own
+    attributes are compared too (:func:`~snnattack.interop.prepared.attributes_of`): a
+    forward or hook that changed a plain attribute on the copy (a running statistic,
+    ``m.max = max(m.max, ...)``) makes it again, as a fresh copy would not hold it; a list of
+    the copy's own that the attack appended to (a recording hook's ``outputs``) is first cut
+    back to its length at the copy (:func:`~snnattack.interop.prepared.lists_of`), so that a
+    hook that only records does not."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
