@@ -118,8 +118,9 @@ class _CheckedFiles:
             self._check(path)
         try:
             super().__init__(root, train=train, transform=transform)  # type: ignore[call-arg]
-        except _UNREADABLE as err:
-            raise DataError(self._unreadable_message(folder, train, err)) from err
+        except _UNREADABLE as err:  # a file changed since it was checked
+            bad = next((p for p in self._read(folder, train) if not self._readable(p)), folder)
+            raise self._refused(bad, f"is corrupt or truncated ({err!r})") from err
 
     @classmethod
     def fetch(cls, root: str | Path) -> None:
@@ -173,10 +174,7 @@ class _CheckedFiles:
             empty = stat.st_size == 0  # EOFError('Ran out of input') named no cause
             problem = "is empty (0 bytes)" if empty else f"is corrupt or truncated ({err!r})"
         if problem is not None:
-            raise DataError(
-                f"{cls.title} file {path} {problem}; delete it and set "
-                "dataset.params.download=true to download it again"
-            )
+            raise cls._refused(path, problem)
         _checked[key] = 0 if path.name == cls.meta["filename"] else len(entry["data"])
         return _checked[key]
 
@@ -236,10 +234,11 @@ class _CheckedFiles:
                 "dataset.params.download=false"
             ) from err
 
-    def _unreadable_message(self, folder: Path, train: bool, err: Exception) -> str:
-        bad = next((path for path in self._read(folder, train) if not self._readable(path)), folder)
-        return (
-            f"{self.title} file {bad} is corrupt or truncated ({err!r}); delete it and set "
+    @classmethod
+    def _refused(cls, path: Path, problem: str) -> DataError:
+        """The refusal of the file ``path`` of this dataset, which ``problem`` says is bad."""
+        return DataError(
+            f"{cls.title} file {path} {problem}; delete it and set "
             "dataset.params.download=true to download it again"
         )
 
