@@ -31,7 +31,7 @@ what they record together), so the values stay whole events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -224,15 +224,7 @@ class Framing:
                 span = int(events["t"].max()) - int(events["t"].min()) if len(events) else None
                 if span is not None and span < self.frames:
                     raise TooShort(len(events), span, self.frames, index)
-        return to_frames(
-            streams,
-            sensor_size,
-            self.frames,
-            self.size,
-            self.split_by,
-            self.event_encoding,
-            self.count_scale,
-        )
+        return to_frames(streams, sensor_size, **asdict(self))  # the same names
 
     @property
     def key(self) -> str:
