@@ -98,9 +98,8 @@ class AttackCounts(Metric):
 
     def __init__(self) -> None:
         super().__init__()
-        for name in ("n", "n_correct", "n_fooled", "n_adv_correct", "queries", "n_aimed", "n_hit"):
-            self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
-        for name in ("linf_sum", "l2_sum"):  # in units of NORM_UNIT
+        counts = ("n", "n_correct", "n_fooled", "n_adv_correct", "queries", "n_aimed", "n_hit")
+        for name in (*counts, "linf_sum", "l2_sum"):  # the norms' sums: in units of NORM_UNIT
             self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
         self.add_state(
             "linf_max", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="max"
