@@ -259,10 +259,8 @@ class SplitDataModule(L.LightningDataModule):
 
     def _next_epoch(self) -> int:
         """The epoch the trainer's fit loop runs next (what Lightning hands the sampler's
-        ``set_epoch``; 0 outside a fit). Lightning starts the training loader before it sets
-        that epoch, and a loader with workers draws its first batches' indices as it starts: a
-        run resumed at epoch 2 trained its first epoch on epoch 0's order (and augmentation
-        seeds) where ``dataset.params.num_workers`` > 0."""
+        ``set_epoch``; 0 outside a fit): Lightning starts the training loader before it sets
+        that epoch, and a loader with workers draws its first batches' indices as it starts."""
         trainer = self.trainer
         return 0 if trainer is None else trainer.fit_loop.epoch_progress.current.processed
 
