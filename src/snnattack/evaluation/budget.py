@@ -240,10 +240,9 @@ class WorstL0(Metric):
         """The worst case's record: the attacks it takes the minimum over, the clean-correct
         samples, its ASR (any budget) and its ``l0_hist``."""
         l0 = self.compute().reshape(-1)  # one sample broken: torchmetrics gives it 0-d
-        hist = l0_histogram(l0) if len(l0) else {}
         return {
             "methods": methods,
             "n_correct": n_correct,
             "asr": 100.0 * len(l0) / n_correct if n_correct else float("nan"),
-            "l0_hist": hist,
+            "l0_hist": l0_histogram(l0),  # {} where none was broken
         }
