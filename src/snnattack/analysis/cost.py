@@ -18,7 +18,8 @@ Peak memory is the step's peak *above* the memory in use when it starts:
   Linux only; elsewhere memory is reported as ``None``.
 
 Each step is timed right after its memory run, so its timed run finds the memory the step
-itself took, as in a job that repeats it, not what the trim left.
+itself took, as in a job that repeats it (with ``malloc=reuse``, no page faults), not what
+the trim left.
 
 Once more, each step runs under :class:`DenseTime`, which adds up the time of its
 convolutions and matrix products: work that no neuron implementation, allocator or fusion
@@ -33,7 +34,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,10 @@ class PeakMemory:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.libc = _libc()
+        self.libc: ctypes.CDLL | None = None  # glibc, on Linux with a resettable high-water mark
+        with suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+            self.libc = ctypes.CDLL("libc.so.6")
 
     def measure(self, fn: Callable[[], object]) -> float | None:
         if self.device.type == "cuda":
@@ -77,15 +81,6 @@ class PeakMemory:
         base = _status_kb("VmRSS")
         fn()
         return float((_status_kb("VmHWM") - base) * 1024)
-
-
-def _libc() -> ctypes.CDLL | None:
-    """glibc, when this is Linux with a resettable high-water mark; else None."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
 
 
 def _status_kb(field: str) -> int:
@@ -292,10 +287,7 @@ def measure_cost(
     peaks: dict[str, list[float | None]] = {name: [] for name in steps}
     try:
         for _ in range(repeats):
-            for name, fn in steps.items():
-                # memory first: its malloc_trim hands freed memory back, and its run takes
-                # the step's memory again, so the timed run finds what a job repeating the
-                # step finds (with malloc=reuse, no page faults)
+            for name, fn in steps.items():  # memory, then time: the module docstring says why
                 peaks[name].append(memory.measure(fn))
                 times[name].append(_timed(fn, device, clock))
         dense = (

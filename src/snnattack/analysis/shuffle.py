@@ -28,22 +28,12 @@ from torch import nn
 
 from snnattack.analysis.base import register
 from snnattack.analysis.batches import limited
+from snnattack.analysis.rate_current import spiking_layers
 from snnattack.snn.neurons import LIF
-from snnattack.snn.temporal import temporal_modules
 from snnattack.values import declare, one_of
 
 SHUFFLE_MODES = ("layer", "neuron")
 declare({"analysis.shuffle.mode": one_of(*SHUFFLE_MODES)})
-
-
-def shuffle_time(spikes: torch.Tensor, generator: torch.Generator, mode: str) -> torch.Tensor:
-    """``spikes [T, ...]`` permuted over time: by one random order (``layer``), or every
-    trace ``spikes[:, i]`` by its own (``neuron``; :func:`spike_shuffle` checked ``mode``)."""
-    if mode == "layer":
-        order = torch.randperm(spikes.shape[0], generator=generator).to(spikes.device)
-        return spikes[order]
-    keys = torch.rand(spikes.shape, generator=generator).to(spikes.device)
-    return spikes.gather(0, keys.argsort(0))
 
 
 @contextmanager
@@ -51,14 +41,21 @@ def spike_shuffle(model: nn.Module, seed: int = 0, mode: str = "layer") -> Itera
     """Within the block, every LIF layer of ``model`` outputs time-shuffled spike trains."""
     if mode not in SHUFFLE_MODES:
         raise ValueError(f"shuffle mode must be one of {SHUFFLE_MODES}, got {mode!r}")
-    lifs = [m for m in temporal_modules(model) if isinstance(m, LIF)]
+    lifs = spiking_layers(model)
     if not lifs:
         raise ValueError("spike_shuffle: the model has no spiking (LIF) layers")
     generator = torch.Generator().manual_seed(seed)
     saved = [m.override for m in lifs]
 
     def shuffled(lif: LIF, current: torch.Tensor) -> torch.Tensor:
-        return shuffle_time(lif.simulate(current), generator, mode)
+        """The layer's spikes ``[T, ...]`` permuted over time: by one random order (``layer``),
+        or every trace ``spikes[:, i]`` by its own (``neuron``)."""
+        spikes = lif.simulate(current)
+        if mode == "layer":
+            order = torch.randperm(spikes.shape[0], generator=generator).to(spikes.device)
+            return spikes[order]
+        keys = torch.rand(spikes.shape, generator=generator).to(spikes.device)
+        return spikes.gather(0, keys.argsort(0))
 
     for m in lifs:
         m.override = shuffled
