@@ -6,9 +6,8 @@
 - ``rate_current``: static and actual rate-current curves on validation data (:mod:`.rate_current`);
 - ``cost``: time and memory of one attack step per gradient mode (Table S2, :mod:`.cost`).
 
-Each result goes into ``metrics.json`` under ``analyses.<name>``. Each analysis registers its
-runner (``@register`` in its module, :mod:`snnattack.analysis.base`); this package imports every
-module, so a new analysis is its module and its ``conf/analysis/<name>.yaml``.
+Each result goes into ``metrics.json`` under ``analyses.<name>``. A new analysis is one module
+and its ``conf/analysis/<name>.yaml`` (:mod:`snnattack.analysis.base`).
 """
 
 from __future__ import annotations

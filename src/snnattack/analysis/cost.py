@@ -5,11 +5,6 @@ One process, interleaved: every repetition runs a plain forward (no autograd) an
 attack gradient step per gradient mode (forward + backward to the *input* only, parameters
 frozen, as in an attack), so drifts of the machine hit every mode alike. Times are medians.
 
-With ``impls``, every step is measured once per neuron implementation (``stbp[fused]``,
-``stbp[unrolled]``, see :class:`snnattack.snn.neurons.LIF`); with ``train``, a training step
-(forward in train mode and backward to the parameters, BN statistics left as they are) is
-measured too.
-
 Peak memory is the step's peak *above* the memory in use when it starts:
 - CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``.
 - CPU: the resident-set high-water mark of this process (``VmHWM``), reset before each step
@@ -239,12 +234,12 @@ def measure_cost(
     ``model`` must be in eval mode on ``x``'s device. Each entry also holds its ratios to
     the forward and to ``stbp`` (when measured); a mode that cannot run on this model is
     reported with its ``error`` instead. ``impls``: measure each step with each neuron
-    implementation (named ``mode[impl]``); ``train``: add the training step (``train``);
-    ``clock``: ``wall`` or ``cpu`` time (:data:`CLOCKS`); ``floor``: run each step once more
-    to time its convolutions and matrix products (``dense_seconds``, :func:`dense_seconds`);
-    ``backends``: measure each step with the model on each of these backends
-    (:mod:`snnattack.snn.backend`), the first named as without, the others with
-    ``[backend]`` appended (``stbp[fused][torch]``).
+    implementation (named ``mode[impl]``, :class:`snnattack.snn.neurons.LIF`); ``train``: add
+    the training step (``train``, :func:`train_step`); ``clock``: ``wall`` or ``cpu`` time
+    (:data:`CLOCKS`); ``floor``: run each step once more to time its convolutions and matrix
+    products (``dense_seconds``, :func:`dense_seconds`); ``backends``: measure each step with
+    the model on each of these backends (:mod:`snnattack.snn.backend`), the first named as
+    without, the others with ``[backend]`` appended (``stbp[fused][torch]``).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
