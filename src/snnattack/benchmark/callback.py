@@ -236,18 +236,6 @@ def own_entry(folder: Path) -> bool:
     return entry["model"]["name"] == str(name) and entry["provenance"]["weights"] == weights
 
 
-def no_entry_made(sweep: Path, said: bool) -> UserError:
-    """The line of a benchmark sweep in ``sweep`` that ends with no entry to rank, so without
-    its leaderboard (not the leaderboard command's line, which asks for another folder);
-    ``said``: whether its jobs' lines (its failed jobs', the entries' it could not make) say
-    why."""
-    why = "each failed job's line says why" if said else "no job folder holds its entry.json"
-    return UserError(
-        f"no leaderboard: no job of the sweep {sweep} made an entry ({why}); accepted: the fix "
-        "of each failed job's line, then the same command again (finished jobs are skipped)"
-    )
-
-
 class EntryCallback(Callback):
     """Checks each job's ``benchmark`` block before it starts (:func:`start`; a refusal as the
     module says, a sweep's job's by :func:`~snnattack.runtime.lifecycle.refuse_when_run`),
@@ -292,8 +280,18 @@ class EntryCallback(Callback):
         # is no entry, another model's): not a result; an entry of its own earlier run is one
         refused_here = [sweep / job["folder"] for job in failed if job.get("refused") is True]
         users = [folder for folder in refused_here if folder != sweep and not own_entry(folder)]
-        if not leaderboard.candidates(sweep, ENTRIES, users):
-            fail_at_end(no_entry_made(sweep, bool(failed or self.failed or elsewhere)))
+        if not leaderboard.candidates(sweep, ENTRIES, users):  # not the leaderboard command's line
+            said = failed or self.failed or elsewhere  # the jobs' lines say why
+            why = (
+                "each failed job's line says why" if said else "no job folder holds its entry.json"
+            )
+            fail_at_end(
+                UserError(
+                    f"no leaderboard: no job of the sweep {sweep} made an entry ({why}); accepted: "
+                    "the fix of each failed job's line, then the same command again (finished "
+                    "jobs are skipped)"
+                )
+            )
             return
         try:
             files = leaderboard.write(

@@ -40,7 +40,10 @@ def reasons(
 ) -> tuple[str, ...]:
     """Why ``entry`` is ranked apart (none: it is ranked), what the protocol file it names
     measures being ``measured``, its protocol's latest version ``current`` and the recorded
-    hash of the file it names ``released`` (None: not released)."""
+    hash of the file it names ``released`` (None: not released). Its numbers are compared with
+    what the file measures where the file holds it: rows missing or of other attacks (a worst
+    case over fewer attacks ranks too high), other radii, another number of test images (on
+    the protocol's data)."""
     found = []
     if entry["masking"]["flagged"]:
         found.append("masking checks fired: " + ", ".join(entry["masking"]["flagged"]))
@@ -59,25 +62,16 @@ def reasons(
         found.append("overridden: " + ", ".join(provenance["overrides"]))
     if entry["data"] != "protocol":
         found.append("its own data, not the protocol's")
-    return tuple(found + measured_otherwise(entry, measured))
-
-
-def measured_otherwise(entry: dict[str, Any], expected: Measures) -> list[str]:
-    """How ``entry``'s numbers differ from what its protocol file measures (``expected``):
-    rows missing or of other attacks (a worst case over fewer attacks ranks too high), other
-    radii, another number of test images (on the protocol's data). A setting the file does
-    not hold is not compared."""
-    found = []
-    if expected.rows is not None:
-        if missing := [r for r in expected.rows if r not in entry["robust_acc"]]:
+    if measured.rows is not None:
+        if missing := [r for r in measured.rows if r not in entry["robust_acc"]]:
             found.append("rows missing: " + ", ".join(missing))
-        if other := [r for r in entry["robust_acc"] if r not in expected.rows]:
+        if other := [r for r in entry["robust_acc"] if r not in measured.rows]:
             found.append("rows not in its protocol: " + ", ".join(other))
-    if expected.eps is not None and expected.eps != sorted(entry["eps_255"]):
-        found.append(f"eps_255 {entry['eps_255']}, its protocol's {expected.eps}")
-    if expected.n is not None and entry["data"] == "protocol" and entry["n"] != expected.n:
-        found.append(f"{entry['n']} test images, its protocol's {expected.n}")
-    return found
+    if measured.eps is not None and measured.eps != sorted(entry["eps_255"]):
+        found.append(f"eps_255 {entry['eps_255']}, its protocol's {measured.eps}")
+    if measured.n is not None and entry["data"] == "protocol" and entry["n"] != measured.n:
+        found.append(f"{entry['n']} test images, its protocol's {measured.n}")
+    return tuple(found)
 
 
 SKIPPED = ("wandb",)  # folders of other tools beside entries (logger=wandb's runs)

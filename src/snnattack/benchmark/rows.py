@@ -67,11 +67,6 @@ def attacks(rows: list[Row]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r.entry["robust_acc"] if k not in FIXED))
 
 
-def number(value: float | None) -> str:
-    """A percentage as the board shows it (two decimals, the entries' precision)."""
-    return "" if value is None else f"{value:.2f}"
-
-
 def encoding(model: dict[str, Any]) -> str | None:
     """The entry's input encoding as the board shows it (``direct``, ``poisson, 4 levels``);
     None where the entry does not state it."""
@@ -112,6 +107,6 @@ def shown(column: str, value: Any, attack_columns: list[str]) -> str:
     """A cell's text."""
     if value is None:
         return ""
-    if column in PERCENT or column in attack_columns:
-        return number(value)
+    if column in PERCENT or column in attack_columns:  # the entries' precision
+        return f"{value:.2f}"
     return str(value)
