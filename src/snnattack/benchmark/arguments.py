@@ -31,9 +31,7 @@ def check_names(name: Any, paper: Any, venue: Any, training: Any) -> None:
 
 
 def check_paths(**paths: Any) -> None:
-    """Refuses, before any work, a ``path`` or ``store`` that is not a path (``path=5`` was a
-    TypeError; ``store=5`` one too, once the data were read, where the protocol has a black
-    box)."""
+    """Refuses, before any work, a ``path`` or ``store`` that is not a path."""
     for argument, value in paths.items():
         if value is not None and not isinstance(value, str | os.PathLike):
             raise UserError(
@@ -45,8 +43,7 @@ def check_destination(destination: Path) -> None:
     """Refuses, before any work, an entry file (``path``, or the default under ``entries/``)
     that would not be written, or not read: a folder, a name the leaderboard does not read
     (it reads ``*.json``), or a place that cannot be written (the nearest folder on its path
-    that exists: a file, a read-only folder). Found when the entry is written, it lost the
-    whole evaluation."""
+    that exists: a file, a read-only folder)."""
     if destination.is_dir():
         raise UserError(
             f"path={str(destination)!r} is a folder; accepted: the entry's file name (.json)"
@@ -79,10 +76,9 @@ def check_destination(destination: Path) -> None:
 def check_shape(data: Data | None, argument: str, shape: tuple[int, ...], where: str) -> None:
     """Refuses ``data`` (``data=`` or ``val_data=``; None: the protocol's own) whose images
     are not of ``shape``, the protocol's (of ``where``, its data): its radii and standard
-    surrogate are the protocol's images'. A model that takes any size ran them until the
-    tuning or the transfer rows raised, after the surrogate's training; its entry, had it
-    none of those rows, was another data set's under the protocol's name. Images of another
-    rank (no channel axis) are the input checks' to name."""
+    surrogate are the protocol's images', and an entry of other images would be another data
+    set's under the protocol's name. Images of another rank (no channel axis) are the input
+    checks' to name."""
     first = None if data is None else inputs.first_sample(data)
     if first is not None and first.dim() == len(shape) + 1 and tuple(first.shape[1:]) != shape:
         raise UserError(

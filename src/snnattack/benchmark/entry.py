@@ -149,7 +149,7 @@ def robust_accuracy(row: AttackRow, n: int) -> float:
     counts them); a row whose ASR counts no whole images is one UserError line naming it."""
     try:
         fooled = count_of(row.asr, row.n_correct, "n_correct") or 0
-    except ValueError as err:  # was rounded silently (and NaN of some images: a traceback)
+    except ValueError as err:
         raise UserError(
             f"the record's row {row_label(row.method, row.box)} (eps {row.eps_255:g}/255): its "
             f"asr={row.asr!r} is {err}; accepted: a metrics.json as its job wrote it (the job "
@@ -273,12 +273,11 @@ def fractions(values: list[float]) -> bool:
 def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
     percentages by name, or that look like fractions, or a name that reads as ``clean``, as
-    one of ``rows`` (the protocol's, listed; None: any a protocol makes) or as any row a
-    protocol makes (``AutoAttack``, ``MI-FGSM``), written otherwise (``Clean``, ``pgd_10``):
-    it would count as another attack's robust accuracy. Every name is matched against every
-    row a protocol makes, as an entry's are when it is written and read, so that a job that
-    took a name when it started is not refused its entry once it ran. Another attack of the
-    paper keeps its own name (``pgd20``, ``autoattack``)."""
+    one of ``rows`` (the protocol's, listed; None: any) or as any row a protocol makes, written
+    otherwise (``Clean``, ``pgd_10``, ``MI-FGSM``): it would count as another attack's robust
+    accuracy. Matched against every row a protocol makes, as an entry's names are when it is
+    written and read, a name a job took as it started keeps its entry once it ran. Another
+    attack of the paper keeps its own name (``pgd20``, ``autoattack``)."""
     if reported is None:
         return
     if not _percents(reported):

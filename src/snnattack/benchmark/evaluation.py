@@ -70,8 +70,7 @@ LOGGERS = ("csv", "wandb")  # conf/logger/: csv adds nothing to the entry, wandb
 def _first(dataset: Dataset, n: int, argument: str) -> TensorDataset:
     """The first ``n`` samples of ``dataset`` in memory; UserError if it holds fewer (an
     iterable data set, of no length, counted as read), or if they do not read as (image,
-    label) pairs (a torchvision data set without ``ToTensor`` gives PIL images; a data set
-    may raise): that was a traceback of the DataLoader (and ``len()``'s)."""
+    label) pairs (a torchvision data set without ``ToTensor`` gives PIL images)."""
     size = len(dataset) if hasattr(dataset, "__len__") else None
     if size is None or size >= n:
         try:

@@ -55,7 +55,7 @@ class Protocol:
     @cached_property
     def raw(self) -> DictConfig:
         """The file as written (its defaults list unresolved); one YAML cannot read, or that
-        holds no keys, is one UserError line naming it (a drafted file's slip was a traceback)."""
+        holds no keys, is one UserError line naming it."""
         raw = loaded(self.path)
         if not isinstance(raw, DictConfig):
             raise UserError(
@@ -67,8 +67,7 @@ class Protocol:
     def _read(self, key: str) -> Any:
         """The file's ``key`` as its reader of :data:`READERS` takes it (TypeError or
         ValueError: not); one missing or not taken is one UserError line naming the file and
-        the key, before any work (a drafted file's mistake was a traceback). What a key's
-        value means is the job config's to check, as a job's."""
+        the key, before any work. What a key's value means is the job config's to check."""
         read, accepted = READERS[key]
         value = OmegaConf.select(self.raw, key)
         value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
@@ -89,8 +88,7 @@ class Protocol:
     def _mistyped(self, key: str) -> str | None:
         """The dotted key of the file beside the missing ``key`` that is most like it and
         that no part of the project reads (``sede`` for ``seed``; in the free-form
-        ``benchmark`` block any key), or None: a typo of a key a reader needs was reported
-        as the key missing, never naming the key the file holds."""
+        ``benchmark`` block any key), or None: the typo is named, not the key missing."""
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(self.raw, parent) if parent else self.raw
         if not isinstance(node, DictConfig):
@@ -155,8 +153,8 @@ class Protocol:
     def check_file(self) -> None:
         """Refuses, in one line naming the file, a key of :data:`READERS` it holds that its
         reader cannot take or that it mistyped (``sede: 0``; ``benchmark.stochastic_eto: 8``,
-        free-form to a job, ran), and a key no part of the project reads (:meth:`overrides`;
-        a job named no file). A key the file lacks is the job config's default, as in any job."""
+        free-form to a job), and a key no part of the project reads (:meth:`overrides`). A key
+        the file lacks is the job config's default, as in any job."""
         for key in READERS:
             if OmegaConf.select(self.raw, key) is not None or self._mistyped(key) is not None:
                 self._read(key)
