@@ -154,12 +154,10 @@ def evaluate(
         "reported": reported,
         "data": "protocol" if data is None else "user",
     }
-    # a model whose forward is random: the core probes its copy and raises the EOT draws
-    eot = f"attack.random_eot_samples={chosen.stochastic_eot}"
+    eot = f"attack.random_eot_samples={chosen.stochastic_eot}"  # a model whose forward is random
     given = {*ARGUMENTS, *(f"benchmark.{k}" for k in meta)}  # set here, not by the file
     steps = steps_of(model, T)  # a foreign model's T checked before it is the config's
-    # the one compose of the call: the protocol's settings as a job's overrides, validated
-    # below, once the model took the protocol's images
+    # the protocol's settings as a job's overrides, validated once the model took its images
     cfg, _ = job_config(
         eps=chosen.eps,
         methods=chosen.methods,
@@ -188,10 +186,8 @@ def evaluate(
     config = spelt(cfg)  # its numbers as their rules spell them
     settings = job_settings(cfg, notes)
     about = about_weights(net)  # beside its class, neurons and encoding in the record
-    # what the attacks cannot run (a model inside a gradient_mode block, a network of its own
-    # per-step loop and the protocol's RGA rows): refused with the model's checks, before the
-    # entry file, the data and the surrogate's training (a VGG-11 on CIFAR), as the evaluation
-    # core would refuse it after
+    # what the attacks cannot run (a network of its own per-step loop and RGA rows): refused
+    # before the entry file, the data and the surrogate's training, as the core would after
     refuse_unattackable(settings.attack, list(settings.specs), net)
     check_replaced(  # another model's entry there is kept: refused before any work
         destination,
@@ -208,9 +204,7 @@ def evaluate(
     test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
     val = val_set if val_data is None else dataset_of(val_data, "val_data")
     samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    # the only check of the data and the model's forward on the first test image, before any
-    # work (the standard surrogate's training): the evaluation's tail reads them once more, to
-    # attack them
+    # the data and the model's forward on the first test image, checked once, before any work
     x, y = test.tensors
     inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
     for argument, given in (("data", data), ("val_data", val_data)):  # the protocol's named
