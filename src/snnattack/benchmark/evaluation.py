@@ -134,9 +134,8 @@ def evaluate(
     the checkpoint store its standard surrogate is kept in (trained there on first use).
     A model whose forward is random is attacked with the protocol's EoT draws
     (``benchmark.stochastic_eot``, passed as ``attack.random_eot_samples``: the evaluation
-    core probes its own copy of the model). With
-    ``logger="wandb"`` the entry is also a W&B run (``conf/logger/wandb.yaml``'s settings;
-    :mod:`snnattack.benchmark.wandb_run`).
+    core probes its own copy of the model). With ``logger="wandb"`` the entry is also a W&B
+    run (``conf/logger/wandb.yaml``'s settings; :mod:`snnattack.benchmark.wandb_run`).
     """
     check_names(name, paper, venue, training)
     check_paths(path=path, store=store)

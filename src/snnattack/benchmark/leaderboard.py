@@ -39,11 +39,9 @@ def reasons(
     entry: dict[str, Any], measured: Measures, current: int, released: str | None
 ) -> tuple[str, ...]:
     """Why ``entry`` is ranked apart (none: it is ranked), what the protocol file it names
-    measures being ``measured``, its protocol's latest version ``current`` and the recorded
-    hash of the file it names ``released`` (None: not released). Its numbers are compared with
-    what the file measures where the file holds it: rows missing or of other attacks (a worst
-    case over fewer attacks ranks too high), other radii, another number of test images (on
-    the protocol's data)."""
+    measures being ``measured`` (compared where the file holds it: a worst case over fewer
+    attacks ranks too high), its protocol's latest version ``current`` and the recorded hash
+    of the file it names ``released`` (None: not released)."""
     found = []
     if entry["masking"]["flagged"]:
         found.append("masking checks fired: " + ", ".join(entry["masking"]["flagged"]))

@@ -41,8 +41,7 @@ class Row:
     @property
     def dirty(self) -> bool:
         """Whether the entry was made from a tree with uncommitted changes (its recorded
-        commit ends in :data:`DIRTY`): the board marks it, so that a reader does not take its
-        commit for the code that measured it."""
+        commit ends in :data:`DIRTY`): the board marks it (:data:`DIRTY_NOTE`)."""
         commit = self.entry["provenance"]["commit"]
         return commit is not None and commit.endswith(DIRTY)
 
