@@ -46,13 +46,7 @@ NODES = ("NonSpikingIFNode", "NonSpikingLIFNode")
 DECODES = (None, "last_mem", "max-mem", "max-abs-mem", "mean-mem")
 # 2.0's noisy IF read-out (NoisySNN): its forward knows the last step as 'last-me' (sic)
 NOISY = ("NoisyNonSpikingIFNode",)
-NOISY_DECODES = {
-    None: None,
-    "last-me": "last_mem",
-    "max-mem": "max-mem",
-    "max-abs-mem": "max-abs-mem",
-    "mean-mem": "mean-mem",
-}
+NOISY_DECODES = {("last-me" if d == "last_mem" else d): d for d in DECODES}
 
 
 class MembraneReadout(Temporal):
