@@ -116,7 +116,12 @@ def adapt(
             adapted: SpikingNet = OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
-    return _in_users_mode(net, adapted, normalize)
+    # the modules it made around its copy of net (its encoding) in net's mode
+    # (common.in_mode_of); the user's normalize keeps its own
+    for module in adapted.children():
+        if module is not adapted.body and module is not normalize:
+            module.train(net.training)
+    return in_mode_of(adapted, net)
 
 
 def refuse_held_spiking_net(net: nn.Module, argument: str) -> None:
@@ -130,16 +135,6 @@ def refuse_held_spiking_net(net: nn.Module, argument: str) -> None:
             f"runs only passed itself; accepted: the SpikingNet itself, with a normalisation in "
             "its own normalize (net.normalize = ..., or snnattack.load(..., mean=, std=))"
         )
-
-
-def _in_users_mode(net: nn.Module, adapted: SpikingNet, normalize: nn.Module | None) -> SpikingNet:
-    """``adapted`` and the modules it made around its copy of ``net`` (its encoding) in
-    ``net``'s mode (:func:`~snnattack.interop.common.in_mode_of`); the user's ``normalize``
-    keeps its own."""
-    for module in adapted.children():
-        if module is not adapted.body and module is not normalize:
-            module.train(net.training)
-    return in_mode_of(adapted, net)
 
 
 def _check_arguments(
