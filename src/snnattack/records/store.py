@@ -281,11 +281,8 @@ def _training_write_error(err: OSError, workdir: Path) -> OSError | UserError:
     place, the destination being the error's second file name), or the work folder where the
     error named no file (a failed ``write``: the training writes only there). Other errors
     (another folder's, a missing file) are returned as they are."""
-    if err.errno not in REFUSED_WRITE:
-        return err
     destination = err.filename2 or err.filename
-    if destination is None:
-        return write_error(workdir, err)
-    if Path(destination).is_relative_to(workdir):
+    destination = workdir if destination is None else destination
+    if err.errno in REFUSED_WRITE and Path(destination).is_relative_to(workdir):
         return write_error(destination, err)
     return err
