@@ -102,11 +102,8 @@ def damage(path: Path) -> str | None:
 def unreadable(path: Path, err: Exception) -> str:
     """Why torch could not read the file ``path`` (``err``): its :func:`damage` where its
     bytes tell, else the error's first line."""
-    told = damage(path)
-    if told is not None:
-        return told
     first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
-    return f"{type(err).__name__}{': ' + first if first else ''}"
+    return damage(path) or f"{type(err).__name__}{': ' + first if first else ''}"
 
 
 def unreadable_error(key: str, path: Path, why: str) -> CheckpointError:
@@ -287,18 +284,15 @@ def refuse_other_normalization(
 
 
 def _file_format(payload: Any, model: nn.Module, where: str) -> str:
-    if isinstance(payload, dict) and "state_dict" in payload and "record" in payload:
-        return "store"
-    if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
-        return "lightning"
-    if (
-        isinstance(payload, dict)
-        and payload
-        and all(isinstance(k, str) and torch.is_tensor(v) for k, v in payload.items())
-    ):
-        ours = model.state_dict().keys()
-        own = any(k.removeprefix("module.") in ours for k in payload)
-        return "state_dict" if own else "reference"
+    if isinstance(payload, dict):
+        if "state_dict" in payload and "record" in payload:
+            return "store"
+        if "pytorch-lightning_version" in payload:
+            return "lightning"
+        if payload and all(isinstance(k, str) and torch.is_tensor(v) for k, v in payload.items()):
+            ours = model.state_dict().keys()
+            own = any(k.removeprefix("module.") in ours for k in payload)
+            return "state_dict" if own else "reference"
     raise CheckpointError(f"{where}: none of the files a model is read from; accepted: {FORMATS}")
 
 
