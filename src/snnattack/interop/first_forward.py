@@ -23,14 +23,12 @@ from snnattack.models.base import SpikingNet
 class OnFirstForward(nn.Module):
     """The network that ``prepare`` makes of the samples of the first forward, at ``steps`` time
     steps, called on them and on every later one's (:func:`snnattack.gradient_mode`). Until then
-    it has no network: it takes the model's training flag, and a ``train()`` / ``eval()`` called
-    on it is applied to the network when it is made (else the forward would run in the model's
-    flag, not the one the user set), as are a ``requires_grad_()`` and a conversion (``.to()``,
-    ``.double()``, ``.cuda()``...: every ``_apply``; before, it converted nothing and the first
-    forward of converted samples failed); a ``zero_grad()`` has no gradient to clear (an attack
-    loop calls it before each forward). Its parameters are refused, since an optimiser made over
-    none would train nothing (the adapter's parameters are its own objects, made at that
-    forward)."""
+    it has no network: it takes the model's training flag, and a ``train()`` / ``eval()``, a
+    ``requires_grad_()`` and a conversion (``.to()``, ``.double()``...: every ``_apply``) called
+    on it are applied to the network when it is made (else the forward would run in the model's
+    flag, not the one the user set); a ``zero_grad()`` has no gradient to clear (an attack loop
+    calls it before each forward). Its parameters are refused, since an optimiser made over none
+    would train nothing (the adapter's parameters are its own objects, made at that forward)."""
 
     def __init__(
         self,
