@@ -70,29 +70,20 @@ def neuron_steps(body: nn.Module, run: Callable[[], Any]) -> tuple[Any, set[int]
 
 def _run(make: Callable[[], nn.Module], x: torch.Tensor) -> tuple[object, set[int]] | Exception:
     """The output of the copy ``make`` builds on ``x`` (eval mode, no gradient) and its
-    neurons' steps, or what it raised."""
+    neurons' steps, or what it raised. ``x`` is cast to the dtype and device of the copy's first
+    floating tensor, as the attack will run it: CPU samples of a network on a GPU, float64
+    samples of a ``.double()`` module :func:`snnattack.gradient_mode` yielded (its copies are
+    float32), integer images (which the input checks refuse in one line, not both forms)."""
     try:
         copy = make().eval()
-        x = _as_taken_by(copy, x)
+        tensors = (t for t in (*copy.parameters(), *copy.buffers()) if t.is_floating_point())
+        if (reference := next(tensors, None)) is not None:
+            x = x.to(reference.device, reference.dtype)
         with torch.no_grad():
             out, steps, _ = neuron_steps(copy, lambda: copy(x))
             return out, steps
     except Exception as err:  # the user's forward on a form it may not take
         return err
-
-
-def _as_taken_by(copy: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The samples ``x`` in the dtype and on the device of ``copy``'s first floating tensor: a
-    user's samples on the CPU with the network on a GPU (or in float64, as a ``.double()`` of
-    the module :func:`snnattack.gradient_mode` yields before its first forward leaves the
-    network's copies in float32) run as the attack will run them. Integer samples too (uint8
-    images, which the input checks then refuse in one line): on them both forms raised, and
-    the class was said to be taken for a body before that line."""
-    tensors = (t for t in (*copy.parameters(), *copy.buffers()) if t.is_floating_point())
-    reference = next(tensors, None)
-    if reference is None:
-        return x
-    return x.to(reference.device, reference.dtype)
 
 
 def _per_sample(out: object, batch: int) -> bool:
