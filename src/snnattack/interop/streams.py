@@ -11,7 +11,6 @@ of ``dataset.params``; an attack on raw events (``gsattack``) changes the stream
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -92,12 +91,14 @@ def _int_polarity(stream: np.ndarray) -> np.ndarray:
     return stream.astype([(n, np.int64 if n == "p" else stream.dtype[n]) for n in names])
 
 
-def _checked(
-    streams: Sequence[np.ndarray], labels: Any, argument: str, sensor_size: tuple[int, int, int]
-) -> torch.Tensor:
-    """``labels`` as a tensor, after checking every stream (:func:`_check_stream`), that not
-    every stream is empty (nothing to attack: refused, never reported as robust) and that the
-    labels are integers, one per stream."""
+def _framed(
+    data: tuple, argument: str, sensor_size: tuple[int, int, int], framing: Framing
+) -> tuple[list[np.ndarray], torch.Tensor, torch.Tensor]:
+    """``data``'s streams, each checked (:func:`_check_stream`) and with integer polarities,
+    their labels (integers, one per stream) and their frames. Not every stream may be empty
+    (nothing to attack: refused, never reported as robust); one too short to frame by time is
+    refused as ``argument[0][i]``."""
+    streams, labels = data[0], data[1]
     for i, stream in enumerate(streams):
         _check_stream(stream, f"{argument}[0][{i}]", sensor_size)
     if not any(len(stream) for stream in streams):
@@ -111,18 +112,9 @@ def _checked(
             f"{argument}[1] has shape {list(values.shape)} ({values.dtype}) for "
             f"{len(streams)} streams; accepted: {len(streams)} integer labels"
         )
-    return torch.as_tensor(values).long()
-
-
-def _framed(
-    data: tuple, argument: str, sensor_size: tuple[int, int, int], framing: Framing
-) -> tuple[list[np.ndarray], torch.Tensor, torch.Tensor]:
-    """``data``'s streams, checked (:func:`_checked`) and with integer polarities, their
-    labels and their frames; one too short to frame by time is refused as ``argument[0][i]``."""
-    labels = _checked(data[0], data[1], argument, sensor_size)
-    streams = [_int_polarity(stream) for stream in data[0]]
+    streams = [_int_polarity(stream) for stream in streams]
     try:
-        return streams, labels, framing.many(streams, sensor_size)
+        return streams, torch.as_tensor(values).long(), framing.many(streams, sensor_size)
     except TooShort as error:
         raise error.named(f"{argument}[0][{error.index}]") from None
 
