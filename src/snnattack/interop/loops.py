@@ -97,11 +97,9 @@ class OwnLoopNet(SpikingNet):
         for module in restarted(self.body).modules():  # each forward one simulation
             if isinstance(module, TimeMerged):
                 module.batch = images.shape[0]
-        # the T each whole-loop LIF is given (1: a rate-domain pass), and each one-step LIF
         out, steps, stepped = neuron_steps(self.body, lambda: self.body(images))
-        # 1 is a whole-loop LIF's rate-domain pass; where one-step calls ran alone (they have
-        # no such pass), a loop of one step: a per-step snnTorch sequence said to loop itself
-        # ran one step of T, silently
+        # 1 is a whole-loop LIF's rate-domain pass; one-step LIFs alone have none, so there it
+        # is a loop of one step (a per-step snnTorch sequence said to loop itself)
         ours = {self.T} if stepped and steps == {1} else {1, self.T}
         if wrong := max(steps - ours, default=None):
             raise UserError(
