@@ -102,12 +102,10 @@ class OnFirstForward(nn.Module):
 
 
 def network_of(model: Any, x: torch.Tensor | None) -> Any:
-    """The network that an entrance which runs ``model`` (``snnattack.evaluate``, ``attack``,
-    ``snnattack.benchmark.evaluate``) runs: the one that a module :func:`snnattack.gradient_mode`
-    yielded adapts (made of the samples ``x``, as its first forward would make it, if none ran
-    yet; inside the block, in its mode, which the attacks refuse), else ``model`` itself
-    (``nn.DataParallel``: the network in it). The yielded module is no network of its own:
-    adapted, it would have no neuron."""
+    """The network an entrance runs for ``model`` (module docstring): the one a module
+    :func:`snnattack.gradient_mode` yielded adapts (made of the samples ``x``, as its first
+    forward would make it, if none ran yet; inside the block, in its mode, which the attacks
+    refuse), else ``model`` itself (``nn.DataParallel``: the network in it)."""
     model = unwrapped(model)
     return model.network(x) if isinstance(model, OnFirstForward) else model
 
