@@ -121,9 +121,8 @@ class MembraneReadout(Temporal):
 
 
 def read_out(body: nn.Module, args: tuple, output: object) -> object:
-    """Forward hook of a body holding read-outs: its output as the adapter decodes it, a
-    decoded read-out as one step ``[1, B, K]``, the sequence (a list) stacked ``[T, B, K]``;
-    a decoded read-out that is not the output is refused in one line."""
+    """Forward hook of a body holding read-outs: its output as the adapter decodes it, or a
+    decoded read-out that is not the output refused in one line (module docstring)."""
     ran = [(path, m) for path, m in body.named_modules() if isinstance(m, MembraneReadout)]
     ran = [(path, m, m.last()) for path, m in ran if m.last is not None]
     for _, m, _ in ran:
