@@ -40,8 +40,9 @@ from snnattack.snn.stepwise import step_neurons
 
 log = logging.getLogger(__name__)
 
-# the arguments that state the form, named in the lines below
+# the arguments that state the form, and the forms, as the lines below name them
 SAY_IT = "own_loop=True (its forward takes the samples) or False (it maps [T, B, ...])"
+FORMS = {True: "a network with its own time loop", False: "a multi-step body"}
 
 
 def neuron_steps(body: nn.Module, run: Callable[[], Any]) -> tuple[Any, set[int], set[int]]:
@@ -122,16 +123,12 @@ def has_own_loop(
     if loop_fits:
         steps = looped[1]
         own = steps != {batch}
-        form, why = (
-            ("a network with its own time loop", f"not the batch of {batch}")
-            if own
-            else ("a multi-step body", "the batch: a body's neurons take it for time")
-        )
+        why = f"not the batch of {batch}" if own else "the batch: a body's neurons take it for time"
         log.warning(
             "interop: %s runs on samples %s and on [T, B, ...]: taken for %s, as its neurons "
             "ran over %s steps on the samples (%s); to say otherwise: adapt(net, T=%d, "
             "own_loop=...) with %s",
-            name, shape, form, sorted(steps) or "no", why, T, SAY_IT,
+            name, shape, FORMS[own], sorted(steps) or "no", why, T, SAY_IT,
         )  # fmt: skip
         return own
     own = not isinstance(looped, Exception) and isinstance(multi, Exception)  # only its loop ran
@@ -140,8 +137,7 @@ def has_own_loop(
     log.warning(
         "interop: %s fits neither form: on samples %s it %s, on [T, B, ...] it %s: taken for "
         "%s; to say otherwise: adapt(net, T=%d, own_loop=...) with %s",
-        name, shape, _outcome(looped), _outcome(multi),
-        "a network with its own time loop" if own else "a multi-step body", T, SAY_IT,
+        name, shape, _outcome(looped), _outcome(multi), FORMS[own], T, SAY_IT,
     )  # fmt: skip
     return own
 
