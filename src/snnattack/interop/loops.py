@@ -78,12 +78,7 @@ class OwnLoopNet(SpikingNet):
         super().__init__(OwnEncoding(T), body, normalize)
         self.user_decode = decode
 
-    @property
-    def T(self) -> int:
-        """The time steps of the network's own loop."""
-        return self.encoder.T
-
-    @T.setter
+    @SpikingNet.T.setter
     def T(self, value: int) -> None:
         if int(value) != self.encoder.T:  # a time extension: the loop is the network's code
             raise UserError(
