@@ -150,8 +150,7 @@ class ModelStore:
         payload = torch_bytes({"state_dict": model.state_dict(), "record": record})
         write_atomic(workdir / CHECKPOINT, payload)
         write_atomic(workdir / "record.json", json.dumps(record, indent=2, default=str))
-        # the resume file first: a job stopped before the training's other checkpoints (its
-        # best one, which a resume reads back) are gone retrains, but never resumes without them
+        # the resume file first: a resume never runs without the best checkpoint it reads back
         (workdir / RESUME_FILE).unlink(missing_ok=True)
         for checkpoint in workdir.glob("*.ckpt"):
             checkpoint.unlink()
@@ -213,9 +212,8 @@ class ModelStore:
             return False
 
     def _writable(self) -> None:
-        """Refuses a store folder that cannot be written (a file in its place, or in the place
-        of a folder above it, said so: mkdir's "File exists" and "Not a directory" did not tell
-        it), naming it by :attr:`key`."""
+        """Refuses a store folder that cannot be written, naming it by :attr:`key` and what
+        stands in its way (a file in its place or a folder's above it: mkdir's error does not)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
