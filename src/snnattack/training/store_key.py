@@ -15,32 +15,22 @@ TEST_ONLY = ("limit_test_batches",)  # trainer keys that only the attacks read (
 # trainer keys that change a model only when set (null: Lightning's default): left out at null,
 # so the models stored before the key existed keep their store keys
 IF_SET = ("gradient_clip_val",)
-# cosmetic keys that the store key keeps all the same: they change no attack on a given model,
-# but would train another one; each is left out at its value here, the one that trained the
-# models stored before the key was kept, so those keep their store keys. None now: the
-# DataLoader's workers (dataset.params.num_workers), kept here before, no longer change a
-# trained model: each sample draws its augmentation from its own seed
-# (snnattack.data.base.SeededSamples), and a training whose loaders have workers takes the
-# draws of torch's generator that loaders without them take (snnattack.training.fit.EpochSeed).
+# cosmetic keys that change a trained model, kept in the store key but left out at the value
+# here (the one that trained the models stored before the key was kept). None now: the loader's
+# workers no longer change a trained model (snnattack.training.fit.EpochSeed)
 TRAINING_KEYS: dict[str, Any] = {}
-# what the store key of an augmented training (dataset.params.augment) holds since each sample
-# draws its augmentation from its own seed: the models stored before drew it from the loading
-# process's generator, which the workers decided; they are not found, and trained once more
+# how an augmented training's samples draw (dataset.params.augment): each from its own seed;
+# the models stored before drew from the workers' generator, and are trained once more
 SAMPLE_DRAWS = "per sample"
 
 
 def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     """Everything that affects ``model`` trained with ``seed``: the store key's content.
 
-    Includes the kind of training (``train.kind``), the adversary of adversarial training
-    (only the settings its method reads; none for standard training), the version of how
-    models are trained and selected (:data:`TRAINING_VERSION`) and, for a kind that starts
-    from another model (conversion, hybrid), that model's key (``base``). Leaves out the
-    ``cosmetic_keys``, the trainer keys that only the attacks read (:data:`TEST_ONLY`) and those
-    that change nothing at null (:data:`IF_SET`), but keeps the cosmetic keys that change a
-    trained model (:data:`TRAINING_KEYS`, but at the value each is left out at), for an
-    augmented training how its samples draw (:data:`SAMPLE_DRAWS`) and, where it decides
-    which checkpoint validation selects, the validation's batch size
+    The kind of training, the adversary's settings its method reads, :data:`TRAINING_VERSION`
+    and, for a kind that starts from another model, that model's key (``base``). Leaves out
+    the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
+    null; adds :data:`SAMPLE_DRAWS` and, where it selects the checkpoint, ``eval_batch_size``
     (:func:`_selects_by_batch`).
     """
     strategy = STRATEGIES[model.kind]
@@ -85,12 +75,10 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
 
 def _selects_by_batch(c: dict[str, Any]) -> bool:
     """Whether the validation's batch size (``eval_batch_size``) changes which checkpoint is
-    selected: where ``trainer.limit_val_batches`` limits the validation (a count of batches,
-    or a share below 1, of that size: it decides which samples are validated), or where the
-    encoding draws at random (``RANDOM_ENCODINGS``: each batch's draws depend on its size).
-    Elsewhere it changes the validation's numbers within floating-point noise only, as
-    ``threads`` do, and the store key leaves it out: a job that attacks in other batches
-    (for its memory) reuses the model, and the models stored before keep their store keys.
+    selected: where ``trainer.limit_val_batches`` limits the validation (a count, or a share
+    below 1, of batches of that size) or the encoding draws at random (``RANDOM_ENCODINGS``).
+    Elsewhere it moves the validation within floating-point noise only, and is left out: a job
+    that attacks in other batches reuses the model, and stored models keep their keys.
     """
     limit = c["trainer"].get("limit_val_batches")
     limited = limit is not None and not (isinstance(limit, float) and limit >= 1.0)

@@ -1,13 +1,9 @@
 """The data loader's workers (``dataset.params.num_workers``) against this machine's cores.
 
-More workers than cores froze a job for good (1000 on 2 cores), so they are refused, but only
-where the job trains with them. The workers key a trained model (they change its training's
-random draws: ``store_key.TRAINING_KEYS``), and a job whose models are all stored trains none:
-it reads them on a machine of fewer cores, and its attacks load with as many workers as it has
-cores (a worker count changes no attack: each evaluation batch's draws are seeded by its
-index, :mod:`snnattack.data.base`). Whether the job trains is a lookup of its own store keys
-(:func:`snnattack.training.training_data.models_to_train`), so the refusal is the job's,
-beside its check of the stored models, not a check of the config.
+More workers than cores froze a job for good (1000 on 2 cores), so they are refused where the
+job trains with them (:func:`snnattack.training.training_data.models_to_train`). A job whose
+models are all stored trains none, and its attacks load with as many workers as it has cores:
+a worker count changes no attack (each batch's draws are seeded by its index).
 """
 
 from __future__ import annotations
