@@ -118,10 +118,8 @@ def fit(settings: ModelSettings, model: nn.Module, workdir: Path, ctx: TrainCont
 
 def _best_checkpoint(path: Path, workdir: Path) -> dict[str, Any]:
     """The best epoch's checkpoint ``path`` in the store's work folder ``workdir``, read as
-    tensors only. One that cannot be read (cut short, emptied, edited: the work folder is the
-    user's and other jobs' too) or would run code is refused in one line naming it and what to
-    do: the training's end would otherwise fail with the file system's or torch's error, which
-    named no file, at every relaunch (the resume file, kept, skips to the end)."""
+    tensors only; one that cannot be read (the work folder is the user's too) or would run code
+    is refused in one line naming it and the remedy, not torch's error at every relaunch."""
     remedy = f"delete the folder {workdir} to train this model from scratch"
     try:
         return load_tensors(path)
@@ -142,25 +140,16 @@ def _epochs_done(checkpoint: Path) -> int:
 
 class EpochSeed(L.Callback):
     """Reseeds every RNG at each epoch's start from (seed, epoch, DDP rank), so a resumed run
-    continues with the same random numbers (dropout, Poisson draws, augmentation) as an
-    uninterrupted one, and each DDP process draws its own for its share of the batch (with
-    one seed they drew the same numbers: the shares' Poisson spikes and adversary starts were
-    one noise, repeated). Rank 0's, a single process's, are those of (seed, epoch).
-    Logs each epoch's start (from the second on, a checkpoint to resume from is on disk) where
-    no progress bar shows it (``trainer.enable_progress_bar=false``: cluster logs), so a
-    default job's console stays short.
+    draws what an uninterrupted one does (dropout, Poisson draws, augmentation) and each DDP
+    process draws its own; rank 0's, a single process's, are those of (seed, epoch). Logs each
+    epoch's start where no progress bar shows it (``trainer.enable_progress_bar=false``).
 
-    A loader without workers draws its workers' seed from torch's generator at each pass: a
-    training epoch's after the reseed, but in the first epoch of a training (its loader starts
-    before the epoch) before it, and a validation's as it starts. A loader with workers (kept
-    from pass to pass) draws it at its first pass only. So, that a trained model be the same
-    at any ``dataset.params.num_workers`` (the draws that follow, a random encoding's spikes
-    and dropout, would move), a training whose loaders have workers takes the draw that a
-    loader without them takes where its own loader does not: at each epoch but the first
-    after the reseed, at each validation but the first. A resumed run's first epoch takes that
-    draw after the reseed, as the uninterrupted run's epoch did (its loader started before
-    it). The samples' own draws (an augmentation) are seeded per sample
-    (:class:`~snnattack.data.base.SeededSamples`)."""
+    A loader without workers draws its workers' seed from torch's generator at each pass (in a
+    training's first epoch before the reseed); one with workers at its first pass only. So that
+    a model be the same at any ``dataset.params.num_workers``, a training whose loaders have
+    workers takes that draw where its loader does not: after the reseed at each epoch but the
+    first (and at a resumed run's first), at each validation but the first. The samples' own
+    draws are seeded per sample (:class:`~snnattack.data.base.SeededSamples`)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
