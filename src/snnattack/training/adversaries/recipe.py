@@ -9,16 +9,11 @@ bptr, hart, ...) with its ``params`` ({} = the mode's defaults), so an adversary
 crafted with the RGA backward. An ANN (``train.kind=ann``) is differentiated as it is.
 
 ``bn_mode`` says which function the examples are crafted on
-(:func:`~snnattack.training.adversaries.set_training_mode`). ``eval``: BatchNorm on its
-running statistics, no dropout, as the SNN-RAT reference (``atk.set_training_mode(
-model_training=False)``) and TRADES' (``model.eval()`` before its inner loop). ``train``: the
-model in training mode, BatchNorm on the batch's own statistics, as Wong et al.'s
-``train_fgsm.py`` / ``train_pgd.py`` and Madry et al. craft; the running statistics are saved
-and restored around the crafting, so only the update batches move them. null takes the
-adversary's reference (its ``bn``): ``train`` for ``fgsm_rs`` and ``pgd``, ``eval`` for
-``fgsm`` (SNN-RAT) and ``trades``, and ``eval`` for a gradient mode that needs time-invariant
-layers (``rga``, ``ann``: a train-mode BN is not; ``bn_mode=train`` with them is refused).
-The model is put back in training mode for the update.
+(:func:`~snnattack.training.adversaries.set_training_mode`): ``eval`` (running statistics, no
+dropout) or ``train`` (the batch's statistics; the running ones restored after the crafting).
+null takes the adversary's reference (its ``bn``, named in its module), and ``eval`` for a
+gradient mode that needs time-invariant layers (``rga``, ``ann``: a train-mode BN is not;
+``bn_mode=train`` with them is refused). The model is put back in training mode for the update.
 
 ``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
 optimiser step each conv/linear weight W (rows = output units) is retracted towards a
@@ -65,13 +60,11 @@ def default_bn_mode(method: str, grad_mode: str | None) -> str:
 
 
 def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[str, Any] | None:
-    """The adversary settings that change the trained model, or None for standard training.
-
-    Standard training (``train.adversary`` or its ``method`` null) has no adversary in its
-    store key, so models trained before this option existed keep their keys. ``bn_mode`` is
-    always there, null resolved (:func:`default_bn_mode`; ``spiking``: the trained model is
-    an SNN, crafted with ``grad_mode``). An ANN (``spiking`` False) has one gradient, its
-    own: ``grad_mode`` and its ``params`` are left out, as they change nothing.
+    """The adversary settings that change the trained model, or None for standard training
+    (``method`` null: no adversary in the store key, so the models trained before this option
+    keep their keys). ``bn_mode`` is always there, null resolved (:func:`default_bn_mode`).
+    An ANN (``spiking`` False) has one gradient, its own: ``grad_mode`` and ``params`` are left
+    out, as they change nothing.
     """
     if not node or node.get("method") is None:
         return None
