@@ -31,12 +31,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Built:
-    """The models :func:`built_models` built to check them before any work, handed to the
-    job so that it builds each once: the model files loaded (``checkpoint``,
-    ``source_checkpoint``: the model and its file's record, :func:`load_from_file`) and the
-    network ``model=external``'s factory built (``external``, without ``checkpoint=``, its
-    backend set). None: not asked for (no such file; not ``model=external``, or its network
-    is the ``checkpoint``'s)."""
+    """What :func:`built_models` built to check it before any work, for the job to build each
+    once: the model files loaded (``checkpoint``, ``source_checkpoint``: the model and its
+    record) and ``model=external``'s network without ``checkpoint=`` (``external``, its backend
+    set). None: not asked for."""
 
     checkpoint: Trained | None = None
     source_checkpoint: Trained | None = None
@@ -115,40 +113,41 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
     (``spec.train.kind``: an ANN attacked as an SNN) or ran its neurons otherwise
     (``spec.neuron``: T, λ, θ, reset) than the config ``tree`` would: its weights would be
     attacked as another model, and the results labelled with settings it never had."""
-    kind, ours = ((record.get("spec") or {}).get("train") or {}).get("kind"), tree["train"]["kind"]
+    spec, own_file = record.get("spec") or {}, where.startswith("checkpoint=")
+    kind, ours = (spec.get("train") or {}).get("kind"), tree["train"]["kind"]
     if kind is not None and kind != ours:
         accepted = (
             f"train.kind={kind}, the file's"
-            if where.startswith("checkpoint=")
+            if own_file
             else f"a file trained as train.kind={ours}, the target's (it is built as the target)"
         )
         raise CheckpointError(
             f"{where} was trained as train.kind={kind} (its record's spec.train), but the "
             f"config attacks it as train.kind={ours}; accepted: {accepted}"
         )
-    trained = (record.get("spec") or {}).get("neuron") or {}
+    trained = spec.get("neuron") or {}
     differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
     if differ:
         theirs, ours = ([f"{k}={values[k]}" for k in differ] for values in (trained, tree))
         accepted = (
             f"{' '.join(theirs)}, the file's (a longer simulation at attack time: "
             "attack.time_extension)"
-            if where.startswith("checkpoint=")
+            if own_file
             else f"a file trained with {' '.join(ours)}, the target's (it is built as the target)"
         )
         raise CheckpointError(
             f"{where} was trained with {', '.join(theirs)} (its record's spec.neuron), but the "
             f"config runs it with {', '.join(ours)}; accepted: {accepted}"
         )
-    _check_test_split(record, tree, where)
+    _check_test_split(spec, tree, where)
 
 
-def _check_test_split(record: dict, tree: Mapping, where: str) -> None:
-    """Refuses a file trained on this dataset with other values of the params that decide its
-    test split (``TEST_SPLIT`` of its datamodule): the config's test split may hold samples
-    the file was trained or selected on, and the attack would then report a robustness
+def _check_test_split(spec: dict, tree: Mapping, where: str) -> None:
+    """Refuses a file (its record's ``spec``) trained on this dataset with other values of the
+    params that decide its test split (its datamodule's ``TEST_SPLIT``): the config's test
+    split may hold samples it was trained on, and the attack would report a robustness
     measured on training data."""
-    theirs = (record.get("spec") or {}).get("dataset") or {}
+    theirs = spec.get("dataset") or {}
     ours = tree["dataset"]
     if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
         return
@@ -169,12 +168,11 @@ def _check_test_split(record: dict, tree: Mapping, where: str) -> None:
 
 
 def built_models(model: ModelSettings) -> Built:
-    """Loads ``checkpoint`` and ``source_checkpoint`` into the configured ``model`` (as the
-    job attacks them: the target's architecture), so that a bad file is refused before any
-    model is trained, and checks that ``model=external``'s factory builds a network that runs
-    (:func:`~snnattack.interop.external.check_external`); a job's last check of its config
-    after :func:`snnattack.config.validation.validate`. What they built is returned for the
-    job to use as it is: each file is read once, the factory called once for the target."""
+    """Loads ``checkpoint`` and ``source_checkpoint`` into the configured ``model`` (the
+    target's architecture), so that a bad file is refused before any model is trained, and
+    checks that ``model=external``'s factory builds a network that runs
+    (:func:`~snnattack.interop.external.check_external`): a job's last check of its config,
+    after :func:`snnattack.config.validation.validate`. The job uses what they built."""
     resolved = thaw(model.tree)
     loaded = {
         key: load_from_file(model, resolved[key], key)
@@ -209,9 +207,8 @@ def target_model(
     job: JobSettings, store: ModelStore, trainers: list[L.Trainer], built: Built
 ) -> Trained:
     """The attacked model: the file ``checkpoint=`` names, else (``model=external``) the one
-    the user's factory builds, else the one of ``seed`` (its training run logged as the job's
-    tracking says). What validation ``built`` is used as it is: the file is not read again,
-    the factory not called again."""
+    the user's factory builds, else the one of ``seed`` trained or stored; what validation
+    ``built`` is used as it is."""
     model, where = job.model, job.store
     factory = model.tree["model"]["factory"]["_target_"] if is_external(model.tree) else None
     if where.checkpoint:
