@@ -29,13 +29,23 @@ from snnattack.training.conversion import shared_scales, unconvertible
 from snnattack.values import CHECKS, NOTES
 
 
+def trained_models(resolved: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (``model`` name, kind of training) of the models a job trains: the target's and,
+    where a row is black-box, the source's (``source_model``, ``source_train``; null: the
+    target's)."""
+    name, kind = resolved["model"]["name"], resolved["train"]["kind"]
+    if "black" not in resolved.get("boxes", ()):
+        return [(name, kind)]
+    return [
+        (name, kind),
+        (resolved.get("source_model") or name, resolved.get("source_train") or kind),
+    ]
+
+
 @CHECKS.register("kinds_fit_model_and_encoding", order=15)
 def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
-    source = resolved.get("source_train")
-    used = {resolved["train"]["kind"]} | (
-        {source} if source and "black" in resolved["boxes"] else set()
-    )
-    with_ann = sorted(kind for kind in used if STRATEGIES[kind].trains_ann)
+    models = trained_models(resolved)
+    with_ann = sorted({kind for _, kind in models if STRATEGIES[kind].trains_ann})
     if with_ann and resolved["encoding"] not in INPUT_ENCODINGS:
         raise ConfigError(
             f"encoding={resolved['encoding']} has no ANN counterpart (train kinds "
@@ -43,15 +53,9 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
         )
     # the kinds whose model is converted from an ANN (they read train.conversion)
     converted_kinds = [k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks]
-    converted = (
-        {resolved["model"]["name"]} if resolved["train"]["kind"] in converted_kinds else set()
-    )
-    # a source of no source_train of its own is trained as the target is
-    if (source or resolved["train"]["kind"]) in converted_kinds and "black" in resolved["boxes"]:
-        converted.add(resolved.get("source_model") or resolved["model"]["name"])
     # a network of one's own is never converted here: the API's (its train.kind labels the
     # record) or model=external's (its train.kind is refused by check_external, naming it)
-    converted -= {EXTERNAL, PASSED}
+    converted = {name for name, kind in models if kind in converted_kinds} - {EXTERNAL, PASSED}
     for name in sorted(converted):
         layer = unconvertible(meta_model(resolved, name))
         if layer is not None:
@@ -73,16 +77,10 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
 
 
 def crafting_kinds(resolved: dict[str, Any]) -> set[str]:
-    """The kinds of training, of the models a job trains, whose adversary crafts with
-    ``train.adversary.grad_mode``: the target's (``train.kind``) and, where a row is
-    black-box, the source's (``source_train``), those trained at ``T``. A kind that trains an
-    ANN (``ann``, ``conversion``) crafts with the ANN's own gradient, ``grad_mode`` and
-    ``params`` unread (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
-    train = resolved["train"]
-    kinds = {train["kind"]}
-    if "black" in resolved.get("boxes", ()):
-        kinds.add(resolved.get("source_train") or train["kind"])
-    return {kind for kind in kinds if STRATEGIES[kind].trains_at_T}
+    """The kinds of :func:`trained_models` whose adversary crafts with ``grad_mode``: those
+    trained at ``T``. One that trains an ANN crafts with the ANN's own gradient, ``grad_mode``
+    and ``params`` unread (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
+    return {kind for _, kind in trained_models(resolved) if STRATEGIES[kind].trains_at_T}
 
 
 @CHECKS.register("adversary_params", order=5)
@@ -134,13 +132,10 @@ def _adversary_fits_frames(resolved: dict[str, Any]) -> None:
 
 @NOTES.register("source_neuron")
 def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
-    """``source_lambda`` and ``source_T`` of a black-box source that is an ANN
-    (``source_train=ann``, or an ANN target's kind): it has no leak and no time steps, so its
-    store key leaves them out and every value trains and attacks the one ANN, while a sweep
-    over them showed its rows under each value as if they differed (the rows record
-    ``source_lambda`` and ``source_T`` null). A value that is the target's own is what null
-    gives, and a benchmark protocol's (``benchmark.protocol``) pins its standard surrogate
-    whatever the target: neither is the user's setting, and neither is noted."""
+    """``source_lambda`` and ``source_T`` of a black-box source that is an ANN: its store key
+    leaves them out, so every value trains and attacks the one ANN, while a sweep over them
+    shows its rows under each value. Not noted: the target's own value (what null gives) and a
+    benchmark protocol's (``benchmark.protocol``), neither the user's setting."""
     kind = resolved.get("source_train") or resolved["train"]["kind"]
     given = [
         f"{k}={resolved[k]}"
@@ -166,12 +161,10 @@ def neuron_defaults() -> dict[str, Any]:
 
 @NOTES.register("target_neuron")
 def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
-    """``lambda`` and ``T`` of a target that is an ANN (``train.kind=ann``), as the source's
-    note (:func:`_source_neuron_unread`): it has no leak and no time steps, so its store key
-    leaves them out and a sweep over them repeats one ANN's rows. Only a value the user set:
-    not ``conf/config.yaml``'s, not ``T=1`` (the one step an ANN runs: an experiment's per-kind
-    ``T``), not one a spiking black-box source reads as its own (its ``source_lambda`` or
-    ``source_T`` null), and not a benchmark protocol's (``benchmark.protocol``)."""
+    """``lambda`` and ``T`` of a target that is an ANN, as :func:`_source_neuron_unread`. Only
+    a value the user set: not ``conf/config.yaml``'s, not ``T=1`` (the one step an ANN runs),
+    not one a spiking black-box source reads as its own (its ``source_lambda`` or ``source_T``
+    null), and not a benchmark protocol's."""
     kind = resolved["train"]["kind"]
     if spikes(kind) or (resolved.get("benchmark") or {}).get("protocol"):
         return []
@@ -246,9 +239,8 @@ def notes(resolved: dict[str, Any]) -> list[str]:
 
 def without_adversary(adversary: dict[str, Any]) -> list[str]:
     """A note per setting of ``train.adversary`` other than its default (each of ``params``
-    one) where its ``method`` is null: the standard model is trained and stored, as without
-    them: ``train.adversary.eps=8`` or ``grad_mode=rga`` alone looks like turning adversarial
-    training on, and would otherwise train the standard model without a word."""
+    one) where its ``method`` is null: ``train.adversary.eps=8`` alone looks like turning
+    adversarial training on, but trains the standard model."""
     defaults = adversary_defaults()
     given = {
         key: value
@@ -271,10 +263,9 @@ def adversary_defaults() -> dict[str, Any]:
 
 def unread_settings(adversary: dict[str, Any]) -> list[str]:
     """A note per setting of another adversary's own (``alpha``, ``steps``, ``beta``) that
-    ``adversary``'s method does not read, set to other than its default: ``fgsm`` steps ε
-    once, whatever ``alpha`` says; such a setting keys no store entry either. The note lists
-    what the method reads, ``bn_mode`` included: every method reads it (it is outside
-    ``Method.keys``, as the store key holds it resolved)."""
+    ``adversary``'s method does not read (``fgsm`` steps ε once, whatever ``alpha`` says), set
+    to other than its default. It lists what the method reads, ``bn_mode`` included (outside
+    ``Method.keys``: the store key holds it resolved)."""
     method = ADVERSARIES[adversary["method"]]
     own = {key for kind in ADVERSARIES.values() for key in kind.reads} - set(method.reads)
     return [
@@ -288,8 +279,7 @@ def unread_settings(adversary: dict[str, Any]) -> list[str]:
 
 def unread_gradient(resolved: dict[str, Any]) -> list[str]:
     """A note per gradient setting (``grad_mode`` other than its default, each of ``params``)
-    of an adversary that no model the job trains crafts with (:func:`crafting_kinds`): an
-    ANN's adversary crafts with the ANN's own gradient, and its store key leaves them out."""
+    of an adversary that no model the job trains crafts with (:func:`crafting_kinds`)."""
     if crafting_kinds(resolved):
         return []
     train = resolved["train"]
