@@ -47,22 +47,16 @@ COST_KEYS = (
 
 
 class Classifier(L.LightningModule):
-    """Trains the classifier ``model``, an SNN or an ANN, with cross-entropy on its T-averaged
-    logits (an SNN: BPTT with surrogate gradients; an ANN: one step).
-
-    ``val_acc`` (%), ``val_loss`` and ``val_score`` (synchronised across processes) are logged
-    every epoch so the best checkpoint is chosen on validation data (see :data:`SELECTION`);
-    :meth:`validation_record` gives the numbers of the selected epoch.
+    """Trains the classifier ``model`` with cross-entropy on its T-averaged logits, logging
+    ``val_acc`` (%), ``val_loss`` and ``val_score`` every epoch (module doc).
 
     With an ``adversary`` (``train.adversary``) each batch is first replaced by the examples it
-    crafts, and the loss is its method's (:mod:`snnattack.training.adversaries.recipe`). The time of
-    every training batch is split into crafting and update (forward, backward, optimiser
-    step), and the adversary's input-gradient evaluations are counted: :meth:`cost_record`.
+    crafts, and the loss is its method's; each batch's time is split into crafting and update,
+    and the input-gradient evaluations counted (:meth:`cost_record`).
 
-    No training step waits for the device: the times are CUDA events read once an epoch (and
-    before a checkpoint), and the losses are checked for a divergence (a non-finite loss) at
-    each logging step (``trainer.log_every_n_steps``, when Lightning reads them anyway) and at
-    the epoch's last batch, naming the first step whose loss was not finite.
+    No training step waits for the device: the times are CUDA events read once an epoch, and
+    the losses are checked for a divergence at each logging step (when Lightning reads them
+    anyway) and at the epoch's last batch.
     """
 
     def __init__(
@@ -225,11 +219,9 @@ class Classifier(L.LightningModule):
 
     def launches(self, epochs: int) -> list[dict[str, Any]]:
         """Every launch that trained it, oldest first, this one's up to ``epochs`` epochs
-        done: the epochs each ran (``[first, end)``), its processes (``world_size``) and its
-        code and machine (:func:`~snnattack.records.provenance.launch_provenance`: commit,
-        package and torch versions, threads); None: not known, a launch before the record
-        had the key. A training resumed with another process count, code or machine is
-        reproduced from its record only with each launch's: each changes every later step."""
+        done: the epochs each ran (``[first, end)``), its ``world_size`` and its code and
+        machine (:func:`~snnattack.records.provenance.launch_provenance`; None: not known). A
+        resumed training is reproduced only with each launch's: each changes every later step."""
         first = self.earlier_launches[-1]["epochs"][1] if self.earlier_launches else 0
         this = {
             "epochs": [first, epochs],

@@ -50,10 +50,8 @@ def residual_block(m: nn.Module) -> bool:
     holds: any module with the children ``residual`` (the main branch, ending in an affine
     layer), ``shortcut`` (``nn.Identity``, or a branch ending in an affine layer) and
     ``spike`` (the neuron layer fed by the sum) converts (e.g. ``models.resnet.BasicBlock``).
-
-    Decided from the module's children, not a ``runtime_checkable`` Protocol: since Python
-    3.12 ``isinstance`` on such a Protocol looks its members up statically and misses an
-    ``nn.Module``'s submodules, which live in ``_modules``."""
+    Not a ``runtime_checkable`` Protocol: its ``isinstance`` misses an ``nn.Module``'s
+    submodules (Python 3.12+)."""
     return all(isinstance(getattr(m, name, None), nn.Module) for name in BLOCK_CHILDREN)
 
 
