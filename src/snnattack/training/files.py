@@ -83,16 +83,14 @@ def load(
     ``mean`` and ``std`` normalise the images inside the model; a reference file of a 3-channel
     model sets its code's CIFAR values instead, and another file's normalisation must be given
     as the file holds it (left out for a file of none): other values are refused, not
-    replaced. ``encoding`` is the input encoding the model was trained with (``direct``,
-    ``poisson``, ``poisson_signed``, ``frames``; the config's ``encoding``) and ``levels`` its
-    quantisation (the config's ``encoding_levels``; None: analog): a file of weights does not
-    hold them, and a model trained on Poisson spikes loaded as ``direct`` would run on other
-    inputs than it was trained on. A store file's record gives every one of these that is
-    left out, and one that differs is refused (``levels`` too where the record has none).
-    Every argument is checked first (the path, then each value given by its rule, then
-    against a store file's record: ``T='4'`` is an invalid value, not the file's 4), and a
-    file that does not fit is refused naming its first wrong key, each in one
-    :class:`~snnattack.errors.UserError` line.
+    replaced. ``encoding`` (the config's ``encoding``) and ``levels`` (its ``encoding_levels``;
+    None: analog) are the input encoding the model was trained with, which a file of weights
+    does not hold: a Poisson-trained model loaded as ``direct`` would run on other inputs.
+    A store file's record gives every one of these that is left out, and one that differs is
+    refused (``levels`` too where the record has none). Each argument is checked by its rule
+    before the record (``T='4'`` is invalid, not the file's 4), and a file that does not fit
+    is refused naming its first wrong key, each in one :class:`~snnattack.errors.UserError`
+    line.
     """
     if not isinstance(arch, str) or arch not in MODELS:
         raise UserError(f"arch={arch!r} is unknown; accepted: {', '.join(MODELS)}")
