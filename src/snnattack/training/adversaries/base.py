@@ -31,9 +31,6 @@ class Recipe(Protocol):
 
 
 PGD_STEP = 2.5  # alpha = this * eps / steps when alpha is null (Madry et al.)
-# the settings every adversary reads, around its own ones (the store key keeps only these)
-FIRST_KEYS = ("method", "eps")
-LAST_KEYS = ("grad_mode", "params", "reg", "ramp_epochs")
 
 
 class Method:
@@ -51,8 +48,9 @@ class Method:
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
-        """The settings this adversary reads, in the store key's order."""
-        return (*FIRST_KEYS, *cls.reads, *LAST_KEYS)
+        """The settings this adversary reads, in the store key's order (which keeps only
+        these): every adversary's around its own."""
+        return ("method", "eps", *cls.reads, "grad_mode", "params", "reg", "ramp_epochs")
 
     def default_step(self, adversary: Recipe, eps: float) -> float:
         """α at radius ``eps`` when ``alpha`` is null."""
