@@ -1,15 +1,12 @@
 """The data of the models a job trains, read before the checkpoint store is touched.
 
-A model is trained under the store's file lock (:mod:`snnattack.records.store`), and a lock
-file is never deleted (another job may be waiting on it), so every refusal the training's data
-can give (an event recording that does not decode, a damaged frame cache, a CIFAR download
-that fails or arrives corrupt) must come before the lock is taken: the job reads the data of
-each model it will train first (``SplitDataModule.read_training_data``; event recordings, the
-test split's included, are decoded into their frame cache, which the training and the attacks
-then read, and a missing CIFAR folder is downloaded and checked). What the trainings read is
-what is read ahead: where the trainer's ``limit_*_batches`` limit them (a smoke test), the
-batches they keep (:class:`snnattack.data.base.Reads`). Ranks 1.. of a DDP job train on what
-rank 0 read.
+A model is trained under the store's file lock (:mod:`snnattack.records.store`), which is never
+deleted (another job may wait on it), so every refusal the training's data can give (a
+recording that does not decode, a damaged frame cache, a failed or corrupt CIFAR download)
+must come before: the job first reads the data of each model it will train
+(``SplitDataModule.read_training_data``: recordings, the test split's included, decoded into
+the frame cache the training and attacks read), only the batches the trainings keep
+(:class:`snnattack.data.base.Reads`). Ranks 1.. of a DDP job train on what rank 0 read.
 """
 
 from __future__ import annotations
