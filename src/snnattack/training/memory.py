@@ -29,9 +29,8 @@ def _free_memory(resolved: dict[str, Any]) -> tuple[int, str]:
     """Bytes free where the job will run: this process's GPU if it uses one (under DDP its
     local rank's, not every rank's context on GPU 0), else the RAM."""
     accelerator = resolved["trainer"].get("accelerator", "auto")
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        if torch.cuda.is_available():
-            return torch.cuda.mem_get_info(local_rank())[0], "free GPU memory"
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        return torch.cuda.mem_get_info(local_rank())[0], "free GPU memory"
     return _available_ram(), "available RAM"
 
 
