@@ -1,9 +1,6 @@
 """The interface every kind of training (``train.kind``) implements, its registry, and the shared
-model build.
-
-A kind is one module of this package: a :class:`Strategy` subclass declaring its ``name``,
-``title`` and ``order``, decorated with :func:`register`. The package imports every module,
-so the kind is known to the config validation, the store and the report with no other edit.
+model build. A kind is one module of this package (the package doc): a :class:`Strategy`
+subclass declaring its ``name``, ``title`` and ``order``, decorated with :func:`register`.
 """
 
 from __future__ import annotations

@@ -46,8 +46,7 @@ class TrainContext:
     ``seed``: the model's seed. ``spec``: its store key (it names the model's W&B run).
     ``trainers``: the job's list every Trainer joins (so DDP ranks are awaited at the end).
     ``base``: the model this kind starts from (``Strategy.base``), from the store or trained
-    first, with its record; None for a kind that starts from scratch. ``tracking``: the job's
-    loggers' settings.
+    first, with its record; None for a kind that starts from scratch.
     """
 
     seed: int
