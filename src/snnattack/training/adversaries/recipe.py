@@ -16,11 +16,9 @@ gradient mode that needs time-invariant layers (``rga``, ``ann``: a train-mode B
 ``bn_mode=train`` with them is refused). The model is put back in training mode for the update.
 
 ``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
-optimiser step each conv/linear weight W (rows = output units) is retracted towards a
-Parseval-tight frame, ``W <- (1 + β) W - β W Wᵀ W`` (the reference's ``-special reg``,
-``orthogonal_retraction``; a linear layer with >= 200 rows retracts a random 30 % of them).
-The reference applies it as this retraction, not as a loss term (its ``arsnn_reg`` loss is
-defined but never called); it also turns weight decay off then (``train.weight_decay=0``).
+optimiser step each conv/linear weight is retracted towards a Parseval-tight frame
+(:func:`parseval_retraction`), as the reference applies it (its ``arsnn_reg`` loss term is
+never called); it also turns weight decay off then (``train.weight_decay=0``).
 
 ``ramp_epochs`` > 0 grows ε linearly over the first epochs, ε · min(1, (epoch + 1) /
 ramp_epochs): a warm-up against the early collapse large-ε training can show; 0 = off.
@@ -170,8 +168,8 @@ def parseval_retraction(
 ) -> None:
     """``W <- (1 + β) W - β W Wᵀ W`` on every conv/linear weight (rows: output units).
 
-    As SNN-RAT's ``orthogonal_retraction``: a conv's kernel is flattened per output channel; a
-    linear layer with :data:`RAT_SAMPLED_ROWS` rows or more retracts a random
+    As SNN-RAT's ``orthogonal_retraction`` (``-special reg``): a conv's kernel flattened per
+    output channel; a linear layer with :data:`RAT_SAMPLED_ROWS` rows or more retracts a random
     :data:`RAT_ROW_SHARE` of its rows (drawn on the CPU from ``generator``; None: torch's).
     """
     for m in model.modules():
