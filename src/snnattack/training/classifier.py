@@ -33,8 +33,7 @@ from snnattack.training.adversaries.recipe import Adversary
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
 # How models are trained and selected, in the store key (not SELECTION's wording, which would
 # retrain every model when reworded): raise it when the training code or the selection rule
-# changes what a stored model is, so that older models are trained again. 1 was the key that
-# held the SELECTION sentence itself; its models are trained once more under 2.
+# changes what a stored model is, so that older models are trained again.
 TRAINING_VERSION = 2
 # a training's cost in its record (:meth:`Classifier.cost_record`), which a model made from the
 # trained one without training (a conversion) carries as its own
@@ -137,7 +136,7 @@ class Classifier(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._settle_times()
-        # a percentage, as val_acc is (on one chart of the run, a fraction looked 100x low)
+        # a percentage, as val_acc is (one chart shows both)
         self.log("train_acc", 100.0 * float(self.train_acc.compute()))
         self.train_acc.reset()
 
