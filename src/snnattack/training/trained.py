@@ -90,12 +90,10 @@ def trained_model(
 
 def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> Trained:
     """The configured model with the weights of ``path`` (any format of
-    :mod:`snnattack.records.checkpoints`, ``key`` the config key that names it). A native
-    architecture also reads the reference codes' files, by their names
-    (:mod:`snnattack.models.reference`); ``model=external`` loads the factory's own network,
-    by its own names, before adapting it. A file whose normalisation is not the dataset's
-    (``dataset.mean``, ``dataset.std``, which a directly encoded model normalises by) is
-    refused as ``snnattack.load`` refuses it: loaded, the file's would silently replace it."""
+    :mod:`snnattack.records.checkpoints`, ``key`` the config key that names it): a native
+    architecture also reads the reference codes' files (:mod:`snnattack.models.reference`),
+    ``model=external`` the factory's own network before adapting it. A file whose
+    normalisation is not the dataset's is refused: loaded, it would silently replace it."""
     if is_external(model.tree):
         net = factory_network(model.tree)
         record = load_model_file(path, net, key)
